@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { sha256 } from '../shared/ids.js';
+import { describeEachDialect } from '../storage/testing.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../http/testing.js';
+
+describeEachDialect('tenants, people and access', (dialect) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+  });
+  afterAll(() => t.close());
+
+  it('creates a tenant with defaults and refuses a duplicate name with 409', async () => {
+    const created = await t.call('POST', '/api/v1/tenants', { name: 'acme' });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ name: 'acme', displayName: 'acme', timeZone: 'UTC', language: 'en' });
+    const again = await t.call('POST', '/api/v1/tenants', { name: 'acme' });
+    expect(again.statusCode).toBe(409);
+    expect(again.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('names the invalid field of a tenant in a problem document', async () => {
+    const bad = await t.call('POST', '/api/v1/tenants', { name: 'Not Valid!', timeZone: 'Mars/Olympus' });
+    expect(bad.statusCode).toBe(400);
+    const paths = bad.json<{ errors: { path: string }[] }>().errors.map((e) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(['name', 'timeZone']));
+  });
+
+  it('finds a tenant by id or by name, and patches only what is given', async () => {
+    const { id } = (await t.call('POST', '/api/v1/tenants', { name: 'globex', timeZone: 'Europe/Paris' })).json();
+    expect((await t.call('GET', `/api/v1/tenants/${id}`)).json().name).toBe('globex');
+    const patched = await t.call('PATCH', '/api/v1/tenants/globex', { language: 'fr' });
+    expect(patched.json()).toMatchObject({ language: 'fr', timeZone: 'Europe/Paris' });
+  });
+
+  it('requires a token: 401 without one, 401 with a wrong one', async () => {
+    expect((await t.call('GET', '/api/v1/tenants', undefined, '')).statusCode).toBe(401);
+    expect((await t.call('GET', '/api/v1/tenants', undefined, 'nope')).statusCode).toBe(401);
+  });
+
+  it('creates users with roles, never shows a password, and refuses a duplicate email ignoring case', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'people' });
+    const created = await t.call('POST', '/api/v1/tenants/people/users', {
+      email: 'Ana@Example.com',
+      name: 'Ana',
+      password: 'correct horse battery',
+      roles: ['Alerts Viewer'],
+    });
+    expect(created.statusCode).toBe(201);
+    const body = created.json();
+    expect(body).toMatchObject({ email: 'Ana@Example.com', roles: ['Alerts Viewer'], active: true, hasPassword: true });
+    expect(JSON.stringify(body)).not.toContain('correct horse');
+    expect(JSON.stringify(body)).not.toContain('argon2');
+    const dup = await t.call('POST', '/api/v1/tenants/people/users', { email: 'ana@example.COM', name: 'Other' });
+    expect(dup.statusCode).toBe(409);
+  });
+
+  it('rejects an unknown role by naming it', async () => {
+    const bad = await t.call('POST', '/api/v1/tenants/people/users', { email: 'x@example.com', name: 'X', roles: ['Wizard'] });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].path).toBe('roles.0');
+  });
+
+  it('keeps fields left out of a PATCH and clears those set to null', async () => {
+    const { id } = (
+      await t.call('POST', '/api/v1/tenants/people/users', { email: 'bo@example.com', name: 'Bo', language: 'fr', timeZone: 'Asia/Tokyo' })
+    ).json();
+    const patched = (await t.call('PATCH', `/api/v1/tenants/people/users/${id}`, { timeZone: null })).json();
+    expect(patched).toMatchObject({ language: 'fr', timeZone: null, name: 'Bo' });
+  });
+
+  it('gives group members the group roles, and /me reports the effective permissions', async () => {
+    const { userId, token } = await t.tenantWithUser('people', []);
+    const before = (await t.call('GET', '/api/v1/tenants/people/me', undefined, token)).json();
+    expect(before.permissions).toEqual([]);
+    const group = await t.call('POST', '/api/v1/tenants/people/groups', {
+      name: 'Operators',
+      email: 'ops@example.com',
+      language: 'de',
+      members: [userId],
+      roles: ['Robot'],
+      expandMembers: true,
+    });
+    expect(group.statusCode).toBe(201);
+    expect(group.json()).toMatchObject({ members: [userId], roles: ['Robot'], expandMembers: true, language: 'de' });
+    const after = (await t.call('GET', '/api/v1/tenants/people/me', undefined, token)).json();
+    expect(after.permissions).toEqual(['Alerts.Create', 'Alerts.Edit', 'Alerts.View']);
+    expect(after.user.id).toBe(userId);
+  });
+
+  it('forbids with 403 and names the missing permission', async () => {
+    const { token } = await t.tenantWithUser('people', ['Alerts Viewer']);
+    const res = await t.call('GET', '/api/v1/tenants/people/users', undefined, token);
+    expect(res.statusCode).toBe(403);
+    expect(res.json().detail).toContain('Users.View');
+    expect((await t.call('GET', '/api/v1/tenants', undefined, token)).statusCode).toBe(403);
+  });
+
+  it('stores API tokens only as hashes', async () => {
+    const { userId, token } = await t.tenantWithUser('people');
+    const rows = await t.tocsin.deps.storage.db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).execute();
+    expect(rows).toHaveLength(1);
+    expect(JSON.stringify(rows)).not.toContain(token);
+    expect(rows[0]!.token_hash).toBe(sha256(token));
+  });
+
+  it('creates custom roles and lists the built-in ones first', async () => {
+    const created = await t.call('POST', '/api/v1/tenants/people/roles', { name: 'Mail admin', permissions: ['Settings.View', 'Settings.Edit'] });
+    expect(created.statusCode).toBe(201);
+    const names = (await t.call('GET', '/api/v1/tenants/people/roles')).json().items.map((r: { name: string }) => r.name);
+    expect(names.slice(0, 3).sort()).toEqual(['Administrator', 'Alerts Viewer', 'Robot']);
+    expect(names).toContain('Mail admin');
+  });
+
+  it('turns an inactive user away', async () => {
+    const { userId, token } = await t.tenantWithUser('people');
+    await t.call('PATCH', `/api/v1/tenants/people/users/${userId}`, { active: false });
+    expect((await t.call('GET', '/api/v1/tenants/people/me', undefined, token)).statusCode).toBe(401);
+  });
+
+  it('signs in with a password into an HTTP-only session that needs the CSRF header for changes', async () => {
+    await t.call('POST', '/api/v1/tenants/people/users', {
+      email: 'carol@example.com',
+      name: 'Carol',
+      password: 'a long secret phrase',
+      roles: ['Administrator'],
+    });
+    const wrong = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tenant: 'people', email: 'carol@example.com', password: 'nope nope nope' },
+    });
+    expect(wrong.statusCode).toBe(401);
+    const login = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tenant: 'people', email: 'CAROL@example.com', password: 'a long secret phrase' },
+    });
+    expect(login.statusCode).toBe(200);
+    const setCookie = String(login.headers['set-cookie']);
+    expect(setCookie).toMatch(/HttpOnly/i);
+    expect(setCookie).toMatch(/SameSite=Strict/i);
+    const cookie = setCookie.split(';')[0]!;
+    const { csrfToken } = login.json();
+
+    const read = await t.tocsin.app.inject({ method: 'GET', url: '/api/v1/tenants/people/users', headers: { cookie } });
+    expect(read.statusCode).toBe(200);
+    const forged = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/tenants/people/roles',
+      headers: { cookie },
+      payload: { name: 'Forged', permissions: [] },
+    });
+    expect(forged.statusCode).toBe(403);
+    const genuine = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/tenants/people/roles',
+      headers: { cookie, 'x-csrf-token': csrfToken },
+      payload: { name: 'Genuine', permissions: [] },
+    });
+    expect(genuine.statusCode).toBe(201);
+    const logout = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { cookie, 'x-csrf-token': csrfToken } });
+    expect(logout.statusCode).toBe(204);
+    expect((await t.tocsin.app.inject({ method: 'GET', url: '/api/v1/tenants/people/users', headers: { cookie } })).statusCode).toBe(401);
+  });
+
+  it('signs the host administrator in with the admin token', async () => {
+    const login = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { adminToken: ADMIN_TOKEN } });
+    expect(login.statusCode).toBe(200);
+    expect(login.json().kind).toBe('host');
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    expect((await t.tocsin.app.inject({ method: 'GET', url: '/api/v1/tenants', headers: { cookie } })).statusCode).toBe(200);
+  });
+
+  it('deletes a user and answers 404 afterwards', async () => {
+    const { userId } = await t.tenantWithUser('people');
+    expect((await t.call('DELETE', `/api/v1/tenants/people/users/${userId}`)).statusCode).toBe(204);
+    expect((await t.call('GET', `/api/v1/tenants/people/users/${userId}`)).statusCode).toBe(404);
+  });
+});

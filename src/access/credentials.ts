@@ -1,0 +1,115 @@
+import crypto from 'node:crypto';
+import type { Clock } from '../shared/clock.js';
+import { randomToken, sha256 } from '../shared/ids.js';
+import type { Db } from '../storage/database.js';
+import { HOST_PRINCIPAL, type Principal, userPrincipal } from './principal.js';
+
+const ADMIN_TOKEN_KEY = 'admin_token_hash';
+/** How long a console session lasts after sign-in. */
+export const SESSION_TTL_MS = 12 * 3_600_000;
+
+/**
+ * ensureAdminToken makes the host administrator's token known: the configured one (its hash is
+ * stored), or the one stored earlier, or a new one, which is returned so it can be printed once.
+ */
+export async function ensureAdminToken(
+  db: Db,
+  configured: string | undefined,
+  clock: Clock,
+): Promise<{ hash: string; generated?: string }> {
+  const store = async (hash: string) =>
+    db
+      .insertInto('host_settings')
+      .values({ key: ADMIN_TOKEN_KEY, value: hash, updated_at: clock.now() })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value: hash, updated_at: clock.now() }))
+      .execute();
+  if (configured) {
+    const hash = sha256(configured);
+    await store(hash);
+    return { hash };
+  }
+  const existing = await db
+    .selectFrom('host_settings')
+    .select('value')
+    .where('key', '=', ADMIN_TOKEN_KEY)
+    .executeTakeFirst();
+  if (existing) return { hash: existing.value };
+  const generated = randomToken('tcs_admin_');
+  const hash = sha256(generated);
+  await store(hash);
+  return { hash, generated };
+}
+
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
+/** Authenticator turns a bearer token or a session cookie into a Principal. */
+export class Authenticator {
+  constructor(
+    private readonly db: Db,
+    private readonly adminTokenHash: string,
+    private readonly clock: Clock,
+  ) {}
+
+  /** fromBearer resolves a bearer token: the host admin's, or a user's API token. */
+  async fromBearer(token: string): Promise<Principal | undefined> {
+    const hash = sha256(token);
+    if (sameHash(hash, this.adminTokenHash)) return HOST_PRINCIPAL;
+    const row = await this.db
+      .selectFrom('api_tokens')
+      .select('user_id')
+      .where('token_hash', '=', hash)
+      .executeTakeFirst();
+    return row ? userPrincipal(this.db, row.user_id) : undefined;
+  }
+
+  /** fromSession resolves a console session cookie, with the CSRF token that unsafe calls must echo. */
+  async fromSession(cookie: string): Promise<{ principal: Principal; csrfToken: string } | undefined> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('id_hash', '=', sha256(cookie))
+      .where('expires_at', '>', this.clock.now())
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const principal = row.user_id ? await userPrincipal(this.db, row.user_id) : HOST_PRINCIPAL;
+    return principal ? { principal, csrfToken: row.csrf_token } : undefined;
+  }
+
+  /** isAdminToken tells whether a token is the host administrator's. */
+  isAdminToken(token: string): boolean {
+    return sameHash(sha256(token), this.adminTokenHash);
+  }
+}
+
+/** createSession opens a console session; the cookie value is returned once and stored hashed. */
+export async function createSession(
+  db: Db,
+  owner: { tenantId: string; userId: string } | 'host',
+  clock: Clock,
+): Promise<{ cookie: string; csrfToken: string; expiresAt: number }> {
+  const cookie = randomToken();
+  const csrfToken = randomToken();
+  const now = clock.now();
+  const expiresAt = now + SESSION_TTL_MS;
+  await db
+    .insertInto('sessions')
+    .values({
+      id_hash: sha256(cookie),
+      tenant_id: owner === 'host' ? null : owner.tenantId,
+      user_id: owner === 'host' ? null : owner.userId,
+      csrf_token: csrfToken,
+      created_at: now,
+      expires_at: expiresAt,
+    })
+    .execute();
+  return { cookie, csrfToken, expiresAt };
+}
+
+/** deleteSession ends a console session (sign-out). */
+export async function deleteSession(db: Db, cookie: string): Promise<void> {
+  await db.deleteFrom('sessions').where('id_hash', '=', sha256(cookie)).execute();
+}

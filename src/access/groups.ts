@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { conflict, fieldError, notFound } from '../http/problem.js';
+import type { Clock } from '../shared/clock.js';
+import { newId } from '../shared/ids.js';
+import { displayText, emailAddress, language } from '../shared/validation.js';
+import type { Db } from '../storage/database.js';
+import { resolveRoleIds } from './roles.js';
+
+const groupFields = {
+  name: displayText,
+  email: emailAddress.nullable(),
+  language: language.nullable(),
+  members: z.array(z.string().max(100)).max(10_000),
+  roles: z.array(z.string().max(200)).max(50),
+  expandMembers: z.boolean(),
+};
+
+/** groupInput is the body of POST /groups. */
+export const groupInput = z.object(groupFields).partial().required({ name: true });
+
+/** groupPatch is the body of PATCH /groups/{groupId}: left out keeps, null clears. */
+export const groupPatch = z.object(groupFields).partial().strict();
+
+/** groupView is a group as the API shows it. */
+export const groupView = z.object({
+  id: z.string(),
+  name: z.string(),
+  email: z.string().nullable(),
+  language: z.string().nullable(),
+  members: z.array(z.string()),
+  roles: z.array(z.string()),
+  expandMembers: z.boolean(),
+  createdAt: z.string(),
+});
+
+type GroupView = z.infer<typeof groupView>;
+
+async function assertNameFree(db: Db, tenantId: string, name: string, exceptId?: string) {
+  let q = db.selectFrom('groups').select('id').where('tenant_id', '=', tenantId).where('name', '=', name);
+  if (exceptId) q = q.where('id', '!=', exceptId);
+  if (await q.executeTakeFirst()) throw conflict(`A group named "${name}" already exists.`, 'name');
+}
+
+/** Members must be users of the same tenant; anything else is reported on `members.<index>`. */
+async function assertMembers(db: Db, tenantId: string, members: readonly string[]) {
+  if (members.length === 0) return;
+  const found = new Set(
+    (await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', 'in', [...members]).execute()).map(
+      (r) => r.id,
+    ),
+  );
+  members.forEach((id, index) => {
+    if (!found.has(id)) throw fieldError(`members.${index}`, `no user ${id} in this tenant`);
+  });
+}
+
+/** saveGroup creates (no id) or patches a group, replacing members and roles when given. */
+export async function saveGroup(
+  db: Db,
+  tenantId: string,
+  groupId: string | undefined,
+  input: z.infer<typeof groupPatch>,
+  clock: Clock,
+): Promise<string> {
+  if (input.name !== undefined) await assertNameFree(db, tenantId, input.name, groupId);
+  const members = input.members ? [...new Set(input.members)] : undefined;
+  if (members) await assertMembers(db, tenantId, members);
+  const roleIds = input.roles ? await resolveRoleIds(db, tenantId, input.roles, 'roles') : undefined;
+  const id = groupId ?? newId();
+  await db.transaction().execute(async (tx) => {
+    if (groupId === undefined) {
+      await tx
+        .insertInto('groups')
+        .values({
+          id,
+          tenant_id: tenantId,
+          name: input.name ?? '',
+          email: input.email ?? null,
+          language: input.language ?? null,
+          expand_members: input.expandMembers ? 1 : 0,
+          created_at: clock.now(),
+        })
+        .execute();
+    } else {
+      const set = {
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.email !== undefined ? { email: input.email } : {}),
+        ...(input.language !== undefined ? { language: input.language } : {}),
+        ...(input.expandMembers !== undefined ? { expand_members: input.expandMembers ? 1 : 0 } : {}),
+      };
+      if (Object.keys(set).length > 0) {
+        await tx.updateTable('groups').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+      }
+    }
+    if (members) {
+      await tx.deleteFrom('group_members').where('group_id', '=', id).execute();
+      if (members.length > 0) {
+        await tx.insertInto('group_members').values(members.map((user_id) => ({ group_id: id, user_id }))).execute();
+      }
+    }
+    if (roleIds) {
+      await tx.deleteFrom('group_roles').where('group_id', '=', id).execute();
+      if (roleIds.length > 0) {
+        await tx.insertInto('group_roles').values(roleIds.map((role_id) => ({ group_id: id, role_id }))).execute();
+      }
+    }
+  });
+  return id;
+}
+
+/** listGroups returns a tenant's groups (all, or one) with members and role names. */
+export async function listGroups(db: Db, tenantId: string, groupId?: string): Promise<GroupView[]> {
+  let q = db.selectFrom('groups').selectAll().where('tenant_id', '=', tenantId);
+  if (groupId !== undefined) q = q.where('id', '=', groupId);
+  const rows = await q.orderBy('name').execute();
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => r.id);
+  const members = await db.selectFrom('group_members').selectAll().where('group_id', 'in', ids).execute();
+  const roles = await db
+    .selectFrom('group_roles')
+    .innerJoin('roles', 'roles.id', 'group_roles.role_id')
+    .select(['group_roles.group_id', 'roles.name'])
+    .where('group_roles.group_id', 'in', ids)
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    email: r.email,
+    language: r.language,
+    members: members.filter((m) => m.group_id === r.id).map((m) => m.user_id),
+    roles: roles.filter((x) => x.group_id === r.id).map((x) => x.name).sort(),
+    expandMembers: r.expand_members === 1,
+    createdAt: new Date(r.created_at).toISOString(),
+  }));
+}
+
+/** requireGroup returns one group of a tenant, or throws 404 (also for another tenant's group). */
+export async function requireGroup(db: Db, tenantId: string, groupId: string): Promise<GroupView> {
+  const group = (await listGroups(db, tenantId, groupId))[0];
+  if (!group) throw notFound('Group');
+  return group;
+}

@@ -1,0 +1,54 @@
+import type { Db } from '../storage/database.js';
+import { type Permission, PERMISSIONS, isPermission } from './permissions.js';
+
+/** Principal is who is calling: the host administrator, or a user of one tenant. */
+export type Principal =
+  | { readonly kind: 'host'; readonly permissions: ReadonlySet<Permission> }
+  | {
+      readonly kind: 'user';
+      readonly tenantId: string;
+      readonly userId: string;
+      readonly email: string;
+      readonly permissions: ReadonlySet<Permission>;
+    };
+
+/** HOST_PRINCIPAL is the host administrator, who holds every permission on every tenant. */
+export const HOST_PRINCIPAL: Principal = Object.freeze({ kind: 'host', permissions: new Set(PERMISSIONS) });
+
+/** effectivePermissions unions the permissions of a user's own roles and of its groups' roles. */
+export async function effectivePermissions(db: Db, userId: string): Promise<Set<Permission>> {
+  const direct = db
+    .selectFrom('user_roles')
+    .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+    .select('roles.permissions')
+    .where('user_roles.user_id', '=', userId);
+  const viaGroups = db
+    .selectFrom('group_members')
+    .innerJoin('group_roles', 'group_roles.group_id', 'group_members.group_id')
+    .innerJoin('roles', 'roles.id', 'group_roles.role_id')
+    .select('roles.permissions')
+    .where('group_members.user_id', '=', userId);
+  const rows = await direct.unionAll(viaGroups).execute();
+  const result = new Set<Permission>();
+  for (const row of rows) {
+    for (const p of JSON.parse(row.permissions) as string[]) if (isPermission(p)) result.add(p);
+  }
+  return result;
+}
+
+/** userPrincipal loads an active user and its permissions, or undefined when inactive or gone. */
+export async function userPrincipal(db: Db, userId: string): Promise<Principal | undefined> {
+  const user = await db
+    .selectFrom('users')
+    .select(['id', 'tenant_id', 'email', 'active'])
+    .where('id', '=', userId)
+    .executeTakeFirst();
+  if (!user || user.active !== 1) return undefined;
+  return {
+    kind: 'user',
+    tenantId: user.tenant_id,
+    userId: user.id,
+    email: user.email,
+    permissions: await effectivePermissions(db, user.id),
+  };
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { conflict, fieldError } from '../http/problem.js';
+import { newId } from '../shared/ids.js';
+import { displayText } from '../shared/validation.js';
+import type { Db } from '../storage/database.js';
+import { PERMISSIONS } from './permissions.js';
+
+/** roleInput is the body of POST /roles. */
+export const roleInput = z.object({
+  name: displayText,
+  permissions: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length),
+});
+
+/** roleView is a role as the API shows it. */
+export const roleView = z.object({
+  id: z.string(),
+  name: z.string(),
+  permissions: z.array(z.string()),
+  builtIn: z.boolean(),
+});
+
+/** listRoles returns a tenant's roles, built-in ones first. */
+export async function listRoles(db: Db, tenantId: string): Promise<z.infer<typeof roleView>[]> {
+  const rows = await db
+    .selectFrom('roles')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .orderBy('built_in', 'desc')
+    .orderBy('name')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    permissions: JSON.parse(r.permissions) as string[],
+    builtIn: r.built_in === 1,
+  }));
+}
+
+/** createRole stores a custom role; names are unique within the tenant. */
+export async function createRole(db: Db, tenantId: string, input: z.infer<typeof roleInput>) {
+  const taken = await db
+    .selectFrom('roles')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('name', '=', input.name)
+    .executeTakeFirst();
+  if (taken) throw conflict(`A role named "${input.name}" already exists.`, 'name');
+  const permissions = [...new Set(input.permissions)];
+  const id = newId();
+  await db
+    .insertInto('roles')
+    .values({ id, tenant_id: tenantId, name: input.name, permissions: JSON.stringify(permissions), built_in: 0 })
+    .execute();
+  return { id, name: input.name, permissions, builtIn: false };
+}
+
+/**
+ * resolveRoleIds maps role names to the tenant's role ids; an unknown name is a 400 on
+ * `<field>.<index>`, so a typo never silently grants nothing.
+ */
+export async function resolveRoleIds(db: Db, tenantId: string, names: readonly string[], field: string) {
+  if (names.length === 0) return [];
+  const rows = await db
+    .selectFrom('roles')
+    .select(['id', 'name'])
+    .where('tenant_id', '=', tenantId)
+    .where('name', 'in', [...names])
+    .execute();
+  const byName = new Map(rows.map((r) => [r.name, r.id]));
+  return names.map((name, index) => {
+    const id = byName.get(name);
+    if (!id) throw fieldError(`${field}.${index}`, `no role named "${name}" in this tenant`);
+    return id;
+  });
+}

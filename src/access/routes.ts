@@ -1,0 +1,179 @@
+import { z } from 'zod';
+import type { RouteModule, TocsinApp } from '../http/context.js';
+import { forbidden, notFound } from '../http/problem.js';
+import { displayText } from '../shared/validation.js';
+import { groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup } from './groups.js';
+import { createRole, listRoles, roleInput, roleView } from './roles.js';
+import { createTenant, showTenant, tenantInput, tenantPatch, tenantView, updateTenant } from './tenants.js';
+import { createApiToken } from './tokens.js';
+import { createUser, findUser, listUsers, requireUser, updateUser, userInput, userPatch, userView } from './users.js';
+import type { FastifyRequest } from 'fastify';
+import type { Clock } from '../shared/clock.js';
+import type { Db } from '../storage/database.js';
+
+const ref = z.string().min(1).max(200);
+const tenantParams = z.object({ tenant: ref });
+const userParams = tenantParams.extend({ userId: ref });
+const groupParams = tenantParams.extend({ groupId: ref });
+
+/** tenantOf returns the tenant the access hook resolved for a `:tenant` route. */
+export function tenantOf(request: FastifyRequest) {
+  if (!request.tenant) throw notFound('Tenant');
+  return request.tenant;
+}
+
+/** assertSelfOr lets a user act on itself, or anyone holding the permission act on others. */
+export function assertSelfOr(request: FastifyRequest, userId: string, permission: 'Users.Edit' | 'Users.View') {
+  const p = request.principal;
+  if (p?.kind === 'user' && p.userId === userId) return;
+  if (!p?.permissions.has(permission)) throw forbidden(`This needs the ${permission} permission.`);
+}
+
+/** accessRoutes are the host's tenants and each tenant's users, groups, roles and tokens. */
+export const accessRoutes: RouteModule = (app, { storage, clock }) => {
+  const db = storage.db;
+  tenantsRoutes(app, db, clock);
+
+  app.get('/api/v1/tenants/:tenant/me', { schema: { params: tenantParams } }, async (request) => {
+    const p = request.principal!;
+    const tenant = tenantOf(request);
+    const permissions = [...p.permissions].sort();
+    if (p.kind === 'host') return { kind: 'host', tenant: showTenant(tenant), user: null, permissions };
+    return { kind: 'user', tenant: showTenant(tenant), user: (await findUser(db, tenant.id, p.userId)) ?? null, permissions };
+  });
+
+  app.post(
+    '/api/v1/tenants/:tenant/users',
+    { config: { permission: 'Users.Edit' }, schema: { params: tenantParams, body: userInput, response: { 201: userView } } },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const id = await createUser(db, tenant.id, request.body, clock);
+      return reply.status(201).send(await requireUser(db, tenant.id, id));
+    },
+  );
+  app.get(
+    '/api/v1/tenants/:tenant/users',
+    { config: { permission: 'Users.View' }, schema: { params: tenantParams } },
+    async (request) => ({ items: await listUsers(db, tenantOf(request).id) }),
+  );
+  app.get('/api/v1/tenants/:tenant/users/:userId', { schema: { params: userParams } }, async (request) => {
+    assertSelfOr(request, request.params.userId, 'Users.View');
+    return requireUser(db, tenantOf(request).id, request.params.userId);
+  });
+  app.patch(
+    '/api/v1/tenants/:tenant/users/:userId',
+    { config: { permission: 'Users.Edit' }, schema: { params: userParams, body: userPatch } },
+    async (request) => {
+      const tenant = tenantOf(request);
+      await requireUser(db, tenant.id, request.params.userId);
+      await updateUser(db, tenant.id, request.params.userId, request.body, clock);
+      return requireUser(db, tenant.id, request.params.userId);
+    },
+  );
+  app.delete(
+    '/api/v1/tenants/:tenant/users/:userId',
+    { config: { permission: 'Users.Edit' }, schema: { params: userParams } },
+    async (request, reply) => {
+      const result = await db
+        .deleteFrom('users')
+        .where('tenant_id', '=', tenantOf(request).id)
+        .where('id', '=', request.params.userId)
+        .executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) throw notFound('User');
+      return reply.status(204).send();
+    },
+  );
+  app.post(
+    '/api/v1/tenants/:tenant/users/:userId/tokens',
+    { schema: { params: userParams, body: z.object({ name: displayText }) } },
+    async (request, reply) => {
+      assertSelfOr(request, request.params.userId, 'Users.Edit');
+      const tenant = tenantOf(request);
+      await requireUser(db, tenant.id, request.params.userId);
+      return reply.status(201).send(await createApiToken(db, tenant.id, request.params.userId, request.body.name, clock));
+    },
+  );
+
+  app.post(
+    '/api/v1/tenants/:tenant/groups',
+    { config: { permission: 'Users.Edit' }, schema: { params: tenantParams, body: groupInput, response: { 201: groupView } } },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const id = await saveGroup(db, tenant.id, undefined, request.body, clock);
+      return reply.status(201).send(await requireGroup(db, tenant.id, id));
+    },
+  );
+  app.get(
+    '/api/v1/tenants/:tenant/groups',
+    { config: { permission: 'Users.View' }, schema: { params: tenantParams } },
+    async (request) => ({ items: await listGroups(db, tenantOf(request).id) }),
+  );
+  app.get(
+    '/api/v1/tenants/:tenant/groups/:groupId',
+    { config: { permission: 'Users.View' }, schema: { params: groupParams } },
+    async (request) => {
+      return requireGroup(db, tenantOf(request).id, request.params.groupId);
+    },
+  );
+  app.patch(
+    '/api/v1/tenants/:tenant/groups/:groupId',
+    { config: { permission: 'Users.Edit' }, schema: { params: groupParams, body: groupPatch } },
+    async (request) => {
+      const tenant = tenantOf(request);
+      await requireGroup(db, tenant.id, request.params.groupId);
+      await saveGroup(db, tenant.id, request.params.groupId, request.body, clock);
+      return requireGroup(db, tenant.id, request.params.groupId);
+    },
+  );
+  app.delete(
+    '/api/v1/tenants/:tenant/groups/:groupId',
+    { config: { permission: 'Users.Edit' }, schema: { params: groupParams } },
+    async (request, reply) => {
+      const result = await db
+        .deleteFrom('groups')
+        .where('tenant_id', '=', tenantOf(request).id)
+        .where('id', '=', request.params.groupId)
+        .executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) throw notFound('Group');
+      return reply.status(204).send();
+    },
+  );
+
+  app.get(
+    '/api/v1/tenants/:tenant/roles',
+    { config: { permission: 'Users.View' }, schema: { params: tenantParams } },
+    async (request) => ({ items: await listRoles(db, tenantOf(request).id) }),
+  );
+  app.post(
+    '/api/v1/tenants/:tenant/roles',
+    { config: { permission: 'Users.Edit' }, schema: { params: tenantParams, body: roleInput, response: { 201: roleView } } },
+    async (request, reply) => reply.status(201).send(await createRole(db, tenantOf(request).id, request.body)),
+  );
+};
+
+function tenantsRoutes(app: TocsinApp, db: Db, clock: Clock) {
+  app.post(
+    '/api/v1/tenants',
+    { config: { access: 'host' }, schema: { body: tenantInput, response: { 201: tenantView } } },
+    async (request, reply) => reply.status(201).send(showTenant(await createTenant(db, request.body, clock))),
+  );
+  app.get('/api/v1/tenants', { config: { access: 'host' } }, async () => ({
+    items: (await db.selectFrom('tenants').selectAll().orderBy('name').execute()).map(showTenant),
+  }));
+  app.get('/api/v1/tenants/:tenant', { schema: { params: tenantParams } }, async (request) =>
+    showTenant(tenantOf(request)),
+  );
+  app.patch(
+    '/api/v1/tenants/:tenant',
+    { config: { access: 'host' }, schema: { params: tenantParams, body: tenantPatch } },
+    async (request) => showTenant(await updateTenant(db, tenantOf(request), request.body)),
+  );
+  app.delete(
+    '/api/v1/tenants/:tenant',
+    { config: { access: 'host' }, schema: { params: tenantParams } },
+    async (request, reply) => {
+      await db.deleteFrom('tenants').where('id', '=', tenantOf(request).id).execute();
+      return reply.status(204).send();
+    },
+  );
+}

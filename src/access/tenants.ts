@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import type { TenantRow } from '../http/context.js';
+import { conflict } from '../http/problem.js';
+import { DEFAULT_LANGUAGE } from '../i18n/languages.js';
+import type { Clock } from '../shared/clock.js';
+import { newId } from '../shared/ids.js';
+import { displayText, language, timeZone } from '../shared/validation.js';
+import type { Db } from '../storage/database.js';
+import { BUILT_IN_ROLES } from './permissions.js';
+
+/** tenantName is the unique, URL-safe name of a tenant. */
+export const tenantName = z
+  .string()
+  .regex(/^[a-z0-9-]{1,63}$/, 'must be 1 to 63 lower-case letters, digits or hyphens');
+
+/** tenantInput is the body of POST /tenants. */
+export const tenantInput = z.object({
+  name: tenantName,
+  displayName: displayText.optional(),
+  timeZone: timeZone.optional(),
+  language: language.optional(),
+  retentionDays: z.number().int().min(1).max(3650).optional(),
+});
+
+/** tenantPatch is the body of PATCH /tenants/{tenant}; the name is fixed once created. */
+export const tenantPatch = tenantInput.omit({ name: true }).partial().strict();
+
+/** tenantView is a tenant as the API shows it. */
+export const tenantView = z.object({
+  id: z.string(),
+  name: z.string(),
+  displayName: z.string(),
+  timeZone: z.string(),
+  language: z.string(),
+  retentionDays: z.number(),
+  createdAt: z.string(),
+});
+
+/** showTenant maps a row to the API's shape. */
+export function showTenant(row: TenantRow): z.infer<typeof tenantView> {
+  return {
+    id: row.id,
+    name: row.name,
+    displayName: row.display_name,
+    timeZone: row.time_zone,
+    language: row.language,
+    retentionDays: row.retention_days,
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+}
+
+/** createTenant stores a tenant with its built-in roles, in one transaction. */
+export async function createTenant(
+  db: Db,
+  input: z.infer<typeof tenantInput>,
+  clock: Clock,
+): Promise<TenantRow> {
+  const taken = await db.selectFrom('tenants').select('id').where('name', '=', input.name).executeTakeFirst();
+  if (taken) throw conflict(`A tenant named "${input.name}" already exists.`, 'name');
+  const row: TenantRow = {
+    id: newId(),
+    name: input.name,
+    display_name: input.displayName ?? input.name,
+    time_zone: input.timeZone ?? 'UTC',
+    language: input.language ?? DEFAULT_LANGUAGE,
+    retention_days: input.retentionDays ?? 30,
+    created_at: clock.now(),
+  };
+  await db.transaction().execute(async (tx) => {
+    await tx.insertInto('tenants').values(row).execute();
+    await tx
+      .insertInto('roles')
+      .values(
+        Object.entries(BUILT_IN_ROLES).map(([name, permissions]) => ({
+          id: newId(),
+          tenant_id: row.id,
+          name,
+          permissions: JSON.stringify(permissions),
+          built_in: 1,
+        })),
+      )
+      .execute();
+  });
+  return row;
+}
+
+/** updateTenant applies a patch; fields left out keep their value. */
+export async function updateTenant(db: Db, tenant: TenantRow, patch: z.infer<typeof tenantPatch>): Promise<TenantRow> {
+  const next: TenantRow = {
+    ...tenant,
+    display_name: patch.displayName ?? tenant.display_name,
+    time_zone: patch.timeZone ?? tenant.time_zone,
+    language: patch.language ?? tenant.language,
+    retention_days: patch.retentionDays ?? tenant.retention_days,
+  };
+  await db
+    .updateTable('tenants')
+    .set({
+      display_name: next.display_name,
+      time_zone: next.time_zone,
+      language: next.language,
+      retention_days: next.retention_days,
+    })
+    .where('id', '=', tenant.id)
+    .execute();
+  return next;
+}

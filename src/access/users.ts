@@ -1,0 +1,189 @@
+import { z } from 'zod';
+import { conflict, notFound } from '../http/problem.js';
+import type { Clock } from '../shared/clock.js';
+import { newId } from '../shared/ids.js';
+import { displayText, emailAddress, language, timeZone } from '../shared/validation.js';
+import type { Db } from '../storage/database.js';
+import { hashPassword } from './passwords.js';
+import { resolveRoleIds } from './roles.js';
+import type { AccessTables } from './tables.js';
+
+type UserRow = AccessTables['users'];
+
+const password = z.string().min(8, 'must be at least 8 characters').max(256);
+
+/** userInput is the body of POST /users. */
+export const userInput = z.object({
+  email: emailAddress,
+  name: displayText,
+  language: language.nullable().optional(),
+  timeZone: timeZone.nullable().optional(),
+  password: password.optional(),
+  roles: z.array(z.string().max(200)).max(50).optional(),
+  active: z.boolean().optional(),
+});
+
+/** userPatch is the body of PATCH /users/{userId}: left out keeps, null clears. */
+export const userPatch = z
+  .object({
+    email: emailAddress,
+    name: displayText,
+    language: language.nullable(),
+    timeZone: timeZone.nullable(),
+    password: password.nullable(),
+    roles: z.array(z.string().max(200)).max(50),
+    active: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+/** userView is a user as the API shows it: never a password or its hash. */
+export const userView = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  language: z.string().nullable(),
+  timeZone: z.string().nullable(),
+  active: z.boolean(),
+  hasPassword: z.boolean(),
+  roles: z.array(z.string()),
+  groups: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export type UserView = z.infer<typeof userView>;
+
+async function assertEmailFree(db: Db, tenantId: string, email: string, exceptUserId?: string) {
+  let query = db
+    .selectFrom('users')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('email_key', '=', email.toLowerCase());
+  if (exceptUserId) query = query.where('id', '!=', exceptUserId);
+  if (await query.executeTakeFirst()) throw conflict(`A user with the email ${email} already exists.`, 'email');
+}
+
+/** createUser stores a user with its roles; the email is unique in the tenant, ignoring case. */
+export async function createUser(db: Db, tenantId: string, input: z.infer<typeof userInput>, clock: Clock) {
+  await assertEmailFree(db, tenantId, input.email);
+  const roleIds = await resolveRoleIds(db, tenantId, input.roles ?? [], 'roles');
+  const now = clock.now();
+  const id = newId();
+  const row: UserRow = {
+    id,
+    tenant_id: tenantId,
+    email: input.email,
+    email_key: input.email.toLowerCase(),
+    name: input.name,
+    language: input.language ?? null,
+    time_zone: input.timeZone ?? null,
+    active: input.active === false ? 0 : 1,
+    password_hash: input.password ? await hashPassword(input.password) : null,
+    created_at: now,
+    updated_at: now,
+  };
+  await db.transaction().execute(async (tx) => {
+    await tx.insertInto('users').values(row).execute();
+    if (roleIds.length > 0) {
+      await tx.insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: id, role_id }))).execute();
+    }
+  });
+  return id;
+}
+
+/** updateUser applies a patch; `roles`, when given, replaces the user's own roles. */
+export async function updateUser(
+  db: Db,
+  tenantId: string,
+  userId: string,
+  patch: z.infer<typeof userPatch>,
+  clock: Clock,
+): Promise<void> {
+  if (patch.email !== undefined) await assertEmailFree(db, tenantId, patch.email, userId);
+  const roleIds = patch.roles ? await resolveRoleIds(db, tenantId, patch.roles, 'roles') : undefined;
+  const passwordHash =
+    patch.password === undefined ? undefined : patch.password === null ? null : await hashPassword(patch.password);
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .updateTable('users')
+      .set({
+        ...(patch.email !== undefined ? { email: patch.email, email_key: patch.email.toLowerCase() } : {}),
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.language !== undefined ? { language: patch.language } : {}),
+        ...(patch.timeZone !== undefined ? { time_zone: patch.timeZone } : {}),
+        ...(patch.active !== undefined ? { active: patch.active ? 1 : 0 } : {}),
+        ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
+        updated_at: clock.now(),
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', userId)
+      .execute();
+    if (roleIds) {
+      await tx.deleteFrom('user_roles').where('user_id', '=', userId).execute();
+      if (roleIds.length > 0) {
+        await tx.insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: userId, role_id }))).execute();
+      }
+    }
+  });
+}
+
+/** listUsers returns users of a tenant (all, or the given ids) as the API shows them, by email. */
+export async function listUsers(db: Db, tenantId: string, ids?: readonly string[]): Promise<UserView[]> {
+  let query = db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId);
+  if (ids) {
+    if (ids.length === 0) return [];
+    query = query.where('id', 'in', [...ids]);
+  }
+  const rows = await query.orderBy('email_key').execute();
+  if (rows.length === 0) return [];
+  const userIds = rows.map((r) => r.id);
+  const roles = await db
+    .selectFrom('user_roles')
+    .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+    .select(['user_roles.user_id', 'roles.name'])
+    .where('user_roles.user_id', 'in', userIds)
+    .execute();
+  const groups = await db
+    .selectFrom('group_members')
+    .select(['user_id', 'group_id'])
+    .where('user_id', 'in', userIds)
+    .execute();
+  const rolesOf = groupValues(roles.map((x) => [x.user_id, x.name]));
+  const groupsOf = groupValues(groups.map((x) => [x.user_id, x.group_id]));
+  return rows.map((r) => ({
+    id: r.id,
+    email: r.email,
+    name: r.name,
+    language: r.language,
+    timeZone: r.time_zone,
+    active: r.active === 1,
+    hasPassword: r.password_hash !== null,
+    roles: (rolesOf.get(r.id) ?? []).sort(),
+    groups: groupsOf.get(r.id) ?? [],
+    createdAt: new Date(r.created_at).toISOString(),
+    updatedAt: new Date(r.updated_at).toISOString(),
+  }));
+}
+
+/** findUser returns one user of a tenant, or undefined (also for another tenant's user). */
+export async function findUser(db: Db, tenantId: string, userId: string): Promise<UserView | undefined> {
+  return (await listUsers(db, tenantId, [userId]))[0];
+}
+
+function groupValues(pairs: [string, string][]): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const [key, value] of pairs) {
+    const list = map.get(key);
+    if (list) list.push(value);
+    else map.set(key, [value]);
+  }
+  return map;
+}
+
+/** requireUser returns one user of a tenant, or throws 404 (also for another tenant's user). */
+export async function requireUser(db: Db, tenantId: string, userId: string): Promise<UserView> {
+  const user = await findUser(db, tenantId, userId);
+  if (!user) throw notFound('User');
+  return user;
+}

@@ -1,0 +1,42 @@
+import { ConfigError, loadConfig } from '../config.js';
+import { serveCommand } from './serve.js';
+import { migrateCommand } from './migrate.js';
+
+/** A CLI command: it parses its own arguments and returns the process exit code. */
+export type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  serve: { run: serveCommand, summary: 'run the HTTP API, the scheduler and the delivery workers' },
+  migrate: { run: migrateCommand, summary: 'apply pending database migrations and exit' },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  tocsin ${name.padEnd(10)} ${c.summary}`);
+  return `usage:\n${lines.join('\n')}\n\nConfiguration comes from environment variables; see README.md.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`tocsin: unknown command "${name}"\n${usage()}\n`);
+    return 2;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`tocsin: ${err instanceof ConfigError ? err.message : String((err as Error)?.stack ?? err)}\n`);
+    process.exitCode = 1;
+  },
+);
+
+export { loadConfig };

@@ -1,0 +1,20 @@
+import { loadConfig } from '../config.js';
+import { migrate } from '../storage/migrate.js';
+import { openStorage } from '../storage/storage.js';
+
+/** migrateCommand applies pending migrations to DATABASE_URL and prints what it applied. */
+export async function migrateCommand(): Promise<number> {
+  const config = loadConfig();
+  const storage = await openStorage(config.databaseUrl);
+  try {
+    const applied = await migrate(storage);
+    process.stdout.write(
+      applied.length > 0
+        ? `applied ${applied.length} migration(s) to ${storage.description}:\n  ${applied.join('\n  ')}\n`
+        : `${storage.description} is up to date\n`,
+    );
+    return 0;
+  } finally {
+    await storage.close();
+  }
+}

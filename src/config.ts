@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const envSchema = z.object({
+  DATABASE_URL: z.string().min(1).optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  TOCSIN_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  TOCSIN_SECRET_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  TOCSIN_SMTP_URL: z.string().url().optional(),
+  TOCSIN_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  TOCSIN_PUBLIC_URL: z.string().url().optional(),
+  TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS: booleanFromEnv.default(true),
+  TOCSIN_DATA_DIR: z.string().min(1).default('./data'),
+  TOCSIN_MAIL_CATCHER_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
+  TOCSIN_DELIVERY_DEADLINE_HOURS: z.coerce.number().positive().default(24),
+  TOCSIN_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** Config is the validated, immutable runtime configuration of one Tocsin process. */
+export interface Config {
+  readonly databaseUrl: string;
+  readonly port: number;
+  readonly host: string;
+  readonly adminToken: string | undefined;
+  readonly secretKey: string | undefined;
+  /** The system default SMTP server; undefined means the built-in mail catcher. */
+  readonly smtpUrl: string | undefined;
+  readonly summaryIntervalSeconds: number;
+  readonly publicUrl: string;
+  readonly allowPrivateSmtpHosts: boolean;
+  readonly dataDir: string;
+  readonly mailCatcherPort: number;
+  readonly deliveryDeadlineMs: number;
+  readonly role: 'api' | 'worker' | 'all';
+  readonly logLevel: string;
+}
+
+/** ConfigError is thrown at start-up when an environment variable is invalid. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * loadConfig reads and validates the environment once, at start-up, so that a bad knob stops the
+ * process with a message naming the variable instead of failing on the first request.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.TOCSIN_DATA_DIR);
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'tocsin.db')}`,
+    port: e.PORT,
+    host: e.HOST,
+    adminToken: e.TOCSIN_ADMIN_TOKEN,
+    secretKey: e.TOCSIN_SECRET_KEY,
+    smtpUrl: e.TOCSIN_SMTP_URL,
+    summaryIntervalSeconds: e.TOCSIN_SUMMARY_INTERVAL_SECONDS,
+    publicUrl: (e.TOCSIN_PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
+    allowPrivateSmtpHosts: e.TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS,
+    dataDir,
+    mailCatcherPort: e.TOCSIN_MAIL_CATCHER_PORT,
+    deliveryDeadlineMs: e.TOCSIN_DELIVERY_DEADLINE_HOURS * 3_600_000,
+    role: e.TOCSIN_ROLE,
+    logLevel: e.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,95 @@
+import type { AddressInfo } from 'node:net';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { newId } from '../../shared/ids.js';
+
+/** CaughtMessage is one email the catcher accepted, parsed for display. */
+export interface CaughtMessage {
+  id: string;
+  receivedAt: string;
+  envelope: { from: string | null; to: string[] };
+  messageId: string | null;
+  subject: string | null;
+  from: string | null;
+  to: string | null;
+  headers: Record<string, string>;
+  text: string | null;
+  html: string | null;
+}
+
+/** How many messages the catcher keeps; older ones are dropped first. */
+const MAX_MESSAGES = 1_000;
+/** Largest message the catcher takes, in bytes. */
+const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+
+/**
+ * MailCatcher is the built-in SMTP server that `npm start` uses as the system default, so a
+ * newcomer sees alert emails arrive without a mail server of their own. It keeps the last
+ * messages in memory and accepts any credentials; it listens on loopback only.
+ */
+export class MailCatcher {
+  #messages: CaughtMessage[] = [];
+  readonly #server: SMTPServer;
+
+  constructor() {
+    this.#server = new SMTPServer({
+      disabledCommands: ['STARTTLS'],
+      authOptional: true,
+      allowInsecureAuth: true,
+      size: MAX_MESSAGE_BYTES,
+      banner: 'Tocsin mail catcher',
+      disableReverseLookup: true,
+      onAuth: (_auth, _session, callback) => callback(null, { user: 'catcher' }),
+      onData: (stream, session, callback) => {
+        simpleParser(stream)
+          .then((mail) => {
+            const headers: Record<string, string> = {};
+            for (const line of mail.headerLines) headers[line.key] = line.line.slice(line.line.indexOf(':') + 1).trim();
+            this.#messages.push({
+              id: newId(),
+              receivedAt: new Date().toISOString(),
+              envelope: {
+                from: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
+                to: session.envelope.rcptTo.map((r) => r.address),
+              },
+              messageId: mail.messageId ?? null,
+              subject: mail.subject ?? null,
+              from: mail.from?.text ?? null,
+              to: Array.isArray(mail.to) ? mail.to.map((a) => a.text).join(', ') : (mail.to?.text ?? null),
+              headers,
+              text: mail.text ?? null,
+              html: typeof mail.html === 'string' ? mail.html : null,
+            });
+            if (this.#messages.length > MAX_MESSAGES) this.#messages.splice(0, this.#messages.length - MAX_MESSAGES);
+            callback();
+          })
+          .catch((err: Error) => callback(err));
+      },
+    });
+  }
+
+  /** listen starts the server on 127.0.0.1 and returns the port (0 picks a free one). */
+  listen(port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, '127.0.0.1', () => {
+        this.#server.off('error', reject);
+        resolve((this.#server.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /** messages returns what was caught, newest first. */
+  messages(): CaughtMessage[] {
+    return [...this.#messages].reverse();
+  }
+
+  /** clear forgets every caught message. */
+  clear(): void {
+    this.#messages = [];
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}

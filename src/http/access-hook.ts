@@ -1,0 +1,70 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { forbidden, notFound, unauthorized } from './problem.js';
+import type { AppDeps, TenantRow } from './context.js';
+import type { Db } from '../storage/database.js';
+
+/** SESSION_COOKIE is the name of the console's HTTP-only session cookie. */
+export const SESSION_COOKIE = 'tocsin_session';
+/** CSRF_HEADER must echo the session's CSRF token on every unsafe request made with the cookie. */
+export const CSRF_HEADER = 'x-csrf-token';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** findTenant resolves a `{tenant}` path segment, which is the tenant's id or its name. */
+export async function findTenant(db: Db, ref: string): Promise<TenantRow | undefined> {
+  return db
+    .selectFrom('tenants')
+    .selectAll()
+    .where((eb) => eb.or([eb('id', '=', ref), eb('name', '=', ref)]))
+    .executeTakeFirst();
+}
+
+/**
+ * accessHook runs before validation on every request: it finds the caller (401), resolves the
+ * tenant of the path and hides other tenants (404), then checks the route's permission (403).
+ * Doing this before body validation means a stranger learns nothing from a 400.
+ */
+export function accessHook(deps: AppDeps) {
+  return async function checkAccess(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const config = request.routeOptions.config;
+    const params = (request.params ?? {}) as Record<string, string>;
+    const access = config.access ?? (params.tenant !== undefined ? 'tenant' : 'authenticated');
+    if (access === 'public' || request.routeOptions.url === undefined) return;
+
+    const principal = await authenticate(deps, request);
+    if (!principal) throw unauthorized();
+    request.principal = principal;
+
+    if (access === 'host' && principal.kind !== 'host') {
+      throw forbidden('Only the host administrator may do this.');
+    }
+    if (params.tenant !== undefined) {
+      const tenant = await findTenant(deps.storage.db, params.tenant);
+      if (!tenant || (principal.kind === 'user' && principal.tenantId !== tenant.id)) {
+        throw notFound('Tenant');
+      }
+      request.tenant = tenant;
+    }
+    if (config.permission && !principal.permissions.has(config.permission)) {
+      throw forbidden(`This needs the ${config.permission} permission.`);
+    }
+    void reply;
+  };
+}
+
+async function authenticate(deps: AppDeps, request: FastifyRequest) {
+  const header = request.headers.authorization;
+  if (typeof header === 'string' && header.length > 0) {
+    const match = /^Bearer\s+(\S{1,512})\s*$/i.exec(header);
+    return match?.[1] ? deps.authenticator.fromBearer(match[1]) : undefined;
+  }
+  const cookie = request.cookies?.[SESSION_COOKIE];
+  if (!cookie) return undefined;
+  const session = await deps.authenticator.fromSession(cookie);
+  if (!session) return undefined;
+  // SameSite=Strict already stops other sites; the echoed token also stops same-site forgeries.
+  if (!SAFE_METHODS.has(request.method) && request.headers[CSRF_HEADER] !== session.csrfToken) {
+    throw forbidden(`Requests made with the session cookie must send the ${CSRF_HEADER} header.`);
+  }
+  return session.principal;
+}

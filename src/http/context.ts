@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../access/credentials.js';
+import type { Permission } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
+import type { AccessTables } from '../access/tables.js';
+import type { Config } from '../config.js';
+import type { MailCatcher } from '../delivery/catcher/mail-catcher.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { SecretBox } from '../settings/secret-box.js';
+import type { Clock } from '../shared/clock.js';
+import type { Storage } from '../storage/storage.js';
+
+/** TenantRow is a tenant as stored. */
+export type TenantRow = AccessTables['tenants'];
+
+/**
+ * RouteAccess says who may call a route: `public` (no credentials), `host` (the host
+ * administrator), `authenticated` (anyone signed in) or `tenant` (a route under
+ * /tenants/:tenant, optionally needing a permission). Routes with `:tenant` default to `tenant`.
+ */
+export interface RouteAccess {
+  access?: 'public' | 'host' | 'authenticated' | 'tenant';
+  permission?: Permission;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig extends RouteAccess {}
+  interface FastifyRequest {
+    principal?: Principal;
+    tenant?: TenantRow;
+  }
+}
+
+/** AppDeps are the parts the HTTP layer is built from; tests pass their own clock. */
+export interface AppDeps {
+  readonly storage: Storage;
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly authenticator: Authenticator;
+  readonly metrics: Metrics;
+  readonly secretBox: SecretBox;
+  /** The built-in mail catcher, when this process runs one (npm start). */
+  readonly mailCatcher?: MailCatcher;
+}
+
+/** TocsinApp is the fastify instance with zod schemas as its type provider. */
+export type TocsinApp = FastifyInstance<any, any, any, any, ZodTypeProvider>;
+
+/** RouteModule registers one domain's routes. */
+export type RouteModule = (app: TocsinApp, deps: AppDeps) => void;

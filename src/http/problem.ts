@@ -1,0 +1,74 @@
+/** FieldError names one invalid field of a request: `path` is dotted (`custom.port`). */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/**
+ * HttpError is the one error type that route code throws for a client-visible failure; the error
+ * handler turns it into an RFC 9457 problem document.
+ */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    detail: string,
+    readonly errors?: FieldError[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(detail);
+  }
+}
+
+/** badRequest is a 400 naming the fields that were wrong. */
+export function badRequest(detail: string, errors?: FieldError[]): HttpError {
+  return new HttpError(400, 'Bad Request', detail, errors);
+}
+
+/** fieldError is a 400 about a single field. */
+export function fieldError(path: string, message: string): HttpError {
+  return badRequest(`${path}: ${message}`, [{ path, message }]);
+}
+
+/** unauthorized is a 401: no credentials, or credentials that match nothing. */
+export function unauthorized(detail = 'A valid bearer token or session is required.'): HttpError {
+  return new HttpError(401, 'Unauthorized', detail, undefined, { 'www-authenticate': 'Bearer' });
+}
+
+/** forbidden is a 403 naming the permission that is missing. */
+export function forbidden(detail: string): HttpError {
+  return new HttpError(403, 'Forbidden', detail);
+}
+
+/** notFound is a 404; also the answer for any object of another tenant. */
+export function notFound(what: string): HttpError {
+  return new HttpError(404, 'Not Found', `${what} not found.`);
+}
+
+/** conflict is a 409, e.g. a name or address that is already taken. */
+export function conflict(detail: string, path?: string): HttpError {
+  return new HttpError(409, 'Conflict', detail, path ? [{ path, message: detail }] : undefined);
+}
+
+/** tooManyRequests is a 429 with the seconds to wait. */
+export function tooManyRequests(detail: string, retryAfterSeconds: number): HttpError {
+  return new HttpError(429, 'Too Many Requests', detail, undefined, {
+    'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+  });
+}
+
+/** ProblemDocument is the body of every error answer. */
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: FieldError[];
+}
+
+/** problemTypeFor gives the `type` URI of a status; documented in the OpenAPI document. */
+export function problemTypeFor(status: number): string {
+  return `https://tocsin.dev/problems/${status}`;
+}

@@ -1,0 +1,76 @@
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import pino from 'pino';
+import { loadConfig } from '../config.js';
+import { type StartOptions, type Tocsin, startTocsin } from '../server.js';
+import type { Dialect } from '../storage/dialect.js';
+import { createTestDatabase } from '../storage/testing.js';
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** ADMIN_TOKEN is the host administrator's token in every test app. */
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** TestApp is an in-process Tocsin on a fresh database, driven through `inject`. */
+export interface TestApp {
+  readonly tocsin: Tocsin;
+  /** call sends a request with a bearer token (the admin's unless another is given). */
+  call(method: InjectOptions['method'], url: string, body?: unknown, token?: string): Promise<LightMyRequestResponse>;
+  /** tenantWithAdmin creates a tenant and a user holding Administrator, returning its token. */
+  tenantWithUser(name: string, roles?: string[]): Promise<{ tenantId: string; userId: string; token: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * startTestApp starts Tocsin in-process on a new database of the given dialect, without listening
+ * and without the mail catcher unless asked; `env` adds configuration.
+ */
+export async function startTestApp(
+  dialect: Dialect,
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<TestApp> {
+  const database = await createTestDatabase(dialect);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-'));
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN,
+    TOCSIN_DATA_DIR: dataDir,
+    TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const tocsin = await startTocsin(config, { listen: false, logger: pino({ level: 'silent' }), ...options });
+  const call: TestApp['call'] = (method, url, body, token = ADMIN_TOKEN) =>
+    tocsin.app.inject({
+      method,
+      url,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      ...(body === undefined ? {} : { payload: body as object }),
+    });
+  return {
+    tocsin,
+    call,
+    async tenantWithUser(name, roles = ['Administrator']) {
+      let tenant = await call('GET', `/api/v1/tenants/${name}`);
+      if (tenant.statusCode === 404) tenant = await call('POST', '/api/v1/tenants', { name });
+      const tenantId = tenant.json<{ id: string }>().id;
+      const user = await call('POST', `/api/v1/tenants/${name}/users`, {
+        email: `${roles.join('-').replace(/\W/g, '').toLowerCase() || 'nobody'}-${Math.random().toString(36).slice(2, 8)}@${name}.example.com`,
+        name: `${name} user`,
+        roles,
+      });
+      const userId = user.json<{ id: string }>().id;
+      const token = (await call('POST', `/api/v1/tenants/${name}/users/${userId}/tokens`, { name: 'test' })).json<{
+        token: string;
+      }>().token;
+      return { tenantId, userId, token };
+    },
+    async close() {
+      await tocsin.close();
+      await database.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

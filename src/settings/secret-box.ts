@@ -1,0 +1,78 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const VERSION = 'v1';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const KEY_FILE = 'secret.key';
+
+/** SecretDecryptError means a stored secret cannot be opened: wrong key, wrong owner, or tampered. */
+export class SecretDecryptError extends Error {
+  override readonly name = 'SecretDecryptError';
+  readonly retryable = false;
+}
+
+/**
+ * SecretBox encrypts secrets at rest with AES-256-GCM. Each secret is bound to its owner through
+ * the additional authenticated data (for example `tenant:<id>:smtp-password`), so a ciphertext
+ * copied into another tenant's row does not decrypt.
+ */
+export class SecretBox {
+  readonly #key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error('SecretBox needs a 32-byte key');
+    this.#key = Buffer.from(key);
+  }
+
+  /** fromPassphrase derives the key from TOCSIN_SECRET_KEY (any string of 16+ characters). */
+  static fromPassphrase(passphrase: string): SecretBox {
+    return new SecretBox(crypto.createHash('sha256').update(`tocsin-secret-key:${passphrase}`).digest());
+  }
+
+  /**
+   * fromDataDir reads the key kept in the data folder, creating it (mode 0600) on first start.
+   */
+  static fromDataDir(dataDir: string): SecretBox {
+    const file = path.join(dataDir, KEY_FILE);
+    fs.mkdirSync(dataDir, { recursive: true });
+    try {
+      fs.writeFileSync(file, crypto.randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
+    return new SecretBox(key);
+  }
+
+  /** seal encrypts a secret for one owner; the result is text safe to store. */
+  seal(plaintext: string, owner: string): string {
+    const iv = crypto.randomBytes(IV_BYTES);
+    const cipher = crypto.createCipheriv('aes-256-gcm', this.#key, iv);
+    cipher.setAAD(Buffer.from(owner, 'utf8'));
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return `${VERSION}:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64')}`;
+  }
+
+  /** open decrypts what seal produced for the same owner, or throws SecretDecryptError. */
+  open(sealed: string, owner: string): string {
+    const [version, payload] = sealed.split(':', 2);
+    if (version !== VERSION || !payload) throw new SecretDecryptError('unknown secret format');
+    const raw = Buffer.from(payload, 'base64');
+    if (raw.length < IV_BYTES + TAG_BYTES) throw new SecretDecryptError('secret is truncated');
+    try {
+      const decipher = crypto.createDecipheriv('aes-256-gcm', this.#key, raw.subarray(0, IV_BYTES));
+      decipher.setAAD(Buffer.from(owner, 'utf8'));
+      decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+      return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
+    } catch {
+      throw new SecretDecryptError('secret does not decrypt for this owner and key');
+    }
+  }
+
+  /** toJSON keeps the key out of anything that serialises a SecretBox by accident. */
+  toJSON(): string {
+    return '[SecretBox]';
+  }
+}

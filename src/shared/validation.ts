@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { LANGUAGES } from '../i18n/languages.js';
+
+// CR, LF and NUL end a header line; U+0085, U+2028 and U+2029 are line breaks to some parsers.
+const HEADER_BREAKING = /[\r\n\0\u0085\u2028\u2029]/;
+
+/** headerSafe is a string that may end up in an email header: no line breaks, no NUL. */
+export function headerSafe(max: number) {
+  return z
+    .string()
+    .max(max)
+    .refine((s) => !HEADER_BREAKING.test(s), 'must not contain line breaks or NUL characters');
+}
+
+// Local part: RFC 5322 dot-atom, plus any non-ASCII character (RFC 6531, SMTPUTF8).
+const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uFFFF-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uFFFF-]+)*$/;
+// Domain: labels of letters, digits and hyphens (any non-ASCII letter for IDNs), or an address literal.
+const DOMAIN_LABEL = /^(?!-)[A-Za-z0-9\u0080-\uFFFF-]{1,63}(?<!-)$/;
+const ADDRESS_LITERAL = /^\[(IPv6:[0-9A-Fa-f:.]+|\d{1,3}(\.\d{1,3}){3})\]$/;
+
+/**
+ * isEmailAddress accepts a mailbox as RFC 5321 allows it on the envelope (dot-atom local part, a
+ * domain of at least two labels or an address literal), including internationalized addresses.
+ */
+export function isEmailAddress(value: string): boolean {
+  if (value.length > 254 || HEADER_BREAKING.test(value)) return false;
+  const at = value.lastIndexOf('@');
+  if (at < 1) return false;
+  const local = value.slice(0, at);
+  const domain = value.slice(at + 1);
+  if (local.length > 64 || !LOCAL_PART.test(local)) return false;
+  if (ADDRESS_LITERAL.test(domain)) return true;
+  const labels = domain.split('.');
+  return labels.length >= 2 && labels.every((label) => DOMAIN_LABEL.test(label));
+}
+
+/** emailAddress is a zod schema for one mailbox address. */
+export const emailAddress = z
+  .string()
+  .trim()
+  .min(3)
+  .max(254)
+  .refine(isEmailAddress, 'must be an email address such as ops@example.com');
+
+/** isTimeZone tells whether the runtime knows an IANA time zone name. */
+export function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return value.length <= 64;
+  } catch {
+    return false;
+  }
+}
+
+/** timeZone is a zod schema for an IANA time zone name such as Europe/Paris. */
+export const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris');
+
+/** language is a zod schema for one of the supported languages. */
+export const language = z.enum(LANGUAGES);
+
+/** displayText is a short, header-safe human label (names, display names). */
+export const displayText = headerSafe(200).pipe(z.string().trim().min(1));

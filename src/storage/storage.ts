@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Database } from './database.js';
+import type { Dialect } from './dialect.js';
+
+/** Storage is an open database: the Kysely handle, which engine it is, and how to close it. */
+export interface Storage {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** A human description of where the data lives, without credentials. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+/** How long a writer waits for SQLite's lock before giving up (another process may hold it). */
+const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+const PG_INT8_OID = 20;
+
+// Epoch-millisecond columns are bigint; they fit in a double for the next 285,000 years.
+pg.types.setTypeParser(PG_INT8_OID, (value) => Number(value));
+
+/**
+ * openStorage opens `sqlite:PATH` or `postgres://…`. SQLite runs in WAL mode with
+ * synchronous=FULL, because a 202 for an alert promises it survives a power cut, not just a crash.
+ */
+export async function openStorage(url: string, options: { poolSize?: number } = {}): Promise<Storage> {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    return openPostgres(url, options.poolSize ?? 10);
+  }
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
+  throw new Error(`DATABASE_URL must start with sqlite: or postgres:// (got "${url.split(':')[0]}:")`);
+}
+
+function openSqlite(file: string): Storage {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const database = new SqliteDatabase(file);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  database.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db, dialect: 'sqlite', description: `SQLite ${file}`, close: () => db.destroy() };
+}
+
+async function openPostgres(url: string, poolSize: number): Promise<Storage> {
+  const parsed = new URL(url);
+  // pg falls back to $USER, which is unset on our machines; name the role explicitly.
+  const user = decodeURIComponent(parsed.username) || 'postgres';
+  const pool = new pg.Pool({ connectionString: url, user, max: poolSize });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  await sql`select 1`.execute(db);
+  const description = `PostgreSQL ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
+  return { db, dialect: 'postgres', description, close: () => db.destroy() };
+}

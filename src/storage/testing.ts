@@ -1,0 +1,91 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { describe } from 'vitest';
+import type { Dialect } from './dialect.js';
+import { migrate } from './migrate.js';
+import { type Storage, openStorage } from './storage.js';
+
+/**
+ * TEST_PG_URL is the PostgreSQL server the tests use (any database on it; each test file gets a
+ * database of its own). Without it the PostgreSQL half is skipped, except in CI where it fails.
+ */
+export const TEST_PG_URL = process.env.TOCSIN_TEST_PG_URL;
+
+/** TestDatabase is a fresh, empty database of one dialect, with a URL and a way to drop it. */
+export interface TestDatabase {
+  readonly dialect: Dialect;
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+/** createTestDatabase makes a new empty database: a temp SQLite file, or a PostgreSQL database. */
+export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
+  const suffix = crypto.randomBytes(6).toString('hex');
+  if (dialect === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-test-'));
+    return {
+      dialect,
+      url: `sqlite:${path.join(dir, 'tocsin.db')}`,
+      drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  if (!TEST_PG_URL) throw new Error('TOCSIN_TEST_PG_URL is not set');
+  const name = `tocsin_test_${suffix}`;
+  const admin = new URL(TEST_PG_URL);
+  const adminClient = async (statement: string) => {
+    const client = new pg.Client({ connectionString: TEST_PG_URL, user: decodeURIComponent(admin.username) || 'postgres' });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await adminClient(`create database ${name}`);
+  const url = new URL(TEST_PG_URL);
+  url.pathname = `/${name}`;
+  return { dialect, url: url.toString(), drop: () => adminClient(`drop database if exists ${name} with (force)`) };
+}
+
+/** openTestStorage opens a fresh, migrated database; `close` also drops it. */
+export async function openTestStorage(dialect: Dialect): Promise<Storage> {
+  const database = await createTestDatabase(dialect);
+  const storage = await openStorage(database.url, { poolSize: 4 });
+  await migrate(storage);
+  return {
+    ...storage,
+    close: async () => {
+      await storage.close();
+      await database.drop();
+    },
+  };
+}
+
+let warned = false;
+
+/**
+ * DIALECTS are the engines this run tests: SQLite always, PostgreSQL when TOCSIN_TEST_PG_URL is
+ * set. In CI a missing PostgreSQL is an error, never a silent skip.
+ */
+export const DIALECTS: readonly Dialect[] = (() => {
+  if (TEST_PG_URL) return ['sqlite', 'postgres'];
+  if (process.env.CI) throw new Error('CI must test PostgreSQL too: set TOCSIN_TEST_PG_URL (see .ci/run).');
+  if (!warned) {
+    warned = true;
+    process.stderr.write(
+      '\n[tocsin] PostgreSQL tests skipped: set TOCSIN_TEST_PG_URL=postgres://user:pass@127.0.0.1:5432/postgres to run them (see README).\n\n',
+    );
+  }
+  return ['sqlite'];
+})();
+
+/**
+ * describeEachDialect runs the same suite once per engine, like Kysely's DIALECTS loop, so every
+ * storage behaviour is proven on SQLite and PostgreSQL alike.
+ */
+export function describeEachDialect(title: string, suite: (dialect: Dialect) => void): void {
+  for (const dialect of DIALECTS) describe(`${title} [${dialect}]`, () => suite(dialect));
+}
