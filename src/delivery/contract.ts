@@ -1,0 +1,102 @@
+/**
+ * The contract between the parts of the delivery path, fixed first so that the mail settings,
+ * the SMTP sender, the outbox and the reports can be built side by side.
+ *
+ *   settings/  resolves a tenant's effective SMTP settings   → SmtpEndpoint
+ *   reports/   renders an email for one recipient            → RenderedEmail
+ *   delivery/outbox  queues one row per email, claims it, calls the sender, records the attempt
+ *   delivery/smtp    sends one RenderedEmail through one SmtpEndpoint → SendReceipt | SmtpDeliveryError
+ */
+
+/** SmtpSecurity: `none` (plain), `starttls` (required upgrade, never opportunistic), `tls` (implicit TLS). */
+export type SmtpSecurity = 'none' | 'starttls' | 'tls';
+
+/** SmtpAuthMethod: `auto` lets the server's EHLO choose among PLAIN and LOGIN when a user is set. */
+export type SmtpAuthMethod = 'auto' | 'none' | 'plain' | 'login' | 'xoauth2';
+
+/** SmtpEndpoint is a fully resolved SMTP configuration, secrets decrypted, ready to connect. */
+export interface SmtpEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly security: SmtpSecurity;
+  /** When set, the login name is `DOMAIN\username` (NTLM-style servers). */
+  readonly domain?: string | undefined;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  readonly authMethod: SmtpAuthMethod;
+  readonly accessToken?: string | undefined;
+  readonly fromAddress: string;
+  readonly fromDisplayName?: string | undefined;
+  readonly timeoutMs: number;
+  /** Connect to this already-checked IP instead of resolving `host` again (SSRF guard); TLS still verifies `host`. */
+  readonly connectAddress?: string | undefined;
+  /** Extra CA certificates to trust (tests use a private CA); never a way to skip verification. */
+  readonly ca?: string | undefined;
+}
+
+/** EmailKind is what an email is; it is also the `X-Tocsin-Kind` header. */
+export type EmailKind = 'summary' | 'daily' | 'immediate' | 'test';
+
+/** Mailbox is an address with an optional display name, never a pre-formatted header string. */
+export interface Mailbox {
+  readonly address: string;
+  readonly name?: string | undefined;
+}
+
+/**
+ * RenderedEmail is one email ready to send: subject and both bodies in the recipient's language,
+ * and the extra headers (`X-Tocsin-Kind`, `X-Tocsin-Tenant`, `List-Unsubscribe`, threading…).
+ * The sender adds From (from the endpoint), To and Message-ID.
+ */
+export interface RenderedEmail {
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** OutgoingEmail is a rendered email addressed to one recipient, with its stable Message-ID. */
+export interface OutgoingEmail extends RenderedEmail {
+  readonly to: Mailbox;
+  /** Stable per delivery row and reused on every attempt, e.g. `<uuid@tocsin>`. */
+  readonly messageId: string;
+}
+
+/** SmtpStage is where a send failed, as Test Mail Settings reports it. */
+export type SmtpStage = 'connect' | 'tls' | 'auth' | 'sender' | 'recipient' | 'data';
+
+/**
+ * SmtpDeliveryError is the one error type of a failed send. It keeps the server's code and text
+ * and says whether trying again later can help: 4xx, dropped connections and timeouts are
+ * retryable; 5xx and configuration problems are not.
+ */
+export class SmtpDeliveryError extends Error {
+  override readonly name = 'SmtpDeliveryError';
+
+  constructor(
+    message: string,
+    readonly stage: SmtpStage,
+    readonly retryable: boolean,
+    /** The server's reply code (e.g. 550), when the server answered. */
+    readonly code?: number,
+    /** The server's reply text, when the server answered. */
+    readonly response?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** SendReceipt is the server's acceptance of a message after DATA. */
+export interface SendReceipt {
+  readonly messageId: string;
+  /** The server's reply to the final ".", e.g. `250 2.0.0 Ok: queued as 4F1`. */
+  readonly response: string;
+  /** The SMTP dialogue, secrets masked, when asked for (Test Mail Settings). */
+  readonly transcript?: readonly string[];
+}
+
+/** MailSender sends one email through one endpoint; transports are pooled per endpoint inside. */
+export interface MailSender {
+  send(endpoint: SmtpEndpoint, email: OutgoingEmail, options?: { transcript?: boolean }): Promise<SendReceipt>;
+  close(): Promise<void>;
+}
