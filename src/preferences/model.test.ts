@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { type Preferences, applyPatch, isSubscribed, wantsEmail } from './model.js';
+
+const layer = (subscriptions: Record<string, boolean>, email = {}) => ({ subscriptions, email });
+
+describe('alert preference resolution', () => {
+  it('subscribes everyone to every component by default, with both reports on and Fatal-immediately off', () => {
+    const none: Preferences = { own: undefined, groups: [] };
+    expect(isSubscribed(none, 'Robots', 'Robot.StatusChanged.Offline')).toBe(true);
+    expect(wantsEmail(none, 'tenMinuteSummary')).toBe(true);
+    expect(wantsEmail(none, 'dailyReport')).toBe(true);
+    expect(wantsEmail(none, 'fatalImmediately')).toBe(false);
+  });
+
+  it('lets an event entry override its component entry', () => {
+    const prefs: Preferences = { own: layer({ Robots: false, 'Robot.StatusChanged.Offline': true }), groups: [] };
+    expect(isSubscribed(prefs, 'Robots', 'Robot.StatusChanged.Offline')).toBe(true);
+    expect(isSubscribed(prefs, 'Robots', 'Robot.StatusChanged.Available')).toBe(false);
+    expect(isSubscribed(prefs, 'Jobs', 'Process.JobExecution.Faulted')).toBe(true);
+  });
+
+  it('applies the union of group rules where the user set nothing, and the user wins where it did', () => {
+    const groups = [layer({ Robots: false, Jobs: false }, { dailyReport: false }), layer({ Jobs: true }, { dailyReport: false })];
+    const prefs: Preferences = { own: layer({ Queues: false }), groups };
+    expect(isSubscribed(prefs, 'Robots', 'Robot.StatusChanged.Offline')).toBe(false);
+    expect(isSubscribed(prefs, 'Jobs', 'Process.JobExecution.Faulted')).toBe(true);
+    expect(isSubscribed(prefs, 'Queues', 'Queue.Sla.Breached')).toBe(false);
+    expect(wantsEmail(prefs, 'dailyReport')).toBe(false);
+    const own: Preferences = { own: layer({ Robots: true }, { dailyReport: true }), groups };
+    expect(isSubscribed(own, 'Robots', 'Robot.StatusChanged.Offline')).toBe(true);
+    expect(wantsEmail(own, 'dailyReport')).toBe(true);
+  });
+
+  it('keeps what a patch leaves out and clears what it sets to null', () => {
+    const before = layer({ Robots: false, Jobs: false }, { dailyReport: false, fatalImmediately: true });
+    const after = applyPatch(before, { subscriptions: { Robots: null, Queues: false }, email: { fatalImmediately: null } });
+    expect(after).toEqual({ subscriptions: { Jobs: false, Queues: false }, email: { dailyReport: false } });
+    expect(applyPatch(before, { subscriptions: null }).subscriptions).toEqual({});
+  });
+});

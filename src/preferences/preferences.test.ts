@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { describeEachDialect } from '../storage/testing.js';
+
+describeEachDialect('alert preferences API', (dialect) => {
+  let t: TestApp;
+  let viewer: { userId: string; token: string };
+  let other: { userId: string; token: string };
+  const base = '/api/v1/tenants/prefs';
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+    viewer = await t.tenantWithUser('prefs', ['Alerts Viewer']);
+    other = await t.tenantWithUser('prefs', ['Alerts Viewer']);
+  });
+  afterAll(() => t.close());
+
+  it('starts from the defaults: every component and event subscribed, both reports on, Fatal-immediately off', async () => {
+    const res = await t.call('GET', `${base}/me/alert-preferences`, undefined, viewer.token);
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.email).toEqual({ tenMinuteSummary: true, dailyReport: true, fatalImmediately: false });
+    expect(body.subscriptions.Robots).toBe(true);
+    expect(body.subscriptions['Process.JobExecution.Faulted']).toBe(true);
+    expect(Object.values(body.subscriptions).every((v) => v === true)).toBe(true);
+  });
+
+  it('stores a user\'s own choices, event over component, and keeps what a later PUT leaves out', async () => {
+    const put = await t.call(
+      'PUT',
+      `${base}/me/alert-preferences`,
+      { subscriptions: { robots: false, 'Robot.StatusChanged.Offline': true }, email: { fatalImmediately: true } },
+      viewer.token,
+    );
+    expect(put.statusCode).toBe(200);
+    expect(put.json().subscriptions).toMatchObject({ Robots: false, 'Robot.StatusChanged.Offline': true, 'Robot.StatusChanged.Available': false });
+    const again = await t.call('PUT', `${base}/me/alert-preferences`, { email: { dailyReport: false } }, viewer.token);
+    expect(again.json()).toMatchObject({
+      email: { tenMinuteSummary: true, dailyReport: false, fatalImmediately: true },
+      own: { subscriptions: { Robots: false, 'Robot.StatusChanged.Offline': true } },
+    });
+    const cleared = await t.call('PUT', `${base}/me/alert-preferences`, { subscriptions: { Robots: null } }, viewer.token);
+    expect(cleared.json().subscriptions['Robot.StatusChanged.Available']).toBe(true);
+  });
+
+  it('lets an admin set anyone\'s preferences but not a plain user someone else\'s', async () => {
+    const denied = await t.call('PUT', `${base}/users/${other.userId}/alert-preferences`, { email: { dailyReport: false } }, viewer.token);
+    expect(denied.statusCode).toBe(403);
+    const byAdmin = await t.call('PUT', `${base}/users/${other.userId}/alert-preferences`, { email: { dailyReport: false } });
+    expect(byAdmin.statusCode).toBe(200);
+    const seen = await t.call('GET', `${base}/users/${other.userId}/alert-preferences`, undefined, other.token);
+    expect(seen.json().email.dailyReport).toBe(false);
+  });
+
+  it('applies a group\'s default rules to members who have not set their own', async () => {
+    const member = await t.tenantWithUser('prefs', ['Alerts Viewer']);
+    const group = (await t.call('POST', `${base}/groups`, { name: 'Night shift', members: [member.userId, viewer.userId] })).json();
+    const rules = await t.call('PUT', `${base}/groups/${group.id}/alert-preferences`, {
+      subscriptions: { Queues: false },
+      email: { fatalImmediately: true, dailyReport: true },
+    });
+    expect(rules.statusCode).toBe(200);
+    const memberView = (await t.call('GET', `${base}/me/alert-preferences`, undefined, member.token)).json();
+    expect(memberView.subscriptions.Queues).toBe(false);
+    expect(memberView.email.fatalImmediately).toBe(true);
+    expect(memberView.own).toEqual({ subscriptions: {}, email: {} });
+    // The viewer turned the daily report off itself: its own choice wins over the group's.
+    const viewerView = (await t.call('GET', `${base}/me/alert-preferences`, undefined, viewer.token)).json();
+    expect(viewerView.email.dailyReport).toBe(false);
+  });
+
+  it('answers 400 naming the field for a bad body, and 404 for another tenant\'s user', async () => {
+    const bad = await t.call('PUT', `${base}/me/alert-preferences`, { email: { dailyReport: 'yes' }, subscriptions: { 'bad name!': true } }, viewer.token);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(['email.dailyReport']));
+    const stranger = await t.tenantWithUser('elsewhere', ['Administrator']);
+    expect((await t.call('GET', `${base}/users/${viewer.userId}/alert-preferences`, undefined, stranger.token)).statusCode).toBe(404);
+    const foreign = await t.call('GET', `/api/v1/tenants/elsewhere/users/${viewer.userId}/alert-preferences`, undefined, stranger.token);
+    expect(foreign.statusCode).toBe(404);
+    expect((await t.call('GET', `${base}/me/alert-preferences`)).statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,153 @@
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { requireGroup } from '../access/groups.js';
+import { assertSelfOr, tenantOf } from '../access/routes.js';
+import { requireUser } from '../access/users.js';
+import { COMPONENTS, EVENTS, findComponent, findEvent } from '../alerts/catalogue.js';
+import type { RouteModule } from '../http/context.js';
+import { notFound } from '../http/problem.js';
+import type { Clock } from '../shared/clock.js';
+import type { Db } from '../storage/database.js';
+import {
+  type PreferencePatch,
+  type Preferences,
+  applyPatch,
+  effectiveEmail,
+  effectiveSubscriptions,
+} from './model.js';
+import { type PreferenceTable, loadLayers, saveLayer, userPreferences } from './store.js';
+
+const MAX_SUBSCRIPTION_ENTRIES = 500;
+
+const CATALOGUE = {
+  components: COMPONENTS.map((c) => c.name),
+  events: EVENTS.map((e) => ({ name: e.name, component: e.component })),
+};
+
+// Catalogue names are stored in their catalogue spelling, so `robots` and `Robots` are one entry.
+const subscriptionName = z
+  .string()
+  .max(200)
+  .regex(/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*$/, 'must be a component or event name such as Robots or Robot.StatusChanged.Offline')
+  .transform((name) => findEvent(name)?.name ?? findComponent(name)?.name ?? name);
+
+const emailChoices = { tenMinuteSummary: z.boolean(), dailyReport: z.boolean(), fatalImmediately: z.boolean() };
+
+/** preferencesInput is the body of a preferences PUT: left out keeps, null clears (inherits again). */
+const preferencesInput = z
+  .object({
+    subscriptions: z
+      .record(subscriptionName, z.boolean().nullable())
+      .refine((s) => Object.keys(s).length <= MAX_SUBSCRIPTION_ENTRIES, `at most ${MAX_SUBSCRIPTION_ENTRIES} entries`)
+      .nullable(),
+    email: z
+      .object({
+        tenMinuteSummary: emailChoices.tenMinuteSummary.nullable(),
+        dailyReport: emailChoices.dailyReport.nullable(),
+        fatalImmediately: emailChoices.fatalImmediately.nullable(),
+      })
+      .partial()
+      .strict(),
+  })
+  .partial()
+  .strict();
+
+/** preferencesView is API.md's shape, plus `own`: what this user or group set explicitly. */
+const preferencesView = z.object({
+  subscriptions: z.record(z.string(), z.boolean()),
+  email: z.object(emailChoices),
+  own: z.object({
+    subscriptions: z.record(z.string(), z.boolean()),
+    email: z.object(emailChoices).partial(),
+  }),
+});
+
+type PreferencesView = z.infer<typeof preferencesView>;
+
+function view(prefs: Preferences): PreferencesView {
+  return {
+    subscriptions: effectiveSubscriptions(prefs, CATALOGUE),
+    email: effectiveEmail(prefs),
+    own: { subscriptions: { ...prefs.own?.subscriptions }, email: { ...prefs.own?.email } },
+  };
+}
+
+const ref = z.string().min(1).max(200);
+const tenantParams = z.object({ tenant: ref });
+const userParams = tenantParams.extend({ userId: ref });
+const groupParams = tenantParams.extend({ groupId: ref });
+
+const USER_DESCRIPTION =
+  'A user\'s alert preferences. `subscriptions` resolves every component and event: the user\'s own entry wins, ' +
+  'else the union of the default rules of the groups it belongs to (subscribed when any group subscribes), ' +
+  'else subscribed; an event entry overrides its component\'s. `email` resolves the same way (defaults: both ' +
+  'reports on, Fatal-immediately off). `own` is what the user set itself. In a PUT, left out keeps and null ' +
+  'clears an entry (it inherits again); `subscriptions: null` clears them all.';
+
+const GROUP_DESCRIPTION =
+  'A group\'s default alert rules, applied to each member for whatever the member has not set itself ' +
+  '(union across groups), and to the group\'s own email address. Same shape and PUT rules as a user\'s.';
+
+function callerId(request: FastifyRequest): string {
+  const p = request.principal;
+  if (p?.kind !== 'user') throw notFound('User (the host administrator has no alert preferences)');
+  return p.userId;
+}
+
+async function putLayer(db: Db, table: PreferenceTable, tenantId: string, ownerId: string, patch: PreferencePatch, clock: Clock) {
+  // One statement reads and one writes: the last of two concurrent PUTs wins, as for any PUT.
+  const current = (await loadLayers(db, table, [ownerId])).get(ownerId);
+  await saveLayer(db, table, tenantId, ownerId, applyPatch(current, patch), clock);
+}
+
+async function groupPreferences(db: Db, groupId: string): Promise<Preferences> {
+  return { own: (await loadLayers(db, 'group_alert_preferences', [groupId])).get(groupId), groups: [] };
+}
+
+/** preferenceRoutes are the alert preferences of users (API.md) and the default rules of groups. */
+export const preferenceRoutes: RouteModule = (app, { storage, clock }) => {
+  const db = storage.db;
+  const base = '/api/v1/tenants/:tenant';
+  const userSchema = { params: userParams, response: { 200: preferencesView }, description: USER_DESCRIPTION };
+  const meSchema = { params: tenantParams, response: { 200: preferencesView }, description: USER_DESCRIPTION };
+
+  app.get(`${base}/users/:userId/alert-preferences`, { schema: userSchema }, async (request) => {
+    assertSelfOr(request, request.params.userId, 'Users.Edit');
+    await requireUser(db, tenantOf(request).id, request.params.userId);
+    return view(await userPreferences(db, request.params.userId));
+  });
+  app.put(
+    `${base}/users/:userId/alert-preferences`,
+    { schema: { ...userSchema, body: preferencesInput } },
+    async (request) => {
+      assertSelfOr(request, request.params.userId, 'Users.Edit');
+      const tenant = tenantOf(request);
+      await requireUser(db, tenant.id, request.params.userId);
+      await putLayer(db, 'user_alert_preferences', tenant.id, request.params.userId, request.body, clock);
+      return view(await userPreferences(db, request.params.userId));
+    },
+  );
+
+  app.get(`${base}/me/alert-preferences`, { schema: meSchema }, async (request) => view(await userPreferences(db, callerId(request))));
+  app.put(`${base}/me/alert-preferences`, { schema: { ...meSchema, body: preferencesInput } }, async (request) => {
+    const userId = callerId(request);
+    await putLayer(db, 'user_alert_preferences', tenantOf(request).id, userId, request.body, clock);
+    return view(await userPreferences(db, userId));
+  });
+
+  const groupSchema = { params: groupParams, response: { 200: preferencesView }, description: GROUP_DESCRIPTION };
+  app.get(`${base}/groups/:groupId/alert-preferences`, { config: { permission: 'Users.View' }, schema: groupSchema }, async (request) => {
+    await requireGroup(db, tenantOf(request).id, request.params.groupId);
+    return view(await groupPreferences(db, request.params.groupId));
+  });
+  app.put(
+    `${base}/groups/:groupId/alert-preferences`,
+    { config: { permission: 'Users.Edit' }, schema: { ...groupSchema, body: preferencesInput } },
+    async (request) => {
+      const tenant = tenantOf(request);
+      await requireGroup(db, tenant.id, request.params.groupId);
+      await putLayer(db, 'group_alert_preferences', tenant.id, request.params.groupId, request.body, clock);
+      return view(await groupPreferences(db, request.params.groupId));
+    },
+  );
+};

@@ -1,0 +1,14 @@
+/** ReportTables are the decided windows of the alert emails and the group mailboxes' opt-outs. */
+export interface ReportTables {
+  /** A group mailbox that used its one-click unsubscribe link for one kind of email. */
+  email_unsubscribes: { tenant_id: string; address_key: string; kind: string; created_at: number };
+  /** One row per (tenant, kind, window start) decided; the key makes a window go out once. */
+  report_windows: {
+    tenant_id: string;
+    kind: string;
+    window_start: number;
+    window_end: number;
+    deliveries: number;
+    decided_at: number;
+  };
+}
