@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { describeEachDialect } from '../storage/testing.js';
+import { type Recipient, wantsKind } from './eligibility.js';
+import { recipientPages } from './query.js';
+
+describeEachDialect('alert email recipients', (dialect) => {
+  let t: TestApp;
+  let tenantId: string;
+  const base = '/api/v1/tenants/rcpt';
+  const user = async (email: string, extra: Record<string, unknown> = {}) =>
+    (await t.call('POST', `${base}/users`, { email, name: email.split('@')[0], ...extra })).json<{ id: string }>().id;
+
+  async function all(pageSize = 2): Promise<Recipient[]> {
+    const result: Recipient[] = [];
+    const tenant = { id: tenantId, language: 'en', timeZone: 'Europe/Paris' };
+    for await (const page of recipientPages(t.tocsin.deps.storage.db, tenant, pageSize)) result.push(...page);
+    return result;
+  }
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+    tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'rcpt', timeZone: 'Europe/Paris' })).json().id;
+    await user('viewer@example.com', { roles: ['Alerts Viewer'], language: 'fr', timeZone: 'Asia/Tokyo' });
+    await user('inactive@example.com', { roles: ['Alerts Viewer'], active: false });
+    await user('noview@example.com', { roles: [] });
+    const viaGroup = await user('viagroup@example.com', { language: 'de' });
+    const shared = await user('Shared@Example.com', { roles: ['Alerts Viewer'] });
+    await t.call('POST', `${base}/groups`, { name: 'Ops', email: 'ops@example.com', language: 'ja', roles: ['Alerts Viewer'], members: [viaGroup] });
+    await t.call('POST', `${base}/groups`, { name: 'Expanded', email: 'expanded@example.com', roles: ['Alerts Viewer'], expandMembers: true });
+    await t.call('POST', `${base}/groups`, { name: 'Blind', email: 'blind@example.com', roles: [] });
+    await t.call('POST', `${base}/groups`, { name: 'Same', email: 'shared@example.com', roles: ['Alerts Viewer'], members: [shared] });
+  });
+  afterAll(() => t.close());
+
+  it('takes active users with Alerts.View from their own roles or a group, in pages', async () => {
+    const users = (await all()).filter((r) => r.type === 'user').map((r) => r.address).sort();
+    expect(users).toEqual(['Shared@Example.com', 'viagroup@example.com', 'viewer@example.com']);
+  });
+
+  it('writes to each user in its own language and time zone, falling back to the tenant', async () => {
+    const byAddress = new Map((await all()).map((r) => [r.address, r]));
+    expect(byAddress.get('viewer@example.com')).toMatchObject({ language: 'fr', timeZone: 'Asia/Tokyo' });
+    expect(byAddress.get('viagroup@example.com')).toMatchObject({ language: 'de', timeZone: 'Europe/Paris' });
+  });
+
+  it('writes once to a group address in the group language, never to an expanded or blind group, and lets the individual win a shared address', async () => {
+    const groups = (await all(1000)).filter((r) => r.type === 'group');
+    expect(groups.map((g) => [g.address, g.language])).toEqual([['ops@example.com', 'ja']]);
+    const addresses = (await all(1)).map((r) => r.address.toLowerCase());
+    expect(new Set(addresses).size).toBe(addresses.length);
+  });
+
+  it('honours each recipient\'s email choices and its groups\' rules', async () => {
+    const viewer = (await all()).find((r) => r.address === 'viewer@example.com')!;
+    expect([wantsKind(viewer, 'summary'), wantsKind(viewer, 'daily'), wantsKind(viewer, 'immediate')]).toEqual([true, true, false]);
+    await t.call('PUT', `${base}/users/${viewer.id}/alert-preferences`, { email: { tenMinuteSummary: false, fatalImmediately: true } });
+    const ops = (await t.call('GET', `${base}/groups`)).json().items.find((g: { name: string }) => g.name === 'Ops');
+    await t.call('PUT', `${base}/groups/${ops.id}/alert-preferences`, { email: { dailyReport: false } });
+    const after = new Map((await all()).map((r) => [r.address, r]));
+    expect(wantsKind(after.get('viewer@example.com')!, 'summary')).toBe(false);
+    expect(wantsKind(after.get('viewer@example.com')!, 'immediate')).toBe(true);
+    // The group's rule reaches its member who set nothing, and the group's own address.
+    expect(wantsKind(after.get('viagroup@example.com')!, 'daily')).toBe(false);
+    expect(wantsKind(after.get('ops@example.com')!, 'daily')).toBe(false);
+  });
+});
