@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { SmtpDeliveryError } from '../contract.js';
+import { classifySmtpError, stageOfCommand } from './classify.js';
+
+const nodemailerError = (fields: Record<string, unknown>) => Object.assign(new Error(String(fields.message ?? 'x')), fields);
+
+describe('classifySmtpError', () => {
+  it('retries a 4xx at any stage and keeps the code and text', () => {
+    const e = classifySmtpError(nodemailerError({ code: 'EENVELOPE', command: 'MAIL FROM', responseCode: 451, response: '451 4.3.0 try later' }));
+    expect(e).toMatchObject({ stage: 'sender', retryable: true, code: 451, response: '451 4.3.0 try later' });
+  });
+
+  it('retries a 421 greeting as a connect failure', () => {
+    const e = classifySmtpError(nodemailerError({ code: 'EPROTOCOL', command: 'CONN', responseCode: 421, response: '421 busy' }));
+    expect(e).toMatchObject({ stage: 'connect', retryable: true, code: 421 });
+  });
+
+  it('does not retry a 5xx at RCPT or after DATA', () => {
+    expect(classifySmtpError(nodemailerError({ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550, response: '550 no such user' })))
+      .toMatchObject({ stage: 'recipient', retryable: false, code: 550 });
+    expect(classifySmtpError(nodemailerError({ code: 'EMESSAGE', command: 'DATA', responseCode: 554, response: '554 spam' })))
+      .toMatchObject({ stage: 'data', retryable: false, code: 554 });
+  });
+
+  it('does not retry rejected credentials', () => {
+    expect(classifySmtpError(nodemailerError({ code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535, response: '535 bad' })))
+      .toMatchObject({ stage: 'auth', retryable: false, code: 535 });
+    expect(classifySmtpError(nodemailerError({ code: 'EAUTH', command: 'API', message: 'Missing credentials' })))
+      .toMatchObject({ stage: 'auth', retryable: false });
+  });
+
+  it('does not retry a certificate that fails verification, and calls it a TLS failure', () => {
+    const e = classifySmtpError(nodemailerError({ code: 'ESOCKET', command: 'CONN', originalCode: 'ERR_TLS_CERT_ALTNAME_INVALID', message: 'altnames' }));
+    expect(e).toMatchObject({ stage: 'tls', retryable: false });
+    expect(e.message).toContain('certificate');
+  });
+
+  it('does not retry a server that refuses STARTTLS', () => {
+    const e = classifySmtpError(nodemailerError({ code: 'ETLS', command: 'STARTTLS', responseCode: 502, response: '502 not implemented' }));
+    expect(e).toMatchObject({ stage: 'tls', retryable: false, code: 502 });
+  });
+
+  it('retries drops and timeouts, placing them with the last command sent', () => {
+    expect(classifySmtpError(nodemailerError({ code: 'ECONNECTION', command: 'CONN' }), 'DATA')).toMatchObject({ stage: 'data', retryable: true });
+    expect(classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', command: 'CONN', timeoutType: 'GREETING_TIMEOUT' }), 'DATA'))
+      .toMatchObject({ stage: 'connect', retryable: true });
+    expect(classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', command: 'CONN', timeoutType: 'SOCKET_TIMEOUT' })))
+      .toMatchObject({ stage: 'connect', retryable: true });
+    expect(classifySmtpError(nodemailerError({ code: 'ESOCKET', command: 'CONN', originalCode: 'ECONNREFUSED' }))).toMatchObject({ stage: 'connect', retryable: true });
+  });
+
+  it('retries a temporary DNS failure but not a host that does not exist', () => {
+    expect(classifySmtpError(nodemailerError({ code: 'EDNS', originalCode: 'EAI_AGAIN' }))).toMatchObject({ stage: 'connect', retryable: true });
+    expect(classifySmtpError(nodemailerError({ code: 'EDNS', originalCode: 'ENOTFOUND' }))).toMatchObject({ stage: 'connect', retryable: false });
+  });
+
+  it('passes an SmtpDeliveryError through and copes with things that are not errors', () => {
+    const own = new SmtpDeliveryError('x', 'data', false);
+    expect(classifySmtpError(own)).toBe(own);
+    expect(classifySmtpError('boom')).toMatchObject({ stage: 'connect', retryable: true, message: 'boom' });
+    expect(classifySmtpError(null)).toBeInstanceOf(SmtpDeliveryError);
+  });
+});
+
+describe('stageOfCommand', () => {
+  it('maps SMTP verbs to stages and says nothing for a bare connection event', () => {
+    expect(['EHLO x', 'STARTTLS', 'AUTH LOGIN', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'DATA', 'CONN'].map(stageOfCommand)).toEqual([
+      'connect', 'tls', 'auth', 'sender', 'recipient', 'data', undefined,
+    ]);
+  });
+});

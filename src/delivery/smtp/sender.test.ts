@@ -1,0 +1,217 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { type MailSender, type OutgoingEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+import { TranscribedSmtpError, createMailSender } from './sender.js';
+import { type SilentServer, type TestSmtpServer, startSilentServer, startTestSmtpServer } from './test-servers.js';
+
+const PASSWORD = 'pa55-w0rd-S3CRET';
+
+function email(overrides: Partial<OutgoingEmail> = {}): OutgoingEmail {
+  return {
+    to: { address: 'ops@example.com', name: 'Ops Team' },
+    messageId: `<${Math.random().toString(36).slice(2)}@tocsin.test>`,
+    subject: 'Tocsin test',
+    text: 'hello',
+    html: '<p>hello</p>',
+    headers: { 'X-Tocsin-Kind': 'test', 'X-Tocsin-Tenant': 'acme' },
+    ...overrides,
+  };
+}
+
+function endpointFor(server: { port: number; ca?: string }, overrides: Partial<SmtpEndpoint> = {}): SmtpEndpoint {
+  return {
+    host: 'localhost',
+    port: server.port,
+    security: 'none',
+    authMethod: 'none',
+    fromAddress: 'alerts@example.com',
+    fromDisplayName: 'Acme Alerts',
+    timeoutMs: 2_000,
+    ...(server.ca ? { ca: server.ca } : {}),
+    ...overrides,
+  };
+}
+
+async function failure(promise: Promise<unknown>): Promise<SmtpDeliveryError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof SmtpDeliveryError) return err;
+    throw err;
+  }
+  throw new Error('expected the send to fail');
+}
+
+describe('SMTP sender against real smtp-server instances', () => {
+  const servers: (TestSmtpServer | SilentServer)[] = [];
+  let sender: MailSender = createMailSender();
+  const start = async (...args: Parameters<typeof startTestSmtpServer>) => {
+    const server = await startTestSmtpServer(...args);
+    servers.push(server);
+    return server;
+  };
+  afterEach(async () => {
+    await sender.close();
+    sender = createMailSender();
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  afterAll(() => sender.close());
+
+  it('delivers From, To, Message-ID and the given headers, and resolves only on the 250 after DATA', async () => {
+    const server = await start();
+    const message = email();
+    const receipt = await sender.send(endpointFor(server), message);
+    expect(receipt.messageId).toBe(message.messageId);
+    expect(receipt.response).toMatch(/^250 .*queued as 1/);
+    const [got] = server.messages;
+    expect(got!.messageId).toBe(message.messageId);
+    expect(got!.envelope).toEqual({ from: 'alerts@example.com', to: ['ops@example.com'] });
+    expect(got!.raw).toMatch(/^From: Acme Alerts <alerts@example.com>\r?$/m);
+    expect(got!.raw).toMatch(/^To: Ops Team <ops@example.com>\r?$/m);
+    expect(got!.raw).toMatch(/^X-Tocsin-Kind: test\r?$/m);
+    expect(got!.raw).toMatch(/^X-Tocsin-Tenant: acme\r?$/m);
+  });
+
+  it('reuses one pooled connection for several emails to the same endpoint', async () => {
+    const server = await start();
+    const endpoint = endpointFor(server);
+    await sender.send(endpoint, email());
+    await sender.send(endpoint, email());
+    expect(server.messages).toHaveLength(2);
+    expect(server.connections()).toBe(1);
+  });
+
+  it('upgrades with STARTTLS, verifies the certificate with the test CA, then AUTH PLAIN', async () => {
+    const server = await start({ tls: 'starttls', auth: { username: 'robot', password: PASSWORD, methods: ['PLAIN'] } });
+    await sender.send(endpointFor(server, { security: 'starttls', authMethod: 'plain', username: 'robot', password: PASSWORD }), email());
+    expect(server.messages[0]).toMatchObject({ secure: true, user: 'robot' });
+    expect(server.authSeen).toEqual([{ method: 'PLAIN', secure: true }]);
+  });
+
+  it('speaks implicit TLS and AUTH LOGIN, joining the domain to the user name', async () => {
+    const server = await start({ tls: 'implicit', auth: { username: 'CORP\\robot', password: PASSWORD, methods: ['LOGIN'] } });
+    await sender.send(endpointFor(server, { security: 'tls', authMethod: 'login', domain: 'CORP', username: 'robot', password: PASSWORD }), email());
+    expect(server.messages[0]).toMatchObject({ secure: true, user: 'CORP\\robot' });
+  });
+
+  it('authenticates with XOAUTH2 and an access token, and reports a refused token as an auth failure', async () => {
+    const server = await start({ tls: 'starttls', auth: { username: 'robot@example.com', accessToken: 'ya29.good', methods: ['XOAUTH2'] } });
+    const base = { security: 'starttls' as const, authMethod: 'xoauth2' as const, username: 'robot@example.com' };
+    await sender.send(endpointFor(server, { ...base, accessToken: 'ya29.good' }), email());
+    expect(server.messages).toHaveLength(1);
+    const error = await failure(sender.send(endpointFor(server, { ...base, accessToken: 'ya29.bad' }), email()));
+    expect(error).toMatchObject({ stage: 'auth', retryable: false });
+  });
+
+  it('reports a wrong password as a 535 auth failure that is not retried', async () => {
+    const server = await start({ auth: { username: 'robot', password: PASSWORD } });
+    const error = await failure(sender.send(endpointFor(server, { authMethod: 'auto', username: 'robot', password: 'wrong' }), email()));
+    expect(error).toMatchObject({ stage: 'auth', retryable: false, code: 535 });
+    expect(error.response).toContain('Authentication credentials invalid');
+  });
+
+  it('fails at the TLS stage when STARTTLS is required but not offered, sending nothing in plaintext', async () => {
+    const server = await start({ auth: { username: 'robot', password: PASSWORD } });
+    const error = await failure(
+      sender.send(endpointFor(server, { security: 'starttls', authMethod: 'plain', username: 'robot', password: PASSWORD }), email()),
+    );
+    expect(error).toMatchObject({ stage: 'tls', retryable: false });
+    expect(server.authSeen).toEqual([]);
+    expect(server.mailFromSeen).toEqual([]);
+    expect(server.messages).toEqual([]);
+  });
+
+  it('fails at the TLS stage when the certificate is for another host, with STARTTLS and implicit TLS', async () => {
+    const starttls = await start({ tls: 'starttls', certificate: 'wrong-host' });
+    expect(await failure(sender.send(endpointFor(starttls, { security: 'starttls' }), email()))).toMatchObject({ stage: 'tls', retryable: false });
+    const implicit = await start({ tls: 'implicit', certificate: 'wrong-host' });
+    expect(await failure(sender.send(endpointFor(implicit, { security: 'tls' }), email()))).toMatchObject({ stage: 'tls', retryable: false });
+    expect(starttls.mailFromSeen).toEqual([]);
+  });
+
+  it('refuses a certificate from an unknown CA: the CA option adds trust, it never skips verification', async () => {
+    const server = await start({ tls: 'implicit' });
+    const { ca: _ca, ...untrusted } = endpointFor(server, { security: 'tls' });
+    expect(await failure(sender.send(untrusted, email()))).toMatchObject({ stage: 'tls', retryable: false });
+  });
+
+  it('connects to the checked address while verifying the certificate against the host name', async () => {
+    const server = await start({ tls: 'implicit', certificate: 'wrong-host' });
+    await sender.send(endpointFor(server, { security: 'tls', host: 'wrong.example', connectAddress: '127.0.0.1' }), email());
+    expect(server.messages).toHaveLength(1);
+  });
+
+  it('retries a 421 greeting and a 451 at MAIL FROM, then delivers', async () => {
+    const server = await start({ failures: [{ at: 'connect', code: 421, times: 1 }, { at: 'mail', code: 451, times: 1 }] });
+    const endpoint = endpointFor(server);
+    expect(await failure(sender.send(endpoint, email()))).toMatchObject({ stage: 'connect', retryable: true, code: 421 });
+    expect(await failure(sender.send(endpoint, email()))).toMatchObject({ stage: 'sender', retryable: true, code: 451 });
+    await sender.send(endpoint, email());
+    expect(server.messages).toHaveLength(1);
+  });
+
+  it('does not retry a 550 at RCPT TO or a 554 after DATA, and keeps the server text', async () => {
+    const rcpt = await start({ failures: [{ at: 'rcpt', code: 550, message: 'No such user here' }] });
+    const e1 = await failure(sender.send(endpointFor(rcpt), email()));
+    expect(e1).toMatchObject({ stage: 'recipient', retryable: false, code: 550 });
+    expect(e1.response).toContain('No such user here');
+    const data = await start({ failures: [{ at: 'data', code: 554, message: 'Rejected as spam' }] });
+    const e2 = await failure(sender.send(endpointFor(data), email()));
+    expect(e2).toMatchObject({ stage: 'data', retryable: false, code: 554 });
+    expect(data.messages).toEqual([]);
+  });
+
+  it('gives up on a server that never greets at its timeout, retryable, leaving no socket open', async () => {
+    const silent = await startSilentServer();
+    servers.push(silent);
+    const started = Date.now();
+    const error = await failure(sender.send(endpointFor(silent, { timeoutMs: 500 }), email()));
+    expect(error).toMatchObject({ stage: 'connect', retryable: true });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(silent.openConnections()).toBe(0);
+  });
+
+  it('treats a connection dropped after DATA as a retryable data-stage failure', async () => {
+    const server = await start({ dropAfterData: 2 });
+    const endpoint = endpointFor(server);
+    expect(await failure(sender.send(endpoint, email()))).toMatchObject({ stage: 'data', retryable: true });
+    const transcribed = await failure(sender.send(endpoint, email(), { transcript: true }));
+    expect(transcribed).toMatchObject({ stage: 'data', retryable: true });
+    await sender.send(endpoint, email());
+    expect(server.messages).toHaveLength(1);
+  });
+
+  it('refuses a header value with a line break before connecting', async () => {
+    const server = await start();
+    const error = await failure(sender.send(endpointFor(server), email({ subject: 'hi\r\nBcc: victim@example.com' })));
+    expect(error).toMatchObject({ stage: 'data', retryable: false });
+    await failure(sender.send(endpointFor(server), email({ headers: { 'X-Tocsin-Tenant': 'a\nBcc: x@example.com' } })));
+    await failure(sender.send(endpointFor(server, { fromDisplayName: 'x\u2028y' }), email()));
+    expect(server.connections()).toBe(0);
+  });
+
+  it('records a transcript with the AUTH credentials and the password masked', async () => {
+    const server = await start({ tls: 'starttls', auth: { username: 'robot', password: PASSWORD, methods: ['PLAIN', 'LOGIN'] } });
+    for (const authMethod of ['plain', 'login'] as const) {
+      const receipt = await sender.send(
+        endpointFor(server, { security: 'starttls', authMethod, username: 'robot', password: PASSWORD }),
+        email(),
+        { transcript: true },
+      );
+      const text = receipt.transcript!.join('\n');
+      expect(text).toContain('STARTTLS');
+      expect(text).toContain(`AUTH ${authMethod.toUpperCase()}`);
+      expect(text).toMatch(/S: 250 .*queued/);
+      expect(text).not.toContain(PASSWORD);
+      expect(text).not.toContain(Buffer.from(PASSWORD).toString('base64'));
+      expect(text).not.toContain(Buffer.from(`\0robot\0${PASSWORD}`).toString('base64'));
+    }
+    const failed = await failure(
+      sender.send(endpointFor(server, { security: 'starttls', authMethod: 'plain', username: 'robot', password: `${PASSWORD}x` }), email(), {
+        transcript: true,
+      }),
+    );
+    expect(failed).toBeInstanceOf(TranscribedSmtpError);
+    expect((failed as TranscribedSmtpError).transcript.join('\n')).not.toContain(PASSWORD);
+  });
+});

@@ -1,0 +1,169 @@
+import nodemailer, { type SendMailOptions, type SMTPTransportOptions, type Transporter } from 'nodemailer';
+import {
+  type MailSender,
+  type OutgoingEmail,
+  type SendReceipt,
+  type SmtpEndpoint,
+  SmtpDeliveryError,
+} from '../contract.js';
+import { classifySmtpError } from './classify.js';
+import { StageTracker } from './stage-tracker.js';
+import { createTranscript } from './transcript.js';
+import { endpointKey, transportOptions } from './transport-options.js';
+
+// CR, LF, NUL and the Unicode line breaks some parsers honour: one in a header value is an injection.
+const HEADER_BREAKING = /[\r\n\0\u0085\u2028\u2029]/;
+
+/** TranscribedSmtpError is a failed send that also carries the dialogue (Test Mail Settings). */
+export class TranscribedSmtpError extends SmtpDeliveryError {
+  constructor(
+    cause: SmtpDeliveryError,
+    readonly transcript: readonly string[],
+  ) {
+    super(cause.message, cause.stage, cause.retryable, cause.code, cause.response);
+  }
+}
+
+/** MailSenderOptions tune the pools; the defaults suit production. */
+export interface MailSenderOptions {
+  /** Connections per endpoint (default 5). */
+  readonly maxConnections?: number;
+  /** Close an endpoint's pool after this long without a send (default 4 minutes). */
+  readonly idleMs?: number;
+}
+
+interface Pool {
+  readonly transporter: Transporter;
+  readonly tracker: StageTracker;
+  lastUsed: number;
+  inFlight: number;
+}
+
+/** assertHeaderSafe refuses a message whose header values could start a new header line. */
+export function assertHeaderSafe(endpoint: SmtpEndpoint, email: OutgoingEmail): void {
+  const values: [string, string | undefined][] = [
+    ['Subject', email.subject],
+    ['To', email.to.address],
+    ['To name', email.to.name],
+    ['From', endpoint.fromAddress],
+    ['From name', endpoint.fromDisplayName],
+    ['Message-ID', email.messageId],
+    ...Object.entries(email.headers).flatMap(([name, value]): [string, string][] => [
+      ['header name', name],
+      [name, value],
+    ]),
+  ];
+  for (const [name, value] of values) {
+    if (value !== undefined && HEADER_BREAKING.test(value)) {
+      throw new SmtpDeliveryError(`${name} contains a line break or NUL; the message was not sent`, 'data', false);
+    }
+  }
+}
+
+function mailOptions(endpoint: SmtpEndpoint, email: OutgoingEmail): SendMailOptions {
+  return {
+    from: { name: endpoint.fromDisplayName ?? '', address: endpoint.fromAddress },
+    to: { name: email.to.name ?? '', address: email.to.address },
+    subject: email.subject,
+    text: email.text,
+    html: email.html,
+    headers: { ...email.headers },
+    messageId: email.messageId,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  };
+}
+
+function receiptOf(email: OutgoingEmail, info: { response?: string }, transcript?: readonly string[]): SendReceipt {
+  const response = String(info.response ?? '').trim();
+  // nodemailer resolves only on the reply to the final "."; refuse anything else as done.
+  if (!/^2\d\d/.test(response)) throw new SmtpDeliveryError(`unexpected reply after DATA: ${response}`, 'data', true, undefined, response);
+  return { messageId: email.messageId, response, ...(transcript ? { transcript } : {}) };
+}
+
+/**
+ * createMailSender returns the MailSender of the delivery path: one nodemailer pool per distinct
+ * endpoint (keyed by a hash of its settings), closed when idle and on `close()`. A send resolves
+ * only on the server's 2xx after DATA; every failure is an SmtpDeliveryError. Asking for a
+ * transcript uses a one-off connection, so the dialogue is that send's alone.
+ */
+export function createMailSender(options: MailSenderOptions = {}): MailSender {
+  const idleMs = options.idleMs ?? 4 * 60_000;
+  const pools = new Map<string, Pool>();
+  let closed = false;
+
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [key, pool] of pools) {
+      if (pool.inFlight === 0 && now - pool.lastUsed >= idleMs) {
+        pools.delete(key);
+        pool.transporter.close();
+      }
+    }
+  }, Math.max(1_000, Math.floor(idleMs / 2)));
+  sweep.unref();
+
+  const poolFor = (endpoint: SmtpEndpoint, base: SMTPTransportOptions): Pool => {
+    const key = endpointKey(endpoint);
+    let pool = pools.get(key);
+    if (!pool) {
+      const tracker = new StageTracker();
+      const transporter = nodemailer.createTransport({
+        ...base,
+        pool: true,
+        maxConnections: options.maxConnections ?? 5,
+        maxMessages: 100,
+        idleTimeout: idleMs,
+        logger: tracker.logger,
+        transactionLog: true,
+      });
+      pool = { transporter, tracker, lastUsed: Date.now(), inFlight: 0 };
+      pools.set(key, pool);
+    }
+    return pool;
+  };
+
+  const sendPooled = async (endpoint: SmtpEndpoint, email: OutgoingEmail, base: SMTPTransportOptions) => {
+    const pool = poolFor(endpoint, base);
+    pool.inFlight += 1;
+    pool.lastUsed = Date.now();
+    try {
+      const info = await pool.transporter.sendMail(mailOptions(endpoint, email));
+      pool.tracker.takeLastCommand(email.messageId);
+      return receiptOf(email, info);
+    } catch (err) {
+      throw classifySmtpError(err, pool.tracker.takeLastCommand(email.messageId));
+    } finally {
+      pool.inFlight -= 1;
+      pool.lastUsed = Date.now();
+    }
+  };
+
+  const sendTranscribed = async (endpoint: SmtpEndpoint, email: OutgoingEmail, base: SMTPTransportOptions) => {
+    const transcript = createTranscript([endpoint.password, endpoint.accessToken]);
+    const transporter = nodemailer.createTransport({ ...base, logger: transcript.logger, transactionLog: true });
+    try {
+      const info = await transporter.sendMail(mailOptions(endpoint, email));
+      return receiptOf(email, info, transcript.lines());
+    } catch (err) {
+      throw new TranscribedSmtpError(classifySmtpError(err, transcript.lastClientCommand()), transcript.lines());
+    } finally {
+      transporter.close();
+    }
+  };
+
+  return {
+    async send(endpoint, email, sendOptions = {}) {
+      if (closed) throw new SmtpDeliveryError('the mail sender is closed', 'connect', true);
+      assertHeaderSafe(endpoint, email);
+      const base = transportOptions(endpoint);
+      return sendOptions.transcript ? sendTranscribed(endpoint, email, base) : sendPooled(endpoint, email, base);
+    },
+    async close() {
+      closed = true;
+      clearInterval(sweep);
+      for (const pool of pools.values()) pool.transporter.close();
+      pools.clear();
+    },
+  };
+}

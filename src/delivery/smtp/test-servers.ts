@@ -1,0 +1,235 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { testCertificates } from './test-certificates.js';
+
+/** ScriptedFailure makes a test server answer `code` at one stage, for the first `times` tries. */
+export interface ScriptedFailure {
+  readonly at: 'connect' | 'mail' | 'rcpt' | 'data';
+  readonly code: number;
+  readonly message?: string;
+  /** How many times to fail before behaving (default: always). */
+  readonly times?: number;
+}
+
+/** TestSmtpOptions describe the server a test needs. */
+export interface TestSmtpOptions {
+  /** `starttls` offers the upgrade, `implicit` speaks TLS from the first byte; default plain with no STARTTLS at all. */
+  readonly tls?: 'none' | 'starttls' | 'implicit';
+  /** Which certificate the server shows (default one valid for localhost, signed by the test CA). */
+  readonly certificate?: 'localhost' | 'wrong-host';
+  /** Require AUTH with these credentials; `accessToken` enables XOAUTH2. */
+  readonly auth?: {
+    readonly username: string;
+    readonly password?: string;
+    readonly accessToken?: string;
+    readonly methods?: readonly ('PLAIN' | 'LOGIN' | 'XOAUTH2')[];
+  };
+  readonly failures?: readonly ScriptedFailure[];
+  /** Read the whole message, then close the socket without replying, this many times. */
+  readonly dropAfterData?: number;
+  /** Wait this long before replying to the final "." (to catch a send in flight). */
+  readonly dataReplyDelayMs?: number;
+}
+
+/** ReceivedMessage is one message a test server accepted. */
+export interface ReceivedMessage {
+  readonly messageId: string | null;
+  readonly envelope: { from: string | null; to: string[] };
+  readonly raw: string;
+  readonly user: string | undefined;
+  readonly secure: boolean;
+}
+
+/** TestSmtpServer is a running server and what it saw. */
+export interface TestSmtpServer {
+  readonly host: 'localhost';
+  readonly port: number;
+  /** The CA that signed its certificate (pass as `endpoint.ca`). */
+  readonly ca: string;
+  readonly messages: ReceivedMessage[];
+  /** Every MAIL FROM the server saw, with whether the session was encrypted at that point. */
+  readonly mailFromSeen: { secure: boolean }[];
+  /** Every AUTH attempt, with whether the session was encrypted. */
+  readonly authSeen: { method: string; secure: boolean }[];
+  /** How many TCP connections were opened. */
+  connections(): number;
+  /** waitForMessages resolves once `count` messages arrived, or rejects after `timeoutMs`. */
+  waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
+  close(): Promise<void>;
+}
+
+/** messageIdOf reads the Message-ID header of a raw message. */
+export function messageIdOf(raw: string): string | null {
+  const head = raw.split(/\r?\n\r?\n/, 1)[0] ?? '';
+  const match = /^message-id:\s*(.+(?:\r?\n[ \t].+)*)/im.exec(head);
+  return match?.[1] ? match[1].replace(/\r?\n[ \t]+/g, ' ').trim() : null;
+}
+
+function smtpError(code: number, message: string): Error & { responseCode: number } {
+  return Object.assign(new Error(message), { responseCode: code });
+}
+
+/**
+ * startTestSmtpServer starts a real `smtp-server` on 127.0.0.1 behaving as the options script, for
+ * the sender's, the outbox's and the settings' tests.
+ */
+export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promise<TestSmtpServer> {
+  const certs = testCertificates();
+  const pair = options.certificate === 'wrong-host' ? certs.wrongHost : certs.localhost;
+  const security = options.tls ?? 'none';
+  const messages: ReceivedMessage[] = [];
+  const mailFromSeen: { secure: boolean }[] = [];
+  const authSeen: { method: string; secure: boolean }[] = [];
+  const waiters = new Set<() => void>();
+  const failed = new Map<ScriptedFailure, number>();
+  let connectionCount = 0;
+  let drops = options.dropAfterData ?? 0;
+
+  const fail = (at: ScriptedFailure['at']): Error | null => {
+    for (const f of options.failures ?? []) {
+      if (f.at !== at) continue;
+      const used = failed.get(f) ?? 0;
+      if (used >= (f.times ?? Infinity)) continue;
+      failed.set(f, used + 1);
+      return smtpError(f.code, f.message ?? `scripted ${f.code} at ${at}`);
+    }
+    return null;
+  };
+
+  const auth = options.auth;
+  const serverOptions: SMTPServerOptions = {
+    secure: security === 'implicit',
+    key: pair.key,
+    cert: pair.cert,
+    disabledCommands: [...(security === 'none' ? ['STARTTLS'] : []), ...(auth ? [] : ['AUTH'])],
+    authMethods: [...(auth?.methods ?? ['PLAIN', 'LOGIN', ...(auth?.accessToken ? (['XOAUTH2'] as const) : [])])],
+    authOptional: !auth,
+    allowInsecureAuth: true,
+    disableReverseLookup: true,
+    logger: false,
+    // Pooled clients keep connections open; the tests should not wait 30 s for them at close.
+    closeTimeout: 200,
+    onConnect(_session, callback) {
+      connectionCount += 1;
+      callback(fail('connect') ?? undefined);
+    },
+    onAuth(request, session, callback) {
+      authSeen.push({ method: request.method, secure: Boolean(session.secure) });
+      if (!auth || request.username !== auth.username) return callback(new Error('Invalid username or password'));
+      if (request.method === 'XOAUTH2') {
+        if (request.accessToken === auth.accessToken) return callback(null, { user: request.username });
+        return callback(null, { data: { status: '401', schemes: 'bearer', scope: 'mail' } });
+      }
+      if (request.password === auth.password && auth.password !== undefined) return callback(null, { user: request.username });
+      return callback(smtpError(535, 'Authentication credentials invalid'));
+    },
+    onMailFrom(_address, session, callback) {
+      mailFromSeen.push({ secure: Boolean(session.secure) });
+      callback(fail('mail') ?? undefined);
+    },
+    onRcptTo(_address, _session, callback) {
+      callback(fail('rcpt') ?? undefined);
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        if (drops > 0) {
+          drops -= 1;
+          for (const connection of server.connections as Set<{ id: string; _socket: net.Socket }>) {
+            if (connection.id === session.id) connection._socket.destroy();
+          }
+          return;
+        }
+        const reply = () => {
+          const error = fail('data');
+          if (error) return callback(error);
+          messages.push({
+            messageId: messageIdOf(raw),
+            envelope: {
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
+              to: session.envelope.rcptTo.map((r) => r.address),
+            },
+            raw,
+            user: typeof session.user === 'string' ? session.user : undefined,
+            secure: Boolean(session.secure),
+          });
+          for (const wake of waiters) wake();
+          callback(null, `Ok: queued as ${messages.length}`);
+        };
+        if (options.dataReplyDelayMs) setTimeout(reply, options.dataReplyDelayMs);
+        else reply();
+      });
+    },
+  };
+  const server = new SMTPServer(serverOptions) as SMTPServer & { connections: Set<unknown> };
+  server.on('error', () => {});
+  const port = await listen(server.server, server);
+
+  return {
+    host: 'localhost',
+    port,
+    ca: certs.ca,
+    messages,
+    mailFromSeen,
+    authSeen,
+    connections: () => connectionCount,
+    waitForMessages(count, timeoutMs = 5_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (messages.length < count) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve(messages);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`expected ${count} messages, got ${messages.length}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function listen(netServer: net.Server, smtp: SMTPServer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    netServer.once('error', reject);
+    smtp.listen(0, '127.0.0.1', () => {
+      netServer.off('error', reject);
+      resolve((netServer.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** SilentServer accepts TCP connections and never says a word (a hung SMTP server). */
+export interface SilentServer {
+  readonly port: number;
+  /** How many connections are open right now (to check that clients gave up). */
+  openConnections(): number;
+  close(): Promise<void>;
+}
+
+/** startSilentServer starts a TCP server that never greets, for timeout tests. */
+export async function startSilentServer(): Promise<SilentServer> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    openConnections: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,73 @@
+import tls from 'node:tls';
+import type { SMTPTransportOptions } from 'nodemailer';
+import { sha256 } from '../../shared/ids.js';
+import { type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+
+/** endpointKey identifies an endpoint's settings (secrets included, hashed) so each gets its own pool. */
+export function endpointKey(endpoint: SmtpEndpoint): string {
+  const fields: (keyof SmtpEndpoint)[] = [
+    'host', 'port', 'security', 'domain', 'username', 'password', 'authMethod', 'accessToken',
+    'fromAddress', 'fromDisplayName', 'timeoutMs', 'connectAddress', 'ca',
+  ];
+  return sha256(JSON.stringify(fields.map((field) => endpoint[field] ?? null)));
+}
+
+/** loginName is the user name sent to the server: `DOMAIN\username` when a domain is set. */
+export function loginName(endpoint: SmtpEndpoint): string | undefined {
+  if (!endpoint.username) return undefined;
+  return endpoint.domain ? `${endpoint.domain}\\${endpoint.username}` : endpoint.username;
+}
+
+function configError(message: string): SmtpDeliveryError {
+  return new SmtpDeliveryError(message, 'auth', false);
+}
+
+function authOptions(endpoint: SmtpEndpoint): Pick<SMTPTransportOptions, 'auth' | 'authMethod'> {
+  const user = loginName(endpoint);
+  switch (endpoint.authMethod) {
+    case 'none':
+      return {};
+    case 'xoauth2':
+      if (!user || !endpoint.accessToken) throw configError('XOAUTH2 needs a user name and an access token');
+      return { auth: { type: 'OAuth2', user, accessToken: endpoint.accessToken } };
+    case 'plain':
+    case 'login':
+      if (!user || endpoint.password === undefined) throw configError(`AUTH ${endpoint.authMethod.toUpperCase()} needs a user name and a password`);
+      return { auth: { user, pass: endpoint.password }, authMethod: endpoint.authMethod.toUpperCase() };
+    case 'auto':
+      // Without a user there is nothing to authenticate with: send unauthenticated (a relay by IP).
+      return user ? { auth: { user, pass: endpoint.password ?? '' } } : {};
+  }
+}
+
+/**
+ * transportOptions maps an endpoint to nodemailer's options. Certificates are always verified
+ * (`ca` only adds a trusted CA); `starttls` is required, never opportunistic; the connection may go
+ * to an already-checked address while TLS still verifies the host name. Throws a non-retryable
+ * SmtpDeliveryError for a configuration that cannot work.
+ */
+export function transportOptions(endpoint: SmtpEndpoint): SMTPTransportOptions {
+  return {
+    host: endpoint.connectAddress ?? endpoint.host,
+    port: endpoint.port,
+    secure: endpoint.security === 'tls',
+    requireTLS: endpoint.security === 'starttls',
+    // `none` means plain: no opportunistic upgrade whose certificate problems would surprise.
+    ignoreTLS: endpoint.security === 'none',
+    opportunisticTLS: false,
+    servername: endpoint.host,
+    tls: {
+      rejectUnauthorized: true,
+      servername: endpoint.host,
+      minVersion: 'TLSv1.2',
+      ...(endpoint.ca ? { ca: [...tls.rootCertificates, endpoint.ca] } : {}),
+    },
+    connectionTimeout: endpoint.timeoutMs,
+    greetingTimeout: endpoint.timeoutMs,
+    socketTimeout: endpoint.timeoutMs,
+    dnsTimeout: endpoint.timeoutMs,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+    ...authOptions(endpoint),
+  };
+}
