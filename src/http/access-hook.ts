@@ -9,9 +9,13 @@ export const SESSION_COOKIE = 'tocsin_session';
 export const CSRF_HEADER = 'x-csrf-token';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+// Names are at most 63 characters and ids are UUIDs; anything longer cannot match.
+const MAX_TENANT_REF = 200;
 
 /** findTenant resolves a `{tenant}` path segment, which is the tenant's id or its name. */
 export async function findTenant(db: Db, ref: string): Promise<TenantRow | undefined> {
+  // No tenant has such a name or id, and PostgreSQL would refuse the NUL rather than say so.
+  if (ref.length > MAX_TENANT_REF || ref.includes('\0')) return undefined;
   return db
     .selectFrom('tenants')
     .selectAll()
@@ -35,15 +39,16 @@ export function accessHook(deps: AppDeps) {
     if (!principal) throw unauthorized();
     request.principal = principal;
 
-    if (access === 'host' && principal.kind !== 'host') {
-      throw forbidden('Only the host administrator may do this.');
-    }
+    // The tenant comes before the host check, so another tenant's path is a 404 on every route.
     if (params.tenant !== undefined) {
       const tenant = await findTenant(deps.storage.db, params.tenant);
       if (!tenant || (principal.kind === 'user' && principal.tenantId !== tenant.id)) {
         throw notFound('Tenant');
       }
       request.tenant = tenant;
+    }
+    if (access === 'host' && principal.kind !== 'host') {
+      throw forbidden('Only the host administrator may do this.');
     }
     if (config.permission && !principal.permissions.has(config.permission)) {
       throw forbidden(`This needs the ${config.permission} permission.`);

@@ -1,15 +1,16 @@
 import fastifyCookie from '@fastify/cookie';
-import fastifySwagger from '@fastify/swagger';
-import Fastify, { LogController } from 'fastify';
+import Fastify, { type FastifyReply, LogController } from 'fastify';
 import {
   type ZodTypeProvider,
   hasZodFastifySchemaValidationErrors,
-  jsonSchemaTransform,
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
+import { classifyDbError } from '../storage/errors.js';
 import { accessHook } from './access-hook.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
+import { MAX_JSON_DEPTH, jsonDepthExceeds, refuseNul, tooDeep } from './input-guard.js';
+import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
 import { HttpError, type FieldError, type ProblemDocument, problemTypeFor } from './problem.js';
 
 /** RouteEntry is one row of the route table, which the isolation and fuzz tests walk. */
@@ -48,6 +49,8 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     // One line per request would dominate the log at thousands of alerts a second.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: 500 },
+    // A malformed URL (bad percent-encoding, an overlong segment) is still answered in problem+json.
+    frameworkErrors: (error, _request, reply) => sendProblem(reply, toProblem(error)),
   }).withTypeProvider<ZodTypeProvider>();
 
   const routes: RouteEntry[] = [];
@@ -63,47 +66,40 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.setErrorHandler((error, request, reply) => {
     const problem = toProblem(error);
     if (problem.status >= 500) request.log.error({ err: error }, 'unhandled error');
+    else if (classifyDbError(error)) request.log.warn({ err: error }, 'database refused a client value');
     if (error instanceof HttpError && error.headers) void reply.headers(error.headers);
-    return reply.status(problem.status).type('application/problem+json').send(problem);
+    return sendProblem(reply, problem);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .type('application/problem+json')
-      .send({
-        type: problemTypeFor(404),
-        title: 'Not Found',
-        status: 404,
-        detail: `No route ${request.method} ${request.url.split('?')[0]}.`,
-      } satisfies ProblemDocument),
+    sendProblem(reply, {
+      type: problemTypeFor(404),
+      title: 'Not Found',
+      status: 404,
+      detail: `No route ${request.method} ${request.url.split('?')[0]}.`,
+    }),
   );
 
-  await app.register(fastifyCookie);
-  await app.register(fastifySwagger, {
-    openapi: {
-      info: {
-        title: 'Tocsin API',
-        version: '1',
-        description: 'Alerts and alert emails. Errors are application/problem+json (RFC 9457).',
-      },
-      components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      },
-      security: [{ bearer: [] }],
-    },
-    transform: jsonSchemaTransform,
+  // Fastify's own JSON parser (which refuses __proto__ and constructor keys), plus a depth bound.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parseJson(request, body as string, (err, value) => {
+      if (err) return done(err, undefined);
+      if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) return done(tooDeep(), undefined);
+      return done(null, value);
+    });
   });
 
+  await app.register(fastifyCookie);
+  await registerOpenApi(app);
+
   app.addHook('preValidation', accessHook(deps));
+  app.addHook('preValidation', refuseNul);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
     deps.metrics.httpDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
   });
-
-  app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
-    app.swagger(),
-  );
 
   for (const register of modules) register(app, deps);
   return app;
@@ -135,6 +131,16 @@ export function toProblem(error: unknown): ProblemDocument {
       errors,
     };
   }
+  const dbError = classifyDbError(error);
+  if (dbError) {
+    const status = dbError === 'invalid-value' ? 400 : 409;
+    return {
+      type: problemTypeFor(status),
+      title: titleFor(status),
+      status,
+      detail: DB_ERROR_DETAILS[dbError],
+    };
+  }
   const fastifyError = error as { statusCode?: number; message?: string; code?: string };
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -153,13 +159,27 @@ export function toProblem(error: unknown): ProblemDocument {
   };
 }
 
+const DB_ERROR_DETAILS = {
+  unique: 'Another request created the same thing at the same time; read it again and retry.',
+  'foreign-key': 'Something this refers to was removed at the same time; read it again and retry.',
+  'invalid-value': 'A value is out of range or cannot be stored.',
+} as const;
+
+function sendProblem(reply: FastifyReply, problem: ProblemDocument) {
+  return reply.status(problem.status).type(PROBLEM_MEDIA_TYPE).send(problem);
+}
+
 function titleFor(status: number): string {
   const titles: Record<number, string> = {
     400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
     404: 'Not Found',
+    409: 'Conflict',
     405: 'Method Not Allowed',
     406: 'Not Acceptable',
     413: 'Content Too Large',
+    414: 'URI Too Long',
     415: 'Unsupported Media Type',
     429: 'Too Many Requests',
   };

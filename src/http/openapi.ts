@@ -1,0 +1,118 @@
+import fastifySwagger, { type SwaggerTransform } from '@fastify/swagger';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import type { TocsinApp } from './context.js';
+import { problemTypeFor } from './problem.js';
+
+/** OPENAPI_PATH is where the OpenAPI document of the HTTP API is served. */
+export const OPENAPI_PATH = '/api/openapi.json';
+
+/** PROBLEM_MEDIA_TYPE is the content type of every error answer (RFC 9457). */
+export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+
+/** PROBLEM_SCHEMA is the JSON schema of a problem document, as `src/http/problem.ts` builds it. */
+export const PROBLEM_SCHEMA = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'detail'],
+  properties: {
+    type: { type: 'string', format: 'uri', example: problemTypeFor(400) },
+    title: { type: 'string', example: 'Bad Request' },
+    status: { type: 'integer', minimum: 400, maximum: 599 },
+    detail: { type: 'string', example: 'name: must be 1 to 63 lower-case letters, digits or hyphens' },
+    errors: {
+      type: 'array',
+      description: 'Present on 400: one entry per invalid field; `path` is dotted (`custom.port`, `query.limit`).',
+      items: {
+        type: 'object',
+        required: ['path', 'message'],
+        properties: { path: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
+  },
+} as const;
+
+const ERROR_DESCRIPTIONS: Record<string, string> = {
+  '400': 'Invalid input; `errors` names each invalid field.',
+  '401': 'No bearer token or session, or one that matches nothing.',
+  '403': 'The caller lacks the permission the route needs (named in `detail`).',
+  '404': 'Not found, also for any object of another tenant.',
+  '409': 'Conflict, e.g. a name or address already taken.',
+  '413': 'The request body is too large.',
+  '415': 'The content type of the body is not supported.',
+  '429': 'Rate limited; `Retry-After` says how many seconds to wait.',
+};
+
+/**
+ * documentRoute turns a route's zod schemas into OpenAPI and marks public routes as needing no
+ * credentials, so the document tells scripts which routes take a bearer token.
+ */
+export const documentRoute: SwaggerTransform = (input) => {
+  const result = jsonSchemaTransform(input);
+  if (input.route.config?.access === 'public') return { ...result, schema: { ...result.schema, security: [] } };
+  return result;
+};
+
+type Json = Record<string, any>;
+
+/**
+ * withProblemResponses adds the problem+json error answers to every operation of an OpenAPI
+ * document: 400 everywhere, 401/403 unless the route is public, 404 when the path has parameters,
+ * 413/415 when it takes a body. Answers a route documents itself are kept.
+ */
+export function withProblemResponses(doc: Json): Json {
+  const paths: Json = {};
+  for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
+    const nextItem: Json = {};
+    for (const [method, operation] of Object.entries<Json>(item)) {
+      nextItem[method] = typeof operation === 'object' && operation?.responses ? withErrors(path, operation) : operation;
+    }
+    paths[path] = nextItem;
+  }
+  return {
+    ...doc,
+    paths,
+    components: {
+      ...doc.components,
+      schemas: { ...doc.components?.schemas, Problem: PROBLEM_SCHEMA },
+      responses: {
+        ...doc.components?.responses,
+        ...Object.fromEntries(
+          Object.entries(ERROR_DESCRIPTIONS).map(([status, description]) => [
+            `Problem${status}`,
+            { description, content: { [PROBLEM_MEDIA_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } } },
+          ]),
+        ),
+      },
+    },
+  };
+}
+
+function withErrors(path: string, operation: Json): Json {
+  const isPublic = Array.isArray(operation.security) && operation.security.length === 0;
+  const statuses = ['400'];
+  if (!isPublic) statuses.push('401', '403');
+  if (path.includes('{')) statuses.push('404');
+  if (operation.requestBody) statuses.push('413', '415');
+  const errors = Object.fromEntries(statuses.map((s) => [s, { $ref: `#/components/responses/Problem${s}` }]));
+  return { ...operation, responses: { ...errors, ...operation.responses } };
+}
+
+/** registerOpenApi generates the OpenAPI document from the routes' schemas and serves it. */
+export async function registerOpenApi(app: TocsinApp): Promise<void> {
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Tocsin API',
+        version: '1',
+        description:
+          'Alerts and alert emails. Errors are application/problem+json (RFC 9457): `{type, title, status, detail, errors?}`.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+      security: [{ bearer: [] }],
+    },
+    transform: documentRoute,
+    transformObject: (documentObject) => withProblemResponses(jsonSchemaTransformObject(documentObject) as Json),
+  });
+  app.get(OPENAPI_PATH, { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+}

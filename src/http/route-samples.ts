@@ -1,0 +1,71 @@
+/*
+ * ROUTE SAMPLES: read this when you add a route.
+ *
+ * `tenant-isolation.test.ts` (cross-tenant 404s, no leaks in lists) and `malformed-input.test.ts`
+ * (no 5xx for any input) walk `app.routeTable`, so every route you register is tested without you
+ * writing those tests. To call your route for real they need two things from this file:
+ *
+ * - PARAM_SAMPLES: for each path parameter other than `:tenant` (`:userId`, `:alertId`, ...), a
+ *   function that creates a real object in the given tenant and returns its id. It runs as the
+ *   host administrator; `scope.ids` holds the ids made for the parameters left of it in the path
+ *   (so `:tokenId` can be made for `scope.ids.userId`).
+ * - BODY_SAMPLES: for each route with a body schema, keyed `METHOD /url` exactly as registered
+ *   (`POST /api/v1/tenants/:tenant/users`), a body the route accepts. Use `scope.unique()` for
+ *   anything that must be unique (names, emails); it embeds the tenant's name, which the leak check
+ *   looks for in other tenants' answers.
+ *
+ * Both walks fail with a message naming what is missing here. Keep the samples small and valid:
+ * the isolation walk also calls each route as its own tenant and expects no 404 and no 5xx.
+ */
+import type { HTTPMethods, LightMyRequestResponse } from 'fastify';
+
+/** SampleScope is what a sample gets: an admin API, the tenant to create in, and earlier ids. */
+export interface SampleScope {
+  /** call sends a request as the host administrator. */
+  call(method: HTTPMethods, url: string, body?: unknown): Promise<LightMyRequestResponse>;
+  /** The tenant's name, ready for a path. */
+  readonly tenant: string;
+  /** Ids already made for the parameters left of this one in the path. */
+  readonly ids: Readonly<Record<string, string>>;
+  /** unique returns a fresh lower-case word starting with the tenant's name. */
+  unique(): string;
+}
+
+/** ParamSample creates an object in `scope.tenant` and returns the id its path parameter takes. */
+export type ParamSample = (scope: SampleScope) => Promise<string>;
+
+/** BodySample returns a valid body for one route. */
+export type BodySample = (scope: SampleScope) => unknown;
+
+/** createdId returns the `id` of a 2xx answer, or throws saying which sample failed and why. */
+export async function createdId(what: string, answer: Promise<LightMyRequestResponse>): Promise<string> {
+  const res = await answer;
+  if (res.statusCode >= 300) throw new Error(`route sample for ${what} failed: ${res.statusCode} ${res.body}`);
+  return res.json<{ id: string }>().id;
+}
+
+/** PARAM_SAMPLES make a real object for each path parameter kind; see the header comment. */
+export const PARAM_SAMPLES: Record<string, ParamSample> = {
+  userId: (s) =>
+    createdId(
+      ':userId',
+      s.call('POST', `/api/v1/tenants/${s.tenant}/users`, { email: `${s.unique()}@example.com`, name: 'Sample user' }),
+    ),
+  groupId: (s) => createdId(':groupId', s.call('POST', `/api/v1/tenants/${s.tenant}/groups`, { name: s.unique() })),
+};
+
+/** BODY_SAMPLES hold a valid body for each route with a body schema; see the header comment. */
+export const BODY_SAMPLES: Record<string, BodySample> = {
+  'POST /api/v1/auth/login': (s) => ({ tenant: s.tenant, email: `${s.unique()}@example.com`, password: 'not the password' }),
+  'POST /api/v1/tenants': (s) => ({ name: s.unique() }),
+  'PATCH /api/v1/tenants/:tenant': () => ({ displayName: 'Sample display name' }),
+  'POST /api/v1/tenants/:tenant/users': (s) => ({ email: `${s.unique()}@example.com`, name: 'Sample user' }),
+  'PATCH /api/v1/tenants/:tenant/users/:userId': () => ({ name: 'Renamed user' }),
+  'POST /api/v1/tenants/:tenant/users/:userId/tokens': () => ({ name: 'sample token' }),
+  'POST /api/v1/tenants/:tenant/groups': (s) => ({ name: s.unique() }),
+  'PATCH /api/v1/tenants/:tenant/groups/:groupId': () => ({ expandMembers: true }),
+  'POST /api/v1/tenants/:tenant/roles': (s) => ({ name: s.unique(), permissions: ['Alerts.View'] }),
+  'PUT /api/v1/tenants/:tenant/users/:userId/alert-preferences': () => ({ email: { fatalImmediately: true } }),
+  'PUT /api/v1/tenants/:tenant/me/alert-preferences': () => ({ subscriptions: { Robots: false } }),
+  'PUT /api/v1/tenants/:tenant/groups/:groupId/alert-preferences': () => ({ email: { dailyReport: false } }),
+};

@@ -1,0 +1,108 @@
+import type { HTTPMethods } from 'fastify';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachDialect } from '../storage/testing.js';
+import type { RouteEntry } from './app.js';
+import { fillPath, hasSamples, makeObjects, missingSamples, pathParams, routeKey, sampleBody } from './route-walk.js';
+import { type TestApp, startTestApp } from './testing.js';
+
+// Tenant names double as leak markers: every object a sample makes in a tenant carries its name.
+const A = 'alpha-isolation';
+const B = 'bravo-isolation';
+
+describeEachDialect('tenant isolation across the whole route table', (dialect) => {
+  let t: TestApp;
+  let a: { tenantId: string; userId: string; token: string };
+  let b: { tenantId: string; userId: string; token: string };
+  let routes: readonly RouteEntry[];
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+    a = await t.tenantWithUser(A, ['Administrator']);
+    b = await t.tenantWithUser(B, ['Administrator']);
+    routes = t.tocsin.app.routeTable;
+  });
+  afterAll(() => t.close());
+
+  const send = (route: RouteEntry, url: string, body: unknown, token: string) =>
+    t.call(route.method as HTTPMethods, url, body, token);
+
+  it('has a sample object and body for every route (add missing ones to src/http/route-samples.ts)', () => {
+    expect(missingSamples(routes).join('\n'), 'see the header comment of src/http/route-samples.ts').toBe('');
+  });
+
+  it("answers 404 on every route under another tenant's path, by name or by id, whatever the body", async () => {
+    const failures: string[] = [];
+    // Objects of A are only needed to fill the path; a route without samples gets made-up ids.
+    for (const route of routes.filter((r) => pathParams(r.url).includes('tenant'))) {
+      const ids = hasSamples(route) ? await makeObjects(t, route, A) : {};
+      const body = sampleBody(t, route, A, ids);
+      for (const tenantRef of [A, a.tenantId]) {
+        const url = fillPath(route.url, { ...ids, tenant: tenantRef });
+        const res = await send(route, url, body, b.token);
+        if (res.statusCode !== 404) failures.push(`${routeKey(route)} as ${B} on ${url}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+      }
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
+  it("answers 404 for another tenant's object ids on one's own tenant path, where one's own ids work", async () => {
+    const failures: string[] = [];
+    const withObjectIds = routes.filter(
+      (r) => r.access !== 'public' && r.access !== 'host' && pathParams(r.url).some((p) => p !== 'tenant') && hasSamples(r),
+    );
+    expect(withObjectIds.length).toBeGreaterThan(0);
+    for (const route of withObjectIds) {
+      const theirs = await makeObjects(t, route, A);
+      const url = fillPath(route.url, { ...theirs, tenant: B });
+      const res = await send(route, url, sampleBody(t, route, B, theirs), b.token);
+      if (res.statusCode !== 404) failures.push(`${routeKey(route)} with ${A}'s ids: ${res.statusCode} ${res.body.slice(0, 200)}`);
+
+      // The control: the same call with one's own objects is served, so the 404 above means isolation.
+      const own = await makeObjects(t, route, B);
+      const control = await send(route, fillPath(route.url, own), sampleBody(t, route, B, own), b.token);
+      if (control.statusCode === 404 || control.statusCode >= 500) {
+        failures.push(`${routeKey(route)} with its own ids (sample broken?): ${control.statusCode} ${control.body.slice(0, 200)}`);
+      }
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
+  it("never shows one tenant's objects in another tenant's answers (lists, details, /me)", async () => {
+    const readable = routes.filter((r) => r.method === 'GET' && r.access !== 'public' && r.access !== 'host' && hasSamples(r));
+    // Both tenants get objects of every kind first, so each list has something to leak.
+    const objectsOf: Record<string, Record<string, string>[]> = { [A]: [], [B]: [] };
+    for (const route of readable) {
+      for (const tenant of [A, B]) objectsOf[tenant]!.push(await makeObjects(t, route, tenant));
+    }
+    const failures: string[] = [];
+    for (const [self, other, token] of [
+      [A, B, a.token],
+      [B, A, b.token],
+    ] as const) {
+      const otherIds = [
+        ...new Set([other === A ? a.tenantId : b.tenantId, other === A ? a.userId : b.userId, ...objectsOf[other]!.flatMap(Object.values)]),
+      ];
+      for (const [index, route] of readable.entries()) {
+        const res = await send(route, fillPath(route.url, objectsOf[self]![index]!), undefined, token);
+        if (res.statusCode !== 200) failures.push(`${routeKey(route)} as ${self}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+        const leaked = [other, ...otherIds].filter((marker) => res.body.includes(marker));
+        if (leaked.length > 0) failures.push(`${routeKey(route)} as ${self} shows ${other}'s ${leaked.join(', ')}`);
+      }
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
+  it("lists only the tenant's own users, even for the host administrator", async () => {
+    const emails = async (tenant: string) =>
+      (await t.call('GET', `/api/v1/tenants/${tenant}/users`)).json<{ items: { email: string }[] }>().items.map((u) => u.email);
+    expect((await emails(A)).every((e) => e.endsWith(`@${A}.example.com`) || e.startsWith(A))).toBe(true);
+    expect((await emails(B)).every((e) => e.endsWith(`@${B}.example.com`) || e.startsWith(B))).toBe(true);
+    expect(await emails(A)).not.toEqual([]);
+  });
+
+  it("refuses another tenant's user as a group member, naming the field", async () => {
+    const res = await t.call('POST', `/api/v1/tenants/${B}/groups`, { name: 'Mixed', members: [a.userId] }, b.token);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors[0].path).toBe('members.0');
+  });
+});
