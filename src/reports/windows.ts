@@ -1,0 +1,72 @@
+import { DateTime } from 'luxon';
+
+/** Window is a half-open span of time [start, end) in epoch milliseconds. */
+export interface Window {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * dueSummaryWindow decides the summary window to decide now, if any. Windows are aligned on the
+ * clock (multiples of the interval since the epoch: …:00, …:10 for 600 s). Each one starts where
+ * the last decided one ended, so after downtime every missed window goes out as one catch-up
+ * window, and two instances that read the same last end compute the same start (the unique key).
+ * Nothing is due for a time before `notBefore` (the tenant's creation).
+ */
+export function dueSummaryWindow(now: number, intervalMs: number, lastEnd: number | undefined, notBefore: number): Window | undefined {
+  const end = Math.floor(now / intervalMs) * intervalMs;
+  if (end <= notBefore || (lastEnd !== undefined && lastEnd >= end)) return undefined;
+  return { start: lastEnd ?? end - intervalMs, end };
+}
+
+/** ReportTime is a time of day on the wall clock of the tenant's time zone. */
+export interface ReportTime {
+  readonly hour: number;
+  readonly minute: number;
+  readonly second: number;
+}
+
+/** parseReportTime reads `HH:MM` or `HH:MM:SS` (mail settings validate the format). */
+export function parseReportTime(value: string): ReportTime {
+  const [hour = 10, minute = 0, second = 0] = value.split(':').map(Number);
+  return { hour, minute, second };
+}
+
+/**
+ * reportInstant is the report time on one local date of a zone. A time inside the hour skipped in
+ * spring moves forward by the gap (02:30 → 03:30), as luxon resolves it; a time that happens
+ * twice in autumn is its first occurrence.
+ */
+export function reportInstant(date: DateTime, time: ReportTime, zone: string): number {
+  return DateTime.fromObject(
+    { year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute, second: time.second },
+    { zone },
+  ).toMillis();
+}
+
+/**
+ * dailyWindowEndingOn is the daily window whose report is on a local date: from the previous
+ * day's report time to this one's, which is 23 or 25 hours long across a daylight-saving change.
+ */
+export function dailyWindowEndingOn(date: DateTime, time: ReportTime, zone: string): Window {
+  return { start: reportInstant(date.minus({ days: 1 }), time, zone), end: reportInstant(date, time, zone) };
+}
+
+/**
+ * dueDailyWindow decides the daily window to decide now, if any: the one whose report time is the
+ * latest not after now. After downtime only that latest report goes out (a missed report once,
+ * not one per missed day); nothing is due once it was decided, nor before `notBefore`.
+ */
+export function dueDailyWindow(
+  now: number,
+  time: ReportTime,
+  zone: string,
+  lastEnd: number | undefined,
+  notBefore: number,
+): Window | undefined {
+  const today = DateTime.fromMillis(now, { zone }).startOf('day');
+  let window = dailyWindowEndingOn(today, time, zone);
+  if (window.end > now) window = dailyWindowEndingOn(today.minus({ days: 1 }), time, zone);
+  if (window.end <= notBefore || (lastEnd !== undefined && lastEnd >= window.end)) return undefined;
+  return window;
+}
