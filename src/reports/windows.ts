@@ -35,7 +35,7 @@ export function parseReportTime(value: string): ReportTime {
 /**
  * reportInstant is the report time on one local date of a zone. A time inside the hour skipped in
  * spring moves forward by the gap (02:30 → 03:30), as luxon resolves it; a time that happens
- * twice in autumn is its first occurrence.
+ * twice in autumn is its second occurrence (standard time).
  */
 export function reportInstant(date: DateTime, time: ReportTime, zone: string): number {
   return DateTime.fromObject(
