@@ -11,6 +11,7 @@ import { createLogger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import { preferenceRoutes } from './preferences/routes.js';
+import { unsubscribeRoutes } from './reports/unsubscribe/routes.js';
 import { SecretBox } from './settings/secret-box.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { migrate } from './storage/migrate.js';
@@ -20,7 +21,7 @@ import { type Storage, openStorage } from './storage/storage.js';
  * ROUTE_MODULES lists every domain's routes, in the order a request's journey reads: access,
  * then alerts, settings, delivery, reports.
  */
-export const ROUTE_MODULES: readonly RouteModule[] = [opsRoutes, sessionRoutes, accessRoutes, preferenceRoutes, mailCatcherRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [opsRoutes, sessionRoutes, accessRoutes, preferenceRoutes, unsubscribeRoutes, mailCatcherRoutes];
 
 /** Tocsin is a started instance: its HTTP app, storage and how to stop it. */
 export interface Tocsin {
