@@ -1,0 +1,237 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { FakeClock } from '../shared/clock.js';
+import { describeEachDialect } from '../storage/testing.js';
+
+const T0 = Date.parse('2026-03-01T08:00:00Z');
+
+describeEachDialect('alerts API', (dialect) => {
+  let t: TestApp;
+  const clock = new FakeClock(T0);
+  let robot: string;
+  let viewer: { userId: string; token: string };
+  let other: string;
+  const api = '/api/v1/tenants/acme/alerts';
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, {}, { clock });
+    robot = (await t.tenantWithUser('acme', ['Robot'])).token;
+    viewer = await t.tenantWithUser('acme', ['Alerts Viewer']);
+    other = (await t.tenantWithUser('globex', ['Administrator'])).token;
+  });
+  afterAll(() => t.close());
+
+  const raise = async (body: unknown, token = robot) => {
+    clock.advance(1000);
+    return t.call('POST', api, body, token);
+  };
+
+  it('stores one alert with defaults and answers 202 with its id', async () => {
+    const res = await raise({ severity: 'Warning', component: 'robots', message: 'Robot R1 is slow' });
+    expect(res.statusCode).toBe(202);
+    const { ids } = res.json<{ ids: string[] }>();
+    expect(ids).toHaveLength(1);
+    const got = (await t.call('GET', `${api}/${ids[0]}`, undefined, viewer.token)).json();
+    expect(got).toMatchObject({
+      id: ids[0],
+      severity: 'Warn',
+      component: 'Robots',
+      event: 'Process.RaiseAlert',
+      message: 'Robot R1 is slow',
+      data: null,
+      read: false,
+      createdAt: new Date(clock.now()).toISOString(),
+      occurredAt: new Date(clock.now()).toISOString(),
+    });
+  });
+
+  it('stores a batch with every field and keeps the order of ids', async () => {
+    const alerts = Array.from({ length: 3 }, (_, i) => ({
+      severity: 'Error',
+      component: 'Jobs',
+      event: 'process.jobexecution.faulted',
+      message: `job ${i} faulted`,
+      data: { jobId: i, nested: { ok: true } },
+      source: { process: 'Invoices', robot: 'R2', job: `J${i}` },
+      folder: 'Finance',
+      dedupKey: `job-${i}`,
+      occurredAt: '2026-03-01T09:00:00+01:00',
+    }));
+    const res = await raise({ alerts });
+    expect(res.statusCode).toBe(202);
+    const ids = res.json<{ ids: string[] }>().ids;
+    expect(ids).toHaveLength(3);
+    const got = (await t.call('GET', `${api}/${ids[2]}`)).json();
+    expect(got).toMatchObject({
+      event: 'Process.JobExecution.Faulted',
+      data: { jobId: 2, nested: { ok: true } },
+      source: { process: 'Invoices', robot: 'R2', job: 'J2' },
+      folder: 'Finance',
+      dedupKey: 'job-2',
+      occurredAt: '2026-03-01T08:00:00.000Z',
+    });
+  });
+
+  it('accepts an unknown event under its component', async () => {
+    const res = await raise({ severity: 'Info', component: 'Queues', event: 'Queue.Custom.Thing', message: 'hello' });
+    expect(res.statusCode).toBe(202);
+  });
+
+  it('names each invalid field, with its index in a batch', async () => {
+    const bad = await raise({
+      alerts: [
+        { severity: 'Info', component: 'Robots', message: 'fine' },
+        { severity: 'Loud', component: 'Nowhere', message: '', data: [1], occurredAt: 'yesterday', extra: 1 },
+      ],
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers['content-type']).toContain('application/problem+json');
+    const paths = bad.json<{ errors: { path: string }[] }>().errors.map((e) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(['alerts.1.message', 'alerts.1.data', 'alerts.1.occurredAt', 'alerts.1']));
+    const semantic = await raise({ severity: 'Loud', component: 'Nowhere', message: 'x' });
+    expect(semantic.json<{ errors: { path: string }[] }>().errors.map((e) => e.path)).toEqual(['severity', 'component']);
+  });
+
+  it('refuses a message over 4,096 characters, data over 16 KiB and more than 1,000 alerts', async () => {
+    const one = { severity: 'Info', component: 'Robots', message: 'x' };
+    expect((await raise({ ...one, message: 'x'.repeat(4096) })).statusCode).toBe(202);
+    expect((await raise({ ...one, message: 'x'.repeat(4097) })).json().errors[0].path).toBe('message');
+    expect((await raise({ ...one, data: { s: 'x'.repeat(16 * 1024) } })).json().errors[0].path).toBe('data');
+    const tooMany = await raise({ alerts: Array.from({ length: 1001 }, () => one) });
+    expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.json().errors[0].path).toBe('alerts');
+    expect((await raise({ alerts: [] })).statusCode).toBe(400);
+    expect((await raise(undefined)).statusCode).toBe(400);
+  });
+
+  it('needs Alerts.Create to raise (403), a token (401), and hides other tenants (404)', async () => {
+    const one = { severity: 'Info', component: 'Robots', message: 'x' };
+    expect((await raise(one, viewer.token)).statusCode).toBe(403);
+    expect((await raise(one, '')).statusCode).toBe(401);
+    expect((await raise(one, other)).statusCode).toBe(404);
+    expect((await t.call('GET', api, undefined, other)).statusCode).toBe(404);
+  });
+
+  it('lists newest first with the severity ladder, filters and a cursor', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'ladder' });
+    const url = '/api/v1/tenants/ladder/alerts';
+    for (const severity of ['Info', 'Success', 'Warn', 'Error', 'Fatal']) {
+      clock.advance(1000);
+      await t.call('POST', url, { severity, component: severity === 'Fatal' ? 'Robots' : 'Jobs', message: severity });
+    }
+    const sev = (q: string) => t.call('GET', `${url}?${q}`).then((r) => r.json().items.map((a: { severity: string }) => a.severity));
+    expect(await sev('')).toEqual(['Fatal', 'Error', 'Warn', 'Success', 'Info']);
+    expect(await sev('severity=Warning')).toEqual(['Fatal', 'Error', 'Warn']);
+    expect(await sev('severity=error&component=jobs')).toEqual(['Error']);
+    expect(await sev(`since=${new Date(T0).toISOString()}&until=${new Date(clock.now()).toISOString()}&severity=Info`)).toHaveLength(4);
+    const first = (await t.call('GET', `${url}?limit=2`)).json();
+    expect(first.items.map((a: { message: string }) => a.message)).toEqual(['Fatal', 'Error']);
+    const second = (await t.call('GET', `${url}?limit=2&cursor=${first.nextCursor}`)).json();
+    expect(second.items.map((a: { message: string }) => a.message)).toEqual(['Warn', 'Success']);
+    const third = (await t.call('GET', `${url}?limit=2&cursor=${second.nextCursor}`)).json();
+    expect(third).toMatchObject({ items: [{ message: 'Info' }], nextCursor: null });
+  });
+
+  it('answers 400 for a bad severity, limit or cursor', async () => {
+    for (const [q, path] of [
+      ['severity=Loud', 'query.severity'],
+      ['limit=1001', 'query.limit'],
+      ['limit=0', 'query.limit'],
+      ['cursor=bm9wZQ', 'query.cursor'],
+      ['since=yesterday', 'query.since'],
+    ]) {
+      const res = await t.call('GET', `${api}?${q}`);
+      expect(res.statusCode, q).toBe(400);
+      expect(res.json().errors[0].path, q).toBe(path);
+    }
+  });
+
+  describe('read state', () => {
+    let ids: string[];
+    let reader: { userId: string; token: string };
+    const url = '/api/v1/tenants/reading/alerts';
+    beforeAll(async () => {
+      const admin = await t.tenantWithUser('reading', ['Robot']);
+      reader = await t.tenantWithUser('reading', ['Alerts Viewer']);
+      ids = [];
+      for (const severity of ['Info', 'Fatal', 'Warn', 'Error', 'Fatal', 'Success', 'Error']) {
+        clock.advance(1000);
+        ids.push(...(await t.call('POST', url, { severity, component: 'Jobs', message: severity }, admin.token)).json().ids);
+      }
+    });
+    const count = async (token = reader.token) => (await t.call('GET', `${url}/unread-count`, undefined, token)).json().unread;
+
+    it('starts with everything unread, and marks ids read and unread', async () => {
+      expect(await count()).toBe(7);
+      const marked = await t.call('POST', `${url}/mark-read`, { ids: [ids[0], ids[1], 'not-an-alert'] }, reader.token);
+      expect(marked.json()).toEqual({ unread: 5 });
+      const list = (await t.call('GET', `${url}?unread=true`, undefined, reader.token)).json().items;
+      expect(list.map((a: { id: string }) => a.id)).not.toContain(ids[0]);
+      expect((await t.call('GET', `${url}/${ids[0]}`, undefined, reader.token)).json().read).toBe(true);
+      expect((await t.call('POST', `${url}/mark-unread`, { ids: [ids[0]] }, reader.token)).json()).toEqual({ unread: 6 });
+    });
+
+    it('shows at most five unread in the panel, most severe first then newest', async () => {
+      const items = (await t.call('GET', `${url}/panel`, undefined, reader.token)).json().items;
+      // Unread: Info 0, Warn 2, Error 3, Fatal 4, Success 5, Error 6 (1 was read); Info 0 is the sixth.
+      expect(items.map((a: { id: string }) => a.id)).toEqual([ids[4], ids[6], ids[3], ids[2], ids[5]]);
+      expect(items[0]).toMatchObject({ severity: 'Fatal', count: 1 });
+    });
+
+    it('marks everything read with all: true, and later alerts are unread again', async () => {
+      expect((await t.call('POST', `${url}/mark-read`, { all: true }, reader.token)).json()).toEqual({ unread: 0 });
+      expect((await t.call('GET', `${url}/panel`, undefined, reader.token)).json().items).toEqual([]);
+      expect((await t.call('POST', `${url}/mark-unread`, { ids: [ids[1]] }, reader.token)).json()).toEqual({ unread: 1 });
+      clock.advance(1000);
+      await t.call('POST', url, { severity: 'Info', component: 'Jobs', message: 'later' });
+      expect(await count()).toBe(2);
+    });
+
+    it('keeps read state per user, and the host administrator has none (409)', async () => {
+      const someone = await t.tenantWithUser('reading', ['Alerts Viewer']);
+      expect(await count(someone.token)).toBe(8);
+      const host = await t.call('POST', `${url}/mark-read`, { all: true });
+      expect(host.statusCode).toBe(409);
+      expect((await t.call('GET', `${url}/unread-count`)).json().unread).toBe(8);
+    });
+
+    it('validates mark-read bodies', async () => {
+      for (const body of [{}, { ids: [] }, { ids: ['a'], all: true }, { all: false }, { ids: 'a' }]) {
+        const res = await t.call('POST', `${url}/mark-read`, body, reader.token);
+        expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      }
+    });
+
+    it('deletes an alert with Alerts.Delete only; another tenant gets 404', async () => {
+      expect((await t.call('DELETE', `${url}/${ids[5]}`, undefined, reader.token)).statusCode).toBe(403);
+      expect((await t.call('DELETE', `/api/v1/tenants/globex/alerts/${ids[5]}`, undefined, other)).statusCode).toBe(404);
+      expect((await t.call('DELETE', `${url}/${ids[5]}`)).statusCode).toBe(204);
+      expect((await t.call('DELETE', `${url}/${ids[5]}`)).statusCode).toBe(404);
+      expect((await t.call('GET', `${url}/${ids[5]}`)).statusCode).toBe(404);
+    });
+  });
+
+  it('collapses a flood of one dedup key into one panel line with its count', async () => {
+    const flood = await t.tenantWithUser('flood', ['Robot']);
+    const url = '/api/v1/tenants/flood/alerts';
+    for (let i = 0; i < 5; i++) {
+      clock.advance(60_000);
+      await t.call('POST', url, { alerts: Array.from({ length: 100 }, () => ({ severity: 'Error', component: 'Robots', message: 'R9 flapping', dedupKey: 'robot-9' })) }, flood.token);
+    }
+    await t.call('POST', url, { severity: 'Info', component: 'Jobs', message: 'alone' }, flood.token);
+    const items = (await t.call('GET', `${url}/panel`, undefined, flood.token)).json().items;
+    expect(items).toHaveLength(2);
+    expect(items[0]).toMatchObject({ message: 'R9 flapping', count: 500, dedupKey: 'robot-9' });
+    expect(items[1]).toMatchObject({ message: 'alone', count: 1 });
+    expect((await t.call('GET', `${url}/unread-count`, undefined, flood.token)).json().unread).toBe(501);
+  });
+
+  it('serves the catalogue with default severities and five languages', async () => {
+    const res = await t.call('GET', `${api}/catalogue`, undefined, viewer.token);
+    expect(res.statusCode).toBe(200);
+    const robots = res.json().components.find((c: { name: string }) => c.name === 'Robots');
+    const offline = robots.events.find((e: { name: string }) => e.name === 'Robot.StatusChanged.Offline');
+    expect(offline).toMatchObject({ defaultSeverity: 'Fatal', displayName: { en: 'Robot offline', fr: 'Robot hors ligne' } });
+    expect(Object.keys(offline.displayName).sort()).toEqual(['de', 'en', 'es', 'fr', 'ja']);
+  });
+});

@@ -1,0 +1,97 @@
+import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
+import type { Principal } from '../access/principal.js';
+import type { Kysely } from 'kysely';
+import type { Database, Db } from '../storage/database.js';
+
+/**
+ * Reader is whose read state a query uses. Read state is per user and costs nothing until a user
+ * reads: a watermark ("everything created up to T is read", none at first) plus one exception row
+ * per alert the user marked against it. The host administrator has no read state: every alert is
+ * unread for it, and marking is refused (409), since it is no user of the tenant.
+ */
+export interface Reader {
+  /** The user id, or '' for the host administrator (no exception row ever matches it). */
+  readonly userId: string;
+  /** Alerts created at or before this epoch ms are read unless marked otherwise; -1 reads nothing. */
+  readonly readThrough: number;
+}
+
+/** HOST_READER reads nothing: everything is unread for the host administrator. */
+export const HOST_READER: Reader = Object.freeze({ userId: '', readThrough: -1 });
+
+/** readerFor loads the caller's watermark (one primary-key lookup). */
+export async function readerFor(db: Db, principal: Principal): Promise<Reader> {
+  if (principal.kind === 'host') return HOST_READER;
+  const mark = await db
+    .selectFrom('alert_read_marks')
+    .select('read_through')
+    .where('user_id', '=', principal.userId)
+    .executeTakeFirst();
+  return { userId: principal.userId, readThrough: mark?.read_through ?? -1 };
+}
+
+/**
+ * readStateQuery starts a query on a tenant's alerts (`a`) joined with the reader's exceptions
+ * (`r`); every alert read-aware query starts here so that they all agree on what "read" means.
+ */
+export function readStateQuery(db: Db, tenantId: string, reader: Reader) {
+  return db
+    .selectFrom('alerts as a')
+    .leftJoin('alert_read_state as r', (join) => join.onRef('r.alert_id', '=', 'a.id').on('r.user_id', '=', reader.userId))
+    .where('a.tenant_id', '=', tenantId);
+}
+
+/** isReadExpression is 1 when the reader has read the alert, else 0. */
+export function isReadExpression(reader: Reader): RawBuilder<number> {
+  return sql<number>`case when r.read is null then (case when a.created_at <= ${reader.readThrough} then 1 else 0 end) else r.read end`;
+}
+
+/** isUnreadCondition holds for the alerts the reader has not read. */
+export function isUnreadCondition(reader: Reader): Expression<SqlBool> {
+  return sql<SqlBool>`(r.read = 0 or (r.read is null and a.created_at > ${reader.readThrough}))`;
+}
+
+/** unreadCount counts the tenant's alerts the reader has not read. */
+export async function unreadCount(db: Db, tenantId: string, reader: Reader): Promise<number> {
+  const row = await readStateQuery(db, tenantId, reader)
+    .where(isUnreadCondition(reader))
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** markAlerts sets the user's read state of some of the tenant's alerts; ids of other tenants are ignored. */
+export async function markAlerts(db: Db, tenantId: string, userId: string, ids: readonly string[], read: boolean): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .insertInto('alert_read_state')
+    .columns(['user_id', 'alert_id', 'tenant_id', 'read'])
+    .expression((eb) =>
+      eb
+        .selectFrom('alerts')
+        .select([eb.val(userId).as('user_id'), 'id', 'tenant_id', eb.val(read ? 1 : 0).as('read')])
+        .where('tenant_id', '=', tenantId)
+        .where('id', 'in', [...new Set(ids)]),
+    )
+    .onConflict((oc) => oc.columns(['user_id', 'alert_id']).doUpdateSet({ read: read ? 1 : 0 }))
+    .execute();
+}
+
+/**
+ * markAllRead moves the user's watermark to `now` and drops the exceptions it makes moot, so a
+ * user's read state stays one row however many alerts the tenant has.
+ */
+export async function markAllRead(db: Kysely<Database>, tenantId: string, userId: string, now: number): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto('alert_read_marks')
+      .values({ user_id: userId, tenant_id: tenantId, read_through: now })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ read_through: now }))
+      .execute();
+    await tx
+      .deleteFrom('alert_read_state')
+      .where('user_id', '=', userId)
+      .where('alert_id', 'in', (eb) => eb.selectFrom('alerts').select('id').where('tenant_id', '=', tenantId).where('created_at', '<=', now))
+      .execute();
+  });
+}

@@ -1,0 +1,180 @@
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { tenantOf } from '../access/routes.js';
+import type { RouteModule } from '../http/context.js';
+import { badRequest, conflict, fieldError, notFound } from '../http/problem.js';
+import { COMPONENTS, EVENTS, findComponent, findEvent } from './catalogue.js';
+import { ingestFor } from './ingest.js';
+import { MAX_BATCH, parseAlertsBody } from './input.js';
+import { markAlerts, markAllRead, readerFor, unreadCount } from './read-state.js';
+import { SEVERITIES, SEVERITY_MESSAGE, parseSeverity } from './severity.js';
+import { deleteAlert, findAlert, listAlerts, panelAlerts } from './store.js';
+import { decodeCursor, encodeCursor, showAlert, showPanelEntry } from './view.js';
+
+const ref = z.string().min(1).max(200);
+const tenantParams = z.object({ tenant: ref });
+const alertParams = tenantParams.extend({ alertId: ref });
+const isoTime = z.iso.datetime({ offset: true });
+
+const listQuery = z.object({
+  severity: z.string().max(32).optional().describe('That severity and every one above it (Warning = Warn).'),
+  component: z.string().max(64).optional(),
+  event: z.string().max(128).optional(),
+  unread: z.enum(['true', 'false']).optional(),
+  since: isoTime.optional().describe('Created at or after.'),
+  until: isoTime.optional().describe('Created before.'),
+  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  cursor: z.string().max(400).optional().describe('The nextCursor of the previous page.'),
+});
+
+const alertIds = z.array(ref).min(1).max(MAX_BATCH);
+const markReadBody = z
+  .object({ ids: alertIds.optional(), all: z.literal(true).optional() })
+  .strict()
+  .refine((b) => (b.ids === undefined) !== (b.all === undefined), { message: 'give either ids or all: true', path: ['ids'] });
+const markUnreadBody = z.object({ ids: alertIds }).strict();
+
+const HOST_HAS_NO_READ_STATE =
+  'The host administrator has no read state (every alert is unread for it); mark alerts with a user token.';
+
+/** userIdOf is the calling user's id; the host administrator has none, so marking is a 409. */
+function userIdOf(request: FastifyRequest): string {
+  const p = request.principal!;
+  if (p.kind !== 'user') throw conflict(HOST_HAS_NO_READ_STATE);
+  return p.userId;
+}
+
+/** alertRoutes raise, list and read a tenant's alerts, and serve the event catalogue. */
+export const alertRoutes: RouteModule = (app, deps) => {
+  const db = deps.storage.db;
+  const ingest = ingestFor(deps);
+  const base = '/api/v1/tenants/:tenant/alerts';
+
+  app.post(
+    base,
+    {
+      config: { permission: 'Alerts.Create' },
+      schema: {
+        params: tenantParams,
+        // Validated by parseAlertsBody, which names each field of each alert of a batch.
+        body: z.any(),
+        description:
+          `One AlertInput {severity, component, event?, message, data?, source?, folder?, dedupKey?, occurredAt?} or {alerts: [AlertInput]} (at most ${MAX_BATCH}); 202 {ids} once durably stored.`,
+      },
+    },
+    async (request, reply) => {
+      const parsed = parseAlertsBody(request.body);
+      if ('errors' in parsed) {
+        const first = parsed.errors[0]!;
+        throw badRequest(`${first.path}: ${first.message}`, parsed.errors);
+      }
+      const ids = await ingest.raise(tenantOf(request).id, parsed.alerts);
+      return reply.status(202).send({ ids });
+    },
+  );
+
+  app.get(
+    base,
+    { config: { permission: 'Alerts.View' }, schema: { params: tenantParams, querystring: listQuery } },
+    async (request) => {
+      const q = request.query;
+      const minSeverity = q.severity === undefined ? undefined : parseSeverity(q.severity);
+      if (q.severity !== undefined && !minSeverity) throw fieldError('query.severity', SEVERITY_MESSAGE);
+      const tenant = tenantOf(request);
+      const reader = await readerFor(db, request.principal!);
+      const page = await listAlerts(
+        db,
+        tenant.id,
+        reader,
+        {
+          minSeverity,
+          component: q.component === undefined ? undefined : (findComponent(q.component)?.name ?? q.component),
+          event: q.event === undefined ? undefined : (findEvent(q.event)?.name ?? q.event),
+          unreadOnly: q.unread === 'true',
+          since: q.since === undefined ? undefined : Date.parse(q.since),
+          until: q.until === undefined ? undefined : Date.parse(q.until),
+        },
+        { limit: q.limit, after: q.cursor === undefined ? undefined : decodeCursor(q.cursor) },
+      );
+      return { items: page.items.map(showAlert), nextCursor: page.next ? encodeCursor(page.next) : null };
+    },
+  );
+
+  app.get(`${base}/catalogue`, { schema: { params: tenantParams } }, async () => ({
+    severities: SEVERITIES,
+    components: COMPONENTS.map((c) => ({
+      name: c.name,
+      displayName: c.displayName,
+      events: EVENTS.filter((e) => e.component === c.name).map((e) => ({
+        name: e.name,
+        defaultSeverity: e.defaultSeverity,
+        displayName: e.displayName,
+      })),
+    })),
+  }));
+
+  app.get(
+    `${base}/unread-count`,
+    { config: { permission: 'Alerts.View' }, schema: { params: tenantParams } },
+    async (request) => ({
+      unread: await unreadCount(db, tenantOf(request).id, await readerFor(db, request.principal!)),
+    }),
+  );
+
+  app.get(
+    `${base}/panel`,
+    { config: { permission: 'Alerts.View' }, schema: { params: tenantParams } },
+    async (request) => {
+      const entries = await panelAlerts(db, tenantOf(request).id, await readerFor(db, request.principal!));
+      return { items: entries.map(showPanelEntry) };
+    },
+  );
+
+  app.post(
+    `${base}/mark-read`,
+    {
+      config: { permission: 'Alerts.View' },
+      schema: { params: tenantParams, body: markReadBody, description: `409 for the host administrator: ${HOST_HAS_NO_READ_STATE}` },
+    },
+    async (request) => {
+      const tenant = tenantOf(request);
+      const userId = userIdOf(request);
+      if (request.body.all) await markAllRead(db, tenant.id, userId, deps.clock.now());
+      else await markAlerts(db, tenant.id, userId, request.body.ids ?? [], true);
+      return { unread: await unreadCount(db, tenant.id, await readerFor(db, request.principal!)) };
+    },
+  );
+
+  app.post(
+    `${base}/mark-unread`,
+    {
+      config: { permission: 'Alerts.View' },
+      schema: { params: tenantParams, body: markUnreadBody, description: `409 for the host administrator: ${HOST_HAS_NO_READ_STATE}` },
+    },
+    async (request) => {
+      const tenant = tenantOf(request);
+      await markAlerts(db, tenant.id, userIdOf(request), request.body.ids, false);
+      return { unread: await unreadCount(db, tenant.id, await readerFor(db, request.principal!)) };
+    },
+  );
+
+  app.get(
+    `${base}/:alertId`,
+    { config: { permission: 'Alerts.View' }, schema: { params: alertParams } },
+    async (request) => {
+      const tenant = tenantOf(request);
+      const alert = await findAlert(db, tenant.id, await readerFor(db, request.principal!), request.params.alertId);
+      if (!alert) throw notFound('Alert');
+      return showAlert(alert);
+    },
+  );
+
+  app.delete(
+    `${base}/:alertId`,
+    { config: { permission: 'Alerts.Delete' }, schema: { params: alertParams } },
+    async (request, reply) => {
+      if (!(await deleteAlert(db, tenantOf(request).id, request.params.alertId))) throw notFound('Alert');
+      return reply.status(204).send();
+    },
+  );
+};

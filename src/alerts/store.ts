@@ -1,0 +1,236 @@
+import type { Kysely, Selectable } from 'kysely';
+import { newId } from '../shared/ids.js';
+import type { Database, Db } from '../storage/database.js';
+import type { NewAlert } from './input.js';
+import { type Reader, isReadExpression, isUnreadCondition, readStateQuery } from './read-state.js';
+import { type Severity, severityOfRank, severityRank } from './severity.js';
+import type { AlertTables } from './tables.js';
+
+/** DEFAULT_FLOOD_WINDOW_MS: repeats of a dedup key less than this apart are one flood (one line). */
+export const DEFAULT_FLOOD_WINDOW_MS = 10 * 60_000;
+
+/** AlertRow is an alert as stored. */
+export type AlertRow = Selectable<AlertTables['alerts']>;
+
+/** StoredAlert is an alert as the domain sees it: names, parsed JSON, epoch-ms times. */
+export interface StoredAlert {
+  readonly id: string;
+  readonly severity: Severity;
+  readonly component: string;
+  readonly event: string;
+  readonly message: string;
+  readonly data: Record<string, unknown> | null;
+  readonly source: Record<string, string> | null;
+  readonly folder: string | null;
+  readonly dedupKey: string | null;
+  /** The flood this alert belongs to (the id of its first alert); its own id when alone. */
+  readonly groupId: string;
+  readonly occurredAt: number;
+  readonly createdAt: number;
+}
+
+/** toStoredAlert maps a row to the domain's shape. */
+export function toStoredAlert(row: AlertRow): StoredAlert {
+  return {
+    id: row.id,
+    severity: severityOfRank(row.severity),
+    component: row.component,
+    event: row.event,
+    message: row.message,
+    data: row.data === null ? null : (JSON.parse(row.data) as Record<string, unknown>),
+    source: row.source === null ? null : (JSON.parse(row.source) as Record<string, string>),
+    folder: row.folder,
+    dedupKey: row.dedup_key,
+    groupId: row.group_id ?? row.id,
+    occurredAt: Number(row.occurred_at),
+    createdAt: Number(row.created_at),
+  };
+}
+
+/**
+ * insertAlerts stores a batch in one transaction and one multi-row insert, and returns the ids once
+ * committed. An alert with a dedup key joins the flood of that key's last alert when that one is
+ * less than `floodWindowMs` old, else starts a new flood.
+ */
+export async function insertAlerts(
+  db: Kysely<Database>,
+  tenantId: string,
+  alerts: readonly NewAlert[],
+  now: number,
+  floodWindowMs = DEFAULT_FLOOD_WINDOW_MS,
+): Promise<string[]> {
+  const rows = alerts.map((a) => ({
+    id: newId(),
+    tenant_id: tenantId,
+    severity: severityRank(a.severity),
+    component: a.component,
+    event: a.event,
+    message: a.message,
+    data: a.data,
+    source: a.source,
+    folder: a.folder,
+    dedup_key: a.dedupKey,
+    group_id: null as string | null,
+    occurred_at: a.occurredAt ?? now,
+    created_at: now,
+  }));
+  const keys = [...new Set(alerts.flatMap((a) => (a.dedupKey === null ? [] : [a.dedupKey])))];
+  const write = async (tx: Db) => {
+    if (keys.length > 0) {
+      const floods = await currentFloods(tx, tenantId, keys, now - floodWindowMs);
+      for (const row of rows) {
+        if (row.dedup_key === null) continue;
+        row.group_id = floods.get(row.dedup_key) ?? row.id;
+        floods.set(row.dedup_key, row.group_id);
+      }
+    }
+    await tx.insertInto('alerts').values(rows).execute();
+  };
+  // A batch without dedup keys needs no read, so it needs no transaction beyond the insert itself.
+  if (keys.length === 0) await write(db);
+  else await db.transaction().execute(write);
+  return rows.map((r) => r.id);
+}
+
+async function currentFloods(db: Db, tenantId: string, keys: string[], since: number): Promise<Map<string, string>> {
+  const rows = await db
+    .selectFrom('alerts')
+    .select(['dedup_key', 'group_id', (eb) => eb.fn.max('created_at').as('last')])
+    .where('tenant_id', '=', tenantId)
+    .where('dedup_key', 'in', keys)
+    .where('created_at', '>=', since)
+    .groupBy(['dedup_key', 'group_id'])
+    .execute();
+  const latest = new Map<string, { group: string; last: number }>();
+  for (const row of rows) {
+    const last = Number(row.last);
+    const seen = latest.get(row.dedup_key!);
+    if (row.group_id && (!seen || last > seen.last)) latest.set(row.dedup_key!, { group: row.group_id, last });
+  }
+  return new Map([...latest].map(([key, v]) => [key, v.group]));
+}
+
+/** AlertFilter narrows a list of alerts; every field optional. */
+export interface AlertFilter {
+  /** That severity and every one above it. */
+  readonly minSeverity?: Severity | undefined;
+  readonly component?: string | undefined;
+  readonly event?: string | undefined;
+  readonly unreadOnly?: boolean | undefined;
+  /** Created at or after (epoch ms). */
+  readonly since?: number | undefined;
+  /** Created before (epoch ms). */
+  readonly until?: number | undefined;
+}
+
+/** ListPosition is where a newest-first page starts: after the alert (createdAt, id). */
+export interface ListPosition {
+  readonly createdAt: number;
+  readonly id: string;
+}
+
+/** ReadAlert is a stored alert with the reader's read state. */
+export interface ReadAlert extends StoredAlert {
+  readonly read: boolean;
+}
+
+/** listAlerts pages through a tenant's alerts, newest first, with the reader's read state. */
+export async function listAlerts(
+  db: Db,
+  tenantId: string,
+  reader: Reader,
+  filter: AlertFilter,
+  page: { limit: number; after?: ListPosition | undefined },
+): Promise<{ items: ReadAlert[]; next: ListPosition | undefined }> {
+  let query = readStateQuery(db, tenantId, reader).selectAll('a').select(isReadExpression(reader).as('is_read'));
+  if (filter.minSeverity) query = query.where('a.severity', '>=', severityRank(filter.minSeverity));
+  if (filter.component) query = query.where('a.component', '=', filter.component);
+  if (filter.event) query = query.where('a.event', '=', filter.event);
+  if (filter.since !== undefined) query = query.where('a.created_at', '>=', filter.since);
+  if (filter.until !== undefined) query = query.where('a.created_at', '<', filter.until);
+  if (filter.unreadOnly) query = query.where(isUnreadCondition(reader));
+  const after = page.after;
+  if (after) {
+    query = query.where((eb) =>
+      eb.or([eb('a.created_at', '<', after.createdAt), eb.and([eb('a.created_at', '=', after.createdAt), eb('a.id', '<', after.id)])]),
+    );
+  }
+  const rows = await query
+    .orderBy('a.created_at', 'desc')
+    .orderBy('a.id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+  const items = rows.slice(0, page.limit).map((row) => ({ ...toStoredAlert(row), read: Number(row.is_read) === 1 }));
+  const last = items[items.length - 1];
+  return { items, next: rows.length > page.limit && last ? { createdAt: last.createdAt, id: last.id } : undefined };
+}
+
+/** PanelEntry is one line of the bell panel: the most severe, then newest, unread alert of a flood, and the flood's unread size. */
+export interface PanelEntry extends ReadAlert {
+  /** Unread alerts of the flood (1 when the alert stands alone). */
+  readonly count: number;
+  readonly firstCreatedAt: number;
+  readonly lastCreatedAt: number;
+}
+
+/** PANEL_SIZE is how many lines the bell panel shows. */
+export const PANEL_SIZE = 5;
+
+/**
+ * panelAlerts gives the bell panel: at most five unread floods, most severe first, then newest;
+ * a robot flapping 500 times is one line with count 500.
+ */
+export async function panelAlerts(db: Db, tenantId: string, reader: Reader): Promise<PanelEntry[]> {
+  const groups = await readStateQuery(db, tenantId, reader)
+    .where(isUnreadCondition(reader))
+    .select((eb) => [
+      eb.fn.coalesce('a.group_id', 'a.id').as('flood'),
+      eb.fn.max('a.severity').as('severity'),
+      eb.fn.min('a.created_at').as('first'),
+      eb.fn.max('a.created_at').as('last'),
+      eb.fn.countAll<number>().as('n'),
+    ])
+    .groupBy((eb) => eb.fn.coalesce('a.group_id', 'a.id'))
+    .orderBy('severity', 'desc')
+    .orderBy('last', 'desc')
+    .orderBy('flood', 'desc')
+    .limit(PANEL_SIZE)
+    .execute();
+  const entries: PanelEntry[] = [];
+  for (const group of groups) {
+    const newest = await readStateQuery(db, tenantId, reader)
+      .selectAll('a')
+      .where(isUnreadCondition(reader))
+      .where((eb) => eb.or([eb('a.id', '=', group.flood), eb('a.group_id', '=', group.flood)]))
+      .orderBy('a.severity', 'desc')
+      .orderBy('a.created_at', 'desc')
+      .orderBy('a.id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!newest) continue;
+    entries.push({
+      ...toStoredAlert(newest),
+      read: false,
+      count: Number(group.n),
+      firstCreatedAt: Number(group.first),
+      lastCreatedAt: Number(group.last),
+    });
+  }
+  return entries;
+}
+
+/** findAlert returns one of the tenant's alerts as the reader sees it, or undefined (also for another tenant's id). */
+export async function findAlert(db: Db, tenantId: string, reader: Reader, id: string): Promise<ReadAlert | undefined> {
+  const row = await readStateQuery(db, tenantId, reader)
+    .selectAll('a')
+    .select(isReadExpression(reader).as('is_read'))
+    .where('a.id', '=', id)
+    .executeTakeFirst();
+  return row ? { ...toStoredAlert(row), read: Number(row.is_read) === 1 } : undefined;
+}
+
+/** deleteAlert removes one of the tenant's alerts; false when there is no such alert. */
+export async function deleteAlert(db: Db, tenantId: string, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('alerts').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}

@@ -1,0 +1,59 @@
+import { fieldError } from '../http/problem.js';
+import type { ListPosition, PanelEntry, ReadAlert } from './store.js';
+
+/** AlertView is an Alert as API.md shows it: the input plus id, createdAt and read. */
+export interface AlertView {
+  id: string;
+  severity: string;
+  component: string;
+  event: string;
+  message: string;
+  data: Record<string, unknown> | null;
+  source: Record<string, string> | null;
+  folder: string | null;
+  dedupKey: string | null;
+  /** The flood the alert belongs to (id of its first alert). */
+  groupId: string;
+  occurredAt: string;
+  createdAt: string;
+  read: boolean;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** showAlert maps an alert read by a caller to the API's shape. */
+export function showAlert(alert: ReadAlert): AlertView {
+  return {
+    id: alert.id,
+    severity: alert.severity,
+    component: alert.component,
+    event: alert.event,
+    message: alert.message,
+    data: alert.data,
+    source: alert.source,
+    folder: alert.folder,
+    dedupKey: alert.dedupKey,
+    groupId: alert.groupId,
+    occurredAt: iso(alert.occurredAt),
+    createdAt: iso(alert.createdAt),
+    read: alert.read,
+  };
+}
+
+/** showPanelEntry is a panel line: the alert plus how many unread alerts its flood holds. */
+export function showPanelEntry(entry: PanelEntry) {
+  return { ...showAlert(entry), count: entry.count, firstCreatedAt: iso(entry.firstCreatedAt), lastCreatedAt: iso(entry.lastCreatedAt) };
+}
+
+/** encodeCursor turns a list position into the opaque `cursor` of the next page. */
+export function encodeCursor(position: ListPosition): string {
+  return Buffer.from(`${position.createdAt}.${position.id}`).toString('base64url');
+}
+
+/** decodeCursor reads a `cursor` back; anything this server did not hand out is a 400. */
+export function decodeCursor(cursor: string): ListPosition {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const match = /^(\d{1,16})\.([\w-]{1,64})$/.exec(text);
+  if (!match) throw fieldError('query.cursor', 'must be a nextCursor returned by a previous page');
+  return { createdAt: Number(match[1]), id: match[2]! };
+}

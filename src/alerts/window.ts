@@ -1,0 +1,177 @@
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+import type { Database, Db } from '../storage/database.js';
+import { type Severity, severityOfRank, severityRank } from './severity.js';
+import { type StoredAlert, toStoredAlert } from './store.js';
+
+/** WindowQuery selects a tenant's alerts created in [from, to), optionally by severity. */
+export interface WindowQuery {
+  /** Epoch ms, inclusive. */
+  readonly from: number;
+  /** Epoch ms, exclusive. */
+  readonly to: number;
+  /** That severity and every one above it (the 10-minute summary passes Error). */
+  readonly minSeverity?: Severity | undefined;
+  /** Only these severities. */
+  readonly severities?: readonly Severity[] | undefined;
+}
+
+/**
+ * AlertGroup is one line of a report: the alerts of one flood (same dedup key, see insertAlerts)
+ * that fall in the window and match its severities; an alert without a dedup key is a group of one.
+ */
+export interface AlertGroup {
+  /** The flood's id (its first alert's id, even when that alert is before the window). */
+  readonly groupId: string;
+  readonly dedupKey: string | null;
+  /** How many of the flood's alerts are in the window ("×500"). */
+  readonly count: number;
+  /** The highest severity among them. */
+  readonly severity: Severity;
+  /** The first of them in the window: its component, event, message and source stand for the line. */
+  readonly first: StoredAlert;
+  readonly firstCreatedAt: number;
+  readonly lastCreatedAt: number;
+  readonly firstOccurredAt: number;
+  readonly lastOccurredAt: number;
+}
+
+/** WindowCursor is where the next page of groups starts (after the first alert of the last group). */
+export interface WindowCursor {
+  readonly createdAt: number;
+  readonly id: string;
+}
+
+/** WINDOW_PAGE_SIZE is the default number of groups per page. */
+export const WINDOW_PAGE_SIZE = 500;
+
+function severityFilter(alias: 'a' | 'b', query: WindowQuery): Expression<SqlBool> {
+  const column = sql.ref(`${alias}.severity`);
+  const conditions: Expression<SqlBool>[] = [sql<SqlBool>`1 = 1`];
+  if (query.minSeverity) conditions.push(sql<SqlBool>`${column} >= ${severityRank(query.minSeverity)}`);
+  if (query.severities) {
+    const ranks = query.severities.map(severityRank);
+    conditions.push(ranks.length > 0 ? sql<SqlBool>`${column} in (${sql.join(ranks)})` : sql<SqlBool>`1 = 0`);
+  }
+  return sql<SqlBool>`(${sql.join(conditions, sql` and `)})`;
+}
+
+/**
+ * alertsInWindow is what the reports read: the groups of a tenant's alerts created in a window,
+ * in the order of their first alert, one page at a time (a daily window can hold 100,000 alerts).
+ * Each page costs two indexed queries: the first alert of each group in the window (an alert
+ * with no earlier sibling in the window), then the counts of those groups.
+ */
+export async function alertsInWindow(
+  db: Db,
+  tenantId: string,
+  query: WindowQuery,
+  page: { limit?: number; after?: WindowCursor | undefined } = {},
+): Promise<{ groups: AlertGroup[]; next: WindowCursor | undefined }> {
+  const limit = Math.max(1, Math.min(page.limit ?? WINDOW_PAGE_SIZE, 5_000));
+  const after = page.after;
+  const firsts = await db
+    .selectFrom('alerts as a')
+    .selectAll('a')
+    .where('a.tenant_id', '=', tenantId)
+    .where('a.created_at', '>=', query.from)
+    .where('a.created_at', '<', query.to)
+    .where(severityFilter('a', query))
+    .where((eb) =>
+      eb.or([
+        eb('a.group_id', 'is', null),
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('alerts as b')
+              .select('b.id')
+              .whereRef('b.tenant_id', '=', 'a.tenant_id')
+              .whereRef('b.group_id', '=', 'a.group_id')
+              .where('b.created_at', '>=', query.from)
+              .where((inner: ExpressionBuilder<Database & { a: Database['alerts']; b: Database['alerts'] }, 'a' | 'b'>) =>
+                inner.and([
+                  severityFilter('b', query),
+                  inner.or([
+                    inner('b.created_at', '<', inner.ref('a.created_at')),
+                    inner.and([inner('b.created_at', '=', inner.ref('a.created_at')), inner('b.id', '<', inner.ref('a.id'))]),
+                  ]),
+                ]),
+              ),
+          ),
+        ),
+      ]),
+    )
+    .$if(after !== undefined, (q) =>
+      q.where((eb) =>
+        eb.or([
+          eb('a.created_at', '>', after!.createdAt),
+          eb.and([eb('a.created_at', '=', after!.createdAt), eb('a.id', '>', after!.id)]),
+        ]),
+      ),
+    )
+    .orderBy('a.created_at')
+    .orderBy('a.id')
+    .limit(limit + 1)
+    .execute();
+
+  const pageRows = firsts.slice(0, limit);
+  const floodIds = pageRows.flatMap((r) => (r.group_id === null ? [] : [r.group_id]));
+  const counts = new Map<string, { n: number; sev: number; fc: number; lc: number; fo: number; lo: number }>();
+  if (floodIds.length > 0) {
+    const rows = await db
+      .selectFrom('alerts as a')
+      .select((eb) => [
+        'a.group_id',
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.max('a.severity').as('sev'),
+        eb.fn.min('a.created_at').as('fc'),
+        eb.fn.max('a.created_at').as('lc'),
+        eb.fn.min('a.occurred_at').as('fo'),
+        eb.fn.max('a.occurred_at').as('lo'),
+      ])
+      .where('a.tenant_id', '=', tenantId)
+      .where('a.group_id', 'in', floodIds)
+      .where('a.created_at', '>=', query.from)
+      .where('a.created_at', '<', query.to)
+      .where(severityFilter('a', query))
+      .groupBy('a.group_id')
+      .execute();
+    for (const r of rows) {
+      counts.set(r.group_id!, { n: Number(r.n), sev: Number(r.sev), fc: Number(r.fc), lc: Number(r.lc), fo: Number(r.fo), lo: Number(r.lo) });
+    }
+  }
+  const groups = pageRows.map((row): AlertGroup => {
+    const first = toStoredAlert(row);
+    const c = row.group_id === null ? undefined : counts.get(row.group_id);
+    return {
+      groupId: first.groupId,
+      dedupKey: first.dedupKey,
+      count: c?.n ?? 1,
+      severity: c ? severityOfRank(c.sev) : first.severity,
+      first,
+      firstCreatedAt: c?.fc ?? first.createdAt,
+      lastCreatedAt: c?.lc ?? first.createdAt,
+      firstOccurredAt: c?.fo ?? first.occurredAt,
+      lastOccurredAt: c?.lo ?? first.occurredAt,
+    };
+  });
+  const last = groups[groups.length - 1];
+  return {
+    groups,
+    next: firsts.length > limit && last ? { createdAt: last.first.createdAt, id: last.first.id } : undefined,
+  };
+}
+
+/** streamAlertsInWindow yields every group of a window, page by page, so memory stays one page. */
+export async function* streamAlertsInWindow(
+  db: Db,
+  tenantId: string,
+  query: WindowQuery,
+  pageSize = WINDOW_PAGE_SIZE,
+): AsyncGenerator<AlertGroup> {
+  let after: WindowCursor | undefined;
+  do {
+    const page = await alertsInWindow(db, tenantId, query, { limit: pageSize, after });
+    yield* page.groups;
+    after = page.next;
+  } while (after);
+}
