@@ -1,0 +1,240 @@
+import type { HTTPMethods, LightMyRequestResponse } from 'fastify';
+import fc from 'fast-check';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachDialect } from '../storage/testing.js';
+import { BODY_LIMIT_BYTES, type RouteEntry } from './app.js';
+import { MAX_JSON_DEPTH } from './input-guard.js';
+import { fillPath, hasSamples, makeObjects, pathParams, routeKey, sampleBody } from './route-walk.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from './testing.js';
+
+// Bounded so the whole walk takes seconds: RUNS_PER_ROUTE requests for each route of the table.
+const RUNS_PER_ROUTE = 30;
+const RANDOM_URL_RUNS = 150;
+
+/** An HTTP request as a client could send it, before it is given to `inject`. */
+interface Attempt {
+  url: string;
+  query: string;
+  contentType: string | undefined;
+  payload: string | Buffer | undefined;
+  authorization: string | undefined;
+  cookie: string | undefined;
+  extraHeaders: Record<string, string>;
+}
+
+// Lone surrogates cannot be percent-encoded; a client's UTF-8 encoder would send U+FFFD instead.
+const encode = (s: string) => encodeURIComponent(Buffer.from(s, 'utf8').toString('utf8'));
+const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 });
+const nested = (depth: number, open: string, close: string, inner = '1') => open.repeat(depth) + inner + close.repeat(depth);
+
+/** Strings that break naive code: huge, NUL, line breaks, lone surrogates, RTL, emoji, SQL. */
+const nastyString = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 50 }),
+  fc.string({ unit: 'grapheme', maxLength: 50 }),
+  fc.integer({ min: 1_000, max: 300_000 }).map((n) => 'x'.repeat(n)),
+  fc.constantFrom('', ' ', '\0', 'a\0b', '\ud800', '\udfff\ud800', '\r\n\r\nX-Injected: 1', '\u202e', "' or 1=1 --", '%00', '..', '\u2028'),
+);
+
+/** Values of the wrong type, or of the right type with out-of-range content. */
+const wrongValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  nastyString,
+  fc.constantFrom(null, true, -1, 0, 1e308, -1e308, 2 ** 53 + 1, 9.5, [], {}, [[[]]], { __proto__: null }),
+  fc.integer({ min: MAX_JSON_DEPTH - 2, max: MAX_JSON_DEPTH + 2 }).map((d) => JSON.parse(nested(d, '[', ']')) as unknown),
+);
+
+/** bodies returns JSON texts and raw bytes built from a route's valid sample body. */
+function bodies(sample: unknown): fc.Arbitrary<string | Buffer> {
+  const base = sample !== null && typeof sample === 'object' ? (sample as Record<string, unknown>) : {};
+  const keys = [...Object.keys(base), '__proto__', 'constructor', 'prototype', 'extra', ''];
+  const mutated = fc
+    .array(fc.tuple(fc.constantFrom(...keys), wrongValue), { minLength: 1, maxLength: 3 })
+    .map((changes) => {
+      const body: Record<string, unknown> = { ...base };
+      for (const [key, value] of changes) Object.defineProperty(body, key, { value, enumerable: true, configurable: true, writable: true });
+      return JSON.stringify(body);
+    });
+  const pollution = fc.constantFrom(
+    '{"__proto__":{"polluted":"yes"}}',
+    '{"constructor":{"prototype":{"polluted":"yes"}}}',
+    `{"a":{"__proto__":{"polluted":"yes"}},"b":${JSON.stringify(base)}}`,
+    JSON.stringify(base).replace(/^\{/, '{"__proto__":{"polluted":"yes"},'),
+  );
+  return fc.oneof(
+    { arbitrary: mutated, weight: 5 },
+    { arbitrary: fc.constant(JSON.stringify(sample ?? {})), weight: 1 },
+    { arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)), weight: 2 },
+    { arbitrary: pollution, weight: 1 },
+    { arbitrary: fc.integer({ min: 1, max: 50_000 }).map((d) => nested(d, '[', ']')), weight: 1 },
+    { arbitrary: fc.integer({ min: 1, max: 5_000 }).map((d) => nested(d, '{"a":', '}')), weight: 1 },
+    { arbitrary: fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)), weight: 1 },
+    { arbitrary: fc.constantFrom('', '{', '{"a":', 'nul', '[1,]', '{"a":1}{"b":2}', '\ufeff{}', '{"a":"\\ud800"}', '{"a":"\\u0000"}'), weight: 1 },
+    { arbitrary: fc.string({ maxLength: 100 }), weight: 1 },
+  );
+}
+
+/** Path segments: random text (encoded), and raw tricks like `..`, `%00` and bad escapes. */
+const segment = fc.oneof(
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).map(encode),
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).map(encode),
+  fc.integer({ min: 190, max: 2_000 }).map((n) => 'a'.repeat(n)),
+  fc.constantFrom('..', '.', '%2e%2e', '%00', 'a%00b', '%', '%ZZ', '%E0%A4%A', '%C0%AF', '%2F', '%5C', '~', '-', '0', '-1', '1e99', 'null', '__proto__', 'constructor'),
+);
+
+const query = fc.oneof(
+  fc.constant(''),
+  fc
+    .array(fc.tuple(fc.string({ maxLength: 20 }), fc.oneof(fc.string({ maxLength: 40 }), nastyString.filter((s) => s.length < 5_000))), { maxLength: 5 })
+    .map((pairs) => `?${pairs.map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&')}`),
+  fc.constantFrom('?%ZZ', '?a[b][c]=1', '?__proto__[polluted]=yes', '?constructor[prototype][polluted]=yes', '?limit=-1', '?limit=1e309', '?cursor=%00', '?a=1&a=2&a=3', `?${'x='.repeat(2_000)}`),
+);
+
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json; charset=latin1',
+  'APPLICATION/JSON',
+  'application/problem+json',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/xml',
+  '*/*',
+  'garbage',
+  undefined,
+);
+
+/** authorizations: mostly the host admin's valid token (reaching deepest), sometimes junk. */
+function authorizations(userToken: string) {
+  return fc.oneof(
+    { arbitrary: fc.constant(`Bearer ${ADMIN_TOKEN}`), weight: 6 },
+    { arbitrary: fc.constant(`Bearer ${userToken}`), weight: 2 },
+    { arbitrary: fc.constantFrom('Bearer', 'Bearer ', 'Basic Zm9vOmJhcg==', `bearer ${ADMIN_TOKEN}`, `Bearer ${'x'.repeat(600)}`, `Bearer ${ADMIN_TOKEN} extra`, undefined), weight: 1 },
+    { arbitrary: printable, weight: 1 },
+  );
+}
+
+const cookie = fc.oneof(
+  fc.constant(undefined),
+  printable.map((v) => `tocsin_session=${v}`),
+  fc.constantFrom('tocsin_session=%E0%A4%A', 'tocsin_session=', '=;=;', 'a=b; tocsin_session=x; tocsin_session=y', `tocsin_session=${'z'.repeat(5_000)}`),
+);
+
+const extraHeaders = fc.dictionary(
+  fc.constantFrom('x-csrf-token', 'accept', 'accept-encoding', 'x-tocsin-tenant', 'x-forwarded-for', 'accept-language', 'if-none-match'),
+  printable,
+  { maxKeys: 3 },
+);
+
+/** problemOf fails the property unless the answer is a non-5xx, and problem+json when an error. */
+function expectWellFormed(attempt: Attempt, res: LightMyRequestResponse): void {
+  const where = `${attempt.url}${attempt.query.slice(0, 200)}`;
+  expect(res.statusCode, `${where} answered ${res.statusCode}: ${res.body.slice(0, 300)}`).toBeLessThan(500);
+  if (res.statusCode >= 400) {
+    expect(String(res.headers['content-type']), `${where} ${res.statusCode}`).toMatch(/^application\/problem\+json/);
+    const problem = res.json<{ status: number; title: unknown; detail: unknown; type: unknown }>();
+    expect(problem.status).toBe(res.statusCode);
+    expect(typeof problem.title).toBe('string');
+    expect(typeof problem.detail).toBe('string');
+    expect(typeof problem.type).toBe('string');
+  }
+  expect(({} as Record<string, unknown>).polluted, 'Object.prototype was polluted').toBeUndefined();
+}
+
+describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) => {
+  let t: TestApp;
+  let userToken: string;
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+    userToken = (await t.tenantWithUser('fuzz-home', ['Administrator'])).token;
+  });
+  afterAll(() => t.close());
+
+  const send = (method: string, attempt: Attempt) =>
+    t.tocsin.app.inject({
+      method: method as HTTPMethods,
+      url: attempt.url + attempt.query,
+      headers: {
+        ...attempt.extraHeaders,
+        ...(attempt.authorization === undefined ? {} : { authorization: attempt.authorization }),
+        ...(attempt.cookie === undefined ? {} : { cookie: attempt.cookie }),
+        ...(attempt.contentType === undefined ? {} : { 'content-type': attempt.contentType }),
+      },
+      ...(attempt.payload === undefined ? {} : { payload: attempt.payload }),
+    });
+
+  /** attempts builds requests for one route: real or random path values, bodies from its sample. */
+  function attempts(route: RouteEntry, ids: Record<string, string>, sample: unknown): fc.Arbitrary<Attempt> {
+    const params = pathParams(route.url);
+    const values = fc.tuple(...params.map((name) => (ids[name] ? fc.oneof(fc.constant(encodeURIComponent(ids[name])), segment) : segment)));
+    return fc.record({
+      url: values.map((vs) => {
+        const raw: Record<string, string> = Object.fromEntries(params.map((name, i) => [name, `\u0001${i}\u0001`]));
+        let url = fillPath(route.url, raw);
+        vs.forEach((v, i) => (url = url.replace(encodeURIComponent(`\u0001${i}\u0001`), v)));
+        return url;
+      }),
+      query,
+      contentType,
+      payload: fc.option(bodies(sample), { nil: undefined, freq: 6 }),
+      authorization: authorizations(userToken),
+      cookie,
+      extraHeaders,
+    });
+  }
+
+  it('answers every route of the route table with a non-5xx, problem+json on errors', async () => {
+    const routes = t.tocsin.app.routeTable;
+    for (const [index, route] of routes.entries()) {
+      // Each route gets a tenant and objects of its own, so a fuzzed DELETE cannot starve the others.
+      const tenant = `fuzz-${index}`;
+      await t.call('POST', '/api/v1/tenants', { name: tenant });
+      const ids = hasSamples(route) ? await makeObjects(t, route, tenant) : { tenant };
+      const sample = sampleBody(t, route, tenant, ids);
+      await fc.assert(
+        fc.asyncProperty(attempts(route, ids, sample), async (attempt) => {
+          expectWellFormed(attempt, await send(route.method, attempt));
+        }),
+        { numRuns: RUNS_PER_ROUTE, endOnFailure: true },
+      ).catch((err: Error) => {
+        throw new Error(`${routeKey(route)}: ${err.message}`);
+      });
+    }
+  });
+
+  it('answers random paths and methods with problem+json', async () => {
+    const method = fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS');
+    const path = fc.array(segment, { minLength: 0, maxLength: 6 }).map((segments) => `/${segments.join('/')}`);
+    const prefixed = fc.tuple(fc.constantFrom('/api/v1', '/api/v1/tenants', '/api', '/odata', ''), path).map(([p, rest]) => p + rest);
+    await fc.assert(
+      fc.asyncProperty(method, prefixed, query, authorizations(userToken), async (m, url, q, authorization) => {
+        const attempt: Attempt = { url, query: q, contentType: undefined, payload: undefined, authorization, cookie: undefined, extraHeaders: {} };
+        expectWellFormed(attempt, await send(m, attempt));
+      }),
+      { numRuns: RANDOM_URL_RUNS, endOnFailure: true },
+    );
+  });
+
+  it('answers a body over the size limit with 413 problem+json', async () => {
+    const res = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/tenants',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      payload: `{"name":"${'x'.repeat(BODY_LIMIT_BYTES)}"}`,
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('refuses a body nested deeper than the bound, and a NUL anywhere, naming the field', async () => {
+    const deep = await t.call('POST', '/api/v1/tenants', JSON.parse(`{"name":"x","extra":${nested(MAX_JSON_DEPTH, '[', ']')}}`));
+    expect(deep.statusCode).toBe(400);
+    expect(deep.json().detail).toContain(`${MAX_JSON_DEPTH} levels`);
+    const nul = await t.call('POST', '/api/v1/tenants/fuzz-home/groups', { name: 'ok', email: 'a\u0000@example.com' });
+    expect(nul.statusCode).toBe(400);
+    expect(nul.json().errors).toEqual([{ path: 'email', message: 'must not contain NUL characters' }]);
+    const inPath = await t.call('GET', '/api/v1/tenants/fuzz-home/users/a%00b');
+    expect(inPath.json().errors[0].path).toBe('path.userId');
+  });
+});
