@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import { Authenticator, ensureAdminToken } from './access/credentials.js';
 import { accessRoutes } from './access/routes.js';
+import { alertRoutes } from './alerts/routes.js';
 import { sessionRoutes } from './access/session-routes.js';
 import type { Config } from './config.js';
+import { consoleRoutes } from './console/routes.js';
 import { MailCatcher } from './delivery/catcher/mail-catcher.js';
 import { mailCatcherRoutes } from './delivery/catcher/routes.js';
 import { buildApp } from './http/app.js';
@@ -21,7 +23,7 @@ import { type Storage, openStorage } from './storage/storage.js';
  * ROUTE_MODULES lists every domain's routes, in the order a request's journey reads: access,
  * then alerts, settings, delivery, reports.
  */
-export const ROUTE_MODULES: readonly RouteModule[] = [opsRoutes, sessionRoutes, accessRoutes, preferenceRoutes, unsubscribeRoutes, mailCatcherRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [opsRoutes, sessionRoutes, accessRoutes, alertRoutes, preferenceRoutes, unsubscribeRoutes, mailCatcherRoutes, consoleRoutes];
 
 /** Tocsin is a started instance: its HTTP app, storage and how to stop it. */
 export interface Tocsin {

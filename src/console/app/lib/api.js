@@ -1,0 +1,64 @@
+// The console talks to Tocsin only through its public HTTP API, with the session cookie.
+
+/** ApiError is a failed API call; `problem` is its RFC 9457 problem document. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+const state = { csrfToken: null, onUnauthorized: () => {} };
+
+/** configureApi sets the CSRF token echoed on unsafe calls and what to do when the session ends. */
+export function configureApi({ csrfToken, onUnauthorized }) {
+  if (csrfToken !== undefined) state.csrfToken = csrfToken;
+  if (onUnauthorized) state.onUnauthorized = onUnauthorized;
+}
+
+/** api calls `/api/v1/<path>` (or an absolute path) and returns the parsed answer. */
+export async function api(method, path, body, { quiet401 = false } = {}) {
+  const headers = { accept: 'application/json, application/problem+json, text/html;q=0.5' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && state.csrfToken) headers['x-csrf-token'] = state.csrfToken;
+  const response = await fetch(path.startsWith('/') ? path : `/api/v1/${path}`, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 204) return null;
+  const type = response.headers.get('content-type') || '';
+  const data = type.includes('json') ? await response.json() : await response.text();
+  if (!response.ok) {
+    const problem = typeof data === 'object' && data ? data : { title: response.statusText, detail: String(data).slice(0, 300) };
+    if (response.status === 401 && !quiet401) state.onUnauthorized();
+    throw new ApiError(response.status, problem);
+  }
+  return data;
+}
+
+/** query turns an object into a query string, leaving out empty values. */
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '' && value !== false) search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+/** fieldErrors maps a problem's `errors[].path` to messages keyed by field, for paths under `prefix`. */
+export function fieldErrors(error, prefixes = ['']) {
+  const result = {};
+  for (const item of error?.problem?.errors ?? []) {
+    for (const prefix of prefixes) {
+      if (prefix === '' || item.path.startsWith(prefix)) {
+        const key = item.path.slice(prefix.length);
+        if (key && !(key in result)) result[key] = item.message;
+      }
+    }
+  }
+  return result;
+}

@@ -1,0 +1,35 @@
+import { DateTime } from 'luxon';
+import { currentLanguage } from './i18n.js';
+
+const state = { zone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' };
+
+/** setTimeZone sets the IANA zone dates are shown in: the user's, else the tenant's. */
+export function setTimeZone(zone) {
+  if (zone && DateTime.now().setZone(zone).isValid) state.zone = zone;
+}
+
+/** timeZone is the zone dates are shown in. */
+export function timeZone() {
+  return state.zone;
+}
+
+/** formatTime shows an ISO time in the user's zone and language, with the zone's abbreviation. */
+export function formatTime(iso) {
+  if (!iso) return '';
+  const time = DateTime.fromISO(iso).setZone(state.zone).setLocale(currentLanguage());
+  return time.isValid ? time.toFormat('yyyy-MM-dd HH:mm:ss ZZZZ') : iso;
+}
+
+/** localInputToIso reads a datetime-local value as a time in the user's zone. */
+export function localInputToIso(value) {
+  if (!value) return '';
+  const time = DateTime.fromISO(value, { zone: state.zone });
+  return time.isValid ? time.toISO() : '';
+}
+
+/** isoToLocalInput is the datetime-local value showing an ISO time in the user's zone. */
+export function isoToLocalInput(iso) {
+  if (!iso) return '';
+  const time = DateTime.fromISO(iso).setZone(state.zone);
+  return time.isValid ? time.toFormat("yyyy-MM-dd'T'HH:mm") : '';
+}

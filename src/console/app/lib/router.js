@@ -1,0 +1,34 @@
+import { useEffect, useState } from 'preact/hooks';
+
+/** parseHash splits `#/alerts?severity=Error` into the path and its query parameters. */
+export function parseHash(hash) {
+  const text = (hash || '').replace(/^#/, '') || '/';
+  const [path, search = ''] = text.split('?');
+  return { path: path.replace(/\/+$/, '') || '/', query: Object.fromEntries(new URLSearchParams(search)) };
+}
+
+/** href builds a hash link from a path and query parameters, leaving out empty ones. */
+export function href(path, params = {}) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '' && value !== false) search.set(key, String(value));
+  }
+  const text = search.toString();
+  return `#${path}${text ? `?${text}` : ''}`;
+}
+
+/** navigate goes to a hash route. */
+export function navigate(path, params) {
+  location.hash = href(path, params);
+}
+
+/** useRoute is the current hash route, updated on every hash change. */
+export function useRoute() {
+  const [route, setRoute] = useState(() => parseHash(location.hash));
+  useEffect(() => {
+    const update = () => setRoute(parseHash(location.hash));
+    addEventListener('hashchange', update);
+    return () => removeEventListener('hashchange', update);
+  }, []);
+  return route;
+}

@@ -1,0 +1,93 @@
+import { t } from './i18n.js';
+import { SelectField, TextField, Toggle, html } from './ui.js';
+
+/** SECURITY_MODES are the ways to secure the SMTP connection. */
+export const SECURITY_MODES = ['none', 'starttls', 'tls'];
+/** AUTH_METHODS are the SMTP authentication methods. */
+export const AUTH_METHODS = ['auto', 'none', 'plain', 'login', 'xoauth2'];
+
+/** smtpFormOf turns the API's SmtpSettings (or null) into the form's state. */
+export function smtpFormOf(settings) {
+  const s = settings ?? {};
+  return {
+    host: s.host ?? '',
+    port: s.port ? String(s.port) : '',
+    security: s.security ?? 'tls',
+    domain: s.domain ?? '',
+    username: s.username ?? '',
+    authMethod: s.authMethod ?? 'auto',
+    fromAddress: s.fromAddress ?? '',
+    fromDisplayName: s.fromDisplayName ?? '',
+    timeoutSeconds: s.timeoutMs ? String(s.timeoutMs / 1000) : '',
+    passwordSet: Boolean(s.passwordSet),
+    // undefined keeps the stored password; a string replaces it; null clears it.
+    password: s.passwordSet ? undefined : '',
+    accessToken: undefined,
+  };
+}
+
+/** smtpPayload is the SmtpSettings body for a PUT or a test; write-only secrets only when changed. */
+export function smtpPayload(form) {
+  const body = {
+    host: form.host.trim(),
+    port: Number(form.port),
+    security: form.security,
+    domain: form.domain.trim() || null,
+    username: form.username.trim() || null,
+    authMethod: form.authMethod,
+    fromAddress: form.fromAddress.trim(),
+    fromDisplayName: form.fromDisplayName.trim() || null,
+  };
+  if (form.port.trim() === '' || Number.isNaN(body.port)) body.port = form.port;
+  if (form.timeoutSeconds !== '') body.timeoutMs = Math.round(Number(form.timeoutSeconds) * 1000);
+  if (form.password === null || form.password) body.password = form.password;
+  if (form.accessToken !== undefined) body.accessToken = form.accessToken || null;
+  return body;
+}
+
+/**
+ * withSsl applies the seed's Enable SSL checkbox: on means implicit TLS on 465 (STARTTLS on any
+ * other port), off means no TLS; the seed's ports (465 with SSL, 587 without) fill an empty or
+ * default port.
+ */
+export function withSsl(form, on) {
+  const port = form.port === '' || form.port === '465' || form.port === '587' ? (on ? '465' : '587') : form.port;
+  return { ...form, port, security: on ? (port === '465' ? 'tls' : 'starttls') : 'none' };
+}
+
+/** SmtpFields are the custom SMTP fields of the seed, in its order, plus security, auth and timeout. */
+export function SmtpFields({ form, onChange, errors = {}, prefix }) {
+  const set = (name) => (value) => onChange({ ...form, [name]: value });
+  const id = (name) => `${prefix}-${name}`;
+  return html`<fieldset class="smtp">
+    <legend>${t('mail.smtpServer')}</legend>
+    <div class="ssl-row">
+      <${Toggle} id=${id('enableSsl')} label=${t('mail.enableSsl')} checked=${form.security !== 'none'} onChange=${(on) => onChange(withSsl(form, on))} />
+      <${SelectField} id=${id('security')} label=${t('mail.security')} value=${form.security} error=${errors.security}
+        options=${SECURITY_MODES.map((mode) => [mode, t(`mail.security.${mode}`)])} onChange=${set('security')} />
+    </div>
+    <${TextField} id=${id('host')} label=${t('mail.host')} value=${form.host} onInput=${set('host')} error=${errors.host} autocomplete="off" placeholder="smtp.gmail.com" />
+    <${TextField} id=${id('domain')} label=${t('mail.domain')} value=${form.domain} onInput=${set('domain')} error=${errors.domain} hint=${t('mail.domainHint')} />
+    <${TextField} id=${id('port')} label=${t('mail.port')} value=${form.port} onInput=${set('port')} error=${errors.port} inputmode="numeric" hint=${t('mail.portHint')} />
+    <${TextField} id=${id('username')} label=${t('mail.username')} value=${form.username} onInput=${set('username')} error=${errors.username} autocomplete="off" />
+    ${form.password === undefined
+      ? html`<div class="field">
+          <span class="label" id=${id('password-label')}>${t('mail.password')}</span>
+          <p class="secret-set" aria-labelledby=${id('password-label')}><span class="pill">${t('mail.passwordSet')}</span>
+            <button type="button" class="link" id=${id('password-replace')} onClick=${() => onChange({ ...form, password: '' })}>${t('mail.passwordReplace')}</button>
+            <button type="button" class="link danger" onClick=${() => onChange({ ...form, password: null })}>${t('mail.passwordClear')}</button></p>
+        </div>`
+      : html`<${TextField} id=${id('password')} type="password" label=${t('mail.password')} value=${form.password ?? ''} onInput=${set('password')}
+          error=${errors.password} autocomplete="new-password" hint=${form.password === null ? t('mail.passwordCleared') : form.passwordSet ? t('mail.passwordReplacing') : ''} />`}
+    <${TextField} id=${id('fromAddress')} type="email" label=${t('mail.fromAddress')} value=${form.fromAddress} onInput=${set('fromAddress')} error=${errors.fromAddress} />
+    <${TextField} id=${id('fromDisplayName')} label=${t('mail.fromDisplayName')} value=${form.fromDisplayName} onInput=${set('fromDisplayName')} error=${errors.fromDisplayName} hint=${t('mail.fromDisplayNameHint')} />
+    <details class="advanced" open=${Boolean(errors.authMethod || errors.timeoutMs || errors.accessToken)}>
+      <summary>${t('mail.advanced')}</summary>
+      <${SelectField} id=${id('authMethod')} label=${t('mail.authMethod')} value=${form.authMethod} error=${errors.authMethod}
+        options=${AUTH_METHODS.map((method) => [method, t(`mail.auth.${method}`)])} onChange=${set('authMethod')} />
+      ${form.authMethod === 'xoauth2' ? html`<${TextField} id=${id('accessToken')} type="password" label=${t('mail.accessToken')} value=${form.accessToken ?? ''}
+          onInput=${set('accessToken')} error=${errors.accessToken} autocomplete="off" hint=${t('mail.accessTokenHint')} />` : null}
+      <${TextField} id=${id('timeout')} label=${t('mail.timeout')} value=${form.timeoutSeconds} onInput=${set('timeoutSeconds')} error=${errors.timeoutMs} inputmode="numeric" />
+    </details>
+  </fieldset>`;
+}

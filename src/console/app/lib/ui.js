@@ -1,0 +1,85 @@
+import { h } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import htm from 'htm';
+import { t } from './i18n.js';
+
+/** html is htm bound to preact: JSX-like templates without a build step. */
+export const html = htm.bind(h);
+
+let nextId = 0;
+/** uid returns a unique element id, so every label points at its field. */
+export function uid(prefix) {
+  nextId += 1;
+  return `${prefix}-${nextId}`;
+}
+
+/** Field is a labelled form control with its inline error and hint. */
+export function Field({ id, label, error, hint, children }) {
+  return html`<div class=${`field${error ? ' invalid' : ''}`}>
+    <label for=${id}>${label}</label>
+    ${children}
+    ${hint ? html`<small class="hint" id=${`${id}-hint`}>${hint}</small>` : null}
+    ${error ? html`<small class="error" id=${`${id}-error`} role="alert">${error}</small>` : null}
+  </div>`;
+}
+
+/** TextField is a labelled input bound to a string value. */
+export function TextField({ id, label, value, onInput, error, hint, type = 'text', ...rest }) {
+  return html`<${Field} id=${id} label=${label} error=${error} hint=${hint}>
+    <input id=${id} name=${id} type=${type} value=${value ?? ''} aria-invalid=${error ? 'true' : 'false'}
+      aria-describedby=${error ? `${id}-error` : hint ? `${id}-hint` : undefined}
+      onInput=${(event) => onInput(event.currentTarget.value)} ...${rest} />
+  <//>`;
+}
+
+/** SelectField is a labelled select; options are [value, text] pairs. */
+export function SelectField({ id, label, value, onChange, options, error, hint, ...rest }) {
+  return html`<${Field} id=${id} label=${label} error=${error} hint=${hint}>
+    <select id=${id} name=${id} value=${value ?? ''} aria-invalid=${error ? 'true' : 'false'}
+      onChange=${(event) => onChange(event.currentTarget.value)} ...${rest}>
+      ${options.map(([optionValue, text]) => html`<option value=${optionValue}>${text}</option>`)}
+    </select>
+  <//>`;
+}
+
+/** Toggle is a labelled checkbox (shown as a switch when `switch` is set). */
+export function Toggle({ id, label, checked, onChange, hint, switch: isSwitch = false, ...rest }) {
+  return html`<div class=${`toggle${isSwitch ? ' switch' : ''}`}>
+    <input id=${id} name=${id} type="checkbox" role=${isSwitch ? 'switch' : undefined} checked=${Boolean(checked)}
+      onChange=${(event) => onChange(event.currentTarget.checked)} ...${rest} />
+    <label for=${id}>${label}</label>
+    ${hint ? html`<small class="hint">${hint}</small>` : null}
+  </div>`;
+}
+
+/** Dialog is a modal <dialog>: focus stays inside, Escape closes it. */
+export function Dialog({ title, onClose, children, wide = false }) {
+  const ref = useRef(null);
+  const titleId = useRef(uid('dialog-title')).current;
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+    return () => dialog?.open && dialog.close();
+  }, []);
+  return html`<dialog ref=${ref} class=${wide ? 'wide' : ''} aria-labelledby=${titleId}
+      onCancel=${(event) => { event.preventDefault(); onClose(); }}>
+    <header class="dialog-head">
+      <h2 id=${titleId}>${title}</h2>
+      <button type="button" class="icon" aria-label=${t('close')} onClick=${onClose}>×</button>
+    </header>
+    ${children}
+  </dialog>`;
+}
+
+/** Banner shows a message above a form: an error's detail, or a success. */
+export function Banner({ kind = 'error', children }) {
+  if (!children) return null;
+  return html`<p class=${`banner ${kind}`} role=${kind === 'error' ? 'alert' : 'status'}>${children}</p>`;
+}
+
+/** problemText is what to show for a failed call: the problem's detail, else its title. */
+export function problemText(error) {
+  if (!error) return '';
+  if (error.status === 403) return t('forbidden');
+  return error.problem?.detail || error.problem?.title || error.message || String(error);
+}

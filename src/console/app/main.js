@@ -1,0 +1,134 @@
+import { render } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { api, configureApi } from './lib/api.js';
+import { setTimeZone } from './lib/format.js';
+import { currentLanguage, loadLanguage, pickLanguage, t } from './lib/i18n.js';
+import { navigate, useRoute } from './lib/router.js';
+import { can } from './lib/session.js';
+import { html } from './lib/ui.js';
+import { Bell } from './pages/bell.js';
+import { SignIn } from './pages/signin.js';
+import { AlertsPage } from './pages/alerts.js';
+import { PreferencesPage } from './pages/preferences.js';
+import { MailSettingsPage } from './pages/mail-settings.js';
+import { AccessPage } from './pages/access.js';
+import { DeliveriesPage } from './pages/deliveries.js';
+import { PreviewsPage } from './pages/previews.js';
+import { TenantsPage, SystemMailPage, CatcherPage } from './pages/host.js';
+
+const HOST_TENANT_KEY = 'tocsin.hostTenant';
+
+/** loadSession turns the API's session into what the pages need: tenant, user, language, zone. */
+async function loadSession(auth) {
+  configureApi({ csrfToken: auth.csrfToken });
+  if (auth.kind === 'host') {
+    const tenants = (await api('GET', 'tenants')).items;
+    const chosen = localStorage.getItem(HOST_TENANT_KEY);
+    const tenant = tenants.find((item) => item.id === chosen) ?? tenants[0] ?? null;
+    await loadLanguage(pickLanguage(navigator.languages));
+    setTimeZone(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    return { kind: 'host', permissions: auth.permissions, tenants, tenant, user: null };
+  }
+  const me = await api('GET', `tenants/${auth.tenantId}/me`);
+  await loadLanguage(pickLanguage(me.user?.language, me.tenant.language));
+  setTimeZone(me.user?.timeZone || me.tenant.timeZone);
+  return { kind: 'user', permissions: me.permissions, tenants: [me.tenant], tenant: me.tenant, user: me.user };
+}
+
+function App() {
+  const [session, setSession] = useState(undefined);
+  const route = useRoute();
+
+  const signedOut = useCallback(() => setSession(null), []);
+  useEffect(() => {
+    configureApi({ onUnauthorized: signedOut });
+    api('GET', 'auth/session', undefined, { quiet401: true })
+      .then(loadSession)
+      .then(setSession, async () => {
+        await loadLanguage(pickLanguage(route.query.lang, navigator.languages));
+        setSession(null);
+      });
+  }, []);
+
+  if (session === undefined) return html`<p class="loading" aria-busy="true">…</p>`;
+  if (session === null) {
+    return html`<${SignIn} query=${route.query} onSignedIn=${async (auth) => {
+      const next = await loadSession(auth);
+      setSession(next);
+      if (route.path === '/' || route.path === '/signin') navigate(next.kind === 'host' ? '/host/tenants' : '/alerts');
+    }} />`;
+  }
+  return html`<${Shell} session=${session} route=${route} setSession=${setSession} />`;
+}
+
+function navItems(session) {
+  const items = [];
+  if (session.tenant) {
+    if (can(session, 'Alerts.View')) items.push(['/alerts', t('nav.alerts')], ['/preferences', t('nav.preferences')]);
+    if (can(session, 'Settings.View')) items.push(['/settings/mail', t('nav.settings')]);
+    if (can(session, 'Users.View')) items.push(['/access/users', t('nav.access')]);
+    if (can(session, 'Settings.View')) items.push(['/deliveries', t('nav.deliveries')], ['/previews', t('nav.previews')]);
+  }
+  if (session.kind === 'host') {
+    items.push(['/host/tenants', t('nav.tenants')], ['/host/mail', t('nav.systemMail')], ['/host/catcher', t('nav.catcher')]);
+  }
+  return items;
+}
+
+function page(session, route, setSession) {
+  const { path, query } = route;
+  const [, first, second] = path.split('/');
+  if (session.kind === 'host') {
+    if (path === '/host/tenants') {
+      const changed = (tenants) => setSession({ ...session, tenants, tenant: tenants.find((item) => item.id === session.tenant?.id) ?? tenants[0] ?? null });
+      return html`<${TenantsPage} onChanged=${changed} />`;
+    }
+    if (path === '/host/mail') return html`<${SystemMailPage} />`;
+    if (path === '/host/catcher') return html`<${CatcherPage} />`;
+  }
+  if (!session.tenant) return html`<p>${t('host.noTenant')}</p>`;
+  if (first === 'alerts') return html`<${AlertsPage} session=${session} query=${query} />`;
+  if (first === 'preferences') return html`<${PreferencesPage} session=${session} userId=${second} />`;
+  if (path === '/settings/mail') return html`<${MailSettingsPage} session=${session} />`;
+  if (first === 'access') return html`<${AccessPage} session=${session} tab=${second || 'users'} />`;
+  if (first === 'deliveries') return html`<${DeliveriesPage} session=${session} query=${query} />`;
+  if (first === 'previews') return html`<${PreviewsPage} session=${session} />`;
+  const home = navItems(session)[0];
+  if (home) navigate(home[0]);
+  return null;
+}
+
+function Shell({ session, route, setSession }) {
+  const items = navItems(session);
+  const signOut = async () => {
+    await api('POST', 'auth/logout').catch(() => {});
+    configureApi({ csrfToken: null });
+    setSession(null);
+    navigate('/signin');
+  };
+  const chooseTenant = (id) => {
+    localStorage.setItem(HOST_TENANT_KEY, id);
+    setSession({ ...session, tenant: session.tenants.find((item) => item.id === id) ?? null });
+  };
+  return html`<a class="skip" href="#main" onClick=${(event) => { event.preventDefault(); document.getElementById('main')?.focus(); }}>${t('skipToContent')}</a>
+    <header class="top">
+      <a class="brand" href="#/"><img src="/console/bell.svg" alt="" width="22" height="22" /> Tocsin</a>
+      ${session.kind === 'host'
+        ? html`<label class="tenant-pick"><span>${t('host.tenant')}</span>
+            <select value=${session.tenant?.id ?? ''} onChange=${(event) => chooseTenant(event.currentTarget.value)}>
+              ${session.tenants.length === 0 ? html`<option value="">—</option>` : null}
+              ${session.tenants.map((item) => html`<option value=${item.id}>${item.displayName || item.name}</option>`)}
+            </select></label>`
+        : html`<span class="tenant">${session.tenant.displayName || session.tenant.name}</span>`}
+      <span class="spacer"></span>
+      ${session.tenant && can(session, 'Alerts.View') ? html`<${Bell} key=${session.tenant.id} session=${session} />` : null}
+      <span class="who">${session.user ? session.user.email : t('host.admin')}</span>
+      <button type="button" class="secondary" onClick=${signOut}>${t('signOut')}</button>
+    </header>
+    <nav class="main-nav" aria-label=${t('nav.label')}>
+      ${items.map(([path, text]) => html`<a href=${`#${path}`} aria-current=${route.path.startsWith(path) ? 'page' : undefined}>${text}</a>`)}
+    </nav>
+    <main id="main" tabindex="-1" key=${`${session.tenant?.id}:${currentLanguage()}`}>${page(session, route, setSession)}</main>`;
+}
+
+render(html`<${App} />`, document.getElementById('app'));

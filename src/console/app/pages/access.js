@@ -1,0 +1,192 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, fieldErrors } from '../lib/api.js';
+import { LANGUAGES, t } from '../lib/i18n.js';
+import { href } from '../lib/router.js';
+import { PERMISSIONS, can, tenantApi } from '../lib/session.js';
+import { Banner, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
+
+const languageOptions = () => [['', t('access.tenantDefault')], ...LANGUAGES.map((code) => [code, t(`lang.${code}`)])];
+
+/** CheckList is a labelled group of checkboxes choosing some of `options` ([value, text] pairs). */
+function CheckList({ id, legend, options, value, onChange, error }) {
+  const chosen = new Set(value);
+  return html`<fieldset class=${`checklist${error ? ' invalid' : ''}`}>
+    <legend>${legend}</legend>
+    ${options.length === 0 ? html`<p class="muted">—</p>` : null}
+    ${options.map(([optionValue, text]) => html`<${Toggle} id=${`${id}-${optionValue}`} label=${text} checked=${chosen.has(optionValue)}
+      onChange=${(on) => { const next = new Set(chosen); if (on) next.add(optionValue); else next.delete(optionValue); onChange([...next]); }} />`)}
+    ${error ? html`<small class="error" role="alert">${error}</small>` : null}
+  </fieldset>`;
+}
+
+/** useSaver runs an API call for a dialog, keeping its field errors and message. */
+function useSaver(onDone) {
+  const [errors, setErrors] = useState({});
+  const [message, setMessage] = useState('');
+  const run = async (call) => {
+    try { await call(); onDone(); } catch (err) { setErrors(fieldErrors(err)); setMessage(problemText(err)); }
+  };
+  return { errors, message, run };
+}
+
+function UserDialog({ session, user, roles, onClose, onSaved }) {
+  const [form, setForm] = useState({
+    email: user?.email ?? '', name: user?.name ?? '', language: user?.language ?? '', timeZone: user?.timeZone ?? '',
+    password: '', roles: user?.roles ?? ['Alerts Viewer'], active: user?.active ?? true,
+  });
+  const { errors, message, run } = useSaver(onSaved);
+  const set = (name) => (value) => setForm({ ...form, [name]: value });
+  const submit = (event) => {
+    event.preventDefault();
+    const body = { ...form, language: form.language || null, timeZone: form.timeZone.trim() || null };
+    if (!form.password) delete body.password;
+    if (!user) { if (!body.language) delete body.language; if (!body.timeZone) delete body.timeZone; }
+    run(() => (user ? api('PATCH', tenantApi(session, `users/${user.id}`), body) : api('POST', tenantApi(session, 'users'), body)));
+  };
+  return html`<${Dialog} title=${user ? t('access.editUser') : t('access.addUser')} onClose=${onClose} wide>
+    <form onSubmit=${submit} class="grid-form">
+      <${TextField} id="user-email" type="email" label=${t('access.email')} value=${form.email} onInput=${set('email')} error=${errors.email} required />
+      <${TextField} id="user-name" label=${t('access.name')} value=${form.name} onInput=${set('name')} error=${errors.name} required />
+      <${SelectField} id="user-language" label=${t('language')} value=${form.language} onChange=${set('language')} error=${errors.language} options=${languageOptions()} />
+      <${TextField} id="user-timeZone" label=${t('access.timeZone')} value=${form.timeZone} onInput=${set('timeZone')} error=${errors.timeZone}
+        placeholder=${session.tenant.timeZone} hint=${t('access.timeZoneHint')} list="time-zones" />
+      <datalist id="time-zones">${(Intl.supportedValuesOf?.('timeZone') ?? []).map((zone) => html`<option value=${zone} />`)}</datalist>
+      <${TextField} id="user-password" type="password" label=${user ? t('access.newPassword') : t('access.password')} value=${form.password}
+        onInput=${set('password')} error=${errors.password} autocomplete="new-password" />
+      <${Toggle} id="user-active" label=${t('access.active')} checked=${form.active} onChange=${set('active')} />
+      <${CheckList} id="user-roles" legend=${t('access.roles')} options=${roles.map((role) => [role.name, role.name])} value=${form.roles} onChange=${set('roles')} error=${errors.roles} />
+      <${Banner}>${message}<//>
+      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('save')}</button></div>
+    </form>
+  <//>`;
+}
+
+function TokenDialog({ session, user, onClose }) {
+  const [name, setName] = useState('');
+  const [token, setToken] = useState(null);
+  const [error, setError] = useState('');
+  const create = async (event) => {
+    event.preventDefault();
+    try { setToken(await api('POST', tenantApi(session, `users/${user.id}/tokens`), { name })); } catch (err) { setError(problemText(err)); }
+  };
+  return html`<${Dialog} title=${t('access.newToken', { email: user.email })} onClose=${onClose}>
+    ${token
+      ? html`<p class="banner success">${t('access.tokenOnce')}</p>
+          <${TextField} id="token-value" label=${token.name} value=${token.token} readonly onInput=${() => {}} onFocus=${(event) => event.currentTarget.select()} />
+          <div class="actions"><button type="button" onClick=${() => navigator.clipboard?.writeText(token.token)}>${t('access.copy')}</button>
+            <button type="button" class="secondary" onClick=${onClose}>${t('close')}</button></div>`
+      : html`<form onSubmit=${create}>
+          <${TextField} id="token-name" label=${t('access.tokenName')} value=${name} onInput=${setName} required />
+          <${Banner}>${error}<//>
+          <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('access.createToken')}</button></div>
+        </form>`}
+  <//>`;
+}
+
+function GroupDialog({ session, group, users, roles, onClose, onSaved }) {
+  const [form, setForm] = useState({
+    name: group?.name ?? '', email: group?.email ?? '', language: group?.language ?? '',
+    members: group?.members ?? [], roles: group?.roles ?? [], expandMembers: group?.expandMembers ?? false,
+  });
+  const { errors, message, run } = useSaver(onSaved);
+  const set = (name) => (value) => setForm({ ...form, [name]: value });
+  const submit = (event) => {
+    event.preventDefault();
+    const body = { ...form, email: form.email.trim() || null, language: form.language || null };
+    run(() => (group ? api('PATCH', tenantApi(session, `groups/${group.id}`), body) : api('POST', tenantApi(session, 'groups'), body)));
+  };
+  return html`<${Dialog} title=${group ? t('access.editGroup') : t('access.addGroup')} onClose=${onClose} wide>
+    <form onSubmit=${submit} class="grid-form">
+      <${TextField} id="group-name" label=${t('access.name')} value=${form.name} onInput=${set('name')} error=${errors.name} required />
+      <${TextField} id="group-email" type="email" label=${t('access.groupEmail')} value=${form.email} onInput=${set('email')} error=${errors.email} />
+      <${SelectField} id="group-language" label=${t('language')} value=${form.language} onChange=${set('language')} error=${errors.language} options=${languageOptions()} />
+      <${Toggle} id="group-expand" label=${t('access.expandMembers')} hint=${t('access.expandMembersHint')} checked=${form.expandMembers} onChange=${set('expandMembers')} />
+      <${CheckList} id="group-members" legend=${t('access.members')} options=${users.map((user) => [user.id, user.email])} value=${form.members} onChange=${set('members')} error=${errors.members} />
+      <${CheckList} id="group-roles" legend=${t('access.roles')} options=${roles.map((role) => [role.name, role.name])} value=${form.roles} onChange=${set('roles')} error=${errors.roles} />
+      <${Banner}>${message}<//>
+      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('save')}</button></div>
+    </form>
+  <//>`;
+}
+
+function RoleDialog({ session, onClose, onSaved }) {
+  const [form, setForm] = useState({ name: '', permissions: ['Alerts.View'] });
+  const { errors, message, run } = useSaver(onSaved);
+  return html`<${Dialog} title=${t('access.addRole')} onClose=${onClose}>
+    <form onSubmit=${(event) => { event.preventDefault(); run(() => api('POST', tenantApi(session, 'roles'), form)); }}>
+      <${TextField} id="role-name" label=${t('access.name')} value=${form.name} onInput=${(name) => setForm({ ...form, name })} error=${errors.name} required />
+      <${CheckList} id="role-permissions" legend=${t('access.permissions')} options=${PERMISSIONS.map((p) => [p, p])} value=${form.permissions}
+        onChange=${(permissions) => setForm({ ...form, permissions })} error=${errors.permissions} />
+      <${Banner}>${message}<//>
+      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('save')}</button></div>
+    </form>
+  <//>`;
+}
+
+/** AccessPage is Manage Access: users, groups and roles of the tenant, and users' API tokens. */
+export function AccessPage({ session, tab }) {
+  const [data, setData] = useState({ users: [], groups: [], roles: [] });
+  const [dialog, setDialog] = useState(null);
+  const [error, setError] = useState(null);
+  const edit = can(session, 'Users.Edit');
+
+  const load = async () => {
+    try {
+      const [users, groups, roles] = await Promise.all(['users', 'groups', 'roles'].map((name) => api('GET', tenantApi(session, name))));
+      setData({ users: users.items, groups: groups.items, roles: roles.items });
+    } catch (err) { setError(err); }
+  };
+  useEffect(() => { load(); }, [session.tenant.id]);
+  const saved = () => { setDialog(null); load(); };
+  const remove = async (kind, item) => {
+    if (!confirm(t('access.confirmDelete', { name: item.email ?? item.name }))) return;
+    try { await api('DELETE', tenantApi(session, `${kind}/${item.id}`)); load(); } catch (err) { setError(err); }
+  };
+  const userEmail = (id) => data.users.find((user) => user.id === id)?.email ?? id;
+
+  return html`<section class="page">
+    <h1>${t('access.title')}</h1>
+    <div class="tabs" role="tablist">
+      ${['users', 'groups', 'roles'].map((name) => html`<a role="tab" href=${href(`/access/${name}`)} aria-selected=${tab === name}>${t(`access.${name}`)}</a>`)}
+    </div>
+    <${Banner}>${problemText(error)}<//>
+    ${tab === 'users' ? html`
+      ${edit ? html`<div class="toolbar"><button type="button" onClick=${() => setDialog({ kind: 'user' })}>${t('access.addUser')}</button></div>` : null}
+      <div class="table-wrap"><table>
+        <thead><tr><th scope="col">${t('access.email')}</th><th scope="col">${t('access.name')}</th><th scope="col">${t('language')}</th><th scope="col">${t('access.timeZone')}</th>
+          <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.active')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
+        <tbody>${data.users.map((user) => html`<tr key=${user.id}>
+          <td>${user.email}</td><td>${user.name}</td><td>${user.language ? t(`lang.${user.language}`) : html`<span class="muted">${t('access.tenantDefault')}</span>`}</td>
+          <td>${user.timeZone ?? html`<span class="muted">${session.tenant.timeZone}</span>`}</td>
+          <td>${[...user.roles, ...(user.groups ?? []).map((g) => `(${g})`)].join(', ')}</td>
+          <td>${user.active ? t('yes') : t('no')}</td>
+          <td class="nowrap">
+            ${edit ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'user', item: user })}>${t('edit')}</button>` : null}
+            <a class="link" href=${href(`/preferences/${user.id}`)}>${t('access.preferences')}</a>
+            ${edit || session.user?.id === user.id ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'token', item: user })}>${t('access.createToken')}</button>` : null}
+            ${edit ? html`<button type="button" class="link danger" onClick=${() => remove('users', user)}>${t('delete')}</button>` : null}
+          </td></tr>`)}</tbody>
+      </table></div>` : null}
+    ${tab === 'groups' ? html`
+      ${edit ? html`<div class="toolbar"><button type="button" onClick=${() => setDialog({ kind: 'group' })}>${t('access.addGroup')}</button></div>` : null}
+      <div class="table-wrap"><table>
+        <thead><tr><th scope="col">${t('access.name')}</th><th scope="col">${t('access.groupEmail')}</th><th scope="col">${t('language')}</th><th scope="col">${t('access.members')}</th>
+          <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.expandMembers')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
+        <tbody>${data.groups.map((group) => html`<tr key=${group.id}>
+          <td>${group.name}</td><td>${group.email ?? ''}</td><td>${group.language ? t(`lang.${group.language}`) : ''}</td>
+          <td>${group.members.map(userEmail).join(', ')}</td><td>${group.roles.join(', ')}</td><td>${group.expandMembers ? t('yes') : t('no')}</td>
+          <td class="nowrap">${edit ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>
+            <button type="button" class="link danger" onClick=${() => remove('groups', group)}>${t('delete')}</button>` : null}</td></tr>`)}</tbody>
+      </table></div>` : null}
+    ${tab === 'roles' ? html`
+      ${edit ? html`<div class="toolbar"><button type="button" onClick=${() => setDialog({ kind: 'role' })}>${t('access.addRole')}</button></div>` : null}
+      <div class="table-wrap"><table>
+        <thead><tr><th scope="col">${t('access.name')}</th><th scope="col">${t('access.permissions')}</th><th scope="col">${t('access.builtIn')}</th></tr></thead>
+        <tbody>${data.roles.map((role) => html`<tr key=${role.id}><td>${role.name}</td><td>${role.permissions.join(', ')}</td><td>${role.builtIn ? t('yes') : t('no')}</td></tr>`)}</tbody>
+      </table></div>` : null}
+    ${dialog?.kind === 'user' ? html`<${UserDialog} session=${session} user=${dialog.item} roles=${data.roles} onClose=${() => setDialog(null)} onSaved=${saved} />` : null}
+    ${dialog?.kind === 'token' ? html`<${TokenDialog} session=${session} user=${dialog.item} onClose=${() => setDialog(null)} />` : null}
+    ${dialog?.kind === 'group' ? html`<${GroupDialog} session=${session} group=${dialog.item} users=${data.users} roles=${data.roles} onClose=${() => setDialog(null)} onSaved=${saved} />` : null}
+    ${dialog?.kind === 'role' ? html`<${RoleDialog} session=${session} onClose=${() => setDialog(null)} onSaved=${saved} />` : null}
+  </section>`;
+}

@@ -1,0 +1,124 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, query as toQuery } from '../lib/api.js';
+import { loadCatalogue } from '../lib/catalogue.js';
+import { formatTime, isoToLocalInput, localInputToIso } from '../lib/format.js';
+import { t } from '../lib/i18n.js';
+import { navigate } from '../lib/router.js';
+import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
+import { Banner, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { usePolling } from './bell.js';
+
+const PAGE_SIZE = 50;
+const FILTERS = ['severity', 'component', 'event', 'unread', 'since', 'until'];
+
+/** filtersOf keeps the alert-list filters of a hash query (the ones email links carry too). */
+export function filtersOf(query) {
+  const filters = {};
+  for (const key of FILTERS) if (query[key]) filters[key] = query[key];
+  if (filters.severity === 'Warning') filters.severity = 'Warn';
+  return filters;
+}
+
+/** sourceText is an alert's source in one line: process, robot, machine, queue, job. */
+function sourceText(source) {
+  if (!source) return '';
+  return ['process', 'robot', 'machine', 'queue', 'job'].filter((key) => source[key]).map((key) => source[key]).join(' · ');
+}
+
+/**
+ * AlertsPage is the alert list: filters kept in the URL (so links from emails open it
+ * pre-filtered), mark read per row, for a selection and for all, refreshed by polling.
+ */
+export function AlertsPage({ session, query }) {
+  const filters = filtersOf(query);
+  const key = JSON.stringify(filters);
+  const [items, setItems] = useState([]);
+  const [nextCursor, setNextCursor] = useState(null);
+  const [extra, setExtra] = useState(0);
+  const [selected, setSelected] = useState(new Set());
+  const [error, setError] = useState(null);
+  const [catalogue, setCatalogue] = useState([]);
+
+  useEffect(() => { loadCatalogue(session).then(setCatalogue); }, [session.tenant.id]);
+  useEffect(() => { setExtra(0); setSelected(new Set()); }, [key]);
+
+  usePolling(() => {
+    api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: PAGE_SIZE * (extra + 1) })}`)).then(
+      (answer) => { setItems(answer.items); setNextCursor(answer.nextCursor ?? null); setError(null); },
+      setError,
+    );
+  }, [key, extra, session.tenant.id]);
+
+  const setFilter = (name, value) => navigate('/alerts', { ...filters, [name]: value });
+  const mark = async (body, read = true) => {
+    try {
+      await api('POST', tenantApi(session, read ? 'alerts/mark-read' : 'alerts/mark-unread'), body);
+      setSelected(new Set());
+      alertsChanged();
+    } catch (err) { setError(err); }
+  };
+  const toggle = (id, on) => {
+    const next = new Set(selected);
+    if (on) next.add(id); else next.delete(id);
+    setSelected(next);
+  };
+  const remove = async (id) => {
+    if (!confirm(t('alerts.confirmDelete'))) return;
+    try { await api('DELETE', tenantApi(session, `alerts/${encodeURIComponent(id)}`)); alertsChanged(); } catch (err) { setError(err); }
+  };
+  const components = catalogue.map((component) => component.name);
+  const events = catalogue.flatMap((component) => component.events.map((event) => event.name));
+
+  return html`<section class="page">
+    <h1>${t('alerts.title')}</h1>
+    <form class="filters" aria-label=${t('filters')} onSubmit=${(event) => event.preventDefault()}>
+      <${SelectField} id="filter-severity" label=${t('alerts.severity')} value=${filters.severity ?? ''}
+        options=${[['', t('alerts.anySeverity')], ...SEVERITIES.map((s) => [s, t('alerts.atLeast', { severity: t(`severity.${s}`) })])]}
+        onChange=${(value) => setFilter('severity', value)} />
+      <${TextField} id="filter-component" label=${t('alerts.component')} value=${filters.component} list="component-list"
+        onChange=${(event) => setFilter('component', event.currentTarget.value.trim())} onInput=${() => {}} />
+      <${TextField} id="filter-event" label=${t('alerts.event')} value=${filters.event} list="event-list"
+        onChange=${(event) => setFilter('event', event.currentTarget.value.trim())} onInput=${() => {}} />
+      <${TextField} id="filter-since" type="datetime-local" label=${t('alerts.since')} value=${isoToLocalInput(filters.since)}
+        onChange=${(event) => setFilter('since', localInputToIso(event.currentTarget.value))} onInput=${() => {}} />
+      <${TextField} id="filter-until" type="datetime-local" label=${t('alerts.until')} value=${isoToLocalInput(filters.until)}
+        onChange=${(event) => setFilter('until', localInputToIso(event.currentTarget.value))} onInput=${() => {}} />
+      <${Toggle} id="filter-unread" label=${t('alerts.unreadOnly')} checked=${filters.unread === 'true'}
+        onChange=${(on) => setFilter('unread', on ? 'true' : '')} />
+      <datalist id="component-list">${components.map((name) => html`<option value=${name} />`)}</datalist>
+      <datalist id="event-list">${events.map((name) => html`<option value=${name} />`)}</datalist>
+      ${Object.keys(filters).length ? html`<button type="button" class="secondary" onClick=${() => navigate('/alerts')}>${t('alerts.clearFilters')}</button>` : null}
+    </form>
+    <div class="toolbar">
+      <button type="button" disabled=${selected.size === 0} onClick=${() => mark({ ids: [...selected] })}>${t('alerts.markSelectedRead', { count: selected.size })}</button>
+      <button type="button" class="secondary" disabled=${selected.size === 0} onClick=${() => mark({ ids: [...selected] }, false)}>${t('alerts.markSelectedUnread')}</button>
+      <button type="button" class="secondary" onClick=${() => mark({ all: true })}>${t('alerts.markAllRead')}</button>
+    </div>
+    <${Banner}>${problemText(error)}<//>
+    ${items.length === 0 ? html`<p class="empty">${t('alerts.none')}</p>` : html`<div class="table-wrap"><table class="alerts">
+      <thead><tr>
+        <th scope="col"><input type="checkbox" aria-label=${t('alerts.selectAll')} checked=${selected.size > 0 && selected.size === items.length}
+          onChange=${(event) => setSelected(event.currentTarget.checked ? new Set(items.map((a) => a.id)) : new Set())} /></th>
+        <th scope="col">${t('alerts.severity')}</th><th scope="col">${t('alerts.time')}</th><th scope="col">${t('alerts.component')}</th>
+        <th scope="col">${t('alerts.event')}</th><th scope="col">${t('alerts.message')}</th><th scope="col">${t('alerts.source')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th>
+      </tr></thead>
+      <tbody>${items.map((alert) => html`<tr key=${alert.id} class=${alert.read ? 'read' : 'unread'} data-alert-id=${alert.id}>
+        <td><input type="checkbox" aria-label=${t('alerts.select', { message: alert.message.slice(0, 60) })} checked=${selected.has(alert.id)}
+          onChange=${(event) => toggle(alert.id, event.currentTarget.checked)} /></td>
+        <td><span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>${alert.read ? null : html` <span class="dot" title=${t('alerts.unread')}><span class="sr-only">${t('alerts.unread')}</span></span>`}</td>
+        <td class="nowrap">${formatTime(alert.occurredAt || alert.createdAt)}</td>
+        <td>${alert.component}</td>
+        <td class="event">${alert.event}</td>
+        <td class="message">${alert.message}${alert.folder ? html`<small class="muted"> — ${alert.folder}</small>` : null}</td>
+        <td>${sourceText(alert.source)}</td>
+        <td class="nowrap">
+          ${alert.read
+            ? html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] }, false)}>${t('alerts.markUnread')}</button>`
+            : html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] })}>${t('alerts.markRead')}</button>`}
+          ${can(session, 'Alerts.Delete') ? html` <button type="button" class="link danger" onClick=${() => remove(alert.id)}>${t('delete')}</button>` : null}
+        </td>
+      </tr>`)}</tbody>
+    </table></div>`}
+    ${nextCursor ? html`<div class="actions"><button type="button" class="secondary" onClick=${() => setExtra(extra + 1)}>${t('loadMore')}</button></div>` : null}
+  </section>`;
+}

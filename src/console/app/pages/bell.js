@@ -1,0 +1,75 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api } from '../lib/api.js';
+import { formatTime } from '../lib/format.js';
+import { t } from '../lib/i18n.js';
+import { href } from '../lib/router.js';
+import { ALERTS_CHANGED, POLL_MS, alertsChanged, tenantApi } from '../lib/session.js';
+import { html } from '../lib/ui.js';
+
+/** usePolling runs `load` now, every POLL_MS while the page is visible, and on ALERTS_CHANGED. */
+export function usePolling(load, deps) {
+  useEffect(() => {
+    let stopped = false;
+    const run = () => { if (!stopped && document.visibilityState !== 'hidden') load(); };
+    run();
+    const timer = setInterval(run, POLL_MS);
+    addEventListener(ALERTS_CHANGED, run);
+    document.addEventListener('visibilitychange', run);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+      removeEventListener(ALERTS_CHANGED, run);
+      document.removeEventListener('visibilitychange', run);
+    };
+  }, deps);
+}
+
+/** Bell shows the unread count in the header; its panel lists the five most severe unread alerts. */
+export function Bell({ session }) {
+  const [unread, setUnread] = useState(null);
+  const [open, setOpen] = useState(false);
+  const [items, setItems] = useState([]);
+  const box = useRef(null);
+
+  usePolling(() => {
+    api('GET', tenantApi(session, 'alerts/unread-count')).then((answer) => setUnread(answer.unread), () => {});
+    if (open) api('GET', tenantApi(session, 'alerts/panel')).then((answer) => setItems(answer.items), () => {});
+  }, [session.tenant.id, open]);
+
+  useEffect(() => {
+    if (!open) return undefined;
+    const outside = (event) => { if (box.current && !box.current.contains(event.target)) setOpen(false); };
+    const escape = (event) => { if (event.key === 'Escape') setOpen(false); };
+    document.addEventListener('click', outside);
+    document.addEventListener('keydown', escape);
+    return () => { document.removeEventListener('click', outside); document.removeEventListener('keydown', escape); };
+  }, [open]);
+
+  const markRead = async (id) => {
+    await api('POST', tenantApi(session, 'alerts/mark-read'), { ids: [id] });
+    alertsChanged();
+  };
+
+  return html`<div class="bell" ref=${box}>
+    <button type="button" class="bell-button" aria-expanded=${open} aria-controls="bell-panel"
+      aria-label=${t('bell.label', { count: unread ?? 0 })} onClick=${() => setOpen(!open)}>
+      <img src="/console/bell.svg" alt="" width="20" height="20" />
+      ${unread ? html`<span class="badge" data-testid="unread-count">${unread > 999 ? '999+' : unread}</span>` : null}
+    </button>
+    ${open ? html`<div class="bell-panel" id="bell-panel" role="region" aria-label=${t('bell.panel')}>
+      <h2>${t('bell.unread', { count: unread ?? 0 })}</h2>
+      ${items.length === 0 ? html`<p class="muted">${t('bell.none')}</p>` : html`<ul>
+        ${items.map((alert) => html`<li key=${alert.id} class=${`sev-${alert.severity}`}>
+          <span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>
+          <span class="panel-text"><strong>${alert.component}</strong> ${alert.message}
+            <small class="muted">${formatTime(alert.occurredAt || alert.createdAt)}</small></span>
+          <button type="button" class="link" onClick=${() => markRead(alert.id)}>${t('alerts.markRead')}</button>
+        </li>`)}
+      </ul>`}
+      <p class="panel-links">
+        <a href=${href('/alerts')} onClick=${() => setOpen(false)}>${t('bell.seeAll')}</a>
+        <a href=${href('/preferences')} onClick=${() => setOpen(false)}>${t('bell.preferences')}</a>
+      </p>
+    </div>` : null}
+  </div>`;
+}

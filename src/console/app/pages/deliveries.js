@@ -1,0 +1,53 @@
+import { useState } from 'preact/hooks';
+import { api, query as toQuery } from '../lib/api.js';
+import { formatTime } from '../lib/format.js';
+import { t } from '../lib/i18n.js';
+import { navigate } from '../lib/router.js';
+import { tenantApi } from '../lib/session.js';
+import { Banner, SelectField, TextField, html, problemText } from '../lib/ui.js';
+import { usePolling } from './bell.js';
+
+const STATUSES = ['pending', 'sending', 'retrying', 'sent', 'failed'];
+const KINDS = ['summary', 'daily', 'immediate', 'test'];
+const PAGE_SIZE = 50;
+
+/** DeliveriesPage is the delivery log: one row per email, with its status, attempts and the server's reply. */
+export function DeliveriesPage({ session, query }) {
+  const filters = { status: query.status, kind: query.kind, recipient: query.recipient };
+  const key = JSON.stringify(filters);
+  const [items, setItems] = useState([]);
+  const [cursor, setCursor] = useState(null);
+  const [more, setMore] = useState(0);
+  const [error, setError] = useState(null);
+
+  usePolling(() => {
+    api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: PAGE_SIZE * (more + 1) })}`)).then(
+      (answer) => { setItems(answer.items); setCursor(answer.nextCursor ?? null); setError(null); },
+      setError,
+    );
+  }, [key, more, session.tenant.id]);
+  const setFilter = (name, value) => navigate('/deliveries', { ...filters, [name]: value });
+
+  return html`<section class="page">
+    <h1>${t('deliveries.title')}</h1>
+    <form class="filters" aria-label=${t('filters')} onSubmit=${(event) => event.preventDefault()}>
+      <${SelectField} id="delivery-status" label=${t('deliveries.status')} value=${filters.status ?? ''} onChange=${(v) => setFilter('status', v)}
+        options=${[['', t('all')], ...STATUSES.map((s) => [s, t(`deliveries.status.${s}`)])]} />
+      <${SelectField} id="delivery-kind" label=${t('deliveries.kind')} value=${filters.kind ?? ''} onChange=${(v) => setFilter('kind', v)}
+        options=${[['', t('all')], ...KINDS.map((k) => [k, t(`kind.${k}`)])]} />
+      <${TextField} id="delivery-recipient" type="email" label=${t('deliveries.recipient')} value=${filters.recipient}
+        onInput=${() => {}} onChange=${(event) => setFilter('recipient', event.currentTarget.value.trim())} />
+    </form>
+    <${Banner}>${problemText(error)}<//>
+    ${items.length === 0 ? html`<p class="empty">${t('deliveries.none')}</p>` : html`<div class="table-wrap"><table>
+      <thead><tr><th scope="col">${t('deliveries.created')}</th><th scope="col">${t('deliveries.kind')}</th><th scope="col">${t('deliveries.recipient')}</th>
+        <th scope="col">${t('deliveries.status')}</th><th scope="col">${t('deliveries.attempts')}</th><th scope="col">${t('deliveries.reply')}</th><th scope="col">${t('deliveries.sent')}</th></tr></thead>
+      <tbody>${items.map((row) => html`<tr key=${row.id}>
+        <td class="nowrap">${formatTime(row.createdAt)}</td><td>${t(`kind.${row.kind}`)}${row.windowStart ? html`<small class="muted"> ${formatTime(row.windowStart)}</small>` : null}</td>
+        <td>${row.recipient}</td><td><span class=${`status ${row.status}`}>${t(`deliveries.status.${row.status}`)}</span></td>
+        <td>${row.attempts}</td><td class="reply">${row.smtpResponse ?? ''}${row.lastError ? html`<div class="error">${row.lastError}</div>` : null}</td>
+        <td class="nowrap">${formatTime(row.sentAt)}</td></tr>`)}</tbody>
+    </table></div>`}
+    ${cursor ? html`<div class="actions"><button type="button" class="secondary" onClick=${() => setMore(more + 1)}>${t('loadMore')}</button></div>` : null}
+  </section>`;
+}

@@ -1,0 +1,124 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, fieldErrors } from '../lib/api.js';
+import { t } from '../lib/i18n.js';
+import { can, tenantApi } from '../lib/session.js';
+import { SmtpFields, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
+import { Banner, Dialog, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { TestMailDialog } from './test-mail.js';
+
+/** mailFormOf turns the API's MailSettings into the form's state. */
+function mailFormOf(settings) {
+  return {
+    alertsEmailEnabled: Boolean(settings.alertsEmailEnabled),
+    useCustom: Boolean(settings.useCustom),
+    custom: smtpFormOf(settings.custom),
+    dailyReportTime: (settings.dailyReportTime ?? '10:00').slice(0, 5),
+    sendEmptyDailyReport: Boolean(settings.sendEmptyDailyReport),
+  };
+}
+
+/** mailPayload is the PUT body; custom values go only when they are in use, so default keeps them. */
+function mailPayload(form) {
+  return {
+    alertsEmailEnabled: form.alertsEmailEnabled,
+    useCustom: form.useCustom,
+    dailyReportTime: form.dailyReportTime,
+    sendEmptyDailyReport: form.sendEmptyDailyReport,
+    ...(form.useCustom ? { custom: smtpPayload(form.custom) } : {}),
+  };
+}
+
+/** testedKey identifies the values a test ran with, so Save knows whether these were tested. */
+export function testedKey(form) {
+  return JSON.stringify(form.useCustom ? { custom: smtpPayload(form.custom) } : { useCustom: false });
+}
+
+/**
+ * MailSettingsPage is the seed's Settings > Mail tab: Enable alerts email, default or custom
+ * SMTP, Test Mail Settings, and Save, which asks before saving values that were not tested.
+ */
+export function MailSettingsPage({ session }) {
+  const [form, setForm] = useState(null);
+  const [errors, setErrors] = useState({});
+  const [message, setMessage] = useState(null);
+  const [tested, setTested] = useState(null);
+  const [dialog, setDialog] = useState(null);
+  const editable = can(session, 'Settings.Edit');
+
+  const load = () => api('GET', tenantApi(session, 'settings/mail')).then((settings) => setForm(mailFormOf(settings)), (err) => setMessage({ kind: 'error', text: problemText(err) }));
+  useEffect(() => { load(); }, [session.tenant.id]);
+  if (!form) return html`<section class="page"><h1>${t('settings.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
+
+  const update = (patch) => { setForm({ ...form, ...patch }); setMessage(null); };
+  const save = async () => {
+    setDialog(null);
+    try {
+      const saved = await api('PUT', tenantApi(session, 'settings/mail'), mailPayload(form));
+      setForm(mailFormOf(saved));
+      setErrors({});
+      setMessage({ kind: 'success', text: t('mail.saved') });
+    } catch (err) {
+      setErrors(fieldErrors(err, ['custom.', '']));
+      setMessage({ kind: 'error', text: problemText(err) });
+    }
+  };
+  const askThenSave = (event) => {
+    event.preventDefault();
+    if (tested === testedKey(form)) save();
+    else setDialog('confirm');
+  };
+  const clearCustom = async () => {
+    if (!confirm(t('mail.clearCustomConfirm'))) return;
+    try {
+      await api('DELETE', tenantApi(session, 'settings/mail/custom'));
+      await load();
+      setMessage({ kind: 'success', text: t('mail.customCleared') });
+    } catch (err) { setMessage({ kind: 'error', text: problemText(err) }); }
+  };
+
+  return html`<section class="page">
+    <h1>${t('settings.title')}</h1>
+    <div class="tabs" role="tablist" aria-label=${t('settings.title')}>
+      <a role="tab" aria-selected="true" href="#/settings/mail">${t('settings.mailTab')}</a>
+    </div>
+    <form class="mail-settings" onSubmit=${askThenSave} novalidate>
+      <fieldset disabled=${!editable}>
+        <${Toggle} id="mail-enabled" switch label=${t('mail.enableAlertsEmail')} checked=${form.alertsEmailEnabled}
+          onChange=${(on) => update({ alertsEmailEnabled: on })} hint=${t('mail.enableAlertsEmailHint')} />
+        <div class="radio-group" role="radiogroup" aria-label=${t('mail.which')}>
+          <div class="toggle"><input type="radio" id="mail-default" name="mail-which" checked=${!form.useCustom} onChange=${() => update({ useCustom: false })} />
+            <label for="mail-default">${t('mail.useDefault')}</label></div>
+          <div class="toggle"><input type="radio" id="mail-custom" name="mail-which" checked=${form.useCustom} onChange=${() => update({ useCustom: true })} />
+            <label for="mail-custom">${t('mail.useCustom')}</label></div>
+        </div>
+        ${form.useCustom
+          ? html`<${SmtpFields} prefix="mail" form=${form.custom} errors=${errors} onChange=${(custom) => update({ custom })} />`
+          : html`<p class="hint">${t('mail.defaultExplained')}${form.custom.host ? ` ${t('mail.customKept', { host: form.custom.host })}` : ''}</p>`}
+        <fieldset class="reports">
+          <legend>${t('mail.reports')}</legend>
+          <${TextField} id="mail-dailyReportTime" type="time" label=${t('mail.dailyReportTime')} value=${form.dailyReportTime}
+            onInput=${(value) => update({ dailyReportTime: value })} error=${errors.dailyReportTime} hint=${t('mail.dailyReportTimeHint', { zone: session.tenant.timeZone })} />
+          <${Toggle} id="mail-sendEmpty" label=${t('mail.sendEmptyDailyReport')} checked=${form.sendEmptyDailyReport}
+            onChange=${(on) => update({ sendEmptyDailyReport: on })} />
+        </fieldset>
+      </fieldset>
+      <${Banner} kind=${message?.kind}>${message?.text}<//>
+      ${editable ? html`<div class="actions">
+        <button type="button" class="secondary" onClick=${() => setDialog('test')}>${t('mail.test')}</button>
+        <button type="submit">${t('save')}</button>
+        ${form.custom.host || form.custom.passwordSet ? html`<button type="button" class="link danger" onClick=${clearCustom}>${t('mail.clearCustom')}</button>` : null}
+      </div>` : null}
+    </form>
+    ${dialog === 'test' ? html`<${TestMailDialog} sendTo=${session.user?.email ?? ''} onClose=${() => setDialog(null)}
+      run=${(sendTo) => api('POST', tenantApi(session, 'settings/mail/test'), { sendTo, ...(form.useCustom ? { settings: smtpPayload(form.custom) } : {}) })}
+      onTested=${(ok) => setTested(ok ? testedKey(form) : null)} onErrors=${(err) => setErrors(fieldErrors(err, ['settings.', 'custom.']))} />` : null}
+    ${dialog === 'confirm' ? html`<${Dialog} title=${t('mail.untestedTitle')} onClose=${() => setDialog(null)}>
+      <p>${t('mail.untested')}</p>
+      <div class="actions">
+        <button type="button" class="secondary" onClick=${() => setDialog('test')}>${t('mail.test')}</button>
+        <button type="button" onClick=${save}>${t('mail.continueWithoutTesting')}</button>
+        <button type="button" class="link" onClick=${() => setDialog(null)}>${t('cancel')}</button>
+      </div>
+    <//>` : null}
+  </section>`;
+}

@@ -1,0 +1,86 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../lib/api.js';
+import { loadCatalogue } from '../lib/catalogue.js';
+import { t } from '../lib/i18n.js';
+import { tenantApi } from '../lib/session.js';
+import { Banner, Toggle, html, problemText } from '../lib/ui.js';
+
+const EMAIL_SWITCHES = ['tenMinuteSummary', 'dailyReport', 'fatalImmediately'];
+
+/** subscribed says whether a component or event is on: its own entry, else its component's, else on. */
+export function subscribed(subscriptions, component, event) {
+  if (event && event in subscriptions) return subscriptions[event];
+  return subscriptions[component] ?? true;
+}
+
+/** setComponent turns a whole component on or off; its events follow it again. */
+export function setComponent(subscriptions, component, on) {
+  const next = { ...subscriptions, [component.name]: on };
+  for (const event of component.events) delete next[event.name];
+  return next;
+}
+
+/**
+ * PreferencesPage shows which components and events a user subscribes to and the three email
+ * switches; with a user id (from Manage Access) an administrator edits someone else's.
+ */
+export function PreferencesPage({ session, userId }) {
+  const path = userId ? `users/${encodeURIComponent(userId)}/alert-preferences` : 'me/alert-preferences';
+  const [prefs, setPrefs] = useState(null);
+  const [catalogue, setCatalogue] = useState([]);
+  const [who, setWho] = useState(null);
+  const [message, setMessage] = useState(null);
+  const [open, setOpen] = useState({});
+
+  useEffect(() => {
+    api('GET', tenantApi(session, path)).then(setPrefs, (err) => setMessage({ kind: 'error', text: problemText(err) }));
+    loadCatalogue(session).then(setCatalogue);
+    if (userId) api('GET', tenantApi(session, `users/${encodeURIComponent(userId)}`)).then(setWho, () => {});
+  }, [session.tenant.id, path]);
+
+  if (!prefs) return html`<section class="page"><h1>${t('prefs.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
+  const subscriptions = prefs.subscriptions ?? {};
+  const known = new Set(catalogue.flatMap((c) => [c.name, ...c.events.map((e) => e.name)]));
+  // Entries the catalogue does not list (older events, custom components) stay visible and editable.
+  const components = [...catalogue, ...Object.keys(subscriptions).filter((name) => !known.has(name)).map((name) => ({ name, events: [] }))];
+  const setSubscriptions = (next) => { setPrefs({ ...prefs, subscriptions: next }); setMessage(null); };
+  const setEmail = (name, on) => { setPrefs({ ...prefs, email: { ...prefs.email, [name]: on } }); setMessage(null); };
+  const save = async (event) => {
+    event.preventDefault();
+    try {
+      setPrefs(await api('PUT', tenantApi(session, path), { subscriptions: prefs.subscriptions, email: prefs.email }));
+      setMessage({ kind: 'success', text: t('prefs.saved') });
+    } catch (err) { setMessage({ kind: 'error', text: problemText(err) }); }
+  };
+
+  return html`<section class="page">
+    <h1>${t('prefs.title')}${who ? html` <small>— ${who.email}</small>` : null}</h1>
+    <form onSubmit=${save}>
+      <fieldset>
+        <legend>${t('prefs.emails')}</legend>
+        ${EMAIL_SWITCHES.map((name) => html`<${Toggle} id=${`pref-${name}`} switch label=${t(`prefs.${name}`)} hint=${t(`prefs.${name}Hint`)}
+          checked=${prefs.email?.[name]} onChange=${(on) => setEmail(name, on)} />`)}
+      </fieldset>
+      <fieldset>
+        <legend>${t('prefs.subscriptions')}</legend>
+        <p class="hint">${t('prefs.subscriptionsHint')}</p>
+        ${components.length === 0 ? html`<p class="muted">${t('prefs.noCatalogue')}</p>` : null}
+        <ul class="subscriptions">${components.map((component) => html`<li key=${component.name}>
+          <div class="component-row">
+            <${Toggle} id=${`sub-${component.name}`} label=${component.name} checked=${subscribed(subscriptions, component.name)}
+              onChange=${(on) => setSubscriptions(setComponent(subscriptions, component, on))} />
+            ${component.events.length ? html`<button type="button" class="link" aria-expanded=${Boolean(open[component.name])}
+              onClick=${() => setOpen({ ...open, [component.name]: !open[component.name] })}>${t('prefs.events', { count: component.events.length })}</button>` : null}
+          </div>
+          ${open[component.name] ? html`<ul class="events">${component.events.map((event) => html`<li key=${event.name}>
+            <${Toggle} id=${`sub-${event.name}`} label=${event.name} checked=${subscribed(subscriptions, component.name, event.name)}
+              onChange=${(on) => setSubscriptions({ ...subscriptions, [event.name]: on })} />
+            ${event.severity ? html`<span class=${`severity ${event.severity}`}>${t(`severity.${event.severity}`)}</span>` : null}
+          </li>`)}</ul>` : null}
+        </li>`)}</ul>
+      </fieldset>
+      <${Banner} kind=${message?.kind}>${message?.text}<//>
+      <div class="actions"><button type="submit">${t('save')}</button></div>
+    </form>
+  </section>`;
+}

@@ -1,0 +1,43 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, query as toQuery } from '../lib/api.js';
+import { LANGUAGES, currentLanguage, t } from '../lib/i18n.js';
+import { tenantApi } from '../lib/session.js';
+import { Banner, SelectField, html, problemText } from '../lib/ui.js';
+
+const KINDS = ['summary', 'daily', 'immediate', 'test'];
+
+/** previewParts reads a preview answer: JSON with subject, html and text, or the HTML itself. */
+function previewParts(answer) {
+  if (typeof answer === 'string') return { subject: '', html: answer, text: '' };
+  return { subject: answer.subject ?? '', html: answer.html ?? '', text: answer.text ?? '' };
+}
+
+/** PreviewsPage shows each email Tocsin sends, in each language, with sample alerts. */
+export function PreviewsPage({ session }) {
+  const [kind, setKind] = useState('summary');
+  const [language, setLanguage] = useState(currentLanguage());
+  const [view, setView] = useState('html');
+  const [preview, setPreview] = useState(null);
+  const [error, setError] = useState(null);
+
+  useEffect(() => {
+    setError(null);
+    api('GET', tenantApi(session, `emails/preview${toQuery({ kind, language })}`)).then((answer) => setPreview(previewParts(answer)), (err) => { setPreview(null); setError(err); });
+  }, [kind, language, session.tenant.id]);
+
+  return html`<section class="page">
+    <h1>${t('previews.title')}</h1>
+    <form class="filters" onSubmit=${(event) => event.preventDefault()}>
+      <${SelectField} id="preview-kind" label=${t('previews.kind')} value=${kind} onChange=${setKind} options=${KINDS.map((k) => [k, t(`kind.${k}`)])} />
+      <${SelectField} id="preview-language" label=${t('language')} value=${language} onChange=${setLanguage} options=${LANGUAGES.map((code) => [code, t(`lang.${code}`)])} />
+      <${SelectField} id="preview-view" label=${t('previews.format')} value=${view} onChange=${setView} options=${[['html', 'HTML'], ['text', t('previews.text')]]} />
+    </form>
+    <${Banner}>${problemText(error)}<//>
+    ${preview ? html`<div class="preview">
+      <p><strong>${t('previews.subject')}:</strong> ${preview.subject}</p>
+      ${view === 'html'
+        ? html`<iframe title=${t('previews.title')} sandbox="" srcdoc=${preview.html}></iframe>`
+        : html`<pre class="email-text">${preview.text}</pre>`}
+    </div>` : null}
+  </section>`;
+}

@@ -1,0 +1,58 @@
+import { useState } from 'preact/hooks';
+import { api } from '../lib/api.js';
+import { LANGUAGES, currentLanguage, loadLanguage, t } from '../lib/i18n.js';
+import { Banner, SelectField, TextField, html } from '../lib/ui.js';
+
+const LAST_TENANT_KEY = 'tocsin.lastTenant';
+
+/**
+ * SignIn signs a tenant user in with tenant, email and password, or the host administrator with
+ * the admin token. Links from emails may name the tenant (`?tenant=acme`).
+ */
+export function SignIn({ query, onSignedIn }) {
+  const [mode, setMode] = useState('user');
+  const [tenant, setTenant] = useState(query.tenant || localStorage.getItem(LAST_TENANT_KEY) || '');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [adminToken, setAdminToken] = useState('');
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [, setLanguage] = useState(currentLanguage());
+
+  const submit = async (event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError('');
+    try {
+      const body = mode === 'host' ? { adminToken } : { tenant: tenant.trim(), email: email.trim(), password };
+      const auth = await api('POST', 'auth/login', body, { quiet401: true });
+      if (mode === 'user') localStorage.setItem(LAST_TENANT_KEY, tenant.trim());
+      await onSignedIn(auth);
+    } catch (err) {
+      setError(err.status === 401 ? t(mode === 'host' ? 'signIn.badToken' : 'signIn.badCredentials') : err.message);
+      setBusy(false);
+    }
+  };
+
+  return html`<main class="signin" id="main">
+    <h1><img src="/console/bell.svg" alt="" width="28" height="28" /> Tocsin</h1>
+    <form onSubmit=${submit} aria-describedby="signin-title">
+      <h2 id="signin-title">${t('signIn.title')}</h2>
+      <div class="tabs" role="tablist">
+        <button type="button" role="tab" aria-selected=${mode === 'user'} onClick=${() => setMode('user')}>${t('signIn.user')}</button>
+        <button type="button" role="tab" aria-selected=${mode === 'host'} onClick=${() => setMode('host')}>${t('signIn.host')}</button>
+      </div>
+      ${mode === 'user'
+        ? html`<${TextField} id="signin-tenant" label=${t('signIn.tenant')} value=${tenant} onInput=${setTenant} required autocomplete="organization" />
+            <${TextField} id="signin-email" label=${t('signIn.email')} type="email" value=${email} onInput=${setEmail} required autocomplete="username" />
+            <${TextField} id="signin-password" label=${t('signIn.password')} type="password" value=${password} onInput=${setPassword} required autocomplete="current-password" />`
+        : html`<${TextField} id="signin-token" label=${t('signIn.adminToken')} type="password" value=${adminToken} onInput=${setAdminToken} required autocomplete="off"
+            hint=${t('signIn.adminTokenHint')} />`}
+      <${Banner}>${error}<//>
+      <div class="actions"><button type="submit" disabled=${busy}>${t('signIn.submit')}</button></div>
+      <${SelectField} id="signin-language" label=${t('language')} value=${currentLanguage()}
+        options=${LANGUAGES.map((code) => [code, t(`lang.${code}`)])}
+        onChange=${async (code) => { await loadLanguage(code); setLanguage(code); }} />
+    </form>
+  </main>`;
+}

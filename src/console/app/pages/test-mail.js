@@ -1,0 +1,63 @@
+import { useState } from 'preact/hooks';
+import { t } from '../lib/i18n.js';
+import { Banner, Dialog, TextField, html, problemText } from '../lib/ui.js';
+
+/**
+ * TestMailDialog is the seed's Test Mail Settings window: Send To (pre-filled with the signed-in
+ * account's email), Send, then whether it was sent or at which stage it failed, with the SMTP
+ * code, the server's words and, on demand, the transcript. It never saves anything.
+ */
+export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () => {}, onErrors = () => {} }) {
+  const [sendTo, setSendTo] = useState(initial);
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState(null);
+  const [error, setError] = useState(null);
+
+  const send = async (event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = await run(sendTo.trim());
+      setResult(answer);
+      onTested(answer.ok);
+    } catch (err) {
+      setError(err);
+      onTested(false);
+      if (err.status === 400) onErrors(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return html`<${Dialog} title=${t('mail.test')} onClose=${onClose} wide>
+    ${result ? html`<div class=${`test-result ${result.ok ? 'ok' : 'failed'}`} role="status">
+        ${result.ok
+          ? html`<p class="banner success">${t('test.sent', { to: sendTo })}</p>
+              ${result.messageId ? html`<p class="muted">${t('test.messageId')}: <code>${result.messageId}</code></p>` : null}
+              <p>${t('test.checkInbox')}</p>`
+          : html`<p class="banner error">${t('test.failed')}</p>
+              <dl class="facts">
+                <dt>${t('test.stage')}</dt><dd data-testid="test-stage">${t(`test.stage.${result.stage}`)}</dd>
+                ${result.code ? html`<dt>${t('test.code')}</dt><dd data-testid="test-code">${result.code}</dd>` : null}
+                <dt>${t('test.serverSaid')}</dt><dd data-testid="test-message">${result.message}</dd>
+              </dl>`}
+        ${result.transcript ? html`<details class="transcript"><summary>${t('test.transcript')}</summary>
+          <pre>${Array.isArray(result.transcript) ? result.transcript.join('\n') : typeof result.transcript === 'string' ? result.transcript : JSON.stringify(result.transcript, null, 2)}</pre></details>` : null}
+        <p class="hint">${t('test.notSaved')}</p>
+        <div class="actions">
+          <button type="button" class="secondary" onClick=${() => setResult(null)}>${t('test.again')}</button>
+          <button type="button" onClick=${onClose}>${t('close')}</button>
+        </div>
+      </div>`
+      : html`<form onSubmit=${send}>
+        <${TextField} id="test-sendTo" type="email" label=${t('test.sendTo')} value=${sendTo} onInput=${setSendTo} required autocomplete="email" />
+        <${Banner}>${error ? problemText(error) : ''}<//>
+        <p class="hint">${t('test.notSaved')}</p>
+        <div class="actions">
+          <button type="button" class="link" onClick=${onClose}>${t('cancel')}</button>
+          <button type="submit" disabled=${busy} aria-busy=${busy}>${busy ? t('test.sending') : t('test.send')}</button>
+        </div>
+      </form>`}
+  <//>`;
+}

@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Asset is one file the console serves, read once at start-up. */
+export interface Asset {
+  readonly body: Buffer;
+  readonly type: string;
+  readonly etag: string;
+}
+
+/** APP_DIR holds the console's own modules, styles and strings, served as they are. */
+export const APP_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'app');
+
+/**
+ * VENDOR_MODULES maps the bare specifiers of the import map to the packages' own ES module
+ * builds, so the browser loads them without a bundler.
+ */
+export const VENDOR_MODULES: Readonly<Record<string, string>> = {
+  preact: 'preact/dist/preact.mjs',
+  'preact/hooks': 'preact/hooks/dist/hooks.mjs',
+  htm: 'htm/dist/htm.module.js',
+  luxon: 'luxon/build/es6/luxon.mjs',
+};
+
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+/** vendorUrl is where the console serves the module behind a bare specifier. */
+export function vendorUrl(specifier: string): string {
+  return `/console/vendor/${specifier.replace('/', '-')}.mjs`;
+}
+
+/**
+ * loadAssets reads every file under APP_DIR and the vendor modules into memory, keyed by the URL
+ * they are served at. A fixed table (rather than a path from the request) means no request can
+ * reach a file outside it.
+ */
+export function loadAssets(): Map<string, Asset> {
+  const assets = new Map<string, Asset>();
+  for (const file of fs.readdirSync(APP_DIR, { recursive: true, encoding: 'utf8' })) {
+    const full = path.join(APP_DIR, file);
+    const type = TYPES[path.extname(file)];
+    if (!type || !fs.statSync(full).isFile()) continue;
+    assets.set(`/console/${file.split(path.sep).join('/')}`, asset(fs.readFileSync(full), type));
+  }
+  for (const [specifier, file] of Object.entries(VENDOR_MODULES)) {
+    assets.set(vendorUrl(specifier), asset(fs.readFileSync(packageFile(file)), TYPES['.mjs']!));
+  }
+  return assets;
+}
+
+function asset(body: Buffer, type: string): Asset {
+  return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+}
+
+/** Finds a file of an installed package; the packages' `exports` maps hide their ES builds from require.resolve. */
+function packageFile(file: string): string {
+  for (let dir = APP_DIR; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', file);
+    if (fs.existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`console: ${file} is not installed`);
+  }
+}

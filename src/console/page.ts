@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { VENDOR_MODULES, vendorUrl } from './assets.js';
+
+/** ConsolePage is the HTML shell of the console with the headers it must be served with. */
+export interface ConsolePage {
+  readonly html: string;
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * consolePage builds the single HTML page of the console. Its only inline script is the import
+ * map (browsers do not load import maps from files), which the Content-Security-Policy allows by
+ * hash; every other script is a module from /console/.
+ */
+export function consolePage(): ConsolePage {
+  const imports = Object.fromEntries(Object.keys(VENDOR_MODULES).map((specifier) => [specifier, vendorUrl(specifier)]));
+  const importMap = JSON.stringify({ imports });
+  const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Tocsin</title>
+<link rel="icon" href="/console/bell.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/console/app.css">
+<script type="importmap">${importMap}</script>
+<script type="module" src="/console/main.js"></script>
+</head>
+<body>
+<div id="app"><noscript>Tocsin's console needs JavaScript.</noscript></div>
+</body>
+</html>
+`;
+  return { html, headers: securityHeaders(importMap) };
+}
+
+/**
+ * securityHeaders are sent with every console response. Styles may be inline only because email
+ * previews are HTML emails, which carry their styles inline by necessity; scripts never may.
+ */
+export function securityHeaders(importMap: string): Record<string, string> {
+  const hash = createHash('sha256').update(importMap).digest('base64');
+  const csp = [
+    "default-src 'self'",
+    `script-src 'self' 'sha256-${hash}'`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "frame-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return {
+    'content-security-policy': csp,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'same-origin',
+    'x-frame-options': 'DENY',
+  };
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import type { RouteModule } from '../http/context.js';
+import { notFound } from '../http/problem.js';
+import { loadAssets } from './assets.js';
+import { consolePage } from './page.js';
+
+/**
+ * EMAIL_LINK_PAGES are console pages that emails link to by path (`/alerts?severity=Error`);
+ * they redirect to the console's hash route, so links work whether or not they carry the `#`.
+ */
+const EMAIL_LINK_PAGES = ['alerts', 'preferences'] as const;
+
+/**
+ * consoleRoutes serve the web console: the page at `/`, its modules and strings under
+ * `/console/`, and the short paths that emails link to. Everything here is public; the console
+ * itself signs in through the API.
+ */
+export const consoleRoutes: RouteModule = (app) => {
+  const assets = loadAssets();
+  const page = consolePage();
+  const hidden = { config: { access: 'public' as const }, schema: { hide: true } };
+
+  app.get('/', hidden, async (_request, reply) =>
+    reply.headers(page.headers).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(page.html),
+  );
+
+  app.get('/console/*', { ...hidden, schema: { hide: true, params: z.object({ '*': z.string().max(300) }) } }, async (request, reply) => {
+    const asset = assets.get(`/console/${request.params['*']}`);
+    if (!asset) throw notFound('Console file');
+    void reply.headers(page.headers).header('cache-control', 'no-cache').header('etag', asset.etag);
+    if (request.headers['if-none-match'] === asset.etag) return reply.status(304).send();
+    return reply.type(asset.type).send(asset.body);
+  });
+
+  for (const name of EMAIL_LINK_PAGES) {
+    app.get(`/${name}`, hidden, async (request, reply) => {
+      const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+      return reply.redirect(`/#/${name}${query}`, 302);
+    });
+  }
+};
