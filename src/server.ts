@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Authenticator, ensureAdminToken } from './access/credentials.js';
 import { accessRoutes } from './access/routes.js';
+import { startRetention } from './alerts/retention.js';
 import { alertRoutes } from './alerts/routes.js';
 import { sessionRoutes } from './access/session-routes.js';
 import type { Config } from './config.js';
@@ -84,6 +85,11 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
     };
     const app = await buildApp(deps, ROUTE_MODULES);
     closers.unshift(() => app.close());
+    if (config.role !== 'api') {
+      // Purging expired alerts is background work, so it runs where the workers run.
+      const retention = startRetention({ db: storage.db, clock, logger });
+      closers.unshift(() => retention.stop());
+    }
     let url: string | undefined;
     if (options.listen ?? true) {
       await app.listen({ port: config.port, host: config.host });

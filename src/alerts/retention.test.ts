@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import pino from 'pino';
+import { FakeClock } from '../shared/clock.js';
+import type { Storage } from '../storage/storage.js';
+import { describeEachDialect, openTestStorage } from '../storage/testing.js';
+import { markAlerts } from './read-state.js';
+import { purgeExpiredAlerts, startRetention } from './retention.js';
+import { insertAlerts } from './store.js';
+import type { NewAlert } from './input.js';
+
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const one: NewAlert = { severity: 'Info', component: 'Jobs', event: 'Process.RaiseAlert', message: 'm', data: null, source: null, folder: null, dedupKey: null, occurredAt: undefined };
+
+describeEachDialect('alert retention', (dialect) => {
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+    const db = storage.db;
+    for (const [name, days] of [['short', 7], ['long', 30]] as const) {
+      await db.insertInto('tenants').values({ id: name, name, display_name: name, time_zone: 'UTC', language: 'en', retention_days: days, created_at: T0 }).execute();
+    }
+    await db.insertInto('users').values({ id: 'u1', tenant_id: 'short', email: 'u@x.io', email_key: 'u@x.io', name: 'U', language: null, time_zone: null, active: 1, password_hash: null, created_at: T0, updated_at: T0 }).execute();
+  });
+  afterAll(() => storage.close());
+
+  const count = async (tenant: string) =>
+    Number((await storage.db.selectFrom('alerts').select((eb) => eb.fn.countAll().as('n')).where('tenant_id', '=', tenant).executeTakeFirstOrThrow()).n);
+
+  it("purges each tenant's alerts older than its retention, in small batches, with their read state", async () => {
+    const db = storage.db;
+    const old = await insertAlerts(db, 'short', Array.from({ length: 25 }, () => one), T0);
+    await markAlerts(db, 'short', 'u1', old.slice(0, 3), true);
+    await insertAlerts(db, 'short', [one], T0 + 8 * DAY);
+    await insertAlerts(db, 'long', Array.from({ length: 5 }, () => one), T0);
+    const clock = new FakeClock(T0 + 7 * DAY);
+    expect(await purgeExpiredAlerts(db, clock.now(), 10)).toBe(0);
+    clock.advance(1);
+    expect(await purgeExpiredAlerts(db, clock.now(), 10)).toBe(25);
+    expect(await count('short')).toBe(1);
+    expect(await count('long')).toBe(5);
+    expect(await db.selectFrom('alert_read_state').selectAll().execute()).toEqual([]);
+    clock.set(T0 + 31 * DAY);
+    // The long tenant's five, and the short tenant's day-8 alert, now 23 days old.
+    expect(await purgeExpiredAlerts(db, clock.now(), 10)).toBe(6);
+  });
+
+  it('runs in the background until stopped', async () => {
+    const db = storage.db;
+    await insertAlerts(db, 'long', [one, one], T0);
+    const loop = startRetention({ db, clock: new FakeClock(T0 + 100 * DAY), logger: pino({ level: 'silent' }), intervalMs: 5 });
+    await expect.poll(() => count('long'), { timeout: 2000, interval: 10 }).toBe(0);
+    await loop.stop();
+  });
+});

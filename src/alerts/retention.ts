@@ -1,0 +1,76 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../shared/clock.js';
+import type { Db } from '../storage/database.js';
+
+const DAY_MS = 86_400_000;
+/** RETENTION_BATCH is how many alerts one delete removes: small, so writers never wait long. */
+export const RETENTION_BATCH = 500;
+/** RETENTION_INTERVAL_MS is how often the purge runs. */
+export const RETENTION_INTERVAL_MS = 60_000;
+
+/**
+ * purgeExpiredAlerts deletes, tenant by tenant, the alerts created before the tenant's retention
+ * (`retention_days`), in batches of `batchSize`, yielding to the event loop between batches so that
+ * ingestion interleaves with a large purge. Returns how many it deleted.
+ */
+export async function purgeExpiredAlerts(db: Db, now: number, batchSize = RETENTION_BATCH): Promise<number> {
+  const tenants = await db.selectFrom('tenants').select(['id', 'retention_days']).execute();
+  let deleted = 0;
+  for (const tenant of tenants) {
+    const cutoff = now - tenant.retention_days * DAY_MS;
+    for (;;) {
+      const result = await db
+        .deleteFrom('alerts')
+        .where('id', 'in', (eb) =>
+          eb.selectFrom('alerts').select('id').where('tenant_id', '=', tenant.id).where('created_at', '<', cutoff).limit(batchSize),
+        )
+        .executeTakeFirst();
+      const n = Number(result.numDeletedRows);
+      deleted += n;
+      if (n < batchSize) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  return deleted;
+}
+
+/** RetentionLoop is the running background purge; stop waits for a purge in progress. */
+export interface RetentionLoop {
+  stop(): Promise<void>;
+}
+
+/**
+ * startRetention purges expired alerts now and then every `intervalMs`, until stopped. A failed
+ * purge is logged and retried at the next tick; it never stops the loop.
+ */
+export function startRetention(options: {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  intervalMs?: number;
+  batchSize?: number;
+}): RetentionLoop {
+  const { db, clock, logger } = options;
+  const intervalMs = options.intervalMs ?? RETENTION_INTERVAL_MS;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const tick = () => {
+    running = purgeExpiredAlerts(db, clock.now(), options.batchSize)
+      .then((n) => {
+        if (n > 0) logger.info({ deleted: n }, 'purged expired alerts');
+      })
+      .catch((err: unknown) => logger.error({ err }, 'alert retention purge failed'))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, intervalMs).unref();
+      });
+  };
+  tick();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
