@@ -23,7 +23,7 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
   const db = storage.db;
   const secure = config.publicUrl.startsWith('https://');
 
-  app.post('/api/v1/auth/login', { config: { access: 'public' }, schema: { body: loginBody } }, async (request, reply) => {
+  app.post('/api/v1/auth/login', { config: { access: 'public', problems: [401, 429] }, schema: { body: loginBody } }, async (request, reply) => {
     const body = request.body;
     let owner: { tenantId: string; userId: string } | 'host';
     if ('adminToken' in body) {

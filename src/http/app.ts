@@ -19,6 +19,8 @@ export interface RouteEntry {
   url: string;
   access: string | undefined;
   hasBody: boolean;
+  /** Left out of the OpenAPI document (operations endpoints, the document itself). */
+  hidden: boolean;
 }
 
 declare module 'fastify' {
@@ -57,7 +59,14 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.decorate('routeTable', routes);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
-      if (method !== 'HEAD') routes.push({ method, url: route.url, access: route.config?.access, hasBody: Boolean(route.schema?.body) });
+      if (method === 'HEAD') continue;
+      routes.push({
+        method,
+        url: route.url,
+        access: route.config?.access,
+        hasBody: Boolean(route.schema?.body),
+        hidden: Boolean(route.schema?.hide),
+      });
     }
   });
 

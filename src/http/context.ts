@@ -23,6 +23,11 @@ export type TenantRow = AccessTables['tenants'];
 export interface RouteAccess {
   access?: 'public' | 'host' | 'authenticated' | 'tenant';
   permission?: Permission;
+  /**
+   * Error statuses this route answers beyond the ones every route may (400, 401, 403, 404, 413,
+   * 415), such as 409 or 429, so that the OpenAPI document lists them.
+   */
+  problems?: readonly number[];
 }
 
 declare module 'fastify' {

@@ -42,13 +42,28 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
 };
 
 /**
- * documentRoute turns a route's zod schemas into OpenAPI and marks public routes as needing no
- * credentials, so the document tells scripts which routes take a bearer token.
+ * documentRoute turns a route's zod schemas into OpenAPI, marks public routes as needing no
+ * credentials (so scripts see which routes take a bearer token) and adds the error statuses the
+ * route declares in `config.problems`.
  */
 export const documentRoute: SwaggerTransform = (input) => {
   const result = jsonSchemaTransform(input);
-  if (input.route.config?.access === 'public') return { ...result, schema: { ...result.schema, security: [] } };
-  return result;
+  const config = input.route.config ?? {};
+  const declared = Object.fromEntries(
+    (config.problems ?? []).map((status) => [
+      String(status),
+      {
+        description: ERROR_DESCRIPTIONS[String(status)] ?? 'Error.',
+        content: { [PROBLEM_MEDIA_TYPE]: { schema: PROBLEM_SCHEMA } },
+      },
+    ]),
+  );
+  const schema = {
+    ...result.schema,
+    ...(config.access === 'public' ? { security: [] } : {}),
+    ...(config.problems ? { response: { ...(result.schema.response as object), ...declared } } : {}),
+  };
+  return { ...result, schema };
 };
 
 type Json = Record<string, any>;

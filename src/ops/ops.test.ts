@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildApp } from '../http/app.js';
+import { OPENAPI_PATH } from '../http/openapi.js';
+import { pathParams } from '../http/route-walk.js';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { migrate } from '../storage/migrate.js';
+import { openStorage } from '../storage/storage.js';
+import { createTestDatabase, describeEachDialect } from '../storage/testing.js';
+import { Metrics } from './metrics.js';
+import { opsRoutes } from './routes.js';
+
+type Json = Record<string, any>;
+
+describeEachDialect('operations endpoints', (dialect) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+  });
+  afterAll(() => t.close());
+
+  it('answers /healthz and /readyz without credentials', async () => {
+    const health = await t.call('GET', '/healthz', undefined, '');
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toEqual({ status: 'ok' });
+    const ready = await t.call('GET', '/readyz', undefined, '');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', database: dialect });
+  });
+
+  it('is not ready (503) while a migration is pending, and ready once it is applied', async () => {
+    const database = await createTestDatabase(dialect);
+    const storage = await openStorage(database.url, { poolSize: 2 });
+    const app = await buildApp({ ...t.tocsin.deps, storage, metrics: new Metrics({ defaultMetrics: false }) }, [opsRoutes]);
+    try {
+      const pending = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(pending.statusCode).toBe(503);
+      expect(pending.json().status).toBe('migrating');
+      expect(pending.json().pending.length).toBeGreaterThan(0);
+      await migrate(storage);
+      const ready = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(200);
+    } finally {
+      await app.close();
+      await storage.close();
+      await database.drop();
+    }
+  });
+
+  it('is not ready (503) once the database is closed', async () => {
+    const database = await createTestDatabase(dialect);
+    const storage = await openStorage(database.url, { poolSize: 2 });
+    await migrate(storage);
+    const app = await buildApp({ ...t.tocsin.deps, storage, metrics: new Metrics({ defaultMetrics: false }) }, [opsRoutes]);
+    await storage.close();
+    try {
+      const res = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({ status: 'unavailable', reason: 'database unreachable' });
+    } finally {
+      await app.close();
+      await database.drop();
+    }
+  });
+
+  it('exposes Prometheus metrics counting requests by route pattern and status', async () => {
+    await t.call('GET', '/api/v1/tenants');
+    await t.call('GET', '/api/v1/tenants/nope', undefined);
+    const res = await t.call('GET', '/metrics', undefined, '');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toContain('# TYPE tocsin_http_requests_total counter');
+    expect(res.body).toMatch(/tocsin_http_requests_total\{route="\/api\/v1\/tenants",method="GET",status="200"\} [1-9]/);
+    expect(res.body).toMatch(/tocsin_http_requests_total\{route="\/api\/v1\/tenants\/:tenant",method="GET",status="404"\} [1-9]/);
+    expect(res.body).toContain('tocsin_http_request_duration_seconds_bucket');
+    expect(res.body).toContain('tocsin_process_cpu_seconds_total');
+  });
+
+  it('serves an OpenAPI 3 document listing every route that is not hidden', async () => {
+    const res = await t.call('GET', OPENAPI_PATH, undefined, '');
+    expect(res.statusCode).toBe(200);
+    const doc = res.json<Json>();
+    expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/);
+    expect(doc.info).toMatchObject({ title: expect.any(String), version: expect.any(String) });
+    const missing = t.tocsin.app.routeTable
+      .filter((r) => !r.hidden)
+      .map((r) => ({ method: r.method.toLowerCase(), path: r.url.replace(/:([A-Za-z_]\w*)(\([^)]*\))?/g, '{$1}') }))
+      .filter(({ method, path }) => !doc.paths?.[path]?.[method])
+      .map(({ method, path }) => `${method} ${path}`);
+    expect(missing.join('\n')).toBe('');
+    expect(doc.paths['/healthz']).toBeUndefined();
+  });
+
+  it('documents each operation well: path parameters declared, every $ref resolvable', async () => {
+    const doc = (await t.call('GET', OPENAPI_PATH, undefined, '')).json<Json>();
+    const problems: string[] = [];
+    for (const [path, item] of Object.entries<Json>(doc.paths)) {
+      for (const [method, op] of Object.entries<Json>(item)) {
+        const declared = (op.parameters ?? []).filter((p: Json) => p.in === 'path').map((p: Json) => p.name);
+        for (const name of pathParams(path.replace(/\{(\w+)\}/g, ':$1'))) {
+          if (!declared.includes(name)) problems.push(`${method} ${path}: path parameter ${name} not declared`);
+        }
+        if (!op.responses || Object.keys(op.responses).length === 0) problems.push(`${method} ${path}: no responses`);
+      }
+    }
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/([^"]+)"/g)].map((m) => m[1]!);
+    for (const ref of new Set(refs)) {
+      const target = ref.split('/').reduce<Json | undefined>((node, key) => node?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
+      if (target === undefined) problems.push(`unresolvable $ref #/${ref}`);
+    }
+    expect(problems.join('\n')).toBe('');
+  });
+
+  it('documents the problem+json error answers of every operation', async () => {
+    const doc = (await t.call('GET', OPENAPI_PATH, undefined, '')).json<Json>();
+    expect(doc.components.schemas.Problem.required).toEqual(['type', 'title', 'status', 'detail']);
+    expect(doc.components.responses.Problem400.content['application/problem+json'].schema).toEqual({
+      $ref: '#/components/schemas/Problem',
+    });
+    const users = doc.paths['/api/v1/tenants/{tenant}/users'].post;
+    expect(Object.keys(users.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '404', '413']));
+    const login = doc.paths['/api/v1/auth/login'].post;
+    expect(login.security).toEqual([]);
+    expect(login.responses['403']).toBeUndefined();
+    expect(login.responses['429'].content['application/problem+json'].schema.required).toContain('status');
+    for (const item of Object.values<Json>(doc.paths)) {
+      for (const op of Object.values<Json>(item)) expect(op.responses['400']).toBeDefined();
+    }
+  });
+});
