@@ -1,0 +1,62 @@
+/**
+ * Which rows a worker may take, as pure functions: a global cap on sends in flight, and a cap
+ * per tenant so that one tenant's slow server can hold at most a few slots while every other
+ * tenant's mail keeps flowing.
+ */
+
+/** ConcurrencyLimits bound a worker's sends in flight, overall and per tenant. */
+export interface ConcurrencyLimits {
+  readonly global: number;
+  readonly perTenant: number;
+}
+
+/** ClaimPlan is how many rows to claim now, and from which tenants not to. */
+export interface ClaimPlan {
+  readonly limit: number;
+  readonly excludeTenants: readonly string[];
+}
+
+/**
+ * planClaim sizes the next claim: the free global slots (at most `batchSize`), leaving out tenants
+ * already at their limit and tenants whose endpoint's breaker is open.
+ */
+export function planClaim(input: {
+  readonly inFlightByTenant: ReadonlyMap<string, number>;
+  readonly limits: ConcurrencyLimits;
+  readonly batchSize: number;
+  readonly blockedTenants: Iterable<string>;
+}): ClaimPlan {
+  let inFlight = 0;
+  const exclude = new Set(input.blockedTenants);
+  for (const [tenant, count] of input.inFlightByTenant) {
+    inFlight += count;
+    if (count >= input.limits.perTenant) exclude.add(tenant);
+  }
+  const limit = Math.max(0, Math.min(input.batchSize, input.limits.global - inFlight));
+  return { limit, excludeTenants: [...exclude].sort() };
+}
+
+/**
+ * admitClaimed splits freshly claimed rows into those to send now and those beyond their
+ * tenant's free slots, which go straight back to the queue (a claim cannot cap per tenant in one
+ * statement without window functions, which PostgreSQL forbids next to FOR UPDATE).
+ */
+export function admitClaimed<T extends { readonly tenantId: string }>(
+  rows: readonly T[],
+  inFlightByTenant: ReadonlyMap<string, number>,
+  perTenant: number,
+): { start: T[]; release: T[] } {
+  const taken = new Map(inFlightByTenant);
+  const start: T[] = [];
+  const release: T[] = [];
+  for (const row of rows) {
+    const count = taken.get(row.tenantId) ?? 0;
+    if (count < perTenant) {
+      taken.set(row.tenantId, count + 1);
+      start.push(row);
+    } else {
+      release.push(row);
+    }
+  }
+  return { start, release };
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { breakerAdmit, breakerBlocked, breakerFailed, breakerSucceeded, closedBreaker } from './circuit-breaker.js';
+
+const policy = { failureThreshold: 3, initialCooldownMs: 1_000, maxCooldownMs: 4_000 };
+
+function failTimes(n: number, now = 0) {
+  let state = closedBreaker(policy);
+  for (let i = 0; i < n; i++) state = breakerFailed(state, now, policy);
+  return state;
+}
+
+describe('circuit breaker', () => {
+  it('stays closed below the threshold and opens at it', () => {
+    expect(failTimes(2).openUntil).toBeNull();
+    expect(failTimes(3, 100).openUntil).toBe(1_100);
+    expect(breakerBlocked(failTimes(3, 100), 500)).toBe(true);
+  });
+
+  it('defers sends while open, with the time to come back', () => {
+    expect(breakerAdmit(failTimes(3, 0), 500)).toEqual({ allow: false, retryAt: 1_000 });
+  });
+
+  it('lets exactly one probe through after the cool-down', () => {
+    const first = breakerAdmit(failTimes(3, 0), 1_000);
+    expect(first.allow).toBe(true);
+    if (!first.allow) return;
+    expect(first.state.probing).toBe(true);
+    expect(breakerAdmit(first.state, 1_001).allow).toBe(false);
+    expect(breakerBlocked(first.state, 1_001)).toBe(true);
+  });
+
+  it('re-opens for twice as long when the probe fails, up to the maximum', () => {
+    let state = failTimes(3, 0);
+    for (const expected of [2_000, 4_000, 4_000]) {
+      const probe = breakerAdmit(state, state.openUntil!);
+      if (!probe.allow) throw new Error('probe refused');
+      state = breakerFailed(probe.state, state.openUntil!, policy);
+      expect(state.cooldownMs).toBe(expected);
+      expect(state.probing).toBe(false);
+    }
+  });
+
+  it('closes on success and forgets the failures', () => {
+    const state = breakerSucceeded(policy);
+    expect(state).toEqual(closedBreaker(policy));
+    expect(breakerBlocked(state, 0)).toBe(false);
+    expect(breakerBlocked(undefined, 0)).toBe(false);
+  });
+});

@@ -1,0 +1,103 @@
+import type { EmailKind, RenderedEmail } from '../contract.js';
+import { type Clock, systemClock } from '../../shared/clock.js';
+import { newId } from '../../shared/ids.js';
+import type { Db } from '../../storage/database.js';
+
+/** DeliveryRecipient is who one email goes to, with what its composer needs to localise it. */
+export interface DeliveryRecipient {
+  readonly address: string;
+  readonly name?: string | undefined;
+  readonly language: string;
+  readonly timeZone: string;
+  /** The user it is for, or the group whose own address it goes to (at most one of them). */
+  readonly userId?: string | undefined;
+  readonly groupId?: string | undefined;
+}
+
+/**
+ * NewDelivery is one email to queue. Either `rendered` holds the finished email (test mails), or
+ * `data` is what the kind's composer needs to render it at send time.
+ */
+export interface NewDelivery {
+  readonly tenantId: string;
+  readonly kind: EmailKind;
+  /** Same key, same email: a second enqueue with this key (in this tenant) is ignored. */
+  readonly idempotencyKey: string;
+  readonly recipient: DeliveryRecipient;
+  readonly windowStart?: number | undefined;
+  readonly windowEnd?: number | undefined;
+  readonly rendered?: RenderedEmail | undefined;
+  readonly data?: unknown;
+  /** Epoch ms after which a transient failure is final (default: creation + the worker's configured deadline). */
+  readonly deadline?: number | undefined;
+  /** Epoch ms before which it must not be sent (default: now). */
+  readonly notBefore?: number | undefined;
+}
+
+/** DeliveryPayload is the stored `payload` column: a finished email, or its composer's input. */
+export type DeliveryPayload = { readonly rendered: RenderedEmail } | { readonly data: unknown };
+
+/** MESSAGE_ID_DOMAIN is the right-hand side of the Message-IDs Tocsin generates. */
+export const MESSAGE_ID_DOMAIN = 'tocsin';
+
+/** newMessageId makes the stable Message-ID of a delivery row, e.g. `<0190…@tocsin>`. */
+export function newMessageId(id: string): string {
+  return `<${id}@${MESSAGE_ID_DOMAIN}>`;
+}
+
+/**
+ * enqueueDeliveries queues emails inside the caller's transaction, so the decision to send and
+ * the outbox row commit together, and returns how many rows are new: a row whose
+ * (tenant, idempotency key) exists already is skipped (`on conflict do nothing`, on both engines).
+ * Call the worker's `wake()` after the commit so immediate emails leave within milliseconds.
+ *
+ * @example
+ * await db.transaction().execute(async (tx) => {
+ *   await markWindowDone(tx, window);
+ *   await enqueueDeliveries(tx, [{ tenantId, kind: 'summary', idempotencyKey: `summary:${userId}:${start}`, recipient, data }]);
+ * });
+ * worker.wake();
+ */
+export async function enqueueDeliveries(db: Db, rows: readonly NewDelivery[], clock: Clock = systemClock): Promise<number> {
+  if (rows.length === 0) return 0;
+  const now = clock.now();
+  // Keeps each statement far below PostgreSQL's 65,535 bind parameters (21 columns a row).
+  const CHUNK_ROWS = 500;
+  let inserted = 0;
+  for (let i = 0; i < rows.length; i += CHUNK_ROWS) {
+    const values = rows.slice(i, i + CHUNK_ROWS).map((row) => toRow(row, now));
+    const result = await db
+      .insertInto('deliveries')
+      .values(values)
+      .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
+      .executeTakeFirst();
+    inserted += Number(result.numInsertedOrUpdatedRows ?? 0n);
+  }
+  return inserted;
+}
+
+function toRow(row: NewDelivery, now: number) {
+  const id = newId();
+  const payload: DeliveryPayload = row.rendered ? { rendered: row.rendered } : { data: row.data ?? null };
+  return {
+    id,
+    tenant_id: row.tenantId,
+    kind: row.kind,
+    idempotency_key: row.idempotencyKey,
+    recipient_address: row.recipient.address,
+    recipient_name: row.recipient.name ?? null,
+    recipient_language: row.recipient.language,
+    recipient_time_zone: row.recipient.timeZone,
+    recipient_user_id: row.recipient.userId ?? null,
+    recipient_group_id: row.recipient.groupId ?? null,
+    window_start: row.windowStart ?? null,
+    window_end: row.windowEnd ?? null,
+    payload: JSON.stringify(payload),
+    message_id: newMessageId(id),
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: row.notBefore ?? now,
+    created_at: now,
+    deadline: row.deadline ?? null,
+  };
+}

@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Storage } from '../../storage/storage.js';
+import { describeEachDialect } from '../../storage/testing.js';
+import { enqueueDeliveries } from './enqueue.js';
+import { claimDue, releaseClaimed, renewLeases } from './leases.js';
+import { recordAttempts } from './outcomes.js';
+import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from './testing/fixtures.js';
+import { FakeClock } from '../../shared/clock.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
+  let database: TestOutboxDatabase;
+  let storage: Storage;
+  let tenant: string;
+  const clock = new FakeClock(Date.UTC(2026, 10, 27, 12));
+
+  beforeAll(async () => {
+    database = await openTestOutboxDatabase(dialect);
+    storage = database.storage;
+    tenant = await insertTestTenant(storage.db, 'outbox');
+  });
+  afterAll(() => database.close());
+
+  const claim = (workerId: string, limit = 10, excludeTenants: string[] = []) =>
+    claimDue(storage, { workerId, now: clock.now(), leaseMs: 60_000, limit, excludeTenants });
+
+  async function clearQueue() {
+    await storage.db.deleteFrom('deliveries').execute();
+  }
+
+  it('queues the same idempotency key once, counting only new rows, and gives each row a stable Message-ID', async () => {
+    await clearQueue();
+    const one = testDelivery(tenant, 'a@example.com', { idempotencyKey: 'summary:u1:w1' });
+    expect(await storage.db.transaction().execute((tx) => enqueueDeliveries(tx, [one, testDelivery(tenant, 'b@example.com')], clock))).toBe(2);
+    expect(await enqueueDeliveries(storage.db, [one, { ...one, recipient: { ...one.recipient, address: 'c@example.com' } }], clock)).toBe(0);
+    const rows = await storage.db.selectFrom('deliveries').selectAll().execute();
+    expect(rows).toHaveLength(2);
+    expect(new Set(rows.map((r) => r.message_id)).size).toBe(2);
+    for (const r of rows) expect(r.message_id).toMatch(/^<[0-9a-f-]+@tocsin>$/);
+  });
+
+  it('claims due rows once, counting the attempt and opening an attempt record', async () => {
+    await clearQueue();
+    await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com'), testDelivery(tenant, 'b@example.com', { notBefore: clock.now() + 5_000 })], clock);
+    const first = await claim('w1');
+    expect(first.deliveries.map((d) => d.recipient.address)).toEqual(['a@example.com']);
+    expect(first.deliveries[0]).toMatchObject({ status: 'sending', attempts: 1 });
+    expect((await claim('w2')).deliveries).toHaveLength(0);
+    const attempts = await storage.db.selectFrom('delivery_attempts').selectAll().execute();
+    expect(attempts.filter((a) => a.delivery_id === first.deliveries[0]!.id)).toMatchObject([{ attempt: 1, outcome: 'sending', worker: 'w1' }]);
+  });
+
+  it('leaves out the tenants it is told to', async () => {
+    await clearQueue();
+    const other = await insertTestTenant(storage.db, `other-${dialect}`);
+    await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com'), testDelivery(other, 'b@example.com')], clock);
+    const batch = await claim('w1', 10, [tenant]);
+    expect(batch.deliveries.map((d) => d.tenantId)).toEqual([other]);
+  });
+
+  it('takes a dead worker’s row again once its lease expires, and marks that attempt interrupted', async () => {
+    await clearQueue();
+    await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com')], clock);
+    const dead = await claim('dead');
+    clock.advance(59_000);
+    expect((await claim('w2')).deliveries).toHaveLength(0);
+    clock.advance(1_000);
+    const again = await claim('w2');
+    expect(again.deliveries).toHaveLength(1);
+    expect(again.deliveries[0]).toMatchObject({ attempts: 2 });
+    const attempts = await storage.db.selectFrom('delivery_attempts').selectAll().where('delivery_id', '=', again.deliveries[0]!.id).orderBy('attempt').execute();
+    expect(attempts.map((a) => [a.attempt, a.worker, a.outcome])).toEqual([
+      [1, 'dead', 'interrupted'],
+      [2, 'w2', 'sending'],
+    ]);
+    // The dead worker's late completion changes nothing: its lease token no longer matches.
+    const d = dead.deliveries[0]!;
+    const lost = await recordAttempts(storage, [
+      { deliveryId: d.id, leaseToken: d.leaseToken!, attemptId: dead.attemptIds.get(d.id)!, startedAt: clock.now(), finishedAt: clock.now(), result: { status: 'sent', response: '250 ok' } },
+    ]);
+    expect(lost).toEqual([d.id]);
+    const row = await storage.db.selectFrom('deliveries').selectAll().where('id', '=', d.id).executeTakeFirstOrThrow();
+    expect(row.status).toBe('sending');
+    expect(row.lease_owner).toBe('w2');
+  });
+
+  it('renews a held lease so the row is not taken, and reports a lease that was lost', async () => {
+    await clearQueue();
+    await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com')], clock);
+    const held = (await claim('w1')).deliveries[0]!;
+    clock.advance(40_000);
+    expect(await renewLeases(storage, new Map([[held.id, held.leaseToken!]]), clock.now(), 60_000)).toEqual([]);
+    clock.advance(40_000);
+    expect((await claim('w2')).deliveries).toHaveLength(0);
+    expect(await renewLeases(storage, new Map([[held.id, 'not-the-token']]), clock.now(), 60_000)).toEqual([held.id]);
+  });
+
+  it('gives a released row back without counting the attempt', async () => {
+    await clearQueue();
+    await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com')], clock);
+    const batch = await claim('w1');
+    const d = batch.deliveries[0]!;
+    await releaseClaimed(storage, [{ delivery: d, attemptId: batch.attemptIds.get(d.id)! }], clock.now() + 1_000);
+    const row = await storage.db.selectFrom('deliveries').selectAll().where('id', '=', d.id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'pending', attempts: 0, lease_token: null, next_attempt_at: clock.now() + 1_000 });
+    expect(await storage.db.selectFrom('delivery_attempts').selectAll().where('delivery_id', '=', d.id).execute()).toHaveLength(0);
+  });
+
+  it('never lets workers in separate processes claim the same row', async () => {
+    await clearQueue();
+    await enqueueDeliveries(storage.db, Array.from({ length: 300 }, (_, i) => testDelivery(tenant, `r${i}@example.com`)), clock);
+    const probes = Array.from({ length: 3 }, () =>
+      spawn(process.execPath, ['--import', 'tsx', path.join(here, 'testing/claim-probe.ts')], {
+        env: { ...process.env, DATABASE_URL: database.url, PROBE_NOW: String(clock.now()) },
+      }),
+    );
+    const outputs = probes.map((child) => {
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      return new Promise<{ stdout: string }>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve({ stdout }) : reject(new Error(`probe exited ${code}`)))));
+    });
+    await Promise.all(probes.map((child) => new Promise((resolve) => child.stderr.once('data', resolve))));
+    for (const child of probes) child.stdin.end('go\n');
+    await Promise.all(outputs);
+    const results = await Promise.all(outputs);
+    const claimed = results.flatMap((o) => o.stdout.split('\n').filter(Boolean));
+    expect(results.filter((o) => o.stdout.length > 0).length).toBeGreaterThan(1);
+    expect(claimed).toHaveLength(300);
+    expect(new Set(claimed).size).toBe(300);
+  }, 30_000);
+});

@@ -1,0 +1,146 @@
+import { sql } from 'kysely';
+import { newId, randomToken } from '../../shared/ids.js';
+import type { Storage } from '../../storage/storage.js';
+import { type Delivery, toDelivery } from './delivery.js';
+
+/** ClaimRequest asks for up to `limit` due rows for one worker, leased until `now + leaseMs`. */
+export interface ClaimRequest {
+  readonly workerId: string;
+  readonly now: number;
+  readonly leaseMs: number;
+  readonly limit: number;
+  readonly excludeTenants?: readonly string[];
+}
+
+/** ClaimedBatch is what a claim took: the rows (attempts already counted) and their attempt-log ids. */
+export interface ClaimedBatch {
+  readonly deliveries: readonly Delivery[];
+  /** delivery id → the id of the `delivery_attempts` row opened for this attempt. */
+  readonly attemptIds: ReadonlyMap<string, string>;
+}
+
+/**
+ * claimDue leases the oldest due rows (queued, waiting to retry, or leased by a worker whose lease
+ * ran out) in one statement, counts the attempt, closes the attempt a dead worker left open as
+ * `interrupted` and opens a new one, all in one transaction.
+ *
+ * The generated SQL (PostgreSQL; SQLite is the same without `for update skip locked`, its single
+ * writer already serialising claims):
+ * ```sql
+ * update deliveries set status = 'sending', attempts = attempts + 1, lease_owner = $1, lease_token = $2,
+ *   lease_expires_at = $3, next_attempt_at = $3
+ * where id in (select id from deliveries where status in ('pending','sending','retrying')
+ *   and next_attempt_at <= $4 and tenant_id not in (…) order by next_attempt_at limit $5 for update skip locked)
+ * returning *
+ * ```
+ */
+export async function claimDue(storage: Storage, request: ClaimRequest): Promise<ClaimedBatch> {
+  if (request.limit <= 0) return { deliveries: [], attemptIds: new Map() };
+  const token = randomToken();
+  const leaseUntil = request.now + request.leaseMs;
+  return storage.db.transaction().execute(async (tx) => {
+    const rows = await tx
+      .updateTable('deliveries')
+      .set({
+        status: 'sending',
+        attempts: sql<number>`attempts + 1`,
+        lease_owner: request.workerId,
+        lease_token: token,
+        lease_expires_at: leaseUntil,
+        // A leased row becomes due again when its lease runs out: one index serves both cases.
+        next_attempt_at: leaseUntil,
+      })
+      .where('id', 'in', (eb) => {
+        let due = eb
+          .selectFrom('deliveries')
+          .select('id')
+          .where('status', 'in', ['pending', 'sending', 'retrying'])
+          .where('next_attempt_at', '<=', request.now);
+        if (request.excludeTenants?.length) due = due.where('tenant_id', 'not in', request.excludeTenants);
+        due = due.orderBy('next_attempt_at').limit(request.limit);
+        return storage.dialect === 'postgres' ? due.forUpdate().skipLocked() : due;
+      })
+      .returningAll()
+      .execute();
+    if (rows.length === 0) return { deliveries: [], attemptIds: new Map() };
+    const ids = rows.map((r) => r.id);
+    await tx
+      .updateTable('delivery_attempts')
+      .set({ outcome: 'interrupted', finished_at: request.now, response: 'the worker stopped during this attempt; its lease expired' })
+      .where('delivery_id', 'in', ids)
+      .where('outcome', '=', 'sending')
+      .execute();
+    const attemptIds = new Map(rows.map((r) => [r.id, newId()]));
+    await tx
+      .insertInto('delivery_attempts')
+      .values(
+        rows.map((r) => ({
+          id: attemptIds.get(r.id)!,
+          delivery_id: r.id,
+          tenant_id: r.tenant_id,
+          attempt: r.attempts,
+          worker: request.workerId,
+          started_at: request.now,
+          outcome: 'sending',
+        })),
+      )
+      .execute();
+    return { deliveries: rows.map(toDelivery), attemptIds };
+  });
+}
+
+/**
+ * renewLeases extends the leases this worker still holds on rows it is sending, and returns the
+ * ids whose lease it has lost (another worker took them after an expiry).
+ */
+export async function renewLeases(
+  storage: Storage,
+  leases: ReadonlyMap<string, string>,
+  now: number,
+  leaseMs: number,
+): Promise<string[]> {
+  if (leases.size === 0) return [];
+  const until = now + leaseMs;
+  const renewed = await storage.db
+    .updateTable('deliveries')
+    .set({ lease_expires_at: until, next_attempt_at: until })
+    .where('status', '=', 'sending')
+    .where((eb) => eb.or([...leases].map(([id, token]) => eb.and([eb('id', '=', id), eb('lease_token', '=', token)]))))
+    .returning('id')
+    .execute();
+  const kept = new Set(renewed.map((r) => r.id));
+  return [...leases.keys()].filter((id) => !kept.has(id));
+}
+
+/**
+ * releaseClaimed gives rows back to the queue without counting an attempt (a tenant over its
+ * concurrency limit, an endpoint whose breaker is open), due again at `retryAt`.
+ */
+export async function releaseClaimed(
+  storage: Storage,
+  rows: readonly { readonly delivery: Delivery; readonly attemptId: string }[],
+  retryAt: number,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await storage.db.transaction().execute(async (tx) => {
+    for (const { delivery } of rows) {
+      await tx
+        .updateTable('deliveries')
+        .set({
+          status: delivery.attempts > 1 ? 'retrying' : 'pending',
+          attempts: sql<number>`attempts - 1`,
+          lease_owner: null,
+          lease_token: null,
+          lease_expires_at: null,
+          next_attempt_at: retryAt,
+        })
+        .where('id', '=', delivery.id)
+        .where('lease_token', '=', delivery.leaseToken)
+        .execute();
+    }
+    await tx
+      .deleteFrom('delivery_attempts')
+      .where('id', 'in', rows.map((r) => r.attemptId))
+      .execute();
+  });
+}

@@ -1,0 +1,79 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Clock } from '../../shared/clock.js';
+import type { Storage } from '../../storage/storage.js';
+import { DELIVERY_STATUSES } from './tables.js';
+
+/**
+ * OutboxMetrics are the delivery series: attempts by outcome, finished deliveries, SMTP latency,
+ * and (read from the database at scrape time, so every process reports the shared queue)
+ * deliveries by status, queue depth and the age of the oldest waiting delivery.
+ */
+export class OutboxMetrics {
+  readonly attempts: Counter<'outcome'>;
+  readonly finished: Counter<'status'>;
+  readonly smtpLatency: Histogram<'outcome'>;
+
+  constructor(registry: Registry, storage: Storage, clock: Clock) {
+    this.attempts = new Counter({
+      name: 'tocsin_delivery_attempts_total',
+      help: 'Delivery attempts by outcome (sent, retry, failed, deferred, lost_lease).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    });
+    this.finished = new Counter({
+      name: 'tocsin_deliveries_finished_total',
+      help: 'Deliveries that reached a final status in this process (sent or failed).',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    });
+    this.smtpLatency = new Histogram({
+      name: 'tocsin_smtp_send_duration_seconds',
+      help: 'Time from starting an SMTP send to the server reply after DATA (or the failure).',
+      labelNames: ['outcome'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    });
+    new Gauge({
+      name: 'tocsin_deliveries',
+      help: 'Deliveries in the outbox by status.',
+      labelNames: ['status'] as const,
+      registers: [registry],
+      async collect() {
+        const rows = await storage.db
+          .selectFrom('deliveries')
+          .select(['status', (eb) => eb.fn.countAll<string | number>().as('n')])
+          .groupBy('status')
+          .execute();
+        const counts = new Map(rows.map((r) => [r.status, Number(r.n)]));
+        for (const status of DELIVERY_STATUSES) this.set({ status }, counts.get(status) ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tocsin_delivery_queue_depth',
+      help: 'Deliveries not yet finished (pending, sending or retrying).',
+      registers: [registry],
+      async collect() {
+        const row = await storage.db
+          .selectFrom('deliveries')
+          .select((eb) => eb.fn.countAll<string | number>().as('n'))
+          .where('status', 'in', ['pending', 'sending', 'retrying'])
+          .executeTakeFirst();
+        this.set(Number(row?.n ?? 0));
+      },
+    });
+    new Gauge({
+      name: 'tocsin_delivery_oldest_pending_age_seconds',
+      help: 'Age of the oldest delivery not yet finished, 0 when the queue is empty.',
+      registers: [registry],
+      async collect() {
+        const row = await storage.db
+          .selectFrom('deliveries')
+          .select((eb) => eb.fn.min<number | null>('created_at').as('oldest'))
+          .where('status', 'in', ['pending', 'sending', 'retrying'])
+          .executeTakeFirst();
+        const oldest = row?.oldest == null ? null : Number(row.oldest);
+        this.set(oldest === null ? 0 : Math.max(0, (clock.now() - oldest) / 1000));
+      },
+    });
+  }
+}

@@ -1,0 +1,56 @@
+import type { Db } from '../../../storage/database.js';
+import { newId } from '../../../shared/ids.js';
+import type { NewDelivery } from '../enqueue.js';
+import type { Dialect } from '../../../storage/dialect.js';
+import { migrate } from '../../../storage/migrate.js';
+import { type Storage, openStorage } from '../../../storage/storage.js';
+import { createTestDatabase } from '../../../storage/testing.js';
+
+/** insertTestTenant adds a bare tenant row (deliveries reference one) and returns its id. */
+export async function insertTestTenant(db: Db, name: string): Promise<string> {
+  const id = newId();
+  await db
+    .insertInto('tenants')
+    .values({ id, name, display_name: name, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 0 })
+    .execute();
+  return id;
+}
+
+/** testDelivery is a ready-rendered email to `to` with a unique idempotency key unless one is given. */
+export function testDelivery(tenantId: string, to: string, overrides: Partial<NewDelivery> = {}): NewDelivery {
+  return {
+    tenantId,
+    kind: 'test',
+    idempotencyKey: `test:${newId()}`,
+    recipient: { address: to, name: 'Test Recipient', language: 'en', timeZone: 'UTC' },
+    rendered: {
+      subject: `Hello ${to}`,
+      text: 'A test email.',
+      html: '<p>A test email.</p>',
+      headers: { 'X-Tocsin-Kind': 'test', 'X-Tocsin-Tenant': 'test' },
+    },
+    ...overrides,
+  };
+}
+
+/** TestOutboxDatabase is a fresh migrated database and its URL, for tests that start child processes. */
+export interface TestOutboxDatabase {
+  readonly storage: Storage;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** openTestOutboxDatabase is openTestStorage plus the URL, so a child process can open the same database. */
+export async function openTestOutboxDatabase(dialect: Dialect): Promise<TestOutboxDatabase> {
+  const database = await createTestDatabase(dialect);
+  const storage = await openStorage(database.url, { poolSize: 4 });
+  await migrate(storage);
+  return {
+    storage,
+    url: database.url,
+    async close() {
+      await storage.close();
+      await database.drop();
+    },
+  };
+}

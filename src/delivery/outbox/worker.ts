@@ -1,0 +1,405 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import pino from 'pino';
+import type { Clock } from '../../shared/clock.js';
+import { newId } from '../../shared/ids.js';
+import type { Storage } from '../../storage/storage.js';
+import { type MailSender, type RenderedEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+import { type ConcurrencyLimits, admitClaimed, planClaim } from './capacity.js';
+import {
+  type BreakerPolicy,
+  type BreakerState,
+  DEFAULT_BREAKER_POLICY,
+  breakerAdmit,
+  breakerBlocked,
+  breakerFailed,
+  breakerSucceeded,
+  closedBreaker,
+} from './circuit-breaker.js';
+import { type ComposerRegistry, MissingComposerError, renderDelivery } from './composers.js';
+import type { Delivery } from './delivery.js';
+import type { OutboxDoorbell } from './doorbell.js';
+import { claimDue, releaseClaimed, renewLeases } from './leases.js';
+import type { OutboxMetrics } from './metrics.js';
+import { type AttemptResult, type FinishedAttempt, recordAttempts } from './outcomes.js';
+import { redactSecrets } from './redact.js';
+import { type Random, decideAfterFailure } from './retry-policy.js';
+
+/** WorkerSettings tune a DeliveryWorker; tests shorten the lease and the poll. */
+export interface WorkerSettings {
+  /** How long a claim holds a row; renewed every third of it while the send runs. */
+  readonly leaseMs: number;
+  readonly pollIntervalMs: number;
+  /** Most rows taken by one claim statement. */
+  readonly batchSize: number;
+  readonly limits: ConcurrencyLimits;
+  readonly breaker: BreakerPolicy;
+  /** How long transient failures are retried when the row names no deadline (TOCSIN_DELIVERY_DEADLINE_HOURS). */
+  readonly deliveryDeadlineMs: number;
+  /** How long a tenant's resolved endpoint is reused, so settings are not decrypted per email. */
+  readonly endpointCacheMs: number;
+}
+
+/**
+ * DEFAULT_WORKER_SETTINGS: a 60 s lease (far longer than one send's timeouts, short enough that a
+ * killed worker's mail moves again within a minute), a 250 ms poll, 64 sends in flight of which
+ * at most 10 for one tenant, matching the sender's pool of connections per endpoint.
+ */
+export const DEFAULT_WORKER_SETTINGS: WorkerSettings = Object.freeze({
+  leaseMs: 60_000,
+  pollIntervalMs: 250,
+  batchSize: 32,
+  limits: Object.freeze({ global: 64, perTenant: 10 }),
+  breaker: DEFAULT_BREAKER_POLICY,
+  deliveryDeadlineMs: 24 * 3_600_000,
+  endpointCacheMs: 2_000,
+});
+
+/** EndpointResolver gives a tenant's effective SMTP endpoint (its custom settings or the system default). */
+export type EndpointResolver = (tenantId: string) => Promise<SmtpEndpoint>;
+
+/** DeliveryWorkerDeps are what a worker is built from; time, randomness and the transport are injected. */
+export interface DeliveryWorkerDeps {
+  readonly storage: Storage;
+  readonly clock: Clock;
+  readonly sender: MailSender;
+  readonly resolveEndpoint: EndpointResolver;
+  readonly composers: ComposerRegistry;
+  readonly settings?: Partial<WorkerSettings>;
+  readonly logger?: Logger;
+  readonly metrics?: OutboxMetrics;
+  readonly random?: Random;
+  readonly doorbell?: OutboxDoorbell;
+  readonly workerId?: string;
+}
+
+type Outcome = AttemptResult | { readonly status: 'deferred'; readonly retryAt: number };
+
+/**
+ * DeliveryWorker moves the outbox: it claims due rows under a lease, sends each through its
+ * tenant's endpoint, and records every attempt. It is a thin loop around pure decisions
+ * (planClaim, admitClaimed, breakerAdmit, decideAfterFailure); `stop()` finishes the sends in flight.
+ */
+export class DeliveryWorker {
+  readonly id: string;
+  readonly settings: WorkerSettings;
+  readonly #deps: DeliveryWorkerDeps;
+  readonly #log: Logger;
+  readonly #random: Random;
+  readonly #inFlight = new Map<string, { tenantId: string; token: string; done: Promise<void> }>();
+  readonly #inFlightByTenant = new Map<string, number>();
+  readonly #breakers = new Map<string, BreakerState>();
+  readonly #tenantEndpoint = new Map<string, string>();
+  readonly #endpointCache = new Map<string, { endpoint: Promise<SmtpEndpoint>; expiresAt: number }>();
+  #queuedRecords: { attempt: FinishedAttempt; settle: (lost: boolean) => void; fail: (err: unknown) => void }[] = [];
+  #flushing = false;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #woken = false;
+  #wakeSleeper: (() => void) | undefined;
+  #renewTimer: NodeJS.Timeout | undefined;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(deps: DeliveryWorkerDeps) {
+    this.#deps = deps;
+    this.settings = Object.freeze({ ...DEFAULT_WORKER_SETTINGS, ...deps.settings });
+    this.id = deps.workerId ?? `worker-${newId()}`;
+    this.#log = deps.logger ?? pino({ level: 'silent' });
+    this.#random = deps.random ?? Math.random;
+  }
+
+  /** start runs the claim loop until stop(); the doorbell and wake() cut a poll short. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#unsubscribe = this.#deps.doorbell?.subscribe(() => this.wake());
+    this.#loop = this.#run();
+  }
+
+  /** stop claims nothing more and resolves once every send in flight is finished and recorded. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#unsubscribe?.();
+    this.wake();
+    await this.#loop;
+    await this.drain();
+  }
+
+  /** wake makes the loop claim now rather than at its next poll. */
+  wake(): void {
+    this.#woken = true;
+    this.#wakeSleeper?.();
+  }
+
+  /** runOnce claims one batch and waits until those sends are recorded; tests drive time with it. */
+  async runOnce(): Promise<number> {
+    const claimed = await this.#claimAndDispatch();
+    await this.drain();
+    return claimed;
+  }
+
+  /** drain waits for every send in flight to finish and be recorded. */
+  async drain(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight.values()].map((f) => f.done));
+  }
+
+  /** inFlightCount is how many sends are running, for tests and graceful-stop logs. */
+  get inFlightCount(): number {
+    return this.#inFlight.size;
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      let full = false;
+      try {
+        const { claimed, limit } = await this.#claimAndDispatchSized();
+        full = claimed > 0 && claimed === limit;
+      } catch (err) {
+        this.#log.error({ err }, 'delivery claim failed; retrying at the next poll');
+      }
+      // A full batch means more rows may be due: go again at once, without waiting a poll.
+      if (this.#running && !full) await this.#sleep(this.settings.pollIntervalMs);
+    }
+  }
+
+  async #sleep(ms: number): Promise<void> {
+    if (this.#woken) {
+      this.#woken = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wakeSleeper = done;
+    });
+    this.#wakeSleeper = undefined;
+    this.#woken = false;
+  }
+
+  async #claimAndDispatch(): Promise<number> {
+    return (await this.#claimAndDispatchSized()).claimed;
+  }
+
+  async #claimAndDispatchSized(): Promise<{ claimed: number; limit: number }> {
+    const { storage, clock } = this.#deps;
+    const now = clock.now();
+    const plan = planClaim({
+      inFlightByTenant: this.#inFlightByTenant,
+      limits: this.settings.limits,
+      batchSize: this.settings.batchSize,
+      blockedTenants: this.#blockedTenants(now),
+    });
+    if (plan.limit === 0) return { claimed: 0, limit: 0 };
+    const batch = await claimDue(storage, {
+      workerId: this.id,
+      now,
+      leaseMs: this.settings.leaseMs,
+      limit: plan.limit,
+      excludeTenants: plan.excludeTenants,
+    });
+    const { start, release } = admitClaimed(batch.deliveries, this.#inFlightByTenant, this.settings.limits.perTenant);
+    for (const delivery of start) this.#dispatch(delivery, batch.attemptIds.get(delivery.id)!);
+    await releaseClaimed(
+      storage,
+      release.map((delivery) => ({ delivery, attemptId: batch.attemptIds.get(delivery.id)! })),
+      now,
+    );
+    return { claimed: batch.deliveries.length, limit: plan.limit };
+  }
+
+  #blockedTenants(now: number): string[] {
+    const blocked: string[] = [];
+    for (const [tenant, key] of this.#tenantEndpoint) if (breakerBlocked(this.#breakers.get(key), now)) blocked.push(tenant);
+    return blocked;
+  }
+
+  #dispatch(delivery: Delivery, attemptId: string): void {
+    const tenantId = delivery.tenantId;
+    this.#inFlightByTenant.set(tenantId, (this.#inFlightByTenant.get(tenantId) ?? 0) + 1);
+    const done = this.#deliver(delivery, attemptId)
+      .catch((err: unknown) => {
+        // The row keeps its lease and comes back when it expires: a duplicate at worst, never a loss.
+        this.#log.error({ err, delivery: delivery.id }, 'could not record a delivery attempt');
+      })
+      .finally(() => {
+        this.#inFlight.delete(delivery.id);
+        const left = (this.#inFlightByTenant.get(tenantId) ?? 1) - 1;
+        if (left > 0) this.#inFlightByTenant.set(tenantId, left);
+        else this.#inFlightByTenant.delete(tenantId);
+        if (this.#inFlight.size === 0) this.#stopRenewing();
+        const free = this.settings.limits.global - this.#inFlight.size;
+        if (free >= Math.ceil(Math.min(this.settings.batchSize, this.settings.limits.global) / 2)) this.wake();
+      });
+    this.#inFlight.set(delivery.id, { tenantId, token: delivery.leaseToken!, done });
+    this.#startRenewing();
+  }
+
+  async #deliver(delivery: Delivery, attemptId: string): Promise<void> {
+    const startedAt = this.#deps.clock.now();
+    const outcome = await this.#attempt(delivery);
+    const metrics = this.#deps.metrics;
+    if (outcome.status === 'deferred') {
+      await releaseClaimed(this.#deps.storage, [{ delivery, attemptId }], outcome.retryAt);
+      metrics?.attempts.inc({ outcome: 'deferred' });
+      return;
+    }
+    const lost = await this.#record({
+      deliveryId: delivery.id,
+      leaseToken: delivery.leaseToken!,
+      attemptId,
+      startedAt,
+      finishedAt: this.#deps.clock.now(),
+      result: outcome,
+    });
+    if (lost) {
+      this.#log.warn({ delivery: delivery.id, outcome: outcome.status }, 'lease lost during a send; the new owner decides');
+      metrics?.attempts.inc({ outcome: 'lost_lease' });
+      return;
+    }
+    metrics?.attempts.inc({ outcome: outcome.status === 'retrying' ? 'retry' : outcome.status });
+    if (outcome.status !== 'retrying') metrics?.finished.inc({ status: outcome.status });
+  }
+
+  async #attempt(delivery: Delivery): Promise<Outcome> {
+    let endpoint: SmtpEndpoint;
+    let email: RenderedEmail;
+    try {
+      endpoint = await this.#endpointFor(delivery.tenantId);
+    } catch (err) {
+      return this.#failure(delivery, true, `mail settings: ${messageOf(err)}`);
+    }
+    const secrets = { username: endpoint.username, values: [endpoint.password, endpoint.accessToken] };
+    try {
+      email = await renderDelivery(delivery, this.#deps.composers);
+    } catch (err) {
+      return this.#failure(delivery, !(err instanceof MissingComposerError), redactSecrets(`render: ${messageOf(err)}`, secrets));
+    }
+
+    const key = endpointKey(endpoint);
+    this.#tenantEndpoint.set(delivery.tenantId, key);
+    const verdict = breakerAdmit(this.#breakers.get(key) ?? closedBreaker(this.settings.breaker), this.#deps.clock.now());
+    if (!verdict.allow) return { status: 'deferred', retryAt: verdict.retryAt };
+    this.#breakers.set(key, verdict.state);
+
+    const t0 = performance.now();
+    try {
+      const receipt = await this.#deps.sender.send(endpoint, {
+        ...email,
+        headers: { 'X-Tocsin-Kind': delivery.kind, ...email.headers },
+        to: { address: delivery.recipient.address, name: delivery.recipient.name },
+        messageId: delivery.messageId,
+      });
+      this.#deps.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);
+      this.#breakers.set(key, breakerSucceeded(this.settings.breaker));
+      return { status: 'sent', response: redactSecrets(receipt.response, secrets) };
+    } catch (err) {
+      this.#deps.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
+      const smtp = err instanceof SmtpDeliveryError ? err : undefined;
+      // Unknown errors are treated as transient: retrying until the deadline loses nothing.
+      const retryable = smtp?.retryable ?? true;
+      this.#noteEndpointHealth(key, retryable);
+      return this.#failure(
+        delivery,
+        retryable,
+        redactSecrets(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets),
+        smtp?.code,
+        smtp?.response === undefined ? undefined : redactSecrets(smtp.response, secrets),
+      );
+    }
+  }
+
+  /** A transient failure counts against the endpoint; a definite answer (5xx) proves it is up. */
+  #noteEndpointHealth(key: string, transient: boolean): void {
+    const before = this.#breakers.get(key) ?? closedBreaker(this.settings.breaker);
+    const after = transient ? breakerFailed(before, this.#deps.clock.now(), this.settings.breaker) : breakerSucceeded(this.settings.breaker);
+    if (after.openUntil !== null && after.openUntil !== before.openUntil) {
+      this.#log.warn({ endpoint: key, until: new Date(after.openUntil).toISOString() }, 'SMTP endpoint failing; pausing its deliveries');
+    }
+    this.#breakers.set(key, after);
+  }
+
+  #failure(delivery: Delivery, retryable: boolean, error: string, code?: number, response?: string): AttemptResult {
+    const deadline = delivery.deadline ?? delivery.createdAt + this.settings.deliveryDeadlineMs;
+    const decision = decideAfterFailure({
+      retryable,
+      attempts: delivery.attempts,
+      now: this.#deps.clock.now(),
+      deadline,
+      random: this.#random,
+    });
+    if (decision.status === 'failed') {
+      this.#log.info({ delivery: delivery.id, tenant: delivery.tenantId, code, error }, 'delivery failed');
+      return { status: 'failed', error, code, response };
+    }
+    return { status: 'retrying', nextAttemptAt: decision.nextAttemptAt, error, code, response };
+  }
+
+  #endpointFor(tenantId: string): Promise<SmtpEndpoint> {
+    const now = this.#deps.clock.now();
+    const cached = this.#endpointCache.get(tenantId);
+    if (cached && cached.expiresAt > now) return cached.endpoint;
+    const endpoint = this.#deps.resolveEndpoint(tenantId);
+    this.#endpointCache.set(tenantId, { endpoint, expiresAt: now + this.settings.endpointCacheMs });
+    endpoint.catch(() => this.#endpointCache.delete(tenantId));
+    return endpoint;
+  }
+
+  /** #record queues a finished attempt for the next group commit and resolves to whether its lease was lost. */
+  #record(attempt: FinishedAttempt): Promise<boolean> {
+    return new Promise((settle, fail) => {
+      this.#queuedRecords.push({ attempt, settle, fail });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#queuedRecords.length > 0) {
+        const batch = this.#queuedRecords;
+        this.#queuedRecords = [];
+        try {
+          const lost = new Set(await recordAttempts(this.#deps.storage, batch.map((b) => b.attempt)));
+          for (const b of batch) b.settle(lost.has(b.attempt.deliveryId));
+        } catch (err) {
+          for (const b of batch) b.fail(err);
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  #startRenewing(): void {
+    if (this.#renewTimer) return;
+    this.#renewTimer = setInterval(() => void this.#renew(), Math.max(50, Math.floor(this.settings.leaseMs / 3)));
+    this.#renewTimer.unref();
+  }
+
+  #stopRenewing(): void {
+    clearInterval(this.#renewTimer);
+    this.#renewTimer = undefined;
+  }
+
+  async #renew(): Promise<void> {
+    const leases = new Map([...this.#inFlight].map(([id, f]) => [id, f.token]));
+    try {
+      const lost = await renewLeases(this.#deps.storage, leases, this.#deps.clock.now(), this.settings.leaseMs);
+      if (lost.length > 0) this.#log.warn({ deliveries: lost }, 'leases lost while sending');
+    } catch (err) {
+      this.#log.error({ err }, 'could not renew delivery leases');
+    }
+  }
+}
+
+/** endpointKey names an SMTP server for the circuit breaker: where the connection goes. */
+export function endpointKey(endpoint: SmtpEndpoint): string {
+  return `${endpoint.connectAddress ?? endpoint.host}:${endpoint.port}`;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
