@@ -1,0 +1,68 @@
+import type { Language } from './languages.js';
+
+/** LocaleFormat formats times and numbers for one recipient: their language and time zone. */
+export interface LocaleFormat {
+  /** A day and a time to the minute, e.g. `27 Nov 2026, 14:05`. */
+  dateTime(epochMs: number): string;
+  /** A time of day to the minute, e.g. `14:05`. */
+  clock(epochMs: number): string;
+  /** A time of day to the second, e.g. `14:05:09`. */
+  time(epochMs: number): string;
+  /** A whole number with the language's grouping, e.g. `1,234` or `1 234`. */
+  number(value: number): string;
+  /** A label and its value as the language writes them: `Folder: HR`, `Dossier : HR` in French. */
+  labelled(label: string, value: string): string;
+  /** The zone as people read it: its IANA name and UTC offset, e.g. `Europe/Paris (UTC+01:00)`. */
+  zoneLabel(epochMs: number): string;
+  /** Whether two instants fall on the same calendar day in the zone. */
+  sameDay(a: number, b: number): boolean;
+}
+
+/**
+ * localeFormat builds the formatters of a language and IANA zone. Every language gets a 24-hour
+ * clock and a month written out or in day-first order, so that no date reads two ways (the
+ * US-format and 12-hour complaints of other alert emails).
+ */
+export function localeFormat(language: Language, timeZone: string): LocaleFormat {
+  const dateTime = new Intl.DateTimeFormat(language, {
+    timeZone,
+    year: 'numeric',
+    month: language === 'ja' || language === 'de' ? '2-digit' : 'short',
+    day: language === 'ja' || language === 'de' ? '2-digit' : 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  });
+  const clock = new Intl.DateTimeFormat(language, { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const time = new Intl.DateTimeFormat(language, {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  });
+  const number = new Intl.NumberFormat(language, { maximumFractionDigits: 0 });
+  const offset = new Intl.DateTimeFormat('en', { timeZone, timeZoneName: 'longOffset' });
+  return {
+    dateTime: (epochMs) => dateTime.format(epochMs),
+    clock: (epochMs) => clock.format(epochMs),
+    time: (epochMs) => time.format(epochMs),
+    number: (value) => number.format(value),
+    // French puts a no-break space before a colon.
+    labelled: (label, value) => `${label}${language === 'fr' ? '\u00a0:' : ':'} ${value}`,
+    zoneLabel(epochMs) {
+      if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return 'UTC';
+      const name = offset.formatToParts(epochMs).find((part) => part.type === 'timeZoneName')?.value ?? 'GMT';
+      // `GMT+01:00` → `UTC+01:00`; plain `GMT` is UTC itself.
+      const utc = name === 'GMT' ? 'UTC+00:00' : name.replace('GMT', 'UTC');
+      return `${timeZone} (${utc})`;
+    },
+    sameDay: (a, b) => isoDay(a, timeZone) === isoDay(b, timeZone),
+  };
+}
+
+/** isoDay is the calendar day `YYYY-MM-DD` of an instant in an IANA zone, e.g. for ids. */
+export function isoDay(epochMs: number, timeZone: string): string {
+  // en-CA writes dates as YYYY-MM-DD.
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(epochMs);
+}

@@ -1,0 +1,68 @@
+import type { Translate } from '../../i18n/email-i18n.js';
+import type { LocaleFormat } from '../../i18n/format.js';
+import { SEVERITY_COLOURS } from './severity-style.js';
+import { clip, oneLine } from './text.js';
+import type { AlertGroupView, AlertSourceView } from './view-models.js';
+
+/** AlertLine is one alert (or one dedup key's repeats) as the templates show it. */
+export interface AlertLine {
+  readonly colour: string;
+  readonly severity: string;
+  readonly event: string;
+  /** `×N` when the line stands for several alerts, else null. */
+  readonly repeats: string | null;
+  readonly message: string;
+  readonly time: string;
+  /** Where it came from, each as `label: value`. */
+  readonly meta: readonly string[];
+}
+
+/** AlertLineOptions say how much of an alert a kind of email shows. */
+export interface AlertLineOptions {
+  /** Longest message shown, in characters. */
+  readonly messageMax: number;
+  /** Fold the message onto one line (summaries), or keep its line breaks (one alert in full). */
+  readonly foldMessage: boolean;
+  /** Write times to the second only (every alert on one day), or with their day. */
+  readonly timeOnly: boolean;
+}
+
+const SOURCE_PARTS: readonly (keyof AlertSourceView)[] = ['process', 'robot', 'machine', 'queue', 'job'];
+const FIELD_MAX = 200;
+
+/**
+ * alertLine presents one alert group: severity label and colour, event, the count of repeats,
+ * message, its first–last time and where it came from. Every value is plain text; the HTML
+ * template escapes it and the text part prints it.
+ */
+export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat, options: AlertLineOptions): AlertLine {
+  const at = (ms: number) => (options.timeOnly ? fmt.time(ms) : fmt.dateTime(ms));
+  const message = options.foldMessage ? oneLine(group.message) : group.message.trim();
+  const meta = [
+    { label: t('field.component'), value: group.componentDisplayName },
+    ...SOURCE_PARTS.flatMap((part) => {
+      const value = group.source?.[part];
+      return value ? [{ label: t(`field.${part}`), value }] : [];
+    }),
+    ...(group.folder ? [{ label: t('field.folder'), value: group.folder }] : []),
+  ].map(({ label, value }) => fmt.labelled(label, clip(oneLine(value), FIELD_MAX)));
+  return {
+    colour: SEVERITY_COLOURS[group.severity],
+    severity: t(`severity.${group.severity}`),
+    event: clip(oneLine(group.eventDisplayName), FIELD_MAX),
+    repeats: group.count > 1 ? `×${fmt.number(group.count)}` : null,
+    message: clip(message, options.messageMax),
+    time: group.count > 1 && group.lastAt !== group.firstAt ? `${at(group.firstAt)} – ${at(group.lastAt)}` : at(group.firstAt),
+    meta,
+  };
+}
+
+/** alertLineText is an alert line in the text part: a heading line, the message, then the details. */
+export function alertLineText(line: AlertLine): string[] {
+  const details = [line.time, ...line.meta].join(' · ');
+  return [
+    `[${line.severity}] ${line.event}${line.repeats ? ` ${line.repeats}` : ''}`,
+    ...line.message.split(/\r\n|\r|\n/).map((text) => `  ${text}`),
+    `  ${details}`,
+  ];
+}

@@ -1,0 +1,98 @@
+import { SEVERITIES, severityRank } from '../../alerts/severity.js';
+import type { RenderedEmail } from '../../delivery/contract.js';
+import { emailTranslator } from '../../i18n/email-i18n.js';
+import { localeFormat } from '../../i18n/format.js';
+import { greeting, link, linkText, renderEmail } from './frame.js';
+import { SEVERITY_COLOURS } from './severity-style.js';
+import { clip, oneLine } from './text.js';
+import type { DailyEmailView } from './view-models.js';
+
+/**
+ * renderDailyEmail renders one recipient's daily Alerts summary: severity-coloured totals, then
+ * the count of each event (most severe first, then most frequent), the total, and links to the
+ * alert list and the preferences. With no counts it is the "all quiet" report, which says why
+ * it comes at all (a missing report then means something is wrong).
+ */
+export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
+  const { recipient, tenant, period } = view;
+  const t = emailTranslator(recipient.language);
+  const fmt = localeFormat(recipient.language, recipient.timeZone);
+  const counts = view.counts.filter((row) => row.count > 0);
+  const total = counts.reduce((sum, row) => sum + row.count, 0);
+  const quiet = total === 0;
+  const bounds = { start: fmt.dateTime(period.start), end: fmt.dateTime(period.end) };
+  const intro = quiet ? t('daily.quiet', bounds) : t('daily.intro', { ...bounds, count: total });
+  const rows = [...counts]
+    .sort(
+      (a, b) =>
+        severityRank(b.severity) - severityRank(a.severity) ||
+        b.count - a.count ||
+        a.eventDisplayName.localeCompare(b.eventDisplayName, recipient.language),
+    )
+    .map((row) => ({
+      colour: SEVERITY_COLOURS[row.severity],
+      severity: t(`severity.${row.severity}`),
+      event: clip(oneLine(row.eventDisplayName), 200),
+      component: clip(oneLine(row.componentDisplayName), 100),
+      count: fmt.number(row.count),
+    }));
+  const cards = [...SEVERITIES]
+    .reverse()
+    .map((severity) => ({
+      severity,
+      count: counts.filter((row) => row.severity === severity).reduce((sum, row) => sum + row.count, 0),
+    }))
+    .filter((card) => card.count > 0)
+    .map((card) => ({ colour: SEVERITY_COLOURS[card.severity], label: t(`severity.${card.severity}`), count: fmt.number(card.count) }));
+  const viewAll = link(view.links.viewAll, t('daily.viewAll'));
+  const timesIn = t('common.timesIn', { zone: fmt.zoneLabel(period.end) });
+  const body = {
+    intro,
+    quiet,
+    quietWhy: t('daily.quietWhy'),
+    timesIn,
+    cards,
+    byEvent: t('daily.byEvent'),
+    eventLabel: t('field.event'),
+    componentLabel: t('field.component'),
+    countLabel: t('field.count'),
+    rows,
+    totalLabel: t('daily.total'),
+    total: fmt.number(total),
+    viewAll,
+  };
+  const text = quiet
+    ? [intro, t('daily.quietWhy')]
+    : [
+        intro,
+        timesIn,
+        '',
+        cards.map((card) => fmt.labelled(card.label, card.count)).join(' · '),
+        '',
+        t('daily.byEvent'),
+        ...rows.map((row) => `  ${row.count.padStart(6)}  [${row.severity}] ${row.event} (${row.component})`),
+        `  ${body.total.padStart(6)}  ${body.totalLabel}`,
+      ];
+  return renderEmail(
+    'daily',
+    {
+      language: recipient.language,
+      subject: quiet
+        ? t('daily.subjectQuiet', { tenant: tenant.displayName })
+        : t('daily.subject', { count: total, tenant: tenant.displayName }),
+      preheader: intro,
+      accent: quiet ? SEVERITY_COLOURS.Success : (rows[0]?.colour ?? SEVERITY_COLOURS.Info),
+      tenantDisplayName: tenant.displayName,
+      heading: t('daily.heading'),
+      greeting: greeting(t, recipient.name),
+      why: t('common.why', { tenant: tenant.displayName }),
+      preferences: link(view.links.preferences, t('common.preferences')),
+      unsubscribe: link(view.links.unsubscribe, t('daily.unsubscribe')),
+    },
+    body,
+    [...text, ...(viewAll ? ['', linkText(viewAll, fmt)] : [])],
+    { tenantName: tenant.name, unsubscribe: view.links.unsubscribe },
+    t,
+    fmt,
+  );
+}

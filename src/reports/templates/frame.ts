@@ -1,0 +1,99 @@
+import type { EmailKind, RenderedEmail } from '../../delivery/contract.js';
+import type { Translate } from '../../i18n/email-i18n.js';
+import type { LocaleFormat } from '../../i18n/format.js';
+import type { Language } from '../../i18n/languages.js';
+import { HTML_TEMPLATES } from './compile.js';
+import { type HeaderInput, emailHeaders, headerText } from './headers.js';
+import { httpUrl } from './links.js';
+import { clip, oneLine } from './text.js';
+
+/** Link is a vetted http(s) link and its text, as the templates show it. */
+export interface Link {
+  readonly href: string;
+  readonly label: string;
+}
+
+/** link pairs a URL with its text, or gives null when the URL is not http(s) (see httpUrl). */
+export function link(url: string | undefined, label: string): Link | null {
+  const href = httpUrl(url);
+  return href ? { href, label } : null;
+}
+
+/** linkText is a link in a text part: its text, then the URL. */
+export function linkText(link: Link, fmt: LocaleFormat): string {
+  return fmt.labelled(link.label, link.href);
+}
+
+/** Frame is what every email shows around its body: heading, greeting and footer. */
+export interface Frame {
+  readonly language: Language;
+  readonly subject: string;
+  /** The first line an inbox shows after the subject. */
+  readonly preheader: string;
+  /** The colour of the band on top: the most severe alert's, for instance. */
+  readonly accent: string;
+  readonly tenantDisplayName: string;
+  readonly heading: string;
+  readonly greeting: string;
+  /** Why the recipient gets this email; null for test emails. */
+  readonly why: string | null;
+  readonly preferences: Link | null;
+  readonly unsubscribe: Link | null;
+}
+
+/** greeting is the salutation of a recipient, with or without a name. */
+export function greeting(t: Translate, name: string | undefined): string {
+  const clean = name ? clip(oneLine(name), 100) : '';
+  return clean ? t('common.greeting', { name: clean }) : t('common.greetingNoName');
+}
+
+/**
+ * renderEmail assembles one email: the HTML from the compiled template filled with the frame and
+ * body context (Handlebars escapes every value), the text part from the same strings, and the
+ * headers. The subject is made header-safe here, whatever the translations or tenant names hold.
+ */
+export function renderEmail(
+  kind: EmailKind,
+  frame: Frame,
+  body: object,
+  textBody: readonly string[],
+  headers: Omit<HeaderInput, 'kind'>,
+  t: Translate,
+  fmt: LocaleFormat,
+): RenderedEmail {
+  const subject = headerText(frame.subject);
+  const html = HTML_TEMPLATES[kind]({
+    ...body,
+    lang: frame.language,
+    subject,
+    preheader: clip(oneLine(frame.preheader), 200),
+    accent: frame.accent,
+    tenantDisplayName: frame.tenantDisplayName,
+    heading: frame.heading,
+    greeting: frame.greeting,
+    why: frame.why,
+    preferences: frame.preferences,
+    unsubscribe: frame.unsubscribe,
+    sentBy: t('common.sentBy'),
+  });
+  const footer = [
+    frame.why,
+    frame.preferences && linkText(frame.preferences, fmt),
+    frame.unsubscribe && linkText(frame.unsubscribe, fmt),
+    t('common.sentBy'),
+  ].filter((line): line is string => Boolean(line));
+  const text = [
+    frame.tenantDisplayName,
+    frame.heading,
+    '='.repeat(Math.min(60, Array.from(frame.heading).length)),
+    '',
+    frame.greeting,
+    '',
+    ...textBody,
+    '',
+    '-- ',
+    ...footer,
+    '',
+  ].join('\n');
+  return { subject, text, html, headers: emailHeaders({ kind, ...headers }) };
+}

@@ -1,0 +1,64 @@
+import type { EmailKind } from '../../delivery/contract.js';
+import { httpUrl } from './links.js';
+import { clip } from './text.js';
+
+/** SUBJECT_MAX_LENGTH bounds a subject, in characters, well inside one 998-octet header line. */
+export const SUBJECT_MAX_LENGTH = 180;
+
+// Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: any of them in a
+// header either ends the line (header injection) or shows as garbage.
+const UNSAFE_IN_HEADER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+
+/**
+ * headerText makes any text safe as a header value such as a subject: line breaks and other
+ * control characters become a space, runs of spaces collapse, and it is cut to `max` characters
+ * (never inside a surrogate pair) with an ellipsis.
+ */
+export function headerText(value: string, max = SUBJECT_MAX_LENGTH): string {
+  // Only ASCII spaces collapse: French subjects keep their no-break space before ":".
+  return clip(value.replace(UNSAFE_IN_HEADER, ' ').replace(/ {2,}/g, ' ').trim(), max);
+}
+
+/** msgIdPart keeps the characters a Message-ID's dot-atom allows without quoting. */
+function msgIdPart(value: string): string {
+  return value.replace(/[^A-Za-z0-9-]+/g, '-').slice(0, 63) || 'tenant';
+}
+
+/** threadId is the stable per-tenant, per-day id that the day's summaries and Fatal alerts reply to. */
+export function threadId(tenantName: string, isoDay: string): string {
+  return `<alerts-${isoDay}.${msgIdPart(tenantName)}@tocsin>`;
+}
+
+/** HeaderInput is what decides an email's extra headers. */
+export interface HeaderInput {
+  readonly kind: EmailKind;
+  readonly tenantName: string;
+  /** The one-click unsubscribe URL; test emails have none. */
+  readonly unsubscribe?: string | undefined;
+  /** The thread to join (`threadId`), for the emails that come many a day. */
+  readonly thread?: string | undefined;
+}
+
+/**
+ * emailHeaders are the headers Tocsin adds besides From, To and Message-ID: the kind and tenant
+ * for mail filters, RFC 8058 one-click unsubscribe (only with an http(s) URL), threading, and
+ * RFC 3834 / Exchange markers so that out-of-office replies do not answer robots.
+ */
+export function emailHeaders(input: HeaderInput): Record<string, string> {
+  const headers: Record<string, string> = {
+    'X-Tocsin-Kind': input.kind,
+    'X-Tocsin-Tenant': headerText(input.tenantName, 100),
+    'Auto-Submitted': 'auto-generated',
+    'X-Auto-Response-Suppress': 'OOF, AutoReply',
+  };
+  const unsubscribe = httpUrl(input.unsubscribe);
+  if (unsubscribe) {
+    headers['List-Unsubscribe'] = `<${unsubscribe}>`;
+    headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
+  }
+  if (input.thread) {
+    headers['In-Reply-To'] = input.thread;
+    headers.References = input.thread;
+  }
+  return headers;
+}

@@ -1,0 +1,65 @@
+import type { RenderedEmail } from '../../delivery/contract.js';
+import { emailTranslator } from '../../i18n/email-i18n.js';
+import { isoDay, localeFormat } from '../../i18n/format.js';
+import { alertLine, alertLineText } from './alert-line.js';
+import { greeting, link, linkText, renderEmail } from './frame.js';
+import { threadId } from './headers.js';
+import { SEVERITY_COLOURS } from './severity-style.js';
+import { clip, oneLine } from './text.js';
+import type { ImmediateEmailView } from './view-models.js';
+
+/** IMMEDIATE_DATA_MAX_FIELDS is how many fields of an alert's JSON data the email lists. */
+export const IMMEDIATE_DATA_MAX_FIELDS = 20;
+
+/**
+ * renderImmediateEmail renders one Fatal alert in full for those who opted in: the whole message
+ * with its line breaks, where it came from, the first fields of its data and a link to it.
+ */
+export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
+  const { recipient, tenant, alert } = view;
+  const t = emailTranslator(recipient.language);
+  const fmt = localeFormat(recipient.language, recipient.timeZone);
+  const line = alertLine(alert, t, fmt, { messageMax: 4096, foldMessage: false, timeOnly: false });
+  const entries = Object.entries(alert.data ?? {});
+  const data = entries.slice(0, IMMEDIATE_DATA_MAX_FIELDS).map(([key, value]) => ({
+    key: clip(oneLine(key), 100),
+    value: clip(typeof value === 'string' ? value : JSON.stringify(value) ?? String(value), 300),
+  }));
+  const hiddenFields = entries.length - data.length;
+  const moreData = hiddenFields > 0 ? t('common.moreData', { count: hiddenFields }) : null;
+  const intro = t('immediate.intro', { tenant: tenant.displayName, time: fmt.dateTime(alert.firstAt) });
+  const timesIn = t('common.timesIn', { zone: fmt.zoneLabel(alert.firstAt) });
+  const open = link(view.links.alert, t('immediate.open'));
+  return renderEmail(
+    'immediate',
+    {
+      language: recipient.language,
+      subject: t('immediate.subject', { tenant: tenant.displayName, event: line.event }),
+      preheader: `${line.event}: ${oneLine(alert.message)}`,
+      accent: SEVERITY_COLOURS[alert.severity],
+      tenantDisplayName: tenant.displayName,
+      heading: t('immediate.heading'),
+      greeting: greeting(t, recipient.name),
+      why: t('common.why', { tenant: tenant.displayName }),
+      preferences: link(view.links.preferences, t('common.preferences')),
+      unsubscribe: link(view.links.unsubscribe, t('immediate.unsubscribe')),
+    },
+    { intro, timesIn, line, data: data.length > 0 ? data : null, dataLabel: t('field.data'), moreData, open },
+    [
+      intro,
+      timesIn,
+      '',
+      ...alertLineText(line),
+      ...(data.length > 0 ? ['', fmt.labelled(t('field.data'), '').trimEnd(), ...data.map(({ key, value }) => `  ${fmt.labelled(key, value)}`)] : []),
+      ...(moreData ? [`  ${moreData}`] : []),
+      ...(open ? ['', linkText(open, fmt)] : []),
+    ],
+    {
+      tenantName: tenant.name,
+      unsubscribe: view.links.unsubscribe,
+      thread: threadId(tenant.name, isoDay(alert.firstAt, tenant.timeZone)),
+    },
+    t,
+    fmt,
+  );
+}

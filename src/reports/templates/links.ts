@@ -1,0 +1,45 @@
+import type { Severity } from '../../alerts/severity.js';
+
+/**
+ * httpUrl is the one gate of every link in an email: an absolute http(s) URL comes back
+ * normalised (spaces and angle brackets percent-encoded, so it is also safe in a header); any
+ * other scheme (`javascript:`, `data:`, `mailto:`…) or a malformed URL comes back undefined, and
+ * the email then shows no link rather than a dangerous one.
+ */
+export function httpUrl(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : undefined;
+}
+
+/** AlertListFilter is the console alert list's filter, as `GET /alerts` takes it. */
+export interface AlertListFilter {
+  readonly tenant: string;
+  /** That severity and above. */
+  readonly severity?: Severity | undefined;
+  readonly component?: string | undefined;
+  readonly event?: string | undefined;
+  readonly since?: number | undefined;
+  readonly until?: number | undefined;
+}
+
+/** alertListUrl is the console's alert list with a filter: the "See more" and "View all alerts" links. */
+export function alertListUrl(publicUrl: string, filter: AlertListFilter): string {
+  const query = new URLSearchParams({ tenant: filter.tenant });
+  if (filter.severity) query.set('severity', filter.severity);
+  if (filter.component) query.set('component', filter.component);
+  if (filter.event) query.set('event', filter.event);
+  if (filter.since !== undefined) query.set('since', new Date(filter.since).toISOString());
+  if (filter.until !== undefined) query.set('until', new Date(filter.until).toISOString());
+  return `${publicUrl.replace(/\/+$/, '')}/#/alerts?${query}`;
+}
+
+/** preferencesUrl is the console's alert preferences page of a tenant. */
+export function preferencesUrl(publicUrl: string, tenant: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/#/preferences?${new URLSearchParams({ tenant })}`;
+}

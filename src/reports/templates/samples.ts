@@ -1,0 +1,232 @@
+import { componentDisplayName, eventDisplayName, findEvent } from '../../alerts/catalogue.js';
+import type { Severity } from '../../alerts/severity.js';
+import type { EmailKind, RenderedEmail } from '../../delivery/contract.js';
+import type { Language } from '../../i18n/languages.js';
+import { renderDailyEmail } from './daily-email.js';
+import { renderImmediateEmail } from './immediate-email.js';
+import { alertListUrl, preferencesUrl } from './links.js';
+import { renderSummaryEmail } from './summary-email.js';
+import { renderTestEmail } from './test-email.js';
+import type {
+  AlertGroupView,
+  AlertSourceView,
+  DailyEmailView,
+  ImmediateEmailView,
+  SummaryEmailView,
+  TenantView,
+  TestEmailInput,
+} from './view-models.js';
+
+/** SampleContext is what a sample email depends on: the tenant, the reader, the time and the console URL. */
+export interface SampleContext {
+  readonly tenant: TenantView;
+  readonly language: Language;
+  readonly timeZone: string;
+  readonly now: number;
+  readonly publicUrl: string;
+  /** The length of a summary window, in seconds. */
+  readonly summaryIntervalSeconds: number;
+}
+
+interface SampleAlert {
+  readonly event: string;
+  readonly severity?: Severity;
+  readonly message: string;
+  readonly source: AlertSourceView;
+  readonly folder: string;
+  readonly count: number;
+  /** Minutes into the window of the first occurrence, and between repeats. */
+  readonly at: number;
+  readonly every?: number;
+}
+
+// Alerts as Orchestrator raises them (reference, section 2): robots, jobs, queues, triggers, custom.
+const SAMPLE_ALERTS: readonly SampleAlert[] = [
+  {
+    event: 'Process.JobExecution.Faulted',
+    message: "Job 'InvoiceProcessing' faulted: System.TimeoutException: the SAP logon screen did not appear within 30 seconds.",
+    source: { process: 'InvoiceProcessing', robot: 'FIN-UNATT-03', job: '7d1e4b52' },
+    folder: 'Finance/Invoicing',
+    count: 4,
+    at: 0.5,
+    every: 2,
+  },
+  {
+    event: 'Robot.StatusChanged.Offline',
+    message: "Robot 'FIN-UNATT-07' is offline: the machine VM-FIN-07 stopped sending heartbeats.",
+    source: { robot: 'FIN-UNATT-07', machine: 'VM-FIN-07' },
+    folder: 'Finance/Invoicing',
+    count: 1,
+    at: 3.2,
+  },
+  {
+    event: 'Queue.TransactionStatus.FailedWithApplicationException',
+    message: "Queue item 'INV-2026-0412' failed: UiPath.Core.SelectorNotFoundException: could not find the 'Submit' button.",
+    source: { queue: 'Invoices', process: 'InvoiceProcessing' },
+    folder: 'Finance/Invoicing',
+    count: 7,
+    at: 1.1,
+    every: 1.2,
+  },
+  {
+    event: 'Schedule.NoJobCreated',
+    message: "Trigger 'Nightly payroll export' created no job: no robot is available in folder HR.",
+    source: { process: 'PayrollExport' },
+    folder: 'HR',
+    count: 1,
+    at: 6,
+  },
+  {
+    event: 'Process.RaiseAlert',
+    severity: 'Error',
+    message: 'The bank statement file for yesterday is missing from the SFTP share.',
+    source: { process: 'BankReconciliation', robot: 'FIN-UNATT-01' },
+    folder: 'Finance/Treasury',
+    count: 1,
+    at: 8.4,
+  },
+];
+
+// The day's counts of the daily sample: [event, severity when not the catalogue's default, count].
+const SAMPLE_DAY: readonly (readonly [string, Severity | undefined, number])[] = [
+  ['Robot.StatusChanged.Offline', undefined, 2],
+  ['Process.JobExecution.Faulted', undefined, 14],
+  ['Queue.TransactionStatus.FailedWithApplicationException', undefined, 23],
+  ['Schedule.NoJobCreated', undefined, 1],
+  ['Queue.TransactionStatus.FailedWithBusinessException', undefined, 41],
+  ['Queue.Sla.AtRisk', undefined, 3],
+  ['Robot.StatusChanged.Available', undefined, 12],
+  ['Task.Assigned', undefined, 9],
+  ['Process.RaiseAlert', 'Success', 30],
+];
+
+const SAMPLE_RECIPIENT_NAME = 'Camille Martin';
+
+function describe(event: string, language: Language, severity?: Severity) {
+  return {
+    event,
+    eventDisplayName: eventDisplayName(event, language),
+    component: findEvent(event)?.component ?? 'Process',
+    componentDisplayName: componentDisplayName(findEvent(event)?.component ?? 'Process', language),
+    severity: severity ?? findEvent(event)?.defaultSeverity ?? 'Error',
+  };
+}
+
+function links(context: SampleContext, kind: string) {
+  return {
+    preferences: preferencesUrl(context.publicUrl, context.tenant.name),
+    unsubscribe: `${context.publicUrl.replace(/\/+$/, '')}/unsubscribe/sample-${kind}-token`,
+  };
+}
+
+/** lastWindow is the last whole summary window before `now`, aligned on the clock. */
+function lastWindow(context: SampleContext): { start: number; end: number } {
+  const length = context.summaryIntervalSeconds * 1000;
+  const end = Math.floor(context.now / length) * length;
+  return { start: end - length, end };
+}
+
+function sampleGroups(context: SampleContext, start: number, length: number): AlertGroupView[] {
+  const minute = Math.min(60_000, length / 10);
+  return SAMPLE_ALERTS.map((alert, index) => {
+    const firstAt = start + Math.round(alert.at * minute) + index * 997;
+    return {
+      ...describe(alert.event, context.language, alert.severity),
+      message: alert.message,
+      source: alert.source,
+      folder: alert.folder,
+      ...(alert.count > 1 ? { dedupKey: `${alert.event}:${alert.source.process ?? alert.source.robot}` } : {}),
+      count: alert.count,
+      firstAt,
+      lastAt: firstAt + Math.round((alert.count - 1) * (alert.every ?? 0) * minute),
+    };
+  });
+}
+
+/** sampleSummary is a realistic Error summary of the last window before `now`. */
+export function sampleSummary(context: SampleContext): SummaryEmailView {
+  const window = lastWindow(context);
+  const groups = sampleGroups(context, window.start, window.end - window.start);
+  return {
+    recipient: { name: SAMPLE_RECIPIENT_NAME, language: context.language, timeZone: context.timeZone },
+    tenant: context.tenant,
+    window,
+    windowCount: 1,
+    totalAlerts: groups.reduce((sum, group) => sum + group.count, 0),
+    groups,
+    links: {
+      ...links(context, 'summary'),
+      seeMore: alertListUrl(context.publicUrl, {
+        tenant: context.tenant.name,
+        severity: 'Error',
+        since: window.start,
+        until: window.end,
+      }),
+    },
+  };
+}
+
+/** sampleDaily is a realistic daily report of the 24 hours before `now`; `quiet` makes it the empty one. */
+export function sampleDaily(context: SampleContext, quiet = false): DailyEmailView {
+  const period = { start: context.now - 86_400_000, end: context.now };
+  return {
+    recipient: { name: SAMPLE_RECIPIENT_NAME, language: context.language, timeZone: context.timeZone },
+    tenant: context.tenant,
+    period,
+    counts: quiet ? [] : SAMPLE_DAY.map(([event, severity, count]) => ({ ...describe(event, context.language, severity), count })),
+    links: {
+      ...links(context, 'daily'),
+      viewAll: alertListUrl(context.publicUrl, { tenant: context.tenant.name, since: period.start, until: period.end }),
+    },
+  };
+}
+
+/** sampleImmediate is a realistic Fatal alert raised a minute before `now`. */
+export function sampleImmediate(context: SampleContext): ImmediateEmailView {
+  const occurredAt = context.now - 60_000;
+  return {
+    recipient: { name: SAMPLE_RECIPIENT_NAME, language: context.language, timeZone: context.timeZone },
+    tenant: context.tenant,
+    alert: {
+      id: '019ac5f0-0000-7000-8000-000000000001',
+      ...describe('Robot.StatusChanged.Offline', context.language),
+      message: "Robot 'FIN-UNATT-07' is offline: the machine VM-FIN-07 stopped sending heartbeats.\nLast job: InvoiceProcessing (running).",
+      source: { robot: 'FIN-UNATT-07', machine: 'VM-FIN-07' },
+      folder: 'Finance/Invoicing',
+      count: 1,
+      firstAt: occurredAt,
+      lastAt: occurredAt,
+      data: { machineName: 'VM-FIN-07', robotType: 'Unattended', lastHeartbeat: new Date(occurredAt - 90_000).toISOString(), runningJobs: 1 },
+    },
+    links: {
+      ...links(context, 'immediate'),
+      alert: alertListUrl(context.publicUrl, { tenant: context.tenant.name, event: 'Robot.StatusChanged.Offline', since: occurredAt }),
+    },
+  };
+}
+
+/** sampleTest is the Test Mail Settings email as the settings page would send it. */
+export function sampleTest(context: SampleContext): TestEmailInput {
+  return {
+    language: context.language,
+    tenantName: context.tenant.name,
+    tenantDisplayName: context.tenant.displayName,
+    sentAt: context.now,
+    timeZone: context.timeZone,
+    summary: 'smtp.example.com:587 (STARTTLS) as alerts@example.com',
+  };
+}
+
+/** renderSample renders the sample of one kind of email, as the preview and the docs show it. */
+export function renderSample(kind: EmailKind, context: SampleContext): RenderedEmail {
+  switch (kind) {
+    case 'summary':
+      return renderSummaryEmail(sampleSummary(context));
+    case 'daily':
+      return renderDailyEmail(sampleDaily(context));
+    case 'immediate':
+      return renderImmediateEmail(sampleImmediate(context));
+    case 'test':
+      return renderTestEmail(sampleTest(context));
+  }
+}

@@ -1,0 +1,78 @@
+import type { RenderedEmail } from '../../delivery/contract.js';
+import { emailTranslator } from '../../i18n/email-i18n.js';
+import { isoDay, localeFormat } from '../../i18n/format.js';
+import { alertLine, alertLineText } from './alert-line.js';
+import { greeting, link, linkText, renderEmail } from './frame.js';
+import { threadId } from './headers.js';
+import { SEVERITY_COLOURS, mostSevereFirst } from './severity-style.js';
+import type { SummaryEmailView } from './view-models.js';
+
+/**
+ * SUMMARY_MAX_LINES is the most lines a summary lists; the rest is counted and reached through
+ * "See more". It keeps a flood of alerts under Gmail's 102 KB clipping of long emails.
+ */
+export const SUMMARY_MAX_LINES = 50;
+
+/** SUMMARY_MESSAGE_MAX is the longest message a summary line shows, in characters. */
+export const SUMMARY_MESSAGE_MAX = 300;
+
+/**
+ * renderSummaryEmail renders one recipient's Error summary (Orchestrator's 10-minute email): the
+ * count, the window in the recipient's zone (labelled), then the most severe lines first with
+ * repeats of a dedup key as one "×N" line, and a "See more" link to the filtered alert list.
+ * A view covering several windows reads as a catch-up summary.
+ */
+export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
+  const { recipient, tenant, window } = view;
+  const t = emailTranslator(recipient.language);
+  const fmt = localeFormat(recipient.language, recipient.timeZone);
+  const oneDay = fmt.sameDay(window.start, window.end - 1);
+  const byTime = [...view.groups].sort((a, b) => a.firstAt - b.firstAt);
+  const shown = mostSevereFirst(byTime).slice(0, Math.max(0, SUMMARY_MAX_LINES));
+  const lines = shown.map((group) =>
+    alertLine(group, t, fmt, { messageMax: SUMMARY_MESSAGE_MAX, foldMessage: true, timeOnly: oneDay }),
+  );
+  const hidden = Math.max(0, view.totalAlerts - shown.reduce((sum, group) => sum + group.count, 0));
+  const count = view.totalAlerts;
+  const intro = t('summary.intro', {
+    count,
+    start: fmt.dateTime(window.start),
+    end: oneDay ? fmt.clock(window.end) : fmt.dateTime(window.end),
+  });
+  const catchUp = view.windowCount > 1 ? t('summary.catchUp', { count: view.windowCount }) : null;
+  const more = hidden > 0 ? t('summary.more', { count: hidden }) : null;
+  const seeMore = link(view.links.seeMore, t('summary.seeMore'));
+  const timesIn = t('common.timesIn', { zone: fmt.zoneLabel(window.start) });
+  return renderEmail(
+    'summary',
+    {
+      language: recipient.language,
+      subject: t('summary.subject', { count, tenant: tenant.displayName }),
+      preheader: intro,
+      accent: shown.some((group) => group.severity === 'Fatal') ? SEVERITY_COLOURS.Fatal : SEVERITY_COLOURS.Error,
+      tenantDisplayName: tenant.displayName,
+      heading: t('summary.heading'),
+      greeting: greeting(t, recipient.name),
+      why: t('common.why', { tenant: tenant.displayName }),
+      preferences: link(view.links.preferences, t('common.preferences')),
+      unsubscribe: link(view.links.unsubscribe, t('summary.unsubscribe')),
+    },
+    { intro, catchUp, timesIn, lines, more, seeMore },
+    [
+      intro,
+      ...(catchUp ? [catchUp] : []),
+      timesIn,
+      '',
+      ...lines.flatMap((line) => [...alertLineText(line), '']),
+      ...(more ? [more] : []),
+      ...(seeMore ? [linkText(seeMore, fmt)] : []),
+    ],
+    {
+      tenantName: tenant.name,
+      unsubscribe: view.links.unsubscribe,
+      thread: threadId(tenant.name, isoDay(window.start, tenant.timeZone)),
+    },
+    t,
+    fmt,
+  );
+}

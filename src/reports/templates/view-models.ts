@@ -1,0 +1,140 @@
+import type { Severity } from '../../alerts/severity.js';
+import type { Language } from '../../i18n/languages.js';
+
+/**
+ * The view models are what the reports code hands to the renderers: plain data, already decided
+ * (who, which alerts, which window) and already resolved (display names in the recipient's
+ * language, absolute links), so that rendering is a pure function of them. Times are epoch ms.
+ */
+
+/** RecipientView is who one email is for: a user, or a group mailbox in the group's language. */
+export interface RecipientView {
+  /** Shown in the greeting; a group's name for a group mailbox; omitted means no name. */
+  readonly name?: string | undefined;
+  readonly language: Language;
+  /** IANA zone the times are shown in: the user's, else the tenant's. */
+  readonly timeZone: string;
+}
+
+/** TenantView is the tenant an email is about. */
+export interface TenantView {
+  /** The tenant's name (`[a-z0-9-]`), used in `X-Tocsin-Tenant` and in threading ids. */
+  readonly name: string;
+  readonly displayName: string;
+  /** The tenant's IANA zone: the day of the threading id is the tenant's day. */
+  readonly timeZone: string;
+}
+
+/** AlertSourceView is where an alert came from; every part is optional, as in AlertInput. */
+export interface AlertSourceView {
+  readonly process?: string | undefined;
+  readonly robot?: string | undefined;
+  readonly machine?: string | undefined;
+  readonly queue?: string | undefined;
+  readonly job?: string | undefined;
+}
+
+/**
+ * AlertGroupView is one line of a summary: one alert, or every alert of the window sharing a
+ * dedup key (collapsed to "×count", showing the latest message and the first and last times).
+ */
+export interface AlertGroupView {
+  readonly severity: Severity;
+  readonly component: string;
+  /** The component's name in the recipient's language (`componentDisplayName` of the catalogue). */
+  readonly componentDisplayName: string;
+  readonly event: string;
+  /** The event's name in the recipient's language (`eventDisplayName` of the catalogue). */
+  readonly eventDisplayName: string;
+  readonly message: string;
+  readonly source?: AlertSourceView | undefined;
+  readonly folder?: string | undefined;
+  readonly dedupKey?: string | undefined;
+  /** How many alerts this line stands for (1 when there is no dedup key). */
+  readonly count: number;
+  readonly firstAt: number;
+  readonly lastAt: number;
+}
+
+/** AlertView is one alert in full, as the Fatal-immediately email shows it. */
+export interface AlertView extends AlertGroupView {
+  readonly id: string;
+  /** The alert's JSON data, shown as a few key/value lines. */
+  readonly data?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** ReportLinks are the links every report carries; `unsubscribe` is the one-click URL. */
+export interface ReportLinks {
+  /** The recipient's alert preferences in the console. */
+  readonly preferences: string;
+  /** One-click unsubscribe from this kind of email (RFC 8058); also the `List-Unsubscribe` URL. */
+  readonly unsubscribe: string;
+}
+
+/** SummaryEmailView is one recipient's 10-minute Error summary, or a catch-up of several windows. */
+export interface SummaryEmailView {
+  readonly recipient: RecipientView;
+  readonly tenant: TenantView;
+  /** Start (inclusive) and end (exclusive) of the period; several windows long for a catch-up. */
+  readonly window: { readonly start: number; readonly end: number };
+  /** How many summary windows the period covers: more than 1 makes it a catch-up summary. */
+  readonly windowCount: number;
+  /** Every Fatal and Error alert of the period for this recipient, counting collapsed repeats. */
+  readonly totalAlerts: number;
+  /**
+   * The lines, in any order (the renderer sorts them, most severe first); it shows at most
+   * SUMMARY_MAX_LINES of them, so the caller needs to load no more than that.
+   */
+  readonly groups: readonly AlertGroupView[];
+  readonly links: ReportLinks & {
+    /** The console's alert list filtered to this period, severity Error and above (see alertListUrl). */
+    readonly seeMore: string;
+  };
+}
+
+/** EventCountView is one row of the daily report: how many alerts of one event and severity. */
+export interface EventCountView {
+  readonly severity: Severity;
+  readonly component: string;
+  readonly componentDisplayName: string;
+  readonly event: string;
+  readonly eventDisplayName: string;
+  readonly count: number;
+}
+
+/** DailyEmailView is one recipient's daily Alerts summary; no rows makes it the "all quiet" report. */
+export interface DailyEmailView {
+  readonly recipient: RecipientView;
+  readonly tenant: TenantView;
+  /** The 24 hours (23 or 25 across a daylight-saving change) ending at the report time. */
+  readonly period: { readonly start: number; readonly end: number };
+  /** Counts per event and severity of the period; empty for the "all quiet" report. */
+  readonly counts: readonly EventCountView[];
+  readonly links: ReportLinks & {
+    /** The console's alert list over the period (see alertListUrl). */
+    readonly viewAll: string;
+  };
+}
+
+/** ImmediateEmailView is one Fatal alert, sent at once to those who opted in. */
+export interface ImmediateEmailView {
+  readonly recipient: RecipientView;
+  readonly tenant: TenantView;
+  /** The alert; `count` more than 1 says repeats of its dedup key were held back by flood control. */
+  readonly alert: AlertView;
+  readonly links: ReportLinks & {
+    /** The console's alert list showing this alert (see alertListUrl). */
+    readonly alert: string;
+  };
+}
+
+/** TestEmailInput is what Test Mail Settings knows when it sends its email. */
+export interface TestEmailInput {
+  readonly language: Language;
+  readonly tenantName: string;
+  readonly tenantDisplayName: string;
+  readonly sentAt: number;
+  readonly timeZone: string;
+  /** One line describing the settings tested, e.g. `smtp.example.com:587 (STARTTLS) as alerts@example.com`. */
+  readonly summary: string;
+}
