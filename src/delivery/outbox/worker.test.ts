@@ -1,0 +1,244 @@
+/**
+ * The worker against real smtp-server instances on both databases: transient replies retried on
+ * the backoff schedule (fake clock), permanent ones failed at once, a silent server and a dropped
+ * connection retried, a dead worker's row taken over, composers at send time, and one tenant's
+ * hanging server leaving another tenant's mail on time.
+ */
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { FakeClock, systemClock } from '../../shared/clock.js';
+import { describeEachDialect } from '../../storage/testing.js';
+import type { MailSender, SmtpEndpoint } from '../contract.js';
+import { createMailSender } from '../smtp/sender.js';
+import { type SilentServer, type TestSmtpServer, startSilentServer, startTestSmtpServer } from '../smtp/test-servers.js';
+import { enqueueDeliveries } from './enqueue.js';
+import { claimDue } from './leases.js';
+import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from './testing/fixtures.js';
+import { DeliveryWorker, type DeliveryWorkerDeps } from './worker.js';
+
+const T0 = Date.UTC(2026, 10, 27, 9);
+
+function endpointFor(port: number, overrides: Partial<SmtpEndpoint> = {}): SmtpEndpoint {
+  return { host: 'localhost', port, security: 'none', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 2_000, ...overrides };
+}
+
+describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
+  let database: TestOutboxDatabase;
+  let sender: MailSender;
+  let tenantX: string;
+  let tenantY: string;
+  const servers: (TestSmtpServer | SilentServer)[] = [];
+  const endpoints = new Map<string, SmtpEndpoint>();
+
+  beforeAll(async () => {
+    database = await openTestOutboxDatabase(dialect);
+    tenantX = await insertTestTenant(database.storage.db, 'tenant-x');
+    tenantY = await insertTestTenant(database.storage.db, 'tenant-y');
+  });
+  afterEach(async () => {
+    await sender?.close();
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+    await database.storage.db.deleteFrom('deliveries').execute();
+  });
+  afterAll(() => database.close());
+
+  async function smtp(...args: Parameters<typeof startTestSmtpServer>) {
+    const server = await startTestSmtpServer(...args);
+    servers.push(server);
+    return server;
+  }
+
+  function worker(clock: FakeClock | typeof systemClock, overrides: Partial<DeliveryWorkerDeps> = {}) {
+    sender = createMailSender({ maxConnections: 5 });
+    return new DeliveryWorker({
+      storage: database.storage,
+      clock,
+      sender,
+      resolveEndpoint: async (tenantId) => endpoints.get(tenantId) ?? Promise.reject(new Error('no settings')),
+      composers: {},
+      random: () => 0.5,
+      ...overrides,
+    });
+  }
+
+  async function enqueueOne(tenantId: string, clock: { now(): number }, overrides = {}) {
+    await enqueueDeliveries(database.storage.db, [testDelivery(tenantId, 'ops@example.com', overrides)], clock);
+    return database.storage.db.selectFrom('deliveries').selectAll().orderBy('id', 'desc').executeTakeFirstOrThrow();
+  }
+
+  const row = (id: string) => database.storage.db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const attempts = (id: string) =>
+    database.storage.db.selectFrom('delivery_attempts').selectAll().where('delivery_id', '=', id).orderBy('attempt').execute();
+
+  it('retries a 421 and a 451 on the backoff schedule, then delivers once with the stable Message-ID', async () => {
+    const server = await smtp({ failures: [{ at: 'mail', code: 421, times: 1 }, { at: 'data', code: 451, times: 1 }] });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const w = worker(clock);
+    const d = await enqueueOne(tenantX, clock);
+
+    expect(await w.runOnce()).toBe(1);
+    expect(await row(d.id)).toMatchObject({ status: 'retrying', attempts: 1, last_code: 421, next_attempt_at: T0 + 30_000 });
+    clock.advance(29_999);
+    expect(await w.runOnce()).toBe(0);
+    clock.advance(1);
+    expect(await w.runOnce()).toBe(1);
+    expect(await row(d.id)).toMatchObject({ status: 'retrying', attempts: 2, last_code: 451, next_attempt_at: clock.now() + 120_000 });
+    clock.advance(119_000);
+    expect(await w.runOnce()).toBe(0);
+    clock.advance(1_000);
+    expect(await w.runOnce()).toBe(1);
+
+    const done = await row(d.id);
+    expect(done).toMatchObject({ status: 'sent', attempts: 3, last_error: null, sent_at: clock.now() });
+    expect(done.smtp_response).toMatch(/^250 /);
+    expect(server.messages.map((m) => m.messageId)).toEqual([d.message_id]);
+    expect((await attempts(d.id)).map((a) => [a.attempt, a.outcome, a.code])).toEqual([
+      [1, 'retry', 421],
+      [2, 'retry', 451],
+      [3, 'sent', 250],
+    ]);
+  });
+
+  it('fails a 550 at RCPT after one attempt, keeping the code', async () => {
+    const server = await smtp({ failures: [{ at: 'rcpt', code: 550, message: 'No such user' }] });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const d = await enqueueOne(tenantX, clock);
+    await worker(clock).runOnce();
+    expect(await row(d.id)).toMatchObject({ status: 'failed', attempts: 1, last_code: 550, sent_at: null });
+    expect((await row(d.id)).last_error).toContain('recipient');
+    expect(await attempts(d.id)).toMatchObject([{ outcome: 'failed', code: 550 }]);
+  });
+
+  it('fails a 554 after DATA at once and never counts it as sent', async () => {
+    const server = await smtp({ failures: [{ at: 'data', code: 554, message: 'Message rejected' }] });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const d = await enqueueOne(tenantX, clock);
+    await worker(clock).runOnce();
+    expect(await row(d.id)).toMatchObject({ status: 'failed', attempts: 1, last_code: 554, sent_at: null });
+    expect(server.messages).toHaveLength(0);
+  });
+
+  it('retries a server that never answers, after its timeout', async () => {
+    const silent = await startSilentServer();
+    servers.push(silent);
+    endpoints.set(tenantX, endpointFor(silent.port, { timeoutMs: 300 }));
+    const clock = new FakeClock(T0);
+    const d = await enqueueOne(tenantX, clock);
+    const started = Date.now();
+    await worker(clock).runOnce();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const after = await row(d.id);
+    expect(after).toMatchObject({ status: 'retrying', attempts: 1 });
+    expect(after.last_error).toMatch(/timed out/);
+  });
+
+  it('retries when the connection drops after DATA, then delivers', async () => {
+    const server = await smtp({ dropAfterData: 1 });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const d = await enqueueOne(tenantX, clock);
+    const w = worker(clock);
+    await w.runOnce();
+    expect(await row(d.id)).toMatchObject({ status: 'retrying', attempts: 1 });
+    clock.advance(30_000);
+    await w.runOnce();
+    expect(await row(d.id)).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(server.messages).toHaveLength(1);
+  });
+
+  it('fails a transient error once the deadline has passed', async () => {
+    const server = await smtp({ failures: [{ at: 'mail', code: 451 }] });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const w = worker(clock, { settings: { deliveryDeadlineMs: 60_000 } });
+    const d = await enqueueOne(tenantX, clock);
+    await w.runOnce();
+    clock.advance(30_000);
+    await w.runOnce();
+    expect(await row(d.id)).toMatchObject({ status: 'retrying', attempts: 2, next_attempt_at: T0 + 60_000 });
+    clock.advance(30_000);
+    await w.runOnce();
+    expect(await row(d.id)).toMatchObject({ status: 'failed', attempts: 3, last_code: 451 });
+  });
+
+  it('sends a crashed worker’s row again once its lease expires', async () => {
+    const server = await smtp();
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const d = await enqueueOne(tenantX, clock);
+    await claimDue(database.storage, { workerId: 'crashed', now: clock.now(), leaseMs: 60_000, limit: 10 });
+    const w = worker(clock);
+    expect(await w.runOnce()).toBe(0);
+    clock.advance(60_000);
+    expect(await w.runOnce()).toBe(1);
+    expect(await row(d.id)).toMatchObject({ status: 'sent', attempts: 2 });
+    expect((await attempts(d.id)).map((a) => a.outcome)).toEqual(['interrupted', 'sent']);
+    expect(server.messages).toHaveLength(1);
+  });
+
+  it('renders at send time through the kind’s composer, and fails a kind that has none', async () => {
+    const server = await smtp();
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const w = worker(clock, {
+      composers: {
+        summary: async (delivery) => ({
+          subject: `Summary for ${delivery.recipient.name} (${(delivery.payload as { data: { count: number } }).data.count})`,
+          text: 'two alerts',
+          html: '<p>two alerts</p>',
+          headers: { 'X-Tocsin-Tenant': 'tenant-x' },
+        }),
+      },
+    });
+    const summary = await enqueueOne(tenantX, clock, { kind: 'summary', rendered: undefined, data: { count: 2 } });
+    const daily = await enqueueOne(tenantX, clock, { kind: 'daily', rendered: undefined, data: {} });
+    await w.runOnce();
+    expect(await row(summary.id)).toMatchObject({ status: 'sent' });
+    expect(server.messages[0]!.raw).toContain('Subject: Summary for Test Recipient (2)');
+    expect(server.messages[0]!.raw).toContain('X-Tocsin-Kind: summary');
+    expect(await row(daily.id)).toMatchObject({ status: 'failed', attempts: 1 });
+    expect((await row(daily.id)).last_error).toContain('no composer');
+  });
+
+  it('keeps a tenant’s mail on time while another tenant’s server hangs', async () => {
+    const hanging = await startSilentServer();
+    servers.push(hanging);
+    const healthy = await smtp();
+    endpoints.set(tenantX, endpointFor(hanging.port, { timeoutMs: 2_500 }));
+    endpoints.set(tenantY, endpointFor(healthy.port));
+    // X's rows are older, so a naive oldest-first worker would spend every slot on them.
+    await enqueueDeliveries(database.storage.db, Array.from({ length: 30 }, () => testDelivery(tenantX, 'x@example.com')), systemClock);
+    await enqueueDeliveries(database.storage.db, Array.from({ length: 10 }, () => testDelivery(tenantY, 'y@example.com')), systemClock);
+    const w = worker(systemClock, { settings: { limits: { global: 8, perTenant: 3 }, batchSize: 8, pollIntervalMs: 20 } });
+    const started = Date.now();
+    w.start();
+    try {
+      await healthy.waitForMessages(10, 2_000);
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeLessThan(1_500);
+      expect(hanging.openConnections()).toBeLessThanOrEqual(3);
+    } finally {
+      await w.stop();
+    }
+    expect(w.inFlightCount).toBe(0);
+  });
+
+  it('sends within milliseconds of a wake, long before the next poll', async () => {
+    const server = await smtp();
+    endpoints.set(tenantY, endpointFor(server.port));
+    const w = worker(systemClock, { settings: { pollIntervalMs: 60_000 } });
+    w.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await enqueueDeliveries(database.storage.db, [testDelivery(tenantY, 'now@example.com')], systemClock);
+      const started = Date.now();
+      w.wake();
+      await server.waitForMessages(1, 2_000);
+      expect(Date.now() - started).toBeLessThan(1_000);
+    } finally {
+      await w.stop();
+    }
+  });
+});
