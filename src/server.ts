@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { Authenticator, ensureAdminToken } from './access/credentials.js';
+import { orchestratorAuthRoutes } from './access/orchestrator-auth.js';
 import { accessRoutes } from './access/routes.js';
+import { odataAlertRoutes } from './alerts/odata/routes.js';
 import { startRetention } from './alerts/retention.js';
 import { alertRoutes } from './alerts/routes.js';
 import { sessionRoutes } from './access/session-routes.js';
@@ -24,7 +26,7 @@ import { type Storage, openStorage } from './storage/storage.js';
  * ROUTE_MODULES lists every domain's routes, in the order a request's journey reads: access,
  * then alerts, settings, delivery, reports.
  */
-export const ROUTE_MODULES: readonly RouteModule[] = [opsRoutes, sessionRoutes, accessRoutes, alertRoutes, preferenceRoutes, unsubscribeRoutes, mailCatcherRoutes, consoleRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [opsRoutes, sessionRoutes, accessRoutes, orchestratorAuthRoutes, alertRoutes, odataAlertRoutes, preferenceRoutes, unsubscribeRoutes, mailCatcherRoutes, consoleRoutes];
 
 /** Tocsin is a started instance: its HTTP app, storage and how to stop it. */
 export interface Tocsin {

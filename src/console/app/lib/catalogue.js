@@ -8,14 +8,14 @@ import { tenantApi } from './session.js';
 export function normalizeCatalogue(data) {
   const list = Array.isArray(data) ? data : data?.components ?? data?.items ?? [];
   const components = new Map();
-  const add = (name) => {
-    if (!components.has(name)) components.set(name, { name, events: [] });
+  const add = (name, displayName) => {
+    if (!components.has(name)) components.set(name, { name, displayName: displayName ?? name, events: [] });
     return components.get(name);
   };
   for (const entry of list) {
     if (typeof entry === 'string') add(entry);
     else if (Array.isArray(entry.events)) {
-      const component = add(entry.name ?? entry.component);
+      const component = add(entry.name ?? entry.component, entry.displayName);
       for (const event of entry.events) {
         component.events.push(typeof event === 'string' ? { name: event } : { name: event.name ?? event.event, severity: event.severity ?? event.defaultSeverity });
       }

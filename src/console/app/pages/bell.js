@@ -61,7 +61,7 @@ export function Bell({ session }) {
       ${items.length === 0 ? html`<p class="muted">${t('bell.none')}</p>` : html`<ul>
         ${items.map((alert) => html`<li key=${alert.id} class=${`sev-${alert.severity}`}>
           <span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>
-          <span class="panel-text"><strong>${alert.component}</strong> ${alert.message}
+          <span class="panel-text"><strong>${alert.component}</strong> ${alert.message}${alert.count > 1 ? html` <span class="pill">×${alert.count}</span>` : null}
             <small class="muted">${formatTime(alert.occurredAt || alert.createdAt)}</small></span>
           <button type="button" class="link" onClick=${() => markRead(alert.id)}>${t('alerts.markRead')}</button>
         </li>`)}

@@ -67,7 +67,7 @@ export function PreferencesPage({ session, userId }) {
         ${components.length === 0 ? html`<p class="muted">${t('prefs.noCatalogue')}</p>` : null}
         <ul class="subscriptions">${components.map((component) => html`<li key=${component.name}>
           <div class="component-row">
-            <${Toggle} id=${`sub-${component.name}`} label=${component.name} checked=${subscribed(subscriptions, component.name)}
+            <${Toggle} id=${`sub-${component.name}`} label=${component.displayName ?? component.name} checked=${subscribed(subscriptions, component.name)}
               onChange=${(on) => setSubscriptions(setComponent(subscriptions, component, on))} />
             ${component.events.length ? html`<button type="button" class="link" aria-expanded=${Boolean(open[component.name])}
               onClick=${() => setOpen({ ...open, [component.name]: !open[component.name] })}>${t('prefs.events', { count: component.events.length })}</button>` : null}

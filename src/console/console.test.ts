@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { describeEachDialect } from '../storage/testing.js';
+import { APP_DIR } from './assets.js';
+
+const LANGUAGES = ['en', 'fr', 'de', 'es', 'ja'];
+const strings = (language: string): Record<string, string> =>
+  JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8'));
+const appFiles = () =>
+  fs.readdirSync(APP_DIR, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));
+
+describeEachDialect('web console files', (dialect) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+  });
+  afterAll(() => t.close());
+
+  it('serves the page at / with a CSP that allows only its import map inline', async () => {
+    const page = await t.call('GET', '/', undefined, '');
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    const inline = [...page.body.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)].filter(([, attrs]) => !/\bsrc=/.test(attrs!));
+    expect(inline).toHaveLength(1);
+    expect(inline[0]![1]).toContain('type="importmap"');
+    const hash = createHash('sha256').update(inline[0]![2]!).digest('base64');
+    const csp = String(page.headers['content-security-policy']);
+    expect(csp).toContain(`script-src 'self' 'sha256-${hash}'`);
+    expect(csp).not.toContain("'unsafe-inline' 'unsafe-eval'");
+    expect(csp).toContain("frame-ancestors 'none'");
+  });
+
+  it('serves every module the console imports, and the import map points at served files', async () => {
+    const page = await t.call('GET', '/', undefined, '');
+    const map = JSON.parse(/<script type="importmap">([\s\S]*?)<\/script>/.exec(page.body)![1]!) as { imports: Record<string, string> };
+    for (const url of Object.values(map.imports)) {
+      const vendor = await t.call('GET', url, undefined, '');
+      expect(vendor.statusCode, url).toBe(200);
+      expect(vendor.headers['content-type']).toContain('text/javascript');
+    }
+    for (const file of appFiles()) {
+      const source = fs.readFileSync(path.join(APP_DIR, file), 'utf8');
+      for (const [, specifier] of source.matchAll(/^import [^'"]*['"]([^'"]+)['"]/gm)) {
+        if (!specifier!.startsWith('.')) {
+          expect(map.imports, `${file} imports ${specifier}`).toHaveProperty([specifier!]);
+          continue;
+        }
+        const url = new URL(specifier!, `http://x/console/${file}`).pathname;
+        expect((await t.call('GET', url, undefined, '')).statusCode, `${file} imports ${url}`).toBe(200);
+      }
+    }
+  });
+
+  it('answers 304 to a matching ETag and a problem 404 for files it does not serve', async () => {
+    const first = await t.call('GET', '/console/app.css', undefined, '');
+    expect(first.headers['content-type']).toContain('text/css');
+    const again = await t.tocsin.app.inject({ method: 'GET', url: '/console/app.css', headers: { 'if-none-match': String(first.headers.etag) } });
+    expect(again.statusCode).toBe(304);
+    for (const url of ['/console/nope.js', '/console/../package.json', '/console/%2e%2e/%2e%2e/package.json', '/console/i18n/../../routes.ts']) {
+      const missing = await t.call('GET', url, undefined, '');
+      expect(missing.statusCode, url).toBe(404);
+      expect(missing.headers['content-type']).toContain('application/problem+json');
+    }
+  });
+
+  it('redirects the paths that emails link to onto the console route, keeping the filters', async () => {
+    const link = await t.call('GET', '/alerts?severity=Error&component=Robots', undefined, '');
+    expect(link.statusCode).toBe(302);
+    expect(link.headers.location).toBe('/#/alerts?severity=Error&component=Robots');
+    expect((await t.call('GET', '/preferences', undefined, '')).headers.location).toBe('/#/preferences');
+  });
+});
+
+it('has every console string in all five languages, and every string the code uses', () => {
+  const english = strings('en');
+  for (const language of LANGUAGES) {
+    const other = strings(language);
+    expect(Object.keys(other).sort(), language).toEqual(Object.keys(english).sort());
+    for (const [key, text] of Object.entries(other)) {
+      expect(text.trim(), `${language} ${key}`).not.toBe('');
+      const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+      expect(placeholders(text), `${language} ${key}`).toEqual(placeholders(english[key]!));
+    }
+  }
+  for (const file of appFiles()) {
+    const source = fs.readFileSync(path.join(APP_DIR, file), 'utf8');
+    for (const [, key] of source.matchAll(/\bt\('([\w.]+)'/g)) expect(english, `${file} uses ${key}`).toHaveProperty([key!]);
+  }
+});
+
+it('uses the seed guide\'s French wording on the Mail tab', () => {
+  const french = strings('fr');
+  expect(french).toMatchObject({
+    'settings.title': 'Paramètres',
+    'settings.mailTab': 'Courrier',
+    'mail.enableAlertsEmail': "Activer l'e-mail d'alerte",
+    'mail.useDefault': 'Utiliser les paramètres par défaut',
+    'mail.useCustom': 'Utiliser les paramètres personnalisés',
+    'mail.enableSsl': 'Activer SSL',
+    'mail.host': 'Hôte SMTP',
+    'mail.domain': 'Domaine SMTP',
+    'mail.port': 'Port SMTP',
+    'mail.username': "Nom d'utilisateur SMTP",
+    'mail.password': 'Mot de passe SMTP',
+    'mail.fromAddress': "Adresse d'expédition par défaut",
+    'mail.fromDisplayName': 'Nom affiché par défaut à partir de',
+    'mail.test': "Tester les paramètres d'e-mail",
+    'test.sendTo': 'Envoyer à',
+    'test.send': 'Envoyer',
+    save: 'Enregistrer',
+    'nav.access': "Gérer l'accès",
+  });
+});
