@@ -1,0 +1,117 @@
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { findTenant } from '../http/access-hook.js';
+import type { RouteModule, TenantRow } from '../http/context.js';
+import { badRequest, fieldError, notFound, unauthorized } from '../http/problem.js';
+import type { Clock } from '../shared/clock.js';
+import type { Db } from '../storage/database.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { createApiToken } from './tokens.js';
+
+/** TENANT_HEADER is how the host administrator names the tenant on Orchestrator-compatible routes. */
+export const TENANT_HEADER = 'x-tocsin-tenant';
+
+/** AUTHENTICATE_TOKEN_NAME names the API tokens that `POST /api/Account/Authenticate` issues. */
+export const AUTHENTICATE_TOKEN_NAME = 'Orchestrator Authenticate';
+
+/**
+ * Orchestrator's bearer tokens expire; ours do not, so a user's Authenticate tokens older than
+ * this are removed at each new sign-in rather than accumulating forever.
+ */
+export const AUTHENTICATE_TOKEN_TTL_MS = 24 * 3_600_000;
+
+/**
+ * lowerCaseKeys copies an object with its keys lower-cased: Orchestrator's ASP.NET server binds
+ * JSON case-insensitively, and its clients rely on it (`tenancyName`, `TenancyName`, …).
+ */
+export function lowerCaseKeys(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+const authenticateBody = z.object({
+  tenancyname: z.string().min(1).max(200),
+  usernameoremailaddress: z.string().min(1).max(254),
+  password: z.string().min(1).max(256),
+});
+
+const FIELD_NAMES: Record<string, string> = {
+  tenancyname: 'TenancyName',
+  usernameoremailaddress: 'UsernameOrEmailAddress',
+  password: 'Password',
+};
+
+let dummyHash: Promise<string> | undefined;
+// Verifying against a real hash when the account does not exist keeps timing from revealing accounts.
+const hashForMissingUser = () => (dummyHash ??= hashPassword('no such user, no such password'));
+
+/**
+ * orchestratorTenant resolves the tenant of an Orchestrator-compatible route, which has no
+ * `{tenant}` in its path: a user's token names its own tenant (an X-Tocsin-Tenant header naming
+ * another one is a 404, never a way out); the host administrator must name one with the header.
+ */
+export async function orchestratorTenant(db: Db, request: FastifyRequest): Promise<TenantRow> {
+  const principal = request.principal;
+  if (!principal) throw unauthorized();
+  const header = request.headers[TENANT_HEADER];
+  const named = typeof header === 'string' && header.trim() !== '' ? header.trim().slice(0, 200) : undefined;
+  if (principal.kind === 'user') {
+    const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', principal.tenantId).executeTakeFirst();
+    if (!tenant || (named !== undefined && named !== tenant.id && named !== tenant.name)) throw notFound('Tenant');
+    return tenant;
+  }
+  if (named === undefined) {
+    throw fieldError('header.x-tocsin-tenant', 'the host administrator must name the tenant (its name or id) in the X-Tocsin-Tenant header');
+  }
+  const tenant = await findTenant(db, named);
+  if (!tenant) throw notFound('Tenant');
+  return tenant;
+}
+
+async function authenticate(db: Db, clock: Clock, body: z.infer<typeof authenticateBody>): Promise<string> {
+  const tenant = await findTenant(db, body.tenancyname);
+  const user = tenant
+    ? await db
+        .selectFrom('users')
+        .select(['id', 'password_hash', 'active'])
+        .where('tenant_id', '=', tenant.id)
+        .where('email_key', '=', body.usernameoremailaddress.toLowerCase())
+        .executeTakeFirst()
+    : undefined;
+  const ok = await verifyPassword(user?.password_hash ?? (await hashForMissingUser()), body.password);
+  if (!tenant || !user || !ok || user.active !== 1) throw unauthorized('The tenancy name, user name or password is wrong.');
+  await db
+    .deleteFrom('api_tokens')
+    .where('user_id', '=', user.id)
+    .where('name', '=', AUTHENTICATE_TOKEN_NAME)
+    .where('created_at', '<', clock.now() - AUTHENTICATE_TOKEN_TTL_MS)
+    .execute();
+  return (await createApiToken(db, tenant.id, user.id, AUTHENTICATE_TOKEN_NAME, clock)).token;
+}
+
+/**
+ * orchestratorAuthRoutes serve `POST /api/Account/Authenticate`, Orchestrator's sign-in for
+ * scripts: a tenant user's email and console password give a bearer token for every route.
+ */
+export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock }) => {
+  app.post(
+    '/api/Account/Authenticate',
+    {
+      config: { access: 'public' },
+      schema: {
+        body: z.any(),
+        description:
+          '{TenancyName, UsernameOrEmailAddress, Password} (key case ignored) → {result: <bearer token>, success: true}; 401 when wrong.',
+      },
+    },
+    async (request) => {
+      const parsed = authenticateBody.safeParse(lowerCaseKeys(request.body));
+      if (!parsed.success) {
+        const errors = parsed.error.issues.map((i) => ({ path: FIELD_NAMES[String(i.path[0])] ?? '(root)', message: i.message }));
+        throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
+      }
+      const token = await authenticate(storage.db, clock, parsed.data);
+      return { result: token, targetUrl: null, success: true, error: null, unAuthorizedRequest: false, __abp: true };
+    },
+  );
+};

@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../../http/testing.js';
+import { FakeClock } from '../../shared/clock.js';
+import { describeEachDialect } from '../../storage/testing.js';
+
+const T0 = Date.parse('2026-03-01T08:00:00Z');
+const ACTIONS = '/odata/Alerts/UiPath.Server.Configuration.OData';
+
+describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
+  let t: TestApp;
+  const clock = new FakeClock(T0);
+  let token: string;
+  let ids: string[];
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, {}, { clock });
+    await t.call('POST', '/api/v1/tenants', { name: 'default' });
+    await t.call('POST', '/api/v1/tenants/default/users', {
+      email: 'robot@example.com',
+      name: 'Robot account',
+      password: 'correct horse battery',
+      roles: ['Robot'],
+    });
+    await t.call('POST', '/api/v1/tenants/default/users', { email: 'viewer@example.com', name: 'V', password: 'viewer password', roles: ['Alerts Viewer'] });
+    ids = [];
+    for (const [severity, component] of [['Info', 'Robots'], ['Error', 'Jobs'], ['Fatal', 'Robots'], ['Warn', 'Queues']]) {
+      clock.advance(60_000);
+      ids.push(...(await t.call('POST', '/api/v1/tenants/default/alerts', { severity, component, message: `${severity} in ${component}` })).json().ids);
+    }
+  });
+  afterAll(() => t.close());
+
+  const signIn = (body: unknown) => t.tocsin.app.inject({ method: 'POST', url: '/api/Account/Authenticate', payload: body as object });
+
+  it('signs in as Orchestrator clients do (camelCase keys) and the token works', async () => {
+    const res = await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'robot@example.com', password: 'correct horse battery' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ success: true, result: expect.any(String) });
+    token = res.json().result;
+    const pascal = await signIn({ TenancyName: 'default', UsernameOrEmailAddress: 'ROBOT@example.com', Password: 'correct horse battery' });
+    expect(pascal.statusCode).toBe(200);
+    expect((await t.call('GET', '/odata/Alerts', undefined, token)).statusCode).toBe(200);
+  });
+
+  it('answers 401 for a wrong password, an unknown user or tenant, and 400 for a missing field', async () => {
+    const good = { tenancyName: 'default', usernameOrEmailAddress: 'robot@example.com', password: 'correct horse battery' };
+    expect((await signIn({ ...good, password: 'wrong' })).statusCode).toBe(401);
+    expect((await signIn({ ...good, usernameOrEmailAddress: 'nobody@example.com' })).statusCode).toBe(401);
+    expect((await signIn({ ...good, tenancyName: 'nope' })).statusCode).toBe(401);
+    const missing = await signIn({ tenancyName: 'default' });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().errors.map((e: { path: string }) => e.path)).toEqual(['UsernameOrEmailAddress', 'Password']);
+  });
+
+  it('lists AlertDto objects newest first with Orchestrator field names', async () => {
+    const res = await t.call('GET', '/odata/Alerts', undefined, token);
+    const body = res.json();
+    expect(body['@odata.context']).toMatch(/\/odata\/\$metadata#Alerts$/);
+    expect(body.value.map((a: { Id: string }) => a.Id)).toEqual([...ids].reverse());
+    const dto = body.value[0];
+    expect(Object.keys(dto).sort()).toEqual(
+      ['Component', 'CreationTime', 'Data', 'DeepLinkRelativeUrl', 'Id', 'NotificationName', 'Severity', 'State', 'UserNotificationId'].sort(),
+    );
+    expect(dto).toMatchObject({ NotificationName: 'Process.RaiseAlert', Component: 'Queues', Severity: 'Warn', State: 'Unread' });
+    expect(JSON.parse(dto.Data)).toMatchObject({ Message: 'Warn in Queues' });
+    expect(dto.UserNotificationId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('filters on Severity, Component, State and CreationTime, orders, skips and counts', async () => {
+    const list = async (query: string) => {
+      const res = await t.call('GET', `/odata/Alerts?${query}`, undefined, token);
+      expect(res.statusCode, `${query}: ${res.body}`).toBe(200);
+      return res.json();
+    };
+    const sev = async (query: string) => (await list(query)).value.map((a: { Severity: string }) => a.Severity);
+    expect(await sev(`$filter=${encodeURIComponent("Severity eq 'Error'")}`)).toEqual(['Error']);
+    expect(await sev(`$filter=${encodeURIComponent("Severity ge UiPath.Core.Enums.NotificationSeverity'Error'")}`)).toEqual(['Fatal', 'Error']);
+    expect(await sev(`$filter=${encodeURIComponent("Component eq 'Robots' and (Severity eq 'Fatal' or Severity eq 'Info')")}&$orderby=Severity desc`)).toEqual(['Fatal', 'Info']);
+    expect(await sev(`$filter=${encodeURIComponent(`CreationTime gt ${new Date(T0 + 2 * 60_000).toISOString()}`)}`)).toEqual(['Warn', 'Fatal']);
+    expect(await sev(`$filter=${encodeURIComponent("not (Component eq 'Robots')")}&$orderby=CreationTime asc`)).toEqual(['Error', 'Warn']);
+    expect(await sev('$orderby=CreationTime asc&$top=2&$skip=1')).toEqual(['Error', 'Fatal']);
+    expect((await list('$top=1&$count=true'))['@odata.count']).toBe(4);
+    await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: [ids[0]] }, token);
+    expect(await sev(`$filter=${encodeURIComponent("State eq 'Read'")}`)).toEqual(['Info']);
+    expect(await sev(`$filter=${encodeURIComponent("State eq 'Unread' and Severity ge 'Warn'")}`)).toEqual(['Warn', 'Fatal', 'Error']);
+  });
+
+  it('answers a clear 400 for a filter outside the subset', async () => {
+    for (const [query, parameter] of [
+      ["$filter=Severity eq 'Loud'", 'query.$filter'],
+      ["$filter=Message eq 'x'", 'query.$filter'],
+      ["$filter=Severity eq 'Error' and", 'query.$filter'],
+      ["$filter=Severity eq 'Error", 'query.$filter'],
+      ["$filter=Component gt 'A'", 'query.$filter'],
+      ["$filter=contains(Component,'x')", 'query.$filter'],
+      [`$filter=${'('.repeat(200)}`, 'query.$filter'],
+      ['$orderby=Message', 'query.$orderby'],
+      ['$top=1001', 'query.$top'],
+      ['$skip=-1', 'query.$skip'],
+    ]) {
+      const res = await t.call('GET', `/odata/Alerts?${query.replace(/ /g, '%20').replace(/'/g, '%27')}`, undefined, token);
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json().errors[0].path, query).toBe(parameter);
+    }
+  });
+
+  it('counts unread and marks read per user, returning what remains unread', async () => {
+    const count = await t.call('GET', `${ACTIONS}.GetUnreadCount()`, undefined, token);
+    expect(count.json()).toMatchObject({ value: 3 });
+    expect(count.json()['@odata.context']).toMatch(/Edm\.Int64$/);
+    const marked = await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: [ids[1], ids[2]] }, token);
+    expect(marked.statusCode).toBe(200);
+    expect(marked.json().value).toBe(1);
+    expect((await t.call('GET', `${ACTIONS}.GetUnreadCount`, undefined, token)).json().value).toBe(1);
+    expect((await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: 'x' }, token)).statusCode).toBe(400);
+  });
+
+  it('raises a process alert from the Raise Alert body, with the folder and job headers', async () => {
+    const res = await t.tocsin.app.inject({
+      method: 'POST',
+      url: `${ACTIONS}.RaiseProcessAlert`,
+      headers: { authorization: `Bearer ${token}`, 'X-UIPATH-OrganizationUnitId': '12', 'X-UIPATH-JobKey': 'job-key-1' },
+      payload: { processAlert: { Message: 'Invoice 42 failed', Severity: 'Warning', ProcessName: 'Invoices', RobotName: 'R1' } },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe('');
+    const [latest] = (await t.call('GET', '/api/v1/tenants/default/alerts?limit=1')).json().items;
+    expect(latest).toMatchObject({
+      severity: 'Warn',
+      component: 'Process',
+      event: 'Process.RaiseAlert',
+      message: 'Invoice 42 failed',
+      folder: '12',
+      source: { process: 'Invoices', robot: 'R1', job: 'job-key-1' },
+    });
+  });
+
+  it('requires all four process-alert fields, each at most 512 characters', async () => {
+    const raise = (processAlert: unknown) => t.call('POST', `${ACTIONS}.RaiseProcessAlert`, { processAlert }, token);
+    const missing = await raise({ Message: 'x' });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().errors.map((e: { path: string }) => e.path).sort()).toEqual(
+      ['processAlert.ProcessName', 'processAlert.RobotName', 'processAlert.Severity'].sort(),
+    );
+    const long = await raise({ Message: 'x'.repeat(513), Severity: 'Error', ProcessName: 'P', RobotName: 'R' });
+    expect(long.json().errors[0].path).toBe('processAlert.Message');
+    const badSeverity = await raise({ Message: 'x', Severity: 'Loud', ProcessName: 'P', RobotName: 'R' });
+    expect(badSeverity.json().errors[0].path).toBe('processAlert.Severity');
+    expect((await t.call('POST', `${ACTIONS}.RaiseProcessAlert`, undefined, token)).statusCode).toBe(400);
+  });
+
+  it('needs Alerts.Create to raise (403) and a token (401)', async () => {
+    const viewer = (await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'viewer@example.com', password: 'viewer password' })).json().result;
+    const body = { processAlert: { Message: 'x', Severity: 'Error', ProcessName: 'P', RobotName: 'R' } };
+    expect((await t.call('POST', `${ACTIONS}.RaiseProcessAlert`, body, viewer)).statusCode).toBe(403);
+    expect((await t.call('POST', `${ACTIONS}.RaiseProcessAlert`, body, '')).statusCode).toBe(401);
+    expect((await t.call('GET', '/odata/Alerts', undefined, '')).statusCode).toBe(401);
+  });
+
+  it('keeps tenants apart: the host names one with X-Tocsin-Tenant, a user cannot name another', async () => {
+    const other = await t.tenantWithUser('other', ['Administrator']);
+    const hostList = (tenant?: string) =>
+      t.tocsin.app.inject({ method: 'GET', url: '/odata/Alerts', headers: { authorization: 'Bearer test-admin-token-0123456789', ...(tenant ? { 'x-tocsin-tenant': tenant } : {}) } });
+    expect((await hostList()).statusCode).toBe(400);
+    expect((await hostList('missing')).statusCode).toBe(404);
+    const asHost = (await hostList('default')).json().value;
+    expect(asHost).toHaveLength(5);
+    expect(asHost.every((a: { State: string }) => a.State === 'Unread')).toBe(true);
+    expect((await t.call('GET', '/odata/Alerts', undefined, other.token)).json().value).toEqual([]);
+    const sneaky = await t.tocsin.app.inject({ method: 'GET', url: '/odata/Alerts', headers: { authorization: `Bearer ${other.token}`, 'x-tocsin-tenant': 'default' } });
+    expect(sneaky.statusCode).toBe(404);
+    expect((await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: [ids[3]] }, other.token)).json().value).toBe(0);
+    expect((await t.call('GET', `${ACTIONS}.GetUnreadCount()`, undefined, token)).json().value).toBe(2);
+  });
+});

@@ -1,0 +1,114 @@
+import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
+import { findComponent, findEvent } from '../catalogue.js';
+import { type Reader, isReadExpression } from '../read-state.js';
+import { parseSeverity, severityRank } from '../severity.js';
+import { type ComparisonOperator, type FilterLiteral, type FilterNode, FilterSyntaxError } from './filter.js';
+
+const SQL_OPERATOR: Record<ComparisonOperator, string> = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' };
+
+/** FILTER_PROPERTIES are the AlertDto properties that `$filter` accepts. */
+export const FILTER_PROPERTIES = ['Severity', 'Component', 'State', 'CreationTime', 'NotificationName'] as const;
+
+type Property = (typeof FILTER_PROPERTIES)[number];
+
+function propertyOf(name: string): Property {
+  const found = FILTER_PROPERTIES.find((p) => p.toLowerCase() === name.toLowerCase());
+  if (!found) throw new FilterSyntaxError(`cannot filter on "${name}"; use ${FILTER_PROPERTIES.join(', ')}`, 0);
+  return found;
+}
+
+function describe(value: FilterLiteral): string {
+  return value.kind === 'null' ? 'null' : value.kind === 'datetime' ? value.text : String(value.value);
+}
+
+function onlyEquality(property: Property, op: ComparisonOperator) {
+  if (op !== 'eq' && op !== 'ne') throw new FilterSyntaxError(`${property} can only be compared with eq or ne`, 0);
+}
+
+function compare(property: Property, op: ComparisonOperator, value: FilterLiteral, reader: Reader): RawBuilder<SqlBool> {
+  const sqlOp = sql.raw(SQL_OPERATOR[op]);
+  switch (property) {
+    case 'Severity': {
+      const rank =
+        value.kind === 'number' && Number.isInteger(value.value) && value.value >= 0 && value.value <= 4
+          ? value.value
+          : value.kind === 'string' && parseSeverity(value.value)
+            ? severityRank(parseSeverity(value.value)!)
+            : undefined;
+      if (rank === undefined) throw new FilterSyntaxError(`Severity must be Info, Success, Warn, Error or Fatal, not ${describe(value)}`, 0);
+      return sql<SqlBool>`a.severity ${sqlOp} ${rank}`;
+    }
+    case 'Component':
+    case 'NotificationName': {
+      onlyEquality(property, op);
+      if (value.kind !== 'string') throw new FilterSyntaxError(`${property} must be compared with a 'quoted string'`, 0);
+      const canonical = property === 'Component' ? findComponent(value.value)?.name : findEvent(value.value)?.name;
+      return sql<SqlBool>`${sql.ref(property === 'Component' ? 'a.component' : 'a.event')} ${sqlOp} ${canonical ?? value.value}`;
+    }
+    case 'State': {
+      onlyEquality(property, op);
+      const text = value.kind === 'string' ? value.value.toLowerCase() : value.kind === 'number' ? String(value.value) : '';
+      const read = text === 'read' || text === '1' ? 1 : text === 'unread' || text === '0' ? 0 : undefined;
+      if (read === undefined) throw new FilterSyntaxError(`State must be 'Unread' or 'Read', not ${describe(value)}`, 0);
+      return sql<SqlBool>`${isReadExpression(reader)} ${sqlOp} ${read}`;
+    }
+    case 'CreationTime': {
+      const at = value.kind === 'datetime' ? value.value : value.kind === 'string' ? Date.parse(value.value) : Number.NaN;
+      if (Number.isNaN(at)) throw new FilterSyntaxError(`CreationTime must be compared with a date-time such as 2024-01-31T00:00:00Z`, 0);
+      return sql<SqlBool>`a.created_at ${sqlOp} ${at}`;
+    }
+  }
+}
+
+/**
+ * filterCondition turns a parsed `$filter` into a condition on alerts `a` joined with the reader's
+ * read state `r` (see readStateQuery); values are always bound, never spliced into the SQL.
+ */
+export function filterCondition(node: FilterNode, reader: Reader): Expression<SqlBool> {
+  switch (node.kind) {
+    case 'and':
+    case 'or':
+      return sql<SqlBool>`(${filterCondition(node.left, reader)} ${sql.raw(node.kind)} ${filterCondition(node.right, reader)})`;
+    case 'not':
+      return sql<SqlBool>`(not ${filterCondition(node.operand, reader)})`;
+    case 'compare':
+      return compare(propertyOf(node.property), node.op, node.value, reader);
+  }
+}
+
+const ORDER_COLUMNS: Record<string, string> = {
+  creationtime: 'a.created_at',
+  severity: 'a.severity',
+  component: 'a.component',
+  notificationname: 'a.event',
+  id: 'a.id',
+};
+
+/** OrderTerm is one `$orderby` term: a column and a direction. */
+export interface OrderTerm {
+  readonly column: string;
+  readonly direction: 'asc' | 'desc';
+}
+
+/** MAX_ORDER_TERMS bounds `$orderby`, as Orchestrator does. */
+export const MAX_ORDER_TERMS = 5;
+
+/**
+ * parseOrderBy reads `$orderby` (e.g. `Severity desc,CreationTime`), default newest first; the
+ * creation time and id always end the list so that `$skip` pages are stable.
+ */
+export function parseOrderBy(value: string | undefined): OrderTerm[] {
+  const terms: OrderTerm[] = [];
+  const parts = value === undefined || value.trim() === '' ? [] : value.split(',');
+  if (parts.length > MAX_ORDER_TERMS) throw new FilterSyntaxError(`at most ${MAX_ORDER_TERMS} $orderby terms`, 0);
+  for (const part of parts) {
+    const match = /^\s*(\w+)(?:\s+(asc|desc))?\s*$/i.exec(part);
+    const column = match ? ORDER_COLUMNS[match[1]!.toLowerCase()] : undefined;
+    if (!match || !column) throw new FilterSyntaxError(`cannot order by "${part.trim()}"; use CreationTime, Severity, Component, NotificationName or Id, then asc or desc`, 0);
+    terms.push({ column, direction: (match[2]?.toLowerCase() ?? 'asc') as 'asc' | 'desc' });
+  }
+  for (const column of ['a.created_at', 'a.id']) {
+    if (!terms.some((t) => t.column === column)) terms.push({ column, direction: 'desc' });
+  }
+  return terms;
+}

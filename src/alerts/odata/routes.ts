@@ -1,0 +1,169 @@
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { lowerCaseKeys, orchestratorTenant } from '../../access/orchestrator-auth.js';
+import type { RouteModule } from '../../http/context.js';
+import { badRequest, conflict, type FieldError, fieldError } from '../../http/problem.js';
+import { CUSTOM_EVENT } from '../catalogue.js';
+import { ingestFor } from '../ingest.js';
+import { markAlerts, readerFor, readStateQuery, isReadExpression, unreadCount } from '../read-state.js';
+import { SEVERITY_MESSAGE, parseSeverity, SEVERITIES } from '../severity.js';
+import { toStoredAlert } from '../store.js';
+import { toAlertDto } from './dto.js';
+import { FilterSyntaxError, parseFilter } from './filter.js';
+import { filterCondition, parseOrderBy } from './query.js';
+
+const ACTIONS = '/odata/Alerts/UiPath.Server.Configuration.OData';
+/** MAX_TOP is Orchestrator's cap on `$top` for alerts. */
+export const MAX_TOP = 1_000;
+const MAX_SKIP = 10_000_000;
+
+const listQuery = z.object({
+  $top: z.coerce.number().int().min(0).max(MAX_TOP).optional(),
+  $skip: z.coerce.number().int().min(0).max(MAX_SKIP).optional(),
+  $orderby: z.string().max(500).optional(),
+  $filter: z.string().max(8_000).optional(),
+  $count: z.enum(['true', 'false']).optional(),
+});
+
+const markAsReadBody = z.object({ ids: z.array(z.string().min(1).max(200)).max(MAX_TOP) });
+
+const processAlert = z.object({
+  message: z.string().min(1).max(512),
+  severity: z.union([z.string().max(512), z.number().int().min(0).max(4)]),
+  processname: z.string().min(1).max(512),
+  robotname: z.string().min(1).max(512),
+});
+const PROCESS_ALERT_FIELDS: Record<string, string> = {
+  message: 'Message',
+  severity: 'Severity',
+  processname: 'ProcessName',
+  robotname: 'RobotName',
+};
+
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' && value.trim() !== '' ? value.trim().slice(0, 256) : undefined;
+}
+
+function filterError(parameter: string, err: unknown): never {
+  if (err instanceof FilterSyntaxError) throw fieldError(`query.${parameter}`, err.message);
+  throw err;
+}
+
+/**
+ * odataAlertRoutes are the Orchestrator-compatible alert routes, for existing scripts, client
+ * libraries and the Raise Alert activity: Orchestrator's paths, bodies and AlertDto shape. They have
+ * no `{tenant}` in the path: the tenant is the token's (see orchestratorTenant).
+ */
+export const odataAlertRoutes: RouteModule = (app, deps) => {
+  const db = deps.storage.db;
+  const ingest = ingestFor(deps);
+  const context = (what: string) => `${deps.config.publicUrl}/odata/$metadata#${what}`;
+  const view = { access: 'authenticated', permission: 'Alerts.View' } as const;
+
+  app.get(
+    '/odata/Alerts',
+    {
+      config: view,
+      schema: {
+        querystring: listQuery,
+        description: "$filter on Severity, Component, State, CreationTime (and NotificationName) with eq ne gt ge lt le, and, or, not; $orderby; $top ≤ 1000; $skip; $count.",
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const tenant = await orchestratorTenant(db, request);
+      const reader = await readerFor(db, request.principal!);
+      let condition;
+      try {
+        condition = q.$filter === undefined || q.$filter.trim() === '' ? undefined : filterCondition(parseFilter(q.$filter), reader);
+      } catch (err) {
+        filterError('$filter', err);
+      }
+      let order;
+      try {
+        order = parseOrderBy(q.$orderby);
+      } catch (err) {
+        filterError('$orderby', err);
+      }
+      const base = readStateQuery(db, tenant.id, reader).$if(condition !== undefined, (qb) => qb.where(condition!));
+      let query = base.selectAll('a').select(isReadExpression(reader).as('is_read'));
+      for (const term of order) query = query.orderBy(term.column as 'a.created_at', term.direction);
+      const rows = await query.limit(q.$top ?? MAX_TOP).offset(q.$skip ?? 0).execute();
+      const userId = request.principal!.kind === 'user' ? request.principal!.userId : '';
+      const value = rows.map((row) => toAlertDto({ ...toStoredAlert(row), read: Number(row.is_read) === 1 }, userId));
+      const total =
+        q.$count === 'true'
+          ? Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+          : undefined;
+      return { '@odata.context': context('Alerts'), ...(total === undefined ? {} : { '@odata.count': total }), value };
+    },
+  );
+
+  const getUnreadCount = async (request: FastifyRequest) => {
+    const tenant = await orchestratorTenant(db, request);
+    return { '@odata.context': context('Edm.Int64'), value: await unreadCount(db, tenant.id, await readerFor(db, request.principal!)) };
+  };
+  // The 2018 swagger writes the function call with (), later clients without.
+  app.get(`${ACTIONS}.GetUnreadCount()`, { config: view }, getUnreadCount);
+  app.get(`${ACTIONS}.GetUnreadCount`, { config: view, schema: { hide: true } }, getUnreadCount);
+
+  app.post(
+    `${ACTIONS}.MarkAsRead`,
+    { config: view, schema: { body: z.any(), description: '{"ids": [id]} → remaining unread count; 409 for the host administrator, who has no read state.' } },
+    async (request) => {
+      const parsed = markAsReadBody.safeParse(lowerCaseKeys(request.body));
+      if (!parsed.success) throw fieldError('ids', parsed.error.issues[0]?.message ?? 'must be a list of alert ids');
+      const tenant = await orchestratorTenant(db, request);
+      const principal = request.principal!;
+      if (principal.kind !== 'user') throw conflict('The host administrator has no read state; mark alerts with a user token.');
+      await markAlerts(db, tenant.id, principal.userId, parsed.data.ids, true);
+      return { '@odata.context': context('Edm.Int64'), value: await unreadCount(db, tenant.id, await readerFor(db, principal)) };
+    },
+  );
+
+  app.post(
+    `${ACTIONS}.RaiseProcessAlert`,
+    {
+      config: { access: 'authenticated', permission: 'Alerts.Create' },
+      schema: {
+        body: z.any(),
+        description:
+          '{"processAlert": {Message, Severity, ProcessName, RobotName}}, all required, each ≤ 512 characters → 200. X-UIPATH-OrganizationUnitId becomes the folder, X-UIPATH-JobKey the job.',
+      },
+    },
+    async (request, reply) => {
+      const outer = lowerCaseKeys(request.body) as Record<string, unknown> | undefined;
+      const parsed = processAlert.safeParse(lowerCaseKeys(outer?.processalert));
+      const errors: FieldError[] = parsed.success
+        ? []
+        : parsed.error.issues.map((i) => ({
+            path: i.path.length > 0 ? `processAlert.${PROCESS_ALERT_FIELDS[String(i.path[0])] ?? String(i.path[0])}` : 'processAlert',
+            message: i.message,
+          }));
+      const severity = parsed.success
+        ? typeof parsed.data.severity === 'number'
+          ? SEVERITIES[parsed.data.severity]
+          : parseSeverity(parsed.data.severity)
+        : undefined;
+      if (parsed.success && !severity) errors.push({ path: 'processAlert.Severity', message: SEVERITY_MESSAGE });
+      if (errors.length > 0 || !parsed.success || !severity) throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
+      const tenant = await orchestratorTenant(db, request);
+      const job = headerValue(request, 'x-uipath-jobkey');
+      await ingest.raise(tenant.id, [
+        {
+          severity,
+          component: 'Process',
+          event: CUSTOM_EVENT,
+          message: parsed.data.message,
+          data: null,
+          source: JSON.stringify({ process: parsed.data.processname, robot: parsed.data.robotname, ...(job ? { job } : {}) }),
+          folder: headerValue(request, 'x-uipath-organizationunitid') ?? null,
+          dedupKey: null,
+          occurredAt: undefined,
+        },
+      ]);
+      return reply.status(200).send();
+    },
+  );
+};
