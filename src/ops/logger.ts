@@ -1,24 +1,23 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { redactSecrets, scrubCredentials } from './redact.js';
 
 /**
- * REDACTED_PATHS are removed from every log line wherever they appear, so a password or token
- * that reaches a log call by accident is not written.
+ * createLogger returns the process's pino JSON logger. Every logged object passes through
+ * redactSecrets and every message through scrubCredentials, so a password or token that reaches a
+ * log call by accident is not written, however deep it sits.
  */
-export const REDACTED_PATHS = [
-  'password',
-  '*.password',
-  '*.*.password',
-  'accessToken',
-  '*.accessToken',
-  '*.*.accessToken',
-  'token',
-  '*.token',
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'res.headers["set-cookie"]',
-];
-
-/** createLogger returns the process's pino JSON logger. */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination);
+  return pino(
+    {
+      level,
+      formatters: { log: (object) => redactSecrets(object) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          const scrubbed = args.map((arg) => (typeof arg === 'string' ? scrubCredentials(arg) : arg)) as typeof args;
+          return method.apply(this, scrubbed);
+        },
+      },
+    },
+    destination,
+  );
 }

@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import util from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SecretBox, SecretDecryptError } from './secret-box.js';
+
+describe('SecretBox', () => {
+  const dirs: string[] = [];
+  const tempDir = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-secret-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const box = SecretBox.fromPassphrase('a passphrase of some length');
+  const owner = 'tenant:0193:smtp-password';
+
+  it('opens what it sealed, for the same owner, including unicode and empty secrets', () => {
+    for (const secret of ['hunter2', '', 'pässwörd 🔑 with spaces', 'x'.repeat(10_000)]) {
+      expect(box.open(box.seal(secret, owner), owner)).toBe(secret);
+    }
+  });
+
+  it('never produces the same ciphertext twice, and never contains the secret', () => {
+    const a = box.seal('hunter2', owner);
+    const b = box.seal('hunter2', owner);
+    expect(a).not.toBe(b);
+    expect(a).toMatch(/^v1:[A-Za-z0-9+/=]+$/);
+    expect(Buffer.from(a.slice(3), 'base64').toString('latin1')).not.toContain('hunter2');
+  });
+
+  it("refuses to open another owner's secret (a row copied to another tenant)", () => {
+    const sealed = box.seal('hunter2', 'tenant:A:smtp-password');
+    expect(() => box.open(sealed, 'tenant:B:smtp-password')).toThrow(SecretDecryptError);
+  });
+
+  it('refuses a tampered, truncated or foreign ciphertext', () => {
+    const sealed = box.seal('hunter2', owner);
+    const raw = Buffer.from(sealed.slice(3), 'base64');
+    for (const index of [0, 12, 20, raw.length - 1]) {
+      const flipped = Buffer.from(raw);
+      flipped[index]! ^= 0x01;
+      expect(() => box.open(`v1:${flipped.toString('base64')}`, owner)).toThrow(SecretDecryptError);
+    }
+    expect(() => box.open(`v1:${raw.subarray(0, 20).toString('base64')}`, owner)).toThrow(SecretDecryptError);
+    expect(() => box.open('v2:AAAA', owner)).toThrow(SecretDecryptError);
+    expect(() => box.open('hunter2', owner)).toThrow(SecretDecryptError);
+    expect(() => SecretBox.fromPassphrase('another passphrase entirely').open(sealed, owner)).toThrow(SecretDecryptError);
+  });
+
+  it('creates the key file with mode 0600 on first start and reuses it afterwards', () => {
+    const dir = path.join(tempDir(), 'data');
+    const first = SecretBox.fromDataDir(dir);
+    const file = path.join(dir, 'secret.key');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const key = fs.readFileSync(file, 'utf8');
+    expect(Buffer.from(key.trim(), 'base64')).toHaveLength(32);
+    const sealed = first.seal('hunter2', owner);
+    const second = SecretBox.fromDataDir(dir);
+    expect(fs.readFileSync(file, 'utf8')).toBe(key);
+    expect(second.open(sealed, owner)).toBe('hunter2');
+  });
+
+  it('derives the same key from the same TOCSIN_SECRET_KEY, so several processes agree', () => {
+    const sealed = SecretBox.fromPassphrase('shared secret key value').seal('hunter2', owner);
+    expect(SecretBox.fromPassphrase('shared secret key value').open(sealed, owner)).toBe('hunter2');
+  });
+
+  it('keeps its key out of JSON and inspection', () => {
+    expect(JSON.stringify({ box })).toBe('{"box":"[SecretBox]"}');
+    const dir = tempDir();
+    const fromDir = SecretBox.fromDataDir(dir);
+    const key = fs.readFileSync(path.join(dir, 'secret.key'), 'utf8').trim();
+    expect(JSON.stringify(fromDir)).not.toContain(key);
+    expect(util.inspect(fromDir, { showHidden: true, depth: 5 })).not.toContain(key);
+    expect(util.inspect(fromDir, { showHidden: true, depth: 5 })).not.toContain(Buffer.from(key, 'base64').toString('hex').slice(0, 16));
+  });
+});
