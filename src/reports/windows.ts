@@ -70,3 +70,10 @@ export function dueDailyWindow(
   if (window.end <= notBefore || (lastEnd !== undefined && lastEnd >= window.end)) return undefined;
   return window;
 }
+
+/** nextReportInstant is the first report time strictly after now, when the next daily window ends. */
+export function nextReportInstant(now: number, time: ReportTime, zone: string): number {
+  const today = DateTime.fromMillis(now, { zone }).startOf('day');
+  const instant = reportInstant(today, time, zone);
+  return instant > now ? instant : reportInstant(today.plus({ days: 1 }), time, zone);
+}

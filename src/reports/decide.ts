@@ -1,0 +1,77 @@
+import type { EmailKind } from '../delivery/contract.js';
+import type { NewDelivery } from '../delivery/outbox/enqueue.js';
+import { isSubscribed } from '../preferences/model.js';
+import { type Recipient, wantsKind } from '../recipients/eligibility.js';
+import type { EventCount, FatalFlood } from './alert-facts.js';
+import type { Window } from './windows.js';
+
+/** ReportData is what a report delivery stores for its composer: whose email it is, and for an immediate one, which alert. */
+export interface ReportData {
+  readonly recipient: { readonly type: 'user' | 'group'; readonly id: string };
+  readonly alertId?: string;
+  readonly groupId?: string;
+}
+
+function subscribedToAny(recipient: Recipient, events: readonly EventCount[]): boolean {
+  return events.some((e) => isSubscribed(recipient.preferences, e.component, e.event));
+}
+
+/**
+ * getsWindowReport decides whether a recipient gets the summary or daily report of a window:
+ * it wants that kind, and the window holds an alert it subscribes to (for the summary, `events`
+ * are already only Fatal and Error), or the tenant asked for "all quiet" daily reports.
+ */
+export function getsWindowReport(recipient: Recipient, kind: 'summary' | 'daily', events: readonly EventCount[], sendEmptyDaily: boolean): boolean {
+  if (!wantsKind(recipient, kind)) return false;
+  return subscribedToAny(recipient, events) || (kind === 'daily' && sendEmptyDaily);
+}
+
+/** getsImmediate decides whether a recipient gets the immediate email of a Fatal alert. */
+export function getsImmediate(recipient: Recipient, flood: FatalFlood): boolean {
+  return wantsKind(recipient, 'immediate') && isSubscribed(recipient.preferences, flood.component, flood.event);
+}
+
+/**
+ * idempotencyKey names one email: kind, tenant, what it is about (window start or alert flood)
+ * and the lower-cased address, so one address never gets two copies of one email, whoever
+ * decides it and however often.
+ */
+export function idempotencyKey(kind: EmailKind, tenantId: string, about: string | number, address: string): string {
+  return `${kind}:${tenantId}:${about}:${address.toLowerCase()}`;
+}
+
+/** windowDelivery is the outbox row of a summary or daily report for one recipient. */
+export function windowDelivery(tenantId: string, kind: 'summary' | 'daily', window: Window, recipient: Recipient): NewDelivery {
+  const data: ReportData = { recipient: { type: recipient.type, id: recipient.id } };
+  return {
+    tenantId,
+    kind,
+    idempotencyKey: idempotencyKey(kind, tenantId, window.start, recipient.address),
+    recipient: deliveryRecipient(recipient),
+    windowStart: window.start,
+    windowEnd: window.end,
+    data,
+  };
+}
+
+/** immediateDelivery is the outbox row of the immediate email of one Fatal flood for one recipient. */
+export function immediateDelivery(tenantId: string, flood: FatalFlood, recipient: Recipient): NewDelivery {
+  const data: ReportData = { recipient: { type: recipient.type, id: recipient.id }, alertId: flood.alertId, groupId: flood.groupId };
+  return {
+    tenantId,
+    kind: 'immediate',
+    idempotencyKey: idempotencyKey('immediate', tenantId, flood.groupId, recipient.address),
+    recipient: deliveryRecipient(recipient),
+    data,
+  };
+}
+
+function deliveryRecipient(recipient: Recipient) {
+  return {
+    address: recipient.address,
+    name: recipient.name,
+    language: recipient.language,
+    timeZone: recipient.timeZone,
+    ...(recipient.type === 'user' ? { userId: recipient.id } : { groupId: recipient.id }),
+  };
+}

@@ -1,0 +1,100 @@
+import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
+import { recipientPages } from '../recipients/query.js';
+import type { Clock } from '../shared/clock.js';
+import type { Db } from '../storage/database.js';
+import type { Storage } from '../storage/storage.js';
+import { type FatalFlood, eventCounts } from './alert-facts.js';
+import { getsImmediate, getsWindowReport, immediateDelivery, windowDelivery } from './decide.js';
+import type { Window } from './windows.js';
+
+/** ReportSettings are the parts of a tenant's mail settings that decide its alert emails. */
+export interface ReportSettings {
+  readonly alertsEmailEnabled: boolean;
+  /** `HH:MM` or `HH:MM:SS` in the tenant's time zone. */
+  readonly dailyReportTime: string;
+  readonly sendEmptyDailyReport: boolean;
+}
+
+/** ReportSettingsSource reads a tenant's ReportSettings (the settings domain's getMailSettings). */
+export type ReportSettingsSource = (db: Db, tenantId: string) => Promise<ReportSettings>;
+
+/** ReportTenant is what the reports need of a tenant. */
+export interface ReportTenant {
+  readonly id: string;
+  readonly name: string;
+  readonly language: string;
+  readonly timeZone: string;
+  readonly createdAt: number;
+}
+
+/** lastWindowEnd is where the last decided window of a kind ended, or undefined when none was. */
+export async function lastWindowEnd(db: Db, tenantId: string, kind: 'summary' | 'daily'): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('report_windows')
+    .select((eb) => eb.fn.max('window_end').as('end'))
+    .where('tenant_id', '=', tenantId)
+    .where('kind', '=', kind)
+    .executeTakeFirst();
+  return row?.end === null || row?.end === undefined ? undefined : Number(row.end);
+}
+
+/**
+ * decideWindow decides one summary or daily window of a tenant in ONE transaction: it records
+ * the window (the unique (tenant, kind, start) key lets only one instance win it; the loser
+ * returns undefined and enqueues nothing) and queues one delivery per recipient who gets it,
+ * streaming the recipients a page at a time. A crash before commit leaves nothing decided and the
+ * window is decided again; after commit the deliveries are in the outbox and will be sent.
+ */
+export async function decideWindow(
+  storage: Storage,
+  tenant: ReportTenant,
+  kind: 'summary' | 'daily',
+  window: Window,
+  settings: ReportSettings,
+  clock: Clock,
+): Promise<number | undefined> {
+  return storage.db.transaction().execute(async (tx) => {
+    const claimed = await tx
+      .insertInto('report_windows')
+      .values({ tenant_id: tenant.id, kind, window_start: window.start, window_end: window.end, deliveries: 0, decided_at: clock.now() })
+      .onConflict((oc) => oc.columns(['tenant_id', 'kind', 'window_start']).doNothing())
+      .executeTakeFirst();
+    if (Number(claimed.numInsertedOrUpdatedRows ?? 0n) === 0) return undefined;
+    if (!settings.alertsEmailEnabled) return 0;
+    const events = await eventCounts(tx, tenant.id, window, kind === 'summary' ? 'Error' : undefined);
+    // Nobody gets a report of an empty window, so the recipients need not even be read.
+    if (events.length === 0 && !(kind === 'daily' && settings.sendEmptyDailyReport)) return 0;
+    let queued = 0;
+    for await (const page of recipientPages(tx, tenant)) {
+      const rows = page
+        .filter((r) => getsWindowReport(r, kind, events, settings.sendEmptyDailyReport))
+        .map((r) => windowDelivery(tenant.id, kind, window, r));
+      queued += await enqueueDeliveries(tx, rows, clock);
+    }
+    await tx
+      .updateTable('report_windows')
+      .set({ deliveries: queued })
+      .where('tenant_id', '=', tenant.id)
+      .where('kind', '=', kind)
+      .where('window_start', '=', window.start)
+      .execute();
+    return queued;
+  });
+}
+
+/**
+ * decideImmediate queues the immediate email of each new Fatal flood for every recipient who
+ * opted in and subscribes to its event. The idempotency key (flood, address) makes deciding the
+ * same flood again, after a restart or on another instance, queue nothing more.
+ */
+export async function decideImmediate(storage: Storage, tenant: ReportTenant, floods: readonly FatalFlood[], clock: Clock): Promise<number> {
+  if (floods.length === 0) return 0;
+  return storage.db.transaction().execute(async (tx) => {
+    let queued = 0;
+    for await (const page of recipientPages(tx, tenant)) {
+      const rows = page.flatMap((r) => floods.filter((f) => getsImmediate(r, f)).map((f) => immediateDelivery(tenant.id, f, r)));
+      queued += await enqueueDeliveries(tx, rows, clock);
+    }
+    return queued;
+  });
+}

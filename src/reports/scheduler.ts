@@ -1,0 +1,156 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../shared/clock.js';
+import type { Storage } from '../storage/storage.js';
+import { newFatalFloods } from './alert-facts.js';
+import {
+  type ReportSettingsSource,
+  type ReportTenant,
+  decideImmediate,
+  decideWindow,
+  lastWindowEnd,
+} from './decisions.js';
+import { dueDailyWindow, dueSummaryWindow, nextReportInstant, parseReportTime } from './windows.js';
+
+/** SchedulerSettings tune the loop; tests shorten them. */
+export interface SchedulerSettings {
+  /** How often the loop looks (also for new Fatal alerts). */
+  readonly tickMs: number;
+  /** Length of a summary window (TOCSIN_SUMMARY_INTERVAL_SECONDS). */
+  readonly summaryIntervalMs: number;
+  /**
+   * How long after its creation time an alert is first looked at: an alert's created_at is taken
+   * before its transaction commits, so a span is read only once every insert in it has committed.
+   */
+  readonly settleMs: number;
+  /** How far back the Fatal watch starts after a start-up (the idempotency keys absorb re-reads). */
+  readonly fatalLookbackMs: number;
+  /** How often the daily report time is re-read, in case the tenant changed it. */
+  readonly dailyRecheckMs: number;
+}
+
+/** DEFAULT_SCHEDULER_SETTINGS: look every second, so a window is decided within about a second of its end. */
+export const DEFAULT_SCHEDULER_SETTINGS: Omit<SchedulerSettings, 'summaryIntervalMs'> = Object.freeze({
+  tickMs: 1_000,
+  settleMs: 1_000,
+  fatalLookbackMs: 10 * 60_000,
+  dailyRecheckMs: 30_000,
+});
+
+/** SchedulerDeps are what the loop is built from; the clock and the doorbell are injected. */
+export interface SchedulerDeps {
+  readonly storage: Storage;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly settingsOf: ReportSettingsSource;
+  /** Rung after a commit that queued mail, so this process's outbox workers send at once. */
+  readonly doorbell?: { ring(): void } | undefined;
+  readonly settings: Partial<SchedulerSettings> & Pick<SchedulerSettings, 'summaryIntervalMs'>;
+}
+
+interface TenantState {
+  nextSummaryCheck: number;
+  nextDailyCheck: number;
+  fatalCursor: number;
+}
+
+/**
+ * ReportScheduler is the loop that decides, for each tenant, the summary and daily windows that
+ * are due and the immediate emails of new Fatal alerts. What it remembers in memory only saves
+ * queries; what is decided lives in the database, so any number of instances may run it.
+ */
+export class ReportScheduler {
+  readonly settings: SchedulerSettings;
+  readonly #deps: SchedulerDeps;
+  readonly #tenants = new Map<string, TenantState>();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = true;
+
+  constructor(deps: SchedulerDeps) {
+    this.#deps = deps;
+    this.settings = Object.freeze({ ...DEFAULT_SCHEDULER_SETTINGS, ...deps.settings });
+  }
+
+  /** start ticks every tickMs until stop(). */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  /** stop ends the loop after the tick in progress, whose transactions then have committed or rolled back. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  #schedule(delay: number): void {
+    this.#timer = setTimeout(() => {
+      this.#running = this.tick().finally(() => {
+        if (!this.#stopped) this.#schedule(this.settings.tickMs);
+      });
+    }, delay);
+  }
+
+  /** tick looks once at every tenant; one tenant's failure is logged and does not stop the others. */
+  async tick(): Promise<void> {
+    const now = this.#deps.clock.now();
+    const rows = await this.#deps.storage.db.selectFrom('tenants').select(['id', 'name', 'language', 'time_zone', 'created_at']).execute();
+    let queued = 0;
+    for (const row of rows) {
+      const tenant: ReportTenant = { id: row.id, name: row.name, language: row.language, timeZone: row.time_zone, createdAt: Number(row.created_at) };
+      try {
+        queued += await this.#tickTenant(tenant, now);
+      } catch (err) {
+        this.#deps.logger.error({ err, tenant: tenant.name }, 'deciding alert emails failed; will try again');
+      }
+    }
+    if (queued > 0) this.#deps.doorbell?.ring();
+  }
+
+  async #tickTenant(tenant: ReportTenant, now: number): Promise<number> {
+    const { storage, clock, settingsOf, logger } = this.#deps;
+    const db = storage.db;
+    const s = this.settings;
+    let state = this.#tenants.get(tenant.id);
+    if (!state) {
+      state = { nextSummaryCheck: now, nextDailyCheck: now, fatalCursor: now - s.fatalLookbackMs };
+      this.#tenants.set(tenant.id, state);
+    }
+    let queued = 0;
+    // Windows are judged as of `settled`, so every alert created inside one has committed.
+    const settled = now - s.settleMs;
+
+    if (now >= state.nextSummaryCheck) {
+      const due = dueSummaryWindow(settled, s.summaryIntervalMs, await lastWindowEnd(db, tenant.id, 'summary'), tenant.createdAt);
+      if (due) {
+        const decided = await decideWindow(storage, tenant, 'summary', due, await settingsOf(db, tenant.id), clock);
+        if (decided !== undefined) logger.info({ tenant: tenant.name, window: due, deliveries: decided }, 'summary window decided');
+        queued += decided ?? 0;
+      }
+      state.nextSummaryCheck = (Math.floor(settled / s.summaryIntervalMs) + 1) * s.summaryIntervalMs + s.settleMs;
+    }
+
+    if (now >= state.nextDailyCheck) {
+      const settings = await settingsOf(db, tenant.id);
+      const time = parseReportTime(settings.dailyReportTime);
+      const due = dueDailyWindow(settled, time, tenant.timeZone, await lastWindowEnd(db, tenant.id, 'daily'), tenant.createdAt);
+      if (due) {
+        const decided = await decideWindow(storage, tenant, 'daily', due, settings, clock);
+        if (decided !== undefined) logger.info({ tenant: tenant.name, window: due, deliveries: decided }, 'daily window decided');
+        queued += decided ?? 0;
+      }
+      state.nextDailyCheck = Math.min(now + s.dailyRecheckMs, nextReportInstant(settled, time, tenant.timeZone) + s.settleMs);
+    }
+
+    if (settled > state.fatalCursor) {
+      const floods = await newFatalFloods(db, tenant.id, { start: state.fatalCursor, end: settled });
+      if (floods.length > 0 && (await settingsOf(db, tenant.id)).alertsEmailEnabled) {
+        queued += await decideImmediate(storage, tenant, floods, clock);
+      }
+      state.fatalCursor = settled;
+    }
+    return queued;
+  }
+}
