@@ -53,7 +53,10 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       storage: database.storage,
       clock,
       sender,
-      resolveEndpoint: async (tenantId) => endpoints.get(tenantId) ?? Promise.reject(new Error('no settings')),
+      resolveEndpoint: async (tenantId) => {
+        const endpoint = endpoints.get(tenantId);
+        return endpoint ? { endpoint } : { endpoint: null, message: 'Alerts email is switched off for this tenant.', retryable: false };
+      },
       composers: {},
       random: () => 0.5,
       ...overrides,
@@ -161,6 +164,16 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     clock.advance(30_000);
     await w.runOnce();
     expect(await row(d.id)).toMatchObject({ status: 'failed', attempts: 3, last_code: 451 });
+  });
+
+  it('fails at once when the tenant has switched alerts email off', async () => {
+    endpoints.delete(tenantX);
+    const clock = new FakeClock(T0);
+    const d = await enqueueOne(tenantX, clock);
+    await worker(clock).runOnce();
+    const after = await row(d.id);
+    expect(after).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(after.last_error).toContain('switched off');
   });
 
   it('sends a crashed worker’s row again once its lease expires', async () => {

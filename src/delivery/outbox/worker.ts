@@ -55,8 +55,13 @@ export const DEFAULT_WORKER_SETTINGS: WorkerSettings = Object.freeze({
   endpointCacheMs: 2_000,
 });
 
+/** EndpointResolution is a tenant's endpoint, or why it has none and whether that may pass (settings' resolveEndpoint). */
+export type EndpointResolution =
+  | { readonly endpoint: SmtpEndpoint }
+  | { readonly endpoint: null; readonly message: string; readonly retryable: boolean };
+
 /** EndpointResolver gives a tenant's effective SMTP endpoint (its custom settings or the system default). */
-export type EndpointResolver = (tenantId: string) => Promise<SmtpEndpoint>;
+export type EndpointResolver = (tenantId: string) => Promise<EndpointResolution>;
 
 /** DeliveryWorkerDeps are what a worker is built from; time, randomness and the transport are injected. */
 export interface DeliveryWorkerDeps {
@@ -90,7 +95,7 @@ export class DeliveryWorker {
   readonly #inFlightByTenant = new Map<string, number>();
   readonly #breakers = new Map<string, BreakerState>();
   readonly #tenantEndpoint = new Map<string, string>();
-  readonly #endpointCache = new Map<string, { endpoint: Promise<SmtpEndpoint>; expiresAt: number }>();
+  readonly #endpointCache = new Map<string, { resolution: Promise<EndpointResolution>; expiresAt: number }>();
   #queuedRecords: { attempt: FinishedAttempt; settle: (lost: boolean) => void; fail: (err: unknown) => void }[] = [];
   #flushing = false;
   #running = false;
@@ -264,13 +269,15 @@ export class DeliveryWorker {
   }
 
   async #attempt(delivery: Delivery): Promise<Outcome> {
-    let endpoint: SmtpEndpoint;
+    let resolution: EndpointResolution;
     let email: RenderedEmail;
     try {
-      endpoint = await this.#endpointFor(delivery.tenantId);
+      resolution = await this.#endpointFor(delivery.tenantId);
     } catch (err) {
       return this.#failure(delivery, true, `mail settings: ${messageOf(err)}`);
     }
+    if (resolution.endpoint === null) return this.#failure(delivery, resolution.retryable, `mail settings: ${resolution.message}`);
+    const endpoint = resolution.endpoint;
     const secrets = { username: endpoint.username, values: [endpoint.password, endpoint.accessToken] };
     try {
       email = await renderDelivery(delivery, this.#deps.composers);
@@ -337,14 +344,14 @@ export class DeliveryWorker {
     return { status: 'retrying', nextAttemptAt: decision.nextAttemptAt, error, code, response };
   }
 
-  #endpointFor(tenantId: string): Promise<SmtpEndpoint> {
+  #endpointFor(tenantId: string): Promise<EndpointResolution> {
     const now = this.#deps.clock.now();
     const cached = this.#endpointCache.get(tenantId);
-    if (cached && cached.expiresAt > now) return cached.endpoint;
-    const endpoint = this.#deps.resolveEndpoint(tenantId);
-    this.#endpointCache.set(tenantId, { endpoint, expiresAt: now + this.settings.endpointCacheMs });
-    endpoint.catch(() => this.#endpointCache.delete(tenantId));
-    return endpoint;
+    if (cached && cached.expiresAt > now) return cached.resolution;
+    const resolution = this.#deps.resolveEndpoint(tenantId);
+    this.#endpointCache.set(tenantId, { resolution, expiresAt: now + this.settings.endpointCacheMs });
+    resolution.catch(() => this.#endpointCache.delete(tenantId));
+    return resolution;
   }
 
   /** #record queues a finished attempt for the next group commit and resolves to whether its lease was lost. */

@@ -1,0 +1,87 @@
+import { sql } from 'kysely';
+import { fieldError } from '../../http/problem.js';
+import type { Db } from '../../storage/database.js';
+import type { EmailKind } from '../contract.js';
+import type { DeliveryRow } from './delivery.js';
+import type { DeliveryStatus } from './tables.js';
+
+/** DeliveryLogQuery filters and pages one tenant's delivery log, newest first. */
+export interface DeliveryLogQuery {
+  readonly status?: string | undefined;
+  readonly kind?: string | undefined;
+  readonly recipient?: string | undefined;
+  readonly limit: number;
+  /** Only rows older than this id (the last row of the previous page). */
+  readonly before?: string | undefined;
+}
+
+/** DeliveryLogEntry is one row of the delivery log as the API shows it. */
+export interface DeliveryLogEntry {
+  id: string;
+  kind: EmailKind;
+  recipient: string;
+  recipientName: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  lastError: string | null;
+  lastCode: number | null;
+  smtpResponse: string | null;
+  messageId: string;
+  windowStart?: string;
+  windowEnd?: string;
+  createdAt: string;
+  sentAt: string | null;
+  nextAttemptAt: string | null;
+}
+
+/**
+ * listDeliveries reads a page of a tenant's delivery log, newest first (ids are UUIDv7, so id
+ * order is creation order), and the id to continue from when there is more.
+ */
+export async function listDeliveries(db: Db, tenantId: string, query: DeliveryLogQuery): Promise<{ rows: DeliveryRow[]; next: string | null }> {
+  let q = db.selectFrom('deliveries').selectAll().where('tenant_id', '=', tenantId);
+  if (query.status) q = q.where('status', '=', query.status);
+  if (query.kind) q = q.where('kind', '=', query.kind);
+  if (query.recipient) q = q.where(sql<string>`lower(recipient_address)`, '=', query.recipient.toLowerCase());
+  if (query.before) q = q.where('id', '<', query.before);
+  const rows = await q.orderBy('id', 'desc').limit(query.limit + 1).execute();
+  const more = rows.length > query.limit;
+  const page = more ? rows.slice(0, query.limit) : rows;
+  return { rows: page, next: more ? page[page.length - 1]!.id : null };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const UNFINISHED = new Set(['pending', 'sending', 'retrying']);
+
+/** showDelivery maps a stored row to its API shape; the payload (alert contents) stays out of the log. */
+export function showDelivery(row: DeliveryRow): DeliveryLogEntry {
+  return {
+    id: row.id,
+    kind: row.kind as EmailKind,
+    recipient: row.recipient_address,
+    recipientName: row.recipient_name,
+    status: row.status as DeliveryStatus,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    lastCode: row.last_code,
+    smtpResponse: row.smtp_response,
+    messageId: row.message_id,
+    ...(row.window_start === null ? {} : { windowStart: iso(row.window_start) }),
+    ...(row.window_end === null ? {} : { windowEnd: iso(row.window_end) }),
+    createdAt: iso(row.created_at),
+    sentAt: row.sent_at === null ? null : iso(row.sent_at),
+    nextAttemptAt: UNFINISHED.has(row.status) ? iso(row.next_attempt_at) : null,
+  };
+}
+
+/** encodeLogCursor makes the opaque `nextCursor` of a page from the id of its last row. */
+export function encodeLogCursor(id: string): string {
+  return Buffer.from(`d.${id}`).toString('base64url');
+}
+
+/** decodeLogCursor reads a cursor back; anything this server did not hand out is a 400 naming `query.cursor`. */
+export function decodeLogCursor(cursor: string): string {
+  const match = /^d\.([\w-]{1,64})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw fieldError('query.cursor', 'must be a nextCursor returned by a previous page');
+  return match[1]!;
+}

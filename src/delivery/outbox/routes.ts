@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { tenantOf } from '../../access/routes.js';
+import type { RouteModule } from '../../http/context.js';
+import { DELIVERY_STATUSES } from './tables.js';
+import { decodeLogCursor, encodeLogCursor, listDeliveries, showDelivery } from './log.js';
+
+const EMAIL_KINDS = ['summary', 'daily', 'immediate', 'test'] as const;
+
+const logQuery = z.object({
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  kind: z.enum(EMAIL_KINDS).optional(),
+  recipient: z.string().trim().min(1).max(254).optional().describe('The recipient address (case ignored).'),
+  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  cursor: z.string().max(200).optional().describe('The nextCursor of the previous page.'),
+});
+
+const logEntry = z.object({
+  id: z.string(),
+  kind: z.enum(EMAIL_KINDS),
+  recipient: z.string().describe('The recipient address.'),
+  recipientName: z.string().nullable(),
+  status: z.enum(DELIVERY_STATUSES),
+  attempts: z.number().int(),
+  lastError: z.string().nullable().describe('Why the last attempt failed; never holds a password or token.'),
+  lastCode: z.number().int().nullable().describe('The SMTP reply code of the last failure, when the server answered.'),
+  smtpResponse: z.string().nullable().describe('The server reply to the final "." of the accepted send, or of the last failure.'),
+  messageId: z.string().describe('Stable for the email, the same on every attempt.'),
+  windowStart: z.string().optional(),
+  windowEnd: z.string().optional(),
+  createdAt: z.string(),
+  sentAt: z.string().nullable(),
+  nextAttemptAt: z.string().nullable().describe('When an unfinished delivery is next tried.'),
+});
+
+/** deliveryRoutes serve the delivery log: one row per email with its status, attempts and the server's reply. */
+export const deliveryRoutes: RouteModule = (app, { storage }) => {
+  app.get(
+    '/api/v1/tenants/:tenant/deliveries',
+    {
+      config: { permission: 'Settings.View' },
+      schema: {
+        params: z.object({ tenant: z.string().min(1).max(200) }),
+        querystring: logQuery,
+        response: { 200: z.object({ items: z.array(logEntry), nextCursor: z.string().nullable() }) },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const page = await listDeliveries(storage.db, tenantOf(request).id, {
+        status: q.status,
+        kind: q.kind,
+        recipient: q.recipient,
+        limit: q.limit,
+        before: q.cursor === undefined ? undefined : decodeLogCursor(q.cursor),
+      });
+      return { items: page.rows.map(showDelivery), nextCursor: page.next === null ? null : encodeLogCursor(page.next) };
+    },
+  );
+};
