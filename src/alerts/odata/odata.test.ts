@@ -97,7 +97,7 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
       ['$orderby=Message', 'query.$orderby'],
       ['$top=1001', 'query.$top'],
       ['$skip=-1', 'query.$skip'],
-    ]) {
+    ] as const) {
       const res = await t.call('GET', `/odata/Alerts?${query.replace(/ /g, '%20').replace(/'/g, '%27')}`, undefined, token);
       expect(res.statusCode, query).toBe(400);
       expect(res.json().errors[0].path, query).toBe(parameter);
