@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { EMAIL_MESSAGES, emailTranslator } from './email-i18n.js';
+import { LANGUAGES } from './languages.js';
+import { type Messages, flattenKeys } from './messages.js';
+
+const PLURAL_SUFFIX = /_(zero|one|two|few|many|other)$/;
+
+function strings(messages: Messages, prefix = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, value] of Object.entries(messages)) {
+    if (typeof value === 'string') out.set(`${prefix}${key}`, value);
+    else for (const [k, v] of strings(value, `${prefix}${key}.`)) out.set(k, v);
+  }
+  return out;
+}
+
+const baseKeys = (messages: Messages) => [...new Set(flattenKeys(messages).map((key) => key.replace(PLURAL_SUFFIX, '')))].sort();
+const placeholders = (text: string) => [...text.matchAll(/\{\{\s*(\w+)/g)].map((m) => m[1]).sort();
+
+// Words that are the same in a language as in English: the severity names Orchestrator keeps in
+// French and Spanish (the French guide says "une alerte Fatal ou Erreur"), and nouns that are
+// spelt alike. Anything else identical to English is a string someone forgot to translate.
+const SAME_AS_ENGLISH: Readonly<Record<string, readonly string[]>> = {
+  fr: ['severity.Fatal', 'field.message', 'field.robot', 'field.machine', 'daily.total'],
+  es: ['severity.Fatal', 'severity.Error', 'field.robot', 'daily.total'],
+  de: [],
+  ja: [],
+};
+
+describe('email translations', () => {
+  const english = strings(EMAIL_MESSAGES.en);
+
+  it.each(LANGUAGES)('%s has every key of English, and no other', (language) => {
+    expect(baseKeys(EMAIL_MESSAGES[language])).toEqual(baseKeys(EMAIL_MESSAGES.en));
+  });
+
+  it.each(LANGUAGES)('%s has exactly the plural forms its language uses', (language) => {
+    const categories = new Intl.PluralRules(language).resolvedOptions().pluralCategories.slice().sort();
+    const forms = new Map<string, string[]>();
+    for (const key of flattenKeys(EMAIL_MESSAGES[language])) {
+      const match = PLURAL_SUFFIX.exec(key);
+      if (!match) continue;
+      const base = key.replace(PLURAL_SUFFIX, '');
+      forms.set(base, [...(forms.get(base) ?? []), match[1]!]);
+    }
+    expect(forms.size).toBeGreaterThan(0);
+    for (const [base, found] of forms) expect([base, found.sort()]).toEqual([base, categories]);
+  });
+
+  it.each(LANGUAGES.filter((l) => l !== 'en'))('%s translates every string (only listed words may equal English)', (language) => {
+    const own = strings(EMAIL_MESSAGES[language]);
+    const same = [...own]
+      .filter(([key, text]) => english.get(key) === text || english.get(key.replace(PLURAL_SUFFIX, '_other')) === text)
+      .map(([key]) => key);
+    expect(same.sort()).toEqual([...SAME_AS_ENGLISH[language]!].sort());
+  });
+
+  it.each(LANGUAGES)('%s uses the same placeholders as English in every string', (language) => {
+    for (const [key, text] of strings(EMAIL_MESSAGES[language])) {
+      const reference = english.get(key) ?? english.get(key.replace(PLURAL_SUFFIX, '_other'));
+      expect([key, placeholders(text)]).toEqual([key, placeholders(reference!)]);
+    }
+  });
+
+  it('picks the plural form of each language, with its number format', () => {
+    const subject = (language: (typeof LANGUAGES)[number], count: number) =>
+      emailTranslator(language)('summary.subject', { count, tenant: 'Acme' });
+    expect(subject('en', 1)).toBe('Acme: 1 new error alert');
+    expect(subject('en', 1234)).toBe('Acme: 1,234 new error alerts');
+    expect(subject('fr', 0)).toBe('Acme\u00a0: 0 nouvelle alerte d’erreur');
+    expect(subject('fr', 2)).toBe('Acme\u00a0: 2 nouvelles alertes d’erreur');
+    expect(subject('fr', 1_000_000)).toBe('Acme\u00a0: 1\u202f000\u202f000 de nouvelles alertes d’erreur');
+    expect(subject('de', 1)).toBe('Acme: 1 neuer Fehleralarm');
+    expect(subject('de', 1234)).toBe('Acme: 1.234 neue Fehleralarme');
+    expect(subject('es', 1)).toBe('Acme: 1 nueva alerta de error');
+    expect(subject('ja', 1)).toBe('Acme: 新しいエラー アラート 1 件');
+    expect(subject('ja', 5)).toBe('Acme: 新しいエラー アラート 5 件');
+  });
+
+  it('never reads a value as a template: {{…}} and $t(…) stay as written', () => {
+    const t = emailTranslator('en');
+    expect(t('immediate.subject', { tenant: '{{count}} $t(summary.heading)', event: '<b>x</b>' })).toBe(
+      '{{count}} $t(summary.heading): Fatal alert, <b>x</b>',
+    );
+  });
+});

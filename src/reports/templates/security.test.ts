@@ -1,0 +1,153 @@
+import { Parser } from 'htmlparser2';
+import { describe, expect, it } from 'vitest';
+import { LANGUAGES } from '../../i18n/languages.js';
+import type { RenderedEmail } from '../../delivery/contract.js';
+import { renderDailyEmail } from './daily-email.js';
+import { headerText } from './headers.js';
+import { renderImmediateEmail } from './immediate-email.js';
+import { httpUrl } from './links.js';
+import { type SampleContext, sampleDaily, sampleImmediate, sampleSummary } from './samples.js';
+import { renderSummaryEmail } from './summary-email.js';
+import { renderTestEmail } from './test-email.js';
+
+// What tenants and robots might put in any field that ends up in an email.
+const PAYLOADS = [
+  'Subject\r\nBcc: victim@example.com',
+  '<script>alert(1)</script>',
+  '<img src=x onerror=alert(1)>',
+  '"><svg onload=alert(1)>',
+  "' onmouseover='alert(1)",
+  'javascript:alert(1)',
+  '{{constructor.constructor "alert(1)"}}',
+  '{{#each this}}x{{/each}}',
+  '$t(summary.heading)',
+  '</td></tr></table><a href="javascript:alert(1)">click</a>',
+  '<style>body{display:none}</style>',
+];
+const EVIL = PAYLOADS.join(' ');
+
+interface Findings {
+  elements: string[];
+  handlers: string[];
+  badUrls: string[];
+}
+
+/** inspect parses the HTML like a browser's tokenizer and lists what could run or navigate. */
+function inspect(html: string): Findings {
+  const found: Findings = { elements: [], handlers: [], badUrls: [] };
+  const parser = new Parser(
+    {
+      onopentag(name, attributes) {
+        if (['script', 'iframe', 'object', 'embed', 'svg', 'img', 'form', 'base'].includes(name)) found.elements.push(name);
+        for (const [attribute, value] of Object.entries(attributes)) {
+          if (/^on/i.test(attribute)) found.handlers.push(`${name} ${attribute}`);
+          if (['href', 'src', 'action', 'formaction', 'xlink:href'].includes(attribute) && !/^https?:\/\//i.test(value.trim()))
+            found.badUrls.push(`${name} ${attribute}=${value}`);
+        }
+      },
+    },
+    { decodeEntities: true, lowerCaseAttributeNames: true },
+  );
+  parser.write(html);
+  parser.end();
+  return found;
+}
+
+const context = (language: (typeof LANGUAGES)[number]): SampleContext => ({
+  tenant: { name: 'acme', displayName: `Acme ${EVIL}`, timeZone: 'Europe/Paris' },
+  language,
+  timeZone: 'Europe/Paris',
+  now: Date.UTC(2026, 10, 27, 9, 3),
+  publicUrl: 'https://tocsin.example.com',
+  summaryIntervalSeconds: 600,
+});
+
+/** Every email with every text field of the alerts, recipient and tenant replaced by the payloads. */
+function hostileEmails(language: (typeof LANGUAGES)[number]): RenderedEmail[] {
+  const c = context(language);
+  const summary = sampleSummary(c);
+  const daily = sampleDaily(c);
+  const immediate = sampleImmediate(c);
+  const evilSource = { process: EVIL, robot: EVIL, machine: EVIL, queue: EVIL, job: EVIL };
+  const evilText = { component: EVIL, componentDisplayName: EVIL, event: EVIL, eventDisplayName: EVIL };
+  return [
+    renderSummaryEmail({
+      ...summary,
+      recipient: { ...summary.recipient, name: EVIL },
+      groups: summary.groups.map((g) => ({ ...g, ...evilText, message: EVIL, folder: EVIL, source: evilSource, dedupKey: EVIL })),
+      links: { seeMore: 'javascript:alert(1)', preferences: 'data:text/html,<script>alert(1)</script>', unsubscribe: 'vbscript:x' },
+    }),
+    renderDailyEmail({
+      ...daily,
+      recipient: { ...daily.recipient, name: EVIL },
+      counts: daily.counts.map((row) => ({ ...row, ...evilText })),
+      links: { viewAll: ' javascript:alert(1)', preferences: 'JAVASCRIPT:alert(1)', unsubscribe: 'https://tocsin.example.com/unsubscribe/"><script>' },
+    }),
+    renderImmediateEmail({
+      ...immediate,
+      alert: { ...immediate.alert, ...evilText, message: EVIL, folder: EVIL, source: evilSource, data: { [EVIL]: EVIL, nested: { EVIL } } },
+      links: { alert: 'javascript:alert(1)', preferences: 'https://tocsin.example.com/#/preferences', unsubscribe: 'mailto:x@example.com' },
+    }),
+    renderTestEmail({ language, tenantName: `acme\r\nBcc: x@example.com`, tenantDisplayName: EVIL, sentAt: 0, timeZone: 'UTC', summary: EVIL }),
+  ];
+}
+
+describe('hostile alert fields, names and links', () => {
+  for (const language of LANGUAGES) {
+    it(`in ${language}: no script, no event handler, no non-http(s) URL in any email`, () => {
+      for (const email of hostileEmails(language)) {
+        expect(inspect(email.html)).toEqual({ elements: [], handlers: [], badUrls: [] });
+        // The payloads are shown, escaped, as the text they are.
+        expect(email.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+        expect(email.text).toContain('<script>alert(1)</script>');
+      }
+    });
+  }
+
+  it('never evaluates {{…}} or $t(…) found in data: they appear as written', () => {
+    for (const email of hostileEmails('en')) {
+      expect(email.text).toContain('{{constructor.constructor "alert(1)"}}');
+      expect(email.text).toContain('{{#each this}}x{{/each}}');
+      expect(email.text).toContain('$t(summary.heading)');
+      expect(email.html).toContain('{{#each this}}x{{/each}}');
+    }
+  });
+
+  it('keeps line breaks out of every header: a CR/LF payload cannot add a header', () => {
+    for (const email of hostileEmails('fr')) {
+      for (const [name, value] of Object.entries({ Subject: email.subject, ...email.headers })) {
+        expect([name, /[\r\n\0\u0085\u2028\u2029]/.test(value)]).toEqual([name, false]);
+        expect(Buffer.byteLength(value)).toBeLessThan(998);
+      }
+      expect(email.subject).toContain('Subject Bcc: victim@example.com');
+    }
+  });
+
+  it('drops links that are not http(s), rather than showing them', () => {
+    const [summary, daily, immediate] = hostileEmails('en');
+    expect(summary!.headers['List-Unsubscribe']).toBeUndefined();
+    expect(summary!.headers['List-Unsubscribe-Post']).toBeUndefined();
+    expect(summary!.html).not.toMatch(/href="\s*(javascript|data|vbscript):/i);
+    expect(daily!.html).not.toMatch(/href="\s*javascript:/i);
+    expect(daily!.headers['List-Unsubscribe']).toBe('<https://tocsin.example.com/unsubscribe/%22%3E%3Cscript%3E>');
+    expect(immediate!.headers['List-Unsubscribe']).toBeUndefined();
+  });
+});
+
+describe('httpUrl', () => {
+  it('accepts absolute http and https URLs only', () => {
+    expect(httpUrl('https://x.example/a b<c>')).toBe('https://x.example/a%20b%3Cc%3E');
+    expect(httpUrl('HTTP://X.example')).toBe('http://x.example/');
+    for (const bad of ['javascript:alert(1)', ' JavaScript:alert(1)', 'data:text/html,x', 'mailto:a@b.c', '//x.example', '/relative', '', undefined])
+      expect(httpUrl(bad)).toBeUndefined();
+  });
+});
+
+describe('headerText', () => {
+  it('turns every line break and control character into a space and bounds the length', () => {
+    expect(headerText('a\r\nBcc: x\u2028y\u0085z\u0000w\tv')).toBe('a Bcc: x y z w v');
+    expect(headerText('é'.repeat(300), 10)).toBe(`${'é'.repeat(9)}…`);
+    expect(headerText('😀'.repeat(20), 5)).toBe('😀😀😀😀…');
+    expect(headerText('Acme\u00a0: 2')).toBe('Acme\u00a0: 2');
+  });
+});

@@ -1,0 +1,242 @@
+import { describe, expect, it } from 'vitest';
+import { flattenKeys } from '../../i18n/messages.js';
+import { EMAIL_MESSAGES, emailTranslator } from '../../i18n/email-i18n.js';
+import { LANGUAGES, type Language } from '../../i18n/languages.js';
+import { renderDailyEmail } from './daily-email.js';
+import { SUBJECT_MAX_LENGTH } from './headers.js';
+import { renderImmediateEmail } from './immediate-email.js';
+import { type SampleContext, renderSample, sampleDaily, sampleImmediate, sampleSummary } from './samples.js';
+import { SUMMARY_MAX_LINES, renderSummaryEmail } from './summary-email.js';
+import { renderTestEmail } from './test-email.js';
+import type { AlertGroupView, SummaryEmailView } from './view-models.js';
+
+const KINDS = ['summary', 'daily', 'immediate', 'test'] as const;
+// 27 Nov 2026 10:03 in Paris; the last summary window is 09:50–10:00 there.
+const NOW = Date.UTC(2026, 10, 27, 9, 3, 0);
+
+function context(language: Language, timeZone = 'Europe/Paris'): SampleContext {
+  return {
+    tenant: { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris' },
+    language,
+    timeZone,
+    now: NOW,
+    publicUrl: 'https://tocsin.example.com',
+    summaryIntervalSeconds: 600,
+  };
+}
+
+// Every translation key, so that a key name showing in an email is caught (the plural suffix dropped).
+const KEY_NAMES = [...new Set(flattenKeys(EMAIL_MESSAGES.en).map((key) => key.replace(/_(one|other)$/, '')))];
+
+function group(overrides: Partial<AlertGroupView> = {}): AlertGroupView {
+  return {
+    severity: 'Error',
+    component: 'Jobs',
+    componentDisplayName: 'Jobs',
+    event: 'Process.JobExecution.Faulted',
+    eventDisplayName: 'Job execution faulted',
+    message: 'Job faulted',
+    count: 1,
+    firstAt: NOW - 120_000,
+    lastAt: NOW - 120_000,
+    ...overrides,
+  };
+}
+
+function summaryView(overrides: Partial<SummaryEmailView> = {}): SummaryEmailView {
+  return { ...sampleSummary(context('en')), ...overrides };
+}
+
+describe('every email in every language', () => {
+  for (const language of LANGUAGES) {
+    for (const kind of KINDS) {
+      it(`${kind} in ${language} is complete: no key name, no {{, text and HTML parts`, () => {
+        const email = renderSample(kind, context(language));
+        for (const part of [email.subject, email.text, email.html]) {
+          expect(part).not.toContain('{{');
+          expect(part).not.toContain('}}');
+          for (const key of KEY_NAMES) expect(part).not.toContain(key);
+        }
+        expect(email.html).toMatch(/^<!doctype html>/i);
+        expect(email.html).toContain(`lang="${language}"`);
+        expect(email.text.length).toBeGreaterThan(100);
+        expect(email.headers['X-Tocsin-Kind']).toBe(kind);
+        expect(email.headers['X-Tocsin-Tenant']).toBe('acme');
+      });
+    }
+    it(`the all-quiet daily report in ${language} is complete`, () => {
+      const email = renderDailyEmail(sampleDaily(context(language), true));
+      expect(email.html + email.text + email.subject).not.toContain('{{');
+      expect(email.subject).toBe(emailTranslator(language)('daily.subjectQuiet', { tenant: 'Acme Finance' }));
+      expect(email.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
+    });
+  }
+
+  it('speaks the recipient language, not the tenant one', () => {
+    expect(renderSample('summary', context('fr')).subject).toBe('Acme Finance\u00a0: 14 nouvelles alertes d’erreur');
+    expect(renderSample('summary', context('de')).subject).toBe('Acme Finance: 14 neue Fehleralarme');
+    expect(renderSample('daily', context('ja')).subject).toBe('Acme Finance: 日次アラート概要 (135 件)');
+    expect(renderSample('test', context('es')).subject).toBe('Acme Finance: correo de prueba de Tocsin');
+  });
+});
+
+describe('the 10-minute summary', () => {
+  it('shows the window and every time in the recipient zone, with the zone labelled', () => {
+    const paris = renderSummaryEmail(sampleSummary(context('en', 'Europe/Paris')));
+    expect(paris.text).toContain('between Nov 27, 2026, 09:50 and 10:00.');
+    expect(paris.text).toContain('Times are shown in Europe/Paris (UTC+01:00).');
+    const tokyo = renderSummaryEmail(sampleSummary(context('ja', 'Asia/Tokyo')));
+    expect(tokyo.text).toContain('2026/11/27 17:50 から 18:00 までに');
+    expect(tokyo.text).toContain('Asia/Tokyo (UTC+09:00)');
+    expect(tokyo.html).toContain('Asia/Tokyo (UTC+09:00)');
+  });
+
+  it('collapses repeats of a dedup key into one "×N" line with first and last times', () => {
+    const email = renderSummaryEmail(sampleSummary(context('en')));
+    expect(email.text).toContain('[Error] Queue item failed (application exception) ×7');
+    expect(email.text).toMatch(/09:51:07 – 09:58:19 · Component: Transactions · Process: InvoiceProcessing · Queue: Invoices/);
+    expect(email.html).toContain('×7');
+  });
+
+  it('lists the most severe first, then by time, with severity, component, event, message, source and folder', () => {
+    const email = renderSummaryEmail(sampleSummary(context('en')));
+    const headings = email.text.split('\n').filter((line) => line.startsWith('['));
+    expect(headings[0]).toBe('[Fatal] Robot offline');
+    expect(headings.slice(1).every((line) => line.startsWith('[Error]'))).toBe(true);
+    expect(email.text).toContain("Robot 'FIN-UNATT-07' is offline");
+    expect(email.text).toContain('Robot: FIN-UNATT-07 · Machine: VM-FIN-07 · Folder: Finance/Invoicing');
+    expect(email.html).toContain('#7f1d1d');
+  });
+
+  it('links "See more" to the console alert list filtered to the window', () => {
+    const email = renderSummaryEmail(sampleSummary(context('en')));
+    const href = 'https://tocsin.example.com/#/alerts?tenant=acme&amp;severity=Error&amp;since=2026-11-27T08%3A50%3A00.000Z&amp;until=2026-11-27T09%3A00%3A00.000Z';
+    expect(email.html.replaceAll('&#x3D;', '=')).toContain(`href="${href}"`);
+    expect(email.text).toContain('See more: https://tocsin.example.com/#/alerts?tenant=acme&severity=Error');
+  });
+
+  it('says "1 new alert" and "2 new alerts" in each language', () => {
+    const one = summaryView({ groups: [group()], totalAlerts: 1 });
+    expect(renderSummaryEmail(one).subject).toBe('Acme Finance: 1 new error alert');
+    expect(renderSummaryEmail({ ...one, totalAlerts: 2, groups: [group({ count: 2, dedupKey: 'k' })] }).subject).toBe(
+      'Acme Finance: 2 new error alerts',
+    );
+    const fr = { ...one, recipient: { ...one.recipient, language: 'fr' as const } };
+    expect(renderSummaryEmail(fr).text).toContain('1 nouvelle alerte Fatal ou Erreur');
+  });
+
+  it('reads as a catch-up when it covers several windows, with both days shown', () => {
+    const start = NOW - 3 * 3_600_000 - 13 * 60_000;
+    const email = renderSummaryEmail(
+      summaryView({ window: { start: Date.UTC(2026, 10, 26, 22, 40), end: Date.UTC(2026, 10, 27, 0, 0) }, windowCount: 8, groups: [group({ firstAt: start, lastAt: start })], totalAlerts: 1 }),
+    );
+    expect(email.text).toContain('this one covers 8 windows');
+    expect(email.text).toContain('between Nov 26, 2026, 23:40 and Nov 27, 2026, 01:00.');
+  });
+
+  it(`shows at most ${SUMMARY_MAX_LINES} lines, counts the rest, and stays under Gmail's 102 KB clipping`, () => {
+    const groups = Array.from({ length: 1000 }, (_, i) => group({ message: `Job ${i} faulted: ${'x'.repeat(400)}`, firstAt: NOW - i, lastAt: NOW - i }));
+    const email = renderSummaryEmail(summaryView({ groups, totalAlerts: 1200 }));
+    expect(email.text.split('\n').filter((line) => line.startsWith('[Error]'))).toHaveLength(SUMMARY_MAX_LINES);
+    expect(email.text).toContain('1,150 more alerts are not shown here.');
+    expect(Buffer.byteLength(email.html)).toBeLessThan(102 * 1024);
+  });
+
+  it('threads the day of the tenant: summaries of one tenant day share In-Reply-To and References', () => {
+    const email = renderSummaryEmail(sampleSummary(context('en')));
+    expect(email.headers['In-Reply-To']).toBe('<alerts-2026-11-27.acme@tocsin>');
+    expect(email.headers.References).toBe('<alerts-2026-11-27.acme@tocsin>');
+    // 23:55 UTC on the 26th is already the 27th in Paris.
+    const late = summaryView({ window: { start: Date.UTC(2026, 10, 26, 23, 50), end: Date.UTC(2026, 10, 27, 0, 0) } });
+    expect(renderSummaryEmail(late).headers['In-Reply-To']).toBe('<alerts-2026-11-27.acme@tocsin>');
+  });
+
+  it('carries one-click unsubscribe headers (RFC 8058) with the http(s) URL', () => {
+    const email = renderSummaryEmail(sampleSummary(context('en')));
+    expect(email.headers['List-Unsubscribe']).toBe('<https://tocsin.example.com/unsubscribe/sample-summary-token>');
+    expect(email.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
+    expect(email.headers['Auto-Submitted']).toBe('auto-generated');
+  });
+});
+
+describe('the daily report', () => {
+  it('counts per event with severity colours, most severe first, and the total', () => {
+    const email = renderDailyEmail(sampleDaily(context('en')));
+    expect(email.subject).toBe('Acme Finance: daily alerts summary, 135 alerts');
+    expect(email.text).toContain('Fatal: 2 · Error: 38 · Warning: 44 · Success: 30 · Info: 21');
+    const rows = email.text.split('\n').filter((line) => /^\s+\d+\s+\[/.test(line));
+    expect(rows[0]).toMatch(/2 {2}\[Fatal\] Robot offline \(Robots\)/);
+    expect(rows.at(-1)).toMatch(/\[Info\]/);
+    expect(email.text).toMatch(/135 {2}Total/);
+    for (const colour of ['#7f1d1d', '#c62828', '#b45309', '#15803d', '#1d4ed8']) expect(email.html).toContain(colour);
+    expect(email.text).toContain('View all alerts: https://tocsin.example.com/#/alerts?tenant=acme&since=');
+    expect(email.text).toContain('Alert preferences: https://tocsin.example.com/#/preferences?tenant=acme');
+  });
+
+  it('says the period across a daylight-saving change in the right offsets', () => {
+    // Paris leaves summer time on 25 Oct 2026 at 03:00: the report at 10:00 covers 25 hours.
+    const view = sampleDaily(context('en'));
+    const email = renderDailyEmail({ ...view, period: { start: Date.UTC(2026, 9, 24, 8), end: Date.UTC(2026, 9, 25, 9) } });
+    expect(email.text).toContain('from Oct 24, 2026, 10:00 to Oct 25, 2026, 10:00.');
+    expect(email.text).toContain('Europe/Paris (UTC+01:00)');
+  });
+
+  it('is an "all quiet" report when nothing happened, saying why it comes', () => {
+    const email = renderDailyEmail(sampleDaily(context('fr'), true));
+    expect(email.subject).toBe('Acme Finance\u00a0: récapitulatif quotidien des alertes, rien à signaler');
+    expect(email.text).toContain('Aucune alerte du 26 nov. 2026, 10:03 au 27 nov. 2026, 10:03\u00a0: rien à signaler.');
+    expect(email.text).toContain('s’il n’arrive pas');
+    expect(email.html).not.toContain('Total');
+  });
+});
+
+describe('the Fatal-immediately email', () => {
+  it('shows the whole alert with its data and a link, threaded with the day', () => {
+    const email = renderImmediateEmail(sampleImmediate(context('en')));
+    expect(email.subject).toBe('Acme Finance: Fatal alert, Robot offline');
+    expect(email.text).toContain('A Fatal alert was raised in Acme Finance on Nov 27, 2026, 10:02.');
+    expect(email.text).toContain('  Last job: InvoiceProcessing (running).');
+    expect(email.text).toContain('  machineName: VM-FIN-07');
+    expect(email.text).toContain('  runningJobs: 1');
+    expect(email.headers['In-Reply-To']).toBe('<alerts-2026-11-27.acme@tocsin>');
+    expect(email.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
+    expect(email.text).toContain('Open in Tocsin: https://tocsin.example.com/#/alerts?');
+  });
+
+  it('lists at most 20 data fields and counts the others', () => {
+    const view = sampleImmediate(context('de'));
+    const data = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${i}`, i]));
+    const email = renderImmediateEmail({ ...view, alert: { ...view.alert, data } });
+    expect(email.text).toContain('k19: 19');
+    expect(email.text).not.toContain('k20: 20');
+    expect(email.text).toContain('… und 5 weitere Felder');
+  });
+});
+
+describe('the test email', () => {
+  it('says when it was sent and what it tested, in the user language, without unsubscribe headers', () => {
+    const email = renderTestEmail({
+      language: 'fr',
+      tenantName: 'acme',
+      tenantDisplayName: 'Acme Finance',
+      sentAt: NOW,
+      timeZone: 'Europe/Paris',
+      summary: 'smtp.example.com:587 (STARTTLS)',
+    });
+    expect(email.subject).toBe('Acme Finance\u00a0: e-mail de test de Tocsin');
+    expect(email.text).toContain('envoyé le 27 nov. 2026, 10:03');
+    expect(email.text).toContain('Paramètres testés\u00a0: smtp.example.com:587 (STARTTLS)');
+    expect(email.headers).toEqual({
+      'X-Tocsin-Kind': 'test',
+      'X-Tocsin-Tenant': 'acme',
+      'Auto-Submitted': 'auto-generated',
+      'X-Auto-Response-Suppress': 'OOF, AutoReply',
+    });
+  });
+
+  it('bounds its subject however long the tenant name', () => {
+    const email = renderTestEmail({ language: 'en', tenantName: 'acme', tenantDisplayName: 'A'.repeat(500), sentAt: NOW, timeZone: 'UTC', summary: 's' });
+    expect(Array.from(email.subject)).toHaveLength(SUBJECT_MAX_LENGTH);
+    expect(email.subject.endsWith('…')).toBe(true);
+  });
+});
