@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { Authenticator, ensureAdminToken } from './access/credentials.js';
+import { LoginThrottle } from './access/login-throttle.js';
 import { orchestratorAuthRoutes } from './access/orchestrator-auth.js';
 import { accessRoutes } from './access/routes.js';
 import { odataAlertRoutes } from './alerts/odata/routes.js';
@@ -17,7 +18,9 @@ import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import { preferenceRoutes } from './preferences/routes.js';
 import { unsubscribeRoutes } from './reports/unsubscribe/routes.js';
+import { settingsRoutes } from './settings/routes.js';
 import { SecretBox } from './settings/secret-box.js';
+import { DEFAULT_SYSTEM_SMTP_URL } from './settings/smtp-settings.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { migrate } from './storage/migrate.js';
 import { type Storage, openStorage } from './storage/storage.js';
@@ -26,7 +29,7 @@ import { type Storage, openStorage } from './storage/storage.js';
  * ROUTE_MODULES lists every domain's routes, in the order a request's journey reads: access,
  * then alerts, settings, delivery, reports.
  */
-export const ROUTE_MODULES: readonly RouteModule[] = [opsRoutes, sessionRoutes, accessRoutes, orchestratorAuthRoutes, alertRoutes, odataAlertRoutes, preferenceRoutes, unsubscribeRoutes, mailCatcherRoutes, consoleRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [opsRoutes, sessionRoutes, accessRoutes, orchestratorAuthRoutes, alertRoutes, odataAlertRoutes, preferenceRoutes, settingsRoutes, unsubscribeRoutes, mailCatcherRoutes, consoleRoutes];
 
 /** Tocsin is a started instance: its HTTP app, storage and how to stop it. */
 export interface Tocsin {
@@ -81,9 +84,11 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       clock,
       logger,
       authenticator: new Authenticator(storage.db, admin.hash, clock),
+      loginThrottle: new LoginThrottle(clock),
       metrics: new Metrics(),
       secretBox,
       ...(mailCatcher ? { mailCatcher } : {}),
+      systemSmtpUrl: systemSmtpUrl ?? DEFAULT_SYSTEM_SMTP_URL,
     };
     const app = await buildApp(deps, ROUTE_MODULES);
     closers.unshift(() => app.close());
@@ -105,7 +110,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       deps,
       generatedAdminToken: admin.generated,
       url,
-      systemSmtpUrl: systemSmtpUrl ?? 'smtp://127.0.0.1:25',
+      systemSmtpUrl: systemSmtpUrl ?? DEFAULT_SYSTEM_SMTP_URL,
       close: () => runAll(closers),
     };
   } catch (err) {

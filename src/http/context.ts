@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../access/credentials.js';
+import type { LoginThrottle } from '../access/login-throttle.js';
 import type { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import type { AccessTables } from '../access/tables.js';
@@ -45,10 +46,14 @@ export interface AppDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly authenticator: Authenticator;
+  /** Failed sign-ins per account and address, shared by every password and admin-token login. */
+  readonly loginThrottle: LoginThrottle;
   readonly metrics: Metrics;
   readonly secretBox: SecretBox;
   /** The built-in mail catcher, when this process runs one (npm start). */
   readonly mailCatcher?: MailCatcher;
+  /** The system default SMTP URL in force: TOCSIN_SMTP_URL, else the built-in catcher's (settings' DEFAULT_SYSTEM_SMTP_URL when absent). */
+  readonly systemSmtpUrl?: string;
 }
 
 /** TocsinApp is the fastify instance with zod schemas as its type provider. */

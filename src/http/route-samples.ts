@@ -68,4 +68,8 @@ export const BODY_SAMPLES: Record<string, BodySample> = {
   'PUT /api/v1/tenants/:tenant/users/:userId/alert-preferences': () => ({ email: { fatalImmediately: true } }),
   'PUT /api/v1/tenants/:tenant/me/alert-preferences': () => ({ subscriptions: { Robots: false } }),
   'PUT /api/v1/tenants/:tenant/groups/:groupId/alert-preferences': () => ({ email: { dailyReport: false } }),
+  'PUT /api/v1/tenants/:tenant/settings/mail': () => ({ dailyReportTime: '09:00', sendEmptyDailyReport: true }),
+  // The test app's system SMTP (127.0.0.1:1) refuses at once: the answer is a fast 200 {ok: false}.
+  'POST /api/v1/tenants/:tenant/settings/mail/test': () => ({ sendTo: 'qa@example.com' }),
+  'PUT /api/v1/system/mail-settings': () => ({ fromDisplayName: 'Sample system sender' }),
 };

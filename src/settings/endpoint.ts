@@ -1,0 +1,101 @@
+import type { SmtpEndpoint } from '../delivery/contract.js';
+import type { Db } from '../storage/database.js';
+import { RefusedHostError, type Resolver, checkSmtpHost } from './host-guard.js';
+import { getMailSettings, getSystemSmtp, openCustomSecrets } from './mail-settings.js';
+import { type SecretBox, SecretDecryptError } from './secret-box.js';
+import type { SmtpSecrets, StoredSmtp } from './smtp-settings.js';
+
+/** EndpointContext is what resolving an endpoint needs besides the tenant's own settings. */
+export interface EndpointContext {
+  /** The system default SMTP URL in force (`Tocsin.systemSmtpUrl`). */
+  readonly systemSmtpUrl: string;
+  /** TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS: when false, tenant hosts must resolve to public addresses. */
+  readonly allowPrivateHosts: boolean;
+  /** DNS, replaceable in tests. */
+  readonly resolver?: Resolver;
+}
+
+/** SmtpSource says whose settings an endpoint uses. */
+export type SmtpSource = 'custom' | 'system';
+
+/** EndpointRefusal is why a tenant has no endpoint to send through. */
+export type EndpointRefusal = 'alerts-email-disabled' | 'refused-host' | 'unreadable-secret';
+
+/** EndpointResolution is an endpoint to send through, or why there is none (and whether that may pass). */
+export type EndpointResolution =
+  | { readonly endpoint: SmtpEndpoint; readonly source: SmtpSource }
+  | { readonly endpoint: null; readonly reason: EndpointRefusal; readonly message: string; readonly retryable: boolean };
+
+/** toEndpoint joins stored settings and their secrets into what the sender connects with. */
+export function toEndpoint(smtp: StoredSmtp, secrets: SmtpSecrets): SmtpEndpoint {
+  return {
+    host: smtp.host,
+    port: smtp.port,
+    security: smtp.security,
+    domain: smtp.domain ?? undefined,
+    username: smtp.username ?? undefined,
+    password: secrets.password ?? undefined,
+    authMethod: smtp.authMethod,
+    accessToken: secrets.accessToken ?? undefined,
+    fromAddress: smtp.fromAddress,
+    fromDisplayName: smtp.fromDisplayName ?? undefined,
+    timeoutMs: smtp.timeoutMs,
+  };
+}
+
+/**
+ * effectiveSmtp is the SMTP settings a tenant sends with now: its custom ones when it uses them,
+ * else the system default. Throws SecretDecryptError when a stored secret does not open.
+ */
+export async function effectiveSmtp(
+  db: Db,
+  secretBox: SecretBox,
+  tenantId: string,
+  systemSmtpUrl: string,
+): Promise<{ smtp: StoredSmtp; secrets: SmtpSecrets; source: SmtpSource }> {
+  const settings = await getMailSettings(db, tenantId);
+  if (settings.useCustom && settings.custom) {
+    return { smtp: settings.custom, secrets: await openCustomSecrets(db, secretBox, tenantId), source: 'custom' };
+  }
+  const system = await getSystemSmtp(db, secretBox, systemSmtpUrl);
+  return { smtp: system.smtp, secrets: system.secrets, source: 'system' };
+}
+
+/**
+ * guardEndpoint applies TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS=false to a tenant's own server: resolve
+ * once, refuse non-public addresses and non-mail ports, and pin the connection to the checked
+ * address. The host administrator's system settings are trusted (the catcher is on loopback).
+ * Throws RefusedHostError.
+ */
+export async function guardEndpoint(endpoint: SmtpEndpoint, source: SmtpSource, context: EndpointContext): Promise<SmtpEndpoint> {
+  if (context.allowPrivateHosts || source === 'system') return endpoint;
+  const connectAddress = await checkSmtpHost(endpoint.host, endpoint.port, context.resolver);
+  return { ...endpoint, connectAddress };
+}
+
+/**
+ * resolveEndpoint gives the outbox the endpoint to send a tenant's alert emails through, or the
+ * reason there is none: alerts email switched off, a refused host (retryable when DNS failed for a
+ * while), or a secret that no longer decrypts (the key changed).
+ */
+export async function resolveEndpoint(
+  db: Db,
+  secretBox: SecretBox,
+  tenantId: string,
+  context: EndpointContext,
+): Promise<EndpointResolution> {
+  const settings = await getMailSettings(db, tenantId);
+  if (!settings.alertsEmailEnabled) {
+    return { endpoint: null, reason: 'alerts-email-disabled', message: 'Alerts email is switched off for this tenant.', retryable: false };
+  }
+  try {
+    const { smtp, secrets, source } = await effectiveSmtp(db, secretBox, tenantId, context.systemSmtpUrl);
+    return { endpoint: await guardEndpoint(toEndpoint(smtp, secrets), source, context), source };
+  } catch (err) {
+    if (err instanceof RefusedHostError) return { endpoint: null, reason: 'refused-host', message: err.message, retryable: err.retryable };
+    if (err instanceof SecretDecryptError) {
+      return { endpoint: null, reason: 'unreadable-secret', message: 'The stored SMTP secret does not decrypt; save the password again.', retryable: false };
+    }
+    throw err;
+  }
+}

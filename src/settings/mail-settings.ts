@@ -1,0 +1,253 @@
+import { z } from 'zod';
+import { fieldError } from '../http/problem.js';
+import type { Clock } from '../shared/clock.js';
+import type { Db } from '../storage/database.js';
+import type { SecretBox } from './secret-box.js';
+import {
+  MergeError,
+  type SmtpSecrets,
+  type SmtpSettingsInput,
+  type SmtpSettingsView,
+  type StoredSmtp,
+  mergeSmtp,
+  parseStoredSmtp,
+  showSmtp,
+  smtpFromUrl,
+  smtpSettingsInput,
+} from './smtp-settings.js';
+
+/** DEFAULT_DAILY_REPORT_TIME is when the daily report goes out, in the tenant's time zone. */
+export const DEFAULT_DAILY_REPORT_TIME = '10:00';
+
+const DAILY_REPORT_TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
+
+/** mailSettingsInput is the body of `PUT /settings/mail`: fields left out keep their value. */
+export const mailSettingsInput = z
+  .object({
+    alertsEmailEnabled: z.boolean(),
+    useCustom: z.boolean(),
+    custom: smtpSettingsInput.nullable(),
+    dailyReportTime: z.string().regex(DAILY_REPORT_TIME, 'must be a time of day as HH:MM or HH:MM:SS'),
+    sendEmptyDailyReport: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+/** MailSettingsInput is a parsed `PUT /settings/mail` body. */
+export type MailSettingsInput = z.infer<typeof mailSettingsInput>;
+
+/** TenantMailSettings are a tenant's mail settings without secrets; what the reports need. */
+export interface TenantMailSettings {
+  readonly alertsEmailEnabled: boolean;
+  readonly useCustom: boolean;
+  /** `HH:MM` or `HH:MM:SS` in the tenant's time zone. */
+  readonly dailyReportTime: string;
+  readonly sendEmptyDailyReport: boolean;
+  readonly custom: StoredSmtp | null;
+  readonly passwordSet: boolean;
+  readonly accessTokenSet: boolean;
+}
+
+/** MailSettingsView is the answer of `GET /settings/mail` (API.md `MailSettings`). */
+export interface MailSettingsView {
+  alertsEmailEnabled: boolean;
+  useCustom: boolean;
+  custom: SmtpSettingsView | null;
+  dailyReportTime: string;
+  sendEmptyDailyReport: boolean;
+}
+
+/** Owners bind each sealed secret to its tenant and purpose. */
+export const secretOwner = {
+  password: (tenantId: string) => `tenant:${tenantId}:smtp-password`,
+  accessToken: (tenantId: string) => `tenant:${tenantId}:smtp-access-token`,
+};
+
+type Row = {
+  alerts_email_enabled: number;
+  use_custom: number;
+  daily_report_time: string;
+  send_empty_daily_report: number;
+  custom_smtp: string | null;
+  custom_password: string | null;
+  custom_access_token: string | null;
+};
+
+function fromRow(row: Row | undefined): TenantMailSettings {
+  // A tenant that never saved anything sends alert emails through the system default.
+  if (!row) {
+    return {
+      alertsEmailEnabled: true,
+      useCustom: false,
+      dailyReportTime: DEFAULT_DAILY_REPORT_TIME,
+      sendEmptyDailyReport: false,
+      custom: null,
+      passwordSet: false,
+      accessTokenSet: false,
+    };
+  }
+  return {
+    alertsEmailEnabled: row.alerts_email_enabled === 1,
+    useCustom: row.use_custom === 1,
+    dailyReportTime: row.daily_report_time,
+    sendEmptyDailyReport: row.send_empty_daily_report === 1,
+    custom: parseStoredSmtp(row.custom_smtp),
+    passwordSet: row.custom_password !== null,
+    accessTokenSet: row.custom_access_token !== null,
+  };
+}
+
+async function readRow(db: Db, tenantId: string): Promise<Row | undefined> {
+  return db.selectFrom('tenant_mail_settings').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+}
+
+/** getMailSettings reads a tenant's mail settings (defaults when never saved), without secrets. */
+export async function getMailSettings(db: Db, tenantId: string): Promise<TenantMailSettings> {
+  return fromRow(await readRow(db, tenantId));
+}
+
+/** showMailSettings is the API answer for a tenant's settings. */
+export function showMailSettings(settings: TenantMailSettings): MailSettingsView {
+  return {
+    alertsEmailEnabled: settings.alertsEmailEnabled,
+    useCustom: settings.useCustom,
+    custom: settings.custom
+      ? showSmtp(settings.custom, { passwordSet: settings.passwordSet, accessTokenSet: settings.accessTokenSet })
+      : null,
+    dailyReportTime: settings.dailyReportTime,
+    sendEmptyDailyReport: settings.sendEmptyDailyReport,
+  };
+}
+
+/** openCustomSecrets decrypts a tenant's stored custom secrets (throws SecretDecryptError if tampered). */
+export async function openCustomSecrets(db: Db, secretBox: SecretBox, tenantId: string): Promise<SmtpSecrets> {
+  const row = await readRow(db, tenantId);
+  return {
+    password: row?.custom_password ? secretBox.open(row.custom_password, secretOwner.password(tenantId)) : null,
+    accessToken: row?.custom_access_token ? secretBox.open(row.custom_access_token, secretOwner.accessToken(tenantId)) : null,
+  };
+}
+
+/**
+ * mergeOrExplain merges an SmtpSettings input over stored values, turning a missing required
+ * field into a 400 naming it under `prefix`.
+ */
+export function mergeOrExplain(prefix: string, stored: StoredSmtp | null, secrets: SmtpSecrets, input: SmtpSettingsInput) {
+  try {
+    return mergeSmtp(stored, secrets, input);
+  } catch (err) {
+    if (err instanceof MergeError) throw fieldError(`${prefix}${err.path}`, err.message);
+    throw err;
+  }
+}
+
+/**
+ * saveMailSettings applies a PUT: fields left out keep their value; `custom` merges over the stored
+ * custom values (so switching to the default and back keeps them); `custom: null` clears them.
+ */
+export async function saveMailSettings(
+  db: Db,
+  secretBox: SecretBox,
+  tenantId: string,
+  input: MailSettingsInput,
+  clock: Clock,
+): Promise<TenantMailSettings> {
+  const current = await getMailSettings(db, tenantId);
+  let custom = current.custom;
+  let sealed: { password: string | null; accessToken: string | null } | undefined;
+  if (input.custom === null) {
+    custom = null;
+    sealed = { password: null, accessToken: null };
+  } else if (input.custom !== undefined) {
+    const merged = mergeOrExplain('custom.', current.custom, await openCustomSecrets(db, secretBox, tenantId), input.custom);
+    custom = merged.smtp;
+    sealed = {
+      password: merged.secrets.password === null ? null : secretBox.seal(merged.secrets.password, secretOwner.password(tenantId)),
+      accessToken:
+        merged.secrets.accessToken === null ? null : secretBox.seal(merged.secrets.accessToken, secretOwner.accessToken(tenantId)),
+    };
+  }
+  const useCustom = input.useCustom ?? current.useCustom;
+  if (useCustom && custom === null) throw fieldError('custom', 'is required when useCustom is true');
+  const values = {
+    alerts_email_enabled: (input.alertsEmailEnabled ?? current.alertsEmailEnabled) ? 1 : 0,
+    use_custom: useCustom ? 1 : 0,
+    daily_report_time: input.dailyReportTime ?? current.dailyReportTime,
+    send_empty_daily_report: (input.sendEmptyDailyReport ?? current.sendEmptyDailyReport) ? 1 : 0,
+    custom_smtp: custom === null ? null : JSON.stringify(custom),
+    ...(sealed ? { custom_password: sealed.password, custom_access_token: sealed.accessToken } : {}),
+    updated_at: clock.now(),
+  };
+  await db
+    .insertInto('tenant_mail_settings')
+    .values({ tenant_id: tenantId, custom_password: null, custom_access_token: null, ...values })
+    .onConflict((oc) => oc.column('tenant_id').doUpdateSet(values))
+    .execute();
+  return getMailSettings(db, tenantId);
+}
+
+/** clearCustomSmtp forgets the stored custom SMTP values and secrets; a tenant using them falls back to the default. */
+export async function clearCustomSmtp(db: Db, tenantId: string, clock: Clock): Promise<void> {
+  await db
+    .updateTable('tenant_mail_settings')
+    .set({ custom_smtp: null, custom_password: null, custom_access_token: null, use_custom: 0, updated_at: clock.now() })
+    .where('tenant_id', '=', tenantId)
+    .execute();
+}
+
+const SYSTEM_KEY = 'system-mail-settings';
+const systemOwner = { password: 'system:smtp-password', accessToken: 'system:smtp-access-token' };
+
+/** SystemSmtp are the host's default SMTP settings, with their secrets in clear, and where they come from. */
+export interface SystemSmtp {
+  readonly smtp: StoredSmtp;
+  readonly secrets: SmtpSecrets;
+  /** `url`: TOCSIN_SMTP_URL or the built-in catcher; `saved`: a host administrator's PUT. */
+  readonly source: 'url' | 'saved';
+}
+
+/** getSystemSmtp reads the system default: what a host admin saved, else the start-up URL. */
+export async function getSystemSmtp(db: Db, secretBox: SecretBox, systemSmtpUrl: string): Promise<SystemSmtp> {
+  const row = await db.selectFrom('host_settings').select('value').where('key', '=', SYSTEM_KEY).executeTakeFirst();
+  if (!row) return { ...smtpFromUrl(systemSmtpUrl), source: 'url' };
+  const saved = JSON.parse(row.value) as { smtp: string; password: string | null; accessToken: string | null };
+  return {
+    smtp: parseStoredSmtp(saved.smtp)!,
+    secrets: {
+      password: saved.password ? secretBox.open(saved.password, systemOwner.password) : null,
+      accessToken: saved.accessToken ? secretBox.open(saved.accessToken, systemOwner.accessToken) : null,
+    },
+    source: 'saved',
+  };
+}
+
+/** showSystemSmtp is the API answer for the system settings. */
+export function showSystemSmtp(system: SystemSmtp): SmtpSettingsView & { source: 'url' | 'saved' } {
+  return {
+    ...showSmtp(system.smtp, { passwordSet: system.secrets.password !== null, accessTokenSet: system.secrets.accessToken !== null }),
+    source: system.source,
+  };
+}
+
+/** saveSystemSmtp merges a host admin's PUT over the system settings in force and stores them sealed. */
+export async function saveSystemSmtp(
+  db: Db,
+  secretBox: SecretBox,
+  systemSmtpUrl: string,
+  input: SmtpSettingsInput,
+  clock: Clock,
+): Promise<SystemSmtp> {
+  const current = await getSystemSmtp(db, secretBox, systemSmtpUrl);
+  const merged = mergeOrExplain('', current.smtp, current.secrets, input);
+  const value = JSON.stringify({
+    smtp: JSON.stringify(merged.smtp),
+    password: merged.secrets.password === null ? null : secretBox.seal(merged.secrets.password, systemOwner.password),
+    accessToken: merged.secrets.accessToken === null ? null : secretBox.seal(merged.secrets.accessToken, systemOwner.accessToken),
+  });
+  await db
+    .insertInto('host_settings')
+    .values({ key: SYSTEM_KEY, value, updated_at: clock.now() })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: clock.now() }))
+    .execute();
+  return getSystemSmtp(db, secretBox, systemSmtpUrl);
+}

@@ -1,0 +1,23 @@
+import type { Clock } from '../shared/clock.js';
+
+/** RateLimiter allows `limit` actions per key in each fixed window of `windowMs`. */
+export class RateLimiter {
+  readonly #windows = new Map<string, { start: number; count: number }>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly clock: Clock,
+  ) {}
+
+  /** take counts one action for `key`; it answers how long to wait when the window is full. */
+  take(key: string): { allowed: true } | { allowed: false; retryAfterMs: number } {
+    const now = this.clock.now();
+    for (const [k, w] of this.#windows) if (now - w.start >= this.windowMs) this.#windows.delete(k);
+    const window = this.#windows.get(key) ?? { start: now, count: 0 };
+    if (window.count >= this.limit) return { allowed: false, retryAfterMs: window.start + this.windowMs - now };
+    window.count += 1;
+    this.#windows.set(key, window);
+    return { allowed: true };
+  }
+}

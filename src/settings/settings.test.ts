@@ -1,0 +1,283 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { describeEachDialect } from '../storage/testing.js';
+import { resolveEndpoint } from './endpoint.js';
+
+const PASSWORD = 'Tr0ub4dor&3-secret-smtp';
+const CONTEXT = { systemSmtpUrl: 'smtp://127.0.0.1:1', allowPrivateHosts: true };
+
+describeEachDialect('tenant and system mail settings', (dialect) => {
+  let t: TestApp;
+  let log = '';
+  const answers: string[] = [];
+  let server: TestSmtpServer;
+  const call: TestApp['call'] = async (...args) => {
+    const res = await t.call(...args);
+    answers.push(res.body);
+    return res;
+  };
+  const smtpFor = (overrides: Record<string, unknown> = {}) => ({
+    host: '127.0.0.1',
+    port: server.port,
+    security: 'none',
+    fromAddress: 'alerts@acme.example.com',
+    fromDisplayName: 'Acme Alerts',
+    ...overrides,
+  });
+
+  beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        log += chunk.toString();
+        done();
+      },
+    });
+    t = await startTestApp(dialect, { LOG_LEVEL: 'trace' }, { logger: pino({ level: 'trace' }, sink) });
+    server = await startTestSmtpServer({ auth: { username: 'robot', password: PASSWORD } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await server.close();
+  });
+
+  it('starts from the defaults: alerts email on, the system default, report at 10:00', async () => {
+    await t.tenantWithUser('mail-a');
+    const res = await call('GET', '/api/v1/tenants/mail-a/settings/mail');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ alertsEmailEnabled: true, useCustom: false, custom: null, dailyReportTime: '10:00', sendEmptyDailyReport: false });
+  });
+
+  it('saves custom settings, maps Enable SSL, and answers passwordSet but never the password', async () => {
+    const res = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', {
+      useCustom: true,
+      dailyReportTime: '07:30:15',
+      sendEmptyDailyReport: true,
+      custom: { host: 'smtp.gmail.com', port: 465, enableSsl: true, username: 'me@gmail.com', password: PASSWORD, fromAddress: 'me@gmail.com' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      useCustom: true,
+      dailyReportTime: '07:30:15',
+      sendEmptyDailyReport: true,
+      custom: { host: 'smtp.gmail.com', port: 465, security: 'tls', enableSsl: true, passwordSet: true, authMethod: 'auto', domain: null },
+    });
+    expect(res.body).not.toContain(PASSWORD);
+    const starttls = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { custom: { port: 587, enableSsl: true } });
+    expect(starttls.json().custom).toMatchObject({ port: 587, security: 'starttls', username: 'me@gmail.com', passwordSet: true });
+  });
+
+  it('keeps the password when it is left out and clears it with null', async () => {
+    const kept = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { custom: { fromDisplayName: 'Robots' } });
+    expect(kept.json().custom).toMatchObject({ passwordSet: true, fromDisplayName: 'Robots' });
+    const cleared = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { custom: { password: null } });
+    expect(cleared.json().custom.passwordSet).toBe(false);
+    await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { custom: { password: PASSWORD } });
+  });
+
+  it('stores the password sealed, bound to the tenant', async () => {
+    const { tenantId } = await t.tenantWithUser('mail-a');
+    const { tenantId: otherId } = await t.tenantWithUser('mail-b');
+    const db = t.tocsin.deps.storage.db;
+    const row = await db.selectFrom('tenant_mail_settings').selectAll().where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+    expect(JSON.stringify(row)).not.toContain(PASSWORD);
+    expect(JSON.stringify(row)).not.toContain(Buffer.from(PASSWORD).toString('base64'));
+    const resolved = await resolveEndpoint(db, t.tocsin.deps.secretBox, tenantId, CONTEXT);
+    expect(resolved.endpoint).toMatchObject({ host: 'smtp.gmail.com', password: PASSWORD, security: 'starttls' });
+    // The same ciphertext copied into another tenant's row does not open there.
+    await call('PUT', '/api/v1/tenants/mail-b/settings/mail', { useCustom: true, custom: { host: 'x.example.com', port: 25, fromAddress: 'a@example.com' } });
+    await db.updateTable('tenant_mail_settings').set({ custom_password: row.custom_password }).where('tenant_id', '=', otherId).execute();
+    expect(await resolveEndpoint(db, t.tocsin.deps.secretBox, otherId, CONTEXT)).toMatchObject({ endpoint: null, reason: 'unreadable-secret' });
+    await call('DELETE', '/api/v1/tenants/mail-b/settings/mail/custom');
+  });
+
+  it('keeps the custom values through custom → default → custom, and DELETE clears them', async () => {
+    const toDefault = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { useCustom: false });
+    expect(toDefault.json()).toMatchObject({ useCustom: false, custom: { host: 'smtp.gmail.com', passwordSet: true } });
+    const { tenantId } = await t.tenantWithUser('mail-a');
+    const onDefault = await resolveEndpoint(t.tocsin.deps.storage.db, t.tocsin.deps.secretBox, tenantId, CONTEXT);
+    expect(onDefault.endpoint).toMatchObject({ host: '127.0.0.1', port: 1, security: 'none' });
+    const back = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { useCustom: true });
+    expect(back.json()).toMatchObject({ useCustom: true, custom: { host: 'smtp.gmail.com', port: 587, passwordSet: true } });
+    expect((await call('DELETE', '/api/v1/tenants/mail-a/settings/mail/custom')).statusCode).toBe(204);
+    expect((await call('GET', '/api/v1/tenants/mail-a/settings/mail')).json()).toMatchObject({ useCustom: false, custom: null });
+  });
+
+  it('names each invalid field, refusing line breaks in anything that becomes a header', async () => {
+    const bad = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', {
+      dailyReportTime: '25:00',
+      custom: { host: 'bad host!', port: 70000, fromAddress: 'not-an-address', fromDisplayName: 'Evil\r\nBcc: x@example.com', username: 'a\nb' },
+    });
+    expect(bad.statusCode).toBe(400);
+    const paths = bad.json<{ errors: { path: string }[] }>().errors.map((e) => e.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(['dailyReportTime', 'custom.host', 'custom.port', 'custom.fromAddress', 'custom.fromDisplayName', 'custom.username']),
+    );
+    const missing = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { custom: { host: 'smtp.example.com' } });
+    expect(missing.json()).toMatchObject({ status: 400, errors: [{ path: 'custom.port' }] });
+    const noCustom = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { useCustom: true });
+    expect(noCustom.json()).toMatchObject({ status: 400, errors: [{ path: 'custom' }] });
+  });
+
+  it('accepts IP hosts, internationalized names and addresses', async () => {
+    const res = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', {
+      custom: { host: 'smtp.bücher.example', port: 25, security: 'none', fromAddress: 'alertes@bücher.example', fromDisplayName: 'Bücher 通知' },
+    });
+    expect(res.statusCode).toBe(200);
+    const v6 = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { custom: { host: '2001:db8::25', fromAddress: 'δοκιμή@παράδειγμα.δοκιμή' } });
+    expect(v6.json().custom).toMatchObject({ host: '2001:db8::25', fromAddress: 'δοκιμή@παράδειγμα.δοκιμή' });
+    await call('DELETE', '/api/v1/tenants/mail-a/settings/mail/custom');
+  });
+
+  it('lets Settings.View read but not write, and hides mail settings from others', async () => {
+    const viewerRole = await call('POST', '/api/v1/tenants/mail-a/roles', { name: 'Mail viewer', permissions: ['Settings.View'] });
+    expect(viewerRole.statusCode).toBe(201);
+    const { token } = await t.tenantWithUser('mail-a', ['Mail viewer']);
+    expect((await call('GET', '/api/v1/tenants/mail-a/settings/mail', undefined, token)).statusCode).toBe(200);
+    expect((await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { useCustom: false }, token)).statusCode).toBe(403);
+    expect((await call('POST', '/api/v1/tenants/mail-a/settings/mail/test', {}, token)).statusCode).toBe(403);
+    expect((await call('GET', '/api/v1/tenants/mail-b/settings/mail', undefined, token)).statusCode).toBe(404);
+    expect((await call('GET', '/api/v1/system/mail-settings', undefined, token)).statusCode).toBe(403);
+  });
+
+  it('serves the system default from TOCSIN_SMTP_URL until the host admin saves others', async () => {
+    const initial = await call('GET', '/api/v1/system/mail-settings');
+    expect(initial.json()).toMatchObject({ host: '127.0.0.1', port: 1, security: 'none', source: 'url', passwordSet: false });
+    const saved = await call('PUT', '/api/v1/system/mail-settings', {
+      host: '127.0.0.1',
+      port: server.port,
+      username: 'robot',
+      password: PASSWORD,
+      security: 'none',
+      fromAddress: 'tocsin@host.example.com',
+    });
+    expect(saved.statusCode).toBe(200);
+    expect(saved.json()).toMatchObject({ source: 'saved', passwordSet: true, port: server.port });
+    expect(saved.body).not.toContain(PASSWORD);
+  });
+
+  it('sends a localized test email through the saved system default to the caller', async () => {
+    const { userId, token } = await t.tenantWithUser('mail-c');
+    await call('PATCH', `/api/v1/tenants/mail-c/users/${userId}`, { language: 'fr' });
+    const res = await call('POST', '/api/v1/tenants/mail-c/settings/mail/test', {}, token);
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body, JSON.stringify(body)).toMatchObject({ ok: true });
+    expect(body.transcript.join('\n')).toContain('AUTH');
+    const got = server.messages.find((m) => m.messageId === body.messageId)!;
+    expect(got.envelope.to[0]).toMatch(/@mail-c\.example\.com$/);
+    expect(got.raw).toMatch(/^X-Tocsin-Kind: test\r?$/m);
+    expect(got.raw).toMatch(/^X-Tocsin-Tenant: mail-c\r?$/m);
+    expect(got.raw).toMatch(/^Subject: .*(=\?UTF-8\?|e-mail de test)/m);
+  });
+
+  it('tests unsaved settings merged over the saved ones (no retyping the password) and saves nothing', async () => {
+    await call('PUT', '/api/v1/tenants/mail-c/settings/mail', {
+      custom: smtpFor({ port: 2, authMethod: 'plain', username: 'robot', password: PASSWORD }),
+    });
+    const res = await call('POST', '/api/v1/tenants/mail-c/settings/mail/test', { sendTo: 'qa@example.com', settings: { port: server.port } });
+    expect(res.json()).toMatchObject({ ok: true });
+    expect(server.messages.some((m) => m.envelope.to[0] === 'qa@example.com')).toBe(true);
+    expect((await call('GET', '/api/v1/tenants/mail-c/settings/mail')).json().custom.port).toBe(2);
+  });
+
+  it('reports the failing stage, code and server text', async () => {
+    const rejecting = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 550, message: 'Mailbox unavailable' }] });
+    try {
+      const res = await call('POST', '/api/v1/tenants/mail-c/settings/mail/test', {
+        sendTo: 'nobody@example.com',
+        settings: { ...smtpFor({ port: rejecting.port }), authMethod: 'none' },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ ok: false, stage: 'recipient', code: 550 });
+      expect(res.json().message).toContain('Mailbox unavailable');
+      const auth = await call('POST', '/api/v1/tenants/mail-c/settings/mail/test', {
+        sendTo: 'nobody@example.com',
+        settings: { port: server.port, password: `${PASSWORD}-wrong` },
+      });
+      expect(auth.json()).toMatchObject({ ok: false, stage: 'auth', code: 535 });
+    } finally {
+      await rejecting.close();
+    }
+  });
+
+  it('asks the host administrator for sendTo, and rate-limits a tenant to 10 tests a minute', async () => {
+    const missing = await call('POST', '/api/v1/tenants/mail-b/settings/mail/test', {});
+    expect(missing.json()).toMatchObject({ status: 400, errors: [{ path: 'sendTo' }] });
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      statuses.push((await call('POST', '/api/v1/tenants/mail-b/settings/mail/test', { sendTo: 'qa@example.com' })).statusCode);
+    }
+    expect(statuses.filter((s) => s === 429)).toHaveLength(1);
+    const limited = await call('POST', '/api/v1/tenants/mail-b/settings/mail/test', { sendTo: 'qa@example.com' });
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBeDefined();
+  });
+
+  it('never shows the password in any answer or anywhere in the log', () => {
+    for (const secret of [PASSWORD, Buffer.from(PASSWORD).toString('base64'), Buffer.from(`\0robot\0${PASSWORD}`).toString('base64')]) {
+      expect(answers.join('\n')).not.toContain(secret);
+      expect(log).not.toContain(secret);
+    }
+    expect(answers.length).toBeGreaterThan(20);
+  });
+});
+
+describeEachDialect('Test Mail Settings with private SMTP hosts refused', (dialect) => {
+  let t: TestApp;
+  let server: TestSmtpServer;
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS: 'false' });
+    server = await startTestSmtpServer();
+  });
+  afterAll(async () => {
+    await t.close();
+    await server.close();
+  });
+
+  it('refuses loopback, private, metadata and mapped addresses and odd ports with one generic message', async () => {
+    const { token } = await t.tenantWithUser('guarded');
+    const messages = new Set<string>();
+    for (const [host, port] of [
+      ['127.0.0.1', server.port],
+      ['localhost', 25],
+      ['10.1.2.3', 587],
+      ['169.254.169.254', 25],
+      ['::ffff:127.0.0.1', 25],
+      ['fd00::1', 465],
+      ['100.64.0.1', 25],
+      ['2130706433', 25],
+      ['93.184.215.14', 6379],
+    ] as const) {
+      const res = await t.call(
+        'POST',
+        '/api/v1/tenants/guarded/settings/mail/test',
+        { sendTo: 'qa@example.com', settings: { host, port, security: 'none', fromAddress: 'a@example.com' } },
+        token,
+      );
+      expect(res.json(), `${host}:${port}`).toMatchObject({ ok: false, stage: 'connect', transcript: [] });
+      messages.add(res.json().message);
+    }
+    expect(messages.size).toBe(1);
+    expect(server.connections()).toBe(0);
+  });
+
+  it('refuses a tenant endpoint for the outbox too, but trusts the system default', async () => {
+    const { tenantId } = await t.tenantWithUser('guarded');
+    const deps = t.tocsin.deps;
+    const context = { systemSmtpUrl: `smtp://127.0.0.1:${server.port}`, allowPrivateHosts: false };
+    expect((await resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, context)).endpoint).toMatchObject({ port: server.port });
+    await t.call('PUT', '/api/v1/tenants/guarded/settings/mail', {
+      useCustom: true,
+      custom: { host: '127.0.0.1', port: 25, security: 'none', fromAddress: 'a@example.com' },
+    });
+    expect(await resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, context)).toMatchObject({ endpoint: null, reason: 'refused-host' });
+    const pinned = await resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, {
+      ...context,
+      resolver: async () => ['93.184.215.14'],
+    });
+    expect(pinned.endpoint).toBeNull();
+  });
+});

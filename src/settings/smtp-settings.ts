@@ -1,0 +1,194 @@
+import net from 'node:net';
+import { domainToASCII } from 'node:url';
+import { z } from 'zod';
+import type { SmtpAuthMethod, SmtpSecurity } from '../delivery/contract.js';
+import { displayText, emailAddress, headerSafe } from '../shared/validation.js';
+
+/** DEFAULT_SYSTEM_SMTP_URL is the system SMTP when neither TOCSIN_SMTP_URL nor the built-in catcher is there. */
+export const DEFAULT_SYSTEM_SMTP_URL = 'smtp://127.0.0.1:25';
+
+/** DEFAULT_TIMEOUT_MS bounds each SMTP step (connect, greeting, each reply) unless a tenant says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+const SECURITIES = ['none', 'starttls', 'tls'] as const satisfies readonly SmtpSecurity[];
+const AUTH_METHODS = ['auto', 'none', 'plain', 'login', 'xoauth2'] as const satisfies readonly SmtpAuthMethod[];
+const ASCII_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * isHostName accepts what may name an SMTP server: an IPv4 or IPv6 address, or a DNS name of
+ * letter-digit-hyphen labels (internationalized names too, checked in their ASCII form).
+ */
+export function isHostName(value: string): boolean {
+  if (net.isIP(value)) return true;
+  const ascii = domainToASCII(value.replace(/\.$/, ''));
+  return ascii.length > 0 && ascii.length <= 253 && ascii.split('.').every((label) => ASCII_LABEL.test(label));
+}
+
+// Secrets go into AUTH commands, where a line break or NUL would end or split the command.
+const secret = headerSafe(4096).pipe(z.string().min(1));
+
+/** smtpSettingsInput is the body of an SmtpSettings in a PUT: every field optional, `null` clears. */
+export const smtpSettingsInput = z
+  .object({
+    host: z.string().trim().max(253).refine(isHostName, 'must be a host name or an IP address, such as smtp.example.com'),
+    port: z.number().int().min(1).max(65535),
+    security: z.enum(SECURITIES),
+    enableSsl: z.boolean(),
+    domain: headerSafe(255).pipe(z.string().trim()).nullable(),
+    username: headerSafe(320).pipe(z.string().trim()).nullable(),
+    password: secret.nullable(),
+    passwordSet: z.boolean(),
+    authMethod: z.enum(AUTH_METHODS),
+    accessToken: secret.nullable(),
+    accessTokenSet: z.boolean(),
+    fromAddress: emailAddress,
+    fromDisplayName: displayText.nullable(),
+    timeoutMs: z.number().int().min(1_000).max(600_000),
+  })
+  .partial()
+  .strict();
+
+/** SmtpSettingsInput is a parsed SmtpSettings body. */
+export type SmtpSettingsInput = z.infer<typeof smtpSettingsInput>;
+
+/** StoredSmtp is an SmtpSettings without its secrets, as kept in the database (JSON). */
+export interface StoredSmtp {
+  host: string;
+  port: number;
+  security: SmtpSecurity;
+  domain: string | null;
+  username: string | null;
+  authMethod: SmtpAuthMethod;
+  fromAddress: string;
+  fromDisplayName: string | null;
+  timeoutMs: number;
+}
+
+/** SmtpSecrets are the write-only values, in clear, or null when not set. */
+export interface SmtpSecrets {
+  password: string | null;
+  accessToken: string | null;
+}
+
+/** SmtpSettingsView is an SmtpSettings as answered: no secrets, only whether they are set. */
+export interface SmtpSettingsView extends StoredSmtp {
+  enableSsl: boolean;
+  passwordSet: boolean;
+  accessTokenSet: boolean;
+}
+
+/** securityFromEnableSsl maps the seed's Enable SSL box: implicit TLS on 465, STARTTLS elsewhere. */
+export function securityFromEnableSsl(enableSsl: boolean, port: number): SmtpSecurity {
+  if (!enableSsl) return 'none';
+  return port === 465 ? 'tls' : 'starttls';
+}
+
+/** MergeError names the field that is missing once an input is merged over what was stored. */
+export class MergeError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function pick<T>(input: T | undefined, stored: T): T {
+  return input === undefined ? stored : input;
+}
+
+/**
+ * mergeSmtp applies an input over the stored settings and secrets: a field left out keeps its
+ * value, `null` clears an optional one. `security` wins over `enableSsl`; without either the
+ * stored security stays, or a new server gets TLS (implicit on 465, STARTTLS elsewhere).
+ * Throws MergeError naming a required field that is still missing.
+ */
+export function mergeSmtp(
+  stored: StoredSmtp | null,
+  secrets: SmtpSecrets,
+  input: SmtpSettingsInput,
+): { smtp: StoredSmtp; secrets: SmtpSecrets } {
+  const host = input.host ?? stored?.host;
+  const port = input.port ?? stored?.port;
+  const fromAddress = input.fromAddress ?? stored?.fromAddress;
+  if (host === undefined) throw new MergeError('host', 'is required');
+  if (port === undefined) throw new MergeError('port', 'is required');
+  if (fromAddress === undefined) throw new MergeError('fromAddress', 'is required');
+  const security =
+    input.security ??
+    (input.enableSsl !== undefined ? securityFromEnableSsl(input.enableSsl, port) : (stored?.security ?? securityFromEnableSsl(true, port)));
+  const smtp: StoredSmtp = {
+    host,
+    port,
+    security,
+    domain: pick(input.domain, stored?.domain ?? null) || null,
+    username: pick(input.username, stored?.username ?? null) || null,
+    authMethod: input.authMethod ?? stored?.authMethod ?? 'auto',
+    fromAddress,
+    fromDisplayName: pick(input.fromDisplayName, stored?.fromDisplayName ?? null),
+    timeoutMs: input.timeoutMs ?? stored?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  };
+  const merged: SmtpSecrets = {
+    password: pick(input.password, secrets.password),
+    accessToken: pick(input.accessToken, secrets.accessToken),
+  };
+  if (smtp.authMethod === 'xoauth2' && (!smtp.username || !merged.accessToken)) {
+    throw new MergeError(smtp.username ? 'accessToken' : 'username', 'is required for XOAUTH2');
+  }
+  if ((smtp.authMethod === 'plain' || smtp.authMethod === 'login') && (!smtp.username || merged.password === null)) {
+    throw new MergeError(smtp.username ? 'password' : 'username', `is required for ${smtp.authMethod.toUpperCase()}`);
+  }
+  return { smtp, secrets: merged };
+}
+
+/** showSmtp is the answer for stored settings: never a secret, only `passwordSet`/`accessTokenSet`. */
+export function showSmtp(smtp: StoredSmtp, secrets: { passwordSet: boolean; accessTokenSet: boolean }): SmtpSettingsView {
+  return { ...smtp, enableSsl: smtp.security !== 'none', ...secrets };
+}
+
+const storedSmtp = z.object({
+  host: z.string(),
+  port: z.number(),
+  security: z.enum(SECURITIES),
+  domain: z.string().nullable(),
+  username: z.string().nullable(),
+  authMethod: z.enum(AUTH_METHODS),
+  fromAddress: z.string(),
+  fromDisplayName: z.string().nullable(),
+  timeoutMs: z.number(),
+});
+
+/** parseStoredSmtp reads the JSON column back, or null. */
+export function parseStoredSmtp(json: string | null): StoredSmtp | null {
+  return json === null ? null : storedSmtp.parse(JSON.parse(json));
+}
+
+/**
+ * smtpFromUrl reads TOCSIN_SMTP_URL (`smtp://` plain, `smtps://` implicit TLS, `?starttls=true`
+ * or `?security=`, `?from=`, `?fromName=`, user and password in the URL). Throws on a bad URL.
+ */
+export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecrets } {
+  const parsed = new URL(url);
+  const implicit = parsed.protocol === 'smtps:';
+  if (!implicit && parsed.protocol !== 'smtp:') throw new Error('the SMTP URL must start with smtp:// or smtps://');
+  const query = parsed.searchParams;
+  const security = (query.get('security') ?? (query.get('starttls') === 'true' ? 'starttls' : implicit ? 'tls' : 'none')) as SmtpSecurity;
+  if (!SECURITIES.includes(security)) throw new Error('security must be none, starttls or tls');
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const username = decodeURIComponent(parsed.username) || null;
+  const password = decodeURIComponent(parsed.password) || null;
+  return {
+    smtp: {
+      host,
+      port: parsed.port ? Number(parsed.port) : implicit ? 465 : 25,
+      security,
+      domain: query.get('domain') || null,
+      username,
+      authMethod: 'auto',
+      fromAddress: query.get('from') ?? `tocsin@${host.includes(':') || net.isIP(host) ? 'localhost' : host}`,
+      fromDisplayName: query.get('fromName') || 'Tocsin',
+      timeoutMs: Number(query.get('timeoutMs') ?? DEFAULT_TIMEOUT_MS),
+    },
+    secrets: { password, accessToken: null },
+  };
+}

@@ -1,0 +1,95 @@
+import type { MailSender, SmtpEndpoint, SmtpStage } from '../delivery/contract.js';
+import { SmtpDeliveryError } from '../delivery/contract.js';
+import { TranscribedSmtpError } from '../delivery/smtp/sender.js';
+import type { TenantRow } from '../http/context.js';
+import type { Language } from '../i18n/languages.js';
+import { renderTestEmail } from '../reports/templates/test-email.js';
+import type { Clock } from '../shared/clock.js';
+import { newId } from '../shared/ids.js';
+import type { Db } from '../storage/database.js';
+import { type EndpointContext, type SmtpSource, effectiveSmtp, guardEndpoint, toEndpoint } from './endpoint.js';
+import { RefusedHostError } from './host-guard.js';
+import { getMailSettings, mergeOrExplain, openCustomSecrets } from './mail-settings.js';
+import type { SecretBox } from './secret-box.js';
+import type { SmtpSettingsInput } from './smtp-settings.js';
+
+/** TestMailDeps are the parts a test send needs. */
+export interface TestMailDeps {
+  readonly db: Db;
+  readonly secretBox: SecretBox;
+  readonly sender: MailSender;
+  readonly clock: Clock;
+  readonly context: EndpointContext;
+}
+
+/** TestMailRequest is one Test Mail Settings click. */
+export interface TestMailRequest {
+  readonly tenant: TenantRow;
+  readonly sendTo: string;
+  /** The caller's language and time zone: the email is written for them. */
+  readonly language: Language;
+  readonly timeZone: string;
+  /** Unsaved settings, merged over the saved custom ones; absent means the saved, effective ones. */
+  readonly settings?: SmtpSettingsInput | undefined;
+}
+
+/** TestMailResult is the answer of `POST /settings/mail/test` (always 200). */
+export type TestMailResult =
+  | { ok: true; messageId: string; transcript: readonly string[] }
+  | { ok: false; stage: SmtpStage; code?: number; message: string; transcript: readonly string[] };
+
+const SECURITY_LABEL = { none: 'no TLS', starttls: 'STARTTLS', tls: 'TLS' } as const;
+
+/** describeEndpoint is the one-line summary printed in the test email. */
+export function describeEndpoint(endpoint: SmtpEndpoint): string {
+  return `${endpoint.host}:${endpoint.port} (${SECURITY_LABEL[endpoint.security]}) as ${endpoint.fromAddress}`;
+}
+
+async function endpointToTest(deps: TestMailDeps, tenantId: string, settings: SmtpSettingsInput | undefined) {
+  if (!settings) {
+    const { smtp, secrets, source } = await effectiveSmtp(deps.db, deps.secretBox, tenantId, deps.context.systemSmtpUrl);
+    return { endpoint: toEndpoint(smtp, secrets), source };
+  }
+  // Unsaved values go over the saved custom ones, so an unchanged password need not be typed again.
+  const saved = await getMailSettings(deps.db, tenantId);
+  const merged = mergeOrExplain('settings.', saved.custom, await openCustomSecrets(deps.db, deps.secretBox, tenantId), settings);
+  return { endpoint: toEndpoint(merged.smtp, merged.secrets), source: 'custom' as SmtpSource };
+}
+
+/**
+ * sendTestMail sends a real, localized test email with the given or the saved settings and
+ * reports how it went, with the masked dialogue. It saves nothing. Invalid unsaved settings
+ * throw a 400 naming the field; a refused host answers with the one generic message.
+ */
+export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest): Promise<TestMailResult> {
+  const { endpoint: unchecked, source } = await endpointToTest(deps, request.tenant.id, request.settings);
+  let endpoint: SmtpEndpoint;
+  try {
+    endpoint = await guardEndpoint(unchecked, source, deps.context);
+  } catch (err) {
+    if (err instanceof RefusedHostError) return { ok: false, stage: 'connect', message: err.message, transcript: [] };
+    throw err;
+  }
+  const rendered = renderTestEmail({
+    language: request.language,
+    tenantName: request.tenant.name,
+    tenantDisplayName: request.tenant.display_name,
+    sentAt: deps.clock.now(),
+    timeZone: request.timeZone,
+    summary: describeEndpoint(endpoint),
+  });
+  const messageId = `<${newId()}@tocsin>`;
+  try {
+    const receipt = await deps.sender.send(endpoint, { ...rendered, to: { address: request.sendTo }, messageId }, { transcript: true });
+    return { ok: true, messageId: receipt.messageId, transcript: receipt.transcript ?? [] };
+  } catch (err) {
+    if (!(err instanceof SmtpDeliveryError)) throw err;
+    return {
+      ok: false,
+      stage: err.stage,
+      ...(err.code !== undefined ? { code: err.code } : {}),
+      message: err.message,
+      transcript: err instanceof TranscribedSmtpError ? err.transcript : [],
+    };
+  }
+}
