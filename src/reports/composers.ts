@@ -1,0 +1,201 @@
+import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
+import { toStoredAlert, type StoredAlert } from '../alerts/store.js';
+import { type AlertGroup, streamAlertsInWindow } from '../alerts/window.js';
+import type { EmailKind, RenderedEmail } from '../delivery/contract.js';
+import type { ComposerRegistry } from '../delivery/outbox/composers.js';
+import type { Delivery } from '../delivery/outbox/delivery.js';
+import { languageOf } from '../recipients/eligibility.js';
+import { type Preferences, isSubscribed } from '../preferences/model.js';
+import { loadLayers, userPreferences } from '../preferences/store.js';
+import type { Db } from '../storage/database.js';
+import { eventCounts } from './alert-facts.js';
+import type { ReportData } from './decide.js';
+import { renderDailyEmail } from './templates/daily-email.js';
+import { renderImmediateEmail } from './templates/immediate-email.js';
+import { alertListUrl, preferencesUrl } from './templates/links.js';
+import { SUMMARY_MAX_LINES, renderSummaryEmail } from './templates/summary-email.js';
+import type { AlertGroupView, AlertSourceView, RecipientView, ReportLinks, TenantView } from './templates/view-models.js';
+import type { UnsubscribeLinks } from './unsubscribe/links.js';
+
+/** ComposerDeps are what the report composers read from at send time. */
+export interface ComposerDeps {
+  readonly db: Db;
+  readonly publicUrl: string;
+  readonly summaryIntervalMs: number;
+  readonly unsubscribeLinks: UnsubscribeLinks;
+}
+
+/** ComposerError means a delivery's data cannot be rendered (never retried into success). */
+export class ComposerError extends Error {
+  override readonly name = 'ComposerError';
+}
+
+interface Context {
+  readonly data: ReportData;
+  readonly tenant: TenantView & { readonly id: string };
+  readonly recipient: RecipientView;
+  readonly preferences: Preferences;
+  readonly links: ReportLinks;
+}
+
+async function contextOf(deps: ComposerDeps, delivery: Delivery): Promise<Context> {
+  if (!('data' in delivery.payload)) throw new ComposerError(`delivery ${delivery.id} carries no report data`);
+  const data = delivery.payload.data as ReportData;
+  const row = await deps.db
+    .selectFrom('tenants')
+    .select(['id', 'name', 'display_name', 'time_zone'])
+    .where('id', '=', delivery.tenantId)
+    .executeTakeFirst();
+  if (!row) throw new ComposerError(`tenant ${delivery.tenantId} no longer exists`);
+  // Preferences are read now, so a subscription dropped after the decision is honoured too.
+  const preferences =
+    data.recipient.type === 'user'
+      ? await userPreferences(deps.db, data.recipient.id)
+      : { own: (await loadLayers(deps.db, 'group_alert_preferences', [data.recipient.id])).get(data.recipient.id), groups: [] };
+  const kind = delivery.kind as Exclude<EmailKind, 'test'>;
+  const unsubscribe = await deps.unsubscribeLinks.url({
+    tenantId: row.id,
+    kind,
+    recipient: { type: data.recipient.type, id: data.recipient.id, address: delivery.recipient.address },
+  });
+  return {
+    data,
+    tenant: { id: row.id, name: row.name, displayName: row.display_name, timeZone: row.time_zone },
+    recipient: {
+      name: delivery.recipient.name,
+      language: languageOf(delivery.recipient.language),
+      timeZone: delivery.recipient.timeZone,
+    },
+    preferences,
+    links: { preferences: preferencesUrl(deps.publicUrl, row.name), unsubscribe },
+  };
+}
+
+function windowOf(delivery: Delivery): { start: number; end: number } {
+  if (delivery.windowStart === null || delivery.windowEnd === null) throw new ComposerError(`delivery ${delivery.id} has no window`);
+  return { start: delivery.windowStart, end: delivery.windowEnd };
+}
+
+function sourceView(alert: StoredAlert): AlertSourceView | undefined {
+  return alert.source ? (alert.source as AlertSourceView) : undefined;
+}
+
+function groupView(group: AlertGroup, language: string): AlertGroupView {
+  const a = group.first;
+  return {
+    severity: group.severity,
+    component: a.component,
+    componentDisplayName: componentDisplayName(a.component, language),
+    event: a.event,
+    eventDisplayName: eventDisplayName(a.event, language),
+    message: a.message,
+    source: sourceView(a),
+    folder: a.folder ?? undefined,
+    dedupKey: a.dedupKey ?? undefined,
+    count: group.count,
+    firstAt: group.firstOccurredAt,
+    lastAt: group.lastOccurredAt,
+  };
+}
+
+/**
+ * composeSummary renders a summary at send time: the window's Fatal and Error alert groups the
+ * recipient subscribes to, read a page at a time and keeping only the lines the email can show
+ * (the most severe, then the earliest), while counting them all.
+ */
+async function composeSummary(deps: ComposerDeps, delivery: Delivery): Promise<RenderedEmail> {
+  const c = await contextOf(deps, delivery);
+  const window = windowOf(delivery);
+  const fatal: AlertGroupView[] = [];
+  const error: AlertGroupView[] = [];
+  let totalAlerts = 0;
+  for await (const group of streamAlertsInWindow(deps.db, c.tenant.id, { from: window.start, to: window.end, minSeverity: 'Error' })) {
+    if (!isSubscribed(c.preferences, group.first.component, group.first.event)) continue;
+    totalAlerts += group.count;
+    const lines = group.severity === 'Fatal' ? fatal : error;
+    if (lines.length < SUMMARY_MAX_LINES) lines.push(groupView(group, c.recipient.language));
+  }
+  return renderSummaryEmail({
+    recipient: c.recipient,
+    tenant: c.tenant,
+    window,
+    windowCount: Math.max(1, Math.round((window.end - window.start) / deps.summaryIntervalMs)),
+    totalAlerts,
+    groups: [...fatal, ...error].slice(0, SUMMARY_MAX_LINES),
+    links: {
+      ...c.links,
+      seeMore: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity: 'Error', since: window.start, until: window.end }),
+    },
+  });
+}
+
+/** composeDaily renders a daily report: the counts per event of every severity the recipient subscribes to. */
+async function composeDaily(deps: ComposerDeps, delivery: Delivery): Promise<RenderedEmail> {
+  const c = await contextOf(deps, delivery);
+  const period = windowOf(delivery);
+  const language = c.recipient.language;
+  const counts = (await eventCounts(deps.db, c.tenant.id, period))
+    .filter((e) => isSubscribed(c.preferences, e.component, e.event))
+    .map((e) => ({
+      ...e,
+      componentDisplayName: componentDisplayName(e.component, language),
+      eventDisplayName: eventDisplayName(e.event, language),
+    }));
+  return renderDailyEmail({
+    recipient: c.recipient,
+    tenant: c.tenant,
+    period,
+    counts,
+    links: { ...c.links, viewAll: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, since: period.start, until: period.end }) },
+  });
+}
+
+/** composeImmediate renders the email of one Fatal alert, with how many repeats its flood has had so far. */
+async function composeImmediate(deps: ComposerDeps, delivery: Delivery): Promise<RenderedEmail> {
+  const c = await contextOf(deps, delivery);
+  const { alertId, groupId } = c.data;
+  if (!alertId || !groupId) throw new ComposerError(`delivery ${delivery.id} names no alert`);
+  const row = await deps.db.selectFrom('alerts').selectAll().where('tenant_id', '=', c.tenant.id).where('id', '=', alertId).executeTakeFirst();
+  if (!row) throw new ComposerError(`alert ${alertId} no longer exists`);
+  const alert = toStoredAlert(row);
+  const flood = await deps.db
+    .selectFrom('alerts')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('occurred_at').as('last')])
+    .where('tenant_id', '=', c.tenant.id)
+    .where((eb) => eb.or([eb('group_id', '=', groupId), eb('id', '=', groupId)]))
+    .executeTakeFirst();
+  const language = c.recipient.language;
+  return renderImmediateEmail({
+    recipient: c.recipient,
+    tenant: c.tenant,
+    alert: {
+      id: alert.id,
+      severity: alert.severity,
+      component: alert.component,
+      componentDisplayName: componentDisplayName(alert.component, language),
+      event: alert.event,
+      eventDisplayName: eventDisplayName(alert.event, language),
+      message: alert.message,
+      source: sourceView(alert),
+      folder: alert.folder ?? undefined,
+      dedupKey: alert.dedupKey ?? undefined,
+      data: alert.data ?? undefined,
+      count: Math.max(1, Number(flood?.n ?? 1)),
+      firstAt: alert.occurredAt,
+      lastAt: Math.max(alert.occurredAt, Number(flood?.last ?? alert.occurredAt)),
+    },
+    links: {
+      ...c.links,
+      alert: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity: 'Fatal', event: alert.event, since: alert.createdAt }),
+    },
+  });
+}
+
+/** reportComposers are the outbox's composers of the three alert emails. */
+export function reportComposers(deps: ComposerDeps): ComposerRegistry {
+  return {
+    summary: (delivery) => composeSummary(deps, delivery),
+    daily: (delivery) => composeDaily(deps, delivery),
+    immediate: (delivery) => composeImmediate(deps, delivery),
+  };
+}
