@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { CSRF_HEADER, SESSION_COOKIE, findTenant } from '../http/access-hook.js';
+import { CSRF_HEADER, SESSION_COOKIE } from '../http/access-hook.js';
 import type { RouteModule } from '../http/context.js';
 import { unauthorized } from '../http/problem.js';
 import { createSession, deleteSession, SESSION_TTL_MS } from './credentials.js';
-import { verifyPassword } from './passwords.js';
+import { assertNotThrottled, passwordLogin } from './password-login.js';
 import { userPrincipal } from './principal.js';
 
 const loginBody = z.union([
@@ -11,15 +11,11 @@ const loginBody = z.union([
   z.object({ adminToken: z.string().min(1).max(512) }),
 ]);
 
-// A fixed hash to verify against when the user does not exist, so timing does not reveal accounts.
-const DUMMY_HASH =
-  '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Xg0oZ3Kk5b8xq8S8aJm7m0wEo1yqgk7xXv7yq6Uj2bE';
-
 /**
  * sessionRoutes sign the console in and out. The session lives in an HTTP-only, SameSite=Strict
  * cookie; the CSRF token returned here must be echoed in the `x-csrf-token` header.
  */
-export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator, config }) => {
+export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator, config, loginThrottle }) => {
   const db = storage.db;
   const secure = config.publicUrl.startsWith('https://');
 
@@ -27,21 +23,15 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
     const body = request.body;
     let owner: { tenantId: string; userId: string } | 'host';
     if ('adminToken' in body) {
-      if (!authenticator.isAdminToken(body.adminToken)) throw unauthorized('The admin token is not valid.');
+      const keys = { address: request.ip };
+      assertNotThrottled(loginThrottle, keys);
+      if (!authenticator.isAdminToken(body.adminToken)) {
+        loginThrottle.failed(keys);
+        throw unauthorized('The admin token is not valid.');
+      }
       owner = 'host';
     } else {
-      const tenant = await findTenant(db, body.tenant);
-      const user = tenant
-        ? await db
-            .selectFrom('users')
-            .select(['id', 'password_hash', 'active'])
-            .where('tenant_id', '=', tenant.id)
-            .where('email_key', '=', body.email.toLowerCase())
-            .executeTakeFirst()
-        : undefined;
-      const ok = await verifyPassword(user?.password_hash ?? DUMMY_HASH, body.password);
-      if (!tenant || !user || !ok || user.active !== 1) throw unauthorized('The tenant, email or password is wrong.');
-      owner = { tenantId: tenant.id, userId: user.id };
+      owner = await passwordLogin(db, loginThrottle, { ...body, address: request.ip });
     }
     const session = await createSession(db, owner, clock);
     void reply.setCookie(SESSION_COOKIE, session.cookie, {

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { FakeClock } from '../shared/clock.js';
+import { describeEachDialect } from '../storage/testing.js';
+import { LOGIN_RULES, LoginThrottle, waitMs } from './login-throttle.js';
+
+const rule = { limit: 3, windowMs: 60_000 };
+
+describe('login throttle decisions', () => {
+  it('lets attempts through until the limit falls inside the window, then waits for the oldest to leave', () => {
+    expect(waitMs([], rule, 1_000)).toBe(0);
+    expect(waitMs([1_000, 2_000], rule, 3_000)).toBe(0);
+    expect(waitMs([1_000, 2_000, 3_000], rule, 4_000)).toBe(57_000);
+    expect(waitMs([1_000, 2_000, 3_000], rule, 61_000)).toBe(0);
+    expect(waitMs([0, 1_000, 2_000, 3_000], rule, 30_000)).toBe(31_000);
+  });
+
+  it('counts accounts and addresses apart, and forgets an account on success', () => {
+    const clock = new FakeClock(0);
+    const throttle = new LoginThrottle(clock, { account: rule, address: { limit: 5, windowMs: 60_000 } });
+    const ana = { account: 't:ana', address: '10.0.0.1' };
+    for (let i = 0; i < 3; i++) throttle.failed(ana);
+    expect(throttle.retryAfterMs(ana)).toBe(60_000);
+    expect(throttle.retryAfterMs({ account: 't:bo', address: '10.0.0.1' })).toBe(0);
+    throttle.failed({ account: 't:bo', address: '10.0.0.1' });
+    throttle.failed({ account: 't:cy', address: '10.0.0.1' });
+    expect(throttle.retryAfterMs({ account: 't:dee', address: '10.0.0.1' })).toBe(60_000);
+    expect(throttle.retryAfterMs({ account: 't:dee', address: '10.0.0.2' })).toBe(0);
+    clock.advance(60_001);
+    expect(throttle.retryAfterMs(ana)).toBe(0);
+    throttle.failed(ana);
+    throttle.succeeded(ana);
+    throttle.failed(ana);
+    throttle.failed(ana);
+    expect(throttle.retryAfterMs(ana)).toBe(0);
+  });
+});
+
+describeEachDialect('login throttling over HTTP', (dialect) => {
+  const clock = new FakeClock(Date.UTC(2026, 10, 27, 12));
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(dialect, {}, { clock });
+    await t.call('POST', '/api/v1/tenants', { name: 'guarded' });
+    await t.call('POST', '/api/v1/tenants/guarded/users', { email: 'ana@example.com', name: 'Ana', password: 'the real password' });
+  });
+  afterAll(() => t.close());
+
+  const login = (body: object, remoteAddress = '192.0.2.1') =>
+    t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: body, remoteAddress });
+
+  it('answers 429 with Retry-After once an account had too many wrong passwords, even for the right one', async () => {
+    const wrong = { tenant: 'guarded', email: 'ana@example.com', password: 'a guess' };
+    for (let i = 0; i < LOGIN_RULES.account.limit; i++) expect((await login(wrong)).statusCode).toBe(401);
+    const blocked = await login({ ...wrong, email: 'ANA@example.com', password: 'the real password' });
+    expect(blocked.statusCode).toBe(429);
+    expect(blocked.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(Number(blocked.headers['retry-after'])).toBe(LOGIN_RULES.account.windowMs / 1000);
+    // Another address is blocked too: the count belongs to the account.
+    expect((await login({ ...wrong, password: 'the real password' }, '198.51.100.7')).statusCode).toBe(429);
+
+    clock.advance(LOGIN_RULES.account.windowMs);
+    expect((await login({ ...wrong, password: 'the real password' })).statusCode).toBe(200);
+  });
+
+  it('answers 429 to an address that sprays many accounts, while other addresses go on', async () => {
+    const sprayer = '203.0.113.9';
+    for (let i = 0; i < LOGIN_RULES.address.limit; i++) {
+      expect((await login({ tenant: 'guarded', email: `user${i}@example.com`, password: 'Winter2026!' }, sprayer)).statusCode).toBe(401);
+    }
+    const blocked = await login({ tenant: 'guarded', email: 'ana@example.com', password: 'the real password' }, sprayer);
+    expect(blocked.statusCode).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await login({ adminToken: 'not the admin token at all' }, sprayer)).statusCode).toBe(429);
+    expect((await login({ tenant: 'guarded', email: 'ana@example.com', password: 'the real password' })).statusCode).toBe(200);
+  });
+});

@@ -1,0 +1,80 @@
+import type { Clock } from '../shared/clock.js';
+
+/** ThrottleRule allows `limit` failures within a sliding window of `windowMs`. */
+export interface ThrottleRule {
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+/**
+ * LOGIN_RULES: an account (tenant + email) takes 5 wrong passwords per 15 minutes, so guessing is
+ * slow; one client address takes 30, so spraying one password over many accounts is slow too.
+ */
+export const LOGIN_RULES: Readonly<Record<'account' | 'address', ThrottleRule>> = Object.freeze({
+  account: { limit: 5, windowMs: 15 * 60_000 },
+  address: { limit: 30, windowMs: 15 * 60_000 },
+});
+
+/** How many keys are remembered; past it the oldest are forgotten, so memory stays bounded. */
+const MAX_KEYS = 50_000;
+
+/**
+ * waitMs decides, from the times of recent failures (oldest first), how long the next attempt must
+ * wait: 0 while fewer than `limit` failures fall inside the window, else until the oldest leaves it.
+ */
+export function waitMs(failures: readonly number[], rule: ThrottleRule, now: number): number {
+  const recent = failures.filter((at) => at > now - rule.windowMs);
+  if (recent.length < rule.limit) return 0;
+  return recent[recent.length - rule.limit]! + rule.windowMs - now;
+}
+
+/** LoginKeys name who is trying: the account (absent for admin-token sign-in) and the address. */
+export interface LoginKeys {
+  readonly account?: string;
+  readonly address: string;
+}
+
+/**
+ * LoginThrottle counts failed sign-ins in memory, per account and per client address. Each
+ * process counts its own; several processes behind one address multiply the limits, which still
+ * keeps online guessing far too slow to matter.
+ */
+export class LoginThrottle {
+  readonly #failures = new Map<string, number[]>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly rules = LOGIN_RULES,
+  ) {}
+
+  /** retryAfterMs is how long these keys must wait before trying again (0: go ahead). */
+  retryAfterMs(keys: LoginKeys): number {
+    const now = this.clock.now();
+    return Math.max(...this.#entries(keys).map(([key, rule]) => waitMs(this.#failures.get(key) ?? [], rule, now)));
+  }
+
+  /** failed records a wrong password, unknown account or bad admin token. */
+  failed(keys: LoginKeys): void {
+    const now = this.clock.now();
+    for (const [key, rule] of this.#entries(keys)) {
+      const kept = (this.#failures.get(key) ?? []).filter((at) => at > now - rule.windowMs).slice(-rule.limit);
+      this.#failures.delete(key);
+      this.#failures.set(key, [...kept, now]);
+    }
+    for (const key of this.#failures.keys()) {
+      if (this.#failures.size <= MAX_KEYS) break;
+      this.#failures.delete(key);
+    }
+  }
+
+  /** succeeded forgets the account's failures; the address keeps its count. */
+  succeeded(keys: LoginKeys): void {
+    if (keys.account !== undefined) this.#failures.delete(`account:${keys.account}`);
+  }
+
+  #entries(keys: LoginKeys): [string, ThrottleRule][] {
+    const entries: [string, ThrottleRule][] = [[`address:${keys.address}`, this.rules.address]];
+    if (keys.account !== undefined) entries.push([`account:${keys.account}`, this.rules.account]);
+    return entries;
+  }
+}
