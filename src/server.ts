@@ -17,6 +17,7 @@ import { createLogger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import { preferenceRoutes } from './preferences/routes.js';
+import { startReportScheduler } from './reports/runtime.js';
 import { unsubscribeRoutes } from './reports/unsubscribe/routes.js';
 import { settingsRoutes } from './settings/routes.js';
 import { SecretBox } from './settings/secret-box.js';
@@ -96,6 +97,10 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       // Purging expired alerts is background work, so it runs where the workers run.
       const retention = startRetention({ db: storage.db, clock, logger });
       closers.unshift(() => retention.stop());
+    }
+    if (config.role !== 'api') {
+      const reports = startReportScheduler({ storage, clock, logger, config });
+      closers.unshift(() => reports.stop());
     }
     let url: string | undefined;
     if (options.listen ?? true) {

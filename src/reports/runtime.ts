@@ -1,0 +1,44 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { ComposerRegistry } from '../delivery/outbox/composers.js';
+import { getMailSettings } from '../settings/mail-settings.js';
+import type { Clock } from '../shared/clock.js';
+import type { Storage } from '../storage/storage.js';
+import { reportComposers } from './composers.js';
+import { ReportScheduler } from './scheduler.js';
+import { UnsubscribeLinks } from './unsubscribe/links.js';
+
+/** ReportRuntimeDeps are what startTocsin hands the reports. */
+export interface ReportRuntimeDeps {
+  readonly storage: Storage;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly config: Pick<Config, 'publicUrl' | 'summaryIntervalSeconds'>;
+}
+
+/** composersFor builds the outbox composers of the summary, daily and immediate emails. */
+export function composersFor(deps: ReportRuntimeDeps): ComposerRegistry {
+  return reportComposers({
+    db: deps.storage.db,
+    publicUrl: deps.config.publicUrl,
+    summaryIntervalMs: deps.config.summaryIntervalSeconds * 1000,
+    unsubscribeLinks: new UnsubscribeLinks(deps.storage.db, deps.config.publicUrl, deps.clock),
+  });
+}
+
+/**
+ * startReportScheduler starts the loop that decides the alert emails (in a worker or all-in-one
+ * process), reading each tenant's mail settings, and rings the outbox doorbell when it queued mail.
+ */
+export function startReportScheduler(deps: ReportRuntimeDeps & { readonly doorbell?: { ring(): void } }): { stop(): Promise<void> } {
+  const scheduler = new ReportScheduler({
+    storage: deps.storage,
+    clock: deps.clock,
+    logger: deps.logger.child({ component: 'reports' }),
+    doorbell: deps.doorbell,
+    settingsOf: getMailSettings,
+    settings: { summaryIntervalMs: deps.config.summaryIntervalSeconds * 1000 },
+  });
+  scheduler.start();
+  return { stop: () => scheduler.stop() };
+}
