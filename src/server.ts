@@ -17,6 +17,7 @@ import { createLogger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import { preferenceRoutes } from './preferences/routes.js';
+import { previewRoutes } from './reports/preview-routes.js';
 import { startReportScheduler } from './reports/runtime.js';
 import { unsubscribeRoutes } from './reports/unsubscribe/routes.js';
 import { settingsRoutes } from './settings/routes.js';
@@ -30,7 +31,7 @@ import { type Storage, openStorage } from './storage/storage.js';
  * ROUTE_MODULES lists every domain's routes, in the order a request's journey reads: access,
  * then alerts, settings, delivery, reports.
  */
-export const ROUTE_MODULES: readonly RouteModule[] = [opsRoutes, sessionRoutes, accessRoutes, orchestratorAuthRoutes, alertRoutes, odataAlertRoutes, preferenceRoutes, settingsRoutes, unsubscribeRoutes, mailCatcherRoutes, consoleRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [opsRoutes, sessionRoutes, accessRoutes, orchestratorAuthRoutes, alertRoutes, odataAlertRoutes, preferenceRoutes, settingsRoutes, unsubscribeRoutes, previewRoutes, mailCatcherRoutes, consoleRoutes];
 
 /** Tocsin is a started instance: its HTTP app, storage and how to stop it. */
 export interface Tocsin {

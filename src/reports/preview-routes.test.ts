@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { FakeClock } from '../shared/clock.js';
+import { describeEachDialect } from '../storage/testing.js';
+
+describeEachDialect('email previews', (dialect) => {
+  let t: TestApp;
+  // 27 Nov 2026, 10:03 in Paris.
+  const clock = new FakeClock(Date.UTC(2026, 10, 27, 9, 3));
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_PUBLIC_URL: 'https://tocsin.example.com' }, { clock });
+    await t.call('POST', '/api/v1/tenants', { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris', language: 'fr' });
+  });
+  afterAll(() => t.close());
+
+  it('renders each kind as {subject, text, html, headers}, in the tenant language and zone by default', async () => {
+    for (const kind of ['summary', 'daily', 'immediate', 'test']) {
+      const res = await t.call('GET', `/api/v1/tenants/acme/emails/preview?kind=${kind}`);
+      expect(res.statusCode).toBe(200);
+      const body = res.json<{ subject: string; text: string; html: string; headers: Record<string, string> }>();
+      expect(Object.keys(body).sort()).toEqual(['headers', 'html', 'subject', 'text']);
+      expect(body.headers['X-Tocsin-Kind']).toBe(kind);
+      expect(body.headers['X-Tocsin-Tenant']).toBe('acme');
+      expect(body.subject).toContain('Acme Finance\u00a0:');
+      expect(body.html).toContain('lang="fr"');
+    }
+    const summary = (await t.call('GET', '/api/v1/tenants/acme/emails/preview?kind=summary')).json();
+    expect(summary.text).toContain('entre 27 nov. 2026, 09:50 et 10:00.');
+    expect(summary.text).toContain('Europe/Paris (UTC+01:00)');
+    expect(summary.headers['List-Unsubscribe']).toMatch(/^<https:\/\/tocsin\.example\.com\/unsubscribe\//);
+  });
+
+  it('takes a language and a time zone', async () => {
+    const res = await t.call('GET', '/api/v1/tenants/acme/emails/preview?kind=daily&language=ja&timeZone=Asia/Tokyo');
+    const body = res.json();
+    expect(body.subject).toBe('Acme Finance: 日次アラート概要 (135 件)');
+    expect(body.text).toContain('Asia/Tokyo (UTC+09:00)');
+  });
+
+  it('returns the HTML itself for a browser with format=html, under a strict content policy', async () => {
+    const res = await t.call('GET', '/api/v1/tenants/acme/emails/preview?kind=immediate&language=en&format=html');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(res.body).toMatch(/^<!doctype html>/i);
+    expect(res.body).toContain('Robot offline');
+  });
+
+  it('names the invalid query field in a 400 problem', async () => {
+    for (const [query, path] of [
+      ['kind=weekly', 'query.kind'],
+      ['language=it', 'query.language'],
+      ['timeZone=Mars/Olympus', 'query.timeZone'],
+      ['format=pdf', 'query.format'],
+    ] as const) {
+      const res = await t.call('GET', `/api/v1/tenants/acme/emails/preview?${query}`);
+      expect(res.statusCode).toBe(400);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.json().errors[0].path).toBe(path);
+    }
+  });
+
+  it('needs Settings.View, and another tenant is 404', async () => {
+    const viewer = await t.tenantWithUser('acme', ['Alerts Viewer']);
+    expect((await t.call('GET', '/api/v1/tenants/acme/emails/preview', undefined, viewer.token)).statusCode).toBe(403);
+    const admin = await t.tenantWithUser('acme', ['Administrator']);
+    expect((await t.call('GET', '/api/v1/tenants/acme/emails/preview', undefined, admin.token)).statusCode).toBe(200);
+    const other = await t.tenantWithUser('globex', ['Administrator']);
+    expect((await t.call('GET', '/api/v1/tenants/acme/emails/preview', undefined, other.token)).statusCode).toBe(404);
+    expect((await t.call('GET', '/api/v1/tenants/nope/emails/preview')).statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { tenantOf } from '../access/routes.js';
+import type { RouteModule } from '../http/context.js';
+import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../i18n/languages.js';
+import { language, timeZone } from '../shared/validation.js';
+import { renderSample } from './templates/samples.js';
+
+const previewParams = z.object({ tenant: z.string().min(1).max(200) });
+const previewQuery = z.object({
+  kind: z.enum(['summary', 'daily', 'immediate', 'test']).default('summary'),
+  language: language.optional(),
+  timeZone: timeZone.optional(),
+  format: z.enum(['json', 'html']).default('json'),
+});
+
+// The HTML preview is the email itself, served from the API's origin: it may show nothing active.
+const HTML_PREVIEW_HEADERS = {
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; base-uri 'none'; form-action 'none'",
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+};
+
+/**
+ * previewRoutes render a realistic sample of each email (sample alerts from Orchestrator's events)
+ * for the tenant, in a language and time zone (the tenant's by default), so that the console and
+ * reviewers can see them without raising alerts: `{subject, text, html, headers}`, or the HTML
+ * alone with `format=html` for a browser.
+ */
+export const previewRoutes: RouteModule = (app, { config, clock }) => {
+  app.get(
+    '/api/v1/tenants/:tenant/emails/preview',
+    { config: { permission: 'Settings.View' }, schema: { params: previewParams, querystring: previewQuery } },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const query = request.query;
+      const tenantLanguage = (LANGUAGES as readonly string[]).includes(tenant.language)
+        ? (tenant.language as Language)
+        : DEFAULT_LANGUAGE;
+      const email = renderSample(query.kind, {
+        tenant: { name: tenant.name, displayName: tenant.display_name, timeZone: tenant.time_zone },
+        language: query.language ?? tenantLanguage,
+        timeZone: query.timeZone ?? tenant.time_zone,
+        now: clock.now(),
+        publicUrl: config.publicUrl,
+        summaryIntervalSeconds: config.summaryIntervalSeconds,
+      });
+      if (query.format === 'html') return reply.headers(HTML_PREVIEW_HEADERS).type('text/html; charset=utf-8').send(email.html);
+      return { subject: email.subject, text: email.text, html: email.html, headers: email.headers };
+    },
+  );
+};
