@@ -1,0 +1,225 @@
+/**
+ * bench:ingest measures alert ingestion through the HTTP batch API, as robots would drive it:
+ * a Tocsin server in a child process (so its CPU and memory are its own), a fresh database, and
+ * several keep-alive clients posting batches of 100 alerts until 50,000 are stored. It runs on
+ * SQLite, then on PostgreSQL when a server is given (TOCSIN_TEST_PG_URL or --pg), creating and
+ * dropping its own database.
+ *
+ *   npm run bench:ingest -- [--alerts 50000] [--batch 100] [--clients 8] [--only sqlite|postgres]
+ *                           [--pg postgres://…] [--cpu-prof]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+
+const ADMIN_TOKEN = `bench-admin-${crypto.randomBytes(8).toString('hex')}`;
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+const { values: opts } = parseArgs({
+  options: {
+    alerts: { type: 'string', default: '50000' },
+    batch: { type: 'string', default: '100' },
+    clients: { type: 'string', default: '8' },
+    only: { type: 'string' },
+    pg: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+});
+const TOTAL = Number(opts.alerts);
+const BATCH = Number(opts.batch);
+const CLIENTS = Number(opts.clients);
+const PG_URL = opts.pg ?? process.env.TOCSIN_TEST_PG_URL;
+
+interface Target {
+  name: 'sqlite' | 'postgres';
+  url: string;
+  drop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function pgAdmin(statement: string): Promise<void> {
+  const url = new URL(PG_URL!);
+  const client = new pg.Client({ connectionString: PG_URL, user: decodeURIComponent(url.username) || 'postgres' });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+async function makeTarget(name: Target['name'], dir: string): Promise<Target> {
+  if (name === 'sqlite') return { name, url: `sqlite:${path.join(dir, 'bench.db')}`, drop: async () => {} };
+  const db = `tocsin_bench_${crypto.randomBytes(4).toString('hex')}`;
+  await pgAdmin(`create database ${db}`);
+  const url = new URL(PG_URL!);
+  url.pathname = `/${db}`;
+  return { name, url: url.toString(), drop: () => pgAdmin(`drop database if exists ${db} with (force)`) };
+}
+
+function startServer(target: Target, port: number, dataDir: string): ChildProcess {
+  const profile = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench', 'profiles')}`] : [];
+  return spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: target.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN,
+      TOCSIN_DATA_DIR: dataDir,
+      TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1',
+      TOCSIN_ROLE: 'api',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function waitReady(base: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('server did not become ready in 60 s');
+}
+
+/** Server CPU seconds (user + system) and peak RSS, read from /proc. */
+function processStats(pid: number): { cpuSeconds: number; peakRssMb: number } {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { cpuSeconds: ticks / 100, peakRssMb: hwm / 1024 };
+}
+
+async function call(base: string, method: string, url: string, token: string, body?: unknown) {
+  const res = await fetch(`${base}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Batches vary like real traffic: mixed severities and components, one in ten with a dedup key. */
+function batchBodies(count: number): string[] {
+  const severities = ['Info', 'Success', 'Warn', 'Error', 'Fatal'];
+  const components = ['Robots', 'Jobs', 'Queues', 'Transactions', 'Schedules'];
+  return Array.from({ length: count }, (_, b) =>
+    JSON.stringify({
+      alerts: Array.from({ length: BATCH }, (_, i) => ({
+        severity: severities[(b + i) % 5],
+        component: components[(b * 7 + i) % 5],
+        event: i % 3 === 0 ? 'Process.JobExecution.Faulted' : 'Process.RaiseAlert',
+        message: `Job ${b}-${i} of process Invoices faulted: System.Exception: the remote server returned 503`,
+        source: { process: 'Invoices', robot: `R${i % 20}`, job: `job-${b}-${i}` },
+        ...(i % 10 === 0 ? { dedupKey: `robot-${i % 20}`, data: { attempt: b, queue: 'invoices' } } : {}),
+      })),
+    }),
+  );
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+
+async function run(name: Target['name']) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-bench-'));
+  const target = await makeTarget(name, dir);
+  const port = await freePort();
+  const child = startServer(target, port, dir);
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitReady(base, child);
+    await call(base, 'POST', '/api/v1/tenants', ADMIN_TOKEN, { name: 'bench' });
+    const user = await call(base, 'POST', '/api/v1/tenants/bench/users', ADMIN_TOKEN, { email: 'robot@bench.example.com', name: 'Robot', roles: ['Robot'] });
+    const { token } = (await call(base, 'POST', `/api/v1/tenants/bench/users/${user.id as string}/tokens`, ADMIN_TOKEN, { name: 'bench' })) as { token: string };
+    const bodies = batchBodies(50);
+    const post = async (body: string) => {
+      const started = performance.now();
+      const res = await fetch(`${base}/api/v1/tenants/bench/alerts`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body,
+      });
+      await res.arrayBuffer();
+      if (res.status !== 202) throw new Error(`POST alerts: ${res.status}`);
+      return performance.now() - started;
+    };
+    for (let i = 0; i < 20; i++) await post(bodies[i % bodies.length]!); // warm-up, not counted
+    const requests = Math.ceil(TOTAL / BATCH);
+    let next = 0;
+    const latencies: number[] = [];
+    const before = processStats(child.pid!);
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        while (next < requests) {
+          const i = next++;
+          latencies.push(await post(bodies[i % bodies.length]!));
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const after = processStats(child.pid!);
+    const stored = (await call(base, 'GET', '/api/v1/tenants/bench/alerts/unread-count', ADMIN_TOKEN)) as { unread: number };
+    latencies.sort((a, b) => a - b);
+    return {
+      database: name,
+      alerts: requests * BATCH,
+      stored: stored.unread - 20 * BATCH,
+      seconds: Number(seconds.toFixed(2)),
+      alertsPerSecond: Math.round((requests * BATCH) / seconds),
+      p50Ms: Number(percentile(latencies, 50).toFixed(1)),
+      p95Ms: Number(percentile(latencies, 95).toFixed(1)),
+      serverCpuSeconds: Number((after.cpuSeconds - before.cpuSeconds).toFixed(2)),
+      serverCpuPercent: Math.round(((after.cpuSeconds - before.cpuSeconds) / seconds) * 100),
+      serverPeakRssMb: Math.round(after.peakRssMb),
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await target.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const names: Target['name'][] = opts.only ? [opts.only as Target['name']] : PG_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+  if (!PG_URL && names.includes('postgres')) throw new Error('PostgreSQL needs --pg or TOCSIN_TEST_PG_URL');
+  console.log(`tocsin bench:ingest — ${TOTAL} alerts in batches of ${BATCH}, ${CLIENTS} concurrent keep-alive clients, ${os.cpus().length} CPUs`);
+  const results = [];
+  for (const name of names) {
+    const result = await run(name);
+    console.log(JSON.stringify(result));
+    results.push(result);
+  }
+  console.table(results);
+  if (!PG_URL) console.log('PostgreSQL skipped: set TOCSIN_TEST_PG_URL (or --pg) to include it.');
+  console.log(`reproduce: ${PG_URL ? 'TOCSIN_TEST_PG_URL=… ' : ''}npm run bench:ingest -- --alerts ${TOTAL} --batch ${BATCH} --clients ${CLIENTS}`);
+}
+
+await main();
