@@ -1,11 +1,8 @@
-import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { tenantOf } from '../access/routes.js';
-import { findUser } from '../access/users.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
-import type { AppDeps, RouteModule, TenantRow } from '../http/context.js';
-import { fieldError, tooManyRequests } from '../http/problem.js';
-import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../i18n/languages.js';
+import type { AppDeps, RouteModule } from '../http/context.js';
+import { tooManyRequests } from '../http/problem.js';
 import { emailAddress } from '../shared/validation.js';
 import type { EndpointContext } from './endpoint.js';
 import {
@@ -20,7 +17,8 @@ import {
 } from './mail-settings.js';
 import { RateLimiter } from './rate-limit.js';
 import { DEFAULT_SYSTEM_SMTP_URL, smtpSettingsInput } from './smtp-settings.js';
-import { type TestMailDeps, type TestMailRequest, sendTestMail } from './test-mail.js';
+import { odataSettingsRoutes } from './odata-routes.js';
+import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.js';
 
 const tenantParams = z.object({ tenant: z.string().min(1).max(200) });
 
@@ -35,32 +33,6 @@ export function endpointContext(deps: Pick<AppDeps, 'config' | 'systemSmtpUrl'>)
   return { systemSmtpUrl: deps.systemSmtpUrl ?? DEFAULT_SYSTEM_SMTP_URL, allowPrivateHosts: deps.config.allowPrivateSmtpHosts };
 }
 
-function asLanguage(value: string | null | undefined): Language | undefined {
-  return LANGUAGES.find((l) => l === value);
-}
-
-/**
- * testMailRecipient works out who a test email is for: `sendTo`, else the calling user's address,
- * written in the caller's language and time zone (the tenant's when the caller has none).
- */
-export async function testMailRecipient(
-  deps: Pick<AppDeps, 'storage'>,
-  request: FastifyRequest,
-  tenant: TenantRow,
-  sendTo: string | undefined,
-): Promise<Omit<TestMailRequest, 'settings'>> {
-  const principal = request.principal;
-  const user = principal?.kind === 'user' ? await findUser(deps.storage.db, tenant.id, principal.userId) : undefined;
-  const address = sendTo ?? user?.email;
-  if (!address) throw fieldError('sendTo', 'is required when the caller has no email address');
-  return {
-    tenant,
-    sendTo: address,
-    language: asLanguage(user?.language) ?? asLanguage(tenant.language) ?? DEFAULT_LANGUAGE,
-    timeZone: user?.timeZone ?? tenant.time_zone,
-  };
-}
-
 /** settingsRoutes are the tenant's Mail tab, Test Mail Settings and the host's system mail settings. */
 export const settingsRoutes: RouteModule = (app, deps) => {
   const { storage, secretBox, clock } = deps;
@@ -69,6 +41,12 @@ export const settingsRoutes: RouteModule = (app, deps) => {
   app.addHook('onClose', () => sender.close());
   const testMail: TestMailDeps = { db, secretBox, sender, clock, context: endpointContext(deps) };
   const limiter = new RateLimiter(TEST_MAILS_PER_MINUTE, 60_000, clock);
+  const beforeTest = (tenantId: string) => {
+    const turn = limiter.take(tenantId);
+    if (!turn.allowed) {
+      throw tooManyRequests(`At most ${TEST_MAILS_PER_MINUTE} test emails a minute per tenant.`, turn.retryAfterMs / 1000);
+    }
+  };
 
   app.get(
     '/api/v1/tenants/:tenant/settings/mail',
@@ -93,10 +71,7 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     { config: { permission: 'Settings.Edit' }, schema: { params: tenantParams, body: testMailInput } },
     async (request) => {
       const tenant = tenantOf(request);
-      const turn = limiter.take(tenant.id);
-      if (!turn.allowed) {
-        throw tooManyRequests(`At most ${TEST_MAILS_PER_MINUTE} test emails a minute per tenant.`, turn.retryAfterMs / 1000);
-      }
+      beforeTest(tenant.id);
       const recipient = await testMailRecipient(deps, request, tenant, request.body.sendTo);
       return sendTestMail(testMail, { ...recipient, settings: request.body.settings });
     },
@@ -108,4 +83,6 @@ export const settingsRoutes: RouteModule = (app, deps) => {
   app.put('/api/v1/system/mail-settings', { config: { access: 'host' }, schema: { body: smtpSettingsInput } }, async (request) =>
     showSystemSmtp(await saveSystemSmtp(db, secretBox, testMail.context.systemSmtpUrl, request.body, clock)),
   );
+
+  odataSettingsRoutes(app, deps, testMail, beforeTest);
 };

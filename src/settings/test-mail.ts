@@ -1,8 +1,11 @@
+import type { FastifyRequest } from 'fastify';
+import { findUser } from '../access/users.js';
 import type { MailSender, SmtpEndpoint, SmtpStage } from '../delivery/contract.js';
 import { SmtpDeliveryError } from '../delivery/contract.js';
 import { TranscribedSmtpError } from '../delivery/smtp/sender.js';
-import type { TenantRow } from '../http/context.js';
-import type { Language } from '../i18n/languages.js';
+import type { AppDeps, TenantRow } from '../http/context.js';
+import { fieldError } from '../http/problem.js';
+import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../i18n/languages.js';
 import { renderTestEmail } from '../reports/templates/test-email.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -92,4 +95,30 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
       transcript: err instanceof TranscribedSmtpError ? err.transcript : [],
     };
   }
+}
+
+function asLanguage(value: string | null | undefined): Language | undefined {
+  return LANGUAGES.find((l) => l === value);
+}
+
+/**
+ * testMailRecipient works out who a test email is for: `sendTo`, else the calling user's address,
+ * written in the caller's language and time zone (the tenant's when the caller has none).
+ */
+export async function testMailRecipient(
+  deps: Pick<AppDeps, 'storage'>,
+  request: FastifyRequest,
+  tenant: TenantRow,
+  sendTo: string | undefined,
+): Promise<Omit<TestMailRequest, 'settings'>> {
+  const principal = request.principal;
+  const user = principal?.kind === 'user' ? await findUser(deps.storage.db, tenant.id, principal.userId) : undefined;
+  const address = sendTo ?? user?.email;
+  if (!address) throw fieldError('sendTo', 'is required when the caller has no email address');
+  return {
+    tenant,
+    sendTo: address,
+    language: asLanguage(user?.language) ?? asLanguage(tenant.language) ?? DEFAULT_LANGUAGE,
+    timeZone: user?.timeZone ?? tenant.time_zone,
+  };
 }

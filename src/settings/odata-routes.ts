@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { lowerCaseKeys, orchestratorTenant } from '../access/orchestrator-auth.js';
+import { updateTenant } from '../access/tenants.js';
+import type { SmtpStage } from '../delivery/contract.js';
+import type { AppDeps, TocsinApp } from '../http/context.js';
+import { badRequest, fieldError } from '../http/problem.js';
+import { isEmailAddress, isTimeZone } from '../shared/validation.js';
+import { getMailSettings, saveMailSettings } from './mail-settings.js';
+import { type OrchestratorSmtpModel, bulkUpdate, settingDtos, smtpInputFromModel } from './orchestrator-settings.js';
+import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.js';
+
+const ACTIONS = '/odata/Settings/UiPath.Server.Configuration.OData';
+
+// Orchestrator binds JSON case-insensitively, so bodies are read with lower-cased keys.
+const updateBulkBody = z.object({
+  settings: z
+    .array(z.object({ name: z.string().min(1).max(128), value: z.unknown() }).passthrough())
+    .max(200),
+});
+const verifyBody = z.object({
+  sendto: z.string().max(254).optional(),
+  smtpsettingmodel: z.record(z.string(), z.unknown()),
+});
+
+// Which Orchestrator field a failed stage points at, so the form can show the error beside it.
+const STAGE_FIELD: Record<SmtpStage, string> = {
+  connect: 'smtpSettingModel.Host',
+  tls: 'smtpSettingModel.EnableSsl',
+  auth: 'smtpSettingModel.Password',
+  sender: 'smtpSettingModel.DefaultFromAddress',
+  recipient: 'sendTo',
+  data: 'smtpSettingModel',
+};
+
+const MODEL_NAMES: Record<keyof OrchestratorSmtpModel, string> = {
+  host: 'Host',
+  port: 'Port',
+  username: 'UserName',
+  password: 'Password',
+  domain: 'Domain',
+  enablessl: 'EnableSsl',
+  usedefaultcredentials: 'UseDefaultCredentials',
+  defaultfromaddress: 'DefaultFromAddress',
+  defaultfromdisplayname: 'DefaultFromDisplayName',
+};
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown, lowerItems = false): T {
+  const lowered = lowerCaseKeys(body) as Record<string, unknown> | unknown;
+  const value =
+    lowerItems && typeof lowered === 'object' && lowered !== null && Array.isArray((lowered as { settings?: unknown }).settings)
+      ? { ...lowered, settings: ((lowered as { settings: unknown[] }).settings).map(lowerCaseKeys) }
+      : lowered;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const errors = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+    throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
+  }
+  return parsed.data;
+}
+
+/**
+ * odataSettingsRoutes serve Orchestrator's settings API over the same mail settings: `GET
+ * /odata/Settings`, `UpdateBulk` and `VerifySmtpSetting` (a test email, sharing the per-tenant
+ * limit of Test Mail Settings through `beforeTest`).
+ */
+export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps, beforeTest: (tenantId: string) => void) {
+  const { storage, secretBox, clock } = deps;
+  const db = storage.db;
+
+  app.get('/odata/Settings', { config: { permission: 'Settings.View' } }, async (request) => {
+    const tenant = await orchestratorTenant(db, request);
+    return {
+      '@odata.context': '/odata/$metadata#Settings',
+      value: settingDtos(await getMailSettings(db, tenant.id), tenant.time_zone),
+    };
+  });
+
+  app.post(
+    `${ACTIONS}.UpdateBulk`,
+    {
+      config: { permission: 'Settings.Edit' },
+      schema: { body: z.any(), description: '{"settings": [{Name, Value}]} with string values; names Tocsin does not keep are ignored.' },
+    },
+    async (request, reply) => {
+      const tenant = await orchestratorTenant(db, request);
+      const body = parseBody(updateBulkBody, request.body, true);
+      const update = bulkUpdate(body.settings.map((s) => ({ name: s.name, value: s.value })));
+      if (update.timeZone !== undefined && !isTimeZone(update.timeZone)) {
+        update.errors.push({ path: 'Abp.Timing.TimeZone', message: 'must be an IANA time zone such as Europe/Paris' });
+      }
+      if (update.errors.length > 0) throw badRequest(`${update.errors[0]!.path}: ${update.errors[0]!.message}`, update.errors);
+      await saveMailSettings(db, secretBox, tenant.id, update.mail, clock);
+      if (update.timeZone !== undefined) await updateTenant(db, tenant, { timeZone: update.timeZone });
+      return reply.status(200).send();
+    },
+  );
+
+  app.post(
+    `${ACTIONS}.VerifySmtpSetting`,
+    {
+      config: { permission: 'Settings.Edit' },
+      schema: { body: z.any(), description: 'Sends a test email; 200 when sent, 400 problem with the SMTP error otherwise.' },
+    },
+    async (request, reply) => {
+      const tenant = await orchestratorTenant(db, request);
+      const body = parseBody(verifyBody, request.body);
+      const model = lowerCaseKeys(body.smtpsettingmodel) as OrchestratorSmtpModel;
+      const { input, errors } = smtpInputFromModel(model, (field) => `smtpSettingModel.${MODEL_NAMES[field]}`);
+      if (errors.length > 0) throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
+      if (body.sendto !== undefined && !isEmailAddress(body.sendto.trim())) throw fieldError('sendTo', 'must be an email address');
+      beforeTest(tenant.id);
+      const recipient = await testMailRecipient(deps, request, tenant, body.sendto?.trim());
+      const result = await sendTestMail(testMail, { ...recipient, settings: input });
+      if (!result.ok) throw badRequest(`${result.stage}: ${result.message}`, [{ path: STAGE_FIELD[result.stage], message: result.message }]);
+      return reply.status(200).send();
+    },
+  );
+}

@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../http/testing.js';
+import { describeEachDialect } from '../storage/testing.js';
+import { bulkUpdate, settingDtos } from './orchestrator-settings.js';
+
+const PASSWORD = 'orch-Secret-0451';
+const ACTIONS = '/odata/Settings/UiPath.Server.Configuration.OData';
+
+describe('Orchestrator setting keys', () => {
+  it('lists every key as a string, masking the password', () => {
+    const dtos = settingDtos(
+      {
+        alertsEmailEnabled: true,
+        useCustom: true,
+        dailyReportTime: '10:00',
+        sendEmptyDailyReport: false,
+        custom: {
+          host: 'smtp.example.com', port: 587, security: 'starttls', domain: 'CORP', username: 'robot', authMethod: 'auto',
+          fromAddress: 'a@example.com', fromDisplayName: 'Orchestrator Administrator', timeoutMs: 30_000,
+        },
+        passwordSet: true,
+        accessTokenSet: false,
+      },
+      'Europe/Paris',
+    );
+    expect(Object.fromEntries(dtos.map((d) => [d.Name, d.Value]))).toEqual({
+      'Alerts.Email.Enabled': 'true',
+      'Abp.Net.Mail.Smtp.Host': 'smtp.example.com',
+      'Abp.Net.Mail.Smtp.Port': '587',
+      'Abp.Net.Mail.Smtp.UserName': 'robot',
+      'Abp.Net.Mail.Smtp.Password': '********',
+      'Abp.Net.Mail.Smtp.Domain': 'CORP',
+      'Abp.Net.Mail.Smtp.EnableSsl': 'true',
+      'Abp.Net.Mail.Smtp.UseDefaultCredentials': 'false',
+      'Abp.Net.Mail.DefaultFromAddress': 'a@example.com',
+      'Abp.Net.Mail.DefaultFromDisplayName': 'Orchestrator Administrator',
+      'Abp.Timing.TimeZone': 'Europe/Paris',
+    });
+    expect(dtos.every((d) => d.Id === d.Name && d.Scope === 'Tenant')).toBe(true);
+  });
+
+  it('maps an UpdateBulk onto the mail settings and names a bad value by its key', () => {
+    const ok = bulkUpdate([
+      { name: 'Abp.Net.Mail.Smtp.Port', value: '465' },
+      { name: 'Abp.Net.Mail.Smtp.EnableSsl', value: 'True' },
+      { name: 'Abp.Net.Mail.Smtp.Password', value: '********' },
+      { name: 'Alerts.Email.Enabled', value: 'false' },
+      { name: 'Abp.Localization.DefaultLanguageName', value: 'fr' },
+    ]);
+    expect(ok).toEqual({ mail: { alertsEmailEnabled: false, useCustom: true, custom: { port: 465, enableSsl: true } }, errors: [] });
+    const bad = bulkUpdate([{ name: 'Abp.Net.Mail.Smtp.Port', value: 'abc' }, { name: 'Alerts.Email.Enabled', value: 'yes' }]);
+    expect(bad.errors.map((e) => e.path).sort()).toEqual(['Abp.Net.Mail.Smtp.Port', 'Alerts.Email.Enabled']);
+  });
+});
+
+describeEachDialect('Orchestrator settings API', (dialect) => {
+  let t: TestApp;
+  let server: TestSmtpServer;
+  let token: string;
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+    server = await startTestSmtpServer({ auth: { username: 'robot', password: PASSWORD } });
+    token = (await t.tenantWithUser('orch')).token;
+  });
+  afterAll(async () => {
+    await t.close();
+    await server.close();
+  });
+
+  it('updates the settings in bulk (keys in any case) and shows them back, password masked', async () => {
+    const res = await t.call(
+      'POST',
+      `${ACTIONS}.UpdateBulk`,
+      {
+        Settings: [
+          { name: 'Abp.Net.Mail.Smtp.Host', value: '127.0.0.1' },
+          { Name: 'Abp.Net.Mail.Smtp.Port', Value: String(server.port) },
+          { Name: 'Abp.Net.Mail.Smtp.EnableSsl', Value: 'false' },
+          { Name: 'Abp.Net.Mail.Smtp.UserName', Value: 'robot' },
+          { Name: 'Abp.Net.Mail.Smtp.Password', Value: PASSWORD },
+          { Name: 'Abp.Net.Mail.DefaultFromAddress', Value: 'robot@orch.example.com' },
+          { Name: 'Abp.Timing.TimeZone', Value: 'Europe/Paris' },
+        ],
+      },
+      token,
+    );
+    expect(res.statusCode).toBe(200);
+    const listed = await t.call('GET', '/odata/Settings', undefined, token);
+    expect(listed.statusCode).toBe(200);
+    expect(listed.body).not.toContain(PASSWORD);
+    const values = Object.fromEntries(listed.json<{ value: { Name: string; Value: string }[] }>().value.map((s) => [s.Name, s.Value]));
+    expect(values).toMatchObject({
+      'Abp.Net.Mail.Smtp.Host': '127.0.0.1',
+      'Abp.Net.Mail.Smtp.Port': String(server.port),
+      'Abp.Net.Mail.Smtp.Password': '********',
+      'Abp.Net.Mail.Smtp.EnableSsl': 'false',
+      'Abp.Timing.TimeZone': 'Europe/Paris',
+    });
+    expect((await t.call('GET', '/api/v1/tenants/orch/settings/mail', undefined, token)).json()).toMatchObject({
+      useCustom: true,
+      custom: { security: 'none', passwordSet: true },
+    });
+  });
+
+  it('refuses a bad value naming its key, and needs the Settings permissions', async () => {
+    const bad = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Name: 'Abp.Net.Mail.Smtp.Port', Value: '99999' }] }, token);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].path).toBe('Abp.Net.Mail.Smtp.Port');
+    const tz = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Name: 'Abp.Timing.TimeZone', Value: 'Romance Standard Time' }] }, token);
+    expect(tz.json().errors[0].path).toBe('Abp.Timing.TimeZone');
+    const viewer = (await t.tenantWithUser('orch', ['Alerts Viewer'])).token;
+    expect((await t.call('GET', '/odata/Settings', undefined, viewer)).statusCode).toBe(403);
+  });
+
+  it('lets the host administrator name the tenant with X-Tocsin-Tenant', async () => {
+    expect((await t.call('GET', '/odata/Settings')).statusCode).toBe(400);
+    const res = await t.tocsin.app.inject({
+      method: 'GET',
+      url: '/odata/Settings',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-tocsin-tenant': 'orch' },
+    });
+    expect(res.statusCode).toBe(200);
+  });
+
+  it('verifies SMTP settings by sending a test email, reusing the saved password', async () => {
+    const model = { Host: '127.0.0.1', Port: server.port, UserName: 'robot', Password: '', EnableSsl: false, DefaultFromAddress: 'robot@orch.example.com' };
+    const sent = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'ops@orch.example.com', smtpSettingModel: model }, token);
+    expect(sent.statusCode).toBe(200);
+    expect(server.messages.some((m) => m.envelope.to[0] === 'ops@orch.example.com')).toBe(true);
+    const wrong = await t.call(
+      'POST',
+      `${ACTIONS}.VerifySmtpSetting`,
+      { sendTo: 'ops@orch.example.com', smtpSettingModel: { ...model, Password: 'wrong' } },
+      token,
+    );
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json()).toMatchObject({ errors: [{ path: 'smtpSettingModel.Password' }] });
+    expect(wrong.json().detail).toContain('535');
+    const invalid = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { smtpSettingModel: { ...model, Port: 'x' } }, token);
+    expect(invalid.json()).toMatchObject({ status: 400, errors: [{ path: 'smtpSettingModel.Port' }] });
+  });
+});

@@ -1,0 +1,173 @@
+import type { FieldError } from '../http/problem.js';
+import type { MailSettingsInput, TenantMailSettings } from './mail-settings.js';
+import { type SmtpSettingsInput, smtpSettingsInput } from './smtp-settings.js';
+
+/** SETTING_KEYS are the Orchestrator setting names Tocsin maps onto its mail settings. */
+export const SETTING_KEYS = {
+  enabled: 'Alerts.Email.Enabled',
+  host: 'Abp.Net.Mail.Smtp.Host',
+  port: 'Abp.Net.Mail.Smtp.Port',
+  userName: 'Abp.Net.Mail.Smtp.UserName',
+  password: 'Abp.Net.Mail.Smtp.Password',
+  domain: 'Abp.Net.Mail.Smtp.Domain',
+  enableSsl: 'Abp.Net.Mail.Smtp.EnableSsl',
+  useDefaultCredentials: 'Abp.Net.Mail.Smtp.UseDefaultCredentials',
+  fromAddress: 'Abp.Net.Mail.DefaultFromAddress',
+  fromDisplayName: 'Abp.Net.Mail.DefaultFromDisplayName',
+  timeZone: 'Abp.Timing.TimeZone',
+} as const;
+
+/** PASSWORD_MASK stands for a stored password in `GET /odata/Settings`; sending it back keeps the password. */
+export const PASSWORD_MASK = '********';
+
+/** SettingDto is one Orchestrator setting. */
+export interface SettingDto {
+  Id: string;
+  Name: string;
+  Value: string;
+  Scope: 'Tenant';
+}
+
+/**
+ * settingDtos lists a tenant's mail settings as Orchestrator's setting keys, all values strings.
+ * The SMTP keys show the stored custom server (empty when there is none); the password is masked.
+ */
+export function settingDtos(settings: TenantMailSettings, timeZone: string): SettingDto[] {
+  const c = settings.custom;
+  const values: [string, string][] = [
+    [SETTING_KEYS.enabled, String(settings.alertsEmailEnabled)],
+    [SETTING_KEYS.host, c?.host ?? ''],
+    [SETTING_KEYS.port, c ? String(c.port) : ''],
+    [SETTING_KEYS.userName, c?.username ?? ''],
+    [SETTING_KEYS.password, settings.passwordSet ? PASSWORD_MASK : ''],
+    [SETTING_KEYS.domain, c?.domain ?? ''],
+    [SETTING_KEYS.enableSsl, String(c ? c.security !== 'none' : false)],
+    [SETTING_KEYS.useDefaultCredentials, String(c?.authMethod === 'none')],
+    [SETTING_KEYS.fromAddress, c?.fromAddress ?? ''],
+    [SETTING_KEYS.fromDisplayName, c?.fromDisplayName ?? ''],
+    [SETTING_KEYS.timeZone, timeZone],
+  ];
+  return values.map(([Name, Value]) => ({ Id: Name, Name, Value, Scope: 'Tenant' }));
+}
+
+/** OrchestratorSmtpModel is Orchestrator's SMTP settings with each value as received (strings or not). */
+export interface OrchestratorSmtpModel {
+  host?: unknown;
+  port?: unknown;
+  username?: unknown;
+  password?: unknown;
+  domain?: unknown;
+  enablessl?: unknown;
+  usedefaultcredentials?: unknown;
+  defaultfromaddress?: unknown;
+  defaultfromdisplayname?: unknown;
+}
+
+const MODEL_FIELDS: Record<keyof OrchestratorSmtpModel, keyof SmtpSettingsInput> = {
+  host: 'host',
+  port: 'port',
+  username: 'username',
+  password: 'password',
+  domain: 'domain',
+  enablessl: 'enableSsl',
+  usedefaultcredentials: 'authMethod',
+  defaultfromaddress: 'fromAddress',
+  defaultfromdisplayname: 'fromDisplayName',
+};
+
+function asBoolean(value: unknown): unknown {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
+  return value;
+}
+
+function asText(value: unknown): unknown {
+  if (value === null || value === undefined) return undefined;
+  return value;
+}
+
+/**
+ * smtpInputFromModel converts Orchestrator's SMTP model (lower-cased keys, string or typed values)
+ * into an SmtpSettingsInput. Empty user name, domain and display name clear them; an empty or
+ * masked password keeps the stored one; UseDefaultCredentials means no AUTH. Errors name the
+ * Orchestrator field through `nameOf`.
+ */
+export function smtpInputFromModel(
+  model: OrchestratorSmtpModel,
+  nameOf: (field: keyof OrchestratorSmtpModel) => string,
+): { input: SmtpSettingsInput; errors: FieldError[] } {
+  const raw: Record<string, unknown> = {};
+  const origin = new Map<string, keyof OrchestratorSmtpModel>();
+  for (const [field, target] of Object.entries(MODEL_FIELDS) as [keyof OrchestratorSmtpModel, keyof SmtpSettingsInput][]) {
+    let value = asText(model[field]);
+    if (value === undefined) continue;
+    if (field === 'port' && typeof value === 'string' && /^\d{1,5}$/.test(value.trim())) value = Number(value.trim());
+    if (field === 'enablessl') value = asBoolean(value);
+    if (field === 'usedefaultcredentials') {
+      const flag = asBoolean(value);
+      if (flag === false) continue;
+      value = flag === true ? 'none' : value;
+    }
+    if (field === 'password' && (value === '' || value === PASSWORD_MASK)) continue;
+    if ((field === 'username' || field === 'domain' || field === 'defaultfromdisplayname') && value === '') value = null;
+    raw[target] = value;
+    origin.set(target, field);
+  }
+  const parsed = smtpSettingsInput.safeParse(raw);
+  if (parsed.success) return { input: parsed.data, errors: [] };
+  const errors = parsed.error.issues.map((issue) => {
+    const field = origin.get(String(issue.path[0]));
+    return { path: field ? nameOf(field) : '(root)', message: issue.message };
+  });
+  return { input: {}, errors };
+}
+
+const KEY_TO_MODEL: Record<string, keyof OrchestratorSmtpModel> = {
+  [SETTING_KEYS.host]: 'host',
+  [SETTING_KEYS.port]: 'port',
+  [SETTING_KEYS.userName]: 'username',
+  [SETTING_KEYS.password]: 'password',
+  [SETTING_KEYS.domain]: 'domain',
+  [SETTING_KEYS.enableSsl]: 'enablessl',
+  [SETTING_KEYS.useDefaultCredentials]: 'usedefaultcredentials',
+  [SETTING_KEYS.fromAddress]: 'defaultfromaddress',
+  [SETTING_KEYS.fromDisplayName]: 'defaultfromdisplayname',
+};
+
+/** BulkUpdate is what an UpdateBulk asks for, in Tocsin's terms. */
+export interface BulkUpdate {
+  readonly mail: MailSettingsInput;
+  readonly timeZone?: string;
+  readonly errors: FieldError[];
+}
+
+/**
+ * bulkUpdate maps `UpdateBulk` settings onto a mail settings PUT (setting any SMTP key sets the
+ * tenant's own server and switches it on) and a time zone. Names Tocsin does not keep are ignored,
+ * as Orchestrator keeps many settings that have no meaning here.
+ */
+export function bulkUpdate(settings: readonly { name: string; value: unknown }[]): BulkUpdate {
+  const model: OrchestratorSmtpModel = {};
+  const mail: MailSettingsInput = {};
+  const errors: FieldError[] = [];
+  let timeZone: string | undefined;
+  for (const { name, value } of settings) {
+    const modelField = KEY_TO_MODEL[name];
+    if (modelField) model[modelField] = value;
+    else if (name === SETTING_KEYS.enabled) {
+      const flag = asBoolean(value);
+      if (typeof flag === 'boolean') mail.alertsEmailEnabled = flag;
+      else errors.push({ path: name, message: 'must be "true" or "false"' });
+    } else if (name === SETTING_KEYS.timeZone) {
+      if (typeof value === 'string') timeZone = value;
+      else errors.push({ path: name, message: 'must be a string' });
+    }
+  }
+  if (Object.keys(model).length > 0) {
+    const converted = smtpInputFromModel(model, (field) => Object.keys(KEY_TO_MODEL).find((k) => KEY_TO_MODEL[k] === field)!);
+    errors.push(...converted.errors);
+    mail.custom = converted.input;
+    mail.useCustom = true;
+  }
+  return { mail, ...(timeZone !== undefined ? { timeZone } : {}), errors };
+}
