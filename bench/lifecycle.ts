@@ -1,0 +1,134 @@
+/**
+ * Everything a benchmark starts (processes, temp folders, databases) is registered here, so it is
+ * released in reverse order at the end of the run, on an error, and on SIGINT/SIGTERM.
+ */
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+type Release = () => Promise<void> | void;
+
+const releases: { name: string; release: Release }[] = [];
+const children = new Set<ChildProcess>();
+
+/** ROOT is the repository's root folder. */
+export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+/** defer registers something to release at the end; it returns a function releasing it now. */
+export function defer(name: string, release: Release): () => Promise<void> {
+  const entry = { name, release };
+  releases.push(entry);
+  return async () => {
+    const at = releases.indexOf(entry);
+    if (at < 0) return;
+    releases.splice(at, 1);
+    await release();
+  };
+}
+
+/** releaseAll releases everything still registered, newest first, reporting (not throwing) failures. */
+export async function releaseAll(): Promise<void> {
+  while (releases.length > 0) {
+    const { name, release } = releases.pop()!;
+    try {
+      await release();
+    } catch (err) {
+      process.stderr.write(`bench: could not release ${name}: ${String(err)}\n`);
+    }
+  }
+}
+
+let handlersInstalled = false;
+
+/** releaseOnSignals makes SIGINT and SIGTERM release everything before the process exits. */
+export function releaseOnSignals(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  const stop = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\nbench: ${signal}, cleaning up…\n`);
+    void releaseAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  // Last resort when the process dies without the async release: no child outlives it.
+  process.once('exit', () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+}
+
+/**
+ * startProcess spawns a child that is stopped (SIGTERM, then SIGKILL after `graceMs`) when the
+ * run is released; `stop()` does the same earlier.
+ */
+export function startProcess(
+  name: string,
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions & { graceMs?: number } = {},
+): { child: ChildProcess; stop: () => Promise<void> } {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'], ...options });
+  children.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => children.delete(child));
+  const stop = defer(name, async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.graceMs ?? 10_000);
+    await exited;
+    clearTimeout(timer);
+  });
+  return { child, stop };
+}
+
+/** tsxArgs are the node arguments that run a TypeScript file of this repository. */
+export function tsxArgs(file: string, extra: readonly string[] = []): string[] {
+  return [...extra, '--import', 'tsx', path.join(ROOT, file)];
+}
+
+/** tempDir makes a folder removed at release. */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tocsin-bench-${prefix}-`));
+  defer(`temp folder ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** PG_URL is the PostgreSQL server the benchmarks may create databases on, if any. */
+export const PG_URL = process.env.TOCSIN_BENCH_PG_URL ?? process.env.TOCSIN_TEST_PG_URL;
+
+async function pgAdmin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL, user: decodeURIComponent(new URL(PG_URL!).username) || 'postgres' });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** postgresDatabase creates an empty database, dropped at release, and returns its URL. */
+export async function postgresDatabase(): Promise<string> {
+  if (!PG_URL) throw new Error('PostgreSQL benchmarks need TOCSIN_BENCH_PG_URL or TOCSIN_TEST_PG_URL');
+  const name = `tocsin_bench_${crypto.randomBytes(5).toString('hex')}`;
+  await pgAdmin(`create database ${name}`);
+  defer(`database ${name}`, () => pgAdmin(`drop database if exists ${name} with (force)`));
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** sleep waits `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** waitUntil polls `check` until it is true, or throws `what` after `timeoutMs`. */
+export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
