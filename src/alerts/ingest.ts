@@ -1,8 +1,11 @@
+import type { Kysely } from 'kysely';
 import { Counter } from 'prom-client';
 import type { AppDeps } from '../http/context.js';
+import type { Clock } from '../shared/clock.js';
+import type { Database } from '../storage/database.js';
 import type { NewAlert } from './input.js';
 import { floodWindowMs } from './settings.js';
-import { insertAlerts } from './store.js';
+import { insertAlerts, writeAlerts } from './store.js';
 
 /** AlertIngest stores validated alerts for one running app and counts them for /metrics. */
 export interface AlertIngest {
@@ -10,25 +13,95 @@ export interface AlertIngest {
   raise(tenantId: string, alerts: readonly NewAlert[]): Promise<string[]>;
 }
 
+/** MAX_ALERTS_PER_COMMIT bounds one group commit, so that no transaction holds the writer long. */
+export const MAX_ALERTS_PER_COMMIT = 5_000;
+
+interface Pending {
+  readonly tenantId: string;
+  readonly alerts: readonly NewAlert[];
+  resolve(ids: string[]): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * groupCommit stores the batches of concurrent requests together: while a commit is under way, new
+ * batches queue, and the next commit takes them all in one transaction. A durable commit costs a
+ * disk flush, so this turns one flush per request into one flush per busy moment. Every caller
+ * still hears back only after its own rows are committed; if a shared commit fails, each batch is
+ * retried alone so that one bad batch cannot fail its neighbours.
+ */
+export function groupCommit(
+  db: Kysely<Database>,
+  clock: Clock,
+  windowMs: number,
+  maxConcurrentCommits: number,
+): AlertIngest['raise'] {
+  let queue: Pending[] = [];
+  let committing = 0;
+
+  const take = (): Pending[] => {
+    let count = 0;
+    let n = 0;
+    while (n < queue.length && (n === 0 || count + queue[n]!.alerts.length <= MAX_ALERTS_PER_COMMIT)) {
+      count += queue[n]!.alerts.length;
+      n += 1;
+    }
+    return queue.splice(0, n);
+  };
+
+  const commit = async (items: Pending[]) => {
+    const now = clock.now();
+    try {
+      const ids = await db.transaction().execute(async (tx) => {
+        const out: string[][] = [];
+        for (const item of items) out.push(await writeAlerts(tx, item.tenantId, item.alerts, now, windowMs));
+        return out;
+      });
+      items.forEach((item, i) => item.resolve(ids[i]!));
+    } catch (err) {
+      if (items.length === 1) return items[0]!.reject(err);
+      for (const item of items) {
+        await insertAlerts(db, item.tenantId, item.alerts, clock.now(), windowMs).then(item.resolve, item.reject);
+      }
+    }
+  };
+
+  const drain = async () => {
+    committing += 1;
+    try {
+      while (queue.length > 0) await commit(take());
+    } finally {
+      committing -= 1;
+    }
+  };
+
+  return (tenantId, alerts) =>
+    new Promise<string[]>((resolve, reject) => {
+      queue.push({ tenantId, alerts, resolve, reject });
+      if (committing < maxConcurrentCommits) void drain();
+    });
+}
+
 const ingests = new WeakMap<AppDeps, AlertIngest>();
 
 /**
  * ingestFor returns the app's one AlertIngest (the REST and the Orchestrator routes share it, and
- * with it the metric series, which a registry accepts only once).
+ * with it the group commit and the metric series). SQLite has one writer, so one commit at a time;
+ * PostgreSQL takes a few side by side.
  */
 export function ingestFor(deps: AppDeps): AlertIngest {
   let ingest = ingests.get(deps);
   if (!ingest) {
-    const windowMs = floodWindowMs();
     const stored = new Counter({
       name: 'tocsin_alerts_stored_total',
       help: 'Alerts durably stored, by severity.',
       labelNames: ['severity'] as const,
       registers: [deps.metrics.registry],
     });
+    const commit = groupCommit(deps.storage.db, deps.clock, floodWindowMs(), deps.storage.dialect === 'sqlite' ? 1 : 4);
     ingest = {
       async raise(tenantId, alerts) {
-        const ids = await insertAlerts(deps.storage.db, tenantId, alerts, deps.clock.now(), windowMs);
+        const ids = await commit(tenantId, alerts);
         for (const a of alerts) stored.inc({ severity: a.severity });
         return ids;
       },

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { newId } from '../shared/ids.js';
 import type { Database, Db } from '../storage/database.js';
 import type { NewAlert } from './input.js';
@@ -49,11 +49,25 @@ export function toStoredAlert(row: AlertRow): StoredAlert {
 
 /**
  * insertAlerts stores a batch in one transaction and one multi-row insert, and returns the ids once
- * committed. An alert with a dedup key joins the flood of that key's last alert when that one is
- * less than `floodWindowMs` old, else starts a new flood.
+ * committed. See writeAlerts for how floods are grouped.
  */
 export async function insertAlerts(
   db: Kysely<Database>,
+  tenantId: string,
+  alerts: readonly NewAlert[],
+  now: number,
+  floodWindowMs = DEFAULT_FLOOD_WINDOW_MS,
+): Promise<string[]> {
+  return db.transaction().execute((tx) => writeAlerts(tx, tenantId, alerts, now, floodWindowMs));
+}
+
+/**
+ * writeAlerts stores a batch with one multi-row insert inside the caller's transaction. An alert
+ * with a dedup key joins the flood of that key's last alert when that one is less than
+ * `floodWindowMs` old, else starts a new flood (sliding: a robot flapping all day is one flood).
+ */
+export async function writeAlerts(
+  tx: Db,
   tenantId: string,
   alerts: readonly NewAlert[],
   now: number,
@@ -75,39 +89,30 @@ export async function insertAlerts(
     created_at: now,
   }));
   const keys = [...new Set(alerts.flatMap((a) => (a.dedupKey === null ? [] : [a.dedupKey])))];
-  const write = async (tx: Db) => {
-    if (keys.length > 0) {
-      const floods = await currentFloods(tx, tenantId, keys, now - floodWindowMs);
-      for (const row of rows) {
-        if (row.dedup_key === null) continue;
-        row.group_id = floods.get(row.dedup_key) ?? row.id;
-        floods.set(row.dedup_key, row.group_id);
-      }
+  if (keys.length > 0) {
+    const floods = await currentFloods(tx, tenantId, keys, now - floodWindowMs);
+    for (const row of rows) {
+      if (row.dedup_key === null) continue;
+      row.group_id = floods.get(row.dedup_key) ?? row.id;
+      floods.set(row.dedup_key, row.group_id);
     }
-    await tx.insertInto('alerts').values(rows).execute();
-  };
-  // A batch without dedup keys needs no read, so it needs no transaction beyond the insert itself.
-  if (keys.length === 0) await write(db);
-  else await db.transaction().execute(write);
+  }
+  if (rows.length > 0) await tx.insertInto('alerts').values(rows).execute();
   return rows.map((r) => r.id);
 }
 
+/**
+ * currentFloods finds, for each key, the flood of its newest alert since `since`. One query of
+ * per-key "newest first, limit 1" probes: each is a short backward walk of alerts_tenant_dedup,
+ * however many alerts a long flood already holds.
+ */
 async function currentFloods(db: Db, tenantId: string, keys: string[], since: number): Promise<Map<string, string>> {
-  const rows = await db
-    .selectFrom('alerts')
-    .select(['dedup_key', 'group_id', (eb) => eb.fn.max('created_at').as('last')])
-    .where('tenant_id', '=', tenantId)
-    .where('dedup_key', 'in', keys)
-    .where('created_at', '>=', since)
-    .groupBy(['dedup_key', 'group_id'])
-    .execute();
-  const latest = new Map<string, { group: string; last: number }>();
-  for (const row of rows) {
-    const last = Number(row.last);
-    const seen = latest.get(row.dedup_key!);
-    if (row.group_id && (!seen || last > seen.last)) latest.set(row.dedup_key!, { group: row.group_id, last });
-  }
-  return new Map([...latest].map(([key, v]) => [key, v.group]));
+  const probes = keys.map(
+    (key) =>
+      sql`select * from (select dedup_key, group_id from alerts where tenant_id = ${tenantId} and dedup_key = ${key} and created_at >= ${since} order by created_at desc limit 1) as newest`,
+  );
+  const { rows } = await sql<{ dedup_key: string; group_id: string | null }>`${sql.join(probes, sql` union all `)}`.execute(db);
+  return new Map(rows.flatMap((row) => (row.group_id ? [[row.dedup_key, row.group_id] as const] : [])));
 }
 
 /** AlertFilter narrows a list of alerts; every field optional. */
