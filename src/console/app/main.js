@@ -54,11 +54,17 @@ function App() {
   if (session === null) {
     return html`<${SignIn} query=${route.query} onSignedIn=${async (auth) => {
       const next = await loadSession(auth);
+      // Go where the link pointed (an email's "See more"), else home; before rendering, so no page flashes.
+      if (route.path === '/' || route.path === '/signin') navigate(homeOf(next));
       setSession(next);
-      if (route.path === '/' || route.path === '/signin') navigate(next.kind === 'host' ? '/host/tenants' : '/alerts');
     }} />`;
   }
   return html`<${Shell} session=${session} route=${route} setSession=${setSession} />`;
+}
+
+/** homeOf is where a signed-in principal lands: the host's tenants, else the first page it may see. */
+function homeOf(session) {
+  return session.kind === 'host' ? '/host/tenants' : navItems(session)[0]?.[0] ?? '/alerts';
 }
 
 function navItems(session) {
@@ -93,8 +99,7 @@ function page(session, route, setSession) {
   if (first === 'access') return html`<${AccessPage} session=${session} tab=${second || 'users'} />`;
   if (first === 'deliveries') return html`<${DeliveriesPage} session=${session} query=${query} />`;
   if (first === 'previews') return html`<${PreviewsPage} session=${session} />`;
-  const home = navItems(session)[0];
-  if (home) navigate(home[0]);
+  if (path !== homeOf(session)) navigate(homeOf(session));
   return null;
 }
 

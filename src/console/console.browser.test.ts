@@ -1,0 +1,348 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
+import { type Tocsin, startTocsin } from '../server.js';
+import { type TestDatabase, createTestDatabase } from '../storage/testing.js';
+
+// Debian's chromium (apt-get install chromium), never a downloaded browser.
+const CHROMIUM = process.env.TOCSIN_CHROMIUM ?? '/usr/bin/chromium';
+const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
+if (!HAVE_CHROMIUM) {
+  if (process.env.CI) throw new Error(`CI must run the browser tests: ${CHROMIUM} is missing (.ci/run installs it with apt-get install chromium).`);
+  process.stderr.write(`\n[tocsin] Browser tests skipped: install Chromium with \`sudo apt-get install -y chromium\` (or set TOCSIN_CHROMIUM to its path).\n\n`);
+}
+// `npm run screenshots` refreshes the README's pictures; otherwise they go to a temporary folder.
+const SHOTS = process.env.TOCSIN_SCREENSHOTS
+  ? path.resolve('docs/screenshots')
+  : fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-shots-'));
+
+const ADMIN_TOKEN = 'browser-admin-token-0123456789';
+const PASSWORD = 'correct horse battery staple';
+const SMTP_USER = 'alerts@acme.example';
+const SMTP_PASSWORD = 'app-password-16ch';
+
+describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
+  let tocsin: Tocsin;
+  let database: TestDatabase;
+  let dataDir: string;
+  let browser: Browser;
+  let smtp: TestSmtpServer;
+  let base: string;
+  let robotToken: string;
+  const users: Record<string, string> = {};
+
+  async function call(method: string, url: string, body?: unknown, token = ADMIN_TOKEN) {
+    const response = await fetch(`${base}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+  async function addUser(email: string, roles: string[], language?: string) {
+    const user = await call('POST', '/api/v1/tenants/acme/users', { email, name: email.split('@')[0], password: PASSWORD, roles, ...(language ? { language } : {}) });
+    users[email] = user.id;
+    return user.id as string;
+  }
+  async function raise(alerts: object[]) {
+    await call('POST', '/api/v1/tenants/acme/alerts', { alerts }, robotToken);
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase('sqlite');
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-browser-'));
+    const config = loadConfig({
+      DATABASE_URL: database.url,
+      TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN,
+      TOCSIN_DATA_DIR: dataDir,
+      TOCSIN_MAIL_CATCHER_PORT: '0',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+    });
+    tocsin = await startTocsin(config, { logger: pino({ level: 'silent' }) });
+    base = tocsin.url!;
+    smtp = await startTestSmtpServer({ auth: { username: SMTP_USER, password: SMTP_PASSWORD } });
+    await call('POST', '/api/v1/tenants', { name: 'acme', displayName: 'Acme Robotics', timeZone: 'Europe/Paris' });
+    await addUser('admin@acme.example', ['Administrator']);
+    await addUser('marie@acme.example', ['Administrator'], 'fr');
+    const robot = await addUser('robot@acme.example', ['Robot']);
+    robotToken = (await call('POST', `/api/v1/tenants/acme/users/${robot}/tokens`, { name: 'robot' })).token;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await smtp?.close();
+    await tocsin?.close();
+    await database?.drop();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function open(width = 1200): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ viewport: { width, height: 860 }, locale: 'en-GB' });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (error) => { throw error; });
+    return { context, page };
+  }
+  async function signIn(page: Page, email: string, hash = '#/alerts') {
+    await page.goto(`${base}/${hash}`);
+    await page.getByLabel('Tenant', { exact: true }).fill('acme');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('nav.main-nav').waitFor();
+  }
+  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+  it('signs in with tenant, email and password, refuses a wrong password, and signs out', async () => {
+    const { context, page } = await open();
+    await page.goto(base);
+    await page.getByLabel('Tenant', { exact: true }).fill('acme');
+    await page.getByLabel('Email').fill('admin@acme.example');
+    await page.getByLabel('Password').fill('wrong password');
+    await shot(page, 'sign-in');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('wrong');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+    expect(await page.locator('.who').textContent()).toBe('admin@acme.example');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.goto(`${base}/#/settings/mail`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await context.close();
+  });
+
+  it('fills the Mail tab, tests against a real SMTP server, and asks before saving untested values', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/settings/mail');
+    await page.getByRole('tab', { name: 'Mail' }).waitFor();
+    await page.getByRole('switch', { name: 'Enable alerts email' }).check();
+    await page.getByLabel('Use custom settings').check();
+    await page.getByLabel('Enable SSL').uncheck();
+    expect(await page.getByLabel('Security mode').inputValue()).toBe('none');
+    await page.getByLabel('SMTP Host').fill('localhost');
+    await page.getByLabel('SMTP Port').fill(String(smtp.port));
+    await page.getByLabel('SMTP Username').fill(SMTP_USER);
+    await page.getByLabel('SMTP Password').fill(SMTP_PASSWORD);
+    await page.getByLabel('Default From Address').fill(SMTP_USER);
+    await page.getByLabel('Default From Display Name').fill('Acme alerts');
+    await shot(page, 'mail-settings');
+
+    // Test Mail Settings: Send To is the signed-in account's email; success; nothing saved.
+    await page.getByRole('button', { name: 'Test Mail Settings' }).click();
+    expect(await page.getByLabel('Send To').inputValue()).toBe('admin@acme.example');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await expect.poll(() => page.getByRole('dialog').textContent()).toContain('The test email was sent to admin@acme.example');
+    await shot(page, 'test-mail-success');
+    expect(smtp.messages).toHaveLength(1);
+    expect((await call('GET', '/api/v1/tenants/acme/settings/mail')).useCustom).toBe(false);
+    await page.getByRole('button', { name: 'Close' }).first().click();
+
+    // Tested values save without a question.
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('The mail settings are saved.').waitFor();
+    const saved = await call('GET', '/api/v1/tenants/acme/settings/mail');
+    expect(saved).toMatchObject({ alertsEmailEnabled: true, useCustom: true, custom: { host: 'localhost', port: smtp.port, security: 'none', passwordSet: true } });
+
+    // The password is write-only: "Set" and Replace. A wrong one fails at auth with the server's code.
+    await page.getByText('Set', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Replace' }).click();
+    await page.getByLabel('SMTP Password').fill('wrong-password');
+    await page.getByRole('button', { name: 'Test Mail Settings' }).click();
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await expect.poll(() => page.getByTestId('test-stage').textContent()).toBe('Authentication');
+    await expect.poll(() => page.getByTestId('test-code').textContent()).toBe('535');
+    await page.getByText('Show the SMTP transcript').click();
+    await expect.poll(() => page.locator('details.transcript pre').textContent()).toContain('535');
+    await shot(page, 'test-mail-failure');
+    await page.getByRole('button', { name: 'Close' }).last().click();
+
+    // Untested values: Save asks first.
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByRole('dialog').textContent()).toContain('continue without testing');
+    await shot(page, 'save-untested');
+    await page.getByRole('button', { name: 'Continue without testing' }).click();
+    await page.getByText('The mail settings are saved.').waitFor();
+
+    // Default and back keeps the custom values.
+    await page.getByLabel('Use default settings').check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'Continue without testing' }).click();
+    await page.getByText('The mail settings are saved.').waitFor();
+    await page.reload();
+    await page.getByLabel('Use custom settings').check();
+    expect(await page.getByLabel('SMTP Host').inputValue()).toBe('localhost');
+    expect(await page.getByLabel('SMTP Username').inputValue()).toBe(SMTP_USER);
+    await context.close();
+  });
+
+  it('shows the API\'s field errors next to the fields', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/settings/mail');
+    await page.getByLabel('Use custom settings').check();
+    await page.getByLabel('SMTP Port').fill('99999');
+    await page.getByLabel('Default From Address').fill('not an address');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'Continue without testing' }).click();
+    await page.locator('#mail-port-error').waitFor();
+    await page.locator('#mail-fromAddress-error').waitFor();
+    await shot(page, 'mail-field-errors');
+    await context.close();
+  });
+
+  it('counts unread alerts in the bell as they are raised, and marks them read', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example');
+    await expect.poll(() => page.getByTestId('unread-count').count()).toBe(0);
+    await raise([
+      { severity: 'Error', component: 'Robots', event: 'Robot.StatusChanged.NotResponding', message: 'Robot R-17 is not responding', source: { robot: 'R-17', machine: 'VM-04' } },
+      { severity: 'Info', component: 'Queues', message: 'Queue Invoices has 120 new items' },
+      { severity: 'Fatal', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Job Payroll faulted: disk full', source: { process: 'Payroll', job: 'J-991' } },
+    ]);
+    await expect.poll(() => page.getByTestId('unread-count').textContent(), { timeout: 8000 }).toBe('3');
+    await raise([{ severity: 'Warn', component: 'Queues', message: 'Queue Invoices is 80% full' }]);
+    await expect.poll(() => page.getByTestId('unread-count').textContent(), { timeout: 8000 }).toBe('4');
+    await expect.poll(() => page.locator('table.alerts tbody tr').count(), { timeout: 8000 }).toBe(4);
+    await shot(page, 'alerts');
+
+    await page.locator('.bell-button').click();
+    const panel = page.getByRole('region', { name: 'Unread alerts' });
+    await expect.poll(() => panel.locator('li').first().textContent()).toContain('Job Payroll faulted');
+    await shot(page, 'bell-panel');
+    await panel.getByRole('link', { name: 'See all alerts' }).click();
+
+    await page.locator('tr', { hasText: 'Queue Invoices has 120' }).getByRole('button', { name: 'Mark as read' }).click();
+    await expect.poll(() => page.getByTestId('unread-count').textContent()).toBe('3');
+    await page.getByLabel('Select alert: Robot R-17').check();
+    await page.getByLabel('Select alert: Queue Invoices is 80%').check();
+    await page.getByRole('button', { name: 'Mark selected as read (2)' }).click();
+    await expect.poll(() => page.getByTestId('unread-count').textContent()).toBe('1');
+    await page.getByRole('button', { name: 'Mark all as read' }).click();
+    await expect.poll(() => page.getByTestId('unread-count').count()).toBe(0);
+
+    // A "See more" link from an email opens the list pre-filtered.
+    await page.goto(`${base}/alerts?severity=Error`);
+    expect(await page.getByLabel('Severity').inputValue()).toBe('Error');
+    await expect.poll(() => page.locator('table.alerts tbody tr').count()).toBe(2);
+    await context.close();
+  });
+
+  it('changes alert preferences, and an administrator opens another user\'s from Manage Access', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/preferences');
+    await page.getByRole('switch', { name: 'Daily report' }).uncheck();
+    await page.getByRole('switch', { name: 'Fatal alerts immediately' }).check();
+    await page.getByRole('checkbox', { name: 'Robots', exact: true }).uncheck();
+    await shot(page, 'preferences');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Your alert preferences are saved.').waitFor();
+    const mine = await call('GET', `/api/v1/tenants/acme/users/${users['admin@acme.example']}/alert-preferences`);
+    expect(mine.email).toMatchObject({ dailyReport: false, fatalImmediately: true, tenMinuteSummary: true });
+    expect(mine.subscriptions.Robots).toBe(false);
+
+    await page.getByRole('link', { name: 'Manage Access' }).click();
+    await page.locator('tr', { hasText: 'marie@acme.example' }).getByRole('link', { name: 'Alert preferences' }).click();
+    await page.getByRole('heading', { name: /marie@acme\.example/ }).waitFor();
+    await page.getByRole('switch', { name: '10-minute summary' }).uncheck();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Your alert preferences are saved.').waitFor();
+    expect((await call('GET', `/api/v1/tenants/acme/users/${users['marie@acme.example']}/alert-preferences`)).email.tenMinuteSummary).toBe(false);
+    await context.close();
+  });
+
+  it('shows the Mail tab in French with the seed guide\'s words', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'marie@acme.example', '#/settings/mail');
+    await page.getByRole('tab', { name: 'Courrier' }).waitFor();
+    await page.getByRole('switch', { name: "Activer l'e-mail d'alerte" }).waitFor();
+    await page.getByLabel('Utiliser les paramètres personnalisés').check();
+    for (const label of ['Activer SSL', 'Hôte SMTP', 'Domaine SMTP', 'Port SMTP', "Nom d'utilisateur SMTP", "Adresse d'expédition par défaut", 'Nom affiché par défaut à partir de']) {
+      await page.getByLabel(label, { exact: true }).waitFor();
+    }
+    await page.getByText('Mot de passe SMTP').waitFor();
+    await page.getByRole('button', { name: 'Enregistrer' }).waitFor();
+    await shot(page, 'mail-settings-fr');
+    await page.getByRole('button', { name: "Tester les paramètres d'e-mail" }).click();
+    expect(await page.getByLabel('Envoyer à').inputValue()).toBe('marie@acme.example');
+    await page.getByRole('button', { name: 'Envoyer', exact: true }).waitFor();
+    await context.close();
+  });
+
+  it('renders every other page, also at 360 px wide, for the README', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/access/users');
+    await page.locator('tr', { hasText: 'robot@acme.example' }).waitFor();
+    await shot(page, 'access-users');
+    await page.locator('tr', { hasText: 'robot@acme.example' }).getByRole('button', { name: 'New API token' }).click();
+    await page.getByLabel('Token name').fill('orchestrator');
+    await page.getByRole('button', { name: 'New API token' }).last().click();
+    await expect.poll(() => page.getByRole('dialog').textContent()).toContain('shown only once');
+    await shot(page, 'access-token');
+    await page.getByRole('button', { name: 'Close' }).last().click();
+    await page.goto(`${base}/#/access/groups`);
+    await page.getByRole('button', { name: 'Add group' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Night shift');
+    await page.getByLabel('Group email address').fill('night@acme.example');
+    await page.getByLabel('marie@acme.example').check();
+    await page.getByLabel('Alerts Viewer').check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('tr', { hasText: 'Night shift' }).waitFor();
+    await shot(page, 'access-groups');
+    await page.goto(`${base}/#/access/roles`);
+    await page.locator('tr', { hasText: 'Alerts Viewer' }).waitFor();
+    await shot(page, 'access-roles');
+    await page.goto(`${base}/#/deliveries`);
+    await page.getByRole('heading', { name: 'Delivery log' }).waitFor();
+    await shot(page, 'delivery-log');
+    await page.goto(`${base}/#/previews`);
+    await page.getByRole('heading', { name: 'Email previews' }).waitFor();
+    await page.waitForTimeout(500);
+    await shot(page, 'email-previews');
+    await context.close();
+
+    const narrow = await open(360);
+    await signIn(narrow.page, 'admin@acme.example');
+    await narrow.page.locator('table.alerts').waitFor();
+    await shot(narrow.page, 'alerts-360');
+    const overflow = await narrow.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await narrow.page.goto(`${base}/#/settings/mail`);
+    await narrow.page.getByRole('tab', { name: 'Mail' }).waitFor();
+    await shot(narrow.page, 'mail-settings-360');
+    await narrow.context.close();
+  });
+
+  it('signs the host administrator in with the admin token: tenants, system mail settings, mail catcher', async () => {
+    const { context, page } = await open();
+    await page.goto(base);
+    await page.getByRole('tab', { name: 'Host administrator' }).click();
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('tr', { hasText: 'acme' }).waitFor();
+    await shot(page, 'host-tenants');
+    await page.getByRole('link', { name: 'System mail settings' }).click();
+    await page.getByLabel('SMTP Host').waitFor();
+    await shot(page, 'host-system-mail');
+    // A test through the default settings lands in the built-in catcher.
+    await call('POST', '/api/v1/tenants/acme/settings/mail/test', { sendTo: 'admin@acme.example', settings: undefined });
+    await page.getByRole('link', { name: 'Mail catcher' }).click();
+    await page.locator('table tbody tr').first().waitFor();
+    await page.locator('table tbody tr').first().getByRole('button').click();
+    await page.getByRole('dialog').waitFor();
+    await shot(page, 'host-mail-catcher');
+    await context.close();
+  });
+});
