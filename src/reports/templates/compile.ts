@@ -10,8 +10,8 @@ export type HtmlTemplate = (context: object) => string;
 
 const readMjml = (name: string) => fs.readFileSync(new URL(`./mjml/${name}.mjml`, import.meta.url), 'utf8');
 
-/** mjmlSource is the full MJML of one email: its body in the layout, alert lines expanded. */
-export function mjmlSource(name: TemplateName): string {
+// One email's MJML is its body inside the shared layout, with the shared alert line expanded.
+function mjmlSource(name: TemplateName): string {
   const body = readMjml(name).replaceAll('<!-- tocsin:alert-line -->', readMjml('alert-line'));
   return readMjml('layout').replace('<!-- tocsin:body -->', body);
 }
@@ -20,12 +20,12 @@ export function mjmlSource(name: TemplateName): string {
 // writes can reach code, and `{{…}}` always escapes (there is no triple-stash in our templates).
 const handlebars = Handlebars.create();
 
-/**
+/*
  * compileTemplate turns one email's MJML into table-based HTML (what Outlook, Gmail and Apple Mail
  * render) with Handlebars placeholders, then into a fill function. MJML is slow and runs once;
  * filling is fast and runs per recipient. `strict` makes a missing context field an error.
  */
-export async function compileTemplate(name: TemplateName): Promise<HtmlTemplate> {
+async function compileTemplate(name: TemplateName): Promise<HtmlTemplate> {
   const result = await mjml2html(mjmlSource(name), { validationLevel: 'strict', keepComments: false });
   const template = handlebars.compile(result.html, { strict: true, knownHelpersOnly: true });
   return (context) => template(context);

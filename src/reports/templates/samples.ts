@@ -102,7 +102,7 @@ const SAMPLE_DAY: readonly (readonly [string, Severity | undefined, number])[] =
 
 const SAMPLE_RECIPIENT_NAME = 'Camille Martin';
 
-function describe(event: string, language: Language, severity?: Severity) {
+function catalogued(event: string, language: Language, severity?: Severity) {
   return {
     event,
     eventDisplayName: eventDisplayName(event, language),
@@ -131,7 +131,7 @@ function sampleGroups(context: SampleContext, start: number, length: number): Al
   return SAMPLE_ALERTS.map((alert, index) => {
     const firstAt = start + Math.round(alert.at * minute) + index * 997;
     return {
-      ...describe(alert.event, context.language, alert.severity),
+      ...catalogued(alert.event, context.language, alert.severity),
       message: alert.message,
       source: alert.source,
       folder: alert.folder,
@@ -173,7 +173,7 @@ export function sampleDaily(context: SampleContext, quiet = false): DailyEmailVi
     recipient: { name: SAMPLE_RECIPIENT_NAME, language: context.language, timeZone: context.timeZone },
     tenant: context.tenant,
     period,
-    counts: quiet ? [] : SAMPLE_DAY.map(([event, severity, count]) => ({ ...describe(event, context.language, severity), count })),
+    counts: quiet ? [] : SAMPLE_DAY.map(([event, severity, count]) => ({ ...catalogued(event, context.language, severity), count })),
     links: {
       ...links(context, 'daily'),
       viewAll: alertListUrl(context.publicUrl, { tenant: context.tenant.name, since: period.start, until: period.end }),
@@ -189,7 +189,7 @@ export function sampleImmediate(context: SampleContext): ImmediateEmailView {
     tenant: context.tenant,
     alert: {
       id: '019ac5f0-0000-7000-8000-000000000001',
-      ...describe('Robot.StatusChanged.Offline', context.language),
+      ...catalogued('Robot.StatusChanged.Offline', context.language),
       message: "Robot 'FIN-UNATT-07' is offline: the machine VM-FIN-07 stopped sending heartbeats.\nLast job: InvoiceProcessing (running).",
       source: { robot: 'FIN-UNATT-07', machine: 'VM-FIN-07' },
       folder: 'Finance/Invoicing',

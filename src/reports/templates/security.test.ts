@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Parser } from 'htmlparser2';
 import { describe, expect, it } from 'vitest';
 import { LANGUAGES } from '../../i18n/languages.js';
@@ -131,6 +132,15 @@ describe('hostile alert fields, names and links', () => {
     expect(daily!.html).not.toMatch(/href="\s*javascript:/i);
     expect(daily!.headers['List-Unsubscribe']).toBe('<https://tocsin.example.com/unsubscribe/%22%3E%3Cscript%3E>');
     expect(immediate!.headers['List-Unsubscribe']).toBeUndefined();
+  });
+});
+
+describe('the templates', () => {
+  it('never use an unescaped Handlebars expression ({{{…}}} or {{&…}})', () => {
+    const dir = new URL('./mjml/', import.meta.url);
+    const files = fs.readdirSync(dir).filter((name) => name.endsWith('.mjml'));
+    expect(files.length).toBeGreaterThanOrEqual(6);
+    for (const name of files) expect([name, /\{\{\{|\{\{~?\s*&/.test(fs.readFileSync(new URL(name, dir), 'utf8'))]).toEqual([name, false]);
   });
 });
 

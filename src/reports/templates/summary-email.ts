@@ -13,8 +13,8 @@ import type { SummaryEmailView } from './view-models.js';
  */
 export const SUMMARY_MAX_LINES = 50;
 
-/** SUMMARY_MESSAGE_MAX is the longest message a summary line shows, in characters. */
-export const SUMMARY_MESSAGE_MAX = 300;
+// The longest message a summary line shows, in characters.
+const SUMMARY_MESSAGE_MAX = 300;
 
 /**
  * renderSummaryEmail renders one recipient's Error summary (Orchestrator's 10-minute email): the

@@ -1,0 +1,61 @@
+import { simpleParser } from 'mailparser';
+import nodemailer from 'nodemailer';
+import { describe, expect, it } from 'vitest';
+import type { RenderedEmail } from '../../delivery/contract.js';
+import { type SampleContext, renderSample } from './samples.js';
+
+// nodemailer builds the message as the SMTP sender does (custom headers as given), without a server.
+const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+
+async function roundTrip(email: RenderedEmail) {
+  const info = await transport.sendMail({
+    from: { name: 'Tocsin', address: 'alerts@example.com' },
+    to: { name: 'Camille', address: 'camille@example.com' },
+    subject: email.subject,
+    text: email.text,
+    html: email.html,
+    headers: { ...email.headers },
+    messageId: '<m1@tocsin>',
+  });
+  const raw = (info.message as Buffer).toString('utf8');
+  // The header block with folded lines joined again (RFC 5322 unfolding).
+  const head = raw.slice(0, raw.indexOf('\n\n')).replace(/\n[ \t]+/g, ' ');
+  return { raw, head, parsed: await simpleParser(raw) };
+}
+
+const context = (language: 'fr' | 'ja'): SampleContext => ({
+  tenant: { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris' },
+  language,
+  timeZone: 'Europe/Paris',
+  now: Date.UTC(2026, 10, 27, 9, 3),
+  publicUrl: 'https://tocsin.example.com',
+  summaryIntervalSeconds: 600,
+});
+
+describe('the rendered emails as MIME messages', () => {
+  for (const language of ['fr', 'ja'] as const) {
+    for (const kind of ['summary', 'daily', 'immediate', 'test'] as const) {
+      it(`${kind} in ${language} is multipart/alternative text + HTML and reads back unchanged`, async () => {
+        const email = renderSample(kind, context(language));
+        const { raw, head, parsed } = await roundTrip(email);
+        expect(raw).toMatch(/^Content-Type: multipart\/alternative;/m);
+        expect(raw.split('\n').every((line) => Buffer.byteLength(line) <= 998)).toBe(true);
+        expect(parsed.subject).toBe(email.subject);
+        expect(parsed.text?.trimEnd()).toBe(email.text.trimEnd());
+        expect(parsed.html).toBe(email.html);
+        expect(parsed.headers.get('x-tocsin-kind')).toBe(kind);
+        expect(parsed.headers.get('x-tocsin-tenant')).toBe('acme');
+        if (kind === 'test') {
+          expect(parsed.headers.has('list-unsubscribe')).toBe(false);
+        } else {
+          expect(head).toContain(`List-Unsubscribe: <https://tocsin.example.com/unsubscribe/sample-${kind}-token>`);
+          expect(head).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+        }
+        if (kind === 'summary' || kind === 'immediate') {
+          expect(parsed.inReplyTo).toBe('<alerts-2026-11-27.acme@tocsin>');
+          expect(parsed.references).toBe('<alerts-2026-11-27.acme@tocsin>');
+        }
+      });
+    }
+  }
+});
