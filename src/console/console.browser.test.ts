@@ -317,7 +317,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await signIn(narrow.page, 'admin@acme.example');
     await narrow.page.locator('table.alerts').waitFor();
     await shot(narrow.page, 'alerts-360');
-    const overflow = await narrow.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await narrow.page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await narrow.page.goto(`${base}/#/settings/mail`);
     await narrow.page.getByRole('tab', { name: 'Mail' }).waitFor();
