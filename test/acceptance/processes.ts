@@ -1,0 +1,117 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** REPO_ROOT is the checkout the acceptance tests run, as a user would. */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Started is a running child process with its output so far. */
+export interface Started {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** waitFor resolves with the first match of a pattern in standard output. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** exited resolves with the exit code, or the signal that ended the process. */
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * cleanEnv is the environment of a fresh shell: PATH and HOME only, so no DATABASE_URL or
+ * TOCSIN_* of the developer's leaks into what the test proves.
+ */
+export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
+}
+
+/**
+ * start spawns a command and collects its output. With `group`, the command leads a process group
+ * of its own, as in a terminal, so a signal can reach it and every process it started.
+ */
+export function start(command: string, args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv; group?: boolean }): Started {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.group ?? false,
+  });
+  let out = '';
+  let err = '';
+  const waiters = new Set<() => void>();
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+    for (const wake of waiters) wake();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    err += chunk.toString('utf8');
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited: () => exit,
+    waitFor(pattern, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const match = out.match(pattern);
+          if (!match) return;
+          done();
+          resolve(match);
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out waiting for ${pattern}\nstdout:\n${out}\nstderr:\n${err}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        void exit.then(({ code }) => {
+          if (!out.match(pattern)) {
+            done();
+            reject(new Error(`exited (${code}) before ${pattern}\nstdout:\n${out}\nstderr:\n${err}`));
+          }
+        });
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/**
+ * stop sends a signal (SIGTERM unless told) to the process, or to its whole group when it was
+ * started as one, and returns the exit code and how many milliseconds the exit took.
+ */
+export async function stop(
+  started: Started,
+  signal: NodeJS.Signals = 'SIGTERM',
+  group = false,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+  const began = Date.now();
+  if (group) process.kill(-started.child.pid!, signal);
+  else started.child.kill(signal);
+  return { ...(await started.exited()), ms: Date.now() - began };
+}
+
+/** groupAlive tells whether any process of a group started with `group: true` still runs. */
+export function groupAlive(started: Started): boolean {
+  try {
+    process.kill(-started.child.pid!, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** killGroup ends whatever is left of a process group, for cleanup after a failed test. */
+export function killGroup(started: Started): void {
+  try {
+    process.kill(-started.child.pid!, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,132 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, describeEachDialect } from '../../src/storage/testing.js';
+import { REPO_ROOT, type Started, cleanEnv, groupAlive, killGroup, start, stop } from './processes.js';
+
+// A process that prints its banner has started; these bound how long a user would wait.
+const SHUTDOWN_LIMIT_MS = 8_000;
+const RUNNING = /Tocsin is running: (http:\/\/[^\s/]+)\//;
+const CATCHER = /built-in mail catcher at smtp:\/\/127\.0\.0\.1:(\d+)/;
+const GENERATED_TOKEN = /Admin token:\s+(tcs_admin_[\w-]+)/;
+
+const running = new Set<Started>();
+const tempDirs: string[] = [];
+
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+function serve(env: Record<string, string>, cwd?: string, command: [string, string[]] = ['node', ['bin/tocsin.js', 'serve']]) {
+  const started = start(command[0], command[1], {
+    ...(cwd ? { cwd } : {}),
+    env: cleanEnv({ PORT: '0', TOCSIN_MAIL_CATCHER_PORT: '0', LOG_LEVEL: 'warn', ...env }),
+    group: true,
+  });
+  running.add(started);
+  return started;
+}
+
+async function stopped(started: Started, signal: NodeJS.Signals = 'SIGTERM', group = false) {
+  const result = await stop(started, signal, group);
+  running.delete(started);
+  return result;
+}
+
+afterEach(() => {
+  for (const started of running) killGroup(started);
+  running.clear();
+});
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('tocsin serve, as a user runs it', () => {
+  it('prints the URL and a generated admin token once, serves, catches mail, and stops on SIGTERM', async () => {
+    const dataDir = tempDir('tocsin-accept-');
+    const first = serve({ TOCSIN_DATA_DIR: dataDir });
+    const [, url] = await first.waitFor(RUNNING);
+    const token = (await first.waitFor(GENERATED_TOKEN))[1]!;
+    const catcherPort = Number((await first.waitFor(CATCHER))[1]);
+    expect(fs.statSync(path.join(dataDir, 'secret.key')).mode & 0o777).toBe(0o600);
+    expect(fs.existsSync(path.join(dataDir, 'tocsin.db'))).toBe(true);
+
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const auth = { authorization: `Bearer ${token}` };
+    expect((await fetch(`${url}/api/v1/tenants`, { headers: auth })).status).toBe(200);
+
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: catcherPort, secure: false, ignoreTLS: true });
+    await transport.sendMail({ from: 'robot@example.com', to: 'ops@example.com', subject: 'Acceptance hello', text: 'Body text' });
+    transport.close();
+    const caught = (await (await fetch(`${url}/api/v1/system/mail-catcher/messages`, { headers: auth })).json()) as {
+      items: { subject: string; envelope: { to: string[] }; text: string }[];
+    };
+    expect(caught.items[0]).toMatchObject({ subject: 'Acceptance hello', envelope: { to: ['ops@example.com'] } });
+    expect(caught.items[0]!.text.trim()).toBe('Body text');
+
+    const firstStop = await stopped(first);
+    expect(firstStop.code).toBe(0);
+    expect(firstStop.ms).toBeLessThan(SHUTDOWN_LIMIT_MS);
+    expect(first.stderr()).toBe('');
+
+    const second = serve({ TOCSIN_DATA_DIR: dataDir });
+    const [, secondUrl] = await second.waitFor(RUNNING);
+    await second.waitFor(/Admin token:.*\n/);
+    expect(second.stdout()).not.toContain(token);
+    expect(second.stdout()).not.toMatch(GENERATED_TOKEN);
+    expect((await fetch(`${secondUrl}/api/v1/tenants`, { headers: auth })).status).toBe(200);
+    expect((await stopped(second)).code).toBe(0);
+  });
+
+  it('stops with a message naming the variable when the configuration is invalid', async () => {
+    const bad = serve({ TOCSIN_DATA_DIR: tempDir('tocsin-accept-'), PORT: 'eighty' });
+    const { code } = await bad.exited();
+    running.delete(bad);
+    expect(code).toBe(1);
+    expect(bad.stderr()).toContain('PORT');
+  });
+
+  it('runs with `npm start` from the repository root, keeping its data in ./data', async () => {
+    // A copy of the checkout's layout, so ./data is created there and not in the real checkout.
+    const root = tempDir('tocsin-root-');
+    for (const entry of ['package.json', 'bin', 'src', 'node_modules', 'tsconfig.json']) {
+      fs.symlinkSync(path.join(REPO_ROOT, entry), path.join(root, entry));
+    }
+    const npm = serve({ LOG_LEVEL: 'info' }, root, ['npm', ['start', '--silent']]);
+    const [, url] = await npm.waitFor(RUNNING, 30_000);
+    await npm.waitFor(GENERATED_TOKEN);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect(fs.existsSync(path.join(root, 'data', 'tocsin.db'))).toBe(true);
+    expect(fs.existsSync(path.join(root, 'data', 'secret.key'))).toBe(true);
+    // Ctrl-C in a terminal signals the whole foreground group: npm (which dies of it), tsx and Tocsin.
+    const { code, signal, ms } = await stopped(npm, 'SIGINT', true);
+    expect(code === 0 || signal === 'SIGINT').toBe(true);
+    expect(ms).toBeLessThan(SHUTDOWN_LIMIT_MS);
+    await expect.poll(() => groupAlive(npm), { timeout: SHUTDOWN_LIMIT_MS }).toBe(false);
+    expect(npm.stdout()).toContain('"msg":"shutting down"');
+    expect(npm.stdout()).not.toContain('shutdown took too long');
+  });
+});
+
+describeEachDialect('tocsin migrate, on a fresh database', (dialect) => {
+  it('applies every migration once, then reports the database up to date', async () => {
+    const database = await createTestDatabase(dialect);
+    try {
+      const env = cleanEnv({ DATABASE_URL: database.url });
+      const first = start('node', ['bin/tocsin.js', 'migrate'], { env });
+      expect((await first.exited()).code).toBe(0);
+      const migrations = fs.readdirSync(path.join(REPO_ROOT, 'src/storage/migrations')).filter((f) => /^\d{8}-\d{2}-.+\.ts$/.test(f));
+      expect(first.stdout()).toContain(`applied ${migrations.length} migration(s)`);
+      expect(first.stdout()).not.toContain('tocsin:tocsin@');
+      const again = start('node', ['bin/tocsin.js', 'migrate'], { env });
+      expect((await again.exited()).code).toBe(0);
+      expect(again.stdout()).toContain('is up to date');
+    } finally {
+      await database.drop();
+    }
+  });
+});
