@@ -21,8 +21,8 @@ import { previewRoutes } from './reports/preview-routes.js';
 import { startReportScheduler } from './reports/runtime.js';
 import { unsubscribeRoutes } from './reports/unsubscribe/routes.js';
 import { settingsRoutes } from './settings/routes.js';
-import { SecretBox } from './settings/secret-box.js';
-import { DEFAULT_SYSTEM_SMTP_URL } from './settings/smtp-settings.js';
+import { openSecretBox } from './settings/open-secret-box.js';
+import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl } from './settings/smtp-settings.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { migrate } from './storage/migrate.js';
 import { type Storage, openStorage } from './storage/storage.js';
@@ -67,9 +67,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
   try {
     await migrate(storage);
     const admin = await ensureAdminToken(storage.db, config.adminToken, clock);
-    const secretBox = config.secretKey
-      ? SecretBox.fromPassphrase(config.secretKey)
-      : SecretBox.fromDataDir(config.dataDir);
+    const secretBox = openSecretBox(config);
 
     let mailCatcher: MailCatcher | undefined;
     let systemSmtpUrl = config.smtpUrl;
@@ -77,7 +75,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       mailCatcher = new MailCatcher();
       const port = await mailCatcher.listen(config.mailCatcherPort);
       closers.unshift(() => mailCatcher!.close());
-      systemSmtpUrl = `smtp://127.0.0.1:${port}?from=tocsin@localhost`;
+      systemSmtpUrl = catcherSmtpUrl(port);
     }
 
     const deps: AppDeps = {

@@ -7,6 +7,11 @@ import { displayText, emailAddress, headerSafe } from '../shared/validation.js';
 /** DEFAULT_SYSTEM_SMTP_URL is the system SMTP when neither TOCSIN_SMTP_URL nor the built-in catcher is there. */
 export const DEFAULT_SYSTEM_SMTP_URL = 'smtp://127.0.0.1:25';
 
+/** catcherSmtpUrl is the system SMTP URL of the built-in mail catcher listening on `port`. */
+export function catcherSmtpUrl(port: number): string {
+  return `smtp://127.0.0.1:${port}?from=tocsin@localhost`;
+}
+
 /** DEFAULT_TIMEOUT_MS bounds each SMTP step (connect, greeting, each reply) unless a tenant says otherwise. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 

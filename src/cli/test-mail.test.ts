@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { describeEachDialect } from '../storage/testing.js';
+import { testMailCommand } from './test-mail.js';
+
+function captured(env: NodeJS.ProcessEnv) {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { env, stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } },
+    out: () => out.join(''),
+    err: () => err.join(''),
+  };
+}
+
+describeEachDialect('tocsin test-mail', (dialect) => {
+  let t: TestApp;
+  let server: TestSmtpServer;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    server = await startTestSmtpServer();
+    t = await startTestApp(dialect, { TOCSIN_SMTP_URL: `smtp://127.0.0.1:${server.port}?from=tocsin@example.com` });
+    await t.call('POST', '/api/v1/tenants', { name: 'cli-mail', language: 'de' });
+    const config = t.tocsin.deps.config;
+    env = { DATABASE_URL: config.databaseUrl, TOCSIN_DATA_DIR: config.dataDir, TOCSIN_SMTP_URL: config.smtpUrl, LOG_LEVEL: 'silent' };
+  });
+  afterAll(async () => {
+    await t.close();
+    await server.close();
+  });
+
+  it('sends a test email with the tenant saved settings and prints the dialogue', async () => {
+    const c = captured(env);
+    expect(await testMailCommand(['--tenant', 'cli-mail', '--to', 'ops@example.com'], c.io)).toBe(0);
+    expect(c.out()).toMatch(/C: MAIL FROM:<tocsin@example.com>/);
+    expect(c.out()).toMatch(/sent: <.+@tocsin> to ops@example.com/);
+    expect(server.messages.at(-1)!.envelope.to).toEqual(['ops@example.com']);
+    expect(server.messages.at(-1)!.raw).toMatch(/^Content-Language: de|^X-Tocsin-Kind: test/m);
+  });
+
+  it('exits 1 with the stage when the server refuses, and 2 on bad arguments', async () => {
+    await t.call('PUT', '/api/v1/tenants/cli-mail/settings/mail', {
+      useCustom: true,
+      custom: { host: '127.0.0.1', port: 1, security: 'none', fromAddress: 'a@example.com' },
+    });
+    const failed = captured(env);
+    expect(await testMailCommand(['--tenant', 'cli-mail', '--to', 'ops@example.com'], failed.io)).toBe(1);
+    expect(failed.out()).toContain('failed at connect');
+    expect(await testMailCommand(['--tenant', 'cli-mail'], captured(env).io)).toBe(2);
+    expect(await testMailCommand(['--tenant', 'nope', '--to', 'ops@example.com'], captured(env).io)).toBe(2);
+  });
+});

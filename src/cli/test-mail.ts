@@ -1,0 +1,78 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config.js';
+import { createMailSender } from '../delivery/smtp/sender.js';
+import { findTenant } from '../http/access-hook.js';
+import { LANGUAGES, type Language } from '../i18n/languages.js';
+import { openSecretBox } from '../settings/open-secret-box.js';
+import { catcherSmtpUrl } from '../settings/smtp-settings.js';
+import { sendTestMail } from '../settings/test-mail.js';
+import { systemClock } from '../shared/clock.js';
+import { isEmailAddress } from '../shared/validation.js';
+import { openStorage } from '../storage/storage.js';
+
+const USAGE = 'usage: tocsin test-mail --tenant <name or id> --to <address>';
+
+/** CommandIo is where a command reads its environment and writes; tests pass their own. */
+export interface CommandIo {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+/**
+ * testMailCommand sends a test email with a tenant's saved, effective mail settings (the same as
+ * Test Mail Settings, without the HTTP API), printing the masked SMTP dialogue. It exits 0 when the
+ * server accepted the email, 1 when it did not, 2 on bad arguments.
+ */
+export async function testMailCommand(args: string[], io: CommandIo = process): Promise<number> {
+  let values: { tenant?: string | undefined; to?: string | undefined };
+  try {
+    ({ values } = parseArgs({ args, options: { tenant: { type: 'string' }, to: { type: 'string' } }, strict: true }));
+  } catch (err) {
+    io.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (!values.tenant || !values.to || !isEmailAddress(values.to)) {
+    io.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const config = loadConfig(io.env);
+  const storage = await openStorage(config.databaseUrl);
+  const sender = createMailSender();
+  try {
+    const tenant = await findTenant(storage.db, values.tenant);
+    if (!tenant) {
+      io.stderr.write(`tocsin: no tenant "${values.tenant}"\n`);
+      return 2;
+    }
+    const result = await sendTestMail(
+      {
+        db: storage.db,
+        secretBox: openSecretBox(config),
+        sender,
+        clock: systemClock,
+        context: {
+          // Without TOCSIN_SMTP_URL the default is the catcher of the running `tocsin serve`.
+          systemSmtpUrl: config.smtpUrl ?? catcherSmtpUrl(config.mailCatcherPort),
+          allowPrivateHosts: config.allowPrivateSmtpHosts,
+        },
+      },
+      {
+        tenant,
+        sendTo: values.to,
+        language: LANGUAGES.find((l) => l === tenant.language) ?? ('en' satisfies Language),
+        timeZone: tenant.time_zone,
+      },
+    );
+    io.stdout.write(`${result.transcript.join('\n')}\n\n`);
+    if (result.ok) {
+      io.stdout.write(`sent: ${result.messageId} to ${values.to}\n`);
+      return 0;
+    }
+    io.stdout.write(`failed at ${result.stage}${result.code ? ` (${result.code})` : ''}: ${result.message}\n`);
+    return 1;
+  } finally {
+    await sender.close();
+    await storage.close();
+  }
+}
