@@ -64,23 +64,29 @@ export async function openTestStorage(dialect: Dialect): Promise<Storage> {
   };
 }
 
-let warned = false;
+/** isCi tells whether a run is CI's: `CI` set to anything but empty, `false` or `0`. */
+export function isCi(env: NodeJS.ProcessEnv): boolean {
+  const value = env.CI?.trim().toLowerCase();
+  return value !== undefined && value !== '' && value !== 'false' && value !== '0';
+}
 
 /**
- * DIALECTS are the engines this run tests: SQLite always, PostgreSQL when TOCSIN_TEST_PG_URL is
- * set. In CI a missing PostgreSQL is an error, never a silent skip.
+ * testDialects decides which engines a run tests: SQLite always, PostgreSQL when
+ * TOCSIN_TEST_PG_URL is set. In CI a missing PostgreSQL is an error, never a silent skip.
  */
-export const DIALECTS: readonly Dialect[] = (() => {
-  if (TEST_PG_URL) return ['sqlite', 'postgres'];
-  if (process.env.CI) throw new Error('CI must test PostgreSQL too: set TOCSIN_TEST_PG_URL (see .ci/run).');
-  if (!warned) {
-    warned = true;
-    process.stderr.write(
-      '\n[tocsin] PostgreSQL tests skipped: set TOCSIN_TEST_PG_URL=postgres://user:pass@127.0.0.1:5432/postgres to run them (see README).\n\n',
-    );
-  }
+export function testDialects(env: NodeJS.ProcessEnv): readonly Dialect[] {
+  if (env.TOCSIN_TEST_PG_URL) return ['sqlite', 'postgres'];
+  if (isCi(env)) throw new Error('CI must test PostgreSQL too: set TOCSIN_TEST_PG_URL (see .ci/run).');
   return ['sqlite'];
-})();
+}
+
+/** DIALECTS are the engines this run tests (see testDialects); a skip says how to run the rest. */
+export const DIALECTS: readonly Dialect[] = testDialects(process.env);
+if (!DIALECTS.includes('postgres')) {
+  process.stderr.write(
+    '\n[tocsin] PostgreSQL tests skipped: set TOCSIN_TEST_PG_URL=postgres://user:pass@127.0.0.1:5432/postgres to run them (see README).\n\n',
+  );
+}
 
 /**
  * describeEachDialect runs the same suite once per engine, like Kysely's DIALECTS loop, so every
