@@ -5,7 +5,7 @@ import type { RouteModule, TenantRow } from '../http/context.js';
 import { badRequest, fieldError, notFound, unauthorized } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { passwordLogin } from './password-login.js';
 import { createApiToken } from './tokens.js';
 
 /** TENANT_HEADER is how the host administrator names the tenant on Orchestrator-compatible routes. */
@@ -41,10 +41,6 @@ const FIELD_NAMES: Record<string, string> = {
   password: 'Password',
 };
 
-let dummyHash: Promise<string> | undefined;
-// Verifying against a real hash when the account does not exist keeps timing from revealing accounts.
-const hashForMissingUser = () => (dummyHash ??= hashPassword('no such user, no such password'));
-
 /**
  * orchestratorTenant resolves the tenant of an Orchestrator-compatible route, which has no
  * `{tenant}` in its path: a user's token names its own tenant (an X-Tocsin-Tenant header naming
@@ -68,32 +64,25 @@ export async function orchestratorTenant(db: Db, request: FastifyRequest): Promi
   return tenant;
 }
 
-async function authenticate(db: Db, clock: Clock, body: z.infer<typeof authenticateBody>): Promise<string> {
-  const tenant = await findTenant(db, body.tenancyname);
-  const user = tenant
-    ? await db
-        .selectFrom('users')
-        .select(['id', 'password_hash', 'active'])
-        .where('tenant_id', '=', tenant.id)
-        .where('email_key', '=', body.usernameoremailaddress.toLowerCase())
-        .executeTakeFirst()
-    : undefined;
-  const ok = await verifyPassword(user?.password_hash ?? (await hashForMissingUser()), body.password);
-  if (!tenant || !user || !ok || user.active !== 1) throw unauthorized('The tenancy name, user name or password is wrong.');
+/**
+ * issueAuthenticateToken gives a signed-in user a new bearer token, first removing its own
+ * Authenticate tokens older than AUTHENTICATE_TOKEN_TTL_MS.
+ */
+async function issueAuthenticateToken(db: Db, clock: Clock, owner: { tenantId: string; userId: string }): Promise<string> {
   await db
     .deleteFrom('api_tokens')
-    .where('user_id', '=', user.id)
+    .where('user_id', '=', owner.userId)
     .where('name', '=', AUTHENTICATE_TOKEN_NAME)
     .where('created_at', '<', clock.now() - AUTHENTICATE_TOKEN_TTL_MS)
     .execute();
-  return (await createApiToken(db, tenant.id, user.id, AUTHENTICATE_TOKEN_NAME, clock)).token;
+  return (await createApiToken(db, owner.tenantId, owner.userId, AUTHENTICATE_TOKEN_NAME, clock)).token;
 }
 
 /**
  * orchestratorAuthRoutes serve `POST /api/Account/Authenticate`, Orchestrator's sign-in for
  * scripts: a tenant user's email and console password give a bearer token for every route.
  */
-export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock }) => {
+export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, loginThrottle }) => {
   app.post(
     '/api/Account/Authenticate',
     {
@@ -110,7 +99,14 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock }) => 
         const errors = parsed.error.issues.map((i) => ({ path: FIELD_NAMES[String(i.path[0])] ?? '(root)', message: i.message }));
         throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
       }
-      const token = await authenticate(storage.db, clock, parsed.data);
+      // The console's password check: same 401 for every failure, and the same throttle (429).
+      const owner = await passwordLogin(storage.db, loginThrottle, {
+        tenant: parsed.data.tenancyname,
+        email: parsed.data.usernameoremailaddress,
+        password: parsed.data.password,
+        address: request.ip,
+      });
+      const token = await issueAuthenticateToken(storage.db, clock, owner);
       return { result: token, targetUrl: null, success: true, error: null, unAuthorizedRequest: false, __abp: true };
     },
   );

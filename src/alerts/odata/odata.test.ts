@@ -52,6 +52,14 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(missing.json().errors.map((e: { path: string }) => e.path)).toEqual(['UsernameOrEmailAddress', 'Password']);
   });
 
+  it('throttles repeated wrong passwords with 429, like the console sign-in', async () => {
+    const wrong = { tenancyName: 'default', usernameOrEmailAddress: 'viewer@example.com', password: 'nope' };
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await signIn(wrong)).statusCode);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    clock.advance(15 * 60_000);
+  });
+
   it('lists AlertDto objects newest first with Orchestrator field names', async () => {
     const res = await t.call('GET', '/odata/Alerts', undefined, token);
     const body = res.json();

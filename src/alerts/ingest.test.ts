@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FakeClock } from '../shared/clock.js';
+import type { Storage } from '../storage/storage.js';
+import { describeEachDialect, openTestStorage } from '../storage/testing.js';
+import { groupCommit } from './ingest.js';
+import type { NewAlert } from './input.js';
+
+const T0 = Date.parse('2026-03-01T10:00:00Z');
+const one = (message: string): NewAlert => ({ severity: 'Error', component: 'Jobs', event: 'Process.RaiseAlert', message, data: null, source: null, folder: null, dedupKey: 'k', occurredAt: undefined });
+
+describeEachDialect('group commit of alert batches', (dialect) => {
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+    await storage.db.insertInto('tenants').values({ id: 't', name: 't', display_name: 't', time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 }).execute();
+  });
+  afterAll(() => storage.close());
+
+  it('stores concurrent batches together, each caller getting its own ids in order', async () => {
+    const raise = groupCommit(storage.db, new FakeClock(T0), 600_000, 1);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => raise('t', [one(`${i}-a`), one(`${i}-b`)])));
+    const rows = await storage.db.selectFrom('alerts').select(['id', 'message', 'group_id']).execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    results.forEach((ids, i) => expect(ids.map((id) => byId.get(id)?.message)).toEqual([`${i}-a`, `${i}-b`]));
+    // One flood across every batch of the commit, as if they had come one by one.
+    expect(new Set(rows.map((r) => r.group_id)).size).toBe(1);
+  });
+
+  it("fails only the batch that cannot be stored, not its neighbours'", async () => {
+    const raise = groupCommit(storage.db, new FakeClock(T0), 600_000, 1);
+    const outcomes = await Promise.allSettled([raise('t', [one('before')]), raise('no-such-tenant', [one('orphan')]), raise('t', [one('after')])]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const messages = (await storage.db.selectFrom('alerts').select('message').execute()).map((r) => r.message);
+    expect(messages).toEqual(expect.arrayContaining(['before', 'after']));
+    expect(messages).not.toContain('orphan');
+  });
+});
