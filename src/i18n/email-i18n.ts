@@ -29,11 +29,25 @@ void instance.init({
   returnNull: false,
 });
 
+const translators = new Map<Language, Translate>();
+
 /**
  * emailTranslator is the email text of one language. Values are never read as templates
  * (`skipOnVariables`), so an alert message holding `{{x}}` or `$t(key)` stays as written.
+ * Strings without values are kept once looked up: a summary asks for the same labels on every line.
  */
 export function emailTranslator(language: Language): Translate {
-  const t = instance.getFixedT(language);
-  return (key, values) => t(key, values ?? {}) as string;
+  let translate = translators.get(language);
+  if (!translate) {
+    const t = instance.getFixedT(language);
+    const fixed = new Map<string, string>();
+    translate = (key, values) => {
+      if (values) return t(key, values) as string;
+      let text = fixed.get(key);
+      if (text === undefined) fixed.set(key, (text = t(key) as string));
+      return text;
+    };
+    translators.set(language, translate);
+  }
+  return translate;
 }

@@ -1,3 +1,4 @@
+import { isTimeZone } from '../shared/validation.js';
 import type { Language } from './languages.js';
 
 /** LocaleFormat formats times and numbers for one recipient: their language and time zone. */
@@ -18,12 +19,28 @@ export interface LocaleFormat {
   sameDay(a: number, b: number): boolean;
 }
 
+// Building an Intl formatter costs far more than using one: each language and zone is built once.
+const formats = new Map<string, LocaleFormat>();
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
 /**
- * localeFormat builds the formatters of a language and IANA zone. Every language gets a 24-hour
+ * localeFormat gives the formatters of a language and IANA zone. Every language gets a 24-hour
  * clock and a month written out or in day-first order, so that no date reads two ways (the
  * US-format and 12-hour complaints of other alert emails).
  */
 export function localeFormat(language: Language, timeZone: string): LocaleFormat {
+  const key = `${language} ${timeZone}`;
+  let format = formats.get(key);
+  if (!format) formats.set(key, (format = buildLocaleFormat(language, timeZone)));
+  return format;
+}
+
+// A zone the runtime does not know (stored before an ICU update, say) shows times in UTC, labelled
+// so, rather than failing the email.
+const knownZone = (timeZone: string) => (isTimeZone(timeZone) ? timeZone : 'UTC');
+
+function buildLocaleFormat(language: Language, requestedZone: string): LocaleFormat {
+  const timeZone = knownZone(requestedZone);
   const dateTime = new Intl.DateTimeFormat(language, {
     timeZone,
     year: 'numeric',
@@ -63,6 +80,11 @@ export function localeFormat(language: Language, timeZone: string): LocaleFormat
 
 /** isoDay is the calendar day `YYYY-MM-DD` of an instant in an IANA zone, e.g. for ids. */
 export function isoDay(epochMs: number, timeZone: string): string {
-  // en-CA writes dates as YYYY-MM-DD.
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(epochMs);
+  let day = dayFormats.get(timeZone);
+  if (!day) {
+    // en-CA writes dates as YYYY-MM-DD.
+    day = new Intl.DateTimeFormat('en-CA', { timeZone: knownZone(timeZone), year: 'numeric', month: '2-digit', day: '2-digit' });
+    dayFormats.set(timeZone, day);
+  }
+  return day.format(epochMs);
 }

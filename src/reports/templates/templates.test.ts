@@ -91,6 +91,12 @@ describe('the 10-minute summary', () => {
     expect(tokyo.html).toContain('Asia/Tokyo (UTC+09:00)');
   });
 
+  it('falls back to UTC, labelled, for a zone the runtime does not know, instead of failing', () => {
+    const email = renderSummaryEmail(sampleSummary(context('en', 'Mars/Olympus')));
+    expect(email.text).toContain('between Nov 27, 2026, 08:50 and 09:00.');
+    expect(email.text).toContain('Times are shown in UTC.');
+  });
+
   it('collapses repeats of a dedup key into one "×N" line with first and last times', () => {
     const email = renderSummaryEmail(sampleSummary(context('en')));
     expect(email.text).toContain('[Error] Queue item failed (application exception) ×7');
