@@ -103,7 +103,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('nav.main-nav').waitFor();
   }
-  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  // Dialogs are shot as the viewport shows them; pages in full.
+  const shot = (page: Page, name: string, fullPage = true) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 
   it('signs in with tenant, email and password, refuses a wrong password, and signs out', async () => {
     const { context, page } = await open();
@@ -146,7 +147,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     expect(await page.getByLabel('Send To').inputValue()).toBe('admin@acme.example');
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     await expect.poll(() => page.getByRole('dialog').textContent()).toContain('The test email was sent to admin@acme.example');
-    await shot(page, 'test-mail-success');
+    await shot(page, 'test-mail-success', false);
     expect(smtp.messages).toHaveLength(1);
     expect((await call('GET', '/api/v1/tenants/acme/settings/mail')).useCustom).toBe(false);
     await page.getByRole('button', { name: 'Close' }).first().click();
@@ -167,13 +168,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await expect.poll(() => page.getByTestId('test-code').textContent()).toBe('535');
     await page.getByText('Show the SMTP transcript').click();
     await expect.poll(() => page.locator('details.transcript pre').textContent()).toContain('535');
-    await shot(page, 'test-mail-failure');
+    await shot(page, 'test-mail-failure', false);
     await page.getByRole('button', { name: 'Close' }).last().click();
 
     // Untested values: Save asks first.
     await page.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => page.getByRole('dialog').textContent()).toContain('continue without testing');
-    await shot(page, 'save-untested');
+    await shot(page, 'save-untested', false);
     await page.getByRole('button', { name: 'Continue without testing' }).click();
     await page.getByText('The mail settings are saved.').waitFor();
 
@@ -246,6 +247,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('switch', { name: 'Daily report' }).uncheck();
     await page.getByRole('switch', { name: 'Fatal alerts immediately' }).check();
     await page.getByRole('checkbox', { name: 'Robots', exact: true }).uncheck();
+    await page.getByRole('button', { name: /^Events/ }).first().click();
     await shot(page, 'preferences');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Your alert preferences are saved.').waitFor();
@@ -290,7 +292,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByLabel('Token name').fill('orchestrator');
     await page.getByRole('button', { name: 'New API token' }).last().click();
     await expect.poll(() => page.getByRole('dialog').textContent()).toContain('shown only once');
-    await shot(page, 'access-token');
+    await shot(page, 'access-token', false);
     await page.getByRole('button', { name: 'Close' }).last().click();
     await page.goto(`${base}/#/access/groups`);
     await page.getByRole('button', { name: 'Add group' }).click();
@@ -341,8 +343,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('link', { name: 'Mail catcher' }).click();
     await page.locator('table tbody tr').first().waitFor();
     await page.locator('table tbody tr').first().getByRole('button').click();
-    await page.getByRole('dialog').waitFor();
-    await shot(page, 'host-mail-catcher');
+    await page.getByRole('dialog').locator('iframe').waitFor();
+    await page.frameLocator('dialog iframe').locator('body').waitFor();
+    await shot(page, 'host-mail-catcher', false);
     await context.close();
   });
 });

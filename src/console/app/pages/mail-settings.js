@@ -39,13 +39,15 @@ export function testedKey(form) {
  */
 export function MailSettingsPage({ session }) {
   const [form, setForm] = useState(null);
+  const [stored, setStored] = useState(false);
   const [errors, setErrors] = useState({});
   const [message, setMessage] = useState(null);
   const [tested, setTested] = useState(null);
   const [dialog, setDialog] = useState(null);
   const editable = can(session, 'Settings.Edit');
 
-  const load = () => api('GET', tenantApi(session, 'settings/mail')).then((settings) => setForm(mailFormOf(settings)), (err) => setMessage({ kind: 'error', text: problemText(err) }));
+  const show = (settings) => { setForm(mailFormOf(settings)); setStored(settings.custom !== null && settings.custom !== undefined); };
+  const load = () => api('GET', tenantApi(session, 'settings/mail')).then(show, (err) => setMessage({ kind: 'error', text: problemText(err) }));
   useEffect(() => { load(); }, [session.tenant.id]);
   if (!form) return html`<section class="page"><h1>${t('settings.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
 
@@ -53,8 +55,7 @@ export function MailSettingsPage({ session }) {
   const save = async () => {
     setDialog(null);
     try {
-      const saved = await api('PUT', tenantApi(session, 'settings/mail'), mailPayload(form));
-      setForm(mailFormOf(saved));
+      show(await api('PUT', tenantApi(session, 'settings/mail'), mailPayload(form)));
       setErrors({});
       setMessage({ kind: 'success', text: t('mail.saved') });
     } catch (err) {
@@ -106,7 +107,7 @@ export function MailSettingsPage({ session }) {
       ${editable ? html`<div class="actions">
         <button type="button" class="secondary" onClick=${() => setDialog('test')}>${t('mail.test')}</button>
         <button type="submit">${t('save')}</button>
-        ${form.custom.host || form.custom.passwordSet ? html`<button type="button" class="link danger" onClick=${clearCustom}>${t('mail.clearCustom')}</button>` : null}
+        ${stored ? html`<button type="button" class="link danger" onClick=${clearCustom}>${t('mail.clearCustom')}</button>` : null}
       </div>` : null}
     </form>
     ${dialog === 'test' ? html`<${TestMailDialog} sendTo=${session.user?.email ?? ''} onClose=${() => setDialog(null)}
