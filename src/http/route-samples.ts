@@ -52,6 +52,11 @@ export const PARAM_SAMPLES: Record<string, ParamSample> = {
       s.call('POST', `/api/v1/tenants/${s.tenant}/users`, { email: `${s.unique()}@example.com`, name: 'Sample user' }),
     ),
   groupId: (s) => createdId(':groupId', s.call('POST', `/api/v1/tenants/${s.tenant}/groups`, { name: s.unique() })),
+  alertId: async (s) => {
+    const res = await s.call('POST', `/api/v1/tenants/${s.tenant}/alerts`, { severity: 'Error', component: 'Jobs', message: s.unique() });
+    if (res.statusCode !== 202) throw new Error(`route sample for :alertId failed: ${res.statusCode} ${res.body}`);
+    return res.json<{ ids: string[] }>().ids[0]!;
+  },
 };
 
 /** BODY_SAMPLES hold a valid body for each route with a body schema; see the header comment. */
@@ -72,4 +77,12 @@ export const BODY_SAMPLES: Record<string, BodySample> = {
   // The test app's system SMTP (127.0.0.1:1) refuses at once: the answer is a fast 200 {ok: false}.
   'POST /api/v1/tenants/:tenant/settings/mail/test': () => ({ sendTo: 'qa@example.com' }),
   'PUT /api/v1/system/mail-settings': () => ({ fromDisplayName: 'Sample system sender' }),
+  'POST /api/v1/tenants/:tenant/alerts': (s) => ({ severity: 'Error', component: 'Jobs', message: s.unique() }),
+  'POST /api/v1/tenants/:tenant/alerts/mark-read': () => ({ all: true }),
+  'POST /api/v1/tenants/:tenant/alerts/mark-unread': () => ({ ids: ['no-such-alert'] }),
+  'POST /api/Account/Authenticate': (s) => ({ tenancyName: s.tenant, usernameOrEmailAddress: `${s.unique()}@example.com`, password: 'not the password' }),
+  'POST /odata/Alerts/UiPath.Server.Configuration.OData.MarkAsRead': () => ({ ids: ['no-such-alert'] }),
+  'POST /odata/Alerts/UiPath.Server.Configuration.OData.RaiseProcessAlert': (s) => ({
+    processAlert: { Message: s.unique(), Severity: 'Error', ProcessName: 'Sample process', RobotName: 'Sample robot' },
+  }),
 };
