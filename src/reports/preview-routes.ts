@@ -29,7 +29,15 @@ const HTML_PREVIEW_HEADERS = {
 export const previewRoutes: RouteModule = (app, { config, clock }) => {
   app.get(
     '/api/v1/tenants/:tenant/emails/preview',
-    { config: { permission: 'Settings.View' }, schema: { params: previewParams, querystring: previewQuery } },
+    {
+      config: { permission: 'Settings.View' },
+      schema: {
+        params: previewParams,
+        querystring: previewQuery,
+        description:
+          'A sample of one email (kind summary, daily, immediate or test) in a language and time zone, the tenant ones by default: {subject, text, html, headers}, or with format=html the HTML itself (text/html).',
+      },
+    },
     async (request, reply) => {
       const tenant = tenantOf(request);
       const query = request.query;
