@@ -1,0 +1,136 @@
+/**
+ * Emails per second into the sink, side by side in one run: a bare nodemailer pool (the machine's
+ * SMTP plumbing, with and without STARTTLS), Alertmanager's one email per alert, and Tocsin's
+ * outbox drained by 1 or 2 `tocsin serve --role worker` processes, counted by Message-ID.
+ */
+import nodemailer from 'nodemailer';
+import { enqueueDeliveries } from '../src/delivery/outbox/enqueue.js';
+import type { DeliveryPayload } from '../src/delivery/outbox/enqueue.js';
+import { toDelivery } from '../src/delivery/outbox/delivery.js';
+import { openStorage } from '../src/storage/storage.js';
+import { type Alertmanager, amAlert } from './alertmanager.js';
+import { sleep } from './lifecycle.js';
+import type { SinkProcess } from './sink-client.js';
+import type { SinkStats } from './sink.js';
+import { runConcurrently } from './stats.js';
+import { startTocsinServer } from './tocsin.js';
+
+/** DeliveryResult is one delivery run: how many the sink got, how fast, and whether any was lost or doubled. */
+export interface DeliveryResult {
+  readonly emails: number;
+  readonly seconds: number;
+  readonly emailsPerSecond: number;
+  readonly received: number;
+  readonly duplicates: number;
+  readonly lost: number;
+  readonly connections: number;
+}
+
+function resultOf(emails: number, stats: SinkStats, since: number): DeliveryResult {
+  const seconds = ((stats.lastAcceptedAt ?? since) - since) / 1000;
+  return {
+    emails,
+    seconds,
+    emailsPerSecond: stats.uniqueMessageIds / seconds,
+    received: stats.messages,
+    duplicates: stats.duplicates,
+    lost: emails - stats.uniqueMessageIds,
+    connections: stats.connections,
+  };
+}
+
+/**
+ * rawNodemailerRate sends `emails` messages of `bytes` bytes through one nodemailer pool of
+ * `connections` connections: the best a Node client gets from this sink on this machine.
+ */
+export async function rawNodemailerRate(sink: SinkProcess, options: { emails: number; connections: number; bytes: number; starttls: boolean }): Promise<DeliveryResult> {
+  await sink.reset();
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: sink.port,
+    secure: false,
+    pool: true,
+    maxConnections: options.connections,
+    maxMessages: Number.POSITIVE_INFINITY,
+    ...(options.starttls ? { requireTLS: true, tls: { ca: sink.ca, servername: 'localhost' } } : { ignoreTLS: true }),
+  });
+  const html = `<html><body><p>${'Robot R7 is not responding. '.repeat(Math.max(1, Math.floor(options.bytes / 2 / 28)))}</p></body></html>`;
+  const text = 'Robot R7 is not responding. '.repeat(Math.max(1, Math.floor(options.bytes / 2 / 28)));
+  const started = Date.now();
+  const since = performance.timeOrigin + performance.now();
+  try {
+    // As a worker would: a bounded number in flight, the pool's queue never holding the whole batch.
+    await runConcurrently(options.emails, options.connections * 2, async (i) => {
+      await transport.sendMail({ from: 'tocsin@bench.example.com', to: 'ops@bench.example.com', subject: `Fatal ${i}`, text, html, messageId: `<raw-${started}-${i}@bench>` });
+    });
+  } finally {
+    transport.close();
+  }
+  return resultOf(options.emails, await sink.waitForMessages(options.emails, 10_000), since);
+}
+
+/**
+ * alertmanagerDeliveryRate posts `emails` alerts with distinct label sets (group_by ['...'], so
+ * one email each) in batches of 100 and waits until the sink has them all.
+ */
+export async function alertmanagerDeliveryRate(am: Pick<Alertmanager, 'url'>, sink: SinkProcess, emails: number, timeoutMs: number): Promise<DeliveryResult> {
+  await sink.reset();
+  const run = `d${Date.now()}`;
+  const since = performance.timeOrigin + performance.now();
+  await runConcurrently(Math.ceil(emails / 100), 4, async (b) => {
+    const body = JSON.stringify(Array.from({ length: Math.min(100, emails - b * 100) }, (_, i) => amAlert(b * 100 + i, 'critical', run)));
+    const res = await fetch(`${am.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`Alertmanager POST /api/v2/alerts: ${res.status}`);
+  });
+  const stats = await sink.waitForMessages(emails, timeoutMs).catch(async () => sink.stats());
+  return resultOf(emails, stats, since);
+}
+
+/**
+ * queueCopies clones a real queued email (as the scheduler wrote it) `count` times, due at
+ * `dueAt`, so the workers render and send real emails without the scheduler in the timing.
+ */
+export async function queueCopies(databaseUrl: string, count: number, dueAt: number): Promise<void> {
+  const storage = await openStorage(databaseUrl, { poolSize: 2 });
+  try {
+    const row = await storage.db.selectFrom('deliveries').selectAll().where('kind', '=', 'immediate').orderBy('created_at').executeTakeFirstOrThrow();
+    const template = toDelivery(row);
+    const payload = template.payload as Extract<DeliveryPayload, { data: unknown }>;
+    const copies = Array.from({ length: count }, (_, i) => ({
+      tenantId: template.tenantId,
+      kind: template.kind,
+      idempotencyKey: `bench:${dueAt}:${i}`,
+      recipient: template.recipient,
+      data: payload.data,
+      notBefore: dueAt,
+    }));
+    await enqueueDeliveries(storage.db, copies);
+  } finally {
+    await storage.close();
+  }
+}
+
+/**
+ * tocsinDeliveryRate starts `workers` worker processes on a database that holds one real
+ * immediate email, queues `emails` copies due a moment later, and times the sink from then.
+ */
+export async function tocsinDeliveryRate(databaseUrl: string, sink: SinkProcess, options: { emails: number; workers: number; timeoutMs: number; cpuProfile?: boolean }): Promise<DeliveryResult> {
+  const servers = await Promise.all(
+    Array.from({ length: options.workers }, () => startTocsinServer({ databaseUrl, role: 'worker', smtpPort: sink.port, cpuProfile: options.cpuProfile })),
+  );
+  try {
+    await sink.reset();
+    const dueAt = Date.now() + 1_500;
+    await queueCopies(databaseUrl, options.emails, dueAt);
+    const wait = dueAt - Date.now();
+    if (wait > 0) await sleep(wait);
+    const done = await sink.waitForMessages(options.emails, options.timeoutMs).catch(() => sink.stats());
+    // A second copy would come after the first: look again a moment later, keeping the time of the last new one.
+    await sleep(1_000);
+    const after = await sink.stats();
+    return resultOf(options.emails, { ...after, lastAcceptedAt: after.duplicates > done.duplicates ? done.lastAcceptedAt : after.lastAcceptedAt }, dueAt);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * One Fatal alert → its email accepted by the sink, repeated: Tocsin's Fatal-immediately (the
+ * alert stored durably first, then decided and sent) against Alertmanager with `group_wait: 0s`.
+ */
+import { type Alertmanager, amAlert } from './alertmanager.js';
+import type { SinkProcess } from './sink-client.js';
+import { preciseNow } from './sink.js';
+import { percentile } from './stats.js';
+import { type BenchTenant, api } from './tocsin.js';
+
+/** LatencyResult: each repetition's milliseconds from the POST to the sink's 250, and their p50/p95. */
+export interface LatencyResult {
+  readonly samplesMs: readonly number[];
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+}
+
+/** summarise turns samples into a LatencyResult. */
+export function summarise(samplesMs: readonly number[]): LatencyResult {
+  return { samplesMs, p50Ms: percentile(samplesMs, 50), p95Ms: percentile(samplesMs, 95) };
+}
+
+async function measure(sink: SinkProcess, repetitions: number, warmUp: number, raise: (i: number) => Promise<void>, timeoutMs: number): Promise<LatencyResult> {
+  const samples: number[] = [];
+  for (let i = 0; i < warmUp + repetitions; i++) {
+    const accepted = sink.nextAccepted(timeoutMs);
+    const started = preciseNow();
+    await raise(i);
+    const message = await accepted;
+    if (i >= warmUp) samples.push(message.acceptedAt - started);
+    // Let the previous email's connection settle, so each repetition starts from quiet.
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return summarise(samples);
+}
+
+/** tocsinFatalLatency raises one Fatal alert at a time through the REST API. */
+export function tocsinFatalLatency(base: string, tenant: BenchTenant, sink: SinkProcess, repetitions: number): Promise<LatencyResult> {
+  return measure(
+    sink,
+    repetitions,
+    2,
+    (i) =>
+      api(base, 'POST', `/api/v1/tenants/${tenant.name}/alerts`, tenant.robotToken, {
+        severity: 'Fatal',
+        component: 'Robots',
+        event: 'Robot.StatusChanged.NotResponding',
+        message: `Robot R${i} is not responding (latency run ${i})`,
+        source: { robot: `R${i}` },
+      }),
+    10_000,
+  );
+}
+
+/** alertmanagerLatency posts one alert with a new label set at a time (a new group, notified at once). */
+export function alertmanagerLatency(am: Pick<Alertmanager, 'url'>, sink: SinkProcess, repetitions: number): Promise<LatencyResult> {
+  const run = `lat${Date.now()}`;
+  return measure(
+    sink,
+    repetitions,
+    2,
+    async (i) => {
+      const res = await fetch(`${am.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([amAlert(i, 'critical', run)]) });
+      await res.arrayBuffer();
+      if (!res.ok) throw new Error(`Alertmanager POST /api/v2/alerts: ${res.status}`);
+    },
+    10_000,
+  );
+}

@@ -1,0 +1,126 @@
+/**
+ * A Tocsin server as the benchmarks run it: `tocsin serve` in a child process of its own (so its
+ * CPU and memory are its own), on a database the run created, and helpers to provision a tenant.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { ROOT, startProcess, tempDir, tsxArgs, waitUntil } from './lifecycle.js';
+
+/** BENCH_ADMIN_TOKEN is the host administrator's token of every Tocsin the run starts. */
+export const BENCH_ADMIN_TOKEN = `bench-admin-${crypto.randomBytes(8).toString('hex')}`;
+
+/** PROFILE_DIR is where `--cpu-prof` writes the servers' profiles. */
+export const PROFILE_DIR = path.join(ROOT, 'bench', 'profiles');
+
+/** TocsinServer is one running `tocsin serve`. */
+export interface TocsinServer {
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** TocsinServerOptions: the database, the role, the SMTP server of the system settings. */
+export interface TocsinServerOptions {
+  readonly databaseUrl: string;
+  readonly role: 'api' | 'worker' | 'all';
+  /** The sink's port; unset means a closed port (nothing is meant to be sent). */
+  readonly smtpPort?: number | undefined;
+  readonly cpuProfile?: boolean;
+  readonly env?: Record<string, string>;
+}
+
+/** freePort asks the kernel for a free loopback port. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** startTocsinServer starts `tocsin serve --role …` and waits for /readyz. */
+export async function startTocsinServer(options: TocsinServerOptions): Promise<TocsinServer> {
+  const port = await freePort();
+  const dataDir = tempDir('tocsin');
+  if (options.cpuProfile) fs.mkdirSync(PROFILE_DIR, { recursive: true });
+  const profile = options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const { child, stop } = startProcess('tocsin serve', process.execPath, [...tsxArgs('src/cli/main.ts', profile), 'serve', '--role', options.role], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: options.databaseUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      TOCSIN_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+      TOCSIN_SECRET_KEY: 'bench-secret-key-0123456789',
+      TOCSIN_DATA_DIR: dataDir,
+      TOCSIN_SMTP_URL: `smtp://127.0.0.1:${options.smtpPort ?? 1}?from=tocsin@bench.example.com`,
+      LOG_LEVEL: 'warn',
+      ...options.env,
+    },
+    graceMs: 15_000,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntil(
+    'tocsin serve to be ready',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`tocsin serve exited with ${child.exitCode}`);
+      return fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    },
+    60_000,
+    100,
+  );
+  return { url, pid: child.pid!, stop };
+}
+
+/** api calls Tocsin's HTTP API and returns the JSON answer, throwing on a status of 300 or more. */
+export async function api(base: string, method: string, url: string, token: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${base}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** BenchTenant is a tenant with one subscribed operator and a robot's token to raise alerts with. */
+export interface BenchTenant {
+  readonly name: string;
+  readonly robotToken: string;
+  readonly operatorId: string;
+}
+
+/**
+ * provisionTenant creates a tenant whose alert emails are on (system SMTP), an operator who may
+ * see alerts (with Fatal-immediately when asked), and a robot token.
+ */
+export async function provisionTenant(base: string, name: string, options: { fatalImmediately?: boolean } = {}): Promise<BenchTenant> {
+  const t = `/api/v1/tenants/${name}`;
+  await api(base, 'POST', '/api/v1/tenants', BENCH_ADMIN_TOKEN, { name });
+  await api(base, 'PUT', `${t}/settings/mail`, BENCH_ADMIN_TOKEN, { alertsEmailEnabled: true, useCustom: false });
+  const operator = await api(base, 'POST', `${t}/users`, BENCH_ADMIN_TOKEN, { email: `ops@${name}.example.com`, name: 'Operator', roles: ['Alerts Viewer'] });
+  if (options.fatalImmediately) {
+    await api(base, 'PUT', `${t}/users/${operator.id}/alert-preferences`, BENCH_ADMIN_TOKEN, { email: { fatalImmediately: true } });
+  }
+  const robot = await api(base, 'POST', `${t}/users`, BENCH_ADMIN_TOKEN, { email: `robot@${name}.example.com`, name: 'Robot', roles: ['Robot'] });
+  const { token } = await api(base, 'POST', `${t}/users/${robot.id}/tokens`, BENCH_ADMIN_TOKEN, { name: 'bench' });
+  return { name, robotToken: token, operatorId: operator.id };
+}
+
+/** processStats reads a process's CPU seconds (user + system) and peak RSS from /proc. */
+export function processStats(pid: number): { cpuSeconds: number; peakRssMb: number } {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return {
+    cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100,
+    peakRssMb: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024,
+  };
+}
