@@ -31,6 +31,14 @@ function endpointFor(server: { port: number; ca?: string }, overrides: Partial<S
   };
 }
 
+async function waitUntil(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 async function failure(promise: Promise<unknown>): Promise<SmtpDeliveryError> {
   try {
     await promise;
@@ -78,6 +86,19 @@ describe('SMTP sender against real smtp-server instances', () => {
     await sender.send(endpoint, email());
     expect(server.messages).toHaveLength(2);
     expect(server.connections()).toBe(1);
+  });
+
+  it('closes an idle pool, and every pool on close()', async () => {
+    const server = await start();
+    const idle = createMailSender({ idleMs: 100 });
+    await idle.send(endpointFor(server), email());
+    expect(server.openConnections()).toBe(1);
+    await waitUntil(() => server.openConnections() === 0);
+    await idle.send(endpointFor(server), email());
+    expect(server.connections()).toBe(2);
+    await idle.close();
+    await waitUntil(() => server.openConnections() === 0);
+    expect(server.messages).toHaveLength(2);
   });
 
   it('upgrades with STARTTLS, verifies the certificate with the test CA, then AUTH PLAIN', async () => {

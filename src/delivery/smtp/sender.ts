@@ -100,7 +100,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
         pool.transporter.close();
       }
     }
-  }, Math.max(1_000, Math.floor(idleMs / 2)));
+  }, Math.max(50, Math.floor(idleMs / 2)));
   sweep.unref();
 
   const poolFor = (endpoint: SmtpEndpoint, base: SMTPTransportOptions): Pool => {

@@ -54,6 +54,8 @@ export interface TestSmtpServer {
   readonly authSeen: { method: string; secure: boolean }[];
   /** How many TCP connections were opened. */
   connections(): number;
+  /** How many connections are open right now. */
+  openConnections(): number;
   /** waitForMessages resolves once `count` messages arrived, or rejects after `timeoutMs`. */
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   close(): Promise<void>;
@@ -176,6 +178,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     mailFromSeen,
     authSeen,
     connections: () => connectionCount,
+    openConnections: () => server.connections.size,
     waitForMessages(count, timeoutMs = 5_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
