@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { toProblem } from '../http/app.js';
+import { classifyDbError } from './errors.js';
+import type { Storage } from './storage.js';
+import { describeEachDialect, openTestStorage } from './testing.js';
+
+/** failureOf runs a statement expected to fail and returns what it threw. */
+async function failureOf(statement: Promise<unknown>): Promise<unknown> {
+  try {
+    await statement;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('the statement succeeded');
+}
+
+describeEachDialect('database errors a client can provoke', (dialect) => {
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+  });
+  afterAll(() => storage.close());
+
+  it('reads a lost race on a unique key as a 409 conflict', async () => {
+    const row = { key: 'race', value: 'x', updated_at: 1 };
+    await storage.db.insertInto('host_settings').values(row).execute();
+    const err = await failureOf(storage.db.insertInto('host_settings').values(row).execute());
+    expect(classifyDbError(err)).toBe('unique');
+    expect(toProblem(err)).toMatchObject({ status: 409, title: 'Conflict' });
+  });
+
+  it('reads a reference to something just deleted as a 409 conflict', async () => {
+    const err = await failureOf(
+      storage.db
+        .insertInto('group_members')
+        .values({ group_id: 'no-such-group', user_id: 'no-such-user' })
+        .execute(),
+    );
+    expect(classifyDbError(err)).toBe('foreign-key');
+    expect(toProblem(err).status).toBe(409);
+  });
+
+  it.runIf(dialect === 'postgres')('reads a value PostgreSQL cannot store (a NUL in text) as a 400', async () => {
+    const err = await failureOf(storage.db.insertInto('host_settings').values({ key: 'a\u0000b', value: 'x', updated_at: 1 }).execute());
+    expect(classifyDbError(err)).toBe('invalid-value');
+    expect(toProblem(err).status).toBe(400);
+  });
+
+  it('leaves anything else a 500, logged', () => {
+    expect(classifyDbError(new Error('connection terminated'))).toBeUndefined();
+    expect(classifyDbError({ code: 'ECONNREFUSED' })).toBeUndefined();
+    expect(classifyDbError({ code: 'constructor' })).toBeUndefined();
+    expect(toProblem(new Error('boom')).status).toBe(500);
+  });
+});
