@@ -6,6 +6,17 @@ export const SECURITY_MODES = ['none', 'starttls', 'tls'];
 /** AUTH_METHODS are the SMTP authentication methods. */
 export const AUTH_METHODS = ['auto', 'none', 'plain', 'login', 'xoauth2'];
 
+/**
+ * PRESETS fill host, port, security and authentication for common providers; `note` says what the
+ * provider needs (an app password for Gmail, OAuth where basic authentication is retired).
+ */
+export const PRESETS = {
+  gmail: { host: 'smtp.gmail.com', port: '465', security: 'tls', authMethod: 'auto', note: 'preset.gmailNote' },
+  microsoft365: { host: 'smtp.office365.com', port: '587', security: 'starttls', authMethod: 'xoauth2', note: 'preset.microsoft365Note' },
+  ses: { host: 'email-smtp.us-east-1.amazonaws.com', port: '587', security: 'starttls', authMethod: 'auto', note: 'preset.sesNote' },
+  sendgrid: { host: 'smtp.sendgrid.net', port: '587', security: 'starttls', authMethod: 'auto', username: 'apikey', note: 'preset.sendgridNote' },
+};
+
 /** smtpFormOf turns the API's SmtpSettings (or null) into the form's state. */
 export function smtpFormOf(settings) {
   const s = settings ?? {};
@@ -59,8 +70,16 @@ export function withSsl(form, on) {
 export function SmtpFields({ form, onChange, errors = {}, prefix }) {
   const set = (name) => (value) => onChange({ ...form, [name]: value });
   const id = (name) => `${prefix}-${name}`;
+  const preset = PRESETS[form.preset];
+  const applyPreset = (name) => {
+    const { note, ...values } = PRESETS[name] ?? {};
+    onChange({ ...form, ...values, preset: name });
+  };
   return html`<fieldset class="smtp">
     <legend>${t('mail.smtpServer')}</legend>
+    <${SelectField} id=${id('preset')} label=${t('preset.label')} value=${form.preset ?? ''} onChange=${applyPreset}
+      options=${[['', t('preset.none')], ...Object.keys(PRESETS).map((name) => [name, t(`preset.${name}`)])]}
+      hint=${preset ? t(preset.note) : ''} />
     <div class="ssl-row">
       <${Toggle} id=${id('enableSsl')} label=${t('mail.enableSsl')} checked=${form.security !== 'none'} onChange=${(on) => onChange(withSsl(form, on))} />
       <${SelectField} id=${id('security')} label=${t('mail.security')} value=${form.security} error=${errors.security}
