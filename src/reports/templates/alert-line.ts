@@ -1,5 +1,6 @@
 import type { Translate } from '../../i18n/email-i18n.js';
 import type { LocaleFormat } from '../../i18n/format.js';
+import { httpUrl } from './links.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { clip, oneLine } from './text.js';
 import type { AlertGroupView, AlertSourceView } from './view-models.js';
@@ -9,6 +10,8 @@ export interface AlertLine {
   readonly colour: string;
   readonly severity: string;
   readonly event: string;
+  /** The event links to this http(s) URL (the alert list filtered to it), when there is one. */
+  readonly href: string | null;
   /** `×N` when the line stands for several alerts, else null. */
   readonly repeats: string | null;
   readonly message: string;
@@ -50,6 +53,7 @@ export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat
     colour: SEVERITY_COLOURS[group.severity],
     severity: t(`severity.${group.severity}`),
     event: clip(oneLine(group.eventDisplayName), FIELD_MAX),
+    href: httpUrl(group.url) ?? null,
     repeats: group.count > 1 ? `×${fmt.number(group.count)}` : null,
     message: clip(message, options.messageMax),
     time: group.count > 1 && group.lastAt !== group.firstAt ? `${at(group.firstAt)} – ${at(group.lastAt)}` : at(group.firstAt),

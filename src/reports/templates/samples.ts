@@ -139,6 +139,7 @@ function sampleGroups(context: SampleContext, start: number, length: number): Al
       count: alert.count,
       firstAt,
       lastAt: firstAt + Math.round((alert.count - 1) * (alert.every ?? 0) * minute),
+      url: alertListUrl(context.publicUrl, { tenant: context.tenant.name, event: alert.event, since: start, until: start + length }),
     };
   });
 }

@@ -75,7 +75,15 @@ function hostileEmails(language: (typeof LANGUAGES)[number]): RenderedEmail[] {
     renderSummaryEmail({
       ...summary,
       recipient: { ...summary.recipient, name: EVIL },
-      groups: summary.groups.map((g) => ({ ...g, ...evilText, message: EVIL, folder: EVIL, source: evilSource, dedupKey: EVIL })),
+      groups: summary.groups.map((g, i) => ({
+        ...g,
+        ...evilText,
+        message: EVIL,
+        folder: EVIL,
+        source: evilSource,
+        dedupKey: EVIL,
+        url: i % 2 ? 'javascript:alert(1)' : 'https://tocsin.example.com/#/alerts?event="><script>',
+      })),
       links: { seeMore: 'javascript:alert(1)', preferences: 'data:text/html,<script>alert(1)</script>', unsubscribe: 'vbscript:x' },
     }),
     renderDailyEmail({

@@ -121,6 +121,13 @@ describe('the 10-minute summary', () => {
     expect(email.text).toContain('See more: https://tocsin.example.com/#/alerts?tenant=acme&severity=Error');
   });
 
+  it('links each line to the alert list filtered to its source', () => {
+    const email = renderSummaryEmail(sampleSummary(context('en')));
+    expect(email.html.replaceAll('&#x3D;', '=')).toContain(
+      'href="https://tocsin.example.com/#/alerts?tenant=acme&amp;event=Robot.StatusChanged.Offline&amp;since=',
+    );
+  });
+
   it('says "1 new alert" and "2 new alerts" in each language', () => {
     const one = summaryView({ groups: [group()], totalAlerts: 1 });
     expect(renderSummaryEmail(one).subject).toBe('Acme Finance: 1 new error alert');

@@ -54,6 +54,8 @@ export interface AlertGroupView {
   readonly count: number;
   readonly firstAt: number;
   readonly lastAt: number;
+  /** The console's alert list filtered to this line's source (e.g. its event and the window), see alertListUrl. */
+  readonly url?: string | undefined;
 }
 
 /** AlertView is one alert in full, as the Fatal-immediately email shows it. */
