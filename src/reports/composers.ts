@@ -8,7 +8,7 @@ import { languageOf } from '../recipients/eligibility.js';
 import { type Preferences, isSubscribed } from '../preferences/model.js';
 import { loadLayers, userPreferences } from '../preferences/store.js';
 import type { Db } from '../storage/database.js';
-import { eventCounts } from './alert-facts.js';
+import { type EventCount, eventCounts } from './alert-facts.js';
 import type { ReportData } from './decide.js';
 import { renderDailyEmail } from './templates/daily-email.js';
 import { renderImmediateEmail } from './templates/immediate-email.js';
@@ -16,6 +16,7 @@ import { alertListUrl, preferencesUrl } from './templates/links.js';
 import { SUMMARY_MAX_LINES, renderSummaryEmail } from './templates/summary-email.js';
 import type { AlertGroupView, AlertSourceView, RecipientView, ReportLinks, TenantView } from './templates/view-models.js';
 import type { UnsubscribeLinks } from './unsubscribe/links.js';
+import { WindowCache } from './window-cache.js';
 
 /** ComposerDeps are what the report composers read from at send time. */
 export interface ComposerDeps {
@@ -98,18 +99,38 @@ function groupView(group: AlertGroup, language: string): AlertGroupView {
   };
 }
 
+/** MAX_CACHED_GROUPS bounds a cached summary window; a bigger one (a long catch-up) is streamed per email. */
+const MAX_CACHED_GROUPS = 20_000;
+
+/** Caches are shared by the composers of one process; see WindowCache. */
+interface Caches {
+  readonly groups: WindowCache<AlertGroup[] | undefined>;
+  readonly counts: WindowCache<EventCount[]>;
+}
+
+async function loadGroups(db: Db, tenantId: string, window: { start: number; end: number }): Promise<AlertGroup[] | undefined> {
+  const groups: AlertGroup[] = [];
+  for await (const group of streamAlertsInWindow(db, tenantId, { from: window.start, to: window.end, minSeverity: 'Error' })) {
+    if (groups.length === MAX_CACHED_GROUPS) return undefined;
+    groups.push(group);
+  }
+  return groups;
+}
+
 /**
  * composeSummary renders a summary at send time: the window's Fatal and Error alert groups the
- * recipient subscribes to, read a page at a time and keeping only the lines the email can show
- * (the most severe, then the earliest), while counting them all.
+ * recipient subscribes to, keeping only the lines the email can show (the most severe, then the
+ * earliest) while counting them all.
  */
-async function composeSummary(deps: ComposerDeps, delivery: Delivery): Promise<RenderedEmail> {
+async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, delivery);
   const window = windowOf(delivery);
+  const cached = await caches.groups.get(`${c.tenant.id}:${window.start}:${window.end}`, () => loadGroups(deps.db, c.tenant.id, window));
+  const groups = cached ?? streamAlertsInWindow(deps.db, c.tenant.id, { from: window.start, to: window.end, minSeverity: 'Error' });
   const fatal: AlertGroupView[] = [];
   const error: AlertGroupView[] = [];
   let totalAlerts = 0;
-  for await (const group of streamAlertsInWindow(deps.db, c.tenant.id, { from: window.start, to: window.end, minSeverity: 'Error' })) {
+  for await (const group of groups) {
     if (!isSubscribed(c.preferences, group.first.component, group.first.event)) continue;
     totalAlerts += group.count;
     const lines = group.severity === 'Fatal' ? fatal : error;
@@ -130,11 +151,12 @@ async function composeSummary(deps: ComposerDeps, delivery: Delivery): Promise<R
 }
 
 /** composeDaily renders a daily report: the counts per event of every severity the recipient subscribes to. */
-async function composeDaily(deps: ComposerDeps, delivery: Delivery): Promise<RenderedEmail> {
+async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, delivery);
   const period = windowOf(delivery);
   const language = c.recipient.language;
-  const counts = (await eventCounts(deps.db, c.tenant.id, period))
+  const all = await caches.counts.get(`${c.tenant.id}:${period.start}:${period.end}`, () => eventCounts(deps.db, c.tenant.id, period));
+  const counts = all
     .filter((e) => isSubscribed(c.preferences, e.component, e.event))
     .map((e) => ({
       ...e,
@@ -193,9 +215,10 @@ async function composeImmediate(deps: ComposerDeps, delivery: Delivery): Promise
 
 /** reportComposers are the outbox's composers of the three alert emails. */
 export function reportComposers(deps: ComposerDeps): ComposerRegistry {
+  const caches: Caches = { groups: new WindowCache(), counts: new WindowCache() };
   return {
-    summary: (delivery) => composeSummary(deps, delivery),
-    daily: (delivery) => composeDaily(deps, delivery),
+    summary: (delivery) => composeSummary(deps, caches, delivery),
+    daily: (delivery) => composeDaily(deps, caches, delivery),
     immediate: (delivery) => composeImmediate(deps, delivery),
   };
 }

@@ -1,0 +1,182 @@
+/**
+ * bench:reports — the alert emails of a big tenant: N subscribed users (10,000 by default) and
+ * 100,000 alerts in the day. It times deciding and queueing the daily reports (one transaction),
+ * rendering them (a sample, extrapolated), and building one 10-minute summary window of 1,000
+ * alerts; it reports peak RSS. Run without arguments it runs itself once per size (1,000, 10,000
+ * and 50,000 users), each in a fresh process, to show memory stays flat in the number of users.
+ *
+ *   npm run bench:reports                       # SQLite in a temp dir, three sizes
+ *   BENCH_USERS=10000 npm run bench:reports      # one size
+ *   BENCH_PG_URL=postgres://tocsin:tocsin@127.0.0.1:5432/postgres npm run bench:reports
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createTenant } from '../src/access/tenants.js';
+import type { NewAlert } from '../src/alerts/input.js';
+import { insertAlerts } from '../src/alerts/store.js';
+import { toDelivery } from '../src/delivery/outbox/delivery.js';
+import { reportComposers } from '../src/reports/composers.js';
+import { type ReportTenant, decideWindow } from '../src/reports/decisions.js';
+import { UnsubscribeLinks } from '../src/reports/unsubscribe/links.js';
+import { FakeClock } from '../src/shared/clock.js';
+import { newId } from '../src/shared/ids.js';
+import { migrate } from '../src/storage/migrate.js';
+import { openStorage } from '../src/storage/storage.js';
+import { createTestDatabase } from '../src/storage/testing.js';
+
+const SIZES = [1_000, 10_000, 50_000];
+const ALERTS_PER_DAY = Number(process.env.BENCH_ALERTS ?? 100_000);
+const WINDOW_ALERTS = 1_000;
+const RENDER_SAMPLE = 200;
+const INTERVAL = 600_000;
+const DAY_END = Date.parse('2026-11-27T09:00:00Z'); // 10:00 in Paris
+const DAY_START = DAY_END - 24 * 3_600_000;
+
+const EVENTS = [
+  { severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted' },
+  { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline' },
+  { severity: 'Warn', component: 'Transactions', event: 'Queue.TransactionStatus.FailedWithBusinessException' },
+  { severity: 'Info', component: 'Robots', event: 'Robot.StatusChanged.Available' },
+  { severity: 'Error', component: 'Queues', event: 'Queue.Sla.Breached' },
+] as const;
+
+function alert(i: number, severity?: 'Error'): NewAlert {
+  const e = EVENTS[i % EVENTS.length]!;
+  return {
+    severity: severity ?? e.severity,
+    component: e.component,
+    event: e.event,
+    message: `Process Invoice-${i % 97} failed on robot R${i % 13}: timeout after 30 s`,
+    data: null,
+    source: JSON.stringify({ process: `Invoice-${i % 97}`, robot: `R${i % 13}` }),
+    folder: 'Finance',
+    // A third of the alerts repeat one of 50 keys, so summaries collapse them into "×N" lines.
+    dedupKey: i % 3 === 0 ? `job-${i % 50}` : null,
+    occurredAt: undefined,
+  };
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** peakRss samples the resident set while `work` runs, since maxRSS covers the whole process. */
+async function measured<T>(work: () => Promise<T>): Promise<{ result: T; ms: number; peakRss: number }> {
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 20);
+  const started = performance.now();
+  try {
+    const result = await work();
+    return { result, ms: performance.now() - started, peakRss: Math.max(peak, process.memoryUsage.rss()) };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+async function runOnce(users: number): Promise<void> {
+  const dialect = process.env.BENCH_PG_URL ? 'postgres' : 'sqlite';
+  if (process.env.BENCH_PG_URL) process.env.TOCSIN_TEST_PG_URL = process.env.BENCH_PG_URL;
+  const database = await createTestDatabase(dialect);
+  const storage = await openStorage(database.url);
+  try {
+    await migrate(storage);
+    const db = storage.db;
+    const clock = new FakeClock(DAY_START - 60_000);
+    const tenantRow = await createTenant(db, { name: 'bench', timeZone: 'Europe/Paris' }, clock);
+    const tenant: ReportTenant = { id: tenantRow.id, name: tenantRow.name, language: 'en', timeZone: 'Europe/Paris', createdAt: tenantRow.created_at };
+    const viewer = await db.selectFrom('roles').select('id').where('tenant_id', '=', tenant.id).where('name', '=', 'Alerts Viewer').executeTakeFirstOrThrow();
+
+    const setupStarted = performance.now();
+    const languages = ['en', 'fr', 'de', 'es', 'ja'];
+    for (let i = 0; i < users; i += 500) {
+      const rows = Array.from({ length: Math.min(500, users - i) }, (_, j) => {
+        const n = i + j;
+        return {
+          id: newId(),
+          tenant_id: tenant.id,
+          email: `user${n}@example.com`,
+          email_key: `user${n}@example.com`,
+          name: `User ${n}`,
+          language: languages[n % languages.length]!,
+          time_zone: n % 2 ? 'America/New_York' : null,
+          active: 1,
+          password_hash: null,
+          created_at: clock.now(),
+          updated_at: clock.now(),
+        };
+      });
+      await db.transaction().execute(async (tx) => {
+        await tx.insertInto('users').values(rows).execute();
+        await tx.insertInto('user_roles').values(rows.map((r) => ({ user_id: r.id, role_id: viewer.id }))).execute();
+      });
+    }
+    // 100,000 alerts over the day in batches of 1,000, the window of the summary holding 1,000 Errors.
+    const windowStart = DAY_END - 2 * INTERVAL;
+    const batches = ALERTS_PER_DAY / 1_000;
+    for (let b = 0; b < batches; b++) {
+      const inWindow = b === batches - 1;
+      const at = inWindow ? windowStart + 60_000 : DAY_START + Math.floor((b * (windowStart - DAY_START)) / batches);
+      await insertAlerts(db, tenant.id, Array.from({ length: 1_000 }, (_, i) => alert(b * 1_000 + i, inWindow ? 'Error' : undefined)), at);
+    }
+    const setupMs = performance.now() - setupStarted;
+
+    const settings = { alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false };
+    clock.set(DAY_END + 1_000);
+    const baseline = process.memoryUsage.rss();
+    const daily = await measured(() => decideWindow(storage, tenant, 'daily', { start: DAY_START, end: DAY_END }, settings, clock));
+
+    const links = new UnsubscribeLinks(db, 'https://tocsin.example.com', clock);
+    const composers = reportComposers({ db, publicUrl: 'https://tocsin.example.com', summaryIntervalMs: INTERVAL, unsubscribeLinks: links });
+    const sample = await db.selectFrom('deliveries').selectAll().where('kind', '=', 'daily').limit(RENDER_SAMPLE).execute();
+    const render = await measured(async () => {
+      for (const row of sample) await composers.daily!(toDelivery(row));
+    });
+
+    const window = { start: windowStart, end: windowStart + INTERVAL };
+    const summary = await measured(() => decideWindow(storage, tenant, 'summary', window, settings, clock));
+    const summaryRows = await db.selectFrom('deliveries').selectAll().where('kind', '=', 'summary').limit(RENDER_SAMPLE).execute();
+    const oneSummary = await measured(() => composers.summary!(toDelivery(summaryRows[0]!)));
+    const moreSummaries = await measured(async () => {
+      for (const row of summaryRows.slice(1)) await composers.summary!(toDelivery(row));
+    });
+
+    const perEmail = render.ms / sample.length;
+    const figures = {
+      users,
+      dialect,
+      alerts: ALERTS_PER_DAY,
+      setup: seconds(setupMs),
+      dailyDecideAndQueue: `${seconds(daily.ms)} for ${daily.result} deliveries`,
+      dailyRender: `${perEmail.toFixed(1)} ms per email → ${seconds(perEmail * (daily.result ?? 0))} for all (sample of ${sample.length})`,
+      summaryWindowDecideAndQueue: `${seconds(summary.ms)} for ${summary.result} deliveries (window of ${WINDOW_ALERTS} Error alerts)`,
+      summaryRenderFirst: `${oneSummary.ms.toFixed(0)} ms (reads the window; ${oneSummary.result.html.length} bytes of HTML)`,
+      summaryRenderNext: `${(moreSummaries.ms / Math.max(1, summaryRows.length - 1)).toFixed(1)} ms per email`,
+      rssBeforeDecide: mb(baseline),
+      peakRssWhileDeciding: mb(daily.peakRss),
+      peakRssGrowthWhileDeciding: mb(daily.peakRss - baseline),
+      maxRssOfProcess: mb(process.resourceUsage().maxRSS * 1024),
+    };
+    process.stdout.write(`${JSON.stringify(figures)}\n`);
+  } finally {
+    await storage.close();
+    await database.drop();
+  }
+}
+
+if (process.env.BENCH_USERS) {
+  await runOnce(Number(process.env.BENCH_USERS));
+} else {
+  const self = fileURLToPath(import.meta.url);
+  const rows = [];
+  for (const users of SIZES) {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', self], {
+      env: { ...process.env, BENCH_USERS: String(users) },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (run.status !== 0) throw new Error(`the run with ${users} users failed`);
+    rows.push(JSON.parse(run.stdout.trim().split('\n').pop()!));
+  }
+  console.table(rows);
+}
