@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { tenantOf } from '../access/routes.js';
+import { ConfigError } from '../config.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
 import type { AppDeps, RouteModule } from '../http/context.js';
 import { tooManyRequests } from '../http/problem.js';
@@ -16,7 +17,7 @@ import {
   showSystemSmtp,
 } from './mail-settings.js';
 import { RateLimiter } from './rate-limit.js';
-import { DEFAULT_SYSTEM_SMTP_URL, smtpSettingsInput } from './smtp-settings.js';
+import { DEFAULT_SYSTEM_SMTP_URL, smtpFromUrl, smtpSettingsInput } from './smtp-settings.js';
 import { odataSettingsRoutes } from './odata-routes.js';
 import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.js';
 
@@ -40,6 +41,12 @@ export const settingsRoutes: RouteModule = (app, deps) => {
   const sender = createMailSender();
   app.addHook('onClose', () => sender.close());
   const testMail: TestMailDeps = { db, secretBox, sender, clock, context: endpointContext(deps) };
+  try {
+    smtpFromUrl(testMail.context.systemSmtpUrl);
+  } catch (err) {
+    // Every tenant on the default would fail later; stop at start-up instead, naming the variable.
+    throw new ConfigError(`TOCSIN_SMTP_URL: ${(err as Error).message}`);
+  }
   const limiter = new RateLimiter(TEST_MAILS_PER_MINUTE, 60_000, clock);
   const beforeTest = (tenantId: string) => {
     const turn = limiter.take(tenantId);

@@ -25,6 +25,8 @@ const ASCII_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
  */
 export function isHostName(value: string): boolean {
   if (net.isIP(value)) return true;
+  // domainToASCII silently drops tabs and line breaks; a host name never has any.
+  if (/[\s\0-\x1f\x7f]/.test(value)) return false;
   const ascii = domainToASCII(value.replace(/\.$/, ''));
   return ascii.length > 0 && ascii.length <= 253 && ascii.split('.').every((label) => ASCII_LABEL.test(label));
 }
@@ -180,6 +182,9 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   const security = (query.get('security') ?? (query.get('starttls') === 'true' ? 'starttls' : implicit ? 'tls' : 'none')) as SmtpSecurity;
   if (!SECURITIES.includes(security)) throw new Error('security must be none, starttls or tls');
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const timeoutMs = Number(query.get('timeoutMs') ?? DEFAULT_TIMEOUT_MS);
+  if (!isHostName(host)) throw new Error('the SMTP URL needs a host name or address');
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1_000) throw new Error('timeoutMs must be a whole number of milliseconds, at least 1000');
   const username = decodeURIComponent(parsed.username) || null;
   const password = decodeURIComponent(parsed.password) || null;
   return {
@@ -192,7 +197,7 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
       authMethod: 'auto',
       fromAddress: query.get('from') ?? `tocsin@${host.includes(':') || net.isIP(host) ? 'localhost' : host}`,
       fromDisplayName: query.get('fromName') || 'Tocsin',
-      timeoutMs: Number(query.get('timeoutMs') ?? DEFAULT_TIMEOUT_MS),
+      timeoutMs,
     },
     secrets: { password, accessToken: null },
   };

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { REFUSED_HOST_MESSAGE, RefusedHostError, checkSmtpHost, isPublicAddress } from './host-guard.js';
+
+describe('private SMTP host guard', () => {
+  it('tells public addresses from loopback, private, link-local, CGNAT, ULA, mapped and metadata ones', () => {
+    for (const ip of ['93.184.215.14', '8.8.8.8', '2606:4700::1111']) expect(isPublicAddress(ip), ip).toBe(true);
+    for (const ip of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:a00:1', '64:ff9b::7f00:1', '224.0.0.1', 'not an ip']) {
+      expect(isPublicAddress(ip), ip).toBe(false);
+    }
+  });
+
+  it('pins the checked address, and refuses with one message whatever the reason', async () => {
+    expect(await checkSmtpHost('smtp.example.com', 587, async () => ['93.184.215.14'])).toBe('93.184.215.14');
+    const reasons = [
+      checkSmtpHost('smtp.example.com', 6379, async () => ['93.184.215.14']),
+      checkSmtpHost('smtp.example.com', 25, async () => ['93.184.215.14', '10.0.0.1']),
+      checkSmtpHost('smtp.example.com', 25, async () => []),
+      checkSmtpHost('nowhere.example.com', 25, async () => Promise.reject(Object.assign(new Error('x'), { code: 'ENOTFOUND' }))),
+      checkSmtpHost('127.0.0.1', 25),
+    ];
+    for (const attempt of reasons) {
+      const err = await attempt.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RefusedHostError);
+      expect((err as Error).message).toBe(REFUSED_HOST_MESSAGE);
+    }
+    const temporary = await checkSmtpHost('x.example.com', 25, async () => Promise.reject(Object.assign(new Error('x'), { code: 'EAI_AGAIN' }))).catch((e: unknown) => e);
+    expect(temporary).toMatchObject({ retryable: true });
+  });
+});
