@@ -156,7 +156,8 @@ export async function listAlerts(
   if (filter.unreadOnly) query = query.where(isUnreadCondition(reader));
   const after = page.after;
   if (after) {
-    query = query.where((eb) =>
+    // The redundant bound lets both engines start the index range at the cursor.
+    query = query.where('a.created_at', '<=', after.createdAt).where((eb) =>
       eb.or([eb('a.created_at', '<', after.createdAt), eb.and([eb('a.created_at', '=', after.createdAt), eb('a.id', '<', after.id)])]),
     );
   }

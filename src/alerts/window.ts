@@ -101,12 +101,15 @@ export async function alertsInWindow(
       ]),
     )
     .$if(after !== undefined, (q) =>
-      q.where((eb) =>
-        eb.or([
-          eb('a.created_at', '>', after!.createdAt),
-          eb.and([eb('a.created_at', '=', after!.createdAt), eb('a.id', '>', after!.id)]),
-        ]),
-      ),
+      q
+        // The redundant bound lets both engines start the index range at the cursor.
+        .where('a.created_at', '>=', after!.createdAt)
+        .where((eb) =>
+          eb.or([
+            eb('a.created_at', '>', after!.createdAt),
+            eb.and([eb('a.created_at', '=', after!.createdAt), eb('a.id', '>', after!.id)]),
+          ]),
+        ),
     )
     .orderBy('a.created_at')
     .orderBy('a.id')
