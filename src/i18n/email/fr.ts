@@ -10,7 +10,8 @@ export const fr = {
     greetingNoName: 'Bonjour,',
     timesIn: 'Les heures sont indiquées dans le fuseau {{zone}}.',
     preferences: 'Préférences d’alerte',
-    why: 'Vous recevez cet e-mail car votre compte est abonné aux alertes de {{tenant}}.',
+    // « du locataire X » (Orchestrator's French word for tenant) avoids « de » before a vowel (« de Acme »).
+    why: 'Vous recevez cet e-mail car votre compte est abonné aux alertes du locataire {{tenant}}.',
     sentBy: 'Envoyé par Tocsin',
     moreData_one: '… et {{count, number}} autre champ',
     moreData_many: '… et {{count, number}} autres champs',
@@ -74,7 +75,7 @@ export const fr = {
   test: {
     subject: '{{tenant}}\u00a0: e-mail de test de Tocsin',
     heading: 'Vos paramètres de messagerie fonctionnent',
-    intro: 'Cet e-mail de test a été envoyé le {{time}} pour vérifier les paramètres de messagerie de {{tenant}}.',
+    intro: 'Cet e-mail de test a été envoyé le {{time}} pour vérifier les paramètres de messagerie du locataire {{tenant}}.',
     settings: 'Paramètres testés\u00a0: {{summary}}',
     nothingSaved: 'L’envoi d’un e-mail de test n’enregistre rien. Les e-mails d’alerte utiliseront ces paramètres une fois qu’ils seront enregistrés.',
   },
