@@ -13,6 +13,8 @@ type Release = () => Promise<void> | void;
 
 const releases: { name: string; release: Release }[] = [];
 const children = new Set<ChildProcess>();
+/** Children started as leaders of their own process group (scripts that spawn servers). */
+const groups = new Set<ChildProcess>();
 
 /** ROOT is the repository's root folder. */
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -55,7 +57,11 @@ export function releaseOnSignals(): void {
   process.once('SIGTERM', stop);
   // Last resort when the process dies without the async release: no child outlives it.
   process.once('exit', () => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of children) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      if (groups.has(child)) process.kill(-child.pid!, 'SIGKILL');
+      else child.kill('SIGKILL');
+    }
   });
 }
 
@@ -81,6 +87,49 @@ export function startProcess(
     clearTimeout(timer);
   });
   return { child, stop };
+}
+
+/**
+ * runScript runs another benchmark script (`node --import tsx FILE ARGS`) in a process group of
+ * its own, so that the servers it spawns are stopped with it, and returns its standard output.
+ * It fails when the script fails or outlives `timeoutMs`.
+ */
+export function runScript(file: string, args: readonly string[], options: { env?: Record<string, string | undefined>; timeoutMs: number }): Promise<string> {
+  const child = spawn(process.execPath, [...tsxArgs(file), ...args], {
+    cwd: ROOT,
+    // An undefined value unsets the variable rather than passing the text "undefined".
+    env: Object.fromEntries(Object.entries({ ...process.env, ...options.env }).filter(([, v]) => v !== undefined)),
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
+  children.add(child);
+  groups.add(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // the group is gone already
+    }
+  };
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const release = defer(`script ${file}`, async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    killGroup('SIGTERM');
+    const timer = setTimeout(() => killGroup('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  });
+  const timer = setTimeout(() => killGroup('SIGTERM'), options.timeoutMs);
+  return exited.then(async (code) => {
+    clearTimeout(timer);
+    children.delete(child);
+    groups.delete(child);
+    await release();
+    if (code !== 0) throw new Error(`${file} ${args.join(' ')} exited with ${code ?? 'a signal'}${out ? `; last output: ${out.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+    return out;
+  });
 }
 
 /** tsxArgs are the node arguments that run a TypeScript file of this repository. */

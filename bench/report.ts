@@ -1,0 +1,116 @@
+/**
+ * The results of `npm run bench` and how they read in docs/BENCHMARKS.md: pure functions from
+ * figures to Markdown, so the document's layout is tested without running anything.
+ */
+import type { Machine } from './machine.js';
+import { median } from './stats.js';
+
+/** Figure is one measured quantity: its value in each run, and the command that reproduces it. */
+export interface Figure {
+  readonly label: string;
+  readonly runs: readonly number[];
+  readonly unit: string;
+  readonly command: string;
+  readonly note?: string;
+}
+
+/** Target is a goal of issue 7 and whether this run met it. */
+export interface Target {
+  readonly goal: string;
+  readonly figure: string;
+  /** undefined when the run could not measure it. */
+  readonly met: boolean | undefined;
+}
+
+/** Section is a titled table of figures with what it measured and how. */
+export interface Section {
+  readonly title: string;
+  readonly method: string;
+  readonly figures: readonly Figure[];
+  /** Extra lines after the table (ratios, counts). */
+  readonly notes: readonly string[];
+}
+
+/** BenchReport is everything the document shows. */
+export interface BenchReport {
+  readonly startedAt: Date;
+  readonly minutes: number;
+  readonly budgetMinutes: number;
+  readonly runs: number;
+  readonly machine: Machine;
+  readonly loadAfter: readonly number[];
+  readonly versions: Readonly<Record<string, string>>;
+  readonly targets: readonly Target[];
+  readonly sections: readonly Section[];
+  /** Steps skipped or failed, and sizes reduced to fit the budget. */
+  readonly caveats: readonly string[];
+}
+
+/** medianOf is a figure's median over its runs. */
+export function medianOf(figure: Figure): number {
+  return median(figure.runs);
+}
+
+/** formatNumber prints a figure: thousands separated, one decimal below 100. */
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  return Math.abs(value) >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(1);
+}
+
+/** ratio prints a / b as "2.4×", or n/a. */
+export function ratio(a: number, b: number): string {
+  return Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : 'n/a';
+}
+
+function figureRow(f: Figure): string {
+  const runs = f.runs.map(formatNumber).join(', ') || '—';
+  return `| ${f.label} | **${formatNumber(medianOf(f))}** ${f.unit} | ${runs} | \`${f.command}\`${f.note ? ` (${f.note})` : ''} |`;
+}
+
+function verdict(met: boolean | undefined): string {
+  return met === undefined ? 'not measured' : met ? '**met**' : '**missed**';
+}
+
+/** renderReport writes docs/BENCHMARKS.md. */
+export function renderReport(r: BenchReport): string {
+  const m = r.machine;
+  const lines = [
+    '# Benchmarks',
+    '',
+    `Written by \`npm run bench\` (bench/run-all.ts) on ${r.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}, in ${r.minutes.toFixed(1)} minutes ` +
+      `(budget ${r.budgetMinutes} minutes). Every figure is the **median of ${r.runs} runs** unless its row says otherwise; ` +
+      'the runs are listed next to it. Everything ran on one machine in one run, against the same SMTP sink (bench/sink.ts: ' +
+      'greets at once as Postfix does, accepts every message, counts Message-IDs).',
+    '',
+    '## Machine',
+    '',
+    '| | |',
+    '|---|---|',
+    `| CPU | ${m.cpuModel}, ${m.cores} cores |`,
+    `| memory | ${m.memoryGb} GB |`,
+    `| kernel | ${m.kernel} |`,
+    `| load average (1, 5, 15 min) | ${m.loadAverage.join(', ')} before, ${r.loadAfter.join(', ')} after |`,
+    '',
+    '## Versions',
+    '',
+    '| | |',
+    '|---|---|',
+    ...Object.entries(r.versions).map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+    '## Targets',
+    '',
+    '| target | this run | verdict |',
+    '|---|---|---|',
+    ...r.targets.map((t) => `| ${t.goal} | ${t.figure} | ${verdict(t.met)} |`),
+    '',
+  ];
+  for (const s of r.sections) {
+    lines.push(`## ${s.title}`, '', s.method, '');
+    if (s.figures.length > 0) {
+      lines.push('| figure | median | runs | reproduce |', '|---|---|---|---|', ...s.figures.map(figureRow), '');
+    }
+    if (s.notes.length > 0) lines.push(...s.notes.map((n) => `- ${n}`), '');
+  }
+  if (r.caveats.length > 0) lines.push('## Caveats of this run', '', ...r.caveats.map((c) => `- ${c}`), '');
+  return `${lines.join('\n')}\n`;
+}

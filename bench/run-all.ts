@@ -1,0 +1,425 @@
+/**
+ * npm run bench — every benchmark of the project in one run, side by side with Prometheus
+ * Alertmanager on the same machine and the same SMTP sink, written to docs/BENCHMARKS.md.
+ *
+ *   npm run bench -- [--runs 3] [--budget 14] [--quick] [--only ingest,latency,delivery,reports,outbox]
+ *                    [--cpu-prof] [--out docs/BENCHMARKS.md]
+ *
+ * PostgreSQL figures need TOCSIN_BENCH_PG_URL (or TOCSIN_TEST_PG_URL) pointing at a role that may
+ * create databases. The run keeps to its budget: each step is given what the later steps leave,
+ * repeats fewer times when short of time (the document says so), and everything it started
+ * (processes, databases, temp folders) is released at the end, on failure and on Ctrl-C.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ensureAlertmanager, startAlertmanager } from './alertmanager.js';
+import { type DeliveryResult, alertmanagerDeliveryRate, rawNodemailerRate, tocsinDeliveryRate } from './delivery.js';
+import { alertmanagerIngest } from './ingest-alertmanager.js';
+import { alertmanagerLatency, tocsinFatalLatency } from './latency.js';
+import { PG_URL, ROOT, postgresDatabase, releaseAll, releaseOnSignals, runScript, tempDir } from './lifecycle.js';
+import { machine, versions } from './machine.js';
+import { type Figure, type Section, type Target, formatNumber, medianOf, ratio, renderReport } from './report.js';
+import { type SinkProcess, startSinkProcess } from './sink-client.js';
+import { api, provisionTenant, startTocsinServer } from './tocsin.js';
+
+const STEPS = ['ingest', 'latency', 'delivery', 'reports', 'outbox'] as const;
+type Step = (typeof STEPS)[number];
+
+const { values: opts } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    budget: { type: 'string', default: '14' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+    out: { type: 'string', default: 'docs/BENCHMARKS.md' },
+  },
+});
+const RUNS = Number(opts.runs);
+const BUDGET_MINUTES = Number(opts.budget);
+const QUICK = opts.quick;
+const ONLY = new Set((opts.only?.split(',') ?? STEPS) as Step[]);
+const CPU_PROF = opts['cpu-prof'];
+const SIZES = {
+  ingestAlerts: QUICK ? 10_000 : 50_000,
+  latencyRepetitions: 20,
+  deliveryEmails: QUICK ? 2_000 : 10_000,
+  reportUsers: QUICK ? [1_000, 5_000] : [1_000, 10_000, 50_000],
+};
+/** What one run of each step costs at least, so earlier steps leave the later ones their time. */
+const MIN_STEP_MS: Record<Step, number> = { ingest: 45_000, latency: 40_000, delivery: 120_000, reports: 150_000, outbox: 60_000 };
+const BENCH = 'npm run bench --';
+
+const started = Date.now();
+const deadline = started + BUDGET_MINUTES * 60_000;
+const caveats: string[] = [];
+const sections: Section[] = [];
+const targets: Target[] = [];
+let alertmanagerVersion = 'not run';
+
+function reserveAfter(step: Step): number {
+  const later = STEPS.slice(STEPS.indexOf(step) + 1).filter((s) => ONLY.has(s));
+  return later.reduce((sum, s) => sum + MIN_STEP_MS[s], 0);
+}
+
+/** repeat runs `once` up to RUNS times, stopping early when the time left is needed by later steps. */
+async function repeat(step: Step, once: (run: number) => Promise<void>): Promise<void> {
+  let perRun = 0;
+  for (let run = 0; run < RUNS; run++) {
+    const left = deadline - Date.now() - reserveAfter(step);
+    if (run > 0 && left < perRun * 1.2) {
+      caveats.push(`${step}: ${run} run${run === 1 ? '' : 's'} instead of ${RUNS}, to stay within the ${BUDGET_MINUTES}-minute budget.`);
+      return;
+    }
+    const t0 = Date.now();
+    await once(run);
+    perRun = Math.max(perRun, Date.now() - t0);
+  }
+}
+
+function figure(label: string, unit: string, command: string, note?: string): Figure & { runs: number[] } {
+  return { label, unit, command, runs: [], ...(note ? { note } : {}) };
+}
+
+function jsonLines(out: string): any[] {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
+}
+
+// ─── Ingestion ────────────────────────────────────────────────────────────────────────────────
+
+async function ingestStep(): Promise<void> {
+  const n = SIZES.ingestAlerts;
+  const shape = { alerts: n, batch: 100, clients: 8 };
+  const script = `npm run bench:ingest -- --alerts ${n} --batch 100 --clients 8`;
+  const sqlite = figure('Tocsin, SQLite (durable: WAL, synchronous=FULL)', 'alerts/s', script);
+  const postgres = figure('Tocsin, PostgreSQL', 'alerts/s', `TOCSIN_TEST_PG_URL=… ${script}`);
+  const am = figure('Alertmanager POST /api/v2/alerts', 'alerts/s', `${BENCH} --only ingest`);
+  const p95 = { sqlite: figure('Tocsin SQLite, p95 per request of 100', 'ms', script), am: figure('Alertmanager, p95 per request of 100', 'ms', `${BENCH} --only ingest`) };
+  await repeat('ingest', async (run) => {
+    log(`ingest run ${run + 1}: Tocsin (bench/ingest.ts)`);
+    const args = ['--alerts', String(n), '--batch', '100', '--clients', '8', ...(CPU_PROF ? ['--cpu-prof'] : [])];
+    const out = await runScript('bench/ingest.ts', args, { env: { TOCSIN_TEST_PG_URL: PG_URL }, timeoutMs: 180_000 });
+    for (const r of jsonLines(out)) {
+      if (r.database === 'sqlite') {
+        sqlite.runs.push(r.alertsPerSecond);
+        p95.sqlite.runs.push(r.p95Ms);
+      }
+      if (r.database === 'postgres') postgres.runs.push(r.alertsPerSecond);
+    }
+    log(`ingest run ${run + 1}: Alertmanager`);
+    const instance = await startAlertmanager({ smtpPort: undefined, groupBy: ['alertname'] });
+    try {
+      const result = await alertmanagerIngest(instance, shape, `ingest${run}`);
+      if (result.received !== result.alerts) caveats.push(`ingest: Alertmanager counted ${result.received} of ${result.alerts} alerts received.`);
+      am.runs.push(result.alertsPerSecond);
+      p95.am.runs.push(result.p95Ms);
+    } finally {
+      await instance.stop();
+    }
+  });
+  const x = medianOf(sqlite) / medianOf(am);
+  sections.push({
+    title: 'Ingestion: alerts per second',
+    method:
+      `${n.toLocaleString('en-US')} distinct alerts in HTTP batches of 100 from 8 concurrent keep-alive clients (fetch). Tocsin runs as ` +
+      '`tocsin serve --role api` in its own process on a fresh database and answers 202 only after the batch is committed ' +
+      '(bench/ingest.ts). Alertmanager 0.25 runs with clustering off, alerts grouped by `alertname` into a receiver that sends nothing ' +
+      '(its ingestion alone; it keeps alerts in memory and writes nothing to disk per alert). Each alert has a distinct label set.',
+    figures: [sqlite, postgres, am, p95.sqlite, p95.am],
+    notes: [`Tocsin on SQLite / Alertmanager: **${ratio(medianOf(sqlite), medianOf(am))}**; Tocsin on PostgreSQL / Alertmanager: ${ratio(medianOf(postgres), medianOf(am))}.`],
+  });
+  targets.push({ goal: 'ingestion on SQLite ≥ 2× Alertmanager', figure: `${formatNumber(medianOf(sqlite))} vs ${formatNumber(medianOf(am))} alerts/s = ${ratio(medianOf(sqlite), medianOf(am))}`, met: Number.isFinite(x) ? x >= 2 : undefined });
+}
+
+// ─── Latency ──────────────────────────────────────────────────────────────────────────────────
+
+async function latencyStep(): Promise<void> {
+  const reps = SIZES.latencyRepetitions;
+  const sink = await startSinkProcess();
+  const dir = tempDir('latency');
+  const tocsin = await startTocsinServer({ databaseUrl: `sqlite:${path.join(dir, 'tocsin.db')}`, role: 'all', smtpPort: sink.port, cpuProfile: CPU_PROF });
+  const tenant = await provisionTenant(tocsin.url, 'latency', { fatalImmediately: true });
+  const am = await startAlertmanager({ smtpPort: sink.port, groupBy: ['...'] });
+  const cmd = `${BENCH} --only latency`;
+  const f = {
+    tp50: figure('Tocsin Fatal-immediately (SQLite, stored durably first), p50', 'ms', cmd),
+    tp95: figure('Tocsin Fatal-immediately, p95', 'ms', cmd),
+    ap50: figure('Alertmanager, group_wait 0s, p50', 'ms', cmd),
+    ap95: figure('Alertmanager, p95', 'ms', cmd),
+  };
+  try {
+    await repeat('latency', async (run) => {
+      log(`latency run ${run + 1}: Tocsin`);
+      const t = await tocsinFatalLatency(tocsin.url, tenant, sink, reps);
+      f.tp50.runs.push(t.p50Ms);
+      f.tp95.runs.push(t.p95Ms);
+      log(`latency run ${run + 1}: Alertmanager`);
+      const a = await alertmanagerLatency(am, sink, reps);
+      f.ap50.runs.push(a.p50Ms);
+      f.ap95.runs.push(a.p95Ms);
+    });
+  } finally {
+    await am.stop();
+    await tocsin.stop();
+    await sink.stop();
+  }
+  sections.push({
+    title: 'Latency: one Fatal alert to its email accepted by the sink',
+    method:
+      `${reps} repetitions per run (after 2 not counted), one alert at a time, from the start of the POST to the sink's 250 after DATA. ` +
+      'Tocsin: `tocsin serve --role all` on SQLite; an operator opted in to Fatal-immediately; the robot posts one Fatal alert to ' +
+      '`POST /api/v1/tenants/{tenant}/alerts` (202 after commit), the scheduler decides the immediate email, the outbox sends it. ' +
+      "Alertmanager: each alert a new label set, `group_by: ['...']`, `group_wait: 0s`, one email receiver to the same sink. " +
+      'Per run the p50 and p95 of its repetitions; the table shows their medians over the runs.',
+    figures: [f.tp50, f.tp95, f.ap50, f.ap95],
+    notes: [],
+  });
+  const tp95 = medianOf(f.tp95);
+  const ap95 = medianOf(f.ap95);
+  targets.push({ goal: 'Fatal → email p95 ≤ Alertmanager’s', figure: `${formatNumber(tp95)} ms vs ${formatNumber(ap95)} ms`, met: Number.isFinite(tp95 / ap95) ? tp95 <= ap95 : undefined });
+}
+
+// ─── Delivery and scale-out ───────────────────────────────────────────────────────────────────
+
+/** seedDatabase provisions a tenant and lets the real scheduler queue and send one immediate email. */
+async function seedDatabase(databaseUrl: string, sink: SinkProcess): Promise<number> {
+  const server = await startTocsinServer({ databaseUrl, role: 'all', smtpPort: sink.port });
+  try {
+    const tenant = await provisionTenant(server.url, 'delivery', { fatalImmediately: true });
+    const accepted = sink.nextAccepted(20_000);
+    await api(server.url, 'POST', `/api/v1/tenants/${tenant.name}/alerts`, tenant.robotToken, {
+      severity: 'Fatal',
+      component: 'Robots',
+      event: 'Robot.StatusChanged.NotResponding',
+      message: 'Robot R7 on FINANCE-07 is not responding',
+      source: { robot: 'R7', machine: 'FINANCE-07' },
+    });
+    return (await accepted).bytes;
+  } finally {
+    await server.stop();
+  }
+}
+
+function deliveryFigures(label: string, command: string) {
+  return { rate: figure(label, 'emails/s', command), results: [] as DeliveryResult[] };
+}
+
+async function deliveryStep(): Promise<void> {
+  const n = SIZES.deliveryEmails;
+  const cmd = `${BENCH} --only delivery`;
+  const plain = await startSinkProcess();
+  const tls = await startSinkProcess({ tls: true });
+  const sqliteUrl = `sqlite:${path.join(tempDir('delivery'), 'tocsin.db')}`;
+  const pgUrl = PG_URL ? await postgresDatabase() : undefined;
+  log('delivery: seeding one real immediate email per database');
+  const bytes = await seedDatabase(sqliteUrl, plain);
+  if (pgUrl) await seedDatabase(pgUrl, plain);
+  const raw = deliveryFigures('raw nodemailer pool, 10 connections, no TLS', cmd);
+  const rawTls = deliveryFigures('raw nodemailer pool, 10 connections, STARTTLS', cmd);
+  const am = deliveryFigures('Alertmanager, one email per alert (new connection each)', cmd);
+  const one = deliveryFigures('Tocsin, 1 worker process, SQLite', cmd);
+  const onePg = deliveryFigures('Tocsin, 1 worker process, PostgreSQL', cmd);
+  const twoPg = deliveryFigures('Tocsin, 2 worker processes, PostgreSQL', cmd);
+  const timeoutMs = 120_000;
+  try {
+    await repeat('delivery', async (run) => {
+      log(`delivery run ${run + 1}: raw nodemailer`);
+      raw.results.push(await rawNodemailerRate(plain, { emails: n, connections: 10, bytes, starttls: false }));
+      rawTls.results.push(await rawNodemailerRate(tls, { emails: n, connections: 10, bytes, starttls: true }));
+      log(`delivery run ${run + 1}: Alertmanager`);
+      const instance = await startAlertmanager({ smtpPort: plain.port, groupBy: ['...'] });
+      try {
+        am.results.push(await alertmanagerDeliveryRate(instance, plain, n, timeoutMs));
+      } finally {
+        await instance.stop();
+      }
+      log(`delivery run ${run + 1}: Tocsin workers`);
+      one.results.push(await tocsinDeliveryRate(sqliteUrl, plain, { emails: n, workers: 1, timeoutMs, cpuProfile: CPU_PROF }));
+      if (pgUrl) {
+        onePg.results.push(await tocsinDeliveryRate(pgUrl, plain, { emails: n, workers: 1, timeoutMs }));
+        twoPg.results.push(await tocsinDeliveryRate(pgUrl, plain, { emails: n, workers: 2, timeoutMs }));
+      }
+    });
+  } finally {
+    await tls.stop();
+    await plain.stop();
+  }
+  const all = [raw, rawTls, am, one, onePg, twoPg].filter((d) => d.results.length > 0);
+  for (const d of all) d.rate.runs.push(...d.results.map((r) => r.emailsPerSecond));
+  const counts = (d: { results: DeliveryResult[] }) => {
+    const sum = (k: 'received' | 'duplicates' | 'lost') => d.results.reduce((s, r) => s + r[k], 0);
+    return `${sum('received').toLocaleString('en-US')} received, ${sum('duplicates')} duplicates, ${sum('lost')} lost`;
+  };
+  const rawRate = medianOf(raw.rate);
+  sections.push({
+    title: 'Delivery: emails per second into the sink',
+    method:
+      `${n.toLocaleString('en-US')} emails per figure and run, each about ${bytes.toLocaleString('en-US')} bytes (the size of Tocsin's real immediate email). ` +
+      'Raw: one nodemailer pool of 10 connections in the benchmark process, 20 sends in flight. Alertmanager: alerts with distinct label sets ' +
+      "posted in batches of 100 (`group_by: ['...']`, `group_wait: 0s`), timed until the sink has them all. Tocsin: the real scheduler queues " +
+      `one immediate email, the benchmark queues ${n.toLocaleString('en-US')} copies of it due at one instant, and \`tocsin serve --role worker\` ` +
+      'processes (one tenant, so at most 10 connections per process) claim, render, send and record them; timed from that instant to the ' +
+      'last new Message-ID at the sink. The sink runs in a process of its own.',
+    figures: all.map((d) => d.rate),
+    notes: [
+      `Tocsin 1 worker / raw (no TLS): SQLite **${ratio(medianOf(one.rate), rawRate)}**${pgUrl ? `, PostgreSQL ${ratio(medianOf(onePg.rate), rawRate)}; 2 workers on PostgreSQL **${ratio(medianOf(twoPg.rate), rawRate)}**` : ''}.`,
+      `Tocsin 1 worker (SQLite) / Alertmanager: ${ratio(medianOf(one.rate), medianOf(am.rate))}.`,
+      ...all.map((d) => `${d.rate.label}: ${counts(d)} (Message-IDs counted at the sink, all runs).`),
+    ],
+  });
+  if (pgUrl) {
+    sections.push({
+      title: 'Scale-out: worker processes on one PostgreSQL',
+      method:
+        'The same queue drained by 1 and then 2 `tocsin serve --role worker` processes on one PostgreSQL database (claims with ' +
+        '`FOR UPDATE SKIP LOCKED` under a lease). Every email has its own Message-ID; the sink counts duplicates and the missing.',
+      figures: [onePg.rate, twoPg.rate],
+      notes: [`1 worker: ${counts(onePg)}.`, `2 workers: ${counts(twoPg)}.`, `2 workers / 1 worker: ${ratio(medianOf(twoPg.rate), medianOf(onePg.rate))}.`],
+    });
+  }
+  const pct = (d: { rate: Figure }) => `${formatNumber(medianOf(d.rate))} emails/s = ${((100 * medianOf(d.rate)) / rawRate).toFixed(0)} % of raw ${formatNumber(rawRate)}`;
+  targets.push({ goal: 'delivery, 1 worker process (SQLite) ≥ 80 % of raw', figure: pct(one), met: medianOf(one.rate) >= 0.8 * rawRate });
+  if (pgUrl) {
+    targets.push({ goal: 'delivery, 1 worker process (PostgreSQL) ≥ 80 % of raw', figure: pct(onePg), met: medianOf(onePg.rate) >= 0.8 * rawRate });
+    targets.push({ goal: 'delivery, 2 worker processes (PostgreSQL) > raw', figure: pct(twoPg), met: medianOf(twoPg.rate) > rawRate });
+    const bad = [...onePg.results, ...twoPg.results, ...one.results].reduce((s, r) => s + r.duplicates + r.lost, 0);
+    targets.push({ goal: 'scale-out: 0 duplicates, 0 lost', figure: `${counts({ results: [...onePg.results, ...twoPg.results] })} (PostgreSQL runs)`, met: bad === 0 });
+  } else {
+    caveats.push('delivery: PostgreSQL not configured (TOCSIN_BENCH_PG_URL / TOCSIN_TEST_PG_URL), so no scale-out figures.');
+  }
+}
+
+// ─── Reports at scale ─────────────────────────────────────────────────────────────────────────
+
+const numberIn = (text: unknown) => Number(/([\d.]+)/.exec(String(text))?.[1] ?? Number.NaN);
+
+async function reportsStep(): Promise<void> {
+  const decide: Figure[] = [];
+  const rss: Figure[] = [];
+  const sizes = SIZES.reportUsers;
+  const target = sizes.includes(10_000) ? 10_000 : sizes[sizes.length - 1]!;
+  for (const users of sizes) {
+    const cmd = `BENCH_USERS=${users} npm run bench:reports`;
+    const d = figure(`${users.toLocaleString('en-US')} users: daily reports decided and queued`, 's', cmd);
+    const r = figure(`${users.toLocaleString('en-US')} users: peak RSS of the process`, 'MB', cmd);
+    const once = async () => {
+      log(`reports: ${users} users`);
+      const out = await runScript('bench/reports.ts', [], { env: { BENCH_USERS: String(users) }, timeoutMs: 240_000 });
+      const line = jsonLines(out).pop();
+      d.runs.push(numberIn(line.dailyDecideAndQueue));
+      r.runs.push(numberIn(line.maxRssOfProcess));
+    };
+    // Only the target size is repeated; the curve's other points are one run each.
+    if (users === target) await repeat('reports', once);
+    else if (deadline - Date.now() - reserveAfter('reports') > 60_000) await once();
+    else caveats.push(`reports: ${users} users skipped to stay within the budget.`);
+    decide.push(d);
+    rss.push(r);
+  }
+  const at = (figures: Figure[], users: number) => figures[sizes.indexOf(users)];
+  const d10 = at(decide, target)!;
+  const r10 = at(rss, target)!;
+  const curve = rss.filter((f) => f.runs.length > 0).map(medianOf);
+  const flat = curve.length >= 2 ? Math.max(...curve) <= 1.25 * Math.min(...curve) : undefined;
+  sections.push({
+    title: 'Reports at scale',
+    method:
+      'bench/reports.ts: one tenant with N subscribed users and 100,000 alerts in the day, on SQLite; the daily report of every user ' +
+      'decided and queued in one transaction (rendering happens at send time in the outbox). Peak RSS is the process\'s maximum resident ' +
+      `set over the whole run, setup included. Only the ${target.toLocaleString('en-US')}-user point is repeated.`,
+    figures: [...decide, ...rss],
+    notes: [`peak RSS by users: ${sizes.map((u, i) => `${u.toLocaleString('en-US')} → ${formatNumber(medianOf(rss[i]!))} MB`).join(', ')}.`],
+  });
+  targets.push({ goal: `${target.toLocaleString('en-US')} users: daily reports queued ≤ 30 s`, figure: `${formatNumber(medianOf(d10))} s`, met: d10.runs.length ? medianOf(d10) <= 30 : undefined });
+  targets.push({ goal: 'reports: peak RSS ≤ 300 MB', figure: `${formatNumber(medianOf(r10))} MB at ${target.toLocaleString('en-US')} users; at most ${formatNumber(Math.max(...curve))} MB`, met: curve.length ? Math.max(...curve) <= 300 : undefined });
+  targets.push({ goal: 'reports: RSS flat as users grow (largest ≤ 1.25× smallest)', figure: curve.map((c) => `${formatNumber(c)} MB`).join(' → '), met: flat });
+}
+
+// ─── The outbox benchmark of the delivery domain ──────────────────────────────────────────────
+
+async function outboxStep(): Promise<void> {
+  const emails = QUICK ? 1_000 : 3_000;
+  const cmd = `npm run bench:deliver -- --emails ${emails}`;
+  const raw = figure('raw nodemailer pool to smtp-server, STARTTLS, 10 connections', 'emails/s', cmd);
+  const byEngine = new Map<string, Figure & { runs: number[] }>();
+  await repeat('outbox', async (run) => {
+    log(`outbox run ${run + 1} (bench/deliver.ts)`);
+    const out = await runScript('bench/deliver.ts', ['--emails', String(emails)], { env: { TOCSIN_TEST_PG_URL: PG_URL }, timeoutMs: 240_000 });
+    const first = /raw nodemailer pool[^:]*:\s*([\d.]+) emails\/s/.exec(out);
+    if (first) raw.runs.push(Number(first[1]));
+    for (const m of out.matchAll(/outbox on (\w+)[^:]*:\s*([\d.]+) emails\/s/g)) {
+      const f = byEngine.get(m[1]!) ?? figure(`in-process DeliveryWorker on ${m[1]}, same sink`, 'emails/s', cmd);
+      f.runs.push(Number(m[2]));
+      byEngine.set(m[1]!, f);
+    }
+  });
+  sections.push({
+    title: 'Outbox in process (bench/deliver.ts)',
+    method: `The delivery domain's own benchmark: ${emails.toLocaleString('en-US')} emails through a DeliveryWorker in the benchmark process to nodemailer's smtp-server over STARTTLS (which waits 100 ms before greeting, once per pooled connection).`,
+    figures: [raw, ...byEngine.values()],
+    notes: [],
+  });
+}
+
+// ─── Main ─────────────────────────────────────────────────────────────────────────────────────
+
+const STEP_RUNNERS: Record<Step, () => Promise<void>> = { ingest: ingestStep, latency: latencyStep, delivery: deliveryStep, reports: reportsStep, outbox: outboxStep };
+
+async function main(): Promise<void> {
+  releaseOnSignals();
+  const before = machine();
+  if (!PG_URL) caveats.push('PostgreSQL not configured: set TOCSIN_BENCH_PG_URL or TOCSIN_TEST_PG_URL for the PostgreSQL and scale-out figures.');
+  if (QUICK) caveats.push('--quick: reduced sizes (not the sizes of issue 7).');
+  alertmanagerVersion = ensureAlertmanager();
+  const hardStop = setTimeout(() => {
+    process.stderr.write('bench: over budget by a minute; stopping\n');
+    process.kill(process.pid, 'SIGTERM');
+  }, deadline - Date.now() + 60_000);
+  hardStop.unref();
+  for (const step of STEPS) {
+    if (!ONLY.has(step)) continue;
+    const left = deadline - Date.now() - reserveAfter(step);
+    if (left < MIN_STEP_MS[step] / 2) {
+      caveats.push(`${step}: skipped, not enough of the budget left.`);
+      continue;
+    }
+    try {
+      await STEP_RUNNERS[step]();
+    } catch (err) {
+      caveats.push(`${step}: failed: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+      log(`${step} failed: ${String((err as Error)?.stack ?? err)}`);
+    }
+    await releaseAll();
+  }
+  const report = renderReport({
+    startedAt: new Date(started),
+    minutes: (Date.now() - started) / 60_000,
+    budgetMinutes: BUDGET_MINUTES,
+    runs: RUNS,
+    machine: before,
+    loadAfter: machine().loadAverage,
+    versions: await versions(PG_URL, alertmanagerVersion),
+    targets,
+    sections,
+    caveats,
+  });
+  const out = path.resolve(ROOT, opts.out!);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, report);
+  log(`wrote ${path.relative(ROOT, out)}`);
+  for (const t of targets) log(`${t.met === undefined ? 'n/a   ' : t.met ? 'MET   ' : 'MISSED'} ${t.goal}: ${t.figure}`);
+}
+
+try {
+  await main();
+} finally {
+  await releaseAll();
+}
