@@ -226,6 +226,22 @@ describeEachDialect('alerts API', (dialect) => {
     expect((await t.call('GET', `${url}/unread-count`, undefined, flood.token)).json().unread).toBe(501);
   });
 
+  it('needs Alerts.View to read (403) and Alerts.Delete to delete', async () => {
+    const nobody = await t.tenantWithUser('acme', []);
+    for (const path of ['', '/unread-count', '/panel']) {
+      expect((await t.call('GET', `${api}${path}`, undefined, nobody.token)).statusCode, path).toBe(403);
+    }
+    expect((await t.call('POST', `${api}/mark-read`, { all: true }, nobody.token)).statusCode).toBe(403);
+    expect((await t.call('GET', `${api}/catalogue`, undefined, nobody.token)).statusCode).toBe(200);
+  });
+
+  it('documents the alert routes in the OpenAPI document', async () => {
+    const doc = (await t.call('GET', '/api/openapi.json')).json();
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/tenants/{tenant}/alerts', '/api/v1/tenants/{tenant}/alerts/panel', '/odata/Alerts', '/api/Account/Authenticate']),
+    );
+  });
+
   it('serves the catalogue with default severities and five languages', async () => {
     const res = await t.call('GET', `${api}/catalogue`, undefined, viewer.token);
     expect(res.statusCode).toBe(200);

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { LANGUAGES } from '../i18n/languages.js';
+import { COMPONENTS, EVENTS, componentDisplayName, eventDisplayName, findComponent, findEvent } from './catalogue.js';
+import { floodWindowMs } from './settings.js';
+import { SEVERITIES, parseSeverity } from './severity.js';
+
+describe('event catalogue', () => {
+  it("holds every event of the reference's section 2 with its component and default severity", () => {
+    const expected: [string, string, string][] = [
+      ['Robot.StatusChanged.Offline', 'Robots', 'Fatal'],
+      ['Robot.StatusChanged.Offline.Attended', 'Robots', 'Fatal'],
+      ['Robot.StatusChanged.NotResponding', 'Robots', 'Error'],
+      ['Robot.StatusChanged.Available', 'Robots', 'Info'],
+      ['Process.JobExecution.Faulted', 'Jobs', 'Error'],
+      ['Queue.TransactionStatus.FailedWithApplicationException', 'Transactions', 'Error'],
+      ['Queue.TransactionStatus.FailedWithBusinessException', 'Transactions', 'Warn'],
+      ['Schedule.NoJobCreated', 'Schedules', 'Error'],
+      ['Schedule.MaxNumberOfJobsAlreadyExist', 'Schedules', 'Error'],
+      ['Process.RaiseAlert', 'Process', 'Success'],
+    ];
+    for (const [name, component, severity] of expected) {
+      expect(findEvent(name), name).toMatchObject({ component, defaultSeverity: severity });
+    }
+    expect(EVENTS.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it('names every component and event in all five languages, under a known component', () => {
+    for (const item of [...COMPONENTS, ...EVENTS]) {
+      for (const language of LANGUAGES) expect(item.displayName[language], `${item.name} ${language}`).toMatch(/\S/);
+    }
+    for (const event of EVENTS) expect(findComponent(event.component), event.name).toBeDefined();
+  });
+
+  it('shows unknown events and components by their own name, and unknown languages in English', () => {
+    expect(eventDisplayName('Robot.StatusChanged.Offline', 'fr')).toBe('Robot hors ligne');
+    expect(eventDisplayName('robot.statuschanged.offline', 'ja')).toBe('ロボットがオフライン');
+    expect(eventDisplayName('Robot.StatusChanged.Offline', 'xx')).toBe('Robot offline');
+    expect(eventDisplayName('Custom.Thing', 'de')).toBe('Custom.Thing');
+    expect(componentDisplayName('Queues', 'fr')).toBe("Files d'attente");
+    expect(componentDisplayName('Elsewhere', 'fr')).toBe('Elsewhere');
+  });
+});
+
+describe('severities', () => {
+  it('reads names in any case and Warning for Warn, in ladder order', () => {
+    expect(SEVERITIES).toEqual(['Info', 'Success', 'Warn', 'Error', 'Fatal']);
+    expect(parseSeverity('warning')).toBe('Warn');
+    expect(parseSeverity('FATAL')).toBe('Fatal');
+    expect(parseSeverity('Critical')).toBeUndefined();
+  });
+});
+
+describe('flood window setting', () => {
+  it('defaults to ten minutes and refuses nonsense', () => {
+    expect(floodWindowMs({})).toBe(600_000);
+    expect(floodWindowMs({ TOCSIN_FLOOD_WINDOW_SECONDS: '60' })).toBe(60_000);
+    expect(() => floodWindowMs({ TOCSIN_FLOOD_WINDOW_SECONDS: 'soon' })).toThrow(/TOCSIN_FLOOD_WINDOW_SECONDS/);
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { FilterSyntaxError, parseFilter } from './filter.js';
+
+describe('OData $filter subset', () => {
+  it('gives and precedence over or, and honours parentheses and not', () => {
+    expect(parseFilter("Severity eq 'Error' or Severity eq 'Fatal' and Component eq 'Robots'")).toEqual({
+      kind: 'or',
+      left: { kind: 'compare', property: 'Severity', op: 'eq', value: { kind: 'string', value: 'Error' } },
+      right: {
+        kind: 'and',
+        left: { kind: 'compare', property: 'Severity', op: 'eq', value: { kind: 'string', value: 'Fatal' } },
+        right: { kind: 'compare', property: 'Component', op: 'eq', value: { kind: 'string', value: 'Robots' } },
+      },
+    });
+    expect(parseFilter("not (State EQ 'Read')")).toMatchObject({ kind: 'not', operand: { op: 'eq', property: 'State' } });
+  });
+
+  it('reads quoted quotes, enum literals, numbers, null and date-times', () => {
+    expect(parseFilter("Component eq 'O''Brien'")).toMatchObject({ value: { kind: 'string', value: "O'Brien" } });
+    expect(parseFilter("Severity ge UiPath.Core.Enums.NotificationSeverity'Warn'")).toMatchObject({ op: 'ge', value: { kind: 'string', value: 'Warn' } });
+    expect(parseFilter('Severity gt 2')).toMatchObject({ value: { kind: 'number', value: 2 } });
+    expect(parseFilter('Component ne null')).toMatchObject({ value: { kind: 'null' } });
+    expect(parseFilter('CreationTime lt 2026-03-01T10:00:00.5+01:00')).toMatchObject({
+      value: { kind: 'datetime', value: Date.parse('2026-03-01T09:00:00.5Z') },
+    });
+  });
+
+  it('says where a filter goes wrong', () => {
+    const error = (input: string) => {
+      try {
+        parseFilter(input);
+      } catch (err) {
+        expect(err).toBeInstanceOf(FilterSyntaxError);
+        return (err as Error).message;
+      }
+      throw new Error(`parsed: ${input}`);
+    };
+    expect(error("Severity eq 'Error")).toMatch(/unterminated string literal \(at character 13\)/);
+    expect(error('Severity has 1')).toMatch(/expected one of eq, ne, gt, ge, lt, le after Severity/);
+    expect(error("Severity eq 'Error' Component eq 'Jobs'")).toMatch(/join comparisons with and\/or/);
+    expect(error('(Severity eq 1')).toMatch(/expected "\)"/);
+    expect(error('Severity eq yesterday')).toMatch(/expected a value/);
+    expect(error('')).toMatch(/expected a comparison/);
+    expect(error('('.repeat(40))).toMatch(/nested more than 32 deep/);
+    expect(error(Array.from({ length: 101 }, () => 'Severity eq 1').join(' or '))).toMatch(/at most 100 comparisons/);
+  });
+});
