@@ -77,6 +77,12 @@ export const BODY_SAMPLES: Record<string, BodySample> = {
   // The test app's system SMTP (127.0.0.1:1) refuses at once: the answer is a fast 200 {ok: false}.
   'POST /api/v1/tenants/:tenant/settings/mail/test': () => ({ sendTo: 'qa@example.com' }),
   'PUT /api/v1/system/mail-settings': () => ({ fromDisplayName: 'Sample system sender' }),
+  'POST /odata/Settings/UiPath.Server.Configuration.OData.UpdateBulk': () => ({ settings: [{ Name: 'Alerts.Email.Enabled', Value: 'true' }] }),
+  // Port 1 refuses at once: the answer is a fast 400 naming the SMTP error.
+  'POST /odata/Settings/UiPath.Server.Configuration.OData.VerifySmtpSetting': () => ({
+    sendTo: 'qa@example.com',
+    smtpSettingModel: { Host: '127.0.0.1', Port: 1, EnableSsl: false, DefaultFromAddress: 'sample@example.com' },
+  }),
   'POST /api/v1/tenants/:tenant/alerts': (s) => ({ severity: 'Error', component: 'Jobs', message: s.unique() }),
   'POST /api/v1/tenants/:tenant/alerts/mark-read': () => ({ all: true }),
   'POST /api/v1/tenants/:tenant/alerts/mark-unread': () => ({ ids: ['no-such-alert'] }),
