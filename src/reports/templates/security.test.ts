@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import fc from 'fast-check';
 import { Parser } from 'htmlparser2';
 import { describe, expect, it } from 'vitest';
 import { LANGUAGES } from '../../i18n/languages.js';
@@ -140,6 +141,30 @@ describe('hostile alert fields, names and links', () => {
     expect(daily!.html).not.toMatch(/href="\s*javascript:/i);
     expect(daily!.headers['List-Unsubscribe']).toBe('<https://tocsin.example.com/unsubscribe/%22%3E%3Cscript%3E>');
     expect(immediate!.headers['List-Unsubscribe']).toBeUndefined();
+  });
+});
+
+describe('any text at all in any field', () => {
+  it('yields HTML with nothing active and header-safe subjects (property)', () => {
+    // Markup-heavy strings as well as arbitrary Unicode, control characters included.
+    const text = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 80 }),
+      fc.array(fc.constantFrom('<', '>', '"', "'", '=', '/', '`', '&', '{{', '}}', 'script', 'onerror', 'javascript:', ' ', '\r\n', '\u2028'), { maxLength: 30 }).map((parts) => parts.join('')),
+    );
+    fc.assert(
+      fc.property(text, text, text, (message, name, tenant) => {
+        const c = { ...context('en'), tenant: { name: 'acme', displayName: tenant, timeZone: 'UTC' } };
+        const summary = sampleSummary(c);
+        const email = renderSummaryEmail({
+          ...summary,
+          recipient: { ...summary.recipient, name },
+          groups: summary.groups.map((g) => ({ ...g, message, eventDisplayName: name, folder: message, source: { process: tenant } })),
+        });
+        expect(inspect(email.html)).toEqual({ elements: [], handlers: [], badUrls: [] });
+        expect(/[\r\n\0\u0085\u2028\u2029]/.test(email.subject)).toBe(false);
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 
