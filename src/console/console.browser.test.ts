@@ -103,8 +103,14 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('nav.main-nav').waitFor();
   }
-  // Dialogs are shot as the viewport shows them; pages in full.
-  const shot = (page: Page, name: string, fullPage = true) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
+  // Every page shot is also checked for form fields without a label. Dialogs are shot as the
+  // viewport shows them; pages in full.
+  const UNLABELLED = `[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter((e) => !e.labels?.length && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby')).map((e) => e.outerHTML)`;
+  async function shot(page: Page, name: string, fullPage = true) {
+    expect(await page.evaluate<string[]>(UNLABELLED), `fields without a label on ${name}`).toEqual([]);
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
+  }
 
   it('signs in with tenant, email and password, refuses a wrong password, and signs out', async () => {
     const { context, page } = await open();

@@ -49,16 +49,13 @@ export function query(params) {
   return text ? `?${text}` : '';
 }
 
-/** fieldErrors maps a problem's `errors[].path` to messages keyed by field, for paths under `prefix`. */
+/** fieldErrors maps a problem's `errors[].path` to messages keyed by field, under the first matching prefix. */
 export function fieldErrors(error, prefixes = ['']) {
   const result = {};
   for (const item of error?.problem?.errors ?? []) {
-    for (const prefix of prefixes) {
-      if (prefix === '' || item.path.startsWith(prefix)) {
-        const key = item.path.slice(prefix.length);
-        if (key && !(key in result)) result[key] = item.message;
-      }
-    }
+    const prefix = prefixes.find((candidate) => item.path.startsWith(candidate));
+    const key = prefix === undefined ? '' : item.path.slice(prefix.length);
+    if (key && !(key in result)) result[key] = item.message;
   }
   return result;
 }

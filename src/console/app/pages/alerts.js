@@ -95,7 +95,7 @@ export function AlertsPage({ session, query }) {
       <button type="button" class="secondary" onClick=${() => mark({ all: true })}>${t('alerts.markAllRead')}</button>
     </div>
     <${Banner}>${problemText(error)}<//>
-    ${items.length === 0 ? html`<p class="empty">${t('alerts.none')}</p>` : html`<div class="table-wrap"><table class="alerts">
+    ${items.length === 0 ? error ? null : html`<p class="empty">${t('alerts.none')}</p>` : html`<div class="table-wrap"><table class="alerts">
       <thead><tr>
         <th scope="col"><input type="checkbox" aria-label=${t('alerts.selectAll')} checked=${selected.size > 0 && selected.size === items.length}
           onChange=${(event) => setSelected(event.currentTarget.checked ? new Set(items.map((a) => a.id)) : new Set())} /></th>

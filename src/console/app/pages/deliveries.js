@@ -39,7 +39,7 @@ export function DeliveriesPage({ session, query }) {
         onInput=${() => {}} onChange=${(event) => setFilter('recipient', event.currentTarget.value.trim())} />
     </form>
     <${Banner}>${problemText(error)}<//>
-    ${items.length === 0 ? html`<p class="empty">${t('deliveries.none')}</p>` : html`<div class="table-wrap"><table>
+    ${items.length === 0 ? error ? null : html`<p class="empty">${t('deliveries.none')}</p>` : html`<div class="table-wrap"><table>
       <thead><tr><th scope="col">${t('deliveries.created')}</th><th scope="col">${t('deliveries.kind')}</th><th scope="col">${t('deliveries.recipient')}</th>
         <th scope="col">${t('deliveries.status')}</th><th scope="col">${t('deliveries.attempts')}</th><th scope="col">${t('deliveries.reply')}</th><th scope="col">${t('deliveries.sent')}</th></tr></thead>
       <tbody>${items.map((row) => html`<tr key=${row.id}>

@@ -34,19 +34,30 @@ export function testedKey(form) {
 }
 
 /**
+ * testsWhatIsShown says whether a test runs the values on screen: custom values are sent with the
+ * test, but "default" can only be tested once saved, since a test without values runs the saved ones.
+ */
+export function testsWhatIsShown(form, stored) {
+  return form.useCustom || !stored.useCustom;
+}
+
+/**
  * MailSettingsPage is the seed's Settings > Mail tab: Enable alerts email, default or custom
  * SMTP, Test Mail Settings, and Save, which asks before saving values that were not tested.
  */
 export function MailSettingsPage({ session }) {
   const [form, setForm] = useState(null);
-  const [stored, setStored] = useState(false);
+  const [stored, setStored] = useState({ custom: false, useCustom: false });
   const [errors, setErrors] = useState({});
   const [message, setMessage] = useState(null);
   const [tested, setTested] = useState(null);
   const [dialog, setDialog] = useState(null);
   const editable = can(session, 'Settings.Edit');
 
-  const show = (settings) => { setForm(mailFormOf(settings)); setStored(settings.custom !== null && settings.custom !== undefined); };
+  const show = (settings) => {
+    setForm(mailFormOf(settings));
+    setStored({ custom: settings.custom !== null && settings.custom !== undefined, useCustom: Boolean(settings.useCustom) });
+  };
   const load = () => api('GET', tenantApi(session, 'settings/mail')).then(show, (err) => setMessage({ kind: 'error', text: problemText(err) }));
   useEffect(() => { load(); }, [session.tenant.id]);
   if (!form) return html`<section class="page"><h1>${t('settings.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
@@ -107,12 +118,12 @@ export function MailSettingsPage({ session }) {
       ${editable ? html`<div class="actions">
         <button type="button" class="secondary" onClick=${() => setDialog('test')}>${t('mail.test')}</button>
         <button type="submit">${t('save')}</button>
-        ${stored ? html`<button type="button" class="link danger" onClick=${clearCustom}>${t('mail.clearCustom')}</button>` : null}
+        ${stored.custom ? html`<button type="button" class="link danger" onClick=${clearCustom}>${t('mail.clearCustom')}</button>` : null}
       </div>` : null}
     </form>
     ${dialog === 'test' ? html`<${TestMailDialog} sendTo=${session.user?.email ?? ''} onClose=${() => setDialog(null)}
       run=${(sendTo) => api('POST', tenantApi(session, 'settings/mail/test'), { sendTo, ...(form.useCustom ? { settings: smtpPayload(form.custom) } : {}) })}
-      onTested=${(ok) => setTested(ok ? testedKey(form) : null)} onErrors=${(err) => setErrors(fieldErrors(err, ['settings.', 'custom.']))} />` : null}
+      onTested=${(ok) => setTested(ok && testsWhatIsShown(form, stored) ? testedKey(form) : null)} onErrors=${(err) => setErrors(fieldErrors(err, ['settings.', 'custom.']))} />` : null}
     ${dialog === 'confirm' ? html`<${Dialog} title=${t('mail.untestedTitle')} onClose=${() => setDialog(null)}>
       <p>${t('mail.untested')}</p>
       <div class="actions">
