@@ -141,6 +141,13 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(server.messages).toEqual([]);
   });
 
+  it('still upgrades when the STARTTLS line is stripped from EHLO, never falling back to plaintext', async () => {
+    const server = await start({ tls: 'starttls-hidden', auth: { username: 'robot', password: PASSWORD } });
+    await sender.send(endpointFor(server, { security: 'starttls', authMethod: 'plain', username: 'robot', password: PASSWORD }), email());
+    expect(server.authSeen).toEqual([{ method: 'PLAIN', secure: true }]);
+    expect(server.mailFromSeen).toEqual([{ secure: true }]);
+  });
+
   it('fails at the TLS stage when the certificate is for another host, with STARTTLS and implicit TLS', async () => {
     const starttls = await start({ tls: 'starttls', certificate: 'wrong-host' });
     expect(await failure(sender.send(endpointFor(starttls, { security: 'starttls' }), email()))).toMatchObject({ stage: 'tls', retryable: false });
@@ -227,6 +234,15 @@ describe('SMTP sender against real smtp-server instances', () => {
       expect(text).not.toContain(Buffer.from(PASSWORD).toString('base64'));
       expect(text).not.toContain(Buffer.from(`\0robot\0${PASSWORD}`).toString('base64'));
     }
+    const oauth = await start({ tls: 'starttls', auth: { username: 'robot', accessToken: PASSWORD, methods: ['XOAUTH2'] } });
+    const oauthReceipt = await sender.send(
+      endpointFor(oauth, { security: 'starttls', authMethod: 'xoauth2', username: 'robot', accessToken: PASSWORD }),
+      email(),
+      { transcript: true },
+    );
+    expect(oauthReceipt.transcript!.join('\n')).toContain('AUTH XOAUTH2');
+    expect(oauthReceipt.transcript!.join('\n')).not.toContain(PASSWORD);
+    expect(oauthReceipt.transcript!.join('\n')).not.toContain(Buffer.from(`user=robot\x01auth=Bearer ${PASSWORD}\x01\x01`).toString('base64'));
     const failed = await failure(
       sender.send(endpointFor(server, { security: 'starttls', authMethod: 'plain', username: 'robot', password: `${PASSWORD}x` }), email(), {
         transcript: true,

@@ -14,8 +14,12 @@ export interface ScriptedFailure {
 
 /** TestSmtpOptions describe the server a test needs. */
 export interface TestSmtpOptions {
-  /** `starttls` offers the upgrade, `implicit` speaks TLS from the first byte; default plain with no STARTTLS at all. */
-  readonly tls?: 'none' | 'starttls' | 'implicit';
+  /**
+   * `starttls` offers the upgrade, `starttls-hidden` accepts it without listing it in EHLO (as
+   * behind a stripping proxy), `implicit` speaks TLS from the first byte; default plain with no
+   * STARTTLS at all.
+   */
+  readonly tls?: 'none' | 'starttls' | 'starttls-hidden' | 'implicit';
   /** Which certificate the server shows (default one valid for localhost, signed by the test CA). */
   readonly certificate?: 'localhost' | 'wrong-host';
   /** Require AUTH with these credentials; `accessToken` enables XOAUTH2. */
@@ -108,6 +112,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     authMethods: [...(auth?.methods ?? ['PLAIN', 'LOGIN', ...(auth?.accessToken ? (['XOAUTH2'] as const) : [])])],
     authOptional: !auth,
     allowInsecureAuth: true,
+    hideSTARTTLS: security === 'starttls-hidden',
     disableReverseLookup: true,
     logger: false,
     // Pooled clients keep connections open; the tests should not wait 30 s for them at close.
