@@ -151,6 +151,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // Test Mail Settings: Send To is the signed-in account's email; success; nothing saved.
     await page.getByRole('button', { name: 'Test Mail Settings' }).click();
     expect(await page.getByLabel('Send To').inputValue()).toBe('admin@acme.example');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Test Mail Settings' }).click();
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     await expect.poll(() => page.getByRole('dialog').textContent()).toContain('The test email was sent to admin@acme.example');
     await shot(page, 'test-mail-success', false);
@@ -225,8 +228,14 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await expect.poll(() => page.locator('table.alerts tbody tr').count(), { timeout: 8000 }).toBe(4);
     await shot(page, 'alerts');
 
-    await page.locator('.bell-button').click();
+    // Keyboard: Enter opens the bell's panel, Escape closes it.
+    await page.locator('.bell-button').focus();
+    await page.keyboard.press('Enter');
     const panel = page.getByRole('region', { name: 'Unread alerts' });
+    await panel.waitFor();
+    await page.keyboard.press('Escape');
+    await panel.waitFor({ state: 'detached' });
+    await page.locator('.bell-button').click();
     await expect.poll(() => panel.locator('li').first().textContent()).toContain('Job Payroll faulted');
     await shot(page, 'bell-panel');
     await panel.getByRole('link', { name: 'See all alerts' }).click();

@@ -72,6 +72,16 @@ describe('console decisions', () => {
     expect(normalizeCatalogue(null)).toEqual([]);
   });
 
+  it('reads and shows the time filters in the user\'s time zone, not the browser\'s', async () => {
+    const { setTimeZone, localInputToIso, isoToLocalInput, timeZone } = await load('lib/format.js');
+    setTimeZone('Mars/Olympus');
+    setTimeZone('Europe/Paris');
+    expect(timeZone()).toBe('Europe/Paris');
+    expect(localInputToIso('2026-07-01T10:00')).toBe('2026-07-01T10:00:00.000+02:00');
+    expect(isoToLocalInput('2026-11-27T09:30:00Z')).toBe('2026-11-27T10:30');
+    expect(localInputToIso('')).toBe('');
+  });
+
   it('picks the first supported language', async () => {
     const { pickLanguage } = await load('lib/i18n.js');
     expect(pickLanguage(null, 'fr-CA')).toBe('fr');
