@@ -2,7 +2,7 @@ import type { Translate } from '../../i18n/email-i18n.js';
 import type { LocaleFormat } from '../../i18n/format.js';
 import { httpUrl } from './links.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
-import { clip, oneLine } from './text.js';
+import { clip, field, oneLine } from './text.js';
 import type { AlertGroupView, AlertSourceView } from './view-models.js';
 
 /** AlertLine is one alert (or one dedup key's repeats) as the templates show it. */
@@ -31,7 +31,6 @@ export interface AlertLineOptions {
 }
 
 const SOURCE_PARTS: readonly (keyof AlertSourceView)[] = ['process', 'robot', 'machine', 'queue', 'job'];
-const FIELD_MAX = 200;
 
 /**
  * alertLine presents one alert group: severity label and colour, event, the count of repeats,
@@ -48,11 +47,11 @@ export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat
       return value ? [{ label: t(`field.${part}`), value }] : [];
     }),
     ...(group.folder ? [{ label: t('field.folder'), value: group.folder }] : []),
-  ].map(({ label, value }) => fmt.labelled(label, clip(oneLine(value), FIELD_MAX)));
+  ].map(({ label, value }) => fmt.labelled(label, field(value)));
   return {
     colour: SEVERITY_COLOURS[group.severity],
     severity: t(`severity.${group.severity}`),
-    event: clip(oneLine(group.eventDisplayName), FIELD_MAX),
+    event: field(group.eventDisplayName),
     href: httpUrl(group.url) ?? null,
     repeats: group.count > 1 ? `×${fmt.number(group.count)}` : null,
     message: clip(message, options.messageMax),

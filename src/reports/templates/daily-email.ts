@@ -4,7 +4,7 @@ import { emailTranslator } from '../../i18n/email-i18n.js';
 import { localeFormat } from '../../i18n/format.js';
 import { greeting, link, linkText, renderEmail } from './frame.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
-import { clip, oneLine } from './text.js';
+import { field } from './text.js';
 import type { DailyEmailView } from './view-models.js';
 
 /**
@@ -32,8 +32,8 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
     .map((row) => ({
       colour: SEVERITY_COLOURS[row.severity],
       severity: t(`severity.${row.severity}`),
-      event: clip(oneLine(row.eventDisplayName), 200),
-      component: clip(oneLine(row.componentDisplayName), 100),
+      event: field(row.eventDisplayName),
+      component: field(row.componentDisplayName, 100),
       count: fmt.number(row.count),
     }));
   const cards = [...SEVERITIES]

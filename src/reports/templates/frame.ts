@@ -5,7 +5,7 @@ import type { Language } from '../../i18n/languages.js';
 import { HTML_TEMPLATES } from './compile.js';
 import { type HeaderInput, emailHeaders, headerText } from './headers.js';
 import { httpUrl } from './links.js';
-import { clip, oneLine } from './text.js';
+import { field } from './text.js';
 
 /** Link is a vetted http(s) link and its text, as the templates show it. */
 export interface Link {
@@ -43,7 +43,7 @@ export interface Frame {
 
 /** greeting is the salutation of a recipient, with or without a name. */
 export function greeting(t: Translate, name: string | undefined): string {
-  const clean = name ? clip(oneLine(name), 100) : '';
+  const clean = name ? field(name, 100) : '';
   return clean ? t('common.greeting', { name: clean }) : t('common.greetingNoName');
 }
 
@@ -66,7 +66,7 @@ export function renderEmail(
     ...body,
     lang: frame.language,
     subject,
-    preheader: clip(oneLine(frame.preheader), 200),
+    preheader: field(frame.preheader),
     accent: frame.accent,
     tenantDisplayName: frame.tenantDisplayName,
     heading: frame.heading,

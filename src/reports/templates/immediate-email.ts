@@ -5,7 +5,7 @@ import { alertLine, alertLineText } from './alert-line.js';
 import { greeting, link, linkText, renderEmail } from './frame.js';
 import { threadId } from './headers.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
-import { clip, oneLine } from './text.js';
+import { clip, field, oneLine } from './text.js';
 import type { ImmediateEmailView } from './view-models.js';
 
 /** IMMEDIATE_DATA_MAX_FIELDS is how many fields of an alert's JSON data the email lists. */
@@ -22,7 +22,7 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
   const line = alertLine(alert, t, fmt, { messageMax: 4096, foldMessage: false, timeOnly: false });
   const entries = Object.entries(alert.data ?? {});
   const data = entries.slice(0, IMMEDIATE_DATA_MAX_FIELDS).map(([key, value]) => ({
-    key: clip(oneLine(key), 100),
+    key: field(key, 100),
     value: clip(typeof value === 'string' ? value : JSON.stringify(value) ?? String(value), 300),
   }));
   const hiddenFields = entries.length - data.length;

@@ -36,10 +36,16 @@ export function alertListUrl(publicUrl: string, filter: AlertListFilter): string
   if (filter.event) query.set('event', filter.event);
   if (filter.since !== undefined) query.set('since', new Date(filter.since).toISOString());
   if (filter.until !== undefined) query.set('until', new Date(filter.until).toISOString());
-  return `${publicUrl.replace(/\/+$/, '')}/#/alerts?${query}`;
+  return consoleUrl(publicUrl, 'alerts', query);
 }
 
 /** preferencesUrl is the console's alert preferences page of a tenant. */
 export function preferencesUrl(publicUrl: string, tenant: string): string {
-  return `${publicUrl.replace(/\/+$/, '')}/#/preferences?${new URLSearchParams({ tenant })}`;
+  return consoleUrl(publicUrl, 'preferences', new URLSearchParams({ tenant }));
+}
+
+// The console routes in the URL fragment (`#/alerts?…`); the tenant goes along for a console
+// signed in elsewhere.
+function consoleUrl(publicUrl: string, route: string, query: URLSearchParams): string {
+  return `${publicUrl.replace(/\/+$/, '')}/#/${route}?${query}`;
 }

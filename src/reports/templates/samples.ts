@@ -23,6 +23,7 @@ export interface SampleContext {
   readonly language: Language;
   readonly timeZone: string;
   readonly now: number;
+  /** The base of the links, without a trailing slash (as Config.publicUrl). */
   readonly publicUrl: string;
   /** The length of a summary window, in seconds. */
   readonly summaryIntervalSeconds: number;
@@ -115,7 +116,7 @@ function catalogued(event: string, language: Language, severity?: Severity) {
 function links(context: SampleContext, kind: string) {
   return {
     preferences: preferencesUrl(context.publicUrl, context.tenant.name),
-    unsubscribe: `${context.publicUrl.replace(/\/+$/, '')}/unsubscribe/sample-${kind}-token`,
+    unsubscribe: `${context.publicUrl}/unsubscribe/sample-${kind}-token`,
   };
 }
 

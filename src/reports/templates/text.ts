@@ -8,3 +8,11 @@ export function clip(value: string, max: number): string {
 export function oneLine(value: string): string {
   return value.replace(/\s+/g, ' ').trim();
 }
+
+/** FIELD_MAX is the longest a one-line field (a name, an event, a folder) is shown, in characters. */
+export const FIELD_MAX = 200;
+
+/** field is a name or label as an email shows it: on one line and at most `max` characters. */
+export function field(value: string, max = FIELD_MAX): string {
+  return clip(oneLine(value), max);
+}
