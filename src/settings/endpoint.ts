@@ -5,6 +5,9 @@ import { getMailSettings, getSystemSmtp, openCustomSecrets } from './mail-settin
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
 import type { SmtpSecrets, StoredSmtp } from './smtp-settings.js';
 
+/** UNREADABLE_SECRET explains a stored secret that no longer opens. */
+export const UNREADABLE_SECRET = 'The stored SMTP password or token no longer decrypts (the secret key changed): save it again.';
+
 /** EndpointContext is what resolving an endpoint needs besides the tenant's own settings. */
 export interface EndpointContext {
   /** The system default SMTP URL in force (`Tocsin.systemSmtpUrl`). */
@@ -94,7 +97,7 @@ export async function resolveEndpoint(
   } catch (err) {
     if (err instanceof RefusedHostError) return { endpoint: null, reason: 'refused-host', message: err.message, retryable: err.retryable };
     if (err instanceof SecretDecryptError) {
-      return { endpoint: null, reason: 'unreadable-secret', message: 'The stored SMTP secret does not decrypt; save the password again.', retryable: false };
+      return { endpoint: null, reason: 'unreadable-secret', message: UNREADABLE_SECRET, retryable: false };
     }
     throw err;
   }

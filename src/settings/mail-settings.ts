@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { fieldError } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
-import type { SecretBox } from './secret-box.js';
+import { type SecretBox, SecretDecryptError } from './secret-box.js';
 import {
   MergeError,
   type SmtpSecrets,
@@ -132,13 +132,40 @@ export async function openCustomSecrets(db: Db, secretBox: SecretBox, tenantId: 
  * mergeOrExplain merges an SmtpSettings input over stored values, turning a missing required
  * field into a 400 naming it under `prefix`.
  */
-export function mergeOrExplain(prefix: string, stored: StoredSmtp | null, secrets: SmtpSecrets, input: SmtpSettingsInput) {
+function mergeOrExplain(prefix: string, stored: StoredSmtp | null, secrets: SmtpSecrets, input: SmtpSettingsInput) {
   try {
     return mergeSmtp(stored, secrets, input);
   } catch (err) {
     if (err instanceof MergeError) throw fieldError(`${prefix}${err.path}`, err.message);
     throw err;
   }
+}
+
+/**
+ * mergeOverCustom merges an SmtpSettings input over a tenant's stored custom values. Only the
+ * secrets the input keeps are decrypted; one that no longer decrypts (the secret key changed) is a
+ * 400 asking for it again rather than a failure.
+ */
+export async function mergeOverCustom(
+  db: Db,
+  secretBox: SecretBox,
+  tenantId: string,
+  prefix: string,
+  stored: StoredSmtp | null,
+  input: SmtpSettingsInput,
+) {
+  const row = await readRow(db, tenantId);
+  const kept = (field: 'password' | 'accessToken', sealed: string | null | undefined): string | null => {
+    if (input[field] !== undefined || !sealed) return null;
+    try {
+      return secretBox.open(sealed, secretOwner[field](tenantId));
+    } catch (err) {
+      if (err instanceof SecretDecryptError) throw fieldError(`${prefix}${field}`, 'the stored value no longer decrypts (the secret key changed): enter it again');
+      throw err;
+    }
+  };
+  const secrets = { password: kept('password', row?.custom_password), accessToken: kept('accessToken', row?.custom_access_token) };
+  return mergeOrExplain(prefix, stored, secrets, input);
 }
 
 /**
@@ -159,7 +186,7 @@ export async function saveMailSettings(
     custom = null;
     sealed = { password: null, accessToken: null };
   } else if (input.custom !== undefined) {
-    const merged = mergeOrExplain('custom.', current.custom, await openCustomSecrets(db, secretBox, tenantId), input.custom);
+    const merged = await mergeOverCustom(db, secretBox, tenantId, 'custom.', current.custom, input.custom);
     custom = merged.smtp;
     sealed = {
       password: merged.secrets.password === null ? null : secretBox.seal(merged.secrets.password, secretOwner.password(tenantId)),
@@ -196,6 +223,16 @@ export async function clearCustomSmtp(db: Db, tenantId: string, clock: Clock): P
 }
 
 const SYSTEM_KEY = 'system-mail-settings';
+
+function openOrNull(secretBox: SecretBox, sealed: string | null, owner: string): string | null {
+  if (!sealed) return null;
+  try {
+    return secretBox.open(sealed, owner);
+  } catch (err) {
+    if (err instanceof SecretDecryptError) return null;
+    throw err;
+  }
+}
 const systemOwner = { password: 'system:smtp-password', accessToken: 'system:smtp-access-token' };
 
 /** SystemSmtp are the host's default SMTP settings, with their secrets in clear, and where they come from. */
@@ -213,10 +250,9 @@ export async function getSystemSmtp(db: Db, secretBox: SecretBox, systemSmtpUrl:
   const saved = JSON.parse(row.value) as { smtp: string; password: string | null; accessToken: string | null };
   return {
     smtp: parseStoredSmtp(saved.smtp)!,
-    secrets: {
-      password: saved.password ? secretBox.open(saved.password, systemOwner.password) : null,
-      accessToken: saved.accessToken ? secretBox.open(saved.accessToken, systemOwner.accessToken) : null,
-    },
+    // A secret sealed under another key reads as unset: the host admin sees passwordSet false and
+    // enters it again, and sends fail at AUTH in the delivery log meanwhile.
+    secrets: { password: openOrNull(secretBox, saved.password, systemOwner.password), accessToken: openOrNull(secretBox, saved.accessToken, systemOwner.accessToken) },
     source: 'saved',
   };
 }

@@ -5,6 +5,7 @@ import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-
 import { type TestApp, startTestApp } from '../http/testing.js';
 import { describeEachDialect } from '../storage/testing.js';
 import { resolveEndpoint } from './endpoint.js';
+import { SecretBox } from './secret-box.js';
 
 const PASSWORD = 'Tr0ub4dor&3-secret-smtp';
 const CONTEXT = { systemSmtpUrl: 'smtp://127.0.0.1:1', allowPrivateHosts: true };
@@ -214,6 +215,28 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     const limited = await call('POST', '/api/v1/tenants/mail-b/settings/mail/test', { sendTo: 'qa@example.com' });
     expect(limited.statusCode).toBe(429);
     expect(limited.headers['retry-after']).toBeDefined();
+  });
+
+  it('asks for the password again when the stored one no longer decrypts (the key changed)', async () => {
+    const { tenantId } = await t.tenantWithUser('mail-d');
+    await call('PUT', '/api/v1/tenants/mail-d/settings/mail', {
+      useCustom: true,
+      custom: smtpFor({ authMethod: 'plain', username: 'robot', password: PASSWORD }),
+    });
+    const otherKey = SecretBox.fromPassphrase('some other installation key');
+    await t.tocsin.deps.storage.db
+      .updateTable('tenant_mail_settings')
+      .set({ custom_password: otherKey.seal(PASSWORD, `tenant:${tenantId}:smtp-password`) })
+      .where('tenant_id', '=', tenantId)
+      .execute();
+    const put = await call('PUT', '/api/v1/tenants/mail-d/settings/mail', { custom: { fromDisplayName: 'Renamed' } });
+    expect(put.json()).toMatchObject({ status: 400, errors: [{ path: 'custom.password' }] });
+    const test = await call('POST', '/api/v1/tenants/mail-d/settings/mail/test', { sendTo: 'qa@example.com' });
+    expect(test.json()).toMatchObject({ ok: false, stage: 'auth' });
+    expect(test.json().message).toContain('no longer decrypts');
+    const again = await call('PUT', '/api/v1/tenants/mail-d/settings/mail', { custom: { password: PASSWORD } });
+    expect(again.statusCode).toBe(200);
+    expect((await call('POST', '/api/v1/tenants/mail-d/settings/mail/test', { sendTo: 'qa@example.com' })).json()).toMatchObject({ ok: true });
   });
 
   it('never shows the password in any answer or anywhere in the log', () => {

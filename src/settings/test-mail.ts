@@ -10,10 +10,10 @@ import { renderTestEmail } from '../reports/templates/test-email.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import type { Db } from '../storage/database.js';
-import { type EndpointContext, type SmtpSource, effectiveSmtp, guardEndpoint, toEndpoint } from './endpoint.js';
+import { type EndpointContext, type SmtpSource, UNREADABLE_SECRET, effectiveSmtp, guardEndpoint, toEndpoint } from './endpoint.js';
 import { RefusedHostError } from './host-guard.js';
-import { getMailSettings, mergeOrExplain, openCustomSecrets } from './mail-settings.js';
-import type { SecretBox } from './secret-box.js';
+import { getMailSettings, mergeOverCustom } from './mail-settings.js';
+import { type SecretBox, SecretDecryptError } from './secret-box.js';
 import type { SmtpSettingsInput } from './smtp-settings.js';
 
 /** TestMailDeps are the parts a test send needs. */
@@ -55,7 +55,7 @@ async function endpointToTest(deps: TestMailDeps, tenantId: string, settings: Sm
   }
   // Unsaved values go over the saved custom ones, so an unchanged password need not be typed again.
   const saved = await getMailSettings(deps.db, tenantId);
-  const merged = mergeOrExplain('settings.', saved.custom, await openCustomSecrets(deps.db, deps.secretBox, tenantId), settings);
+  const merged = await mergeOverCustom(deps.db, deps.secretBox, tenantId, 'settings.', saved.custom, settings);
   return { endpoint: toEndpoint(merged.smtp, merged.secrets), source: 'custom' as SmtpSource };
 }
 
@@ -65,12 +65,13 @@ async function endpointToTest(deps: TestMailDeps, tenantId: string, settings: Sm
  * throw a 400 naming the field; a refused host answers with the one generic message.
  */
 export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest): Promise<TestMailResult> {
-  const { endpoint: unchecked, source } = await endpointToTest(deps, request.tenant.id, request.settings);
   let endpoint: SmtpEndpoint;
   try {
+    const { endpoint: unchecked, source } = await endpointToTest(deps, request.tenant.id, request.settings);
     endpoint = await guardEndpoint(unchecked, source, deps.context);
   } catch (err) {
     if (err instanceof RefusedHostError) return { ok: false, stage: 'connect', message: err.message, transcript: [] };
+    if (err instanceof SecretDecryptError) return { ok: false, stage: 'auth', message: UNREADABLE_SECRET, transcript: [] };
     throw err;
   }
   const rendered = renderTestEmail({
