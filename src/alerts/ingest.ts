@@ -69,6 +69,8 @@ export function groupCommit(
   const drain = async () => {
     committing += 1;
     try {
+      // Let the requests already read in this turn of the event loop join the commit.
+      await new Promise((resolve) => setImmediate(resolve));
       while (queue.length > 0) await commit(take());
     } finally {
       committing -= 1;
