@@ -101,6 +101,29 @@ export function withProblemResponses(doc: Json): Json {
   };
 }
 
+/**
+ * withLiteralParentheses restores the `()` of paths like Orchestrator's
+ * `.../OData.GetUnreadCount()`: the router matches them literally, but @fastify/swagger reads them
+ * as a regular expression and writes `{regexp1}`, a path parameter that does not exist.
+ */
+export function withLiteralParentheses(doc: Json): Json {
+  const paths: Json = {};
+  for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
+    if (!/\{regexp\d+\}/.test(path)) {
+      paths[path] = item;
+      continue;
+    }
+    const nextItem: Json = {};
+    for (const [method, operation] of Object.entries<Json>(item)) {
+      nextItem[method] = Array.isArray(operation?.parameters)
+        ? { ...operation, parameters: operation.parameters.filter((p: Json) => !(p.in === 'path' && /^regexp\d+$/.test(p.name))) }
+        : operation;
+    }
+    paths[path.replace(/\{regexp\d+\}/g, '()')] = nextItem;
+  }
+  return { ...doc, paths };
+}
+
 function withErrors(path: string, operation: Json): Json {
   const isPublic = Array.isArray(operation.security) && operation.security.length === 0;
   const statuses = ['400'];
@@ -127,7 +150,8 @@ export async function registerOpenApi(app: TocsinApp): Promise<void> {
       security: [{ bearer: [] }],
     },
     transform: documentRoute,
-    transformObject: (documentObject) => withProblemResponses(jsonSchemaTransformObject(documentObject) as Json),
+    transformObject: (documentObject) =>
+      withProblemResponses(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json)),
   });
   app.get(OPENAPI_PATH, { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 }
