@@ -71,6 +71,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     base = tocsin.url!;
     smtp = await startTestSmtpServer({ auth: { username: SMTP_USER, password: SMTP_PASSWORD } });
     await call('POST', '/api/v1/tenants', { name: 'acme', displayName: 'Acme Robotics', timeZone: 'Europe/Paris' });
+    // A second tenant stays on the default settings, whose emails land in the built-in catcher.
+    await call('POST', '/api/v1/tenants', { name: 'globex', displayName: 'Globex', timeZone: 'America/New_York', language: 'es' });
     await addUser('admin@acme.example', ['Administrator']);
     await addUser('marie@acme.example', ['Administrator'], 'fr');
     const robot = await addUser('robot@acme.example', ['Robot']);
@@ -280,28 +282,67 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
-  it('shows the Mail tab in French with the seed guide\'s words', async () => {
+  it('follows the seed guide\'s steps in French: Paramètres > Courrier, Gmail values, Enregistrer, Tester', async () => {
     const { context, page } = await open();
-    await signIn(page, 'marie@acme.example', '#/settings/mail');
+    await signIn(page, 'marie@acme.example', '#/alerts');
+    // 1. Accédez à votre contexte de locataire > page Paramètres > onglet Courrier.
+    await page.getByRole('link', { name: 'Paramètres' }).click();
     await page.getByRole('tab', { name: 'Courrier' }).waitFor();
-    await page.getByRole('switch', { name: "Activer l'e-mail d'alerte" }).waitFor();
+    // 2. Activez l'option Activer l'e-mail d'alerte.
+    await page.getByRole('switch', { name: "Activer l'e-mail d'alerte" }).check();
+    // 9-17. Utiliser les paramètres personnalisés, Activer SSL, then the Gmail values.
     await page.getByLabel('Utiliser les paramètres personnalisés').check();
-    for (const label of ['Activer SSL', 'Hôte SMTP', 'Domaine SMTP', 'Port SMTP', "Nom d'utilisateur SMTP", "Adresse d'expédition par défaut", 'Nom affiché par défaut à partir de']) {
-      await page.getByLabel(label, { exact: true }).waitFor();
-    }
-    await page.getByText('Mot de passe SMTP').waitFor();
-    await page.getByRole('button', { name: 'Enregistrer' }).waitFor();
+    await page.getByLabel('Activer SSL', { exact: true }).uncheck();
+    await page.getByLabel('Activer SSL', { exact: true }).check();
+    await page.getByLabel('Hôte SMTP').fill('smtp.gmail.com');
+    expect(await page.getByLabel('Domaine SMTP').inputValue()).toBe('');
+    await page.getByLabel('Port SMTP').fill('465');
+    await page.getByLabel("Nom d'utilisateur SMTP").fill('alertes.acme@gmail.com');
+    await page.getByRole('button', { name: 'Remplacer' }).click();
+    await page.getByLabel('Mot de passe SMTP').fill('abcd efgh ijkl mnop');
+    await page.getByLabel("Adresse d'expédition par défaut").fill('alertes.acme@gmail.com');
+    await page.getByLabel('Nom affiché par défaut à partir de').fill('Alertes Acme');
+    expect(await page.getByLabel('Mode de sécurité').inputValue()).toBe('tls');
     await shot(page, 'mail-settings-fr');
+    // 18. Cliquez sur Enregistrer. Il vous sera demandé si vous souhaitez continuer sans tester les paramètres.
+    await page.getByRole('button', { name: 'Enregistrer' }).click();
+    await expect.poll(() => page.getByRole('dialog').textContent()).toContain('continuer sans tester les paramètres');
+    await page.getByRole('button', { name: 'Continuer sans tester' }).click();
+    await page.getByText('Les paramètres de messagerie sont enregistrés.').waitFor();
+    expect((await call('GET', '/api/v1/tenants/acme/settings/mail')).custom).toMatchObject({
+      host: 'smtp.gmail.com', port: 465, security: 'tls', username: 'alertes.acme@gmail.com', fromDisplayName: 'Alertes Acme', passwordSet: true,
+    });
+    // Tester les paramètres d'e-mail: Envoyer à holds the account's address; the window says what happened.
+    // (Against the local test server here, since this machine does not reach Gmail.)
+    await page.getByLabel('Activer SSL', { exact: true }).uncheck();
+    await page.getByLabel('Hôte SMTP').fill('localhost');
+    await page.getByLabel('Port SMTP').fill(String(smtp.port));
+    await page.getByLabel("Nom d'utilisateur SMTP").fill(SMTP_USER);
+    await page.getByRole('button', { name: 'Remplacer' }).click();
+    await page.getByLabel('Mot de passe SMTP').fill(SMTP_PASSWORD);
     await page.getByRole('button', { name: "Tester les paramètres d'e-mail" }).click();
     expect(await page.getByLabel('Envoyer à').inputValue()).toBe('marie@acme.example');
-    await page.getByRole('button', { name: 'Envoyer', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Envoyer', exact: true }).click();
+    await expect.poll(() => page.getByRole('dialog').textContent()).toContain("L'e-mail de test a été envoyé à marie@acme.example");
+    await shot(page, 'test-mail-fr', false);
+    // Le test n'enregistre pas vos paramètres.
+    expect((await call('GET', '/api/v1/tenants/acme/settings/mail')).custom.host).toBe('smtp.gmail.com');
     await context.close();
   });
 
   it('renders every other page, also at 360 px wide, for the README', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/access/users');
-    await page.locator('tr', { hasText: 'robot@acme.example' }).waitFor();
+    await page.getByRole('button', { name: 'Add user' }).click();
+    await page.getByLabel('Email', { exact: true }).fill('kenji@acme.example');
+    await page.getByLabel('Name', { exact: true }).fill('Kenji Sato');
+    await page.getByLabel('Language').selectOption('ja');
+    await page.getByLabel('Time zone').fill('Asia/Tokyo');
+    await page.getByLabel('Console password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('tr', { hasText: 'kenji@acme.example' }).waitFor();
+    expect((await call('GET', '/api/v1/tenants/acme/users')).items.find((u: { email: string }) => u.email === 'kenji@acme.example'))
+      .toMatchObject({ language: 'ja', timeZone: 'Asia/Tokyo', roles: ['Alerts Viewer'], active: true, hasPassword: true });
     await shot(page, 'access-users');
     await page.locator('tr', { hasText: 'robot@acme.example' }).getByRole('button', { name: 'New API token' }).click();
     await page.getByLabel('Token name').fill('orchestrator');
@@ -354,7 +395,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByLabel('SMTP Host').waitFor();
     await shot(page, 'host-system-mail');
     // A test through the default settings lands in the built-in catcher.
-    await call('POST', '/api/v1/tenants/acme/settings/mail/test', { sendTo: 'admin@acme.example', settings: undefined });
+    await call('POST', '/api/v1/tenants/globex/settings/mail/test', { sendTo: 'ops@globex.example' });
     await page.getByRole('link', { name: 'Mail catcher' }).click();
     await page.locator('table tbody tr').first().waitFor();
     await page.locator('table tbody tr').first().getByRole('button').click();

@@ -27,6 +27,10 @@ describe('console decisions', () => {
     expect(withSsl({ ...empty, port: '465' }, false)).toMatchObject({ port: '587', security: 'none' });
     expect(withSsl({ ...empty, port: '2525' }, true)).toMatchObject({ port: '2525', security: 'starttls' });
     expect(withSsl({ ...empty, port: '2525' }, false)).toMatchObject({ port: '2525', security: 'none' });
+    const { withPort } = await load('lib/smtp-form.js');
+    expect(withPort({ ...empty, port: '2525', security: 'starttls' }, '465')).toMatchObject({ security: 'tls' });
+    expect(withPort({ ...empty, port: '465', security: 'tls' }, '587')).toMatchObject({ security: 'starttls' });
+    expect(withPort({ ...empty, port: '25', security: 'none' }, '465')).toMatchObject({ security: 'none' });
   });
 
   it('counts a test as covering the form only when it ran the values shown', async () => {

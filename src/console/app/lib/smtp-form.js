@@ -66,8 +66,17 @@ export function withSsl(form, on) {
   return { ...form, port, security: on ? (port === '465' ? 'tls' : 'starttls') : 'none' };
 }
 
+/**
+ * withPort changes the port; with SSL on, the mode follows it as the API maps the seed's Enable
+ * SSL: implicit TLS on 465, STARTTLS on any other port.
+ */
+export function withPort(form, port) {
+  if (form.security === 'none') return { ...form, port };
+  return { ...form, port, security: port.trim() === '465' ? 'tls' : 'starttls' };
+}
+
 /** SmtpFields are the custom SMTP fields of the seed, in its order, plus security, auth and timeout. */
-export function SmtpFields({ form, onChange, errors = {}, prefix }) {
+export function SmtpFields({ form, onChange, errors = {}, prefix, legend = t('mail.smtpServer') }) {
   const set = (name) => (value) => onChange({ ...form, [name]: value });
   const id = (name) => `${prefix}-${name}`;
   const preset = PRESETS[form.preset];
@@ -76,7 +85,7 @@ export function SmtpFields({ form, onChange, errors = {}, prefix }) {
     onChange({ ...form, ...values, preset: name });
   };
   return html`<fieldset class="smtp">
-    <legend>${t('mail.smtpServer')}</legend>
+    <legend>${legend}</legend>
     <${SelectField} id=${id('preset')} label=${t('preset.label')} value=${form.preset ?? ''} onChange=${applyPreset}
       options=${[['', t('preset.none')], ...Object.keys(PRESETS).map((name) => [name, t(`preset.${name}`)])]}
       hint=${preset ? t(preset.note) : ''} />
@@ -87,7 +96,7 @@ export function SmtpFields({ form, onChange, errors = {}, prefix }) {
     </div>
     <${TextField} id=${id('host')} label=${t('mail.host')} value=${form.host} onInput=${set('host')} error=${errors.host} autocomplete="off" placeholder="smtp.gmail.com" />
     <${TextField} id=${id('domain')} label=${t('mail.domain')} value=${form.domain} onInput=${set('domain')} error=${errors.domain} hint=${t('mail.domainHint')} />
-    <${TextField} id=${id('port')} label=${t('mail.port')} value=${form.port} onInput=${set('port')} error=${errors.port} inputmode="numeric" hint=${t('mail.portHint')} />
+    <${TextField} id=${id('port')} label=${t('mail.port')} value=${form.port} onInput=${(port) => onChange(withPort(form, port))} error=${errors.port} inputmode="numeric" hint=${t('mail.portHint')} />
     <${TextField} id=${id('username')} label=${t('mail.username')} value=${form.username} onInput=${set('username')} error=${errors.username} autocomplete="off" />
     ${form.password === undefined
       ? html`<div class="field">

@@ -50,7 +50,8 @@ export function Bell({ session }) {
     alertsChanged();
   };
 
-  return html`<div class="bell" ref=${box}>
+  // Escape is handled here too: the document listener is attached only after the panel renders.
+  return html`<div class="bell" ref=${box} onKeyDown=${(event) => { if (event.key === 'Escape') setOpen(false); }}>
     <button type="button" class="bell-button" aria-expanded=${open} aria-controls="bell-panel"
       aria-label=${t('bell.label', { count: unread ?? 0 })} onClick=${() => setOpen(!open)}>
       <img src="/console/bell.svg" alt="" width="20" height="20" />

@@ -84,7 +84,7 @@ export function SystemMailPage() {
     <h1>${t('systemMail.title')}</h1>
     <p class="hint">${t('systemMail.hint')}</p>
     <form onSubmit=${save} novalidate>
-      <${SmtpFields} prefix="system" form=${form} errors=${errors} onChange=${(next) => { setForm(next); setMessage(null); }} />
+      <${SmtpFields} prefix="system" legend=${t('systemMail.server')} form=${form} errors=${errors} onChange=${(next) => { setForm(next); setMessage(null); }} />
       <${Banner} kind=${message?.kind}>${message?.text}<//>
       <div class="actions"><button type="submit">${t('save')}</button></div>
     </form>
