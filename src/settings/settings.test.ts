@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { simpleParser } from 'mailparser';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
@@ -171,7 +172,9 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect(got.envelope.to[0]).toMatch(/@mail-c\.example\.com$/);
     expect(got.raw).toMatch(/^X-Tocsin-Kind: test\r?$/m);
     expect(got.raw).toMatch(/^X-Tocsin-Tenant: mail-c\r?$/m);
-    expect(got.raw).toMatch(/^Subject: .*(=\?UTF-8\?|e-mail de test)/m);
+    const parsed = await simpleParser(got.raw);
+    expect(parsed.subject).toBe('mail-c\u00a0: e-mail de test de Tocsin');
+    expect(parsed.from?.value[0]).toEqual({ address: 'tocsin@host.example.com', name: 'Tocsin' });
   });
 
   it('tests unsaved settings merged over the saved ones (no retyping the password) and saves nothing', async () => {
