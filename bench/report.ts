@@ -78,7 +78,7 @@ export function renderReport(r: BenchReport): string {
     '# Benchmarks',
     '',
     `Written by \`npm run bench\` (bench/run-all.ts) on ${r.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}, in ${r.minutes.toFixed(1)} minutes ` +
-      `(budget ${r.budgetMinutes} minutes). Every figure is the **median of ${r.runs} runs** unless its row says otherwise; ` +
+      `(budget ${r.budgetMinutes} minutes). Every figure is the **median of ${r.runs} run${r.runs === 1 ? '' : 's'}** unless its row says otherwise; ` +
       'the runs are listed next to it. Everything ran on one machine in one run, against the same SMTP sink (bench/sink.ts: ' +
       'greets at once as Postfix does, accepts every message, counts Message-IDs).',
     '',

@@ -21,6 +21,7 @@ import { PG_URL, ROOT, postgresDatabase, releaseAll, releaseOnSignals, runScript
 import { machine, versions } from './machine.js';
 import { type Figure, type Section, type Target, formatNumber, medianOf, ratio, renderReport } from './report.js';
 import { type SinkProcess, startSinkProcess } from './sink-client.js';
+import { median } from './stats.js';
 import { api, provisionTenant, startTocsinServer } from './tocsin.js';
 
 const STEPS = ['ingest', 'latency', 'delivery', 'reports', 'outbox'] as const;
@@ -208,6 +209,14 @@ async function seedDatabase(databaseUrl: string, sink: SinkProcess): Promise<num
   }
 }
 
+function databaseWork(results: readonly DeliveryResult[]): string {
+  const measured = results.flatMap((r) => (r.database ? [r.database] : []));
+  if (measured.length === 0) return 'not measured';
+  const commits = median(measured.map((d) => d.commitsPerEmail));
+  const rows = median(measured.map((d) => d.rowsWrittenPerEmail));
+  return `${commits.toFixed(2)} commits and ${rows.toFixed(1)} rows written (median of ${measured.length} runs)`;
+}
+
 function deliveryFigures(label: string, command: string) {
   return { rate: figure(label, 'emails/s', command), results: [] as DeliveryResult[] };
 }
@@ -282,7 +291,12 @@ async function deliveryStep(): Promise<void> {
         'The same queue drained by 1 and then 2 `tocsin serve --role worker` processes on one PostgreSQL database (claims with ' +
         '`FOR UPDATE SKIP LOCKED` under a lease). Every email has its own Message-ID; the sink counts duplicates and the missing.',
       figures: [onePg.rate, twoPg.rate],
-      notes: [`1 worker: ${counts(onePg)}.`, `2 workers: ${counts(twoPg)}.`, `2 workers / 1 worker: ${ratio(medianOf(twoPg.rate), medianOf(onePg.rate))}.`],
+      notes: [
+        `1 worker: ${counts(onePg)}.`,
+        `2 workers: ${counts(twoPg)}.`,
+        `2 workers / 1 worker: ${ratio(medianOf(twoPg.rate), medianOf(onePg.rate))}.`,
+        `PostgreSQL work per email sent (pg_stat_database, all sessions of the worker processes, their schedulers included): ${databaseWork([...onePg.results, ...twoPg.results])}.`,
+      ],
     });
   }
   const pct = (d: { rate: Figure }) => `${formatNumber(medianOf(d.rate))} emails/s = ${((100 * medianOf(d.rate)) / rawRate).toFixed(0)} % of raw ${formatNumber(rawRate)}`;
