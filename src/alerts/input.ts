@@ -33,10 +33,7 @@ export const alertSource = z
   .partial()
   .strict();
 
-const jsonObject = z.custom<Record<string, unknown>>(
-  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
-  'must be a JSON object',
-);
+const jsonObject = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' });
 
 /**
  * alertInput is one AlertInput as API.md gives it. Severity, component and event are checked as
@@ -45,15 +42,15 @@ const jsonObject = z.custom<Record<string, unknown>>(
  */
 export const alertInput = z
   .object({
-    severity: z.string().max(32),
-    component: z.string().min(1).max(64),
-    event: z.string().max(128).optional(),
+    severity: z.string().max(32).describe('Info, Success, Warn, Error or Fatal (Warning is accepted for Warn)'),
+    component: z.string().min(1).max(64).describe('A component of GET /alerts/catalogue, e.g. Robots'),
+    event: z.string().max(128).optional().describe('Default Process.RaiseAlert; events outside the catalogue are kept as named'),
     message: z.string().min(1).max(MAX_MESSAGE_LENGTH),
     data: jsonObject.nullable().optional(),
     source: alertSource.nullable().optional(),
     folder: z.string().min(1).max(256).nullable().optional(),
     dedupKey: z.string().min(1).max(256).nullable().optional(),
-    occurredAt: z.iso.datetime({ offset: true }).nullable().optional(),
+    occurredAt: z.iso.datetime({ offset: true }).nullable().optional().describe('When it happened; default when stored'),
   })
   .strict();
 

@@ -5,7 +5,7 @@ import type { RouteModule } from '../http/context.js';
 import { badRequest, conflict, fieldError, notFound } from '../http/problem.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from './catalogue.js';
 import { ingestFor } from './ingest.js';
-import { MAX_BATCH, parseAlertsBody } from './input.js';
+import { MAX_BATCH, alertsBody, parseAlertsBody } from './input.js';
 import { markAlerts, markAllRead, readerFor, unreadCount } from './read-state.js';
 import { SEVERITIES, SEVERITY_MESSAGE, parseSeverity } from './severity.js';
 import { deleteAlert, findAlert, listAlerts, panelAlerts } from './store.js';
@@ -54,10 +54,12 @@ export const alertRoutes: RouteModule = (app, deps) => {
     base,
     {
       config: { permission: 'Alerts.Create' },
+      // The schema documents the body; parseAlertsBody validates it, naming each field of each
+      // alert of a batch, which a union schema's errors cannot.
+      validatorCompiler: () => (data) => ({ value: data }),
       schema: {
         params: tenantParams,
-        // Validated by parseAlertsBody, which names each field of each alert of a batch.
-        body: z.any(),
+        body: alertsBody,
         description:
           `One AlertInput {severity, component, event?, message, data?, source?, folder?, dedupKey?, occurredAt?} or {alerts: [AlertInput]} (at most ${MAX_BATCH}); 202 {ids} once durably stored.`,
       },
