@@ -8,8 +8,10 @@ import { fillPath, hasSamples, makeObjects, pathParams, routeKey, sampleBody } f
 import { ADMIN_TOKEN, type TestApp, startTestApp } from './testing.js';
 
 // Bounded so the whole walk takes seconds: RUNS_PER_ROUTE requests for each route of the table.
-const RUNS_PER_ROUTE = 30;
-const RANDOM_URL_RUNS = 150;
+// TOCSIN_FUZZ_RUNS=500 digs deeper when hunting (minutes).
+const RUNS_PER_ROUTE = Number(process.env.TOCSIN_FUZZ_RUNS ?? 30);
+const RANDOM_URL_RUNS = 5 * RUNS_PER_ROUTE;
+const WALK_TIMEOUT_MS = Math.max(30_000, RUNS_PER_ROUTE * 2_000);
 
 /** An HTTP request as a client could send it, before it is given to `inject`. */
 interface Attempt {
@@ -201,7 +203,7 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
         throw new Error(`${routeKey(route)}: ${err.message}`);
       });
     }
-  });
+  }, WALK_TIMEOUT_MS);
 
   it('answers random paths and methods with problem+json', async () => {
     const method = fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS');
