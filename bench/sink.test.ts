@@ -37,7 +37,8 @@ describe('FastSink', () => {
     const greeting = await new Promise<string>((resolve) => socket.once('data', (d) => resolve(d.toString())));
     socket.destroy();
     expect(greeting).toMatch(/^220 /);
-    expect(performance.now() - started).toBeLessThan(50);
+    // smtp-server waits 100 ms; a loaded two-core machine still answers well within 80.
+    expect(performance.now() - started).toBeLessThan(80);
   });
 
   it('accepts mail from a nodemailer pool and counts Message-IDs and duplicates', async () => {
