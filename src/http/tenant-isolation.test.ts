@@ -67,6 +67,24 @@ describeEachDialect('tenant isolation across the whole route table', (dialect) =
     expect(failures.join('\n')).toBe('');
   });
 
+  it('answers 404 on every Orchestrator-compatible route when the X-Tocsin-Tenant header names another tenant', async () => {
+    const failures: string[] = [];
+    const odata = routes.filter((r) => r.url.startsWith('/odata/') && r.access !== 'public');
+    expect(odata.length).toBeGreaterThan(0);
+    for (const route of odata) {
+      for (const tenantRef of [A, a.tenantId]) {
+        const res = await t.tocsin.app.inject({
+          method: route.method as HTTPMethods,
+          url: fillPath(route.url, {}),
+          headers: { authorization: `Bearer ${b.token}`, 'x-tocsin-tenant': tenantRef },
+          ...(route.hasBody ? { payload: sampleBody(t, route, B, {}) as object } : {}),
+        });
+        if (res.statusCode !== 404) failures.push(`${routeKey(route)} naming ${tenantRef}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+      }
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
   it("never shows one tenant's objects in another tenant's answers (lists, details, /me)", async () => {
     const readable = routes.filter((r) => r.method === 'GET' && r.access !== 'public' && r.access !== 'host' && hasSamples(r));
     // Both tenants get objects of every kind first, so each list has something to leak.
