@@ -104,7 +104,9 @@ export function ingestFor(deps: AppDeps): AlertIngest {
     ingest = {
       async raise(tenantId, alerts) {
         const ids = await commit(tenantId, alerts);
-        for (const a of alerts) stored.inc({ severity: a.severity });
+        const bySeverity = new Map<string, number>();
+        for (const a of alerts) bySeverity.set(a.severity, (bySeverity.get(a.severity) ?? 0) + 1);
+        for (const [severity, n] of bySeverity) stored.inc({ severity }, n);
         return ids;
       },
     };
