@@ -33,6 +33,14 @@ import { type Storage, openStorage } from './storage/storage.js';
  */
 export const ROUTE_MODULES: readonly RouteModule[] = [opsRoutes, sessionRoutes, accessRoutes, orchestratorAuthRoutes, alertRoutes, odataAlertRoutes, preferenceRoutes, settingsRoutes, unsubscribeRoutes, previewRoutes, mailCatcherRoutes, consoleRoutes];
 
+/**
+ * routesFor is what a process of a role serves: a worker answers only /healthz, /readyz and
+ * /metrics (it runs the loops and sits behind no load balancer); `api` and `all` serve everything.
+ */
+export function routesFor(role: Config['role']): readonly RouteModule[] {
+  return role === 'worker' ? [opsRoutes] : ROUTE_MODULES;
+}
+
 /** Tocsin is a started instance: its HTTP app, storage and how to stop it. */
 export interface Tocsin {
   readonly app: TocsinApp;
@@ -90,7 +98,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       ...(mailCatcher ? { mailCatcher } : {}),
       systemSmtpUrl: systemSmtpUrl ?? DEFAULT_SYSTEM_SMTP_URL,
     };
-    const app = await buildApp(deps, ROUTE_MODULES);
+    const app = await buildApp(deps, routesFor(config.role));
     closers.unshift(() => app.close());
     if (config.role !== 'api') {
       // Purging expired alerts is background work, so it runs where the workers run.

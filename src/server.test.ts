@@ -1,0 +1,34 @@
+import { afterEach, expect, it } from 'vitest';
+import { ROUTE_MODULES, routesFor } from './server.js';
+import { type TestApp, startTestApp } from './http/testing.js';
+import { opsRoutes } from './ops/routes.js';
+import { describeEachDialect } from './storage/testing.js';
+
+it('gives a worker only the operations routes, and api and all every route', () => {
+  expect(routesFor('worker')).toEqual([opsRoutes]);
+  expect(routesFor('api')).toBe(ROUTE_MODULES);
+  expect(routesFor('all')).toBe(ROUTE_MODULES);
+});
+
+describeEachDialect('tocsin serve --role', (dialect) => {
+  let app: TestApp | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('worker answers health, readiness and metrics, and nothing of the API', async () => {
+    app = await startTestApp(dialect, { TOCSIN_ROLE: 'worker' });
+    expect((await app.call('GET', '/healthz', undefined, '')).statusCode).toBe(200);
+    expect((await app.call('GET', '/readyz', undefined, '')).statusCode).toBe(200);
+    expect((await app.call('GET', '/metrics', undefined, '')).statusCode).toBe(200);
+    const tenants = await app.call('GET', '/api/v1/tenants');
+    expect(tenants.statusCode).toBe(404);
+    expect(tenants.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('api serves the API', async () => {
+    app = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
+    expect((await app.call('GET', '/api/v1/tenants')).statusCode).toBe(200);
+  });
+});
