@@ -10,6 +10,7 @@ import { sessionRoutes } from './access/session-routes.js';
 import type { Config } from './config.js';
 import { consoleRoutes } from './console/routes.js';
 import { MailCatcher } from './delivery/catcher/mail-catcher.js';
+import { startDelivery } from './delivery/outbox/runtime.js';
 import { mailCatcherRoutes } from './delivery/catcher/routes.js';
 import { buildApp } from './http/app.js';
 import type { AppDeps, RouteModule, TocsinApp } from './http/context.js';
@@ -18,9 +19,10 @@ import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import { preferenceRoutes } from './preferences/routes.js';
 import { previewRoutes } from './reports/preview-routes.js';
-import { startReportScheduler } from './reports/runtime.js';
+import { composersFor, startReportScheduler } from './reports/runtime.js';
 import { unsubscribeRoutes } from './reports/unsubscribe/routes.js';
 import { settingsRoutes } from './settings/routes.js';
+import { resolveEndpoint } from './settings/endpoint.js';
 import { openSecretBox } from './settings/open-secret-box.js';
 import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl } from './settings/smtp-settings.js';
 import { type Clock, systemClock } from './shared/clock.js';
@@ -105,8 +107,21 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       const retention = startRetention({ db: storage.db, clock, logger });
       closers.unshift(() => retention.stop());
     }
+    // The outbox sends in worker processes; every process may queue (and ring this process's worker).
+    const endpointContext = { systemSmtpUrl: systemSmtpUrl ?? DEFAULT_SYSTEM_SMTP_URL, allowPrivateHosts: config.allowPrivateSmtpHosts };
+    const delivery = startDelivery({
+      storage,
+      clock,
+      logger,
+      registry: deps.metrics.registry,
+      runWorker: config.role !== 'api',
+      deliveryDeadlineMs: config.deliveryDeadlineMs,
+      resolveEndpoint: (tenantId) => resolveEndpoint(storage.db, secretBox, tenantId, endpointContext),
+      composers: composersFor({ storage, clock, logger, config }),
+    });
+    closers.unshift(() => delivery.stop());
     if (config.role !== 'api') {
-      const reports = startReportScheduler({ storage, clock, logger, config });
+      const reports = startReportScheduler({ storage, clock, logger, config, doorbell: delivery.doorbell });
       closers.unshift(() => reports.stop());
     }
     let url: string | undefined;

@@ -1,0 +1,122 @@
+/**
+ * Acceptance test of issue 5, told as a timeline: the real server listening on a port with a
+ * 2-second summary window, alerts raised over HTTP, and the emails read from a real SMTP server.
+ * The right people get them, once, in their own language, with the alerts they subscribe to.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type ParsedMail, simpleParser } from 'mailparser';
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../src/delivery/smtp/test-servers.js';
+import { type Tocsin, startTocsin } from '../../src/server.js';
+import { type TestDatabase, createTestDatabase, describeEachDialect } from '../../src/storage/testing.js';
+
+const ADMIN = 'acceptance-admin-token-0123456789';
+
+describeEachDialect('alert emails, end to end', (dialect) => {
+  let database: TestDatabase;
+  let smtp: TestSmtpServer;
+  let tocsin: Tocsin;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-acceptance-'));
+
+  async function api(method: string, url: string, body?: unknown): Promise<any> {
+    const res = await fetch(`${tocsin.url}/api/v1/tenants${url}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    expect(res.status, `${method} ${url}`).toBeLessThan(300);
+    return res.status === 204 ? undefined : res.json();
+  }
+  const parsed = async (): Promise<(ParsedMail & { raw: string })[]> =>
+    Promise.all(smtp.messages.map(async (m) => Object.assign(await simpleParser(m.raw), { raw: m.raw })));
+  const to = (mail: ParsedMail) => (Array.isArray(mail.to) ? mail.to[0] : mail.to)!.value[0]!.address!;
+  const kind = (mail: ParsedMail) => mail.headers.get('x-tocsin-kind');
+
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    smtp = await startTestSmtpServer();
+    tocsin = await startTocsin(
+      loadConfig({
+        DATABASE_URL: database.url,
+        TOCSIN_ADMIN_TOKEN: ADMIN,
+        TOCSIN_DATA_DIR: dataDir,
+        TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com`,
+        TOCSIN_SUMMARY_INTERVAL_SECONDS: '2',
+        TOCSIN_PUBLIC_URL: 'https://tocsin.example.com',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+      }),
+      { logger: pino({ level: 'silent' }) },
+    );
+  });
+  afterAll(async () => {
+    await tocsin?.close();
+    await smtp?.close();
+    await database?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('sends each subscribed viewer one summary in their language, a Fatal email to who opted in, and nothing to anyone else', async () => {
+    // 1. An administrator sets up a tenant and its people.
+    await api('POST', '', { name: 'acme', displayName: 'ACME', timeZone: 'Europe/Paris' });
+    const user = async (email: string, extra: object) => (await api('POST', '/acme/users', { email, name: email.split('@')[0], ...extra })).id;
+    await user('ana@example.com', { language: 'fr', roles: ['Alerts Viewer'] });
+    const ben = await user('ben@example.com', { language: 'de', roles: ['Alerts Viewer'] });
+    await user('cy@example.com', { language: 'en', roles: [] }); // may not see alerts
+    const dora = await user('dora@example.com', { language: 'ja', timeZone: 'Asia/Tokyo', roles: ['Alerts Viewer'] });
+    await user('eve@example.com', { roles: ['Alerts Viewer'], active: false }); // deactivated
+    await api('POST', '/acme/groups', { name: 'Ops', email: 'ops@example.com', language: 'es', roles: ['Alerts Viewer'] });
+
+    // 2. People choose what they receive: Ben drops Robots, Dora wants Fatal alerts at once.
+    await api('PUT', `/acme/users/${ben}/alert-preferences`, { subscriptions: { Robots: false } });
+    await api('PUT', `/acme/users/${dora}/alert-preferences`, { email: { fatalImmediately: true } });
+
+    // 3. Robots raise alerts over HTTP, in one batch so that they fall in one 2-second window.
+    const invoice = { severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Invoice run 42 failed', dedupKey: 'invoice-42' };
+    await api('POST', '/acme/alerts', {
+      alerts: [
+        invoice,
+        invoice,
+        invoice,
+        { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'Robot R2 went offline' },
+        { severity: 'Info', component: 'Robots', event: 'Robot.StatusChanged.Available', message: 'Robot R3 is available' },
+      ],
+    });
+
+    // 4. Within seconds: Dora's Fatal email, then the window's summaries.
+    await smtp.waitForMessages(5, 15_000);
+    // 5. A few more windows pass, with no alerts: nothing more is sent, and nothing twice.
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    const mails = await parsed();
+    const summaries = mails.filter((m) => kind(m) === 'summary');
+    const immediate = mails.filter((m) => kind(m) === 'immediate');
+    expect(summaries.map(to).sort()).toEqual(['ana@example.com', 'ben@example.com', 'dora@example.com', 'ops@example.com']);
+    expect(immediate.map(to)).toEqual(['dora@example.com']);
+    expect(mails).toHaveLength(5);
+
+    const byAddress = new Map(summaries.map((m) => [to(m), m]));
+    // Each in its own language, counting the repeats of the invoice as one line of three.
+    expect(byAddress.get('ana@example.com')!.subject).toContain('4 nouvelles alertes d’erreur');
+    expect(byAddress.get('ben@example.com')!.subject).toContain('3 neue Fehleralarme');
+    expect(byAddress.get('dora@example.com')!.subject).toContain('新しいエラー アラート 4 件');
+    expect(byAddress.get('ops@example.com')!.subject).toContain('4 nuevas alertas de error');
+    for (const mail of summaries) {
+      expect(mail.text).toContain('Invoice run 42 failed');
+      expect(mail.text).toMatch(/×\s?3/);
+      expect(mail.text).not.toContain('Robot R3 is available');
+      expect(mail.headers.get('x-tocsin-tenant')).toBe('acme');
+      expect(mail.raw).toMatch(/^List-Unsubscribe:\s+<https:\/\/tocsin\.example\.com\/unsubscribe\/[\w.-]+>/m);
+      expect(mail.raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click/m);
+      expect(mail.html).toBeTruthy();
+    }
+    // Ben unsubscribed from Robots: the offline robot is not in his summary.
+    expect(byAddress.get('ben@example.com')!.text).not.toContain('Robot R2 went offline');
+    expect(byAddress.get('ana@example.com')!.text).toContain('Robot R2 went offline');
+    expect(immediate[0]!.text).toContain('Robot R2 went offline');
+  });
+});
