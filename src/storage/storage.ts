@@ -50,6 +50,9 @@ async function openPostgres(url: string, poolSize: number): Promise<Storage> {
   // pg falls back to $USER, which is unset on our machines; name the role explicitly.
   const user = decodeURIComponent(parsed.username) || 'postgres';
   const pool = new pg.Pool({ connectionString: url, user, max: poolSize });
+  // An idle client whose server goes away (restart, failover, dropped database) emits 'error' on
+  // the pool; unheard, that event would crash the process. The pool replaces the client itself.
+  pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await sql`select 1`.execute(db);
   const description = `PostgreSQL ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
