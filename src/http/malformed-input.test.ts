@@ -128,7 +128,7 @@ const extraHeaders = fc.dictionary(
   { maxKeys: 3 },
 );
 
-/** problemOf fails the property unless the answer is a non-5xx, and problem+json when an error. */
+/** expectWellFormed fails the property unless the answer is a non-5xx, and problem+json when an error. */
 function expectWellFormed(attempt: Attempt, res: LightMyRequestResponse): void {
   const where = `${attempt.url}${attempt.query.slice(0, 200)}`;
   expect(res.statusCode, `${where} answered ${res.statusCode}: ${res.body.slice(0, 300)}`).toBeLessThan(500);
