@@ -115,6 +115,13 @@ function Shell({ session, route, setSession }) {
     localStorage.setItem(HOST_TENANT_KEY, id);
     setSession({ ...session, tenant: session.tenants.find((item) => item.id === id) ?? null });
   };
+  // Links from emails name their tenant: the host administrator follows it; a user of another
+  // tenant is told, since their session cannot see it.
+  const linked = route.query.tenant;
+  const linkedTenant = linked ? session.tenants.find((item) => item.name === linked || item.id === linked) : session.tenant;
+  useEffect(() => {
+    if (session.kind === 'host' && linkedTenant && linkedTenant.id !== session.tenant?.id) chooseTenant(linkedTenant.id);
+  }, [linked]);
   return html`<a class="skip" href="#main" onClick=${(event) => { event.preventDefault(); document.getElementById('main')?.focus(); }}>${t('skipToContent')}</a>
     <header class="top">
       <a class="brand" href="#/"><img src="/console/bell.svg" alt="" width="22" height="22" /> Tocsin</a>
@@ -133,7 +140,11 @@ function Shell({ session, route, setSession }) {
     <nav class="main-nav" aria-label=${t('nav.label')}>
       ${items.map(([path, text]) => html`<a href=${`#${path}`} aria-current=${route.path.startsWith(path) ? 'page' : undefined}>${text}</a>`)}
     </nav>
-    <main id="main" tabindex="-1" key=${`${session.tenant?.id}:${currentLanguage()}`}>${page(session, route, setSession)}</main>`;
+    <main id="main" tabindex="-1" key=${`${session.tenant?.id}:${currentLanguage()}`}>
+      ${linkedTenant ? null : html`<p class="banner error" role="alert">${t('otherTenant', { tenant: linked })}
+        <button type="button" class="link" onClick=${signOut}>${t('signOut')}</button></p>`}
+      ${page(session, route, setSession)}
+    </main>`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));
