@@ -121,7 +121,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
     });
     closers.unshift(() => delivery.stop());
     if (config.role !== 'api') {
-      const reports = startReportScheduler({ storage, clock, logger, config, doorbell: delivery.doorbell });
+      const reports = startReportScheduler({ storage, clock, logger, config, doorbell: delivery.doorbell, registry: deps.metrics.registry });
       closers.unshift(() => reports.stop());
     }
     let url: string | undefined;

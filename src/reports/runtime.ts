@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { ComposerRegistry } from '../delivery/outbox/composers.js';
 import { getMailSettings } from '../settings/mail-settings.js';
 import type { Clock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { reportComposers } from './composers.js';
+import { ReportMetrics } from './metrics.js';
 import { ReportScheduler } from './scheduler.js';
 import { UnsubscribeLinks } from './unsubscribe/links.js';
 
@@ -30,7 +32,9 @@ export function composersFor(deps: ReportRuntimeDeps): ComposerRegistry {
  * startReportScheduler starts the loop that decides the alert emails (in a worker or all-in-one
  * process), reading each tenant's mail settings, and rings the outbox doorbell when it queued mail.
  */
-export function startReportScheduler(deps: ReportRuntimeDeps & { readonly doorbell?: { ring(): void } }): { stop(): Promise<void> } {
+export function startReportScheduler(
+  deps: ReportRuntimeDeps & { readonly doorbell?: { ring(): void }; readonly registry?: Registry },
+): { stop(): Promise<void> } {
   const scheduler = new ReportScheduler({
     storage: deps.storage,
     clock: deps.clock,
@@ -38,6 +42,7 @@ export function startReportScheduler(deps: ReportRuntimeDeps & { readonly doorbe
     doorbell: deps.doorbell,
     settingsOf: getMailSettings,
     settings: { summaryIntervalMs: deps.config.summaryIntervalSeconds * 1000 },
+    metrics: deps.registry ? new ReportMetrics(deps.registry) : undefined,
   });
   scheduler.start();
   return { stop: () => scheduler.stop() };

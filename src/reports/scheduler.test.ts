@@ -1,10 +1,12 @@
 import pino from 'pino';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../http/testing.js';
 import { FakeClock } from '../shared/clock.js';
 import { openStorage } from '../storage/storage.js';
 import { describeEachDialect } from '../storage/testing.js';
 import type { ReportSettings } from './decisions.js';
+import { ReportMetrics } from './metrics.js';
 import { ReportScheduler } from './scheduler.js';
 
 const T0 = Date.parse('2026-03-28T08:00:30Z'); // 09:00:30 in Paris, the day before the spring change
@@ -154,5 +156,35 @@ describeEachDialect('report scheduler', (dialect) => {
     await scheduler.tick();
     expect((await deliveries('summary')).length + (await deliveries('immediate')).length).toBe(before);
     settings = { ...settings, alertsEmailEnabled: true };
+  });
+});
+
+describe('report scheduler loop', () => {
+  it('logs a failed look at the tenants and keeps looking, without an unhandled rejection', async () => {
+    const storage = await openStorage('sqlite::memory:');
+    await storage.close();
+    const errors: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) });
+    const scheduler = new ReportScheduler({
+      storage,
+      clock: new FakeClock(T0),
+      logger,
+      settingsOf: async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false }),
+      settings: { summaryIntervalMs: INTERVAL, tickMs: 5 },
+    });
+    scheduler.start();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await scheduler.stop();
+    expect(errors.length).toBeGreaterThan(1);
+  });
+
+  it('counts the windows it decides and how late it decided them', async () => {
+    const registry = new Registry();
+    const metrics = new ReportMetrics(registry);
+    metrics.decided('summary', 10_000, 11_200, 3);
+    const text = await registry.metrics();
+    expect(text).toContain('tocsin_report_windows_decided_total{kind="summary"} 1');
+    expect(text).toContain('tocsin_report_deliveries_queued_total{kind="summary"} 3');
+    expect(text).toContain('tocsin_report_decision_lateness_seconds_bucket{le="2",kind="summary"} 1');
   });
 });

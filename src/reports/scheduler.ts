@@ -9,7 +9,8 @@ import {
   decideWindow,
   lastWindowEnd,
 } from './decisions.js';
-import { dueDailyWindow, dueSummaryWindow, nextReportInstant, parseReportTime } from './windows.js';
+import type { ReportMetrics } from './metrics.js';
+import { type Window, dueDailyWindow, dueSummaryWindow, nextReportInstant, parseReportTime } from './windows.js';
 
 /** SchedulerSettings tune the loop; tests shorten them. */
 export interface SchedulerSettings {
@@ -45,6 +46,7 @@ export interface SchedulerDeps {
   /** Rung after a commit that queued mail, so this process's outbox workers send at once. */
   readonly doorbell?: { ring(): void } | undefined;
   readonly settings: Partial<SchedulerSettings> & Pick<SchedulerSettings, 'summaryIntervalMs'>;
+  readonly metrics?: ReportMetrics | undefined;
 }
 
 interface TenantState {
@@ -87,9 +89,11 @@ export class ReportScheduler {
 
   #schedule(delay: number): void {
     this.#timer = setTimeout(() => {
-      this.#running = this.tick().finally(() => {
-        if (!this.#stopped) this.#schedule(this.settings.tickMs);
-      });
+      this.#running = this.tick()
+        .catch((err: unknown) => this.#deps.logger.error({ err }, 'the report scheduler could not look at the tenants; will try again'))
+        .finally(() => {
+          if (!this.#stopped) this.#schedule(this.settings.tickMs);
+        });
     }, delay);
   }
 
@@ -110,7 +114,7 @@ export class ReportScheduler {
   }
 
   async #tickTenant(tenant: ReportTenant, now: number): Promise<number> {
-    const { storage, clock, settingsOf, logger } = this.#deps;
+    const { storage, clock, settingsOf } = this.#deps;
     const db = storage.db;
     const s = this.settings;
     let state = this.#tenants.get(tenant.id);
@@ -125,9 +129,7 @@ export class ReportScheduler {
     if (now >= state.nextSummaryCheck) {
       const due = dueSummaryWindow(settled, s.summaryIntervalMs, await lastWindowEnd(db, tenant.id, 'summary'), tenant.createdAt);
       if (due) {
-        const decided = await decideWindow(storage, tenant, 'summary', due, await settingsOf(db, tenant.id), clock);
-        if (decided !== undefined) logger.info({ tenant: tenant.name, window: due, deliveries: decided }, 'summary window decided');
-        queued += decided ?? 0;
+        queued += this.#decided('summary', tenant, due, await decideWindow(storage, tenant, 'summary', due, await settingsOf(db, tenant.id), clock));
       }
       state.nextSummaryCheck = (Math.floor(settled / s.summaryIntervalMs) + 1) * s.summaryIntervalMs + s.settleMs;
     }
@@ -137,20 +139,27 @@ export class ReportScheduler {
       const time = parseReportTime(settings.dailyReportTime);
       const due = dueDailyWindow(settled, time, tenant.timeZone, await lastWindowEnd(db, tenant.id, 'daily'), tenant.createdAt);
       if (due) {
-        const decided = await decideWindow(storage, tenant, 'daily', due, settings, clock);
-        if (decided !== undefined) logger.info({ tenant: tenant.name, window: due, deliveries: decided }, 'daily window decided');
-        queued += decided ?? 0;
+        queued += this.#decided('daily', tenant, due, await decideWindow(storage, tenant, 'daily', due, settings, clock));
       }
       state.nextDailyCheck = Math.min(now + s.dailyRecheckMs, nextReportInstant(settled, time, tenant.timeZone) + s.settleMs);
     }
 
     if (settled > state.fatalCursor) {
+      // A flood decided twice (after a restart, or by two instances) queues nothing more: see decideImmediate.
       const floods = await newFatalFloods(db, tenant.id, { start: state.fatalCursor, end: settled });
       if (floods.length > 0 && (await settingsOf(db, tenant.id)).alertsEmailEnabled) {
         queued += await decideImmediate(storage, tenant, floods, clock);
       }
       state.fatalCursor = settled;
     }
+    return queued;
+  }
+
+  /** #decided logs and counts a window this process won; undefined means another instance had it. */
+  #decided(kind: 'summary' | 'daily', tenant: ReportTenant, window: Window, queued: number | undefined): number {
+    if (queued === undefined) return 0;
+    this.#deps.logger.info({ tenant: tenant.name, kind, window, deliveries: queued }, 'report window decided');
+    this.#deps.metrics?.decided(kind, window.end, this.#deps.clock.now(), queued);
     return queued;
   }
 }
