@@ -26,6 +26,14 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(paths).toEqual(expect.arrayContaining(['name', 'timeZone']));
   });
 
+  it('refuses a tenant name shaped like an id, so that {tenant} is never ambiguous', async () => {
+    const { id } = (await t.call('POST', '/api/v1/tenants', { name: 'initech' })).json();
+    const clash = await t.call('POST', '/api/v1/tenants', { name: id });
+    expect(clash.statusCode).toBe(400);
+    expect(clash.json().errors[0].path).toBe('name');
+    expect((await t.call('GET', `/api/v1/tenants/${id.toUpperCase()}`)).statusCode).toBe(404);
+  });
+
   it('finds a tenant by id or by name, and patches only what is given', async () => {
     const { id } = (await t.call('POST', '/api/v1/tenants', { name: 'globex', timeZone: 'Europe/Paris' })).json();
     expect((await t.call('GET', `/api/v1/tenants/${id}`)).json().name).toBe('globex');

@@ -8,10 +8,22 @@ import { displayText, language, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { BUILT_IN_ROLES } from './permissions.js';
 
-/** tenantName is the unique, URL-safe name of a tenant. */
+// Tenant ids are UUIDs (src/shared/ids.ts); `{tenant}` in a path may be either an id or a name.
+const ID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** looksLikeTenantId tells whether a `{tenant}` path segment is shaped like an id rather than a name. */
+export function looksLikeTenantId(ref: string): boolean {
+  return ID_SHAPE.test(ref);
+}
+
+/**
+ * tenantName is the unique, URL-safe name of a tenant. A name shaped like an id is refused, so
+ * that `{tenant}` never names one tenant by its name and another by its id.
+ */
 export const tenantName = z
   .string()
-  .regex(/^[a-z0-9-]{1,63}$/, 'must be 1 to 63 lower-case letters, digits or hyphens');
+  .regex(/^[a-z0-9-]{1,63}$/, 'must be 1 to 63 lower-case letters, digits or hyphens')
+  .refine((name) => !looksLikeTenantId(name), 'must not be shaped like a tenant id (a UUID)');
 
 /** tenantInput is the body of POST /tenants. */
 export const tenantInput = z.object({

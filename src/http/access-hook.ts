@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { looksLikeTenantId } from '../access/tenants.js';
 import { forbidden, notFound, unauthorized } from './problem.js';
 import type { AppDeps, TenantRow } from './context.js';
 import type { Db } from '../storage/database.js';
@@ -19,7 +20,7 @@ export async function findTenant(db: Db, ref: string): Promise<TenantRow | undef
   return db
     .selectFrom('tenants')
     .selectAll()
-    .where((eb) => eb.or([eb('id', '=', ref), eb('name', '=', ref)]))
+    .where(looksLikeTenantId(ref) ? 'id' : 'name', '=', ref)
     .executeTakeFirst();
 }
 
