@@ -1,0 +1,60 @@
+import type { HTTPMethods } from 'fastify';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { sha256 } from '../shared/ids.js';
+import { describeEachDialect } from '../storage/testing.js';
+import { fillPath, hasSamples, makeObjects, routeKey } from './route-walk.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from './testing.js';
+
+const TENANT = 'vault';
+const USER_PASSWORD = 'user-password-4f1c9a';
+const SMTP_PASSWORD = 'tenant-smtp-password-77b0';
+const SYSTEM_SMTP_PASSWORD = 'system-smtp-password-93d2';
+
+describeEachDialect('no secret in any answer', (dialect) => {
+  let t: TestApp;
+  const secrets: string[] = [USER_PASSWORD, SMTP_PASSWORD, SYSTEM_SMTP_PASSWORD, ADMIN_TOKEN, sha256(ADMIN_TOKEN), '$argon2'];
+  let userToken: string;
+  let cookie: string;
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+    await t.call('POST', '/api/v1/tenants', { name: TENANT });
+    const user = await t.call('POST', `/api/v1/tenants/${TENANT}/users`, {
+      email: 'keeper@example.com',
+      name: 'Keeper',
+      password: USER_PASSWORD,
+      roles: ['Administrator'],
+    });
+    userToken = (await t.call('POST', `/api/v1/tenants/${TENANT}/users/${user.json().id}/tokens`, { name: 'ci' })).json().token;
+    const smtp = { host: 'smtp.example.com', port: 587, security: 'starttls', username: 'alerts', fromAddress: 'alerts@example.com' };
+    const tenantMail = await t.call('PUT', `/api/v1/tenants/${TENANT}/settings/mail`, { useCustom: true, custom: { ...smtp, password: SMTP_PASSWORD } });
+    expect(tenantMail.statusCode, tenantMail.body).toBe(200);
+    const systemMail = await t.call('PUT', '/api/v1/system/mail-settings', { ...smtp, password: SYSTEM_SMTP_PASSWORD });
+    expect(systemMail.statusCode, systemMail.body).toBe(200);
+    const login = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tenant: TENANT, email: 'keeper@example.com', password: USER_PASSWORD },
+    });
+    cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    secrets.push(userToken, sha256(userToken), cookie.split('=')[1]!);
+  });
+  afterAll(() => t.close());
+
+  it('shows no password, token, hash or session on any GET route, to the host or to the tenant', async () => {
+    const failures: string[] = [];
+    for (const route of t.tocsin.app.routeTable.filter((r) => r.method === 'GET' && hasSamples(r))) {
+      const ids = await makeObjects(t, route, TENANT);
+      for (const token of [ADMIN_TOKEN, userToken]) {
+        const res = await t.tocsin.app.inject({
+          method: route.method as HTTPMethods,
+          url: fillPath(route.url, ids),
+          headers: { authorization: `Bearer ${token}`, 'x-tocsin-tenant': TENANT, cookie },
+        });
+        const shown = secrets.filter((secret) => res.body.includes(secret));
+        if (shown.length > 0) failures.push(`${routeKey(route)} shows ${shown.join(', ')}`);
+      }
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+});
