@@ -281,7 +281,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByText('Your alert preferences are saved.').waitFor();
     const mine = await call('GET', `/api/v1/tenants/acme/users/${users['admin@acme.example']}/alert-preferences`);
     expect(mine.email).toMatchObject({ dailyReport: false, fatalImmediately: true, tenMinuteSummary: true });
-    expect(mine.subscriptions.Robots).toBe(false);
+    expect(mine.subscriptions).toMatchObject({ Robots: false, 'Robot.StatusChanged.NotResponding': false, Jobs: true });
+    // Only what was changed is the user's own; the rest keeps following the defaults.
+    expect(mine.own).toEqual({ subscriptions: { Robots: false }, email: { dailyReport: false, fatalImmediately: true } });
 
     await page.getByRole('link', { name: 'Manage Access' }).click();
     await page.locator('tr', { hasText: 'marie@acme.example' }).getByRole('link', { name: 'Alert preferences' }).click();

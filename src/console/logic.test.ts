@@ -58,13 +58,17 @@ describe('console decisions', () => {
     expect(parseHash('')).toEqual({ path: '/', query: {} });
   });
 
-  it('lets an event override its component, and a component switch reset its events', async () => {
-    const { subscribed, setComponent } = await load('pages/preferences.js');
+  it('lets an event override its component, and a component switch send its events back to following it', async () => {
+    const { subscribed, toggleComponent } = await load('pages/preferences.js');
     const robots = { name: 'Robots', events: [{ name: 'Robot.StatusChanged.NotResponding' }] };
     expect(subscribed({}, 'Robots')).toBe(true);
     expect(subscribed({ Robots: false, 'Robot.StatusChanged.NotResponding': true }, 'Robots', 'Robot.StatusChanged.NotResponding')).toBe(true);
     expect(subscribed({ Robots: false }, 'Robots', 'Robot.StatusChanged.NotResponding')).toBe(false);
-    expect(setComponent({ Robots: false, 'Robot.StatusChanged.NotResponding': true, Jobs: false }, robots, true)).toEqual({ Robots: true, Jobs: false });
+    const shown = { Robots: true, 'Robot.StatusChanged.NotResponding': true, Jobs: true };
+    expect(toggleComponent(shown, { Jobs: false }, robots, false)).toEqual({
+      shown: { Robots: false, 'Robot.StatusChanged.NotResponding': false, Jobs: true },
+      patch: { Jobs: false, Robots: false, 'Robot.StatusChanged.NotResponding': null },
+    });
   });
 
   it('reads the alerts catalogue grouped by component or as a flat list of events', async () => {

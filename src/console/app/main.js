@@ -70,7 +70,9 @@ function homeOf(session) {
 function navItems(session) {
   const items = [];
   if (session.tenant) {
-    if (can(session, 'Alerts.View')) items.push(['/alerts', t('nav.alerts')], ['/preferences', t('nav.preferences')]);
+    if (can(session, 'Alerts.View')) items.push(['/alerts', t('nav.alerts')]);
+    // The host administrator has no alert preferences of its own; it opens users' from Manage Access.
+    if (can(session, 'Alerts.View') && session.kind === 'user') items.push(['/preferences', t('nav.preferences')]);
     if (can(session, 'Settings.View')) items.push(['/settings/mail', t('nav.settings')]);
     if (can(session, 'Users.View')) items.push(['/access/users', t('nav.access')]);
     if (can(session, 'Settings.View')) items.push(['/deliveries', t('nav.deliveries')], ['/previews', t('nav.previews')]);

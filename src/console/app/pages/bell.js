@@ -69,7 +69,7 @@ export function Bell({ session }) {
       </ul>`}
       <p class="panel-links">
         <a href=${href('/alerts')} onClick=${() => setOpen(false)}>${t('bell.seeAll')}</a>
-        <a href=${href('/preferences')} onClick=${() => setOpen(false)}>${t('bell.preferences')}</a>
+        ${session.kind === 'user' ? html`<a href=${href('/preferences')} onClick=${() => setOpen(false)}>${t('bell.preferences')}</a>` : null}
       </p>
     </div>` : null}
   </div>`;

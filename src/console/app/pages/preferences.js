@@ -6,6 +6,7 @@ import { tenantApi } from '../lib/session.js';
 import { Banner, Toggle, html, problemText } from '../lib/ui.js';
 
 const EMAIL_SWITCHES = ['tenMinuteSummary', 'dailyReport', 'fatalImmediately'];
+const EMPTY_PATCH = { subscriptions: {}, email: {} };
 
 /** subscribed says whether a component or event is on: its own entry, else its component's, else on. */
 export function subscribed(subscriptions, component, event) {
@@ -13,11 +14,18 @@ export function subscribed(subscriptions, component, event) {
   return subscriptions[component] ?? true;
 }
 
-/** setComponent turns a whole component on or off; its events follow it again. */
-export function setComponent(subscriptions, component, on) {
-  const next = { ...subscriptions, [component.name]: on };
-  for (const event of component.events) delete next[event.name];
-  return next;
+/**
+ * toggleComponent turns a whole component on or off: its events follow it again, so their own
+ * entries are cleared (null in the PUT, which merges). Returns the new shown map and patch.
+ */
+export function toggleComponent(shown, patch, component, on) {
+  const nextShown = { ...shown, [component.name]: on };
+  const nextPatch = { ...patch, [component.name]: on };
+  for (const event of component.events) {
+    nextShown[event.name] = on;
+    nextPatch[event.name] = null;
+  }
+  return { shown: nextShown, patch: nextPatch };
 }
 
 /**
@@ -31,6 +39,7 @@ export function PreferencesPage({ session, userId }) {
   const [who, setWho] = useState(null);
   const [message, setMessage] = useState(null);
   const [open, setOpen] = useState({});
+  const [patch, setPatch] = useState(EMPTY_PATCH);
 
   useEffect(() => {
     api('GET', tenantApi(session, path)).then(setPrefs, (err) => setMessage({ kind: 'error', text: problemText(err) }));
@@ -43,12 +52,24 @@ export function PreferencesPage({ session, userId }) {
   const known = new Set(catalogue.flatMap((c) => [c.name, ...c.events.map((e) => e.name)]));
   // Entries the catalogue does not list (older events, custom components) stay visible and editable.
   const components = [...catalogue, ...Object.keys(subscriptions).filter((name) => !known.has(name)).map((name) => ({ name, events: [] }))];
-  const setSubscriptions = (next) => { setPrefs({ ...prefs, subscriptions: next }); setMessage(null); };
-  const setEmail = (name, on) => { setPrefs({ ...prefs, email: { ...prefs.email, [name]: on } }); setMessage(null); };
+  // The page shows the effective choices and sends only what was changed: the PUT merges, so
+  // group defaults keep applying to everything the user leaves alone.
+  const change = (shown, subscriptionPatch, emailPatch = {}) => {
+    setPrefs({ ...prefs, subscriptions: shown, email: { ...prefs.email, ...emailPatch } });
+    setPatch({ subscriptions: subscriptionPatch, email: { ...patch.email, ...emailPatch } });
+    setMessage(null);
+  };
+  const setComponent = (component, on) => {
+    const next = toggleComponent(subscriptions, patch.subscriptions, component, on);
+    change(next.shown, next.patch);
+  };
+  const setEvent = (name, on) => change({ ...subscriptions, [name]: on }, { ...patch.subscriptions, [name]: on });
+  const setEmail = (name, on) => change(subscriptions, patch.subscriptions, { [name]: on });
   const save = async (event) => {
     event.preventDefault();
     try {
-      setPrefs(await api('PUT', tenantApi(session, path), { subscriptions: prefs.subscriptions, email: prefs.email }));
+      setPrefs(await api('PUT', tenantApi(session, path), patch));
+      setPatch(EMPTY_PATCH);
       setMessage({ kind: 'success', text: t('prefs.saved') });
     } catch (err) { setMessage({ kind: 'error', text: problemText(err) }); }
   };
@@ -68,13 +89,13 @@ export function PreferencesPage({ session, userId }) {
         <ul class="subscriptions">${components.map((component) => html`<li key=${component.name}>
           <div class="component-row">
             <${Toggle} id=${`sub-${component.name}`} label=${component.displayName ?? component.name} checked=${subscribed(subscriptions, component.name)}
-              onChange=${(on) => setSubscriptions(setComponent(subscriptions, component, on))} />
+              onChange=${(on) => setComponent(component, on)} />
             ${component.events.length ? html`<button type="button" class="link" aria-expanded=${Boolean(open[component.name])}
               onClick=${() => setOpen({ ...open, [component.name]: !open[component.name] })}>${t('prefs.events', { count: component.events.length })}</button>` : null}
           </div>
           ${open[component.name] ? html`<ul class="events">${component.events.map((event) => html`<li key=${event.name}>
             <${Toggle} id=${`sub-${event.name}`} label=${event.name} checked=${subscribed(subscriptions, component.name, event.name)}
-              onChange=${(on) => setSubscriptions({ ...subscriptions, [event.name]: on })} />
+              onChange=${(on) => setEvent(event.name, on)} />
             ${event.severity ? html`<span class=${`severity ${event.severity}`}>${t(`severity.${event.severity}`)}</span>` : null}
           </li>`)}</ul>` : null}
         </li>`)}</ul>
