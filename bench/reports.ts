@@ -22,7 +22,6 @@ import { FakeClock } from '../src/shared/clock.js';
 import { newId } from '../src/shared/ids.js';
 import { migrate } from '../src/storage/migrate.js';
 import { openStorage } from '../src/storage/storage.js';
-import { createTestDatabase } from '../src/storage/testing.js';
 
 const SIZES = [1_000, 10_000, 50_000];
 const ALERTS_PER_DAY = Number(process.env.BENCH_ALERTS ?? 100_000);
@@ -77,6 +76,8 @@ async function measured<T>(work: () => Promise<T>): Promise<{ result: T; ms: num
 async function runOnce(users: number): Promise<void> {
   const dialect = process.env.BENCH_PG_URL ? 'postgres' : 'sqlite';
   if (process.env.BENCH_PG_URL) process.env.TOCSIN_TEST_PG_URL = process.env.BENCH_PG_URL;
+  // Imported only now: the module reads TOCSIN_TEST_PG_URL when it loads.
+  const { createTestDatabase } = await import('../src/storage/testing.js');
   const database = await createTestDatabase(dialect);
   const storage = await openStorage(database.url);
   try {

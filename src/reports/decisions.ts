@@ -27,15 +27,20 @@ export interface ReportTenant {
   readonly createdAt: number;
 }
 
-/** lastWindowEnd is where the last decided window of a kind ended, or undefined when none was. */
+/**
+ * lastWindowEnd is where the last decided window of a kind ended, or undefined when none was.
+ * Windows never overlap, so the latest start has the latest end, and the primary key finds it.
+ */
 export async function lastWindowEnd(db: Db, tenantId: string, kind: 'summary' | 'daily'): Promise<number | undefined> {
   const row = await db
     .selectFrom('report_windows')
-    .select((eb) => eb.fn.max('window_end').as('end'))
+    .select('window_end')
     .where('tenant_id', '=', tenantId)
     .where('kind', '=', kind)
+    .orderBy('window_start', 'desc')
+    .limit(1)
     .executeTakeFirst();
-  return row?.end === null || row?.end === undefined ? undefined : Number(row.end);
+  return row === undefined ? undefined : Number(row.window_end);
 }
 
 /**
