@@ -18,45 +18,44 @@ export interface ClaimPlan {
 
 /**
  * planClaim sizes the next claim: the free global slots (at most `batchSize`), leaving out tenants
- * already at their limit and tenants whose endpoint's breaker is open.
+ * already holding their limit (sending or waiting) and tenants whose endpoint's breaker is open.
  */
 export function planClaim(input: {
+  /** Rows each tenant holds: sending, or claimed and waiting for a slot. */
   readonly inFlightByTenant: ReadonlyMap<string, number>;
+  /** Sends running (waiting rows excluded), which the global limit bounds. */
+  readonly inFlightTotal: number;
   readonly limits: ConcurrencyLimits;
   readonly batchSize: number;
   readonly blockedTenants: Iterable<string>;
 }): ClaimPlan {
-  let inFlight = 0;
   const exclude = new Set(input.blockedTenants);
-  for (const [tenant, count] of input.inFlightByTenant) {
-    inFlight += count;
-    if (count >= input.limits.perTenant) exclude.add(tenant);
-  }
-  const limit = Math.max(0, Math.min(input.batchSize, input.limits.global - inFlight));
+  for (const [tenant, count] of input.inFlightByTenant) if (count >= input.limits.perTenant) exclude.add(tenant);
+  const limit = Math.max(0, Math.min(input.batchSize, input.limits.global - input.inFlightTotal));
   return { limit, excludeTenants: [...exclude].sort() };
 }
 
 /**
- * admitClaimed splits freshly claimed rows into those to send now and those beyond their
- * tenant's free slots, which go straight back to the queue (a claim cannot cap per tenant in one
- * statement without window functions, which PostgreSQL forbids next to FOR UPDATE).
+ * admitClaimed splits claimed rows into those to send now and those beyond their tenant's free
+ * slots, which wait (a claim cannot cap per tenant in one statement: PostgreSQL forbids the
+ * window functions it would need next to FOR UPDATE).
  */
 export function admitClaimed<T extends { readonly tenantId: string }>(
   rows: readonly T[],
   inFlightByTenant: ReadonlyMap<string, number>,
   perTenant: number,
-): { start: T[]; release: T[] } {
+): { start: T[]; wait: T[] } {
   const taken = new Map(inFlightByTenant);
   const start: T[] = [];
-  const release: T[] = [];
+  const wait: T[] = [];
   for (const row of rows) {
     const count = taken.get(row.tenantId) ?? 0;
     if (count < perTenant) {
       taken.set(row.tenantId, count + 1);
       start.push(row);
     } else {
-      release.push(row);
+      wait.push(row);
     }
   }
-  return { start, release };
+  return { start, wait };
 }

@@ -1,3 +1,4 @@
+import { type RawBuilder, sql } from 'kysely';
 import type { Storage } from '../../storage/storage.js';
 import type { AttemptOutcome } from './tables.js';
 
@@ -24,49 +25,66 @@ export interface FinishedAttempt {
 
 const ATTEMPT_OUTCOME: Record<AttemptResult['status'], AttemptOutcome> = { sent: 'sent', retrying: 'retry', failed: 'failed' };
 
+type SqlType = 'text' | 'bigint' | 'integer';
+
 /**
- * recordAttempts writes finished attempts in one transaction (a group commit: one fsync for all
- * the sends that finished together). A delivery row changes only where (id, lease_token) still
- * match, so a worker that lost its lease cannot overwrite the new owner's work; the attempt
- * itself is logged either way, because it happened. Returns the ids whose lease was lost.
+ * caseOf builds `case <key> when k1 then v1 … end`, so one UPDATE writes a different value to each
+ * row. Values are cast so that PostgreSQL types its parameters (SQLite accepts the same casts).
+ */
+function caseOf(key: string, pairs: readonly (readonly [string, string | number | null])[], type: SqlType): RawBuilder<any> {
+  const whens = pairs.map(([k, v]) => sql`when ${k} then cast(${v} as ${sql.raw(type)})`);
+  return sql`case ${sql.ref(key)} ${sql.join(whens, sql` `)} end`;
+}
+
+/**
+ * recordAttempts writes finished attempts in one transaction of two statements, whatever their
+ * number (a group commit: one fsync for all the sends that finished together). A delivery row
+ * changes only where (id, lease_token) still match, so a worker that lost its lease cannot
+ * overwrite the new owner's work; the attempt itself is logged either way, because it happened.
+ * Returns the ids whose lease was lost.
  */
 export async function recordAttempts(storage: Storage, attempts: readonly FinishedAttempt[]): Promise<string[]> {
   if (attempts.length === 0) return [];
-  const lost: string[] = [];
-  await storage.db.transaction().execute(async (tx) => {
-    for (const a of attempts) {
-      const r = a.result;
-      const changes =
-        r.status === 'sent'
-          ? { status: 'sent', sent_at: a.finishedAt, smtp_response: r.response, last_error: null, last_code: null }
-          : {
-              status: r.status,
-              next_attempt_at: r.nextAttemptAt ?? a.finishedAt,
-              last_error: r.error,
-              last_code: r.code ?? null,
-              smtp_response: r.response ?? null,
-            };
-      const updated = await tx
-        .updateTable('deliveries')
-        .set({ ...changes, lease_owner: null, lease_token: null, lease_expires_at: null })
-        .where('id', '=', a.deliveryId)
-        .where('lease_token', '=', a.leaseToken)
-        .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) === 0) lost.push(a.deliveryId);
-      await tx
-        .updateTable('delivery_attempts')
-        .set({
-          outcome: ATTEMPT_OUTCOME[r.status],
-          finished_at: a.finishedAt,
-          duration_ms: Math.max(0, a.finishedAt - a.startedAt),
-          code: r.status === 'sent' ? codeOf(r.response) : (r.code ?? null),
-          response: r.status === 'sent' ? r.response : (r.response ?? r.error),
-        })
-        .where('id', '=', a.attemptId)
-        .execute();
-    }
+  const each = <T extends string | number | null>(value: (a: FinishedAttempt) => T) =>
+    attempts.map((a) => [a.deliveryId, value(a)] as const);
+  const byAttempt = <T extends string | number | null>(value: (a: FinishedAttempt) => T) =>
+    attempts.map((a) => [a.attemptId, value(a)] as const);
+  const failure = (a: FinishedAttempt) => (a.result.status === 'sent' ? undefined : a.result);
+
+  const updated = await storage.db.transaction().execute(async (tx) => {
+    const rows = await tx
+      .updateTable('deliveries')
+      .set({
+        status: caseOf('id', each((a) => a.result.status), 'text'),
+        sent_at: caseOf('id', each((a) => (a.result.status === 'sent' ? a.finishedAt : null)), 'bigint'),
+        // A sent row keeps its next_attempt_at: only unfinished rows are ever read by it.
+        next_attempt_at: caseOf('id', each((a) => failure(a)?.nextAttemptAt ?? a.finishedAt), 'bigint'),
+        last_error: caseOf('id', each((a) => failure(a)?.error ?? null), 'text'),
+        last_code: caseOf('id', each((a) => failure(a)?.code ?? null), 'integer'),
+        smtp_response: caseOf('id', each((a) => a.result.response ?? null), 'text'),
+        lease_owner: null,
+        lease_token: null,
+        lease_expires_at: null,
+      })
+      .where('id', 'in', attempts.map((a) => a.deliveryId))
+      .where(sql<boolean>`${sql.ref('lease_token')} = ${caseOf('id', each((a) => a.leaseToken), 'text')}`)
+      .returning('id')
+      .execute();
+    await tx
+      .updateTable('delivery_attempts')
+      .set({
+        outcome: caseOf('id', byAttempt((a) => ATTEMPT_OUTCOME[a.result.status]), 'text'),
+        finished_at: caseOf('id', byAttempt((a) => a.finishedAt), 'bigint'),
+        duration_ms: caseOf('id', byAttempt((a) => Math.max(0, a.finishedAt - a.startedAt)), 'integer'),
+        code: caseOf('id', byAttempt((a) => (a.result.status === 'sent' ? codeOf(a.result.response) : (a.result.code ?? null))), 'integer'),
+        response: caseOf('id', byAttempt((a) => (a.result.status === 'sent' ? a.result.response : (a.result.response ?? a.result.error))), 'text'),
+      })
+      .where('id', 'in', attempts.map((a) => a.attemptId))
+      .execute();
+    return rows;
   });
-  return lost;
+  const kept = new Set(updated.map((r) => r.id));
+  return attempts.filter((a) => !kept.has(a.deliveryId)).map((a) => a.deliveryId);
 }
 
 /** codeOf reads the reply code at the start of an SMTP reply such as `250 2.0.0 Ok`. */

@@ -7,7 +7,10 @@ import { createMailSender } from '../smtp/sender.js';
 import type { ComposerRegistry } from './composers.js';
 import { OutboxDoorbell } from './doorbell.js';
 import { OutboxMetrics } from './metrics.js';
-import { DEFAULT_WORKER_SETTINGS, DeliveryWorker, type EndpointResolver, type WorkerSettings } from './worker.js';
+import { DeliveryWorker, type EndpointResolver, type WorkerSettings } from './worker.js';
+
+/** CONNECTIONS_PER_ENDPOINT is how many SMTP connections a worker opens to one server at most. */
+export const CONNECTIONS_PER_ENDPOINT = 10;
 
 /** DeliveryRuntimeDeps are what startTocsin hands the delivery path. */
 export interface DeliveryRuntimeDeps {
@@ -35,15 +38,14 @@ export interface DeliveryRuntime {
 
 /**
  * startDelivery registers the outbox metrics and, in a worker process, starts a DeliveryWorker
- * whose SMTP pools hold as many connections per endpoint as a tenant may have sends in flight.
+ * sending through pooled SMTP connections (CONNECTIONS_PER_ENDPOINT per server).
  */
 export function startDelivery(deps: DeliveryRuntimeDeps): DeliveryRuntime {
   const doorbell = new OutboxDoorbell();
   const metrics = new OutboxMetrics(deps.registry, deps.storage, deps.clock);
   if (!deps.runWorker) return { doorbell, worker: undefined, stop: async () => {} };
   const settings = { ...deps.settings, deliveryDeadlineMs: deps.deliveryDeadlineMs };
-  const perTenant = settings.limits?.perTenant ?? DEFAULT_WORKER_SETTINGS.limits.perTenant;
-  const sender = deps.sender ?? createMailSender({ maxConnections: perTenant });
+  const sender = deps.sender ?? createMailSender({ maxConnections: CONNECTIONS_PER_ENDPOINT });
   const worker = new DeliveryWorker({
     storage: deps.storage,
     clock: deps.clock,

@@ -42,14 +42,16 @@ export interface WorkerSettings {
 
 /**
  * DEFAULT_WORKER_SETTINGS: a 60 s lease (far longer than one send's timeouts, short enough that a
- * killed worker's mail moves again within a minute), a 250 ms poll, 64 sends in flight of which
- * at most 10 for one tenant, matching the sender's pool of connections per endpoint.
+ * killed worker's mail moves again within a minute), a 250 ms poll, and 400 sends in flight of
+ * which at most 100 for one tenant. A send in flight may be queued in the sender's pool (10
+ * connections per endpoint): claiming ahead in batches of 100 keeps the connections busy and the
+ * commits few (each costs an fsync), and the per-tenant cap keeps one tenant from taking every slot.
  */
 export const DEFAULT_WORKER_SETTINGS: WorkerSettings = Object.freeze({
   leaseMs: 60_000,
   pollIntervalMs: 250,
-  batchSize: 32,
-  limits: Object.freeze({ global: 64, perTenant: 10 }),
+  batchSize: 100,
+  limits: Object.freeze({ global: 400, perTenant: 100 }),
   breaker: DEFAULT_BREAKER_POLICY,
   deliveryDeadlineMs: 24 * 3_600_000,
   endpointCacheMs: 2_000,
@@ -83,7 +85,9 @@ type Outcome = AttemptResult | { readonly status: 'deferred'; readonly retryAt: 
 /**
  * DeliveryWorker moves the outbox: it claims due rows under a lease, sends each through its
  * tenant's endpoint, and records every attempt. It is a thin loop around pure decisions
- * (planClaim, admitClaimed, breakerAdmit, decideAfterFailure); `stop()` finishes the sends in flight.
+ * (planClaim, admitClaimed, breakerAdmit, decideAfterFailure). Rows claimed beyond a tenant's free
+ * slots wait in the worker under lease, so connections stay busy while the database commits;
+ * `stop()` finishes the sends in flight and hands the waiting rows back.
  */
 export class DeliveryWorker {
   readonly id: string;
@@ -93,6 +97,9 @@ export class DeliveryWorker {
   readonly #random: Random;
   readonly #inFlight = new Map<string, { tenantId: string; token: string; done: Promise<void> }>();
   readonly #inFlightByTenant = new Map<string, number>();
+  /** Claimed rows whose tenant is at its limit: held under lease until one of its sends ends. */
+  #waiting: { tenantId: string; delivery: Delivery; attemptId: string }[] = [];
+  #stopping = false;
   readonly #breakers = new Map<string, BreakerState>();
   readonly #tenantEndpoint = new Map<string, string>();
   readonly #endpointCache = new Map<string, { resolution: Promise<EndpointResolution>; expiresAt: number }>();
@@ -124,9 +131,12 @@ export class DeliveryWorker {
   /** stop claims nothing more and resolves once every send in flight is finished and recorded. */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopping = true;
     this.#unsubscribe?.();
     this.wake();
     await this.#loop;
+    // Rows not started yet go back to the queue for another worker rather than out at shutdown.
+    await releaseClaimed(this.#deps.storage, this.#waiting.splice(0), this.#deps.clock.now());
     await this.drain();
   }
 
@@ -191,8 +201,13 @@ export class DeliveryWorker {
   async #claimAndDispatchSized(): Promise<{ claimed: number; limit: number }> {
     const { storage, clock } = this.#deps;
     const now = clock.now();
+    // A tenant's waiting rows count against its own limit only: rows held for a hanging server
+    // must not use up the slots other tenants' mail needs.
+    const held = new Map(this.#inFlightByTenant);
+    for (const w of this.#waiting) held.set(w.tenantId, (held.get(w.tenantId) ?? 0) + 1);
     const plan = planClaim({
-      inFlightByTenant: this.#inFlightByTenant,
+      inFlightByTenant: held,
+      inFlightTotal: this.#inFlight.size,
       limits: this.settings.limits,
       batchSize: this.settings.batchSize,
       blockedTenants: this.#blockedTenants(now),
@@ -205,14 +220,19 @@ export class DeliveryWorker {
       limit: plan.limit,
       excludeTenants: plan.excludeTenants,
     });
-    const { start, release } = admitClaimed(batch.deliveries, this.#inFlightByTenant, this.settings.limits.perTenant);
-    for (const delivery of start) this.#dispatch(delivery, batch.attemptIds.get(delivery.id)!);
-    await releaseClaimed(
-      storage,
-      release.map((delivery) => ({ delivery, attemptId: batch.attemptIds.get(delivery.id)! })),
-      now,
-    );
+    for (const delivery of batch.deliveries) {
+      this.#waiting.push({ tenantId: delivery.tenantId, delivery, attemptId: batch.attemptIds.get(delivery.id)! });
+    }
+    this.#pump();
     return { claimed: batch.deliveries.length, limit: plan.limit };
+  }
+
+  /** #pump starts the held rows whose tenant has a free slot, oldest first. */
+  #pump(): void {
+    if (this.#stopping) return;
+    const { start, wait } = admitClaimed(this.#waiting, this.#inFlightByTenant, this.settings.limits.perTenant);
+    this.#waiting = wait;
+    for (const w of start) this.#dispatch(w.delivery, w.attemptId);
   }
 
   #blockedTenants(now: number): string[] {
@@ -234,6 +254,7 @@ export class DeliveryWorker {
         const left = (this.#inFlightByTenant.get(tenantId) ?? 1) - 1;
         if (left > 0) this.#inFlightByTenant.set(tenantId, left);
         else this.#inFlightByTenant.delete(tenantId);
+        this.#pump();
         if (this.#inFlight.size === 0) this.#stopRenewing();
         const free = this.settings.limits.global - this.#inFlight.size;
         if (free >= Math.ceil(Math.min(this.settings.batchSize, this.settings.limits.global) / 2)) this.wake();
@@ -358,12 +379,15 @@ export class DeliveryWorker {
   #record(attempt: FinishedAttempt): Promise<boolean> {
     return new Promise((settle, fail) => {
       this.#queuedRecords.push({ attempt, settle, fail });
-      if (!this.#flushing) void this.#flush();
+      if (this.#flushing) return;
+      this.#flushing = true;
+      // Wait for the I/O callbacks already due: sends finishing together then share one commit
+      // (better-sqlite3 commits synchronously, so an immediate flush would take rows one by one).
+      setImmediate(() => void this.#flush());
     });
   }
 
   async #flush(): Promise<void> {
-    this.#flushing = true;
     try {
       while (this.#queuedRecords.length > 0) {
         const batch = this.#queuedRecords;
@@ -393,6 +417,7 @@ export class DeliveryWorker {
 
   async #renew(): Promise<void> {
     const leases = new Map([...this.#inFlight].map(([id, f]) => [id, f.token]));
+    for (const w of this.#waiting) leases.set(w.delivery.id, w.delivery.leaseToken!);
     try {
       const lost = await renewLeases(this.#deps.storage, leases, this.#deps.clock.now(), this.settings.leaseMs);
       if (lost.length > 0) this.#log.warn({ deliveries: lost }, 'leases lost while sending');

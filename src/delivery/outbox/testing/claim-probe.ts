@@ -14,7 +14,7 @@ const ids: string[] = [];
 process.stderr.write('ready\n');
 await new Promise((resolve) => process.stdin.once('data', resolve));
 for (;;) {
-  const batch = await claimDue(storage, { workerId, now, leaseMs: 60_000, limit: 7 });
+  const batch = await claimDue(storage, { workerId, now, leaseMs: 60_000, limit: 3 });
   if (batch.deliveries.length === 0) break;
   ids.push(...batch.deliveries.map((d) => d.id));
 }

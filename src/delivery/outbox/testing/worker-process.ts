@@ -1,0 +1,40 @@
+/**
+ * worker-process is a delivery worker in a process of its own, for the kill -9 test: it sends
+ * every tenant's mail from DATABASE_URL to the plain SMTP server on 127.0.0.1:SMTP_PORT with a
+ * short lease (LEASE_MS), says `started` on stderr, and stops gracefully on SIGTERM.
+ */
+import pino from 'pino';
+import { systemClock } from '../../../shared/clock.js';
+import { openStorage } from '../../../storage/storage.js';
+import { createMailSender } from '../../smtp/sender.js';
+import { DeliveryWorker } from '../worker.js';
+
+const storage = await openStorage(process.env.DATABASE_URL!, { poolSize: 4 });
+const concurrency = Number(process.env.CONCURRENCY ?? 10);
+const sender = createMailSender({ maxConnections: concurrency });
+const endpoint = {
+  host: '127.0.0.1',
+  port: Number(process.env.SMTP_PORT),
+  security: 'none',
+  authMethod: 'none',
+  fromAddress: 'alerts@example.com',
+  timeoutMs: 5_000,
+} as const;
+const worker = new DeliveryWorker({
+  storage,
+  clock: systemClock,
+  sender,
+  resolveEndpoint: async () => ({ endpoint }),
+  composers: {},
+  settings: { leaseMs: Number(process.env.LEASE_MS ?? 60_000), pollIntervalMs: 50, limits: { global: concurrency, perTenant: concurrency } },
+  logger: pino({ level: 'warn' }, pino.destination(2)),
+});
+worker.start();
+process.stderr.write('started\n');
+process.once('SIGTERM', () => {
+  void worker.stop().then(async () => {
+    await sender.close();
+    await storage.close();
+    process.exit(0);
+  });
+});
