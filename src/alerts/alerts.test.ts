@@ -224,6 +224,11 @@ describeEachDialect('alerts API', (dialect) => {
     expect(items[0]).toMatchObject({ message: 'R9 flapping', count: 500, dedupKey: 'robot-9' });
     expect(items[1]).toMatchObject({ message: 'alone', count: 1 });
     expect((await t.call('GET', `${url}/unread-count`, undefined, flood.token)).json().unread).toBe(501);
+    const members = (await t.call('GET', `${url}?groupId=${items[0].groupId}&limit=1000`, undefined, flood.token)).json().items;
+    expect(members).toHaveLength(500);
+    const marked = await t.call('POST', `${url}/mark-read`, { groupIds: [items[0].groupId] }, flood.token);
+    expect(marked.json()).toEqual({ unread: 1 });
+    expect((await t.call('POST', `${url}/mark-unread`, { groupIds: [items[0].groupId] }, flood.token)).json()).toEqual({ unread: 501 });
   });
 
   it('needs Alerts.View to read (403) and Alerts.Delete to delete', async () => {

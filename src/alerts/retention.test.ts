@@ -30,7 +30,7 @@ describeEachDialect('alert retention', (dialect) => {
   it("purges each tenant's alerts older than its retention, in small batches, with their read state", async () => {
     const db = storage.db;
     const old = await insertAlerts(db, 'short', Array.from({ length: 25 }, () => one), T0);
-    await markAlerts(db, 'short', 'u1', old.slice(0, 3), true);
+    await markAlerts(db, 'short', 'u1', { ids: old.slice(0, 3) }, true);
     await insertAlerts(db, 'short', [one], T0 + 8 * DAY);
     await insertAlerts(db, 'long', Array.from({ length: 5 }, () => one), T0);
     const clock = new FakeClock(T0 + 7 * DAY);

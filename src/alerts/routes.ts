@@ -25,14 +25,25 @@ const listQuery = z.object({
   until: isoTime.optional().describe('Created before.'),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
   cursor: z.string().max(400).optional().describe('The nextCursor of the previous page.'),
+  groupId: z.string().max(200).optional().describe('Only the alerts of one flood (a panel line\'s groupId).'),
 });
 
 const alertIds = z.array(ref).min(1).max(MAX_BATCH);
+const selection = {
+  ids: alertIds.optional(),
+  groupIds: alertIds.optional().describe('Whole floods: the groupId of a panel line marks all its alerts.'),
+};
 const markReadBody = z
-  .object({ ids: alertIds.optional(), all: z.literal(true).optional() })
+  .object({ ...selection, all: z.literal(true).optional() })
   .strict()
-  .refine((b) => (b.ids === undefined) !== (b.all === undefined), { message: 'give either ids or all: true', path: ['ids'] });
-const markUnreadBody = z.object({ ids: alertIds }).strict();
+  .refine((b) => (b.ids === undefined && b.groupIds === undefined) !== (b.all === undefined), {
+    message: 'give ids and/or groupIds, or all: true',
+    path: ['ids'],
+  });
+const markUnreadBody = z
+  .object(selection)
+  .strict()
+  .refine((b) => b.ids !== undefined || b.groupIds !== undefined, { message: 'give ids and/or groupIds', path: ['ids'] });
 
 const HOST_HAS_NO_READ_STATE =
   'The host administrator has no read state (every alert is unread for it); mark alerts with a user token.';
@@ -95,6 +106,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
           unreadOnly: q.unread === 'true',
           since: q.since === undefined ? undefined : Date.parse(q.since),
           until: q.until === undefined ? undefined : Date.parse(q.until),
+          groupId: q.groupId,
         },
         { limit: q.limit, after: q.cursor === undefined ? undefined : decodeCursor(q.cursor) },
       );
@@ -142,7 +154,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
       const tenant = tenantOf(request);
       const userId = userIdOf(request);
       if (request.body.all) await markAllRead(db, tenant.id, userId, deps.clock.now());
-      else await markAlerts(db, tenant.id, userId, request.body.ids ?? [], true);
+      else await markAlerts(db, tenant.id, userId, request.body, true);
       return { unread: await unreadCount(db, tenant.id, await readerFor(db, request.principal!)) };
     },
   );
@@ -155,7 +167,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
     },
     async (request) => {
       const tenant = tenantOf(request);
-      await markAlerts(db, tenant.id, userIdOf(request), request.body.ids, false);
+      await markAlerts(db, tenant.id, userIdOf(request), request.body, false);
       return { unread: await unreadCount(db, tenant.id, await readerFor(db, request.principal!)) };
     },
   );

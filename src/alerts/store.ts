@@ -126,6 +126,8 @@ export interface AlertFilter {
   readonly since?: number | undefined;
   /** Created before (epoch ms). */
   readonly until?: number | undefined;
+  /** Only the alerts of this flood. */
+  readonly groupId?: string | undefined;
 }
 
 /** ListPosition is where a newest-first page starts: after the alert (createdAt, id). */
@@ -154,6 +156,8 @@ export async function listAlerts(
   if (filter.since !== undefined) query = query.where('a.created_at', '>=', filter.since);
   if (filter.until !== undefined) query = query.where('a.created_at', '<', filter.until);
   if (filter.unreadOnly) query = query.where(isUnreadCondition(reader));
+  const groupId = filter.groupId;
+  if (groupId !== undefined) query = query.where((eb) => eb.or([eb('a.group_id', '=', groupId), eb('a.id', '=', groupId)]));
   const after = page.after;
   if (after) {
     // The redundant bound lets both engines start the index range at the cursor.

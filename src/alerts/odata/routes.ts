@@ -117,7 +117,7 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       const tenant = await orchestratorTenant(db, request);
       const principal = request.principal!;
       if (principal.kind !== 'user') throw conflict('The host administrator has no read state; mark alerts with a user token.');
-      await markAlerts(db, tenant.id, principal.userId, parsed.data.ids, true);
+      await markAlerts(db, tenant.id, principal.userId, { ids: parsed.data.ids }, true);
       return { '@odata.context': context('Edm.Int64'), value: await unreadCount(db, tenant.id, await readerFor(db, principal)) };
     },
   );
