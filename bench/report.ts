@@ -111,6 +111,6 @@ export function renderReport(r: BenchReport): string {
     }
     if (s.notes.length > 0) lines.push(...s.notes.map((n) => `- ${n}`), '');
   }
-  if (r.caveats.length > 0) lines.push('## Caveats of this run', '', ...r.caveats.map((c) => `- ${c}`), '');
+  if (r.caveats.length > 0) lines.push('## Notes and caveats of this run', '', ...r.caveats.map((c) => `- ${c}`), '');
   return `${lines.join('\n')}\n`;
 }

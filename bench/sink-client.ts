@@ -10,8 +10,8 @@ export interface SinkProcess {
   readonly ca: string | undefined;
   stats(): Promise<SinkStats>;
   reset(): Promise<void>;
-  /** nextAccepted resolves with the next message the sink accepts (it streams them only while asked). */
-  nextAccepted(timeoutMs: number): Promise<SinkMessage>;
+  /** nextAccepted resolves with the next message the sink accepts that `wanted` keeps (the sink streams them only once asked). */
+  nextAccepted(timeoutMs: number, wanted?: (message: SinkMessage) => boolean): Promise<SinkMessage>;
   /** waitForMessages resolves with the stats once `count` messages were accepted, or throws after `timeoutMs`. */
   waitForMessages(count: number, timeoutMs: number): Promise<SinkStats>;
   stop(): Promise<void>;
@@ -59,7 +59,7 @@ export async function startSinkProcess(options: { tls?: boolean } = {}): Promise
     ca,
     stats: async () => (await ask('stats')).stats as SinkStats,
     reset: async () => void (await ask('reset')),
-    async nextAccepted(timeoutMs) {
+    async nextAccepted(timeoutMs, wanted = () => true) {
       if (!watching) {
         await ask('watch');
         watching = true;
@@ -70,6 +70,7 @@ export async function startSinkProcess(options: { tls?: boolean } = {}): Promise
           reject(new Error(`no message reached the sink within ${timeoutMs} ms`));
         }, timeoutMs);
         watcher = (message) => {
+          if (!wanted(message)) return;
           clearTimeout(timer);
           watcher = undefined;
           resolve(message);

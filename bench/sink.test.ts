@@ -2,7 +2,7 @@ import net from 'node:net';
 import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testCertificates } from '../src/delivery/smtp/test-certificates.js';
-import { FastSink, type SinkMessage, messageIdOf } from './sink.js';
+import { FastSink, type SinkMessage, headerOf, messageIdOf } from './sink.js';
 
 const sinks: FastSink[] = [];
 afterEach(async () => {
@@ -82,5 +82,6 @@ describe('FastSink', () => {
   it('reads a folded Message-ID header in any case, and only from the headers', () => {
     expect(messageIdOf(Buffer.from('Subject: x\r\nMessage-Id:\r\n <a@b>\r\n\r\nMessage-ID: <body@b>\r\n'))).toBe('<a@b>');
     expect(messageIdOf(Buffer.from('Subject: x\r\n\r\nMessage-ID: <body@b>\r\n'))).toBeNull();
+    expect(headerOf(Buffer.from('X-Tocsin-Kind: immediate\r\n\r\nbody'), 'x-tocsin-kind')).toBe('immediate');
   });
 });

@@ -14,6 +14,8 @@ export interface SinkMessage {
   /** Epoch milliseconds, sub-millisecond precision, comparable across processes on one machine. */
   readonly acceptedAt: number;
   readonly bytes: number;
+  /** The X-Tocsin-Kind header (`immediate`, `summary`…), null for other senders' mail. */
+  readonly kind: string | null;
 }
 
 /** SinkStats sum up what a sink accepted since it started or was last reset. */
@@ -44,15 +46,20 @@ export function preciseNow(): number {
 }
 
 /**
- * messageIdOf reads the Message-ID header (any case, possibly folded) from a message's header
- * block, or null when there is none.
+ * headerOf reads one header (any case, possibly folded) from a message's header block, or null
+ * when there is none.
  */
-export function messageIdOf(message: Buffer): string | null {
+export function headerOf(message: Buffer, name: string): string | null {
   let end = message.indexOf('\r\n\r\n');
   if (end < 0) end = message.length;
   const headers = message.toString('latin1', 0, end).replace(/\r\n[ \t]+/g, ' ');
-  const match = /^message-id:[ \t]*(\S+)/im.exec(headers);
+  const match = new RegExp(`^${name}:[ \\t]*(\\S+)`, 'im').exec(headers);
   return match ? match[1]! : null;
+}
+
+/** messageIdOf reads the Message-ID header, or null when there is none. */
+export function messageIdOf(message: Buffer): string | null {
+  return headerOf(message, 'message-id');
 }
 
 /**
@@ -108,7 +115,7 @@ export class FastSink {
     else this.#seen.add(messageId);
     s.firstAcceptedAt ??= acceptedAt;
     s.lastAcceptedAt = acceptedAt;
-    this.#options.onMessage?.({ messageId, acceptedAt, bytes: message.length });
+    this.#options.onMessage?.({ messageId, acceptedAt, bytes: message.length, kind: headerOf(message, 'x-tocsin-kind') });
   }
 
   #session(raw: net.Socket): void {
