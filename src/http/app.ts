@@ -8,6 +8,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { classifyDbError } from '../storage/errors.js';
 import { accessHook } from './access-hook.js';
+import { answerClientError, requireHost } from './client-errors.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds, refuseNul, tooDeep } from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
@@ -53,6 +54,9 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     routerOptions: { maxParamLength: 500 },
     // A malformed URL (bad percent-encoding, an overlong segment) is still answered in problem+json.
     frameworkErrors: (error, _request, reply) => sendProblem(reply, toProblem(error)),
+    clientErrorHandler: answerClientError,
+    // Node would answer a missing Host with an empty 400; requireHost answers it in problem+json.
+    http: { requireHostHeader: false },
   }).withTypeProvider<ZodTypeProvider>();
 
   const routes: RouteEntry[] = [];
@@ -102,6 +106,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   await app.register(fastifyCookie);
   await registerOpenApi(app);
 
+  app.addHook('onRequest', requireHost);
   app.addHook('preValidation', accessHook(deps));
   app.addHook('preValidation', refuseNul);
   app.addHook('onResponse', async (request, reply) => {

@@ -1,0 +1,43 @@
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
+import { PROBLEM_MEDIA_TYPE } from './openapi.js';
+import { type ProblemDocument, fieldError, problemTypeFor } from './problem.js';
+
+/**
+ * clientErrorProblem decides the answer to a request Node could not even parse (a garbage request
+ * line, bytes that are not HTTP, headers too large, a request too slow): 408, 431 or 400.
+ */
+export function clientErrorProblem(code: string | undefined): ProblemDocument {
+  const [status, detail] =
+    code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'The request took too long to arrive.']
+      : code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'The request headers are too large.']
+        : [400, 'The request is not valid HTTP.'];
+  return { type: problemTypeFor(status), title: http.STATUS_CODES[status]!, status, detail };
+}
+
+/**
+ * answerClientError writes that answer in problem+json straight to the socket and closes it, as
+ * fastify's own handler does in plain JSON: no request object exists yet to answer through.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const problem = clientErrorProblem(error.code);
+    const body = JSON.stringify(problem);
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: ${PROBLEM_MEDIA_TYPE}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
+/** requireHost is an onRequest hook: an HTTP/1.1 request without a Host header is a 400 (RFC 9112). */
+export async function requireHost(request: FastifyRequest): Promise<void> {
+  if (request.raw.httpVersion === '1.1' && !request.headers.host) {
+    throw fieldError('header.host', 'HTTP/1.1 requests must send a Host header');
+  }
+}

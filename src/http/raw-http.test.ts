@@ -1,0 +1,66 @@
+import net from 'node:net';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from './testing.js';
+
+/** exchange sends raw bytes to the server and returns everything it answered before closing. */
+function exchange(port: number, data: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(data));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+    socket.setTimeout(5_000, () => socket.destroy(new Error('no answer within 5 s')));
+  });
+}
+
+/** statusAndType reads the status code and content type of the first answer in a raw exchange. */
+function statusAndType(answer: string): { status: number; type: string | undefined } {
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
+  const type = /\r\ncontent-type: ([^\r\n]+)/i.exec(answer)?.[1];
+  return { status, type };
+}
+
+// Only SQLite: what is tested here happens before any route or storage is reached.
+describe('requests that are not valid HTTP, over a real socket', () => {
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await startTestApp('sqlite', {}, { listen: true });
+    port = Number(new URL(t.tocsin.url!).port);
+  });
+  afterAll(() => t.close());
+
+  it.each([
+    ['a garbage request line', 'HELLO\r\n\r\n', 400],
+    ['an HTTP/1.1 request without a Host header', 'GET /healthz HTTP/1.1\r\n\r\n', 400],
+    ['bytes that are not UTF-8 in the path', Buffer.from('GET /api/v1/tenants/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n', 'latin1'), 400],
+    ['a control character in a header', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n', 400],
+    ['a Content-Length that is not a number', 'POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400],
+    ['headers larger than the limit', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+    ['a body shorter than announced', `POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`, 400],
+  ])('answers %s in problem+json', async (_what, request, expected) => {
+    const answer = await exchange(port, Buffer.isBuffer(request) ? request : Buffer.from(request, 'latin1'));
+    expect(statusAndType(answer)).toEqual({ status: expected, type: expect.stringMatching(/^application\/problem\+json/) });
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: expected, title: expect.any(String) });
+  });
+
+  it('serves a well-formed request over the same socket path', async () => {
+    const answer = await exchange(port, Buffer.from('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'));
+    expect(statusAndType(answer)).toEqual({ status: 200, type: 'application/json; charset=utf-8' });
+  });
+
+  it('answers random bytes after a request line with a non-5xx, problem+json on errors', async () => {
+    const printableOrNot = fc.uint8Array({ minLength: 0, maxLength: 200 }).map((bytes) => Buffer.from(bytes));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('GET /healthz', 'POST /api/v1/tenants', 'GET /api/v1/tenants/x/users'), printableOrNot, async (line, tail) => {
+        const answer = await exchange(port, Buffer.concat([Buffer.from(`${line} HTTP/1.1\r\n`), tail, Buffer.from('\r\n\r\n')]));
+        const { status, type } = statusAndType(answer);
+        expect(status).toBeLessThan(500);
+        if (status >= 400) expect(type).toMatch(/^application\/problem\+json/);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
