@@ -10,6 +10,7 @@ import { sessionRoutes } from './access/session-routes.js';
 import type { Config } from './config.js';
 import { consoleRoutes } from './console/routes.js';
 import { MailCatcher } from './delivery/catcher/mail-catcher.js';
+import { deliveryRoutes } from './delivery/outbox/routes.js';
 import { startDelivery } from './delivery/outbox/runtime.js';
 import { mailCatcherRoutes } from './delivery/catcher/routes.js';
 import { buildApp } from './http/app.js';
@@ -33,7 +34,7 @@ import { type Storage, openStorage } from './storage/storage.js';
  * ROUTE_MODULES lists every domain's routes, in the order a request's journey reads: access,
  * then alerts, settings, delivery, reports.
  */
-export const ROUTE_MODULES: readonly RouteModule[] = [opsRoutes, sessionRoutes, accessRoutes, orchestratorAuthRoutes, alertRoutes, odataAlertRoutes, preferenceRoutes, settingsRoutes, unsubscribeRoutes, previewRoutes, mailCatcherRoutes, consoleRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [opsRoutes, sessionRoutes, accessRoutes, orchestratorAuthRoutes, alertRoutes, odataAlertRoutes, preferenceRoutes, settingsRoutes, deliveryRoutes, unsubscribeRoutes, previewRoutes, mailCatcherRoutes, consoleRoutes];
 
 /**
  * routesFor is what a process of a role serves: a worker answers only /healthz, /readyz and

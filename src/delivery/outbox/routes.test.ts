@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../../http/testing.js';
+import { FakeClock } from '../../shared/clock.js';
+import { describeEachDialect } from '../../storage/testing.js';
+import { enqueueDeliveries } from './enqueue.js';
+import { testDelivery } from './testing/fixtures.js';
+
+const T0 = Date.UTC(2026, 10, 27, 9);
+
+describeEachDialect('delivery log API and metrics', (dialect) => {
+  let t: TestApp;
+  let acme: { tenantId: string; token: string };
+  const url = '/api/v1/tenants/acme/deliveries';
+
+  beforeAll(async () => {
+    // An api-only process queues but does not send, so the rows stay as the test sets them.
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
+    acme = await t.tenantWithUser('acme');
+    const other = await t.tenantWithUser('globex');
+    const db = t.tocsin.deps.storage.db;
+    const clock = new FakeClock(T0);
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1_000);
+      await enqueueDeliveries(db, [testDelivery(acme.tenantId, `User${i}@Example.com`, i === 0 ? { kind: 'summary', rendered: undefined, data: {}, windowStart: T0 - 600_000, windowEnd: T0 } : {})], clock);
+    }
+    await enqueueDeliveries(db, [testDelivery(other.tenantId, 'other@globex.example.com')], clock);
+    const first = await db.selectFrom('deliveries').select('id').where('recipient_address', '=', 'User1@Example.com').executeTakeFirstOrThrow();
+    await db
+      .updateTable('deliveries')
+      .set({ status: 'sent', attempts: 2, sent_at: T0 + 5_000, smtp_response: '250 2.0.0 Ok: queued as 4F1', last_error: null })
+      .where('id', '=', first.id)
+      .execute();
+    await db
+      .updateTable('deliveries')
+      .set({ status: 'failed', attempts: 1, last_error: 'recipient: 550 No such user', last_code: 550 })
+      .where('recipient_address', '=', 'User2@Example.com')
+      .execute();
+  });
+  afterAll(() => t.close());
+
+  it('lists the tenant’s deliveries newest first in the documented shape', async () => {
+    const res = await t.call('GET', url, undefined, acme.token);
+    expect(res.statusCode).toBe(200);
+    const body = res.json<{ items: Record<string, unknown>[]; nextCursor: string | null }>();
+    expect(body.items.map((i) => i.recipient)).toEqual(['User4@Example.com', 'User3@Example.com', 'User2@Example.com', 'User1@Example.com', 'User0@Example.com']);
+    expect(body.nextCursor).toBeNull();
+    const sent = body.items[3]!;
+    expect(sent).toMatchObject({
+      kind: 'test',
+      status: 'sent',
+      attempts: 2,
+      lastError: null,
+      smtpResponse: '250 2.0.0 Ok: queued as 4F1',
+      createdAt: new Date(T0 + 2_000).toISOString(),
+      sentAt: new Date(T0 + 5_000).toISOString(),
+    });
+    expect(sent.messageId).toMatch(/^<.+@tocsin>$/);
+    expect(Object.keys(sent)).toEqual(
+      expect.arrayContaining(['id', 'kind', 'recipient', 'status', 'attempts', 'lastError', 'smtpResponse', 'messageId', 'createdAt', 'sentAt']),
+    );
+    expect(sent).not.toHaveProperty('windowStart');
+    expect(body.items[4]).toMatchObject({ kind: 'summary', windowStart: new Date(T0 - 600_000).toISOString(), status: 'pending' });
+    expect(JSON.stringify(body)).not.toContain('globex');
+  });
+
+  it('filters by status, kind and recipient (case ignored)', async () => {
+    const get = async (query: string) => (await t.call('GET', `${url}?${query}`, undefined, acme.token)).json<{ items: { recipient: string; lastError: string | null }[] }>().items;
+    expect((await get('status=failed')).map((i) => [i.recipient, i.lastError])).toEqual([['User2@Example.com', 'recipient: 550 No such user']]);
+    expect((await get('kind=summary')).map((i) => i.recipient)).toEqual(['User0@Example.com']);
+    expect((await get('recipient=user3@example.COM')).map((i) => i.recipient)).toEqual(['User3@Example.com']);
+    expect(await get('status=sent&kind=summary')).toEqual([]);
+  });
+
+  it('pages with limit and an opaque cursor', async () => {
+    const first = (await t.call('GET', `${url}?limit=2`, undefined, acme.token)).json<{ items: { recipient: string }[]; nextCursor: string }>();
+    expect(first.items.map((i) => i.recipient)).toEqual(['User4@Example.com', 'User3@Example.com']);
+    const second = (await t.call('GET', `${url}?limit=2&cursor=${first.nextCursor}`, undefined, acme.token)).json<{ items: { recipient: string }[]; nextCursor: string }>();
+    expect(second.items.map((i) => i.recipient)).toEqual(['User2@Example.com', 'User1@Example.com']);
+    const third = (await t.call('GET', `${url}?limit=2&cursor=${second.nextCursor}`, undefined, acme.token)).json<{ items: unknown[]; nextCursor: string | null }>();
+    expect(third.items).toHaveLength(1);
+    expect(third.nextCursor).toBeNull();
+  });
+
+  it('answers 400 naming the field for a bad status, kind, limit or cursor', async () => {
+    for (const [query, path] of [
+      ['status=lost', 'query.status'],
+      ['kind=weekly', 'query.kind'],
+      ['limit=0', 'query.limit'],
+      ['limit=1001', 'query.limit'],
+      ['cursor=bm9wZQ', 'query.cursor'],
+    ]) {
+      const res = await t.call('GET', `${url}?${query}`, undefined, acme.token);
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json().errors[0].path, query).toBe(path);
+    }
+  });
+
+  it('needs Settings.View', async () => {
+    const viewer = await t.tenantWithUser('acme', ['Alerts Viewer']);
+    expect((await t.call('GET', url, undefined, viewer.token)).statusCode).toBe(403);
+    expect((await t.call('GET', '/api/v1/tenants/globex/deliveries', undefined, acme.token)).statusCode).toBe(404);
+  });
+
+  it('exports deliveries by status, queue depth and the age of the oldest waiting delivery', async () => {
+    const res = await t.call('GET', '/metrics');
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toMatch(/tocsin_deliveries\{status="pending"\} 4/);
+    expect(res.body).toMatch(/tocsin_deliveries\{status="sent"\} 1/);
+    expect(res.body).toMatch(/tocsin_deliveries\{status="failed"\} 1/);
+    expect(res.body).toMatch(/tocsin_delivery_queue_depth 4/);
+    expect(res.body).toMatch(/tocsin_delivery_oldest_pending_age_seconds \d+/);
+  });
+});
