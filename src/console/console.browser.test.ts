@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { loadConfig } from '../config.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
 import { type Tocsin, startTocsin } from '../server.js';
@@ -100,6 +100,12 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // A failing test leaves a picture of the page behind, named in the failure output.
+    onTestFailed(async () => {
+      const file = path.join(os.tmpdir(), `tocsin-failed-${Date.now()}.png`);
+      await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+      process.stderr.write(`[tocsin] screenshot of the failed page: ${file}\n`);
+    });
     return { context, page };
   }
   async function signIn(page: Page, email: string, hash = '#/alerts') {
@@ -284,6 +290,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     expect(mine.subscriptions).toMatchObject({ Robots: false, 'Robot.StatusChanged.NotResponding': false, Jobs: true });
     // Only what was changed is the user's own; the rest keeps following the defaults.
     expect(mine.own).toEqual({ subscriptions: { Robots: false }, email: { dailyReport: false, fatalImmediately: true } });
+    // With Fatal-immediately on, a Fatal alert is emailed at once (to the catcher: acme is on the default settings).
+    await raise([{ severity: 'Fatal', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Job Nightly faulted: out of memory' }]);
 
     await page.getByRole('link', { name: 'Manage Access' }).click();
     await page.locator('tr', { hasText: 'marie@acme.example' }).getByRole('link', { name: 'Alert preferences' }).click();
@@ -410,7 +418,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // A test through the default settings lands in the built-in catcher.
     await call('POST', '/api/v1/tenants/globex/settings/mail/test', { sendTo: 'ops@globex.example' });
     await page.getByRole('link', { name: 'Mail catcher' }).click();
-    await page.locator('table tbody tr').first().waitFor();
+    // The Fatal alert of the preferences test arrived as an immediate email, without a reload.
+    await page.locator('tr', { hasText: 'immediate' }).waitFor({ timeout: 15_000 });
+    await page.locator('tr', { hasText: 'test' }).waitFor();
     await page.locator('table tbody tr').first().getByRole('button').click();
     await page.getByRole('dialog').locator('iframe').waitFor();
     await page.frameLocator('dialog iframe').locator('body').waitFor();
