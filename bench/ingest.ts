@@ -197,6 +197,8 @@ async function run(name: Target['name']) {
       p95Ms: Number(percentile(latencies, 95).toFixed(1)),
       serverCpuSeconds: Number((after.cpuSeconds - before.cpuSeconds).toFixed(2)),
       serverCpuPercent: Math.round(((after.cpuSeconds - before.cpuSeconds) / seconds) * 100),
+      // What one fully available core would take: the figure to compare on a busy, shared machine.
+      alertsPerServerCpuSecond: Math.round((requests * BATCH) / Math.max(0.01, after.cpuSeconds - before.cpuSeconds)),
       serverPeakRssMb: Math.round(after.peakRssMb),
     };
   } finally {
@@ -210,7 +212,10 @@ async function run(name: Target['name']) {
 async function main() {
   const names: Target['name'][] = opts.only ? [opts.only as Target['name']] : PG_URL ? ['sqlite', 'postgres'] : ['sqlite'];
   if (!PG_URL && names.includes('postgres')) throw new Error('PostgreSQL needs --pg or TOCSIN_TEST_PG_URL');
-  console.log(`tocsin bench:ingest — ${TOTAL} alerts in batches of ${BATCH}, ${CLIENTS} concurrent keep-alive clients, ${os.cpus().length} CPUs`);
+  console.log(
+    `tocsin bench:ingest — ${TOTAL} alerts in batches of ${BATCH}, ${CLIENTS} concurrent keep-alive clients, ` +
+      `${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`,
+  );
   const results = [];
   for (const name of names) {
     const result = await run(name);
