@@ -176,6 +176,38 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(after.last_error).toContain('switched off');
   });
 
+  it('never writes the password into the delivery log when the server refuses it', async () => {
+    const password = 'wr0ng-Pa55word-S3cret';
+    const server = await smtp({ auth: { username: 'ana', password: 'the-right-one' } });
+    endpoints.set(tenantX, endpointFor(server.port, { username: 'ana', password, authMethod: 'plain' }));
+    const clock = new FakeClock(T0);
+    const d = await enqueueOne(tenantX, clock);
+    await worker(clock).runOnce();
+    const after = await row(d.id);
+    expect(after).toMatchObject({ status: 'failed', last_code: 535 });
+    const logged = JSON.stringify([after, await attempts(d.id)]);
+    for (const form of [password, Buffer.from(password).toString('base64'), Buffer.from(`\0ana\0${password}`).toString('base64')]) {
+      expect(logged).not.toContain(form);
+    }
+  });
+
+  it('finishes the sends in flight when stopped, and hands back the rows it had not started', async () => {
+    const server = await smtp({ dataReplyDelayMs: 300 });
+    endpoints.set(tenantX, endpointFor(server.port));
+    await enqueueDeliveries(database.storage.db, Array.from({ length: 6 }, () => testDelivery(tenantX, 'x@example.com')), systemClock);
+    const w = worker(systemClock, { settings: { limits: { global: 8, perTenant: 2 }, batchSize: 6 } });
+    w.start();
+    const deadline = Date.now() + 3_000;
+    while (w.inFlightCount < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await w.stop();
+    const rows = await database.storage.db.selectFrom('deliveries').select(['status', 'attempts', 'lease_token']).execute();
+    const sent = rows.filter((r) => r.status === 'sent');
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    expect(server.messages).toHaveLength(sent.length);
+    // Nothing is left leased to a stopped worker: the rest is queued again, its attempt not counted.
+    for (const r of rows.filter((r) => r.status !== 'sent')) expect(r).toMatchObject({ status: 'pending', attempts: 0, lease_token: null });
+  });
+
   it('sends a crashed worker’s row again once its lease expires', async () => {
     const server = await smtp();
     endpoints.set(tenantX, endpointFor(server.port));
