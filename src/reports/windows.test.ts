@@ -26,10 +26,15 @@ describe('summary windows', () => {
     expect(window).toEqual({ start: utc('2026-03-28T23:50:00Z'), end: utc('2026-03-29T01:00:00Z') });
   });
 
-  it('starts with the last complete window, and never before the tenant existed', () => {
-    expect(dueSummaryWindow(utc('2026-01-01T00:25:00Z'), tenMinutes, undefined, 0)).toEqual({
-      start: utc('2026-01-01T00:10:00Z'),
+  it('starts a tenant\'s first window at the window of its creation, at most a day back, never before it existed', () => {
+    const created = utc('2026-01-01T00:03:00Z');
+    expect(dueSummaryWindow(utc('2026-01-01T00:25:00Z'), tenMinutes, undefined, created)).toEqual({
+      start: utc('2026-01-01T00:00:00Z'),
       end: utc('2026-01-01T00:20:00Z'),
+    });
+    expect(dueSummaryWindow(utc('2026-03-01T00:25:00Z'), tenMinutes, undefined, created)).toEqual({
+      start: utc('2026-02-28T00:20:00Z'),
+      end: utc('2026-03-01T00:20:00Z'),
     });
     expect(dueSummaryWindow(utc('2026-01-01T00:25:00Z'), tenMinutes, undefined, utc('2026-01-01T00:21:00Z'))).toBeUndefined();
   });

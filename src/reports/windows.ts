@@ -6,17 +6,22 @@ export interface Window {
   readonly end: number;
 }
 
+/** FIRST_SUMMARY_LOOKBACK_MS bounds the first summary of a tenant that had none (e.g. after an upgrade). */
+export const FIRST_SUMMARY_LOOKBACK_MS = 24 * 3_600_000;
+
 /**
  * dueSummaryWindow decides the summary window to decide now, if any. Windows are aligned on the
  * clock (multiples of the interval since the epoch: …:00, …:10 for 600 s). Each one starts where
  * the last decided one ended, so after downtime every missed window goes out as one catch-up
  * window, and two instances that read the same last end compute the same start (the unique key).
- * Nothing is due for a time before `notBefore` (the tenant's creation).
+ * A tenant's first window starts at the window of its creation (`notBefore`), at most a day back,
+ * so no alert falls before the first window; nothing is due before the tenant existed.
  */
 export function dueSummaryWindow(now: number, intervalMs: number, lastEnd: number | undefined, notBefore: number): Window | undefined {
   const end = Math.floor(now / intervalMs) * intervalMs;
   if (end <= notBefore || (lastEnd !== undefined && lastEnd >= end)) return undefined;
-  return { start: lastEnd ?? end - intervalMs, end };
+  const first = Math.max(Math.floor(notBefore / intervalMs) * intervalMs, end - FIRST_SUMMARY_LOOKBACK_MS);
+  return { start: lastEnd ?? first, end };
 }
 
 /** ReportTime is a time of day on the wall clock of the tenant's time zone. */
