@@ -88,7 +88,14 @@ export const alertRoutes: RouteModule = (app, deps) => {
 
   app.get(
     base,
-    { config: { permission: 'Alerts.View' }, schema: { params: tenantParams, querystring: listQuery } },
+    {
+      config: { permission: 'Alerts.View' },
+      schema: {
+        params: tenantParams,
+        querystring: listQuery,
+        description: 'Newest first (by createdAt); `read` is the caller\'s. A user\'s alerts start unread; for the host administrator every alert is unread.',
+      },
+    },
     async (request) => {
       const q = request.query;
       const minSeverity = q.severity === undefined ? undefined : parseSeverity(q.severity);
@@ -129,7 +136,10 @@ export const alertRoutes: RouteModule = (app, deps) => {
 
   app.get(
     `${base}/unread-count`,
-    { config: { permission: 'Alerts.View' }, schema: { params: tenantParams } },
+    {
+      config: { permission: 'Alerts.View' },
+      schema: { params: tenantParams, description: `The caller's unread alerts. ${HOST_HAS_NO_READ_STATE}` },
+    },
     async (request) => ({
       unread: await unreadCount(db, tenantOf(request).id, await readerFor(db, request.principal!)),
     }),
@@ -137,7 +147,14 @@ export const alertRoutes: RouteModule = (app, deps) => {
 
   app.get(
     `${base}/panel`,
-    { config: { permission: 'Alerts.View' }, schema: { params: tenantParams } },
+    {
+      config: { permission: 'Alerts.View' },
+      schema: {
+        params: tenantParams,
+        description:
+          'At most 5 unread lines, most severe first, then newest. A flood (alerts sharing a dedupKey, each within the flood window of the previous one) is one line with its unread count, first and last times; its groupId lists or marks all of it.',
+      },
+    },
     async (request) => {
       const entries = await panelAlerts(db, tenantOf(request).id, await readerFor(db, request.principal!));
       return { items: entries.map(showPanelEntry) };
