@@ -106,6 +106,15 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   await app.register(fastifyCookie);
   await registerOpenApi(app);
 
+  // While closing, answers in flight end their connection, so a keep-alive client cannot hold
+  // the shutdown open until its idle timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
   app.addHook('onRequest', requireHost);
   app.addHook('preValidation', accessHook(deps));
   app.addHook('preValidation', refuseNul);

@@ -1,0 +1,43 @@
+import net from 'node:net';
+import { expect, it } from 'vitest';
+import { ADMIN_TOKEN, startTestApp } from './http/testing.js';
+import { describeEachDialect } from './storage/testing.js';
+
+describeEachDialect('graceful close', (dialect) => {
+  it('finishes a request in flight before closing the database, refuses new connections, and ends keep-alive', async () => {
+    const t = await startTestApp(dialect, {}, { listen: true });
+    const port = Number(new URL(t.tocsin.url!).port);
+    await t.call('POST', '/api/v1/tenants', { name: 'closing' });
+
+    // The request arrives whole except its last byte, so it is in flight when the close begins.
+    const body = JSON.stringify({ name: 'Late but kept', permissions: [] });
+    const head =
+      `POST /api/v1/tenants/closing/roles HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(head + body.slice(0, -1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const closing = t.tocsin.close();
+    const refused = () =>
+      new Promise<boolean>((resolve) => {
+        const late = net.connect(port, '127.0.0.1');
+        late.once('connect', () => (late.destroy(), resolve(false)));
+        late.once('error', () => resolve(true));
+      });
+    await expect.poll(refused, { timeout: 5_000 }).toBe(true);
+
+    socket.write(body.slice(-1));
+    // The server ends the connection itself once it has answered: no keep-alive while closing.
+    await ended;
+    await closing;
+    expect(answer).toMatch(/^HTTP\/1\.1 201 /);
+    expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+    expect(answer).toContain('"name":"Late but kept"');
+    await t.close();
+  });
+});
