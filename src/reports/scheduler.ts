@@ -102,6 +102,9 @@ export class ReportScheduler {
     const now = this.#deps.clock.now();
     const rows = await this.#deps.storage.db.selectFrom('tenants').select(['id', 'name', 'language', 'time_zone', 'created_at']).execute();
     let queued = 0;
+    // A deleted tenant's remembered state goes with it.
+    const present = new Set(rows.map((r) => r.id));
+    for (const id of this.#tenants.keys()) if (!present.has(id)) this.#tenants.delete(id);
     for (const row of rows) {
       const tenant: ReportTenant = { id: row.id, name: row.name, language: row.language, timeZone: row.time_zone, createdAt: Number(row.created_at) };
       try {
