@@ -164,6 +164,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // Test Mail Settings: Send To is the signed-in account's email; success; nothing saved.
     await page.getByRole('button', { name: 'Test Mail Settings' }).click();
     expect(await page.getByLabel('Send To').inputValue()).toBe('admin@acme.example');
+    await page.getByRole('dialog').waitFor();
     await page.keyboard.press('Escape');
     await page.getByRole('dialog').waitFor({ state: 'detached' });
     await page.getByRole('button', { name: 'Test Mail Settings' }).click();

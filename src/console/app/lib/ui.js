@@ -1,5 +1,5 @@
 import { h } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 import htm from 'htm';
 import { t } from './i18n.js';
 
@@ -56,7 +56,9 @@ export function Toggle({ id, label, checked, onChange, hint, switch: isSwitch = 
 export function Dialog({ title, onClose, children, wide = false }) {
   const ref = useRef(null);
   const titleId = useRef(uid('dialog-title')).current;
-  useEffect(() => {
+  // A layout effect opens it in the same task as the render, so a key pressed right after the
+  // click that opened it already reaches the dialog.
+  useLayoutEffect(() => {
     const dialog = ref.current;
     if (dialog && !dialog.open) dialog.showModal();
     return () => dialog?.open && dialog.close();
