@@ -111,16 +111,21 @@ function authorizations(userToken: string) {
   return fc.oneof(
     { arbitrary: fc.constant(`Bearer ${ADMIN_TOKEN}`), weight: 6 },
     { arbitrary: fc.constant(`Bearer ${userToken}`), weight: 2 },
+    { arbitrary: fc.constant(undefined), weight: 2 },
     { arbitrary: fc.constantFrom('Bearer', 'Bearer ', 'Basic Zm9vOmJhcg==', `bearer ${ADMIN_TOKEN}`, `Bearer ${'x'.repeat(600)}`, `Bearer ${ADMIN_TOKEN} extra`, undefined), weight: 1 },
     { arbitrary: printable, weight: 1 },
   );
 }
 
-const cookie = fc.oneof(
-  fc.constant(undefined),
-  printable.map((v) => `tocsin_session=${v}`),
-  fc.constantFrom('tocsin_session=%E0%A4%A', 'tocsin_session=', '=;=;', 'a=b; tocsin_session=x; tocsin_session=y', `tocsin_session=${'z'.repeat(5_000)}`),
-);
+/** cookies: none, junk, or a real console session (reached when no Authorization header is sent). */
+function cookies(session: string) {
+  return fc.oneof(
+    fc.constant(undefined),
+    fc.constant(session),
+    printable.map((v) => `tocsin_session=${v}`),
+    fc.constantFrom('tocsin_session=%E0%A4%A', 'tocsin_session=', '=;=;', 'a=b; tocsin_session=x; tocsin_session=y', `tocsin_session=${'z'.repeat(5_000)}`),
+  );
+}
 
 const extraHeaders = fc.dictionary(
   fc.constantFrom('x-csrf-token', 'accept', 'accept-encoding', 'x-tocsin-tenant', 'x-forwarded-for', 'accept-language', 'if-none-match'),
@@ -146,10 +151,13 @@ function expectWellFormed(attempt: Attempt, res: LightMyRequestResponse): void {
 describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) => {
   let t: TestApp;
   let userToken: string;
+  let session: string;
 
   beforeAll(async () => {
     t = await startTestApp(dialect);
     userToken = (await t.tenantWithUser('fuzz-home', ['Administrator'])).token;
+    const login = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { adminToken: ADMIN_TOKEN } });
+    session = String(login.headers['set-cookie']).split(';')[0]!;
   });
   afterAll(() => t.close());
 
@@ -181,7 +189,7 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
       contentType,
       payload: fc.option(bodies(sample), { nil: undefined, freq: 6 }),
       authorization: authorizations(userToken),
-      cookie,
+      cookie: cookies(session),
       extraHeaders,
     });
   }
