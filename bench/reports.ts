@@ -59,15 +59,17 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 /** peakRss samples the resident set while `work` runs, since maxRSS covers the whole process. */
-async function measured<T>(work: () => Promise<T>): Promise<{ result: T; ms: number; peakRss: number }> {
+async function measured<T>(work: () => Promise<T>): Promise<{ result: T; ms: number; peakRss: number; peakHeap: number }> {
   let peak = process.memoryUsage.rss();
+  let peakHeap = process.memoryUsage().heapUsed;
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
   }, 20);
   const started = performance.now();
   try {
     const result = await work();
-    return { result, ms: performance.now() - started, peakRss: Math.max(peak, process.memoryUsage.rss()) };
+    return { result, ms: performance.now() - started, peakRss: Math.max(peak, process.memoryUsage.rss()), peakHeap };
   } finally {
     clearInterval(sampler);
   }
@@ -125,6 +127,7 @@ async function runOnce(users: number): Promise<void> {
     const settings = { alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false };
     clock.set(DAY_END + 1_000);
     const baseline = process.memoryUsage.rss();
+    const baselineHeap = process.memoryUsage().heapUsed;
     const daily = await measured(() => decideWindow(storage, tenant, 'daily', { start: DAY_START, end: DAY_END }, settings, clock));
 
     const links = new UnsubscribeLinks(db, 'https://tocsin.example.com', clock);
@@ -156,6 +159,7 @@ async function runOnce(users: number): Promise<void> {
       rssBeforeDecide: mb(baseline),
       peakRssWhileDeciding: mb(daily.peakRss),
       peakRssGrowthWhileDeciding: mb(daily.peakRss - baseline),
+      peakHeapGrowthWhileDeciding: mb(daily.peakHeap - baselineHeap),
       maxRssOfProcess: mb(process.resourceUsage().maxRSS * 1024),
     };
     process.stdout.write(`${JSON.stringify(figures)}\n`);
