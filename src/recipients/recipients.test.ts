@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../http/testing.js';
+import { newId } from '../shared/ids.js';
 import { describeEachDialect } from '../storage/testing.js';
 import { type Recipient, wantsKind } from './eligibility.js';
 import { recipientPages } from './query.js';
@@ -63,5 +64,50 @@ describeEachDialect('alert email recipients', (dialect) => {
     // The group's rule reaches its member who set nothing, and the group's own address.
     expect(wantsKind(after.get('viagroup@example.com')!, 'daily')).toBe(false);
     expect(wantsKind(after.get('ops@example.com')!, 'daily')).toBe(false);
+  });
+});
+
+describeEachDialect('recipient queries', (dialect) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
+  });
+  afterAll(() => t.close());
+
+  it('reads a tenant of thousands of users in a few queries a page, never one per user', async () => {
+    const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'many' })).json().id;
+    const db = t.tocsin.deps.storage.db;
+    const viewer = await db.selectFrom('roles').select('id').where('tenant_id', '=', tenantId).where('name', '=', 'Alerts Viewer').executeTakeFirstOrThrow();
+    const users = Array.from({ length: 2_500 }, (_, i) => ({
+      id: newId(),
+      tenant_id: tenantId,
+      email: `u${i}@example.com`,
+      email_key: `u${i}@example.com`,
+      name: `U${i}`,
+      language: null,
+      time_zone: null,
+      active: 1,
+      password_hash: null,
+      created_at: 0,
+      updated_at: 0,
+    }));
+    for (let i = 0; i < users.length; i += 500) {
+      const chunk = users.slice(i, i + 500);
+      await db.insertInto('users').values(chunk).execute();
+      await db.insertInto('user_roles').values(chunk.map((u) => ({ user_id: u.id, role_id: viewer.id }))).execute();
+    }
+    let queries = 0;
+    const counting = db.withPlugin({
+      transformQuery: (args) => {
+        queries++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    let found = 0;
+    for await (const page of recipientPages(counting, { id: tenantId, language: 'en', timeZone: 'UTC' }, 1_000)) found += page.length;
+    expect(found).toBe(2_500);
+    // Roles, groups and their rules once; then per page of users: users, roles, groups, preferences.
+    expect(queries).toBeLessThanOrEqual(3 + 4 * 4);
   });
 });
