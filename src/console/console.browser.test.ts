@@ -293,6 +293,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     expect(mine.own).toEqual({ subscriptions: { Robots: false }, email: { dailyReport: false, fatalImmediately: true } });
     // With Fatal-immediately on, a Fatal alert is emailed at once (to the catcher: acme is on the default settings).
     await raise([{ severity: 'Fatal', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Job Nightly faulted: out of memory' }]);
+    const kinds = async () =>
+      ((await call('GET', '/api/v1/system/mail-catcher/messages')).items as { headers: Record<string, string> }[]).map((m) => m.headers['x-tocsin-kind']);
+    await expect.poll(kinds, { timeout: 15_000 }).toContain('immediate');
 
     await page.getByRole('link', { name: 'Manage Access' }).click();
     await page.locator('tr', { hasText: 'marie@acme.example' }).getByRole('link', { name: 'Alert preferences' }).click();
@@ -381,6 +384,15 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.locator('tr', { hasText: 'Night shift' }).waitFor();
     await shot(page, 'access-groups');
+    // A group's default rules use the preferences page too.
+    await page.locator('tr', { hasText: 'Night shift' }).getByRole('link', { name: 'Default alert rules' }).click();
+    await page.getByRole('heading', { name: /Night shift/ }).waitFor();
+    await page.getByRole('switch', { name: 'Daily report' }).uncheck();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Your alert preferences are saved.').waitFor();
+    const groups = (await call('GET', '/api/v1/tenants/acme/groups')).items as { id: string; name: string }[];
+    const night = groups.find((g) => g.name === 'Night shift')!;
+    expect((await call('GET', `/api/v1/tenants/acme/groups/${night.id}/alert-preferences`)).own.email).toEqual({ dailyReport: false });
     await page.goto(`${base}/#/access/roles`);
     await page.locator('tr', { hasText: 'Alerts Viewer' }).waitFor();
     await shot(page, 'access-roles');
@@ -419,8 +431,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // A test through the default settings lands in the built-in catcher.
     await call('POST', '/api/v1/tenants/globex/settings/mail/test', { sendTo: 'ops@globex.example' });
     await page.getByRole('link', { name: 'Mail catcher' }).click();
-    // The Fatal alert of the preferences test arrived as an immediate email, without a reload.
-    await page.locator('tr', { hasText: 'immediate' }).waitFor({ timeout: 15_000 });
+    // The Fatal alert of the preferences test arrived as an immediate email.
+    await page.locator('tr', { hasText: 'immediate' }).waitFor();
     await page.locator('tr', { hasText: 'test' }).waitFor();
     await page.locator('table tbody tr').first().getByRole('button').click();
     await page.getByRole('dialog').locator('iframe').waitFor();

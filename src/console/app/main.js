@@ -62,6 +62,11 @@ function App() {
   return html`<${Shell} session=${session} route=${route} setSession=${setSession} />`;
 }
 
+/** sectionOf is the navigation entry a route belongs to: its tabs and someone else's preferences belong to Manage Access. */
+function sectionOf(path) {
+  return /^\/(access\/|preferences\/.)/.test(path) ? '/access/users' : path;
+}
+
 /** homeOf is where a signed-in principal lands: the host's tenants, else the first page it may see. */
 function homeOf(session) {
   return session.kind === 'host' ? '/host/tenants' : navItems(session)[0]?.[0] ?? '/alerts';
@@ -85,7 +90,7 @@ function navItems(session) {
 
 function page(session, route, setSession) {
   const { path, query } = route;
-  const [, first, second] = path.split('/');
+  const [, first, second, third] = path.split('/');
   if (session.kind === 'host') {
     if (path === '/host/tenants') {
       const changed = (tenants) => setSession({ ...session, tenants, tenant: tenants.find((item) => item.id === session.tenant?.id) ?? tenants[0] ?? null });
@@ -96,6 +101,7 @@ function page(session, route, setSession) {
   }
   if (!session.tenant) return html`<p>${t('host.noTenant')}</p>`;
   if (first === 'alerts') return html`<${AlertsPage} session=${session} query=${query} />`;
+  if (first === 'preferences' && second === 'group') return html`<${PreferencesPage} session=${session} groupId=${third} />`;
   if (first === 'preferences') return html`<${PreferencesPage} session=${session} userId=${second} />`;
   if (path === '/settings/mail') return html`<${MailSettingsPage} session=${session} />`;
   if (first === 'access') return html`<${AccessPage} session=${session} tab=${second || 'users'} />`;
@@ -140,7 +146,7 @@ function Shell({ session, route, setSession }) {
       <button type="button" class="secondary" onClick=${signOut}>${t('signOut')}</button>
     </header>
     <nav class="main-nav" aria-label=${t('nav.label')}>
-      ${items.map(([path, text]) => html`<a href=${`#${path}`} aria-current=${route.path.startsWith(path) ? 'page' : undefined}>${text}</a>`)}
+      ${items.map(([path, text]) => html`<a href=${`#${path}`} aria-current=${sectionOf(route.path).startsWith(path) ? 'page' : undefined}>${text}</a>`)}
     </nav>
     <main id="main" tabindex="-1" key=${`${session.tenant?.id}:${currentLanguage()}`}>
       ${linkedTenant ? null : html`<p class="banner error" role="alert">${t('otherTenant', { tenant: linked })}

@@ -17,7 +17,7 @@ export function timeZone() {
 export function formatTime(iso) {
   if (!iso) return '';
   const time = DateTime.fromISO(iso).setZone(state.zone).setLocale(currentLanguage());
-  return time.isValid ? time.toFormat('yyyy-MM-dd HH:mm:ss ZZZZ') : iso;
+  return time.isValid ? time.toLocaleString({ ...DateTime.DATETIME_MED_WITH_SECONDS, timeZoneName: 'short' }) : iso;
 }
 
 /** localInputToIso reads a datetime-local value as a time in the user's zone. */

@@ -175,7 +175,8 @@ export function AccessPage({ session, tab }) {
         <tbody>${data.groups.map((group) => html`<tr key=${group.id}>
           <td>${group.name}</td><td>${group.email ?? ''}</td><td>${group.language ? t(`lang.${group.language}`) : ''}</td>
           <td>${group.members.map(userEmail).join(', ')}</td><td>${group.roles.join(', ')}</td><td>${group.expandMembers ? t('yes') : t('no')}</td>
-          <td class="nowrap">${edit ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>
+          <td class="nowrap"><a class="link" href=${href(`/preferences/group/${group.id}`)}>${t('access.groupRules')}</a>
+            ${edit ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>
             <button type="button" class="link danger" onClick=${() => remove('groups', group)}>${t('delete')}</button>` : null}</td></tr>`)}</tbody>
       </table></div>` : null}
     ${tab === 'roles' ? html`

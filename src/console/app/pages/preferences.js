@@ -30,10 +30,12 @@ export function toggleComponent(shown, patch, component, on) {
 
 /**
  * PreferencesPage shows which components and events a user subscribes to and the three email
- * switches; with a user id (from Manage Access) an administrator edits someone else's.
+ * switches; with a user id (from Manage Access) an administrator edits someone else's, and with a
+ * group id a group's default rules.
  */
-export function PreferencesPage({ session, userId }) {
-  const path = userId ? `users/${encodeURIComponent(userId)}/alert-preferences` : 'me/alert-preferences';
+export function PreferencesPage({ session, userId, groupId }) {
+  const owner = groupId ? `groups/${encodeURIComponent(groupId)}` : userId ? `users/${encodeURIComponent(userId)}` : null;
+  const path = owner ? `${owner}/alert-preferences` : 'me/alert-preferences';
   const [prefs, setPrefs] = useState(null);
   const [catalogue, setCatalogue] = useState([]);
   const [who, setWho] = useState(null);
@@ -44,7 +46,7 @@ export function PreferencesPage({ session, userId }) {
   useEffect(() => {
     api('GET', tenantApi(session, path)).then(setPrefs, (err) => setMessage({ kind: 'error', text: problemText(err) }));
     loadCatalogue(session).then(setCatalogue);
-    if (userId) api('GET', tenantApi(session, `users/${encodeURIComponent(userId)}`)).then(setWho, () => {});
+    if (owner) api('GET', tenantApi(session, owner)).then(setWho, () => {});
   }, [session.tenant.id, path]);
 
   if (!prefs) return html`<section class="page"><h1>${t('prefs.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
@@ -75,7 +77,8 @@ export function PreferencesPage({ session, userId }) {
   };
 
   return html`<section class="page">
-    <h1>${t('prefs.title')}${who ? html` <small>— ${who.email}</small>` : null}</h1>
+    <h1>${groupId ? t('prefs.groupTitle') : t('prefs.title')}${who ? html` <small>— ${groupId ? who.name : who.email}</small>` : null}</h1>
+    ${groupId ? html`<p class="hint">${t('prefs.groupHint')}</p>` : null}
     <form onSubmit=${save}>
       <fieldset>
         <legend>${t('prefs.emails')}</legend>
