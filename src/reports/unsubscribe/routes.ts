@@ -2,29 +2,24 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { RouteModule } from '../../http/context.js';
 import { notFound } from '../../http/problem.js';
+import type { Db } from '../../storage/database.js';
+import { languageOf } from '../../recipients/eligibility.js';
 import { applyUnsubscribe } from './apply.js';
 import { UnsubscribeLinks } from './links.js';
+import { unsubscribePage } from './page.js';
 import type { UnsubscribeTarget } from './token.js';
 
+/** The page speaks the recipient's language: the user's or group's, else the tenant's. */
+async function pageLanguage(db: Db, target: UnsubscribeTarget) {
+  const tenant = await db.selectFrom('tenants').select('language').where('id', '=', target.tenantId).executeTakeFirst();
+  const own =
+    target.recipient.type === 'user'
+      ? await db.selectFrom('users').select('language').where('id', '=', target.recipient.id).executeTakeFirst()
+      : await db.selectFrom('groups').select('language').where('id', '=', target.recipient.id).executeTakeFirst();
+  return languageOf(own?.language ?? null, tenant?.language ?? null);
+}
+
 const params = z.object({ token: z.string().min(1).max(500) });
-
-const KIND_LABEL: Record<UnsubscribeTarget['kind'], string> = {
-  summary: 'the 10-minute error summary',
-  daily: 'the daily alerts report',
-  immediate: 'the immediate Fatal alert emails',
-};
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2937}
-button{font:inherit;padding:.5rem 1rem;border-radius:.375rem;border:1px solid #b91c1c;background:#dc2626;color:#fff;cursor:pointer}</style>
-</head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
-}
 
 /**
  * unsubscribeRoutes are API.md's one-click unsubscribe endpoints (no login): GET shows a page with
@@ -43,11 +38,9 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
     '/unsubscribe/:token',
     { config: { access: 'public' }, schema: { params, description: 'Shows what the link unsubscribes from, with a button; changes nothing.' } },
     async (request, reply) => {
-      const { recipient, kind } = await target(request.params.token);
-      const body =
-        `<p>Stop sending ${KIND_LABEL[kind]} to <strong>${escapeHtml(recipient.address)}</strong>?</p>` +
-        `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`;
-      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page('Unsubscribe', body));
+      const found = await target(request.params.token);
+      const html = unsubscribePage(found, await pageLanguage(storage.db, found), false);
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
     },
   );
 
@@ -64,8 +57,8 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
       async (request, reply) => {
         const found = await target(request.params.token);
         if (!(await applyUnsubscribe(storage.db, found, clock))) throw notFound('Unsubscribe link');
-        const body = `<p>${escapeHtml(found.recipient.address)} will no longer receive ${KIND_LABEL[found.kind]}. You can turn it back on in your alert preferences.</p>`;
-        return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page('Unsubscribed', body));
+        const html = unsubscribePage(found, await pageLanguage(storage.db, found), true);
+        return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
       },
     );
   });

@@ -50,6 +50,7 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toContain('text/html');
     expect(res.body).toContain('<form method="post">');
+    expect(res.body).toContain('Unsubscribe from daily reports');
     const prefs = (await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, user.token)).json();
     expect(prefs.email.dailyReport).toBe(true);
   });
@@ -70,13 +71,15 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect((await t.tocsin.app.inject({ method: 'GET', url: '/unsubscribe/nope' })).statusCode).toBe(404);
   });
 
-  it('records a group mailbox\'s opt-out against its address', async () => {
+  it('records a group mailbox\'s opt-out against its address, speaking the group\'s language', async () => {
     const group = (
-      await t.call('POST', '/api/v1/tenants/unsub/groups', { name: 'Ops', email: 'OPS@example.com', roles: ['Alerts Viewer'] })
+      await t.call('POST', '/api/v1/tenants/unsub/groups', { name: 'Ops', email: 'OPS@example.com', language: 'fr', roles: ['Alerts Viewer'] })
     ).json();
     const url = await links.url({ tenantId, kind: 'summary', recipient: { type: 'group', id: group.id, address: 'OPS@example.com' } });
     const res = await t.tocsin.app.inject({ method: 'POST', url: pathOf(url), headers: { 'content-type': 'multipart/form-data; boundary=x' }, payload: '--x--' });
     expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('<html lang="fr">');
+    expect(res.body).toContain('OPS@example.com</strong> ne recevra plus');
     const pages = recipientPages(t.tocsin.deps.storage.db, { id: tenantId, language: 'en', timeZone: 'UTC' });
     const groups = (await pages.next()).value!;
     expect(groups[0]!.optedOut.has('summary')).toBe(true);

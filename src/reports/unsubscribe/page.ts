@@ -1,0 +1,50 @@
+import { emailTranslator } from '../../i18n/email-i18n.js';
+import type { Language } from '../../i18n/languages.js';
+import type { UnsubscribeTarget } from './token.js';
+
+type PageText = { readonly confirm: string; readonly done: string };
+
+/** The page's own sentences; its heading and button reuse the emails' "Unsubscribe from …" link text. */
+const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
+  en: {
+    confirm: 'This stops these emails to {address}. You can turn them back on in your alert preferences.',
+    done: 'Done: {address} will no longer receive these emails. You can turn them back on in your alert preferences.',
+  },
+  fr: {
+    confirm: 'Cela arrête ces e-mails pour {address}. Vous pourrez les réactiver dans vos préférences d’alertes.',
+    done: 'C’est fait\u00a0: {address} ne recevra plus ces e-mails. Vous pourrez les réactiver dans vos préférences d’alertes.',
+  },
+  de: {
+    confirm: 'Damit werden diese E-Mails an {address} beendet. Sie können sie in Ihren Alarmeinstellungen wieder aktivieren.',
+    done: 'Erledigt: {address} erhält diese E-Mails nicht mehr. Sie können sie in Ihren Alarmeinstellungen wieder aktivieren.',
+  },
+  es: {
+    confirm: 'Esto detiene estos correos a {address}. Puede volver a activarlos en sus preferencias de alertas.',
+    done: 'Hecho: {address} ya no recibirá estos correos. Puede volver a activarlos en sus preferencias de alertas.',
+  },
+  ja: {
+    confirm: '{address} へのこれらのメールの送信を停止します。アラートの設定でいつでも再開できます。',
+    done: '完了しました。{address} にはこれらのメールが送信されなくなります。アラートの設定でいつでも再開できます。',
+  },
+});
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * unsubscribePage is the small HTML page of a one-click link, in the recipient's language: the
+ * question with a button (`done` false; it posts back to the same URL), or the confirmation.
+ */
+export function unsubscribePage(target: UnsubscribeTarget, language: Language, done: boolean): string {
+  const title = emailTranslator(language)(`${target.kind}.unsubscribe`);
+  const sentence = escapeHtml(TEXT[language][done ? 'done' : 'confirm']).replace('{address}', `<strong>${escapeHtml(target.recipient.address)}</strong>`);
+  const form = done
+    ? ''
+    : `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">${escapeHtml(title)}</button></form>`;
+  return `<!doctype html><html lang="${language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2937}
+button{font:inherit;padding:.5rem 1rem;border-radius:.375rem;border:1px solid #b91c1c;background:#dc2626;color:#fff;cursor:pointer}</style>
+</head><body><h1>${escapeHtml(title)}</h1><p>${sentence}</p>${form}</body></html>`;
+}
