@@ -398,6 +398,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await shot(page, 'access-roles');
     await page.goto(`${base}/#/deliveries`);
     await page.getByRole('heading', { name: 'Delivery log' }).waitFor();
+    // The immediate email of the preferences test, sent, with the server's reply.
+    await page.getByLabel('Kind').selectOption('immediate');
+    const row = page.locator('tbody tr', { hasText: 'admin@acme.example' }).first();
+    await expect.poll(() => row.textContent()).toContain('Sent');
+    expect(await row.textContent()).toContain('Fatal immediately');
+    expect(page.url()).toContain('kind=immediate');
+    await page.getByLabel('Kind').selectOption('');
     await shot(page, 'delivery-log');
     await page.goto(`${base}/#/previews`);
     await page.getByRole('heading', { name: 'Email previews' }).waitFor();
