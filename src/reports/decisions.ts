@@ -44,6 +44,15 @@ export async function lastWindowEnd(db: Db, tenantId: string, kind: 'summary' | 
 }
 
 /**
+ * purgeDecidedWindows forgets windows decided before a time. Only the latest window of each kind
+ * matters to the scheduler, and one is decided at least daily, so old rows are only history.
+ */
+export async function purgeDecidedWindows(db: Db, decidedBefore: number): Promise<number> {
+  const result = await db.deleteFrom('report_windows').where('decided_at', '<', decidedBefore).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/**
  * decideWindow decides one summary or daily window of a tenant in ONE transaction: it records
  * the window (the unique (tenant, kind, start) key lets only one instance win it; the loser
  * returns undefined and enqueues nothing) and queues one delivery per recipient who gets it,

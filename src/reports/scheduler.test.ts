@@ -5,7 +5,7 @@ import { type TestApp, startTestApp } from '../http/testing.js';
 import { FakeClock } from '../shared/clock.js';
 import { openStorage } from '../storage/storage.js';
 import { describeEachDialect } from '../storage/testing.js';
-import type { ReportSettings } from './decisions.js';
+import { type ReportSettings, lastWindowEnd, purgeDecidedWindows } from './decisions.js';
 import { ReportMetrics } from './metrics.js';
 import { ReportScheduler } from './scheduler.js';
 
@@ -187,5 +187,21 @@ describe('report scheduler loop', () => {
     expect(text).toContain('tocsin_report_windows_decided_total{kind="summary"} 1');
     expect(text).toContain('tocsin_report_deliveries_queued_total{kind="summary"} 3');
     expect(text).toContain('tocsin_report_decision_lateness_seconds_bucket{le="2",kind="summary"} 1');
+  });
+});
+
+describeEachDialect('decided windows history', (dialect) => {
+  it('forgets windows decided before the retention, keeping the latest the scheduler chains from', async () => {
+    const t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
+    try {
+      const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'history' })).json().id;
+      const db = t.tocsin.deps.storage.db;
+      const row = (start: number) => ({ tenant_id: tenantId, kind: 'summary', window_start: start, window_end: start + INTERVAL, deliveries: 0, decided_at: start + INTERVAL });
+      await db.insertInto('report_windows').values([row(0), row(INTERVAL), row(40 * 24 * 3_600_000)]).execute();
+      expect(await purgeDecidedWindows(db, 30 * 24 * 3_600_000)).toBe(2);
+      expect(await lastWindowEnd(db, tenantId, 'summary')).toBe(40 * 24 * 3_600_000 + INTERVAL);
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -8,6 +8,7 @@ import {
   decideImmediate,
   decideWindow,
   lastWindowEnd,
+  purgeDecidedWindows,
 } from './decisions.js';
 import type { ReportMetrics } from './metrics.js';
 import { type Window, dueDailyWindow, dueSummaryWindow, nextReportInstant, parseReportTime } from './windows.js';
@@ -27,6 +28,8 @@ export interface SchedulerSettings {
   readonly fatalLookbackMs: number;
   /** How often the daily report time is re-read, in case the tenant changed it. */
   readonly dailyRecheckMs: number;
+  /** How long decided windows are kept as history (the scheduler itself needs only the latest). */
+  readonly windowRetentionMs: number;
 }
 
 /** DEFAULT_SCHEDULER_SETTINGS: look every second, so a window is decided within about a second of its end. */
@@ -35,6 +38,7 @@ export const DEFAULT_SCHEDULER_SETTINGS: Omit<SchedulerSettings, 'summaryInterva
   settleMs: 1_000,
   fatalLookbackMs: 10 * 60_000,
   dailyRecheckMs: 30_000,
+  windowRetentionMs: 30 * 24 * 3_600_000,
 });
 
 /** SchedulerDeps are what the loop is built from; the clock and the doorbell are injected. */
@@ -67,6 +71,7 @@ export class ReportScheduler {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
+  #nextPurge = 0;
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
@@ -114,6 +119,10 @@ export class ReportScheduler {
       }
     }
     if (queued > 0) this.#deps.doorbell?.ring();
+    if (now >= this.#nextPurge) {
+      await purgeDecidedWindows(this.#deps.storage.db, now - this.settings.windowRetentionMs);
+      this.#nextPurge = now + 3_600_000;
+    }
   }
 
   async #tickTenant(tenant: ReportTenant, now: number): Promise<number> {
