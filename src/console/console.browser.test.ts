@@ -7,13 +7,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } fr
 import { loadConfig } from '../config.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
 import { type Tocsin, startTocsin } from '../server.js';
-import { type TestDatabase, createTestDatabase } from '../storage/testing.js';
+import { type TestDatabase, createTestDatabase, isCi } from '../storage/testing.js';
 
 // Debian's chromium (apt-get install chromium), never a downloaded browser.
 const CHROMIUM = process.env.TOCSIN_CHROMIUM ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
 if (!HAVE_CHROMIUM) {
-  if (process.env.CI) throw new Error(`CI must run the browser tests: ${CHROMIUM} is missing (.ci/run installs it with apt-get install chromium).`);
+  if (isCi(process.env)) throw new Error(`CI must run the browser tests: ${CHROMIUM} is missing (.ci/run installs it with apt-get install chromium).`);
   process.stderr.write(`\n[tocsin] Browser tests skipped: install Chromium with \`sudo apt-get install -y chromium\` (or set TOCSIN_CHROMIUM to its path).\n\n`);
 }
 // `npm run screenshots` refreshes the README's pictures; otherwise they go to a temporary folder.
