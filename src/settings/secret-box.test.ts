@@ -65,6 +65,17 @@ describe('SecretBox', () => {
     expect(second.open(sealed, owner)).toBe('hunter2');
   });
 
+  it('narrows a key file that others could read to 0600, and refuses one that holds no key', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'secret.key');
+    fs.writeFileSync(file, Buffer.alloc(32, 7).toString('base64'), { mode: 0o644 });
+    fs.chmodSync(file, 0o644);
+    SecretBox.fromDataDir(dir);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    fs.writeFileSync(file, 'not a key');
+    expect(() => SecretBox.fromDataDir(dir)).toThrow(/does not hold a 32-byte base64 key/);
+  });
+
   it('derives the same key from the same TOCSIN_SECRET_KEY, so several processes agree', () => {
     const sealed = SecretBox.fromPassphrase('shared secret key value').seal('hunter2', owner);
     expect(SecretBox.fromPassphrase('shared secret key value').open(sealed, owner)).toBe('hunter2');

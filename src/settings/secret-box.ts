@@ -32,7 +32,8 @@ export class SecretBox {
   }
 
   /**
-   * fromDataDir reads the key kept in the data folder, creating it (mode 0600) on first start.
+   * fromDataDir reads the key kept in the data folder, creating it (mode 0600) on first start. A
+   * key file that others may read (restored from a backup, copied by hand) is narrowed to 0600.
    */
   static fromDataDir(dataDir: string): SecretBox {
     const file = path.join(dataDir, KEY_FILE);
@@ -42,7 +43,9 @@ export class SecretBox {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+    if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
     const key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
+    if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte base64 key; restore it or remove it to start afresh`);
     return new SecretBox(key);
   }
 
