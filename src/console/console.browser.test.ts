@@ -234,7 +234,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await raise([
       { severity: 'Error', component: 'Robots', event: 'Robot.StatusChanged.NotResponding', message: 'Robot R-17 is not responding', source: { robot: 'R-17', machine: 'VM-04' } },
       { severity: 'Info', component: 'Queues', message: 'Queue Invoices has 120 new items' },
-      { severity: 'Fatal', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Job Payroll faulted: disk full', source: { process: 'Payroll', job: 'J-991' } },
+      { severity: 'Fatal', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Job Payroll faulted: disk full', source: { process: 'Payroll', job: 'J-991' }, data: { disk: 'D:', freeBytes: 0 } },
     ]);
     await expect.poll(() => page.getByTestId('unread-count').textContent(), { timeout: 12_000 }).toBe('3');
     await raise([{ severity: 'Warn', component: 'Queues', message: 'Queue Invoices is 80% full' }]);
@@ -249,6 +249,11 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await panel.waitFor();
     await page.keyboard.press('Escape');
     await panel.waitFor({ state: 'detached' });
+    // Details show everything the alert carries.
+    await page.locator('tr', { hasText: 'Job Payroll faulted' }).getByRole('button', { name: 'Details' }).click();
+    await expect.poll(() => page.getByRole('dialog').textContent()).toContain('J-991');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
     await page.locator('.bell-button').click();
     await expect.poll(() => panel.locator('li').first().textContent()).toContain('Job Payroll faulted');
     await shot(page, 'bell-panel');

@@ -5,7 +5,7 @@ import { formatTime, isoToLocalInput, localInputToIso } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
-import { Banner, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { Banner, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
 import { usePolling } from './bell.js';
 
 const PAGE_SIZE = 50;
@@ -25,6 +25,25 @@ function sourceText(source) {
   return ['process', 'robot', 'machine', 'queue', 'job'].filter((key) => source[key]).map((key) => source[key]).join(' · ');
 }
 
+/** AlertDetails shows everything an alert carries, its JSON data included. */
+function AlertDetails({ alert, onClose }) {
+  const facts = [
+    [t('alerts.severity'), t(`severity.${alert.severity}`)],
+    [t('alerts.component'), alert.component],
+    [t('alerts.event'), alert.event],
+    [t('alerts.occurred'), formatTime(alert.occurredAt)],
+    [t('alerts.received'), formatTime(alert.createdAt)],
+    [t('alerts.folder'), alert.folder],
+    ...Object.entries(alert.source ?? {}).map(([key, value]) => [`${t('alerts.source')} · ${key}`, value]),
+    [t('alerts.dedupKey'), alert.dedupKey],
+  ].filter(([, value]) => value);
+  return html`<${Dialog} title=${alert.message.slice(0, 120)} onClose=${onClose} wide>
+    <p class="message-full">${alert.message}</p>
+    <dl class="facts">${facts.map(([label, value]) => html`<dt>${label}</dt><dd>${value}</dd>`)}</dl>
+    ${alert.data ? html`<h3>${t('alerts.data')}</h3><pre>${JSON.stringify(alert.data, null, 2)}</pre>` : null}
+  <//>`;
+}
+
 /**
  * AlertsPage is the alert list: filters kept in the URL (so links from emails open it
  * pre-filtered), mark read per row, for a selection and for all, refreshed by polling.
@@ -38,6 +57,7 @@ export function AlertsPage({ session, query }) {
   const [selected, setSelected] = useState(new Set());
   const [error, setError] = useState(null);
   const [catalogue, setCatalogue] = useState([]);
+  const [details, setDetails] = useState(null);
 
   useEffect(() => { loadCatalogue(session).then(setCatalogue); }, [session.tenant.id]);
   useEffect(() => { setExtra(0); setSelected(new Set()); }, [key]);
@@ -112,6 +132,7 @@ export function AlertsPage({ session, query }) {
         <td class="message">${alert.message}${alert.folder ? html`<small class="muted"> — ${alert.folder}</small>` : null}</td>
         <td>${sourceText(alert.source)}</td>
         <td class="nowrap">
+          <button type="button" class="link" onClick=${() => setDetails(alert)}>${t('alerts.details')}</button>
           ${alert.read
             ? html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] }, false)}>${t('alerts.markUnread')}</button>`
             : html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] })}>${t('alerts.markRead')}</button>`}
@@ -120,5 +141,6 @@ export function AlertsPage({ session, query }) {
       </tr>`)}</tbody>
     </table></div>`}
     ${nextCursor ? html`<div class="actions"><button type="button" class="secondary" onClick=${() => setExtra(extra + 1)}>${t('loadMore')}</button></div>` : null}
+    ${details ? html`<${AlertDetails} alert=${details} onClose=${() => setDetails(null)} />` : null}
   </section>`;
 }
