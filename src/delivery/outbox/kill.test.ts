@@ -81,7 +81,7 @@ describeEachDialect('kill -9 of a worker in the middle of a batch', (dialect) =>
 
     const killedAt = Date.now();
     const second = await startWorker();
-    await until(async () => (await countByStatus()).sent === BATCH, 30_000, 'every delivery to be sent');
+    await until(async () => (await countByStatus()).sent === BATCH, 60_000, 'every delivery to be sent');
     const recoveredInMs = Date.now() - killedAt;
     second.kill('SIGTERM');
     await new Promise((resolve) => second.once('exit', resolve));
@@ -97,5 +97,5 @@ describeEachDialect('kill -9 of a worker in the middle of a batch', (dialect) =>
     expect(duplicates.every((id) => inFlightIds.has(id))).toBe(true);
     expect(duplicates.length).toBeLessThanOrEqual(inFlightIds.size);
     expect(await countByStatus()).toEqual({ sent: BATCH });
-  }, 60_000);
+  }, 120_000);
 });

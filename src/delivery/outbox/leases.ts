@@ -3,6 +3,12 @@ import { newId, randomToken } from '../../shared/ids.js';
 import type { Storage } from '../../storage/storage.js';
 import { type Delivery, toDelivery } from './delivery.js';
 
+/**
+ * isUnfinished is the predicate of the `deliveries_due` partial index, written with literals: SQLite
+ * uses a partial index only for a query whose WHERE repeats the index's own condition.
+ */
+export const isUnfinished = sql<boolean>`${sql.ref('status')} in ('pending', 'sending', 'retrying')`;
+
 /** ClaimRequest asks for up to `limit` due rows for one worker, leased until `now + leaseMs`. */
 export interface ClaimRequest {
   readonly workerId: string;
@@ -54,7 +60,7 @@ export async function claimDue(storage: Storage, request: ClaimRequest): Promise
         let due = eb
           .selectFrom('deliveries')
           .select('id')
-          .where('status', 'in', ['pending', 'sending', 'retrying'])
+          .where(isUnfinished)
           .where('next_attempt_at', '<=', request.now);
         if (request.excludeTenants?.length) due = due.where('tenant_id', 'not in', request.excludeTenants);
         due = due.orderBy('next_attempt_at').limit(request.limit);

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Clock } from '../../shared/clock.js';
 import type { Storage } from '../../storage/storage.js';
+import { isUnfinished } from './leases.js';
 import { DELIVERY_STATUSES } from './tables.js';
 
 /**
@@ -56,7 +57,7 @@ export class OutboxMetrics {
         const row = await storage.db
           .selectFrom('deliveries')
           .select((eb) => eb.fn.countAll<string | number>().as('n'))
-          .where('status', 'in', ['pending', 'sending', 'retrying'])
+          .where(isUnfinished)
           .executeTakeFirst();
         this.set(Number(row?.n ?? 0));
       },
@@ -69,7 +70,7 @@ export class OutboxMetrics {
         const row = await storage.db
           .selectFrom('deliveries')
           .select((eb) => eb.fn.min<number | null>('created_at').as('oldest'))
-          .where('status', 'in', ['pending', 'sending', 'retrying'])
+          .where(isUnfinished)
           .executeTakeFirst();
         const oldest = row?.oldest == null ? null : Number(row.oldest);
         this.set(oldest === null ? 0 : Math.max(0, (clock.now() - oldest) / 1000));

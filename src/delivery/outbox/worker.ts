@@ -38,6 +38,12 @@ export interface WorkerSettings {
   readonly deliveryDeadlineMs: number;
   /** How long a tenant's resolved endpoint is reused, so settings are not decrypted per email. */
   readonly endpointCacheMs: number;
+  /**
+   * Shortest time between two commits of finished attempts: sends that finish within it share one
+   * commit (one fsync on SQLite, which blocks the process). It is also how long a crash may leave
+   * an accepted email unrecorded, and so sent twice.
+   */
+  readonly commitWindowMs: number;
 }
 
 /**
@@ -55,6 +61,7 @@ export const DEFAULT_WORKER_SETTINGS: WorkerSettings = Object.freeze({
   breaker: DEFAULT_BREAKER_POLICY,
   deliveryDeadlineMs: 24 * 3_600_000,
   endpointCacheMs: 2_000,
+  commitWindowMs: 50,
 });
 
 /** EndpointResolution is a tenant's endpoint, or why it has none and whether that may pass (settings' resolveEndpoint). */
@@ -95,16 +102,22 @@ export class DeliveryWorker {
   readonly #deps: DeliveryWorkerDeps;
   readonly #log: Logger;
   readonly #random: Random;
+  /** Rows this worker is working on (sending, or sent and waiting for the commit), by id. */
   readonly #inFlight = new Map<string, { tenantId: string; token: string; done: Promise<void> }>();
-  readonly #inFlightByTenant = new Map<string, number>();
+  /** Sends talking to a server, by tenant and in all: what the concurrency limits bound. */
+  readonly #sendingByTenant = new Map<string, number>();
+  #sendingTotal = 0;
   /** Claimed rows whose tenant is at its limit: held under lease until one of its sends ends. */
   #waiting: { tenantId: string; delivery: Delivery; attemptId: string }[] = [];
   #stopping = false;
+  /** The last claim took all it asked for, so more rows are probably due. */
+  #lastClaimFull = false;
   readonly #breakers = new Map<string, BreakerState>();
   readonly #tenantEndpoint = new Map<string, string>();
   readonly #endpointCache = new Map<string, { resolution: Promise<EndpointResolution>; expiresAt: number }>();
   #queuedRecords: { attempt: FinishedAttempt; settle: (lost: boolean) => void; fail: (err: unknown) => void }[] = [];
   #flushing = false;
+  #lastFlushAt = 0;
   #running = false;
   #loop: Promise<void> | undefined;
   #woken = false;
@@ -158,7 +171,7 @@ export class DeliveryWorker {
     while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight.values()].map((f) => f.done));
   }
 
-  /** inFlightCount is how many sends are running, for tests and graceful-stop logs. */
+  /** inFlightCount is how many rows are being sent or recorded, for tests and graceful-stop logs. */
   get inFlightCount(): number {
     return this.#inFlight.size;
   }
@@ -203,11 +216,11 @@ export class DeliveryWorker {
     const now = clock.now();
     // A tenant's waiting rows count against its own limit only: rows held for a hanging server
     // must not use up the slots other tenants' mail needs.
-    const held = new Map(this.#inFlightByTenant);
+    const held = new Map(this.#sendingByTenant);
     for (const w of this.#waiting) held.set(w.tenantId, (held.get(w.tenantId) ?? 0) + 1);
     const plan = planClaim({
       inFlightByTenant: held,
-      inFlightTotal: this.#inFlight.size,
+      inFlightTotal: this.#sendingTotal,
       limits: this.settings.limits,
       batchSize: this.settings.batchSize,
       blockedTenants: this.#blockedTenants(now),
@@ -223,14 +236,22 @@ export class DeliveryWorker {
     for (const delivery of batch.deliveries) {
       this.#waiting.push({ tenantId: delivery.tenantId, delivery, attemptId: batch.attemptIds.get(delivery.id)! });
     }
+    this.#lastClaimFull = batch.deliveries.length === plan.limit;
     this.#pump();
     return { claimed: batch.deliveries.length, limit: plan.limit };
+  }
+
+  /** #held counts a tenant's rows in this worker: sending, or waiting for a slot. */
+  #held(tenantId: string): number {
+    let held = this.#sendingByTenant.get(tenantId) ?? 0;
+    for (const w of this.#waiting) if (w.tenantId === tenantId) held += 1;
+    return held;
   }
 
   /** #pump starts the held rows whose tenant has a free slot, oldest first. */
   #pump(): void {
     if (this.#stopping) return;
-    const { start, wait } = admitClaimed(this.#waiting, this.#inFlightByTenant, this.settings.limits.perTenant);
+    const { start, wait } = admitClaimed(this.#waiting, this.#sendingByTenant, this.settings.limits.perTenant);
     this.#waiting = wait;
     for (const w of start) this.#dispatch(w.delivery, w.attemptId);
   }
@@ -243,29 +264,47 @@ export class DeliveryWorker {
 
   #dispatch(delivery: Delivery, attemptId: string): void {
     const tenantId = delivery.tenantId;
-    this.#inFlightByTenant.set(tenantId, (this.#inFlightByTenant.get(tenantId) ?? 0) + 1);
-    const done = this.#deliver(delivery, attemptId)
+    this.#sendingByTenant.set(tenantId, (this.#sendingByTenant.get(tenantId) ?? 0) + 1);
+    this.#sendingTotal += 1;
+    // The slot frees when the server has answered, not when the result is committed: commits
+    // are grouped, and waiting for one must not keep the connections idle.
+    let slotFreed = false;
+    const freeSlot = () => {
+      if (slotFreed) return;
+      slotFreed = true;
+      this.#sendingTotal -= 1;
+      const left = (this.#sendingByTenant.get(tenantId) ?? 1) - 1;
+      if (left > 0) this.#sendingByTenant.set(tenantId, left);
+      else this.#sendingByTenant.delete(tenantId);
+      this.#pump();
+      // Claim again only when it can bring something: a claim that finds nothing still costs a
+      // transaction, and a tenant holding its limit would be left out of it anyway.
+      const free = this.settings.limits.global - this.#sendingTotal;
+      const roomy = free >= Math.ceil(Math.min(this.settings.batchSize, this.settings.limits.global) / 2);
+      if (roomy && (this.#lastClaimFull || this.#held(tenantId) < this.settings.limits.perTenant)) this.wake();
+    };
+    const done = this.#deliver(delivery, attemptId, freeSlot)
       .catch((err: unknown) => {
         // The row keeps its lease and comes back when it expires: a duplicate at worst, never a loss.
         this.#log.error({ err, delivery: delivery.id }, 'could not record a delivery attempt');
       })
       .finally(() => {
+        freeSlot();
         this.#inFlight.delete(delivery.id);
-        const left = (this.#inFlightByTenant.get(tenantId) ?? 1) - 1;
-        if (left > 0) this.#inFlightByTenant.set(tenantId, left);
-        else this.#inFlightByTenant.delete(tenantId);
-        this.#pump();
         if (this.#inFlight.size === 0) this.#stopRenewing();
-        const free = this.settings.limits.global - this.#inFlight.size;
-        if (free >= Math.ceil(Math.min(this.settings.batchSize, this.settings.limits.global) / 2)) this.wake();
       });
     this.#inFlight.set(delivery.id, { tenantId, token: delivery.leaseToken!, done });
     this.#startRenewing();
   }
 
-  async #deliver(delivery: Delivery, attemptId: string): Promise<void> {
+  async #deliver(delivery: Delivery, attemptId: string, freeSlot: () => void): Promise<void> {
     const startedAt = this.#deps.clock.now();
-    const outcome = await this.#attempt(delivery);
+    let outcome: Outcome;
+    try {
+      outcome = await this.#attempt(delivery);
+    } finally {
+      freeSlot();
+    }
     const metrics = this.#deps.metrics;
     if (outcome.status === 'deferred') {
       await releaseClaimed(this.#deps.storage, [{ delivery, attemptId }], outcome.retryAt);
@@ -379,29 +418,31 @@ export class DeliveryWorker {
   #record(attempt: FinishedAttempt): Promise<boolean> {
     return new Promise((settle, fail) => {
       this.#queuedRecords.push({ attempt, settle, fail });
-      if (this.#flushing) return;
-      this.#flushing = true;
-      // Wait for the I/O callbacks already due: sends finishing together then share one commit
-      // (better-sqlite3 commits synchronously, so an immediate flush would take rows one by one).
-      setImmediate(() => void this.#flush());
+      if (!this.#flushing) this.#scheduleFlush();
     });
   }
 
+  #scheduleFlush(): void {
+    this.#flushing = true;
+    const wait = this.#lastFlushAt + this.settings.commitWindowMs - performance.now();
+    // Even with no wait, let the I/O callbacks already due run first so their sends join this
+    // commit (better-sqlite3 commits synchronously: an immediate flush would take rows one by one).
+    if (wait > 0) setTimeout(() => void this.#flush(), wait);
+    else setImmediate(() => void this.#flush());
+  }
+
   async #flush(): Promise<void> {
+    const batch = this.#queuedRecords;
+    this.#queuedRecords = [];
     try {
-      while (this.#queuedRecords.length > 0) {
-        const batch = this.#queuedRecords;
-        this.#queuedRecords = [];
-        try {
-          const lost = new Set(await recordAttempts(this.#deps.storage, batch.map((b) => b.attempt)));
-          for (const b of batch) b.settle(lost.has(b.attempt.deliveryId));
-        } catch (err) {
-          for (const b of batch) b.fail(err);
-        }
-      }
-    } finally {
-      this.#flushing = false;
+      const lost = new Set(await recordAttempts(this.#deps.storage, batch.map((b) => b.attempt)));
+      for (const b of batch) b.settle(lost.has(b.attempt.deliveryId));
+    } catch (err) {
+      for (const b of batch) b.fail(err);
     }
+    this.#lastFlushAt = performance.now();
+    if (this.#queuedRecords.length > 0) this.#scheduleFlush();
+    else this.#flushing = false;
   }
 
   #startRenewing(): void {
