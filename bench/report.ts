@@ -44,6 +44,8 @@ export interface BenchReport {
   readonly sections: readonly Section[];
   /** Steps skipped or failed, and sizes reduced to fit the budget. */
   readonly caveats: readonly string[];
+  /** Hand-written findings from CPU profiles (bench/hot-paths.md), kept across regenerations. */
+  readonly hotPaths?: string | undefined;
 }
 
 /** medianOf is a figure's median over its runs. */
@@ -82,6 +84,11 @@ export function renderReport(r: BenchReport): string {
       'the runs are listed next to it. Everything ran on one machine in one run, against the same SMTP sink (bench/sink.ts: ' +
       'greets at once as Postfix does, accepts every message, counts Message-IDs).',
     '',
+    'Reproduce the whole document with `TOCSIN_TEST_PG_URL=postgres://user:pass@127.0.0.1:5432/postgres npm run bench` ' +
+      '(a role that may create databases; without it the PostgreSQL and scale-out figures are left out), one part with ' +
+      '`npm run bench -- --only ingest|latency|delivery|reports|outbox`, and profile with `npm run bench -- --cpu-prof` then ' +
+      '`npx tsx bench/profile-summary.ts bench/profiles/*.cpuprofile`. It installs `prometheus-alertmanager` with apt-get when missing.',
+    '',
     '## Machine',
     '',
     '| | |',
@@ -111,6 +118,7 @@ export function renderReport(r: BenchReport): string {
     }
     if (s.notes.length > 0) lines.push(...s.notes.map((n) => `- ${n}`), '');
   }
+  if (r.hotPaths) lines.push(r.hotPaths.trim(), '');
   if (r.caveats.length > 0) lines.push('## Notes and caveats of this run', '', ...r.caveats.map((c) => `- ${c}`), '');
   return `${lines.join('\n')}\n`;
 }

@@ -51,6 +51,8 @@ const SIZES = {
 /** What one run of each step costs at least, so earlier steps leave the later ones their time. */
 const MIN_STEP_MS: Record<Step, number> = { ingest: 45_000, latency: 50_000, delivery: 240_000, reports: 45_000, outbox: 100_000 };
 const BENCH = 'npm run bench --';
+/** Findings from CPU profiles, written by hand and carried into every regenerated document. */
+const HOT_PATHS = path.join(ROOT, 'bench', 'hot-paths.md');
 
 const started = Date.now();
 const deadline = started + BUDGET_MINUTES * 60_000;
@@ -401,6 +403,7 @@ function writeReport(before: ReturnType<typeof machine>, runVersions: Record<str
     targets,
     sections,
     caveats,
+    hotPaths: fs.existsSync(HOT_PATHS) ? fs.readFileSync(HOT_PATHS, 'utf8') : undefined,
   });
   const out = path.resolve(ROOT, opts.out!);
   fs.mkdirSync(path.dirname(out), { recursive: true });
