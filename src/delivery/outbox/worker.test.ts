@@ -4,6 +4,7 @@
  * connection retried, a dead worker's row taken over, composers at send time, and one tenant's
  * hanging server leaving another tenant's mail on time.
  */
+import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { FakeClock, systemClock } from '../../shared/clock.js';
 import { describeEachDialect } from '../../storage/testing.js';
@@ -12,6 +13,7 @@ import { createMailSender } from '../smtp/sender.js';
 import { type SilentServer, type TestSmtpServer, startSilentServer, startTestSmtpServer } from '../smtp/test-servers.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { claimDue } from './leases.js';
+import { OutboxMetrics } from './metrics.js';
 import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from './testing/fixtures.js';
 import { DeliveryWorker, type DeliveryWorkerDeps } from './worker.js';
 
@@ -208,6 +210,44 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     for (const r of rows.filter((r) => r.status !== 'sent')) expect(r).toMatchObject({ status: 'pending', attempts: 0, lease_token: null });
   });
 
+  it('pauses an endpoint after a run of transient failures, without counting attempts, then probes it', async () => {
+    const server = await smtp({ failures: [{ at: 'connect', code: 421 }] });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    await enqueueDeliveries(database.storage.db, Array.from({ length: 4 }, () => testDelivery(tenantX, 'x@example.com')), clock);
+    const w = worker(clock, {
+      settings: { limits: { global: 1, perTenant: 1 }, batchSize: 1, breaker: { failureThreshold: 2, initialCooldownMs: 10_000, maxCooldownMs: 60_000 } },
+    });
+    expect(await w.runOnce()).toBe(1);
+    expect(await w.runOnce()).toBe(1);
+    // Open: the tenant's rows are not even claimed, so no attempt is spent on a dead server.
+    expect(await w.runOnce()).toBe(0);
+    const attemptsOf = async () =>
+      (await database.storage.db.selectFrom('deliveries').select('attempts').orderBy('id').execute()).map((r) => r.attempts);
+    expect(await attemptsOf()).toEqual([1, 1, 0, 0]);
+    clock.advance(10_000);
+    expect(await w.runOnce()).toBe(1);
+    expect(await attemptsOf()).toEqual([1, 1, 1, 0]);
+    expect(await w.runOnce()).toBe(0);
+  });
+
+  it('counts attempts by outcome and observes SMTP latency', async () => {
+    const server = await smtp({ failures: [{ at: 'mail', code: 451, times: 1 }] });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const registry = new Registry();
+    const w = worker(clock, { metrics: new OutboxMetrics(registry, database.storage, clock) });
+    await enqueueOne(tenantX, clock);
+    await w.runOnce();
+    clock.advance(30_000);
+    await w.runOnce();
+    const text = await registry.metrics();
+    expect(text).toMatch(/tocsin_delivery_attempts_total\{outcome="retry"\} 1/);
+    expect(text).toMatch(/tocsin_delivery_attempts_total\{outcome="sent"\} 1/);
+    expect(text).toMatch(/tocsin_deliveries_finished_total\{status="sent"\} 1/);
+    expect(text).toMatch(/tocsin_smtp_send_duration_seconds_count\{outcome="sent"\} 1/);
+  });
+
   it('sends a crashed worker’s row again once its lease expires', async () => {
     const server = await smtp();
     endpoints.set(tenantX, endpointFor(server.port));
@@ -262,6 +302,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     try {
       await healthy.waitForMessages(10, 2_000);
       const elapsed = Date.now() - started;
+      process.stdout.write(`[isolation ${dialect}] tenant Y: 10 emails delivered ${elapsed} ms after start while tenant X's server hangs\n`);
       expect(elapsed).toBeLessThan(1_500);
       expect(hanging.openConnections()).toBeLessThanOrEqual(3);
     } finally {
