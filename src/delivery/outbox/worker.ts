@@ -21,7 +21,8 @@ import type { Delivery } from './delivery.js';
 import type { OutboxDoorbell } from './doorbell.js';
 import { claimDue, releaseClaimed, renewLeases } from './leases.js';
 import type { OutboxMetrics } from './metrics.js';
-import { type AttemptResult, type FinishedAttempt, recordAttempts } from './outcomes.js';
+import { AttemptRecorder } from './attempt-recorder.js';
+import type { AttemptResult } from './outcomes.js';
 import { redactSecrets } from './redact.js';
 import { type Random, decideAfterFailure } from './retry-policy.js';
 
@@ -115,9 +116,7 @@ export class DeliveryWorker {
   readonly #breakers = new Map<string, BreakerState>();
   readonly #tenantEndpoint = new Map<string, string>();
   readonly #endpointCache = new Map<string, { resolution: Promise<EndpointResolution>; expiresAt: number }>();
-  #queuedRecords: { attempt: FinishedAttempt; settle: (lost: boolean) => void; fail: (err: unknown) => void }[] = [];
-  #flushing = false;
-  #lastFlushAt = 0;
+  readonly #recorder: AttemptRecorder;
   #running = false;
   #loop: Promise<void> | undefined;
   #woken = false;
@@ -131,6 +130,7 @@ export class DeliveryWorker {
     this.id = deps.workerId ?? `worker-${newId()}`;
     this.#log = deps.logger ?? pino({ level: 'silent' });
     this.#random = deps.random ?? Math.random;
+    this.#recorder = new AttemptRecorder(deps.storage, this.settings.commitWindowMs);
   }
 
   /** start runs the claim loop until stop(); the doorbell and wake() cut a poll short. */
@@ -311,7 +311,7 @@ export class DeliveryWorker {
       metrics?.attempts.inc({ outcome: 'deferred' });
       return;
     }
-    const lost = await this.#record({
+    const lost = await this.#recorder.record({
       deliveryId: delivery.id,
       leaseToken: delivery.leaseToken!,
       attemptId,
@@ -412,37 +412,6 @@ export class DeliveryWorker {
     this.#endpointCache.set(tenantId, { resolution, expiresAt: now + this.settings.endpointCacheMs });
     resolution.catch(() => this.#endpointCache.delete(tenantId));
     return resolution;
-  }
-
-  /** #record queues a finished attempt for the next group commit and resolves to whether its lease was lost. */
-  #record(attempt: FinishedAttempt): Promise<boolean> {
-    return new Promise((settle, fail) => {
-      this.#queuedRecords.push({ attempt, settle, fail });
-      if (!this.#flushing) this.#scheduleFlush();
-    });
-  }
-
-  #scheduleFlush(): void {
-    this.#flushing = true;
-    const wait = this.#lastFlushAt + this.settings.commitWindowMs - performance.now();
-    // Even with no wait, let the I/O callbacks already due run first so their sends join this
-    // commit (better-sqlite3 commits synchronously: an immediate flush would take rows one by one).
-    if (wait > 0) setTimeout(() => void this.#flush(), wait);
-    else setImmediate(() => void this.#flush());
-  }
-
-  async #flush(): Promise<void> {
-    const batch = this.#queuedRecords;
-    this.#queuedRecords = [];
-    try {
-      const lost = new Set(await recordAttempts(this.#deps.storage, batch.map((b) => b.attempt)));
-      for (const b of batch) b.settle(lost.has(b.attempt.deliveryId));
-    } catch (err) {
-      for (const b of batch) b.fail(err);
-    }
-    this.#lastFlushAt = performance.now();
-    if (this.#queuedRecords.length > 0) this.#scheduleFlush();
-    else this.#flushing = false;
   }
 
   #startRenewing(): void {
