@@ -65,8 +65,12 @@ export function MailSettingsPage({ session }) {
   const update = (patch) => { setForm({ ...form, ...patch }); setMessage(null); };
   const save = async () => {
     setDialog(null);
+    const wasTested = tested === testedKey(form);
     try {
-      show(await api('PUT', tenantApi(session, 'settings/mail'), mailPayload(form)));
+      const saved = await api('PUT', tenantApi(session, 'settings/mail'), mailPayload(form));
+      show(saved);
+      // Saved tested values stay tested, though the password now shows as "set" rather than typed.
+      setTested(wasTested ? testedKey(mailFormOf(saved)) : null);
       setErrors({});
       setMessage({ kind: 'success', text: t('mail.saved') });
     } catch (err) {
