@@ -132,7 +132,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByLabel('Email').fill('admin@acme.example');
     await page.getByLabel('Password').fill('wrong password');
     await shot(page, 'sign-in');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Keyboard: Enter in the password field submits.
+    await page.getByLabel('Password').press('Enter');
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('wrong');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();

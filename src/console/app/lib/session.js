@@ -13,9 +13,6 @@ export function tenantApi(session, rest) {
 /** ALERTS_CHANGED is dispatched on window whenever the console marks alerts read or unread. */
 export const ALERTS_CHANGED = 'tocsin:alerts-changed';
 
-/** POLL_MS is how often pages that show alerts ask for news. */
-export const POLL_MS = 3000;
-
 /** SEVERITIES is the severity ladder, least severe first. */
 export const SEVERITIES = ['Info', 'Success', 'Warn', 'Error', 'Fatal'];
 

@@ -6,9 +6,8 @@ import { t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
 import { Banner, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
-import { usePolling } from './bell.js';
+import { MAX_LIMIT, pageLimit, usePolling } from '../lib/polling.js';
 
-const PAGE_SIZE = 50;
 const FILTERS = ['severity', 'component', 'event', 'unread', 'since', 'until'];
 
 /** filtersOf keeps the alert-list filters of a hash query (the ones email links carry too). */
@@ -63,7 +62,7 @@ export function AlertsPage({ session, query }) {
   useEffect(() => { setExtra(0); setSelected(new Set()); }, [key]);
 
   usePolling(() => {
-    api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: PAGE_SIZE * (extra + 1) })}`)).then(
+    api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: pageLimit(extra) })}`)).then(
       (answer) => { setItems(answer.items); setNextCursor(answer.nextCursor ?? null); setError(null); },
       setError,
     );
@@ -140,7 +139,7 @@ export function AlertsPage({ session, query }) {
         </td>
       </tr>`)}</tbody>
     </table></div>`}
-    ${nextCursor ? html`<div class="actions"><button type="button" class="secondary" onClick=${() => setExtra(extra + 1)}>${t('loadMore')}</button></div>` : null}
+    ${nextCursor && pageLimit(extra) < MAX_LIMIT ? html`<div class="actions"><button type="button" class="secondary" onClick=${() => setExtra(extra + 1)}>${t('loadMore')}</button></div>` : null}
     ${details ? html`<${AlertDetails} alert=${details} onClose=${() => setDetails(null)} />` : null}
   </section>`;
 }

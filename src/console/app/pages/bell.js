@@ -3,26 +3,9 @@ import { api } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { href } from '../lib/router.js';
-import { ALERTS_CHANGED, POLL_MS, alertsChanged, tenantApi } from '../lib/session.js';
+import { usePolling } from '../lib/polling.js';
+import { alertsChanged, tenantApi } from '../lib/session.js';
 import { html } from '../lib/ui.js';
-
-/** usePolling runs `load` now, every POLL_MS while the page is visible, and on ALERTS_CHANGED. */
-export function usePolling(load, deps) {
-  useEffect(() => {
-    let stopped = false;
-    const run = () => { if (!stopped && document.visibilityState !== 'hidden') load(); };
-    run();
-    const timer = setInterval(run, POLL_MS);
-    addEventListener(ALERTS_CHANGED, run);
-    document.addEventListener('visibilitychange', run);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-      removeEventListener(ALERTS_CHANGED, run);
-      document.removeEventListener('visibilitychange', run);
-    };
-  }, deps);
-}
 
 /** Bell shows the unread count in the header; its panel lists the five most severe unread alerts. */
 export function Bell({ session }) {

@@ -5,11 +5,10 @@ import { t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { tenantApi } from '../lib/session.js';
 import { Banner, SelectField, TextField, html, problemText } from '../lib/ui.js';
-import { usePolling } from './bell.js';
+import { MAX_LIMIT, pageLimit, usePolling } from '../lib/polling.js';
 
 const STATUSES = ['pending', 'sending', 'retrying', 'sent', 'failed'];
 const KINDS = ['summary', 'daily', 'immediate', 'test'];
-const PAGE_SIZE = 50;
 
 /** DeliveriesPage is the delivery log: one row per email, with its status, attempts and the server's reply. */
 export function DeliveriesPage({ session, query }) {
@@ -21,7 +20,7 @@ export function DeliveriesPage({ session, query }) {
   const [error, setError] = useState(null);
 
   usePolling(() => {
-    api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: PAGE_SIZE * (more + 1) })}`)).then(
+    api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: pageLimit(more) })}`)).then(
       (answer) => { setItems(answer.items); setCursor(answer.nextCursor ?? null); setError(null); },
       setError,
     );
@@ -48,6 +47,6 @@ export function DeliveriesPage({ session, query }) {
         <td>${row.attempts}</td><td class="reply">${row.smtpResponse ?? ''}${row.lastError ? html`<div class="error">${row.lastError}</div>` : null}</td>
         <td class="nowrap">${formatTime(row.sentAt)}</td></tr>`)}</tbody>
     </table></div>`}
-    ${cursor ? html`<div class="actions"><button type="button" class="secondary" onClick=${() => setMore(more + 1)}>${t('loadMore')}</button></div>` : null}
+    ${cursor && pageLimit(more) < MAX_LIMIT ? html`<div class="actions"><button type="button" class="secondary" onClick=${() => setMore(more + 1)}>${t('loadMore')}</button></div>` : null}
   </section>`;
 }

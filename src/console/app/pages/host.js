@@ -4,7 +4,7 @@ import { formatTime } from '../lib/format.js';
 import { LANGUAGES, t } from '../lib/i18n.js';
 import { SmtpFields, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
 import { Banner, Dialog, SelectField, TextField, html, problemText } from '../lib/ui.js';
-import { usePolling } from './bell.js';
+import { usePolling } from '../lib/polling.js';
 
 function TenantDialog({ tenant, onClose, onSaved }) {
   const [form, setForm] = useState({ name: tenant?.name ?? '', displayName: tenant?.displayName ?? '', timeZone: tenant?.timeZone ?? 'UTC', language: tenant?.language ?? 'en' });
