@@ -223,12 +223,39 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     // Open: the tenant's rows are not even claimed, so no attempt is spent on a dead server.
     expect(await w.runOnce()).toBe(0);
     const attemptsOf = async () =>
-      (await database.storage.db.selectFrom('deliveries').select('attempts').orderBy('id').execute()).map((r) => r.attempts);
+      (await database.storage.db.selectFrom('deliveries').select('attempts').execute()).map((r) => r.attempts).sort().reverse();
     expect(await attemptsOf()).toEqual([1, 1, 0, 0]);
     clock.advance(10_000);
     expect(await w.runOnce()).toBe(1);
     expect(await attemptsOf()).toEqual([1, 1, 1, 0]);
     expect(await w.runOnce()).toBe(0);
+  });
+
+  it('defers rows of a paused endpoint without an attempt, and fails them once the deadline has passed', async () => {
+    const server = await smtp({ failures: [{ at: 'connect', code: 421 }] });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    await enqueueDeliveries(database.storage.db, Array.from({ length: 2 }, () => testDelivery(tenantX, 'x@example.com')), clock);
+    const w = worker(clock, {
+      settings: {
+        limits: { global: 2, perTenant: 1 },
+        batchSize: 2,
+        deliveryDeadlineMs: 60_000,
+        breaker: { failureThreshold: 1, initialCooldownMs: 10_000, maxCooldownMs: 60_000 },
+      },
+    });
+    await w.runOnce();
+    const rows = () => database.storage.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
+    // Which of the two goes first is the database's choice (same due time).
+    expect((await rows()).map((r) => [r.status, r.attempts, r.next_attempt_at]).sort()).toEqual([
+      ['pending', 0, T0 + 10_000],
+      ['retrying', 1, T0 + 30_000],
+    ]);
+    clock.advance(70_000);
+    await w.runOnce();
+    const after = await rows();
+    expect(after.map((r) => r.status)).toEqual(['failed', 'failed']);
+    expect(after.some((r) => r.last_error?.includes('paused'))).toBe(true);
   });
 
   it('counts attempts by outcome and observes SMTP latency', async () => {

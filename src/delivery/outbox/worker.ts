@@ -348,7 +348,11 @@ export class DeliveryWorker {
     const key = endpointKey(endpoint);
     this.#tenantEndpoint.set(delivery.tenantId, key);
     const verdict = breakerAdmit(this.#breakers.get(key) ?? closedBreaker(this.settings.breaker), this.#deps.clock.now());
-    if (!verdict.allow) return { status: 'deferred', retryAt: verdict.retryAt };
+    if (!verdict.allow) {
+      // A paused endpoint still cannot keep an email past its deadline: it fails then, like a retry would.
+      if (this.#deps.clock.now() >= this.#deadlineOf(delivery)) return this.#failure(delivery, false, `connect: ${key} keeps failing; paused until the deadline passed`);
+      return { status: 'deferred', retryAt: verdict.retryAt };
+    }
     this.#breakers.set(key, verdict.state);
 
     const t0 = performance.now();
@@ -389,12 +393,11 @@ export class DeliveryWorker {
   }
 
   #failure(delivery: Delivery, retryable: boolean, error: string, code?: number, response?: string): AttemptResult {
-    const deadline = delivery.deadline ?? delivery.createdAt + this.settings.deliveryDeadlineMs;
     const decision = decideAfterFailure({
       retryable,
       attempts: delivery.attempts,
       now: this.#deps.clock.now(),
-      deadline,
+      deadline: this.#deadlineOf(delivery),
       random: this.#random,
     });
     if (decision.status === 'failed') {
@@ -402,6 +405,10 @@ export class DeliveryWorker {
       return { status: 'failed', error, code, response };
     }
     return { status: 'retrying', nextAttemptAt: decision.nextAttemptAt, error, code, response };
+  }
+
+  #deadlineOf(delivery: Delivery): number {
+    return delivery.deadline ?? delivery.createdAt + this.settings.deliveryDeadlineMs;
   }
 
   #endpointFor(tenantId: string): Promise<EndpointResolution> {
