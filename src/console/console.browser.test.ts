@@ -432,6 +432,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await narrow.page.goto(`${base}/#/settings/mail`);
     await narrow.page.getByRole('tab', { name: 'Mail' }).waitFor();
     await shot(narrow.page, 'mail-settings-360');
+    expect(await narrow.page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(0);
     await narrow.context.close();
   });
 
