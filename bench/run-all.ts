@@ -424,8 +424,10 @@ async function main(): Promise<void> {
     process.kill(process.pid, 'SIGTERM');
   }, deadline - Date.now() + 60_000);
   hardStop.unref();
+  const loads: string[] = [];
   for (const step of STEPS) {
     if (!ONLY.has(step)) continue;
+    loads.push(`${step} ${machine().loadAverage[0]}`);
     const left = deadline - Date.now() - reserveAfter(step);
     if (left < MIN_STEP_MS[step] / 2) {
       caveats.push(`${step}: skipped, not enough of the budget left.`);
@@ -440,6 +442,7 @@ async function main(): Promise<void> {
     await releaseAll();
   }
   clearTimeout(hardStop);
+  caveats.push(`1-minute load average at the start of each step (2 cores; other work on the machine shows here): ${loads.join(', ')}.`);
   writeReport(before, runVersions);
   for (const t of targets) log(`${t.met === undefined ? 'n/a   ' : t.met ? 'MET   ' : 'MISSED'} ${t.goal}: ${t.figure}`);
 }
