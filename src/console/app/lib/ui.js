@@ -7,8 +7,8 @@ import { t } from './i18n.js';
 export const html = htm.bind(h);
 
 let nextId = 0;
-/** uid returns a unique element id, so every label points at its field. */
-export function uid(prefix) {
+/** uid returns a unique element id, so a dialog's title labels it. */
+function uid(prefix) {
   nextId += 1;
   return `${prefix}-${nextId}`;
 }

@@ -36,7 +36,7 @@ export function SignIn({ query, onSignedIn }) {
 
   return html`<main class="signin" id="main">
     <h1><img src="/console/bell.svg" alt="" width="28" height="28" /> Tocsin</h1>
-    <form onSubmit=${submit} aria-describedby="signin-title">
+    <form onSubmit=${submit} aria-labelledby="signin-title">
       <h2 id="signin-title">${t('signIn.title')}</h2>
       <div class="tabs" role="tablist">
         <button type="button" role="tab" aria-selected=${mode === 'user'} onClick=${() => setMode('user')}>${t('signIn.user')}</button>
