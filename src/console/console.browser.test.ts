@@ -81,6 +81,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await addUser('admin@acme.example', ['Administrator']);
     await addUser('marie@acme.example', ['Administrator'], 'fr');
     const robot = await addUser('robot@acme.example', ['Robot']);
+    await addUser('viewer@acme.example', ['Alerts Viewer'], 'de');
     robotToken = (await call('POST', `/api/v1/tenants/acme/users/${robot}/tokens`, { name: 'robot' })).token;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -143,6 +144,19 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.goto(`${base}/#/settings/mail`);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await context.close();
+  });
+
+  it('shows an Alerts Viewer only what it may use, in its own language', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'viewer@acme.example', '#/settings/mail');
+    const nav = (await page.locator('nav.main-nav a').allTextContents()).sort();
+    expect(nav).toEqual(['Warnungen', 'Warnungseinstellungen']);
+    // A page it may not see (a link from someone else) says so, in its language.
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('Dafür fehlt Ihnen die Berechtigung.');
+    await page.getByRole('link', { name: 'Warnungen', exact: true }).click();
+    await page.getByRole('heading', { name: 'Warnungen' }).waitFor();
+    await page.getByRole('button', { name: 'Alle als gelesen markieren' }).waitFor();
     await context.close();
   });
 
