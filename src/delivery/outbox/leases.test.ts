@@ -43,6 +43,17 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     for (const r of rows) expect(r.message_id).toMatch(/^<[0-9a-f-]+@tocsin>$/);
   });
 
+  it('queues nothing when the enqueuing transaction rolls back', async () => {
+    await clearQueue();
+    await expect(
+      storage.db.transaction().execute(async (tx) => {
+        await enqueueDeliveries(tx, [testDelivery(tenant, 'a@example.com')], clock);
+        throw new Error('the decision failed');
+      }),
+    ).rejects.toThrow('the decision failed');
+    expect(await storage.db.selectFrom('deliveries').selectAll().execute()).toHaveLength(0);
+  });
+
   it('claims due rows once, counting the attempt and opening an attempt record', async () => {
     await clearQueue();
     await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com'), testDelivery(tenant, 'b@example.com', { notBefore: clock.now() + 5_000 })], clock);
