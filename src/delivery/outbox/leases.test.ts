@@ -135,12 +135,15 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
       return new Promise<{ stdout: string }>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve({ stdout }) : reject(new Error(`probe exited ${code}`)))));
     });
     await Promise.all(probes.map((child) => new Promise((resolve) => child.stderr.once('data', resolve))));
+    const started = Date.now();
     for (const child of probes) child.stdin.end('go\n');
     await Promise.all(outputs);
+    const seconds = (Date.now() - started) / 1000;
     const results = await Promise.all(outputs);
     const claimed = results.flatMap((o) => o.stdout.split('\n').filter(Boolean));
     expect(results.filter((o) => o.stdout.length > 0).length).toBeGreaterThan(1);
     expect(claimed).toHaveLength(300);
     expect(new Set(claimed).size).toBe(300);
+    process.stdout.write(`[claims ${dialect}] 3 processes, batches of 3: 300 rows claimed once each, ${(300 / seconds).toFixed(0)} rows/s, ${results.filter((o) => o.stdout).length} processes got rows\n`);
   }, 30_000);
 });
