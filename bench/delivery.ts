@@ -25,6 +25,8 @@ export interface DeliveryResult {
   readonly duplicates: number;
   readonly lost: number;
   readonly connections: number;
+  /** Emails each worker process sent (from the attempt log), largest first. */
+  readonly perWorker?: readonly number[] | undefined;
   /** On PostgreSQL: transactions committed and rows written per email sent, all worker processes together. */
   readonly database?: { readonly commitsPerEmail: number; readonly rowsWrittenPerEmail: number } | undefined;
 }
@@ -140,6 +142,23 @@ export async function queueCopies(databaseUrl: string, count: number, dueAt: num
   }
 }
 
+/** sentPerWorker counts the attempts that ended in `sent` since `since`, by worker. */
+async function sentPerWorker(databaseUrl: string, since: number): Promise<number[]> {
+  const storage = await openStorage(databaseUrl, { poolSize: 1 });
+  try {
+    const rows = await storage.db
+      .selectFrom('delivery_attempts')
+      .select((eb) => ['worker', eb.fn.countAll<number>().as('sent')])
+      .where('outcome', '=', 'sent')
+      .where('started_at', '>=', since)
+      .groupBy('worker')
+      .execute();
+    return rows.map((r) => Number(r.sent)).sort((a, b) => b - a);
+  } finally {
+    await storage.close();
+  }
+}
+
 /**
  * tocsinDeliveryRate starts `workers` worker processes on a database that holds one real
  * immediate email, queues `emails` copies due a moment later, and times the sink from then.
@@ -151,9 +170,9 @@ export async function tocsinDeliveryRate(databaseUrl: string, sink: SinkProcess,
   const postgres = databaseUrl.startsWith('postgres');
   let before: DatabaseActivity | undefined;
   let result: DeliveryResult;
+  const dueAt = Date.now() + 1_500;
   try {
     await sink.reset();
-    const dueAt = Date.now() + 1_500;
     await queueCopies(databaseUrl, options.emails, dueAt);
     if (postgres) before = await databaseActivity(databaseUrl);
     const wait = dueAt - Date.now();
@@ -166,6 +185,7 @@ export async function tocsinDeliveryRate(databaseUrl: string, sink: SinkProcess,
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }
+  result = { ...result, perWorker: await sentPerWorker(databaseUrl, dueAt) };
   if (!before) return result;
   const after = await databaseActivity(databaseUrl);
   const sent = Math.max(1, result.received);

@@ -295,7 +295,7 @@ async function deliveryStep(): Promise<void> {
       notes: [
         `1 worker: ${counts(onePg)}.`,
         `2 workers: ${counts(twoPg)}.`,
-        `2 workers / 1 worker: ${ratio(medianOf(twoPg.rate), medianOf(onePg.rate))}.`,
+        `2 workers / 1 worker: ${ratio(medianOf(twoPg.rate), medianOf(onePg.rate))}; emails sent by each of the 2 workers, per run: ${twoPg.results.map((r) => r.perWorker?.join(' + ') ?? 'n/a').join('; ')}.`,
         `PostgreSQL work per email sent (pg_stat_database, all sessions of the worker processes, their schedulers included): ${databaseWork([...onePg.results, ...twoPg.results])}.`,
       ],
     });
