@@ -145,6 +145,18 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.goto(`${base}/#/settings/mail`);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await context.close();
+
+    // An email's link names its tenant: a fresh browser has the form pre-filled, and the filtered
+    // list opens after sign-in.
+    const fresh = await open();
+    await fresh.page.goto(`${base}/#/alerts?tenant=acme&severity=Error`);
+    expect(await fresh.page.getByLabel('Tenant', { exact: true }).inputValue()).toBe('acme');
+    await fresh.page.getByLabel('Email').fill('admin@acme.example');
+    await fresh.page.getByLabel('Password').fill(PASSWORD);
+    await fresh.page.getByLabel('Password').press('Enter');
+    await fresh.page.getByRole('heading', { name: 'Alerts' }).waitFor();
+    expect(await fresh.page.getByLabel('Severity').inputValue()).toBe('Error');
+    await fresh.context.close();
   });
 
   it('shows an Alerts Viewer only what it may use, in its own language', async () => {
