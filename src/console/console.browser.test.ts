@@ -186,6 +186,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByLabel('SMTP Password').fill(SMTP_PASSWORD);
     await page.getByLabel('Default From Address').fill(SMTP_USER);
     await page.getByLabel('Default From Display Name').fill('Acme alerts');
+    await page.getByLabel('Daily report time').fill('07:30');
+    await page.getByLabel('Send the daily report even when there were no alerts').check();
     await shot(page, 'mail-settings');
 
     // Test Mail Settings: Send To is the signed-in account's email; success; nothing saved.
@@ -206,7 +208,10 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('The mail settings are saved.').waitFor();
     const saved = await call('GET', '/api/v1/tenants/acme/settings/mail');
-    expect(saved).toMatchObject({ alertsEmailEnabled: true, useCustom: true, custom: { host: 'localhost', port: smtp.port, security: 'none', passwordSet: true } });
+    expect(saved).toMatchObject({
+      alertsEmailEnabled: true, useCustom: true, dailyReportTime: expect.stringMatching(/^07:30/), sendEmptyDailyReport: true,
+      custom: { host: 'localhost', port: smtp.port, security: 'none', passwordSet: true, fromDisplayName: 'Acme alerts' },
+    });
 
     // Saved tested values stay tested: saving them again asks nothing.
     await page.getByRole('button', { name: 'Save' }).click();
