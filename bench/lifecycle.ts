@@ -115,8 +115,9 @@ export function runScript(file: string, args: readonly string[], options: { env?
   };
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const release = defer(`script ${file}`, async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    // Even after the script exited, what it started may live on in its group.
     killGroup('SIGTERM');
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const timer = setTimeout(() => killGroup('SIGKILL'), 5_000);
     await exited;
     clearTimeout(timer);

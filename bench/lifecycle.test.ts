@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { defer, releaseAll, runScript, startProcess, tempDir } from './lifecycle.js';
+
+/** alive is whether a process runs; a killed one whose parent is gone may linger as a zombie until reaped. */
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function eventually(check: () => boolean, ms = 3_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+}
+
+describe('bench lifecycle', () => {
+  it('releases everything newest first, and a released entry only once', async () => {
+    const order: string[] = [];
+    defer('a', () => void order.push('a'));
+    const releaseB = defer('b', () => void order.push('b'));
+    defer('c', () => void order.push('c'));
+    await releaseB();
+    await releaseAll();
+    expect(order).toEqual(['b', 'c', 'a']);
+  });
+
+  it('removes temp folders and stops processes at release', async () => {
+    const dir = tempDir('test');
+    const { child } = startProcess('sleep', 'sleep', ['60']);
+    expect(fs.existsSync(dir)).toBe(true);
+    await releaseAll();
+    expect(fs.existsSync(dir)).toBe(false);
+    expect(await eventually(() => !alive(child.pid!))).toBe(true);
+  });
+
+  it('kills a script that overruns its time, with the processes it started', async () => {
+    const message = await runScript('bench/fixtures/sleeper.ts', [], { timeoutMs: 1_500 }).then(
+      () => 'resolved',
+      (err: Error) => err.message,
+    );
+    expect(message).toMatch(/exited with/);
+    const grandchild = Number(/last output: (\d+)/.exec(message)?.[1]);
+    expect(grandchild).toBeGreaterThan(0);
+    expect(await eventually(() => !alive(grandchild))).toBe(true);
+  });
+
+  it('returns the output of a script that succeeds and stops what it left behind', async () => {
+    const out = await runScript('bench/fixtures/sleeper.ts', ['exit', '0'], { timeoutMs: 10_000 });
+    const grandchild = Number(out.trim());
+    expect(grandchild).toBeGreaterThan(0);
+    expect(await eventually(() => !alive(grandchild))).toBe(true);
+  });
+
+  it('fails when a script exits with an error', async () => {
+    await expect(runScript('bench/fixtures/sleeper.ts', ['exit', '3'], { timeoutMs: 10_000 })).rejects.toThrow(/exited with 3/);
+  });
+});
