@@ -254,6 +254,12 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/settings/mail');
     await page.getByLabel('Use custom settings').check();
+    // A provider preset fills host, port and security, and says what the provider needs.
+    await page.getByLabel('Provider').selectOption('gmail');
+    expect(await page.getByLabel('SMTP Host').inputValue()).toBe('smtp.gmail.com');
+    expect(await page.getByLabel('SMTP Port').inputValue()).toBe('465');
+    expect(await page.getByLabel('Security mode').inputValue()).toBe('tls');
+    await page.getByText('Gmail needs an app password').waitFor();
     await page.getByLabel('SMTP Port').fill('99999');
     await page.getByLabel('Default From Address').fill('not an address');
     await page.getByRole('button', { name: 'Save' }).click();
