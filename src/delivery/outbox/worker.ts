@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import pino from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
+import type { Dialect } from '../../storage/dialect.js';
 import type { Storage } from '../../storage/storage.js';
 import { type MailSender, type RenderedEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { type ConcurrencyLimits, admitClaimed, planClaim } from './capacity.js';
@@ -41,11 +42,18 @@ export interface WorkerSettings {
   readonly endpointCacheMs: number;
   /**
    * Shortest time between two commits of finished attempts: sends that finish within it share one
-   * commit (one fsync on SQLite, which blocks the process). It is also how long a crash may leave
-   * an accepted email unrecorded, and so sent twice.
+   * commit. It is also how long a crash may leave an accepted email unrecorded, and so sent twice.
+   * Default by engine (COMMIT_WINDOW_MS).
    */
-  readonly commitWindowMs: number;
+  readonly commitWindowMs?: number;
 }
+
+/**
+ * COMMIT_WINDOW_MS: on SQLite a commit is an fsync that blocks the whole process (every SMTP
+ * connection waits), so results are gathered for 25 ms; PostgreSQL commits without blocking, and
+ * the results that finish during one commit already form the next batch.
+ */
+export const COMMIT_WINDOW_MS: Readonly<Record<Dialect, number>> = Object.freeze({ sqlite: 25, postgres: 0 });
 
 /**
  * DEFAULT_WORKER_SETTINGS: a 60 s lease (far longer than one send's timeouts, short enough that a
@@ -62,7 +70,6 @@ export const DEFAULT_WORKER_SETTINGS: WorkerSettings = Object.freeze({
   breaker: DEFAULT_BREAKER_POLICY,
   deliveryDeadlineMs: 24 * 3_600_000,
   endpointCacheMs: 2_000,
-  commitWindowMs: 50,
 });
 
 /** EndpointResolution is a tenant's endpoint, or why it has none and whether that may pass (settings' resolveEndpoint). */
@@ -130,7 +137,7 @@ export class DeliveryWorker {
     this.id = deps.workerId ?? `worker-${newId()}`;
     this.#log = deps.logger ?? pino({ level: 'silent' });
     this.#random = deps.random ?? Math.random;
-    this.#recorder = new AttemptRecorder(deps.storage, this.settings.commitWindowMs);
+    this.#recorder = new AttemptRecorder(deps.storage, this.settings.commitWindowMs ?? COMMIT_WINDOW_MS[deps.storage.dialect]);
   }
 
   /** start runs the claim loop until stop(); the doorbell and wake() cut a poll short. */

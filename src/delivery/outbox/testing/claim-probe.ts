@@ -17,6 +17,8 @@ for (;;) {
   const batch = await claimDue(storage, { workerId, now, leaseMs: 60_000, limit: 3 });
   if (batch.deliveries.length === 0) break;
   ids.push(...batch.deliveries.map((d) => d.id));
+  // A breath between claims, so that the processes' claims interleave even on a loaded machine.
+  await new Promise((resolve) => setTimeout(resolve, 2));
 }
 await storage.close();
 process.stdout.write(ids.map((id) => `${id}\n`).join(''));
