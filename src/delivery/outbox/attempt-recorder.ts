@@ -2,6 +2,9 @@ import { performance } from 'node:perf_hooks';
 import type { Storage } from '../../storage/storage.js';
 import { type FinishedAttempt, recordAttempts } from './outcomes.js';
 
+/** Each row of a batch binds 14 parameters: 500 stay far below SQLite's and PostgreSQL's limits. */
+const MAX_BATCH = 500;
+
 /**
  * AttemptRecorder is the group commit of finished attempts: the results that arrive within one
  * window share one transaction (one fsync on SQLite, where a commit blocks the whole process),
@@ -38,8 +41,7 @@ export class AttemptRecorder {
   }
 
   async #flush(): Promise<void> {
-    const batch = this.#queued;
-    this.#queued = [];
+    const batch = this.#queued.splice(0, MAX_BATCH);
     try {
       const lost = new Set(await recordAttempts(this.#storage, batch.map((b) => b.attempt)));
       for (const b of batch) b.settle(lost.has(b.attempt.deliveryId));
