@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Storage } from '../../storage/storage.js';
 import { type FinishedAttempt, recordAttempts } from './outcomes.js';
 
-/** Each row of a batch binds 14 parameters: 500 stay far below SQLite's and PostgreSQL's limits. */
+/** A row binds about 15 parameters per statement: 500 rows stay far below SQLite's and PostgreSQL's limits. */
 const MAX_BATCH = 500;
 
 /**
