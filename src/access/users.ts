@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { conflict, notFound } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
+import { multiMap } from '../shared/multi-map.js';
 import { displayText, emailAddress, language, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { hashPassword } from './passwords.js';
@@ -149,8 +150,8 @@ export async function listUsers(db: Db, tenantId: string, ids?: readonly string[
     .select(['user_id', 'group_id'])
     .where('user_id', 'in', userIds)
     .execute();
-  const rolesOf = groupValues(roles.map((x) => [x.user_id, x.name]));
-  const groupsOf = groupValues(groups.map((x) => [x.user_id, x.group_id]));
+  const rolesOf = multiMap(roles.map((x) => [x.user_id, x.name]));
+  const groupsOf = multiMap(groups.map((x) => [x.user_id, x.group_id]));
   return rows.map((r) => ({
     id: r.id,
     email: r.email,
@@ -169,16 +170,6 @@ export async function listUsers(db: Db, tenantId: string, ids?: readonly string[
 /** findUser returns one user of a tenant, or undefined (also for another tenant's user). */
 export async function findUser(db: Db, tenantId: string, userId: string): Promise<UserView | undefined> {
   return (await listUsers(db, tenantId, [userId]))[0];
-}
-
-function groupValues(pairs: [string, string][]): Map<string, string[]> {
-  const map = new Map<string, string[]>();
-  for (const [key, value] of pairs) {
-    const list = map.get(key);
-    if (list) list.push(value);
-    else map.set(key, [value]);
-  }
-  return map;
 }
 
 /** requireUser returns one user of a tenant, or throws 404 (also for another tenant's user). */

@@ -2,16 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../http/testing.js';
 import { describeEachDialect } from '../storage/testing.js';
 import { raiseCommand } from './raise.js';
-
-function captured(env: NodeJS.ProcessEnv = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { env, stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
+import { capturedIo } from './testing.js';
 
 describeEachDialect('tocsin raise', (dialect) => {
   let t: TestApp;
@@ -23,7 +14,7 @@ describeEachDialect('tocsin raise', (dialect) => {
   afterAll(() => t.close());
 
   it('raises an alert on a listening server with the token from TOCSIN_TOKEN and prints its id', async () => {
-    const c = captured({ TOCSIN_TOKEN: token });
+    const c = capturedIo({ TOCSIN_TOKEN: token });
     const code = await raiseCommand(
       ['--url', t.tocsin.url!, '--tenant', 'ops', '--severity', 'Error', '--component', 'Jobs', '--message', 'Nightly job faulted', '--event', 'Process.JobExecution.Faulted', '--dedup-key', 'nightly'],
       c.io,
@@ -36,7 +27,7 @@ describeEachDialect('tocsin raise', (dialect) => {
   });
 
   it("prints the server's problem and exits 1 when refused", async () => {
-    const c = captured();
+    const c = capturedIo();
     const code = await raiseCommand(['--url', t.tocsin.url!, '--token', token, '--tenant', 'ops', '--severity', 'Loud', '--component', 'Jobs', '--message', 'x'], c.io);
     expect(code).toBe(1);
     expect(c.err()).toContain('400');
@@ -44,7 +35,7 @@ describeEachDialect('tocsin raise', (dialect) => {
   });
 
   it('exits 2 with the usage when an option or the token is missing', async () => {
-    const c = captured();
+    const c = capturedIo();
     expect(await raiseCommand(['--tenant', 'ops', '--severity', 'Error'], c.io)).toBe(2);
     expect(c.err()).toContain('missing --component, --message, --token (or TOCSIN_TOKEN)');
   });

@@ -1,16 +1,11 @@
 import { parseArgs } from 'node:util';
+import type { CommandIo } from './io.js';
 
 /** RAISE_USAGE is the help text of `tocsin raise`. */
 export const RAISE_USAGE = `usage: tocsin raise --tenant T --severity Error --component Jobs --message "…"
          [--event Process.RaiseAlert] [--dedup-key K] [--folder F] [--data '{"k":"v"}']
          [--url http://127.0.0.1:8080] [--token TOKEN]   (or TOCSIN_TOKEN)`;
 
-/** RaiseIo is what `tocsin raise` talks to; tests pass their own streams and environment. */
-export interface RaiseIo {
-  readonly env: NodeJS.ProcessEnv;
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-}
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -21,7 +16,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
  */
 export async function raiseCommand(
   args: string[],
-  io: RaiseIo = { env: process.env, stdout: process.stdout, stderr: process.stderr },
+  io: CommandIo = { env: process.env, stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
   let values;
   try {

@@ -3,16 +3,7 @@ import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-
 import { type TestApp, startTestApp } from '../http/testing.js';
 import { describeEachDialect } from '../storage/testing.js';
 import { testMailCommand } from './test-mail.js';
-
-function captured(env: NodeJS.ProcessEnv) {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { env, stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
+import { capturedIo } from './testing.js';
 
 describeEachDialect('tocsin test-mail', (dialect) => {
   let t: TestApp;
@@ -31,7 +22,7 @@ describeEachDialect('tocsin test-mail', (dialect) => {
   });
 
   it('sends a test email with the tenant saved settings and prints the dialogue', async () => {
-    const c = captured(env);
+    const c = capturedIo(env);
     expect(await testMailCommand(['--tenant', 'cli-mail', '--to', 'ops@example.com'], c.io)).toBe(0);
     expect(c.out()).toMatch(/C: MAIL FROM:<tocsin@example.com>/);
     expect(c.out()).toMatch(/sent: <.+@tocsin> to ops@example.com/);
@@ -44,10 +35,10 @@ describeEachDialect('tocsin test-mail', (dialect) => {
       useCustom: true,
       custom: { host: '127.0.0.1', port: 1, security: 'none', fromAddress: 'a@example.com' },
     });
-    const failed = captured(env);
+    const failed = capturedIo(env);
     expect(await testMailCommand(['--tenant', 'cli-mail', '--to', 'ops@example.com'], failed.io)).toBe(1);
     expect(failed.out()).toContain('failed at connect');
-    expect(await testMailCommand(['--tenant', 'cli-mail'], captured(env).io)).toBe(2);
-    expect(await testMailCommand(['--tenant', 'nope', '--to', 'ops@example.com'], captured(env).io)).toBe(2);
+    expect(await testMailCommand(['--tenant', 'cli-mail'], capturedIo(env).io)).toBe(2);
+    expect(await testMailCommand(['--tenant', 'nope', '--to', 'ops@example.com'], capturedIo(env).io)).toBe(2);
   });
 });

@@ -9,15 +9,9 @@ import { sendTestMail } from '../settings/test-mail.js';
 import { systemClock } from '../shared/clock.js';
 import { isEmailAddress } from '../shared/validation.js';
 import { openStorage } from '../storage/storage.js';
+import type { CommandIo } from './io.js';
 
 const USAGE = 'usage: tocsin test-mail --tenant <name or id> --to <address>';
-
-/** CommandIo is where a command reads its environment and writes; tests pass their own. */
-export interface CommandIo {
-  readonly env: NodeJS.ProcessEnv;
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-}
 
 /**
  * testMailCommand sends a test email with a tenant's saved, effective mail settings (the same as

@@ -10,19 +10,10 @@ import {
   groupRecipient,
   userRecipient,
 } from './eligibility.js';
+import { multiMap } from '../shared/multi-map.js';
 
 /** RECIPIENT_PAGE_SIZE bounds how many users are in memory at once, whatever the tenant's size. */
 export const RECIPIENT_PAGE_SIZE = 1000;
-
-function multiMap(pairs: readonly (readonly [string, string])[]): Map<string, string[]> {
-  const map = new Map<string, string[]>();
-  for (const [key, value] of pairs) {
-    const list = map.get(key);
-    if (list) list.push(value);
-    else map.set(key, [value]);
-  }
-  return map;
-}
 
 /** loadAccessFacts reads a tenant's roles and groups (few) once, for every page of users. */
 export async function loadAccessFacts(db: Db, tenantId: string): Promise<AccessFacts> {
