@@ -336,18 +336,21 @@ const numberIn = (text: unknown) => Number(/([\d.]+)/.exec(String(text))?.[1] ??
 async function reportsStep(): Promise<void> {
   const decide: Figure[] = [];
   const rss: Figure[] = [];
+  const growth: Figure[] = [];
   const sizes = SIZES.reportUsers;
   const target = sizes.includes(10_000) ? 10_000 : sizes[sizes.length - 1]!;
   for (const users of sizes) {
     const cmd = `BENCH_USERS=${users} npm run bench:reports`;
     const d = figure(`${users.toLocaleString('en-US')} users: daily reports decided and queued`, 's', cmd);
     const r = figure(`${users.toLocaleString('en-US')} users: peak RSS of the process`, 'MB', cmd);
+    const g = figure(`${users.toLocaleString('en-US')} users: RSS growth while deciding`, 'MB', cmd);
     const once = async () => {
       log(`reports: ${users} users`);
       const out = await runScript('bench/reports.ts', [], { env: { BENCH_USERS: String(users) }, timeoutMs: 240_000 });
       const line = jsonLines(out).pop();
       d.runs.push(numberIn(line.dailyDecideAndQueue));
       r.runs.push(numberIn(line.maxRssOfProcess));
+      g.runs.push(numberIn(line.peakRssGrowthWhileDeciding));
     };
     // Only the target size is repeated; the curve's other points are one run each.
     if (users === target) await repeat('reports', once);
@@ -355,6 +358,7 @@ async function reportsStep(): Promise<void> {
     else caveats.push(`reports: ${users} users skipped to stay within the budget.`);
     decide.push(d);
     rss.push(r);
+    growth.push(g);
   }
   const at = (figures: Figure[], users: number) => figures[sizes.indexOf(users)];
   const d10 = at(decide, target)!;
@@ -367,7 +371,7 @@ async function reportsStep(): Promise<void> {
       'bench/reports.ts: one tenant with N subscribed users and 100,000 alerts in the day, on SQLite; the daily report of every user ' +
       'decided and queued in one transaction (rendering happens at send time in the outbox). Peak RSS is the process\'s maximum resident ' +
       `set over the whole run, setup included. Only the ${target.toLocaleString('en-US')}-user point is repeated.`,
-    figures: [...decide, ...rss],
+    figures: [...decide, ...rss, ...growth],
     notes: [`peak RSS by users: ${sizes.map((u, i) => `${u.toLocaleString('en-US')} → ${formatNumber(medianOf(rss[i]!))} MB`).join(', ')}.`],
   });
   addTarget({ goal: `${target.toLocaleString('en-US')} users: daily reports queued ≤ 30 s`, figure: `${formatNumber(medianOf(d10))} s`, met: d10.runs.length ? medianOf(d10) <= 30 : undefined });
