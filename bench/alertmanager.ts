@@ -22,6 +22,7 @@ export interface AlertmanagerRoute {
 export interface Alertmanager {
   readonly url: string;
   readonly version: string;
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -106,7 +107,7 @@ export async function startAlertmanager(route: AlertmanagerRoute): Promise<Alert
     20_000,
     50,
   );
-  return { url, version, stop };
+  return { url, version, pid: child.pid!, stop };
 }
 
 /** amAlert is one Alertmanager alert whose label set is distinct for each `n`. */

@@ -4,6 +4,7 @@
  */
 import { type Alertmanager, amAlert } from './alertmanager.js';
 import { percentile, runConcurrently } from './stats.js';
+import { processStats } from './tocsin.js';
 
 /** IngestShape is the workload: how many alerts, how many per request, how many concurrent clients. */
 export interface IngestShape {
@@ -21,6 +22,8 @@ export interface IngestResult {
   readonly p95Ms: number;
   /** Alerts Alertmanager counted as received (its own metric), proving none was refused. */
   readonly received: number;
+  /** Alerts per CPU second Alertmanager's process spent (user + system, all its threads). */
+  readonly alertsPerServerCpuSecond: number;
 }
 
 async function receivedAlerts(am: Pick<Alertmanager, 'url'>): Promise<number> {
@@ -29,7 +32,7 @@ async function receivedAlerts(am: Pick<Alertmanager, 'url'>): Promise<number> {
 }
 
 /** alertmanagerIngest posts `shape.alerts` distinct alerts (fresh label sets for this run) and times it. */
-export async function alertmanagerIngest(am: Pick<Alertmanager, 'url'>, shape: IngestShape, run: string): Promise<IngestResult> {
+export async function alertmanagerIngest(am: Pick<Alertmanager, 'url' | 'pid'>, shape: IngestShape, run: string): Promise<IngestResult> {
   const requests = Math.ceil(shape.alerts / shape.batch);
   const bodies = Array.from({ length: requests }, (_, r) =>
     JSON.stringify(Array.from({ length: shape.batch }, (_, i) => amAlert(r * shape.batch + i, ['critical', 'warning', 'info'][i % 3], run))),
@@ -44,8 +47,10 @@ export async function alertmanagerIngest(am: Pick<Alertmanager, 'url'>, shape: I
   // Warm-up with other label sets, not counted, as bench/ingest.ts does for Tocsin.
   for (let i = 0; i < 20; i++) await post(JSON.stringify([amAlert(i, 'info', `${run}-warm`)]));
   const before = await receivedAlerts(am);
+  const cpuBefore = processStats(am.pid).cpuSeconds;
   const latencies: number[] = [];
   const seconds = await runConcurrently(requests, shape.clients, async (i) => void latencies.push(await post(bodies[i]!)));
+  const cpuSeconds = processStats(am.pid).cpuSeconds - cpuBefore;
   return {
     alerts: requests * shape.batch,
     seconds,
@@ -53,5 +58,6 @@ export async function alertmanagerIngest(am: Pick<Alertmanager, 'url'>, shape: I
     p50Ms: percentile(latencies, 50),
     p95Ms: percentile(latencies, 95),
     received: (await receivedAlerts(am)) - before,
+    alertsPerServerCpuSecond: (requests * shape.batch) / cpuSeconds,
   };
 }

@@ -121,6 +121,10 @@ async function ingestStep(): Promise<void> {
   const sqlite = figure('Tocsin, SQLite (durable: WAL, synchronous=FULL)', 'alerts/s', script);
   const postgres = figure('Tocsin, PostgreSQL', 'alerts/s', `TOCSIN_TEST_PG_URL=… ${script}`);
   const am = figure('Alertmanager POST /api/v2/alerts', 'alerts/s', `${BENCH} --only ingest`);
+  const perCpu = {
+    sqlite: figure('Tocsin SQLite, alerts per server CPU second', 'alerts/CPU-s', script),
+    am: figure('Alertmanager, alerts per server CPU second (all its threads)', 'alerts/CPU-s', `${BENCH} --only ingest`),
+  };
   const p95 = { sqlite: figure('Tocsin SQLite, p95 per request of 100', 'ms', script), am: figure('Alertmanager, p95 per request of 100', 'ms', `${BENCH} --only ingest`) };
   await repeat('ingest', async (run) => {
     log(`ingest run ${run + 1}: Tocsin (bench/ingest.ts)`);
@@ -130,6 +134,7 @@ async function ingestStep(): Promise<void> {
       if (r.database === 'sqlite') {
         sqlite.runs.push(r.alertsPerSecond);
         p95.sqlite.runs.push(r.p95Ms);
+        if (typeof r.alertsPerServerCpuSecond === 'number') perCpu.sqlite.runs.push(r.alertsPerServerCpuSecond);
       }
       if (r.database === 'postgres') postgres.runs.push(r.alertsPerSecond);
     }
@@ -140,6 +145,7 @@ async function ingestStep(): Promise<void> {
       if (result.received !== result.alerts) caveats.push(`ingest: Alertmanager counted ${result.received} of ${result.alerts} alerts received.`);
       am.runs.push(result.alertsPerSecond);
       p95.am.runs.push(result.p95Ms);
+      perCpu.am.runs.push(result.alertsPerServerCpuSecond);
     } finally {
       await instance.stop();
     }
@@ -152,7 +158,7 @@ async function ingestStep(): Promise<void> {
       '`tocsin serve --role api` in its own process on a fresh database and answers 202 only after the batch is committed ' +
       '(bench/ingest.ts). Alertmanager 0.25 runs with clustering off, alerts grouped by `alertname` into a receiver that sends nothing ' +
       '(its ingestion alone; it keeps alerts in memory and writes nothing to disk per alert). Each alert has a distinct label set.',
-    figures: [sqlite, postgres, am, p95.sqlite, p95.am],
+    figures: [sqlite, postgres, am, p95.sqlite, p95.am, perCpu.sqlite, perCpu.am],
     notes: [`Tocsin on SQLite / Alertmanager: **${ratio(medianOf(sqlite), medianOf(am))}**; Tocsin on PostgreSQL / Alertmanager: ${ratio(medianOf(postgres), medianOf(am))}.`],
   });
   addTarget({ goal: 'ingestion on SQLite ≥ 2× Alertmanager', figure: `${formatNumber(medianOf(sqlite))} vs ${formatNumber(medianOf(am))} alerts/s = ${ratio(medianOf(sqlite), medianOf(am))}`, met: Number.isFinite(x) ? x >= 2 : undefined });
