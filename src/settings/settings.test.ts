@@ -207,6 +207,31 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     }
   });
 
+  it('shows every test email in the delivery log, sent or failed, and never sends it again', async () => {
+    const rejecting = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 550, message: 'Mailbox unavailable' }] });
+    try {
+      const sent = (await call('POST', '/api/v1/tenants/mail-c/settings/mail/test', { sendTo: 'log-ok@example.com', settings: { port: server.port } })).json();
+      await call('POST', '/api/v1/tenants/mail-c/settings/mail/test', {
+        sendTo: 'log-bad@example.com',
+        settings: { ...smtpFor({ port: rejecting.port }), authMethod: 'none' },
+      });
+      const log = (await call('GET', '/api/v1/tenants/mail-c/deliveries?kind=test&limit=100')).json().items;
+      expect(log.find((d: { recipient: string }) => d.recipient === 'log-ok@example.com')).toMatchObject({
+        kind: 'test',
+        status: 'sent',
+        attempts: 1,
+        messageId: sent.messageId,
+      });
+      const failed = log.find((d: { recipient: string }) => d.recipient === 'log-bad@example.com');
+      expect(failed).toMatchObject({ status: 'failed', attempts: 1 });
+      expect(failed.lastError).toContain('Mailbox unavailable');
+      expect(JSON.stringify(log)).not.toContain(PASSWORD);
+      expect(server.messages.filter((m) => m.envelope.to[0] === 'log-ok@example.com')).toHaveLength(1);
+    } finally {
+      await rejecting.close();
+    }
+  });
+
   it('asks the host administrator for sendTo, and rate-limits a tenant to 10 tests a minute', async () => {
     const missing = await call('POST', '/api/v1/tenants/mail-b/settings/mail/test', {});
     expect(missing.json()).toMatchObject({ status: 400, errors: [{ path: 'sendTo' }] });

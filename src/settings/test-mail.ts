@@ -2,6 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { findUser } from '../access/users.js';
 import type { MailSender, SmtpEndpoint, SmtpStage } from '../delivery/contract.js';
 import { SmtpDeliveryError } from '../delivery/contract.js';
+import { type DirectOutcome, recordDirectSend } from '../delivery/outbox/direct.js';
+import { newMessageId } from '../delivery/outbox/enqueue.js';
 import { TranscribedSmtpError } from '../delivery/smtp/sender.js';
 import type { AppDeps, TenantRow } from '../http/context.js';
 import { fieldError } from '../http/problem.js';
@@ -82,20 +84,37 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
     timeZone: request.timeZone,
     summary: describeEndpoint(endpoint),
   });
-  const messageId = `<${newId()}@tocsin>`;
+  const messageId = newMessageId(newId());
+  const startedAt = deps.clock.now();
+  let result: TestMailResult;
+  let outcome: DirectOutcome;
   try {
     const receipt = await deps.sender.send(endpoint, { ...rendered, to: { address: request.sendTo }, messageId }, { transcript: true });
-    return { ok: true, messageId: receipt.messageId, transcript: receipt.transcript ?? [] };
+    result = { ok: true, messageId: receipt.messageId, transcript: receipt.transcript ?? [] };
+    outcome = { status: 'sent', response: receipt.response };
   } catch (err) {
     if (!(err instanceof SmtpDeliveryError)) throw err;
-    return {
+    result = {
       ok: false,
       stage: err.stage,
       ...(err.code !== undefined ? { code: err.code } : {}),
       message: err.message,
       transcript: err instanceof TranscribedSmtpError ? err.transcript : [],
     };
+    outcome = { status: 'failed', error: err.message, code: err.code };
   }
+  // The delivery log shows test emails too, so "did my test go out?" has one place to look.
+  await recordDirectSend(deps.db, {
+    tenantId: request.tenant.id,
+    kind: 'test',
+    recipient: { address: request.sendTo, language: request.language, timeZone: request.timeZone },
+    rendered,
+    messageId,
+    startedAt,
+    finishedAt: deps.clock.now(),
+    outcome,
+  });
+  return result;
 }
 
 function asLanguage(value: string | null | undefined): Language | undefined {

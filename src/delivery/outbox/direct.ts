@@ -1,0 +1,83 @@
+import type { EmailKind, RenderedEmail } from '../contract.js';
+import { newId } from '../../shared/ids.js';
+import type { Db } from '../../storage/database.js';
+import type { DeliveryPayload, DeliveryRecipient } from './enqueue.js';
+
+/** DirectOutcome is how a send made outside the queue ended. */
+export type DirectOutcome =
+  | { readonly status: 'sent'; readonly response: string }
+  | { readonly status: 'failed'; readonly error: string; readonly code?: number | undefined };
+
+/**
+ * DirectSend is an email sent synchronously, outside the queue, because its caller waits for the
+ * server's answer (Test Mail Settings); it is recorded so the delivery log shows it like any other.
+ */
+export interface DirectSend {
+  readonly tenantId: string;
+  readonly kind: EmailKind;
+  readonly recipient: DeliveryRecipient;
+  readonly rendered: RenderedEmail;
+  readonly messageId: string;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly outcome: DirectOutcome;
+}
+
+/**
+ * recordDirectSend writes a finished delivery row and its one attempt. The row is born `sent` or
+ * `failed`, so no worker ever claims it: recording never sends anything again.
+ */
+export async function recordDirectSend(db: Db, send: DirectSend): Promise<string> {
+  const id = newId();
+  const outcome = send.outcome;
+  const payload: DeliveryPayload = { rendered: send.rendered };
+  const code = outcome.status === 'failed' ? (outcome.code ?? null) : Number(outcome.response.slice(0, 3)) || null;
+  const text = outcome.status === 'sent' ? outcome.response : outcome.error;
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto('deliveries')
+      .values({
+        id,
+        tenant_id: send.tenantId,
+        kind: send.kind,
+        idempotency_key: `direct:${id}`,
+        recipient_address: send.recipient.address,
+        recipient_name: send.recipient.name ?? null,
+        recipient_language: send.recipient.language,
+        recipient_time_zone: send.recipient.timeZone,
+        recipient_user_id: send.recipient.userId ?? null,
+        recipient_group_id: send.recipient.groupId ?? null,
+        window_start: null,
+        window_end: null,
+        payload: JSON.stringify(payload),
+        message_id: send.messageId,
+        status: outcome.status,
+        attempts: 1,
+        next_attempt_at: send.startedAt,
+        last_error: outcome.status === 'failed' ? outcome.error : null,
+        last_code: code,
+        smtp_response: outcome.status === 'sent' ? outcome.response : null,
+        created_at: send.startedAt,
+        sent_at: outcome.status === 'sent' ? send.finishedAt : null,
+        deadline: send.finishedAt,
+      })
+      .execute();
+    await tx
+      .insertInto('delivery_attempts')
+      .values({
+        id: newId(),
+        delivery_id: id,
+        tenant_id: send.tenantId,
+        attempt: 1,
+        worker: 'direct',
+        started_at: send.startedAt,
+        finished_at: send.finishedAt,
+        outcome: outcome.status,
+        code,
+        response: text,
+        duration_ms: send.finishedAt - send.startedAt,
+      })
+      .execute();
+  });
+  return id;
+}
