@@ -18,6 +18,19 @@ export function loginName(endpoint: SmtpEndpoint): string | undefined {
   return endpoint.domain ? `${endpoint.domain}\\${endpoint.username}` : endpoint.username;
 }
 
+// Building a context from ~140 root certificates costs milliseconds; do it once per extra CA, not
+// once per connection (a pool reconnects every maxMessages).
+const contextsByCa = new Map<string, tls.SecureContext>();
+
+function trustingContext(ca: string): tls.SecureContext {
+  let context = contextsByCa.get(ca);
+  if (!context) {
+    context = tls.createSecureContext({ ca: [...tls.rootCertificates, ca], minVersion: 'TLSv1.2' });
+    contextsByCa.set(ca, context);
+  }
+  return context;
+}
+
 function configError(message: string): SmtpDeliveryError {
   return new SmtpDeliveryError(message, 'auth', false);
 }
@@ -60,7 +73,7 @@ export function transportOptions(endpoint: SmtpEndpoint): SMTPTransportOptions {
       rejectUnauthorized: true,
       servername: endpoint.host,
       minVersion: 'TLSv1.2',
-      ...(endpoint.ca ? { ca: [...tls.rootCertificates, endpoint.ca] } : {}),
+      ...(endpoint.ca ? { secureContext: trustingContext(endpoint.ca) } : {}),
     },
     connectionTimeout: endpoint.timeoutMs,
     greetingTimeout: endpoint.timeoutMs,
