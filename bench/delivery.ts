@@ -14,7 +14,7 @@ import { sleep } from './lifecycle.js';
 import type { SinkProcess } from './sink-client.js';
 import type { SinkStats } from './sink.js';
 import { runConcurrently } from './stats.js';
-import { startTocsinServer } from './tocsin.js';
+import { processStats, startTocsinServer } from './tocsin.js';
 
 /** DeliveryResult is one delivery run: how many the sink got, how fast, and whether any was lost or doubled. */
 export interface DeliveryResult {
@@ -25,6 +25,8 @@ export interface DeliveryResult {
   readonly duplicates: number;
   readonly lost: number;
   readonly connections: number;
+  /** CPU milliseconds the sending side spent per email: the benchmark process for raw, the worker processes for Tocsin. */
+  readonly clientCpuMsPerEmail?: number | undefined;
   /** Emails each worker process sent (from the attempt log), largest first. */
   readonly perWorker?: readonly number[] | undefined;
   /** On PostgreSQL: transactions committed and rows written per email sent, all worker processes together. */
@@ -93,8 +95,11 @@ export async function rawNodemailerRate(sink: SinkProcess, options: { emails: nu
     await sendMany(Math.min(500, Math.ceil(options.emails / 10)), 'warm');
     await sink.reset();
     const since = performance.timeOrigin + performance.now();
+    const cpu = process.cpuUsage();
     await sendMany(options.emails, 'raw');
-    return resultOf(options.emails, await sink.waitForMessages(options.emails, 10_000), since);
+    const used = process.cpuUsage(cpu);
+    const result = resultOf(options.emails, await sink.waitForMessages(options.emails, 10_000), since);
+    return { ...result, clientCpuMsPerEmail: (used.user + used.system) / 1000 / options.emails };
   } finally {
     transport.close();
   }
@@ -177,11 +182,17 @@ export async function tocsinDeliveryRate(databaseUrl: string, sink: SinkProcess,
     if (postgres) before = await databaseActivity(databaseUrl);
     const wait = dueAt - Date.now();
     if (wait > 0) await sleep(wait);
+    const cpuAt = () => servers.reduce((sum, s) => sum + processStats(s.pid).cpuSeconds, 0);
+    const cpuBefore = cpuAt();
     const done = await sink.waitForMessages(options.emails, options.timeoutMs).catch(() => sink.stats());
+    const cpuMs = (cpuAt() - cpuBefore) * 1000;
     // A second copy would come after the first: look again a moment later, keeping the time of the last new one.
     await sleep(1_000);
     const after = await sink.stats();
-    result = resultOf(options.emails, { ...after, lastAcceptedAt: after.duplicates > done.duplicates ? done.lastAcceptedAt : after.lastAcceptedAt }, dueAt);
+    result = {
+      ...resultOf(options.emails, { ...after, lastAcceptedAt: after.duplicates > done.duplicates ? done.lastAcceptedAt : after.lastAcceptedAt }, dueAt),
+      clientCpuMsPerEmail: cpuMs / Math.max(1, done.uniqueMessageIds),
+    };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }

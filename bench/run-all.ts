@@ -305,6 +305,11 @@ async function deliveryStep(): Promise<void> {
     notes: [
       `Tocsin 1 worker / raw (no TLS): SQLite **${ratio(medianOf(one.rate), rawRate)}**${pgUrl ? `, PostgreSQL ${ratio(medianOf(onePg.rate), rawRate)}; 2 workers on PostgreSQL **${ratio(medianOf(twoPg.rate), rawRate)}**` : ''}.`,
       `Tocsin 1 worker (SQLite) / Alertmanager: ${ratio(medianOf(one.rate), medianOf(am.rate))}.`,
+      `CPU spent sending, per email (median over runs): ${all
+        .filter((d) => d.results.some((r) => r.clientCpuMsPerEmail !== undefined))
+        .map((d) => `${d.rate.label} ${median(d.results.flatMap((r) => (r.clientCpuMsPerEmail === undefined ? [] : [r.clientCpuMsPerEmail]))).toFixed(2)} ms`)
+        .join('; ')} (raw: the benchmark process; Tocsin: its worker processes, rendering included). On 2 cores shared with the sink and PostgreSQL, this is what bounds the rate.`,
+      'bench:deliver (below) queues small pre-rendered emails into an in-process worker; here every email is the real 23 KB immediate email, rendered at send time from the database.',
       ...all.map((d) => `${d.rate.label}: ${counts(d)} (Message-IDs counted at the sink, all runs).`),
     ],
   });
@@ -381,7 +386,11 @@ async function reportsStep(): Promise<void> {
     notes: [`peak RSS by users: ${sizes.map((u, i) => `${u.toLocaleString('en-US')} → ${formatNumber(medianOf(rss[i]!))} MB`).join(', ')}.`],
   });
   addTarget({ goal: `${target.toLocaleString('en-US')} users: daily reports queued ≤ 30 s`, figure: `${formatNumber(medianOf(d10))} s`, met: d10.runs.length ? medianOf(d10) <= 30 : undefined });
-  addTarget({ goal: 'reports: peak RSS ≤ 300 MB', figure: `${formatNumber(medianOf(r10))} MB at ${target.toLocaleString('en-US')} users; at most ${formatNumber(Math.max(...curve))} MB`, met: curve.length ? Math.max(...curve) <= 300 : undefined });
+  addTarget({
+    goal: `${target.toLocaleString('en-US')} users: peak RSS ≤ 300 MB`,
+    figure: `${formatNumber(medianOf(r10))} MB (largest on the curve: ${formatNumber(Math.max(...curve))} MB)`,
+    met: r10.runs.length ? medianOf(r10) <= 300 : undefined,
+  });
   addTarget({ goal: 'reports: RSS flat as users grow (largest ≤ 1.25× smallest)', figure: curve.map((c) => `${formatNumber(c)} MB`).join(' → '), met: flat });
 }
 
