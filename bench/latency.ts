@@ -5,7 +5,8 @@
 import { type Alertmanager, amAlert } from './alertmanager.js';
 import type { SinkProcess } from './sink-client.js';
 import { type SinkMessage, preciseNow } from './sink.js';
-import { percentile } from './stats.js';
+import { openStorage } from '../src/storage/storage.js';
+import { median, percentile } from './stats.js';
 import { type BenchTenant, api } from './tocsin.js';
 
 /** LatencyResult: each repetition's milliseconds from the POST to the sink's 250, and their p50/p95. */
@@ -75,4 +76,46 @@ export function alertmanagerLatency(am: Pick<Alertmanager, 'url'>, sink: SinkPro
     },
     10_000,
   );
+}
+
+/** LatencyPhases split Tocsin's Fatal → email path, as its own tables recorded it (medians, ms). */
+export interface LatencyPhases {
+  readonly emails: number;
+  /** From the alert's creation to its immediate email's row: the scheduler's wait and decision. */
+  readonly decideMs: number;
+  /** From the row to the worker's claim. */
+  readonly claimMs: number;
+  /** From the claim to the attempt recorded as sent: render, SMTP, record. */
+  readonly sendMs: number;
+}
+
+/** latencyPhases reads every immediate email of a database back with its alert and first attempt. */
+export async function latencyPhases(databaseUrl: string): Promise<LatencyPhases> {
+  const storage = await openStorage(databaseUrl, { poolSize: 1 });
+  try {
+    const rows = await storage.db
+      .selectFrom('deliveries')
+      .innerJoin('delivery_attempts', 'delivery_attempts.delivery_id', 'deliveries.id')
+      .select(['deliveries.created_at as queued', 'deliveries.sent_at as sent', 'delivery_attempts.started_at as claimed', 'deliveries.payload'])
+      .where('deliveries.kind', '=', 'immediate')
+      .where('delivery_attempts.attempt', '=', 1)
+      .execute();
+    const alertIds = rows.map((r) => (JSON.parse(r.payload) as { data: { alertId: string } }).data.alertId);
+    const created = new Map(
+      (alertIds.length ? await storage.db.selectFrom('alerts').select(['id', 'created_at']).where('id', 'in', alertIds).execute() : []).map((a) => [a.id, Number(a.created_at)]),
+    );
+    const phases = rows.flatMap((r, i) => {
+      const alertAt = created.get(alertIds[i]!);
+      if (alertAt === undefined || r.sent === null) return [];
+      return [{ decide: Number(r.queued) - alertAt, claim: Number(r.claimed) - Number(r.queued), send: Number(r.sent) - Number(r.claimed) }];
+    });
+    return {
+      emails: phases.length,
+      decideMs: median(phases.map((p) => p.decide)),
+      claimMs: median(phases.map((p) => p.claim)),
+      sendMs: median(phases.map((p) => p.send)),
+    };
+  } finally {
+    await storage.close();
+  }
 }
