@@ -6,6 +6,7 @@ import { accessRoutes } from './access/routes.js';
 import { odataAlertRoutes } from './alerts/odata/routes.js';
 import { startRetention } from './alerts/retention.js';
 import { alertRoutes } from './alerts/routes.js';
+import { FatalSignal } from './alerts/fatal-signal.js';
 import { sessionRoutes } from './access/session-routes.js';
 import type { Config } from './config.js';
 import { consoleRoutes } from './console/routes.js';
@@ -100,6 +101,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       secretBox,
       ...(mailCatcher ? { mailCatcher } : {}),
       systemSmtpUrl: systemSmtpUrl ?? DEFAULT_SYSTEM_SMTP_URL,
+      fatalSignal: new FatalSignal(),
     };
     const app = await buildApp(deps, routesFor(config.role));
     closers.unshift(() => app.close());
@@ -122,7 +124,15 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
     });
     closers.unshift(() => delivery.stop());
     if (config.role !== 'api') {
-      const reports = startReportScheduler({ storage, clock, logger, config, doorbell: delivery.doorbell, registry: deps.metrics.registry });
+      const reports = startReportScheduler({
+        storage,
+        clock,
+        logger,
+        config,
+        doorbell: delivery.doorbell,
+        registry: deps.metrics.registry,
+        fatalSignal: deps.fatalSignal,
+      });
       closers.unshift(() => reports.stop());
     }
     let url: string | undefined;

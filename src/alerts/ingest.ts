@@ -104,6 +104,8 @@ export function ingestFor(deps: AppDeps): AlertIngest {
     ingest = {
       async raise(tenantId, alerts) {
         const ids = await commit(tenantId, alerts);
+        const fatal = ids.filter((_, i) => alerts[i]!.severity === 'Fatal');
+        if (fatal.length > 0) deps.fatalSignal?.notify({ tenantId, alertIds: fatal });
         const bySeverity = new Map<string, number>();
         for (const a of alerts) bySeverity.set(a.severity, (bySeverity.get(a.severity) ?? 0) + 1);
         for (const [severity, n] of bySeverity) stored.inc({ severity }, n);

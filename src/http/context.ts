@@ -5,6 +5,7 @@ import type { Authenticator } from '../access/credentials.js';
 import type { LoginThrottle } from '../access/login-throttle.js';
 import type { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import type { FatalSignal } from '../alerts/fatal-signal.js';
 import type { AccessTables } from '../access/tables.js';
 import type { Config } from '../config.js';
 import type { MailCatcher } from '../delivery/catcher/mail-catcher.js';
@@ -54,6 +55,8 @@ export interface AppDeps {
   readonly mailCatcher?: MailCatcher;
   /** The system default SMTP URL in force: TOCSIN_SMTP_URL, else the built-in catcher's (settings' DEFAULT_SYSTEM_SMTP_URL when absent). */
   readonly systemSmtpUrl?: string;
+  /** Told of every committed Fatal alert, so this process's report scheduler mails it at once. */
+  readonly fatalSignal?: FatalSignal;
 }
 
 /** TocsinApp is the fastify instance with zod schemas as its type provider. */

@@ -39,16 +39,27 @@ export interface FatalFlood {
 
 /** newFatalFloods lists the Fatal alerts created in a span, one per flood (dedup key). */
 export async function newFatalFloods(db: Db, tenantId: string, span: Window): Promise<FatalFlood[]> {
-  const rows = await db
+  return floodsOf(await fatalAlerts(db, tenantId).where('created_at', '>=', span.start).where('created_at', '<', span.end).execute());
+}
+
+/** committedFatalFloods lists the floods of some just-committed alerts of a tenant, ignoring those that are not Fatal. */
+export async function committedFatalFloods(db: Db, tenantId: string, alertIds: readonly string[]): Promise<FatalFlood[]> {
+  if (alertIds.length === 0) return [];
+  return floodsOf(await fatalAlerts(db, tenantId).where('id', 'in', alertIds).execute());
+}
+
+function fatalAlerts(db: Db, tenantId: string) {
+  return db
     .selectFrom('alerts')
     .select(['id', 'group_id', 'component', 'event'])
     .where('tenant_id', '=', tenantId)
-    .where('created_at', '>=', span.start)
-    .where('created_at', '<', span.end)
     .where('severity', '=', severityRank('Fatal'))
     .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+    .orderBy('id');
+}
+
+/** floodsOf keeps the first alert of each flood, in the order given. */
+function floodsOf(rows: readonly { id: string; group_id: string | null; component: string; event: string }[]): FatalFlood[] {
   const floods = new Map<string, FatalFlood>();
   for (const r of rows) {
     const groupId = r.group_id ?? r.id;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { FatalSignal } from '../alerts/fatal-signal.js';
 import type { Config } from '../config.js';
 import type { ComposerRegistry } from '../delivery/outbox/composers.js';
 import { getMailSettings } from '../settings/mail-settings.js';
@@ -31,9 +32,10 @@ export function composersFor(deps: ReportRuntimeDeps): ComposerRegistry {
 /**
  * startReportScheduler starts the loop that decides the alert emails (in a worker or all-in-one
  * process), reading each tenant's mail settings, and rings the outbox doorbell when it queued mail.
+ * With a FatalSignal it also decides immediate emails as soon as their Fatal alerts are committed.
  */
 export function startReportScheduler(
-  deps: ReportRuntimeDeps & { readonly doorbell?: { ring(): void }; readonly registry?: Registry },
+  deps: ReportRuntimeDeps & { readonly doorbell?: { ring(): void }; readonly registry?: Registry; readonly fatalSignal?: FatalSignal },
 ): { stop(): Promise<void> } {
   const scheduler = new ReportScheduler({
     storage: deps.storage,
@@ -45,5 +47,11 @@ export function startReportScheduler(
     metrics: deps.registry ? new ReportMetrics(deps.registry) : undefined,
   });
   scheduler.start();
-  return { stop: () => scheduler.stop() };
+  const unsubscribe = deps.fatalSignal?.subscribe((commit) => scheduler.hear(commit));
+  return {
+    stop: () => {
+      unsubscribe?.();
+      return scheduler.stop();
+    },
+  };
 }
