@@ -210,7 +210,7 @@ async function latencyStep(): Promise<void> {
     notes: phases
       ? [
           `Where Tocsin's time goes, from its own tables (median of ${phases.emails} immediate emails, warm-ups included): alert stored → email decided and queued ` +
-            `${formatNumber(phases.decideMs)} ms (the scheduler looks every second at alerts at least a second old), queued → claimed by the worker ` +
+            `${formatNumber(phases.decideMs)} ms, queued → claimed by the worker ` +
             `${formatNumber(phases.claimMs)} ms, claimed → recorded as sent ${formatNumber(phases.sendMs)} ms.`,
         ]
       : [],
