@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
 import { newId } from '../shared/ids.js';
 import type { Database, Db } from '../storage/database.js';
 import type { NewAlert } from './input.js';
@@ -97,8 +97,36 @@ export async function writeAlerts(
       floods.set(row.dedup_key, row.group_id);
     }
   }
-  if (rows.length > 0) await tx.insertInto('alerts').values(rows).execute();
+  if (rows.length > 0) {
+    await tx.executeQuery(CompiledQuery.raw(insertSql(tx, rows.length), rows.flatMap((row) => ALERT_COLUMNS.map((c) => row[c]))));
+  }
   return rows.map((r) => r.id);
+}
+
+type AlertColumn = keyof AlertTables['alerts'];
+/** The insert's columns, in the order of its parameters (row after row). */
+const ALERT_COLUMNS: readonly AlertColumn[] = [
+  'id', 'tenant_id', 'severity', 'component', 'event', 'message', 'data', 'source', 'folder', 'dedup_key', 'group_id', 'occurred_at', 'created_at',
+];
+const insertSqlCache = new WeakMap<object, Map<number, string>>();
+
+/**
+ * insertSql is the SQL of a multi-row insert of `count` alerts, compiled by Kysely for the
+ * connection's dialect once per row count: building and compiling the query tree of a hundred
+ * rows cost more than the insert itself. The cache hangs off the executor, which is one per
+ * Kysely instance and dialect.
+ */
+function insertSql(db: Db, count: number): string {
+  const key = db.getExecutor().adapter;
+  let byCount = insertSqlCache.get(key);
+  if (!byCount) insertSqlCache.set(key, (byCount = new Map()));
+  let text = byCount.get(count);
+  if (text === undefined) {
+    const row = Object.fromEntries(ALERT_COLUMNS.map((c) => [c, null])) as unknown as AlertTables['alerts'];
+    text = db.insertInto('alerts').values(Array.from({ length: count }, () => row)).compile().sql;
+    byCount.set(count, text);
+  }
+  return text;
 }
 
 /**
