@@ -35,24 +35,33 @@ interface Context {
   readonly data: ReportData;
   readonly tenant: TenantView & { readonly id: string };
   readonly recipient: RecipientView;
-  readonly preferences: Preferences;
   readonly links: ReportLinks;
 }
 
-async function contextOf(deps: ComposerDeps, delivery: Delivery): Promise<Context> {
+/** Caches are shared by the composers of one process; see WindowCache. */
+interface Caches {
+  readonly groups: WindowCache<AlertGroup[] | undefined>;
+  readonly counts: WindowCache<EventCount[]>;
+  /** Rows every email of one claimed batch reads alike, keyed by the batch's lease token. */
+  readonly claimed: WindowCache<unknown>;
+}
+
+/**
+ * perClaim reads `what` once per claimed batch: the emails of one claim (one lease token) share
+ * the result, as if they were all rendered at the claim. An unclaimed delivery reads afresh.
+ */
+function perClaim<T>(caches: Caches, delivery: Delivery, what: string, load: () => Promise<T>): Promise<T> {
+  if (delivery.leaseToken === null) return load();
+  return caches.claimed.get(`${delivery.leaseToken}:${what}`, load) as Promise<T>;
+}
+
+async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<Context> {
   if (!('data' in delivery.payload)) throw new ComposerError(`delivery ${delivery.id} carries no report data`);
   const data = delivery.payload.data as ReportData;
-  const row = await deps.db
-    .selectFrom('tenants')
-    .select(['id', 'name', 'display_name', 'time_zone'])
-    .where('id', '=', delivery.tenantId)
-    .executeTakeFirst();
+  const row = await perClaim(caches, delivery, `tenant:${delivery.tenantId}`, () =>
+    deps.db.selectFrom('tenants').select(['id', 'name', 'display_name', 'time_zone']).where('id', '=', delivery.tenantId).executeTakeFirst(),
+  );
   if (!row) throw new ComposerError(`tenant ${delivery.tenantId} no longer exists`);
-  // Preferences are read now, so a subscription dropped after the decision is honoured too.
-  const preferences =
-    data.recipient.type === 'user'
-      ? await userPreferences(deps.db, data.recipient.id)
-      : { own: (await loadLayers(deps.db, 'group_alert_preferences', [data.recipient.id])).get(data.recipient.id), groups: [] };
   const kind = delivery.kind as Exclude<EmailKind, 'test'>;
   const unsubscribe = await deps.unsubscribeLinks.url({
     tenantId: row.id,
@@ -67,9 +76,15 @@ async function contextOf(deps: ComposerDeps, delivery: Delivery): Promise<Contex
       language: languageOf(delivery.recipient.language),
       timeZone: delivery.recipient.timeZone,
     },
-    preferences,
     links: { preferences: preferencesUrl(deps.publicUrl, row.name), unsubscribe },
   };
+}
+
+/** preferencesOf reads the recipient's preferences now, so a subscription dropped after the decision is honoured too. */
+async function preferencesOf(deps: ComposerDeps, data: ReportData): Promise<Preferences> {
+  return data.recipient.type === 'user'
+    ? userPreferences(deps.db, data.recipient.id)
+    : { own: (await loadLayers(deps.db, 'group_alert_preferences', [data.recipient.id])).get(data.recipient.id), groups: [] };
 }
 
 function windowOf(delivery: Delivery): { start: number; end: number } {
@@ -102,12 +117,6 @@ function groupView(group: AlertGroup, language: string): AlertGroupView {
 /** MAX_CACHED_GROUPS bounds a cached summary window; a bigger one (a long catch-up) is streamed per email. */
 const MAX_CACHED_GROUPS = 20_000;
 
-/** Caches are shared by the composers of one process; see WindowCache. */
-interface Caches {
-  readonly groups: WindowCache<AlertGroup[] | undefined>;
-  readonly counts: WindowCache<EventCount[]>;
-}
-
 async function loadGroups(db: Db, tenantId: string, window: { start: number; end: number }): Promise<AlertGroup[] | undefined> {
   const groups: AlertGroup[] = [];
   for await (const group of streamAlertsInWindow(db, tenantId, { from: window.start, to: window.end, minSeverity: 'Error' })) {
@@ -123,7 +132,8 @@ async function loadGroups(db: Db, tenantId: string, window: { start: number; end
  * earliest) while counting them all.
  */
 async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
-  const c = await contextOf(deps, delivery);
+  const c = await contextOf(deps, caches, delivery);
+  const preferences = await preferencesOf(deps, c.data);
   const window = windowOf(delivery);
   const cached = await caches.groups.get(`${c.tenant.id}:${window.start}:${window.end}`, () => loadGroups(deps.db, c.tenant.id, window));
   const groups = cached ?? streamAlertsInWindow(deps.db, c.tenant.id, { from: window.start, to: window.end, minSeverity: 'Error' });
@@ -131,7 +141,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   const error: AlertGroupView[] = [];
   let totalAlerts = 0;
   for await (const group of groups) {
-    if (!isSubscribed(c.preferences, group.first.component, group.first.event)) continue;
+    if (!isSubscribed(preferences, group.first.component, group.first.event)) continue;
     totalAlerts += group.count;
     const lines = group.severity === 'Fatal' ? fatal : error;
     if (lines.length < SUMMARY_MAX_LINES) lines.push(groupView(group, c.recipient.language));
@@ -152,12 +162,13 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
 
 /** composeDaily renders a daily report: the counts per event of every severity the recipient subscribes to. */
 async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
-  const c = await contextOf(deps, delivery);
+  const c = await contextOf(deps, caches, delivery);
+  const preferences = await preferencesOf(deps, c.data);
   const period = windowOf(delivery);
   const language = c.recipient.language;
   const all = await caches.counts.get(`${c.tenant.id}:${period.start}:${period.end}`, () => eventCounts(deps.db, c.tenant.id, period));
   const counts = all
-    .filter((e) => isSubscribed(c.preferences, e.component, e.event))
+    .filter((e) => isSubscribed(preferences, e.component, e.event))
     .map((e) => ({
       ...e,
       componentDisplayName: componentDisplayName(e.component, language),
@@ -173,19 +184,27 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
 }
 
 /** composeImmediate renders the email of one Fatal alert, with how many repeats its flood has had so far. */
-async function composeImmediate(deps: ComposerDeps, delivery: Delivery): Promise<RenderedEmail> {
-  const c = await contextOf(deps, delivery);
+async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
+  const c = await contextOf(deps, caches, delivery);
   const { alertId, groupId } = c.data;
   if (!alertId || !groupId) throw new ComposerError(`delivery ${delivery.id} names no alert`);
-  const row = await deps.db.selectFrom('alerts').selectAll().where('tenant_id', '=', c.tenant.id).where('id', '=', alertId).executeTakeFirst();
+  const tenantId = c.tenant.id;
+  // Every recipient of one Fatal alert gets the same alert and flood: read them once per claim.
+  const [row, flood] = await Promise.all([
+    perClaim(caches, delivery, `alert:${tenantId}:${alertId}`, () =>
+      deps.db.selectFrom('alerts').selectAll().where('tenant_id', '=', tenantId).where('id', '=', alertId).executeTakeFirst(),
+    ),
+    perClaim(caches, delivery, `flood:${tenantId}:${groupId}`, () =>
+      deps.db
+        .selectFrom('alerts')
+        .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('occurred_at').as('last')])
+        .where('tenant_id', '=', tenantId)
+        .where((eb) => eb.or([eb('group_id', '=', groupId), eb('id', '=', groupId)]))
+        .executeTakeFirst(),
+    ),
+  ]);
   if (!row) throw new ComposerError(`alert ${alertId} no longer exists`);
   const alert = toStoredAlert(row);
-  const flood = await deps.db
-    .selectFrom('alerts')
-    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('occurred_at').as('last')])
-    .where('tenant_id', '=', c.tenant.id)
-    .where((eb) => eb.or([eb('group_id', '=', groupId), eb('id', '=', groupId)]))
-    .executeTakeFirst();
   const language = c.recipient.language;
   return renderImmediateEmail({
     recipient: c.recipient,
@@ -215,10 +234,11 @@ async function composeImmediate(deps: ComposerDeps, delivery: Delivery): Promise
 
 /** reportComposers are the outbox's composers of the three alert emails. */
 export function reportComposers(deps: ComposerDeps): ComposerRegistry {
-  const caches: Caches = { groups: new WindowCache(), counts: new WindowCache() };
+  // A claim holds at most a few tenants' rows; 256 entries outlive the batches being rendered.
+  const caches: Caches = { groups: new WindowCache(), counts: new WindowCache(), claimed: new WindowCache(256) };
   return {
     summary: (delivery) => composeSummary(deps, caches, delivery),
     daily: (delivery) => composeDaily(deps, caches, delivery),
-    immediate: (delivery) => composeImmediate(deps, delivery),
+    immediate: (delivery) => composeImmediate(deps, caches, delivery),
   };
 }
