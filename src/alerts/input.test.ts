@@ -1,0 +1,69 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { alertInput, alertsBody, parseAlertsBody, quickInputs } from './input.js';
+
+const text = (max: number) => fc.oneof(fc.string({ maxLength: max + 2 }), fc.constant(''), fc.string({ minLength: max, maxLength: max + 1 }));
+const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(fc.oneof(arb, fc.constant(null), fc.integer() as fc.Arbitrary<unknown>), { nil: undefined });
+const source = fc.oneof(
+  fc.record({ process: text(512), robot: text(512), machine: text(512), queue: text(512), job: text(512) }, { requiredKeys: [] }),
+  fc.dictionary(fc.constantFrom('robot', 'job', 'extra', '__proto__'), fc.string({ maxLength: 3 })),
+  fc.constant([]),
+);
+const data = fc.oneof(fc.object({ maxDepth: 2 }), fc.jsonValue(), fc.constant(JSON.parse('{"__proto__": {"a": 1}}')));
+const alert = fc.record(
+  {
+    severity: fc.oneof(text(32), fc.constantFrom('Fatal', 'warning')),
+    component: fc.oneof(text(64), fc.constant('Robots')),
+    event: maybe(text(128)),
+    message: fc.oneof(text(4096), fc.constant('m')),
+    data: maybe(data),
+    source: maybe(source),
+    folder: maybe(text(256)),
+    dedupKey: maybe(text(256)),
+    occurredAt: maybe(fc.oneof(fc.constant('2026-11-27T10:00:00Z'), fc.constant('2026-11-27T10:00:00+01:00'), fc.string())),
+    extra: fc.constant(1),
+  },
+  { requiredKeys: [] },
+);
+
+describe('the fast path of alert validation', () => {
+  it('accepts only what the schema accepts, and returns what the schema returns', () => {
+    fc.assert(
+      fc.property(fc.oneof(alert, fc.record({ alerts: fc.array(alert, { maxLength: 3 }) }), fc.anything()), (body) => {
+        const isBatch = typeof body === 'object' && body !== null && 'alerts' in body;
+        const quick = quickInputs(body, isBatch);
+        if (quick === undefined) return;
+        const parsed = alertsBody.safeParse(body);
+        expect(parsed.success).toBe(true);
+        const expected = 'alerts' in parsed.data! ? parsed.data.alerts : [parsed.data];
+        // Stringified too: the stored JSON of source follows the key order.
+        expect(JSON.stringify(quick)).toBe(JSON.stringify(expected));
+        expect(quick).toEqual(expected);
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('takes the bodies robots send, with every optional field', () => {
+    const full = {
+      severity: 'Error',
+      component: 'Robots',
+      event: 'Robot.StatusChanged.NotResponding',
+      message: 'not responding',
+      data: { attempt: 3 },
+      source: { job: 'j1', robot: 'R1' },
+      folder: 'Finance',
+      dedupKey: 'robot-1',
+      occurredAt: '2026-11-27T10:00:00Z',
+    };
+    expect(quickInputs(full, false)).toEqual([alertInput.parse(full)]);
+    expect(quickInputs({ alerts: [full, { severity: 'Info', component: 'Jobs', message: 'm' }] }, true)).toHaveLength(2);
+  });
+
+  it('leaves invalid bodies to the schema, which names each field', () => {
+    expect(quickInputs({ alerts: [{ severity: 'Info', component: 'Jobs', message: '' }] }, true)).toBeUndefined();
+    expect(parseAlertsBody({ alerts: [{ severity: 'Info', component: 'Jobs', message: 'm' }, { severity: 'Info', component: 'Jobs', message: '' }] })).toEqual({
+      errors: [{ path: 'alerts.1.message', message: expect.any(String) }],
+    });
+  });
+});
