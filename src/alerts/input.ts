@@ -176,8 +176,10 @@ function quickAlert(value: unknown): AlertInput | undefined {
   // A `__proto__` key is copied differently by zod's record; leave such data to zod.
   if (data != null && (!isPlainObject(data) || Object.hasOwn(data, '__proto__'))) return undefined;
   if (occurredAt != null && !occurredAtSchema.safeParse(occurredAt).success) return undefined;
-  const input: Checked = { severity, component, message };
+  // Built in the schema's key order, as zod's output is.
+  const input: Checked = { severity, component };
   if (event !== undefined) input.event = event;
+  input.message = message;
   if (data !== undefined) input.data = data;
   if (source !== undefined) {
     const checked = source === null ? null : quickSource(source);
