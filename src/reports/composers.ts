@@ -11,7 +11,7 @@ import type { Db } from '../storage/database.js';
 import { type EventCount, eventCounts } from './alert-facts.js';
 import type { ReportData } from './decide.js';
 import { renderDailyEmail } from './templates/daily-email.js';
-import { renderImmediateEmail } from './templates/immediate-email.js';
+import { ImmediateEmailCache } from './templates/immediate-cache.js';
 import { alertListUrl, preferencesUrl } from './templates/links.js';
 import { SUMMARY_MAX_LINES, renderSummaryEmail } from './templates/summary-email.js';
 import type { AlertGroupView, AlertSourceView, RecipientView, ReportLinks, TenantView } from './templates/view-models.js';
@@ -44,6 +44,7 @@ interface Caches {
   readonly counts: WindowCache<EventCount[]>;
   /** Rows every email of one claimed batch reads alike, keyed by the batch's lease token. */
   readonly claimed: WindowCache<unknown>;
+  readonly immediate: ImmediateEmailCache;
 }
 
 /**
@@ -206,7 +207,7 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   if (!row) throw new ComposerError(`alert ${alertId} no longer exists`);
   const alert = toStoredAlert(row);
   const language = c.recipient.language;
-  return renderImmediateEmail({
+  return caches.immediate.render({
     recipient: c.recipient,
     tenant: c.tenant,
     alert: {
@@ -235,7 +236,12 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
 /** reportComposers are the outbox's composers of the three alert emails. */
 export function reportComposers(deps: ComposerDeps): ComposerRegistry {
   // A claim holds at most a few tenants' rows; 256 entries outlive the batches being rendered.
-  const caches: Caches = { groups: new WindowCache(), counts: new WindowCache(), claimed: new WindowCache(256) };
+  const caches: Caches = {
+    groups: new WindowCache(),
+    counts: new WindowCache(),
+    claimed: new WindowCache(256),
+    immediate: new ImmediateEmailCache(),
+  };
   return {
     summary: (delivery) => composeSummary(deps, caches, delivery),
     daily: (delivery) => composeDaily(deps, caches, delivery),

@@ -41,9 +41,14 @@ export interface Frame {
   readonly unsubscribe: Link | null;
 }
 
+/** greetingName is a recipient's name as the greeting shows it; empty for none. */
+export function greetingName(name: string | undefined): string {
+  return name ? field(name, 100) : '';
+}
+
 /** greeting is the salutation of a recipient, with or without a name. */
 export function greeting(t: Translate, name: string | undefined): string {
-  const clean = name ? field(name, 100) : '';
+  const clean = greetingName(name);
   return clean ? t('common.greeting', { name: clean }) : t('common.greetingNoName');
 }
 
