@@ -46,24 +46,54 @@ function sameHash(a: string, b: string): boolean {
   return x.length === y.length && crypto.timingSafeEqual(x, y);
 }
 
+/**
+ * PRINCIPAL_CACHE_MS is how long a user's API token keeps the principal it resolved to without
+ * asking the database again: a robot posting batches would otherwise pay three queries per request.
+ * Changes made through this process's API take effect at once (see Authenticator.forget); a change
+ * made by another process (a second `api` process, the CLI) takes effect within this time.
+ */
+export const PRINCIPAL_CACHE_MS = 2_000;
+// Bounds the cache's memory; when full it starts over (a refill costs one lookup per token).
+const MAX_CACHED_PRINCIPALS = 10_000;
+
 /** Authenticator turns a bearer token or a session cookie into a Principal. */
 export class Authenticator {
+  private readonly principals = new Map<string, { principal: Principal; until: number }>();
+  // Bumped by forget, so that a lookup that raced a change does not cache what it read before.
+  private generation = 0;
+
   constructor(
     private readonly db: Db,
     private readonly adminTokenHash: string,
     private readonly clock: Clock,
   ) {}
 
-  /** fromBearer resolves a bearer token: the host admin's, or a user's API token. */
+  /** fromBearer resolves a bearer token: the host admin's, or a user's API token (cached briefly, see PRINCIPAL_CACHE_MS). */
   async fromBearer(token: string): Promise<Principal | undefined> {
     const hash = sha256(token);
     if (sameHash(hash, this.adminTokenHash)) return HOST_PRINCIPAL;
+    const now = this.clock.now();
+    const cached = this.principals.get(hash);
+    if (cached && cached.until > now) return cached.principal;
+    const generation = this.generation;
     const row = await this.db
       .selectFrom('api_tokens')
       .select('user_id')
       .where('token_hash', '=', hash)
       .executeTakeFirst();
-    return row ? userPrincipal(this.db, row.user_id) : undefined;
+    const principal = row ? await userPrincipal(this.db, row.user_id) : undefined;
+    // Unknown tokens are not cached: a token created by another process works at once.
+    if (principal && generation === this.generation) {
+      if (this.principals.size >= MAX_CACHED_PRINCIPALS) this.principals.clear();
+      this.principals.set(hash, { principal, until: now + PRINCIPAL_CACHE_MS });
+    }
+    return principal;
+  }
+
+  /** forget drops every cached principal; called after any request that may change users, roles or tokens. */
+  forget(): void {
+    this.principals.clear();
+    this.generation += 1;
   }
 
   /** fromSession resolves a console session cookie, with the CSRF token that unsafe calls must echo. */

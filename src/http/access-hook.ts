@@ -58,6 +58,18 @@ export function accessHook(deps: AppDeps) {
   };
 }
 
+/**
+ * forgetPrincipalsOnChange is an onSend hook: after any unsafe request but raising alerts, the
+ * authenticator's cached principals are dropped before the answer leaves, so a revoked token, a
+ * deactivated user or a removed role stops working for the very next request.
+ */
+export function forgetPrincipalsOnChange(deps: AppDeps) {
+  return async function forgetPrincipals(request: FastifyRequest): Promise<void> {
+    if (SAFE_METHODS.has(request.method) || request.routeOptions.config?.permission === 'Alerts.Create') return;
+    deps.authenticator.forget();
+  };
+}
+
 async function authenticate(deps: AppDeps, request: FastifyRequest) {
   const header = request.headers.authorization;
   if (typeof header === 'string' && header.length > 0) {

@@ -7,7 +7,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { classifyDbError } from '../storage/errors.js';
-import { accessHook } from './access-hook.js';
+import { accessHook, forgetPrincipalsOnChange } from './access-hook.js';
 import { answerClientError, requireHost } from './client-errors.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds, refuseNul, tooDeep } from './input-guard.js';
@@ -117,6 +117,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   });
   app.addHook('onRequest', requireHost);
   app.addHook('preValidation', accessHook(deps));
+  app.addHook('onSend', forgetPrincipalsOnChange(deps));
   app.addHook('preValidation', refuseNul);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
