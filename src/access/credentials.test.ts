@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FakeClock } from '../shared/clock.js';
+import type { Storage } from '../storage/storage.js';
+import { describeEachDialect, openTestStorage } from '../storage/testing.js';
+import { Authenticator, PRINCIPAL_CACHE_MS } from './credentials.js';
+import { createTenant } from './tenants.js';
+import { createApiToken } from './tokens.js';
+import { createUser } from './users.js';
+
+describeEachDialect('bearer principals cached briefly', (dialect) => {
+  const clock = new FakeClock(Date.UTC(2026, 10, 27, 12));
+  let storage: Storage;
+  let auth: Authenticator;
+  let token: string;
+
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+    const tenant = await createTenant(storage.db, { name: 'cache' }, clock);
+    const userId = await createUser(storage.db, tenant.id, { email: 'robot@example.com', name: 'Robot', roles: ['Robot'] }, clock);
+    ({ token } = await createApiToken(storage.db, tenant.id, userId, 'robot', clock));
+    auth = new Authenticator(storage.db, 'not-the-admin', clock);
+  });
+  afterAll(() => storage.close());
+
+  it('sees a token revoked by another process within the cache time, and at once after forget', async () => {
+    expect((await auth.fromBearer(token))?.kind).toBe('user');
+    await storage.db.deleteFrom('api_tokens').execute();
+    expect((await auth.fromBearer(token))?.kind).toBe('user');
+    clock.advance(PRINCIPAL_CACHE_MS);
+    expect(await auth.fromBearer(token)).toBeUndefined();
+  });
+
+  it('does not cache unknown tokens, so a token created elsewhere works at once', async () => {
+    const tenant = await storage.db.selectFrom('tenants').select('id').executeTakeFirstOrThrow();
+    const user = await storage.db.selectFrom('users').select('id').executeTakeFirstOrThrow();
+    const fresh = await createApiToken(storage.db, tenant.id, user.id, 'again', clock);
+    expect((await auth.fromBearer(fresh.token))?.kind).toBe('user');
+    await storage.db.deleteFrom('api_tokens').execute();
+    auth.forget();
+    expect(await auth.fromBearer(fresh.token)).toBeUndefined();
+  });
+});
