@@ -21,7 +21,7 @@ import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import { preferenceRoutes } from './preferences/routes.js';
 import { previewRoutes } from './reports/preview-routes.js';
-import { composersFor, startReportScheduler } from './reports/runtime.js';
+import { composersFor, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
 import { unsubscribeRoutes } from './reports/unsubscribe/routes.js';
 import { settingsRoutes } from './settings/routes.js';
 import { resolveEndpoint } from './settings/endpoint.js';
@@ -90,6 +90,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       systemSmtpUrl = catcherSmtpUrl(port);
     }
 
+    const fatalSignal = new FatalSignal();
     const deps: AppDeps = {
       storage,
       config,
@@ -101,7 +102,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       secretBox,
       ...(mailCatcher ? { mailCatcher } : {}),
       systemSmtpUrl: systemSmtpUrl ?? DEFAULT_SYSTEM_SMTP_URL,
-      fatalSignal: new FatalSignal(),
+      fatalSignal,
     };
     const app = await buildApp(deps, routesFor(config.role));
     closers.unshift(() => app.close());
@@ -123,16 +124,13 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       composers: composersFor({ storage, clock, logger, config }),
     });
     closers.unshift(() => delivery.stop());
+    if (config.role !== 'worker') {
+      // Immediate emails are decided as their Fatal alerts commit; the scheduler's poll is the fallback.
+      const immediate = startImmediateDecisions({ storage, clock, logger, doorbell: delivery.doorbell, fatalSignal });
+      closers.unshift(() => immediate.stop());
+    }
     if (config.role !== 'api') {
-      const reports = startReportScheduler({
-        storage,
-        clock,
-        logger,
-        config,
-        doorbell: delivery.doorbell,
-        registry: deps.metrics.registry,
-        fatalSignal: deps.fatalSignal,
-      });
+      const reports = startReportScheduler({ storage, clock, logger, config, doorbell: delivery.doorbell, registry: deps.metrics.registry });
       closers.unshift(() => reports.stop());
     }
     let url: string | undefined;

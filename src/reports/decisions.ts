@@ -27,6 +27,16 @@ export interface ReportTenant {
   readonly createdAt: number;
 }
 
+/** reportTenants reads every tenant, or only the one with an id, as the reports need them. */
+export async function reportTenants(db: Db, id?: string): Promise<ReportTenant[]> {
+  const rows = await db
+    .selectFrom('tenants')
+    .select(['id', 'name', 'language', 'time_zone', 'created_at'])
+    .$if(id !== undefined, (q) => q.where('id', '=', id!))
+    .execute();
+  return rows.map((r) => ({ id: r.id, name: r.name, language: r.language, timeZone: r.time_zone, createdAt: Number(r.created_at) }));
+}
+
 /**
  * lastWindowEnd is where the last decided window of a kind ended, or undefined when none was.
  * Windows never overlap, so the latest start has the latest end, and the primary key finds it.

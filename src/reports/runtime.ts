@@ -8,6 +8,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { reportComposers } from './composers.js';
 import { ReportMetrics } from './metrics.js';
+import { ImmediateDecider } from './immediate.js';
 import { ReportScheduler } from './scheduler.js';
 import { UnsubscribeLinks } from './unsubscribe/links.js';
 
@@ -32,10 +33,9 @@ export function composersFor(deps: ReportRuntimeDeps): ComposerRegistry {
 /**
  * startReportScheduler starts the loop that decides the alert emails (in a worker or all-in-one
  * process), reading each tenant's mail settings, and rings the outbox doorbell when it queued mail.
- * With a FatalSignal it also decides immediate emails as soon as their Fatal alerts are committed.
  */
 export function startReportScheduler(
-  deps: ReportRuntimeDeps & { readonly doorbell?: { ring(): void }; readonly registry?: Registry; readonly fatalSignal?: FatalSignal },
+  deps: ReportRuntimeDeps & { readonly doorbell?: { ring(): void }; readonly registry?: Registry },
 ): { stop(): Promise<void> } {
   const scheduler = new ReportScheduler({
     storage: deps.storage,
@@ -47,11 +47,29 @@ export function startReportScheduler(
     metrics: deps.registry ? new ReportMetrics(deps.registry) : undefined,
   });
   scheduler.start();
-  const unsubscribe = deps.fatalSignal?.subscribe((commit) => scheduler.hear(commit));
+  return { stop: () => scheduler.stop() };
+}
+
+/**
+ * startImmediateDecisions decides the immediate emails of the Fatal alerts this process commits as
+ * soon as the signal says so (in every process that ingests: `api` too, whose outbox workers in
+ * other processes then find the rows at their next poll), and rings the outbox doorbell.
+ */
+export function startImmediateDecisions(
+  deps: Omit<ReportRuntimeDeps, 'config'> & { readonly doorbell?: { ring(): void }; readonly fatalSignal: FatalSignal },
+): { stop(): Promise<void> } {
+  const decider = new ImmediateDecider({
+    storage: deps.storage,
+    clock: deps.clock,
+    logger: deps.logger.child({ component: 'reports' }),
+    settingsOf: getMailSettings,
+    doorbell: deps.doorbell,
+  });
+  const unsubscribe = deps.fatalSignal.subscribe((commit) => decider.hear(commit));
   return {
     stop: () => {
-      unsubscribe?.();
-      return scheduler.stop();
+      unsubscribe();
+      return decider.stop();
     },
   };
 }

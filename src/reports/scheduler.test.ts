@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../http/testing.js';
 import { FakeClock } from '../shared/clock.js';
 import { openStorage } from '../storage/storage.js';
@@ -200,41 +200,6 @@ describeEachDialect('decided windows history', (dialect) => {
       await db.insertInto('report_windows').values([row(0), row(INTERVAL), row(40 * 24 * 3_600_000)]).execute();
       expect(await purgeDecidedWindows(db, 30 * 24 * 3_600_000)).toBe(2);
       expect(await lastWindowEnd(db, tenantId, 'summary')).toBe(40 * 24 * 3_600_000 + INTERVAL);
-    } finally {
-      await t.close();
-    }
-  });
-});
-
-describeEachDialect('Fatal-immediately on commit', (dialect) => {
-  it('queues a Fatal alert\'s immediate email right after its POST, with no poll, and the later poll adds nothing', async () => {
-    const clock = new FakeClock(T0);
-    // Role `all` runs the real scheduler; the frozen clock keeps its polls from ever seeing the alert settle.
-    const t = await startTestApp(dialect, {}, { clock });
-    try {
-      await t.call('POST', '/api/v1/tenants', { name: 'fast' });
-      const di = (await t.call('POST', '/api/v1/tenants/fast/users', { email: 'di@example.com', name: 'di', roles: ['Alerts Viewer'] })).json().id;
-      await t.call('PUT', `/api/v1/tenants/fast/users/${di}/alert-preferences`, { email: { fatalImmediately: true } });
-      const immediate = () => t.tocsin.deps.storage.db.selectFrom('deliveries').select(['recipient_address', 'created_at']).where('kind', '=', 'immediate').execute();
-
-      const res = await t.call('POST', '/api/v1/tenants/fast/alerts', { alerts: [
-        { severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'not Fatal' },
-        { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'robot 7 is offline' },
-      ] });
-      expect(res.statusCode).toBe(202);
-      await vi.waitFor(async () => expect(await immediate()).toHaveLength(1), { timeout: 2_000, interval: 5 });
-      expect(clock.now()).toBe(T0);
-      expect(await immediate()).toEqual([{ recipient_address: 'di@example.com', created_at: T0 }]);
-
-      clock.advance(2_000);
-      await new ReportScheduler({
-        storage: t.tocsin.deps.storage,
-        clock,
-        logger: pino({ level: 'silent' }),
-        settingsOf: async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false }),
-        settings: { summaryIntervalMs: INTERVAL },
-      }).tick();
-      expect(await immediate()).toHaveLength(1);
     } finally {
       await t.close();
     }

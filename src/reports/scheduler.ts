@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
-import type { FatalCommit } from '../alerts/fatal-signal.js';
 import type { Clock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
-import { committedFatalFloods, newFatalFloods } from './alert-facts.js';
+import { newFatalFloods } from './alert-facts.js';
 import {
   type ReportSettingsSource,
   type ReportTenant,
@@ -10,6 +9,7 @@ import {
   decideWindow,
   lastWindowEnd,
   purgeDecidedWindows,
+  reportTenants,
 } from './decisions.js';
 import type { ReportMetrics } from './metrics.js';
 import { type Window, dueDailyWindow, dueSummaryWindow, nextReportInstant, parseReportTime } from './windows.js';
@@ -73,7 +73,6 @@ export class ReportScheduler {
   #running: Promise<void> | undefined;
   #stopped = true;
   #nextPurge = 0;
-  readonly #signalled = new Set<Promise<unknown>>();
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
@@ -91,32 +90,7 @@ export class ReportScheduler {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    await Promise.all([this.#running, ...this.#signalled]);
-  }
-
-  /**
-   * hear decides, in the background, the immediate emails of Fatal alerts whose commit this process
-   * was told of (FatalSignal), so they need not wait for the next tick and the settle delay. The
-   * tick still sees those alerts later; their idempotency keys make that second decision a no-op.
-   */
-  hear(commit: FatalCommit): void {
-    if (this.#stopped) return;
-    const decided = this.decideCommitted(commit)
-      .catch((err: unknown) => this.#deps.logger.error({ err, tenantId: commit.tenantId }, 'deciding immediate emails failed; the next tick will'))
-      .finally(() => this.#signalled.delete(decided));
-    this.#signalled.add(decided);
-  }
-
-  /** decideCommitted queues the immediate emails of committed Fatal alerts of one tenant, rings the doorbell, and says how many. */
-  async decideCommitted(commit: FatalCommit): Promise<number> {
-    const { storage, clock, settingsOf } = this.#deps;
-    const row = await tenantRows(storage).where('id', '=', commit.tenantId).executeTakeFirst();
-    if (!row) return 0;
-    const floods = await committedFatalFloods(storage.db, commit.tenantId, commit.alertIds);
-    if (floods.length === 0 || !(await settingsOf(storage.db, commit.tenantId)).alertsEmailEnabled) return 0;
-    const queued = await decideImmediate(storage, reportTenant(row), floods, clock);
-    if (queued > 0) this.#deps.doorbell?.ring();
-    return queued;
+    await this.#running;
   }
 
   #schedule(delay: number): void {
@@ -132,13 +106,12 @@ export class ReportScheduler {
   /** tick looks once at every tenant; one tenant's failure is logged and does not stop the others. */
   async tick(): Promise<void> {
     const now = this.#deps.clock.now();
-    const rows = await tenantRows(this.#deps.storage).execute();
+    const tenants = await reportTenants(this.#deps.storage.db);
     let queued = 0;
     // A deleted tenant's remembered state goes with it.
-    const present = new Set(rows.map((r) => r.id));
+    const present = new Set(tenants.map((t) => t.id));
     for (const id of this.#tenants.keys()) if (!present.has(id)) this.#tenants.delete(id);
-    for (const row of rows) {
-      const tenant = reportTenant(row);
+    for (const tenant of tenants) {
       try {
         queued += await this.#tickTenant(tenant, now);
       } catch (err) {
@@ -201,12 +174,4 @@ export class ReportScheduler {
     this.#deps.metrics?.decided(kind, window.end, this.#deps.clock.now(), queued);
     return queued;
   }
-}
-
-function tenantRows(storage: Storage) {
-  return storage.db.selectFrom('tenants').select(['id', 'name', 'language', 'time_zone', 'created_at']);
-}
-
-function reportTenant(row: { id: string; name: string; language: string; time_zone: string; created_at: number }): ReportTenant {
-  return { id: row.id, name: row.name, language: row.language, timeZone: row.time_zone, createdAt: Number(row.created_at) };
 }

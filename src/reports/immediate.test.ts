@@ -1,0 +1,57 @@
+import pino from 'pino';
+import { expect, it, vi } from 'vitest';
+import { startTestApp } from '../http/testing.js';
+import { FakeClock } from '../shared/clock.js';
+import { describeEachDialect } from '../storage/testing.js';
+import { ImmediateDecider } from './immediate.js';
+import { ReportScheduler } from './scheduler.js';
+
+const T0 = Date.parse('2026-03-28T08:00:30Z');
+const settingsOf = async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false });
+
+describeEachDialect('immediate emails decided at commit', (dialect) => {
+  it.each(['all', 'api'])('queues a Fatal alert\'s immediate email right after its POST in role %s, with no poll, and the later poll adds nothing', async (role) => {
+    const clock = new FakeClock(T0);
+    // Role `all` also runs the real scheduler; the frozen clock keeps its polls from ever seeing the alert settle.
+    const t = await startTestApp(dialect, { TOCSIN_ROLE: role }, { clock });
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'fast' });
+      const di = (await t.call('POST', '/api/v1/tenants/fast/users', { email: 'di@example.com', name: 'di', roles: ['Alerts Viewer'] })).json().id;
+      await t.call('PUT', `/api/v1/tenants/fast/users/${di}/alert-preferences`, { email: { fatalImmediately: true } });
+      const immediate = () => t.tocsin.deps.storage.db.selectFrom('deliveries').select(['recipient_address', 'created_at']).where('kind', '=', 'immediate').execute();
+
+      const res = await t.call('POST', '/api/v1/tenants/fast/alerts', {
+        alerts: [
+          { severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'not Fatal' },
+          { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'robot 7 is offline' },
+        ],
+      });
+      expect(res.statusCode).toBe(202);
+      await vi.waitFor(async () => expect(await immediate()).toHaveLength(1), { timeout: 2_000, interval: 5 });
+      expect(clock.now()).toBe(T0);
+      expect(await immediate()).toEqual([{ recipient_address: 'di@example.com', created_at: T0 }]);
+
+      clock.advance(2_000);
+      const storage = t.tocsin.deps.storage;
+      await new ReportScheduler({ storage, clock, logger: pino({ level: 'silent' }), settingsOf, settings: { summaryIntervalMs: 600_000 } }).tick();
+      expect(await immediate()).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('decides nothing for the alert ids of another tenant', async () => {
+    const clock = new FakeClock(T0);
+    const t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    try {
+      await t.tenantWithUser('own', ['Alerts Viewer']);
+      const other = await t.tenantWithUser('other', ['Alerts Viewer']);
+      await t.call('PUT', `/api/v1/tenants/other/users/${other.userId}/alert-preferences`, { email: { fatalImmediately: true } });
+      const res = await t.call('POST', '/api/v1/tenants/own/alerts', { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'x' });
+      const decider = new ImmediateDecider({ storage: t.tocsin.deps.storage, clock, logger: pino({ level: 'silent' }), settingsOf });
+      expect(await decider.decide({ tenantId: other.tenantId, alertIds: res.json().ids })).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
