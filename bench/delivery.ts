@@ -124,23 +124,27 @@ export async function alertmanagerDeliveryRate(am: Pick<Alertmanager, 'url'>, si
 }
 
 /**
- * queueCopies clones a real queued email (as the scheduler wrote it) `count` times, due at
- * `dueAt`, so the workers render and send real emails without the scheduler in the timing.
+ * queueCopies clones the real queued emails (as the scheduler wrote them, one per seeded alert)
+ * round-robin up to `count`, due at `dueAt`, so the workers render and send real emails about
+ * many alerts without the scheduler in the timing.
  */
 export async function queueCopies(databaseUrl: string, count: number, dueAt: number): Promise<void> {
   const storage = await openStorage(databaseUrl, { poolSize: 2 });
   try {
-    const row = await storage.db.selectFrom('deliveries').selectAll().where('kind', '=', 'immediate').orderBy('created_at').executeTakeFirstOrThrow();
-    const template = toDelivery(row);
-    const payload = template.payload as Extract<DeliveryPayload, { data: unknown }>;
-    const copies = Array.from({ length: count }, (_, i) => ({
-      tenantId: template.tenantId,
-      kind: template.kind,
-      idempotencyKey: `bench:${dueAt}:${i}`,
-      recipient: template.recipient,
-      data: payload.data,
-      notBefore: dueAt,
-    }));
+    const rows = await storage.db.selectFrom('deliveries').selectAll().where('kind', '=', 'immediate').where('idempotency_key', 'not like', 'bench:%').execute();
+    if (rows.length === 0) throw new Error('no immediate email to copy: seed the database first');
+    const templates = rows.map(toDelivery);
+    const copies = Array.from({ length: count }, (_, i) => {
+      const template = templates[i % templates.length]!;
+      return {
+        tenantId: template.tenantId,
+        kind: template.kind,
+        idempotencyKey: `bench:${dueAt}:${i}`,
+        recipient: template.recipient,
+        data: (template.payload as Extract<DeliveryPayload, { data: unknown }>).data,
+        notBefore: dueAt,
+      };
+    });
     await enqueueDeliveries(storage.db, copies);
   } finally {
     await storage.close();

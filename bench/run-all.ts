@@ -222,20 +222,32 @@ async function latencyStep(): Promise<void> {
 
 // ─── Delivery and scale-out ───────────────────────────────────────────────────────────────────
 
-/** seedDatabase provisions a tenant and lets the real scheduler queue and send one immediate email. */
+/** SEED_ALERTS distinct Fatal alerts are seeded, so the queued emails are about many alerts, not one rendered once. */
+const SEED_ALERTS = 1_000;
+
+/**
+ * seedDatabase provisions a tenant and lets Tocsin decide and send the immediate emails of
+ * SEED_ALERTS distinct Fatal alerts; it returns the size of one.
+ */
 async function seedDatabase(databaseUrl: string, sink: SinkProcess): Promise<number> {
   const server = await startTocsinServer({ databaseUrl, role: 'all', smtpPort: sink.port });
   try {
     const tenant = await provisionTenant(server.url, 'delivery', { fatalImmediately: true });
-    const accepted = sink.nextAccepted(20_000);
-    await api(server.url, 'POST', `/api/v1/tenants/${tenant.name}/alerts`, tenant.robotToken, {
-      severity: 'Fatal',
-      component: 'Robots',
-      event: 'Robot.StatusChanged.NotResponding',
-      message: 'Robot R7 on FINANCE-07 is not responding',
-      source: { robot: 'R7', machine: 'FINANCE-07' },
-    });
-    return (await accepted).bytes;
+    await sink.reset();
+    const first = sink.nextAccepted(30_000, (m) => m.kind === 'immediate');
+    for (let b = 0; b < SEED_ALERTS / 100; b++) {
+      const alerts = Array.from({ length: 100 }, (_, i) => ({
+        severity: 'Fatal',
+        component: 'Robots',
+        event: 'Robot.StatusChanged.NotResponding',
+        message: `Robot R${b * 100 + i} on FINANCE-${String(i % 50).padStart(2, '0')} is not responding`,
+        source: { robot: `R${b * 100 + i}`, machine: `FINANCE-${String(i % 50).padStart(2, '0')}` },
+      }));
+      await api(server.url, 'POST', `/api/v1/tenants/${tenant.name}/alerts`, tenant.robotToken, { alerts });
+    }
+    const bytes = (await first).bytes;
+    await sink.waitForMessages(SEED_ALERTS, 60_000);
+    return bytes;
   } finally {
     await server.stop();
   }
@@ -305,8 +317,8 @@ async function deliveryStep(): Promise<void> {
     method:
       `${n.toLocaleString('en-US')} emails per figure and run, each about ${bytes.toLocaleString('en-US')} bytes (the size of Tocsin's real immediate email). ` +
       'Raw: one nodemailer pool of 10 connections in the benchmark process, 20 sends in flight. Alertmanager: alerts with distinct label sets ' +
-      "posted in batches of 100 (`group_by: ['...']`, `group_wait: 0s`), timed until the sink has them all. Tocsin: the real scheduler queues " +
-      `one immediate email, the benchmark queues ${n.toLocaleString('en-US')} copies of it due at one instant, and \`tocsin serve --role worker\` ` +
+      "posted in batches of 100 (`group_by: ['...']`, `group_wait: 0s`), timed until the sink has them all. Tocsin: Tocsin itself decides and queues " +
+      `the immediate emails of ${SEED_ALERTS.toLocaleString('en-US')} distinct Fatal alerts, the benchmark queues ${n.toLocaleString('en-US')} copies of them (${n / SEED_ALERTS} each) due at one instant, and \`tocsin serve --role worker\` ` +
       'processes (one tenant, so at most 10 connections per process) claim, render, send and record them; timed from that instant to the ' +
       'last new Message-ID at the sink. The sink runs in a process of its own.',
     figures: all.map((d) => d.rate),
