@@ -12,6 +12,7 @@ import type { Config } from './config.js';
 import { consoleRoutes } from './console/routes.js';
 import { MailCatcher } from './delivery/catcher/mail-catcher.js';
 import { deliveryRoutes } from './delivery/outbox/routes.js';
+import { listenForOutbox, notifyOutbox } from './delivery/outbox/doorbell.js';
 import { startDelivery } from './delivery/outbox/runtime.js';
 import { mailCatcherRoutes } from './delivery/catcher/routes.js';
 import { buildApp } from './http/app.js';
@@ -124,10 +125,20 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       composers: composersFor({ storage, clock, logger, config }),
     });
     closers.unshift(() => delivery.stop());
+    // On PostgreSQL an api process's immediate emails wake the workers of other processes at once.
+    const remote = storage.dialect === 'postgres';
     if (config.role !== 'worker') {
       // Immediate emails are decided as their Fatal alerts commit; the scheduler's poll is the fallback.
-      const immediate = startImmediateDecisions({ storage, clock, logger, doorbell: delivery.doorbell, fatalSignal });
+      const ring = () => {
+        delivery.doorbell.ring();
+        if (remote && config.role === 'api') notifyOutbox(storage.db).catch((err: unknown) => logger.warn({ err }, 'could not notify the workers; they poll'));
+      };
+      const immediate = startImmediateDecisions({ storage, clock, logger, doorbell: { ring }, fatalSignal });
       closers.unshift(() => immediate.stop());
+    }
+    if (remote && config.role !== 'api') {
+      const listener = await listenForOutbox(config.databaseUrl, delivery.doorbell, logger);
+      closers.unshift(() => listener.stop());
     }
     if (config.role !== 'api') {
       const reports = startReportScheduler({ storage, clock, logger, config, doorbell: delivery.doorbell, registry: deps.metrics.registry });

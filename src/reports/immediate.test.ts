@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { expect, it, vi } from 'vitest';
 import { startTestApp } from '../http/testing.js';
+import { listenForOutbox, OutboxDoorbell } from '../delivery/outbox/doorbell.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../storage/testing.js';
 import { ImmediateDecider } from './immediate.js';
@@ -51,6 +52,25 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
       const decider = new ImmediateDecider({ storage: t.tocsin.deps.storage, clock, logger: pino({ level: 'silent' }), settingsOf });
       expect(await decider.decide({ tenantId: other.tenantId, alertIds: res.json().ids })).toBe(0);
     } finally {
+      await t.close();
+    }
+  });
+
+  it.runIf(dialect === 'postgres')('wakes the listening workers of other processes when an api process queued the email', async () => {
+    const t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock: new FakeClock(T0) });
+    const worker = new OutboxDoorbell();
+    let rings = 0;
+    worker.subscribe(() => (rings += 1));
+    const listener = await listenForOutbox(t.tocsin.deps.config.databaseUrl, worker, pino({ level: 'silent' }));
+    try {
+      const viewer = await t.tenantWithUser('remote', ['Alerts Viewer']);
+      await t.call('PUT', `/api/v1/tenants/remote/users/${viewer.userId}/alert-preferences`, { email: { fatalImmediately: true } });
+      await t.call('POST', '/api/v1/tenants/remote/alerts', { severity: 'Info', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'no email' });
+      const res = await t.call('POST', '/api/v1/tenants/remote/alerts', { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'x' });
+      expect(res.statusCode).toBe(202);
+      await vi.waitFor(() => expect(rings).toBe(1), { timeout: 2_000, interval: 5 });
+    } finally {
+      await listener.stop();
       await t.close();
     }
   });
