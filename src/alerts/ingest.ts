@@ -3,6 +3,7 @@ import { Counter } from 'prom-client';
 import type { AppDeps } from '../http/context.js';
 import type { Clock } from '../shared/clock.js';
 import type { Database } from '../storage/database.js';
+import type { FatalSignal } from './fatal-signal.js';
 import type { NewAlert } from './input.js';
 import { floodWindowMs } from './settings.js';
 import { insertAlerts, writeAlerts } from './store.js';
@@ -101,11 +102,15 @@ export function ingestFor(deps: AppDeps): AlertIngest {
       registers: [deps.metrics.registry],
     });
     const commit = groupCommit(deps.storage.db, deps.clock, floodWindowMs(), deps.storage.dialect === 'sqlite' ? 1 : 4);
+    const signal = deps.fatalSignal;
+    const fatalCommitted = signal ? coalescedFatalSignal(signal) : undefined;
     ingest = {
       async raise(tenantId, alerts) {
         const ids = await commit(tenantId, alerts);
-        const fatal = ids.filter((_, i) => alerts[i]!.severity === 'Fatal');
-        if (fatal.length > 0) deps.fatalSignal?.notify({ tenantId, alertIds: fatal });
+        if (fatalCommitted) {
+          const fatal = ids.filter((_, i) => alerts[i]!.severity === 'Fatal');
+          if (fatal.length > 0) fatalCommitted(tenantId, fatal);
+        }
         const bySeverity = new Map<string, number>();
         for (const a of alerts) bySeverity.set(a.severity, (bySeverity.get(a.severity) ?? 0) + 1);
         for (const [severity, n] of bySeverity) stored.inc({ severity }, n);
@@ -115,4 +120,25 @@ export function ingestFor(deps: AppDeps): AlertIngest {
     ingests.set(deps, ingest);
   }
   return ingest;
+}
+
+/**
+ * coalescedFatalSignal gathers the Fatal alerts that the requests of one group commit report, and
+ * signals them once per tenant when that turn of the event loop is over: one immediate decision
+ * per commit instead of one per request, each a few queries that compete with ingestion's writes.
+ */
+function coalescedFatalSignal(signal: FatalSignal): (tenantId: string, alertIds: readonly string[]) => void {
+  let pending: Map<string, string[]> | undefined;
+  return (tenantId, alertIds) => {
+    if (!pending) {
+      const batch = (pending = new Map());
+      setImmediate(() => {
+        pending = undefined;
+        for (const [tenant, ids] of batch) signal.notify({ tenantId: tenant, alertIds: ids });
+      });
+    }
+    const ids = pending.get(tenantId);
+    if (ids) ids.push(...alertIds);
+    else pending.set(tenantId, [...alertIds]);
+  };
 }
