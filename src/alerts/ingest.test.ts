@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage } from '../storage/testing.js';
-import { groupCommit } from './ingest.js';
+import { type FatalCommit, FatalSignal } from './fatal-signal.js';
+import { coalescedFatalSignal, groupCommit } from './ingest.js';
 import type { NewAlert } from './input.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
@@ -33,5 +34,26 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     const messages = (await storage.db.selectFrom('alerts').select('message').execute()).map((r) => r.message);
     expect(messages).toEqual(expect.arrayContaining(['before', 'after']));
     expect(messages).not.toContain('orphan');
+  });
+});
+
+describe('Fatal alerts of one group commit', () => {
+  it('are signalled once per tenant after the turn in which their requests heard back', async () => {
+    const signal = new FatalSignal();
+    const heard: FatalCommit[] = [];
+    signal.subscribe((commit) => heard.push(commit));
+    const committed = coalescedFatalSignal(signal);
+    committed('a', ['1']);
+    committed('b', ['2']);
+    committed('a', ['3', '4']);
+    expect(heard).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(heard).toEqual([
+      { tenantId: 'a', alertIds: ['1', '3', '4'] },
+      { tenantId: 'b', alertIds: ['2'] },
+    ]);
+    committed('a', ['5']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(heard.at(-1)).toEqual({ tenantId: 'a', alertIds: ['5'] });
   });
 });

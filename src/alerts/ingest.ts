@@ -127,7 +127,7 @@ export function ingestFor(deps: AppDeps): AlertIngest {
  * signals them once per tenant when that turn of the event loop is over: one immediate decision
  * per commit instead of one per request, each a few queries that compete with ingestion's writes.
  */
-function coalescedFatalSignal(signal: FatalSignal): (tenantId: string, alertIds: readonly string[]) => void {
+export function coalescedFatalSignal(signal: FatalSignal): (tenantId: string, alertIds: readonly string[]) => void {
   let pending: Map<string, string[]> | undefined;
   return (tenantId, alertIds) => {
     if (!pending) {
