@@ -203,7 +203,7 @@ async function latencyStep(): Promise<void> {
     method:
       `${reps} repetitions per run (after 2 not counted), one alert at a time, from the start of the POST to the sink's 250 after DATA. ` +
       'Tocsin: `tocsin serve --role all` on SQLite; an operator opted in to Fatal-immediately; the robot posts one Fatal alert to ' +
-      '`POST /api/v1/tenants/{tenant}/alerts` (202 after commit), the scheduler decides the immediate email, the outbox sends it. ' +
+      '`POST /api/v1/tenants/{tenant}/alerts` (202 after commit), Tocsin decides the immediate email once the batch commits, the outbox sends it. ' +
       "Alertmanager: each alert a new label set, `group_by: ['...']`, `group_wait: 0s`, one email receiver to the same sink. " +
       'Per run the p50 and p95 of its repetitions; the table shows their medians over the runs.',
     figures: [f.tp50, f.tp95, f.ap50, f.ap95],
