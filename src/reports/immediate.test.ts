@@ -56,6 +56,35 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
     }
   });
 
+  it('merges the commits heard while a decision runs into one decision per tenant, and decides every alert', async () => {
+    const clock = new FakeClock(T0);
+    const t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    try {
+      const viewer = await t.tenantWithUser('flood', ['Alerts Viewer']);
+      await t.call('PUT', `/api/v1/tenants/flood/users/${viewer.userId}/alert-preferences`, { email: { fatalImmediately: true } });
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const res = await t.call('POST', '/api/v1/tenants/flood/alerts', { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: `robot ${i}` });
+        ids.push(...res.json().ids);
+      }
+      const decider = new ImmediateDecider({ storage: t.tocsin.deps.storage, clock, logger: pino({ level: 'silent' }), settingsOf });
+      const decided: number[] = [];
+      const decide = decider.decide.bind(decider);
+      decider.decide = async (commit) => {
+        decided.push(commit.alertIds.length);
+        return decide(commit);
+      };
+      for (const id of ids) decider.hear({ tenantId: viewer.tenantId, alertIds: [id] });
+      await decider.stop();
+      // The first commit starts a decision at once; the four heard meanwhile wait and go together.
+      expect(decided).toEqual([1, 4]);
+      const queued = await t.tocsin.deps.storage.db.selectFrom('deliveries').select('id').where('kind', '=', 'immediate').execute();
+      expect(queued).toHaveLength(5);
+    } finally {
+      await t.close();
+    }
+  });
+
   it.runIf(dialect === 'postgres')('wakes the listening workers of other processes when an api process queued the email', async () => {
     const t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock: new FakeClock(T0) });
     const worker = new OutboxDoorbell();
