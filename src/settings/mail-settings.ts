@@ -15,6 +15,7 @@ import {
   smtpFromUrl,
   smtpSettingsInput,
 } from './smtp-settings.js';
+import type { MailSettingsTables } from './tables.js';
 
 /** DEFAULT_DAILY_REPORT_TIME is when the daily report goes out, in the tenant's time zone. */
 export const DEFAULT_DAILY_REPORT_TIME = '10:00';
@@ -63,15 +64,7 @@ export const secretOwner = {
   accessToken: (tenantId: string) => `tenant:${tenantId}:smtp-access-token`,
 };
 
-type Row = {
-  alerts_email_enabled: number;
-  use_custom: number;
-  daily_report_time: string;
-  send_empty_daily_report: number;
-  custom_smtp: string | null;
-  custom_password: string | null;
-  custom_access_token: string | null;
-};
+type Row = Omit<MailSettingsTables['tenant_mail_settings'], 'tenant_id' | 'updated_at'>;
 
 function fromRow(row: Row | undefined): TenantMailSettings {
   // A tenant that never saved anything sends alert emails through the system default.

@@ -1,7 +1,7 @@
 import type { EmailKind, RenderedEmail } from '../contract.js';
 import { newId } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
-import type { DeliveryPayload, DeliveryRecipient } from './enqueue.js';
+import { type DeliveryPayload, type DeliveryRecipient, recipientColumns } from './enqueue.js';
 
 /** DirectOutcome is how a send made outside the queue ended. */
 export type DirectOutcome =
@@ -41,12 +41,7 @@ export async function recordDirectSend(db: Db, send: DirectSend): Promise<string
         tenant_id: send.tenantId,
         kind: send.kind,
         idempotency_key: `direct:${id}`,
-        recipient_address: send.recipient.address,
-        recipient_name: send.recipient.name ?? null,
-        recipient_language: send.recipient.language,
-        recipient_time_zone: send.recipient.timeZone,
-        recipient_user_id: send.recipient.userId ?? null,
-        recipient_group_id: send.recipient.groupId ?? null,
+        ...recipientColumns(send.recipient),
         window_start: null,
         window_end: null,
         payload: JSON.stringify(payload),

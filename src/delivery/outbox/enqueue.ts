@@ -76,6 +76,18 @@ export async function enqueueDeliveries(db: Db, rows: readonly NewDelivery[], cl
   return inserted;
 }
 
+/** recipientColumns maps a recipient to its columns of a `deliveries` row. */
+export function recipientColumns(recipient: DeliveryRecipient) {
+  return {
+    recipient_address: recipient.address,
+    recipient_name: recipient.name ?? null,
+    recipient_language: recipient.language,
+    recipient_time_zone: recipient.timeZone,
+    recipient_user_id: recipient.userId ?? null,
+    recipient_group_id: recipient.groupId ?? null,
+  };
+}
+
 function toRow(row: NewDelivery, now: number) {
   const id = newId();
   const payload: DeliveryPayload = row.rendered ? { rendered: row.rendered } : { data: row.data ?? null };
@@ -84,12 +96,7 @@ function toRow(row: NewDelivery, now: number) {
     tenant_id: row.tenantId,
     kind: row.kind,
     idempotency_key: row.idempotencyKey,
-    recipient_address: row.recipient.address,
-    recipient_name: row.recipient.name ?? null,
-    recipient_language: row.recipient.language,
-    recipient_time_zone: row.recipient.timeZone,
-    recipient_user_id: row.recipient.userId ?? null,
-    recipient_group_id: row.recipient.groupId ?? null,
+    ...recipientColumns(row.recipient),
     window_start: row.windowStart ?? null,
     window_end: row.windowEnd ?? null,
     payload: JSON.stringify(payload),
