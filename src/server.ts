@@ -36,7 +36,21 @@ import { type Storage, openStorage } from './storage/storage.js';
  * ROUTE_MODULES lists every domain's routes, in the order a request's journey reads: access,
  * then alerts, settings, delivery, reports.
  */
-export const ROUTE_MODULES: readonly RouteModule[] = [opsRoutes, sessionRoutes, accessRoutes, orchestratorAuthRoutes, alertRoutes, odataAlertRoutes, preferenceRoutes, settingsRoutes, deliveryRoutes, unsubscribeRoutes, previewRoutes, mailCatcherRoutes, consoleRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [
+  opsRoutes,
+  sessionRoutes,
+  accessRoutes,
+  orchestratorAuthRoutes,
+  alertRoutes,
+  odataAlertRoutes,
+  preferenceRoutes,
+  settingsRoutes,
+  deliveryRoutes,
+  unsubscribeRoutes,
+  previewRoutes,
+  mailCatcherRoutes,
+  consoleRoutes,
+];
 
 /**
  * routesFor is what a process of a role serves: a worker answers only /healthz, /readyz and
