@@ -4,9 +4,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { startProcess, tempDir, waitUntil } from './lifecycle.js';
+import { startProcess, tempDir, waitUntil, freePort } from './lifecycle.js';
 
 const BINARY = '/usr/bin/prometheus-alertmanager';
 
@@ -67,16 +66,6 @@ export function alertmanagerConfig(route: AlertmanagerRoute): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** startAlertmanager starts one instance for `route` and waits until it is ready. */
 export async function startAlertmanager(route: AlertmanagerRoute): Promise<Alertmanager> {

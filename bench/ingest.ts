@@ -11,11 +11,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { freePort } from './lifecycle.js';
 
 const ADMIN_TOKEN = `bench-admin-${crypto.randomBytes(8).toString('hex')}`;
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -41,16 +41,6 @@ interface Target {
   drop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function pgAdmin(statement: string): Promise<void> {
   const url = new URL(PG_URL!);

@@ -4,9 +4,8 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { ROOT, startProcess, tempDir, tsxArgs, waitUntil } from './lifecycle.js';
+import { ROOT, startProcess, tempDir, tsxArgs, waitUntil, freePort } from './lifecycle.js';
 
 /** BENCH_ADMIN_TOKEN is the host administrator's token of every Tocsin the run starts. */
 export const BENCH_ADMIN_TOKEN = `bench-admin-${crypto.randomBytes(8).toString('hex')}`;
@@ -31,17 +30,6 @@ export interface TocsinServerOptions {
   readonly env?: Record<string, string>;
 }
 
-/** freePort asks the kernel for a free loopback port. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** startTocsinServer starts `tocsin serve --role …` and waits for /readyz. */
 export async function startTocsinServer(options: TocsinServerOptions): Promise<TocsinServer> {
