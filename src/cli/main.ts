@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError } from '../config.js';
 import { serveCommand } from './serve.js';
 import { migrateCommand } from './migrate.js';
 import { raiseCommand } from './raise.js';
@@ -42,5 +42,3 @@ main(process.argv.slice(2)).then(
     process.exitCode = 1;
   },
 );
-
-export { loadConfig };

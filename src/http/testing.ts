@@ -16,7 +16,7 @@ export interface TestApp {
   readonly tocsin: Tocsin;
   /** call sends a request with a bearer token (the admin's unless another is given). */
   call(method: InjectOptions['method'], url: string, body?: unknown, token?: string): Promise<LightMyRequestResponse>;
-  /** tenantWithAdmin creates a tenant and a user holding Administrator, returning its token. */
+  /** tenantWithUser creates the tenant if needed and a user with the given roles (Administrator by default), returning its token. */
   tenantWithUser(name: string, roles?: string[]): Promise<{ tenantId: string; userId: string; token: string }>;
   close(): Promise<void>;
 }
