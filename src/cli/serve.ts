@@ -12,14 +12,14 @@ export async function serveCommand(args: string[]): Promise<number> {
   const tocsin = await startTocsin(config);
   const log = tocsin.deps.logger;
   log.info(
-    { url: tocsin.url, database: tocsin.deps.storage.description, smtp: redactUrl(tocsin.systemSmtpUrl), role: config.role },
+    { url: tocsin.url, database: tocsin.deps.storage.description, smtp: displaySmtpUrl(tocsin.systemSmtpUrl), role: config.role },
     'tocsin is serving',
   );
   const lines = [
     '',
     `  Tocsin is running: ${tocsin.url}/`,
     `  Database:          ${tocsin.deps.storage.description}`,
-    `  System SMTP:       ${tocsin.deps.mailCatcher ? `built-in mail catcher at ${tocsin.systemSmtpUrl}` : redactUrl(tocsin.systemSmtpUrl)}`,
+    `  System SMTP:       ${tocsin.deps.mailCatcher ? 'built-in mail catcher at ' : ''}${displaySmtpUrl(tocsin.systemSmtpUrl)}`,
     tocsin.generatedAdminToken
       ? `  Admin token:       ${tocsin.generatedAdminToken}\n                     (shown once; set TOCSIN_ADMIN_TOKEN to choose your own)`
       : `  Admin token:       ${config.adminToken ? 'from TOCSIN_ADMIN_TOKEN' : 'generated on first start (set TOCSIN_ADMIN_TOKEN to replace it)'}`,
@@ -46,12 +46,16 @@ export async function serveCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-/** redactUrl hides the password of an SMTP URL. */
-export function redactUrl(url: string): string {
+/**
+ * displaySmtpUrl is an SMTP URL as the banner and the logs show it: scheme, user, host and port,
+ * e.g. `smtp://127.0.0.1:2525` or `smtps://ops:***@mail.example.com:465`. The password is masked
+ * and the query (sender address, options) left out, so nothing in it can be read as credentials.
+ */
+export function displaySmtpUrl(url: string): string {
   try {
     const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
+    const user = u.username ? `${u.username}${u.password ? ':***' : ''}@` : '';
+    return `${u.protocol}//${user}${u.host}`;
   } catch {
     return '(invalid URL)';
   }

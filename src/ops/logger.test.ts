@@ -49,6 +49,13 @@ describe('log redaction', () => {
     expect(out).toContain('ana@example.com');
   });
 
+  it('leaves a URL without credentials whole, even with an address in its query', () => {
+    const { logger, text } = captureLogs();
+    logger.info({ smtp: 'smtp://127.0.0.1:2525?from=tocsin@localhost' }, 'sending through smtp://127.0.0.1:2525?from=tocsin@localhost');
+    expect(text()).not.toContain('[redacted]');
+    expect(text().match(/smtp:\/\/127\.0\.0\.1:2525\?from=tocsin@localhost/g)).toHaveLength(2);
+  });
+
   it('survives cyclic and very deep objects', () => {
     const { logger, text } = captureLogs();
     const cyclic: Record<string, unknown> = { password: SECRET };

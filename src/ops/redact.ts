@@ -4,8 +4,10 @@ export const REDACTED = '[redacted]';
 // Keys whose string values are secrets wherever they appear: `password`, `smtpPassword`,
 // `accessToken`, `authorization`, `set-cookie`, `TOCSIN_SECRET_KEY`, ...
 const SECRET_KEY = /passw(or)?d|passphrase|^pass$|token|secret|authorization|cookie|api[-_]?key|credential/i;
-// `scheme://user:password@host`: the password part of a URL with credentials.
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:)[^\s@/]+@/gi;
+// `scheme://user:password@host`: the password part of a URL with credentials. Neither part may
+// hold `?` or `#`, so `smtp://127.0.0.1:2525?from=tocsin@localhost` (a port, then an address in
+// the query) is left whole rather than read as `user 127.0.0.1, password 2525?from=tocsin`.
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s:@/?#]*:)[^\s@/?#]+@/gi;
 // Deeper than this, a logged object is cut rather than walked (it may be cyclic or huge).
 const MAX_DEPTH = 12;
 
