@@ -3,12 +3,15 @@ import { z } from 'zod';
 import { tenantOf } from '../access/routes.js';
 import type { RouteModule } from '../http/context.js';
 import { badRequest, conflict, fieldError, notFound } from '../http/problem.js';
+import type { Db } from '../storage/database.js';
+import { type Acknowledgement, acknowledgeFlood, acknowledgementsOf } from './acknowledgements.js';
+import { actorOf, listActions, recordAction } from './action-audit.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from './catalogue.js';
 import { ingestFor } from './ingest.js';
 import { MAX_BATCH, alertsBody, parseAlertsBody } from './input.js';
 import { markAlerts, markAllRead, readerFor, unreadCount } from './read-state.js';
 import { SEVERITIES, SEVERITY_MESSAGE, parseSeverity } from './severity.js';
-import { deleteAlert, findAlert, listAlerts, panelAlerts } from './store.js';
+import { type ReadAlert, deleteAlert, findAlert, listAlerts, panelAlerts } from './store.js';
 import { decodeCursor, encodeCursor, showAlert, showPanelEntry } from './view.js';
 
 const ref = z.string().min(1).max(200);
@@ -26,6 +29,11 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
   cursor: z.string().max(400).optional().describe('The nextCursor of the previous page.'),
   groupId: z.string().max(200).optional().describe('Only the alerts of one flood (a panel line\'s groupId).'),
+});
+
+const auditQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  before: z.string().max(200).optional().describe('The id of the last entry of the previous page.'),
 });
 
 const alertIds = z.array(ref).min(1).max(MAX_BATCH);
@@ -53,6 +61,12 @@ function userIdOf(request: FastifyRequest): string {
   const p = request.principal!;
   if (p.kind !== 'user') throw conflict(HOST_HAS_NO_READ_STATE);
   return p.userId;
+}
+
+/** showAlerts maps alerts to the API's shape with their floods' acknowledgements, read in one query. */
+async function showAlerts<T extends ReadAlert, V>(db: Db, tenantId: string, alerts: readonly T[], show: (alert: T, ack: Acknowledgement | undefined) => V): Promise<V[]> {
+  const acks = await acknowledgementsOf(db, tenantId, alerts.map((a) => a.groupId));
+  return alerts.map((a) => show(a, acks.get(a.groupId)));
 }
 
 /** alertRoutes raise, list and read a tenant's alerts, and serve the event catalogue. */
@@ -117,8 +131,22 @@ export const alertRoutes: RouteModule = (app, deps) => {
         },
         { limit: q.limit, after: q.cursor === undefined ? undefined : decodeCursor(q.cursor) },
       );
-      return { items: page.items.map(showAlert), nextCursor: page.next ? encodeCursor(page.next) : null };
+      return { items: await showAlerts(db, tenant.id, page.items, showAlert), nextCursor: page.next ? encodeCursor(page.next) : null };
     },
+  );
+
+  app.get(
+    '/api/v1/tenants/:tenant/alert-actions',
+    {
+      config: { permission: 'Alerts.Edit' },
+      schema: {
+        params: tenantParams,
+        querystring: auditQuery,
+        description:
+          'The audit list of actions on alerts, newest first: {items: [{id, action: acknowledge|mute|snooze|lift, via: api|email, by: {userId, name}, at, detail}]}; page with `before` = the last id.',
+      },
+    },
+    async (request) => ({ items: await listActions(db, tenantOf(request).id, request.query) }),
   );
 
   app.get(`${base}/catalogue`, { schema: { params: tenantParams } }, async () => ({
@@ -156,8 +184,9 @@ export const alertRoutes: RouteModule = (app, deps) => {
       },
     },
     async (request) => {
-      const entries = await panelAlerts(db, tenantOf(request).id, await readerFor(db, request.principal!));
-      return { items: entries.map(showPanelEntry) };
+      const tenantId = tenantOf(request).id;
+      const entries = await panelAlerts(db, tenantId, await readerFor(db, request.principal!));
+      return { items: await showAlerts(db, tenantId, entries, showPanelEntry) };
     },
   );
 
@@ -196,7 +225,32 @@ export const alertRoutes: RouteModule = (app, deps) => {
       const tenant = tenantOf(request);
       const alert = await findAlert(db, tenant.id, await readerFor(db, request.principal!), request.params.alertId);
       if (!alert) throw notFound('Alert');
-      return showAlert(alert);
+      return (await showAlerts(db, tenant.id, [alert], showAlert))[0];
+    },
+  );
+
+  app.post(
+    `${base}/:alertId/acknowledge`,
+    {
+      config: { permission: 'Alerts.View' },
+      schema: {
+        params: alertParams,
+        description:
+          "\"I'm on it\": acknowledges the alert's whole flood for every reader of the tenant (acknowledgedBy, acknowledgedAt); the first acknowledgement stands. Recorded in GET /alert-actions.",
+      },
+    },
+    async (request) => {
+      const tenant = tenantOf(request);
+      const alert = await findAlert(db, tenant.id, await readerFor(db, request.principal!), request.params.alertId);
+      if (!alert) throw notFound('Alert');
+      const actor = await actorOf(db, request.principal!);
+      const now = deps.clock.now();
+      const ack = await db.transaction().execute(async (tx) => {
+        const result = await acknowledgeFlood(tx, tenant.id, alert.groupId, actor, now);
+        await recordAction(tx, tenant.id, { actor, action: 'acknowledge', via: 'api', detail: { alertId: alert.id, groupId: alert.groupId }, at: now });
+        return result;
+      });
+      return showAlert(alert, ack);
     },
   );
 

@@ -1,4 +1,4 @@
-/** AlertTables are the stored alerts and each user's read state. */
+/** AlertTables are the stored alerts, each user's read state, acknowledgements and the audit of actions on alerts. */
 export interface AlertTables {
   alerts: {
     /** UUIDv7, so ids also sort by creation. */
@@ -36,5 +36,29 @@ export interface AlertTables {
     alert_id: string;
     tenant_id: string;
     read: number;
+  };
+  /** alert_acknowledgements: one "I'm on it" per flood (group id; a lone alert's own id). */
+  alert_acknowledgements: {
+    tenant_id: string;
+    group_id: string;
+    /** A user's id, or `host` for the host administrator. */
+    user_id: string;
+    /** The name at the time, so it still reads after the user is gone. */
+    user_name: string;
+    acknowledged_at: number;
+  };
+  /** alert_action_audit lists who acknowledged, muted, snoozed or lifted what, and when. */
+  alert_action_audit: {
+    /** UUIDv7, so ids sort by time. */
+    id: string;
+    tenant_id: string;
+    user_id: string;
+    user_name: string;
+    action: string;
+    /** `api` or `email` (an email's action link). */
+    via: string;
+    /** JSON object: what was acted on. */
+    detail: string;
+    at: number;
   };
 }

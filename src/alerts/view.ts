@@ -1,7 +1,9 @@
 import { fieldError } from '../http/problem.js';
+import type { Acknowledgement } from './acknowledgements.js';
+import type { Actor } from './action-audit.js';
 import type { ListPosition, PanelEntry, ReadAlert } from './store.js';
 
-/** AlertView is an Alert as API.md shows it: the input plus id, createdAt and read. */
+/** AlertView is an Alert as API.md shows it: the input plus id, createdAt, read and its flood's acknowledgement. */
 export interface AlertView {
   id: string;
   severity: string;
@@ -17,12 +19,15 @@ export interface AlertView {
   occurredAt: string;
   createdAt: string;
   read: boolean;
+  /** Who acknowledged the alert's flood ("I'm on it"), visible to every reader; null when nobody has. */
+  acknowledgedBy: Actor | null;
+  acknowledgedAt: string | null;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** showAlert maps an alert read by a caller to the API's shape. */
-export function showAlert(alert: ReadAlert): AlertView {
+/** showAlert maps an alert read by a caller, with its flood's acknowledgement if any, to the API's shape. */
+export function showAlert(alert: ReadAlert, acknowledgement: Acknowledgement | undefined): AlertView {
   return {
     id: alert.id,
     severity: alert.severity,
@@ -37,12 +42,14 @@ export function showAlert(alert: ReadAlert): AlertView {
     occurredAt: iso(alert.occurredAt),
     createdAt: iso(alert.createdAt),
     read: alert.read,
+    acknowledgedBy: acknowledgement ? { userId: acknowledgement.by.userId, name: acknowledgement.by.name } : null,
+    acknowledgedAt: acknowledgement ? iso(acknowledgement.at) : null,
   };
 }
 
 /** showPanelEntry is a panel line: the alert plus how many unread alerts its flood holds. */
-export function showPanelEntry(entry: PanelEntry) {
-  return { ...showAlert(entry), count: entry.count, firstCreatedAt: iso(entry.firstCreatedAt), lastCreatedAt: iso(entry.lastCreatedAt) };
+export function showPanelEntry(entry: PanelEntry, acknowledgement: Acknowledgement | undefined) {
+  return { ...showAlert(entry, acknowledgement), count: entry.count, firstCreatedAt: iso(entry.firstCreatedAt), lastCreatedAt: iso(entry.lastCreatedAt) };
 }
 
 /** encodeCursor turns a list position into the opaque `cursor` of the next page. */

@@ -1,4 +1,5 @@
 import { v5 as uuidv5 } from 'uuid';
+import type { Acknowledgement } from '../acknowledgements.js';
 import type { ReadAlert } from '../store.js';
 
 // Any fixed namespace will do: it only has to make UserNotificationId stable per user and alert.
@@ -21,12 +22,17 @@ export interface AlertDto {
 /**
  * toAlertDto maps an alert read by a caller to Orchestrator's AlertDto. Orchestrator keeps one
  * delivery row per user and alert; Tocsin has none, so UserNotificationId is derived from the
- * pair (stable, and distinct per user).
+ * pair (stable, and distinct per user). An acknowledged flood's alerts carry `AcknowledgedBy`
+ * `{UserId, Name}` and `AcknowledgedAt` in Data, Orchestrator having no field of its own for it.
  */
-export function toAlertDto(alert: ReadAlert, userId: string): AlertDto {
+export function toAlertDto(alert: ReadAlert, userId: string, acknowledgement?: Acknowledgement): AlertDto {
   const context: Record<string, unknown> = { ...alert.data, Message: alert.message };
   if (alert.source) context.Source = alert.source;
   if (alert.folder) context.Folder = alert.folder;
+  if (acknowledgement) {
+    context.AcknowledgedBy = { UserId: acknowledgement.by.userId, Name: acknowledgement.by.name };
+    context.AcknowledgedAt = new Date(acknowledgement.at).toISOString();
+  }
   return {
     NotificationName: alert.event,
     Data: JSON.stringify(context),

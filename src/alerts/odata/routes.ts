@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { lowerCaseKeys, orchestratorTenant } from '../../access/orchestrator-auth.js';
 import type { RouteModule } from '../../http/context.js';
 import { badRequest, conflict, type FieldError, fieldError } from '../../http/problem.js';
+import { acknowledgementsOf } from '../acknowledgements.js';
 import { CUSTOM_EVENT } from '../catalogue.js';
 import { ingestFor } from '../ingest.js';
 import { markAlerts, readerFor, readStateQuery, isReadExpression, unreadCount } from '../read-state.js';
@@ -91,7 +92,9 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       for (const term of order) query = query.orderBy(term.column as 'a.created_at', term.direction);
       const rows = await query.limit(q.$top ?? MAX_TOP).offset(q.$skip ?? 0).execute();
       const userId = request.principal!.kind === 'user' ? request.principal!.userId : '';
-      const value = rows.map((row) => toAlertDto({ ...toStoredAlert(row), read: Number(row.is_read) === 1 }, userId));
+      const alerts = rows.map((row) => ({ ...toStoredAlert(row), read: Number(row.is_read) === 1 }));
+      const acks = await acknowledgementsOf(db, tenant.id, alerts.map((a) => a.groupId));
+      const value = alerts.map((alert) => toAlertDto(alert, userId, acks.get(alert.groupId)));
       const total =
         q.$count === 'true'
           ? Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { FakeClock } from '../shared/clock.js';
+import { describeEachDialect } from '../storage/testing.js';
+
+const T0 = Date.parse('2026-03-01T08:00:00Z');
+
+describeEachDialect('acknowledging alerts', (dialect) => {
+  let t: TestApp;
+  const clock = new FakeClock(T0);
+  let first: { userId: string; token: string };
+  let second: { userId: string; token: string };
+  let robot: string;
+  let stranger: string;
+  const api = '/api/v1/tenants/ack/alerts';
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, {}, { clock });
+    first = await t.tenantWithUser('ack', ['Alerts Viewer']);
+    second = await t.tenantWithUser('ack', ['Alerts Viewer']);
+    robot = (await t.tenantWithUser('ack', ['Robot'])).token;
+    stranger = (await t.tenantWithUser('other-ack', ['Administrator'])).token;
+  });
+  afterAll(() => t.close());
+
+  const raise = async (body: object) => {
+    clock.advance(1000);
+    return (await t.call('POST', api, body, robot)).json<{ ids: string[] }>().ids;
+  };
+
+  it('starts unacknowledged, and an acknowledgement is visible to every reader, in lists, the panel and OData', async () => {
+    const [alertId] = await raise({ severity: 'Error', component: 'Jobs', message: 'job faulted' });
+    const before = (await t.call('GET', `${api}/${alertId}`, undefined, second.token)).json();
+    expect(before).toMatchObject({ acknowledgedBy: null, acknowledgedAt: null });
+
+    clock.advance(5000);
+    const res = await t.call('POST', `${api}/${alertId}/acknowledge`, undefined, first.token);
+    expect(res.statusCode).toBe(200);
+    const expected = { acknowledgedBy: { userId: first.userId, name: 'ack user' }, acknowledgedAt: new Date(clock.now()).toISOString() };
+    expect(res.json()).toMatchObject({ id: alertId, ...expected });
+
+    const list = (await t.call('GET', api, undefined, second.token)).json().items;
+    expect(list.find((a: { id: string }) => a.id === alertId)).toMatchObject(expected);
+    const panel = (await t.call('GET', `${api}/panel`, undefined, second.token)).json().items;
+    expect(panel.find((a: { id: string }) => a.id === alertId)).toMatchObject(expected);
+    const odata = (await t.call('GET', '/odata/Alerts', undefined, second.token)).json().value;
+    const dto = odata.find((a: { Id: string }) => a.Id === alertId);
+    expect(JSON.parse(dto.Data)).toMatchObject({ AcknowledgedBy: { UserId: first.userId, Name: 'ack user' }, AcknowledgedAt: expected.acknowledgedAt });
+  });
+
+  it('acknowledges the whole flood, keeps the first acknowledgement, and records each in the audit list', async () => {
+    const floodIds = await raise({ alerts: [1, 2, 3].map((i) => ({ severity: 'Error', component: 'Robots', message: `r${i}`, dedupKey: 'robot-7' })) });
+    const ackAt = clock.now();
+    expect((await t.call('POST', `${api}/${floodIds[1]}/acknowledge`, undefined, first.token)).statusCode).toBe(200);
+    clock.advance(1000);
+    const again = (await t.call('POST', `${api}/${floodIds[2]}/acknowledge`, undefined, second.token)).json();
+    expect(again.acknowledgedBy.userId).toBe(first.userId);
+    const later = await raise({ severity: 'Error', component: 'Robots', message: 'r4', dedupKey: 'robot-7' });
+    for (const id of [...floodIds, ...later]) {
+      const alert = (await t.call('GET', `${api}/${id}`, undefined, second.token)).json();
+      expect(alert.acknowledgedBy?.userId, id).toBe(first.userId);
+      expect(alert.acknowledgedAt).toBe(new Date(ackAt).toISOString());
+    }
+    const audit = (await t.call('GET', '/api/v1/tenants/ack/alert-actions')).json().items;
+    expect(audit.slice(0, 2)).toMatchObject([
+      { action: 'acknowledge', via: 'api', by: { userId: second.userId }, detail: { alertId: floodIds[2], groupId: floodIds[0] } },
+      { action: 'acknowledge', via: 'api', by: { userId: first.userId }, detail: { alertId: floodIds[1], groupId: floodIds[0] } },
+    ]);
+  });
+
+  it('is a 404 for another tenant\'s alert and a 404 for an unknown one', async () => {
+    const [alertId] = await raise({ severity: 'Error', component: 'Jobs', message: 'mine' });
+    expect((await t.call('POST', `/api/v1/tenants/other-ack/alerts/${alertId}/acknowledge`, undefined, stranger)).statusCode).toBe(404);
+    expect((await t.call('POST', `${api}/${alertId}/acknowledge`, undefined, stranger)).statusCode).toBe(404);
+    expect((await t.call('POST', `${api}/nope/acknowledge`, undefined, first.token)).statusCode).toBe(404);
+    expect((await t.call('GET', `${api}/${alertId}`, undefined, first.token)).json().acknowledgedBy).toBeNull();
+  });
+});

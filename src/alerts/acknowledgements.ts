@@ -1,0 +1,36 @@
+import type { Db } from '../storage/database.js';
+import type { Actor } from './action-audit.js';
+
+/** Acknowledgement is "I'm on it" for a flood: who, and when. */
+export interface Acknowledgement {
+  readonly by: Actor;
+  readonly at: number;
+}
+
+/**
+ * acknowledgeFlood marks a flood (its group id; a lone alert's own id) as acknowledged by the
+ * actor and returns the flood's acknowledgement. The first one stands: a second person's click
+ * changes nothing, so "acknowledged by NAME at TIME" names whoever took it on first.
+ */
+export async function acknowledgeFlood(db: Db, tenantId: string, groupId: string, actor: Actor, now: number): Promise<Acknowledgement> {
+  await db
+    .insertInto('alert_acknowledgements')
+    .values({ tenant_id: tenantId, group_id: groupId, user_id: actor.userId, user_name: actor.name, acknowledged_at: now })
+    .onConflict((oc) => oc.columns(['tenant_id', 'group_id']).doNothing())
+    .execute();
+  const found = (await acknowledgementsOf(db, tenantId, [groupId])).get(groupId);
+  return found ?? { by: actor, at: now };
+}
+
+/** acknowledgementsOf reads the acknowledgements of some floods of a tenant, by group id. */
+export async function acknowledgementsOf(db: Db, tenantId: string, groupIds: readonly string[]): Promise<Map<string, Acknowledgement>> {
+  const unique = [...new Set(groupIds)];
+  if (unique.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('alert_acknowledgements')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('group_id', 'in', unique)
+    .execute();
+  return new Map(rows.map((r) => [r.group_id, { by: { userId: r.user_id, name: r.user_name }, at: Number(r.acknowledged_at) }]));
+}
