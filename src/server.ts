@@ -70,6 +70,8 @@ export interface Tocsin {
   readonly url: string | undefined;
   /** The system default SMTP URL in force (the catcher's when no TOCSIN_SMTP_URL). */
   readonly systemSmtpUrl: string;
+  /** decisionsSettled resolves once the immediate emails of the Fatal alerts committed so far are decided (tests wait on it). */
+  decisionsSettled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -141,15 +143,13 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
     closers.unshift(() => delivery.stop());
     // On PostgreSQL an api process's immediate emails wake the workers of other processes at once.
     const remote = storage.dialect === 'postgres';
-    if (config.role !== 'worker') {
-      // Immediate emails are decided as their Fatal alerts commit; the scheduler's poll is the fallback.
-      const ring = () => {
-        delivery.doorbell.ring();
-        if (remote && config.role === 'api') notifyOutbox(storage.db).catch((err: unknown) => logger.warn({ err }, 'could not notify the workers; they poll'));
-      };
-      const immediate = startImmediateDecisions({ storage, clock, logger, doorbell: { ring }, fatalSignal });
-      closers.unshift(() => immediate.stop());
-    }
+    // Immediate emails are decided as their Fatal alerts commit (api and all); every role sweeps for lost decisions.
+    const ring = () => {
+      delivery.doorbell.ring();
+      if (remote && config.role === 'api') notifyOutbox(storage.db).catch((err: unknown) => logger.warn({ err }, 'could not notify the workers; they poll'));
+    };
+    const immediate = startImmediateDecisions({ storage, clock, logger, doorbell: { ring }, fatalSignal });
+    closers.unshift(() => immediate.stop());
     if (remote && config.role !== 'api') {
       const listener = await listenForOutbox(config.databaseUrl, delivery.doorbell, logger);
       closers.unshift(() => listener.stop());
@@ -172,6 +172,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       generatedAdminToken: admin.generated,
       url,
       systemSmtpUrl: systemSmtpUrl ?? DEFAULT_SYSTEM_SMTP_URL,
+      decisionsSettled: () => immediate.settled(),
       close: () => runAll(closers),
     };
   } catch (err) {

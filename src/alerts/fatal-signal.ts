@@ -5,10 +5,9 @@ export interface FatalCommit {
 }
 
 /**
- * FatalSignal lets ingestion tell this process's report scheduler that Fatal alerts were just
- * committed, so their immediate emails are decided at once instead of at the scheduler's next
- * poll (which waits for alerts to settle). Schedulers in other processes still find the alerts by
- * polling, and deciding a flood twice queues nothing more, so a missed signal only costs time.
+ * FatalSignal lets ingestion tell this process's immediate decider that Fatal alerts were just
+ * committed, so their immediate emails are decided at once. An alert whose signal is lost (the
+ * process died first) stays stored as undecided, and a decider's sweep decides it later.
  */
 export class FatalSignal {
   readonly #listeners = new Set<(commit: FatalCommit) => void>();

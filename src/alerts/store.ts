@@ -100,8 +100,16 @@ export async function writeAlerts(
   if (rows.length > 0) {
     await tx.executeQuery(CompiledQuery.raw(insertSql(tx, rows.length), rows.flatMap((row) => ALERT_COLUMNS.map((c) => row[c]))));
   }
+  // Committed with the alerts, so a Fatal alert's immediate email is decided even if the
+  // process dies before its decider hears of it (the decider's sweep finds the row).
+  const fatal = rows.filter((r) => r.severity === FATAL_RANK);
+  if (fatal.length > 0) {
+    await tx.insertInto('undecided_fatal_alerts').values(fatal.map((r) => ({ alert_id: r.id, tenant_id: tenantId, created_at: now }))).execute();
+  }
   return rows.map((r) => r.id);
 }
+
+const FATAL_RANK = severityRank('Fatal');
 
 type AlertColumn = keyof AlertTables['alerts'];
 /** The insert's columns, in the order of its parameters (row after row). */

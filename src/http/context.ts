@@ -55,7 +55,7 @@ export interface AppDeps {
   readonly mailCatcher?: MailCatcher;
   /** The system default SMTP URL in force: TOCSIN_SMTP_URL, else the built-in catcher's (settings' DEFAULT_SYSTEM_SMTP_URL when absent). */
   readonly systemSmtpUrl?: string;
-  /** Told of every committed Fatal alert, so this process's report scheduler mails it at once. */
+  /** Told of every committed Fatal alert, so this process's immediate decider mails it at once. */
   readonly fatalSignal?: FatalSignal;
 }
 

@@ -37,11 +37,6 @@ export interface FatalFlood {
   readonly event: string;
 }
 
-/** newFatalFloods lists the Fatal alerts created in a span, one per flood (dedup key). */
-export async function newFatalFloods(db: Db, tenantId: string, span: Window): Promise<FatalFlood[]> {
-  return floodsOf(await fatalAlerts(db, tenantId).where('created_at', '>=', span.start).where('created_at', '<', span.end).execute());
-}
-
 /** committedFatalFloods lists the floods of some just-committed alerts of a tenant, ignoring those that are not Fatal. */
 export async function committedFatalFloods(db: Db, tenantId: string, alertIds: readonly string[]): Promise<FatalFlood[]> {
   if (alertIds.length === 0) return [];

@@ -108,17 +108,30 @@ export async function decideWindow(
 
 /**
  * decideImmediate queues the immediate email of each new Fatal flood for every recipient who
- * opted in and subscribes to its event. The idempotency key (flood, address) makes deciding the
- * same flood again, after a restart or on another instance, queue nothing more.
+ * opted in and subscribes to its event, and in the same transaction forgets the decided alerts as
+ * undecided. The idempotency key (flood, address) makes deciding the same flood again, after a
+ * restart or on another instance, queue nothing more.
  */
-export async function decideImmediate(storage: Storage, tenant: ReportTenant, floods: readonly FatalFlood[], clock: Clock): Promise<number> {
-  if (floods.length === 0) return 0;
+export async function decideImmediate(
+  storage: Storage,
+  tenant: ReportTenant,
+  floods: readonly FatalFlood[],
+  clock: Clock,
+  decidedAlertIds: readonly string[],
+): Promise<number> {
   return storage.db.transaction().execute(async (tx) => {
     let queued = 0;
     for await (const page of recipientPages(tx, tenant)) {
       const rows = page.flatMap((r) => floods.filter((f) => getsImmediate(r, f)).map((f) => immediateDelivery(tenant.id, f, r)));
       queued += await enqueueDeliveries(tx, rows, clock);
     }
+    await forgetUndecided(tx, tenant.id, decidedAlertIds);
     return queued;
   });
+}
+
+/** forgetUndecided marks some Fatal alerts of a tenant decided: the sweep for lost decisions no longer finds them. */
+export async function forgetUndecided(db: Db, tenantId: string, alertIds: readonly string[]): Promise<void> {
+  if (alertIds.length === 0) return;
+  await db.deleteFrom('undecided_fatal_alerts').where('tenant_id', '=', tenantId).where('alert_id', 'in', alertIds).execute();
 }

@@ -1,19 +1,18 @@
 import pino from 'pino';
 import { expect, it, vi } from 'vitest';
+import { insertAlerts } from '../alerts/store.js';
 import { startTestApp } from '../http/testing.js';
 import { listenForOutbox, OutboxDoorbell } from '../delivery/outbox/doorbell.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../storage/testing.js';
-import { ImmediateDecider } from './immediate.js';
-import { ReportScheduler } from './scheduler.js';
+import { DEFAULT_IMMEDIATE_SETTINGS, ImmediateDecider } from './immediate.js';
 
 const T0 = Date.parse('2026-03-28T08:00:30Z');
 const settingsOf = async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false });
 
 describeEachDialect('immediate emails decided at commit', (dialect) => {
-  it.each(['all', 'api'])('queues a Fatal alert\'s immediate email right after its POST in role %s, with no poll, and the later poll adds nothing', async (role) => {
+  it.each(['all', 'api'])('queues a Fatal alert\'s immediate email right after its POST in role %s, with no poll, and a later sweep adds nothing', async (role) => {
     const clock = new FakeClock(T0);
-    // Role `all` also runs the real scheduler; the frozen clock keeps its polls from ever seeing the alert settle.
     const t = await startTestApp(dialect, { TOCSIN_ROLE: role }, { clock });
     try {
       await t.call('POST', '/api/v1/tenants', { name: 'fast' });
@@ -32,9 +31,11 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
       expect(clock.now()).toBe(T0);
       expect(await immediate()).toEqual([{ recipient_address: 'di@example.com', created_at: T0 }]);
 
-      clock.advance(2_000);
+      // The decision marked the alert decided: a sweep long after finds nothing to decide again.
+      clock.advance(DEFAULT_IMMEDIATE_SETTINGS.sweepGraceMs + 1_000);
       const storage = t.tocsin.deps.storage;
-      await new ReportScheduler({ storage, clock, logger: pino({ level: 'silent' }), settingsOf, settings: { summaryIntervalMs: 600_000 } }).tick();
+      expect(await storage.db.selectFrom('undecided_fatal_alerts').selectAll().execute()).toEqual([]);
+      await new ImmediateDecider({ storage, clock, logger: pino({ level: 'silent' }), settingsOf }).sweep();
       expect(await immediate()).toHaveLength(1);
     } finally {
       await t.close();
@@ -80,6 +81,62 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
       expect(decided).toEqual([1, 4]);
       const queued = await t.tocsin.deps.storage.db.selectFrom('deliveries').select('id').where('kind', '=', 'immediate').execute();
       expect(queued).toHaveLength(5);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('decides, at start and then every sweep, the Fatal alerts whose decision a crash lost, once', async () => {
+    const clock = new FakeClock(T0);
+    const t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    const storage = t.tocsin.deps.storage;
+    const logger = pino({ level: 'silent' });
+    const immediate = () => storage.db.selectFrom('deliveries').select(['recipient_address', 'payload']).where('kind', '=', 'immediate').execute();
+    const viewer = await t.tenantWithUser('crash', ['Alerts Viewer']);
+    // Stored as ingestion stores them, but no decider hears of them: a process that died between the commit and the decision.
+    const crash = (message: string) =>
+      insertAlerts(storage.db, viewer.tenantId, [{ severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message, data: null, source: null, folder: null, dedupKey: null, occurredAt: undefined }], clock.now());
+    const decider = new ImmediateDecider({ storage, clock, logger, settingsOf, settings: { sweepIntervalMs: 10 } });
+    try {
+      await t.call('PUT', `/api/v1/tenants/crash/users/${viewer.userId}/alert-preferences`, { email: { fatalImmediately: true } });
+      const [lost] = await crash('decision lost');
+      // A young undecided alert is left to the process that stored it.
+      await decider.sweep();
+      expect(await immediate()).toEqual([]);
+
+      clock.advance(DEFAULT_IMMEDIATE_SETTINGS.sweepGraceMs);
+      decider.start();
+      await decider.settled();
+      expect((await immediate()).map((r) => JSON.parse(r.payload).data.alertId)).toEqual([lost]);
+
+      const [later] = await crash('lost while running');
+      clock.advance(DEFAULT_IMMEDIATE_SETTINGS.sweepGraceMs);
+      await vi.waitFor(async () => expect(await immediate()).toHaveLength(2), { timeout: 5_000, interval: 5 });
+      expect((await immediate()).map((r) => JSON.parse(r.payload).data.alertId)).toContain(later);
+      await decider.sweep();
+      expect(await immediate()).toHaveLength(2);
+      expect(await storage.db.selectFrom('undecided_fatal_alerts').selectAll().execute()).toEqual([]);
+    } finally {
+      await decider.stop();
+      await t.close();
+    }
+  });
+
+  it('marks the Fatal alerts of a tenant whose alert emails are off decided, so turning them on mails no old alert', async () => {
+    const clock = new FakeClock(T0);
+    const t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    try {
+      const storage = t.tocsin.deps.storage;
+      const viewer = await t.tenantWithUser('quiet', ['Alerts Viewer']);
+      await t.call('PUT', `/api/v1/tenants/quiet/users/${viewer.userId}/alert-preferences`, { email: { fatalImmediately: true } });
+      await t.call('PUT', '/api/v1/tenants/quiet/settings/mail', { alertsEmailEnabled: false });
+      await t.call('POST', '/api/v1/tenants/quiet/alerts', { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'x' });
+      await t.tocsin.decisionsSettled();
+      expect(await storage.db.selectFrom('undecided_fatal_alerts').selectAll().execute()).toEqual([]);
+      await t.call('PUT', '/api/v1/tenants/quiet/settings/mail', { alertsEmailEnabled: true });
+      clock.advance(DEFAULT_IMMEDIATE_SETTINGS.sweepGraceMs);
+      await new ImmediateDecider({ storage, clock, logger: pino({ level: 'silent' }), settingsOf }).sweep();
+      expect(await storage.db.selectFrom('deliveries').select('id').where('kind', '=', 'immediate').execute()).toEqual([]);
     } finally {
       await t.close();
     }

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { FatalCommit } from '../alerts/fatal-signal.js';
 import type { Clock } from '../shared/clock.js';
+import type { Db } from '../storage/database.js';
 import type { Storage } from '../storage/storage.js';
 import { committedFatalFloods } from './alert-facts.js';
-import { type ReportSettingsSource, decideImmediate, reportTenants } from './decisions.js';
+import { type ReportSettingsSource, decideImmediate, forgetUndecided, reportTenants } from './decisions.js';
 
 /** ImmediateDeciderDeps are what the decider is built from; the doorbell wakes this process's outbox. */
 export interface ImmediateDeciderDeps {
@@ -12,33 +13,66 @@ export interface ImmediateDeciderDeps {
   readonly logger: Logger;
   readonly settingsOf: ReportSettingsSource;
   readonly doorbell?: { ring(): void } | undefined;
+  readonly settings?: Partial<ImmediateDeciderSettings> | undefined;
 }
+
+/** ImmediateDeciderSettings tune the sweep for decisions a crash lost; tests shorten them. */
+export interface ImmediateDeciderSettings {
+  /** How often the undecided Fatal alerts are looked for (besides at start). */
+  readonly sweepIntervalMs: number;
+  /**
+   * How old an undecided Fatal alert must be before a sweep decides it: younger ones are most
+   * likely being decided by the process that stored them, and deciding twice only costs queries.
+   */
+  readonly sweepGraceMs: number;
+}
+
+/** DEFAULT_IMMEDIATE_SETTINGS: a lost decision is made again within about a minute. */
+export const DEFAULT_IMMEDIATE_SETTINGS: ImmediateDeciderSettings = Object.freeze({ sweepIntervalMs: 30_000, sweepGraceMs: 30_000 });
 
 /** MAX_ALERTS_PER_DECISION bounds how many heard Fatal alerts one decision reads. */
 export const MAX_ALERTS_PER_DECISION = 1_000;
 
 /**
- * ImmediateDecider decides the immediate emails of Fatal alerts as soon as their commit is
- * signalled, instead of at the scheduler's next tick, which only reads alerts a settle delay old.
- * The scheduler still sees those alerts later (and in processes that heard no signal); the
- * idempotency keys of decideImmediate make that second decision queue nothing.
+ * ImmediateDecider is the one place where the immediate emails of Fatal alerts are decided: as
+ * soon as their commit is signalled, and, for an alert whose decision was lost (its process died
+ * between the commit and the decision, or the decision failed), by a sweep of the alerts stored as
+ * undecided, at start and every sweepIntervalMs. Deciding an alert twice (two processes sweeping)
+ * queues nothing more: see decideImmediate.
  */
 export class ImmediateDecider {
+  readonly settings: ImmediateDeciderSettings;
   readonly #deps: ImmediateDeciderDeps;
   /** Fatal alert ids heard but not yet decided, by tenant. */
   readonly #pending = new Map<string, Set<string>>();
   #draining: Promise<void> | undefined;
+  #sweeping: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
   constructor(deps: ImmediateDeciderDeps) {
     this.#deps = deps;
+    this.settings = Object.freeze({ ...DEFAULT_IMMEDIATE_SETTINGS, ...deps.settings });
+  }
+
+  /** start sweeps for lost decisions now and every sweepIntervalMs until stop(). */
+  start(): void {
+    const sweepAndRepeat = () => {
+      this.#sweeping = this.sweep()
+        .catch((err: unknown) => this.#deps.logger.error({ err }, 'could not look for undecided Fatal alerts; will try again'))
+        .finally(() => {
+          this.#sweeping = undefined;
+          if (!this.#stopped) this.#timer = setTimeout(sweepAndRepeat, this.settings.sweepIntervalMs);
+        });
+    };
+    sweepAndRepeat();
   }
 
   /**
    * hear queues a commit's Fatal alerts for deciding in the background. Decisions run one at a
    * time, and the commits heard meanwhile are merged per tenant: under a flood of Fatal alerts
    * one decision covers many commits instead of each commit starting its own transaction and
-   * competing with ingestion for the database. A failure is logged and left to the scheduler's tick.
+   * competing with ingestion for the database. A failure is logged and left to the sweep.
    */
   hear(commit: FatalCommit): void {
     if (this.#stopped || commit.alertIds.length === 0) return;
@@ -50,12 +84,25 @@ export class ImmediateDecider {
     });
   }
 
+  /**
+   * sweep hears the undecided Fatal alerts older than the grace period (one query on an index of
+   * a table that holds only the alerts being decided) and resolves once they are decided.
+   */
+  async sweep(): Promise<void> {
+    const rows = await undecidedFatalAlerts(this.#deps.storage.db, this.#deps.clock.now() - this.settings.sweepGraceMs);
+    if (rows.length > 0) this.#deps.logger.warn({ alerts: rows.length }, 'deciding the immediate emails of Fatal alerts whose decision was lost');
+    const byTenant = new Map<string, string[]>();
+    for (const r of rows) byTenant.set(r.tenant_id, [...(byTenant.get(r.tenant_id) ?? []), r.alert_id]);
+    for (const [tenantId, alertIds] of byTenant) this.hear({ tenantId, alertIds });
+    await this.#draining;
+  }
+
   async #drain(): Promise<void> {
     for (let next = this.#takeNext(); next; next = this.#takeNext()) {
       try {
         await this.decide(next);
       } catch (err) {
-        this.#deps.logger.error({ err, tenantId: next.tenantId }, 'deciding immediate emails failed; the scheduler will');
+        this.#deps.logger.error({ err, tenantId: next.tenantId }, 'deciding immediate emails failed; the sweep will try again');
       }
     }
   }
@@ -71,22 +118,50 @@ export class ImmediateDecider {
     return { tenantId, alertIds };
   }
 
-  /** decide queues the immediate emails of a commit's Fatal floods, rings the doorbell when it queued some, and says how many. */
+  /**
+   * decide queues the immediate emails of a commit's Fatal floods and marks its alerts decided
+   * (also when the tenant's alert emails are off: turning them on later mails no old alert),
+   * rings the doorbell when it queued some, and says how many.
+   */
   async decide(commit: FatalCommit): Promise<number> {
     const { storage, clock, settingsOf } = this.#deps;
     const [tenant] = await reportTenants(storage.db, commit.tenantId);
     if (!tenant) return 0;
     const floods = await committedFatalFloods(storage.db, tenant.id, commit.alertIds);
-    if (floods.length === 0 || !(await settingsOf(storage.db, tenant.id)).alertsEmailEnabled) return 0;
-    const queued = await decideImmediate(storage, tenant, floods, clock);
+    if (floods.length === 0 || !(await settingsOf(storage.db, tenant.id)).alertsEmailEnabled) {
+      await forgetUndecided(storage.db, tenant.id, commit.alertIds);
+      return 0;
+    }
+    const queued = await decideImmediate(storage, tenant, floods, clock, commit.alertIds);
     if (queued > 0) this.#deps.doorbell?.ring();
     return queued;
+  }
+
+  /**
+   * settled resolves once every commit heard so far, and a sweep in progress, is decided: what
+   * tests wait on instead of sleeping. The signal of a commit comes a turn of the event loop
+   * after it (see coalescedFatalSignal), so that turn is waited for first.
+   */
+  async settled(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.#draining || this.#sweeping) await Promise.all([this.#draining, this.#sweeping]);
   }
 
   /** stop hears nothing more and resolves once the decisions already heard have committed or rolled back. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    await this.#draining;
+    clearTimeout(this.#timer);
+    await Promise.all([this.#draining, this.#sweeping]);
   }
 }
 
+/** undecidedFatalAlerts lists the undecided Fatal alerts stored before a time, oldest first, at most one decision's worth. */
+async function undecidedFatalAlerts(db: Db, storedBefore: number): Promise<{ alert_id: string; tenant_id: string }[]> {
+  return db
+    .selectFrom('undecided_fatal_alerts')
+    .select(['alert_id', 'tenant_id'])
+    .where('created_at', '<=', storedBefore)
+    .orderBy('created_at')
+    .limit(MAX_ALERTS_PER_DECISION)
+    .execute();
+}

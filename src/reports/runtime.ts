@@ -52,12 +52,13 @@ export function startReportScheduler(
 
 /**
  * startImmediateDecisions decides the immediate emails of the Fatal alerts this process commits as
- * soon as the signal says so (in every process that ingests: `api` too, whose outbox workers in
- * other processes then find the rows at their next poll), and rings the outbox doorbell.
+ * soon as the signal says so (`api` too, whose outbox workers in other processes then find the
+ * rows at their next poll), and in every process sweeps for decisions a crash lost; it rings the
+ * outbox doorbell. `settled` resolves once what was heard so far is decided.
  */
 export function startImmediateDecisions(
   deps: Omit<ReportRuntimeDeps, 'config'> & { readonly doorbell?: { ring(): void }; readonly fatalSignal: FatalSignal },
-): { stop(): Promise<void> } {
+): { stop(): Promise<void>; settled(): Promise<void> } {
   const decider = new ImmediateDecider({
     storage: deps.storage,
     clock: deps.clock,
@@ -66,10 +67,12 @@ export function startImmediateDecisions(
     doorbell: deps.doorbell,
   });
   const unsubscribe = deps.fatalSignal.subscribe((commit) => decider.hear(commit));
+  decider.start();
   return {
     stop: () => {
       unsubscribe();
       return decider.stop();
     },
+    settled: () => decider.settled(),
   };
 }

@@ -1,11 +1,9 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
-import { newFatalFloods } from './alert-facts.js';
 import {
   type ReportSettingsSource,
   type ReportTenant,
-  decideImmediate,
   decideWindow,
   lastWindowEnd,
   purgeDecidedWindows,
@@ -16,7 +14,7 @@ import { type Window, dueDailyWindow, dueSummaryWindow, nextReportInstant, parse
 
 /** SchedulerSettings tune the loop; tests shorten them. */
 export interface SchedulerSettings {
-  /** How often the loop looks (also for new Fatal alerts). */
+  /** How often the loop looks. */
   readonly tickMs: number;
   /** Length of a summary window (TOCSIN_SUMMARY_INTERVAL_SECONDS). */
   readonly summaryIntervalMs: number;
@@ -25,8 +23,6 @@ export interface SchedulerSettings {
    * before its transaction commits, so a span is read only once every insert in it has committed.
    */
   readonly settleMs: number;
-  /** How far back the Fatal watch starts after a start-up (the idempotency keys absorb re-reads). */
-  readonly fatalLookbackMs: number;
   /** How often the daily report time is re-read, in case the tenant changed it. */
   readonly dailyRecheckMs: number;
   /** How long decided windows are kept as history (the scheduler itself needs only the latest). */
@@ -37,7 +33,6 @@ export interface SchedulerSettings {
 export const DEFAULT_SCHEDULER_SETTINGS: Omit<SchedulerSettings, 'summaryIntervalMs'> = Object.freeze({
   tickMs: 1_000,
   settleMs: 1_000,
-  fatalLookbackMs: 10 * 60_000,
   dailyRecheckMs: 30_000,
   windowRetentionMs: 30 * 24 * 3_600_000,
 });
@@ -57,12 +52,11 @@ export interface SchedulerDeps {
 interface TenantState {
   nextSummaryCheck: number;
   nextDailyCheck: number;
-  fatalCursor: number;
 }
 
 /**
  * ReportScheduler is the loop that decides, for each tenant, the summary and daily windows that
- * are due and the immediate emails of new Fatal alerts. What it remembers in memory only saves
+ * are due (the immediate emails of Fatal alerts are the ImmediateDecider's). What it remembers in memory only saves
  * queries; what is decided lives in the database, so any number of instances may run it.
  */
 export class ReportScheduler {
@@ -131,7 +125,7 @@ export class ReportScheduler {
     const s = this.settings;
     let state = this.#tenants.get(tenant.id);
     if (!state) {
-      state = { nextSummaryCheck: now, nextDailyCheck: now, fatalCursor: now - s.fatalLookbackMs };
+      state = { nextSummaryCheck: now, nextDailyCheck: now };
       this.#tenants.set(tenant.id, state);
     }
     let queued = 0;
@@ -156,14 +150,6 @@ export class ReportScheduler {
       state.nextDailyCheck = Math.min(now + s.dailyRecheckMs, nextReportInstant(settled, time, tenant.timeZone) + s.settleMs);
     }
 
-    if (settled > state.fatalCursor) {
-      // A flood decided twice (after a restart, or by two instances) queues nothing more: see decideImmediate.
-      const floods = await newFatalFloods(db, tenant.id, { start: state.fatalCursor, end: settled });
-      if (floods.length > 0 && (await settingsOf(db, tenant.id)).alertsEmailEnabled) {
-        queued += await decideImmediate(storage, tenant, floods, clock);
-      }
-      state.fatalCursor = settled;
-    }
     return queued;
   }
 

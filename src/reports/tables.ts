@@ -11,4 +11,9 @@ export interface ReportTables {
     deliveries: number;
     decided_at: number;
   };
+  /**
+   * A Fatal alert whose immediate email is not decided yet: inserted with the alert, deleted by the
+   * decision, so the decider's sweep finds the decisions a crash lost.
+   */
+  undecided_fatal_alerts: { alert_id: string; tenant_id: string; created_at: number };
 }
