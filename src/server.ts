@@ -25,6 +25,7 @@ import { previewRoutes } from './reports/preview-routes.js';
 import { composersFor, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
 import { unsubscribeRoutes } from './reports/unsubscribe/routes.js';
 import { settingsRoutes } from './settings/routes.js';
+import { sourceRoutes } from './sources/routes.js';
 import { resolveEndpoint } from './settings/endpoint.js';
 import { openSecretBox } from './settings/open-secret-box.js';
 import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl } from './settings/smtp-settings.js';
@@ -43,6 +44,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   orchestratorAuthRoutes,
   alertRoutes,
   odataAlertRoutes,
+  sourceRoutes,
   preferenceRoutes,
   settingsRoutes,
   deliveryRoutes,

@@ -8,6 +8,8 @@ export const PERMISSIONS = [
   'Settings.Edit',
   'Users.View',
   'Users.Edit',
+  'Sources.View',
+  'Sources.Edit',
 ] as const;
 
 /** Permission is one of PERMISSIONS. */

@@ -57,6 +57,7 @@ export const PARAM_SAMPLES: Record<string, ParamSample> = {
     if (res.statusCode !== 202) throw new Error(`route sample for :alertId failed: ${res.statusCode} ${res.body}`);
     return res.json<{ ids: string[] }>().ids[0]!;
   },
+  sourceId: (s) => createdId(':sourceId', s.call('POST', `/api/v1/tenants/${s.tenant}/sources`, { name: s.unique(), kind: 'webhook' })),
 };
 
 /** BODY_SAMPLES hold a valid body for each route with a body schema; see the header comment. */
@@ -86,6 +87,8 @@ export const BODY_SAMPLES: Record<string, BodySample> = {
   'POST /api/v1/tenants/:tenant/alerts': (s) => ({ severity: 'Error', component: 'Jobs', message: s.unique() }),
   'POST /api/v1/tenants/:tenant/alerts/mark-read': () => ({ all: true }),
   'POST /api/v1/tenants/:tenant/alerts/mark-unread': () => ({ ids: ['no-such-alert'] }),
+  'POST /api/v1/tenants/:tenant/sources': (s) => ({ name: s.unique(), kind: 'alertmanager', mapping: { defaultComponent: 'Robots' } }),
+  'PATCH /api/v1/tenants/:tenant/sources/:sourceId': () => ({ enabled: true, mapping: { events: { 'Sample.Event': { severity: 'Warn' } } } }),
   'POST /api/Account/Authenticate': (s) => ({ tenancyName: s.tenant, usernameOrEmailAddress: `${s.unique()}@example.com`, password: 'not the password' }),
   'POST /odata/Alerts/UiPath.Server.Configuration.OData.MarkAsRead': () => ({ ids: ['no-such-alert'] }),
   'POST /odata/Alerts/UiPath.Server.Configuration.OData.RaiseProcessAlert': (s) => ({

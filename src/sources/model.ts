@@ -1,0 +1,247 @@
+import { z } from 'zod';
+import { findComponent } from '../alerts/catalogue.js';
+import { SEVERITY_MESSAGE, type Severity, parseSeverity } from '../alerts/severity.js';
+import { displayText, headerSafe } from '../shared/validation.js';
+
+/** SOURCE_KINDS are the kinds of inbound source (API.md, "Tenant: inbound sources"). */
+export const SOURCE_KINDS = ['orchestrator-webhook', 'orchestrator-pull', 'alertmanager', 'webhook'] as const;
+
+/** SourceKind is one of SOURCE_KINDS. */
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+/** isPushKind tells whether a kind receives at a URL (every kind but orchestrator-pull). */
+export function isPushKind(kind: SourceKind): boolean {
+  return kind !== 'orchestrator-pull';
+}
+
+const severityName = z
+  .string()
+  .max(32)
+  .transform((value, ctx): Severity => {
+    const severity = parseSeverity(value);
+    if (!severity) {
+      ctx.addIssue({ code: 'custom', message: SEVERITY_MESSAGE });
+      return z.NEVER;
+    }
+    return severity;
+  });
+
+const componentName = z
+  .string()
+  .max(64)
+  .transform((value, ctx) => {
+    const component = findComponent(value);
+    if (!component) {
+      ctx.addIssue({ code: 'custom', message: 'must be a component of the catalogue (GET /alerts/catalogue), e.g. Robots, Jobs' });
+      return z.NEVER;
+    }
+    return component.name;
+  });
+
+const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be a Prometheus label name');
+
+/**
+ * eventOverride changes how one sender event type (`job.faulted`, an Alertmanager `alertname`) or
+ * one Tocsin event (`Process.JobExecution.Faulted`) becomes an alert: its severity, its component,
+ * and whether it raises an alert at all (`alert: true` opts a type in that is not alert-worthy by
+ * default, such as `queueItem.added`; `alert: false` silences one).
+ */
+export const eventOverride = z
+  .object({ severity: severityName.optional(), component: componentName.optional(), alert: z.boolean().optional() })
+  .strict();
+
+/** EventOverride is a parsed eventOverride. */
+export type EventOverride = z.infer<typeof eventOverride>;
+
+const overrides = z.record(z.string().min(1).max(128), eventOverride).refine((r) => Object.keys(r).length <= 200, 'at most 200 entries');
+
+/**
+ * mappingInput is a source's mapping as a client writes it: per-event overrides for every kind,
+ * and for `alertmanager` which labels give the severity, component and event. Fields left out
+ * take the kind's default.
+ */
+export const mappingInput = z
+  .object({
+    events: overrides.optional().describe('Per event type (sender\'s or Tocsin\'s name): {severity?, component?, alert?}'),
+    severityLabel: labelName.optional().describe('alertmanager: the label holding the severity (default severity)'),
+    severities: z
+      .record(z.string().min(1).max(64), severityName)
+      .refine((r) => Object.keys(r).length <= 50, 'at most 50 entries')
+      .optional()
+      .describe('alertmanager: label value → severity (default critical→Fatal, error→Error, warning→Warn, info→Info)'),
+    defaultSeverity: severityName.optional().describe('alertmanager: severity of an alert whose label value is not listed (default Info)'),
+    componentLabel: labelName.optional().describe('alertmanager: the label naming a catalogue component (default component)'),
+    defaultComponent: componentName.optional().describe('alertmanager: component when the label is absent or not in the catalogue (default Process)'),
+    eventLabel: labelName.optional().describe('alertmanager: the label giving the event (default alertname)'),
+  })
+  .strict();
+
+/** SourceMapping is a stored mapping: the kind's defaults filled in. */
+export interface SourceMapping {
+  events: Record<string, EventOverride>;
+  severityLabel?: string;
+  severities?: Record<string, Severity>;
+  defaultSeverity?: Severity;
+  componentLabel?: string;
+  defaultComponent?: string;
+  eventLabel?: string;
+}
+
+/** ALERTMANAGER_DEFAULTS are the label conventions of an alertmanager source's mapping. */
+export const ALERTMANAGER_DEFAULTS = Object.freeze({
+  severityLabel: 'severity',
+  severities: Object.freeze({ critical: 'Fatal', error: 'Error', warning: 'Warn', info: 'Info' } as Record<string, Severity>),
+  defaultSeverity: 'Info' as Severity,
+  componentLabel: 'component',
+  defaultComponent: 'Process',
+  eventLabel: 'alertname',
+});
+
+const ALERTMANAGER_ONLY = ['severityLabel', 'severities', 'defaultSeverity', 'componentLabel', 'defaultComponent', 'eventLabel'] as const;
+
+/**
+ * resolveMapping gives the stored mapping of a kind from what the client wrote (undefined or null
+ * means the kind's default), or the dotted path of a field that the kind does not take.
+ */
+export function resolveMapping(kind: SourceKind, input: z.infer<typeof mappingInput> | null | undefined): SourceMapping | { invalid: string } {
+  const given = input ?? {};
+  if (kind !== 'alertmanager') {
+    const foreign = ALERTMANAGER_ONLY.find((field) => given[field] !== undefined);
+    if (foreign) return { invalid: `mapping.${foreign}` };
+    return { events: given.events ?? {} };
+  }
+  return {
+    events: given.events ?? {},
+    severityLabel: given.severityLabel ?? ALERTMANAGER_DEFAULTS.severityLabel,
+    severities: given.severities ?? { ...ALERTMANAGER_DEFAULTS.severities },
+    defaultSeverity: given.defaultSeverity ?? ALERTMANAGER_DEFAULTS.defaultSeverity,
+    componentLabel: given.componentLabel ?? ALERTMANAGER_DEFAULTS.componentLabel,
+    defaultComponent: given.defaultComponent ?? ALERTMANAGER_DEFAULTS.defaultComponent,
+    eventLabel: given.eventLabel ?? ALERTMANAGER_DEFAULTS.eventLabel,
+  };
+}
+
+const httpUrl = z
+  .string()
+  .max(2000)
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u), 'must be an http or https URL');
+const upstreamText = headerSafe(200).pipe(z.string().min(1));
+
+/**
+ * pullInput is the `pull` of an orchestrator-pull source: where the upstream Orchestrator is and
+ * how to sign in (on-premises: tenancyName, username and password; Automation Cloud: clientId,
+ * clientSecret, identityUrl and scope of an external application). `password` and `clientSecret`
+ * are write-only; in a PATCH a field left out keeps its value and null clears it.
+ */
+export const pullInput = z
+  .object({
+    baseUrl: httpUrl.describe('The Orchestrator base URL, e.g. https://orchestrator.example.com or https://cloud.uipath.com/org/tenant/orchestrator_'),
+    tenancyName: upstreamText.nullable().optional(),
+    username: upstreamText.nullable().optional(),
+    password: z.string().min(1).max(500).nullable().optional().describe('Write-only'),
+    clientId: upstreamText.nullable().optional(),
+    clientSecret: z.string().min(1).max(500).nullable().optional().describe('Write-only'),
+    identityUrl: httpUrl.nullable().optional().describe('Token endpoint of the identity server (OAuth client credentials)'),
+    scope: z.string().min(1).max(1000).nullable().optional().describe('Space-separated, e.g. OR.Monitoring.Read'),
+    organizationUnitId: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable().optional().describe('Folder id (X-UIPATH-OrganizationUnitId)'),
+    intervalSeconds: z.number().int().min(1).max(86_400).optional().describe('Default 60'),
+    since: z.iso.datetime({ offset: true }).optional().describe('Where the first import starts; default 24 hours before the source was created'),
+  })
+  .strict();
+
+/** PullInput is a parsed pullInput. */
+export type PullInput = z.infer<typeof pullInput>;
+
+/** StoredPull is the pull settings as stored (JSON), without the two secrets. */
+export interface StoredPull {
+  baseUrl: string;
+  tenancyName: string | null;
+  username: string | null;
+  clientId: string | null;
+  identityUrl: string | null;
+  scope: string | null;
+  organizationUnitId: number | null;
+  intervalSeconds: number;
+  /** ISO time. */
+  since: string;
+}
+
+/** DEFAULT_PULL_INTERVAL_SECONDS is how often a pull source polls by default. */
+export const DEFAULT_PULL_INTERVAL_SECONDS = 60;
+
+/** sourceInput is the body of POST /sources. */
+export const sourceInput = z
+  .object({
+    name: displayText.pipe(z.string().max(100)),
+    kind: z.enum(SOURCE_KINDS),
+    enabled: z.boolean().optional().describe('Default true'),
+    mapping: mappingInput.nullable().optional().describe("Default: the kind's mapping"),
+    pull: pullInput.optional().describe('Required for kind orchestrator-pull, refused for the others'),
+  })
+  .strict();
+
+/** sourcePatch is the body of PATCH /sources/{sourceId}; the kind cannot change. */
+export const sourcePatch = z
+  .object({
+    name: displayText.pipe(z.string().max(100)).optional(),
+    enabled: z.boolean().optional(),
+    mapping: mappingInput.nullable().optional().describe("null: back to the kind's default"),
+    pull: pullInput.partial().strict().optional().describe('Fields left out keep their value; password/clientSecret null clears them'),
+  })
+  .strict();
+
+/** RECEPTION_SLOTS is how many receptions each source keeps. */
+export const RECEPTION_SLOTS = 20;
+
+/** RECEPTION_OUTCOMES are what a reception can come to. */
+export const RECEPTION_OUTCOMES = ['accepted', 'duplicate', 'ignored', 'rejected', 'invalid', 'unavailable'] as const;
+
+/** ReceptionOutcome is one of RECEPTION_OUTCOMES. */
+export type ReceptionOutcome = (typeof RECEPTION_OUTCOMES)[number];
+
+const pullView = z.object({
+  baseUrl: z.string(),
+  tenancyName: z.string().nullable(),
+  username: z.string().nullable(),
+  passwordSet: z.boolean(),
+  clientId: z.string().nullable(),
+  clientSecretSet: z.boolean(),
+  identityUrl: z.string().nullable(),
+  scope: z.string().nullable(),
+  organizationUnitId: z.number().nullable(),
+  intervalSeconds: z.number(),
+  since: z.string(),
+});
+
+/** sourceView is a Source as the API shows it (never a secret). */
+export const sourceView = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: z.enum(SOURCE_KINDS),
+  enabled: z.boolean(),
+  url: z.string().nullable().describe('The absolute receive URL; null for orchestrator-pull'),
+  mapping: z.record(z.string(), z.unknown()),
+  pull: pullView.optional(),
+  stats: z.object({
+    lastReceivedAt: z.string().nullable(),
+    accepted: z.number(),
+    rejected: z.number(),
+    lastError: z.string().nullable(),
+    lastErrorAt: z.string().nullable(),
+  }),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+/** SourceView is a parsed sourceView. */
+export type SourceView = z.infer<typeof sourceView>;
+
+/** receptionView is one of a source's last receptions. */
+export const receptionView = z.object({
+  receivedAt: z.string(),
+  outcome: z.enum(RECEPTION_OUTCOMES),
+  status: z.number(),
+  alertIds: z.array(z.string()),
+  error: z.string().nullable(),
+});

@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { grantSourcePermissions } from '../storage/migrations/20261130-70-sources.js';
+import { describeEachDialect, openTestStorage } from '../storage/testing.js';
+import { sourceSecretOwner } from './secrets.js';
+
+const PUBLIC_URL = 'https://tocsin.example.com';
+
+describeEachDialect('inbound sources: the model and its API', (dialect) => {
+  let t: TestApp;
+  const base = '/api/v1/tenants/acme-sources/sources';
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_PUBLIC_URL: PUBLIC_URL });
+    await t.call('POST', '/api/v1/tenants', { name: 'acme-sources' });
+  });
+  afterAll(() => t.close());
+
+  it('creates a source with its receive URL, the kind default mapping, zero counters and a secret shown once', async () => {
+    const res = await t.call('POST', base, { name: 'Prometheus', kind: 'alertmanager' });
+    expect(res.statusCode).toBe(201);
+    const source = res.json();
+    expect(source).toMatchObject({
+      name: 'Prometheus',
+      kind: 'alertmanager',
+      enabled: true,
+      url: `${PUBLIC_URL}/api/v1/sources/${source.id}/receive`,
+      mapping: { severityLabel: 'severity', severities: { critical: 'Fatal', error: 'Error', warning: 'Warn', info: 'Info' }, eventLabel: 'alertname' },
+      stats: { lastReceivedAt: null, accepted: 0, rejected: 0, lastError: null },
+    });
+    expect(source.secret.length).toBeGreaterThanOrEqual(40);
+
+    const read = await t.call('GET', `${base}/${source.id}`);
+    expect(read.statusCode).toBe(200);
+    expect(read.body).not.toContain(source.secret);
+    expect(read.json()).not.toHaveProperty('secret');
+    expect((await t.call('GET', base)).json().items.map((s: { id: string }) => s.id)).toContain(source.id);
+  });
+
+  it('gives each kind its secret format: Orchestrator at most 100 characters, Standard Webhooks whsec_ + Base64 of 24–64 bytes', async () => {
+    const orchestrator = (await t.call('POST', base, { name: 'Orchestrator prod', kind: 'orchestrator-webhook' })).json();
+    expect(orchestrator.secret.length).toBeLessThanOrEqual(100);
+    const webhook = (await t.call('POST', base, { name: 'CI', kind: 'webhook' })).json();
+    expect(webhook.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    const key = Buffer.from(webhook.secret.slice('whsec_'.length), 'base64');
+    expect(key.length).toBeGreaterThanOrEqual(24);
+    expect(key.length).toBeLessThanOrEqual(64);
+  });
+
+  it('keeps names unique per tenant (409) and names the invalid field in a 400', async () => {
+    await t.call('POST', base, { name: 'Twice', kind: 'webhook' });
+    expect((await t.call('POST', base, { name: 'Twice', kind: 'webhook' })).statusCode).toBe(409);
+    const badKind = await t.call('POST', base, { name: 'Bad', kind: 'carrier-pigeon' });
+    expect(badKind.statusCode).toBe(400);
+    expect(badKind.json().errors[0].path).toBe('kind');
+    const badSeverity = await t.call('POST', base, { name: 'Bad', kind: 'alertmanager', mapping: { severities: { critical: 'Loud' } } });
+    expect(badSeverity.json().errors[0].path).toBe('mapping.severities.critical');
+    const foreign = await t.call('POST', base, { name: 'Bad', kind: 'webhook', mapping: { severityLabel: 'sev' } });
+    expect(foreign.json().errors[0].path).toBe('mapping.severityLabel');
+    const pullOnPush = await t.call('POST', base, { name: 'Bad', kind: 'webhook', pull: { baseUrl: 'https://orch.example.com' } });
+    expect(pullOnPush.json().errors[0].path).toBe('pull');
+  });
+
+  it('stores an orchestrator-pull source with write-only secrets, defaults, and no receive URL', async () => {
+    const noAuth = await t.call('POST', base, { name: 'Upstream', kind: 'orchestrator-pull', pull: { baseUrl: 'https://orch.example.com' } });
+    expect(noAuth.statusCode).toBe(400);
+    expect(noAuth.json().errors[0].path).toBe('pull.username');
+
+    const res = await t.call('POST', base, {
+      name: 'Upstream',
+      kind: 'orchestrator-pull',
+      pull: { baseUrl: 'https://orch.example.com', tenancyName: 'Default', username: 'poller', password: 'upstream-pass-123' },
+    });
+    expect(res.statusCode).toBe(201);
+    const source = res.json();
+    expect(res.body).not.toContain('upstream-pass-123');
+    expect(source.url).toBeNull();
+    expect(source.pull).toMatchObject({ baseUrl: 'https://orch.example.com', username: 'poller', passwordSet: true, clientSecretSet: false, intervalSeconds: 60 });
+    expect(Date.parse(source.createdAt) - Date.parse(source.pull.since)).toBe(24 * 3_600_000);
+
+    const patched = await t.call('PATCH', `${base}/${source.id}`, { pull: { intervalSeconds: 5 } });
+    expect(patched.json().pull).toMatchObject({ intervalSeconds: 5, passwordSet: true, username: 'poller' });
+    const cleared = await t.call('PATCH', `${base}/${source.id}`, { pull: { password: null } });
+    expect(cleared.statusCode).toBe(400);
+    expect((await t.call('PATCH', `${base}/${source.id}`, { pull: { intervalSeconds: 0 } })).json().errors[0].path).toBe('pull.intervalSeconds');
+  });
+
+  it('patches name, enabled and mapping (null restores the default) and deletes', async () => {
+    const source = (await t.call('POST', base, { name: 'To change', kind: 'orchestrator-webhook' })).json();
+    const patched = await t.call('PATCH', `${base}/${source.id}`, {
+      name: 'Changed',
+      enabled: false,
+      mapping: { events: { 'queueItem.added': { alert: true, severity: 'Warning' } } },
+    });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json()).toMatchObject({ name: 'Changed', enabled: false, mapping: { events: { 'queueItem.added': { alert: true, severity: 'Warn' } } } });
+    expect((await t.call('PATCH', `${base}/${source.id}`, { mapping: null })).json().mapping).toEqual({ events: {} });
+    expect((await t.call('PATCH', `${base}/${source.id}`, { kind: 'webhook' })).statusCode).toBe(400);
+    expect((await t.call('DELETE', `${base}/${source.id}`)).statusCode).toBe(204);
+    expect((await t.call('GET', `${base}/${source.id}`)).statusCode).toBe(404);
+    expect((await t.call('DELETE', `${base}/${source.id}`)).statusCode).toBe(404);
+  });
+
+  it('rotates the secret: two active at a time, sealed at rest', async () => {
+    const source = (await t.call('POST', base, { name: 'Rotating', kind: 'webhook' })).json();
+    const second = (await t.call('POST', `${base}/${source.id}/rotate-secret`)).json().secret;
+    const third = (await t.call('POST', `${base}/${source.id}/rotate-secret`)).json().secret;
+    const rows = await t.tocsin.deps.storage.db.selectFrom('source_secrets').selectAll().where('source_id', '=', source.id).execute();
+    expect(rows).toHaveLength(2);
+    const opened = rows.map((r) => t.tocsin.deps.secretBox.open(r.sealed, sourceSecretOwner(source.id))).sort();
+    expect(opened).toEqual([second, third].sort());
+    for (const row of rows) expect(row.sealed).not.toContain(second);
+  });
+
+  it('lets Sources.View read but not change, and gives the Administrator role both permissions', async () => {
+    const viewer = await t.call('POST', '/api/v1/tenants/acme-sources/roles', { name: 'Source readers', permissions: ['Sources.View'] });
+    expect(viewer.statusCode).toBe(201);
+    const { token } = await t.tenantWithUser('acme-sources', ['Source readers']);
+    expect((await t.call('GET', base, undefined, token)).statusCode).toBe(200);
+    expect((await t.call('POST', base, { name: 'Nope', kind: 'webhook' }, token)).statusCode).toBe(403);
+    const admin = await t.tenantWithUser('acme-sources', ['Administrator']);
+    const me = (await t.call('GET', '/api/v1/tenants/acme-sources/me', undefined, admin.token)).json();
+    expect(me.permissions).toEqual(expect.arrayContaining(['Sources.View', 'Sources.Edit']));
+  });
+});
+
+describeEachDialect('the sources migration', (dialect) => {
+  it("gives existing tenants' Administrator role Sources.View and Sources.Edit", async () => {
+    const storage = await openTestStorage(dialect);
+    try {
+      const db = storage.db;
+      await db.insertInto('tenants').values({ id: 't-old', name: 'old-tenant', display_name: 'Old', time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 0 }).execute();
+      await db.insertInto('roles').values({ id: 'r-old', tenant_id: 't-old', name: 'Administrator', permissions: JSON.stringify(['Alerts.View']), built_in: 1 }).execute();
+      await db.insertInto('roles').values({ id: 'r-own', tenant_id: 't-old', name: 'Custom', permissions: JSON.stringify(['Alerts.View']), built_in: 0 }).execute();
+      await grantSourcePermissions(db);
+      await grantSourcePermissions(db);
+      const rows = await db.selectFrom('roles').select(['id', 'permissions']).where('tenant_id', '=', 't-old').orderBy('id').execute();
+      expect(rows.map((r) => JSON.parse(r.permissions))).toEqual([['Alerts.View', 'Sources.View', 'Sources.Edit'], ['Alerts.View']]);
+    } finally {
+      await storage.close();
+    }
+  });
+});

@@ -1,0 +1,304 @@
+import crypto from 'node:crypto';
+import type { z } from 'zod';
+import { conflict, fieldError, notFound } from '../http/problem.js';
+import type { SecretBox } from '../settings/secret-box.js';
+import type { Clock } from '../shared/clock.js';
+import { newId } from '../shared/ids.js';
+import type { Db } from '../storage/database.js';
+import {
+  DEFAULT_PULL_INTERVAL_SECONDS,
+  type PullInput,
+  RECEPTION_SLOTS,
+  type ReceptionOutcome,
+  type SourceKind,
+  type SourceMapping,
+  type SourceView,
+  type StoredPull,
+  isPushKind,
+  type mappingInput,
+  resolveMapping,
+  type sourceInput,
+  type sourcePatch,
+} from './model.js';
+import { newSourceSecret, pullSecretOwner, sourceSecretOwner } from './secrets.js';
+import type { SourceTables } from './tables.js';
+
+/** SourceRow is a source as stored. */
+export type SourceRow = SourceTables['sources'];
+
+/** ACTIVE_SECRETS is how many secrets a source accepts at once: the newest and the one before. */
+export const ACTIVE_SECRETS = 2;
+
+/** receivePath is the path of a source's receive URL; the random source id makes it unguessable. */
+export function receivePath(sourceId: string): string {
+  return `/api/v1/sources/${encodeURIComponent(sourceId)}/receive`;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+
+/** showSource is a source as the API shows it: its receive URL, mapping, pull settings and counters. */
+export function showSource(row: SourceRow, publicUrl: string): SourceView {
+  const kind = row.kind as SourceKind;
+  const view: SourceView = {
+    id: row.id,
+    name: row.name,
+    kind,
+    enabled: row.enabled === 1,
+    url: isPushKind(kind) ? publicUrl + receivePath(row.id) : null,
+    mapping: JSON.parse(row.mapping) as Record<string, unknown>,
+    stats: {
+      lastReceivedAt: iso(row.last_received_at),
+      accepted: Number(row.accepted),
+      rejected: Number(row.rejected),
+      lastError: row.last_error,
+      lastErrorAt: iso(row.last_error_at),
+    },
+    createdAt: iso(row.created_at)!,
+    updatedAt: iso(row.updated_at)!,
+  };
+  if (row.pull !== null) {
+    const pull = JSON.parse(row.pull) as StoredPull;
+    view.pull = { ...pull, passwordSet: row.pull_password !== null, clientSecretSet: row.pull_client_secret !== null };
+  }
+  return view;
+}
+
+function mappingFor(kind: SourceKind, input: z.infer<typeof mappingInput> | null | undefined): SourceMapping {
+  const mapping = resolveMapping(kind, input);
+  if ('invalid' in mapping) throw fieldError(mapping.invalid, 'only an alertmanager source takes it');
+  return mapping;
+}
+
+type SealedPull = Pick<SourceRow, 'pull' | 'pull_password' | 'pull_client_secret'>;
+
+/**
+ * mergePull applies a `pull` body to the stored settings (none on create): fields left out keep
+ * their value, the two secrets are sealed, and the result must name a way to sign in.
+ */
+function mergePull(
+  box: SecretBox,
+  sourceId: string,
+  current: SealedPull | undefined,
+  input: Partial<PullInput>,
+  createdAt: number,
+): SealedPull {
+  const before: Partial<StoredPull> = current?.pull ? (JSON.parse(current.pull) as StoredPull) : {};
+  const pick = <K extends keyof StoredPull>(key: K, fallback: StoredPull[K]): StoredPull[K] => {
+    const given = input[key as keyof PullInput];
+    if (given !== undefined) return given as StoredPull[K];
+    return (before[key] ?? fallback) as StoredPull[K];
+  };
+  const baseUrl = pick('baseUrl', '');
+  if (!baseUrl) throw fieldError('pull.baseUrl', 'is required');
+  const pull: StoredPull = {
+    baseUrl,
+    tenancyName: pick('tenancyName', null),
+    username: pick('username', null),
+    clientId: pick('clientId', null),
+    identityUrl: pick('identityUrl', null),
+    scope: pick('scope', null),
+    organizationUnitId: pick('organizationUnitId', null),
+    intervalSeconds: pick('intervalSeconds', DEFAULT_PULL_INTERVAL_SECONDS),
+    since: pick('since', new Date(createdAt - 24 * 3_600_000).toISOString()),
+  };
+  const sealed = (value: string | null | undefined, kept: string | null | undefined, owner: string) =>
+    value === undefined ? (kept ?? null) : value === null ? null : box.seal(value, owner);
+  const password = sealed(input.password, current?.pull_password, pullSecretOwner.password(sourceId));
+  const clientSecret = sealed(input.clientSecret, current?.pull_client_secret, pullSecretOwner.clientSecret(sourceId));
+  const canSignIn = (pull.username !== null && password !== null) || (pull.clientId !== null && clientSecret !== null);
+  if (!canSignIn) {
+    throw fieldError('pull.username', 'give username and password (on-premises) or clientId and clientSecret (external application)');
+  }
+  return { pull: JSON.stringify(pull), pull_password: password, pull_client_secret: clientSecret };
+}
+
+async function assertNameFree(db: Db, tenantId: string, name: string, except?: string) {
+  let query = db.selectFrom('sources').select('id').where('tenant_id', '=', tenantId).where('name', '=', name);
+  if (except) query = query.where('id', '!=', except);
+  if (await query.executeTakeFirst()) throw conflict(`A source named "${name}" already exists.`, 'name');
+}
+
+async function addSecret(db: Db, box: SecretBox, sourceId: string, kind: SourceKind, now: number): Promise<string> {
+  const secret = newSourceSecret(kind);
+  await db
+    .insertInto('source_secrets')
+    .values({ id: newId(), source_id: sourceId, sealed: box.seal(secret, sourceSecretOwner(sourceId)), created_at: now })
+    .execute();
+  return secret;
+}
+
+/** createSource stores a new source with its first secret, which is returned only here. */
+export async function createSource(
+  db: Db,
+  box: SecretBox,
+  clock: Clock,
+  tenantId: string,
+  input: z.infer<typeof sourceInput>,
+): Promise<{ row: SourceRow; secret: string }> {
+  const mapping = mappingFor(input.kind, input.mapping);
+  if (input.kind !== 'orchestrator-pull' && input.pull !== undefined) throw fieldError('pull', 'only an orchestrator-pull source takes it');
+  if (input.kind === 'orchestrator-pull' && input.pull === undefined) throw fieldError('pull', 'is required for kind orchestrator-pull');
+  await assertNameFree(db, tenantId, input.name);
+  const now = clock.now();
+  const id = crypto.randomUUID();
+  const pull = input.pull ? mergePull(box, id, undefined, input.pull, now) : { pull: null, pull_password: null, pull_client_secret: null };
+  const row: SourceRow = {
+    id,
+    tenant_id: tenantId,
+    name: input.name,
+    kind: input.kind,
+    enabled: input.enabled === false ? 0 : 1,
+    mapping: JSON.stringify(mapping),
+    ...pull,
+    pull_state: null,
+    last_received_at: null,
+    accepted: 0,
+    rejected: 0,
+    receptions: 0,
+    last_error: null,
+    last_error_at: null,
+    created_at: now,
+    updated_at: now,
+  };
+  await db.insertInto('sources').values(row).execute();
+  const secret = await addSecret(db, box, id, input.kind, now);
+  return { row, secret };
+}
+
+/** listSources returns a tenant's sources by name. */
+export async function listSources(db: Db, tenantId: string): Promise<SourceRow[]> {
+  return db.selectFrom('sources').selectAll().where('tenant_id', '=', tenantId).orderBy('name').orderBy('id').execute();
+}
+
+/** requireSource returns one source of the tenant, or a 404 (also for another tenant's). */
+export async function requireSource(db: Db, tenantId: string, sourceId: string): Promise<SourceRow> {
+  const row = await db.selectFrom('sources').selectAll().where('tenant_id', '=', tenantId).where('id', '=', sourceId).executeTakeFirst();
+  if (!row) throw notFound('Source');
+  return row;
+}
+
+/** updateSource applies a PATCH: fields left out keep their value; mapping null is the kind's default. */
+export async function updateSource(
+  db: Db,
+  box: SecretBox,
+  clock: Clock,
+  row: SourceRow,
+  patch: z.infer<typeof sourcePatch>,
+): Promise<void> {
+  const kind = row.kind as SourceKind;
+  const set: Partial<SourceRow> = { updated_at: clock.now() };
+  if (patch.name !== undefined) {
+    await assertNameFree(db, row.tenant_id, patch.name, row.id);
+    set.name = patch.name;
+  }
+  if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
+  if (patch.mapping !== undefined) set.mapping = JSON.stringify(mappingFor(kind, patch.mapping));
+  if (patch.pull !== undefined) {
+    if (kind !== 'orchestrator-pull') throw fieldError('pull', 'only an orchestrator-pull source takes it');
+    Object.assign(set, mergePull(box, row.id, row, patch.pull, row.created_at));
+  }
+  await db.updateTable('sources').set(set).where('id', '=', row.id).execute();
+}
+
+/** deleteSource removes a source with its secrets, receptions and delivery keys. */
+export async function deleteSource(db: Db, tenantId: string, sourceId: string): Promise<void> {
+  const result = await db.deleteFrom('sources').where('tenant_id', '=', tenantId).where('id', '=', sourceId).executeTakeFirst();
+  if (Number(result.numDeletedRows) === 0) throw notFound('Source');
+}
+
+/**
+ * rotateSecret adds a new secret and retires all but the newest ACTIVE_SECRETS: the previous one
+ * stays valid until the next rotation, so the sender can be switched over without a gap.
+ */
+export async function rotateSecret(db: Db, box: SecretBox, clock: Clock, row: SourceRow): Promise<string> {
+  const secret = await addSecret(db, box, row.id, row.kind as SourceKind, clock.now());
+  const keep = await db
+    .selectFrom('source_secrets')
+    .select('id')
+    .where('source_id', '=', row.id)
+    .orderBy('id', 'desc')
+    .limit(ACTIVE_SECRETS)
+    .execute();
+  await db
+    .deleteFrom('source_secrets')
+    .where('source_id', '=', row.id)
+    .where(
+      'id',
+      'not in',
+      keep.map((k) => k.id),
+    )
+    .execute();
+  return secret;
+}
+
+/** activeSecrets opens a source's accepted secrets, newest first. */
+export async function activeSecrets(db: Db, box: SecretBox, sourceId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('source_secrets')
+    .select('sealed')
+    .where('source_id', '=', sourceId)
+    .orderBy('id', 'desc')
+    .limit(ACTIVE_SECRETS)
+    .execute();
+  return rows.map((r) => box.open(r.sealed, sourceSecretOwner(sourceId)));
+}
+
+/** Reception is one request a source received, as its log and counters record it. */
+export interface Reception {
+  readonly outcome: ReceptionOutcome;
+  readonly status: number;
+  readonly alertIds: readonly string[];
+  readonly error: string | null;
+}
+
+/**
+ * recordReception counts a reception on its source (accepted or rejected, last received, last
+ * error) and writes it into the source's ring of RECEPTION_SLOTS slots, so the log never needs
+ * trimming. Accepted ones are recorded in the transaction that stores their alerts.
+ */
+export async function recordReception(db: Db, sourceId: string, now: number, reception: Reception): Promise<void> {
+  const rejected = reception.outcome === 'rejected';
+  const failed = reception.error !== null;
+  const counted = await db
+    .updateTable('sources')
+    .set((eb) => ({
+      receptions: eb('receptions', '+', 1),
+      ...(rejected ? { rejected: eb('rejected', '+', 1) } : {}),
+      ...(!rejected && !failed ? { accepted: eb('accepted', '+', 1), last_received_at: now } : {}),
+      ...(failed ? { last_error: reception.error, last_error_at: now } : {}),
+    }))
+    .where('id', '=', sourceId)
+    .returning('receptions')
+    .executeTakeFirst();
+  if (!counted) return;
+  const values = {
+    received_at: now,
+    outcome: reception.outcome,
+    status: reception.status,
+    alert_ids: JSON.stringify(reception.alertIds),
+    error: reception.error,
+  };
+  await db
+    .insertInto('source_receptions')
+    .values({ source_id: sourceId, slot: (Number(counted.receptions) - 1) % RECEPTION_SLOTS, ...values })
+    .onConflict((oc) => oc.columns(['source_id', 'slot']).doUpdateSet(values))
+    .execute();
+}
+
+/** listReceptions returns a source's last receptions, newest first. */
+export async function listReceptions(db: Db, sourceId: string) {
+  const rows = await db
+    .selectFrom('source_receptions')
+    .selectAll()
+    .where('source_id', '=', sourceId)
+    .orderBy('received_at', 'desc')
+    .orderBy('slot', 'desc')
+    .execute();
+  return rows.map((r) => ({
+    receivedAt: iso(r.received_at)!,
+    outcome: r.outcome as ReceptionOutcome,
+    status: r.status,
+    alertIds: JSON.parse(r.alert_ids) as string[],
+    error: r.error,
+  }));
+}
