@@ -7,7 +7,8 @@ import { createMailSender } from '../smtp/sender.js';
 import type { ComposerRegistry } from './composers.js';
 import { OutboxDoorbell } from './doorbell.js';
 import { OutboxMetrics } from './metrics.js';
-import { DeliveryWorker, type EndpointResolver, type WorkerSettings } from './worker.js';
+import type { EndpointResolver } from './attempt.js';
+import { DeliveryWorker, type WorkerSettings } from './worker.js';
 
 /** CONNECTIONS_PER_ENDPOINT is how many SMTP connections a worker opens to one server at most. */
 export const CONNECTIONS_PER_ENDPOINT = 10;

@@ -1,31 +1,21 @@
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { Dialect } from '../../storage/dialect.js';
 import type { Storage } from '../../storage/storage.js';
-import { type MailSender, type RenderedEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
-import { type ConcurrencyLimits, admitClaimed, planClaim } from './capacity.js';
-import {
-  type BreakerPolicy,
-  type BreakerState,
-  DEFAULT_BREAKER_POLICY,
-  breakerAdmit,
-  breakerBlocked,
-  breakerFailed,
-  breakerSucceeded,
-  closedBreaker,
-} from './circuit-breaker.js';
-import { type ComposerRegistry, MissingComposerError, renderDelivery } from './composers.js';
-import type { Delivery } from './delivery.js';
-import type { OutboxDoorbell } from './doorbell.js';
-import { claimDue, releaseClaimed, renewLeases } from './leases.js';
-import type { OutboxMetrics } from './metrics.js';
+import type { MailSender } from '../contract.js';
+import { Admission, type HeldRow } from './admission.js';
+import { type AttemptContext, type AttemptOutcome, type EndpointResolver, attemptDelivery, cachedEndpoints } from './attempt.js';
 import { AttemptRecorder } from './attempt-recorder.js';
-import type { AttemptResult } from './outcomes.js';
-import { redactSecrets } from './redact.js';
-import { type Random, decideAfterFailure } from './retry-policy.js';
+import type { ConcurrencyLimits } from './capacity.js';
+import { type BreakerPolicy, DEFAULT_BREAKER_POLICY } from './circuit-breaker.js';
+import type { ComposerRegistry } from './composers.js';
+import type { OutboxDoorbell } from './doorbell.js';
+import { claimDue, releaseClaimed } from './leases.js';
+import { LeaseRenewal } from './leases-renewal.js';
+import type { OutboxMetrics } from './metrics.js';
+import type { Random } from './retry-policy.js';
 
 /** WorkerSettings tune a DeliveryWorker; tests shorten the lease and the poll. */
 export interface WorkerSettings {
@@ -72,14 +62,6 @@ export const DEFAULT_WORKER_SETTINGS: WorkerSettings = Object.freeze({
   endpointCacheMs: 2_000,
 });
 
-/** EndpointResolution is a tenant's endpoint, or why it has none and whether that may pass (settings' resolveEndpoint). */
-export type EndpointResolution =
-  | { readonly endpoint: SmtpEndpoint }
-  | { readonly endpoint: null; readonly message: string; readonly retryable: boolean };
-
-/** EndpointResolver gives a tenant's effective SMTP endpoint (its custom settings or the system default). */
-export type EndpointResolver = (tenantId: string) => Promise<EndpointResolution>;
-
 /** DeliveryWorkerDeps are what a worker is built from; time, randomness and the transport are injected. */
 export interface DeliveryWorkerDeps {
   readonly storage: Storage;
@@ -95,40 +77,30 @@ export interface DeliveryWorkerDeps {
   readonly workerId?: string;
 }
 
-type Outcome = AttemptResult | { readonly status: 'deferred'; readonly retryAt: number };
-
 /**
- * DeliveryWorker moves the outbox: it claims due rows under a lease, sends each through its
- * tenant's endpoint, and records every attempt. It is a thin loop around pure decisions
- * (planClaim, admitClaimed, breakerAdmit, decideAfterFailure). Rows claimed beyond a tenant's free
- * slots wait in the worker under lease, so connections stay busy while the database commits;
- * `stop()` finishes the sends in flight and hands the waiting rows back.
+ * DeliveryWorker is the claim loop of the outbox: it claims due rows under a lease, hands each to
+ * one attempt (attempt.ts: resolve the endpoint, render, send) as admission (admission.ts: slots
+ * per tenant, breakers per server) lets it start, and records every attempt in group commits.
+ * Rows claimed beyond a tenant's free slots wait in the worker under lease, so connections stay
+ * busy while the database commits; `stop()` finishes the sends in flight and hands the waiting
+ * rows back.
  */
 export class DeliveryWorker {
   readonly id: string;
   readonly settings: WorkerSettings;
   readonly #deps: DeliveryWorkerDeps;
   readonly #log: Logger;
-  readonly #random: Random;
-  /** Rows this worker is working on (sending, or sent and waiting for the commit), by id. */
-  readonly #inFlight = new Map<string, { tenantId: string; token: string; done: Promise<void> }>();
-  /** Sends talking to a server, by tenant and in all: what the concurrency limits bound. */
-  readonly #sendingByTenant = new Map<string, number>();
-  #sendingTotal = 0;
-  /** Claimed rows whose tenant is at its limit: held under lease until one of its sends ends. */
-  #waiting: { tenantId: string; delivery: Delivery; attemptId: string }[] = [];
-  #stopping = false;
-  /** The last claim took all it asked for, so more rows are probably due. */
-  #lastClaimFull = false;
-  readonly #breakers = new Map<string, BreakerState>();
-  readonly #tenantEndpoint = new Map<string, string>();
-  readonly #endpointCache = new Map<string, { resolution: Promise<EndpointResolution>; expiresAt: number }>();
+  readonly #admission: Admission;
+  readonly #attempt: AttemptContext;
+  readonly #renewal: LeaseRenewal;
   readonly #recorder: AttemptRecorder;
+  /** Rows this worker is working on (sending, or sent and waiting for the commit), by id. */
+  readonly #inFlight = new Map<string, { token: string; done: Promise<void> }>();
+  #stopping = false;
   #running = false;
   #loop: Promise<void> | undefined;
   #woken = false;
   #wakeSleeper: (() => void) | undefined;
-  #renewTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(deps: DeliveryWorkerDeps) {
@@ -136,7 +108,29 @@ export class DeliveryWorker {
     this.settings = Object.freeze({ ...DEFAULT_WORKER_SETTINGS, ...deps.settings });
     this.id = deps.workerId ?? `worker-${newId()}`;
     this.#log = deps.logger ?? pino({ level: 'silent' });
-    this.#random = deps.random ?? Math.random;
+    this.#admission = new Admission(this.settings.limits, this.settings.batchSize, this.settings.breaker, this.#log);
+    this.#attempt = {
+      clock: deps.clock,
+      sender: deps.sender,
+      resolveEndpoint: cachedEndpoints(deps.resolveEndpoint, deps.clock, this.settings.endpointCacheMs),
+      composers: deps.composers,
+      gate: this.#admission,
+      log: this.#log,
+      random: deps.random ?? Math.random,
+      deliveryDeadlineMs: this.settings.deliveryDeadlineMs,
+      metrics: deps.metrics,
+    };
+    this.#renewal = new LeaseRenewal({
+      storage: deps.storage,
+      clock: deps.clock,
+      leaseMs: this.settings.leaseMs,
+      log: this.#log,
+      held: () => {
+        const leases = new Map([...this.#inFlight].map(([id, f]) => [id, f.token]));
+        for (const w of this.#admission.waiting) leases.set(w.delivery.id, w.delivery.leaseToken!);
+        return leases;
+      },
+    });
     this.#recorder = new AttemptRecorder(deps.storage, this.settings.commitWindowMs ?? COMMIT_WINDOW_MS[deps.storage.dialect]);
   }
 
@@ -156,7 +150,7 @@ export class DeliveryWorker {
     this.wake();
     await this.#loop;
     // Rows not started yet go back to the queue for another worker rather than out at shutdown.
-    await releaseClaimed(this.#deps.storage, this.#waiting.splice(0), this.#deps.clock.now());
+    await releaseClaimed(this.#deps.storage, this.#admission.takeWaiting(), this.#deps.clock.now());
     await this.drain();
   }
 
@@ -168,7 +162,7 @@ export class DeliveryWorker {
 
   /** runOnce claims one batch and waits until those sends are recorded; tests drive time with it. */
   async runOnce(): Promise<number> {
-    const claimed = await this.#claimAndDispatch();
+    const { claimed } = await this.#claimAndDispatch();
     await this.drain();
     return claimed;
   }
@@ -187,7 +181,7 @@ export class DeliveryWorker {
     while (this.#running) {
       let full = false;
       try {
-        const { claimed, limit } = await this.#claimAndDispatchSized();
+        const { claimed, limit } = await this.#claimAndDispatch();
         full = claimed > 0 && claimed === limit;
       } catch (err) {
         this.#log.error({ err }, 'delivery claim failed; retrying at the next poll');
@@ -214,83 +208,41 @@ export class DeliveryWorker {
     this.#woken = false;
   }
 
-  async #claimAndDispatch(): Promise<number> {
-    return (await this.#claimAndDispatchSized()).claimed;
-  }
-
-  async #claimAndDispatchSized(): Promise<{ claimed: number; limit: number }> {
-    const { storage, clock } = this.#deps;
-    const now = clock.now();
-    // A tenant's waiting rows count against its own limit only: rows held for a hanging server
-    // must not use up the slots other tenants' mail needs.
-    const held = new Map(this.#sendingByTenant);
-    for (const w of this.#waiting) held.set(w.tenantId, (held.get(w.tenantId) ?? 0) + 1);
-    const plan = planClaim({
-      inFlightByTenant: held,
-      inFlightTotal: this.#sendingTotal,
-      limits: this.settings.limits,
-      batchSize: this.settings.batchSize,
-      blockedTenants: this.#blockedTenants(now),
-    });
+  async #claimAndDispatch(): Promise<{ claimed: number; limit: number }> {
+    const now = this.#deps.clock.now();
+    const plan = this.#admission.plan(now);
     if (plan.limit === 0) return { claimed: 0, limit: 0 };
-    const batch = await claimDue(storage, {
+    const batch = await claimDue(this.#deps.storage, {
       workerId: this.id,
       now,
       leaseMs: this.settings.leaseMs,
       limit: plan.limit,
       excludeTenants: plan.excludeTenants,
     });
-    for (const delivery of batch.deliveries) {
-      this.#waiting.push({ tenantId: delivery.tenantId, delivery, attemptId: batch.attemptIds.get(delivery.id)! });
-    }
-    this.#lastClaimFull = batch.deliveries.length === plan.limit;
+    const rows = batch.deliveries.map((delivery) => ({ tenantId: delivery.tenantId, delivery, attemptId: batch.attemptIds.get(delivery.id)! }));
+    this.#admission.hold(rows, rows.length === plan.limit);
     this.#pump();
-    return { claimed: batch.deliveries.length, limit: plan.limit };
-  }
-
-  /** #held counts a tenant's rows in this worker: sending, or waiting for a slot. */
-  #held(tenantId: string): number {
-    let held = this.#sendingByTenant.get(tenantId) ?? 0;
-    for (const w of this.#waiting) if (w.tenantId === tenantId) held += 1;
-    return held;
+    return { claimed: rows.length, limit: plan.limit };
   }
 
   /** #pump starts the held rows whose tenant has a free slot, oldest first. */
   #pump(): void {
     if (this.#stopping) return;
-    const { start, wait } = admitClaimed(this.#waiting, this.#sendingByTenant, this.settings.limits.perTenant);
-    this.#waiting = wait;
-    for (const w of start) this.#dispatch(w.delivery, w.attemptId);
+    for (const row of this.#admission.admit()) this.#dispatch(row);
   }
 
-  #blockedTenants(now: number): string[] {
-    const blocked: string[] = [];
-    for (const [tenant, key] of this.#tenantEndpoint) if (breakerBlocked(this.#breakers.get(key), now)) blocked.push(tenant);
-    return blocked;
-  }
-
-  #dispatch(delivery: Delivery, attemptId: string): void {
-    const tenantId = delivery.tenantId;
-    this.#sendingByTenant.set(tenantId, (this.#sendingByTenant.get(tenantId) ?? 0) + 1);
-    this.#sendingTotal += 1;
+  #dispatch({ tenantId, delivery, attemptId }: HeldRow): void {
     // The slot frees when the server has answered, not when the result is committed: commits
     // are grouped, and waiting for one must not keep the connections idle.
     let slotFreed = false;
     const freeSlot = () => {
       if (slotFreed) return;
       slotFreed = true;
-      this.#sendingTotal -= 1;
-      const left = (this.#sendingByTenant.get(tenantId) ?? 1) - 1;
-      if (left > 0) this.#sendingByTenant.set(tenantId, left);
-      else this.#sendingByTenant.delete(tenantId);
+      this.#admission.release(tenantId);
       this.#pump();
-      // Claim again only when it can bring something: a claim that finds nothing still costs a
-      // transaction, and a tenant holding its limit would be left out of it anyway.
-      const free = this.settings.limits.global - this.#sendingTotal;
-      const roomy = free >= Math.ceil(Math.min(this.settings.batchSize, this.settings.limits.global) / 2);
-      if (roomy && (this.#lastClaimFull || this.#held(tenantId) < this.settings.limits.perTenant)) this.wake();
+      if (this.#admission.worthClaiming(tenantId)) this.wake();
     };
-    const done = this.#deliver(delivery, attemptId, freeSlot)
+    const done = this.#deliver({ tenantId, delivery, attemptId }, freeSlot)
       .catch((err: unknown) => {
         // The row keeps its lease and comes back when it expires: a duplicate at worst, never a loss.
         this.#log.error({ err, delivery: delivery.id }, 'could not record a delivery attempt');
@@ -298,17 +250,17 @@ export class DeliveryWorker {
       .finally(() => {
         freeSlot();
         this.#inFlight.delete(delivery.id);
-        if (this.#inFlight.size === 0) this.#stopRenewing();
+        if (this.#inFlight.size === 0) this.#renewal.stop();
       });
-    this.#inFlight.set(delivery.id, { tenantId, token: delivery.leaseToken!, done });
-    this.#startRenewing();
+    this.#inFlight.set(delivery.id, { token: delivery.leaseToken!, done });
+    this.#renewal.start();
   }
 
-  async #deliver(delivery: Delivery, attemptId: string, freeSlot: () => void): Promise<void> {
+  async #deliver({ delivery, attemptId }: HeldRow, freeSlot: () => void): Promise<void> {
     const startedAt = this.#deps.clock.now();
-    let outcome: Outcome;
+    let outcome: AttemptOutcome;
     try {
-      outcome = await this.#attempt(delivery);
+      outcome = await attemptDelivery(this.#attempt, delivery);
     } finally {
       freeSlot();
     }
@@ -334,128 +286,4 @@ export class DeliveryWorker {
     metrics?.attempts.inc({ outcome: outcome.status === 'retrying' ? 'retry' : outcome.status });
     if (outcome.status !== 'retrying') metrics?.finished.inc({ status: outcome.status });
   }
-
-  async #attempt(delivery: Delivery): Promise<Outcome> {
-    let resolution: EndpointResolution;
-    let email: RenderedEmail;
-    try {
-      resolution = await this.#endpointFor(delivery.tenantId);
-    } catch (err) {
-      return this.#failure(delivery, true, `mail settings: ${messageOf(err)}`);
-    }
-    if (resolution.endpoint === null) return this.#failure(delivery, resolution.retryable, `mail settings: ${resolution.message}`);
-    const endpoint = resolution.endpoint;
-    const secrets = { username: endpoint.username, values: [endpoint.password, endpoint.accessToken] };
-    try {
-      email = await renderDelivery(delivery, this.#deps.composers);
-    } catch (err) {
-      return this.#failure(delivery, !(err instanceof MissingComposerError), redactSecrets(`render: ${messageOf(err)}`, secrets));
-    }
-
-    const key = endpointKey(endpoint);
-    this.#tenantEndpoint.set(delivery.tenantId, key);
-    const verdict = breakerAdmit(this.#breakers.get(key) ?? closedBreaker(this.settings.breaker), this.#deps.clock.now());
-    if (!verdict.allow) {
-      // A paused endpoint still cannot keep an email past its deadline: it fails then, like a retry would.
-      if (this.#deps.clock.now() >= this.#deadlineOf(delivery)) return this.#failure(delivery, false, `connect: ${key} keeps failing; paused until the deadline passed`);
-      return { status: 'deferred', retryAt: verdict.retryAt };
-    }
-    this.#breakers.set(key, verdict.state);
-
-    const t0 = performance.now();
-    try {
-      const receipt = await this.#deps.sender.send(endpoint, {
-        ...email,
-        headers: { 'X-Tocsin-Kind': delivery.kind, ...email.headers },
-        to: { address: delivery.recipient.address, name: delivery.recipient.name },
-        messageId: delivery.messageId,
-      });
-      this.#deps.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);
-      this.#breakers.set(key, breakerSucceeded(this.settings.breaker));
-      return { status: 'sent', response: redactSecrets(receipt.response, secrets) };
-    } catch (err) {
-      this.#deps.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
-      const smtp = err instanceof SmtpDeliveryError ? err : undefined;
-      // Unknown errors are treated as transient: retrying until the deadline loses nothing.
-      const retryable = smtp?.retryable ?? true;
-      this.#noteEndpointHealth(key, retryable);
-      return this.#failure(
-        delivery,
-        retryable,
-        redactSecrets(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets),
-        smtp?.code,
-        smtp?.response === undefined ? undefined : redactSecrets(smtp.response, secrets),
-      );
-    }
-  }
-
-  /** A transient failure counts against the endpoint; a definite answer (5xx) proves it is up. */
-  #noteEndpointHealth(key: string, transient: boolean): void {
-    const before = this.#breakers.get(key) ?? closedBreaker(this.settings.breaker);
-    const after = transient ? breakerFailed(before, this.#deps.clock.now(), this.settings.breaker) : breakerSucceeded(this.settings.breaker);
-    if (after.openUntil !== null && after.openUntil !== before.openUntil) {
-      this.#log.warn({ endpoint: key, until: new Date(after.openUntil).toISOString() }, 'SMTP endpoint failing; pausing its deliveries');
-    }
-    this.#breakers.set(key, after);
-  }
-
-  #failure(delivery: Delivery, retryable: boolean, error: string, code?: number, response?: string): AttemptResult {
-    const decision = decideAfterFailure({
-      retryable,
-      attempts: delivery.attempts,
-      now: this.#deps.clock.now(),
-      deadline: this.#deadlineOf(delivery),
-      random: this.#random,
-    });
-    if (decision.status === 'failed') {
-      this.#log.info({ delivery: delivery.id, tenant: delivery.tenantId, code, error }, 'delivery failed');
-      return { status: 'failed', error, code, response };
-    }
-    return { status: 'retrying', nextAttemptAt: decision.nextAttemptAt, error, code, response };
-  }
-
-  #deadlineOf(delivery: Delivery): number {
-    return delivery.deadline ?? delivery.createdAt + this.settings.deliveryDeadlineMs;
-  }
-
-  #endpointFor(tenantId: string): Promise<EndpointResolution> {
-    const now = this.#deps.clock.now();
-    const cached = this.#endpointCache.get(tenantId);
-    if (cached && cached.expiresAt > now) return cached.resolution;
-    const resolution = this.#deps.resolveEndpoint(tenantId);
-    this.#endpointCache.set(tenantId, { resolution, expiresAt: now + this.settings.endpointCacheMs });
-    resolution.catch(() => this.#endpointCache.delete(tenantId));
-    return resolution;
-  }
-
-  #startRenewing(): void {
-    if (this.#renewTimer) return;
-    this.#renewTimer = setInterval(() => void this.#renew(), Math.max(50, Math.floor(this.settings.leaseMs / 3)));
-    this.#renewTimer.unref();
-  }
-
-  #stopRenewing(): void {
-    clearInterval(this.#renewTimer);
-    this.#renewTimer = undefined;
-  }
-
-  async #renew(): Promise<void> {
-    const leases = new Map([...this.#inFlight].map(([id, f]) => [id, f.token]));
-    for (const w of this.#waiting) leases.set(w.delivery.id, w.delivery.leaseToken!);
-    try {
-      const lost = await renewLeases(this.#deps.storage, leases, this.#deps.clock.now(), this.settings.leaseMs);
-      if (lost.length > 0) this.#log.warn({ deliveries: lost }, 'leases lost while sending');
-    } catch (err) {
-      this.#log.error({ err }, 'could not renew delivery leases');
-    }
-  }
-}
-
-/** endpointKey names an SMTP server for the circuit breaker: where the connection goes. */
-export function endpointKey(endpoint: SmtpEndpoint): string {
-  return `${endpoint.connectAddress ?? endpoint.host}:${endpoint.port}`;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

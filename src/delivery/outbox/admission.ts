@@ -1,0 +1,164 @@
+import type { Logger } from 'pino';
+import type { SmtpEndpoint } from '../contract.js';
+import { type ClaimPlan, type ConcurrencyLimits, admitClaimed, planClaim } from './capacity.js';
+import {
+  type BreakerPolicy,
+  type BreakerState,
+  breakerAdmit,
+  breakerBlocked,
+  breakerFailed,
+  breakerSucceeded,
+  closedBreaker,
+} from './circuit-breaker.js';
+import type { Delivery } from './delivery.js';
+
+/** HeldRow is a claimed row in a worker, with the id of the attempt its claim opened. */
+export interface HeldRow {
+  readonly tenantId: string;
+  readonly delivery: Delivery;
+  readonly attemptId: string;
+}
+
+/** EndpointGate is what one attempt asks of admission: may it talk to this server now, and how did it go. */
+export interface EndpointGate {
+  /** admitEndpoint lets a send to the tenant's server start, or says until when its rows wait. */
+  admitEndpoint(tenantId: string, endpoint: SmtpEndpoint, now: number): { readonly allow: true } | { readonly allow: false; readonly retryAt: number };
+  /** endpointAnswered: the server answered, with a 2xx or a definite 5xx; it is up. */
+  endpointAnswered(endpoint: SmtpEndpoint): void;
+  /** endpointFailed counts a transient failure (timeout, refused connection, 4xx) against the server. */
+  endpointFailed(endpoint: SmtpEndpoint, now: number): void;
+}
+
+/**
+ * serverAddress names an SMTP server for its circuit breaker: where the connection goes, whoever's
+ * settings lead there (the sender's pools are keyed by the whole settings instead).
+ */
+export function serverAddress(endpoint: SmtpEndpoint): string {
+  return `${endpoint.connectAddress ?? endpoint.host}:${endpoint.port}`;
+}
+
+/**
+ * Admission is a worker's state of who may send now, the shell around the pure decisions of
+ * capacity.ts and circuit-breaker.ts: sends in flight per tenant and in all, the rows claimed
+ * beyond a tenant's free slots (held under lease until one of its sends ends), and one breaker
+ * per SMTP server, whose open state keeps its tenants' rows out of the next claim.
+ */
+export class Admission implements EndpointGate {
+  readonly #limits: ConcurrencyLimits;
+  readonly #batchSize: number;
+  readonly #policy: BreakerPolicy;
+  readonly #log: Logger;
+  /** Sends talking to a server, by tenant and in all: what the concurrency limits bound. */
+  readonly #sendingByTenant = new Map<string, number>();
+  #sendingTotal = 0;
+  /** Claimed rows whose tenant is at its limit. */
+  #waiting: HeldRow[] = [];
+  /** The last claim took all it asked for, so more rows are probably due. */
+  #lastClaimFull = false;
+  readonly #breakers = new Map<string, BreakerState>();
+  /** Each tenant's server as last seen, so an open breaker keeps its tenants out of claims. */
+  readonly #tenantServer = new Map<string, string>();
+
+  constructor(limits: ConcurrencyLimits, batchSize: number, policy: BreakerPolicy, log: Logger) {
+    this.#limits = limits;
+    this.#batchSize = batchSize;
+    this.#policy = policy;
+    this.#log = log;
+  }
+
+  /** waiting are the held rows not started yet (their leases are renewed like the sending ones). */
+  get waiting(): readonly HeldRow[] {
+    return this.#waiting;
+  }
+
+  /**
+   * plan sizes the next claim. A tenant's waiting rows count against its own limit only: rows held
+   * for a hanging server must not use up the slots other tenants' mail needs.
+   */
+  plan(now: number): ClaimPlan {
+    const held = new Map(this.#sendingByTenant);
+    for (const w of this.#waiting) held.set(w.tenantId, (held.get(w.tenantId) ?? 0) + 1);
+    return planClaim({
+      inFlightByTenant: held,
+      inFlightTotal: this.#sendingTotal,
+      limits: this.#limits,
+      batchSize: this.#batchSize,
+      blockedTenants: this.#blockedTenants(now),
+    });
+  }
+
+  /** hold adds a claim's rows; `full` says the claim took all it asked for. */
+  hold(rows: readonly HeldRow[], full: boolean): void {
+    this.#waiting.push(...rows);
+    this.#lastClaimFull = full;
+  }
+
+  /** admit takes the held rows whose tenant has a free slot, oldest first, and counts them as sending. */
+  admit(): HeldRow[] {
+    const { start, wait } = admitClaimed(this.#waiting, this.#sendingByTenant, this.#limits.perTenant);
+    this.#waiting = wait;
+    for (const w of start) this.#sendingByTenant.set(w.tenantId, (this.#sendingByTenant.get(w.tenantId) ?? 0) + 1);
+    this.#sendingTotal += start.length;
+    return start;
+  }
+
+  /** release frees the slot of a send the server has answered (or that ended without a server). */
+  release(tenantId: string): void {
+    this.#sendingTotal -= 1;
+    const left = (this.#sendingByTenant.get(tenantId) ?? 1) - 1;
+    if (left > 0) this.#sendingByTenant.set(tenantId, left);
+    else this.#sendingByTenant.delete(tenantId);
+  }
+
+  /**
+   * worthClaiming says whether a claim now can bring something after one of the tenant's sends
+   * ended: a claim that finds nothing still costs a transaction, and a tenant holding its limit
+   * would be left out of it anyway.
+   */
+  worthClaiming(tenantId: string): boolean {
+    const free = this.#limits.global - this.#sendingTotal;
+    const roomy = free >= Math.ceil(Math.min(this.#batchSize, this.#limits.global) / 2);
+    return roomy && (this.#lastClaimFull || this.#held(tenantId) < this.#limits.perTenant);
+  }
+
+  /** takeWaiting removes and returns every row not started (to hand back at shutdown). */
+  takeWaiting(): HeldRow[] {
+    return this.#waiting.splice(0);
+  }
+
+  admitEndpoint(tenantId: string, endpoint: SmtpEndpoint, now: number): { readonly allow: true } | { readonly allow: false; readonly retryAt: number } {
+    const key = serverAddress(endpoint);
+    this.#tenantServer.set(tenantId, key);
+    const verdict = breakerAdmit(this.#breakers.get(key) ?? closedBreaker(this.#policy), now);
+    if (!verdict.allow) return verdict;
+    this.#breakers.set(key, verdict.state);
+    return { allow: true };
+  }
+
+  endpointAnswered(endpoint: SmtpEndpoint): void {
+    this.#breakers.set(serverAddress(endpoint), breakerSucceeded(this.#policy));
+  }
+
+  endpointFailed(endpoint: SmtpEndpoint, now: number): void {
+    const key = serverAddress(endpoint);
+    const before = this.#breakers.get(key) ?? closedBreaker(this.#policy);
+    const after = breakerFailed(before, now, this.#policy);
+    if (after.openUntil !== null && after.openUntil !== before.openUntil) {
+      this.#log.warn({ endpoint: key, until: new Date(after.openUntil).toISOString() }, 'SMTP endpoint failing; pausing its deliveries');
+    }
+    this.#breakers.set(key, after);
+  }
+
+  /** #held counts a tenant's rows in this worker: sending, or waiting for a slot. */
+  #held(tenantId: string): number {
+    let held = this.#sendingByTenant.get(tenantId) ?? 0;
+    for (const w of this.#waiting) if (w.tenantId === tenantId) held += 1;
+    return held;
+  }
+
+  #blockedTenants(now: number): string[] {
+    const blocked: string[] = [];
+    for (const [tenant, key] of this.#tenantServer) if (breakerBlocked(this.#breakers.get(key), now)) blocked.push(tenant);
+    return blocked;
+  }
+}
