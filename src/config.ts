@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_DB_POOL_SIZE } from './storage/storage.js';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -19,6 +20,7 @@ const envSchema = z.object({
   TOCSIN_MAIL_CATCHER_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
   TOCSIN_DELIVERY_DEADLINE_HOURS: z.coerce.number().positive().default(24),
   TOCSIN_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  TOCSIN_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(DEFAULT_DB_POOL_SIZE),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -38,6 +40,8 @@ export interface Config {
   readonly mailCatcherPort: number;
   readonly deliveryDeadlineMs: number;
   readonly role: 'api' | 'worker' | 'all';
+  /** Most PostgreSQL connections this process's pool opens (TOCSIN_DB_POOL_SIZE); SQLite ignores it. */
+  readonly dbPoolSize: number;
   readonly logLevel: string;
 }
 
@@ -72,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailCatcherPort: e.TOCSIN_MAIL_CATCHER_PORT,
     deliveryDeadlineMs: e.TOCSIN_DELIVERY_DEADLINE_HOURS * 3_600_000,
     role: e.TOCSIN_ROLE,
+    dbPoolSize: e.TOCSIN_DB_POOL_SIZE,
     logLevel: e.LOG_LEVEL,
   });
 }

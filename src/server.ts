@@ -20,6 +20,7 @@ import type { AppDeps, RouteModule, TocsinApp } from './http/context.js';
 import { createLogger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
+import { type StartupProbe, listenStartupProbe } from './ops/startup-probe.js';
 import { preferenceRoutes } from './preferences/routes.js';
 import { previewRoutes } from './reports/preview-routes.js';
 import { composersFor, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
@@ -31,7 +32,8 @@ import { openSecretBox } from './settings/open-secret-box.js';
 import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl } from './settings/smtp-settings.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { migrate } from './storage/migrate.js';
-import { type Storage, openStorage } from './storage/storage.js';
+import { openStorageWhenReachable } from './storage/connect.js';
+import { connectionBudget, warnIfOverBudget } from './storage/connection-budget.js';
 
 /**
  * ROUTE_MODULES lists every domain's routes, in the order a request's journey reads: access,
@@ -93,9 +95,28 @@ export interface StartOptions {
 export async function startTocsin(config: Config, options: StartOptions = {}): Promise<Tocsin> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const storage = await openStorage(config.databaseUrl);
+  const listen = options.listen ?? true;
+  // While the database refuses (full, down, starting), a stand-in answers /healthz and /readyz on
+  // the process's port, so the orchestrator reads why instead of restarting a crashed process.
+  let probe: StartupProbe | undefined;
+  const storage = await openStorageWhenReachable(config.databaseUrl, {
+    poolSize: config.dbPoolSize,
+    logger,
+    onWaiting: async (reason) => {
+      if (probe) probe.setReason(reason);
+      else if (listen) probe = await listenStartupProbe(config.port, config.host, reason);
+    },
+  }).catch(async (err: unknown) => {
+    await probe?.close();
+    throw err;
+  });
   const closers: (() => Promise<void>)[] = [() => storage.close()];
+  if (probe) {
+    probe.setReason('applying migrations');
+    closers.unshift(() => probe!.close());
+  }
   try {
+    await warnIfOverBudget(storage, connectionBudget(config.role, config.dbPoolSize), logger);
     await migrate(storage);
     const admin = await ensureAdminToken(storage.db, config.adminToken, clock);
     const secretBox = openSecretBox(config);
@@ -161,8 +182,10 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       closers.unshift(() => reports.stop());
     }
     let url: string | undefined;
-    if (options.listen ?? true) {
-      await app.listen({ port: config.port, host: config.host });
+    if (listen) {
+      // The stand-in hands its port (the one chosen, when the configured one is 0) to the app.
+      await probe?.close();
+      await app.listen({ port: probe?.port ?? config.port, host: config.host });
       const address = app.server.address();
       url = typeof address === 'object' && address ? `http://${config.host}:${address.port}` : undefined;
     } else {

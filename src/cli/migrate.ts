@@ -5,7 +5,8 @@ import { openStorage } from '../storage/storage.js';
 /** migrateCommand applies pending migrations to DATABASE_URL and prints what it applied. */
 export async function migrateCommand(): Promise<number> {
   const config = loadConfig();
-  const storage = await openStorage(config.databaseUrl);
+  // A migration job runs one statement at a time: two connections keep its share of the budget small.
+  const storage = await openStorage(config.databaseUrl, { poolSize: 2 });
   try {
     const applied = await migrate(storage);
     process.stdout.write(

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { RouteModule } from '../http/context.js';
+import { unavailableReason } from '../storage/connect.js';
 import { pendingMigrations } from '../storage/migrate.js';
 
 /** opsRoutes answer liveness, readiness and Prometheus scrapes; none needs credentials. */
@@ -14,7 +15,7 @@ export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
       return { status: 'ready', database: storage.dialect };
     } catch (err) {
       request.log.warn({ err }, 'readiness check failed');
-      return reply.status(503).send({ status: 'unavailable', reason: 'database unreachable' });
+      return reply.status(503).send({ status: 'unavailable', reason: unavailableReason(err) });
     }
   });
 

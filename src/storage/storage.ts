@@ -15,6 +15,13 @@ export interface Storage {
   close(): Promise<void>;
 }
 
+/**
+ * DEFAULT_DB_POOL_SIZE: a worker needs about three connections at once (its claim, the commit of
+ * finished sends, the scheduler), an api process a few more under a burst of requests; five
+ * keeps 1 api + 8 workers (9 × 5 + 8 listeners = 53) well inside PostgreSQL's default 100.
+ */
+export const DEFAULT_DB_POOL_SIZE = 5;
+
 /** How long a writer waits for SQLite's lock before giving up (another process may hold it). */
 const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 const PG_INT8_OID = 20;
@@ -28,7 +35,7 @@ pg.types.setTypeParser(PG_INT8_OID, (value) => Number(value));
  */
 export async function openStorage(url: string, options: { poolSize?: number } = {}): Promise<Storage> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    return openPostgres(url, options.poolSize ?? 10);
+    return openPostgres(url, options.poolSize ?? DEFAULT_DB_POOL_SIZE);
   }
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
   throw new Error(`DATABASE_URL must start with sqlite: or postgres:// (got "${url.split(':')[0]}:")`);
@@ -54,7 +61,13 @@ async function openPostgres(url: string, poolSize: number): Promise<Storage> {
   // the pool; unheard, that event would crash the process. The pool replaces the client itself.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  await sql`select 1`.execute(db);
+  try {
+    await sql`select 1`.execute(db);
+  } catch (err) {
+    // A server that refuses (too many clients, starting up) leaves a pool nobody would close.
+    await db.destroy();
+    throw err;
+  }
   const description = `PostgreSQL ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
   return { db, dialect: 'postgres', description, close: () => db.destroy() };
 }

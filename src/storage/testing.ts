@@ -34,20 +34,21 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
   }
   if (!TEST_PG_URL) throw new Error('TOCSIN_TEST_PG_URL is not set');
   const name = `tocsin_test_${suffix}`;
-  const admin = new URL(TEST_PG_URL);
-  const adminClient = async (statement: string) => {
-    const client = new pg.Client({ connectionString: TEST_PG_URL, user: decodeURIComponent(admin.username) || 'postgres' });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await adminClient(`create database ${name}`);
+  await asTestAdmin(`create database ${name}`);
   const url = new URL(TEST_PG_URL);
   url.pathname = `/${name}`;
-  return { dialect, url: url.toString(), drop: () => adminClient(`drop database if exists ${name} with (force)`) };
+  return { dialect, url: url.toString(), drop: () => asTestAdmin(`drop database if exists ${name} with (force)`) };
+}
+
+/** asTestAdmin runs statements on TEST_PG_URL's server as its (administrator) role, on a connection of their own. */
+async function asTestAdmin(statements: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_PG_URL, user: decodeURIComponent(new URL(TEST_PG_URL!).username) || 'postgres' });
+  await client.connect();
+  try {
+    await client.query(statements);
+  } finally {
+    await client.end();
+  }
 }
 
 /** openTestStorage opens a fresh, migrated database; `close` also drops it. */
@@ -94,4 +95,31 @@ if (!DIALECTS.includes('postgres')) {
  */
 export function describeEachDialect(title: string, suite: (dialect: Dialect) => void): void {
   for (const dialect of DIALECTS) describe(`${title} [${dialect}]`, () => suite(dialect));
+}
+
+/** LimitedRole is a PostgreSQL login role with a CONNECTION LIMIT that owns a test database. */
+export interface LimitedRole {
+  /** The database's URL, logged in as the role. */
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * createLimitedRole makes a non-superuser role allowed `limit` connections and gives it the test
+ * database, so a test can fill the server for it (CONNECTION LIMIT does not bind superusers).
+ * Drop the database before the role.
+ */
+export async function createLimitedRole(database: TestDatabase, limit: number): Promise<LimitedRole> {
+  if (!TEST_PG_URL) throw new Error('TOCSIN_TEST_PG_URL is not set');
+  const name = `tocsin_limited_${crypto.randomBytes(6).toString('hex')}`;
+  const password = crypto.randomBytes(12).toString('hex');
+  const databaseName = new URL(database.url).pathname.slice(1);
+  await asTestAdmin(`create role ${name} login password '${password}' connection limit ${limit}; alter database ${databaseName} owner to ${name}`);
+  const url = new URL(database.url);
+  url.username = name;
+  url.password = password;
+  return {
+    url: url.toString(),
+    drop: () => asTestAdmin(`drop role if exists ${name}`),
+  };
 }

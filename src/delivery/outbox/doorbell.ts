@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { CONNECT_BACKOFF, backoffDelay, unavailableReason } from '../../storage/connect.js';
 import type { Db } from '../../storage/database.js';
 
 /**
@@ -35,13 +36,45 @@ export async function notifyOutbox(db: Db): Promise<void> {
 /**
  * listenForOutbox rings a doorbell whenever a process notifies the outbox channel (PostgreSQL
  * LISTEN on a connection of its own), so a worker hears an `api` process's immediate email at once.
- * A lost connection is only logged: the worker's poll still finds every row, just later.
+ * It resolves once listening, or after a first refusal (a full server must not stop the worker): a
+ * lost or refused connection is logged and opened again with backoff, and rings once when back,
+ * since notifications sent meanwhile are lost. The worker's poll finds every row meanwhile, only later.
  */
 export async function listenForOutbox(url: string, doorbell: OutboxDoorbell, logger: Logger): Promise<{ stop(): Promise<void> }> {
-  const client = new pg.Client({ connectionString: url, user: decodeURIComponent(new URL(url).username) || 'postgres' });
-  client.on('notification', () => doorbell.ring());
-  client.on('error', (err) => logger.warn({ err }, 'the outbox LISTEN connection failed; the worker finds new mail at its polls'));
-  await client.connect();
-  await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
-  return { stop: () => client.end() };
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let failures = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const retry = (failed: pg.Client, err: unknown) => {
+    if (stopped || client !== failed) return;
+    client = undefined;
+    failed.end().catch(() => {});
+    const waitMs = backoffDelay(failures++, CONNECT_BACKOFF, Math.random);
+    logger.warn({ reason: unavailableReason(err), retryInMs: waitMs }, 'the outbox LISTEN connection failed; the worker finds new mail at its polls meanwhile');
+    timer = setTimeout(() => void connect(), waitMs);
+    timer.unref();
+  };
+  const connect = async () => {
+    const attempt = new pg.Client({ connectionString: url, user: decodeURIComponent(new URL(url).username) || 'postgres' });
+    client = attempt;
+    attempt.on('notification', () => doorbell.ring());
+    attempt.on('error', (err) => retry(attempt, err));
+    attempt.on('end', () => retry(attempt, new Error('connection ended')));
+    try {
+      await attempt.connect();
+      await attempt.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      if (failures > 0) doorbell.ring();
+      failures = 0;
+    } catch (err) {
+      retry(attempt, err);
+    }
+  };
+  await connect();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await client?.end().catch(() => {});
+    },
+  };
 }

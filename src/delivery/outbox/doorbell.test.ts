@@ -1,0 +1,29 @@
+import pino from 'pino';
+import { sql } from 'kysely';
+import { describe, expect, it, vi } from 'vitest';
+import { openStorage } from '../../storage/storage.js';
+import { DIALECTS, createTestDatabase } from '../../storage/testing.js';
+import { OutboxDoorbell, listenForOutbox, notifyOutbox } from './doorbell.js';
+
+describe.runIf(DIALECTS.includes('postgres'))('the outbox LISTEN connection', () => {
+  it('is opened again when the server drops it, and rings once when back for what it missed', async () => {
+    const database = await createTestDatabase('postgres');
+    const storage = await openStorage(database.url, { poolSize: 1 });
+    const doorbell = new OutboxDoorbell();
+    let rings = 0;
+    doorbell.subscribe(() => (rings += 1));
+    const listener = await listenForOutbox(database.url, doorbell, pino({ level: 'silent' }));
+    const listening = sql`select pid from pg_stat_activity where datname = current_database() and query ilike 'LISTEN%' and pid <> pg_backend_pid()`;
+    try {
+      const [first] = (await listening.execute(storage.db)).rows as { pid: number }[];
+      await sql`select pg_terminate_backend(${first!.pid})`.execute(storage.db);
+      await vi.waitFor(() => expect(rings).toBe(1), { timeout: 10_000, interval: 20 });
+      await notifyOutbox(storage.db);
+      await vi.waitFor(() => expect(rings).toBe(2), { timeout: 2_000, interval: 5 });
+    } finally {
+      await listener.stop();
+      await storage.close();
+      await database.drop();
+    }
+  });
+});

@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import pino from 'pino';
+import { describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../config.js';
+import { startTocsin } from '../server.js';
+import { DIALECTS, createLimitedRole, createTestDatabase } from '../storage/testing.js';
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe.runIf(DIALECTS.includes('postgres'))('a process started while PostgreSQL has no free connection', () => {
+  it('stays up, answers /readyz 503 with the reason, and serves once a connection frees', async () => {
+    const database = await createTestDatabase('postgres');
+    const role = await createLimitedRole(database, 2);
+    const holders = [new pg.Client({ connectionString: role.url }), new pg.Client({ connectionString: role.url })];
+    const port = await freePort();
+    const config = loadConfig({
+      DATABASE_URL: role.url,
+      TOCSIN_ROLE: 'api',
+      TOCSIN_DB_POOL_SIZE: '2',
+      TOCSIN_ADMIN_TOKEN: 'test-admin-token-0123456789',
+      TOCSIN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-')),
+      TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1',
+      PORT: String(port),
+    });
+    try {
+      for (const holder of holders) await holder.connect();
+      const starting = startTocsin(config, { logger: pino({ level: 'silent' }) });
+      const base = `http://127.0.0.1:${port}`;
+      const waiting = await vi.waitFor(
+        async () => {
+          const res = await fetch(`${base}/readyz`);
+          expect(res.status).toBe(503);
+          return res.json();
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+      expect(waiting).toEqual({ status: 'unavailable', reason: expect.stringMatching(/^too many connections: .*too many connections for role/) });
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const api = await fetch(`${base}/api/v1/tenants`);
+      expect(api.status).toBe(503);
+      expect(api.headers.get('content-type')).toBe('application/problem+json');
+
+      for (const holder of holders) await holder.end();
+      const tocsin = await starting;
+      try {
+        expect(tocsin.url).toBe(`http://127.0.0.1:${port}`);
+        const ready = await fetch(`${base}/readyz`);
+        expect(ready.status).toBe(200);
+      } finally {
+        await tocsin.close();
+      }
+    } finally {
+      for (const holder of holders) await holder.end().catch(() => {});
+      await database.drop();
+      await role.drop();
+    }
+  });
+});

@@ -1,0 +1,53 @@
+import http from 'node:http';
+
+/** StartupProbe is the stand-in listener of a process still waiting for its database. */
+export interface StartupProbe {
+  /** The port it listens on (the configured one, or the one chosen for port 0). */
+  readonly port: number;
+  /** setReason changes why the process is not ready yet. */
+  setReason(reason: string): void;
+  close(): Promise<void>;
+}
+
+/**
+ * listenStartupProbe answers on the process's own port while it cannot reach its database, so an
+ * orchestrator sees it alive (/healthz 200) but not ready (/readyz 503 with the reason) instead of
+ * a crash loop; any other request is a 503 problem document asking to come back. The real app
+ * takes the port over once the database answers.
+ */
+export async function listenStartupProbe(port: number, host: string, reason: string): Promise<StartupProbe> {
+  let current = reason;
+  const server = http.createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (path === '/healthz') return answer(response, 200, 'application/json', { status: 'ok' });
+    if (path === '/readyz') return answer(response, 503, 'application/json', { status: 'unavailable', reason: current });
+    response.setHeader('retry-after', '5');
+    answer(response, 503, 'application/problem+json', {
+      type: 'about:blank',
+      title: 'Service Unavailable',
+      status: 503,
+      detail: `Tocsin is starting and waiting for its database: ${current}.`,
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : port,
+    setReason: (next) => {
+      current = next;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function answer(response: http.ServerResponse, status: number, type: string, body: object): void {
+  response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  response.end(JSON.stringify(body));
+}

@@ -1,0 +1,57 @@
+import pg from 'pg';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { backoffDelay, isWorthRetrying, openStorageWhenReachable, unavailableReason } from './connect.js';
+import { DIALECTS, createLimitedRole, createTestDatabase } from './testing.js';
+
+describe('retrying a database that refuses', () => {
+  it('doubles the wait up to the cap, spread over its upper half', () => {
+    const policy = { firstMs: 500, maxMs: 15_000 };
+    expect([0, 1, 2, 3, 4, 5, 40].map((n) => backoffDelay(n, policy, () => 1))).toEqual([500, 1_000, 2_000, 4_000, 8_000, 15_000, 15_000]);
+    expect(backoffDelay(2, policy, () => 0)).toBe(1_000);
+  });
+
+  it('retries a full, starting or unreachable server, not refused credentials, a missing database or a bad URL', () => {
+    for (const code of ['53300', '57P03', '08006', 'ECONNREFUSED', 'ENOTFOUND']) expect(isWorthRetrying({ code })).toBe(true);
+    expect(isWorthRetrying(new Error('Connection terminated unexpectedly'))).toBe(true);
+    for (const code of ['28P01', '28000', '3D000', 'SQLITE_CANTOPEN']) expect(isWorthRetrying({ code })).toBe(false);
+    expect(isWorthRetrying(new Error('DATABASE_URL must start with sqlite: or postgres://'))).toBe(false);
+  });
+
+  it('says why in words an operator acts on, without credentials or host names', () => {
+    expect(unavailableReason({ code: '53300', message: 'sorry, too many clients already' })).toMatch(/^too many connections: .*too many clients already.*TOCSIN_DB_POOL_SIZE/);
+    expect(unavailableReason({ code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND db.internal' })).toBe('database unreachable (ENOTFOUND)');
+    expect(unavailableReason({ code: '28P01', message: 'password authentication failed for user "x"' })).toBe('the database refused the credentials of DATABASE_URL');
+    expect(unavailableReason(new Error('driver has already been destroyed'))).toBe('database unreachable');
+  });
+});
+
+describe.runIf(DIALECTS.includes('postgres'))('opening PostgreSQL while it has no free connection', () => {
+  it('waits with backoff, saying why, and opens once a connection frees', async () => {
+    const database = await createTestDatabase('postgres');
+    const role = await createLimitedRole(database, 1);
+    const holder = new pg.Client({ connectionString: role.url });
+    try {
+      await holder.connect();
+      const reasons: string[] = [];
+      const storage = await openStorageWhenReachable(role.url, {
+        poolSize: 1,
+        logger: pino({ level: 'silent' }),
+        policy: { firstMs: 20, maxMs: 100 },
+        onWaiting: async (reason) => {
+          reasons.push(reason);
+          // The role's only connection frees after the second refusal.
+          if (reasons.length === 2) await holder.end();
+        },
+      });
+      await storage.close();
+      // The server may still count the freed backend for a moment: a third refusal is allowed.
+      expect(reasons.length).toBeGreaterThanOrEqual(2);
+      for (const reason of reasons) expect(reason).toMatch(/^too many connections: .*too many connections for role/);
+    } finally {
+      await holder.end().catch(() => {});
+      await database.drop();
+      await role.drop();
+    }
+  });
+});

@@ -1,0 +1,92 @@
+import type { Logger } from 'pino';
+import { type Storage, openStorage } from './storage.js';
+
+/** BackoffPolicy spaces the attempts to reach a database: doubling from `firstMs` up to `maxMs`. */
+export interface BackoffPolicy {
+  readonly firstMs: number;
+  readonly maxMs: number;
+}
+
+/** CONNECT_BACKOFF: retry soon after a blip, then every 15 s at most while the server stays full or down. */
+export const CONNECT_BACKOFF: BackoffPolicy = Object.freeze({ firstMs: 500, maxMs: 15_000 });
+
+/**
+ * backoffDelay is how long to wait before attempt `failures + 1`: doubling, capped, and spread over
+ * its upper half so that processes refused together do not all come back in the same instant.
+ */
+export function backoffDelay(failures: number, policy: BackoffPolicy, random: () => number): number {
+  const ceiling = Math.min(policy.maxMs, policy.firstMs * 2 ** Math.min(failures, 30));
+  return Math.round(ceiling * (0.5 + random() / 2));
+}
+
+/** The SQLSTATEs and socket codes of a server that is there but full, starting or not reachable yet. */
+const TOO_MANY_CONNECTIONS = '53300';
+const STARTING_UP = '57P03';
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * unavailableReason says why the database could not be used, as an operator reads it on /readyz:
+ * no credentials, no host name, only the kind of refusal (PostgreSQL's own words when it is full,
+ * since they tell the server's limit from the role's or the database's).
+ */
+export function unavailableReason(error: unknown): string {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code === TOO_MANY_CONNECTIONS) {
+    return `too many connections: PostgreSQL refused a new one (${typeof message === 'string' ? message : 'limit reached'}); see TOCSIN_DB_POOL_SIZE`;
+  }
+  if (code === STARTING_UP) return 'the database is starting up';
+  if (typeof code === 'string' && code.startsWith('28')) return 'the database refused the credentials of DATABASE_URL';
+  if (code === '3D000') return 'the database named in DATABASE_URL does not exist';
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return `database unreachable (${code})`;
+  return 'database unreachable';
+}
+
+/**
+ * isWorthRetrying: a server that is full (class 53), starting or shutting down (57P0x), or not
+ * reachable over the network may be there in a moment; refused credentials, a missing database, a
+ * malformed URL or an SQLite file that cannot be opened do not fix themselves, so they stop the
+ * start at once with their reason.
+ */
+export function isWorthRetrying(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    return NETWORK_CODES.has(code) || /^(08|53)[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code);
+  }
+  // pg reports a server that hangs up during the handshake without a code.
+  return typeof message === 'string' && /connection terminated/i.test(message);
+}
+
+/** ConnectOptions: the pool size, the log, and what to tell while waiting; tests pass the sleep and the randomness. */
+export interface ConnectOptions {
+  readonly poolSize: number;
+  readonly logger: Logger;
+  /** Called with the reason before each wait; the first call comes at the first refusal. */
+  readonly onWaiting?: (reason: string) => void | Promise<void>;
+  readonly policy?: BackoffPolicy;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+}
+
+/**
+ * openStorageWhenReachable opens the database like openStorage, but a server that is full, down or
+ * still starting is tried again with backoff (logged, and reported through onWaiting) instead of
+ * ending the process: a worker started while PostgreSQL has no free connection joins when one frees.
+ */
+export async function openStorageWhenReachable(url: string, options: ConnectOptions): Promise<Storage> {
+  const policy = options.policy ?? CONNECT_BACKOFF;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let failures = 0; ; failures += 1) {
+    try {
+      const storage = await openStorage(url, { poolSize: options.poolSize });
+      if (failures > 0) options.logger.info({ attempts: failures + 1 }, 'database reachable again');
+      return storage;
+    } catch (err) {
+      if (!isWorthRetrying(err)) throw err;
+      const reason = unavailableReason(err);
+      const waitMs = backoffDelay(failures, policy, options.random ?? Math.random);
+      options.logger.warn({ reason, retryInMs: waitMs }, 'cannot connect to the database; retrying');
+      await options.onWaiting?.(reason);
+      await sleep(waitMs);
+    }
+  }
+}
