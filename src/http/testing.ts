@@ -18,6 +18,8 @@ export interface TestApp {
   call(method: InjectOptions['method'], url: string, body?: unknown, token?: string): Promise<LightMyRequestResponse>;
   /** tenantWithUser creates the tenant if needed and a user with the given roles (Administrator by default), returning its token. */
   tenantWithUser(name: string, roles?: string[]): Promise<{ tenantId: string; userId: string; token: string }>;
+  /** enableAlertEmails switches a tenant's alert emails on, as the guide's first step does (new tenants start with them off). */
+  enableAlertEmails(tenant: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,10 @@ export async function startTestApp(
         token: string;
       }>().token;
       return { tenantId, userId, token };
+    },
+    async enableAlertEmails(tenant) {
+      const res = await call('PUT', `/api/v1/tenants/${tenant}/settings/mail`, { alertsEmailEnabled: true });
+      if (res.statusCode !== 200) throw new Error(`enabling alert emails of ${tenant}: ${res.statusCode} ${res.body}`);
     },
     async close() {
       await tocsin.close();

@@ -60,7 +60,7 @@ describeEachDialect('exactly once', (dialect) => {
     running.delete(tocsin);
     await tocsin.close();
   }
-  const call = (tocsin: Tocsin, method: 'GET' | 'POST', url: string, payload?: object) =>
+  const call = (tocsin: Tocsin, method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) =>
     tocsin.app.inject({ method, url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, ...(payload ? { payload } : {}) });
   const summaries = async (tocsin: Tocsin, windowEnd: number) =>
     (
@@ -87,6 +87,7 @@ describeEachDialect('exactly once', (dialect) => {
     clock = new FakeClock(T0 - 3 * 60_000);
     const setup = await start('api');
     await call(setup, 'POST', '/api/v1/tenants', { name: 'once' });
+    await call(setup, 'PUT', '/api/v1/tenants/once/settings/mail', { alertsEmailEnabled: true });
     for (const email of VIEWERS) {
       await call(setup, 'POST', '/api/v1/tenants/once/users', { email, name: email, roles: ['Alerts Viewer'] });
     }

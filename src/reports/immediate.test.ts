@@ -16,6 +16,7 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
     const t = await startTestApp(dialect, { TOCSIN_ROLE: role }, { clock });
     try {
       await t.call('POST', '/api/v1/tenants', { name: 'fast' });
+      await t.enableAlertEmails('fast');
       const di = (await t.call('POST', '/api/v1/tenants/fast/users', { email: 'di@example.com', name: 'di', roles: ['Alerts Viewer'] })).json().id;
       await t.call('PUT', `/api/v1/tenants/fast/users/${di}/alert-preferences`, { email: { fatalImmediately: true } });
       const immediate = () => t.tocsin.deps.storage.db.selectFrom('deliveries').select(['recipient_address', 'created_at']).where('kind', '=', 'immediate').execute();
@@ -150,6 +151,7 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
     const listener = await listenForOutbox(t.tocsin.deps.config.databaseUrl, worker, pino({ level: 'silent' }));
     try {
       const viewer = await t.tenantWithUser('remote', ['Alerts Viewer']);
+      await t.enableAlertEmails('remote');
       await t.call('PUT', `/api/v1/tenants/remote/users/${viewer.userId}/alert-preferences`, { email: { fatalImmediately: true } });
       await t.call('POST', '/api/v1/tenants/remote/alerts', { severity: 'Info', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'no email' });
       const res = await t.call('POST', '/api/v1/tenants/remote/alerts', { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'x' });

@@ -37,6 +37,7 @@ describeEachDialect('report scheduler over three days of a fake clock', (dialect
       ['newyork', 'America/New_York'],
     ] as const) {
       const id = (await t.call('POST', '/api/v1/tenants', { name, timeZone: zone })).json().id;
+      await t.enableAlertEmails(name);
       await t.call('POST', `/api/v1/tenants/${name}/users`, { email: `viewer@${name}.example.com`, name: 'Viewer', roles: ['Alerts Viewer'] });
       tenants.push({ id, zone });
     }

@@ -67,10 +67,11 @@ export const secretOwner = {
 type Row = Omit<MailSettingsTables['tenant_mail_settings'], 'tenant_id' | 'updated_at'>;
 
 function fromRow(row: Row | undefined): TenantMailSettings {
-  // A tenant that never saved anything sends alert emails through the system default.
+  // A tenant that never saved anything has alert emails off until it enables them (API.md); when
+  // enabled, they go through the system default. Tenants older than this rule got a row saying "on".
   if (!row) {
     return {
-      alertsEmailEnabled: true,
+      alertsEmailEnabled: false,
       useCustom: false,
       dailyReportTime: DEFAULT_DAILY_REPORT_TIME,
       sendEmptyDailyReport: false,

@@ -4,7 +4,9 @@ import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
 import { type TestApp, startTestApp } from '../http/testing.js';
-import { describeEachDialect } from '../storage/testing.js';
+import { up as keepAlertsEmailOfExistingTenants } from '../storage/migrations/20261129-61-settings-existing-tenants-keep-alerts-email.js';
+import { describeEachDialect, openTestStorage } from '../storage/testing.js';
+import { getMailSettings } from './mail-settings.js';
 import { resolveEndpoint } from './endpoint.js';
 import { SecretBox } from './secret-box.js';
 
@@ -45,11 +47,15 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     await server.close();
   });
 
-  it('starts from the defaults: alerts email on, the system default, report at 10:00', async () => {
-    await t.tenantWithUser('mail-a');
+  it('starts from the defaults: alerts email off until enabled, the system default, report at 10:00', async () => {
+    const { tenantId } = await t.tenantWithUser('mail-a');
     const res = await call('GET', '/api/v1/tenants/mail-a/settings/mail');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ alertsEmailEnabled: true, useCustom: false, custom: null, dailyReportTime: '10:00', sendEmptyDailyReport: false });
+    expect(res.json()).toEqual({ alertsEmailEnabled: false, useCustom: false, custom: null, dailyReportTime: '10:00', sendEmptyDailyReport: false });
+    const deps = t.tocsin.deps;
+    expect(await resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, CONTEXT)).toMatchObject({ endpoint: null, reason: 'alerts-email-disabled' });
+    const enabled = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { alertsEmailEnabled: true });
+    expect(enabled.json()).toEqual({ alertsEmailEnabled: true, useCustom: false, custom: null, dailyReportTime: '10:00', sendEmptyDailyReport: false });
   });
 
   it('saves custom settings, maps Enable SSL, and answers passwordSet but never the password', async () => {
@@ -89,7 +95,7 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     const resolved = await resolveEndpoint(db, t.tocsin.deps.secretBox, tenantId, CONTEXT);
     expect(resolved.endpoint).toMatchObject({ host: 'smtp.gmail.com', password: PASSWORD, security: 'starttls' });
     // The same ciphertext copied into another tenant's row does not open there.
-    await call('PUT', '/api/v1/tenants/mail-b/settings/mail', { useCustom: true, custom: { host: 'x.example.com', port: 25, fromAddress: 'a@example.com' } });
+    await call('PUT', '/api/v1/tenants/mail-b/settings/mail', { alertsEmailEnabled: true, useCustom: true, custom: { host: 'x.example.com', port: 25, fromAddress: 'a@example.com' } });
     await db.updateTable('tenant_mail_settings').set({ custom_password: row.custom_password }).where('tenant_id', '=', otherId).execute();
     expect(await resolveEndpoint(db, t.tocsin.deps.secretBox, otherId, CONTEXT)).toMatchObject({ endpoint: null, reason: 'unreadable-secret' });
     await call('DELETE', '/api/v1/tenants/mail-b/settings/mail/custom');
@@ -317,6 +323,7 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
 
   it('refuses a tenant endpoint for the outbox too, but trusts the system default', async () => {
     const { tenantId } = await t.tenantWithUser('guarded');
+    await t.enableAlertEmails('guarded');
     const deps = t.tocsin.deps;
     const context = { systemSmtpUrl: `smtp://127.0.0.1:${server.port}`, allowPrivateHosts: false };
     expect((await resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, context)).endpoint).toMatchObject({ port: server.port });
@@ -330,5 +337,38 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
       resolver: async () => ['93.184.215.14'],
     });
     expect(pinned.endpoint).toBeNull();
+  });
+});
+
+describeEachDialect('alert emails of tenants that existed before they started off', (dialect) => {
+  it('stay on for a tenant that had no settings row, and stay as saved for one that had', async () => {
+    const storage = await openTestStorage(dialect);
+    try {
+      const db = storage.db;
+      const tenant = (id: string) => ({ id, name: id, display_name: id, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 0 });
+      await db.insertInto('tenants').values([tenant('never-saved'), tenant('saved-off'), tenant('saved-on')]).execute();
+      const saved = (tenantId: string, on: number) => ({
+        tenant_id: tenantId,
+        alerts_email_enabled: on,
+        use_custom: 0,
+        daily_report_time: '07:00',
+        send_empty_daily_report: 1,
+        custom_smtp: null,
+        custom_password: null,
+        custom_access_token: null,
+        updated_at: 5,
+      });
+      await db.insertInto('tenant_mail_settings').values([saved('saved-off', 0), saved('saved-on', 1)]).execute();
+      expect((await getMailSettings(db, 'never-saved')).alertsEmailEnabled).toBe(false);
+
+      await keepAlertsEmailOfExistingTenants(db);
+
+      expect(await getMailSettings(db, 'never-saved')).toMatchObject({ alertsEmailEnabled: true, useCustom: false, dailyReportTime: '10:00', sendEmptyDailyReport: false });
+      expect(await getMailSettings(db, 'saved-off')).toMatchObject({ alertsEmailEnabled: false, dailyReportTime: '07:00', sendEmptyDailyReport: true });
+      expect(await getMailSettings(db, 'saved-on')).toMatchObject({ alertsEmailEnabled: true, dailyReportTime: '07:00' });
+      expect(await db.selectFrom('tenant_mail_settings').select('updated_at').where('tenant_id', '=', 'saved-off').executeTakeFirst()).toEqual({ updated_at: 5 });
+    } finally {
+      await storage.close();
+    }
   });
 });

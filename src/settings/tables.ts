@@ -1,6 +1,6 @@
 /** MailSettingsTables are each tenant's mail settings (the seed's Mail tab). */
 export interface MailSettingsTables {
-  /** One row per tenant that saved mail settings; a tenant without a row has the defaults. */
+  /** One row per tenant that saved mail settings; a tenant without a row has the defaults (alert emails off). */
   tenant_mail_settings: {
     tenant_id: string;
     alerts_email_enabled: number;
