@@ -178,7 +178,7 @@ async function outboxRate(name: 'sqlite' | 'postgres', port: number, ca: string)
       storage,
       clock: systemClock,
       sender,
-      resolveEndpoint: async () => ({ endpoint }),
+      resolveEndpoint: async () => endpoint,
       composers: {},
       // The defaults: 50 sends in flight for one tenant, queued on the sender's 10 connections.
       settings: {},

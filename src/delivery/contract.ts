@@ -1,3 +1,5 @@
+import { StageError } from '../shared/stage-error.js';
+
 /**
  * The contract between the parts of the delivery path, fixed first so that the mail settings,
  * the SMTP sender, the outbox and the reports can be built side by side.
@@ -66,11 +68,11 @@ export interface OutgoingEmail extends RenderedEmail {
 export type SmtpStage = 'connect' | 'tls' | 'auth' | 'sender' | 'recipient' | 'data';
 
 /**
- * SmtpDeliveryError is the one error type of a failed send. It keeps the server's code and text
- * and says whether trying again later can help: 4xx, dropped connections and timeouts are
- * retryable; 5xx and configuration problems are not.
+ * SmtpDeliveryError is the one error type of a failed send (the send stage's StageError). It keeps
+ * the server's code and text and says whether trying again later can help: 4xx, dropped
+ * connections and timeouts are retryable; 5xx and configuration problems are not.
  */
-export class SmtpDeliveryError extends Error {
+export class SmtpDeliveryError extends StageError {
   override readonly name = 'SmtpDeliveryError';
 
   constructor(

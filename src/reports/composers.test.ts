@@ -1,6 +1,9 @@
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { toDelivery } from '../delivery/outbox/delivery.js';
+import { DeliveryWorker } from '../delivery/outbox/worker.js';
+import { createMailSender } from '../delivery/smtp/sender.js';
+import { startTestSmtpServer } from '../delivery/smtp/test-servers.js';
 import { type TestApp, startTestApp } from '../http/testing.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../storage/testing.js';
@@ -16,17 +19,18 @@ describeEachDialect('report composers', (dialect) => {
   let clock: FakeClock;
   const base = '/api/v1/tenants/compose';
 
-  const render = async (kind: string, address: string) => {
+  const composers = () => {
     const db = t.tocsin.deps.storage.db;
-    const row = await db.selectFrom('deliveries').selectAll().where('kind', '=', kind).where('recipient_address', '=', address).executeTakeFirstOrThrow();
-    const composers = reportComposers({
+    return reportComposers({
       db,
       publicUrl: 'https://tocsin.example.com',
       summaryIntervalMs: INTERVAL,
       unsubscribeLinks: new UnsubscribeLinks(db, 'https://tocsin.example.com', clock),
     });
-    return composers[kind as 'summary']!(toDelivery(row));
   };
+  const deliveryRow = (kind: string, address: string) =>
+    t.tocsin.deps.storage.db.selectFrom('deliveries').selectAll().where('kind', '=', kind).where('recipient_address', '=', address).executeTakeFirstOrThrow();
+  const render = async (kind: string, address: string) => composers()[kind as 'summary']!(toDelivery(await deliveryRow(kind, address)));
 
   beforeAll(async () => {
     clock = new FakeClock(T0);
@@ -68,5 +72,37 @@ describeEachDialect('report composers', (dialect) => {
     const email = await render('immediate', 'fr@example.com');
     expect(email.text).toContain('Robot R2 offline');
     expect(email.headers['X-Tocsin-Kind']).toBe('immediate');
+  });
+
+  it('fails a summary whose tenant is gone at once: a permanent error, never retried', async () => {
+    const delivery = { ...toDelivery(await deliveryRow('summary', 'fr@example.com')), tenantId: 'deleted-tenant' };
+    await expect(composers().summary!(delivery)).rejects.toMatchObject({ name: 'ComposeError', retryable: false });
+  });
+
+  it('fails the immediate email of a deleted alert after one attempt, sending nothing', async () => {
+    const db = t.tocsin.deps.storage.db;
+    const row = await deliveryRow('immediate', 'fr@example.com');
+    const { alertId } = (JSON.parse(row.payload) as { data: { alertId: string } }).data;
+    await db.deleteFrom('alerts').where('id', '=', alertId).execute();
+    const smtp = await startTestSmtpServer();
+    const sender = createMailSender({ maxConnections: 1 });
+    const worker = new DeliveryWorker({
+      storage: t.tocsin.deps.storage,
+      clock,
+      sender,
+      resolveEndpoint: async () => ({ host: '127.0.0.1', port: smtp.port, security: 'none', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 5_000 }),
+      composers: composers(),
+    });
+    try {
+      await db.deleteFrom('deliveries').where('id', '!=', row.id).execute();
+      expect(await worker.runOnce()).toBe(1);
+      const after = await db.selectFrom('deliveries').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
+      expect(after).toMatchObject({ status: 'failed', attempts: 1 });
+      expect(after.last_error).toContain(`alert ${alertId} no longer exists`);
+      expect(smtp.messages).toHaveLength(0);
+    } finally {
+      await sender.close();
+      await smtp.close();
+    }
   });
 });

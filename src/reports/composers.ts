@@ -2,7 +2,7 @@ import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
 import { toStoredAlert, type StoredAlert } from '../alerts/store.js';
 import { type AlertGroup, streamAlertsInWindow } from '../alerts/window.js';
 import type { EmailKind, RenderedEmail } from '../delivery/contract.js';
-import type { ComposerRegistry } from '../delivery/outbox/composers.js';
+import { ComposeError, type ComposerRegistry } from '../delivery/outbox/composers.js';
 import type { Delivery } from '../delivery/outbox/delivery.js';
 import { languageOf } from '../recipients/eligibility.js';
 import { type Preferences, isSubscribed } from '../preferences/model.js';
@@ -24,11 +24,6 @@ export interface ComposerDeps {
   readonly publicUrl: string;
   readonly summaryIntervalMs: number;
   readonly unsubscribeLinks: UnsubscribeLinks;
-}
-
-/** ComposerError means a delivery's data cannot be rendered (never retried into success). */
-export class ComposerError extends Error {
-  override readonly name = 'ComposerError';
 }
 
 interface Context {
@@ -57,12 +52,12 @@ function perClaim<T>(caches: Caches, delivery: Delivery, what: string, load: () 
 }
 
 async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<Context> {
-  if (!('data' in delivery.payload)) throw new ComposerError(`delivery ${delivery.id} carries no report data`);
+  if (!('data' in delivery.payload)) throw new ComposeError(`delivery ${delivery.id} carries no report data`);
   const data = delivery.payload.data as ReportData;
   const row = await perClaim(caches, delivery, `tenant:${delivery.tenantId}`, () =>
     deps.db.selectFrom('tenants').select(['id', 'name', 'display_name', 'time_zone']).where('id', '=', delivery.tenantId).executeTakeFirst(),
   );
-  if (!row) throw new ComposerError(`tenant ${delivery.tenantId} no longer exists`);
+  if (!row) throw new ComposeError(`tenant ${delivery.tenantId} no longer exists`);
   const kind = delivery.kind as Exclude<EmailKind, 'test'>;
   const unsubscribe = await deps.unsubscribeLinks.url({
     tenantId: row.id,
@@ -89,7 +84,7 @@ async function preferencesOf(deps: ComposerDeps, data: ReportData): Promise<Pref
 }
 
 function windowOf(delivery: Delivery): { start: number; end: number } {
-  if (delivery.windowStart === null || delivery.windowEnd === null) throw new ComposerError(`delivery ${delivery.id} has no window`);
+  if (delivery.windowStart === null || delivery.windowEnd === null) throw new ComposeError(`delivery ${delivery.id} has no window`);
   return { start: delivery.windowStart, end: delivery.windowEnd };
 }
 
@@ -188,7 +183,7 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
 async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, caches, delivery);
   const { alertId, groupId } = c.data;
-  if (!alertId || !groupId) throw new ComposerError(`delivery ${delivery.id} names no alert`);
+  if (!alertId || !groupId) throw new ComposeError(`delivery ${delivery.id} names no alert`);
   const tenantId = c.tenant.id;
   // Every recipient of one Fatal alert gets the same alert and flood: read them once per claim.
   const [row, flood] = await Promise.all([
@@ -204,7 +199,7 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
         .executeTakeFirst(),
     ),
   ]);
-  if (!row) throw new ComposerError(`alert ${alertId} no longer exists`);
+  if (!row) throw new ComposeError(`alert ${alertId} no longer exists`);
   const alert = toStoredAlert(row);
   const language = c.recipient.language;
   return caches.immediate.render({

@@ -1,4 +1,5 @@
 import type { SmtpEndpoint } from '../delivery/contract.js';
+import { StageError } from '../shared/stage-error.js';
 import type { Db } from '../storage/database.js';
 import { RefusedHostError, type Resolver, checkSmtpHost } from './host-guard.js';
 import { getMailSettings, getSystemSmtp, openCustomSecrets } from './mail-settings.js';
@@ -24,10 +25,24 @@ export type SmtpSource = 'custom' | 'system';
 /** EndpointRefusal is why a tenant has no endpoint to send through. */
 export type EndpointRefusal = 'alerts-email-disabled' | 'refused-host' | 'unreadable-secret';
 
-/** EndpointResolution is an endpoint to send through, or why there is none (and whether that may pass). */
-export type EndpointResolution =
-  | { readonly endpoint: SmtpEndpoint; readonly source: SmtpSource }
-  | { readonly endpoint: null; readonly reason: EndpointRefusal; readonly message: string; readonly retryable: boolean };
+/** ALERTS_EMAIL_DISABLED explains a tenant that switched its alert emails off. */
+export const ALERTS_EMAIL_DISABLED = 'Alerts email is switched off for this tenant.';
+
+/**
+ * EndpointRefusedError is the resolve stage's StageError: a tenant has no endpoint to send
+ * through, why, and whether that may pass (a DNS failure may; the rest need someone to act).
+ */
+export class EndpointRefusedError extends StageError {
+  override readonly name = 'EndpointRefusedError';
+
+  constructor(
+    readonly reason: EndpointRefusal,
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
 
 /** toEndpoint joins stored settings and their secrets into what the sender connects with. */
 export function toEndpoint(smtp: StoredSmtp, secrets: SmtpSecrets): SmtpEndpoint {
@@ -77,28 +92,19 @@ export async function guardEndpoint(endpoint: SmtpEndpoint, source: SmtpSource, 
 }
 
 /**
- * resolveEndpoint gives the outbox the endpoint to send a tenant's alert emails through, or the
- * reason there is none: alerts email switched off, a refused host (retryable when DNS failed for a
+ * resolveEndpoint gives the outbox the endpoint to send a tenant's alert emails through, or throws
+ * EndpointRefusedError: alerts email switched off, a refused host (retryable when DNS failed for a
  * while), or a secret that no longer decrypts (the key changed).
  */
-export async function resolveEndpoint(
-  db: Db,
-  secretBox: SecretBox,
-  tenantId: string,
-  context: EndpointContext,
-): Promise<EndpointResolution> {
+export async function resolveEndpoint(db: Db, secretBox: SecretBox, tenantId: string, context: EndpointContext): Promise<SmtpEndpoint> {
   const settings = await getMailSettings(db, tenantId);
-  if (!settings.alertsEmailEnabled) {
-    return { endpoint: null, reason: 'alerts-email-disabled', message: 'Alerts email is switched off for this tenant.', retryable: false };
-  }
+  if (!settings.alertsEmailEnabled) throw new EndpointRefusedError('alerts-email-disabled', ALERTS_EMAIL_DISABLED, false);
   try {
     const { smtp, secrets, source } = await effectiveSmtp(db, secretBox, tenantId, context.systemSmtpUrl);
-    return { endpoint: await guardEndpoint(toEndpoint(smtp, secrets), source, context), source };
+    return await guardEndpoint(toEndpoint(smtp, secrets), source, context);
   } catch (err) {
-    if (err instanceof RefusedHostError) return { endpoint: null, reason: 'refused-host', message: err.message, retryable: err.retryable };
-    if (err instanceof SecretDecryptError) {
-      return { endpoint: null, reason: 'unreadable-secret', message: UNREADABLE_SECRET, retryable: false };
-    }
+    if (err instanceof RefusedHostError) throw new EndpointRefusedError('refused-host', err.message, err.retryable);
+    if (err instanceof SecretDecryptError) throw new EndpointRefusedError('unreadable-secret', UNREADABLE_SECRET, false);
     throw err;
   }
 }

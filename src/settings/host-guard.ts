@@ -1,5 +1,6 @@
 import dns from 'node:dns/promises';
 import net from 'node:net';
+import { StageError } from '../shared/stage-error.js';
 
 /** GUARDED_PORTS are the only SMTP ports a tenant may use when private hosts are refused. */
 export const GUARDED_PORTS: readonly number[] = [25, 465, 587, 2525];
@@ -52,7 +53,7 @@ export function isPublicAddress(ip: string): boolean {
 }
 
 /** RefusedHostError says a tenant's SMTP host may not be used; its message is always the same. */
-export class RefusedHostError extends Error {
+export class RefusedHostError extends StageError {
   override readonly name = 'RefusedHostError';
 
   constructor(

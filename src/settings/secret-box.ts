@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { StageError } from '../shared/stage-error.js';
 
 const VERSION = 'v1';
 const IV_BYTES = 12;
@@ -8,7 +9,7 @@ const TAG_BYTES = 16;
 const KEY_FILE = 'secret.key';
 
 /** SecretDecryptError means a stored secret cannot be opened: wrong key, wrong owner, or tampered. */
-export class SecretDecryptError extends Error {
+export class SecretDecryptError extends StageError {
   override readonly name = 'SecretDecryptError';
   readonly retryable = false;
 }

@@ -93,11 +93,11 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect(JSON.stringify(row)).not.toContain(PASSWORD);
     expect(JSON.stringify(row)).not.toContain(Buffer.from(PASSWORD).toString('base64'));
     const resolved = await resolveEndpoint(db, t.tocsin.deps.secretBox, tenantId, CONTEXT);
-    expect(resolved.endpoint).toMatchObject({ host: 'smtp.gmail.com', password: PASSWORD, security: 'starttls' });
+    expect(resolved).toMatchObject({ host: 'smtp.gmail.com', password: PASSWORD, security: 'starttls' });
     // The same ciphertext copied into another tenant's row does not open there.
     await call('PUT', '/api/v1/tenants/mail-b/settings/mail', { alertsEmailEnabled: true, useCustom: true, custom: { host: 'x.example.com', port: 25, fromAddress: 'a@example.com' } });
     await db.updateTable('tenant_mail_settings').set({ custom_password: row.custom_password }).where('tenant_id', '=', otherId).execute();
-    expect(await resolveEndpoint(db, t.tocsin.deps.secretBox, otherId, CONTEXT)).toMatchObject({ endpoint: null, reason: 'unreadable-secret' });
+    await expect(resolveEndpoint(db, t.tocsin.deps.secretBox, otherId, CONTEXT)).rejects.toMatchObject({ reason: 'unreadable-secret', retryable: false });
     await call('DELETE', '/api/v1/tenants/mail-b/settings/mail/custom');
   });
 
@@ -106,7 +106,7 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect(toDefault.json()).toMatchObject({ useCustom: false, custom: { host: 'smtp.gmail.com', passwordSet: true } });
     const { tenantId } = await t.tenantWithUser('mail-a');
     const onDefault = await resolveEndpoint(t.tocsin.deps.storage.db, t.tocsin.deps.secretBox, tenantId, CONTEXT);
-    expect(onDefault.endpoint).toMatchObject({ host: '127.0.0.1', port: 1, security: 'none' });
+    expect(onDefault).toMatchObject({ host: '127.0.0.1', port: 1, security: 'none' });
     const back = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { useCustom: true });
     expect(back.json()).toMatchObject({ useCustom: true, custom: { host: 'smtp.gmail.com', port: 587, passwordSet: true } });
     expect((await call('DELETE', '/api/v1/tenants/mail-a/settings/mail/custom')).statusCode).toBe(204);
@@ -326,17 +326,17 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
     await t.enableAlertEmails('guarded');
     const deps = t.tocsin.deps;
     const context = { systemSmtpUrl: `smtp://127.0.0.1:${server.port}`, allowPrivateHosts: false };
-    expect((await resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, context)).endpoint).toMatchObject({ port: server.port });
+    expect(await resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, context)).toMatchObject({ port: server.port });
     await t.call('PUT', '/api/v1/tenants/guarded/settings/mail', {
       useCustom: true,
       custom: { host: '127.0.0.1', port: 25, security: 'none', fromAddress: 'a@example.com' },
     });
-    expect(await resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, context)).toMatchObject({ endpoint: null, reason: 'refused-host' });
-    const pinned = await resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, {
+    await expect(resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, context)).rejects.toMatchObject({ reason: 'refused-host' });
+    const pinned = resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, {
       ...context,
       resolver: async () => ['93.184.215.14'],
     });
-    expect(pinned.endpoint).toBeNull();
+    await expect(pinned).rejects.toMatchObject({ reason: 'refused-host' });
   });
 });
 

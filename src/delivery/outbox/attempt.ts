@@ -1,29 +1,29 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
+import { isRetryable } from '../../shared/stage-error.js';
 import { type MailSender, type RenderedEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { type EndpointGate, serverAddress } from './admission.js';
-import { type ComposerRegistry, MissingComposerError, renderDelivery } from './composers.js';
+import { type ComposerRegistry, renderDelivery } from './composers.js';
 import type { Delivery } from './delivery.js';
 import type { OutboxMetrics } from './metrics.js';
 import type { AttemptResult } from './outcomes.js';
 import { redactSecrets } from './redact.js';
 import { type Random, decideAfterFailure } from './retry-policy.js';
 
-/** EndpointResolution is a tenant's endpoint, or why it has none and whether that may pass (settings' resolveEndpoint). */
-export type EndpointResolution =
-  | { readonly endpoint: SmtpEndpoint }
-  | { readonly endpoint: null; readonly message: string; readonly retryable: boolean };
-
-/** EndpointResolver gives a tenant's effective SMTP endpoint (its custom settings or the system default). */
-export type EndpointResolver = (tenantId: string) => Promise<EndpointResolution>;
+/**
+ * EndpointResolver gives a tenant's effective SMTP endpoint (its custom settings or the system
+ * default), or throws why it has none: a StageError saying whether that may pass (settings'
+ * resolveEndpoint and its EndpointRefusedError).
+ */
+export type EndpointResolver = (tenantId: string) => Promise<SmtpEndpoint>;
 
 /**
  * cachedEndpoints reuses each tenant's resolution for `ttlMs`, so settings are not read and
  * decrypted per email; a resolution that throws is forgotten at once.
  */
 export function cachedEndpoints(resolve: EndpointResolver, clock: Clock, ttlMs: number): EndpointResolver {
-  const cache = new Map<string, { resolution: Promise<EndpointResolution>; expiresAt: number }>();
+  const cache = new Map<string, { resolution: Promise<SmtpEndpoint>; expiresAt: number }>();
   return (tenantId) => {
     const now = clock.now();
     const cached = cache.get(tenantId);
@@ -58,20 +58,19 @@ export interface AttemptContext {
  * at the policy's next time, or failed), every stored text cleared of the endpoint's secrets.
  */
 export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): Promise<AttemptOutcome> {
-  let resolution: EndpointResolution;
+  // Every stage's error says whether it is permanent (StageError); anything else is transient.
+  let endpoint: SmtpEndpoint;
   let email: RenderedEmail;
   try {
-    resolution = await ctx.resolveEndpoint(delivery.tenantId);
+    endpoint = await ctx.resolveEndpoint(delivery.tenantId);
   } catch (err) {
-    return failure(ctx, delivery, true, `mail settings: ${messageOf(err)}`);
+    return failure(ctx, delivery, isRetryable(err), `mail settings: ${messageOf(err)}`);
   }
-  if (resolution.endpoint === null) return failure(ctx, delivery, resolution.retryable, `mail settings: ${resolution.message}`);
-  const endpoint = resolution.endpoint;
   const secrets = { username: endpoint.username, values: [endpoint.password, endpoint.accessToken] };
   try {
     email = await renderDelivery(delivery, ctx.composers);
   } catch (err) {
-    return failure(ctx, delivery, !(err instanceof MissingComposerError), redactSecrets(`render: ${messageOf(err)}`, secrets));
+    return failure(ctx, delivery, isRetryable(err), redactSecrets(`render: ${messageOf(err)}`, secrets));
   }
 
   const verdict = ctx.gate.admitEndpoint(delivery.tenantId, endpoint, ctx.clock.now());
@@ -97,8 +96,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   } catch (err) {
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;
-    // Unknown errors are treated as transient: retrying until the deadline loses nothing.
-    const retryable = smtp?.retryable ?? true;
+    const retryable = isRetryable(err);
     // A transient failure counts against the endpoint; a definite answer (5xx) proves it is up.
     if (retryable) ctx.gate.endpointFailed(endpoint, ctx.clock.now());
     else ctx.gate.endpointAnswered(endpoint);

@@ -1,10 +1,12 @@
+import { StageError } from '../../shared/stage-error.js';
 import type { EmailKind, RenderedEmail } from '../contract.js';
 import type { Delivery } from './delivery.js';
 
 /**
  * EmailComposer renders one delivery at send time, in its recipient's language and time zone,
- * from the `data` its enqueuer stored. Throwing makes the attempt a transient failure (retried
- * until the deadline), since what fails at render time is usually the database, not the data.
+ * from the `data` its enqueuer stored. A ComposeError fails the delivery at once (its facts are
+ * gone or wrong: retrying cannot bring them back); anything else thrown is transient (retried until
+ * the deadline), since what fails then is usually the database, not the data.
  */
 export type EmailComposer = (delivery: Delivery) => Promise<RenderedEmail>;
 
@@ -14,15 +16,19 @@ export type EmailComposer = (delivery: Delivery) => Promise<RenderedEmail>;
  */
 export type ComposerRegistry = Readonly<Partial<Record<EmailKind, EmailComposer>>>;
 
-/** MissingComposerError says no composer is registered for a delivery's kind: a permanent failure. */
-export class MissingComposerError extends Error {
-  override readonly name = 'MissingComposerError';
+/**
+ * ComposeError is the compose stage's StageError: a delivery cannot be rendered from its data (no
+ * composer for its kind, its alert or tenant deleted since it was queued). Permanent.
+ */
+export class ComposeError extends StageError {
+  override readonly name = 'ComposeError';
+  readonly retryable = false;
 }
 
 /** renderDelivery returns the delivery's email: the stored one, or its kind's composer's. */
 export async function renderDelivery(delivery: Delivery, composers: ComposerRegistry): Promise<RenderedEmail> {
   if ('rendered' in delivery.payload) return delivery.payload.rendered;
   const compose = composers[delivery.kind];
-  if (!compose) throw new MissingComposerError(`no composer is registered for ${delivery.kind} emails`);
+  if (!compose) throw new ComposeError(`no composer is registered for ${delivery.kind} emails`);
   return compose(delivery);
 }

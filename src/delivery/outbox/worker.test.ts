@@ -6,6 +6,7 @@
  */
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { ALERTS_EMAIL_DISABLED, EndpointRefusedError } from '../../settings/endpoint.js';
 import { FakeClock, systemClock } from '../../shared/clock.js';
 import { describeEachDialect } from '../../storage/testing.js';
 import type { MailSender, SmtpEndpoint } from '../contract.js';
@@ -57,7 +58,8 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       sender,
       resolveEndpoint: async (tenantId) => {
         const endpoint = endpoints.get(tenantId);
-        return endpoint ? { endpoint } : { endpoint: null, message: 'Alerts email is switched off for this tenant.', retryable: false };
+        if (!endpoint) throw new EndpointRefusedError('alerts-email-disabled', ALERTS_EMAIL_DISABLED, false);
+        return endpoint;
       },
       composers: {},
       random: () => 0.5,

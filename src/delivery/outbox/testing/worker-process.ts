@@ -24,7 +24,7 @@ const worker = new DeliveryWorker({
   storage,
   clock: systemClock,
   sender,
-  resolveEndpoint: async () => ({ endpoint }),
+  resolveEndpoint: async () => endpoint,
   composers: {},
   settings: { leaseMs: Number(process.env.LEASE_MS ?? 60_000), pollIntervalMs: 50, limits: { global: concurrency, perTenant: concurrency } },
   logger: pino({ level: 'warn' }, pino.destination(2)),
