@@ -16,7 +16,7 @@ import type { NewAlert } from '../src/alerts/input.js';
 import { insertAlerts } from '../src/alerts/store.js';
 import { toDelivery } from '../src/delivery/outbox/delivery.js';
 import { reportComposers } from '../src/reports/composers.js';
-import { type ReportTenant, decideWindow } from '../src/reports/decisions.js';
+import { type ReportTenant, decideWindow } from '../src/reports/decision-transactions.js';
 import { UnsubscribeLinks } from '../src/reports/unsubscribe/links.js';
 import { FakeClock } from '../src/shared/clock.js';
 import { newId } from '../src/shared/ids.js';

@@ -4,7 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import type { Storage } from '../storage/storage.js';
 import { committedFatalFloods } from './alert-facts.js';
-import { type ReportSettingsSource, decideImmediate, forgetUndecided, reportTenants } from './decisions.js';
+import { type ReportSettingsSource, decideImmediate, forgetUndecided, reportTenants } from './decision-transactions.js';
 
 /** ImmediateDeciderDeps are what the decider is built from; the doorbell wakes this process's outbox. */
 export interface ImmediateDeciderDeps {

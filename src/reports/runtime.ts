@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { FatalSignal } from '../alerts/fatal-signal.js';
 import type { Config } from '../config.js';
-import type { ComposerRegistry } from '../delivery/outbox/composers.js';
+import type { ComposerRegistry } from '../delivery/outbox/render.js';
 import { getMailSettings } from '../settings/mail-settings.js';
 import type { Clock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';

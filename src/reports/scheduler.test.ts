@@ -5,7 +5,7 @@ import { type TestApp, startTestApp } from '../http/testing.js';
 import { FakeClock } from '../shared/clock.js';
 import { openStorage } from '../storage/storage.js';
 import { describeEachDialect } from '../storage/testing.js';
-import { type ReportSettings, lastWindowEnd, purgeDecidedWindows } from './decisions.js';
+import { type ReportSettings, lastWindowEnd, purgeDecidedWindows } from './decision-transactions.js';
 import { ReportMetrics } from './metrics.js';
 import { ReportScheduler } from './scheduler.js';
 

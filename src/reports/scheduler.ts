@@ -8,7 +8,7 @@ import {
   lastWindowEnd,
   purgeDecidedWindows,
   reportTenants,
-} from './decisions.js';
+} from './decision-transactions.js';
 import type { ReportMetrics } from './metrics.js';
 import { type Window, dueDailyWindow, dueSummaryWindow, nextReportInstant, parseReportTime } from './windows.js';
 

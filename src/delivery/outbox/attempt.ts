@@ -4,7 +4,7 @@ import type { Clock } from '../../shared/clock.js';
 import { isRetryable } from '../../shared/stage-error.js';
 import { type MailSender, type RenderedEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { type EndpointGate, serverAddress } from './admission.js';
-import { type ComposerRegistry, renderDelivery } from './composers.js';
+import { type ComposerRegistry, renderDelivery } from './render.js';
 import type { Delivery } from './delivery.js';
 import type { OutboxMetrics } from './metrics.js';
 import type { AttemptResult } from './outcomes.js';

@@ -4,7 +4,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Storage } from '../../storage/storage.js';
 import type { MailSender } from '../contract.js';
 import { createMailSender } from '../smtp/sender.js';
-import type { ComposerRegistry } from './composers.js';
+import type { ComposerRegistry } from './render.js';
 import { OutboxDoorbell } from './doorbell.js';
 import { OutboxMetrics } from './metrics.js';
 import type { EndpointResolver } from './attempt.js';

@@ -10,7 +10,7 @@ import { type AttemptContext, type AttemptOutcome, type EndpointResolver, attemp
 import { AttemptRecorder } from './attempt-recorder.js';
 import type { ConcurrencyLimits } from './capacity.js';
 import { type BreakerPolicy, DEFAULT_BREAKER_POLICY } from './circuit-breaker.js';
-import type { ComposerRegistry } from './composers.js';
+import type { ComposerRegistry } from './render.js';
 import type { OutboxDoorbell } from './doorbell.js';
 import { claimDue, releaseClaimed } from './leases.js';
 import { LeaseRenewal } from './leases-renewal.js';

@@ -9,7 +9,7 @@ import {
 import { classifySmtpError } from './classify.js';
 import { StageTracker } from './stage-tracker.js';
 import { createTranscript } from './transcript.js';
-import { endpointKey, transportOptions } from './transport-options.js';
+import { poolKey, transportOptions } from './transport-options.js';
 
 // CR, LF, NUL and the Unicode line breaks some parsers honour: one in a header value is an injection.
 const HEADER_BREAKING = /[\r\n\0\u0085\u2028\u2029]/;
@@ -104,7 +104,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
   sweep.unref();
 
   const poolFor = (endpoint: SmtpEndpoint, base: SMTPTransportOptions): Pool => {
-    const key = endpointKey(endpoint);
+    const key = poolKey(endpoint);
     let pool = pools.get(key);
     if (!pool) {
       const tracker = new StageTracker();

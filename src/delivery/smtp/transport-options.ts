@@ -3,8 +3,8 @@ import type { SMTPTransportOptions } from 'nodemailer';
 import { sha256 } from '../../shared/ids.js';
 import { type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 
-/** endpointKey identifies an endpoint's settings (secrets included, hashed) so each gets its own pool. */
-export function endpointKey(endpoint: SmtpEndpoint): string {
+/** poolKey identifies an endpoint's settings (secrets included, hashed) so each gets its own pool of connections. */
+export function poolKey(endpoint: SmtpEndpoint): string {
   const fields: (keyof SmtpEndpoint)[] = [
     'host', 'port', 'security', 'domain', 'username', 'password', 'authMethod', 'accessToken',
     'fromAddress', 'fromDisplayName', 'timeoutMs', 'connectAddress', 'ca',

@@ -4,7 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import type { Storage } from '../storage/storage.js';
 import { type FatalFlood, eventCounts } from './alert-facts.js';
-import { getsImmediate, getsWindowReport, immediateDelivery, windowDelivery } from './decide.js';
+import { getsImmediate, getsWindowReport, immediateDelivery, windowDelivery } from './recipient-rules.js';
 import type { Window } from './windows.js';
 
 /** ReportSettings are the parts of a tenant's mail settings that decide its alert emails. */
