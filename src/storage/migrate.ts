@@ -1,38 +1,32 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import type { Dialect } from './dialect.js';
+import { MIGRATIONS } from './migrations/index.js';
 import type { Storage } from './storage.js';
 
 /**
- * A migration module in `migrations/`: its file name (`YYYYMMDD-NN-domain-purpose.ts`) orders it,
- * and it receives the dialect because a few column types differ between engines.
+ * A migration module in `migrations/`, listed in `migrations/index.ts`: its file name
+ * (`YYYYMMDD-NN-domain-purpose.ts`) orders it, and it receives the dialect because a few column
+ * types differ between engines.
  */
 export interface TocsinMigration {
   up(db: Kysely<any>, dialect: Dialect): Promise<void>;
 }
 
-const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
-
-class FolderMigrationProvider implements MigrationProvider {
+class ListedMigrationProvider implements MigrationProvider {
   constructor(private readonly dialect: Dialect) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
-    const files = (await fs.readdir(MIGRATIONS_DIR))
-      .filter((f) => /^\d{8}-\d{2}-[\w-]+\.ts$/.test(f))
-      .sort();
     const migrations: Record<string, Migration> = {};
-    for (const file of files) {
-      const mod = (await import(pathToFileURL(path.join(MIGRATIONS_DIR, file)).href)) as TocsinMigration;
-      migrations[file.replace(/\.ts$/, '')] = { up: (db) => mod.up(db, this.dialect) };
+    for (const [name, load] of Object.entries(MIGRATIONS)) {
+      const mod = await load();
+      migrations[name] = { up: (db) => mod.up(db, this.dialect) };
     }
     return migrations;
   }
 }
 
 function migratorFor(storage: Storage): Migrator {
-  return new Migrator({ db: storage.db, provider: new FolderMigrationProvider(storage.dialect) });
+  return new Migrator({ db: storage.db, provider: new ListedMigrationProvider(storage.dialect) });
 }
 
 /** migrate applies every pending migration and returns the names it applied. */

@@ -1,0 +1,15 @@
+import type { TocsinMigration } from '../migrate.js';
+
+/**
+ * MIGRATIONS lists every migration, one line each, by the name recorded in the database (the
+ * file's name without extension, so databases migrated before this list existed see no change).
+ * Kysely applies them in name order. A static list, rather than a folder scan, is what lets the
+ * compiled build in `dist/` find them; add a line here for each new file.
+ */
+export const MIGRATIONS: Readonly<Record<string, () => Promise<TocsinMigration>>> = {
+  '20261127-01-host-and-access': () => import('./20261127-01-host-and-access.js'),
+  '20261127-02-alerts-store': () => import('./20261127-02-alerts-store.js'),
+  '20261127-20-delivery-outbox': () => import('./20261127-20-delivery-outbox.js'),
+  '20261127-30-settings-mail': () => import('./20261127-30-settings-mail.js'),
+  '20261127-50-reports-preferences-and-windows': () => import('./20261127-50-reports-preferences-and-windows.js'),
+};
