@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import type { SMTPServer } from 'smtp-server';
 import { newId } from '../../shared/ids.js';
 
 /** CaughtMessage is one email the catcher accepted, parsed for display. */
@@ -25,14 +24,16 @@ const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 /**
  * MailCatcher is the built-in SMTP server that `npm start` uses as the system default, so a
  * newcomer sees alert emails arrive without a mail server of their own. It keeps the last
- * messages in memory and accepts any credentials; it listens on loopback only.
+ * messages in memory and accepts any credentials; it listens on loopback only. Its SMTP server and
+ * parser are loaded when it starts, so a server configured with TOCSIN_SMTP_URL never loads them.
  */
 export class MailCatcher {
   #messages: CaughtMessage[] = [];
-  readonly #server: SMTPServer;
+  #server: SMTPServer | undefined;
 
-  constructor() {
-    this.#server = new SMTPServer({
+  async #create(): Promise<SMTPServer> {
+    const [{ SMTPServer }, { simpleParser }] = await Promise.all([import('smtp-server'), import('mailparser')]);
+    return new SMTPServer({
       disabledCommands: ['STARTTLS'],
       authOptional: true,
       allowInsecureAuth: true,
@@ -69,12 +70,13 @@ export class MailCatcher {
   }
 
   /** listen starts the server on 127.0.0.1 and returns the port (0 picks a free one). */
-  listen(port: number): Promise<number> {
+  async listen(port: number): Promise<number> {
+    const server = (this.#server = await this.#create());
     return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, '127.0.0.1', () => {
-        this.#server.off('error', reject);
-        resolve((this.#server.server.address() as AddressInfo).port);
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve((server.server.address() as AddressInfo).port);
       });
     });
   }
@@ -90,6 +92,7 @@ export class MailCatcher {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.#server.close(() => resolve()));
+    const server = this.#server;
+    return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
   }
 }
