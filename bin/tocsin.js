@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so there is no build step to forget.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli/main.ts');
+// Runs the compiled CLI that `npm install` (the `prepare` script) or `npm run build` writes to dist/.
+import '../dist/cli/main.js';

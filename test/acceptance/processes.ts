@@ -1,9 +1,25 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** REPO_ROOT is the checkout the acceptance tests run, as a user would. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+// The build writes this file last, so its time says when dist/ was last complete.
+const BUILD_STAMP = path.join(REPO_ROOT, 'dist/reports/templates/email-html.json');
+
+/**
+ * ensureBuilt runs `npm run build` when dist/ is missing or a source file changed since it was
+ * built, so the acceptance tests run the compiled service a user runs, never a stale one.
+ */
+export function ensureBuilt(): void {
+  const built = fs.existsSync(BUILD_STAMP) ? fs.statSync(BUILD_STAMP).mtimeMs : 0;
+  const sources = fs.readdirSync(path.join(REPO_ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => !f.endsWith('.test.ts'));
+  if (sources.some((f) => fs.statSync(path.join(REPO_ROOT, 'src', f)).mtimeMs > built)) {
+    execFileSync('npm', ['run', '-s', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  }
+}
 
 /** Started is a running child process with its output so far. */
 export interface Started {

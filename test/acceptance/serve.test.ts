@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/storage/migrations/index.js';
 import { createTestDatabase, describeEachDialect } from '../../src/storage/testing.js';
-import { REPO_ROOT, type Started, cleanEnv, groupAlive, killGroup, start, stop } from './processes.js';
+import { REPO_ROOT, type Started, cleanEnv, ensureBuilt, groupAlive, killGroup, start, stop } from './processes.js';
 
 // A process that prints its banner has started; these bound how long a user would wait.
 const SHUTDOWN_LIMIT_MS = 8_000;
@@ -37,6 +38,8 @@ async function stopped(started: Started, signal: NodeJS.Signals = 'SIGTERM', gro
   return result;
 }
 
+// bin/tocsin.js and `npm start` run the compiled service in dist/.
+beforeAll(ensureBuilt, 180_000);
 afterEach(() => {
   for (const started of running) killGroup(started);
   running.clear();
@@ -93,7 +96,7 @@ describe('tocsin serve, as a user runs it', () => {
   it('runs with `npm start` from the repository root, keeping its data in ./data', async () => {
     // A copy of the checkout's layout, so ./data is created there and not in the real checkout.
     const root = tempDir('tocsin-root-');
-    for (const entry of ['package.json', 'bin', 'src', 'node_modules', 'tsconfig.json']) {
+    for (const entry of ['package.json', 'bin', 'dist', 'node_modules']) {
       fs.symlinkSync(path.join(REPO_ROOT, entry), path.join(root, entry));
     }
     const npm = serve({ LOG_LEVEL: 'info' }, root, ['npm', ['start', '--silent']]);
@@ -102,7 +105,7 @@ describe('tocsin serve, as a user runs it', () => {
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     expect(fs.existsSync(path.join(root, 'data', 'tocsin.db'))).toBe(true);
     expect(fs.existsSync(path.join(root, 'data', 'secret.key'))).toBe(true);
-    // Ctrl-C in a terminal signals the whole foreground group: npm (which dies of it), tsx and Tocsin.
+    // Ctrl-C in a terminal signals the whole foreground group: npm (which dies of it) and Tocsin.
     const { code, signal, ms } = await stopped(npm, 'SIGINT', true);
     expect(code === 0 || signal === 'SIGINT').toBe(true);
     expect(ms).toBeLessThan(SHUTDOWN_LIMIT_MS);
@@ -119,7 +122,7 @@ describeEachDialect('tocsin migrate, on a fresh database', (dialect) => {
       const env = cleanEnv({ DATABASE_URL: database.url });
       const first = start('node', ['bin/tocsin.js', 'migrate'], { env });
       expect((await first.exited()).code).toBe(0);
-      const migrations = fs.readdirSync(path.join(REPO_ROOT, 'src/storage/migrations')).filter((f) => /^\d{8}-\d{2}-.+\.ts$/.test(f));
+      const migrations = Object.keys(MIGRATIONS);
       expect(first.stdout()).toContain(`applied ${migrations.length} migration(s)`);
       expect(first.stdout()).not.toContain('tocsin:tocsin@');
       const again = start('node', ['bin/tocsin.js', 'migrate'], { env });
