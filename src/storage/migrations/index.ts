@@ -12,4 +12,8 @@ export const MIGRATIONS: Readonly<Record<string, () => Promise<TocsinMigration>>
   '20261127-20-delivery-outbox': () => import('./20261127-20-delivery-outbox.js'),
   '20261127-30-settings-mail': () => import('./20261127-30-settings-mail.js'),
   '20261127-50-reports-preferences-and-windows': () => import('./20261127-50-reports-preferences-and-windows.js'),
+  '20261129-60-alerts-acknowledgements-mutes-audit': () => import('./20261129-60-alerts-acknowledgements-mutes-audit.js'),
+  '20261129-61-settings-existing-tenants-keep-alerts-email': () => import('./20261129-61-settings-existing-tenants-keep-alerts-email.js'),
+  '20261130-60-reports-undecided-fatal-alerts': () => import('./20261130-60-reports-undecided-fatal-alerts.js'),
+  '20261130-70-sources': () => import('./20261130-70-sources.js'),
 };
