@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
 import { DEFAULT_DB_POOL_SIZE } from './storage/storage.js';
 
 const booleanFromEnv = z
@@ -19,6 +20,11 @@ const envSchema = z.object({
   TOCSIN_DATA_DIR: z.string().min(1).default('./data'),
   TOCSIN_MAIL_CATCHER_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
   TOCSIN_DELIVERY_DEADLINE_HOURS: z.coerce.number().positive().default(24),
+  // An empty value means the default, as it always has for this one.
+  TOCSIN_FLOOD_WINDOW_SECONDS: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.coerce.number({ message: 'must be a whole number of seconds from 0 to 86400' }).int().min(0).max(86_400).default(DEFAULT_FLOOD_WINDOW_MS / 1000),
+  ),
   TOCSIN_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   TOCSIN_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(DEFAULT_DB_POOL_SIZE),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -39,6 +45,8 @@ export interface Config {
   readonly dataDir: string;
   readonly mailCatcherPort: number;
   readonly deliveryDeadlineMs: number;
+  /** Repeats of a dedup key less than this apart are one flood (TOCSIN_FLOOD_WINDOW_SECONDS). */
+  readonly floodWindowMs: number;
   readonly role: 'api' | 'worker' | 'all';
   /** Most PostgreSQL connections this process's pool opens (TOCSIN_DB_POOL_SIZE); SQLite ignores it. */
   readonly dbPoolSize: number;
@@ -75,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     mailCatcherPort: e.TOCSIN_MAIL_CATCHER_PORT,
     deliveryDeadlineMs: e.TOCSIN_DELIVERY_DEADLINE_HOURS * 3_600_000,
+    floodWindowMs: e.TOCSIN_FLOOD_WINDOW_SECONDS * 1000,
     role: e.TOCSIN_ROLE,
     dbPoolSize: e.TOCSIN_DB_POOL_SIZE,
     logLevel: e.LOG_LEVEL,

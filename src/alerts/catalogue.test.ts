@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LANGUAGES } from '../i18n/languages.js';
 import { COMPONENTS, EVENTS, componentDisplayName, eventDisplayName, findComponent, findEvent } from './catalogue.js';
-import { floodWindowMs } from './settings.js';
+import { loadConfig } from '../config.js';
 import { SEVERITIES, parseSeverity } from './severity.js';
 
 describe('event catalogue', () => {
@@ -52,8 +52,10 @@ describe('severities', () => {
 
 describe('flood window setting', () => {
   it('defaults to ten minutes and refuses nonsense', () => {
-    expect(floodWindowMs({})).toBe(600_000);
-    expect(floodWindowMs({ TOCSIN_FLOOD_WINDOW_SECONDS: '60' })).toBe(60_000);
-    expect(() => floodWindowMs({ TOCSIN_FLOOD_WINDOW_SECONDS: 'soon' })).toThrow(/TOCSIN_FLOOD_WINDOW_SECONDS/);
+    expect(loadConfig({}).floodWindowMs).toBe(600_000);
+    expect(loadConfig({ TOCSIN_FLOOD_WINDOW_SECONDS: '' }).floodWindowMs).toBe(600_000);
+    expect(loadConfig({ TOCSIN_FLOOD_WINDOW_SECONDS: '60' }).floodWindowMs).toBe(60_000);
+    expect(() => loadConfig({ TOCSIN_FLOOD_WINDOW_SECONDS: 'soon' })).toThrow(/TOCSIN_FLOOD_WINDOW_SECONDS/);
+    expect(() => loadConfig({ TOCSIN_FLOOD_WINDOW_SECONDS: '1.5' })).toThrow(/TOCSIN_FLOOD_WINDOW_SECONDS/);
   });
 });

@@ -5,7 +5,6 @@ import type { Clock } from '../shared/clock.js';
 import type { Database } from '../storage/database.js';
 import type { FatalSignal } from './fatal-signal.js';
 import type { NewAlert } from './input.js';
-import { floodWindowMs } from './settings.js';
 import { insertAlerts, writeAlerts } from './store.js';
 
 /** AlertIngest stores validated alerts for one running app and counts them for /metrics. */
@@ -101,7 +100,7 @@ export function ingestFor(deps: AppDeps): AlertIngest {
       labelNames: ['severity'] as const,
       registers: [deps.metrics.registry],
     });
-    const commit = groupCommit(deps.storage.db, deps.clock, floodWindowMs(), deps.storage.dialect === 'sqlite' ? 1 : 4);
+    const commit = groupCommit(deps.storage.db, deps.clock, deps.config.floodWindowMs, deps.storage.dialect === 'sqlite' ? 1 : 4);
     const signal = deps.fatalSignal;
     const fatalCommitted = signal ? coalescedFatalSignal(signal) : undefined;
     ingest = {
