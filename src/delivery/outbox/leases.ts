@@ -97,7 +97,10 @@ export async function claimDue(storage: Storage, request: ClaimRequest): Promise
 
 /**
  * renewLeases extends the leases this worker still holds on rows it is sending, and returns the
- * ids whose lease it has lost (another worker took them after an expiry).
+ * ids whose lease it has really lost: the row is gone, or another claim gave it a new token. A row
+ * that this worker finished (recorded or handed back) while the renewal ran has no token any more
+ * and is not lost: the caller's snapshot of its rows is older than the statement. A row another
+transaction has locked is left for the next renewal.
  */
 export async function renewLeases(
   storage: Storage,
@@ -110,12 +113,24 @@ export async function renewLeases(
   const renewed = await storage.db
     .updateTable('deliveries')
     .set({ lease_expires_at: until, next_attempt_at: until })
-    .where('status', '=', 'sending')
-    .where((eb) => eb.or([...leases].map(([id, token]) => eb.and([eb('id', '=', id), eb('lease_token', '=', token)]))))
+    .where('id', 'in', (eb) => {
+      const held = eb
+        .selectFrom('deliveries')
+        .select('id')
+        .where('status', '=', 'sending')
+        .where((w) => w.or([...leases].map(([id, token]) => w.and([w('id', '=', id), w('lease_token', '=', token)]))));
+      // A row locked by the commit of its result needs no renewal; waiting for it could deadlock
+      // with that commit, which locks the same rows in another order.
+      return storage.dialect === 'postgres' ? held.forUpdate().skipLocked() : held;
+    })
     .returning('id')
     .execute();
   const kept = new Set(renewed.map((r) => r.id));
-  return [...leases.keys()].filter((id) => !kept.has(id));
+  const missed = [...leases.keys()].filter((id) => !kept.has(id));
+  if (missed.length === 0) return [];
+  const current = await storage.db.selectFrom('deliveries').select(['id', 'lease_token']).where('id', 'in', missed).execute();
+  const tokenNow = new Map(current.map((r) => [r.id, r.lease_token]));
+  return missed.filter((id) => !tokenNow.has(id) || (tokenNow.get(id) !== null && tokenNow.get(id) !== leases.get(id)));
 }
 
 /**

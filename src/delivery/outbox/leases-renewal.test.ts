@@ -1,0 +1,90 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FakeClock, systemClock } from '../../shared/clock.js';
+import { describeEachDialect } from '../../storage/testing.js';
+import type { SmtpEndpoint } from '../contract.js';
+import { createMailSender } from '../smtp/sender.js';
+import { startTestSmtpServer } from '../smtp/test-servers.js';
+import { enqueueDeliveries } from './enqueue.js';
+import { claimDue } from './leases.js';
+import { LeaseRenewal } from './leases-renewal.js';
+import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from './testing/fixtures.js';
+import { DeliveryWorker } from './worker.js';
+
+/** captureWarnings is a logger that keeps the messages of its warnings and errors, with their fields. */
+function captureWarnings() {
+  const entries: { msg: string; deliveries?: string[] }[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      entries.push(JSON.parse(chunk.toString('utf8')));
+      done();
+    },
+  });
+  return { log: pino({ level: 'warn' }, stream), entries };
+}
+
+describeEachDialect('lease renewal warns only of leases really lost', (dialect) => {
+  let database: TestOutboxDatabase;
+  let tenant: string;
+
+  beforeAll(async () => {
+    database = await openTestOutboxDatabase(dialect);
+    tenant = await insertTestTenant(database.storage.db, 'renewal');
+  });
+  afterAll(() => database.close());
+
+  it('sends a burst with renewals running throughout and no lease-lost warning, each email once', async () => {
+    const BURST = 500;
+    const sink = await startTestSmtpServer();
+    const sender = createMailSender({ maxConnections: 10 });
+    const { log, entries } = captureWarnings();
+    const endpoint: SmtpEndpoint = { host: '127.0.0.1', port: sink.port, security: 'none', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 5_000 };
+    await enqueueDeliveries(
+      database.storage.db,
+      Array.from({ length: BURST }, (_, i) => testDelivery(tenant, `r${i}@example.com`)),
+      systemClock,
+    );
+    // A 600 ms lease renews every 200 ms: many renewals meet sends that finish while they run.
+    const worker = new DeliveryWorker({
+      storage: database.storage,
+      clock: systemClock,
+      sender,
+      resolveEndpoint: async () => endpoint,
+      composers: {},
+      logger: log,
+      settings: { leaseMs: 600, pollIntervalMs: 20 },
+    });
+    try {
+      worker.start();
+      await sink.waitForMessages(BURST, 60_000);
+      await worker.stop();
+    } finally {
+      await sender.close();
+      await sink.close();
+    }
+    expect(entries.filter((e) => /lease/.test(e.msg))).toEqual([]);
+    expect(new Set(sink.messages.map((m) => m.messageId)).size).toBe(BURST);
+    expect(sink.messages).toHaveLength(BURST);
+  }, 90_000);
+
+  it('warns, naming it, of a row another worker claimed after the lease ran out', async () => {
+    await database.storage.db.deleteFrom('deliveries').execute();
+    const clock = new FakeClock(Date.UTC(2026, 10, 30, 9));
+    await enqueueDeliveries(database.storage.db, [testDelivery(tenant, 'a@example.com'), testDelivery(tenant, 'b@example.com')], clock);
+    const mine = await claimDue(database.storage, { workerId: 'slow', now: clock.now(), leaseMs: 1_000, limit: 2 });
+    const { log, entries } = captureWarnings();
+    const held = new Map(mine.deliveries.map((d) => [d.id, d.leaseToken!]));
+    const renewal = new LeaseRenewal({ storage: database.storage, clock, leaseMs: 1_000, log, held: () => held });
+    const [taken, kept] = mine.deliveries;
+    // The slow worker's lease on one row ran out and another worker took it.
+    await database.storage.db.updateTable('deliveries').set({ lease_expires_at: clock.now(), next_attempt_at: clock.now() }).where('id', '=', taken!.id).execute();
+    clock.advance(1);
+    const theirs = await claimDue(database.storage, { workerId: 'fast', now: clock.now(), leaseMs: 1_000, limit: 2 });
+    expect(theirs.deliveries.map((d) => d.id)).toEqual([taken!.id]);
+    await renewal.renewNow();
+    expect(entries).toEqual([expect.objectContaining({ msg: 'leases lost while sending', deliveries: [taken!.id] })]);
+    const row = await database.storage.db.selectFrom('deliveries').select('lease_expires_at').where('id', '=', kept!.id).executeTakeFirstOrThrow();
+    expect(row.lease_expires_at).toBe(clock.now() + 1_000);
+  });
+});
