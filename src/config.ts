@@ -25,6 +25,7 @@ const envSchema = z.object({
     (value) => (value === '' ? undefined : value),
     z.coerce.number({ message: 'must be a whole number of seconds from 0 to 86400' }).int().min(0).max(86_400).default(DEFAULT_FLOOD_WINDOW_MS / 1000),
   ),
+  TOCSIN_SOURCE_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(60_000),
   TOCSIN_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   TOCSIN_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(DEFAULT_DB_POOL_SIZE),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -47,6 +48,8 @@ export interface Config {
   readonly deliveryDeadlineMs: number;
   /** Repeats of a dedup key less than this apart are one flood (TOCSIN_FLOOD_WINDOW_SECONDS). */
   readonly floodWindowMs: number;
+  /** Requests a minute each inbound source may send before its receive URL answers 503. */
+  readonly sourceRequestsPerMinute: number;
   readonly role: 'api' | 'worker' | 'all';
   /** Most PostgreSQL connections this process's pool opens (TOCSIN_DB_POOL_SIZE); SQLite ignores it. */
   readonly dbPoolSize: number;
@@ -84,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailCatcherPort: e.TOCSIN_MAIL_CATCHER_PORT,
     deliveryDeadlineMs: e.TOCSIN_DELIVERY_DEADLINE_HOURS * 3_600_000,
     floodWindowMs: e.TOCSIN_FLOOD_WINDOW_SECONDS * 1000,
+    sourceRequestsPerMinute: e.TOCSIN_SOURCE_REQUESTS_PER_MINUTE,
     role: e.TOCSIN_ROLE,
     dbPoolSize: e.TOCSIN_DB_POOL_SIZE,
     logLevel: e.LOG_LEVEL,

@@ -2,15 +2,21 @@ import type { Kysely } from 'kysely';
 import { Counter } from 'prom-client';
 import type { AppDeps } from '../http/context.js';
 import type { Clock } from '../shared/clock.js';
-import type { Database } from '../storage/database.js';
+import type { Database, Db } from '../storage/database.js';
 import type { FatalSignal } from './fatal-signal.js';
 import type { NewAlert } from './input.js';
-import { insertAlerts, writeAlerts } from './store.js';
+import { writeAlerts } from './store.js';
+
+/**
+ * AlongsideWrite is more to write in the transaction that stores a batch, given the batch's ids
+ * (an inbound source's delivery key and counters): both commit, or neither.
+ */
+export type AlongsideWrite = (tx: Db, alertIds: readonly string[]) => Promise<void>;
 
 /** AlertIngest stores validated alerts for one running app and counts them for /metrics. */
 export interface AlertIngest {
-  /** raise stores alerts durably and returns their ids once committed. */
-  raise(tenantId: string, alerts: readonly NewAlert[]): Promise<string[]>;
+  /** raise stores alerts durably (with `alongside`, in the same transaction) and returns their ids once committed. */
+  raise(tenantId: string, alerts: readonly NewAlert[], alongside?: AlongsideWrite): Promise<string[]>;
 }
 
 /** MAX_ALERTS_PER_COMMIT bounds one group commit, so that no transaction holds the writer long. */
@@ -19,6 +25,7 @@ export const MAX_ALERTS_PER_COMMIT = 5_000;
 interface Pending {
   readonly tenantId: string;
   readonly alerts: readonly NewAlert[];
+  readonly alongside: AlongsideWrite | undefined;
   resolve(ids: string[]): void;
   reject(err: unknown): void;
 }
@@ -49,19 +56,28 @@ export function groupCommit(
     return queue.splice(0, n);
   };
 
+  const write = async (tx: Db, item: Pending, now: number) => {
+    const ids = await writeAlerts(tx, item.tenantId, item.alerts, now, windowMs);
+    if (item.alongside) await item.alongside(tx, ids);
+    return ids;
+  };
+
   const commit = async (items: Pending[]) => {
     const now = clock.now();
     try {
       const ids = await db.transaction().execute(async (tx) => {
         const out: string[][] = [];
-        for (const item of items) out.push(await writeAlerts(tx, item.tenantId, item.alerts, now, windowMs));
+        for (const item of items) out.push(await write(tx, item, now));
         return out;
       });
       items.forEach((item, i) => item.resolve(ids[i]!));
     } catch (err) {
       if (items.length === 1) return items[0]!.reject(err);
       for (const item of items) {
-        await insertAlerts(db, item.tenantId, item.alerts, clock.now(), windowMs).then(item.resolve, item.reject);
+        await db
+          .transaction()
+          .execute((tx) => write(tx, item, clock.now()))
+          .then(item.resolve, item.reject);
       }
     }
   };
@@ -77,9 +93,9 @@ export function groupCommit(
     }
   };
 
-  return (tenantId, alerts) =>
+  return (tenantId, alerts, alongside) =>
     new Promise<string[]>((resolve, reject) => {
-      queue.push({ tenantId, alerts, resolve, reject });
+      queue.push({ tenantId, alerts, alongside, resolve, reject });
       if (committing < maxConcurrentCommits) void drain();
     });
 }
@@ -104,8 +120,8 @@ export function ingestFor(deps: AppDeps): AlertIngest {
     const signal = deps.fatalSignal;
     const fatalCommitted = signal ? coalescedFatalSignal(signal) : undefined;
     ingest = {
-      async raise(tenantId, alerts) {
-        const ids = await commit(tenantId, alerts);
+      async raise(tenantId, alerts, alongside) {
+        const ids = await commit(tenantId, alerts, alongside);
         if (fatalCommitted) {
           const fatal = ids.filter((_, i) => alerts[i]!.severity === 'Fatal');
           if (fatal.length > 0) fatalCommitted(tenantId, fatal);

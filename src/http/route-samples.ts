@@ -89,6 +89,8 @@ export const BODY_SAMPLES: Record<string, BodySample> = {
   'POST /api/v1/tenants/:tenant/alerts/mark-unread': () => ({ ids: ['no-such-alert'] }),
   'POST /api/v1/tenants/:tenant/sources': (s) => ({ name: s.unique(), kind: 'alertmanager', mapping: { defaultComponent: 'Robots' } }),
   'PATCH /api/v1/tenants/:tenant/sources/:sourceId': () => ({ enabled: true, mapping: { events: { 'Sample.Event': { severity: 'Warn' } } } }),
+  // Unsigned, so the receiver answers 401: the walks check it never fails worse than that.
+  'POST /api/v1/sources/:sourceId/receive': (s) => ({ severity: 'Error', component: 'Jobs', message: s.unique() }),
   'POST /api/Account/Authenticate': (s) => ({ tenancyName: s.tenant, usernameOrEmailAddress: `${s.unique()}@example.com`, password: 'not the password' }),
   'POST /odata/Alerts/UiPath.Server.Configuration.OData.MarkAsRead': () => ({ ids: ['no-such-alert'] }),
   'POST /odata/Alerts/UiPath.Server.Configuration.OData.RaiseProcessAlert': (s) => ({

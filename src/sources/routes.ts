@@ -1,13 +1,21 @@
+import crypto from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { tenantOf } from '../access/routes.js';
-import type { RouteModule } from '../http/context.js';
-import { receptionView, sourceInput, sourcePatch, sourceView } from './model.js';
+import type { RouteModule, TocsinApp } from '../http/context.js';
+import { PROBLEM_MEDIA_TYPE } from '../http/openapi.js';
+import { conflict, problemTypeFor } from '../http/problem.js';
+import { type Receiver, MAX_RECEIVE_BYTES, type ReceiveAnswer, createReceiver } from './receive.js';
+import { signedSample } from './samples.js';
+import { type SourceKind, receptionView, sourceInput, sourcePatch, sourceView } from './model.js';
 import {
+  activeSecrets,
   createSource,
   deleteSource,
   listReceptions,
   listSources,
   requireSource,
+  receivePath,
   rotateSecret,
   showSource,
   updateSource,
@@ -16,6 +24,64 @@ import {
 const ref = z.string().min(1).max(200);
 const tenantParams = z.object({ tenant: ref });
 const sourceParams = tenantParams.extend({ sourceId: ref });
+
+const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' };
+
+/** sendAnswer writes a receiver's answer: 202 `{ids}`, or a problem document with its headers. */
+function sendAnswer(reply: FastifyReply, answer: ReceiveAnswer) {
+  if (answer.headers) void reply.headers(answer.headers);
+  if (answer.status === 202) return reply.status(202).send({ ids: answer.ids ?? [] });
+  const status = answer.status;
+  return reply
+    .status(status)
+    .type(PROBLEM_MEDIA_TYPE)
+    .send({ type: problemTypeFor(status), title: TITLES[status] ?? 'Error', status, detail: answer.detail ?? '' });
+}
+
+const rawBodies = new WeakMap<FastifyRequest, Buffer>();
+
+/**
+ * receiveRoute registers the receive URL in its own scope, where every body is read as raw bytes
+ * (at most MAX_RECEIVE_BYTES, else 413): signatures are checked on exactly the bytes received,
+ * before any parsing. No Tocsin token: the source's secret authenticates the request.
+ */
+function receiveRoute(app: TocsinApp, receive: Receiver) {
+  void app.register(async (scope: TocsinApp) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_RECEIVE_BYTES }, (request, body, done) => {
+      rawBodies.set(request, body as Buffer);
+      done(null, undefined);
+    });
+    scope.post(
+      '/api/v1/sources/:sourceId/receive',
+      {
+        bodyLimit: MAX_RECEIVE_BYTES,
+        config: { access: 'public', problems: [503] },
+        // The body is read raw and checked by the receiver after the signature; the schemas document it.
+        validatorCompiler: () => (data) => ({ value: data }),
+        schema: {
+          params: z.object({ sourceId: ref }),
+          headers: z.object({
+            'x-uipath-signature': z.string().optional().describe('orchestrator-webhook: Base64 HMAC-SHA256 of the raw body (sha256=hex accepted)'),
+            authorization: z.string().optional().describe('alertmanager: Bearer <secret>, or Basic with the secret as password'),
+            'webhook-id': z.string().optional().describe('webhook (Standard Webhooks): the message id, also the idempotency key'),
+            'webhook-timestamp': z.string().optional().describe('webhook: Unix seconds, within 5 minutes of now'),
+            'webhook-signature': z.string().optional().describe('webhook: space-separated v1,<Base64 HMAC-SHA256 of "id.timestamp.body">'),
+          }),
+          body: z
+            .record(z.string(), z.unknown())
+            .describe("orchestrator-webhook: Orchestrator's webhook event; alertmanager: Alertmanager's webhook JSON (version 4); webhook: one AlertInput or {alerts: [AlertInput]}"),
+          response: { 202: z.object({ ids: z.array(z.string()) }) },
+          description:
+            "A source's receive URL (its `url`), authenticated by the source's secret, not a token. 202 {ids} once stored; a redelivered event " +
+            'gets 202 with the same ids and stores nothing; 400 malformed; 401 bad or missing signature or a stale timestamp; 404 unknown or ' +
+            'disabled source; 413 over 1 MB; 503 with Retry-After when it cannot store now or the source is over its rate.',
+        },
+      },
+      async (request, reply) => sendAnswer(reply, await receive((request.params as { sourceId: string }).sourceId, request.headers, rawBodies.get(request) ?? Buffer.alloc(0))),
+    );
+  });
+}
 
 /**
  * sourceRoutes manage a tenant's inbound sources: create (the secret is shown once), list, read,
@@ -26,6 +92,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
   const db = storage.db;
   const base = '/api/v1/tenants/:tenant/sources';
   const show = (row: Parameters<typeof showSource>[0]) => showSource(row, config.publicUrl);
+  receiveRoute(app, createReceiver(deps));
 
   app.post(
     base,
@@ -101,6 +168,28 @@ export const sourceRoutes: RouteModule = (app, deps) => {
     async (request) => {
       const row = await requireSource(db, tenantOf(request).id, request.params.sourceId);
       return { items: await listReceptions(db, row.id) };
+    },
+  );
+  app.post(
+    `${base}/:sourceId/test`,
+    {
+      config: { permission: 'Sources.Edit', problems: [409] },
+      schema: {
+        params: sourceParams,
+        response: { 200: z.object({ ok: z.boolean(), alertIds: z.array(z.string()), status: z.number(), detail: z.string().nullable() }) },
+        description:
+          "Sends the source's receive URL a sample event of its kind, signed with its newest secret, and answers what came of it: " +
+          'ok and the stored alert ids, or the status and detail the receiver answered (a disabled source answers 404).',
+      },
+    },
+    async (request) => {
+      const row = await requireSource(db, tenantOf(request).id, request.params.sourceId);
+      if (row.kind === 'orchestrator-pull') throw conflict('An orchestrator-pull source fetches its alerts; it has no receive URL to test.');
+      const [secret] = await activeSecrets(db, secretBox, row.id);
+      const sample = signedSample(row.kind as SourceKind, secret!, clock.now(), crypto.randomUUID());
+      const res = await app.inject({ method: 'POST', url: receivePath(row.id), headers: sample.headers, payload: sample.body });
+      const answer = res.json<{ ids?: string[]; detail?: string }>();
+      return { ok: res.statusCode === 202, alertIds: answer.ids ?? [], status: res.statusCode, detail: answer.detail ?? null };
     },
   );
 };

@@ -1,0 +1,119 @@
+import crypto from 'node:crypto';
+import { z } from 'zod';
+import { findComponent } from '../../alerts/catalogue.js';
+import type { AlertInput } from '../../alerts/input.js';
+import { ALERTMANAGER_DEFAULTS, type SourceMapping } from '../model.js';
+import { type MappedAlerts, type MappingFailure, applyOverride, clip, eventName, fits } from './shared.js';
+
+const labels = z.record(z.string(), z.string());
+
+/**
+ * alertmanagerPayload is Alertmanager's webhook body, version 4 (reference §3.1 [D]); fields
+ * Tocsin does not read are let through, newer senders add some (notification_reason, routeLabels).
+ */
+export const alertmanagerPayload = z.object({
+  version: z.literal('4', { error: 'must be "4" (Alertmanager\'s webhook format)' }),
+  groupKey: z.string().optional(),
+  status: z.string().optional(),
+  receiver: z.string().optional(),
+  externalURL: z.string().optional(),
+  alerts: z
+    .array(
+      z.object({
+        status: z.enum(['firing', 'resolved']),
+        labels,
+        annotations: labels.optional(),
+        startsAt: z.string().optional(),
+        endsAt: z.string().optional(),
+        generatorURL: z.string().optional(),
+        fingerprint: z.string().max(200).optional(),
+      }),
+    )
+    .max(1_000),
+});
+
+// Alertmanager writes "0001-01-01T00:00:00Z" for an alert that has not ended.
+const time = (value: string | undefined) => {
+  const ms = value ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(ms) || ms <= 0 ? undefined : new Date(ms).toISOString();
+};
+
+const fingerprintOf = (set: Record<string, string>) =>
+  crypto
+    .createHash('sha256')
+    .update(JSON.stringify(Object.entries(set).sort(([a], [b]) => (a < b ? -1 : 1))))
+    .digest('hex')
+    .slice(0, 16);
+
+/**
+ * mapAlertmanager turns an Alertmanager notification into one alert per `alerts[]` item: severity
+ * from the mapping's label (critical→Fatal … by default), component and event from labels, the
+ * message from the summary or description annotation, the fingerprint as dedupKey so flood control
+ * collapses repeats; a resolved alert is a Success alert for the same key. The delivery key is the
+ * set of (fingerprint, startsAt, status): retries and HA copies of a notification are no-ops, a new
+ * episode alerts again (reference §3.1 [I]).
+ */
+export function mapAlertmanager(body: unknown, rawText: string, mapping: SourceMapping): MappedAlerts | MappingFailure {
+  const parsed = alertmanagerPayload.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { invalid: `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}` };
+  }
+  const payload = parsed.data;
+  const m = { ...ALERTMANAGER_DEFAULTS, ...mapping };
+  const alerts: AlertInput[] = [];
+  const episodes: string[] = [];
+  let ignored = 0;
+  for (const item of payload.alerts) {
+    const annotations = item.annotations ?? {};
+    const fingerprint = item.fingerprint || fingerprintOf(item.labels);
+    episodes.push(`${fingerprint}:${item.startsAt ?? ''}:${item.status}`);
+    const level = (item.labels[m.severityLabel] ?? '').toLowerCase();
+    const severity = Object.hasOwn(m.severities, level) ? m.severities[level]! : m.defaultSeverity;
+    const component = findComponent(item.labels[m.componentLabel] ?? '')?.name ?? m.defaultComponent;
+    const alertname = item.labels[m.eventLabel] ?? '';
+    const event = eventName(alertname, 'Alertmanager.Alert');
+    const resolved = applyOverride({ severity, component, alert: true }, m.events, alertname, event);
+    if (!resolved.alert) {
+      ignored += 1;
+      continue;
+    }
+    const text = annotations.summary || annotations.description || `${alertname || 'Alert'} ${item.status}`;
+    const isResolved = item.status === 'resolved';
+    const occurredAt = time(isResolved ? item.endsAt : item.startsAt);
+    const instance = item.labels.instance;
+    alerts.push({
+      severity: isResolved ? 'Success' : resolved.severity,
+      component: resolved.component,
+      event,
+      message: clip(isResolved ? `Resolved: ${text}` : text),
+      data: dataOf(item, fingerprint, payload),
+      ...(instance ? { source: { machine: instance.slice(0, 512) } } : {}),
+      dedupKey: fingerprint.slice(0, 256),
+      ...(occurredAt ? { occurredAt } : {}),
+    });
+  }
+  const deliveryKeys = episodes.length > 0 ? [`episodes:${crypto.createHash('sha256').update(episodes.sort().join('\n')).digest('base64url')}`] : [];
+  return { alerts, deliveryKeys, ignored };
+}
+
+type Notification = z.infer<typeof alertmanagerPayload>;
+
+/** dataOf keeps an alert's labels, annotations and links, without the annotations when they are too large. */
+function dataOf(item: Notification['alerts'][number], fingerprint: string, payload: Notification): Record<string, unknown> {
+  const data: Record<string, unknown> = {
+    status: item.status,
+    fingerprint,
+    startsAt: item.startsAt ?? null,
+    endsAt: item.endsAt ?? null,
+    generatorURL: item.generatorURL ?? null,
+    receiver: payload.receiver ?? null,
+    groupKey: payload.groupKey ?? null,
+    externalURL: payload.externalURL ?? null,
+    labels: item.labels,
+    annotations: item.annotations ?? {},
+  };
+  if (fits(data)) return data;
+  const { annotations: _dropped, ...rest } = data;
+  return fits(rest) ? { ...rest, note: 'annotations too large to keep' } : { status: item.status, fingerprint, note: 'labels too large to keep' };
+}

@@ -1,0 +1,98 @@
+import { findComponent } from '../../alerts/catalogue.js';
+import { type AlertInput, MAX_DATA_BYTES, MAX_MESSAGE_LENGTH } from '../../alerts/input.js';
+import type { Severity } from '../../alerts/severity.js';
+import type { EventOverride } from '../model.js';
+
+/** MAX_PAYLOAD_BYTES bounds the sender's payload kept in an alert's `data`, leaving room for the rest. */
+export const MAX_PAYLOAD_BYTES = 12 * 1024;
+
+/** MappedAlerts is what a sender's event becomes: the alerts to store and the keys that make it once-only. */
+export interface MappedAlerts {
+  readonly alerts: AlertInput[];
+  /**
+   * Delivery keys (an event id, a content key): if any was received before, the delivery is a
+   * redelivery or a copy and is answered with the earlier ids.
+   */
+  readonly deliveryKeys: string[];
+  /** Events acknowledged without an alert (not alert-worthy by the mapping). */
+  readonly ignored: number;
+}
+
+/** MappingFailure names what is malformed in an authenticated sender's body. */
+export interface MappingFailure {
+  readonly invalid: string;
+}
+
+/** clip shortens text to `max` characters, marking the cut. */
+export function clip(text: string, max = MAX_MESSAGE_LENGTH): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** firstLine is the first non-empty line of a multi-line text (an exception's message, not its stack). */
+export function firstLine(text: unknown): string | undefined {
+  if (typeof text !== 'string') return undefined;
+  return text.split(/\r?\n/).map((l) => l.trim()).find((l) => l.length > 0);
+}
+
+/** eventName makes any text a valid alert event name (letters, digits, `._:-`, at most 128). */
+export function eventName(text: string, fallback: string): string {
+  const cleaned = text.replace(/[^A-Za-z0-9_.:-]/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, 128);
+  return cleaned || fallback;
+}
+
+/** str reads a value as a short non-empty string (numbers too), else undefined. */
+export function str(value: unknown, max = 512): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim();
+  return trimmed ? trimmed.slice(0, max) : undefined;
+}
+
+/** obj reads a value as a plain object, else an empty one. */
+export function obj(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** fits tells whether an object is within an alert's `data` bound. */
+export function fits(value: Record<string, unknown>): boolean {
+  return Buffer.byteLength(JSON.stringify(value)) <= MAX_DATA_BYTES;
+}
+
+/**
+ * withPayload returns `data` plus the sender's payload, or the first MAX_PAYLOAD_BYTES of its text
+ * when it is larger (stacks and SpecificContent can be large), always within the alert's data bound.
+ */
+export function withPayload(data: Record<string, unknown>, payload: unknown, rawText: string): Record<string, unknown> {
+  if (Buffer.byteLength(rawText) <= MAX_PAYLOAD_BYTES) {
+    const whole = { ...data, payload };
+    if (fits(whole)) return whole;
+  }
+  for (const bytes of [MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES / 8]) {
+    const cut = { ...data, payloadTruncated: Buffer.from(rawText).subarray(0, bytes).toString('utf8') };
+    if (fits(cut)) return cut;
+  }
+  return data;
+}
+
+/** Resolved is how one event type comes out after the source's overrides. */
+export interface Resolved {
+  component: string;
+  severity: Severity;
+  alert: boolean;
+}
+
+/**
+ * applyOverride applies the source's mapping entries for a sender type and a Tocsin event name
+ * (the event's entry wins): severity, component (when in the catalogue) and whether to alert.
+ */
+export function applyOverride(base: Resolved, overrides: Readonly<Record<string, EventOverride>>, ...keys: string[]): Resolved {
+  const out = { ...base };
+  for (const key of keys) {
+    const entry = Object.hasOwn(overrides, key) ? overrides[key] : undefined;
+    if (!entry) continue;
+    if (entry.severity) out.severity = entry.severity;
+    if (entry.component && findComponent(entry.component)) out.component = entry.component;
+    if (entry.alert !== undefined) out.alert = entry.alert;
+  }
+  return out;
+}

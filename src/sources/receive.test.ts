@@ -1,0 +1,355 @@
+import crypto from 'node:crypto';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { describeEachDialect } from '../storage/testing.js';
+import { signingKey } from './secrets.js';
+import { signOrchestrator, signStandardWebhook } from './signatures.js';
+
+const TENANT = 'acme-receive';
+const base = `/api/v1/tenants/${TENANT}/sources`;
+
+interface Created {
+  id: string;
+  url: string;
+  secret: string;
+}
+
+/** Helpers bound to one test app: create sources, post to them signed or not, read alerts. */
+function harness(get: () => TestApp) {
+  const create = async (kind: string, extra: Record<string, unknown> = {}): Promise<Created> => {
+    const res = await get().call('POST', base, { name: `${kind}-${crypto.randomUUID().slice(0, 8)}`, kind, ...extra });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json();
+  };
+  const post = (source: Created, body: string | Buffer, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
+    get().tocsin.app.inject({ method: 'POST', url: new URL(source.url).pathname, headers: { 'content-type': 'application/json', ...headers }, payload: body });
+  const orchestrator = (source: Created, event: Record<string, unknown>, secret = source.secret) => {
+    const body = JSON.stringify(event);
+    return post(source, body, { 'x-uipath-signature': signOrchestrator(Buffer.from(secret), body) });
+  };
+  const standard = (source: Created, payload: unknown, options: { id?: string; at?: number; secret?: string } = {}) => {
+    const body = JSON.stringify(payload);
+    const id = options.id ?? `msg_${crypto.randomUUID()}`;
+    const timestamp = String(Math.floor((options.at ?? Date.now()) / 1000));
+    const signature = signStandardWebhook(signingKey('webhook', options.secret ?? source.secret), id, timestamp, body);
+    return post(source, body, { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature });
+  };
+  const alertmanager = (source: Created, payload: unknown, authorization = `Bearer ${source.secret}`) =>
+    post(source, JSON.stringify(payload), { authorization });
+  const alerts = async (ids: string[]) => {
+    const res = await get().call('GET', `/api/v1/tenants/${TENANT}/alerts?limit=1000`);
+    return res.json<{ items: Record<string, any>[] }>().items.filter((a) => ids.includes(a.id));
+  };
+  const stats = async (source: Created) => (await get().call('GET', `${base}/${source.id}`)).json().stats;
+  return { create, post, orchestrator, standard, alertmanager, alerts, stats };
+}
+
+const jobFaulted = (eventId: string, key = crypto.randomUUID(), folder = 7) => ({
+  Type: 'job.faulted',
+  EventId: eventId,
+  Timestamp: '2026-11-29T10:00:00Z',
+  Job: {
+    Id: 148671,
+    Key: key,
+    State: 'Faulted',
+    Info: 'This workflow always fails\r\n   at InvalidOperationException …',
+    Robot: { Id: 4778, Name: 'local', MachineName: 'PC-DOC' },
+    Release: { Key: '8fad9c36', ProcessKey: 'FailingJob' },
+  },
+  TenantId: 1,
+  OrganizationUnitId: folder,
+});
+
+const amPayload = (alerts: Record<string, unknown>[]) => ({
+  version: '4',
+  groupKey: '{}:{alertname="RobotHostDown"}',
+  truncatedAlerts: 0,
+  status: 'firing',
+  receiver: 'tocsin',
+  groupLabels: { alertname: 'RobotHostDown' },
+  commonLabels: {},
+  externalURL: 'http://am:9093',
+  alerts,
+});
+const amAlert = (overrides: Record<string, unknown> = {}) => ({
+  status: 'firing',
+  labels: { alertname: 'RobotHostDown', instance: 'vm1', severity: 'critical' },
+  annotations: { summary: 'vm1 down' },
+  startsAt: '2026-05-01T10:00:00Z',
+  endsAt: '0001-01-01T00:00:00Z',
+  generatorURL: 'http://prom/graph',
+  fingerprint: 'a1b2c3d4e5f6a7b8',
+  ...overrides,
+});
+
+describeEachDialect('receiving from sources', (dialect) => {
+  let t: TestApp;
+  const h = harness(() => t);
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_PUBLIC_URL: 'https://tocsin.example.com' });
+    await t.call('POST', '/api/v1/tenants', { name: TENANT });
+  });
+  afterAll(() => t.close());
+
+  describe('orchestrator-webhook', () => {
+    it('stores a signed job.faulted as a Jobs error with source, folder, message and the payload in data', async () => {
+      const source = await h.create('orchestrator-webhook');
+      const res = await h.orchestrator(source, jobFaulted('ev-1'));
+      expect(res.statusCode, res.body).toBe(202);
+      const [alert] = await h.alerts(res.json().ids);
+      expect(alert).toMatchObject({
+        severity: 'Error',
+        component: 'Jobs',
+        event: 'Process.JobExecution.Faulted',
+        message: 'Job FailingJob #148671 faulted on local (PC-DOC): This workflow always fails',
+        source: { process: 'FailingJob', robot: 'local', machine: 'PC-DOC' },
+        folder: '7',
+        occurredAt: '2026-11-29T10:00:00.000Z',
+      });
+      expect(alert!.data.payload.EventId).toBe('ev-1');
+      const stats = await h.stats(source);
+      expect(stats).toMatchObject({ accepted: 1, rejected: 0, lastError: null });
+      expect(stats.lastReceivedAt).not.toBeNull();
+    });
+
+    it('accepts sha256=hex, refuses a bad or missing signature with a bare 401 and counts it', async () => {
+      const source = await h.create('orchestrator-webhook');
+      const body = JSON.stringify(jobFaulted('ev-hex'));
+      const hex = crypto.createHmac('sha256', source.secret).update(body).digest('hex');
+      expect((await h.post(source, body, { 'x-uipath-signature': `sha256=${hex}` })).statusCode).toBe(202);
+      const bad = await h.orchestrator(source, jobFaulted('ev-bad'), 'not the secret');
+      expect(bad.statusCode).toBe(401);
+      expect(bad.headers['content-type']).toContain('application/problem+json');
+      expect(bad.body).not.toContain('signature');
+      expect((await h.post(source, body)).statusCode).toBe(401);
+      // A body changed after signing (here: re-serialised with spaces) is not the signed bytes.
+      expect((await h.post(source, JSON.stringify(JSON.parse(body), null, 1), { 'x-uipath-signature': `sha256=${hex}` })).statusCode).toBe(401);
+      const stats = await h.stats(source);
+      expect(stats).toMatchObject({ accepted: 1, rejected: 3 });
+      expect(stats.lastError).toMatch(/refused/);
+    });
+
+    it('accepts the previous secret until the next rotation', async () => {
+      const source = await h.create('orchestrator-webhook');
+      const second = (await t.call('POST', `${base}/${source.id}/rotate-secret`)).json().secret;
+      expect((await h.orchestrator(source, jobFaulted('rot-1'))).statusCode).toBe(202);
+      expect((await h.orchestrator(source, jobFaulted('rot-2'), second)).statusCode).toBe(202);
+      await t.call('POST', `${base}/${source.id}/rotate-secret`);
+      expect((await h.orchestrator(source, jobFaulted('rot-3'))).statusCode).toBe(401);
+      expect((await h.orchestrator(source, jobFaulted('rot-4'), second)).statusCode).toBe(202);
+    });
+
+    it('answers a redelivered event (same EventId) with the same ids and stores it once, also when concurrent', async () => {
+      const source = await h.create('orchestrator-webhook');
+      const first = await h.orchestrator(source, jobFaulted('dup-1'));
+      const again = await h.orchestrator(source, jobFaulted('dup-1'));
+      expect(again.statusCode).toBe(202);
+      expect(again.json().ids).toEqual(first.json().ids);
+
+      const key = crypto.randomUUID();
+      const answers = await Promise.all(Array.from({ length: 6 }, () => h.orchestrator(source, jobFaulted('dup-2', key))));
+      expect(answers.map((a) => a.statusCode)).toEqual(Array(6).fill(202));
+      const ids = new Set(answers.map((a) => a.json().ids.join()));
+      expect(ids.size).toBe(1);
+      const stored = await t.tocsin.deps.storage.db.selectFrom('alerts').select('id').where('dedup_key', '=', `job.faulted:${key}`).execute();
+      expect(stored).toHaveLength(1);
+    });
+
+    it('collapses the per-folder copies of one event (other EventId, same job) into the first', async () => {
+      const source = await h.create('orchestrator-webhook');
+      const key = crypto.randomUUID();
+      const first = await h.orchestrator(source, jobFaulted('folder-a', key, 1));
+      const copy = await h.orchestrator(source, jobFaulted('folder-b', key, 2));
+      expect(copy.json().ids).toEqual(first.json().ids);
+    });
+
+    it('maps robot.status per session, job.stopped per job and abandoned items per item', async () => {
+      const source = await h.create('orchestrator-webhook');
+      const robots = await h.orchestrator(source, {
+        Type: 'robot.status',
+        EventId: 'rs-1',
+        Sessions: [
+          { RobotId: 1, RobotName: 'r1', HostMachineName: 'M1', State: 'Disconnected', IsUnresponsive: false },
+          { RobotId: 2, RobotName: 'r2', HostMachineName: 'M2', State: 'Busy', IsUnresponsive: true },
+          { RobotId: 3, HostMachineName: 'M3', State: 'Busy', IsUnresponsive: false },
+        ],
+      });
+      const robotAlerts = await h.alerts(robots.json().ids);
+      expect(robotAlerts.map((a) => [a.event, a.severity]).sort()).toEqual([
+        ['Robot.StatusChanged.NotResponding', 'Error'],
+        ['Robot.StatusChanged.Offline', 'Fatal'],
+      ]);
+      const stopped = await h.orchestrator(source, { Type: 'job.stopped', EventId: 'js-1', Jobs: [{ Id: 1, Key: 'k1', Info: 'Job canceled' }, { Id: 2, Key: 'k2' }] });
+      expect(stopped.json().ids).toHaveLength(2);
+      const abandoned = await h.orchestrator(source, {
+        Type: 'queueItem.transactionAbandoned',
+        EventId: 'qa-1',
+        Queue: { Id: 1, Name: 'invoices' },
+        QueueItems: [{ Id: 10, Key: 'q10' }, { Id: 11, Key: 'q11' }, { Id: 12, Key: 'q12' }],
+      });
+      const items = await h.alerts(abandoned.json().ids);
+      expect(items).toHaveLength(3);
+      expect(items.every((a) => a.event === 'Queue.TransactionStatus.Abandoned' && a.source.queue === 'invoices')).toBe(true);
+    });
+
+    it('acknowledges quiet types without an alert unless the mapping opts in, and keeps unknown types as Info', async () => {
+      const source = await h.create('orchestrator-webhook');
+      const ping = await h.orchestrator(source, { Type: 'ping', EventId: 'p-1' });
+      expect(ping.statusCode).toBe(202);
+      expect(ping.json().ids).toEqual([]);
+      expect((await h.stats(source)).accepted).toBe(1);
+
+      await t.call('PATCH', `${base}/${source.id}`, { mapping: { events: { 'queueItem.added': { alert: true }, 'job.faulted': { severity: 'Fatal' } } } });
+      const added = await h.orchestrator(source, { Type: 'queueItem.added', EventId: 'qa-2', QueueItem: { Id: 1 } });
+      expect((await h.alerts(added.json().ids))[0]).toMatchObject({ severity: 'Info', component: 'Transactions', event: 'queueItem.added' });
+      const faulted = await h.orchestrator(source, jobFaulted('override'));
+      expect((await h.alerts(faulted.json().ids))[0]!.severity).toBe('Fatal');
+
+      const future = await h.orchestrator(source, { Type: 'robot.teleported', EventId: 'u-1' });
+      expect((await h.alerts(future.json().ids))[0]).toMatchObject({ severity: 'Info', component: 'Robots', event: 'robot.teleported' });
+    });
+
+    it('answers 400 to malformed JSON from an authenticated sender, 404 to an unknown or disabled source, 413 over 1 MB', async () => {
+      const source = await h.create('orchestrator-webhook');
+      const bad = '{"Type": "job.faulted",';
+      const malformed = await h.post(source, bad, { 'x-uipath-signature': signOrchestrator(Buffer.from(source.secret), bad) });
+      expect(malformed.statusCode).toBe(400);
+      expect(malformed.json().detail).toMatch(/JSON/);
+      const noType = await h.orchestrator(source, { EventId: 'x' });
+      expect(noType.json().detail).toMatch(/^Type/);
+
+      const unknown = await h.post({ ...source, url: source.url.replace(source.id, crypto.randomUUID()) }, '{}');
+      expect(unknown.statusCode).toBe(404);
+      await t.call('PATCH', `${base}/${source.id}`, { enabled: false });
+      expect((await h.orchestrator(source, jobFaulted('off'))).statusCode).toBe(404);
+      await t.call('PATCH', `${base}/${source.id}`, { enabled: true });
+
+      const huge = JSON.stringify({ ...jobFaulted('big'), padding: 'x'.repeat(1024 * 1024) });
+      const tooLarge = await h.post(source, huge, { 'x-uipath-signature': signOrchestrator(Buffer.from(source.secret), huge) });
+      expect(tooLarge.statusCode).toBe(413);
+      // The payload kept in data is capped; the alert itself is stored.
+      const large = JSON.stringify({ ...jobFaulted('large'), padding: 'x'.repeat(100_000) });
+      const kept = await h.post(source, large, { 'x-uipath-signature': signOrchestrator(Buffer.from(source.secret), large) });
+      expect(kept.statusCode).toBe(202);
+      expect((await h.alerts(kept.json().ids))[0]!.data.payloadTruncated).toBeDefined();
+    });
+  });
+
+  describe('alertmanager', () => {
+    it('maps each alert: severity from the label, fingerprint as dedupKey, summary as message; resolved is Success for the same key', async () => {
+      const source = await h.create('alertmanager');
+      const res = await h.alertmanager(source, amPayload([amAlert(), amAlert({ labels: { alertname: 'DiskFull', severity: 'warning', component: 'robots' }, fingerprint: 'ffff', annotations: { description: 'disk 95%' } })]));
+      expect(res.statusCode, res.body).toBe(202);
+      const stored = await h.alerts(res.json().ids);
+      expect(stored.map((a) => [a.event, a.severity, a.component, a.dedupKey, a.message]).sort()).toEqual([
+        ['DiskFull', 'Warn', 'Robots', 'ffff', 'disk 95%'],
+        ['RobotHostDown', 'Fatal', 'Process', 'a1b2c3d4e5f6a7b8', 'vm1 down'],
+      ]);
+      const resolved = await h.alertmanager(source, amPayload([amAlert({ status: 'resolved', endsAt: '2026-05-01T10:05:00Z' })]));
+      expect((await h.alerts(resolved.json().ids))[0]).toMatchObject({ severity: 'Success', dedupKey: 'a1b2c3d4e5f6a7b8', message: 'Resolved: vm1 down' });
+    });
+
+    it('takes Basic with the secret as password, refuses others, and answers a retried notification with the same ids', async () => {
+      const source = await h.create('alertmanager');
+      const basic = `Basic ${Buffer.from(`alertmanager:${source.secret}`).toString('base64')}`;
+      const payload = amPayload([amAlert({ fingerprint: 'basic1' })]);
+      const first = await h.alertmanager(source, payload, basic);
+      expect(first.statusCode).toBe(202);
+      expect((await h.alertmanager(source, payload)).json().ids).toEqual(first.json().ids);
+      expect((await h.alertmanager(source, payload, 'Bearer wrong')).statusCode).toBe(401);
+      expect((await h.alertmanager(source, payload, '')).statusCode).toBe(401);
+    });
+
+    it('follows the mapping labels and refuses a version other than 4 with a 400 naming it', async () => {
+      const source = await h.create('alertmanager', { mapping: { severityLabel: 'priority', severities: { p1: 'Error' }, componentLabel: 'area', eventLabel: 'rule' } });
+      const res = await h.alertmanager(source, amPayload([amAlert({ labels: { rule: 'QueueStuck', priority: 'P1', area: 'Queues' } })]));
+      expect((await h.alerts(res.json().ids))[0]).toMatchObject({ event: 'QueueStuck', severity: 'Error', component: 'Queues' });
+      const v3 = await h.alertmanager(source, { ...amPayload([]), version: '3' });
+      expect(v3.statusCode).toBe(400);
+      expect(v3.json().detail).toMatch(/^version/);
+    });
+  });
+
+  describe('webhook (Standard Webhooks)', () => {
+    it('stores a signed AlertInput or batch, answers a replay with the same ids, refuses stale and foreign signatures', async () => {
+      const source = await h.create('webhook');
+      const one = await h.standard(source, { severity: 'Error', component: 'Jobs', message: 'nightly build failed' }, { id: 'msg_1' });
+      expect(one.statusCode, one.body).toBe(202);
+      expect((await h.alerts(one.json().ids))[0]).toMatchObject({ severity: 'Error', component: 'Jobs', message: 'nightly build failed' });
+      const replay = await h.standard(source, { severity: 'Error', component: 'Jobs', message: 'nightly build failed' }, { id: 'msg_1' });
+      expect(replay.json().ids).toEqual(one.json().ids);
+      const batch = await h.standard(source, { alerts: [{ severity: 'Warn', component: 'Jobs', message: 'a' }, { severity: 'Info', component: 'Jobs', message: 'b' }] });
+      expect(batch.json().ids).toHaveLength(2);
+
+      expect((await h.standard(source, { severity: 'Error', component: 'Jobs', message: 'old' }, { at: Date.now() - 6 * 60_000 })).statusCode).toBe(401);
+      expect((await h.standard(source, { severity: 'Error', component: 'Jobs', message: 'future' }, { at: Date.now() + 6 * 60_000 })).statusCode).toBe(401);
+      const foreign = `whsec_${crypto.randomBytes(32).toString('base64')}`;
+      expect((await h.standard(source, { severity: 'Error', component: 'Jobs', message: 'x' }, { secret: foreign })).statusCode).toBe(401);
+      // The secret's text as the key (the classic mistake) does not verify.
+      const body = JSON.stringify({ severity: 'Error', component: 'Jobs', message: 'x' });
+      const ts = String(Math.floor(Date.now() / 1000));
+      const wrongKey = signStandardWebhook(Buffer.from(source.secret), 'msg_k', ts, body);
+      expect((await h.post(source, body, { 'webhook-id': 'msg_k', 'webhook-timestamp': ts, 'webhook-signature': wrongKey })).statusCode).toBe(401);
+    });
+
+    it('accepts a signature list with the rotated secret among others, and names the invalid field in a 400', async () => {
+      const source = await h.create('webhook');
+      const next = (await t.call('POST', `${base}/${source.id}/rotate-secret`)).json().secret;
+      const body = JSON.stringify({ severity: 'Error', component: 'Jobs', message: 'rotated' });
+      const ts = String(Math.floor(Date.now() / 1000));
+      const list = [`v1,${crypto.randomBytes(32).toString('base64')}`, signStandardWebhook(signingKey('webhook', next), 'msg_r', ts, body)].join(' ');
+      expect((await h.post(source, body, { 'webhook-id': 'msg_r', 'webhook-timestamp': ts, 'webhook-signature': list })).statusCode).toBe(202);
+      const invalid = await h.standard(source, { severity: 'Loud', component: 'Jobs', message: 'x' });
+      expect(invalid.statusCode).toBe(400);
+      expect(invalid.json().detail).toMatch(/^severity/);
+    });
+  });
+
+  it('logs the last receptions with their outcome, and sends a signed test event of each kind', async () => {
+    for (const kind of ['orchestrator-webhook', 'alertmanager', 'webhook']) {
+      const source = await h.create(kind);
+      const test = await t.call('POST', `${base}/${source.id}/test`);
+      expect(test.statusCode).toBe(200);
+      expect(test.json(), kind).toMatchObject({ ok: true, status: 202 });
+      expect(test.json().alertIds).toHaveLength(1);
+      await h.post(source, '{}');
+      const log = (await t.call('GET', `${base}/${source.id}/receptions`)).json().items;
+      expect(log.map((r: { outcome: string }) => r.outcome)).toEqual(['rejected', 'accepted']);
+      expect(log[1].alertIds).toEqual(test.json().alertIds);
+    }
+  });
+
+  it('keeps only the last 20 receptions', async () => {
+    const source = await h.create('webhook');
+    for (let i = 0; i < 23; i++) await h.post(source, '{}');
+    const log = (await t.call('GET', `${base}/${source.id}/receptions`)).json().items;
+    expect(log).toHaveLength(20);
+    expect((await h.stats(source)).rejected).toBe(23);
+  });
+});
+
+describeEachDialect('receiving when Tocsin cannot take more', (dialect) => {
+  it('answers 503 with Retry-After when the source is over its rate, and when storage is down', async () => {
+    const t = await startTestApp(dialect, { TOCSIN_SOURCE_REQUESTS_PER_MINUTE: '2' });
+    const h = harness(() => t);
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: TENANT });
+      const source = await h.create('webhook');
+      const send = () => h.standard(source, { severity: 'Info', component: 'Jobs', message: 'm' });
+      expect((await send()).statusCode).toBe(202);
+      expect((await send()).statusCode).toBe(202);
+      const over = await send();
+      expect(over.statusCode).toBe(503);
+      expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+
+      await t.tocsin.deps.storage.close();
+      const down = await h.post(source, '{}');
+      expect(down.statusCode).toBe(503);
+      expect(down.headers['retry-after']).toBeDefined();
+    } finally {
+      await t.close().catch(() => undefined);
+    }
+  });
+});

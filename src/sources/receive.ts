@@ -1,0 +1,200 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { ingestFor } from '../alerts/ingest.js';
+import { type AlertInput, type NewAlert, normaliseAlert, parseAlertsBody } from '../alerts/input.js';
+import type { AppDeps } from '../http/context.js';
+import { MAX_JSON_DEPTH, jsonDepthExceeds } from '../http/input-guard.js';
+import { RateLimiter } from '../settings/rate-limit.js';
+import type { Db } from '../storage/database.js';
+import { classifyDbError } from '../storage/errors.js';
+import { mapAlertmanager } from './mapping/alertmanager.js';
+import { mapOrchestratorEvent } from './mapping/orchestrator.js';
+import { type MappedAlerts, type MappingFailure, applyOverride } from './mapping/shared.js';
+import type { SourceKind, SourceMapping } from './model.js';
+import { signingKey } from './secrets.js';
+import { verifyBearerOrBasic, verifyOrchestrator, verifyStandardWebhook, type Verdict } from './signatures.js';
+import { type Reception, type SourceRow, activeSecrets, recordReception } from './store.js';
+
+/** MAX_RECEIVE_BYTES bounds a received body (413 above it); signatures are checked on these bytes. */
+export const MAX_RECEIVE_BYTES = 1024 * 1024;
+
+/** RETRY_AFTER_SECONDS is what a 503 asks the sender to wait. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** ReceiveAnswer is what the receive route sends: a status, a JSON body, and extra headers. */
+export interface ReceiveAnswer {
+  readonly status: number;
+  /** `{ids}` for a 202; the problem's detail (and field errors) otherwise. */
+  readonly ids?: string[];
+  readonly detail?: string;
+  readonly headers?: Record<string, string>;
+}
+
+const NOT_FOUND: ReceiveAnswer = { status: 404, detail: 'Source not found.' };
+// The same words whatever was wrong: the reason goes to the source's lastError and the log only.
+const UNAUTHORIZED: ReceiveAnswer = { status: 401, detail: "The request is not authenticated by this source's secret." };
+const unavailable = (detail: string): ReceiveAnswer => ({ status: 503, detail, headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } });
+
+const header = (headers: IncomingHttpHeaders, name: string) => {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(' ') : value;
+};
+
+/** authenticate checks a request against a source's active secrets, the way its kind signs. */
+export function authenticate(kind: SourceKind, headers: IncomingHttpHeaders, raw: Buffer, secrets: readonly string[], nowMs: number): Verdict {
+  switch (kind) {
+    case 'orchestrator-webhook':
+      return verifyOrchestrator(raw, header(headers, 'x-uipath-signature'), secrets.map((s) => signingKey(kind, s)));
+    case 'alertmanager':
+      return verifyBearerOrBasic(header(headers, 'authorization'), secrets);
+    case 'webhook':
+      return verifyStandardWebhook(
+        raw,
+        { id: header(headers, 'webhook-id'), timestamp: header(headers, 'webhook-timestamp'), signature: header(headers, 'webhook-signature') },
+        secrets.map((s) => signingKey(kind, s)),
+        nowMs,
+      );
+    default:
+      return { ok: false, reason: `a ${kind} source receives nothing` };
+  }
+}
+
+/** mapWebhook validates a Standard Webhooks body (one AlertInput or a batch) and applies the source's overrides. */
+function mapWebhook(body: unknown, webhookId: string, mapping: SourceMapping): { alerts: NewAlert[]; deliveryKeys: string[]; ignored: number } | MappingFailure {
+  const parsed = parseAlertsBody(body);
+  if ('errors' in parsed) return { invalid: parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ') };
+  let ignored = 0;
+  const alerts = parsed.alerts.flatMap((alert) => {
+    const resolved = applyOverride({ severity: alert.severity, component: alert.component, alert: true }, mapping.events, alert.event);
+    if (!resolved.alert) {
+      ignored += 1;
+      return [];
+    }
+    return [{ ...alert, severity: resolved.severity, component: resolved.component }];
+  });
+  return { alerts, deliveryKeys: [`webhook-id:${webhookId}`], ignored };
+}
+
+/** normalised checks the mapped alerts like REST input; a failure names the alert and field. */
+function normalised(mapped: MappedAlerts): NewAlert[] | MappingFailure {
+  const out: NewAlert[] = [];
+  for (const [i, input] of mapped.alerts.entries()) {
+    const result = normaliseAlert(input as AlertInput);
+    if ('errors' in result) return { invalid: `alert ${i}: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}` };
+    out.push(result.alert);
+  }
+  return out;
+}
+
+async function findDelivery(db: Db, sourceId: string, keys: readonly string[]): Promise<string[] | undefined> {
+  if (keys.length === 0) return undefined;
+  const row = await db
+    .selectFrom('source_deliveries')
+    .select('alert_ids')
+    .where('source_id', '=', sourceId)
+    .where('delivery_id', 'in', [...keys])
+    .orderBy('received_at')
+    .executeTakeFirst();
+  return row ? (JSON.parse(row.alert_ids) as string[]) : undefined;
+}
+
+/** Receiver answers one request to a source's receive URL. */
+export type Receiver = (sourceId: string, headers: IncomingHttpHeaders, raw: Buffer) => Promise<ReceiveAnswer>;
+
+/**
+ * createReceiver builds the receive path of one app: find the source (404 unknown or disabled),
+ * authenticate the raw bytes (401), hold the source to its rate (503), parse and map (400), then
+ * store the alerts through the app's ingestion (group commit, Fatal signal, flood control) in one
+ * transaction with the delivery keys and the reception: 202 `{ids}` only once committed. A
+ * redelivery answers the first delivery's ids and stores nothing; storage trouble is a 503.
+ */
+export function createReceiver(deps: AppDeps): Receiver {
+  const { storage, secretBox, clock, logger } = deps;
+  const db = storage.db;
+  const ingest = ingestFor(deps);
+  const limiter = new RateLimiter(deps.config.sourceRequestsPerMinute, 60_000, clock);
+
+  const note = async (source: SourceRow, reception: Reception) => {
+    try {
+      await recordReception(db, source.id, clock.now(), reception);
+    } catch (err) {
+      logger.warn({ err, sourceId: source.id }, 'could not record a source reception');
+    }
+  };
+
+  const refuse = async (source: SourceRow, outcome: Reception['outcome'], answer: ReceiveAnswer, error: string) => {
+    await note(source, { outcome, status: answer.status, alertIds: [], error });
+    return answer;
+  };
+
+  return async (sourceId, headers, raw) => {
+    let source: SourceRow | undefined;
+    let secrets: string[];
+    try {
+      source = await db.selectFrom('sources').selectAll().where('id', '=', sourceId).executeTakeFirst();
+      if (!source || source.enabled !== 1 || source.kind === 'orchestrator-pull') return NOT_FOUND;
+      secrets = await activeSecrets(db, secretBox, source.id);
+    } catch (err) {
+      logger.warn({ err, sourceId }, 'source lookup failed');
+      return unavailable('The source cannot be read now; retry later.');
+    }
+    const kind = source.kind as SourceKind;
+    const verdict = authenticate(kind, headers, raw, secrets, clock.now());
+    if (!verdict.ok) {
+      logger.info({ sourceId, reason: verdict.reason }, 'source request refused');
+      return refuse(source, 'rejected', UNAUTHORIZED, `refused: ${verdict.reason}`);
+    }
+    const turn = limiter.take(source.id);
+    if (!turn.allowed) {
+      const answer = { ...unavailable('The source is over its rate; retry later.'), headers: { 'retry-after': String(Math.max(1, Math.ceil(turn.retryAfterMs / 1000))) } };
+      return refuse(source, 'unavailable', answer, 'over its rate');
+    }
+
+    const text = raw.toString('utf8');
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return refuse(source, 'invalid', { status: 400, detail: 'The body is not valid JSON.' }, 'the body is not valid JSON');
+    }
+    if (jsonDepthExceeds(body, MAX_JSON_DEPTH)) {
+      return refuse(source, 'invalid', { status: 400, detail: `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.` }, 'too deep');
+    }
+    const mapping = JSON.parse(source.mapping) as SourceMapping;
+    let mapped: { alerts: NewAlert[]; deliveryKeys: string[] } | MappingFailure;
+    if (kind === 'webhook') mapped = mapWebhook(body, header(headers, 'webhook-id')!, mapping);
+    else {
+      const drafts = kind === 'alertmanager' ? mapAlertmanager(body, text, mapping) : mapOrchestratorEvent(body, text, mapping);
+      const alerts = 'invalid' in drafts ? drafts : normalised(drafts);
+      mapped = 'invalid' in alerts ? alerts : { alerts, deliveryKeys: (drafts as MappedAlerts).deliveryKeys };
+    }
+    if ('invalid' in mapped) return refuse(source, 'invalid', { status: 400, detail: mapped.invalid }, mapped.invalid.slice(0, 500));
+
+    const { alerts, deliveryKeys } = mapped;
+    const duplicate = async () => {
+      const ids = await findDelivery(db, source.id, deliveryKeys);
+      if (ids) await note(source, { outcome: 'duplicate', status: 202, alertIds: ids, error: null });
+      return ids;
+    };
+    try {
+      const earlier = await duplicate();
+      if (earlier) return { status: 202, ids: earlier };
+      const now = clock.now();
+      const alongside = async (tx: Db, ids: readonly string[]) => {
+        for (const key of deliveryKeys) {
+          await tx.insertInto('source_deliveries').values({ source_id: source.id, delivery_id: key, tenant_id: source.tenant_id, alert_ids: JSON.stringify(ids), received_at: now }).execute();
+        }
+        await recordReception(tx, source.id, now, { outcome: alerts.length > 0 ? 'accepted' : 'ignored', status: 202, alertIds: ids, error: null });
+      };
+      const ids = alerts.length > 0 ? await ingest.raise(source.tenant_id, alerts, alongside) : await db.transaction().execute(async (tx) => (await alongside(tx, []), []));
+      return { status: 202, ids };
+    } catch (err) {
+      // Two deliveries of one event raced: the other committed first, so this one is its redelivery.
+      if (classifyDbError(err) === 'unique') {
+        const ids = await duplicate().catch(() => undefined);
+        if (ids) return { status: 202, ids };
+      }
+      logger.warn({ err, sourceId: source.id }, 'source delivery could not be stored');
+      return refuse(source, 'unavailable', unavailable('The alerts cannot be stored now; retry later.'), 'storage unavailable');
+    }
+  };
+}
