@@ -6,6 +6,7 @@ import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { displayText, language, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
+import { reportsDueNow } from '../reports/schedule.js';
 import { BUILT_IN_ROLES } from './permissions.js';
 
 // Tenant ids are UUIDs (src/shared/ids.ts); `{tenant}` in a path may be either an id or a name.
@@ -80,6 +81,7 @@ export async function createTenant(
   };
   await db.transaction().execute(async (tx) => {
     await tx.insertInto('tenants').values(row).execute();
+    await reportsDueNow(tx, row.id);
     await tx
       .insertInto('roles')
       .values(
@@ -115,5 +117,7 @@ export async function updateTenant(db: Db, tenant: TenantRow, patch: z.infer<typ
     })
     .where('id', '=', tenant.id)
     .execute();
+  // The report times are wall-clock times of the tenant's zone.
+  if (next.time_zone !== tenant.time_zone) await reportsDueNow(db, tenant.id);
   return next;
 }

@@ -125,7 +125,7 @@ export class ImmediateDecider {
    */
   async decide(commit: FatalCommit): Promise<number> {
     const { storage, clock, settingsOf } = this.#deps;
-    const [tenant] = await reportTenants(storage.db, commit.tenantId);
+    const [tenant] = await reportTenants(storage.db, [commit.tenantId]);
     if (!tenant) return 0;
     const floods = await committedFatalFloods(storage.db, tenant.id, commit.alertIds);
     if (floods.length === 0 || !(await settingsOf(storage.db, tenant.id)).alertsEmailEnabled) {

@@ -3,7 +3,9 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../http/testing.js';
 import { FakeClock } from '../shared/clock.js';
-import { openStorage } from '../storage/storage.js';
+import { createTenant } from '../access/tenants.js';
+import { getMailSettings } from '../settings/mail-settings.js';
+import { type Storage, openStorage } from '../storage/storage.js';
 import { describeEachDialect } from '../storage/testing.js';
 import { type ReportSettings, lastWindowEnd, purgeDecidedWindows } from './decision-transactions.js';
 import { ReportMetrics } from './metrics.js';
@@ -207,6 +209,84 @@ describeEachDialect('decided windows history', (dialect) => {
       expect(await lastWindowEnd(db, tenantId, 'summary')).toBe(40 * 24 * 3_600_000 + INTERVAL);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describeEachDialect('report schedule across tenants', (dialect) => {
+  let t: TestApp;
+  let clock: FakeClock;
+  const silent = pino({ level: 'silent' });
+  const counting = (storage: Storage) => {
+    const counter = { queries: 0 };
+    const db = storage.db.withPlugin({
+      transformQuery: (args) => {
+        counter.queries += 1;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    return { storage: { ...storage, db }, counter };
+  };
+
+  beforeAll(async () => {
+    clock = new FakeClock(T0);
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+  });
+  afterAll(() => t.close());
+
+  it('finds the due windows of every tenant by one query: a tick with nothing due is one query, however many tenants', async () => {
+    for (let i = 0; i < 30; i++) await createTenant(t.tocsin.deps.storage.db, { name: `idle-${i}`, timeZone: 'Europe/Paris' }, clock);
+    const { storage, counter } = counting(t.tocsin.deps.storage);
+    const scheduler = new ReportScheduler({ storage, clock, logger: silent, settingsOf: getMailSettings, settings: { summaryIntervalMs: INTERVAL } });
+    await scheduler.tick();
+    clock.advance(MINUTE);
+    counter.queries = 0;
+    await scheduler.tick();
+    expect(counter.queries).toBe(1);
+  });
+
+  it('sees a changed report time or time zone at the next tick, not at the old report time', async () => {
+    // 08:00:30 UTC is 09:00:30 in Paris: the 10:00 report is an hour away.
+    clock.set(T0);
+    const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'moved', timeZone: 'Europe/Paris' })).json().id;
+    const scheduler = new ReportScheduler({ storage: t.tocsin.deps.storage, clock, logger: silent, settingsOf: getMailSettings, settings: { summaryIntervalMs: INTERVAL } });
+    await scheduler.tick();
+    clock.advance(20 * MINUTE);
+    await t.call('PUT', '/api/v1/tenants/moved/settings/mail', { dailyReportTime: '09:15' });
+    await scheduler.tick();
+    expect(await lastWindowEnd(t.tocsin.deps.storage.db, tenantId, 'daily')).toBe(Date.parse('2026-03-28T08:15:00Z'));
+    // 09:20 in London is 08:20 UTC: today's 09:15 report there is still 55 minutes away, yesterday's was decided.
+    await t.call('PATCH', '/api/v1/tenants/moved', { timeZone: 'Europe/London' });
+    clock.advance(56 * MINUTE);
+    await scheduler.tick();
+    expect(await lastWindowEnd(t.tocsin.deps.storage.db, tenantId, 'daily')).toBe(Date.parse('2026-03-28T09:15:00Z'));
+  });
+
+  it.runIf(dialect === 'postgres')('lets two schedulers share the due tenants, each (tenant, kind) looked at by one of them', async () => {
+    const second = await openStorage(t.tocsin.deps.config.databaseUrl, { poolSize: 4 });
+    try {
+      clock.advance(INTERVAL);
+      const seen = [new Map<string, number>(), new Map<string, number>()];
+      const scheduler = (storage: Storage, i: number) =>
+        new ReportScheduler({
+          storage,
+          clock,
+          logger: silent,
+          settingsOf: async (db, tenantId) => {
+            seen[i]!.set(tenantId, (seen[i]!.get(tenantId) ?? 0) + 1);
+            return getMailSettings(db, tenantId);
+          },
+          settings: { summaryIntervalMs: INTERVAL, batchSize: 5 },
+        });
+      await Promise.all([scheduler(t.tocsin.deps.storage, 0).tick(), scheduler(second, 1).tick()]);
+      const tenants = await t.tocsin.deps.storage.db.selectFrom('tenants').select('id').execute();
+      // Every tenant's summary window is due (their daily reports are not): decided by one scheduler only.
+      for (const { id } of tenants) expect((seen[0]!.get(id) ?? 0) + (seen[1]!.get(id) ?? 0)).toBe(1);
+      expect(seen[0]!.size).toBeGreaterThan(0);
+      expect(seen[1]!.size).toBeGreaterThan(0);
+    } finally {
+      await second.close();
     }
   });
 });

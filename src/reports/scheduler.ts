@@ -10,11 +10,12 @@ import {
   reportTenants,
 } from './decision-transactions.js';
 import type { ReportMetrics } from './metrics.js';
+import { type DueReport, claimDueReports, prepareSchedule, rescheduleReport } from './schedule.js';
 import { type Window, dueDailyWindow, dueSummaryWindow, nextReportInstant, parseReportTime } from './windows.js';
 
 /** SchedulerSettings tune the loop; tests shorten them. */
 export interface SchedulerSettings {
-  /** How often the loop looks. */
+  /** How often the loop looks for due windows (one query, however many tenants). */
   readonly tickMs: number;
   /** Length of a summary window (TOCSIN_SUMMARY_INTERVAL_SECONDS). */
   readonly summaryIntervalMs: number;
@@ -23,8 +24,12 @@ export interface SchedulerSettings {
    * before its transaction commits, so a span is read only once every insert in it has committed.
    */
   readonly settleMs: number;
-  /** How often the daily report time is re-read, in case the tenant changed it. */
-  readonly dailyRecheckMs: number;
+  /** How many (tenant, kind) pairs one claim takes. */
+  readonly batchSize: number;
+  /** How many tenants are decided at once (each decision is a transaction, so it holds a connection). */
+  readonly concurrency: number;
+  /** How long a claim keeps other schedulers off; a scheduler that died is replaced after it. */
+  readonly leaseMs: number;
   /** How long decided windows are kept as history (the scheduler itself needs only the latest). */
   readonly windowRetentionMs: number;
 }
@@ -33,7 +38,9 @@ export interface SchedulerSettings {
 export const DEFAULT_SCHEDULER_SETTINGS: Omit<SchedulerSettings, 'summaryIntervalMs'> = Object.freeze({
   tickMs: 1_000,
   settleMs: 1_000,
-  dailyRecheckMs: 30_000,
+  batchSize: 200,
+  concurrency: 4,
+  leaseMs: 60_000,
   windowRetentionMs: 30 * 24 * 3_600_000,
 });
 
@@ -49,23 +56,22 @@ export interface SchedulerDeps {
   readonly metrics?: ReportMetrics | undefined;
 }
 
-interface TenantState {
-  nextSummaryCheck: number;
-  nextDailyCheck: number;
-}
-
 /**
- * ReportScheduler is the loop that decides, for each tenant, the summary and daily windows that
- * are due (the immediate emails of Fatal alerts are the ImmediateDecider's). What it remembers in memory only saves
- * queries; what is decided lives in the database, so any number of instances may run it.
+ * ReportScheduler is the loop that decides the summary and daily windows that are due (the
+ * immediate emails of Fatal alerts are the ImmediateDecider's). Each tick claims the due
+ * (tenant, kind) pairs of `report_schedule` by one query across tenants, decides them a few
+ * tenants at a time, and writes when each is next due. What is decided lives in the database
+ * (report_windows, the deliveries' idempotency keys), so any number of instances may run it.
  */
 export class ReportScheduler {
   readonly settings: SchedulerSettings;
   readonly #deps: SchedulerDeps;
-  readonly #tenants = new Map<string, TenantState>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
-  #stopped = true;
+  #looping = false;
+  /** Set by stop(): a tick in progress ends after its current batch. */
+  #stopped = false;
+  #prepared = false;
   #nextPurge = 0;
 
   constructor(deps: SchedulerDeps) {
@@ -75,13 +81,15 @@ export class ReportScheduler {
 
   /** start ticks every tickMs until stop(). */
   start(): void {
-    if (!this.#stopped) return;
+    if (this.#looping) return;
+    this.#looping = true;
     this.#stopped = false;
     this.#schedule(0);
   }
 
   /** stop ends the loop after the tick in progress, whose transactions then have committed or rolled back. */
   async stop(): Promise<void> {
+    this.#looping = false;
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running;
@@ -90,66 +98,76 @@ export class ReportScheduler {
   #schedule(delay: number): void {
     this.#timer = setTimeout(() => {
       this.#running = this.tick()
-        .catch((err: unknown) => this.#deps.logger.error({ err }, 'the report scheduler could not look at the tenants; will try again'))
+        .catch((err: unknown) => this.#deps.logger.error({ err }, 'the report scheduler could not look for due windows; will try again'))
         .finally(() => {
-          if (!this.#stopped) this.#schedule(this.settings.tickMs);
+          if (this.#looping) this.#schedule(this.settings.tickMs);
         });
     }, delay);
   }
 
-  /** tick looks once at every tenant; one tenant's failure is logged and does not stop the others. */
+  /**
+   * tick decides every window due now, a batch of claimed (tenant, kind) pairs after another;
+   * one tenant's failure is logged and does not stop the others (it is looked at again when its
+   * claim's lease ends).
+   */
   async tick(): Promise<void> {
-    const now = this.#deps.clock.now();
-    const tenants = await reportTenants(this.#deps.storage.db);
+    const { storage, clock } = this.#deps;
+    const s = this.settings;
+    if (!this.#prepared) {
+      await prepareSchedule(storage.db, clock.now() + s.summaryIntervalMs + s.settleMs);
+      this.#prepared = true;
+    }
     let queued = 0;
-    // A deleted tenant's remembered state goes with it.
-    const present = new Set(tenants.map((t) => t.id));
-    for (const id of this.#tenants.keys()) if (!present.has(id)) this.#tenants.delete(id);
-    for (const tenant of tenants) {
-      try {
-        queued += await this.#tickTenant(tenant, now);
-      } catch (err) {
-        this.#deps.logger.error({ err, tenant: tenant.name }, 'deciding alert emails failed; will try again');
-      }
+    for (let full = true; full && !this.#stopped; ) {
+      const now = clock.now();
+      const lease = now + s.leaseMs;
+      const due = await claimDueReports(storage, now, lease, s.batchSize);
+      full = due.length === s.batchSize;
+      if (due.length === 0) break;
+      const tenants = new Map((await reportTenants(storage.db, [...new Set(due.map((d) => d.tenantId))])).map((t) => [t.id, t]));
+      await forEachConcurrently(due, s.concurrency, async (report) => {
+        const tenant = tenants.get(report.tenantId);
+        // A tenant deleted meanwhile took its schedule rows with it.
+        if (!tenant) return;
+        try {
+          const n = await this.#decide(tenant, report, now, lease);
+          queued += n;
+        } catch (err) {
+          this.#deps.logger.error({ err, tenant: tenant.name, kind: report.kind }, 'deciding alert emails failed; will try again');
+        }
+      });
     }
     if (queued > 0) this.#deps.doorbell?.ring();
+    const now = clock.now();
     if (now >= this.#nextPurge) {
-      await purgeDecidedWindows(this.#deps.storage.db, now - this.settings.windowRetentionMs);
+      await purgeDecidedWindows(storage.db, now - s.windowRetentionMs);
       this.#nextPurge = now + 3_600_000;
     }
   }
 
-  async #tickTenant(tenant: ReportTenant, now: number): Promise<number> {
+  /** #decide decides the due window of one claimed (tenant, kind), if any, and writes when the next one is due. */
+  async #decide(tenant: ReportTenant, report: DueReport, now: number, lease: number): Promise<number> {
     const { storage, clock, settingsOf } = this.#deps;
     const db = storage.db;
     const s = this.settings;
-    let state = this.#tenants.get(tenant.id);
-    if (!state) {
-      state = { nextSummaryCheck: now, nextDailyCheck: now };
-      this.#tenants.set(tenant.id, state);
-    }
-    let queued = 0;
     // Windows are judged as of `settled`, so every alert created inside one has committed.
     const settled = now - s.settleMs;
-
-    if (now >= state.nextSummaryCheck) {
+    let queued = 0;
+    let nextDue: number;
+    if (report.kind === 'summary') {
       const due = dueSummaryWindow(settled, s.summaryIntervalMs, await lastWindowEnd(db, tenant.id, 'summary'), tenant.createdAt);
       if (due) {
-        queued += this.#decided('summary', tenant, due, await decideWindow(storage, tenant, 'summary', due, await settingsOf(db, tenant.id), clock));
+        queued = this.#decided('summary', tenant, due, await decideWindow(storage, tenant, 'summary', due, await settingsOf(db, tenant.id), clock));
       }
-      state.nextSummaryCheck = (Math.floor(settled / s.summaryIntervalMs) + 1) * s.summaryIntervalMs + s.settleMs;
-    }
-
-    if (now >= state.nextDailyCheck) {
+      nextDue = (Math.floor(settled / s.summaryIntervalMs) + 1) * s.summaryIntervalMs + s.settleMs;
+    } else {
       const settings = await settingsOf(db, tenant.id);
       const time = parseReportTime(settings.dailyReportTime);
       const due = dueDailyWindow(settled, time, tenant.timeZone, await lastWindowEnd(db, tenant.id, 'daily'), tenant.createdAt);
-      if (due) {
-        queued += this.#decided('daily', tenant, due, await decideWindow(storage, tenant, 'daily', due, settings, clock));
-      }
-      state.nextDailyCheck = Math.min(now + s.dailyRecheckMs, nextReportInstant(settled, time, tenant.timeZone) + s.settleMs);
+      if (due) queued = this.#decided('daily', tenant, due, await decideWindow(storage, tenant, 'daily', due, settings, clock));
+      nextDue = nextReportInstant(settled, time, tenant.timeZone) + s.settleMs;
     }
-
+    await rescheduleReport(db, report, lease, nextDue);
     return queued;
   }
 
@@ -160,4 +178,13 @@ export class ReportScheduler {
     this.#deps.metrics?.decided(kind, window.end, this.#deps.clock.now(), queued);
     return queued;
   }
+}
+
+/** forEachConcurrently runs `task` over the items with at most `limit` running at once. */
+async function forEachConcurrently<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }

@@ -16,4 +16,9 @@ export interface ReportTables {
    * decision, so the decider's sweep finds the decisions a crash lost.
    */
   undecided_fatal_alerts: { alert_id: string; tenant_id: string; created_at: number };
+  /**
+   * When a tenant's summary or daily windows next need a look: the next window end (plus the
+   * settle delay), 0 for "now" after a change, or a claiming scheduler's lease while it decides.
+   */
+  report_schedule: { tenant_id: string; kind: string; due_at: number };
 }

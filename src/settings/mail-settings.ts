@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { fieldError } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
+import { reportsDueNow } from '../reports/schedule.js';
 import type { Db } from '../storage/database.js';
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
 import {
@@ -204,6 +205,8 @@ export async function saveMailSettings(
     .values({ tenant_id: tenantId, custom_password: null, custom_access_token: null, ...values })
     .onConflict((oc) => oc.column('tenant_id').doUpdateSet(values))
     .execute();
+  // The report time and the alert emails flag decide the tenant's report windows.
+  await reportsDueNow(db, tenantId);
   return getMailSettings(db, tenantId);
 }
 
