@@ -15,5 +15,6 @@ export const MIGRATIONS: Readonly<Record<string, () => Promise<TocsinMigration>>
   '20261129-60-alerts-acknowledgements-mutes-audit': () => import('./20261129-60-alerts-acknowledgements-mutes-audit.js'),
   '20261129-61-settings-existing-tenants-keep-alerts-email': () => import('./20261129-61-settings-existing-tenants-keep-alerts-email.js'),
   '20261130-60-reports-undecided-fatal-alerts': () => import('./20261130-60-reports-undecided-fatal-alerts.js'),
+  '20261130-61-reports-schedule': () => import('./20261130-61-reports-schedule.js'),
   '20261130-70-sources': () => import('./20261130-70-sources.js'),
 };
