@@ -48,6 +48,8 @@ describeEachDialect('report scheduler', (dialect) => {
     settings = { alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false };
     t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
     await t.call('POST', '/api/v1/tenants', { name: 'sched', timeZone: 'Europe/Paris', language: 'fr' });
+    // The app's commit-time decider reads the stored settings (new tenants start with alert emails off).
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
     for (const [name, roles] of [
       ['ana', ['Alerts Viewer']],
       ['bo', ['Alerts Viewer']],
