@@ -190,6 +190,16 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByLabel('Send the daily report even when there were no alerts').check();
     await shot(page, 'mail-settings');
 
+    // Credentials without TLS: the dialog explains why they are refused, until explicitly allowed.
+    await page.getByRole('button', { name: 'Test Mail Settings' }).click();
+    await expect.poll(() => page.getByTestId('test-plaintext-auth').textContent()).toContain('sent without encryption');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await expect.poll(() => page.getByRole('dialog').textContent()).toContain('allowPlaintextAuth');
+    expect(smtp.messages).toHaveLength(0);
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await page.getByLabel('Allow sign-in without encryption').check();
+
     // Test Mail Settings: Send To is the signed-in account's email; success; nothing saved.
     await page.getByRole('button', { name: 'Test Mail Settings' }).click();
     expect(await page.getByLabel('Send To').inputValue()).toBe('admin@acme.example');
@@ -210,7 +220,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const saved = await call('GET', '/api/v1/tenants/acme/settings/mail');
     expect(saved).toMatchObject({
       alertsEmailEnabled: true, useCustom: true, dailyReportTime: expect.stringMatching(/^07:30/), sendEmptyDailyReport: true,
-      custom: { host: 'localhost', port: smtp.port, security: 'none', passwordSet: true, fromDisplayName: 'Acme alerts' },
+      custom: { host: 'localhost', port: smtp.port, security: 'none', passwordSet: true, fromDisplayName: 'Acme alerts', allowPlaintextAuth: true },
     });
 
     // Saved tested values stay tested: saving them again asks nothing.

@@ -20,6 +20,18 @@ describe('console decisions', () => {
     expect(smtpPayload({ ...stored, port: 'abc' }).port).toBe('abc');
   });
 
+  it('says when the form would send credentials without TLS, and whether that is allowed', async () => {
+    const { smtpFormOf, smtpPayload, plaintextAuthOf } = await load('lib/smtp-form.js');
+    const plain = smtpFormOf({ host: 'relay.example.com', port: 25, security: 'none', username: 'robot', passwordSet: true, fromAddress: 'a@b.example' });
+    expect(plain.allowPlaintextAuth).toBe(false);
+    expect(plaintextAuthOf(plain)).toBe('refused');
+    expect(plaintextAuthOf({ ...plain, allowPlaintextAuth: true })).toBe('allowed');
+    expect(smtpPayload({ ...plain, allowPlaintextAuth: true }).allowPlaintextAuth).toBe(true);
+    expect(plaintextAuthOf({ ...plain, security: 'starttls' })).toBeNull();
+    expect(plaintextAuthOf({ ...plain, username: '', password: null })).toBeNull();
+    expect(plaintextAuthOf({ ...plain, username: '', password: 'typed' })).toBe('refused');
+  });
+
   it('maps the seed\'s Enable SSL box to a security mode and its ports', async () => {
     const { smtpFormOf, withSsl } = await load('lib/smtp-form.js');
     const empty = smtpFormOf(null);

@@ -30,6 +30,8 @@ export interface SmtpEndpoint {
   readonly fromAddress: string;
   readonly fromDisplayName?: string | undefined;
   readonly timeoutMs: number;
+  /** Whether AUTH may be sent over a connection without TLS (`security: none`); never unless set. */
+  readonly allowPlaintextAuth?: boolean | undefined;
   /** Connect to this already-checked IP instead of resolving `host` again (SSRF guard); TLS still verifies `host`. */
   readonly connectAddress?: string | undefined;
   /** Extra CA certificates to trust (tests use a private CA); never a way to skip verification. */

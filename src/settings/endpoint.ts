@@ -58,6 +58,7 @@ export function toEndpoint(smtp: StoredSmtp, secrets: SmtpSecrets): SmtpEndpoint
     fromAddress: smtp.fromAddress,
     fromDisplayName: smtp.fromDisplayName ?? undefined,
     timeoutMs: smtp.timeoutMs,
+    allowPlaintextAuth: smtp.allowPlaintextAuth,
   };
 }
 

@@ -6,7 +6,14 @@ import type { AppDeps, TocsinApp } from '../http/context.js';
 import { badRequest, fieldError } from '../http/problem.js';
 import { isEmailAddress, isTimeZone } from '../shared/validation.js';
 import { getMailSettings, saveMailSettings } from './mail-settings.js';
-import { type OrchestratorSmtpModel, bulkUpdate, settingDtos, smtpInputFromModel } from './orchestrator-settings.js';
+import {
+  type OrchestratorSmtpModel,
+  bulkUpdate,
+  inOrchestratorTerms,
+  settingDtos,
+  settingKeyOf,
+  smtpInputFromModel,
+} from './orchestrator-settings.js';
 import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.js';
 
 const ACTIONS = '/odata/Settings/UiPath.Server.Configuration.OData';
@@ -89,7 +96,8 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
         update.errors.push({ path: 'Abp.Timing.TimeZone', message: 'must be an IANA time zone such as Europe/Paris' });
       }
       if (update.errors.length > 0) throw badRequest(`${update.errors[0]!.path}: ${update.errors[0]!.message}`, update.errors);
-      await saveMailSettings(db, secretBox, tenant.id, update.mail, clock);
+      // E.g. EnableSsl false with a UserName: refused (credentials never go in clear) naming the key.
+      await inOrchestratorTerms('custom.', settingKeyOf, () => saveMailSettings(db, secretBox, tenant.id, update.mail, clock));
       if (update.timeZone !== undefined) await updateTenant(db, tenant, { timeZone: update.timeZone });
       return reply.status(200).send();
     },
@@ -110,7 +118,9 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
       if (body.sendto !== undefined && !isEmailAddress(body.sendto.trim())) throw fieldError('sendTo', 'must be an email address');
       beforeTest(tenant.id);
       const recipient = await testMailRecipient(deps, request, tenant, body.sendto?.trim());
-      const result = await sendTestMail(testMail, { ...recipient, settings: input });
+      const result = await inOrchestratorTerms('settings.', (field) => `smtpSettingModel.${MODEL_NAMES[field]}`, () =>
+        sendTestMail(testMail, { ...recipient, settings: input }),
+      );
       if (!result.ok) throw badRequest(`${result.stage}: ${result.message}`, [{ path: STAGE_FIELD[result.stage], message: result.message }]);
       return reply.status(200).send();
     },

@@ -17,7 +17,7 @@ describe('Orchestrator setting keys', () => {
         sendEmptyDailyReport: false,
         custom: {
           host: 'smtp.example.com', port: 587, security: 'starttls', domain: 'CORP', username: 'robot', authMethod: 'auto',
-          fromAddress: 'a@example.com', fromDisplayName: 'Orchestrator Administrator', timeoutMs: 30_000,
+          fromAddress: 'a@example.com', fromDisplayName: 'Orchestrator Administrator', timeoutMs: 30_000, allowPlaintextAuth: false,
         },
         passwordSet: true,
         accessTokenSet: false,
@@ -66,6 +66,32 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
   afterAll(async () => {
     await t.close();
     await server.close();
+  });
+
+  it('refuses a user name with EnableSsl false, naming the Orchestrator field, until the tenant allows plaintext AUTH', async () => {
+    const settings = Object.entries({
+      'Abp.Net.Mail.Smtp.Host': '127.0.0.1',
+      'Abp.Net.Mail.Smtp.Port': String(server.port),
+      'Abp.Net.Mail.Smtp.EnableSsl': 'false',
+      'Abp.Net.Mail.Smtp.UserName': 'robot',
+      'Abp.Net.Mail.DefaultFromAddress': 'robot@orch.example.com',
+    }).map(([Name, Value]) => ({ Name, Value }));
+    const bulk = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings }, token);
+    expect(bulk.statusCode).toBe(400);
+    expect(bulk.json().errors).toEqual([{ path: 'Abp.Net.Mail.Smtp.UserName', message: expect.stringContaining('allowPlaintextAuth') }]);
+    const model = { Host: '127.0.0.1', Port: server.port, UserName: 'robot', Password: PASSWORD, EnableSsl: false, DefaultFromAddress: 'robot@orch.example.com' };
+    const verify = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'ops@orch.example.com', smtpSettingModel: model }, token);
+    expect(verify.statusCode).toBe(400);
+    expect(verify.json().errors[0].path).toBe('smtpSettingModel.UserName');
+    expect(server.authSeen).toEqual([]);
+    // Orchestrator has no such field: the tenant allows it once in Tocsin's own settings.
+    const allowed = await t.call(
+      'PUT',
+      '/api/v1/tenants/orch/settings/mail',
+      { custom: { host: '127.0.0.1', port: server.port, security: 'none', fromAddress: 'robot@orch.example.com', allowPlaintextAuth: true } },
+      token,
+    );
+    expect(allowed.json().custom).toMatchObject({ allowPlaintextAuth: true });
   });
 
   it('updates the settings in bulk (keys in any case) and shows them back, password masked', async () => {

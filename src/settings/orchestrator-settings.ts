@@ -1,4 +1,4 @@
-import type { FieldError } from '../http/problem.js';
+import { type FieldError, HttpError, badRequest } from '../http/problem.js';
 import type { MailSettingsInput, TenantMailSettings } from './mail-settings.js';
 import { type SmtpSettingsInput, smtpSettingsInput } from './smtp-settings.js';
 
@@ -75,6 +75,32 @@ const MODEL_FIELDS: Record<keyof OrchestratorSmtpModel, keyof SmtpSettingsInput>
   defaultfromdisplayname: 'fromDisplayName',
 };
 
+/**
+ * inOrchestratorTerms runs a save or a test whose 400s name Tocsin fields under `prefix`
+ * (`custom.username`) and renames those fields as Orchestrator's form names them, through `nameOf`;
+ * a field Orchestrator has no name for (`allowPlaintextAuth`) keeps its Tocsin name.
+ */
+export async function inOrchestratorTerms<T>(
+  prefix: string,
+  nameOf: (field: keyof OrchestratorSmtpModel) => string,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof HttpError) || err.status !== 400 || !err.errors) throw err;
+    const errors = err.errors.map(({ path, message }) => {
+      const field = path.startsWith(prefix) ? MODEL_FIELD_OF[path.slice(prefix.length) as keyof SmtpSettingsInput] : undefined;
+      return { path: field ? nameOf(field) : path, message };
+    });
+    throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
+  }
+}
+
+const MODEL_FIELD_OF = Object.fromEntries(Object.entries(MODEL_FIELDS).map(([model, input]) => [input, model])) as Partial<
+  Record<keyof SmtpSettingsInput, keyof OrchestratorSmtpModel>
+>;
+
 function asBoolean(value: unknown): unknown {
   if (typeof value === 'boolean') return value;
   if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
@@ -141,6 +167,11 @@ export interface BulkUpdate {
   readonly errors: FieldError[];
 }
 
+/** settingKeyOf is the setting key of an Orchestrator SMTP model field (`username` → `Abp.Net.Mail.Smtp.UserName`). */
+export function settingKeyOf(field: keyof OrchestratorSmtpModel): string {
+  return Object.keys(KEY_TO_MODEL).find((k) => KEY_TO_MODEL[k] === field)!;
+}
+
 /**
  * bulkUpdate maps `UpdateBulk` settings onto a mail settings PUT (setting any SMTP key sets the
  * tenant's own server and switches it on) and a time zone. Names Tocsin does not keep are ignored,
@@ -164,7 +195,7 @@ export function bulkUpdate(settings: readonly { name: string; value: unknown }[]
     }
   }
   if (Object.keys(model).length > 0) {
-    const converted = smtpInputFromModel(model, (field) => Object.keys(KEY_TO_MODEL).find((k) => KEY_TO_MODEL[k] === field)!);
+    const converted = smtpInputFromModel(model, settingKeyOf);
     errors.push(...converted.errors);
     mail.custom = converted.input;
     mail.useCustom = true;

@@ -23,10 +23,12 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     answers.push(res.body);
     return res;
   };
+  // The test servers have no TLS the app would trust, so AUTH over plaintext is allowed explicitly.
   const smtpFor = (overrides: Record<string, unknown> = {}) => ({
     host: '127.0.0.1',
     port: server.port,
     security: 'none',
+    allowPlaintextAuth: true,
     fromAddress: 'alerts@acme.example.com',
     fromDisplayName: 'Acme Alerts',
     ...overrides,
@@ -159,11 +161,54 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
       username: 'robot',
       password: PASSWORD,
       security: 'none',
+      allowPlaintextAuth: true,
       fromAddress: 'tocsin@host.example.com',
     });
     expect(saved.statusCode).toBe(200);
-    expect(saved.json()).toMatchObject({ source: 'saved', passwordSet: true, port: server.port });
+    expect(saved.json()).toMatchObject({ source: 'saved', passwordSet: true, port: server.port, allowPlaintextAuth: true });
     expect(saved.body).not.toContain(PASSWORD);
+  });
+
+  it('refuses credentials over security none, naming the field, unless allowPlaintextAuth is set explicitly', async () => {
+    const { token } = await t.tenantWithUser('plain');
+    const inClear = { host: '127.0.0.1', port: server.port, security: 'none', username: 'robot', password: PASSWORD, fromAddress: 'a@plain.example.com' };
+    const tenantPut = await call('PUT', '/api/v1/tenants/plain/settings/mail', { useCustom: true, custom: inClear }, token);
+    expect(tenantPut.statusCode).toBe(400);
+    expect(tenantPut.json().errors).toEqual([{ path: 'custom.username', message: expect.stringContaining('allowPlaintextAuth') }]);
+    const systemPut = await call('PUT', '/api/v1/system/mail-settings', { ...inClear, username: null, allowPlaintextAuth: false });
+    expect(systemPut.json()).toMatchObject({ status: 400, errors: [{ path: 'password' }] });
+    const test = await call('POST', '/api/v1/tenants/plain/settings/mail/test', { sendTo: 'qa@example.com', settings: inClear }, token);
+    expect(test.json()).toMatchObject({ status: 400, errors: [{ path: 'settings.username' }] });
+    expect(server.authSeen.filter((a) => !a.secure)).toHaveLength(0);
+    // Allowed explicitly, it is saved and answered; with TLS no permission is needed.
+    const allowed = await call('PUT', '/api/v1/tenants/plain/settings/mail', { useCustom: true, custom: { ...inClear, allowPlaintextAuth: true } }, token);
+    expect(allowed.json().custom).toMatchObject({ security: 'none', username: 'robot', allowPlaintextAuth: true });
+    const tls = await call('PUT', '/api/v1/tenants/plain/settings/mail', { custom: { security: 'starttls', allowPlaintextAuth: false } }, token);
+    expect(tls.json().custom).toMatchObject({ security: 'starttls', allowPlaintextAuth: false });
+  });
+
+  it('never sends AUTH in clear through settings saved before allowPlaintextAuth existed', async () => {
+    const { tenantId, token } = await t.tenantWithUser('legacy');
+    const legacy = { host: '127.0.0.1', port: server.port, security: 'none', domain: null, username: 'robot', authMethod: 'auto', fromAddress: 'a@legacy.example.com', fromDisplayName: null, timeoutMs: 5_000 };
+    await t.tocsin.deps.storage.db
+      .insertInto('tenant_mail_settings')
+      .values({
+        tenant_id: tenantId,
+        alerts_email_enabled: 1,
+        use_custom: 1,
+        daily_report_time: '10:00',
+        send_empty_daily_report: 0,
+        custom_smtp: JSON.stringify(legacy),
+        custom_password: t.tocsin.deps.secretBox.seal(PASSWORD, `tenant:${tenantId}:smtp-password`),
+        custom_access_token: null,
+        updated_at: 0,
+      })
+      .execute();
+    const before = server.authSeen.length;
+    const res = await call('POST', '/api/v1/tenants/legacy/settings/mail/test', { sendTo: 'qa@example.com' }, token);
+    expect(res.json()).toMatchObject({ ok: false, stage: 'auth', message: expect.stringContaining('never sent without TLS') });
+    expect(server.authSeen.length).toBe(before);
+    expect((await call('GET', '/api/v1/tenants/legacy/settings/mail', undefined, token)).json().custom.allowPlaintextAuth).toBe(false);
   });
 
   it('sends a localized test email through the saved system default to the caller', async () => {

@@ -16,8 +16,8 @@ describe('SMTP settings', () => {
   it('merges an input over stored values: left out keeps, null clears, secrets likewise', () => {
     const first = mergeSmtp(null, NO_SECRETS, { host: 'smtp.example.com', port: 587, fromAddress: 'a@example.com', username: 'u', password: 'p', domain: 'CORP' });
     expect(first.smtp).toMatchObject({ security: 'starttls', authMethod: 'auto', timeoutMs: 30_000, domain: 'CORP' });
-    const second = mergeSmtp(first.smtp, first.secrets, { domain: null, port: 25, enableSsl: false });
-    expect(second.smtp).toMatchObject({ host: 'smtp.example.com', port: 25, security: 'none', domain: null, username: 'u' });
+    const second = mergeSmtp(first.smtp, first.secrets, { domain: null, port: 25, enableSsl: false, allowPlaintextAuth: true });
+    expect(second.smtp).toMatchObject({ host: 'smtp.example.com', port: 25, security: 'none', domain: null, username: 'u', allowPlaintextAuth: true });
     expect(second.secrets.password).toBe('p');
     expect(mergeSmtp(second.smtp, second.secrets, { password: null }).secrets.password).toBeNull();
   });
@@ -36,11 +36,40 @@ describe('SMTP settings', () => {
     expect(missing(() => mergeSmtp(null, NO_SECRETS, { host: 'h.example.com', port: 25, fromAddress: 'a@b.example', authMethod: 'xoauth2', username: 'u' }))).toBe('accessToken');
   });
 
+  it('refuses credentials over security none, naming the field, unless plaintext AUTH is allowed explicitly', () => {
+    const refused = (stored: Parameters<typeof mergeSmtp>[0], secrets: Parameters<typeof mergeSmtp>[1], input: Parameters<typeof mergeSmtp>[2]) => {
+      try {
+        mergeSmtp(stored, secrets, input);
+      } catch (err) {
+        return err instanceof MergeError ? `${err.path}: ${err.message}` : String(err);
+      }
+      return undefined;
+    };
+    const base = { host: 'relay.example.com', port: 25, security: 'none' as const, fromAddress: 'a@example.com' };
+    expect(refused(null, NO_SECRETS, { ...base, username: 'robot', password: 'p' })).toMatch(/^username: would be sent without encryption.*allowPlaintextAuth/);
+    expect(refused(null, NO_SECRETS, { ...base, password: 'p' })).toMatch(/^password: /);
+    expect(refused(null, NO_SECRETS, { ...base, authMethod: 'none' })).toBeUndefined();
+    const allowed = mergeSmtp(null, NO_SECRETS, { ...base, username: 'robot', password: 'p', allowPlaintextAuth: true });
+    expect(allowed.smtp).toMatchObject({ security: 'none', username: 'robot', allowPlaintextAuth: true });
+    // Switching TLS off later, or withdrawing the permission, is refused too; TLS needs no permission.
+    const tls = mergeSmtp(null, NO_SECRETS, { ...base, security: 'starttls', username: 'robot', password: 'p' });
+    expect(tls.smtp.allowPlaintextAuth).toBe(false);
+    expect(refused(tls.smtp, tls.secrets, { enableSsl: false })).toMatch(/^username: /);
+    expect(refused(allowed.smtp, allowed.secrets, { allowPlaintextAuth: false })).toMatch(/^username: /);
+  });
+
+  it('refuses a TOCSIN_SMTP_URL with credentials and no TLS unless it says allowPlaintextAuth', () => {
+    expect(() => smtpFromUrl('smtp://robot:secret@relay.example.com:25')).toThrow(/no TLS.*allowPlaintextAuth=true/);
+    expect(() => smtpFromUrl('smtp://robot@relay.example.com:25')).toThrow(/no TLS/);
+    expect(smtpFromUrl('smtp://robot:secret@relay.example.com:25?allowPlaintextAuth=true').smtp).toMatchObject({ security: 'none', allowPlaintextAuth: true });
+    expect(smtpFromUrl('smtp://robot:secret@relay.example.com:587?starttls=true').smtp).toMatchObject({ security: 'starttls', allowPlaintextAuth: false });
+  });
+
   it('reads TOCSIN_SMTP_URL: scheme, credentials, from and STARTTLS', () => {
     expect(smtpFromUrl('smtps://user:p%40ss@mail.example.com:465?from=alerts@example.com')).toEqual({
       smtp: {
         host: 'mail.example.com', port: 465, security: 'tls', domain: null, username: 'user', authMethod: 'auto',
-        fromAddress: 'alerts@example.com', fromDisplayName: 'Tocsin', timeoutMs: 30_000,
+        fromAddress: 'alerts@example.com', fromDisplayName: 'Tocsin', timeoutMs: 30_000, allowPlaintextAuth: false,
       },
       secrets: { password: 'p@ss', accessToken: null },
     });

@@ -51,6 +51,7 @@ export const smtpSettingsInput = z
     fromAddress: emailAddress,
     fromDisplayName: displayText.nullable(),
     timeoutMs: z.number().int().min(1_000).max(600_000),
+    allowPlaintextAuth: z.boolean(),
   })
   .partial()
   .strict();
@@ -69,6 +70,8 @@ export interface StoredSmtp {
   fromAddress: string;
   fromDisplayName: string | null;
   timeoutMs: number;
+  /** Whether credentials may go over a connection without TLS (`security: none`); false unless set explicitly. */
+  allowPlaintextAuth: boolean;
 }
 
 /** SmtpSecrets are the write-only values, in clear, or null when not set. */
@@ -88,6 +91,25 @@ export interface SmtpSettingsView extends StoredSmtp {
 export function securityFromEnableSsl(enableSsl: boolean, port: number): SmtpSecurity {
   if (!enableSsl) return 'none';
   return port === 465 ? 'tls' : 'starttls';
+}
+
+/** PLAINTEXT_AUTH_REFUSED explains why credentials need TLS, and the way out for a server that truly has none. */
+export const PLAINTEXT_AUTH_REFUSED =
+  'would be sent without encryption with security "none": choose security "starttls" or "tls", or set allowPlaintextAuth to true to accept that';
+
+/**
+ * plaintextCredential names the credential that `security: none` would send in clear
+ * (`username`, else `password`, else `accessToken`), or null when there is none or it is allowed.
+ */
+export function plaintextCredential(
+  smtp: Pick<StoredSmtp, 'security' | 'username' | 'allowPlaintextAuth'>,
+  secrets: SmtpSecrets,
+): 'username' | 'password' | 'accessToken' | null {
+  if (smtp.security !== 'none' || smtp.allowPlaintextAuth) return null;
+  if (smtp.username) return 'username';
+  if (secrets.password) return 'password';
+  if (secrets.accessToken) return 'accessToken';
+  return null;
 }
 
 /** MergeError names the field that is missing once an input is merged over what was stored. */
@@ -134,6 +156,7 @@ export function mergeSmtp(
     fromAddress,
     fromDisplayName: pick(input.fromDisplayName, stored?.fromDisplayName ?? null),
     timeoutMs: input.timeoutMs ?? stored?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    allowPlaintextAuth: input.allowPlaintextAuth ?? stored?.allowPlaintextAuth ?? false,
   };
   const merged: SmtpSecrets = {
     password: pick(input.password, secrets.password),
@@ -145,6 +168,8 @@ export function mergeSmtp(
   if ((smtp.authMethod === 'plain' || smtp.authMethod === 'login') && (!smtp.username || merged.password === null)) {
     throw new MergeError(smtp.username ? 'password' : 'username', `is required for ${smtp.authMethod.toUpperCase()}`);
   }
+  const inClear = plaintextCredential(smtp, merged);
+  if (inClear) throw new MergeError(inClear, PLAINTEXT_AUTH_REFUSED);
   return { smtp, secrets: merged };
 }
 
@@ -163,6 +188,8 @@ const storedSmtp = z.object({
   fromAddress: z.string(),
   fromDisplayName: z.string().nullable(),
   timeoutMs: z.number(),
+  // Settings saved before the field existed never allowed it.
+  allowPlaintextAuth: z.boolean().default(false),
 });
 
 /** parseStoredSmtp reads the JSON column back, or null. */
@@ -172,7 +199,8 @@ export function parseStoredSmtp(json: string | null): StoredSmtp | null {
 
 /**
  * smtpFromUrl reads TOCSIN_SMTP_URL (`smtp://` plain, `smtps://` implicit TLS, `?starttls=true`
- * or `?security=`, `?from=`, `?fromName=`, user and password in the URL). Throws on a bad URL.
+ * or `?security=`, `?from=`, `?fromName=`, user and password in the URL). Throws on a bad URL, and
+ * on credentials without TLS unless the URL says `?allowPlaintextAuth=true`.
  */
 export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecrets } {
   const parsed = new URL(url);
@@ -187,6 +215,12 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1_000) throw new Error('timeoutMs must be a whole number of milliseconds, at least 1000');
   const username = decodeURIComponent(parsed.username) || null;
   const password = decodeURIComponent(parsed.password) || null;
+  const allowPlaintextAuth = query.get('allowPlaintextAuth') === 'true';
+  if (plaintextCredential({ security, username, allowPlaintextAuth }, { password, accessToken: null })) {
+    throw new Error(
+      'the URL has a user name or password but no TLS, so they would cross the network in clear: use smtps://, add ?starttls=true, or add ?allowPlaintextAuth=true to accept that',
+    );
+  }
   return {
     smtp: {
       host,
@@ -198,6 +232,7 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
       fromAddress: query.get('from') ?? `tocsin@${host.includes(':') || net.isIP(host) ? 'localhost' : host}`,
       fromDisplayName: query.get('fromName') || 'Tocsin',
       timeoutMs,
+      allowPlaintextAuth,
     },
     secrets: { password, accessToken: null },
   };

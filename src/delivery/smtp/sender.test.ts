@@ -125,9 +125,22 @@ describe('SMTP sender against real smtp-server instances', () => {
 
   it('reports a wrong password as a 535 auth failure that is not retried', async () => {
     const server = await start({ auth: { username: 'robot', password: PASSWORD } });
-    const error = await failure(sender.send(endpointFor(server, { authMethod: 'auto', username: 'robot', password: 'wrong' }), email()));
+    const error = await failure(
+      sender.send(endpointFor(server, { authMethod: 'auto', username: 'robot', password: 'wrong', allowPlaintextAuth: true }), email()),
+    );
     expect(error).toMatchObject({ stage: 'auth', retryable: false, code: 535 });
     expect(error.response).toContain('Authentication credentials invalid');
+  });
+
+  it('never sends credentials over a connection without TLS unless plaintext AUTH is allowed explicitly', async () => {
+    const server = await start({ auth: { username: 'robot', password: PASSWORD } });
+    for (const authMethod of ['auto', 'plain', 'login'] as const) {
+      const error = await failure(sender.send(endpointFor(server, { authMethod, username: 'robot', password: PASSWORD }), email()));
+      expect(error).toMatchObject({ stage: 'auth', retryable: false, message: expect.stringMatching(/never sent without TLS/) });
+    }
+    expect(server.connections()).toBe(0);
+    await sender.send(endpointFor(server, { authMethod: 'plain', username: 'robot', password: PASSWORD, allowPlaintextAuth: true }), email());
+    expect(server.authSeen).toEqual([{ method: 'PLAIN', secure: false }]);
   });
 
   it('fails at the TLS stage when STARTTLS is required but not offered, sending nothing in plaintext', async () => {

@@ -7,7 +7,7 @@ import { type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 export function poolKey(endpoint: SmtpEndpoint): string {
   const fields: (keyof SmtpEndpoint)[] = [
     'host', 'port', 'security', 'domain', 'username', 'password', 'authMethod', 'accessToken',
-    'fromAddress', 'fromDisplayName', 'timeoutMs', 'connectAddress', 'ca',
+    'fromAddress', 'fromDisplayName', 'timeoutMs', 'allowPlaintextAuth', 'connectAddress', 'ca',
   ];
   return sha256(JSON.stringify(fields.map((field) => endpoint[field] ?? null)));
 }
@@ -37,6 +37,10 @@ function configError(message: string): SmtpDeliveryError {
 
 function authOptions(endpoint: SmtpEndpoint): Pick<SMTPTransportOptions, 'auth' | 'authMethod'> {
   const user = loginName(endpoint);
+  // Settings refuse this when saved; this also covers older saved settings and any other caller.
+  if (endpoint.security === 'none' && endpoint.authMethod !== 'none' && user && !endpoint.allowPlaintextAuth) {
+    throw configError('credentials are never sent without TLS: choose STARTTLS or TLS, or allow plaintext authentication explicitly');
+  }
   switch (endpoint.authMethod) {
     case 'none':
       return {};

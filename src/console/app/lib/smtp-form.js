@@ -30,6 +30,7 @@ export function smtpFormOf(settings) {
     fromAddress: s.fromAddress ?? '',
     fromDisplayName: s.fromDisplayName ?? '',
     timeoutSeconds: s.timeoutMs ? String(s.timeoutMs / 1000) : '',
+    allowPlaintextAuth: Boolean(s.allowPlaintextAuth),
     passwordSet: Boolean(s.passwordSet),
     // undefined keeps the stored password; a string replaces it; null clears it.
     password: s.passwordSet ? undefined : '',
@@ -48,12 +49,23 @@ export function smtpPayload(form) {
     authMethod: form.authMethod,
     fromAddress: form.fromAddress.trim(),
     fromDisplayName: form.fromDisplayName.trim() || null,
+    allowPlaintextAuth: form.allowPlaintextAuth,
   };
   if (form.port.trim() === '' || Number.isNaN(body.port)) body.port = form.port;
   if (form.timeoutSeconds !== '') body.timeoutMs = Math.round(Number(form.timeoutSeconds) * 1000);
   if (form.password === null || form.password) body.password = form.password;
   if (form.accessToken !== undefined) body.accessToken = form.accessToken || null;
   return body;
+}
+
+/**
+ * plaintextAuthOf says whether the form would send a user name or password without TLS: null when
+ * it would not, else `allowed` or `refused` (the API refuses it unless explicitly allowed).
+ */
+export function plaintextAuthOf(form) {
+  const credentials = form.username.trim() !== '' || Boolean(form.password) || (form.password === undefined && form.passwordSet);
+  if (form.security !== 'none' || !credentials) return null;
+  return form.allowPlaintextAuth ? 'allowed' : 'refused';
 }
 
 /**
@@ -107,6 +119,10 @@ export function SmtpFields({ form, onChange, errors = {}, prefix, legend = t('ma
         </div>`
       : html`<${TextField} id=${id('password')} type="password" label=${t('mail.password')} value=${form.password ?? ''} onInput=${set('password')}
           error=${errors.password} autocomplete="new-password" hint=${form.password === null ? t('mail.passwordCleared') : form.passwordSet ? t('mail.passwordReplacing') : ''} />`}
+    ${form.security === 'none'
+      ? html`<${Toggle} id=${id('allowPlaintextAuth')} label=${t('mail.allowPlaintextAuth')} checked=${form.allowPlaintextAuth}
+          onChange=${set('allowPlaintextAuth')} hint=${errors.allowPlaintextAuth ?? t('mail.allowPlaintextAuthHint')} />`
+      : null}
     <${TextField} id=${id('fromAddress')} type="email" label=${t('mail.fromAddress')} value=${form.fromAddress} onInput=${set('fromAddress')} error=${errors.fromAddress} />
     <${TextField} id=${id('fromDisplayName')} label=${t('mail.fromDisplayName')} value=${form.fromDisplayName} onInput=${set('fromDisplayName')} error=${errors.fromDisplayName} hint=${t('mail.fromDisplayNameHint')} />
     <details class="advanced" open=${Boolean(errors.authMethod || errors.timeoutMs || errors.accessToken)}>

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
 import { t } from '../lib/i18n.js';
 import { can, tenantApi } from '../lib/session.js';
-import { SmtpFields, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
+import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
 import { Banner, Dialog, TextField, Toggle, html, problemText } from '../lib/ui.js';
 import { TestMailDialog } from './test-mail.js';
 
@@ -126,6 +126,7 @@ export function MailSettingsPage({ session }) {
       </div>` : null}
     </form>
     ${dialog === 'test' ? html`<${TestMailDialog} sendTo=${session.user?.email ?? ''} onClose=${() => setDialog(null)}
+      plaintextAuth=${form.useCustom ? plaintextAuthOf(form.custom) : null}
       run=${(sendTo) => api('POST', tenantApi(session, 'settings/mail/test'), { sendTo, ...(form.useCustom ? { settings: smtpPayload(form.custom) } : {}) })}
       onTested=${(ok) => setTested(ok && testsWhatIsShown(form, stored) ? testedKey(form) : null)} onErrors=${(err) => setErrors(fieldErrors(err, ['settings.', 'custom.']))} />` : null}
     ${dialog === 'confirm' ? html`<${Dialog} title=${t('mail.untestedTitle')} onClose=${() => setDialog(null)}>

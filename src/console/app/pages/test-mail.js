@@ -5,9 +5,10 @@ import { Banner, Dialog, TextField, html, problemText } from '../lib/ui.js';
 /**
  * TestMailDialog is the seed's Test Mail Settings window: Send To (pre-filled with the signed-in
  * account's email), Send, then whether it was sent or at which stage it failed, with the SMTP
- * code, the server's words and, on demand, the transcript. It never saves anything.
+ * code, the server's words and, on demand, the transcript. It never saves anything. `plaintextAuth`
+ * (smtp-form's plaintextAuthOf) explains why credentials without TLS are refused, or warns when allowed.
  */
-export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () => {}, onErrors = () => {} }) {
+export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () => {}, onErrors = () => {}, plaintextAuth = null }) {
   const [sendTo, setSendTo] = useState(initial);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState(null);
@@ -52,6 +53,7 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
       </div>`
       : html`<form onSubmit=${send}>
         <${TextField} id="test-sendTo" type="email" label=${t('test.sendTo')} value=${sendTo} onInput=${setSendTo} required autocomplete="email" />
+        ${plaintextAuth ? html`<p class=${`banner ${plaintextAuth === 'refused' ? 'error' : 'warning'}`} data-testid="test-plaintext-auth">${t(`test.plaintextAuth.${plaintextAuth}`)}</p>` : null}
         <${Banner}>${error ? problemText(error) : ''}<//>
         <p class="hint">${t('test.notSaved')}</p>
         <div class="actions">
