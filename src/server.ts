@@ -21,6 +21,7 @@ import { createLogger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import { type StartupProbe, listenStartupProbe } from './ops/startup-probe.js';
+import { muteRoutes } from './mutes/routes.js';
 import { preferenceRoutes } from './preferences/routes.js';
 import { previewRoutes } from './reports/preview-routes.js';
 import { composersFor, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
@@ -47,6 +48,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   alertRoutes,
   odataAlertRoutes,
   sourceRoutes,
+  muteRoutes,
   preferenceRoutes,
   settingsRoutes,
   deliveryRoutes,

@@ -1,5 +1,6 @@
-import type { Db } from '../storage/database.js';
-import type { Actor } from './action-audit.js';
+import type { Kysely } from 'kysely';
+import type { Database, Db } from '../storage/database.js';
+import { type ActionChannel, type Actor, recordAction } from './action-audit.js';
 
 /** Acknowledgement is "I'm on it" for a flood: who, and when. */
 export interface Acknowledgement {
@@ -33,4 +34,23 @@ export async function acknowledgementsOf(db: Db, tenantId: string, groupIds: rea
     .where('group_id', 'in', unique)
     .execute();
   return new Map(rows.map((r) => [r.group_id, { by: { userId: r.user_id, name: r.user_name }, at: Number(r.acknowledged_at) }]));
+}
+
+/**
+ * acknowledgeAlert acknowledges an alert's flood and records who did it, how and when in the
+ * audit list, in one transaction: what the API route and an email's action link both do.
+ */
+export async function acknowledgeAlert(
+  db: Kysely<Database>,
+  tenantId: string,
+  alert: { readonly id: string; readonly groupId: string },
+  actor: Actor,
+  via: ActionChannel,
+  now: number,
+): Promise<Acknowledgement> {
+  return db.transaction().execute(async (tx) => {
+    const result = await acknowledgeFlood(tx, tenantId, alert.groupId, actor, now);
+    await recordAction(tx, tenantId, { actor, action: 'acknowledge', via, detail: { alertId: alert.id, groupId: alert.groupId }, at: now });
+    return result;
+  });
 }

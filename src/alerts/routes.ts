@@ -4,8 +4,8 @@ import { tenantOf } from '../access/routes.js';
 import type { RouteModule } from '../http/context.js';
 import { badRequest, conflict, fieldError, notFound } from '../http/problem.js';
 import type { Db } from '../storage/database.js';
-import { type Acknowledgement, acknowledgeFlood, acknowledgementsOf } from './acknowledgements.js';
-import { actorOf, listActions, recordAction } from './action-audit.js';
+import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
+import { actorOf, listActions } from './action-audit.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from './catalogue.js';
 import { ingestFor } from './ingest.js';
 import { MAX_BATCH, alertsBody, parseAlertsBody } from './input.js';
@@ -243,13 +243,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
       const tenant = tenantOf(request);
       const alert = await findAlert(db, tenant.id, await readerFor(db, request.principal!), request.params.alertId);
       if (!alert) throw notFound('Alert');
-      const actor = await actorOf(db, request.principal!);
-      const now = deps.clock.now();
-      const ack = await db.transaction().execute(async (tx) => {
-        const result = await acknowledgeFlood(tx, tenant.id, alert.groupId, actor, now);
-        await recordAction(tx, tenant.id, { actor, action: 'acknowledge', via: 'api', detail: { alertId: alert.id, groupId: alert.groupId }, at: now });
-        return result;
-      });
+      const ack = await acknowledgeAlert(db, tenant.id, alert, await actorOf(db, request.principal!), 'api', deps.clock.now());
       return showAlert(alert, ack);
     },
   );

@@ -58,6 +58,11 @@ export const PARAM_SAMPLES: Record<string, ParamSample> = {
     return res.json<{ ids: string[] }>().ids[0]!;
   },
   sourceId: (s) => createdId(':sourceId', s.call('POST', `/api/v1/tenants/${s.tenant}/sources`, { name: s.unique(), kind: 'webhook' })),
+  muteId: (s) =>
+    createdId(
+      ':muteId',
+      s.call('POST', `/api/v1/tenants/${s.tenant}/mutes`, { scope: 'tenant', match: { robot: s.unique() }, until: '2999-01-01T00:00:00Z' }),
+    ),
 };
 
 /** BODY_SAMPLES hold a valid body for each route with a body schema; see the header comment. */
@@ -91,6 +96,7 @@ export const BODY_SAMPLES: Record<string, BodySample> = {
   'PATCH /api/v1/tenants/:tenant/sources/:sourceId': () => ({ enabled: true, mapping: { events: { 'Sample.Event': { severity: 'Warn' } } } }),
   // Unsigned, so the receiver answers 401: the walks check it never fails worse than that.
   'POST /api/v1/sources/:sourceId/receive': (s) => ({ severity: 'Error', component: 'Jobs', message: s.unique() }),
+  'POST /api/v1/tenants/:tenant/mutes': (s) => ({ scope: 'tenant', match: { robot: s.unique() }, until: '2999-01-01T00:00:00Z' }),
   'POST /api/Account/Authenticate': (s) => ({ tenancyName: s.tenant, usernameOrEmailAddress: `${s.unique()}@example.com`, password: 'not the password' }),
   'POST /odata/Alerts/UiPath.Server.Configuration.OData.MarkAsRead': () => ({ ids: ['no-such-alert'] }),
   'POST /odata/Alerts/UiPath.Server.Configuration.OData.RaiseProcessAlert': (s) => ({

@@ -1,3 +1,4 @@
+import { PostgresAdapter, type RawBuilder, sql } from 'kysely';
 import { type Severity, severityOfRank, severityRank } from '../alerts/severity.js';
 import type { Db } from '../storage/database.js';
 import type { Window } from './windows.js';
@@ -28,6 +29,60 @@ export async function eventCounts(db: Db, tenantId: string, window: Window, minS
   return rows.map((r) => ({ severity: severityOfRank(Number(r.severity)), component: r.component, event: r.event, count: Number(r.n) }));
 }
 
+/** MUTABLE_SOURCE_PARTS are the parts of an alert's source a mute can match. */
+const MUTABLE_SOURCE_PARTS = ['process', 'robot', 'queue'] as const;
+
+/** SourcedEventCount is an EventCount for alerts that also share the source parts a mute can match. */
+export interface SourcedEventCount extends EventCount {
+  readonly source: { readonly process?: string; readonly robot?: string; readonly queue?: string };
+}
+
+/** sourcePart reads one part of the JSON `source` column in SQL, as each engine writes it. */
+function sourcePart(db: Db, part: (typeof MUTABLE_SOURCE_PARTS)[number]): RawBuilder<string | null> {
+  // A literal, not a parameter: PostgreSQL must see the same expression in select and group by.
+  return db.getExecutor().adapter instanceof PostgresAdapter
+    ? sql<string | null>`(source::json ->> ${sql.lit(part)})`
+    : sql<string | null>`json_extract(source, ${sql.lit(`$.${part}`)})`;
+}
+
+/**
+ * sourcedEventCounts is eventCounts split further by the process, robot and queue of the alerts'
+ * sources: what deciding and composing need when a mute may match some of a window's alerts and
+ * not others. Read only when the tenant has mutes in force.
+ */
+export async function sourcedEventCounts(db: Db, tenantId: string, window: Window, minSeverity?: Severity): Promise<SourcedEventCount[]> {
+  const parts = MUTABLE_SOURCE_PARTS.map((part) => sourcePart(db, part));
+  const rows = await db
+    .selectFrom('alerts')
+    .select((eb) => ['severity', 'component', 'event', ...parts.map((p, i) => p.as(`s${i}`)), eb.fn.countAll<number>().as('n')])
+    .where('tenant_id', '=', tenantId)
+    .where('created_at', '>=', window.start)
+    .where('created_at', '<', window.end)
+    .$if(minSeverity !== undefined, (q) => q.where('severity', '>=', severityRank(minSeverity!)))
+    .groupBy(['severity', 'component', 'event', ...parts])
+    .execute();
+  return rows.map((r) => {
+    const row = r as typeof r & Record<string, string | null>;
+    const source: Record<string, string> = {};
+    MUTABLE_SOURCE_PARTS.forEach((part, i) => {
+      const value = row[`s${i}`];
+      if (typeof value === 'string') source[part] = value;
+    });
+    return { severity: severityOfRank(Number(r.severity)), component: r.component, event: r.event, count: Number(r.n), source };
+  });
+}
+
+/** mergeEventCounts adds up counts that differ only by source, back into one per event, component and severity. */
+export function mergeEventCounts(counts: readonly EventCount[]): EventCount[] {
+  const merged = new Map<string, EventCount>();
+  for (const c of counts) {
+    const key = `${c.severity}\n${c.component}\n${c.event}`;
+    const seen = merged.get(key);
+    merged.set(key, { severity: c.severity, component: c.component, event: c.event, count: (seen?.count ?? 0) + c.count });
+  }
+  return [...merged.values()];
+}
+
 /** FatalFlood is a Fatal alert flood (or a lone Fatal alert) that reached a tenant. */
 export interface FatalFlood {
   /** The flood's id: its first alert's id; one immediate email per flood and recipient. */
@@ -35,6 +90,8 @@ export interface FatalFlood {
   readonly alertId: string;
   readonly component: string;
   readonly event: string;
+  /** The first alert's source, which mutes may match. */
+  readonly source: Readonly<Record<string, string>> | null;
 }
 
 /** committedFatalFloods lists the floods of some just-committed alerts of a tenant, ignoring those that are not Fatal. */
@@ -46,7 +103,7 @@ export async function committedFatalFloods(db: Db, tenantId: string, alertIds: r
 function fatalAlerts(db: Db, tenantId: string) {
   return db
     .selectFrom('alerts')
-    .select(['id', 'group_id', 'component', 'event'])
+    .select(['id', 'group_id', 'component', 'event', 'source'])
     .where('tenant_id', '=', tenantId)
     .where('severity', '=', severityRank('Fatal'))
     .orderBy('created_at')
@@ -54,11 +111,17 @@ function fatalAlerts(db: Db, tenantId: string) {
 }
 
 /** floodsOf keeps the first alert of each flood, in the order given. */
-function floodsOf(rows: readonly { id: string; group_id: string | null; component: string; event: string }[]): FatalFlood[] {
+function floodsOf(rows: readonly { id: string; group_id: string | null; component: string; event: string; source: string | null }[]): FatalFlood[] {
   const floods = new Map<string, FatalFlood>();
   for (const r of rows) {
     const groupId = r.group_id ?? r.id;
-    if (!floods.has(groupId)) floods.set(groupId, { groupId, alertId: r.id, component: r.component, event: r.event });
+    if (!floods.has(groupId)) floods.set(groupId, {
+        groupId,
+        alertId: r.id,
+        component: r.component,
+        event: r.event,
+        source: r.source === null ? null : (JSON.parse(r.source) as Record<string, string>),
+      });
   }
   return [...floods.values()];
 }

@@ -7,8 +7,11 @@ import type { Delivery } from '../delivery/outbox/delivery.js';
 import { languageOf } from '../recipients/eligibility.js';
 import { type Preferences, isSubscribed } from '../preferences/model.js';
 import { loadLayers, userPreferences } from '../preferences/store.js';
+import { type MailboxRef, type Mute, appliesTo, isMutedFor, unmutedFor } from '../mutes/model.js';
+import { activeMutes } from '../mutes/store.js';
+import { type Clock, systemClock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
-import { type EventCount, eventCounts } from './alert-facts.js';
+import { type EventCount, type SourcedEventCount, eventCounts, mergeEventCounts, sourcedEventCounts } from './alert-facts.js';
 import type { ReportData } from './recipient-rules.js';
 import { renderDailyEmail } from './templates/daily-email.js';
 import { ImmediateEmailCache } from './templates/immediate-cache.js';
@@ -24,6 +27,8 @@ export interface ComposerDeps {
   readonly publicUrl: string;
   readonly summaryIntervalMs: number;
   readonly unsubscribeLinks: UnsubscribeLinks;
+  /** What "now" is for the mutes in force; the system clock unless a test moves time. */
+  readonly clock?: Clock;
 }
 
 interface Context {
@@ -37,6 +42,8 @@ interface Context {
 interface Caches {
   readonly groups: WindowCache<AlertGroup[] | undefined>;
   readonly counts: WindowCache<EventCount[]>;
+  /** The window's counts split by source, read only when a mute covers the recipient. */
+  readonly sourcedCounts: WindowCache<SourcedEventCount[]>;
   /** Rows every email of one claimed batch reads alike, keyed by the batch's lease token. */
   readonly claimed: WindowCache<unknown>;
   readonly immediate: ImmediateEmailCache;
@@ -74,6 +81,16 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
     },
     links: { preferences: preferencesUrl(deps.publicUrl, row.name), unsubscribe },
   };
+}
+
+/**
+ * mutesOf reads the tenant's mutes in force at send time, once per claimed batch, keeping those
+ * that cover this email's mailbox (every tenant mute, and a user's own snoozes).
+ */
+async function mutesOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, mailbox: MailboxRef): Promise<{ mutes: Mute[]; now: number }> {
+  const now = (deps.clock ?? systemClock).now();
+  const all = await perClaim(caches, delivery, `mutes:${delivery.tenantId}`, () => activeMutes(deps.db, delivery.tenantId, now));
+  return { mutes: all.filter((m) => appliesTo(m, mailbox, now)), now };
 }
 
 /** preferencesOf reads the recipient's preferences now, so a subscription dropped after the decision is honoured too. */
@@ -130,6 +147,7 @@ async function loadGroups(db: Db, tenantId: string, window: { start: number; end
 async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, caches, delivery);
   const preferences = await preferencesOf(deps, c.data);
+  const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
   const window = windowOf(delivery);
   const cached = await caches.groups.get(`${c.tenant.id}:${window.start}:${window.end}`, () => loadGroups(deps.db, c.tenant.id, window));
   const groups = cached ?? streamAlertsInWindow(deps.db, c.tenant.id, { from: window.start, to: window.end, minSeverity: 'Error' });
@@ -138,6 +156,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   let totalAlerts = 0;
   for await (const group of groups) {
     if (!isSubscribed(preferences, group.first.component, group.first.event)) continue;
+    if (isMutedFor(mutes, group.first, c.data.recipient, now)) continue;
     totalAlerts += group.count;
     const lines = group.severity === 'Fatal' ? fatal : error;
     if (lines.length < SUMMARY_MAX_LINES) lines.push(groupView(group, c.recipient.language));
@@ -162,7 +181,13 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
   const preferences = await preferencesOf(deps, c.data);
   const period = windowOf(delivery);
   const language = c.recipient.language;
-  const all = await caches.counts.get(`${c.tenant.id}:${period.start}:${period.end}`, () => eventCounts(deps.db, c.tenant.id, period));
+  const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
+  const key = `${c.tenant.id}:${period.start}:${period.end}`;
+  // Muted alerts are left out of the counts; only then are the window's sources counted apart.
+  const all =
+    mutes.length === 0
+      ? await caches.counts.get(key, () => eventCounts(deps.db, c.tenant.id, period))
+      : mergeEventCounts(unmutedFor(await caches.sourcedCounts.get(key, () => sourcedEventCounts(deps.db, c.tenant.id, period)), mutes, c.data.recipient, now));
   const counts = all
     .filter((e) => isSubscribed(preferences, e.component, e.event))
     .map((e) => ({
@@ -234,6 +259,7 @@ export function reportComposers(deps: ComposerDeps): ComposerRegistry {
   const caches: Caches = {
     groups: new WindowCache(),
     counts: new WindowCache(),
+    sourcedCounts: new WindowCache(),
     claimed: new WindowCache(256),
     immediate: new ImmediateEmailCache(),
   };

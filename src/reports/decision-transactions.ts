@@ -1,9 +1,11 @@
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
+import { isMutedFor, unmutedFor } from '../mutes/model.js';
+import { activeMutes } from '../mutes/store.js';
 import { recipientPages } from '../recipients/query.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import type { Storage } from '../storage/storage.js';
-import { type FatalFlood, eventCounts } from './alert-facts.js';
+import { type FatalFlood, eventCounts, sourcedEventCounts } from './alert-facts.js';
 import { getsImmediate, getsWindowReport, immediateDelivery, windowDelivery } from './recipient-rules.js';
 import type { Window } from './windows.js';
 
@@ -62,8 +64,8 @@ export async function purgeDecidedWindows(db: Db, decidedBefore: number): Promis
 /**
  * decideWindow decides one summary or daily window of a tenant in ONE transaction: it records
  * the window (the unique (tenant, kind, start) key lets only one instance win it; the loser
- * returns undefined and enqueues nothing) and queues one delivery per recipient who gets it,
- * streaming the recipients a page at a time. A crash before commit leaves nothing decided and the
+ * returns undefined and enqueues nothing) and queues one delivery per recipient who gets it
+ * (counting only the alerts no mute covering that recipient matches), streaming the recipients a page at a time. A crash before commit leaves nothing decided and the
  * window is decided again; after commit the deliveries are in the outbox and will be sent.
  */
 export async function decideWindow(
@@ -82,13 +84,17 @@ export async function decideWindow(
       .executeTakeFirst();
     if (Number(claimed.numInsertedOrUpdatedRows ?? 0n) === 0) return undefined;
     if (!settings.alertsEmailEnabled) return 0;
-    const events = await eventCounts(tx, tenant.id, window, kind === 'summary' ? 'Error' : undefined);
+    const now = clock.now();
+    const mutes = await activeMutes(tx, tenant.id, now);
+    // Mutes may match some sources of an event and not others: only then are sources counted apart.
+    const counts = mutes.length === 0 ? eventCounts : sourcedEventCounts;
+    const events = await counts(tx, tenant.id, window, kind === 'summary' ? 'Error' : undefined);
     // Nobody gets a report of an empty window, so the recipients need not even be read.
     if (events.length === 0 && !(kind === 'daily' && settings.sendEmptyDailyReport)) return 0;
     let queued = 0;
     for await (const page of recipientPages(tx, tenant)) {
       const rows = page
-        .filter((r) => getsWindowReport(r, kind, events, settings.sendEmptyDailyReport))
+        .filter((r) => getsWindowReport(r, kind, unmutedFor(events, mutes, r, now), settings.sendEmptyDailyReport))
         .map((r) => windowDelivery(tenant.id, kind, window, r));
       queued += await enqueueDeliveries(tx, rows, clock);
     }
@@ -105,9 +111,9 @@ export async function decideWindow(
 
 /**
  * decideImmediate queues the immediate email of each new Fatal flood for every recipient who
- * opted in and subscribes to its event, and in the same transaction forgets the decided alerts as
- * undecided. The idempotency key (flood, address) makes deciding the same flood again, after a
- * restart or on another instance, queue nothing more.
+ * opted in, subscribes to its event and has no mute matching it, and in the same transaction
+ * forgets the decided alerts as undecided. The idempotency key (flood, address) makes deciding the
+ * same flood again, after a restart or on another instance, queue nothing more.
  */
 export async function decideImmediate(
   storage: Storage,
@@ -117,9 +123,13 @@ export async function decideImmediate(
   decidedAlertIds: readonly string[],
 ): Promise<number> {
   return storage.db.transaction().execute(async (tx) => {
+    const now = clock.now();
+    const mutes = await activeMutes(tx, tenant.id, now);
     let queued = 0;
     for await (const page of recipientPages(tx, tenant)) {
-      const rows = page.flatMap((r) => floods.filter((f) => getsImmediate(r, f)).map((f) => immediateDelivery(tenant.id, f, r)));
+      const rows = page.flatMap((r) =>
+        floods.filter((f) => getsImmediate(r, f) && !isMutedFor(mutes, f, r, now)).map((f) => immediateDelivery(tenant.id, f, r)),
+      );
       queued += await enqueueDeliveries(tx, rows, clock);
     }
     await forgetUndecided(tx, tenant.id, decidedAlertIds);

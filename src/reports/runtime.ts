@@ -27,6 +27,7 @@ export function composersFor(deps: ReportRuntimeDeps): ComposerRegistry {
     publicUrl: deps.config.publicUrl,
     summaryIntervalMs: deps.config.summaryIntervalSeconds * 1000,
     unsubscribeLinks: new UnsubscribeLinks(deps.storage.db, deps.config.publicUrl, deps.clock),
+    clock: deps.clock,
   });
 }
 

@@ -1,0 +1,74 @@
+import type { Actor } from '../alerts/action-audit.js';
+
+/** MATCH_FIELDS are what a mute can match: the alert's component and event, and parts of its source. */
+export const MATCH_FIELDS = ['component', 'event', 'process', 'robot', 'queue'] as const;
+
+/** MuteMatch names the alerts a mute covers: those having every value given (at least one). */
+export type MuteMatch = { readonly [K in (typeof MATCH_FIELDS)[number]]?: string };
+
+/** MuteScope: `tenant` stops the emails of everyone of the tenant, `user` (a snooze) only its owner's. */
+export type MuteScope = 'tenant' | 'user';
+
+/** Mute is one active or past mute of a tenant. */
+export interface Mute {
+  readonly id: string;
+  readonly scope: MuteScope;
+  /** The snoozing user of a `user` mute; null for a tenant mute. */
+  readonly ownerId: string | null;
+  readonly match: MuteMatch;
+  readonly until: number;
+  readonly createdBy: Actor;
+  readonly createdAt: number;
+}
+
+/** MutableAlert is what a mute looks at: an alert (or a line or count standing for alike alerts). */
+export interface MutableAlert {
+  readonly component: string;
+  readonly event: string;
+  readonly source?: Readonly<Record<string, string | undefined>> | null | undefined;
+}
+
+/** MailboxRef is who an email is for: a user (whose snoozes count) or a group mailbox. */
+export interface MailboxRef {
+  readonly type: 'user' | 'group';
+  readonly id: string;
+}
+
+/** matchesMute tells whether an alert has every value the match gives. */
+export function matchesMute(match: MuteMatch, alert: MutableAlert): boolean {
+  return MATCH_FIELDS.every((field) => {
+    const wanted = match[field];
+    if (wanted === undefined) return true;
+    const value = field === 'component' ? alert.component : field === 'event' ? alert.event : alert.source?.[field];
+    return value === wanted;
+  });
+}
+
+/** appliesTo tells whether a mute, active at `now`, covers a mailbox: every one for a tenant mute, its owner for a snooze. */
+export function appliesTo(mute: Mute, mailbox: MailboxRef, now: number): boolean {
+  if (mute.until <= now) return false;
+  return mute.scope === 'tenant' || (mailbox.type === 'user' && mailbox.id === mute.ownerId);
+}
+
+/**
+ * isMutedFor decides whether a mailbox gets no email about an alert: some active mute covering
+ * that mailbox matches it. Muted alerts are still stored, listed and counted; only mail stops.
+ */
+export function isMutedFor(mutes: readonly Mute[], alert: MutableAlert, mailbox: MailboxRef, now: number): boolean {
+  return mutes.some((mute) => appliesTo(mute, mailbox, now) && matchesMute(mute.match, alert));
+}
+
+/**
+ * sourceMatchOf is what "mute this source" from an email means for an alert: the part of its
+ * source chosen (robot, process or queue) when it carries that part, else its component and event.
+ */
+export function sourceMatchOf(alert: MutableAlert, part: 'robot' | 'process' | 'queue' | 'event'): MuteMatch | undefined {
+  if (part === 'event') return { component: alert.component, event: alert.event };
+  const value = alert.source?.[part];
+  return value ? { [part]: value } : undefined;
+}
+
+/** unmutedFor keeps the alerts (lines, counts) that no active mute covering the mailbox matches. */
+export function unmutedFor<T extends MutableAlert>(alerts: readonly T[], mutes: readonly Mute[], mailbox: MailboxRef, now: number): T[] {
+  return mutes.length === 0 ? [...alerts] : alerts.filter((a) => !isMutedFor(mutes, a, mailbox, now));
+}

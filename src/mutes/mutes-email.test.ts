@@ -1,0 +1,106 @@
+/**
+ * A muted source mails nobody while its alerts are still stored, listed and counted: the real
+ * server with a 2-second summary window, a real SMTP server, and the outbox as the witness that
+ * nothing else was even queued.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type ParsedMail, simpleParser } from 'mailparser';
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadConfig } from '../config.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
+import { type Tocsin, startTocsin } from '../server.js';
+import { type TestDatabase, createTestDatabase, describeEachDialect } from '../storage/testing.js';
+
+const ADMIN = 'mutes-email-admin-token-0123456789';
+
+describeEachDialect('mutes and snoozes in alert emails', (dialect) => {
+  let database: TestDatabase;
+  let smtp: TestSmtpServer;
+  let tocsin: Tocsin;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-mutes-'));
+
+  async function api(method: string, url: string, body?: unknown, token = ADMIN): Promise<any> {
+    const res = await fetch(`${tocsin.url}/api/v1/tenants${url}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    expect(res.status, `${method} ${url}`).toBeLessThan(300);
+    return res.status === 204 ? undefined : res.json();
+  }
+  const to = (mail: ParsedMail) => (Array.isArray(mail.to) ? mail.to[0] : mail.to)!.value[0]!.address!;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    smtp = await startTestSmtpServer();
+    tocsin = await startTocsin(
+      loadConfig({
+        DATABASE_URL: database.url,
+        TOCSIN_ADMIN_TOKEN: ADMIN,
+        TOCSIN_DATA_DIR: dataDir,
+        TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com`,
+        TOCSIN_SUMMARY_INTERVAL_SECONDS: '2',
+        TOCSIN_PUBLIC_URL: 'https://tocsin.example.com',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+      }),
+      { logger: pino({ level: 'silent' }) },
+    );
+  });
+  afterAll(async () => {
+    await tocsin?.close();
+    await smtp?.close();
+    await database?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('mails nobody about a muted robot, and the snoozer nothing about its snoozed one, while every alert is still listed', async () => {
+    await api('POST', '', { name: 'quiet', timeZone: 'UTC' });
+    await api('PUT', '/quiet/settings/mail', { alertsEmailEnabled: true });
+    const user = async (email: string) => {
+      const id = (await api('POST', '/quiet/users', { email, name: email.split('@')[0], roles: ['Alerts Viewer'] })).id;
+      await api('PUT', `/quiet/users/${id}/alert-preferences`, { email: { fatalImmediately: true } });
+      return { id, token: (await api('POST', `/quiet/users/${id}/tokens`, { name: 't' })).token as string };
+    };
+    await user('ana@example.com');
+    const ben = await user('ben@example.com');
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    await api('POST', '/quiet/mutes', { scope: 'tenant', match: { robot: 'R-flood' }, until });
+    await api('POST', '/quiet/mutes', { scope: 'user', match: { robot: 'R9' }, until }, ben.token);
+
+    const alert = (robot: string, severity: string, message: string) => ({ severity, component: 'Robots', message, source: { robot } });
+    await api('POST', '/quiet/alerts', {
+      alerts: [
+        alert('R-flood', 'Error', 'flood 1'),
+        alert('R-flood', 'Error', 'flood 2'),
+        alert('R-flood', 'Fatal', 'flood fatal'),
+        alert('R9', 'Error', 'snoozed by ben'),
+        alert('R1', 'Fatal', 'marker fatal'),
+      ],
+    });
+
+    // Two immediate emails (the marker, to each) and two summaries.
+    await smtp.waitForMessages(4, 20_000);
+    const mails = await Promise.all(smtp.messages.map((m) => simpleParser(m.raw)));
+    const byKind = (kind: string) => mails.filter((m) => m.headers.get('x-tocsin-kind') === kind);
+    expect(byKind('immediate').map((m) => m.text).every((text) => text?.includes('marker fatal'))).toBe(true);
+    const summaries = new Map(byKind('summary').map((m) => [to(m), m.text ?? '']));
+    expect([...summaries.keys()].sort()).toEqual(['ana@example.com', 'ben@example.com']);
+    for (const text of summaries.values()) {
+      expect(text).toContain('marker fatal');
+      expect(text).not.toContain('flood');
+    }
+    expect(summaries.get('ana@example.com')).toContain('snoozed by ben');
+    expect(summaries.get('ben@example.com')).not.toContain('snoozed by ben');
+    // The outbox holds exactly these four: no muted email was even queued.
+    expect((await api('GET', '/quiet/deliveries')).items).toHaveLength(4);
+    // The muted alerts are still stored, listed and counted.
+    const listed = (await api('GET', '/quiet/alerts', undefined, ben.token)).items.map((a: { message: string }) => a.message);
+    expect(listed).toEqual(expect.arrayContaining(['flood 1', 'flood 2', 'flood fatal', 'snoozed by ben']));
+    expect((await api('GET', '/quiet/alerts/unread-count', undefined, ben.token)).unread).toBe(5);
+  });
+});

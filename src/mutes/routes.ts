@@ -1,0 +1,123 @@
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { tenantOf } from '../access/routes.js';
+import { actorOf } from '../alerts/action-audit.js';
+import { findComponent, findEvent } from '../alerts/catalogue.js';
+import type { RouteModule } from '../http/context.js';
+import { conflict, fieldError, forbidden, notFound } from '../http/problem.js';
+import { muteAlerts, liftAlertMute } from './actions.js';
+import { MATCH_FIELDS, type Mute, type MuteMatch } from './model.js';
+import { activeMutes, findActiveMute, showMute } from './store.js';
+
+const ref = z.string().min(1).max(200);
+const tenantParams = z.object({ tenant: ref });
+const muteParams = tenantParams.extend({ muteId: ref });
+const matchValue = z.string().trim().min(1).max(256);
+
+/** muteMatch is the `match` of POST /mutes: at least one of the fields. */
+export const muteMatch = z
+  .object({
+    component: matchValue.optional(),
+    event: matchValue.optional(),
+    process: matchValue.optional(),
+    robot: matchValue.optional(),
+    queue: matchValue.optional(),
+  })
+  .strict()
+  .refine((m) => MATCH_FIELDS.some((f) => m[f] !== undefined), { message: `give at least one of ${MATCH_FIELDS.join(', ')}` });
+
+const muteBody = z
+  .object({
+    scope: z.enum(['tenant', 'user']).describe('`tenant`: nobody of the tenant is mailed about matching alerts (Alerts.Edit); `user`: a snooze, for the caller only.'),
+    match: muteMatch,
+    until: z.iso.datetime({ offset: true }).describe('When the mute ends; must be in the future.'),
+  })
+  .strict();
+
+/** canonicalMatch writes a known component or event as the catalogue names it, as alerts store them. */
+export function canonicalMatch(match: MuteMatch): MuteMatch {
+  const out: Record<string, string> = {};
+  for (const field of MATCH_FIELDS) {
+    const value = match[field];
+    if (value === undefined) continue;
+    out[field] = field === 'component' ? (findComponent(value)?.name ?? value) : field === 'event' ? (findEvent(value)?.name ?? value) : value;
+  }
+  return out;
+}
+
+/** visibleTo: a caller sees the tenant's mutes and its own snoozes, never another user's. */
+function visibleTo(request: FastifyRequest, mute: Mute): boolean {
+  const p = request.principal!;
+  return mute.scope === 'tenant' || (p.kind === 'user' && p.userId === mute.ownerId);
+}
+
+const HOST_HAS_NO_EMAIL = 'The host administrator receives no alert emails, so it has nothing to snooze; snooze with a user token.';
+
+/** muteRoutes list, create and lift a tenant's mutes and the caller's snoozes (API.md "Tenant: mutes and snoozes"). */
+export const muteRoutes: RouteModule = (app, deps) => {
+  const db = deps.storage.db;
+  const base = '/api/v1/tenants/:tenant/mutes';
+
+  app.get(
+    base,
+    {
+      config: { permission: 'Alerts.View' },
+      schema: { params: tenantParams, description: 'The mutes in force: the tenant\'s, and the caller\'s own snoozes (scope user).' },
+    },
+    async (request) => {
+      const mutes = await activeMutes(db, tenantOf(request).id, deps.clock.now());
+      return { items: mutes.filter((m) => visibleTo(request, m)).map(showMute) };
+    },
+  );
+
+  app.post(
+    base,
+    {
+      config: { permission: 'Alerts.View', problems: [409] },
+      schema: {
+        params: tenantParams,
+        body: muteBody,
+        description:
+          '{scope, match: {component?, event?, process?, robot?, queue?}, until} → 201 Mute. Matching alerts are still stored, listed and counted, but not mailed (to anyone for `tenant`, which needs Alerts.Edit; to the caller for `user`).',
+      },
+    },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const p = request.principal!;
+      const { scope, match, until } = request.body;
+      const now = deps.clock.now();
+      const end = Date.parse(until);
+      if (end <= now) throw fieldError('until', 'must be in the future');
+      if (scope === 'tenant' && !p.permissions.has('Alerts.Edit')) throw forbidden('A tenant mute needs the Alerts.Edit permission.');
+      if (scope === 'user' && p.kind !== 'user') throw conflict(HOST_HAS_NO_EMAIL);
+      const mute = await muteAlerts(
+        db,
+        tenant.id,
+        { scope, ownerId: p.kind === 'user' && scope === 'user' ? p.userId : null, match: canonicalMatch(match), until: end },
+        await actorOf(db, p),
+        'api',
+        now,
+      );
+      return reply.status(201).send(showMute(mute));
+    },
+  );
+
+  app.delete(
+    `${base}/:muteId`,
+    {
+      config: { permission: 'Alerts.View' },
+      schema: { params: muteParams, description: 'Lifts a mute (Alerts.Edit), or one\'s own snooze → 204.' },
+    },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const p = request.principal!;
+      const now = deps.clock.now();
+      const mute = await findActiveMute(db, tenant.id, request.params.muteId, now);
+      const own = mute !== undefined && p.kind === 'user' && mute.ownerId === p.userId;
+      if (!mute || (!visibleTo(request, mute) && !p.permissions.has('Alerts.Edit'))) throw notFound('Mute');
+      if (!own && !p.permissions.has('Alerts.Edit')) throw forbidden('Lifting a tenant mute needs the Alerts.Edit permission.');
+      await liftAlertMute(db, tenant.id, mute, await actorOf(db, p), 'api', now);
+      return reply.status(204).send();
+    },
+  );
+};

@@ -1,0 +1,100 @@
+import type { Actor } from '../alerts/action-audit.js';
+import { newId } from '../shared/ids.js';
+import type { Db } from '../storage/database.js';
+import type { Mute, MuteMatch, MuteScope } from './model.js';
+import type { MuteTables } from './tables.js';
+
+function toMute(row: MuteTables['alert_mutes']): Mute {
+  return {
+    id: row.id,
+    scope: row.scope as MuteScope,
+    ownerId: row.owner_id,
+    match: JSON.parse(row.match) as MuteMatch,
+    until: Number(row.until),
+    createdBy: { userId: row.created_by_id, name: row.created_by_name },
+    createdAt: Number(row.created_at),
+  };
+}
+
+/** NewMute is a mute to create; `ownerId` is the snoozing user of a `user` mute. */
+export interface NewMute {
+  readonly scope: MuteScope;
+  readonly ownerId: string | null;
+  readonly match: MuteMatch;
+  readonly until: number;
+}
+
+/** createMute stores a mute made by an actor now and returns it. */
+export async function createMute(db: Db, tenantId: string, mute: NewMute, actor: Actor, now: number): Promise<Mute> {
+  const row = {
+    id: newId(),
+    tenant_id: tenantId,
+    scope: mute.scope,
+    owner_id: mute.ownerId,
+    match: JSON.stringify(mute.match),
+    until: mute.until,
+    created_by_id: actor.userId,
+    created_by_name: actor.name,
+    created_at: now,
+    lifted_at: null,
+  };
+  await db.insertInto('alert_mutes').values(row).execute();
+  return toMute(row);
+}
+
+/**
+ * activeMutes reads a tenant's mutes and snoozes in force at `now` (not lifted, not ended): what
+ * deciding and composing alert emails filter with. A tenant has few, so all are read at once.
+ */
+export async function activeMutes(db: Db, tenantId: string, now: number): Promise<Mute[]> {
+  const rows = await db
+    .selectFrom('alert_mutes')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('until', '>', now)
+    .where('lifted_at', 'is', null)
+    .orderBy('until')
+    .orderBy('id')
+    .execute();
+  return rows.map(toMute);
+}
+
+/** findActiveMute returns one of the tenant's mutes that is neither lifted nor ended, or undefined. */
+export async function findActiveMute(db: Db, tenantId: string, id: string, now: number): Promise<Mute | undefined> {
+  const row = await db
+    .selectFrom('alert_mutes')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .where('until', '>', now)
+    .where('lifted_at', 'is', null)
+    .executeTakeFirst();
+  return row ? toMute(row) : undefined;
+}
+
+/** liftMute ends a mute now; its row stays, so the audit list can still say what it was. */
+export async function liftMute(db: Db, tenantId: string, id: string, now: number): Promise<void> {
+  await db.updateTable('alert_mutes').set({ lifted_at: now }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+}
+
+/** MuteView is a Mute as API.md shows it. */
+export interface MuteView {
+  readonly id: string;
+  readonly scope: MuteScope;
+  readonly match: MuteMatch;
+  readonly until: string;
+  readonly createdBy: Actor;
+  readonly createdAt: string;
+}
+
+/** showMute maps a mute to the API's shape. */
+export function showMute(mute: Mute): MuteView {
+  return {
+    id: mute.id,
+    scope: mute.scope,
+    match: mute.match,
+    until: new Date(mute.until).toISOString(),
+    createdBy: mute.createdBy,
+    createdAt: new Date(mute.createdAt).toISOString(),
+  };
+}
