@@ -44,6 +44,8 @@ export interface BenchReport {
   readonly sections: readonly Section[];
   /** Steps skipped or failed, and sizes reduced to fit the budget. */
   readonly caveats: readonly string[];
+  /** Hand-written start-up figures, before and after the build (bench/startup.md), kept across regenerations. */
+  readonly startup?: string | undefined;
   /** Hand-written findings from CPU profiles (bench/hot-paths.md), kept across regenerations. */
   readonly hotPaths?: string | undefined;
 }
@@ -118,6 +120,7 @@ export function renderReport(r: BenchReport): string {
     }
     if (s.notes.length > 0) lines.push(...s.notes.map((n) => `- ${n}`), '');
   }
+  if (r.startup) lines.push(r.startup.trim(), '');
   if (r.hotPaths) lines.push(r.hotPaths.trim(), '');
   if (r.caveats.length > 0) lines.push('## Notes and caveats of this run', '', ...r.caveats.map((c) => `- ${c}`), '');
   return `${lines.join('\n')}\n`;

@@ -56,6 +56,8 @@ const MIN_STEP_MS: Record<Step, number> = { ingest: 45_000, latency: 50_000, del
 const BENCH = 'npm run bench --';
 /** Findings from CPU profiles, written by hand and carried into every regenerated document. */
 const HOT_PATHS = path.join(ROOT, 'bench', 'hot-paths.md');
+/** Start-up time, memory and package count before and after the build, measured by hand (bench/startup.ts). */
+const STARTUP = path.join(ROOT, 'bench', 'startup.md');
 
 const started = Date.now();
 const deadline = started + BUDGET_MINUTES * 60_000;
@@ -459,6 +461,7 @@ function writeReport(before: ReturnType<typeof machine>, runVersions: Record<str
     targets: inDocOrder(targets).map((t) => t.target),
     sections: inDocOrder(sections).map((s) => s.section),
     caveats,
+    startup: fs.existsSync(STARTUP) ? fs.readFileSync(STARTUP, 'utf8') : undefined,
     hotPaths: fs.existsSync(HOT_PATHS) ? fs.readFileSync(HOT_PATHS, 'utf8') : undefined,
   });
   const out = path.resolve(ROOT, opts.out!);
