@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REFUSED_HOST_MESSAGE, RefusedHostError, checkSmtpHost, isPublicAddress } from './host-guard.js';
+import { REFUSED_HOST_MESSAGE, RefusedHostError, checkSavedSmtpHost, checkSmtpHost, isPublicAddress } from './host-guard.js';
 
 describe('private SMTP host guard', () => {
   it('tells public addresses from loopback, private, link-local, CGNAT, ULA, mapped and metadata ones', () => {
@@ -25,5 +25,21 @@ describe('private SMTP host guard', () => {
     }
     const temporary = await checkSmtpHost('x.example.com', 25, async () => Promise.reject(Object.assign(new Error('x'), { code: 'EAI_AGAIN' }))).catch((e: unknown) => e);
     expect(temporary).toMatchObject({ retryable: true });
+  });
+
+  it('refuses when saved what a connection would refuse, checking every address, but saves a name that does not resolve', async () => {
+    const unresolvable = async () => Promise.reject(Object.assign(new Error('x'), { code: 'ENOTFOUND' }));
+    await expect(checkSavedSmtpHost('smtp.example.com', 587, async () => ['93.184.215.14', '2606:4700::1111'])).resolves.toBeUndefined();
+    await expect(checkSavedSmtpHost('not-yet.example.com', 587, unresolvable)).resolves.toBeUndefined();
+    await expect(checkSavedSmtpHost('93.184.215.14', 465)).resolves.toBeUndefined();
+    for (const attempt of [
+      checkSavedSmtpHost('smtp.example.com', 25, async () => ['93.184.215.14', '10.0.0.1']),
+      checkSavedSmtpHost('rebind.example.com', 25, async () => ['169.254.169.254']),
+      checkSavedSmtpHost('fe80::1', 25, unresolvable),
+      checkSavedSmtpHost('192.168.1.10', 587),
+      checkSavedSmtpHost('smtp.example.com', 6379, async () => ['93.184.215.14']),
+    ]) {
+      await expect(attempt).rejects.toThrow(REFUSED_HOST_MESSAGE);
+    }
   });
 });

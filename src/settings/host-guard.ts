@@ -79,11 +79,27 @@ export async function checkSmtpHost(host: string, port: number, resolve: Resolve
   if (!GUARDED_PORTS.includes(port)) throw new RefusedHostError(false);
   let addresses: string[];
   try {
-    addresses = net.isIP(host) ? [host] : await resolve(host);
+    addresses = await addressesOf(host, resolve);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new RefusedHostError(code === 'EAI_AGAIN' || code === 'ETIMEOUT' || code === 'ESERVFAIL');
   }
   if (addresses.length === 0 || !addresses.every(isPublicAddress)) throw new RefusedHostError(false);
   return addresses[0]!;
+}
+
+/**
+ * checkSavedSmtpHost refuses, when a tenant saves its SMTP settings, a host that the connection
+ * would refuse: a non-mail port, or a name or address of which any address is not public. A name
+ * that does not resolve now is no private host and may be saved (every connection checks again).
+ * Throws RefusedHostError, whose message is the same whatever the reason.
+ */
+export async function checkSavedSmtpHost(host: string, port: number, resolve: Resolver = systemResolver): Promise<void> {
+  if (!GUARDED_PORTS.includes(port)) throw new RefusedHostError(false);
+  const addresses = await addressesOf(host, resolve).catch(() => []);
+  if (!addresses.every(isPublicAddress)) throw new RefusedHostError(false);
+}
+
+async function addressesOf(host: string, resolve: Resolver): Promise<string[]> {
+  return net.isIP(host) ? [host] : resolve(host);
 }

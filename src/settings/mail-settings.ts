@@ -3,6 +3,7 @@ import { fieldError } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import { reportsDueNow } from '../reports/schedule.js';
 import type { Db } from '../storage/database.js';
+import { RefusedHostError, type Resolver, checkSavedSmtpHost } from './host-guard.js';
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
 import {
   MergeError,
@@ -163,9 +164,17 @@ export async function mergeOverCustom(
   return mergeOrExplain(prefix, stored, secrets, input);
 }
 
+/** HostPolicy is TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS and the DNS to check saved hosts with. */
+export interface HostPolicy {
+  readonly allowPrivateHosts: boolean;
+  readonly resolver?: Resolver | undefined;
+}
+
 /**
  * saveMailSettings applies a PUT: fields left out keep their value; `custom` merges over the stored
  * custom values (so switching to the default and back keeps them); `custom: null` clears them.
+ * When private hosts are refused, a custom host the connection would refuse is a 400 on
+ * `custom.host` with the one generic message of a refused host.
  */
 export async function saveMailSettings(
   db: Db,
@@ -173,6 +182,7 @@ export async function saveMailSettings(
   tenantId: string,
   input: MailSettingsInput,
   clock: Clock,
+  hosts: HostPolicy,
 ): Promise<TenantMailSettings> {
   const current = await getMailSettings(db, tenantId);
   let custom = current.custom;
@@ -182,6 +192,14 @@ export async function saveMailSettings(
     sealed = { password: null, accessToken: null };
   } else if (input.custom !== undefined) {
     const merged = await mergeOverCustom(db, secretBox, tenantId, 'custom.', current.custom, input.custom);
+    if (!hosts.allowPrivateHosts) {
+      try {
+        await checkSavedSmtpHost(merged.smtp.host, merged.smtp.port, hosts.resolver);
+      } catch (err) {
+        if (err instanceof RefusedHostError) throw fieldError('custom.host', err.message);
+        throw err;
+      }
+    }
     custom = merged.smtp;
     sealed = {
       password: merged.secrets.password === null ? null : secretBox.seal(merged.secrets.password, secretOwner.password(tenantId)),

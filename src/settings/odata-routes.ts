@@ -97,7 +97,7 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
       }
       if (update.errors.length > 0) throw badRequest(`${update.errors[0]!.path}: ${update.errors[0]!.message}`, update.errors);
       // E.g. EnableSsl false with a UserName: refused (credentials never go in clear) naming the key.
-      await inOrchestratorTerms('custom.', settingKeyOf, () => saveMailSettings(db, secretBox, tenant.id, update.mail, clock));
+      await inOrchestratorTerms('custom.', settingKeyOf, () => saveMailSettings(db, secretBox, tenant.id, update.mail, clock, testMail.context));
       if (update.timeZone !== undefined) await updateTenant(db, tenant, { timeZone: update.timeZone });
       return reply.status(200).send();
     },

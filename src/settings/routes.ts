@@ -63,7 +63,7 @@ export const settingsRoutes: RouteModule = (app, deps) => {
   app.put(
     '/api/v1/tenants/:tenant/settings/mail',
     { config: { permission: 'Settings.Edit' }, schema: { params: tenantParams, body: mailSettingsInput } },
-    async (request) => showMailSettings(await saveMailSettings(db, secretBox, tenantOf(request).id, request.body, clock)),
+    async (request) => showMailSettings(await saveMailSettings(db, secretBox, tenantOf(request).id, request.body, clock, testMail.context)),
   );
   app.delete(
     '/api/v1/tenants/:tenant/settings/mail/custom',

@@ -55,7 +55,7 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ alertsEmailEnabled: false, useCustom: false, custom: null, dailyReportTime: '10:00', sendEmptyDailyReport: false });
     const deps = t.tocsin.deps;
-    expect(await resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, CONTEXT)).toMatchObject({ endpoint: null, reason: 'alerts-email-disabled' });
+    await expect(resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, CONTEXT)).rejects.toMatchObject({ reason: 'alerts-email-disabled' });
     const enabled = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { alertsEmailEnabled: true });
     expect(enabled.json()).toEqual({ alertsEmailEnabled: true, useCustom: false, custom: null, dailyReportTime: '10:00', sendEmptyDailyReport: false });
   });
@@ -366,16 +366,41 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
     expect(server.connections()).toBe(0);
   });
 
+  it('refuses a loopback, private or link-local host when saved, with the same generic message, and saves public ones', async () => {
+    const { token } = await t.tenantWithUser('guarded');
+    const generic = (await t.call('POST', '/api/v1/tenants/guarded/settings/mail/test', { sendTo: 'qa@example.com', settings: { host: '10.1.2.3', port: 25, security: 'none', fromAddress: 'a@example.com' } }, token)).json().message;
+    for (const host of ['127.0.0.1', 'localhost', '10.1.2.3', '192.168.0.9', '169.254.169.254', 'fe80::1', 'fd00::1', '::ffff:10.0.0.1']) {
+      const res = await t.call('PUT', '/api/v1/tenants/guarded/settings/mail', { useCustom: true, custom: { host, port: 587, security: 'starttls', fromAddress: 'a@example.com' } }, token);
+      expect(res.statusCode, host).toBe(400);
+      expect(res.json().errors, host).toEqual([{ path: 'custom.host', message: generic }]);
+    }
+    const bulk = await t.call('POST', '/odata/Settings/UiPath.Server.Configuration.OData.UpdateBulk', { settings: [
+      { name: 'Abp.Net.Mail.Smtp.Host', value: '172.16.0.1' },
+      { name: 'Abp.Net.Mail.Smtp.Port', value: '25' },
+      { name: 'Abp.Net.Mail.DefaultFromAddress', value: 'a@example.com' },
+    ] }, token);
+    expect(bulk.json()).toMatchObject({ status: 400, errors: [{ path: 'Abp.Net.Mail.Smtp.Host', message: generic }] });
+    expect((await t.call('GET', '/api/v1/tenants/guarded/settings/mail', undefined, token)).json()).toMatchObject({ useCustom: false, custom: null });
+    // A public address saves, and keeps its precise diagnostics for when it is tested.
+    const saved = await t.call('PUT', '/api/v1/tenants/guarded/settings/mail', { custom: { host: '93.184.215.14', port: 587, security: 'starttls', fromAddress: 'a@example.com' } }, token);
+    expect(saved.json().custom).toMatchObject({ host: '93.184.215.14' });
+    await t.call('DELETE', '/api/v1/tenants/guarded/settings/mail/custom', undefined, token);
+    expect(server.connections()).toBe(0);
+  });
+
   it('refuses a tenant endpoint for the outbox too, but trusts the system default', async () => {
     const { tenantId } = await t.tenantWithUser('guarded');
     await t.enableAlertEmails('guarded');
     const deps = t.tocsin.deps;
     const context = { systemSmtpUrl: `smtp://127.0.0.1:${server.port}`, allowPrivateHosts: false };
     expect(await resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, context)).toMatchObject({ port: server.port });
-    await t.call('PUT', '/api/v1/tenants/guarded/settings/mail', {
-      useCustom: true,
-      custom: { host: '127.0.0.1', port: 25, security: 'none', fromAddress: 'a@example.com' },
-    });
+    // Saved while private hosts were still allowed (saving one now is refused, see above).
+    const loopback = { host: '127.0.0.1', port: 25, security: 'none', domain: null, username: null, authMethod: 'auto', fromAddress: 'a@example.com', fromDisplayName: null, timeoutMs: 5_000 };
+    await deps.storage.db
+      .updateTable('tenant_mail_settings')
+      .set({ use_custom: 1, custom_smtp: JSON.stringify(loopback) })
+      .where('tenant_id', '=', tenantId)
+      .execute();
     await expect(resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, context)).rejects.toMatchObject({ reason: 'refused-host' });
     const pinned = resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, {
       ...context,
