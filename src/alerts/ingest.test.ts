@@ -35,6 +35,12 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     expect(messages).toEqual(expect.arrayContaining(['before', 'after']));
     expect(messages).not.toContain('orphan');
   });
+
+  it('stores a full batch of alerts with a thousand distinct dedup keys (more than SQLite takes in one compound select)', async () => {
+    const raise = groupCommit(storage.db, new FakeClock(T0), 600_000, 1);
+    const ids = await raise('t', Array.from({ length: 1000 }, (_, i) => ({ ...one(`keyed ${i}`), dedupKey: `key-${i}` })));
+    expect(new Set(ids).size).toBe(1000);
+  });
 });
 
 describe('Fatal alerts of one group commit', () => {

@@ -137,6 +137,8 @@ function insertSql(db: Db, count: number): string {
   return text;
 }
 
+const FLOOD_PROBES_PER_QUERY = 500;
+
 /**
  * currentFloods finds, for each key, the flood of its newest alert since `since`. One query of
  * per-key "newest first, limit 1" probes: each is a short backward walk of alerts_tenant_dedup,
@@ -147,8 +149,13 @@ async function currentFloods(db: Db, tenantId: string, keys: string[], since: nu
     (key) =>
       sql`select * from (select dedup_key, group_id from alerts where tenant_id = ${tenantId} and dedup_key = ${key} and created_at >= ${since} order by created_at desc limit 1) as newest`,
   );
-  const { rows } = await sql<{ dedup_key: string; group_id: string | null }>`${sql.join(probes, sql` union all `)}`.execute(db);
-  return new Map(rows.flatMap((row) => (row.group_id ? [[row.dedup_key, row.group_id] as const] : [])));
+  const floods = new Map<string, string>();
+  // SQLite allows at most 500 terms in a compound select.
+  for (let i = 0; i < probes.length; i += FLOOD_PROBES_PER_QUERY) {
+    const { rows } = await sql<{ dedup_key: string; group_id: string | null }>`${sql.join(probes.slice(i, i + FLOOD_PROBES_PER_QUERY), sql` union all `)}`.execute(db);
+    for (const row of rows) if (row.group_id) floods.set(row.dedup_key, row.group_id);
+  }
+  return floods;
 }
 
 /** AlertFilter narrows a list of alerts; every field optional. */

@@ -229,6 +229,17 @@ export const sourceView = z.object({
     rejected: z.number(),
     lastError: z.string().nullable(),
     lastErrorAt: z.string().nullable(),
+    pull: z
+      .object({
+        lastPolledAt: z.string().nullable().describe('When the last successful poll ended'),
+        nextPollAt: z.string().nullable(),
+        lagSeconds: z.number().nullable().describe('At the last import: from the newest imported alert\'s creation upstream to its import'),
+        imported: z.number().describe('Upstream alerts imported so far'),
+        consecutiveFailures: z.number().describe('Failed polls in a row (each doubles the wait, capped at 15 minutes; a 429 Retry-After is honoured)'),
+        cursor: z.string().describe('CreationTime of the newest upstream alert read; each poll re-reads two minutes before it'),
+      })
+      .optional()
+      .describe('orchestrator-pull, once it has polled'),
   }),
   createdAt: z.string(),
   updatedAt: z.string(),

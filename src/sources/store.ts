@@ -22,6 +22,7 @@ import {
 } from './model.js';
 import { newSourceSecret, pullSecretOwner, sourceSecretOwner } from './secrets.js';
 import type { SourceTables } from './tables.js';
+import { pullStats, readState } from './pull/odata.js';
 
 /** SourceRow is a source as stored. */
 export type SourceRow = SourceTables['sources'];
@@ -59,6 +60,7 @@ export function showSource(row: SourceRow, publicUrl: string): SourceView {
   if (row.pull !== null) {
     const pull = JSON.parse(row.pull) as StoredPull;
     view.pull = { ...pull, passwordSet: row.pull_password !== null, clientSecretSet: row.pull_client_secret !== null };
+    if (row.pull_state !== null) view.stats.pull = pullStats(readState(row.pull_state, pull.since));
   }
   return view;
 }

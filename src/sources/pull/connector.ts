@@ -1,0 +1,244 @@
+import crypto from 'node:crypto';
+import type { Logger } from 'pino';
+import type { FatalSignal } from '../../alerts/fatal-signal.js';
+import { type NewAlert, normaliseAlert } from '../../alerts/input.js';
+import { writeAlerts } from '../../alerts/store.js';
+import type { SecretBox } from '../../settings/secret-box.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Db } from '../../storage/database.js';
+import { classifyDbError } from '../../storage/errors.js';
+import type { StoredPull } from '../model.js';
+import { pullSecretOwner } from '../secrets.js';
+import { type SourceRow, recordReception } from '../store.js';
+import {
+  MAX_PAGES_PER_POLL,
+  PAGE_SIZE,
+  type PollOutcome,
+  type PullState,
+  type UpstreamAlert,
+  afterPoll,
+  claimable,
+  claimed,
+  deliveryKey,
+  readState,
+  toAlertInput,
+} from './odata.js';
+import { type Bearer, type Credentials, UpstreamError, fetchAlertsPage, signIn } from './upstream.js';
+
+/** TICK_MS is how often a worker looks for pull sources that are due. */
+export const TICK_MS = 1_000;
+
+/** MAX_CONCURRENT_POLLS bounds the sources one worker polls at once. */
+export const MAX_CONCURRENT_POLLS = 8;
+
+/** RECEPTION_IDS bounds the alert ids one import lists in the source's receptions. */
+export const RECEPTION_IDS = 100;
+
+/** PullConnectorOptions are what the connector needs; time and the Fatal signal are passed in. */
+export interface PullConnectorOptions {
+  readonly db: Db;
+  readonly secretBox: SecretBox;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly floodWindowMs: number;
+  readonly fatalSignal?: FatalSignal;
+  readonly tickMs?: number;
+  /** Told after every poll this worker ran (tests wait on it). */
+  readonly onPolled?: (sourceId: string, outcome: PollOutcome) => void;
+}
+
+/** PullConnector is a worker's running connector. */
+export interface PullConnector {
+  /** pollDue polls, once, every source that is due and not held by another worker. */
+  pollDue(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const stateText = (state: PullState) => JSON.stringify(state);
+
+/**
+ * importAlerts stores the upstream alerts of a page that the source has not imported yet, in one
+ * transaction with their per-source unique keys and a reception: two workers importing the same
+ * page cannot both commit (the second hits the key and rolls back), so each alert is stored once.
+ */
+export async function importAlerts(
+  db: Db,
+  source: Pick<SourceRow, 'id' | 'tenant_id'>,
+  upstream: readonly UpstreamAlert[],
+  now: number,
+  floodWindowMs: number,
+): Promise<{ ids: string[]; alerts: NewAlert[] }> {
+  const byKey = new Map(upstream.map((a) => [deliveryKey(a), a]));
+  if (byKey.size === 0) return { ids: [], alerts: [] };
+  return db.transaction().execute(async (tx) => {
+    const seen = await tx.selectFrom('source_deliveries').select('delivery_id').where('source_id', '=', source.id).where('delivery_id', 'in', [...byKey.keys()]).execute();
+    for (const row of seen) byKey.delete(row.delivery_id);
+    if (byKey.size === 0) return { ids: [], alerts: [] };
+    const alerts: NewAlert[] = [];
+    const keys: string[] = [];
+    for (const [key, upstreamAlert] of byKey) {
+      const normalised = normaliseAlert(toAlertInput(upstreamAlert));
+      // toAlertInput keeps every field within bounds; an alert that still fails is skipped, not retried forever.
+      if ('alert' in normalised) {
+        alerts.push(normalised.alert);
+        keys.push(key);
+      }
+    }
+    const ids = await writeAlerts(tx, source.tenant_id, alerts, now, floodWindowMs);
+    if (keys.length > 0) {
+      await tx
+        .insertInto('source_deliveries')
+        .values(keys.map((key, i) => ({ source_id: source.id, delivery_id: key, tenant_id: source.tenant_id, alert_ids: JSON.stringify([ids[i]]), received_at: now })))
+        .execute();
+      await recordReception(tx, source.id, now, { outcome: 'accepted', status: 200, alertIds: ids.slice(0, RECEPTION_IDS), error: null });
+    }
+    return { ids, alerts };
+  });
+}
+
+function credentialsOf(row: SourceRow, box: SecretBox): Credentials {
+  const pull = JSON.parse(row.pull!) as StoredPull;
+  return {
+    ...pull,
+    password: row.pull_password === null ? null : box.open(row.pull_password, pullSecretOwner.password(row.id)),
+    clientSecret: row.pull_client_secret === null ? null : box.open(row.pull_client_secret, pullSecretOwner.clientSecret(row.id)),
+  };
+}
+
+/**
+ * startPullConnector runs the orchestrator-pull sources in a worker process: every tick it takes
+ * the due sources whose poll no other worker holds (compare-and-set on the source's state), reads
+ * the upstream alerts after the cursor page by page, imports each once, and writes the new cursor,
+ * the lag and the next poll time (interval, Retry-After or backoff) back; a failure is shown as the
+ * source's last error and reception. Tokens are kept in memory per source until they expire or the
+ * source changes.
+ */
+export function startPullConnector(options: PullConnectorOptions): PullConnector {
+  const { db, secretBox, clock, logger, floodWindowMs, fatalSignal, onPolled } = options;
+  const owner = crypto.randomUUID();
+  const tokens = new Map<string, { bearer: Bearer; version: number }>();
+  const inFlight = new Map<string, Promise<void>>();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> = Promise.resolve();
+
+  const bearerFor = async (row: SourceRow, credentials: Credentials, fresh: boolean): Promise<Bearer> => {
+    const cached = tokens.get(row.id);
+    if (!fresh && cached && cached.version === row.updated_at && cached.bearer.expiresAt > clock.now()) return cached.bearer;
+    const bearer = await signIn(credentials, clock.now());
+    tokens.set(row.id, { bearer, version: row.updated_at });
+    return bearer;
+  };
+
+  const fetchPage = async (row: SourceRow, credentials: Credentials, cursorTime: number, skip: number) => {
+    const bearer = await bearerFor(row, credentials, false);
+    try {
+      return await fetchAlertsPage(credentials, bearer, cursorTime, skip, clock.now());
+    } catch (err) {
+      // An expired or revoked token: sign in again once.
+      if (!(err instanceof UpstreamError) || err.status !== 401) throw err;
+      return fetchAlertsPage(credentials, await bearerFor(row, credentials, true), cursorTime, skip, clock.now());
+    }
+  };
+
+  /** poll reads and imports what is new upstream; the lease bounds how long it may go on. */
+  const poll = async (row: SourceRow, state: PullState): Promise<PollOutcome> => {
+    const credentials = credentialsOf(row, secretBox);
+    let cursorTime = state.cursorTime;
+    let cursorId = state.cursorId;
+    let imported = 0;
+    let newestImported: number | null = null;
+    for (let page = 0, skip = 0; page < MAX_PAGES_PER_POLL; page += 1) {
+      const { alerts, rows } = await fetchPage(row, credentials, state.cursorTime, skip);
+      let stored: Awaited<ReturnType<typeof importAlerts>>;
+      try {
+        stored = await importAlerts(db, row, alerts, clock.now(), floodWindowMs);
+      } catch (err) {
+        // Another worker imported some of these first (its lease had expired): re-read at once.
+        if (classifyDbError(err) !== 'unique') throw err;
+        return { ok: true, cursorTime, cursorId, imported, newestImported, more: true };
+      }
+      if (stored.ids.length > 0 && fatalSignal) {
+        const fatal = stored.ids.filter((_, i) => stored.alerts[i]!.severity === 'Fatal');
+        if (fatal.length > 0) fatalSignal.notify({ tenantId: row.tenant_id, alertIds: fatal });
+      }
+      imported += stored.ids.length;
+      for (const a of stored.alerts) newestImported = Math.max(newestImported ?? 0, a.occurredAt ?? 0);
+      for (const a of alerts) {
+        const at = Date.parse(a.CreationTime);
+        if (at >= cursorTime) [cursorTime, cursorId] = [at, a.Id];
+      }
+      if (rows < PAGE_SIZE) return { ok: true, cursorTime, cursorId, imported, newestImported, more: false };
+      skip += rows;
+      if (clock.now() > state.leaseUntil - 30_000) break;
+    }
+    return { ok: true, cursorTime, cursorId, imported, newestImported, more: true };
+  };
+
+  const run = async (row: SourceRow, held: PullState) => {
+    const pull = JSON.parse(row.pull!) as StoredPull;
+    let outcome: PollOutcome;
+    try {
+      outcome = await poll(row, held);
+    } catch (err) {
+      const upstream = err instanceof UpstreamError ? err : undefined;
+      const message = upstream ? upstream.message : 'the alerts could not be stored';
+      if (!upstream) logger.warn({ err, sourceId: row.id }, 'pull import failed');
+      else logger.info({ sourceId: row.id, status: upstream.status, error: upstream.message }, 'pull from upstream failed');
+      outcome = upstream?.retryAfterMs !== undefined ? { ok: false, retryAfterMs: upstream.retryAfterMs } : { ok: false };
+      await recordReception(db, row.id, clock.now(), { outcome: 'unavailable', status: upstream?.status ?? 0, alertIds: [], error: message.slice(0, 500) }).catch(
+        (e: unknown) => logger.warn({ err: e, sourceId: row.id }, 'could not record a pull failure'),
+      );
+    }
+    const next = afterPoll(held, outcome, pull.intervalSeconds * 1000, clock.now());
+    // Only the lease holder writes its result: if the lease ran out and another worker took it, that one's state wins.
+    await db.updateTable('sources').set({ pull_state: stateText(next) }).where('id', '=', row.id).where('pull_state', '=', stateText(held)).execute();
+    onPolled?.(row.id, outcome);
+  };
+
+  const claim = async (row: SourceRow): Promise<PullState | undefined> => {
+    const pull = JSON.parse(row.pull!) as StoredPull;
+    const state = readState(row.pull_state, pull.since);
+    const now = clock.now();
+    if (!claimable(state, now)) return undefined;
+    const held = claimed(state, owner, now);
+    const update = db.updateTable('sources').set({ pull_state: stateText(held) }).where('id', '=', row.id);
+    const result = await (row.pull_state === null ? update.where('pull_state', 'is', null) : update.where('pull_state', '=', row.pull_state)).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1 ? held : undefined;
+  };
+
+  const pollDue = async () => {
+    const rows = await db.selectFrom('sources').selectAll().where('kind', '=', 'orchestrator-pull').where('enabled', '=', 1).execute();
+    for (const row of rows) {
+      if (stopped || inFlight.size >= MAX_CONCURRENT_POLLS || inFlight.has(row.id) || row.pull === null) continue;
+      const held = await claim(row);
+      if (!held) continue;
+      const running = run(row, held)
+        .catch((err: unknown) => logger.warn({ err, sourceId: row.id }, 'pull poll failed'))
+        .finally(() => inFlight.delete(row.id));
+      inFlight.set(row.id, running);
+    }
+  };
+
+  const tick = () => {
+    ticking = pollDue()
+      .catch((err: unknown) => logger.warn({ err }, 'looking for due pull sources failed'))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, options.tickMs ?? TICK_MS).unref();
+      });
+  };
+  tick();
+
+  return {
+    async pollDue() {
+      await pollDue();
+      await Promise.all(inFlight.values());
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await ticking;
+      await Promise.all(inFlight.values());
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import {
+  LEASE_MS,
+  MAX_BACKOFF_MS,
+  OVERLAP_MS,
+  type UpstreamAlert,
+  afterPoll,
+  alertsUrl,
+  backoffMs,
+  claimable,
+  claimed,
+  initialState,
+  readAlertsPage,
+  readState,
+  retryAfterMs,
+  toAlertInput,
+} from './odata.js';
+
+// Shaped like the documented AlertDto (reference sources.md §2): Data is a JSON string.
+const FAULTED: UpstreamAlert = {
+  Id: '7c1e8d4a-54b3-4f8e-9a51-0f5c1a3b2d10',
+  NotificationName: 'Process.JobExecution.Faulted',
+  Component: 'Jobs',
+  Severity: 'Error',
+  CreationTime: '2026-03-01T08:15:30.1234567Z',
+  Data: JSON.stringify({ ProcessName: 'Invoices', RobotName: 'robot-7', JobKey: 'b1a5', FolderName: 'Finance', ErrorMessage: 'Invoice portal timed out' }),
+  DeepLinkRelativeUrl: '/jobs?fid=4&jobKey=b1a5',
+};
+
+describe('pull connector decisions', () => {
+  it('asks for the page after the cursor minus the overlap, oldest first, ids breaking ties', () => {
+    const url = new URL(alertsUrl('https://orch.example.com/', Date.parse('2026-03-01T08:00:00Z'), 1000));
+    expect(url.pathname).toBe('/odata/Alerts');
+    expect(url.searchParams.get('$filter')).toBe(`CreationTime gt ${new Date(Date.parse('2026-03-01T08:00:00Z') - OVERLAP_MS).toISOString()}`);
+    expect(url.searchParams.get('$orderby')).toBe('CreationTime asc,Id asc');
+    expect(url.searchParams.get('$top')).toBe('1000');
+    expect(url.searchParams.get('$skip')).toBe('1000');
+    expect(alertsUrl('https://cloud.uipath.com/org/tenant/orchestrator_', 0, 0)).toMatch(/^https:\/\/cloud\.uipath\.com\/org\/tenant\/orchestrator_\/odata\/Alerts\?/);
+  });
+
+  it('maps an AlertDto: message, process, robot, job and folder from Data, the rest from its fields', () => {
+    expect(toAlertInput(FAULTED)).toEqual({
+      severity: 'Error',
+      component: 'Jobs',
+      event: 'Process.JobExecution.Faulted',
+      message: 'Invoice portal timed out',
+      data: { ...JSON.parse(FAULTED.Data!), upstreamId: FAULTED.Id, deepLink: FAULTED.DeepLinkRelativeUrl },
+      source: { process: 'Invoices', robot: 'robot-7', job: 'b1a5' },
+      folder: 'Finance',
+      occurredAt: '2026-03-01T08:15:30.123Z',
+    });
+  });
+
+  it('falls back to the notification name for the message, Info for an unknown severity and Process for an unknown component', () => {
+    const bare = toAlertInput({ ...FAULTED, Data: null, Severity: 'Loud', Component: 'Quantum', NotificationName: 'Robot.StatusChanged.Offline' });
+    expect(bare).toMatchObject({ message: 'Robot.StatusChanged.Offline', severity: 'Info', component: 'Process', data: { upstreamId: FAULTED.Id } });
+    expect(toAlertInput({ ...FAULTED, Data: 'not json' }).message).toBe('not json');
+    expect(toAlertInput({ ...FAULTED, Data: JSON.stringify({ Message: 'Robot went offline' }) }).message).toBe('Robot went offline');
+    const huge = toAlertInput({ ...FAULTED, Data: JSON.stringify({ Message: 'big', Stack: 'x'.repeat(40_000) }) });
+    expect(JSON.stringify(huge.data).length).toBeLessThan(16 * 1024);
+  });
+
+  it('reads an OData page, skipping rows it could not import once, and refuses a body without value', () => {
+    const page = readAlertsPage({ '@odata.context': 'x', value: [FAULTED, { Id: 42, CreationTime: FAULTED.CreationTime }, { NotificationName: 'no id' }] });
+    expect(page).toMatchObject({ rows: 3, alerts: [{ Id: FAULTED.Id }, { Id: '42', NotificationName: 'Process.RaiseAlert' }] });
+    expect(readAlertsPage({ error: 'nope' })).toEqual({ invalid: expect.stringContaining('value') });
+  });
+
+  it('backs off exponentially after failures, capped, and honours Retry-After (seconds or a date)', () => {
+    expect(backoffMs(60_000, 1)).toBe(120_000);
+    expect(backoffMs(60_000, 2)).toBe(240_000);
+    expect(backoffMs(60_000, 30)).toBe(MAX_BACKOFF_MS);
+    expect(backoffMs(1_000, 0)).toBe(1_000);
+    const now = Date.parse('2026-03-01T08:00:00Z');
+    expect(retryAfterMs('7', now)).toBe(7_000);
+    expect(retryAfterMs('Sun, 01 Mar 2026 08:00:30 GMT', now)).toBe(30_000);
+    expect(retryAfterMs('soon', now)).toBeUndefined();
+    const state = initialState('2026-02-28T08:00:00Z');
+    expect(afterPoll(state, { ok: false, retryAfterMs: 7_000 }, 1_000, now).nextPollAt).toBe(now + 7_000);
+    expect(afterPoll(state, { ok: false }, 1_000, now)).toMatchObject({ failures: 1, nextPollAt: now + 2_000 });
+  });
+
+  it('moves the cursor forward only, polls again at once while a backlog remains, and records the lag', () => {
+    const now = Date.parse('2026-03-01T08:00:00Z');
+    const state = { ...initialState('2026-02-28T08:00:00Z'), failures: 3 };
+    const done = afterPoll(state, { ok: true, cursorTime: now - 5_000, cursorId: 'a', imported: 2, newestImported: now - 5_000, more: false }, 60_000, now);
+    expect(done).toMatchObject({ failures: 0, cursorTime: now - 5_000, cursorId: 'a', nextPollAt: now + 60_000, imported: 2, lagMs: 5_000, leaseOwner: null });
+    const backlog = afterPoll(done, { ok: true, cursorTime: now - 9_000, cursorId: 'b', imported: 0, newestImported: null, more: true }, 60_000, now);
+    expect(backlog).toMatchObject({ cursorTime: now - 5_000, cursorId: 'a', nextPollAt: now, lagMs: 5_000 });
+  });
+
+  it('lets one worker hold a due poll until its lease ends, and restarts the cursor when since changes', () => {
+    const now = Date.parse('2026-03-01T08:00:00Z');
+    const state = initialState('2026-02-28T08:00:00Z');
+    expect(claimable(state, now)).toBe(true);
+    const held = claimed(state, 'worker-a', now);
+    expect(claimable(held, now + LEASE_MS - 1)).toBe(false);
+    expect(claimable(held, now + LEASE_MS)).toBe(true);
+    const moved = { ...held, cursorTime: now, imported: 5 };
+    expect(readState(JSON.stringify(moved), '2026-02-28T08:00:00Z')).toEqual(moved);
+    expect(readState(JSON.stringify(moved), '2026-01-01T00:00:00Z')).toMatchObject({ cursorTime: Date.parse('2026-01-01T00:00:00Z'), imported: 0, leaseOwner: 'worker-a' });
+  });
+});

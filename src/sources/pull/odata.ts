@@ -1,0 +1,263 @@
+import { findComponent } from '../../alerts/catalogue.js';
+import { type AlertInput, MAX_DATA_BYTES, MAX_MESSAGE_LENGTH } from '../../alerts/input.js';
+import { parseSeverity } from '../../alerts/severity.js';
+
+/**
+ * The pull connector's decisions, free of I/O: which page to ask the upstream Orchestrator for,
+ * how an upstream AlertDto becomes an alert, when to poll next (interval, 429 Retry-After,
+ * exponential backoff) and who holds a source's poll (a lease in its state, taken by
+ * compare-and-set so that two workers never poll one source at once).
+ */
+
+/** PAGE_SIZE is the `$top` of each upstream request (Orchestrator's maximum). */
+export const PAGE_SIZE = 1_000;
+
+/** MAX_PAGES_PER_POLL bounds one poll; a backlog continues at once on the next tick. */
+export const MAX_PAGES_PER_POLL = 20;
+
+/**
+ * OVERLAP_MS is how far before the cursor each poll re-reads: alerts committed upstream slightly
+ * out of creation-time order are still seen, and the per-source unique key skips those already imported.
+ */
+export const OVERLAP_MS = 2 * 60_000;
+
+/** MAX_BACKOFF_MS caps the wait after repeated failures. */
+export const MAX_BACKOFF_MS = 15 * 60_000;
+
+/** LEASE_MS is how long a worker holds a source's poll before another may take it over. */
+export const LEASE_MS = 2 * 60_000;
+
+/** UpstreamAlert is the part of Orchestrator's AlertDto that the connector reads. */
+export interface UpstreamAlert {
+  readonly Id: string;
+  readonly NotificationName: string;
+  readonly Component: string;
+  readonly Severity: string;
+  readonly CreationTime: string;
+  /** A JSON string of the event's context (its keys are undocumented). */
+  readonly Data: string | null;
+  readonly DeepLinkRelativeUrl: string | null;
+}
+
+/** PullState is the connector's own state of one source, stored as JSON on it. */
+export interface PullState {
+  /** The `since` the cursor started from: changing the source's `since` restarts the import there. */
+  readonly origin: string;
+  /** CreationTime (epoch ms) of the newest upstream alert imported or seen. */
+  readonly cursorTime: number;
+  /** Id of that alert (ties on CreationTime are broken by the unique key, not by this). */
+  readonly cursorId: string | null;
+  /** When the next poll is due (epoch ms). */
+  readonly nextPollAt: number;
+  readonly failures: number;
+  /** The worker holding the poll, and until when. */
+  readonly leaseOwner: string | null;
+  readonly leaseUntil: number;
+  readonly lastPolledAt: number | null;
+  readonly lastImportedAt: number | null;
+  /** Milliseconds from the newest imported alert's creation upstream to its import. */
+  readonly lagMs: number | null;
+  readonly imported: number;
+}
+
+/** initialState is a source's state before its first poll: the cursor at `since`, due at once. */
+export function initialState(since: string): PullState {
+  return {
+    origin: since,
+    cursorTime: Date.parse(since),
+    cursorId: null,
+    nextPollAt: 0,
+    failures: 0,
+    leaseOwner: null,
+    leaseUntil: 0,
+    lastPolledAt: null,
+    lastImportedAt: null,
+    lagMs: null,
+    imported: 0,
+  };
+}
+
+/** readState parses a stored state; a missing one, or one started from another `since`, starts afresh. */
+export function readState(stored: string | null, since: string): PullState {
+  if (stored === null) return initialState(since);
+  const state = JSON.parse(stored) as PullState;
+  return state.origin === since ? state : { ...initialState(since), leaseOwner: state.leaseOwner, leaseUntil: state.leaseUntil };
+}
+
+/** claimable tells whether a worker may take the source's poll now: due, and nobody's lease running. */
+export function claimable(state: PullState, now: number): boolean {
+  return state.nextPollAt <= now && state.leaseUntil <= now;
+}
+
+/** claimed is the state with the lease taken by `owner` until now + LEASE_MS. */
+export function claimed(state: PullState, owner: string, now: number): PullState {
+  return { ...state, leaseOwner: owner, leaseUntil: now + LEASE_MS };
+}
+
+/** odataTime writes an epoch time as an OData v4 DateTimeOffset literal. */
+function odataTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * alertsUrl is one page of upstream alerts created after the cursor minus OVERLAP_MS, oldest first
+ * with the id breaking ties so that `$skip` pages are stable.
+ */
+export function alertsUrl(baseUrl: string, cursorTime: number, skip: number): string {
+  const params = new URLSearchParams({
+    $filter: `CreationTime gt ${odataTime(Math.max(0, cursorTime - OVERLAP_MS))}`,
+    $orderby: 'CreationTime asc,Id asc',
+    $top: String(PAGE_SIZE),
+  });
+  if (skip > 0) params.set('$skip', String(skip));
+  return `${baseUrl.replace(/\/+$/, '')}/odata/Alerts?${params.toString().replace(/\+/g, '%20')}`;
+}
+
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/**
+ * readAlertsPage reads an OData answer `{value: [AlertDto]}`; rows without an Id or a readable
+ * CreationTime are skipped (they could not be imported once), a body of another shape is an error.
+ */
+export function readAlertsPage(body: unknown): { alerts: UpstreamAlert[]; rows: number } | { invalid: string } {
+  const value = (body as { value?: unknown } | null)?.value;
+  if (!Array.isArray(value)) return { invalid: 'the answer has no "value" array (is baseUrl an Orchestrator?)' };
+  const alerts: UpstreamAlert[] = [];
+  for (const row of value as Record<string, unknown>[]) {
+    const id = typeof row?.Id === 'number' ? String(row.Id) : text(row?.Id);
+    const created = text(row?.CreationTime);
+    if (!id || !created || Number.isNaN(Date.parse(created))) continue;
+    alerts.push({
+      Id: id,
+      NotificationName: text(row.NotificationName) ?? 'Process.RaiseAlert',
+      Component: text(row.Component) ?? '',
+      Severity: text(row.Severity) ?? '',
+      CreationTime: created,
+      Data: text(row.Data),
+      DeepLinkRelativeUrl: text(row.DeepLinkRelativeUrl),
+    });
+  }
+  return { alerts, rows: value.length };
+}
+
+/** deliveryKey is the per-source unique key of an upstream alert: imported once, whoever polls. */
+export function deliveryKey(alert: UpstreamAlert): string {
+  return `orch-alert:${alert.Id}`;
+}
+
+const MESSAGE_KEYS = ['Message', 'message', 'ErrorMessage', 'Details', 'Reason', 'Info'];
+const SOURCE_KEYS = { process: ['ProcessName', 'ReleaseName'], robot: ['RobotName'], machine: ['MachineName', 'HostMachineName'], queue: ['QueueName'], job: ['JobKey', 'JobId'] } as const;
+const FOLDER_KEYS = ['FolderName', 'Folder', 'OrganizationUnitName', 'FolderPath'];
+const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+function firstString(data: Record<string, unknown>, keys: readonly string[], max: number): string | undefined {
+  for (const key of keys) {
+    const value = data[key];
+    if ((typeof value === 'string' && value.trim()) || (typeof value === 'number' && Number.isFinite(value))) return String(value).trim().slice(0, max);
+  }
+  return undefined;
+}
+
+function parseData(raw: string | null): Record<string, unknown> | undefined {
+  if (raw === null || raw.trim() === '') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    return { value: parsed };
+  } catch {
+    return { text: raw };
+  }
+}
+
+/**
+ * toAlertInput maps an upstream AlertDto to an alert: Component (unknown → Process), the
+ * notification name as event, Severity (same ladder; unknown → Info), CreationTime as occurredAt,
+ * the parsed Data as data (with the upstream id and deep link), its message (first of Message,
+ * ErrorMessage, … — the keys are undocumented) else the notification name, and the process,
+ * robot, queue, job and folder when Data names them. Upstream URLs are kept, never fetched.
+ */
+export function toAlertInput(alert: UpstreamAlert): AlertInput {
+  const parsed = parseData(alert.Data) ?? {};
+  const message = firstString(parsed, MESSAGE_KEYS, MAX_MESSAGE_LENGTH) ?? (typeof parsed.text === 'string' ? parsed.text.slice(0, MAX_MESSAGE_LENGTH) : undefined) ?? alert.NotificationName;
+  // Tocsin's own /odata/Alerts nests them as Source {process, robot, …}.
+  const nested = parsed.Source !== null && typeof parsed.Source === 'object' ? (parsed.Source as Record<string, unknown>) : {};
+  const source: Record<string, string> = {};
+  for (const [field, keys] of Object.entries(SOURCE_KEYS)) {
+    const value = firstString(parsed, keys, 512) ?? firstString(nested, [field], 512);
+    if (value) source[field] = value;
+  }
+  const folder = firstString(parsed, FOLDER_KEYS, 256);
+  const upstream = { upstreamId: alert.Id, ...(alert.DeepLinkRelativeUrl ? { deepLink: alert.DeepLinkRelativeUrl } : {}) };
+  let data: Record<string, unknown> = { ...parsed, ...upstream };
+  if (Buffer.byteLength(JSON.stringify(data)) > MAX_DATA_BYTES) data = { ...upstream, dataTruncated: (alert.Data ?? '').slice(0, MAX_DATA_BYTES / 2) };
+  const created = new Date(Date.parse(alert.CreationTime)).toISOString();
+  return {
+    severity: parseSeverity(alert.Severity) ?? 'Info',
+    component: findComponent(alert.Component)?.name ?? 'Process',
+    event: EVENT_NAME.test(alert.NotificationName) ? alert.NotificationName : 'Process.RaiseAlert',
+    message: message || alert.Id,
+    data,
+    ...(Object.keys(source).length > 0 ? { source } : {}),
+    ...(folder ? { folder } : {}),
+    occurredAt: created,
+  };
+}
+
+/**
+ * backoffMs is the wait after `failures` failures in a row: the interval doubled each time,
+ * capped at MAX_BACKOFF_MS (never shorter than the interval itself).
+ */
+export function backoffMs(intervalMs: number, failures: number): number {
+  return Math.max(intervalMs, Math.min(MAX_BACKOFF_MS, intervalMs * 2 ** Math.min(failures, 20)));
+}
+
+/** retryAfterMs reads a Retry-After header (seconds or an HTTP date) relative to now; undefined if absent or unreadable. */
+export function retryAfterMs(header: string | null | undefined, now: number): number | undefined {
+  if (!header) return undefined;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** PollOutcome is what one poll came to, as the state needs it. */
+export type PollOutcome =
+  | { readonly ok: true; readonly cursorTime: number; readonly cursorId: string | null; readonly imported: number; readonly newestImported: number | null; readonly more: boolean }
+  | { readonly ok: false; readonly retryAfterMs?: number };
+
+/**
+ * afterPoll is the state once a poll ends, its lease released: success moves the cursor and
+ * schedules the next poll an interval later (at once when a backlog remains); a failure waits
+ * for Retry-After when the upstream gave one (never under the interval), else backs off.
+ */
+export function afterPoll(state: PullState, outcome: PollOutcome, intervalMs: number, now: number): PullState {
+  const released = { ...state, leaseOwner: null, leaseUntil: 0 };
+  if (!outcome.ok) {
+    const failures = state.failures + 1;
+    const wait = outcome.retryAfterMs !== undefined ? Math.min(Math.max(outcome.retryAfterMs, intervalMs), MAX_BACKOFF_MS * 4) : backoffMs(intervalMs, failures);
+    return { ...released, failures, nextPollAt: now + wait };
+  }
+  return {
+    ...released,
+    failures: 0,
+    cursorTime: Math.max(state.cursorTime, outcome.cursorTime),
+    cursorId: outcome.cursorTime >= state.cursorTime ? outcome.cursorId : state.cursorId,
+    nextPollAt: outcome.more ? now : now + intervalMs,
+    lastPolledAt: now,
+    imported: state.imported + outcome.imported,
+    ...(outcome.imported > 0 ? { lastImportedAt: now, lagMs: outcome.newestImported === null ? null : Math.max(0, now - outcome.newestImported) } : {}),
+  };
+}
+
+/** pullStats is the state as a source's `stats.pull` shows it. */
+export function pullStats(state: PullState) {
+  const iso = (ms: number | null) => (ms === null || ms === 0 ? null : new Date(ms).toISOString());
+  return {
+    lastPolledAt: iso(state.lastPolledAt),
+    nextPollAt: iso(state.nextPollAt),
+    lagSeconds: state.lagMs === null ? null : Math.round(state.lagMs / 100) / 10,
+    imported: state.imported,
+    consecutiveFailures: state.failures,
+    cursor: new Date(state.cursorTime).toISOString(),
+  };
+}

@@ -1,0 +1,279 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../config.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../http/testing.js';
+import { type Tocsin, startTocsin } from '../../server.js';
+import { createTestDatabase, describeEachDialect, type TestDatabase } from '../../storage/testing.js';
+import { importAlerts } from './connector.js';
+import type { UpstreamAlert } from './odata.js';
+
+const WAIT = { timeout: 30_000, interval: 100 };
+const PASSWORD = 'upstream robot password';
+
+/** upstreamOrchestrator is a Tocsin that plays Orchestrator: a tenant, a user who signs in, and alerts to list. */
+async function upstreamOrchestrator(dialect: 'sqlite' | 'postgres') {
+  const upstream = await startTestApp(dialect, {}, { listen: true });
+  await upstream.call('POST', '/api/v1/tenants', { name: 'plant' });
+  await upstream.call('POST', '/api/v1/tenants/plant/users', { email: 'poller@plant.example.com', name: 'Poller', password: PASSWORD, roles: ['Administrator'] });
+  const raise = async (alerts: unknown[]) => {
+    const res = await upstream.call('POST', '/api/v1/tenants/plant/alerts', { alerts });
+    if (res.statusCode !== 202 && res.statusCode !== 201) throw new Error(`raising upstream alerts: ${res.statusCode} ${res.body}`);
+    return res.json<{ ids: string[] }>().ids;
+  };
+  return { upstream, url: upstream.tocsin.url!, raise };
+}
+
+const pullBody = (baseUrl: string, extra: Record<string, unknown> = {}) => ({
+  baseUrl,
+  tenancyName: 'plant',
+  username: 'poller@plant.example.com',
+  password: PASSWORD,
+  intervalSeconds: 1,
+  since: new Date(Date.now() - 3_600_000).toISOString(),
+  ...extra,
+});
+
+async function alertsOf(app: TestApp | Tocsin, tenant: string) {
+  const call = 'call' in app ? app.call : (m: 'GET', url: string) => app.app.inject({ method: m, url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const res = await call('GET', `/api/v1/tenants/${tenant}/alerts?limit=1000`);
+  return res.json<{ items: Record<string, any>[] }>().items;
+}
+
+describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shaped server', (dialect) => {
+  let orchestrator: Awaited<ReturnType<typeof upstreamOrchestrator>>;
+  let t: TestApp;
+  const base = '/api/v1/tenants/ops/sources';
+
+  beforeAll(async () => {
+    orchestrator = await upstreamOrchestrator(dialect);
+    t = await startTestApp(dialect);
+    await t.call('POST', '/api/v1/tenants', { name: 'ops' });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await orchestrator?.upstream.close();
+  });
+
+  it('signs in with Account/Authenticate, imports each upstream alert once with its fields mapped, and shows the lag', async () => {
+    await orchestrator.raise([
+      { severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Invoice job faulted', source: { process: 'Invoices', robot: 'robot-7' }, folder: 'Finance' },
+      { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'robot-7 is offline' },
+    ]);
+    const created = await t.call('POST', base, { name: 'Plant Orchestrator', kind: 'orchestrator-pull', pull: pullBody(orchestrator.url) });
+    expect(created.statusCode).toBe(201);
+    const source = created.json();
+    expect(source.url).toBeNull();
+
+    await vi.waitFor(async () => expect(await alertsOf(t, 'ops')).toHaveLength(2), WAIT);
+    const imported = await alertsOf(t, 'ops');
+    const faulted = imported.find((a) => a.event === 'Process.JobExecution.Faulted')!;
+    expect(faulted).toMatchObject({ severity: 'Error', component: 'Jobs', message: 'Invoice job faulted', folder: 'Finance', source: { process: 'Invoices', robot: 'robot-7' } });
+    expect(faulted.data.upstreamId).toEqual(expect.any(String));
+    expect(imported.find((a) => a.event === 'Robot.StatusChanged.Offline')).toMatchObject({ severity: 'Fatal', component: 'Robots', message: 'robot-7 is offline' });
+
+    // A poll after the import reads the same alerts again (the overlap) and stores nothing new.
+    const importedAt = Date.now();
+    await vi.waitFor(async () => {
+      const stats = (await t.call('GET', `${base}/${source.id}`)).json().stats;
+      expect(Date.parse(stats.pull.lastPolledAt)).toBeGreaterThan(importedAt);
+    }, WAIT);
+    expect(await alertsOf(t, 'ops')).toHaveLength(2);
+    const stats = (await t.call('GET', `${base}/${source.id}`)).json().stats;
+    expect(stats).toMatchObject({ accepted: 1, lastError: null, pull: { imported: 2, consecutiveFailures: 0, lagSeconds: expect.any(Number) } });
+    const receptions = (await t.call('GET', `${base}/${source.id}/receptions`)).json().items;
+    expect(receptions[0]).toMatchObject({ outcome: 'accepted', status: 200, alertIds: expect.arrayContaining(imported.map((a) => a.id)) });
+
+    // Upstream, nothing was marked read: the poller's alerts are all still unread.
+    const signIn = await fetch(`${orchestrator.url}/api/Account/Authenticate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ TenancyName: 'plant', UsernameOrEmailAddress: 'poller@plant.example.com', Password: PASSWORD }),
+    });
+    const unread = await fetch(`${orchestrator.url}/odata/Alerts/UiPath.Server.Configuration.OData.GetUnreadCount()`, { headers: { authorization: `Bearer ${((await signIn.json()) as { result: string }).result}` } });
+    expect(((await unread.json()) as { value: number }).value).toBe(2);
+
+    await orchestrator.raise([{ severity: 'Warn', component: 'Queues', event: 'Queue.Sla.AtRisk', message: 'SLA at risk' }]);
+    await vi.waitFor(async () => expect(await alertsOf(t, 'ops')).toHaveLength(3), WAIT);
+    await t.call('DELETE', `${base}/${source.id}`);
+  });
+
+  it('shows a wrong password as the last error and backs off instead of hammering the upstream', async () => {
+    const created = (await t.call('POST', base, { name: 'Wrong password', kind: 'orchestrator-pull', pull: pullBody(orchestrator.url, { password: 'not it' }) })).json();
+    await vi.waitFor(async () => {
+      const stats = (await t.call('GET', `${base}/${created.id}`)).json().stats;
+      expect(stats.pull.consecutiveFailures).toBeGreaterThanOrEqual(2);
+    }, WAIT);
+    const source = (await t.call('GET', `${base}/${created.id}`)).json();
+    expect(source.stats.lastError).toMatch(/Authenticate answered HTTP 401/);
+    expect(JSON.stringify(source)).not.toContain('not it');
+    const failures = source.stats.pull.consecutiveFailures;
+    // Waits grow: 2 s after the first failure, then 4 s, 8 s … (capped at 15 minutes).
+    expect(Date.parse(source.stats.pull.nextPollAt) - Date.now()).toBeGreaterThan(2 ** failures * 1000 - 3_000);
+    const receptions = (await t.call('GET', `${base}/${created.id}/receptions`)).json().items;
+    expect(receptions[0]).toMatchObject({ outcome: 'unavailable', status: 401 });
+    await t.call('DELETE', `${base}/${created.id}`);
+  });
+});
+
+/** cloudOrchestrator is a tiny Automation Cloud stand-in: an OAuth token endpoint and /odata/Alerts that first answers 429. */
+async function cloudOrchestrator(rows: UpstreamAlert[]) {
+  const seen: { tokenForms: URLSearchParams[]; alertRequests: { at: number; headers: http.IncomingHttpHeaders; url: string }[] } = { tokenForms: [], alertRequests: [] };
+  let throttled = false;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/identity_/connect/token') {
+        seen.tokenForms.push(new URLSearchParams(Buffer.concat(chunks).toString()));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'cloud-token', expires_in: 3600, token_type: 'Bearer' }));
+        return;
+      }
+      if (req.method === 'GET' && req.url?.startsWith('/org/tenant/orchestrator_/odata/Alerts?')) {
+        seen.alertRequests.push({ at: Date.now(), headers: req.headers, url: req.url });
+        if (req.headers.authorization !== 'Bearer cloud-token') return res.writeHead(401).end();
+        if (!throttled) {
+          throttled = true;
+          return res.writeHead(429, { 'retry-after': '2' }).end();
+        }
+        const skip = Number(new URL(req.url, 'http://x').searchParams.get('$skip') ?? 0);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ '@odata.context': 'https://x/odata/$metadata#Alerts', value: rows.slice(skip) }));
+        return;
+      }
+      res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { seen, origin: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describeEachDialect('orchestrator-pull: Automation Cloud (OAuth client credentials) and 429', (dialect) => {
+  it('signs in with client credentials, sends the folder header, waits out a 429 Retry-After, then imports', async () => {
+    const fixture: UpstreamAlert = {
+      Id: '0b7f0a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
+      NotificationName: 'Queue.TransactionStatus.FailedWithApplicationException',
+      Component: 'Transactions',
+      Severity: 'Error',
+      CreationTime: new Date(Date.now() - 60_000).toISOString(),
+      Data: JSON.stringify({ QueueName: 'Invoices', Message: 'Item 42 failed: portal down', FolderName: 'Finance' }),
+      DeepLinkRelativeUrl: '/queues/transactions?queueId=3',
+    };
+    const cloud = await cloudOrchestrator([fixture]);
+    const t = await startTestApp(dialect);
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'cloudy' });
+      const created = await t.call('POST', '/api/v1/tenants/cloudy/sources', {
+        name: 'Automation Cloud',
+        kind: 'orchestrator-pull',
+        pull: {
+          baseUrl: `${cloud.origin}/org/tenant/orchestrator_`,
+          clientId: 'app-id',
+          clientSecret: 'app-secret',
+          identityUrl: `${cloud.origin}/identity_/connect/token`,
+          scope: 'OR.Monitoring.Read',
+          organizationUnitId: 4,
+          intervalSeconds: 1,
+        },
+      });
+      expect(created.statusCode).toBe(201);
+      await vi.waitFor(async () => expect(await alertsOf(t, 'cloudy')).toHaveLength(1), WAIT);
+      const [alert] = await alertsOf(t, 'cloudy');
+      expect(alert).toMatchObject({ severity: 'Error', component: 'Transactions', message: 'Item 42 failed: portal down', folder: 'Finance', source: { queue: 'Invoices' } });
+
+      const form = cloud.seen.tokenForms[0]!;
+      expect(Object.fromEntries(form)).toEqual({ grant_type: 'client_credentials', client_id: 'app-id', client_secret: 'app-secret', scope: 'OR.Monitoring.Read' });
+      const [throttledRequest, retried] = cloud.seen.alertRequests;
+      expect(throttledRequest!.headers['x-uipath-organizationunitid']).toBe('4');
+      expect(retried!.at - throttledRequest!.at).toBeGreaterThanOrEqual(1_900);
+      const receptions = (await t.call('GET', `/api/v1/tenants/cloudy/sources/${created.json().id}/receptions`)).json().items;
+      expect(receptions.map((r: { outcome: string; status: number }) => [r.outcome, r.status])).toEqual([
+        ['accepted', 200],
+        ['unavailable', 429],
+      ]);
+    } finally {
+      await t.close();
+      await cloud.close();
+    }
+  });
+});
+
+async function startWorker(database: TestDatabase, role: 'api' | 'worker', dataDir: string) {
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN,
+    TOCSIN_DATA_DIR: dataDir,
+    TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1',
+    TOCSIN_ROLE: role,
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+  });
+  return startTocsin(config, { listen: false, logger: pino({ level: 'silent' }) });
+}
+
+describeEachDialect('orchestrator-pull: two workers', (dialect) => {
+  let orchestrator: Awaited<ReturnType<typeof upstreamOrchestrator>>;
+  let database: TestDatabase;
+  let dataDir: string;
+  const running: Tocsin[] = [];
+
+  beforeAll(async () => {
+    orchestrator = await upstreamOrchestrator(dialect);
+    database = await createTestDatabase(dialect);
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-pull-'));
+  });
+  afterAll(async () => {
+    for (const tocsin of running) await tocsin.close();
+    await database?.drop();
+    await orchestrator?.upstream.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('import each of 2,500 upstream alerts exactly once (more than two pages, all created in the same millisecond batches)', async () => {
+    for (let batch = 0; batch < 3; batch += 1) {
+      await orchestrator.raise(Array.from({ length: batch < 2 ? 1000 : 500 }, (_, i) => ({ severity: 'Warn', component: 'Robots', message: `upstream ${batch}-${i}` })));
+    }
+    const api = await startWorker(database, 'api', dataDir);
+    running.push(api);
+    const call = (method: 'GET' | 'POST', url: string, payload?: object) =>
+      api.app.inject({ method, url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, ...(payload ? { payload } : {}) });
+    await call('POST', '/api/v1/tenants', { name: 'twins' });
+    const source = (await call('POST', '/api/v1/tenants/twins/sources', { name: 'Plant', kind: 'orchestrator-pull', pull: pullBody(orchestrator.url) })).json();
+    running.push(await startWorker(database, 'worker', dataDir), await startWorker(database, 'worker', dataDir));
+
+    const tenantId = (await call('GET', '/api/v1/tenants/twins')).json().id as string;
+    const count = async () => Number((await api.deps.storage.db.selectFrom('alerts').select((eb) => eb.fn.countAll().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow()).n);
+    await vi.waitFor(async () => expect(await count()).toBe(2500), { timeout: 60_000, interval: 200 });
+    const settledAt = Date.now();
+    await vi.waitFor(async () => expect(Date.parse((await call('GET', `/api/v1/tenants/twins/sources/${source.id}`)).json().stats.pull.lastPolledAt)).toBeGreaterThan(settledAt + 1_000), WAIT);
+    expect(await count()).toBe(2500);
+    const messages = await api.deps.storage.db.selectFrom('alerts').select('message').where('tenant_id', '=', tenantId).execute();
+    expect(new Set(messages.map((m) => m.message)).size).toBe(2500);
+  }, 120_000);
+
+  it('lets only one of two racing imports of the same page commit', async () => {
+    const [a, b] = running.slice(1);
+    const sourceRow = await a!.deps.storage.db.selectFrom('sources').select(['id', 'tenant_id']).executeTakeFirstOrThrow();
+    const page: UpstreamAlert[] = Array.from({ length: 50 }, (_, i) => ({
+      Id: `race-${i}`,
+      NotificationName: 'Process.RaiseAlert',
+      Component: 'Jobs',
+      Severity: 'Info',
+      CreationTime: new Date().toISOString(),
+      Data: JSON.stringify({ Message: `race ${i}` }),
+      DeepLinkRelativeUrl: null,
+    }));
+    const results = await Promise.allSettled([
+      importAlerts(a!.deps.storage.db, sourceRow, page, Date.now(), 600_000),
+      importAlerts(b!.deps.storage.db, sourceRow, page, Date.now(), 600_000),
+    ]);
+    const stored = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.ids : []));
+    expect(stored).toHaveLength(50);
+    const raced = await a!.deps.storage.db.selectFrom('alerts').select('id').where('message', 'like', 'race %').execute();
+    expect(raced).toHaveLength(50);
+  });
+});

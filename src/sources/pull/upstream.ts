@@ -1,0 +1,104 @@
+import type { StoredPull } from '../model.js';
+import { type UpstreamAlert, alertsUrl, readAlertsPage, retryAfterMs } from './odata.js';
+
+/** UPSTREAM_TIMEOUT_MS bounds every request to an upstream Orchestrator or identity server. */
+export const UPSTREAM_TIMEOUT_MS = 15_000;
+
+/** UpstreamError is a failed upstream exchange, with the wait the upstream asked for (429/503 Retry-After). */
+export class UpstreamError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+    this.name = 'UpstreamError';
+  }
+}
+
+/** Credentials are a source's pull settings with its two opened secrets. */
+export interface Credentials extends StoredPull {
+  readonly password: string | null;
+  readonly clientSecret: string | null;
+}
+
+/** Bearer is an upstream access token and when to stop reusing it (epoch ms). */
+export interface Bearer {
+  readonly token: string;
+  readonly expiresAt: number;
+}
+
+// Orchestrator's Account/Authenticate tokens live 30 minutes by default and say nothing of it.
+const ROPC_REUSE_MS = 20 * 60_000;
+
+async function exchange(url: string, init: RequestInit, now: number): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS) });
+  } catch (err) {
+    const cause = (err as Error).name === 'TimeoutError' ? `no answer within ${UPSTREAM_TIMEOUT_MS / 1000} s` : ((err as { cause?: Error }).cause?.message ?? (err as Error).message);
+    throw new UpstreamError(`${new URL(url).host}: ${cause}`, undefined, undefined);
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new UpstreamError(`${new URL(url).pathname} answered HTTP ${res.status}`, res.status, retryAfterMs(res.headers.get('retry-after'), now));
+  }
+  return res;
+}
+
+async function json(res: Response, what: string): Promise<unknown> {
+  try {
+    return await res.json();
+  } catch {
+    throw new UpstreamError(`${what} did not answer JSON`, res.status, undefined);
+  }
+}
+
+/**
+ * signIn gets a bearer token: with clientId and clientSecret, OAuth client credentials at
+ * `identityUrl` (form-encoded, the scope space-separated, Automation Cloud's external
+ * applications); otherwise on-premises `POST {baseUrl}/api/Account/Authenticate`.
+ */
+export async function signIn(credentials: Credentials, now: number): Promise<Bearer> {
+  if (credentials.clientId !== null && credentials.clientSecret !== null) {
+    const tokenUrl = credentials.identityUrl ?? `${new URL(credentials.baseUrl).origin}/identity/connect/token`;
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret });
+    if (credentials.scope) form.set('scope', credentials.scope);
+    const res = await exchange(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() }, now);
+    const body = (await json(res, 'the token endpoint')) as { access_token?: unknown; expires_in?: unknown };
+    if (typeof body.access_token !== 'string') throw new UpstreamError('the token endpoint answered no access_token', res.status, undefined);
+    const lifetime = typeof body.expires_in === 'number' ? body.expires_in * 1000 : ROPC_REUSE_MS;
+    return { token: body.access_token, expiresAt: now + Math.max(0, lifetime - 60_000) };
+  }
+  const res = await exchange(
+    `${credentials.baseUrl.replace(/\/+$/, '')}/api/Account/Authenticate`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ TenancyName: credentials.tenancyName ?? 'Default', UsernameOrEmailAddress: credentials.username, Password: credentials.password }),
+    },
+    now,
+  );
+  const body = (await json(res, 'Account/Authenticate')) as { result?: unknown };
+  if (typeof body.result !== 'string') throw new UpstreamError('Account/Authenticate answered no result token', res.status, undefined);
+  return { token: body.result, expiresAt: now + ROPC_REUSE_MS };
+}
+
+/**
+ * fetchAlertsPage reads one page of upstream alerts after the cursor, with the folder header
+ * when the source names one. It never marks anything read: that would change what people see upstream.
+ */
+export async function fetchAlertsPage(
+  credentials: Credentials,
+  bearer: Bearer,
+  cursorTime: number,
+  skip: number,
+  now: number,
+): Promise<{ alerts: UpstreamAlert[]; rows: number }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${bearer.token}`, accept: 'application/json' };
+  if (credentials.organizationUnitId !== null) headers['x-uipath-organizationunitid'] = String(credentials.organizationUnitId);
+  const res = await exchange(alertsUrl(credentials.baseUrl, cursorTime, skip), { headers }, now);
+  const page = readAlertsPage(await json(res, '/odata/Alerts'));
+  if ('invalid' in page) throw new UpstreamError(page.invalid, res.status, undefined);
+  return page;
+}
