@@ -29,7 +29,6 @@ import { unsubscribeRoutes } from './reports/unsubscribe/routes.js';
 import { settingsRoutes } from './settings/routes.js';
 import { sourceRoutes } from './sources/routes.js';
 import { startPullConnector } from './sources/pull/connector.js';
-import { floodWindowMs } from './alerts/settings.js';
 import { resolveEndpoint } from './settings/endpoint.js';
 import { openSecretBox } from './settings/open-secret-box.js';
 import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl } from './settings/smtp-settings.js';
@@ -183,7 +182,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
     }
     if (config.role !== 'api') {
       // Orchestrator pull sources are polled by the workers; a lease on each source keeps two workers from polling it at once.
-      const pull = startPullConnector({ db: storage.db, secretBox, clock, logger, floodWindowMs: floodWindowMs(), fatalSignal });
+      const pull = startPullConnector({ db: storage.db, secretBox, clock, logger, floodWindowMs: config.floodWindowMs, fatalSignal });
       closers.unshift(() => pull.stop());
     }
     if (config.role !== 'api') {
