@@ -9,10 +9,12 @@ const TENANT = 'vault';
 const USER_PASSWORD = 'user-password-4f1c9a';
 const SMTP_PASSWORD = 'tenant-smtp-password-77b0';
 const SYSTEM_SMTP_PASSWORD = 'system-smtp-password-93d2';
+const UPSTREAM_PASSWORD = 'upstream-orchestrator-password-51ae';
+const UPSTREAM_CLIENT_SECRET = 'upstream-client-secret-c03f';
 
 describeEachDialect('no secret in any answer', (dialect) => {
   let t: TestApp;
-  const secrets: string[] = [USER_PASSWORD, SMTP_PASSWORD, SYSTEM_SMTP_PASSWORD, ADMIN_TOKEN, sha256(ADMIN_TOKEN), '$argon2'];
+  const secrets: string[] = [USER_PASSWORD, SMTP_PASSWORD, SYSTEM_SMTP_PASSWORD, UPSTREAM_PASSWORD, UPSTREAM_CLIENT_SECRET, ADMIN_TOKEN, sha256(ADMIN_TOKEN), '$argon2'];
   let userToken: string;
   let cookie: string;
 
@@ -38,6 +40,22 @@ describeEachDialect('no secret in any answer', (dialect) => {
     });
     cookie = String(login.headers['set-cookie']).split(';')[0]!;
     secrets.push(userToken, sha256(userToken), cookie.split('=')[1]!);
+
+    // Inbound sources: their secrets (first and rotated) and an upstream password and client secret.
+    for (const kind of ['orchestrator-webhook', 'alertmanager', 'webhook']) {
+      const source = await t.call('POST', `/api/v1/tenants/${TENANT}/sources`, { name: `vault-${kind}`, kind });
+      expect(source.statusCode, source.body).toBe(201);
+      const rotated = await t.call('POST', `/api/v1/tenants/${TENANT}/sources/${source.json().id}/rotate-secret`);
+      secrets.push(source.json().secret, rotated.json().secret);
+    }
+    const pull = await t.call('POST', `/api/v1/tenants/${TENANT}/sources`, {
+      name: 'vault-pull',
+      kind: 'orchestrator-pull',
+      pull: { baseUrl: 'https://orchestrator.example.com', username: 'poller', password: UPSTREAM_PASSWORD, clientId: 'app', clientSecret: UPSTREAM_CLIENT_SECRET },
+    });
+    expect(pull.statusCode, pull.body).toBe(201);
+    expect(pull.body).not.toContain(UPSTREAM_PASSWORD);
+    secrets.push(pull.json().secret);
   });
   afterAll(() => t.close());
 

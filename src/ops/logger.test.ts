@@ -90,8 +90,22 @@ describeEachDialect('no secret in the logs of a working app', (dialect) => {
     await t.call('PATCH', `/api/v1/tenants/logs/users/${user.json().id}`, { password: `${SECRET}-new` });
     await t.call('POST', '/api/v1/tenants/logs/users', { email: 'not an email', name: 'Bad', password: SECRET });
 
+    // Inbound sources: a secret shown once, used right and wrong, and an upstream password.
+    const source = (await t.call('POST', '/api/v1/tenants/logs/sources', { name: 'am', kind: 'alertmanager' })).json();
+    const receive = (authorization: string, payload: string) =>
+      t.tocsin.app.inject({ method: 'POST', url: new URL(source.url).pathname, headers: { authorization, 'content-type': 'application/json' }, payload });
+    await receive(`Bearer ${source.secret}`, '{"version":"4","alerts":[]}');
+    await receive(`Bearer ${source.secret}`, '{"version":"3"');
+    await receive(`Bearer ${source.secret}x`, '{"version":"4","alerts":[]}');
+    await receive(`Basic ${Buffer.from(`am:${source.secret}`).toString('base64')}`, '{"version":"4","alerts":[]}');
+    await t.call('POST', '/api/v1/tenants/logs/sources', {
+      name: 'pull',
+      kind: 'orchestrator-pull',
+      pull: { baseUrl: 'https://orchestrator.example.com', username: 'u', password: `${SECRET}-upstream` },
+    });
+
     const out = capture.text();
-    for (const secret of [SECRET, token, cookie.split('=')[1]!, 'test-admin-token-0123456789']) {
+    for (const secret of [SECRET, token, cookie.split('=')[1]!, 'test-admin-token-0123456789', source.secret]) {
       expect(out).not.toContain(secret);
     }
   });

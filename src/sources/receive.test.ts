@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../http/testing.js';
 import { describeEachDialect } from '../storage/testing.js';
@@ -352,4 +353,69 @@ describeEachDialect('receiving when Tocsin cannot take more', (dialect) => {
       await t.close().catch(() => undefined);
     }
   });
+});
+
+describeEachDialect('receivers under fuzzing', (dialect) => {
+  let t: TestApp;
+  const h = harness(() => t);
+  const RUNS = Number(process.env.TOCSIN_FUZZ_RUNS ?? 40);
+  const ORCHESTRATOR_TYPES = [
+    ...['job.faulted', 'job.stopped', 'job.completed', 'robot.status', 'queueItem.transactionFailed', 'queueItem.transactionAbandoned'],
+    ...['schedule.failed', 'task.assignmentChanged', 'custom', 'ping', 'queueItem.added'],
+  ];
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+    await t.call('POST', '/api/v1/tenants', { name: TENANT });
+  });
+  afterAll(() => t.close());
+
+  /** Any JSON, or a sender's shape with any field replaced by any JSON value. */
+  const shaped = (base: Record<string, unknown>, keys: string[]) =>
+    fc.oneof(
+      fc.jsonValue({ maxDepth: 4 }),
+      fc.array(fc.tuple(fc.constantFrom(...keys), fc.jsonValue({ maxDepth: 3 })), { maxLength: 4 }).map((changes) => {
+        const out: Record<string, unknown> = structuredClone(base);
+        for (const [key, value] of changes) out[key] = value;
+        return out;
+      }),
+    );
+  const orchestratorBody = fc.constantFrom(...ORCHESTRATOR_TYPES).chain((type) =>
+    shaped({ ...jobFaulted('f'), Type: type, Sessions: [{ State: 'Disconnected' }], Jobs: [{}], QueueItems: [{}], EventData: {} }, ['Type', 'EventId', 'Job', 'Jobs', 'Sessions', 'QueueItem', 'QueueItems', 'Queue', 'EventData', 'Timestamp', 'OrganizationUnitId', 'Reason', 'ProcessSchedule']),
+  );
+  const amBody = shaped(amPayload([amAlert()]), ['version', 'alerts', 'status', 'receiver', 'groupKey']).chain((payload) =>
+    fc.oneof(
+      fc.constant(payload),
+      fc.array(shaped(amAlert(), ['status', 'labels', 'annotations', 'startsAt', 'endsAt', 'fingerprint']), { maxLength: 3 }).map((alerts) => amPayload(alerts as Record<string, unknown>[])),
+    ),
+  );
+  const webhookBody = shaped({ severity: 'Error', component: 'Jobs', message: 'm', data: { a: 1 }, source: { robot: 'r' }, dedupKey: 'k' }, ['severity', 'component', 'event', 'message', 'data', 'source', 'folder', 'dedupKey', 'occurredAt', 'alerts']);
+
+  const expectWellFormed = (res: LightMyRequestResponse, what: string) => {
+    expect(res.statusCode < 500 || res.statusCode === 503, `${what}: ${res.statusCode} ${res.body.slice(0, 300)}`).toBe(true);
+    if (res.statusCode !== 202) expect(res.headers['content-type'], what).toContain('application/problem+json');
+  };
+
+  it('answers every signed body, and every unsigned one, with 202, a 4xx or 503, never another 5xx', async () => {
+    const orch = await h.create('orchestrator-webhook');
+    const am = await h.create('alertmanager');
+    const wh = await h.create('webhook');
+    await fc.assert(
+      fc.asyncProperty(orchestratorBody, async (body) => expectWellFormed(await h.orchestrator(orch, body as Record<string, unknown>), JSON.stringify(body).slice(0, 200))),
+      { numRuns: RUNS },
+    );
+    await fc.assert(fc.asyncProperty(amBody, async (body) => expectWellFormed(await h.alertmanager(am, body), JSON.stringify(body).slice(0, 200))), { numRuns: RUNS });
+    await fc.assert(fc.asyncProperty(webhookBody, async (body) => expectWellFormed(await h.standard(wh, body), JSON.stringify(body).slice(0, 200))), { numRuns: RUNS });
+    // Raw bytes and headers of any kind, signed or not.
+    const raw = fc.oneof(fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)), fc.string({ maxLength: 200 }));
+    const headers = fc.dictionary(fc.constantFrom('x-uipath-signature', 'authorization', 'webhook-id', 'webhook-timestamp', 'webhook-signature', 'content-type'), fc.string({ maxLength: 80 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(orch, am, wh), raw, headers, async (source, payload, extra) => {
+        expectWellFormed(await h.post(source, payload, extra), `raw to ${source.id}`);
+        const signed = typeof payload === 'string' ? payload : payload.toString('latin1');
+        expectWellFormed(await h.post(orch, signed, { 'x-uipath-signature': signOrchestrator(Buffer.from(orch.secret), signed) }), 'signed raw');
+      }),
+      { numRuns: RUNS },
+    );
+  }, Math.max(120_000, RUNS * 3_000));
 });

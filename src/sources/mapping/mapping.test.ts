@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { normaliseAlert } from '../../alerts/input.js';
+import { resolveMapping, type SourceMapping } from '../model.js';
+import { mapAlertmanager } from './alertmanager.js';
+import { ORCHESTRATOR_RULES, QUIET_TYPES, mapOrchestratorEvent } from './orchestrator.js';
+import type { MappedAlerts, MappingFailure } from './shared.js';
+
+const defaults = (kind: 'orchestrator-webhook' | 'alertmanager') => resolveMapping(kind, undefined) as SourceMapping;
+const orchestrator = (event: Record<string, unknown>, mapping = defaults('orchestrator-webhook')) => {
+  const text = JSON.stringify(event);
+  const result = mapOrchestratorEvent(event, text, mapping);
+  if ('invalid' in result) throw new Error(result.invalid);
+  return result;
+};
+const job = { Id: 1, Key: 'job-key', Info: 'Boom\nstack', Robot: { Name: 'r1', MachineName: 'M1' }, Release: { ProcessKey: 'Invoices' } };
+
+/** One documented-shape event (reference §1.2) for each row of the table. */
+const FIXTURES: Record<string, Record<string, unknown>> = {
+  'Process.JobExecution.Faulted': { Type: 'job.faulted', Job: job },
+  'Process.JobExecution.Stopped': { Type: 'job.stopped', Jobs: [job] },
+  'Job.Completed': { Type: 'job.completed', Job: job },
+  'Job.Suspended': { Type: 'job.suspended', Job: job },
+  'Job.Resumed': { Type: 'job.resumed', Job: job },
+  'Robot.StatusChanged.Offline': { Type: 'robot.status', Sessions: [{ RobotId: 1, HostMachineName: 'M1', State: 'Disconnected' }] },
+  'Robot.StatusChanged.NotResponding': { Type: 'robot.status', Sessions: [{ RobotId: 1, State: 'Busy', IsUnresponsive: true }] },
+  'Robot.StatusChanged.Available': { Type: 'robot.status', Sessions: [{ RobotId: 1, State: 'Available', IsUnresponsive: false }] },
+  'Queue.TransactionStatus.FailedWithApplicationException': {
+    Type: 'queueItem.transactionFailed',
+    QueueItem: { Id: 5, Key: 'qi', RetryNumber: 0, ProcessingException: { Reason: 'Selector not found', Type: 'ApplicationException' } },
+    Queue: { Name: 'invoices' },
+  },
+  'Queue.TransactionStatus.FailedWithBusinessException': {
+    Type: 'queueItem.transactionFailed',
+    QueueItem: { Id: 5, Key: 'qi', RetryNumber: 1, ProcessingException: { Reason: 'Amount too high', Type: 'BusinessException' } },
+    Queue: { Name: 'invoices' },
+  },
+  'Queue.TransactionStatus.Abandoned': { Type: 'queueItem.transactionAbandoned', Queue: { Name: 'invoices' }, QueueItems: [{ Id: 6, Key: 'a' }] },
+  'Schedule.NoJobCreated': { Type: 'schedule.failed', ProcessSchedule: { Id: 134, Name: 'nightly', Release: { ProcessKey: 'Args' } }, Reason: 'The robots already have pending jobs for this Process' },
+  'Schedule.MaxNumberOfJobsAlreadyExist': { Type: 'schedule.failed', ProcessSchedule: { Id: 134, Name: 'nightly' }, Reason: 'The maximum number of jobs has been reached' },
+  'Task.AssignmentChanged': { Type: 'task.assignmentChanged', Task: { Id: 9, Title: 'Approve invoice' } },
+  'Process.Custom': { Type: 'custom', EventData: { severity: 'Warn', message: 'custom thing' } },
+};
+
+describe('the Orchestrator webhook mapping table', () => {
+  it('has a fixture for every row', () => {
+    expect(ORCHESTRATOR_RULES.map((r) => r.event).filter((e) => !(e in FIXTURES))).toEqual([]);
+  });
+
+  for (const row of ORCHESTRATOR_RULES) {
+    it(`maps ${row.type} (${row.condition || 'always'}) to ${row.component} ${row.event}${row.alert ? '' : ' when opted in'} ${row.basis}`, () => {
+      const fixture = { EventId: 'e1', Timestamp: '2026-01-02T03:04:05Z', ...FIXTURES[row.event]! };
+      const optIn = row.alert ? defaults('orchestrator-webhook') : { events: { [row.type]: { alert: true } } };
+      const { alerts } = orchestrator(fixture, optIn);
+      expect(alerts).toHaveLength(1);
+      const expected = row.event === 'Process.Custom' ? 'Warn' : row.severity;
+      expect(alerts[0]).toMatchObject({ component: row.component, event: row.event, severity: expected, occurredAt: '2026-01-02T03:04:05.000Z' });
+      expect(alerts[0]!.message.length).toBeGreaterThan(5);
+      // What the mapping produces is valid input for the ingestion path.
+      expect('alert' in normaliseAlert(alerts[0]!)).toBe(true);
+      if (!row.alert) expect(orchestrator(fixture).alerts).toEqual([]);
+    });
+  }
+
+  it('builds messages and sources from the payload', () => {
+    const { alerts } = orchestrator({ Type: 'job.faulted', EventId: 'x', Job: job, OrganizationUnitId: 3 });
+    expect(alerts[0]).toMatchObject({
+      message: 'Job Invoices #1 faulted on r1 (M1): Boom',
+      source: { process: 'Invoices', robot: 'r1', machine: 'M1', job: 'job-key' },
+      folder: '3',
+      dedupKey: 'job.faulted:job-key',
+    });
+    const failed = orchestrator({ EventId: 'y', ...FIXTURES['Queue.TransactionStatus.FailedWithBusinessException']! }).alerts[0]!;
+    expect(failed).toMatchObject({ message: 'Queue item 5 of queue invoices failed: BusinessException: Amount too high', dedupKey: 'queueItem.transactionFailed:qi:1' });
+  });
+
+  it('acknowledges every documented quiet type without an alert, and files an unknown type as Info under its prefix', () => {
+    for (const type of QUIET_TYPES) {
+      const result = orchestrator({ Type: type, EventId: type });
+      expect(result, type).toMatchObject({ alerts: [], ignored: 1, deliveryKeys: [`event:${type}`] });
+    }
+    expect(orchestrator({ Type: 'queueItem.teleported', EventId: 'z' }).alerts[0]).toMatchObject({ severity: 'Info', component: 'Transactions', event: 'queueItem.teleported' });
+    expect(orchestrator({ Type: 'brand new type!', EventId: 'z' }).alerts[0]).toMatchObject({ component: 'Process', event: 'brand_new_type_' });
+  });
+
+  it('applies per-event overrides by webhook type or by Tocsin event, the event winning', () => {
+    const mapping = { events: { 'job.faulted': { severity: 'Warn' as const }, 'Process.JobExecution.Faulted': { component: 'Process' } } };
+    expect(orchestrator({ Type: 'job.faulted', EventId: 'o', Job: job }, mapping).alerts[0]).toMatchObject({ severity: 'Warn', component: 'Process' });
+    expect(orchestrator({ Type: 'job.faulted', EventId: 'o', Job: job }, { events: { 'job.faulted': { alert: false } } })).toMatchObject({ alerts: [], ignored: 1 });
+  });
+
+  it('keys deliveries by EventId, and events about one job or item by content so that per-folder copies collapse', () => {
+    const a = orchestrator({ Type: 'job.faulted', EventId: 'a', Job: job, OrganizationUnitId: 1 });
+    const b = orchestrator({ Type: 'job.faulted', EventId: 'b', Job: job, OrganizationUnitId: 2 });
+    expect(a.deliveryKeys[0]).toBe('event:a');
+    expect(a.deliveryKeys[1]).toBe(b.deliveryKeys[1]);
+    expect(orchestrator({ Type: 'robot.status', EventId: 'r', Sessions: [] }).deliveryKeys).toEqual(['event:r']);
+  });
+
+  it('caps the payload kept in data and refuses what is not an event', () => {
+    const big = orchestrator({ Type: 'job.faulted', EventId: 'big', Job: { ...job, Info: 'x'.repeat(200_000) } });
+    expect(Buffer.byteLength(JSON.stringify(big.alerts[0]!.data))).toBeLessThanOrEqual(16 * 1024);
+    expect(big.alerts[0]!.message.length).toBeLessThanOrEqual(4096);
+    expect(mapOrchestratorEvent([], '[]', defaults('orchestrator-webhook'))).toHaveProperty('invalid');
+    expect(mapOrchestratorEvent({ EventId: 'x' }, '{}', defaults('orchestrator-webhook'))).toEqual({ invalid: 'Type: must be the event type, e.g. job.faulted' });
+  });
+});
+
+describe('the Alertmanager mapping', () => {
+  const am = (alerts: Record<string, unknown>[], mapping = defaults('alertmanager')): MappedAlerts | MappingFailure =>
+    mapAlertmanager({ version: '4', receiver: 'tocsin', alerts }, '', mapping);
+  const firing = (labels: Record<string, string>, extra: Record<string, unknown> = {}) => ({
+    status: 'firing',
+    labels: { alertname: 'HostDown', ...labels },
+    annotations: { summary: 'host down', description: 'longer' },
+    startsAt: '2026-05-01T10:00:00Z',
+    endsAt: '0001-01-01T00:00:00Z',
+    fingerprint: 'fp1',
+    ...extra,
+  });
+
+  it('maps the default severity label: critical→Fatal, error→Error, warning→Warn, info→Info, anything else Info', () => {
+    for (const [label, severity] of [['critical', 'Fatal'], ['error', 'Error'], ['warning', 'Warn'], ['info', 'Info'], ['page', 'Info'], ['', 'Info']]) {
+      const result = am([firing(label ? { severity: label } : {})]) as MappedAlerts;
+      expect(result.alerts[0], label).toMatchObject({ severity, event: 'HostDown', component: 'Process', message: 'host down', dedupKey: 'fp1', occurredAt: '2026-05-01T10:00:00.000Z' });
+    }
+  });
+
+  it('makes a resolved alert a Success for the same key, at its end time', () => {
+    const result = am([firing({ severity: 'critical' }, { status: 'resolved', endsAt: '2026-05-01T10:09:00Z' })]) as MappedAlerts;
+    expect(result.alerts[0]).toMatchObject({ severity: 'Success', dedupKey: 'fp1', message: 'Resolved: host down', occurredAt: '2026-05-01T10:09:00.000Z' });
+  });
+
+  it('keys a notification by its episodes: a retry is the same delivery, a new episode another', () => {
+    const first = am([firing({})]) as MappedAlerts;
+    expect((am([firing({})]) as MappedAlerts).deliveryKeys).toEqual(first.deliveryKeys);
+    expect((am([firing({}, { startsAt: '2026-05-02T00:00:00Z' })]) as MappedAlerts).deliveryKeys).not.toEqual(first.deliveryKeys);
+    expect((am([firing({}, { status: 'resolved' })]) as MappedAlerts).deliveryKeys).not.toEqual(first.deliveryKeys);
+  });
+
+  it('refuses another version or a malformed alert, naming the field', () => {
+    expect(mapAlertmanager({ version: '1', alerts: [] }, '', defaults('alertmanager'))).toMatchObject({ invalid: expect.stringMatching(/^version/) });
+    expect(am([{ status: 'pending', labels: {} }])).toMatchObject({ invalid: expect.stringMatching(/^alerts\.0\.status/) });
+  });
+
+  it('falls back on the description, the default component, and a safe event name', () => {
+    const result = am([{ status: 'firing', labels: { alertname: 'disk full!', component: 'NotAComponent' }, annotations: { description: 'disk' } }]) as MappedAlerts;
+    expect(result.alerts[0]).toMatchObject({ message: 'disk', component: 'Process', event: 'disk_full_' });
+    expect(result.alerts[0]!.dedupKey).toMatch(/^[0-9a-f]{16}$/);
+  });
+});

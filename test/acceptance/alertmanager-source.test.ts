@@ -1,0 +1,160 @@
+/**
+ * Acceptance test of issue 10's Alertmanager source with the real part: Debian's
+ * prometheus-alertmanager started as a plain process on loopback, its webhook receiver pointing
+ * at a Tocsin listening in-process with the configuration README gives operators. Alerts posted
+ * to Alertmanager's API reach Tocsin as alerts, and a Fatal one reaches the SMTP sink at once.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { simpleParser } from 'mailparser';
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../src/delivery/smtp/test-servers.js';
+import { type Tocsin, startTocsin } from '../../src/server.js';
+import { type TestDatabase, createTestDatabase, describeEachDialect, isCi } from '../../src/storage/testing.js';
+
+const ALERTMANAGER = process.env.TOCSIN_ALERTMANAGER ?? '/usr/bin/prometheus-alertmanager';
+const ADMIN = 'acceptance-admin-token-0123456789';
+const HOW_TO_RUN = `install Debian's prometheus-alertmanager (apt-get install prometheus-alertmanager) or set TOCSIN_ALERTMANAGER to its path`;
+const available = fs.existsSync(ALERTMANAGER);
+if (!available) {
+  if (isCi(process.env)) throw new Error(`CI must run the Alertmanager test: ${ALERTMANAGER} is missing (.ci/run installs it with apt-get).`);
+  process.stderr.write(`\n[tocsin] Alertmanager test skipped: ${HOW_TO_RUN}.\n\n`);
+}
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+
+/** The receivers block README tells operators to write, with the source's URL and secret. */
+const alertmanagerYaml = (url: string, secret: string) => `route:
+  receiver: tocsin
+  group_by: ['alertname']
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: tocsin
+    webhook_configs:
+      - url: '${url}'
+        send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials: '${secret}'
+`;
+
+describeEachDialect('Alertmanager to Tocsin, end to end', (dialect) => {
+  let database: TestDatabase;
+  let smtp: TestSmtpServer;
+  let tocsin: Tocsin;
+  let alertmanager: ChildProcess | undefined;
+  let amUrl = '';
+  let amLog = '';
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-am-acceptance-'));
+
+  async function api(method: string, url: string, body?: unknown): Promise<any> {
+    const res = await fetch(`${tocsin.url}/api/v1/tenants${url}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    expect(res.status, `${method} ${url}`).toBeLessThan(300);
+    return res.status === 204 ? undefined : res.json();
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    smtp = await startTestSmtpServer();
+    tocsin = await startTocsin(
+      loadConfig({
+        DATABASE_URL: database.url,
+        TOCSIN_ADMIN_TOKEN: ADMIN,
+        TOCSIN_DATA_DIR: dataDir,
+        TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com`,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+      }),
+      { logger: pino({ level: 'silent' }) },
+    );
+  });
+  afterAll(async () => {
+    alertmanager?.kill('SIGTERM');
+    await tocsin?.close();
+    await smtp?.close();
+    await database?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it.skipIf(!available)('turns alerts posted to Alertmanager into Tocsin alerts and a Fatal email, and a resolved one into Success', async () => {
+    // 1. A tenant with someone who wants Fatal alerts at once, and an alertmanager source.
+    await api('POST', '', { name: 'acme-am' });
+    await api('PUT', '/acme-am/settings/mail', { alertsEmailEnabled: true });
+    const ops = (await api('POST', '/acme-am/users', { email: 'oncall@example.com', name: 'On call', roles: ['Alerts Viewer'] })).id;
+    await api('PUT', `/acme-am/users/${ops}/alert-preferences`, { email: { fatalImmediately: true } });
+    const source = await api('POST', '/acme-am/sources', { name: 'Prometheus', kind: 'alertmanager' });
+    const receiveUrl = tocsin.url + new URL(source.url).pathname;
+
+    // 2. Alertmanager, configured as README says, on loopback without clustering.
+    const port = await freePort();
+    fs.writeFileSync(path.join(dataDir, 'alertmanager.yml'), alertmanagerYaml(receiveUrl, source.secret));
+    alertmanager = spawn(
+      ALERTMANAGER,
+      [
+        `--config.file=${path.join(dataDir, 'alertmanager.yml')}`,
+        `--storage.path=${path.join(dataDir, 'am-data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    alertmanager.stderr!.on('data', (chunk: Buffer) => (amLog += chunk.toString()));
+    amUrl = `http://127.0.0.1:${port}`;
+    await vi.waitFor(
+      async () => {
+        expect(alertmanager!.exitCode, amLog).toBeNull();
+        expect((await fetch(`${amUrl}/-/ready`)).ok).toBe(true);
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+
+    // 3. Prometheus (here: the test) posts a critical alert to Alertmanager.
+    const alert = { labels: { alertname: 'RobotHostDown', instance: 'vm1', severity: 'critical' }, annotations: { summary: 'vm1 is down' } };
+    const posted = await fetch(`${amUrl}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([alert]) });
+    expect(posted.status).toBe(200);
+
+    const stored = async () => (await api('GET', '/acme-am/alerts?event=RobotHostDown')).items as Record<string, any>[];
+    await vi.waitFor(async () => expect(await stored(), amLog).toHaveLength(1), { timeout: 20_000, interval: 100 });
+    const [fatal] = await stored();
+    expect(fatal).toMatchObject({ severity: 'Fatal', component: 'Process', message: 'vm1 is down', source: { machine: 'vm1' } });
+    expect(fatal!.data.labels).toMatchObject({ alertname: 'RobotHostDown' });
+
+    // 4. The on-call person gets the immediate email.
+    await vi.waitFor(() => expect(smtp.messages.length).toBeGreaterThan(0), { timeout: 20_000, interval: 100 });
+    const mail = await simpleParser(smtp.messages[0]!.raw);
+    expect(mail.text).toContain('vm1 is down');
+
+    // 5. The alert ends: Alertmanager sends it resolved, which becomes a Success for the same key.
+    const ended = { ...alert, endsAt: new Date(Date.now() - 1_000).toISOString() };
+    await fetch(`${amUrl}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([ended]) });
+    await vi.waitFor(async () => expect((await stored()).map((a) => a.severity)).toContain('Success'), { timeout: 20_000, interval: 100 });
+    const success = (await stored()).find((a) => a.severity === 'Success')!;
+    expect(success.dedupKey).toBe(fatal!.dedupKey);
+
+    const counters = (await api('GET', `/acme-am/sources/${source.id}`)).stats;
+    expect(counters).toMatchObject({ rejected: 0, lastError: null });
+    expect(counters.accepted).toBeGreaterThanOrEqual(2);
+  }, 90_000);
+});
