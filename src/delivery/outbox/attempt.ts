@@ -35,8 +35,12 @@ export function cachedEndpoints(resolve: EndpointResolver, clock: Clock, ttlMs: 
   };
 }
 
-/** AttemptOutcome is an attempt's result to record, or `deferred`: the server's breaker is open, so the row goes back unrecorded. */
-export type AttemptOutcome = AttemptResult | { readonly status: 'deferred'; readonly retryAt: number };
+/**
+ * AttemptOutcome is an attempt's result to record, or `deferred`: the server's breaker is open, so
+ * the row goes back unrecorded, or `unleased`: the worker's lease on the row was lost or is in
+ * doubt, so it was not sent and is left to whoever claims it next.
+ */
+export type AttemptOutcome = AttemptResult | { readonly status: 'deferred'; readonly retryAt: number } | { readonly status: 'unleased' };
 
 /** AttemptContext is what one attempt reads and talks to; the claim loop builds it once. */
 export interface AttemptContext {
@@ -50,6 +54,8 @@ export interface AttemptContext {
   /** How long transient failures are retried when the row names no deadline. */
   readonly deliveryDeadlineMs: number;
   readonly metrics?: OutboxMetrics | undefined;
+  /** Whether the worker's lease on the row still stands; asked just before the email goes to the sender. */
+  readonly leased?: ((delivery: Delivery) => boolean) | undefined;
 }
 
 /**
@@ -82,6 +88,8 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     return { status: 'deferred', retryAt: verdict.retryAt };
   }
 
+  // The last moment this worker can stop a send: once handed to the sender, the email goes out.
+  if (ctx.leased && !ctx.leased(delivery)) return { status: 'unleased' };
   const t0 = performance.now();
   try {
     const receipt = await ctx.sender.send(endpoint, {

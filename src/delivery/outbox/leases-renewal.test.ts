@@ -1,7 +1,11 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { FakeClock, systemClock } from '../../shared/clock.js';
+import { openStorage } from '../../storage/storage.js';
 import { describeEachDialect } from '../../storage/testing.js';
 import type { SmtpEndpoint } from '../contract.js';
 import { createMailSender } from '../smtp/sender.js';
@@ -45,7 +49,7 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
       Array.from({ length: BURST }, (_, i) => testDelivery(tenant, `r${i}@example.com`)),
       systemClock,
     );
-    // A 600 ms lease renews every 200 ms: many renewals meet sends that finish while they run.
+    // A 4 s lease beats every second: many renewals meet sends that finish while they run.
     const worker = new DeliveryWorker({
       storage: database.storage,
       clock: systemClock,
@@ -53,7 +57,7 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
       resolveEndpoint: async () => endpoint,
       composers: {},
       logger: log,
-      settings: { leaseMs: 600, pollIntervalMs: 20 },
+      settings: { leaseMs: 4_000, pollIntervalMs: 20 },
     });
     try {
       worker.start();
@@ -84,7 +88,78 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
     expect(theirs.deliveries.map((d) => d.id)).toEqual([taken!.id]);
     await renewal.renewNow();
     expect(entries).toEqual([expect.objectContaining({ msg: 'leases lost while sending', deliveries: [taken!.id] })]);
+    expect(renewal.leased(taken!.id, clock.now())).toBe(false);
     const row = await database.storage.db.selectFrom('deliveries').select('lease_expires_at').where('id', '=', kept!.id).executeTakeFirstOrThrow();
     expect(row.lease_expires_at).toBe(clock.now() + 1_000);
+  });
+
+  it('does not start a send whose lease another worker took while this one was rendering', async () => {
+    await database.storage.db.deleteFrom('deliveries').execute();
+    const sink = await startTestSmtpServer();
+    const sender = createMailSender({ maxConnections: 1 });
+    const { log, entries } = captureWarnings();
+    const endpoint: SmtpEndpoint = { host: '127.0.0.1', port: sink.port, security: 'none', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 5_000 };
+    let rendering!: () => void;
+    const renderingStarted = new Promise<void>((resolve) => (rendering = resolve));
+    let finishRendering!: () => void;
+    const rendered = new Promise<void>((resolve) => (finishRendering = resolve));
+    const { rendered: email, ...summary } = testDelivery(tenant, 'slow@example.com', { kind: 'summary' });
+    await enqueueDeliveries(database.storage.db, [{ ...summary, data: {} }], systemClock);
+    const worker = new DeliveryWorker({
+      storage: database.storage,
+      clock: systemClock,
+      sender,
+      resolveEndpoint: async () => endpoint,
+      // A render stalled past the lease: the worker is alive but slow.
+      composers: {
+        summary: async () => {
+          rendering();
+          await rendered;
+          return email!;
+        },
+      },
+      logger: log,
+      settings: { leaseMs: 2_000, pollIntervalMs: 20 },
+    });
+    try {
+      worker.start();
+      await renderingStarted;
+      await database.storage.db.updateTable('deliveries').set({ lease_expires_at: 0, next_attempt_at: 0 }).execute();
+      const stolen = await claimDue(database.storage, { workerId: 'other', now: Date.now(), leaseMs: 60_000, limit: 1 });
+      expect(stolen.deliveries).toHaveLength(1);
+      await vi.waitFor(() => expect(entries.map((e) => e.msg)).toContain('leases lost while sending'), { timeout: 10_000, interval: 20 });
+      finishRendering();
+      await vi.waitFor(() => expect(entries.map((e) => e.msg)).toContain('lease lost or in doubt before the send; not sending'), { timeout: 10_000, interval: 20 });
+      await worker.stop();
+    } finally {
+      await sender.close();
+      await sink.close();
+    }
+    expect(sink.messages).toHaveLength(0);
+  });
+
+  it('holds back sends once renewals have failed for half a lease, and lets them go after a renewal', async () => {
+    await database.storage.db.deleteFrom('deliveries').execute();
+    const clock = new FakeClock(Date.UTC(2026, 10, 30, 10));
+    await enqueueDeliveries(database.storage.db, [testDelivery(tenant, 'a@example.com')], clock);
+    const [row] = (await claimDue(database.storage, { workerId: 'w', now: clock.now(), leaseMs: 1_000, limit: 1 })).deliveries;
+    const held = new Map([[row!.id, row!.leaseToken!]]);
+    const { log, entries } = captureWarnings();
+    const gone = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-gone-'));
+    const unreachable = await openStorage(`sqlite:${path.join(gone, 'closed.db')}`);
+    await unreachable.close();
+    fs.rmSync(gone, { recursive: true });
+    const failing = new LeaseRenewal({ storage: unreachable, clock, leaseMs: 1_000, log, held: () => held });
+    failing.claimed([row!.id], clock.now() + 1_000);
+    expect(failing.leased(row!.id, clock.now())).toBe(true);
+    clock.advance(400);
+    await failing.renewNow();
+    expect(entries.map((e) => e.msg)).toEqual([expect.stringMatching(/^could not renew delivery leases/)]);
+    clock.advance(101);
+    expect(failing.leased(row!.id, clock.now())).toBe(false);
+
+    const working = new LeaseRenewal({ storage: database.storage, clock, leaseMs: 1_000, log, held: () => held });
+    await working.renewNow();
+    expect(working.leased(row!.id, clock.now())).toBe(true);
   });
 });

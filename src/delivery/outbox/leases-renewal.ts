@@ -4,9 +4,11 @@ import type { Storage } from '../../storage/storage.js';
 import { renewLeases } from './leases.js';
 
 /**
- * LeaseRenewal keeps a worker's rows leased while it holds any: every third of the lease it
- * extends the leases of the rows `held()` names (id → lease token), so a long send or a row
- * waiting for a slot is not taken over by another worker.
+ * LeaseRenewal is a worker's heartbeat: every quarter of the lease it extends the leases of the
+ * rows `held()` names (id → lease token), so a long send or a row waiting for a slot is not taken
+ * over, while a killed worker's rows are free again within one lease. It also knows until when
+ * each held lease is confirmed, so that a send whose lease is lost or in doubt (renewals failing,
+ * a process too slow to renew) is not started: another worker may already have the row.
  */
 export class LeaseRenewal {
   readonly #storage: Storage;
@@ -14,6 +16,8 @@ export class LeaseRenewal {
   readonly #leaseMs: number;
   readonly #log: Logger;
   readonly #held: () => ReadonlyMap<string, string>;
+  /** Until when each held row's lease is known to run: from its claim, then from each renewal that extended it. */
+  readonly #confirmedUntil = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(deps: { storage: Storage; clock: Clock; leaseMs: number; log: Logger; held: () => ReadonlyMap<string, string> }) {
@@ -24,10 +28,23 @@ export class LeaseRenewal {
     this.#held = deps.held;
   }
 
+  /** claimed notes rows just claimed, leased until `until`. */
+  claimed(ids: readonly string[], until: number): void {
+    for (const id of ids) this.#confirmedUntil.set(id, until);
+  }
+
+  /**
+   * leased tells whether a send of the row may start: its lease is confirmed for at least half a
+   * lease more, which two missed heartbeats in a row (or a lost lease) no longer give.
+   */
+  leased(id: string, now: number): boolean {
+    return (this.#confirmedUntil.get(id) ?? -Infinity) - now >= this.#leaseMs / 2;
+  }
+
   /** start renews from now on (again calls do nothing while it runs). */
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.renewNow(), Math.max(50, Math.floor(this.#leaseMs / 3)));
+    this.#timer = setInterval(() => void this.renewNow(), Math.max(50, Math.floor(this.#leaseMs / 4)));
     this.#timer.unref();
   }
 
@@ -35,19 +52,25 @@ export class LeaseRenewal {
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#confirmedUntil.clear();
   }
 
   /** renewNow renews at once (the timer's tick; tests call it). */
   async renewNow(): Promise<void> {
+    const held = this.#held();
+    for (const id of this.#confirmedUntil.keys()) if (!held.has(id)) this.#confirmedUntil.delete(id);
+    // The new lease runs from when the statement was sent, not from when its answer came back.
+    const now = this.#clock.now();
     try {
-      const held = this.#held();
-      const lost = await renewLeases(this.#storage, held, this.#clock.now(), this.#leaseMs);
+      const { renewed, lost } = await renewLeases(this.#storage, held, now, this.#leaseMs);
+      for (const id of renewed) this.#confirmedUntil.set(id, now + this.#leaseMs);
       // A row finished and handed on while the renewal ran is not this worker's to miss any more.
       const current = this.#held();
       const reallyLost = lost.filter((id) => current.get(id) === held.get(id));
+      for (const id of reallyLost) this.#confirmedUntil.set(id, -Infinity);
       if (reallyLost.length > 0) this.#log.warn({ deliveries: reallyLost }, 'leases lost while sending');
     } catch (err) {
-      this.#log.error({ err }, 'could not renew delivery leases');
+      this.#log.error({ err }, 'could not renew delivery leases; sends not started yet wait while the leases are in doubt');
     }
   }
 }

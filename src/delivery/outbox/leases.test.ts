@@ -104,10 +104,10 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com')], clock);
     const held = (await claim('w1')).deliveries[0]!;
     clock.advance(40_000);
-    expect(await renewLeases(storage, new Map([[held.id, held.leaseToken!]]), clock.now(), 60_000)).toEqual([]);
+    expect(await renewLeases(storage, new Map([[held.id, held.leaseToken!]]), clock.now(), 60_000)).toEqual({ renewed: [held.id], lost: [] });
     clock.advance(40_000);
     expect((await claim('w2')).deliveries).toHaveLength(0);
-    expect(await renewLeases(storage, new Map([[held.id, 'not-the-token']]), clock.now(), 60_000)).toEqual([held.id]);
+    expect(await renewLeases(storage, new Map([[held.id, 'not-the-token']]), clock.now(), 60_000)).toEqual({ renewed: [], lost: [held.id] });
   });
 
   it('gives a released row back without counting the attempt', async () => {

@@ -95,20 +95,26 @@ export async function claimDue(storage: Storage, request: ClaimRequest): Promise
   });
 }
 
+/** RenewedLeases: the rows whose lease was extended, and those whose lease was really lost. */
+export interface RenewedLeases {
+  readonly renewed: readonly string[];
+  readonly lost: readonly string[];
+}
+
 /**
- * renewLeases extends the leases this worker still holds on rows it is sending, and returns the
- * ids whose lease it has really lost: the row is gone, or another claim gave it a new token. A row
- * that this worker finished (recorded or handed back) while the renewal ran has no token any more
- * and is not lost: the caller's snapshot of its rows is older than the statement. A row another
-transaction has locked is left for the next renewal.
+ * renewLeases extends the leases this worker still holds on rows it is sending. A lease is really
+ * lost when the row is gone or another claim gave it a new token; a row that this worker finished
+ * (recorded or handed back) while the renewal ran has no token any more and is neither: the
+ * caller's snapshot of its rows is older than the statement. A row another transaction has
+ * locked is left for the next renewal.
  */
 export async function renewLeases(
   storage: Storage,
   leases: ReadonlyMap<string, string>,
   now: number,
   leaseMs: number,
-): Promise<string[]> {
-  if (leases.size === 0) return [];
+): Promise<RenewedLeases> {
+  if (leases.size === 0) return { renewed: [], lost: [] };
   const until = now + leaseMs;
   const renewed = await storage.db
     .updateTable('deliveries')
@@ -127,10 +133,11 @@ export async function renewLeases(
     .execute();
   const kept = new Set(renewed.map((r) => r.id));
   const missed = [...leases.keys()].filter((id) => !kept.has(id));
-  if (missed.length === 0) return [];
+  if (missed.length === 0) return { renewed: [...kept], lost: [] };
   const current = await storage.db.selectFrom('deliveries').select(['id', 'lease_token']).where('id', 'in', missed).execute();
   const tokenNow = new Map(current.map((r) => [r.id, r.lease_token]));
-  return missed.filter((id) => !tokenNow.has(id) || (tokenNow.get(id) !== null && tokenNow.get(id) !== leases.get(id)));
+  const lost = missed.filter((id) => !tokenNow.has(id) || (tokenNow.get(id) !== null && tokenNow.get(id) !== leases.get(id)));
+  return { renewed: [...kept], lost };
 }
 
 /**

@@ -19,7 +19,7 @@ import type { Random } from './retry-policy.js';
 
 /** WorkerSettings tune a DeliveryWorker; tests shorten the lease and the poll. */
 export interface WorkerSettings {
-  /** How long a claim holds a row; renewed every third of it while the send runs. */
+  /** How long a claim holds a row; renewed every quarter of it (the heartbeat) while the worker holds the row. */
   readonly leaseMs: number;
   readonly pollIntervalMs: number;
   /** Most rows taken by one claim statement. */
@@ -46,14 +46,15 @@ export interface WorkerSettings {
 export const COMMIT_WINDOW_MS: Readonly<Record<Dialect, number>> = Object.freeze({ sqlite: 25, postgres: 0 });
 
 /**
- * DEFAULT_WORKER_SETTINGS: a 60 s lease (far longer than one send's timeouts, short enough that a
- * killed worker's mail moves again within a minute), a 250 ms poll, and 400 sends in flight of
+ * DEFAULT_WORKER_SETTINGS: a 10 s lease renewed by a heartbeat every 2.5 s, so a killed worker's
+ * mail moves again within about 10 s while a live worker keeps its rows through sends of any
+ * length (a send starts only while its lease is confirmed for 5 s more), a 250 ms poll, and 400 sends in flight of
  * which at most 100 for one tenant. A send in flight may be queued in the sender's pool (10
  * connections per endpoint): claiming ahead in batches of 100 keeps the connections busy and the
  * commits few (each costs an fsync), and the per-tenant cap keeps one tenant from taking every slot.
  */
 export const DEFAULT_WORKER_SETTINGS: WorkerSettings = Object.freeze({
-  leaseMs: 60_000,
+  leaseMs: 10_000,
   pollIntervalMs: 250,
   batchSize: 100,
   limits: Object.freeze({ global: 400, perTenant: 100 }),
@@ -119,6 +120,7 @@ export class DeliveryWorker {
       random: deps.random ?? Math.random,
       deliveryDeadlineMs: this.settings.deliveryDeadlineMs,
       metrics: deps.metrics,
+      leased: (delivery) => this.#renewal.leased(delivery.id, deps.clock.now()),
     };
     this.#renewal = new LeaseRenewal({
       storage: deps.storage,
@@ -219,6 +221,7 @@ export class DeliveryWorker {
       limit: plan.limit,
       excludeTenants: plan.excludeTenants,
     });
+    this.#renewal.claimed(batch.deliveries.map((d) => d.id), now + this.settings.leaseMs);
     const rows = batch.deliveries.map((delivery) => ({ tenantId: delivery.tenantId, delivery, attemptId: batch.attemptIds.get(delivery.id)! }));
     this.#admission.hold(rows, rows.length === plan.limit);
     this.#pump();
@@ -265,6 +268,12 @@ export class DeliveryWorker {
       freeSlot();
     }
     const metrics = this.#deps.metrics;
+    if (outcome.status === 'unleased') {
+      // Not sent: the row's next owner (maybe this worker, once the lease ran out) sends it.
+      this.#log.warn({ delivery: delivery.id }, 'lease lost or in doubt before the send; not sending');
+      metrics?.attempts.inc({ outcome: 'lost_lease' });
+      return;
+    }
     if (outcome.status === 'deferred') {
       await releaseClaimed(this.#deps.storage, [{ delivery, attemptId }], outcome.retryAt);
       metrics?.attempts.inc({ outcome: 'deferred' });

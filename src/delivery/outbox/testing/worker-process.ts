@@ -1,7 +1,7 @@
 /**
  * worker-process is a delivery worker in a process of its own, for the kill -9 test: it sends
- * every tenant's mail from DATABASE_URL to the plain SMTP server on 127.0.0.1:SMTP_PORT with a
- * short lease (LEASE_MS), says `started` on stderr, and stops gracefully on SIGTERM.
+ * every tenant's mail from DATABASE_URL to the plain SMTP server on 127.0.0.1:SMTP_PORT (lease
+ * LEASE_MS and poll POLL_MS when given), says `started` on stderr, and stops gracefully on SIGTERM.
  */
 import pino from 'pino';
 import { systemClock } from '../../../shared/clock.js';
@@ -26,7 +26,12 @@ const worker = new DeliveryWorker({
   sender,
   resolveEndpoint: async () => endpoint,
   composers: {},
-  settings: { leaseMs: Number(process.env.LEASE_MS ?? 60_000), pollIntervalMs: 50, limits: { global: concurrency, perTenant: concurrency } },
+  settings: {
+    // Without LEASE_MS and POLL_MS the worker runs the production lease, heartbeat and poll.
+    ...(process.env.LEASE_MS ? { leaseMs: Number(process.env.LEASE_MS) } : {}),
+    pollIntervalMs: Number(process.env.POLL_MS ?? 50),
+    limits: { global: concurrency, perTenant: concurrency },
+  },
   logger: pino({ level: 'warn' }, pino.destination(2)),
 });
 worker.start();
