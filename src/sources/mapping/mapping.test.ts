@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { normaliseAlert } from '../../alerts/input.js';
 import { resolveMapping, type SourceMapping } from '../model.js';
 import { mapAlertmanager } from './alertmanager.js';
-import { ORCHESTRATOR_RULES, QUIET_TYPES, mapOrchestratorEvent } from './orchestrator.js';
+import { ORCHESTRATOR_RULES, QUIET_TYPES, mapOrchestratorEvent, orchestratorTableRows } from './orchestrator.js';
 import type { MappedAlerts, MappingFailure } from './shared.js';
 
 const defaults = (kind: 'orchestrator-webhook' | 'alertmanager') => resolveMapping(kind, undefined) as SourceMapping;
@@ -146,5 +146,13 @@ describe('the Alertmanager mapping', () => {
     const result = am([{ status: 'firing', labels: { alertname: 'disk full!', component: 'NotAComponent' }, annotations: { description: 'disk' } }]) as MappedAlerts;
     expect(result.alerts[0]).toMatchObject({ message: 'disk', component: 'Process', event: 'disk_full_' });
     expect(result.alerts[0]!.dedupKey).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe('README', () => {
+  it('shows the mapping table as the code has it', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    expect(orchestratorTableRows().filter((row) => !readme.includes(row))).toEqual([]);
   });
 });

@@ -43,19 +43,19 @@ const rule = (type: string, condition: string, component: string, event: string,
 export const ORCHESTRATOR_RULES: readonly OrchestratorRule[] = Object.freeze([
   rule('job.faulted', '', 'Jobs', 'Process.JobExecution.Faulted', 'Error', true, '[D]'),
   rule('job.stopped', 'each of Jobs[]', 'Jobs', 'Process.JobExecution.Stopped', 'Warn', true, '[I] no Orchestrator alert'),
-  rule('job.completed', '', 'Jobs', 'Job.Completed', 'Success', false, '[I] off by default'),
-  rule('job.suspended', '', 'Jobs', 'Job.Suspended', 'Info', false, '[I] off by default'),
-  rule('job.resumed', '', 'Jobs', 'Job.Resumed', 'Info', false, '[I] off by default'),
+  rule('job.completed', '', 'Jobs', 'Job.Completed', 'Success', false, '[I]'),
+  rule('job.suspended', '', 'Jobs', 'Job.Suspended', 'Info', false, '[I]'),
+  rule('job.resumed', '', 'Jobs', 'Job.Resumed', 'Info', false, '[I]'),
   rule('robot.status', 'a session Disconnected', 'Robots', 'Robot.StatusChanged.Offline', 'Fatal', true, '[D] severity; name [D-weak]'),
   rule('robot.status', 'a session IsUnresponsive', 'Robots', 'Robot.StatusChanged.NotResponding', 'Error', true, '[D]'),
   rule('robot.status', 'a session Available', 'Robots', 'Robot.StatusChanged.Available', 'Info', false, '[D] severity; "after Disconnected" needs the last state [I], so off by default'),
-  rule('queueItem.transactionFailed', 'ApplicationException (or no type)', 'Transactions', 'Queue.TransactionStatus.FailedWithApplicationException', 'Error', true, '[D]'),
-  rule('queueItem.transactionFailed', 'BusinessException', 'Transactions', 'Queue.TransactionStatus.FailedWithBusinessException', 'Warn', true, '[D]'),
+  rule('queueItem.transactionFailed', 'ProcessingException.Type ApplicationException or none', 'Transactions', 'Queue.TransactionStatus.FailedWithApplicationException', 'Error', true, '[D]'),
+  rule('queueItem.transactionFailed', 'ProcessingException.Type BusinessException', 'Transactions', 'Queue.TransactionStatus.FailedWithBusinessException', 'Warn', true, '[D]'),
   rule('queueItem.transactionAbandoned', 'each of QueueItems[]', 'Transactions', 'Queue.TransactionStatus.Abandoned', 'Warn', true, '[I] no documented alert'),
   rule('schedule.failed', 'Reason not about the maximum of jobs', 'Schedules', 'Schedule.NoJobCreated', 'Error', true, '[D]; Reason match [I]'),
   rule('schedule.failed', 'Reason mentions the maximum number of jobs', 'Schedules', 'Schedule.MaxNumberOfJobsAlreadyExist', 'Error', true, '[D]; Reason match [I]'),
   rule('task.assignmentChanged', '', 'Tasks', 'Task.AssignmentChanged', 'Info', true, '[D] severity; name [I]'),
-  rule('custom', 'severity from EventData.severity when valid', 'Process', 'Process.Custom', 'Info', true, '[I]; Raise Alert → Process [D]'),
+  rule('custom', 'severity: EventData.severity when valid, else Info', 'Process', 'Process.Custom', 'Info', true, '[I]; Raise Alert → Process [D]'),
 ]);
 
 /**
@@ -315,3 +315,13 @@ export function mapOrchestratorEvent(body: unknown, rawText: string, mapping: So
 
 /** Types whose per-folder copies carry the same entity: their content key collapses the copies. */
 const CONTENT_KEYED = new Set(['job.faulted', 'job.stopped', 'queueItem.transactionFailed', 'queueItem.transactionAbandoned']);
+
+/**
+ * orchestratorTableRows renders ORCHESTRATOR_RULES as the rows of README's mapping table (a test
+ * keeps README in step with the table).
+ */
+export function orchestratorTableRows(): string[] {
+  return ORCHESTRATOR_RULES.map(
+    (r) => `| \`${r.type}\`${r.condition ? ` (${r.condition})` : ''} | ${r.component} | \`${r.event}\` | ${r.severity}${r.alert ? '' : ' (off by default)'} | ${r.basis} |`,
+  );
+}
