@@ -14,3 +14,11 @@ describe('the database pool setting', () => {
     }
   });
 });
+
+describe('the HTTP body timeout setting', () => {
+  it('defaults to 30 s and takes TOCSIN_HTTP_BODY_TIMEOUT_MS, refusing what is not a sane number of milliseconds', () => {
+    expect(loadConfig({}).httpBodyTimeoutMs).toBe(30_000);
+    expect(loadConfig({ TOCSIN_HTTP_BODY_TIMEOUT_MS: '5000' }).httpBodyTimeoutMs).toBe(5_000);
+    for (const value of ['0', '50', 'soon']) expect(() => loadConfig({ TOCSIN_HTTP_BODY_TIMEOUT_MS: value })).toThrow(/TOCSIN_HTTP_BODY_TIMEOUT_MS/);
+  });
+});

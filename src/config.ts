@@ -26,6 +26,7 @@ const envSchema = z.object({
     z.coerce.number({ message: 'must be a whole number of seconds from 0 to 86400' }).int().min(0).max(86_400).default(DEFAULT_FLOOD_WINDOW_MS / 1000),
   ),
   TOCSIN_SOURCE_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(60_000),
+  TOCSIN_HTTP_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   TOCSIN_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   TOCSIN_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(DEFAULT_DB_POOL_SIZE),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -50,6 +51,8 @@ export interface Config {
   readonly floodWindowMs: number;
   /** Requests a minute each inbound source may send before its receive URL answers 503. */
   readonly sourceRequestsPerMinute: number;
+  /** A request whose headers and body have not all arrived this long after it started is answered 408 and closed. */
+  readonly httpBodyTimeoutMs: number;
   readonly role: 'api' | 'worker' | 'all';
   /** Most PostgreSQL connections this process's pool opens (TOCSIN_DB_POOL_SIZE); SQLite ignores it. */
   readonly dbPoolSize: number;
@@ -88,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deliveryDeadlineMs: e.TOCSIN_DELIVERY_DEADLINE_HOURS * 3_600_000,
     floodWindowMs: e.TOCSIN_FLOOD_WINDOW_SECONDS * 1000,
     sourceRequestsPerMinute: e.TOCSIN_SOURCE_REQUESTS_PER_MINUTE,
+    httpBodyTimeoutMs: e.TOCSIN_HTTP_BODY_TIMEOUT_MS,
     role: e.TOCSIN_ROLE,
     dbPoolSize: e.TOCSIN_DB_POOL_SIZE,
     logLevel: e.LOG_LEVEL,

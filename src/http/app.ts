@@ -42,6 +42,22 @@ const VALIDATION_CONTEXT_PREFIX: Record<string, string> = {
 };
 
 /**
+ * requestTimeouts close a request that stalls (slow headers or a body that stops coming) within
+ * `limitMs` of its start: Node answers 408 (in problem+json, through answerClientError) and closes
+ * the socket. Node looks for late requests every `connectionsCheckingInterval`, so the timeout
+ * itself is that much shorter and the close lands within the limit.
+ */
+export function requestTimeouts(limitMs: number) {
+  const checkEveryMs = Math.max(25, Math.min(1_000, Math.floor(limitMs / 10)));
+  const requestTimeout = limitMs - checkEveryMs;
+  return {
+    requestTimeout,
+    // Node would answer a missing Host with an empty 400; requireHost answers it in problem+json.
+    http: { requireHostHeader: false, headersTimeout: requestTimeout, connectionsCheckingInterval: checkEveryMs },
+  };
+}
+
+/**
  * buildApp assembles the HTTP server from the route modules of each domain. It does not listen;
  * tests call `inject`, the server calls `listen`.
  */
@@ -55,8 +71,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     // A malformed URL (bad percent-encoding, an overlong segment) is still answered in problem+json.
     frameworkErrors: (error, _request, reply) => sendProblem(reply, toProblem(error)),
     clientErrorHandler: answerClientError,
-    // Node would answer a missing Host with an empty 400; requireHost answers it in problem+json.
-    http: { requireHostHeader: false },
+    ...requestTimeouts(deps.config.httpBodyTimeoutMs),
   }).withTypeProvider<ZodTypeProvider>();
 
   const routes: RouteEntry[] = [];

@@ -39,6 +39,7 @@ describe('requests that are not valid HTTP, over a real socket', () => {
     ['a control character in a header', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n', 400],
     ['a Content-Length that is not a number', 'POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400],
     ['headers larger than the limit', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+    ['a megabyte of headers in many lines', `GET /healthz HTTP/1.1\r\nHost: x\r\n${`X-A: ${'a'.repeat(1_000)}\r\n`.repeat(1_000)}\r\n`, 431],
     ['a body shorter than announced', `POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`, 400],
   ])('answers %s in problem+json', async (_what, request, expected) => {
     const answer = await exchange(port, Buffer.isBuffer(request) ? request : Buffer.from(request, 'latin1'));
@@ -62,5 +63,37 @@ describe('requests that are not valid HTTP, over a real socket', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('a request whose body stalls, over a real socket', () => {
+  const LIMIT_MS = 400;
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await startTestApp('sqlite', { TOCSIN_HTTP_BODY_TIMEOUT_MS: String(LIMIT_MS) }, { listen: true });
+    port = Number(new URL(t.tocsin.url!).port);
+  });
+  afterAll(() => t.close());
+
+  it('is answered 408 in problem+json and closed within the configured time', async () => {
+    const started = performance.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () =>
+        // The headers promise 100 bytes of body; 4 come, then nothing, and the socket stays open.
+        socket.write(`POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`),
+      );
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    const elapsed = performance.now() - started;
+    expect(statusAndType(answer)).toEqual({ status: 408, type: expect.stringMatching(/^application\/problem\+json/) });
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 408, detail: expect.any(String) });
+    // The server closed it (the client has no timer) on its configured limit, not the 30 s default;
+    // the upper bound is loose so a loaded machine does not make it flaky.
+    expect(elapsed).toBeGreaterThanOrEqual(LIMIT_MS / 2);
+    expect(elapsed).toBeLessThan(10_000);
   });
 });
