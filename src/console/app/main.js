@@ -14,6 +14,7 @@ import { MailSettingsPage } from './pages/mail-settings.js';
 import { AccessPage } from './pages/access.js';
 import { DeliveriesPage } from './pages/deliveries.js';
 import { PreviewsPage } from './pages/previews.js';
+import { SourcesPage } from './pages/sources.js';
 import { TenantsPage, SystemMailPage, CatcherPage } from './pages/host.js';
 
 const HOST_TENANT_KEY = 'tocsin.hostTenant';
@@ -80,6 +81,7 @@ function navItems(session) {
     if (can(session, 'Alerts.View') && session.kind === 'user') items.push(['/preferences', t('nav.preferences')]);
     if (can(session, 'Settings.View')) items.push(['/settings/mail', t('nav.settings')]);
     if (can(session, 'Users.View')) items.push(['/access/users', t('nav.access')]);
+    if (can(session, 'Sources.View')) items.push(['/sources', t('nav.sources')]);
     if (can(session, 'Settings.View')) items.push(['/deliveries', t('nav.deliveries')], ['/previews', t('nav.previews')]);
   }
   if (session.kind === 'host') {
@@ -107,6 +109,7 @@ function page(session, route, setSession) {
   if (first === 'access') return html`<${AccessPage} session=${session} tab=${second || 'users'} />`;
   if (first === 'deliveries') return html`<${DeliveriesPage} session=${session} query=${query} />`;
   if (first === 'previews') return html`<${PreviewsPage} session=${session} />`;
+  if (path === '/sources' && can(session, 'Sources.View')) return html`<${SourcesPage} session=${session} />`;
   if (path !== homeOf(session)) navigate(homeOf(session));
   return null;
 }

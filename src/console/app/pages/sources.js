@@ -1,0 +1,203 @@
+import { useState } from 'preact/hooks';
+import { api, fieldErrors } from '../lib/api.js';
+import { formatTime } from '../lib/format.js';
+import { t } from '../lib/i18n.js';
+import { usePolling } from '../lib/polling.js';
+import { can, tenantApi } from '../lib/session.js';
+import { Banner, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
+
+const KINDS = ['orchestrator-webhook', 'alertmanager', 'webhook', 'orchestrator-pull'];
+
+/** alertmanagerYaml is the receiver block to paste into alertmanager.yml, with the source's URL and secret. */
+function alertmanagerYaml(url, secret) {
+  return `route:\n  receiver: tocsin\nreceivers:\n  - name: tocsin\n    webhook_configs:\n      - url: '${url}'\n        send_resolved: true\n        http_config:\n          authorization:\n            type: Bearer\n            credentials: '${secret}'\n`;
+}
+
+/** Copyable is a read-only field with a Copy button. */
+function Copyable({ id, label, value }) {
+  return html`<div class="copyable">
+    <${TextField} id=${id} label=${label} value=${value} readonly onInput=${() => {}} onFocus=${(event) => event.currentTarget.select()} />
+    <button type="button" class="secondary" onClick=${() => navigator.clipboard?.writeText(value)}>${t('access.copy')}</button>
+  </div>`;
+}
+
+/** SetupSteps tells exactly what to paste where on the sending side, with the secret when it is being shown. */
+function SetupSteps({ source, secret }) {
+  const shown = secret ?? t('sources.yourSecret');
+  if (source.kind === 'orchestrator-webhook') {
+    return html`<ol class="steps">
+      <li>${t('sources.steps.orchestrator.open')}</li>
+      <li>${t('sources.steps.orchestrator.paste')}</li>
+      <li>${t('sources.steps.orchestrator.events')}</li>
+    </ol>`;
+  }
+  if (source.kind === 'alertmanager') {
+    return html`<p>${t('sources.steps.alertmanager')}</p><pre class="yaml">${alertmanagerYaml(source.url, shown)}</pre>`;
+  }
+  if (source.kind === 'webhook') return html`<p>${t('sources.steps.webhook')}</p>`;
+  return html`<p>${t('sources.steps.pull', { baseUrl: source.pull?.baseUrl ?? '', seconds: source.pull?.intervalSeconds ?? 60 })}</p>`;
+}
+
+/** SecretShown is the one time a secret is visible: the URL, the secret and the steps to paste them. */
+function SecretShown({ source, secret, onClose }) {
+  return html`<${Dialog} title=${t('sources.secretTitle', { name: source.name })} onClose=${onClose} wide>
+    <p class="banner success">${t('sources.secretOnce')}</p>
+    ${source.url ? html`<${Copyable} id="source-url" label=${t('sources.url')} value=${source.url} />` : null}
+    <${Copyable} id="source-secret" label=${t('sources.secret')} value=${secret} />
+    <${SetupSteps} source=${source} secret=${secret} />
+    <div class="actions"><button type="button" onClick=${onClose}>${t('close')}</button></div>
+  <//>`;
+}
+
+const EMPTY_PULL = { baseUrl: '', mode: 'onprem', tenancyName: 'Default', username: '', password: '', clientId: '', clientSecret: '', identityUrl: '', scope: 'OR.Monitoring.Read', organizationUnitId: '', intervalSeconds: '60' };
+
+/** pullBody is the `pull` of a new orchestrator-pull source from the form: only the chosen sign-in's fields. */
+function pullBody(form) {
+  const body = { baseUrl: form.baseUrl.trim(), intervalSeconds: Number(form.intervalSeconds) || 60 };
+  const fields = form.mode === 'onprem' ? ['tenancyName', 'username', 'password'] : ['clientId', 'clientSecret', 'identityUrl', 'scope'];
+  for (const name of fields) if (form[name].trim()) body[name] = form[name].trim();
+  if (form.mode === 'cloud' && form.organizationUnitId.trim()) body.organizationUnitId = Number(form.organizationUnitId);
+  return body;
+}
+
+function CreateDialog({ session, onClose, onCreated }) {
+  const [form, setForm] = useState({ name: '', kind: KINDS[0], ...EMPTY_PULL });
+  const [errors, setErrors] = useState({});
+  const [message, setMessage] = useState('');
+  const set = (name) => (value) => setForm({ ...form, [name]: value });
+  const pull = form.kind === 'orchestrator-pull';
+  const submit = async (event) => {
+    event.preventDefault();
+    try {
+      const body = { name: form.name, kind: form.kind, ...(pull ? { pull: pullBody(form) } : {}) };
+      onCreated(await api('POST', tenantApi(session, 'sources'), body));
+    } catch (err) {
+      setErrors(fieldErrors(err, ['pull.', '']));
+      setMessage(problemText(err));
+    }
+  };
+  const field = (name, type = 'text', extra = {}) => html`<${TextField} id=${`source-${name}`} type=${type} label=${t(`sources.pull.${name}`)} value=${form[name]}
+    onInput=${set(name)} error=${errors[name]} ...${extra} />`;
+  return html`<${Dialog} title=${t('sources.add')} onClose=${onClose} wide>
+    <form onSubmit=${submit} class="grid-form">
+      <${TextField} id="source-name" label=${t('sources.name')} value=${form.name} onInput=${set('name')} error=${errors.name} required />
+      <${SelectField} id="source-kind" label=${t('sources.kind')} value=${form.kind} onChange=${set('kind')} error=${errors.kind}
+        options=${KINDS.map((kind) => [kind, t(`sources.kind.${kind}`)])} hint=${t(`sources.kindHint.${form.kind}`)} />
+      ${pull ? html`
+        ${field('baseUrl', 'url', { required: true, placeholder: 'https://orchestrator.example.com' })}
+        <${SelectField} id="source-mode" label=${t('sources.pull.mode')} value=${form.mode} onChange=${set('mode')}
+          options=${[['onprem', t('sources.pull.mode.onprem')], ['cloud', t('sources.pull.mode.cloud')]]} />
+        ${form.mode === 'onprem'
+          ? html`${field('tenancyName')}${field('username', 'text', { required: true })}${field('password', 'password', { required: true, autocomplete: 'new-password' })}`
+          : html`${field('clientId', 'text', { required: true })}${field('clientSecret', 'password', { required: true, autocomplete: 'new-password' })}
+              ${field('identityUrl', 'url', { placeholder: 'https://cloud.uipath.com/identity_/connect/token' })}${field('scope')}${field('organizationUnitId', 'number', { min: 0 })}`}
+        ${field('intervalSeconds', 'number', { min: 1 })}` : null}
+      <${Banner}>${message}<//>
+      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('sources.create')}</button></div>
+    </form>
+  <//>`;
+}
+
+function Receptions({ session, source }) {
+  const [items, setItems] = useState([]);
+  usePolling(() => {
+    api('GET', tenantApi(session, `sources/${source.id}/receptions`)).then((answer) => setItems(answer.items), () => {});
+  }, [source.id, source.stats.accepted, source.stats.rejected]);
+  if (items.length === 0) return html`<p class="empty">${t('sources.noReceptions')}</p>`;
+  return html`<div class="table-wrap"><table class="receptions">
+    <caption>${t('sources.receptions')}</caption>
+    <thead><tr><th scope="col">${t('sources.receivedAt')}</th><th scope="col">${t('sources.outcome')}</th><th scope="col">${t('sources.status')}</th>
+      <th scope="col">${t('sources.alerts')}</th><th scope="col">${t('sources.error')}</th></tr></thead>
+    <tbody>${items.map((row, i) => html`<tr key=${`${row.receivedAt}-${i}`}>
+      <td class="nowrap">${formatTime(row.receivedAt)}</td><td><span class=${`status ${row.outcome}`}>${t(`sources.outcome.${row.outcome}`)}</span></td>
+      <td>${row.status || '—'}</td>
+      <td>${row.alertIds.slice(0, 3).map((id) => html`<code title=${id}>…${id.slice(-8)}</code> `)}${row.alertIds.length > 3 ? `+${row.alertIds.length - 3}` : ''}</td>
+      <td class="reply">${row.error ?? ''}</td></tr>`)}</tbody>
+  </table></div>`;
+}
+
+function SourceDetails({ session, source, onChanged, onSecret }) {
+  const editable = can(session, 'Sources.Edit');
+  const [message, setMessage] = useState('');
+  const [result, setResult] = useState(null);
+  const act = async (call) => {
+    setMessage('');
+    try { await call(); } catch (err) { setMessage(problemText(err)); }
+    onChanged();
+  };
+  const sendTest = () => act(async () => setResult(await api('POST', tenantApi(session, `sources/${source.id}/test`))));
+  const rotate = () => act(async () => onSecret(source, (await api('POST', tenantApi(session, `sources/${source.id}/rotate-secret`))).secret));
+  const setEnabled = (enabled) => act(() => api('PATCH', tenantApi(session, `sources/${source.id}`), { enabled }));
+  const remove = () => {
+    if (confirm(t('sources.confirmDelete', { name: source.name }))) act(() => api('DELETE', tenantApi(session, `sources/${source.id}`)));
+  };
+  const pull = source.stats.pull;
+  return html`<section class="source-details" aria-labelledby="source-title">
+    <h2 id="source-title">${source.name} <small class="muted">${t(`sources.kind.${source.kind}`)}</small></h2>
+    ${source.url ? html`<${Copyable} id="source-url-view" label=${t('sources.url')} value=${source.url} />` : null}
+    <${SetupSteps} source=${source} />
+    <dl class="facts">
+      <dt>${t('sources.lastReceived')}</dt><dd>${formatTime(source.stats.lastReceivedAt) || '—'}</dd>
+      <dt>${t('sources.accepted')}</dt><dd>${source.stats.accepted}</dd>
+      <dt>${t('sources.rejected')}</dt><dd>${source.stats.rejected}</dd>
+      <dt>${t('sources.lastError')}</dt><dd>${source.stats.lastError ? `${source.stats.lastError} (${formatTime(source.stats.lastErrorAt)})` : '—'}</dd>
+      ${pull ? html`<dt>${t('sources.lag')}</dt><dd>${pull.lagSeconds === null ? '—' : t('sources.seconds', { n: pull.lagSeconds })}</dd>
+        <dt>${t('sources.imported')}</dt><dd>${pull.imported}</dd>
+        <dt>${t('sources.lastPolled')}</dt><dd>${formatTime(pull.lastPolledAt) || '—'}</dd>
+        <dt>${t('sources.failures')}</dt><dd>${pull.consecutiveFailures}</dd>` : null}
+    </dl>
+    ${editable ? html`<div class="toolbar">
+      <${Toggle} id="source-enabled" switch label=${t('sources.enabled')} checked=${source.enabled} onChange=${setEnabled} />
+      ${source.url ? html`<button type="button" onClick=${sendTest}>${t('sources.sendTest')}</button>` : null}
+      <button type="button" class="secondary" onClick=${rotate}>${t('sources.rotate')}</button>
+      <button type="button" class="link danger" onClick=${remove}>${t('delete')}</button>
+    </div>` : null}
+    ${result ? html`<p class=${`banner ${result.ok ? 'success' : 'error'}`} role="status">${result.ok
+      ? html`${t('sources.testOk', { count: result.alertIds.length })} ${result.alertIds.map((id) => html`<code class="alert-id">${id}</code> `)}
+          <a href="#/alerts">${t('sources.seeAlerts')}</a>`
+      : t('sources.testFailed', { status: result.status ?? '', detail: result.detail ?? '' })}</p>` : null}
+    <${Banner}>${message}<//>
+    <${Receptions} session=${session} source=${source} />
+  </section>`;
+}
+
+/** SourcesPage lists the tenant's inbound sources with their counters, creates them and shows each one's setup, test and receptions. */
+export function SourcesPage({ session }) {
+  const [items, setItems] = useState(null);
+  const [error, setError] = useState(null);
+  const [selected, setSelected] = useState(null);
+  const [creating, setCreating] = useState(false);
+  const [secret, setSecret] = useState(null);
+  const [tick, setTick] = useState(0);
+  usePolling(() => {
+    api('GET', tenantApi(session, 'sources')).then((answer) => { setItems(answer.items); setError(null); }, setError);
+  }, [session.tenant.id, tick]);
+  const refresh = () => setTick(tick + 1);
+  const current = items?.find((item) => item.id === selected) ?? null;
+
+  return html`<section class="page">
+    <h1>${t('sources.title')}</h1>
+    <p class="muted">${t('sources.intro')}</p>
+    ${can(session, 'Sources.Edit') ? html`<div class="toolbar"><button type="button" onClick=${() => setCreating(true)}>${t('sources.add')}</button></div>` : null}
+    <${Banner}>${problemText(error)}<//>
+    ${items && items.length === 0 ? html`<p class="empty">${t('sources.none')}</p>` : null}
+    ${items && items.length > 0 ? html`<div class="table-wrap"><table>
+      <thead><tr><th scope="col">${t('sources.name')}</th><th scope="col">${t('sources.kind')}</th><th scope="col">${t('sources.enabled')}</th>
+        <th scope="col">${t('sources.accepted')}</th><th scope="col">${t('sources.rejected')}</th><th scope="col">${t('sources.lastReceived')}</th><th scope="col">${t('sources.lastError')}</th></tr></thead>
+      <tbody>${items.map((item) => html`<tr key=${item.id} aria-selected=${item.id === selected ? 'true' : undefined}>
+        <td><button type="button" class="link" onClick=${() => setSelected(item.id)}>${item.name}</button></td>
+        <td>${t(`sources.kind.${item.kind}`)}</td><td>${item.enabled ? t('yes') : t('no')}</td>
+        <td>${item.stats.accepted}</td><td>${item.stats.rejected}</td><td class="nowrap">${formatTime(item.stats.lastReceivedAt)}</td>
+        <td class="reply">${item.stats.lastError ?? ''}</td></tr>`)}</tbody>
+    </table></div>` : null}
+    ${current ? html`<${SourceDetails} key=${current.id} session=${session} source=${current} onChanged=${refresh}
+      onSecret=${(source, value) => setSecret({ source, value })} />` : null}
+    ${creating ? html`<${CreateDialog} session=${session} onClose=${() => setCreating(false)} onCreated=${(created) => {
+      setCreating(false);
+      setSelected(created.id);
+      setSecret({ source: created, value: created.secret });
+      refresh();
+    }} />` : null}
+    ${secret ? html`<${SecretShown} source=${secret.source} secret=${secret.value} onClose=${() => setSecret(null)} />` : null}
+  </section>`;
+}
