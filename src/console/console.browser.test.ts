@@ -483,6 +483,40 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await narrow.context.close();
   });
 
+  it('creates an Alertmanager source, shows its URL and secret once in the receivers block, and sends a test event', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/sources');
+    await page.getByRole('heading', { name: 'Sources', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Add a source' }).click();
+    const create = page.getByRole('dialog');
+    await create.getByLabel('Name').fill('Prometheus');
+    await create.getByLabel('Kind').selectOption('alertmanager');
+    await create.getByRole('button', { name: 'Create' }).click();
+
+    const shown = page.getByRole('dialog', { name: 'Connect Prometheus' });
+    const secret = await shown.getByLabel('Secret', { exact: true }).inputValue();
+    const url = await shown.getByLabel('URL', { exact: true }).inputValue();
+    expect(url).toMatch(/\/api\/v1\/sources\/[0-9a-f-]+\/receive$/);
+    const yaml = await shown.locator('pre').textContent();
+    expect(yaml).toContain(`- url: '${url}'`);
+    expect(yaml).toContain(`credentials: '${secret}'`);
+    await shot(page, 'sources-secret', false);
+    await shown.getByRole('button', { name: 'Close' }).first().click();
+    // Once closed, the secret is nowhere on the page.
+    expect(await page.content()).not.toContain(secret);
+
+    await page.getByRole('button', { name: 'Send a test event' }).click();
+    const result = page.getByRole('status').filter({ hasText: 'The test event was received and stored' });
+    await result.waitFor();
+    const alertId = (await result.locator('code').first().textContent())!;
+    const sources = (await call('GET', '/api/v1/tenants/acme/sources')).items as { name: string; stats: { accepted: number } }[];
+    expect(sources.find((s) => s.name === 'Prometheus')!.stats.accepted).toBe(1);
+    expect((await call('GET', `/api/v1/tenants/acme/alerts/${alertId}`)).id).toBe(alertId);
+    await page.locator('table.receptions tr', { hasText: 'Accepted' }).waitFor();
+    await shot(page, 'sources');
+    await context.close();
+  });
+
   it('signs the host administrator in with the admin token: tenants, system mail settings, mail catcher', async () => {
     const { context, page } = await open();
     await page.goto(base);
