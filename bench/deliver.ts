@@ -25,8 +25,7 @@ import { migrate } from '../src/storage/migrate.js';
 import type { SmtpEndpoint } from '../src/delivery/contract.js';
 import { enqueueDeliveries } from '../src/delivery/outbox/enqueue.js';
 import { DeliveryWorker } from '../src/delivery/outbox/worker.js';
-import { createMailSender } from '../src/delivery/smtp/sender.js';
-import { CONNECTIONS_PER_ENDPOINT } from '../src/delivery/outbox/runtime.js';
+import { CONNECTIONS_PER_ENDPOINT, createMailSender } from '../src/delivery/smtp/sender.js';
 import { testCertificates } from '../src/delivery/smtp/test-certificates.js';
 
 const { values: opts } = parseArgs({

@@ -6,14 +6,11 @@ import { accessRoutes } from './access/routes.js';
 import { odataAlertRoutes } from './alerts/odata/routes.js';
 import { startRetention } from './alerts/retention.js';
 import { alertRoutes } from './alerts/routes.js';
-import { FatalSignal } from './alerts/fatal-signal.js';
 import { sessionRoutes } from './access/session-routes.js';
 import type { Config } from './config.js';
 import { consoleRoutes } from './console/routes.js';
 import { MailCatcher } from './delivery/catcher/mail-catcher.js';
 import { deliveryRoutes } from './delivery/outbox/routes.js';
-import { listenForOutbox, notifyOutbox } from './delivery/outbox/doorbell.js';
-import { startDelivery } from './delivery/outbox/runtime.js';
 import { mailCatcherRoutes } from './delivery/catcher/routes.js';
 import { buildApp } from './http/app.js';
 import type { AppDeps, RouteModule, TocsinApp } from './http/context.js';
@@ -22,14 +19,12 @@ import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import { type StartupProbe, listenStartupProbe } from './ops/startup-probe.js';
 import { muteRoutes } from './mutes/routes.js';
+import { startPipeline } from './pipeline.js';
 import { preferenceRoutes } from './preferences/routes.js';
 import { previewRoutes } from './reports/preview-routes.js';
-import { composersFor, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
 import { unsubscribeRoutes } from './reports/unsubscribe/routes.js';
 import { settingsRoutes } from './settings/routes.js';
 import { sourceRoutes } from './sources/routes.js';
-import { startPullConnector } from './sources/pull/connector.js';
-import { resolveEndpoint } from './settings/endpoint.js';
 import { openSecretBox } from './settings/open-secret-box.js';
 import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl } from './settings/smtp-settings.js';
 import { type Clock, systemClock } from './shared/clock.js';
@@ -132,8 +127,20 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       closers.unshift(() => mailCatcher!.close());
       systemSmtpUrl = catcherSmtpUrl(port);
     }
+    systemSmtpUrl ??= DEFAULT_SYSTEM_SMTP_URL;
 
-    const fatalSignal = new FatalSignal();
+    const metrics = new Metrics();
+    // The path of an alert from POST to an inbox, stage by stage: see src/pipeline.ts.
+    const pipeline = await startPipeline({
+      storage,
+      config,
+      clock,
+      logger,
+      registry: metrics.registry,
+      secretBox,
+      systemSmtpUrl,
+    });
+    closers.unshift(() => pipeline.stop());
     const deps: AppDeps = {
       storage,
       config,
@@ -141,11 +148,11 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       logger,
       authenticator: new Authenticator(storage.db, admin.hash, clock),
       loginThrottle: new LoginThrottle(clock),
-      metrics: new Metrics(),
+      metrics,
       secretBox,
       ...(mailCatcher ? { mailCatcher } : {}),
-      systemSmtpUrl: systemSmtpUrl ?? DEFAULT_SYSTEM_SMTP_URL,
-      fatalSignal,
+      systemSmtpUrl,
+      ingest: pipeline.ingest,
     };
     const app = await buildApp(deps, routesFor(config.role));
     closers.unshift(() => app.close());
@@ -153,41 +160,6 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       // Purging expired alerts is background work, so it runs where the workers run.
       const retention = startRetention({ db: storage.db, clock, logger });
       closers.unshift(() => retention.stop());
-    }
-    // The outbox sends in worker processes; every process may queue (and ring this process's worker).
-    const endpointContext = { systemSmtpUrl: systemSmtpUrl ?? DEFAULT_SYSTEM_SMTP_URL, allowPrivateHosts: config.allowPrivateSmtpHosts };
-    const delivery = startDelivery({
-      storage,
-      clock,
-      logger,
-      registry: deps.metrics.registry,
-      runWorker: config.role !== 'api',
-      deliveryDeadlineMs: config.deliveryDeadlineMs,
-      resolveEndpoint: (tenantId) => resolveEndpoint(storage.db, secretBox, tenantId, endpointContext),
-      composers: composersFor({ storage, clock, logger, config }),
-    });
-    closers.unshift(() => delivery.stop());
-    // On PostgreSQL an api process's immediate emails wake the workers of other processes at once.
-    const remote = storage.dialect === 'postgres';
-    // Immediate emails are decided as their Fatal alerts commit (api and all); every role sweeps for lost decisions.
-    const ring = () => {
-      delivery.doorbell.ring();
-      if (remote && config.role === 'api') notifyOutbox(storage.db).catch((err: unknown) => logger.warn({ err }, 'could not notify the workers; they poll'));
-    };
-    const immediate = startImmediateDecisions({ storage, clock, logger, doorbell: { ring }, fatalSignal });
-    closers.unshift(() => immediate.stop());
-    if (remote && config.role !== 'api') {
-      const listener = await listenForOutbox(config.databaseUrl, delivery.doorbell, logger);
-      closers.unshift(() => listener.stop());
-    }
-    if (config.role !== 'api') {
-      // Orchestrator pull sources are polled by the workers; a lease on each source keeps two workers from polling it at once.
-      const pull = startPullConnector({ db: storage.db, secretBox, clock, logger, floodWindowMs: config.floodWindowMs, fatalSignal });
-      closers.unshift(() => pull.stop());
-    }
-    if (config.role !== 'api') {
-      const reports = startReportScheduler({ storage, clock, logger, config, doorbell: delivery.doorbell, registry: deps.metrics.registry });
-      closers.unshift(() => reports.stop());
     }
     let url: string | undefined;
     if (listen) {
@@ -204,8 +176,8 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       deps,
       generatedAdminToken: admin.generated,
       url,
-      systemSmtpUrl: systemSmtpUrl ?? DEFAULT_SYSTEM_SMTP_URL,
-      decisionsSettled: () => immediate.settled(),
+      systemSmtpUrl,
+      decisionsSettled: () => pipeline.decide.settled(),
       close: () => runAll(closers),
     };
   } catch (err) {

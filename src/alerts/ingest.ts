@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
-import { Counter } from 'prom-client';
-import type { AppDeps } from '../http/context.js';
+import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../shared/clock.js';
 import type { Database, Db } from '../storage/database.js';
+import type { Storage } from '../storage/storage.js';
 import type { FatalSignal } from './fatal-signal.js';
 import type { NewAlert } from './input.js';
 import { writeAlerts } from './store.js';
@@ -100,41 +100,38 @@ export function groupCommit(
     });
 }
 
-const ingests = new WeakMap<AppDeps, AlertIngest>();
-
 /**
- * ingestFor returns the app's one AlertIngest (the REST and the Orchestrator routes share it, and
- * with it the group commit and the metric series). SQLite has one writer, so one commit at a time;
- * PostgreSQL takes a few side by side.
+ * createAlertIngest builds a process's one AlertIngest, the pipeline's first stage (the REST and
+ * the Orchestrator routes share it, and with it the group commit and the metric series). SQLite
+ * has one writer, so one commit at a time; PostgreSQL takes a few side by side. Once committed,
+ * the Fatal alerts are signalled to the decide stage.
  */
-export function ingestFor(deps: AppDeps): AlertIngest {
-  let ingest = ingests.get(deps);
-  if (!ingest) {
-    const stored = new Counter({
-      name: 'tocsin_alerts_stored_total',
-      help: 'Alerts durably stored, by severity.',
-      labelNames: ['severity'] as const,
-      registers: [deps.metrics.registry],
-    });
-    const commit = groupCommit(deps.storage.db, deps.clock, deps.config.floodWindowMs, deps.storage.dialect === 'sqlite' ? 1 : 4);
-    const signal = deps.fatalSignal;
-    const fatalCommitted = signal ? coalescedFatalSignal(signal) : undefined;
-    ingest = {
-      async raise(tenantId, alerts, alongside) {
-        const ids = await commit(tenantId, alerts, alongside);
-        if (fatalCommitted) {
-          const fatal = ids.filter((_, i) => alerts[i]!.severity === 'Fatal');
-          if (fatal.length > 0) fatalCommitted(tenantId, fatal);
-        }
-        const bySeverity = new Map<string, number>();
-        for (const a of alerts) bySeverity.set(a.severity, (bySeverity.get(a.severity) ?? 0) + 1);
-        for (const [severity, n] of bySeverity) stored.inc({ severity }, n);
-        return ids;
-      },
-    };
-    ingests.set(deps, ingest);
-  }
-  return ingest;
+export function createAlertIngest(deps: {
+  readonly storage: Storage;
+  readonly clock: Clock;
+  readonly floodWindowMs: number;
+  readonly registry: Registry;
+  readonly fatalSignal: FatalSignal;
+}): AlertIngest {
+  const stored = new Counter({
+    name: 'tocsin_alerts_stored_total',
+    help: 'Alerts durably stored, by severity.',
+    labelNames: ['severity'] as const,
+    registers: [deps.registry],
+  });
+  const commit = groupCommit(deps.storage.db, deps.clock, deps.floodWindowMs, deps.storage.dialect === 'sqlite' ? 1 : 4);
+  const fatalCommitted = coalescedFatalSignal(deps.fatalSignal);
+  return {
+    async raise(tenantId, alerts, alongside) {
+      const ids = await commit(tenantId, alerts, alongside);
+      const fatal = ids.filter((_, i) => alerts[i]!.severity === 'Fatal');
+      if (fatal.length > 0) fatalCommitted(tenantId, fatal);
+      const bySeverity = new Map<string, number>();
+      for (const a of alerts) bySeverity.set(a.severity, (bySeverity.get(a.severity) ?? 0) + 1);
+      for (const [severity, n] of bySeverity) stored.inc({ severity }, n);
+      return ids;
+    },
+  };
 }
 
 /**

@@ -7,7 +7,6 @@ import type { Db } from '../storage/database.js';
 import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
 import { actorOf, listActions } from './action-audit.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from './catalogue.js';
-import { ingestFor } from './ingest.js';
 import { MAX_BATCH, alertsBody, parseAlertsBody } from './input.js';
 import { markAlerts, markAllRead, readerFor, unreadCount } from './read-state.js';
 import { SEVERITIES, SEVERITY_MESSAGE, parseSeverity } from './severity.js';
@@ -72,7 +71,7 @@ async function showAlerts<T extends ReadAlert, V>(db: Db, tenantId: string, aler
 /** alertRoutes raise, list and read a tenant's alerts, and serve the event catalogue. */
 export const alertRoutes: RouteModule = (app, deps) => {
   const db = deps.storage.db;
-  const ingest = ingestFor(deps);
+  const ingest = deps.ingest;
   const base = '/api/v1/tenants/:tenant/alerts';
 
   app.post(

@@ -5,7 +5,7 @@ import type { Authenticator } from '../access/credentials.js';
 import type { LoginThrottle } from '../access/login-throttle.js';
 import type { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import type { FatalSignal } from '../alerts/fatal-signal.js';
+import type { AlertIngest } from '../alerts/ingest.js';
 import type { AccessTables } from '../access/tables.js';
 import type { Config } from '../config.js';
 import type { MailCatcher } from '../delivery/catcher/mail-catcher.js';
@@ -55,8 +55,8 @@ export interface AppDeps {
   readonly mailCatcher?: MailCatcher;
   /** The system default SMTP URL in force: TOCSIN_SMTP_URL, else the built-in catcher's (settings' DEFAULT_SYSTEM_SMTP_URL when absent). */
   readonly systemSmtpUrl?: string;
-  /** Told of every committed Fatal alert, so this process's immediate decider mails it at once. */
-  readonly fatalSignal?: FatalSignal;
+  /** The pipeline's ingest stage (src/pipeline.ts), which the alert routes hand their alerts to. */
+  readonly ingest: AlertIngest;
 }
 
 /** TocsinApp is the fastify instance with zod schemas as its type provider. */

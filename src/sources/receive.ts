@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { ingestFor } from '../alerts/ingest.js';
 import { type AlertInput, type NewAlert, normaliseAlert, parseAlertsBody } from '../alerts/input.js';
 import type { AppDeps } from '../http/context.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds } from '../http/input-guard.js';
@@ -110,7 +109,7 @@ export type Receiver = (sourceId: string, headers: IncomingHttpHeaders, raw: Buf
 export function createReceiver(deps: AppDeps): Receiver {
   const { storage, secretBox, clock, logger } = deps;
   const db = storage.db;
-  const ingest = ingestFor(deps);
+  const ingest = deps.ingest;
   const limiter = new RateLimiter(deps.config.sourceRequestsPerMinute, 60_000, clock);
 
   const note = async (source: SourceRow, reception: Reception) => {

@@ -5,7 +5,6 @@ import type { RouteModule } from '../../http/context.js';
 import { badRequest, conflict, type FieldError, fieldError } from '../../http/problem.js';
 import { acknowledgementsOf } from '../acknowledgements.js';
 import { CUSTOM_EVENT } from '../catalogue.js';
-import { ingestFor } from '../ingest.js';
 import { markAlerts, readerFor, readStateQuery, isReadExpression, unreadCount } from '../read-state.js';
 import { SEVERITY_MESSAGE, parseSeverity, SEVERITIES } from '../severity.js';
 import { toStoredAlert } from '../store.js';
@@ -58,7 +57,7 @@ function filterError(parameter: string, err: unknown): never {
  */
 export const odataAlertRoutes: RouteModule = (app, deps) => {
   const db = deps.storage.db;
-  const ingest = ingestFor(deps);
+  const ingest = deps.ingest;
   const context = (what: string) => `${deps.config.publicUrl}/odata/$metadata#${what}`;
   const view = { access: 'authenticated', permission: 'Alerts.View' } as const;
 

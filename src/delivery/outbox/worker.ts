@@ -70,6 +70,8 @@ export interface DeliveryWorkerDeps {
   readonly sender: MailSender;
   readonly resolveEndpoint: EndpointResolver;
   readonly composers: ComposerRegistry;
+  /** Where finished attempts are committed; by default a recorder with the engine's commit window. */
+  readonly recorder?: AttemptRecorder;
   readonly settings?: Partial<WorkerSettings>;
   readonly logger?: Logger;
   readonly metrics?: OutboxMetrics;
@@ -133,7 +135,7 @@ export class DeliveryWorker {
         return leases;
       },
     });
-    this.#recorder = new AttemptRecorder(deps.storage, this.settings.commitWindowMs ?? COMMIT_WINDOW_MS[deps.storage.dialect]);
+    this.#recorder = deps.recorder ?? new AttemptRecorder(deps.storage, this.settings.commitWindowMs ?? COMMIT_WINDOW_MS[deps.storage.dialect]);
   }
 
   /** start runs the claim loop until stop(); the doorbell and wake() cut a poll short. */

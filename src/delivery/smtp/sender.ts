@@ -81,6 +81,9 @@ function receiptOf(email: OutgoingEmail, info: { response?: string }, transcript
   return { messageId: email.messageId, response, ...(transcript ? { transcript } : {}) };
 }
 
+/** CONNECTIONS_PER_ENDPOINT is how many SMTP connections a worker opens to one server at most. */
+export const CONNECTIONS_PER_ENDPOINT = 10;
+
 /**
  * createMailSender returns the MailSender of the delivery path: one nodemailer pool per distinct
  * endpoint (keyed by a hash of its settings), closed when idle and on `close()`. A send resolves

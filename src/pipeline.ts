@@ -1,0 +1,176 @@
+/**
+ * The pipeline: an alert's path from POST to an inbox, its stages composed as one value in the
+ * order the journey reads. `startTocsin` (server.ts) only starts it, hands `ingest` to the routes
+ * and stops it. Every stage fails the same way: a StageError (shared/stage-error.ts) saying
+ * whether trying again may help.
+ *
+ *   ingest    alerts/ingest.ts                  group-commit validated alerts (REST, OData, sources);
+ *             sources/pull/connector.ts         poll Orchestrator pull sources; signal the Fatal ones
+ *   decide    reports/immediate.ts, scheduler.ts who gets which email: immediate ones as their Fatal
+ *                                                alerts commit, summaries and daily reports per window
+ *   outbox    delivery/outbox/enqueue.ts        one row per email, queued in the decision's own
+ *                                                transaction; the doorbell wakes the claim loop
+ *   claim     delivery/outbox/worker.ts         lease due rows; admission.ts bounds the sends per
+ *                                                tenant and pauses failing servers
+ *   resolve endpoint  settings/endpoint.ts      the tenant's SMTP server, secrets opened
+ *   compose   reports/composers.ts              render each email at send time from the database
+ *   send      delivery/smtp/sender.ts           pooled SMTP connections, errors classified
+ *   record    delivery/outbox/attempt-recorder.ts every attempt, in group commits
+ *
+ * One attempt at one claimed row (resolve → compose → send) is delivery/outbox/attempt.ts.
+ */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { FatalSignal } from './alerts/fatal-signal.js';
+import { type AlertIngest, createAlertIngest } from './alerts/ingest.js';
+import type { Config } from './config.js';
+import type { MailSender } from './delivery/contract.js';
+import type { EndpointResolver } from './delivery/outbox/attempt.js';
+import { AttemptRecorder } from './delivery/outbox/attempt-recorder.js';
+import { OutboxDoorbell, listenForOutbox, notifyOutbox } from './delivery/outbox/doorbell.js';
+import { OutboxMetrics } from './delivery/outbox/metrics.js';
+import type { ComposerRegistry } from './delivery/outbox/render.js';
+import { COMMIT_WINDOW_MS, DeliveryWorker } from './delivery/outbox/worker.js';
+import { CONNECTIONS_PER_ENDPOINT, createMailSender } from './delivery/smtp/sender.js';
+import { composersFor, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
+import { resolveEndpoint } from './settings/endpoint.js';
+import { startPullConnector } from './sources/pull/connector.js';
+import type { SecretBox } from './settings/secret-box.js';
+import type { Clock } from './shared/clock.js';
+import type { Storage } from './storage/storage.js';
+
+/** PipelineDeps are what the pipeline is built from: the process's storage, config and services. */
+export interface PipelineDeps {
+  readonly storage: Storage;
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly secretBox: SecretBox;
+  /** The system default SMTP URL in force (TOCSIN_SMTP_URL, else the built-in catcher's). */
+  readonly systemSmtpUrl: string;
+}
+
+/** Stoppable is a started loop of a stage. */
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/**
+ * Pipeline is the running pipeline of one process, stage by stage. Which stages run depends on
+ * the role: every process ingests, decides immediate emails and queues; `worker` and `all`
+ * processes also decide the window reports and claim, resolve, compose, send and record.
+ */
+export interface Pipeline {
+  readonly ingest: AlertIngest;
+  readonly decide: {
+    /** settled resolves once the immediate emails of the Fatal alerts committed so far are decided (tests wait on it). */
+    settled(): Promise<void>;
+  };
+  readonly outbox: {
+    /** ring wakes the claim loops that can send the rows just queued (this process's, and others' on PostgreSQL). */
+    ring(): void;
+  };
+  /** The claim loop, in a worker process. */
+  readonly claim: DeliveryWorker | undefined;
+  readonly resolveEndpoint: EndpointResolver;
+  readonly compose: ComposerRegistry;
+  /** The SMTP sender, in a worker process. */
+  readonly send: MailSender | undefined;
+  /** The group commit of finished attempts, in a worker process. */
+  readonly record: AttemptRecorder | undefined;
+  /** stop stops the stages from the first to the last: nothing new comes in, then the sends in flight finish and are recorded. */
+  stop(): Promise<void>;
+}
+
+/** startPipeline builds every stage in the order an alert meets it and starts those the process's role runs. */
+export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
+  const { storage, config, clock, logger, registry } = deps;
+  const sends = config.role !== 'api';
+  const remote = storage.dialect === 'postgres';
+  // The loops started, stopped in this order: nothing new comes in, then what is decided is
+  // queued, and last the sends in flight finish and are recorded before the SMTP pools close.
+  let pull: Stoppable | undefined;
+  let scheduler: Stoppable | undefined;
+  let immediate: (Stoppable & { settled(): Promise<void> }) | undefined;
+  let listener: Stoppable | undefined;
+  let delivery: Stoppable | undefined;
+  const stop = async () => {
+    for (const loop of [pull, scheduler, immediate, listener, delivery]) await loop?.stop();
+    pull = scheduler = immediate = listener = delivery = undefined;
+  };
+  try {
+    // ingest → decide: a committed Fatal alert is signalled to the immediate decider of this process.
+    const fatalSignal = new FatalSignal();
+    const ingest = createAlertIngest({ storage, clock, floodWindowMs: config.floodWindowMs, registry, fatalSignal });
+
+    // outbox: decisions queue rows in their own transaction, then ring. On PostgreSQL an api
+    // process's ring also reaches the workers of other processes.
+    const doorbell = new OutboxDoorbell();
+    const metrics = new OutboxMetrics(registry, storage, clock);
+    const ring = () => {
+      doorbell.ring();
+      if (remote && !sends) notifyOutbox(storage.db).catch((err: unknown) => logger.warn({ err }, 'could not notify the workers; they poll'));
+    };
+
+    // decide: immediate emails as their alerts commit (every role; each also sweeps for decisions a
+    // crash lost), and the window reports where the workers run.
+    immediate = startImmediateDecisions({ storage, clock, logger, doorbell: { ring }, fatalSignal });
+    const decided = immediate;
+    if (sends) scheduler = startReportScheduler({ storage, clock, logger, config, doorbell, registry });
+
+    // resolve endpoint, compose: what one attempt reads at send time.
+    const endpointContext = { systemSmtpUrl: deps.systemSmtpUrl, allowPrivateHosts: config.allowPrivateSmtpHosts };
+    const resolve: EndpointResolver = (tenantId) => resolveEndpoint(storage.db, deps.secretBox, tenantId, endpointContext);
+    const compose = composersFor({ storage, clock, logger, config });
+
+    // claim → (resolve → compose → send) → record, in worker processes.
+    let claim: DeliveryWorker | undefined;
+    let send: MailSender | undefined;
+    let record: AttemptRecorder | undefined;
+    if (sends) {
+      const sender = createMailSender({ maxConnections: CONNECTIONS_PER_ENDPOINT });
+      const recorder = new AttemptRecorder(storage, COMMIT_WINDOW_MS[storage.dialect]);
+      const worker = new DeliveryWorker({
+        storage,
+        clock,
+        sender,
+        resolveEndpoint: resolve,
+        composers: compose,
+        recorder,
+        settings: { deliveryDeadlineMs: config.deliveryDeadlineMs },
+        logger: logger.child({ component: 'delivery' }),
+        metrics,
+        doorbell,
+      });
+      worker.start();
+      delivery = {
+        async stop() {
+          // The claim loop finishes the sends in flight and records them before the SMTP pools close.
+          await worker.stop();
+          await sender.close();
+        },
+      };
+      if (remote) listener = await listenForOutbox(config.databaseUrl, doorbell, logger);
+      [claim, send, record] = [worker, sender, recorder];
+      // ingest, pulled: the workers poll Orchestrator pull sources (a lease on each source keeps two
+      // workers from polling it at once), started last, once their alerts' decider listens.
+      pull = startPullConnector({ db: storage.db, secretBox: deps.secretBox, clock, logger, floodWindowMs: config.floodWindowMs, fatalSignal });
+    }
+
+    return {
+      ingest,
+      decide: { settled: () => decided.settled() },
+      outbox: { ring },
+      claim,
+      resolveEndpoint: resolve,
+      compose,
+      send,
+      record,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
