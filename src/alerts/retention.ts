@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
+import { purgeOldDeliveries } from '../sources/store.js';
 import type { Db } from '../storage/database.js';
 
 const DAY_MS = 86_400_000;
@@ -40,7 +41,7 @@ export interface RetentionLoop {
 }
 
 /**
- * startRetention purges expired alerts now and then every `intervalMs`, until stopped. A failed
+ * startRetention purges expired alerts (and old source delivery keys) now and then every `intervalMs`, until stopped. A failed
  * purge is logged and retried at the next tick; it never stops the loop.
  */
 export function startRetention(options: {
@@ -57,8 +58,11 @@ export function startRetention(options: {
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
     running = purgeExpiredAlerts(db, clock.now(), options.batchSize)
-      .then((n) => {
+      .then(async (n) => {
         if (n > 0) logger.info({ deleted: n }, 'purged expired alerts');
+        // The inbound sources' delivery keys expire on the same beat.
+        const keys = await purgeOldDeliveries(db, clock.now());
+        if (keys > 0) logger.info({ deleted: keys }, 'purged old source delivery keys');
       })
       .catch((err: unknown) => logger.error({ err }, 'alert retention purge failed'))
       .finally(() => {

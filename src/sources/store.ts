@@ -304,3 +304,32 @@ export async function listReceptions(db: Db, sourceId: string) {
     error: r.error,
   }));
 }
+
+/**
+ * DELIVERY_KEY_DAYS is how long a delivery key is kept: far beyond any sender's retries (Standard
+ * Webhooks senders retry for days; the reference asks for at least 24 hours) and the pull
+ * connector's two-minute overlap, while the table stays bounded.
+ */
+export const DELIVERY_KEY_DAYS = 7;
+
+/** purgeOldDeliveries deletes the delivery keys older than DELIVERY_KEY_DAYS, in batches; returns how many. */
+export async function purgeOldDeliveries(db: Db, now: number, batchSize = 1_000): Promise<number> {
+  const cutoff = now - DELIVERY_KEY_DAYS * 86_400_000;
+  let deleted = 0;
+  for (;;) {
+    const result = await db
+      .deleteFrom('source_deliveries')
+      .where((eb) =>
+        eb(
+          eb.refTuple('source_id', 'delivery_id'),
+          'in',
+          eb.selectFrom('source_deliveries').select(['source_id', 'delivery_id']).where('received_at', '<', cutoff).limit(batchSize).$asTuple('source_id', 'delivery_id'),
+        ),
+      )
+      .executeTakeFirst();
+    const n = Number(result.numDeletedRows);
+    deleted += n;
+    if (n < batchSize) return deleted;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
