@@ -2,7 +2,7 @@
  * npm run bench — every benchmark of the project in one run, side by side with Prometheus
  * Alertmanager on the same machine and the same SMTP sink, written to docs/BENCHMARKS.md.
  *
- *   npm run bench -- [--runs 3] [--budget 14] [--quick] [--only ingest,latency,delivery,reports,outbox]
+ *   npm run bench -- [--runs 3] [--budget 26] [--quick] [--only ingest,latency,delivery,reports,outbox,scheduler]
  *                    [--cpu-prof] [--out docs/BENCHMARKS.md]
  *
  * PostgreSQL figures need TOCSIN_BENCH_PG_URL (or TOCSIN_TEST_PG_URL) pointing at a role that may
@@ -25,15 +25,15 @@ import { median } from './stats.js';
 import { api, provisionTenant, startTocsinServer } from './tocsin.js';
 
 /** The order the document reads in. */
-const DOC_ORDER = ['ingest', 'latency', 'delivery', 'reports', 'outbox'] as const;
+const DOC_ORDER = ['ingest', 'latency', 'delivery', 'reports', 'scheduler', 'outbox'] as const;
 type Step = (typeof DOC_ORDER)[number];
 /** The order the steps run in: the longest comparison first, while the budget is whole, so it gets the most runs. */
-const STEPS: readonly Step[] = ['delivery', 'ingest', 'latency', 'reports', 'outbox'];
+const STEPS: readonly Step[] = ['delivery', 'ingest', 'latency', 'reports', 'scheduler', 'outbox'];
 
 const { values: opts } = parseArgs({
   options: {
     runs: { type: 'string', default: '3' },
-    budget: { type: 'string', default: '14' },
+    budget: { type: 'string', default: '26' },
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
@@ -50,9 +50,10 @@ const SIZES = {
   latencyRepetitions: 20,
   deliveryEmails: QUICK ? 2_000 : 10_000,
   reportUsers: QUICK ? [1_000, 5_000] : [1_000, 10_000, 50_000],
+  schedulerTenants: QUICK ? 2_000 : 10_000,
 };
 /** What one run of each step costs at least, so earlier steps leave the later ones their time. */
-const MIN_STEP_MS: Record<Step, number> = { ingest: 45_000, latency: 50_000, delivery: 240_000, reports: 45_000, outbox: 100_000 };
+const MIN_STEP_MS: Record<Step, number> = { ingest: 45_000, latency: 50_000, delivery: 240_000, reports: 45_000, scheduler: 720_000, outbox: 100_000 };
 const BENCH = 'npm run bench --';
 /** Findings from CPU profiles, written by hand and carried into every regenerated document. */
 const HOT_PATHS = path.join(ROOT, 'bench', 'hot-paths.md');
@@ -416,6 +417,64 @@ async function reportsStep(): Promise<void> {
   addTarget({ goal: 'reports: RSS flat as users grow (largest ≤ 1.25× smallest)', figure: curve.map((c) => `${formatNumber(c)} MB`).join(' → '), met: flat });
 }
 
+// ─── The report scheduler with many tenants ───────────────────────────────────────────────────
+
+async function schedulerStep(): Promise<void> {
+  if (!PG_URL) {
+    caveats.push('scheduler: skipped, it runs on PostgreSQL only.');
+    return;
+  }
+  const tenants = SIZES.schedulerTenants;
+  const cmd = `TOCSIN_TEST_PG_URL=… npm run bench:scheduler -- --tenants ${tenants}`;
+  log('scheduler (bench/scheduler.ts, one run: its waits are for the clock)');
+  const out = await runScript('bench/scheduler.ts', ['--tenants', String(tenants)], { env: { TOCSIN_TEST_PG_URL: PG_URL }, timeoutMs: 1_200_000 });
+  const lines = jsonLines(out);
+  const find = (name: string, extra: (l: any) => boolean = () => true) => lines.find((l) => l.figure === name && extra(l));
+  const idleNone = find('idle', (l) => l.tenants === 0);
+  const idleMany = find('idle', (l) => l.tenants === tenants);
+  const end = find('window end');
+  const amortized = find('idle at the default interval');
+  const daily = [1, 2].map((w) => find('daily in one minute', (l) => l.workers === w));
+  const one = (label: string, unit: string, value: number | undefined) => ({ ...figure(label, unit, cmd), runs: value === undefined ? [] : [value] });
+  const n = tenants.toLocaleString('en-US');
+  addSection({
+    title: 'Report scheduler with many tenants (PostgreSQL)',
+    method:
+      `bench/scheduler.ts, one run. Idle: \`tocsin serve --role all\` on a database with no tenant, then on one with ${n} tenants (alert emails ` +
+      'on, one operator each, no alert), both with a 60-second summary interval so that a window end falls within the run; CPU is the ' +
+      "server process's (/proc), the database's work is pg_stat_database's committed transactions (each query outside a transaction is one), " +
+      'each measured over a span with no window end. What one window end costs (every tenant\'s empty summary window decided) is measured ' +
+      'across one, and the average at the default 600-second interval follows. Daily: ' +
+      `${n} tenants whose daily report ("all quiet" ones included, one operator each) is due at the same minute, decided by 1 and then 2 ` +
+      '`tocsin serve --role worker` processes on a fresh database, sending to the sink.',
+    figures: [
+      one('idle, no tenant: CPU', '%', idleNone?.cpuPercent),
+      one(`idle, ${n} tenants, between window ends: CPU`, '%', idleMany?.cpuPercent),
+      one('idle, no tenant: database transactions', '/s', idleNone?.transactionsPerSecond),
+      one(`idle, ${n} tenants: database transactions`, '/s', idleMany?.transactionsPerSecond),
+      one(`one summary window end (${n} empty windows): CPU`, 's', end?.cpuSeconds),
+      one(`idle, ${n} tenants, window ends included, at the 600 s interval: CPU`, '%', amortized?.cpuPercent),
+      ...daily.map((d, i) => one(`${n} daily reports of one minute, ${i + 1} worker${i ? 's' : ''}: last decided after`, 's', d?.decidedWithinSeconds)),
+    ],
+    notes: daily.flatMap((d, i) =>
+      d ? [`${i + 1} worker${i ? 's' : ''}: ${d.reportsQueued} daily reports queued for ${d.tenantsWithAReport} tenants, ${d.tenantsWithTwo} tenants with two; worker CPU seconds ${d.workerCpuSeconds.join(', ')}.`] : [],
+    ),
+  });
+  const within = amortized && idleNone ? amortized.cpuPercent - idleNone.cpuPercent : Number.NaN;
+  addTarget({
+    goal: `${n} idle tenants: CPU within 1 point of no tenant`,
+    figure: `${formatNumber(amortized?.cpuPercent ?? Number.NaN)} % (window ends included) vs ${formatNumber(idleNone?.cpuPercent ?? Number.NaN)} %`,
+    met: Number.isFinite(within) ? within <= 1 : undefined,
+  });
+  for (const [i, d] of daily.entries()) {
+    addTarget({
+      goal: `${n} same-minute daily reports, ${i + 1} worker${i ? 's' : ''}: all decided ≤ 60 s, none twice`,
+      figure: d ? `${formatNumber(d.decidedWithinSeconds)} s, ${d.tenantsWithTwo} twice` : 'n/a',
+      met: d ? d.decidedWithinSeconds <= 60 && d.tenantsWithTwo === 0 && d.tenantsWithAReport === tenants : undefined,
+    });
+  }
+}
+
 // ─── The outbox benchmark of the delivery domain ──────────────────────────────────────────────
 
 async function outboxStep(): Promise<void> {
@@ -446,7 +505,14 @@ async function outboxStep(): Promise<void> {
 
 // ─── Main ─────────────────────────────────────────────────────────────────────────────────────
 
-const STEP_RUNNERS: Record<Step, () => Promise<void>> = { ingest: ingestStep, latency: latencyStep, delivery: deliveryStep, reports: reportsStep, outbox: outboxStep };
+const STEP_RUNNERS: Record<Step, () => Promise<void>> = {
+  ingest: ingestStep,
+  latency: latencyStep,
+  delivery: deliveryStep,
+  reports: reportsStep,
+  scheduler: schedulerStep,
+  outbox: outboxStep,
+};
 
 /** writeReport writes what was measured so far; a run stopped over budget still leaves its figures. */
 function writeReport(before: ReturnType<typeof machine>, runVersions: Record<string, string>): void {

@@ -29,6 +29,25 @@ export async function eventCounts(db: Db, tenantId: string, window: Window, minS
   return rows.map((r) => ({ severity: severityOfRank(Number(r.severity)), component: r.component, event: r.event, count: Number(r.n) }));
 }
 
+/**
+ * tenantsWithAlerts says which of some tenants created an alert (optionally from a severity up) in
+ * a window, by one query: the scheduler records the empty windows of idle tenants together,
+ * without deciding each one.
+ */
+export async function tenantsWithAlerts(db: Db, tenantIds: readonly string[], window: Window, minSeverity?: Severity): Promise<Set<string>> {
+  if (tenantIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('alerts')
+    .select('tenant_id')
+    .distinct()
+    .where('tenant_id', 'in', tenantIds)
+    .where('created_at', '>=', window.start)
+    .where('created_at', '<', window.end)
+    .$if(minSeverity !== undefined, (q) => q.where('severity', '>=', severityRank(minSeverity!)))
+    .execute();
+  return new Set(rows.map((r) => r.tenant_id));
+}
+
 /** MUTABLE_SOURCE_PARTS are the parts of an alert's source a mute can match. */
 const MUTABLE_SOURCE_PARTS = ['process', 'robot', 'queue'] as const;
 

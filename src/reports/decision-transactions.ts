@@ -41,15 +41,49 @@ export async function reportTenants(db: Db, ids: readonly string[]): Promise<Rep
  * Windows never overlap, so the latest start has the latest end, and the primary key finds it.
  */
 export async function lastWindowEnd(db: Db, tenantId: string, kind: 'summary' | 'daily'): Promise<number | undefined> {
-  const row = await db
-    .selectFrom('report_windows')
-    .select('window_end')
-    .where('tenant_id', '=', tenantId)
-    .where('kind', '=', kind)
-    .orderBy('window_start', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row === undefined ? undefined : Number(row.window_end);
+  return (await lastWindowEnds(db, [tenantId], kind)).get(tenantId);
+}
+
+/** lastWindowEnds is lastWindowEnd of many tenants by one query (a tenant without a decided window is left out). */
+export async function lastWindowEnds(db: Db, tenantIds: readonly string[], kind: 'summary' | 'daily'): Promise<Map<string, number>> {
+  if (tenantIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('tenants')
+    .select((eb) => [
+      'id',
+      eb
+        .selectFrom('report_windows')
+        .select('window_end')
+        .whereRef('report_windows.tenant_id', '=', 'tenants.id')
+        .where('kind', '=', kind)
+        .orderBy('window_start', 'desc')
+        .limit(1)
+        .as('last_end'),
+    ])
+    .where('id', 'in', tenantIds)
+    .execute();
+  return new Map(rows.flatMap((r) => (r.last_end === null ? [] : [[r.id, Number(r.last_end)] as const])));
+}
+
+/**
+ * recordEmptyWindows records windows known to hold no alert that anyone could be mailed about, by
+ * one insert: nothing is queued for them, so they need no transaction of their own. The primary
+ * key still lets one instance win each; the tenants whose window this call recorded are returned.
+ */
+export async function recordEmptyWindows(
+  db: Db,
+  kind: 'summary' | 'daily',
+  windows: readonly { readonly tenantId: string; readonly window: Window }[],
+  now: number,
+): Promise<string[]> {
+  if (windows.length === 0) return [];
+  const rows = await db
+    .insertInto('report_windows')
+    .values(windows.map((w) => ({ tenant_id: w.tenantId, kind, window_start: w.window.start, window_end: w.window.end, deliveries: 0, decided_at: now })))
+    .onConflict((oc) => oc.columns(['tenant_id', 'kind', 'window_start']).doNothing())
+    .returning('tenant_id')
+    .execute();
+  return rows.map((r) => r.tenant_id);
 }
 
 /**

@@ -16,7 +16,7 @@ export interface DueReport {
 /**
  * reportsDueNow makes the next scheduler tick look at a tenant's summary and daily windows. Call it
  * when a tenant is created and when what decides its windows changes (time zone, report time,
- * alert emails on or off); a scheduler deciding it at that moment keeps the change (see rescheduleReport).
+ * alert emails on or off); a scheduler deciding it at that moment keeps the change (see rescheduleReports).
  */
 export async function reportsDueNow(db: Db, tenantId: string): Promise<void> {
   await db
@@ -65,15 +65,17 @@ export async function claimDueReports(storage: Storage, now: number, lease: numb
 }
 
 /**
- * rescheduleReport sets when a claimed (tenant, kind) is next due, unless its row changed since the
- * claim (reportsDueNow, or another scheduler after the lease ran out): that change wins.
+ * rescheduleReports sets when some claimed (tenant, kind) pairs are next due, except those whose
+ * row changed since the claim (reportsDueNow, or another scheduler after the lease ran out): that
+ * change wins.
  */
-export async function rescheduleReport(db: Db, report: DueReport, lease: number, dueAt: number): Promise<void> {
+export async function rescheduleReports(db: Db, kind: ScheduledKind, tenantIds: readonly string[], lease: number, dueAt: number): Promise<void> {
+  if (tenantIds.length === 0) return;
   await db
     .updateTable('report_schedule')
     .set({ due_at: dueAt })
-    .where('tenant_id', '=', report.tenantId)
-    .where('kind', '=', report.kind)
+    .where('kind', '=', kind)
+    .where('tenant_id', 'in', tenantIds)
     .where('due_at', '=', lease)
     .execute();
 }

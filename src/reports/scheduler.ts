@@ -1,16 +1,20 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
+import { multiMap } from '../shared/multi-map.js';
 import type { Storage } from '../storage/storage.js';
 import {
   type ReportSettingsSource,
   type ReportTenant,
   decideWindow,
   lastWindowEnd,
+  lastWindowEnds,
   purgeDecidedWindows,
+  recordEmptyWindows,
   reportTenants,
 } from './decision-transactions.js';
 import type { ReportMetrics } from './metrics.js';
-import { type DueReport, claimDueReports, prepareSchedule, rescheduleReport } from './schedule.js';
+import { tenantsWithAlerts } from './alert-facts.js';
+import { type DueReport, claimDueReports, prepareSchedule, rescheduleReports } from './schedule.js';
 import { type Window, dueDailyWindow, dueSummaryWindow, nextReportInstant, parseReportTime } from './windows.js';
 
 /** SchedulerSettings tune the loop; tests shorten them. */
@@ -125,15 +129,19 @@ export class ReportScheduler {
       full = due.length === s.batchSize;
       if (due.length === 0) break;
       const tenants = new Map((await reportTenants(storage.db, [...new Set(due.map((d) => d.tenantId))])).map((t) => [t.id, t]));
-      await forEachConcurrently(due, s.concurrency, async (report) => {
-        const tenant = tenants.get(report.tenantId);
-        // A tenant deleted meanwhile took its schedule rows with it.
-        if (!tenant) return;
+      // A tenant deleted meanwhile took its schedule rows with it.
+      const of = (kind: DueReport['kind']) => due.flatMap((d) => (d.kind === kind && tenants.has(d.tenantId) ? [tenants.get(d.tenantId)!] : []));
+      try {
+        queued += await this.#decideSummaries(of('summary'), now, lease);
+      } catch (err) {
+        this.#deps.logger.error({ err }, 'deciding summary windows failed; will try again');
+      }
+      await forEachConcurrently(of('daily'), s.concurrency, async (tenant) => {
         try {
-          const n = await this.#decide(tenant, report, now, lease);
+          const n = await this.#decideDaily(tenant, now, lease);
           queued += n;
         } catch (err) {
-          this.#deps.logger.error({ err, tenant: tenant.name, kind: report.kind }, 'deciding alert emails failed; will try again');
+          this.#deps.logger.error({ err, tenant: tenant.name, kind: 'daily' }, 'deciding alert emails failed; will try again');
         }
       });
     }
@@ -145,29 +153,64 @@ export class ReportScheduler {
     }
   }
 
-  /** #decide decides the due window of one claimed (tenant, kind), if any, and writes when the next one is due. */
-  async #decide(tenant: ReportTenant, report: DueReport, now: number, lease: number): Promise<number> {
+  /**
+   * #decideSummaries decides the due summary windows of some claimed tenants and writes when the
+   * next ones are due. Most tenants are idle most of the time: their empty windows are recorded
+   * together (a few queries for the whole batch); only a window holding a Fatal or Error alert
+   * gets a decision of its own. A tenant whose decision failed keeps its lease, and is looked at
+   * again when the lease ends.
+   */
+  async #decideSummaries(tenants: readonly ReportTenant[], now: number, lease: number): Promise<number> {
     const { storage, clock, settingsOf } = this.#deps;
     const db = storage.db;
     const s = this.settings;
     // Windows are judged as of `settled`, so every alert created inside one has committed.
     const settled = now - s.settleMs;
-    let queued = 0;
-    let nextDue: number;
-    if (report.kind === 'summary') {
-      const due = dueSummaryWindow(settled, s.summaryIntervalMs, await lastWindowEnd(db, tenant.id, 'summary'), tenant.createdAt);
-      if (due) {
-        queued = this.#decided('summary', tenant, due, await decideWindow(storage, tenant, 'summary', due, await settingsOf(db, tenant.id), clock));
-      }
-      nextDue = (Math.floor(settled / s.summaryIntervalMs) + 1) * s.summaryIntervalMs + s.settleMs;
-    } else {
-      const settings = await settingsOf(db, tenant.id);
-      const time = parseReportTime(settings.dailyReportTime);
-      const due = dueDailyWindow(settled, time, tenant.timeZone, await lastWindowEnd(db, tenant.id, 'daily'), tenant.createdAt);
-      if (due) queued = this.#decided('daily', tenant, due, await decideWindow(storage, tenant, 'daily', due, settings, clock));
-      nextDue = nextReportInstant(settled, time, tenant.timeZone) + s.settleMs;
+    const lastEnds = await lastWindowEnds(db, tenants.map((t) => t.id), 'summary');
+    const due = tenants.flatMap((tenant) => {
+      const window = dueSummaryWindow(settled, s.summaryIntervalMs, lastEnds.get(tenant.id), tenant.createdAt);
+      return window ? [{ tenant, window }] : [];
+    });
+    // Windows are aligned on the clock, so most tenants share one (a first or catch-up window differs).
+    const busy = new Set<string>();
+    for (const group of multiMap(due.map((d) => [`${d.window.start}-${d.window.end}`, d] as const)).values()) {
+      const ids = await tenantsWithAlerts(db, group.map((d) => d.tenant.id), group[0]!.window, 'Error');
+      for (const id of ids) busy.add(id);
     }
-    await rescheduleReport(db, report, lease, nextDue);
+    const empty = due.filter((d) => !busy.has(d.tenant.id));
+    const recorded = new Set(await recordEmptyWindows(db, 'summary', empty.map((d) => ({ tenantId: d.tenant.id, window: d.window })), clock.now()));
+    for (const d of empty) if (recorded.has(d.tenant.id)) this.#deps.metrics?.decided('summary', d.window.end, clock.now(), 0);
+    if (recorded.size > 0) this.#deps.logger.debug({ windows: recorded.size }, 'empty summary windows recorded');
+    let queued = 0;
+    const failed = new Set<string>();
+    await forEachConcurrently(
+      due.filter((d) => busy.has(d.tenant.id)),
+      s.concurrency,
+      async ({ tenant, window }) => {
+        try {
+          const n = this.#decided('summary', tenant, window, await decideWindow(storage, tenant, 'summary', window, await settingsOf(db, tenant.id), clock));
+          queued += n;
+        } catch (err) {
+          failed.add(tenant.id);
+          this.#deps.logger.error({ err, tenant: tenant.name, kind: 'summary' }, 'deciding alert emails failed; will try again');
+        }
+      },
+    );
+    const nextDue = (Math.floor(settled / s.summaryIntervalMs) + 1) * s.summaryIntervalMs + s.settleMs;
+    await rescheduleReports(db, 'summary', tenants.flatMap((t) => (failed.has(t.id) ? [] : [t.id])), lease, nextDue);
+    return queued;
+  }
+
+  /** #decideDaily decides the due daily window of one claimed tenant, if any, and writes when the next one is due. */
+  async #decideDaily(tenant: ReportTenant, now: number, lease: number): Promise<number> {
+    const { storage, clock, settingsOf } = this.#deps;
+    const db = storage.db;
+    const settled = now - this.settings.settleMs;
+    const settings = await settingsOf(db, tenant.id);
+    const time = parseReportTime(settings.dailyReportTime);
+    const due = dueDailyWindow(settled, time, tenant.timeZone, await lastWindowEnd(db, tenant.id, 'daily'), tenant.createdAt);
+    const queued = due ? this.#decided('daily', tenant, due, await decideWindow(storage, tenant, 'daily', due, settings, clock)) : 0;
+    await rescheduleReports(db, 'daily', [tenant.id], lease, nextReportInstant(settled, time, tenant.timeZone) + this.settings.settleMs);
     return queued;
   }
 
