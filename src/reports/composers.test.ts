@@ -36,6 +36,8 @@ describeEachDialect('report composers', (dialect) => {
     clock = new FakeClock(T0);
     t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
     await t.call('POST', '/api/v1/tenants', { name: 'compose', timeZone: 'Europe/Paris' });
+    // New tenants start with alert emails off; the commit-time decider reads that switch.
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
     const fr = (await t.call('POST', `${base}/users`, { email: 'fr@example.com', name: 'Élise', language: 'fr', roles: ['Alerts Viewer'] })).json().id;
     await t.call('PUT', `${base}/users/${fr}/alert-preferences`, { subscriptions: { Queues: false }, email: { fatalImmediately: true } });
     clock.advance(30_000);
@@ -45,6 +47,8 @@ describeEachDialect('report composers', (dialect) => {
     await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Queues', event: 'Queue.Sla.Breached', message: 'SLA missed on Claims' });
     await t.call('POST', `${base}/alerts`, { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'Robot R2 offline' });
     await t.call('POST', `${base}/alerts`, { severity: 'Info', component: 'Robots', event: 'Robot.StatusChanged.Available', message: 'Robot R3 back' });
+    // The Fatal alert's immediate email is decided at commit, not by the scheduler's tick.
+    await t.tocsin.decisionsSettled();
     clock.set(Math.ceil(T0 / INTERVAL) * INTERVAL + 1_500);
     await new ReportScheduler({
       storage: t.tocsin.deps.storage,
