@@ -1,13 +1,21 @@
 import crypto from 'node:crypto';
 import type { Clock } from '../../shared/clock.js';
 import type { Db } from '../../storage/database.js';
-import { type UnsubscribeTarget, signUnsubscribeToken, verifyUnsubscribeToken } from './token.js';
+import { UNSUBSCRIBE_LINK_TTL_MS, type UnsubscribeTarget, openUnsubscribeToken, sealUnsubscribeToken, verifyLegacyUnsubscribeToken } from './token.js';
 
 const KEY_SETTING = 'reports.unsubscribe-hmac-key';
+/** Until when (epoch ms) links of the old, readable format work; set by the upgrade that retired them. */
+const LEGACY_UNTIL_SETTING = 'reports.unsubscribe-legacy-until';
+
+/** LinkKeys are the installation's link key and until when old-format links still work (0: never). */
+interface LinkKeys {
+  readonly key: Buffer;
+  readonly legacyUntil: number;
+}
 
 /**
- * loadUnsubscribeKey returns the installation's link-signing key, creating a random one on first
- * use; every instance sharing the database then signs and checks with the same key.
+ * loadUnsubscribeKey returns the installation's link key, creating a random one on first use;
+ * every instance sharing the database then seals and opens with the same key.
  */
 export async function loadUnsubscribeKey(db: Db, clock: Clock): Promise<Buffer> {
   await db
@@ -19,12 +27,18 @@ export async function loadUnsubscribeKey(db: Db, clock: Clock): Promise<Buffer> 
   return Buffer.from(row.value, 'base64');
 }
 
+async function loadKeys(db: Db, clock: Clock): Promise<LinkKeys> {
+  const key = await loadUnsubscribeKey(db, clock);
+  const legacy = await db.selectFrom('host_settings').select('value').where('key', '=', LEGACY_UNTIL_SETTING).executeTakeFirst();
+  return { key, legacyUntil: legacy ? Number(legacy.value) : 0 };
+}
+
 /**
  * UnsubscribeLinks builds and checks one-click unsubscribe URLs (`${publicUrl}/unsubscribe/{token}`),
- * loading the key once.
+ * loading the key once. Tokens are opaque and expire UNSUBSCRIBE_LINK_TTL_MS after the email.
  */
 export class UnsubscribeLinks {
-  #key: Promise<Buffer> | undefined;
+  #keys: Promise<LinkKeys> | undefined;
 
   constructor(
     private readonly db: Db,
@@ -32,21 +46,25 @@ export class UnsubscribeLinks {
     private readonly clock: Clock,
   ) {}
 
-  #loadKey(): Promise<Buffer> {
-    this.#key ??= loadUnsubscribeKey(this.db, this.clock).catch((err: unknown) => {
-      this.#key = undefined;
+  #loadKeys(): Promise<LinkKeys> {
+    this.#keys ??= loadKeys(this.db, this.clock).catch((err: unknown) => {
+      this.#keys = undefined;
       throw err;
     });
-    return this.#key;
+    return this.#keys;
   }
 
   /** url is the https (or http) one-click link for List-Unsubscribe and the email's footer. */
   async url(target: UnsubscribeTarget): Promise<string> {
-    return `${this.publicUrl}/unsubscribe/${signUnsubscribeToken(await this.#loadKey(), target)}`;
+    const { key } = await this.#loadKeys();
+    return `${this.publicUrl}/unsubscribe/${sealUnsubscribeToken(key, target, this.clock.now() + UNSUBSCRIBE_LINK_TTL_MS)}`;
   }
 
-  /** verify returns the target of a genuine token, or undefined. */
+  /** verify returns the target of a genuine, unexpired token (an old-format one until its cut-off), or undefined. */
   async verify(token: string): Promise<UnsubscribeTarget | undefined> {
-    return verifyUnsubscribeToken(await this.#loadKey(), token);
+    const { key, legacyUntil } = await this.#loadKeys();
+    const now = this.clock.now();
+    if (!token.includes('.')) return openUnsubscribeToken(key, token, now);
+    return now < legacyUntil ? verifyLegacyUnsubscribeToken(key, token) : undefined;
   }
 }

@@ -19,7 +19,7 @@ async function pageLanguage(db: Db, target: UnsubscribeTarget) {
   return languageOf(own?.language ?? null, tenant?.language ?? null);
 }
 
-const params = z.object({ token: z.string().min(1).max(500) });
+const params = z.object({ token: z.string().min(1).max(1_000) });
 
 /**
  * unsubscribeRoutes are API.md's one-click unsubscribe endpoints (no login): GET shows a page with

@@ -1,23 +1,49 @@
+import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../http/testing.js';
 import { recipientPages } from '../../recipients/query.js';
+import { FakeClock } from '../../shared/clock.js';
+import { up as keepLegacyLinksForAWhile } from '../../storage/migrations/20261130-90-reports-unsubscribe-legacy-links.js';
 import { describeEachDialect } from '../../storage/testing.js';
-import { UnsubscribeLinks } from './links.js';
-import { signUnsubscribeToken, verifyUnsubscribeToken } from './token.js';
+import { UnsubscribeLinks, loadUnsubscribeKey } from './links.js';
+import { UNSUBSCRIBE_LINK_TTL_MS, type UnsubscribeTarget, openUnsubscribeToken, sealUnsubscribeToken, verifyLegacyUnsubscribeToken } from './token.js';
+
+const DAY = 24 * 3_600_000;
+
+/** legacyToken writes a link as Tocsin did before tokens were opaque: readable fields, then their HMAC. */
+function legacyToken(key: Buffer, target: UnsubscribeTarget): string {
+  const fields = [target.kind, target.recipient.type, target.tenantId, target.recipient.id, target.recipient.address];
+  const payload = Buffer.from(fields.join('\n'), 'utf8').toString('base64url');
+  return `${payload}.${crypto.createHmac('sha256', key).update(`tocsin-unsubscribe:${payload}`).digest('base64url')}`;
+}
 
 describe('unsubscribe tokens', () => {
   const key = Buffer.alloc(32, 7);
-  const target = { tenantId: 't1', kind: 'daily', recipient: { type: 'user', id: 'u1', address: 'a@example.com' } } as const;
+  const target = { tenantId: 'tenant-4f1c', kind: 'daily', recipient: { type: 'user', id: 'user-9a2b', address: 'ana.lopez@example.com' } } as const;
+  const NOW = 1_800_000_000_000;
 
-  it('round-trips a target and refuses any altered or foreign token', () => {
-    const token = signUnsubscribeToken(key, target);
-    expect(verifyUnsubscribeToken(key, token)).toEqual(target);
+  it('round-trips a target, shows nothing of it, and refuses an altered, foreign or expired token', () => {
+    const token = sealUnsubscribeToken(key, target, NOW + DAY);
+    expect(openUnsubscribeToken(key, token, NOW)).toEqual(target);
+    expect(token).toMatch(/^[\w-]+$/);
+    const readable = `${token} ${Buffer.from(token, 'base64url').toString('latin1')}`;
+    for (const secret of ['ana.lopez', 'example.com', 'user-9a2b', 'tenant-4f1c', 'daily']) expect(readable).not.toContain(secret);
+    expect(sealUnsubscribeToken(key, target, NOW + DAY)).not.toBe(token);
+    const bytes = Buffer.from(token, 'base64url');
+    bytes[20] = (bytes[20] ?? 0) ^ 1;
+    expect(openUnsubscribeToken(key, bytes.toString('base64url'), NOW)).toBeUndefined();
+    expect(openUnsubscribeToken(Buffer.alloc(32, 8), token, NOW)).toBeUndefined();
+    expect(openUnsubscribeToken(key, token, NOW + DAY)).toBeUndefined();
+    expect(openUnsubscribeToken(key, 'garbage', NOW)).toBeUndefined();
+  });
+
+  it('still reads the old readable format, refusing an altered one', () => {
+    const token = legacyToken(key, target);
+    expect(verifyLegacyUnsubscribeToken(key, token)).toEqual(target);
     const [payload, mac] = token.split('.');
-    const forged = Buffer.from(Buffer.from(payload!, 'base64url').toString().replace('u1', 'u2')).toString('base64url');
-    expect(verifyUnsubscribeToken(key, `${forged}.${mac}`)).toBeUndefined();
-    expect(verifyUnsubscribeToken(key, `${payload}.${mac}x`)).toBeUndefined();
-    expect(verifyUnsubscribeToken(Buffer.alloc(32, 8), token)).toBeUndefined();
-    expect(verifyUnsubscribeToken(key, 'garbage')).toBeUndefined();
+    const forged = Buffer.from(Buffer.from(payload!, 'base64url').toString().replace('user-9a2b', 'user-0000')).toString('base64url');
+    expect(verifyLegacyUnsubscribeToken(key, `${forged}.${mac}`)).toBeUndefined();
+    expect(verifyLegacyUnsubscribeToken(Buffer.alloc(32, 8), token)).toBeUndefined();
   });
 });
 
@@ -26,9 +52,14 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
   let links: UnsubscribeLinks;
   let tenantId: string;
   let user: { userId: string; token: string };
+  let key: Buffer;
+  const clock = new FakeClock(Date.now());
   beforeAll(async () => {
-    t = await startTestApp(dialect, { TOCSIN_PUBLIC_URL: 'https://tocsin.example.com' });
-    links = new UnsubscribeLinks(t.tocsin.deps.storage.db, 'https://tocsin.example.com', t.tocsin.deps.clock);
+    t = await startTestApp(dialect, { TOCSIN_PUBLIC_URL: 'https://tocsin.example.com' }, { clock });
+    // An installation that signed links before they became opaque: its upgrade keeps them a while.
+    key = await loadUnsubscribeKey(t.tocsin.deps.storage.db, clock);
+    await keepLegacyLinksForAWhile(t.tocsin.deps.storage.db);
+    links = new UnsubscribeLinks(t.tocsin.deps.storage.db, 'https://tocsin.example.com', clock);
     user = await t.tenantWithUser('unsub', ['Alerts Viewer']);
     tenantId = (await t.call('GET', '/api/v1/tenants/unsub')).json().id;
   });
@@ -84,5 +115,42 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     const groups = (await pages.next()).value!;
     expect(groups[0]!.optedOut.has('summary')).toBe(true);
     expect(groups[0]!.optedOut.has('daily')).toBe(false);
+  });
+
+  it('puts no address or id in the URL', async () => {
+    const url = await links.url({ tenantId, kind: 'summary', recipient: { type: 'user', id: user.userId, address: 'me@example.com' } });
+    for (const shown of [url, decodeURIComponent(url), Buffer.from(pathOf(url).split('/').pop()!, 'base64url').toString('latin1')]) {
+      expect(shown).not.toContain('me@example.com');
+      expect(shown).not.toContain(user.userId);
+      expect(shown).not.toContain(tenantId);
+    }
+  });
+
+  it('keeps old links working until their cut-off, and new ones until they expire', async () => {
+    const target = { tenantId, kind: 'immediate', recipient: { type: 'user', id: user.userId, address: 'me@example.com' } } as const;
+    const old = `/unsubscribe/${legacyToken(key, target)}`;
+    const fresh = pathOf(await links.url(target));
+    expect((await t.tocsin.app.inject({ method: 'GET', url: old })).statusCode).toBe(200);
+    clock.advance(UNSUBSCRIBE_LINK_TTL_MS - DAY);
+    expect((await t.tocsin.app.inject({ method: 'GET', url: fresh })).statusCode).toBe(200);
+    clock.advance(2 * DAY);
+    expect((await t.tocsin.app.inject({ method: 'GET', url: old })).statusCode).toBe(404);
+    expect((await oneClick(fresh)).statusCode).toBe(404);
+    expect((await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, user.token)).json().email.fatalImmediately).toBe(false);
+  });
+});
+
+describeEachDialect('old-format unsubscribe links on a new installation', (dialect) => {
+  it('are refused: it never signed any', async () => {
+    const t = await startTestApp(dialect);
+    try {
+      const db = t.tocsin.deps.storage.db;
+      await keepLegacyLinksForAWhile(db);
+      const key = await loadUnsubscribeKey(db, t.tocsin.deps.clock);
+      const token = legacyToken(key, { tenantId: 't', kind: 'daily', recipient: { type: 'user', id: 'u', address: 'a@example.com' } });
+      expect((await t.tocsin.app.inject({ method: 'GET', url: `/unsubscribe/${token}` })).statusCode).toBe(404);
+    } finally {
+      await t.close();
+    }
   });
 });

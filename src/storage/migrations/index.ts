@@ -17,4 +17,5 @@ export const MIGRATIONS: Readonly<Record<string, () => Promise<TocsinMigration>>
   '20261130-60-reports-undecided-fatal-alerts': () => import('./20261130-60-reports-undecided-fatal-alerts.js'),
   '20261130-61-reports-schedule': () => import('./20261130-61-reports-schedule.js'),
   '20261130-70-sources': () => import('./20261130-70-sources.js'),
+  '20261130-90-reports-unsubscribe-legacy-links': () => import('./20261130-90-reports-unsubscribe-legacy-links.js'),
 };
