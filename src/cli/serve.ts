@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { startTocsin } from '../server.js';
+import { displaySmtpUrl } from '../shared/redact.js';
 
 /** How long a SIGTERM waits for in-flight work before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 15_000;
@@ -44,19 +45,4 @@ export async function serveCommand(args: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   return 0;
-}
-
-/**
- * displaySmtpUrl is an SMTP URL as the banner and the logs show it: scheme, user, host and port,
- * e.g. `smtp://127.0.0.1:2525` or `smtps://ops:***@mail.example.com:465`. The password is masked
- * and the query (sender address, options) left out, so nothing in it can be read as credentials.
- */
-export function displaySmtpUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    const user = u.username ? `${u.username}${u.password ? ':***' : ''}@` : '';
-    return `${u.protocol}//${user}${u.host}`;
-  } catch {
-    return '(invalid URL)';
-  }
 }

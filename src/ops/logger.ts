@@ -1,5 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { redactSecrets, scrubCredentials } from './redact.js';
+import { redactSecrets, scrubCredentials } from '../shared/redact.js';
 
 /**
  * createLogger returns the process's pino JSON logger. Every logged object passes through

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
+import { maskSecrets } from '../../shared/redact.js';
 import { isRetryable } from '../../shared/stage-error.js';
 import { type MailSender, type RenderedEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { type EndpointGate, serverAddress } from './admission.js';
@@ -8,7 +9,6 @@ import { type ComposerRegistry, renderDelivery } from './render.js';
 import type { Delivery } from './delivery.js';
 import type { OutboxMetrics } from './metrics.js';
 import type { AttemptResult } from './outcomes.js';
-import { redactSecrets } from './redact.js';
 import { type Random, decideAfterFailure } from './retry-policy.js';
 
 /**
@@ -76,7 +76,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   try {
     email = await renderDelivery(delivery, ctx.composers);
   } catch (err) {
-    return failure(ctx, delivery, isRetryable(err), redactSecrets(`render: ${messageOf(err)}`, secrets));
+    return failure(ctx, delivery, isRetryable(err), maskSecrets(`render: ${messageOf(err)}`, secrets));
   }
 
   const verdict = ctx.gate.admitEndpoint(delivery.tenantId, endpoint, ctx.clock.now());
@@ -100,7 +100,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     });
     ctx.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);
     ctx.gate.endpointAnswered(endpoint);
-    return { status: 'sent', response: redactSecrets(receipt.response, secrets) };
+    return { status: 'sent', response: maskSecrets(receipt.response, secrets) };
   } catch (err) {
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;
@@ -112,9 +112,9 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
       ctx,
       delivery,
       retryable,
-      redactSecrets(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets),
+      maskSecrets(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets),
       smtp?.code,
-      smtp?.response === undefined ? undefined : redactSecrets(smtp.response, secrets),
+      smtp?.response === undefined ? undefined : maskSecrets(smtp.response, secrets),
     );
   }
 }

@@ -1,6 +1,6 @@
 import { format } from 'node:util';
+import { maskDialogueLine } from '../../shared/redact.js';
 
-const MASK = '********';
 const MAX_LINES = 200;
 const MAX_LINE_LENGTH = 500;
 
@@ -13,25 +13,9 @@ export interface Transcript {
   lastClientCommand(): string | undefined;
 }
 
-/**
- * maskLine hides credentials in one dialogue line: the argument of a client AUTH command, the
- * client's answers to AUTH challenges, and any occurrence of the given secrets (plain or base64).
- */
-export function maskLine(line: string, secrets: readonly string[], inAuthExchange: boolean): string {
-  let masked = line;
-  const auth = /^(C: AUTH \S+)(\s.*)?$/i.exec(masked);
-  if (auth) masked = auth[2] ? `${auth[1]} ${MASK}` : auth[1]!;
-  else if (inAuthExchange && masked.startsWith('C: ')) masked = `C: ${MASK}`;
-  for (const secret of secrets) {
-    if (!secret) continue;
-    for (const form of [secret, Buffer.from(secret).toString('base64')]) masked = masked.split(form).join(MASK);
-  }
-  return masked;
-}
-
 /** createTranscript starts an empty transcript that masks `secrets` wherever they appear. */
 export function createTranscript(secrets: readonly (string | undefined)[]): Transcript {
-  const known = secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
+  const known = { values: secrets };
   const lines: string[] = [];
   let inAuth = false;
   const record = (data: unknown, message?: unknown, ...args: unknown[]) => {
@@ -41,7 +25,7 @@ export function createTranscript(secrets: readonly (string | undefined)[]): Tran
     const prefix = tnx === 'client' ? 'C: ' : tnx === 'server' ? 'S: ' : tnx === 'network' ? '* ' : undefined;
     if (prefix === undefined || !text) return;
     for (const part of text.split(/\r?\n/)) {
-      const line = maskLine(`${prefix}${part}`, known, inAuth);
+      const line = maskDialogueLine(`${prefix}${part}`, known, inAuth);
       if (/^C: AUTH /i.test(`${prefix}${part}`)) inAuth = true;
       else if (prefix === 'S: ' && !part.startsWith('334')) inAuth = false;
       lines.push(line.length > MAX_LINE_LENGTH ? `${line.slice(0, MAX_LINE_LENGTH)}…` : line);
