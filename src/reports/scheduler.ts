@@ -6,7 +6,6 @@ import {
   type ReportSettingsSource,
   type ReportTenant,
   decideWindow,
-  lastWindowEnd,
   lastWindowEnds,
   purgeDecidedWindows,
   recordEmptyWindows,
@@ -43,7 +42,7 @@ export const DEFAULT_SCHEDULER_SETTINGS: Omit<SchedulerSettings, 'summaryInterva
   tickMs: 1_000,
   settleMs: 1_000,
   batchSize: 200,
-  concurrency: 4,
+  concurrency: 8,
   leaseMs: 60_000,
   windowRetentionMs: 30 * 24 * 3_600_000,
 });
@@ -136,14 +135,11 @@ export class ReportScheduler {
       } catch (err) {
         this.#deps.logger.error({ err }, 'deciding summary windows failed; will try again');
       }
-      await forEachConcurrently(of('daily'), s.concurrency, async (tenant) => {
-        try {
-          const n = await this.#decideDaily(tenant, now, lease);
-          queued += n;
-        } catch (err) {
-          this.#deps.logger.error({ err, tenant: tenant.name, kind: 'daily' }, 'deciding alert emails failed; will try again');
-        }
-      });
+      try {
+        queued += await this.#decideDailies(of('daily'), now, lease);
+      } catch (err) {
+        this.#deps.logger.error({ err }, 'deciding daily windows failed; will try again');
+      }
     }
     if (queued > 0) this.#deps.doorbell?.ring();
     const now = clock.now();
@@ -201,16 +197,31 @@ export class ReportScheduler {
     return queued;
   }
 
-  /** #decideDaily decides the due daily window of one claimed tenant, if any, and writes when the next one is due. */
-  async #decideDaily(tenant: ReportTenant, now: number, lease: number): Promise<number> {
+  /**
+   * #decideDailies decides the due daily windows of some claimed tenants, a few at a time (each
+   * report time is the tenant's own, in its zone), and writes when the next ones are due, one
+   * query per distinct time. A tenant whose decision failed keeps its lease.
+   */
+  async #decideDailies(tenants: readonly ReportTenant[], now: number, lease: number): Promise<number> {
     const { storage, clock, settingsOf } = this.#deps;
     const db = storage.db;
     const settled = now - this.settings.settleMs;
-    const settings = await settingsOf(db, tenant.id);
-    const time = parseReportTime(settings.dailyReportTime);
-    const due = dueDailyWindow(settled, time, tenant.timeZone, await lastWindowEnd(db, tenant.id, 'daily'), tenant.createdAt);
-    const queued = due ? this.#decided('daily', tenant, due, await decideWindow(storage, tenant, 'daily', due, settings, clock)) : 0;
-    await rescheduleReports(db, 'daily', [tenant.id], lease, nextReportInstant(settled, time, tenant.timeZone) + this.settings.settleMs);
+    const lastEnds = await lastWindowEnds(db, tenants.map((t) => t.id), 'daily');
+    const next: (readonly [number, string])[] = [];
+    let queued = 0;
+    await forEachConcurrently(tenants, this.settings.concurrency, async (tenant) => {
+      try {
+        const settings = await settingsOf(db, tenant.id);
+        const time = parseReportTime(settings.dailyReportTime);
+        const due = dueDailyWindow(settled, time, tenant.timeZone, lastEnds.get(tenant.id), tenant.createdAt);
+        const n = due ? this.#decided('daily', tenant, due, await decideWindow(storage, tenant, 'daily', due, settings, clock)) : 0;
+        queued += n;
+        next.push([nextReportInstant(settled, time, tenant.timeZone) + this.settings.settleMs, tenant.id]);
+      } catch (err) {
+        this.#deps.logger.error({ err, tenant: tenant.name, kind: 'daily' }, 'deciding alert emails failed; will try again');
+      }
+    });
+    for (const [dueAt, ids] of multiMap(next)) await rescheduleReports(db, 'daily', ids, lease, dueAt);
     return queued;
   }
 
