@@ -64,6 +64,7 @@ describeEachDialect('alert emails, end to end', (dialect) => {
   it('sends each subscribed viewer one summary in their language, a Fatal email to who opted in, and nothing to anyone else', async () => {
     // 1. An administrator sets up a tenant and its people.
     await api('POST', '', { name: 'acme', displayName: 'ACME', timeZone: 'Europe/Paris' });
+    await api('PUT', '/acme/settings/mail', { alertsEmailEnabled: true }); // the guide's first step: new tenants start with it off
     const user = async (email: string, extra: object) => (await api('POST', '/acme/users', { email, name: email.split('@')[0], ...extra })).id;
     await user('ana@example.com', { language: 'fr', roles: ['Alerts Viewer'] });
     const ben = await user('ben@example.com', { language: 'de', roles: ['Alerts Viewer'] });
