@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../http/testing.js';
 import { describeEachDialect } from '../storage/testing.js';
 import { signingKey } from './secrets.js';
+import { requireSource, rotateSecret } from './store.js';
 import { signOrchestrator, signStandardWebhook } from './signatures.js';
 
 const TENANT = 'acme-receive';
@@ -140,6 +141,15 @@ describeEachDialect('receiving from sources', (dialect) => {
       await t.call('POST', `${base}/${source.id}/rotate-secret`);
       expect((await h.orchestrator(source, jobFaulted('rot-3'))).statusCode).toBe(401);
       expect((await h.orchestrator(source, jobFaulted('rot-4'), second)).statusCode).toBe(202);
+    });
+
+    it('accepts a secret rotated by another process at once, although this one holds the source for a second', async () => {
+      const source = await h.create('orchestrator-webhook');
+      expect((await h.orchestrator(source, jobFaulted('cache-1'))).statusCode).toBe(202);
+      const { storage, secretBox, clock } = t.tocsin.deps;
+      const row = await requireSource(storage.db, (await t.call('GET', `/api/v1/tenants/${TENANT}`)).json().id, source.id);
+      const rotated = await rotateSecret(storage.db, secretBox, clock, row);
+      expect((await h.orchestrator(source, jobFaulted('cache-2'), rotated)).statusCode).toBe(202);
     });
 
     it('answers a redelivered event (same EventId) with the same ids and stores it once, also when concurrent', async () => {

@@ -45,7 +45,7 @@ const rawBodies = new WeakMap<FastifyRequest, Buffer>();
  * (at most MAX_RECEIVE_BYTES, else 413): signatures are checked on exactly the bytes received,
  * before any parsing. No Tocsin token: the source's secret authenticates the request.
  */
-function receiveRoute(app: TocsinApp, receive: Receiver) {
+function receiveRoute(app: TocsinApp, receiver: Receiver) {
   void app.register(async (scope: TocsinApp) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_RECEIVE_BYTES }, (request, body, done) => {
@@ -78,7 +78,7 @@ function receiveRoute(app: TocsinApp, receive: Receiver) {
             'disabled source; 413 over 1 MB; 503 with Retry-After when it cannot store now or the source is over its rate.',
         },
       },
-      async (request, reply) => sendAnswer(reply, await receive((request.params as { sourceId: string }).sourceId, request.headers, rawBodies.get(request) ?? Buffer.alloc(0))),
+      async (request, reply) => sendAnswer(reply, await receiver.receive((request.params as { sourceId: string }).sourceId, request.headers, rawBodies.get(request) ?? Buffer.alloc(0))),
     );
   });
 }
@@ -92,7 +92,8 @@ export const sourceRoutes: RouteModule = (app, deps) => {
   const db = storage.db;
   const base = '/api/v1/tenants/:tenant/sources';
   const show = (row: Parameters<typeof showSource>[0]) => showSource(row, config.publicUrl);
-  receiveRoute(app, createReceiver(deps));
+  const receiver = createReceiver(deps);
+  receiveRoute(app, receiver);
 
   app.post(
     base,
@@ -129,6 +130,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
       const tenantId = tenantOf(request).id;
       const row = await requireSource(db, tenantId, request.params.sourceId);
       await updateSource(db, secretBox, clock, row, request.body);
+      receiver.forget(row.id);
       return show(await requireSource(db, tenantId, row.id));
     },
   );
@@ -137,6 +139,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
     { config: { permission: 'Sources.Edit' }, schema: { params: sourceParams } },
     async (request, reply) => {
       await deleteSource(db, tenantOf(request).id, request.params.sourceId);
+      receiver.forget(request.params.sourceId);
       return reply.status(204).send();
     },
   );
@@ -152,7 +155,9 @@ export const sourceRoutes: RouteModule = (app, deps) => {
     },
     async (request) => {
       const row = await requireSource(db, tenantOf(request).id, request.params.sourceId);
-      return { secret: await rotateSecret(db, secretBox, clock, row) };
+      const secret = await rotateSecret(db, secretBox, clock, row);
+      receiver.forget(row.id);
+      return { secret };
     },
   );
   app.get(
