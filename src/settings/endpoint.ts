@@ -2,7 +2,7 @@ import type { SmtpEndpoint } from '../delivery/contract.js';
 import { StageError } from '../shared/stage-error.js';
 import type { Db } from '../storage/database.js';
 import { RefusedHostError, type Resolver, checkSmtpHost } from './host-guard.js';
-import { getMailSettings, getSystemSmtp, openCustomSecrets } from './mail-settings.js';
+import { type TenantMailSettings, getMailSettings, getSystemSmtp, openCustomSecrets } from './mail-settings.js';
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
 import type { SmtpSecrets, StoredSmtp } from './smtp-settings.js';
 
@@ -63,16 +63,17 @@ export function toEndpoint(smtp: StoredSmtp, secrets: SmtpSecrets): SmtpEndpoint
 }
 
 /**
- * effectiveSmtp is the SMTP settings a tenant sends with now: its custom ones when it uses them,
- * else the system default. Throws SecretDecryptError when a stored secret does not open.
+ * effectiveSmtp is the SMTP settings a tenant sends with now, given its mail settings as just
+ * read: its custom ones when it uses them, else the system default. Throws SecretDecryptError when
+ * a stored secret does not open.
  */
 export async function effectiveSmtp(
   db: Db,
   secretBox: SecretBox,
   tenantId: string,
+  settings: TenantMailSettings,
   systemSmtpUrl: string,
 ): Promise<{ smtp: StoredSmtp; secrets: SmtpSecrets; source: SmtpSource }> {
-  const settings = await getMailSettings(db, tenantId);
   if (settings.useCustom && settings.custom) {
     return { smtp: settings.custom, secrets: await openCustomSecrets(db, secretBox, tenantId), source: 'custom' };
   }
@@ -101,7 +102,7 @@ export async function resolveEndpoint(db: Db, secretBox: SecretBox, tenantId: st
   const settings = await getMailSettings(db, tenantId);
   if (!settings.alertsEmailEnabled) throw new EndpointRefusedError('alerts-email-disabled', ALERTS_EMAIL_DISABLED, false);
   try {
-    const { smtp, secrets, source } = await effectiveSmtp(db, secretBox, tenantId, context.systemSmtpUrl);
+    const { smtp, secrets, source } = await effectiveSmtp(db, secretBox, tenantId, settings, context.systemSmtpUrl);
     return await guardEndpoint(toEndpoint(smtp, secrets), source, context);
   } catch (err) {
     if (err instanceof RefusedHostError) throw new EndpointRefusedError('refused-host', err.message, err.retryable);

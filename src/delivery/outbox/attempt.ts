@@ -18,19 +18,31 @@ import { type Random, decideAfterFailure } from './retry-policy.js';
  */
 export type EndpointResolver = (tenantId: string) => Promise<SmtpEndpoint>;
 
+/** ClaimEndpoints gives the endpoint of a claimed row's tenant, as resolved for the row's claim. */
+export type ClaimEndpoints = (delivery: Delivery) => Promise<SmtpEndpoint>;
+
+/** Claims whose resolutions are kept: far more than a worker holds at once (a few claims of 100 rows). */
+const CLAIMS_KEPT = 1_024;
+
 /**
- * cachedEndpoints reuses each tenant's resolution for `ttlMs`, so settings are not read and
- * decrypted per email; a resolution that throws is forgotten at once.
+ * onePerClaim is the settings resolver of the claim stage: it reads each tenant's mail settings
+ * once per claim. The rows one claim took (one lease token) share their tenant's resolution,
+ * refusal or failure included, and the next claim reads afresh, so a change of settings applies
+ * from the next claim on; settings are not read and decrypted per email.
  */
-export function cachedEndpoints(resolve: EndpointResolver, clock: Clock, ttlMs: number): EndpointResolver {
-  const cache = new Map<string, { resolution: Promise<SmtpEndpoint>; expiresAt: number }>();
-  return (tenantId) => {
-    const now = clock.now();
-    const cached = cache.get(tenantId);
-    if (cached && cached.expiresAt > now) return cached.resolution;
-    const resolution = resolve(tenantId);
-    cache.set(tenantId, { resolution, expiresAt: now + ttlMs });
-    resolution.catch(() => cache.delete(tenantId));
+export function onePerClaim(resolve: EndpointResolver): ClaimEndpoints {
+  const resolutions = new Map<string, Promise<SmtpEndpoint>>();
+  return (delivery) => {
+    const key = `${delivery.leaseToken}:${delivery.tenantId}`;
+    let resolution = resolutions.get(key);
+    if (!resolution) {
+      resolution = resolve(delivery.tenantId);
+      // A refusal or failure is the claim's answer too; it is read when the rows are awaited.
+      resolution.catch(() => {});
+      resolutions.set(key, resolution);
+      // Maps iterate in insertion order: the first key is the oldest.
+      if (resolutions.size > CLAIMS_KEPT) resolutions.delete(resolutions.keys().next().value!);
+    }
     return resolution;
   };
 }
@@ -46,7 +58,7 @@ export type AttemptOutcome = AttemptResult | { readonly status: 'deferred'; read
 export interface AttemptContext {
   readonly clock: Clock;
   readonly sender: MailSender;
-  readonly resolveEndpoint: EndpointResolver;
+  readonly endpointOf: ClaimEndpoints;
   readonly composers: ComposerRegistry;
   readonly gate: EndpointGate;
   readonly log: Logger;
@@ -68,7 +80,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   let endpoint: SmtpEndpoint;
   let email: RenderedEmail;
   try {
-    endpoint = await ctx.resolveEndpoint(delivery.tenantId);
+    endpoint = await ctx.endpointOf(delivery);
   } catch (err) {
     return failure(ctx, delivery, isRetryable(err), `mail settings: ${messageOf(err)}`);
   }

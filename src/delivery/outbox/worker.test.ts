@@ -183,7 +183,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
   it('never writes the password into the delivery log when the server refuses it', async () => {
     const password = 'wr0ng-Pa55word-S3cret';
     const server = await smtp({ auth: { username: 'ana', password: 'the-right-one' } });
-    endpoints.set(tenantX, endpointFor(server.port, { username: 'ana', password, authMethod: 'plain' }));
+    endpoints.set(tenantX, endpointFor(server.port, { username: 'ana', password, authMethod: 'plain', allowPlaintextAuth: true }));
     const clock = new FakeClock(T0);
     const d = await enqueueOne(tenantX, clock);
     await worker(clock).runOnce();
@@ -275,6 +275,29 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(text).toMatch(/tocsin_delivery_attempts_total\{outcome="sent"\} 1/);
     expect(text).toMatch(/tocsin_deliveries_finished_total\{status="sent"\} 1/);
     expect(text).toMatch(/tocsin_smtp_send_duration_seconds_count\{outcome="sent"\} 1/);
+  });
+
+  it('reads a tenant’s mail settings once per claim, and afresh at the next claim', async () => {
+    const first = await smtp();
+    const second = await smtp();
+    endpoints.set(tenantX, endpointFor(first.port));
+    const clock = new FakeClock(T0);
+    const reads: string[] = [];
+    const w = worker(clock, {
+      resolveEndpoint: async (tenantId) => {
+        reads.push(tenantId);
+        return endpoints.get(tenantId)!;
+      },
+    });
+    await enqueueDeliveries(database.storage.db, Array.from({ length: 3 }, () => testDelivery(tenantX, 'ops@example.com')), clock);
+    expect(await w.runOnce()).toBe(3);
+    expect(reads).toEqual([tenantX]);
+    expect(first.messages).toHaveLength(3);
+    endpoints.set(tenantX, endpointFor(second.port));
+    await enqueueOne(tenantX, clock);
+    expect(await w.runOnce()).toBe(1);
+    expect(reads).toEqual([tenantX, tenantX]);
+    expect(second.messages).toHaveLength(1);
   });
 
   it('sends a crashed worker’s row again once its lease expires', async () => {

@@ -6,7 +6,7 @@ import type { Dialect } from '../../storage/dialect.js';
 import type { Storage } from '../../storage/storage.js';
 import type { MailSender } from '../contract.js';
 import { Admission, type HeldRow } from './admission.js';
-import { type AttemptContext, type AttemptOutcome, type EndpointResolver, attemptDelivery, cachedEndpoints } from './attempt.js';
+import { type AttemptContext, type AttemptOutcome, type EndpointResolver, attemptDelivery, onePerClaim } from './attempt.js';
 import { AttemptRecorder } from './attempt-recorder.js';
 import type { ConcurrencyLimits } from './capacity.js';
 import { type BreakerPolicy, DEFAULT_BREAKER_POLICY } from './circuit-breaker.js';
@@ -28,8 +28,6 @@ export interface WorkerSettings {
   readonly breaker: BreakerPolicy;
   /** How long transient failures are retried when the row names no deadline (TOCSIN_DELIVERY_DEADLINE_HOURS). */
   readonly deliveryDeadlineMs: number;
-  /** How long a tenant's resolved endpoint is reused, so settings are not decrypted per email. */
-  readonly endpointCacheMs: number;
   /**
    * Shortest time between two commits of finished attempts: sends that finish within it share one
    * commit. It is also how long a crash may leave an accepted email unrecorded, and so sent twice.
@@ -60,7 +58,6 @@ export const DEFAULT_WORKER_SETTINGS: WorkerSettings = Object.freeze({
   limits: Object.freeze({ global: 400, perTenant: 100 }),
   breaker: DEFAULT_BREAKER_POLICY,
   deliveryDeadlineMs: 24 * 3_600_000,
-  endpointCacheMs: 2_000,
 });
 
 /** DeliveryWorkerDeps are what a worker is built from; time, randomness and the transport are injected. */
@@ -115,7 +112,7 @@ export class DeliveryWorker {
     this.#attempt = {
       clock: deps.clock,
       sender: deps.sender,
-      resolveEndpoint: cachedEndpoints(deps.resolveEndpoint, deps.clock, this.settings.endpointCacheMs),
+      endpointOf: onePerClaim(deps.resolveEndpoint),
       composers: deps.composers,
       gate: this.#admission,
       log: this.#log,
