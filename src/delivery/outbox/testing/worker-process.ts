@@ -1,7 +1,7 @@
 /**
  * worker-process is a delivery worker in a process of its own, for the kill -9 test: it sends
  * every tenant's mail from DATABASE_URL to the plain SMTP server on 127.0.0.1:SMTP_PORT (lease
- * LEASE_MS and poll POLL_MS when given), says `started` on stderr, and stops gracefully on SIGTERM.
+ * LEASE_MS, poll POLL_MS, sends in flight CONCURRENCY, SMTP connections CONNECTIONS when given), says `started` on stderr, and stops gracefully on SIGTERM.
  */
 import pino from 'pino';
 import { systemClock } from '../../../shared/clock.js';
@@ -10,8 +10,9 @@ import { createMailSender } from '../../smtp/sender.js';
 import { DeliveryWorker } from '../worker.js';
 
 const storage = await openStorage(process.env.DATABASE_URL!, { poolSize: 4 });
-const concurrency = Number(process.env.CONCURRENCY ?? 10);
-const sender = createMailSender({ maxConnections: concurrency });
+const concurrency = process.env.CONCURRENCY ? Number(process.env.CONCURRENCY) : undefined;
+// CONNECTIONS alone keeps the production limits: rows are claimed ahead and wait for a connection.
+const sender = createMailSender({ maxConnections: Number(process.env.CONNECTIONS ?? concurrency ?? 10) });
 const endpoint = {
   host: '127.0.0.1',
   port: Number(process.env.SMTP_PORT),
@@ -30,7 +31,7 @@ const worker = new DeliveryWorker({
     // Without LEASE_MS and POLL_MS the worker runs the production lease, heartbeat and poll.
     ...(process.env.LEASE_MS ? { leaseMs: Number(process.env.LEASE_MS) } : {}),
     pollIntervalMs: Number(process.env.POLL_MS ?? 50),
-    limits: { global: concurrency, perTenant: concurrency },
+    ...(concurrency ? { limits: { global: concurrency, perTenant: concurrency } } : {}),
   },
   logger: pino({ level: 'warn' }, pino.destination(2)),
 });
