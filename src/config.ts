@@ -27,6 +27,7 @@ const envSchema = z.object({
   ),
   TOCSIN_SOURCE_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(60_000),
   TOCSIN_HTTP_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  TOCSIN_ACTION_LINK_DAYS: z.coerce.number().positive().max(365).default(7),
   TOCSIN_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   TOCSIN_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(DEFAULT_DB_POOL_SIZE),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -49,6 +50,8 @@ export interface Config {
   readonly deliveryDeadlineMs: number;
   /** Repeats of a dedup key less than this apart are one flood (TOCSIN_FLOOD_WINDOW_SECONDS). */
   readonly floodWindowMs: number;
+  /** How long the mute, snooze and acknowledge links of an email work (TOCSIN_ACTION_LINK_DAYS, default 7). */
+  readonly actionLinkMs: number;
   /** Requests a minute each inbound source may send before its receive URL answers 503. */
   readonly sourceRequestsPerMinute: number;
   /** A request whose headers and body have not all arrived this long after it started is answered 408 and closed. */
@@ -90,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailCatcherPort: e.TOCSIN_MAIL_CATCHER_PORT,
     deliveryDeadlineMs: e.TOCSIN_DELIVERY_DEADLINE_HOURS * 3_600_000,
     floodWindowMs: e.TOCSIN_FLOOD_WINDOW_SECONDS * 1000,
+    actionLinkMs: e.TOCSIN_ACTION_LINK_DAYS * 86_400_000,
     sourceRequestsPerMinute: e.TOCSIN_SOURCE_REQUESTS_PER_MINUTE,
     httpBodyTimeoutMs: e.TOCSIN_HTTP_BODY_TIMEOUT_MS,
     role: e.TOCSIN_ROLE,

@@ -122,7 +122,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     // resolve endpoint, compose: what one attempt reads at send time.
     const endpointContext = { systemSmtpUrl: deps.systemSmtpUrl, allowPrivateHosts: config.allowPrivateSmtpHosts };
     const resolve: EndpointResolver = (tenantId) => resolveEndpoint(storage.db, deps.secretBox, tenantId, endpointContext);
-    const compose = composersFor({ storage, clock, logger, config });
+    const compose = composersFor({ storage, clock, logger, config, secretBox: deps.secretBox });
 
     // claim → (resolve → compose → send) → record, in worker processes.
     let claim: DeliveryWorker | undefined;

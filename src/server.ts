@@ -22,6 +22,7 @@ import { muteRoutes } from './mutes/routes.js';
 import { startPipeline } from './pipeline.js';
 import { preferenceRoutes } from './preferences/routes.js';
 import { previewRoutes } from './reports/preview-routes.js';
+import { actionRoutes } from './actions/routes.js';
 import { unsubscribeRoutes } from './reports/unsubscribe/routes.js';
 import { settingsRoutes } from './settings/routes.js';
 import { sourceRoutes } from './sources/routes.js';
@@ -49,6 +50,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   settingsRoutes,
   deliveryRoutes,
   unsubscribeRoutes,
+  actionRoutes,
   previewRoutes,
   mailCatcherRoutes,
   consoleRoutes,

@@ -1,4 +1,5 @@
 import type { Actor } from '../alerts/action-audit.js';
+import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
 
 /** MATCH_FIELDS are what a mute can match: the alert's component and event, and parts of its source. */
 export const MATCH_FIELDS = ['component', 'event', 'process', 'robot', 'queue'] as const;
@@ -71,4 +72,20 @@ export function sourceMatchOf(alert: MutableAlert, part: 'robot' | 'process' | '
 /** unmutedFor keeps the alerts (lines, counts) that no active mute covering the mailbox matches. */
 export function unmutedFor<T extends MutableAlert>(alerts: readonly T[], mutes: readonly Mute[], mailbox: MailboxRef, now: number): T[] {
   return mutes.length === 0 ? [...alerts] : alerts.filter((a) => !isMutedFor(mutes, a, mailbox, now));
+}
+
+/** MatchPart is one value of a match, for people: component and event by their display names. */
+export interface MatchPart {
+  readonly field: (typeof MATCH_FIELDS)[number];
+  readonly value: string;
+}
+
+/** matchParts lists what a match names, in a language (catalogue display names for component and event). */
+export function matchParts(match: MuteMatch, language: string): MatchPart[] {
+  return MATCH_FIELDS.flatMap((field) => {
+    const value = match[field];
+    if (value === undefined) return [];
+    const shown = field === 'component' ? componentDisplayName(value, language) : field === 'event' ? eventDisplayName(value, language) : value;
+    return [{ field, value: shown }];
+  });
 }

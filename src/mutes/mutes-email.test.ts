@@ -61,12 +61,12 @@ describeEachDialect('mutes and snoozes in alert emails', (dialect) => {
   it('mails nobody about a muted robot, and the snoozer nothing about its snoozed one, while every alert is still listed', async () => {
     await api('POST', '', { name: 'quiet', timeZone: 'UTC' });
     await api('PUT', '/quiet/settings/mail', { alertsEmailEnabled: true });
-    const user = async (email: string) => {
-      const id = (await api('POST', '/quiet/users', { email, name: email.split('@')[0], roles: ['Alerts Viewer'] })).id;
+    const user = async (email: string, role = 'Alerts Viewer') => {
+      const id = (await api('POST', '/quiet/users', { email, name: email.split('@')[0], roles: [role] })).id;
       await api('PUT', `/quiet/users/${id}/alert-preferences`, { email: { fatalImmediately: true } });
       return { id, token: (await api('POST', `/quiet/users/${id}/tokens`, { name: 't' })).token as string };
     };
-    await user('ana@example.com');
+    await user('ana@example.com', 'Administrator');
     const ben = await user('ben@example.com');
     const until = new Date(Date.now() + 3_600_000).toISOString();
     await api('POST', '/quiet/mutes', { scope: 'tenant', match: { robot: 'R-flood' }, until });
@@ -102,5 +102,19 @@ describeEachDialect('mutes and snoozes in alert emails', (dialect) => {
     const listed = (await api('GET', '/quiet/alerts', undefined, ben.token)).items.map((a: { message: string }) => a.message);
     expect(listed).toEqual(expect.arrayContaining(['flood 1', 'flood 2', 'flood fatal', 'snoozed by ben']));
     expect((await api('GET', '/quiet/alerts/unread-count', undefined, ben.token)).unread).toBe(5);
+
+    // Two clicks from the summary: Ana (Alerts.Edit) mutes the marker's robot for everyone; Ben,
+    // a viewer, is offered snooze and acknowledge but no mute.
+    expect(summaries.get('ben@example.com')).not.toContain('Mute for everyone');
+    expect(summaries.get('ben@example.com')).toMatch(/Snooze for me: https:\/\/tocsin\.example\.com\/actions\/[\w-]+/);
+    const muteUrl = /Mute for everyone: (https:\S+)/.exec(summaries.get('ana@example.com')!)![1]!;
+    const local = `${tocsin.url}${new URL(muteUrl).pathname}`;
+    const page = await fetch(local);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('R1');
+    const done = await fetch(local, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'what=robot&for=1h' });
+    expect(done.status).toBe(200);
+    const active = (await api('GET', '/quiet/mutes', undefined, ben.token)).items;
+    expect(active.map((m: { match: object }) => m.match)).toEqual(expect.arrayContaining([{ robot: 'R-flood' }, { robot: 'R1' }]));
   });
 });

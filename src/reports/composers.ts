@@ -1,3 +1,6 @@
+import type { ActionLinks, ActionSubject, AlertActionUrls } from '../actions/links.js';
+import { effectivePermissions } from '../access/principal.js';
+import { acknowledgementsOf } from '../alerts/acknowledgements.js';
 import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
 import { toStoredAlert, type StoredAlert } from '../alerts/store.js';
 import { type AlertGroup, streamAlertsInWindow } from '../alerts/window.js';
@@ -7,7 +10,7 @@ import type { Delivery } from '../delivery/outbox/delivery.js';
 import { languageOf } from '../recipients/eligibility.js';
 import { type Preferences, isSubscribed } from '../preferences/model.js';
 import { loadLayers, userPreferences } from '../preferences/store.js';
-import { type MailboxRef, type Mute, appliesTo, isMutedFor, unmutedFor } from '../mutes/model.js';
+import { type MailboxRef, type Mute, appliesTo, isMutedFor, matchParts, unmutedFor } from '../mutes/model.js';
 import { activeMutes } from '../mutes/store.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
@@ -29,6 +32,8 @@ export interface ComposerDeps {
   readonly unsubscribeLinks: UnsubscribeLinks;
   /** What "now" is for the mutes in force; the system clock unless a test moves time. */
   readonly clock?: Clock;
+  /** Makes each user recipient's mute, snooze and acknowledge links; without it emails carry none. */
+  readonly actionLinks?: ActionLinks;
 }
 
 interface Context {
@@ -93,6 +98,28 @@ async function mutesOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, m
   return { mutes: all.filter((m) => appliesTo(m, mailbox, now)), now };
 }
 
+/**
+ * actionsOf gives the recipient's action links for a line, or nothing: links are a person's (a
+ * group mailbox gets none), and "mute for everyone" is only offered to a holder of Alerts.Edit.
+ */
+async function actionsOf(deps: ComposerDeps, c: Context): Promise<(subject: ActionSubject) => AlertActionUrls | undefined> {
+  const links = deps.actionLinks;
+  if (!links || c.data.recipient.type !== 'user') return () => undefined;
+  const permissions = await effectivePermissions(deps.db, c.data.recipient.id);
+  if (!permissions.has('Alerts.View')) return () => undefined;
+  const recipient = { tenantId: c.tenant.id, userId: c.data.recipient.id, canMute: permissions.has('Alerts.Edit') };
+  return (subject) => links.urlsFor(recipient, subject);
+}
+
+/** withAcknowledgements adds "acknowledged by NAME at TIME" to the lines whose flood someone acknowledged. */
+async function withAcknowledgements(db: Db, tenantId: string, lines: readonly (AlertGroupView & { groupId: string })[]): Promise<AlertGroupView[]> {
+  const acks = await acknowledgementsOf(db, tenantId, lines.map((l) => l.groupId));
+  return lines.map(({ groupId, ...line }) => {
+    const ack = acks.get(groupId);
+    return ack ? { ...line, acknowledged: { name: ack.by.name, at: ack.at } } : line;
+  });
+}
+
 /** preferencesOf reads the recipient's preferences now, so a subscription dropped after the decision is honoured too. */
 async function preferencesOf(deps: ComposerDeps, data: ReportData): Promise<Preferences> {
   return data.recipient.type === 'user'
@@ -151,15 +178,18 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   const window = windowOf(delivery);
   const cached = await caches.groups.get(`${c.tenant.id}:${window.start}:${window.end}`, () => loadGroups(deps.db, c.tenant.id, window));
   const groups = cached ?? streamAlertsInWindow(deps.db, c.tenant.id, { from: window.start, to: window.end, minSeverity: 'Error' });
-  const fatal: AlertGroupView[] = [];
-  const error: AlertGroupView[] = [];
+  const actions = await actionsOf(deps, c);
+  const fatal: (AlertGroupView & { groupId: string })[] = [];
+  const error: (AlertGroupView & { groupId: string })[] = [];
   let totalAlerts = 0;
   for await (const group of groups) {
     if (!isSubscribed(preferences, group.first.component, group.first.event)) continue;
     if (isMutedFor(mutes, group.first, c.data.recipient, now)) continue;
     totalAlerts += group.count;
     const lines = group.severity === 'Fatal' ? fatal : error;
-    if (lines.length < SUMMARY_MAX_LINES) lines.push(groupView(group, c.recipient.language));
+    if (lines.length < SUMMARY_MAX_LINES) {
+      lines.push({ ...groupView(group, c.recipient.language), groupId: group.groupId, actions: actions({ alertId: group.first.id }) });
+    }
   }
   return renderSummaryEmail({
     recipient: c.recipient,
@@ -167,7 +197,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
     window,
     windowCount: Math.max(1, Math.round((window.end - window.start) / deps.summaryIntervalMs)),
     totalAlerts,
-    groups: [...fatal, ...error].slice(0, SUMMARY_MAX_LINES),
+    groups: await withAcknowledgements(deps.db, c.tenant.id, [...fatal, ...error].slice(0, SUMMARY_MAX_LINES)),
     links: {
       ...c.links,
       seeMore: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity: 'Error', since: window.start, until: window.end }),
@@ -188,18 +218,21 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
     mutes.length === 0
       ? await caches.counts.get(key, () => eventCounts(deps.db, c.tenant.id, period))
       : mergeEventCounts(unmutedFor(await caches.sourcedCounts.get(key, () => sourcedEventCounts(deps.db, c.tenant.id, period)), mutes, c.data.recipient, now));
+  const actions = await actionsOf(deps, c);
   const counts = all
     .filter((e) => isSubscribed(preferences, e.component, e.event))
     .map((e) => ({
       ...e,
       componentDisplayName: componentDisplayName(e.component, language),
       eventDisplayName: eventDisplayName(e.event, language),
+      actions: actions({ event: { component: e.component, event: e.event } }),
     }));
   return renderDailyEmail({
     recipient: c.recipient,
     tenant: c.tenant,
     period,
     counts,
+    mutes: mutes.map((m) => ({ what: matchParts(m.match, language), until: m.until, by: m.createdBy.name, snooze: m.scope === 'user' })),
     links: { ...c.links, viewAll: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, since: period.start, until: period.end }) },
   });
 }
@@ -227,6 +260,8 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   if (!row) throw new ComposeError(`alert ${alertId} no longer exists`);
   const alert = toStoredAlert(row);
   const language = c.recipient.language;
+  const actions = await actionsOf(deps, c);
+  const ack = (await acknowledgementsOf(deps.db, tenantId, [groupId])).get(groupId);
   return caches.immediate.render({
     recipient: c.recipient,
     tenant: c.tenant,
@@ -245,6 +280,8 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
       count: Math.max(1, Number(flood?.n ?? 1)),
       firstAt: alert.occurredAt,
       lastAt: Math.max(alert.occurredAt, Number(flood?.last ?? alert.occurredAt)),
+      actions: actions({ alertId: alert.id }),
+      acknowledged: ack ? { name: ack.by.name, at: ack.at } : undefined,
     },
     links: {
       ...c.links,

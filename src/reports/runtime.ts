@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { FatalSignal } from '../alerts/fatal-signal.js';
+import { ActionLinks } from '../actions/links.js';
 import type { Config } from '../config.js';
 import type { ComposerRegistry } from '../delivery/outbox/render.js';
 import { getMailSettings } from '../settings/mail-settings.js';
 import type { Clock } from '../shared/clock.js';
+import type { SecretBox } from '../settings/secret-box.js';
 import type { Storage } from '../storage/storage.js';
 import { reportComposers } from './composers.js';
 import { ReportMetrics } from './metrics.js';
@@ -21,13 +23,20 @@ export interface ReportRuntimeDeps {
 }
 
 /** composersFor builds the outbox composers of the summary, daily and immediate emails. */
-export function composersFor(deps: ReportRuntimeDeps): ComposerRegistry {
+export function composersFor(
+  deps: Omit<ReportRuntimeDeps, 'config'> & {
+    readonly config: ReportRuntimeDeps['config'] & Pick<Config, 'actionLinkMs'>;
+    /** Seals the emails' action links; without it emails carry none. */
+    readonly secretBox?: SecretBox;
+  },
+): ComposerRegistry {
   return reportComposers({
     db: deps.storage.db,
     publicUrl: deps.config.publicUrl,
     summaryIntervalMs: deps.config.summaryIntervalSeconds * 1000,
     unsubscribeLinks: new UnsubscribeLinks(deps.storage.db, deps.config.publicUrl, deps.clock),
     clock: deps.clock,
+    ...(deps.secretBox ? { actionLinks: new ActionLinks(deps.secretBox, deps.config.publicUrl, deps.config.actionLinkMs, deps.clock) } : {}),
   });
 }
 

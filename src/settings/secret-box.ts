@@ -75,6 +75,14 @@ export class SecretBox {
     }
   }
 
+  /**
+   * deriveKey gives a 32-byte key for one purpose (HKDF-SHA256 of the secret key), so that links
+   * are signed or sealed with keys of their own, never with the key that encrypts secrets.
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(crypto.hkdfSync('sha256', this.#key, Buffer.alloc(0), `tocsin:${purpose}`, 32));
+  }
+
   /** toJSON keeps the key out of anything that serialises a SecretBox by accident. */
   toJSON(): string {
     return '[SecretBox]';

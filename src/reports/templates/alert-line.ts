@@ -1,5 +1,7 @@
 import type { Translate } from '../../i18n/email-i18n.js';
 import type { LocaleFormat } from '../../i18n/format.js';
+import type { AlertActionUrls } from '../../actions/links.js';
+import { type Link, link, linkText } from './frame.js';
 import { httpUrl } from './links.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { clip, field, oneLine } from './text.js';
@@ -18,6 +20,21 @@ export interface AlertLine {
   readonly time: string;
   /** Where it came from, each as `label: value`. */
   readonly meta: readonly string[];
+  /** "Acknowledged by NAME at TIME", or null. */
+  readonly acknowledged: string | null;
+  /** The recipient's action links (mute for everyone, snooze for me, I'm on it); empty for none. */
+  readonly actions: readonly Link[];
+}
+
+const ACTION_ORDER = ['acknowledge', 'snooze', 'mute'] as const;
+
+/** actionLinks are a line's action links with their texts, in the order the email shows them. */
+export function actionLinks(urls: AlertActionUrls | undefined, t: Translate): Link[] {
+  if (!urls) return [];
+  return ACTION_ORDER.flatMap((action) => {
+    const made = link(urls[action], t(`actions.${action}`));
+    return made ? [made] : [];
+  });
 }
 
 /** AlertLineOptions say how much of an alert a kind of email shows. */
@@ -57,15 +74,19 @@ export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat
     message: clip(message, options.messageMax),
     time: group.count > 1 && group.lastAt !== group.firstAt ? `${at(group.firstAt)} – ${at(group.lastAt)}` : at(group.firstAt),
     meta,
+    acknowledged: group.acknowledged ? t('actions.acknowledged', { name: field(group.acknowledged.name, 100), time: fmt.dateTime(group.acknowledged.at) }) : null,
+    actions: actionLinks(group.actions, t),
   };
 }
 
 /** alertLineText is an alert line in the text part: a heading line, the message, then the details. */
-export function alertLineText(line: AlertLine): string[] {
+export function alertLineText(line: AlertLine, fmt: LocaleFormat): string[] {
   const details = [line.time, ...line.meta].join(' · ');
   return [
     `[${line.severity}] ${line.event}${line.repeats ? ` ${line.repeats}` : ''}`,
     ...line.message.split(/\r\n|\r|\n/).map((text) => `  ${text}`),
     `  ${details}`,
+    ...(line.acknowledged ? [`  ${line.acknowledged}`] : []),
+    ...line.actions.map((action) => `  ${linkText(action, fmt)}`),
   ];
 }

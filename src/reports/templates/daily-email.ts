@@ -1,11 +1,17 @@
 import { SEVERITIES, severityRank } from '../../alerts/severity.js';
 import type { RenderedEmail } from '../../delivery/contract.js';
-import { emailTranslator } from '../../i18n/email-i18n.js';
-import { localeFormat } from '../../i18n/format.js';
+import { type Translate, emailTranslator } from '../../i18n/email-i18n.js';
+import { type LocaleFormat, localeFormat } from '../../i18n/format.js';
+import { actionLinks } from './alert-line.js';
 import { greeting, link, linkText, renderEmail } from './frame.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { field } from './text.js';
-import type { DailyEmailView } from './view-models.js';
+import type { DailyEmailView, MatchPartView } from './view-models.js';
+
+/** matchText writes what a mute matches for people: `Robot: R7 · Event: Robot went offline`. */
+export function matchText(parts: readonly MatchPartView[], t: Translate, fmt: LocaleFormat): string {
+  return parts.map((part) => fmt.labelled(t(`field.${part.field}`), field(part.value))).join(' · ');
+}
 
 /**
  * renderDailyEmail renders one recipient's daily Alerts summary: severity-coloured totals, then
@@ -35,7 +41,12 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
       event: field(row.eventDisplayName),
       component: field(row.componentDisplayName, 100),
       count: fmt.number(row.count),
+      actions: actionLinks(row.actions, t),
     }));
+  // The mutes in force are listed so that nobody wonders why a source went silent.
+  const mutes = (view.mutes ?? []).map((m) =>
+    t(m.snooze ? 'daily.snoozeLine' : 'daily.muteLine', { what: matchText(m.what, t, fmt), until: fmt.dateTime(m.until), name: field(m.by, 100) }),
+  );
   const cards = [...SEVERITIES]
     .reverse()
     .map((severity) => ({
@@ -60,6 +71,8 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
     totalLabel: t('daily.total'),
     total: fmt.number(total),
     viewAll,
+    mutesHeading: mutes.length > 0 ? t('daily.mutesHeading') : null,
+    mutes,
   };
   const text = quiet
     ? [intro, t('daily.quietWhy')]
@@ -70,9 +83,13 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
         cards.map((card) => fmt.labelled(card.label, card.count)).join(' · '),
         '',
         t('daily.byEvent'),
-        ...rows.map((row) => `  ${row.count.padStart(6)}  [${row.severity}] ${row.event} (${row.component})`),
+        ...rows.flatMap((row) => [
+          `  ${row.count.padStart(6)}  [${row.severity}] ${row.event} (${row.component})`,
+          ...row.actions.map((action) => `          ${linkText(action, fmt)}`),
+        ]),
         `  ${body.total.padStart(6)}  ${body.totalLabel}`,
       ];
+  const mutesText = mutes.length > 0 ? ['', t('daily.mutesHeading'), ...mutes.map((line) => `  ${line}`)] : [];
   return renderEmail(
     'daily',
     {
@@ -90,7 +107,7 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
       unsubscribe: link(view.links.unsubscribe, t('daily.unsubscribe')),
     },
     body,
-    [...text, ...(viewAll ? ['', linkText(viewAll, fmt)] : [])],
+    [...text, ...mutesText, ...(viewAll ? ['', linkText(viewAll, fmt)] : [])],
     { tenantName: tenant.name, unsubscribe: view.links.unsubscribe },
     t,
     fmt,

@@ -8,7 +8,8 @@ import type { ImmediateEmailView } from './view-models.js';
 
 /**
  * ImmediateEmailCache renders a Fatal alert's email once for all its recipients: they differ only
- * by their name and their unsubscribe link. It renders the email with two random slots in their
+ * by their name and their unsubscribe link (group mailboxes: people's emails carry action links
+ * of their own, and are rendered in full). It renders the email with two random slots in their
  * place, keeps it, and fills each recipient's values into a copy: escaped in the HTML part exactly
  * as the template escapes them, as they are in the text part and the headers. The result is
  * byte-for-byte what renderImmediateEmail gives (see immediate-cache.test.ts). The first
@@ -29,8 +30,9 @@ export class ImmediateEmailCache {
   render(view: ImmediateEmailView): RenderedEmail {
     const name = greetingName(view.recipient.name);
     const unsubscribe = view.links.unsubscribe;
-    // A link the gate would rewrite or drop is rare (the links are ours): render it in full.
-    if (httpUrl(unsubscribe) !== unsubscribe) return renderImmediateEmail(view);
+    // A link the gate would rewrite or drop is rare (the links are ours): render it in full. A
+    // user's action links are its own, so its email shares nothing worth keeping either.
+    if (httpUrl(unsubscribe) !== unsubscribe || view.alert.actions) return renderImmediateEmail(view);
     const slotted: ImmediateEmailView = {
       ...view,
       recipient: { ...view.recipient, name: name ? this.#nameSlot : undefined },

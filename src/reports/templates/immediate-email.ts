@@ -49,7 +49,7 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
       intro,
       timesIn,
       '',
-      ...alertLineText(line),
+      ...alertLineText(line, fmt),
       ...(data.length > 0 ? ['', fmt.labelled(t('field.data'), '').trimEnd(), ...data.map(({ key, value }) => `  ${fmt.labelled(key, value)}`)] : []),
       ...(moreData ? [`  ${moreData}`] : []),
       ...(open ? ['', linkText(open, fmt)] : []),

@@ -120,6 +120,14 @@ function links(context: SampleContext, kind: string) {
   };
 }
 
+/** sampleActions are a recipient's action links (a holder of Alerts.Edit), with readable fake tokens. */
+function sampleActions(context: SampleContext, line: string, acknowledge = true) {
+  const url = (action: string) => `${context.publicUrl}/actions/sample-${action}-${line}-token`;
+  return { mute: url('mute'), snooze: url('snooze'), ...(acknowledge ? { acknowledge: url('acknowledge') } : {}) };
+}
+
+const SAMPLE_COLLEAGUE = 'Sam Lee';
+
 /** lastWindow is the last whole summary window before `now`, aligned on the clock. */
 function lastWindow(context: SampleContext): { start: number; end: number } {
   const length = context.summaryIntervalSeconds * 1000;
@@ -141,6 +149,9 @@ function sampleGroups(context: SampleContext, start: number, length: number): Al
       firstAt,
       lastAt: firstAt + Math.round((alert.count - 1) * (alert.every ?? 0) * minute),
       url: alertListUrl(context.publicUrl, { tenant: context.tenant.name, event: alert.event, since: start, until: start + length }),
+      actions: sampleActions(context, String(index)),
+      // A colleague took the offline robot on: later summaries say so.
+      ...(alert.event === 'Robot.StatusChanged.Offline' ? { acknowledged: { name: SAMPLE_COLLEAGUE, at: firstAt + 120_000 } } : {}),
     };
   });
 }
@@ -175,7 +186,14 @@ export function sampleDaily(context: SampleContext, quiet = false): DailyEmailVi
     recipient: { name: SAMPLE_RECIPIENT_NAME, language: context.language, timeZone: context.timeZone },
     tenant: context.tenant,
     period,
-    counts: quiet ? [] : SAMPLE_DAY.map(([event, severity, count]) => ({ ...catalogued(event, context.language, severity), count })),
+    counts: quiet
+      ? []
+      : SAMPLE_DAY.map(([event, severity, count], index) => ({
+          ...catalogued(event, context.language, severity),
+          count,
+          actions: sampleActions(context, String(index), false),
+        })),
+    mutes: quiet ? [] : [{ what: [{ field: 'robot', value: 'FIN-UNATT-07' }], until: context.now + 5 * 3_600_000, by: SAMPLE_COLLEAGUE, snooze: false }],
     links: {
       ...links(context, 'daily'),
       viewAll: alertListUrl(context.publicUrl, { tenant: context.tenant.name, since: period.start, until: period.end }),
@@ -199,6 +217,7 @@ export function sampleImmediate(context: SampleContext): ImmediateEmailView {
       firstAt: occurredAt,
       lastAt: occurredAt,
       data: { machineName: 'VM-FIN-07', robotType: 'Unattended', lastHeartbeat: new Date(occurredAt - 90_000).toISOString(), runningJobs: 1 },
+      actions: sampleActions(context, 'fatal'),
     },
     links: {
       ...links(context, 'immediate'),

@@ -63,7 +63,7 @@ export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
       ...(catchUp ? [catchUp] : []),
       timesIn,
       '',
-      ...lines.flatMap((line) => [...alertLineText(line), '']),
+      ...lines.flatMap((line) => [...alertLineText(line, fmt), '']),
       ...(more ? [more] : []),
       ...(seeMore ? [linkText(seeMore, fmt)] : []),
     ],

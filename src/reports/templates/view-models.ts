@@ -1,4 +1,5 @@
 import type { Severity } from '../../alerts/severity.js';
+import type { AlertActionUrls } from '../../actions/links.js';
 import type { Language } from '../../i18n/languages.js';
 
 /**
@@ -56,6 +57,10 @@ export interface AlertGroupView {
   readonly lastAt: number;
   /** The console's alert list filtered to this line's source (e.g. its event and the window), see alertListUrl. */
   readonly url?: string | undefined;
+  /** The recipient's own links to mute (for everyone), snooze (for itself) or acknowledge this line. */
+  readonly actions?: AlertActionUrls | undefined;
+  /** Who acknowledged the line's flood ("I'm on it"), and when. */
+  readonly acknowledged?: { readonly name: string; readonly at: number } | undefined;
 }
 
 /** AlertView is one alert in full, as the Fatal-immediately email shows it. */
@@ -102,6 +107,25 @@ export interface EventCountView {
   readonly event: string;
   readonly eventDisplayName: string;
   readonly count: number;
+  /** The recipient's links to mute or snooze this event. */
+  readonly actions?: AlertActionUrls | undefined;
+}
+
+/** MatchPartView is one value a mute matches: `robot` R7, or `event` "Robot went offline". */
+export interface MatchPartView {
+  readonly field: 'component' | 'event' | 'process' | 'robot' | 'queue';
+  readonly value: string;
+}
+
+/** MuteLineView is one mute in force that the daily report lists. */
+export interface MuteLineView {
+  /** What it matches, each part with the field's name (display names for component and event). */
+  readonly what: readonly MatchPartView[];
+  readonly until: number;
+  /** Who made it. */
+  readonly by: string;
+  /** The recipient's own snooze, rather than a mute for everyone. */
+  readonly snooze: boolean;
 }
 
 /** DailyEmailView is one recipient's daily Alerts summary; no rows makes it the "all quiet" report. */
@@ -112,6 +136,8 @@ export interface DailyEmailView {
   readonly period: { readonly start: number; readonly end: number };
   /** Counts per event and severity of the period; empty for the "all quiet" report. */
   readonly counts: readonly EventCountView[];
+  /** The mutes in force that cover the recipient: the tenant's, and its own snoozes. */
+  readonly mutes?: readonly MuteLineView[] | undefined;
   readonly links: ReportLinks & {
     /** The console's alert list over the period (see alertListUrl). */
     readonly viewAll: string;

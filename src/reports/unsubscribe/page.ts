@@ -28,7 +28,8 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
   },
 });
 
-function escapeHtml(text: string): string {
+/** escapeHtml makes text safe anywhere in HTML, attribute values included. */
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -42,9 +43,18 @@ export function unsubscribePage(target: UnsubscribeTarget, language: Language, d
   const form = done
     ? ''
     : `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">${escapeHtml(title)}</button></form>`;
+  return smallPage(language, title, `<p>${sentence}</p>${form}`);
+}
+
+/**
+ * smallPage is the shell of the pages that links in emails open (no login, no script): a heading
+ * and some HTML already escaped by the caller.
+ */
+export function smallPage(language: Language, title: string, bodyHtml: string): string {
   return `<!doctype html><html lang="${language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2937}
+fieldset{border:1px solid #e5e7eb;border-radius:.375rem;margin:0 0 1rem}label{display:block;margin:.25rem 0}
 button{font:inherit;padding:.5rem 1rem;border-radius:.375rem;border:1px solid #b91c1c;background:#dc2626;color:#fff;cursor:pointer}</style>
-</head><body><h1>${escapeHtml(title)}</h1><p>${sentence}</p>${form}</body></html>`;
+</head><body><h1>${escapeHtml(title)}</h1>${bodyHtml}</body></html>`;
 }

@@ -24,6 +24,28 @@ function sourceText(source) {
   return ['process', 'robot', 'machine', 'queue', 'job'].filter((key) => source[key]).map((key) => source[key]).join(' · ');
 }
 
+/** matchText is what a mute matches, in one line: `robot R7 · event Robot.StatusChanged.Offline`. */
+function matchText(match) {
+  return Object.entries(match).map(([key, value]) => `${key} ${value}`).join(' · ');
+}
+
+/**
+ * MutesBar lists the mutes in force (the tenant's, and the caller's own snoozes), each with who set
+ * it and until when, and lifts one for a holder of Alerts.Edit or the snooze's owner.
+ */
+function MutesBar({ session, mutes, onLift }) {
+  if (mutes.length === 0) return null;
+  const mayLift = (mute) => mute.scope === 'user' || can(session, 'Alerts.Edit');
+  return html`<section class="mutes" aria-label=${t('mutes.title')}>
+    <h2>${t('mutes.title')}</h2>
+    <ul>${mutes.map((mute) => html`<li key=${mute.id} data-mute-id=${mute.id}>
+      <strong>${matchText(mute.match)}</strong> — ${t('mutes.until', { time: formatTime(mute.until) })},
+      ${mute.scope === 'user' ? t('mutes.snooze') : t('mutes.by', { name: mute.createdBy.name })}
+      ${mayLift(mute) ? html` <button type="button" class="link" onClick=${() => onLift(mute.id)}>${t('mutes.lift')}</button>` : null}
+    </li>`)}</ul>
+  </section>`;
+}
+
 /** AlertDetails shows everything an alert carries, its JSON data included. */
 function AlertDetails({ alert, onClose }) {
   const facts = [
@@ -57,6 +79,7 @@ export function AlertsPage({ session, query }) {
   const [error, setError] = useState(null);
   const [catalogue, setCatalogue] = useState([]);
   const [details, setDetails] = useState(null);
+  const [mutes, setMutes] = useState([]);
 
   useEffect(() => { loadCatalogue(session).then(setCatalogue); }, [session.tenant.id]);
   useEffect(() => { setExtra(0); setSelected(new Set()); }, [key]);
@@ -66,6 +89,7 @@ export function AlertsPage({ session, query }) {
       (answer) => { setItems(answer.items); setNextCursor(answer.nextCursor ?? null); setError(null); },
       setError,
     );
+    api('GET', tenantApi(session, 'mutes')).then((answer) => setMutes(answer.items), setError);
   }, [key, extra, session.tenant.id]);
 
   const setFilter = (name, value) => navigate('/alerts', { ...filters, [name]: value });
@@ -84,6 +108,15 @@ export function AlertsPage({ session, query }) {
   const remove = async (id) => {
     if (!confirm(t('alerts.confirmDelete'))) return;
     try { await api('DELETE', tenantApi(session, `alerts/${encodeURIComponent(id)}`)); alertsChanged(); } catch (err) { setError(err); }
+  };
+  const acknowledge = async (id) => {
+    try { await api('POST', tenantApi(session, `alerts/${encodeURIComponent(id)}/acknowledge`)); alertsChanged(); } catch (err) { setError(err); }
+  };
+  const lift = async (id) => {
+    try {
+      await api('DELETE', tenantApi(session, `mutes/${encodeURIComponent(id)}`));
+      setMutes(mutes.filter((mute) => mute.id !== id));
+    } catch (err) { setError(err); }
   };
   const components = catalogue.map((component) => component.name);
   const events = catalogue.flatMap((component) => component.events.map((event) => event.name));
@@ -114,6 +147,7 @@ export function AlertsPage({ session, query }) {
       <button type="button" class="secondary" onClick=${() => mark({ all: true })}>${t('alerts.markAllRead')}</button>
     </div>
     <${Banner}>${problemText(error)}<//>
+    <${MutesBar} session=${session} mutes=${mutes} onLift=${lift} />
     ${items.length === 0 ? error ? null : html`<p class="empty">${t('alerts.none')}</p>` : html`<div class="table-wrap"><table class="alerts">
       <thead><tr>
         <th scope="col"><input type="checkbox" aria-label=${t('alerts.selectAll')} checked=${selected.size > 0 && selected.size === items.length}
@@ -128,13 +162,16 @@ export function AlertsPage({ session, query }) {
         <td class="nowrap">${formatTime(alert.occurredAt || alert.createdAt)}</td>
         <td>${alert.component}</td>
         <td class="event">${alert.event}</td>
-        <td class="message">${alert.message}${alert.folder ? html`<small class="muted"> — ${alert.folder}</small>` : null}</td>
+        <td class="message">${alert.message}${alert.folder ? html`<small class="muted"> — ${alert.folder}</small>` : null}${alert.acknowledgedBy
+          ? html`<br /><small class="ack">✓ ${t('alerts.acknowledgedBy', { name: alert.acknowledgedBy.name, time: formatTime(alert.acknowledgedAt) })}</small>`
+          : null}</td>
         <td>${sourceText(alert.source)}</td>
         <td class="nowrap">
           <button type="button" class="link" onClick=${() => setDetails(alert)}>${t('alerts.details')}</button>
           ${alert.read
             ? html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] }, false)}>${t('alerts.markUnread')}</button>`
             : html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] })}>${t('alerts.markRead')}</button>`}
+          ${alert.acknowledgedBy ? null : html` <button type="button" class="link" onClick=${() => acknowledge(alert.id)}>${t('alerts.acknowledge')}</button>`}
           ${can(session, 'Alerts.Delete') ? html` <button type="button" class="link danger" onClick=${() => remove(alert.id)}>${t('delete')}</button>` : null}
         </td>
       </tr>`)}</tbody>

@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { SecretBox } from '../settings/secret-box.js';
+import { FakeClock } from '../shared/clock.js';
+import { describeEachDialect } from '../storage/testing.js';
+import { ActionLinks } from './links.js';
+import { openActionToken, sealActionToken } from './token.js';
+
+const T0 = Date.parse('2026-03-01T08:00:00Z');
+const DAY = 86_400_000;
+
+describe('action tokens', () => {
+  const key = Buffer.alloc(32, 3);
+  const grant = { tenantId: 'tenant-1', userId: 'user-1', action: 'mute', alertId: 'alert-1', expiresAt: T0 + DAY } as const;
+
+  it('round-trip a grant, show nothing readable, and refuse a changed, foreign-key or expired token', () => {
+    const token = sealActionToken(key, grant);
+    expect(openActionToken(key, token, T0)).toMatchObject(grant);
+    expect(Buffer.from(token, 'base64url').toString('latin1')).not.toMatch(/tenant-1|user-1|alert-1/);
+    const flipped = Buffer.from(token, 'base64url');
+    flipped[flipped.length - 1]! ^= 1;
+    expect(openActionToken(key, flipped.toString('base64url'), T0)).toBeUndefined();
+    expect(openActionToken(Buffer.alloc(32, 4), token, T0)).toBeUndefined();
+    expect(openActionToken(key, token, T0 + DAY)).toBeUndefined();
+    expect(openActionToken(key, 'garbage', T0)).toBeUndefined();
+  });
+
+  it('are sealed with a key of their own, derived from the secret key', () => {
+    const box = SecretBox.fromPassphrase('a passphrase of sixteen+');
+    expect(box.deriveKey('email-action-links')).toHaveLength(32);
+    expect(box.deriveKey('email-action-links').equals(box.deriveKey('other'))).toBe(false);
+  });
+});
+
+describeEachDialect('email action links', (dialect) => {
+  let t: TestApp;
+  const clock = new FakeClock(T0);
+  let links: ActionLinks;
+  let tenantId: string;
+  let admin: { tenantId: string; userId: string; token: string };
+  let viewer: { userId: string; token: string };
+  let robot: string;
+  let foreignAlert: string;
+  const api = '/api/v1/tenants/acts';
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_PUBLIC_URL: 'https://tocsin.example.com' }, { clock });
+    links = new ActionLinks(t.tocsin.deps.secretBox, 'https://tocsin.example.com', 7 * DAY, clock);
+    admin = await t.tenantWithUser('acts', ['Administrator']);
+    viewer = await t.tenantWithUser('acts', ['Alerts Viewer']);
+    robot = (await t.tenantWithUser('acts', ['Robot'])).token;
+    tenantId = admin.tenantId;
+    const other = await t.tenantWithUser('other-acts', ['Robot']);
+    foreignAlert = (await t.call('POST', '/api/v1/tenants/other-acts/alerts', { severity: 'Error', component: 'Jobs', message: 'theirs' }, other.token)).json().ids[0];
+  });
+  afterAll(() => t.close());
+
+  const raise = async (source: object) =>
+    (await t.call('POST', `${api}/alerts`, { severity: 'Error', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'R7 offline', source }, robot)).json().ids[0] as string;
+  const path = (url: string | undefined) => new URL(url!).pathname;
+  const get = (url: string | undefined) => t.tocsin.app.inject({ method: 'GET', url: path(url) });
+  const post = (url: string | undefined, form = '') =>
+    t.tocsin.app.inject({ method: 'POST', url: path(url), headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form });
+  const mutes = async (token: string) => (await t.call('GET', `${api}/mutes`, undefined, token)).json().items;
+
+  it('offers mute for everyone only to a holder of Alerts.Edit, and acknowledge only for an alert', () => {
+    const alertLinks = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId: 'a' });
+    expect(alertLinks.mute).toBeUndefined();
+    expect(alertLinks.snooze).toMatch(/^https:\/\/tocsin\.example\.com\/actions\/[\w-]+$/);
+    expect(links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { event: { component: 'Robots', event: 'E' } })).toMatchObject({
+      mute: expect.any(String),
+      acknowledge: undefined,
+    });
+  });
+
+  it('shows a confirmation page on GET that changes nothing, and mutes for everyone on POST', async () => {
+    const alertId = await raise({ robot: 'R7', process: 'Invoices' });
+    const url = links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { alertId }).mute;
+    const page = await get(url);
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.body).toContain('<form method="post">');
+    expect(page.body).toContain('value="robot" checked');
+    expect(page.body).toContain('value="process"');
+    expect(await mutes(admin.token)).toEqual([]);
+
+    const done = await post(url, 'what=process&for=24h');
+    expect(done.statusCode).toBe(200);
+    expect(done.body).toContain('Invoices');
+    expect(await mutes(viewer.token)).toMatchObject([
+      { scope: 'tenant', match: { process: 'Invoices' }, until: new Date(clock.now() + DAY).toISOString(), createdBy: { userId: admin.userId } },
+    ]);
+    const audit = (await t.call('GET', `${api}/alert-actions`, undefined, admin.token)).json().items;
+    expect(audit[0]).toMatchObject({ action: 'mute', via: 'email', by: { userId: admin.userId } });
+  });
+
+  it('snoozes for the clicker only, until a time chosen in its own zone', async () => {
+    await t.call('PATCH', `${api}/users/${viewer.userId}`, { timeZone: 'Europe/Paris' });
+    const alertId = await raise({ robot: 'R8' });
+    const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).snooze;
+    expect((await post(url, 'what=robot&for=until&until=2026-03-02T18:00')).statusCode).toBe(200);
+    const own = (await mutes(viewer.token)).filter((m: { scope: string }) => m.scope === 'user');
+    expect(own).toMatchObject([{ match: { robot: 'R8' }, until: '2026-03-02T17:00:00.000Z', createdBy: { userId: viewer.userId } }]);
+    expect((await mutes(admin.token)).filter((m: { scope: string }) => m.scope === 'user')).toEqual([]);
+    const bad = await post(url, 'what=robot&for=until&until=2020-01-01T00:00');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].path).toBe('until');
+    expect((await post(url, 'what=robot&for=forever')).statusCode).toBe(400);
+  });
+
+  it('acknowledges from the email, visible to every reader, and GET alone acknowledges nothing', async () => {
+    const alertId = await raise({ robot: 'R9' });
+    const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).acknowledge;
+    expect((await get(url)).statusCode).toBe(200);
+    expect((await t.call('GET', `${api}/alerts/${alertId}`, undefined, admin.token)).json().acknowledgedBy).toBeNull();
+    clock.advance(1000);
+    const done = await post(url);
+    expect(done.statusCode).toBe(200);
+    expect(done.body).toContain('acts user');
+    expect((await t.call('GET', `${api}/alerts/${alertId}`, undefined, admin.token)).json()).toMatchObject({
+      acknowledgedBy: { userId: viewer.userId, name: 'acts user' },
+      acknowledgedAt: new Date(clock.now()).toISOString(),
+    });
+  });
+
+  it('answers 404 for a tampered, expired or foreign link, and 403 once the recipient lost the permission', async () => {
+    const alertId = await raise({ robot: 'R10' });
+    const url = links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { alertId }).acknowledge!;
+    const tampered = `${url.slice(0, -3)}${url.endsWith('AAA') ? 'BBB' : 'AAA'}`;
+    for (const bad of [tampered, 'https://tocsin.example.com/actions/nope']) {
+      for (const res of [await get(bad), await post(bad)]) {
+        expect(res.statusCode).toBe(404);
+        expect(res.headers['content-type']).toContain('application/problem+json');
+      }
+    }
+    // Another tenant's alert, or a token naming this tenant for another tenant's user.
+    expect((await post(links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { alertId: foreignAlert }).acknowledge)).statusCode).toBe(404);
+    const strangerId = (await t.call('GET', '/api/v1/tenants/other-acts/users')).json().items[0].id;
+    expect((await get(links.urlsFor({ tenantId, userId: strangerId, canMute: true }, { alertId }).snooze)).statusCode).toBe(404);
+
+    const muteUrl = links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { alertId }).mute;
+    await t.call('PATCH', `${api}/users/${admin.userId}`, { roles: ['Alerts Viewer'] });
+    expect((await post(muteUrl)).statusCode).toBe(403);
+    expect((await post(url)).statusCode).toBe(200);
+    await t.call('PATCH', `${api}/users/${admin.userId}`, { roles: [] });
+    expect((await get(url)).statusCode).toBe(403);
+    await t.call('PATCH', `${api}/users/${admin.userId}`, { roles: ['Administrator'] });
+
+    clock.advance(7 * DAY + 1);
+    expect((await get(url)).statusCode).toBe(404);
+    expect((await post(muteUrl)).statusCode).toBe(404);
+  });
+});

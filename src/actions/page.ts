@@ -1,0 +1,81 @@
+import { emailTranslator } from '../i18n/email-i18n.js';
+import { localeFormat } from '../i18n/format.js';
+import type { Language } from '../i18n/languages.js';
+import type { MatchPart } from '../mutes/model.js';
+import { matchText } from '../reports/templates/daily-email.js';
+import { escapeHtml, smallPage } from '../reports/unsubscribe/page.js';
+import type { ActionKind } from './token.js';
+
+/** DURATIONS are the choices of how long a mute or snooze lasts; `until` takes a chosen time. */
+export const DURATIONS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 } as const;
+
+/** Duration is one of the form's choices. */
+export type Duration = keyof typeof DURATIONS | 'until';
+
+const DURATION_LABEL: Record<Duration, string> = { '1h': 'actions.hour', '24h': 'actions.day', '7d': 'actions.week', until: 'actions.until' };
+
+/** WhatOption is one way to read "this source" that the form offers, e.g. `robot` R7. */
+export interface WhatOption {
+  readonly key: 'robot' | 'process' | 'queue' | 'event';
+  readonly parts: readonly MatchPart[];
+}
+
+/** PageContext is who the page speaks to, in which language and zone, and what it is about. */
+export interface PageContext {
+  readonly language: Language;
+  readonly timeZone: string;
+  readonly tenantName: string;
+  readonly action: ActionKind;
+  /** The alert's event and message, for the acknowledge page. */
+  readonly alertTitle: string;
+  readonly options: readonly WhatOption[];
+}
+
+const TITLE: Record<ActionKind, string> = { mute: 'actions.muteTitle', snooze: 'actions.snoozeTitle', acknowledge: 'actions.acknowledgeTitle' };
+
+/** whatText writes an option for people: `Robot: R7`, `Event: Robot went offline`. */
+export function whatText(parts: readonly MatchPart[], language: Language): string {
+  return matchText(parts, emailTranslator(language), localeFormat(language, 'UTC'));
+}
+
+/**
+ * confirmationPage is what GET shows: the question and a form that posts back to the same URL
+ * (a mail scanner following the link changes nothing). Mute and snooze offer what to match and
+ * for how long; acknowledge only confirms.
+ */
+export function confirmationPage(c: PageContext): string {
+  const t = emailTranslator(c.language);
+  const title = t(TITLE[c.action]);
+  if (c.action === 'acknowledge') {
+    const intro = escapeHtml(t('actions.acknowledgeIntro', { tenant: c.tenantName, alert: c.alertTitle }));
+    return smallPage(c.language, title, `<p>${intro}</p><form method="post"><button type="submit">${escapeHtml(t('actions.acknowledge'))}</button></form>`);
+  }
+  const intro = escapeHtml(t(c.action === 'mute' ? 'actions.muteIntro' : 'actions.snoozeIntro', { tenant: c.tenantName }));
+  const radio = (name: string, value: string, label: string, checked: boolean) =>
+    `<label><input type="radio" name="${name}" value="${value}"${checked ? ' checked' : ''}> ${escapeHtml(label)}</label>`;
+  const which = c.options.map((o, i) => radio('what', o.key, whatText(o.parts, c.language), i === 0)).join('');
+  const durations = (Object.keys(DURATION_LABEL) as Duration[])
+    .map((d) => (d === 'until' ? `${radio('for', d, t(DURATION_LABEL[d]), false)}<input type="datetime-local" name="until" aria-label="${escapeHtml(t('actions.until'))}">` : radio('for', d, t(DURATION_LABEL[d]), d === '1h')))
+    .join('');
+  return smallPage(
+    c.language,
+    title,
+    `<p>${intro}</p><form method="post"><fieldset><legend>${escapeHtml(t('actions.which'))}</legend>${which}</fieldset>` +
+      `<fieldset><legend>${escapeHtml(t('actions.duration'))}</legend>${durations}</fieldset><button type="submit">${escapeHtml(t('actions.confirm'))}</button></form>`,
+  );
+}
+
+/** donePage is what POST answers once the action is applied. */
+export function donePage(c: PageContext, done: { what?: readonly MatchPart[]; until?: number; name?: string; at?: number }): string {
+  const t = emailTranslator(c.language);
+  const fmt = localeFormat(c.language, c.timeZone);
+  const sentence =
+    c.action === 'acknowledge'
+      ? t('actions.done', { alert: c.alertTitle, name: done.name ?? '', time: fmt.dateTime(done.at ?? 0) })
+      : t(c.action === 'mute' ? 'actions.muted' : 'actions.snoozed', {
+          tenant: c.tenantName,
+          what: whatText(done.what ?? [], c.language),
+          until: fmt.dateTime(done.until ?? 0),
+        });
+  return smallPage(c.language, t(TITLE[c.action]), `<p>${escapeHtml(sentence)}</p>`);
+}

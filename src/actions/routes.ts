@@ -1,0 +1,147 @@
+import { DateTime } from 'luxon';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { userPrincipal } from '../access/principal.js';
+import { acknowledgeAlert } from '../alerts/acknowledgements.js';
+import { eventDisplayName } from '../alerts/catalogue.js';
+import { type StoredAlert, toStoredAlert } from '../alerts/store.js';
+import type { RouteModule } from '../http/context.js';
+import { fieldError, forbidden, notFound } from '../http/problem.js';
+import { muteAlerts } from '../mutes/actions.js';
+import { type MuteMatch, matchParts, sourceMatchOf } from '../mutes/model.js';
+import { languageOf } from '../recipients/eligibility.js';
+import type { Db } from '../storage/database.js';
+import { ActionLinks } from './links.js';
+import { DURATIONS, type Duration, type PageContext, type WhatOption, confirmationPage, donePage } from './page.js';
+import type { ActionGrant } from './token.js';
+
+const params = z.object({ token: z.string().min(1).max(600) });
+
+/** Resolved is a genuine link checked against the database: who acts, on what, in which words. */
+interface Resolved {
+  readonly grant: ActionGrant;
+  readonly actor: { readonly userId: string; readonly name: string };
+  readonly alert: StoredAlert | undefined;
+  /** What a mute or snooze may match, by option key. */
+  readonly matches: ReadonlyMap<string, MuteMatch>;
+  readonly page: PageContext;
+}
+
+/**
+ * resolve checks a link now: a genuine, unexpired token (else 404), for a user still active in
+ * the token's tenant (404), still holding Alerts.View, and Alerts.Edit to mute for everyone (403),
+ * about an alert that still exists in that tenant (404).
+ */
+async function resolve(db: Db, links: ActionLinks, token: string): Promise<Resolved> {
+  const grant = links.open(token);
+  if (!grant) throw notFound('Action link');
+  const principal = await userPrincipal(db, grant.userId);
+  if (!principal || principal.kind !== 'user' || principal.tenantId !== grant.tenantId) throw notFound('Action link');
+  if (!principal.permissions.has('Alerts.View')) throw forbidden('This link needs the Alerts.View permission, which its recipient no longer holds.');
+  if (grant.action === 'mute' && !principal.permissions.has('Alerts.Edit')) {
+    throw forbidden('Muting for everyone needs the Alerts.Edit permission, which this link\'s recipient no longer holds.');
+  }
+  const [tenant, user, row] = await Promise.all([
+    db.selectFrom('tenants').select(['display_name', 'language', 'time_zone']).where('id', '=', grant.tenantId).executeTakeFirstOrThrow(),
+    db.selectFrom('users').select(['name', 'language', 'time_zone']).where('id', '=', grant.userId).executeTakeFirstOrThrow(),
+    grant.alertId === undefined
+      ? undefined
+      : db.selectFrom('alerts').selectAll().where('tenant_id', '=', grant.tenantId).where('id', '=', grant.alertId).executeTakeFirst(),
+  ]);
+  if (grant.alertId !== undefined && !row) throw notFound('Alert');
+  const alert = row ? toStoredAlert(row) : undefined;
+  const language = languageOf(user.language, tenant.language);
+  const subject = alert ?? { component: grant.event?.component ?? '', event: grant.event?.event ?? '', source: null };
+  const matches = new Map<string, MuteMatch>();
+  for (const key of ['robot', 'process', 'queue', 'event'] as const) {
+    const match = sourceMatchOf(subject, key);
+    if (match) matches.set(key, match);
+  }
+  const options: WhatOption[] = [...matches].map(([key, match]) => ({ key: key as WhatOption['key'], parts: matchParts(match, language) }));
+  return {
+    grant,
+    actor: { userId: grant.userId, name: user.name },
+    alert,
+    matches,
+    page: {
+      language,
+      timeZone: user.time_zone ?? tenant.time_zone,
+      tenantName: tenant.display_name,
+      action: grant.action,
+      alertTitle: alert ? `${eventDisplayName(alert.event, language)}: ${alert.message.slice(0, 200)}` : '',
+      options,
+    },
+  };
+}
+
+/** untilOf reads the form's duration (1 h when none is chosen) as an end time after `now`. */
+function untilOf(form: URLSearchParams, now: number, timeZone: string): number {
+  const choice = (form.get('for') ?? '1h') as Duration;
+  if (choice === 'until') {
+    const chosen = DateTime.fromISO(form.get('until') ?? '', { zone: timeZone });
+    if (!chosen.isValid) throw fieldError('until', 'must be a date and time such as 2026-03-01T18:00');
+    if (chosen.toMillis() <= now) throw fieldError('until', 'must be in the future');
+    return chosen.toMillis();
+  }
+  const span = DURATIONS[choice as keyof typeof DURATIONS];
+  if (span === undefined) throw fieldError('for', 'must be 1h, 24h, 7d or until');
+  return now + span;
+}
+
+const html = 'text/html; charset=utf-8';
+
+/**
+ * actionRoutes are API.md's email actions (no login): GET /actions/{token} shows a confirmation
+ * page in the recipient's language and changes nothing (mail scanners follow links); POST
+ * applies it (mute for the tenant, snooze for the recipient, or acknowledge) and records it in
+ * the audit list as done `via: email`.
+ */
+export const actionRoutes: RouteModule = (app, { storage, config, clock, secretBox }) => {
+  const db = storage.db;
+  const links = new ActionLinks(secretBox, config.publicUrl, config.actionLinkMs, clock);
+
+  app.get(
+    '/actions/:token',
+    { config: { access: 'public', problems: [403] }, schema: { params, description: 'Shows what the email\'s action link does, with a form; changes nothing. 404 for a tampered, expired or foreign link.' } },
+    async (request, reply) => {
+      const resolved = await resolve(db, links, request.params.token);
+      return reply.type(html).header('cache-control', 'no-store').send(confirmationPage(resolved.page));
+    },
+  );
+
+  void app.register(async (scope) => {
+    // The page's form posts form-encoded fields; any other body is read as no choice made.
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => done(null, body));
+    scope.withTypeProvider<ZodTypeProvider>().post(
+      '/actions/:token',
+      {
+        config: { access: 'public', problems: [403] },
+        bodyLimit: 4096,
+        schema: {
+          params,
+          description:
+            'Applies the action → 200 page. Mute and snooze read the form fields `what` (robot, process, queue or event) and `for` (1h, 24h, 7d, or until with `until` a local date-time); 1 h of the first choice when none is given.',
+        },
+      },
+      async (request, reply) => {
+        const r = await resolve(db, links, request.params.token);
+        const now = clock.now();
+        const form = new URLSearchParams(typeof request.body === 'string' ? request.body : '');
+        let page: string;
+        if (r.grant.action === 'acknowledge') {
+          const ack = await acknowledgeAlert(db, r.grant.tenantId, r.alert!, r.actor, 'email', now);
+          page = donePage(r.page, { name: ack.by.name, at: ack.at });
+        } else {
+          const key = form.get('what') ?? [...r.matches.keys()][0]!;
+          const match = r.matches.get(key);
+          if (!match) throw fieldError('what', `must be one of ${[...r.matches.keys()].join(', ')}`);
+          const until = untilOf(form, now, r.page.timeZone);
+          const scope = r.grant.action === 'mute' ? 'tenant' : 'user';
+          await muteAlerts(db, r.grant.tenantId, { scope, ownerId: scope === 'user' ? r.actor.userId : null, match, until }, r.actor, 'email', now);
+          page = donePage(r.page, { what: matchParts(match, r.page.language), until });
+        }
+        return reply.type(html).header('cache-control', 'no-store').send(page);
+      },
+    );
+  });
+};
