@@ -305,6 +305,16 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect((await h.post(source, body, { 'webhook-id': 'msg_k', 'webhook-timestamp': ts, 'webhook-signature': wrongKey })).statusCode).toBe(401);
     });
 
+    it('takes a message id of any length as its idempotency key', async () => {
+      const source = await h.create('webhook');
+      const id = `msg_${'x'.repeat(5_000)}`;
+      const first = await h.standard(source, { severity: 'Info', component: 'Jobs', message: 'long id' }, { id });
+      expect(first.statusCode, first.body).toBe(202);
+      expect((await h.standard(source, { severity: 'Info', component: 'Jobs', message: 'long id' }, { id })).json().ids).toEqual(first.json().ids);
+      const other = await h.standard(source, { severity: 'Info', component: 'Jobs', message: 'long id' }, { id: `${id}y` });
+      expect(other.json().ids).not.toEqual(first.json().ids);
+    });
+
     it('accepts a signature list with the rotated secret among others, and names the invalid field in a 400', async () => {
       const source = await h.create('webhook');
       const next = (await t.call('POST', `${base}/${source.id}/rotate-secret`)).json().secret;

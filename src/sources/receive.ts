@@ -7,7 +7,7 @@ import type { Db } from '../storage/database.js';
 import { classifyDbError } from '../storage/errors.js';
 import { mapAlertmanager } from './mapping/alertmanager.js';
 import { mapOrchestratorEvent } from './mapping/orchestrator.js';
-import { type MappedAlerts, type MappingFailure, applyOverride } from './mapping/shared.js';
+import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey } from './mapping/shared.js';
 import type { SourceKind, SourceMapping } from './model.js';
 import { signingKey } from './secrets.js';
 import { verifyBearerOrBasic, verifyOrchestrator, verifyStandardWebhook, type Verdict } from './signatures.js';
@@ -70,7 +70,7 @@ function mapWebhook(body: unknown, webhookId: string, mapping: SourceMapping): {
     }
     return [{ ...alert, severity: resolved.severity, component: resolved.component }];
   });
-  return { alerts, deliveryKeys: [`webhook-id:${webhookId}`], ignored };
+  return { alerts, deliveryKeys: [deliveryKey('webhook-id', webhookId)], ignored };
 }
 
 /** normalised checks the mapped alerts like REST input; a failure names the alert and field. */

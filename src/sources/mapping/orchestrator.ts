@@ -8,6 +8,7 @@ import {
   type Resolved,
   applyOverride,
   clip,
+  deliveryKey,
   eventName,
   firstLine,
   obj,
@@ -279,8 +280,8 @@ export function mapOrchestratorEvent(body: unknown, rawText: string, mapping: So
   const payload = body as Payload;
   const type = str(payload.Type, 128);
   if (!type) return { invalid: 'Type: must be the event type, e.g. job.faulted' };
-  const eventId = str(payload.EventId, 200);
-  const deliveryKeys = [`event:${eventId ?? hash(rawText)}`];
+  const eventId = str(payload.EventId, 100_000);
+  const deliveryKeys = [eventId ? deliveryKey('event', eventId) : `event:${hash(rawText)}`];
 
   let found = drafts(type, payload);
   if (found === 'quiet') found = [quietDraft(type)];
@@ -295,7 +296,7 @@ export function mapOrchestratorEvent(body: unknown, rawText: string, mapping: So
       ignored += 1;
       continue;
     }
-    const data = withPayload({ eventId: eventId ?? null, type, tenantId: payload.TenantId ?? null, folder: folder ?? null, ...draft.facts }, payload, rawText);
+    const data = withPayload({ eventId: eventId?.slice(0, 200) ?? null, type, tenantId: payload.TenantId ?? null, folder: folder ?? null, ...draft.facts }, payload, rawText);
     alerts.push({
       severity: resolved.severity,
       component: resolved.component,

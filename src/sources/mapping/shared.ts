@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { findComponent } from '../../alerts/catalogue.js';
 import { type AlertInput, MAX_DATA_BYTES, MAX_MESSAGE_LENGTH } from '../../alerts/input.js';
 import type { Severity } from '../../alerts/severity.js';
@@ -95,4 +96,12 @@ export function applyOverride(base: Resolved, overrides: Readonly<Record<string,
     if (entry.alert !== undefined) out.alert = entry.alert;
   }
   return out;
+}
+
+/**
+ * deliveryKey names a delivery by a sender's id: as given when short, else by its SHA-256, since
+ * a key is indexed (PostgreSQL refuses index entries of a few kilobytes) and ids are the sender's.
+ */
+export function deliveryKey(prefix: string, id: string): string {
+  return id.length <= 200 ? `${prefix}:${id}` : `${prefix}#sha256:${crypto.createHash('sha256').update(id).digest('base64url')}`;
 }
