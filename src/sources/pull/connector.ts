@@ -118,6 +118,8 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
   const owner = crypto.randomUUID();
   const tokens = new Map<string, { bearer: Bearer; version: number }>();
   const inFlight = new Map<string, Promise<void>>();
+  // Stopping aborts the upstream requests under way, so a slow Orchestrator never holds up shutdown.
+  const aborter = new AbortController();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> = Promise.resolve();
@@ -125,7 +127,7 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
   const bearerFor = async (row: SourceRow, credentials: Credentials, fresh: boolean): Promise<Bearer> => {
     const cached = tokens.get(row.id);
     if (!fresh && cached && cached.version === row.updated_at && cached.bearer.expiresAt > clock.now()) return cached.bearer;
-    const bearer = await signIn(credentials, clock.now());
+    const bearer = await signIn(credentials, clock.now(), aborter.signal);
     tokens.set(row.id, { bearer, version: row.updated_at });
     return bearer;
   };
@@ -133,11 +135,11 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
   const fetchPage = async (row: SourceRow, credentials: Credentials, cursorTime: number, skip: number) => {
     const bearer = await bearerFor(row, credentials, false);
     try {
-      return await fetchAlertsPage(credentials, bearer, cursorTime, skip, clock.now());
+      return await fetchAlertsPage(credentials, bearer, cursorTime, skip, clock.now(), aborter.signal);
     } catch (err) {
       // An expired or revoked token: sign in again once.
       if (!(err instanceof UpstreamError) || err.status !== 401) throw err;
-      return fetchAlertsPage(credentials, await bearerFor(row, credentials, true), cursorTime, skip, clock.now());
+      return fetchAlertsPage(credentials, await bearerFor(row, credentials, true), cursorTime, skip, clock.now(), aborter.signal);
     }
   };
 
@@ -186,7 +188,8 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
       if (!upstream) logger.warn({ err, sourceId: row.id }, 'pull import failed');
       else logger.info({ sourceId: row.id, status: upstream.status, error: upstream.message }, 'pull from upstream failed');
       outcome = upstream?.retryAfterMs !== undefined ? { ok: false, retryAfterMs: upstream.retryAfterMs } : { ok: false };
-      await recordReception(db, row.id, clock.now(), { outcome: 'unavailable', status: upstream?.status ?? 0, alertIds: [], error: message.slice(0, 500) }).catch(
+      // A poll cut short by shutdown is not the upstream's failure.
+      if (!aborter.signal.aborted) await recordReception(db, row.id, clock.now(), { outcome: 'unavailable', status: upstream?.status ?? 0, alertIds: [], error: message.slice(0, 500) }).catch(
         (e: unknown) => logger.warn({ err: e, sourceId: row.id }, 'could not record a pull failure'),
       );
     }
@@ -237,6 +240,7 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      aborter.abort();
       await ticking;
       await Promise.all(inFlight.values());
     },

@@ -31,10 +31,11 @@ export interface Bearer {
 // Orchestrator's Account/Authenticate tokens live 30 minutes by default and say nothing of it.
 const ROPC_REUSE_MS = 20 * 60_000;
 
-async function exchange(url: string, init: RequestInit, now: number): Promise<Response> {
+async function exchange(url: string, init: RequestInit, now: number, stop?: AbortSignal): Promise<Response> {
   let res: Response;
+  const timeout = AbortSignal.timeout(UPSTREAM_TIMEOUT_MS);
   try {
-    res = await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS) });
+    res = await fetch(url, { ...init, redirect: 'error', signal: stop ? AbortSignal.any([timeout, stop]) : timeout });
   } catch (err) {
     const cause = (err as Error).name === 'TimeoutError' ? `no answer within ${UPSTREAM_TIMEOUT_MS / 1000} s` : ((err as { cause?: Error }).cause?.message ?? (err as Error).message);
     throw new UpstreamError(`${new URL(url).host}: ${cause}`, undefined, undefined);
@@ -59,12 +60,12 @@ async function json(res: Response, what: string): Promise<unknown> {
  * `identityUrl` (form-encoded, the scope space-separated, Automation Cloud's external
  * applications); otherwise on-premises `POST {baseUrl}/api/Account/Authenticate`.
  */
-export async function signIn(credentials: Credentials, now: number): Promise<Bearer> {
+export async function signIn(credentials: Credentials, now: number, stop?: AbortSignal): Promise<Bearer> {
   if (credentials.clientId !== null && credentials.clientSecret !== null) {
     const tokenUrl = credentials.identityUrl ?? `${new URL(credentials.baseUrl).origin}/identity/connect/token`;
     const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret });
     if (credentials.scope) form.set('scope', credentials.scope);
-    const res = await exchange(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() }, now);
+    const res = await exchange(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() }, now, stop);
     const body = (await json(res, 'the token endpoint')) as { access_token?: unknown; expires_in?: unknown };
     if (typeof body.access_token !== 'string') throw new UpstreamError('the token endpoint answered no access_token', res.status, undefined);
     const lifetime = typeof body.expires_in === 'number' ? body.expires_in * 1000 : ROPC_REUSE_MS;
@@ -78,6 +79,7 @@ export async function signIn(credentials: Credentials, now: number): Promise<Bea
       body: JSON.stringify({ TenancyName: credentials.tenancyName ?? 'Default', UsernameOrEmailAddress: credentials.username, Password: credentials.password }),
     },
     now,
+    stop,
   );
   const body = (await json(res, 'Account/Authenticate')) as { result?: unknown };
   if (typeof body.result !== 'string') throw new UpstreamError('Account/Authenticate answered no result token', res.status, undefined);
@@ -86,7 +88,8 @@ export async function signIn(credentials: Credentials, now: number): Promise<Bea
 
 /**
  * fetchAlertsPage reads one page of upstream alerts after the cursor, with the folder header
- * when the source names one. It never marks anything read: that would change what people see upstream.
+ * when the source names one. It never marks anything read: that would change what people see
+ * upstream. `stop` aborts it (the worker is shutting down).
  */
 export async function fetchAlertsPage(
   credentials: Credentials,
@@ -94,10 +97,11 @@ export async function fetchAlertsPage(
   cursorTime: number,
   skip: number,
   now: number,
+  stop?: AbortSignal,
 ): Promise<{ alerts: UpstreamAlert[]; rows: number }> {
   const headers: Record<string, string> = { authorization: `Bearer ${bearer.token}`, accept: 'application/json' };
   if (credentials.organizationUnitId !== null) headers['x-uipath-organizationunitid'] = String(credentials.organizationUnitId);
-  const res = await exchange(alertsUrl(credentials.baseUrl, cursorTime, skip), { headers }, now);
+  const res = await exchange(alertsUrl(credentials.baseUrl, cursorTime, skip), { headers }, now, stop);
   const page = readAlertsPage(await json(res, '/odata/Alerts'));
   if ('invalid' in page) throw new UpstreamError(page.invalid, res.status, undefined);
   return page;
