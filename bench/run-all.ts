@@ -2,7 +2,7 @@
  * npm run bench — every benchmark of the project in one run, side by side with Prometheus
  * Alertmanager on the same machine and the same SMTP sink, written to docs/BENCHMARKS.md.
  *
- *   npm run bench -- [--runs 3] [--budget 26] [--quick] [--only ingest,latency,delivery,reports,outbox,scheduler]
+ *   npm run bench -- [--runs 3] [--budget 26] [--quick] [--only ingest,latency,delivery,reports,outbox,scheduler,sources]
  *                    [--cpu-prof] [--out docs/BENCHMARKS.md]
  *
  * PostgreSQL figures need TOCSIN_BENCH_PG_URL (or TOCSIN_TEST_PG_URL) pointing at a role that may
@@ -25,10 +25,10 @@ import { median } from './stats.js';
 import { api, provisionTenant, startTocsinServer } from './tocsin.js';
 
 /** The order the document reads in. */
-const DOC_ORDER = ['ingest', 'latency', 'delivery', 'reports', 'scheduler', 'outbox'] as const;
+const DOC_ORDER = ['ingest', 'sources', 'latency', 'delivery', 'reports', 'scheduler', 'outbox'] as const;
 type Step = (typeof DOC_ORDER)[number];
 /** The order the steps run in: the longest comparison first, while the budget is whole, so it gets the most runs. */
-const STEPS: readonly Step[] = ['delivery', 'ingest', 'latency', 'reports', 'scheduler', 'outbox'];
+const STEPS: readonly Step[] = ['delivery', 'ingest', 'sources', 'latency', 'reports', 'scheduler', 'outbox'];
 
 const { values: opts } = parseArgs({
   options: {
@@ -51,9 +51,10 @@ const SIZES = {
   deliveryEmails: QUICK ? 2_000 : 10_000,
   reportUsers: QUICK ? [1_000, 5_000] : [1_000, 10_000, 50_000],
   schedulerTenants: QUICK ? 2_000 : 10_000,
+  sourceEvents: QUICK ? 1_500 : 3_000,
 };
 /** What one run of each step costs at least, so earlier steps leave the later ones their time. */
-const MIN_STEP_MS: Record<Step, number> = { ingest: 45_000, latency: 50_000, delivery: 240_000, reports: 45_000, scheduler: 720_000, outbox: 100_000 };
+const MIN_STEP_MS: Record<Step, number> = { ingest: 45_000, sources: 90_000, latency: 50_000, delivery: 240_000, reports: 45_000, scheduler: 720_000, outbox: 100_000 };
 const BENCH = 'npm run bench --';
 /** Findings from CPU profiles, written by hand and carried into every regenerated document. */
 const HOT_PATHS = path.join(ROOT, 'bench', 'hot-paths.md');
@@ -165,6 +166,56 @@ async function ingestStep(): Promise<void> {
     notes: [`Tocsin on SQLite / Alertmanager: **${ratio(medianOf(sqlite), medianOf(am))}**; Tocsin on PostgreSQL / Alertmanager: ${ratio(medianOf(postgres), medianOf(am))}.`],
   });
   addTarget({ goal: 'ingestion on SQLite ≥ 2× Alertmanager', figure: `${formatNumber(medianOf(sqlite))} vs ${formatNumber(medianOf(am))} alerts/s = ${ratio(medianOf(sqlite), medianOf(am))}`, met: Number.isFinite(x) ? x >= 2 : undefined });
+}
+
+// ─── Inbound sources ──────────────────────────────────────────────────────────────────────────
+
+const SOURCE_KINDS = ['rest', 'orchestrator-webhook', 'alertmanager', 'webhook'] as const;
+const SOURCE_LABELS: Record<(typeof SOURCE_KINDS)[number], string> = {
+  rest: 'REST POST /alerts, one alert per request',
+  'orchestrator-webhook': 'orchestrator-webhook receiver (X-UiPath-Signature)',
+  alertmanager: 'alertmanager receiver (bearer secret)',
+  webhook: 'webhook receiver (Standard Webhooks signature)',
+};
+
+async function sourcesStep(): Promise<void> {
+  const n = SIZES.sourceEvents;
+  const script = `npm run bench:sources -- --events ${n} --clients 8 --pull-alerts 1000`;
+  const rates = Object.fromEntries(SOURCE_KINDS.map((k) => [k, figure(`${SOURCE_LABELS[k]}, SQLite`, 'events/s', script)])) as Record<(typeof SOURCE_KINDS)[number], ReturnType<typeof figure>>;
+  const lagP50 = figure('pull connector lag, p50 (interval 1 s)', 'ms', script);
+  const lagP95 = figure('pull connector lag, p95 (interval 1 s)', 'ms', script);
+  let duplicates = 0;
+  await repeat('sources', async (run) => {
+    log(`sources run ${run + 1} (bench/sources.ts)`);
+    const out = await runScript('bench/sources.ts', ['--events', String(n), '--clients', '8', '--pull-alerts', '1000'], { timeoutMs: 600_000 });
+    for (const r of jsonLines(out)) {
+      if (r.bench === 'sources-push') rates[r.kind as (typeof SOURCE_KINDS)[number]].runs.push(r.eventsPerSecond);
+      if (r.bench === 'sources-pull') {
+        lagP50.runs.push(r.lagP50Ms);
+        lagP95.runs.push(r.lagP95Ms);
+        duplicates += r.duplicates;
+      }
+    }
+  });
+  const rest = medianOf(rates.rest);
+  addSection({
+    title: 'Inbound sources: signed events per second, and the pull connector\'s lag',
+    method:
+      `bench/sources.ts. One \`tocsin serve --role api\` on SQLite with one source of each push kind; ${n.toLocaleString('en-US')} distinct events per kind, ` +
+      'one event per request from 8 keep-alive clients, each signed the way its sender signs (before the clock starts), every answer a 202 ' +
+      'after the commit; REST gets the same load (one alert per request, a robot token) in the same server, the kinds interleaved in 3 rounds ' +
+      'after a warm-up. Pull: a second Tocsin plays Orchestrator (Account/Authenticate, /odata/Alerts); 1,000 alerts are raised on it at 100 a ' +
+      "second while an orchestrator-pull source (interval 1 s) imports them; the lag is each alert's import time minus its CreationTime upstream.",
+    figures: [...SOURCE_KINDS.map((k) => rates[k]), lagP50, lagP95],
+    notes: [
+      `Per event, against REST in the same run: ${SOURCE_KINDS.slice(1).map((k) => `${k} ${ratio(medianOf(rates[k]), rest)}`).join(', ')}.`,
+      `Pull: ${duplicates} duplicates over all runs (each upstream alert is imported once).`,
+    ],
+  });
+  for (const k of SOURCE_KINDS.slice(1)) {
+    const x = medianOf(rates[k]) / rest;
+    addTarget({ goal: `${k} receiver ≥ 0.8× REST per event`, figure: `${formatNumber(medianOf(rates[k]))} vs ${formatNumber(rest)} events/s = ${ratio(medianOf(rates[k]), rest)}`, met: Number.isFinite(x) ? x >= 0.8 : undefined });
+  }
 }
 
 // ─── Latency ──────────────────────────────────────────────────────────────────────────────────
@@ -507,6 +558,7 @@ async function outboxStep(): Promise<void> {
 
 const STEP_RUNNERS: Record<Step, () => Promise<void>> = {
   ingest: ingestStep,
+  sources: sourcesStep,
   latency: latencyStep,
   delivery: deliveryStep,
   reports: reportsStep,
