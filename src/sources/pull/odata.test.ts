@@ -9,6 +9,7 @@ import {
   backoffMs,
   claimable,
   claimed,
+  deliveryKey,
   initialState,
   readAlertsPage,
   readState,
@@ -64,6 +65,9 @@ describe('pull connector decisions', () => {
     const page = readAlertsPage({ '@odata.context': 'x', value: [FAULTED, { Id: 42, CreationTime: FAULTED.CreationTime }, { NotificationName: 'no id' }] });
     expect(page).toMatchObject({ rows: 3, alerts: [{ Id: FAULTED.Id }, { Id: '42', NotificationName: 'Process.RaiseAlert' }] });
     expect(readAlertsPage({ error: 'nope' })).toEqual({ invalid: expect.stringContaining('value') });
+    // An Id too long for an index entry is keyed by its hash.
+    expect(deliveryKey({ ...FAULTED, Id: 'x'.repeat(5_000) }).length).toBeLessThan(100);
+    expect(deliveryKey(FAULTED)).toBe(`orch-alert:${FAULTED.Id}`);
   });
 
   it('backs off exponentially after failures, capped, and honours Retry-After (seconds or a date)', () => {

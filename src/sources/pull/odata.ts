@@ -1,6 +1,7 @@
 import { findComponent } from '../../alerts/catalogue.js';
 import { type AlertInput, MAX_DATA_BYTES, MAX_MESSAGE_LENGTH } from '../../alerts/input.js';
 import { parseSeverity } from '../../alerts/severity.js';
+import { deliveryKey as senderDeliveryKey } from '../mapping/shared.js';
 
 /**
  * The pull connector's decisions, free of I/O: which page to ask the upstream Orchestrator for,
@@ -140,9 +141,9 @@ export function readAlertsPage(body: unknown): { alerts: UpstreamAlert[]; rows: 
   return { alerts, rows: value.length };
 }
 
-/** deliveryKey is the per-source unique key of an upstream alert: imported once, whoever polls. */
+/** deliveryKey is the per-source unique key of an upstream alert: imported once, whoever polls (a long Id is hashed). */
 export function deliveryKey(alert: UpstreamAlert): string {
-  return `orch-alert:${alert.Id}`;
+  return senderDeliveryKey('orch-alert', alert.Id);
 }
 
 const MESSAGE_KEYS = ['Message', 'message', 'ErrorMessage', 'Details', 'Reason', 'Info'];
