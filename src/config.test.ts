@@ -22,3 +22,16 @@ describe('the HTTP body timeout setting', () => {
     for (const value of ['0', '50', 'soon']) expect(() => loadConfig({ TOCSIN_HTTP_BODY_TIMEOUT_MS: value })).toThrow(/TOCSIN_HTTP_BODY_TIMEOUT_MS/);
   });
 });
+
+describe('the system SMTP URL', () => {
+  it('is read once into the config, and a URL that cannot work stops the start naming the variable', () => {
+    expect(loadConfig({}).systemSmtp).toBeUndefined();
+    expect(loadConfig({ TOCSIN_SMTP_URL: 'smtps://ops:pw@mail.example.com?from=alerts@example.com' }).systemSmtp).toMatchObject({
+      url: 'smtps://ops:pw@mail.example.com?from=alerts@example.com',
+      smtp: { host: 'mail.example.com', port: 465, security: 'tls', username: 'ops', fromAddress: 'alerts@example.com' },
+      secrets: { password: 'pw' },
+    });
+    expect(() => loadConfig({ TOCSIN_SMTP_URL: 'smtp://ops:pw@mail.example.com' })).toThrow(ConfigError);
+    expect(() => loadConfig({ TOCSIN_SMTP_URL: 'http://mail.example.com' })).toThrow(/TOCSIN_SMTP_URL/);
+  });
+});

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
+import { type UrlSmtp, urlSmtp } from './settings/smtp-settings.js';
 import { DEFAULT_DB_POOL_SIZE } from './storage/storage.js';
 
 const booleanFromEnv = z
@@ -42,6 +43,8 @@ export interface Config {
   readonly secretKey: string | undefined;
   /** The system default SMTP server; undefined means the built-in mail catcher. */
   readonly smtpUrl: string | undefined;
+  /** TOCSIN_SMTP_URL read once: what every resolution of the system default starts from. */
+  readonly systemSmtp: UrlSmtp | undefined;
   readonly summaryIntervalSeconds: number;
   readonly publicUrl: string;
   readonly allowPrivateSmtpHosts: boolean;
@@ -78,6 +81,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  let systemSmtp: UrlSmtp | undefined;
+  try {
+    systemSmtp = e.TOCSIN_SMTP_URL === undefined ? undefined : urlSmtp(e.TOCSIN_SMTP_URL);
+  } catch (err) {
+    // Every tenant on the default would fail later; stop at start-up instead, naming the variable.
+    throw new ConfigError(`invalid configuration:\n  TOCSIN_SMTP_URL: ${(err as Error).message}`);
+  }
   const dataDir = path.resolve(e.TOCSIN_DATA_DIR);
   return Object.freeze({
     databaseUrl: e.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'tocsin.db')}`,
@@ -86,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: e.TOCSIN_ADMIN_TOKEN,
     secretKey: e.TOCSIN_SECRET_KEY,
     smtpUrl: e.TOCSIN_SMTP_URL,
+    systemSmtp,
     summaryIntervalSeconds: e.TOCSIN_SUMMARY_INTERVAL_SECONDS,
     publicUrl: (e.TOCSIN_PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
     allowPrivateSmtpHosts: e.TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS,

@@ -33,9 +33,10 @@ import type { ComposerRegistry } from './delivery/outbox/render.js';
 import { COMMIT_WINDOW_MS, DeliveryWorker } from './delivery/outbox/worker.js';
 import { CONNECTIONS_PER_ENDPOINT, createMailSender } from './delivery/smtp/sender.js';
 import { composersFor, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
-import { resolveEndpoint } from './settings/endpoint.js';
+import { endpointContext, resolveEndpoint } from './settings/endpoint.js';
 import { startPullConnector } from './sources/pull/connector.js';
 import type { SecretBox } from './settings/secret-box.js';
+import type { UrlSmtp } from './settings/smtp-settings.js';
 import type { Clock } from './shared/clock.js';
 import type { Storage } from './storage/storage.js';
 
@@ -47,8 +48,8 @@ export interface PipelineDeps {
   readonly logger: Logger;
   readonly registry: Registry;
   readonly secretBox: SecretBox;
-  /** The system default SMTP URL in force (TOCSIN_SMTP_URL, else the built-in catcher's). */
-  readonly systemSmtpUrl: string;
+  /** The system default SMTP in force, read once at start (TOCSIN_SMTP_URL, else the built-in catcher's). */
+  readonly systemSmtp: UrlSmtp;
 }
 
 /** Stoppable is a started loop of a stage. */
@@ -120,8 +121,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     if (sends) scheduler = startReportScheduler({ storage, clock, logger, config, doorbell, registry });
 
     // resolve endpoint, compose: what one attempt reads at send time.
-    const endpointContext = { systemSmtpUrl: deps.systemSmtpUrl, allowPrivateHosts: config.allowPrivateSmtpHosts };
-    const resolve: EndpointResolver = (tenantId) => resolveEndpoint(storage.db, deps.secretBox, tenantId, endpointContext);
+    const context = endpointContext(config, deps.systemSmtp);
+    const resolve: EndpointResolver = (tenantId) => resolveEndpoint(storage.db, deps.secretBox, tenantId, context);
     const compose = composersFor({ storage, clock, logger, config, secretBox: deps.secretBox });
 
     // claim → (resolve → compose → send) → record, in worker processes.

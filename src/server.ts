@@ -27,7 +27,7 @@ import { unsubscribeRoutes } from './reports/unsubscribe/routes.js';
 import { settingsRoutes } from './settings/routes.js';
 import { sourceRoutes } from './sources/routes.js';
 import { openSecretBox } from './settings/open-secret-box.js';
-import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl } from './settings/smtp-settings.js';
+import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl, urlSmtp } from './settings/smtp-settings.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { migrate } from './storage/migrate.js';
 import { openStorageWhenReachable } from './storage/connect.js';
@@ -122,14 +122,14 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
     const secretBox = openSecretBox(config);
 
     let mailCatcher: MailCatcher | undefined;
-    let systemSmtpUrl = config.smtpUrl;
-    if (!systemSmtpUrl && (options.mailCatcher ?? true)) {
+    let systemSmtp = config.systemSmtp;
+    if (!systemSmtp && (options.mailCatcher ?? true)) {
       mailCatcher = new MailCatcher();
       const port = await mailCatcher.listen(config.mailCatcherPort);
       closers.unshift(() => mailCatcher!.close());
-      systemSmtpUrl = catcherSmtpUrl(port);
+      systemSmtp = urlSmtp(catcherSmtpUrl(port));
     }
-    systemSmtpUrl ??= DEFAULT_SYSTEM_SMTP_URL;
+    systemSmtp ??= urlSmtp(DEFAULT_SYSTEM_SMTP_URL);
 
     const metrics = new Metrics();
     // The path of an alert from POST to an inbox, stage by stage: see src/pipeline.ts.
@@ -140,7 +140,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       logger,
       registry: metrics.registry,
       secretBox,
-      systemSmtpUrl,
+      systemSmtp,
     });
     closers.unshift(() => pipeline.stop());
     const deps: AppDeps = {
@@ -153,7 +153,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       metrics,
       secretBox,
       ...(mailCatcher ? { mailCatcher } : {}),
-      systemSmtpUrl,
+      systemSmtp,
       ingest: pipeline.ingest,
     };
     const app = await buildApp(deps, routesFor(config.role));
@@ -178,7 +178,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       deps,
       generatedAdminToken: admin.generated,
       url,
-      systemSmtpUrl,
+      systemSmtpUrl: systemSmtp.url,
       decisionsSettled: () => pipeline.decide.settled(),
       close: () => runAll(closers),
     };

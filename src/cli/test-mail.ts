@@ -4,7 +4,7 @@ import { createMailSender } from '../delivery/smtp/sender.js';
 import { findTenant } from '../http/access-hook.js';
 import { LANGUAGES, type Language } from '../i18n/languages.js';
 import { openSecretBox } from '../settings/open-secret-box.js';
-import { catcherSmtpUrl } from '../settings/smtp-settings.js';
+import { catcherSmtpUrl, urlSmtp } from '../settings/smtp-settings.js';
 import { sendTestMail } from '../settings/test-mail.js';
 import { systemClock } from '../shared/clock.js';
 import { isEmailAddress } from '../shared/validation.js';
@@ -47,7 +47,7 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
         clock: systemClock,
         context: {
           // Without TOCSIN_SMTP_URL the default is the catcher of the running `tocsin serve`.
-          systemSmtpUrl: config.smtpUrl ?? catcherSmtpUrl(config.mailCatcherPort),
+          systemSmtp: config.systemSmtp ?? urlSmtp(catcherSmtpUrl(config.mailCatcherPort)),
           allowPrivateHosts: config.allowPrivateSmtpHosts,
         },
       },

@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import type { MailCatcher } from '../delivery/catcher/mail-catcher.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { SecretBox } from '../settings/secret-box.js';
+import type { UrlSmtp } from '../settings/smtp-settings.js';
 import type { Clock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -53,8 +54,8 @@ export interface AppDeps {
   readonly secretBox: SecretBox;
   /** The built-in mail catcher, when this process runs one (npm start). */
   readonly mailCatcher?: MailCatcher;
-  /** The system default SMTP URL in force: TOCSIN_SMTP_URL, else the built-in catcher's (settings' DEFAULT_SYSTEM_SMTP_URL when absent). */
-  readonly systemSmtpUrl?: string;
+  /** The system default SMTP URL in force, read once at start: TOCSIN_SMTP_URL, else the built-in catcher's (settings' DEFAULT_SYSTEM_SMTP_URL when absent). */
+  readonly systemSmtp: UrlSmtp;
   /** The pipeline's ingest stage (src/pipeline.ts), which the alert routes hand their alerts to. */
   readonly ingest: AlertIngest;
 }

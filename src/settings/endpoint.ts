@@ -1,22 +1,28 @@
+import type { Config } from '../config.js';
 import type { SmtpEndpoint } from '../delivery/contract.js';
 import { StageError } from '../shared/stage-error.js';
 import type { Db } from '../storage/database.js';
 import { RefusedHostError, type Resolver, checkSmtpHost } from './host-guard.js';
 import { type TenantMailSettings, getMailSettings, getSystemSmtp, openCustomSecrets } from './mail-settings.js';
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
-import type { SmtpSecrets, StoredSmtp } from './smtp-settings.js';
+import type { SmtpSecrets, StoredSmtp, UrlSmtp } from './smtp-settings.js';
 
 /** UNREADABLE_SECRET explains a stored secret that no longer opens. */
 export const UNREADABLE_SECRET = 'The stored SMTP password or token no longer decrypts (the secret key changed): save it again.';
 
 /** EndpointContext is what resolving an endpoint needs besides the tenant's own settings. */
 export interface EndpointContext {
-  /** The system default SMTP URL in force (`Tocsin.systemSmtpUrl`). */
-  readonly systemSmtpUrl: string;
+  /** The system default SMTP URL in force, read once at start-up (`Tocsin.systemSmtp`). */
+  readonly systemSmtp: UrlSmtp;
   /** TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS: when false, tenant hosts must resolve to public addresses. */
   readonly allowPrivateHosts: boolean;
   /** DNS, replaceable in tests. */
   readonly resolver?: Resolver;
+}
+
+/** endpointContext is how this process resolves endpoints: its configuration and its system default read at start. */
+export function endpointContext(config: Pick<Config, 'allowPrivateSmtpHosts'>, systemSmtp: UrlSmtp): EndpointContext {
+  return { systemSmtp, allowPrivateHosts: config.allowPrivateSmtpHosts };
 }
 
 /** SmtpSource says whose settings an endpoint uses. */
@@ -72,12 +78,12 @@ export async function effectiveSmtp(
   secretBox: SecretBox,
   tenantId: string,
   settings: TenantMailSettings,
-  systemSmtpUrl: string,
+  systemSmtp: UrlSmtp,
 ): Promise<{ smtp: StoredSmtp; secrets: SmtpSecrets; source: SmtpSource }> {
   if (settings.useCustom && settings.custom) {
     return { smtp: settings.custom, secrets: await openCustomSecrets(db, secretBox, tenantId), source: 'custom' };
   }
-  const system = await getSystemSmtp(db, secretBox, systemSmtpUrl);
+  const system = await getSystemSmtp(db, secretBox, systemSmtp);
   return { smtp: system.smtp, secrets: system.secrets, source: 'system' };
 }
 
@@ -102,7 +108,7 @@ export async function resolveEndpoint(db: Db, secretBox: SecretBox, tenantId: st
   const settings = await getMailSettings(db, tenantId);
   if (!settings.alertsEmailEnabled) throw new EndpointRefusedError('alerts-email-disabled', ALERTS_EMAIL_DISABLED, false);
   try {
-    const { smtp, secrets, source } = await effectiveSmtp(db, secretBox, tenantId, settings, context.systemSmtpUrl);
+    const { smtp, secrets, source } = await effectiveSmtp(db, secretBox, tenantId, settings, context.systemSmtp);
     return await guardEndpoint(toEndpoint(smtp, secrets), source, context);
   } catch (err) {
     if (err instanceof RefusedHostError) throw new EndpointRefusedError('refused-host', err.message, err.retryable);

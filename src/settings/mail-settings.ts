@@ -14,7 +14,7 @@ import {
   mergeSmtp,
   parseStoredSmtp,
   showSmtp,
-  smtpFromUrl,
+  type UrlSmtp,
   smtpSettingsInput,
 } from './smtp-settings.js';
 import type { MailSettingsTables } from './tables.js';
@@ -258,10 +258,10 @@ export interface SystemSmtp {
   readonly source: 'url' | 'saved';
 }
 
-/** getSystemSmtp reads the system default: what a host admin saved, else the start-up URL. */
-export async function getSystemSmtp(db: Db, secretBox: SecretBox, systemSmtpUrl: string): Promise<SystemSmtp> {
+/** getSystemSmtp reads the system default: what a host admin saved, else the start-up URL (read once, at start). */
+export async function getSystemSmtp(db: Db, secretBox: SecretBox, startup: UrlSmtp): Promise<SystemSmtp> {
   const row = await db.selectFrom('host_settings').select('value').where('key', '=', SYSTEM_KEY).executeTakeFirst();
-  if (!row) return { ...smtpFromUrl(systemSmtpUrl), source: 'url' };
+  if (!row) return { smtp: startup.smtp, secrets: startup.secrets, source: 'url' };
   const saved = JSON.parse(row.value) as { smtp: string; password: string | null; accessToken: string | null };
   return {
     smtp: parseStoredSmtp(saved.smtp)!,
@@ -284,11 +284,11 @@ export function showSystemSmtp(system: SystemSmtp): SmtpSettingsView & { source:
 export async function saveSystemSmtp(
   db: Db,
   secretBox: SecretBox,
-  systemSmtpUrl: string,
+  startup: UrlSmtp,
   input: SmtpSettingsInput,
   clock: Clock,
 ): Promise<SystemSmtp> {
-  const current = await getSystemSmtp(db, secretBox, systemSmtpUrl);
+  const current = await getSystemSmtp(db, secretBox, startup);
   const merged = mergeOrExplain('', current.smtp, current.secrets, input);
   const value = JSON.stringify({
     smtp: JSON.stringify(merged.smtp),
@@ -300,5 +300,5 @@ export async function saveSystemSmtp(
     .values({ key: SYSTEM_KEY, value, updated_at: clock.now() })
     .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: clock.now() }))
     .execute();
-  return getSystemSmtp(db, secretBox, systemSmtpUrl);
+  return getSystemSmtp(db, secretBox, startup);
 }

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { tenantOf } from '../access/routes.js';
-import { ConfigError } from '../config.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
 import type { AppDeps, RouteModule } from '../http/context.js';
 import { tooManyRequests } from '../http/problem.js';
 import { emailAddress } from '../shared/validation.js';
-import type { EndpointContext } from './endpoint.js';
+import { endpointContext } from './endpoint.js';
 import {
   clearCustomSmtp,
   getMailSettings,
@@ -17,7 +16,7 @@ import {
   showSystemSmtp,
 } from './mail-settings.js';
 import { RateLimiter } from './rate-limit.js';
-import { DEFAULT_SYSTEM_SMTP_URL, smtpFromUrl, smtpSettingsInput } from './smtp-settings.js';
+import { smtpSettingsInput } from './smtp-settings.js';
 import { odataSettingsRoutes } from './odata-routes.js';
 import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.js';
 
@@ -29,24 +28,13 @@ export const TEST_MAILS_PER_MINUTE = 10;
 /** testMailInput is the body of `POST /settings/mail/test`. */
 export const testMailInput = z.object({ sendTo: emailAddress.optional(), settings: smtpSettingsInput.optional() }).strict();
 
-/** endpointContext is how this process resolves endpoints, from its configuration. */
-export function endpointContext(deps: Pick<AppDeps, 'config' | 'systemSmtpUrl'>): EndpointContext {
-  return { systemSmtpUrl: deps.systemSmtpUrl ?? DEFAULT_SYSTEM_SMTP_URL, allowPrivateHosts: deps.config.allowPrivateSmtpHosts };
-}
-
 /** settingsRoutes are the tenant's Mail tab, Test Mail Settings and the host's system mail settings. */
 export const settingsRoutes: RouteModule = (app, deps) => {
   const { storage, secretBox, clock } = deps;
   const db = storage.db;
   const sender = createMailSender();
   app.addHook('onClose', () => sender.close());
-  const testMail: TestMailDeps = { db, secretBox, sender, clock, context: endpointContext(deps) };
-  try {
-    smtpFromUrl(testMail.context.systemSmtpUrl);
-  } catch (err) {
-    // Every tenant on the default would fail later; stop at start-up instead, naming the variable.
-    throw new ConfigError(`TOCSIN_SMTP_URL: ${(err as Error).message}`);
-  }
+  const testMail: TestMailDeps = { db, secretBox, sender, clock, context: endpointContext(deps.config, deps.systemSmtp) };
   const limiter = new RateLimiter(TEST_MAILS_PER_MINUTE, 60_000, clock);
   const beforeTest = (tenantId: string) => {
     const turn = limiter.take(tenantId);
@@ -85,10 +73,10 @@ export const settingsRoutes: RouteModule = (app, deps) => {
   );
 
   app.get('/api/v1/system/mail-settings', { config: { access: 'host' } }, async () =>
-    showSystemSmtp(await getSystemSmtp(db, secretBox, testMail.context.systemSmtpUrl)),
+    showSystemSmtp(await getSystemSmtp(db, secretBox, deps.systemSmtp)),
   );
   app.put('/api/v1/system/mail-settings', { config: { access: 'host' }, schema: { body: smtpSettingsInput } }, async (request) =>
-    showSystemSmtp(await saveSystemSmtp(db, secretBox, testMail.context.systemSmtpUrl, request.body, clock)),
+    showSystemSmtp(await saveSystemSmtp(db, secretBox, deps.systemSmtp, request.body, clock)),
   );
 
   odataSettingsRoutes(app, deps, testMail, beforeTest);

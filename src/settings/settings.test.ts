@@ -9,9 +9,10 @@ import { describeEachDialect, openTestStorage } from '../storage/testing.js';
 import { getMailSettings } from './mail-settings.js';
 import { resolveEndpoint } from './endpoint.js';
 import { SecretBox } from './secret-box.js';
+import { urlSmtp } from './smtp-settings.js';
 
 const PASSWORD = 'Tr0ub4dor&3-secret-smtp';
-const CONTEXT = { systemSmtpUrl: 'smtp://127.0.0.1:1', allowPrivateHosts: true };
+const CONTEXT = { systemSmtp: urlSmtp('smtp://127.0.0.1:1'), allowPrivateHosts: true };
 
 describeEachDialect('tenant and system mail settings', (dialect) => {
   let t: TestApp;
@@ -392,7 +393,7 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
     const { tenantId } = await t.tenantWithUser('guarded');
     await t.enableAlertEmails('guarded');
     const deps = t.tocsin.deps;
-    const context = { systemSmtpUrl: `smtp://127.0.0.1:${server.port}`, allowPrivateHosts: false };
+    const context = { systemSmtp: urlSmtp(`smtp://127.0.0.1:${server.port}`), allowPrivateHosts: false };
     expect(await resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, context)).toMatchObject({ port: server.port });
     // Saved while private hosts were still allowed (saving one now is refused, see above).
     const loopback = { host: '127.0.0.1', port: 25, security: 'none', domain: null, username: null, authMethod: 'auto', fromAddress: 'a@example.com', fromDisplayName: null, timeoutMs: 5_000 };

@@ -197,6 +197,18 @@ export function parseStoredSmtp(json: string | null): StoredSmtp | null {
   return json === null ? null : storedSmtp.parse(JSON.parse(json));
 }
 
+/** UrlSmtp is an SMTP URL read once at start-up (TOCSIN_SMTP_URL or the catcher's): the URL and what it says. */
+export interface UrlSmtp {
+  readonly url: string;
+  readonly smtp: StoredSmtp;
+  readonly secrets: SmtpSecrets;
+}
+
+/** urlSmtp reads an SMTP URL once, for the process's lifetime; throws as smtpFromUrl does. */
+export function urlSmtp(url: string): UrlSmtp {
+  return { url, ...smtpFromUrl(url) };
+}
+
 /**
  * smtpFromUrl reads TOCSIN_SMTP_URL (`smtp://` plain, `smtps://` implicit TLS, `?starttls=true`
  * or `?security=`, `?from=`, `?fromName=`, user and password in the URL). Throws on a bad URL, and

@@ -53,7 +53,7 @@ export function describeEndpoint(endpoint: SmtpEndpoint): string {
 async function endpointToTest(deps: TestMailDeps, tenantId: string, settings: SmtpSettingsInput | undefined) {
   if (!settings) {
     const saved = await getMailSettings(deps.db, tenantId);
-    const { smtp, secrets, source } = await effectiveSmtp(deps.db, deps.secretBox, tenantId, saved, deps.context.systemSmtpUrl);
+    const { smtp, secrets, source } = await effectiveSmtp(deps.db, deps.secretBox, tenantId, saved, deps.context.systemSmtp);
     return { endpoint: toEndpoint(smtp, secrets), source };
   }
   // Unsaved values go over the saved custom ones, so an unchanged password need not be typed again.
