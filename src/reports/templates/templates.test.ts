@@ -148,7 +148,12 @@ describe('the 10-minute summary', () => {
   });
 
   it(`shows at most ${SUMMARY_MAX_LINES} lines, counts the rest, and stays under Gmail's 102 KB clipping`, () => {
-    const groups = Array.from({ length: 1000 }, (_, i) => group({ message: `Job ${i} faulted: ${'x'.repeat(400)}`, firstAt: NOW - i, lastAt: NOW - i }));
+    // Each line with its three action links, as long as real sealed tokens (115 characters).
+    const action = (name: string, i: number) => `https://tocsin.example.com/actions/${name}${String(i).padStart(4, '0')}${'T'.repeat(107)}`;
+    const actions = (i: number) => ({ mute: action('mute', i), snooze: action('snz', i), acknowledge: action('ack', i) });
+    const groups = Array.from({ length: 1000 }, (_, i) =>
+      group({ message: `Job ${i} faulted: ${'x'.repeat(400)}`, firstAt: NOW - i, lastAt: NOW - i, actions: actions(i) }),
+    );
     const email = renderSummaryEmail(summaryView({ groups, totalAlerts: 1200 }));
     expect(email.text.split('\n').filter((line) => line.startsWith('[Error]'))).toHaveLength(SUMMARY_MAX_LINES);
     expect(email.text).toContain('1,150 more alerts are not shown here.');
