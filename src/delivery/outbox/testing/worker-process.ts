@@ -1,15 +1,20 @@
 /**
  * worker-process is a delivery worker in a process of its own, for the kill -9 test: it sends
  * every tenant's mail from DATABASE_URL to the plain SMTP server on 127.0.0.1:SMTP_PORT (lease
- * LEASE_MS, poll POLL_MS, sends in flight CONCURRENCY, SMTP connections CONNECTIONS when given), says `started` on stderr, and stops gracefully on SIGTERM.
+ * LEASE_MS, poll POLL_MS, sends in flight CONCURRENCY, SMTP connections CONNECTIONS, database pool
+ * TOCSIN_DB_POOL_SIZE when given), says `started` on stderr, and stops gracefully on SIGTERM.
  */
 import pino from 'pino';
 import { systemClock } from '../../../shared/clock.js';
 import { openStorage } from '../../../storage/storage.js';
 import { createMailSender } from '../../smtp/sender.js';
+import { OutboxDoorbell, listenForOutbox } from '../doorbell.js';
 import { DeliveryWorker } from '../worker.js';
 
-const storage = await openStorage(process.env.DATABASE_URL!, { poolSize: 4 });
+const storage = await openStorage(process.env.DATABASE_URL!, { poolSize: Number(process.env.TOCSIN_DB_POOL_SIZE ?? 4) });
+// On PostgreSQL a worker also listens for new mail, as `tocsin serve --role worker` does: one more connection.
+const doorbell = new OutboxDoorbell();
+const listener = storage.dialect === 'postgres' ? await listenForOutbox(process.env.DATABASE_URL!, doorbell, pino({ level: 'warn' }, pino.destination(2))) : undefined;
 const concurrency = process.env.CONCURRENCY ? Number(process.env.CONCURRENCY) : undefined;
 // CONNECTIONS alone keeps the production limits: rows are claimed ahead and wait for a connection.
 const sender = createMailSender({ maxConnections: Number(process.env.CONNECTIONS ?? concurrency ?? 10) });
@@ -34,12 +39,14 @@ const worker = new DeliveryWorker({
     ...(concurrency ? { limits: { global: concurrency, perTenant: concurrency } } : {}),
   },
   logger: pino({ level: 'warn' }, pino.destination(2)),
+  doorbell,
 });
 worker.start();
 process.stderr.write('started\n');
 process.once('SIGTERM', () => {
   void worker.stop().then(async () => {
     await sender.close();
+    await listener?.stop();
     await storage.close();
     process.exit(0);
   });
