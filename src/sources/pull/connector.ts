@@ -7,7 +7,7 @@ import type { SecretBox } from '../../settings/secret-box.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Db } from '../../storage/database.js';
 import { classifyDbError } from '../../storage/errors.js';
-import type { StoredPull } from '../model.js';
+import type { SourceMapping, StoredPull } from '../model.js';
 import { pullSecretOwner } from '../secrets.js';
 import { type SourceRow, recordReception } from '../store.js';
 import {
@@ -63,7 +63,7 @@ const stateText = (state: PullState) => JSON.stringify(state);
  */
 export async function importAlerts(
   db: Db,
-  source: Pick<SourceRow, 'id' | 'tenant_id'>,
+  source: Pick<SourceRow, 'id' | 'tenant_id' | 'mapping'>,
   upstream: readonly UpstreamAlert[],
   now: number,
   floodWindowMs: number,
@@ -74,24 +74,27 @@ export async function importAlerts(
     const seen = await tx.selectFrom('source_deliveries').select('delivery_id').where('source_id', '=', source.id).where('delivery_id', 'in', [...byKey.keys()]).execute();
     for (const row of seen) byKey.delete(row.delivery_id);
     if (byKey.size === 0) return { ids: [], alerts: [] };
+    const { events } = JSON.parse(source.mapping) as SourceMapping;
     const alerts: NewAlert[] = [];
     const keys: string[] = [];
+    // Alerts the mapping silences (alert: false) keep their key with no alert, so they are decided once too.
+    const silenced: string[] = [];
     for (const [key, upstreamAlert] of byKey) {
-      const normalised = normaliseAlert(toAlertInput(upstreamAlert));
+      const input = toAlertInput(upstreamAlert, events);
+      const normalised = input && normaliseAlert(input);
       // toAlertInput keeps every field within bounds; an alert that still fails is skipped, not retried forever.
-      if ('alert' in normalised) {
+      if (normalised && 'alert' in normalised) {
         alerts.push(normalised.alert);
         keys.push(key);
-      }
+      } else silenced.push(key);
     }
     const ids = await writeAlerts(tx, source.tenant_id, alerts, now, floodWindowMs);
-    if (keys.length > 0) {
-      await tx
-        .insertInto('source_deliveries')
-        .values(keys.map((key, i) => ({ source_id: source.id, delivery_id: key, tenant_id: source.tenant_id, alert_ids: JSON.stringify([ids[i]]), received_at: now })))
-        .execute();
-      await recordReception(tx, source.id, now, { outcome: 'accepted', status: 200, alertIds: ids.slice(0, RECEPTION_IDS), error: null });
-    }
+    const rows = [...keys.map((key, i) => [key, [ids[i]]] as const), ...silenced.map((key) => [key, []] as const)];
+    await tx
+      .insertInto('source_deliveries')
+      .values(rows.map(([key, alertIds]) => ({ source_id: source.id, delivery_id: key, tenant_id: source.tenant_id, alert_ids: JSON.stringify(alertIds), received_at: now })))
+      .execute();
+    if (ids.length > 0) await recordReception(tx, source.id, now, { outcome: 'accepted', status: 200, alertIds: ids.slice(0, RECEPTION_IDS), error: null });
     return { ids, alerts };
   });
 }

@@ -55,10 +55,16 @@ describe('pull connector decisions', () => {
   it('falls back to the notification name for the message, Info for an unknown severity and Process for an unknown component', () => {
     const bare = toAlertInput({ ...FAULTED, Data: null, Severity: 'Loud', Component: 'Quantum', NotificationName: 'Robot.StatusChanged.Offline' });
     expect(bare).toMatchObject({ message: 'Robot.StatusChanged.Offline', severity: 'Info', component: 'Process', data: { upstreamId: FAULTED.Id } });
-    expect(toAlertInput({ ...FAULTED, Data: 'not json' }).message).toBe('not json');
-    expect(toAlertInput({ ...FAULTED, Data: JSON.stringify({ Message: 'Robot went offline' }) }).message).toBe('Robot went offline');
+    expect(toAlertInput({ ...FAULTED, Data: 'not json' })!.message).toBe('not json');
+    expect(toAlertInput({ ...FAULTED, Data: JSON.stringify({ Message: 'Robot went offline' }) })!.message).toBe('Robot went offline');
     const huge = toAlertInput({ ...FAULTED, Data: JSON.stringify({ Message: 'big', Stack: 'x'.repeat(40_000) }) });
-    expect(JSON.stringify(huge.data).length).toBeLessThan(16 * 1024);
+    expect(JSON.stringify(huge!.data).length).toBeLessThan(16 * 1024);
+  });
+
+  it("applies the source's per-event overrides by notification name, and raises nothing for one set to alert: false", () => {
+    expect(toAlertInput(FAULTED, { 'Process.JobExecution.Faulted': { severity: 'Fatal', component: 'Queues' } })).toMatchObject({ severity: 'Fatal', component: 'Queues' });
+    expect(toAlertInput(FAULTED, { 'Process.JobExecution.Faulted': { alert: false } })).toBeUndefined();
+    expect(toAlertInput(FAULTED, { 'Robot.StatusChanged.Offline': { alert: false } })).toMatchObject({ severity: 'Error' });
   });
 
   it('reads an OData page, skipping rows it could not import once, and refuses a body without value', () => {

@@ -1,7 +1,8 @@
 import { findComponent } from '../../alerts/catalogue.js';
 import { type AlertInput, MAX_DATA_BYTES, MAX_MESSAGE_LENGTH } from '../../alerts/input.js';
 import { parseSeverity } from '../../alerts/severity.js';
-import { deliveryKey as senderDeliveryKey } from '../mapping/shared.js';
+import { applyOverride, deliveryKey as senderDeliveryKey } from '../mapping/shared.js';
+import type { EventOverride } from '../model.js';
 
 /**
  * The pull connector's decisions, free of I/O: which page to ask the upstream Orchestrator for,
@@ -176,8 +177,10 @@ function parseData(raw: string | null): Record<string, unknown> | undefined {
  * the parsed Data as data (with the upstream id and deep link), its message (first of Message,
  * ErrorMessage, … — the keys are undocumented) else the notification name, and the process,
  * robot, queue, job and folder when Data names them. Upstream URLs are kept, never fetched.
+ * The source's per-event overrides (by notification name) then apply; undefined when one says
+ * `alert: false`.
  */
-export function toAlertInput(alert: UpstreamAlert): AlertInput {
+export function toAlertInput(alert: UpstreamAlert, overrides: Readonly<Record<string, EventOverride>> = {}): AlertInput | undefined {
   const parsed = parseData(alert.Data) ?? {};
   const message = firstString(parsed, MESSAGE_KEYS, MAX_MESSAGE_LENGTH) ?? (typeof parsed.text === 'string' ? parsed.text.slice(0, MAX_MESSAGE_LENGTH) : undefined) ?? alert.NotificationName;
   // Tocsin's own /odata/Alerts nests them as Source {process, robot, …}.
@@ -192,10 +195,14 @@ export function toAlertInput(alert: UpstreamAlert): AlertInput {
   let data: Record<string, unknown> = { ...parsed, ...upstream };
   if (Buffer.byteLength(JSON.stringify(data)) > MAX_DATA_BYTES) data = { ...upstream, dataTruncated: (alert.Data ?? '').slice(0, MAX_DATA_BYTES / 2) };
   const created = new Date(Date.parse(alert.CreationTime)).toISOString();
+  const event = EVENT_NAME.test(alert.NotificationName) ? alert.NotificationName : 'Process.RaiseAlert';
+  const base = { severity: parseSeverity(alert.Severity) ?? 'Info', component: findComponent(alert.Component)?.name ?? 'Process', alert: true };
+  const { severity, component, alert: raise } = applyOverride(base, overrides, event);
+  if (!raise) return undefined;
   return {
-    severity: parseSeverity(alert.Severity) ?? 'Info',
-    component: findComponent(alert.Component)?.name ?? 'Process',
-    event: EVENT_NAME.test(alert.NotificationName) ? alert.NotificationName : 'Process.RaiseAlert',
+    severity,
+    component,
+    event,
     message: message || alert.Id,
     data,
     ...(Object.keys(source).length > 0 ? { source } : {}),

@@ -257,7 +257,7 @@ describeEachDialect('orchestrator-pull: two workers', (dialect) => {
 
   it('lets only one of two racing imports of the same page commit', async () => {
     const [a, b] = running.slice(1);
-    const sourceRow = await a!.deps.storage.db.selectFrom('sources').select(['id', 'tenant_id']).executeTakeFirstOrThrow();
+    const sourceRow = await a!.deps.storage.db.selectFrom('sources').select(['id', 'tenant_id', 'mapping']).executeTakeFirstOrThrow();
     const page: UpstreamAlert[] = Array.from({ length: 50 }, (_, i) => ({
       Id: `race-${i}`,
       NotificationName: 'Process.RaiseAlert',
