@@ -72,6 +72,13 @@ describe('every email in every language', () => {
     });
   }
 
+  it('loads nothing from outside: no web fonts, stylesheets or images fetched when a reader opens it', () => {
+    for (const kind of KINDS) {
+      const { html } = renderSample(kind, context('en'));
+      expect(html).not.toMatch(/@import|<link\b|fonts\.googleapis|<img\b[^>]*src="https?:/i);
+    }
+  });
+
   it('speaks the recipient language, not the tenant one', () => {
     expect(renderSample('summary', context('fr')).subject).toBe('Acme Finance\u00a0: 14 nouvelles alertes d’erreur');
     expect(renderSample('summary', context('de')).subject).toBe('Acme Finance: 14 neue Fehleralarme');
