@@ -56,7 +56,7 @@ function receiveRoute(app: TocsinApp, receiver: Receiver) {
       '/api/v1/sources/:sourceId/receive',
       {
         bodyLimit: MAX_RECEIVE_BYTES,
-        config: { access: 'public', problems: [503] },
+        config: { access: 'public', problems: [401, 503] },
         // The body is read raw and checked by the receiver after the signature; the schemas document it.
         validatorCompiler: () => (data) => ({ value: data }),
         schema: {
