@@ -62,7 +62,8 @@ export async function startTocsinServer(options: TocsinServerOptions): Promise<T
       if (child.exitCode !== null) throw new Error(`tocsin serve exited with ${child.exitCode}`);
       return fetch(`${url}/readyz`).then((r) => r.ok, () => false);
     },
-    60_000,
+    // Generous: on a machine shared with other work, a tsx start-up alone has taken 30 s.
+    120_000,
     100,
   );
   return { url, pid: child.pid!, stop };

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import { purgeOldDeliveries } from '../sources/store.js';
@@ -12,10 +13,24 @@ export const RETENTION_INTERVAL_MS = 60_000;
 /**
  * purgeExpiredAlerts deletes, tenant by tenant, the alerts created before the tenant's retention
  * (`retention_days`), in batches of `batchSize`, yielding to the event loop between batches so that
- * ingestion interleaves with a large purge. Returns how many it deleted.
+ * ingestion interleaves with a large purge. Returns how many it deleted. The tenants with nothing
+ * expired are passed over by the one query that finds the others (an idle server with 10,000
+ * tenants asked each of them every minute).
  */
 export async function purgeExpiredAlerts(db: Db, now: number, batchSize = RETENTION_BATCH): Promise<number> {
-  const tenants = await db.selectFrom('tenants').select(['id', 'retention_days']).execute();
+  const tenants = await db
+    .selectFrom('tenants')
+    .select(['id', 'retention_days'])
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('alerts')
+          .select(sql.lit(1).as('one'))
+          .whereRef('alerts.tenant_id', '=', 'tenants.id')
+          // Bigint arithmetic: days × milliseconds overflows PostgreSQL's integer.
+          .where('alerts.created_at', '<', sql<number>`cast(${sql.lit(now)} as bigint) - tenants.retention_days * cast(${sql.lit(DAY_MS)} as bigint)`),
+      ),
+    )
+    .execute();
   let deleted = 0;
   for (const tenant of tenants) {
     const cutoff = now - tenant.retention_days * DAY_MS;
