@@ -3,6 +3,9 @@ import pino from 'pino';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage } from '../storage/testing.js';
+import { createMute } from '../mutes/store.js';
+import { acknowledgeFlood } from './acknowledgements.js';
+import { recordAction } from './action-audit.js';
 import { markAlerts } from './read-state.js';
 import { purgeExpiredAlerts, startRetention } from './retention.js';
 import { insertAlerts } from './store.js';
@@ -43,6 +46,19 @@ describeEachDialect('alert retention', (dialect) => {
     clock.set(T0 + 31 * DAY);
     // The long tenant's five, and the short tenant's day-8 alert, now 23 days old.
     expect(await purgeExpiredAlerts(db, clock.now(), 10)).toBe(6);
+  });
+
+  it('forgets acknowledgements, audit entries and ended mutes past the retention too', async () => {
+    const db = storage.db;
+    const actor = { userId: 'u1', name: 'U' };
+    await acknowledgeFlood(db, 'short', 'old-flood', actor, T0);
+    await acknowledgeFlood(db, 'short', 'new-flood', actor, T0 + 5 * DAY);
+    await recordAction(db, 'short', { actor, action: 'acknowledge', via: 'api', detail: {}, at: T0 });
+    await createMute(db, 'short', { scope: 'tenant', ownerId: null, match: { robot: 'R' }, until: T0 + DAY }, actor, T0);
+    await purgeExpiredAlerts(db, T0 + 8 * DAY + 1);
+    expect((await db.selectFrom('alert_acknowledgements').select('group_id').where('tenant_id', '=', 'short').execute()).map((r) => r.group_id)).toEqual(['new-flood']);
+    expect(await db.selectFrom('alert_action_audit').selectAll().where('tenant_id', '=', 'short').execute()).toEqual([]);
+    expect(await db.selectFrom('alert_mutes').selectAll().where('tenant_id', '=', 'short').execute()).toEqual([]);
   });
 
   it('runs in the background until stopped', async () => {

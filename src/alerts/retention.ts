@@ -46,8 +46,19 @@ export async function purgeExpiredAlerts(db: Db, now: number, batchSize = RETENT
       if (n < batchSize) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
+    await purgeActions(db, tenant.id, cutoff);
   }
   return deleted;
+}
+
+/**
+ * purgeActions forgets, past the same retention, what was done to alerts: acknowledgements made
+ * before it (their floods are purged or long quiet), the audit list, and mutes ended before it.
+ */
+async function purgeActions(db: Db, tenantId: string, cutoff: number): Promise<void> {
+  await db.deleteFrom('alert_acknowledgements').where('tenant_id', '=', tenantId).where('acknowledged_at', '<', cutoff).execute();
+  await db.deleteFrom('alert_action_audit').where('tenant_id', '=', tenantId).where('at', '<', cutoff).execute();
+  await db.deleteFrom('alert_mutes').where('tenant_id', '=', tenantId).where('until', '<', cutoff).execute();
 }
 
 /** RetentionLoop is the running background purge; stop waits for a purge in progress. */
