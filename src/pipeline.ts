@@ -32,6 +32,7 @@ import { OutboxMetrics } from './delivery/outbox/metrics.js';
 import type { ComposerRegistry } from './delivery/outbox/render.js';
 import { COMMIT_WINDOW_MS, DeliveryWorker } from './delivery/outbox/worker.js';
 import { CONNECTIONS_PER_ENDPOINT, createMailSender } from './delivery/smtp/sender.js';
+import { mailHealthAfterRecord } from './mail-health/store.js';
 import { composersFor, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
 import { endpointContext, resolveEndpoint } from './settings/endpoint.js';
 import { startPullConnector } from './sources/pull/connector.js';
@@ -131,7 +132,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     let record: AttemptRecorder | undefined;
     if (sends) {
       const sender = createMailSender({ maxConnections: CONNECTIONS_PER_ENDPOINT });
-      const recorder = new AttemptRecorder(storage, COMMIT_WINDOW_MS[storage.dialect]);
+      // record keeps each tenant's mail health in the commit of the attempts that tell it.
+      const recorder = new AttemptRecorder(storage, COMMIT_WINDOW_MS[storage.dialect], mailHealthAfterRecord(storage.dialect));
       const worker = new DeliveryWorker({
         storage,
         clock,

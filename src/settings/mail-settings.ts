@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import { fieldError } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
@@ -32,6 +33,7 @@ export const mailSettingsInput = z
     custom: smtpSettingsInput.nullable(),
     dailyReportTime: z.string().regex(DAILY_REPORT_TIME, 'must be a time of day as HH:MM or HH:MM:SS'),
     sendEmptyDailyReport: z.boolean(),
+    fallbackToDefault: z.boolean(),
   })
   .partial()
   .strict();
@@ -46,6 +48,8 @@ export interface TenantMailSettings {
   /** `HH:MM` or `HH:MM:SS` in the tenant's time zone. */
   readonly dailyReportTime: string;
   readonly sendEmptyDailyReport: boolean;
+  /** Alert emails go through the system default while the custom server fails permanently. */
+  readonly fallbackToDefault: boolean;
   readonly custom: StoredSmtp | null;
   readonly passwordSet: boolean;
   readonly accessTokenSet: boolean;
@@ -58,6 +62,7 @@ export interface MailSettingsView {
   custom: SmtpSettingsView | null;
   dailyReportTime: string;
   sendEmptyDailyReport: boolean;
+  fallbackToDefault: boolean;
 }
 
 /** Owners bind each sealed secret to its tenant and purpose. */
@@ -66,7 +71,7 @@ export const secretOwner = {
   accessToken: (tenantId: string) => `tenant:${tenantId}:smtp-access-token`,
 };
 
-type Row = Omit<MailSettingsTables['tenant_mail_settings'], 'tenant_id' | 'updated_at'>;
+type Row = Selectable<Omit<MailSettingsTables['tenant_mail_settings'], 'tenant_id' | 'updated_at'>>;
 
 function fromRow(row: Row | undefined): TenantMailSettings {
   // A tenant that never saved anything has alert emails off until it enables them (API.md); when
@@ -77,6 +82,7 @@ function fromRow(row: Row | undefined): TenantMailSettings {
       useCustom: false,
       dailyReportTime: DEFAULT_DAILY_REPORT_TIME,
       sendEmptyDailyReport: false,
+      fallbackToDefault: false,
       custom: null,
       passwordSet: false,
       accessTokenSet: false,
@@ -87,6 +93,7 @@ function fromRow(row: Row | undefined): TenantMailSettings {
     useCustom: row.use_custom === 1,
     dailyReportTime: row.daily_report_time,
     sendEmptyDailyReport: row.send_empty_daily_report === 1,
+    fallbackToDefault: row.fallback_to_default === 1,
     custom: parseStoredSmtp(row.custom_smtp),
     passwordSet: row.custom_password !== null,
     accessTokenSet: row.custom_access_token !== null,
@@ -112,6 +119,7 @@ export function showMailSettings(settings: TenantMailSettings): MailSettingsView
       : null,
     dailyReportTime: settings.dailyReportTime,
     sendEmptyDailyReport: settings.sendEmptyDailyReport,
+    fallbackToDefault: settings.fallbackToDefault,
   };
 }
 
@@ -214,6 +222,7 @@ export async function saveMailSettings(
     use_custom: useCustom ? 1 : 0,
     daily_report_time: input.dailyReportTime ?? current.dailyReportTime,
     send_empty_daily_report: (input.sendEmptyDailyReport ?? current.sendEmptyDailyReport) ? 1 : 0,
+    fallback_to_default: (input.fallbackToDefault ?? current.fallbackToDefault) ? 1 : 0,
     custom_smtp: custom === null ? null : JSON.stringify(custom),
     ...(sealed ? { custom_password: sealed.password, custom_access_token: sealed.accessToken } : {}),
     updated_at: clock.now(),

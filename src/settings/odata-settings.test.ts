@@ -15,6 +15,7 @@ describe('Orchestrator setting keys', () => {
         useCustom: true,
         dailyReportTime: '10:00',
         sendEmptyDailyReport: false,
+        fallbackToDefault: false,
         custom: {
           host: 'smtp.example.com', port: 587, security: 'starttls', domain: 'CORP', username: 'robot', authMethod: 'auto',
           fromAddress: 'a@example.com', fromDisplayName: 'Orchestrator Administrator', timeoutMs: 30_000, allowPlaintextAuth: false,

@@ -15,12 +15,22 @@ import {
   showMailSettings,
   showSystemSmtp,
 } from './mail-settings.js';
+import { showMailHealth } from '../mail-health/model.js';
+import { getMailHealth } from '../mail-health/store.js';
 import { RateLimiter } from './rate-limit.js';
 import { smtpSettingsInput } from './smtp-settings.js';
 import { odataSettingsRoutes } from './odata-routes.js';
 import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.js';
 
 const tenantParams = z.object({ tenant: z.string().min(1).max(200) });
+
+/** mailHealthAnswer documents `GET /settings/mail/health` (API.md). */
+const mailHealthAnswer = z.object({
+  state: z.enum(['ok', 'failing']),
+  since: z.string().optional(),
+  lastCode: z.number().int().optional(),
+  lastError: z.string().optional(),
+});
 
 /** TEST_MAILS_PER_MINUTE bounds Test Mail Settings per tenant: it opens connections on request. */
 export const TEST_MAILS_PER_MINUTE = 10;
@@ -52,6 +62,19 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     '/api/v1/tenants/:tenant/settings/mail',
     { config: { permission: 'Settings.Edit' }, schema: { params: tenantParams, body: mailSettingsInput } },
     async (request) => showMailSettings(await saveMailSettings(db, secretBox, tenantOf(request).id, request.body, clock, testMail.context)),
+  );
+  app.get(
+    '/api/v1/tenants/:tenant/settings/mail/health',
+    {
+      config: { permission: 'Settings.View' },
+      schema: {
+        params: tenantParams,
+        description:
+          'Whether the tenant\'s alert emails get through, from what its deliveries met: `failing` after a permanent refusal, transient failures for more than 15 minutes, or an open circuit breaker; `ok` again once an email is delivered. `since` is when the state began; `lastCode` and `lastError` are the server\'s last reply while failing.',
+        response: { 200: mailHealthAnswer },
+      },
+    },
+    async (request) => showMailHealth(await getMailHealth(db, tenantOf(request).id)),
   );
   app.delete(
     '/api/v1/tenants/:tenant/settings/mail/custom',

@@ -54,11 +54,11 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     const { tenantId } = await t.tenantWithUser('mail-a');
     const res = await call('GET', '/api/v1/tenants/mail-a/settings/mail');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ alertsEmailEnabled: false, useCustom: false, custom: null, dailyReportTime: '10:00', sendEmptyDailyReport: false });
+    expect(res.json()).toEqual({ alertsEmailEnabled: false, useCustom: false, custom: null, dailyReportTime: '10:00', sendEmptyDailyReport: false, fallbackToDefault: false });
     const deps = t.tocsin.deps;
     await expect(resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, CONTEXT)).rejects.toMatchObject({ reason: 'alerts-email-disabled' });
     const enabled = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { alertsEmailEnabled: true });
-    expect(enabled.json()).toEqual({ alertsEmailEnabled: true, useCustom: false, custom: null, dailyReportTime: '10:00', sendEmptyDailyReport: false });
+    expect(enabled.json()).toEqual({ alertsEmailEnabled: true, useCustom: false, custom: null, dailyReportTime: '10:00', sendEmptyDailyReport: false, fallbackToDefault: false });
   });
 
   it('saves custom settings, maps Enable SSL, and answers passwordSet but never the password', async () => {

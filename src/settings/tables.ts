@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** MailSettingsTables are each tenant's mail settings (the seed's Mail tab). */
 export interface MailSettingsTables {
   /** One row per tenant that saved mail settings; a tenant without a row has the defaults (alert emails off). */
@@ -13,6 +15,33 @@ export interface MailSettingsTables {
     custom_password: string | null;
     /** The custom XOAUTH2 access token, sealed for `tenant:<id>:smtp-access-token`. */
     custom_access_token: string | null;
+    /** 1: alert emails go through the system default while the custom server fails permanently. */
+    fallback_to_default: Generated<number>;
     updated_at: number;
+  };
+  /** One row per tenant whose deliveries were ever observed; none reads as healthy. */
+  tenant_mail_health: {
+    tenant_id: string;
+    /** `ok` or `failing`. */
+    state: string;
+    /** When the state began (for `failing`, the first failure of the incident). */
+    since: number | null;
+    last_code: number | null;
+    /** The server's last reply or the error, never a secret. */
+    last_error: string | null;
+    /** 1 while the last failure was permanent (what `fallbackToDefault` acts on). */
+    permanent: number;
+    /** The first transient failure since the last success, while they go on. */
+    transient_since: number | null;
+    /** Counts the failing incidents; the current or last one. */
+    incident: number;
+    updated_at: number;
+  };
+  /** The notices of each incident (`failing`, `recovered`, per channel): at most one row each. */
+  mail_health_notices: {
+    tenant_id: string;
+    incident: number;
+    kind: string;
+    created_at: number;
   };
 }

@@ -25,8 +25,8 @@ export interface EndpointGate {
   admitEndpoint(tenantId: string, endpoint: SmtpEndpoint, now: number): { readonly allow: true } | { readonly allow: false; readonly retryAt: number };
   /** endpointAnswered: the server answered, with a 2xx or a definite 5xx; it is up. */
   endpointAnswered(endpoint: SmtpEndpoint): void;
-  /** endpointFailed counts a transient failure (timeout, refused connection, 4xx) against the server. */
-  endpointFailed(endpoint: SmtpEndpoint, now: number): void;
+  /** endpointFailed counts a transient failure (timeout, refused connection, 4xx) against the server; true when its breaker is open now. */
+  endpointFailed(endpoint: SmtpEndpoint, now: number): boolean;
 }
 
 /**
@@ -139,7 +139,7 @@ export class Admission implements EndpointGate {
     this.#breakers.set(serverAddress(endpoint), breakerSucceeded(this.#policy));
   }
 
-  endpointFailed(endpoint: SmtpEndpoint, now: number): void {
+  endpointFailed(endpoint: SmtpEndpoint, now: number): boolean {
     const key = serverAddress(endpoint);
     const before = this.#breakers.get(key) ?? closedBreaker(this.#policy);
     const after = breakerFailed(before, now, this.#policy);
@@ -147,6 +147,7 @@ export class Admission implements EndpointGate {
       this.#log.warn({ endpoint: key, until: new Date(after.openUntil).toISOString() }, 'SMTP endpoint failing; pausing its deliveries');
     }
     this.#breakers.set(key, after);
+    return after.openUntil !== null;
   }
 
   /** #held counts a tenant's rows in this worker: sending, or waiting for a slot. */

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Storage } from '../../storage/storage.js';
-import { type FinishedAttempt, recordAttempts } from './outcomes.js';
+import { type AfterRecord, type FinishedAttempt, recordAttempts } from './outcomes.js';
 
 /** A row binds about 15 parameters per statement: 500 rows stay far below SQLite's and PostgreSQL's limits. */
 const MAX_BATCH = 500;
@@ -13,14 +13,16 @@ const MAX_BATCH = 500;
 export class AttemptRecorder {
   readonly #storage: Storage;
   readonly #windowMs: number;
+  readonly #afterRecord: AfterRecord | undefined;
   #queued: { attempt: FinishedAttempt; settle: (lost: boolean) => void; fail: (err: unknown) => void }[] = [];
   #scheduled = false;
   #lastCommitAt = 0;
 
-  /** `windowMs` is the shortest time between two commits. */
-  constructor(storage: Storage, windowMs: number) {
+  /** `windowMs` is the shortest time between two commits; `afterRecord` runs in each commit. */
+  constructor(storage: Storage, windowMs: number, afterRecord?: AfterRecord) {
     this.#storage = storage;
     this.#windowMs = windowMs;
+    this.#afterRecord = afterRecord;
   }
 
   /** record queues a finished attempt and resolves once it is committed: true when its lease was lost. */
@@ -43,7 +45,7 @@ export class AttemptRecorder {
   async #flush(): Promise<void> {
     const batch = this.#queued.splice(0, MAX_BATCH);
     try {
-      const lost = new Set(await recordAttempts(this.#storage, batch.map((b) => b.attempt)));
+      const lost = new Set(await recordAttempts(this.#storage, batch.map((b) => b.attempt), this.#afterRecord));
       for (const b of batch) b.settle(lost.has(b.attempt.deliveryId));
     } catch (err) {
       for (const b of batch) b.fail(err);

@@ -8,6 +8,7 @@ import { type EndpointGate, serverAddress } from './admission.js';
 import { type ComposerRegistry, renderDelivery } from './render.js';
 import type { Delivery } from './delivery.js';
 import type { OutboxMetrics } from './metrics.js';
+import type { MailHealthSignal } from '../../mail-health/model.js';
 import type { AttemptResult } from './outcomes.js';
 import { type Random, decideAfterFailure } from './retry-policy.js';
 
@@ -112,22 +113,23 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     });
     ctx.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);
     ctx.gate.endpointAnswered(endpoint);
-    return { status: 'sent', response: maskSecrets(receipt.response, secrets) };
+    return { status: 'sent', response: maskSecrets(receipt.response, secrets), health: healthOf(delivery, { kind: 'delivered' }) };
   } catch (err) {
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;
     const retryable = isRetryable(err);
     // A transient failure counts against the endpoint; a definite answer (5xx) proves it is up.
-    if (retryable) ctx.gate.endpointFailed(endpoint, ctx.clock.now());
+    let open = false;
+    if (retryable) open = ctx.gate.endpointFailed(endpoint, ctx.clock.now());
     else ctx.gate.endpointAnswered(endpoint);
-    return failure(
-      ctx,
-      delivery,
-      retryable,
-      maskSecrets(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets),
-      smtp?.code,
-      smtp?.response === undefined ? undefined : maskSecrets(smtp.response, secrets),
-    );
+    const error = maskSecrets(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets);
+    const response = smtp?.response === undefined ? undefined : maskSecrets(smtp.response, secrets);
+    // A refused recipient is that address's problem, not the server's.
+    const signal: MailHealthSignal | undefined =
+      smtp?.stage === 'recipient' && !retryable
+        ? undefined
+        : { kind: open ? 'breaker-open' : retryable ? 'transient' : 'permanent', code: smtp?.code, error: response ?? error };
+    return { ...failure(ctx, delivery, retryable, error, smtp?.code, response), health: signal && healthOf(delivery, signal) };
   }
 }
 
@@ -144,6 +146,11 @@ function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, er
     return { status: 'failed', error, code, response };
   }
   return { status: 'retrying', nextAttemptAt: decision.nextAttemptAt, error, code, response };
+}
+
+/** healthOf is the mail health signal of an attempt at a tenant's alert email. */
+function healthOf(delivery: Delivery, signal: MailHealthSignal): MailHealthSignal | undefined {
+  return delivery.kind === 'test' ? undefined : signal;
 }
 
 function deadlineOf(ctx: AttemptContext, delivery: Delivery): number {

@@ -91,7 +91,7 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     // The dead worker's late completion changes nothing: its lease token no longer matches.
     const d = dead.deliveries[0]!;
     const lost = await recordAttempts(storage, [
-      { deliveryId: d.id, leaseToken: d.leaseToken!, attemptId: dead.attemptIds.get(d.id)!, startedAt: clock.now(), finishedAt: clock.now(), result: { status: 'sent', response: '250 ok' } },
+      { deliveryId: d.id, tenantId: d.tenantId, leaseToken: d.leaseToken!, attemptId: dead.attemptIds.get(d.id)!, startedAt: clock.now(), finishedAt: clock.now(), result: { status: 'sent', response: '250 ok' } },
     ]);
     expect(lost).toEqual([d.id]);
     const row = await storage.db.selectFrom('deliveries').selectAll().where('id', '=', d.id).executeTakeFirstOrThrow();

@@ -1,9 +1,11 @@
 import { type RawBuilder, sql } from 'kysely';
+import type { MailHealthSignal } from '../../mail-health/model.js';
+import type { Db } from '../../storage/database.js';
 import type { Storage } from '../../storage/storage.js';
 import type { AttemptOutcome } from './tables.js';
 
 /** AttemptResult is how one claimed attempt ended, ready to be written. */
-export type AttemptResult =
+export type AttemptResult = (
   | { readonly status: 'sent'; readonly response: string }
   | {
       readonly status: 'retrying' | 'failed';
@@ -11,11 +13,16 @@ export type AttemptResult =
       readonly error: string;
       readonly code?: number | undefined;
       readonly response?: string | undefined;
-    };
+    }
+) & {
+  /** What the attempt says about the tenant's mail server, when it says something. */
+  readonly health?: MailHealthSignal | undefined;
+};
 
 /** FinishedAttempt is one attempt's result with the claim it belongs to. */
 export interface FinishedAttempt {
   readonly deliveryId: string;
+  readonly tenantId: string;
   readonly leaseToken: string;
   readonly attemptId: string;
   readonly startedAt: number;
@@ -37,13 +44,19 @@ function caseOf(key: string, pairs: readonly (readonly [string, string | number 
 }
 
 /**
+ * AfterRecord runs in the transaction that records a batch, with the attempts whose lease held:
+ * what must change with them, atomically (the tenants' mail health).
+ */
+export type AfterRecord = (tx: Db, recorded: readonly FinishedAttempt[]) => Promise<void>;
+
+/**
  * recordAttempts writes finished attempts in one transaction of two statements, whatever their
  * number (a group commit: one fsync for all the sends that finished together). A delivery row
  * changes only where (id, lease_token) still match, so a worker that lost its lease cannot
  * overwrite the new owner's work; the attempt itself is logged either way, because it happened.
  * Returns the ids whose lease was lost.
  */
-export async function recordAttempts(storage: Storage, attempts: readonly FinishedAttempt[]): Promise<string[]> {
+export async function recordAttempts(storage: Storage, attempts: readonly FinishedAttempt[], afterRecord?: AfterRecord): Promise<string[]> {
   if (attempts.length === 0) return [];
   const each = <T extends string | number | null>(value: (a: FinishedAttempt) => T) =>
     attempts.map((a) => [a.deliveryId, value(a)] as const);
@@ -81,6 +94,10 @@ export async function recordAttempts(storage: Storage, attempts: readonly Finish
       })
       .where('id', 'in', attempts.map((a) => a.attemptId))
       .execute();
+    if (afterRecord) {
+      const kept = new Set(rows.map((r) => r.id));
+      await afterRecord(tx, attempts.filter((a) => kept.has(a.deliveryId)));
+    }
     return rows;
   });
   const kept = new Set(updated.map((r) => r.id));

@@ -280,6 +280,7 @@ export class DeliveryWorker {
     }
     const lost = await this.#recorder.record({
       deliveryId: delivery.id,
+      tenantId: delivery.tenantId,
       leaseToken: delivery.leaseToken!,
       attemptId,
       startedAt,

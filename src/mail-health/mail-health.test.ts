@@ -1,0 +1,96 @@
+/**
+ * Mail health end to end on both databases: a real SMTP server refuses the tenant's password, the
+ * outbox records the attempt and the tenant's health with it, and the API answers what happened.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { SmtpEndpoint } from '../delivery/contract.js';
+import { AttemptRecorder } from '../delivery/outbox/attempt-recorder.js';
+import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
+import { testDelivery } from '../delivery/outbox/testing/fixtures.js';
+import { DeliveryWorker } from '../delivery/outbox/worker.js';
+import { createMailSender } from '../delivery/smtp/sender.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { FakeClock } from '../shared/clock.js';
+import { describeEachDialect } from '../storage/testing.js';
+import { mailHealthAfterRecord } from './store.js';
+
+const T0 = Date.UTC(2026, 10, 30, 9);
+const PASSWORD = 'c0rrect-h0rse-battery';
+
+describeEachDialect('mail health', (dialect) => {
+  let t: TestApp;
+  let server: TestSmtpServer;
+  let acme: { tenantId: string; token: string };
+  const health = (token?: string) => t.call('GET', '/api/v1/tenants/acme/settings/mail/health', undefined, token);
+
+  beforeAll(async () => {
+    // An api-only app: the test's own worker, on a fake clock, is the only one that sends.
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
+    acme = await t.tenantWithUser('acme');
+    server = await startTestSmtpServer({ auth: { username: 'robot', password: PASSWORD } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await server.close();
+  });
+
+  it('keeps fallbackToDefault off until the tenant turns it on', async () => {
+    expect((await t.call('GET', '/api/v1/tenants/acme/settings/mail')).json()).toMatchObject({ fallbackToDefault: false });
+    const on = await t.call('PUT', '/api/v1/tenants/acme/settings/mail', { fallbackToDefault: true });
+    expect(on.json()).toMatchObject({ fallbackToDefault: true });
+    const kept = await t.call('PUT', '/api/v1/tenants/acme/settings/mail', { sendEmptyDailyReport: true });
+    expect(kept.json()).toMatchObject({ fallbackToDefault: true, sendEmptyDailyReport: true });
+    const bad = await t.call('PUT', '/api/v1/tenants/acme/settings/mail', { fallbackToDefault: 'yes' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors).toEqual([expect.objectContaining({ path: 'fallbackToDefault' })]);
+  });
+
+  it('answers failing with the server reply after a refused password, and ok once an email is delivered', async () => {
+    expect((await health(acme.token)).json()).toEqual({ state: 'ok' });
+    const clock = new FakeClock(T0);
+    const storage = t.tocsin.deps.storage;
+    let password = 'the-old-password';
+    const endpoint = (): SmtpEndpoint => ({
+      host: 'localhost',
+      port: server.port,
+      security: 'none',
+      allowPlaintextAuth: true,
+      authMethod: 'plain',
+      username: 'robot',
+      password,
+      fromAddress: 'alerts@acme.example.com',
+      timeoutMs: 2_000,
+    });
+    const sender = createMailSender();
+    const worker = new DeliveryWorker({
+      storage,
+      clock,
+      sender,
+      resolveEndpoint: async () => endpoint(),
+      composers: {},
+      recorder: new AttemptRecorder(storage, 0, mailHealthAfterRecord(storage.dialect)),
+    });
+    try {
+      await enqueueDeliveries(storage.db, [testDelivery(acme.tenantId, 'ops@acme.example.com', { kind: 'immediate' })], clock);
+      expect(await worker.runOnce()).toBe(1);
+      const failing = (await health(acme.token)).json();
+      expect(failing).toMatchObject({ state: 'failing', since: new Date(T0).toISOString(), lastCode: 535 });
+      expect(failing.lastError).toMatch(/535/);
+      expect(JSON.stringify(failing)).not.toContain('the-old-password');
+
+      password = PASSWORD;
+      clock.advance(60_000);
+      await enqueueDeliveries(storage.db, [testDelivery(acme.tenantId, 'ops@acme.example.com', { kind: 'immediate' })], clock);
+      expect(await worker.runOnce()).toBe(1);
+      expect((await health(acme.token)).json()).toEqual({ state: 'ok', since: new Date(T0 + 60_000).toISOString() });
+    } finally {
+      await sender.close();
+    }
+  });
+
+  it('needs Settings.View', async () => {
+    const viewer = await t.tenantWithUser('acme', ['Alerts Viewer']);
+    expect((await health(viewer.token)).statusCode).toBe(403);
+  });
+});

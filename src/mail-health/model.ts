@@ -1,0 +1,104 @@
+/**
+ * Mail health, the decisions: whether a tenant's mail works, from what its deliveries meet
+ * (issue 13). Pure; store.ts keeps the result per tenant.
+ */
+
+/** FAILING_AFTER_MS: transient failures that go on for longer than this make the mail failing. */
+export const FAILING_AFTER_MS = 15 * 60_000;
+
+/**
+ * MailHealthSignal is what one attempt at a tenant's alert email says about its mail server: it
+ * took the email, it failed for now (it may pass), it refused for good, or its circuit breaker is
+ * open (so emails wait without trying).
+ */
+export type MailHealthSignal =
+  | { readonly kind: 'delivered' }
+  | { readonly kind: 'transient' | 'permanent' | 'breaker-open'; readonly code?: number | undefined; readonly error: string };
+
+/** MailHealthObservation is one signal about one tenant's mail, at one time. */
+export interface MailHealthObservation {
+  readonly tenantId: string;
+  readonly at: number;
+  readonly signal: MailHealthSignal;
+}
+
+/** MailHealthState is `ok` while the tenant's mail works, `failing` during an incident. */
+export type MailHealthState = 'ok' | 'failing';
+
+/** MailHealth is what is kept per tenant. */
+export interface MailHealth {
+  readonly state: MailHealthState;
+  /** When the state began; for `failing`, the first failure of the incident. */
+  readonly since: number | null;
+  readonly lastCode: number | null;
+  readonly lastError: string | null;
+  /** The last failure was permanent: what `fallbackToDefault` acts on. */
+  readonly permanent: boolean;
+  /** The first transient failure since the last success, while they go on. */
+  readonly transientSince: number | null;
+  /** The number of the current (or last) incident; each notice is sent once per number. */
+  readonly incident: number;
+}
+
+/** HEALTHY is a tenant that never had a failure observed. */
+export const HEALTHY: MailHealth = Object.freeze({
+  state: 'ok',
+  since: null,
+  lastCode: null,
+  lastError: null,
+  permanent: false,
+  transientSince: null,
+  incident: 0,
+});
+
+/** MailHealthTransition is a change of state that calls for notices: a new incident, or its end. */
+export type MailHealthTransition = 'failing' | 'recovered';
+
+/**
+ * nextHealth folds one signal into a tenant's health. A delivery ends an incident; a permanent
+ * refusal or an open breaker starts one at once; transient failures start one once they have gone
+ * on for more than FAILING_AFTER_MS. A failure during an incident only updates the last reply.
+ */
+export function nextHealth(health: MailHealth, signal: MailHealthSignal, at: number): { health: MailHealth; transition?: MailHealthTransition } {
+  if (signal.kind === 'delivered') {
+    if (health.state === 'ok' && health.transientSince === null && !health.permanent) return { health };
+    const recovered = health.state === 'failing';
+    return {
+      health: { ...health, state: 'ok', since: recovered ? at : health.since, permanent: false, transientSince: null },
+      ...(recovered ? { transition: 'recovered' as const } : {}),
+    };
+  }
+  const transientSince = signal.kind === 'transient' ? (health.transientSince ?? at) : health.transientSince;
+  const failed: MailHealth = {
+    ...health,
+    lastCode: signal.code ?? null,
+    lastError: signal.error,
+    permanent: signal.kind === 'permanent' || (signal.kind === 'transient' ? false : health.permanent),
+    transientSince,
+  };
+  if (health.state === 'failing') return { health: failed };
+  const failing = signal.kind !== 'transient' || at - transientSince! > FAILING_AFTER_MS;
+  if (!failing) return { health: failed };
+  return {
+    health: { ...failed, state: 'failing', since: signal.kind === 'transient' ? transientSince : at, incident: health.incident + 1 },
+    transition: 'failing',
+  };
+}
+
+/** MailHealthView is the answer of `GET /settings/mail/health` (API.md). */
+export interface MailHealthView {
+  state: MailHealthState;
+  since?: string;
+  lastCode?: number;
+  lastError?: string;
+}
+
+/** showMailHealth is the API answer: the last reply only while failing, when there is one. */
+export function showMailHealth(health: MailHealth): MailHealthView {
+  return {
+    state: health.state,
+    ...(health.since !== null ? { since: new Date(health.since).toISOString() } : {}),
+    ...(health.state === 'failing' && health.lastCode !== null ? { lastCode: health.lastCode } : {}),
+    ...(health.state === 'failing' && health.lastError !== null ? { lastError: health.lastError } : {}),
+  };
+}

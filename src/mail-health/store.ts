@@ -1,0 +1,103 @@
+import type { Selectable } from 'kysely';
+import type { AfterRecord } from '../delivery/outbox/outcomes.js';
+import type { MailSettingsTables } from '../settings/tables.js';
+import type { Db } from '../storage/database.js';
+import type { Dialect } from '../storage/dialect.js';
+import { HEALTHY, type MailHealth, type MailHealthObservation, type MailHealthTransition, nextHealth } from './model.js';
+
+type Row = Selectable<MailSettingsTables['tenant_mail_health']>;
+
+function fromRow(row: Row | undefined): MailHealth {
+  if (!row) return HEALTHY;
+  return {
+    state: row.state === 'failing' ? 'failing' : 'ok',
+    since: row.since === null ? null : Number(row.since),
+    lastCode: row.last_code,
+    lastError: row.last_error,
+    permanent: row.permanent === 1,
+    transientSince: row.transient_since === null ? null : Number(row.transient_since),
+    incident: row.incident,
+  };
+}
+
+/** getMailHealth reads a tenant's mail health; a tenant never observed is healthy. */
+export async function getMailHealth(db: Db, tenantId: string): Promise<MailHealth> {
+  return fromRow(await db.selectFrom('tenant_mail_health').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst());
+}
+
+/** MailHealthChange is a tenant's new incident or its end, with the health after it. */
+export interface MailHealthChange {
+  readonly tenantId: string;
+  readonly transition: MailHealthTransition;
+  readonly health: MailHealth;
+  readonly at: number;
+}
+
+/**
+ * observeMailHealth folds observations into their tenants' health rows, in the caller's
+ * transaction (the one that records the attempts), and returns the transitions. Each tenant's row
+ * is locked while it is read and written on PostgreSQL, so two workers observing the same tenant
+ * take turns and only one of them sees a given transition; SQLite writes one transaction at a time.
+ */
+export async function observeMailHealth(tx: Db, dialect: Dialect, observations: readonly MailHealthObservation[]): Promise<MailHealthChange[]> {
+  const byTenant = new Map<string, MailHealthObservation[]>();
+  for (const o of observations) byTenant.set(o.tenantId, [...(byTenant.get(o.tenantId) ?? []), o]);
+  if (byTenant.size === 0) return [];
+  // Most attempts are deliveries by healthy tenants: they change nothing, and cost one read for all.
+  const current = await tx.selectFrom('tenant_mail_health').selectAll().where('tenant_id', 'in', [...byTenant.keys()]).execute();
+  const known = new Set(current.map((r) => r.tenant_id));
+  const clean = new Set(current.filter((r) => isClean(fromRow(r))).map((r) => r.tenant_id));
+  const changes: MailHealthChange[] = [];
+  // In a fixed order, so two transactions that lock several tenants cannot deadlock.
+  for (const tenantId of [...byTenant.keys()].sort()) {
+    const seen = byTenant.get(tenantId)!.sort((a, b) => a.at - b.at);
+    if (seen.every((o) => o.signal.kind === 'delivered') && (!known.has(tenantId) || clean.has(tenantId))) continue;
+    const lastAt = seen.at(-1)!.at;
+    await tx
+      .insertInto('tenant_mail_health')
+      .values({ tenant_id: tenantId, state: 'ok', since: null, last_code: null, last_error: null, permanent: 0, transient_since: null, incident: 0, updated_at: lastAt })
+      .onConflict((oc) => oc.column('tenant_id').doNothing())
+      .execute();
+    let read = tx.selectFrom('tenant_mail_health').selectAll().where('tenant_id', '=', tenantId);
+    if (dialect === 'postgres') read = read.forUpdate();
+    const before = fromRow(await read.executeTakeFirst());
+    let health = before;
+    for (const o of seen) {
+      const next = nextHealth(health, o.signal, o.at);
+      health = next.health;
+      if (next.transition) changes.push({ tenantId, transition: next.transition, health, at: o.at });
+    }
+    if (health === before) continue;
+    await tx
+      .updateTable('tenant_mail_health')
+      .set({
+        state: health.state,
+        since: health.since,
+        last_code: health.lastCode,
+        last_error: health.lastError,
+        permanent: health.permanent ? 1 : 0,
+        transient_since: health.transientSince,
+        incident: health.incident,
+        updated_at: lastAt,
+      })
+      .where('tenant_id', '=', tenantId)
+      .execute();
+  }
+  return changes;
+}
+
+/** isClean: healthy with no failure pending, so a delivery changes nothing. */
+function isClean(health: MailHealth): boolean {
+  return health.state === 'ok' && health.transientSince === null && !health.permanent;
+}
+
+/**
+ * mailHealthAfterRecord is the outbox's AfterRecord that keeps the tenants' mail health with the
+ * attempts it is learnt from, in the same commit: a crash loses neither without the other.
+ */
+export function mailHealthAfterRecord(dialect: Dialect): AfterRecord {
+  return async (tx, recorded) => {
+    const observations = recorded.flatMap((a) => (a.result.health ? [{ tenantId: a.tenantId, at: a.finishedAt, signal: a.result.health }] : []));
+    await observeMailHealth(tx, dialect, observations);
+  };
+}
