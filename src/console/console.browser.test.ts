@@ -384,7 +384,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Remplacer' }).click();
     await page.getByLabel('Mot de passe SMTP').fill('abcd efgh ijkl mnop');
     await page.getByLabel("Adresse d'expédition par défaut").fill('alertes.acme@gmail.com');
-    await page.getByLabel('Nom affiché par défaut à partir de').fill('Alertes Acme');
+    await page.getByLabel("Nom d'expéditeur affiché par défaut").fill('Alertes Acme');
     expect(await page.getByLabel('Mode de sécurité').inputValue()).toBe('tls');
     await shot(page, 'mail-settings-fr');
     // 18. Cliquez sur Enregistrer. Il vous sera demandé si vous souhaitez continuer sans tester les paramètres.

@@ -91,6 +91,13 @@ it('has every console string in all five languages, and every string the code us
   }
 });
 
+it('puts a narrow no-break space before French ? ! ; : and inside « », never an ordinary space or none', () => {
+  // Placeholders and JSON examples ({tenant}, {"alerts": [...]}), URLs and clock times are not prose.
+  const prose = (text: string) => text.replace(/\{[^{}]*(\{[^{}]*\}[^{}]*)*\}/g, '{}').replace(/\w+:\/\/\S+/g, '').replace(/\d:\d/g, '');
+  const wrong = Object.entries(strings('fr')).filter(([, text]) => /(^|[^\u202f])[?!;:]|«[^\u202f]|[^\u202f]»/u.test(prose(text)));
+  expect(wrong.map(([key, text]) => `${key}: ${text}`)).toEqual([]);
+});
+
 it('uses the seed guide\'s French wording on the Mail tab', () => {
   const french = strings('fr');
   expect(french).toMatchObject({
@@ -106,7 +113,8 @@ it('uses the seed guide\'s French wording on the Mail tab', () => {
     'mail.username': "Nom d'utilisateur SMTP",
     'mail.password': 'Mot de passe SMTP',
     'mail.fromAddress': "Adresse d'expédition par défaut",
-    'mail.fromDisplayName': 'Nom affiché par défaut à partir de',
+    // The guide's own « Nom affiché par défaut à partir de » is a word-for-word rendering of "Default From Display Name".
+    'mail.fromDisplayName': "Nom d'expéditeur affiché par défaut",
     'mail.test': "Tester les paramètres d'e-mail",
     'test.sendTo': 'Envoyer à',
     'test.send': 'Envoyer',

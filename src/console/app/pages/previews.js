@@ -34,7 +34,7 @@ export function PreviewsPage({ session }) {
     </form>
     <${Banner}>${problemText(error)}<//>
     ${preview ? html`<div class="preview">
-      <p><strong>${t('previews.subject')}:</strong> ${preview.subject}</p>
+      <p><strong>${t('labelled', { label: t('previews.subject') })}</strong> ${preview.subject}</p>
       ${view === 'html'
         ? html`<iframe title=${t('previews.title')} sandbox="" srcdoc=${preview.html}></iframe>`
         : html`<pre class="email-text">${preview.text}</pre>`}

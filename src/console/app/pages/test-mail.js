@@ -35,7 +35,7 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
     ${result ? html`<div class=${`test-result ${result.ok ? 'ok' : 'failed'}`} role="status">
         ${result.ok
           ? html`<p class="banner success">${t('test.sent', { to: sendTo })}</p>
-              ${result.messageId ? html`<p class="muted">${t('test.messageId')}: <code>${result.messageId}</code></p>` : null}
+              ${result.messageId ? html`<p class="muted">${t('labelled', { label: t('test.messageId') })} <code>${result.messageId}</code></p>` : null}
               <p>${t('test.checkInbox')}</p>`
           : html`<p class="banner error">${t('test.failed')}</p>
               <dl class="facts">
