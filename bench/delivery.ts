@@ -14,7 +14,7 @@ import { sleep } from './lifecycle.js';
 import type { SinkProcess } from './sink-client.js';
 import type { SinkStats } from './sink.js';
 import { runConcurrently } from './stats.js';
-import { processStats, startTocsinServer } from './tocsin.js';
+import { api, processStats, provisionTenant, startTocsinServer } from './tocsin.js';
 
 /** DeliveryResult is one delivery run: how many the sink got, how fast, and whether any was lost or doubled. */
 export interface DeliveryResult {
@@ -205,4 +205,35 @@ export async function tocsinDeliveryRate(databaseUrl: string, sink: SinkProcess,
   const after = await databaseActivity(databaseUrl);
   const sent = Math.max(1, result.received);
   return { ...result, database: { commitsPerEmail: (after.commits - before.commits) / sent, rowsWrittenPerEmail: (after.rowsWritten - before.rowsWritten) / sent } };
+}
+
+/** SEED_ALERTS distinct Fatal alerts are seeded, so the queued emails are about many alerts, not one rendered once. */
+export const SEED_ALERTS = 1_000;
+
+/**
+ * seedDatabase provisions a tenant and lets Tocsin decide and send the immediate emails of
+ * SEED_ALERTS distinct Fatal alerts; it returns the size of one.
+ */
+export async function seedDatabase(databaseUrl: string, sink: SinkProcess): Promise<number> {
+  const server = await startTocsinServer({ databaseUrl, role: 'all', smtpPort: sink.port });
+  try {
+    const tenant = await provisionTenant(server.url, 'delivery', { fatalImmediately: true });
+    await sink.reset();
+    const first = sink.nextAccepted(30_000, (m) => m.kind === 'immediate');
+    for (let b = 0; b < SEED_ALERTS / 100; b++) {
+      const alerts = Array.from({ length: 100 }, (_, i) => ({
+        severity: 'Fatal',
+        component: 'Robots',
+        event: 'Robot.StatusChanged.NotResponding',
+        message: `Robot R${b * 100 + i} on FINANCE-${String(i % 50).padStart(2, '0')} is not responding`,
+        source: { robot: `R${b * 100 + i}`, machine: `FINANCE-${String(i % 50).padStart(2, '0')}` },
+      }));
+      await api(server.url, 'POST', `/api/v1/tenants/${tenant.name}/alerts`, tenant.robotToken, { alerts });
+    }
+    const bytes = (await first).bytes;
+    await sink.waitForMessages(SEED_ALERTS, 180_000);
+    return bytes;
+  } finally {
+    await server.stop();
+  }
 }

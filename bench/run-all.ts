@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureAlertmanager, startAlertmanager } from './alertmanager.js';
-import { type DeliveryResult, alertmanagerDeliveryRate, rawNodemailerRate, tocsinDeliveryRate } from './delivery.js';
+import { type DeliveryResult, SEED_ALERTS, alertmanagerDeliveryRate, rawNodemailerRate, seedDatabase, tocsinDeliveryRate } from './delivery.js';
 import { alertmanagerIngest } from './ingest-alertmanager.js';
 import { type LatencyPhases, alertmanagerLatency, latencyPhases, tocsinFatalLatency } from './latency.js';
 import { PG_URL, ROOT, postgresDatabase, releaseAll, releaseOnSignals, runScript, tempDir } from './lifecycle.js';
@@ -275,37 +275,6 @@ async function latencyStep(): Promise<void> {
 }
 
 // ─── Delivery and scale-out ───────────────────────────────────────────────────────────────────
-
-/** SEED_ALERTS distinct Fatal alerts are seeded, so the queued emails are about many alerts, not one rendered once. */
-const SEED_ALERTS = 1_000;
-
-/**
- * seedDatabase provisions a tenant and lets Tocsin decide and send the immediate emails of
- * SEED_ALERTS distinct Fatal alerts; it returns the size of one.
- */
-async function seedDatabase(databaseUrl: string, sink: SinkProcess): Promise<number> {
-  const server = await startTocsinServer({ databaseUrl, role: 'all', smtpPort: sink.port });
-  try {
-    const tenant = await provisionTenant(server.url, 'delivery', { fatalImmediately: true });
-    await sink.reset();
-    const first = sink.nextAccepted(30_000, (m) => m.kind === 'immediate');
-    for (let b = 0; b < SEED_ALERTS / 100; b++) {
-      const alerts = Array.from({ length: 100 }, (_, i) => ({
-        severity: 'Fatal',
-        component: 'Robots',
-        event: 'Robot.StatusChanged.NotResponding',
-        message: `Robot R${b * 100 + i} on FINANCE-${String(i % 50).padStart(2, '0')} is not responding`,
-        source: { robot: `R${b * 100 + i}`, machine: `FINANCE-${String(i % 50).padStart(2, '0')}` },
-      }));
-      await api(server.url, 'POST', `/api/v1/tenants/${tenant.name}/alerts`, tenant.robotToken, { alerts });
-    }
-    const bytes = (await first).bytes;
-    await sink.waitForMessages(SEED_ALERTS, 60_000);
-    return bytes;
-  } finally {
-    await server.stop();
-  }
-}
 
 function databaseWork(results: readonly DeliveryResult[]): string {
   const measured = results.flatMap((r) => (r.database ? [r.database] : []));
