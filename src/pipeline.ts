@@ -1,8 +1,9 @@
 /**
  * The pipeline: an alert's path from POST to an inbox, its stages composed as one value in the
  * order the journey reads. `startTocsin` (server.ts) only starts it, hands `ingest` to the routes
- * and stops it. Every stage fails the same way: a StageError (shared/stage-error.ts) saying
- * whether trying again may help.
+ * and stops it. A stage's failure says whether trying again may help: a StageError
+ * (shared/stage-error.ts) is permanent or not, anything else is transient; a permanent one fails
+ * the email at once, a transient one is retried until its deadline (bad input at ingest is a 4xx).
  *
  *   ingest    alerts/ingest.ts                  group-commit validated alerts (REST, OData, sources);
  *             sources/pull/connector.ts         poll Orchestrator pull sources; signal the Fatal ones
@@ -12,7 +13,8 @@
  *                                                transaction; the doorbell wakes the claim loop
  *   claim     delivery/outbox/worker.ts         lease due rows; admission.ts bounds the sends per
  *                                                tenant and pauses failing servers
- *   resolve endpoint  settings/endpoint.ts      the tenant's SMTP server, secrets opened
+ *   resolve endpoint  settings/endpoint.ts      the tenant's SMTP server, secrets opened, read
+ *                                                once per claim (attempt.ts, onePerClaim)
  *   compose   reports/composers.ts              render each email at send time from the database
  *   send      delivery/smtp/sender.ts           pooled SMTP connections, errors classified
  *   record    delivery/outbox/attempt-recorder.ts every attempt, in group commits
