@@ -33,7 +33,8 @@ export interface DeliveryResult {
   readonly database?: { readonly commitsPerEmail: number; readonly rowsWrittenPerEmail: number } | undefined;
 }
 
-interface DatabaseActivity {
+/** DatabaseActivity is what PostgreSQL counted for one database: transactions committed, rows written. */
+export interface DatabaseActivity {
   readonly commits: number;
   readonly rowsWritten: number;
 }
@@ -42,7 +43,7 @@ interface DatabaseActivity {
  * databaseActivity reads PostgreSQL's counters for one database. They are flushed when a session
  * ends, so read them only once the sessions to count have closed.
  */
-async function databaseActivity(url: string): Promise<DatabaseActivity> {
+export async function databaseActivity(url: string): Promise<DatabaseActivity> {
   const client = new pg.Client({ connectionString: url, user: decodeURIComponent(new URL(url).username) || 'postgres' });
   await client.connect();
   try {
