@@ -83,9 +83,19 @@ async function run(dialect: Dialect, emails: number, recording: Recording): Prom
     const { storage } = database;
     const tenant = await insertTestTenant(storage.db, 'bench');
     for (let i = 0; i < emails; i += 500) {
-      await enqueueDeliveries(storage.db, Array.from({ length: Math.min(500, emails - i) }, (_, j) => testDelivery(tenant, `ops${i + j}@example.com`)));
+      await enqueueDeliveries(
+        storage.db,
+        Array.from({ length: Math.min(500, emails - i) }, (_, j) => testDelivery(tenant, `ops${i + j}@example.com`)),
+      );
     }
-    const endpoint: SmtpEndpoint = { host: 'localhost', port: server.port, security: 'none', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 10_000 };
+    const endpoint: SmtpEndpoint = {
+      host: 'localhost',
+      port: server.port,
+      security: 'none',
+      authMethod: 'none',
+      fromAddress: 'alerts@example.com',
+      timeoutMs: 10_000,
+    };
     // The "before": each outcome committed alone, as a recorder without grouping would.
     const alone = { record: async (attempt) => (await recordAttempts(storage, [attempt])).length > 0 } satisfies Pick<AttemptRecorder, 'record'>;
     const worker = new DeliveryWorker({
@@ -101,8 +111,13 @@ async function run(dialect: Dialect, emails: number, recording: Recording): Prom
     await server.waitForMessages(emails, 600_000);
     await worker.stop();
     const after = await counts(storage, database.url);
-    const sent = await storage.db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'sent').executeTakeFirstOrThrow();
-    if (Number(sent.n) !== emails || server.messages.length !== emails) throw new Error(`${dialect}: ${sent.n} recorded as sent, ${server.messages.length} received, of ${emails}`);
+    const sent = await storage.db
+      .selectFrom('deliveries')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '=', 'sent')
+      .executeTakeFirstOrThrow();
+    if (Number(sent.n) !== emails || server.messages.length !== emails)
+      throw new Error(`${dialect}: ${sent.n} recorded as sent, ${server.messages.length} received, of ${emails}`);
     return { commits: (after.commits - before.commits) / emails, rowsWritten: (after.rowsWritten - before.rowsWritten) / emails };
   } finally {
     await sender.close();
