@@ -150,6 +150,10 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(setCookie).toMatch(/SameSite=Strict/i);
     const cookie = setCookie.split(';')[0]!;
     const { csrfToken } = login.json();
+    const probe = (headers: Record<string, string>) => t.tocsin.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers });
+    const signedIn = await probe({ cookie });
+    expect(signedIn.statusCode).toBe(200);
+    expect(signedIn.json()).toMatchObject({ signedIn: true, kind: 'user', csrfToken });
 
     const read = await t.tocsin.app.inject({ method: 'GET', url: '/api/v1/tenants/people/users', headers: { cookie } });
     expect(read.statusCode).toBe(200);
@@ -170,6 +174,12 @@ describeEachDialect('tenants, people and access', (dialect) => {
     const logout = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { cookie, 'x-csrf-token': csrfToken } });
     expect(logout.statusCode).toBe(204);
     expect((await t.tocsin.app.inject({ method: 'GET', url: '/api/v1/tenants/people/users', headers: { cookie } })).statusCode).toBe(401);
+    // Asking whether one is signed in is answered, not refused, with or without a (stale) cookie.
+    for (const headers of [{ cookie }, {}] as Record<string, string>[]) {
+      const signedOut = await probe(headers);
+      expect(signedOut.statusCode).toBe(200);
+      expect(signedOut.json()).toEqual({ signedIn: false });
+    }
   });
 
   it('signs the host administrator in with the admin token', async () => {

@@ -56,9 +56,12 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
   app.get('/api/v1/auth/session', { config: { access: 'public' } }, async (request) => {
     const cookie = request.cookies[SESSION_COOKIE];
     const session = cookie ? await authenticator.fromSession(cookie) : undefined;
-    if (!session) throw unauthorized('Not signed in.');
+    // Not being signed in is this probe's ordinary answer (the console asks on every visit), not an error:
+    // a 401 here would put an error in the browser's console on every sign-in page.
+    if (!session) return { signedIn: false };
     const p = session.principal;
     return {
+      signedIn: true,
       csrfToken: session.csrfToken,
       csrfHeader: CSRF_HEADER,
       kind: p.kind,

@@ -128,11 +128,17 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
 
   it('signs in with tenant, email and password, refuses a wrong password, and signs out', async () => {
     const { context, page } = await open();
+    // Merely visiting the sign-in page logs nothing in the browser's console (the session probe is not a 401).
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
     await page.goto(base);
     await page.getByLabel('Tenant', { exact: true }).fill('acme');
     await page.getByLabel('Email').fill('admin@acme.example');
     await page.getByLabel('Password').fill('wrong password');
     await shot(page, 'sign-in');
+    expect(consoleErrors).toEqual([]);
     // Keyboard: Enter in the password field submits.
     await page.getByLabel('Password').press('Enter');
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('wrong');

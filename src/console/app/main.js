@@ -43,12 +43,13 @@ function App() {
   const signedOut = useCallback(() => setSession(null), []);
   useEffect(() => {
     configureApi({ onUnauthorized: signedOut });
-    api('GET', 'auth/session', undefined, { quiet401: true })
-      .then(loadSession)
-      .then(setSession, async () => {
-        await loadLanguage(pickLanguage(route.query.lang, navigator.languages));
-        setSession(null);
-      });
+    const signIn = async () => {
+      await loadLanguage(pickLanguage(route.query.lang, navigator.languages));
+      setSession(null);
+    };
+    api('GET', 'auth/session')
+      .then((auth) => (auth.signedIn ? loadSession(auth).then(setSession) : signIn()))
+      .catch(signIn);
   }, []);
 
   if (session === undefined) return html`<p class="loading" aria-busy="true">…</p>`;
