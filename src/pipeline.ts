@@ -36,7 +36,7 @@ import { COMMIT_WINDOW_MS, DeliveryWorker } from './delivery/outbox/worker.js';
 import { CONNECTIONS_PER_ENDPOINT, createMailSender } from './delivery/smtp/sender.js';
 import { mailHealthAfterRecord } from './mail-health/store.js';
 import { composersFor, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
-import { endpointContext, resolveEndpoint } from './settings/endpoint.js';
+import { endpointContext, resolveEndpoint, resolveSystemEndpoint } from './settings/endpoint.js';
 import { startPullConnector } from './sources/pull/connector.js';
 import type { SecretBox } from './settings/secret-box.js';
 import type { UrlSmtp } from './settings/smtp-settings.js';
@@ -125,7 +125,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
 
     // resolve endpoint, compose: what one attempt reads at send time.
     const context = endpointContext(config, deps.systemSmtp);
-    const resolve: EndpointResolver = (tenantId) => resolveEndpoint(storage.db, deps.secretBox, tenantId, context);
+    const resolve: EndpointResolver = (tenantId, route) =>
+      route === 'system' ? resolveSystemEndpoint(storage.db, deps.secretBox, context) : resolveEndpoint(storage.db, deps.secretBox, tenantId, context);
     const compose = composersFor({ storage, clock, logger, config, secretBox: deps.secretBox });
 
     // claim → (resolve → compose → send) → record, in worker processes.
@@ -135,7 +136,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     if (sends) {
       const sender = createMailSender({ maxConnections: CONNECTIONS_PER_ENDPOINT });
       // record keeps each tenant's mail health in the commit of the attempts that tell it.
-      const recorder = new AttemptRecorder(storage, COMMIT_WINDOW_MS[storage.dialect], mailHealthAfterRecord(storage.dialect));
+      const recorder = new AttemptRecorder(storage, COMMIT_WINDOW_MS[storage.dialect], mailHealthAfterRecord(storage.dialect, { publicUrl: config.publicUrl }));
       const worker = new DeliveryWorker({
         storage,
         clock,

@@ -46,6 +46,8 @@ export const COMPONENTS: readonly CatalogueComponent[] = Object.freeze([
   { name: 'ConnectedTriggers', displayName: l('Connected triggers', 'Déclencheurs connectés', 'Verbundene Trigger', 'Desencadenadores conectados', '接続済みトリガー') },
   { name: 'Serverless', displayName: l('Serverless', 'Serverless', 'Serverless', 'Sin servidor', 'サーバーレス') },
   { name: 'Export', displayName: l('Export', 'Exportation', 'Export', 'Exportación', 'エクスポート') },
+  // Tocsin's own alerts about the tenant's alerting, e.g. its mail server refusing the alert emails.
+  { name: 'Tocsin', displayName: l('Tocsin', 'Tocsin', 'Tocsin', 'Tocsin', 'Tocsin') },
 ]);
 
 /**
@@ -75,6 +77,7 @@ export const EVENTS: readonly CatalogueEvent[] = Object.freeze([
   { name: 'Task.Assigned', component: 'Tasks', defaultSeverity: 'Info', displayName: l('Task assigned', 'Action affectée', 'Aufgabe zugewiesen', 'Tarea asignada', 'タスクが割り当てられました') },
   { name: 'Task.Unassigned', component: 'Tasks', defaultSeverity: 'Info', displayName: l('Task unassigned', 'Action désaffectée', 'Aufgabenzuweisung aufgehoben', 'Tarea desasignada', 'タスクの割り当てが解除されました') },
   { name: 'Task.Reassigned', component: 'Tasks', defaultSeverity: 'Info', displayName: l('Task reassigned', 'Action réaffectée', 'Aufgabe neu zugewiesen', 'Tarea reasignada', 'タスクが再割り当てされました') },
+  { name: 'Mail.DeliveryFailing', component: 'Tocsin', defaultSeverity: 'Error', displayName: l('Alert emails failing', 'Échec des e-mails d’alerte', 'Alarm-E-Mails schlagen fehl', 'Fallan los correos de alerta', 'アラート メールの送信に失敗') },
   { name: CUSTOM_EVENT, component: 'Process', defaultSeverity: 'Success', displayName: l('Custom alert', 'Alerte personnalisée', 'Benutzerdefinierte Warnung', 'Alerta personalizada', 'カスタム アラート') },
 ]);
 

@@ -36,10 +36,12 @@ export interface SmtpEndpoint {
   readonly connectAddress?: string | undefined;
   /** Extra CA certificates to trust (tests use a private CA); never a way to skip verification. */
   readonly ca?: string | undefined;
+  /** The system default standing in for a tenant's server that refuses for good (`fallbackToDefault`). */
+  readonly fallback?: boolean | undefined;
 }
 
 /** EmailKind is what an email is; it is also the `X-Tocsin-Kind` header. */
-export type EmailKind = 'summary' | 'daily' | 'immediate' | 'test';
+export type EmailKind = 'summary' | 'daily' | 'immediate' | 'test' | 'mail-health';
 
 /** Mailbox is an address with an optional display name, never a pre-formatted header string. */
 export interface Mailbox {

@@ -3,6 +3,7 @@ import type { AfterRecord } from '../delivery/outbox/outcomes.js';
 import type { MailSettingsTables } from '../settings/tables.js';
 import type { Db } from '../storage/database.js';
 import type { Dialect } from '../storage/dialect.js';
+import { type NoticeContext, sendMailHealthNotices } from './notices.js';
 import { HEALTHY, type MailHealth, type MailHealthObservation, type MailHealthTransition, nextHealth } from './model.js';
 
 type Row = Selectable<MailSettingsTables['tenant_mail_health']>;
@@ -92,12 +93,22 @@ function isClean(health: MailHealth): boolean {
 }
 
 /**
- * mailHealthAfterRecord is the outbox's AfterRecord that keeps the tenants' mail health with the
- * attempts it is learnt from, in the same commit: a crash loses neither without the other.
+ * mailHealthAfterRecord is the outbox's AfterRecord that keeps the tenants' mail health, and the
+ * notices of its transitions, with the attempts it is learnt from, in the same commit: a crash
+ * loses none of them without the others.
  */
-export function mailHealthAfterRecord(dialect: Dialect): AfterRecord {
+export function mailHealthAfterRecord(dialect: Dialect, context: NoticeContext): AfterRecord {
   return async (tx, recorded) => {
     const observations = recorded.flatMap((a) => (a.result.health ? [{ tenantId: a.tenantId, at: a.finishedAt, signal: a.result.health }] : []));
-    await observeMailHealth(tx, dialect, observations);
+    const changes = await observeMailHealth(tx, dialect, observations);
+    if (changes.length > 0) await sendMailHealthNotices(tx, changes, context);
   };
+}
+
+/**
+ * tryOwnServerAgain forgets that a tenant's server refused for good, after its settings changed:
+ * `fallbackToDefault` stops standing in, and the next email tells whether the new settings work.
+ */
+export async function tryOwnServerAgain(db: Db, tenantId: string): Promise<void> {
+  await db.updateTable('tenant_mail_health').set({ permanent: 0 }).where('tenant_id', '=', tenantId).execute();
 }

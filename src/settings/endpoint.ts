@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { SmtpEndpoint } from '../delivery/contract.js';
 import { StageError } from '../shared/stage-error.js';
+import { getMailHealth } from '../mail-health/store.js';
 import type { Db } from '../storage/database.js';
 import { RefusedHostError, type Resolver, checkSmtpHost } from './host-guard.js';
 import { type TenantMailSettings, getMailSettings, getSystemSmtp, openCustomSecrets } from './mail-settings.js';
@@ -107,6 +108,10 @@ export async function guardEndpoint(endpoint: SmtpEndpoint, source: SmtpSource, 
 export async function resolveEndpoint(db: Db, secretBox: SecretBox, tenantId: string, context: EndpointContext): Promise<SmtpEndpoint> {
   const settings = await getMailSettings(db, tenantId);
   if (!settings.alertsEmailEnabled) throw new EndpointRefusedError('alerts-email-disabled', ALERTS_EMAIL_DISABLED, false);
+  if (settings.useCustom && settings.fallbackToDefault) {
+    const health = await getMailHealth(db, tenantId);
+    if (health.state === 'failing' && health.permanent) return { ...(await resolveSystemEndpoint(db, secretBox, context)), fallback: true };
+  }
   try {
     const { smtp, secrets, source } = await effectiveSmtp(db, secretBox, tenantId, settings, context.systemSmtp);
     return await guardEndpoint(toEndpoint(smtp, secrets), source, context);
@@ -115,4 +120,13 @@ export async function resolveEndpoint(db: Db, secretBox: SecretBox, tenantId: st
     if (err instanceof SecretDecryptError) throw new EndpointRefusedError('unreadable-secret', UNREADABLE_SECRET, false);
     throw err;
   }
+}
+
+/**
+ * resolveSystemEndpoint is the system default SMTP, for what Tocsin sends through it whatever the
+ * tenant's settings: the notices about the tenant's mail health, and `fallbackToDefault`.
+ */
+export async function resolveSystemEndpoint(db: Db, secretBox: SecretBox, context: EndpointContext): Promise<SmtpEndpoint> {
+  const system = await getSystemSmtp(db, secretBox, context.systemSmtp);
+  return toEndpoint(system.smtp, system.secrets);
 }

@@ -16,7 +16,7 @@ import {
   showSystemSmtp,
 } from './mail-settings.js';
 import { showMailHealth } from '../mail-health/model.js';
-import { getMailHealth } from '../mail-health/store.js';
+import { getMailHealth, tryOwnServerAgain } from '../mail-health/store.js';
 import { RateLimiter } from './rate-limit.js';
 import { smtpSettingsInput } from './smtp-settings.js';
 import { odataSettingsRoutes } from './odata-routes.js';
@@ -61,7 +61,12 @@ export const settingsRoutes: RouteModule = (app, deps) => {
   app.put(
     '/api/v1/tenants/:tenant/settings/mail',
     { config: { permission: 'Settings.Edit' }, schema: { params: tenantParams, body: mailSettingsInput } },
-    async (request) => showMailSettings(await saveMailSettings(db, secretBox, tenantOf(request).id, request.body, clock, testMail.context)),
+    async (request) => {
+      const tenantId = tenantOf(request).id;
+      const saved = await saveMailSettings(db, secretBox, tenantId, request.body, clock, testMail.context);
+      if (request.body.custom !== undefined || request.body.useCustom !== undefined) await tryOwnServerAgain(db, tenantId);
+      return showMailSettings(saved);
+    },
   );
   app.get(
     '/api/v1/tenants/:tenant/settings/mail/health',

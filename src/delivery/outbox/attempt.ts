@@ -13,11 +13,22 @@ import type { AttemptResult } from './outcomes.js';
 import { type Random, decideAfterFailure } from './retry-policy.js';
 
 /**
- * EndpointResolver gives a tenant's effective SMTP endpoint (its custom settings or the system
- * default), or throws why it has none: a StageError saying whether that may pass (settings'
- * resolveEndpoint and its EndpointRefusedError).
+ * EndpointRoute says whose server an email goes through: the tenant's effective one (alert
+ * emails), or the system default (the notices about the tenant's own server, which may be failing).
  */
-export type EndpointResolver = (tenantId: string) => Promise<SmtpEndpoint>;
+export type EndpointRoute = 'tenant' | 'system';
+
+/**
+ * EndpointResolver gives a tenant's effective SMTP endpoint (its custom settings or the system
+ * default), or the system default for the `system` route, or throws why it has none: a StageError
+ * saying whether that may pass (settings' resolveEndpoint and its EndpointRefusedError).
+ */
+export type EndpointResolver = (tenantId: string, route: EndpointRoute) => Promise<SmtpEndpoint>;
+
+/** routeOf is the route of a delivery: the mail health notices go through the system default. */
+export function routeOf(delivery: Delivery): EndpointRoute {
+  return delivery.kind === 'mail-health' ? 'system' : 'tenant';
+}
 
 /** ClaimEndpoints gives the endpoint of a claimed row's tenant, as resolved for the row's claim. */
 export type ClaimEndpoints = (delivery: Delivery) => Promise<SmtpEndpoint>;
@@ -34,10 +45,11 @@ const CLAIMS_KEPT = 1_024;
 export function onePerClaim(resolve: EndpointResolver): ClaimEndpoints {
   const resolutions = new Map<string, Promise<SmtpEndpoint>>();
   return (delivery) => {
-    const key = `${delivery.leaseToken}:${delivery.tenantId}`;
+    const route = routeOf(delivery);
+    const key = `${delivery.leaseToken}:${delivery.tenantId}:${route}`;
     let resolution = resolutions.get(key);
     if (!resolution) {
-      resolution = resolve(delivery.tenantId);
+      resolution = resolve(delivery.tenantId, route);
       // A refusal or failure is the claim's answer too; it is read when the rows are awaited.
       resolution.catch(() => {});
       resolutions.set(key, resolution);
@@ -113,7 +125,10 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     });
     ctx.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);
     ctx.gate.endpointAnswered(endpoint);
-    return { status: 'sent', response: maskSecrets(receipt.response, secrets), health: healthOf(delivery, { kind: 'delivered' }) };
+    const response = maskSecrets(receipt.response, secrets);
+    // Logged as such in the delivery log; it says nothing of the tenant's own server.
+    if (endpoint.fallback) return { status: 'sent', response: `${FALLBACK_NOTE}${response}` };
+    return { status: 'sent', response, health: healthOf(delivery, { kind: 'delivered' }) };
   } catch (err) {
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;
@@ -129,7 +144,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
       smtp?.stage === 'recipient' && !retryable
         ? undefined
         : { kind: open ? 'breaker-open' : retryable ? 'transient' : 'permanent', code: smtp?.code, error: response ?? error };
-    return { ...failure(ctx, delivery, retryable, error, smtp?.code, response), health: signal && healthOf(delivery, signal) };
+    return { ...failure(ctx, delivery, retryable, error, smtp?.code, response), health: signal && !endpoint.fallback ? healthOf(delivery, signal) : undefined };
   }
 }
 
@@ -148,9 +163,12 @@ function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, er
   return { status: 'retrying', nextAttemptAt: decision.nextAttemptAt, error, code, response };
 }
 
-/** healthOf is the mail health signal of an attempt at a tenant's alert email. */
+/** FALLBACK_NOTE starts the recorded reply of an alert email sent through the system default instead of the tenant's failing server. */
+export const FALLBACK_NOTE = 'sent through the system default (fallbackToDefault: the custom server refuses): ';
+
+/** healthOf is the mail health signal of an attempt at a tenant's alert email, through its own route. */
 function healthOf(delivery: Delivery, signal: MailHealthSignal): MailHealthSignal | undefined {
-  return delivery.kind === 'test' ? undefined : signal;
+  return delivery.kind === 'test' || routeOf(delivery) === 'system' ? undefined : signal;
 }
 
 function deadlineOf(ctx: AttemptContext, delivery: Delivery): number {

@@ -4,7 +4,7 @@ import type { RouteModule } from '../../http/context.js';
 import { DELIVERY_STATUSES } from './tables.js';
 import { decodeLogCursor, encodeLogCursor, listDeliveries, showDelivery } from './log.js';
 
-const EMAIL_KINDS = ['summary', 'daily', 'immediate', 'test'] as const;
+const EMAIL_KINDS = ['summary', 'daily', 'immediate', 'test', 'mail-health'] as const;
 
 const logQuery = z.object({
   status: z.enum(DELIVERY_STATUSES).optional(),

@@ -1,8 +1,9 @@
-import type { EmailKind, RenderedEmail } from '../../delivery/contract.js';
+import type { RenderedEmail } from '../../delivery/contract.js';
 import type { Translate } from '../../i18n/email-i18n.js';
 import type { LocaleFormat } from '../../i18n/format.js';
 import type { Language } from '../../i18n/languages.js';
 import { HTML_TEMPLATES } from './compile.js';
+import type { TemplateName } from './email-html.js';
 import { type HeaderInput, emailHeaders, headerText } from './headers.js';
 import { httpUrl } from './links.js';
 import { field } from './text.js';
@@ -58,7 +59,7 @@ export function greeting(t: Translate, name: string | undefined): string {
  * headers. The subject is made header-safe here, whatever the translations or tenant names hold.
  */
 export function renderEmail(
-  kind: EmailKind,
+  kind: TemplateName,
   frame: Frame,
   body: object,
   textBody: readonly string[],

@@ -44,6 +44,11 @@ export function preferencesUrl(publicUrl: string, tenant: string): string {
   return consoleUrl(publicUrl, 'preferences', new URLSearchParams({ tenant }));
 }
 
+/** mailSettingsUrl is the console's Settings > Mail page of a tenant. */
+export function mailSettingsUrl(publicUrl: string, tenant: string): string {
+  return consoleUrl(publicUrl, 'settings/mail', new URLSearchParams({ tenant }));
+}
+
 // The console routes in the URL fragment (`#/alerts?…`); the tenant goes along for a console
 // signed in elsewhere.
 function consoleUrl(publicUrl: string, route: string, query: URLSearchParams): string {

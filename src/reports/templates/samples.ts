@@ -1,8 +1,9 @@
 import { componentDisplayName, eventDisplayName, findEvent } from '../../alerts/catalogue.js';
 import type { Severity } from '../../alerts/severity.js';
-import type { EmailKind, RenderedEmail } from '../../delivery/contract.js';
+import type { RenderedEmail } from '../../delivery/contract.js';
 import type { Language } from '../../i18n/languages.js';
 import { renderDailyEmail } from './daily-email.js';
+import type { TemplateName } from './email-html.js';
 import { renderImmediateEmail } from './immediate-email.js';
 import { alertListUrl, preferencesUrl } from './links.js';
 import { renderSummaryEmail } from './summary-email.js';
@@ -239,7 +240,7 @@ export function sampleTest(context: SampleContext): TestEmailInput {
 }
 
 /** renderSample renders the sample of one kind of email, as the preview and the docs show it. */
-export function renderSample(kind: EmailKind, context: SampleContext): RenderedEmail {
+export function renderSample(kind: TemplateName, context: SampleContext): RenderedEmail {
   switch (kind) {
     case 'summary':
       return renderSummaryEmail(sampleSummary(context));

@@ -1,0 +1,165 @@
+/**
+ * The SMTP-health incident with real SMTP servers on both databases (issue 13): the tenant's server
+ * refuses a changed password (535), then answers 451 for 20 minutes of simulated time, and
+ * recovers. Each incident raises one alert and sends the administrator exactly one warning and one
+ * recovery notice, through the system default, even when the worker restarts in the middle.
+ */
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AttemptRecorder } from '../delivery/outbox/attempt-recorder.js';
+import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
+import { testDelivery } from '../delivery/outbox/testing/fixtures.js';
+import { DeliveryWorker } from '../delivery/outbox/worker.js';
+import { DEFAULT_BREAKER_POLICY } from '../delivery/outbox/circuit-breaker.js';
+import { createMailSender } from '../delivery/smtp/sender.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
+import { type TestApp, startTestApp } from '../http/testing.js';
+import { endpointContext, resolveEndpoint, resolveSystemEndpoint } from '../settings/endpoint.js';
+import { FakeClock } from '../shared/clock.js';
+import { describeEachDialect } from '../storage/testing.js';
+import { FALLBACK_NOTE } from '../delivery/outbox/attempt.js';
+import { mailHealthAfterRecord } from './store.js';
+
+const T0 = Date.UTC(2026, 10, 30, 9);
+const PASSWORD = 'n3w-passw0rd-after-rotation';
+const MINUTE = 60_000;
+
+describeEachDialect('the SMTP-health incident', (dialect) => {
+  let t: TestApp;
+  let system: TestSmtpServer;
+  let own: TestSmtpServer;
+  let busy: TestSmtpServer;
+  let acme: { tenantId: string; token: string };
+  const clock = new FakeClock(T0);
+  const sender = createMailSender();
+
+  beforeAll(async () => {
+    system = await startTestSmtpServer();
+    own = await startTestSmtpServer({ auth: { username: 'robot', password: PASSWORD } });
+    busy = await startTestSmtpServer({ failures: [{ at: 'mail', code: 451, message: '4.3.0 mailbox busy, try later' }] });
+    // An api-only app: the test's workers, on a fake clock, are the only ones that send.
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api', TOCSIN_SMTP_URL: `smtp://127.0.0.1:${system.port}?from=tocsin@example.com`, TOCSIN_PUBLIC_URL: 'https://tocsin.example.com' });
+    acme = await t.tenantWithUser('acme');
+    await t.enableAlertEmails('acme');
+  });
+  afterAll(async () => {
+    await sender.close();
+    await t.close();
+    await Promise.all([system.close(), own.close(), busy.close()]);
+  });
+
+  const useServer = async (server: TestSmtpServer, extra: Record<string, unknown> = {}) => {
+    const custom = { host: '127.0.0.1', port: server.port, security: 'none', allowPlaintextAuth: true, fromAddress: 'alerts@acme.example.com', ...extra };
+    const res = await t.call('PUT', '/api/v1/tenants/acme/settings/mail', { useCustom: true, custom });
+    expect(res.statusCode, res.body).toBe(200);
+  };
+
+  /** A worker as the pipeline builds one; a new one is a restarted process (its breakers and caches forgotten). */
+  const startWorker = () => {
+    const { storage, secretBox, config, systemSmtp } = t.tocsin.deps;
+    const context = endpointContext(config, systemSmtp);
+    return new DeliveryWorker({
+      storage,
+      clock,
+      sender,
+      resolveEndpoint: (tenantId, route) =>
+        route === 'system' ? resolveSystemEndpoint(storage.db, secretBox, context) : resolveEndpoint(storage.db, secretBox, tenantId, context),
+      composers: {},
+      recorder: new AttemptRecorder(storage, 0, mailHealthAfterRecord(storage.dialect, { publicUrl: config.publicUrl })),
+      // A breaker that never opens, so that it is the 15 minutes of transient failures that count here.
+      settings: { breaker: { ...DEFAULT_BREAKER_POLICY, failureThreshold: 1_000 } },
+      random: () => 0.5,
+    });
+  };
+  const alertEmail = () => enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(acme.tenantId, 'ops@acme.example.com', { kind: 'immediate' })], clock);
+  const health = async () => (await t.call('GET', '/api/v1/tenants/acme/settings/mail/health', undefined, acme.token)).json();
+  const notices = () => system.messages.filter((m) => /^X-Tocsin-Kind: mail-health/im.test(m.raw));
+  const failingAlerts = async () =>
+    (await t.tocsin.deps.storage.db.selectFrom('alerts').selectAll().where('tenant_id', '=', acme.tenantId).where('event', '=', 'Mail.DeliveryFailing').execute());
+
+  it('warns once through the system server when the password is refused, and once more when mail works again', async () => {
+    await useServer(own, { username: 'robot', password: 'the-password-before-rotation' });
+    let worker = startWorker();
+    await alertEmail();
+    await worker.runOnce();
+    expect(await health()).toMatchObject({ state: 'failing', lastCode: 535 });
+    const [alert] = await failingAlerts();
+    expect(alert).toMatchObject({ component: 'Tocsin', severity: expect.anything() });
+    expect(alert!.message).toMatch(/535/);
+    // The warning is queued in the same commit and leaves through the system default.
+    await worker.runOnce();
+    await system.waitForMessages(1);
+    const [warning] = notices();
+    expect(warning!.envelope.to).toEqual([expect.stringMatching(/@acme\.example\.com$/)]);
+    expect(warning!.raw).toMatch(/^X-Tocsin-Tenant: acme/im);
+    expect(warning!.raw).toMatch(/^Message-ID: <.+@tocsin>/im);
+    const text = (await simpleParser(warning!.raw)).text!;
+    expect(text).toContain('https://tocsin.example.com/#/settings/mail?tenant=acme');
+    expect(text).toContain('535');
+
+    // More refusals, and a restart: the same incident, no second warning.
+    for (let i = 0; i < 3; i++) {
+      clock.advance(5 * MINUTE);
+      if (i === 1) worker = startWorker();
+      await alertEmail();
+      await worker.runOnce();
+    }
+    expect(notices()).toHaveLength(1);
+    expect(await failingAlerts()).toHaveLength(1);
+
+    // The administrator enters the new password: the next email gets through and mail works again.
+    await useServer(own, { username: 'robot', password: PASSWORD });
+    clock.advance(MINUTE);
+    await alertEmail();
+    await worker.runOnce();
+    expect(await health()).toEqual({ state: 'ok', since: new Date(clock.now()).toISOString() });
+    await worker.runOnce();
+    await system.waitForMessages(2);
+    expect(notices()).toHaveLength(2);
+    expect((await simpleParser(notices()[1]!.raw)).subject).toMatch(/work again/);
+  });
+
+  it('warns after more than 15 minutes of 451, once across a restart, and recovers once', async () => {
+    await useServer(busy);
+    let worker = startWorker();
+    const start = clock.now();
+    for (let minute = 0; minute <= 20; minute += 5) {
+      await alertEmail();
+      await worker.runOnce();
+      if (clock.now() - start <= 15 * MINUTE) expect((await health()).state, `minute ${minute}`).toBe('ok');
+      if (minute === 10) worker = startWorker();
+      clock.advance(5 * MINUTE + 1);
+    }
+    expect(await health()).toMatchObject({ state: 'failing', since: new Date(start).toISOString(), lastCode: 451 });
+    await worker.runOnce();
+    await system.waitForMessages(3);
+    expect(notices()).toHaveLength(3);
+    expect(await failingAlerts()).toHaveLength(2);
+
+    await useServer(own);
+    await alertEmail();
+    await worker.runOnce();
+    await worker.runOnce();
+    await system.waitForMessages(4);
+    expect(notices()).toHaveLength(4);
+    expect((await health()).state).toBe('ok');
+  });
+
+  it('sends the alert emails through the system default while the own server refuses for good, when the tenant asks for it', async () => {
+    await t.call('PUT', '/api/v1/tenants/acme/settings/mail', { fallbackToDefault: true });
+    await useServer(own, { username: 'robot', password: 'wrong-again' });
+    const worker = startWorker();
+    await alertEmail();
+    await worker.runOnce();
+    expect((await health()).state).toBe('failing');
+    const before = system.messages.length;
+    await alertEmail();
+    await worker.runOnce();
+    const log = (await t.call('GET', '/api/v1/tenants/acme/deliveries?kind=immediate&limit=1', undefined, acme.token)).json();
+    expect(log.items[0]).toMatchObject({ status: 'sent' });
+    expect(log.items[0].smtpResponse.startsWith(FALLBACK_NOTE)).toBe(true);
+    expect(system.messages.length).toBeGreaterThan(before);
+    // Still failing: the fallback says nothing about the tenant's own server.
+    expect((await health()).state).toBe('failing');
+  });
+});

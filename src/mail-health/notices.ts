@@ -1,0 +1,251 @@
+/**
+ * Mail health, the notices of an incident (issue 13): an Error alert in the tenant's inbox when its
+ * mail starts failing, and an email to its administrators when it starts and when it ends, sent
+ * through the system default SMTP (the tenant's own server is the one failing). Each is written in
+ * the transaction that records the transition, behind a key of its own, so it happens once per
+ * incident whatever the number of workers and restarts.
+ */
+import type { Permission } from '../access/permissions.js';
+import { writeAlerts } from '../alerts/store.js';
+import type { RenderedEmail } from '../delivery/contract.js';
+import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
+import { localeFormat } from '../i18n/format.js';
+import type { Language } from '../i18n/languages.js';
+import { loadAccessFacts } from '../recipients/query.js';
+import { languageOf } from '../recipients/eligibility.js';
+import { emailHeaders, headerText } from '../reports/templates/headers.js';
+import { mailSettingsUrl } from '../reports/templates/links.js';
+import type { Db } from '../storage/database.js';
+import type { MailHealthTransition } from './model.js';
+import type { MailHealthChange } from './store.js';
+
+/** The component and event of the alert raised when a tenant's mail fails (API.md). */
+export const MAIL_HEALTH_ALERT = { component: 'Tocsin', event: 'Mail.DeliveryFailing' } as const;
+
+/** The permission that makes a user an administrator of the tenant's mail (the Administrator role has it). */
+const ADMIN_PERMISSION: Permission = 'Settings.Edit';
+
+interface Texts {
+  subject: (tenant: string) => string;
+  body: (p: { tenant: string; since: string; reply: string; link: string }) => string[];
+}
+
+// French puts a narrow no-break space (U+202F) before « : » and inside guillemets.
+const NNBSP = '\u202f';
+
+/** TEXTS are the two notices in every supported language. */
+const TEXTS: Record<Language, Record<MailHealthTransition, Texts>> = {
+  en: {
+    failing: {
+      subject: (tenant) => `Alert emails of ${tenant} are failing`,
+      body: (p) => [
+        `Tocsin cannot deliver the alert emails of ${p.tenant} through its mail server since ${p.since}.`,
+        `The server's last reply: ${p.reply}`,
+        `Check the settings (for example a password changed elsewhere) in Settings > Mail: ${p.link}`,
+        'You will get one more email when mail works again.',
+      ],
+    },
+    recovered: {
+      subject: (tenant) => `Alert emails of ${tenant} work again`,
+      body: (p) => [`The mail server of ${p.tenant} delivers alert emails again since ${p.since}.`, `Settings > Mail: ${p.link}`],
+    },
+  },
+  fr: {
+    failing: {
+      subject: (tenant) => `Les e-mails d’alerte de ${tenant} échouent`,
+      body: (p) => [
+        `Tocsin ne parvient plus à envoyer les e-mails d’alerte de ${p.tenant} par son serveur de messagerie depuis le ${p.since}.`,
+        `Dernière réponse du serveur${NNBSP}: ${p.reply}`,
+        `Vérifiez les paramètres (par exemple un mot de passe changé ailleurs) dans Paramètres > Messagerie${NNBSP}: ${p.link}`,
+        'Vous recevrez un autre e-mail quand la messagerie fonctionnera de nouveau.',
+      ],
+    },
+    recovered: {
+      subject: (tenant) => `Les e-mails d’alerte de ${tenant} fonctionnent de nouveau`,
+      body: (p) => [`Le serveur de messagerie de ${p.tenant} envoie de nouveau les e-mails d’alerte depuis le ${p.since}.`, `Paramètres > Messagerie${NNBSP}: ${p.link}`],
+    },
+  },
+  de: {
+    failing: {
+      subject: (tenant) => `Alarm-E-Mails von ${tenant} schlagen fehl`,
+      body: (p) => [
+        `Tocsin kann die Alarm-E-Mails von ${p.tenant} seit ${p.since} nicht über den Mailserver zustellen.`,
+        `Letzte Antwort des Servers: ${p.reply}`,
+        `Prüfen Sie die Einstellungen (z. B. ein anderswo geändertes Passwort) unter Einstellungen > E-Mail: ${p.link}`,
+        'Sie erhalten eine weitere E-Mail, sobald die Zustellung wieder funktioniert.',
+      ],
+    },
+    recovered: {
+      subject: (tenant) => `Alarm-E-Mails von ${tenant} funktionieren wieder`,
+      body: (p) => [`Der Mailserver von ${p.tenant} stellt seit ${p.since} wieder Alarm-E-Mails zu.`, `Einstellungen > E-Mail: ${p.link}`],
+    },
+  },
+  es: {
+    failing: {
+      subject: (tenant) => `Los correos de alerta de ${tenant} están fallando`,
+      body: (p) => [
+        `Tocsin no puede entregar los correos de alerta de ${p.tenant} a través de su servidor de correo desde ${p.since}.`,
+        `Última respuesta del servidor: ${p.reply}`,
+        `Revise la configuración (por ejemplo, una contraseña cambiada en otro lugar) en Configuración > Correo: ${p.link}`,
+        'Recibirá otro correo cuando el correo vuelva a funcionar.',
+      ],
+    },
+    recovered: {
+      subject: (tenant) => `Los correos de alerta de ${tenant} vuelven a funcionar`,
+      body: (p) => [`El servidor de correo de ${p.tenant} vuelve a entregar los correos de alerta desde ${p.since}.`, `Configuración > Correo: ${p.link}`],
+    },
+  },
+  ja: {
+    failing: {
+      subject: (tenant) => `${tenant} のアラート メールの送信に失敗しています`,
+      body: (p) => [
+        `${p.since} 以降、Tocsin は ${p.tenant} のアラート メールをメール サーバー経由で配信できていません。`,
+        `サーバーの最後の応答: ${p.reply}`,
+        `[設定] > [メール] で設定 (別の場所で変更されたパスワードなど) を確認してください: ${p.link}`,
+        'メールが再び送信できるようになったら、もう一度お知らせします。',
+      ],
+    },
+    recovered: {
+      subject: (tenant) => `${tenant} のアラート メールが再び送信されています`,
+      body: (p) => [`${p.since} 以降、${p.tenant} のメール サーバーは再びアラート メールを配信しています。`, `[設定] > [メール]: ${p.link}`],
+    },
+  },
+};
+
+/** MailHealthNoticeInput is what one notice says, to one administrator. */
+export interface MailHealthNoticeInput {
+  readonly transition: MailHealthTransition;
+  readonly language: Language;
+  readonly timeZone: string;
+  readonly tenantName: string;
+  readonly tenantDisplayName: string;
+  /** When the incident began, or when it ended. */
+  readonly at: number;
+  readonly lastError: string | null;
+  readonly settingsUrl: string;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** renderMailHealthNotice writes one notice in its reader's language, text and HTML. */
+export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEmail {
+  const texts = TEXTS[input.language][input.transition];
+  const since = localeFormat(input.language, input.timeZone).dateTime(input.at);
+  const lines = texts.body({ tenant: input.tenantDisplayName, since, reply: input.lastError ?? '—', link: input.settingsUrl });
+  const html = lines.map((line) => `<p>${escapeHtml(line).replace(escapeHtml(input.settingsUrl), `<a href="${escapeHtml(input.settingsUrl)}">${escapeHtml(input.settingsUrl)}</a>`)}</p>`);
+  return {
+    subject: headerText(texts.subject(input.tenantDisplayName)),
+    text: `${lines.join('\n\n')}\n`,
+    html: `<!doctype html><html lang="${input.language}"><body>${html.join('')}</body></html>`,
+    headers: emailHeaders({ kind: 'mail-health', tenantName: input.tenantName }),
+  };
+}
+
+/** MailHealthAdmin is one administrator to write to. */
+interface MailHealthAdmin {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string;
+  readonly language: string | null;
+  readonly timeZone: string | null;
+}
+
+/**
+ * mailAdmins are the tenant's active users who may change its mail settings (Settings.Edit, through
+ * their own roles or a group's; the Administrator role has it).
+ */
+export async function mailAdmins(db: Db, tenantId: string): Promise<MailHealthAdmin[]> {
+  const facts = await loadAccessFacts(db, tenantId);
+  const roles = [...facts.rolePermissions].filter(([, permissions]) => permissions.has(ADMIN_PERMISSION)).map(([id]) => id);
+  if (roles.length === 0) return [];
+  const groups = [...facts.groups.values()].filter((g) => g.roleIds.some((r) => roles.includes(r))).map((g) => g.id);
+  return db
+    .selectFrom('users')
+    .select(['id', 'email', 'name', 'language', 'time_zone as timeZone'])
+    .where('tenant_id', '=', tenantId)
+    .where('active', '=', 1)
+    .where((eb) =>
+      eb.or([
+        eb('id', 'in', eb.selectFrom('user_roles').select('user_id').where('role_id', 'in', roles)),
+        ...(groups.length > 0 ? [eb('id', 'in', eb.selectFrom('group_members').select('user_id').where('group_id', 'in', groups))] : []),
+      ]),
+    )
+    .orderBy('id')
+    .execute();
+}
+
+/** NoticeContext is what the notices need besides the transition: where the console is. */
+export interface NoticeContext {
+  readonly publicUrl: string;
+}
+
+/**
+ * sendMailHealthNotices acts on transitions in the transaction that recorded them: for each, a
+ * notice row keyed (tenant, incident, kind) is claimed first, and only its first writer raises the
+ * alert and queues the administrators' emails (whose idempotency keys repeat the guard).
+ */
+export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealthChange[], context: NoticeContext): Promise<void> {
+  for (const change of changes) {
+    const claimed = await tx
+      .insertInto('mail_health_notices')
+      .values({ tenant_id: change.tenantId, incident: change.health.incident, kind: change.transition, created_at: change.at })
+      .onConflict((oc) => oc.columns(['tenant_id', 'incident', 'kind']).doNothing())
+      .returning('incident')
+      .executeTakeFirst();
+    if (!claimed) continue;
+    const tenant = await tx
+      .selectFrom('tenants')
+      .select(['name', 'display_name', 'language', 'time_zone'])
+      .where('id', '=', change.tenantId)
+      .executeTakeFirst();
+    if (!tenant) continue;
+    if (change.transition === 'failing') {
+      await writeAlerts(
+        tx,
+        change.tenantId,
+        [
+          {
+            severity: 'Error',
+            component: MAIL_HEALTH_ALERT.component,
+            event: MAIL_HEALTH_ALERT.event,
+            message: `Alert emails are failing. The mail server's last reply: ${change.health.lastError ?? 'none'}`.slice(0, 2_000),
+            data: JSON.stringify({ lastCode: change.health.lastCode, lastError: change.health.lastError }),
+            source: null,
+            folder: null,
+            dedupKey: null,
+            occurredAt: change.health.since ?? change.at,
+          },
+        ],
+        change.at,
+      );
+    }
+    const admins = await mailAdmins(tx, change.tenantId);
+    const at = change.transition === 'failing' ? (change.health.since ?? change.at) : change.at;
+    await enqueueDeliveries(
+      tx,
+      admins.map((admin) => {
+        const language = languageOf(admin.language, tenant.language);
+        const timeZone = admin.timeZone ?? tenant.time_zone;
+        return {
+          tenantId: change.tenantId,
+          kind: 'mail-health' as const,
+          idempotencyKey: `mail-health:${change.health.incident}:${change.transition}:${admin.id}`,
+          recipient: { address: admin.email, name: admin.name, language, timeZone, userId: admin.id },
+          rendered: renderMailHealthNotice({
+            transition: change.transition,
+            language,
+            timeZone,
+            tenantName: tenant.name,
+            tenantDisplayName: tenant.display_name,
+            at,
+            lastError: change.health.lastError,
+            settingsUrl: mailSettingsUrl(context.publicUrl, tenant.name),
+          }),
+        };
+      }),
+      { now: () => change.at },
+    );
+  }
+}
