@@ -121,6 +121,14 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   // viewport shows them; pages in full.
   const UNLABELLED = `[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
     .filter((e) => !e.labels?.length && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby')).map((e) => e.outerHTML)`;
+  // Elements sticking out of the screen, left or right. What a wide table's own scroll area holds counts as
+  // on screen (it is reached by scrolling the table), so long as the scroll area itself is.
+  const offScreen = (selector: string) => `[...document.querySelectorAll(${JSON.stringify(selector)})].filter((e) => {
+      const box = e.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0 || e.parentElement?.closest('.table-wrap')) return false;
+      return box.left < -0.5 || box.right > innerWidth + 0.5;
+    }).map((e) => e.outerHTML.slice(0, 120))`;
+  const SIDEWAYS = 'document.scrollingElement.scrollWidth - innerWidth';
   async function shot(page: Page, name: string, fullPage = true) {
     expect(await page.evaluate<string[]>(UNLABELLED), `fields without a label on ${name}`).toEqual([]);
     await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
@@ -482,6 +490,26 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await shot(narrow.page, 'alerts-360');
     const overflow = await narrow.page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
+    // The bell's panel stays on the screen, its messages wrapping between words, not one letter a line.
+    await raise([{ severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Commands to robot R-17 timed out while the Invoices queue was processed' }]);
+    await expect.poll(() => narrow.page.getByTestId('unread-count').count(), { timeout: 12_000 }).toBe(1);
+    await narrow.page.locator('.bell-button').click();
+    const bellPanel = narrow.page.locator('#bell-panel');
+    await expect.poll(() => bellPanel.locator('li').count()).toBeGreaterThan(0);
+    expect(await narrow.page.evaluate<string[]>(offScreen('#bell-panel, #bell-panel *'))).toEqual([]);
+    const textWidths = await bellPanel.locator('.panel-text').evaluateAll((texts) => texts.map((e) => e.getBoundingClientRect().width));
+    expect(Math.min(...textWidths)).toBeGreaterThan(150);
+    await shot(narrow.page, 'bell-panel-360', false);
+    await narrow.page.keyboard.press('Escape');
+    await bellPanel.waitFor({ state: 'detached' });
+    // Manage Access: wide tables scroll inside their own area; the page never scrolls sideways.
+    for (const tab of ['users', 'groups', 'roles']) {
+      await narrow.page.goto(`${base}/#/access/${tab}`);
+      await narrow.page.locator('table tbody tr').first().waitFor();
+      expect(await narrow.page.evaluate<string[]>(offScreen('body *')), tab).toEqual([]);
+      expect(await narrow.page.evaluate<number>(SIDEWAYS), tab).toBeLessThanOrEqual(0);
+    }
+    await shot(narrow.page, 'access-roles-360');
     await narrow.page.goto(`${base}/#/settings/mail`);
     await narrow.page.getByRole('tab', { name: 'Mail' }).waitFor();
     await shot(narrow.page, 'mail-settings-360');

@@ -13,6 +13,12 @@ function uid(prefix) {
   return `${prefix}-${nextId}`;
 }
 
+/** Code renders a dotted code (an event name) that may wrap after its dots, never inside a word. */
+export function Code({ children }) {
+  const parts = String(children ?? '').split('.');
+  return html`<span class="code">${parts.map((part, i) => (i < parts.length - 1 ? html`${part}.<wbr />` : part))}</span>`;
+}
+
 /** Field is a labelled form control with its inline error and hint. */
 export function Field({ id, label, error, hint, children }) {
   return html`<div class=${`field${error ? ' invalid' : ''}`}>

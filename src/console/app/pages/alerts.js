@@ -5,7 +5,7 @@ import { formatTime, isoToLocalInput, localInputToIso } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
-import { Banner, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { Banner, Code, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
 import { MAX_LIMIT, pageLimit, usePolling } from '../lib/polling.js';
 
 const FILTERS = ['severity', 'component', 'event', 'unread', 'since', 'until'];
@@ -161,7 +161,7 @@ export function AlertsPage({ session, query }) {
         <td><span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>${alert.read ? null : html` <span class="dot" title=${t('alerts.unread')}><span class="sr-only">${t('alerts.unread')}</span></span>`}</td>
         <td class="nowrap">${formatTime(alert.occurredAt || alert.createdAt)}</td>
         <td>${alert.component}</td>
-        <td class="event">${alert.event}</td>
+        <td class="event">${alert.event ? html`<${Code}>${alert.event}<//>` : null}</td>
         <td class="message">${alert.message}${alert.folder ? html`<small class="muted"> — ${alert.folder}</small>` : null}${alert.acknowledgedBy
           ? html`<br /><small class="ack">✓ ${t('alerts.acknowledgedBy', { name: alert.acknowledgedBy.name, time: formatTime(alert.acknowledgedAt) })}</small>`
           : null}</td>
