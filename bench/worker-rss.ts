@@ -35,11 +35,16 @@ try {
   const idle = rssMb(worker.pid);
   await sink.reset();
   let peak = idle;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(worker.pid))), 100);
+  let gone = false;
+  const sampler = setInterval(() => {
+    if (!fs.existsSync(`/proc/${worker.pid}`)) gone = true;
+    else peak = Math.max(peak, rssMb(worker.pid));
+  }, 100);
   const started = Date.now();
   await queueCopies(databaseUrl, EMAILS, Date.now());
   const done = await sink.waitForMessages(EMAILS, 600_000);
   clearInterval(sampler);
+  if (gone) throw new Error('the worker process exited during the burst');
   const seconds = (Date.now() - started) / 1000;
   await sleep(IDLE_MS);
   const after = rssMb(worker.pid);
