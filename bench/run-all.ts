@@ -20,9 +20,9 @@ import { type LatencyPhases, alertmanagerLatency, latencyPhases, tocsinFatalLate
 import { PG_URL, ROOT, postgresDatabase, releaseAll, releaseOnSignals, runScript, tempDir } from './lifecycle.js';
 import { machine, versions } from './machine.js';
 import { type Figure, type Section, type Target, formatNumber, medianOf, ratio, renderReport } from './report.js';
-import { type SinkProcess, startSinkProcess } from './sink-client.js';
+import { startSinkProcess } from './sink-client.js';
 import { median } from './stats.js';
-import { api, provisionTenant, startTocsinServer } from './tocsin.js';
+import { provisionTenant, startTocsinServer } from './tocsin.js';
 
 /** The order the document reads in. */
 const DOC_ORDER = ['ingest', 'sources', 'latency', 'delivery', 'reports', 'scheduler', 'outbox'] as const;

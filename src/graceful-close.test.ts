@@ -26,7 +26,10 @@ describeEachDialect('graceful close', (dialect) => {
     const refused = () =>
       new Promise<boolean>((resolve) => {
         const late = net.connect(port, '127.0.0.1');
-        late.once('connect', () => (late.destroy(), resolve(false)));
+        late.once('connect', () => {
+          late.destroy();
+          resolve(false);
+        });
         late.once('error', () => resolve(true));
       });
     await expect.poll(refused, { timeout: 5_000 }).toBe(true);

@@ -43,7 +43,7 @@ export async function userPrincipal(db: Db, userId: string): Promise<Principal |
     .select(['id', 'tenant_id', 'email', 'active'])
     .where('id', '=', userId)
     .executeTakeFirst();
-  if (!user || user.active !== 1) return undefined;
+  if (user?.active !== 1) return undefined;
   return {
     kind: 'user',
     tenantId: user.tenant_id,

@@ -36,7 +36,7 @@ async function resolve(db: Db, links: ActionLinks, token: string): Promise<Resol
   const grant = links.open(token);
   if (!grant) throw notFound('Action link');
   const principal = await userPrincipal(db, grant.userId);
-  if (!principal || principal.kind !== 'user' || principal.tenantId !== grant.tenantId) throw notFound('Action link');
+  if (principal?.kind !== 'user' || principal.tenantId !== grant.tenantId) throw notFound('Action link');
   if (!principal.permissions.has('Alerts.View')) throw forbidden('This link needs the Alerts.View permission, which its recipient no longer holds.');
   if (grant.action === 'mute' && !principal.permissions.has('Alerts.Edit')) {
     throw forbidden('Muting for everyone needs the Alerts.Edit permission, which this link\'s recipient no longer holds.');

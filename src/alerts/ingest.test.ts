@@ -22,7 +22,9 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => raise('t', [one(`${i}-a`), one(`${i}-b`)])));
     const rows = await storage.db.selectFrom('alerts').select(['id', 'message', 'group_id']).execute();
     const byId = new Map(rows.map((r) => [r.id, r]));
-    results.forEach((ids, i) => expect(ids.map((id) => byId.get(id)?.message)).toEqual([`${i}-a`, `${i}-b`]));
+    results.forEach((ids, i) => {
+      expect(ids.map((id) => byId.get(id)?.message)).toEqual([`${i}-a`, `${i}-b`]);
+    });
     // One flood across every batch of the commit, as if they had come one by one.
     expect(new Set(rows.map((r) => r.group_id)).size).toBe(1);
   });

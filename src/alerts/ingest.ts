@@ -43,7 +43,7 @@ export function groupCommit(
   windowMs: number,
   maxConcurrentCommits: number,
 ): AlertIngest['raise'] {
-  let queue: Pending[] = [];
+  const queue: Pending[] = [];
   let committing = 0;
 
   const take = (): Pending[] => {
@@ -70,7 +70,9 @@ export function groupCommit(
         for (const item of items) out.push(await write(tx, item, now));
         return out;
       });
-      items.forEach((item, i) => item.resolve(ids[i]!));
+      items.forEach((item, i) => {
+        item.resolve(ids[i]!);
+      });
     } catch (err) {
       if (items.length === 1) return items[0]!.reject(err);
       for (const item of items) {

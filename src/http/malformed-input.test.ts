@@ -182,7 +182,9 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
       url: values.map((vs) => {
         const raw: Record<string, string> = Object.fromEntries(params.map((name, i) => [name, `\u0001${i}\u0001`]));
         let url = fillPath(route.url, raw);
-        vs.forEach((v, i) => (url = url.replace(encodeURIComponent(`\u0001${i}\u0001`), v)));
+        vs.forEach((v, i) => {
+          url = url.replace(encodeURIComponent(`\u0001${i}\u0001`), v);
+        });
         return url;
       }),
       query,

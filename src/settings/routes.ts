@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { tenantOf } from '../access/routes.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
-import type { AppDeps, RouteModule } from '../http/context.js';
+import type { RouteModule } from '../http/context.js';
 import { tooManyRequests } from '../http/problem.js';
 import { emailAddress } from '../shared/validation.js';
 import { endpointContext } from './endpoint.js';

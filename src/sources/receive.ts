@@ -169,7 +169,7 @@ export function createReceiver(deps: AppDeps): Receiver {
       for (const fresh of [false, true]) {
         const [found, cached] = await load(sourceId, fresh);
         known = found;
-        if (!known || known.source.enabled !== 1 || known.source.kind === 'orchestrator-pull') return NOT_FOUND;
+        if (known?.source.enabled !== 1 || known.source.kind === 'orchestrator-pull') return NOT_FOUND;
         verdict = authenticate(known.source.kind as SourceKind, headers, raw, known.secrets, clock.now());
         // A secret rotated through another process is not in a cached copy: read again once.
         if (verdict.ok || !cached) break;
@@ -225,7 +225,10 @@ export function createReceiver(deps: AppDeps): Receiver {
         }
         await recordReception(tx, source.id, now, { outcome: alerts.length > 0 ? 'accepted' : 'ignored', status: 202, alertIds: ids, error: null });
       };
-      const ids = alerts.length > 0 ? await ingest.raise(source.tenant_id, alerts, alongside) : await db.transaction().execute(async (tx) => (await alongside(tx, []), []));
+      const ids = alerts.length > 0 ? await ingest.raise(source.tenant_id, alerts, alongside) : await db.transaction().execute(async (tx) => {
+              await alongside(tx, []);
+              return [];
+            });
       return { status: 202, ids };
     } catch (err) {
       // Two deliveries of one event raced: the other committed first, so this one is its redelivery.

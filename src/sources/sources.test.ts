@@ -3,7 +3,6 @@ import { type TestApp, startTestApp } from '../http/testing.js';
 import { grantSourcePermissions } from '../storage/migrations/20261130-70-sources.js';
 import { describeEachDialect, openTestStorage } from '../storage/testing.js';
 import { sourceSecretOwner } from './secrets.js';
-import { DELIVERY_KEY_DAYS, purgeOldDeliveries } from './store.js';
 
 const PUBLIC_URL = 'https://tocsin.example.com';
 

@@ -139,7 +139,7 @@ export function parseFilter(input: string): FilterNode {
     if (t.kind !== 'word') throw new FilterSyntaxError(`expected a property name, got "${t.text}"`, t.offset);
     pos += 1;
     const op = peek();
-    if (!op || op.kind !== 'word' || !OPERATORS.has(op.text.toLowerCase())) {
+    if (op?.kind !== 'word' || !OPERATORS.has(op.text.toLowerCase())) {
       throw new FilterSyntaxError(`expected one of eq, ne, gt, ge, lt, le after ${t.text}`, op?.offset ?? end());
     }
     pos += 1;

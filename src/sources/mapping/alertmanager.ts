@@ -53,7 +53,7 @@ const fingerprintOf = (set: Record<string, string>) =>
  * set of (fingerprint, startsAt, status): retries and HA copies of a notification are no-ops, a new
  * episode alerts again (reference §3.1 [I]).
  */
-export function mapAlertmanager(body: unknown, rawText: string, mapping: SourceMapping): MappedAlerts | MappingFailure {
+export function mapAlertmanager(body: unknown, _rawText: string, mapping: SourceMapping): MappedAlerts | MappingFailure {
   const parsed = alertmanagerPayload.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

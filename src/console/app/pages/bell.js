@@ -22,10 +22,10 @@ export function Bell({ session }) {
   useEffect(() => {
     if (!open) return undefined;
     const outside = (event) => { if (box.current && !box.current.contains(event.target)) setOpen(false); };
-    const escape = (event) => { if (event.key === 'Escape') setOpen(false); };
+    const onEscape = (event) => { if (event.key === 'Escape') setOpen(false); };
     document.addEventListener('click', outside);
-    document.addEventListener('keydown', escape);
-    return () => { document.removeEventListener('click', outside); document.removeEventListener('keydown', escape); };
+    document.addEventListener('keydown', onEscape);
+    return () => { document.removeEventListener('click', outside); document.removeEventListener('keydown', onEscape); };
   }, [open]);
 
   const markRead = async (id) => {
