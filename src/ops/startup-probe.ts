@@ -47,7 +47,9 @@ export async function listenStartupProbe(port: number, host: string, reason: str
   };
 }
 
+// `connection: close`: the stand-in goes away when the real app takes the port, so a client must
+// not keep a connection to it (its next request would meet a closed socket).
 function answer(response: http.ServerResponse, status: number, type: string, body: object): void {
-  response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', connection: 'close' });
   response.end(JSON.stringify(body));
 }
