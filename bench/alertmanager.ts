@@ -51,7 +51,12 @@ export function alertmanagerConfig(route: AlertmanagerRoute): string {
     'global:',
     ...(route.smtpPort === undefined
       ? []
-      : [`  smtp_smarthost: '127.0.0.1:${route.smtpPort}'`, "  smtp_from: 'alertmanager@bench.example.com'", "  smtp_hello: 'localhost'", '  smtp_require_tls: false']),
+      : [
+          `  smtp_smarthost: '127.0.0.1:${route.smtpPort}'`,
+          "  smtp_from: 'alertmanager@bench.example.com'",
+          "  smtp_hello: 'localhost'",
+          '  smtp_require_tls: false',
+        ]),
     'route:',
     `  receiver: ${route.smtpPort === undefined ? 'nowhere' : 'email'}`,
     `  group_by: ${groupBy}`,
@@ -65,7 +70,6 @@ export function alertmanagerConfig(route: AlertmanagerRoute): string {
   ];
   return `${lines.join('\n')}\n`;
 }
-
 
 /** startAlertmanager starts one instance for `route` and waits until it is ready. */
 export async function startAlertmanager(route: AlertmanagerRoute): Promise<Alertmanager> {
@@ -91,7 +95,10 @@ export async function startAlertmanager(route: AlertmanagerRoute): Promise<Alert
     'Alertmanager to be ready',
     async () => {
       if (child.exitCode !== null) throw new Error(`alertmanager exited with ${child.exitCode}`);
-      return fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+      return fetch(`${url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
     },
     20_000,
     50,

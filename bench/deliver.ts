@@ -111,7 +111,15 @@ async function rawRate(port: number, ca: string): Promise<number> {
 /** senderRate sends through createMailSender alone (what the worker calls), 100 sends ahead. */
 async function senderRate(port: number, ca: string): Promise<number> {
   const sender = createMailSender({ maxConnections: CONNECTIONS });
-  const endpoint: SmtpEndpoint = { host: 'localhost', port, security: 'starttls', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 10_000, ca };
+  const endpoint: SmtpEndpoint = {
+    host: 'localhost',
+    port,
+    security: 'starttls',
+    authMethod: 'none',
+    fromAddress: 'alerts@example.com',
+    timeoutMs: 10_000,
+    ca,
+  };
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -171,7 +179,15 @@ async function outboxRate(name: 'sqlite' | 'postgres', port: number, ca: string)
       rendered: { subject: `Hello r${i}@example.com`, text: BODY_TEXT, html: BODY_HTML, headers: { 'X-Tocsin-Kind': 'test', 'X-Tocsin-Tenant': 'bench' } },
     }));
     await enqueueDeliveries(storage.db, rows, systemClock);
-    const endpoint: SmtpEndpoint = { host: 'localhost', port, security: 'starttls', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 10_000, ca };
+    const endpoint: SmtpEndpoint = {
+      host: 'localhost',
+      port,
+      security: 'starttls',
+      authMethod: 'none',
+      fromAddress: 'alerts@example.com',
+      timeoutMs: 10_000,
+      ca,
+    };
     let finished = 0;
     const worker = new DeliveryWorker({
       storage,

@@ -73,7 +73,10 @@ function resultOf(emails: number, stats: SinkStats, since: number): DeliveryResu
  * rawNodemailerRate sends `emails` messages of `bytes` bytes through one nodemailer pool of
  * `connections` connections: the best a Node client gets from this sink on this machine.
  */
-export async function rawNodemailerRate(sink: SinkProcess, options: { emails: number; connections: number; bytes: number; starttls: boolean }): Promise<DeliveryResult> {
+export async function rawNodemailerRate(
+  sink: SinkProcess,
+  options: { emails: number; connections: number; bytes: number; starttls: boolean },
+): Promise<DeliveryResult> {
   const transport = nodemailer.createTransport({
     host: '127.0.0.1',
     port: sink.port,
@@ -89,7 +92,14 @@ export async function rawNodemailerRate(sink: SinkProcess, options: { emails: nu
   // As a worker would: a bounded number in flight, the pool's queue never holding the whole batch.
   const sendMany = (count: number, prefix: string) =>
     runConcurrently(count, options.connections * 2, async (i) => {
-      await transport.sendMail({ from: 'tocsin@bench.example.com', to: 'ops@bench.example.com', subject: `Fatal ${i}`, text, html, messageId: `<${prefix}-${run}-${i}@bench>` });
+      await transport.sendMail({
+        from: 'tocsin@bench.example.com',
+        to: 'ops@bench.example.com',
+        subject: `Fatal ${i}`,
+        text,
+        html,
+        messageId: `<${prefix}-${run}-${i}@bench>`,
+      });
     });
   try {
     // Warm the JIT and the pool first, so the first figure of a run is not the cold one.
@@ -132,7 +142,12 @@ export async function alertmanagerDeliveryRate(am: Pick<Alertmanager, 'url'>, si
 export async function queueCopies(databaseUrl: string, count: number, dueAt: number): Promise<void> {
   const storage = await openStorage(databaseUrl, { poolSize: 2 });
   try {
-    const rows = await storage.db.selectFrom('deliveries').selectAll().where('kind', '=', 'immediate').where('idempotency_key', 'not like', 'bench:%').execute();
+    const rows = await storage.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('kind', '=', 'immediate')
+      .where('idempotency_key', 'not like', 'bench:%')
+      .execute();
     if (rows.length === 0) throw new Error('no immediate email to copy: seed the database first');
     const templates = rows.map(toDelivery);
     const copies = Array.from({ length: count }, (_, i) => {
@@ -173,7 +188,11 @@ async function sentPerWorker(databaseUrl: string, since: number): Promise<number
  * tocsinDeliveryRate starts `workers` worker processes on a database that holds one real
  * immediate email, queues `emails` copies due a moment later, and times the sink from then.
  */
-export async function tocsinDeliveryRate(databaseUrl: string, sink: SinkProcess, options: { emails: number; workers: number; timeoutMs: number; cpuProfile?: boolean }): Promise<DeliveryResult> {
+export async function tocsinDeliveryRate(
+  databaseUrl: string,
+  sink: SinkProcess,
+  options: { emails: number; workers: number; timeoutMs: number; cpuProfile?: boolean },
+): Promise<DeliveryResult> {
   const servers = await Promise.all(
     Array.from({ length: options.workers }, () => startTocsinServer({ databaseUrl, role: 'worker', smtpPort: sink.port, cpuProfile: options.cpuProfile })),
   );
@@ -205,7 +224,10 @@ export async function tocsinDeliveryRate(databaseUrl: string, sink: SinkProcess,
   if (!before) return result;
   const after = await databaseActivity(databaseUrl);
   const sent = Math.max(1, result.received);
-  return { ...result, database: { commitsPerEmail: (after.commits - before.commits) / sent, rowsWrittenPerEmail: (after.rowsWritten - before.rowsWritten) / sent } };
+  return {
+    ...result,
+    database: { commitsPerEmail: (after.commits - before.commits) / sent, rowsWrittenPerEmail: (after.rowsWritten - before.rowsWritten) / sent },
+  };
 }
 
 /** SEED_ALERTS distinct Fatal alerts are seeded, so the queued emails are about many alerts, not one rendered once. */

@@ -41,7 +41,6 @@ interface Target {
   drop(): Promise<void>;
 }
 
-
 async function pgAdmin(statement: string): Promise<void> {
   const url = new URL(PG_URL!);
   const client = new pg.Client({ connectionString: PG_URL, user: decodeURIComponent(url.username) || 'postgres' });
@@ -146,7 +145,9 @@ async function run(name: Target['name']) {
     await waitReady(base, child);
     await call(base, 'POST', '/api/v1/tenants', ADMIN_TOKEN, { name: 'bench' });
     const user = await call(base, 'POST', '/api/v1/tenants/bench/users', ADMIN_TOKEN, { email: 'robot@bench.example.com', name: 'Robot', roles: ['Robot'] });
-    const { token } = (await call(base, 'POST', `/api/v1/tenants/bench/users/${user.id as string}/tokens`, ADMIN_TOKEN, { name: 'bench' })) as { token: string };
+    const { token } = (await call(base, 'POST', `/api/v1/tenants/bench/users/${user.id as string}/tokens`, ADMIN_TOKEN, { name: 'bench' })) as {
+      token: string;
+    };
     const bodies = batchBodies(50);
     const post = async (body: string) => {
       const started = performance.now();

@@ -70,7 +70,11 @@ export function alertmanagerLatency(am: Pick<Alertmanager, 'url'>, sink: SinkPro
     repetitions,
     2,
     async (i) => {
-      const res = await fetch(`${am.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([amAlert(i, 'critical', run)]) });
+      const res = await fetch(`${am.url}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([amAlert(i, 'critical', run)]),
+      });
       await res.arrayBuffer();
       if (!res.ok) throw new Error(`Alertmanager POST /api/v2/alerts: ${res.status}`);
     },
@@ -102,7 +106,10 @@ export async function latencyPhases(databaseUrl: string): Promise<LatencyPhases>
       .execute();
     const alertIds = rows.map((r) => (JSON.parse(r.payload) as { data: { alertId: string } }).data.alertId);
     const created = new Map(
-      (alertIds.length ? await storage.db.selectFrom('alerts').select(['id', 'created_at']).where('id', 'in', alertIds).execute() : []).map((a) => [a.id, Number(a.created_at)]),
+      (alertIds.length ? await storage.db.selectFrom('alerts').select(['id', 'created_at']).where('id', 'in', alertIds).execute() : []).map((a) => [
+        a.id,
+        Number(a.created_at),
+      ]),
     );
     const phases = rows.flatMap((r, i) => {
       const alertAt = created.get(alertIds[i]!);

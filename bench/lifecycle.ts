@@ -129,7 +129,10 @@ export function runScript(file: string, args: readonly string[], options: { env?
     children.delete(child);
     groups.delete(child);
     await release();
-    if (code !== 0) throw new Error(`${file} ${args.join(' ')} exited with ${code ?? 'a signal'}${out ? `; last output: ${out.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+    if (code !== 0)
+      throw new Error(
+        `${file} ${args.join(' ')} exited with ${code ?? 'a signal'}${out ? `; last output: ${out.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+      );
     return out;
   });
 }

@@ -26,7 +26,10 @@ export interface HotSpot {
 }
 
 function shortUrl(url: string): string {
-  return url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, 'node_modules/').replace(/^.*\/(src|bench)\//, '$1/');
+  return url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*\/node_modules\//, 'node_modules/')
+    .replace(/^.*\/(src|bench)\//, '$1/');
 }
 
 function nameOf(node: ProfileNode): string {
@@ -57,12 +60,16 @@ export function hotSpots(profile: Profile): { functions: HotSpot[]; files: HotSp
       if (shortUrl(frame.callFrame.url).startsWith('src/')) onStack.add(nameOf(frame));
     }
     for (const n of onStack) inclusive.set(n, (inclusive.get(n) ?? 0) + ms);
-    const f = url.startsWith('node_modules/') ? url.split('/').slice(0, url.startsWith('node_modules/@') ? 3 : 2).join('/') : url;
+    const f = url.startsWith('node_modules/')
+      ? url
+          .split('/')
+          .slice(0, url.startsWith('node_modules/@') ? 3 : 2)
+          .join('/')
+      : url;
     file.set(f, (file.get(f) ?? 0) + ms);
     total += ms;
   });
-  const rank = (m: Map<string, number>) =>
-    [...m].map(([name, ms]) => ({ name, ms, percent: (100 * ms) / total })).sort((a, b) => b.ms - a.ms);
+  const rank = (m: Map<string, number>) => [...m].map(([name, ms]) => ({ name, ms, percent: (100 * ms) / total })).sort((a, b) => b.ms - a.ms);
   return { functions: rank(fn), files: rank(file), inclusive: rank(inclusive), totalMs: total };
 }
 
@@ -70,7 +77,13 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
   const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '25' } }, allowPositionals: true });
   for (const file of positionals) {
     const { functions, files, inclusive, totalMs } = hotSpots(JSON.parse(fs.readFileSync(file, 'utf8')) as Profile);
-    const show = (list: HotSpot[]) => list.slice(0, Number(values.top)).map((h) => `  ${h.percent.toFixed(1).padStart(5)} %  ${h.ms.toFixed(0).padStart(6)} ms  ${h.name}`).join('\n');
-    process.stdout.write(`${file}: ${(totalMs / 1000).toFixed(1)} s sampled\n by file:\n${show(files)}\n by function (self time):\n${show(functions)}\n project functions (inclusive):\n${show(inclusive)}\n\n`);
+    const show = (list: HotSpot[]) =>
+      list
+        .slice(0, Number(values.top))
+        .map((h) => `  ${h.percent.toFixed(1).padStart(5)} %  ${h.ms.toFixed(0).padStart(6)} ms  ${h.name}`)
+        .join('\n');
+    process.stdout.write(
+      `${file}: ${(totalMs / 1000).toFixed(1)} s sampled\n by file:\n${show(files)}\n by function (self time):\n${show(functions)}\n project functions (inclusive):\n${show(inclusive)}\n\n`,
+    );
   }
 }

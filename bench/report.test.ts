@@ -16,7 +16,9 @@ describe('the benchmark report', () => {
       { goal: 'p95 ≤ Alertmanager', figure: '2,000 ms vs 12 ms', met: false },
       { goal: 'reports', figure: 'n/a', met: undefined },
     ],
-    sections: [{ title: 'Ingestion', method: 'How.', figures: [{ label: 'Tocsin', runs: [3, 1, 2], unit: 'alerts/s', command: 'npm run bench' }], notes: ['a note'] }],
+    sections: [
+      { title: 'Ingestion', method: 'How.', figures: [{ label: 'Tocsin', runs: [3, 1, 2], unit: 'alerts/s', command: 'npm run bench' }], notes: ['a note'] },
+    ],
     caveats: ['ingest: 2 runs instead of 3.'],
   });
 

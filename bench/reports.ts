@@ -111,7 +111,10 @@ async function runOnce(users: number): Promise<void> {
       });
       await db.transaction().execute(async (tx) => {
         await tx.insertInto('users').values(rows).execute();
-        await tx.insertInto('user_roles').values(rows.map((r) => ({ user_id: r.id, role_id: viewer.id }))).execute();
+        await tx
+          .insertInto('user_roles')
+          .values(rows.map((r) => ({ user_id: r.id, role_id: viewer.id })))
+          .execute();
       });
     }
     // 100,000 alerts over the day in batches of 1,000, the window of the summary holding 1,000 Errors.
@@ -120,7 +123,12 @@ async function runOnce(users: number): Promise<void> {
     for (let b = 0; b < batches; b++) {
       const inWindow = b === batches - 1;
       const at = inWindow ? windowStart + 60_000 : DAY_START + Math.floor((b * (windowStart - DAY_START)) / batches);
-      await insertAlerts(db, tenant.id, Array.from({ length: 1_000 }, (_, i) => alert(b * 1_000 + i, inWindow ? 'Error' : undefined)), at);
+      await insertAlerts(
+        db,
+        tenant.id,
+        Array.from({ length: 1_000 }, (_, i) => alert(b * 1_000 + i, inWindow ? 'Error' : undefined)),
+        at,
+      );
     }
     const setupMs = performance.now() - setupStarted;
 

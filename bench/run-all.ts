@@ -54,7 +54,15 @@ const SIZES = {
   sourceEvents: QUICK ? 1_500 : 3_000,
 };
 /** What one run of each step costs at least, so earlier steps leave the later ones their time. */
-const MIN_STEP_MS: Record<Step, number> = { ingest: 45_000, sources: 90_000, latency: 50_000, delivery: 240_000, reports: 45_000, scheduler: 720_000, outbox: 100_000 };
+const MIN_STEP_MS: Record<Step, number> = {
+  ingest: 45_000,
+  sources: 90_000,
+  latency: 50_000,
+  delivery: 240_000,
+  reports: 45_000,
+  scheduler: 720_000,
+  outbox: 100_000,
+};
 const BENCH = 'npm run bench --';
 /** Findings from CPU profiles, written by hand and carried into every regenerated document. */
 const HOT_PATHS = path.join(ROOT, 'bench', 'hot-paths.md');
@@ -129,7 +137,10 @@ async function ingestStep(): Promise<void> {
     sqlite: figure('Tocsin SQLite, alerts per server CPU second', 'alerts/CPU-s', script),
     am: figure('Alertmanager, alerts per server CPU second (all its threads)', 'alerts/CPU-s', `${BENCH} --only ingest`),
   };
-  const p95 = { sqlite: figure('Tocsin SQLite, p95 per request of 100', 'ms', script), am: figure('Alertmanager, p95 per request of 100', 'ms', `${BENCH} --only ingest`) };
+  const p95 = {
+    sqlite: figure('Tocsin SQLite, p95 per request of 100', 'ms', script),
+    am: figure('Alertmanager, p95 per request of 100', 'ms', `${BENCH} --only ingest`),
+  };
   await repeat('ingest', async (run) => {
     log(`ingest run ${run + 1}: Tocsin (bench/ingest.ts)`);
     const args = ['--alerts', String(n), '--batch', '100', '--clients', '8', ...(CPU_PROF ? ['--cpu-prof'] : [])];
@@ -163,9 +174,15 @@ async function ingestStep(): Promise<void> {
       '(bench/ingest.ts). Alertmanager 0.25 runs with clustering off, alerts grouped by `alertname` into a receiver that sends nothing ' +
       '(its ingestion alone; it keeps alerts in memory and writes nothing to disk per alert). Each alert has a distinct label set.',
     figures: [sqlite, postgres, am, p95.sqlite, p95.am, perCpu.sqlite, perCpu.am],
-    notes: [`Tocsin on SQLite / Alertmanager: **${ratio(medianOf(sqlite), medianOf(am))}**; Tocsin on PostgreSQL / Alertmanager: ${ratio(medianOf(postgres), medianOf(am))}.`],
+    notes: [
+      `Tocsin on SQLite / Alertmanager: **${ratio(medianOf(sqlite), medianOf(am))}**; Tocsin on PostgreSQL / Alertmanager: ${ratio(medianOf(postgres), medianOf(am))}.`,
+    ],
   });
-  addTarget({ goal: 'ingestion on SQLite ≥ 2× Alertmanager', figure: `${formatNumber(medianOf(sqlite))} vs ${formatNumber(medianOf(am))} alerts/s = ${ratio(medianOf(sqlite), medianOf(am))}`, met: Number.isFinite(x) ? x >= 2 : undefined });
+  addTarget({
+    goal: 'ingestion on SQLite ≥ 2× Alertmanager',
+    figure: `${formatNumber(medianOf(sqlite))} vs ${formatNumber(medianOf(am))} alerts/s = ${ratio(medianOf(sqlite), medianOf(am))}`,
+    met: Number.isFinite(x) ? x >= 2 : undefined,
+  });
 }
 
 // ─── Inbound sources ──────────────────────────────────────────────────────────────────────────
@@ -181,7 +198,10 @@ const SOURCE_LABELS: Record<(typeof SOURCE_KINDS)[number], string> = {
 async function sourcesStep(): Promise<void> {
   const n = SIZES.sourceEvents;
   const script = `npm run bench:sources -- --events ${n} --clients 8 --pull-alerts 1000`;
-  const rates = Object.fromEntries(SOURCE_KINDS.map((k) => [k, figure(`${SOURCE_LABELS[k]}, SQLite`, 'events/s', script)])) as Record<(typeof SOURCE_KINDS)[number], ReturnType<typeof figure>>;
+  const rates = Object.fromEntries(SOURCE_KINDS.map((k) => [k, figure(`${SOURCE_LABELS[k]}, SQLite`, 'events/s', script)])) as Record<
+    (typeof SOURCE_KINDS)[number],
+    ReturnType<typeof figure>
+  >;
   const lagP50 = figure('pull connector lag, p50 (interval 1 s)', 'ms', script);
   const lagP95 = figure('pull connector lag, p95 (interval 1 s)', 'ms', script);
   let duplicates = 0;
@@ -199,7 +219,7 @@ async function sourcesStep(): Promise<void> {
   });
   const rest = medianOf(rates.rest);
   addSection({
-    title: 'Inbound sources: signed events per second, and the pull connector\'s lag',
+    title: "Inbound sources: signed events per second, and the pull connector's lag",
     method:
       `bench/sources.ts. One \`tocsin serve --role api\` on SQLite with one source of each push kind; ${n.toLocaleString('en-US')} distinct events per kind, ` +
       'one event per request from 8 keep-alive clients, each signed the way its sender signs (before the clock starts), every answer a 202 ' +
@@ -208,13 +228,19 @@ async function sourcesStep(): Promise<void> {
       "second while an orchestrator-pull source (interval 1 s) imports them; the lag is each alert's import time minus its CreationTime upstream.",
     figures: [...SOURCE_KINDS.map((k) => rates[k]), lagP50, lagP95],
     notes: [
-      `Per event, against REST in the same run: ${SOURCE_KINDS.slice(1).map((k) => `${k} ${ratio(medianOf(rates[k]), rest)}`).join(', ')}.`,
+      `Per event, against REST in the same run: ${SOURCE_KINDS.slice(1)
+        .map((k) => `${k} ${ratio(medianOf(rates[k]), rest)}`)
+        .join(', ')}.`,
       `Pull: ${duplicates} duplicates over all runs (each upstream alert is imported once).`,
     ],
   });
   for (const k of SOURCE_KINDS.slice(1)) {
     const x = medianOf(rates[k]) / rest;
-    addTarget({ goal: `${k} receiver ≥ 0.8× REST per event`, figure: `${formatNumber(medianOf(rates[k]))} vs ${formatNumber(rest)} events/s = ${ratio(medianOf(rates[k]), rest)}`, met: Number.isFinite(x) ? x >= 0.8 : undefined });
+    addTarget({
+      goal: `${k} receiver ≥ 0.8× REST per event`,
+      figure: `${formatNumber(medianOf(rates[k]))} vs ${formatNumber(rest)} events/s = ${ratio(medianOf(rates[k]), rest)}`,
+      met: Number.isFinite(x) ? x >= 0.8 : undefined,
+    });
   }
 }
 
@@ -271,7 +297,11 @@ async function latencyStep(): Promise<void> {
   });
   const tp95 = medianOf(f.tp95);
   const ap95 = medianOf(f.ap95);
-  addTarget({ goal: 'Fatal → email p95 ≤ Alertmanager’s', figure: `${formatNumber(tp95)} ms vs ${formatNumber(ap95)} ms`, met: Number.isFinite(tp95 / ap95) ? tp95 <= ap95 : undefined });
+  addTarget({
+    goal: 'Fatal → email p95 ≤ Alertmanager’s',
+    figure: `${formatNumber(tp95)} ms vs ${formatNumber(ap95)} ms`,
+    met: Number.isFinite(tp95 / ap95) ? tp95 <= ap95 : undefined,
+  });
 }
 
 // ─── Delivery and scale-out ───────────────────────────────────────────────────────────────────
@@ -351,7 +381,9 @@ async function deliveryStep(): Promise<void> {
       `CPU spent sending, per email (median over runs): ${all
         .filter((d) => d.results.some((r) => r.clientCpuMsPerEmail !== undefined))
         .map((d) => `${d.rate.label} ${median(d.results.flatMap((r) => (r.clientCpuMsPerEmail === undefined ? [] : [r.clientCpuMsPerEmail]))).toFixed(2)} ms`)
-        .join('; ')} (raw: the benchmark process; Tocsin: its worker processes, rendering included). On 2 cores shared with the sink and PostgreSQL, this is what bounds the rate.`,
+        .join(
+          '; ',
+        )} (raw: the benchmark process; Tocsin: its worker processes, rendering included). On 2 cores shared with the sink and PostgreSQL, this is what bounds the rate.`,
       'bench:deliver (below) queues small pre-rendered emails into an in-process worker; here every email is the real 23 KB immediate email, rendered at send time from the database.',
       ...all.map((d) => `${d.rate.label}: ${counts(d)} (Message-IDs counted at the sink, all runs).`),
     ],
@@ -371,13 +403,18 @@ async function deliveryStep(): Promise<void> {
       ],
     });
   }
-  const pct = (d: { rate: Figure }) => `${formatNumber(medianOf(d.rate))} emails/s = ${((100 * medianOf(d.rate)) / rawRate).toFixed(0)} % of raw ${formatNumber(rawRate)}`;
+  const pct = (d: { rate: Figure }) =>
+    `${formatNumber(medianOf(d.rate))} emails/s = ${((100 * medianOf(d.rate)) / rawRate).toFixed(0)} % of raw ${formatNumber(rawRate)}`;
   addTarget({ goal: 'delivery, 1 worker process (SQLite) ≥ 80 % of raw', figure: pct(one), met: medianOf(one.rate) >= 0.8 * rawRate });
   if (pgUrl) {
     addTarget({ goal: 'delivery, 1 worker process (PostgreSQL) ≥ 80 % of raw', figure: pct(onePg), met: medianOf(onePg.rate) >= 0.8 * rawRate });
     addTarget({ goal: 'delivery, 2 worker processes (PostgreSQL) > raw', figure: pct(twoPg), met: medianOf(twoPg.rate) > rawRate });
     const bad = [...onePg.results, ...twoPg.results, ...one.results].reduce((s, r) => s + r.duplicates + r.lost, 0);
-    addTarget({ goal: 'scale-out: 0 duplicates, 0 lost', figure: `${counts({ results: [...onePg.results, ...twoPg.results] })} (PostgreSQL runs)`, met: bad === 0 });
+    addTarget({
+      goal: 'scale-out: 0 duplicates, 0 lost',
+      figure: `${counts({ results: [...onePg.results, ...twoPg.results] })} (PostgreSQL runs)`,
+      met: bad === 0,
+    });
   } else {
     caveats.push('delivery: PostgreSQL not configured (TOCSIN_BENCH_PG_URL / TOCSIN_TEST_PG_URL), so no scale-out figures.');
   }
@@ -423,12 +460,16 @@ async function reportsStep(): Promise<void> {
     title: 'Reports at scale',
     method:
       'bench/reports.ts: one tenant with N subscribed users and 100,000 alerts in the day, on SQLite; the daily report of every user ' +
-      'decided and queued in one transaction (rendering happens at send time in the outbox). Peak RSS is the process\'s maximum resident ' +
+      "decided and queued in one transaction (rendering happens at send time in the outbox). Peak RSS is the process's maximum resident " +
       `set over the whole run, setup included. Only the ${target.toLocaleString('en-US')}-user point is repeated.`,
     figures: [...decide, ...rss, ...growth],
     notes: [`peak RSS by users: ${sizes.map((u, i) => `${u.toLocaleString('en-US')} → ${formatNumber(medianOf(rss[i]!))} MB`).join(', ')}.`],
   });
-  addTarget({ goal: `${target.toLocaleString('en-US')} users: daily reports queued ≤ 30 s`, figure: `${formatNumber(medianOf(d10))} s`, met: d10.runs.length ? medianOf(d10) <= 30 : undefined });
+  addTarget({
+    goal: `${target.toLocaleString('en-US')} users: daily reports queued ≤ 30 s`,
+    figure: `${formatNumber(medianOf(d10))} s`,
+    met: d10.runs.length ? medianOf(d10) <= 30 : undefined,
+  });
   addTarget({
     goal: `${target.toLocaleString('en-US')} users: peak RSS ≤ 300 MB`,
     figure: `${formatNumber(medianOf(r10))} MB (largest on the curve: ${formatNumber(Math.max(...curve))} MB)`,
@@ -463,7 +504,7 @@ async function schedulerStep(): Promise<void> {
       `bench/scheduler.ts, one run. Idle: \`tocsin serve --role all\` on a database with no tenant, then on one with ${n} tenants (alert emails ` +
       'on, one operator each, no alert), both with a 60-second summary interval so that a window end falls within the run; CPU is the ' +
       "server process's (/proc), the database's work is pg_stat_database's committed transactions (each query outside a transaction is one), " +
-      'each measured over a span with no window end. What one window end costs (every tenant\'s empty summary window decided) is measured ' +
+      "each measured over a span with no window end. What one window end costs (every tenant's empty summary window decided) is measured " +
       'across one, and the average at the default 600-second interval follows. Daily: ' +
       `${n} tenants whose daily report ("all quiet" ones included, one operator each) is due at the same minute, decided by 1 and then 2 ` +
       '`tocsin serve --role worker` processes on a fresh database, sending to the sink.',
@@ -477,7 +518,11 @@ async function schedulerStep(): Promise<void> {
       ...daily.map((d, i) => one(`${n} daily reports of one minute, ${i + 1} worker${i ? 's' : ''}: last decided after`, 's', d?.decidedWithinSeconds)),
     ],
     notes: daily.flatMap((d, i) =>
-      d ? [`${i + 1} worker${i ? 's' : ''}: ${d.reportsQueued} daily reports queued for ${d.tenantsWithAReport} tenants, ${d.tenantsWithTwo} tenants with two; worker CPU seconds ${d.workerCpuSeconds.join(', ')}.`] : [],
+      d
+        ? [
+            `${i + 1} worker${i ? 's' : ''}: ${d.reportsQueued} daily reports queued for ${d.tenantsWithAReport} tenants, ${d.tenantsWithTwo} tenants with two; worker CPU seconds ${d.workerCpuSeconds.join(', ')}.`,
+          ]
+        : [],
     ),
   });
   const within = amortized && idleNone ? amortized.cpuPercent - idleNone.cpuPercent : Number.NaN;
@@ -505,7 +550,10 @@ async function outboxStep(): Promise<void> {
   const cmd = `npm run bench:deliver -- --emails ${emails} --rounds ${rounds}`;
   log('outbox (bench/deliver.ts, its own rounds)');
   // The script interleaves its own rounds (raw, sender, outbox moments apart) and prints each.
-  const out = await runScript('bench/deliver.ts', ['--emails', String(emails), '--rounds', String(rounds)], { env: { TOCSIN_TEST_PG_URL: PG_URL }, timeoutMs: 300_000 });
+  const out = await runScript('bench/deliver.ts', ['--emails', String(emails), '--rounds', String(rounds)], {
+    env: { TOCSIN_TEST_PG_URL: PG_URL },
+    timeoutMs: 300_000,
+  });
   const figures = [...out.matchAll(/^\s*(.+?)\s+median\s+[\d.]+ emails\/s.*\(rounds: ([\d., ]+)\)/gm)].map((m) => ({
     ...figure(m[1]!, 'emails/s', cmd),
     runs: m[2]!.split(',').map(Number),
@@ -564,11 +612,14 @@ async function main(): Promise<void> {
   if (QUICK) caveats.push('--quick: reduced sizes (not the sizes of issue 7).');
   caveats.push('Every Tocsin server of the run has TOCSIN_SUMMARY_INTERVAL_SECONDS=86400, so that no 10-minute summary adds mail to what the sink counts.');
   const runVersions = await versions(PG_URL, ensureAlertmanager());
-  const hardStop = setTimeout(() => {
-    caveats.push(`stopped ${BUDGET_MINUTES + 1} minutes in, over budget: the step under way is missing.`);
-    writeReport(before, runVersions);
-    process.kill(process.pid, 'SIGTERM');
-  }, deadline - Date.now() + 60_000);
+  const hardStop = setTimeout(
+    () => {
+      caveats.push(`stopped ${BUDGET_MINUTES + 1} minutes in, over budget: the step under way is missing.`);
+      writeReport(before, runVersions);
+      process.kill(process.pid, 'SIGTERM');
+    },
+    deadline - Date.now() + 60_000,
+  );
   hardStop.unref();
   const loads: string[] = [];
   for (const step of STEPS) {

@@ -190,10 +190,7 @@ async function idleStep(): Promise<void> {
     const end = nextWindowEnd(Date.now() + 5_000, interval);
     await sleep(end - 3_000 - Date.now());
     const across = await measure(server, meter, end + 25_000);
-    const decided = await meter.query(
-      "select count(*) as n, max(decided_at) as last from report_windows where kind = 'summary' and window_end = $1",
-      [end],
-    );
+    const decided = await meter.query("select count(*) as n, max(decided_at) as last from report_windows where kind = 'summary' and window_end = $1", [end]);
     const windows = Number(decided.rows[0].n);
     const lastSeconds = (Number(decided.rows[0].last) - end) / 1000;
     // The window end's own cost: the span's CPU less what the idle rate accounts for.
@@ -249,7 +246,9 @@ async function dailyStep(workers: number): Promise<void> {
       "select count(*) as n from (select tenant_id from deliveries where kind = 'daily' and window_end = $1 group by tenant_id having count(*) > 1) d",
       [reportAt],
     );
-    const queued = await meter.query("select count(*) as n, count(distinct tenant_id) as t from deliveries where kind = 'daily' and window_end = $1", [reportAt]);
+    const queued = await meter.query("select count(*) as n, count(distinct tenant_id) as t from deliveries where kind = 'daily' and window_end = $1", [
+      reportAt,
+    ]);
     const cpuSeconds = servers.map((s, i) => processStats(s.pid).cpuSeconds - cpu0[i]!);
     const result = {
       figure: 'daily in one minute',

@@ -49,7 +49,13 @@ function prepare(kind: Push, i: number, target: { url: string; secret: string },
   const id = `${run}-${i}`;
   const robot = `R${i % 20}`;
   if (kind === 'rest') {
-    const body = JSON.stringify({ severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: `Job ${id} of process Invoices faulted`, source: { process: 'Invoices', robot } });
+    const body = JSON.stringify({
+      severity: 'Error',
+      component: 'Jobs',
+      event: 'Process.JobExecution.Faulted',
+      message: `Job ${id} of process Invoices faulted`,
+      source: { process: 'Invoices', robot },
+    });
     return { url: target.url, headers: { ...JSON_TYPE, authorization: `Bearer ${target.secret}` }, body };
   }
   if (kind === 'orchestrator-webhook') {
@@ -57,7 +63,14 @@ function prepare(kind: Push, i: number, target: { url: string; secret: string },
       Type: 'job.faulted',
       EventId: crypto.randomUUID(),
       Timestamp: new Date().toISOString(),
-      Job: { Id: i, Key: crypto.randomUUID(), State: 'Faulted', Info: `Job ${id} faulted: System.Exception: the remote server returned 503`, Robot: { Id: i % 20, Name: robot, MachineName: 'PC-01' }, Release: { Key: crypto.randomUUID(), ProcessKey: 'Invoices' } },
+      Job: {
+        Id: i,
+        Key: crypto.randomUUID(),
+        State: 'Faulted',
+        Info: `Job ${id} faulted: System.Exception: the remote server returned 503`,
+        Robot: { Id: i % 20, Name: robot, MachineName: 'PC-01' },
+        Release: { Key: crypto.randomUUID(), ProcessKey: 'Invoices' },
+      },
       TenantId: 1,
       OrganizationUnitId: 1,
     });
@@ -75,7 +88,17 @@ function prepare(kind: Push, i: number, target: { url: string; secret: string },
       commonLabels: labels,
       commonAnnotations: { summary: `Job ${id} faulted` },
       externalURL: 'http://alertmanager.invalid',
-      alerts: [{ status: 'firing', labels, annotations: { summary: `Job ${id} faulted` }, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: crypto.createHash('sha256').update(id).digest('hex').slice(0, 16) }],
+      alerts: [
+        {
+          status: 'firing',
+          labels,
+          annotations: { summary: `Job ${id} faulted` },
+          startsAt: new Date().toISOString(),
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: '',
+          fingerprint: crypto.createHash('sha256').update(id).digest('hex').slice(0, 16),
+        },
+      ],
     });
     return { url: target.url, headers: { ...JSON_TYPE, authorization: `Bearer ${target.secret}` }, body };
   }
@@ -133,9 +156,20 @@ async function pushBench(): Promise<void> {
     const rest = sum(results.get('rest')!);
     for (const kind of kinds) {
       const r = sum(results.get(kind)!);
-      const line = { bench: 'sources-push', database, kind, events: EVENTS, clients: CLIENTS, eventsPerSecond: round1(r.eventsPerSecond), p95Ms: round1(r.p95Ms), vsRest: round2(r.eventsPerSecond / rest.eventsPerSecond) };
+      const line = {
+        bench: 'sources-push',
+        database,
+        kind,
+        events: EVENTS,
+        clients: CLIENTS,
+        eventsPerSecond: round1(r.eventsPerSecond),
+        p95Ms: round1(r.p95Ms),
+        vsRest: round2(r.eventsPerSecond / rest.eventsPerSecond),
+      };
       process.stdout.write(`${JSON.stringify(line)}\n`);
-      process.stderr.write(`${database} ${kind.padEnd(21)} ${line.eventsPerSecond.toFixed(0).padStart(6)} events/s  p95 ${line.p95Ms} ms  ${line.vsRest}× REST\n`);
+      process.stderr.write(
+        `${database} ${kind.padEnd(21)} ${line.eventsPerSecond.toFixed(0).padStart(6)} events/s  p95 ${line.p95Ms} ms  ${line.vsRest}× REST\n`,
+      );
     }
   } finally {
     await server.stop();
@@ -159,24 +193,44 @@ async function pullBench(): Promise<void> {
   const downstream = await startTocsinServer({ databaseUrl: downstreamDb.url, role: 'all', env: SERVER_ENV });
   try {
     const plant = await provisionTenant(upstream.url, 'plant');
-    await api(upstream.url, 'POST', '/api/v1/tenants/plant/users', BENCH_ADMIN_TOKEN, { email: 'poller@plant.example.com', name: 'Poller', password: 'poller password 123', roles: ['Alerts Viewer'] });
+    await api(upstream.url, 'POST', '/api/v1/tenants/plant/users', BENCH_ADMIN_TOKEN, {
+      email: 'poller@plant.example.com',
+      name: 'Poller',
+      password: 'poller password 123',
+      roles: ['Alerts Viewer'],
+    });
     await api(downstream.url, 'POST', '/api/v1/tenants', BENCH_ADMIN_TOKEN, { name: 'ops' });
     const source = await api(downstream.url, 'POST', '/api/v1/tenants/ops/sources', BENCH_ADMIN_TOKEN, {
       name: 'Plant Orchestrator',
       kind: 'orchestrator-pull',
-      pull: { baseUrl: upstream.url, tenancyName: 'plant', username: 'poller@plant.example.com', password: 'poller password 123', intervalSeconds: 1, since: new Date().toISOString() },
+      pull: {
+        baseUrl: upstream.url,
+        tenancyName: 'plant',
+        username: 'poller@plant.example.com',
+        password: 'poller password 123',
+        intervalSeconds: 1,
+        since: new Date().toISOString(),
+      },
     });
     // Alerts arrive upstream as a busy Orchestrator raises them: 10 at a time, 100 a second.
     const started = Date.now();
     for (let b = 0; b < PULL_ALERTS / 10; b++) {
-      const alerts = Array.from({ length: 10 }, (_, i) => ({ severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: `upstream ${b * 10 + i}` }));
+      const alerts = Array.from({ length: 10 }, (_, i) => ({
+        severity: 'Error',
+        component: 'Jobs',
+        event: 'Process.JobExecution.Faulted',
+        message: `upstream ${b * 10 + i}`,
+      }));
       await api(upstream.url, 'POST', '/api/v1/tenants/plant/alerts', plant.robotToken, { alerts });
       const due = started + (b + 1) * 100;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
     }
     const count = async () => (await api(downstream.url, 'GET', '/api/v1/tenants/ops/alerts?limit=1000', BENCH_ADMIN_TOKEN)).items.length as number;
     await waitUntil(`${PULL_ALERTS} alerts imported`, async () => (await count()) >= PULL_ALERTS, 120_000, 200);
-    const items = (await api(downstream.url, 'GET', '/api/v1/tenants/ops/alerts?limit=1000', BENCH_ADMIN_TOKEN)).items as { occurredAt: string; createdAt: string }[];
+    const items = (await api(downstream.url, 'GET', '/api/v1/tenants/ops/alerts?limit=1000', BENCH_ADMIN_TOKEN)).items as {
+      occurredAt: string;
+      createdAt: string;
+    }[];
     // occurredAt is the upstream CreationTime, createdAt when Tocsin stored the import.
     const lags = items.map((a) => Date.parse(a.createdAt) - Date.parse(a.occurredAt));
     const stats = (await api(downstream.url, 'GET', `/api/v1/tenants/ops/sources/${source.id}`, BENCH_ADMIN_TOKEN)).stats;
@@ -192,7 +246,9 @@ async function pullBench(): Promise<void> {
       duplicates: items.length - new Set(items.map((a: any) => a.message)).size,
     };
     process.stdout.write(`${JSON.stringify(line)}\n`);
-    process.stderr.write(`pull: ${line.alerts} alerts, lag p50 ${line.lagP50Ms} ms, p95 ${line.lagP95Ms} ms, max ${line.lagMaxMs} ms (interval 1 s), ${line.duplicates} duplicates\n`);
+    process.stderr.write(
+      `pull: ${line.alerts} alerts, lag p50 ${line.lagP50Ms} ms, p95 ${line.lagP95Ms} ms, max ${line.lagMaxMs} ms (interval 1 s), ${line.duplicates} duplicates\n`,
+    );
   } finally {
     await downstream.stop();
     await upstream.stop();

@@ -40,7 +40,10 @@ async function once(command: string, args: string[]): Promise<Sample> {
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}`);
-      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) break;
       await sleep(10);
     }

@@ -96,7 +96,11 @@ async function main(): Promise<void> {
     const claims = await storage.db
       .selectFrom('delivery_attempts')
       .select(['delivery_id', 'started_at'])
-      .where('delivery_id', 'in', held.map((h) => h.id))
+      .where(
+        'delivery_id',
+        'in',
+        held.map((h) => h.id),
+      )
       .where('started_at', '>=', killedAt)
       .execute();
     const claimedAt = new Map(claims.map((c) => [c.delivery_id, c.started_at]));
@@ -115,7 +119,8 @@ async function main(): Promise<void> {
     );
     if (new Set(roundMessages).size !== batch.length) throw new Error(`round ${round}: ${new Set(roundMessages).size} of ${batch.length} emails arrived`);
   }
-  const fmt = (values: number[]) => `p50 ${(median(values) / 1000).toFixed(1)} s, p95 ${(percentile(values, 95) / 1000).toFixed(1)} s, max ${(Math.max(...values) / 1000).toFixed(1)} s`;
+  const fmt = (values: number[]) =>
+    `p50 ${(median(values) / 1000).toFixed(1)} s, p95 ${(percentile(values, 95) / 1000).toFixed(1)} s, max ${(Math.max(...values) / 1000).toFixed(1)} s`;
   process.stdout.write(`\nkill -9 → first resent email over ${KILLS} kills (lease ${DEFAULT_WORKER_SETTINGS.leaseMs / 1000} s): ${fmt(firsts)}\n`);
   for (const [kind, values] of byKind) process.stdout.write(`  first ${kind} resent: ${fmt(values)} (${values.length} kills)\n`);
   process.stdout.write(`  every email arrived in every round; duplicates ${duplicates} (sends in flight at the kill)\n`);

@@ -30,7 +30,6 @@ export interface TocsinServerOptions {
   readonly env?: Record<string, string>;
 }
 
-
 /** startTocsinServer starts `tocsin serve --role …` and waits for /readyz. */
 export async function startTocsinServer(options: TocsinServerOptions): Promise<TocsinServer> {
   const port = await freePort();
@@ -60,7 +59,10 @@ export async function startTocsinServer(options: TocsinServerOptions): Promise<T
     'tocsin serve to be ready',
     async () => {
       if (child.exitCode !== null) throw new Error(`tocsin serve exited with ${child.exitCode}`);
-      return fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+      return fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
     },
     // Generous: on a machine shared with other work, a tsx start-up alone has taken 30 s.
     120_000,

@@ -4,9 +4,7 @@ import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
 import { type UrlSmtp, urlSmtp } from './settings/smtp-settings.js';
 import { DEFAULT_DB_POOL_SIZE } from './storage/storage.js';
 
-const booleanFromEnv = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 const envSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
@@ -24,7 +22,12 @@ const envSchema = z.object({
   // An empty value means the default, as it always has for this one.
   TOCSIN_FLOOD_WINDOW_SECONDS: z.preprocess(
     (value) => (value === '' ? undefined : value),
-    z.coerce.number({ message: 'must be a whole number of seconds from 0 to 86400' }).int().min(0).max(86_400).default(DEFAULT_FLOOD_WINDOW_MS / 1000),
+    z.coerce
+      .number({ message: 'must be a whole number of seconds from 0 to 86400' })
+      .int()
+      .min(0)
+      .max(86_400)
+      .default(DEFAULT_FLOOD_WINDOW_MS / 1000),
   ),
   TOCSIN_SOURCE_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(60_000),
   TOCSIN_HTTP_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),

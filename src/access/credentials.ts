@@ -12,11 +12,7 @@ export const SESSION_TTL_MS = 12 * 3_600_000;
  * ensureAdminToken makes the host administrator's token known: the configured one (its hash is
  * stored), or the one stored earlier, or a new one, which is returned so it can be printed once.
  */
-export async function ensureAdminToken(
-  db: Db,
-  configured: string | undefined,
-  clock: Clock,
-): Promise<{ hash: string; generated?: string }> {
+export async function ensureAdminToken(db: Db, configured: string | undefined, clock: Clock): Promise<{ hash: string; generated?: string }> {
   const store = async (hash: string) =>
     db
       .insertInto('host_settings')
@@ -28,11 +24,7 @@ export async function ensureAdminToken(
     await store(hash);
     return { hash };
   }
-  const existing = await db
-    .selectFrom('host_settings')
-    .select('value')
-    .where('key', '=', ADMIN_TOKEN_KEY)
-    .executeTakeFirst();
+  const existing = await db.selectFrom('host_settings').select('value').where('key', '=', ADMIN_TOKEN_KEY).executeTakeFirst();
   if (existing) return { hash: existing.value };
   const generated = randomToken('tcs_admin_');
   const hash = sha256(generated);
@@ -76,11 +68,7 @@ export class Authenticator {
     const cached = this.principals.get(hash);
     if (cached && cached.until > now) return cached.principal;
     const generation = this.generation;
-    const row = await this.db
-      .selectFrom('api_tokens')
-      .select('user_id')
-      .where('token_hash', '=', hash)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('api_tokens').select('user_id').where('token_hash', '=', hash).executeTakeFirst();
     const principal = row ? await userPrincipal(this.db, row.user_id) : undefined;
     // Unknown tokens are not cached: a token created by another process works at once.
     if (principal && generation === this.generation) {

@@ -45,9 +45,14 @@ async function assertNameFree(db: Db, tenantId: string, name: string, exceptId?:
 async function assertMembers(db: Db, tenantId: string, members: readonly string[]) {
   if (members.length === 0) return;
   const found = new Set(
-    (await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', 'in', [...members]).execute()).map(
-      (r) => r.id,
-    ),
+    (
+      await db
+        .selectFrom('users')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('id', 'in', [...members])
+        .execute()
+    ).map((r) => r.id),
   );
   members.forEach((id, index) => {
     if (!found.has(id)) throw fieldError(`members.${index}`, `no user ${id} in this tenant`);
@@ -55,13 +60,7 @@ async function assertMembers(db: Db, tenantId: string, members: readonly string[
 }
 
 /** saveGroup creates (no id) or patches a group, replacing members and roles when given. */
-export async function saveGroup(
-  db: Db,
-  tenantId: string,
-  groupId: string | undefined,
-  input: z.infer<typeof groupPatch>,
-  clock: Clock,
-): Promise<string> {
+export async function saveGroup(db: Db, tenantId: string, groupId: string | undefined, input: z.infer<typeof groupPatch>, clock: Clock): Promise<string> {
   if (input.name !== undefined) await assertNameFree(db, tenantId, input.name, groupId);
   const members = input.members ? [...new Set(input.members)] : undefined;
   if (members) await assertMembers(db, tenantId, members);
@@ -95,13 +94,19 @@ export async function saveGroup(
     if (members) {
       await tx.deleteFrom('group_members').where('group_id', '=', id).execute();
       if (members.length > 0) {
-        await tx.insertInto('group_members').values(members.map((user_id) => ({ group_id: id, user_id }))).execute();
+        await tx
+          .insertInto('group_members')
+          .values(members.map((user_id) => ({ group_id: id, user_id })))
+          .execute();
       }
     }
     if (roleIds) {
       await tx.deleteFrom('group_roles').where('group_id', '=', id).execute();
       if (roleIds.length > 0) {
-        await tx.insertInto('group_roles').values(roleIds.map((role_id) => ({ group_id: id, role_id }))).execute();
+        await tx
+          .insertInto('group_roles')
+          .values(roleIds.map((role_id) => ({ group_id: id, role_id })))
+          .execute();
       }
     }
   });
@@ -128,7 +133,10 @@ export async function listGroups(db: Db, tenantId: string, groupId?: string): Pr
     email: r.email,
     language: r.language,
     members: members.filter((m) => m.group_id === r.id).map((m) => m.user_id),
-    roles: roles.filter((x) => x.group_id === r.id).map((x) => x.name).sort(),
+    roles: roles
+      .filter((x) => x.group_id === r.id)
+      .map((x) => x.name)
+      .sort(),
     expandMembers: r.expand_members === 1,
     createdAt: new Date(r.created_at).toISOString(),
   }));

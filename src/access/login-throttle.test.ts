@@ -46,8 +46,7 @@ describeEachDialect('login throttling over HTTP', (dialect) => {
   });
   afterAll(() => t.close());
 
-  const login = (body: object, remoteAddress = '192.0.2.1') =>
-    t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: body, remoteAddress });
+  const login = (body: object, remoteAddress = '192.0.2.1') => t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: body, remoteAddress });
 
   it('answers 429 with Retry-After once an account had too many wrong passwords, even for the right one', async () => {
     const wrong = { tenant: 'guarded', email: 'ana@example.com', password: 'a guess' };

@@ -89,8 +89,7 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
       config: { access: 'public' },
       schema: {
         body: z.any(),
-        description:
-          '{TenancyName, UsernameOrEmailAddress, Password} (key case ignored) → {result: <bearer token>, success: true}; 401 when wrong.',
+        description: '{TenancyName, UsernameOrEmailAddress, Password} (key case ignored) → {result: <bearer token>, success: true}; 401 when wrong.',
       },
     },
     async (request) => {

@@ -29,11 +29,7 @@ export function assertNotThrottled(throttle: LoginThrottle, keys: LoginKeys): vo
  * (no hint whether the tenant, the email or the password was wrong) and counts against the
  * account and the address; too many failures answer 429 before any password is checked.
  */
-export async function passwordLogin(
-  db: Db,
-  throttle: LoginThrottle,
-  attempt: PasswordAttempt,
-): Promise<{ tenantId: string; userId: string }> {
+export async function passwordLogin(db: Db, throttle: LoginThrottle, attempt: PasswordAttempt): Promise<{ tenantId: string; userId: string }> {
   const tenant = await findTenant(db, attempt.tenant);
   const email = attempt.email.toLowerCase();
   // The tenant's id when it exists, so its name and its id share one count.

@@ -38,11 +38,7 @@ export async function effectivePermissions(db: Db, userId: string): Promise<Set<
 
 /** userPrincipal loads an active user and its permissions, or undefined when inactive or gone. */
 export async function userPrincipal(db: Db, userId: string): Promise<Principal | undefined> {
-  const user = await db
-    .selectFrom('users')
-    .select(['id', 'tenant_id', 'email', 'active'])
-    .where('id', '=', userId)
-    .executeTakeFirst();
+  const user = await db.selectFrom('users').select(['id', 'tenant_id', 'email', 'active']).where('id', '=', userId).executeTakeFirst();
   if (user?.active !== 1) return undefined;
   return {
     kind: 'user',

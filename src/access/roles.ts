@@ -21,13 +21,7 @@ export const roleView = z.object({
 
 /** listRoles returns a tenant's roles, built-in ones first. */
 export async function listRoles(db: Db, tenantId: string): Promise<z.infer<typeof roleView>[]> {
-  const rows = await db
-    .selectFrom('roles')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .orderBy('built_in', 'desc')
-    .orderBy('name')
-    .execute();
+  const rows = await db.selectFrom('roles').selectAll().where('tenant_id', '=', tenantId).orderBy('built_in', 'desc').orderBy('name').execute();
   return rows.map((r) => ({
     id: r.id,
     name: r.name,
@@ -38,12 +32,7 @@ export async function listRoles(db: Db, tenantId: string): Promise<z.infer<typeo
 
 /** createRole stores a custom role; names are unique within the tenant. */
 export async function createRole(db: Db, tenantId: string, input: z.infer<typeof roleInput>) {
-  const taken = await db
-    .selectFrom('roles')
-    .select('id')
-    .where('tenant_id', '=', tenantId)
-    .where('name', '=', input.name)
-    .executeTakeFirst();
+  const taken = await db.selectFrom('roles').select('id').where('tenant_id', '=', tenantId).where('name', '=', input.name).executeTakeFirst();
   if (taken) throw conflict(`A role named "${input.name}" already exists.`, 'name');
   const permissions = [...new Set(input.permissions)];
   const id = newId();

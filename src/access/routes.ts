@@ -51,11 +51,9 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
       return reply.status(201).send(await requireUser(db, tenant.id, id));
     },
   );
-  app.get(
-    '/api/v1/tenants/:tenant/users',
-    { config: { permission: 'Users.View' }, schema: { params: tenantParams } },
-    async (request) => ({ items: await listUsers(db, tenantOf(request).id) }),
-  );
+  app.get('/api/v1/tenants/:tenant/users', { config: { permission: 'Users.View' }, schema: { params: tenantParams } }, async (request) => ({
+    items: await listUsers(db, tenantOf(request).id),
+  }));
   app.get('/api/v1/tenants/:tenant/users/:userId', { schema: { params: userParams } }, async (request) => {
     assertSelfOr(request, request.params.userId, 'Users.View');
     return requireUser(db, tenantOf(request).id, request.params.userId);
@@ -70,19 +68,11 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
       return requireUser(db, tenant.id, request.params.userId);
     },
   );
-  app.delete(
-    '/api/v1/tenants/:tenant/users/:userId',
-    { config: { permission: 'Users.Edit' }, schema: { params: userParams } },
-    async (request, reply) => {
-      const result = await db
-        .deleteFrom('users')
-        .where('tenant_id', '=', tenantOf(request).id)
-        .where('id', '=', request.params.userId)
-        .executeTakeFirst();
-      if (Number(result.numDeletedRows) === 0) throw notFound('User');
-      return reply.status(204).send();
-    },
-  );
+  app.delete('/api/v1/tenants/:tenant/users/:userId', { config: { permission: 'Users.Edit' }, schema: { params: userParams } }, async (request, reply) => {
+    const result = await db.deleteFrom('users').where('tenant_id', '=', tenantOf(request).id).where('id', '=', request.params.userId).executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0) throw notFound('User');
+    return reply.status(204).send();
+  });
   app.post(
     '/api/v1/tenants/:tenant/users/:userId/tokens',
     { schema: { params: userParams, body: z.object({ name: displayText }) } },
@@ -103,18 +93,12 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
       return reply.status(201).send(await requireGroup(db, tenant.id, id));
     },
   );
-  app.get(
-    '/api/v1/tenants/:tenant/groups',
-    { config: { permission: 'Users.View' }, schema: { params: tenantParams } },
-    async (request) => ({ items: await listGroups(db, tenantOf(request).id) }),
-  );
-  app.get(
-    '/api/v1/tenants/:tenant/groups/:groupId',
-    { config: { permission: 'Users.View' }, schema: { params: groupParams } },
-    async (request) => {
-      return requireGroup(db, tenantOf(request).id, request.params.groupId);
-    },
-  );
+  app.get('/api/v1/tenants/:tenant/groups', { config: { permission: 'Users.View' }, schema: { params: tenantParams } }, async (request) => ({
+    items: await listGroups(db, tenantOf(request).id),
+  }));
+  app.get('/api/v1/tenants/:tenant/groups/:groupId', { config: { permission: 'Users.View' }, schema: { params: groupParams } }, async (request) => {
+    return requireGroup(db, tenantOf(request).id, request.params.groupId);
+  });
   app.patch(
     '/api/v1/tenants/:tenant/groups/:groupId',
     { config: { permission: 'Users.Edit' }, schema: { params: groupParams, body: groupPatch } },
@@ -125,25 +109,15 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
       return requireGroup(db, tenant.id, request.params.groupId);
     },
   );
-  app.delete(
-    '/api/v1/tenants/:tenant/groups/:groupId',
-    { config: { permission: 'Users.Edit' }, schema: { params: groupParams } },
-    async (request, reply) => {
-      const result = await db
-        .deleteFrom('groups')
-        .where('tenant_id', '=', tenantOf(request).id)
-        .where('id', '=', request.params.groupId)
-        .executeTakeFirst();
-      if (Number(result.numDeletedRows) === 0) throw notFound('Group');
-      return reply.status(204).send();
-    },
-  );
+  app.delete('/api/v1/tenants/:tenant/groups/:groupId', { config: { permission: 'Users.Edit' }, schema: { params: groupParams } }, async (request, reply) => {
+    const result = await db.deleteFrom('groups').where('tenant_id', '=', tenantOf(request).id).where('id', '=', request.params.groupId).executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0) throw notFound('Group');
+    return reply.status(204).send();
+  });
 
-  app.get(
-    '/api/v1/tenants/:tenant/roles',
-    { config: { permission: 'Users.View' }, schema: { params: tenantParams } },
-    async (request) => ({ items: await listRoles(db, tenantOf(request).id) }),
-  );
+  app.get('/api/v1/tenants/:tenant/roles', { config: { permission: 'Users.View' }, schema: { params: tenantParams } }, async (request) => ({
+    items: await listRoles(db, tenantOf(request).id),
+  }));
   app.post(
     '/api/v1/tenants/:tenant/roles',
     { config: { permission: 'Users.Edit' }, schema: { params: tenantParams, body: roleInput, response: { 201: roleView } } },
@@ -152,28 +126,18 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
 };
 
 function tenantsRoutes(app: TocsinApp, db: Db, clock: Clock) {
-  app.post(
-    '/api/v1/tenants',
-    { config: { access: 'host' }, schema: { body: tenantInput, response: { 201: tenantView } } },
-    async (request, reply) => reply.status(201).send(showTenant(await createTenant(db, request.body, clock))),
+  app.post('/api/v1/tenants', { config: { access: 'host' }, schema: { body: tenantInput, response: { 201: tenantView } } }, async (request, reply) =>
+    reply.status(201).send(showTenant(await createTenant(db, request.body, clock))),
   );
   app.get('/api/v1/tenants', { config: { access: 'host' } }, async () => ({
     items: (await db.selectFrom('tenants').selectAll().orderBy('name').execute()).map(showTenant),
   }));
-  app.get('/api/v1/tenants/:tenant', { schema: { params: tenantParams } }, async (request) =>
-    showTenant(tenantOf(request)),
+  app.get('/api/v1/tenants/:tenant', { schema: { params: tenantParams } }, async (request) => showTenant(tenantOf(request)));
+  app.patch('/api/v1/tenants/:tenant', { config: { access: 'host' }, schema: { params: tenantParams, body: tenantPatch } }, async (request) =>
+    showTenant(await updateTenant(db, tenantOf(request), request.body)),
   );
-  app.patch(
-    '/api/v1/tenants/:tenant',
-    { config: { access: 'host' }, schema: { params: tenantParams, body: tenantPatch } },
-    async (request) => showTenant(await updateTenant(db, tenantOf(request), request.body)),
-  );
-  app.delete(
-    '/api/v1/tenants/:tenant',
-    { config: { access: 'host' }, schema: { params: tenantParams } },
-    async (request, reply) => {
-      await db.deleteFrom('tenants').where('id', '=', tenantOf(request).id).execute();
-      return reply.status(204).send();
-    },
-  );
+  app.delete('/api/v1/tenants/:tenant', { config: { access: 'host' }, schema: { params: tenantParams } }, async (request, reply) => {
+    await db.deleteFrom('tenants').where('id', '=', tenantOf(request).id).execute();
+    return reply.status(204).send();
+  });
 }

@@ -63,11 +63,7 @@ export function showTenant(row: TenantRow): z.infer<typeof tenantView> {
 }
 
 /** createTenant stores a tenant with its built-in roles, in one transaction. */
-export async function createTenant(
-  db: Db,
-  input: z.infer<typeof tenantInput>,
-  clock: Clock,
-): Promise<TenantRow> {
+export async function createTenant(db: Db, input: z.infer<typeof tenantInput>, clock: Clock): Promise<TenantRow> {
   const taken = await db.selectFrom('tenants').select('id').where('name', '=', input.name).executeTakeFirst();
   if (taken) throw conflict(`A tenant named "${input.name}" already exists.`, 'name');
   const row: TenantRow = {

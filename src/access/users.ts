@@ -56,11 +56,7 @@ export const userView = z.object({
 export type UserView = z.infer<typeof userView>;
 
 async function assertEmailFree(db: Db, tenantId: string, email: string, exceptUserId?: string) {
-  let query = db
-    .selectFrom('users')
-    .select('id')
-    .where('tenant_id', '=', tenantId)
-    .where('email_key', '=', email.toLowerCase());
+  let query = db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('email_key', '=', email.toLowerCase());
   if (exceptUserId) query = query.where('id', '!=', exceptUserId);
   if (await query.executeTakeFirst()) throw conflict(`A user with the email ${email} already exists.`, 'email');
 }
@@ -87,24 +83,20 @@ export async function createUser(db: Db, tenantId: string, input: z.infer<typeof
   await db.transaction().execute(async (tx) => {
     await tx.insertInto('users').values(row).execute();
     if (roleIds.length > 0) {
-      await tx.insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: id, role_id }))).execute();
+      await tx
+        .insertInto('user_roles')
+        .values(roleIds.map((role_id) => ({ user_id: id, role_id })))
+        .execute();
     }
   });
   return id;
 }
 
 /** updateUser applies a patch; `roles`, when given, replaces the user's own roles. */
-export async function updateUser(
-  db: Db,
-  tenantId: string,
-  userId: string,
-  patch: z.infer<typeof userPatch>,
-  clock: Clock,
-): Promise<void> {
+export async function updateUser(db: Db, tenantId: string, userId: string, patch: z.infer<typeof userPatch>, clock: Clock): Promise<void> {
   if (patch.email !== undefined) await assertEmailFree(db, tenantId, patch.email, userId);
   const roleIds = patch.roles ? await resolveRoleIds(db, tenantId, patch.roles, 'roles') : undefined;
-  const passwordHash =
-    patch.password === undefined ? undefined : patch.password === null ? null : await hashPassword(patch.password);
+  const passwordHash = patch.password === undefined ? undefined : patch.password === null ? null : await hashPassword(patch.password);
   await db.transaction().execute(async (tx) => {
     await tx
       .updateTable('users')
@@ -123,7 +115,10 @@ export async function updateUser(
     if (roleIds) {
       await tx.deleteFrom('user_roles').where('user_id', '=', userId).execute();
       if (roleIds.length > 0) {
-        await tx.insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: userId, role_id }))).execute();
+        await tx
+          .insertInto('user_roles')
+          .values(roleIds.map((role_id) => ({ user_id: userId, role_id })))
+          .execute();
       }
     }
   });
@@ -145,11 +140,7 @@ export async function listUsers(db: Db, tenantId: string, ids?: readonly string[
     .select(['user_roles.user_id', 'roles.name'])
     .where('user_roles.user_id', 'in', userIds)
     .execute();
-  const groups = await db
-    .selectFrom('group_members')
-    .select(['user_id', 'group_id'])
-    .where('user_id', 'in', userIds)
-    .execute();
+  const groups = await db.selectFrom('group_members').select(['user_id', 'group_id']).where('user_id', 'in', userIds).execute();
   const rolesOf = multiMap(roles.map((x) => [x.user_id, x.name]));
   const groupsOf = multiMap(groups.map((x) => [x.user_id, x.group_id]));
   return rows.map((r) => ({

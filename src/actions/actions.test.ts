@@ -51,12 +51,20 @@ describeEachDialect('email action links', (dialect) => {
     robot = (await t.tenantWithUser('acts', ['Robot'])).token;
     tenantId = admin.tenantId;
     const other = await t.tenantWithUser('other-acts', ['Robot']);
-    foreignAlert = (await t.call('POST', '/api/v1/tenants/other-acts/alerts', { severity: 'Error', component: 'Jobs', message: 'theirs' }, other.token)).json().ids[0];
+    foreignAlert = (await t.call('POST', '/api/v1/tenants/other-acts/alerts', { severity: 'Error', component: 'Jobs', message: 'theirs' }, other.token)).json()
+      .ids[0];
   });
   afterAll(() => t.close());
 
   const raise = async (source: object) =>
-    (await t.call('POST', `${api}/alerts`, { severity: 'Error', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'R7 offline', source }, robot)).json().ids[0] as string;
+    (
+      await t.call(
+        'POST',
+        `${api}/alerts`,
+        { severity: 'Error', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'R7 offline', source },
+        robot,
+      )
+    ).json().ids[0] as string;
   const path = (url: string | undefined) => new URL(url!).pathname;
   const get = (url: string | undefined) => t.tocsin.app.inject({ method: 'GET', url: path(url) });
   const post = (url: string | undefined, form = '') =>

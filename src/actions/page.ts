@@ -55,7 +55,11 @@ export function confirmationPage(c: PageContext): string {
     `<label><input type="radio" name="${name}" value="${value}"${checked ? ' checked' : ''}> ${escapeHtml(label)}</label>`;
   const which = c.options.map((o, i) => radio('what', o.key, whatText(o.parts, c.language), i === 0)).join('');
   const durations = (Object.keys(DURATION_LABEL) as Duration[])
-    .map((d) => (d === 'until' ? `${radio('for', d, t(DURATION_LABEL[d]), false)}<input type="datetime-local" name="until" aria-label="${escapeHtml(t('actions.until'))}">` : radio('for', d, t(DURATION_LABEL[d]), d === '1h')))
+    .map((d) =>
+      d === 'until'
+        ? `${radio('for', d, t(DURATION_LABEL[d]), false)}<input type="datetime-local" name="until" aria-label="${escapeHtml(t('actions.until'))}">`
+        : radio('for', d, t(DURATION_LABEL[d]), d === '1h'),
+    )
     .join('');
   return smallPage(
     c.language,

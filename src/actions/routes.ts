@@ -39,7 +39,7 @@ async function resolve(db: Db, links: ActionLinks, token: string): Promise<Resol
   if (principal?.kind !== 'user' || principal.tenantId !== grant.tenantId) throw notFound('Action link');
   if (!principal.permissions.has('Alerts.View')) throw forbidden('This link needs the Alerts.View permission, which its recipient no longer holds.');
   if (grant.action === 'mute' && !principal.permissions.has('Alerts.Edit')) {
-    throw forbidden('Muting for everyone needs the Alerts.Edit permission, which this link\'s recipient no longer holds.');
+    throw forbidden("Muting for everyone needs the Alerts.Edit permission, which this link's recipient no longer holds.");
   }
   const [tenant, user, row] = await Promise.all([
     db.selectFrom('tenants').select(['display_name', 'language', 'time_zone']).where('id', '=', grant.tenantId).executeTakeFirstOrThrow(),
@@ -102,7 +102,10 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
 
   app.get(
     '/actions/:token',
-    { config: { access: 'public', problems: [403] }, schema: { params, description: 'Shows what the email\'s action link does, with a form; changes nothing. 404 for a tampered, expired or foreign link.' } },
+    {
+      config: { access: 'public', problems: [403] },
+      schema: { params, description: "Shows what the email's action link does, with a form; changes nothing. 404 for a tampered, expired or foreign link." },
+    },
     async (request, reply) => {
       const resolved = await resolve(db, links, request.params.token);
       return reply.type(html).header('cache-control', 'no-store').send(confirmationPage(resolved.page));

@@ -68,7 +68,7 @@ describeEachDialect('acknowledging alerts', (dialect) => {
     ]);
   });
 
-  it('is a 404 for another tenant\'s alert and a 404 for an unknown one', async () => {
+  it("is a 404 for another tenant's alert and a 404 for an unknown one", async () => {
     const [alertId] = await raise({ severity: 'Error', component: 'Jobs', message: 'mine' });
     expect((await t.call('POST', `/api/v1/tenants/other-ack/alerts/${alertId}/acknowledge`, undefined, stranger)).statusCode).toBe(404);
     expect((await t.call('POST', `${api}/${alertId}/acknowledge`, undefined, stranger)).statusCode).toBe(404);

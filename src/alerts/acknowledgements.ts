@@ -27,12 +27,7 @@ export async function acknowledgeFlood(db: Db, tenantId: string, groupId: string
 export async function acknowledgementsOf(db: Db, tenantId: string, groupIds: readonly string[]): Promise<Map<string, Acknowledgement>> {
   const unique = [...new Set(groupIds)];
   if (unique.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('alert_acknowledgements')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('group_id', 'in', unique)
-    .execute();
+  const rows = await db.selectFrom('alert_acknowledgements').selectAll().where('tenant_id', '=', tenantId).where('group_id', 'in', unique).execute();
   return new Map(rows.map((r) => [r.group_id, { by: { userId: r.user_id, name: r.user_name }, at: Number(r.acknowledged_at) }]));
 }
 

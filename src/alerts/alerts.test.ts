@@ -216,7 +216,12 @@ describeEachDialect('alerts API', (dialect) => {
     const url = '/api/v1/tenants/flood/alerts';
     for (let i = 0; i < 5; i++) {
       clock.advance(60_000);
-      await t.call('POST', url, { alerts: Array.from({ length: 100 }, () => ({ severity: 'Error', component: 'Robots', message: 'R9 flapping', dedupKey: 'robot-9' })) }, flood.token);
+      await t.call(
+        'POST',
+        url,
+        { alerts: Array.from({ length: 100 }, () => ({ severity: 'Error', component: 'Robots', message: 'R9 flapping', dedupKey: 'robot-9' })) },
+        flood.token,
+      );
     }
     await t.call('POST', url, { severity: 'Info', component: 'Jobs', message: 'alone' }, flood.token);
     const items = (await t.call('GET', `${url}/panel`, undefined, flood.token)).json().items;

@@ -7,13 +7,26 @@ import { coalescedFatalSignal, groupCommit } from './ingest.js';
 import type { NewAlert } from './input.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
-const one = (message: string): NewAlert => ({ severity: 'Error', component: 'Jobs', event: 'Process.RaiseAlert', message, data: null, source: null, folder: null, dedupKey: 'k', occurredAt: undefined });
+const one = (message: string): NewAlert => ({
+  severity: 'Error',
+  component: 'Jobs',
+  event: 'Process.RaiseAlert',
+  message,
+  data: null,
+  source: null,
+  folder: null,
+  dedupKey: 'k',
+  occurredAt: undefined,
+});
 
 describeEachDialect('group commit of alert batches', (dialect) => {
   let storage: Storage;
   beforeAll(async () => {
     storage = await openTestStorage(dialect);
-    await storage.db.insertInto('tenants').values({ id: 't', name: 't', display_name: 't', time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 }).execute();
+    await storage.db
+      .insertInto('tenants')
+      .values({ id: 't', name: 't', display_name: 't', time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 })
+      .execute();
   });
   afterAll(() => storage.close());
 
@@ -40,7 +53,10 @@ describeEachDialect('group commit of alert batches', (dialect) => {
 
   it('stores a full batch of alerts with a thousand distinct dedup keys (more than SQLite takes in one compound select)', async () => {
     const raise = groupCommit(storage.db, new FakeClock(T0), 600_000, 1);
-    const ids = await raise('t', Array.from({ length: 1000 }, (_, i) => ({ ...one(`keyed ${i}`), dedupKey: `key-${i}` })));
+    const ids = await raise(
+      't',
+      Array.from({ length: 1000 }, (_, i) => ({ ...one(`keyed ${i}`), dedupKey: `key-${i}` })),
+    );
     expect(new Set(ids).size).toBe(1000);
   });
 });

@@ -37,12 +37,7 @@ interface Pending {
  * still hears back only after its own rows are committed; if a shared commit fails, each batch is
  * retried alone so that one bad batch cannot fail its neighbours.
  */
-export function groupCommit(
-  db: Kysely<Database>,
-  clock: Clock,
-  windowMs: number,
-  maxConcurrentCommits: number,
-): AlertIngest['raise'] {
+export function groupCommit(db: Kysely<Database>, clock: Clock, windowMs: number, maxConcurrentCommits: number): AlertIngest['raise'] {
   const queue: Pending[] = [];
   let committing = 0;
 

@@ -62,7 +62,14 @@ describe('the fast path of alert validation', () => {
 
   it('leaves invalid bodies to the schema, which names each field', () => {
     expect(quickInputs({ alerts: [{ severity: 'Info', component: 'Jobs', message: '' }] }, true)).toBeUndefined();
-    expect(parseAlertsBody({ alerts: [{ severity: 'Info', component: 'Jobs', message: 'm' }, { severity: 'Info', component: 'Jobs', message: '' }] })).toEqual({
+    expect(
+      parseAlertsBody({
+        alerts: [
+          { severity: 'Info', component: 'Jobs', message: 'm' },
+          { severity: 'Info', component: 'Jobs', message: '' },
+        ],
+      }),
+    ).toEqual({
       errors: [{ path: 'alerts.1.message', message: expect.any(String) }],
     });
   });

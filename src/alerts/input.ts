@@ -28,10 +28,7 @@ const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const short = z.string().min(1).max(512);
 
 /** alertSource is where an alert comes from; every field optional, nothing else allowed. */
-export const alertSource = z
-  .object({ process: short, robot: short, machine: short, queue: short, job: short })
-  .partial()
-  .strict();
+export const alertSource = z.object({ process: short, robot: short, machine: short, queue: short, job: short }).partial().strict();
 
 const jsonObject = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' });
 
@@ -134,10 +131,8 @@ export function normaliseAlert(input: AlertInput): { errors: FieldError[] } | { 
 
 type Checked = Record<string, unknown>;
 
-const isPlainObject = (value: unknown): value is Checked =>
-  typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
-const isString = (value: unknown, min: number, max: number): value is string =>
-  typeof value === 'string' && value.length >= min && value.length <= max;
+const isPlainObject = (value: unknown): value is Checked => typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+const isString = (value: unknown, min: number, max: number): value is string => typeof value === 'string' && value.length >= min && value.length <= max;
 const occurredAtSchema = alertInput.shape.occurredAt;
 const SOURCE_FIELDS = Object.keys(alertSource.shape) as (keyof z.infer<typeof alertSource>)[];
 const ALERT_FIELDS = new Set(Object.keys(alertInput.shape));

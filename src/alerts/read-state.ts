@@ -22,11 +22,7 @@ export const HOST_READER: Reader = Object.freeze({ userId: '', readThrough: -1 }
 /** readerFor loads the caller's watermark (one primary-key lookup). */
 export async function readerFor(db: Db, principal: Principal): Promise<Reader> {
   if (principal.kind === 'host') return HOST_READER;
-  const mark = await db
-    .selectFrom('alert_read_marks')
-    .select('read_through')
-    .where('user_id', '=', principal.userId)
-    .executeTakeFirst();
+  const mark = await db.selectFrom('alert_read_marks').select('read_through').where('user_id', '=', principal.userId).executeTakeFirst();
   return { userId: principal.userId, readThrough: mark?.read_through ?? -1 };
 }
 
@@ -84,10 +80,7 @@ export async function markAlerts(db: Db, tenantId: string, userId: string, selec
         .select([eb.val(userId).as('user_id'), 'id', 'tenant_id', eb.val(read ? 1 : 0).as('read')])
         .where('tenant_id', '=', tenantId)
         .where((w) =>
-          w.or([
-            ...(ids.length > 0 ? [w('id', 'in', ids)] : []),
-            ...(groupIds.length > 0 ? [w('group_id', 'in', groupIds), w('id', 'in', groupIds)] : []),
-          ]),
+          w.or([...(ids.length > 0 ? [w('id', 'in', ids)] : []), ...(groupIds.length > 0 ? [w('group_id', 'in', groupIds), w('id', 'in', groupIds)] : [])]),
         ),
     )
     .onConflict((oc) => oc.columns(['user_id', 'alert_id']).doUpdateSet({ read: read ? 1 : 0 }))

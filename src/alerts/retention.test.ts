@@ -13,29 +13,78 @@ import type { NewAlert } from './input.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
-const one: NewAlert = { severity: 'Info', component: 'Jobs', event: 'Process.RaiseAlert', message: 'm', data: null, source: null, folder: null, dedupKey: null, occurredAt: undefined };
+const one: NewAlert = {
+  severity: 'Info',
+  component: 'Jobs',
+  event: 'Process.RaiseAlert',
+  message: 'm',
+  data: null,
+  source: null,
+  folder: null,
+  dedupKey: null,
+  occurredAt: undefined,
+};
 
 describeEachDialect('alert retention', (dialect) => {
   let storage: Storage;
   beforeAll(async () => {
     storage = await openTestStorage(dialect);
     const db = storage.db;
-    for (const [name, days] of [['short', 7], ['long', 30]] as const) {
-      await db.insertInto('tenants').values({ id: name, name, display_name: name, time_zone: 'UTC', language: 'en', retention_days: days, created_at: T0 }).execute();
+    for (const [name, days] of [
+      ['short', 7],
+      ['long', 30],
+    ] as const) {
+      await db
+        .insertInto('tenants')
+        .values({ id: name, name, display_name: name, time_zone: 'UTC', language: 'en', retention_days: days, created_at: T0 })
+        .execute();
     }
-    await db.insertInto('users').values({ id: 'u1', tenant_id: 'short', email: 'u@x.io', email_key: 'u@x.io', name: 'U', language: null, time_zone: null, active: 1, password_hash: null, created_at: T0, updated_at: T0 }).execute();
+    await db
+      .insertInto('users')
+      .values({
+        id: 'u1',
+        tenant_id: 'short',
+        email: 'u@x.io',
+        email_key: 'u@x.io',
+        name: 'U',
+        language: null,
+        time_zone: null,
+        active: 1,
+        password_hash: null,
+        created_at: T0,
+        updated_at: T0,
+      })
+      .execute();
   });
   afterAll(() => storage.close());
 
   const count = async (tenant: string) =>
-    Number((await storage.db.selectFrom('alerts').select((eb) => eb.fn.countAll().as('n')).where('tenant_id', '=', tenant).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await storage.db
+          .selectFrom('alerts')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('tenant_id', '=', tenant)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   it("purges each tenant's alerts older than its retention, in small batches, with their read state", async () => {
     const db = storage.db;
-    const old = await insertAlerts(db, 'short', Array.from({ length: 25 }, () => one), T0);
+    const old = await insertAlerts(
+      db,
+      'short',
+      Array.from({ length: 25 }, () => one),
+      T0,
+    );
     await markAlerts(db, 'short', 'u1', { ids: old.slice(0, 3) }, true);
     await insertAlerts(db, 'short', [one], T0 + 8 * DAY);
-    await insertAlerts(db, 'long', Array.from({ length: 5 }, () => one), T0);
+    await insertAlerts(
+      db,
+      'long',
+      Array.from({ length: 5 }, () => one),
+      T0,
+    );
     const clock = new FakeClock(T0 + 7 * DAY);
     expect(await purgeExpiredAlerts(db, clock.now(), 10)).toBe(0);
     clock.advance(1);
@@ -56,7 +105,9 @@ describeEachDialect('alert retention', (dialect) => {
     await recordAction(db, 'short', { actor, action: 'acknowledge', via: 'api', detail: {}, at: T0 });
     await createMute(db, 'short', { scope: 'tenant', ownerId: null, match: { robot: 'R' }, until: T0 + DAY }, actor, T0);
     await purgeExpiredAlerts(db, T0 + 8 * DAY + 1);
-    expect((await db.selectFrom('alert_acknowledgements').select('group_id').where('tenant_id', '=', 'short').execute()).map((r) => r.group_id)).toEqual(['new-flood']);
+    expect((await db.selectFrom('alert_acknowledgements').select('group_id').where('tenant_id', '=', 'short').execute()).map((r) => r.group_id)).toEqual([
+      'new-flood',
+    ]);
     expect(await db.selectFrom('alert_action_audit').selectAll().where('tenant_id', '=', 'short').execute()).toEqual([]);
     expect(await db.selectFrom('alert_mutes').selectAll().where('tenant_id', '=', 'short').execute()).toEqual([]);
   });

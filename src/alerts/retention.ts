@@ -37,9 +37,7 @@ export async function purgeExpiredAlerts(db: Db, now: number, batchSize = RETENT
     for (;;) {
       const result = await db
         .deleteFrom('alerts')
-        .where('id', 'in', (eb) =>
-          eb.selectFrom('alerts').select('id').where('tenant_id', '=', tenant.id).where('created_at', '<', cutoff).limit(batchSize),
-        )
+        .where('id', 'in', (eb) => eb.selectFrom('alerts').select('id').where('tenant_id', '=', tenant.id).where('created_at', '<', cutoff).limit(batchSize))
         .executeTakeFirst();
       const n = Number(result.numDeletedRows);
       deleted += n;
@@ -73,13 +71,7 @@ export interface RetentionLoop {
  * startRetention purges expired alerts (and old source delivery keys) now and then every `intervalMs`, until stopped. A failed
  * purge is logged and retried at the next tick; it never stops the loop.
  */
-export function startRetention(options: {
-  db: Db;
-  clock: Clock;
-  logger: Logger;
-  intervalMs?: number;
-  batchSize?: number;
-}): RetentionLoop {
+export function startRetention(options: { db: Db; clock: Clock; logger: Logger; intervalMs?: number; batchSize?: number }): RetentionLoop {
   const { db, clock, logger } = options;
   const intervalMs = options.intervalMs ?? RETENTION_INTERVAL_MS;
   let stopped = false;

@@ -27,7 +27,7 @@ const listQuery = z.object({
   until: isoTime.optional().describe('Created before.'),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
   cursor: z.string().max(400).optional().describe('The nextCursor of the previous page.'),
-  groupId: z.string().max(200).optional().describe('Only the alerts of one flood (a panel line\'s groupId).'),
+  groupId: z.string().max(200).optional().describe("Only the alerts of one flood (a panel line's groupId)."),
 });
 
 const auditQuery = z.object({
@@ -52,8 +52,7 @@ const markUnreadBody = z
   .strict()
   .refine((b) => b.ids !== undefined || b.groupIds !== undefined, { message: 'give ids and/or groupIds', path: ['ids'] });
 
-const HOST_HAS_NO_READ_STATE =
-  'The host administrator has no read state (every alert is unread for it); mark alerts with a user token.';
+const HOST_HAS_NO_READ_STATE = 'The host administrator has no read state (every alert is unread for it); mark alerts with a user token.';
 
 /** userIdOf is the calling user's id; the host administrator has none, so marking is a 409. */
 function userIdOf(request: FastifyRequest): string {
@@ -63,8 +62,17 @@ function userIdOf(request: FastifyRequest): string {
 }
 
 /** showAlerts maps alerts to the API's shape with their floods' acknowledgements, read in one query. */
-async function showAlerts<T extends ReadAlert, V>(db: Db, tenantId: string, alerts: readonly T[], show: (alert: T, ack: Acknowledgement | undefined) => V): Promise<V[]> {
-  const acks = await acknowledgementsOf(db, tenantId, alerts.map((a) => a.groupId));
+async function showAlerts<T extends ReadAlert, V>(
+  db: Db,
+  tenantId: string,
+  alerts: readonly T[],
+  show: (alert: T, ack: Acknowledgement | undefined) => V,
+): Promise<V[]> {
+  const acks = await acknowledgementsOf(
+    db,
+    tenantId,
+    alerts.map((a) => a.groupId),
+  );
   return alerts.map((a) => show(a, acks.get(a.groupId)));
 }
 
@@ -84,8 +92,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
       schema: {
         params: tenantParams,
         body: alertsBody,
-        description:
-          `One AlertInput {severity, component, event?, message, data?, source?, folder?, dedupKey?, occurredAt?} or {alerts: [AlertInput]} (at most ${MAX_BATCH}); 202 {ids} once durably stored.`,
+        description: `One AlertInput {severity, component, event?, message, data?, source?, folder?, dedupKey?, occurredAt?} or {alerts: [AlertInput]} (at most ${MAX_BATCH}); 202 {ids} once durably stored.`,
       },
     },
     async (request, reply) => {
@@ -106,7 +113,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
       schema: {
         params: tenantParams,
         querystring: listQuery,
-        description: 'Newest first (by createdAt); `read` is the caller\'s. A user\'s alerts start unread; for the host administrator every alert is unread.',
+        description: "Newest first (by createdAt); `read` is the caller's. A user's alerts start unread; for the host administrator every alert is unread.",
       },
     },
     async (request) => {
@@ -217,16 +224,12 @@ export const alertRoutes: RouteModule = (app, deps) => {
     },
   );
 
-  app.get(
-    `${base}/:alertId`,
-    { config: { permission: 'Alerts.View' }, schema: { params: alertParams } },
-    async (request) => {
-      const tenant = tenantOf(request);
-      const alert = await findAlert(db, tenant.id, await readerFor(db, request.principal!), request.params.alertId);
-      if (!alert) throw notFound('Alert');
-      return (await showAlerts(db, tenant.id, [alert], showAlert))[0];
-    },
-  );
+  app.get(`${base}/:alertId`, { config: { permission: 'Alerts.View' }, schema: { params: alertParams } }, async (request) => {
+    const tenant = tenantOf(request);
+    const alert = await findAlert(db, tenant.id, await readerFor(db, request.principal!), request.params.alertId);
+    if (!alert) throw notFound('Alert');
+    return (await showAlerts(db, tenant.id, [alert], showAlert))[0];
+  });
 
   app.post(
     `${base}/:alertId/acknowledge`,
@@ -235,7 +238,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
       schema: {
         params: alertParams,
         description:
-          "\"I'm on it\": acknowledges the alert's whole flood for every reader of the tenant (acknowledgedBy, acknowledgedAt); the first acknowledgement stands. Recorded in GET /alert-actions.",
+          '"I\'m on it": acknowledges the alert\'s whole flood for every reader of the tenant (acknowledgedBy, acknowledgedAt); the first acknowledgement stands. Recorded in GET /alert-actions.',
       },
     },
     async (request) => {
@@ -247,12 +250,8 @@ export const alertRoutes: RouteModule = (app, deps) => {
     },
   );
 
-  app.delete(
-    `${base}/:alertId`,
-    { config: { permission: 'Alerts.Delete' }, schema: { params: alertParams } },
-    async (request, reply) => {
-      if (!(await deleteAlert(db, tenantOf(request).id, request.params.alertId))) throw notFound('Alert');
-      return reply.status(204).send();
-    },
-  );
+  app.delete(`${base}/:alertId`, { config: { permission: 'Alerts.Delete' }, schema: { params: alertParams } }, async (request, reply) => {
+    if (!(await deleteAlert(db, tenantOf(request).id, request.params.alertId))) throw notFound('Alert');
+    return reply.status(204).send();
+  });
 };

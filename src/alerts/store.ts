@@ -98,13 +98,21 @@ export async function writeAlerts(
     }
   }
   if (rows.length > 0) {
-    await tx.executeQuery(CompiledQuery.raw(insertSql(tx, rows.length), rows.flatMap((row) => ALERT_COLUMNS.map((c) => row[c]))));
+    await tx.executeQuery(
+      CompiledQuery.raw(
+        insertSql(tx, rows.length),
+        rows.flatMap((row) => ALERT_COLUMNS.map((c) => row[c])),
+      ),
+    );
   }
   // Committed with the alerts, so a Fatal alert's immediate email is decided even if the
   // process dies before its decider hears of it (the decider's sweep finds the row).
   const fatal = rows.filter((r) => r.severity === FATAL_RANK);
   if (fatal.length > 0) {
-    await tx.insertInto('undecided_fatal_alerts').values(fatal.map((r) => ({ alert_id: r.id, tenant_id: tenantId, created_at: now }))).execute();
+    await tx
+      .insertInto('undecided_fatal_alerts')
+      .values(fatal.map((r) => ({ alert_id: r.id, tenant_id: tenantId, created_at: now })))
+      .execute();
   }
   return rows.map((r) => r.id);
 }
@@ -114,7 +122,19 @@ const FATAL_RANK = severityRank('Fatal');
 type AlertColumn = keyof AlertTables['alerts'];
 /** The insert's columns, in the order of its parameters (row after row). */
 const ALERT_COLUMNS: readonly AlertColumn[] = [
-  'id', 'tenant_id', 'severity', 'component', 'event', 'message', 'data', 'source', 'folder', 'dedup_key', 'group_id', 'occurred_at', 'created_at',
+  'id',
+  'tenant_id',
+  'severity',
+  'component',
+  'event',
+  'message',
+  'data',
+  'source',
+  'folder',
+  'dedup_key',
+  'group_id',
+  'occurred_at',
+  'created_at',
 ];
 const insertSqlCache = new WeakMap<object, Map<number, string>>();
 
@@ -131,7 +151,10 @@ function insertSql(db: Db, count: number): string {
   let text = byCount.get(count);
   if (text === undefined) {
     const row = Object.fromEntries(ALERT_COLUMNS.map((c) => [c, null])) as unknown as AlertTables['alerts'];
-    text = db.insertInto('alerts').values(Array.from({ length: count }, () => row)).compile().sql;
+    text = db
+      .insertInto('alerts')
+      .values(Array.from({ length: count }, () => row))
+      .compile().sql;
     byCount.set(count, text);
   }
   return text;
@@ -152,7 +175,10 @@ async function currentFloods(db: Db, tenantId: string, keys: string[], since: nu
   const floods = new Map<string, string>();
   // SQLite allows at most 500 terms in a compound select.
   for (let i = 0; i < probes.length; i += FLOOD_PROBES_PER_QUERY) {
-    const { rows } = await sql<{ dedup_key: string; group_id: string | null }>`${sql.join(probes.slice(i, i + FLOOD_PROBES_PER_QUERY), sql` union all `)}`.execute(db);
+    const { rows } = await sql<{
+      dedup_key: string;
+      group_id: string | null;
+    }>`${sql.join(probes.slice(i, i + FLOOD_PROBES_PER_QUERY), sql` union all `)}`.execute(db);
     for (const row of rows) if (row.group_id) floods.set(row.dedup_key, row.group_id);
   }
   return floods;
@@ -204,9 +230,9 @@ export async function listAlerts(
   const after = page.after;
   if (after) {
     // The redundant bound lets both engines start the index range at the cursor.
-    query = query.where('a.created_at', '<=', after.createdAt).where((eb) =>
-      eb.or([eb('a.created_at', '<', after.createdAt), eb.and([eb('a.created_at', '=', after.createdAt), eb('a.id', '<', after.id)])]),
-    );
+    query = query
+      .where('a.created_at', '<=', after.createdAt)
+      .where((eb) => eb.or([eb('a.created_at', '<', after.createdAt), eb.and([eb('a.created_at', '=', after.createdAt), eb('a.id', '<', after.id)])]));
   }
   const rows = await query
     .orderBy('a.created_at', 'desc')

@@ -11,7 +11,18 @@ const T0 = Date.parse('2026-03-01T10:00:00Z');
 const MIN = 60_000;
 
 function alert(over: Partial<NewAlert> = {}): NewAlert {
-  return { severity: 'Error', component: 'Robots', event: 'Robot.StatusChanged.NotResponding', message: 'm', data: null, source: null, folder: null, dedupKey: null, occurredAt: undefined, ...over };
+  return {
+    severity: 'Error',
+    component: 'Robots',
+    event: 'Robot.StatusChanged.NotResponding',
+    message: 'm',
+    data: null,
+    source: null,
+    folder: null,
+    dedupKey: null,
+    occurredAt: undefined,
+    ...over,
+  };
 }
 
 async function tenant(db: Kysely<Database>, name: string): Promise<string> {
@@ -30,12 +41,20 @@ describeEachDialect('alerts in a report window', (dialect) => {
     const db = storage.db;
     const id = await tenant(db, 'flood');
     for (let i = 0; i < 5; i++) {
-      await insertAlerts(db, id, Array.from({ length: 100 }, () => alert({ dedupKey: 'robot-9', message: `flap ${i}` })), T0 + i * MIN);
+      await insertAlerts(
+        db,
+        id,
+        Array.from({ length: 100 }, () => alert({ dedupKey: 'robot-9', message: `flap ${i}` })),
+        T0 + i * MIN,
+      );
     }
     await insertAlerts(db, id, [alert({ severity: 'Fatal', message: 'alone' })], T0 + 2 * MIN);
     const { groups, next } = await alertsInWindow(db, id, { from: T0, to: T0 + 10 * MIN });
     expect(next).toBeUndefined();
-    expect(groups.map((g) => [g.first.message, g.count])).toEqual([['flap 0', 500], ['alone', 1]]);
+    expect(groups.map((g) => [g.first.message, g.count])).toEqual([
+      ['flap 0', 500],
+      ['alone', 1],
+    ]);
     expect(groups[0]).toMatchObject({ dedupKey: 'robot-9', firstCreatedAt: T0, lastCreatedAt: T0 + 4 * MIN, severity: 'Error' });
     // A window that starts inside the flood counts only its own part, led by its first alert there.
     const later = await alertsInWindow(db, id, { from: T0 + 3 * MIN, to: T0 + 10 * MIN });
@@ -70,7 +89,12 @@ describeEachDialect('alerts in a report window', (dialect) => {
     await tenant(db, 'neighbour');
     await insertAlerts(db, 'neighbour', [alert()], T0);
     for (let batch = 0; batch < 10; batch++) {
-      await insertAlerts(db, id, Array.from({ length: 100 }, (_, i) => alert({ message: `${batch}-${i}`, dedupKey: i % 10 === 0 ? `k${i}` : null })), T0 + batch * 1000);
+      await insertAlerts(
+        db,
+        id,
+        Array.from({ length: 100 }, (_, i) => alert({ message: `${batch}-${i}`, dedupKey: i % 10 === 0 ? `k${i}` : null })),
+        T0 + batch * 1000,
+      );
     }
     const page = await alertsInWindow(db, id, { from: T0, to: T0 + MIN }, { limit: 50 });
     expect(page.groups).toHaveLength(50);

@@ -104,12 +104,7 @@ export async function alertsInWindow(
       q
         // The redundant bound lets both engines start the index range at the cursor.
         .where('a.created_at', '>=', after!.createdAt)
-        .where((eb) =>
-          eb.or([
-            eb('a.created_at', '>', after!.createdAt),
-            eb.and([eb('a.created_at', '=', after!.createdAt), eb('a.id', '>', after!.id)]),
-          ]),
-        ),
+        .where((eb) => eb.or([eb('a.created_at', '>', after!.createdAt), eb.and([eb('a.created_at', '=', after!.createdAt), eb('a.id', '>', after!.id)])])),
     )
     .orderBy('a.created_at')
     .orderBy('a.id')
@@ -165,12 +160,7 @@ export async function alertsInWindow(
 }
 
 /** streamAlertsInWindow yields every group of a window, page by page, so memory stays one page. */
-export async function* streamAlertsInWindow(
-  db: Db,
-  tenantId: string,
-  query: WindowQuery,
-  pageSize = WINDOW_PAGE_SIZE,
-): AsyncGenerator<AlertGroup> {
+export async function* streamAlertsInWindow(db: Db, tenantId: string, query: WindowQuery, pageSize = WINDOW_PAGE_SIZE): AsyncGenerator<AlertGroup> {
   let after: WindowCursor | undefined;
   do {
     const page = await alertsInWindow(db, tenantId, query, { limit: pageSize, after });

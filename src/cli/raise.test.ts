@@ -16,19 +16,43 @@ describeEachDialect('tocsin raise', (dialect) => {
   it('raises an alert on a listening server with the token from TOCSIN_TOKEN and prints its id', async () => {
     const c = capturedIo({ TOCSIN_TOKEN: token });
     const code = await raiseCommand(
-      ['--url', t.tocsin.url!, '--tenant', 'ops', '--severity', 'Error', '--component', 'Jobs', '--message', 'Nightly job faulted', '--event', 'Process.JobExecution.Faulted', '--dedup-key', 'nightly'],
+      [
+        '--url',
+        t.tocsin.url!,
+        '--tenant',
+        'ops',
+        '--severity',
+        'Error',
+        '--component',
+        'Jobs',
+        '--message',
+        'Nightly job faulted',
+        '--event',
+        'Process.JobExecution.Faulted',
+        '--dedup-key',
+        'nightly',
+      ],
       c.io,
     );
     expect(c.err()).toBe('');
     expect(code).toBe(0);
     const id = c.out().trim();
     const alert = (await t.call('GET', `/api/v1/tenants/ops/alerts/${id}`)).json();
-    expect(alert).toMatchObject({ severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Nightly job faulted', dedupKey: 'nightly' });
+    expect(alert).toMatchObject({
+      severity: 'Error',
+      component: 'Jobs',
+      event: 'Process.JobExecution.Faulted',
+      message: 'Nightly job faulted',
+      dedupKey: 'nightly',
+    });
   });
 
   it("prints the server's problem and exits 1 when refused", async () => {
     const c = capturedIo();
-    const code = await raiseCommand(['--url', t.tocsin.url!, '--token', token, '--tenant', 'ops', '--severity', 'Loud', '--component', 'Jobs', '--message', 'x'], c.io);
+    const code = await raiseCommand(
+      ['--url', t.tocsin.url!, '--token', token, '--tenant', 'ops', '--severity', 'Loud', '--component', 'Jobs', '--message', 'x'],
+      c.io,
+    );
     expect(code).toBe(1);
     expect(c.err()).toContain('400');
     expect(c.err()).toContain('severity: must be one of');

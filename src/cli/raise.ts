@@ -6,7 +6,6 @@ export const RAISE_USAGE = `usage: tocsin raise --tenant T --severity Error --co
          [--event Process.RaiseAlert] [--dedup-key K] [--folder F] [--data '{"k":"v"}']
          [--url http://127.0.0.1:8080] [--token TOKEN]   (or TOCSIN_TOKEN)`;
 
-
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -14,10 +13,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * raiseCommand raises one alert through the HTTP API (so it works against any Tocsin, local or
  * remote) and prints its id; a refusal prints the server's problem and exits 1, bad usage exits 2.
  */
-export async function raiseCommand(
-  args: string[],
-  io: CommandIo = { env: process.env, stdout: process.stdout, stderr: process.stderr },
-): Promise<number> {
+export async function raiseCommand(args: string[], io: CommandIo = { env: process.env, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({

@@ -12,10 +12,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   const config = loadConfig(values.role ? { ...process.env, TOCSIN_ROLE: values.role } : process.env);
   const tocsin = await startTocsin(config);
   const log = tocsin.deps.logger;
-  log.info(
-    { url: tocsin.url, database: tocsin.deps.storage.description, smtp: displaySmtpUrl(tocsin.systemSmtpUrl), role: config.role },
-    'tocsin is serving',
-  );
+  log.info({ url: tocsin.url, database: tocsin.deps.storage.description, smtp: displaySmtpUrl(tocsin.systemSmtpUrl), role: config.role }, 'tocsin is serving');
   const lines = [
     '',
     `  Tocsin is running: ${tocsin.url}/`,

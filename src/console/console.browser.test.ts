@@ -14,12 +14,12 @@ const CHROMIUM = process.env.TOCSIN_CHROMIUM ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
 if (!HAVE_CHROMIUM) {
   if (isCi(process.env)) throw new Error(`CI must run the browser tests: ${CHROMIUM} is missing (.ci/run installs it with apt-get install chromium).`);
-  process.stderr.write(`\n[tocsin] Browser tests skipped: install Chromium with \`sudo apt-get install -y chromium\` (or set TOCSIN_CHROMIUM to its path).\n\n`);
+  process.stderr.write(
+    `\n[tocsin] Browser tests skipped: install Chromium with \`sudo apt-get install -y chromium\` (or set TOCSIN_CHROMIUM to its path).\n\n`,
+  );
 }
 // `npm run screenshots` refreshes the README's pictures; otherwise they go to a temporary folder.
-const SHOTS = process.env.TOCSIN_SCREENSHOTS
-  ? path.resolve('docs/screenshots')
-  : fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-shots-'));
+const SHOTS = process.env.TOCSIN_SCREENSHOTS ? path.resolve('docs/screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-shots-'));
 
 const ADMIN_TOKEN = 'browser-admin-token-0123456789';
 const PASSWORD = 'correct horse battery staple';
@@ -52,7 +52,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     return text ? JSON.parse(text) : null;
   }
   async function addUser(email: string, roles: string[], language?: string) {
-    const user = await call('POST', '/api/v1/tenants/acme/users', { email, name: email.split('@')[0], password: PASSWORD, roles, ...(language ? { language } : {}) });
+    const user = await call('POST', '/api/v1/tenants/acme/users', {
+      email,
+      name: email.split('@')[0],
+      password: PASSWORD,
+      roles,
+      ...(language ? { language } : {}),
+    });
     users[email] = user.id;
     return user.id as string;
   }
@@ -85,7 +91,16 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     robotToken = (await call('POST', `/api/v1/tenants/acme/users/${robot}/tokens`, { name: 'robot' })).token;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   afterAll(async () => {
@@ -233,7 +248,10 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByText('The mail settings are saved.').waitFor();
     const saved = await call('GET', '/api/v1/tenants/acme/settings/mail');
     expect(saved).toMatchObject({
-      alertsEmailEnabled: true, useCustom: true, dailyReportTime: expect.stringMatching(/^07:30/), sendEmptyDailyReport: true,
+      alertsEmailEnabled: true,
+      useCustom: true,
+      dailyReportTime: expect.stringMatching(/^07:30/),
+      sendEmptyDailyReport: true,
       custom: { host: 'localhost', port: smtp.port, security: 'none', passwordSet: true, fromDisplayName: 'Acme alerts', allowPlaintextAuth: true },
     });
 
@@ -274,7 +292,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
-  it('shows the API\'s field errors next to the fields', async () => {
+  it("shows the API's field errors next to the fields", async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/settings/mail');
     await page.getByLabel('Use custom settings').check();
@@ -299,9 +317,22 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await signIn(page, 'admin@acme.example');
     await expect.poll(() => page.getByTestId('unread-count').count()).toBe(0);
     await raise([
-      { severity: 'Error', component: 'Robots', event: 'Robot.StatusChanged.NotResponding', message: 'Robot R-17 is not responding', source: { robot: 'R-17', machine: 'VM-04' } },
+      {
+        severity: 'Error',
+        component: 'Robots',
+        event: 'Robot.StatusChanged.NotResponding',
+        message: 'Robot R-17 is not responding',
+        source: { robot: 'R-17', machine: 'VM-04' },
+      },
       { severity: 'Info', component: 'Queues', message: 'Queue Invoices has 120 new items' },
-      { severity: 'Fatal', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Job Payroll faulted: disk full', source: { process: 'Payroll', job: 'J-991' }, data: { disk: 'D:', freeBytes: 0 } },
+      {
+        severity: 'Fatal',
+        component: 'Jobs',
+        event: 'Process.JobExecution.Faulted',
+        message: 'Job Payroll faulted: disk full',
+        source: { process: 'Payroll', job: 'J-991' },
+        data: { disk: 'D:', freeBytes: 0 },
+      },
     ]);
     await expect.poll(() => page.getByTestId('unread-count').textContent(), { timeout: 12_000 }).toBe('3');
     await raise([{ severity: 'Warn', component: 'Queues', message: 'Queue Invoices is 80% full' }]);
@@ -348,13 +379,16 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
-  it('changes alert preferences, and an administrator opens another user\'s from Manage Access', async () => {
+  it("changes alert preferences, and an administrator opens another user's from Manage Access", async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/preferences');
     await page.getByRole('switch', { name: 'Daily report' }).uncheck();
     await page.getByRole('switch', { name: 'Fatal alerts immediately' }).check();
     await page.getByRole('checkbox', { name: 'Robots', exact: true }).uncheck();
-    await page.getByRole('button', { name: /^Events/ }).first().click();
+    await page
+      .getByRole('button', { name: /^Events/ })
+      .first()
+      .click();
     await shot(page, 'preferences');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Your alert preferences are saved.').waitFor();
@@ -379,7 +413,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
-  it('follows the seed guide\'s steps in French: Paramètres > Courrier, Gmail values, Enregistrer, Tester', async () => {
+  it("follows the seed guide's steps in French: Paramètres > Courrier, Gmail values, Enregistrer, Tester", async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/alerts');
     // 1. Accédez à votre contexte de locataire > page Paramètres > onglet Courrier.
@@ -407,7 +441,12 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Continuer sans tester' }).click();
     await page.getByText('Les paramètres de messagerie sont enregistrés.').waitFor();
     expect((await call('GET', '/api/v1/tenants/acme/settings/mail')).custom).toMatchObject({
-      host: 'smtp.gmail.com', port: 465, security: 'tls', username: 'alertes.acme@gmail.com', fromDisplayName: 'Alertes Acme', passwordSet: true,
+      host: 'smtp.gmail.com',
+      port: 465,
+      security: 'tls',
+      username: 'alertes.acme@gmail.com',
+      fromDisplayName: 'Alertes Acme',
+      passwordSet: true,
     });
     // Tester les paramètres d'e-mail: Envoyer à holds the account's address; the window says what happened.
     // (Against the local test server here, since this machine does not reach Gmail.)
@@ -438,8 +477,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByLabel('Console password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Save' }).click();
     await page.locator('tr', { hasText: 'kenji@acme.example' }).waitFor();
-    expect((await call('GET', '/api/v1/tenants/acme/users')).items.find((u: { email: string }) => u.email === 'kenji@acme.example'))
-      .toMatchObject({ language: 'ja', timeZone: 'Asia/Tokyo', roles: ['Alerts Viewer'], active: true, hasPassword: true });
+    expect((await call('GET', '/api/v1/tenants/acme/users')).items.find((u: { email: string }) => u.email === 'kenji@acme.example')).toMatchObject({
+      language: 'ja',
+      timeZone: 'Asia/Tokyo',
+      roles: ['Alerts Viewer'],
+      active: true,
+      hasPassword: true,
+    });
     await shot(page, 'access-users');
     await page.locator('tr', { hasText: 'robot@acme.example' }).getByRole('button', { name: 'New API token' }).click();
     await page.getByLabel('Token name').fill('orchestrator');
@@ -491,7 +535,14 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const overflow = await narrow.page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     // The bell's panel stays on the screen, its messages wrapping between words, not one letter a line.
-    await raise([{ severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Commands to robot R-17 timed out while the Invoices queue was processed' }]);
+    await raise([
+      {
+        severity: 'Error',
+        component: 'Jobs',
+        event: 'Process.JobExecution.Faulted',
+        message: 'Commands to robot R-17 timed out while the Invoices queue was processed',
+      },
+    ]);
     await expect.poll(() => narrow.page.getByTestId('unread-count').count(), { timeout: 12_000 }).toBe(1);
     await narrow.page.locator('.bell-button').click();
     const bellPanel = narrow.page.locator('#bell-panel');

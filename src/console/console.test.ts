@@ -7,10 +7,8 @@ import { describeEachDialect } from '../storage/testing.js';
 import { APP_DIR } from './assets.js';
 
 const LANGUAGES = ['en', 'fr', 'de', 'es', 'ja'];
-const strings = (language: string): Record<string, string> =>
-  JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8'));
-const appFiles = () =>
-  fs.readdirSync(APP_DIR, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));
+const strings = (language: string): Record<string, string> => JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8'));
+const appFiles = () => fs.readdirSync(APP_DIR, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));
 
 describeEachDialect('web console files', (dialect) => {
   let t: TestApp;
@@ -93,12 +91,16 @@ it('has every console string in all five languages, and every string the code us
 
 it('puts a narrow no-break space before French ? ! ; : and inside « », never an ordinary space or none', () => {
   // Placeholders and JSON examples ({tenant}, {"alerts": [...]}), URLs and clock times are not prose.
-  const prose = (text: string) => text.replace(/\{[^{}]*(\{[^{}]*\}[^{}]*)*\}/g, '{}').replace(/\w+:\/\/\S+/g, '').replace(/\d:\d/g, '');
+  const prose = (text: string) =>
+    text
+      .replace(/\{[^{}]*(\{[^{}]*\}[^{}]*)*\}/g, '{}')
+      .replace(/\w+:\/\/\S+/g, '')
+      .replace(/\d:\d/g, '');
   const wrong = Object.entries(strings('fr')).filter(([, text]) => /(^|[^\u202f])[?!;:]|«[^\u202f]|[^\u202f]»/u.test(prose(text)));
   expect(wrong.map(([key, text]) => `${key}: ${text}`)).toEqual([]);
 });
 
-it('uses the seed guide\'s French wording on the Mail tab', () => {
+it("uses the seed guide's French wording on the Mail tab", () => {
   const french = strings('fr');
   expect(french).toMatchObject({
     'settings.title': 'Paramètres',

@@ -32,7 +32,7 @@ describe('console decisions', () => {
     expect(plaintextAuthOf({ ...plain, username: '', password: 'typed' })).toBe('refused');
   });
 
-  it('maps the seed\'s Enable SSL box to a security mode and its ports', async () => {
+  it("maps the seed's Enable SSL box to a security mode and its ports", async () => {
     const { smtpFormOf, withSsl } = await load('lib/smtp-form.js');
     const empty = smtpFormOf(null);
     expect(withSsl({ ...empty, port: '' }, true)).toMatchObject({ port: '465', security: 'tls' });
@@ -55,7 +55,14 @@ describe('console decisions', () => {
 
   it('reads field errors of a problem under a prefix', async () => {
     const { fieldErrors } = await load('lib/api.js');
-    const error = { problem: { errors: [{ path: 'custom.port', message: 'too big' }, { path: 'dailyReportTime', message: 'HH:MM' }] } };
+    const error = {
+      problem: {
+        errors: [
+          { path: 'custom.port', message: 'too big' },
+          { path: 'dailyReportTime', message: 'HH:MM' },
+        ],
+      },
+    };
     expect(fieldErrors(error, ['custom.', ''])).toEqual({ port: 'too big', dailyReportTime: 'HH:MM' });
     expect(fieldErrors(error, ['settings.'])).toEqual({});
   });
@@ -85,14 +92,16 @@ describe('console decisions', () => {
 
   it('reads the alerts catalogue grouped by component or as a flat list of events', async () => {
     const { normalizeCatalogue } = await load('lib/catalogue.js');
-    const grouped = normalizeCatalogue({ components: [{ name: 'Jobs', displayName: 'Jobs', events: [{ name: 'Process.JobExecution.Faulted', defaultSeverity: 'Error' }] }] });
+    const grouped = normalizeCatalogue({
+      components: [{ name: 'Jobs', displayName: 'Jobs', events: [{ name: 'Process.JobExecution.Faulted', defaultSeverity: 'Error' }] }],
+    });
     expect(grouped).toEqual([{ name: 'Jobs', displayName: 'Jobs', events: [{ name: 'Process.JobExecution.Faulted', severity: 'Error' }] }]);
     const flat = normalizeCatalogue({ items: [{ component: 'Queues', event: 'Queue.ItemFailed', severity: 'Warn' }] });
     expect(flat[0]).toMatchObject({ name: 'Queues', events: [{ name: 'Queue.ItemFailed', severity: 'Warn' }] });
     expect(normalizeCatalogue(null)).toEqual([]);
   });
 
-  it('reads and shows the time filters in the user\'s time zone, not the browser\'s', async () => {
+  it("reads and shows the time filters in the user's time zone, not the browser's", async () => {
     const { setTimeZone, localInputToIso, isoToLocalInput, timeZone } = await load('lib/format.js');
     setTimeZone('Mars/Olympus');
     setTimeZone('Europe/Paris');

@@ -1,11 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyReply, LogController } from 'fastify';
-import {
-  type ZodTypeProvider,
-  hasZodFastifySchemaValidationErrors,
-  serializerCompiler,
-  validatorCompiler,
-} from 'fastify-type-provider-zod';
+import { type ZodTypeProvider, hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { classifyDbError } from '../storage/errors.js';
 import { accessHook, forgetPrincipalsOnChange } from './access-hook.js';
 import { answerClientError, requireHost } from './client-errors.js';

@@ -49,13 +49,11 @@ const wrongValue = fc.oneof(
 function bodies(sample: unknown): fc.Arbitrary<string | Buffer> {
   const base = sample !== null && typeof sample === 'object' ? (sample as Record<string, unknown>) : {};
   const keys = [...Object.keys(base), '__proto__', 'constructor', 'prototype', 'extra', ''];
-  const mutated = fc
-    .array(fc.tuple(fc.constantFrom(...keys), wrongValue), { minLength: 1, maxLength: 3 })
-    .map((changes) => {
-      const body: Record<string, unknown> = { ...base };
-      for (const [key, value] of changes) Object.defineProperty(body, key, { value, enumerable: true, configurable: true, writable: true });
-      return JSON.stringify(body);
-    });
+  const mutated = fc.array(fc.tuple(fc.constantFrom(...keys), wrongValue), { minLength: 1, maxLength: 3 }).map((changes) => {
+    const body: Record<string, unknown> = { ...base };
+    for (const [key, value] of changes) Object.defineProperty(body, key, { value, enumerable: true, configurable: true, writable: true });
+    return JSON.stringify(body);
+  });
   const pollution = fc.constantFrom(
     '{"__proto__":{"polluted":"yes"}}',
     '{"constructor":{"prototype":{"polluted":"yes"}}}',
@@ -80,15 +78,54 @@ const segment = fc.oneof(
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).map(encode),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).map(encode),
   fc.integer({ min: 190, max: 2_000 }).map((n) => 'a'.repeat(n)),
-  fc.constantFrom('..', '.', '%2e%2e', '%00', 'a%00b', '%', '%ZZ', '%E0%A4%A', '%C0%AF', '%2F', '%5C', '~', '-', '0', '-1', '1e99', 'null', '__proto__', 'constructor'),
+  fc.constantFrom(
+    '..',
+    '.',
+    '%2e%2e',
+    '%00',
+    'a%00b',
+    '%',
+    '%ZZ',
+    '%E0%A4%A',
+    '%C0%AF',
+    '%2F',
+    '%5C',
+    '~',
+    '-',
+    '0',
+    '-1',
+    '1e99',
+    'null',
+    '__proto__',
+    'constructor',
+  ),
 );
 
 const query = fc.oneof(
   fc.constant(''),
   fc
-    .array(fc.tuple(fc.string({ maxLength: 20 }), fc.oneof(fc.string({ maxLength: 40 }), nastyString.filter((s) => s.length < 5_000))), { maxLength: 5 })
+    .array(
+      fc.tuple(
+        fc.string({ maxLength: 20 }),
+        fc.oneof(
+          fc.string({ maxLength: 40 }),
+          nastyString.filter((s) => s.length < 5_000),
+        ),
+      ),
+      { maxLength: 5 },
+    )
     .map((pairs) => `?${pairs.map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&')}`),
-  fc.constantFrom('?%ZZ', '?a[b][c]=1', '?__proto__[polluted]=yes', '?constructor[prototype][polluted]=yes', '?limit=-1', '?limit=1e309', '?cursor=%00', '?a=1&a=2&a=3', `?${'x='.repeat(2_000)}`),
+  fc.constantFrom(
+    '?%ZZ',
+    '?a[b][c]=1',
+    '?__proto__[polluted]=yes',
+    '?constructor[prototype][polluted]=yes',
+    '?limit=-1',
+    '?limit=1e309',
+    '?cursor=%00',
+    '?a=1&a=2&a=3',
+    `?${'x='.repeat(2_000)}`,
+  ),
 );
 
 const contentType = fc.constantFrom(
@@ -112,7 +149,18 @@ function authorizations(userToken: string) {
     { arbitrary: fc.constant(`Bearer ${ADMIN_TOKEN}`), weight: 6 },
     { arbitrary: fc.constant(`Bearer ${userToken}`), weight: 2 },
     { arbitrary: fc.constant(undefined), weight: 2 },
-    { arbitrary: fc.constantFrom('Bearer', 'Bearer ', 'Basic Zm9vOmJhcg==', `bearer ${ADMIN_TOKEN}`, `Bearer ${'x'.repeat(600)}`, `Bearer ${ADMIN_TOKEN} extra`, undefined), weight: 1 },
+    {
+      arbitrary: fc.constantFrom(
+        'Bearer',
+        'Bearer ',
+        'Basic Zm9vOmJhcg==',
+        `bearer ${ADMIN_TOKEN}`,
+        `Bearer ${'x'.repeat(600)}`,
+        `Bearer ${ADMIN_TOKEN} extra`,
+        undefined,
+      ),
+      weight: 1,
+    },
     { arbitrary: printable, weight: 1 },
   );
 }
@@ -196,24 +244,30 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     });
   }
 
-  it('answers every route of the route table with a non-5xx, problem+json on errors', async () => {
-    const routes = t.tocsin.app.routeTable;
-    for (const [index, route] of routes.entries()) {
-      // Each route gets a tenant and objects of its own, so a fuzzed DELETE cannot starve the others.
-      const tenant = `fuzz-${index}`;
-      await t.call('POST', '/api/v1/tenants', { name: tenant });
-      const ids = hasSamples(route) ? await makeObjects(t, route, tenant) : { tenant };
-      const sample = sampleBody(t, route, tenant, ids);
-      await fc.assert(
-        fc.asyncProperty(attempts(route, ids, sample), async (attempt) => {
-          expectWellFormed(attempt, await send(route.method, attempt));
-        }),
-        { numRuns: RUNS_PER_ROUTE, endOnFailure: true },
-      ).catch((err: Error) => {
-        throw new Error(`${routeKey(route)}: ${err.message}`);
-      });
-    }
-  }, WALK_TIMEOUT_MS);
+  it(
+    'answers every route of the route table with a non-5xx, problem+json on errors',
+    async () => {
+      const routes = t.tocsin.app.routeTable;
+      for (const [index, route] of routes.entries()) {
+        // Each route gets a tenant and objects of its own, so a fuzzed DELETE cannot starve the others.
+        const tenant = `fuzz-${index}`;
+        await t.call('POST', '/api/v1/tenants', { name: tenant });
+        const ids = hasSamples(route) ? await makeObjects(t, route, tenant) : { tenant };
+        const sample = sampleBody(t, route, tenant, ids);
+        await fc
+          .assert(
+            fc.asyncProperty(attempts(route, ids, sample), async (attempt) => {
+              expectWellFormed(attempt, await send(route.method, attempt));
+            }),
+            { numRuns: RUNS_PER_ROUTE, endOnFailure: true },
+          )
+          .catch((err: Error) => {
+            throw new Error(`${routeKey(route)}: ${err.message}`);
+          });
+      }
+    },
+    WALK_TIMEOUT_MS,
+  );
 
   it('answers random paths and methods with problem+json', async () => {
     const method = fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS');

@@ -141,8 +141,7 @@ export async function registerOpenApi(app: TocsinApp): Promise<void> {
       info: {
         title: 'Tocsin API',
         version: '1',
-        description:
-          'Alerts and alert emails. Errors are application/problem+json (RFC 9457): `{type, title, status, detail, errors?}`.',
+        description: 'Alerts and alert emails. Errors are application/problem+json (RFC 9457): `{type, title, status, detail, errors?}`.',
       },
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -150,8 +149,7 @@ export async function registerOpenApi(app: TocsinApp): Promise<void> {
       security: [{ bearer: [] }],
     },
     transform: documentRoute,
-    transformObject: (documentObject) =>
-      withProblemResponses(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json)),
+    transformObject: (documentObject) => withProblemResponses(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json)),
   });
   app.get(OPENAPI_PATH, { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 }

@@ -40,7 +40,11 @@ describe('requests that are not valid HTTP, over a real socket', () => {
     ['a Content-Length that is not a number', 'POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400],
     ['headers larger than the limit', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
     ['a megabyte of headers in many lines', `GET /healthz HTTP/1.1\r\nHost: x\r\n${`X-A: ${'a'.repeat(1_000)}\r\n`.repeat(1_000)}\r\n`, 431],
-    ['a body shorter than announced', `POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`, 400],
+    [
+      'a body shorter than announced',
+      `POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`,
+      400,
+    ],
   ])('answers %s in problem+json', async (_what, request, expected) => {
     const answer = await exchange(port, Buffer.isBuffer(request) ? request : Buffer.from(request, 'latin1'));
     expect(statusAndType(answer)).toEqual({ status: expected, type: expect.stringMatching(/^application\/problem\+json/) });
@@ -81,7 +85,9 @@ describe('a request whose body stalls, over a real socket', () => {
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = net.connect(port, '127.0.0.1', () =>
         // The headers promise 100 bytes of body; 4 come, then nothing, and the socket stays open.
-        socket.write(`POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`),
+        socket.write(
+          `POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`,
+        ),
       );
       let received = '';
       socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));

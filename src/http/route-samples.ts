@@ -46,11 +46,7 @@ export async function createdId(what: string, answer: Promise<LightMyRequestResp
 
 /** PARAM_SAMPLES make a real object for each path parameter kind; see the header comment. */
 export const PARAM_SAMPLES: Record<string, ParamSample> = {
-  userId: (s) =>
-    createdId(
-      ':userId',
-      s.call('POST', `/api/v1/tenants/${s.tenant}/users`, { email: `${s.unique()}@example.com`, name: 'Sample user' }),
-    ),
+  userId: (s) => createdId(':userId', s.call('POST', `/api/v1/tenants/${s.tenant}/users`, { email: `${s.unique()}@example.com`, name: 'Sample user' })),
   groupId: (s) => createdId(':groupId', s.call('POST', `/api/v1/tenants/${s.tenant}/groups`, { name: s.unique() })),
   alertId: async (s) => {
     const res = await s.call('POST', `/api/v1/tenants/${s.tenant}/alerts`, { severity: 'Error', component: 'Jobs', message: s.unique() });
@@ -59,10 +55,7 @@ export const PARAM_SAMPLES: Record<string, ParamSample> = {
   },
   sourceId: (s) => createdId(':sourceId', s.call('POST', `/api/v1/tenants/${s.tenant}/sources`, { name: s.unique(), kind: 'webhook' })),
   muteId: (s) =>
-    createdId(
-      ':muteId',
-      s.call('POST', `/api/v1/tenants/${s.tenant}/mutes`, { scope: 'tenant', match: { robot: s.unique() }, until: '2999-01-01T00:00:00Z' }),
-    ),
+    createdId(':muteId', s.call('POST', `/api/v1/tenants/${s.tenant}/mutes`, { scope: 'tenant', match: { robot: s.unique() }, until: '2999-01-01T00:00:00Z' })),
 };
 
 /** BODY_SAMPLES hold a valid body for each route with a body schema; see the header comment. */

@@ -18,9 +18,7 @@ export function pathParams(url: string): string[] {
 
 /** fillPath puts values (URL-encoded) into a route's path parameters and its `*` wildcard. */
 export function fillPath(url: string, values: Readonly<Record<string, string>>): string {
-  return url
-    .replace(PARAM, (_all, name: string) => encodeURIComponent(values[name] ?? 'missing'))
-    .replace(/\*$/, encodeURIComponent(values['*'] ?? 'x'));
+  return url.replace(PARAM, (_all, name: string) => encodeURIComponent(values[name] ?? 'missing')).replace(/\*$/, encodeURIComponent(values['*'] ?? 'x'));
 }
 
 /**

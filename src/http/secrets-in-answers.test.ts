@@ -14,7 +14,16 @@ const UPSTREAM_CLIENT_SECRET = 'upstream-client-secret-c03f';
 
 describeEachDialect('no secret in any answer', (dialect) => {
   let t: TestApp;
-  const secrets: string[] = [USER_PASSWORD, SMTP_PASSWORD, SYSTEM_SMTP_PASSWORD, UPSTREAM_PASSWORD, UPSTREAM_CLIENT_SECRET, ADMIN_TOKEN, sha256(ADMIN_TOKEN), '$argon2'];
+  const secrets: string[] = [
+    USER_PASSWORD,
+    SMTP_PASSWORD,
+    SYSTEM_SMTP_PASSWORD,
+    UPSTREAM_PASSWORD,
+    UPSTREAM_CLIENT_SECRET,
+    ADMIN_TOKEN,
+    sha256(ADMIN_TOKEN),
+    '$argon2',
+  ];
   let userToken: string;
   let cookie: string;
 
@@ -51,7 +60,13 @@ describeEachDialect('no secret in any answer', (dialect) => {
     const pull = await t.call('POST', `/api/v1/tenants/${TENANT}/sources`, {
       name: 'vault-pull',
       kind: 'orchestrator-pull',
-      pull: { baseUrl: 'https://orchestrator.example.com', username: 'poller', password: UPSTREAM_PASSWORD, clientId: 'app', clientSecret: UPSTREAM_CLIENT_SECRET },
+      pull: {
+        baseUrl: 'https://orchestrator.example.com',
+        username: 'poller',
+        password: UPSTREAM_PASSWORD,
+        clientId: 'app',
+        clientSecret: UPSTREAM_CLIENT_SECRET,
+      },
     });
     expect(pull.statusCode, pull.body).toBe(201);
     expect(pull.body).not.toContain(UPSTREAM_PASSWORD);

@@ -23,8 +23,7 @@ describeEachDialect('tenant isolation across the whole route table', (dialect) =
   });
   afterAll(() => t.close());
 
-  const send = (route: RouteEntry, url: string, body: unknown, token: string) =>
-    t.call(route.method as HTTPMethods, url, body, token);
+  const send = (route: RouteEntry, url: string, body: unknown, token: string) => t.call(route.method as HTTPMethods, url, body, token);
 
   it('has a sample object and body for every route (add missing ones to src/http/route-samples.ts)', () => {
     expect(missingSamples(routes).join('\n'), 'see the header comment of src/http/route-samples.ts').toBe('');
@@ -48,9 +47,7 @@ describeEachDialect('tenant isolation across the whole route table', (dialect) =
 
   it("answers 404 for another tenant's object ids on one's own tenant path, where one's own ids work", async () => {
     const failures: string[] = [];
-    const withObjectIds = routes.filter(
-      (r) => r.access !== 'public' && r.access !== 'host' && pathParams(r.url).some((p) => p !== 'tenant') && hasSamples(r),
-    );
+    const withObjectIds = routes.filter((r) => r.access !== 'public' && r.access !== 'host' && pathParams(r.url).some((p) => p !== 'tenant') && hasSamples(r));
     expect(withObjectIds.length).toBeGreaterThan(0);
     for (const route of withObjectIds) {
       const theirs = await makeObjects(t, route, A);
@@ -98,9 +95,7 @@ describeEachDialect('tenant isolation across the whole route table', (dialect) =
       [A, B, a.token],
       [B, A, b.token],
     ] as const) {
-      const otherIds = [
-        ...new Set([other === A ? a.tenantId : b.tenantId, other === A ? a.userId : b.userId, ...objectsOf[other]!.flatMap(Object.values)]),
-      ];
+      const otherIds = [...new Set([other === A ? a.tenantId : b.tenantId, other === A ? a.userId : b.userId, ...objectsOf[other]!.flatMap(Object.values)])];
       for (const [index, route] of readable.entries()) {
         const res = await send(route, fillPath(route.url, objectsOf[self]![index]!), undefined, token);
         if (res.statusCode !== 200) failures.push(`${routeKey(route)} as ${self}: ${res.statusCode} ${res.body.slice(0, 200)}`);

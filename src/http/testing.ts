@@ -27,11 +27,7 @@ export interface TestApp {
  * startTestApp starts Tocsin in-process on a new database of the given dialect, without listening
  * and without the mail catcher unless asked; `env` adds configuration.
  */
-export async function startTestApp(
-  dialect: Dialect,
-  env: Record<string, string> = {},
-  options: StartOptions = {},
-): Promise<TestApp> {
+export async function startTestApp(dialect: Dialect, env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-'));
   const config = loadConfig({

@@ -49,9 +49,7 @@ describe('email translations', () => {
 
   it.each(LANGUAGES.filter((l) => l !== 'en'))('%s translates every string (only listed words may equal English)', (language) => {
     const own = strings(EMAIL_MESSAGES[language]);
-    const same = [...own]
-      .filter(([key, text]) => english.get(key) === text || english.get(key.replace(PLURAL_SUFFIX, '_other')) === text)
-      .map(([key]) => key);
+    const same = [...own].filter(([key, text]) => english.get(key) === text || english.get(key.replace(PLURAL_SUFFIX, '_other')) === text).map(([key]) => key);
     expect(same.sort()).toEqual([...SAME_AS_ENGLISH[language]!].sort());
   });
 
@@ -63,8 +61,7 @@ describe('email translations', () => {
   });
 
   it('picks the plural form of each language, with its number format', () => {
-    const subject = (language: (typeof LANGUAGES)[number], count: number) =>
-      emailTranslator(language)('summary.subject', { count, tenant: 'Acme' });
+    const subject = (language: (typeof LANGUAGES)[number], count: number) => emailTranslator(language)('summary.subject', { count, tenant: 'Acme' });
     expect(subject('en', 1)).toBe('Acme: 1 new error alert');
     expect(subject('en', 1234)).toBe('Acme: 1,234 new error alerts');
     expect(subject('fr', 0)).toBe('Acme\u00a0: 0 nouvelle alerte d’erreur');
@@ -79,8 +76,6 @@ describe('email translations', () => {
 
   it('never reads a value as a template: {{…}} and $t(…) stay as written', () => {
     const t = emailTranslator('en');
-    expect(t('immediate.subject', { tenant: '{{count}} $t(summary.heading)', event: '<b>x</b>' })).toBe(
-      '{{count}} $t(summary.heading): Fatal alert, <b>x</b>',
-    );
+    expect(t('immediate.subject', { tenant: '{{count}} $t(summary.heading)', event: '<b>x</b>' })).toBe('{{count}} $t(summary.heading): Fatal alert, <b>x</b>');
   });
 });

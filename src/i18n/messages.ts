@@ -5,7 +5,5 @@ export interface Messages {
 
 /** flattenKeys lists the dotted key of every string of a message tree, e.g. `summary.heading`. */
 export function flattenKeys(messages: Messages, prefix = ''): string[] {
-  return Object.entries(messages).flatMap(([key, value]) =>
-    typeof value === 'string' ? [`${prefix}${key}`] : flattenKeys(value, `${prefix}${key}.`),
-  );
+  return Object.entries(messages).flatMap(([key, value]) => (typeof value === 'string' ? [`${prefix}${key}`] : flattenKeys(value, `${prefix}${key}.`)));
 }

@@ -38,7 +38,11 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     own = await startTestSmtpServer({ auth: { username: 'robot', password: PASSWORD } });
     busy = await startTestSmtpServer({ failures: [{ at: 'mail', code: 451, message: '4.3.0 mailbox busy, try later' }] });
     // An api-only app: the test's workers, on a fake clock, are the only ones that send.
-    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api', TOCSIN_SMTP_URL: `smtp://127.0.0.1:${system.port}?from=tocsin@example.com`, TOCSIN_PUBLIC_URL: 'https://tocsin.example.com' });
+    t = await startTestApp(dialect, {
+      TOCSIN_ROLE: 'api',
+      TOCSIN_SMTP_URL: `smtp://127.0.0.1:${system.port}?from=tocsin@example.com`,
+      TOCSIN_PUBLIC_URL: 'https://tocsin.example.com',
+    });
     acme = await t.tenantWithUser('acme');
     await t.enableAlertEmails('acme');
   });
@@ -75,7 +79,12 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
   const health = async () => (await t.call('GET', '/api/v1/tenants/acme/settings/mail/health', undefined, acme.token)).json();
   const notices = () => system.messages.filter((m) => /^X-Tocsin-Kind: mail-health/im.test(m.raw));
   const failingAlerts = async () =>
-    (await t.tocsin.deps.storage.db.selectFrom('alerts').selectAll().where('tenant_id', '=', acme.tenantId).where('event', '=', 'Mail.DeliveryFailing').execute());
+    await t.tocsin.deps.storage.db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('tenant_id', '=', acme.tenantId)
+      .where('event', '=', 'Mail.DeliveryFailing')
+      .execute();
 
   it('warns once through the system server when the password is refused, and once more when mail works again', async () => {
     await useServer(own, { username: 'robot', password: 'the-password-before-rotation' });

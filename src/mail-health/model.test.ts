@@ -21,16 +21,37 @@ describe('mail health decisions', () => {
     const failing = fold([[permanent, T0]]);
     expect(failing.transitions).toEqual(['failing']);
     expect(showMailHealth(failing.health)).toEqual({ state: 'failing', since: new Date(T0).toISOString(), lastCode: 535, lastError: permanent.error });
-    const again = fold([[permanent, T0 + 1_000], [{ kind: 'delivered' }, T0 + 60_000]], failing.health);
+    const again = fold(
+      [
+        [permanent, T0 + 1_000],
+        [{ kind: 'delivered' }, T0 + 60_000],
+      ],
+      failing.health,
+    );
     expect(again.transitions).toEqual(['recovered']);
     expect(showMailHealth(again.health)).toEqual({ state: 'ok', since: new Date(T0 + 60_000).toISOString() });
     expect(again.health.incident).toBe(1);
   });
 
   it('waits more than 15 minutes of transient failures before failing, and a delivery between resets the wait', () => {
-    expect(fold([[transient, T0], [transient, T0 + FAILING_AFTER_MS]]).transitions).toEqual([]);
-    expect(fold([[transient, T0], [{ kind: 'delivered' }, T0 + 60_000], [transient, T0 + FAILING_AFTER_MS + 1]]).transitions).toEqual([]);
-    const failing = fold([[transient, T0], [transient, T0 + 5 * 60_000], [transient, T0 + FAILING_AFTER_MS + 1]]);
+    expect(
+      fold([
+        [transient, T0],
+        [transient, T0 + FAILING_AFTER_MS],
+      ]).transitions,
+    ).toEqual([]);
+    expect(
+      fold([
+        [transient, T0],
+        [{ kind: 'delivered' }, T0 + 60_000],
+        [transient, T0 + FAILING_AFTER_MS + 1],
+      ]).transitions,
+    ).toEqual([]);
+    const failing = fold([
+      [transient, T0],
+      [transient, T0 + 5 * 60_000],
+      [transient, T0 + FAILING_AFTER_MS + 1],
+    ]);
     expect(failing.transitions).toEqual(['failing']);
     expect(failing.health).toMatchObject({ state: 'failing', since: T0, lastCode: 451, permanent: false, incident: 1 });
   });

@@ -62,7 +62,10 @@ const TEXTS: Record<Language, Record<MailHealthTransition, Texts>> = {
     },
     recovered: {
       subject: (tenant) => `Les e-mails d’alerte de ${tenant} fonctionnent de nouveau`,
-      body: (p) => [`Le serveur de messagerie de ${p.tenant} envoie de nouveau les e-mails d’alerte depuis le ${p.since}.`, `Paramètres > Messagerie${NNBSP}: ${p.link}`],
+      body: (p) => [
+        `Le serveur de messagerie de ${p.tenant} envoie de nouveau les e-mails d’alerte depuis le ${p.since}.`,
+        `Paramètres > Messagerie${NNBSP}: ${p.link}`,
+      ],
     },
   },
   de: {
@@ -134,7 +137,10 @@ export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEm
   const texts = TEXTS[input.language][input.transition];
   const since = localeFormat(input.language, input.timeZone).dateTime(input.at);
   const lines = texts.body({ tenant: input.tenantDisplayName, since, reply: input.lastError ?? '—', link: input.settingsUrl });
-  const html = lines.map((line) => `<p>${escapeHtml(line).replace(escapeHtml(input.settingsUrl), `<a href="${escapeHtml(input.settingsUrl)}">${escapeHtml(input.settingsUrl)}</a>`)}</p>`);
+  const html = lines.map(
+    (line) =>
+      `<p>${escapeHtml(line).replace(escapeHtml(input.settingsUrl), `<a href="${escapeHtml(input.settingsUrl)}">${escapeHtml(input.settingsUrl)}</a>`)}</p>`,
+  );
   return {
     subject: headerText(texts.subject(input.tenantDisplayName)),
     text: `${lines.join('\n\n')}\n`,

@@ -45,7 +45,11 @@ export async function observeMailHealth(tx: Db, dialect: Dialect, observations: 
   for (const o of observations) byTenant.set(o.tenantId, [...(byTenant.get(o.tenantId) ?? []), o]);
   if (byTenant.size === 0) return [];
   // Most attempts are deliveries by healthy tenants: they change nothing, and cost one read for all.
-  const current = await tx.selectFrom('tenant_mail_health').selectAll().where('tenant_id', 'in', [...byTenant.keys()]).execute();
+  const current = await tx
+    .selectFrom('tenant_mail_health')
+    .selectAll()
+    .where('tenant_id', 'in', [...byTenant.keys()])
+    .execute();
   const known = new Set(current.map((r) => r.tenant_id));
   const clean = new Set(current.filter((r) => isClean(fromRow(r))).map((r) => r.tenant_id));
   const changes: MailHealthChange[] = [];
@@ -56,7 +60,17 @@ export async function observeMailHealth(tx: Db, dialect: Dialect, observations: 
     const lastAt = seen.at(-1)!.at;
     await tx
       .insertInto('tenant_mail_health')
-      .values({ tenant_id: tenantId, state: 'ok', since: null, last_code: null, last_error: null, permanent: 0, transient_since: null, incident: 0, updated_at: lastAt })
+      .values({
+        tenant_id: tenantId,
+        state: 'ok',
+        since: null,
+        last_code: null,
+        last_error: null,
+        permanent: 0,
+        transient_since: null,
+        incident: 0,
+        updated_at: lastAt,
+      })
       .onConflict((oc) => oc.column('tenant_id').doNothing())
       .execute();
     let read = tx.selectFrom('tenant_mail_health').selectAll().where('tenant_id', '=', tenantId);

@@ -87,7 +87,11 @@ describeEachDialect('mutes and snoozes in alert emails', (dialect) => {
     await smtp.waitForMessages(4, 20_000);
     const mails = await Promise.all(smtp.messages.map((m) => simpleParser(m.raw)));
     const byKind = (kind: string) => mails.filter((m) => m.headers.get('x-tocsin-kind') === kind);
-    expect(byKind('immediate').map((m) => m.text).every((text) => text?.includes('marker fatal'))).toBe(true);
+    expect(
+      byKind('immediate')
+        .map((m) => m.text)
+        .every((text) => text?.includes('marker fatal')),
+    ).toBe(true);
     const summaries = new Map(byKind('summary').map((m) => [to(m), m.text ?? '']));
     expect([...summaries.keys()].sort()).toEqual(['ana@example.com', 'ben@example.com']);
     for (const text of summaries.values()) {

@@ -121,7 +121,10 @@ describeEachDialect('mutes API', (dialect) => {
     for (const [body, path] of cases) {
       const res = await t.call('POST', api, body, admin.token);
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
-      expect(res.json().errors.map((e: { path: string }) => e.path), JSON.stringify(body)).toContain(path);
+      expect(
+        res.json().errors.map((e: { path: string }) => e.path),
+        JSON.stringify(body),
+      ).toContain(path);
     }
   });
 

@@ -28,7 +28,9 @@ export const muteMatch = z
 
 const muteBody = z
   .object({
-    scope: z.enum(['tenant', 'user']).describe('`tenant`: nobody of the tenant is mailed about matching alerts (Alerts.Edit); `user`: a snooze, for the caller only.'),
+    scope: z
+      .enum(['tenant', 'user'])
+      .describe('`tenant`: nobody of the tenant is mailed about matching alerts (Alerts.Edit); `user`: a snooze, for the caller only.'),
     match: muteMatch,
     until: z.iso.datetime({ offset: true }).describe('When the mute ends; must be in the future.'),
   })
@@ -62,7 +64,7 @@ export const muteRoutes: RouteModule = (app, deps) => {
     base,
     {
       config: { permission: 'Alerts.View' },
-      schema: { params: tenantParams, description: 'The mutes in force: the tenant\'s, and the caller\'s own snoozes (scope user).' },
+      schema: { params: tenantParams, description: "The mutes in force: the tenant's, and the caller's own snoozes (scope user)." },
     },
     async (request) => {
       const mutes = await activeMutes(db, tenantOf(request).id, deps.clock.now());
@@ -106,7 +108,7 @@ export const muteRoutes: RouteModule = (app, deps) => {
     `${base}/:muteId`,
     {
       config: { permission: 'Alerts.View' },
-      schema: { params: muteParams, description: 'Lifts a mute (Alerts.Edit), or one\'s own snooze → 204.' },
+      schema: { params: muteParams, description: "Lifts a mute (Alerts.Edit), or one's own snooze → 204." },
     },
     async (request, reply) => {
       const tenant = tenantOf(request);

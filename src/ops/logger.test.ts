@@ -33,7 +33,10 @@ describe('log redaction', () => {
     const out = text();
     expect(out).not.toContain(SECRET);
     expect(out.match(/\[redacted\]/g)?.length).toBeGreaterThanOrEqual(10);
-    const failure = out.split('\n').map((l) => (l ? JSON.parse(l) : {})).find((l) => l.msg === 'failure');
+    const failure = out
+      .split('\n')
+      .map((l) => (l ? JSON.parse(l) : {}))
+      .find((l) => l.msg === 'failure');
     expect(failure.err).toMatchObject({ type: 'Error', message: 'auth failed', code: 'EAUTH' });
     expect(failure.err.stack).toContain('auth failed');
   });

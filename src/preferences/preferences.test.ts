@@ -24,7 +24,7 @@ describeEachDialect('alert preferences API', (dialect) => {
     expect(Object.values(body.subscriptions).every((v) => v === true)).toBe(true);
   });
 
-  it('stores a user\'s own choices, event over component, and keeps what a later PUT leaves out', async () => {
+  it("stores a user's own choices, event over component, and keeps what a later PUT leaves out", async () => {
     const put = await t.call(
       'PUT',
       `${base}/me/alert-preferences`,
@@ -42,7 +42,7 @@ describeEachDialect('alert preferences API', (dialect) => {
     expect(cleared.json().subscriptions['Robot.StatusChanged.Available']).toBe(true);
   });
 
-  it('lets an admin set anyone\'s preferences but not a plain user someone else\'s', async () => {
+  it("lets an admin set anyone's preferences but not a plain user someone else's", async () => {
     const denied = await t.call('PUT', `${base}/users/${other.userId}/alert-preferences`, { email: { dailyReport: false } }, viewer.token);
     expect(denied.statusCode).toBe(403);
     const byAdmin = await t.call('PUT', `${base}/users/${other.userId}/alert-preferences`, { email: { dailyReport: false } });
@@ -51,7 +51,7 @@ describeEachDialect('alert preferences API', (dialect) => {
     expect(seen.json().email.dailyReport).toBe(false);
   });
 
-  it('applies a group\'s default rules to members who have not set their own', async () => {
+  it("applies a group's default rules to members who have not set their own", async () => {
     const member = await t.tenantWithUser('prefs', ['Alerts Viewer']);
     const group = (await t.call('POST', `${base}/groups`, { name: 'Night shift', members: [member.userId, viewer.userId] })).json();
     const rules = await t.call('PUT', `${base}/groups/${group.id}/alert-preferences`, {
@@ -68,7 +68,7 @@ describeEachDialect('alert preferences API', (dialect) => {
     expect(viewerView.email.dailyReport).toBe(false);
   });
 
-  it('answers 400 naming the field for a bad body, and 404 for another tenant\'s user', async () => {
+  it("answers 400 naming the field for a bad body, and 404 for another tenant's user", async () => {
     const bad = await t.call('PUT', `${base}/me/alert-preferences`, { email: { dailyReport: 'yes' }, subscriptions: { 'bad name!': true } }, viewer.token);
     expect(bad.statusCode).toBe(400);
     expect(bad.json().errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(['email.dailyReport']));

@@ -8,13 +8,7 @@ import type { RouteModule } from '../http/context.js';
 import { notFound } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
-import {
-  type PreferencePatch,
-  type Preferences,
-  applyPatch,
-  effectiveEmail,
-  effectiveSubscriptions,
-} from './model.js';
+import { type PreferencePatch, type Preferences, applyPatch, effectiveEmail, effectiveSubscriptions } from './model.js';
 import { type PreferenceTable, loadLayers, saveLayer, userPreferences } from './store.js';
 
 const MAX_SUBSCRIPTION_ENTRIES = 500;
@@ -78,15 +72,15 @@ const userParams = tenantParams.extend({ userId: ref });
 const groupParams = tenantParams.extend({ groupId: ref });
 
 const USER_DESCRIPTION =
-  'A user\'s alert preferences. `subscriptions` resolves every component and event: the user\'s own entry wins, ' +
+  "A user's alert preferences. `subscriptions` resolves every component and event: the user's own entry wins, " +
   'else the union of the default rules of the groups it belongs to (subscribed when any group subscribes), ' +
-  'else subscribed; an event entry overrides its component\'s. `email` resolves the same way (defaults: both ' +
+  "else subscribed; an event entry overrides its component's. `email` resolves the same way (defaults: both " +
   'reports on, Fatal-immediately off). `own` is what the user set itself. In a PUT, left out keeps and null ' +
   'clears an entry (it inherits again); `subscriptions: null` clears them all.';
 
 const GROUP_DESCRIPTION =
-  'A group\'s default alert rules, applied to each member for whatever the member has not set itself ' +
-  '(union across groups), and to the group\'s own email address. Same shape and PUT rules as a user\'s.';
+  "A group's default alert rules, applied to each member for whatever the member has not set itself " +
+  "(union across groups), and to the group's own email address. Same shape and PUT rules as a user's.";
 
 function callerId(request: FastifyRequest): string {
   const p = request.principal;
@@ -116,17 +110,13 @@ export const preferenceRoutes: RouteModule = (app, { storage, clock }) => {
     await requireUser(db, tenantOf(request).id, request.params.userId);
     return view(await userPreferences(db, request.params.userId));
   });
-  app.put(
-    `${base}/users/:userId/alert-preferences`,
-    { schema: { ...userSchema, body: preferencesInput } },
-    async (request) => {
-      assertSelfOr(request, request.params.userId, 'Users.Edit');
-      const tenant = tenantOf(request);
-      await requireUser(db, tenant.id, request.params.userId);
-      await putLayer(db, 'user_alert_preferences', tenant.id, request.params.userId, request.body, clock);
-      return view(await userPreferences(db, request.params.userId));
-    },
-  );
+  app.put(`${base}/users/:userId/alert-preferences`, { schema: { ...userSchema, body: preferencesInput } }, async (request) => {
+    assertSelfOr(request, request.params.userId, 'Users.Edit');
+    const tenant = tenantOf(request);
+    await requireUser(db, tenant.id, request.params.userId);
+    await putLayer(db, 'user_alert_preferences', tenant.id, request.params.userId, request.body, clock);
+    return view(await userPreferences(db, request.params.userId));
+  });
 
   app.get(`${base}/me/alert-preferences`, { schema: meSchema }, async (request) => view(await userPreferences(db, callerId(request))));
   app.put(`${base}/me/alert-preferences`, { schema: { ...meSchema, body: preferencesInput } }, async (request) => {

@@ -24,29 +24,21 @@ export function layerFromRow(row: Pick<PreferenceRow, 'subscriptions' | ChoiceCo
   return { subscriptions: JSON.parse(row.subscriptions) as Record<string, boolean>, email };
 }
 
-
 /** loadLayers reads the layers of many owners at once (absent owners set nothing). */
-export async function loadLayers(
-  db: Db,
-  table: PreferenceTable,
-  ownerIds: readonly string[],
-): Promise<Map<string, PreferenceLayer>> {
+export async function loadLayers(db: Db, table: PreferenceTable, ownerIds: readonly string[]): Promise<Map<string, PreferenceLayer>> {
   const result = new Map<string, PreferenceLayer>();
   if (ownerIds.length === 0) return result;
-  const rows = await db.selectFrom(table).selectAll().where('owner_id', 'in', [...ownerIds]).execute();
+  const rows = await db
+    .selectFrom(table)
+    .selectAll()
+    .where('owner_id', 'in', [...ownerIds])
+    .execute();
   for (const row of rows) result.set(row.owner_id, layerFromRow(row));
   return result;
 }
 
 /** saveLayer stores an owner's layer, replacing the previous one. */
-export async function saveLayer(
-  db: Db,
-  table: PreferenceTable,
-  tenantId: string,
-  ownerId: string,
-  layer: PreferenceLayer,
-  clock: Clock,
-): Promise<void> {
+export async function saveLayer(db: Db, table: PreferenceTable, tenantId: string, ownerId: string, layer: PreferenceLayer, clock: Clock): Promise<void> {
   const values = {
     subscriptions: JSON.stringify(layer.subscriptions),
     ten_minute_summary: flag(layer.email.tenMinuteSummary),
@@ -68,9 +60,7 @@ function flag(value: boolean | undefined): number | null {
 /** userPreferences loads what decides for one user: its own layer and its groups' layers. */
 export async function userPreferences(db: Db, userId: string): Promise<Preferences> {
   const own = (await loadLayers(db, 'user_alert_preferences', [userId])).get(userId);
-  const groupIds = (await db.selectFrom('group_members').select('group_id').where('user_id', '=', userId).execute()).map(
-    (r) => r.group_id,
-  );
+  const groupIds = (await db.selectFrom('group_members').select('group_id').where('user_id', '=', userId).execute()).map((r) => r.group_id);
   const groups = await loadLayers(db, 'group_alert_preferences', groupIds);
   return { own, groups: [...groups.values()] };
 }

@@ -2,14 +2,7 @@ import { isPermission, type Permission } from '../access/permissions.js';
 import type { EmailKind } from '../delivery/contract.js';
 import { loadLayers } from '../preferences/store.js';
 import type { Db } from '../storage/database.js';
-import {
-  type AccessFacts,
-  type GroupFacts,
-  type Recipient,
-  type TenantFacts,
-  groupRecipient,
-  userRecipient,
-} from './eligibility.js';
+import { type AccessFacts, type GroupFacts, type Recipient, type TenantFacts, groupRecipient, userRecipient } from './eligibility.js';
 import { multiMap } from '../shared/multi-map.js';
 
 /** RECIPIENT_PAGE_SIZE bounds how many users are in memory at once, whatever the tenant's size. */
@@ -23,10 +16,7 @@ export async function loadAccessFacts(db: Db, tenantId: string): Promise<AccessF
   );
   const groupRows = await db.selectFrom('groups').selectAll().where('tenant_id', '=', tenantId).orderBy('name').execute();
   const ids = groupRows.map((g) => g.id);
-  const groupRoles =
-    ids.length === 0
-      ? []
-      : await db.selectFrom('group_roles').select(['group_id', 'role_id']).where('group_id', 'in', ids).execute();
+  const groupRoles = ids.length === 0 ? [] : await db.selectFrom('group_roles').select(['group_id', 'role_id']).where('group_id', 'in', ids).execute();
   const rolesOf = multiMap(groupRoles.map((r) => [r.group_id, r.role_id] as const));
   const rules = await loadLayers(db, 'group_alert_preferences', ids);
   const groups = new Map<string, GroupFacts>(
@@ -51,11 +41,7 @@ export async function loadAccessFacts(db: Db, tenantId: string): Promise<AccessF
  * addresses, then the users a page at a time (five queries a page, never one per user), so memory
  * stays flat however many users the tenant has. Each address appears once.
  */
-export async function* recipientPages(
-  db: Db,
-  tenant: TenantFacts & { id: string },
-  pageSize = RECIPIENT_PAGE_SIZE,
-): AsyncGenerator<Recipient[]> {
+export async function* recipientPages(db: Db, tenant: TenantFacts & { id: string }, pageSize = RECIPIENT_PAGE_SIZE): AsyncGenerator<Recipient[]> {
   const facts = await loadAccessFacts(db, tenant.id);
   yield await groupRecipients(db, tenant, facts);
   let after = '';
@@ -107,12 +93,7 @@ async function groupRecipients(db: Db, tenant: TenantFacts & { id: string }, fac
   const keys = addressed.map((g) => g.email!.toLowerCase());
   const [personal, optOuts] = await Promise.all([
     db.selectFrom('users').select('email_key').where('tenant_id', '=', tenant.id).where('email_key', 'in', keys).execute(),
-    db
-      .selectFrom('email_unsubscribes')
-      .select(['address_key', 'kind'])
-      .where('tenant_id', '=', tenant.id)
-      .where('address_key', 'in', keys)
-      .execute(),
+    db.selectFrom('email_unsubscribes').select(['address_key', 'kind']).where('tenant_id', '=', tenant.id).where('address_key', 'in', keys).execute(),
   ]);
   const personalKeys = new Set(personal.map((p) => p.email_key));
   const optedOutOf = multiMap(optOuts.map((o) => [o.address_key, o.kind] as const));

@@ -35,7 +35,10 @@ describeEachDialect('alert email recipients', (dialect) => {
   afterAll(() => t.close());
 
   it('takes active users with Alerts.View from their own roles or a group, in pages', async () => {
-    const users = (await all()).filter((r) => r.type === 'user').map((r) => r.address).sort();
+    const users = (await all())
+      .filter((r) => r.type === 'user')
+      .map((r) => r.address)
+      .sort();
     expect(users).toEqual(['Shared@Example.com', 'viagroup@example.com', 'viewer@example.com']);
   });
 
@@ -52,7 +55,7 @@ describeEachDialect('alert email recipients', (dialect) => {
     expect(new Set(addresses).size).toBe(addresses.length);
   });
 
-  it('honours each recipient\'s email choices and its groups\' rules', async () => {
+  it("honours each recipient's email choices and its groups' rules", async () => {
     const viewer = (await all()).find((r) => r.address === 'viewer@example.com')!;
     expect([wantsKind(viewer, 'summary'), wantsKind(viewer, 'daily'), wantsKind(viewer, 'immediate')]).toEqual([true, true, false]);
     await t.call('PUT', `${base}/users/${viewer.id}/alert-preferences`, { email: { tenMinuteSummary: false, fatalImmediately: true } });
@@ -94,7 +97,10 @@ describeEachDialect('recipient queries', (dialect) => {
     for (let i = 0; i < users.length; i += 500) {
       const chunk = users.slice(i, i + 500);
       await db.insertInto('users').values(chunk).execute();
-      await db.insertInto('user_roles').values(chunk.map((u) => ({ user_id: u.id, role_id: viewer.id }))).execute();
+      await db
+        .insertInto('user_roles')
+        .values(chunk.map((u) => ({ user_id: u.id, role_id: viewer.id })))
+        .execute();
     }
     let queries = 0;
     const counting = db.withPlugin({

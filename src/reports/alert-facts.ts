@@ -134,7 +134,8 @@ function floodsOf(rows: readonly { id: string; group_id: string | null; componen
   const floods = new Map<string, FatalFlood>();
   for (const r of rows) {
     const groupId = r.group_id ?? r.id;
-    if (!floods.has(groupId)) floods.set(groupId, {
+    if (!floods.has(groupId))
+      floods.set(groupId, {
         groupId,
         alertId: r.id,
         component: r.component,

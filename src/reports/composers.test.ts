@@ -42,7 +42,13 @@ describeEachDialect('report composers', (dialect) => {
     await t.call('PUT', `${base}/users/${fr}/alert-preferences`, { subscriptions: { Queues: false }, email: { fatalImmediately: true } });
     clock.advance(30_000);
     for (let i = 0; i < 3; i++) {
-      await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Invoice <run> failed', dedupKey: 'invoice' });
+      await t.call('POST', `${base}/alerts`, {
+        severity: 'Error',
+        component: 'Jobs',
+        event: 'Process.JobExecution.Faulted',
+        message: 'Invoice <run> failed',
+        dedupKey: 'invoice',
+      });
     }
     await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Queues', event: 'Queue.Sla.Breached', message: 'SLA missed on Claims' });
     await t.call('POST', `${base}/alerts`, { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'Robot R2 offline' });
@@ -60,7 +66,7 @@ describeEachDialect('report composers', (dialect) => {
   });
   afterAll(() => t.close());
 
-  it('renders the summary in the recipient\'s language with its subscribed Fatal and Error alerts, repeats collapsed', async () => {
+  it("renders the summary in the recipient's language with its subscribed Fatal and Error alerts, repeats collapsed", async () => {
     const email = await render('summary', 'fr@example.com');
     expect(email.text).toContain('Invoice <run> failed');
     expect(email.text).toContain('Robot R2 offline');
@@ -94,7 +100,14 @@ describeEachDialect('report composers', (dialect) => {
       storage: t.tocsin.deps.storage,
       clock,
       sender,
-      resolveEndpoint: async () => ({ host: '127.0.0.1', port: smtp.port, security: 'none', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 5_000 }),
+      resolveEndpoint: async () => ({
+        host: '127.0.0.1',
+        port: smtp.port,
+        security: 'none',
+        authMethod: 'none',
+        fromAddress: 'alerts@example.com',
+        timeoutMs: 5_000,
+      }),
       composers: composers(),
     });
     try {

@@ -113,7 +113,11 @@ async function actionsOf(deps: ComposerDeps, c: Context): Promise<(subject: Acti
 
 /** withAcknowledgements adds "acknowledged by NAME at TIME" to the lines whose flood someone acknowledged. */
 async function withAcknowledgements(db: Db, tenantId: string, lines: readonly (AlertGroupView & { groupId: string })[]): Promise<AlertGroupView[]> {
-  const acks = await acknowledgementsOf(db, tenantId, lines.map((l) => l.groupId));
+  const acks = await acknowledgementsOf(
+    db,
+    tenantId,
+    lines.map((l) => l.groupId),
+  );
   return lines.map(({ groupId, ...line }) => {
     const ack = acks.get(groupId);
     return ack ? { ...line, acknowledged: { name: ack.by.name, at: ack.at } } : line;

@@ -164,7 +164,14 @@ describeEachDialect('exactly once', (dialect) => {
       storage: api.deps.storage,
       clock,
       sender,
-      resolveEndpoint: async () => ({ host: '127.0.0.1', port: smtp.port, security: 'none', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 5_000 }),
+      resolveEndpoint: async () => ({
+        host: '127.0.0.1',
+        port: smtp.port,
+        security: 'none',
+        authMethod: 'none',
+        fromAddress: 'alerts@example.com',
+        timeoutMs: 5_000,
+      }),
       composers: composersFor({ storage: api.deps.storage, clock, logger: pino({ level: 'silent' }), config: api.deps.config }),
       settings: { pollIntervalMs: 50 },
     });

@@ -11,37 +11,41 @@ const T0 = Date.parse('2026-03-28T08:00:30Z');
 const settingsOf = async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false });
 
 describeEachDialect('immediate emails decided at commit', (dialect) => {
-  it.each(['all', 'api'])('queues a Fatal alert\'s immediate email right after its POST in role %s, with no poll, and a later sweep adds nothing', async (role) => {
-    const clock = new FakeClock(T0);
-    const t = await startTestApp(dialect, { TOCSIN_ROLE: role }, { clock });
-    try {
-      await t.call('POST', '/api/v1/tenants', { name: 'fast' });
-      await t.enableAlertEmails('fast');
-      const di = (await t.call('POST', '/api/v1/tenants/fast/users', { email: 'di@example.com', name: 'di', roles: ['Alerts Viewer'] })).json().id;
-      await t.call('PUT', `/api/v1/tenants/fast/users/${di}/alert-preferences`, { email: { fatalImmediately: true } });
-      const immediate = () => t.tocsin.deps.storage.db.selectFrom('deliveries').select(['recipient_address', 'created_at']).where('kind', '=', 'immediate').execute();
+  it.each(['all', 'api'])(
+    "queues a Fatal alert's immediate email right after its POST in role %s, with no poll, and a later sweep adds nothing",
+    async (role) => {
+      const clock = new FakeClock(T0);
+      const t = await startTestApp(dialect, { TOCSIN_ROLE: role }, { clock });
+      try {
+        await t.call('POST', '/api/v1/tenants', { name: 'fast' });
+        await t.enableAlertEmails('fast');
+        const di = (await t.call('POST', '/api/v1/tenants/fast/users', { email: 'di@example.com', name: 'di', roles: ['Alerts Viewer'] })).json().id;
+        await t.call('PUT', `/api/v1/tenants/fast/users/${di}/alert-preferences`, { email: { fatalImmediately: true } });
+        const immediate = () =>
+          t.tocsin.deps.storage.db.selectFrom('deliveries').select(['recipient_address', 'created_at']).where('kind', '=', 'immediate').execute();
 
-      const res = await t.call('POST', '/api/v1/tenants/fast/alerts', {
-        alerts: [
-          { severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'not Fatal' },
-          { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'robot 7 is offline' },
-        ],
-      });
-      expect(res.statusCode).toBe(202);
-      await vi.waitFor(async () => expect(await immediate()).toHaveLength(1), { timeout: 2_000, interval: 5 });
-      expect(clock.now()).toBe(T0);
-      expect(await immediate()).toEqual([{ recipient_address: 'di@example.com', created_at: T0 }]);
+        const res = await t.call('POST', '/api/v1/tenants/fast/alerts', {
+          alerts: [
+            { severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'not Fatal' },
+            { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'robot 7 is offline' },
+          ],
+        });
+        expect(res.statusCode).toBe(202);
+        await vi.waitFor(async () => expect(await immediate()).toHaveLength(1), { timeout: 2_000, interval: 5 });
+        expect(clock.now()).toBe(T0);
+        expect(await immediate()).toEqual([{ recipient_address: 'di@example.com', created_at: T0 }]);
 
-      // The decision marked the alert decided: a sweep long after finds nothing to decide again.
-      clock.advance(DEFAULT_IMMEDIATE_SETTINGS.sweepGraceMs + 1_000);
-      const storage = t.tocsin.deps.storage;
-      expect(await storage.db.selectFrom('undecided_fatal_alerts').selectAll().execute()).toEqual([]);
-      await new ImmediateDecider({ storage, clock, logger: pino({ level: 'silent' }), settingsOf }).sweep();
-      expect(await immediate()).toHaveLength(1);
-    } finally {
-      await t.close();
-    }
-  });
+        // The decision marked the alert decided: a sweep long after finds nothing to decide again.
+        clock.advance(DEFAULT_IMMEDIATE_SETTINGS.sweepGraceMs + 1_000);
+        const storage = t.tocsin.deps.storage;
+        expect(await storage.db.selectFrom('undecided_fatal_alerts').selectAll().execute()).toEqual([]);
+        await new ImmediateDecider({ storage, clock, logger: pino({ level: 'silent' }), settingsOf }).sweep();
+        expect(await immediate()).toHaveLength(1);
+      } finally {
+        await t.close();
+      }
+    },
+  );
 
   it('decides nothing for the alert ids of another tenant', async () => {
     const clock = new FakeClock(T0);
@@ -50,7 +54,12 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
       await t.tenantWithUser('own', ['Alerts Viewer']);
       const other = await t.tenantWithUser('other', ['Alerts Viewer']);
       await t.call('PUT', `/api/v1/tenants/other/users/${other.userId}/alert-preferences`, { email: { fatalImmediately: true } });
-      const res = await t.call('POST', '/api/v1/tenants/own/alerts', { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'x' });
+      const res = await t.call('POST', '/api/v1/tenants/own/alerts', {
+        severity: 'Fatal',
+        component: 'Robots',
+        event: 'Robot.StatusChanged.Offline',
+        message: 'x',
+      });
       const decider = new ImmediateDecider({ storage: t.tocsin.deps.storage, clock, logger: pino({ level: 'silent' }), settingsOf });
       expect(await decider.decide({ tenantId: other.tenantId, alertIds: res.json().ids })).toBe(0);
     } finally {
@@ -66,7 +75,12 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
       await t.call('PUT', `/api/v1/tenants/flood/users/${viewer.userId}/alert-preferences`, { email: { fatalImmediately: true } });
       const ids: string[] = [];
       for (let i = 0; i < 5; i += 1) {
-        const res = await t.call('POST', '/api/v1/tenants/flood/alerts', { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: `robot ${i}` });
+        const res = await t.call('POST', '/api/v1/tenants/flood/alerts', {
+          severity: 'Fatal',
+          component: 'Robots',
+          event: 'Robot.StatusChanged.Offline',
+          message: `robot ${i}`,
+        });
         ids.push(...res.json().ids);
       }
       const decider = new ImmediateDecider({ storage: t.tocsin.deps.storage, clock, logger: pino({ level: 'silent' }), settingsOf });
@@ -96,7 +110,24 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
     const viewer = await t.tenantWithUser('crash', ['Alerts Viewer']);
     // Stored as ingestion stores them, but no decider hears of them: a process that died between the commit and the decision.
     const crash = (message: string) =>
-      insertAlerts(storage.db, viewer.tenantId, [{ severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message, data: null, source: null, folder: null, dedupKey: null, occurredAt: undefined }], clock.now());
+      insertAlerts(
+        storage.db,
+        viewer.tenantId,
+        [
+          {
+            severity: 'Fatal',
+            component: 'Robots',
+            event: 'Robot.StatusChanged.Offline',
+            message,
+            data: null,
+            source: null,
+            folder: null,
+            dedupKey: null,
+            occurredAt: undefined,
+          },
+        ],
+        clock.now(),
+      );
     const decider = new ImmediateDecider({ storage, clock, logger, settingsOf, settings: { sweepIntervalMs: 10 } });
     try {
       await t.call('PUT', `/api/v1/tenants/crash/users/${viewer.userId}/alert-preferences`, { email: { fatalImmediately: true } });
@@ -153,8 +184,18 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
       const viewer = await t.tenantWithUser('remote', ['Alerts Viewer']);
       await t.enableAlertEmails('remote');
       await t.call('PUT', `/api/v1/tenants/remote/users/${viewer.userId}/alert-preferences`, { email: { fatalImmediately: true } });
-      await t.call('POST', '/api/v1/tenants/remote/alerts', { severity: 'Info', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'no email' });
-      const res = await t.call('POST', '/api/v1/tenants/remote/alerts', { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'x' });
+      await t.call('POST', '/api/v1/tenants/remote/alerts', {
+        severity: 'Info',
+        component: 'Robots',
+        event: 'Robot.StatusChanged.Offline',
+        message: 'no email',
+      });
+      const res = await t.call('POST', '/api/v1/tenants/remote/alerts', {
+        severity: 'Fatal',
+        component: 'Robots',
+        event: 'Robot.StatusChanged.Offline',
+        message: 'x',
+      });
       expect(res.statusCode).toBe(202);
       await vi.waitFor(() => expect(rings).toBe(1), { timeout: 2_000, interval: 5 });
     } finally {

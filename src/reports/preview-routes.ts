@@ -41,9 +41,7 @@ export const previewRoutes: RouteModule = (app, { config, clock }) => {
     async (request, reply) => {
       const tenant = tenantOf(request);
       const query = request.query;
-      const tenantLanguage = (LANGUAGES as readonly string[]).includes(tenant.language)
-        ? (tenant.language as Language)
-        : DEFAULT_LANGUAGE;
+      const tenantLanguage = (LANGUAGES as readonly string[]).includes(tenant.language) ? (tenant.language as Language) : DEFAULT_LANGUAGE;
       const email = renderSample(query.kind, {
         tenant: { name: tenant.name, displayName: tenant.display_name, timeZone: tenant.time_zone },
         language: query.language ?? tenantLanguage,

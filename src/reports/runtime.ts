@@ -44,9 +44,9 @@ export function composersFor(
  * startReportScheduler starts the loop that decides the alert emails (in a worker or all-in-one
  * process), reading each tenant's mail settings, and rings the outbox doorbell when it queued mail.
  */
-export function startReportScheduler(
-  deps: ReportRuntimeDeps & { readonly doorbell?: { ring(): void }; readonly registry?: Registry },
-): { stop(): Promise<void> } {
+export function startReportScheduler(deps: ReportRuntimeDeps & { readonly doorbell?: { ring(): void }; readonly registry?: Registry }): {
+  stop(): Promise<void>;
+} {
   const scheduler = new ReportScheduler({
     storage: deps.storage,
     clock: deps.clock,

@@ -37,7 +37,12 @@ export async function prepareSchedule(db: Db, latestSummaryDue: number): Promise
       .insertInto('report_schedule')
       .columns(['tenant_id', 'kind', 'due_at'])
       // `where 1 = 1` tells SQLite's parser that `on conflict` belongs to the insert, not to a join.
-      .expression(db.selectFrom('tenants').select(['id', sql.lit(kind).as('kind'), sql.lit(0).as('due_at')]).where(sql<boolean>`1 = 1`))
+      .expression(
+        db
+          .selectFrom('tenants')
+          .select(['id', sql.lit(kind).as('kind'), sql.lit(0).as('due_at')])
+          .where(sql<boolean>`1 = 1`),
+      )
       .onConflict((oc) => oc.columns(['tenant_id', 'kind']).doNothing())
       .execute();
   }

@@ -120,7 +120,7 @@ describeEachDialect('report scheduler', (dialect) => {
     expect(rows.every((r) => r.recipient_address === 'di@example.com')).toBe(true);
   });
 
-  it('decides the daily report at the tenant\'s report time, over every subscribed severity, once', async () => {
+  it("decides the daily report at the tenant's report time, over every subscribed severity, once", async () => {
     // The clock went past 10:00 in Paris on 28 March (09:00 UTC) during the tests above.
     const first = await deliveries('daily');
     expect(first.map((r) => r.recipient_address)).toEqual(['ana@example.com', 'bo@example.com', 'di@example.com']);
@@ -153,7 +153,7 @@ describeEachDialect('report scheduler', (dialect) => {
     }
   });
 
-  it('decides windows but queues nothing while the tenant\'s alerts email is off', async () => {
+  it("decides windows but queues nothing while the tenant's alerts email is off", async () => {
     settings = { ...settings, alertsEmailEnabled: false };
     // The app also decides a Fatal alert's immediate email at commit, from the stored settings.
     expect((await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: false })).statusCode).toBe(200);
@@ -206,8 +206,18 @@ describeEachDialect('decided windows history', (dialect) => {
     try {
       const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'history' })).json().id;
       const db = t.tocsin.deps.storage.db;
-      const row = (start: number) => ({ tenant_id: tenantId, kind: 'summary', window_start: start, window_end: start + INTERVAL, deliveries: 0, decided_at: start + INTERVAL });
-      await db.insertInto('report_windows').values([row(0), row(INTERVAL), row(40 * 24 * 3_600_000)]).execute();
+      const row = (start: number) => ({
+        tenant_id: tenantId,
+        kind: 'summary',
+        window_start: start,
+        window_end: start + INTERVAL,
+        deliveries: 0,
+        decided_at: start + INTERVAL,
+      });
+      await db
+        .insertInto('report_windows')
+        .values([row(0), row(INTERVAL), row(40 * 24 * 3_600_000)])
+        .execute();
       expect(await purgeDecidedWindows(db, 30 * 24 * 3_600_000)).toBe(2);
       expect(await lastWindowEnd(db, tenantId, 'summary')).toBe(40 * 24 * 3_600_000 + INTERVAL);
     } finally {
@@ -253,7 +263,13 @@ describeEachDialect('report schedule across tenants', (dialect) => {
     // 08:00:30 UTC is 09:00:30 in Paris: the 10:00 report is an hour away.
     clock.set(T0);
     const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'moved', timeZone: 'Europe/Paris' })).json().id;
-    const scheduler = new ReportScheduler({ storage: t.tocsin.deps.storage, clock, logger: silent, settingsOf: getMailSettings, settings: { summaryIntervalMs: INTERVAL } });
+    const scheduler = new ReportScheduler({
+      storage: t.tocsin.deps.storage,
+      clock,
+      logger: silent,
+      settingsOf: getMailSettings,
+      settings: { summaryIntervalMs: INTERVAL },
+    });
     await scheduler.tick();
     clock.advance(20 * MINUTE);
     await t.call('PUT', '/api/v1/tenants/moved/settings/mail', { dailyReportTime: '09:15' });
@@ -272,7 +288,17 @@ describeEachDialect('report schedule across tenants', (dialect) => {
       clock.advance(INTERVAL);
       // An Error alert in every tenant's window, so that each window gets a decision of its own (and reads the settings).
       const tenants = await t.tocsin.deps.storage.db.selectFrom('tenants').select('id').execute();
-      const error = { severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'x', data: null, source: null, folder: null, dedupKey: null, occurredAt: undefined } as const;
+      const error = {
+        severity: 'Error',
+        component: 'Jobs',
+        event: 'Process.JobExecution.Faulted',
+        message: 'x',
+        data: null,
+        source: null,
+        folder: null,
+        dedupKey: null,
+        occurredAt: undefined,
+      } as const;
       const windowEnd = Math.floor((clock.now() - 1_000) / INTERVAL) * INTERVAL;
       for (const { id } of tenants) await insertAlerts(t.tocsin.deps.storage.db, id, [error], windowEnd - 1_000);
       const seen = [new Map<string, number>(), new Map<string, number>()];

@@ -162,7 +162,11 @@ export class ReportScheduler {
     const s = this.settings;
     // Windows are judged as of `settled`, so every alert created inside one has committed.
     const settled = now - s.settleMs;
-    const lastEnds = await lastWindowEnds(db, tenants.map((t) => t.id), 'summary');
+    const lastEnds = await lastWindowEnds(
+      db,
+      tenants.map((t) => t.id),
+      'summary',
+    );
     const due = tenants.flatMap((tenant) => {
       const window = dueSummaryWindow(settled, s.summaryIntervalMs, lastEnds.get(tenant.id), tenant.createdAt);
       return window ? [{ tenant, window }] : [];
@@ -170,11 +174,23 @@ export class ReportScheduler {
     // Windows are aligned on the clock, so most tenants share one (a first or catch-up window differs).
     const busy = new Set<string>();
     for (const group of multiMap(due.map((d) => [`${d.window.start}-${d.window.end}`, d] as const)).values()) {
-      const ids = await tenantsWithAlerts(db, group.map((d) => d.tenant.id), group[0]!.window, 'Error');
+      const ids = await tenantsWithAlerts(
+        db,
+        group.map((d) => d.tenant.id),
+        group[0]!.window,
+        'Error',
+      );
       for (const id of ids) busy.add(id);
     }
     const empty = due.filter((d) => !busy.has(d.tenant.id));
-    const recorded = new Set(await recordEmptyWindows(db, 'summary', empty.map((d) => ({ tenantId: d.tenant.id, window: d.window })), clock.now()));
+    const recorded = new Set(
+      await recordEmptyWindows(
+        db,
+        'summary',
+        empty.map((d) => ({ tenantId: d.tenant.id, window: d.window })),
+        clock.now(),
+      ),
+    );
     for (const d of empty) if (recorded.has(d.tenant.id)) this.#deps.metrics?.decided('summary', d.window.end, clock.now(), 0);
     if (recorded.size > 0) this.#deps.logger.debug({ windows: recorded.size }, 'empty summary windows recorded');
     let queued = 0;
@@ -193,7 +209,13 @@ export class ReportScheduler {
       },
     );
     const nextDue = (Math.floor(settled / s.summaryIntervalMs) + 1) * s.summaryIntervalMs + s.settleMs;
-    await rescheduleReports(db, 'summary', tenants.flatMap((t) => (failed.has(t.id) ? [] : [t.id])), lease, nextDue);
+    await rescheduleReports(
+      db,
+      'summary',
+      tenants.flatMap((t) => (failed.has(t.id) ? [] : [t.id])),
+      lease,
+      nextDue,
+    );
     return queued;
   }
 
@@ -206,7 +228,11 @@ export class ReportScheduler {
     const { storage, clock, settingsOf } = this.#deps;
     const db = storage.db;
     const settled = now - this.settings.settleMs;
-    const lastEnds = await lastWindowEnds(db, tenants.map((t) => t.id), 'daily');
+    const lastEnds = await lastWindowEnds(
+      db,
+      tenants.map((t) => t.id),
+      'daily',
+    );
     const next: (readonly [number, string])[] = [];
     let queued = 0;
     await forEachConcurrently(tenants, this.settings.concurrency, async (tenant) => {

@@ -64,7 +64,24 @@ describeEachDialect('report scheduler over three days of a fake clock', (dialect
       clock.advance(step);
       if (next() < 0.3) {
         const tenant = tenants[Math.floor(next() * tenants.length)]!;
-        await insertAlerts(db, tenant.id, [{ severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: `at ${clock.now()}`, data: null, source: null, folder: null, dedupKey: null, occurredAt: undefined }], clock.now());
+        await insertAlerts(
+          db,
+          tenant.id,
+          [
+            {
+              severity: 'Error',
+              component: 'Jobs',
+              event: 'Process.JobExecution.Faulted',
+              message: `at ${clock.now()}`,
+              data: null,
+              source: null,
+              folder: null,
+              dedupKey: null,
+              occurredAt: undefined,
+            },
+          ],
+          clock.now(),
+        );
         raised.push({ tenantId: tenant.id, at: clock.now() });
       }
       if (tick % 40 === 39) scheduler = newScheduler(); // a restart every few hours
@@ -77,7 +94,12 @@ describeEachDialect('report scheduler over three days of a fake clock', (dialect
       for (let i = 1; i < summaries.length; i++) expect(summaries[i]!.window_start).toBe(summaries[i - 1]!.window_end);
       for (const w of windows) expect(w.decided_at - w.window_end).toBeLessThanOrEqual(maxStep + 1_000);
 
-      const mailed = await db.selectFrom('deliveries').select(['window_start', 'window_end']).where('tenant_id', '=', tenant.id).where('kind', '=', 'summary').execute();
+      const mailed = await db
+        .selectFrom('deliveries')
+        .select(['window_start', 'window_end'])
+        .where('tenant_id', '=', tenant.id)
+        .where('kind', '=', 'summary')
+        .execute();
       expect(new Set(mailed.map((m) => m.window_start)).size).toBe(mailed.length);
       const lastEnd = summaries[summaries.length - 1]!.window_end;
       for (const alert of raised.filter((a) => a.tenantId === tenant.id && a.at < lastEnd)) {

@@ -26,7 +26,7 @@ describe('summary windows', () => {
     expect(window).toEqual({ start: utc('2026-03-28T23:50:00Z'), end: utc('2026-03-29T01:00:00Z') });
   });
 
-  it('starts a tenant\'s first window at the window of its creation, at most a day back, never before it existed', () => {
+  it("starts a tenant's first window at the window of its creation, at most a day back, never before it existed", () => {
     const created = utc('2026-01-01T00:03:00Z');
     expect(dueSummaryWindow(utc('2026-01-01T00:25:00Z'), tenMinutes, undefined, created)).toEqual({
       start: utc('2026-01-01T00:00:00Z'),
@@ -39,7 +39,7 @@ describe('summary windows', () => {
     expect(dueSummaryWindow(utc('2026-01-01T00:25:00Z'), tenMinutes, undefined, utc('2026-01-01T00:21:00Z'))).toBeUndefined();
   });
 
-  it('honours a short interval such as the tests\' 2 seconds', () => {
+  it("honours a short interval such as the tests' 2 seconds", () => {
     expect(dueSummaryWindow(7_500, 2_000, 4_000, 0)).toEqual({ start: 4_000, end: 6_000 });
   });
 });

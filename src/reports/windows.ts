@@ -62,13 +62,7 @@ export function dailyWindowEndingOn(date: DateTime, time: ReportTime, zone: stri
  * latest not after now. After downtime only that latest report goes out (a missed report once,
  * not one per missed day); nothing is due once it was decided, nor before `notBefore`.
  */
-export function dueDailyWindow(
-  now: number,
-  time: ReportTime,
-  zone: string,
-  lastEnd: number | undefined,
-  notBefore: number,
-): Window | undefined {
+export function dueDailyWindow(now: number, time: ReportTime, zone: string, lastEnd: number | undefined, notBefore: number): Window | undefined {
   const today = DateTime.fromMillis(now, { zone }).startOf('day');
   let window = dailyWindowEndingOn(today, time, zone);
   if (window.end > now) window = dailyWindowEndingOn(today.minus({ days: 1 }), time, zone);

@@ -4,7 +4,24 @@ import { REFUSED_HOST_MESSAGE, RefusedHostError, checkSavedSmtpHost, checkSmtpHo
 describe('private SMTP host guard', () => {
   it('tells public addresses from loopback, private, link-local, CGNAT, ULA, mapped and metadata ones', () => {
     for (const ip of ['93.184.215.14', '8.8.8.8', '2606:4700::1111']) expect(isPublicAddress(ip), ip).toBe(true);
-    for (const ip of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:a00:1', '64:ff9b::7f00:1', '224.0.0.1', 'not an ip']) {
+    for (const ip of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.16.5.4',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '::1',
+      '::',
+      'fd00::1',
+      'fe80::1',
+      '::ffff:127.0.0.1',
+      '::ffff:a00:1',
+      '64:ff9b::7f00:1',
+      '224.0.0.1',
+      'not an ip',
+    ]) {
       expect(isPublicAddress(ip), ip).toBe(false);
     }
   });
@@ -23,7 +40,9 @@ describe('private SMTP host guard', () => {
       expect(err).toBeInstanceOf(RefusedHostError);
       expect((err as Error).message).toBe(REFUSED_HOST_MESSAGE);
     }
-    const temporary = await checkSmtpHost('x.example.com', 25, async () => Promise.reject(Object.assign(new Error('x'), { code: 'EAI_AGAIN' }))).catch((e: unknown) => e);
+    const temporary = await checkSmtpHost('x.example.com', 25, async () => Promise.reject(Object.assign(new Error('x'), { code: 'EAI_AGAIN' }))).catch(
+      (e: unknown) => e,
+    );
     expect(temporary).toMatchObject({ retryable: true });
   });
 

@@ -6,8 +6,7 @@ import { StageError } from '../shared/stage-error.js';
 export const GUARDED_PORTS: readonly number[] = [25, 465, 587, 2525];
 
 /** REFUSED_HOST_MESSAGE is the one answer for every refused host, so refusals reveal nothing about the network. */
-export const REFUSED_HOST_MESSAGE =
-  'This SMTP server cannot be used: give a public host name or address, on port 25, 465, 587 or 2525.';
+export const REFUSED_HOST_MESSAGE = 'This SMTP server cannot be used: give a public host name or address, on port 25, 465, 587 or 2525.';
 
 const NON_PUBLIC = new net.BlockList();
 for (const [network, prefix] of [

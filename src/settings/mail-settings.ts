@@ -114,9 +114,7 @@ export function showMailSettings(settings: TenantMailSettings): MailSettingsView
   return {
     alertsEmailEnabled: settings.alertsEmailEnabled,
     useCustom: settings.useCustom,
-    custom: settings.custom
-      ? showSmtp(settings.custom, { passwordSet: settings.passwordSet, accessTokenSet: settings.accessTokenSet })
-      : null,
+    custom: settings.custom ? showSmtp(settings.custom, { passwordSet: settings.passwordSet, accessTokenSet: settings.accessTokenSet }) : null,
     dailyReportTime: settings.dailyReportTime,
     sendEmptyDailyReport: settings.sendEmptyDailyReport,
     fallbackToDefault: settings.fallbackToDefault,
@@ -150,21 +148,15 @@ function mergeOrExplain(prefix: string, stored: StoredSmtp | null, secrets: Smtp
  * secrets the input keeps are decrypted; one that no longer decrypts (the secret key changed) is a
  * 400 asking for it again rather than a failure.
  */
-export async function mergeOverCustom(
-  db: Db,
-  secretBox: SecretBox,
-  tenantId: string,
-  prefix: string,
-  stored: StoredSmtp | null,
-  input: SmtpSettingsInput,
-) {
+export async function mergeOverCustom(db: Db, secretBox: SecretBox, tenantId: string, prefix: string, stored: StoredSmtp | null, input: SmtpSettingsInput) {
   const row = await readRow(db, tenantId);
   const kept = (field: 'password' | 'accessToken', sealed: string | null | undefined): string | null => {
     if (input[field] !== undefined || !sealed) return null;
     try {
       return secretBox.open(sealed, secretOwner[field](tenantId));
     } catch (err) {
-      if (err instanceof SecretDecryptError) throw fieldError(`${prefix}${field}`, 'the stored value no longer decrypts (the secret key changed): enter it again');
+      if (err instanceof SecretDecryptError)
+        throw fieldError(`${prefix}${field}`, 'the stored value no longer decrypts (the secret key changed): enter it again');
       throw err;
     }
   };
@@ -211,8 +203,7 @@ export async function saveMailSettings(
     custom = merged.smtp;
     sealed = {
       password: merged.secrets.password === null ? null : secretBox.seal(merged.secrets.password, secretOwner.password(tenantId)),
-      accessToken:
-        merged.secrets.accessToken === null ? null : secretBox.seal(merged.secrets.accessToken, secretOwner.accessToken(tenantId)),
+      accessToken: merged.secrets.accessToken === null ? null : secretBox.seal(merged.secrets.accessToken, secretOwner.accessToken(tenantId)),
     };
   }
   const useCustom = input.useCustom ?? current.useCustom;
@@ -276,7 +267,10 @@ export async function getSystemSmtp(db: Db, secretBox: SecretBox, startup: UrlSm
     smtp: parseStoredSmtp(saved.smtp)!,
     // A secret sealed under another key reads as unset: the host admin sees passwordSet false and
     // enters it again, and sends fail at AUTH in the delivery log meanwhile.
-    secrets: { password: openOrNull(secretBox, saved.password, systemOwner.password), accessToken: openOrNull(secretBox, saved.accessToken, systemOwner.accessToken) },
+    secrets: {
+      password: openOrNull(secretBox, saved.password, systemOwner.password),
+      accessToken: openOrNull(secretBox, saved.accessToken, systemOwner.accessToken),
+    },
     source: 'saved',
   };
 }
@@ -290,13 +284,7 @@ export function showSystemSmtp(system: SystemSmtp): SmtpSettingsView & { source:
 }
 
 /** saveSystemSmtp merges a host admin's PUT over the system settings in force and stores them sealed. */
-export async function saveSystemSmtp(
-  db: Db,
-  secretBox: SecretBox,
-  startup: UrlSmtp,
-  input: SmtpSettingsInput,
-  clock: Clock,
-): Promise<SystemSmtp> {
+export async function saveSystemSmtp(db: Db, secretBox: SecretBox, startup: UrlSmtp, input: SmtpSettingsInput, clock: Clock): Promise<SystemSmtp> {
   const current = await getSystemSmtp(db, secretBox, startup);
   const merged = mergeOrExplain('', current.smtp, current.secrets, input);
   const value = JSON.stringify({

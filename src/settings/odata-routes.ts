@@ -6,23 +6,14 @@ import type { AppDeps, TocsinApp } from '../http/context.js';
 import { badRequest, fieldError } from '../http/problem.js';
 import { isEmailAddress, isTimeZone } from '../shared/validation.js';
 import { getMailSettings, saveMailSettings } from './mail-settings.js';
-import {
-  type OrchestratorSmtpModel,
-  bulkUpdate,
-  inOrchestratorTerms,
-  settingDtos,
-  settingKeyOf,
-  smtpInputFromModel,
-} from './orchestrator-settings.js';
+import { type OrchestratorSmtpModel, bulkUpdate, inOrchestratorTerms, settingDtos, settingKeyOf, smtpInputFromModel } from './orchestrator-settings.js';
 import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.js';
 
 const ACTIONS = '/odata/Settings/UiPath.Server.Configuration.OData';
 
 // Orchestrator binds JSON case-insensitively, so bodies are read with lower-cased keys.
 const updateBulkBody = z.object({
-  settings: z
-    .array(z.object({ name: z.string().min(1).max(128), value: z.unknown() }).passthrough())
-    .max(200),
+  settings: z.array(z.object({ name: z.string().min(1).max(128), value: z.unknown() }).passthrough()).max(200),
 });
 const verifyBody = z.object({
   sendto: z.string().max(254).optional(),
@@ -55,7 +46,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown, lowerItems = false): 
   const lowered = lowerCaseKeys(body) as Record<string, unknown> | unknown;
   const value =
     lowerItems && typeof lowered === 'object' && lowered !== null && Array.isArray((lowered as { settings?: unknown }).settings)
-      ? { ...lowered, settings: ((lowered as { settings: unknown[] }).settings).map(lowerCaseKeys) }
+      ? { ...lowered, settings: (lowered as { settings: unknown[] }).settings.map(lowerCaseKeys) }
       : lowered;
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
@@ -118,8 +109,10 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
       if (body.sendto !== undefined && !isEmailAddress(body.sendto.trim())) throw fieldError('sendTo', 'must be an email address');
       beforeTest(tenant.id);
       const recipient = await testMailRecipient(deps, request, tenant, body.sendto?.trim());
-      const result = await inOrchestratorTerms('settings.', (field) => `smtpSettingModel.${MODEL_NAMES[field]}`, () =>
-        sendTestMail(testMail, { ...recipient, settings: input }),
+      const result = await inOrchestratorTerms(
+        'settings.',
+        (field) => `smtpSettingModel.${MODEL_NAMES[field]}`,
+        () => sendTestMail(testMail, { ...recipient, settings: input }),
       );
       if (!result.ok) throw badRequest(`${result.stage}: ${result.message}`, [{ path: STAGE_FIELD[result.stage], message: result.message }]);
       return reply.status(200).send();

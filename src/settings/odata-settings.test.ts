@@ -17,8 +17,16 @@ describe('Orchestrator setting keys', () => {
         sendEmptyDailyReport: false,
         fallbackToDefault: false,
         custom: {
-          host: 'smtp.example.com', port: 587, security: 'starttls', domain: 'CORP', username: 'robot', authMethod: 'auto',
-          fromAddress: 'a@example.com', fromDisplayName: 'Orchestrator Administrator', timeoutMs: 30_000, allowPlaintextAuth: false,
+          host: 'smtp.example.com',
+          port: 587,
+          security: 'starttls',
+          domain: 'CORP',
+          username: 'robot',
+          authMethod: 'auto',
+          fromAddress: 'a@example.com',
+          fromDisplayName: 'Orchestrator Administrator',
+          timeoutMs: 30_000,
+          allowPlaintextAuth: false,
         },
         passwordSet: true,
         accessTokenSet: false,
@@ -50,7 +58,10 @@ describe('Orchestrator setting keys', () => {
       { name: 'Abp.Localization.DefaultLanguageName', value: 'fr' },
     ]);
     expect(ok).toEqual({ mail: { alertsEmailEnabled: false, useCustom: true, custom: { port: 465, enableSsl: true } }, errors: [] });
-    const bad = bulkUpdate([{ name: 'Abp.Net.Mail.Smtp.Port', value: 'abc' }, { name: 'Alerts.Email.Enabled', value: 'yes' }]);
+    const bad = bulkUpdate([
+      { name: 'Abp.Net.Mail.Smtp.Port', value: 'abc' },
+      { name: 'Alerts.Email.Enabled', value: 'yes' },
+    ]);
     expect(bad.errors.map((e) => e.path).sort()).toEqual(['Abp.Net.Mail.Smtp.Port', 'Alerts.Email.Enabled']);
   });
 });
@@ -80,7 +91,14 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     const bulk = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings }, token);
     expect(bulk.statusCode).toBe(400);
     expect(bulk.json().errors).toEqual([{ path: 'Abp.Net.Mail.Smtp.UserName', message: expect.stringContaining('allowPlaintextAuth') }]);
-    const model = { Host: '127.0.0.1', Port: server.port, UserName: 'robot', Password: PASSWORD, EnableSsl: false, DefaultFromAddress: 'robot@orch.example.com' };
+    const model = {
+      Host: '127.0.0.1',
+      Port: server.port,
+      UserName: 'robot',
+      Password: PASSWORD,
+      EnableSsl: false,
+      DefaultFromAddress: 'robot@orch.example.com',
+    };
     const verify = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'ops@orch.example.com', smtpSettingModel: model }, token);
     expect(verify.statusCode).toBe(400);
     expect(verify.json().errors[0].path).toBe('smtpSettingModel.UserName');

@@ -80,11 +80,7 @@ const MODEL_FIELDS: Record<keyof OrchestratorSmtpModel, keyof SmtpSettingsInput>
  * (`custom.username`) and renames those fields as Orchestrator's form names them, through `nameOf`;
  * a field Orchestrator has no name for (`allowPlaintextAuth`) keeps its Tocsin name.
  */
-export async function inOrchestratorTerms<T>(
-  prefix: string,
-  nameOf: (field: keyof OrchestratorSmtpModel) => string,
-  run: () => Promise<T>,
-): Promise<T> {
+export async function inOrchestratorTerms<T>(prefix: string, nameOf: (field: keyof OrchestratorSmtpModel) => string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {

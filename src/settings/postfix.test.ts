@@ -48,7 +48,14 @@ describe.skipIf(!available)('Test Mail Settings through a real Postfix', () => {
     await t.tenantWithUser('postfix');
     const res = await t.call('POST', '/api/v1/tenants/postfix/settings/mail/test', {
       sendTo: 'root@localhost.localdomain',
-      settings: { host: '127.0.0.1', port: 25, security: 'none', authMethod: 'none', fromAddress: 'tocsin@localhost.localdomain', fromDisplayName: 'Tocsin CI' },
+      settings: {
+        host: '127.0.0.1',
+        port: 25,
+        security: 'none',
+        authMethod: 'none',
+        fromAddress: 'tocsin@localhost.localdomain',
+        fromDisplayName: 'Tocsin CI',
+      },
     });
     const body = res.json<{ ok: boolean; messageId: string; transcript: string[] }>();
     expect(body, JSON.stringify(body)).toMatchObject({ ok: true });

@@ -53,10 +53,8 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     }
   };
 
-  app.get(
-    '/api/v1/tenants/:tenant/settings/mail',
-    { config: { permission: 'Settings.View' }, schema: { params: tenantParams } },
-    async (request) => showMailSettings(await getMailSettings(db, tenantOf(request).id)),
+  app.get('/api/v1/tenants/:tenant/settings/mail', { config: { permission: 'Settings.View' }, schema: { params: tenantParams } }, async (request) =>
+    showMailSettings(await getMailSettings(db, tenantOf(request).id)),
   );
   app.put(
     '/api/v1/tenants/:tenant/settings/mail',
@@ -75,7 +73,7 @@ export const settingsRoutes: RouteModule = (app, deps) => {
       schema: {
         params: tenantParams,
         description:
-          'Whether the tenant\'s alert emails get through, from what its deliveries met: `failing` after a permanent refusal, transient failures for more than 15 minutes, or an open circuit breaker; `ok` again once an email is delivered. `since` is when the state began; `lastCode` and `lastError` are the server\'s last reply while failing.',
+          "Whether the tenant's alert emails get through, from what its deliveries met: `failing` after a permanent refusal, transient failures for more than 15 minutes, or an open circuit breaker; `ok` again once an email is delivered. `since` is when the state began; `lastCode` and `lastError` are the server's last reply while failing.",
         response: { 200: mailHealthAnswer },
       },
     },
@@ -100,9 +98,7 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     },
   );
 
-  app.get('/api/v1/system/mail-settings', { config: { access: 'host' } }, async () =>
-    showSystemSmtp(await getSystemSmtp(db, secretBox, deps.systemSmtp)),
-  );
+  app.get('/api/v1/system/mail-settings', { config: { access: 'host' } }, async () => showSystemSmtp(await getSystemSmtp(db, secretBox, deps.systemSmtp)));
   app.put('/api/v1/system/mail-settings', { config: { access: 'host' }, schema: { body: smtpSettingsInput } }, async (request) =>
     showSystemSmtp(await saveSystemSmtp(db, secretBox, deps.systemSmtp, request.body, clock)),
   );

@@ -54,11 +54,25 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     const { tenantId } = await t.tenantWithUser('mail-a');
     const res = await call('GET', '/api/v1/tenants/mail-a/settings/mail');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ alertsEmailEnabled: false, useCustom: false, custom: null, dailyReportTime: '10:00', sendEmptyDailyReport: false, fallbackToDefault: false });
+    expect(res.json()).toEqual({
+      alertsEmailEnabled: false,
+      useCustom: false,
+      custom: null,
+      dailyReportTime: '10:00',
+      sendEmptyDailyReport: false,
+      fallbackToDefault: false,
+    });
     const deps = t.tocsin.deps;
     await expect(resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, CONTEXT)).rejects.toMatchObject({ reason: 'alerts-email-disabled' });
     const enabled = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { alertsEmailEnabled: true });
-    expect(enabled.json()).toEqual({ alertsEmailEnabled: true, useCustom: false, custom: null, dailyReportTime: '10:00', sendEmptyDailyReport: false, fallbackToDefault: false });
+    expect(enabled.json()).toEqual({
+      alertsEmailEnabled: true,
+      useCustom: false,
+      custom: null,
+      dailyReportTime: '10:00',
+      sendEmptyDailyReport: false,
+      fallbackToDefault: false,
+    });
   });
 
   it('saves custom settings, maps Enable SSL, and answers passwordSet but never the password', async () => {
@@ -98,7 +112,11 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     const resolved = await resolveEndpoint(db, t.tocsin.deps.secretBox, tenantId, CONTEXT);
     expect(resolved).toMatchObject({ host: 'smtp.gmail.com', password: PASSWORD, security: 'starttls' });
     // The same ciphertext copied into another tenant's row does not open there.
-    await call('PUT', '/api/v1/tenants/mail-b/settings/mail', { alertsEmailEnabled: true, useCustom: true, custom: { host: 'x.example.com', port: 25, fromAddress: 'a@example.com' } });
+    await call('PUT', '/api/v1/tenants/mail-b/settings/mail', {
+      alertsEmailEnabled: true,
+      useCustom: true,
+      custom: { host: 'x.example.com', port: 25, fromAddress: 'a@example.com' },
+    });
     await db.updateTable('tenant_mail_settings').set({ custom_password: row.custom_password }).where('tenant_id', '=', otherId).execute();
     await expect(resolveEndpoint(db, t.tocsin.deps.secretBox, otherId, CONTEXT)).rejects.toMatchObject({ reason: 'unreadable-secret', retryable: false });
     await call('DELETE', '/api/v1/tenants/mail-b/settings/mail/custom');
@@ -190,7 +208,17 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
 
   it('never sends AUTH in clear through settings saved before allowPlaintextAuth existed', async () => {
     const { tenantId, token } = await t.tenantWithUser('legacy');
-    const legacy = { host: '127.0.0.1', port: server.port, security: 'none', domain: null, username: 'robot', authMethod: 'auto', fromAddress: 'a@legacy.example.com', fromDisplayName: null, timeoutMs: 5_000 };
+    const legacy = {
+      host: '127.0.0.1',
+      port: server.port,
+      security: 'none',
+      domain: null,
+      username: 'robot',
+      authMethod: 'auto',
+      fromAddress: 'a@legacy.example.com',
+      fromDisplayName: null,
+      timeoutMs: 5_000,
+    };
     await t.tocsin.deps.storage.db
       .insertInto('tenant_mail_settings')
       .values({
@@ -369,21 +397,45 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
 
   it('refuses a loopback, private or link-local host when saved, with the same generic message, and saves public ones', async () => {
     const { token } = await t.tenantWithUser('guarded');
-    const generic = (await t.call('POST', '/api/v1/tenants/guarded/settings/mail/test', { sendTo: 'qa@example.com', settings: { host: '10.1.2.3', port: 25, security: 'none', fromAddress: 'a@example.com' } }, token)).json().message;
+    const generic = (
+      await t.call(
+        'POST',
+        '/api/v1/tenants/guarded/settings/mail/test',
+        { sendTo: 'qa@example.com', settings: { host: '10.1.2.3', port: 25, security: 'none', fromAddress: 'a@example.com' } },
+        token,
+      )
+    ).json().message;
     for (const host of ['127.0.0.1', 'localhost', '10.1.2.3', '192.168.0.9', '169.254.169.254', 'fe80::1', 'fd00::1', '::ffff:10.0.0.1']) {
-      const res = await t.call('PUT', '/api/v1/tenants/guarded/settings/mail', { useCustom: true, custom: { host, port: 587, security: 'starttls', fromAddress: 'a@example.com' } }, token);
+      const res = await t.call(
+        'PUT',
+        '/api/v1/tenants/guarded/settings/mail',
+        { useCustom: true, custom: { host, port: 587, security: 'starttls', fromAddress: 'a@example.com' } },
+        token,
+      );
       expect(res.statusCode, host).toBe(400);
       expect(res.json().errors, host).toEqual([{ path: 'custom.host', message: generic }]);
     }
-    const bulk = await t.call('POST', '/odata/Settings/UiPath.Server.Configuration.OData.UpdateBulk', { settings: [
-      { name: 'Abp.Net.Mail.Smtp.Host', value: '172.16.0.1' },
-      { name: 'Abp.Net.Mail.Smtp.Port', value: '25' },
-      { name: 'Abp.Net.Mail.DefaultFromAddress', value: 'a@example.com' },
-    ] }, token);
+    const bulk = await t.call(
+      'POST',
+      '/odata/Settings/UiPath.Server.Configuration.OData.UpdateBulk',
+      {
+        settings: [
+          { name: 'Abp.Net.Mail.Smtp.Host', value: '172.16.0.1' },
+          { name: 'Abp.Net.Mail.Smtp.Port', value: '25' },
+          { name: 'Abp.Net.Mail.DefaultFromAddress', value: 'a@example.com' },
+        ],
+      },
+      token,
+    );
     expect(bulk.json()).toMatchObject({ status: 400, errors: [{ path: 'Abp.Net.Mail.Smtp.Host', message: generic }] });
     expect((await t.call('GET', '/api/v1/tenants/guarded/settings/mail', undefined, token)).json()).toMatchObject({ useCustom: false, custom: null });
     // A public address saves, and keeps its precise diagnostics for when it is tested.
-    const saved = await t.call('PUT', '/api/v1/tenants/guarded/settings/mail', { custom: { host: '93.184.215.14', port: 587, security: 'starttls', fromAddress: 'a@example.com' } }, token);
+    const saved = await t.call(
+      'PUT',
+      '/api/v1/tenants/guarded/settings/mail',
+      { custom: { host: '93.184.215.14', port: 587, security: 'starttls', fromAddress: 'a@example.com' } },
+      token,
+    );
     expect(saved.json().custom).toMatchObject({ host: '93.184.215.14' });
     await t.call('DELETE', '/api/v1/tenants/guarded/settings/mail/custom', undefined, token);
     expect(server.connections()).toBe(0);
@@ -396,7 +448,17 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
     const context = { systemSmtp: urlSmtp(`smtp://127.0.0.1:${server.port}`), allowPrivateHosts: false };
     expect(await resolveEndpoint(deps.storage.db, deps.secretBox, tenantId, context)).toMatchObject({ port: server.port });
     // Saved while private hosts were still allowed (saving one now is refused, see above).
-    const loopback = { host: '127.0.0.1', port: 25, security: 'none', domain: null, username: null, authMethod: 'auto', fromAddress: 'a@example.com', fromDisplayName: null, timeoutMs: 5_000 };
+    const loopback = {
+      host: '127.0.0.1',
+      port: 25,
+      security: 'none',
+      domain: null,
+      username: null,
+      authMethod: 'auto',
+      fromAddress: 'a@example.com',
+      fromDisplayName: null,
+      timeoutMs: 5_000,
+    };
     await deps.storage.db
       .updateTable('tenant_mail_settings')
       .set({ use_custom: 1, custom_smtp: JSON.stringify(loopback) })
@@ -417,7 +479,10 @@ describeEachDialect('alert emails of tenants that existed before they started of
     try {
       const db = storage.db;
       const tenant = (id: string) => ({ id, name: id, display_name: id, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 0 });
-      await db.insertInto('tenants').values([tenant('never-saved'), tenant('saved-off'), tenant('saved-on')]).execute();
+      await db
+        .insertInto('tenants')
+        .values([tenant('never-saved'), tenant('saved-off'), tenant('saved-on')])
+        .execute();
       const saved = (tenantId: string, on: number) => ({
         tenant_id: tenantId,
         alerts_email_enabled: on,
@@ -429,15 +494,25 @@ describeEachDialect('alert emails of tenants that existed before they started of
         custom_access_token: null,
         updated_at: 5,
       });
-      await db.insertInto('tenant_mail_settings').values([saved('saved-off', 0), saved('saved-on', 1)]).execute();
+      await db
+        .insertInto('tenant_mail_settings')
+        .values([saved('saved-off', 0), saved('saved-on', 1)])
+        .execute();
       expect((await getMailSettings(db, 'never-saved')).alertsEmailEnabled).toBe(false);
 
       await keepAlertsEmailOfExistingTenants(db);
 
-      expect(await getMailSettings(db, 'never-saved')).toMatchObject({ alertsEmailEnabled: true, useCustom: false, dailyReportTime: '10:00', sendEmptyDailyReport: false });
+      expect(await getMailSettings(db, 'never-saved')).toMatchObject({
+        alertsEmailEnabled: true,
+        useCustom: false,
+        dailyReportTime: '10:00',
+        sendEmptyDailyReport: false,
+      });
       expect(await getMailSettings(db, 'saved-off')).toMatchObject({ alertsEmailEnabled: false, dailyReportTime: '07:00', sendEmptyDailyReport: true });
       expect(await getMailSettings(db, 'saved-on')).toMatchObject({ alertsEmailEnabled: true, dailyReportTime: '07:00' });
-      expect(await db.selectFrom('tenant_mail_settings').select('updated_at').where('tenant_id', '=', 'saved-off').executeTakeFirst()).toEqual({ updated_at: 5 });
+      expect(await db.selectFrom('tenant_mail_settings').select('updated_at').where('tenant_id', '=', 'saved-off').executeTakeFirst()).toEqual({
+        updated_at: 5,
+      });
     } finally {
       await storage.close();
     }

@@ -6,7 +6,8 @@ const NO_SECRETS = { password: null, accessToken: null };
 describe('SMTP settings', () => {
   it('accepts host names, IDNs and IP addresses, and nothing else', () => {
     for (const ok of ['smtp.gmail.com', 'mail', 'smtp.bücher.example', '192.0.2.1', '2001:db8::1', 'smtp.example.com.']) expect(isHostName(ok), ok).toBe(true);
-    for (const bad of ['', 'bad host', '-x.example.com', 'a..b', 'smtp.example.com:25', `${'a'.repeat(64)}.com`, 'x\r\ny']) expect(isHostName(bad), bad).toBe(false);
+    for (const bad of ['', 'bad host', '-x.example.com', 'a..b', 'smtp.example.com:25', `${'a'.repeat(64)}.com`, 'x\r\ny'])
+      expect(isHostName(bad), bad).toBe(false);
   });
 
   it('maps Enable SSL to implicit TLS on 465 and STARTTLS elsewhere', () => {
@@ -14,7 +15,14 @@ describe('SMTP settings', () => {
   });
 
   it('merges an input over stored values: left out keeps, null clears, secrets likewise', () => {
-    const first = mergeSmtp(null, NO_SECRETS, { host: 'smtp.example.com', port: 587, fromAddress: 'a@example.com', username: 'u', password: 'p', domain: 'CORP' });
+    const first = mergeSmtp(null, NO_SECRETS, {
+      host: 'smtp.example.com',
+      port: 587,
+      fromAddress: 'a@example.com',
+      username: 'u',
+      password: 'p',
+      domain: 'CORP',
+    });
     expect(first.smtp).toMatchObject({ security: 'starttls', authMethod: 'auto', timeoutMs: 30_000, domain: 'CORP' });
     const second = mergeSmtp(first.smtp, first.secrets, { domain: null, port: 25, enableSsl: false, allowPlaintextAuth: true });
     expect(second.smtp).toMatchObject({ host: 'smtp.example.com', port: 25, security: 'none', domain: null, username: 'u', allowPlaintextAuth: true });
@@ -33,7 +41,9 @@ describe('SMTP settings', () => {
     };
     expect(missing(() => mergeSmtp(null, NO_SECRETS, { host: 'h.example.com' }))).toBe('port');
     expect(missing(() => mergeSmtp(null, NO_SECRETS, { host: 'h.example.com', port: 25, fromAddress: 'a@b.example', authMethod: 'plain' }))).toBe('username');
-    expect(missing(() => mergeSmtp(null, NO_SECRETS, { host: 'h.example.com', port: 25, fromAddress: 'a@b.example', authMethod: 'xoauth2', username: 'u' }))).toBe('accessToken');
+    expect(
+      missing(() => mergeSmtp(null, NO_SECRETS, { host: 'h.example.com', port: 25, fromAddress: 'a@b.example', authMethod: 'xoauth2', username: 'u' })),
+    ).toBe('accessToken');
   });
 
   it('refuses credentials over security none, naming the field, unless plaintext AUTH is allowed explicitly', () => {
@@ -68,12 +78,24 @@ describe('SMTP settings', () => {
   it('reads TOCSIN_SMTP_URL: scheme, credentials, from and STARTTLS', () => {
     expect(smtpFromUrl('smtps://user:p%40ss@mail.example.com:465?from=alerts@example.com')).toEqual({
       smtp: {
-        host: 'mail.example.com', port: 465, security: 'tls', domain: null, username: 'user', authMethod: 'auto',
-        fromAddress: 'alerts@example.com', fromDisplayName: 'Tocsin', timeoutMs: 30_000, allowPlaintextAuth: false,
+        host: 'mail.example.com',
+        port: 465,
+        security: 'tls',
+        domain: null,
+        username: 'user',
+        authMethod: 'auto',
+        fromAddress: 'alerts@example.com',
+        fromDisplayName: 'Tocsin',
+        timeoutMs: 30_000,
+        allowPlaintextAuth: false,
       },
       secrets: { password: 'p@ss', accessToken: null },
     });
-    expect(smtpFromUrl('smtp://mail.example.com:587?starttls=true').smtp).toMatchObject({ port: 587, security: 'starttls', fromAddress: 'tocsin@mail.example.com' });
+    expect(smtpFromUrl('smtp://mail.example.com:587?starttls=true').smtp).toMatchObject({
+      port: 587,
+      security: 'starttls',
+      fromAddress: 'tocsin@mail.example.com',
+    });
     expect(smtpFromUrl('smtp://127.0.0.1:2525?from=tocsin@localhost').smtp).toMatchObject({ security: 'none', authMethod: 'auto' });
     expect(() => smtpFromUrl('http://mail.example.com')).toThrow(/smtp/);
     expect(() => smtpFromUrl('smtp://mail.example.com?timeoutMs=soon')).toThrow(/timeoutMs/);

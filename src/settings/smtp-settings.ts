@@ -132,11 +132,7 @@ function pick<T>(input: T | undefined, stored: T): T {
  * stored security stays, or a new server gets TLS (implicit on 465, STARTTLS elsewhere).
  * Throws MergeError naming a required field that is still missing.
  */
-export function mergeSmtp(
-  stored: StoredSmtp | null,
-  secrets: SmtpSecrets,
-  input: SmtpSettingsInput,
-): { smtp: StoredSmtp; secrets: SmtpSecrets } {
+export function mergeSmtp(stored: StoredSmtp | null, secrets: SmtpSecrets, input: SmtpSettingsInput): { smtp: StoredSmtp; secrets: SmtpSecrets } {
   const host = input.host ?? stored?.host;
   const port = input.port ?? stored?.port;
   const fromAddress = input.fromAddress ?? stored?.fromAddress;
@@ -144,8 +140,7 @@ export function mergeSmtp(
   if (port === undefined) throw new MergeError('port', 'is required');
   if (fromAddress === undefined) throw new MergeError('fromAddress', 'is required');
   const security =
-    input.security ??
-    (input.enableSsl !== undefined ? securityFromEnableSsl(input.enableSsl, port) : (stored?.security ?? securityFromEnableSsl(true, port)));
+    input.security ?? (input.enableSsl !== undefined ? securityFromEnableSsl(input.enableSsl, port) : (stored?.security ?? securityFromEnableSsl(true, port)));
   const smtp: StoredSmtp = {
     host,
     port,

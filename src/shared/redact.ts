@@ -42,8 +42,7 @@ export function redactSecrets(value: unknown, depth = 0, seen = new WeakSet<obje
   seen.add(value);
   if (Buffer.isBuffer(value) || value instanceof Date) return value;
   if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1, seen));
-  const copy: Record<string, unknown> =
-    value instanceof Error ? Object.create(Object.getPrototypeOf(value) as object) : {};
+  const copy: Record<string, unknown> = value instanceof Error ? Object.create(Object.getPrototypeOf(value) as object) : {};
   if (value instanceof Error) {
     for (const key of ['name', 'message', 'stack'] as const) {
       Object.defineProperty(copy, key, { value: scrubCredentials(String(value[key] ?? '')), enumerable: false, writable: true });

@@ -35,12 +35,7 @@ export function isEmailAddress(value: string): boolean {
 }
 
 /** emailAddress is a zod schema for one mailbox address. */
-export const emailAddress = z
-  .string()
-  .trim()
-  .min(3)
-  .max(254)
-  .refine(isEmailAddress, 'must be an email address such as ops@example.com');
+export const emailAddress = z.string().trim().min(3).max(254).refine(isEmailAddress, 'must be an email address such as ops@example.com');
 
 /** isTimeZone tells whether the runtime knows an IANA time zone name. */
 export function isTimeZone(value: string): boolean {

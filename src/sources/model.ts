@@ -46,9 +46,7 @@ const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be a 
  * and whether it raises an alert at all (`alert: true` opts a type in that is not alert-worthy by
  * default, such as `queueItem.added`; `alert: false` silences one).
  */
-export const eventOverride = z
-  .object({ severity: severityName.optional(), component: componentName.optional(), alert: z.boolean().optional() })
-  .strict();
+export const eventOverride = z.object({ severity: severityName.optional(), component: componentName.optional(), alert: z.boolean().optional() }).strict();
 
 /** EventOverride is a parsed eventOverride. */
 export type EventOverride = z.infer<typeof eventOverride>;
@@ -62,7 +60,7 @@ const overrides = z.record(z.string().min(1).max(128), eventOverride).refine((r)
  */
 export const mappingInput = z
   .object({
-    events: overrides.optional().describe('Per event type (sender\'s or Tocsin\'s name): {severity?, component?, alert?}'),
+    events: overrides.optional().describe("Per event type (sender's or Tocsin's name): {severity?, component?, alert?}"),
     severityLabel: labelName.optional().describe('alertmanager: the label holding the severity (default severity)'),
     severities: z
       .record(z.string().min(1).max(64), severityName)
@@ -233,7 +231,7 @@ export const sourceView = z.object({
       .object({
         lastPolledAt: z.string().nullable().describe('When the last successful poll ended'),
         nextPollAt: z.string().nullable(),
-        lagSeconds: z.number().nullable().describe('At the last import: from the newest imported alert\'s creation upstream to its import'),
+        lagSeconds: z.number().nullable().describe("At the last import: from the newest imported alert's creation upstream to its import"),
         imported: z.number().describe('Upstream alerts imported so far'),
         consecutiveFailures: z.number().describe('Failed polls in a row (each doubles the wait, capped at 15 minutes; a 429 Retry-After is honoured)'),
         cursor: z.string().describe('CreationTime of the newest upstream alert read; each poll re-reads two minutes before it'),

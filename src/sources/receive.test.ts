@@ -192,13 +192,24 @@ describeEachDialect('receiving from sources', (dialect) => {
         ['Robot.StatusChanged.NotResponding', 'Error'],
         ['Robot.StatusChanged.Offline', 'Fatal'],
       ]);
-      const stopped = await h.orchestrator(source, { Type: 'job.stopped', EventId: 'js-1', Jobs: [{ Id: 1, Key: 'k1', Info: 'Job canceled' }, { Id: 2, Key: 'k2' }] });
+      const stopped = await h.orchestrator(source, {
+        Type: 'job.stopped',
+        EventId: 'js-1',
+        Jobs: [
+          { Id: 1, Key: 'k1', Info: 'Job canceled' },
+          { Id: 2, Key: 'k2' },
+        ],
+      });
       expect(stopped.json().ids).toHaveLength(2);
       const abandoned = await h.orchestrator(source, {
         Type: 'queueItem.transactionAbandoned',
         EventId: 'qa-1',
         Queue: { Id: 1, Name: 'invoices' },
-        QueueItems: [{ Id: 10, Key: 'q10' }, { Id: 11, Key: 'q11' }, { Id: 12, Key: 'q12' }],
+        QueueItems: [
+          { Id: 10, Key: 'q10' },
+          { Id: 11, Key: 'q11' },
+          { Id: 12, Key: 'q12' },
+        ],
       });
       const items = await h.alerts(abandoned.json().ids);
       expect(items).toHaveLength(3);
@@ -251,7 +262,17 @@ describeEachDialect('receiving from sources', (dialect) => {
   describe('alertmanager', () => {
     it('maps each alert: severity from the label, fingerprint as dedupKey, summary as message; resolved is Success for the same key', async () => {
       const source = await h.create('alertmanager');
-      const res = await h.alertmanager(source, amPayload([amAlert(), amAlert({ labels: { alertname: 'DiskFull', severity: 'warning', component: 'robots' }, fingerprint: 'ffff', annotations: { description: 'disk 95%' } })]));
+      const res = await h.alertmanager(
+        source,
+        amPayload([
+          amAlert(),
+          amAlert({
+            labels: { alertname: 'DiskFull', severity: 'warning', component: 'robots' },
+            fingerprint: 'ffff',
+            annotations: { description: 'disk 95%' },
+          }),
+        ]),
+      );
       expect(res.statusCode, res.body).toBe(202);
       const stored = await h.alerts(res.json().ids);
       expect(stored.map((a) => [a.event, a.severity, a.component, a.dedupKey, a.message]).sort()).toEqual([
@@ -274,7 +295,9 @@ describeEachDialect('receiving from sources', (dialect) => {
     });
 
     it('follows the mapping labels and refuses a version other than 4 with a 400 naming it', async () => {
-      const source = await h.create('alertmanager', { mapping: { severityLabel: 'priority', severities: { p1: 'Error' }, componentLabel: 'area', eventLabel: 'rule' } });
+      const source = await h.create('alertmanager', {
+        mapping: { severityLabel: 'priority', severities: { p1: 'Error' }, componentLabel: 'area', eventLabel: 'rule' },
+      });
       const res = await h.alertmanager(source, amPayload([amAlert({ labels: { rule: 'QueueStuck', priority: 'P1', area: 'Queues' } })]));
       expect((await h.alerts(res.json().ids))[0]).toMatchObject({ event: 'QueueStuck', severity: 'Error', component: 'Queues' });
       const v3 = await h.alertmanager(source, { ...amPayload([]), version: '3' });
@@ -291,7 +314,12 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect((await h.alerts(one.json().ids))[0]).toMatchObject({ severity: 'Error', component: 'Jobs', message: 'nightly build failed' });
       const replay = await h.standard(source, { severity: 'Error', component: 'Jobs', message: 'nightly build failed' }, { id: 'msg_1' });
       expect(replay.json().ids).toEqual(one.json().ids);
-      const batch = await h.standard(source, { alerts: [{ severity: 'Warn', component: 'Jobs', message: 'a' }, { severity: 'Info', component: 'Jobs', message: 'b' }] });
+      const batch = await h.standard(source, {
+        alerts: [
+          { severity: 'Warn', component: 'Jobs', message: 'a' },
+          { severity: 'Info', component: 'Jobs', message: 'b' },
+        ],
+      });
       expect(batch.json().ids).toHaveLength(2);
 
       expect((await h.standard(source, { severity: 'Error', component: 'Jobs', message: 'old' }, { at: Date.now() - 6 * 60_000 })).statusCode).toBe(401);
@@ -401,42 +429,89 @@ describeEachDialect('receivers under fuzzing', (dialect) => {
         return out;
       }),
     );
-  const orchestratorBody = fc.constantFrom(...ORCHESTRATOR_TYPES).chain((type) =>
-    shaped({ ...jobFaulted('f'), Type: type, Sessions: [{ State: 'Disconnected' }], Jobs: [{}], QueueItems: [{}], EventData: {} }, ['Type', 'EventId', 'Job', 'Jobs', 'Sessions', 'QueueItem', 'QueueItems', 'Queue', 'EventData', 'Timestamp', 'OrganizationUnitId', 'Reason', 'ProcessSchedule']),
-  );
+  const orchestratorBody = fc
+    .constantFrom(...ORCHESTRATOR_TYPES)
+    .chain((type) =>
+      shaped({ ...jobFaulted('f'), Type: type, Sessions: [{ State: 'Disconnected' }], Jobs: [{}], QueueItems: [{}], EventData: {} }, [
+        'Type',
+        'EventId',
+        'Job',
+        'Jobs',
+        'Sessions',
+        'QueueItem',
+        'QueueItems',
+        'Queue',
+        'EventData',
+        'Timestamp',
+        'OrganizationUnitId',
+        'Reason',
+        'ProcessSchedule',
+      ]),
+    );
   const amBody = shaped(amPayload([amAlert()]), ['version', 'alerts', 'status', 'receiver', 'groupKey']).chain((payload) =>
     fc.oneof(
       fc.constant(payload),
-      fc.array(shaped(amAlert(), ['status', 'labels', 'annotations', 'startsAt', 'endsAt', 'fingerprint']), { maxLength: 3 }).map((alerts) => amPayload(alerts as Record<string, unknown>[])),
+      fc
+        .array(shaped(amAlert(), ['status', 'labels', 'annotations', 'startsAt', 'endsAt', 'fingerprint']), { maxLength: 3 })
+        .map((alerts) => amPayload(alerts as Record<string, unknown>[])),
     ),
   );
-  const webhookBody = shaped({ severity: 'Error', component: 'Jobs', message: 'm', data: { a: 1 }, source: { robot: 'r' }, dedupKey: 'k' }, ['severity', 'component', 'event', 'message', 'data', 'source', 'folder', 'dedupKey', 'occurredAt', 'alerts']);
+  const webhookBody = shaped({ severity: 'Error', component: 'Jobs', message: 'm', data: { a: 1 }, source: { robot: 'r' }, dedupKey: 'k' }, [
+    'severity',
+    'component',
+    'event',
+    'message',
+    'data',
+    'source',
+    'folder',
+    'dedupKey',
+    'occurredAt',
+    'alerts',
+  ]);
 
   const expectWellFormed = (res: LightMyRequestResponse, what: string) => {
     expect(res.statusCode < 500 || res.statusCode === 503, `${what}: ${res.statusCode} ${res.body.slice(0, 300)}`).toBe(true);
     if (res.statusCode !== 202) expect(res.headers['content-type'], what).toContain('application/problem+json');
   };
 
-  it('answers every signed body, and every unsigned one, with 202, a 4xx or 503, never another 5xx', async () => {
-    const orch = await h.create('orchestrator-webhook');
-    const am = await h.create('alertmanager');
-    const wh = await h.create('webhook');
-    await fc.assert(
-      fc.asyncProperty(orchestratorBody, async (body) => expectWellFormed(await h.orchestrator(orch, body as Record<string, unknown>), JSON.stringify(body).slice(0, 200))),
-      { numRuns: RUNS },
-    );
-    await fc.assert(fc.asyncProperty(amBody, async (body) => expectWellFormed(await h.alertmanager(am, body), JSON.stringify(body).slice(0, 200))), { numRuns: RUNS });
-    await fc.assert(fc.asyncProperty(webhookBody, async (body) => expectWellFormed(await h.standard(wh, body), JSON.stringify(body).slice(0, 200))), { numRuns: RUNS });
-    // Raw bytes and headers of any kind, signed or not.
-    const raw = fc.oneof(fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)), fc.string({ maxLength: 200 }));
-    const headers = fc.dictionary(fc.constantFrom('x-uipath-signature', 'authorization', 'webhook-id', 'webhook-timestamp', 'webhook-signature', 'content-type'), fc.string({ maxLength: 80 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')));
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom(orch, am, wh), raw, headers, async (source, payload, extra) => {
-        expectWellFormed(await h.post(source, payload, extra), `raw to ${source.id}`);
-        const signed = typeof payload === 'string' ? payload : payload.toString('latin1');
-        expectWellFormed(await h.post(orch, signed, { 'x-uipath-signature': signOrchestrator(Buffer.from(orch.secret), signed) }), 'signed raw');
-      }),
-      { numRuns: RUNS },
-    );
-  }, Math.max(120_000, RUNS * 3_000));
+  it(
+    'answers every signed body, and every unsigned one, with 202, a 4xx or 503, never another 5xx',
+    async () => {
+      const orch = await h.create('orchestrator-webhook');
+      const am = await h.create('alertmanager');
+      const wh = await h.create('webhook');
+      await fc.assert(
+        fc.asyncProperty(orchestratorBody, async (body) =>
+          expectWellFormed(await h.orchestrator(orch, body as Record<string, unknown>), JSON.stringify(body).slice(0, 200)),
+        ),
+        { numRuns: RUNS },
+      );
+      await fc.assert(
+        fc.asyncProperty(amBody, async (body) => expectWellFormed(await h.alertmanager(am, body), JSON.stringify(body).slice(0, 200))),
+        { numRuns: RUNS },
+      );
+      await fc.assert(
+        fc.asyncProperty(webhookBody, async (body) => expectWellFormed(await h.standard(wh, body), JSON.stringify(body).slice(0, 200))),
+        { numRuns: RUNS },
+      );
+      // Raw bytes and headers of any kind, signed or not.
+      const raw = fc.oneof(
+        fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+        fc.string({ maxLength: 200 }),
+      );
+      const headers = fc.dictionary(
+        fc.constantFrom('x-uipath-signature', 'authorization', 'webhook-id', 'webhook-timestamp', 'webhook-signature', 'content-type'),
+        fc.string({ maxLength: 80 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(orch, am, wh), raw, headers, async (source, payload, extra) => {
+          expectWellFormed(await h.post(source, payload, extra), `raw to ${source.id}`);
+          const signed = typeof payload === 'string' ? payload : payload.toString('latin1');
+          expectWellFormed(await h.post(orch, signed, { 'x-uipath-signature': signOrchestrator(Buffer.from(orch.secret), signed) }), 'signed raw');
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    Math.max(120_000, RUNS * 3_000),
+  );
 });

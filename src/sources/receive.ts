@@ -42,7 +42,11 @@ const header = (headers: IncomingHttpHeaders, name: string) => {
 export function authenticate(kind: SourceKind, headers: IncomingHttpHeaders, raw: Buffer, secrets: readonly string[], nowMs: number): Verdict {
   switch (kind) {
     case 'orchestrator-webhook':
-      return verifyOrchestrator(raw, header(headers, 'x-uipath-signature'), secrets.map((s) => signingKey(kind, s)));
+      return verifyOrchestrator(
+        raw,
+        header(headers, 'x-uipath-signature'),
+        secrets.map((s) => signingKey(kind, s)),
+      );
     case 'alertmanager':
       return verifyBearerOrBasic(header(headers, 'authorization'), secrets);
     case 'webhook':
@@ -58,7 +62,11 @@ export function authenticate(kind: SourceKind, headers: IncomingHttpHeaders, raw
 }
 
 /** mapWebhook validates a Standard Webhooks body (one AlertInput or a batch) and applies the source's overrides. */
-function mapWebhook(body: unknown, webhookId: string, mapping: SourceMapping): { alerts: NewAlert[]; deliveryKeys: string[]; ignored: number } | MappingFailure {
+function mapWebhook(
+  body: unknown,
+  webhookId: string,
+  mapping: SourceMapping,
+): { alerts: NewAlert[]; deliveryKeys: string[]; ignored: number } | MappingFailure {
   const parsed = parseAlertsBody(body);
   if ('errors' in parsed) return { invalid: parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ') };
   let ignored = 0;
@@ -186,7 +194,10 @@ export function createReceiver(deps: AppDeps): Receiver {
     }
     const turn = limiter.take(source.id);
     if (!turn.allowed) {
-      const answer = { ...unavailable('The source is over its rate; retry later.'), headers: { 'retry-after': String(Math.max(1, Math.ceil(turn.retryAfterMs / 1000))) } };
+      const answer = {
+        ...unavailable('The source is over its rate; retry later.'),
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(turn.retryAfterMs / 1000))) },
+      };
       return refuse(source, 'unavailable', answer, 'over its rate');
     }
 
@@ -221,11 +232,17 @@ export function createReceiver(deps: AppDeps): Receiver {
       const now = clock.now();
       const alongside = async (tx: Db, ids: readonly string[]) => {
         for (const key of deliveryKeys) {
-          await tx.insertInto('source_deliveries').values({ source_id: source.id, delivery_id: key, tenant_id: source.tenant_id, alert_ids: JSON.stringify(ids), received_at: now }).execute();
+          await tx
+            .insertInto('source_deliveries')
+            .values({ source_id: source.id, delivery_id: key, tenant_id: source.tenant_id, alert_ids: JSON.stringify(ids), received_at: now })
+            .execute();
         }
         await recordReception(tx, source.id, now, { outcome: alerts.length > 0 ? 'accepted' : 'ignored', status: 202, alertIds: ids, error: null });
       };
-      const ids = alerts.length > 0 ? await ingest.raise(source.tenant_id, alerts, alongside) : await db.transaction().execute(async (tx) => {
+      const ids =
+        alerts.length > 0
+          ? await ingest.raise(source.tenant_id, alerts, alongside)
+          : await db.transaction().execute(async (tx) => {
               await alongside(tx, []);
               return [];
             });

@@ -70,7 +70,9 @@ function receiveRoute(app: TocsinApp, receiver: Receiver) {
           }),
           body: z
             .record(z.string(), z.unknown())
-            .describe("orchestrator-webhook: Orchestrator's webhook event; alertmanager: Alertmanager's webhook JSON (version 4); webhook: one AlertInput or {alerts: [AlertInput]}"),
+            .describe(
+              "orchestrator-webhook: Orchestrator's webhook event; alertmanager: Alertmanager's webhook JSON (version 4); webhook: one AlertInput or {alerts: [AlertInput]}",
+            ),
           response: { 202: z.object({ ids: z.array(z.string()) }) },
           description:
             "A source's receive URL (its `url`), authenticated by the source's secret, not a token. 202 {ids} once stored; a redelivered event " +
@@ -78,7 +80,11 @@ function receiveRoute(app: TocsinApp, receiver: Receiver) {
             'disabled source; 413 over 1 MB; 503 with Retry-After when it cannot store now or the source is over its rate.',
         },
       },
-      async (request, reply) => sendAnswer(reply, await receiver.receive((request.params as { sourceId: string }).sourceId, request.headers, rawBodies.get(request) ?? Buffer.alloc(0))),
+      async (request, reply) =>
+        sendAnswer(
+          reply,
+          await receiver.receive((request.params as { sourceId: string }).sourceId, request.headers, rawBodies.get(request) ?? Buffer.alloc(0)),
+        ),
     );
   });
 }
@@ -105,7 +111,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
         response: { 201: sourceView.extend({ secret: z.string().describe('Shown only in this answer') }) },
         description:
           'Creates a source. The answer carries its `secret`, shown only here: paste it with `url` into the sender ' +
-          '(Orchestrator\'s webhook Secret, Alertmanager\'s http_config.authorization.credentials, a Standard Webhooks signer).',
+          "(Orchestrator's webhook Secret, Alertmanager's http_config.authorization.credentials, a Standard Webhooks signer).",
       },
     },
     async (request, reply) => {
@@ -118,10 +124,8 @@ export const sourceRoutes: RouteModule = (app, deps) => {
     { config: { permission: 'Sources.View' }, schema: { params: tenantParams, response: { 200: z.object({ items: z.array(sourceView) }) } } },
     async (request) => ({ items: (await listSources(db, tenantOf(request).id)).map(show) }),
   );
-  app.get(
-    `${base}/:sourceId`,
-    { config: { permission: 'Sources.View' }, schema: { params: sourceParams, response: { 200: sourceView } } },
-    async (request) => show(await requireSource(db, tenantOf(request).id, request.params.sourceId)),
+  app.get(`${base}/:sourceId`, { config: { permission: 'Sources.View' }, schema: { params: sourceParams, response: { 200: sourceView } } }, async (request) =>
+    show(await requireSource(db, tenantOf(request).id, request.params.sourceId)),
   );
   app.patch(
     `${base}/:sourceId`,
@@ -134,15 +138,11 @@ export const sourceRoutes: RouteModule = (app, deps) => {
       return show(await requireSource(db, tenantId, row.id));
     },
   );
-  app.delete(
-    `${base}/:sourceId`,
-    { config: { permission: 'Sources.Edit' }, schema: { params: sourceParams } },
-    async (request, reply) => {
-      await deleteSource(db, tenantOf(request).id, request.params.sourceId);
-      receiver.forget(request.params.sourceId);
-      return reply.status(204).send();
-    },
-  );
+  app.delete(`${base}/:sourceId`, { config: { permission: 'Sources.Edit' }, schema: { params: sourceParams } }, async (request, reply) => {
+    await deleteSource(db, tenantOf(request).id, request.params.sourceId);
+    receiver.forget(request.params.sourceId);
+    return reply.status(204).send();
+  });
   app.post(
     `${base}/:sourceId/rotate-secret`,
     {

@@ -40,7 +40,17 @@ export function signedSample(kind: SourceKind, secret: string, nowMs: number, id
         commonLabels: labels,
         commonAnnotations: { summary: MESSAGE },
         externalURL: 'http://alertmanager.invalid',
-        alerts: [{ status: 'firing', labels, annotations: { summary: MESSAGE }, startsAt, endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: id.replace(/-/g, '').slice(0, 16) }],
+        alerts: [
+          {
+            status: 'firing',
+            labels,
+            annotations: { summary: MESSAGE },
+            startsAt,
+            endsAt: '0001-01-01T00:00:00Z',
+            generatorURL: '',
+            fingerprint: id.replace(/-/g, '').slice(0, 16),
+          },
+        ],
       });
       return { headers: { ...json, authorization: `Bearer ${secret}` }, body };
     }

@@ -1,7 +1,14 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { signingKey } from './secrets.js';
-import { decodeOrchestratorSignature, signOrchestrator, signStandardWebhook, verifyBearerOrBasic, verifyOrchestrator, verifyStandardWebhook } from './signatures.js';
+import {
+  decodeOrchestratorSignature,
+  signOrchestrator,
+  signStandardWebhook,
+  verifyBearerOrBasic,
+  verifyOrchestrator,
+  verifyStandardWebhook,
+} from './signatures.js';
 
 const body = Buffer.from('{"Type":"job.faulted","EventId":"1"}');
 

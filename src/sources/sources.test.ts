@@ -75,7 +75,13 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     const source = res.json();
     expect(res.body).not.toContain('upstream-pass-123');
     expect(source.url).toBeNull();
-    expect(source.pull).toMatchObject({ baseUrl: 'https://orch.example.com', username: 'poller', passwordSet: true, clientSecretSet: false, intervalSeconds: 60 });
+    expect(source.pull).toMatchObject({
+      baseUrl: 'https://orch.example.com',
+      username: 'poller',
+      passwordSet: true,
+      clientSecretSet: false,
+      intervalSeconds: 60,
+    });
     expect(Date.parse(source.createdAt) - Date.parse(source.pull.since)).toBe(24 * 3_600_000);
 
     const patched = await t.call('PATCH', `${base}/${source.id}`, { pull: { intervalSeconds: 5 } });
@@ -129,9 +135,18 @@ describeEachDialect('the sources migration', (dialect) => {
     const storage = await openTestStorage(dialect);
     try {
       const db = storage.db;
-      await db.insertInto('tenants').values({ id: 't-old', name: 'old-tenant', display_name: 'Old', time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 0 }).execute();
-      await db.insertInto('roles').values({ id: 'r-old', tenant_id: 't-old', name: 'Administrator', permissions: JSON.stringify(['Alerts.View']), built_in: 1 }).execute();
-      await db.insertInto('roles').values({ id: 'r-own', tenant_id: 't-old', name: 'Custom', permissions: JSON.stringify(['Alerts.View']), built_in: 0 }).execute();
+      await db
+        .insertInto('tenants')
+        .values({ id: 't-old', name: 'old-tenant', display_name: 'Old', time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 0 })
+        .execute();
+      await db
+        .insertInto('roles')
+        .values({ id: 'r-old', tenant_id: 't-old', name: 'Administrator', permissions: JSON.stringify(['Alerts.View']), built_in: 1 })
+        .execute();
+      await db
+        .insertInto('roles')
+        .values({ id: 'r-own', tenant_id: 't-old', name: 'Custom', permissions: JSON.stringify(['Alerts.View']), built_in: 0 })
+        .execute();
       await grantSourcePermissions(db);
       await grantSourcePermissions(db);
       const rows = await db.selectFrom('roles').select(['id', 'permissions']).where('tenant_id', '=', 't-old').orderBy('id').execute();

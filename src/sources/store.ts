@@ -77,13 +77,7 @@ type SealedPull = Pick<SourceRow, 'pull' | 'pull_password' | 'pull_client_secret
  * mergePull applies a `pull` body to the stored settings (none on create): fields left out keep
  * their value, the two secrets are sealed, and the result must name a way to sign in.
  */
-function mergePull(
-  box: SecretBox,
-  sourceId: string,
-  current: SealedPull | undefined,
-  input: Partial<PullInput>,
-  createdAt: number,
-): SealedPull {
+function mergePull(box: SecretBox, sourceId: string, current: SealedPull | undefined, input: Partial<PullInput>, createdAt: number): SealedPull {
   const before: Partial<StoredPull> = current?.pull ? (JSON.parse(current.pull) as StoredPull) : {};
   const pick = <K extends keyof StoredPull>(key: K, fallback: StoredPull[K]): StoredPull[K] => {
     const given = input[key as keyof PullInput];
@@ -180,13 +174,7 @@ export async function requireSource(db: Db, tenantId: string, sourceId: string):
 }
 
 /** updateSource applies a PATCH: fields left out keep their value; mapping null is the kind's default. */
-export async function updateSource(
-  db: Db,
-  box: SecretBox,
-  clock: Clock,
-  row: SourceRow,
-  patch: z.infer<typeof sourcePatch>,
-): Promise<void> {
+export async function updateSource(db: Db, box: SecretBox, clock: Clock, row: SourceRow, patch: z.infer<typeof sourcePatch>): Promise<void> {
   const kind = row.kind as SourceKind;
   const set: Partial<SourceRow> = { updated_at: clock.now() };
   if (patch.name !== undefined) {
@@ -214,13 +202,7 @@ export async function deleteSource(db: Db, tenantId: string, sourceId: string): 
  */
 export async function rotateSecret(db: Db, box: SecretBox, clock: Clock, row: SourceRow): Promise<string> {
   const secret = await addSecret(db, box, row.id, row.kind as SourceKind, clock.now());
-  const keep = await db
-    .selectFrom('source_secrets')
-    .select('id')
-    .where('source_id', '=', row.id)
-    .orderBy('id', 'desc')
-    .limit(ACTIVE_SECRETS)
-    .execute();
+  const keep = await db.selectFrom('source_secrets').select('id').where('source_id', '=', row.id).orderBy('id', 'desc').limit(ACTIVE_SECRETS).execute();
   await db
     .deleteFrom('source_secrets')
     .where('source_id', '=', row.id)
@@ -235,13 +217,7 @@ export async function rotateSecret(db: Db, box: SecretBox, clock: Clock, row: So
 
 /** activeSecrets opens a source's accepted secrets, newest first. */
 export async function activeSecrets(db: Db, box: SecretBox, sourceId: string): Promise<string[]> {
-  const rows = await db
-    .selectFrom('source_secrets')
-    .select('sealed')
-    .where('source_id', '=', sourceId)
-    .orderBy('id', 'desc')
-    .limit(ACTIVE_SECRETS)
-    .execute();
+  const rows = await db.selectFrom('source_secrets').select('sealed').where('source_id', '=', sourceId).orderBy('id', 'desc').limit(ACTIVE_SECRETS).execute();
   return rows.map((r) => box.open(r.sealed, sourceSecretOwner(sourceId)));
 }
 
@@ -323,7 +299,12 @@ export async function purgeOldDeliveries(db: Db, now: number, batchSize = 1_000)
         eb(
           eb.refTuple('source_id', 'delivery_id'),
           'in',
-          eb.selectFrom('source_deliveries').select(['source_id', 'delivery_id']).where('received_at', '<', cutoff).limit(batchSize).$asTuple('source_id', 'delivery_id'),
+          eb
+            .selectFrom('source_deliveries')
+            .select(['source_id', 'delivery_id'])
+            .where('received_at', '<', cutoff)
+            .limit(batchSize)
+            .$asTuple('source_id', 'delivery_id'),
         ),
       )
       .executeTakeFirst();

@@ -19,9 +19,13 @@ describe('retrying a database that refuses', () => {
   });
 
   it('says why in words an operator acts on, without credentials or host names', () => {
-    expect(unavailableReason({ code: '53300', message: 'sorry, too many clients already' })).toMatch(/^too many connections: .*too many clients already.*TOCSIN_DB_POOL_SIZE/);
+    expect(unavailableReason({ code: '53300', message: 'sorry, too many clients already' })).toMatch(
+      /^too many connections: .*too many clients already.*TOCSIN_DB_POOL_SIZE/,
+    );
     expect(unavailableReason({ code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND db.internal' })).toBe('database unreachable (ENOTFOUND)');
-    expect(unavailableReason({ code: '28P01', message: 'password authentication failed for user "x"' })).toBe('the database refused the credentials of DATABASE_URL');
+    expect(unavailableReason({ code: '28P01', message: 'password authentication failed for user "x"' })).toBe(
+      'the database refused the credentials of DATABASE_URL',
+    );
     expect(unavailableReason(new Error('driver has already been destroyed'))).toBe('database unreachable');
   });
 });

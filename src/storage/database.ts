@@ -13,7 +13,16 @@ import type { HostTables } from './host-tables.js';
  * Database is the whole schema as Kysely sees it: each domain declares its own tables in a
  * `tables.ts` beside its code, and this interface joins them.
  */
-export interface Database extends HostTables, AccessTables, AlertTables, OutboxTables, PreferenceTables, ReportTables, MailSettingsTables, MuteTables, SourceTables {}
+export interface Database
+  extends HostTables,
+    AccessTables,
+    AlertTables,
+    OutboxTables,
+    PreferenceTables,
+    ReportTables,
+    MailSettingsTables,
+    MuteTables,
+    SourceTables {}
 
 /** Db is a Kysely handle on the schema, or a transaction on it. */
 export type Db = Kysely<Database> | Transaction<Database>;

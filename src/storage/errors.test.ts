@@ -30,12 +30,7 @@ describeEachDialect('database errors a client can provoke', (dialect) => {
   });
 
   it('reads a reference to something just deleted as a 409 conflict', async () => {
-    const err = await failureOf(
-      storage.db
-        .insertInto('group_members')
-        .values({ group_id: 'no-such-group', user_id: 'no-such-user' })
-        .execute(),
-    );
+    const err = await failureOf(storage.db.insertInto('group_members').values({ group_id: 'no-such-group', user_id: 'no-such-user' }).execute());
     expect(classifyDbError(err)).toBe('foreign-key');
     expect(toProblem(err).status).toBe(409);
   });

@@ -97,64 +97,68 @@ describeEachDialect('Alertmanager to Tocsin, end to end', (dialect) => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it.skipIf(!available)('turns alerts posted to Alertmanager into Tocsin alerts and a Fatal email, and a resolved one into Success', async () => {
-    // 1. A tenant with someone who wants Fatal alerts at once, and an alertmanager source.
-    await api('POST', '', { name: 'acme-am' });
-    await api('PUT', '/acme-am/settings/mail', { alertsEmailEnabled: true });
-    const ops = (await api('POST', '/acme-am/users', { email: 'oncall@example.com', name: 'On call', roles: ['Alerts Viewer'] })).id;
-    await api('PUT', `/acme-am/users/${ops}/alert-preferences`, { email: { fatalImmediately: true } });
-    const source = await api('POST', '/acme-am/sources', { name: 'Prometheus', kind: 'alertmanager' });
-    const receiveUrl = tocsin.url + new URL(source.url).pathname;
+  it.skipIf(!available)(
+    'turns alerts posted to Alertmanager into Tocsin alerts and a Fatal email, and a resolved one into Success',
+    async () => {
+      // 1. A tenant with someone who wants Fatal alerts at once, and an alertmanager source.
+      await api('POST', '', { name: 'acme-am' });
+      await api('PUT', '/acme-am/settings/mail', { alertsEmailEnabled: true });
+      const ops = (await api('POST', '/acme-am/users', { email: 'oncall@example.com', name: 'On call', roles: ['Alerts Viewer'] })).id;
+      await api('PUT', `/acme-am/users/${ops}/alert-preferences`, { email: { fatalImmediately: true } });
+      const source = await api('POST', '/acme-am/sources', { name: 'Prometheus', kind: 'alertmanager' });
+      const receiveUrl = tocsin.url + new URL(source.url).pathname;
 
-    // 2. Alertmanager, configured as README says, on loopback without clustering.
-    const port = await freePort();
-    fs.writeFileSync(path.join(dataDir, 'alertmanager.yml'), alertmanagerYaml(receiveUrl, source.secret));
-    alertmanager = spawn(
-      ALERTMANAGER,
-      [
-        `--config.file=${path.join(dataDir, 'alertmanager.yml')}`,
-        `--storage.path=${path.join(dataDir, 'am-data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--cluster.listen-address=',
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    alertmanager.stderr!.on('data', (chunk: Buffer) => (amLog += chunk.toString()));
-    amUrl = `http://127.0.0.1:${port}`;
-    await vi.waitFor(
-      async () => {
-        expect(alertmanager!.exitCode, amLog).toBeNull();
-        expect((await fetch(`${amUrl}/-/ready`)).ok).toBe(true);
-      },
-      { timeout: 20_000, interval: 100 },
-    );
+      // 2. Alertmanager, configured as README says, on loopback without clustering.
+      const port = await freePort();
+      fs.writeFileSync(path.join(dataDir, 'alertmanager.yml'), alertmanagerYaml(receiveUrl, source.secret));
+      alertmanager = spawn(
+        ALERTMANAGER,
+        [
+          `--config.file=${path.join(dataDir, 'alertmanager.yml')}`,
+          `--storage.path=${path.join(dataDir, 'am-data')}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--cluster.listen-address=',
+          '--log.level=warn',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      alertmanager.stderr!.on('data', (chunk: Buffer) => (amLog += chunk.toString()));
+      amUrl = `http://127.0.0.1:${port}`;
+      await vi.waitFor(
+        async () => {
+          expect(alertmanager!.exitCode, amLog).toBeNull();
+          expect((await fetch(`${amUrl}/-/ready`)).ok).toBe(true);
+        },
+        { timeout: 20_000, interval: 100 },
+      );
 
-    // 3. Prometheus (here: the test) posts a critical alert to Alertmanager.
-    const alert = { labels: { alertname: 'RobotHostDown', instance: 'vm1', severity: 'critical' }, annotations: { summary: 'vm1 is down' } };
-    const posted = await fetch(`${amUrl}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([alert]) });
-    expect(posted.status).toBe(200);
+      // 3. Prometheus (here: the test) posts a critical alert to Alertmanager.
+      const alert = { labels: { alertname: 'RobotHostDown', instance: 'vm1', severity: 'critical' }, annotations: { summary: 'vm1 is down' } };
+      const posted = await fetch(`${amUrl}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([alert]) });
+      expect(posted.status).toBe(200);
 
-    const stored = async () => (await api('GET', '/acme-am/alerts?event=RobotHostDown')).items as Record<string, any>[];
-    await vi.waitFor(async () => expect(await stored(), amLog).toHaveLength(1), { timeout: 20_000, interval: 100 });
-    const [fatal] = await stored();
-    expect(fatal).toMatchObject({ severity: 'Fatal', component: 'Process', message: 'vm1 is down', source: { machine: 'vm1' } });
-    expect(fatal!.data.labels).toMatchObject({ alertname: 'RobotHostDown' });
+      const stored = async () => (await api('GET', '/acme-am/alerts?event=RobotHostDown')).items as Record<string, any>[];
+      await vi.waitFor(async () => expect(await stored(), amLog).toHaveLength(1), { timeout: 20_000, interval: 100 });
+      const [fatal] = await stored();
+      expect(fatal).toMatchObject({ severity: 'Fatal', component: 'Process', message: 'vm1 is down', source: { machine: 'vm1' } });
+      expect(fatal!.data.labels).toMatchObject({ alertname: 'RobotHostDown' });
 
-    // 4. The on-call person gets the immediate email.
-    await vi.waitFor(() => expect(smtp.messages.length).toBeGreaterThan(0), { timeout: 20_000, interval: 100 });
-    const mail = await simpleParser(smtp.messages[0]!.raw);
-    expect(mail.text).toContain('vm1 is down');
+      // 4. The on-call person gets the immediate email.
+      await vi.waitFor(() => expect(smtp.messages.length).toBeGreaterThan(0), { timeout: 20_000, interval: 100 });
+      const mail = await simpleParser(smtp.messages[0]!.raw);
+      expect(mail.text).toContain('vm1 is down');
 
-    // 5. The alert ends: Alertmanager sends it resolved, which becomes a Success for the same key.
-    const ended = { ...alert, endsAt: new Date(Date.now() - 1_000).toISOString() };
-    await fetch(`${amUrl}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([ended]) });
-    await vi.waitFor(async () => expect((await stored()).map((a) => a.severity)).toContain('Success'), { timeout: 20_000, interval: 100 });
-    const success = (await stored()).find((a) => a.severity === 'Success')!;
-    expect(success.dedupKey).toBe(fatal!.dedupKey);
+      // 5. The alert ends: Alertmanager sends it resolved, which becomes a Success for the same key.
+      const ended = { ...alert, endsAt: new Date(Date.now() - 1_000).toISOString() };
+      await fetch(`${amUrl}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([ended]) });
+      await vi.waitFor(async () => expect((await stored()).map((a) => a.severity)).toContain('Success'), { timeout: 20_000, interval: 100 });
+      const success = (await stored()).find((a) => a.severity === 'Success')!;
+      expect(success.dedupKey).toBe(fatal!.dedupKey);
 
-    const counters = (await api('GET', `/acme-am/sources/${source.id}`)).stats;
-    expect(counters).toMatchObject({ rejected: 0, lastError: null });
-    expect(counters.accepted).toBeGreaterThanOrEqual(2);
-  }, 90_000);
+      const counters = (await api('GET', `/acme-am/sources/${source.id}`)).stats;
+      expect(counters).toMatchObject({ rejected: 0, lastError: null });
+      expect(counters.accepted).toBeGreaterThanOrEqual(2);
+    },
+    90_000,
+  );
 });

@@ -25,7 +25,10 @@ export type FilterNode =
 export class FilterSyntaxError extends Error {
   override readonly name = 'FilterSyntaxError';
 
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(`${message} (at character ${offset + 1})`);
   }
 }

@@ -23,7 +23,12 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     });
     await t.call('POST', '/api/v1/tenants/default/users', { email: 'viewer@example.com', name: 'V', password: 'viewer password', roles: ['Alerts Viewer'] });
     ids = [];
-    for (const [severity, component] of [['Info', 'Robots'], ['Error', 'Jobs'], ['Fatal', 'Robots'], ['Warn', 'Queues']]) {
+    for (const [severity, component] of [
+      ['Info', 'Robots'],
+      ['Error', 'Jobs'],
+      ['Fatal', 'Robots'],
+      ['Warn', 'Queues'],
+    ]) {
       clock.advance(60_000);
       ids.push(...(await t.call('POST', '/api/v1/tenants/default/alerts', { severity, component, message: `${severity} in ${component}` })).json().ids);
     }
@@ -83,7 +88,10 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     const sev = async (query: string) => (await list(query)).value.map((a: { Severity: string }) => a.Severity);
     expect(await sev(`$filter=${encodeURIComponent("Severity eq 'Error'")}`)).toEqual(['Error']);
     expect(await sev(`$filter=${encodeURIComponent("Severity ge UiPath.Core.Enums.NotificationSeverity'Error'")}`)).toEqual(['Fatal', 'Error']);
-    expect(await sev(`$filter=${encodeURIComponent("Component eq 'Robots' and (Severity eq 'Fatal' or Severity eq 'Info')")}&$orderby=Severity desc`)).toEqual(['Fatal', 'Info']);
+    expect(await sev(`$filter=${encodeURIComponent("Component eq 'Robots' and (Severity eq 'Fatal' or Severity eq 'Info')")}&$orderby=Severity desc`)).toEqual([
+      'Fatal',
+      'Info',
+    ]);
     expect(await sev(`$filter=${encodeURIComponent(`CreationTime gt ${new Date(T0 + 2 * 60_000).toISOString()}`)}`)).toEqual(['Warn', 'Fatal']);
     expect(await sev(`$filter=${encodeURIComponent("not (Component eq 'Robots')")}&$orderby=CreationTime asc`)).toEqual(['Error', 'Warn']);
     expect(await sev('$orderby=CreationTime asc&$top=2&$skip=1')).toEqual(['Error', 'Fatal']);
@@ -147,9 +155,12 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     const raise = (processAlert: unknown) => t.call('POST', `${ACTIONS}.RaiseProcessAlert`, { processAlert }, token);
     const missing = await raise({ Message: 'x' });
     expect(missing.statusCode).toBe(400);
-    expect(missing.json().errors.map((e: { path: string }) => e.path).sort()).toEqual(
-      ['processAlert.ProcessName', 'processAlert.RobotName', 'processAlert.Severity'].sort(),
-    );
+    expect(
+      missing
+        .json()
+        .errors.map((e: { path: string }) => e.path)
+        .sort(),
+    ).toEqual(['processAlert.ProcessName', 'processAlert.RobotName', 'processAlert.Severity'].sort());
     const long = await raise({ Message: 'x'.repeat(513), Severity: 'Error', ProcessName: 'P', RobotName: 'R' });
     expect(long.json().errors[0].path).toBe('processAlert.Message');
     const badSeverity = await raise({ Message: 'x', Severity: 'Loud', ProcessName: 'P', RobotName: 'R' });
@@ -168,14 +179,22 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
   it('keeps tenants apart: the host names one with X-Tocsin-Tenant, a user cannot name another', async () => {
     const other = await t.tenantWithUser('other', ['Administrator']);
     const hostList = (tenant?: string) =>
-      t.tocsin.app.inject({ method: 'GET', url: '/odata/Alerts', headers: { authorization: 'Bearer test-admin-token-0123456789', ...(tenant ? { 'x-tocsin-tenant': tenant } : {}) } });
+      t.tocsin.app.inject({
+        method: 'GET',
+        url: '/odata/Alerts',
+        headers: { authorization: 'Bearer test-admin-token-0123456789', ...(tenant ? { 'x-tocsin-tenant': tenant } : {}) },
+      });
     expect((await hostList()).statusCode).toBe(400);
     expect((await hostList('missing')).statusCode).toBe(404);
     const asHost = (await hostList('default')).json().value;
     expect(asHost).toHaveLength(5);
     expect(asHost.every((a: { State: string }) => a.State === 'Unread')).toBe(true);
     expect((await t.call('GET', '/odata/Alerts', undefined, other.token)).json().value).toEqual([]);
-    const sneaky = await t.tocsin.app.inject({ method: 'GET', url: '/odata/Alerts', headers: { authorization: `Bearer ${other.token}`, 'x-tocsin-tenant': 'default' } });
+    const sneaky = await t.tocsin.app.inject({
+      method: 'GET',
+      url: '/odata/Alerts',
+      headers: { authorization: `Bearer ${other.token}`, 'x-tocsin-tenant': 'default' },
+    });
     expect(sneaky.statusCode).toBe(404);
     expect((await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: [ids[3]] }, other.token)).json().value).toBe(0);
     expect((await t.call('GET', `${ACTIONS}.GetUnreadCount()`, undefined, token)).json().value).toBe(2);

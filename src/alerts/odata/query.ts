@@ -104,7 +104,8 @@ export function parseOrderBy(value: string | undefined): OrderTerm[] {
   for (const part of parts) {
     const match = /^\s*(\w+)(?:\s+(asc|desc))?\s*$/i.exec(part);
     const column = match ? ORDER_COLUMNS[match[1]!.toLowerCase()] : undefined;
-    if (!match || !column) throw new FilterSyntaxError(`cannot order by "${part.trim()}"; use CreationTime, Severity, Component, NotificationName or Id, then asc or desc`, 0);
+    if (!match || !column)
+      throw new FilterSyntaxError(`cannot order by "${part.trim()}"; use CreationTime, Severity, Component, NotificationName or Id, then asc or desc`, 0);
     terms.push({ column, direction: (match[2]?.toLowerCase() ?? 'asc') as 'asc' | 'desc' });
   }
   for (const column of ['a.created_at', 'a.id']) {

@@ -67,7 +67,8 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       config: view,
       schema: {
         querystring: listQuery,
-        description: "$filter on Severity, Component, State, CreationTime (and NotificationName) with eq ne gt ge lt le, and, or, not; $orderby; $top ≤ 1000; $skip; $count.",
+        description:
+          '$filter on Severity, Component, State, CreationTime (and NotificationName) with eq ne gt ge lt le, and, or, not; $orderby; $top ≤ 1000; $skip; $count.',
       },
     },
     async (request) => {
@@ -89,15 +90,19 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       const base = readStateQuery(db, tenant.id, reader).$if(condition !== undefined, (qb) => qb.where(condition!));
       let query = base.selectAll('a').select(isReadExpression(reader).as('is_read'));
       for (const term of order) query = query.orderBy(term.column as 'a.created_at', term.direction);
-      const rows = await query.limit(q.$top ?? MAX_TOP).offset(q.$skip ?? 0).execute();
+      const rows = await query
+        .limit(q.$top ?? MAX_TOP)
+        .offset(q.$skip ?? 0)
+        .execute();
       const userId = request.principal!.kind === 'user' ? request.principal!.userId : '';
       const alerts = rows.map((row) => ({ ...toStoredAlert(row), read: Number(row.is_read) === 1 }));
-      const acks = await acknowledgementsOf(db, tenant.id, alerts.map((a) => a.groupId));
+      const acks = await acknowledgementsOf(
+        db,
+        tenant.id,
+        alerts.map((a) => a.groupId),
+      );
       const value = alerts.map((alert) => toAlertDto(alert, userId, acks.get(alert.groupId)));
-      const total =
-        q.$count === 'true'
-          ? Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
-          : undefined;
+      const total = q.$count === 'true' ? Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n) : undefined;
       return { '@odata.context': context('Alerts'), ...(total === undefined ? {} : { '@odata.count': total }), value };
     },
   );

@@ -71,7 +71,7 @@ function sectionOf(path) {
 
 /** homeOf is where a signed-in principal lands: the host's tenants, else the first page it may see. */
 function homeOf(session) {
-  return session.kind === 'host' ? '/host/tenants' : navItems(session)[0]?.[0] ?? '/alerts';
+  return session.kind === 'host' ? '/host/tenants' : (navItems(session)[0]?.[0] ?? '/alerts');
 }
 
 function navItems(session) {
@@ -134,16 +134,21 @@ function Shell({ session, route, setSession }) {
   useEffect(() => {
     if (session.kind === 'host' && linkedTenant && linkedTenant.id !== session.tenant?.id) chooseTenant(linkedTenant.id);
   }, [linked]);
-  return html`<a class="skip" href="#main" onClick=${(event) => { event.preventDefault(); document.getElementById('main')?.focus(); }}>${t('skipToContent')}</a>
+  return html`<a class="skip" href="#main" onClick=${(event) => {
+    event.preventDefault();
+    document.getElementById('main')?.focus();
+  }}>${t('skipToContent')}</a>
     <header class="top">
       <a class="brand" href="#/"><img src="/console/bell.svg" alt="" width="22" height="22" /> Tocsin</a>
-      ${session.kind === 'host'
-        ? html`<label class="tenant-pick"><span>${t('host.tenant')}</span>
+      ${
+        session.kind === 'host'
+          ? html`<label class="tenant-pick"><span>${t('host.tenant')}</span>
             <select value=${session.tenant?.id ?? ''} onChange=${(event) => chooseTenant(event.currentTarget.value)}>
               ${session.tenants.length === 0 ? html`<option value="">—</option>` : null}
               ${session.tenants.map((item) => html`<option value=${item.id}>${item.displayName || item.name}</option>`)}
             </select></label>`
-        : html`<span class="tenant">${session.tenant.displayName || session.tenant.name}</span>`}
+          : html`<span class="tenant">${session.tenant.displayName || session.tenant.name}</span>`
+      }
       <span class="spacer"></span>
       ${session.tenant && can(session, 'Alerts.View') ? html`<${Bell} key=${session.tenant.id} session=${session} />` : null}
       <span class="who">${session.user ? session.user.email : t('host.admin')}</span>
@@ -153,8 +158,12 @@ function Shell({ session, route, setSession }) {
       ${items.map(([path, text]) => html`<a href=${`#${path}`} aria-current=${sectionOf(route.path).startsWith(path) ? 'page' : undefined}>${text}</a>`)}
     </nav>
     <main id="main" tabindex="-1" key=${`${session.tenant?.id}:${currentLanguage()}`}>
-      ${linkedTenant ? null : html`<p class="banner error" role="alert">${t('otherTenant', { tenant: linked })}
-        <button type="button" class="link" onClick=${signOut}>${t('signOut')}</button></p>`}
+      ${
+        linkedTenant
+          ? null
+          : html`<p class="banner error" role="alert">${t('otherTenant', { tenant: linked })}
+        <button type="button" class="link" onClick=${signOut}>${t('signOut')}</button></p>`
+      }
       ${page(session, route, setSession)}
     </main>`;
 }

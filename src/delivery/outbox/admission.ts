@@ -1,15 +1,7 @@
 import type { Logger } from 'pino';
 import type { SmtpEndpoint } from '../contract.js';
 import { type ClaimPlan, type ConcurrencyLimits, admitClaimed, planClaim } from './capacity.js';
-import {
-  type BreakerPolicy,
-  type BreakerState,
-  breakerAdmit,
-  breakerBlocked,
-  breakerFailed,
-  breakerSucceeded,
-  closedBreaker,
-} from './circuit-breaker.js';
+import { type BreakerPolicy, type BreakerState, breakerAdmit, breakerBlocked, breakerFailed, breakerSucceeded, closedBreaker } from './circuit-breaker.js';
 import type { Delivery } from './delivery.js';
 
 /** HeldRow is a claimed row in a worker, with the id of the attempt its claim opened. */

@@ -45,7 +45,13 @@ export class AttemptRecorder {
   async #flush(): Promise<void> {
     const batch = this.#queued.splice(0, MAX_BATCH);
     try {
-      const lost = new Set(await recordAttempts(this.#storage, batch.map((b) => b.attempt), this.#afterRecord));
+      const lost = new Set(
+        await recordAttempts(
+          this.#storage,
+          batch.map((b) => b.attempt),
+          this.#afterRecord,
+        ),
+      );
       for (const b of batch) b.settle(lost.has(b.attempt.deliveryId));
     } catch (err) {
       for (const b of batch) b.fail(err);

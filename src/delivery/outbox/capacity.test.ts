@@ -6,8 +6,34 @@ const limits = { global: 10, perTenant: 3 };
 describe('claim capacity', () => {
   it('claims up to the free global slots, at most a batch', () => {
     expect(planClaim({ inFlightByTenant: new Map(), inFlightTotal: 0, limits, batchSize: 4, blockedTenants: [] }).limit).toBe(4);
-    expect(planClaim({ inFlightByTenant: new Map([['a', 2], ['b', 2], ['c', 2], ['d', 2]]), inFlightTotal: 8, limits, batchSize: 4, blockedTenants: [] }).limit).toBe(2);
-    expect(planClaim({ inFlightByTenant: new Map([['a', 3], ['b', 3], ['c', 3], ['d', 3]]), inFlightTotal: 10, limits, batchSize: 4, blockedTenants: [] }).limit).toBe(0);
+    expect(
+      planClaim({
+        inFlightByTenant: new Map([
+          ['a', 2],
+          ['b', 2],
+          ['c', 2],
+          ['d', 2],
+        ]),
+        inFlightTotal: 8,
+        limits,
+        batchSize: 4,
+        blockedTenants: [],
+      }).limit,
+    ).toBe(2);
+    expect(
+      planClaim({
+        inFlightByTenant: new Map([
+          ['a', 3],
+          ['b', 3],
+          ['c', 3],
+          ['d', 3],
+        ]),
+        inFlightTotal: 10,
+        limits,
+        batchSize: 4,
+        blockedTenants: [],
+      }).limit,
+    ).toBe(0);
   });
 
   it('does not let rows waiting for a busy tenant use up the global slots', () => {
@@ -16,7 +42,16 @@ describe('claim capacity', () => {
   });
 
   it('leaves out tenants at their limit and tenants whose endpoint is paused', () => {
-    const plan = planClaim({ inFlightByTenant: new Map([['x', 3], ['y', 1]]), inFlightTotal: 4, limits, batchSize: 4, blockedTenants: ['z'] });
+    const plan = planClaim({
+      inFlightByTenant: new Map([
+        ['x', 3],
+        ['y', 1],
+      ]),
+      inFlightTotal: 4,
+      limits,
+      batchSize: 4,
+      blockedTenants: ['z'],
+    });
     expect(plan.excludeTenants).toEqual(['x', 'z']);
   });
 

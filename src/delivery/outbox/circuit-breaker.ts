@@ -35,9 +35,7 @@ export function closedBreaker(policy: BreakerPolicy = DEFAULT_BREAKER_POLICY): B
 }
 
 /** BreakerVerdict says whether a send to the endpoint may start now, and if not until when to wait. */
-export type BreakerVerdict =
-  | { readonly allow: true; readonly state: BreakerState }
-  | { readonly allow: false; readonly retryAt: number };
+export type BreakerVerdict = { readonly allow: true; readonly state: BreakerState } | { readonly allow: false; readonly retryAt: number };
 
 /** breakerAdmit lets a send through a closed breaker, one probe through an expired open one, and defers the rest. */
 export function breakerAdmit(state: BreakerState, now: number): BreakerVerdict {

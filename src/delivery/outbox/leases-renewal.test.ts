@@ -43,7 +43,14 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
     const sink = await startTestSmtpServer();
     const sender = createMailSender({ maxConnections: 10 });
     const { log, entries } = captureWarnings();
-    const endpoint: SmtpEndpoint = { host: '127.0.0.1', port: sink.port, security: 'none', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 5_000 };
+    const endpoint: SmtpEndpoint = {
+      host: '127.0.0.1',
+      port: sink.port,
+      security: 'none',
+      authMethod: 'none',
+      fromAddress: 'alerts@example.com',
+      timeoutMs: 5_000,
+    };
     await enqueueDeliveries(
       database.storage.db,
       Array.from({ length: BURST }, (_, i) => testDelivery(tenant, `r${i}@example.com`)),
@@ -82,7 +89,11 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
     const renewal = new LeaseRenewal({ storage: database.storage, clock, leaseMs: 1_000, log, held: () => held });
     const [taken, kept] = mine.deliveries;
     // The slow worker's lease on one row ran out and another worker took it.
-    await database.storage.db.updateTable('deliveries').set({ lease_expires_at: clock.now(), next_attempt_at: clock.now() }).where('id', '=', taken!.id).execute();
+    await database.storage.db
+      .updateTable('deliveries')
+      .set({ lease_expires_at: clock.now(), next_attempt_at: clock.now() })
+      .where('id', '=', taken!.id)
+      .execute();
     clock.advance(1);
     const theirs = await claimDue(database.storage, { workerId: 'fast', now: clock.now(), leaseMs: 1_000, limit: 2 });
     expect(theirs.deliveries.map((d) => d.id)).toEqual([taken!.id]);
@@ -98,7 +109,14 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
     const sink = await startTestSmtpServer();
     const sender = createMailSender({ maxConnections: 1 });
     const { log, entries } = captureWarnings();
-    const endpoint: SmtpEndpoint = { host: '127.0.0.1', port: sink.port, security: 'none', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 5_000 };
+    const endpoint: SmtpEndpoint = {
+      host: '127.0.0.1',
+      port: sink.port,
+      security: 'none',
+      authMethod: 'none',
+      fromAddress: 'alerts@example.com',
+      timeoutMs: 5_000,
+    };
     let rendering!: () => void;
     const renderingStarted = new Promise<void>((resolve) => (rendering = resolve));
     let finishRendering!: () => void;
@@ -129,7 +147,10 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
       expect(stolen.deliveries).toHaveLength(1);
       await vi.waitFor(() => expect(entries.map((e) => e.msg)).toContain('leases lost while sending'), { timeout: 10_000, interval: 20 });
       finishRendering();
-      await vi.waitFor(() => expect(entries.map((e) => e.msg)).toContain('lease lost or in doubt before the send; not sending'), { timeout: 10_000, interval: 20 });
+      await vi.waitFor(() => expect(entries.map((e) => e.msg)).toContain('lease lost or in doubt before the send; not sending'), {
+        timeout: 10_000,
+        interval: 20,
+      });
       await worker.stop();
     } finally {
       await sender.close();

@@ -56,7 +56,11 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
 
   it('claims due rows once, counting the attempt and opening an attempt record', async () => {
     await clearQueue();
-    await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com'), testDelivery(tenant, 'b@example.com', { notBefore: clock.now() + 5_000 })], clock);
+    await enqueueDeliveries(
+      storage.db,
+      [testDelivery(tenant, 'a@example.com'), testDelivery(tenant, 'b@example.com', { notBefore: clock.now() + 5_000 })],
+      clock,
+    );
     const first = await claim('w1');
     expect(first.deliveries.map((d) => d.recipient.address)).toEqual(['a@example.com']);
     expect(first.deliveries[0]).toMatchObject({ status: 'sending', attempts: 1 });
@@ -83,7 +87,12 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     const again = await claim('w2');
     expect(again.deliveries).toHaveLength(1);
     expect(again.deliveries[0]).toMatchObject({ attempts: 2 });
-    const attempts = await storage.db.selectFrom('delivery_attempts').selectAll().where('delivery_id', '=', again.deliveries[0]!.id).orderBy('attempt').execute();
+    const attempts = await storage.db
+      .selectFrom('delivery_attempts')
+      .selectAll()
+      .where('delivery_id', '=', again.deliveries[0]!.id)
+      .orderBy('attempt')
+      .execute();
     expect(attempts.map((a) => [a.attempt, a.worker, a.outcome])).toEqual([
       [1, 'dead', 'interrupted'],
       [2, 'w2', 'sending'],
@@ -91,7 +100,15 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     // The dead worker's late completion changes nothing: its lease token no longer matches.
     const d = dead.deliveries[0]!;
     const lost = await recordAttempts(storage, [
-      { deliveryId: d.id, tenantId: d.tenantId, leaseToken: d.leaseToken!, attemptId: dead.attemptIds.get(d.id)!, startedAt: clock.now(), finishedAt: clock.now(), result: { status: 'sent', response: '250 ok' } },
+      {
+        deliveryId: d.id,
+        tenantId: d.tenantId,
+        leaseToken: d.leaseToken!,
+        attemptId: dead.attemptIds.get(d.id)!,
+        startedAt: clock.now(),
+        finishedAt: clock.now(),
+        result: { status: 'sent', response: '250 ok' },
+      },
     ]);
     expect(lost).toEqual([d.id]);
     const row = await storage.db.selectFrom('deliveries').selectAll().where('id', '=', d.id).executeTakeFirstOrThrow();
@@ -123,7 +140,11 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
 
   it('never lets workers in separate processes claim the same row', async () => {
     await clearQueue();
-    await enqueueDeliveries(storage.db, Array.from({ length: 300 }, (_, i) => testDelivery(tenant, `r${i}@example.com`)), clock);
+    await enqueueDeliveries(
+      storage.db,
+      Array.from({ length: 300 }, (_, i) => testDelivery(tenant, `r${i}@example.com`)),
+      clock,
+    );
     const probes = Array.from({ length: 3 }, () =>
       spawn(process.execPath, ['--import', 'tsx', path.join(here, 'testing/claim-probe.ts')], {
         env: { ...process.env, DATABASE_URL: database.url, PROBE_NOW: String(clock.now()) },
@@ -132,7 +153,9 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     const outputs = probes.map((child) => {
       let stdout = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      return new Promise<{ stdout: string }>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve({ stdout }) : reject(new Error(`probe exited ${code}`)))));
+      return new Promise<{ stdout: string }>((resolve, reject) =>
+        child.on('exit', (code) => (code === 0 ? resolve({ stdout }) : reject(new Error(`probe exited ${code}`)))),
+      );
     });
     await Promise.all(probes.map((child) => new Promise((resolve) => child.stderr.once('data', resolve))));
     const started = Date.now();
@@ -144,6 +167,8 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     expect(results.filter((o) => o.stdout.length > 0).length).toBeGreaterThan(1);
     expect(claimed).toHaveLength(300);
     expect(new Set(claimed).size).toBe(300);
-    process.stdout.write(`[claims ${dialect}] 3 processes, batches of 3: 300 rows claimed once each in ${seconds} s, ${results.filter((o) => o.stdout).length} processes got rows\n`);
+    process.stdout.write(
+      `[claims ${dialect}] 3 processes, batches of 3: 300 rows claimed once each in ${seconds} s, ${results.filter((o) => o.stdout).length} processes got rows\n`,
+    );
   }, 30_000);
 });

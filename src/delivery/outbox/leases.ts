@@ -57,11 +57,7 @@ export async function claimDue(storage: Storage, request: ClaimRequest): Promise
         next_attempt_at: leaseUntil,
       })
       .where('id', 'in', (eb) => {
-        let due = eb
-          .selectFrom('deliveries')
-          .select('id')
-          .where(isUnfinished)
-          .where('next_attempt_at', '<=', request.now);
+        let due = eb.selectFrom('deliveries').select('id').where(isUnfinished).where('next_attempt_at', '<=', request.now);
         if (request.excludeTenants?.length) due = due.where('tenant_id', 'not in', request.excludeTenants);
         due = due.orderBy('next_attempt_at').limit(request.limit);
         return storage.dialect === 'postgres' ? due.forUpdate().skipLocked() : due;
@@ -108,12 +104,7 @@ export interface RenewedLeases {
  * caller's snapshot of its rows is older than the statement. A row another transaction has
  * locked is left for the next renewal.
  */
-export async function renewLeases(
-  storage: Storage,
-  leases: ReadonlyMap<string, string>,
-  now: number,
-  leaseMs: number,
-): Promise<RenewedLeases> {
+export async function renewLeases(storage: Storage, leases: ReadonlyMap<string, string>, now: number, leaseMs: number): Promise<RenewedLeases> {
   if (leases.size === 0) return { renewed: [], lost: [] };
   const until = now + leaseMs;
   const renewed = await storage.db
@@ -168,7 +159,11 @@ export async function releaseClaimed(
     }
     await tx
       .deleteFrom('delivery_attempts')
-      .where('id', 'in', rows.map((r) => r.attemptId))
+      .where(
+        'id',
+        'in',
+        rows.map((r) => r.attemptId),
+      )
       .execute();
   });
 }

@@ -44,7 +44,10 @@ export async function listDeliveries(db: Db, tenantId: string, query: DeliveryLo
   if (query.kind) q = q.where('kind', '=', query.kind);
   if (query.recipient) q = q.where(sql<string>`lower(recipient_address)`, '=', query.recipient.toLowerCase());
   if (query.before) q = q.where('id', '<', query.before);
-  const rows = await q.orderBy('id', 'desc').limit(query.limit + 1).execute();
+  const rows = await q
+    .orderBy('id', 'desc')
+    .limit(query.limit + 1)
+    .execute();
   const more = rows.length > query.limit;
   const page = more ? rows.slice(0, query.limit) : rows;
   return { rows: page, next: more ? page[page.length - 1]!.id : null };

@@ -58,45 +58,104 @@ export type AfterRecord = (tx: Db, recorded: readonly FinishedAttempt[]) => Prom
  */
 export async function recordAttempts(storage: Storage, attempts: readonly FinishedAttempt[], afterRecord?: AfterRecord): Promise<string[]> {
   if (attempts.length === 0) return [];
-  const each = <T extends string | number | null>(value: (a: FinishedAttempt) => T) =>
-    attempts.map((a) => [a.deliveryId, value(a)] as const);
-  const byAttempt = <T extends string | number | null>(value: (a: FinishedAttempt) => T) =>
-    attempts.map((a) => [a.attemptId, value(a)] as const);
+  const each = <T extends string | number | null>(value: (a: FinishedAttempt) => T) => attempts.map((a) => [a.deliveryId, value(a)] as const);
+  const byAttempt = <T extends string | number | null>(value: (a: FinishedAttempt) => T) => attempts.map((a) => [a.attemptId, value(a)] as const);
   const failure = (a: FinishedAttempt) => (a.result.status === 'sent' ? undefined : a.result);
 
   const updated = await storage.db.transaction().execute(async (tx) => {
     const rows = await tx
       .updateTable('deliveries')
       .set({
-        status: caseOf('id', each((a) => a.result.status), 'text'),
-        sent_at: caseOf('id', each((a) => (a.result.status === 'sent' ? a.finishedAt : null)), 'bigint'),
+        status: caseOf(
+          'id',
+          each((a) => a.result.status),
+          'text',
+        ),
+        sent_at: caseOf(
+          'id',
+          each((a) => (a.result.status === 'sent' ? a.finishedAt : null)),
+          'bigint',
+        ),
         // A sent row keeps its next_attempt_at: only unfinished rows are ever read by it.
-        next_attempt_at: caseOf('id', each((a) => failure(a)?.nextAttemptAt ?? a.finishedAt), 'bigint'),
-        last_error: caseOf('id', each((a) => failure(a)?.error ?? null), 'text'),
-        last_code: caseOf('id', each((a) => failure(a)?.code ?? null), 'integer'),
-        smtp_response: caseOf('id', each((a) => a.result.response ?? null), 'text'),
+        next_attempt_at: caseOf(
+          'id',
+          each((a) => failure(a)?.nextAttemptAt ?? a.finishedAt),
+          'bigint',
+        ),
+        last_error: caseOf(
+          'id',
+          each((a) => failure(a)?.error ?? null),
+          'text',
+        ),
+        last_code: caseOf(
+          'id',
+          each((a) => failure(a)?.code ?? null),
+          'integer',
+        ),
+        smtp_response: caseOf(
+          'id',
+          each((a) => a.result.response ?? null),
+          'text',
+        ),
         lease_owner: null,
         lease_token: null,
         lease_expires_at: null,
       })
-      .where('id', 'in', attempts.map((a) => a.deliveryId))
-      .where(sql<boolean>`${sql.ref('lease_token')} = ${caseOf('id', each((a) => a.leaseToken), 'text')}`)
+      .where(
+        'id',
+        'in',
+        attempts.map((a) => a.deliveryId),
+      )
+      .where(
+        sql<boolean>`${sql.ref('lease_token')} = ${caseOf(
+          'id',
+          each((a) => a.leaseToken),
+          'text',
+        )}`,
+      )
       .returning('id')
       .execute();
     await tx
       .updateTable('delivery_attempts')
       .set({
-        outcome: caseOf('id', byAttempt((a) => ATTEMPT_OUTCOME[a.result.status]), 'text'),
-        finished_at: caseOf('id', byAttempt((a) => a.finishedAt), 'bigint'),
-        duration_ms: caseOf('id', byAttempt((a) => Math.max(0, a.finishedAt - a.startedAt)), 'integer'),
-        code: caseOf('id', byAttempt((a) => (a.result.status === 'sent' ? codeOf(a.result.response) : (a.result.code ?? null))), 'integer'),
-        response: caseOf('id', byAttempt((a) => (a.result.status === 'sent' ? a.result.response : (a.result.response ?? a.result.error))), 'text'),
+        outcome: caseOf(
+          'id',
+          byAttempt((a) => ATTEMPT_OUTCOME[a.result.status]),
+          'text',
+        ),
+        finished_at: caseOf(
+          'id',
+          byAttempt((a) => a.finishedAt),
+          'bigint',
+        ),
+        duration_ms: caseOf(
+          'id',
+          byAttempt((a) => Math.max(0, a.finishedAt - a.startedAt)),
+          'integer',
+        ),
+        code: caseOf(
+          'id',
+          byAttempt((a) => (a.result.status === 'sent' ? codeOf(a.result.response) : (a.result.code ?? null))),
+          'integer',
+        ),
+        response: caseOf(
+          'id',
+          byAttempt((a) => (a.result.status === 'sent' ? a.result.response : (a.result.response ?? a.result.error))),
+          'text',
+        ),
       })
-      .where('id', 'in', attempts.map((a) => a.attemptId))
+      .where(
+        'id',
+        'in',
+        attempts.map((a) => a.attemptId),
+      )
       .execute();
     if (afterRecord) {
       const kept = new Set(rows.map((r) => r.id));
-      await afterRecord(tx, attempts.filter((a) => kept.has(a.deliveryId)));
+      await afterRecord(
+        tx,
+        attempts.filter((a) => kept.has(a.deliveryId)),
+      );
     }
     return rows;
   });

@@ -38,7 +38,15 @@ describe.runIf(DIALECTS.includes('postgres'))('eight worker processes on one Pos
 
   function startWorker(): Promise<ChildProcess> {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'testing/worker-process.ts')], {
-      env: { ...process.env, DATABASE_URL: database.url, SMTP_PORT: String(sink.port), CONNECTIONS: '4', POLL_MS: '250', TOCSIN_DB_POOL_SIZE: String(POOL), PGAPPNAME: 'tocsin-eight' },
+      env: {
+        ...process.env,
+        DATABASE_URL: database.url,
+        SMTP_PORT: String(sink.port),
+        CONNECTIONS: '4',
+        POLL_MS: '250',
+        TOCSIN_DB_POOL_SIZE: String(POOL),
+        PGAPPNAME: 'tocsin-eight',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     children.push(child);

@@ -22,9 +22,7 @@ export function retryDelayMs(failedAttempts: number, random: Random): number {
 }
 
 /** FailureDecision is what happens to a delivery after a failed attempt. */
-export type FailureDecision =
-  | { readonly status: 'retrying'; readonly nextAttemptAt: number }
-  | { readonly status: 'failed' };
+export type FailureDecision = { readonly status: 'retrying'; readonly nextAttemptAt: number } | { readonly status: 'failed' };
 
 /**
  * decideAfterFailure fails a permanent error at once and retries a transient one until the

@@ -21,7 +21,17 @@ describeEachDialect('delivery log API and metrics', (dialect) => {
     const clock = new FakeClock(T0);
     for (let i = 0; i < 5; i++) {
       clock.advance(1_000);
-      await enqueueDeliveries(db, [testDelivery(acme.tenantId, `User${i}@Example.com`, i === 0 ? { kind: 'summary', rendered: undefined, data: {}, windowStart: T0 - 600_000, windowEnd: T0 } : {})], clock);
+      await enqueueDeliveries(
+        db,
+        [
+          testDelivery(
+            acme.tenantId,
+            `User${i}@Example.com`,
+            i === 0 ? { kind: 'summary', rendered: undefined, data: {}, windowStart: T0 - 600_000, windowEnd: T0 } : {},
+          ),
+        ],
+        clock,
+      );
     }
     await enqueueDeliveries(db, [testDelivery(other.tenantId, 'other@globex.example.com')], clock);
     const first = await db.selectFrom('deliveries').select('id').where('recipient_address', '=', 'User1@Example.com').executeTakeFirstOrThrow();
@@ -42,7 +52,13 @@ describeEachDialect('delivery log API and metrics', (dialect) => {
     const res = await t.call('GET', url, undefined, acme.token);
     expect(res.statusCode).toBe(200);
     const body = res.json<{ items: Record<string, unknown>[]; nextCursor: string | null }>();
-    expect(body.items.map((i) => i.recipient)).toEqual(['User4@Example.com', 'User3@Example.com', 'User2@Example.com', 'User1@Example.com', 'User0@Example.com']);
+    expect(body.items.map((i) => i.recipient)).toEqual([
+      'User4@Example.com',
+      'User3@Example.com',
+      'User2@Example.com',
+      'User1@Example.com',
+      'User0@Example.com',
+    ]);
     expect(body.nextCursor).toBeNull();
     const sent = body.items[3]!;
     expect(sent).toMatchObject({
@@ -64,7 +80,8 @@ describeEachDialect('delivery log API and metrics', (dialect) => {
   });
 
   it('filters by status, kind and recipient (case ignored)', async () => {
-    const get = async (query: string) => (await t.call('GET', `${url}?${query}`, undefined, acme.token)).json<{ items: { recipient: string; lastError: string | null }[] }>().items;
+    const get = async (query: string) =>
+      (await t.call('GET', `${url}?${query}`, undefined, acme.token)).json<{ items: { recipient: string; lastError: string | null }[] }>().items;
     expect((await get('status=failed')).map((i) => [i.recipient, i.lastError])).toEqual([['User2@Example.com', 'recipient: 550 No such user']]);
     expect((await get('kind=summary')).map((i) => i.recipient)).toEqual(['User0@Example.com']);
     expect((await get('recipient=user3@example.COM')).map((i) => i.recipient)).toEqual(['User3@Example.com']);
@@ -74,9 +91,15 @@ describeEachDialect('delivery log API and metrics', (dialect) => {
   it('pages with limit and an opaque cursor', async () => {
     const first = (await t.call('GET', `${url}?limit=2`, undefined, acme.token)).json<{ items: { recipient: string }[]; nextCursor: string }>();
     expect(first.items.map((i) => i.recipient)).toEqual(['User4@Example.com', 'User3@Example.com']);
-    const second = (await t.call('GET', `${url}?limit=2&cursor=${first.nextCursor}`, undefined, acme.token)).json<{ items: { recipient: string }[]; nextCursor: string }>();
+    const second = (await t.call('GET', `${url}?limit=2&cursor=${first.nextCursor}`, undefined, acme.token)).json<{
+      items: { recipient: string }[];
+      nextCursor: string;
+    }>();
     expect(second.items.map((i) => i.recipient)).toEqual(['User2@Example.com', 'User1@Example.com']);
-    const third = (await t.call('GET', `${url}?limit=2&cursor=${second.nextCursor}`, undefined, acme.token)).json<{ items: unknown[]; nextCursor: string | null }>();
+    const third = (await t.call('GET', `${url}?limit=2&cursor=${second.nextCursor}`, undefined, acme.token)).json<{
+      items: unknown[];
+      nextCursor: string | null;
+    }>();
     expect(third.items).toHaveLength(1);
     expect(third.nextCursor).toBeNull();
   });

@@ -73,11 +73,15 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
   }
 
   const row = (id: string) => database.storage.db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  const attempts = (id: string) =>
-    database.storage.db.selectFrom('delivery_attempts').selectAll().where('delivery_id', '=', id).orderBy('attempt').execute();
+  const attempts = (id: string) => database.storage.db.selectFrom('delivery_attempts').selectAll().where('delivery_id', '=', id).orderBy('attempt').execute();
 
   it('retries a 421 and a 451 on the backoff schedule, then delivers once with the stable Message-ID', async () => {
-    const server = await smtp({ failures: [{ at: 'mail', code: 421, times: 1 }, { at: 'data', code: 451, times: 1 }] });
+    const server = await smtp({
+      failures: [
+        { at: 'mail', code: 421, times: 1 },
+        { at: 'data', code: 451, times: 1 },
+      ],
+    });
     endpoints.set(tenantX, endpointFor(server.port));
     const clock = new FakeClock(T0);
     const w = worker(clock);
@@ -198,7 +202,11 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
   it('finishes the sends in flight when stopped, and hands back the rows it had not started', async () => {
     const server = await smtp({ dataReplyDelayMs: 300 });
     endpoints.set(tenantX, endpointFor(server.port));
-    await enqueueDeliveries(database.storage.db, Array.from({ length: 6 }, () => testDelivery(tenantX, 'x@example.com')), systemClock);
+    await enqueueDeliveries(
+      database.storage.db,
+      Array.from({ length: 6 }, () => testDelivery(tenantX, 'x@example.com')),
+      systemClock,
+    );
     const w = worker(systemClock, { settings: { limits: { global: 8, perTenant: 2 }, batchSize: 6 } });
     w.start();
     const deadline = Date.now() + 3_000;
@@ -216,7 +224,11 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     const server = await smtp({ failures: [{ at: 'connect', code: 421 }] });
     endpoints.set(tenantX, endpointFor(server.port));
     const clock = new FakeClock(T0);
-    await enqueueDeliveries(database.storage.db, Array.from({ length: 4 }, () => testDelivery(tenantX, 'x@example.com')), clock);
+    await enqueueDeliveries(
+      database.storage.db,
+      Array.from({ length: 4 }, () => testDelivery(tenantX, 'x@example.com')),
+      clock,
+    );
     const w = worker(clock, {
       settings: { limits: { global: 1, perTenant: 1 }, batchSize: 1, breaker: { failureThreshold: 2, initialCooldownMs: 10_000, maxCooldownMs: 60_000 } },
     });
@@ -225,7 +237,10 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     // Open: the tenant's rows are not even claimed, so no attempt is spent on a dead server.
     expect(await w.runOnce()).toBe(0);
     const attemptsOf = async () =>
-      (await database.storage.db.selectFrom('deliveries').select('attempts').execute()).map((r) => r.attempts).sort().reverse();
+      (await database.storage.db.selectFrom('deliveries').select('attempts').execute())
+        .map((r) => r.attempts)
+        .sort()
+        .reverse();
     expect(await attemptsOf()).toEqual([1, 1, 0, 0]);
     clock.advance(10_000);
     expect(await w.runOnce()).toBe(1);
@@ -237,7 +252,11 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     const server = await smtp({ failures: [{ at: 'connect', code: 421 }] });
     endpoints.set(tenantX, endpointFor(server.port));
     const clock = new FakeClock(T0);
-    await enqueueDeliveries(database.storage.db, Array.from({ length: 2 }, () => testDelivery(tenantX, 'x@example.com')), clock);
+    await enqueueDeliveries(
+      database.storage.db,
+      Array.from({ length: 2 }, () => testDelivery(tenantX, 'x@example.com')),
+      clock,
+    );
     const w = worker(clock, {
       settings: {
         limits: { global: 2, perTenant: 1 },
@@ -289,7 +308,11 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
         return endpoints.get(tenantId)!;
       },
     });
-    await enqueueDeliveries(database.storage.db, Array.from({ length: 3 }, () => testDelivery(tenantX, 'ops@example.com')), clock);
+    await enqueueDeliveries(
+      database.storage.db,
+      Array.from({ length: 3 }, () => testDelivery(tenantX, 'ops@example.com')),
+      clock,
+    );
     expect(await w.runOnce()).toBe(3);
     expect(reads).toEqual([tenantX]);
     expect(first.messages).toHaveLength(3);
@@ -346,8 +369,16 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     endpoints.set(tenantX, endpointFor(hanging.port, { timeoutMs: 2_500 }));
     endpoints.set(tenantY, endpointFor(healthy.port));
     // X's rows are older, so a naive oldest-first worker would spend every slot on them.
-    await enqueueDeliveries(database.storage.db, Array.from({ length: 30 }, () => testDelivery(tenantX, 'x@example.com')), systemClock);
-    await enqueueDeliveries(database.storage.db, Array.from({ length: 10 }, () => testDelivery(tenantY, 'y@example.com')), systemClock);
+    await enqueueDeliveries(
+      database.storage.db,
+      Array.from({ length: 30 }, () => testDelivery(tenantX, 'x@example.com')),
+      systemClock,
+    );
+    await enqueueDeliveries(
+      database.storage.db,
+      Array.from({ length: 10 }, () => testDelivery(tenantY, 'y@example.com')),
+      systemClock,
+    );
     const w = worker(systemClock, { settings: { limits: { global: 8, perTenant: 3 }, batchSize: 8, pollIntervalMs: 20 } });
     const started = Date.now();
     w.start();

@@ -220,7 +220,10 @@ export class DeliveryWorker {
       limit: plan.limit,
       excludeTenants: plan.excludeTenants,
     });
-    this.#renewal.claimed(batch.deliveries.map((d) => d.id), now + this.settings.leaseMs);
+    this.#renewal.claimed(
+      batch.deliveries.map((d) => d.id),
+      now + this.settings.leaseMs,
+    );
     const rows = batch.deliveries.map((delivery) => ({ tenantId: delivery.tenantId, delivery, attemptId: batch.attemptIds.get(delivery.id)! }));
     this.#admission.hold(rows, rows.length === plan.limit);
     this.#pump();

@@ -16,17 +16,28 @@ describe('classifySmtpError', () => {
   });
 
   it('does not retry a 5xx at RCPT or after DATA', () => {
-    expect(classifySmtpError(nodemailerError({ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550, response: '550 no such user' })))
-      .toMatchObject({ stage: 'recipient', retryable: false, code: 550 });
-    expect(classifySmtpError(nodemailerError({ code: 'EMESSAGE', command: 'DATA', responseCode: 554, response: '554 spam' })))
-      .toMatchObject({ stage: 'data', retryable: false, code: 554 });
+    expect(classifySmtpError(nodemailerError({ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550, response: '550 no such user' }))).toMatchObject({
+      stage: 'recipient',
+      retryable: false,
+      code: 550,
+    });
+    expect(classifySmtpError(nodemailerError({ code: 'EMESSAGE', command: 'DATA', responseCode: 554, response: '554 spam' }))).toMatchObject({
+      stage: 'data',
+      retryable: false,
+      code: 554,
+    });
   });
 
   it('does not retry rejected credentials', () => {
-    expect(classifySmtpError(nodemailerError({ code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535, response: '535 bad' })))
-      .toMatchObject({ stage: 'auth', retryable: false, code: 535 });
-    expect(classifySmtpError(nodemailerError({ code: 'EAUTH', command: 'API', message: 'Missing credentials' })))
-      .toMatchObject({ stage: 'auth', retryable: false });
+    expect(classifySmtpError(nodemailerError({ code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535, response: '535 bad' }))).toMatchObject({
+      stage: 'auth',
+      retryable: false,
+      code: 535,
+    });
+    expect(classifySmtpError(nodemailerError({ code: 'EAUTH', command: 'API', message: 'Missing credentials' }))).toMatchObject({
+      stage: 'auth',
+      retryable: false,
+    });
   });
 
   it('does not retry a certificate that fails verification, and calls it a TLS failure', () => {
@@ -42,11 +53,18 @@ describe('classifySmtpError', () => {
 
   it('retries drops and timeouts, placing them with the last command sent', () => {
     expect(classifySmtpError(nodemailerError({ code: 'ECONNECTION', command: 'CONN' }), 'DATA')).toMatchObject({ stage: 'data', retryable: true });
-    expect(classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', command: 'CONN', timeoutType: 'GREETING_TIMEOUT' }), 'DATA'))
-      .toMatchObject({ stage: 'connect', retryable: true });
-    expect(classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', command: 'CONN', timeoutType: 'SOCKET_TIMEOUT' })))
-      .toMatchObject({ stage: 'connect', retryable: true });
-    expect(classifySmtpError(nodemailerError({ code: 'ESOCKET', command: 'CONN', originalCode: 'ECONNREFUSED' }))).toMatchObject({ stage: 'connect', retryable: true });
+    expect(classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', command: 'CONN', timeoutType: 'GREETING_TIMEOUT' }), 'DATA')).toMatchObject({
+      stage: 'connect',
+      retryable: true,
+    });
+    expect(classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', command: 'CONN', timeoutType: 'SOCKET_TIMEOUT' }))).toMatchObject({
+      stage: 'connect',
+      retryable: true,
+    });
+    expect(classifySmtpError(nodemailerError({ code: 'ESOCKET', command: 'CONN', originalCode: 'ECONNREFUSED' }))).toMatchObject({
+      stage: 'connect',
+      retryable: true,
+    });
   });
 
   it('retries a temporary DNS failure but not a host that does not exist', () => {
@@ -65,7 +83,13 @@ describe('classifySmtpError', () => {
 describe('stageOfCommand', () => {
   it('maps SMTP verbs to stages and says nothing for a bare connection event', () => {
     expect(['EHLO x', 'STARTTLS', 'AUTH LOGIN', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'DATA', 'CONN'].map(stageOfCommand)).toEqual([
-      'connect', 'tls', 'auth', 'sender', 'recipient', 'data', undefined,
+      'connect',
+      'tls',
+      'auth',
+      'sender',
+      'recipient',
+      'data',
+      undefined,
     ]);
   });
 });

@@ -182,7 +182,12 @@ describe('SMTP sender against real smtp-server instances', () => {
   });
 
   it('retries a 421 greeting and a 451 at MAIL FROM, then delivers', async () => {
-    const server = await start({ failures: [{ at: 'connect', code: 421, times: 1 }, { at: 'mail', code: 451, times: 1 }] });
+    const server = await start({
+      failures: [
+        { at: 'connect', code: 421, times: 1 },
+        { at: 'mail', code: 451, times: 1 },
+      ],
+    });
     const endpoint = endpointFor(server);
     expect(await failure(sender.send(endpoint, email()))).toMatchObject({ stage: 'connect', retryable: true, code: 421 });
     expect(await failure(sender.send(endpoint, email()))).toMatchObject({ stage: 'sender', retryable: true, code: 451 });
@@ -234,11 +239,9 @@ describe('SMTP sender against real smtp-server instances', () => {
   it('records a transcript with the AUTH credentials and the password masked', async () => {
     const server = await start({ tls: 'starttls', auth: { username: 'robot', password: PASSWORD, methods: ['PLAIN', 'LOGIN'] } });
     for (const authMethod of ['plain', 'login'] as const) {
-      const receipt = await sender.send(
-        endpointFor(server, { security: 'starttls', authMethod, username: 'robot', password: PASSWORD }),
-        email(),
-        { transcript: true },
-      );
+      const receipt = await sender.send(endpointFor(server, { security: 'starttls', authMethod, username: 'robot', password: PASSWORD }), email(), {
+        transcript: true,
+      });
       const text = receipt.transcript!.join('\n');
       expect(text).toContain('STARTTLS');
       expect(text).toContain(`AUTH ${authMethod.toUpperCase()}`);

@@ -1,11 +1,5 @@
 import nodemailer, { type SendMailOptions, type SMTPTransportOptions, type Transporter } from 'nodemailer';
-import {
-  type MailSender,
-  type OutgoingEmail,
-  type SendReceipt,
-  type SmtpEndpoint,
-  SmtpDeliveryError,
-} from '../contract.js';
+import { type MailSender, type OutgoingEmail, type SendReceipt, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { classifySmtpError } from './classify.js';
 import { StageTracker } from './stage-tracker.js';
 import { createTranscript } from './transcript.js';
@@ -95,15 +89,18 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
   const pools = new Map<string, Pool>();
   let closed = false;
 
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const [key, pool] of pools) {
-      if (pool.inFlight === 0 && now - pool.lastUsed >= idleMs) {
-        pools.delete(key);
-        pool.transporter.close();
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [key, pool] of pools) {
+        if (pool.inFlight === 0 && now - pool.lastUsed >= idleMs) {
+          pools.delete(key);
+          pool.transporter.close();
+        }
       }
-    }
-  }, Math.max(50, Math.floor(idleMs / 2)));
+    },
+    Math.max(50, Math.floor(idleMs / 2)),
+  );
   sweep.unref();
 
   const poolFor = (endpoint: SmtpEndpoint, base: SMTPTransportOptions): Pool => {

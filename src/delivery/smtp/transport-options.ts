@@ -6,8 +6,20 @@ import { type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 /** poolKey identifies an endpoint's settings (secrets included, hashed) so each gets its own pool of connections. */
 export function poolKey(endpoint: SmtpEndpoint): string {
   const fields: (keyof SmtpEndpoint)[] = [
-    'host', 'port', 'security', 'domain', 'username', 'password', 'authMethod', 'accessToken',
-    'fromAddress', 'fromDisplayName', 'timeoutMs', 'allowPlaintextAuth', 'connectAddress', 'ca',
+    'host',
+    'port',
+    'security',
+    'domain',
+    'username',
+    'password',
+    'authMethod',
+    'accessToken',
+    'fromAddress',
+    'fromDisplayName',
+    'timeoutMs',
+    'allowPlaintextAuth',
+    'connectAddress',
+    'ca',
   ];
   return sha256(JSON.stringify(fields.map((field) => endpoint[field] ?? null)));
 }

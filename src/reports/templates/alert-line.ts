@@ -74,7 +74,9 @@ export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat
     message: clip(message, options.messageMax),
     time: group.count > 1 && group.lastAt !== group.firstAt ? `${at(group.firstAt)} – ${at(group.lastAt)}` : at(group.firstAt),
     meta,
-    acknowledged: group.acknowledged ? t('actions.acknowledged', { name: field(group.acknowledged.name, 100), time: fmt.dateTime(group.acknowledged.at) }) : null,
+    acknowledged: group.acknowledged
+      ? t('actions.acknowledged', { name: field(group.acknowledged.name, 100), time: fmt.dateTime(group.acknowledged.at) })
+      : null,
     actions: actionLinks(group.actions, t),
   };
 }

@@ -31,9 +31,7 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
   const rows = [...counts]
     .sort(
       (a, b) =>
-        severityRank(b.severity) - severityRank(a.severity) ||
-        b.count - a.count ||
-        a.eventDisplayName.localeCompare(b.eventDisplayName, recipient.language),
+        severityRank(b.severity) - severityRank(a.severity) || b.count - a.count || a.eventDisplayName.localeCompare(b.eventDisplayName, recipient.language),
     )
     .map((row) => ({
       colour: SEVERITY_COLOURS[row.severity],
@@ -94,9 +92,7 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
     'daily',
     {
       language: recipient.language,
-      subject: quiet
-        ? t('daily.subjectQuiet', { tenant: tenant.displayName })
-        : t('daily.subject', { count: total, tenant: tenant.displayName }),
+      subject: quiet ? t('daily.subjectQuiet', { tenant: tenant.displayName }) : t('daily.subject', { count: total, tenant: tenant.displayName }),
       preheader: intro,
       accent: quiet ? SEVERITY_COLOURS.Success : (rows[0]?.colour ?? SEVERITY_COLOURS.Info),
       tenantDisplayName: tenant.displayName,

@@ -22,20 +22,37 @@ function view(language: (typeof LANGUAGES)[number], name: string | undefined, un
 
 // Names people have, and names meant to break out of the HTML or the text.
 const names = fc.option(
-  fc.oneof(fc.string({ maxLength: 150 }), fc.constantFrom("Seán O'Brien", 'Ana & <b>Bo</b>', '  Élise\n\tMartin ', '=`"', '{{name}}', '$t(common.greeting)', '山田 太郎', '')),
+  fc.oneof(
+    fc.string({ maxLength: 150 }),
+    fc.constantFrom("Seán O'Brien", 'Ana & <b>Bo</b>', '  Élise\n\tMartin ', '=`"', '{{name}}', '$t(common.greeting)', '山田 太郎', ''),
+  ),
   { nil: undefined },
 );
 const tokens = fc.stringMatching(/^[A-Za-z0-9_-]{1,60}(\.[A-Za-z0-9_-]{1,40})?$/);
-const oddUrls = fc.constantFrom('', 'javascript:alert(1)', 'https://tocsin.example.com/unsubscribe/a b<c>', 'mailto:x@example.com', 'https://EXAMPLE.com:443/x');
+const oddUrls = fc.constantFrom(
+  '',
+  'javascript:alert(1)',
+  'https://tocsin.example.com/unsubscribe/a b<c>',
+  'mailto:x@example.com',
+  'https://EXAMPLE.com:443/x',
+);
 
 describe('ImmediateEmailCache', () => {
   it('gives byte for byte the email a full render gives, whatever the name and unsubscribe link', () => {
     const cache = new ImmediateEmailCache(4);
     fc.assert(
-      fc.property(fc.constantFrom(...LANGUAGES), names, fc.oneof(tokens.map((t) => `https://tocsin.example.com/unsubscribe/${t}`), oddUrls), (language, name, url) => {
-        const v = view(language, name, url);
-        expect(cache.render(v)).toEqual(renderImmediateEmail(v));
-      }),
+      fc.property(
+        fc.constantFrom(...LANGUAGES),
+        names,
+        fc.oneof(
+          tokens.map((t) => `https://tocsin.example.com/unsubscribe/${t}`),
+          oddUrls,
+        ),
+        (language, name, url) => {
+          const v = view(language, name, url);
+          expect(cache.render(v)).toEqual(renderImmediateEmail(v));
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -23,7 +23,7 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
   const entries = Object.entries(alert.data ?? {});
   const data = entries.slice(0, IMMEDIATE_DATA_MAX_FIELDS).map(([key, value]) => ({
     key: field(key, 100),
-    value: clip(typeof value === 'string' ? value : JSON.stringify(value) ?? String(value), 300),
+    value: clip(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)), 300),
   }));
   const hiddenFields = entries.length - data.length;
   const moreData = hiddenFields > 0 ? t('common.moreData', { count: hiddenFields }) : null;

@@ -8,15 +8,7 @@ import { renderImmediateEmail } from './immediate-email.js';
 import { alertListUrl, preferencesUrl } from './links.js';
 import { renderSummaryEmail } from './summary-email.js';
 import { renderTestEmail } from './test-email.js';
-import type {
-  AlertGroupView,
-  AlertSourceView,
-  DailyEmailView,
-  ImmediateEmailView,
-  SummaryEmailView,
-  TenantView,
-  TestEmailInput,
-} from './view-models.js';
+import type { AlertGroupView, AlertSourceView, DailyEmailView, ImmediateEmailView, SummaryEmailView, TenantView, TestEmailInput } from './view-models.js';
 
 /** SampleContext is what a sample email depends on: the tenant, the reader, the time and the console URL. */
 export interface SampleContext {

@@ -149,7 +149,11 @@ describe('any text at all in any field', () => {
     // Markup-heavy strings as well as arbitrary Unicode, control characters included.
     const text = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 80 }),
-      fc.array(fc.constantFrom('<', '>', '"', "'", '=', '/', '`', '&', '{{', '}}', 'script', 'onerror', 'javascript:', ' ', '\r\n', '\u2028'), { maxLength: 30 }).map((parts) => parts.join('')),
+      fc
+        .array(fc.constantFrom('<', '>', '"', "'", '=', '/', '`', '&', '{{', '}}', 'script', 'onerror', 'javascript:', ' ', '\r\n', '\u2028'), {
+          maxLength: 30,
+        })
+        .map((parts) => parts.join('')),
     );
     fc.assert(
       fc.property(text, text, text, (message, name, tenant) => {

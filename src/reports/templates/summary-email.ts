@@ -29,9 +29,7 @@ export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
   const oneDay = fmt.sameDay(window.start, window.end - 1);
   const byTime = [...view.groups].sort((a, b) => a.firstAt - b.firstAt);
   const shown = mostSevereFirst(byTime).slice(0, Math.max(0, SUMMARY_MAX_LINES));
-  const lines = shown.map((group) =>
-    alertLine(group, t, fmt, { messageMax: SUMMARY_MESSAGE_MAX, foldMessage: true, timeOnly: oneDay }),
-  );
+  const lines = shown.map((group) => alertLine(group, t, fmt, { messageMax: SUMMARY_MESSAGE_MAX, foldMessage: true, timeOnly: oneDay }));
   const hidden = Math.max(0, view.totalAlerts - shown.reduce((sum, group) => sum + group.count, 0));
   const count = view.totalAlerts;
   const intro = t('summary.intro', {

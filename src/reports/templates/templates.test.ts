@@ -123,7 +123,8 @@ describe('the 10-minute summary', () => {
 
   it('links "See more" to the console alert list filtered to the window', () => {
     const email = renderSummaryEmail(sampleSummary(context('en')));
-    const href = 'https://tocsin.example.com/#/alerts?tenant=acme&amp;severity=Error&amp;since=2026-11-27T08%3A50%3A00.000Z&amp;until=2026-11-27T09%3A00%3A00.000Z';
+    const href =
+      'https://tocsin.example.com/#/alerts?tenant=acme&amp;severity=Error&amp;since=2026-11-27T08%3A50%3A00.000Z&amp;until=2026-11-27T09%3A00%3A00.000Z';
     expect(email.html.replaceAll('&#x3D;', '=')).toContain(`href="${href}"`);
     expect(email.text).toContain('See more: https://tocsin.example.com/#/alerts?tenant=acme&severity=Error');
   });
@@ -138,9 +139,7 @@ describe('the 10-minute summary', () => {
   it('says "1 new alert" and "2 new alerts" in each language', () => {
     const one = summaryView({ groups: [group()], totalAlerts: 1 });
     expect(renderSummaryEmail(one).subject).toBe('Acme Finance: 1 new error alert');
-    expect(renderSummaryEmail({ ...one, totalAlerts: 2, groups: [group({ count: 2, dedupKey: 'k' })] }).subject).toBe(
-      'Acme Finance: 2 new error alerts',
-    );
+    expect(renderSummaryEmail({ ...one, totalAlerts: 2, groups: [group({ count: 2, dedupKey: 'k' })] }).subject).toBe('Acme Finance: 2 new error alerts');
     const fr = { ...one, recipient: { ...one.recipient, language: 'fr' as const } };
     expect(renderSummaryEmail(fr).text).toContain('1 nouvelle alerte Fatal ou Erreur');
   });
@@ -148,7 +147,12 @@ describe('the 10-minute summary', () => {
   it('reads as a catch-up when it covers several windows, with both days shown', () => {
     const start = NOW - 3 * 3_600_000 - 13 * 60_000;
     const email = renderSummaryEmail(
-      summaryView({ window: { start: Date.UTC(2026, 10, 26, 22, 40), end: Date.UTC(2026, 10, 27, 0, 0) }, windowCount: 8, groups: [group({ firstAt: start, lastAt: start })], totalAlerts: 1 }),
+      summaryView({
+        window: { start: Date.UTC(2026, 10, 26, 22, 40), end: Date.UTC(2026, 10, 27, 0, 0) },
+        windowCount: 8,
+        groups: [group({ firstAt: start, lastAt: start })],
+        totalAlerts: 1,
+      }),
     );
     expect(email.text).toContain('this one covers 8 windows');
     expect(email.text).toContain('between Nov 26, 2026, 23:40 and Nov 27, 2026, 01:00.');

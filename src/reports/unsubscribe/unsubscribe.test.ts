@@ -102,12 +102,17 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect((await t.tocsin.app.inject({ method: 'GET', url: '/unsubscribe/nope' })).statusCode).toBe(404);
   });
 
-  it('records a group mailbox\'s opt-out against its address, speaking the group\'s language', async () => {
+  it("records a group mailbox's opt-out against its address, speaking the group's language", async () => {
     const group = (
       await t.call('POST', '/api/v1/tenants/unsub/groups', { name: 'Ops', email: 'OPS@example.com', language: 'fr', roles: ['Alerts Viewer'] })
     ).json();
     const url = await links.url({ tenantId, kind: 'summary', recipient: { type: 'group', id: group.id, address: 'OPS@example.com' } });
-    const res = await t.tocsin.app.inject({ method: 'POST', url: pathOf(url), headers: { 'content-type': 'multipart/form-data; boundary=x' }, payload: '--x--' });
+    const res = await t.tocsin.app.inject({
+      method: 'POST',
+      url: pathOf(url),
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      payload: '--x--',
+    });
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('<html lang="fr">');
     expect(res.body).toContain('OPS@example.com</strong> ne recevra plus');

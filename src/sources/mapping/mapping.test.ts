@@ -35,8 +35,16 @@ const FIXTURES: Record<string, Record<string, unknown>> = {
     Queue: { Name: 'invoices' },
   },
   'Queue.TransactionStatus.Abandoned': { Type: 'queueItem.transactionAbandoned', Queue: { Name: 'invoices' }, QueueItems: [{ Id: 6, Key: 'a' }] },
-  'Schedule.NoJobCreated': { Type: 'schedule.failed', ProcessSchedule: { Id: 134, Name: 'nightly', Release: { ProcessKey: 'Args' } }, Reason: 'The robots already have pending jobs for this Process' },
-  'Schedule.MaxNumberOfJobsAlreadyExist': { Type: 'schedule.failed', ProcessSchedule: { Id: 134, Name: 'nightly' }, Reason: 'The maximum number of jobs has been reached' },
+  'Schedule.NoJobCreated': {
+    Type: 'schedule.failed',
+    ProcessSchedule: { Id: 134, Name: 'nightly', Release: { ProcessKey: 'Args' } },
+    Reason: 'The robots already have pending jobs for this Process',
+  },
+  'Schedule.MaxNumberOfJobsAlreadyExist': {
+    Type: 'schedule.failed',
+    ProcessSchedule: { Id: 134, Name: 'nightly' },
+    Reason: 'The maximum number of jobs has been reached',
+  },
   'Task.AssignmentChanged': { Type: 'task.assignmentChanged', Task: { Id: 9, Title: 'Approve invoice' } },
   'Process.Custom': { Type: 'custom', EventData: { severity: 'Warn', message: 'custom thing' } },
 };
@@ -70,7 +78,10 @@ describe('the Orchestrator webhook mapping table', () => {
       dedupKey: 'job.faulted:job-key',
     });
     const failed = orchestrator({ EventId: 'y', ...FIXTURES['Queue.TransactionStatus.FailedWithBusinessException']! }).alerts[0]!;
-    expect(failed).toMatchObject({ message: 'Queue item 5 of queue invoices failed: BusinessException: Amount too high', dedupKey: 'queueItem.transactionFailed:qi:1' });
+    expect(failed).toMatchObject({
+      message: 'Queue item 5 of queue invoices failed: BusinessException: Amount too high',
+      dedupKey: 'queueItem.transactionFailed:qi:1',
+    });
   });
 
   it('acknowledges every documented quiet type without an alert, and files an unknown type as Info under its prefix', () => {
@@ -78,14 +89,21 @@ describe('the Orchestrator webhook mapping table', () => {
       const result = orchestrator({ Type: type, EventId: type });
       expect(result, type).toMatchObject({ alerts: [], ignored: 1, deliveryKeys: [`event:${type}`] });
     }
-    expect(orchestrator({ Type: 'queueItem.teleported', EventId: 'z' }).alerts[0]).toMatchObject({ severity: 'Info', component: 'Transactions', event: 'queueItem.teleported' });
+    expect(orchestrator({ Type: 'queueItem.teleported', EventId: 'z' }).alerts[0]).toMatchObject({
+      severity: 'Info',
+      component: 'Transactions',
+      event: 'queueItem.teleported',
+    });
     expect(orchestrator({ Type: 'brand new type!', EventId: 'z' }).alerts[0]).toMatchObject({ component: 'Process', event: 'brand_new_type_' });
   });
 
   it('applies per-event overrides by webhook type or by Tocsin event, the event winning', () => {
     const mapping = { events: { 'job.faulted': { severity: 'Warn' as const }, 'Process.JobExecution.Faulted': { component: 'Process' } } };
     expect(orchestrator({ Type: 'job.faulted', EventId: 'o', Job: job }, mapping).alerts[0]).toMatchObject({ severity: 'Warn', component: 'Process' });
-    expect(orchestrator({ Type: 'job.faulted', EventId: 'o', Job: job }, { events: { 'job.faulted': { alert: false } } })).toMatchObject({ alerts: [], ignored: 1 });
+    expect(orchestrator({ Type: 'job.faulted', EventId: 'o', Job: job }, { events: { 'job.faulted': { alert: false } } })).toMatchObject({
+      alerts: [],
+      ignored: 1,
+    });
   });
 
   it('keys deliveries by EventId, and events about one job or item by content so that per-folder copies collapse', () => {
@@ -101,7 +119,9 @@ describe('the Orchestrator webhook mapping table', () => {
     expect(Buffer.byteLength(JSON.stringify(big.alerts[0]!.data))).toBeLessThanOrEqual(16 * 1024);
     expect(big.alerts[0]!.message.length).toBeLessThanOrEqual(4096);
     expect(mapOrchestratorEvent([], '[]', defaults('orchestrator-webhook'))).toHaveProperty('invalid');
-    expect(mapOrchestratorEvent({ EventId: 'x' }, '{}', defaults('orchestrator-webhook'))).toEqual({ invalid: 'Type: must be the event type, e.g. job.faulted' });
+    expect(mapOrchestratorEvent({ EventId: 'x' }, '{}', defaults('orchestrator-webhook'))).toEqual({
+      invalid: 'Type: must be the event type, e.g. job.faulted',
+    });
   });
 });
 
@@ -119,9 +139,23 @@ describe('the Alertmanager mapping', () => {
   });
 
   it('maps the default severity label: critical→Fatal, error→Error, warning→Warn, info→Info, anything else Info', () => {
-    for (const [label, severity] of [['critical', 'Fatal'], ['error', 'Error'], ['warning', 'Warn'], ['info', 'Info'], ['page', 'Info'], ['', 'Info']]) {
+    for (const [label, severity] of [
+      ['critical', 'Fatal'],
+      ['error', 'Error'],
+      ['warning', 'Warn'],
+      ['info', 'Info'],
+      ['page', 'Info'],
+      ['', 'Info'],
+    ]) {
       const result = am([firing(label ? { severity: label } : {})]) as MappedAlerts;
-      expect(result.alerts[0], label).toMatchObject({ severity, event: 'HostDown', component: 'Process', message: 'host down', dedupKey: 'fp1', occurredAt: '2026-05-01T10:00:00.000Z' });
+      expect(result.alerts[0], label).toMatchObject({
+        severity,
+        event: 'HostDown',
+        component: 'Process',
+        message: 'host down',
+        dedupKey: 'fp1',
+        occurredAt: '2026-05-01T10:00:00.000Z',
+      });
     }
   });
 
@@ -143,7 +177,9 @@ describe('the Alertmanager mapping', () => {
   });
 
   it('falls back on the description, the default component, and a safe event name', () => {
-    const result = am([{ status: 'firing', labels: { alertname: 'disk full!', component: 'NotAComponent' }, annotations: { description: 'disk' } }]) as MappedAlerts;
+    const result = am([
+      { status: 'firing', labels: { alertname: 'disk full!', component: 'NotAComponent' }, annotations: { description: 'disk' } },
+    ]) as MappedAlerts;
     expect(result.alerts[0]).toMatchObject({ message: 'disk', component: 'Process', event: 'disk_full_' });
     expect(result.alerts[0]!.dedupKey).toMatch(/^[0-9a-f]{16}$/);
   });

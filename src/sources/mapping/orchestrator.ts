@@ -49,12 +49,44 @@ export const ORCHESTRATOR_RULES: readonly OrchestratorRule[] = Object.freeze([
   rule('job.resumed', '', 'Jobs', 'Job.Resumed', 'Info', false, '[I]'),
   rule('robot.status', 'a session Disconnected', 'Robots', 'Robot.StatusChanged.Offline', 'Fatal', true, '[D] severity; name [D-weak]'),
   rule('robot.status', 'a session IsUnresponsive', 'Robots', 'Robot.StatusChanged.NotResponding', 'Error', true, '[D]'),
-  rule('robot.status', 'a session Available', 'Robots', 'Robot.StatusChanged.Available', 'Info', false, '[D] severity; "after Disconnected" needs the last state [I], so off by default'),
-  rule('queueItem.transactionFailed', 'ProcessingException.Type ApplicationException or none', 'Transactions', 'Queue.TransactionStatus.FailedWithApplicationException', 'Error', true, '[D]'),
-  rule('queueItem.transactionFailed', 'ProcessingException.Type BusinessException', 'Transactions', 'Queue.TransactionStatus.FailedWithBusinessException', 'Warn', true, '[D]'),
+  rule(
+    'robot.status',
+    'a session Available',
+    'Robots',
+    'Robot.StatusChanged.Available',
+    'Info',
+    false,
+    '[D] severity; "after Disconnected" needs the last state [I], so off by default',
+  ),
+  rule(
+    'queueItem.transactionFailed',
+    'ProcessingException.Type ApplicationException or none',
+    'Transactions',
+    'Queue.TransactionStatus.FailedWithApplicationException',
+    'Error',
+    true,
+    '[D]',
+  ),
+  rule(
+    'queueItem.transactionFailed',
+    'ProcessingException.Type BusinessException',
+    'Transactions',
+    'Queue.TransactionStatus.FailedWithBusinessException',
+    'Warn',
+    true,
+    '[D]',
+  ),
   rule('queueItem.transactionAbandoned', 'each of QueueItems[]', 'Transactions', 'Queue.TransactionStatus.Abandoned', 'Warn', true, '[I] no documented alert'),
   rule('schedule.failed', 'Reason not about the maximum of jobs', 'Schedules', 'Schedule.NoJobCreated', 'Error', true, '[D]; Reason match [I]'),
-  rule('schedule.failed', 'Reason mentions the maximum number of jobs', 'Schedules', 'Schedule.MaxNumberOfJobsAlreadyExist', 'Error', true, '[D]; Reason match [I]'),
+  rule(
+    'schedule.failed',
+    'Reason mentions the maximum number of jobs',
+    'Schedules',
+    'Schedule.MaxNumberOfJobsAlreadyExist',
+    'Error',
+    true,
+    '[D]; Reason match [I]',
+  ),
   rule('task.assignmentChanged', '', 'Tasks', 'Task.AssignmentChanged', 'Info', true, '[D] severity; name [I]'),
   rule('custom', 'severity: EventData.severity when valid, else Info', 'Process', 'Process.Custom', 'Info', true, '[I]; Raise Alert → Process [D]'),
 ]);
@@ -66,14 +98,41 @@ export const ORCHESTRATOR_RULES: readonly OrchestratorRule[] = Object.freeze([
  */
 export const QUIET_TYPES: readonly string[] = Object.freeze([
   'ping',
-  'job.created', 'job.started', 'job.stopping', 'job.terminating',
-  'robot.created', 'robot.updated', 'robot.deleted',
-  'queue.created', 'queue.updated', 'queue.deleted',
-  'queueItem.added', 'queueItem.transactionStarted', 'queueItem.transactionCompleted', 'queueItem.deferred', 'queueItem.deleted',
-  'queueItem.retried', 'queueItem.reviewStatusChanged', 'queueItem.updated',
-  'process.created', 'process.updated', 'process.deleted',
-  'task.created', 'task.completed', 'task.deleted', 'task.forwarded', 'task.saved', 'task.updated', 'task.sla.evaluate', 'task.sla.update',
-  'alert.subscribed', 'alert.unsubscribed', 'deploymentsetting.updated', 'blobfile.uploaded', 'blobfile.deleted', 'stc.task.update',
+  'job.created',
+  'job.started',
+  'job.stopping',
+  'job.terminating',
+  'robot.created',
+  'robot.updated',
+  'robot.deleted',
+  'queue.created',
+  'queue.updated',
+  'queue.deleted',
+  'queueItem.added',
+  'queueItem.transactionStarted',
+  'queueItem.transactionCompleted',
+  'queueItem.deferred',
+  'queueItem.deleted',
+  'queueItem.retried',
+  'queueItem.reviewStatusChanged',
+  'queueItem.updated',
+  'process.created',
+  'process.updated',
+  'process.deleted',
+  'task.created',
+  'task.completed',
+  'task.deleted',
+  'task.forwarded',
+  'task.saved',
+  'task.updated',
+  'task.sla.evaluate',
+  'task.sla.update',
+  'alert.subscribed',
+  'alert.unsubscribed',
+  'deploymentsetting.updated',
+  'blobfile.uploaded',
+  'blobfile.deleted',
+  'stc.task.update',
 ]);
 
 const QUIET = new Set(QUIET_TYPES);
@@ -130,17 +189,22 @@ function robotDrafts(payload: Payload): Draft[] {
   const sessions = Array.isArray(payload.Sessions) ? payload.Sessions.map(obj) : [];
   return sessions.flatMap((session): Draft[] => {
     const state = str(session.State);
-    const event = state === 'Disconnected'
-      ? 'Robot.StatusChanged.Offline'
-      : session.IsUnresponsive === true
-        ? 'Robot.StatusChanged.NotResponding'
-        : state === 'Available'
-          ? 'Robot.StatusChanged.Available'
-          : undefined;
+    const event =
+      state === 'Disconnected'
+        ? 'Robot.StatusChanged.Offline'
+        : session.IsUnresponsive === true
+          ? 'Robot.StatusChanged.NotResponding'
+          : state === 'Available'
+            ? 'Robot.StatusChanged.Available'
+            : undefined;
     if (!event) return [];
     const robotName = str(session.RobotName) ?? str(obj(session.Robot).Name) ?? (str(session.RobotId) ? `robot ${str(session.RobotId)}` : undefined);
     const machine = str(session.HostMachineName) ?? str(session.MachineName);
-    const what = { 'Robot.StatusChanged.Offline': 'is disconnected', 'Robot.StatusChanged.NotResponding': 'is not responding', 'Robot.StatusChanged.Available': 'is available' }[event];
+    const what = {
+      'Robot.StatusChanged.Offline': 'is disconnected',
+      'Robot.StatusChanged.NotResponding': 'is not responding',
+      'Robot.StatusChanged.Available': 'is available',
+    }[event];
     const license = str(session.LicenseErrorCode);
     return [
       {
@@ -173,7 +237,9 @@ function drafts(type: string, payload: Payload): Draft[] | 'quiet' {
     case 'job.faulted':
       return [jobDraft(obj(payload.Job), 'Process.JobExecution.Faulted', 'faulted', type)];
     case 'job.stopped':
-      return (Array.isArray(payload.Jobs) ? payload.Jobs.map(obj) : [obj(payload.Job)]).map((job) => jobDraft(job, 'Process.JobExecution.Stopped', 'stopped', type));
+      return (Array.isArray(payload.Jobs) ? payload.Jobs.map(obj) : [obj(payload.Job)]).map((job) =>
+        jobDraft(job, 'Process.JobExecution.Stopped', 'stopped', type),
+      );
     case 'job.completed':
     case 'job.suspended':
     case 'job.resumed': {
@@ -241,7 +307,12 @@ function drafts(type: string, payload: Payload): Draft[] | 'quiet' {
       if (QUIET.has(type)) return 'quiet';
       return [
         {
-          rule: { component: COMPONENT_BY_PREFIX[type.split('.')[0]!] ?? 'Process', event: eventName(type, 'Orchestrator.Unknown'), severity: 'Info', alert: true },
+          rule: {
+            component: COMPONENT_BY_PREFIX[type.split('.')[0]!] ?? 'Process',
+            event: eventName(type, 'Orchestrator.Unknown'),
+            severity: 'Info',
+            alert: true,
+          },
           message: `Orchestrator event ${type}`,
           source: undefined,
           dedupKey: undefined,
@@ -263,10 +334,7 @@ function quietDraft(type: string): Draft {
 }
 
 const folderOf = (payload: Payload) =>
-  str(payload.OrganizationUnitFullyQualifiedName, 256) ??
-  str(payload.FolderName, 256) ??
-  str(payload.OrganizationUnitId, 256) ??
-  str(payload.FolderId, 256);
+  str(payload.OrganizationUnitFullyQualifiedName, 256) ?? str(payload.FolderName, 256) ?? str(payload.OrganizationUnitId, 256) ?? str(payload.FolderId, 256);
 
 const hash = (text: string) => crypto.createHash('sha256').update(text).digest('base64url');
 
@@ -296,7 +364,11 @@ export function mapOrchestratorEvent(body: unknown, rawText: string, mapping: So
       ignored += 1;
       continue;
     }
-    const data = withPayload({ eventId: eventId?.slice(0, 200) ?? null, type, tenantId: payload.TenantId ?? null, folder: folder ?? null, ...draft.facts }, payload, rawText);
+    const data = withPayload(
+      { eventId: eventId?.slice(0, 200) ?? null, type, tenantId: payload.TenantId ?? null, folder: folder ?? null, ...draft.facts },
+      payload,
+      rawText,
+    );
     alerts.push({
       severity: resolved.severity,
       component: resolved.component,
@@ -323,6 +395,7 @@ const CONTENT_KEYED = new Set(['job.faulted', 'job.stopped', 'queueItem.transact
  */
 export function orchestratorTableRows(): string[] {
   return ORCHESTRATOR_RULES.map(
-    (r) => `| \`${r.type}\`${r.condition ? ` (${r.condition})` : ''} | ${r.component} | \`${r.event}\` | ${r.severity}${r.alert ? '' : ' (off by default)'} | ${r.basis} |`,
+    (r) =>
+      `| \`${r.type}\`${r.condition ? ` (${r.condition})` : ''} | ${r.component} | \`${r.event}\` | ${r.severity}${r.alert ? '' : ' (off by default)'} | ${r.basis} |`,
   );
 }

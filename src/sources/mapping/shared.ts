@@ -32,12 +32,18 @@ export function clip(text: string, max = MAX_MESSAGE_LENGTH): string {
 /** firstLine is the first non-empty line of a multi-line text (an exception's message, not its stack). */
 export function firstLine(text: unknown): string | undefined {
   if (typeof text !== 'string') return undefined;
-  return text.split(/\r?\n/).map((l) => l.trim()).find((l) => l.length > 0);
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .find((l) => l.length > 0);
 }
 
 /** eventName makes any text a valid alert event name (letters, digits, `._:-`, at most 128). */
 export function eventName(text: string, fallback: string): string {
-  const cleaned = text.replace(/[^A-Za-z0-9_.:-]/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, 128);
+  const cleaned = text
+    .replace(/[^A-Za-z0-9_.:-]/g, '_')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 128);
   return cleaned || fallback;
 }
 

@@ -71,7 +71,12 @@ export async function importAlerts(
   const byKey = new Map(upstream.map((a) => [deliveryKey(a), a]));
   if (byKey.size === 0) return { ids: [], alerts: [] };
   return db.transaction().execute(async (tx) => {
-    const seen = await tx.selectFrom('source_deliveries').select('delivery_id').where('source_id', '=', source.id).where('delivery_id', 'in', [...byKey.keys()]).execute();
+    const seen = await tx
+      .selectFrom('source_deliveries')
+      .select('delivery_id')
+      .where('source_id', '=', source.id)
+      .where('delivery_id', 'in', [...byKey.keys()])
+      .execute();
     for (const row of seen) byKey.delete(row.delivery_id);
     if (byKey.size === 0) return { ids: [], alerts: [] };
     const { events } = JSON.parse(source.mapping) as SourceMapping;
@@ -92,7 +97,15 @@ export async function importAlerts(
     const rows = [...keys.map((key, i) => [key, [ids[i]]] as const), ...silenced.map((key) => [key, []] as const)];
     await tx
       .insertInto('source_deliveries')
-      .values(rows.map(([key, alertIds]) => ({ source_id: source.id, delivery_id: key, tenant_id: source.tenant_id, alert_ids: JSON.stringify(alertIds), received_at: now })))
+      .values(
+        rows.map(([key, alertIds]) => ({
+          source_id: source.id,
+          delivery_id: key,
+          tenant_id: source.tenant_id,
+          alert_ids: JSON.stringify(alertIds),
+          received_at: now,
+        })),
+      )
       .execute();
     if (ids.length > 0) await recordReception(tx, source.id, now, { outcome: 'accepted', status: 200, alertIds: ids.slice(0, RECEPTION_IDS), error: null });
     return { ids, alerts };
@@ -192,13 +205,22 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
       else logger.info({ sourceId: row.id, status: upstream.status, error: upstream.message }, 'pull from upstream failed');
       outcome = upstream?.retryAfterMs !== undefined ? { ok: false, retryAfterMs: upstream.retryAfterMs } : { ok: false };
       // A poll cut short by shutdown is not the upstream's failure.
-      if (!aborter.signal.aborted) await recordReception(db, row.id, clock.now(), { outcome: 'unavailable', status: upstream?.status ?? 0, alertIds: [], error: message.slice(0, 500) }).catch(
-        (e: unknown) => logger.warn({ err: e, sourceId: row.id }, 'could not record a pull failure'),
-      );
+      if (!aborter.signal.aborted)
+        await recordReception(db, row.id, clock.now(), {
+          outcome: 'unavailable',
+          status: upstream?.status ?? 0,
+          alertIds: [],
+          error: message.slice(0, 500),
+        }).catch((e: unknown) => logger.warn({ err: e, sourceId: row.id }, 'could not record a pull failure'));
     }
     const next = afterPoll(held, outcome, pull.intervalSeconds * 1000, clock.now());
     // Only the lease holder writes its result: if the lease ran out and another worker took it, that one's state wins.
-    await db.updateTable('sources').set({ pull_state: stateText(next) }).where('id', '=', row.id).where('pull_state', '=', stateText(held)).execute();
+    await db
+      .updateTable('sources')
+      .set({ pull_state: stateText(next) })
+      .where('id', '=', row.id)
+      .where('pull_state', '=', stateText(held))
+      .execute();
     onPolled?.(row.id, outcome);
   };
 
@@ -208,8 +230,14 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
     const now = clock.now();
     if (!claimable(state, now)) return undefined;
     const held = claimed(state, owner, now);
-    const update = db.updateTable('sources').set({ pull_state: stateText(held) }).where('id', '=', row.id);
-    const result = await (row.pull_state === null ? update.where('pull_state', 'is', null) : update.where('pull_state', '=', row.pull_state)).executeTakeFirst();
+    const update = db
+      .updateTable('sources')
+      .set({ pull_state: stateText(held) })
+      .where('id', '=', row.id);
+    const result = await (row.pull_state === null
+      ? update.where('pull_state', 'is', null)
+      : update.where('pull_state', '=', row.pull_state)
+    ).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1 ? held : undefined;
   };
 

@@ -36,7 +36,9 @@ describe('pull connector decisions', () => {
     expect(url.searchParams.get('$orderby')).toBe('CreationTime asc,Id asc');
     expect(url.searchParams.get('$top')).toBe('1000');
     expect(url.searchParams.get('$skip')).toBe('1000');
-    expect(alertsUrl('https://cloud.uipath.com/org/tenant/orchestrator_', 0, 0)).toMatch(/^https:\/\/cloud\.uipath\.com\/org\/tenant\/orchestrator_\/odata\/Alerts\?/);
+    expect(alertsUrl('https://cloud.uipath.com/org/tenant/orchestrator_', 0, 0)).toMatch(
+      /^https:\/\/cloud\.uipath\.com\/org\/tenant\/orchestrator_\/odata\/Alerts\?/,
+    );
   });
 
   it('maps an AlertDto: message, process, robot, job and folder from Data, the rest from its fields', () => {
@@ -62,7 +64,10 @@ describe('pull connector decisions', () => {
   });
 
   it("applies the source's per-event overrides by notification name, and raises nothing for one set to alert: false", () => {
-    expect(toAlertInput(FAULTED, { 'Process.JobExecution.Faulted': { severity: 'Fatal', component: 'Queues' } })).toMatchObject({ severity: 'Fatal', component: 'Queues' });
+    expect(toAlertInput(FAULTED, { 'Process.JobExecution.Faulted': { severity: 'Fatal', component: 'Queues' } })).toMatchObject({
+      severity: 'Fatal',
+      component: 'Queues',
+    });
     expect(toAlertInput(FAULTED, { 'Process.JobExecution.Faulted': { alert: false } })).toBeUndefined();
     expect(toAlertInput(FAULTED, { 'Robot.StatusChanged.Offline': { alert: false } })).toMatchObject({ severity: 'Error' });
   });
@@ -108,6 +113,10 @@ describe('pull connector decisions', () => {
     expect(claimable(held, now + LEASE_MS)).toBe(true);
     const moved = { ...held, cursorTime: now, imported: 5 };
     expect(readState(JSON.stringify(moved), '2026-02-28T08:00:00Z')).toEqual(moved);
-    expect(readState(JSON.stringify(moved), '2026-01-01T00:00:00Z')).toMatchObject({ cursorTime: Date.parse('2026-01-01T00:00:00Z'), imported: 0, leaseOwner: 'worker-a' });
+    expect(readState(JSON.stringify(moved), '2026-01-01T00:00:00Z')).toMatchObject({
+      cursorTime: Date.parse('2026-01-01T00:00:00Z'),
+      imported: 0,
+      leaseOwner: 'worker-a',
+    });
   });
 });

@@ -148,7 +148,13 @@ export function deliveryKey(alert: UpstreamAlert): string {
 }
 
 const MESSAGE_KEYS = ['Message', 'message', 'ErrorMessage', 'Details', 'Reason', 'Info'];
-const SOURCE_KEYS = { process: ['ProcessName', 'ReleaseName'], robot: ['RobotName'], machine: ['MachineName', 'HostMachineName'], queue: ['QueueName'], job: ['JobKey', 'JobId'] } as const;
+const SOURCE_KEYS = {
+  process: ['ProcessName', 'ReleaseName'],
+  robot: ['RobotName'],
+  machine: ['MachineName', 'HostMachineName'],
+  queue: ['QueueName'],
+  job: ['JobKey', 'JobId'],
+} as const;
 const FOLDER_KEYS = ['FolderName', 'Folder', 'OrganizationUnitName', 'FolderPath'];
 const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
@@ -182,7 +188,10 @@ function parseData(raw: string | null): Record<string, unknown> | undefined {
  */
 export function toAlertInput(alert: UpstreamAlert, overrides: Readonly<Record<string, EventOverride>> = {}): AlertInput | undefined {
   const parsed = parseData(alert.Data) ?? {};
-  const message = firstString(parsed, MESSAGE_KEYS, MAX_MESSAGE_LENGTH) ?? (typeof parsed.text === 'string' ? parsed.text.slice(0, MAX_MESSAGE_LENGTH) : undefined) ?? alert.NotificationName;
+  const message =
+    firstString(parsed, MESSAGE_KEYS, MAX_MESSAGE_LENGTH) ??
+    (typeof parsed.text === 'string' ? parsed.text.slice(0, MAX_MESSAGE_LENGTH) : undefined) ??
+    alert.NotificationName;
   // Tocsin's own /odata/Alerts nests them as Source {process, robot, …}.
   const nested = parsed.Source !== null && typeof parsed.Source === 'object' ? (parsed.Source as Record<string, unknown>) : {};
   const source: Record<string, string> = {};
@@ -230,7 +239,14 @@ export function retryAfterMs(header: string | null | undefined, now: number): nu
 
 /** PollOutcome is what one poll came to, as the state needs it. */
 export type PollOutcome =
-  | { readonly ok: true; readonly cursorTime: number; readonly cursorId: string | null; readonly imported: number; readonly newestImported: number | null; readonly more: boolean }
+  | {
+      readonly ok: true;
+      readonly cursorTime: number;
+      readonly cursorId: string | null;
+      readonly imported: number;
+      readonly newestImported: number | null;
+      readonly more: boolean;
+    }
   | { readonly ok: false; readonly retryAfterMs?: number };
 
 /**
@@ -242,7 +258,8 @@ export function afterPoll(state: PullState, outcome: PollOutcome, intervalMs: nu
   const released = { ...state, leaseOwner: null, leaseUntil: 0 };
   if (!outcome.ok) {
     const failures = state.failures + 1;
-    const wait = outcome.retryAfterMs !== undefined ? Math.min(Math.max(outcome.retryAfterMs, intervalMs), MAX_BACKOFF_MS * 4) : backoffMs(intervalMs, failures);
+    const wait =
+      outcome.retryAfterMs !== undefined ? Math.min(Math.max(outcome.retryAfterMs, intervalMs), MAX_BACKOFF_MS * 4) : backoffMs(intervalMs, failures);
     return { ...released, failures, nextPollAt: now + wait };
   }
   return {

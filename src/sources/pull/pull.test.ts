@@ -19,7 +19,12 @@ const PASSWORD = 'upstream robot password';
 async function upstreamOrchestrator(dialect: 'sqlite' | 'postgres') {
   const upstream = await startTestApp(dialect, {}, { listen: true });
   await upstream.call('POST', '/api/v1/tenants', { name: 'plant' });
-  await upstream.call('POST', '/api/v1/tenants/plant/users', { email: 'poller@plant.example.com', name: 'Poller', password: PASSWORD, roles: ['Administrator'] });
+  await upstream.call('POST', '/api/v1/tenants/plant/users', {
+    email: 'poller@plant.example.com',
+    name: 'Poller',
+    password: PASSWORD,
+    roles: ['Administrator'],
+  });
   const raise = async (alerts: unknown[]) => {
     const res = await upstream.call('POST', '/api/v1/tenants/plant/alerts', { alerts });
     if (res.statusCode !== 202 && res.statusCode !== 201) throw new Error(`raising upstream alerts: ${res.statusCode} ${res.body}`);
@@ -61,7 +66,14 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
 
   it('signs in with Account/Authenticate, imports each upstream alert once with its fields mapped, and shows the lag', async () => {
     await orchestrator.raise([
-      { severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Invoice job faulted', source: { process: 'Invoices', robot: 'robot-7' }, folder: 'Finance' },
+      {
+        severity: 'Error',
+        component: 'Jobs',
+        event: 'Process.JobExecution.Faulted',
+        message: 'Invoice job faulted',
+        source: { process: 'Invoices', robot: 'robot-7' },
+        folder: 'Finance',
+      },
       { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'robot-7 is offline' },
     ]);
     const created = await t.call('POST', base, { name: 'Plant Orchestrator', kind: 'orchestrator-pull', pull: pullBody(orchestrator.url) });
@@ -72,9 +84,19 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
     await vi.waitFor(async () => expect(await alertsOf(t, 'ops')).toHaveLength(2), WAIT);
     const imported = await alertsOf(t, 'ops');
     const faulted = imported.find((a) => a.event === 'Process.JobExecution.Faulted')!;
-    expect(faulted).toMatchObject({ severity: 'Error', component: 'Jobs', message: 'Invoice job faulted', folder: 'Finance', source: { process: 'Invoices', robot: 'robot-7' } });
+    expect(faulted).toMatchObject({
+      severity: 'Error',
+      component: 'Jobs',
+      message: 'Invoice job faulted',
+      folder: 'Finance',
+      source: { process: 'Invoices', robot: 'robot-7' },
+    });
     expect(faulted.data.upstreamId).toEqual(expect.any(String));
-    expect(imported.find((a) => a.event === 'Robot.StatusChanged.Offline')).toMatchObject({ severity: 'Fatal', component: 'Robots', message: 'robot-7 is offline' });
+    expect(imported.find((a) => a.event === 'Robot.StatusChanged.Offline')).toMatchObject({
+      severity: 'Fatal',
+      component: 'Robots',
+      message: 'robot-7 is offline',
+    });
 
     // A poll after the import reads the same alerts again (the overlap) and stores nothing new.
     const importedAt = Date.now();
@@ -94,7 +116,9 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ TenancyName: 'plant', UsernameOrEmailAddress: 'poller@plant.example.com', Password: PASSWORD }),
     });
-    const unread = await fetch(`${orchestrator.url}/odata/Alerts/UiPath.Server.Configuration.OData.GetUnreadCount()`, { headers: { authorization: `Bearer ${((await signIn.json()) as { result: string }).result}` } });
+    const unread = await fetch(`${orchestrator.url}/odata/Alerts/UiPath.Server.Configuration.OData.GetUnreadCount()`, {
+      headers: { authorization: `Bearer ${((await signIn.json()) as { result: string }).result}` },
+    });
     expect(((await unread.json()) as { value: number }).value).toBe(2);
 
     await orchestrator.raise([{ severity: 'Warn', component: 'Queues', event: 'Queue.Sla.AtRisk', message: 'SLA at risk' }]);
@@ -103,7 +127,9 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
   });
 
   it('shows a wrong password as the last error and backs off instead of hammering the upstream', async () => {
-    const created = (await t.call('POST', base, { name: 'Wrong password', kind: 'orchestrator-pull', pull: pullBody(orchestrator.url, { password: 'not it' }) })).json();
+    const created = (
+      await t.call('POST', base, { name: 'Wrong password', kind: 'orchestrator-pull', pull: pullBody(orchestrator.url, { password: 'not it' }) })
+    ).json();
     await vi.waitFor(async () => {
       const stats = (await t.call('GET', `${base}/${created.id}`)).json().stats;
       expect(stats.pull.consecutiveFailures).toBeGreaterThanOrEqual(2);
@@ -122,7 +148,10 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
 
 /** cloudOrchestrator is a tiny Automation Cloud stand-in: an OAuth token endpoint and /odata/Alerts that first answers 429. */
 async function cloudOrchestrator(rows: UpstreamAlert[]) {
-  const seen: { tokenForms: URLSearchParams[]; alertRequests: { at: number; headers: http.IncomingHttpHeaders; url: string }[] } = { tokenForms: [], alertRequests: [] };
+  const seen: { tokenForms: URLSearchParams[]; alertRequests: { at: number; headers: http.IncomingHttpHeaders; url: string }[] } = {
+    tokenForms: [],
+    alertRequests: [],
+  };
   let throttled = false;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -141,7 +170,9 @@ async function cloudOrchestrator(rows: UpstreamAlert[]) {
           return res.writeHead(429, { 'retry-after': '2' }).end();
         }
         const skip = Number(new URL(req.url, 'http://x').searchParams.get('$skip') ?? 0);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ '@odata.context': 'https://x/odata/$metadata#Alerts', value: rows.slice(skip) }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ '@odata.context': 'https://x/odata/$metadata#Alerts', value: rows.slice(skip) }));
         return;
       }
       res.writeHead(404).end();
@@ -183,10 +214,21 @@ describeEachDialect('orchestrator-pull: Automation Cloud (OAuth client credentia
       expect(created.statusCode).toBe(201);
       await vi.waitFor(async () => expect(await alertsOf(t, 'cloudy')).toHaveLength(1), WAIT);
       const [alert] = await alertsOf(t, 'cloudy');
-      expect(alert).toMatchObject({ severity: 'Error', component: 'Transactions', message: 'Item 42 failed: portal down', folder: 'Finance', source: { queue: 'Invoices' } });
+      expect(alert).toMatchObject({
+        severity: 'Error',
+        component: 'Transactions',
+        message: 'Item 42 failed: portal down',
+        folder: 'Finance',
+        source: { queue: 'Invoices' },
+      });
 
       const form = cloud.seen.tokenForms[0]!;
-      expect(Object.fromEntries(form)).toEqual({ grant_type: 'client_credentials', client_id: 'app-id', client_secret: 'app-secret', scope: 'OR.Monitoring.Read' });
+      expect(Object.fromEntries(form)).toEqual({
+        grant_type: 'client_credentials',
+        client_id: 'app-id',
+        client_secret: 'app-secret',
+        scope: 'OR.Monitoring.Read',
+      });
       const [throttledRequest, retried] = cloud.seen.alertRequests;
       expect(throttledRequest!.headers['x-uipath-organizationunitid']).toBe('4');
       expect(retried!.at - throttledRequest!.at).toBeGreaterThanOrEqual(1_900);
@@ -235,7 +277,9 @@ describeEachDialect('orchestrator-pull: two workers', (dialect) => {
 
   it('import each of 2,500 upstream alerts exactly once (more than two pages, all created in the same millisecond batches)', async () => {
     for (let batch = 0; batch < 3; batch += 1) {
-      await orchestrator.raise(Array.from({ length: batch < 2 ? 1000 : 500 }, (_, i) => ({ severity: 'Warn', component: 'Robots', message: `upstream ${batch}-${i}` })));
+      await orchestrator.raise(
+        Array.from({ length: batch < 2 ? 1000 : 500 }, (_, i) => ({ severity: 'Warn', component: 'Robots', message: `upstream ${batch}-${i}` })),
+      );
     }
     const api = await startWorker(database, 'api', dataDir);
     running.push(api);
@@ -246,10 +290,23 @@ describeEachDialect('orchestrator-pull: two workers', (dialect) => {
     running.push(await startWorker(database, 'worker', dataDir), await startWorker(database, 'worker', dataDir));
 
     const tenantId = (await call('GET', '/api/v1/tenants/twins')).json().id as string;
-    const count = async () => Number((await api.deps.storage.db.selectFrom('alerts').select((eb) => eb.fn.countAll().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow()).n);
+    const count = async () =>
+      Number(
+        (
+          await api.deps.storage.db
+            .selectFrom('alerts')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('tenant_id', '=', tenantId)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     await vi.waitFor(async () => expect(await count()).toBe(2500), { timeout: 60_000, interval: 200 });
     const settledAt = Date.now();
-    await vi.waitFor(async () => expect(Date.parse((await call('GET', `/api/v1/tenants/twins/sources/${source.id}`)).json().stats.pull.lastPolledAt)).toBeGreaterThan(settledAt + 1_000), WAIT);
+    await vi.waitFor(
+      async () =>
+        expect(Date.parse((await call('GET', `/api/v1/tenants/twins/sources/${source.id}`)).json().stats.pull.lastPolledAt)).toBeGreaterThan(settledAt + 1_000),
+      WAIT,
+    );
     expect(await count()).toBe(2500);
     const messages = await api.deps.storage.db.selectFrom('alerts').select('message').where('tenant_id', '=', tenantId).execute();
     expect(new Set(messages.map((m) => m.message)).size).toBe(2500);

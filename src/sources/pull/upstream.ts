@@ -37,7 +37,10 @@ async function exchange(url: string, init: RequestInit, now: number, stop?: Abor
   try {
     res = await fetch(url, { ...init, redirect: 'error', signal: stop ? AbortSignal.any([timeout, stop]) : timeout });
   } catch (err) {
-    const cause = (err as Error).name === 'TimeoutError' ? `no answer within ${UPSTREAM_TIMEOUT_MS / 1000} s` : ((err as { cause?: Error }).cause?.message ?? (err as Error).message);
+    const cause =
+      (err as Error).name === 'TimeoutError'
+        ? `no answer within ${UPSTREAM_TIMEOUT_MS / 1000} s`
+        : ((err as { cause?: Error }).cause?.message ?? (err as Error).message);
     throw new UpstreamError(`${new URL(url).host}: ${cause}`, undefined, undefined);
   }
   if (!res.ok) {
@@ -65,7 +68,12 @@ export async function signIn(credentials: Credentials, now: number, stop?: Abort
     const tokenUrl = credentials.identityUrl ?? `${new URL(credentials.baseUrl).origin}/identity/connect/token`;
     const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret });
     if (credentials.scope) form.set('scope', credentials.scope);
-    const res = await exchange(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() }, now, stop);
+    const res = await exchange(
+      tokenUrl,
+      { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() },
+      now,
+      stop,
+    );
     const body = (await json(res, 'the token endpoint')) as { access_token?: unknown; expires_in?: unknown };
     if (typeof body.access_token !== 'string') throw new UpstreamError('the token endpoint answered no access_token', res.status, undefined);
     const lifetime = typeof body.expires_in === 'number' ? body.expires_in * 1000 : ROPC_REUSE_MS;

@@ -75,6 +75,10 @@ export async function grantSourcePermissions(db: Kysely<any>): Promise<void> {
     const permissions = JSON.parse(role.permissions as string) as string[];
     const missing = SOURCE_PERMISSIONS.filter((p) => !permissions.includes(p));
     if (missing.length === 0) continue;
-    await db.updateTable('roles').set({ permissions: JSON.stringify([...permissions, ...missing]) }).where('id', '=', role.id).execute();
+    await db
+      .updateTable('roles')
+      .set({ permissions: JSON.stringify([...permissions, ...missing]) })
+      .where('id', '=', role.id)
+      .execute();
   }
 }

@@ -6,7 +6,7 @@ import { tenantApi } from './session.js';
  * with their events, or a flat list of events naming their component.
  */
 export function normalizeCatalogue(data) {
-  const list = Array.isArray(data) ? data : data?.components ?? data?.items ?? [];
+  const list = Array.isArray(data) ? data : (data?.components ?? data?.items ?? []);
   const components = new Map();
   const add = (name, displayName) => {
     if (!components.has(name)) components.set(name, { name, displayName: displayName ?? name, events: [] });
@@ -17,7 +17,9 @@ export function normalizeCatalogue(data) {
     else if (Array.isArray(entry.events)) {
       const component = add(entry.name ?? entry.component, entry.displayName);
       for (const event of entry.events) {
-        component.events.push(typeof event === 'string' ? { name: event } : { name: event.name ?? event.event, severity: event.severity ?? event.defaultSeverity });
+        component.events.push(
+          typeof event === 'string' ? { name: event } : { name: event.name ?? event.event, severity: event.severity ?? event.defaultSeverity },
+        );
       }
     } else if (entry.component) {
       add(entry.component).events.push({ name: entry.event ?? entry.name, severity: entry.severity ?? entry.defaultSeverity });

@@ -8,7 +8,9 @@ const state = { language: 'en', strings: {}, fallback: {} };
 /** pickLanguage returns the first supported language among candidates (`fr-CA` counts as `fr`). */
 export function pickLanguage(...candidates) {
   for (const candidate of candidates.flat()) {
-    const base = String(candidate || '').toLowerCase().split('-')[0];
+    const base = String(candidate || '')
+      .toLowerCase()
+      .split('-')[0];
     if (LANGUAGES.includes(base)) return base;
   }
   return 'en';

@@ -20,7 +20,9 @@ export function pageLimit(more) {
 export function usePolling(load, deps) {
   useEffect(() => {
     let stopped = false;
-    const run = () => { if (!stopped && document.visibilityState !== 'hidden') load(); };
+    const run = () => {
+      if (!stopped && document.visibilityState !== 'hidden') load();
+    };
     run();
     const timer = setInterval(run, POLL_MS);
     addEventListener(ALERTS_CHANGED, run);

@@ -110,27 +110,35 @@ export function SmtpFields({ form, onChange, errors = {}, prefix, legend = t('ma
     <${TextField} id=${id('domain')} label=${t('mail.domain')} value=${form.domain} onInput=${set('domain')} error=${errors.domain} hint=${t('mail.domainHint')} />
     <${TextField} id=${id('port')} label=${t('mail.port')} value=${form.port} onInput=${(port) => onChange(withPort(form, port))} error=${errors.port} inputmode="numeric" hint=${t('mail.portHint')} />
     <${TextField} id=${id('username')} label=${t('mail.username')} value=${form.username} onInput=${set('username')} error=${errors.username} autocomplete="off" />
-    ${form.password === undefined
-      ? html`<div class="field">
+    ${
+      form.password === undefined
+        ? html`<div class="field">
           <span class="label" id=${id('password-label')}>${t('mail.password')}</span>
           <p class="secret-set" aria-labelledby=${id('password-label')}><span class="pill">${t('mail.passwordSet')}</span>
             <button type="button" class="link" id=${id('password-replace')} onClick=${() => onChange({ ...form, password: '' })}>${t('mail.passwordReplace')}</button>
             <button type="button" class="link danger" onClick=${() => onChange({ ...form, password: null })}>${t('mail.passwordClear')}</button></p>
         </div>`
-      : html`<${TextField} id=${id('password')} type="password" label=${t('mail.password')} value=${form.password ?? ''} onInput=${set('password')}
-          error=${errors.password} autocomplete="new-password" hint=${form.password === null ? t('mail.passwordCleared') : form.passwordSet ? t('mail.passwordReplacing') : ''} />`}
-    ${form.security === 'none'
-      ? html`<${Toggle} id=${id('allowPlaintextAuth')} label=${t('mail.allowPlaintextAuth')} checked=${form.allowPlaintextAuth}
+        : html`<${TextField} id=${id('password')} type="password" label=${t('mail.password')} value=${form.password ?? ''} onInput=${set('password')}
+          error=${errors.password} autocomplete="new-password" hint=${form.password === null ? t('mail.passwordCleared') : form.passwordSet ? t('mail.passwordReplacing') : ''} />`
+    }
+    ${
+      form.security === 'none'
+        ? html`<${Toggle} id=${id('allowPlaintextAuth')} label=${t('mail.allowPlaintextAuth')} checked=${form.allowPlaintextAuth}
           onChange=${set('allowPlaintextAuth')} hint=${errors.allowPlaintextAuth ?? t('mail.allowPlaintextAuthHint')} />`
-      : null}
+        : null
+    }
     <${TextField} id=${id('fromAddress')} type="email" label=${t('mail.fromAddress')} value=${form.fromAddress} onInput=${set('fromAddress')} error=${errors.fromAddress} />
     <${TextField} id=${id('fromDisplayName')} label=${t('mail.fromDisplayName')} value=${form.fromDisplayName} onInput=${set('fromDisplayName')} error=${errors.fromDisplayName} hint=${t('mail.fromDisplayNameHint')} />
     <details class="advanced" open=${Boolean(errors.authMethod || errors.timeoutMs || errors.accessToken)}>
       <summary>${t('mail.advanced')}</summary>
       <${SelectField} id=${id('authMethod')} label=${t('mail.authMethod')} value=${form.authMethod} error=${errors.authMethod}
         options=${AUTH_METHODS.map((method) => [method, t(`mail.auth.${method}`)])} onChange=${set('authMethod')} />
-      ${form.authMethod === 'xoauth2' ? html`<${TextField} id=${id('accessToken')} type="password" label=${t('mail.accessToken')} value=${form.accessToken ?? ''}
-          onInput=${set('accessToken')} error=${errors.accessToken} autocomplete="off" hint=${t('mail.accessTokenHint')} />` : null}
+      ${
+        form.authMethod === 'xoauth2'
+          ? html`<${TextField} id=${id('accessToken')} type="password" label=${t('mail.accessToken')} value=${form.accessToken ?? ''}
+          onInput=${set('accessToken')} error=${errors.accessToken} autocomplete="off" hint=${t('mail.accessTokenHint')} />`
+          : null
+      }
       <${TextField} id=${id('timeout')} label=${t('mail.timeout')} value=${form.timeoutSeconds} onInput=${set('timeoutSeconds')} error=${errors.timeoutMs} inputmode="numeric" />
     </details>
   </fieldset>`;

@@ -70,7 +70,10 @@ export function Dialog({ title, onClose, children, wide = false }) {
     return () => dialog?.open && dialog.close();
   }, []);
   return html`<dialog ref=${ref} class=${wide ? 'wide' : ''} aria-labelledby=${titleId}
-      onCancel=${(event) => { event.preventDefault(); onClose(); }}>
+      onCancel=${(event) => {
+        event.preventDefault();
+        onClose();
+      }}>
     <header class="dialog-head">
       <h2 id=${titleId}>${title}</h2>
       <button type="button" class="icon" aria-label=${t('close')} onClick=${onClose}>×</button>

@@ -13,8 +13,15 @@ function CheckList({ id, legend, options, value, onChange, error }) {
   return html`<fieldset class=${`checklist${error ? ' invalid' : ''}`}>
     <legend>${legend}</legend>
     ${options.length === 0 ? html`<p class="muted">—</p>` : null}
-    ${options.map(([optionValue, text]) => html`<${Toggle} id=${`${id}-${optionValue}`} label=${text} checked=${chosen.has(optionValue)}
-      onChange=${(on) => { const next = new Set(chosen); if (on) next.add(optionValue); else next.delete(optionValue); onChange([...next]); }} />`)}
+    ${options.map(
+      ([optionValue, text]) => html`<${Toggle} id=${`${id}-${optionValue}`} label=${text} checked=${chosen.has(optionValue)}
+      onChange=${(on) => {
+        const next = new Set(chosen);
+        if (on) next.add(optionValue);
+        else next.delete(optionValue);
+        onChange([...next]);
+      }} />`,
+    )}
     ${error ? html`<small class="error" role="alert">${error}</small>` : null}
   </fieldset>`;
 }
@@ -24,15 +31,26 @@ function useSaver(onDone) {
   const [errors, setErrors] = useState({});
   const [message, setMessage] = useState('');
   const run = async (call) => {
-    try { await call(); onDone(); } catch (err) { setErrors(fieldErrors(err)); setMessage(problemText(err)); }
+    try {
+      await call();
+      onDone();
+    } catch (err) {
+      setErrors(fieldErrors(err));
+      setMessage(problemText(err));
+    }
   };
   return { errors, message, run };
 }
 
 function UserDialog({ session, user, roles, onClose, onSaved }) {
   const [form, setForm] = useState({
-    email: user?.email ?? '', name: user?.name ?? '', language: user?.language ?? '', timeZone: user?.timeZone ?? '',
-    password: '', roles: user?.roles ?? ['Alerts Viewer'], active: user?.active ?? true,
+    email: user?.email ?? '',
+    name: user?.name ?? '',
+    language: user?.language ?? '',
+    timeZone: user?.timeZone ?? '',
+    password: '',
+    roles: user?.roles ?? ['Alerts Viewer'],
+    active: user?.active ?? true,
   });
   const { errors, message, run } = useSaver(onSaved);
   const set = (name) => (value) => setForm({ ...form, [name]: value });
@@ -40,7 +58,10 @@ function UserDialog({ session, user, roles, onClose, onSaved }) {
     event.preventDefault();
     const body = { ...form, language: form.language || null, timeZone: form.timeZone.trim() || null };
     if (!form.password) delete body.password;
-    if (!user) { if (!body.language) delete body.language; if (!body.timeZone) delete body.timeZone; }
+    if (!user) {
+      if (!body.language) delete body.language;
+      if (!body.timeZone) delete body.timeZone;
+    }
     run(() => (user ? api('PATCH', tenantApi(session, `users/${user.id}`), body) : api('POST', tenantApi(session, 'users'), body)));
   };
   return html`<${Dialog} title=${user ? t('access.editUser') : t('access.addUser')} onClose=${onClose} wide>
@@ -67,26 +88,36 @@ function TokenDialog({ session, user, onClose }) {
   const [error, setError] = useState('');
   const create = async (event) => {
     event.preventDefault();
-    try { setToken(await api('POST', tenantApi(session, `users/${user.id}/tokens`), { name })); } catch (err) { setError(problemText(err)); }
+    try {
+      setToken(await api('POST', tenantApi(session, `users/${user.id}/tokens`), { name }));
+    } catch (err) {
+      setError(problemText(err));
+    }
   };
   return html`<${Dialog} title=${t('access.newToken', { email: user.email })} onClose=${onClose}>
-    ${token
-      ? html`<p class="banner success">${t('access.tokenOnce')}</p>
+    ${
+      token
+        ? html`<p class="banner success">${t('access.tokenOnce')}</p>
           <${TextField} id="token-value" label=${token.name} value=${token.token} readonly onInput=${() => {}} onFocus=${(event) => event.currentTarget.select()} />
           <div class="actions"><button type="button" onClick=${() => navigator.clipboard?.writeText(token.token)}>${t('access.copy')}</button>
             <button type="button" class="secondary" onClick=${onClose}>${t('close')}</button></div>`
-      : html`<form onSubmit=${create}>
+        : html`<form onSubmit=${create}>
           <${TextField} id="token-name" label=${t('access.tokenName')} value=${name} onInput=${setName} required />
           <${Banner}>${error}<//>
           <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('access.createToken')}</button></div>
-        </form>`}
+        </form>`
+    }
   <//>`;
 }
 
 function GroupDialog({ session, group, users, roles, onClose, onSaved }) {
   const [form, setForm] = useState({
-    name: group?.name ?? '', email: group?.email ?? '', language: group?.language ?? '',
-    members: group?.members ?? [], roles: group?.roles ?? [], expandMembers: group?.expandMembers ?? false,
+    name: group?.name ?? '',
+    email: group?.email ?? '',
+    language: group?.language ?? '',
+    members: group?.members ?? [],
+    roles: group?.roles ?? [],
+    expandMembers: group?.expandMembers ?? false,
   });
   const { errors, message, run } = useSaver(onSaved);
   const set = (name) => (value) => setForm({ ...form, [name]: value });
@@ -113,7 +144,10 @@ function RoleDialog({ session, onClose, onSaved }) {
   const [form, setForm] = useState({ name: '', permissions: ['Alerts.View'] });
   const { errors, message, run } = useSaver(onSaved);
   return html`<${Dialog} title=${t('access.addRole')} onClose=${onClose}>
-    <form onSubmit=${(event) => { event.preventDefault(); run(() => api('POST', tenantApi(session, 'roles'), form)); }}>
+    <form onSubmit=${(event) => {
+      event.preventDefault();
+      run(() => api('POST', tenantApi(session, 'roles'), form));
+    }}>
       <${TextField} id="role-name" label=${t('access.name')} value=${form.name} onInput=${(name) => setForm({ ...form, name })} error=${errors.name} required />
       <${CheckList} id="role-permissions" legend=${t('access.permissions')} options=${PERMISSIONS.map((p) => [p, p])} value=${form.permissions}
         onChange=${(permissions) => setForm({ ...form, permissions })} error=${errors.permissions} />
@@ -134,13 +168,25 @@ export function AccessPage({ session, tab }) {
     try {
       const [users, groups, roles] = await Promise.all(['users', 'groups', 'roles'].map((name) => api('GET', tenantApi(session, name))));
       setData({ users: users.items, groups: groups.items, roles: roles.items });
-    } catch (err) { setError(err); }
+    } catch (err) {
+      setError(err);
+    }
   };
-  useEffect(() => { load(); }, [session.tenant.id]);
-  const saved = () => { setDialog(null); load(); };
+  useEffect(() => {
+    load();
+  }, [session.tenant.id]);
+  const saved = () => {
+    setDialog(null);
+    load();
+  };
   const remove = async (kind, item) => {
     if (!confirm(t('access.confirmDelete', { name: item.email ?? item.name }))) return;
-    try { await api('DELETE', tenantApi(session, `${kind}/${item.id}`)); load(); } catch (err) { setError(err); }
+    try {
+      await api('DELETE', tenantApi(session, `${kind}/${item.id}`));
+      load();
+    } catch (err) {
+      setError(err);
+    }
   };
   const userEmail = (id) => data.users.find((user) => user.id === id)?.email ?? id;
 
@@ -150,12 +196,15 @@ export function AccessPage({ session, tab }) {
       ${['users', 'groups', 'roles'].map((name) => html`<a role="tab" href=${href(`/access/${name}`)} aria-selected=${tab === name}>${t(`access.${name}`)}</a>`)}
     </div>
     <${Banner}>${problemText(error)}<//>
-    ${tab === 'users' ? html`
+    ${
+      tab === 'users'
+        ? html`
       ${edit ? html`<div class="toolbar"><button type="button" onClick=${() => setDialog({ kind: 'user' })}>${t('access.addUser')}</button></div>` : null}
       <div class="table-wrap"><table>
         <thead><tr><th scope="col">${t('access.email')}</th><th scope="col">${t('access.name')}</th><th scope="col">${t('language')}</th><th scope="col">${t('access.timeZone')}</th>
           <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.active')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
-        <tbody>${data.users.map((user) => html`<tr key=${user.id}>
+        <tbody>${data.users.map(
+          (user) => html`<tr key=${user.id}>
           <td>${user.email}</td><td>${user.name}</td><td>${user.language ? t(`lang.${user.language}`) : html`<span class="muted">${t('access.tenantDefault')}</span>`}</td>
           <td>${user.timeZone ?? html`<span class="muted">${session.tenant.timeZone}</span>`}</td>
           <td>${[...user.roles, ...(user.groups ?? []).map((g) => `(${g})`)].join(', ')}</td>
@@ -165,26 +214,43 @@ export function AccessPage({ session, tab }) {
             <a class="link" href=${href(`/preferences/${user.id}`)}>${t('access.preferences')}</a>
             ${edit || session.user?.id === user.id ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'token', item: user })}>${t('access.createToken')}</button>` : null}
             ${edit ? html`<button type="button" class="link danger" onClick=${() => remove('users', user)}>${t('delete')}</button>` : null}
-          </td></tr>`)}</tbody>
-      </table></div>` : null}
-    ${tab === 'groups' ? html`
+          </td></tr>`,
+        )}</tbody>
+      </table></div>`
+        : null
+    }
+    ${
+      tab === 'groups'
+        ? html`
       ${edit ? html`<div class="toolbar"><button type="button" onClick=${() => setDialog({ kind: 'group' })}>${t('access.addGroup')}</button></div>` : null}
       <div class="table-wrap"><table>
         <thead><tr><th scope="col">${t('access.name')}</th><th scope="col">${t('access.groupEmail')}</th><th scope="col">${t('language')}</th><th scope="col">${t('access.members')}</th>
           <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.expandMembers')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
-        <tbody>${data.groups.map((group) => html`<tr key=${group.id}>
+        <tbody>${data.groups.map(
+          (group) => html`<tr key=${group.id}>
           <td>${group.name}</td><td>${group.email ?? ''}</td><td>${group.language ? t(`lang.${group.language}`) : ''}</td>
           <td>${group.members.map(userEmail).join(', ')}</td><td>${group.roles.join(', ')}</td><td>${group.expandMembers ? t('yes') : t('no')}</td>
           <td class="nowrap"><a class="link" href=${href(`/preferences/group/${group.id}`)}>${t('access.groupRules')}</a>
-            ${edit ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>
-            <button type="button" class="link danger" onClick=${() => remove('groups', group)}>${t('delete')}</button>` : null}</td></tr>`)}</tbody>
-      </table></div>` : null}
-    ${tab === 'roles' ? html`
+            ${
+              edit
+                ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>
+            <button type="button" class="link danger" onClick=${() => remove('groups', group)}>${t('delete')}</button>`
+                : null
+            }</td></tr>`,
+        )}</tbody>
+      </table></div>`
+        : null
+    }
+    ${
+      tab === 'roles'
+        ? html`
       ${edit ? html`<div class="toolbar"><button type="button" onClick=${() => setDialog({ kind: 'role' })}>${t('access.addRole')}</button></div>` : null}
       <div class="table-wrap"><table>
         <thead><tr><th scope="col">${t('access.name')}</th><th scope="col">${t('access.permissions')}</th><th scope="col">${t('access.builtIn')}</th></tr></thead>
         <tbody>${data.roles.map((role) => html`<tr key=${role.id}><td>${role.name}</td><td>${role.permissions.join(', ')}</td><td>${role.builtIn ? t('yes') : t('no')}</td></tr>`)}</tbody>
-      </table></div>` : null}
+      </table></div>`
+        : null
+    }
     ${dialog?.kind === 'user' ? html`<${UserDialog} session=${session} user=${dialog.item} roles=${data.roles} onClose=${() => setDialog(null)} onSaved=${saved} />` : null}
     ${dialog?.kind === 'token' ? html`<${TokenDialog} session=${session} user=${dialog.item} onClose=${() => setDialog(null)} />` : null}
     ${dialog?.kind === 'group' ? html`<${GroupDialog} session=${session} group=${dialog.item} users=${data.users} roles=${data.roles} onClose=${() => setDialog(null)} onSaved=${saved} />` : null}

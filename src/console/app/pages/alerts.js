@@ -21,12 +21,17 @@ export function filtersOf(query) {
 /** sourceText is an alert's source in one line: process, robot, machine, queue, job. */
 function sourceText(source) {
   if (!source) return '';
-  return ['process', 'robot', 'machine', 'queue', 'job'].filter((key) => source[key]).map((key) => source[key]).join(' · ');
+  return ['process', 'robot', 'machine', 'queue', 'job']
+    .filter((key) => source[key])
+    .map((key) => source[key])
+    .join(' · ');
 }
 
 /** matchText is what a mute matches, in one line: `robot R7 · event Robot.StatusChanged.Offline`. */
 function matchText(match) {
-  return Object.entries(match).map(([key, value]) => `${key} ${value}`).join(' · ');
+  return Object.entries(match)
+    .map(([key, value]) => `${key} ${value}`)
+    .join(' · ');
 }
 
 /**
@@ -38,11 +43,13 @@ function MutesBar({ session, mutes, onLift }) {
   const mayLift = (mute) => mute.scope === 'user' || can(session, 'Alerts.Edit');
   return html`<section class="mutes" aria-label=${t('mutes.title')}>
     <h2>${t('mutes.title')}</h2>
-    <ul>${mutes.map((mute) => html`<li key=${mute.id} data-mute-id=${mute.id}>
+    <ul>${mutes.map(
+      (mute) => html`<li key=${mute.id} data-mute-id=${mute.id}>
       <strong>${matchText(mute.match)}</strong> — ${t('mutes.until', { time: formatTime(mute.until) })},
       ${mute.scope === 'user' ? t('mutes.snooze') : t('mutes.by', { name: mute.createdBy.name })}
       ${mayLift(mute) ? html` <button type="button" class="link" onClick=${() => onLift(mute.id)}>${t('mutes.lift')}</button>` : null}
-    </li>`)}</ul>
+    </li>`,
+    )}</ul>
   </section>`;
 }
 
@@ -81,14 +88,20 @@ export function AlertsPage({ session, query }) {
   const [details, setDetails] = useState(null);
   const [mutes, setMutes] = useState([]);
 
-  useEffect(() => { loadCatalogue(session).then(setCatalogue); }, [session.tenant.id]);
-  useEffect(() => { setExtra(0); setSelected(new Set()); }, [key]);
+  useEffect(() => {
+    loadCatalogue(session).then(setCatalogue);
+  }, [session.tenant.id]);
+  useEffect(() => {
+    setExtra(0);
+    setSelected(new Set());
+  }, [key]);
 
   usePolling(() => {
-    api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: pageLimit(extra) })}`)).then(
-      (answer) => { setItems(answer.items); setNextCursor(answer.nextCursor ?? null); setError(null); },
-      setError,
-    );
+    api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: pageLimit(extra) })}`)).then((answer) => {
+      setItems(answer.items);
+      setNextCursor(answer.nextCursor ?? null);
+      setError(null);
+    }, setError);
     api('GET', tenantApi(session, 'mutes')).then((answer) => setMutes(answer.items), setError);
   }, [key, extra, session.tenant.id]);
 
@@ -98,25 +111,40 @@ export function AlertsPage({ session, query }) {
       await api('POST', tenantApi(session, read ? 'alerts/mark-read' : 'alerts/mark-unread'), body);
       setSelected(new Set());
       alertsChanged();
-    } catch (err) { setError(err); }
+    } catch (err) {
+      setError(err);
+    }
   };
   const toggle = (id, on) => {
     const next = new Set(selected);
-    if (on) next.add(id); else next.delete(id);
+    if (on) next.add(id);
+    else next.delete(id);
     setSelected(next);
   };
   const remove = async (id) => {
     if (!confirm(t('alerts.confirmDelete'))) return;
-    try { await api('DELETE', tenantApi(session, `alerts/${encodeURIComponent(id)}`)); alertsChanged(); } catch (err) { setError(err); }
+    try {
+      await api('DELETE', tenantApi(session, `alerts/${encodeURIComponent(id)}`));
+      alertsChanged();
+    } catch (err) {
+      setError(err);
+    }
   };
   const acknowledge = async (id) => {
-    try { await api('POST', tenantApi(session, `alerts/${encodeURIComponent(id)}/acknowledge`)); alertsChanged(); } catch (err) { setError(err); }
+    try {
+      await api('POST', tenantApi(session, `alerts/${encodeURIComponent(id)}/acknowledge`));
+      alertsChanged();
+    } catch (err) {
+      setError(err);
+    }
   };
   const lift = async (id) => {
     try {
       await api('DELETE', tenantApi(session, `mutes/${encodeURIComponent(id)}`));
       setMutes(mutes.filter((mute) => mute.id !== id));
-    } catch (err) { setError(err); }
+    } catch (err) {
+      setError(err);
+    }
   };
   const components = catalogue.map((component) => component.name);
   const events = catalogue.flatMap((component) => component.events.map((event) => event.name));
@@ -148,34 +176,46 @@ export function AlertsPage({ session, query }) {
     </div>
     <${Banner}>${problemText(error)}<//>
     <${MutesBar} session=${session} mutes=${mutes} onLift=${lift} />
-    ${items.length === 0 ? error ? null : html`<p class="empty">${t('alerts.none')}</p>` : html`<div class="table-wrap"><table class="alerts">
+    ${
+      items.length === 0
+        ? error
+          ? null
+          : html`<p class="empty">${t('alerts.none')}</p>`
+        : html`<div class="table-wrap"><table class="alerts">
       <thead><tr>
         <th scope="col"><input type="checkbox" aria-label=${t('alerts.selectAll')} checked=${selected.size > 0 && selected.size === items.length}
           onChange=${(event) => setSelected(event.currentTarget.checked ? new Set(items.map((a) => a.id)) : new Set())} /></th>
         <th scope="col">${t('alerts.severity')}</th><th scope="col">${t('alerts.time')}</th><th scope="col">${t('alerts.component')}</th>
         <th scope="col">${t('alerts.event')}</th><th scope="col">${t('alerts.message')}</th><th scope="col">${t('alerts.source')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th>
       </tr></thead>
-      <tbody>${items.map((alert) => html`<tr key=${alert.id} class=${alert.read ? 'read' : 'unread'} data-alert-id=${alert.id}>
+      <tbody>${items.map(
+        (alert) => html`<tr key=${alert.id} class=${alert.read ? 'read' : 'unread'} data-alert-id=${alert.id}>
         <td><input type="checkbox" aria-label=${t('alerts.select', { message: alert.message.slice(0, 60) })} checked=${selected.has(alert.id)}
           onChange=${(event) => toggle(alert.id, event.currentTarget.checked)} /></td>
         <td><span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>${alert.read ? null : html` <span class="dot" title=${t('alerts.unread')}><span class="sr-only">${t('alerts.unread')}</span></span>`}</td>
         <td class="nowrap">${formatTime(alert.occurredAt || alert.createdAt)}</td>
         <td>${alert.component}</td>
         <td class="event">${alert.event ? html`<${Code}>${alert.event}<//>` : null}</td>
-        <td class="message">${alert.message}${alert.folder ? html`<small class="muted"> — ${alert.folder}</small>` : null}${alert.acknowledgedBy
-          ? html`<br /><small class="ack">✓ ${t('alerts.acknowledgedBy', { name: alert.acknowledgedBy.name, time: formatTime(alert.acknowledgedAt) })}</small>`
-          : null}</td>
+        <td class="message">${alert.message}${alert.folder ? html`<small class="muted"> — ${alert.folder}</small>` : null}${
+          alert.acknowledgedBy
+            ? html`<br /><small class="ack">✓ ${t('alerts.acknowledgedBy', { name: alert.acknowledgedBy.name, time: formatTime(alert.acknowledgedAt) })}</small>`
+            : null
+        }</td>
         <td>${sourceText(alert.source)}</td>
         <td class="nowrap">
           <button type="button" class="link" onClick=${() => setDetails(alert)}>${t('alerts.details')}</button>
-          ${alert.read
-            ? html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] }, false)}>${t('alerts.markUnread')}</button>`
-            : html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] })}>${t('alerts.markRead')}</button>`}
+          ${
+            alert.read
+              ? html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] }, false)}>${t('alerts.markUnread')}</button>`
+              : html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] })}>${t('alerts.markRead')}</button>`
+          }
           ${alert.acknowledgedBy ? null : html` <button type="button" class="link" onClick=${() => acknowledge(alert.id)}>${t('alerts.acknowledge')}</button>`}
           ${can(session, 'Alerts.Delete') ? html` <button type="button" class="link danger" onClick=${() => remove(alert.id)}>${t('delete')}</button>` : null}
         </td>
-      </tr>`)}</tbody>
-    </table></div>`}
+      </tr>`,
+      )}</tbody>
+    </table></div>`
+    }
     ${nextCursor && pageLimit(extra) < MAX_LIMIT ? html`<div class="actions"><button type="button" class="secondary" onClick=${() => setExtra(extra + 1)}>${t('loadMore')}</button></div>` : null}
     ${details ? html`<${AlertDetails} alert=${details} onClose=${() => setDetails(null)} />` : null}
   </section>`;

@@ -15,17 +15,31 @@ export function Bell({ session }) {
   const box = useRef(null);
 
   usePolling(() => {
-    api('GET', tenantApi(session, 'alerts/unread-count')).then((answer) => setUnread(answer.unread), () => {});
-    if (open) api('GET', tenantApi(session, 'alerts/panel')).then((answer) => setItems(answer.items), () => {});
+    api('GET', tenantApi(session, 'alerts/unread-count')).then(
+      (answer) => setUnread(answer.unread),
+      () => {},
+    );
+    if (open)
+      api('GET', tenantApi(session, 'alerts/panel')).then(
+        (answer) => setItems(answer.items),
+        () => {},
+      );
   }, [session.tenant.id, open]);
 
   useEffect(() => {
     if (!open) return undefined;
-    const outside = (event) => { if (box.current && !box.current.contains(event.target)) setOpen(false); };
-    const onEscape = (event) => { if (event.key === 'Escape') setOpen(false); };
+    const outside = (event) => {
+      if (box.current && !box.current.contains(event.target)) setOpen(false);
+    };
+    const onEscape = (event) => {
+      if (event.key === 'Escape') setOpen(false);
+    };
     document.addEventListener('click', outside);
     document.addEventListener('keydown', onEscape);
-    return () => { document.removeEventListener('click', outside); document.removeEventListener('keydown', onEscape); };
+    return () => {
+      document.removeEventListener('click', outside);
+      document.removeEventListener('keydown', onEscape);
+    };
   }, [open]);
 
   const markRead = async (id) => {
@@ -34,26 +48,38 @@ export function Bell({ session }) {
   };
 
   // Escape is handled here too: the document listener is attached only after the panel renders.
-  return html`<div class="bell" ref=${box} onKeyDown=${(event) => { if (event.key === 'Escape') setOpen(false); }}>
+  return html`<div class="bell" ref=${box} onKeyDown=${(event) => {
+    if (event.key === 'Escape') setOpen(false);
+  }}>
     <button type="button" class="bell-button" aria-expanded=${open} aria-controls="bell-panel"
       aria-label=${t('bell.label', { count: unread ?? 0 })} onClick=${() => setOpen(!open)}>
       <img src="/console/bell.svg" alt="" width="20" height="20" />
       ${unread ? html`<span class="badge" data-testid="unread-count">${unread > 999 ? '999+' : unread}</span>` : null}
     </button>
-    ${open ? html`<div class="bell-panel" id="bell-panel" role="region" aria-label=${t('bell.panel')}>
+    ${
+      open
+        ? html`<div class="bell-panel" id="bell-panel" role="region" aria-label=${t('bell.panel')}>
       <h2>${t('bell.unread', { count: unread ?? 0 })}</h2>
-      ${items.length === 0 ? html`<p class="muted">${t('bell.none')}</p>` : html`<ul>
-        ${items.map((alert) => html`<li key=${alert.id} class=${`sev-${alert.severity}`}>
+      ${
+        items.length === 0
+          ? html`<p class="muted">${t('bell.none')}</p>`
+          : html`<ul>
+        ${items.map(
+          (alert) => html`<li key=${alert.id} class=${`sev-${alert.severity}`}>
           <span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>
           <span class="panel-text"><strong>${alert.component}</strong> ${alert.message}${alert.count > 1 ? html` <span class="pill">×${alert.count}</span>` : null}
             <small class="muted">${formatTime(alert.occurredAt || alert.createdAt)}</small></span>
           <button type="button" class="link" onClick=${() => markRead(alert.id)}>${t('alerts.markRead')}</button>
-        </li>`)}
-      </ul>`}
+        </li>`,
+        )}
+      </ul>`
+      }
       <p class="panel-links">
         <a href=${href('/alerts')} onClick=${() => setOpen(false)}>${t('bell.seeAll')}</a>
         ${session.kind === 'user' ? html`<a href=${href('/preferences')} onClick=${() => setOpen(false)}>${t('bell.preferences')}</a>` : null}
       </p>
-    </div>` : null}
+    </div>`
+        : null
+    }
   </div>`;
 }

@@ -20,10 +20,11 @@ export function DeliveriesPage({ session, query }) {
   const [error, setError] = useState(null);
 
   usePolling(() => {
-    api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: pageLimit(more) })}`)).then(
-      (answer) => { setItems(answer.items); setCursor(answer.nextCursor ?? null); setError(null); },
-      setError,
-    );
+    api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: pageLimit(more) })}`)).then((answer) => {
+      setItems(answer.items);
+      setCursor(answer.nextCursor ?? null);
+      setError(null);
+    }, setError);
   }, [key, more, session.tenant.id]);
   const setFilter = (name, value) => navigate('/deliveries', { ...filters, [name]: value });
 
@@ -38,15 +39,23 @@ export function DeliveriesPage({ session, query }) {
         onInput=${() => {}} onChange=${(event) => setFilter('recipient', event.currentTarget.value.trim())} />
     </form>
     <${Banner}>${problemText(error)}<//>
-    ${items.length === 0 ? error ? null : html`<p class="empty">${t('deliveries.none')}</p>` : html`<div class="table-wrap"><table>
+    ${
+      items.length === 0
+        ? error
+          ? null
+          : html`<p class="empty">${t('deliveries.none')}</p>`
+        : html`<div class="table-wrap"><table>
       <thead><tr><th scope="col">${t('deliveries.created')}</th><th scope="col">${t('deliveries.kind')}</th><th scope="col">${t('deliveries.recipient')}</th>
         <th scope="col">${t('deliveries.status')}</th><th scope="col">${t('deliveries.attempts')}</th><th scope="col">${t('deliveries.reply')}</th><th scope="col">${t('deliveries.sent')}</th></tr></thead>
-      <tbody>${items.map((row) => html`<tr key=${row.id}>
+      <tbody>${items.map(
+        (row) => html`<tr key=${row.id}>
         <td class="nowrap">${formatTime(row.createdAt)}</td><td>${t(`kind.${row.kind}`)}${row.windowStart ? html`<small class="muted"> ${formatTime(row.windowStart)}</small>` : null}</td>
         <td>${row.recipient}</td><td><span class=${`status ${row.status}`}>${t(`deliveries.status.${row.status}`)}</span></td>
         <td>${row.attempts}</td><td class="reply">${row.smtpResponse ?? ''}${row.lastError ? html`<div class="error">${row.lastError}</div>` : null}</td>
-        <td class="nowrap">${formatTime(row.sentAt)}</td></tr>`)}</tbody>
-    </table></div>`}
+        <td class="nowrap">${formatTime(row.sentAt)}</td></tr>`,
+      )}</tbody>
+    </table></div>`
+    }
     ${cursor && pageLimit(more) < MAX_LIMIT ? html`<div class="actions"><button type="button" class="secondary" onClick=${() => setMore(more + 1)}>${t('loadMore')}</button></div>` : null}
   </section>`;
 }

@@ -7,7 +7,12 @@ import { Banner, Dialog, SelectField, TextField, html, problemText } from '../li
 import { usePolling } from '../lib/polling.js';
 
 function TenantDialog({ tenant, onClose, onSaved }) {
-  const [form, setForm] = useState({ name: tenant?.name ?? '', displayName: tenant?.displayName ?? '', timeZone: tenant?.timeZone ?? 'UTC', language: tenant?.language ?? 'en' });
+  const [form, setForm] = useState({
+    name: tenant?.name ?? '',
+    displayName: tenant?.displayName ?? '',
+    timeZone: tenant?.timeZone ?? 'UTC',
+    language: tenant?.language ?? 'en',
+  });
   const [errors, setErrors] = useState({});
   const [message, setMessage] = useState('');
   const set = (name) => (value) => setForm({ ...form, [name]: value });
@@ -18,7 +23,10 @@ function TenantDialog({ tenant, onClose, onSaved }) {
       if (tenant) await api('PATCH', `tenants/${tenant.id}`, rest);
       else await api('POST', 'tenants', { name, ...rest, displayName: rest.displayName || undefined });
       onSaved();
-    } catch (err) { setErrors(fieldErrors(err)); setMessage(problemText(err)); }
+    } catch (err) {
+      setErrors(fieldErrors(err));
+      setMessage(problemText(err));
+    }
   };
   return html`<${Dialog} title=${tenant ? t('tenants.edit') : t('tenants.add')} onClose=${onClose}>
     <form onSubmit=${submit}>
@@ -38,11 +46,22 @@ export function TenantsPage({ onChanged }) {
   const [tenants, setTenants] = useState([]);
   const [dialog, setDialog] = useState(null);
   const [error, setError] = useState(null);
-  const load = () => api('GET', 'tenants').then((answer) => { setTenants(answer.items); onChanged(answer.items); }, setError);
-  useEffect(() => { load(); }, []);
+  const load = () =>
+    api('GET', 'tenants').then((answer) => {
+      setTenants(answer.items);
+      onChanged(answer.items);
+    }, setError);
+  useEffect(() => {
+    load();
+  }, []);
   const remove = async (tenant) => {
     if (!confirm(t('tenants.confirmDelete', { name: tenant.name }))) return;
-    try { await api('DELETE', `tenants/${tenant.id}`); load(); } catch (err) { setError(err); }
+    try {
+      await api('DELETE', `tenants/${tenant.id}`);
+      load();
+    } catch (err) {
+      setError(err);
+    }
   };
   return html`<section class="page">
     <h1>${t('tenants.title')}</h1>
@@ -51,12 +70,21 @@ export function TenantsPage({ onChanged }) {
     <div class="table-wrap"><table>
       <thead><tr><th scope="col">${t('tenants.name')}</th><th scope="col">${t('tenants.displayName')}</th><th scope="col">${t('access.timeZone')}</th>
         <th scope="col">${t('language')}</th><th scope="col">${t('tenants.created')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
-      <tbody>${tenants.map((tenant) => html`<tr key=${tenant.id}><td>${tenant.name}</td><td>${tenant.displayName}</td><td>${tenant.timeZone}</td>
+      <tbody>${tenants.map(
+        (tenant) => html`<tr key=${tenant.id}><td>${tenant.name}</td><td>${tenant.displayName}</td><td>${tenant.timeZone}</td>
         <td>${t(`lang.${tenant.language}`)}</td><td class="nowrap">${formatTime(tenant.createdAt)}</td>
         <td class="nowrap"><button type="button" class="link" onClick=${() => setDialog({ tenant })}>${t('edit')}</button>
-          <button type="button" class="link danger" onClick=${() => remove(tenant)}>${t('delete')}</button></td></tr>`)}</tbody>
+          <button type="button" class="link danger" onClick=${() => remove(tenant)}>${t('delete')}</button></td></tr>`,
+      )}</tbody>
     </table></div>
-    ${dialog ? html`<${TenantDialog} tenant=${dialog.tenant} onClose=${() => setDialog(null)} onSaved=${() => { setDialog(null); load(); }} />` : null}
+    ${
+      dialog
+        ? html`<${TenantDialog} tenant=${dialog.tenant} onClose=${() => setDialog(null)} onSaved=${() => {
+            setDialog(null);
+            load();
+          }} />`
+        : null
+    }
   </section>`;
 }
 
@@ -66,10 +94,13 @@ export function SystemMailPage() {
   const [errors, setErrors] = useState({});
   const [message, setMessage] = useState(null);
   useEffect(() => {
-    api('GET', 'system/mail-settings').then((settings) => setForm(smtpFormOf(settings)), (err) => {
-      setForm(smtpFormOf(null));
-      if (err.status !== 404) setMessage({ kind: 'error', text: problemText(err) });
-    });
+    api('GET', 'system/mail-settings').then(
+      (settings) => setForm(smtpFormOf(settings)),
+      (err) => {
+        setForm(smtpFormOf(null));
+        if (err.status !== 404) setMessage({ kind: 'error', text: problemText(err) });
+      },
+    );
   }, []);
   if (!form) return null;
   const save = async (event) => {
@@ -78,13 +109,19 @@ export function SystemMailPage() {
       setForm(smtpFormOf(await api('PUT', 'system/mail-settings', smtpPayload(form))));
       setErrors({});
       setMessage({ kind: 'success', text: t('mail.saved') });
-    } catch (err) { setErrors(fieldErrors(err)); setMessage({ kind: 'error', text: problemText(err) }); }
+    } catch (err) {
+      setErrors(fieldErrors(err));
+      setMessage({ kind: 'error', text: problemText(err) });
+    }
   };
   return html`<section class="page">
     <h1>${t('systemMail.title')}</h1>
     <p class="hint">${t('systemMail.hint')}</p>
     <form onSubmit=${save} novalidate>
-      <${SmtpFields} prefix="system" legend=${t('systemMail.server')} form=${form} errors=${errors} onChange=${(next) => { setForm(next); setMessage(null); }} />
+      <${SmtpFields} prefix="system" legend=${t('systemMail.server')} form=${form} errors=${errors} onChange=${(next) => {
+        setForm(next);
+        setMessage(null);
+      }} />
       <${Banner} kind=${message?.kind}>${message?.text}<//>
       <div class="actions"><button type="submit">${t('save')}</button></div>
     </form>
@@ -96,9 +133,19 @@ export function CatcherPage() {
   const [items, setItems] = useState([]);
   const [open, setOpen] = useState(null);
   const [error, setError] = useState(null);
-  usePolling(() => { api('GET', 'system/mail-catcher/messages').then((answer) => { setItems(answer.items); setError(null); }, setError); }, []);
+  usePolling(() => {
+    api('GET', 'system/mail-catcher/messages').then((answer) => {
+      setItems(answer.items);
+      setError(null);
+    }, setError);
+  }, []);
   const empty = async () => {
-    try { await api('DELETE', 'system/mail-catcher/messages'); setItems([]); } catch (err) { setError(err); }
+    try {
+      await api('DELETE', 'system/mail-catcher/messages');
+      setItems([]);
+    } catch (err) {
+      setError(err);
+    }
   };
   const newest = [...items].reverse();
   return html`<section class="page">
@@ -106,17 +153,29 @@ export function CatcherPage() {
     <p class="hint">${t('catcher.hint')}</p>
     <div class="toolbar"><button type="button" class="secondary" onClick=${empty} disabled=${items.length === 0}>${t('catcher.empty')}</button></div>
     <${Banner}>${problemText(error)}<//>
-    ${newest.length === 0 ? html`<p class="empty">${t('catcher.none')}</p>` : html`<div class="table-wrap"><table>
+    ${
+      newest.length === 0
+        ? html`<p class="empty">${t('catcher.none')}</p>`
+        : html`<div class="table-wrap"><table>
       <thead><tr><th scope="col">${t('catcher.received')}</th><th scope="col">${t('catcher.kind')}</th><th scope="col">${t('catcher.to')}</th><th scope="col">${t('previews.subject')}</th></tr></thead>
-      <tbody>${newest.map((message) => html`<tr key=${message.id}>
+      <tbody>${newest.map(
+        (message) => html`<tr key=${message.id}>
         <td class="nowrap">${formatTime(message.receivedAt)}</td><td>${message.headers['x-tocsin-kind'] ?? ''}</td><td>${message.envelope.to.join(', ')}</td>
-        <td><button type="button" class="link" onClick=${() => setOpen(message)}>${message.subject || t('catcher.noSubject')}</button></td></tr>`)}</tbody>
-    </table></div>`}
-    ${open ? html`<${Dialog} title=${open.subject || t('catcher.noSubject')} onClose=${() => setOpen(null)} wide>
+        <td><button type="button" class="link" onClick=${() => setOpen(message)}>${message.subject || t('catcher.noSubject')}</button></td></tr>`,
+      )}</tbody>
+    </table></div>`
+    }
+    ${
+      open
+        ? html`<${Dialog} title=${open.subject || t('catcher.noSubject')} onClose=${() => setOpen(null)} wide>
       <dl class="facts"><dt>${t('catcher.from')}</dt><dd>${open.from}</dd><dt>${t('catcher.to')}</dt><dd>${open.to}</dd>
         <dt>Message-ID</dt><dd><code>${open.messageId}</code></dd></dl>
       ${open.html ? html`<iframe title=${open.subject || ''} sandbox="" srcdoc=${open.html}></iframe>` : html`<pre class="email-text">${open.text}</pre>`}
-      <details><summary>${t('catcher.headers')}</summary><pre>${Object.entries(open.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}</pre></details>
-    <//>` : null}
+      <details><summary>${t('catcher.headers')}</summary><pre>${Object.entries(open.headers)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\n')}</pre></details>
+    <//>`
+        : null
+    }
   </section>`;
 }

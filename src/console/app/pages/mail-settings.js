@@ -59,10 +59,15 @@ export function MailSettingsPage({ session }) {
     setStored({ custom: settings.custom !== null && settings.custom !== undefined, useCustom: Boolean(settings.useCustom) });
   };
   const load = () => api('GET', tenantApi(session, 'settings/mail')).then(show, (err) => setMessage({ kind: 'error', text: problemText(err) }));
-  useEffect(() => { load(); }, [session.tenant.id]);
+  useEffect(() => {
+    load();
+  }, [session.tenant.id]);
   if (!form) return html`<section class="page"><h1>${t('settings.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
 
-  const update = (patch) => { setForm({ ...form, ...patch }); setMessage(null); };
+  const update = (patch) => {
+    setForm({ ...form, ...patch });
+    setMessage(null);
+  };
   const save = async () => {
     setDialog(null);
     const wasTested = tested === testedKey(form);
@@ -89,7 +94,9 @@ export function MailSettingsPage({ session }) {
       await api('DELETE', tenantApi(session, 'settings/mail/custom'));
       await load();
       setMessage({ kind: 'success', text: t('mail.customCleared') });
-    } catch (err) { setMessage({ kind: 'error', text: problemText(err) }); }
+    } catch (err) {
+      setMessage({ kind: 'error', text: problemText(err) });
+    }
   };
 
   return html`<section class="page">
@@ -107,9 +114,11 @@ export function MailSettingsPage({ session }) {
           <div class="toggle"><input type="radio" id="mail-custom" name="mail-which" checked=${form.useCustom} onChange=${() => update({ useCustom: true })} />
             <label for="mail-custom">${t('mail.useCustom')}</label></div>
         </div>
-        ${form.useCustom
-          ? html`<${SmtpFields} prefix="mail" form=${form.custom} errors=${errors} onChange=${(custom) => update({ custom })} />`
-          : html`<p class="hint">${t('mail.defaultExplained')}${form.custom.host ? ` ${t('mail.customKept', { host: form.custom.host })}` : ''}</p>`}
+        ${
+          form.useCustom
+            ? html`<${SmtpFields} prefix="mail" form=${form.custom} errors=${errors} onChange=${(custom) => update({ custom })} />`
+            : html`<p class="hint">${t('mail.defaultExplained')}${form.custom.host ? ` ${t('mail.customKept', { host: form.custom.host })}` : ''}</p>`
+        }
         <fieldset class="reports">
           <legend>${t('mail.reports')}</legend>
           <${TextField} id="mail-dailyReportTime" type="time" label=${t('mail.dailyReportTime')} value=${form.dailyReportTime}
@@ -119,23 +128,35 @@ export function MailSettingsPage({ session }) {
         </fieldset>
       </fieldset>
       <${Banner} kind=${message?.kind}>${message?.text}<//>
-      ${editable ? html`<div class="actions">
+      ${
+        editable
+          ? html`<div class="actions">
         <button type="button" class="secondary" onClick=${() => setDialog('test')}>${t('mail.test')}</button>
         <button type="submit">${t('save')}</button>
         ${stored.custom ? html`<button type="button" class="link danger" onClick=${clearCustom}>${t('mail.clearCustom')}</button>` : null}
-      </div>` : null}
+      </div>`
+          : null
+      }
     </form>
-    ${dialog === 'test' ? html`<${TestMailDialog} sendTo=${session.user?.email ?? ''} onClose=${() => setDialog(null)}
+    ${
+      dialog === 'test'
+        ? html`<${TestMailDialog} sendTo=${session.user?.email ?? ''} onClose=${() => setDialog(null)}
       plaintextAuth=${form.useCustom ? plaintextAuthOf(form.custom) : null}
       run=${(sendTo) => api('POST', tenantApi(session, 'settings/mail/test'), { sendTo, ...(form.useCustom ? { settings: smtpPayload(form.custom) } : {}) })}
-      onTested=${(ok) => setTested(ok && testsWhatIsShown(form, stored) ? testedKey(form) : null)} onErrors=${(err) => setErrors(fieldErrors(err, ['settings.', 'custom.']))} />` : null}
-    ${dialog === 'confirm' ? html`<${Dialog} title=${t('mail.untestedTitle')} onClose=${() => setDialog(null)}>
+      onTested=${(ok) => setTested(ok && testsWhatIsShown(form, stored) ? testedKey(form) : null)} onErrors=${(err) => setErrors(fieldErrors(err, ['settings.', 'custom.']))} />`
+        : null
+    }
+    ${
+      dialog === 'confirm'
+        ? html`<${Dialog} title=${t('mail.untestedTitle')} onClose=${() => setDialog(null)}>
       <p>${t('mail.untested')}</p>
       <div class="actions">
         <button type="button" class="secondary" onClick=${() => setDialog('test')}>${t('mail.test')}</button>
         <button type="button" onClick=${save}>${t('mail.continueWithoutTesting')}</button>
         <button type="button" class="link" onClick=${() => setDialog(null)}>${t('cancel')}</button>
       </div>
-    <//>` : null}
+    <//>`
+        : null
+    }
   </section>`;
 }

@@ -53,7 +53,12 @@ export function PreferencesPage({ session, userId, groupId }) {
   const subscriptions = prefs.subscriptions ?? {};
   const known = new Set(catalogue.flatMap((c) => [c.name, ...c.events.map((e) => e.name)]));
   // Entries the catalogue does not list (older events, custom components) stay visible and editable.
-  const components = [...catalogue, ...Object.keys(subscriptions).filter((name) => !known.has(name)).map((name) => ({ name, events: [] }))];
+  const components = [
+    ...catalogue,
+    ...Object.keys(subscriptions)
+      .filter((name) => !known.has(name))
+      .map((name) => ({ name, events: [] })),
+  ];
   // The page shows the effective choices and sends only what was changed: the PUT merges, so
   // group defaults keep applying to everything the user leaves alone.
   const change = (shown, subscriptionPatch, emailPatch = {}) => {
@@ -73,7 +78,9 @@ export function PreferencesPage({ session, userId, groupId }) {
       setPrefs(await api('PUT', tenantApi(session, path), patch));
       setPatch(EMPTY_PATCH);
       setMessage({ kind: 'success', text: t('prefs.saved') });
-    } catch (err) { setMessage({ kind: 'error', text: problemText(err) }); }
+    } catch (err) {
+      setMessage({ kind: 'error', text: problemText(err) });
+    }
   };
 
   return html`<section class="page">
@@ -82,26 +89,40 @@ export function PreferencesPage({ session, userId, groupId }) {
     <form onSubmit=${save}>
       <fieldset>
         <legend>${t('prefs.emails')}</legend>
-        ${EMAIL_SWITCHES.map((name) => html`<${Toggle} id=${`pref-${name}`} switch label=${t(`prefs.${name}`)} hint=${t(`prefs.${name}Hint`)}
-          checked=${prefs.email?.[name]} onChange=${(on) => setEmail(name, on)} />`)}
+        ${EMAIL_SWITCHES.map(
+          (name) => html`<${Toggle} id=${`pref-${name}`} switch label=${t(`prefs.${name}`)} hint=${t(`prefs.${name}Hint`)}
+          checked=${prefs.email?.[name]} onChange=${(on) => setEmail(name, on)} />`,
+        )}
       </fieldset>
       <fieldset>
         <legend>${t('prefs.subscriptions')}</legend>
         <p class="hint">${t('prefs.subscriptionsHint')}</p>
         ${components.length === 0 ? html`<p class="muted">${t('prefs.noCatalogue')}</p>` : null}
-        <ul class="subscriptions">${components.map((component) => html`<li key=${component.name}>
+        <ul class="subscriptions">${components.map(
+          (component) => html`<li key=${component.name}>
           <div class="component-row">
             <${Toggle} id=${`sub-${component.name}`} label=${component.displayName ?? component.name} checked=${subscribed(subscriptions, component.name)}
               onChange=${(on) => setComponent(component, on)} />
-            ${component.events.length ? html`<button type="button" class="link" aria-expanded=${Boolean(open[component.name])}
-              onClick=${() => setOpen({ ...open, [component.name]: !open[component.name] })}>${t('prefs.events', { count: component.events.length })}</button>` : null}
+            ${
+              component.events.length
+                ? html`<button type="button" class="link" aria-expanded=${Boolean(open[component.name])}
+              onClick=${() => setOpen({ ...open, [component.name]: !open[component.name] })}>${t('prefs.events', { count: component.events.length })}</button>`
+                : null
+            }
           </div>
-          ${open[component.name] ? html`<ul class="events">${component.events.map((event) => html`<li key=${event.name}>
+          ${
+            open[component.name]
+              ? html`<ul class="events">${component.events.map(
+                  (event) => html`<li key=${event.name}>
             <${Toggle} id=${`sub-${event.name}`} label=${event.name} checked=${subscribed(subscriptions, component.name, event.name)}
               onChange=${(on) => setEvent(event.name, on)} />
             ${event.severity ? html`<span class=${`severity ${event.severity}`}>${t(`severity.${event.severity}`)}</span>` : null}
-          </li>`)}</ul>` : null}
-        </li>`)}</ul>
+          </li>`,
+                )}</ul>`
+              : null
+          }
+        </li>`,
+        )}</ul>
       </fieldset>
       <${Banner} kind=${message?.kind}>${message?.text}<//>
       <div class="actions"><button type="submit">${t('save')}</button></div>

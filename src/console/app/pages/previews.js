@@ -22,7 +22,13 @@ export function PreviewsPage({ session }) {
 
   useEffect(() => {
     setError(null);
-    api('GET', tenantApi(session, `emails/preview${toQuery({ kind, language })}`)).then((answer) => setPreview(previewParts(answer)), (err) => { setPreview(null); setError(err); });
+    api('GET', tenantApi(session, `emails/preview${toQuery({ kind, language })}`)).then(
+      (answer) => setPreview(previewParts(answer)),
+      (err) => {
+        setPreview(null);
+        setError(err);
+      },
+    );
   }, [kind, language, session.tenant.id]);
 
   return html`<section class="page">
@@ -33,11 +39,17 @@ export function PreviewsPage({ session }) {
       <${SelectField} id="preview-view" label=${t('previews.format')} value=${view} onChange=${setView} options=${[['html', 'HTML'], ['text', t('previews.text')]]} />
     </form>
     <${Banner}>${problemText(error)}<//>
-    ${preview ? html`<div class="preview">
+    ${
+      preview
+        ? html`<div class="preview">
       <p><strong>${t('labelled', { label: t('previews.subject') })}</strong> ${preview.subject}</p>
-      ${view === 'html'
-        ? html`<iframe title=${t('previews.title')} sandbox="" srcdoc=${preview.html}></iframe>`
-        : html`<pre class="email-text">${preview.text}</pre>`}
-    </div>` : null}
+      ${
+        view === 'html'
+          ? html`<iframe title=${t('previews.title')} sandbox="" srcdoc=${preview.html}></iframe>`
+          : html`<pre class="email-text">${preview.text}</pre>`
+      }
+    </div>`
+        : null
+    }
   </section>`;
 }

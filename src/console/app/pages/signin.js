@@ -42,17 +42,22 @@ export function SignIn({ query, onSignedIn }) {
         <button type="button" role="tab" aria-selected=${mode === 'user'} onClick=${() => setMode('user')}>${t('signIn.user')}</button>
         <button type="button" role="tab" aria-selected=${mode === 'host'} onClick=${() => setMode('host')}>${t('signIn.host')}</button>
       </div>
-      ${mode === 'user'
-        ? html`<${TextField} id="signin-tenant" label=${t('signIn.tenant')} value=${tenant} onInput=${setTenant} required autocomplete="organization" />
+      ${
+        mode === 'user'
+          ? html`<${TextField} id="signin-tenant" label=${t('signIn.tenant')} value=${tenant} onInput=${setTenant} required autocomplete="organization" />
             <${TextField} id="signin-email" label=${t('signIn.email')} type="email" value=${email} onInput=${setEmail} required autocomplete="username" />
             <${TextField} id="signin-password" label=${t('signIn.password')} type="password" value=${password} onInput=${setPassword} required autocomplete="current-password" />`
-        : html`<${TextField} id="signin-token" label=${t('signIn.adminToken')} type="password" value=${adminToken} onInput=${setAdminToken} required autocomplete="off"
-            hint=${t('signIn.adminTokenHint')} />`}
+          : html`<${TextField} id="signin-token" label=${t('signIn.adminToken')} type="password" value=${adminToken} onInput=${setAdminToken} required autocomplete="off"
+            hint=${t('signIn.adminTokenHint')} />`
+      }
       <${Banner}>${error}<//>
       <div class="actions"><button type="submit" disabled=${busy}>${t('signIn.submit')}</button></div>
       <${SelectField} id="signin-language" label=${t('language')} value=${currentLanguage()}
         options=${LANGUAGES.map((code) => [code, t(`lang.${code}`)])}
-        onChange=${async (code) => { await loadLanguage(code); setLanguage(code); }} />
+        onChange=${async (code) => {
+          await loadLanguage(code);
+          setLanguage(code);
+        }} />
     </form>
   </main>`;
 }

@@ -49,7 +49,19 @@ function SecretShown({ source, secret, onClose }) {
   <//>`;
 }
 
-const EMPTY_PULL = { baseUrl: '', mode: 'onprem', tenancyName: 'Default', username: '', password: '', clientId: '', clientSecret: '', identityUrl: '', scope: 'OR.Monitoring.Read', organizationUnitId: '', intervalSeconds: '60' };
+const EMPTY_PULL = {
+  baseUrl: '',
+  mode: 'onprem',
+  tenancyName: 'Default',
+  username: '',
+  password: '',
+  clientId: '',
+  clientSecret: '',
+  identityUrl: '',
+  scope: 'OR.Monitoring.Read',
+  organizationUnitId: '',
+  intervalSeconds: '60',
+};
 
 /** pullBody is the `pull` of a new orchestrator-pull source from the form: only the chosen sign-in's fields. */
 function pullBody(form) {
@@ -76,22 +88,32 @@ function CreateDialog({ session, onClose, onCreated }) {
       setMessage(problemText(err));
     }
   };
-  const field = (name, type = 'text', extra = {}) => html`<${TextField} id=${`source-${name}`} type=${type} label=${t(`sources.pull.${name}`)} value=${form[name]}
+  const field = (
+    name,
+    type = 'text',
+    extra = {},
+  ) => html`<${TextField} id=${`source-${name}`} type=${type} label=${t(`sources.pull.${name}`)} value=${form[name]}
     onInput=${set(name)} error=${errors[name]} ...${extra} />`;
   return html`<${Dialog} title=${t('sources.add')} onClose=${onClose} wide>
     <form onSubmit=${submit} class="grid-form">
       <${TextField} id="source-name" label=${t('sources.name')} value=${form.name} onInput=${set('name')} error=${errors.name} required />
       <${SelectField} id="source-kind" label=${t('sources.kind')} value=${form.kind} onChange=${set('kind')} error=${errors.kind}
         options=${KINDS.map((kind) => [kind, t(`sources.kind.${kind}`)])} hint=${t(`sources.kindHint.${form.kind}`)} />
-      ${pull ? html`
+      ${
+        pull
+          ? html`
         ${field('baseUrl', 'url', { required: true, placeholder: 'https://orchestrator.example.com' })}
         <${SelectField} id="source-mode" label=${t('sources.pull.mode')} value=${form.mode} onChange=${set('mode')}
           options=${[['onprem', t('sources.pull.mode.onprem')], ['cloud', t('sources.pull.mode.cloud')]]} />
-        ${form.mode === 'onprem'
-          ? html`${field('tenancyName')}${field('username', 'text', { required: true })}${field('password', 'password', { required: true, autocomplete: 'new-password' })}`
-          : html`${field('clientId', 'text', { required: true })}${field('clientSecret', 'password', { required: true, autocomplete: 'new-password' })}
-              ${field('identityUrl', 'url', { placeholder: 'https://cloud.uipath.com/identity_/connect/token' })}${field('scope')}${field('organizationUnitId', 'number', { min: 0 })}`}
-        ${field('intervalSeconds', 'number', { min: 1 })}` : null}
+        ${
+          form.mode === 'onprem'
+            ? html`${field('tenancyName')}${field('username', 'text', { required: true })}${field('password', 'password', { required: true, autocomplete: 'new-password' })}`
+            : html`${field('clientId', 'text', { required: true })}${field('clientSecret', 'password', { required: true, autocomplete: 'new-password' })}
+              ${field('identityUrl', 'url', { placeholder: 'https://cloud.uipath.com/identity_/connect/token' })}${field('scope')}${field('organizationUnitId', 'number', { min: 0 })}`
+        }
+        ${field('intervalSeconds', 'number', { min: 1 })}`
+          : null
+      }
       <${Banner}>${message}<//>
       <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('sources.create')}</button></div>
     </form>
@@ -101,18 +123,23 @@ function CreateDialog({ session, onClose, onCreated }) {
 function Receptions({ session, source }) {
   const [items, setItems] = useState([]);
   usePolling(() => {
-    api('GET', tenantApi(session, `sources/${source.id}/receptions`)).then((answer) => setItems(answer.items), () => {});
+    api('GET', tenantApi(session, `sources/${source.id}/receptions`)).then(
+      (answer) => setItems(answer.items),
+      () => {},
+    );
   }, [source.id, source.stats.accepted, source.stats.rejected]);
   if (items.length === 0) return html`<p class="empty">${t('sources.noReceptions')}</p>`;
   return html`<div class="table-wrap"><table class="receptions">
     <caption>${t('sources.receptions')}</caption>
     <thead><tr><th scope="col">${t('sources.receivedAt')}</th><th scope="col">${t('sources.outcome')}</th><th scope="col">${t('sources.status')}</th>
       <th scope="col">${t('sources.alerts')}</th><th scope="col">${t('sources.error')}</th></tr></thead>
-    <tbody>${items.map((row, i) => html`<tr key=${`${row.receivedAt}-${i}`}>
+    <tbody>${items.map(
+      (row, i) => html`<tr key=${`${row.receivedAt}-${i}`}>
       <td class="nowrap">${formatTime(row.receivedAt)}</td><td><span class=${`status ${row.outcome}`}>${t(`sources.outcome.${row.outcome}`)}</span></td>
       <td>${row.status || '—'}</td>
       <td>${row.alertIds.slice(0, 3).map((id) => html`<code title=${id}>…${id.slice(-8)}</code> `)}${row.alertIds.length > 3 ? `+${row.alertIds.length - 3}` : ''}</td>
-      <td class="reply">${row.error ?? ''}</td></tr>`)}</tbody>
+      <td class="reply">${row.error ?? ''}</td></tr>`,
+    )}</tbody>
   </table></div>`;
 }
 
@@ -122,7 +149,11 @@ function SourceDetails({ session, source, onChanged, onSecret }) {
   const [result, setResult] = useState(null);
   const act = async (call) => {
     setMessage('');
-    try { await call(); } catch (err) { setMessage(problemText(err)); }
+    try {
+      await call();
+    } catch (err) {
+      setMessage(problemText(err));
+    }
     onChanged();
   };
   const sendTest = () => act(async () => setResult(await api('POST', tenantApi(session, `sources/${source.id}/test`))));
@@ -141,21 +172,35 @@ function SourceDetails({ session, source, onChanged, onSecret }) {
       <dt>${t('sources.accepted')}</dt><dd>${source.stats.accepted}</dd>
       <dt>${t('sources.rejected')}</dt><dd>${source.stats.rejected}</dd>
       <dt>${t('sources.lastError')}</dt><dd>${source.stats.lastError ? `${source.stats.lastError} (${formatTime(source.stats.lastErrorAt)})` : '—'}</dd>
-      ${pull ? html`<dt>${t('sources.lag')}</dt><dd>${pull.lagSeconds === null ? '—' : t('sources.seconds', { n: pull.lagSeconds })}</dd>
+      ${
+        pull
+          ? html`<dt>${t('sources.lag')}</dt><dd>${pull.lagSeconds === null ? '—' : t('sources.seconds', { n: pull.lagSeconds })}</dd>
         <dt>${t('sources.imported')}</dt><dd>${pull.imported}</dd>
         <dt>${t('sources.lastPolled')}</dt><dd>${formatTime(pull.lastPolledAt) || '—'}</dd>
-        <dt>${t('sources.failures')}</dt><dd>${pull.consecutiveFailures}</dd>` : null}
+        <dt>${t('sources.failures')}</dt><dd>${pull.consecutiveFailures}</dd>`
+          : null
+      }
     </dl>
-    ${editable ? html`<div class="toolbar">
+    ${
+      editable
+        ? html`<div class="toolbar">
       <${Toggle} id="source-enabled" switch label=${t('sources.enabled')} checked=${source.enabled} onChange=${setEnabled} />
       ${source.url ? html`<button type="button" onClick=${sendTest}>${t('sources.sendTest')}</button>` : null}
       <button type="button" class="secondary" onClick=${rotate}>${t('sources.rotate')}</button>
       <button type="button" class="link danger" onClick=${remove}>${t('delete')}</button>
-    </div>` : null}
-    ${result ? html`<p class=${`banner ${result.ok ? 'success' : 'error'}`} role="status">${result.ok
-      ? html`${t('sources.testOk', { count: result.alertIds.length })} ${result.alertIds.map((id) => html`<code class="alert-id">${id}</code> `)}
+    </div>`
+        : null
+    }
+    ${
+      result
+        ? html`<p class=${`banner ${result.ok ? 'success' : 'error'}`} role="status">${
+            result.ok
+              ? html`${t('sources.testOk', { count: result.alertIds.length })} ${result.alertIds.map((id) => html`<code class="alert-id">${id}</code> `)}
           <a href="#/alerts">${t('sources.seeAlerts')}</a>`
-      : t('sources.testFailed', { status: result.status ?? '', detail: result.detail ?? '' })}</p>` : null}
+              : t('sources.testFailed', { status: result.status ?? '', detail: result.detail ?? '' })
+          }</p>`
+        : null
+    }
     <${Banner}>${message}<//>
     <${Receptions} session=${session} source=${source} />
   </section>`;
@@ -170,7 +215,10 @@ export function SourcesPage({ session }) {
   const [secret, setSecret] = useState(null);
   const [tick, setTick] = useState(0);
   usePolling(() => {
-    api('GET', tenantApi(session, 'sources')).then((answer) => { setItems(answer.items); setError(null); }, setError);
+    api('GET', tenantApi(session, 'sources')).then((answer) => {
+      setItems(answer.items);
+      setError(null);
+    }, setError);
   }, [session.tenant.id, tick]);
   const refresh = () => setTick(tick + 1);
   const current = items?.find((item) => item.id === selected) ?? null;
@@ -181,23 +229,37 @@ export function SourcesPage({ session }) {
     ${can(session, 'Sources.Edit') ? html`<div class="toolbar"><button type="button" onClick=${() => setCreating(true)}>${t('sources.add')}</button></div>` : null}
     <${Banner}>${problemText(error)}<//>
     ${items && items.length === 0 ? html`<p class="empty">${t('sources.none')}</p>` : null}
-    ${items && items.length > 0 ? html`<div class="table-wrap"><table>
+    ${
+      items && items.length > 0
+        ? html`<div class="table-wrap"><table>
       <thead><tr><th scope="col">${t('sources.name')}</th><th scope="col">${t('sources.kind')}</th><th scope="col">${t('sources.enabled')}</th>
         <th scope="col">${t('sources.accepted')}</th><th scope="col">${t('sources.rejected')}</th><th scope="col">${t('sources.lastReceived')}</th><th scope="col">${t('sources.lastError')}</th></tr></thead>
-      <tbody>${items.map((item) => html`<tr key=${item.id} aria-selected=${item.id === selected ? 'true' : undefined}>
+      <tbody>${items.map(
+        (item) => html`<tr key=${item.id} aria-selected=${item.id === selected ? 'true' : undefined}>
         <td><button type="button" class="link" onClick=${() => setSelected(item.id)}>${item.name}</button></td>
         <td>${t(`sources.kind.${item.kind}`)}</td><td>${item.enabled ? t('yes') : t('no')}</td>
         <td>${item.stats.accepted}</td><td>${item.stats.rejected}</td><td class="nowrap">${formatTime(item.stats.lastReceivedAt)}</td>
-        <td class="reply">${item.stats.lastError ?? ''}</td></tr>`)}</tbody>
-    </table></div>` : null}
-    ${current ? html`<${SourceDetails} key=${current.id} session=${session} source=${current} onChanged=${refresh}
-      onSecret=${(source, value) => setSecret({ source, value })} />` : null}
-    ${creating ? html`<${CreateDialog} session=${session} onClose=${() => setCreating(false)} onCreated=${(created) => {
-      setCreating(false);
-      setSelected(created.id);
-      setSecret({ source: created, value: created.secret });
-      refresh();
-    }} />` : null}
+        <td class="reply">${item.stats.lastError ?? ''}</td></tr>`,
+      )}</tbody>
+    </table></div>`
+        : null
+    }
+    ${
+      current
+        ? html`<${SourceDetails} key=${current.id} session=${session} source=${current} onChanged=${refresh}
+      onSecret=${(source, value) => setSecret({ source, value })} />`
+        : null
+    }
+    ${
+      creating
+        ? html`<${CreateDialog} session=${session} onClose=${() => setCreating(false)} onCreated=${(created) => {
+            setCreating(false);
+            setSelected(created.id);
+            setSecret({ source: created, value: created.secret });
+            refresh();
+          }} />`
+        : null
+    }
     ${secret ? html`<${SecretShown} source=${secret.source} secret=${secret.value} onClose=${() => setSecret(null)} />` : null}
   </section>`;
 }

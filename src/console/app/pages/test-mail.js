@@ -32,26 +32,34 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
   };
 
   return html`<${Dialog} title=${t('mail.test')} onClose=${onClose} wide>
-    ${result ? html`<div class=${`test-result ${result.ok ? 'ok' : 'failed'}`} role="status">
-        ${result.ok
-          ? html`<p class="banner success">${t('test.sent', { to: sendTo })}</p>
+    ${
+      result
+        ? html`<div class=${`test-result ${result.ok ? 'ok' : 'failed'}`} role="status">
+        ${
+          result.ok
+            ? html`<p class="banner success">${t('test.sent', { to: sendTo })}</p>
               ${result.messageId ? html`<p class="muted">${t('labelled', { label: t('test.messageId') })} <code>${result.messageId}</code></p>` : null}
               <p>${t('test.checkInbox')}</p>`
-          : html`<p class="banner error">${t('test.failed')}</p>
+            : html`<p class="banner error">${t('test.failed')}</p>
               <dl class="facts">
                 <dt>${t('test.stage')}</dt><dd data-testid="test-stage">${t(`test.stage.${result.stage}`)}</dd>
                 ${result.code ? html`<dt>${t('test.code')}</dt><dd data-testid="test-code">${result.code}</dd>` : null}
                 <dt>${t('test.serverSaid')}</dt><dd data-testid="test-message">${result.message}</dd>
-              </dl>`}
-        ${result.transcript ? html`<details class="transcript"><summary>${t('test.transcript')}</summary>
-          <pre>${Array.isArray(result.transcript) ? result.transcript.join('\n') : typeof result.transcript === 'string' ? result.transcript : JSON.stringify(result.transcript, null, 2)}</pre></details>` : null}
+              </dl>`
+        }
+        ${
+          result.transcript
+            ? html`<details class="transcript"><summary>${t('test.transcript')}</summary>
+          <pre>${Array.isArray(result.transcript) ? result.transcript.join('\n') : typeof result.transcript === 'string' ? result.transcript : JSON.stringify(result.transcript, null, 2)}</pre></details>`
+            : null
+        }
         <p class="hint">${t('test.notSaved')}</p>
         <div class="actions">
           <button type="button" class="secondary" onClick=${() => setResult(null)}>${t('test.again')}</button>
           <button type="button" onClick=${onClose}>${t('close')}</button>
         </div>
       </div>`
-      : html`<form onSubmit=${send}>
+        : html`<form onSubmit=${send}>
         <${TextField} id="test-sendTo" type="email" label=${t('test.sendTo')} value=${sendTo} onInput=${setSendTo} required autocomplete="email" />
         ${plaintextAuth ? html`<p class=${`banner ${plaintextAuth === 'refused' ? 'error' : 'warning'}`} data-testid="test-plaintext-auth">${t(`test.plaintextAuth.${plaintextAuth}`)}</p>` : null}
         <${Banner}>${error ? problemText(error) : ''}<//>
@@ -60,6 +68,7 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
           <button type="button" class="link" onClick=${onClose}>${t('cancel')}</button>
           <button type="submit" disabled=${busy} aria-busy=${busy}>${busy ? t('test.sending') : t('test.send')}</button>
         </div>
-      </form>`}
+      </form>`
+    }
   <//>`;
 }

@@ -9,10 +9,7 @@ import { createTestDatabase } from '../../../storage/testing.js';
 /** insertTestTenant adds a bare tenant row (deliveries reference one) and returns its id. */
 export async function insertTestTenant(db: Db, name: string): Promise<string> {
   const id = newId();
-  await db
-    .insertInto('tenants')
-    .values({ id, name, display_name: name, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 0 })
-    .execute();
+  await db.insertInto('tenants').values({ id, name, display_name: name, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 0 }).execute();
   return id;
 }
 

@@ -14,7 +14,8 @@ import { DeliveryWorker } from '../worker.js';
 const storage = await openStorage(process.env.DATABASE_URL!, { poolSize: Number(process.env.TOCSIN_DB_POOL_SIZE ?? 4) });
 // On PostgreSQL a worker also listens for new mail, as `tocsin serve --role worker` does: one more connection.
 const doorbell = new OutboxDoorbell();
-const listener = storage.dialect === 'postgres' ? await listenForOutbox(process.env.DATABASE_URL!, doorbell, pino({ level: 'warn' }, pino.destination(2))) : undefined;
+const listener =
+  storage.dialect === 'postgres' ? await listenForOutbox(process.env.DATABASE_URL!, doorbell, pino({ level: 'warn' }, pino.destination(2))) : undefined;
 const concurrency = process.env.CONCURRENCY ? Number(process.env.CONCURRENCY) : undefined;
 // CONNECTIONS alone keeps the production limits: rows are claimed ahead and wait for a connection.
 const sender = createMailSender({ maxConnections: Number(process.env.CONNECTIONS ?? concurrency ?? 10) });
