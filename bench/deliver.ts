@@ -26,7 +26,7 @@ import type { SmtpEndpoint } from '../src/delivery/contract.js';
 import { enqueueDeliveries } from '../src/delivery/outbox/enqueue.js';
 import { DeliveryWorker } from '../src/delivery/outbox/worker.js';
 import { CONNECTIONS_PER_ENDPOINT, createMailSender } from '../src/delivery/smtp/sender.js';
-import { testCertificates } from '../src/delivery/smtp/test-certificates.js';
+import { testCertificates } from '../test/support/certificates.js';
 
 const { values: opts } = parseArgs({
   options: {

@@ -16,15 +16,15 @@ import SqliteDatabase from 'better-sqlite3';
 import { sql } from 'kysely';
 import { systemClock } from '../src/shared/clock.js';
 import type { Dialect } from '../src/storage/dialect.js';
-import { TEST_PG_URL } from '../src/storage/testing.js';
+import { TEST_PG_URL } from '../test/support/storage.js';
 import type { Storage } from '../src/storage/storage.js';
 import type { SmtpEndpoint } from '../src/delivery/contract.js';
 import { createMailSender } from '../src/delivery/smtp/sender.js';
-import { startTestSmtpServer } from '../src/delivery/smtp/test-servers.js';
+import { startTestSmtpServer } from '../test/support/smtp-servers.js';
 import { AttemptRecorder } from '../src/delivery/outbox/attempt-recorder.js';
 import { enqueueDeliveries } from '../src/delivery/outbox/enqueue.js';
 import { recordAttempts } from '../src/delivery/outbox/outcomes.js';
-import { insertTestTenant, openTestOutboxDatabase, testDelivery } from '../src/delivery/outbox/testing/fixtures.js';
+import { insertTestTenant, openTestOutboxDatabase, testDelivery } from '../test/support/outbox-fixtures.js';
 import { COMMIT_WINDOW_MS, DeliveryWorker } from '../src/delivery/outbox/worker.js';
 import { type DatabaseActivity, databaseActivity } from './delivery.js';
 

@@ -79,7 +79,7 @@ async function runOnce(users: number): Promise<void> {
   const dialect = process.env.BENCH_PG_URL ? 'postgres' : 'sqlite';
   if (process.env.BENCH_PG_URL) process.env.TOCSIN_TEST_PG_URL = process.env.BENCH_PG_URL;
   // Imported only now: the module reads TOCSIN_TEST_PG_URL when it loads.
-  const { createTestDatabase } = await import('../src/storage/testing.js');
+  const { createTestDatabase } = await import('../test/support/storage.js');
   const database = await createTestDatabase(dialect);
   const storage = await openStorage(database.url);
   try {

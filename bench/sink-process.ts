@@ -2,7 +2,7 @@
  * The sink in a process of its own, so that the CPU it spends accepting mail is not taken from
  * the client being measured. Driven over IPC by SinkProcess (sink-client.ts).
  */
-import { testCertificates } from '../src/delivery/smtp/test-certificates.js';
+import { testCertificates } from '../test/support/certificates.js';
 import { FastSink, type SinkMessage } from './sink.js';
 
 /** SinkRequest is what the parent asks: stats, a reset, or whether to stream every accepted message. */

@@ -2,7 +2,7 @@ import net from 'node:net';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { testCertificates } from '../src/delivery/smtp/test-certificates.js';
+import { testCertificates } from '../test/support/certificates.js';
 import { FastSink, type SinkMessage, headerOf, messageIdOf } from './sink.js';
 
 const sinks: FastSink[] = [];

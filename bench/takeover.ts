@@ -16,8 +16,8 @@ import { systemClock } from '../src/shared/clock.js';
 import { migrate } from '../src/storage/migrate.js';
 import { openStorage } from '../src/storage/storage.js';
 import { enqueueDeliveries } from '../src/delivery/outbox/enqueue.js';
-import { insertTestTenant, testDelivery } from '../src/delivery/outbox/testing/fixtures.js';
-import { startTestSmtpServer } from '../src/delivery/smtp/test-servers.js';
+import { insertTestTenant, testDelivery } from '../test/support/outbox-fixtures.js';
+import { startTestSmtpServer } from '../test/support/smtp-servers.js';
 import { DEFAULT_WORKER_SETTINGS } from '../src/delivery/outbox/worker.js';
 import { defer, postgresDatabase, releaseAll, releaseOnSignals, tsxArgs, waitUntil } from './lifecycle.js';
 import { median, percentile } from './stats.js';
@@ -30,7 +30,7 @@ const PER_KIND = 20;
 releaseOnSignals();
 
 function startWorker(databaseUrl: string, smtpPort: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, tsxArgs('src/delivery/outbox/testing/worker-process.ts'), {
+  const child = spawn(process.execPath, tsxArgs('test/support/processes/worker-process.ts'), {
     // No LEASE_MS: the production lease and heartbeat; POLL_MS: the production poll.
     env: { ...process.env, DATABASE_URL: databaseUrl, SMTP_PORT: String(smtpPort), CONNECTIONS: '2', POLL_MS: String(DEFAULT_WORKER_SETTINGS.pollIntervalMs) },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { expect, it } from 'vitest';
-import { ADMIN_TOKEN, startTestApp } from './http/testing.js';
-import { describeEachDialect } from './storage/testing.js';
+import { ADMIN_TOKEN, startTestApp } from '../test/support/http.js';
+import { describeEachDialect } from '../test/support/storage.js';
 
 describeEachDialect('graceful close', (dialect) => {
   it('finishes a request in flight before closing the database, refuses new connections, and ends keep-alive', async () => {

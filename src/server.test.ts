@@ -1,8 +1,8 @@
 import { afterEach, expect, it } from 'vitest';
 import { ROUTE_MODULES, routesFor } from './server.js';
-import { type TestApp, startTestApp } from './http/testing.js';
+import { type TestApp, startTestApp } from '../test/support/http.js';
 import { opsRoutes } from './ops/routes.js';
-import { describeEachDialect } from './storage/testing.js';
+import { describeEachDialect } from '../test/support/storage.js';
 
 it('gives a worker only the operations routes, and api and all every route', () => {
   expect(routesFor('worker')).toEqual([opsRoutes]);

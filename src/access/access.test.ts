@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sha256 } from '../shared/ids.js';
-import { describeEachDialect } from '../storage/testing.js';
-import { ADMIN_TOKEN, type TestApp, startTestApp } from '../http/testing.js';
+import { describeEachDialect } from '../../test/support/storage.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 
 describeEachDialect('tenants, people and access', (dialect) => {
   let t: TestApp;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
-import { describeEachDialect, openTestStorage } from '../storage/testing.js';
+import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import { Authenticator, PRINCIPAL_CACHE_MS } from './credentials.js';
 import { createTenant } from './tenants.js';
 import { createApiToken } from './tokens.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../http/testing.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { FakeClock } from '../shared/clock.js';
-import { describeEachDialect } from '../storage/testing.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import { LOGIN_RULES, LoginThrottle, waitMs } from './login-throttle.js';
 
 const rule = { limit: 3, windowMs: 60_000 };

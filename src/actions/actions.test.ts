@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../http/testing.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { SecretBox } from '../settings/secret-box.js';
 import { FakeClock } from '../shared/clock.js';
-import { describeEachDialect } from '../storage/testing.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import { ActionLinks } from './links.js';
 import { openActionToken, sealActionToken } from './token.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../http/testing.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { FakeClock } from '../shared/clock.js';
-import { describeEachDialect } from '../storage/testing.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 

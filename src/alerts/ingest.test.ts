@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
-import { describeEachDialect, openTestStorage } from '../storage/testing.js';
+import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import { type FatalCommit, FatalSignal } from './fatal-signal.js';
 import { coalescedFatalSignal, groupCommit } from './ingest.js';
 import type { NewAlert } from './input.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import pino from 'pino';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
-import { describeEachDialect, openTestStorage } from '../storage/testing.js';
+import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import { createMute } from '../mutes/store.js';
 import { acknowledgeFlood } from './acknowledgements.js';
 import { recordAction } from './action-audit.js';

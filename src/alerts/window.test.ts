@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../storage/database.js';
 import type { Storage } from '../storage/storage.js';
-import { describeEachDialect, openTestStorage } from '../storage/testing.js';
+import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import type { NewAlert } from './input.js';
 import { insertAlerts } from './store.js';
 import { alertsInWindow, streamAlertsInWindow } from './window.js';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../http/testing.js';
-import { describeEachDialect } from '../storage/testing.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import { raiseCommand } from './raise.js';
-import { capturedIo } from './testing.js';
+import { capturedIo } from '../../test/support/cli.js';
 
 describeEachDialect('tocsin raise', (dialect) => {
   let t: TestApp;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
-import { type TestApp, startTestApp } from '../http/testing.js';
-import { describeEachDialect } from '../storage/testing.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import { testMailCommand } from './test-mail.js';
-import { capturedIo } from './testing.js';
+import { capturedIo } from '../../test/support/cli.js';
 
 describeEachDialect('tocsin test-mail', (dialect) => {
   let t: TestApp;

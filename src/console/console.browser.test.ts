@@ -5,9 +5,9 @@ import pino from 'pino';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { loadConfig } from '../config.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type Tocsin, startTocsin } from '../server.js';
-import { type TestDatabase, createTestDatabase, isCi } from '../storage/testing.js';
+import { type TestDatabase, createTestDatabase, isCi } from '../../test/support/storage.js';
 
 // Debian's chromium (apt-get install chromium), never a downloaded browser.
 const CHROMIUM = process.env.TOCSIN_CHROMIUM ?? '/usr/bin/chromium';

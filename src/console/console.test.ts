@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../http/testing.js';
-import { describeEachDialect } from '../storage/testing.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import { APP_DIR } from './assets.js';
 
 const LANGUAGES = ['en', 'fr', 'de', 'es', 'ja'];

@@ -1,11 +1,11 @@
 import type { HTTPMethods, LightMyRequestResponse } from 'fastify';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeEachDialect } from '../storage/testing.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import { BODY_LIMIT_BYTES, type RouteEntry } from './app.js';
 import { MAX_JSON_DEPTH } from './input-guard.js';
-import { fillPath, hasSamples, makeObjects, pathParams, routeKey, sampleBody } from './route-walk.js';
-import { ADMIN_TOKEN, type TestApp, startTestApp } from './testing.js';
+import { fillPath, hasSamples, makeObjects, pathParams, routeKey, sampleBody } from '../../test/support/route-walk.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 
 // Bounded so the whole walk takes seconds: RUNS_PER_ROUTE requests for each route of the table.
 // TOCSIN_FUZZ_RUNS=500 digs deeper when hunting (minutes).

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, type TestApp, startTestApp } from './testing.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 
 /** exchange sends raw bytes to the server and returns everything it answered before closing. */
 function exchange(port: number, data: Buffer): Promise<string> {

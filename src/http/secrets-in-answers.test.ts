@@ -1,9 +1,9 @@
 import type { HTTPMethods } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sha256 } from '../shared/ids.js';
-import { describeEachDialect } from '../storage/testing.js';
-import { fillPath, hasSamples, makeObjects, routeKey } from './route-walk.js';
-import { ADMIN_TOKEN, type TestApp, startTestApp } from './testing.js';
+import { describeEachDialect } from '../../test/support/storage.js';
+import { fillPath, hasSamples, makeObjects, routeKey } from '../../test/support/route-walk.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 
 const TENANT = 'vault';
 const USER_PASSWORD = 'user-password-4f1c9a';

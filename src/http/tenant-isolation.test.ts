@@ -1,9 +1,9 @@
 import type { HTTPMethods } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeEachDialect } from '../storage/testing.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import type { RouteEntry } from './app.js';
-import { fillPath, hasSamples, makeObjects, missingSamples, pathParams, routeKey, sampleBody } from './route-walk.js';
-import { type TestApp, startTestApp } from './testing.js';
+import { fillPath, hasSamples, makeObjects, missingSamples, pathParams, routeKey, sampleBody } from '../../test/support/route-walk.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
 
 // Tenant names double as leak markers: every object a sample makes in a tenant carries its name.
 const A = 'alpha-isolation';

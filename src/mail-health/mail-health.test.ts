@@ -6,13 +6,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SmtpEndpoint } from '../delivery/contract.js';
 import { AttemptRecorder } from '../delivery/outbox/attempt-recorder.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
-import { testDelivery } from '../delivery/outbox/testing/fixtures.js';
+import { testDelivery } from '../../test/support/outbox-fixtures.js';
 import { DeliveryWorker } from '../delivery/outbox/worker.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
-import { type TestApp, startTestApp } from '../http/testing.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { FakeClock } from '../shared/clock.js';
-import { describeEachDialect } from '../storage/testing.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import { mailHealthAfterRecord } from './store.js';
 
 const T0 = Date.UTC(2026, 10, 30, 9);

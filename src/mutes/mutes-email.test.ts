@@ -10,9 +10,9 @@ import { type ParsedMail, simpleParser } from 'mailparser';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type Tocsin, startTocsin } from '../server.js';
-import { type TestDatabase, createTestDatabase, describeEachDialect } from '../storage/testing.js';
+import { type TestDatabase, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
 
 const ADMIN = 'mutes-email-admin-token-0123456789';
 

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../http/testing.js';
-import { describeEachDialect } from '../storage/testing.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import { createLogger } from './logger.js';
 
 /** captureLogs returns a JSON logger at trace level and the lines it wrote. */

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp } from '../http/app.js';
 import { OPENAPI_PATH } from '../http/openapi.js';
-import { pathParams } from '../http/route-walk.js';
-import { type TestApp, startTestApp } from '../http/testing.js';
+import { pathParams } from '../../test/support/route-walk.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { migrate } from '../storage/migrate.js';
 import { openStorage } from '../storage/storage.js';
-import { createTestDatabase, describeEachDialect } from '../storage/testing.js';
+import { createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
 import { Metrics } from './metrics.js';
 import { opsRoutes } from './routes.js';
 

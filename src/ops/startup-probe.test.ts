@@ -7,7 +7,7 @@ import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../config.js';
 import { startTocsin } from '../server.js';
-import { DIALECTS, createLimitedRole, createTestDatabase } from '../storage/testing.js';
+import { DIALECTS, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
 
 async function freePort(): Promise<number> {
   const server = net.createServer();

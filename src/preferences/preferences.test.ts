@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../http/testing.js';
-import { describeEachDialect } from '../storage/testing.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 
 describeEachDialect('alert preferences API', (dialect) => {
   let t: TestApp;

@@ -11,13 +11,13 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
 import { DeliveryWorker } from '../delivery/outbox/worker.js';
-import { ADMIN_TOKEN } from '../http/testing.js';
+import { ADMIN_TOKEN } from '../../test/support/http.js';
 import { type Tocsin, startTocsin } from '../server.js';
 import { FakeClock } from '../shared/clock.js';
-import { type TestDatabase, createTestDatabase, describeEachDialect } from '../storage/testing.js';
+import { type TestDatabase, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
 import { composersFor } from './runtime.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -136,7 +136,7 @@ describeEachDialect('exactly once', (dialect) => {
     const api = await start('api');
     await raiseError(api, 'decided, then the scheduler died');
     const runDecider = async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'testing/decide-process.ts')], {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '../../test/support/processes/decide-process.ts')], {
         env: { ...process.env, DATABASE_URL: database.url, NOW: String(end + 1_500), INTERVAL_MS: String(INTERVAL) },
         stdio: ['ignore', 'ignore', 'pipe'],
       });

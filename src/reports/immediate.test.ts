@@ -1,10 +1,10 @@
 import pino from 'pino';
 import { expect, it, vi } from 'vitest';
 import { insertAlerts } from '../alerts/store.js';
-import { startTestApp } from '../http/testing.js';
+import { startTestApp } from '../../test/support/http.js';
 import { listenForOutbox, OutboxDoorbell } from '../delivery/outbox/doorbell.js';
 import { FakeClock } from '../shared/clock.js';
-import { describeEachDialect } from '../storage/testing.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import { DEFAULT_IMMEDIATE_SETTINGS, ImmediateDecider } from './immediate.js';
 
 const T0 = Date.parse('2026-03-28T08:00:30Z');

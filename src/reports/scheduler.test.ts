@@ -1,13 +1,13 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../http/testing.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { FakeClock } from '../shared/clock.js';
 import { createTenant } from '../access/tenants.js';
 import { insertAlerts } from '../alerts/store.js';
 import { getMailSettings } from '../settings/mail-settings.js';
 import { type Storage, openStorage } from '../storage/storage.js';
-import { describeEachDialect } from '../storage/testing.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import { type ReportSettings, lastWindowEnd, purgeDecidedWindows } from './decision-transactions.js';
 import { ReportMetrics } from './metrics.js';
 import { ReportScheduler } from './scheduler.js';

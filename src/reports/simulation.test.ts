@@ -7,9 +7,9 @@
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { insertAlerts } from '../alerts/store.js';
-import { type TestApp, startTestApp } from '../http/testing.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { FakeClock } from '../shared/clock.js';
-import { describeEachDialect } from '../storage/testing.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import { ReportScheduler } from './scheduler.js';
 
 const START = Date.parse('2026-10-30T00:00:00Z');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestSmtpServer, startTestSmtpServer } from '../delivery/smtp/test-servers.js';
-import { ADMIN_TOKEN, type TestApp, startTestApp } from '../http/testing.js';
-import { describeEachDialect } from '../storage/testing.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import { bulkUpdate, settingDtos } from './orchestrator-settings.js';
 
 const PASSWORD = 'orch-Secret-0451';

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../http/testing.js';
-import { DIALECTS } from '../storage/testing.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { DIALECTS } from '../../test/support/storage.js';
 
 const POSTFIX = '/usr/sbin/postfix';
 const MAILBOX = '/var/mail/root';

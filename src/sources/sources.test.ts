@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../http/testing.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { grantSourcePermissions } from '../storage/migrations/20261130-70-sources.js';
-import { describeEachDialect, openTestStorage } from '../storage/testing.js';
+import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import { sourceSecretOwner } from './secrets.js';
 
 const PUBLIC_URL = 'https://tocsin.example.com';

@@ -2,7 +2,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, isWorthRetrying, openStorageWhenReachable, unavailableReason } from './connect.js';
-import { DIALECTS, createLimitedRole, createTestDatabase } from './testing.js';
+import { DIALECTS, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
 
 describe('retrying a database that refuses', () => {
   it('doubles the wait up to the cap, spread over its upper half', () => {

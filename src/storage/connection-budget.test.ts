@@ -4,7 +4,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { type ServerRoom, connectionBudget, readServerRoom, roomFor, warnIfOverBudget } from './connection-budget.js';
 import { openStorage } from './storage.js';
-import { DIALECTS, createLimitedRole, createTestDatabase } from './testing.js';
+import { DIALECTS, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
 
 const DEFAULT_SERVER: ServerRoom = {
   maxConnections: 100,

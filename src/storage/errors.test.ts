@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { toProblem } from '../http/app.js';
 import { classifyDbError } from './errors.js';
 import type { Storage } from './storage.js';
-import { describeEachDialect, openTestStorage } from './testing.js';
+import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 
 /** failureOf runs a statement expected to fail and returns what it threw. */
 async function failureOf(statement: Promise<unknown>): Promise<unknown> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isCi, testDialects } from './testing.js';
+import { isCi, testDialects } from '../../test/support/storage.js';
 
 describe('which databases a test run covers', () => {
   it('tests SQLite alone on a developer machine without PostgreSQL', () => {

@@ -10,9 +10,9 @@ import { type ParsedMail, simpleParser } from 'mailparser';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../../src/delivery/smtp/test-servers.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
 import { type Tocsin, startTocsin } from '../../src/server.js';
-import { type TestDatabase, createTestDatabase, describeEachDialect } from '../../src/storage/testing.js';
+import { type TestDatabase, createTestDatabase, describeEachDialect } from '../support/storage.js';
 
 const ADMIN = 'acceptance-admin-token-0123456789';
 

@@ -13,9 +13,9 @@ import { simpleParser } from 'mailparser';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../../src/delivery/smtp/test-servers.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
 import { type Tocsin, startTocsin } from '../../src/server.js';
-import { type TestDatabase, createTestDatabase, describeEachDialect, isCi } from '../../src/storage/testing.js';
+import { type TestDatabase, createTestDatabase, describeEachDialect, isCi } from '../support/storage.js';
 
 const ALERTMANAGER = process.env.TOCSIN_ALERTMANAGER ?? '/usr/bin/prometheus-alertmanager';
 const ADMIN = 'acceptance-admin-token-0123456789';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/storage/migrations/index.js';
-import { createTestDatabase, describeEachDialect } from '../../src/storage/testing.js';
+import { createTestDatabase, describeEachDialect } from '../support/storage.js';
 import { REPO_ROOT, type Started, cleanEnv, ensureBuilt, groupAlive, killGroup, start, stop } from './processes.js';
 
 // A process that prints its banner has started; these bound how long a user would wait.

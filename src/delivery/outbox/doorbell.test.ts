@@ -2,7 +2,7 @@ import pino from 'pino';
 import { sql } from 'kysely';
 import { describe, expect, it, vi } from 'vitest';
 import { openStorage } from '../../storage/storage.js';
-import { DIALECTS, createTestDatabase } from '../../storage/testing.js';
+import { DIALECTS, createTestDatabase } from '../../../test/support/storage.js';
 import { OutboxDoorbell, listenForOutbox, notifyOutbox } from './doorbell.js';
 
 describe.runIf(DIALECTS.includes('postgres'))('the outbox LISTEN connection', () => {

@@ -8,10 +8,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { systemClock } from '../../shared/clock.js';
-import { describeEachDialect } from '../../storage/testing.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../smtp/test-servers.js';
+import { describeEachDialect } from '../../../test/support/storage.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 import { enqueueDeliveries } from './enqueue.js';
-import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from './testing/fixtures.js';
+import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BATCH = 1_000;
@@ -34,7 +34,7 @@ describeEachDialect('kill -9 of a worker in the middle of a batch', (dialect) =>
   });
 
   async function startWorker(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'testing/worker-process.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '../../../test/support/processes/worker-process.ts')], {
       env: { ...process.env, DATABASE_URL: database.url, SMTP_PORT: String(sink.port), LEASE_MS: String(LEASE_MS), CONCURRENCY: '10' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

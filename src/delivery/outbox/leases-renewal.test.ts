@@ -6,14 +6,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { FakeClock, systemClock } from '../../shared/clock.js';
 import { openStorage } from '../../storage/storage.js';
-import { describeEachDialect } from '../../storage/testing.js';
+import { describeEachDialect } from '../../../test/support/storage.js';
 import type { SmtpEndpoint } from '../contract.js';
 import { createMailSender } from '../smtp/sender.js';
-import { startTestSmtpServer } from '../smtp/test-servers.js';
+import { startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { claimDue } from './leases.js';
 import { LeaseRenewal } from './leases-renewal.js';
-import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from './testing/fixtures.js';
+import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
 import { DeliveryWorker } from './worker.js';
 
 /** captureWarnings is a logger that keeps the messages of its warnings and errors, with their fields. */

@@ -3,11 +3,11 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Storage } from '../../storage/storage.js';
-import { describeEachDialect } from '../../storage/testing.js';
+import { describeEachDialect } from '../../../test/support/storage.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { claimDue, releaseClaimed, renewLeases } from './leases.js';
 import { recordAttempts } from './outcomes.js';
-import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from './testing/fixtures.js';
+import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
 import { FakeClock } from '../../shared/clock.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -146,7 +146,7 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
       clock,
     );
     const probes = Array.from({ length: 3 }, () =>
-      spawn(process.execPath, ['--import', 'tsx', path.join(here, 'testing/claim-probe.ts')], {
+      spawn(process.execPath, ['--import', 'tsx', path.join(here, '../../../test/support/processes/claim-probe.ts')], {
         env: { ...process.env, DATABASE_URL: database.url, PROBE_NOW: String(clock.now()) },
       }),
     );

@@ -10,10 +10,10 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../shared/clock.js';
 import { connectionBudget, readServerRoom, roomFor } from '../../storage/connection-budget.js';
-import { DIALECTS } from '../../storage/testing.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../smtp/test-servers.js';
+import { DIALECTS } from '../../../test/support/storage.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 import { enqueueDeliveries } from './enqueue.js';
-import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from './testing/fixtures.js';
+import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WORKERS = 8;
@@ -37,7 +37,7 @@ describe.runIf(DIALECTS.includes('postgres'))('eight worker processes on one Pos
   });
 
   function startWorker(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'testing/worker-process.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '../../../test/support/processes/worker-process.ts')], {
       env: {
         ...process.env,
         DATABASE_URL: database.url,

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../../http/testing.js';
+import { type TestApp, startTestApp } from '../../../test/support/http.js';
 import { FakeClock } from '../../shared/clock.js';
-import { describeEachDialect } from '../../storage/testing.js';
+import { describeEachDialect } from '../../../test/support/storage.js';
 import { enqueueDeliveries } from './enqueue.js';
-import { testDelivery } from './testing/fixtures.js';
+import { testDelivery } from '../../../test/support/outbox-fixtures.js';
 
 const T0 = Date.UTC(2026, 10, 27, 9);
 

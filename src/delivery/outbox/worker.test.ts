@@ -8,14 +8,14 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { ALERTS_EMAIL_DISABLED, EndpointRefusedError } from '../../settings/endpoint.js';
 import { FakeClock, systemClock } from '../../shared/clock.js';
-import { describeEachDialect } from '../../storage/testing.js';
+import { describeEachDialect } from '../../../test/support/storage.js';
 import type { MailSender, SmtpEndpoint } from '../contract.js';
 import { createMailSender } from '../smtp/sender.js';
-import { type SilentServer, type TestSmtpServer, startSilentServer, startTestSmtpServer } from '../smtp/test-servers.js';
+import { type SilentServer, type TestSmtpServer, startSilentServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { claimDue } from './leases.js';
 import { OutboxMetrics } from './metrics.js';
-import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from './testing/fixtures.js';
+import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
 import { DeliveryWorker, type DeliveryWorkerDeps } from './worker.js';
 
 const T0 = Date.UTC(2026, 10, 27, 9);

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type MailSender, type OutgoingEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { TranscribedSmtpError, createMailSender } from './sender.js';
-import { type SilentServer, type TestSmtpServer, startSilentServer, startTestSmtpServer } from './test-servers.js';
+import { type SilentServer, type TestSmtpServer, startSilentServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 
 const PASSWORD = 'pa55-w0rd-S3CRET';
 

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../../http/testing.js';
+import { type TestApp, startTestApp } from '../../../test/support/http.js';
 import { recipientPages } from '../../recipients/query.js';
 import { FakeClock } from '../../shared/clock.js';
 import { up as keepLegacyLinksForAWhile } from '../../storage/migrations/20261130-90-reports-unsubscribe-legacy-links.js';
-import { describeEachDialect } from '../../storage/testing.js';
+import { describeEachDialect } from '../../../test/support/storage.js';
 import { UnsubscribeLinks, loadUnsubscribeKey } from './links.js';
 import { UNSUBSCRIBE_LINK_TTL_MS, type UnsubscribeTarget, openUnsubscribeToken, sealUnsubscribeToken, verifyLegacyUnsubscribeToken } from './token.js';
 

@@ -6,9 +6,9 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../config.js';
-import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../http/testing.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../../test/support/http.js';
 import { type Tocsin, startTocsin } from '../../server.js';
-import { createTestDatabase, describeEachDialect, type TestDatabase } from '../../storage/testing.js';
+import { createTestDatabase, describeEachDialect, type TestDatabase } from '../../../test/support/storage.js';
 import { importAlerts } from './connector.js';
 import type { UpstreamAlert } from './odata.js';
 

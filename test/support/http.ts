@@ -1,9 +1,9 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
-import { loadConfig } from '../config.js';
-import { type StartOptions, type Tocsin, startTocsin } from '../server.js';
-import type { Dialect } from '../storage/dialect.js';
-import { createTestDatabase } from '../storage/testing.js';
+import { loadConfig } from '../../src/config.js';
+import { type StartOptions, type Tocsin, startTocsin } from '../../src/server.js';
+import type { Dialect } from '../../src/storage/dialect.js';
+import { createTestDatabase } from './storage.js';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';

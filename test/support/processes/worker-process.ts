@@ -5,11 +5,11 @@
  * TOCSIN_DB_POOL_SIZE when given), says `started` on stderr, and stops gracefully on SIGTERM.
  */
 import pino from 'pino';
-import { systemClock } from '../../../shared/clock.js';
-import { openStorage } from '../../../storage/storage.js';
-import { createMailSender } from '../../smtp/sender.js';
-import { OutboxDoorbell, listenForOutbox } from '../doorbell.js';
-import { DeliveryWorker } from '../worker.js';
+import { systemClock } from '../../../src/shared/clock.js';
+import { openStorage } from '../../../src/storage/storage.js';
+import { createMailSender } from '../../../src/delivery/smtp/sender.js';
+import { OutboxDoorbell, listenForOutbox } from '../../../src/delivery/outbox/doorbell.js';
+import { DeliveryWorker } from '../../../src/delivery/outbox/worker.js';
 
 const storage = await openStorage(process.env.DATABASE_URL!, { poolSize: Number(process.env.TOCSIN_DB_POOL_SIZE ?? 4) });
 // On PostgreSQL a worker also listens for new mail, as `tocsin serve --role worker` does: one more connection.

@@ -1,10 +1,10 @@
-import type { Db } from '../../../storage/database.js';
-import { newId } from '../../../shared/ids.js';
-import type { NewDelivery } from '../enqueue.js';
-import type { Dialect } from '../../../storage/dialect.js';
-import { migrate } from '../../../storage/migrate.js';
-import { type Storage, openStorage } from '../../../storage/storage.js';
-import { createTestDatabase } from '../../../storage/testing.js';
+import type { Db } from '../../src/storage/database.js';
+import { newId } from '../../src/shared/ids.js';
+import type { NewDelivery } from '../../src/delivery/outbox/enqueue.js';
+import type { Dialect } from '../../src/storage/dialect.js';
+import { migrate } from '../../src/storage/migrate.js';
+import { type Storage, openStorage } from '../../src/storage/storage.js';
+import { createTestDatabase } from './storage.js';
 
 /** insertTestTenant adds a bare tenant row (deliveries reference one) and returns its id. */
 export async function insertTestTenant(db: Db, name: string): Promise<string> {

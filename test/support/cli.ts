@@ -1,4 +1,4 @@
-import type { CommandIo } from './io.js';
+import type { CommandIo } from '../../src/cli/io.js';
 
 /** capturedIo is a CommandIo that keeps what a command prints, for tests. */
 export function capturedIo(env: NodeJS.ProcessEnv = {}): { io: CommandIo; out(): string; err(): string } {

@@ -4,9 +4,9 @@
  * hangs as a process would between deciding and sending, until it is killed.
  */
 import pino from 'pino';
-import { FakeClock } from '../../shared/clock.js';
-import { openStorage } from '../../storage/storage.js';
-import { ReportScheduler } from '../scheduler.js';
+import { FakeClock } from '../../../src/shared/clock.js';
+import { openStorage } from '../../../src/storage/storage.js';
+import { ReportScheduler } from '../../../src/reports/scheduler.js';
 
 const storage = await openStorage(process.env.DATABASE_URL!, { poolSize: 2 });
 const scheduler = new ReportScheduler({

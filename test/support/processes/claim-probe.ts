@@ -3,8 +3,8 @@
  * DATABASE_URL until none is due and prints the ids it got, one per line. Separate processes are
  * what share a SQLite file in production (better-sqlite3 blocks its thread while waiting for a lock).
  */
-import { claimDue } from '../leases.js';
-import { openStorage } from '../../../storage/storage.js';
+import { claimDue } from '../../../src/delivery/outbox/leases.js';
+import { openStorage } from '../../../src/storage/storage.js';
 
 const storage = await openStorage(process.env.DATABASE_URL!, { poolSize: 2 });
 const workerId = `probe-${process.pid}`;

@@ -1,7 +1,7 @@
 import type { HTTPMethods } from 'fastify';
-import type { RouteEntry } from './app.js';
+import type { RouteEntry } from '../../src/http/app.js';
 import { BODY_SAMPLES, PARAM_SAMPLES, type SampleScope } from './route-samples.js';
-import type { TestApp } from './testing.js';
+import type { TestApp } from './http.js';
 
 // `:name`, optionally followed by a regular expression in parentheses, as find-my-way writes them.
 const PARAM = /:([A-Za-z_][A-Za-z0-9_]*)(\([^)]*\))?/g;

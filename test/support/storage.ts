@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { describe } from 'vitest';
-import type { Dialect } from './dialect.js';
-import { migrate } from './migrate.js';
-import { type Storage, openStorage } from './storage.js';
+import type { Dialect } from '../../src/storage/dialect.js';
+import { migrate } from '../../src/storage/migrate.js';
+import { type Storage, openStorage } from '../../src/storage/storage.js';
 
 /**
  * TEST_PG_URL is the PostgreSQL server the tests use (any database on it; each test file gets a

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
-import { testCertificates } from './test-certificates.js';
+import { testCertificates } from './certificates.js';
 
 /** ScriptedFailure makes a test server answer `code` at one stage, for the first `times` tries. */
 export interface ScriptedFailure {
