@@ -14,7 +14,7 @@ export interface Figure {
   readonly note?: string;
 }
 
-/** Target is a goal of issue 7 and whether this run met it. */
+/** Target is a goal of the performance issues (12, and 7's still relevant ones) and whether this run met it. */
 export interface Target {
   readonly goal: string;
   readonly figure: string;
