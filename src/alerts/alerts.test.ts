@@ -132,6 +132,30 @@ describeEachDialect('alerts API', (dialect) => {
     expect(third).toMatchObject({ items: [{ message: 'Info' }], nextCursor: null });
   });
 
+  it('filters by the process, robot or queue of the source, as the emails link to what failed', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'sourced' });
+    const url = '/api/v1/tenants/sourced/alerts';
+    await t.call('POST', url, {
+      alerts: [
+        { severity: 'Error', component: 'Jobs', message: 'a', source: { process: 'Invoices', robot: 'R7' } },
+        { severity: 'Error', component: 'Jobs', message: 'b', source: { process: 'Invoices', robot: 'R8' } },
+        { severity: 'Error', component: 'Queues', message: 'c', source: { queue: 'O\'Brien "Q"' } },
+        { severity: 'Error', component: 'Jobs', message: 'd' },
+      ],
+    });
+    const messages = (q: string) =>
+      t.call('GET', `${url}?${q}`).then((r) =>
+        r
+          .json()
+          .items.map((a: { message: string }) => a.message)
+          .sort(),
+      );
+    expect(await messages('process=Invoices')).toEqual(['a', 'b']);
+    expect(await messages('process=Invoices&robot=R8')).toEqual(['b']);
+    expect(await messages(`queue=${encodeURIComponent('O\'Brien "Q"')}`)).toEqual(['c']);
+    expect(await messages('robot=nobody')).toEqual([]);
+  });
+
   it('answers 400 for a bad severity, limit or cursor', async () => {
     for (const [q, path] of [
       ['severity=Loud', 'query.severity'],

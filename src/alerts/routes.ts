@@ -28,6 +28,9 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
   cursor: z.string().max(400).optional().describe('The nextCursor of the previous page.'),
   groupId: z.string().max(200).optional().describe("Only the alerts of one flood (a panel line's groupId)."),
+  process: z.string().max(512).optional().describe("Only the alerts whose source names this process (the emails' per-source links)."),
+  robot: z.string().max(512).optional().describe('Only the alerts whose source names this robot.'),
+  queue: z.string().max(512).optional().describe('Only the alerts whose source names this queue.'),
 });
 
 const auditQuery = z.object({
@@ -134,6 +137,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
           since: q.since === undefined ? undefined : Date.parse(q.since),
           until: q.until === undefined ? undefined : Date.parse(q.until),
           groupId: q.groupId,
+          source: { process: q.process, robot: q.robot, queue: q.queue },
         },
         { limit: q.limit, after: q.cursor === undefined ? undefined : decodeCursor(q.cursor) },
       );

@@ -4,6 +4,7 @@ import type { Database, Db } from '../storage/database.js';
 import type { NewAlert } from './input.js';
 import { type Reader, isReadExpression, isUnreadCondition, readStateQuery } from './read-state.js';
 import { type Severity, severityOfRank, severityRank } from './severity.js';
+import { SOURCE_FILTER_PARTS, type SourceFilterPart, sourcePart } from './source-parts.js';
 import type { AlertTables } from './tables.js';
 
 /** DEFAULT_FLOOD_WINDOW_MS: repeats of a dedup key less than this apart are one flood (one line). */
@@ -197,6 +198,8 @@ export interface AlertFilter {
   readonly until?: number | undefined;
   /** Only the alerts of this flood. */
   readonly groupId?: string | undefined;
+  /** Only the alerts whose source has these parts (what the email's "what failed" groups link to). */
+  readonly source?: { readonly [K in SourceFilterPart]?: string | undefined } | undefined;
 }
 
 /** ListPosition is where a newest-first page starts: after the alert (createdAt, id). */
@@ -225,6 +228,10 @@ export async function listAlerts(
   if (filter.since !== undefined) query = query.where('a.created_at', '>=', filter.since);
   if (filter.until !== undefined) query = query.where('a.created_at', '<', filter.until);
   if (filter.unreadOnly) query = query.where(isUnreadCondition(reader));
+  for (const part of SOURCE_FILTER_PARTS) {
+    const value = filter.source?.[part];
+    if (value !== undefined) query = query.where(sourcePart(db, part, 'a'), '=', value);
+  }
   const groupId = filter.groupId;
   if (groupId !== undefined) query = query.where((eb) => eb.or([eb('a.group_id', '=', groupId), eb('a.id', '=', groupId)]));
   const after = page.after;

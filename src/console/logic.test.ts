@@ -73,6 +73,7 @@ describe('console decisions', () => {
     const route = parseHash('#/alerts?severity=Warning&component=Robots&unread=true&other=x');
     expect(route.path).toBe('/alerts');
     expect(filtersOf(route.query)).toEqual({ severity: 'Warn', component: 'Robots', unread: 'true' });
+    expect(filtersOf(parseHash('#/alerts?robot=R7&process=Invoices&queue=Q1').query)).toEqual({ robot: 'R7', process: 'Invoices', queue: 'Q1' });
     expect(href('/alerts', { severity: 'Error', component: '', unread: false })).toBe('#/alerts?severity=Error');
     expect(parseHash('')).toEqual({ path: '/', query: {} });
   });

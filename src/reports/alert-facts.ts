@@ -1,5 +1,5 @@
-import { PostgresAdapter, type RawBuilder, sql } from 'kysely';
 import { type Severity, severityOfRank, severityRank } from '../alerts/severity.js';
+import { SOURCE_FILTER_PARTS as MUTABLE_SOURCE_PARTS, sourcePart } from '../alerts/source-parts.js';
 import type { Db } from '../storage/database.js';
 import type { Window } from './windows.js';
 
@@ -48,20 +48,9 @@ export async function tenantsWithAlerts(db: Db, tenantIds: readonly string[], wi
   return new Set(rows.map((r) => r.tenant_id));
 }
 
-/** MUTABLE_SOURCE_PARTS are the parts of an alert's source a mute can match. */
-const MUTABLE_SOURCE_PARTS = ['process', 'robot', 'queue'] as const;
-
 /** SourcedEventCount is an EventCount for alerts that also share the source parts a mute can match. */
 export interface SourcedEventCount extends EventCount {
   readonly source: { readonly process?: string; readonly robot?: string; readonly queue?: string };
-}
-
-/** sourcePart reads one part of the JSON `source` column in SQL, as each engine writes it. */
-function sourcePart(db: Db, part: (typeof MUTABLE_SOURCE_PARTS)[number]): RawBuilder<string | null> {
-  // A literal, not a parameter: PostgreSQL must see the same expression in select and group by.
-  return db.getExecutor().adapter instanceof PostgresAdapter
-    ? sql<string | null>`(source::json ->> ${sql.lit(part)})`
-    : sql<string | null>`json_extract(source, ${sql.lit(`$.${part}`)})`;
 }
 
 /**

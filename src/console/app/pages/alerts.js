@@ -8,7 +8,8 @@ import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
 import { Banner, Code, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
 import { MAX_LIMIT, pageLimit, usePolling } from '../lib/polling.js';
 
-const FILTERS = ['severity', 'component', 'event', 'unread', 'since', 'until'];
+const SOURCE_FILTERS = ['process', 'robot', 'queue'];
+const FILTERS = ['severity', 'component', 'event', 'unread', 'since', 'until', ...SOURCE_FILTERS];
 
 /** filtersOf keeps the alert-list filters of a hash query (the ones email links carry too). */
 export function filtersOf(query) {
@@ -146,6 +147,8 @@ export function AlertsPage({ session, query }) {
       setError(err);
     }
   };
+  // A source filter comes only from a link (an email's "what failed" group); it is shown so the list does not look short for no reason.
+  const sourceFilter = SOURCE_FILTERS.filter((part) => filters[part]).map((part) => [part, filters[part]]);
   const components = catalogue.map((component) => component.name);
   const events = catalogue.flatMap((component) => component.events.map((event) => event.name));
 
@@ -167,6 +170,7 @@ export function AlertsPage({ session, query }) {
         onChange=${(on) => setFilter('unread', on ? 'true' : '')} />
       <datalist id="component-list">${components.map((name) => html`<option value=${name} />`)}</datalist>
       <datalist id="event-list">${events.map((name) => html`<option value=${name} />`)}</datalist>
+      ${sourceFilter.length ? html`<p class="source-filter">${t('alerts.source')}: <strong>${sourceFilter.map(([part, value]) => `${part} ${value}`).join(' · ')}</strong></p>` : null}
       ${Object.keys(filters).length ? html`<button type="button" class="secondary" onClick=${() => navigate('/alerts')}>${t('alerts.clearFilters')}</button>` : null}
     </form>
     <div class="toolbar">
