@@ -19,8 +19,10 @@ describeEachDialect('graceful close', (dialect) => {
     let answer = '';
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
     const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    // Node's server emits 'request' once it has read the headers: from then on the request is in flight.
+    const inFlight = new Promise<void>((resolve) => t.tocsin.app.server.once('request', () => resolve()));
     socket.write(head + body.slice(0, -1));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await inFlight;
 
     const closing = t.tocsin.close();
     const refused = () =>

@@ -219,21 +219,28 @@ export interface SilentServer {
   readonly port: number;
   /** How many connections are open right now (to check that clients gave up). */
   openConnections(): number;
+  /** allClosed resolves once no connection is open (at once if none is): the clients' sockets have closed. */
+  allClosed(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** startSilentServer starts a TCP server that never greets, for timeout tests. */
 export async function startSilentServer(): Promise<SilentServer> {
   const sockets = new Set<net.Socket>();
+  const closedAll: (() => void)[] = [];
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      if (sockets.size === 0) for (const resolve of closedAll.splice(0)) resolve();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
     openConnections: () => sockets.size,
+    allClosed: () => (sockets.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => closedAll.push(resolve))),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

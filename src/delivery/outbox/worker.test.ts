@@ -137,9 +137,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     endpoints.set(tenantX, endpointFor(silent.port, { timeoutMs: 300 }));
     const clock = new FakeClock(T0);
     const d = await enqueueOne(tenantX, clock);
-    const started = Date.now();
     await worker(clock).runOnce();
-    expect(Date.now() - started).toBeLessThan(2_000);
     const after = await row(d.id);
     expect(after).toMatchObject({ status: 'retrying', attempts: 1 });
     expect(after.last_error).toMatch(/timed out/);
@@ -362,50 +360,56 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect((await row(daily.id)).last_error).toContain('no composer');
   });
 
-  it('keeps a tenant’s mail on time while another tenant’s server hangs', async () => {
+  it('delivers a tenant’s mail while every send to another tenant’s hanging server is still waiting', async () => {
     const hanging = await startSilentServer();
     servers.push(hanging);
     const healthy = await smtp();
-    endpoints.set(tenantX, endpointFor(hanging.port, { timeoutMs: 2_500 }));
+    // X's sends wait far longer than Y's need: until X's server is closed below, none of them ends.
+    endpoints.set(tenantX, endpointFor(hanging.port, { timeoutMs: 60_000 }));
     endpoints.set(tenantY, endpointFor(healthy.port));
     // X's rows are older, so a naive oldest-first worker would spend every slot on them.
-    await enqueueDeliveries(
-      database.storage.db,
-      Array.from({ length: 30 }, () => testDelivery(tenantX, 'x@example.com')),
-      systemClock,
-    );
+    const xs = Array.from({ length: 30 }, () => testDelivery(tenantX, 'x@example.com'));
+    await enqueueDeliveries(database.storage.db, xs, systemClock);
     await enqueueDeliveries(
       database.storage.db,
       Array.from({ length: 10 }, () => testDelivery(tenantY, 'y@example.com')),
       systemClock,
     );
     const w = worker(systemClock, { settings: { limits: { global: 8, perTenant: 3 }, batchSize: 8, pollIntervalMs: 20 } });
-    const started = Date.now();
     w.start();
     try {
-      await healthy.waitForMessages(10, 2_000);
-      const elapsed = Date.now() - started;
-      process.stdout.write(`[isolation ${dialect}] tenant Y: 10 emails delivered ${elapsed} ms after start while tenant X's server hangs\n`);
-      expect(elapsed).toBeLessThan(1_500);
+      await healthy.waitForMessages(10, 30_000);
+      // Every one of Y's emails went out while X's sends were all still hanging: no attempt of X ended,
+      // and X never held more than its three slots. (How long Y took: bench/worker-isolation.ts.)
+      const finishedX = await database.storage.db
+        .selectFrom('delivery_attempts')
+        .innerJoin('deliveries', 'deliveries.id', 'delivery_attempts.delivery_id')
+        .select('delivery_attempts.id')
+        .where('deliveries.tenant_id', '=', tenantX)
+        .where('delivery_attempts.finished_at', 'is not', null)
+        .execute();
+      expect(finishedX).toEqual([]);
       expect(hanging.openConnections()).toBeLessThanOrEqual(3);
     } finally {
+      // Closing X's server ends its hanging sends at once, so the worker stops without waiting them out.
+      await hanging.close();
       await w.stop();
     }
     expect(w.inFlightCount).toBe(0);
   });
 
-  it('sends within milliseconds of a wake, long before the next poll', async () => {
+  it('sends on a wake without waiting for its next poll', async () => {
     const server = await smtp();
     endpoints.set(tenantY, endpointFor(server.port));
+    // A poll a minute away: only the wake can make the worker claim within this test's time.
     const w = worker(systemClock, { settings: { pollIntervalMs: 60_000 } });
     w.start();
     try {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The worker has looked once, found nothing, and waits for its next poll.
+      await w.idle();
       await enqueueDeliveries(database.storage.db, [testDelivery(tenantY, 'now@example.com')], systemClock);
-      const started = Date.now();
       w.wake();
-      await server.waitForMessages(1, 2_000);
-      expect(Date.now() - started).toBeLessThan(1_000);
+      await server.waitForMessages(1, 10_000);
     } finally {
       await w.stop();
     }

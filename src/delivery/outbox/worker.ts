@@ -102,6 +102,8 @@ export class DeliveryWorker {
   #woken = false;
   #wakeSleeper: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
+  /** Callers of idle() waiting for the loop's next idle moment. */
+  #idleWaiters: (() => void)[] = [];
 
   constructor(deps: DeliveryWorkerDeps) {
     this.#deps = deps;
@@ -150,6 +152,7 @@ export class DeliveryWorker {
     this.#unsubscribe?.();
     this.wake();
     await this.#loop;
+    this.#settleIdle();
     // Rows not started yet go back to the queue for another worker rather than out at shutdown.
     await releaseClaimed(this.#deps.storage, this.#admission.takeWaiting(), this.#deps.clock.now());
     await this.drain();
@@ -173,6 +176,20 @@ export class DeliveryWorker {
     while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight.values()].map((f) => f.done));
   }
 
+  /**
+   * idle resolves the next time the claim loop finds nothing to claim with no send in flight, as it
+   * starts waiting for its next poll or wake (or at once when the worker stops): a test waits on it
+   * to know that everything due has been sent, instead of sleeping to see that nothing more happens.
+   */
+  idle(): Promise<void> {
+    if (!this.#running) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #settleIdle(): void {
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
   /** inFlightCount is how many rows are being sent or recorded, for tests and graceful-stop logs. */
   get inFlightCount(): number {
     return this.#inFlight.size;
@@ -184,6 +201,7 @@ export class DeliveryWorker {
       try {
         const { claimed, limit } = await this.#claimAndDispatch();
         full = claimed > 0 && claimed === limit;
+        if (claimed === 0 && this.#inFlight.size === 0 && this.#admission.waiting.length === 0) this.#settleIdle();
       } catch (err) {
         this.#log.error({ err }, 'delivery claim failed; retrying at the next poll');
       }

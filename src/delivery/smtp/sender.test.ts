@@ -209,11 +209,11 @@ describe('SMTP sender against real smtp-server instances', () => {
   it('gives up on a server that never greets at its timeout, retryable, leaving no socket open', async () => {
     const silent = await startSilentServer();
     servers.push(silent);
-    const started = Date.now();
     const error = await failure(sender.send(endpointFor(silent, { timeoutMs: 500 }), email()));
     expect(error).toMatchObject({ stage: 'connect', retryable: true });
-    expect(Date.now() - started).toBeLessThan(2_000);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(error.message).toMatch(/timed out/);
+    // The server sees the sender's socket close (its 'close' event), rather than a pause hoping it has.
+    await silent.allClosed();
     expect(silent.openConnections()).toBe(0);
   });
 
