@@ -19,7 +19,13 @@ import { TenantsPage, SystemMailPage, CatcherPage } from './pages/host.js';
 
 const HOST_TENANT_KEY = 'tocsin.hostTenant';
 
-/** loadSession turns the API's session into what the pages need: tenant, user, language, zone. */
+/** @import { Session } from './lib/session.js' */
+
+/**
+ * loadSession turns the API's session into what the pages need: tenant, user, language, zone.
+ * @param {{ kind: 'host' | 'user', csrfToken: string, permissions: string[], tenantId?: string }} auth
+ * @returns {Promise<Session>}
+ */
 async function loadSession(auth) {
   configureApi({ csrfToken: auth.csrfToken });
   if (auth.kind === 'host') {
@@ -37,7 +43,8 @@ async function loadSession(auth) {
 }
 
 function App() {
-  const [session, setSession] = useState(undefined);
+  /** undefined while the session is asked for; null when signed out. */
+  const [session, setSession] = useState(/** @type {Session | null | undefined} */ (undefined));
   const route = useRoute();
 
   const signedOut = useCallback(() => setSession(null), []);
@@ -168,4 +175,4 @@ function Shell({ session, route, setSession }) {
     </main>`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+render(html`<${App} />`, /** @type {HTMLElement} */ (document.getElementById('app')));

@@ -1,7 +1,18 @@
 // The console talks to Tocsin only through its public HTTP API, with the session cookie.
 
+/**
+ * @typedef {object} Problem An RFC 9457 problem document; `errors` name the fields at fault.
+ * @property {string} [title]
+ * @property {string} [detail]
+ * @property {{ path: string, message: string }[]} [errors]
+ */
+
 /** ApiError is a failed API call; `problem` is its RFC 9457 problem document. */
 export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {Problem} problem
+   */
   constructor(status, problem) {
     super(problem.detail || problem.title || `HTTP ${status}`);
     this.status = status;
@@ -9,16 +20,28 @@ export class ApiError extends Error {
   }
 }
 
+/** @type {{ csrfToken: string | null, onUnauthorized: () => void }} */
 const state = { csrfToken: null, onUnauthorized: () => {} };
 
-/** configureApi sets the CSRF token echoed on unsafe calls and what to do when the session ends. */
+/**
+ * configureApi sets the CSRF token echoed on unsafe calls and what to do when the session ends.
+ * @param {{ csrfToken?: string | null, onUnauthorized?: () => void }} settings
+ */
 export function configureApi({ csrfToken, onUnauthorized }) {
   if (csrfToken !== undefined) state.csrfToken = csrfToken;
   if (onUnauthorized) state.onUnauthorized = onUnauthorized;
 }
 
-/** api calls `/api/v1/<path>` (or an absolute path) and returns the parsed answer. */
+/**
+ * api calls `/api/v1/<path>` (or an absolute path) and returns the parsed answer.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @param {{ quiet401?: boolean }} [options]
+ * @returns {Promise<any>}
+ */
 export async function api(method, path, body, { quiet401 = false } = {}) {
+  /** @type {Record<string, string>} */
   const headers = { accept: 'application/json, application/problem+json, text/html;q=0.5' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && state.csrfToken) headers['x-csrf-token'] = state.csrfToken;
@@ -39,7 +62,10 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
   return data;
 }
 
-/** query turns an object into a query string, leaving out empty values. */
+/**
+ * query turns an object into a query string, leaving out empty values.
+ * @param {Record<string, unknown>} params
+ */
 export function query(params) {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
@@ -49,10 +75,17 @@ export function query(params) {
   return text ? `?${text}` : '';
 }
 
-/** fieldErrors maps a problem's `errors[].path` to messages keyed by field, under the first matching prefix. */
+/**
+ * fieldErrors maps a problem's `errors[].path` to messages keyed by field, under the first matching prefix.
+ * @param {unknown} error
+ * @param {string[]} [prefixes]
+ * @returns {Record<string, string>}
+ */
 export function fieldErrors(error, prefixes = ['']) {
+  /** @type {Record<string, string>} */
   const result = {};
-  for (const item of error?.problem?.errors ?? []) {
+  const problem = /** @type {{ problem?: Problem } | null | undefined} */ (error)?.problem;
+  for (const item of problem?.errors ?? []) {
     const prefix = prefixes.find((candidate) => item.path.startsWith(candidate));
     const key = prefix === undefined ? '' : item.path.slice(prefix.length);
     if (key && !(key in result)) result[key] = item.message;

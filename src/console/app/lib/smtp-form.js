@@ -17,7 +17,29 @@ export const PRESETS = {
   sendgrid: { host: 'smtp.sendgrid.net', port: '587', security: 'starttls', authMethod: 'auto', username: 'apikey', note: 'preset.sendgridNote' },
 };
 
-/** smtpFormOf turns the API's SmtpSettings (or null) into the form's state. */
+/**
+ * @typedef {object} SmtpForm The SMTP fields as typed, strings as in their inputs.
+ * @property {string} host
+ * @property {string} port
+ * @property {string} security
+ * @property {string} domain
+ * @property {string} username
+ * @property {string} authMethod
+ * @property {string} fromAddress
+ * @property {string} fromDisplayName
+ * @property {string} timeoutSeconds
+ * @property {boolean} allowPlaintextAuth
+ * @property {boolean} passwordSet
+ * @property {string | null | undefined} password undefined keeps the stored password; a string replaces it; null clears it.
+ * @property {string | undefined} accessToken
+ * @property {string} [preset]
+ */
+
+/**
+ * smtpFormOf turns the API's SmtpSettings (or null) into the form's state.
+ * @param {Record<string, any> | null | undefined} settings
+ * @returns {SmtpForm}
+ */
 export function smtpFormOf(settings) {
   const s = settings ?? {};
   return {
@@ -38,8 +60,12 @@ export function smtpFormOf(settings) {
   };
 }
 
-/** smtpPayload is the SmtpSettings body for a PUT or a test; write-only secrets only when changed. */
+/**
+ * smtpPayload is the SmtpSettings body for a PUT or a test; write-only secrets only when changed.
+ * @param {SmtpForm} form
+ */
 export function smtpPayload(form) {
+  /** @type {Record<string, unknown>} */
   const body = {
     host: form.host.trim(),
     port: Number(form.port),
@@ -51,7 +77,7 @@ export function smtpPayload(form) {
     fromDisplayName: form.fromDisplayName.trim() || null,
     allowPlaintextAuth: form.allowPlaintextAuth,
   };
-  if (form.port.trim() === '' || Number.isNaN(body.port)) body.port = form.port;
+  if (form.port.trim() === '' || Number.isNaN(Number(form.port))) body.port = form.port;
   if (form.timeoutSeconds !== '') body.timeoutMs = Math.round(Number(form.timeoutSeconds) * 1000);
   if (form.password === null || form.password) body.password = form.password;
   if (form.accessToken !== undefined) body.accessToken = form.accessToken || null;
@@ -61,6 +87,7 @@ export function smtpPayload(form) {
 /**
  * plaintextAuthOf says whether the form would send a user name or password without TLS: null when
  * it would not, else `allowed` or `refused` (the API refuses it unless explicitly allowed).
+ * @param {SmtpForm} form
  */
 export function plaintextAuthOf(form) {
   const credentials = form.username.trim() !== '' || Boolean(form.password) || (form.password === undefined && form.passwordSet);
@@ -72,6 +99,9 @@ export function plaintextAuthOf(form) {
  * withSsl applies the seed's Enable SSL checkbox: on means implicit TLS on 465 (STARTTLS on any
  * other port), off means no TLS; the seed's ports (465 with SSL, 587 without) fill an empty or
  * default port.
+ * @param {SmtpForm} form
+ * @param {boolean} on
+ * @returns {SmtpForm}
  */
 export function withSsl(form, on) {
   const port = form.port === '' || form.port === '465' || form.port === '587' ? (on ? '465' : '587') : form.port;
@@ -81,19 +111,28 @@ export function withSsl(form, on) {
 /**
  * withPort changes the port; with SSL on, the mode follows it as the API maps the seed's Enable
  * SSL: implicit TLS on 465, STARTTLS on any other port.
+ * @param {SmtpForm} form
+ * @param {string} port
+ * @returns {SmtpForm}
  */
 export function withPort(form, port) {
   if (form.security === 'none') return { ...form, port };
   return { ...form, port, security: port.trim() === '465' ? 'tls' : 'starttls' };
 }
 
-/** SmtpFields are the custom SMTP fields of the seed, in its order, plus security, auth and timeout. */
+/**
+ * SmtpFields are the custom SMTP fields of the seed, in its order, plus security, auth and timeout.
+ * @param {{ form: SmtpForm, onChange: (form: SmtpForm) => void, errors?: Record<string, string>, prefix: string, legend?: string }} props
+ */
 export function SmtpFields({ form, onChange, errors = {}, prefix, legend = t('mail.smtpServer') }) {
-  const set = (name) => (value) => onChange({ ...form, [name]: value });
+  /** @param {keyof SmtpForm} name */
+  const set = (name) => (/** @type {unknown} */ value) => onChange({ ...form, [name]: value });
+  /** @param {string} name */
   const id = (name) => `${prefix}-${name}`;
-  const preset = PRESETS[form.preset];
+  const preset = form.preset ? PRESETS[/** @type {keyof typeof PRESETS} */ (form.preset)] : undefined;
+  /** @param {string} name */
   const applyPreset = (name) => {
-    const { note, ...values } = PRESETS[name] ?? {};
+    const { note, ...values } = PRESETS[/** @type {keyof typeof PRESETS} */ (name)] ?? {};
     onChange({ ...form, ...values, preset: name });
   };
   return html`<fieldset class="smtp">

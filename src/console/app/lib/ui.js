@@ -60,7 +60,7 @@ export function Toggle({ id, label, checked, onChange, hint, switch: isSwitch = 
 
 /** Dialog is a modal <dialog>: focus stays inside, Escape closes it. */
 export function Dialog({ title, onClose, children, wide = false }) {
-  const ref = useRef(null);
+  const ref = useRef(/** @type {HTMLDialogElement | null} */ (null));
   const titleId = useRef(uid('dialog-title')).current;
   // A layout effect opens it in the same task as the render, so a key pressed right after the
   // click that opened it already reaches the dialog.
@@ -88,9 +88,13 @@ export function Banner({ kind = 'error', children }) {
   return html`<p class=${`banner ${kind}`} role=${kind === 'error' ? 'alert' : 'status'}>${children}</p>`;
 }
 
-/** problemText is what to show for a failed call: the problem's detail, else its title. */
-export function problemText(error) {
-  if (!error) return '';
+/**
+ * problemText is what to show for a failed call: the problem's detail, else its title.
+ * @param {unknown} caught
+ */
+export function problemText(caught) {
+  if (!caught) return '';
+  const error = /** @type {{ status?: number, problem?: { detail?: string, title?: string }, message?: string }} */ (caught);
   if (error.status === 403) return t('forbidden');
   return error.problem?.detail || error.problem?.title || error.message || String(error);
 }

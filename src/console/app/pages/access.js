@@ -28,7 +28,7 @@ function CheckList({ id, legend, options, value, onChange, error }) {
 
 /** useSaver runs an API call for a dialog, keeping its field errors and message. */
 function useSaver(onDone) {
-  const [errors, setErrors] = useState({});
+  const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
   const [message, setMessage] = useState('');
   const run = async (call) => {
     try {
@@ -56,6 +56,7 @@ function UserDialog({ session, user, roles, onClose, onSaved }) {
   const set = (name) => (value) => setForm({ ...form, [name]: value });
   const submit = (event) => {
     event.preventDefault();
+    /** @type {Partial<typeof form> & { language: string | null, timeZone: string | null }} */
     const body = { ...form, language: form.language || null, timeZone: form.timeZone.trim() || null };
     if (!form.password) delete body.password;
     if (!user) {
@@ -84,7 +85,7 @@ function UserDialog({ session, user, roles, onClose, onSaved }) {
 
 function TokenDialog({ session, user, onClose }) {
   const [name, setName] = useState('');
-  const [token, setToken] = useState(null);
+  const [token, setToken] = useState(/** @type {any} */ (null));
   const [error, setError] = useState('');
   const create = async (event) => {
     event.preventDefault();
@@ -159,9 +160,9 @@ function RoleDialog({ session, onClose, onSaved }) {
 
 /** AccessPage is Manage Access: users, groups and roles of the tenant, and users' API tokens. */
 export function AccessPage({ session, tab }) {
-  const [data, setData] = useState({ users: [], groups: [], roles: [] });
-  const [dialog, setDialog] = useState(null);
-  const [error, setError] = useState(null);
+  const [data, setData] = useState(/** @type {{ users: any[], groups: any[], roles: any[] }} */ ({ users: [], groups: [], roles: [] }));
+  const [dialog, setDialog] = useState(/** @type {any} */ (null));
+  const [error, setError] = useState(/** @type {unknown} */ (null));
   const edit = can(session, 'Users.Edit');
 
   const load = async () => {

@@ -80,14 +80,14 @@ function AlertDetails({ alert, onClose }) {
 export function AlertsPage({ session, query }) {
   const filters = filtersOf(query);
   const key = JSON.stringify(filters);
-  const [items, setItems] = useState([]);
-  const [nextCursor, setNextCursor] = useState(null);
+  const [items, setItems] = useState(/** @type {any[]} */ ([]));
+  const [nextCursor, setNextCursor] = useState(/** @type {any} */ (null));
   const [extra, setExtra] = useState(0);
   const [selected, setSelected] = useState(new Set());
-  const [error, setError] = useState(null);
-  const [catalogue, setCatalogue] = useState([]);
-  const [details, setDetails] = useState(null);
-  const [mutes, setMutes] = useState([]);
+  const [error, setError] = useState(/** @type {unknown} */ (null));
+  const [catalogue, setCatalogue] = useState(/** @type {any[]} */ ([]));
+  const [details, setDetails] = useState(/** @type {any} */ (null));
+  const [mutes, setMutes] = useState(/** @type {any[]} */ ([]));
 
   useEffect(() => {
     loadCatalogue(session).then(setCatalogue);

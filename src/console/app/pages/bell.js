@@ -9,10 +9,10 @@ import { html } from '../lib/ui.js';
 
 /** Bell shows the unread count in the header; its panel lists the five most severe unread alerts. */
 export function Bell({ session }) {
-  const [unread, setUnread] = useState(null);
+  const [unread, setUnread] = useState(/** @type {any} */ (null));
   const [open, setOpen] = useState(false);
-  const [items, setItems] = useState([]);
-  const box = useRef(null);
+  const [items, setItems] = useState(/** @type {any[]} */ ([]));
+  const box = useRef(/** @type {HTMLElement | null} */ (null));
 
   usePolling(() => {
     api('GET', tenantApi(session, 'alerts/unread-count')).then(

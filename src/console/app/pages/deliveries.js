@@ -14,10 +14,10 @@ const KINDS = ['summary', 'daily', 'immediate', 'test'];
 export function DeliveriesPage({ session, query }) {
   const filters = { status: query.status, kind: query.kind, recipient: query.recipient };
   const key = JSON.stringify(filters);
-  const [items, setItems] = useState([]);
-  const [cursor, setCursor] = useState(null);
+  const [items, setItems] = useState(/** @type {any[]} */ ([]));
+  const [cursor, setCursor] = useState(/** @type {any} */ (null));
   const [more, setMore] = useState(0);
-  const [error, setError] = useState(null);
+  const [error, setError] = useState(/** @type {unknown} */ (null));
 
   usePolling(() => {
     api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: pageLimit(more) })}`)).then((answer) => {

@@ -13,7 +13,7 @@ function TenantDialog({ tenant, onClose, onSaved }) {
     timeZone: tenant?.timeZone ?? 'UTC',
     language: tenant?.language ?? 'en',
   });
-  const [errors, setErrors] = useState({});
+  const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
   const [message, setMessage] = useState('');
   const set = (name) => (value) => setForm({ ...form, [name]: value });
   const submit = async (event) => {
@@ -43,9 +43,9 @@ function TenantDialog({ tenant, onClose, onSaved }) {
 
 /** TenantsPage lists the host's tenants and creates, edits and deletes them. */
 export function TenantsPage({ onChanged }) {
-  const [tenants, setTenants] = useState([]);
-  const [dialog, setDialog] = useState(null);
-  const [error, setError] = useState(null);
+  const [tenants, setTenants] = useState(/** @type {any[]} */ ([]));
+  const [dialog, setDialog] = useState(/** @type {any} */ (null));
+  const [error, setError] = useState(/** @type {unknown} */ (null));
   const load = () =>
     api('GET', 'tenants').then((answer) => {
       setTenants(answer.items);
@@ -90,9 +90,9 @@ export function TenantsPage({ onChanged }) {
 
 /** SystemMailPage edits the host's system mail settings: the "default settings" tenants use. */
 export function SystemMailPage() {
-  const [form, setForm] = useState(null);
-  const [errors, setErrors] = useState({});
-  const [message, setMessage] = useState(null);
+  const [form, setForm] = useState(/** @type {any} */ (null));
+  const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
+  const [message, setMessage] = useState(/** @type {{ kind: string, text: string } | null} */ (null));
   useEffect(() => {
     api('GET', 'system/mail-settings').then(
       (settings) => setForm(smtpFormOf(settings)),
@@ -130,9 +130,9 @@ export function SystemMailPage() {
 
 /** CatcherPage is the built-in mail catcher's inbox, so a newcomer sees Tocsin's emails arrive. */
 export function CatcherPage() {
-  const [items, setItems] = useState([]);
-  const [open, setOpen] = useState(null);
-  const [error, setError] = useState(null);
+  const [items, setItems] = useState(/** @type {any[]} */ ([]));
+  const [open, setOpen] = useState(/** @type {any} */ (null));
+  const [error, setError] = useState(/** @type {unknown} */ (null));
   usePolling(() => {
     api('GET', 'system/mail-catcher/messages').then((answer) => {
       setItems(answer.items);

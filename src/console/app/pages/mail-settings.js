@@ -46,12 +46,12 @@ export function testsWhatIsShown(form, stored) {
  * SMTP, Test Mail Settings, and Save, which asks before saving values that were not tested.
  */
 export function MailSettingsPage({ session }) {
-  const [form, setForm] = useState(null);
+  const [form, setForm] = useState(/** @type {any} */ (null));
   const [stored, setStored] = useState({ custom: false, useCustom: false });
-  const [errors, setErrors] = useState({});
-  const [message, setMessage] = useState(null);
-  const [tested, setTested] = useState(null);
-  const [dialog, setDialog] = useState(null);
+  const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
+  const [message, setMessage] = useState(/** @type {{ kind: string, text: string } | null} */ (null));
+  const [tested, setTested] = useState(/** @type {any} */ (null));
+  const [dialog, setDialog] = useState(/** @type {any} */ (null));
   const editable = can(session, 'Settings.Edit');
 
   const show = (settings) => {

@@ -36,11 +36,11 @@ export function toggleComponent(shown, patch, component, on) {
 export function PreferencesPage({ session, userId, groupId }) {
   const owner = groupId ? `groups/${encodeURIComponent(groupId)}` : userId ? `users/${encodeURIComponent(userId)}` : null;
   const path = owner ? `${owner}/alert-preferences` : 'me/alert-preferences';
-  const [prefs, setPrefs] = useState(null);
-  const [catalogue, setCatalogue] = useState([]);
-  const [who, setWho] = useState(null);
-  const [message, setMessage] = useState(null);
-  const [open, setOpen] = useState({});
+  const [prefs, setPrefs] = useState(/** @type {any} */ (null));
+  const [catalogue, setCatalogue] = useState(/** @type {any[]} */ ([]));
+  const [who, setWho] = useState(/** @type {any} */ (null));
+  const [message, setMessage] = useState(/** @type {{ kind: string, text: string } | null} */ (null));
+  const [open, setOpen] = useState(/** @type {Record<string, boolean>} */ ({}));
   const [patch, setPatch] = useState(EMPTY_PATCH);
 
   useEffect(() => {

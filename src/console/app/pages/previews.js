@@ -17,8 +17,8 @@ export function PreviewsPage({ session }) {
   const [kind, setKind] = useState('summary');
   const [language, setLanguage] = useState(currentLanguage());
   const [view, setView] = useState('html');
-  const [preview, setPreview] = useState(null);
-  const [error, setError] = useState(null);
+  const [preview, setPreview] = useState(/** @type {any} */ (null));
+  const [error, setError] = useState(/** @type {unknown} */ (null));
 
   useEffect(() => {
     setError(null);

@@ -28,7 +28,8 @@ export function SignIn({ query, onSignedIn }) {
       const auth = await api('POST', 'auth/login', body, { quiet401: true });
       if (mode === 'user') localStorage.setItem(LAST_TENANT_KEY, tenant.trim());
       await onSignedIn(auth);
-    } catch (err) {
+    } catch (caught) {
+      const err = /** @type {import('../lib/api.js').ApiError} */ (caught);
       setError(err.status === 401 ? t(mode === 'host' ? 'signIn.badToken' : 'signIn.badCredentials') : err.message);
       setBusy(false);
     }

@@ -74,7 +74,7 @@ function pullBody(form) {
 
 function CreateDialog({ session, onClose, onCreated }) {
   const [form, setForm] = useState({ name: '', kind: KINDS[0], ...EMPTY_PULL });
-  const [errors, setErrors] = useState({});
+  const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
   const [message, setMessage] = useState('');
   const set = (name) => (value) => setForm({ ...form, [name]: value });
   const pull = form.kind === 'orchestrator-pull';
@@ -121,7 +121,7 @@ function CreateDialog({ session, onClose, onCreated }) {
 }
 
 function Receptions({ session, source }) {
-  const [items, setItems] = useState([]);
+  const [items, setItems] = useState(/** @type {any[]} */ ([]));
   usePolling(() => {
     api('GET', tenantApi(session, `sources/${source.id}/receptions`)).then(
       (answer) => setItems(answer.items),
@@ -146,7 +146,7 @@ function Receptions({ session, source }) {
 function SourceDetails({ session, source, onChanged, onSecret }) {
   const editable = can(session, 'Sources.Edit');
   const [message, setMessage] = useState('');
-  const [result, setResult] = useState(null);
+  const [result, setResult] = useState(/** @type {any} */ (null));
   const act = async (call) => {
     setMessage('');
     try {
@@ -208,11 +208,11 @@ function SourceDetails({ session, source, onChanged, onSecret }) {
 
 /** SourcesPage lists the tenant's inbound sources with their counters, creates them and shows each one's setup, test and receptions. */
 export function SourcesPage({ session }) {
-  const [items, setItems] = useState(null);
-  const [error, setError] = useState(null);
-  const [selected, setSelected] = useState(null);
+  const [items, setItems] = useState(/** @type {any} */ (null));
+  const [error, setError] = useState(/** @type {unknown} */ (null));
+  const [selected, setSelected] = useState(/** @type {any} */ (null));
   const [creating, setCreating] = useState(false);
-  const [secret, setSecret] = useState(null);
+  const [secret, setSecret] = useState(/** @type {any} */ (null));
   const [tick, setTick] = useState(0);
   usePolling(() => {
     api('GET', tenantApi(session, 'sources')).then((answer) => {

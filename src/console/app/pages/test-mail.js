@@ -7,12 +7,14 @@ import { Banner, Dialog, TextField, html, problemText } from '../lib/ui.js';
  * account's email), Send, then whether it was sent or at which stage it failed, with the SMTP
  * code, the server's words and, on demand, the transcript. It never saves anything. `plaintextAuth`
  * (smtp-form's plaintextAuthOf) explains why credentials without TLS are refused, or warns when allowed.
+ * @param {{ sendTo: string, run: (sendTo: string) => Promise<any>, onClose: () => void, onTested?: (ok: boolean) => void,
+ *   onErrors?: (error: unknown) => void, plaintextAuth?: 'allowed' | 'refused' | null }} props
  */
 export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () => {}, onErrors = () => {}, plaintextAuth = null }) {
   const [sendTo, setSendTo] = useState(initial);
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState(null);
-  const [error, setError] = useState(null);
+  const [result, setResult] = useState(/** @type {any} */ (null));
+  const [error, setError] = useState(/** @type {unknown} */ (null));
 
   const send = async (event) => {
     event.preventDefault();
@@ -25,7 +27,7 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
     } catch (err) {
       setError(err);
       onTested(false);
-      if (err.status === 400) onErrors(err);
+      if (/** @type {{ status?: number }} */ (err).status === 400) onErrors(err);
     } finally {
       setBusy(false);
     }
