@@ -17,6 +17,7 @@ import type { AppDeps, RouteModule, TocsinApp } from './http/context.js';
 import { createLogger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
+import { tenantActivityRoutes } from './ops/tenant-activity.js';
 import { type StartupProbe, listenStartupProbe } from './ops/startup-probe.js';
 import { muteRoutes } from './mutes/routes.js';
 import { startPipeline } from './pipeline.js';
@@ -49,6 +50,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   preferenceRoutes,
   settingsRoutes,
   deliveryRoutes,
+  tenantActivityRoutes,
   unsubscribeRoutes,
   actionRoutes,
   previewRoutes,

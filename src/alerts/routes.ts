@@ -1,9 +1,13 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { callerTimeZone } from '../access/caller-zone.js';
 import { tenantOf } from '../access/routes.js';
 import type { RouteModule } from '../http/context.js';
 import { badRequest, conflict, fieldError, notFound } from '../http/problem.js';
+import { CHART_RANGES, bucketPeriods, rangeBuckets } from '../shared/time-buckets.js';
+import { timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
+import { alertHistogram } from './histogram.js';
 import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
 import { actorOf, listActions } from './action-audit.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from './catalogue.js';
@@ -31,6 +35,11 @@ const listQuery = z.object({
   process: z.string().max(512).optional().describe("Only the alerts whose source names this process (the emails' per-source links)."),
   robot: z.string().max(512).optional().describe('Only the alerts whose source names this robot.'),
   queue: z.string().max(512).optional().describe('Only the alerts whose source names this queue.'),
+});
+
+const histogramQuery = z.object({
+  range: z.enum(CHART_RANGES).default('24h').describe('24h: 24 hourly bars; 7d: 28 bars of six hours; 30d: 30 daily bars.'),
+  timeZone: timeZone.optional().describe("The local clock that hours and days follow; by default the caller's (a user's own, else the tenant's)."),
 });
 
 const auditQuery = z.object({
@@ -225,6 +234,32 @@ export const alertRoutes: RouteModule = (app, deps) => {
       const tenant = tenantOf(request);
       await markAlerts(db, tenant.id, userIdOf(request), request.body, false);
       return { unread: await unreadCount(db, tenant.id, await readerFor(db, request.principal!)) };
+    },
+  );
+
+  app.get(
+    `${base}/histogram`,
+    {
+      config: { permission: 'Alerts.View' },
+      schema: {
+        params: tenantParams,
+        querystring: histogramQuery,
+        description:
+          "Alerts over time by severity, for the console's chart: {range, unit: hour|6h|day, timeZone, buckets: [{start, end, counts: {Info, Success, Warn, Error, Fatal}}]}, oldest first, the last bucket holding now. Counted by createdAt, as the list's since/until filter.",
+      },
+    },
+    async (request) => {
+      const tenant = tenantOf(request);
+      const zone = request.query.timeZone ?? (await callerTimeZone(db, request));
+      const buckets = rangeBuckets(request.query.range, zone, deps.clock.now());
+      const counts = await alertHistogram(db, tenant.id, buckets);
+      const periods = bucketPeriods(buckets);
+      return {
+        range: request.query.range,
+        unit: buckets.unit,
+        timeZone: zone,
+        buckets: periods.map((period, i) => ({ ...period, counts: counts[i]! })),
+      };
     },
   );
 

@@ -22,6 +22,12 @@ export const VENDOR_MODULES: Readonly<Record<string, string>> = {
   'preact/hooks': 'preact/hooks/dist/hooks.mjs',
   htm: 'htm/dist/htm.module.js',
   luxon: 'luxon/build/es6/luxon.mjs',
+  uplot: 'uplot/dist/uPlot.esm.js',
+};
+
+/** VENDOR_STYLES are the style sheets that vendor modules need, served at /console/vendor/<name>.css. */
+export const VENDOR_STYLES: Readonly<Record<string, string>> = {
+  uplot: 'uplot/dist/uPlot.min.css',
 };
 
 const TYPES: Record<string, string> = {
@@ -36,6 +42,11 @@ const TYPES: Record<string, string> = {
 /** vendorUrl is where the console serves the module behind a bare specifier. */
 export function vendorUrl(specifier: string): string {
   return `/console/vendor/${specifier.replace('/', '-')}.mjs`;
+}
+
+/** vendorStyleUrl is where the console serves a vendor module's style sheet. */
+export function vendorStyleUrl(name: string): string {
+  return `/console/vendor/${name}.css`;
 }
 
 /**
@@ -53,6 +64,9 @@ export function loadAssets(): Map<string, Asset> {
   }
   for (const [specifier, file] of Object.entries(VENDOR_MODULES)) {
     assets.set(vendorUrl(specifier), asset(fs.readFileSync(packageFile(file)), TYPES['.mjs']!));
+  }
+  for (const [name, file] of Object.entries(VENDOR_STYLES)) {
+    assets.set(vendorStyleUrl(name), asset(fs.readFileSync(packageFile(file)), TYPES['.css']!));
   }
   return assets;
 }

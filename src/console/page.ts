@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { VENDOR_MODULES, vendorUrl } from './assets.js';
+import { VENDOR_MODULES, VENDOR_STYLES, vendorStyleUrl, vendorUrl } from './assets.js';
 
 /** ConsolePage is the HTML shell of the console with the headers it must be served with. */
 export interface ConsolePage {
@@ -15,6 +15,9 @@ export interface ConsolePage {
 export function consolePage(): ConsolePage {
   const imports = Object.fromEntries(Object.keys(VENDOR_MODULES).map((specifier) => [specifier, vendorUrl(specifier)]));
   const importMap = JSON.stringify({ imports });
+  const vendorStyles = Object.keys(VENDOR_STYLES)
+    .map((name) => `<link rel="stylesheet" href="${vendorStyleUrl(name)}">\n`)
+    .join('');
   const html = `<!doctype html>
 <html lang="en">
 <head>
@@ -22,7 +25,7 @@ export function consolePage(): ConsolePage {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Tocsin</title>
 <link rel="icon" href="/console/bell.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/console/app.css">
+${vendorStyles}<link rel="stylesheet" href="/console/app.css">
 <script type="importmap">${importMap}</script>
 <script type="module" src="/console/main.js"></script>
 </head>

@@ -1,6 +1,10 @@
 import { z } from 'zod';
+import { callerTimeZone } from '../../access/caller-zone.js';
 import { tenantOf } from '../../access/routes.js';
 import type { RouteModule } from '../../http/context.js';
+import { bucketPeriods, hourBuckets } from '../../shared/time-buckets.js';
+import { timeZone } from '../../shared/validation.js';
+import { attemptHistogram, lastFailingReply } from './hourly.js';
 import { DELIVERY_STATUSES } from './tables.js';
 import { decodeLogCursor, encodeLogCursor, listDeliveries, showDelivery } from './log.js';
 
@@ -32,14 +36,21 @@ const logEntry = z.object({
   nextAttemptAt: z.string().nullable().describe('When an unfinished delivery is next tried.'),
 });
 
+const hourlyQuery = z.object({
+  hours: z.coerce.number().int().min(1).max(168).default(24).describe('How many hours back, the current one included.'),
+  timeZone: timeZone.optional().describe("The local clock the hours follow; by default the caller's (a user's own, else the tenant's)."),
+});
+
+const tenantParams = z.object({ tenant: z.string().min(1).max(200) });
+
 /** deliveryRoutes serve the delivery log: one row per email with its status, attempts and the server's reply. */
-export const deliveryRoutes: RouteModule = (app, { storage }) => {
+export const deliveryRoutes: RouteModule = (app, { storage, clock }) => {
   app.get(
     '/api/v1/tenants/:tenant/deliveries',
     {
       config: { permission: 'Settings.View' },
       schema: {
-        params: z.object({ tenant: z.string().min(1).max(200) }),
+        params: tenantParams,
         querystring: logQuery,
         response: { 200: z.object({ items: z.array(logEntry), nextCursor: z.string().nullable() }) },
       },
@@ -54,6 +65,33 @@ export const deliveryRoutes: RouteModule = (app, { storage }) => {
         before: q.cursor === undefined ? undefined : decodeLogCursor(q.cursor),
       });
       return { items: page.rows.map(showDelivery), nextCursor: page.next === null ? null : encodeLogCursor(page.next) };
+    },
+  );
+
+  app.get(
+    '/api/v1/tenants/:tenant/deliveries/hourly',
+    {
+      config: { permission: 'Settings.View' },
+      schema: {
+        params: tenantParams,
+        querystring: hourlyQuery,
+        description:
+          "Delivery attempts per hour for the console's chart, by how they ended: {timeZone, buckets: [{start, end, sent, retrying, failed}], lastFailure: {at, code, response, recipient, final} | null}, oldest first; lastFailure is the newest failed attempt of the period with the server's reply verbatim.",
+      },
+    },
+    async (request) => {
+      const tenant = tenantOf(request);
+      const zone = request.query.timeZone ?? (await callerTimeZone(storage.db, request));
+      const buckets = hourBuckets(request.query.hours, zone, clock.now());
+      const [counts, failure] = await Promise.all([
+        attemptHistogram(storage.db, tenant.id, buckets),
+        lastFailingReply(storage.db, tenant.id, buckets.bounds[0]!),
+      ]);
+      return {
+        timeZone: zone,
+        buckets: bucketPeriods(buckets).map((period, i) => ({ ...period, ...counts[i]! })),
+        lastFailure: failure && { ...failure, at: new Date(failure.at).toISOString() },
+      };
     },
   );
 };

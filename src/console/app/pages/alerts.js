@@ -7,6 +7,7 @@ import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
 import { Banner, Code, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
 import { MAX_LIMIT, pageLimit, usePolling } from '../lib/polling.js';
+import { AlertsChart } from './charts.js';
 
 const SOURCE_FILTERS = ['process', 'robot', 'queue'];
 const FILTERS = ['severity', 'component', 'event', 'unread', 'since', 'until', ...SOURCE_FILTERS];
@@ -154,6 +155,7 @@ export function AlertsPage({ session, query }) {
 
   return html`<section class="page">
     <h1>${t('alerts.title')}</h1>
+    <${AlertsChart} session=${session} onPick=${(period) => navigate('/alerts', { ...filters, ...period })} />
     <form class="filters" aria-label=${t('filters')} onSubmit=${(event) => event.preventDefault()}>
       <${SelectField} id="filter-severity" label=${t('alerts.severity')} value=${filters.severity ?? ''}
         options=${[['', t('alerts.anySeverity')], ...SEVERITIES.map((s) => [s, t('alerts.atLeast', { severity: t(`severity.${s}`) })])]}

@@ -6,6 +6,7 @@ import { navigate } from '../lib/router.js';
 import { tenantApi } from '../lib/session.js';
 import { Banner, SelectField, TextField, html, problemText } from '../lib/ui.js';
 import { MAX_LIMIT, pageLimit, usePolling } from '../lib/polling.js';
+import { DeliveriesChart } from './charts.js';
 
 const STATUSES = ['pending', 'sending', 'retrying', 'sent', 'failed'];
 const KINDS = ['summary', 'daily', 'immediate', 'test'];
@@ -30,6 +31,7 @@ export function DeliveriesPage({ session, query }) {
 
   return html`<section class="page">
     <h1>${t('deliveries.title')}</h1>
+    <${DeliveriesChart} session=${session} />
     <form class="filters" aria-label=${t('filters')} onSubmit=${(event) => event.preventDefault()}>
       <${SelectField} id="delivery-status" label=${t('deliveries.status')} value=${filters.status ?? ''} onChange=${(v) => setFilter('status', v)}
         options=${[['', t('all')], ...STATUSES.map((s) => [s, t(`deliveries.status.${s}`)])]} />

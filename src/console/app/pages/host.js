@@ -5,6 +5,7 @@ import { LANGUAGES, t } from '../lib/i18n.js';
 import { SmtpFields, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
 import { Banner, Dialog, SelectField, TextField, html, problemText } from '../lib/ui.js';
 import { usePolling } from '../lib/polling.js';
+import { TenantsActivityChart } from './charts.js';
 
 function TenantDialog({ tenant, onClose, onSaved }) {
   const [form, setForm] = useState({
@@ -41,11 +42,28 @@ function TenantDialog({ tenant, onClose, onSaved }) {
   <//>`;
 }
 
+/** ActivityCells are a tenant's alerts and mail of the last 24 hours, in two cells of its row. */
+function ActivityCells({ activity }) {
+  if (!activity) return html`<td></td><td></td>`;
+  const alerts = Object.values(activity.alerts).reduce((sum, n) => sum + n, 0);
+  const failing = activity.mailHealth.state === 'failing';
+  return html`<td>${alerts}</td>
+    <td>${t('tenants.mailCounts', activity.attempts)}${
+      failing ? html` <span class="status failed" title=${activity.mailHealth.lastError ?? ''}>${t('tenants.mailFailing')}</span>` : null
+    }</td>`;
+}
+
 /** TenantsPage lists the host's tenants and creates, edits and deletes them. */
 export function TenantsPage({ onChanged }) {
   const [tenants, setTenants] = useState(/** @type {any[]} */ ([]));
   const [dialog, setDialog] = useState(/** @type {any} */ (null));
   const [error, setError] = useState(/** @type {unknown} */ (null));
+  const [activity, setActivity] = useState(/** @type {any} */ (null));
+  usePolling(() => {
+    api('GET', 'system/tenant-activity').then(setActivity, () => setActivity(null));
+  }, []);
+  /** @param {{id: string}} tenant */
+  const activityOf = (tenant) => activity?.items.find((/** @type {{tenantId: string}} */ item) => item.tenantId === tenant.id);
   const load = () =>
     api('GET', 'tenants').then((answer) => {
       setTenants(answer.items);
@@ -67,12 +85,13 @@ export function TenantsPage({ onChanged }) {
     <h1>${t('tenants.title')}</h1>
     <div class="toolbar"><button type="button" onClick=${() => setDialog({})}>${t('tenants.add')}</button></div>
     <${Banner}>${problemText(error)}<//>
+    <${TenantsActivityChart} activity=${activity} />
     <div class="table-wrap"><table>
       <thead><tr><th scope="col">${t('tenants.name')}</th><th scope="col">${t('tenants.displayName')}</th><th scope="col">${t('access.timeZone')}</th>
-        <th scope="col">${t('language')}</th><th scope="col">${t('tenants.created')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
+        <th scope="col">${t('language')}</th><th scope="col">${t('tenants.alerts24h')}</th><th scope="col">${t('tenants.mail24h')}</th><th scope="col">${t('tenants.created')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
       <tbody>${tenants.map(
         (tenant) => html`<tr key=${tenant.id}><td>${tenant.name}</td><td>${tenant.displayName}</td><td>${tenant.timeZone}</td>
-        <td>${t(`lang.${tenant.language}`)}</td><td class="nowrap">${formatTime(tenant.createdAt)}</td>
+        <td>${t(`lang.${tenant.language}`)}</td><${ActivityCells} activity=${activityOf(tenant)} /><td class="nowrap">${formatTime(tenant.createdAt)}</td>
         <td class="nowrap"><button type="button" class="link" onClick=${() => setDialog({ tenant })}>${t('edit')}</button>
           <button type="button" class="link danger" onClick=${() => remove(tenant)}>${t('delete')}</button></td></tr>`,
       )}</tbody>

@@ -1,0 +1,89 @@
+import { DateTime } from 'luxon';
+import { useState } from 'preact/hooks';
+import { api, query as toQuery } from '../lib/api.js';
+import { BarChart, RangePicker } from '../lib/chart.js';
+import { formatTime, timeZone } from '../lib/format.js';
+import { currentLanguage, t } from '../lib/i18n.js';
+import { usePolling } from '../lib/polling.js';
+import { SEVERITIES, tenantApi } from '../lib/session.js';
+import { html } from '../lib/ui.js';
+
+const SEVERITY_SERIES = () => SEVERITIES.map((s) => ({ key: s, label: t(`severity.${s}`), color: s.toLowerCase() }));
+const RANGES = ['24h', '7d', '30d'];
+
+/** bucketLabel is a bar's label in the user's language: its hour, its day and hour, or its day. */
+export function bucketLabel(start, unit) {
+  const time = DateTime.fromISO(start, { setZone: true }).setLocale(currentLanguage());
+  if (unit === 'hour') return time.toLocaleString(DateTime.TIME_SIMPLE);
+  if (unit === '6h') return time.toLocaleString({ weekday: 'short', hour: 'numeric', minute: '2-digit' });
+  return time.toLocaleString({ month: 'short', day: 'numeric' });
+}
+
+/**
+ * AlertsChart shows the tenant's alerts over time by severity, in the user's time zone; a click on
+ * a bar (or its row in the table) filters the list to that period, and to that severity and above
+ * when the click falls on one severity's part of the bar.
+ */
+export function AlertsChart({ session, onPick }) {
+  const [range, setRange] = useState('24h');
+  const [answer, setAnswer] = useState(null);
+  usePolling(() => {
+    api('GET', tenantApi(session, `alerts/histogram${toQuery({ range, timeZone: timeZone() })}`)).then(setAnswer, () => setAnswer(null));
+  }, [range, session.tenant.id]);
+  if (!answer) return null;
+  const pick = (i, severity) => {
+    const bucket = answer.buckets[i];
+    if (bucket) onPick({ since: bucket.start, until: bucket.end, severity: severity ?? '' });
+  };
+  return html`<section class="chart-card" aria-label=${t('chart.alertsTitle')}>
+    <div class="chart-head">
+      <${RangePicker} label=${t('chart.range')} value=${range} onChange=${setRange} options=${RANGES.map((r) => [r, t(`chart.range.${r}`)])} />
+      <small class="hint">${t('chart.pickHint')}</small>
+    </div>
+    <${BarChart} id="alerts-chart" title=${t('chart.alertsTitle')} series=${SEVERITY_SERIES()}
+      labels=${answer.buckets.map((b) => bucketLabel(b.start, answer.unit))} rows=${answer.buckets.map((b) => b.counts)} onPick=${pick} />
+  </section>`;
+}
+
+/** DeliveriesChart shows the last 24 hours of delivery attempts by outcome, with the failing server's last reply. */
+export function DeliveriesChart({ session }) {
+  const [answer, setAnswer] = useState(null);
+  usePolling(() => {
+    api('GET', tenantApi(session, `deliveries/hourly${toQuery({ timeZone: timeZone() })}`)).then(setAnswer, () => setAnswer(null));
+  }, [session.tenant.id]);
+  if (!answer) return null;
+  const series = [
+    { key: 'sent', label: t('deliveries.status.sent'), color: 'ok' },
+    { key: 'retrying', label: t('deliveries.status.retrying'), color: 'warn' },
+    { key: 'failed', label: t('deliveries.status.failed'), color: 'error' },
+  ];
+  const failure = answer.lastFailure;
+  return html`<section class="chart-card" aria-label=${t('chart.deliveriesTitle')}>
+    <${BarChart} id="deliveries-chart" title=${t('chart.deliveriesTitle')} series=${series}
+      labels=${answer.buckets.map((b) => bucketLabel(b.start, 'hour'))} rows=${answer.buckets} />
+    ${
+      failure
+        ? html`<div class="last-failure" data-testid="last-failure">
+        <strong>${t('chart.lastFailure', { time: formatTime(failure.at), recipient: failure.recipient })}</strong>
+        <pre class="reply">${failure.response ?? failure.code ?? ''}</pre>
+      </div>`
+        : null
+    }
+  </section>`;
+}
+
+/** TenantsActivityChart shows every tenant's alerts by severity and failing mail over the last 24 hours. */
+export function TenantsActivityChart({ activity }) {
+  if (!activity || activity.items.length === 0) return null;
+  const labels = activity.items.map((item) => item.name);
+  const mail = [
+    { key: 'retrying', label: t('deliveries.status.retrying'), color: 'warn' },
+    { key: 'failed', label: t('deliveries.status.failed'), color: 'error' },
+  ];
+  return html`<div class="chart-row">
+    <section class="chart-card"><${BarChart} id="tenants-alerts-chart" title=${t('chart.tenantAlerts')} series=${SEVERITY_SERIES()} labels=${labels}
+      rows=${activity.items.map((item) => item.alerts)} /></section>
+    <section class="chart-card"><${BarChart} id="tenants-mail-chart" title=${t('chart.tenantMail')} series=${mail} labels=${labels}
+      rows=${activity.items.map((item) => item.attempts)} /></section>
+  </div>`;
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { bucketPeriods, hourBuckets, rangeBuckets } from './time-buckets.js';
+
+const at = (iso: string) => Date.parse(iso);
+
+describe('chart buckets on the local clock', () => {
+  it('ends 24 hourly buckets with the hour that holds now', () => {
+    const buckets = rangeBuckets('24h', 'Europe/Paris', at('2026-11-30T10:20:00Z'));
+    expect(buckets.unit).toBe('hour');
+    expect(buckets.bounds).toHaveLength(25);
+    expect(bucketPeriods(buckets).at(-1)).toEqual({ start: '2026-11-30T11:00:00+01:00', end: '2026-11-30T12:00:00+01:00' });
+  });
+
+  it('keeps whole local hours in a zone half an hour off UTC', () => {
+    const buckets = hourBuckets(3, 'Asia/Kolkata', at('2026-11-30T10:20:00Z'));
+    expect(bucketPeriods(buckets).map((p) => p.start)).toEqual(['2026-11-30T13:00:00+05:30', '2026-11-30T14:00:00+05:30', '2026-11-30T15:00:00+05:30']);
+  });
+
+  it('cuts 30 calendar days, a daylight-saving day being 25 hours long', () => {
+    const buckets = rangeBuckets('30d', 'Europe/Paris', at('2026-11-10T08:00:00Z'));
+    expect(buckets.unit).toBe('day');
+    const periods = bucketPeriods(buckets);
+    expect(periods).toHaveLength(30);
+    expect(periods[0]!.start).toBe('2026-10-12T00:00:00+02:00');
+    expect(periods.at(-1)).toEqual({ start: '2026-11-10T00:00:00+01:00', end: '2026-11-11T00:00:00+01:00' });
+    const dstDay = periods.findIndex((p) => p.start.startsWith('2026-10-25'));
+    expect(buckets.bounds[dstDay + 1]! - buckets.bounds[dstDay]!).toBe(25 * 3_600_000);
+  });
+
+  it('cuts 7 days into 28 local quarters, the last holding now', () => {
+    const now = at('2026-11-30T16:30:00Z');
+    const buckets = rangeBuckets('7d', 'America/New_York', now);
+    expect(buckets.unit).toBe('6h');
+    const periods = bucketPeriods(buckets);
+    expect(periods).toHaveLength(28);
+    expect(periods.at(-1)).toEqual({ start: '2026-11-30T06:00:00-05:00', end: '2026-11-30T12:00:00-05:00' });
+    expect(periods[0]!.start).toBe('2026-11-23T12:00:00-05:00');
+    expect(buckets.bounds.at(-2)! <= now && now < buckets.bounds.at(-1)!).toBe(true);
+  });
+});
