@@ -42,8 +42,8 @@ function tickEvery(width, count) {
  * counts per bar; `labels` the text under each bar; `onPick(index, key | null)` answers a click.
  */
 export function BarChart({ id, title, labels, series, rows, onPick, height = 160 }) {
-  const box = useRef(null);
-  const plot = useRef(null);
+  const box = useRef(/** @type {HTMLDivElement | null} */ (null));
+  const plot = useRef(/** @type {uPlot | null} */ (null));
   const current = useRef({ series, rows, labels, onPick });
   current.current = { series, rows, labels, onPick };
   const shape = `${series.map((s) => s.key).join()}|${rows.length}`;
@@ -54,12 +54,16 @@ export function BarChart({ id, title, labels, series, rows, onPick, height = 160
     const width = Math.max(200, element.clientWidth);
     // uPlot draws series in order: the tallest (all series summed) first, each lower one over it.
     const drawn = [...series].reverse();
+    /** @type {uPlot.Options} */
     const opts = {
       width,
       height,
       legend: { show: false },
       cursor: { drag: { x: false, y: false }, points: { show: false } },
-      scales: { x: { time: false, range: () => [-0.5, rows.length - 0.5] }, y: { range: (_u, _min, max) => [0, Math.max(4, max * 1.1)] } },
+      scales: {
+        x: { time: false, range: () => /** @type {uPlot.Range.MinMax} */ ([-0.5, rows.length - 0.5]) },
+        y: { range: (_u, _min, max) => /** @type {uPlot.Range.MinMax} */ ([0, Math.max(4, max * 1.1)]) },
+      },
       axes: [
         {
           stroke: cssColor('muted'),
@@ -79,7 +83,7 @@ export function BarChart({ id, title, labels, series, rows, onPick, height = 160
           fill: cssColor(s.color),
           stroke: cssColor(s.color),
           width: 0,
-          paths: uPlot.paths.bars({ size: [0.7, 48], gap: 1 }),
+          paths: uPlot.paths.bars?.({ size: [0.7, 48], gap: 1 }),
           points: { show: false },
         })),
       ],
@@ -91,7 +95,7 @@ export function BarChart({ id, title, labels, series, rows, onPick, height = 160
       const idx = u.cursor.idx;
       if (idx === null || idx === undefined) return;
       const { series: now, rows: counts, onPick: pick } = current.current;
-      pick?.(idx, pickedSeries(now, counts, idx, u.posToVal(u.cursor.top, 'y')));
+      pick?.(idx, pickedSeries(now, counts, idx, u.posToVal(u.cursor.top ?? 0, 'y')));
     });
     u.over.style.cursor = onPick ? 'pointer' : 'default';
     const resize = new ResizeObserver(() => {

@@ -26,7 +26,7 @@ export function bucketLabel(start, unit) {
  */
 export function AlertsChart({ session, onPick }) {
   const [range, setRange] = useState('24h');
-  const [answer, setAnswer] = useState(null);
+  const [answer, setAnswer] = useState(/** @type {{unit: string, buckets: {start: string, end: string, counts: Record<string, number>}[]} | null} */ (null));
   usePolling(() => {
     api('GET', tenantApi(session, `alerts/histogram${toQuery({ range, timeZone: timeZone() })}`)).then(setAnswer, () => setAnswer(null));
   }, [range, session.tenant.id]);
@@ -47,7 +47,11 @@ export function AlertsChart({ session, onPick }) {
 
 /** DeliveriesChart shows the last 24 hours of delivery attempts by outcome, with the failing server's last reply. */
 export function DeliveriesChart({ session }) {
-  const [answer, setAnswer] = useState(null);
+  const [answer, setAnswer] = useState(
+    /** @type {{buckets: {start: string, sent: number, retrying: number, failed: number}[], lastFailure: {at: string, code: number | null, response: string | null, recipient: string} | null} | null} */ (
+      null
+    ),
+  );
   usePolling(() => {
     api('GET', tenantApi(session, `deliveries/hourly${toQuery({ timeZone: timeZone() })}`)).then(setAnswer, () => setAnswer(null));
   }, [session.tenant.id]);
