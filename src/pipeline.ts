@@ -7,12 +7,14 @@
  *
  *   ingest    alerts/ingest.ts                  group-commit validated alerts (REST, OData, sources);
  *             sources/pull/connector.ts         poll Orchestrator pull sources; signal the Fatal ones
- *   decide    reports/immediate.ts, scheduler.ts who gets which email: immediate ones as their Fatal
- *                                                alerts commit, summaries and daily reports per window
+ *   decide    reports/immediate.ts, scheduler.ts who gets which email: immediate ones in their Fatal
+ *                                                alerts' own commit, summaries and daily reports per window
  *   outbox    delivery/outbox/enqueue.ts        one row per email, queued in the decision's own
  *                                                transaction; the doorbell wakes the claim loop
  *   claim     delivery/outbox/worker.ts         lease due rows; admission.ts bounds the sends per
- *                                                tenant and pauses failing servers
+ *                                                tenant and pauses failing servers. Immediate emails
+ *                                                skip the claim: leased at insert (leases.ts
+ *                                                enqueueLeased), the worker adopts them at commit
  *   resolve endpoint  settings/endpoint.ts      the tenant's SMTP server, secrets opened, read
  *                                                once per claim (attempt.ts, onePerClaim)
  *   compose   reports/composers.ts              render each email at send time from the database
@@ -35,7 +37,7 @@ import type { ComposerRegistry } from './delivery/outbox/render.js';
 import { COMMIT_WINDOW_MS, DeliveryWorker } from './delivery/outbox/worker.js';
 import { CONNECTIONS_PER_ENDPOINT, createMailSender } from './delivery/smtp/sender.js';
 import { mailHealthAfterRecord } from './mail-health/store.js';
-import { composersFor, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
+import { composersFor, immediateInCommit, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
 import { endpointContext, resolveEndpoint, resolveSystemEndpoint } from './settings/endpoint.js';
 import { startPullConnector } from './sources/pull/connector.js';
 import type { SecretBox } from './settings/secret-box.js';
@@ -104,10 +106,6 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     pull = scheduler = immediate = listener = delivery = undefined;
   };
   try {
-    // ingest → decide: a committed Fatal alert is signalled to the immediate decider of this process.
-    const fatalSignal = new FatalSignal();
-    const ingest = createAlertIngest({ storage, clock, floodWindowMs: config.floodWindowMs, registry, fatalSignal });
-
     // outbox: decisions queue rows in their own transaction, then ring. On PostgreSQL an api
     // process's ring also reaches the workers of other processes.
     const doorbell = new OutboxDoorbell();
@@ -117,38 +115,57 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       if (remote && !sends) notifyOutbox(storage.db).catch((err: unknown) => logger.warn({ err }, 'could not notify the workers; they poll'));
     };
 
-    // decide: immediate emails as their alerts commit (every role; each also sweeps for decisions a
-    // crash lost), and the window reports where the workers run.
-    immediate = startImmediateDecisions({ storage, clock, logger, doorbell: { ring }, fatalSignal });
-    const decided = immediate;
-    if (sends) scheduler = startReportScheduler({ storage, clock, logger, config, doorbell, registry });
-
     // resolve endpoint, compose: what one attempt reads at send time.
     const context = endpointContext(config, deps.systemSmtp);
     const resolve: EndpointResolver = (tenantId, route) =>
       route === 'system' ? resolveSystemEndpoint(storage.db, deps.secretBox, context) : resolveEndpoint(storage.db, deps.secretBox, tenantId, context);
     const compose = composersFor({ storage, clock, logger, config, secretBox: deps.secretBox });
 
-    // claim → (resolve → compose → send) → record, in worker processes.
-    let claim: DeliveryWorker | undefined;
+    // claim → (resolve → compose → send) → record, in worker processes: built first, since the
+    // ingest hands the immediate emails it queues straight to this worker, and started below.
     let send: MailSender | undefined;
     let record: AttemptRecorder | undefined;
+    let claim: DeliveryWorker | undefined;
     if (sends) {
-      const sender = createMailSender({ maxConnections: CONNECTIONS_PER_ENDPOINT });
+      send = createMailSender({ maxConnections: CONNECTIONS_PER_ENDPOINT });
       // record keeps each tenant's mail health in the commit of the attempts that tell it.
-      const recorder = new AttemptRecorder(storage, COMMIT_WINDOW_MS[storage.dialect], mailHealthAfterRecord(storage.dialect, { publicUrl: config.publicUrl }));
-      const worker = new DeliveryWorker({
+      record = new AttemptRecorder(storage, COMMIT_WINDOW_MS[storage.dialect], mailHealthAfterRecord(storage.dialect, { publicUrl: config.publicUrl }));
+      claim = new DeliveryWorker({
         storage,
         clock,
-        sender,
+        sender: send,
         resolveEndpoint: resolve,
         composers: compose,
-        recorder,
+        recorder: record,
         settings: { deliveryDeadlineMs: config.deliveryDeadlineMs },
         logger: logger.child({ component: 'delivery' }),
         metrics,
         doorbell,
       });
+    }
+
+    // ingest → decide: a Fatal alert's immediate emails are decided and queued in the alert's own
+    // commit, leased to this process's worker, which sends them once it is durable. The alerts of
+    // pull sources (and of a decision in the commit that failed) are signalled to the decider.
+    const fatalSignal = new FatalSignal();
+    const ingest = createAlertIngest({
+      storage,
+      clock,
+      floodWindowMs: config.floodWindowMs,
+      registry,
+      fatalSignal,
+      decideInCommit: immediateInCommit({ clock, sender: claim, doorbell: { ring } }),
+      logger,
+    });
+
+    // decide: immediate emails of the alerts stored undecided (every role; each also sweeps for
+    // decisions a crash lost), and the window reports where the workers run.
+    immediate = startImmediateDecisions({ storage, clock, logger, doorbell: { ring }, fatalSignal });
+    const decided = immediate;
+    if (sends) scheduler = startReportScheduler({ storage, clock, logger, config, doorbell, registry });
+
+    if (claim && send) {
+      const [worker, sender] = [claim, send];
       worker.start();
       delivery = {
         async stop() {
@@ -158,7 +175,6 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         },
       };
       if (remote) listener = await listenForOutbox(config.databaseUrl, doorbell, logger);
-      [claim, send, record] = [worker, sender, recorder];
       // ingest, pulled: the workers poll Orchestrator pull sources (a lease on each source keeps two
       // workers from polling it at once), started last, once their alerts' decider listens.
       pull = startPullConnector({ db: storage.db, secretBox: deps.secretBox, clock, logger, floodWindowMs: config.floodWindowMs, fatalSignal });

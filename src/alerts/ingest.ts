@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../shared/clock.js';
 import type { Database, Db } from '../storage/database.js';
 import type { Storage } from '../storage/storage.js';
-import type { FatalSignal } from './fatal-signal.js';
+import type { FatalCommit, FatalSignal } from './fatal-signal.js';
 import type { NewAlert } from './input.js';
 import { writeAlerts } from './store.js';
 
@@ -31,13 +32,40 @@ interface Pending {
 }
 
 /**
+ * CommitDecision decides, inside the transaction that stores a group commit, what its Fatal alerts
+ * bring (their immediate emails, queued with them), given those alerts per tenant, and returns
+ * what to do once that transaction has committed (hand the queued rows to the sender). When it
+ * throws, the commit is made again without it: the alerts are stored undecided, as if none were
+ * given, and decided after the commit or by the sweep.
+ */
+export type CommitDecision = (tx: Db, fatal: readonly FatalCommit[]) => Promise<() => void>;
+
+/** FatalDecisions are what a group commit does with the Fatal alerts it stores. */
+export interface FatalDecisions {
+  /** Decides them in the commit's own transaction; without it they are stored undecided. */
+  readonly inCommit?: CommitDecision | undefined;
+  /** Hears the Fatal alerts of a tenant that a commit stored undecided, once committed. */
+  readonly undecided: (tenantId: string, alertIds: readonly string[]) => void;
+  /** Hears why a decision in the commit failed (the commit was made again without it). */
+  readonly failed?: ((err: unknown) => void) | undefined;
+}
+
+/** InCommitDecisionError wraps the failure of a CommitDecision, to tell it from a failure to store. */
+class InCommitDecisionError extends Error {
+  constructor(readonly reason: unknown) {
+    super('the decision in the commit failed');
+  }
+}
+
+/**
  * groupCommit stores the batches of concurrent requests together: while a commit is under way, new
  * batches queue, and the next commit takes them all in one transaction. A durable commit costs a
  * disk flush, so this turns one flush per request into one flush per busy moment. Every caller
  * still hears back only after its own rows are committed; if a shared commit fails, each batch is
- * retried alone so that one bad batch cannot fail its neighbours.
+ * retried alone so that one bad batch cannot fail its neighbours. The Fatal alerts are decided in
+ * the same transaction when `fatal.inCommit` is given, so their emails need no commit of their own.
  */
-export function groupCommit(db: Kysely<Database>, clock: Clock, windowMs: number, maxConcurrentCommits: number): AlertIngest['raise'] {
+export function groupCommit(db: Kysely<Database>, clock: Clock, windowMs: number, maxConcurrentCommits: number, fatal?: FatalDecisions): AlertIngest['raise'] {
   const queue: Pending[] = [];
   let committing = 0;
 
@@ -51,32 +79,43 @@ export function groupCommit(db: Kysely<Database>, clock: Clock, windowMs: number
     return queue.splice(0, n);
   };
 
-  const write = async (tx: Db, item: Pending, now: number) => {
-    const ids = await writeAlerts(tx, item.tenantId, item.alerts, now, windowMs);
+  const write = async (tx: Db, item: Pending, now: number, decided: boolean) => {
+    const ids = await writeAlerts(tx, item.tenantId, item.alerts, now, windowMs, { undecided: !decided });
     if (item.alongside) await item.alongside(tx, ids);
     return ids;
   };
 
-  const commit = async (items: Pending[]) => {
+  const commit = async (items: Pending[], decide: CommitDecision | undefined): Promise<void> => {
     const now = clock.now();
+    let afterCommit: (() => void) | undefined;
+    let ids: string[][];
     try {
-      const ids = await db.transaction().execute(async (tx) => {
+      ids = await db.transaction().execute(async (tx) => {
         const out: string[][] = [];
-        for (const item of items) out.push(await write(tx, item, now));
+        for (const item of items) out.push(await write(tx, item, now, decide !== undefined));
+        const commits = fatalCommits(items, out);
+        if (decide && commits.length > 0) afterCommit = await decide(tx, commits).catch((err: unknown) => Promise.reject(new InCommitDecisionError(err)));
         return out;
       });
-      items.forEach((item, i) => {
-        item.resolve(ids[i]!);
-      });
     } catch (err) {
-      if (items.length === 1) return items[0]!.reject(err);
-      for (const item of items) {
-        await db
-          .transaction()
-          .execute((tx) => write(tx, item, clock.now()))
-          .then(item.resolve, item.reject);
+      if (err instanceof InCommitDecisionError) {
+        fatal?.failed?.(err.reason);
+        return commit(items, undefined);
       }
+      if (items.length === 1) return items[0]!.reject(err);
+      for (const item of items) await commit([item], decide);
+      return;
     }
+    try {
+      afterCommit?.();
+    } catch (err) {
+      // The rows it queued are durable: they wait for a claim or their lease to run out.
+      fatal?.failed?.(err);
+    }
+    if (!decide) for (const c of fatalCommits(items, ids)) fatal?.undecided(c.tenantId, c.alertIds);
+    items.forEach((item, i) => {
+      item.resolve(ids[i]!);
+    });
   };
 
   const drain = async () => {
@@ -84,7 +123,7 @@ export function groupCommit(db: Kysely<Database>, clock: Clock, windowMs: number
     try {
       // Let the requests already read in this turn of the event loop join the commit.
       await new Promise((resolve) => setImmediate(resolve));
-      while (queue.length > 0) await commit(take());
+      while (queue.length > 0) await commit(take(), fatal?.inCommit);
     } finally {
       committing -= 1;
     }
@@ -97,11 +136,26 @@ export function groupCommit(db: Kysely<Database>, clock: Clock, windowMs: number
     });
 }
 
+/** fatalCommits lists the Fatal alerts of a commit's batches, by tenant in the order first met. */
+function fatalCommits(items: readonly Pending[], ids: readonly string[][]): FatalCommit[] {
+  const byTenant = new Map<string, string[]>();
+  items.forEach((item, i) => {
+    item.alerts.forEach((alert, j) => {
+      if (alert.severity !== 'Fatal') return;
+      const list = byTenant.get(item.tenantId) ?? [];
+      if (list.length === 0) byTenant.set(item.tenantId, list);
+      list.push(ids[i]![j]!);
+    });
+  });
+  return [...byTenant].map(([tenantId, alertIds]) => ({ tenantId, alertIds }));
+}
+
 /**
  * createAlertIngest builds a process's one AlertIngest, the pipeline's first stage (the REST and
  * the Orchestrator routes share it, and with it the group commit and the metric series). SQLite
- * has one writer, so one commit at a time; PostgreSQL takes a few side by side. Once committed,
- * the Fatal alerts are signalled to the decide stage.
+ * has one writer, so one commit at a time; PostgreSQL takes a few side by side. The Fatal alerts
+ * are decided in the transaction that stores them (decideInCommit); without it, or when it fails,
+ * they are stored undecided and signalled to the decide stage once committed.
  */
 export function createAlertIngest(deps: {
   readonly storage: Storage;
@@ -109,6 +163,9 @@ export function createAlertIngest(deps: {
   readonly floodWindowMs: number;
   readonly registry: Registry;
   readonly fatalSignal: FatalSignal;
+  /** Decides the Fatal alerts in the transaction that stores them; those it could not are signalled. */
+  readonly decideInCommit?: CommitDecision | undefined;
+  readonly logger?: Logger | undefined;
 }): AlertIngest {
   const stored = new Counter({
     name: 'tocsin_alerts_stored_total',
@@ -116,13 +173,14 @@ export function createAlertIngest(deps: {
     labelNames: ['severity'] as const,
     registers: [deps.registry],
   });
-  const commit = groupCommit(deps.storage.db, deps.clock, deps.floodWindowMs, deps.storage.dialect === 'sqlite' ? 1 : 4);
-  const fatalCommitted = coalescedFatalSignal(deps.fatalSignal);
+  const commit = groupCommit(deps.storage.db, deps.clock, deps.floodWindowMs, deps.storage.dialect === 'sqlite' ? 1 : 4, {
+    inCommit: deps.decideInCommit,
+    undecided: coalescedFatalSignal(deps.fatalSignal),
+    failed: (err) => deps.logger?.error({ err }, 'deciding Fatal alerts in their commit failed; stored undecided, they are decided after it'),
+  });
   return {
     async raise(tenantId, alerts, alongside) {
       const ids = await commit(tenantId, alerts, alongside);
-      const fatal = ids.filter((_, i) => alerts[i]!.severity === 'Fatal');
-      if (fatal.length > 0) fatalCommitted(tenantId, fatal);
       const bySeverity = new Map<string, number>();
       for (const a of alerts) bySeverity.set(a.severity, (bySeverity.get(a.severity) ?? 0) + 1);
       for (const [severity, n] of bySeverity) stored.inc({ severity }, n);

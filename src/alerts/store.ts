@@ -66,6 +66,7 @@ export async function insertAlerts(
  * writeAlerts stores a batch with one multi-row insert inside the caller's transaction. An alert
  * with a dedup key joins the flood of that key's last alert when that one is less than
  * `floodWindowMs` old, else starts a new flood (sliding: a robot flapping all day is one flood).
+ * Fatal alerts are also stored as undecided, unless `options.undecided` is false.
  */
 export async function writeAlerts(
   tx: Db,
@@ -73,6 +74,7 @@ export async function writeAlerts(
   alerts: readonly NewAlert[],
   now: number,
   floodWindowMs = DEFAULT_FLOOD_WINDOW_MS,
+  options: { readonly undecided?: boolean } = {},
 ): Promise<string[]> {
   const rows = alerts.map((a) => ({
     id: newId(),
@@ -107,8 +109,9 @@ export async function writeAlerts(
     );
   }
   // Committed with the alerts, so a Fatal alert's immediate email is decided even if the
-  // process dies before its decider hears of it (the decider's sweep finds the row).
-  const fatal = rows.filter((r) => r.severity === FATAL_RANK);
+  // process dies before its decider hears of it (the decider's sweep finds the row). Not when
+  // the caller decides them in this same transaction (`undecided: false`).
+  const fatal = options.undecided === false ? [] : rows.filter((r) => r.severity === FATAL_RANK);
   if (fatal.length > 0) {
     await tx
       .insertInto('undecided_fatal_alerts')

@@ -1,4 +1,4 @@
-import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
+import { type NewDelivery, enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { isMutedFor, unmutedFor } from '../mutes/model.js';
 import { activeMutes } from '../mutes/store.js';
 import { recipientPages } from '../recipients/query.js';
@@ -157,18 +157,24 @@ export async function decideImmediate(
   decidedAlertIds: readonly string[],
 ): Promise<number> {
   return storage.db.transaction().execute(async (tx) => {
-    const now = clock.now();
-    const mutes = await activeMutes(tx, tenant.id, now);
-    let queued = 0;
-    for await (const page of recipientPages(tx, tenant)) {
-      const rows = page.flatMap((r) =>
-        floods.filter((f) => getsImmediate(r, f) && !isMutedFor(mutes, f, r, now)).map((f) => immediateDelivery(tenant.id, f, r)),
-      );
-      queued += await enqueueDeliveries(tx, rows, clock);
-    }
+    const queued = await enqueueDeliveries(tx, await immediateRows(tx, tenant, floods, clock.now()), clock);
     await forgetUndecided(tx, tenant.id, decidedAlertIds);
     return queued;
   });
+}
+
+/**
+ * immediateRows lists the outbox rows of the immediate emails of some Fatal floods: one per flood
+ * and recipient who opted in, subscribes to its event and has no mute matching it. The caller
+ * queues them in the transaction it read them in.
+ */
+export async function immediateRows(tx: Db, tenant: ReportTenant, floods: readonly FatalFlood[], now: number): Promise<NewDelivery[]> {
+  const mutes = await activeMutes(tx, tenant.id, now);
+  const rows: NewDelivery[] = [];
+  for await (const page of recipientPages(tx, tenant)) {
+    for (const r of page) for (const f of floods) if (getsImmediate(r, f) && !isMutedFor(mutes, f, r, now)) rows.push(immediateDelivery(tenant.id, f, r));
+  }
+  return rows;
 }
 
 /** forgetUndecided marks some Fatal alerts of a tenant decided: the sweep for lost decisions no longer finds them. */

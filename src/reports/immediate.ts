@@ -1,10 +1,64 @@
 import type { Logger } from 'pino';
 import type { FatalCommit } from '../alerts/fatal-signal.js';
+import type { CommitDecision } from '../alerts/ingest.js';
+import { type NewDelivery, enqueueDeliveries } from '../delivery/outbox/enqueue.js';
+import { type ClaimedBatch, type InsertLease, enqueueLeased } from '../delivery/outbox/leases.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import type { Storage } from '../storage/storage.js';
 import { committedFatalFloods } from './alert-facts.js';
-import { type ReportSettingsSource, decideImmediate, forgetUndecided, reportTenants } from './decision-transactions.js';
+import { type ReportSettingsSource, decideImmediate, forgetUndecided, immediateRows, reportTenants } from './decision-transactions.js';
+
+/**
+ * ImmediateSender is the worker of this process as the decision in the commit sees it: it leases
+ * the rows it can take as they are queued, and sends them once their transaction has committed.
+ */
+export interface ImmediateSender {
+  leaseForInsert(now: number): InsertLease | undefined;
+  adopt(batch: ClaimedBatch, lease: InsertLease): void;
+}
+
+/**
+ * decideInCommit is the decision of the immediate emails of Fatal alerts inside the transaction
+ * that stores them (the ingest's group commit): one durable commit holds the alert and its
+ * emails, so no decision can be lost between two commits and none waits for a second flush. The
+ * same rules as ImmediateDecider.decide apply (alert emails enabled, preferences, permissions,
+ * mutes, one email per flood and address). The rows are leased at insert to this process's
+ * worker when it has room, which sends them right after the commit without claiming them; else
+ * they are queued for the claim loops, whose doorbell rings after the commit.
+ */
+export function decideInCommit(deps: {
+  readonly clock: Clock;
+  readonly settingsOf: ReportSettingsSource;
+  readonly sender?: ImmediateSender | undefined;
+  readonly doorbell?: { ring(): void } | undefined;
+}): CommitDecision {
+  const { clock, settingsOf, sender, doorbell } = deps;
+  return async (tx, commits) => {
+    const now = clock.now();
+    const tenants = await reportTenants(
+      tx,
+      commits.map((c) => c.tenantId),
+    );
+    const rows: NewDelivery[] = [];
+    for (const tenant of tenants) {
+      if (!(await settingsOf(tx, tenant.id)).alertsEmailEnabled) continue;
+      const alertIds = commits.filter((c) => c.tenantId === tenant.id).flatMap((c) => c.alertIds);
+      const floods = await committedFatalFloods(tx, tenant.id, alertIds);
+      if (floods.length > 0) rows.push(...(await immediateRows(tx, tenant, floods, now)));
+    }
+    if (rows.length === 0) return () => {};
+    const lease = sender?.leaseForInsert(now);
+    if (sender && lease) {
+      const batch = await enqueueLeased(tx, rows, lease);
+      return () => sender.adopt(batch, lease);
+    }
+    const queued = await enqueueDeliveries(tx, rows, clock);
+    return () => {
+      if (queued > 0) doorbell?.ring();
+    };
+  };
+}
 
 /** ImmediateDeciderDeps are what the decider is built from; the doorbell wakes this process's outbox. */
 export interface ImmediateDeciderDeps {
@@ -34,11 +88,13 @@ export const DEFAULT_IMMEDIATE_SETTINGS: ImmediateDeciderSettings = Object.freez
 export const MAX_ALERTS_PER_DECISION = 1_000;
 
 /**
- * ImmediateDecider is the one place where the immediate emails of Fatal alerts are decided: as
- * soon as their commit is signalled, and, for an alert whose decision was lost (its process died
+ * ImmediateDecider decides the immediate emails of Fatal alerts stored undecided, in a transaction
+ * of its own: as soon as their commit is signalled (alerts of pull sources, or of an ingest whose
+ * decision in the commit failed), and, for an alert whose decision was lost (its process died
  * between the commit and the decision, or the decision failed), by a sweep of the alerts stored as
- * undecided, at start and every sweepIntervalMs. Deciding an alert twice (two processes sweeping)
- * queues nothing more: see decideImmediate.
+ * undecided, at start and every sweepIntervalMs. The REST ingest decides in the alerts' own commit
+ * instead (decideInCommit). Deciding an alert twice (two processes sweeping) queues nothing more:
+ * see decideImmediate.
  */
 export class ImmediateDecider {
   readonly settings: ImmediateDeciderSettings;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { FatalSignal } from '../alerts/fatal-signal.js';
+import type { CommitDecision } from '../alerts/ingest.js';
 import { ActionLinks } from '../actions/links.js';
 import type { Config } from '../config.js';
 import type { ComposerRegistry } from '../delivery/outbox/render.js';
@@ -10,7 +11,7 @@ import type { SecretBox } from '../settings/secret-box.js';
 import type { Storage } from '../storage/storage.js';
 import { reportComposers } from './composers.js';
 import { ReportMetrics } from './metrics.js';
-import { ImmediateDecider } from './immediate.js';
+import { ImmediateDecider, type ImmediateSender, decideInCommit } from './immediate.js';
 import { ReportScheduler } from './scheduler.js';
 import { UnsubscribeLinks } from './unsubscribe/links.js';
 
@@ -85,4 +86,17 @@ export function startImmediateDecisions(
     },
     settled: () => decider.settled(),
   };
+}
+
+/**
+ * immediateInCommit is the decision the ingest runs in the transaction that stores Fatal alerts,
+ * reading each tenant's mail settings there: the rows go to this process's worker when there is
+ * one (leased at insert), else the doorbell rings once they are committed.
+ */
+export function immediateInCommit(deps: {
+  readonly clock: Clock;
+  readonly sender?: ImmediateSender | undefined;
+  readonly doorbell: { ring(): void };
+}): CommitDecision {
+  return decideInCommit({ clock: deps.clock, settingsOf: getMailSettings, sender: deps.sender, doorbell: deps.doorbell });
 }

@@ -79,10 +79,10 @@ export class Admission implements EndpointGate {
     });
   }
 
-  /** hold adds a claim's rows; `full` says the claim took all it asked for. */
-  hold(rows: readonly HeldRow[], full: boolean): void {
+  /** hold adds a claim's rows, `full` saying whether it took all it asked for, or rows leased at insert (no claim, `full` undefined). */
+  hold(rows: readonly HeldRow[], full?: boolean): void {
     this.#waiting.push(...rows);
-    this.#lastClaimFull = full;
+    if (full !== undefined) this.#lastClaimFull = full;
   }
 
   /** admit takes the held rows whose tenant has a free slot, oldest first, and counts them as sending. */

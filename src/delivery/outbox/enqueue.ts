@@ -61,11 +61,9 @@ export function newMessageId(id: string): string {
 export async function enqueueDeliveries(db: Db, rows: readonly NewDelivery[], clock: Clock = systemClock): Promise<number> {
   if (rows.length === 0) return 0;
   const now = clock.now();
-  // Keeps each statement far below PostgreSQL's 65,535 bind parameters (21 columns a row).
-  const CHUNK_ROWS = 500;
   let inserted = 0;
-  for (let i = 0; i < rows.length; i += CHUNK_ROWS) {
-    const values = rows.slice(i, i + CHUNK_ROWS).map((row) => toRow(row, now));
+  for (let i = 0; i < rows.length; i += ENQUEUE_CHUNK_ROWS) {
+    const values = rows.slice(i, i + ENQUEUE_CHUNK_ROWS).map((row) => deliveryRow(row, now));
     const result = await db
       .insertInto('deliveries')
       .values(values)
@@ -88,7 +86,11 @@ export function recipientColumns(recipient: DeliveryRecipient) {
   };
 }
 
-function toRow(row: NewDelivery, now: number) {
+/** ENQUEUE_CHUNK_ROWS keeps each insert far below PostgreSQL's 65,535 bind parameters (21 columns a row). */
+export const ENQUEUE_CHUNK_ROWS = 500;
+
+/** deliveryRow is the `deliveries` row of a new email, pending and due at once (or at its notBefore). */
+export function deliveryRow(row: NewDelivery, now: number) {
   const id = newId();
   const payload: DeliveryPayload = row.rendered ? { rendered: row.rendered } : { data: row.data ?? null };
   return {

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import { newId, randomToken } from '../../shared/ids.js';
+import type { Db } from '../../storage/database.js';
 import type { Storage } from '../../storage/storage.js';
-import { type Delivery, toDelivery } from './delivery.js';
+import { type Delivery, type DeliveryRow, toDelivery } from './delivery.js';
+import { ENQUEUE_CHUNK_ROWS, type NewDelivery, deliveryRow } from './enqueue.js';
 
 /**
  * isUnfinished is the predicate of the `deliveries_due` partial index, written with literals: SQLite
@@ -72,23 +74,73 @@ export async function claimDue(storage: Storage, request: ClaimRequest): Promise
       .where('delivery_id', 'in', ids)
       .where('outcome', '=', 'sending')
       .execute();
-    const attemptIds = new Map(rows.map((r) => [r.id, newId()]));
-    await tx
-      .insertInto('delivery_attempts')
-      .values(
-        rows.map((r) => ({
-          id: attemptIds.get(r.id)!,
-          delivery_id: r.id,
-          tenant_id: r.tenant_id,
-          attempt: r.attempts,
-          worker: request.workerId,
-          started_at: request.now,
-          outcome: 'sending',
-        })),
-      )
-      .execute();
-    return { deliveries: rows.map(toDelivery), attemptIds };
+    return { deliveries: rows.map(toDelivery), attemptIds: await openAttempts(tx, rows, request.workerId, request.now) };
   });
+}
+
+/** openAttempts opens the `sending` attempt of rows just leased to a worker and returns delivery id → attempt id. */
+async function openAttempts(tx: Db, rows: readonly DeliveryRow[], workerId: string, now: number): Promise<Map<string, string>> {
+  const attemptIds = new Map(rows.map((r) => [r.id, newId()]));
+  if (rows.length === 0) return attemptIds;
+  await tx
+    .insertInto('delivery_attempts')
+    .values(
+      rows.map((r) => ({
+        id: attemptIds.get(r.id)!,
+        delivery_id: r.id,
+        tenant_id: r.tenant_id,
+        attempt: r.attempts,
+        worker: workerId,
+        started_at: now,
+        outcome: 'sending',
+      })),
+    )
+    .execute();
+  return attemptIds;
+}
+
+/**
+ * InsertLease is a lease written on rows as they are queued, to a worker of the queuing process
+ * (DeliveryWorker.leaseForInsert): the rows are that worker's at once, as if claimed, without a
+ * claim statement. If the process dies before sending them, they are due again when it runs out.
+ */
+export interface InsertLease {
+  readonly workerId: string;
+  readonly token: string;
+  /** When the rows were queued (their attempt's start). */
+  readonly now: number;
+  /** When the lease runs out unless the worker renews it. */
+  readonly until: number;
+}
+
+/**
+ * enqueueLeased queues emails inside the caller's transaction like enqueueDeliveries, but already
+ * leased to a worker of this process, first attempt counted and open, as claimDue would leave them:
+ * after the commit the worker sends them (DeliveryWorker.adopt) with no claim round trip. A row
+ * whose (tenant, idempotency key) exists already is skipped and not in the batch.
+ */
+export async function enqueueLeased(tx: Db, rows: readonly NewDelivery[], lease: InsertLease): Promise<ClaimedBatch> {
+  const inserted: DeliveryRow[] = [];
+  for (let i = 0; i < rows.length; i += ENQUEUE_CHUNK_ROWS) {
+    const values = rows.slice(i, i + ENQUEUE_CHUNK_ROWS).map((row) => ({
+      ...deliveryRow(row, lease.now),
+      status: 'sending',
+      attempts: 1,
+      lease_owner: lease.workerId,
+      lease_token: lease.token,
+      lease_expires_at: lease.until,
+      next_attempt_at: lease.until,
+    }));
+    inserted.push(
+      ...(await tx
+        .insertInto('deliveries')
+        .values(values)
+        .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
+        .returningAll()
+        .execute()),
+    );
+  }
+  return { deliveries: inserted.map(toDelivery), attemptIds: await openAttempts(tx, inserted, lease.workerId, lease.now) };
 }
 
 /** RenewedLeases: the rows whose lease was extended, and those whose lease was really lost. */

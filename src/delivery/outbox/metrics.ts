@@ -13,6 +13,8 @@ export class OutboxMetrics {
   readonly attempts: Counter<'outcome'>;
   readonly finished: Counter<'status'>;
   readonly smtpLatency: Histogram<'outcome'>;
+  /** Rows this process's worker took: by a claim statement, or leased to it as they were queued. */
+  readonly claimed: Counter<'how'>;
 
   constructor(registry: Registry, storage: Storage, clock: Clock) {
     this.attempts = new Counter({
@@ -25,6 +27,12 @@ export class OutboxMetrics {
       name: 'tocsin_deliveries_finished_total',
       help: 'Deliveries that reached a final status in this process (sent or failed).',
       labelNames: ['status'] as const,
+      registers: [registry],
+    });
+    this.claimed = new Counter({
+      name: 'tocsin_deliveries_taken_total',
+      help: 'Deliveries this process took to send: by a claim (how="claim") or leased to it by the transaction that queued them (how="insert", no claim needed).',
+      labelNames: ['how'] as const,
       registers: [registry],
     });
     this.smtpLatency = new Histogram({

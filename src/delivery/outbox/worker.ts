@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import pino from 'pino';
 import type { Clock } from '../../shared/clock.js';
-import { newId } from '../../shared/ids.js';
+import { newId, randomToken } from '../../shared/ids.js';
 import type { Dialect } from '../../storage/dialect.js';
 import type { Storage } from '../../storage/storage.js';
 import type { MailSender } from '../contract.js';
@@ -12,7 +12,7 @@ import type { ConcurrencyLimits } from './capacity.js';
 import { type BreakerPolicy, DEFAULT_BREAKER_POLICY } from './circuit-breaker.js';
 import type { ComposerRegistry } from './render.js';
 import type { OutboxDoorbell } from './doorbell.js';
-import { claimDue, releaseClaimed } from './leases.js';
+import { type ClaimedBatch, type InsertLease, claimDue, releaseClaimed } from './leases.js';
 import { LeaseRenewal } from './leases-renewal.js';
 import type { OutboxMetrics } from './metrics.js';
 import type { Random } from './retry-policy.js';
@@ -227,6 +227,34 @@ export class DeliveryWorker {
     this.#woken = false;
   }
 
+  /**
+   * leaseForInsert is the lease a transaction that queues mail in this process may write on its
+   * rows (enqueueLeased), so that this worker sends them once it commits (adopt) without claiming
+   * them: none when the worker is stopping or has no room for more, and the rows then wait for a
+   * claim, this worker's or another's.
+   */
+  leaseForInsert(now: number): InsertLease | undefined {
+    if (!this.#running || this.#admission.plan(now).limit === 0) return undefined;
+    return { workerId: this.id, token: randomToken(), now, until: now + this.settings.leaseMs };
+  }
+
+  /**
+   * adopt takes the rows leased to this worker at insert, once their transaction has committed,
+   * and sends them as it sends claimed ones. A worker stopped meanwhile hands them back.
+   */
+  adopt(batch: ClaimedBatch, lease: InsertLease): void {
+    if (batch.deliveries.length === 0) return;
+    this.#deps.metrics?.claimed.inc({ how: 'insert' }, batch.deliveries.length);
+    if (this.#stopping) {
+      const rows = batch.deliveries.map((delivery) => ({ delivery, attemptId: batch.attemptIds.get(delivery.id)! }));
+      releaseClaimed(this.#deps.storage, rows, this.#deps.clock.now()).catch((err: unknown) =>
+        this.#log.error({ err }, 'could not hand back the rows leased at insert; they are due again when the lease runs out'),
+      );
+      return;
+    }
+    this.#take(batch, lease.until);
+  }
+
   async #claimAndDispatch(): Promise<{ claimed: number; limit: number }> {
     const now = this.#deps.clock.now();
     const plan = this.#admission.plan(now);
@@ -238,14 +266,20 @@ export class DeliveryWorker {
       limit: plan.limit,
       excludeTenants: plan.excludeTenants,
     });
+    if (batch.deliveries.length > 0) this.#deps.metrics?.claimed.inc({ how: 'claim' }, batch.deliveries.length);
+    this.#take(batch, now + this.settings.leaseMs, batch.deliveries.length === plan.limit);
+    return { claimed: batch.deliveries.length, limit: plan.limit };
+  }
+
+  /** #take holds leased rows (claimed, or leased at insert) and starts those admission lets start. */
+  #take(batch: ClaimedBatch, leasedUntil: number, full?: boolean): void {
     this.#renewal.claimed(
       batch.deliveries.map((d) => d.id),
-      now + this.settings.leaseMs,
+      leasedUntil,
     );
     const rows = batch.deliveries.map((delivery) => ({ tenantId: delivery.tenantId, delivery, attemptId: batch.attemptIds.get(delivery.id)! }));
-    this.#admission.hold(rows, rows.length === plan.limit);
+    this.#admission.hold(rows, full);
     this.#pump();
-    return { claimed: rows.length, limit: plan.limit };
   }
 
   /** #pump starts the held rows whose tenant has a free slot, oldest first. */

@@ -1,0 +1,123 @@
+/**
+ * A Fatal alert's immediate emails are decided and queued in the alert's own commit, leased to the
+ * worker of the process that stored it, and sent from there with no claim; a process killed after
+ * that commit and before the send leaves the rows to the lease's expiry, and another process
+ * sends each exactly once.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Counter } from 'prom-client';
+import { afterEach, expect, it, vi } from 'vitest';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { describeEachDialect } from '../../test/support/storage.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The lease the killed process writes: short, so that the other process takes the row over soon. */
+const LEASE_MS = 1_000;
+
+const fatal = (robot: string, message: string) => ({
+  severity: 'Fatal',
+  component: 'Robots',
+  event: 'Robot.StatusChanged.Offline',
+  message,
+  source: { robot },
+});
+
+describeEachDialect('Fatal alert to email in one commit', (dialect) => {
+  let t: TestApp | undefined;
+  let smtp: TestSmtpServer | undefined;
+  const children: ChildProcess[] = [];
+  afterEach(async () => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+    await t?.close();
+    await smtp?.close();
+    t = smtp = undefined;
+  });
+
+  /** start runs an all-in-one Tocsin sending to a real SMTP server, with a tenant whose alert emails are on. */
+  async function start(): Promise<{ t: TestApp; smtp: TestSmtpServer }> {
+    smtp = await startTestSmtpServer();
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'all', TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com` });
+    await t.call('POST', '/api/v1/tenants', { name: 'ops' });
+    await t.enableAlertEmails('ops');
+    return { t, smtp };
+  }
+
+  async function optedIn(app: TestApp, email: string): Promise<{ id: string; token: string }> {
+    const id = (await app.call('POST', '/api/v1/tenants/ops/users', { email, name: email.split('@')[0], roles: ['Alerts Viewer'] })).json().id;
+    await app.call('PUT', `/api/v1/tenants/ops/users/${id}/alert-preferences`, { email: { fatalImmediately: true } });
+    const token = (await app.call('POST', `/api/v1/tenants/ops/users/${id}/tokens`, { name: 't' })).json().token as string;
+    return { id, token };
+  }
+
+  function taken(app: TestApp): Promise<Record<string, number>> {
+    const counter = app.tocsin.deps.metrics.registry.getSingleMetric('tocsin_deliveries_taken_total') as Counter<'how'>;
+    return counter.get().then((m) => Object.fromEntries(m.values.map((v) => [String(v.labels.how), v.value])));
+  }
+
+  it('sends the email with no claim, its row leased to this process as it was queued, and keeps mutes and preferences', async () => {
+    const { t, smtp } = await start();
+    await optedIn(t, 'ana@example.com');
+    const ben = await optedIn(t, 'ben@example.com');
+    await t.call('POST', '/api/v1/tenants/ops/users', { email: 'cy@example.com', name: 'cy', roles: ['Alerts Viewer'] });
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await t.call('POST', '/api/v1/tenants/ops/mutes', { scope: 'user', match: { robot: 'R7' }, until }, ben.token)).statusCode).toBe(201);
+
+    const res = await t.call('POST', '/api/v1/tenants/ops/alerts', fatal('R7', 'robot 7 is offline'));
+    expect(res.statusCode).toBe(202);
+    const [message] = await smtp.waitForMessages(1, 10_000);
+    // Ana only: Ben muted the robot for himself, Cy never opted in.
+    expect(message!.envelope.to).toEqual(['ana@example.com']);
+
+    const db = t.tocsin.deps.storage.db;
+    const rows = await db.selectFrom('deliveries').select(['id', 'recipient_address', 'created_at']).where('kind', '=', 'immediate').execute();
+    expect(rows.map((r) => r.recipient_address)).toEqual(['ana@example.com']);
+    // Leased at insert: its one attempt started as the row was queued, in the alert's commit.
+    const [attempt] = await db.selectFrom('delivery_attempts').select(['attempt', 'started_at']).where('delivery_id', '=', rows[0]!.id).execute();
+    expect(attempt).toEqual({ attempt: 1, started_at: rows[0]!.created_at });
+    expect(await taken(t)).toEqual({ insert: 1 });
+    // Decided in the commit: nothing was left for the sweep.
+    expect(await db.selectFrom('undecided_fatal_alerts').selectAll().execute()).toEqual([]);
+    await vi.waitFor(async () => expect((await db.selectFrom('deliveries').select('status').executeTakeFirstOrThrow()).status).toBe('sent'), {
+      timeout: 5_000,
+      interval: 20,
+    });
+  });
+
+  it('leaves the rows of a process killed after the commit and before the send to the lease expiry; another process sends each once', async () => {
+    const { t, smtp } = await start();
+    await optedIn(t, 'ana@example.com');
+    await optedIn(t, 'ben@example.com');
+    const tenantId = (await t.call('GET', '/api/v1/tenants/ops')).json().id as string;
+
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '../../test/support/processes/fatal-ingest-process.ts')], {
+      env: { ...process.env, DATABASE_URL: t.tocsin.deps.config.databaseUrl, TENANT_ID: tenantId, LEASE_MS: String(LEASE_MS) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    children.push(child);
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exit = await new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+    expect(exit, stderr).toBe('SIGKILL');
+
+    const db = t.tocsin.deps.storage.db;
+    const queued = await db.selectFrom('deliveries').select(['id', 'message_id', 'status', 'lease_owner', 'attempts']).execute();
+    expect(queued).toHaveLength(2);
+    for (const row of queued) expect(row).toMatchObject({ status: 'sending', attempts: 1, lease_owner: expect.stringMatching(/^worker-/) });
+    expect(smtp.messages).toHaveLength(0);
+
+    // This process's worker takes each row once the dead process's lease ran out, and sends it.
+    await vi.waitFor(async () => expect((await db.selectFrom('deliveries').select('status').execute()).map((r) => r.status)).toEqual(['sent', 'sent']), {
+      timeout: 20_000,
+      interval: 50,
+    });
+    expect(smtp.messages.map((m) => m.messageId).sort()).toEqual(queued.map((r) => r.message_id).sort());
+    const attempts = await db.selectFrom('delivery_attempts').select(['attempt', 'outcome']).orderBy('attempt').execute();
+    expect(attempts.map((a) => a.outcome)).toEqual(['interrupted', 'interrupted', 'sent', 'sent']);
+    expect(await taken(t)).toEqual({ claim: 2 });
+  }, 90_000);
+});
