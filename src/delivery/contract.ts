@@ -1,4 +1,5 @@
 import { StageError } from '../shared/stage-error.js';
+import type { PreparedMime } from './smtp/mime.js';
 
 /**
  * The contract between the parts of the delivery path, fixed first so that the mail settings,
@@ -59,6 +60,12 @@ export interface RenderedEmail {
   readonly text: string;
   readonly html: string;
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The same email already encoded as MIME, shared with the other recipients of what it is about,
+   * and this recipient's values for its slots (smtp/mime.ts); the sender writes it as it is. Only
+   * set at send time by a composer, never stored.
+   */
+  readonly prepared?: PreparedMime | undefined;
 }
 
 /** OutgoingEmail is a rendered email addressed to one recipient, with its stable Message-ID. */

@@ -1,6 +1,7 @@
 import nodemailer, { type SendMailOptions, type SMTPTransportOptions, type Transporter } from 'nodemailer';
 import { type MailSender, type OutgoingEmail, type SendReceipt, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { classifySmtpError } from './classify.js';
+import { asciiAddress, prepareMime, writeMime } from './mime.js';
 import { StageTracker } from './stage-tracker.js';
 import { createTranscript } from './transcript.js';
 import { poolKey, transportOptions } from './transport-options.js';
@@ -54,14 +55,24 @@ export function assertHeaderSafe(endpoint: SmtpEndpoint, email: OutgoingEmail): 
   }
 }
 
+/**
+ * mailOptions hands nodemailer the message as bytes (mime.ts): the email's prepared MIME with this
+ * recipient's values spliced in, or, for an email rendered without one, its MIME prepared now.
+ * nodemailer then only runs the SMTP dialogue; the Message-ID given again is the one it logs
+ * (the stage tracker follows it) and reports.
+ */
 function mailOptions(endpoint: SmtpEndpoint, email: OutgoingEmail): SendMailOptions {
+  const from = { name: endpoint.fromDisplayName, address: endpoint.fromAddress };
+  const raw = writeMime(email.prepared?.template ?? prepareMime(email), {
+    from,
+    to: email.to,
+    messageId: email.messageId,
+    date: new Date(),
+    values: email.prepared?.values,
+  });
   return {
-    from: { name: endpoint.fromDisplayName ?? '', address: endpoint.fromAddress },
-    to: { name: email.to.name ?? '', address: email.to.address },
-    subject: email.subject,
-    text: email.text,
-    html: email.html,
-    headers: { ...email.headers },
+    envelope: { from: asciiAddress(endpoint.fromAddress), to: [asciiAddress(email.to.address)] },
+    raw,
     messageId: email.messageId,
     disableFileAccess: true,
     disableUrlAccess: true,

@@ -1,61 +1,96 @@
 import crypto from 'node:crypto';
 import Handlebars from 'handlebars';
+import type { AlertActionUrls } from '../../actions/links.js';
 import type { RenderedEmail } from '../../delivery/contract.js';
+import { type MimeTemplate, type SlotValue, prepareMime } from '../../delivery/smtp/mime.js';
 import { greetingName } from './frame.js';
 import { renderImmediateEmail } from './immediate-email.js';
 import { httpUrl } from './links.js';
 import type { ImmediateEmailView } from './view-models.js';
 
+/** The per-recipient parts of an immediate email, in slot order. */
+const PARTS = ['name', 'unsubscribe', 'mute', 'snooze', 'acknowledge'] as const;
+type Part = (typeof PARTS)[number];
+const ACTIONS = ['mute', 'snooze', 'acknowledge'] as const satisfies readonly (keyof AlertActionUrls & Part)[];
+
+/** A rendered email with slots, and the same encoded once as MIME. */
+interface Shared {
+  readonly email: RenderedEmail;
+  readonly mime: MimeTemplate;
+}
+
 /**
- * ImmediateEmailCache renders a Fatal alert's email once for all its recipients: they differ only
- * by their name and their unsubscribe link (group mailboxes: people's emails carry action links
- * of their own, and are rendered in full). It renders the email with two random slots in their
- * place, keeps it, and fills each recipient's values into a copy: escaped in the HTML part exactly
- * as the template escapes them, as they are in the text part and the headers. The result is
- * byte-for-byte what renderImmediateEmail gives (see immediate-cache.test.ts). The first
- * recipient of an alert gets a plain render: most alerts have one, and keeping a slotted copy of
- * each measured costlier than rendering it (about 0.13 ms more per email when no alert repeats).
+ * ImmediateEmailCache renders a Fatal alert's email once for all its recipients and encodes it
+ * once as MIME: they differ only by their name, their unsubscribe link and their own mute, snooze
+ * and acknowledge links. It renders the email with random slots in their place, encodes it
+ * (smtp/mime.ts), keeps both, and gives each recipient a copy with its values filled in: escaped
+ * in the HTML part exactly as the template escapes them, as they are in the text part and the
+ * headers, plus the prepared MIME and these values for the sender to splice. The strings are
+ * byte-for-byte what renderImmediateEmail gives (see immediate-cache.test.ts). A link that the
+ * gate would rewrite or drop (never one of ours) is rendered in full, without prepared MIME.
  */
 export class ImmediateEmailCache {
-  // Letters and digits only: no template, URL normalisation or escaping alters the slots.
-  readonly #nameSlot = `tocsinname${crypto.randomBytes(8).toString('hex')}`;
-  readonly #urlSlot = `https://tocsin-slot.invalid/u${crypto.randomBytes(8).toString('hex')}`;
-  readonly #slots = new RegExp(`${this.#nameSlot}|${this.#urlSlot.replace(/[.:/]/g, '\\$&')}`, 'g');
-  /** Slotted emails by their shared view; null for a view seen once, not yet worth keeping. */
-  readonly #entries = new Map<string, RenderedEmail | null>();
+  // Letters and digits only: no template, URL normalisation, escaping or encoding alters the slots.
+  readonly #markers: Readonly<Record<Part, string>>;
+  readonly #order: readonly string[];
+  readonly #slots: RegExp;
+  readonly #entries = new Map<string, Shared>();
 
-  constructor(private readonly maxEntries = 32) {}
+  constructor(private readonly maxEntries = 32) {
+    const id = () => crypto.randomBytes(8).toString('hex');
+    this.#markers = {
+      name: `tocsinname${id()}`,
+      unsubscribe: `https://tocsin-slot.invalid/u${id()}`,
+      mute: `https://tocsin-slot.invalid/m${id()}`,
+      snooze: `https://tocsin-slot.invalid/s${id()}`,
+      acknowledge: `https://tocsin-slot.invalid/a${id()}`,
+    };
+    this.#order = PARTS.map((p) => this.#markers[p]);
+    this.#slots = new RegExp(this.#order.map((m) => m.replace(/[.:/]/g, '\\$&')).join('|'), 'g');
+  }
 
-  /** render returns renderImmediateEmail(view), reusing what the recipients of one alert share. */
+  /** render returns renderImmediateEmail(view), reusing what the recipients of one alert share, with its prepared MIME. */
   render(view: ImmediateEmailView): RenderedEmail {
-    const name = greetingName(view.recipient.name);
-    const unsubscribe = view.links.unsubscribe;
-    // A link the gate would rewrite or drop is rare (the links are ours): render it in full. A
-    // user's action links are its own, so its email shares nothing worth keeping either.
-    if (httpUrl(unsubscribe) !== unsubscribe || view.alert.actions) return renderImmediateEmail(view);
+    const plain: Record<Part, string> = {
+      name: greetingName(view.recipient.name),
+      unsubscribe: view.links.unsubscribe ?? '',
+      mute: view.alert.actions?.mute ?? '',
+      snooze: view.alert.actions?.snooze ?? '',
+      acknowledge: view.alert.actions?.acknowledge ?? '',
+    };
+    const links = ['unsubscribe', ...ACTIONS] as const;
+    if (links.some((p) => plain[p] && httpUrl(plain[p]) !== plain[p])) return renderImmediateEmail(view);
+    const actions = view.alert.actions;
     const slotted: ImmediateEmailView = {
       ...view,
-      recipient: { ...view.recipient, name: name ? this.#nameSlot : undefined },
-      links: { ...view.links, unsubscribe: this.#urlSlot },
+      recipient: { ...view.recipient, name: plain.name ? this.#markers.name : undefined },
+      links: { ...view.links, unsubscribe: plain.unsubscribe ? this.#markers.unsubscribe : plain.unsubscribe },
+      alert: {
+        ...view.alert,
+        actions: actions && Object.fromEntries(ACTIONS.flatMap((a) => (actions[a] ? [[a, this.#markers[a]]] : []))),
+      },
     };
     const key = JSON.stringify(slotted);
     let shared = this.#entries.get(key);
-    if (shared === undefined) {
-      this.#entries.set(key, null);
-      // Maps iterate in insertion order: the first key is the oldest.
-      if (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
-      return renderImmediateEmail(view);
+    if (shared) {
+      // Maps iterate in insertion order: kept as the newest, the alert being sent stays.
+      this.#entries.delete(key);
+    } else {
+      const email = renderImmediateEmail(slotted);
+      shared = { email, mime: prepareMime(email, this.#order) };
+      if (this.#entries.size >= this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
     }
-    if (shared === null) {
-      shared = renderImmediateEmail(slotted);
-      this.#entries.set(key, shared);
-    }
-    const raw = (s: string) => s.replace(this.#slots, (slot) => (slot === this.#nameSlot ? name : unsubscribe));
+    this.#entries.set(key, shared);
+    const values: SlotValue[] = PARTS.map((p) => ({ text: plain[p], html: Handlebars.escapeExpression(plain[p]) }));
+    const byMarker = new Map(this.#order.map((m, i) => [m, values[i]!]));
+    const fill = (s: string, form: keyof SlotValue) => s.replace(this.#slots, (marker) => byMarker.get(marker)![form]);
+    const { email } = shared;
     return {
-      subject: raw(shared.subject),
-      text: raw(shared.text),
-      html: shared.html.replace(this.#slots, (slot) => Handlebars.escapeExpression(slot === this.#nameSlot ? name : unsubscribe)),
-      headers: Object.fromEntries(Object.entries(shared.headers).map(([header, value]) => [header, raw(value)])),
+      subject: email.subject,
+      text: fill(email.text, 'text'),
+      html: fill(email.html, 'html'),
+      headers: Object.fromEntries(Object.entries(email.headers).map(([header, value]) => [header, fill(value, 'text')])),
+      prepared: { template: shared.mime, values },
     };
   }
 }

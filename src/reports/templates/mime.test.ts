@@ -1,23 +1,20 @@
 import { simpleParser } from 'mailparser';
-import nodemailer from 'nodemailer';
 import { describe, expect, it } from 'vitest';
 import type { RenderedEmail } from '../../delivery/contract.js';
+import { prepareMime, writeMime } from '../../delivery/smtp/mime.js';
 import { type SampleContext, renderSample } from './samples.js';
 
-// nodemailer builds the message as the SMTP sender does (custom headers as given), without a server.
-const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
-
+// The message as the SMTP sender writes it (smtp/mime.ts), without a server.
 async function roundTrip(email: RenderedEmail) {
-  const info = await transport.sendMail({
+  const raw = writeMime(email.prepared?.template ?? prepareMime(email), {
     from: { name: 'Tocsin', address: 'alerts@example.com' },
     to: { name: 'Camille', address: 'camille@example.com' },
-    subject: email.subject,
-    text: email.text,
-    html: email.html,
-    headers: { ...email.headers },
     messageId: '<m1@tocsin>',
-  });
-  const raw = (info.message as Buffer).toString('utf8');
+    date: new Date(),
+    values: email.prepared?.values,
+  })
+    .toString('utf8')
+    .replace(/\r\n/g, '\n');
   // The header block with folded lines joined again (RFC 5322 unfolding).
   const head = raw.slice(0, raw.indexOf('\n\n')).replace(/\n[ \t]+/g, ' ');
   return { raw, head, parsed: await simpleParser(raw) };

@@ -1,0 +1,111 @@
+import fc from 'fast-check';
+import { simpleParser } from 'mailparser';
+import { describe, expect, it } from 'vitest';
+import { SmtpDeliveryError } from '../contract.js';
+import { prepareMime, quotedPrintable, writeMime } from './mime.js';
+
+const SEND = {
+  from: { address: 'alerts@example.com', name: 'Tocsin Alerts' },
+  to: { address: 'ana@example.com', name: 'Ana' },
+  messageId: '<m1@tocsin>',
+  date: new Date(Date.UTC(2026, 10, 30, 1, 53, 3)),
+};
+
+// Text as templates and translations make it: any Unicode, line breaks, dots and blanks at line ends.
+const bodyText = fc
+  .array(fc.oneof(fc.string({ unit: 'binary', maxLength: 120 }), fc.constantFrom('\n', '\r\n', '.', ' ', '\t', '=', '.\n', ' \n')), {
+    maxLength: 40,
+  })
+  .map((parts) => parts.join(''));
+
+function lines(raw: Buffer): string[] {
+  return raw.toString('latin1').split('\r\n');
+}
+
+describe('MIME written for the send stage', () => {
+  it('encodes any text as quoted-printable lines of at most 76 characters that read back unchanged', async () => {
+    await fc.assert(
+      fc.asyncProperty(bodyText, bodyText, async (text, html) => {
+        // Parts are never empty (mailparser reads an empty one as a line break).
+        text = `${text}x`;
+        html = `<p>${html}</p>`;
+        const raw = writeMime(prepareMime({ subject: 's', text, html, headers: {} }), SEND);
+        expect(lines(raw).every((line) => line.length <= 78)).toBe(true);
+        // No line is a lone dot, whatever the SMTP client does about dot-stuffing.
+        expect(lines(raw)).not.toContain('.');
+        const parsed = await simpleParser(raw);
+        expect(parsed.text ?? '').toBe(text.replace(/\r\n/g, '\n'));
+        expect(parsed.html || '').toBe(html.replace(/\r\n/g, '\n'));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('splices values of any length into prepared bodies without breaking a line, and escapes each part as given', async () => {
+    const markers = ['slotaaaa1111', 'slotbbbb2222'];
+    await fc.assert(
+      fc.asyncProperty(bodyText, bodyText, fc.string({ unit: 'binary', maxLength: 300 }), async (before, after, value) => {
+        const template = prepareMime(
+          {
+            subject: 'Fatal alert',
+            text: `${before}${markers[0]}${after}${markers[1]}`,
+            html: `<p>${markers[0]}</p>${after}<a href="${markers[1]}">x</a>`,
+            headers: { 'List-Unsubscribe': `<${markers[1]}>` },
+          },
+          markers,
+        );
+        const url = 'https://tocsin.example.com/unsubscribe/t0k3n';
+        const raw = writeMime(template, {
+          ...SEND,
+          values: [
+            { text: value, html: `&lt;${value.length}&gt;` },
+            { text: url, html: url },
+          ],
+        });
+        expect(lines(raw).every((line) => line.length <= 78)).toBe(true);
+        const parsed = await simpleParser(raw);
+        expect(parsed.text ?? '').toBe(`${before}${value}${after}${url}`.replace(/\r\n/g, '\n'));
+        expect(parsed.html).toBe(`<p>&lt;${value.length}&gt;</p>${after.replace(/\r\n/g, '\n')}<a href="${url}">x</a>`);
+        expect(raw.toString('latin1')).toContain(`\r\nList-Unsubscribe: <${url}>\r\n`);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('writes From, To, Message-ID and Date per send, and encodes non-ASCII subjects, names and domains', async () => {
+    const template = prepareMime({
+      subject: 'Acme Finance : alerte fatale, robot hors ligne — 山田',
+      text: 'a',
+      html: '<p>a</p>',
+      headers: { 'X-Tocsin-Kind': 'immediate', 'X-Tocsin-Tenant': 'acme' },
+    });
+    const firstRaw = writeMime(template, { ...SEND, to: { address: 'yamada@例え.jp', name: '山田 "太郎"' } });
+    expect(firstRaw.toString('latin1')).toMatch(/\r\nTo: [^\r]+ <yamada@xn--r8jz45g\.jp>\r\n/);
+    const first = await simpleParser(firstRaw);
+    const second = await simpleParser(writeMime(template, { ...SEND, to: { address: 'bo@example.com', name: 'Bo, Jr.' }, messageId: '<m2@tocsin>' }));
+    expect(first.subject).toBe('Acme Finance : alerte fatale, robot hors ligne — 山田');
+    expect(first.from?.value).toEqual([{ address: 'alerts@example.com', name: 'Tocsin Alerts' }]);
+    expect(first.to).toMatchObject({ value: [{ name: '山田 "太郎"' }] });
+    expect(second.to).toMatchObject({ value: [{ address: 'bo@example.com', name: 'Bo, Jr.' }] });
+    expect([first.messageId, second.messageId]).toEqual(['<m1@tocsin>', '<m2@tocsin>']);
+    expect(first.date?.getTime()).toBe(SEND.date.getTime());
+    expect(first.headers.get('x-tocsin-kind')).toBe('immediate');
+  });
+
+  it('refuses a line break or NUL in any header, prepared or spliced, before anything is sent', () => {
+    const email = { subject: 'ok', text: 'a', html: 'a', headers: {} };
+    expect(() => prepareMime({ ...email, headers: { 'X-Evil': 'a\r\nBcc: eve@example.com' } })).toThrow(SmtpDeliveryError);
+    expect(() => prepareMime({ ...email, subject: 'a\nBcc: eve@example.com' })).toThrow(SmtpDeliveryError);
+    const template = prepareMime(email);
+    expect(() => writeMime(template, { ...SEND, to: { address: 'ana@example.com', name: 'Ana\r\nBcc: eve@example.com' } })).toThrow(SmtpDeliveryError);
+    expect(() => writeMime(template, { ...SEND, messageId: '<a@b>\nBcc: eve@example.com' })).toThrow(SmtpDeliveryError);
+    const slotted = prepareMime({ ...email, headers: { 'List-Unsubscribe': '<slotaaaa1111>' } }, ['slotaaaa1111']);
+    expect(() => writeMime(slotted, { ...SEND, values: [{ text: 'https://x.example/\r\nBcc: eve@example.com', html: '' }] })).toThrow(SmtpDeliveryError);
+  });
+
+  it('ends a piece that is not the last with a soft line break, so that what follows starts a line', () => {
+    expect(quotedPrintable('abc ', false).toString()).toBe('abc =\r\n');
+    expect(quotedPrintable('abc ', true).toString()).toBe('abc=20');
+    expect(quotedPrintable('', false).length).toBe(0);
+  });
+});

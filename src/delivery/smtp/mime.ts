@@ -1,0 +1,285 @@
+import crypto from 'node:crypto';
+import { domainToASCII } from 'node:url';
+import { type Mailbox, type RenderedEmail, SmtpDeliveryError } from '../contract.js';
+
+/**
+ * The send stage's MIME: every email leaves as bytes this module writes (multipart/alternative,
+ * a quoted-printable text part and HTML part, RFC 2047 headers), handed to nodemailer as a `raw`
+ * message so that nodemailer keeps only the SMTP dialogue. A message is prepared once
+ * (`prepareMime`: headers encoded, bodies encoded) and written per recipient (`writeMime`): the
+ * per-send headers (From, To, Message-ID, Date) and the values of its slots are spliced between
+ * the prepared bytes. That is how the recipients of one alert share one encoding.
+ *
+ * Splicing keeps every line within bounds: each prepared piece of a body ends with a soft line
+ * break (`=` CRLF), and each spliced value is encoded on lines of its own, so a value of any
+ * length starts and ends at a line boundary and no line exceeds 76 characters.
+ */
+
+/** SlotValue is what fills one slot: its plain form (text part, headers) and its HTML form (already escaped). */
+export interface SlotValue {
+  readonly text: string;
+  readonly html: string;
+}
+
+type Part = 'header' | 'text' | 'html';
+/** A piece of a prepared message: encoded bytes, or the index of a slot and the part it sits in. */
+type Piece = Buffer | { readonly slot: number; readonly part: Part };
+
+/** MimeTemplate is a message prepared by prepareMime: written per recipient by writeMime. */
+export interface MimeTemplate {
+  /** How many slots the message has; writeMime takes one value for each. */
+  readonly slots: number;
+  /** The headers after the per-send ones, then the body. */
+  readonly pieces: readonly Piece[];
+}
+
+/** PreparedMime is a prepared message and one recipient's values for its slots. */
+export interface PreparedMime {
+  readonly template: MimeTemplate;
+  readonly values: readonly SlotValue[];
+}
+
+const CRLF = '\r\n';
+// Printable ASCII only: anything else in a header needs an encoded word.
+const PRINTABLE = /^[\x20-\x7e]*$/;
+// An atom-safe display name needs no quoting (RFC 5322 atext and spaces).
+const ATOM_PHRASE = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]+$/;
+// A spliced header value: printable ASCII without spaces (a URL), so that it never needs folding or encoding.
+const HEADER_SLOT_VALUE = /^[\x21-\x7e]{0,900}$/;
+
+const HEX = Buffer.from('0123456789ABCDEF');
+
+function isLineEnd(bytes: Buffer, i: number): boolean {
+  return bytes[i] === 0x0a || (bytes[i] === 0x0d && bytes[i + 1] === 0x0a);
+}
+
+/**
+ * quotedPrintable encodes text as quoted-printable lines (RFC 2045) of at most 76 characters,
+ * with CRLF line breaks. A `final` piece ends the part; any other ends with a soft line break, so
+ * that what follows it starts a line of its own (see the module comment). A dot at the start of
+ * a line is encoded too, so no line is ever a lone "." whatever the transport does.
+ */
+export function quotedPrintable(text: string, final: boolean): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  const n = bytes.length;
+  if (n === 0) return Buffer.alloc(0);
+  // Worst case: every byte escaped (3) plus a soft break (3) every 25 escaped bytes, and the end.
+  const out = Buffer.allocUnsafe(n * 3 + Math.ceil(n / 25) * 3 + 3);
+  let o = 0;
+  let column = 0;
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i]!;
+    if (b === 0x0a || (b === 0x0d && bytes[i + 1] === 0x0a)) {
+      if (b === 0x0d) i++;
+      out[o++] = 0x0d;
+      out[o++] = 0x0a;
+      column = 0;
+      continue;
+    }
+    // Spaces and tabs stay as they are unless they would end a line, where transports may strip them.
+    const blank = b === 0x20 || b === 0x09;
+    let literal = (b >= 0x21 && b <= 0x7e && b !== 0x3d) || (blank && !(i + 1 === n ? final : isLineEnd(bytes, i + 1)));
+    if (b === 0x2e && column === 0) literal = false;
+    let width = literal ? 1 : 3;
+    if (column + width > 75) {
+      out[o++] = 0x3d;
+      out[o++] = 0x0d;
+      out[o++] = 0x0a;
+      column = 0;
+      if (b === 0x2e) {
+        literal = false;
+        width = 3;
+      }
+    }
+    if (literal) out[o++] = b;
+    else {
+      out[o++] = 0x3d;
+      out[o++] = HEX[b >> 4]!;
+      out[o++] = HEX[b & 0x0f]!;
+    }
+    column += width;
+  }
+  if (!final) {
+    out[o++] = 0x3d;
+    out[o++] = 0x0d;
+    out[o++] = 0x0a;
+  }
+  return out.subarray(0, o);
+}
+
+/** encodedWords writes text as RFC 2047 UTF-8 "B" encoded words of at most 75 characters, folded onto lines of their own. */
+function encodedWords(text: string): string {
+  const words: string[] = [];
+  let chunk = '';
+  let bytes = 0;
+  for (const char of text) {
+    const size = Buffer.byteLength(char);
+    // 45 bytes make 60 base64 characters: 72 with the =?UTF-8?B? … ?= around them.
+    if (bytes + size > 45) {
+      words.push(chunk);
+      chunk = '';
+      bytes = 0;
+    }
+    chunk += char;
+    bytes += size;
+  }
+  if (chunk) words.push(chunk);
+  return words.map((w) => `=?UTF-8?B?${Buffer.from(w, 'utf8').toString('base64')}?=`).join(`${CRLF} `);
+}
+
+/** foldAscii folds a printable ASCII header at spaces so that lines keep to 78 characters where it can. */
+function foldAscii(line: string): string {
+  if (line.length <= 78) return line;
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > 78) {
+    const at = rest.lastIndexOf(' ', 78);
+    if (at <= 0) break;
+    out.push(rest.slice(0, at));
+    rest = rest.slice(at);
+  }
+  out.push(rest);
+  return out.join(CRLF);
+}
+
+function assertHeaderValue(name: string, value: string): void {
+  if (/[\r\n\0\u0085\u2028\u2029]/.test(value) || !/^[!-9;-~]+$/.test(name)) {
+    throw new SmtpDeliveryError(`${name} contains a line break or NUL; the message was not sent`, 'data', false);
+  }
+}
+
+/** headerLine is one whole header, folded and encoded as its value needs. */
+export function headerLine(name: string, value: string): string {
+  assertHeaderValue(name, value);
+  return PRINTABLE.test(value) ? foldAscii(`${name}: ${value}`) : `${name}: ${encodedWords(value)}`;
+}
+
+/** asciiAddress writes an address's domain in punycode, as SMTP and headers without SMTPUTF8 need it. */
+export function asciiAddress(address: string): string {
+  const at = address.lastIndexOf('@');
+  if (at < 0 || PRINTABLE.test(address)) return address;
+  return `${address.slice(0, at)}@${domainToASCII(address.slice(at + 1)) || address.slice(at + 1)}`;
+}
+
+/** mailboxHeader writes an address with its display name: as is, quoted, or encoded, as the name needs. */
+export function mailboxHeader(name: string, mailbox: Mailbox): string {
+  const address = asciiAddress(mailbox.address);
+  assertHeaderValue(name, address);
+  if (!mailbox.name) return `${name}: ${address}`;
+  assertHeaderValue(name, mailbox.name);
+  if (ATOM_PHRASE.test(mailbox.name)) return foldAscii(`${name}: ${mailbox.name} <${address}>`);
+  if (PRINTABLE.test(mailbox.name)) return foldAscii(`${name}: "${mailbox.name.replace(/[\\"]/g, '\\$&')}" <${address}>`);
+  return `${name}: ${encodedWords(mailbox.name)} <${address}>`;
+}
+
+/** dateHeader is an RFC 5322 date in UTC, e.g. `Mon, 30 Nov 2026 01:53:03 +0000`. */
+export function dateHeader(at: Date): string {
+  return at.toUTCString().replace(/GMT$/, '+0000');
+}
+
+/** splitBySlots cuts text at each slot marker: the pieces between them and the slot found at each cut. */
+function splitBySlots(text: string, markers: readonly string[], pattern: RegExp | undefined): { between: string[]; slots: number[] } {
+  if (!pattern) return { between: [text], slots: [] };
+  const between: string[] = [];
+  const slots: number[] = [];
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    between.push(text.slice(last, match.index));
+    slots.push(markers.indexOf(match[0]));
+    last = match.index + match[0].length;
+  }
+  between.push(text.slice(last));
+  return { between, slots };
+}
+
+/**
+ * prepareMime encodes an email once: its subject and headers, and both bodies, leaving a slot
+ * wherever one of `markers` (letters and digits, unique, as the renderer placed them) occurs. A
+ * slot may sit in a body or in a printable ASCII header (a link in List-Unsubscribe), not in the
+ * subject.
+ */
+export function prepareMime(email: RenderedEmail, markers: readonly string[] = []): MimeTemplate {
+  const pattern = markers.length > 0 ? new RegExp(markers.join('|'), 'g') : undefined;
+  const pieces: Piece[] = [];
+  let pending = '';
+  const flush = () => {
+    if (pending) pieces.push(Buffer.from(pending, 'utf8'));
+    pending = '';
+  };
+  const slotted = (text: string, part: Part, encode: (piece: string, final: boolean) => Buffer | string) => {
+    const { between, slots } = splitBySlots(text, markers, pattern);
+    between.forEach((piece, i) => {
+      const last = i === between.length - 1;
+      const encoded = encode(piece, last);
+      if (typeof encoded === 'string') pending += encoded;
+      else {
+        flush();
+        if (encoded.length > 0) pieces.push(encoded);
+      }
+      if (!last) {
+        flush();
+        pieces.push({ slot: slots[i]!, part });
+      }
+    });
+  };
+
+  const holdsSlot = (text: string) => markers.some((m) => text.includes(m));
+  if (holdsSlot(email.subject)) throw new Error('a subject cannot hold a slot');
+  pending += `${headerLine('Subject', email.subject)}${CRLF}`;
+  for (const [name, value] of Object.entries(email.headers)) {
+    if (!holdsSlot(value)) {
+      pending += `${headerLine(name, value)}${CRLF}`;
+      continue;
+    }
+    assertHeaderValue(name, value);
+    if (!PRINTABLE.test(value)) throw new Error(`header ${name} holds a slot and is not printable ASCII`);
+    pending += `${name}: `;
+    slotted(value, 'header', (piece) => piece);
+    pending += CRLF;
+  }
+  const boundary = `----tocsin-${crypto.randomBytes(12).toString('hex')}`;
+  pending += `MIME-Version: 1.0${CRLF}Content-Type: multipart/alternative;${CRLF} boundary="${boundary}"${CRLF}${CRLF}`;
+  const part = (type: string) => `--${boundary}${CRLF}Content-Type: ${type}; charset=utf-8${CRLF}Content-Transfer-Encoding: quoted-printable${CRLF}${CRLF}`;
+  pending += part('text/plain');
+  slotted(email.text, 'text', quotedPrintable);
+  pending += `${CRLF}${part('text/html')}`;
+  slotted(email.html, 'html', quotedPrintable);
+  pending += `${CRLF}--${boundary}--${CRLF}`;
+  flush();
+  return { slots: markers.length, pieces };
+}
+
+/** PerSend is what differs on every email written from one template. */
+export interface PerSend {
+  readonly from: Mailbox;
+  readonly to: Mailbox;
+  readonly messageId: string;
+  readonly date: Date;
+  readonly values?: readonly SlotValue[] | undefined;
+}
+
+/** writeMime writes one email from a template: the per-send headers, then the prepared pieces with the slots filled. */
+export function writeMime(template: MimeTemplate, send: PerSend): Buffer {
+  const values = send.values ?? [];
+  if (values.length !== template.slots) throw new Error(`the template has ${template.slots} slots, ${values.length} values were given`);
+  assertHeaderValue('Message-ID', send.messageId);
+  const head = [mailboxHeader('From', send.from), mailboxHeader('To', send.to), `Message-ID: ${send.messageId}`, `Date: ${dateHeader(send.date)}`, ''].join(
+    CRLF,
+  );
+  const buffers: Buffer[] = [Buffer.from(head, 'utf8')];
+  for (const piece of template.pieces) {
+    if (Buffer.isBuffer(piece)) {
+      buffers.push(piece);
+      continue;
+    }
+    const value = values[piece.slot]!;
+    if (piece.part === 'header') {
+      if (!HEADER_SLOT_VALUE.test(value.text))
+        throw new SmtpDeliveryError('a header value is not a printable ASCII word; the message was not sent', 'data', false);
+      buffers.push(Buffer.from(value.text, 'latin1'));
+    } else {
+      buffers.push(quotedPrintable(piece.part === 'html' ? value.html : value.text, false));
+    }
+  }
+  return Buffer.concat(buffers);
+}
