@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../shared/clock.js';
 import type { Database, Db } from '../storage/database.js';
+import { storageFailure } from '../storage/errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { FatalCommit, FatalSignal } from './fatal-signal.js';
 import type { NewAlert } from './input.js';
@@ -16,7 +17,11 @@ export type AlongsideWrite = (tx: Db, alertIds: readonly string[]) => Promise<vo
 
 /** AlertIngest stores validated alerts for one running app and counts them for /metrics. */
 export interface AlertIngest {
-  /** raise stores alerts durably (with `alongside`, in the same transaction) and returns their ids once committed. */
+  /**
+   * raise stores alerts durably (with `alongside`, in the same transaction) and returns their ids
+   * once committed. It fails with the ingest stage's StorageUnavailableError (retryable) or
+   * StorageRejectedError (permanent) when the database does.
+   */
   raise(tenantId: string, alerts: readonly NewAlert[], alongside?: AlongsideWrite): Promise<string[]>;
 }
 
@@ -102,7 +107,8 @@ export function groupCommit(db: Kysely<Database>, clock: Clock, windowMs: number
         fatal?.failed?.(err.reason);
         return commit(items, undefined);
       }
-      if (items.length === 1) return items[0]!.reject(err);
+      // Each caller hears the ingest stage's error: an outage (503, retry) or a refusal (4xx).
+      if (items.length === 1) return items[0]!.reject(storageFailure('ingest', err));
       for (const item of items) await commit([item], decide);
       return;
     }

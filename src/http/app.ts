@@ -1,13 +1,14 @@
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyReply, LogController } from 'fastify';
 import { type ZodTypeProvider, hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { classifyDbError } from '../storage/errors.js';
+import { StageError } from '../shared/stage-error.js';
+import { classifyDbError, isStorageOutage } from '../storage/errors.js';
 import { accessHook, forgetPrincipalsOnChange } from './access-hook.js';
 import { answerClientError, requireHost } from './client-errors.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds, refuseNul, tooDeep } from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
-import { HttpError, type FieldError, type ProblemDocument, problemTypeFor } from './problem.js';
+import { HttpError, type FieldError, type ProblemDocument, problemTypeFor, serviceUnavailable } from './problem.js';
 
 /** RouteEntry is one row of the route table, which the isolation and fuzz tests walk. */
 export interface RouteEntry {
@@ -86,9 +87,15 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.setErrorHandler((error, request, reply) => {
+  app.setErrorHandler((raised, request, reply) => {
+    // A stage that says trying again may help (the database is unreachable, restarting), or such an
+    // outage met before any stage (reading the caller's token), is a 503 asking the client to come
+    // back, not a 500; a permanent stage error keeps its own answer.
+    const unavailable = raised instanceof StageError ? raised.retryable : isStorageOutage(raised);
+    const error = unavailable ? serviceUnavailable('The service cannot answer this now; retry later.') : raised;
+    if (error !== raised) request.log.warn({ err: raised }, 'answered 503: the database is unavailable');
     const problem = toProblem(error);
-    if (problem.status >= 500) request.log.error({ err: error }, 'unhandled error');
+    if (problem.status >= 500 && error === raised) request.log.error({ err: error }, 'unhandled error');
     else if (classifyDbError(error)) request.log.warn({ err: error }, 'database refused a client value');
     if (error instanceof HttpError && error.headers) void reply.headers(error.headers);
     return sendProblem(reply, problem);

@@ -59,6 +59,14 @@ export function tooManyRequests(detail: string, retryAfterSeconds: number): Http
   });
 }
 
+/** UNAVAILABLE_RETRY_AFTER_SECONDS is how long a 503 asks a client to wait before trying again. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/** serviceUnavailable is a 503 with Retry-After: nothing was wrong with the request, the service could not serve it now. */
+export function serviceUnavailable(detail: string): HttpError {
+  return new HttpError(503, 'Service Unavailable', detail, undefined, { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) });
+}
+
 /** ProblemDocument is the body of every error answer. */
 export interface ProblemDocument {
   type: string;

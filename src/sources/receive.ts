@@ -4,6 +4,8 @@ import type { AppDeps } from '../http/context.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds } from '../http/input-guard.js';
 import { RateLimiter } from '../settings/rate-limit.js';
 import type { Db } from '../storage/database.js';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/problem.js';
+import { isRetryable } from '../shared/stage-error.js';
 import { classifyDbError } from '../storage/errors.js';
 import { mapAlertmanager } from './mapping/alertmanager.js';
 import { mapOrchestratorEvent } from './mapping/orchestrator.js';
@@ -16,8 +18,8 @@ import { type Reception, type SourceRow, activeSecrets, recordReception } from '
 /** MAX_RECEIVE_BYTES bounds a received body (413 above it); signatures are checked on these bytes. */
 export const MAX_RECEIVE_BYTES = 1024 * 1024;
 
-/** RETRY_AFTER_SECONDS is what a 503 asks the sender to wait. */
-export const RETRY_AFTER_SECONDS = 5;
+/** RETRY_AFTER_SECONDS is what a 503 asks the sender to wait (the same as every 503 of the API). */
+export const RETRY_AFTER_SECONDS = UNAVAILABLE_RETRY_AFTER_SECONDS;
 
 /** ReceiveAnswer is what the receive route sends: a status, a JSON body, and extra headers. */
 export interface ReceiveAnswer {
@@ -254,6 +256,15 @@ export function createReceiver(deps: AppDeps): Receiver {
         if (ids) return { status: 202, ids };
       }
       logger.warn({ err, sourceId: source.id }, 'source delivery could not be stored');
+      // The ingest stage says whether trying again may help: a sender retries a 503 and drops a
+      // 4xx, so a write the database refuses for good (its source's tenant deleted meanwhile, a
+      // value it cannot store) is not asked for again and again.
+      // (A unique key whose first delivery cannot be read yet stays a 503: the retry finds it.)
+      const refused = classifyDbError(err);
+      if (!isRetryable(err) && refused !== 'unique') {
+        if (refused === 'foreign-key') return NOT_FOUND;
+        return refuse(source, 'invalid', { status: 400, detail: 'A value is out of range or cannot be stored.' }, 'a value cannot be stored');
+      }
       return refuse(source, 'unavailable', unavailable('The alerts cannot be stored now; retry later.'), 'storage unavailable');
     }
   };

@@ -1,3 +1,6 @@
+import { type PipelineStage, StageError } from '../shared/stage-error.js';
+import { isWorthRetrying, unavailableReason } from './connect.js';
+
 /**
  * DbErrorKind is what a database error means for the caller: a `unique` or `foreign-key`
  * constraint lost a race with another request, or a client value the engine cannot store
@@ -17,6 +20,7 @@ const SQLITE_CODES: Record<string, DbErrorKind> = {
  * anything else (a lost connection, a bug) is undefined and stays a 500.
  */
 export function classifyDbError(error: unknown): DbErrorKind | undefined {
+  if (error instanceof StorageRejectedError) return error.kind;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return undefined;
   if (Object.hasOwn(SQLITE_CODES, code)) return SQLITE_CODES[code];
@@ -26,4 +30,74 @@ export function classifyDbError(error: unknown): DbErrorKind | undefined {
   // Class 22 is "data exception": a value out of range, bad encoding, a NUL in text.
   if (code.startsWith('22')) return 'invalid-value';
   return undefined;
+}
+
+/**
+ * isStorageOutage: the database is there but cannot serve now, and may in a moment: unreachable,
+ * full, restarting (isWorthRetrying), SQLite's lock held past the busy timeout, or PostgreSQL
+ * cancelling a transaction that lost a serialization or deadlock race.
+ */
+export function isStorageOutage(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return isWorthRetrying(error) || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === '40001' || code === '40P01';
+}
+
+/** outageReason says what kind of outage, without credentials or host names (unavailableReason). */
+function outageReason(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return 'locked by another writer';
+  if (code === '40001' || code === '40P01') return 'a concurrent transaction conflicted';
+  return unavailableReason(error);
+}
+
+/**
+ * StorageUnavailableError is a stage's failure to reach its database (isStorageOutage): retryable,
+ * so the stage backs off and tries again (ingest answers 503 with Retry-After).
+ */
+export class StorageUnavailableError extends StageError {
+  readonly retryable = true;
+  constructor(
+    readonly stage: PipelineStage,
+    cause: unknown,
+  ) {
+    super(`${stage}: the database is unavailable (${outageReason(cause)})`, { cause });
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+/**
+ * StorageRejectedError is a stage's write that the database refused for what it says (a constraint,
+ * a value it cannot store: classifyDbError): permanent, since the same write is refused again.
+ */
+export class StorageRejectedError extends StageError {
+  readonly retryable = false;
+  constructor(
+    readonly stage: PipelineStage,
+    readonly kind: DbErrorKind,
+    cause: unknown,
+  ) {
+    super(`${stage}: the database refused the write (${kind})`, { cause });
+    this.name = 'StorageRejectedError';
+  }
+}
+
+/**
+ * storageFailure is how a stage reports what its database threw: an outage or a refusal becomes the
+ * stage's StageError; anything else (a bug) is returned as it is, and counts as transient.
+ */
+export function storageFailure(stage: PipelineStage, error: unknown): unknown {
+  if (error instanceof StageError) return error;
+  const kind = classifyDbError(error);
+  if (kind) return new StorageRejectedError(stage, kind, error);
+  if (isStorageOutage(error)) return new StorageUnavailableError(stage, error);
+  return error;
+}
+
+/** asStage runs a stage's database work and reports its failure through storageFailure. */
+export async function asStage<T>(stage: PipelineStage, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw storageFailure(stage, err);
+  }
 }

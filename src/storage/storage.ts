@@ -60,6 +60,10 @@ async function openPostgres(url: string, poolSize: number): Promise<Storage> {
   // An idle client whose server goes away (restart, failover, dropped database) emits 'error' on
   // the pool; unheard, that event would crash the process. The pool replaces the client itself.
   pool.on('error', () => {});
+  // A client in use whose connection drops fails its query (the stage reports a retryable
+  // StorageUnavailableError) and then also emits 'error', which the pool no longer hears for a
+  // client it has lent out: unheard, it would end the process in the middle of an outage.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`select 1`.execute(db);

@@ -27,11 +27,17 @@ export interface TestApp {
  * startTestApp starts Tocsin in-process on a new database of the given dialect, without listening
  * and without the mail catcher unless asked; `env` adds configuration.
  */
-export async function startTestApp(dialect: Dialect, env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
+export async function startTestApp(
+  dialect: Dialect,
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+  /** `reach` rewrites the test database's URL, e.g. to go through a TcpProxy that can cut it. */
+  { reach = (url: string) => url }: { reach?: (url: string) => string } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-'));
   const config = loadConfig({
-    DATABASE_URL: database.url,
+    DATABASE_URL: reach(database.url),
     TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN,
     TOCSIN_DATA_DIR: dataDir,
     TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1',

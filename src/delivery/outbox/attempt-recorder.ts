@@ -1,9 +1,22 @@
 import { performance } from 'node:perf_hooks';
+import { isRetryable } from '../../shared/stage-error.js';
+import { type BackoffPolicy, backoffDelay } from '../../storage/connect.js';
 import type { Storage } from '../../storage/storage.js';
 import { type AfterRecord, type FinishedAttempt, recordAttempts } from './outcomes.js';
 
 /** A row binds about 15 parameters per statement: 500 rows stay far below SQLite's and PostgreSQL's limits. */
 const MAX_BATCH = 500;
+
+/**
+ * RECORD_RETRY: a commit that failed for a reason that may pass (the record stage's
+ * StorageUnavailableError: the database restarting, a dropped connection) is tried again after
+ * 100 ms, doubling, five more times (about 3 s in all, well inside a lease). After that its
+ * callers hear the error and the rows keep their lease until it ends, then are claimed again.
+ */
+export const RECORD_RETRY: { readonly backoff: BackoffPolicy; readonly tries: number } = Object.freeze({
+  backoff: Object.freeze({ firstMs: 100, maxMs: 1_600 }),
+  tries: 6,
+});
 
 /**
  * AttemptRecorder is the group commit of finished attempts: the results that arrive within one
@@ -44,17 +57,27 @@ export class AttemptRecorder {
 
   async #flush(): Promise<void> {
     const batch = this.#queued.splice(0, MAX_BATCH);
-    try {
-      const lost = new Set(
-        await recordAttempts(
-          this.#storage,
-          batch.map((b) => b.attempt),
-          this.#afterRecord,
-        ),
-      );
-      for (const b of batch) b.settle(lost.has(b.attempt.deliveryId));
-    } catch (err) {
-      for (const b of batch) b.fail(err);
+    for (let failures = 0; ; failures++) {
+      try {
+        const lost = new Set(
+          await recordAttempts(
+            this.#storage,
+            batch.map((b) => b.attempt),
+            this.#afterRecord,
+          ),
+        );
+        for (const b of batch) b.settle(lost.has(b.attempt.deliveryId));
+        break;
+      } catch (err) {
+        // A permanent failure (the database refused the write) would be refused again: fail now.
+        if (isRetryable(err) && failures + 1 < RECORD_RETRY.tries) {
+          const waitMs = backoffDelay(failures, RECORD_RETRY.backoff, Math.random);
+          await new Promise((resolve) => setTimeout(resolve, waitMs));
+          continue;
+        }
+        for (const b of batch) b.fail(err);
+        break;
+      }
     }
     this.#lastCommitAt = performance.now();
     if (this.#queued.length > 0) this.#schedule();

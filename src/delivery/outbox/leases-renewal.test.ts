@@ -1,5 +1,3 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,18 +13,7 @@ import { claimDue } from './leases.js';
 import { LeaseRenewal } from './leases-renewal.js';
 import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
 import { DeliveryWorker } from './worker.js';
-
-/** captureWarnings is a logger that keeps the messages of its warnings and errors, with their fields. */
-function captureWarnings() {
-  const entries: { msg: string; deliveries?: string[] }[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      entries.push(JSON.parse(chunk.toString('utf8')));
-      done();
-    },
-  });
-  return { log: pino({ level: 'warn' }, stream), entries };
-}
+import { captureWarnings } from '../../../test/support/log-capture.js';
 
 describeEachDialect('lease renewal warns only of leases really lost', (dialect) => {
   let database: TestOutboxDatabase;

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { newId, randomToken } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
+import { asStage } from '../../storage/errors.js';
 import type { Storage } from '../../storage/storage.js';
 import { type Delivery, type DeliveryRow, toDelivery } from './delivery.js';
 import { ENQUEUE_CHUNK_ROWS, type NewDelivery, deliveryRow } from './enqueue.js';
@@ -41,41 +42,44 @@ export interface ClaimedBatch {
  *   and next_attempt_at <= $4 and tenant_id not in (…) order by next_attempt_at limit $5 for update skip locked)
  * returning *
  * ```
+ * A failure is the claim stage's StorageUnavailableError (back off) or StorageRejectedError.
  */
 export async function claimDue(storage: Storage, request: ClaimRequest): Promise<ClaimedBatch> {
   if (request.limit <= 0) return { deliveries: [], attemptIds: new Map() };
   const token = randomToken();
   const leaseUntil = request.now + request.leaseMs;
-  return storage.db.transaction().execute(async (tx) => {
-    const rows = await tx
-      .updateTable('deliveries')
-      .set({
-        status: 'sending',
-        attempts: sql<number>`attempts + 1`,
-        lease_owner: request.workerId,
-        lease_token: token,
-        lease_expires_at: leaseUntil,
-        // A leased row becomes due again when its lease runs out: one index serves both cases.
-        next_attempt_at: leaseUntil,
-      })
-      .where('id', 'in', (eb) => {
-        let due = eb.selectFrom('deliveries').select('id').where(isUnfinished).where('next_attempt_at', '<=', request.now);
-        if (request.excludeTenants?.length) due = due.where('tenant_id', 'not in', request.excludeTenants);
-        due = due.orderBy('next_attempt_at').limit(request.limit);
-        return storage.dialect === 'postgres' ? due.forUpdate().skipLocked() : due;
-      })
-      .returningAll()
-      .execute();
-    if (rows.length === 0) return { deliveries: [], attemptIds: new Map() };
-    const ids = rows.map((r) => r.id);
-    await tx
-      .updateTable('delivery_attempts')
-      .set({ outcome: 'interrupted', finished_at: request.now, response: 'the worker stopped during this attempt; its lease expired' })
-      .where('delivery_id', 'in', ids)
-      .where('outcome', '=', 'sending')
-      .execute();
-    return { deliveries: rows.map(toDelivery), attemptIds: await openAttempts(tx, rows, request.workerId, request.now) };
-  });
+  return asStage('claim', () =>
+    storage.db.transaction().execute(async (tx) => {
+      const rows = await tx
+        .updateTable('deliveries')
+        .set({
+          status: 'sending',
+          attempts: sql<number>`attempts + 1`,
+          lease_owner: request.workerId,
+          lease_token: token,
+          lease_expires_at: leaseUntil,
+          // A leased row becomes due again when its lease runs out: one index serves both cases.
+          next_attempt_at: leaseUntil,
+        })
+        .where('id', 'in', (eb) => {
+          let due = eb.selectFrom('deliveries').select('id').where(isUnfinished).where('next_attempt_at', '<=', request.now);
+          if (request.excludeTenants?.length) due = due.where('tenant_id', 'not in', request.excludeTenants);
+          due = due.orderBy('next_attempt_at').limit(request.limit);
+          return storage.dialect === 'postgres' ? due.forUpdate().skipLocked() : due;
+        })
+        .returningAll()
+        .execute();
+      if (rows.length === 0) return { deliveries: [], attemptIds: new Map() };
+      const ids = rows.map((r) => r.id);
+      await tx
+        .updateTable('delivery_attempts')
+        .set({ outcome: 'interrupted', finished_at: request.now, response: 'the worker stopped during this attempt; its lease expired' })
+        .where('delivery_id', 'in', ids)
+        .where('outcome', '=', 'sending')
+        .execute();
+      return { deliveries: rows.map(toDelivery), attemptIds: await openAttempts(tx, rows, request.workerId, request.now) };
+    }),
+  );
 }
 
 /** openAttempts opens the `sending` attempt of rows just leased to a worker and returns delivery id → attempt id. */

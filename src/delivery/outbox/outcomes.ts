@@ -1,3 +1,4 @@
+import { asStage } from '../../storage/errors.js';
 import { type RawBuilder, sql } from 'kysely';
 import type { MailHealthSignal } from '../../mail-health/model.js';
 import type { Db } from '../../storage/database.js';
@@ -54,7 +55,8 @@ export type AfterRecord = (tx: Db, recorded: readonly FinishedAttempt[]) => Prom
  * number (a group commit: one fsync for all the sends that finished together). A delivery row
  * changes only where (id, lease_token) still match, so a worker that lost its lease cannot
  * overwrite the new owner's work; the attempt itself is logged either way, because it happened.
- * Returns the ids whose lease was lost.
+ * Returns the ids whose lease was lost. A failure is the record stage's StorageUnavailableError
+ * (the recorder tries again) or StorageRejectedError.
  */
 export async function recordAttempts(storage: Storage, attempts: readonly FinishedAttempt[], afterRecord?: AfterRecord): Promise<string[]> {
   if (attempts.length === 0) return [];
@@ -62,103 +64,105 @@ export async function recordAttempts(storage: Storage, attempts: readonly Finish
   const byAttempt = <T extends string | number | null>(value: (a: FinishedAttempt) => T) => attempts.map((a) => [a.attemptId, value(a)] as const);
   const failure = (a: FinishedAttempt) => (a.result.status === 'sent' ? undefined : a.result);
 
-  const updated = await storage.db.transaction().execute(async (tx) => {
-    const rows = await tx
-      .updateTable('deliveries')
-      .set({
-        status: caseOf(
+  const updated = await asStage('record', () =>
+    storage.db.transaction().execute(async (tx) => {
+      const rows = await tx
+        .updateTable('deliveries')
+        .set({
+          status: caseOf(
+            'id',
+            each((a) => a.result.status),
+            'text',
+          ),
+          sent_at: caseOf(
+            'id',
+            each((a) => (a.result.status === 'sent' ? a.finishedAt : null)),
+            'bigint',
+          ),
+          // A sent row keeps its next_attempt_at: only unfinished rows are ever read by it.
+          next_attempt_at: caseOf(
+            'id',
+            each((a) => failure(a)?.nextAttemptAt ?? a.finishedAt),
+            'bigint',
+          ),
+          last_error: caseOf(
+            'id',
+            each((a) => failure(a)?.error ?? null),
+            'text',
+          ),
+          last_code: caseOf(
+            'id',
+            each((a) => failure(a)?.code ?? null),
+            'integer',
+          ),
+          smtp_response: caseOf(
+            'id',
+            each((a) => a.result.response ?? null),
+            'text',
+          ),
+          lease_owner: null,
+          lease_token: null,
+          lease_expires_at: null,
+        })
+        .where(
           'id',
-          each((a) => a.result.status),
-          'text',
-        ),
-        sent_at: caseOf(
+          'in',
+          attempts.map((a) => a.deliveryId),
+        )
+        .where(
+          sql<boolean>`${sql.ref('lease_token')} = ${caseOf(
+            'id',
+            each((a) => a.leaseToken),
+            'text',
+          )}`,
+        )
+        .returning('id')
+        .execute();
+      await tx
+        .updateTable('delivery_attempts')
+        .set({
+          outcome: caseOf(
+            'id',
+            byAttempt((a) => ATTEMPT_OUTCOME[a.result.status]),
+            'text',
+          ),
+          finished_at: caseOf(
+            'id',
+            byAttempt((a) => a.finishedAt),
+            'bigint',
+          ),
+          duration_ms: caseOf(
+            'id',
+            byAttempt((a) => Math.max(0, a.finishedAt - a.startedAt)),
+            'integer',
+          ),
+          code: caseOf(
+            'id',
+            byAttempt((a) => (a.result.status === 'sent' ? codeOf(a.result.response) : (a.result.code ?? null))),
+            'integer',
+          ),
+          response: caseOf(
+            'id',
+            byAttempt((a) => (a.result.status === 'sent' ? a.result.response : (a.result.response ?? a.result.error))),
+            'text',
+          ),
+        })
+        .where(
           'id',
-          each((a) => (a.result.status === 'sent' ? a.finishedAt : null)),
-          'bigint',
-        ),
-        // A sent row keeps its next_attempt_at: only unfinished rows are ever read by it.
-        next_attempt_at: caseOf(
-          'id',
-          each((a) => failure(a)?.nextAttemptAt ?? a.finishedAt),
-          'bigint',
-        ),
-        last_error: caseOf(
-          'id',
-          each((a) => failure(a)?.error ?? null),
-          'text',
-        ),
-        last_code: caseOf(
-          'id',
-          each((a) => failure(a)?.code ?? null),
-          'integer',
-        ),
-        smtp_response: caseOf(
-          'id',
-          each((a) => a.result.response ?? null),
-          'text',
-        ),
-        lease_owner: null,
-        lease_token: null,
-        lease_expires_at: null,
-      })
-      .where(
-        'id',
-        'in',
-        attempts.map((a) => a.deliveryId),
-      )
-      .where(
-        sql<boolean>`${sql.ref('lease_token')} = ${caseOf(
-          'id',
-          each((a) => a.leaseToken),
-          'text',
-        )}`,
-      )
-      .returning('id')
-      .execute();
-    await tx
-      .updateTable('delivery_attempts')
-      .set({
-        outcome: caseOf(
-          'id',
-          byAttempt((a) => ATTEMPT_OUTCOME[a.result.status]),
-          'text',
-        ),
-        finished_at: caseOf(
-          'id',
-          byAttempt((a) => a.finishedAt),
-          'bigint',
-        ),
-        duration_ms: caseOf(
-          'id',
-          byAttempt((a) => Math.max(0, a.finishedAt - a.startedAt)),
-          'integer',
-        ),
-        code: caseOf(
-          'id',
-          byAttempt((a) => (a.result.status === 'sent' ? codeOf(a.result.response) : (a.result.code ?? null))),
-          'integer',
-        ),
-        response: caseOf(
-          'id',
-          byAttempt((a) => (a.result.status === 'sent' ? a.result.response : (a.result.response ?? a.result.error))),
-          'text',
-        ),
-      })
-      .where(
-        'id',
-        'in',
-        attempts.map((a) => a.attemptId),
-      )
-      .execute();
-    if (afterRecord) {
-      const kept = new Set(rows.map((r) => r.id));
-      await afterRecord(
-        tx,
-        attempts.filter((a) => kept.has(a.deliveryId)),
-      );
-    }
-    return rows;
-  });
+          'in',
+          attempts.map((a) => a.attemptId),
+        )
+        .execute();
+      if (afterRecord) {
+        const kept = new Set(rows.map((r) => r.id));
+        await afterRecord(
+          tx,
+          attempts.filter((a) => kept.has(a.deliveryId)),
+        );
+      }
+      return rows;
+    }),
+  );
   const kept = new Set(updated.map((r) => r.id));
   return attempts.filter((a) => !kept.has(a.deliveryId)).map((a) => a.deliveryId);
 }

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import pino from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import { newId, randomToken } from '../../shared/ids.js';
+import { isRetryable } from '../../shared/stage-error.js';
+import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
 import type { Dialect } from '../../storage/dialect.js';
 import type { Storage } from '../../storage/storage.js';
 import type { MailSender } from '../contract.js';
@@ -196,17 +198,27 @@ export class DeliveryWorker {
   }
 
   async #run(): Promise<void> {
+    let failures = 0;
     while (this.#running) {
       let full = false;
+      let waitMs = this.settings.pollIntervalMs;
       try {
         const { claimed, limit } = await this.#claimAndDispatch();
+        failures = 0;
         full = claimed > 0 && claimed === limit;
         if (claimed === 0 && this.#inFlight.size === 0 && this.#admission.waiting.length === 0) this.#settleIdle();
       } catch (err) {
-        this.#log.error({ err }, 'delivery claim failed; retrying at the next poll');
+        // The claim stage's error says whether waiting helps: an outage backs off (doubling from a
+        // poll up to CONNECT_BACKOFF's ceiling), so a database that is down is not hammered every poll.
+        if (isRetryable(err)) {
+          waitMs = backoffDelay(failures++, { firstMs: this.settings.pollIntervalMs, maxMs: CONNECT_BACKOFF.maxMs }, this.#attempt.random);
+          this.#log.warn({ err, retryInMs: waitMs }, 'delivery claim failed; backing off');
+        } else {
+          this.#log.error({ err }, 'the database refused the delivery claim; trying again at the next poll');
+        }
       }
       // A full batch means more rows may be due: go again at once, without waiting a poll.
-      if (this.#running && !full) await this.#sleep(this.settings.pollIntervalMs);
+      if (this.#running && !full) await this.#sleep(waitMs);
     }
   }
 

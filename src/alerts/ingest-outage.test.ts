@@ -1,0 +1,38 @@
+/**
+ * Raising alerts while the database is unreachable: PostgreSQL reached through a TCP proxy that
+ * drops its connections and hangs up on new ones until restored (a real outage as Tocsin sees one).
+ */
+import { expect, it } from 'vitest';
+import { startTestApp } from '../../test/support/http.js';
+import { TEST_PG_URL } from '../../test/support/storage.js';
+import { startTcpProxy, viaProxy } from '../../test/support/tcp-proxy.js';
+import { StorageUnavailableError } from '../storage/errors.js';
+import { type NewAlert, parseAlertsBody } from './input.js';
+
+it.runIf(TEST_PG_URL)('answers 503 with Retry-After while alerts cannot be stored, and 202 once the database is back [postgres]', async () => {
+  const server = new URL(TEST_PG_URL!);
+  const proxy = await startTcpProxy(Number(server.port || 5432), server.hostname);
+  const t = await startTestApp('postgres', {}, {}, { reach: (url) => viaProxy(url, proxy) });
+  try {
+    const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'outage' })).json<{ id: string }>().id;
+    const alert = { severity: 'Error', component: 'Jobs', message: 'Invoice run failed' };
+    proxy.cut();
+    // The ingest stage itself says the failure may pass.
+    const parsed = parseAlertsBody(alert) as { alerts: NewAlert[] };
+    const failure = await t.tocsin.deps.ingest.raise(tenantId, parsed.alerts).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(StorageUnavailableError);
+    expect(failure).toMatchObject({ stage: 'ingest', retryable: true });
+    const refused = await t.call('POST', '/api/v1/tenants/outage/alerts', alert);
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['retry-after']).toBe('5');
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.json()).toMatchObject({ status: 503, title: 'Service Unavailable', detail: expect.stringMatching(/retry later/) });
+    proxy.restore();
+    const stored = await t.call('POST', '/api/v1/tenants/outage/alerts', alert);
+    expect(stored.statusCode).toBe(202);
+  } finally {
+    proxy.restore();
+    await t.close();
+    await proxy.close();
+  }
+});

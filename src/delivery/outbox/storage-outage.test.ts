@@ -1,0 +1,129 @@
+/**
+ * The claim and record stages through a real outage: PostgreSQL reached through a TCP proxy that
+ * drops its connections and hangs up on new ones until restored (SQLite has no network to lose;
+ * its busy lock is classified in storage/stage-errors.test.ts).
+ */
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { captureWarnings } from '../../../test/support/log-capture.js';
+import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
+import { startTestSmtpServer } from '../../../test/support/smtp-servers.js';
+import { describeEachDialect } from '../../../test/support/storage.js';
+import { type TcpProxy, startTcpProxy, viaProxy } from '../../../test/support/tcp-proxy.js';
+import { systemClock } from '../../shared/clock.js';
+import { StorageRejectedError } from '../../storage/errors.js';
+import { type Storage, openStorage } from '../../storage/storage.js';
+import { createMailSender } from '../smtp/sender.js';
+import { AttemptRecorder } from './attempt-recorder.js';
+import { enqueueDeliveries } from './enqueue.js';
+import { claimDue } from './leases.js';
+import { DeliveryWorker } from './worker.js';
+
+describeEachDialect('the outbox through a storage outage', (dialect) => {
+  let database: TestOutboxDatabase;
+  let proxy: TcpProxy;
+  let proxied: Storage;
+  let tenant: string;
+
+  beforeAll(async () => {
+    database = await openTestOutboxDatabase(dialect);
+    tenant = await insertTestTenant(database.storage.db, 'outage');
+    if (dialect !== 'postgres') return;
+    proxy = await startTcpProxy(Number(new URL(database.url).port || 5432), new URL(database.url).hostname);
+    proxied = await openStorage(viaProxy(database.url, proxy), { poolSize: 2 });
+  });
+  afterAll(async () => {
+    await proxied?.close();
+    await proxy?.close();
+    await database.close();
+  });
+
+  /** claimOne claims one fresh delivery for `worker` on the direct connection. */
+  async function claimOne(): Promise<{ deliveryId: string; attemptId: string; leaseToken: string }> {
+    await enqueueDeliveries(database.storage.db, [testDelivery(tenant, 'ops@example.com')], systemClock);
+    const batch = await claimDue(database.storage, { workerId: 'test', now: systemClock.now(), leaseMs: 60_000, limit: 1 });
+    const delivery = batch.deliveries[0]!;
+    return { deliveryId: delivery.id, attemptId: batch.attemptIds.get(delivery.id)!, leaseToken: delivery.leaseToken! };
+  }
+
+  const sent = (claimed: { deliveryId: string; attemptId: string; leaseToken: string }) => ({
+    ...claimed,
+    tenantId: tenant,
+    startedAt: systemClock.now(),
+    finishedAt: systemClock.now(),
+    result: { status: 'sent' as const, response: '250 2.0.0 Ok' },
+  });
+
+  it.runIf(dialect === 'postgres')('backs off while the claim cannot reach the database, then sends what is due once it is back', async () => {
+    const server = await startTestSmtpServer();
+    const sender = createMailSender({ maxConnections: 1 });
+    const { log, entries } = captureWarnings();
+    const worker = new DeliveryWorker({
+      storage: proxied,
+      clock: systemClock,
+      sender,
+      resolveEndpoint: async () => ({
+        host: '127.0.0.1',
+        port: server.port,
+        security: 'none',
+        authMethod: 'none',
+        fromAddress: 'a@example.com',
+        timeoutMs: 5_000,
+      }),
+      composers: {},
+      logger: log,
+      random: () => 0.5,
+      settings: { pollIntervalMs: 20 },
+    });
+    proxy.cut();
+    worker.start();
+    try {
+      const backoffs = () => entries.filter((e) => e.msg === 'delivery claim failed; backing off');
+      await vi.waitFor(() => expect(backoffs().length).toBeGreaterThanOrEqual(3), { timeout: 10_000, interval: 10 });
+      // Each failed claim waits twice as long as the one before (a poll at first), not a poll each time.
+      expect(
+        backoffs()
+          .slice(0, 3)
+          .map((e) => e.retryInMs),
+      ).toEqual([15, 30, 60]);
+      expect(backoffs()[0]!.err).toMatchObject({ type: 'StorageUnavailableError', stage: 'claim', retryable: true });
+      await enqueueDeliveries(database.storage.db, [testDelivery(tenant, 'back@example.com')], systemClock);
+      proxy.restore();
+      await server.waitForMessages(1, 10_000);
+    } finally {
+      proxy.restore();
+      await worker.stop();
+      await sender.close();
+      await server.close();
+    }
+  });
+
+  it.runIf(dialect === 'postgres')('tries a commit of finished attempts again when the database drops, and records it once it is back', async () => {
+    const claimed = await claimOne();
+    const recorder = new AttemptRecorder(proxied, 0);
+    proxy.cut();
+    const recorded = recorder.record(sent(claimed));
+    // The first commit was hung up on; the recorder tries again after its back-off.
+    await proxy.refused(1);
+    proxy.restore();
+    expect(await recorded).toBe(false);
+    const row = await database.storage.db.selectFrom('deliveries').select('status').where('id', '=', claimed.deliveryId).executeTakeFirstOrThrow();
+    expect(row.status).toBe('sent');
+  });
+
+  it('fails a commit the database refuses at once, without trying it again', async () => {
+    const claimed = await claimOne();
+    let commits = 0;
+    // The commit's own step writes a tenant that exists: a unique key the database refuses every time.
+    const recorder = new AttemptRecorder(database.storage, 0, async (tx) => {
+      commits += 1;
+      await tx
+        .insertInto('tenants')
+        .values({ id: tenant, name: 'outage', display_name: 'outage', time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 0 })
+        .execute();
+    });
+    const failure = await recorder.record(sent(claimed)).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(StorageRejectedError);
+    expect(failure).toMatchObject({ stage: 'record', kind: 'unique', retryable: false });
+    expect(commits).toBe(1);
+  });
+});

@@ -1,0 +1,71 @@
+import net from 'node:net';
+
+/**
+ * TcpProxy forwards connections to a real server (PostgreSQL in the tests) and can cut them: a
+ * real outage as the client sees one (its connections dropped, new ones hung up on at once), which
+ * ends when the proxy is restored.
+ */
+export interface TcpProxy {
+  readonly port: number;
+  /** cut drops every open connection and hangs up on the new ones until restore(). */
+  cut(): void;
+  restore(): void;
+  /** refused resolves once `count` connections have been hung up on since the last cut (an event, not a pause). */
+  refused(count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** startTcpProxy listens on a free local port and forwards to `port` on `host`. */
+export async function startTcpProxy(port: number, host = '127.0.0.1'): Promise<TcpProxy> {
+  const open = new Set<net.Socket>();
+  let down = false;
+  let refusals = 0;
+  const waiting: { count: number; resolve: () => void }[] = [];
+  const server = net.createServer((client) => {
+    client.on('error', () => {});
+    if (down) {
+      refusals += 1;
+      client.destroy();
+      for (const w of waiting.filter((w) => refusals >= w.count)) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve();
+      }
+      return;
+    }
+    const upstream = net.connect(port, host);
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    for (const socket of [client, upstream]) {
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    cut() {
+      down = true;
+      refusals = 0;
+      for (const socket of open) socket.destroy();
+    },
+    restore() {
+      down = false;
+    },
+    refused: (count) => (refusals >= count ? Promise.resolve() : new Promise((resolve) => waiting.push({ count, resolve }))),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of open) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** viaProxy rewrites a postgres:// URL to reach its server through the proxy. */
+export function viaProxy(url: string, proxy: TcpProxy): string {
+  const parsed = new URL(url);
+  parsed.hostname = '127.0.0.1';
+  parsed.port = String(proxy.port);
+  return parsed.toString();
+}
