@@ -51,6 +51,8 @@ export async function tenantsWithAlerts(db: Db, tenantIds: readonly string[], wi
 /** SourcedEventCount is an EventCount for alerts that also share the source parts a mute can match. */
 export interface SourcedEventCount extends EventCount {
   readonly source: { readonly process?: string; readonly robot?: string; readonly queue?: string };
+  /** When the last of these alerts was created (epoch ms): the daily report's health section tells recoveries by it. */
+  readonly lastAt: number;
 }
 
 /**
@@ -62,7 +64,14 @@ export async function sourcedEventCounts(db: Db, tenantId: string, window: Windo
   const parts = MUTABLE_SOURCE_PARTS.map((part) => sourcePart(db, part));
   const rows = await db
     .selectFrom('alerts')
-    .select((eb) => ['severity', 'component', 'event', ...parts.map((p, i) => p.as(`s${i}`)), eb.fn.countAll<number>().as('n')])
+    .select((eb) => [
+      'severity',
+      'component',
+      'event',
+      ...parts.map((p, i) => p.as(`s${i}`)),
+      eb.fn.countAll<number>().as('n'),
+      eb.fn.max('created_at').as('last'),
+    ])
     .where('tenant_id', '=', tenantId)
     .where('created_at', '>=', window.start)
     .where('created_at', '<', window.end)
@@ -76,7 +85,7 @@ export async function sourcedEventCounts(db: Db, tenantId: string, window: Windo
       const value = row[`s${i}`];
       if (typeof value === 'string') source[part] = value;
     });
-    return { severity: severityOfRank(Number(r.severity)), component: r.component, event: r.event, count: Number(r.n), source };
+    return { severity: severityOfRank(Number(r.severity)), component: r.component, event: r.event, count: Number(r.n), source, lastAt: Number(r.last) };
   });
 }
 

@@ -14,7 +14,10 @@ import { type MailboxRef, type Mute, appliesTo, isMutedFor, matchParts, unmutedF
 import { activeMutes } from '../mutes/store.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
-import { type EventCount, type SourcedEventCount, eventCounts, mergeEventCounts, sourcedEventCounts } from './alert-facts.js';
+import { DateTime } from 'luxon';
+import { type SourcedEventCount, mergeEventCounts, sourcedEventCounts } from './alert-facts.js';
+import { dailyHealth } from './daily-health.js';
+import { type SourceKey, SourceTally } from './source-groups.js';
 import type { ReportData } from './recipient-rules.js';
 import { renderDailyEmail } from './templates/daily-email.js';
 import { ImmediateEmailCache } from './templates/immediate-cache.js';
@@ -46,8 +49,7 @@ interface Context {
 /** Caches are shared by the composers of one process; see WindowCache. */
 interface Caches {
   readonly groups: WindowCache<AlertGroup[] | undefined>;
-  readonly counts: WindowCache<EventCount[]>;
-  /** The window's counts split by source, read only when a mute covers the recipient. */
+  /** A daily window's counts split by source (and the day before's): the counts, mutes and health section read them. */
   readonly sourcedCounts: WindowCache<SourcedEventCount[]>;
   /** Rows every email of one claimed batch reads alike, keyed by the batch's lease token. */
   readonly claimed: WindowCache<unknown>;
@@ -158,6 +160,11 @@ function groupView(group: AlertGroup, language: string): AlertGroupView {
   };
 }
 
+/** sourceFilterOf is the alert-list filter showing one group of what failed: its source part, or its component. */
+function sourceFilterOf(key: SourceKey): { component?: string; source?: { [K in SourceKey['field']]?: string } } {
+  return key.field === 'component' ? { component: key.value } : { source: { [key.field]: key.value } };
+}
+
 /** MAX_CACHED_GROUPS bounds a cached summary window; a bigger one (a long catch-up) is streamed per email. */
 const MAX_CACHED_GROUPS = 20_000;
 
@@ -185,16 +192,22 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   const actions = await actionsOf(deps, c);
   const fatal: (AlertGroupView & { groupId: string })[] = [];
   const error: (AlertGroupView & { groupId: string })[] = [];
+  // Every line counts in its source group's figures, shown or not.
+  const tally = new SourceTally();
   let totalAlerts = 0;
   for await (const group of groups) {
     if (!isSubscribed(preferences, group.first.component, group.first.event)) continue;
     if (isMutedFor(mutes, group.first, c.data.recipient, now)) continue;
     totalAlerts += group.count;
+    const view = groupView(group, c.recipient.language);
+    tally.add(view);
     const lines = group.severity === 'Fatal' ? fatal : error;
     if (lines.length < SUMMARY_MAX_LINES) {
-      lines.push({ ...groupView(group, c.recipient.language), groupId: group.groupId, actions: actions({ alertId: group.first.id }) });
+      lines.push({ ...view, groupId: group.groupId, actions: actions({ alertId: group.first.id }) });
     }
   }
+  const listOf = (key: SourceKey) =>
+    alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity: 'Error', since: window.start, until: window.end, ...sourceFilterOf(key) });
   return renderSummaryEmail({
     recipient: c.recipient,
     tenant: c.tenant,
@@ -202,6 +215,11 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
     windowCount: Math.max(1, Math.round((window.end - window.start) / deps.summaryIntervalMs)),
     totalAlerts,
     groups: await withAcknowledgements(deps.db, c.tenant.id, [...fatal, ...error].slice(0, SUMMARY_MAX_LINES)),
+    sources: tally.totals().map((totals) => ({
+      ...totals,
+      label: totals.key.field === 'component' ? componentDisplayName(totals.key.value, c.recipient.language) : undefined,
+      url: listOf(totals.key),
+    })),
     links: {
       ...c.links,
       seeMore: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity: 'Error', since: window.start, until: window.end }),
@@ -209,34 +227,52 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   });
 }
 
-/** composeDaily renders a daily report: the counts per event of every severity the recipient subscribes to. */
+/**
+ * composeDaily renders a daily report: the counts per event of every severity the recipient
+ * subscribes to, and the health section decided from this period's and the day before's counts.
+ */
 async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, caches, delivery);
   const preferences = await preferencesOf(deps, c.data);
   const period = windowOf(delivery);
   const language = c.recipient.language;
   const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
-  const key = `${c.tenant.id}:${period.start}:${period.end}`;
-  // Muted alerts are left out of the counts; only then are the window's sources counted apart.
-  const all =
-    mutes.length === 0
-      ? await caches.counts.get(key, () => eventCounts(deps.db, c.tenant.id, period))
-      : mergeEventCounts(unmutedFor(await caches.sourcedCounts.get(key, () => sourcedEventCounts(deps.db, c.tenant.id, period)), mutes, c.data.recipient, now));
+  // The day before, for the health section: the same report time a calendar day earlier in the tenant's zone.
+  const before = { start: DateTime.fromMillis(period.start, { zone: c.tenant.timeZone }).minus({ days: 1 }).toMillis(), end: period.start };
+  // What the recipient would be mailed about: subscribed, and muted alerts left out (still counted in the console).
+  const mine = async (window: { start: number; end: number }) =>
+    unmutedFor(
+      await caches.sourcedCounts.get(`${c.tenant.id}:${window.start}:${window.end}`, () => sourcedEventCounts(deps.db, c.tenant.id, window)),
+      mutes,
+      c.data.recipient,
+      now,
+    ).filter((e) => isSubscribed(preferences, e.component, e.event));
+  const [current, previous] = await Promise.all([mine(period), mine(before)]);
+  const health = dailyHealth(current, previous);
+  const listOf = (key: SourceKey) => alertListUrl(deps.publicUrl, { tenant: c.tenant.name, since: period.start, until: period.end, ...sourceFilterOf(key) });
   const actions = await actionsOf(deps, c);
-  const counts = all
-    .filter((e) => isSubscribed(preferences, e.component, e.event))
-    .map((e) => ({
-      ...e,
-      componentDisplayName: componentDisplayName(e.component, language),
-      eventDisplayName: eventDisplayName(e.event, language),
-      actions: actions({ event: { component: e.component, event: e.event } }),
-    }));
+  const counts = mergeEventCounts(current).map((e) => ({
+    ...e,
+    componentDisplayName: componentDisplayName(e.component, language),
+    eventDisplayName: eventDisplayName(e.event, language),
+    actions: actions({ event: { component: e.component, event: e.event } }),
+  }));
   return renderDailyEmail({
     recipient: c.recipient,
     tenant: c.tenant,
     period,
     counts,
     mutes: mutes.map((m) => ({ what: matchParts(m.match, language), until: m.until, by: m.createdBy.name, snooze: m.scope === 'user' })),
+    health: {
+      components: health.components.map((trend) => ({ ...trend, componentDisplayName: componentDisplayName(trend.component, language) })),
+      stillFailing: health.stillFailing.map((s) => ({ ...s, url: listOf(s.key) })),
+      // A source that recovered without failing in the period links to the day before, where its failures are.
+      recovered: health.recovered.map((s) => ({
+        ...s,
+        url: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, since: before.start, until: period.end, ...sourceFilterOf(s.key) }),
+      })),
+      noisiest: health.noisiest.map((s) => ({ ...s, url: listOf(s.key) })),
+    },
     links: { ...c.links, viewAll: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, since: period.start, until: period.end }) },
   });
 }
@@ -299,7 +335,6 @@ export function reportComposers(deps: ComposerDeps): ComposerRegistry {
   // A claim holds at most a few tenants' rows; 256 entries outlive the batches being rendered.
   const caches: Caches = {
     groups: new WindowCache(),
-    counts: new WindowCache(),
     sourcedCounts: new WindowCache(),
     claimed: new WindowCache(256),
     immediate: new ImmediateEmailCache(),

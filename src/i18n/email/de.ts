@@ -4,6 +4,7 @@ import type { Messages } from '../messages.js';
 export const de = {
   severity: { Fatal: 'Schwerwiegend', Error: 'Fehler', Warn: 'Warnung', Info: 'Information', Success: 'Erfolg' },
   common: {
+    showAlerts: 'Diese Alarme anzeigen',
     greeting: 'Hallo {{name}},',
     greetingNoName: 'Hallo,',
     timesIn: 'Alle Zeiten sind in {{zone}} angegeben.',
@@ -57,6 +58,13 @@ export const de = {
     mutesHeading: 'In E-Mails stummgeschaltet',
     muteLine: '{{what}} bis {{until}} (von {{name}})',
     snoozeLine: '{{what}} bis {{until}} (für Sie pausiert)',
+    healthHeading: 'Zustand',
+    byComponent: 'Alarme nach Komponente',
+    dayBefore: 'Vortag',
+    stillFailing: 'Weiterhin fehlerhaft',
+    lastFailure: 'letzter Fehler {{time}}',
+    recovered: 'Wieder in Ordnung',
+    noisiest: 'Lauteste Quellen',
   },
   immediate: {
     subject: '{{tenant}}: schwerwiegender Alarm, {{event}}',

@@ -4,6 +4,7 @@ import type { Messages } from '../messages.js';
 export const en = {
   severity: { Fatal: 'Fatal', Error: 'Error', Warn: 'Warning', Info: 'Info', Success: 'Success' },
   common: {
+    showAlerts: 'Show these alerts',
     greeting: 'Hello {{name}},',
     greetingNoName: 'Hello,',
     timesIn: 'Times are shown in {{zone}}.',
@@ -57,6 +58,13 @@ export const en = {
     mutesHeading: 'Muted in emails',
     muteLine: '{{what}} until {{until}} (by {{name}})',
     snoozeLine: '{{what}} until {{until}} (snoozed for you)',
+    healthHeading: 'Health',
+    byComponent: 'Alerts by component',
+    dayBefore: 'Day before',
+    stillFailing: 'Still failing',
+    lastFailure: 'last failure {{time}}',
+    recovered: 'Recovered',
+    noisiest: 'Noisiest sources',
   },
   immediate: {
     subject: '{{tenant}}: Fatal alert, {{event}}',

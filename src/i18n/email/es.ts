@@ -4,6 +4,7 @@ import type { Messages } from '../messages.js';
 export const es = {
   severity: { Fatal: 'Fatal', Error: 'Error', Warn: 'Advertencia', Info: 'Información', Success: 'Éxito' },
   common: {
+    showAlerts: 'Ver estas alertas',
     greeting: 'Hola, {{name}}:',
     greetingNoName: 'Hola:',
     timesIn: 'Las horas se muestran en {{zone}}.',
@@ -64,6 +65,13 @@ export const es = {
     mutesHeading: 'Silenciado en los correos',
     muteLine: '{{what}} hasta el {{until}} (por {{name}})',
     snoozeLine: '{{what}} hasta el {{until}} (pospuesto para usted)',
+    healthHeading: 'Estado',
+    byComponent: 'Alertas por componente',
+    dayBefore: 'Día anterior',
+    stillFailing: 'Siguen fallando',
+    lastFailure: 'último fallo {{time}}',
+    recovered: 'Recuperados',
+    noisiest: 'Fuentes más ruidosas',
   },
   immediate: {
     subject: '{{tenant}}: alerta Fatal, {{event}}',

@@ -6,6 +6,7 @@ import type { Messages } from '../messages.js';
 export const fr = {
   severity: { Fatal: 'Fatal', Error: 'Erreur', Warn: 'Avertissement', Info: 'Information', Success: 'Succès' },
   common: {
+    showAlerts: 'Afficher ces alertes',
     greeting: 'Bonjour {{name}},',
     greetingNoName: 'Bonjour,',
     timesIn: 'Les heures sont indiquées dans le fuseau {{zone}}.',
@@ -67,6 +68,13 @@ export const fr = {
     mutesHeading: 'Coupé dans les e-mails',
     muteLine: '{{what}} jusqu’au {{until}} (par {{name}})',
     snoozeLine: '{{what}} jusqu’au {{until}} (en veille pour vous)',
+    healthHeading: 'État de santé',
+    byComponent: 'Alertes par composant',
+    dayBefore: 'La veille',
+    stillFailing: 'Toujours en échec',
+    lastFailure: 'dernier échec {{time}}',
+    recovered: 'Rétablis',
+    noisiest: 'Sources les plus bruyantes',
   },
   immediate: {
     subject: '{{tenant}}\u00a0: alerte Fatal, {{event}}',

@@ -6,6 +6,7 @@ import type { Messages } from '../messages.js';
 export const ja = {
   severity: { Fatal: '致命的', Error: 'エラー', Warn: '警告', Info: '情報', Success: '成功' },
   common: {
+    showAlerts: 'これらのアラートを表示',
     greeting: '{{name}} 様',
     greetingNoName: 'ご担当者様',
     timesIn: '時刻は {{zone}} で表示しています。',
@@ -52,6 +53,13 @@ export const ja = {
     mutesHeading: 'メールでミュート中',
     muteLine: '{{what}}（{{until}} まで、{{name}} が設定）',
     snoozeLine: '{{what}}（{{until}} まで、あなたがスヌーズ）',
+    healthHeading: '稼働状況',
+    byComponent: 'コンポーネント別のアラート',
+    dayBefore: '前日',
+    stillFailing: '失敗が続いている',
+    lastFailure: '最後の失敗 {{time}}',
+    recovered: '回復済み',
+    noisiest: 'アラートの多いソース',
   },
   immediate: {
     subject: '{{tenant}}: 致命的なアラート - {{event}}',

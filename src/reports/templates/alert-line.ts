@@ -5,6 +5,7 @@ import { type Link, link, linkText } from './frame.js';
 import { httpUrl } from './links.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { clip, field, oneLine } from './text.js';
+import type { SourceKey } from '../source-groups.js';
 import type { AlertGroupView, AlertSourceView } from './view-models.js';
 
 /** AlertLine is one alert (or one dedup key's repeats) as the templates show it. */
@@ -55,7 +56,6 @@ const SOURCE_PARTS: readonly (keyof AlertSourceView)[] = ['process', 'robot', 'm
  * template escapes it and the text part prints it.
  */
 export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat, options: AlertLineOptions): AlertLine {
-  const at = (ms: number) => (options.timeOnly ? fmt.time(ms) : fmt.dateTime(ms));
   const message = options.foldMessage ? oneLine(group.message) : group.message.trim();
   const meta = [
     { label: t('field.component'), value: group.componentDisplayName },
@@ -72,13 +72,24 @@ export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat
     href: httpUrl(group.url) ?? null,
     repeats: group.count > 1 ? `×${fmt.number(group.count)}` : null,
     message: clip(message, options.messageMax),
-    time: group.count > 1 && group.lastAt !== group.firstAt ? `${at(group.firstAt)} – ${at(group.lastAt)}` : at(group.firstAt),
+    time: timeRange(group.firstAt, group.lastAt, fmt, options.timeOnly),
     meta,
     acknowledged: group.acknowledged
       ? t('actions.acknowledged', { name: field(group.acknowledged.name, 100), time: fmt.dateTime(group.acknowledged.at) })
       : null,
     actions: actionLinks(group.actions, t),
   };
+}
+
+/** timeRange writes `first – last` (just `first` when they are equal), to the second only when `timeOnly`. */
+export function timeRange(firstAt: number, lastAt: number, fmt: LocaleFormat, timeOnly: boolean): string {
+  const at = (ms: number) => (timeOnly ? fmt.time(ms) : fmt.dateTime(ms));
+  return lastAt !== firstAt ? `${at(firstAt)} – ${at(lastAt)}` : at(firstAt);
+}
+
+/** sourceTitle names a group of what failed for people: `Robot: R7`, `Component: Queues`. */
+export function sourceTitle(key: SourceKey, label: string | undefined, t: Translate, fmt: LocaleFormat): string {
+  return fmt.labelled(t(`field.${key.field}`), field(label ?? key.value));
 }
 
 /** alertLineText is an alert line in the text part: a heading line, the message, then the details. */

@@ -2,21 +2,82 @@ import { SEVERITIES, severityRank } from '../../alerts/severity.js';
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { type Translate, emailTranslator } from '../../i18n/email-i18n.js';
 import { type LocaleFormat, localeFormat } from '../../i18n/format.js';
-import { actionLinks } from './alert-line.js';
-import { greeting, link, linkText, renderEmail } from './frame.js';
+import { actionLinks, sourceTitle } from './alert-line.js';
+import { type Link, greeting, link, linkText, renderEmail } from './frame.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { field } from './text.js';
-import type { DailyEmailView, MatchPartView } from './view-models.js';
+import type { DailyEmailView, DailyHealthView, MatchPartView } from './view-models.js';
 
 /** matchText writes what a mute matches for people: `Robot: R7 · Event: Robot went offline`. */
 export function matchText(parts: readonly MatchPartView[], t: Translate, fmt: LocaleFormat): string {
   return parts.map((part) => fmt.labelled(t(`field.${part.field}`), field(part.value))).join(' · ');
 }
 
+/** HealthList is one list of the health section: still failing, recovered, or noisiest. */
+interface HealthList {
+  readonly heading: string;
+  readonly items: readonly { readonly title: string; readonly detail: string; readonly link: Link | null }[];
+}
+
+/**
+ * healthSection presents the health section: a table of alerts per component against the day
+ * before, then the lists that have something to say. Null when neither day had an alert.
+ */
+function healthSection(health: DailyHealthView | undefined, t: Translate, fmt: LocaleFormat) {
+  if (!health || health.components.length === 0) return null;
+  const show = t('common.showAlerts');
+  const lastFailure = (at: number) => t('daily.lastFailure', { time: fmt.dateTime(at) });
+  const alerts = (count: number) => fmt.labelled(t('field.count'), fmt.number(count));
+  const lists: HealthList[] = [
+    {
+      heading: t('daily.stillFailing'),
+      items: health.stillFailing.map((s) => ({
+        title: sourceTitle(s.key, undefined, t, fmt),
+        detail: `${alerts(s.failures)} · ${lastFailure(s.lastFailureAt)}`,
+        link: link(s.url, show),
+      })),
+    },
+    {
+      heading: t('daily.recovered'),
+      items: health.recovered.map((s) => ({ title: sourceTitle(s.key, undefined, t, fmt), detail: lastFailure(s.lastFailureAt), link: link(s.url, show) })),
+    },
+    {
+      heading: t('daily.noisiest'),
+      items: health.noisiest.map((s) => ({ title: sourceTitle(s.key, undefined, t, fmt), detail: alerts(s.count), link: link(s.url, show) })),
+    },
+  ].filter((list) => list.items.length > 0);
+  return {
+    heading: t('daily.healthHeading'),
+    byComponent: t('daily.byComponent'),
+    componentLabel: t('field.component'),
+    countLabel: t('field.count'),
+    previousLabel: t('daily.dayBefore'),
+    components: health.components.map((c) => ({ component: field(c.componentDisplayName, 100), count: fmt.number(c.count), previous: fmt.number(c.previous) })),
+    lists,
+  };
+}
+
+/** healthText is the health section in the text part. */
+function healthText(health: NonNullable<ReturnType<typeof healthSection>>, fmt: LocaleFormat): string[] {
+  const width = Math.max(6, ...health.components.flatMap((c) => [c.count.length, c.previous.length]));
+  return [
+    '',
+    health.heading,
+    `  ${health.byComponent} (${health.countLabel} / ${health.previousLabel})`,
+    ...health.components.map((c) => `  ${c.count.padStart(width)}  ${c.previous.padStart(width)}  ${c.component}`),
+    ...health.lists.flatMap((list) => [
+      '',
+      `  ${list.heading}`,
+      ...list.items.flatMap((item) => [`    ${item.title} · ${item.detail}`, ...(item.link ? [`      ${linkText(item.link, fmt)}`] : [])]),
+    ]),
+  ];
+}
+
 /**
  * renderDailyEmail renders one recipient's daily Alerts summary: severity-coloured totals, then
- * the count of each event (most severe first, then most frequent), the total, and links to the
- * alert list and the preferences. With no counts it is the "all quiet" report, which says why
+ * the count of each event (most severe first, then most frequent), the total, the health section
+ * (per component against the day before, sources still failing and recovered, the noisiest
+ * sources), the mutes in force, and links to the alert list and the preferences. With no counts it is the "all quiet" report, which says why
  * it comes at all (a missing report then means something is wrong).
  */
 export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
@@ -69,6 +130,7 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
     totalLabel: t('daily.total'),
     total: fmt.number(total),
     viewAll,
+    health: healthSection(view.health, t, fmt),
     mutesHeading: mutes.length > 0 ? t('daily.mutesHeading') : null,
     mutes,
   };
@@ -103,7 +165,7 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
       unsubscribe: link(view.links.unsubscribe, t('daily.unsubscribe')),
     },
     body,
-    [...text, ...mutesText, ...(viewAll ? ['', linkText(viewAll, fmt)] : [])],
+    [...text, ...(body.health ? healthText(body.health, fmt) : []), ...mutesText, ...(viewAll ? ['', linkText(viewAll, fmt)] : [])],
     { tenantName: tenant.name, unsubscribe: view.links.unsubscribe },
     t,
     fmt,

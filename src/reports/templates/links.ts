@@ -1,4 +1,5 @@
 import type { Severity } from '../../alerts/severity.js';
+import { SOURCE_FILTER_PARTS, type SourceFilterPart } from '../../alerts/source-parts.js';
 
 /**
  * httpUrl is the one gate of every link in an email: an absolute http(s) URL comes back
@@ -26,6 +27,8 @@ export interface AlertListFilter {
   readonly event?: string | undefined;
   readonly since?: number | undefined;
   readonly until?: number | undefined;
+  /** The process, robot or queue of the alerts' source (an email's group of what failed). */
+  readonly source?: { readonly [K in SourceFilterPart]?: string | undefined } | undefined;
 }
 
 /** alertListUrl is the console's alert list with a filter: the "See more" and "View all alerts" links. */
@@ -34,6 +37,10 @@ export function alertListUrl(publicUrl: string, filter: AlertListFilter): string
   if (filter.severity) query.set('severity', filter.severity);
   if (filter.component) query.set('component', filter.component);
   if (filter.event) query.set('event', filter.event);
+  for (const part of SOURCE_FILTER_PARTS) {
+    const value = filter.source?.[part];
+    if (value) query.set(part, value);
+  }
   if (filter.since !== undefined) query.set('since', new Date(filter.since).toISOString());
   if (filter.until !== undefined) query.set('until', new Date(filter.until).toISOString());
   return consoleUrl(publicUrl, 'alerts', query);

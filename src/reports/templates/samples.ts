@@ -8,7 +8,18 @@ import { renderImmediateEmail } from './immediate-email.js';
 import { alertListUrl, preferencesUrl } from './links.js';
 import { renderSummaryEmail } from './summary-email.js';
 import { renderTestEmail } from './test-email.js';
-import type { AlertGroupView, AlertSourceView, DailyEmailView, ImmediateEmailView, SummaryEmailView, TenantView, TestEmailInput } from './view-models.js';
+import { SourceTally } from '../source-groups.js';
+import type {
+  AlertGroupView,
+  AlertSourceView,
+  DailyEmailView,
+  DailyHealthView,
+  ImmediateEmailView,
+  SourceGroupView,
+  SummaryEmailView,
+  TenantView,
+  TestEmailInput,
+} from './view-models.js';
 
 /** SampleContext is what a sample email depends on: the tenant, the reader, the time and the console URL. */
 export interface SampleContext {
@@ -149,6 +160,59 @@ function sampleGroups(context: SampleContext, start: number, length: number): Al
   });
 }
 
+/** sourceViews are the groups of what failed of some lines, each linked to its alerts in the console. */
+function sourceViews(context: SampleContext, lines: readonly AlertGroupView[], window: { start: number; end: number }): SourceGroupView[] {
+  const tally = new SourceTally();
+  for (const line of lines) tally.add(line);
+  return tally.totals().map((totals) => ({
+    ...totals,
+    url: alertListUrl(context.publicUrl, {
+      tenant: context.tenant.name,
+      severity: 'Error',
+      since: window.start,
+      until: window.end,
+      source: { [totals.key.field]: totals.key.value },
+    }),
+  }));
+}
+
+/** sampleHealth is a realistic health section: a few components against the day before, failing, recovered and noisy sources. */
+function sampleHealth(context: SampleContext, period: { start: number; end: number }): DailyHealthView {
+  const url = (field: 'process' | 'robot' | 'queue', value: string) =>
+    alertListUrl(context.publicUrl, { tenant: context.tenant.name, since: period.start, until: period.end, source: { [field]: value } });
+  const source = (field: 'process' | 'robot' | 'queue', value: string) => ({ key: { field, value }, url: url(field, value) });
+  const components: [string, number, number][] = [
+    ['Queues', 67, 12],
+    ['Process', 44, 51],
+    ['Robots', 14, 3],
+    ['Tasks', 9, 11],
+    ['Schedules', 1, 0],
+  ];
+  return {
+    components: components.map(([component, count, previous]) => ({
+      component,
+      componentDisplayName: componentDisplayName(component, context.language),
+      count,
+      previous,
+    })),
+    stillFailing: [
+      { ...source('queue', 'Invoices'), failures: 23, lastFailureAt: period.end - 14 * 60_000 },
+      { ...source('process', 'PayrollExport'), failures: 1, lastFailureAt: period.end - 9 * 3_600_000 },
+    ],
+    recovered: [
+      { ...source('robot', 'FIN-UNATT-07'), lastFailureAt: period.end - 6 * 3_600_000 },
+      { ...source('process', 'BankReconciliation'), lastFailureAt: period.start - 3 * 3_600_000 },
+    ],
+    noisiest: [
+      { ...source('queue', 'Invoices'), count: 64 },
+      { ...source('process', 'InvoiceProcessing'), count: 31 },
+      { ...source('robot', 'FIN-UNATT-07'), count: 14 },
+      { ...source('process', 'HRWorkflows'), count: 9 },
+      { ...source('process', 'PayrollExport'), count: 1 },
+    ],
+  };
+}
+
 /** sampleSummary is a realistic Error summary of the last window before `now`. */
 export function sampleSummary(context: SampleContext): SummaryEmailView {
   const window = lastWindow(context);
@@ -160,6 +224,7 @@ export function sampleSummary(context: SampleContext): SummaryEmailView {
     windowCount: 1,
     totalAlerts: groups.reduce((sum, group) => sum + group.count, 0),
     groups,
+    sources: sourceViews(context, groups, window),
     links: {
       ...links(context, 'summary'),
       seeMore: alertListUrl(context.publicUrl, {
@@ -187,6 +252,7 @@ export function sampleDaily(context: SampleContext, quiet = false): DailyEmailVi
           actions: sampleActions(context, String(index), false),
         })),
     mutes: quiet ? [] : [{ what: [{ field: 'robot', value: 'FIN-UNATT-07' }], until: context.now + 5 * 3_600_000, by: SAMPLE_COLLEAGUE, snooze: false }],
+    health: quiet ? undefined : sampleHealth(context, period),
     links: {
       ...links(context, 'daily'),
       viewAll: alertListUrl(context.publicUrl, { tenant: context.tenant.name, since: period.start, until: period.end }),

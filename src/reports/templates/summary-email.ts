@@ -1,7 +1,8 @@
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { emailTranslator } from '../../i18n/email-i18n.js';
 import { isoDay, localeFormat } from '../../i18n/format.js';
-import { alertLine, alertLineText } from './alert-line.js';
+import { groupBySource, sourceKeyId } from '../source-groups.js';
+import { alertLine, alertLineText, sourceTitle, timeRange } from './alert-line.js';
 import { greeting, link, linkText, renderEmail } from './frame.js';
 import { threadId } from './headers.js';
 import { SEVERITY_COLOURS, mostSevereFirst } from './severity-style.js';
@@ -18,8 +19,10 @@ const SUMMARY_MESSAGE_MAX = 300;
 
 /**
  * renderSummaryEmail renders one recipient's Error summary (Orchestrator's 10-minute email): the
- * count, the window in the recipient's zone (labelled), then the most severe lines first with
- * repeats of a dedup key as one "×N" line, and a "See more" link to the filtered alert list.
+ * count, the window in the recipient's zone (labelled), then the lines grouped by what failed
+ * (process, robot or queue; see groupBySource), the worst group first, each with its count, first
+ * and last time and a link to its alerts in the console, and in it the most severe lines first
+ * with repeats of a dedup key as one "×N" line; then a "See more" link to the filtered alert list.
  * A view covering several windows reads as a catch-up summary.
  */
 export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
@@ -29,7 +32,19 @@ export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
   const oneDay = fmt.sameDay(window.start, window.end - 1);
   const byTime = [...view.groups].sort((a, b) => a.firstAt - b.firstAt);
   const shown = mostSevereFirst(byTime).slice(0, Math.max(0, SUMMARY_MAX_LINES));
-  const lines = shown.map((group) => alertLine(group, t, fmt, { messageMax: SUMMARY_MESSAGE_MAX, foldMessage: true, timeOnly: oneDay }));
+  const links = new Map((view.sources ?? []).map((source) => [sourceKeyId(source.key), source]));
+  const sources = groupBySource(shown, view.sources).map((group) => {
+    const known = links.get(sourceKeyId(group.key));
+    const label = known?.label ?? (group.key.field === 'component' ? group.lines[0]?.componentDisplayName : undefined);
+    return {
+      colour: SEVERITY_COLOURS[group.severity],
+      title: sourceTitle(group.key, label, t, fmt),
+      count: fmt.labelled(t('field.count'), fmt.number(group.count)),
+      time: timeRange(group.firstAt, group.lastAt, fmt, oneDay),
+      link: link(known?.url, t('common.showAlerts')),
+      lines: group.lines.map((line) => alertLine(line, t, fmt, { messageMax: SUMMARY_MESSAGE_MAX, foldMessage: true, timeOnly: oneDay })),
+    };
+  });
   const hidden = Math.max(0, view.totalAlerts - shown.reduce((sum, group) => sum + group.count, 0));
   const count = view.totalAlerts;
   const intro = t('summary.intro', {
@@ -55,13 +70,18 @@ export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
       preferences: link(view.links.preferences, t('common.preferences')),
       unsubscribe: link(view.links.unsubscribe, t('summary.unsubscribe')),
     },
-    { intro, catchUp, timesIn, lines, more, seeMore },
+    { intro, catchUp, timesIn, sources, more, seeMore },
     [
       intro,
       ...(catchUp ? [catchUp] : []),
       timesIn,
       '',
-      ...lines.flatMap((line) => [...alertLineText(line, fmt), '']),
+      ...sources.flatMap((source) => [
+        `== ${[source.title, source.count, source.time].join(' · ')}`,
+        ...(source.link ? [linkText(source.link, fmt)] : []),
+        '',
+        ...source.lines.flatMap((line) => [...alertLineText(line, fmt), '']),
+      ]),
       ...(more ? [more] : []),
       ...(seeMore ? [linkText(seeMore, fmt)] : []),
     ],

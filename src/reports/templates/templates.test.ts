@@ -136,6 +136,51 @@ describe('the 10-minute summary', () => {
     );
   });
 
+  it('groups the lines by what failed, each group with its count, first and last time and a link to its alerts', () => {
+    const email = renderSummaryEmail(sampleSummary(context('en')));
+    const headings = email.text.split('\n').filter((line) => line.startsWith('== '));
+    expect(headings).toEqual([
+      '== Robot: FIN-UNATT-07 · Alerts: 1 · 09:53:12',
+      '== Process: InvoiceProcessing · Alerts: 11 · 09:50:30 – 09:58:19',
+      '== Process: PayrollExport · Alerts: 1 · 09:56:02',
+      '== Process: BankReconciliation · Alerts: 1 · 09:58:27',
+    ]);
+    const group = email.text.slice(email.text.indexOf('== Process: InvoiceProcessing'), email.text.indexOf('== Process: PayrollExport'));
+    expect(group).toContain('Show these alerts: https://tocsin.example.com/#/alerts?tenant=acme&severity=Error&process=InvoiceProcessing&since=');
+    expect(group.split('\n').filter((line) => line.startsWith('['))).toEqual([
+      '[Error] Job execution faulted ×4',
+      '[Error] Queue item failed (application exception) ×7',
+    ]);
+    const html = email.html.replaceAll('&#x3D;', '=');
+    expect(html).toContain('<strong>Process: InvoiceProcessing</strong>');
+    expect(html).toContain('href="https://tocsin.example.com/#/alerts?tenant=acme&amp;severity=Error&amp;process=InvoiceProcessing&amp;since=');
+    expect(html.indexOf('Process: InvoiceProcessing')).toBeLessThan(html.indexOf('Job execution faulted'));
+  });
+
+  it("takes a group's figures from the whole window, and groups alerts of no source by component", () => {
+    const lines = [group({ source: { robot: 'R7' } }), group({ component: 'Queues', componentDisplayName: 'Queues', source: undefined })];
+    const email = renderSummaryEmail(
+      summaryView({
+        groups: lines,
+        totalAlerts: 40,
+        sources: [
+          { key: { field: 'robot', value: 'R7' }, severity: 'Error', count: 38, firstAt: NOW - 500_000, lastAt: NOW - 120_000, url: 'https://t.example/r7' },
+        ],
+      }),
+    );
+    expect(email.text).toContain('== Robot: R7 · Alerts: 38 · 09:54:40 – 10:01:00\nShow these alerts: https://t.example/r7');
+    expect(email.text).toContain('== Component: Queues · Alerts: 1 · 10:01:00\n\n[Error]');
+  });
+
+  it.each(LANGUAGES)('names the groups in %s', (language) => {
+    const t = emailTranslator(language);
+    const email = renderSummaryEmail(sampleSummary(context(language)));
+    for (const part of [email.text, email.html]) {
+      expect(part).toContain(t('common.showAlerts'));
+      expect(part).toContain(`${t('field.process')}`);
+    }
+  });
+
   it('says "1 new alert" and "2 new alerts" in each language', () => {
     const one = summaryView({ groups: [group()], totalAlerts: 1 });
     expect(renderSummaryEmail(one).subject).toBe('Acme Finance: 1 new error alert');
@@ -208,6 +253,39 @@ describe('the daily report', () => {
     const email = renderDailyEmail({ ...view, period: { start: Date.UTC(2026, 9, 24, 8), end: Date.UTC(2026, 9, 25, 9) } });
     expect(email.text).toContain('from Oct 24, 2026, 10:00 to Oct 25, 2026, 10:00.');
     expect(email.text).toContain('Europe/Paris (UTC+01:00)');
+  });
+
+  it('has a health section: alerts per component against the day before, sources still failing and recovered, the noisiest', () => {
+    const email = renderDailyEmail(sampleDaily(context('en')));
+    const section = email.text.slice(email.text.indexOf('\nHealth\n'), email.text.indexOf('Muted in emails'));
+    expect(section).toContain('  Alerts by component (Alerts / Day before)\n      67      12  Queues\n      44      51  Process\n');
+    expect(section).toContain(
+      '  Still failing\n    Queue: Invoices · Alerts: 23 · last failure Nov 27, 2026, 09:49\n      Show these alerts: https://tocsin.example.com/#/alerts?tenant=acme&queue=Invoices&since=',
+    );
+    expect(section).toContain('  Recovered\n    Robot: FIN-UNATT-07 · last failure Nov 27, 2026, 04:03\n');
+    expect(section.slice(section.indexOf('Noisiest sources')).match(/^ {4}\S/gm)).toHaveLength(5);
+    const html = email.html.replaceAll('&#x3D;', '=');
+    for (const text of ['Health', 'Day before', 'Still failing', 'Recovered', 'Noisiest sources', '<strong style="color:#1f2937;">Queue: Invoices</strong>'])
+      expect(html).toContain(text);
+    expect(html).toContain('href="https://tocsin.example.com/#/alerts?tenant=acme&amp;robot=FIN-UNATT-07&amp;since=');
+    // Before the mutes, which the report already listed.
+    expect(html.indexOf('Noisiest sources')).toBeLessThan(html.indexOf('Muted in emails'));
+  });
+
+  it.each(LANGUAGES)('writes the health section in %s, text and HTML', (language) => {
+    const t = emailTranslator(language);
+    const email = renderDailyEmail(sampleDaily(context(language)));
+    for (const key of ['daily.healthHeading', 'daily.dayBefore', 'daily.stillFailing', 'daily.recovered', 'daily.noisiest', 'common.showAlerts'] as const) {
+      expect(email.text).toContain(t(key));
+      expect(email.html).toContain(t(key).replaceAll("'", '&#x27;'));
+    }
+  });
+
+  it('leaves the health section out when neither day had an alert', () => {
+    const view = sampleDaily(context('en'), true);
+    const email = renderDailyEmail({ ...view, health: { components: [], stillFailing: [], recovered: [], noisiest: [] } });
+    expect(email.text).not.toContain('Health');
+    expect(email.html).not.toContain('Health');
   });
 
   it('is an "all quiet" report when nothing happened, saying why it comes', () => {

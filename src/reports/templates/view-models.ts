@@ -1,6 +1,8 @@
 import type { Severity } from '../../alerts/severity.js';
 import type { AlertActionUrls } from '../../actions/links.js';
 import type { Language } from '../../i18n/languages.js';
+import type { ComponentTrend, FailingSource, NoisySource, RecoveredSource } from '../daily-health.js';
+import type { SourceKey, SourceTotals } from '../source-groups.js';
 
 /**
  * The view models are what the reports code hands to the renderers: plain data, already decided
@@ -78,6 +80,17 @@ export interface ReportLinks {
   readonly unsubscribe: string;
 }
 
+/**
+ * SourceGroupView is one group of "what failed" (a process, robot or queue, else a component; see
+ * sourceKeyOf) over a whole period: its worst severity, count, first and last time, and a link.
+ */
+export interface SourceGroupView extends SourceTotals {
+  /** The key's value for people: a component's display name; a source's own value when left out. */
+  readonly label?: string | undefined;
+  /** The console's alert list filtered to this source and period (see alertListUrl). */
+  readonly url?: string | undefined;
+}
+
 /** SummaryEmailView is one recipient's 10-minute Error summary, or a catch-up of several windows. */
 export interface SummaryEmailView {
   readonly recipient: RecipientView;
@@ -93,6 +106,11 @@ export interface SummaryEmailView {
    * SUMMARY_MAX_LINES of them, so the caller needs to load no more than that.
    */
   readonly groups: readonly AlertGroupView[];
+  /**
+   * The figures of every source group of the period (all its alerts, not only the lines shown),
+   * with their links; the lines are shown under them. Left out, groups are made from the lines.
+   */
+  readonly sources?: readonly SourceGroupView[] | undefined;
   readonly links: ReportLinks & {
     /** The console's alert list filtered to this period, severity Error and above (see alertListUrl). */
     readonly seeMore: string;
@@ -128,6 +146,23 @@ export interface MuteLineView {
   readonly snooze: boolean;
 }
 
+/** HealthSourceLink is a source the health section names, with the console's list of its alerts in the period. */
+interface HealthSourceLink {
+  readonly key: SourceKey;
+  readonly url?: string | undefined;
+}
+
+/**
+ * DailyHealthView is the daily report's health section (see dailyHealth): alerts per component
+ * against the day before, the sources still failing and those recovered, the noisiest sources.
+ */
+export interface DailyHealthView {
+  readonly components: readonly (ComponentTrend & { readonly componentDisplayName: string })[];
+  readonly stillFailing: readonly (FailingSource & HealthSourceLink)[];
+  readonly recovered: readonly (RecoveredSource & HealthSourceLink)[];
+  readonly noisiest: readonly (NoisySource & HealthSourceLink)[];
+}
+
 /** DailyEmailView is one recipient's daily Alerts summary; no rows makes it the "all quiet" report. */
 export interface DailyEmailView {
   readonly recipient: RecipientView;
@@ -138,6 +173,8 @@ export interface DailyEmailView {
   readonly counts: readonly EventCountView[];
   /** The mutes in force that cover the recipient: the tenant's, and its own snoozes. */
   readonly mutes?: readonly MuteLineView[] | undefined;
+  /** The health section; left out (or with no components) the report has none. */
+  readonly health?: DailyHealthView | undefined;
   readonly links: ReportLinks & {
     /** The console's alert list over the period (see alertListUrl). */
     readonly viewAll: string;

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { type HealthCount, NOISIEST, dailyHealth } from './daily-health.js';
+
+const count = (over: Partial<HealthCount>): HealthCount => ({ severity: 'Error', component: 'Jobs', source: null, count: 1, lastAt: 1_000, ...over });
+
+describe('the health section of the daily report', () => {
+  it('counts each component against the day before, busiest first, one that went quiet included', () => {
+    const health = dailyHealth(
+      [count({ component: 'Jobs', count: 3 }), count({ component: 'Jobs', severity: 'Info', count: 2 }), count({ component: 'Robots', count: 1 })],
+      [count({ component: 'Robots', count: 4 }), count({ component: 'Queues', count: 7 })],
+    );
+    expect(health.components).toEqual([
+      { component: 'Jobs', count: 5, previous: 0 },
+      { component: 'Robots', count: 1, previous: 4 },
+      { component: 'Queues', count: 0, previous: 7 },
+    ]);
+  });
+
+  it('tells sources still failing from recovered ones: a milder alert after the last failure, or no failure since the day before', () => {
+    const health = dailyHealth(
+      [
+        count({ source: { robot: 'R7' }, count: 4, lastAt: 5_000 }),
+        count({ source: { robot: 'R7' }, severity: 'Success', lastAt: 4_000 }),
+        count({ source: { process: 'Invoices' }, severity: 'Fatal', count: 2, lastAt: 3_000 }),
+        count({ source: { process: 'Invoices' }, severity: 'Success', lastAt: 3_500 }),
+        count({ source: { queue: 'Q1' }, severity: 'Info', count: 10, lastAt: 100 }),
+        count({ source: null, count: 50 }),
+      ],
+      [
+        count({ source: { robot: 'R9' }, lastAt: -2_000 }),
+        count({ source: { robot: 'R7' }, lastAt: -1_000 }),
+        count({ source: { queue: 'Q2' }, severity: 'Warn' }),
+      ],
+    );
+    expect(health.stillFailing).toEqual([{ key: { field: 'robot', value: 'R7' }, failures: 4, lastFailureAt: 5_000 }]);
+    expect(health.recovered).toEqual([
+      { key: { field: 'process', value: 'Invoices' }, lastFailureAt: 3_000 },
+      { key: { field: 'robot', value: 'R9' }, lastFailureAt: -2_000 },
+    ]);
+    // Alerts naming no source count for their component only.
+    expect(health.noisiest).toEqual([
+      { key: { field: 'queue', value: 'Q1' }, count: 10 },
+      { key: { field: 'robot', value: 'R7' }, count: 5 },
+      { key: { field: 'process', value: 'Invoices' }, count: 3 },
+    ]);
+  });
+
+  it(`names at most the ${NOISIEST} noisiest sources`, () => {
+    const current = Array.from({ length: 8 }, (_, i) => count({ source: { robot: `R${i}` }, count: i + 1 }));
+    expect(dailyHealth(current, []).noisiest.map((n) => n.key.value)).toEqual(['R7', 'R6', 'R5', 'R4', 'R3']);
+  });
+
+  it('has nothing to say for two empty days', () => {
+    expect(dailyHealth([], [])).toEqual({ components: [], stillFailing: [], recovered: [], noisiest: [] });
+  });
+});

@@ -1,0 +1,129 @@
+import { type Severity, severityRank } from '../alerts/severity.js';
+import { type SourceKey, type Sourced, sourceKeyId, sourceKeyOf } from './source-groups.js';
+
+/**
+ * The health section of the daily report, decided from the counts of two periods (the report's
+ * and the one before it): how each component fared against the day before, which sources are
+ * still failing and which recovered, and the noisiest sources. Pure; the counts come from
+ * sourcedEventCounts, already filtered by the recipient's subscriptions and mutes.
+ */
+
+/** HealthCount is what the section reads: alerts of one severity, component and source, and the last one's time. */
+export interface HealthCount extends Sourced {
+  readonly severity: Severity;
+  readonly count: number;
+  readonly lastAt: number;
+}
+
+/** ComponentTrend is one component's alerts in the period and in the one before. */
+export interface ComponentTrend {
+  readonly component: string;
+  readonly count: number;
+  readonly previous: number;
+}
+
+/** FailingSource is a source whose last word in the period was a failure. */
+export interface FailingSource {
+  readonly key: SourceKey;
+  /** Error and Fatal alerts in the period. */
+  readonly failures: number;
+  readonly lastFailureAt: number;
+}
+
+/** RecoveredSource is a source that failed (in the period or the one before) and has not since. */
+export interface RecoveredSource {
+  readonly key: SourceKey;
+  readonly lastFailureAt: number;
+}
+
+/** NoisySource is a source and how many alerts of any severity it raised in the period. */
+export interface NoisySource {
+  readonly key: SourceKey;
+  readonly count: number;
+}
+
+/** DailyHealth is the section's content; every list empty means nothing to say. */
+export interface DailyHealth {
+  readonly components: readonly ComponentTrend[];
+  readonly stillFailing: readonly FailingSource[];
+  readonly recovered: readonly RecoveredSource[];
+  readonly noisiest: readonly NoisySource[];
+}
+
+/** NOISIEST is how many of the noisiest sources the section names. */
+export const NOISIEST = 5;
+
+const isFailure = (severity: Severity) => severityRank(severity) >= severityRank('Error');
+
+interface SourceFacts {
+  key: SourceKey;
+  count: number;
+  failures: number;
+  lastFailureAt: number | undefined;
+  lastOkAt: number | undefined;
+}
+
+const later = (a: number | undefined, b: number) => (a === undefined ? b : Math.max(a, b));
+
+function factsBySource(counts: readonly HealthCount[]): Map<string, SourceFacts> {
+  const facts = new Map<string, SourceFacts>();
+  for (const c of counts) {
+    const key = sourceKeyOf(c);
+    // Alerts naming no process, robot or queue are in the components' figures only.
+    if (key.field === 'component') continue;
+    const id = sourceKeyId(key);
+    let f = facts.get(id);
+    if (!f) facts.set(id, (f = { key, count: 0, failures: 0, lastFailureAt: undefined, lastOkAt: undefined }));
+    f.count += c.count;
+    if (isFailure(c.severity)) {
+      f.failures += c.count;
+      f.lastFailureAt = later(f.lastFailureAt, c.lastAt);
+    } else f.lastOkAt = later(f.lastOkAt, c.lastAt);
+  }
+  return facts;
+}
+
+function perComponent(counts: readonly HealthCount[]): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const c of counts) totals.set(c.component, (totals.get(c.component) ?? 0) + c.count);
+  return totals;
+}
+
+const byName = (a: SourceKey, b: SourceKey) => sourceKeyId(a).localeCompare(sourceKeyId(b));
+
+/**
+ * dailyHealth decides the section. A source (a process, robot or queue, see sourceKeyOf) is still failing when its latest
+ * alert of the period is an Error or Fatal one; it recovered when a milder alert (a Success, say)
+ * came after its last failure of the period, or when it failed the day before and not in this
+ * period at all.
+ */
+export function dailyHealth(current: readonly HealthCount[], previous: readonly HealthCount[]): DailyHealth {
+  const now = perComponent(current);
+  const before = perComponent(previous);
+  const components = [...new Set([...now.keys(), ...before.keys()])]
+    .map((component) => ({ component, count: now.get(component) ?? 0, previous: before.get(component) ?? 0 }))
+    .sort((a, b) => b.count - a.count || b.previous - a.previous || a.component.localeCompare(b.component));
+
+  const today = factsBySource(current);
+  const yesterday = factsBySource(previous);
+  const stillFailing: FailingSource[] = [];
+  const recovered: RecoveredSource[] = [];
+  for (const f of today.values()) {
+    if (f.lastFailureAt === undefined) continue;
+    if (f.lastOkAt !== undefined && f.lastOkAt > f.lastFailureAt) recovered.push({ key: f.key, lastFailureAt: f.lastFailureAt });
+    else stillFailing.push({ key: f.key, failures: f.failures, lastFailureAt: f.lastFailureAt });
+  }
+  for (const [id, f] of yesterday) {
+    if (f.lastFailureAt !== undefined && today.get(id)?.lastFailureAt === undefined) recovered.push({ key: f.key, lastFailureAt: f.lastFailureAt });
+  }
+  const noisiest = [...today.values()]
+    .sort((a, b) => b.count - a.count || byName(a.key, b.key))
+    .slice(0, NOISIEST)
+    .map((f) => ({ key: f.key, count: f.count }));
+  return {
+    components,
+    stillFailing: stillFailing.sort((a, b) => b.failures - a.failures || byName(a.key, b.key)),
+    recovered: recovered.sort((a, b) => b.lastFailureAt - a.lastFailureAt || byName(a.key, b.key)),
+    noisiest,
+  };
+}

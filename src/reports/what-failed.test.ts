@@ -1,0 +1,144 @@
+/**
+ * Summaries and daily reports grouped by what failed, end to end on both dialects: alerts raised
+ * through the API on two days under a fake clock, the scheduler deciding, the composers rendering
+ * at send time, a real SMTP server receiving, and mailparser reading both parts back.
+ */
+import { type ParsedMail, simpleParser } from 'mailparser';
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { describeEachDialect } from '../../test/support/storage.js';
+import { DeliveryWorker } from '../delivery/outbox/worker.js';
+import { createMailSender } from '../delivery/smtp/sender.js';
+import { FakeClock } from '../shared/clock.js';
+import { reportComposers } from './composers.js';
+import { ReportScheduler } from './scheduler.js';
+import { UnsubscribeLinks } from './unsubscribe/links.js';
+
+const DAY_BEFORE = Date.parse('2026-06-01T07:00:00Z'); // 09:00 in Paris, before the 10:00 report
+const INTERVAL = 600_000;
+const PUBLIC = 'https://tocsin.example.com';
+
+describeEachDialect('emails grouped by what failed', (dialect) => {
+  let t: TestApp;
+  let clock: FakeClock;
+  let smtp: TestSmtpServer;
+  const mails = new Map<string, ParsedMail>();
+  const base = '/api/v1/tenants/failing';
+
+  const raise = async (alerts: object[]) => {
+    clock.advance(60_000);
+    expect((await t.call('POST', `${base}/alerts`, { alerts })).statusCode).toBe(202);
+  };
+  const robot = (robot: string, severity: string, message: string) => ({ severity, component: 'Robots', message, source: { robot } });
+  const job = (process: string, severity: string, message: string) => ({ severity, component: 'Jobs', message, source: { process, robot: 'R-any' } });
+
+  beforeAll(async () => {
+    clock = new FakeClock(DAY_BEFORE);
+    smtp = await startTestSmtpServer();
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    await t.call('POST', '/api/v1/tenants', { name: 'failing', timeZone: 'Europe/Paris' });
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    await t.call('POST', `${base}/users`, { email: 'ops@example.com', name: 'Ops', roles: ['Alerts Viewer'] });
+    // The day before: R-old fails (and then says nothing), Billing fails.
+    await raise([robot('R-old', 'Error', 'old robot down'), job('Billing', 'Error', 'billing failed yesterday')]);
+    await raise([robot('R7', 'Info', 'R7 fine yesterday')]);
+    // The report's day, from 11:00 in Paris.
+    clock.set(Date.parse('2026-06-01T09:00:00Z'));
+    await raise([job('Billing', 'Error', 'billing failed 1'), robot('R7', 'Error', 'R7 lost its machine')]);
+    await raise([job('Billing', 'Fatal', 'billing failed 2'), robot('R7', 'Success', 'R7 back')]);
+    await raise(Array.from({ length: 6 }, (_, i) => ({ severity: 'Warn', component: 'Queues', message: `slow ${i}`, source: { queue: 'Claims' } })));
+    await raise([{ severity: 'Error', component: 'Queues', message: 'no source at all' }]);
+    await t.tocsin.decisionsSettled();
+    // The next day at 10:00:02 in Paris: the daily report's window has ended, and so has a catch-up summary's.
+    clock.set(Date.parse('2026-06-02T08:00:02Z'));
+    await new ReportScheduler({
+      storage: t.tocsin.deps.storage,
+      clock,
+      logger: pino({ level: 'silent' }),
+      settingsOf: async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false }),
+      settings: { summaryIntervalMs: INTERVAL },
+    }).tick();
+
+    const db = t.tocsin.deps.storage.db;
+    const sender = createMailSender({ maxConnections: 1 });
+    const worker = new DeliveryWorker({
+      storage: t.tocsin.deps.storage,
+      clock,
+      sender,
+      resolveEndpoint: async () => ({
+        host: '127.0.0.1',
+        port: smtp.port,
+        security: 'none',
+        authMethod: 'none',
+        fromAddress: 'alerts@example.com',
+        timeoutMs: 5_000,
+      }),
+      composers: reportComposers({ db, publicUrl: PUBLIC, summaryIntervalMs: INTERVAL, unsubscribeLinks: new UnsubscribeLinks(db, PUBLIC, clock) }),
+    });
+    try {
+      await db.deleteFrom('deliveries').where('kind', '=', 'immediate').execute();
+      while ((await worker.runOnce()) > 0);
+    } finally {
+      await sender.close();
+    }
+    for (const message of smtp.messages) {
+      const mail = await simpleParser(message.raw);
+      mails.set(String(mail.headers.get('x-tocsin-kind')), mail);
+    }
+  });
+  afterAll(async () => {
+    await t?.close();
+    await smtp?.close();
+  });
+
+  it('groups the summary by process, robot or queue, each with its count, first and last time and a link to its alerts', () => {
+    const summary = mails.get('summary')!;
+    const text = summary.text!;
+    const headings = text.split('\n').filter((line) => line.startsWith('== '));
+    // The Fatal group first; one catch-up window of the last 24 hours, so the day before's failures are not in it.
+    expect(headings).toEqual([
+      '== Process: Billing · Alerts: 2 · Jun 1, 2026, 11:01 – Jun 1, 2026, 11:02',
+      '== Robot: R7 · Alerts: 1 · Jun 1, 2026, 11:01',
+      '== Component: Queues · Alerts: 1 · Jun 1, 2026, 11:04',
+    ]);
+    expect(text).toMatch(/Show these alerts: https:\/\/tocsin\.example\.com\/#\/alerts\?tenant=failing&severity=Error&process=Billing&since=/);
+    const html = (summary.html as string).replaceAll('&#x3D;', '=');
+    expect(html).toContain('Process: Billing');
+    expect(html).toMatch(/href="https:\/\/tocsin\.example\.com\/#\/alerts\?tenant=failing&amp;severity=Error&amp;process=Billing&amp;since=/);
+  });
+
+  it('follows a group link to exactly its alerts in the alert list', async () => {
+    const link = /Show these alerts: (\S+robot=R7\S+)/.exec(mails.get('summary')!.text!)![1]!;
+    const query = new URL(link).hash.split('?')[1]!;
+    const params = new URLSearchParams(query);
+    params.delete('tenant');
+    const listed = (await t.call('GET', `${base}/alerts?${params}`)).json().items.map((a: { message: string }) => a.message);
+    expect(listed).toEqual(['R7 lost its machine']);
+  });
+
+  it('gives the daily report a health section: components against the day before, still failing, recovered, noisiest', () => {
+    const text = mails.get('daily')!.text!;
+    const health = text.slice(text.indexOf('\nHealth\n'));
+    // Queues: six Warn alerts of Claims and one Error of no source; Robots: R7's two (R-old and R7's Info the day before).
+    expect(health).toMatch(/Alerts by component \(Alerts \/ Day before\)\n\s+7\s+0\s+Queues\n\s+2\s+2\s+Robots\n\s+2\s+1\s+Jobs\n/);
+    const headings = ['Still failing', 'Recovered', 'Noisiest sources', 'View all alerts'];
+    const list = (heading: string) => {
+      const next = headings[headings.indexOf(heading) + 1]!;
+      return health.slice(health.indexOf(`  ${heading}\n`), health.indexOf(next));
+    };
+    expect(list('Still failing')).toMatch(/Process: Billing · Alerts: 2 · last failure Jun 1, 2026, 11:02/);
+    expect(list('Still failing')).not.toContain('R7');
+    expect(list('Recovered')).toContain('Robot: R7');
+    expect(list('Recovered')).toContain('Robot: R-old');
+    expect(
+      list('Noisiest sources')
+        .split('\n')
+        .filter((line) => /^ {4}\S/.test(line)),
+    ).toEqual(['    Queue: Claims · Alerts: 6', '    Process: Billing · Alerts: 2', '    Robot: R7 · Alerts: 2']);
+    const html = (mails.get('daily')!.html as string).replaceAll('&#x3D;', '=');
+    for (const words of ['Health', 'Day before', 'Still failing', 'Recovered', 'Noisiest sources']) expect(html).toContain(words);
+    expect(html).toMatch(/href="https:\/\/tocsin\.example\.com\/#\/alerts\?tenant=failing&amp;queue=Claims&amp;since=/);
+  });
+});
