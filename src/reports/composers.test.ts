@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { toDelivery } from '../delivery/outbox/delivery.js';
 import { DeliveryWorker } from '../delivery/outbox/worker.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
-import { startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { plainEndpointOf, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
@@ -100,14 +100,7 @@ describeEachDialect('report composers', (dialect) => {
       storage: t.tocsin.deps.storage,
       clock,
       sender,
-      resolveEndpoint: async () => ({
-        host: '127.0.0.1',
-        port: smtp.port,
-        security: 'none',
-        authMethod: 'none',
-        fromAddress: 'alerts@example.com',
-        timeoutMs: 5_000,
-      }),
+      resolveEndpoint: async () => plainEndpointOf(smtp),
       composers: composers(),
     });
     try {

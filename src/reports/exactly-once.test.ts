@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { type TestSmtpServer, plainEndpointOf, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
 import { DeliveryWorker } from '../delivery/outbox/worker.js';
 import { ADMIN_TOKEN } from '../../test/support/http.js';
@@ -164,14 +164,7 @@ describeEachDialect('exactly once', (dialect) => {
       storage: api.deps.storage,
       clock,
       sender,
-      resolveEndpoint: async () => ({
-        host: '127.0.0.1',
-        port: smtp.port,
-        security: 'none',
-        authMethod: 'none',
-        fromAddress: 'alerts@example.com',
-        timeoutMs: 5_000,
-      }),
+      resolveEndpoint: async () => plainEndpointOf(smtp),
       composers: composersFor({ storage: api.deps.storage, clock, logger: pino({ level: 'silent' }), config: api.deps.config }),
       settings: { pollIntervalMs: 50 },
     });

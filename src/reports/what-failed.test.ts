@@ -7,7 +7,7 @@ import { type ParsedMail, simpleParser } from 'mailparser';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { type TestSmtpServer, plainEndpointOf, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { DeliveryWorker } from '../delivery/outbox/worker.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
@@ -67,14 +67,7 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
       storage: t.tocsin.deps.storage,
       clock,
       sender,
-      resolveEndpoint: async () => ({
-        host: '127.0.0.1',
-        port: smtp.port,
-        security: 'none',
-        authMethod: 'none',
-        fromAddress: 'alerts@example.com',
-        timeoutMs: 5_000,
-      }),
+      resolveEndpoint: async () => plainEndpointOf(smtp),
       composers: reportComposers({ db, publicUrl: PUBLIC, summaryIntervalMs: INTERVAL, unsubscribeLinks: new UnsubscribeLinks(db, PUBLIC, clock) }),
     });
     try {

@@ -2,6 +2,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { testCertificates } from './certificates.js';
+import type { SmtpEndpoint } from '../../src/delivery/contract.js';
 
 /** ScriptedFailure makes a test server answer `code` at one stage, for the first `times` tries. */
 export interface ScriptedFailure {
@@ -247,4 +248,9 @@ export async function startSilentServer(): Promise<SilentServer> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** plainEndpointOf is how a worker reaches a test server: on loopback, no TLS, no authentication. */
+export function plainEndpointOf(server: { readonly port: number }): SmtpEndpoint {
+  return { host: '127.0.0.1', port: server.port, security: 'none', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 5_000 };
 }
