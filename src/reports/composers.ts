@@ -104,12 +104,14 @@ async function mutesOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, m
  * actionsOf gives the recipient's action links for a line, or nothing: links are a person's (a
  * group mailbox gets none), and "mute for everyone" is only offered to a holder of Alerts.Edit.
  */
-async function actionsOf(deps: ComposerDeps, c: Context): Promise<(subject: ActionSubject) => AlertActionUrls | undefined> {
+async function actionsOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, c: Context): Promise<(subject: ActionSubject) => AlertActionUrls | undefined> {
   const links = deps.actionLinks;
   if (!links || c.data.recipient.type !== 'user') return () => undefined;
-  const permissions = await effectivePermissions(deps.db, c.data.recipient.id);
+  const userId = c.data.recipient.id;
+  // A user gets many emails of one claim (one per Fatal alert): its permissions are read once.
+  const permissions = await perClaim(caches, delivery, `permissions:${userId}`, () => effectivePermissions(deps.db, userId));
   if (!permissions.has('Alerts.View')) return () => undefined;
-  const recipient = { tenantId: c.tenant.id, userId: c.data.recipient.id, canMute: permissions.has('Alerts.Edit') };
+  const recipient = { tenantId: c.tenant.id, userId, canMute: permissions.has('Alerts.Edit') };
   return (subject) => links.urlsFor(recipient, subject);
 }
 
@@ -189,7 +191,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   const window = windowOf(delivery);
   const cached = await caches.groups.get(`${c.tenant.id}:${window.start}:${window.end}`, () => loadGroups(deps.db, c.tenant.id, window));
   const groups = cached ?? streamAlertsInWindow(deps.db, c.tenant.id, { from: window.start, to: window.end, minSeverity: 'Error' });
-  const actions = await actionsOf(deps, c);
+  const actions = await actionsOf(deps, caches, delivery, c);
   const fatal: (AlertGroupView & { groupId: string })[] = [];
   const error: (AlertGroupView & { groupId: string })[] = [];
   // Every line counts in its source group's figures, shown or not.
@@ -250,7 +252,7 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
   const [current, previous] = await Promise.all([mine(period), mine(before)]);
   const health = dailyHealth(current, previous);
   const listOf = (key: SourceKey) => alertListUrl(deps.publicUrl, { tenant: c.tenant.name, since: period.start, until: period.end, ...sourceFilterOf(key) });
-  const actions = await actionsOf(deps, c);
+  const actions = await actionsOf(deps, caches, delivery, c);
   const counts = mergeEventCounts(current).map((e) => ({
     ...e,
     componentDisplayName: componentDisplayName(e.component, language),
@@ -300,7 +302,7 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   if (!row) throw new ComposeError(`alert ${alertId} no longer exists`);
   const alert = toStoredAlert(row);
   const language = c.recipient.language;
-  const actions = await actionsOf(deps, c);
+  const actions = await actionsOf(deps, caches, delivery, c);
   const ack = (await acknowledgementsOf(deps.db, tenantId, [groupId])).get(groupId);
   return caches.immediate.render({
     recipient: c.recipient,

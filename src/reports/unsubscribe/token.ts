@@ -18,9 +18,17 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const AAD = Buffer.from('tocsin-unsubscribe-v2');
 
+// Derived once per link key: HKDF on every email cost more than the encryption itself.
+const sealingKeys = new WeakMap<Buffer, Buffer>();
+
 // The installation's link key signs the old links; the new ones are encrypted with a key derived from it.
 function sealingKey(key: Buffer): Buffer {
-  return Buffer.from(crypto.hkdfSync('sha256', key, Buffer.alloc(0), 'tocsin-unsubscribe-seal', 32));
+  let derived = sealingKeys.get(key);
+  if (!derived) {
+    derived = Buffer.from(crypto.hkdfSync('sha256', key, Buffer.alloc(0), 'tocsin-unsubscribe-seal', 32));
+    sealingKeys.set(key, derived);
+  }
+  return derived;
 }
 
 function targetOf(fields: string[]): UnsubscribeTarget | undefined {
