@@ -6,7 +6,7 @@ import { classifyDbError, isStorageOutage } from '../storage/errors.js';
 import { accessHook, forgetPrincipalsOnChange } from './access-hook.js';
 import { answerClientError, requireHost } from './client-errors.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
-import { MAX_JSON_DEPTH, jsonDepthExceeds, refuseNul, tooDeep } from './input-guard.js';
+import { MAX_JSON_DEPTH, jsonDepthExceeds, noteNulFree, refuseNul, tooDeep } from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
 import { HttpError, type FieldError, type ProblemDocument, problemTypeFor, serviceUnavailable } from './problem.js';
 
@@ -116,6 +116,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     parseJson(request, body as string, (err, value) => {
       if (err) return done(err, undefined);
       if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) return done(tooDeep(), undefined);
+      noteNulFree(body as string, value);
       return done(null, value);
     });
   });

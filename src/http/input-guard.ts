@@ -7,16 +7,34 @@ import { badRequest, fieldError } from './problem.js';
  */
 export const MAX_JSON_DEPTH = 64;
 
-/** jsonDepthExceeds tells whether a parsed JSON value nests deeper than `limit`, without recursion. */
+/**
+ * jsonDepthExceeds tells whether a parsed JSON value nests deeper than `limit`. It recurses, but
+ * never deeper than `limit`, and allocates nothing: it runs on every body.
+ */
 export function jsonDepthExceeds(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    if (depth > limit) return true;
-    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  return nestsDeeper(value, 1, limit);
+}
+
+function nestsDeeper(value: unknown, depth: number, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (depth > limit) return true;
+  if (Array.isArray(value)) {
+    for (const child of value) if (nestsDeeper(child, depth + 1, limit)) return true;
+    return false;
   }
+  for (const key in value) if (nestsDeeper((value as Record<string, unknown>)[key], depth + 1, limit)) return true;
   return false;
+}
+
+/**
+ * Parsed bodies whose JSON text holds no `\u0000`: JSON can carry a NUL only as that escape (a raw
+ * control character is a syntax error), so refuseNul need not walk them.
+ */
+const nulFreeBodies = new WeakSet<object>();
+
+/** noteNulFree remembers a parsed body as free of NUL when its JSON text shows none. */
+export function noteNulFree(text: string, value: unknown): void {
+  if (typeof value === 'object' && value !== null && !text.includes('\\u0000')) nulFreeBodies.add(value);
 }
 
 /**
@@ -53,6 +71,7 @@ export async function refuseNul(request: FastifyRequest): Promise<void> {
     [request.body, ''],
   ];
   for (const [value, prefix] of sources) {
+    if (typeof value === 'object' && value !== null && nulFreeBodies.has(value)) continue;
     const at = findNul(value);
     if (at !== undefined) throw fieldError(`${prefix}${at}`, 'must not contain NUL characters');
   }

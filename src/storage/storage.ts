@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.js';
 import type { Dialect } from './dialect.js';
@@ -48,8 +48,36 @@ function openSqlite(file: string): Storage {
   database.pragma('synchronous = FULL');
   database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   database.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: preparedOnce(database) }) });
   return { db, dialect: 'sqlite', description: `SQLite ${file}`, close: () => db.destroy() };
+}
+
+/** How many distinct statements a SQLite connection keeps prepared (the app has a few hundred). */
+const MAX_PREPARED_STATEMENTS = 1_000;
+
+/**
+ * preparedOnce hands Kysely a connection that prepares each SQL text once: Kysely's SQLite driver
+ * prepares every query anew, which cost more CPU than inserting a batch of alerts. A statement
+ * still being iterated is not handed out twice. It also makes every transaction `begin immediate`:
+ * several processes may write to one SQLite file (`--processes`, a worker beside the api), and a
+ * deferred transaction that reads and then writes fails at once with SQLITE_BUSY when another
+ * process wrote in between, where an immediate one waits its turn (busy_timeout) at its start.
+ */
+export function preparedOnce(database: SqliteDatabase.Database): KyselySqliteDatabase {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text: string): SqliteStatement {
+      const sql = text === 'begin' ? 'begin immediate' : text;
+      const cached = statements.get(sql);
+      if (cached && !cached.busy) return cached;
+      const statement = database.prepare(sql);
+      if (cached) return statement;
+      if (statements.size >= MAX_PREPARED_STATEMENTS) statements.delete(statements.keys().next().value!);
+      statements.set(sql, statement);
+      return statement;
+    },
+  };
 }
 
 async function openPostgres(url: string, poolSize: number): Promise<Storage> {
