@@ -76,52 +76,56 @@ export async function writeAlerts(
   floodWindowMs = DEFAULT_FLOOD_WINDOW_MS,
   options: { readonly undecided?: boolean } = {},
 ): Promise<string[]> {
-  const rows = alerts.map((a) => ({
-    id: newId(),
-    tenant_id: tenantId,
-    severity: severityRank(a.severity),
-    component: a.component,
-    event: a.event,
-    message: a.message,
-    data: a.data,
-    source: a.source,
-    folder: a.folder,
-    dedup_key: a.dedupKey,
-    group_id: null as string | null,
-    occurred_at: a.occurredAt ?? now,
-    created_at: now,
-  }));
-  const keys = [...new Set(alerts.flatMap((a) => (a.dedupKey === null ? [] : [a.dedupKey])))];
-  if (keys.length > 0) {
-    const floods = await currentFloods(tx, tenantId, keys, now - floodWindowMs);
-    for (const row of rows) {
-      if (row.dedup_key === null) continue;
-      row.group_id = floods.get(row.dedup_key) ?? row.id;
-      floods.set(row.dedup_key, row.group_id);
-    }
+  const ids = alerts.map(() => newId());
+  // Each alert with a dedup key gets its flood: the one its key's last alert belongs to, else its own.
+  const groups: (string | null)[] = new Array(alerts.length).fill(null);
+  const keys = new Set<string>();
+  for (const a of alerts) if (a.dedupKey !== null) keys.add(a.dedupKey);
+  if (keys.size > 0) {
+    const floods = await currentFloods(tx, tenantId, [...keys], now - floodWindowMs);
+    alerts.forEach((a, i) => {
+      if (a.dedupKey === null) return;
+      const group = floods.get(a.dedupKey) ?? ids[i]!;
+      groups[i] = group;
+      floods.set(a.dedupKey, group);
+    });
   }
-  if (rows.length > 0) {
-    await tx.executeQuery(
-      CompiledQuery.raw(
-        insertSql(tx, rows.length),
-        rows.flatMap((row) => ALERT_COLUMNS.map((c) => row[c])),
-      ),
-    );
+  if (alerts.length > 0) {
+    // The parameters row after row, in ALERT_COLUMNS' order, built without a row object each.
+    const params: unknown[] = [];
+    alerts.forEach((a, i) => {
+      params.push(
+        ids[i],
+        tenantId,
+        severityRank(a.severity),
+        a.component,
+        a.event,
+        a.message,
+        a.data,
+        a.source,
+        a.folder,
+        a.dedupKey,
+        groups[i],
+        a.occurredAt ?? now,
+        now,
+      );
+    });
+    await tx.executeQuery(CompiledQuery.raw(insertSql(tx, 'alerts', ALERT_COLUMNS, alerts.length), params));
   }
   // Committed with the alerts, so a Fatal alert's immediate email is decided even if the
   // process dies before its decider hears of it (the decider's sweep finds the row). Not when
   // the caller decides them in this same transaction (`undecided: false`).
-  const fatal = options.undecided === false ? [] : rows.filter((r) => r.severity === FATAL_RANK);
-  if (fatal.length > 0) {
-    await tx
-      .insertInto('undecided_fatal_alerts')
-      .values(fatal.map((r) => ({ alert_id: r.id, tenant_id: tenantId, created_at: now })))
-      .execute();
+  if (options.undecided !== false) {
+    const params: unknown[] = [];
+    alerts.forEach((a, i) => {
+      if (a.severity === 'Fatal') params.push(ids[i], tenantId, now);
+    });
+    if (params.length > 0) {
+      await tx.executeQuery(CompiledQuery.raw(insertSql(tx, 'undecided_fatal_alerts', UNDECIDED_COLUMNS, params.length / UNDECIDED_COLUMNS.length), params));
+    }
   }
-  return rows.map((r) => r.id);
+  return ids;
 }
-
-const FATAL_RANK = severityRank('Fatal');
 
 type AlertColumn = keyof AlertTables['alerts'];
 /** The insert's columns, in the order of its parameters (row after row). */
@@ -140,26 +144,28 @@ const ALERT_COLUMNS: readonly AlertColumn[] = [
   'occurred_at',
   'created_at',
 ];
-const insertSqlCache = new WeakMap<object, Map<number, string>>();
+const UNDECIDED_COLUMNS = ['alert_id', 'tenant_id', 'created_at'] as const;
+const insertSqlCache = new WeakMap<object, Map<string, string>>();
 
 /**
- * insertSql is the SQL of a multi-row insert of `count` alerts, compiled by Kysely for the
- * connection's dialect once per row count: building and compiling the query tree of a hundred
- * rows cost more than the insert itself. The cache hangs off the executor, which is one per
- * Kysely instance and dialect.
+ * insertSql is the SQL of a multi-row insert of `count` rows into `table`, compiled by Kysely for
+ * the connection's dialect once per table and row count: building and compiling the query tree
+ * of a hundred rows cost more than the insert itself. The cache hangs off the executor, which is
+ * one per Kysely instance and dialect.
  */
-function insertSql(db: Db, count: number): string {
+function insertSql(db: Db, table: 'alerts' | 'undecided_fatal_alerts', columns: readonly string[], count: number): string {
   const key = db.getExecutor().adapter;
-  let byCount = insertSqlCache.get(key);
-  if (!byCount) insertSqlCache.set(key, (byCount = new Map()));
-  let text = byCount.get(count);
+  let byShape = insertSqlCache.get(key);
+  if (!byShape) insertSqlCache.set(key, (byShape = new Map()));
+  const shape = `${table} ${count}`;
+  let text = byShape.get(shape);
   if (text === undefined) {
-    const row = Object.fromEntries(ALERT_COLUMNS.map((c) => [c, null])) as unknown as AlertTables['alerts'];
-    text = db
-      .insertInto('alerts')
+    const row = Object.fromEntries(columns.map((c) => [c, null]));
+    text = (db as Kysely<any>)
+      .insertInto(table)
       .values(Array.from({ length: count }, () => row))
       .compile().sql;
-    byCount.set(count, text);
+    byShape.set(shape, text);
   }
   return text;
 }
