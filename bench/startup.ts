@@ -1,8 +1,10 @@
 /**
  * Start-up cost of `tocsin serve` as an operator runs it: milliseconds from spawning the process
  * to the first 200 from /readyz, the CPU seconds the process (and whatever it started) spent to
- * get there (the figure a busy machine distorts least), and its resident memory once idle. Each
- * run gets a fresh data directory (SQLite), so migrations run as on a first start.
+ * get there (the figure a busy machine distorts least), its resident memory once idle, and the
+ * milliseconds from SIGTERM to its exit (test/acceptance/serve.test.ts checks only that the stop is
+ * graceful: exit 0, before the forced exit). Each run gets a fresh data directory (SQLite), so
+ * migrations run as on a first start.
  *
  *   npm run bench:startup -- [--runs 5] [-- command args...]
  *
@@ -25,6 +27,7 @@ interface Sample {
   readyMs: number;
   cpuSeconds: number;
   rssMb: number;
+  stopMs: number;
 }
 
 async function once(command: string, args: string[]): Promise<Sample> {
@@ -50,7 +53,12 @@ async function once(command: string, args: string[]): Promise<Sample> {
     const readyMs = performance.now() - began;
     const cpuSeconds = sumOverTree(child.pid!, cpuTicks) / TICKS_PER_SECOND;
     await sleep(IDLE_MS);
-    return { readyMs, cpuSeconds, rssMb: sumOverTree(child.pid!, rssKb) / 1024 };
+    const rssMb = sumOverTree(child.pid!, rssKb) / 1024;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const stopping = performance.now();
+    process.kill(-child.pid!, 'SIGTERM');
+    await exited;
+    return { readyMs, cpuSeconds, rssMb, stopMs: performance.now() - stopping };
   } finally {
     if (child.exitCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -86,5 +94,7 @@ for (let i = 0; i < Number(values.runs); i++) samples.push(await once(command!, 
 console.log(
   `${[command, ...args].join(' ')} in ${process.cwd()}: start → /readyz 200 median ${median(samples.map((s) => s.readyMs)).toFixed(0)} ms ` +
     `(${samples.map((s) => s.readyMs.toFixed(0)).join(', ')}), CPU to ready ${median(samples.map((s) => s.cpuSeconds)).toFixed(2)} s, ` +
-    `RSS after ${IDLE_MS / 1000} s idle ${median(samples.map((s) => s.rssMb)).toFixed(0)} MB (medians of ${samples.length} runs)`,
+    `RSS after ${IDLE_MS / 1000} s idle ${median(samples.map((s) => s.rssMb)).toFixed(0)} MB, ` +
+    `SIGTERM → exit ${median(samples.map((s) => s.stopMs)).toFixed(0)} ms (medians of ${samples.length} runs; load average ${os.loadavg()[0]!.toFixed(2)}); ` +
+    `reproduce: npm run bench:startup -- --runs ${samples.length}`,
 );

@@ -72,6 +72,8 @@ export interface Pipeline {
   readonly decide: {
     /** settled resolves once the immediate emails of the Fatal alerts committed so far are decided (tests wait on it). */
     settled(): Promise<void>;
+    /** reportsTicked resolves once the report scheduler's next look for due windows has ended (at once where none runs); tests wait on it. */
+    reportsTicked(): Promise<void>;
   };
   readonly outbox: {
     /** ring wakes the claim loops that can send the rows just queued (this process's, and others' on PostgreSQL). */
@@ -97,7 +99,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   // The loops started, stopped in this order: nothing new comes in, then what is decided is
   // queued, and last the sends in flight finish and are recorded before the SMTP pools close.
   let pull: Stoppable | undefined;
-  let scheduler: Stoppable | undefined;
+  let scheduler: (Stoppable & { ticked(): Promise<void> }) | undefined;
   let immediate: (Stoppable & { settled(): Promise<void> }) | undefined;
   let listener: Stoppable | undefined;
   let delivery: Stoppable | undefined;
@@ -182,7 +184,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
 
     return {
       ingest,
-      decide: { settled: () => decided.settled() },
+      decide: { settled: () => decided.settled(), reportsTicked: async () => scheduler?.ticked() },
       outbox: { ring },
       claim,
       resolveEndpoint: resolve,

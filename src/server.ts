@@ -78,6 +78,8 @@ export interface Tocsin {
   readonly systemSmtpUrl: string;
   /** decisionsSettled resolves once the immediate emails of the Fatal alerts committed so far are decided (tests wait on it). */
   decisionsSettled(): Promise<void>;
+  /** reportsTicked resolves once the report scheduler's next look for due windows has ended, at once in an `api` process (tests wait on it). */
+  reportsTicked(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -182,6 +184,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       url,
       systemSmtpUrl: systemSmtp.url,
       decisionsSettled: () => pipeline.decide.settled(),
+      reportsTicked: () => pipeline.decide.reportsTicked(),
       close: () => runAll(closers),
     };
   } catch (err) {

@@ -105,7 +105,8 @@ describeEachDialect('exactly once', (dialect) => {
     clock.set(T0);
     const first = await start();
     await raiseError(first, 'before the restart');
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    // The first instance has looked for due windows at least once before it stops.
+    await first.reportsTicked();
     await stop(first);
     const second = await start();
     await raiseError(second, 'after the restart');
@@ -113,7 +114,8 @@ describeEachDialect('exactly once', (dialect) => {
     await until(() => decided(second, WINDOW_END), 'the window to be decided');
     await stop(second);
     const third = await start();
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // A third instance looks after the window was decided, and decides nothing again.
+    await third.reportsTicked();
     expect(await summaries(third, WINDOW_END)).toEqual(VIEWERS);
     await stop(third);
   });
@@ -125,7 +127,8 @@ describeEachDialect('exactly once', (dialect) => {
     await raiseError(a, 'seen by two instances');
     clock.set(end + 1_500);
     await until(() => decided(a, end), 'the window to be decided');
-    await new Promise((resolve) => setTimeout(resolve, 2_200));
+    // Both instances have looked again since: whichever did not decide it decided nothing.
+    await Promise.all([a.reportsTicked(), b.reportsTicked()]);
     expect(await summaries(a, end)).toEqual(VIEWERS);
     await Promise.all([stop(a), stop(b)]);
   });
@@ -172,7 +175,8 @@ describeEachDialect('exactly once', (dialect) => {
     try {
       await until(async () => (await sentFor(end)).length >= VIEWERS.length, 'the summaries to be sent');
       await runDecider(); // a restart decides again: nothing new
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Anything it had queued would be sent before the worker finds nothing left to claim.
+      await worker.idle();
     } finally {
       await worker.stop();
       await sender.close();

@@ -47,6 +47,7 @@ export function composersFor(
  */
 export function startReportScheduler(deps: ReportRuntimeDeps & { readonly doorbell?: { ring(): void }; readonly registry?: Registry }): {
   stop(): Promise<void>;
+  ticked(): Promise<void>;
 } {
   const scheduler = new ReportScheduler({
     storage: deps.storage,
@@ -58,7 +59,7 @@ export function startReportScheduler(deps: ReportRuntimeDeps & { readonly doorbe
     metrics: deps.registry ? new ReportMetrics(deps.registry) : undefined,
   });
   scheduler.start();
-  return { stop: () => scheduler.stop() };
+  return { stop: () => scheduler.stop(), ticked: () => scheduler.ticked() };
 }
 
 /**

@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import { multiMap } from '../shared/multi-map.js';
+import { isRetryable } from '../shared/stage-error.js';
+import { CONNECT_BACKOFF, backoffDelay } from '../storage/connect.js';
+import { storageFailure } from '../storage/errors.js';
 import type { Storage } from '../storage/storage.js';
 import {
   type ReportSettingsSource,
@@ -76,6 +79,10 @@ export class ReportScheduler {
   #stopped = false;
   #prepared = false;
   #nextPurge = 0;
+  /** Ticks that failed in a row, for the back-off. */
+  #failures = 0;
+  /** Callers of ticked() waiting for the next tick to start and end. */
+  #tickWaiters: (() => void)[] = [];
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
@@ -96,14 +103,39 @@ export class ReportScheduler {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running;
+    for (const resolve of this.#tickWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * ticked resolves once a tick that starts after this call has ended (at once when the loop is
+   * stopped): a test waits on it to know that everything due by then was looked at, instead of
+   * sleeping to see that nothing more is decided.
+   */
+  ticked(): Promise<void> {
+    if (!this.#looping) return Promise.resolve();
+    return new Promise((resolve) => this.#tickWaiters.push(resolve));
   }
 
   #schedule(delay: number): void {
     this.#timer = setTimeout(() => {
+      const waiting = this.#tickWaiters.splice(0);
+      let next = this.settings.tickMs;
       this.#running = this.tick()
-        .catch((err: unknown) => this.#deps.logger.error({ err }, 'the report scheduler could not look for due windows; will try again'))
+        .then(
+          () => {
+            this.#failures = 0;
+          },
+          (raised: unknown) => {
+            // The decide stage's error says whether waiting helps: through an outage the loop backs
+            // off (doubling from a tick up to CONNECT_BACKOFF's ceiling) instead of failing every tick.
+            const err = storageFailure('decide', raised);
+            if (isRetryable(err)) next = backoffDelay(this.#failures++, { firstMs: this.settings.tickMs, maxMs: CONNECT_BACKOFF.maxMs }, Math.random);
+            this.#deps.logger.error({ err, retryInMs: next }, 'the report scheduler could not look for due windows; will try again');
+          },
+        )
         .finally(() => {
-          if (this.#looping) this.#schedule(this.settings.tickMs);
+          for (const resolve of waiting) resolve();
+          if (this.#looping) this.#schedule(next);
         });
     }, delay);
   }

@@ -7,8 +7,9 @@ import { MIGRATIONS } from '../../src/storage/migrations/index.js';
 import { createTestDatabase, describeEachDialect } from '../support/storage.js';
 import { REPO_ROOT, type Started, cleanEnv, ensureBuilt, groupAlive, killGroup, start, stop } from './processes.js';
 
-// A process that prints its banner has started; these bound how long a user would wait.
-const SHUTDOWN_LIMIT_MS = 8_000;
+// How long the tests wait for a stopped process group to be gone. How long a stop takes is a
+// benchmark figure (bench/startup.ts, "SIGTERM → exit"); the tests check that it is graceful.
+const STOP_WAIT_MS = 20_000;
 const RUNNING = /Tocsin is running: (http:\/\/[^\s/]+)\//;
 const CATCHER = /built-in mail catcher at smtp:\/\/127\.0\.0\.1:(\d+)/;
 const GENERATED_TOKEN = /Admin token:\s+(tcs_admin_[\w-]+)/;
@@ -72,8 +73,8 @@ describe('tocsin serve, as a user runs it', () => {
     expect(caught.items[0]!.text.trim()).toBe('Body text');
 
     const firstStop = await stopped(first);
+    // Exit 0: the close finished by itself, before the forced exit (which exits 1).
     expect(firstStop.code).toBe(0);
-    expect(firstStop.ms).toBeLessThan(SHUTDOWN_LIMIT_MS);
     expect(first.stderr()).toBe('');
 
     const second = serve({ TOCSIN_DATA_DIR: dataDir });
@@ -106,10 +107,9 @@ describe('tocsin serve, as a user runs it', () => {
     expect(fs.existsSync(path.join(root, 'data', 'tocsin.db'))).toBe(true);
     expect(fs.existsSync(path.join(root, 'data', 'secret.key'))).toBe(true);
     // Ctrl-C in a terminal signals the whole foreground group: npm (which dies of it) and Tocsin.
-    const { code, signal, ms } = await stopped(npm, 'SIGINT', true);
+    const { code, signal } = await stopped(npm, 'SIGINT', true);
     expect(code === 0 || signal === 'SIGINT').toBe(true);
-    expect(ms).toBeLessThan(SHUTDOWN_LIMIT_MS);
-    await expect.poll(() => groupAlive(npm), { timeout: SHUTDOWN_LIMIT_MS }).toBe(false);
+    await expect.poll(() => groupAlive(npm), { timeout: STOP_WAIT_MS }).toBe(false);
     expect(npm.stdout()).toContain('"msg":"shutting down"');
     expect(npm.stdout()).not.toContain('shutdown took too long');
   });
