@@ -37,6 +37,7 @@ import type { ComposerRegistry } from './delivery/outbox/render.js';
 import { COMMIT_WINDOW_MS, DeliveryWorker } from './delivery/outbox/worker.js';
 import { CONNECTIONS_PER_ENDPOINT, createMailSender } from './delivery/smtp/sender.js';
 import { mailHealthAfterRecord } from './mail-health/store.js';
+import { warningBeforeTokenExpiry } from './mail-health/token-expiry.js';
 import { composersFor, immediateInCommit, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
 import { endpointContext, resolveEndpoint, resolveSystemEndpoint } from './settings/endpoint.js';
 import { startPullConnector } from './sources/pull/connector.js';
@@ -119,8 +120,13 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
 
     // resolve endpoint, compose: what one attempt reads at send time.
     const context = endpointContext(config, deps.systemSmtp);
-    const resolve: EndpointResolver = (tenantId, route) =>
-      route === 'system' ? resolveSystemEndpoint(storage.db, deps.secretBox, context) : resolveEndpoint(storage.db, deps.secretBox, tenantId, context);
+    const resolve: EndpointResolver = warningBeforeTokenExpiry(
+      (tenantId, route) =>
+        route === 'system' ? resolveSystemEndpoint(storage.db, deps.secretBox, context) : resolveEndpoint(storage.db, deps.secretBox, tenantId, context),
+      storage.db,
+      () => clock.now(),
+      { publicUrl: config.publicUrl, onQueued: ring, onError: (err) => logger.warn({ err }, 'could not check the XOAUTH2 token expiry') },
+    );
     const compose = composersFor({ storage, clock, logger, config, secretBox: deps.secretBox });
 
     // claim → (resolve → compose → send) → record, in worker processes: built first, since the

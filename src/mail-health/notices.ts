@@ -33,8 +33,11 @@ interface Texts {
 // French puts a narrow no-break space (U+202F) before « : » and inside guillemets.
 const NNBSP = '\u202f';
 
-/** TEXTS are the two notices in every supported language. */
-const TEXTS: Record<Language, Record<MailHealthTransition, Texts>> = {
+/** MailHealthNoticeKind is what a notice tells: an incident began or ended, or an XOAUTH2 access token is about to expire. */
+export type MailHealthNoticeKind = MailHealthTransition | 'token-expiring';
+
+/** TEXTS are the notices in every supported language; `since` is the expiry for `token-expiring`. */
+const TEXTS: Record<Language, Record<MailHealthNoticeKind, Texts>> = {
   en: {
     failing: {
       subject: (tenant) => `Alert emails of ${tenant} are failing`,
@@ -48,6 +51,14 @@ const TEXTS: Record<Language, Record<MailHealthTransition, Texts>> = {
     recovered: {
       subject: (tenant) => `Alert emails of ${tenant} work again`,
       body: (p) => [`The mail server of ${p.tenant} delivers alert emails again since ${p.since}.`, `Settings > Mail: ${p.link}`],
+    },
+    'token-expiring': {
+      subject: (tenant) => `The mail server access token of ${tenant} expires soon`,
+      body: (p) => [
+        `The XOAUTH2 access token that Tocsin signs in to the mail server of ${p.tenant} with expires on ${p.since}.`,
+        'Tocsin cannot renew it: save a new access token before then, or alert emails will start failing.',
+        `Settings > Mail: ${p.link}`,
+      ],
     },
   },
   fr: {
@@ -67,6 +78,14 @@ const TEXTS: Record<Language, Record<MailHealthTransition, Texts>> = {
         `Paramètres > Messagerie${NNBSP}: ${p.link}`,
       ],
     },
+    'token-expiring': {
+      subject: (tenant) => `Le jeton d’accès au serveur de messagerie de ${tenant} expire bientôt`,
+      body: (p) => [
+        `Le jeton d’accès XOAUTH2 avec lequel Tocsin se connecte au serveur de messagerie de ${p.tenant} expire le ${p.since}.`,
+        `Tocsin ne peut pas le renouveler${NNBSP}: enregistrez un nouveau jeton d’accès avant cette date, sinon les e-mails d’alerte échoueront.`,
+        `Paramètres > Messagerie${NNBSP}: ${p.link}`,
+      ],
+    },
   },
   de: {
     failing: {
@@ -81,6 +100,14 @@ const TEXTS: Record<Language, Record<MailHealthTransition, Texts>> = {
     recovered: {
       subject: (tenant) => `Alarm-E-Mails von ${tenant} funktionieren wieder`,
       body: (p) => [`Der Mailserver von ${p.tenant} stellt seit ${p.since} wieder Alarm-E-Mails zu.`, `Einstellungen > E-Mail: ${p.link}`],
+    },
+    'token-expiring': {
+      subject: (tenant) => `Das Zugriffstoken für den Mailserver von ${tenant} läuft bald ab`,
+      body: (p) => [
+        `Das XOAUTH2-Zugriffstoken, mit dem sich Tocsin beim Mailserver von ${p.tenant} anmeldet, läuft am ${p.since} ab.`,
+        'Tocsin kann es nicht erneuern: Speichern Sie vorher ein neues Zugriffstoken, sonst schlagen die Alarm-E-Mails fehl.',
+        `Einstellungen > E-Mail: ${p.link}`,
+      ],
     },
   },
   es: {
@@ -97,6 +124,14 @@ const TEXTS: Record<Language, Record<MailHealthTransition, Texts>> = {
       subject: (tenant) => `Los correos de alerta de ${tenant} vuelven a funcionar`,
       body: (p) => [`El servidor de correo de ${p.tenant} vuelve a entregar los correos de alerta desde ${p.since}.`, `Configuración > Correo: ${p.link}`],
     },
+    'token-expiring': {
+      subject: (tenant) => `El token de acceso al servidor de correo de ${tenant} caduca pronto`,
+      body: (p) => [
+        `El token de acceso XOAUTH2 con el que Tocsin inicia sesión en el servidor de correo de ${p.tenant} caduca el ${p.since}.`,
+        'Tocsin no puede renovarlo: guarde un nuevo token de acceso antes de esa fecha o los correos de alerta empezarán a fallar.',
+        `Configuración > Correo: ${p.link}`,
+      ],
+    },
   },
   ja: {
     failing: {
@@ -112,17 +147,25 @@ const TEXTS: Record<Language, Record<MailHealthTransition, Texts>> = {
       subject: (tenant) => `${tenant} のアラート メールが再び送信されています`,
       body: (p) => [`${p.since} 以降、${p.tenant} のメール サーバーは再びアラート メールを配信しています。`, `[設定] > [メール]: ${p.link}`],
     },
+    'token-expiring': {
+      subject: (tenant) => `${tenant} のメール サーバーのアクセス トークンがまもなく期限切れになります`,
+      body: (p) => [
+        `Tocsin が ${p.tenant} のメール サーバーへのサインインに使う XOAUTH2 アクセス トークンは ${p.since} に期限切れになります。`,
+        'Tocsin はトークンを更新できません。それまでに新しいアクセス トークンを保存してください。保存しないとアラート メールの送信に失敗します。',
+        `[設定] > [メール]: ${p.link}`,
+      ],
+    },
   },
 };
 
 /** MailHealthNoticeInput is what one notice says, to one administrator. */
 export interface MailHealthNoticeInput {
-  readonly transition: MailHealthTransition;
+  readonly transition: MailHealthNoticeKind;
   readonly language: Language;
   readonly timeZone: string;
   readonly tenantName: string;
   readonly tenantDisplayName: string;
-  /** When the incident began, or when it ended. */
+  /** When the incident began, or when it ended; when the token expires. */
   readonly at: number;
   readonly lastError: string | null;
   readonly settingsUrl: string;
@@ -201,12 +244,8 @@ export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealth
       .returning('incident')
       .executeTakeFirst();
     if (!claimed) continue;
-    const tenant = await tx
-      .selectFrom('tenants')
-      .select(['name', 'display_name', 'language', 'time_zone'])
-      .where('id', '=', change.tenantId)
-      .executeTakeFirst();
-    if (!tenant) continue;
+    // A tenant deleted meanwhile gets nothing (its alert could not be stored).
+    if (!(await tx.selectFrom('tenants').select('id').where('id', '=', change.tenantId).executeTakeFirst())) continue;
     if (change.transition === 'failing') {
       await writeAlerts(
         tx,
@@ -227,31 +266,59 @@ export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealth
         change.at,
       );
     }
-    const admins = await mailAdmins(tx, change.tenantId);
-    const at = change.transition === 'failing' ? (change.health.since ?? change.at) : change.at;
-    await enqueueDeliveries(
-      tx,
-      admins.map((admin) => {
-        const language = languageOf(admin.language, tenant.language);
-        const timeZone = admin.timeZone ?? tenant.time_zone;
-        return {
-          tenantId: change.tenantId,
-          kind: 'mail-health' as const,
-          idempotencyKey: `mail-health:${change.health.incident}:${change.transition}:${admin.id}`,
-          recipient: { address: admin.email, name: admin.name, language, timeZone, userId: admin.id },
-          rendered: renderMailHealthNotice({
-            transition: change.transition,
-            language,
-            timeZone,
-            tenantName: tenant.name,
-            tenantDisplayName: tenant.display_name,
-            at,
-            lastError: change.health.lastError,
-            settingsUrl: mailSettingsUrl(context.publicUrl, tenant.name),
-          }),
-        };
-      }),
-      { now: () => change.at },
-    );
+    await queueAdminNotices(tx, change.tenantId, {
+      kind: change.transition,
+      key: `${change.health.incident}:${change.transition}`,
+      at: change.transition === 'failing' ? (change.health.since ?? change.at) : change.at,
+      lastError: change.health.lastError,
+      now: change.at,
+      context,
+    });
   }
+}
+
+/** AdminNotice is one notice to every mail administrator of a tenant. */
+export interface AdminNotice {
+  readonly kind: MailHealthNoticeKind;
+  /** Unique per notice of the tenant: the administrators' idempotency keys are built on it. */
+  readonly key: string;
+  /** The time the notice tells (the incident's start or end, the token's expiry). */
+  readonly at: number;
+  readonly lastError: string | null;
+  readonly now: number;
+  readonly context: NoticeContext;
+}
+
+/**
+ * queueAdminNotices queues one notice to each mail administrator of a tenant, in their language and
+ * time zone, in the caller's transaction; the `mail-health` kind goes through the system default SMTP.
+ */
+export async function queueAdminNotices(tx: Db, tenantId: string, notice: AdminNotice): Promise<void> {
+  const tenant = await tx.selectFrom('tenants').select(['name', 'display_name', 'language', 'time_zone']).where('id', '=', tenantId).executeTakeFirst();
+  if (!tenant) return;
+  const admins = await mailAdmins(tx, tenantId);
+  await enqueueDeliveries(
+    tx,
+    admins.map((admin) => {
+      const language = languageOf(admin.language, tenant.language);
+      const timeZone = admin.timeZone ?? tenant.time_zone;
+      return {
+        tenantId,
+        kind: 'mail-health' as const,
+        idempotencyKey: `mail-health:${notice.key}:${admin.id}`,
+        recipient: { address: admin.email, name: admin.name, language, timeZone, userId: admin.id },
+        rendered: renderMailHealthNotice({
+          transition: notice.kind,
+          language,
+          timeZone,
+          tenantName: tenant.name,
+          tenantDisplayName: tenant.display_name,
+          at: notice.at,
+          lastError: notice.lastError,
+          settingsUrl: mailSettingsUrl(notice.context.publicUrl, tenant.name),
+        }),
+      };
+    }),
+    { now: () => notice.now },
+  );
 }

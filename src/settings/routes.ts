@@ -14,9 +14,12 @@ import {
   saveSystemSmtp,
   showMailSettings,
   showSystemSmtp,
+  openCustomSecrets,
 } from './mail-settings.js';
+import { SecretDecryptError } from './secret-box.js';
 import { showMailHealth } from '../mail-health/model.js';
 import { getMailHealth, tryOwnServerAgain } from '../mail-health/store.js';
+import { accessTokenExpiry, warnBeforeTokenExpiry } from '../mail-health/token-expiry.js';
 import { RateLimiter } from './rate-limit.js';
 import { smtpSettingsInput } from './smtp-settings.js';
 import { odataSettingsRoutes } from './odata-routes.js';
@@ -30,6 +33,12 @@ const mailHealthAnswer = z.object({
   since: z.string().optional(),
   lastCode: z.number().int().optional(),
   lastError: z.string().optional(),
+  accessTokenExpiresAt: z
+    .string()
+    .optional()
+    .describe(
+      "When the XOAUTH2 access token of the tenant's own server expires, when that is known (a JWT's exp); the administrators are emailed once, through the system default, from 24 hours before.",
+    ),
 });
 
 /** TEST_MAILS_PER_MINUTE bounds Test Mail Settings per tenant: it opens connections on request. */
@@ -53,6 +62,18 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     }
   };
 
+  /** xoauth2Token is the access token a tenant's custom XOAUTH2 server is signed in to with, when it uses one (and it opens). */
+  const xoauth2Token = async (tenantId: string): Promise<string | undefined> => {
+    const settings = await getMailSettings(db, tenantId);
+    if (!settings.useCustom || settings.custom?.authMethod !== 'xoauth2') return undefined;
+    try {
+      return (await openCustomSecrets(db, secretBox, tenantId)).accessToken ?? undefined;
+    } catch (err) {
+      if (err instanceof SecretDecryptError) return undefined;
+      throw err;
+    }
+  };
+
   app.get('/api/v1/tenants/:tenant/settings/mail', { config: { permission: 'Settings.View' }, schema: { params: tenantParams } }, async (request) =>
     showMailSettings(await getMailSettings(db, tenantOf(request).id)),
   );
@@ -63,6 +84,9 @@ export const settingsRoutes: RouteModule = (app, deps) => {
       const tenantId = tenantOf(request).id;
       const saved = await saveMailSettings(db, secretBox, tenantId, request.body, clock, testMail.context);
       if (request.body.custom !== undefined || request.body.useCustom !== undefined) await tryOwnServerAgain(db, tenantId);
+      // A token saved with little time left is warned about at once, not at the next email.
+      const token = await xoauth2Token(tenantId);
+      if (token) await warnBeforeTokenExpiry(db, tenantId, token, clock.now(), { publicUrl: deps.config.publicUrl });
       return showMailSettings(saved);
     },
   );
@@ -77,7 +101,13 @@ export const settingsRoutes: RouteModule = (app, deps) => {
         response: { 200: mailHealthAnswer },
       },
     },
-    async (request) => showMailHealth(await getMailHealth(db, tenantOf(request).id)),
+    async (request) => {
+      const tenantId = tenantOf(request).id;
+      const health = showMailHealth(await getMailHealth(db, tenantId));
+      const token = await xoauth2Token(tenantId);
+      const expiresAt = token === undefined ? undefined : accessTokenExpiry(token);
+      return expiresAt === undefined ? health : { ...health, accessTokenExpiresAt: new Date(expiresAt).toISOString() };
+    },
   );
   app.delete(
     '/api/v1/tenants/:tenant/settings/mail/custom',

@@ -1,0 +1,128 @@
+/**
+ * XOAUTH2 tokens warned about before their known expiry: the pure reading of a JWT's `exp`, then
+ * end to end on both dialects with two real SMTP servers (the system default, which carries the
+ * warning, and the tenant's own, which takes alert emails by XOAUTH2) and mailparser.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { simpleParser } from 'mailparser';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { type TestDatabase, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
+import { loadConfig } from '../config.js';
+import { type Tocsin, startTocsin } from '../server.js';
+import { TOKEN_WARNING_LEAD_MS, accessTokenExpiry, tokenWarningDue } from './token-expiry.js';
+
+const ADMIN = 'token-expiry-admin-token-0123456789';
+
+/** jwt is an unsigned JWT with the claims given: only the payload matters to Tocsin. */
+const jwt = (claims: object) => `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2lnbmF0dXJl`;
+
+describe('the expiry of an XOAUTH2 access token', () => {
+  it("is a JWT's exp claim, and unknown for an opaque or malformed token", () => {
+    expect(accessTokenExpiry(jwt({ exp: 1_800_000_000, aud: 'https://outlook.office.com' }))).toBe(1_800_000_000_000);
+    expect(accessTokenExpiry('ya29.a0AfH6SMBopaque-google-token')).toBeUndefined();
+    expect(accessTokenExpiry(jwt({ aud: 'x' }))).toBeUndefined();
+    expect(accessTokenExpiry(jwt({ exp: 'soon' }))).toBeUndefined();
+    expect(accessTokenExpiry('a.%%%.c')).toBeUndefined();
+    expect(accessTokenExpiry('a..c')).toBeUndefined();
+  });
+
+  it(`calls for the warning from ${TOKEN_WARNING_LEAD_MS / 3_600_000} hours before it, and after`, () => {
+    const now = 1_000_000_000;
+    expect(tokenWarningDue(now + TOKEN_WARNING_LEAD_MS + 1, now)).toBe(false);
+    expect(tokenWarningDue(now + TOKEN_WARNING_LEAD_MS, now)).toBe(true);
+    expect(tokenWarningDue(now - 1, now)).toBe(true);
+    expect(tokenWarningDue(undefined, now)).toBe(false);
+  });
+});
+
+describeEachDialect('XOAUTH2 tenants warned before the token expires', (dialect) => {
+  let database: TestDatabase;
+  let system: TestSmtpServer;
+  let own: TestSmtpServer;
+  let tocsin: Tocsin;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-token-'));
+  const soon = jwt({ exp: Math.floor(Date.now() / 1000) + 2 * 3600 });
+  const later = jwt({ exp: Math.floor(Date.now() / 1000) + 10 * 86_400 });
+
+  async function api(method: string, url: string, body?: unknown): Promise<any> {
+    const res = await fetch(`${tocsin.url}/api/v1/tenants${url}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    expect(res.status, `${method} ${url}`).toBeLessThan(300);
+    return res.status === 204 ? undefined : res.json();
+  }
+  const xoauth2 = (accessToken: string) => ({
+    useCustom: true,
+    custom: {
+      host: '127.0.0.1',
+      port: own.port,
+      security: 'none',
+      allowPlaintextAuth: true,
+      authMethod: 'xoauth2',
+      username: 'robot@acme.example.com',
+      accessToken,
+      fromAddress: 'alerts@acme.example.com',
+    },
+  });
+
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    system = await startTestSmtpServer();
+    own = await startTestSmtpServer({ auth: { username: 'robot@acme.example.com', accessToken: soon, methods: ['XOAUTH2'] } });
+    tocsin = await startTocsin(
+      loadConfig({
+        DATABASE_URL: database.url,
+        TOCSIN_ADMIN_TOKEN: ADMIN,
+        TOCSIN_DATA_DIR: dataDir,
+        TOCSIN_SMTP_URL: `smtp://127.0.0.1:${system.port}?from=tocsin@example.com`,
+        TOCSIN_SUMMARY_INTERVAL_SECONDS: '2',
+        TOCSIN_PUBLIC_URL: 'https://tocsin.example.com',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+      }),
+      { logger: pino({ level: 'silent' }) },
+    );
+  });
+  afterAll(async () => {
+    await tocsin?.close();
+    await system?.close();
+    await own?.close();
+    await database?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('emails the administrators once through the system default, shows the expiry in the health answer, and sends alerts by XOAUTH2 meanwhile', async () => {
+    await api('POST', '', { name: 'acme', timeZone: 'UTC' });
+    await api('POST', '/acme/users', { email: 'admin@acme.example.com', name: 'Ada', language: 'fr', roles: ['Administrator'] });
+    await api('PUT', '/acme/settings/mail', { alertsEmailEnabled: true, ...xoauth2(soon) });
+
+    const [warning] = await system.waitForMessages(1, 20_000);
+    const mail = await simpleParser(warning!.raw);
+    expect(mail.headers.get('x-tocsin-kind')).toBe('mail-health');
+    expect(mail.subject).toBe('Le jeton d’accès au serveur de messagerie de acme expire bientôt');
+    expect(mail.text).toContain('https://tocsin.example.com/#/settings/mail?tenant=acme');
+    expect(mail.text).not.toContain(soon);
+    const health = await api('GET', '/acme/settings/mail/health');
+    expect(health).toEqual({ state: 'ok', accessTokenExpiresAt: new Date(accessTokenExpiry(soon)!).toISOString() });
+
+    // Alert emails keep going through the tenant's server; each checks the token again, and warns no more.
+    await api('POST', '/acme/alerts', { severity: 'Error', component: 'Jobs', message: 'Invoice run failed' });
+    await own.waitForMessages(1, 20_000);
+    await api('PUT', '/acme/settings/mail', xoauth2(soon));
+    const notices = (await api('GET', '/acme/deliveries?kind=mail-health')).items;
+    expect(notices).toHaveLength(1);
+    expect(own.authSeen.map((a) => a.method)).toContain('XOAUTH2');
+
+    // A token with ten days left: its expiry is shown, nobody is emailed yet.
+    await api('PUT', '/acme/settings/mail', xoauth2(later));
+    expect((await api('GET', '/acme/settings/mail/health')).accessTokenExpiresAt).toBe(new Date(accessTokenExpiry(later)!).toISOString());
+    expect((await api('GET', '/acme/deliveries?kind=mail-health')).items).toHaveLength(1);
+  });
+});
