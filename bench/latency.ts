@@ -85,11 +85,11 @@ export function alertmanagerLatency(am: Pick<Alertmanager, 'url'>, sink: SinkPro
 /** LatencyPhases split Tocsin's Fatal → email path, as its own tables recorded it (medians, ms). */
 export interface LatencyPhases {
   readonly emails: number;
-  /** From the alert's creation to its immediate email's row: the scheduler's wait and decision. */
+  /** From the alert's creation to its immediate email's row: the decision, in the alert's own transaction. */
   readonly decideMs: number;
-  /** From the row to the worker's claim. */
+  /** From the row to the worker's claim: 0 when the row was leased to the worker as it was queued. */
   readonly claimMs: number;
-  /** From the claim to the attempt recorded as sent: render, SMTP, record. */
+  /** From the claim (or the insert) to the server's 250 (the row's sent_at): the commit's flush, endpoint, render, SMTP. */
   readonly sendMs: number;
 }
 

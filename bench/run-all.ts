@@ -295,15 +295,15 @@ async function latencyStep(): Promise<void> {
     method:
       `${reps} repetitions per run (after 2 not counted), one alert at a time, from the start of the POST to the sink's 250 after DATA. ` +
       'Tocsin: `tocsin serve --role all` on SQLite; an operator opted in to Fatal-immediately; the robot posts one Fatal alert to ' +
-      '`POST /api/v1/tenants/{tenant}/alerts` (202 after commit), Tocsin decides the immediate email once the batch commits, the outbox sends it. ' +
+      '`POST /api/v1/tenants/{tenant}/alerts` (202 after commit); Tocsin decides and queues the immediate email in the alert’s own commit, leased to the worker of the same process, which sends it once that one commit is durable (no claim). ' +
       "Alertmanager: each alert a new label set, `group_by: ['...']`, `group_wait: 0s`, one email receiver to the same sink. " +
       'Per run the p50 and p95 of its repetitions; the table shows their medians over the runs.',
     figures: [f.tp50, f.tp95, f.ap50, f.ap95],
     notes: phases
       ? [
           `Where Tocsin's time goes, from its own tables (median of ${phases.emails} immediate emails, warm-ups included): alert stored → email decided and queued ` +
-            `${formatNumber(phases.decideMs)} ms, queued → claimed by the worker ` +
-            `${formatNumber(phases.claimMs)} ms, claimed → recorded as sent ${formatNumber(phases.sendMs)} ms.`,
+            `${formatNumber(phases.decideMs)} ms, queued → taken by the worker (0 when leased at insert) ` +
+            `${formatNumber(phases.claimMs)} ms, taken → the server's 250 (the commit's flush, endpoint, render, SMTP) ${formatNumber(phases.sendMs)} ms.`,
         ]
       : [],
   });

@@ -84,6 +84,8 @@ export async function* recipientPages(db: Db, tenant: TenantFacts & { id: string
       if (recipient) page.push(recipient);
     }
     yield page;
+    // A short page was the last: no query to learn that the next one is empty.
+    if (users.length < pageSize) return;
   }
 }
 
