@@ -421,6 +421,27 @@ async function deliveryStep(): Promise<void> {
       ],
     });
   }
+  log('delivery: bytes per email template');
+  addSection({
+    title: 'Email sizes per template',
+    method:
+      'The sample of each template (docs/emails) in each language: its HTML part, its text part, and the whole message as the sender ' +
+      'writes it (headers, both parts quoted-printable). Reproduce with `npx tsx bench/email-sizes.ts`.\n\n' +
+      (await runScript('bench/email-sizes.ts', [], { timeoutMs: 120_000 })).trim(),
+    figures: [],
+    notes: [],
+  });
+  log('delivery: commits and rows written per email');
+  addSection({
+    title: 'Commits and rows written per email',
+    method:
+      'Counted, not timed, in one in-process worker sending 500 ready-rendered emails to a real SMTP server, outcomes recorded one commit per ' +
+      'email (before group commits) and in group commits (AttemptRecorder, as shipped). SQLite: write transactions that changed rows; ' +
+      'PostgreSQL: pg_stat_database of the run’s database. Reproduce with `TOCSIN_TEST_PG_URL=… npx tsx bench/record-counts.ts --emails 500`.\n\n' +
+      (await runScript('bench/record-counts.ts', ['--emails', '500'], { env: { TOCSIN_TEST_PG_URL: PG_URL }, timeoutMs: 600_000 })).trim(),
+    figures: [],
+    notes: [],
+  });
   const amRate = medianOf(am.rate);
   addTarget({
     goal: 'delivery, 1 worker process (SQLite, real rendered emails) ≥ Alertmanager’s emails/s',
