@@ -1,6 +1,7 @@
+import { type Selectable, sql } from 'kysely';
 import type { ActionLinks, ActionSubject, AlertActionUrls } from '../actions/links.js';
 import { effectivePermissions } from '../access/principal.js';
-import { acknowledgementsOf } from '../alerts/acknowledgements.js';
+import { type Acknowledgement, acknowledgementsOf } from '../alerts/acknowledgements.js';
 import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
 import { toStoredAlert, type StoredAlert } from '../alerts/store.js';
 import { type AlertGroup, streamAlertsInWindow } from '../alerts/window.js';
@@ -13,7 +14,8 @@ import { loadLayers, userPreferences } from '../preferences/store.js';
 import { type MailboxRef, type Mute, appliesTo, isMutedFor, matchParts, unmutedFor } from '../mutes/model.js';
 import { activeMutes } from '../mutes/store.js';
 import { type Clock, systemClock } from '../shared/clock.js';
-import type { Db } from '../storage/database.js';
+import type { Database, Db } from '../storage/database.js';
+import { TurnBatch } from './turn-batch.js';
 import { DateTime } from 'luxon';
 import { type SourcedEventCount, mergeEventCounts, sourcedEventCounts } from './alert-facts.js';
 import { dailyHealth } from './daily-health.js';
@@ -54,6 +56,26 @@ interface Caches {
   /** Rows every email of one claimed batch reads alike, keyed by the batch's lease token. */
   readonly claimed: WindowCache<unknown>;
   readonly immediate: ImmediateEmailCache;
+  readonly alerts: TurnBatch<AlertRow>;
+  readonly floods: TurnBatch<{ n: number; last: number }>;
+  readonly acknowledgements: TurnBatch<Acknowledgement>;
+}
+
+type AlertRow = Selectable<Database['alerts']>;
+
+/** floodsOf counts the alerts of some floods of a tenant so far, and the last one's time, in one statement. */
+async function floodsOf(db: Db, tenantId: string, groupIds: readonly string[]): Promise<Map<string, { n: number; last: number }>> {
+  // One aggregate per flood, joined: each keeps the (group_id = ? or id = ?) lookup the indexes serve.
+  const each = groupIds.map(
+    (g) =>
+      sql<{
+        group_key: string;
+        n: number | string;
+        last: number | string | null;
+      }>`select cast(${g} as text) as group_key, count(*) as n, max(occurred_at) as last from alerts where tenant_id = ${tenantId} and (group_id = ${g} or id = ${g})`,
+  );
+  const { rows } = await sql<{ group_key: string; n: number | string; last: number | string | null }>`${sql.join(each, sql` union all `)}`.execute(db);
+  return new Map(rows.filter((r) => Number(r.n) > 0).map((r) => [r.group_key, { n: Number(r.n), last: Number(r.last) }]));
 }
 
 /**
@@ -285,25 +307,16 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   const { alertId, groupId } = c.data;
   if (!alertId || !groupId) throw new ComposeError(`delivery ${delivery.id} names no alert`);
   const tenantId = c.tenant.id;
-  // Every recipient of one Fatal alert gets the same alert and flood: read them once per claim.
-  const [row, flood] = await Promise.all([
-    perClaim(caches, delivery, `alert:${tenantId}:${alertId}`, () =>
-      deps.db.selectFrom('alerts').selectAll().where('tenant_id', '=', tenantId).where('id', '=', alertId).executeTakeFirst(),
-    ),
-    perClaim(caches, delivery, `flood:${tenantId}:${groupId}`, () =>
-      deps.db
-        .selectFrom('alerts')
-        .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('occurred_at').as('last')])
-        .where('tenant_id', '=', tenantId)
-        .where((eb) => eb.or([eb('group_id', '=', groupId), eb('id', '=', groupId)]))
-        .executeTakeFirst(),
-    ),
+  // The emails of one claim read their alerts, floods and acknowledgements together (TurnBatch).
+  const [row, flood, ack] = await Promise.all([
+    caches.alerts.get(tenantId, alertId),
+    caches.floods.get(tenantId, groupId),
+    caches.acknowledgements.get(tenantId, groupId),
   ]);
   if (!row) throw new ComposeError(`alert ${alertId} no longer exists`);
   const alert = toStoredAlert(row);
   const language = c.recipient.language;
   const actions = await actionsOf(deps, caches, delivery, c);
-  const ack = (await acknowledgementsOf(deps.db, tenantId, [groupId])).get(groupId);
   return caches.immediate.render({
     recipient: c.recipient,
     tenant: c.tenant,
@@ -340,6 +353,12 @@ export function reportComposers(deps: ComposerDeps): ComposerRegistry {
     sourcedCounts: new WindowCache(),
     claimed: new WindowCache(256),
     immediate: new ImmediateEmailCache(),
+    alerts: new TurnBatch(async (tenantId, ids) => {
+      const rows = await deps.db.selectFrom('alerts').selectAll().where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
+      return new Map(rows.map((r) => [r.id, r]));
+    }),
+    floods: new TurnBatch((tenantId, groupIds) => floodsOf(deps.db, tenantId, groupIds)),
+    acknowledgements: new TurnBatch((tenantId, groupIds) => acknowledgementsOf(deps.db, tenantId, groupIds)),
   };
   return {
     summary: (delivery) => composeSummary(deps, caches, delivery),

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { TurnBatch } from './turn-batch.js';
+
+describe('TurnBatch', () => {
+  it('reads every key asked for in one turn with one call per tenant, and each later turn afresh', async () => {
+    const calls: [string, readonly string[]][] = [];
+    const batch = new TurnBatch<string>(async (tenantId, keys) => {
+      calls.push([tenantId, keys]);
+      return new Map(keys.filter((k) => k !== 'gone').map((k) => [k, `${tenantId}/${k}`]));
+    });
+    const first = await Promise.all([batch.get('t1', 'a'), batch.get('t1', 'b'), batch.get('t2', 'a'), batch.get('t1', 'a'), batch.get('t1', 'gone')]);
+    expect(first).toEqual(['t1/a', 't1/b', 't2/a', 't1/a', undefined]);
+    expect(calls).toEqual([
+      ['t1', ['a', 'b', 'gone']],
+      ['t2', ['a']],
+    ]);
+    expect(await batch.get('t1', 'a')).toBe('t1/a');
+    expect(calls).toHaveLength(3);
+  });
+
+  it('fails every email of the turn when the read fails, and reads again next turn', async () => {
+    let fail = true;
+    const batch = new TurnBatch<number>(async (_tenant, keys) => {
+      if (fail) throw new Error('database unavailable');
+      return new Map(keys.map((k) => [k, k.length]));
+    });
+    const asked = [batch.get('t', 'x'), batch.get('t', 'yy')];
+    for (const p of asked) await expect(p).rejects.toThrow('database unavailable');
+    fail = false;
+    expect(await batch.get('t', 'yy')).toBe(2);
+  });
+});
