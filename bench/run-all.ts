@@ -618,6 +618,29 @@ async function outboxStep(): Promise<void> {
     figures,
     notes: raw ? figures.filter((f) => f !== raw).map((f) => `${f.label} / raw: ${ratio(medianOf(f), medianOf(raw))}.`) : [],
   });
+
+  // The worker's timings that its tests check only as an order of events (worker.test.ts).
+  log('outbox isolation and wake (bench/worker-isolation.ts)');
+  const timings: (Figure & { runs: number[] })[] = [];
+  for (const dialect of PG_URL ? ['sqlite', 'postgres'] : ['sqlite']) {
+    const isolationCmd = `npm run bench:isolation -- --dialect ${dialect} --runs ${RUNS}`;
+    const timed = await runScript('bench/worker-isolation.ts', ['--dialect', dialect, '--runs', String(RUNS)], {
+      env: { TOCSIN_TEST_PG_URL: PG_URL },
+      timeoutMs: 120_000,
+    });
+    for (const m of timed.matchAll(/^\[\w+\] (.+?): median [\d.]+ ms \(runs: ([\d., ]+)\)/gm)) {
+      timings.push({ ...figure(`${m[1]!} (${dialect})`, 'ms', isolationCmd), runs: m[2]!.split(',').map(Number) });
+    }
+  }
+  if (timings.length === 0) throw new Error("could not read bench/worker-isolation.ts's output");
+  addSection({
+    title: "Outbox worker: one tenant's hanging server, and a wake (bench/worker-isolation.ts)",
+    method:
+      "Tenant X's 30 older emails go to a server that accepts connections and never greets, tenant Y's 10 to a healthy one " +
+      "(8 slots, 3 per tenant): how long until Y's 10 arrive. Then, with the next poll a minute away, from wake() to the email at the server.",
+    figures: timings,
+    notes: [],
+  });
 }
 
 // ─── Main ─────────────────────────────────────────────────────────────────────────────────────

@@ -5,6 +5,7 @@ import { type NewDelivery, enqueueDeliveries } from '../delivery/outbox/enqueue.
 import { type ClaimedBatch, type InsertLease, enqueueLeased } from '../delivery/outbox/leases.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
+import { StorageUnavailableError, storageFailure } from '../storage/errors.js';
 import type { Storage } from '../storage/storage.js';
 import { committedFatalFloods } from './alert-facts.js';
 import { type ReportSettingsSource, decideImmediate, forgetUndecided, immediateRows, reportTenants } from './decision-transactions.js';
@@ -157,7 +158,18 @@ export class ImmediateDecider {
     for (let next = this.#takeNext(); next; next = this.#takeNext()) {
       try {
         await this.decide(next);
-      } catch (err) {
+      } catch (raised) {
+        const err = storageFailure('decide', raised);
+        if (err instanceof StorageUnavailableError) {
+          // The database is out: the other tenants' decisions would fail alike. Their alerts are
+          // stored undecided, so the sweep decides them once it can reach the database again.
+          this.#deps.logger.warn(
+            { err, tenantId: next.tenantId, tenantsLeft: this.#pending.size },
+            'deciding immediate emails failed; the sweep will try again',
+          );
+          this.#pending.clear();
+          return;
+        }
         this.#deps.logger.error({ err, tenantId: next.tenantId }, 'deciding immediate emails failed; the sweep will try again');
       }
     }

@@ -1,0 +1,41 @@
+/**
+ * The immediate decider through a real outage: PostgreSQL reached through a TCP proxy that drops
+ * its connections and hangs up on new ones until restored.
+ */
+import { expect, it } from 'vitest';
+import { captureWarnings } from '../../test/support/log-capture.js';
+import { openTestOutboxDatabase } from '../../test/support/outbox-fixtures.js';
+import { TEST_PG_URL } from '../../test/support/storage.js';
+import { startTcpProxy, viaProxy } from '../../test/support/tcp-proxy.js';
+import { systemClock } from '../shared/clock.js';
+import { openStorage } from '../storage/storage.js';
+import { ImmediateDecider } from './immediate.js';
+
+it.runIf(TEST_PG_URL)('stops deciding at the first failure to reach the database and leaves the rest to the sweep [postgres]', async () => {
+  const database = await openTestOutboxDatabase('postgres');
+  const server = new URL(database.url);
+  const proxy = await startTcpProxy(Number(server.port || 5432), server.hostname);
+  const storage = await openStorage(viaProxy(database.url, proxy), { poolSize: 2 });
+  const { log, entries } = captureWarnings();
+  const decider = new ImmediateDecider({
+    storage,
+    clock: systemClock,
+    logger: log,
+    settingsOf: async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false }),
+  });
+  try {
+    proxy.cut();
+    for (const tenantId of ['t1', 't2', 't3']) decider.hear({ tenantId, alertIds: [`${tenantId}-alert`] });
+    await decider.settled();
+    // One try, not one per tenant: the other two would have failed alike.
+    const failures = entries.filter((e) => e.msg === 'deciding immediate emails failed; the sweep will try again');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ level: 40, tenantsLeft: 2, err: { type: 'StorageUnavailableError', stage: 'decide', retryable: true } });
+  } finally {
+    proxy.restore();
+    await decider.stop();
+    await storage.close();
+    await proxy.close();
+    await database.close();
+  }
+});
