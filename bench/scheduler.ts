@@ -11,14 +11,19 @@
  *       processes: how long after the report time the last one was decided, and that each tenant
  *       got its report once.
  *
- *   TOCSIN_TEST_PG_URL=postgres://… npm run bench:scheduler -- [--tenants 10000] [--idle-seconds 40] [--only idle,daily]
+ *   TOCSIN_TEST_PG_URL=postgres://… npm run bench:scheduler -- [--tenants 10000] [--idle-seconds 40] [--only queries,idle,daily]
  *
  * It prints what it measured, one JSON line per figure (what `npm run bench` reads), and the
  * command that reproduces it.
  */
 import { parseArgs } from 'node:util';
+import type { KyselyPlugin } from 'kysely';
 import pg from 'pg';
+import pino from 'pino';
 import { BUILT_IN_ROLES } from '../src/access/permissions.js';
+import { ReportScheduler } from '../src/reports/scheduler.js';
+import { getMailSettings, getMailSettingsOf } from '../src/settings/mail-settings.js';
+import { FakeClock } from '../src/shared/clock.js';
 import { migrate } from '../src/storage/migrate.js';
 import { openStorage } from '../src/storage/storage.js';
 import { PG_URL, postgresDatabase, releaseAll, releaseOnSignals, sleep, waitUntil } from './lifecycle.js';
@@ -29,7 +34,7 @@ const { values: opts } = parseArgs({
   options: {
     tenants: { type: 'string', default: '10000' },
     'idle-seconds': { type: 'string', default: '40' },
-    only: { type: 'string', default: 'idle,daily' },
+    only: { type: 'string', default: 'queries,idle,daily' },
   },
 });
 const TENANTS = Number(opts.tenants);
@@ -72,10 +77,10 @@ async function newDatabase(): Promise<string> {
  * daily report at `dailyReportTime` UTC ("all quiet" ones too when `sendEmpty`), and one operator
  * allowed to see alerts. No daily report is due before the first one after `created`.
  */
-async function seedTenants(url: string, seed: { dailyReportTime: string; sendEmpty: boolean; created: number }): Promise<void> {
+async function seedTenants(url: string, seed: { dailyReportTime: string; sendEmpty: boolean; created: number; tenants?: number }): Promise<void> {
   const c = await client(url);
   const { dailyReportTime, created } = seed;
-  const n = TENANTS;
+  const n = seed.tenants ?? TENANTS;
   try {
     await c.query('begin');
     await c.query(
@@ -213,6 +218,62 @@ async function idleStep(): Promise<void> {
   }
 }
 
+/** How many tenants the in-process count decides: enough for several claims, few enough to seed at once. */
+const COUNTED_TENANTS = 1_000;
+
+/**
+ * queriesStep counts what deciding daily reports costs the database per tenant, in this process on
+ * a fake clock (a count, which the machine's load does not change): the statements Kysely sends
+ * (a plugin sees each) and the transactions PostgreSQL commits (each statement outside a
+ * transaction is one), over the scheduler ticks that decide every tenant's first daily report.
+ */
+async function queriesStep(): Promise<void> {
+  const n = Math.min(TENANTS, COUNTED_TENANTS);
+  log(`queries: ${n} tenants' daily reports decided in this process, statements counted`);
+  const url = await newDatabase();
+  const reportAt = Date.parse('2026-03-10T10:00:00Z');
+  await seedTenants(url, { dailyReportTime: '10:00', sendEmpty: true, created: reportAt - 24 * 3_600_000 + MINUTE, tenants: n });
+  const storage = await openStorage(url, { poolSize: 8 });
+  const meter = await databaseMeter(url);
+  let statements = 0;
+  const counting: KyselyPlugin = {
+    transformQuery: (args) => {
+      statements++;
+      return args.node;
+    },
+    transformResult: async (args) => args.result,
+  };
+  try {
+    const clock = new FakeClock(reportAt - 10 * MINUTE);
+    const scheduler = new ReportScheduler({
+      storage: { ...storage, db: storage.db.withPlugin(counting) },
+      clock,
+      logger: pino({ level: 'silent' }),
+      settingsOf: getMailSettings,
+      settingsOfTenants: getMailSettingsOf,
+      settings: { summaryIntervalMs: 24 * 3_600_000 },
+    });
+    // The first look at every tenant (its first summary window, when its daily report is next due).
+    await scheduler.tick();
+    clock.set(reportAt + 2_000);
+    statements = 0;
+    const x0 = await meter.transactions();
+    await scheduler.tick();
+    const transactions = (await meter.transactions()) - x0 - 1;
+    const decided = Number((await meter.query("select count(*) as n from report_windows where kind = 'daily' and window_end = $1", [reportAt])).rows[0].n);
+    const queued = Number((await meter.query("select count(*) as n from deliveries where kind = 'daily' and window_end = $1", [reportAt])).rows[0].n);
+    const result = { figure: 'daily decision cost', tenants: n, decided, queued, statementsPerTenant: statements / n, transactionsPerTenant: transactions / n };
+    emit(result);
+    log(
+      `queries: ${decided} of ${n} daily reports decided (${queued} queued) by ${statements} statements (${result.statementsPerTenant.toFixed(2)} a tenant) ` +
+        `in ${transactions} transactions (${result.transactionsPerTenant.toFixed(3)} a tenant)`,
+    );
+  } finally {
+    await meter.close();
+    await storage.close();
+  }
+}
+
 async function dailyStep(workers: number): Promise<void> {
   log(`daily: ${TENANTS} tenants whose report falls in the same minute, ${workers} worker process(es)`);
   const url = await newDatabase();
@@ -276,6 +337,7 @@ async function dailyStep(workers: number): Promise<void> {
 async function main(): Promise<void> {
   releaseOnSignals();
   if (!PG_URL) throw new Error('bench:scheduler needs PostgreSQL: set TOCSIN_BENCH_PG_URL or TOCSIN_TEST_PG_URL');
+  if (ONLY.has('queries')) await queriesStep();
   if (ONLY.has('idle')) await idleStep();
   if (ONLY.has('daily')) {
     await dailyStep(1);

@@ -8,32 +8,47 @@ import { multiMap } from '../shared/multi-map.js';
 /** RECIPIENT_PAGE_SIZE bounds how many users are in memory at once, whatever the tenant's size. */
 export const RECIPIENT_PAGE_SIZE = 1000;
 
+/** RecipientTenant is a tenant whose recipients are read: its id and its fallbacks. */
+export type RecipientTenant = TenantFacts & { readonly id: string };
+
 /** loadAccessFacts reads a tenant's roles and groups (few) once, for every page of users. */
 export async function loadAccessFacts(db: Db, tenantId: string): Promise<AccessFacts> {
-  const roles = await db.selectFrom('roles').select(['id', 'permissions']).where('tenant_id', '=', tenantId).execute();
-  const rolePermissions = new Map<string, ReadonlySet<Permission>>(
-    roles.map((r) => [r.id, new Set((JSON.parse(r.permissions) as string[]).filter(isPermission))]),
-  );
-  const groupRows = await db.selectFrom('groups').selectAll().where('tenant_id', '=', tenantId).orderBy('name').execute();
+  return (await loadAccessFactsOf(db, [tenantId])).get(tenantId)!;
+}
+
+/** loadAccessFactsOf is loadAccessFacts of many tenants by the same four queries; every id asked for is in the answer. */
+export async function loadAccessFactsOf(db: Db, tenantIds: readonly string[]): Promise<Map<string, AccessFacts>> {
+  if (tenantIds.length === 0) return new Map();
+  const roles = await db.selectFrom('roles').select(['id', 'tenant_id', 'permissions']).where('tenant_id', 'in', tenantIds).execute();
+  const groupRows = await db.selectFrom('groups').selectAll().where('tenant_id', 'in', tenantIds).orderBy('name').execute();
   const ids = groupRows.map((g) => g.id);
   const groupRoles = ids.length === 0 ? [] : await db.selectFrom('group_roles').select(['group_id', 'role_id']).where('group_id', 'in', ids).execute();
   const rolesOf = multiMap(groupRoles.map((r) => [r.group_id, r.role_id] as const));
   const rules = await loadLayers(db, 'group_alert_preferences', ids);
-  const groups = new Map<string, GroupFacts>(
-    groupRows.map((g) => [
-      g.id,
-      {
-        id: g.id,
-        name: g.name,
-        email: g.email,
-        language: g.language,
-        expandMembers: g.expand_members === 1,
-        roleIds: rolesOf.get(g.id) ?? [],
-        rules: rules.get(g.id),
-      },
-    ]),
+  const rolesByTenant = multiMap(roles.map((r) => [r.tenant_id, r] as const));
+  const groupsByTenant = multiMap(groupRows.map((g) => [g.tenant_id, g] as const));
+  return new Map(
+    tenantIds.map((tenantId) => {
+      const rolePermissions = new Map<string, ReadonlySet<Permission>>(
+        (rolesByTenant.get(tenantId) ?? []).map((r) => [r.id, new Set((JSON.parse(r.permissions) as string[]).filter(isPermission))]),
+      );
+      const groups = new Map<string, GroupFacts>(
+        (groupsByTenant.get(tenantId) ?? []).map((g) => [
+          g.id,
+          {
+            id: g.id,
+            name: g.name,
+            email: g.email,
+            language: g.language,
+            expandMembers: g.expand_members === 1,
+            roleIds: rolesOf.get(g.id) ?? [],
+            rules: rules.get(g.id),
+          },
+        ]),
+      );
+      return [tenantId, { rolePermissions, groups }] as const;
+    }),
   );
-  return { rolePermissions, groups };
 }
 
 /**
@@ -41,30 +56,45 @@ export async function loadAccessFacts(db: Db, tenantId: string): Promise<AccessF
  * addresses, then the users a page at a time (five queries a page, never one per user), so memory
  * stays flat however many users the tenant has. Each address appears once.
  */
-export async function* recipientPages(db: Db, tenant: TenantFacts & { id: string }, pageSize = RECIPIENT_PAGE_SIZE): AsyncGenerator<Recipient[]> {
-  const facts = await loadAccessFacts(db, tenant.id);
-  yield await groupRecipients(db, tenant, facts);
-  let after = '';
+export async function* recipientPages(db: Db, tenant: RecipientTenant, pageSize = RECIPIENT_PAGE_SIZE): AsyncGenerator<Recipient[]> {
+  for await (const page of recipientPagesOf(db, [tenant], pageSize)) yield page.get(tenant.id) ?? [];
+}
+
+/**
+ * recipientPagesOf is recipientPages of many tenants at once, by the same queries: each page maps
+ * a tenant to its recipients in it (first every tenant's group addresses, then pages of at most
+ * `pageSize` users across the tenants, in tenant order), so deciding many small tenants together
+ * costs a few queries, not a few per tenant.
+ */
+export async function* recipientPagesOf(db: Db, tenants: readonly RecipientTenant[], pageSize = RECIPIENT_PAGE_SIZE): AsyncGenerator<Map<string, Recipient[]>> {
+  if (tenants.length === 0) return;
+  const ids = tenants.map((t) => t.id);
+  const byId = new Map(tenants.map((t) => [t.id, t]));
+  const facts = await loadAccessFactsOf(db, ids);
+  yield await groupRecipients(db, tenants, facts);
+  let after: readonly [string, string] | undefined;
   for (;;) {
     const users = await db
       .selectFrom('users')
-      .select(['id', 'email', 'name', 'language', 'time_zone', 'active'])
-      .where('tenant_id', '=', tenant.id)
-      .where('id', '>', after)
+      .select(['id', 'tenant_id', 'email', 'name', 'language', 'time_zone', 'active'])
+      .where('tenant_id', 'in', ids)
+      .$if(after !== undefined, (q) => q.where((eb) => eb(eb.refTuple('tenant_id', 'id'), '>', eb.tuple(after![0], after![1]))))
+      .orderBy('tenant_id')
       .orderBy('id')
       .limit(pageSize)
       .execute();
     if (users.length === 0) return;
-    after = users[users.length - 1]!.id;
-    const ids = users.map((u) => u.id);
+    const last = users[users.length - 1]!;
+    after = [last.tenant_id, last.id];
+    const userIds = users.map((u) => u.id);
     const [roles, memberships, own] = await Promise.all([
-      db.selectFrom('user_roles').select(['user_id', 'role_id']).where('user_id', 'in', ids).execute(),
-      db.selectFrom('group_members').select(['user_id', 'group_id']).where('user_id', 'in', ids).execute(),
-      loadLayers(db, 'user_alert_preferences', ids),
+      db.selectFrom('user_roles').select(['user_id', 'role_id']).where('user_id', 'in', userIds).execute(),
+      db.selectFrom('group_members').select(['user_id', 'group_id']).where('user_id', 'in', userIds).execute(),
+      loadLayers(db, 'user_alert_preferences', userIds),
     ]);
     const rolesOf = multiMap(roles.map((r) => [r.user_id, r.role_id] as const));
     const groupsOf = multiMap(memberships.map((m) => [m.user_id, m.group_id] as const));
-    const page: Recipient[] = [];
+    const page: (readonly [string, Recipient])[] = [];
     for (const u of users) {
       const recipient = userRecipient(
         {
@@ -78,40 +108,48 @@ export async function* recipientPages(db: Db, tenant: TenantFacts & { id: string
           groupIds: groupsOf.get(u.id) ?? [],
           own: own.get(u.id),
         },
-        facts,
-        tenant,
+        facts.get(u.tenant_id)!,
+        byId.get(u.tenant_id)!,
       );
-      if (recipient) page.push(recipient);
+      if (recipient) page.push([u.tenant_id, recipient]);
     }
-    yield page;
+    yield multiMap(page);
     // A short page was the last: no query to learn that the next one is empty.
     if (users.length < pageSize) return;
   }
 }
 
-async function groupRecipients(db: Db, tenant: TenantFacts & { id: string }, facts: AccessFacts): Promise<Recipient[]> {
-  const addressed = [...facts.groups.values()].filter((g) => g.email && !g.expandMembers);
-  if (addressed.length === 0) return [];
-  const keys = addressed.map((g) => g.email!.toLowerCase());
+async function groupRecipients(db: Db, tenants: readonly RecipientTenant[], facts: ReadonlyMap<string, AccessFacts>): Promise<Map<string, Recipient[]>> {
+  const addressed = tenants.flatMap((tenant) =>
+    [...facts.get(tenant.id)!.groups.values()].filter((g) => g.email && !g.expandMembers).map((group) => ({ tenant, group })),
+  );
+  if (addressed.length === 0) return new Map();
+  const tenantIds = [...new Set(addressed.map((a) => a.tenant.id))];
+  const keys = [...new Set(addressed.map((a) => a.group.email!.toLowerCase()))];
   const [personal, optOuts] = await Promise.all([
-    db.selectFrom('users').select('email_key').where('tenant_id', '=', tenant.id).where('email_key', 'in', keys).execute(),
-    db.selectFrom('email_unsubscribes').select(['address_key', 'kind']).where('tenant_id', '=', tenant.id).where('address_key', 'in', keys).execute(),
+    db.selectFrom('users').select(['tenant_id', 'email_key']).where('tenant_id', 'in', tenantIds).where('email_key', 'in', keys).execute(),
+    db
+      .selectFrom('email_unsubscribes')
+      .select(['tenant_id', 'address_key', 'kind'])
+      .where('tenant_id', 'in', tenantIds)
+      .where('address_key', 'in', keys)
+      .execute(),
   ]);
-  const personalKeys = new Set(personal.map((p) => p.email_key));
-  const optedOutOf = multiMap(optOuts.map((o) => [o.address_key, o.kind] as const));
+  const personalKeys = new Set<string>(personal.map((p) => `${p.tenant_id}\n${p.email_key}`));
+  const optedOutOf = multiMap<string, string>(optOuts.map((o) => [`${o.tenant_id}\n${o.address_key}`, o.kind] as const));
   const seen = new Set<string>();
-  const result: Recipient[] = [];
-  for (const group of addressed) {
-    const key = group.email!.toLowerCase();
-    const recipient = groupRecipient(group, facts, tenant, {
+  const result: (readonly [string, Recipient])[] = [];
+  for (const { tenant, group } of addressed) {
+    const key = `${tenant.id}\n${group.email!.toLowerCase()}`;
+    const recipient = groupRecipient(group, facts.get(tenant.id)!, tenant, {
       addressOfAUser: personalKeys.has(key),
       optedOut: new Set((optedOutOf.get(key) ?? []) as EmailKind[]),
     });
     // Two groups sharing one address: the first by name writes to it.
     if (recipient && !seen.has(key)) {
       seen.add(key);
-      result.push(recipient);
+      result.push([tenant.id, recipient]);
     }
   }
-  return result;
+  return multiMap(result);
 }

@@ -1,5 +1,6 @@
 import { type Severity, severityOfRank, severityRank } from '../alerts/severity.js';
 import { SOURCE_FILTER_PARTS as MUTABLE_SOURCE_PARTS, sourcePart } from '../alerts/source-parts.js';
+import { multiMap } from '../shared/multi-map.js';
 import type { Db } from '../storage/database.js';
 import type { Window } from './windows.js';
 
@@ -17,16 +18,24 @@ export interface EventCount {
  * summary, without reading the alerts themselves.
  */
 export async function eventCounts(db: Db, tenantId: string, window: Window, minSeverity?: Severity): Promise<EventCount[]> {
+  return (await eventCountsOf(db, [tenantId], window, minSeverity)).get(tenantId) ?? [];
+}
+
+/** eventCountsOf is eventCounts of many tenants sharing one window, by one query (a tenant without alerts there is left out). */
+export async function eventCountsOf(db: Db, tenantIds: readonly string[], window: Window, minSeverity?: Severity): Promise<Map<string, EventCount[]>> {
+  if (tenantIds.length === 0) return new Map();
   const rows = await db
     .selectFrom('alerts')
-    .select((eb) => ['severity', 'component', 'event', eb.fn.countAll<number>().as('n')])
-    .where('tenant_id', '=', tenantId)
+    .select((eb) => ['tenant_id', 'severity', 'component', 'event', eb.fn.countAll<number>().as('n')])
+    .where('tenant_id', 'in', tenantIds)
     .where('created_at', '>=', window.start)
     .where('created_at', '<', window.end)
     .$if(minSeverity !== undefined, (q) => q.where('severity', '>=', severityRank(minSeverity!)))
-    .groupBy(['severity', 'component', 'event'])
+    .groupBy(['tenant_id', 'severity', 'component', 'event'])
     .execute();
-  return rows.map((r) => ({ severity: severityOfRank(Number(r.severity)), component: r.component, event: r.event, count: Number(r.n) }));
+  return multiMap(
+    rows.map((r) => [r.tenant_id, { severity: severityOfRank(Number(r.severity)), component: r.component, event: r.event, count: Number(r.n) }] as const),
+  );
 }
 
 /**
@@ -61,10 +70,22 @@ export interface SourcedEventCount extends EventCount {
  * not others. Read only when the tenant has mutes in force.
  */
 export async function sourcedEventCounts(db: Db, tenantId: string, window: Window, minSeverity?: Severity): Promise<SourcedEventCount[]> {
+  return (await sourcedEventCountsOf(db, [tenantId], window, minSeverity)).get(tenantId) ?? [];
+}
+
+/** sourcedEventCountsOf is sourcedEventCounts of many tenants sharing one window, by one query. */
+export async function sourcedEventCountsOf(
+  db: Db,
+  tenantIds: readonly string[],
+  window: Window,
+  minSeverity?: Severity,
+): Promise<Map<string, SourcedEventCount[]>> {
+  if (tenantIds.length === 0) return new Map();
   const parts = MUTABLE_SOURCE_PARTS.map((part) => sourcePart(db, part));
   const rows = await db
     .selectFrom('alerts')
     .select((eb) => [
+      'tenant_id',
       'severity',
       'component',
       'event',
@@ -72,21 +93,31 @@ export async function sourcedEventCounts(db: Db, tenantId: string, window: Windo
       eb.fn.countAll<number>().as('n'),
       eb.fn.max('created_at').as('last'),
     ])
-    .where('tenant_id', '=', tenantId)
+    .where('tenant_id', 'in', tenantIds)
     .where('created_at', '>=', window.start)
     .where('created_at', '<', window.end)
     .$if(minSeverity !== undefined, (q) => q.where('severity', '>=', severityRank(minSeverity!)))
-    .groupBy(['severity', 'component', 'event', ...parts])
+    .groupBy(['tenant_id', 'severity', 'component', 'event', ...parts])
     .execute();
-  return rows.map((r) => {
-    const row = r as typeof r & Record<string, string | null>;
-    const source: Record<string, string> = {};
-    MUTABLE_SOURCE_PARTS.forEach((part, i) => {
-      const value = row[`s${i}`];
-      if (typeof value === 'string') source[part] = value;
-    });
-    return { severity: severityOfRank(Number(r.severity)), component: r.component, event: r.event, count: Number(r.n), source, lastAt: Number(r.last) };
-  });
+  return multiMap(
+    rows.map((r) => {
+      const row = r as typeof r & Record<string, string | null>;
+      const source: Record<string, string> = {};
+      MUTABLE_SOURCE_PARTS.forEach((part, i) => {
+        const value = row[`s${i}`];
+        if (typeof value === 'string') source[part] = value;
+      });
+      const count: SourcedEventCount = {
+        severity: severityOfRank(Number(r.severity)),
+        component: r.component,
+        event: r.event,
+        count: Number(r.n),
+        source,
+        lastAt: Number(r.last),
+      };
+      return [r.tenant_id, count] as const;
+    }),
+  );
 }
 
 /** mergeEventCounts adds up counts that differ only by source, back into one per event, component and severity. */

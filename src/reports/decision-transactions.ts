@@ -1,11 +1,12 @@
-import { type NewDelivery, enqueueDeliveries } from '../delivery/outbox/enqueue.js';
-import { isMutedFor, unmutedFor } from '../mutes/model.js';
-import { activeMutes } from '../mutes/store.js';
-import { recipientPages } from '../recipients/query.js';
+import { type NewDelivery, enqueueDeliveries, enqueueDeliveriesPerTenant } from '../delivery/outbox/enqueue.js';
+import { type Mute, isMutedFor, unmutedFor } from '../mutes/model.js';
+import { activeMutes, activeMutesOf } from '../mutes/store.js';
+import { recipientPages, recipientPagesOf } from '../recipients/query.js';
+import { multiMap } from '../shared/multi-map.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import type { Storage } from '../storage/storage.js';
-import { type FatalFlood, eventCounts, sourcedEventCounts } from './alert-facts.js';
+import { type EventCount, type FatalFlood, eventCountsOf, sourcedEventCountsOf } from './alert-facts.js';
 import { getsImmediate, getsWindowReport, immediateDelivery, windowDelivery } from './recipient-rules.js';
 import type { Window } from './windows.js';
 
@@ -66,11 +67,13 @@ export async function lastWindowEnds(db: Db, tenantIds: readonly string[], kind:
 }
 
 /**
- * recordEmptyWindows records windows known to hold no alert that anyone could be mailed about, by
- * one insert: nothing is queued for them, so they need no transaction of their own. The primary
- * key still lets one instance win each; the tenants whose window this call recorded are returned.
+ * recordWindows records some tenants' windows of a kind as decided (no deliveries yet), by one
+ * insert: alone, for windows known to hold no alert that anyone could be mailed about (nothing is
+ * queued for them, so they need no transaction of their own); or as the first step of deciding
+ * them. The primary key lets one instance win each; the tenants whose window this call recorded
+ * are returned.
  */
-export async function recordEmptyWindows(
+export async function recordWindows(
   db: Db,
   kind: 'summary' | 'daily',
   windows: readonly { readonly tenantId: string; readonly window: Window }[],
@@ -96,11 +99,8 @@ export async function purgeDecidedWindows(db: Db, decidedBefore: number): Promis
 }
 
 /**
- * decideWindow decides one summary or daily window of a tenant in ONE transaction: it records
- * the window (the unique (tenant, kind, start) key lets only one instance win it; the loser
- * returns undefined and enqueues nothing) and queues one delivery per recipient who gets it
- * (counting only the alerts no mute covering that recipient matches), streaming the recipients a page at a time. A crash before commit leaves nothing decided and the
- * window is decided again; after commit the deliveries are in the outbox and will be sent.
+ * decideWindow decides one summary or daily window of a tenant in ONE transaction (decideWindows
+ * of one): undefined when another instance had decided it, else how many deliveries it queued.
  */
 export async function decideWindow(
   storage: Storage,
@@ -110,37 +110,113 @@ export async function decideWindow(
   settings: ReportSettings,
   clock: Clock,
 ): Promise<number | undefined> {
+  return (await decideWindows(storage, kind, [{ tenant, window, settings }], clock)).get(tenant.id);
+}
+
+/** WindowDecision is one tenant's window to decide, with the settings that decide it. */
+export interface WindowDecision {
+  readonly tenant: ReportTenant;
+  readonly window: Window;
+  readonly settings: ReportSettings;
+}
+
+/**
+ * decideWindows decides one summary or daily window of each of some tenants in ONE transaction,
+ * by set-based queries over the tenants together (their mutes, alert counts, access facts,
+ * recipients and preferences read for all at once, the deliveries inserted in bulk). It records
+ * each window (the unique (tenant, kind, start) key lets only one instance win it: a window
+ * another instance won queues nothing here) and queues one delivery per recipient who gets it
+ * (counting only the alerts no mute covering that recipient matches); the deliveries' unique
+ * idempotency keys make a second insert of one a no-op. Each tenant is judged by its own window,
+ * settings, language and time zone, as alone. A crash before commit leaves nothing decided and the
+ * windows are decided again; after commit the deliveries are in the outbox and will be sent.
+ * Returns, for each window this call won, how many deliveries it queued.
+ */
+export async function decideWindows(
+  storage: Storage,
+  kind: 'summary' | 'daily',
+  decisions: readonly WindowDecision[],
+  clock: Clock,
+): Promise<Map<string, number>> {
+  if (decisions.length === 0) return new Map();
+  // In one order, so that two instances deciding overlapping batches wait for each other instead of deadlocking.
+  const sorted = [...decisions].sort((a, b) => (a.tenant.id < b.tenant.id ? -1 : a.tenant.id > b.tenant.id ? 1 : 0));
   return storage.db.transaction().execute(async (tx) => {
-    const claimed = await tx
-      .insertInto('report_windows')
-      .values({ tenant_id: tenant.id, kind, window_start: window.start, window_end: window.end, deliveries: 0, decided_at: clock.now() })
-      .onConflict((oc) => oc.columns(['tenant_id', 'kind', 'window_start']).doNothing())
-      .executeTakeFirst();
-    if (Number(claimed.numInsertedOrUpdatedRows ?? 0n) === 0) return undefined;
-    if (!settings.alertsEmailEnabled) return 0;
+    const won = await recordWindows(
+      tx,
+      kind,
+      sorted.map((d) => ({ tenantId: d.tenant.id, window: d.window })),
+      clock.now(),
+    );
+    const queued = new Map(won.map((id) => [id, 0]));
+    const mailing = sorted.filter((d) => queued.has(d.tenant.id) && d.settings.alertsEmailEnabled);
+    if (mailing.length === 0) return queued;
     const now = clock.now();
-    const mutes = await activeMutes(tx, tenant.id, now);
-    // Mutes may match some sources of an event and not others: only then are sources counted apart.
-    const counts = mutes.length === 0 ? eventCounts : sourcedEventCounts;
-    const events = await counts(tx, tenant.id, window, kind === 'summary' ? 'Error' : undefined);
-    // Nobody gets a report of an empty window, so the recipients need not even be read.
-    if (events.length === 0 && !(kind === 'daily' && settings.sendEmptyDailyReport)) return 0;
-    let queued = 0;
-    for await (const page of recipientPages(tx, tenant)) {
-      const rows = page
-        .filter((r) => getsWindowReport(r, kind, unmutedFor(events, mutes, r, now), settings.sendEmptyDailyReport))
-        .map((r) => windowDelivery(tenant.id, kind, window, r));
-      queued += await enqueueDeliveries(tx, rows, clock);
+    const mutes = await activeMutesOf(
+      tx,
+      mailing.map((d) => d.tenant.id),
+      now,
+    );
+    const events = await windowEvents(tx, kind, mailing, mutes);
+    // Nobody gets a report of an empty window, so the recipients of those need not even be read.
+    const reading = new Map(
+      mailing.flatMap((d) => ((events.get(d.tenant.id)?.length ?? 0) > 0 || (kind === 'daily' && d.settings.sendEmptyDailyReport) ? [[d.tenant.id, d]] : [])),
+    );
+    for await (const page of recipientPagesOf(
+      tx,
+      [...reading.values()].map((d) => d.tenant),
+    )) {
+      const rows = [...page].flatMap(([tenantId, recipients]) => {
+        const { window, settings } = reading.get(tenantId)!;
+        const tenantEvents = events.get(tenantId) ?? [];
+        const tenantMutes = mutes.get(tenantId) ?? [];
+        return recipients
+          .filter((r) => getsWindowReport(r, kind, unmutedFor(tenantEvents, tenantMutes, r, now), settings.sendEmptyDailyReport))
+          .map((r) => windowDelivery(tenantId, kind, window, r));
+      });
+      for (const [tenantId, n] of await enqueueDeliveriesPerTenant(tx, rows, clock)) queued.set(tenantId, queued.get(tenantId)! + n);
     }
-    await tx
-      .updateTable('report_windows')
-      .set({ deliveries: queued })
-      .where('tenant_id', '=', tenant.id)
-      .where('kind', '=', kind)
-      .where('window_start', '=', window.start)
-      .execute();
+    const windowOf = new Map(mailing.map((d) => [d.tenant.id, d.window]));
+    // One update per distinct count (most tenants queue the same few numbers), not one per tenant.
+    for (const [deliveries, ids] of multiMap([...queued].flatMap(([id, n]) => (n > 0 ? [[n, id] as const] : [])))) {
+      await tx
+        .updateTable('report_windows')
+        .set({ deliveries })
+        .where('kind', '=', kind)
+        .where((eb) =>
+          eb(
+            eb.refTuple('tenant_id', 'window_start'),
+            'in',
+            ids.map((id) => eb.tuple(id, windowOf.get(id)!.start)),
+          ),
+        )
+        .execute();
+    }
     return queued;
   });
+}
+
+/**
+ * windowEvents counts the alerts of each tenant's window that its reports are about (Fatal and Error
+ * for the summary, all for the daily report), one query per distinct window: split by source for
+ * the tenants whose mutes may match some of an event's alerts and not others.
+ */
+async function windowEvents(
+  db: Db,
+  kind: 'summary' | 'daily',
+  decisions: readonly WindowDecision[],
+  mutes: ReadonlyMap<string, readonly Mute[]>,
+): Promise<Map<string, EventCount[]>> {
+  const minSeverity = kind === 'summary' ? 'Error' : undefined;
+  const events = new Map<string, EventCount[]>();
+  for (const group of multiMap(decisions.map((d) => [`${d.window.start}-${d.window.end}`, d] as const)).values()) {
+    const window = group[0]!.window;
+    const muted = group.filter((d) => mutes.has(d.tenant.id)).map((d) => d.tenant.id);
+    const plain = group.filter((d) => !mutes.has(d.tenant.id)).map((d) => d.tenant.id);
+    for (const [id, counts] of await eventCountsOf(db, plain, window, minSeverity)) events.set(id, counts);
+    for (const [id, counts] of await sourcedEventCountsOf(db, muted, window, minSeverity)) events.set(id, counts);
+  }
+  return events;
 }
 
 /**

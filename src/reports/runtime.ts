@@ -5,7 +5,7 @@ import type { CommitDecision } from '../alerts/ingest.js';
 import { ActionLinks } from '../actions/links.js';
 import type { Config } from '../config.js';
 import type { ComposerRegistry } from '../delivery/outbox/render.js';
-import { getMailSettings } from '../settings/mail-settings.js';
+import { getMailSettings, getMailSettingsOf } from '../settings/mail-settings.js';
 import type { Clock } from '../shared/clock.js';
 import type { SecretBox } from '../settings/secret-box.js';
 import type { Storage } from '../storage/storage.js';
@@ -55,6 +55,7 @@ export function startReportScheduler(deps: ReportRuntimeDeps & { readonly doorbe
     logger: deps.logger.child({ component: 'reports' }),
     doorbell: deps.doorbell,
     settingsOf: getMailSettings,
+    settingsOfTenants: getMailSettingsOf,
     settings: { summaryIntervalMs: deps.config.summaryIntervalSeconds * 1000 },
     metrics: deps.registry ? new ReportMetrics(deps.registry) : undefined,
   });

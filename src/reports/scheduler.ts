@@ -4,14 +4,17 @@ import { multiMap } from '../shared/multi-map.js';
 import { isRetryable } from '../shared/stage-error.js';
 import { CONNECT_BACKOFF, backoffDelay } from '../storage/connect.js';
 import { storageFailure } from '../storage/errors.js';
+import type { Db } from '../storage/database.js';
 import type { Storage } from '../storage/storage.js';
 import {
+  type ReportSettings,
   type ReportSettingsSource,
   type ReportTenant,
-  decideWindow,
+  type WindowDecision,
+  decideWindows,
   lastWindowEnds,
   purgeDecidedWindows,
-  recordEmptyWindows,
+  recordWindows,
   reportTenants,
 } from './decision-transactions.js';
 import type { ReportMetrics } from './metrics.js';
@@ -32,8 +35,13 @@ export interface SchedulerSettings {
   readonly settleMs: number;
   /** How many (tenant, kind) pairs one claim takes. */
   readonly batchSize: number;
-  /** How many tenants are decided at once (each decision is a transaction, so it holds a connection). */
+  /** How many decisions run at once (each is a transaction, so it holds a connection). */
   readonly concurrency: number;
+  /**
+   * How many tenants' windows one decision transaction decides together (set-based queries over
+   * them all). On SQLite a transaction holds the database, so a batch of large tenants holds it longer.
+   */
+  readonly decisionBatch: number;
   /** How long a claim keeps other schedulers off; a scheduler that died is replaced after it. */
   readonly leaseMs: number;
   /** How long decided windows are kept as history (the scheduler itself needs only the latest). */
@@ -44,8 +52,9 @@ export interface SchedulerSettings {
 export const DEFAULT_SCHEDULER_SETTINGS: Omit<SchedulerSettings, 'summaryIntervalMs'> = Object.freeze({
   tickMs: 1_000,
   settleMs: 1_000,
-  batchSize: 200,
-  concurrency: 8,
+  batchSize: 500,
+  concurrency: 4,
+  decisionBatch: 125,
   leaseMs: 60_000,
   windowRetentionMs: 30 * 24 * 3_600_000,
 });
@@ -56,11 +65,16 @@ export interface SchedulerDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly settingsOf: ReportSettingsSource;
+  /** Reads many tenants' settings by one query (the settings domain's getMailSettingsOf); without it, settingsOf for each. */
+  readonly settingsOfTenants?: ManyReportSettingsSource | undefined;
   /** Rung after a commit that queued mail, so this process's outbox workers send at once. */
   readonly doorbell?: { ring(): void } | undefined;
   readonly settings: Partial<SchedulerSettings> & Pick<SchedulerSettings, 'summaryIntervalMs'>;
   readonly metrics?: ReportMetrics | undefined;
 }
+
+/** ManyReportSettingsSource reads the ReportSettings of many tenants at once; every id asked for is in the answer. */
+export type ManyReportSettingsSource = (db: Db, tenantIds: readonly string[]) => Promise<ReadonlyMap<string, ReportSettings>>;
 
 /**
  * ReportScheduler is the loop that decides the summary and daily windows that are due (the
@@ -184,12 +198,12 @@ export class ReportScheduler {
   /**
    * #decideSummaries decides the due summary windows of some claimed tenants and writes when the
    * next ones are due. Most tenants are idle most of the time: their empty windows are recorded
-   * together (a few queries for the whole batch); only a window holding a Fatal or Error alert
-   * gets a decision of its own. A tenant whose decision failed keeps its lease, and is looked at
+   * together (a few queries for the whole batch); the windows holding a Fatal or Error alert are
+   * decided many tenants to a transaction. A tenant whose decision failed keeps its lease, and is looked at
    * again when the lease ends.
    */
   async #decideSummaries(tenants: readonly ReportTenant[], now: number, lease: number): Promise<number> {
-    const { storage, clock, settingsOf } = this.#deps;
+    const { storage, clock } = this.#deps;
     const db = storage.db;
     const s = this.settings;
     // Windows are judged as of `settled`, so every alert created inside one has committed.
@@ -216,7 +230,7 @@ export class ReportScheduler {
     }
     const empty = due.filter((d) => !busy.has(d.tenant.id));
     const recorded = new Set(
-      await recordEmptyWindows(
+      await recordWindows(
         db,
         'summary',
         empty.map((d) => ({ tenantId: d.tenant.id, window: d.window })),
@@ -225,20 +239,11 @@ export class ReportScheduler {
     );
     for (const d of empty) if (recorded.has(d.tenant.id)) this.#deps.metrics?.decided('summary', d.window.end, clock.now(), 0);
     if (recorded.size > 0) this.#deps.logger.debug({ windows: recorded.size }, 'empty summary windows recorded');
-    let queued = 0;
-    const failed = new Set<string>();
-    await forEachConcurrently(
-      due.filter((d) => busy.has(d.tenant.id)),
-      s.concurrency,
-      async ({ tenant, window }) => {
-        try {
-          const n = this.#decided('summary', tenant, window, await decideWindow(storage, tenant, 'summary', window, await settingsOf(db, tenant.id), clock));
-          queued += n;
-        } catch (err) {
-          failed.add(tenant.id);
-          this.#deps.logger.error({ err, tenant: tenant.name, kind: 'summary' }, 'deciding alert emails failed; will try again');
-        }
-      },
+    const busyDue = due.filter((d) => busy.has(d.tenant.id));
+    const settings = await this.#settingsOf(busyDue.map((d) => d.tenant.id));
+    const { queued, failed } = await this.#decideInBatches(
+      'summary',
+      busyDue.map((d) => ({ ...d, settings: settings.get(d.tenant.id)! })),
     );
     const nextDue = (Math.floor(settled / s.summaryIntervalMs) + 1) * s.summaryIntervalMs + s.settleMs;
     await rescheduleReports(
@@ -252,35 +257,78 @@ export class ReportScheduler {
   }
 
   /**
-   * #decideDailies decides the due daily windows of some claimed tenants, a few at a time (each
-   * report time is the tenant's own, in its zone), and writes when the next ones are due, one
-   * query per distinct time. A tenant whose decision failed keeps its lease.
+   * #decideDailies decides the due daily windows of some claimed tenants (each report time is the
+   * tenant's own, in its zone), many tenants to a transaction, and writes when the next ones are
+   * due, one query per distinct time. A tenant whose decision failed keeps its lease.
    */
   async #decideDailies(tenants: readonly ReportTenant[], now: number, lease: number): Promise<number> {
-    const { storage, clock, settingsOf } = this.#deps;
-    const db = storage.db;
+    const db = this.#deps.storage.db;
     const settled = now - this.settings.settleMs;
-    const lastEnds = await lastWindowEnds(
-      db,
-      tenants.map((t) => t.id),
-      'daily',
-    );
+    const ids = tenants.map((t) => t.id);
+    const [lastEnds, settings] = await Promise.all([lastWindowEnds(db, ids, 'daily'), this.#settingsOf(ids)]);
     const next: (readonly [number, string])[] = [];
-    let queued = 0;
-    await forEachConcurrently(tenants, this.settings.concurrency, async (tenant) => {
+    const due: WindowDecision[] = [];
+    for (const tenant of tenants) {
       try {
-        const settings = await settingsOf(db, tenant.id);
-        const time = parseReportTime(settings.dailyReportTime);
-        const due = dueDailyWindow(settled, time, tenant.timeZone, lastEnds.get(tenant.id), tenant.createdAt);
-        const n = due ? this.#decided('daily', tenant, due, await decideWindow(storage, tenant, 'daily', due, settings, clock)) : 0;
-        queued += n;
+        const tenantSettings = settings.get(tenant.id)!;
+        const time = parseReportTime(tenantSettings.dailyReportTime);
+        const window = dueDailyWindow(settled, time, tenant.timeZone, lastEnds.get(tenant.id), tenant.createdAt);
+        if (window) due.push({ tenant, window, settings: tenantSettings });
         next.push([nextReportInstant(settled, time, tenant.timeZone) + this.settings.settleMs, tenant.id]);
       } catch (err) {
         this.#deps.logger.error({ err, tenant: tenant.name, kind: 'daily' }, 'deciding alert emails failed; will try again');
       }
-    });
-    for (const [dueAt, ids] of multiMap(next)) await rescheduleReports(db, 'daily', ids, lease, dueAt);
+    }
+    const { queued, failed } = await this.#decideInBatches('daily', due);
+    for (const [dueAt, dueIds] of multiMap(next.filter(([, id]) => !failed.has(id)))) await rescheduleReports(db, 'daily', dueIds, lease, dueAt);
     return queued;
+  }
+
+  /**
+   * #decideInBatches decides windows of a kind, `decisionBatch` tenants to a transaction and
+   * `concurrency` transactions at once. A batch that fails is decided again one tenant at a time,
+   * so that one tenant's failure (logged; the tenant keeps its lease and is looked at again when it
+   * ends) does not hold back the others. Returns how many deliveries were queued, and who failed.
+   */
+  async #decideInBatches(kind: 'summary' | 'daily', decisions: readonly WindowDecision[]): Promise<{ queued: number; failed: Set<string> }> {
+    const { storage, clock, logger } = this.#deps;
+    const size = this.settings.decisionBatch;
+    const batches = Array.from({ length: Math.ceil(decisions.length / size) }, (_, i) => decisions.slice(i * size, (i + 1) * size));
+    let queued = 0;
+    const failed = new Set<string>();
+    const decide = async (batch: readonly WindowDecision[]) => {
+      const won = await decideWindows(storage, kind, batch, clock);
+      for (const d of batch) queued += this.#decided(kind, d.tenant, d.window, won.get(d.tenant.id));
+    };
+    await forEachConcurrently(batches, this.settings.concurrency, async (batch) => {
+      try {
+        await decide(batch);
+      } catch (err) {
+        if (batch.length === 1) {
+          failed.add(batch[0]!.tenant.id);
+          logger.error({ err, tenant: batch[0]!.tenant.name, kind }, 'deciding alert emails failed; will try again');
+          return;
+        }
+        logger.warn({ err, kind, tenants: batch.length }, 'deciding a batch of alert emails failed; deciding its tenants one by one');
+        for (const d of batch) {
+          try {
+            await decide([d]);
+          } catch (err) {
+            failed.add(d.tenant.id);
+            logger.error({ err, tenant: d.tenant.name, kind }, 'deciding alert emails failed; will try again');
+          }
+        }
+      }
+    });
+    return { queued, failed };
+  }
+
+  /** #settingsOf reads the report settings of some tenants, by one query when the source can. */
+  async #settingsOf(tenantIds: readonly string[]): Promise<ReadonlyMap<string, ReportSettings>> {
+    const { storage, settingsOf, settingsOfTenants } = this.#deps;
+    if (tenantIds.length === 0) return new Map();
+    if (settingsOfTenants) return settingsOfTenants(storage.db, tenantIds);
+    return new Map(await Promise.all(tenantIds.map(async (id) => [id, await settingsOf(storage.db, id)] as const)));
   }
 
   /** #decided logs and counts a window this process won; undefined means another instance had it. */

@@ -109,6 +109,14 @@ export async function getMailSettings(db: Db, tenantId: string): Promise<TenantM
   return fromRow(await readRow(db, tenantId));
 }
 
+/** getMailSettingsOf is getMailSettings of many tenants by one query; every id asked for is in the answer. */
+export async function getMailSettingsOf(db: Db, tenantIds: readonly string[]): Promise<Map<string, TenantMailSettings>> {
+  if (tenantIds.length === 0) return new Map();
+  const rows = await db.selectFrom('tenant_mail_settings').selectAll().where('tenant_id', 'in', tenantIds).execute();
+  const byTenant = new Map(rows.map((r) => [r.tenant_id, r]));
+  return new Map(tenantIds.map((id) => [id, fromRow(byTenant.get(id))]));
+}
+
 /** showMailSettings is the API answer for a tenant's settings. */
 export function showMailSettings(settings: TenantMailSettings): MailSettingsView {
   return {

@@ -59,17 +59,28 @@ export function newMessageId(id: string): string {
  * worker.wake();
  */
 export async function enqueueDeliveries(db: Db, rows: readonly NewDelivery[], clock: Clock = systemClock): Promise<number> {
-  if (rows.length === 0) return 0;
-  const now = clock.now();
   let inserted = 0;
+  for (const n of (await enqueueDeliveriesPerTenant(db, rows, clock)).values()) inserted += n;
+  return inserted;
+}
+
+/**
+ * enqueueDeliveriesPerTenant is enqueueDeliveries of rows of many tenants at once, saying how many
+ * new rows each tenant got (a tenant all of whose rows existed already is left out).
+ */
+export async function enqueueDeliveriesPerTenant(db: Db, rows: readonly NewDelivery[], clock: Clock = systemClock): Promise<Map<string, number>> {
+  const inserted = new Map<string, number>();
+  if (rows.length === 0) return inserted;
+  const now = clock.now();
   for (let i = 0; i < rows.length; i += ENQUEUE_CHUNK_ROWS) {
     const values = rows.slice(i, i + ENQUEUE_CHUNK_ROWS).map((row) => deliveryRow(row, now));
     const result = await db
       .insertInto('deliveries')
       .values(values)
       .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
-      .executeTakeFirst();
-    inserted += Number(result.numInsertedOrUpdatedRows ?? 0n);
+      .returning('tenant_id')
+      .execute();
+    for (const r of result) inserted.set(r.tenant_id, (inserted.get(r.tenant_id) ?? 0) + 1);
   }
   return inserted;
 }
