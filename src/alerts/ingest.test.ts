@@ -59,6 +59,40 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     );
     expect(new Set(ids).size).toBe(1000);
   });
+
+  it('decides the Fatal alerts in their commit, and stores them undecided, signalled after it, when that decision fails', async () => {
+    const fatal = (message: string): NewAlert => ({ ...one(message), severity: 'Fatal', dedupKey: null });
+    const undecidedRows = (ids: readonly string[]) => storage.db.selectFrom('undecided_fatal_alerts').select('alert_id').where('alert_id', 'in', ids).execute();
+    const decided: FatalCommit[] = [];
+    const undecided: FatalCommit[] = [];
+    const failures: unknown[] = [];
+    let fail = false;
+    const raise = groupCommit(storage.db, new FakeClock(T0), 600_000, 1, {
+      inCommit: async (tx, commits) => {
+        // Inside the transaction: the alerts it decides are already visible to it.
+        expect(await tx.selectFrom('alerts').select('id').where('id', 'in', commits[0]!.alertIds).execute()).toHaveLength(commits[0]!.alertIds.length);
+        if (fail) throw new Error('no decision today');
+        decided.push(...commits);
+        return () => {};
+      },
+      undecided: (tenantId, alertIds) => undecided.push({ tenantId, alertIds }),
+      failed: (err) => failures.push(err),
+    });
+
+    const [ok] = await Promise.all([raise('t', [one('not Fatal'), fatal('decided')])]);
+    expect(decided).toEqual([{ tenantId: 't', alertIds: [ok![1]] }]);
+    expect(undecided).toEqual([]);
+    expect(await undecidedRows(ok!)).toEqual([]);
+
+    fail = true;
+    const failed = await raise('t', [fatal('left to the decider')]);
+    expect((await storage.db.selectFrom('alerts').select('message').where('id', 'in', failed).execute()).map((r) => r.message)).toEqual([
+      'left to the decider',
+    ]);
+    expect(await undecidedRows(failed)).toEqual([{ alert_id: failed[0] }]);
+    expect(undecided).toEqual([{ tenantId: 't', alertIds: failed }]);
+    expect(failures).toHaveLength(1);
+  });
 });
 
 describe('Fatal alerts of one group commit', () => {
