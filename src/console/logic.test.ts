@@ -53,6 +53,36 @@ describe('console decisions', () => {
     expect(testsWhatIsShown({ useCustom: false }, { useCustom: true })).toBe(false);
   });
 
+  it('asks "not tested?" only before saving custom values that were not tested as shown', async () => {
+    const { asksBeforeSaving, testedKey } = await load('pages/mail-settings.js');
+    const { smtpFormOf } = await load('lib/smtp-form.js');
+    const custom = { useCustom: true, custom: smtpFormOf({ host: 'smtp.example.com', port: 587, security: 'starttls', fromAddress: 'a@b.example' }) };
+    expect(asksBeforeSaving(custom, null)).toBe(true);
+    expect(asksBeforeSaving(custom, testedKey(custom))).toBe(false);
+    expect(asksBeforeSaving({ ...custom, custom: { ...custom.custom, port: '2525' } }, testedKey(custom))).toBe(true);
+    // The default settings are the host's server: nothing the tenant could test or fix.
+    expect(asksBeforeSaving({ ...custom, useCustom: false }, null)).toBe(false);
+  });
+
+  it('explains a failed test by its stage, code and words, and says when the server calls it temporary', async () => {
+    const { failureReasons } = await load('lib/smtp-failure.js');
+    const why = (stage: string, message: string, code?: number) => failureReasons({ stage, message, code });
+    expect(why('connect', 'connect ECONNREFUSED 127.0.0.1:2525')).toEqual(['connectionRefused']);
+    expect(why('connect', 'could not resolve the SMTP host (ENOTFOUND)')).toEqual(['hostNotFound']);
+    expect(why('connect', 'timed out during connect')).toEqual(['timeout']);
+    expect(why('connect', 'This SMTP server cannot be used: give a public host name or address, on port 25, 465, 587 or 2525.')).toEqual(['refusedHost']);
+    expect(why('tls', "the server's certificate did not verify (ERR_SSL_WRONG_VERSION_NUMBER): wrong version number")).toEqual(['tlsMode']);
+    expect(why('tls', "the server's certificate did not verify (DEPTH_ZERO_SELF_SIGNED_CERT): self-signed certificate")).toEqual(['certificate']);
+    expect(why('tls', 'the server did not upgrade to TLS (STARTTLS is required)')).toEqual(['noStarttls']);
+    expect(why('auth', 'Invalid login: 535 5.7.8 Error: authentication failed', 535)).toEqual(['auth535']);
+    expect(why('auth', 'Invalid login: 534 5.7.9 Application-specific password required', 534)).toEqual(['auth534']);
+    expect(why('sender', 'Mail command failed: 553 5.7.1 Sender address rejected', 553)).toEqual(['sender']);
+    expect(why('recipient', 'Recipient command failed: 554 5.7.1 Relay access denied', 554)).toEqual(['relay']);
+    expect(why('recipient', 'Recipient command failed: 550 5.1.1 User unknown', 550)).toEqual(['recipient']);
+    expect(why('data', 'Message failed: 552 5.3.4 Message size exceeds fixed limit', 552)).toEqual(['data']);
+    expect(why('recipient', 'Recipient command failed: 450 4.2.0 Mailbox busy', 450)).toEqual(['recipient', 'temporary']);
+  });
+
   it('reads field errors of a problem under a prefix', async () => {
     const { fieldErrors } = await load('lib/api.js');
     const error = {
@@ -96,10 +126,66 @@ describe('console decisions', () => {
     const grouped = normalizeCatalogue({
       components: [{ name: 'Jobs', displayName: 'Jobs', events: [{ name: 'Process.JobExecution.Faulted', defaultSeverity: 'Error' }] }],
     });
-    expect(grouped).toEqual([{ name: 'Jobs', displayName: 'Jobs', events: [{ name: 'Process.JobExecution.Faulted', severity: 'Error' }] }]);
+    expect(grouped).toEqual([
+      { name: 'Jobs', displayName: 'Jobs', events: [{ name: 'Process.JobExecution.Faulted', displayName: 'Process.JobExecution.Faulted', severity: 'Error' }] },
+    ]);
     const flat = normalizeCatalogue({ items: [{ component: 'Queues', event: 'Queue.ItemFailed', severity: 'Warn' }] });
     expect(flat[0]).toMatchObject({ name: 'Queues', events: [{ name: 'Queue.ItemFailed', severity: 'Warn' }] });
     expect(normalizeCatalogue(null)).toEqual([]);
+  });
+
+  it("names components and events in the user's language, English or the code standing in for a missing name", async () => {
+    const { normalizeCatalogue, catalogueNames } = await load('lib/catalogue.js');
+    const answer = {
+      components: [
+        {
+          name: 'Jobs',
+          displayName: { en: 'Jobs', fr: 'Tâches', de: 'Aufträge', es: 'Trabajos', ja: 'ジョブ' },
+          events: [{ name: 'Process.JobExecution.Faulted', displayName: { en: 'Job faulted', fr: "Échec de l'exécution de la tâche" } }],
+        },
+      ],
+    };
+    const french = catalogueNames(normalizeCatalogue(answer, 'fr'));
+    expect(french.component('Jobs')).toBe('Tâches');
+    expect(french.event('Process.JobExecution.Faulted')).toBe("Échec de l'exécution de la tâche");
+    expect(french.event('Custom.Unknown')).toBe('Custom.Unknown');
+    const german = catalogueNames(normalizeCatalogue(answer, 'de'));
+    expect(german.component('Jobs')).toBe('Aufträge');
+    expect(german.event('Process.JobExecution.Faulted')).toBe('Job faulted');
+  });
+
+  it('keeps the shown alerts in place while new ones wait behind "N new", and adds older pages once', async () => {
+    const { emptyList, withFirstPage, showArrived, withOlderPage, updateRows } = await load('lib/live-list.js');
+    const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 10, minute)).toISOString();
+    const row = (id: string, minute: number, extra = {}) => ({ id, createdAt: at(minute), ...extra });
+    // The first page shows at once.
+    let list = withFirstPage(emptyList(), { items: [row('c', 3), row('b', 2)], nextCursor: 'after-b' });
+    expect(list.items.map((r: { id: string }) => r.id)).toEqual(['c', 'b']);
+    expect(list.nextCursor).toBe('after-b');
+    list = withOlderPage(list, { items: [row('b', 2), row('a', 1)], nextCursor: null });
+    expect(list.items.map((r: { id: string }) => r.id)).toEqual(['c', 'b', 'a']);
+    expect(list.nextCursor).toBeNull();
+    // Two arrive, one shown row is read elsewhere: the shown rows change in place, the new ones wait.
+    list = withFirstPage(list, { items: [row('e', 5), row('d', 4), row('c', 3, { read: true })], nextCursor: 'after-c' });
+    expect(list.items.map((r: { id: string }) => r.id)).toEqual(['c', 'b', 'a']);
+    expect(list.items[0].read).toBe(true);
+    expect(list.arrived.map((r: { id: string }) => r.id)).toEqual(['e', 'd']);
+    expect(list.gap).toBe(false);
+    // Rows below the polled page's span are kept; older pages' cursor is unchanged.
+    expect(list.nextCursor).toBeNull();
+    list = showArrived(list);
+    expect(list.items.map((r: { id: string }) => r.id)).toEqual(['e', 'd', 'c', 'b', 'a']);
+    expect(list.arrived).toEqual([]);
+    // A row the whole result no longer holds (deleted, or read under "unread only") goes.
+    list = withFirstPage(list, { items: [row('e', 5), row('d', 4), row('b', 2), row('a', 1)], nextCursor: null });
+    expect(list.items.map((r: { id: string }) => r.id)).toEqual(['e', 'd', 'b', 'a']);
+    // A whole page of arrivals may hide more: showing them starts the list again from that page.
+    list = withFirstPage(list, { items: [row('g', 7), row('f', 6)], nextCursor: 'after-f' });
+    expect(list.gap).toBe(true);
+    list = showArrived(list);
+    expect(list.items.map((r: { id: string }) => r.id)).toEqual(['g', 'f']);
+    expect(list.nextCursor).toBe('after-f');
+    expect(updateRows(list, (r: { id: string }) => (r.id === 'g' ? null : r)).items.map((r: { id: string }) => r.id)).toEqual(['f']);
   });
 
   it("reads and shows the time filters in the user's time zone, not the browser's", async () => {

@@ -7,6 +7,7 @@ import { navigate, useRoute } from './lib/router.js';
 import { can } from './lib/session.js';
 import { html } from './lib/ui.js';
 import { Bell } from './pages/bell.js';
+import { MailHealthBanner } from './pages/mail-health.js';
 import { SignIn } from './pages/signin.js';
 import { AlertsPage } from './pages/alerts.js';
 import { PreferencesPage } from './pages/preferences.js';
@@ -146,7 +147,7 @@ function Shell({ session, route, setSession }) {
     document.getElementById('main')?.focus();
   }}>${t('skipToContent')}</a>
     <header class="top">
-      <a class="brand" href="#/"><img src="/console/bell.svg" alt="" width="22" height="22" /> Tocsin</a>
+      <a class="brand" href="#/"><img src="/console/bell.svg" alt="" width="22" height="22" /> <span class="brand-name">Tocsin</span></a>
       ${
         session.kind === 'host'
           ? html`<label class="tenant-pick"><span>${t('host.tenant')}</span>
@@ -171,6 +172,7 @@ function Shell({ session, route, setSession }) {
           : html`<p class="banner error" role="alert">${t('otherTenant', { tenant: linked })}
         <button type="button" class="link" onClick=${signOut}>${t('signOut')}</button></p>`
       }
+      ${session.tenant && can(session, 'Settings.View') ? html`<${MailHealthBanner} key=${session.tenant.id} session=${session} />` : null}
       ${page(session, route, setSession)}
     </main>`;
 }

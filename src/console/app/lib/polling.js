@@ -6,7 +6,8 @@ export const POLL_MS = 3000;
 
 /** MAX_LIMIT is the API's largest page. */
 export const MAX_LIMIT = 1000;
-const PAGE_SIZE = 50;
+/** PAGE_SIZE is how many rows a list reads at a time. */
+export const PAGE_SIZE = 50;
 
 /**
  * pageLimit is how many rows a polled list asks for after `more` clicks on Load more: the list

@@ -1,8 +1,5 @@
 import { t } from './i18n.js';
 import { SelectField, TextField, Toggle, html } from './ui.js';
-
-/** SECURITY_MODES are the ways to secure the SMTP connection. */
-export const SECURITY_MODES = ['none', 'starttls', 'tls'];
 /** AUTH_METHODS are the SMTP authentication methods. */
 export const AUTH_METHODS = ['auto', 'none', 'plain', 'login', 'xoauth2'];
 
@@ -140,11 +137,8 @@ export function SmtpFields({ form, onChange, errors = {}, prefix, legend = t('ma
     <${SelectField} id=${id('preset')} label=${t('preset.label')} value=${form.preset ?? ''} onChange=${applyPreset}
       options=${[['', t('preset.none')], ...Object.keys(PRESETS).map((name) => [name, t(`preset.${name}`)])]}
       hint=${preset ? t(preset.note) : ''} />
-    <div class="ssl-row">
-      <${Toggle} id=${id('enableSsl')} label=${t('mail.enableSsl')} checked=${form.security !== 'none'} onChange=${(on) => onChange(withSsl(form, on))} />
-      <${SelectField} id=${id('security')} label=${t('mail.security')} value=${form.security} error=${errors.security}
-        options=${SECURITY_MODES.map((mode) => [mode, t(`mail.security.${mode}`)])} onChange=${set('security')} />
-    </div>
+    <${Toggle} id=${id('enableSsl')} label=${t('mail.enableSsl')} checked=${form.security !== 'none'} onChange=${(on) => onChange(withSsl(form, on))}
+      hint=${errors.security ?? t(`mail.sslMode.${form.security}`)} />
     <${TextField} id=${id('host')} label=${t('mail.host')} value=${form.host} onInput=${set('host')} error=${errors.host} autocomplete="off" placeholder="smtp.gmail.com" />
     <${TextField} id=${id('domain')} label=${t('mail.domain')} value=${form.domain} onInput=${set('domain')} error=${errors.domain} hint=${t('mail.domainHint')} />
     <${TextField} id=${id('port')} label=${t('mail.port')} value=${form.port} onInput=${(port) => onChange(withPort(form, port))} error=${errors.port} inputmode="numeric" hint=${t('mail.portHint')} />
@@ -158,7 +152,12 @@ export function SmtpFields({ form, onChange, errors = {}, prefix, legend = t('ma
             <button type="button" class="link danger" onClick=${() => onChange({ ...form, password: null })}>${t('mail.passwordClear')}</button></p>
         </div>`
         : html`<${TextField} id=${id('password')} type="password" label=${t('mail.password')} value=${form.password ?? ''} onInput=${set('password')}
-          error=${errors.password} autocomplete="new-password" hint=${form.password === null ? t('mail.passwordCleared') : form.passwordSet ? t('mail.passwordReplacing') : ''} />`
+          error=${errors.password} autocomplete="new-password" hint=${form.password === null ? t('mail.passwordCleared') : form.passwordSet ? t('mail.passwordReplacing') : ''} />
+          ${
+            form.passwordSet
+              ? html`<p class="secret-cancel"><button type="button" class="link" onClick=${() => onChange({ ...form, password: undefined })}>${t('mail.passwordKeep')}</button></p>`
+              : null
+          }`
     }
     ${
       form.security === 'none'

@@ -5,6 +5,25 @@ import { href } from '../lib/router.js';
 import { PERMISSIONS, can, tenantApi } from '../lib/session.js';
 import { Banner, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
 
+/** BUILT_IN_ROLES are the roles every tenant has; the console names them in the user's language. */
+const BUILT_IN_ROLES = ['Administrator', 'Alerts Viewer', 'Robot'];
+
+/**
+ * roleName is a role's name as shown: a built-in role's in the user's language, others as named.
+ * @param {string} name
+ */
+function roleName(name) {
+  return BUILT_IN_ROLES.includes(name) ? t(`role.${name}`) : name;
+}
+
+/**
+ * RoleNames lists roles by their shown names, each with its own name in a tooltip when it differs.
+ * @param {{ roles: string[] }} props
+ */
+function RoleNames({ roles }) {
+  return roles.map((role, i) => html`${i ? ', ' : ''}<span title=${roleName(role) === role ? undefined : role}>${roleName(role)}</span>`);
+}
+
 const languageOptions = () => [['', t('access.tenantDefault')], ...LANGUAGES.map((code) => [code, t(`lang.${code}`)])];
 
 /** CheckList is a labelled group of checkboxes choosing some of `options` ([value, text] pairs). */
@@ -76,7 +95,7 @@ function UserDialog({ session, user, roles, onClose, onSaved }) {
       <${TextField} id="user-password" type="password" label=${user ? t('access.newPassword') : t('access.password')} value=${form.password}
         onInput=${set('password')} error=${errors.password} autocomplete="new-password" />
       <${Toggle} id="user-active" label=${t('access.active')} checked=${form.active} onChange=${set('active')} />
-      <${CheckList} id="user-roles" legend=${t('access.roles')} options=${roles.map((role) => [role.name, role.name])} value=${form.roles} onChange=${set('roles')} error=${errors.roles} />
+      <${CheckList} id="user-roles" legend=${t('access.roles')} options=${roles.map((role) => [role.name, roleName(role.name)])} value=${form.roles} onChange=${set('roles')} error=${errors.roles} />
       <${Banner}>${message}<//>
       <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('save')}</button></div>
     </form>
@@ -134,7 +153,7 @@ function GroupDialog({ session, group, users, roles, onClose, onSaved }) {
       <${SelectField} id="group-language" label=${t('language')} value=${form.language} onChange=${set('language')} error=${errors.language} options=${languageOptions()} />
       <${Toggle} id="group-expand" label=${t('access.expandMembers')} hint=${t('access.expandMembersHint')} checked=${form.expandMembers} onChange=${set('expandMembers')} />
       <${CheckList} id="group-members" legend=${t('access.members')} options=${users.map((user) => [user.id, user.email])} value=${form.members} onChange=${set('members')} error=${errors.members} />
-      <${CheckList} id="group-roles" legend=${t('access.roles')} options=${roles.map((role) => [role.name, role.name])} value=${form.roles} onChange=${set('roles')} error=${errors.roles} />
+      <${CheckList} id="group-roles" legend=${t('access.roles')} options=${roles.map((role) => [role.name, roleName(role.name)])} value=${form.roles} onChange=${set('roles')} error=${errors.roles} />
       <${Banner}>${message}<//>
       <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('save')}</button></div>
     </form>
@@ -208,9 +227,9 @@ export function AccessPage({ session, tab }) {
           (user) => html`<tr key=${user.id}>
           <td>${user.email}</td><td>${user.name}</td><td>${user.language ? t(`lang.${user.language}`) : html`<span class="muted">${t('access.tenantDefault')}</span>`}</td>
           <td>${user.timeZone ?? html`<span class="muted">${session.tenant.timeZone}</span>`}</td>
-          <td>${[...user.roles, ...(user.groups ?? []).map((g) => `(${g})`)].join(', ')}</td>
+          <td><${RoleNames} roles=${user.roles} />${(user.groups ?? []).map((g, i) => `${user.roles.length || i ? ', ' : ''}(${g})`)}</td>
           <td>${user.active ? t('yes') : t('no')}</td>
-          <td class="nowrap">
+          <td class="row-actions">
             ${edit ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'user', item: user })}>${t('edit')}</button>` : null}
             <a class="link" href=${href(`/preferences/${user.id}`)}>${t('access.preferences')}</a>
             ${edit || session.user?.id === user.id ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'token', item: user })}>${t('access.createToken')}</button>` : null}
@@ -230,8 +249,8 @@ export function AccessPage({ session, tab }) {
         <tbody>${data.groups.map(
           (group) => html`<tr key=${group.id}>
           <td>${group.name}</td><td>${group.email ?? ''}</td><td>${group.language ? t(`lang.${group.language}`) : ''}</td>
-          <td>${group.members.map(userEmail).join(', ')}</td><td>${group.roles.join(', ')}</td><td>${group.expandMembers ? t('yes') : t('no')}</td>
-          <td class="nowrap"><a class="link" href=${href(`/preferences/group/${group.id}`)}>${t('access.groupRules')}</a>
+          <td>${group.members.map(userEmail).join(', ')}</td><td><${RoleNames} roles=${group.roles} /></td><td>${group.expandMembers ? t('yes') : t('no')}</td>
+          <td class="row-actions"><a class="link" href=${href(`/preferences/group/${group.id}`)}>${t('access.groupRules')}</a>
             ${
               edit
                 ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>
@@ -248,7 +267,7 @@ export function AccessPage({ session, tab }) {
       ${edit ? html`<div class="toolbar"><button type="button" onClick=${() => setDialog({ kind: 'role' })}>${t('access.addRole')}</button></div>` : null}
       <div class="table-wrap"><table>
         <thead><tr><th scope="col">${t('access.name')}</th><th scope="col">${t('access.permissions')}</th><th scope="col">${t('access.builtIn')}</th></tr></thead>
-        <tbody>${data.roles.map((role) => html`<tr key=${role.id}><td>${role.name}</td><td>${role.permissions.join(', ')}</td><td>${role.builtIn ? t('yes') : t('no')}</td></tr>`)}</tbody>
+        <tbody>${data.roles.map((role) => html`<tr key=${role.id}><td><${RoleNames} roles=${[role.name]} /></td><td>${role.permissions.join(', ')}</td><td>${role.builtIn ? t('yes') : t('no')}</td></tr>`)}</tbody>
       </table></div>`
         : null
     }

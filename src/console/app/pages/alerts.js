@@ -1,13 +1,16 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, query as toQuery } from '../lib/api.js';
-import { loadCatalogue } from '../lib/catalogue.js';
+import { Named, useCatalogue } from '../lib/catalogue.js';
 import { formatTime, isoToLocalInput, localInputToIso } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
-import { Banner, Code, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
-import { MAX_LIMIT, pageLimit, usePolling } from '../lib/polling.js';
+import { Banner, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { emptyList, showArrived, updateRows, withFirstPage, withOlderPage } from '../lib/live-list.js';
+import { PAGE_SIZE, usePolling } from '../lib/polling.js';
 import { AlertsChart } from './charts.js';
+
+/** @import { CatalogueNames } from '../lib/catalogue.js' */
 
 const SOURCE_FILTERS = ['process', 'robot', 'queue'];
 const FILTERS = ['severity', 'component', 'event', 'unread', 'since', 'until', ...SOURCE_FILTERS];
@@ -29,10 +32,15 @@ function sourceText(source) {
     .join(' · ');
 }
 
-/** matchText is what a mute matches, in one line: `robot R7 · event Robot.StatusChanged.Offline`. */
-function matchText(match) {
+/**
+ * matchText is what a mute matches, in one line: `robot R7 · event Robot offline`, components and
+ * events by their catalogue names.
+ * @param {Record<string, string>} match
+ * @param {CatalogueNames} names
+ */
+function matchText(match, names) {
   return Object.entries(match)
-    .map(([key, value]) => `${key} ${value}`)
+    .map(([key, value]) => `${key} ${key === 'component' ? names.component(value) : key === 'event' ? names.event(value) : value}`)
     .join(' · ');
 }
 
@@ -40,14 +48,14 @@ function matchText(match) {
  * MutesBar lists the mutes in force (the tenant's, and the caller's own snoozes), each with who set
  * it and until when, and lifts one for a holder of Alerts.Edit or the snooze's owner.
  */
-function MutesBar({ session, mutes, onLift }) {
+function MutesBar({ session, mutes, names, onLift }) {
   if (mutes.length === 0) return null;
   const mayLift = (mute) => mute.scope === 'user' || can(session, 'Alerts.Edit');
   return html`<section class="mutes" aria-label=${t('mutes.title')}>
     <h2>${t('mutes.title')}</h2>
     <ul>${mutes.map(
       (mute) => html`<li key=${mute.id} data-mute-id=${mute.id}>
-      <strong>${matchText(mute.match)}</strong> — ${t('mutes.until', { time: formatTime(mute.until) })},
+      <strong>${matchText(mute.match, names)}</strong> — ${t('mutes.until', { time: formatTime(mute.until) })},
       ${mute.scope === 'user' ? t('mutes.snooze') : t('mutes.by', { name: mute.createdBy.name })}
       ${mayLift(mute) ? html` <button type="button" class="link" onClick=${() => onLift(mute.id)}>${t('mutes.lift')}</button>` : null}
     </li>`,
@@ -56,11 +64,11 @@ function MutesBar({ session, mutes, onLift }) {
 }
 
 /** AlertDetails shows everything an alert carries, its JSON data included. */
-function AlertDetails({ alert, onClose }) {
+function AlertDetails({ alert, names, onClose }) {
   const facts = [
     [t('alerts.severity'), t(`severity.${alert.severity}`)],
-    [t('alerts.component'), alert.component],
-    [t('alerts.event'), alert.event],
+    [t('alerts.component'), alert.component && html`<${Named} name=${names.component(alert.component)} code=${alert.component} />`],
+    [t('alerts.event'), alert.event && html`<${Named} name=${names.event(alert.event)} code=${alert.event} />`],
     [t('alerts.occurred'), formatTime(alert.occurredAt)],
     [t('alerts.received'), formatTime(alert.createdAt)],
     [t('alerts.folder'), alert.folder],
@@ -76,41 +84,58 @@ function AlertDetails({ alert, onClose }) {
 
 /**
  * AlertsPage is the alert list: filters kept in the URL (so links from emails open it
- * pre-filtered), mark read per row, for a selection and for all, refreshed by polling.
+ * pre-filtered), mark read per row, for a selection and for all. Its first page is polled: alerts
+ * that arrive wait behind "N new alerts — show", so the reader's place, filters and selection
+ * stay; older pages come with "Load more" and the API's cursor.
  */
 export function AlertsPage({ session, query }) {
   const filters = filtersOf(query);
   const key = JSON.stringify(filters);
-  const [items, setItems] = useState(/** @type {any[]} */ ([]));
-  const [nextCursor, setNextCursor] = useState(/** @type {any} */ (null));
-  const [extra, setExtra] = useState(0);
-  const [selected, setSelected] = useState(new Set());
+  const [list, setList] = useState(/** @type {import('../lib/live-list.js').LiveList<any>} */ (emptyList()));
+  const [selected, setSelected] = useState(/** @type {Set<string>} */ (new Set()));
   const [error, setError] = useState(/** @type {unknown} */ (null));
-  const [catalogue, setCatalogue] = useState(/** @type {any[]} */ ([]));
   const [details, setDetails] = useState(/** @type {any} */ (null));
   const [mutes, setMutes] = useState(/** @type {any[]} */ ([]));
+  const [loadingMore, setLoadingMore] = useState(false);
+  const names = useCatalogue(session);
+  // Answers to a question asked under other filters are dropped.
+  const shownKey = useRef(key);
+  const items = list.items;
 
   useEffect(() => {
-    loadCatalogue(session).then(setCatalogue);
-  }, [session.tenant.id]);
-  useEffect(() => {
-    setExtra(0);
+    shownKey.current = key;
+    setList(emptyList());
     setSelected(new Set());
   }, [key]);
 
   usePolling(() => {
-    api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: pageLimit(extra) })}`)).then((answer) => {
-      setItems(answer.items);
-      setNextCursor(answer.nextCursor ?? null);
+    const asked = key;
+    api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: PAGE_SIZE })}`)).then((answer) => {
+      if (shownKey.current !== asked) return;
+      setList((shown) => withFirstPage(shown, answer));
       setError(null);
     }, setError);
     api('GET', tenantApi(session, 'mutes')).then((answer) => setMutes(answer.items), setError);
-  }, [key, extra, session.tenant.id]);
+  }, [key, session.tenant.id]);
 
+  const loadMore = async () => {
+    const asked = key;
+    setLoadingMore(true);
+    try {
+      const answer = await api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: PAGE_SIZE, cursor: list.nextCursor })}`));
+      if (shownKey.current === asked) setList((shown) => withOlderPage(shown, answer));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setLoadingMore(false);
+    }
+  };
   const setFilter = (name, value) => navigate('/alerts', { ...filters, [name]: value });
   const mark = async (body, read = true) => {
     try {
       await api('POST', tenantApi(session, read ? 'alerts/mark-read' : 'alerts/mark-unread'), body);
+      const ids = new Set(body.ids ?? []);
+      setList((shown) => updateRows(shown, (row) => (body.all || ids.has(row.id) ? { ...row, read } : row)));
       setSelected(new Set());
       alertsChanged();
     } catch (err) {
@@ -127,6 +152,7 @@ export function AlertsPage({ session, query }) {
     if (!confirm(t('alerts.confirmDelete'))) return;
     try {
       await api('DELETE', tenantApi(session, `alerts/${encodeURIComponent(id)}`));
+      setList((shown) => updateRows(shown, (row) => (row.id === id ? null : row)));
       alertsChanged();
     } catch (err) {
       setError(err);
@@ -134,7 +160,8 @@ export function AlertsPage({ session, query }) {
   };
   const acknowledge = async (id) => {
     try {
-      await api('POST', tenantApi(session, `alerts/${encodeURIComponent(id)}/acknowledge`));
+      const acknowledged = await api('POST', tenantApi(session, `alerts/${encodeURIComponent(id)}/acknowledge`));
+      setList((shown) => updateRows(shown, (row) => (row.id === id ? { ...row, ...acknowledged, read: row.read } : row)));
       alertsChanged();
     } catch (err) {
       setError(err);
@@ -150,8 +177,11 @@ export function AlertsPage({ session, query }) {
   };
   // A source filter comes only from a link (an email's "what failed" group); it is shown so the list does not look short for no reason.
   const sourceFilter = SOURCE_FILTERS.filter((part) => filters[part]).map((part) => [part, filters[part]]);
-  const components = catalogue.map((component) => component.name);
-  const events = catalogue.flatMap((component) => component.events.map((event) => event.name));
+  const componentOptions = names.components.map((component) => [component.name, component.displayName]);
+  // A component named by a link but not (yet) in the catalogue stays selectable, so the filter shows it.
+  if (filters.component && !componentOptions.some(([code]) => code === filters.component)) componentOptions.push([filters.component, filters.component]);
+  const events = names.components.flatMap((component) => component.events);
+  const arrived = list.gap ? `${list.arrived.length}+` : String(list.arrived.length);
 
   return html`<section class="page">
     <h1>${t('alerts.title')}</h1>
@@ -160,8 +190,8 @@ export function AlertsPage({ session, query }) {
       <${SelectField} id="filter-severity" label=${t('alerts.severity')} value=${filters.severity ?? ''}
         options=${[['', t('alerts.anySeverity')], ...SEVERITIES.map((s) => [s, t('alerts.atLeast', { severity: t(`severity.${s}`) })])]}
         onChange=${(value) => setFilter('severity', value)} />
-      <${TextField} id="filter-component" label=${t('alerts.component')} value=${filters.component} list="component-list"
-        onChange=${(event) => setFilter('component', event.currentTarget.value.trim())} onInput=${() => {}} />
+      <${SelectField} id="filter-component" label=${t('alerts.component')} value=${filters.component ?? ''}
+        options=${[['', t('alerts.anyComponent')], ...componentOptions]} onChange=${(value) => setFilter('component', value)} />
       <${TextField} id="filter-event" label=${t('alerts.event')} value=${filters.event} list="event-list"
         onChange=${(event) => setFilter('event', event.currentTarget.value.trim())} onInput=${() => {}} />
       <${TextField} id="filter-since" type="datetime-local" label=${t('alerts.since')} value=${isoToLocalInput(filters.since)}
@@ -170,8 +200,7 @@ export function AlertsPage({ session, query }) {
         onChange=${(event) => setFilter('until', localInputToIso(event.currentTarget.value))} onInput=${() => {}} />
       <${Toggle} id="filter-unread" label=${t('alerts.unreadOnly')} checked=${filters.unread === 'true'}
         onChange=${(on) => setFilter('unread', on ? 'true' : '')} />
-      <datalist id="component-list">${components.map((name) => html`<option value=${name} />`)}</datalist>
-      <datalist id="event-list">${events.map((name) => html`<option value=${name} />`)}</datalist>
+      <datalist id="event-list">${events.map((event) => html`<option value=${event.name} label=${event.displayName} />`)}</datalist>
       ${sourceFilter.length ? html`<p class="source-filter">${t('alerts.source')}: <strong>${sourceFilter.map(([part, value]) => `${part} ${value}`).join(' · ')}</strong></p>` : null}
       ${Object.keys(filters).length ? html`<button type="button" class="secondary" onClick=${() => navigate('/alerts')}>${t('alerts.clearFilters')}</button>` : null}
     </form>
@@ -181,10 +210,16 @@ export function AlertsPage({ session, query }) {
       <button type="button" class="secondary" onClick=${() => mark({ all: true })}>${t('alerts.markAllRead')}</button>
     </div>
     <${Banner}>${problemText(error)}<//>
-    <${MutesBar} session=${session} mutes=${mutes} onLift=${lift} />
+    <${MutesBar} session=${session} mutes=${mutes} names=${names} onLift=${lift} />
+    ${
+      list.arrived.length
+        ? html`<p class="arrived" role="status"><button type="button" class="secondary" onClick=${() => setList(showArrived)}>
+        ${t(list.arrived.length === 1 && !list.gap ? 'alerts.arrivedOne' : 'alerts.arrivedMany', { count: arrived })}</button></p>`
+        : null
+    }
     ${
       items.length === 0
-        ? error
+        ? error || !list.loaded
           ? null
           : html`<p class="empty">${t('alerts.none')}</p>`
         : html`<div class="table-wrap"><table class="alerts">
@@ -200,15 +235,15 @@ export function AlertsPage({ session, query }) {
           onChange=${(event) => toggle(alert.id, event.currentTarget.checked)} /></td>
         <td><span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>${alert.read ? null : html` <span class="dot" title=${t('alerts.unread')}><span class="sr-only">${t('alerts.unread')}</span></span>`}</td>
         <td class="nowrap">${formatTime(alert.occurredAt || alert.createdAt)}</td>
-        <td>${alert.component}</td>
-        <td class="event">${alert.event ? html`<${Code}>${alert.event}<//>` : null}</td>
+        <td><${Named} name=${names.component(alert.component)} code=${alert.component} /></td>
+        <td class="event"><${Named} name=${names.event(alert.event)} code=${alert.event} /></td>
         <td class="message">${alert.message}${alert.folder ? html`<small class="muted"> — ${alert.folder}</small>` : null}${
           alert.acknowledgedBy
             ? html`<br /><small class="ack">✓ ${t('alerts.acknowledgedBy', { name: alert.acknowledgedBy.name, time: formatTime(alert.acknowledgedAt) })}</small>`
             : null
         }</td>
         <td>${sourceText(alert.source)}</td>
-        <td class="nowrap">
+        <td class="row-actions">
           <button type="button" class="link" onClick=${() => setDetails(alert)}>${t('alerts.details')}</button>
           ${
             alert.read
@@ -222,7 +257,11 @@ export function AlertsPage({ session, query }) {
       )}</tbody>
     </table></div>`
     }
-    ${nextCursor && pageLimit(extra) < MAX_LIMIT ? html`<div class="actions"><button type="button" class="secondary" onClick=${() => setExtra(extra + 1)}>${t('loadMore')}</button></div>` : null}
-    ${details ? html`<${AlertDetails} alert=${details} onClose=${() => setDetails(null)} />` : null}
+    ${
+      list.nextCursor && items.length
+        ? html`<div class="actions"><button type="button" class="secondary" disabled=${loadingMore} aria-busy=${loadingMore} onClick=${loadMore}>${t('loadMore')}</button></div>`
+        : null
+    }
+    ${details ? html`<${AlertDetails} alert=${details} names=${names} onClose=${() => setDetails(null)} />` : null}
   </section>`;
 }

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
+import { Named, useCatalogue } from '../lib/catalogue.js';
 import { formatTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { href } from '../lib/router.js';
@@ -13,6 +14,7 @@ export function Bell({ session }) {
   const [open, setOpen] = useState(false);
   const [items, setItems] = useState(/** @type {any[]} */ ([]));
   const box = useRef(/** @type {HTMLElement | null} */ (null));
+  const names = useCatalogue(session);
 
   usePolling(() => {
     api('GET', tenantApi(session, 'alerts/unread-count')).then(
@@ -67,7 +69,7 @@ export function Bell({ session }) {
         ${items.map(
           (alert) => html`<li key=${alert.id} class=${`sev-${alert.severity}`}>
           <span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>
-          <span class="panel-text"><strong>${alert.component}</strong> ${alert.message}${alert.count > 1 ? html` <span class="pill">×${alert.count}</span>` : null}
+          <span class="panel-text"><strong><${Named} name=${names.component(alert.component)} code=${alert.component} /></strong> ${alert.message}${alert.count > 1 ? html` <span class="pill">×${alert.count}</span>` : null}
             <small class="muted">${formatTime(alert.occurredAt || alert.createdAt)}</small></span>
           <button type="button" class="link" onClick=${() => markRead(alert.id)}>${t('alerts.markRead')}</button>
         </li>`,

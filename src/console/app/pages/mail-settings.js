@@ -42,15 +42,27 @@ export function testsWhatIsShown(form, stored) {
 }
 
 /**
+ * asksBeforeSaving says whether Save first asks "continue without testing?": only for custom
+ * values that were not tested as shown. The default settings are the host's system server, which
+ * the tenant can neither change nor fix, so there is nothing to test before choosing them.
+ * @param {{ useCustom: boolean }} form
+ * @param {string | null} tested the testedKey of the values last tested successfully
+ */
+export function asksBeforeSaving(form, tested) {
+  return form.useCustom && tested !== testedKey(form);
+}
+
+/**
  * MailSettingsPage is the seed's Settings > Mail tab: Enable alerts email, default or custom
- * SMTP, Test Mail Settings, and Save, which asks before saving values that were not tested.
+ * SMTP, Test Mail Settings, and Save, which asks before saving custom values that were not tested;
+ * values tested successfully say so until one of them changes.
  */
 export function MailSettingsPage({ session }) {
   const [form, setForm] = useState(/** @type {any} */ (null));
   const [stored, setStored] = useState({ custom: false, useCustom: false });
   const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
   const [message, setMessage] = useState(/** @type {{ kind: string, text: string } | null} */ (null));
-  const [tested, setTested] = useState(/** @type {any} */ (null));
+  const [tested, setTested] = useState(/** @type {string | null} */ (null));
   const [dialog, setDialog] = useState(/** @type {any} */ (null));
   const editable = can(session, 'Settings.Edit');
 
@@ -85,8 +97,8 @@ export function MailSettingsPage({ session }) {
   };
   const askThenSave = (event) => {
     event.preventDefault();
-    if (tested === testedKey(form)) save();
-    else setDialog('confirm');
+    if (asksBeforeSaving(form, tested)) setDialog('confirm');
+    else save();
   };
   const clearCustom = async () => {
     if (!confirm(t('mail.clearCustomConfirm'))) return;
@@ -128,6 +140,7 @@ export function MailSettingsPage({ session }) {
         </fieldset>
       </fieldset>
       <${Banner} kind=${message?.kind}>${message?.text}<//>
+      ${form.useCustom && tested === testedKey(form) ? html`<p class="tested" role="status" data-testid="mail-tested">✓ ${t('mail.tested')}</p>` : null}
       ${
         editable
           ? html`<div class="actions">

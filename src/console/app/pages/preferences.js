@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
-import { loadCatalogue } from '../lib/catalogue.js';
+import { Named, loadCatalogue } from '../lib/catalogue.js';
 import { t } from '../lib/i18n.js';
 import { tenantApi } from '../lib/session.js';
 import { Banner, Toggle, html, problemText } from '../lib/ui.js';
@@ -57,7 +57,7 @@ export function PreferencesPage({ session, userId, groupId }) {
     ...catalogue,
     ...Object.keys(subscriptions)
       .filter((name) => !known.has(name))
-      .map((name) => ({ name, events: [] })),
+      .map((name) => ({ name, displayName: name, events: [] })),
   ];
   // The page shows the effective choices and sends only what was changed: the PUT merges, so
   // group defaults keep applying to everything the user leaves alone.
@@ -101,7 +101,7 @@ export function PreferencesPage({ session, userId, groupId }) {
         <ul class="subscriptions">${components.map(
           (component) => html`<li key=${component.name}>
           <div class="component-row">
-            <${Toggle} id=${`sub-${component.name}`} label=${component.displayName ?? component.name} checked=${subscribed(subscriptions, component.name)}
+            <${Toggle} id=${`sub-${component.name}`} label=${html`<${Named} name=${component.displayName} code=${component.name} />`} checked=${subscribed(subscriptions, component.name)}
               onChange=${(on) => setComponent(component, on)} />
             ${
               component.events.length
@@ -114,7 +114,7 @@ export function PreferencesPage({ session, userId, groupId }) {
             open[component.name]
               ? html`<ul class="events">${component.events.map(
                   (event) => html`<li key=${event.name}>
-            <${Toggle} id=${`sub-${event.name}`} label=${event.name} checked=${subscribed(subscriptions, component.name, event.name)}
+            <${Toggle} id=${`sub-${event.name}`} label=${html`<${Named} name=${event.displayName} code=${event.name} />`} checked=${subscribed(subscriptions, component.name, event.name)}
               onChange=${(on) => setEvent(event.name, on)} />
             ${event.severity ? html`<span class=${`severity ${event.severity}`}>${t(`severity.${event.severity}`)}</span>` : null}
           </li>`,

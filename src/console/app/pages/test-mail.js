@@ -1,12 +1,14 @@
 import { useState } from 'preact/hooks';
 import { t } from '../lib/i18n.js';
+import { failureReasons } from '../lib/smtp-failure.js';
 import { Banner, Dialog, TextField, html, problemText } from '../lib/ui.js';
 
 /**
  * TestMailDialog is the seed's Test Mail Settings window: Send To (pre-filled with the signed-in
- * account's email), Send, then whether it was sent or at which stage it failed, with the SMTP
- * code, the server's words and, on demand, the transcript. It never saves anything. `plaintextAuth`
- * (smtp-form's plaintextAuthOf) explains why credentials without TLS are refused, or warns when allowed.
+ * account's email), Send, then whether it was sent or, if not, what went wrong in the user's
+ * language, at which stage, with the SMTP code, the server's words verbatim and, on demand, the
+ * transcript. It never saves anything. `plaintextAuth` (smtp-form's plaintextAuthOf) explains why
+ * credentials without TLS are refused, or warns when allowed.
  * @param {{ sendTo: string, run: (sendTo: string) => Promise<any>, onClose: () => void, onTested?: (ok: boolean) => void,
  *   onErrors?: (error: unknown) => void, plaintextAuth?: 'allowed' | 'refused' | null }} props
  */
@@ -43,10 +45,11 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
               ${result.messageId ? html`<p class="muted">${t('labelled', { label: t('test.messageId') })} <code>${result.messageId}</code></p>` : null}
               <p>${t('test.checkInbox')}</p>`
             : html`<p class="banner error">${t('test.failed')}</p>
+              <div class="explanation" data-testid="test-explanation">${failureReasons(result).map((reason) => html`<p>${t(`test.why.${reason}`)}</p>`)}</div>
               <dl class="facts">
                 <dt>${t('test.stage')}</dt><dd data-testid="test-stage">${t(`test.stage.${result.stage}`)}</dd>
                 ${result.code ? html`<dt>${t('test.code')}</dt><dd data-testid="test-code">${result.code}</dd>` : null}
-                <dt>${t('test.serverSaid')}</dt><dd data-testid="test-message">${result.message}</dd>
+                <dt>${t('test.serverSaid')}</dt><dd><code class="reply" data-testid="test-message" lang="en">${result.message}</code></dd>
               </dl>`
         }
         ${

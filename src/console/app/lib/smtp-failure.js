@@ -1,0 +1,61 @@
+// What a failed Test Mail Settings means, in words a tenant administrator can act on. The server's
+// own reply is shown as well, verbatim; this only chooses the explanation above it.
+
+/**
+ * @typedef {object} FailedTest A failed test's answer (API.md, POST /settings/mail/test).
+ * @property {string} stage connect | tls | auth | sender | recipient | data
+ * @property {number | string} [code] the SMTP reply code, when the server gave one
+ * @property {string} [message] Tocsin's description of the failure, the server's reply included
+ */
+
+/**
+ * failureReasons names the explanations (`test.why.<reason>` strings) of a failed test: what went
+ * wrong and what to change, chosen by its stage, SMTP code and the error's own words; a 4xx code
+ * adds that the server calls the failure temporary.
+ * @param {FailedTest} result
+ * @returns {string[]}
+ */
+export function failureReasons(result) {
+  const message = String(result.message ?? '');
+  const code = Number(result.code) || 0;
+  const reasons = [whatFailed(result.stage, code, message)];
+  if (code >= 400 && code < 500) reasons.push('temporary');
+  return reasons;
+}
+
+/**
+ * @param {string} stage
+ * @param {number} code
+ * @param {string} message
+ */
+function whatFailed(stage, code, message) {
+  // The API's one message for a host it may not use (host-guard.ts), whatever the reason.
+  if (/cannot be used/i.test(message)) return 'refusedHost';
+  if (/timed out|timeout|ETIMEDOUT/i.test(message)) return 'timeout';
+  if (/WRONG_VERSION_NUMBER|wrong version number|packet length too long/i.test(message)) return 'tlsMode';
+  switch (stage) {
+    case 'connect':
+      if (/ECONNREFUSED/.test(message)) return 'connectionRefused';
+      if (/ENOTFOUND|EAI_AGAIN|could not resolve/i.test(message)) return 'hostNotFound';
+      if (/ECONNRESET|closed|unexpected/i.test(message)) return 'connectionClosed';
+      return 'connect';
+    case 'tls':
+      if (/STARTTLS/i.test(message)) return 'noStarttls';
+      if (/certificate|CERT/.test(message)) return 'certificate';
+      return 'tls';
+    case 'auth':
+      if (code === 535) return 'auth535';
+      if (code === 534) return 'auth534';
+      if (code === 530) return 'authRequired';
+      return 'auth';
+    case 'sender':
+      if (code === 530) return 'authRequired';
+      return 'sender';
+    case 'recipient':
+      if (/relay/i.test(message)) return 'relay';
+      if (code === 530) return 'authRequired';
+      return 'recipient';
+    default:
+      return 'data';
+  }
+}
