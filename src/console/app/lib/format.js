@@ -3,7 +3,10 @@ import { currentLanguage } from './i18n.js';
 
 const state = { zone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' };
 
-/** setTimeZone sets the IANA zone dates are shown in: the user's, else the tenant's. */
+/**
+ * setTimeZone sets the IANA zone dates are shown in: the user's, else the tenant's.
+ * @param {string | null | undefined} zone
+ */
 export function setTimeZone(zone) {
   if (zone && DateTime.now().setZone(zone).isValid) state.zone = zone;
 }
@@ -13,21 +16,30 @@ export function timeZone() {
   return state.zone;
 }
 
-/** formatTime shows an ISO time in the user's zone and language, with the zone's abbreviation. */
+/**
+ * formatTime shows an ISO time in the user's zone and language, with the zone's abbreviation.
+ * @param {string | null | undefined} iso
+ */
 export function formatTime(iso) {
   if (!iso) return '';
   const time = DateTime.fromISO(iso).setZone(state.zone).setLocale(currentLanguage());
   return time.isValid ? time.toLocaleString({ ...DateTime.DATETIME_MED_WITH_SECONDS, timeZoneName: 'short' }) : iso;
 }
 
-/** localInputToIso reads a datetime-local value as a time in the user's zone. */
+/**
+ * localInputToIso reads a datetime-local value as a time in the user's zone.
+ * @param {string} value
+ */
 export function localInputToIso(value) {
   if (!value) return '';
   const time = DateTime.fromISO(value, { zone: state.zone });
   return time.isValid ? time.toISO() : '';
 }
 
-/** isoToLocalInput is the datetime-local value showing an ISO time in the user's zone. */
+/**
+ * isoToLocalInput is the datetime-local value showing an ISO time in the user's zone.
+ * @param {string | null | undefined} iso
+ */
 export function isoToLocalInput(iso) {
   if (!iso) return '';
   const time = DateTime.fromISO(iso).setZone(state.zone);

@@ -12,12 +12,17 @@ export const PAGE_SIZE = 50;
 /**
  * pageLimit is how many rows a polled list asks for after `more` clicks on Load more: the list
  * refreshes as one page, so new rows appear at the top without losing the ones loaded below.
+ * @param {number} more
  */
 export function pageLimit(more) {
   return Math.min(MAX_LIMIT, PAGE_SIZE * (more + 1));
 }
 
-/** usePolling runs `load` now, every POLL_MS while the page is visible, and on ALERTS_CHANGED. */
+/**
+ * usePolling runs `load` now, every POLL_MS while the page is visible, and on ALERTS_CHANGED.
+ * @param {() => void} load
+ * @param {unknown[]} deps
+ */
 export function usePolling(load, deps) {
   useEffect(() => {
     let stopped = false;

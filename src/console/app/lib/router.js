@@ -1,13 +1,21 @@
 import { useEffect, useState } from 'preact/hooks';
 
-/** parseHash splits `#/alerts?severity=Error` into the path and its query parameters. */
+/**
+ * parseHash splits `#/alerts?severity=Error` into the path and its query parameters.
+ * @param {string} hash
+ * @returns {{ path: string, query: Record<string, string> }}
+ */
 export function parseHash(hash) {
   const text = (hash || '').replace(/^#/, '') || '/';
   const [path, search = ''] = text.split('?');
   return { path: path.replace(/\/+$/, '') || '/', query: Object.fromEntries(new URLSearchParams(search)) };
 }
 
-/** href builds a hash link from a path and query parameters, leaving out empty ones. */
+/**
+ * href builds a hash link from a path and query parameters, leaving out empty ones.
+ * @param {string} path
+ * @param {Record<string, unknown>} [params]
+ */
 export function href(path, params = {}) {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
@@ -17,7 +25,11 @@ export function href(path, params = {}) {
   return `#${path}${text ? `?${text}` : ''}`;
 }
 
-/** navigate goes to a hash route. */
+/**
+ * navigate goes to a hash route.
+ * @param {string} path
+ * @param {Record<string, unknown>} [params]
+ */
 export function navigate(path, params) {
   location.hash = href(path, params);
 }

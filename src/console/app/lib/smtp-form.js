@@ -137,11 +137,11 @@ export function SmtpFields({ form, onChange, errors = {}, prefix, legend = t('ma
     <${SelectField} id=${id('preset')} label=${t('preset.label')} value=${form.preset ?? ''} onChange=${applyPreset}
       options=${[['', t('preset.none')], ...Object.keys(PRESETS).map((name) => [name, t(`preset.${name}`)])]}
       hint=${preset ? t(preset.note) : ''} />
-    <${Toggle} id=${id('enableSsl')} label=${t('mail.enableSsl')} checked=${form.security !== 'none'} onChange=${(on) => onChange(withSsl(form, on))}
+    <${Toggle} id=${id('enableSsl')} label=${t('mail.enableSsl')} checked=${form.security !== 'none'} onChange=${(/** @type {boolean} */ on) => onChange(withSsl(form, on))}
       hint=${errors.security ?? t(`mail.sslMode.${form.security}`)} />
     <${TextField} id=${id('host')} label=${t('mail.host')} value=${form.host} onInput=${set('host')} error=${errors.host} autocomplete="off" placeholder="smtp.gmail.com" />
     <${TextField} id=${id('domain')} label=${t('mail.domain')} value=${form.domain} onInput=${set('domain')} error=${errors.domain} hint=${t('mail.domainHint')} />
-    <${TextField} id=${id('port')} label=${t('mail.port')} value=${form.port} onInput=${(port) => onChange(withPort(form, port))} error=${errors.port} inputmode="numeric" hint=${t('mail.portHint')} />
+    <${TextField} id=${id('port')} label=${t('mail.port')} value=${form.port} onInput=${(/** @type {string} */ port) => onChange(withPort(form, port))} error=${errors.port} inputmode="numeric" hint=${t('mail.portHint')} />
     <${TextField} id=${id('username')} label=${t('mail.username')} value=${form.username} onInput=${set('username')} error=${errors.username} autocomplete="off" />
     ${
       form.password === undefined
