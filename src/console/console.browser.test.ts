@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { loadConfig } from '../config.js';
+import { freePort } from '../../test/support/ports.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type Tocsin, startTocsin } from '../server.js';
 import { type TestDatabase, createTestDatabase, isCi } from '../../test/support/storage.js';
@@ -62,14 +62,6 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     });
     users[email] = user.id;
     return user.id as string;
-  }
-  // A port on this machine that nothing listens on (it was free a moment ago).
-  async function closedPort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise((resolve) => server.close(resolve));
-    return port;
   }
   async function raise(alerts: object[]) {
     await call('POST', '/api/v1/tenants/acme/alerts', { alerts }, robotToken);
@@ -494,7 +486,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await shot(page, 'test-mail-fr', false);
     // A server that is not there: the reason in French, the system's words as they were.
     await page.getByRole('button', { name: 'Fermer' }).last().click();
-    await page.getByLabel('Port SMTP').fill(String(await closedPort()));
+    await page.getByLabel('Port SMTP').fill(String(await freePort()));
     await page.getByRole('button', { name: "Tester les paramètres d'e-mail" }).click();
     await page.getByRole('button', { name: 'Envoyer', exact: true }).click();
     await expect.poll(() => page.getByTestId('test-explanation').textContent()).toContain('Le serveur a refusé la connexion\u202f: rien n');

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -7,15 +6,8 @@ import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../config.js';
 import { startTocsin } from '../server.js';
+import { freePort } from '../../test/support/ports.js';
 import { DIALECTS, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe.runIf(DIALECTS.includes('postgres'))('a process started while PostgreSQL has no free connection', () => {
   it('stays up, answers /readyz 503 with the reason, and serves once a connection frees', async () => {

@@ -1,0 +1,13 @@
+import net from 'node:net';
+
+/**
+ * freePort is a TCP port on 127.0.0.1 that nothing listens on: it was free a moment ago, so a
+ * connection to it is refused (and a server may take it).
+ */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
