@@ -30,6 +30,21 @@ describeEachDialect('email previews', (dialect) => {
     expect(summary.headers['List-Unsubscribe']).toMatch(/^<https:\/\/tocsin\.example\.com\/unsubscribe\//);
   });
 
+  it("renders the notices to a tenant's mail administrators: failing, working again, access token expiring", async () => {
+    const subjects = [];
+    for (const kind of ['mail-health-failing', 'mail-health-recovered', 'mail-health-token']) {
+      const body = (await t.call('GET', `/api/v1/tenants/acme/emails/preview?kind=${kind}&language=en`)).json();
+      expect(body.headers['X-Tocsin-Kind']).toBe('mail-health');
+      expect(body.text).toContain('https://tocsin.example.com/#/settings/mail?tenant=acme');
+      subjects.push(body.subject);
+    }
+    expect(subjects).toEqual([
+      'Alert emails of Acme Finance are failing',
+      'Alert emails of Acme Finance work again',
+      'The mail server access token of Acme Finance expires soon',
+    ]);
+  });
+
   it('takes a language and a time zone', async () => {
     const res = await t.call('GET', '/api/v1/tenants/acme/emails/preview?kind=daily&language=ja&timeZone=Asia/Tokyo');
     const body = res.json();

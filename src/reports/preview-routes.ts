@@ -3,11 +3,11 @@ import { tenantOf } from '../access/routes.js';
 import type { RouteModule } from '../http/context.js';
 import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../i18n/languages.js';
 import { language, timeZone } from '../shared/validation.js';
-import { renderSample } from './templates/samples.js';
+import { PREVIEW_KINDS, type PreviewKind, renderPreview } from './templates/samples.js';
 
 const previewParams = z.object({ tenant: z.string().min(1).max(200) });
 const previewQuery = z.object({
-  kind: z.enum(['summary', 'daily', 'immediate', 'test']).default('summary'),
+  kind: z.enum(PREVIEW_KINDS as [PreviewKind, ...PreviewKind[]]).default('summary'),
   language: language.optional(),
   timeZone: timeZone.optional(),
   format: z.enum(['json', 'html']).default('json'),
@@ -35,14 +35,14 @@ export const previewRoutes: RouteModule = (app, { config, clock }) => {
         params: previewParams,
         querystring: previewQuery,
         description:
-          'A sample of one email (kind summary, daily, immediate or test) in a language and time zone, the tenant ones by default: {subject, text, html, headers}, or with format=html the HTML itself (text/html).',
+          'A sample of one email (kind summary, daily, immediate, test, or the notices to the mail administrators mail-health-failing, mail-health-recovered and mail-health-token) in a language and time zone, the tenant ones by default: {subject, text, html, headers}, or with format=html the HTML itself (text/html).',
       },
     },
     async (request, reply) => {
       const tenant = tenantOf(request);
       const query = request.query;
       const tenantLanguage = (LANGUAGES as readonly string[]).includes(tenant.language) ? (tenant.language as Language) : DEFAULT_LANGUAGE;
-      const email = renderSample(query.kind, {
+      const email = renderPreview(query.kind, {
         tenant: { name: tenant.name, displayName: tenant.display_name, timeZone: tenant.time_zone },
         language: query.language ?? tenantLanguage,
         timeZone: query.timeZone ?? tenant.time_zone,

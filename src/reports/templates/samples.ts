@@ -1,11 +1,12 @@
 import { componentDisplayName, eventDisplayName, findEvent } from '../../alerts/catalogue.js';
 import type { Severity } from '../../alerts/severity.js';
 import type { RenderedEmail } from '../../delivery/contract.js';
+import { type MailHealthNoticeInput, type MailHealthNoticeKind, renderMailHealthNotice } from '../../mail-health/notices.js';
 import type { Language } from '../../i18n/languages.js';
 import { renderDailyEmail } from './daily-email.js';
 import type { TemplateName } from './email-html.js';
 import { renderImmediateEmail } from './immediate-email.js';
-import { alertListUrl, preferencesUrl } from './links.js';
+import { alertListUrl, mailSettingsUrl, preferencesUrl } from './links.js';
 import { renderSummaryEmail } from './summary-email.js';
 import { renderTestEmail } from './test-email.js';
 import { SourceTally } from '../source-groups.js';
@@ -295,6 +296,50 @@ export function sampleTest(context: SampleContext): TestEmailInput {
     timeZone: context.timeZone,
     summary: 'smtp.example.com:587 (STARTTLS) as alerts@example.com',
   };
+}
+
+/** MAIL_HEALTH_SAMPLES name the samples of the notices to a tenant's mail administrators, by what they tell. */
+export const MAIL_HEALTH_SAMPLES = {
+  'mail-health-failing': 'failing',
+  'mail-health-recovered': 'recovered',
+  'mail-health-token': 'token-expiring',
+} as const satisfies Record<string, MailHealthNoticeKind>;
+
+/** PreviewKind is every email a preview can show: the alert emails, the test email and the mail-health notices. */
+export type PreviewKind = TemplateName | keyof typeof MAIL_HEALTH_SAMPLES;
+
+/** PREVIEW_KINDS are every PreviewKind, in the order the console lists them. */
+export const PREVIEW_KINDS: readonly PreviewKind[] = [
+  'summary',
+  'daily',
+  'immediate',
+  'test',
+  ...(Object.keys(MAIL_HEALTH_SAMPLES) as (keyof typeof MAIL_HEALTH_SAMPLES)[]),
+];
+
+/**
+ * sampleMailHealth is a notice to an administrator: the tenant's server refusing a changed password
+ * for 20 minutes, mail working again now, or an XOAUTH2 token expiring in 5 hours.
+ */
+export function sampleMailHealth(context: SampleContext, kind: MailHealthNoticeKind): MailHealthNoticeInput {
+  const at = { failing: context.now - 20 * 60_000, recovered: context.now, 'token-expiring': context.now + 5 * 3_600_000 }[kind];
+  return {
+    transition: kind,
+    language: context.language,
+    timeZone: context.timeZone,
+    tenantName: context.tenant.name,
+    tenantDisplayName: context.tenant.displayName,
+    at,
+    lastError: kind === 'failing' ? '535 5.7.8 Authentication credentials invalid' : null,
+    settingsUrl: mailSettingsUrl(context.publicUrl, context.tenant.name),
+  };
+}
+
+/** renderPreview renders the sample of any email a preview shows: renderSample's, or a mail-health notice. */
+export function renderPreview(kind: PreviewKind, context: SampleContext): RenderedEmail {
+  return kind in MAIL_HEALTH_SAMPLES
+    ? renderMailHealthNotice(sampleMailHealth(context, MAIL_HEALTH_SAMPLES[kind as keyof typeof MAIL_HEALTH_SAMPLES]))
+    : renderSample(kind as TemplateName, context);
 }
 
 /** renderSample renders the sample of one kind of email, as the preview and the docs show it. */

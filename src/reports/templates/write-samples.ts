@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { RenderedEmail } from '../../delivery/contract.js';
 import type { Language } from '../../i18n/languages.js';
 import { renderDailyEmail } from './daily-email.js';
-import { type SampleContext, renderSample, sampleDaily } from './samples.js';
+import { MAIL_HEALTH_SAMPLES, type SampleContext, renderPreview, renderSample, sampleDaily } from './samples.js';
 
 /**
  * `npm run emails:samples [dir]` writes the sample of every email in English and French (HTML, and
@@ -32,5 +32,6 @@ for (const language of languages) {
   };
   for (const kind of ['summary', 'daily', 'immediate', 'test'] as const) write(`${kind}.${language}`, renderSample(kind, context));
   write(`daily-quiet.${language}`, renderDailyEmail(sampleDaily(context, true)));
+  for (const kind of Object.keys(MAIL_HEALTH_SAMPLES) as (keyof typeof MAIL_HEALTH_SAMPLES)[]) write(`${kind}.${language}`, renderPreview(kind, context));
 }
 process.stdout.write(`wrote the email samples to ${dir}\n`);

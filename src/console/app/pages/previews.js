@@ -4,7 +4,7 @@ import { LANGUAGES, currentLanguage, t } from '../lib/i18n.js';
 import { tenantApi } from '../lib/session.js';
 import { Banner, SelectField, html, problemText } from '../lib/ui.js';
 
-const KINDS = ['summary', 'daily', 'immediate', 'test'];
+const KINDS = ['summary', 'daily', 'immediate', 'test', 'mail-health-failing', 'mail-health-recovered', 'mail-health-token'];
 
 /** previewParts reads a preview answer: JSON with subject, html and text, or the HTML itself. */
 function previewParts(answer) {
