@@ -6,7 +6,10 @@
  * dropping its own database.
  *
  *   npm run bench:ingest -- [--alerts 50000] [--batch 100] [--clients 8] [--only sqlite|postgres]
- *                           [--pg postgres://…] [--cpu-prof]
+ *                           [--processes 1,2] [--pg postgres://…] [--cpu-prof]
+ *
+ * `--processes` lists how many api processes to try (`tocsin serve --role api --processes N`, one
+ * port); each count is a run of its own, and the server's CPU is that of all its processes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -25,6 +28,7 @@ const { values: opts } = parseArgs({
     alerts: { type: 'string', default: '50000' },
     batch: { type: 'string', default: '100' },
     clients: { type: 'string', default: '8' },
+    processes: { type: 'string', default: '1' },
     only: { type: 'string' },
     pg: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
@@ -33,6 +37,7 @@ const { values: opts } = parseArgs({
 const TOTAL = Number(opts.alerts);
 const BATCH = Number(opts.batch);
 const CLIENTS = Number(opts.clients);
+const PROCESSES = opts.processes!.split(',').map(Number);
 const PG_URL = opts.pg ?? process.env.TOCSIN_TEST_PG_URL;
 
 interface Target {
@@ -61,9 +66,9 @@ async function makeTarget(name: Target['name'], dir: string): Promise<Target> {
   return { name, url: url.toString(), drop: () => pgAdmin(`drop database if exists ${db} with (force)`) };
 }
 
-function startServer(target: Target, port: number, dataDir: string): ChildProcess {
+function startServer(target: Target, port: number, dataDir: string, processes: number): ChildProcess {
   const profile = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench', 'profiles')}`] : [];
-  return spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve'], {
+  return spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--processes', String(processes)], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -76,31 +81,70 @@ function startServer(target: Target, port: number, dataDir: string): ChildProces
       TOCSIN_ROLE: 'api',
       LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // stdout is read for the banner, printed once every api process listens.
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
 }
 
+/** waitReady waits for the banner (every api process listens) and a ready /readyz. */
 async function waitReady(base: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  // Generous: on a machine shared with other work, three tsx start-ups at once have taken over 180 s.
+  const deadline = Date.now() + 300_000;
+  let printed = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    printed += chunk.toString();
+  });
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`${base}/readyz`)).ok) return;
+      if (printed.includes('Tocsin is running') && (await fetch(`${base}/readyz`)).ok) return;
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error('server did not become ready in 60 s');
+  throw new Error('server did not become ready in 300 s');
 }
 
-/** Server CPU seconds (user + system) and peak RSS, read from /proc. */
+/** descendants lists a process's children, their children and so on, from /proc. */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const child of parents.get(p) ?? []) {
+      out.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** Server CPU seconds (user + system) of the process and all its descendants (the api processes), and the largest peak RSS among them, from /proc. */
 function processStats(pid: number): { cpuSeconds: number; peakRssMb: number } {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  let ticks = 0;
+  let hwm = 0;
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      const status = fs.readFileSync(`/proc/${p}/status`, 'utf8');
+      hwm = Math.max(hwm, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+    } catch {
+      // gone meanwhile
+    }
+  }
   return { cpuSeconds: ticks / 100, peakRssMb: hwm / 1024 };
 }
 
@@ -135,11 +179,11 @@ function batchBodies(count: number): string[] {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
-async function run(name: Target['name']) {
+async function run(name: Target['name'], processes: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-bench-'));
   const target = await makeTarget(name, dir);
   const port = await freePort();
-  const child = startServer(target, port, dir);
+  const child = startServer(target, port, dir, processes);
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitReady(base, child);
@@ -180,6 +224,7 @@ async function run(name: Target['name']) {
     latencies.sort((a, b) => a - b);
     return {
       database: name,
+      processes,
       alerts: requests * BATCH,
       stored: stored.unread - 20 * BATCH,
       seconds: Number(seconds.toFixed(2)),
@@ -209,13 +254,17 @@ async function main() {
   );
   const results = [];
   for (const name of names) {
-    const result = await run(name);
-    console.log(JSON.stringify(result));
-    results.push(result);
+    for (const processes of PROCESSES) {
+      const result = await run(name, processes);
+      console.log(JSON.stringify(result));
+      results.push(result);
+    }
   }
   console.table(results);
   if (!PG_URL) console.log('PostgreSQL skipped: set TOCSIN_TEST_PG_URL (or --pg) to include it.');
-  console.log(`reproduce: ${PG_URL ? 'TOCSIN_TEST_PG_URL=… ' : ''}npm run bench:ingest -- --alerts ${TOTAL} --batch ${BATCH} --clients ${CLIENTS}`);
+  console.log(
+    `reproduce: ${PG_URL ? 'TOCSIN_TEST_PG_URL=… ' : ''}npm run bench:ingest -- --alerts ${TOTAL} --batch ${BATCH} --clients ${CLIENTS} --processes ${PROCESSES.join(',')}`,
+  );
 }
 
 await main();

@@ -55,7 +55,7 @@ const SIZES = {
 };
 /** What one run of each step costs at least, so earlier steps leave the later ones their time. */
 const MIN_STEP_MS: Record<Step, number> = {
-  ingest: 45_000,
+  ingest: 120_000,
   sources: 90_000,
   latency: 50_000,
   delivery: 240_000,
@@ -126,32 +126,38 @@ function log(message: string): void {
 
 // ─── Ingestion ────────────────────────────────────────────────────────────────────────────────
 
+/** How many api processes the ingestion step runs Tocsin with, each count a figure of its own. */
+const API_PROCESSES = [1, 2] as const;
+
 async function ingestStep(): Promise<void> {
   const n = SIZES.ingestAlerts;
   const shape = { alerts: n, batch: 100, clients: 8 };
-  const script = `npm run bench:ingest -- --alerts ${n} --batch 100 --clients 8`;
-  const sqlite = figure('Tocsin, SQLite (durable: WAL, synchronous=FULL)', 'alerts/s', script);
-  const postgres = figure('Tocsin, PostgreSQL', 'alerts/s', `TOCSIN_TEST_PG_URL=… ${script}`);
+  const script = `npm run bench:ingest -- --alerts ${n} --batch 100 --clients 8 --processes ${API_PROCESSES.join(',')}`;
+  const procs = (p: number) => `${p} api process${p === 1 ? '' : 'es'}`;
+  const byProcesses = <T>(make: (p: number) => T) => new Map(API_PROCESSES.map((p) => [p as number, make(p)]));
+  const sqlite = byProcesses((p) => figure(`Tocsin, SQLite (durable: WAL, synchronous=FULL), ${procs(p)}`, 'alerts/s', script));
+  const postgres = byProcesses((p) => figure(`Tocsin, PostgreSQL, ${procs(p)}`, 'alerts/s', `TOCSIN_TEST_PG_URL=… ${script}`));
   const am = figure('Alertmanager POST /api/v2/alerts', 'alerts/s', `${BENCH} --only ingest`);
   const perCpu = {
-    sqlite: figure('Tocsin SQLite, alerts per server CPU second', 'alerts/CPU-s', script),
+    sqlite: byProcesses((p) => figure(`Tocsin SQLite, ${procs(p)}: alerts per server CPU second (all its processes)`, 'alerts/CPU-s', script)),
     am: figure('Alertmanager, alerts per server CPU second (all its threads)', 'alerts/CPU-s', `${BENCH} --only ingest`),
   };
   const p95 = {
-    sqlite: figure('Tocsin SQLite, p95 per request of 100', 'ms', script),
+    sqlite: byProcesses((p) => figure(`Tocsin SQLite, ${procs(p)}: p95 per request of 100`, 'ms', script)),
     am: figure('Alertmanager, p95 per request of 100', 'ms', `${BENCH} --only ingest`),
   };
   await repeat('ingest', async (run) => {
-    log(`ingest run ${run + 1}: Tocsin (bench/ingest.ts)`);
-    const args = ['--alerts', String(n), '--batch', '100', '--clients', '8', ...(CPU_PROF ? ['--cpu-prof'] : [])];
-    const out = await runScript('bench/ingest.ts', args, { env: { TOCSIN_TEST_PG_URL: PG_URL }, timeoutMs: 180_000 });
+    log(`ingest run ${run + 1}: Tocsin (bench/ingest.ts, ${API_PROCESSES.join(' and ')} api processes)`);
+    const args = ['--alerts', String(n), '--batch', '100', '--clients', '8', '--processes', API_PROCESSES.join(','), ...(CPU_PROF ? ['--cpu-prof'] : [])];
+    const out = await runScript('bench/ingest.ts', args, { env: { TOCSIN_TEST_PG_URL: PG_URL }, timeoutMs: 600_000 });
     for (const r of jsonLines(out)) {
+      const p = Number(r.processes ?? 1);
       if (r.database === 'sqlite') {
-        sqlite.runs.push(r.alertsPerSecond);
-        p95.sqlite.runs.push(r.p95Ms);
-        if (typeof r.alertsPerServerCpuSecond === 'number') perCpu.sqlite.runs.push(r.alertsPerServerCpuSecond);
+        sqlite.get(p)?.runs.push(r.alertsPerSecond);
+        p95.sqlite.get(p)?.runs.push(r.p95Ms);
+        if (typeof r.alertsPerServerCpuSecond === 'number') perCpu.sqlite.get(p)?.runs.push(r.alertsPerServerCpuSecond);
       }
-      if (r.database === 'postgres') postgres.runs.push(r.alertsPerSecond);
+      if (r.database === 'postgres') postgres.get(p)?.runs.push(r.alertsPerSecond);
     }
     log(`ingest run ${run + 1}: Alertmanager`);
     const instance = await startAlertmanager({ smtpPort: undefined, groupBy: ['alertname'] });
@@ -165,34 +171,45 @@ async function ingestStep(): Promise<void> {
       await instance.stop();
     }
   });
-  const x = medianOf(sqlite) / medianOf(am);
+  // The best configuration on this machine: the process count with the highest median.
+  const best = (figures: Map<number, Figure>) => {
+    const [p, f] = [...figures].reduce((a, b) => (medianOf(b[1]) > medianOf(a[1]) || !Number.isFinite(medianOf(a[1])) ? b : a));
+    return { p, f, value: medianOf(f) };
+  };
+  const bestSqlite = best(sqlite);
+  const bestPg = best(postgres);
+  const bestPerCpu = best(perCpu.sqlite);
+  const amRate = medianOf(am);
   addSection({
     title: 'Ingestion: alerts per second',
     method:
       `${n.toLocaleString('en-US')} distinct alerts in HTTP batches of 100 from 8 concurrent keep-alive clients (fetch). Tocsin runs as ` +
-      '`tocsin serve --role api` in its own process on a fresh database and answers 202 only after the batch is committed ' +
-      '(bench/ingest.ts). Alertmanager 0.25 runs with clustering off, alerts grouped by `alertname` into a receiver that sends nothing ' +
+      `\`tocsin serve --role api --processes N\` (N = ${API_PROCESSES.join(' and ')}, one port, node:cluster) on a fresh database and answers 202 only after the batch is committed ` +
+      '(bench/ingest.ts); its CPU is that of all its processes. Alertmanager 0.25 runs with clustering off, alerts grouped by `alertname` into a receiver that sends nothing ' +
       '(its ingestion alone; it keeps alerts in memory and writes nothing to disk per alert). Each alert has a distinct label set.',
-    figures: [sqlite, postgres, am, p95.sqlite, p95.am, perCpu.sqlite, perCpu.am],
+    figures: [...sqlite.values(), ...postgres.values(), am, ...p95.sqlite.values(), p95.am, ...perCpu.sqlite.values(), perCpu.am],
     notes: [
-      `Tocsin on SQLite / Alertmanager: **${ratio(medianOf(sqlite), medianOf(am))}**; Tocsin on PostgreSQL / Alertmanager: ${ratio(medianOf(postgres), medianOf(am))}.`,
+      `Best on this machine: SQLite with ${procs(bestSqlite.p)}, PostgreSQL with ${procs(bestPg.p)}. ` +
+        `Tocsin on SQLite / Alertmanager: **${ratio(bestSqlite.value, amRate)}**; Tocsin on PostgreSQL / Alertmanager: ${ratio(bestPg.value, amRate)}; ` +
+        `alerts per CPU second, Tocsin SQLite (${procs(bestPerCpu.p)}) / Alertmanager: ${ratio(bestPerCpu.value, medianOf(perCpu.am))}.`,
     ],
   });
+  const x = bestSqlite.value / amRate;
   addTarget({
     goal: 'ingestion on SQLite (durable) ≥ Alertmanager’s alerts/s',
-    figure: `${formatNumber(medianOf(sqlite))} vs ${formatNumber(medianOf(am))} alerts/s = ${ratio(medianOf(sqlite), medianOf(am))}`,
+    figure: `${formatNumber(bestSqlite.value)} (${procs(bestSqlite.p)}) vs ${formatNumber(amRate)} alerts/s = ${ratio(bestSqlite.value, amRate)}`,
     met: Number.isFinite(x) ? x >= 1 : undefined,
   });
-  const perCpuX = medianOf(perCpu.sqlite) / medianOf(perCpu.am);
+  const perCpuX = bestPerCpu.value / medianOf(perCpu.am);
   addTarget({
     goal: 'ingestion on SQLite: alerts per server CPU-second ≥ Alertmanager’s',
-    figure: `${formatNumber(medianOf(perCpu.sqlite))} vs ${formatNumber(medianOf(perCpu.am))} alerts/CPU-s = ${ratio(medianOf(perCpu.sqlite), medianOf(perCpu.am))}`,
+    figure: `${formatNumber(bestPerCpu.value)} (${procs(bestPerCpu.p)}) vs ${formatNumber(medianOf(perCpu.am))} alerts/CPU-s = ${ratio(bestPerCpu.value, medianOf(perCpu.am))}`,
     met: Number.isFinite(perCpuX) ? perCpuX >= 1 : undefined,
   });
-  const pgX = medianOf(postgres) / medianOf(am);
+  const pgX = bestPg.value / amRate;
   addTarget({
     goal: 'ingestion on PostgreSQL ≥ 0.8× Alertmanager’s alerts/s',
-    figure: `${formatNumber(medianOf(postgres))} vs ${formatNumber(medianOf(am))} alerts/s = ${ratio(medianOf(postgres), medianOf(am))}`,
+    figure: `${formatNumber(bestPg.value)} (${procs(bestPg.p)}) vs ${formatNumber(amRate)} alerts/s = ${ratio(bestPg.value, amRate)}`,
     met: Number.isFinite(pgX) ? pgX >= 0.8 : undefined,
   });
 }

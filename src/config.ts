@@ -34,6 +34,7 @@ const envSchema = z.object({
   TOCSIN_ACTION_LINK_DAYS: z.coerce.number().positive().max(365).default(7),
   TOCSIN_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   TOCSIN_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(DEFAULT_DB_POOL_SIZE),
+  TOCSIN_API_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -65,6 +66,8 @@ export interface Config {
   readonly role: 'api' | 'worker' | 'all';
   /** Most PostgreSQL connections this process's pool opens (TOCSIN_DB_POOL_SIZE); SQLite ignores it. */
   readonly dbPoolSize: number;
+  /** How many `api` processes `tocsin serve --role api` runs on its one port (TOCSIN_API_PROCESSES, or --processes). */
+  readonly apiProcesses: number;
   readonly logLevel: string;
 }
 
@@ -112,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpBodyTimeoutMs: e.TOCSIN_HTTP_BODY_TIMEOUT_MS,
     role: e.TOCSIN_ROLE,
     dbPoolSize: e.TOCSIN_DB_POOL_SIZE,
+    apiProcesses: e.TOCSIN_API_PROCESSES,
     logLevel: e.LOG_LEVEL,
   });
 }

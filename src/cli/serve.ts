@@ -1,29 +1,43 @@
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
+import { type Config, ConfigError, loadConfig } from '../config.js';
+import { createLogger } from '../ops/logger.js';
 import { startTocsin } from '../server.js';
 import { displaySmtpUrl } from '../shared/redact.js';
+import { startApiCluster } from './api-cluster.js';
 
 /** How long a SIGTERM waits for in-flight work before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 15_000;
 
-/** serveCommand runs Tocsin until SIGTERM or SIGINT, then shuts down gracefully. */
+/**
+ * serveCommand runs Tocsin until SIGTERM or SIGINT, then shuts down gracefully. With
+ * `--processes N` (or TOCSIN_API_PROCESSES) and the api role it runs N api processes on one port.
+ */
 export async function serveCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { role: { type: 'string' } }, strict: true });
-  const config = loadConfig(values.role ? { ...process.env, TOCSIN_ROLE: values.role } : process.env);
+  const { values } = parseArgs({ args, options: { role: { type: 'string' }, processes: { type: 'string' } }, strict: true });
+  const env = { ...process.env };
+  if (values.role) env.TOCSIN_ROLE = values.role;
+  if (values.processes) env.TOCSIN_API_PROCESSES = values.processes;
+  const config = loadConfig(env);
+  if (config.apiProcesses > 1 && config.role !== 'api') {
+    throw new ConfigError('invalid configuration:\n  --processes (TOCSIN_API_PROCESSES): several processes on one port are for --role api only');
+  }
+  if (config.apiProcesses > 1 && cluster.isPrimary) return serveCluster(config);
+
   const tocsin = await startTocsin(config);
   const log = tocsin.deps.logger;
   log.info({ url: tocsin.url, database: tocsin.deps.storage.description, smtp: displaySmtpUrl(tocsin.systemSmtpUrl), role: config.role }, 'tocsin is serving');
-  const lines = [
-    '',
-    `  Tocsin is running: ${tocsin.url}/`,
-    `  Database:          ${tocsin.deps.storage.description}`,
-    `  System SMTP:       ${tocsin.deps.mailCatcher ? 'built-in mail catcher at ' : ''}${displaySmtpUrl(tocsin.systemSmtpUrl)}`,
-    tocsin.generatedAdminToken
-      ? `  Admin token:       ${tocsin.generatedAdminToken}\n                     (shown once; set TOCSIN_ADMIN_TOKEN to choose your own)`
-      : `  Admin token:       ${config.adminToken ? 'from TOCSIN_ADMIN_TOKEN' : 'generated on first start (set TOCSIN_ADMIN_TOKEN to replace it)'}`,
-    '',
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  // One of several api processes: the primary prints the banner once for all.
+  if (cluster.isPrimary) {
+    process.stdout.write(
+      banner(config, {
+        url: `${tocsin.url}/`,
+        database: tocsin.deps.storage.description,
+        smtp: `${tocsin.deps.mailCatcher ? 'built-in mail catcher at ' : ''}${displaySmtpUrl(tocsin.systemSmtpUrl)}`,
+        generatedAdminToken: tocsin.generatedAdminToken,
+      }),
+    );
+  }
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -41,5 +55,44 @@ export async function serveCommand(args: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  // An api process of several: its channel to the primary would keep it alive.
+  cluster.worker?.disconnect();
   return 0;
+}
+
+/** serveCluster runs the api processes and passes SIGTERM or SIGINT on to them. */
+async function serveCluster(config: Config): Promise<number> {
+  const log = createLogger(config.logLevel);
+  const api = await startApiCluster(config, log, SHUTDOWN_GRACE_MS);
+  const url = `http://${config.host}:${config.port}`;
+  log.info({ url, processes: api.pids.length, pids: api.pids, role: config.role }, 'tocsin is serving');
+  process.stdout.write(
+    banner(config, {
+      url: `${url}/ (${api.pids.length} api processes)`,
+      database: api.database,
+      smtp: config.systemSmtp ? displaySmtpUrl(config.systemSmtp.url) : 'built-in mail catcher of each process',
+      generatedAdminToken: api.generatedAdminToken,
+    }),
+  );
+  const stop = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    api.stop();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  return api.exited;
+}
+
+function banner(config: Config, shown: { url: string; database: string; smtp: string; generatedAdminToken: string | undefined }): string {
+  const lines = [
+    '',
+    `  Tocsin is running: ${shown.url}`,
+    `  Database:          ${shown.database}`,
+    `  System SMTP:       ${shown.smtp}`,
+    shown.generatedAdminToken
+      ? `  Admin token:       ${shown.generatedAdminToken}\n                     (shown once; set TOCSIN_ADMIN_TOKEN to choose your own)`
+      : `  Admin token:       ${config.adminToken ? 'from TOCSIN_ADMIN_TOKEN' : 'generated on first start (set TOCSIN_ADMIN_TOKEN to replace it)'}`,
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
 }

@@ -1,0 +1,87 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import { ensureAdminToken } from '../access/credentials.js';
+import type { Config } from '../config.js';
+import { systemClock } from '../shared/clock.js';
+import { openStorageWhenReachable } from '../storage/connect.js';
+import { migrate } from '../storage/migrate.js';
+
+/** ApiCluster is the primary of several `api` processes sharing one port. */
+export interface ApiCluster {
+  /** The admin token when this start generated it (print it once), else undefined. */
+  readonly generatedAdminToken: string | undefined;
+  /** Where the data lives, without credentials. */
+  readonly database: string;
+  /** The pids of the api processes, in the order they were started. */
+  readonly pids: readonly number[];
+  /** exited resolves with the exit code the primary should end with: 0 after stop(), 1 when an api process died on its own. */
+  readonly exited: Promise<number>;
+  /** stop asks every api process to finish its requests in flight and exit (SIGTERM), killing any still running after `graceMs`. */
+  stop(): void;
+}
+
+/**
+ * startApiCluster runs `config.apiProcesses` copies of this command as `api` processes on one
+ * port (node:cluster: this primary accepts the connections and hands them to the processes in
+ * turn), so that reading, parsing and validating requests runs on every core. Each process
+ * group-commits its own requests; on SQLite the processes take the one write lock in turn
+ * (immediate transactions, busy_timeout), so one's disk flush overlaps the others' parsing.
+ * Migrations and the admin token are settled here once, before any process starts, so that they
+ * do not race a first start. When one process dies on its own the others are stopped and the
+ * primary exits non-zero: the orchestrator restarts the whole, as it would a single process.
+ */
+export async function startApiCluster(config: Config, logger: Logger, graceMs: number): Promise<ApiCluster> {
+  const storage = await openStorageWhenReachable(config.databaseUrl, { poolSize: 1, logger });
+  let generatedAdminToken: string | undefined;
+  try {
+    await migrate(storage);
+    generatedAdminToken = (await ensureAdminToken(storage.db, config.adminToken, systemClock)).generated;
+  } finally {
+    await storage.close();
+  }
+
+  const workers: Worker[] = [];
+  let stopping = false;
+  let code = 0;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    for (const w of workers) if (!w.isDead()) w.process.kill('SIGTERM');
+    setTimeout(() => {
+      for (const w of workers) if (!w.isDead()) w.process.kill('SIGKILL');
+    }, graceMs).unref();
+  };
+  const started: Promise<void>[] = [];
+  const exits: Promise<void>[] = [];
+  for (let i = 0; i < config.apiProcesses; i++) {
+    const worker = cluster.fork({ TOCSIN_ROLE: 'api' });
+    workers.push(worker);
+    started.push(
+      new Promise<void>((resolve, reject) => {
+        worker.once('listening', () => resolve());
+        worker.once('exit', (exitCode) => reject(new Error(`an api process exited with ${exitCode} before it listened`)));
+      }),
+    );
+    exits.push(
+      new Promise<void>((resolve) => {
+        worker.once('exit', (exitCode, signal) => {
+          if (!stopping) {
+            logger.error({ pid: worker.process.pid, code: exitCode, signal }, 'an api process exited; stopping the others');
+            code = 1;
+            stop();
+          }
+          resolve();
+        });
+      }),
+    );
+  }
+  const exited = Promise.all(exits).then(() => code);
+  try {
+    await Promise.all(started);
+  } catch (err) {
+    stop();
+    await exited;
+    throw err;
+  }
+  return { generatedAdminToken, database: storage.description, pids: workers.map((w) => w.process.pid!), exited, stop };
+}

@@ -1,0 +1,67 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src/cli/main.ts');
+
+/** ServeProcess is a `tocsin serve` running in a child process of the test. */
+export interface ServeProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** What it printed on stdout so far. */
+  printed(): string;
+  /** stop sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** freePort asks the system for a port nothing listens on. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * startServeProcess runs `tocsin serve ARGS` (through tsx) on a free port with `env`, and waits
+ * for its banner, which it prints once it (every api process of it) listens.
+ */
+export async function startServeProcess(args: readonly string[], env: Record<string, string>, timeoutMs = 180_000): Promise<ServeProcess> {
+  const port = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-serve-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', TOCSIN_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tocsin serve did not print its banner in ${timeoutMs} ms`)), timeoutMs);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('Tocsin is running')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`tocsin serve exited with ${code} before listening`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    printed: () => out,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const code = await exited;
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
