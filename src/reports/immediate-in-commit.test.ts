@@ -119,5 +119,5 @@ describeEachDialect('Fatal alert to email in one commit', (dialect) => {
     const attempts = await db.selectFrom('delivery_attempts').select(['attempt', 'outcome']).orderBy('attempt').execute();
     expect(attempts.map((a) => a.outcome)).toEqual(['interrupted', 'interrupted', 'sent', 'sent']);
     expect(await taken(t)).toEqual({ claim: 2 });
-  }, 90_000);
+  }, 180_000);
 });
