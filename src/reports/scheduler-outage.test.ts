@@ -7,7 +7,8 @@ import { captureWarnings } from '../../test/support/log-capture.js';
 import { openTestOutboxDatabase } from '../../test/support/outbox-fixtures.js';
 import { TEST_PG_URL } from '../../test/support/storage.js';
 import { startTcpProxy, viaProxy } from '../../test/support/tcp-proxy.js';
-import { systemClock } from '../shared/clock.js';
+import { startTestApp } from '../../test/support/http.js';
+import { FakeClock, systemClock } from '../shared/clock.js';
 import { openStorage } from '../storage/storage.js';
 import { ReportScheduler } from './scheduler.js';
 
@@ -49,5 +50,46 @@ it.runIf(TEST_PG_URL)('backs off while it cannot reach the database, and looks a
     await storage.close();
     await proxy.close();
     await database.close();
+  }
+});
+
+it.runIf(TEST_PG_URL)('keeps a batch whose decision met an outage whole, instead of trying each of its tenants alone [postgres]', async () => {
+  const INTERVAL = 600_000;
+  const T0 = Date.parse('2026-03-28T08:00:30Z');
+  const clock = new FakeClock(T0);
+  const server = new URL(TEST_PG_URL!);
+  const proxy = await startTcpProxy(Number(server.port || 5432), server.hostname);
+  const t = await startTestApp('postgres', { TOCSIN_ROLE: 'api' }, { clock }, { reach: (url) => viaProxy(url, proxy) });
+  const { log, entries } = captureWarnings();
+  const settings = { alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false };
+  const scheduler = new ReportScheduler({
+    storage: t.tocsin.deps.storage,
+    clock,
+    logger: log,
+    // Reading the settings is the last step before the batch's decision: the database goes away then.
+    settingsOf: async () => {
+      proxy.cut();
+      return settings;
+    },
+    settings: { summaryIntervalMs: INTERVAL },
+  });
+  try {
+    for (const name of ['north', 'south', 'east']) {
+      await t.call('POST', '/api/v1/tenants', { name });
+      await t.enableAlertEmails(name);
+      await t.call('POST', `/api/v1/tenants/${name}/users`, { email: `ops@${name}.example.com`, name: 'ops', roles: ['Alerts Viewer'] });
+      clock.set(T0 + 60_000);
+      expect((await t.call('POST', `/api/v1/tenants/${name}/alerts`, { severity: 'Error', component: 'Jobs', message: 'failed' })).statusCode).toBe(202);
+    }
+    clock.set(Math.ceil(T0 / INTERVAL) * INTERVAL + 1_500);
+    await scheduler.tick().catch(() => undefined);
+    const messages = entries.map((e) => e.msg);
+    expect(messages).toContain('deciding a batch of alert emails failed: the database is unavailable; will try again');
+    // Not one failed try per tenant on top of it.
+    expect(messages.filter((m) => m === 'deciding alert emails failed; will try again')).toEqual([]);
+  } finally {
+    proxy.restore();
+    await t.close();
+    await proxy.close();
   }
 });

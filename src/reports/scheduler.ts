@@ -3,7 +3,7 @@ import type { Clock } from '../shared/clock.js';
 import { multiMap } from '../shared/multi-map.js';
 import { isRetryable } from '../shared/stage-error.js';
 import { CONNECT_BACKOFF, backoffDelay } from '../storage/connect.js';
-import { storageFailure } from '../storage/errors.js';
+import { StorageUnavailableError, storageFailure } from '../storage/errors.js';
 import type { Db } from '../storage/database.js';
 import type { Storage } from '../storage/storage.js';
 import {
@@ -303,7 +303,15 @@ export class ReportScheduler {
     await forEachConcurrently(batches, this.settings.concurrency, async (batch) => {
       try {
         await decide(batch);
-      } catch (err) {
+      } catch (raised) {
+        const err = storageFailure('decide', raised);
+        if (err instanceof StorageUnavailableError) {
+          // Through an outage each tenant alone would fail too: the batch keeps its leases and is
+          // looked at again when they end, rather than costing the database one failed try a tenant.
+          for (const d of batch) failed.add(d.tenant.id);
+          logger.warn({ err, kind, tenants: batch.length }, 'deciding a batch of alert emails failed: the database is unavailable; will try again');
+          return;
+        }
         if (batch.length === 1) {
           failed.add(batch[0]!.tenant.id);
           logger.error({ err, tenant: batch[0]!.tenant.name, kind }, 'deciding alert emails failed; will try again');
