@@ -47,6 +47,8 @@ export class Admission implements EndpointGate {
   #waiting: HeldRow[] = [];
   /** The last claim took all it asked for, so more rows are probably due. */
   #lastClaimFull = false;
+  /** The tenants the last claim left out (at their limit, or their server paused): rows of theirs may be due. */
+  #lastExcluded: ReadonlySet<string> = new Set();
   readonly #breakers = new Map<string, BreakerState>();
   /** Each tenant's server as last seen, so an open breaker keeps its tenants out of claims. */
   readonly #tenantServer = new Map<string, string>();
@@ -70,13 +72,15 @@ export class Admission implements EndpointGate {
   plan(now: number): ClaimPlan {
     const held = new Map(this.#sendingByTenant);
     for (const w of this.#waiting) held.set(w.tenantId, (held.get(w.tenantId) ?? 0) + 1);
-    return planClaim({
+    const plan = planClaim({
       inFlightByTenant: held,
       inFlightTotal: this.#sendingTotal,
       limits: this.#limits,
       batchSize: this.#batchSize,
       blockedTenants: this.#blockedTenants(now),
     });
+    this.#lastExcluded = new Set(plan.excludeTenants);
+    return plan;
   }
 
   /** hold adds a claim's rows, `full` saying whether it took all it asked for, or rows leased at insert (no claim, `full` undefined). */
@@ -104,13 +108,15 @@ export class Admission implements EndpointGate {
 
   /**
    * worthClaiming says whether a claim now can bring something after one of the tenant's sends
-   * ended: a claim that finds nothing still costs a transaction, and a tenant holding its limit
-   * would be left out of it anyway.
+   * ended: more rows are probably due when the last claim was full, or left this tenant out and
+   * it now has room. Otherwise the last claim took every due row, and a claim now would most
+   * likely find nothing and still cost a transaction (a commit on PostgreSQL; it was most of the
+   * claims while a queue drained); new rows ring the doorbell, and the poll finds the rest.
    */
   worthClaiming(tenantId: string): boolean {
     const free = this.#limits.global - this.#sendingTotal;
     const roomy = free >= Math.ceil(Math.min(this.#batchSize, this.#limits.global) / 2);
-    return roomy && (this.#lastClaimFull || this.#held(tenantId) < this.#limits.perTenant);
+    return roomy && (this.#lastClaimFull || (this.#lastExcluded.has(tenantId) && this.#held(tenantId) < this.#limits.perTenant));
   }
 
   /** takeWaiting removes and returns every row not started (to hand back at shutdown). */
