@@ -27,6 +27,8 @@ export interface TocsinServerOptions {
   /** The sink's port; unset means a closed port (nothing is meant to be sent). */
   readonly smtpPort?: number | undefined;
   readonly cpuProfile?: boolean;
+  /** Run the built JavaScript (`node dist/cli/main.js`, as `npm start` does) instead of the sources through tsx. */
+  readonly built?: boolean;
   readonly env?: Record<string, string>;
 }
 
@@ -36,7 +38,9 @@ export async function startTocsinServer(options: TocsinServerOptions): Promise<T
   const dataDir = tempDir('tocsin');
   if (options.cpuProfile) fs.mkdirSync(PROFILE_DIR, { recursive: true });
   const profile = options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-  const { child, stop } = startProcess('tocsin serve', process.execPath, [...tsxArgs('src/cli/main.ts', profile), 'serve', '--role', options.role], {
+  const entry = options.built ? [...profile, path.join(ROOT, 'dist', 'cli', 'main.js')] : tsxArgs('src/cli/main.ts', profile);
+  if (options.built && !fs.existsSync(entry.at(-1)!)) throw new Error('dist/cli/main.js is missing: run npm run build first');
+  const { child, stop } = startProcess('tocsin serve', process.execPath, [...entry, 'serve', '--role', options.role], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -1,12 +1,16 @@
 /**
  * Memory of one `tocsin serve --role worker` process on PostgreSQL: resident set size after it
  * idled, and its peak while it renders and sends a burst of real immediate emails (copies of the
- * emails of 1,000 distinct Fatal alerts, rendered from templates at send time) into a sink.
+ * emails of 1,000 distinct Fatal alerts, rendered from templates at send time) into a sink, with
+ * the V8 heap and the memory outside it (Buffers, native) read from the worker's /metrics at the
+ * same moments, so that what holds memory shows.
  *
- *   TOCSIN_TEST_PG_URL=postgres://… npm run bench:worker-rss -- [--emails 10000]
+ *   TOCSIN_TEST_PG_URL=postgres://… npm run bench:worker-rss -- [--emails 10000] [--built]
  *
- * The process runs the TypeScript sources through tsx, as every bench process does; tsx adds its
- * own compiler to the figures (see "Start-up and footprint" in docs/BENCHMARKS.md).
+ * `--built` runs the compiled service (`node dist/cli/main.js`, as `npm start` does; run
+ * `npm run build` first): the figure issue 15 asks for. Without it the process runs the
+ * TypeScript sources through tsx, as the other bench processes do, and tsx's compiler adds its
+ * own tens of MB. It prints one JSON line (what `npm run bench` reads) and a sentence.
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -15,9 +19,11 @@ import { postgresDatabase, releaseAll, releaseOnSignals, sleep } from './lifecyc
 import { startSinkProcess } from './sink-client.js';
 import { startTocsinServer } from './tocsin.js';
 
-const { values: opts } = parseArgs({ options: { emails: { type: 'string', default: '10000' } } });
+const { values: opts } = parseArgs({ options: { emails: { type: 'string', default: '10000' }, built: { type: 'boolean', default: false } } });
 const EMAILS = Number(opts.emails);
+const BUILT = opts.built!;
 const IDLE_MS = 10_000;
+const MB = 1024 * 1024;
 
 /** rssMb reads a process's resident set size now. */
 function rssMb(pid: number): number {
@@ -25,20 +31,60 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/** Heap is what the worker's own process metrics say of its memory, in MB. */
+interface Heap {
+  readonly heapUsed: number;
+  readonly heapTotal: number;
+  readonly external: number;
+}
+
+/** heapOf reads the V8 heap and external memory from the worker's /metrics (prom-client's default metrics). */
+async function heapOf(url: string): Promise<Heap | undefined> {
+  const text = await fetch(`${url}/metrics`).then(
+    (r) => r.text(),
+    () => '',
+  );
+  const read = (name: string) => Number(new RegExp(`^tocsin_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / MB;
+  const heap = {
+    heapUsed: read('nodejs_heap_size_used_bytes'),
+    heapTotal: read('nodejs_heap_size_total_bytes'),
+    external: read('nodejs_external_memory_bytes'),
+  };
+  return Number.isFinite(heap.heapUsed) ? heap : undefined;
+}
+
+const round = (heap: Heap | undefined) => heap && Object.fromEntries(Object.entries(heap).map(([k, v]) => [k, Math.round(v)]));
+
 releaseOnSignals();
 try {
   const sink = await startSinkProcess();
   const databaseUrl = await postgresDatabase();
   await seedDatabase(databaseUrl, sink);
-  const worker = await startTocsinServer({ databaseUrl, role: 'worker', smtpPort: sink.port });
+  const worker = await startTocsinServer({ databaseUrl, role: 'worker', smtpPort: sink.port, built: BUILT });
   await sleep(IDLE_MS);
   const idle = rssMb(worker.pid);
+  const idleHeap = await heapOf(worker.url);
   await sink.reset();
   let peak = idle;
+  let peakHeap = idleHeap;
   let gone = false;
+  let sampling = false;
   const sampler = setInterval(() => {
-    if (!fs.existsSync(`/proc/${worker.pid}`)) gone = true;
-    else peak = Math.max(peak, rssMb(worker.pid));
+    if (!fs.existsSync(`/proc/${worker.pid}`)) {
+      gone = true;
+      return;
+    }
+    const rss = rssMb(worker.pid);
+    if (rss <= peak || sampling) return;
+    peak = rss;
+    sampling = true;
+    void heapOf(worker.url)
+      .then((heap) => {
+        if (heap) peakHeap = heap;
+      })
+      .finally(() => {
+        sampling = false;
+      });
   }, 100);
   const started = Date.now();
   await queueCopies(databaseUrl, EMAILS, Date.now());
@@ -49,9 +95,26 @@ try {
   await sleep(IDLE_MS);
   const after = rssMb(worker.pid);
   await worker.stop();
+  const runs = BUILT ? 'node dist/cli/main.js' : 'tsx src/cli/main.ts';
   process.stdout.write(
-    `worker RSS: idle ${idle.toFixed(0)} MB; peak during a ${EMAILS.toLocaleString('en-US')}-email burst ${peak.toFixed(0)} MB ` +
-      `(${done.uniqueMessageIds} unique received in ${seconds.toFixed(1)} s, ${done.duplicates} duplicates); ${(IDLE_MS / 1000).toFixed(0)} s after it ${after.toFixed(0)} MB\n`,
+    `${JSON.stringify({
+      figure: 'worker rss',
+      runs,
+      emails: EMAILS,
+      idleMb: Math.round(idle),
+      peakMb: Math.round(peak),
+      afterMb: Math.round(after),
+      idleHeapMb: round(idleHeap),
+      peakHeapMb: round(peakHeap),
+      received: done.uniqueMessageIds,
+      duplicates: done.duplicates,
+      seconds,
+    })}\n`,
+  );
+  process.stdout.write(
+    `worker RSS (${runs}): idle ${idle.toFixed(0)} MB; peak during a ${EMAILS.toLocaleString('en-US')}-email burst ${peak.toFixed(0)} MB ` +
+      `(${done.uniqueMessageIds} unique received in ${seconds.toFixed(1)} s, ${done.duplicates} duplicates); ${(IDLE_MS / 1000).toFixed(0)} s after it ${after.toFixed(0)} MB\n` +
+      `  V8 heap used/total and external at idle: ${JSON.stringify(round(idleHeap))}; near the peak: ${JSON.stringify(round(peakHeap))}\n`,
   );
 } finally {
   await releaseAll();

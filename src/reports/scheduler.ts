@@ -20,7 +20,7 @@ import {
 import type { ReportMetrics } from './metrics.js';
 import { tenantsWithAlerts } from './alert-facts.js';
 import { type DueReport, claimDueReports, prepareSchedule, rescheduleReports } from './schedule.js';
-import { type Window, dueDailyWindow, dueSummaryWindow, nextReportInstant, parseReportTime } from './windows.js';
+import { type Window, dailyWindowIfDue, dueSummaryWindow, latestDailyWindow, nextReportInstant, parseReportTime } from './windows.js';
 
 /** SchedulerSettings tune the loop; tests shorten them. */
 export interface SchedulerSettings {
@@ -268,13 +268,21 @@ export class ReportScheduler {
     const [lastEnds, settings] = await Promise.all([lastWindowEnds(db, ids, 'daily'), this.#settingsOf(ids)]);
     const next: (readonly [number, string])[] = [];
     const due: WindowDecision[] = [];
+    // Time zone arithmetic is the costly part of a tenant here: done once per zone and report time.
+    const instants = new Map<string, { latest: Window; next: number }>();
     for (const tenant of tenants) {
       try {
         const tenantSettings = settings.get(tenant.id)!;
-        const time = parseReportTime(tenantSettings.dailyReportTime);
-        const window = dueDailyWindow(settled, time, tenant.timeZone, lastEnds.get(tenant.id), tenant.createdAt);
+        const key = `${tenant.timeZone}\n${tenantSettings.dailyReportTime}`;
+        let zoned = instants.get(key);
+        if (!zoned) {
+          const time = parseReportTime(tenantSettings.dailyReportTime);
+          zoned = { latest: latestDailyWindow(settled, time, tenant.timeZone), next: nextReportInstant(settled, time, tenant.timeZone) };
+          instants.set(key, zoned);
+        }
+        const window = dailyWindowIfDue(zoned.latest, lastEnds.get(tenant.id), tenant.createdAt);
         if (window) due.push({ tenant, window, settings: tenantSettings });
-        next.push([nextReportInstant(settled, time, tenant.timeZone) + this.settings.settleMs, tenant.id]);
+        next.push([zoned.next + this.settings.settleMs, tenant.id]);
       } catch (err) {
         this.#deps.logger.error({ err, tenant: tenant.name, kind: 'daily' }, 'deciding alert emails failed; will try again');
       }

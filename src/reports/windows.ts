@@ -63,11 +63,23 @@ export function dailyWindowEndingOn(date: DateTime, time: ReportTime, zone: stri
  * not one per missed day); nothing is due once it was decided, nor before `notBefore`.
  */
 export function dueDailyWindow(now: number, time: ReportTime, zone: string, lastEnd: number | undefined, notBefore: number): Window | undefined {
+  return dailyWindowIfDue(latestDailyWindow(now, time, zone), lastEnd, notBefore);
+}
+
+/**
+ * latestDailyWindow is the daily window whose report time, in a zone, is the latest not after now.
+ * It is the same for every tenant with that zone and time: the scheduler computes it once for them.
+ */
+export function latestDailyWindow(now: number, time: ReportTime, zone: string): Window {
   const today = DateTime.fromMillis(now, { zone }).startOf('day');
-  let window = dailyWindowEndingOn(today, time, zone);
-  if (window.end > now) window = dailyWindowEndingOn(today.minus({ days: 1 }), time, zone);
-  if (window.end <= notBefore || (lastEnd !== undefined && lastEnd >= window.end)) return undefined;
-  return window;
+  const window = dailyWindowEndingOn(today, time, zone);
+  return window.end > now ? dailyWindowEndingOn(today.minus({ days: 1 }), time, zone) : window;
+}
+
+/** dailyWindowIfDue is a tenant's latest daily window, unless it was decided already or ended before `notBefore`. */
+export function dailyWindowIfDue(latest: Window, lastEnd: number | undefined, notBefore: number): Window | undefined {
+  if (latest.end <= notBefore || (lastEnd !== undefined && lastEnd >= latest.end)) return undefined;
+  return latest;
 }
 
 /** nextReportInstant is the first report time strictly after now, when the next daily window ends. */
