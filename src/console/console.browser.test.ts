@@ -333,7 +333,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
-  it('counts unread alerts in the bell as they are raised, and marks them read', async () => {
+  it('counts unread alerts in the bell as they are raised, and marks them read', { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example');
     await expect.poll(() => page.getByTestId('unread-count').count()).toBe(0);
@@ -801,6 +801,16 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await call('PUT', '/api/v1/tenants/globex/settings/mail', { custom: { ...custom, password: SMTP_PASSWORD } });
     await fatal('Job Billing faulted again');
     await narrowBanner.waitFor({ state: 'detached', timeout: 30_000 });
+
+    // An OAuth access token that expires within the day: a warning while mail still works.
+    const claims = Buffer.from(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 2 * 3600 })).toString('base64url');
+    await call('PUT', '/api/v1/tenants/globex/settings/mail', {
+      custom: { ...custom, password: undefined, authMethod: 'xoauth2', accessToken: `e30.${claims}.c2ln` },
+    });
+    const expiry = narrow.page.getByTestId('token-expiry');
+    await expiry.waitFor();
+    expect(await expiry.textContent()).toContain('El token de acceso OAuth de su servidor de correo caduca el');
+    expect(await narrow.page.evaluate<number>(SIDEWAYS)).toBeLessThanOrEqual(0);
     await narrow.context.close();
   });
 });

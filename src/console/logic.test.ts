@@ -83,6 +83,16 @@ describe('console decisions', () => {
     expect(why('recipient', 'Recipient command failed: 450 4.2.0 Mailbox busy', 450)).toEqual(['recipient', 'temporary']);
   });
 
+  it("warns of an OAuth access token's expiry from a day before, and once it has passed", async () => {
+    const { tokenNotice } = await load('pages/mail-health.js');
+    const now = Date.UTC(2026, 10, 30, 9);
+    const at = (hours: number) => ({ state: 'ok', accessTokenExpiresAt: new Date(now + hours * 3_600_000).toISOString() });
+    expect(tokenNotice({ state: 'ok' }, now)).toBeNull();
+    expect(tokenNotice(at(25), now)).toBeNull();
+    expect(tokenNotice(at(23), now)).toBe('expiring');
+    expect(tokenNotice(at(-1), now)).toBe('expired');
+  });
+
   it('reads field errors of a problem under a prefix', async () => {
     const { fieldErrors } = await load('lib/api.js');
     const error = {

@@ -181,6 +181,8 @@ export function AlertsPage({ session, query }) {
   // A component named by a link but not (yet) in the catalogue stays selectable, so the filter shows it.
   if (filters.component && !componentOptions.some(([code]) => code === filters.component)) componentOptions.push([filters.component, filters.component]);
   const events = names.components.flatMap((component) => component.events);
+  // The selection counts only rows still shown (one deleted elsewhere, or no longer matching, drops out).
+  const chosen = items.filter((alert) => selected.has(alert.id)).map((alert) => alert.id);
   const arrived = list.gap ? `${list.arrived.length}+` : String(list.arrived.length);
 
   return html`<section class="page">
@@ -205,8 +207,8 @@ export function AlertsPage({ session, query }) {
       ${Object.keys(filters).length ? html`<button type="button" class="secondary" onClick=${() => navigate('/alerts')}>${t('alerts.clearFilters')}</button>` : null}
     </form>
     <div class="toolbar">
-      <button type="button" disabled=${selected.size === 0} onClick=${() => mark({ ids: [...selected] })}>${t('alerts.markSelectedRead', { count: selected.size })}</button>
-      <button type="button" class="secondary" disabled=${selected.size === 0} onClick=${() => mark({ ids: [...selected] }, false)}>${t('alerts.markSelectedUnread')}</button>
+      <button type="button" disabled=${chosen.length === 0} onClick=${() => mark({ ids: chosen })}>${t('alerts.markSelectedRead', { count: chosen.length })}</button>
+      <button type="button" class="secondary" disabled=${chosen.length === 0} onClick=${() => mark({ ids: chosen }, false)}>${t('alerts.markSelectedUnread')}</button>
       <button type="button" class="secondary" onClick=${() => mark({ all: true })}>${t('alerts.markAllRead')}</button>
     </div>
     <${Banner}>${problemText(error)}<//>
@@ -224,7 +226,7 @@ export function AlertsPage({ session, query }) {
           : html`<p class="empty">${t('alerts.none')}</p>`
         : html`<div class="table-wrap"><table class="alerts">
       <thead><tr>
-        <th scope="col"><input type="checkbox" aria-label=${t('alerts.selectAll')} checked=${selected.size > 0 && selected.size === items.length}
+        <th scope="col"><input type="checkbox" aria-label=${t('alerts.selectAll')} checked=${chosen.length > 0 && chosen.length === items.length}
           onChange=${(event) => setSelected(event.currentTarget.checked ? new Set(items.map((a) => a.id)) : new Set())} /></th>
         <th scope="col">${t('alerts.severity')}</th><th scope="col">${t('alerts.time')}</th><th scope="col">${t('alerts.component')}</th>
         <th scope="col">${t('alerts.event')}</th><th scope="col">${t('alerts.message')}</th><th scope="col">${t('alerts.source')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th>
