@@ -53,7 +53,7 @@ export interface Mailbox {
 /**
  * RenderedEmail is one email ready to send: subject and both bodies in the recipient's language,
  * and the extra headers (`X-Tocsin-Kind`, `X-Tocsin-Tenant`, `List-Unsubscribe`, threading…).
- * The sender adds From (from the endpoint), To and Message-ID.
+ * The sender adds From (from the endpoint), To, Message-ID and Date, and writes the MIME (smtp/mime.ts).
  */
 export interface RenderedEmail {
   readonly subject: string;
