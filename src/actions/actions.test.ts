@@ -25,6 +25,19 @@ describe('action tokens', () => {
     expect(openActionToken(key, 'garbage', T0)).toBeUndefined();
   });
 
+  it('open the links already sent, sealed before action and unsubscribe tokens shared one module, until they expire', () => {
+    // Written by the previous sealing code with this key: a snooze of a daily report's event row.
+    const sent = 'Om-meg-R6A6QNDNz5R6rFxdoSSDTk6QxmUgFYNpsBTS5YhDGL2dCyQ7H9jl_g-nNSLu3hmO3hz_YGh4s-pWS_T3YYr99Pld2l5_EFfxGS3StPQQG7NEm9fy8qdFdg5pwyxt3vBEN3yI';
+    expect(openActionToken(key, sent, T0)).toEqual({
+      tenantId: '019ac5f0-0000-7000-8000-00000000000a',
+      userId: '019ac5f0-0000-7000-8000-00000000000b',
+      action: 'snooze',
+      event: { component: 'Robots', event: 'Robot.StatusChanged.Offline' },
+      expiresAt: T0 + DAY,
+    });
+    expect(openActionToken(key, sent, T0 + DAY)).toBeUndefined();
+  });
+
   it('are sealed with a key of their own, derived from the secret key', () => {
     const box = SecretBox.fromPassphrase('a passphrase of sixteen+');
     expect(box.deriveKey('email-action-links')).toHaveLength(32);

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { EmailKind } from '../../delivery/contract.js';
+import { openToken, sealToken } from '../../shared/sealed-token.js';
 
 /** UnsubscribeTarget is what a one-click link turns off: one kind of email for one recipient. */
 export interface UnsubscribeTarget {
@@ -14,9 +15,11 @@ export const UNSUBSCRIBE_LINK_TTL_MS = 90 * 24 * 3_600_000;
 const KINDS = ['summary', 'daily', 'immediate'] as const;
 const TYPES = ['user', 'group'] as const;
 const SEPARATOR = '\n';
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-const AAD = Buffer.from('tocsin-unsubscribe-v2');
+const AAD = Buffer.from('tocsin-unsubscribe-v3');
+// The sealed links of emails sent before v3 (see openV2).
+const V2_AAD = Buffer.from('tocsin-unsubscribe-v2');
+const V2_IV_BYTES = 12;
+const V2_TAG_BYTES = 16;
 
 // Derived once per link key: HKDF on every email cost more than the encryption itself.
 const sealingKeys = new WeakMap<Buffer, Buffer>();
@@ -39,32 +42,38 @@ function targetOf(fields: string[]): UnsubscribeTarget | undefined {
 }
 
 /**
- * sealUnsubscribeToken encrypts and authenticates a target and its expiry (AES-256-GCM), so the
- * link needs no login and no stored state, shows no address or id to whoever sees the URL, and
- * cannot be altered to unsubscribe someone else.
+ * sealUnsubscribeToken encrypts and authenticates a target and its expiry (a sealed token, see
+ * sealToken), so the link needs no login and no stored state, shows no address or id to whoever
+ * sees the URL, and cannot be altered to unsubscribe someone else.
  */
 export function sealUnsubscribeToken(key: Buffer, target: UnsubscribeTarget, expiresAt: number): string {
-  const iv = crypto.randomBytes(IV_BYTES);
-  const cipher = crypto.createCipheriv('aes-256-gcm', sealingKey(key), iv).setAAD(AAD);
   const plain = [String(expiresAt), target.kind, target.recipient.type, target.tenantId, target.recipient.id, target.recipient.address].join(SEPARATOR);
-  const sealed = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-  return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
+  return sealToken(sealingKey(key), AAD, Buffer.from(plain, 'utf8'));
 }
 
-/** openUnsubscribeToken returns the target of a genuine token that has not expired at `now`, or undefined. */
-export function openUnsubscribeToken(key: Buffer, token: string, now: number): UnsubscribeTarget | undefined {
+/**
+ * openV2 reads the sealed links written before the tokens of email links shared one module (nonce,
+ * ciphertext, then tag, under their own additional data). They carry their expiry (90 days after
+ * their email), so this goes once the last of them has expired.
+ */
+function openV2(key: Buffer, token: string): Buffer | undefined {
   if (!/^[\w-]+$/.test(token)) return undefined;
   const bytes = Buffer.from(token, 'base64url');
-  if (bytes.length <= IV_BYTES + TAG_BYTES) return undefined;
-  let plain: string;
+  if (bytes.length <= V2_IV_BYTES + V2_TAG_BYTES) return undefined;
   try {
-    const decipher = crypto.createDecipheriv('aes-256-gcm', sealingKey(key), bytes.subarray(0, IV_BYTES)).setAAD(AAD);
-    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-    plain = Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+    const decipher = crypto.createDecipheriv('aes-256-gcm', sealingKey(key), bytes.subarray(0, V2_IV_BYTES)).setAAD(V2_AAD);
+    decipher.setAuthTag(bytes.subarray(bytes.length - V2_TAG_BYTES));
+    return Buffer.concat([decipher.update(bytes.subarray(V2_IV_BYTES, bytes.length - V2_TAG_BYTES)), decipher.final()]);
   } catch {
     return undefined;
   }
-  const [expiresAt, ...fields] = plain.split(SEPARATOR);
+}
+
+/** openUnsubscribeToken returns the target of a genuine token (of either sealed layout) that has not expired at `now`, or undefined. */
+export function openUnsubscribeToken(key: Buffer, token: string, now: number): UnsubscribeTarget | undefined {
+  const payload = openToken(sealingKey(key), AAD, token) ?? openV2(key, token);
+  if (!payload) return undefined;
+  const [expiresAt, ...fields] = payload.toString('utf8').split(SEPARATOR);
   if (!(Number(expiresAt) > now)) return undefined;
   return targetOf(fields);
 }

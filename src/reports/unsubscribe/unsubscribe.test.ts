@@ -17,6 +17,16 @@ function legacyToken(key: Buffer, target: UnsubscribeTarget): string {
   return `${payload}.${crypto.createHmac('sha256', key).update(`tocsin-unsubscribe:${payload}`).digest('base64url')}`;
 }
 
+/** v2Token seals a link as Tocsin did before email links shared one sealing module: nonce, ciphertext, tag. */
+function v2Token(key: Buffer, target: UnsubscribeTarget, expiresAt: number): string {
+  const sealing = Buffer.from(crypto.hkdfSync('sha256', key, Buffer.alloc(0), 'tocsin-unsubscribe-seal', 32));
+  const iv = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv('aes-256-gcm', sealing, iv).setAAD(Buffer.from('tocsin-unsubscribe-v2'));
+  const plain = [String(expiresAt), target.kind, target.recipient.type, target.tenantId, target.recipient.id, target.recipient.address].join('\n');
+  const sealed = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
+}
+
 describe('unsubscribe tokens', () => {
   const key = Buffer.alloc(32, 7);
   const target = { tenantId: 'tenant-4f1c', kind: 'daily', recipient: { type: 'user', id: 'user-9a2b', address: 'ana.lopez@example.com' } } as const;
@@ -35,6 +45,18 @@ describe('unsubscribe tokens', () => {
     expect(openUnsubscribeToken(Buffer.alloc(32, 8), token, NOW)).toBeUndefined();
     expect(openUnsubscribeToken(key, token, NOW + DAY)).toBeUndefined();
     expect(openUnsubscribeToken(key, 'garbage', NOW)).toBeUndefined();
+  });
+
+  it('opens the sealed links of emails sent before (v2) until they expire, refusing an altered one', () => {
+    const old = v2Token(key, target, NOW + DAY);
+    expect(openUnsubscribeToken(key, old, NOW)).toEqual(target);
+    expect(openUnsubscribeToken(key, old, NOW + DAY)).toBeUndefined();
+    expect(openUnsubscribeToken(Buffer.alloc(32, 8), old, NOW)).toBeUndefined();
+    const bytes = Buffer.from(old, 'base64url');
+    bytes[20] = (bytes[20] ?? 0) ^ 1;
+    expect(openUnsubscribeToken(key, bytes.toString('base64url'), NOW)).toBeUndefined();
+    // The new layout is not the old one: a new token is refused by the old reader, and the other way round.
+    expect(sealUnsubscribeToken(key, target, NOW + DAY)).not.toBe(old);
   });
 
   it('still reads the old readable format, refusing an altered one', () => {

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { openToken, sealToken } from './sealed-token.js';
+
+describe('sealed tokens', () => {
+  const key = Buffer.alloc(32, 5);
+  const purpose = Buffer.from('tocsin-test:v1');
+
+  it('round-trip a payload, differ each time, and open only under the same key and purpose', () => {
+    const token = sealToken(key, purpose, Buffer.from('tenant\nuser'));
+    expect(openToken(key, purpose, token)?.toString()).toBe('tenant\nuser');
+    expect(sealToken(key, purpose, Buffer.from('tenant\nuser'))).not.toBe(token);
+    expect(openToken(Buffer.alloc(32, 6), purpose, token)).toBeUndefined();
+    expect(openToken(key, Buffer.from('tocsin-other:v1'), token)).toBeUndefined();
+  });
+
+  it('refuse any altered byte, a truncated token and what is not base64url, without throwing', () => {
+    const token = sealToken(key, purpose, Buffer.from('x'));
+    const raw = Buffer.from(token, 'base64url');
+    for (let i = 0; i < raw.length; i++) {
+      const altered = Buffer.from(raw);
+      altered[i]! ^= 1;
+      expect(openToken(key, purpose, altered.toString('base64url'))).toBeUndefined();
+    }
+    expect(openToken(key, purpose, token.slice(0, 30))).toBeUndefined();
+    expect(openToken(key, purpose, `${token}!`)).toBeUndefined();
+    expect(openToken(key, purpose, '')).toBeUndefined();
+  });
+});
