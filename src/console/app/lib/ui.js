@@ -58,6 +58,30 @@ export function Toggle({ id, label, checked, onChange, hint, switch: isSwitch = 
   </div>`;
 }
 
+const FOCUSABLE =
+  'a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), summary, iframe, [tabindex]:not([tabindex="-1"])';
+
+/**
+ * trapTab keeps Tab and Shift+Tab inside a modal dialog: a modal <dialog> makes the page behind it
+ * inert, but Tab from its last control would still leave it for the browser's own controls.
+ * @param {KeyboardEvent} event
+ */
+function trapTab(event) {
+  if (event.key !== 'Tab') return;
+  const dialog = /** @type {HTMLElement} */ (event.currentTarget);
+  const focusable = [...dialog.querySelectorAll(FOCUSABLE)].filter((e) => /** @type {HTMLElement} */ (e).offsetParent !== null);
+  const first = /** @type {HTMLElement | undefined} */ (focusable[0]);
+  const last = /** @type {HTMLElement | undefined} */ (focusable[focusable.length - 1]);
+  if (!first || !last) return;
+  if (event.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement))) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && document.activeElement === last) {
+    event.preventDefault();
+    first.focus();
+  }
+}
+
 /** Dialog is a modal <dialog>: focus stays inside, Escape closes it. */
 export function Dialog({ title, onClose, children, wide = false }) {
   const ref = useRef(/** @type {HTMLDialogElement | null} */ (null));
@@ -69,7 +93,7 @@ export function Dialog({ title, onClose, children, wide = false }) {
     if (dialog && !dialog.open) dialog.showModal();
     return () => dialog?.open && dialog.close();
   }, []);
-  return html`<dialog ref=${ref} class=${wide ? 'wide' : ''} aria-labelledby=${titleId}
+  return html`<dialog ref=${ref} class=${wide ? 'wide' : ''} aria-labelledby=${titleId} onKeyDown=${trapTab}
       onCancel=${(event) => {
         event.preventDefault();
         onClose();

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../lib/i18n.js';
 import { failureReasons } from '../lib/smtp-failure.js';
 import { Banner, Dialog, TextField, html, problemText } from '../lib/ui.js';
@@ -17,6 +17,12 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState(/** @type {any} */ (null));
   const [error, setError] = useState(/** @type {unknown} */ (null));
+  // The form that had the focus gives way to the result: the focus moves to it, so a keyboard or
+  // screen reader user stays in the window and hears what happened.
+  const resultRef = useRef(/** @type {HTMLDivElement | null} */ (null));
+  useEffect(() => {
+    if (result) resultRef.current?.focus();
+  }, [result]);
 
   const send = async (event) => {
     event.preventDefault();
@@ -38,7 +44,7 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
   return html`<${Dialog} title=${t('mail.test')} onClose=${onClose} wide>
     ${
       result
-        ? html`<div class=${`test-result ${result.ok ? 'ok' : 'failed'}`} role="status">
+        ? html`<div class=${`test-result ${result.ok ? 'ok' : 'failed'}`} role="status" tabindex="-1" ref=${resultRef}>
         ${
           result.ok
             ? html`<p class="banner success">${t('test.sent', { to: sendTo })}</p>

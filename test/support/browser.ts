@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { isCi } from './storage.js';
+
+/** CHROMIUM is Debian's chromium (apt-get install chromium), never a downloaded browser. */
+export const CHROMIUM = process.env.TOCSIN_CHROMIUM ?? '/usr/bin/chromium';
+
+/** haveChromium tells whether the browser tests can run; in CI a missing browser is an error. */
+export function haveChromium(): boolean {
+  if (fs.existsSync(CHROMIUM)) return true;
+  if (isCi(process.env)) throw new Error(`CI must run the browser tests: ${CHROMIUM} is missing (.ci/run installs it with apt-get install chromium).`);
+  process.stderr.write(
+    `\n[tocsin] Browser tests skipped: install Chromium with \`sudo apt-get install -y chromium\` (or set TOCSIN_CHROMIUM to its path).\n\n`,
+  );
+  return false;
+}
+
+/** launchChromium starts one headless Chromium, quiet and offline but for the pages it is sent to. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * offScreen lists elements sticking out of the screen, left or right. What a wide table's own
+ * scroll area holds counts as on screen (it is reached by scrolling the table), so long as the
+ * scroll area itself is. (Page functions are strings: test code has no DOM types.)
+ */
+export function offScreen(page: Page, selector = 'body *'): Promise<string[]> {
+  return page.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})].filter((e) => {
+      const box = e.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0 || e.parentElement?.closest('.table-wrap')) return false;
+      return box.left < -0.5 || box.right > innerWidth + 0.5;
+    }).map((e) => e.outerHTML.slice(0, 120))`);
+}
+
+/** sideways is how far the page scrolls horizontally (0 or less when it does not). */
+export function sideways(page: Page): Promise<number> {
+  return page.evaluate('document.scrollingElement.scrollWidth - innerWidth');
+}
+
+/** AxeViolation is one axe-core rule broken on a page, with where. */
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * seriousAxeViolations runs axe-core (WCAG 2.x A and AA rules and best practices) on the page as it
+ * is and returns the serious and critical violations. axe is evaluated through the DevTools
+ * protocol, which the page's Content-Security-Policy does not govern, so the console's CSP stays as
+ * it ships.
+ */
+export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+  if (!(await page.evaluate<boolean>("'axe' in window"))) await page.evaluate(AXE_SOURCE);
+  return page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((result) => result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) })))`);
+}
+
+/**
+ * untranslated finds strings' keys that show on the page as they are (a key with no string in any
+ * language), and `{placeholder}` markers that a string's variables did not fill, in the text and
+ * in the labels, titles and placeholders a person or a screen reader meets.
+ */
+export function untranslated(page: Page, keys: readonly string[]): Promise<string[]> {
+  const escaped = keys.map((key) => key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const shownKey = `(?:^|[^\\w.])(${escaped.join('|')})(?=$|[^\\w.])`;
+  const marker = '\\{\\w+\\}';
+  return page.evaluate(`(() => {
+    const texts = [document.body.innerText];
+    for (const e of document.querySelectorAll('[aria-label], [title], [placeholder]')) {
+      texts.push(e.getAttribute('aria-label') ?? '', e.getAttribute('title') ?? '', e.getAttribute('placeholder') ?? '');
+    }
+    const text = texts.join(' ');
+    return [
+      ...[...text.matchAll(new RegExp(${JSON.stringify(shownKey)}, 'g'))].map((m) => m[1]),
+      ...(text.match(new RegExp(${JSON.stringify(marker)}, 'g')) ?? []),
+    ];
+  })()`);
+}
