@@ -5,6 +5,7 @@ import { setTimeZone } from './lib/format.js';
 import { currentLanguage, loadLanguage, pickLanguage, t } from './lib/i18n.js';
 import { navigate, useRoute } from './lib/router.js';
 import { can } from './lib/session.js';
+import { keepScrollAreasFocusable } from './lib/scroll-regions.js';
 import { html } from './lib/ui.js';
 import { Bell } from './pages/bell.js';
 import { MailHealthBanner } from './pages/mail-health.js';
@@ -177,4 +178,6 @@ function Shell({ session, route, setSession }) {
     </main>`;
 }
 
-render(html`<${App} />`, /** @type {HTMLElement} */ (document.getElementById('app')));
+const root = /** @type {HTMLElement} */ (document.getElementById('app'));
+render(html`<${App} />`, root);
+keepScrollAreasFocusable(root);

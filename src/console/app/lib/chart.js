@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { t } from './i18n.js';
 import { html } from './ui.js';
@@ -43,6 +43,8 @@ function tickEvery(width, count) {
  */
 export function BarChart({ id, title, labels, series, rows, onPick, height = 160 }) {
   const box = useRef(/** @type {HTMLDivElement | null} */ (null));
+  // The table is built when opened: a closed disclosure needs none of its rows.
+  const [tableOpen, setTableOpen] = useState(false);
   const plot = useRef(/** @type {uPlot | null} */ (null));
   const current = useRef({ series, rows, labels, onPick });
   current.current = { series, rows, labels, onPick };
@@ -119,16 +121,20 @@ export function BarChart({ id, title, labels, series, rows, onPick, height = 160
     <figcaption id=${`${id}-title`}>${title} <span class="muted">(${t('chart.total', { count: total })})</span></figcaption>
     <ul class="chart-legend">${series.map((s) => html`<li><span class="swatch" style=${`background:${cssColor(s.color)}`}></span>${s.label}</li>`)}</ul>
     <div class="chart-canvas" ref=${box} aria-hidden="true" data-testid=${`${id}-canvas`}></div>
-    <details class="chart-table">
+    <details class="chart-table" onToggle=${(event) => setTableOpen(event.currentTarget.open)}>
       <summary>${t('chart.showTable')}</summary>
-      <div class="table-wrap"><table>
+      ${
+        tableOpen
+          ? html`<div class="table-wrap"><table>
         <thead><tr><th scope="col">${t('chart.period')}</th>${series.map((s) => html`<th scope="col">${s.label}</th>`)}</tr></thead>
         <tbody>${rows.map(
-          (row, i) => html`<tr key=${labels[i]}>
+          (row, i) => html`<tr key=${i}>
           <th scope="row">${onPick ? html`<button type="button" class="link" onClick=${() => onPick(i, null)}>${labels[i]}</button>` : labels[i]}</th>
           ${series.map((s) => html`<td>${row[s.key] ?? 0}</td>`)}</tr>`,
         )}</tbody>
-      </table></div>
+      </table></div>`
+          : null
+      }
     </details>
   </figure>`;
 }
