@@ -1,16 +1,22 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { haveChromium, launchChromium, offScreen, seriousAxeViolations, sideways, untranslated } from '../../test/support/browser.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ConsoleServer,
+  haveChromium,
+  launchChromium,
+  offScreen,
+  openTestPage,
+  seriousAxeViolations,
+  sideways,
+  startConsoleServer,
+  untranslated,
+} from '../../test/support/browser.js';
 import { testDelivery } from '../../test/support/outbox-fixtures.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
-import { type TestDatabase, createTestDatabase } from '../../test/support/storage.js';
-import { loadConfig } from '../config.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
-import { type Tocsin, startTocsin } from '../server.js';
 import { systemClock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import type { Db } from '../storage/database.js';
@@ -105,38 +111,15 @@ async function seedHistory(db: Db, tenantId: string, now: number, density: numbe
 }
 
 describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, following the guide's steps", () => {
-  let tocsin: Tocsin;
-  let database: TestDatabase;
-  let dataDir: string;
+  let server: ConsoleServer;
   let browser: Browser;
   let smtp: TestSmtpServer;
   let base: string;
-
-  async function call(method: string, url: string, body?: unknown) {
-    const response = await fetch(`${base}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  }
+  const call = (method: string, url: string, body?: unknown) => server.call(method, url, body);
 
   beforeAll(async () => {
-    database = await createTestDatabase('sqlite');
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-walk-'));
-    const config = loadConfig({
-      DATABASE_URL: database.url,
-      TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN,
-      TOCSIN_DATA_DIR: dataDir,
-      TOCSIN_MAIL_CATCHER_PORT: '0',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-    });
-    tocsin = await startTocsin(config, { logger: pino({ level: 'silent' }) });
-    base = tocsin.url!;
+    server = await startConsoleServer(ADMIN_TOKEN);
+    base = server.base;
     smtp = await startTestSmtpServer({ auth: { username: SMTP_USER, password: SMTP_PASSWORD } });
     const now = Date.now();
     for (const language of LANGUAGES) {
@@ -150,7 +133,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
           roles: ['Administrator'],
           language,
         });
-        await seedHistory(tocsin.deps.storage.db, tenant.id, now, language === 'en' ? 1 : 5);
+        await seedHistory(server.tocsin.deps.storage.db, tenant.id, now, language === 'en' ? 1 : 5);
       }
     }
     await call('POST', '/api/v1/tenants', { name: 'keys', timeZone: 'Europe/Paris' });
@@ -173,28 +156,10 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
   afterAll(async () => {
     await browser?.close();
     await smtp?.close();
-    await tocsin?.close();
-    await database?.drop();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    await server?.close();
   });
 
-  /** open gives a page in a new context of the language and width, failing the test on any console error. */
-  async function open(language: string, width: number) {
-    const context = await browser.newContext({ viewport: { width, height: 800 }, locale: language, timezoneId: 'UTC' });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()} (${message.location().url})`);
-    });
-    onTestFailed(async () => {
-      const file = path.join(os.tmpdir(), `tocsin-walk-failed-${Date.now()}.png`);
-      await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-      process.stderr.write(`[tocsin] screenshot of the failed page: ${file}\n`);
-    });
-    return { context, page, problems };
-  }
+  const open = (language: string, width: number) => openTestPage(browser, { width, locale: language, height: 800 });
 
   /** checkPage fails on anything a person should not meet on the page as it is now. */
   async function checkPage(page: Page, problems: string[], where: string, axe: boolean) {

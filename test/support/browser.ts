@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { type Browser, type Page, chromium } from 'playwright-core';
-import { isCi } from './storage.js';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { onTestFailed } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { type Tocsin, startTocsin } from '../../src/server.js';
+import { createTestDatabase, isCi } from './storage.js';
 
 /** CHROMIUM is Debian's chromium (apt-get install chromium), never a downloaded browser. */
 export const CHROMIUM = process.env.TOCSIN_CHROMIUM ?? '/usr/bin/chromium';
@@ -31,6 +37,81 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/** ConsoleServer is a listening Tocsin on a fresh SQLite database, for a browser to talk to. */
+export interface ConsoleServer {
+  readonly tocsin: Tocsin;
+  /** The server's address, such as http://127.0.0.1:41234. */
+  readonly base: string;
+  /** call sends a JSON request with a bearer token (the admin's unless another is given) and returns the parsed answer, throwing on a non-2xx. */
+  call(method: string, url: string, body?: unknown, token?: string): Promise<any>;
+  close(): Promise<void>;
+}
+
+/** startConsoleServer starts Tocsin listening on 127.0.0.1 with the built-in mail catcher, its admin token `adminToken`. */
+export async function startConsoleServer(adminToken: string): Promise<ConsoleServer> {
+  const database = await createTestDatabase('sqlite');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-browser-'));
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    TOCSIN_ADMIN_TOKEN: adminToken,
+    TOCSIN_DATA_DIR: dataDir,
+    TOCSIN_MAIL_CATCHER_PORT: '0',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+  });
+  const tocsin = await startTocsin(config, { logger: pino({ level: 'silent' }) });
+  const base = tocsin.url!;
+  return {
+    tocsin,
+    base,
+    async call(method, url, body, token = adminToken) {
+      const response = await fetch(`${base}${url}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    },
+    async close() {
+      await tocsin.close();
+      await database.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** TestPage is a page in a context of its own, with what went wrong in its console so far. */
+export interface TestPage {
+  readonly context: BrowserContext;
+  readonly page: Page;
+  /** Script errors and console errors, oldest first; a test takes them with `problems.splice(0)`. */
+  readonly problems: string[];
+}
+
+/**
+ * openTestPage opens a page at a width and browser language, recording its script and console
+ * errors; when the test fails, a picture of the page is left behind and named in the output.
+ */
+export async function openTestPage(browser: Browser, options: { width: number; locale: string; height?: number }): Promise<TestPage> {
+  const context = await browser.newContext({ viewport: { width: options.width, height: options.height ?? 860 }, locale: options.locale });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()} (${message.location().url})`);
+  });
+  onTestFailed(async () => {
+    const file = path.join(os.tmpdir(), `tocsin-failed-${Date.now()}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+    process.stderr.write(`[tocsin] screenshot of the failed page: ${file}\n`);
+  });
+  return { context, page, problems };
 }
 
 /**
