@@ -93,6 +93,31 @@ describe('console decisions', () => {
     expect(tokenNotice(at(-1), now)).toBe('expired');
   });
 
+  it('drops the field errors of the fields being corrected, and the credential errors once the security changes', async () => {
+    const { errorsAfterEdit } = await load('pages/mail-settings.js');
+    const { smtpFormOf } = await load('lib/smtp-form.js');
+    const before = {
+      useCustom: true,
+      dailyReportTime: '10:00',
+      custom: smtpFormOf({ host: 'relay.example.com', port: 25, security: 'none', username: 'robot' }),
+    };
+    const errors = { port: 'too big', username: 'would be sent without encryption', dailyReportTime: 'HH:MM', timeoutMs: 'too long' };
+    expect(errorsAfterEdit(errors, before, { ...before, custom: { ...before.custom, port: '587' } })).toEqual({
+      username: 'would be sent without encryption',
+      dailyReportTime: 'HH:MM',
+      timeoutMs: 'too long',
+    });
+    expect(errorsAfterEdit(errors, before, { ...before, custom: { ...before.custom, allowPlaintextAuth: true } })).toEqual({
+      port: 'too big',
+      dailyReportTime: 'HH:MM',
+      timeoutMs: 'too long',
+    });
+    expect(errorsAfterEdit(errors, before, { ...before, dailyReportTime: '07:30', custom: { ...before.custom, timeoutSeconds: '20' } })).toEqual({
+      port: 'too big',
+      username: 'would be sent without encryption',
+    });
+  });
+
   it('reads field errors of a problem under a prefix', async () => {
     const { fieldErrors } = await load('lib/api.js');
     const error = {

@@ -41,6 +41,34 @@ export function testsWhatIsShown(form, stored) {
   return form.useCustom || !stored.useCustom;
 }
 
+// Credentials without TLS are refused under the user name or password; changing the security or
+// allowing plaintext sign-in answers that complaint as much as editing those fields does.
+const CREDENTIAL_FIELDS = ['username', 'password', 'allowPlaintextAuth'];
+
+/**
+ * errorsAfterEdit keeps the API's field errors for the fields an edit left alone: a field being
+ * corrected no longer shows the complaint about its old value. Errors are keyed by the API's field
+ * names (`timeoutMs` for the form's seconds), custom SMTP fields and the tab's own alike.
+ * @param {Record<string, string>} errors
+ * @param {{ custom: Record<string, unknown> } & Record<string, unknown>} before
+ * @param {{ custom: Record<string, unknown> } & Record<string, unknown>} after
+ * @returns {Record<string, string>}
+ */
+export function errorsAfterEdit(errors, before, after) {
+  /** @param {string} key */
+  const changed = (key) => {
+    const field = key === 'timeoutMs' ? 'timeoutSeconds' : key;
+    return field in before.custom ? before.custom[field] !== after.custom[field] : before[field] !== after[field];
+  };
+  const securityChanged = changed('security') || changed('allowPlaintextAuth');
+  /** @type {Record<string, string>} */
+  const kept = {};
+  for (const [key, message] of Object.entries(errors)) {
+    if (!changed(key) && !(securityChanged && CREDENTIAL_FIELDS.includes(key))) kept[key] = message;
+  }
+  return kept;
+}
+
 /**
  * asksBeforeSaving says whether Save first asks "continue without testing?": only for custom
  * values that were not tested as shown. The default settings are the host's system server, which
@@ -77,7 +105,9 @@ export function MailSettingsPage({ session }) {
   if (!form) return html`<section class="page"><h1>${t('settings.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
 
   const update = (patch) => {
-    setForm({ ...form, ...patch });
+    const next = { ...form, ...patch };
+    setForm(next);
+    setErrors(errorsAfterEdit(errors, form, next));
     setMessage(null);
   };
   const save = async () => {
