@@ -237,8 +237,8 @@ export const SEED_ALERTS = 1_000;
  * seedDatabase provisions a tenant and lets Tocsin decide and send the immediate emails of
  * SEED_ALERTS distinct Fatal alerts; it returns the size of one.
  */
-export async function seedDatabase(databaseUrl: string, sink: SinkProcess): Promise<number> {
-  const server = await startTocsinServer({ databaseUrl, role: 'all', smtpPort: sink.port });
+export async function seedDatabase(databaseUrl: string, sink: SinkProcess, options: { built?: boolean } = {}): Promise<number> {
+  const server = await startTocsinServer({ databaseUrl, role: 'all', smtpPort: sink.port, built: options.built ?? false });
   try {
     const tenant = await provisionTenant(server.url, 'delivery', { fatalImmediately: true });
     await sink.reset();

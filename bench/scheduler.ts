@@ -11,7 +11,7 @@
  *       processes: how long after the report time the last one was decided, and that each tenant
  *       got its report once.
  *
- *   TOCSIN_TEST_PG_URL=postgres://… npm run bench:scheduler -- [--tenants 10000] [--idle-seconds 40] [--only queries,idle,daily]
+ *   TOCSIN_TEST_PG_URL=postgres://… npm run bench:scheduler -- [--tenants 10000] [--idle-seconds 40] [--only queries,idle,daily] [--built]
  *
  * It prints what it measured, one JSON line per figure (what `npm run bench` reads), and the
  * command that reproduces it.
@@ -35,11 +35,14 @@ const { values: opts } = parseArgs({
     tenants: { type: 'string', default: '10000' },
     'idle-seconds': { type: 'string', default: '40' },
     only: { type: 'string', default: 'queries,idle,daily' },
+    built: { type: 'boolean', default: false },
   },
 });
 const TENANTS = Number(opts.tenants);
 const IDLE_SECONDS = Number(opts['idle-seconds']);
 const ONLY = new Set(opts.only!.split(','));
+/** Run the servers from dist/ (`npm run build` first), as `npm start` does, instead of through tsx. */
+const BUILT = opts.built!;
 const COMMAND = `TOCSIN_TEST_PG_URL=… npm run bench:scheduler -- --tenants ${TENANTS} --idle-seconds ${IDLE_SECONDS}`;
 /** The summary interval of the idle servers: short, so that a window end comes within the run. */
 const IDLE_INTERVAL_S = 60;
@@ -284,7 +287,7 @@ async function dailyStep(workers: number): Promise<void> {
   await seedTenants(url, { dailyReportTime: time, sendEmpty: true, created: reportAt - 24 * 3_600_000 + MINUTE });
   const sink = await startSinkProcess();
   const env = { TOCSIN_SUMMARY_INTERVAL_SECONDS: '86400' };
-  const servers = await Promise.all(Array.from({ length: workers }, () => startTocsinServer({ databaseUrl: url, role: 'worker', smtpPort: sink.port, env })));
+  const servers = await Promise.all(Array.from({ length: workers }, () => startTocsinServer({ databaseUrl: url, role: 'worker', smtpPort: sink.port, env, built: BUILT })));
   const meter = await databaseMeter(url);
   try {
     const cpu0 = servers.map((s) => processStats(s.pid).cpuSeconds);

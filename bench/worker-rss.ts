@@ -59,7 +59,7 @@ releaseOnSignals();
 try {
   const sink = await startSinkProcess();
   const databaseUrl = await postgresDatabase();
-  await seedDatabase(databaseUrl, sink);
+  await seedDatabase(databaseUrl, sink, { built: BUILT });
   const worker = await startTocsinServer({ databaseUrl, role: 'worker', smtpPort: sink.port, built: BUILT });
   await sleep(IDLE_MS);
   const idle = rssMb(worker.pid);

@@ -1,13 +1,14 @@
 import { afterEach, expect, it } from 'vitest';
-import { ROUTE_MODULES, routesFor } from './server.js';
+import { ROUTE_MODULES } from './route-modules.js';
+import { routesFor } from './server.js';
 import { type TestApp, startTestApp } from '../test/support/http.js';
 import { opsRoutes } from './ops/routes.js';
 import { describeEachDialect } from '../test/support/storage.js';
 
-it('gives a worker only the operations routes, and api and all every route', () => {
-  expect(routesFor('worker')).toEqual([opsRoutes]);
-  expect(routesFor('api')).toBe(ROUTE_MODULES);
-  expect(routesFor('all')).toBe(ROUTE_MODULES);
+it('gives a worker only the operations routes, and api and all every route', async () => {
+  expect(await routesFor('worker')).toEqual([opsRoutes]);
+  expect(await routesFor('api')).toBe(ROUTE_MODULES);
+  expect(await routesFor('all')).toBe(ROUTE_MODULES);
 });
 
 describeEachDialect('tocsin serve --role', (dialect) => {

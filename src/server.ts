@@ -1,32 +1,16 @@
 import type { Logger } from 'pino';
 import { Authenticator, ensureAdminToken } from './access/credentials.js';
 import { LoginThrottle } from './access/login-throttle.js';
-import { orchestratorAuthRoutes } from './access/orchestrator-auth.js';
-import { accessRoutes } from './access/routes.js';
-import { odataAlertRoutes } from './alerts/odata/routes.js';
 import { startRetention } from './alerts/retention.js';
-import { alertRoutes } from './alerts/routes.js';
-import { sessionRoutes } from './access/session-routes.js';
 import type { Config } from './config.js';
-import { consoleRoutes } from './console/routes.js';
 import { MailCatcher } from './delivery/catcher/mail-catcher.js';
-import { deliveryRoutes } from './delivery/outbox/routes.js';
-import { mailCatcherRoutes } from './delivery/catcher/routes.js';
 import { buildApp } from './http/app.js';
 import type { AppDeps, RouteModule, TocsinApp } from './http/context.js';
 import { createLogger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
-import { tenantActivityRoutes } from './ops/tenant-activity.js';
 import { type StartupProbe, listenStartupProbe } from './ops/startup-probe.js';
-import { muteRoutes } from './mutes/routes.js';
 import { startPipeline } from './pipeline.js';
-import { preferenceRoutes } from './preferences/routes.js';
-import { previewRoutes } from './reports/preview-routes.js';
-import { actionRoutes } from './actions/routes.js';
-import { unsubscribeRoutes } from './reports/unsubscribe/routes.js';
-import { settingsRoutes } from './settings/routes.js';
-import { sourceRoutes } from './sources/routes.js';
 import { openSecretBox } from './settings/open-secret-box.js';
 import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl, urlSmtp } from './settings/smtp-settings.js';
 import { type Clock, systemClock } from './shared/clock.js';
@@ -35,35 +19,12 @@ import { openStorageWhenReachable } from './storage/connect.js';
 import { connectionBudget, warnIfOverBudget } from './storage/connection-budget.js';
 
 /**
- * ROUTE_MODULES lists every domain's routes, in the order a request's journey reads: access,
- * then alerts, settings, delivery, reports.
- */
-export const ROUTE_MODULES: readonly RouteModule[] = [
-  opsRoutes,
-  sessionRoutes,
-  accessRoutes,
-  orchestratorAuthRoutes,
-  alertRoutes,
-  odataAlertRoutes,
-  sourceRoutes,
-  muteRoutes,
-  preferenceRoutes,
-  settingsRoutes,
-  deliveryRoutes,
-  tenantActivityRoutes,
-  unsubscribeRoutes,
-  actionRoutes,
-  previewRoutes,
-  mailCatcherRoutes,
-  consoleRoutes,
-];
-
-/**
  * routesFor is what a process of a role serves: a worker answers only /healthz, /readyz and
  * /metrics (it runs the loops and sits behind no load balancer); `api` and `all` serve everything.
  */
-export function routesFor(role: Config['role']): readonly RouteModule[] {
-  return role === 'worker' ? [opsRoutes] : ROUTE_MODULES;
+export async function routesFor(role: Config['role']): Promise<readonly RouteModule[]> {
+  // Loaded only where served: a worker keeps the API's modules (and their schemas) out of its memory.
+  return role === 'worker' ? [opsRoutes] : (await import('./route-modules.js')).ROUTE_MODULES;
 }
 
 /** Tocsin is a started instance: its HTTP app, storage and how to stop it. */
@@ -160,7 +121,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       systemSmtp,
       ingest: pipeline.ingest,
     };
-    const app = await buildApp(deps, routesFor(config.role));
+    const app = await buildApp(deps, await routesFor(config.role));
     closers.unshift(() => app.close());
     if (config.role !== 'api') {
       // Purging expired alerts is background work, so it runs where the workers run.
