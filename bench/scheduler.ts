@@ -287,7 +287,9 @@ async function dailyStep(workers: number): Promise<void> {
   await seedTenants(url, { dailyReportTime: time, sendEmpty: true, created: reportAt - 24 * 3_600_000 + MINUTE });
   const sink = await startSinkProcess();
   const env = { TOCSIN_SUMMARY_INTERVAL_SECONDS: '86400' };
-  const servers = await Promise.all(Array.from({ length: workers }, () => startTocsinServer({ databaseUrl: url, role: 'worker', smtpPort: sink.port, env, built: BUILT })));
+  const servers = await Promise.all(
+    Array.from({ length: workers }, () => startTocsinServer({ databaseUrl: url, role: 'worker', smtpPort: sink.port, env, built: BUILT })),
+  );
   const meter = await databaseMeter(url);
   try {
     const cpu0 = servers.map((s) => processStats(s.pid).cpuSeconds);
