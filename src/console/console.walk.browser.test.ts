@@ -152,7 +152,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
       },
     });
     browser = await launchChromium();
-  });
+  }, 120_000);
   afterAll(async () => {
     await browser?.close();
     await smtp?.close();
