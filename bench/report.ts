@@ -48,6 +48,8 @@ export interface BenchReport {
   readonly startup?: string | undefined;
   /** Hand-written findings from CPU profiles (bench/hot-paths.md), kept across regenerations. */
   readonly hotPaths?: string | undefined;
+  /** Hand-written worker memory figures, before and after what was trimmed (bench/worker-rss.md), kept across regenerations. */
+  readonly workerRss?: string | undefined;
 }
 
 /** medianOf is a figure's median over its runs. */
@@ -120,6 +122,7 @@ export function renderReport(r: BenchReport): string {
     }
     if (s.notes.length > 0) lines.push(...s.notes.map((n) => `- ${n}`), '');
   }
+  if (r.workerRss) lines.push(r.workerRss.trim(), '');
   if (r.startup) lines.push(r.startup.trim(), '');
   if (r.hotPaths) lines.push(r.hotPaths.trim(), '');
   if (r.caveats.length > 0) lines.push('## Notes and caveats of this run', '', ...r.caveats.map((c) => `- ${c}`), '');

@@ -68,6 +68,8 @@ const BENCH = 'npm run bench --';
 const HOT_PATHS = path.join(ROOT, 'bench', 'hot-paths.md');
 /** Start-up time, memory and package count before and after the build, measured by hand (bench/startup.ts). */
 const STARTUP = path.join(ROOT, 'bench', 'startup.md');
+/** Worker memory before and after what was trimmed, measured by hand (bench/worker-rss.ts). */
+const WORKER_RSS = path.join(ROOT, 'bench', 'worker-rss.md');
 
 const started = Date.now();
 const deadline = started + BUDGET_MINUTES * 60_000;
@@ -702,6 +704,7 @@ function writeReport(before: ReturnType<typeof machine>, runVersions: Record<str
     caveats,
     startup: fs.existsSync(STARTUP) ? fs.readFileSync(STARTUP, 'utf8') : undefined,
     hotPaths: fs.existsSync(HOT_PATHS) ? fs.readFileSync(HOT_PATHS, 'utf8') : undefined,
+    workerRss: fs.existsSync(WORKER_RSS) ? fs.readFileSync(WORKER_RSS, 'utf8') : undefined,
   });
   const out = path.resolve(ROOT, opts.out!);
   fs.mkdirSync(path.dirname(out), { recursive: true });

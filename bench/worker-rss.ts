@@ -88,7 +88,11 @@ try {
   }, 100);
   const started = Date.now();
   await queueCopies(databaseUrl, EMAILS, Date.now());
-  const done = await sink.waitForMessages(EMAILS, 600_000);
+  // On a loaded machine the burst may outlast the wait: the peak so far is still reported, marked partial.
+  const done = await sink.waitForMessages(EMAILS, 1_200_000).catch((err: unknown) => {
+    process.stderr.write(`bench:worker-rss: ${String(err)}; reporting the peak so far\n`);
+    return { uniqueMessageIds: Number.NaN, duplicates: Number.NaN };
+  });
   clearInterval(sampler);
   if (gone) throw new Error('the worker process exited during the burst');
   const seconds = (Date.now() - started) / 1000;
