@@ -1,24 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { loadConfig } from '../config.js';
 import { freePort } from '../../test/support/ports.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
-import { type Tocsin, startTocsin } from '../server.js';
-import { type TestDatabase, createTestDatabase, isCi } from '../../test/support/storage.js';
+import { type ConsoleServer, haveChromium, launchChromium, startConsoleServer } from '../../test/support/browser.js';
 
-// Debian's chromium (apt-get install chromium), never a downloaded browser.
-const CHROMIUM = process.env.TOCSIN_CHROMIUM ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
-if (!HAVE_CHROMIUM) {
-  if (isCi(process.env)) throw new Error(`CI must run the browser tests: ${CHROMIUM} is missing (.ci/run installs it with apt-get install chromium).`);
-  process.stderr.write(
-    `\n[tocsin] Browser tests skipped: install Chromium with \`sudo apt-get install -y chromium\` (or set TOCSIN_CHROMIUM to its path).\n\n`,
-  );
-}
+const HAVE_CHROMIUM = haveChromium();
 // `npm run screenshots` refreshes the README's pictures; otherwise they go to a temporary folder.
 const SHOTS = process.env.TOCSIN_SCREENSHOTS ? path.resolve('docs/screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-shots-'));
 
@@ -28,9 +17,7 @@ const SMTP_USER = 'alerts@acme.example';
 const SMTP_PASSWORD = 'app-password-16ch';
 
 describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
-  let tocsin: Tocsin;
-  let database: TestDatabase;
-  let dataDir: string;
+  let server: ConsoleServer;
   let browser: Browser;
   let smtp: TestSmtpServer;
   let base: string;
@@ -42,16 +29,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     expect(pageErrors.splice(0)).toEqual([]);
   });
 
-  async function call(method: string, url: string, body?: unknown, token = ADMIN_TOKEN) {
-    const response = await fetch(`${base}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  }
+  const call = (method: string, url: string, body?: unknown, token = ADMIN_TOKEN) => server.call(method, url, body, token);
   async function addUser(email: string, roles: string[], language?: string) {
     const user = await call('POST', '/api/v1/tenants/acme/users', {
       email,
@@ -68,19 +46,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   }
 
   beforeAll(async () => {
-    database = await createTestDatabase('sqlite');
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-browser-'));
-    const config = loadConfig({
-      DATABASE_URL: database.url,
-      TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN,
-      TOCSIN_DATA_DIR: dataDir,
-      TOCSIN_MAIL_CATCHER_PORT: '0',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-    });
-    tocsin = await startTocsin(config, { logger: pino({ level: 'silent' }) });
-    base = tocsin.url!;
+    server = await startConsoleServer(ADMIN_TOKEN);
+    base = server.base;
     smtp = await startTestSmtpServer({ auth: { username: SMTP_USER, password: SMTP_PASSWORD } });
     await call('POST', '/api/v1/tenants', { name: 'acme', displayName: 'Acme Robotics', timeZone: 'Europe/Paris' });
     // A second tenant stays on the default settings, whose emails land in the built-in catcher.
@@ -90,26 +57,12 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const robot = await addUser('robot@acme.example', ['Robot']);
     await addUser('viewer@acme.example', ['Alerts Viewer'], 'de');
     robotToken = (await call('POST', `/api/v1/tenants/acme/users/${robot}/tokens`, { name: 'robot' })).token;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     await smtp?.close();
-    await tocsin?.close();
-    await database?.drop();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    await server?.close();
   });
 
   async function open(width = 1200): Promise<{ context: BrowserContext; page: Page }> {
