@@ -381,7 +381,11 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
     await expect.poll(() => new URL(page.url()).hash).toMatch(/since=.*until=/);
     // A click on the Fatal part of a bar: the bar of 70 hours ago holds Error alerts at its bottom.
     await page.getByRole('button', { name: STRINGS.en!['chart.range.24h'] }).click();
-    const box = (await page.locator('#alerts-chart .u-over').boundingBox())!;
+    // The chart is drawn anew for the range: wait for its 24 hourly rows and its plot area before aiming at a bar.
+    await expect.poll(() => page.locator('#alerts-chart tbody tr').count()).toBe(24);
+    const plot = page.locator('#alerts-chart .u-over');
+    await plot.waitFor({ state: 'visible' });
+    const box = (await plot.boundingBox())!;
     await page.mouse.click(box.x + box.width - 4, box.y + box.height - 2);
     await expect.poll(() => decodeURIComponent(new URL(page.url()).hash)).toMatch(/since=.*until=/);
     const hash = new URLSearchParams(new URL(page.url()).hash.split('?')[1]);
