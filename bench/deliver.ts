@@ -108,18 +108,15 @@ async function rawRate(port: number, ca: string): Promise<number> {
   return EMAILS / seconds;
 }
 
+/** sinkEndpoint is the bench's SMTP server as the sender sees it: STARTTLS with the bench's own CA, no AUTH. */
+function sinkEndpoint(port: number, ca: string): SmtpEndpoint {
+  return { host: 'localhost', port, security: 'starttls', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 10_000, ca };
+}
+
 /** senderRate sends through createMailSender alone (what the worker calls), 100 sends ahead. */
 async function senderRate(port: number, ca: string): Promise<number> {
   const sender = createMailSender({ maxConnections: CONNECTIONS });
-  const endpoint: SmtpEndpoint = {
-    host: 'localhost',
-    port,
-    security: 'starttls',
-    authMethod: 'none',
-    fromAddress: 'alerts@example.com',
-    timeoutMs: 10_000,
-    ca,
-  };
+  const endpoint = sinkEndpoint(port, ca);
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -179,15 +176,7 @@ async function outboxRate(name: 'sqlite' | 'postgres', port: number, ca: string)
       rendered: { subject: `Hello r${i}@example.com`, text: BODY_TEXT, html: BODY_HTML, headers: { 'X-Tocsin-Kind': 'test', 'X-Tocsin-Tenant': 'bench' } },
     }));
     await enqueueDeliveries(storage.db, rows, systemClock);
-    const endpoint: SmtpEndpoint = {
-      host: 'localhost',
-      port,
-      security: 'starttls',
-      authMethod: 'none',
-      fromAddress: 'alerts@example.com',
-      timeoutMs: 10_000,
-      ca,
-    };
+    const endpoint = sinkEndpoint(port, ca);
     let finished = 0;
     const worker = new DeliveryWorker({
       storage,
