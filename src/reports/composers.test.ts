@@ -84,6 +84,22 @@ describeEachDialect('report composers', (dialect) => {
     expect(email.headers['X-Tocsin-Kind']).toBe('immediate');
   });
 
+  it("counts a Fatal flood's repeats so far in its immediate email", async () => {
+    const post = async (message: string) =>
+      (
+        await t.call('POST', `${base}/alerts`, { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message, dedupKey: 'door' })
+      ).json().ids[0] as string;
+    const first = await post('Door robot offline');
+    await t.tocsin.decisionsSettled();
+    await post('Door robot offline again');
+    await post('Door robot offline once more');
+    const rows = await t.tocsin.deps.storage.db.selectFrom('deliveries').selectAll().where('kind', '=', 'immediate').execute();
+    const row = rows.find((r) => (JSON.parse(r.payload) as { data: { alertId: string } }).data.alertId === first)!;
+    const email = await composers().immediate!(toDelivery(row));
+    expect(email.text).toContain('Door robot offline');
+    expect(email.text).toMatch(/×\s?3/);
+  });
+
   it('fails a summary whose tenant is gone at once: a permanent error, never retried', async () => {
     const delivery = { ...toDelivery(await deliveryRow('summary', 'fr@example.com')), tenantId: 'deleted-tenant' };
     await expect(composers().summary!(delivery)).rejects.toMatchObject({ name: 'ComposeError', retryable: false });

@@ -65,14 +65,16 @@ type AlertRow = Selectable<Database['alerts']>;
 
 /** floodsOf counts the alerts of some floods of a tenant so far, and the last one's time, in one statement. */
 async function floodsOf(db: Db, tenantId: string, groupIds: readonly string[]): Promise<Map<string, { n: number; last: number }>> {
-  // One aggregate per flood, joined: each keeps the (group_id = ? or id = ?) lookup the indexes serve.
+  // One aggregate per flood, joined. A flood is its first alert (id = g) and its repeats (group_id = g),
+  // read as two lookups: written as `(group_id = ? or id = ?)`, SQLite walked every alert of the
+  // tenant by its (tenant_id, created_at) index for each flood instead.
   const each = groupIds.map(
     (g) =>
       sql<{
         group_key: string;
         n: number | string;
         last: number | string | null;
-      }>`select cast(${g} as text) as group_key, count(*) as n, max(occurred_at) as last from alerts where tenant_id = ${tenantId} and (group_id = ${g} or id = ${g})`,
+      }>`select cast(${g} as text) as group_key, count(*) as n, max(occurred_at) as last from (select occurred_at from alerts where tenant_id = ${tenantId} and group_id = ${g} union all select occurred_at from alerts where tenant_id = ${tenantId} and id = ${g} and (group_id is null or group_id <> ${g})) as flood`,
   );
   const { rows } = await sql<{ group_key: string; n: number | string; last: number | string | null }>`${sql.join(each, sql` union all `)}`.execute(db);
   return new Map(rows.filter((r) => Number(r.n) > 0).map((r) => [r.group_key, { n: Number(r.n), last: Number(r.last) }]));
