@@ -1,3 +1,4 @@
+import i18next from 'i18next';
 import { describe, expect, it } from 'vitest';
 import { EMAIL_MESSAGES, emailTranslator } from './email-i18n.js';
 import { LANGUAGES } from './languages.js';
@@ -77,5 +78,41 @@ describe('email translations', () => {
   it('never reads a value as a template: {{…}} and $t(…) stay as written', () => {
     const t = emailTranslator('en');
     expect(t('immediate.subject', { tenant: '{{count}} $t(summary.heading)', event: '<b>x</b>' })).toBe('{{count}} $t(summary.heading): Fatal alert, <b>x</b>');
+  });
+
+  // The reference: i18next itself, configured as the translator is, without the kept templates.
+  const reference = i18next.createInstance();
+  void reference.init({
+    resources: Object.fromEntries(LANGUAGES.map((lng) => [lng, { email: EMAIL_MESSAGES[lng] }])),
+    ns: ['email'],
+    defaultNS: 'email',
+    fallbackLng: 'en',
+    initAsync: false,
+    interpolation: { escapeValue: false, skipOnVariables: true },
+  });
+
+  it('gives every text with values as i18next does, each call with its own values, in every language', () => {
+    const calls: Record<string, string | number>[] = [
+      { tenant: 'Acme', event: 'Robot down', time: '09:03', zone: 'UTC', count: 1 },
+      { tenant: '{{end}} $t(immediate.open)', event: 'x\u0000 1 \u0000y', time: '10:00', zone: 'CET', count: 1 },
+      { tenant: 'Umbrella', event: 'Queue stuck', time: '11:30', zone: 'UTC', count: 2 },
+      { tenant: 'Acme', start: 5, end: 'later', what: 'w', value: 'v', until: 'u', name: 'Ana', alert: 'a', summary: 's', count: 1234 },
+    ];
+    for (const language of LANGUAGES) {
+      const t = emailTranslator(language);
+      const fixed = reference.getFixedT(language);
+      for (const key of baseKeys(EMAIL_MESSAGES.en)) {
+        if (placeholders(english.get(key) ?? english.get(`${key}_other`)!).length === 0) continue;
+        for (const values of [...calls, ...calls]) expect([language, key, t(key, values)]).toEqual([language, key, fixed(key, values)]);
+      }
+    }
+  });
+
+  it('gives a value missing or null as i18next does', () => {
+    const t = emailTranslator('en');
+    for (const values of [{ tenant: undefined }, { tenant: null, event: 'x' }, {}]) {
+      const given = values as unknown as Record<string, string>;
+      expect(t('immediate.subject', given)).toBe(reference.getFixedT('en')('immediate.subject', given));
+    }
   });
 });

@@ -48,6 +48,8 @@ const ATOM_PHRASE = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]+$/;
 const HEADER_SLOT_VALUE = /^[\x21-\x7e]{0,900}$/;
 
 const HEX = Buffer.from('0123456789ABCDEF');
+// The bytes quoted-printable writes as themselves anywhere on a line: printable ASCII but "=".
+const PLAIN = new Uint8Array(256).map((_, b) => (b >= 0x21 && b <= 0x7e && b !== 0x3d ? 1 : 0));
 
 function isLineEnd(bytes: Buffer, i: number): boolean {
   return bytes[i] === 0x0a || (bytes[i] === 0x0d && bytes[i + 1] === 0x0a);
@@ -69,6 +71,13 @@ export function quotedPrintable(text: string, final: boolean): Buffer {
   let column = 0;
   for (let i = 0; i < n; i++) {
     const b = bytes[i]!;
+    // Most bytes of an email: written as they are, with room left on the line (a dot never starts
+    // one, a blank never ends one).
+    if (column < 75 && (PLAIN[b] === 1 ? column !== 0 || b !== 0x2e : (b === 0x20 || b === 0x09) && i + 1 < n && !isLineEnd(bytes, i + 1))) {
+      out[o++] = b;
+      column++;
+      continue;
+    }
     if (b === 0x0a || (b === 0x0d && bytes[i + 1] === 0x0a)) {
       if (b === 0x0d) i++;
       out[o++] = 0x0d;
