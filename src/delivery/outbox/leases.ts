@@ -167,11 +167,14 @@ export async function renewLeases(storage: Storage, leases: ReadonlyMap<string, 
     .updateTable('deliveries')
     .set({ lease_expires_at: until, next_attempt_at: until })
     .where('id', 'in', (eb) => {
+      // The rows of one claim share its token: a row is still this worker's when its token is one
+      // this worker holds (one parameter per row and per claim, not a pair of them per row).
       const held = eb
         .selectFrom('deliveries')
         .select('id')
-        .where('status', '=', 'sending')
-        .where((w) => w.or([...leases].map(([id, token]) => w.and([w('id', '=', id), w('lease_token', '=', token)]))));
+        .where('id', 'in', [...leases.keys()])
+        .where('lease_token', 'in', [...new Set(leases.values())])
+        .where('status', '=', 'sending');
       // A row locked by the commit of its result needs no renewal; waiting for it could deadlock
       // with that commit, which locks the same rows in another order.
       return storage.dialect === 'postgres' ? held.forUpdate().skipLocked() : held;

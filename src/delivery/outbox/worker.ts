@@ -21,7 +21,7 @@ import type { Random } from './retry-policy.js';
 
 /** WorkerSettings tune a DeliveryWorker; tests shorten the lease and the poll. */
 export interface WorkerSettings {
-  /** How long a claim holds a row; renewed every quarter of it (the heartbeat) while the worker holds the row. */
+  /** How long a claim holds a row; renewed by the heartbeat, when about half of it is left, while the worker holds the row. */
   readonly leaseMs: number;
   readonly pollIntervalMs: number;
   /** Most rows taken by one claim statement. */
@@ -46,9 +46,9 @@ export interface WorkerSettings {
 export const COMMIT_WINDOW_MS: Readonly<Record<Dialect, number>> = Object.freeze({ sqlite: 25, postgres: 0 });
 
 /**
- * DEFAULT_WORKER_SETTINGS: a 10 s lease renewed by a heartbeat every 2.5 s, so a killed worker's
+ * DEFAULT_WORKER_SETTINGS: a 10 s lease extended by a heartbeat once 5 s are left, so a killed worker's
  * mail moves again within about 10 s while a live worker keeps its rows through sends of any
- * length (a send starts only while its lease is confirmed for 5 s more), a 250 ms poll, and 400 sends in flight of
+ * length (a send starts only while its lease is confirmed for 3.3 s more), a 250 ms poll, and 400 sends in flight of
  * which at most 100 for one tenant. A send in flight may be queued in the sender's pool (10
  * connections per endpoint): claiming ahead in batches of 100 keeps the connections busy and the
  * commits few (each costs an fsync), and the per-tenant cap keeps one tenant from taking every slot.
