@@ -41,6 +41,7 @@ import { mailHealthAfterRecord } from './mail-health/store.js';
 import { warningBeforeTokenExpiry } from './mail-health/token-expiry.js';
 import { composersFor, immediateInCommit, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
 import { endpointContext, resolveEndpoint, resolveSystemEndpoint } from './settings/endpoint.js';
+import { EndpointCache } from './settings/endpoint-cache.js';
 import { startPullConnector } from './sources/pull/connector.js';
 import type { SecretBox } from './settings/secret-box.js';
 import type { UrlSmtp } from './settings/smtp-settings.js';
@@ -84,6 +85,8 @@ export interface Pipeline {
   /** The claim loop, in a worker process. */
   readonly claim: DeliveryWorker | undefined;
   readonly resolveEndpoint: EndpointResolver;
+  /** What resolveEndpoint keeps between emails; forget it when settings change. */
+  readonly endpoints: EndpointCache;
   readonly compose: ComposerRegistry;
   /** The SMTP sender, in a worker process. */
   readonly send: MailSender | undefined;
@@ -122,7 +125,9 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     };
 
     // resolve endpoint, compose: what one attempt reads at send time.
-    const context = endpointContext(config, deps.systemSmtp);
+    // Kept between emails; forgotten on every change made through this process's API (server.ts).
+    const endpoints = new EndpointCache();
+    const context = { ...endpointContext(config, deps.systemSmtp), cache: endpoints };
     const resolve: EndpointResolver = warningBeforeTokenExpiry(
       (tenantId, route) =>
         route === 'system' ? resolveSystemEndpoint(storage.db, deps.secretBox, context) : resolveEndpoint(storage.db, deps.secretBox, tenantId, context),
@@ -210,6 +215,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       outbox: { ring },
       claim,
       resolveEndpoint: resolve,
+      endpoints,
       compose,
       send,
       record,

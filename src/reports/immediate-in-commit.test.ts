@@ -120,4 +120,38 @@ describeEachDialect('Fatal alert to email in one commit', (dialect) => {
     expect(attempts.map((a) => a.outcome)).toEqual(['interrupted', 'interrupted', 'sent', 'sent']);
     expect(await taken(t)).toEqual({ claim: 2 });
   }, 180_000);
+
+  it('sends each Fatal email through the mail settings in force when it is raised: a change applies to the next email, and each tenant keeps its own', async () => {
+    const { t, smtp: system } = await start();
+    const own = await startTestSmtpServer();
+    try {
+      await optedIn(t, 'ana@example.com');
+      await t.call('POST', '/api/v1/tenants', { name: 'other' });
+      await t.enableAlertEmails('other');
+      const bo = (await t.call('POST', '/api/v1/tenants/other/users', { email: 'bo@example.com', name: 'bo', roles: ['Alerts Viewer'] })).json().id;
+      await t.call('PUT', `/api/v1/tenants/other/users/${bo}/alert-preferences`, { email: { fatalImmediately: true } });
+      const raise = async (tenant: string, robot: string) =>
+        expect((await t.call('POST', `/api/v1/tenants/${tenant}/alerts`, fatal(robot, `${robot} is offline`))).statusCode).toBe(202);
+
+      await raise('ops', 'R1');
+      await system.waitForMessages(1, 10_000);
+      // Ops moves to its own server: its next email goes there, the other tenant's stays on the default.
+      const custom = { host: '127.0.0.1', port: own.port, security: 'none', fromAddress: 'alerts@ops.example.com' };
+      expect((await t.call('PUT', '/api/v1/tenants/ops/settings/mail', { useCustom: true, custom })).statusCode).toBe(200);
+      await raise('ops', 'R2');
+      const [mine] = await own.waitForMessages(1, 10_000);
+      expect([mine!.envelope.from, mine!.envelope.to]).toEqual(['alerts@ops.example.com', ['ana@example.com']]);
+      await raise('other', 'R3');
+      const [, theirs] = await system.waitForMessages(2, 10_000);
+      expect(theirs!.envelope.to).toEqual(['bo@example.com']);
+      // And back to the default: the next email leaves from there again.
+      expect((await t.call('PUT', '/api/v1/tenants/ops/settings/mail', { useCustom: false })).statusCode).toBe(200);
+      await raise('ops', 'R4');
+      const [, , back] = await system.waitForMessages(3, 10_000);
+      expect(back!.envelope.to).toEqual(['ana@example.com']);
+      expect(own.messages).toHaveLength(1);
+    } finally {
+      await own.close();
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { SmtpEndpoint } from '../delivery/contract.js';
 import { StageError } from '../shared/stage-error.js';
+import type { EndpointCache } from './endpoint-cache.js';
 import { getMailHealth } from '../mail-health/store.js';
 import type { Db } from '../storage/database.js';
 import { RefusedHostError, type Resolver, checkSmtpHost } from './host-guard.js';
@@ -19,6 +20,13 @@ export interface EndpointContext {
   readonly allowPrivateHosts: boolean;
   /** DNS, replaceable in tests. */
   readonly resolver?: Resolver;
+  /** Keeps resolved settings between emails (the outbox's); without it every resolution reads them. */
+  readonly cache?: EndpointCache;
+}
+
+/** cached reads through the context's cache when it has one. */
+function cached<T>(context: EndpointContext, key: string, load: () => Promise<T>): Promise<T> {
+  return context.cache ? context.cache.get(key, load) : load();
 }
 
 /** endpointContext is how this process resolves endpoints: its configuration and its system default read at start. */
@@ -106,15 +114,20 @@ export async function guardEndpoint(endpoint: SmtpEndpoint, source: SmtpSource, 
  * while), or a secret that no longer decrypts (the key changed).
  */
 export async function resolveEndpoint(db: Db, secretBox: SecretBox, tenantId: string, context: EndpointContext): Promise<SmtpEndpoint> {
-  const settings = await getMailSettings(db, tenantId);
+  const settings = await cached(context, `settings:${tenantId}`, () => getMailSettings(db, tenantId));
   if (!settings.alertsEmailEnabled) throw new EndpointRefusedError('alerts-email-disabled', ALERTS_EMAIL_DISABLED, false);
+  // The mail health changes with every send's outcome: it is read each time, never kept.
   if (settings.useCustom && settings.fallbackToDefault) {
     const health = await getMailHealth(db, tenantId);
     if (health.state === 'failing' && health.permanent) return { ...(await resolveSystemEndpoint(db, secretBox, context)), fallback: true };
   }
   try {
-    const { smtp, secrets, source } = await effectiveSmtp(db, secretBox, tenantId, settings, context.systemSmtp);
-    return await guardEndpoint(toEndpoint(smtp, secrets), source, context);
+    const effective = async () => {
+      const { smtp, secrets, source } = await effectiveSmtp(db, secretBox, tenantId, settings, context.systemSmtp);
+      return guardEndpoint(toEndpoint(smtp, secrets), source, context);
+    };
+    // Kept with the settings it was resolved from: re-read settings are resolved anew.
+    return await (context.cache ? context.cache.derived(settings, effective) : effective());
   } catch (err) {
     if (err instanceof RefusedHostError) throw new EndpointRefusedError('refused-host', err.message, err.retryable);
     if (err instanceof SecretDecryptError) throw new EndpointRefusedError('unreadable-secret', UNREADABLE_SECRET, false);
@@ -127,6 +140,8 @@ export async function resolveEndpoint(db: Db, secretBox: SecretBox, tenantId: st
  * tenant's settings: the notices about the tenant's mail health, and `fallbackToDefault`.
  */
 export async function resolveSystemEndpoint(db: Db, secretBox: SecretBox, context: EndpointContext): Promise<SmtpEndpoint> {
-  const system = await getSystemSmtp(db, secretBox, context.systemSmtp);
-  return toEndpoint(system.smtp, system.secrets);
+  return cached(context, 'system', async () => {
+    const system = await getSystemSmtp(db, secretBox, context.systemSmtp);
+    return toEndpoint(system.smtp, system.secrets);
+  });
 }

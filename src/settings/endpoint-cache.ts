@@ -1,0 +1,72 @@
+import { performance } from 'node:perf_hooks';
+
+/**
+ * ENDPOINT_CACHE_MS is how long a resolved endpoint (a tenant's mail settings, its effective SMTP
+ * settings with their secrets opened, the system default's) serves the next emails without asking
+ * the database again. Changes made through this process's API take effect at once (forget); a
+ * change made by another process (a second `api` process, the CLI) within this time, as for the
+ * principals of API tokens (PRINCIPAL_CACHE_MS).
+ */
+export const ENDPOINT_CACHE_MS = 2_000;
+// Bounds the memory; when full it starts over (a refill costs one resolution per tenant).
+const MAX_ENTRIES = 10_000;
+
+interface Entry {
+  readonly value: Promise<unknown>;
+  readonly until: number;
+  readonly generation: number;
+}
+
+/**
+ * EndpointCache keeps what resolving an endpoint read, by key (each key names its tenant, or the
+ * system default), so that a storm of Fatal alerts does not read and open the same settings for
+ * every email on the way to the SMTP server. Failures are never kept: a refusal or a database
+ * error is asked again by the next email.
+ */
+export class EndpointCache {
+  readonly #entries = new Map<string, Entry>();
+  readonly #derived = new WeakMap<object, Promise<unknown>>();
+  // Bumped by forget, so that a resolution that raced a change is not served after it.
+  #generation = 0;
+
+  constructor(
+    private readonly ttlMs = ENDPOINT_CACHE_MS,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** get returns the kept value of a key, or loads it (and keeps it, unless it fails). */
+  get<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const now = this.now();
+    const hit = this.#entries.get(key);
+    if (hit && hit.generation === this.#generation && hit.until > now) return hit.value as Promise<T>;
+    const value = load();
+    const entry: Entry = { value, until: now + this.ttlMs, generation: this.#generation };
+    if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
+    this.#entries.set(key, entry);
+    value.catch(() => {
+      if (this.#entries.get(key) === entry) this.#entries.delete(key);
+    });
+    return value;
+  }
+
+  /**
+   * derived returns what was loaded from a kept value (`of`, as get returned it), or loads it: it
+   * lives exactly as long as that value is served, so the two never disagree.
+   */
+  derived<T>(of: object, load: () => Promise<T>): Promise<T> {
+    const kept = this.#derived.get(of);
+    if (kept) return kept as Promise<T>;
+    const value = load();
+    this.#derived.set(of, value);
+    value.catch(() => {
+      if (this.#derived.get(of) === value) this.#derived.delete(of);
+    });
+    return value;
+  }
+
+  /** forget drops everything kept: called after any change made through this process's API. */
+  forget(): void {
+    this.#generation += 1;
+    this.#entries.clear();
+  }
+}
