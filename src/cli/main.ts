@@ -1,17 +1,21 @@
 import { ConfigError } from '../config.js';
-import { serveCommand } from './serve.js';
-import { migrateCommand } from './migrate.js';
-import { raiseCommand } from './raise.js';
-import { testMailCommand } from './test-mail.js';
 
 /** A CLI command: it parses its own arguments and returns the process exit code. */
 export type Command = (args: string[]) => Promise<number>;
 
+// Each command's module is loaded when it runs: a `serve` process (a worker above all) keeps the
+// other commands' imports, such as test-mail's password hashing, out of its memory.
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  serve: { run: serveCommand, summary: 'run the HTTP API, the scheduler and the delivery workers' },
-  migrate: { run: migrateCommand, summary: 'apply pending database migrations and exit' },
-  raise: { run: (args) => raiseCommand(args), summary: 'raise one alert through the HTTP API (token from --token or TOCSIN_TOKEN)' },
-  'test-mail': { run: (args) => testMailCommand(args), summary: "send a test email with a tenant's saved mail settings (--tenant T --to addr)" },
+  serve: { run: async (args) => (await import('./serve.js')).serveCommand(args), summary: 'run the HTTP API, the scheduler and the delivery workers' },
+  migrate: { run: async () => (await import('./migrate.js')).migrateCommand(), summary: 'apply pending database migrations and exit' },
+  raise: {
+    run: async (args) => (await import('./raise.js')).raiseCommand(args),
+    summary: 'raise one alert through the HTTP API (token from --token or TOCSIN_TOKEN)',
+  },
+  'test-mail': {
+    run: async (args) => (await import('./test-mail.js')).testMailCommand(args),
+    summary: "send a test email with a tenant's saved mail settings (--tenant T --to addr)",
+  },
 };
 
 function usage(): string {

@@ -110,4 +110,17 @@ describe('MIME written for the send stage', () => {
     expect(quotedPrintable('abc ', true).toString()).toBe('abc=20');
     expect(quotedPrintable('', false).length).toBe(0);
   });
+
+  it('gives every piece bytes of its own, whether the text is short or longer than the encoder keeps scratch space for', async () => {
+    const short = quotedPrintable('héllo wörld', false);
+    const copy = Buffer.from(short);
+    quotedPrintable('something else entirely, encoded after it', false);
+    expect(short.equals(copy)).toBe(true);
+    // Over 32 Ki characters, and non-ASCII, so its UTF-8 is longer still.
+    const text = `${'Ünïcödé line. '.repeat(3_000)}end`;
+    const html = `<p>${'é'.repeat(40_000)}</p>`;
+    const parsed = await simpleParser(writeMime(prepareMime({ subject: 's', text, html, headers: {} }), SEND));
+    expect(parsed.text).toBe(text);
+    expect(parsed.html).toBe(html);
+  });
 });

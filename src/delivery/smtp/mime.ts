@@ -62,11 +62,13 @@ function isLineEnd(bytes: Buffer, i: number): boolean {
  * a line is encoded too, so no line is ever a lone "." whatever the transport does.
  */
 export function quotedPrintable(text: string, final: boolean): Buffer {
-  const bytes = Buffer.from(text, 'utf8');
+  // A text of up to SCRATCH_CHARS is encoded in scratch buffers and copied out at its exact size:
+  // allocating the worst case for each piece made a worker's Buffers three times what it sent.
+  const scratch = text.length <= SCRATCH_CHARS;
+  const bytes = scratch ? SCRATCH_IN.subarray(0, SCRATCH_IN.write(text, 'utf8')) : Buffer.from(text, 'utf8');
   const n = bytes.length;
   if (n === 0) return Buffer.alloc(0);
-  // Worst case: every byte escaped (3) plus a soft break (3) every 25 escaped bytes, and the end.
-  const out = Buffer.allocUnsafe(n * 3 + Math.ceil(n / 25) * 3 + 3);
+  const out = scratch ? SCRATCH_OUT : Buffer.allocUnsafe(worstCase(n));
   let o = 0;
   let column = 0;
   for (let i = 0; i < n; i++) {
@@ -113,8 +115,19 @@ export function quotedPrintable(text: string, final: boolean): Buffer {
     out[o++] = 0x0d;
     out[o++] = 0x0a;
   }
-  return out.subarray(0, o);
+  return scratch ? Buffer.from(out.subarray(0, o)) : out.subarray(0, o);
 }
+
+/** worstCase bounds the quoted-printable of n bytes: every byte escaped (3), a soft break (3) every 25 of them, and the end. */
+function worstCase(n: number): number {
+  return n * 3 + Math.ceil(n / 25) * 3 + 3;
+}
+
+// The scratch space of quotedPrintable (synchronous, so one per process is enough): a UTF-16 code
+// unit is at most 3 bytes of UTF-8, so a text of SCRATCH_CHARS always fits.
+const SCRATCH_CHARS = 32 * 1024;
+const SCRATCH_IN = Buffer.allocUnsafeSlow(SCRATCH_CHARS * 3);
+const SCRATCH_OUT = Buffer.allocUnsafeSlow(worstCase(SCRATCH_IN.length));
 
 /** encodedWords writes text as RFC 2047 UTF-8 "B" encoded words of at most 75 characters, folded onto lines of their own. */
 function encodedWords(text: string): string {
