@@ -4,11 +4,11 @@ import { type ClaimPlan, type ConcurrencyLimits, admitClaimed, planClaim } from 
 import { type BreakerPolicy, type BreakerState, breakerAdmit, breakerBlocked, breakerFailed, breakerSucceeded, closedBreaker } from './circuit-breaker.js';
 import type { Delivery } from './delivery.js';
 
-/** HeldRow is a claimed row in a worker, with the id of the attempt its claim opened. */
+/** HeldRow is a claimed row in a worker, with when its claim (this attempt's start) took it. */
 export interface HeldRow {
   readonly tenantId: string;
   readonly delivery: Delivery;
-  readonly attemptId: string;
+  readonly claimedAt: number;
 }
 
 /** EndpointGate is what one attempt asks of admission: may it talk to this server now, and how did it go. */

@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { type QueryCreator, sql } from 'kysely';
 import { newId, randomToken } from '../../shared/ids.js';
-import type { Db } from '../../storage/database.js';
+import type { Database, Db } from '../../storage/database.js';
 import { asStage } from '../../storage/errors.js';
 import type { Storage } from '../../storage/storage.js';
 import { type Delivery, type DeliveryRow, toDelivery } from './delivery.js';
@@ -21,86 +21,138 @@ export interface ClaimRequest {
   readonly excludeTenants?: readonly string[];
 }
 
-/** ClaimedBatch is what a claim took: the rows (attempts already counted) and their attempt-log ids. */
+/** ClaimedBatch is what a claim took: the rows, leased to the worker, this attempt counted. */
 export interface ClaimedBatch {
   readonly deliveries: readonly Delivery[];
-  /** delivery id → the id of the `delivery_attempts` row opened for this attempt. */
-  readonly attemptIds: ReadonlyMap<string, string>;
+}
+
+const NOTHING: ClaimedBatch = Object.freeze({ deliveries: Object.freeze([]) });
+
+/** What a claim writes on each row it takes: leased to the worker, the attempt counted, due again when the lease runs out. */
+function leaseColumns(request: ClaimRequest, token: string) {
+  const until = request.now + request.leaseMs;
+  return {
+    status: 'sending',
+    attempts: sql<number>`${sql.ref('deliveries.attempts')} + 1`,
+    lease_owner: request.workerId,
+    lease_token: token,
+    lease_expires_at: until,
+    // A leased row becomes due again when its lease runs out: one index serves both cases.
+    next_attempt_at: until,
+  };
+}
+
+/** The oldest due rows (queued, waiting to retry, or leased by a worker whose lease ran out), as a claim sees them. */
+function dueRows(db: QueryCreator<Database>, request: ClaimRequest) {
+  let due = db.selectFrom('deliveries').where(isUnfinished).where('next_attempt_at', '<=', request.now);
+  if (request.excludeTenants?.length) due = due.where('tenant_id', 'not in', request.excludeTenants);
+  return due.orderBy('next_attempt_at').limit(request.limit);
+}
+
+/** A row as it was before a claim took it: a row still `sending` was a dead worker's, its attempt interrupted. */
+interface Before {
+  readonly id: string;
+  readonly status: string;
+  readonly owner: string | null;
+  readonly attempts: number;
+  readonly until: number | null;
 }
 
 /**
  * claimDue leases the oldest due rows (queued, waiting to retry, or leased by a worker whose lease
- * ran out) in one statement, counts the attempt, closes the attempt a dead worker left open as
- * `interrupted` and opens a new one, all in one transaction.
+ * ran out) and counts the attempt. The attempt log gets a row only when an attempt ends (outcomes.ts),
+ * so a claim writes nothing else, unless it takes a dead worker's row: that attempt is logged as
+ * `interrupted` in the same transaction.
  *
- * The generated SQL (PostgreSQL; SQLite is the same without `for update skip locked`, its single
- * writer already serialising claims):
+ * PostgreSQL, one statement (in a transaction, for the rare interrupted attempts):
  * ```sql
- * update deliveries set status = 'sending', attempts = attempts + 1, lease_owner = $1, lease_token = $2,
- *   lease_expires_at = $3, next_attempt_at = $3
- * where id in (select id from deliveries where status in ('pending','sending','retrying')
- *   and next_attempt_at <= $4 and tenant_id not in (…) order by next_attempt_at limit $5 for update skip locked)
- * returning *
+ * with due as (select id, status, lease_owner, attempts, lease_expires_at from deliveries
+ *   where status in ('pending','sending','retrying') and next_attempt_at <= $1 and tenant_id not in (…)
+ *   order by next_attempt_at limit $2 for update skip locked)
+ * update deliveries set status = 'sending', attempts = attempts + 1, lease_owner = $3, lease_token = $4,
+ *   lease_expires_at = $5, next_attempt_at = $5 from due where deliveries.id = due.id
+ * returning deliveries.*, due.status, due.lease_owner, …
  * ```
- * A failure is the claim stage's StorageUnavailableError (back off) or StorageRejectedError.
+ * SQLite (one writer at a time, and RETURNING sees only the new row): the due rows are read
+ * outside any transaction first, so a claim that finds nothing takes no write lock and commits
+ * nothing; then read again and leased by id in one write transaction. A failure is the claim
+ * stage's StorageUnavailableError (back off) or StorageRejectedError.
  */
 export async function claimDue(storage: Storage, request: ClaimRequest): Promise<ClaimedBatch> {
-  if (request.limit <= 0) return { deliveries: [], attemptIds: new Map() };
-  const token = randomToken();
-  const leaseUntil = request.now + request.leaseMs;
-  return asStage('claim', () =>
-    storage.db.transaction().execute(async (tx) => {
+  if (request.limit <= 0) return NOTHING;
+  const set = leaseColumns(request, randomToken());
+  return asStage('claim', async () => {
+    if (storage.dialect === 'postgres') {
+      return storage.db.transaction().execute(async (tx) => {
+        const rows = await tx
+          .with('due', (db) =>
+            dueRows(db, request)
+              .select(['id as due_id', 'status as was_status', 'lease_owner as was_owner', 'attempts as was_attempts', 'lease_expires_at as was_until'])
+              .forUpdate()
+              .skipLocked(),
+          )
+          .updateTable('deliveries')
+          .from('due')
+          .set(set)
+          .whereRef('deliveries.id', '=', 'due.due_id')
+          .returningAll('deliveries')
+          .returning(['was_status', 'was_owner', 'was_attempts', 'was_until'])
+          .execute();
+        const before = rows.map((r) => ({ id: r.id, status: r.was_status, owner: r.was_owner, attempts: r.was_attempts, until: r.was_until }));
+        await logInterrupted(tx, rows, before, request);
+        return { deliveries: rows.map(toDelivery) };
+      });
+    }
+    // A claim that finds nothing due takes no write lock; one that does reads the due rows again
+    // under the lock, so that its answer is exact even when another process claimed in between.
+    const read = (db: QueryCreator<Database>) =>
+      dueRows(db, request).select(['id', 'status', 'lease_owner as owner', 'attempts', 'lease_expires_at as until']).execute();
+    if ((await read(storage.db)).length === 0) return NOTHING;
+    return storage.db.transaction().execute(async (tx) => {
+      const due = await read(tx);
+      if (due.length === 0) return NOTHING;
       const rows = await tx
         .updateTable('deliveries')
-        .set({
-          status: 'sending',
-          attempts: sql<number>`attempts + 1`,
-          lease_owner: request.workerId,
-          lease_token: token,
-          lease_expires_at: leaseUntil,
-          // A leased row becomes due again when its lease runs out: one index serves both cases.
-          next_attempt_at: leaseUntil,
-        })
-        .where('id', 'in', (eb) => {
-          let due = eb.selectFrom('deliveries').select('id').where(isUnfinished).where('next_attempt_at', '<=', request.now);
-          if (request.excludeTenants?.length) due = due.where('tenant_id', 'not in', request.excludeTenants);
-          due = due.orderBy('next_attempt_at').limit(request.limit);
-          return storage.dialect === 'postgres' ? due.forUpdate().skipLocked() : due;
-        })
+        .set(set)
+        .where(
+          'id',
+          'in',
+          due.map((r) => r.id),
+        )
         .returningAll()
         .execute();
-      if (rows.length === 0) return { deliveries: [], attemptIds: new Map() };
-      const ids = rows.map((r) => r.id);
-      await tx
-        .updateTable('delivery_attempts')
-        .set({ outcome: 'interrupted', finished_at: request.now, response: 'the worker stopped during this attempt; its lease expired' })
-        .where('delivery_id', 'in', ids)
-        .where('outcome', '=', 'sending')
-        .execute();
-      return { deliveries: rows.map(toDelivery), attemptIds: await openAttempts(tx, rows, request.workerId, request.now) };
-    }),
-  );
+      await logInterrupted(tx, rows, due, request);
+      return { deliveries: rows.map(toDelivery) };
+    });
+  });
 }
 
-/** openAttempts opens the `sending` attempt of rows just leased to a worker and returns delivery id → attempt id. */
-async function openAttempts(tx: Db, rows: readonly DeliveryRow[], workerId: string, now: number): Promise<Map<string, string>> {
-  const attemptIds = new Map(rows.map((r) => [r.id, newId()]));
-  if (rows.length === 0) return attemptIds;
-  await tx
-    .insertInto('delivery_attempts')
-    .values(
-      rows.map((r) => ({
-        id: attemptIds.get(r.id)!,
-        delivery_id: r.id,
-        tenant_id: r.tenant_id,
-        attempt: r.attempts,
-        worker: workerId,
-        started_at: now,
-        outcome: 'sending',
-      })),
-    )
-    .execute();
-  return attemptIds;
+/**
+ * logInterrupted closes, as `interrupted`, the attempt of each claimed row that a dead worker was
+ * still sending (its lease ran out). When it started is not kept: the row's last lease start, from
+ * its expiry, stands for it, the last moment that worker was known to be at work.
+ */
+async function logInterrupted(tx: Db, claimed: readonly DeliveryRow[], before: readonly Before[], request: ClaimRequest): Promise<void> {
+  const was = new Map(before.map((b) => [b.id, b]));
+  const values = claimed.flatMap((row) => {
+    const b = was.get(row.id);
+    if (b?.status !== 'sending') return [];
+    const until = b.until === null ? request.now : Number(b.until);
+    return [
+      {
+        id: newId(),
+        delivery_id: row.id,
+        tenant_id: row.tenant_id,
+        attempt: Number(b.attempts),
+        worker: b.owner ?? 'unknown',
+        started_at: Math.min(request.now, until - request.leaseMs),
+        finished_at: request.now,
+        outcome: 'interrupted',
+        response: 'the worker stopped during this attempt; its lease expired',
+      },
+    ];
+  });
+  if (values.length > 0) await tx.insertInto('delivery_attempts').values(values).execute();
 }
 
 /**
@@ -119,7 +171,7 @@ export interface InsertLease {
 
 /**
  * enqueueLeased queues emails inside the caller's transaction like enqueueDeliveries, but already
- * leased to a worker of this process, first attempt counted and open, as claimDue would leave them:
+ * leased to a worker of this process, first attempt counted, as claimDue would leave them:
  * after the commit the worker sends them (DeliveryWorker.adopt) with no claim round trip. A row
  * whose (tenant, idempotency key) exists already is skipped and not in the batch.
  */
@@ -144,7 +196,7 @@ export async function enqueueLeased(tx: Db, rows: readonly NewDelivery[], lease:
         .execute()),
     );
   }
-  return { deliveries: inserted.map(toDelivery), attemptIds: await openAttempts(tx, inserted, lease.workerId, lease.now) };
+  return { deliveries: inserted.map(toDelivery) };
 }
 
 /** RenewedLeases: the rows whose lease was extended, and those whose lease was really lost. */
@@ -192,37 +244,28 @@ export async function renewLeases(storage: Storage, leases: ReadonlyMap<string, 
 
 /**
  * releaseClaimed gives rows back to the queue without counting an attempt (a tenant over its
- * concurrency limit, an endpoint whose breaker is open), due again at `retryAt`.
+ * concurrency limit, an endpoint whose breaker is open, a worker stopping), due again at
+ * `retryAt`, in one statement; a row whose lease this worker lost is left to its new owner.
  */
-export async function releaseClaimed(
-  storage: Storage,
-  rows: readonly { readonly delivery: Delivery; readonly attemptId: string }[],
-  retryAt: number,
-): Promise<void> {
-  if (rows.length === 0) return;
-  await storage.db.transaction().execute(async (tx) => {
-    for (const { delivery } of rows) {
-      await tx
-        .updateTable('deliveries')
-        .set({
-          status: delivery.attempts > 1 ? 'retrying' : 'pending',
-          attempts: sql<number>`attempts - 1`,
-          lease_owner: null,
-          lease_token: null,
-          lease_expires_at: null,
-          next_attempt_at: retryAt,
-        })
-        .where('id', '=', delivery.id)
-        .where('lease_token', '=', delivery.leaseToken)
-        .execute();
-    }
-    await tx
-      .deleteFrom('delivery_attempts')
-      .where(
-        'id',
-        'in',
-        rows.map((r) => r.attemptId),
-      )
-      .execute();
-  });
+export async function releaseClaimed(storage: Storage, deliveries: readonly Delivery[], retryAt: number): Promise<void> {
+  if (deliveries.length === 0) return;
+  await storage.db
+    .updateTable('deliveries')
+    .set({
+      // Read before the write: attempts still counts the attempt being handed back.
+      status: sql<string>`case when ${sql.ref('attempts')} > 1 then 'retrying' else 'pending' end`,
+      attempts: sql<number>`attempts - 1`,
+      lease_owner: null,
+      lease_token: null,
+      lease_expires_at: null,
+      next_attempt_at: retryAt,
+    })
+    .where(
+      'id',
+      'in',
+      deliveries.map((d) => d.id),
+    )
+    // The rows of one claim share its token; a row taken by another worker has a token of theirs.
+    .where('lease_token', 'in', [...new Set(deliveries.map((d) => d.leaseToken!))])
+    .execute();
 }

@@ -1,3 +1,4 @@
+import { newId } from '../../shared/ids.js';
 import { asStage } from '../../storage/errors.js';
 import { type RawBuilder, sql } from 'kysely';
 import type { MailHealthSignal } from '../../mail-health/model.js';
@@ -25,7 +26,12 @@ export interface FinishedAttempt {
   readonly deliveryId: string;
   readonly tenantId: string;
   readonly leaseToken: string;
-  readonly attemptId: string;
+  /** Which attempt at the delivery this was (1 for the first), and the worker that made it. */
+  readonly attempt: number;
+  readonly worker: string;
+  /** When the attempt began: the row's claim (or its lease at insert). */
+  readonly claimedAt: number;
+  /** When the send itself started, and when the server's answer (or the failure) came. */
   readonly startedAt: number;
   readonly finishedAt: number;
   readonly result: AttemptResult;
@@ -52,7 +58,8 @@ export type AfterRecord = (tx: Db, recorded: readonly FinishedAttempt[]) => Prom
 
 /**
  * recordAttempts writes finished attempts in one transaction of two statements, whatever their
- * number (a group commit: one fsync for all the sends that finished together). A delivery row
+ * number (a group commit: one fsync for all the sends that finished together): the delivery rows'
+ * results, and the attempt log's rows, inserted whole. A delivery row
  * changes only where (id, lease_token) still match, so a worker that lost its lease cannot
  * overwrite the new owner's work; the attempt itself is logged either way, because it happened.
  * Returns the ids whose lease was lost. A failure is the record stage's StorageUnavailableError
@@ -61,7 +68,6 @@ export type AfterRecord = (tx: Db, recorded: readonly FinishedAttempt[]) => Prom
 export async function recordAttempts(storage: Storage, attempts: readonly FinishedAttempt[], afterRecord?: AfterRecord): Promise<string[]> {
   if (attempts.length === 0) return [];
   const each = <T extends string | number | null>(value: (a: FinishedAttempt) => T) => attempts.map((a) => [a.deliveryId, value(a)] as const);
-  const byAttempt = <T extends string | number | null>(value: (a: FinishedAttempt) => T) => attempts.map((a) => [a.attemptId, value(a)] as const);
   const failure = (a: FinishedAttempt) => (a.result.status === 'sent' ? undefined : a.result);
 
   const updated = await asStage('record', () =>
@@ -118,43 +124,36 @@ export async function recordAttempts(storage: Storage, attempts: readonly Finish
         )
         .returning('id')
         .execute();
+      // A late answer of a worker that lost its lease replaces the `interrupted` its takeover logged.
+      const kept = new Set(rows.map((r) => r.id));
+      const late = attempts.filter((a) => !kept.has(a.deliveryId));
+      if (late.length > 0) {
+        await tx
+          .deleteFrom('delivery_attempts')
+          .where('outcome', '=', 'interrupted')
+          .where((eb) => eb.or(late.map((a) => eb.and([eb('delivery_id', '=', a.deliveryId), eb('attempt', '=', a.attempt)]))))
+          .execute();
+      }
+      // The attempt log gets its row now, whole: nothing is written for an attempt while it runs.
       await tx
-        .updateTable('delivery_attempts')
-        .set({
-          outcome: caseOf(
-            'id',
-            byAttempt((a) => ATTEMPT_OUTCOME[a.result.status]),
-            'text',
-          ),
-          finished_at: caseOf(
-            'id',
-            byAttempt((a) => a.finishedAt),
-            'bigint',
-          ),
-          duration_ms: caseOf(
-            'id',
-            byAttempt((a) => Math.max(0, a.finishedAt - a.startedAt)),
-            'integer',
-          ),
-          code: caseOf(
-            'id',
-            byAttempt((a) => (a.result.status === 'sent' ? codeOf(a.result.response) : (a.result.code ?? null))),
-            'integer',
-          ),
-          response: caseOf(
-            'id',
-            byAttempt((a) => (a.result.status === 'sent' ? a.result.response : (a.result.response ?? a.result.error))),
-            'text',
-          ),
-        })
-        .where(
-          'id',
-          'in',
-          attempts.map((a) => a.attemptId),
+        .insertInto('delivery_attempts')
+        .values(
+          attempts.map((a) => ({
+            id: newId(),
+            delivery_id: a.deliveryId,
+            tenant_id: a.tenantId,
+            attempt: a.attempt,
+            worker: a.worker,
+            started_at: a.claimedAt,
+            finished_at: a.finishedAt,
+            outcome: ATTEMPT_OUTCOME[a.result.status],
+            code: a.result.status === 'sent' ? codeOf(a.result.response) : (a.result.code ?? null),
+            response: a.result.status === 'sent' ? a.result.response : (a.result.response ?? a.result.error),
+            duration_ms: Math.max(0, a.finishedAt - a.startedAt),
+          })),
         )
         .execute();
       if (afterRecord) {
-        const kept = new Set(rows.map((r) => r.id));
         await afterRecord(
           tx,
           attempts.filter((a) => kept.has(a.deliveryId)),

@@ -38,16 +38,18 @@ describeEachDialect('the outbox through a storage outage', (dialect) => {
   });
 
   /** claimOne claims one fresh delivery for `worker` on the direct connection. */
-  async function claimOne(): Promise<{ deliveryId: string; attemptId: string; leaseToken: string }> {
+  async function claimOne(): Promise<{ deliveryId: string; leaseToken: string; attempt: number; claimedAt: number }> {
     await enqueueDeliveries(database.storage.db, [testDelivery(tenant, 'ops@example.com')], systemClock);
-    const batch = await claimDue(database.storage, { workerId: 'test', now: systemClock.now(), leaseMs: 60_000, limit: 1 });
+    const claimedAt = systemClock.now();
+    const batch = await claimDue(database.storage, { workerId: 'test', now: claimedAt, leaseMs: 60_000, limit: 1 });
     const delivery = batch.deliveries[0]!;
-    return { deliveryId: delivery.id, attemptId: batch.attemptIds.get(delivery.id)!, leaseToken: delivery.leaseToken! };
+    return { deliveryId: delivery.id, leaseToken: delivery.leaseToken!, attempt: delivery.attempts, claimedAt };
   }
 
-  const sent = (claimed: { deliveryId: string; attemptId: string; leaseToken: string }) => ({
+  const sent = (claimed: { deliveryId: string; leaseToken: string; attempt: number; claimedAt: number }) => ({
     ...claimed,
     tenantId: tenant,
+    worker: 'test',
     startedAt: systemClock.now(),
     finishedAt: systemClock.now(),
     result: { status: 'sent' as const, response: '250 2.0.0 Ok' },

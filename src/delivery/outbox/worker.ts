@@ -156,7 +156,11 @@ export class DeliveryWorker {
     await this.#loop;
     this.#settleIdle();
     // Rows not started yet go back to the queue for another worker rather than out at shutdown.
-    await releaseClaimed(this.#deps.storage, this.#admission.takeWaiting(), this.#deps.clock.now());
+    await releaseClaimed(
+      this.#deps.storage,
+      this.#admission.takeWaiting().map((w) => w.delivery),
+      this.#deps.clock.now(),
+    );
     await this.drain();
   }
 
@@ -258,13 +262,12 @@ export class DeliveryWorker {
     if (batch.deliveries.length === 0) return;
     this.#deps.metrics?.claimed.inc({ how: 'insert' }, batch.deliveries.length);
     if (this.#stopping) {
-      const rows = batch.deliveries.map((delivery) => ({ delivery, attemptId: batch.attemptIds.get(delivery.id)! }));
-      releaseClaimed(this.#deps.storage, rows, this.#deps.clock.now()).catch((err: unknown) =>
+      releaseClaimed(this.#deps.storage, batch.deliveries, this.#deps.clock.now()).catch((err: unknown) =>
         this.#log.error({ err }, 'could not hand back the rows leased at insert; they are due again when the lease runs out'),
       );
       return;
     }
-    this.#take(batch, lease.until);
+    this.#take(batch, lease.now, lease.until);
   }
 
   async #claimAndDispatch(): Promise<{ claimed: number; limit: number }> {
@@ -279,17 +282,17 @@ export class DeliveryWorker {
       excludeTenants: plan.excludeTenants,
     });
     if (batch.deliveries.length > 0) this.#deps.metrics?.claimed.inc({ how: 'claim' }, batch.deliveries.length);
-    this.#take(batch, now + this.settings.leaseMs, batch.deliveries.length === plan.limit);
+    this.#take(batch, now, now + this.settings.leaseMs, batch.deliveries.length === plan.limit);
     return { claimed: batch.deliveries.length, limit: plan.limit };
   }
 
   /** #take holds leased rows (claimed, or leased at insert) and starts those admission lets start. */
-  #take(batch: ClaimedBatch, leasedUntil: number, full?: boolean): void {
+  #take(batch: ClaimedBatch, claimedAt: number, leasedUntil: number, full?: boolean): void {
     this.#renewal.claimed(
       batch.deliveries.map((d) => d.id),
       leasedUntil,
     );
-    const rows = batch.deliveries.map((delivery) => ({ tenantId: delivery.tenantId, delivery, attemptId: batch.attemptIds.get(delivery.id)! }));
+    const rows = batch.deliveries.map((delivery) => ({ tenantId: delivery.tenantId, delivery, claimedAt }));
     this.#admission.hold(rows, full);
     this.#pump();
   }
@@ -300,7 +303,8 @@ export class DeliveryWorker {
     for (const row of this.#admission.admit()) this.#dispatch(row);
   }
 
-  #dispatch({ tenantId, delivery, attemptId }: HeldRow): void {
+  #dispatch(row: HeldRow): void {
+    const { tenantId, delivery } = row;
     // The slot frees when the server has answered, not when the result is committed: commits
     // are grouped, and waiting for one must not keep the connections idle.
     let slotFreed = false;
@@ -311,7 +315,7 @@ export class DeliveryWorker {
       this.#pump();
       if (this.#admission.worthClaiming(tenantId)) this.wake();
     };
-    const done = this.#deliver({ tenantId, delivery, attemptId }, freeSlot)
+    const done = this.#deliver(row, freeSlot)
       .catch((err: unknown) => {
         // The row keeps its lease and comes back when it expires: a duplicate at worst, never a loss.
         this.#log.error({ err, delivery: delivery.id }, 'could not record a delivery attempt');
@@ -325,7 +329,7 @@ export class DeliveryWorker {
     this.#renewal.start();
   }
 
-  async #deliver({ delivery, attemptId }: HeldRow, freeSlot: () => void): Promise<void> {
+  async #deliver({ delivery, claimedAt }: HeldRow, freeSlot: () => void): Promise<void> {
     const startedAt = this.#deps.clock.now();
     let outcome: AttemptOutcome;
     try {
@@ -341,7 +345,7 @@ export class DeliveryWorker {
       return;
     }
     if (outcome.status === 'deferred') {
-      await releaseClaimed(this.#deps.storage, [{ delivery, attemptId }], outcome.retryAt);
+      await releaseClaimed(this.#deps.storage, [delivery], outcome.retryAt);
       metrics?.attempts.inc({ outcome: 'deferred' });
       return;
     }
@@ -349,7 +353,9 @@ export class DeliveryWorker {
       deliveryId: delivery.id,
       tenantId: delivery.tenantId,
       leaseToken: delivery.leaseToken!,
-      attemptId,
+      attempt: delivery.attempts,
+      worker: this.id,
+      claimedAt,
       startedAt,
       finishedAt: this.#deps.clock.now(),
       result: outcome,
