@@ -9,7 +9,7 @@ import { immediateInCommit } from '../reports/runtime.js';
 import { systemClock } from '../shared/clock.js';
 import { openStorage } from '../storage/storage.js';
 import { groupCommit } from './ingest.js';
-import type { ToMain, ToWriter, WriterData } from './ingest-writer.js';
+import { type ToMain, type ToWriter, type WriterData, unpackAlerts } from './ingest-writer.js';
 
 const port = parentPort!;
 const { databaseUrl, floodWindowMs } = workerData as WriterData;
@@ -30,7 +30,7 @@ port.on('message', (message: ToWriter) => {
       .finally(() => port.close());
     return;
   }
-  const done = commit(message.tenantId, message.alerts).then(
+  const done = commit(message.tenantId, unpackAlerts(message.alerts)).then(
     (ids) => post({ kind: 'stored', id: message.id, ids }),
     (err: unknown) => post({ kind: 'failed', id: message.id, error: wireError(err) }),
   );

@@ -4,7 +4,7 @@ import { createTestDatabase, describeEachDialect, type TestDatabase } from '../.
 import { StorageRejectedError } from '../storage/errors.js';
 import { migrate } from '../storage/migrate.js';
 import { type Storage, openStorage } from '../storage/storage.js';
-import { type IngestWriter, startIngestWriter } from './ingest-writer.js';
+import { type IngestWriter, packAlerts, startIngestWriter, unpackAlerts } from './ingest-writer.js';
 import type { NewAlert } from './input.js';
 
 const one = (message: string, severity: NewAlert['severity'] = 'Error'): NewAlert => ({
@@ -17,6 +17,11 @@ const one = (message: string, severity: NewAlert['severity'] = 'Error'): NewAler
   folder: null,
   dedupKey: null,
   occurredAt: undefined,
+});
+
+it('hands the thread each alert as it was given, field by field', () => {
+  const alerts = [one('plain'), { ...one('full', 'Fatal'), data: '{"a":1}', folder: 'Shared', dedupKey: 'k', occurredAt: 1_700_000_000_000 }];
+  expect(unpackAlerts(structuredClone(packAlerts(alerts)))).toEqual(alerts);
 });
 
 // One writer for the file's tests, closed by the last: starting a thread that loads the decision's

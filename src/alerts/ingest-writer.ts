@@ -26,7 +26,53 @@ export interface WriterData {
 }
 
 /** ToWriter are the main thread's messages: a batch to store, or the order to finish. */
-export type ToWriter = { kind: 'raise'; id: number; tenantId: string; alerts: readonly NewAlert[] } | { kind: 'close' };
+export type ToWriter = { kind: 'raise'; id: number; tenantId: string; alerts: PackedAlerts } | { kind: 'close' };
+
+/** The fields of a NewAlert, in the order packAlerts lays them out. */
+const FIELDS = [
+  'severity',
+  'component',
+  'event',
+  'message',
+  'data',
+  'source',
+  'folder',
+  'dedupKey',
+  'occurredAt',
+] as const satisfies readonly (keyof NewAlert)[];
+
+/** PackedAlerts are a batch's fields one after another, alert after alert (packAlerts). */
+export type PackedAlerts = readonly NewAlert[(typeof FIELDS)[number]][];
+
+/**
+ * packAlerts lays a batch out as one flat array of its values: copying it to the thread costs
+ * less than half of copying the objects (whose every key is written again for each alert).
+ */
+export function packAlerts(alerts: readonly NewAlert[]): PackedAlerts {
+  const out: NewAlert[(typeof FIELDS)[number]][] = [];
+  for (const alert of alerts) for (const field of FIELDS) out.push(alert[field]);
+  return out;
+}
+
+/** unpackAlerts gives back the batch that packAlerts laid out. */
+export function unpackAlerts(packed: PackedAlerts): NewAlert[] {
+  const alerts: NewAlert[] = [];
+  for (let i = 0; i < packed.length; i += FIELDS.length) {
+    const values = packed.slice(i, i + FIELDS.length) as unknown[];
+    alerts.push({
+      severity: values[0] as NewAlert['severity'],
+      component: values[1] as string,
+      event: values[2] as string,
+      message: values[3] as string,
+      data: values[4] as string | null,
+      source: values[5] as string | null,
+      folder: values[6] as string | null,
+      dedupKey: values[7] as string | null,
+      occurredAt: values[8] as number | undefined,
+    });
+  }
+  return alerts;
+}
 
 /** ToMain are the thread's messages: a batch's outcome, and what the main thread's pipeline must hear of a commit. */
 export type ToMain =
@@ -117,7 +163,7 @@ export function startIngestWriter(deps: IngestWriterDeps): IngestWriter {
       return new Promise<string[]>((resolve, reject) => {
         const id = nextId++;
         pending.set(id, { resolve, reject });
-        writer.postMessage({ kind: 'raise', id, tenantId, alerts } satisfies ToWriter);
+        writer.postMessage({ kind: 'raise', id, tenantId, alerts: packAlerts(alerts) } satisfies ToWriter);
       });
     },
     async close() {

@@ -42,6 +42,24 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     expect(new Set(rows.map((r) => r.group_id)).size).toBe(1);
   });
 
+  it('stores concurrent full batches of a tenant in one commit, more alerts than one insert statement takes, each caller getting its own', async () => {
+    const raise = groupCommit(storage.db, new FakeClock(T0), 600_000, 1);
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, b) =>
+        raise(
+          't',
+          Array.from({ length: 1000 }, (_, i) => ({ ...one(`full ${b}-${i}`), dedupKey: null })),
+        ),
+      ),
+    );
+    const rows = await storage.db.selectFrom('alerts').select(['id', 'message']).where('message', 'like', 'full %').execute();
+    const byId = new Map(rows.map((r) => [r.id, r.message]));
+    expect(rows).toHaveLength(6000);
+    results.forEach((ids, b) => {
+      expect(ids.map((id) => byId.get(id))).toEqual(Array.from({ length: 1000 }, (_, i) => `full ${b}-${i}`));
+    });
+  });
+
   it("fails only the batch that cannot be stored, not its neighbours'", async () => {
     const raise = groupCommit(storage.db, new FakeClock(T0), 600_000, 1);
     const outcomes = await Promise.allSettled([raise('t', [one('before')]), raise('no-such-tenant', [one('orphan')]), raise('t', [one('after')])]);

@@ -8,6 +8,7 @@ import type { Storage } from '../storage/storage.js';
 import type { FatalCommit, FatalSignal } from './fatal-signal.js';
 import type { IngestWriter } from './ingest-writer.js';
 import type { NewAlert } from './input.js';
+import { multiMap } from '../shared/multi-map.js';
 import { writeAlerts } from './store.js';
 
 /**
@@ -85,10 +86,29 @@ export function groupCommit(db: Kysely<Database>, clock: Clock, windowMs: number
     return queue.splice(0, n);
   };
 
-  const write = async (tx: Db, item: Pending, now: number, decided: boolean) => {
-    const ids = await writeAlerts(tx, item.tenantId, item.alerts, now, windowMs, { undecided: !decided });
-    if (item.alongside) await item.alongside(tx, ids);
-    return ids;
+  /**
+   * write stores the batches of each tenant with one writeAlerts (one flood lookup and one insert
+   * statement per tenant instead of per batch, floods grouped across them as if they had come one
+   * by one), then the writes that go alongside each batch, given its own ids.
+   */
+  const write = async (tx: Db, items: readonly Pending[], now: number, decided: boolean) => {
+    const out: string[][] = new Array(items.length);
+    for (const [tenantId, indexes] of multiMap(items.map((item, i) => [item.tenantId, i] as const))) {
+      const ids = await writeAlerts(
+        tx,
+        tenantId,
+        indexes.flatMap((i) => items[i]!.alerts),
+        now,
+        windowMs,
+        { undecided: !decided },
+      );
+      let offset = 0;
+      for (const i of indexes) {
+        out[i] = ids.slice(offset, (offset += items[i]!.alerts.length));
+      }
+    }
+    for (const [i, item] of items.entries()) if (item.alongside) await item.alongside(tx, out[i]!);
+    return out;
   };
 
   const commit = async (items: Pending[], decide: CommitDecision | undefined): Promise<void> => {
@@ -97,8 +117,7 @@ export function groupCommit(db: Kysely<Database>, clock: Clock, windowMs: number
     let ids: string[][];
     try {
       ids = await db.transaction().execute(async (tx) => {
-        const out: string[][] = [];
-        for (const item of items) out.push(await write(tx, item, now, decide !== undefined));
+        const out = await write(tx, items, now, decide !== undefined);
         const commits = fatalCommits(items, out);
         if (decide && commits.length > 0) afterCommit = await decide(tx, commits).catch((err: unknown) => Promise.reject(new InCommitDecisionError(err)));
         return out;

@@ -90,10 +90,13 @@ export async function writeAlerts(
       floods.set(a.dedupKey, group);
     });
   }
-  if (alerts.length > 0) {
-    // The parameters row after row, in ALERT_COLUMNS' order, built without a row object each.
+  // The parameters row after row, in ALERT_COLUMNS' order, built without a row object each; at
+  // most INSERT_ROWS rows a statement, inside both engines' limits on parameters.
+  for (let start = 0; start < alerts.length; start += INSERT_ROWS) {
+    const end = Math.min(alerts.length, start + INSERT_ROWS);
     const params: unknown[] = [];
-    alerts.forEach((a, i) => {
+    for (let i = start; i < end; i++) {
+      const a = alerts[i]!;
       params.push(
         ids[i],
         tenantId,
@@ -109,8 +112,8 @@ export async function writeAlerts(
         a.occurredAt ?? now,
         now,
       );
-    });
-    await tx.executeQuery(CompiledQuery.raw(insertSql(tx, 'alerts', ALERT_COLUMNS, alerts.length), params));
+    }
+    await tx.executeQuery(CompiledQuery.raw(insertSql(tx, 'alerts', ALERT_COLUMNS, end - start), params));
   }
   // Committed with the alerts, so a Fatal alert's immediate email is decided even if the
   // process dies before its decider hears of it (the decider's sweep finds the row). Not when
@@ -145,6 +148,8 @@ const ALERT_COLUMNS: readonly AlertColumn[] = [
   'created_at',
 ];
 const UNDECIDED_COLUMNS = ['alert_id', 'tenant_id', 'created_at'] as const;
+/** INSERT_ROWS × 13 columns stays under SQLite's 32,766 parameters a statement (PostgreSQL's 65,535). */
+const INSERT_ROWS = 1_000;
 const insertSqlCache = new WeakMap<object, Map<string, string>>();
 
 /**
