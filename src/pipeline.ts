@@ -41,7 +41,7 @@ import { mailHealthAfterRecord } from './mail-health/store.js';
 import { warningBeforeTokenExpiry } from './mail-health/token-expiry.js';
 import { composersFor, immediateInCommit, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
 import { endpointContext, resolveEndpoint, resolveSystemEndpoint } from './settings/endpoint.js';
-import { EndpointCache } from './settings/endpoint-cache.js';
+import { ReadCache } from './shared/read-cache.js';
 import { startPullConnector } from './sources/pull/connector.js';
 import type { SecretBox } from './settings/secret-box.js';
 import type { UrlSmtp } from './settings/smtp-settings.js';
@@ -85,8 +85,8 @@ export interface Pipeline {
   /** The claim loop, in a worker process. */
   readonly claim: DeliveryWorker | undefined;
   readonly resolveEndpoint: EndpointResolver;
-  /** What resolveEndpoint keeps between emails; forget it when settings change. */
-  readonly endpoints: EndpointCache;
+  /** What resolve and compose keep between emails; forget it when settings or access change. */
+  readonly kept: ReadCache;
   readonly compose: ComposerRegistry;
   /** The SMTP sender, in a worker process. */
   readonly send: MailSender | undefined;
@@ -125,9 +125,10 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     };
 
     // resolve endpoint, compose: what one attempt reads at send time.
-    // Kept between emails; forgotten on every change made through this process's API (server.ts).
-    const endpoints = new EndpointCache();
-    const context = { ...endpointContext(config, deps.systemSmtp), cache: endpoints };
+    // What the send path reads of settings and access, kept between emails; forgotten on every
+    // change made through this process's API (server.ts).
+    const kept = new ReadCache();
+    const context = { ...endpointContext(config, deps.systemSmtp), cache: kept };
     const resolve: EndpointResolver = warningBeforeTokenExpiry(
       (tenantId, route) =>
         route === 'system' ? resolveSystemEndpoint(storage.db, deps.secretBox, context) : resolveEndpoint(storage.db, deps.secretBox, tenantId, context),
@@ -135,7 +136,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       () => clock.now(),
       { publicUrl: config.publicUrl, onQueued: ring, onError: (err) => logger.warn({ err }, 'could not check the XOAUTH2 token expiry') },
     );
-    const compose = composersFor({ storage, clock, logger, config, secretBox: deps.secretBox });
+    const compose = composersFor({ storage, clock, logger, config, secretBox: deps.secretBox, kept });
 
     // claim → (resolve → compose → send) → record, in worker processes: built first, since the
     // ingest hands the immediate emails it queues straight to this worker, and started below.
@@ -215,7 +216,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       outbox: { ring },
       claim,
       resolveEndpoint: resolve,
-      endpoints,
+      kept,
       compose,
       send,
       record,

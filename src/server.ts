@@ -120,7 +120,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       ...(mailCatcher ? { mailCatcher } : {}),
       systemSmtp,
       ingest: pipeline.ingest,
-      endpoints: pipeline.endpoints,
+      kept: pipeline.kept,
     };
     const app = await buildApp(deps, await routesFor(config.role));
     closers.unshift(() => app.close());

@@ -60,15 +60,15 @@ export function accessHook(deps: AppDeps) {
 
 /**
  * forgetPrincipalsOnChange is an onSend hook: after any unsafe request but raising alerts, the
- * authenticator's cached principals and the outbox's resolved mail settings are dropped before the
- * answer leaves, so a revoked token, a deactivated user or a removed role stops working for the
- * very next request, and changed mail settings apply from the very next email.
+ * authenticator's cached principals and what the send path keeps (mail settings, tenant names,
+ * permissions) are dropped before the answer leaves, so a revoked token, a deactivated user or a
+ * removed role stops working for the very next request, and a change applies from the very next email.
  */
 export function forgetPrincipalsOnChange(deps: AppDeps) {
   return async function forgetPrincipals(request: FastifyRequest): Promise<void> {
     if (SAFE_METHODS.has(request.method) || request.routeOptions.config?.permission === 'Alerts.Create') return;
     deps.authenticator.forget();
-    deps.endpoints?.forget();
+    deps.kept?.forget();
   };
 }
 

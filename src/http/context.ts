@@ -58,8 +58,8 @@ export interface AppDeps {
   readonly systemSmtp: UrlSmtp;
   /** The pipeline's ingest stage (src/pipeline.ts), which the alert routes hand their alerts to. */
   readonly ingest: AlertIngest;
-  /** The outbox's resolved mail settings of this process, forgotten after every change made through the API. */
-  readonly endpoints?: { forget(): void };
+  /** What this process's send path keeps of settings and access (ReadCache), forgotten after every change made through the API. */
+  readonly kept?: { forget(): void };
 }
 
 /** TocsinApp is the fastify instance with zod schemas as its type provider. */

@@ -28,6 +28,7 @@ import { SUMMARY_MAX_LINES, renderSummaryEmail } from './templates/summary-email
 import type { AlertGroupView, AlertSourceView, RecipientView, ReportLinks, TenantView } from './templates/view-models.js';
 import type { UnsubscribeLinks } from './unsubscribe/links.js';
 import { WindowCache } from './window-cache.js';
+import type { ReadCache } from '../shared/read-cache.js';
 
 /** ComposerDeps are what the report composers read from at send time. */
 export interface ComposerDeps {
@@ -39,6 +40,11 @@ export interface ComposerDeps {
   readonly clock?: Clock;
   /** Makes each user recipient's mute, snooze and acknowledge links; without it emails carry none. */
   readonly actionLinks?: ActionLinks;
+  /**
+   * Keeps the tenant's names and a recipient's permissions between claims (forgotten when they
+   * change through this process's API); without it they are read once per claim.
+   */
+  readonly kept?: ReadCache;
 }
 
 interface Context {
@@ -82,18 +88,27 @@ async function floodsOf(db: Db, tenantId: string, groupIds: readonly string[]): 
 
 /**
  * perClaim reads `what` once per claimed batch: the emails of one claim (one lease token) share
- * the result, as if they were all rendered at the claim. An unclaimed delivery reads afresh.
+ * the result, as if they were all rendered at the claim. An unclaimed delivery reads afresh. With
+ * `kept` (the tenant's names, a user's permissions: what the API changes, and forgets), the
+ * process's ReadCache serves it across claims too: a Fatal email handed over at its commit is a
+ * claim of its own.
  */
-function perClaim<T>(caches: Caches, delivery: Delivery, what: string, load: () => Promise<T>): Promise<T> {
-  if (delivery.leaseToken === null) return load();
-  return caches.claimed.get(`${delivery.leaseToken}:${what}`, load) as Promise<T>;
+function perClaim<T>(deps: ComposerDeps, caches: Caches, delivery: Delivery, what: string, load: () => Promise<T>, kept = false): Promise<T> {
+  const read = kept && deps.kept ? () => deps.kept!.get(`compose:${what}`, load) : load;
+  if (delivery.leaseToken === null) return read();
+  return caches.claimed.get(`${delivery.leaseToken}:${what}`, read) as Promise<T>;
 }
 
 async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<Context> {
   if (!('data' in delivery.payload)) throw new ComposeError(`delivery ${delivery.id} carries no report data`);
   const data = delivery.payload.data as ReportData;
-  const row = await perClaim(caches, delivery, `tenant:${delivery.tenantId}`, () =>
-    deps.db.selectFrom('tenants').select(['id', 'name', 'display_name', 'time_zone']).where('id', '=', delivery.tenantId).executeTakeFirst(),
+  const row = await perClaim(
+    deps,
+    caches,
+    delivery,
+    `tenant:${delivery.tenantId}`,
+    () => deps.db.selectFrom('tenants').select(['id', 'name', 'display_name', 'time_zone']).where('id', '=', delivery.tenantId).executeTakeFirst(),
+    true,
   );
   if (!row) throw new ComposeError(`tenant ${delivery.tenantId} no longer exists`);
   const kind = delivery.kind as Exclude<EmailKind, 'test'>;
@@ -120,7 +135,7 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
  */
 async function mutesOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, mailbox: MailboxRef): Promise<{ mutes: Mute[]; now: number }> {
   const now = (deps.clock ?? systemClock).now();
-  const all = await perClaim(caches, delivery, `mutes:${delivery.tenantId}`, () => activeMutes(deps.db, delivery.tenantId, now));
+  const all = await perClaim(deps, caches, delivery, `mutes:${delivery.tenantId}`, () => activeMutes(deps.db, delivery.tenantId, now));
   return { mutes: all.filter((m) => appliesTo(m, mailbox, now)), now };
 }
 
@@ -133,7 +148,7 @@ async function actionsOf(deps: ComposerDeps, caches: Caches, delivery: Delivery,
   if (!links || c.data.recipient.type !== 'user') return () => undefined;
   const userId = c.data.recipient.id;
   // A user gets many emails of one claim (one per Fatal alert): its permissions are read once.
-  const permissions = await perClaim(caches, delivery, `permissions:${userId}`, () => effectivePermissions(deps.db, userId));
+  const permissions = await perClaim(deps, caches, delivery, `permissions:${userId}`, () => effectivePermissions(deps.db, userId), true);
   if (!permissions.has('Alerts.View')) return () => undefined;
   const recipient = { tenantId: c.tenant.id, userId, canMute: permissions.has('Alerts.Edit') };
   return (subject) => links.urlsFor(recipient, subject);

@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { simpleParser } from 'mailparser';
 import type { Counter } from 'prom-client';
 import { afterEach, expect, it, vi } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
@@ -153,5 +154,24 @@ describeEachDialect('Fatal alert to email in one commit', (dialect) => {
     } finally {
       await own.close();
     }
+  });
+
+  it("renders each Fatal email with the tenant's name and the recipient's permissions in force when it is raised", async () => {
+    const { t, smtp } = await start();
+    const ana = await optedIn(t, 'ana@example.com');
+    const next = async (robot: string, n: number) => {
+      expect((await t.call('POST', '/api/v1/tenants/ops/alerts', fatal(robot, `${robot} is offline`))).statusCode).toBe(202);
+      return simpleParser((await smtp.waitForMessages(n, 10_000))[n - 1]!.raw);
+    };
+
+    const first = await next('R1', 1);
+    expect(first.subject).toMatch(/^ops: /);
+    // An Alerts Viewer may snooze for herself, not mute for everyone.
+    expect(first.text).not.toContain('Mute for everyone');
+    expect((await t.call('PATCH', '/api/v1/tenants/ops', { displayName: 'Ops Europe' })).statusCode).toBe(200);
+    expect((await t.call('PATCH', `/api/v1/tenants/ops/users/${ana.id}`, { roles: ['Alerts Viewer', 'Administrator'] })).statusCode).toBe(200);
+    const second = await next('R2', 2);
+    expect(second.subject).toMatch(/^Ops Europe: /);
+    expect(second.text).toContain('Mute for everyone');
   });
 });

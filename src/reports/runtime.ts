@@ -1,3 +1,4 @@
+import type { ReadCache } from '../shared/read-cache.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { FatalSignal } from '../alerts/fatal-signal.js';
@@ -29,6 +30,8 @@ export function composersFor(
     readonly config: ReportRuntimeDeps['config'] & Pick<Config, 'actionLinkMs'>;
     /** Seals the emails' action links; without it emails carry none. */
     readonly secretBox?: SecretBox;
+    /** Keeps what compose reads of the tenant and the recipients' access between claims (ReadCache). */
+    readonly kept?: ReadCache;
   },
 ): ComposerRegistry {
   return reportComposers({
@@ -37,6 +40,7 @@ export function composersFor(
     summaryIntervalMs: deps.config.summaryIntervalSeconds * 1000,
     unsubscribeLinks: new UnsubscribeLinks(deps.storage.db, deps.config.publicUrl, deps.clock),
     clock: deps.clock,
+    ...(deps.kept ? { kept: deps.kept } : {}),
     ...(deps.secretBox ? { actionLinks: new ActionLinks(deps.secretBox, deps.config.publicUrl, deps.config.actionLinkMs, deps.clock) } : {}),
   });
 }

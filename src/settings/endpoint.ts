@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { SmtpEndpoint } from '../delivery/contract.js';
 import { StageError } from '../shared/stage-error.js';
-import type { EndpointCache } from './endpoint-cache.js';
+import type { ReadCache } from '../shared/read-cache.js';
 import { getMailHealth } from '../mail-health/store.js';
 import type { Db } from '../storage/database.js';
 import { RefusedHostError, type Resolver, checkSmtpHost } from './host-guard.js';
@@ -21,7 +21,7 @@ export interface EndpointContext {
   /** DNS, replaceable in tests. */
   readonly resolver?: Resolver;
   /** Keeps resolved settings between emails (the outbox's); without it every resolution reads them. */
-  readonly cache?: EndpointCache;
+  readonly cache?: ReadCache;
 }
 
 /** cached reads through the context's cache when it has one. */

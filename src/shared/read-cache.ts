@@ -1,13 +1,14 @@
 import { performance } from 'node:perf_hooks';
 
 /**
- * ENDPOINT_CACHE_MS is how long a resolved endpoint (a tenant's mail settings, its effective SMTP
- * settings with their secrets opened, the system default's) serves the next emails without asking
- * the database again. Changes made through this process's API take effect at once (forget); a
- * change made by another process (a second `api` process, the CLI) within this time, as for the
+ * READ_CACHE_MS is how long what the send path read of settings and access (a tenant's mail
+ * settings, its effective SMTP settings with their secrets opened, the system default's, the
+ * tenant's names and a recipient's permissions) serves the next emails without asking the
+ * database again. Changes made through this process's API take effect at once (forget); a change
+ * made by another process (a second `api` process, the CLI) within this time, as for the
  * principals of API tokens (PRINCIPAL_CACHE_MS).
  */
-export const ENDPOINT_CACHE_MS = 2_000;
+export const READ_CACHE_MS = 2_000;
 // Bounds the memory; when full it starts over (a refill costs one resolution per tenant).
 const MAX_ENTRIES = 10_000;
 
@@ -18,19 +19,19 @@ interface Entry {
 }
 
 /**
- * EndpointCache keeps what resolving an endpoint read, by key (each key names its tenant, or the
- * system default), so that a storm of Fatal alerts does not read and open the same settings for
+ * ReadCache keeps what the send path read, by key (each key names its tenant, user or the system
+ * default), so that a storm of Fatal alerts does not read and open the same settings and rows for
  * every email on the way to the SMTP server. Failures are never kept: a refusal or a database
  * error is asked again by the next email.
  */
-export class EndpointCache {
+export class ReadCache {
   readonly #entries = new Map<string, Entry>();
   readonly #derived = new WeakMap<object, Promise<unknown>>();
   // Bumped by forget, so that a resolution that raced a change is not served after it.
   #generation = 0;
 
   constructor(
-    private readonly ttlMs = ENDPOINT_CACHE_MS,
+    private readonly ttlMs = READ_CACHE_MS,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
