@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PERMISSIONS } from '../access/permissions.js';
 
 /** Asset is one file the console serves, read once at start-up. */
 export interface Asset {
@@ -25,6 +26,15 @@ export const VENDOR_MODULES: Readonly<Record<string, string>> = {
   uplot: 'uplot/dist/uPlot.esm.js',
 };
 
+/**
+ * SHARED_MODULES are console modules written from the server's own definitions, so the console
+ * and the API hold one copy of them: their bare specifiers are in the import map, and
+ * tsconfig.console.json resolves the same specifiers to the TypeScript they are written from.
+ */
+export const SHARED_MODULES: Readonly<Record<string, string>> = {
+  'tocsin/permissions': `export const PERMISSIONS = ${JSON.stringify(PERMISSIONS)};\n`,
+};
+
 /** VENDOR_STYLES are the style sheets that vendor modules need, served at /console/vendor/<name>.css. */
 export const VENDOR_STYLES: Readonly<Record<string, string>> = {
   uplot: 'uplot/dist/uPlot.min.css',
@@ -42,6 +52,11 @@ const TYPES: Record<string, string> = {
 /** vendorUrl is where the console serves the module behind a bare specifier. */
 export function vendorUrl(specifier: string): string {
   return `/console/vendor/${specifier.replace('/', '-')}.mjs`;
+}
+
+/** sharedUrl is where the console serves the shared module behind a bare specifier. */
+export function sharedUrl(specifier: string): string {
+  return `/console/shared/${specifier.replace('/', '-')}.js`;
 }
 
 /** vendorStyleUrl is where the console serves a vendor module's style sheet. */
@@ -64,6 +79,9 @@ export function loadAssets(): Map<string, Asset> {
   }
   for (const [specifier, file] of Object.entries(VENDOR_MODULES)) {
     assets.set(vendorUrl(specifier), asset(fs.readFileSync(packageFile(file)), TYPES['.mjs']!));
+  }
+  for (const [specifier, source] of Object.entries(SHARED_MODULES)) {
+    assets.set(sharedUrl(specifier), asset(Buffer.from(source), TYPES['.js']!));
   }
   for (const [name, file] of Object.entries(VENDOR_STYLES)) {
     assets.set(vendorStyleUrl(name), asset(fs.readFileSync(packageFile(file)), TYPES['.css']!));

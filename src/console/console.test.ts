@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
+import { PERMISSIONS } from '../access/permissions.js';
 import { APP_DIR } from './assets.js';
 
 const LANGUAGES = ['en', 'fr', 'de', 'es', 'ja'];
@@ -50,6 +51,14 @@ describeEachDialect('web console files', (dialect) => {
         expect((await t.call('GET', url, undefined, '')).statusCode, `${file} imports ${url}`).toBe(200);
       }
     }
+  });
+
+  it('serves the permissions from the API’s own list, the one copy both use', async () => {
+    const page = await t.call('GET', '/', undefined, '');
+    const map = JSON.parse(/<script type="importmap">([\s\S]*?)<\/script>/.exec(page.body)![1]!) as { imports: Record<string, string> };
+    const served = await t.call('GET', map.imports['tocsin/permissions']!, undefined, '');
+    const module = await import(/* @vite-ignore */ `data:text/javascript,${encodeURIComponent(served.body)}`);
+    expect(module.PERMISSIONS).toEqual(PERMISSIONS);
   });
 
   it('answers 304 to a matching ETag and a problem 404 for files it does not serve', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { VENDOR_MODULES, VENDOR_STYLES, vendorStyleUrl, vendorUrl } from './assets.js';
+import { SHARED_MODULES, VENDOR_MODULES, VENDOR_STYLES, sharedUrl, vendorStyleUrl, vendorUrl } from './assets.js';
 
 /** ConsolePage is the HTML shell of the console with the headers it must be served with. */
 export interface ConsolePage {
@@ -13,7 +13,10 @@ export interface ConsolePage {
  * hash; every other script is a module from /console/.
  */
 export function consolePage(): ConsolePage {
-  const imports = Object.fromEntries(Object.keys(VENDOR_MODULES).map((specifier) => [specifier, vendorUrl(specifier)]));
+  const imports = Object.fromEntries([
+    ...Object.keys(VENDOR_MODULES).map((specifier) => [specifier, vendorUrl(specifier)]),
+    ...Object.keys(SHARED_MODULES).map((specifier) => [specifier, sharedUrl(specifier)]),
+  ]);
   const importMap = JSON.stringify({ imports });
   const vendorStyles = Object.keys(VENDOR_STYLES)
     .map((name) => `<link rel="stylesheet" href="${vendorStyleUrl(name)}">\n`)

@@ -54,20 +54,6 @@ export const ALERTS_CHANGED = 'tocsin:alerts-changed';
 /** SEVERITIES is the severity ladder, least severe first. */
 export const SEVERITIES = ['Info', 'Success', 'Warn', 'Error', 'Fatal'];
 
-/** PERMISSIONS are every permission a role can grant. */
-export const PERMISSIONS = [
-  'Alerts.View',
-  'Alerts.Create',
-  'Alerts.Edit',
-  'Alerts.Delete',
-  'Settings.View',
-  'Settings.Edit',
-  'Users.View',
-  'Users.Edit',
-  'Sources.View',
-  'Sources.Edit',
-];
-
 /** alertsChanged tells the bell (and any list) to refresh now rather than at the next poll. */
 export function alertsChanged() {
   dispatchEvent(new Event(ALERTS_CHANGED));

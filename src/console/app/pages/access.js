@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
+import { PERMISSIONS } from 'tocsin/permissions';
 import { api, fieldErrors } from '../lib/api.js';
 import { LANGUAGES, t } from '../lib/i18n.js';
 import { href } from '../lib/router.js';
-import { PERMISSIONS, can, tenantApi } from '../lib/session.js';
+import { can, tenantApi } from '../lib/session.js';
 import { Banner, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
 
 /** BUILT_IN_ROLES are the roles every tenant has; the console names them in the user's language. */
