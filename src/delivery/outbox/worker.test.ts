@@ -5,7 +5,7 @@
  * hanging server leaving another tenant's mail on time.
  */
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { ALERTS_EMAIL_DISABLED, EndpointRefusedError } from '../../settings/endpoint.js';
 import { FakeClock, systemClock } from '../../shared/clock.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
@@ -207,8 +207,9 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     );
     const w = worker(systemClock, { settings: { limits: { global: 8, perTenant: 2 }, batchSize: 6 } });
     w.start();
-    const deadline = Date.now() + 3_000;
-    while (w.inFlightCount < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Stopped only once two sends are in flight (each held 300 ms at DATA), however long the worker
+    // takes to start on a loaded machine: stopping before would leave it nothing to finish.
+    await vi.waitFor(() => expect(w.inFlightCount).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 5 });
     await w.stop();
     const rows = await database.storage.db.selectFrom('deliveries').select(['status', 'attempts', 'lease_token']).execute();
     const sent = rows.filter((r) => r.status === 'sent');
