@@ -34,7 +34,7 @@ describeEachDialect('graceful close', (dialect) => {
         });
         late.once('error', () => resolve(true));
       });
-    await expect.poll(refused, { timeout: 5_000 }).toBe(true);
+    await expect.poll(refused, { timeout: 15_000 }).toBe(true);
 
     socket.write(body.slice(-1));
     // The server ends the connection itself once it has answered: no keep-alive while closing.

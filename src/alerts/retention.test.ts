@@ -116,7 +116,7 @@ describeEachDialect('alert retention', (dialect) => {
     const db = storage.db;
     await insertAlerts(db, 'long', [one, one], T0);
     const loop = startRetention({ db, clock: new FakeClock(T0 + 100 * DAY), logger: pino({ level: 'silent' }), intervalMs: 5 });
-    await expect.poll(() => count('long'), { timeout: 2000, interval: 10 }).toBe(0);
+    await expect.poll(() => count('long'), { timeout: 10_000, interval: 10 }).toBe(0);
     await loop.stop();
   });
 });

@@ -163,5 +163,6 @@ describe.runIf(DIALECTS.includes('postgres'))('the SMTP-health incident with two
       'the notices to be sent',
     );
     expect(system.messages).toHaveLength(2);
-  });
+    // Its waits allow 60 s each: the two worker processes share two loaded cores with the rest.
+  }, 180_000);
 });

@@ -79,7 +79,7 @@ describeEachDialect('Fatal alert to email in one commit', (dialect) => {
     // Decided in the commit: nothing was left for the sweep.
     expect(await db.selectFrom('undecided_fatal_alerts').selectAll().execute()).toEqual([]);
     await vi.waitFor(async () => expect((await db.selectFrom('deliveries').select('status').executeTakeFirstOrThrow()).status).toBe('sent'), {
-      timeout: 5_000,
+      timeout: 15_000,
       interval: 20,
     });
     // Leased at insert: its one attempt started as the row was queued, in the alert's commit (logged once it ended).

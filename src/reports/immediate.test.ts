@@ -31,7 +31,7 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
           ],
         });
         expect(res.statusCode).toBe(202);
-        await vi.waitFor(async () => expect(await immediate()).toHaveLength(1), { timeout: 2_000, interval: 5 });
+        await vi.waitFor(async () => expect(await immediate()).toHaveLength(1), { timeout: 10_000, interval: 5 });
         expect(clock.now()).toBe(T0);
         expect(await immediate()).toEqual([{ recipient_address: 'di@example.com', created_at: T0 }]);
 
@@ -143,7 +143,7 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
 
       const [later] = await crash('lost while running');
       clock.advance(DEFAULT_IMMEDIATE_SETTINGS.sweepGraceMs);
-      await vi.waitFor(async () => expect(await immediate()).toHaveLength(2), { timeout: 5_000, interval: 5 });
+      await vi.waitFor(async () => expect(await immediate()).toHaveLength(2), { timeout: 10_000, interval: 5 });
       expect((await immediate()).map((r) => JSON.parse(r.payload).data.alertId)).toContain(later);
       await decider.sweep();
       expect(await immediate()).toHaveLength(2);
@@ -197,7 +197,7 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
         message: 'x',
       });
       expect(res.statusCode).toBe(202);
-      await vi.waitFor(() => expect(rings).toBe(1), { timeout: 2_000, interval: 5 });
+      await vi.waitFor(() => expect(rings).toBe(1), { timeout: 10_000, interval: 5 });
     } finally {
       await listener.stop();
       await t.close();

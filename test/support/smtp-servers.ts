@@ -185,7 +185,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     authSeen,
     connections: () => connectionCount,
     openConnections: () => server.connections.size,
-    waitForMessages(count, timeoutMs = 5_000) {
+    waitForMessages(count, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           if (messages.length < count) return;

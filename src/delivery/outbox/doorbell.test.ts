@@ -19,7 +19,7 @@ describe.runIf(DIALECTS.includes('postgres'))('the outbox LISTEN connection', ()
       await sql`select pg_terminate_backend(${first!.pid})`.execute(storage.db);
       await vi.waitFor(() => expect(rings).toBe(1), { timeout: 10_000, interval: 20 });
       await notifyOutbox(storage.db);
-      await vi.waitFor(() => expect(rings).toBe(2), { timeout: 2_000, interval: 5 });
+      await vi.waitFor(() => expect(rings).toBe(2), { timeout: 10_000, interval: 5 });
     } finally {
       await listener.stop();
       await storage.close();

@@ -25,13 +25,13 @@ function endpointFor(server: { port: number; ca?: string }, overrides: Partial<S
     authMethod: 'none',
     fromAddress: 'alerts@example.com',
     fromDisplayName: 'Acme Alerts',
-    timeoutMs: 2_000,
+    timeoutMs: 10_000,
     ...(server.ca ? { ca: server.ca } : {}),
     ...overrides,
   };
 }
 
-async function waitUntil(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
