@@ -3,7 +3,7 @@ import { Authenticator, ensureAdminToken } from './access/credentials.js';
 import { LoginThrottle } from './access/login-throttle.js';
 import { startRetention } from './alerts/retention.js';
 import type { Config } from './config.js';
-import { MailCatcher } from './delivery/catcher/mail-catcher.js';
+import { type CaughtMail, MailCatcher } from './delivery/catcher/mail-catcher.js';
 import { buildApp } from './http/app.js';
 import type { AppDeps, RouteModule, TocsinApp } from './http/context.js';
 import { createLogger } from './ops/logger.js';
@@ -49,8 +49,11 @@ export interface StartOptions {
   clock?: Clock;
   logger?: Logger;
   listen?: boolean;
-  /** Whether to run the built-in mail catcher when no TOCSIN_SMTP_URL is set (default true). */
-  mailCatcher?: boolean;
+  /**
+   * Whether to run the built-in mail catcher when no TOCSIN_SMTP_URL is set (default true), or the
+   * catcher to use instead of one of this process's own (an api process's primary's, with its port).
+   */
+  mailCatcher?: boolean | (CaughtMail & { readonly port: number });
 }
 
 /**
@@ -86,12 +89,16 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
     const admin = await ensureAdminToken(storage.db, config.adminToken, clock);
     const secretBox = openSecretBox(config);
 
-    let mailCatcher: MailCatcher | undefined;
+    let mailCatcher: CaughtMail | undefined;
     let systemSmtp = config.systemSmtp;
-    if (!systemSmtp && (options.mailCatcher ?? true)) {
-      mailCatcher = new MailCatcher();
-      const port = await mailCatcher.listen(config.mailCatcherPort);
-      closers.unshift(() => mailCatcher!.close());
+    if (!systemSmtp && typeof options.mailCatcher === 'object') {
+      mailCatcher = options.mailCatcher;
+      systemSmtp = urlSmtp(catcherSmtpUrl(options.mailCatcher.port));
+    } else if (!systemSmtp && (options.mailCatcher ?? true)) {
+      const own = new MailCatcher();
+      const port = await own.listen(config.mailCatcherPort);
+      closers.unshift(() => own.close());
+      mailCatcher = own;
       systemSmtp = urlSmtp(catcherSmtpUrl(port));
     }
     systemSmtp ??= urlSmtp(DEFAULT_SYSTEM_SMTP_URL);

@@ -1,7 +1,9 @@
 /**
  * Several api processes on one port (`tocsin serve --role api --processes N`): every alert posted
- * is stored once, under an id no other alert has, whichever process took its request.
+ * is stored once, under an id no other alert has, whichever process took its request; without
+ * TOCSIN_SMTP_URL they share one built-in mail catcher.
  */
+import http from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ServeProcess, startServeProcess } from '../../test/support/processes/serve.js';
 import { type TestDatabase, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
@@ -22,7 +24,8 @@ describeEachDialect('api processes on one port', (dialect) => {
     server = await startServeProcess(['--role', 'api', '--processes', String(PROCESSES)], {
       DATABASE_URL: database.url,
       TOCSIN_ADMIN_TOKEN: ADMIN,
-      TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1',
+      // No TOCSIN_SMTP_URL: the built-in mail catcher, on a free port.
+      TOCSIN_MAIL_CATCHER_PORT: '0',
     });
   }, 240_000);
   afterAll(async () => {
@@ -38,6 +41,39 @@ describeEachDialect('api processes on one port', (dialect) => {
     });
     return { status: res.status, json: (await res.json()) as any };
   };
+
+  /** alone sends one request on a connection of its own, so that the primary hands each to the next process. */
+  const alone = (method: string, url: string, body?: unknown) =>
+    new Promise<{ status: number; json: any }>((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const request = http.request(
+        `${server.url}${url}`,
+        { method, agent: false, headers: { authorization: `Bearer ${ADMIN}`, ...(payload ? { 'content-type': 'application/json' } : {}) } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, json: text ? JSON.parse(text) : undefined }));
+        },
+      );
+      request.on('error', reject);
+      request.end(payload);
+    });
+
+  it('runs one mail catcher that every process sends to and every process reads', async () => {
+    expect(server.printed()).toMatch(/System SMTP: +built-in mail catcher at smtp:\/\/127\.0\.0\.1:\d+\n/);
+    expect((await call('POST', '/api/v1/tenants', ADMIN, { name: 'catcher' })).status).toBe(201);
+    const sentTo = Array.from({ length: 2 * PROCESSES }, (_, i) => `ops${i}@catcher.example.com`);
+    for (const to of sentTo) {
+      const test = await alone('POST', '/api/v1/tenants/catcher/settings/mail/test', { sendTo: to });
+      expect(test.json, JSON.stringify(test.json)).toMatchObject({ ok: true });
+    }
+    for (let i = 0; i < 2 * PROCESSES; i++) {
+      const caught = await alone('GET', '/api/v1/system/mail-catcher/messages');
+      expect(caught.json.items.map((m: { envelope: { to: string[] } }) => m.envelope.to[0]).sort()).toEqual(sentTo);
+    }
+    expect((await alone('DELETE', '/api/v1/system/mail-catcher/messages')).status).toBe(204);
+    expect((await alone('GET', '/api/v1/system/mail-catcher/messages')).json.items).toEqual([]);
+  });
 
   it('stores every alert of concurrent batches once, with distinct ids, and stops on SIGTERM', async () => {
     expect(server.printed()).toContain(`(${PROCESSES} api processes)`);

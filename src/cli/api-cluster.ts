@@ -2,6 +2,8 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { ensureAdminToken } from '../access/credentials.js';
 import type { Config } from '../config.js';
+import { catcherEnv, shareCatcher } from '../delivery/catcher/cluster-catcher.js';
+import { MailCatcher } from '../delivery/catcher/mail-catcher.js';
 import { systemClock } from '../shared/clock.js';
 import { openStorageWhenReachable } from '../storage/connect.js';
 import { migrate } from '../storage/migrate.js';
@@ -12,6 +14,8 @@ export interface ApiCluster {
   readonly generatedAdminToken: string | undefined;
   /** Where the data lives, without credentials. */
   readonly database: string;
+  /** The port of the built-in mail catcher the processes share, when no TOCSIN_SMTP_URL is set. */
+  readonly mailCatcherPort: number | undefined;
   /** The pids of the api processes, in the order they were started. */
   readonly pids: readonly number[];
   /** exited resolves with the exit code the primary should end with: 0 after stop(), 1 when an api process died on its own. */
@@ -27,8 +31,10 @@ export interface ApiCluster {
  * group-commits its own requests; on SQLite the processes take the one write lock in turn
  * (immediate transactions, busy_timeout), so one's disk flush overlaps the others' parsing.
  * Migrations and the admin token are settled here once, before any process starts, so that they
- * do not race a first start. When one process dies on its own the others are stopped and the
- * primary exits non-zero: the orchestrator restarts the whole, as it would a single process.
+ * do not race a first start. Without TOCSIN_SMTP_URL this primary runs the one built-in mail
+ * catcher that every process sends to and reads (cluster-catcher.ts). When one process dies on its
+ * own the others are stopped and the primary exits non-zero: the orchestrator restarts the whole,
+ * as it would a single process.
  */
 export async function startApiCluster(config: Config, logger: Logger, graceMs: number): Promise<ApiCluster> {
   const storage = await openStorageWhenReachable(config.databaseUrl, { poolSize: 1, logger });
@@ -39,6 +45,9 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
   } finally {
     await storage.close();
   }
+
+  const catcher = config.systemSmtp ? undefined : new MailCatcher();
+  const mailCatcherPort = await catcher?.listen(config.mailCatcherPort);
 
   const workers: Worker[] = [];
   let stopping = false;
@@ -54,7 +63,8 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
   const started: Promise<void>[] = [];
   const exits: Promise<void>[] = [];
   for (let i = 0; i < config.apiProcesses; i++) {
-    const worker = cluster.fork({ TOCSIN_ROLE: 'api' });
+    const worker = cluster.fork({ TOCSIN_ROLE: 'api', ...(mailCatcherPort === undefined ? {} : catcherEnv(mailCatcherPort)) });
+    if (catcher) shareCatcher(catcher, worker);
     workers.push(worker);
     started.push(
       new Promise<void>((resolve, reject) => {
@@ -75,7 +85,10 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
       }),
     );
   }
-  const exited = Promise.all(exits).then(() => code);
+  const exited = Promise.all(exits).then(async () => {
+    await catcher?.close();
+    return code;
+  });
   try {
     await Promise.all(started);
   } catch (err) {
@@ -83,5 +96,5 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
     await exited;
     throw err;
   }
-  return { generatedAdminToken, database: storage.description, pids: workers.map((w) => w.process.pid!), exited, stop };
+  return { generatedAdminToken, database: storage.description, mailCatcherPort, pids: workers.map((w) => w.process.pid!), exited, stop };
 }

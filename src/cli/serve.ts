@@ -5,6 +5,8 @@ import { createLogger } from '../ops/logger.js';
 import { startTocsin } from '../server.js';
 import { displaySmtpUrl } from '../shared/redact.js';
 import { startApiCluster } from './api-cluster.js';
+import { primaryCatcherOf } from '../delivery/catcher/cluster-catcher.js';
+import { catcherSmtpUrl } from '../settings/smtp-settings.js';
 
 /** How long a SIGTERM waits for in-flight work before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 15_000;
@@ -24,7 +26,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   if (config.apiProcesses > 1 && cluster.isPrimary) return serveCluster(config);
 
-  const tocsin = await startTocsin(config);
+  // One of several api processes sends to and reads its primary's catcher rather than run its own.
+  const primaryCatcher = cluster.isWorker ? primaryCatcherOf(process.env) : undefined;
+  const tocsin = await startTocsin(config, primaryCatcher ? { mailCatcher: primaryCatcher } : {});
   const log = tocsin.deps.logger;
   log.info({ url: tocsin.url, database: tocsin.deps.storage.description, smtp: displaySmtpUrl(tocsin.systemSmtpUrl), role: config.role }, 'tocsin is serving');
   // One of several api processes: the primary prints the banner once for all.
@@ -70,7 +74,7 @@ async function serveCluster(config: Config): Promise<number> {
     banner(config, {
       url: `${url}/ (${api.pids.length} api processes)`,
       database: api.database,
-      smtp: config.systemSmtp ? displaySmtpUrl(config.systemSmtp.url) : 'built-in mail catcher of each process',
+      smtp: config.systemSmtp ? displaySmtpUrl(config.systemSmtp.url) : `built-in mail catcher at ${displaySmtpUrl(catcherSmtpUrl(api.mailCatcherPort!))}`,
       generatedAdminToken: api.generatedAdminToken,
     }),
   );

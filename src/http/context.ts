@@ -8,7 +8,7 @@ import type { Principal } from '../access/principal.js';
 import type { AlertIngest } from '../alerts/ingest.js';
 import type { AccessTables } from '../access/tables.js';
 import type { Config } from '../config.js';
-import type { MailCatcher } from '../delivery/catcher/mail-catcher.js';
+import type { CaughtMail } from '../delivery/catcher/mail-catcher.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { SecretBox } from '../settings/secret-box.js';
 import type { UrlSmtp } from '../settings/smtp-settings.js';
@@ -53,7 +53,7 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly secretBox: SecretBox;
   /** The built-in mail catcher, when this process runs one (npm start). */
-  readonly mailCatcher?: MailCatcher;
+  readonly mailCatcher?: CaughtMail;
   /** The system default SMTP URL in force, read once at start: TOCSIN_SMTP_URL, else the built-in catcher's (settings' DEFAULT_SYSTEM_SMTP_URL when absent). */
   readonly systemSmtp: UrlSmtp;
   /** The pipeline's ingest stage (src/pipeline.ts), which the alert routes hand their alerts to. */

@@ -16,6 +16,17 @@ export interface CaughtMessage {
   html: string | null;
 }
 
+/**
+ * CaughtMail is what the catcher's routes read: this process's MailCatcher, or, in one of several
+ * api processes, the catcher their primary runs (see cluster-catcher.ts).
+ */
+export interface CaughtMail {
+  /** messages returns what was caught, newest first. */
+  messages(): CaughtMessage[] | Promise<CaughtMessage[]>;
+  /** clear forgets every caught message. */
+  clear(): void | Promise<void>;
+}
+
 /** How many messages the catcher keeps; older ones are dropped first. */
 const MAX_MESSAGES = 1_000;
 /** Largest message the catcher takes, in bytes. */
@@ -27,7 +38,7 @@ const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
  * messages in memory and accepts any credentials; it listens on loopback only. Its SMTP server and
  * parser are loaded when it starts, so a server configured with TOCSIN_SMTP_URL never loads them.
  */
-export class MailCatcher {
+export class MailCatcher implements CaughtMail {
   #messages: CaughtMessage[] = [];
   #server: SMTPServer | undefined;
 

@@ -5,11 +5,11 @@ import { notFound } from '../../http/problem.js';
 export const mailCatcherRoutes: RouteModule = (app, { mailCatcher }) => {
   app.get('/api/v1/system/mail-catcher/messages', { config: { access: 'host' } }, async () => {
     if (!mailCatcher) throw notFound('Mail catcher (TOCSIN_SMTP_URL is set, so none runs)');
-    return { items: mailCatcher.messages() };
+    return { items: await mailCatcher.messages() };
   });
   app.delete('/api/v1/system/mail-catcher/messages', { config: { access: 'host' } }, async (_request, reply) => {
     if (!mailCatcher) throw notFound('Mail catcher (TOCSIN_SMTP_URL is set, so none runs)');
-    mailCatcher.clear();
+    await mailCatcher.clear();
     return reply.status(204).send();
   });
 };
