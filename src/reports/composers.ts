@@ -307,6 +307,8 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
     health: {
       components: health.components.map((trend) => ({ ...trend, componentDisplayName: componentDisplayName(trend.component, language) })),
       stillFailing: health.stillFailing.map((s) => ({ ...s, url: listOf(s.key) })),
+      moreStillFailing: health.moreStillFailing,
+      moreRecovered: health.moreRecovered,
       // A source that recovered without failing in the period links to the day before, where its failures are.
       recovered: health.recovered.map((s) => ({
         ...s,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type HealthCount, NOISIEST, dailyHealth } from './daily-health.js';
+import { HEALTH_LIST_MAX, type HealthCount, NOISIEST, dailyHealth } from './daily-health.js';
 
 const count = (over: Partial<HealthCount>): HealthCount => ({ severity: 'Error', component: 'Jobs', source: null, count: 1, lastAt: 1_000, ...over });
 
@@ -50,7 +50,17 @@ describe('the health section of the daily report', () => {
     expect(dailyHealth(current, []).noisiest.map((n) => n.key.value)).toEqual(['R7', 'R6', 'R5', 'R4', 'R3']);
   });
 
+  it(`names at most ${HEALTH_LIST_MAX} sources still failing and ${HEALTH_LIST_MAX} recovered, and counts the others`, () => {
+    const failing = Array.from({ length: 25 }, (_, i) => count({ source: { process: `P${String(i).padStart(2, '0')}` }, count: 100 - i }));
+    const before = Array.from({ length: 12 }, (_, i) => count({ source: { robot: `R${i}` }, lastAt: -i }));
+    const health = dailyHealth(failing, before);
+    expect(health.stillFailing.map((s) => [s.key.value, s.failures])).toEqual(failing.slice(0, HEALTH_LIST_MAX).map((c) => [c.source!.process, c.count]));
+    expect(health.moreStillFailing).toBe(25 - HEALTH_LIST_MAX);
+    expect(health.recovered.map((s) => s.key.value)).toEqual(before.slice(0, HEALTH_LIST_MAX).map((c) => c.source!.robot));
+    expect(health.moreRecovered).toBe(12 - HEALTH_LIST_MAX);
+  });
+
   it('has nothing to say for two empty days', () => {
-    expect(dailyHealth([], [])).toEqual({ components: [], stillFailing: [], recovered: [], noisiest: [] });
+    expect(dailyHealth([], [])).toEqual({ components: [], stillFailing: [], moreStillFailing: 0, recovered: [], moreRecovered: 0, noisiest: [] });
   });
 });

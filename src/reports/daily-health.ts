@@ -45,13 +45,26 @@ export interface NoisySource {
 /** DailyHealth is the section's content; every list empty means nothing to say. */
 export interface DailyHealth {
   readonly components: readonly ComponentTrend[];
+  /** The sources still failing, most failures first, at most HEALTH_LIST_MAX of them. */
   readonly stillFailing: readonly FailingSource[];
+  /** How many more sources are still failing than stillFailing names. */
+  readonly moreStillFailing: number;
+  /** The recovered sources, latest failure first, at most HEALTH_LIST_MAX of them. */
   readonly recovered: readonly RecoveredSource[];
+  /** How many more sources recovered than recovered names. */
+  readonly moreRecovered: number;
   readonly noisiest: readonly NoisySource[];
 }
 
 /** NOISIEST is how many of the noisiest sources the section names. */
 export const NOISIEST = 5;
+
+/**
+ * HEALTH_LIST_MAX is how many sources the still-failing and recovered lists name, the rest only
+ * counted: a tenant with hundreds of processes failing gets a report of bounded size (every
+ * recipient's report is rendered and held in memory at send time, so its size is the worker's).
+ */
+export const HEALTH_LIST_MAX = 10;
 
 const isFailure = (severity: Severity) => severityRank(severity) >= severityRank('Error');
 
@@ -122,8 +135,10 @@ export function dailyHealth(current: readonly HealthCount[], previous: readonly 
     .map((f) => ({ key: f.key, count: f.count }));
   return {
     components,
-    stillFailing: stillFailing.sort((a, b) => b.failures - a.failures || byName(a.key, b.key)),
-    recovered: recovered.sort((a, b) => b.lastFailureAt - a.lastFailureAt || byName(a.key, b.key)),
+    stillFailing: stillFailing.sort((a, b) => b.failures - a.failures || byName(a.key, b.key)).slice(0, HEALTH_LIST_MAX),
+    moreStillFailing: Math.max(0, stillFailing.length - HEALTH_LIST_MAX),
+    recovered: recovered.sort((a, b) => b.lastFailureAt - a.lastFailureAt || byName(a.key, b.key)).slice(0, HEALTH_LIST_MAX),
+    moreRecovered: Math.max(0, recovered.length - HEALTH_LIST_MAX),
     noisiest,
   };
 }

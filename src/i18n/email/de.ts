@@ -65,6 +65,8 @@ export const de = {
     lastFailure: 'letzter Fehler {{time}}',
     recovered: 'Wieder in Ordnung',
     noisiest: 'Lauteste Quellen',
+    moreSources_one: '… und {{count, number}} weitere Quelle',
+    moreSources_other: '… und {{count, number}} weitere Quellen',
   },
   immediate: {
     subject: '{{tenant}}: schwerwiegender Alarm, {{event}}',

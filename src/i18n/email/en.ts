@@ -65,6 +65,8 @@ export const en = {
     lastFailure: 'last failure {{time}}',
     recovered: 'Recovered',
     noisiest: 'Noisiest sources',
+    moreSources_one: '… and {{count, number}} more source',
+    moreSources_other: '… and {{count, number}} more sources',
   },
   immediate: {
     subject: '{{tenant}}: Fatal alert, {{event}}',

@@ -72,6 +72,9 @@ export const es = {
     lastFailure: 'último fallo {{time}}',
     recovered: 'Recuperados',
     noisiest: 'Fuentes más ruidosas',
+    moreSources_one: '… y {{count, number}} fuente más',
+    moreSources_many: '… y {{count, number}} de fuentes más',
+    moreSources_other: '… y {{count, number}} fuentes más',
   },
   immediate: {
     subject: '{{tenant}}: alerta Fatal, {{event}}',

@@ -75,6 +75,9 @@ export const fr = {
     lastFailure: 'dernier échec {{time}}',
     recovered: 'Rétablis',
     noisiest: 'Sources les plus bruyantes',
+    moreSources_one: '… et {{count, number}} autre source',
+    moreSources_many: '… et {{count, number}} d’autres sources',
+    moreSources_other: '… et {{count, number}} autres sources',
   },
   immediate: {
     subject: '{{tenant}}\u00a0: alerte Fatal, {{event}}',

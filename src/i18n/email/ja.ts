@@ -60,6 +60,7 @@ export const ja = {
     lastFailure: '最後の失敗 {{time}}',
     recovered: '回復済み',
     noisiest: 'アラートの多いソース',
+    moreSources_other: '… ほか {{count, number}} 件のソース',
   },
   immediate: {
     subject: '{{tenant}}: 致命的なアラート - {{event}}',

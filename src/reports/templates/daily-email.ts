@@ -17,6 +17,8 @@ export function matchText(parts: readonly MatchPartView[], t: Translate, fmt: Lo
 interface HealthList {
   readonly heading: string;
   readonly items: readonly { readonly title: string; readonly detail: string; readonly link: Link | null }[];
+  /** How many more sources there are than the items, said in words; null when none. */
+  readonly more: string | null;
 }
 
 /**
@@ -28,6 +30,7 @@ function healthSection(health: DailyHealthView | undefined, t: Translate, fmt: L
   const show = t('common.showAlerts');
   const lastFailure = (at: number) => t('daily.lastFailure', { time: fmt.dateTime(at) });
   const alerts = (count: number) => fmt.labelled(t('field.count'), fmt.number(count));
+  const more = (count: number | undefined) => (count ? t('daily.moreSources', { count }) : null);
   const lists: HealthList[] = [
     {
       heading: t('daily.stillFailing'),
@@ -36,14 +39,17 @@ function healthSection(health: DailyHealthView | undefined, t: Translate, fmt: L
         detail: `${alerts(s.failures)} · ${lastFailure(s.lastFailureAt)}`,
         link: link(s.url, show),
       })),
+      more: more(health.moreStillFailing),
     },
     {
       heading: t('daily.recovered'),
       items: health.recovered.map((s) => ({ title: sourceTitle(s.key, undefined, t, fmt), detail: lastFailure(s.lastFailureAt), link: link(s.url, show) })),
+      more: more(health.moreRecovered),
     },
     {
       heading: t('daily.noisiest'),
       items: health.noisiest.map((s) => ({ title: sourceTitle(s.key, undefined, t, fmt), detail: alerts(s.count), link: link(s.url, show) })),
+      more: null,
     },
   ].filter((list) => list.items.length > 0);
   return {
@@ -69,6 +75,7 @@ function healthText(health: NonNullable<ReturnType<typeof healthSection>>, fmt: 
       '',
       `  ${list.heading}`,
       ...list.items.flatMap((item) => [`    ${item.title} · ${item.detail}`, ...(item.link ? [`      ${linkText(item.link, fmt)}`] : [])]),
+      ...(list.more ? [`    ${list.more}`] : []),
     ]),
   ];
 }

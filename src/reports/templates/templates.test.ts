@@ -281,6 +281,17 @@ describe('the daily report', () => {
     }
   });
 
+  it.each(LANGUAGES)('says in %s how many more sources are failing or recovered than the lists name', (language) => {
+    const t = emailTranslator(language);
+    const view = sampleDaily(context(language));
+    const email = renderDailyEmail({ ...view, health: { ...view.health!, moreStillFailing: 87, moreRecovered: 1 } });
+    for (const line of [t('daily.moreSources', { count: 87 }), t('daily.moreSources', { count: 1 })]) {
+      expect(email.text).toContain(`\n    ${line}\n`);
+      expect(email.html).toContain(line.replaceAll("'", '&#x27;'));
+    }
+    expect(renderDailyEmail(view).text).not.toContain(t('daily.moreSources', { count: 87 }));
+  });
+
   it('leaves the health section out when neither day had an alert', () => {
     const view = sampleDaily(context('en'), true);
     const email = renderDailyEmail({ ...view, health: { components: [], stillFailing: [], recovered: [], noisiest: [] } });

@@ -159,7 +159,11 @@ interface HealthSourceLink {
 export interface DailyHealthView {
   readonly components: readonly (ComponentTrend & { readonly componentDisplayName: string })[];
   readonly stillFailing: readonly (FailingSource & HealthSourceLink)[];
+  /** How many more sources are still failing than the list names (see HEALTH_LIST_MAX). */
+  readonly moreStillFailing?: number | undefined;
   readonly recovered: readonly (RecoveredSource & HealthSourceLink)[];
+  /** How many more sources recovered than the list names. */
+  readonly moreRecovered?: number | undefined;
   readonly noisiest: readonly (NoisySource & HealthSourceLink)[];
 }
 
