@@ -17,8 +17,8 @@ import { type Clock, systemClock } from '../shared/clock.js';
 import type { Database, Db } from '../storage/database.js';
 import { TurnBatch } from './turn-batch.js';
 import { DateTime } from 'luxon';
-import { type SourcedEventCount, mergeEventCounts, sourcedEventCounts } from './alert-facts.js';
-import { dailyHealth } from './daily-health.js';
+import { type EventCount, type SourcedEventCount, mergeEventCounts, sourcedEventCounts } from './alert-facts.js';
+import { type DailyHealth, dailyHealth } from './daily-health.js';
 import { type SourceKey, SourceTally } from './source-groups.js';
 import type { ReportData } from './recipient-rules.js';
 import { renderDailyEmail } from './templates/daily-email.js';
@@ -59,6 +59,8 @@ interface Caches {
   readonly groups: WindowCache<AlertGroup[] | undefined>;
   /** A daily window's counts split by source (and the day before's): the counts, mutes and health section read them. */
   readonly sourcedCounts: WindowCache<SourcedEventCount[]>;
+  /** A daily period's counts and health section for one set of subscriptions and mutes. */
+  readonly dailyFacts: WindowCache<{ merged: EventCount[]; health: DailyHealth }>;
   /** Rows every email of one claimed batch reads alike, keyed by the batch's lease token. */
   readonly claimed: WindowCache<unknown>;
   readonly immediate: ImmediateEmailCache;
@@ -288,11 +290,16 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
       c.data.recipient,
       now,
     ).filter((e) => isSubscribed(preferences, e.component, e.event));
-  const [current, previous] = await Promise.all([mine(period), mine(before)]);
-  const health = dailyHealth(current, previous);
+  // Recipients with the same subscriptions and mutes (most of a tenant) get the same counts and
+  // health: worked out once, not from every count of both days again for each of them.
+  const alike = JSON.stringify([c.tenant.id, period, preferences, mutes.map((m) => [m.id, m.until, m.match])]);
+  const { merged, health } = await caches.dailyFacts.get(alike, async () => {
+    const [current, previous] = await Promise.all([mine(period), mine(before)]);
+    return { merged: mergeEventCounts(current), health: dailyHealth(current, previous) };
+  });
   const listOf = (key: SourceKey) => alertListUrl(deps.publicUrl, { tenant: c.tenant.name, since: period.start, until: period.end, ...sourceFilterOf(key) });
   const actions = await actionsOf(deps, caches, delivery, c);
-  const counts = mergeEventCounts(current).map((e) => ({
+  const counts = merged.map((e) => ({
     ...e,
     componentDisplayName: componentDisplayName(e.component, language),
     eventDisplayName: eventDisplayName(e.event, language),
@@ -370,6 +377,7 @@ export function reportComposers(deps: ComposerDeps): ComposerRegistry {
   const caches: Caches = {
     groups: new WindowCache(),
     sourcedCounts: new WindowCache(),
+    dailyFacts: new WindowCache(),
     claimed: new WindowCache(256),
     immediate: new ImmediateEmailCache(),
     alerts: new TurnBatch(async (tenantId, ids) => {

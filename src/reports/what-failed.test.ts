@@ -25,6 +25,7 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
   let clock: FakeClock;
   let smtp: TestSmtpServer;
   const mails = new Map<string, ParsedMail>();
+  let quietDaily: ParsedMail | undefined;
   const base = '/api/v1/tenants/failing';
 
   const raise = async (alerts: object[]) => {
@@ -41,6 +42,9 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
     await t.call('POST', '/api/v1/tenants', { name: 'failing', timeZone: 'Europe/Paris' });
     await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
     await t.call('POST', `${base}/users`, { email: 'ops@example.com', name: 'Ops', roles: ['Alerts Viewer'] });
+    // A second reader who wants nothing of Queues: the reports of one period are worked out together.
+    const quiet = (await t.call('POST', `${base}/users`, { email: 'quiet@example.com', name: 'Quiet', roles: ['Alerts Viewer'] })).json().id;
+    await t.call('PUT', `${base}/users/${quiet}/alert-preferences`, { subscriptions: { Queues: false } });
     // The day before: R-old fails (and then says nothing), Billing fails.
     await raise([robot('R-old', 'Error', 'old robot down'), job('Billing', 'Error', 'billing failed yesterday')]);
     await raise([robot('R7', 'Info', 'R7 fine yesterday')]);
@@ -78,7 +82,8 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
     }
     for (const message of smtp.messages) {
       const mail = await simpleParser(message.raw);
-      mails.set(String(mail.headers.get('x-tocsin-kind')), mail);
+      if (message.envelope.to[0] === 'ops@example.com') mails.set(String(mail.headers.get('x-tocsin-kind')), mail);
+      else if (mail.headers.get('x-tocsin-kind') === 'daily') quietDaily = mail;
     }
   });
   afterAll(async () => {
@@ -133,5 +138,13 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
     const html = (mails.get('daily')!.html as string).replaceAll('&#x3D;', '=');
     for (const words of ['Health', 'Day before', 'Still failing', 'Recovered', 'Noisiest sources']) expect(html).toContain(words);
     expect(html).toMatch(/href="https:\/\/tocsin\.example\.com\/#\/alerts\?tenant=failing&amp;queue=Claims&amp;since=/);
+  });
+
+  it("writes each reader's daily report from their own subscriptions, though the reports of a period are rendered together", () => {
+    const quiet = quietDaily!.text!;
+    expect(mails.get('daily')!.text).toContain('Queue: Claims');
+    expect(quiet).not.toContain('Queue: Claims');
+    expect(quiet).not.toMatch(/^\s+\d+\s+\d+\s+Queues$/m);
+    expect(quiet).toMatch(/Process: Billing · Alerts: 2 · last failure/);
   });
 });
