@@ -1,6 +1,7 @@
 import { newId } from '../../shared/ids.js';
 import { asStage } from '../../storage/errors.js';
-import { type RawBuilder, sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
+import type { Dialect } from '../../storage/dialect.js';
 import type { MailHealthSignal } from '../../mail-health/model.js';
 import type { Db } from '../../storage/database.js';
 import type { Storage } from '../../storage/storage.js';
@@ -42,12 +43,46 @@ const ATTEMPT_OUTCOME: Record<AttemptResult['status'], AttemptOutcome> = { sent:
 type SqlType = 'text' | 'bigint' | 'integer';
 
 /**
- * caseOf builds `case <key> when k1 then v1 … end`, so one UPDATE writes a different value to each
- * row. Values are cast so that PostgreSQL types its parameters (SQLite accepts the same casts).
+ * valuesList writes `(cast(p as t1), …), …` for `rows` rows of the given column types,
+ * with the dialect's placeholders. Casts type PostgreSQL's parameters
+ * (SQLite accepts the same); the columns are `column1`, `column2`… on both.
  */
-function caseOf(key: string, pairs: readonly (readonly [string, string | number | null])[], type: SqlType): RawBuilder<any> {
-  const whens = pairs.map(([k, v]) => sql`when ${k} then cast(${v} as ${sql.raw(type)})`);
-  return sql`case ${sql.ref(key)} ${sql.join(whens, sql` `)} end`;
+function valuesList(dialect: Dialect, types: readonly SqlType[], rows: number): string {
+  let n = 1;
+  const param = () => (dialect === 'postgres' ? `$${n++}` : '?');
+  return Array.from({ length: rows }, () => `(${types.map((t) => `cast(${param()} as ${t})`).join(', ')})`).join(', ');
+}
+
+/** A delivery row's id, lease token and result columns, in the update's order. */
+const RESULT_TYPES: readonly SqlType[] = ['text', 'text', 'text', 'bigint', 'bigint', 'text', 'integer', 'text'];
+const ATTEMPT_COLUMNS = ['id', 'delivery_id', 'tenant_id', 'attempt', 'worker', 'started_at', 'finished_at', 'outcome', 'code', 'response', 'duration_ms'];
+const ATTEMPT_TYPES: readonly SqlType[] = ['text', 'text', 'text', 'integer', 'text', 'bigint', 'bigint', 'text', 'integer', 'text', 'integer'];
+
+/**
+ * The two statements of a group commit for `rows` attempts, written once per dialect and size:
+ * built through Kysely's query builder, their many parameters cost more CPU than the database's
+ * own work (one node per value, compiled anew for every commit).
+ */
+const recordSql = new Map<string, { update: string; insert: string }>();
+
+function recordStatements(dialect: Dialect, rows: number): { update: string; insert: string } {
+  const key = `${dialect}:${rows}`;
+  let statements = recordSql.get(key);
+  if (!statements) {
+    statements = {
+      // One row of results per delivery, joined by id: the row changes only while its lease token matches.
+      update:
+        'update deliveries set status = v.column3, sent_at = v.column4, next_attempt_at = v.column5, last_error = v.column6, ' +
+        'last_code = v.column7, smtp_response = v.column8, lease_owner = null, lease_token = null, lease_expires_at = null ' +
+        `from (values ${valuesList(dialect, RESULT_TYPES, rows)}) as v ` +
+        'where deliveries.id = v.column1 and deliveries.lease_token = v.column2 returning deliveries.id',
+      insert: `insert into delivery_attempts (${ATTEMPT_COLUMNS.join(', ')}) values ${valuesList(dialect, ATTEMPT_TYPES, rows)}`,
+    };
+    // A few sizes are common; any size is correct, so the kept texts are only bounded.
+    if (recordSql.size > 1_000) recordSql.clear();
+    recordSql.set(key, statements);
+  }
+  return statements;
 }
 
 /**
@@ -67,63 +102,30 @@ export type AfterRecord = (tx: Db, recorded: readonly FinishedAttempt[]) => Prom
  */
 export async function recordAttempts(storage: Storage, attempts: readonly FinishedAttempt[], afterRecord?: AfterRecord): Promise<string[]> {
   if (attempts.length === 0) return [];
-  const each = <T extends string | number | null>(value: (a: FinishedAttempt) => T) => attempts.map((a) => [a.deliveryId, value(a)] as const);
   const failure = (a: FinishedAttempt) => (a.result.status === 'sent' ? undefined : a.result);
 
   const updated = await asStage('record', () =>
     storage.db.transaction().execute(async (tx) => {
-      const rows = await tx
-        .updateTable('deliveries')
-        .set({
-          status: caseOf(
-            'id',
-            each((a) => a.result.status),
-            'text',
-          ),
-          sent_at: caseOf(
-            'id',
-            each((a) => (a.result.status === 'sent' ? a.finishedAt : null)),
-            'bigint',
-          ),
-          // A sent row keeps its next_attempt_at: only unfinished rows are ever read by it.
-          next_attempt_at: caseOf(
-            'id',
-            each((a) => failure(a)?.nextAttemptAt ?? a.finishedAt),
-            'bigint',
-          ),
-          last_error: caseOf(
-            'id',
-            each((a) => failure(a)?.error ?? null),
-            'text',
-          ),
-          last_code: caseOf(
-            'id',
-            each((a) => failure(a)?.code ?? null),
-            'integer',
-          ),
-          smtp_response: caseOf(
-            'id',
-            each((a) => a.result.response ?? null),
-            'text',
-          ),
-          lease_owner: null,
-          lease_token: null,
-          lease_expires_at: null,
-        })
-        .where(
-          'id',
-          'in',
-          attempts.map((a) => a.deliveryId),
-        )
-        .where(
-          sql<boolean>`${sql.ref('lease_token')} = ${caseOf(
-            'id',
-            each((a) => a.leaseToken),
-            'text',
-          )}`,
-        )
-        .returning('id')
-        .execute();
+      const { update, insert } = recordStatements(storage.dialect, attempts.length);
+      const { rows } = await tx.executeQuery<{ id: string }>(
+        CompiledQuery.raw(
+          update,
+          attempts.flatMap((a) => {
+            const failed = failure(a);
+            return [
+              a.deliveryId,
+              a.leaseToken,
+              a.result.status,
+              a.result.status === 'sent' ? a.finishedAt : null,
+              // When a retry is due; a finished row's is never read again.
+              failed?.nextAttemptAt ?? a.finishedAt,
+              failed?.error ?? null,
+              failed?.code ?? null,
+              a.result.response ?? null,
+            ];
+          }),
+        ),
+      );
       // A late answer of a worker that lost its lease replaces the `interrupted` its takeover logged.
       const kept = new Set(rows.map((r) => r.id));
       const late = attempts.filter((a) => !kept.has(a.deliveryId));
@@ -135,24 +137,24 @@ export async function recordAttempts(storage: Storage, attempts: readonly Finish
           .execute();
       }
       // The attempt log gets its row now, whole: nothing is written for an attempt while it runs.
-      await tx
-        .insertInto('delivery_attempts')
-        .values(
-          attempts.map((a) => ({
-            id: newId(),
-            delivery_id: a.deliveryId,
-            tenant_id: a.tenantId,
-            attempt: a.attempt,
-            worker: a.worker,
-            started_at: a.claimedAt,
-            finished_at: a.finishedAt,
-            outcome: ATTEMPT_OUTCOME[a.result.status],
-            code: a.result.status === 'sent' ? codeOf(a.result.response) : (a.result.code ?? null),
-            response: a.result.status === 'sent' ? a.result.response : (a.result.response ?? a.result.error),
-            duration_ms: Math.max(0, a.finishedAt - a.startedAt),
-          })),
-        )
-        .execute();
+      await tx.executeQuery(
+        CompiledQuery.raw(
+          insert,
+          attempts.flatMap((a) => [
+            newId(),
+            a.deliveryId,
+            a.tenantId,
+            a.attempt,
+            a.worker,
+            a.claimedAt,
+            a.finishedAt,
+            ATTEMPT_OUTCOME[a.result.status],
+            a.result.status === 'sent' ? codeOf(a.result.response) : (a.result.code ?? null),
+            a.result.status === 'sent' ? a.result.response : (a.result.response ?? a.result.error),
+            Math.max(0, a.finishedAt - a.startedAt),
+          ]),
+        ),
+      );
       if (afterRecord) {
         await afterRecord(
           tx,
