@@ -1,4 +1,4 @@
-import nodemailer, { type SendMailOptions, type SMTPTransportOptions, type Transporter } from 'nodemailer';
+import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { type MailSender, type OutgoingEmail, type SendReceipt, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { classifySmtpError } from './classify.js';
 import { asciiAddress, prepareMime, writeMime } from './mime.js';
@@ -114,13 +114,20 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
   );
   sweep.unref();
 
-  const poolFor = (endpoint: SmtpEndpoint, base: SMTPTransportOptions): Pool => {
-    const key = poolKey(endpoint);
+  // Endpoints are immutable and handed over again for every email of a claim (or from the settings'
+  // cache): their pool's key, a hash of every setting, is computed once per endpoint object.
+  const keys = new WeakMap<SmtpEndpoint, string>();
+  const poolFor = (endpoint: SmtpEndpoint): Pool => {
+    let key = keys.get(endpoint);
+    if (key === undefined) {
+      key = poolKey(endpoint);
+      keys.set(endpoint, key);
+    }
     let pool = pools.get(key);
     if (!pool) {
       const tracker = new StageTracker();
       const transporter = nodemailer.createTransport({
-        ...base,
+        ...transportOptions(endpoint),
         pool: true,
         maxConnections: options.maxConnections ?? 5,
         maxMessages: 100,
@@ -134,8 +141,8 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     return pool;
   };
 
-  const sendPooled = async (endpoint: SmtpEndpoint, email: OutgoingEmail, base: SMTPTransportOptions) => {
-    const pool = poolFor(endpoint, base);
+  const sendPooled = async (endpoint: SmtpEndpoint, email: OutgoingEmail) => {
+    const pool = poolFor(endpoint);
     pool.inFlight += 1;
     pool.lastUsed = Date.now();
     try {
@@ -150,9 +157,9 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     }
   };
 
-  const sendTranscribed = async (endpoint: SmtpEndpoint, email: OutgoingEmail, base: SMTPTransportOptions) => {
+  const sendTranscribed = async (endpoint: SmtpEndpoint, email: OutgoingEmail) => {
     const transcript = createTranscript([endpoint.password, endpoint.accessToken]);
-    const transporter = nodemailer.createTransport({ ...base, logger: transcript.logger, transactionLog: true });
+    const transporter = nodemailer.createTransport({ ...transportOptions(endpoint), logger: transcript.logger, transactionLog: true });
     try {
       const info = await transporter.sendMail(mailOptions(endpoint, email));
       return receiptOf(email, info, transcript.lines());
@@ -167,8 +174,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     async send(endpoint, email, sendOptions = {}) {
       if (closed) throw new SmtpDeliveryError('the mail sender is closed', 'connect', true);
       assertHeaderSafe(endpoint, email);
-      const base = transportOptions(endpoint);
-      return sendOptions.transcript ? sendTranscribed(endpoint, email, base) : sendPooled(endpoint, email, base);
+      return sendOptions.transcript ? sendTranscribed(endpoint, email) : sendPooled(endpoint, email);
     },
     async close() {
       closed = true;
