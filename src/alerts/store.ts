@@ -1,6 +1,7 @@
 import { CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
 import { newId } from '../shared/ids.js';
 import type { Database, Db } from '../storage/database.js';
+import { sqlOnce } from '../storage/sql-once.js';
 import type { NewAlert } from './input.js';
 import { type Reader, isReadExpression, isUnreadCondition, readStateQuery } from './read-state.js';
 import { type Severity, severityOfRank, severityRank } from './severity.js';
@@ -150,29 +151,17 @@ const ALERT_COLUMNS: readonly AlertColumn[] = [
 const UNDECIDED_COLUMNS = ['alert_id', 'tenant_id', 'created_at'] as const;
 /** INSERT_ROWS × 13 columns stays under SQLite's 32,766 parameters a statement (PostgreSQL's 65,535). */
 const INSERT_ROWS = 1_000;
-const insertSqlCache = new WeakMap<object, Map<string, string>>();
 
 /**
- * insertSql is the SQL of a multi-row insert of `count` rows into `table`, compiled by Kysely for
- * the connection's dialect once per table and row count: building and compiling the query tree
- * of a hundred rows cost more than the insert itself. The cache hangs off the executor, which is
- * one per Kysely instance and dialect.
+ * insertSql is the SQL of a multi-row insert of `count` rows into `table`, compiled once per table
+ * and row count (sqlOnce): building and compiling the query tree of a hundred rows cost more than
+ * the insert itself.
  */
 function insertSql(db: Db, table: 'alerts' | 'undecided_fatal_alerts', columns: readonly string[], count: number): string {
-  const key = db.getExecutor().adapter;
-  let byShape = insertSqlCache.get(key);
-  if (!byShape) insertSqlCache.set(key, (byShape = new Map()));
-  const shape = `${table} ${count}`;
-  let text = byShape.get(shape);
-  if (text === undefined) {
+  return sqlOnce(db, `insert ${table} ${count}`, () => {
     const row = Object.fromEntries(columns.map((c) => [c, null]));
-    text = (db as Kysely<any>)
-      .insertInto(table)
-      .values(Array.from({ length: count }, () => row))
-      .compile().sql;
-    byShape.set(shape, text);
-  }
-  return text;
+    return (db as Kysely<any>).insertInto(table).values(Array.from({ length: count }, () => row));
+  });
 }
 
 const FLOOD_PROBES_PER_QUERY = 500;

@@ -1,3 +1,4 @@
+import { CompiledQuery } from 'kysely';
 import { type NewDelivery, enqueueDeliveries, enqueueDeliveriesPerTenant } from '../delivery/outbox/enqueue.js';
 import { type Mute, isMutedFor, unmutedFor } from '../mutes/model.js';
 import { activeMutes, activeMutesOf } from '../mutes/store.js';
@@ -5,6 +6,7 @@ import { recipientPages, recipientPagesOf } from '../recipients/query.js';
 import { multiMap } from '../shared/multi-map.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
+import { sqlOnce } from '../storage/sql-once.js';
 import type { Storage } from '../storage/storage.js';
 import { type EventCount, type FatalFlood, eventCountsOf, sourcedEventCountsOf } from './alert-facts.js';
 import { getsImmediate, getsWindowReport, immediateDelivery, windowDelivery } from './recipient-rules.js';
@@ -33,7 +35,13 @@ export interface ReportTenant {
 /** reportTenants reads the tenants with some ids (those that exist), as the reports need them. */
 export async function reportTenants(db: Db, ids: readonly string[]): Promise<ReportTenant[]> {
   if (ids.length === 0) return [];
-  const rows = await db.selectFrom('tenants').select(['id', 'name', 'language', 'time_zone', 'created_at']).where('id', 'in', ids).execute();
+  // Read in every group commit that stores Fatal alerts: compiled once per id count.
+  const text = sqlOnce(db, `reportTenants ${ids.length}`, () =>
+    db.selectFrom('tenants').select(['id', 'name', 'language', 'time_zone', 'created_at']).where('id', 'in', ids),
+  );
+  const { rows } = await db.executeQuery<{ id: string; name: string; language: string; time_zone: string; created_at: number | string }>(
+    CompiledQuery.raw(text, [...ids]),
+  );
   return rows.map((r) => ({ id: r.id, name: r.name, language: r.language, timeZone: r.time_zone, createdAt: Number(r.created_at) }));
 }
 
