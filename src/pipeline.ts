@@ -48,6 +48,12 @@ import type { UrlSmtp } from './settings/smtp-settings.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import type { Storage } from './storage/storage.js';
 
+/**
+ * WARM_MS is how long after its last email a worker keeps a connection to an SMTP server open
+ * (the system default's from start): a Fatal alert after a quiet spell skips connect and login.
+ */
+const WARM_MS = 30 * 60_000;
+
 /** PipelineDeps are what the pipeline is built from: the process's storage, config and services. */
 export interface PipelineDeps {
   readonly storage: Storage;
@@ -144,7 +150,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     let record: AttemptRecorder | undefined;
     let claim: DeliveryWorker | undefined;
     if (sends) {
-      send = createMailSender({ maxConnections: CONNECTIONS_PER_ENDPOINT });
+      send = createMailSender({ maxConnections: CONNECTIONS_PER_ENDPOINT, warmMs: WARM_MS });
       // record keeps each tenant's mail health in the commit of the attempts that tell it.
       record = new AttemptRecorder(storage, COMMIT_WINDOW_MS[storage.dialect], mailHealthAfterRecord(storage.dialect, { publicUrl: config.publicUrl }));
       claim = new DeliveryWorker({
@@ -197,6 +203,11 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     if (claim && send) {
       const [worker, sender] = [claim, send];
       worker.start();
+      // The system default server's connection opens now, not when the first Fatal alert needs it.
+      resolveSystemEndpoint(storage.db, deps.secretBox, context).then(
+        (endpoint) => sender.warm(endpoint),
+        (err: unknown) => logger.warn({ err }, 'could not read the system SMTP settings to open a connection ahead of the first email'),
+      );
       delivery = {
         async stop() {
           // The claim loop finishes the sends in flight and records them before the SMTP pools close.

@@ -111,5 +111,7 @@ export interface SendReceipt {
 /** MailSender sends one email through one endpoint; transports are pooled per endpoint inside. */
 export interface MailSender {
   send(endpoint: SmtpEndpoint, email: OutgoingEmail, options?: { transcript?: boolean }): Promise<SendReceipt>;
+  /** warm opens a connection to the endpoint ahead of its first email, where the sender keeps connections warm. */
+  warm(endpoint: SmtpEndpoint): void;
   close(): Promise<void>;
 }

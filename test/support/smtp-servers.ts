@@ -61,6 +61,10 @@ export interface TestSmtpServer {
   connections(): number;
   /** How many connections are open right now. */
   openConnections(): number;
+  /** waitForCommand resolves once clients have sent `command` (e.g. RSET) `count` times in all. */
+  waitForCommand(command: string, count: number, timeoutMs?: number): Promise<void>;
+  /** dropConnections ends every open connection without a word, as a server that times idle clients out. */
+  dropConnections(): void;
   /** waitForMessages resolves once `count` messages arrived, or rejects after `timeoutMs`. */
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   close(): Promise<void>;
@@ -91,6 +95,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
   const waiters = new Set<() => void>();
   const failed = new Map<ScriptedFailure, number>();
   let connectionCount = 0;
+  const commandCounts = new Map<string, number>();
   let drops = options.dropAfterData ?? 0;
 
   const fail = (at: ScriptedFailure['at']): Error | null => {
@@ -115,7 +120,19 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     allowInsecureAuth: true,
     hideSTARTTLS: security === 'starttls-hidden',
     disableReverseLookup: true,
-    logger: false,
+    // The server logs each command a client sends at debug: counted, the rest is dropped.
+    logger: {
+      trace: () => {},
+      debug: (entry: { tnx?: string; command?: string }) => {
+        if (entry?.tnx !== 'command' || !entry.command) return;
+        commandCounts.set(entry.command, (commandCounts.get(entry.command) ?? 0) + 1);
+        for (const wake of waiters) wake();
+      },
+      info: () => {},
+      warn: () => {},
+      error: () => {},
+      fatal: () => {},
+    } as unknown as SMTPServerOptions['logger'],
     // Pooled clients keep connections open; the tests should not wait 30 s for them at close.
     closeTimeout: 200,
     onConnect(_session, callback) {
@@ -185,24 +202,43 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     authSeen,
     connections: () => connectionCount,
     openConnections: () => server.connections.size,
-    waitForMessages(count, timeoutMs = 15_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (messages.length < count) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve(messages);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`expected ${count} messages, got ${messages.length}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
+    waitForMessages: (count, timeoutMs = 15_000) =>
+      waitFor(
+        waiters,
+        () => messages.length >= count,
+        timeoutMs,
+        () => `expected ${count} messages, got ${messages.length}`,
+      ).then(() => messages),
+    waitForCommand: (command, count, timeoutMs = 15_000) =>
+      waitFor(
+        waiters,
+        () => (commandCounts.get(command) ?? 0) >= count,
+        timeoutMs,
+        () => `expected ${count} ${command}, got ${commandCounts.get(command) ?? 0}`,
+      ),
+    dropConnections() {
+      for (const connection of server.connections as Set<{ _socket: net.Socket }>) connection._socket.destroy();
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** waitFor resolves once `done()` holds, checked whenever the server wakes its waiters. */
+function waitFor(waiters: Set<() => void>, done: () => boolean, timeoutMs: number, failure: () => string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!done()) return;
+      clearTimeout(timer);
+      waiters.delete(check);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(check);
+      reject(new Error(failure()));
+    }, timeoutMs);
+    waiters.add(check);
+    check();
+  });
 }
 
 function listen(netServer: net.Server, smtp: SMTPServer): Promise<number> {

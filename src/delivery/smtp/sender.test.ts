@@ -101,6 +101,32 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(server.messages).toHaveLength(2);
   });
 
+  it('keeps a warm connection logged in while idle, sends the next email on it, reopens it when the server drops it, and closes it on close()', async () => {
+    const server = await start({ tls: 'starttls', auth: { username: 'robot', password: PASSWORD, methods: ['PLAIN'] } });
+    const warm = createMailSender({ warmMs: 60_000 });
+    // The client's own socket timeout (1.5 s) would end a silent connection: RSETs keep it open.
+    const endpoint = endpointFor(server, { security: 'starttls', authMethod: 'plain', username: 'robot', password: PASSWORD, timeoutMs: 1_500 });
+    try {
+      warm.warm(endpoint);
+      await server.waitForCommand('AUTH', 1);
+      await server.waitForCommand('RSET', 4);
+      expect(server.connections()).toBe(1);
+      await warm.send(endpoint, email());
+      expect(server.connections()).toBe(1);
+      expect(server.authSeen).toHaveLength(1);
+
+      server.dropConnections();
+      await server.waitForCommand('AUTH', 2);
+      await waitUntil(() => server.openConnections() === 1);
+      await warm.send(endpoint, email());
+      expect(server.connections()).toBe(2);
+    } finally {
+      await warm.close();
+    }
+    await waitUntil(() => server.openConnections() === 0);
+    expect(server.messages).toHaveLength(2);
+  });
+
   it('upgrades with STARTTLS, verifies the certificate with the test CA, then AUTH PLAIN', async () => {
     const server = await start({ tls: 'starttls', auth: { username: 'robot', password: PASSWORD, methods: ['PLAIN'] } });
     await sender.send(endpointFor(server, { security: 'starttls', authMethod: 'plain', username: 'robot', password: PASSWORD }), email());

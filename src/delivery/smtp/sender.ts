@@ -5,6 +5,7 @@ import { asciiAddress, prepareMime, writeMime } from './mime.js';
 import { StageTracker } from './stage-tracker.js';
 import { createTranscript } from './transcript.js';
 import { poolKey, transportOptions } from './transport-options.js';
+import { Warmth } from './warmth.js';
 
 // CR, LF, NUL and the Unicode line breaks some parsers honour: one in a header value is an injection.
 const HEADER_BREAKING = /[\r\n\0\u0085\u2028\u2029]/;
@@ -25,6 +26,12 @@ export interface MailSenderOptions {
   readonly maxConnections?: number;
   /** Close an endpoint's pool after this long without a send (default 4 minutes). */
   readonly idleMs?: number;
+  /**
+   * Keep one connection of each endpoint used in this window open and logged in (Warmth), so a lone
+   * email after a quiet spell skips connect, EHLO, STARTTLS and AUTH; the pool then closes this long
+   * after its last send instead of after `idleMs` (default 0: connections open for sends only).
+   */
+  readonly warmMs?: number;
 }
 
 interface Pool {
@@ -32,6 +39,7 @@ interface Pool {
   readonly tracker: StageTracker;
   lastUsed: number;
   inFlight: number;
+  warmth?: Warmth;
 }
 
 /** assertHeaderSafe refuses a message whose header values could start a new header line. */
@@ -96,9 +104,15 @@ export const CONNECTIONS_PER_ENDPOINT = 10;
  * transcript uses a one-off connection, so the dialogue is that send's alone.
  */
 export function createMailSender(options: MailSenderOptions = {}): MailSender {
-  const idleMs = options.idleMs ?? 4 * 60_000;
+  const warmMs = options.warmMs ?? 0;
+  const idleMs = Math.max(options.idleMs ?? 4 * 60_000, warmMs);
   const pools = new Map<string, Pool>();
   let closed = false;
+
+  const shut = (pool: Pool) => {
+    pool.warmth?.stop();
+    pool.transporter.close();
+  };
 
   const sweep = setInterval(
     () => {
@@ -106,7 +120,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
       for (const [key, pool] of pools) {
         if (pool.inFlight === 0 && now - pool.lastUsed >= idleMs) {
           pools.delete(key);
-          pool.transporter.close();
+          shut(pool);
         }
       }
     },
@@ -136,6 +150,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
         transactionLog: true,
       });
       pool = { transporter, tracker, lastUsed: Date.now(), inFlight: 0 };
+      if (warmMs > 0) pool.warmth = new Warmth(transporter, endpoint.timeoutMs);
       pools.set(key, pool);
     }
     return pool;
@@ -146,6 +161,9 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     pool.inFlight += 1;
     pool.lastUsed = Date.now();
     try {
+      // The warm connection is being opened or kept alive: it is free within a round trip.
+      const warming = pool.warmth?.settled();
+      if (warming) await warming;
       const info = await pool.transporter.sendMail(mailOptions(endpoint, email));
       pool.tracker.takeLastCommand(email.messageId);
       return receiptOf(email, info);
@@ -176,10 +194,14 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
       assertHeaderSafe(endpoint, email);
       return sendOptions.transcript ? sendTranscribed(endpoint, email) : sendPooled(endpoint, email);
     },
+    warm(endpoint) {
+      if (closed || warmMs <= 0) return;
+      poolFor(endpoint).lastUsed = Date.now();
+    },
     async close() {
       closed = true;
       clearInterval(sweep);
-      for (const pool of pools.values()) pool.transporter.close();
+      for (const pool of pools.values()) shut(pool);
       pools.clear();
     },
   };
