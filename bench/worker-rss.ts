@@ -5,12 +5,14 @@
  * the V8 heap and the memory outside it (Buffers, native) read from the worker's /metrics at the
  * same moments, so that what holds memory shows.
  *
- *   TOCSIN_TEST_PG_URL=postgres://… npm run bench:worker-rss -- [--emails 10000] [--built]
+ *   TOCSIN_TEST_PG_URL=postgres://… npm run bench:worker-rss -- [--emails 10000] [--built] [--lean-heap false]
  *
  * `--built` runs the compiled service (`node dist/cli/main.js`, as `npm start` does; run
  * `npm run build` first): the figure issue 15 asks for. Without it the process runs the
  * TypeScript sources through tsx, as the other bench processes do, and tsx's compiler adds its
- * own tens of MB. It prints one JSON line (what `npm run bench` reads) and a sentence.
+ * own tens of MB. `--lean-heap false` runs the worker with TOCSIN_LEAN_HEAP=false (V8's default
+ * heap sizing), to compare with a worker's default. It prints one JSON line (what `npm run bench`
+ * reads) and a sentence.
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,9 +21,12 @@ import { postgresDatabase, releaseAll, releaseOnSignals, sleep } from './lifecyc
 import { startSinkProcess } from './sink-client.js';
 import { startTocsinServer } from './tocsin.js';
 
-const { values: opts } = parseArgs({ options: { emails: { type: 'string', default: '10000' }, built: { type: 'boolean', default: false } } });
+const { values: opts } = parseArgs({
+  options: { emails: { type: 'string', default: '10000' }, built: { type: 'boolean', default: false }, 'lean-heap': { type: 'string' } },
+});
 const EMAILS = Number(opts.emails);
 const BUILT = opts.built!;
+const LEAN_HEAP = opts['lean-heap'];
 const IDLE_MS = 10_000;
 const MB = 1024 * 1024;
 
@@ -30,6 +35,15 @@ function rssMb(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
+
+/** cpuMs reads a process's CPU time so far (user and system), in milliseconds. */
+function cpuMs(pid: number): number {
+  // Fields 14 and 15 of /proc/PID/stat, counted after the command name's closing parenthesis.
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+// The kernel's USER_HZ: 100 on Linux.
+const CLOCK_TICKS = 100;
 
 /** Heap is what the worker's own process metrics say of its memory, in MB. */
 interface Heap {
@@ -60,7 +74,13 @@ try {
   const sink = await startSinkProcess();
   const databaseUrl = await postgresDatabase();
   await seedDatabase(databaseUrl, sink, { built: BUILT });
-  const worker = await startTocsinServer({ databaseUrl, role: 'worker', smtpPort: sink.port, built: BUILT });
+  const worker = await startTocsinServer({
+    databaseUrl,
+    role: 'worker',
+    smtpPort: sink.port,
+    built: BUILT,
+    ...(LEAN_HEAP === undefined ? {} : { env: { TOCSIN_LEAN_HEAP: LEAN_HEAP } }),
+  });
   await sleep(IDLE_MS);
   const idle = rssMb(worker.pid);
   const idleHeap = await heapOf(worker.url);
@@ -87,6 +107,7 @@ try {
       });
   }, 100);
   const started = Date.now();
+  const cpuBefore = cpuMs(worker.pid);
   await queueCopies(databaseUrl, EMAILS, Date.now());
   // On a loaded machine the burst may outlast the wait: the peak so far is still reported, marked partial.
   const done = await sink.waitForMessages(EMAILS, 1_200_000).catch((err: unknown) => {
@@ -96,6 +117,7 @@ try {
   clearInterval(sampler);
   if (gone) throw new Error('the worker process exited during the burst');
   const seconds = (Date.now() - started) / 1000;
+  const cpuMsPerEmail = (cpuMs(worker.pid) - cpuBefore) / done.uniqueMessageIds;
   await sleep(IDLE_MS);
   const after = rssMb(worker.pid);
   await worker.stop();
@@ -104,6 +126,7 @@ try {
     `${JSON.stringify({
       figure: 'worker rss',
       runs,
+      leanHeap: LEAN_HEAP ?? 'default',
       emails: EMAILS,
       idleMb: Math.round(idle),
       peakMb: Math.round(peak),
@@ -113,11 +136,12 @@ try {
       received: done.uniqueMessageIds,
       duplicates: done.duplicates,
       seconds,
+      cpuMsPerEmail,
     })}\n`,
   );
   process.stdout.write(
     `worker RSS (${runs}): idle ${idle.toFixed(0)} MB; peak during a ${EMAILS.toLocaleString('en-US')}-email burst ${peak.toFixed(0)} MB ` +
-      `(${done.uniqueMessageIds} unique received in ${seconds.toFixed(1)} s, ${done.duplicates} duplicates); ${(IDLE_MS / 1000).toFixed(0)} s after it ${after.toFixed(0)} MB\n` +
+      `(${done.uniqueMessageIds} unique received in ${seconds.toFixed(1)} s, ${done.duplicates} duplicates, the worker's CPU ${cpuMsPerEmail.toFixed(2)} ms per email); ${(IDLE_MS / 1000).toFixed(0)} s after it ${after.toFixed(0)} MB\n` +
       `  V8 heap used/total and external at idle: ${JSON.stringify(round(idleHeap))}; near the peak: ${JSON.stringify(round(peakHeap))}\n`,
   );
 } finally {

@@ -15,6 +15,17 @@ describe('the database pool setting', () => {
   });
 });
 
+describe('the lean heap setting', () => {
+  it('is on in worker processes and off in api and all ones unless TOCSIN_LEAN_HEAP says otherwise', () => {
+    expect(loadConfig({ TOCSIN_ROLE: 'worker' }).leanHeap).toBe(true);
+    expect(loadConfig({ TOCSIN_ROLE: 'api' }).leanHeap).toBe(false);
+    expect(loadConfig({}).leanHeap).toBe(false);
+    expect(loadConfig({ TOCSIN_ROLE: 'worker', TOCSIN_LEAN_HEAP: 'false' }).leanHeap).toBe(false);
+    expect(loadConfig({ TOCSIN_LEAN_HEAP: 'true' }).leanHeap).toBe(true);
+    expect(() => loadConfig({ TOCSIN_LEAN_HEAP: 'small' })).toThrow(/TOCSIN_LEAN_HEAP/);
+  });
+});
+
 describe('the HTTP body timeout setting', () => {
   it('defaults to 30 s and takes TOCSIN_HTTP_BODY_TIMEOUT_MS, refusing what is not a sane number of milliseconds', () => {
     expect(loadConfig({}).httpBodyTimeoutMs).toBe(30_000);
