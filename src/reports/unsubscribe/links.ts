@@ -34,11 +34,22 @@ async function loadKeys(db: Db, clock: Clock): Promise<LinkKeys> {
 }
 
 /**
+ * LINK_REUSE_MS: a link sealed for a recipient is handed out again for a minute, so a burst of
+ * emails to one recipient seals one link, not one each (an AES-GCM setup per email); its 90-day
+ * expiry then runs from up to a minute before the email.
+ */
+const LINK_REUSE_MS = 60_000;
+/** Recipients whose last link is kept: far more than one burst addresses. */
+const LINKS_KEPT = 4_096;
+
+/**
  * UnsubscribeLinks builds and checks one-click unsubscribe URLs (`${publicUrl}/unsubscribe/{token}`),
  * loading the key once. Tokens are opaque and expire UNSUBSCRIBE_LINK_TTL_MS after the email.
  */
 export class UnsubscribeLinks {
   #keys: Promise<LinkKeys> | undefined;
+  /** The last link sealed for each target, and when. */
+  readonly #sealed = new Map<string, { readonly url: string; readonly at: number }>();
 
   constructor(
     private readonly db: Db,
@@ -57,7 +68,16 @@ export class UnsubscribeLinks {
   /** url is the https (or http) one-click link for List-Unsubscribe and the email's footer. */
   async url(target: UnsubscribeTarget): Promise<string> {
     const { key } = await this.#loadKeys();
-    return `${this.publicUrl}/unsubscribe/${sealUnsubscribeToken(key, target, this.clock.now() + UNSUBSCRIBE_LINK_TTL_MS)}`;
+    const now = this.clock.now();
+    const { tenantId, kind, recipient } = target;
+    const id = [tenantId, kind, recipient.type, recipient.id, recipient.address].join('\n');
+    const kept = this.#sealed.get(id);
+    if (kept && now >= kept.at && now - kept.at < LINK_REUSE_MS) return kept.url;
+    const url = `${this.publicUrl}/unsubscribe/${sealUnsubscribeToken(key, target, now + UNSUBSCRIBE_LINK_TTL_MS)}`;
+    // Maps iterate in insertion order: the first key is the oldest.
+    if (this.#sealed.size >= LINKS_KEPT) this.#sealed.delete(this.#sealed.keys().next().value!);
+    this.#sealed.set(id, { url, at: now });
+    return url;
   }
 
   /** verify returns the target of a genuine, unexpired token (an old-format one until its cut-off), or undefined. */

@@ -153,6 +153,18 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     }
   });
 
+  it('hands one recipient the same link for a minute, then seals a new one that works as well', async () => {
+    const target = { tenantId, kind: 'summary', recipient: { type: 'user', id: user.userId, address: 'me@example.com' } } as const;
+    const first = await links.url(target);
+    expect(await links.url(target)).toBe(first);
+    expect(await links.url({ ...target, kind: 'daily' })).not.toBe(first);
+    clock.advance(60_000);
+    const next = await links.url(target);
+    expect(next).not.toBe(first);
+    expect(await links.verify(pathOf(next).split('/').pop()!)).toEqual(target);
+    expect(await links.verify(pathOf(first).split('/').pop()!)).toEqual(target);
+  });
+
   it('keeps old links working until their cut-off, and new ones until they expire', async () => {
     const target = { tenantId, kind: 'immediate', recipient: { type: 'user', id: user.userId, address: 'me@example.com' } } as const;
     const old = `/unsubscribe/${legacyToken(key, target)}`;
