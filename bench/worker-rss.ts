@@ -5,13 +5,13 @@
  * the V8 heap and the memory outside it (Buffers, native) read from the worker's /metrics at the
  * same moments, so that what holds memory shows.
  *
- *   TOCSIN_TEST_PG_URL=postgres://… npm run bench:worker-rss -- [--emails 10000] [--built] [--lean-heap false]
+ *   TOCSIN_TEST_PG_URL=postgres://… npm run bench:worker-rss -- [--emails 10000] [--built] [--lean-heap true]
  *
  * `--built` runs the compiled service (`node dist/cli/main.js`, as `npm start` does; run
  * `npm run build` first): the figure issue 15 asks for. Without it the process runs the
  * TypeScript sources through tsx, as the other bench processes do, and tsx's compiler adds its
- * own tens of MB. `--lean-heap false` runs the worker with TOCSIN_LEAN_HEAP=false (V8's default
- * heap sizing), to compare with a worker's default. It prints one JSON line (what `npm run bench`
+ * own tens of MB. `--lean-heap true` runs the worker with TOCSIN_LEAN_HEAP=true (V8's
+ * --optimize-for-size), `--lean-heap false` with V8's default heap sizing, which is the default. It prints one JSON line (what `npm run bench`
  * reads) and a sentence.
  */
 import fs from 'node:fs';

@@ -16,12 +16,11 @@ describe('the database pool setting', () => {
 });
 
 describe('the lean heap setting', () => {
-  it('is on in worker processes and off in api and all ones unless TOCSIN_LEAN_HEAP says otherwise', () => {
-    expect(loadConfig({ TOCSIN_ROLE: 'worker' }).leanHeap).toBe(true);
-    expect(loadConfig({ TOCSIN_ROLE: 'api' }).leanHeap).toBe(false);
+  it('is off unless TOCSIN_LEAN_HEAP turns it on, in any role', () => {
+    expect(loadConfig({ TOCSIN_ROLE: 'worker' }).leanHeap).toBe(false);
     expect(loadConfig({}).leanHeap).toBe(false);
-    expect(loadConfig({ TOCSIN_ROLE: 'worker', TOCSIN_LEAN_HEAP: 'false' }).leanHeap).toBe(false);
-    expect(loadConfig({ TOCSIN_LEAN_HEAP: 'true' }).leanHeap).toBe(true);
+    expect(loadConfig({ TOCSIN_ROLE: 'worker', TOCSIN_LEAN_HEAP: 'true' }).leanHeap).toBe(true);
+    expect(loadConfig({ TOCSIN_ROLE: 'api', TOCSIN_LEAN_HEAP: 'yes' }).leanHeap).toBe(true);
     expect(() => loadConfig({ TOCSIN_LEAN_HEAP: 'small' })).toThrow(/TOCSIN_LEAN_HEAP/);
   });
 });

@@ -35,7 +35,7 @@ const envSchema = z.object({
   TOCSIN_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   TOCSIN_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(DEFAULT_DB_POOL_SIZE),
   TOCSIN_API_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
-  TOCSIN_LEAN_HEAP: booleanFromEnv.optional(),
+  TOCSIN_LEAN_HEAP: booleanFromEnv.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -70,8 +70,8 @@ export interface Config {
   /** How many `api` processes `tocsin serve --role api` runs on its one port (TOCSIN_API_PROCESSES, or --processes). */
   readonly apiProcesses: number;
   /**
-   * Whether V8 keeps this process's heap small at some CPU cost (TOCSIN_LEAN_HEAP; by default in
-   * `worker` processes only): see leanHeap in cli/serve.ts.
+   * Whether V8 keeps this process's heap small at a CPU cost (TOCSIN_LEAN_HEAP, off by default: it
+   * costs delivery throughput): see leanHeap in cli/serve.ts.
    */
   readonly leanHeap: boolean;
   readonly logLevel: string;
@@ -122,7 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     role: e.TOCSIN_ROLE,
     dbPoolSize: e.TOCSIN_DB_POOL_SIZE,
     apiProcesses: e.TOCSIN_API_PROCESSES,
-    leanHeap: e.TOCSIN_LEAN_HEAP ?? e.TOCSIN_ROLE === 'worker',
+    leanHeap: e.TOCSIN_LEAN_HEAP,
     logLevel: e.LOG_LEVEL,
   });
 }

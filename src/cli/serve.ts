@@ -73,7 +73,9 @@ export async function serveCommand(args: string[]): Promise<number> {
  * generation from growing. V8 reads it at each collection, so it is set here, at run time, where
  * it applies however the process was started (`npm start`, the `tocsin` bin, `node dist/cli/main.js`,
  * the api processes of `--processes`) instead of as a command-line flag that each way of starting
- * would have to repeat. Measured in bench/worker-rss.md.
+ * would have to repeat. It costs CPU (half as much again per email, and delivery throughput with
+ * it), so it is for processes short of memory rather than of CPU: off unless TOCSIN_LEAN_HEAP=true.
+ * Measured in bench/worker-rss.md.
  */
 function leanHeap(): void {
   v8.setFlagsFromString('--optimize-for-size');
