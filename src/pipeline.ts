@@ -26,8 +26,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { FatalSignal } from './alerts/fatal-signal.js';
-import { type AlertIngest, coalescedFatalSignal, createAlertIngest } from './alerts/ingest.js';
-import { type IngestWriter, startIngestWriter } from './alerts/ingest-writer.js';
+import { type AlertIngest, createAlertIngest } from './alerts/ingest.js';
 import type { Config } from './config.js';
 import type { MailSender } from './delivery/contract.js';
 import type { EndpointResolver } from './delivery/outbox/attempt.js';
@@ -45,7 +44,7 @@ import { ReadCache } from './shared/read-cache.js';
 import { startPullConnector } from './sources/pull/connector.js';
 import type { SecretBox } from './settings/secret-box.js';
 import type { UrlSmtp } from './settings/smtp-settings.js';
-import { type Clock, systemClock } from './shared/clock.js';
+import type { Clock } from './shared/clock.js';
 import type { Storage } from './storage/storage.js';
 
 /**
@@ -110,15 +109,13 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   // The loops started, stopped in this order: nothing new comes in, then what is decided is
   // queued, and last the sends in flight finish and are recorded before the SMTP pools close.
   let pull: Stoppable | undefined;
-  let writer: IngestWriter | undefined;
   let scheduler: (Stoppable & { ticked(): Promise<void> }) | undefined;
   let immediate: (Stoppable & { settled(): Promise<void> }) | undefined;
   let listener: Stoppable | undefined;
   let delivery: Stoppable | undefined;
   const stop = async () => {
-    await writer?.close();
     for (const loop of [pull, scheduler, immediate, listener, delivery]) await loop?.stop();
-    pull = writer = scheduler = immediate = listener = delivery = undefined;
+    pull = scheduler = immediate = listener = delivery = undefined;
   };
   try {
     // outbox: decisions queue rows in their own transaction, then ring. On PostgreSQL an api
@@ -171,18 +168,6 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     // commit, leased to this process's worker, which sends them once it is durable. The alerts of
     // pull sources (and of a decision in the commit that failed) are signalled to the decider.
     const fatalSignal = new FatalSignal();
-    // An api process on an SQLite file stores the REST batches in a writer thread, so that the
-    // commit's disk flush no longer stalls the requests being parsed. Not where this process's
-    // worker takes the immediate emails at insert (sends), nor under a test's clock.
-    if (!sends && storage.dialect === 'sqlite' && clock === systemClock && isSqliteFile(config.databaseUrl)) {
-      writer = startIngestWriter({
-        databaseUrl: config.databaseUrl,
-        floodWindowMs: config.floodWindowMs,
-        undecided: coalescedFatalSignal(fatalSignal),
-        ring,
-        logger,
-      });
-    }
     const ingest = createAlertIngest({
       storage,
       clock,
@@ -190,7 +175,6 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       registry,
       fatalSignal,
       decideInCommit: immediateInCommit({ clock, sender: claim, doorbell: { ring } }),
-      writer,
       logger,
     });
 
@@ -237,9 +221,4 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     await stop();
     throw err;
   }
-}
-
-/** isSqliteFile: an SQLite database another connection can open (not one in memory). */
-function isSqliteFile(url: string): boolean {
-  return url.startsWith('sqlite:') && !url.slice('sqlite:'.length).startsWith(':memory:') && url !== 'sqlite:';
 }

@@ -6,7 +6,6 @@ import type { Database, Db } from '../storage/database.js';
 import { storageFailure } from '../storage/errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { FatalCommit, FatalSignal } from './fatal-signal.js';
-import type { IngestWriter } from './ingest-writer.js';
 import type { NewAlert } from './input.js';
 import { multiMap } from '../shared/multi-map.js';
 import { writeAlerts } from './store.js';
@@ -191,11 +190,6 @@ export function createAlertIngest(deps: {
   readonly fatalSignal: FatalSignal;
   /** Decides the Fatal alerts in the transaction that stores them; those it could not are signalled. */
   readonly decideInCommit?: CommitDecision | undefined;
-  /**
-   * Stores the batches that bring no write of their own in a thread of its own (SQLite), which
-   * decides their Fatal alerts in its commit; the others, and all once it has died, are stored here.
-   */
-  readonly writer?: IngestWriter | undefined;
   readonly logger?: Logger | undefined;
 }): AlertIngest {
   const stored = new Counter({
@@ -211,8 +205,7 @@ export function createAlertIngest(deps: {
   });
   return {
     async raise(tenantId, alerts, alongside) {
-      const writer = deps.writer;
-      const ids = writer?.usable && !alongside ? await writer.raise(tenantId, alerts) : await commit(tenantId, alerts, alongside);
+      const ids = await commit(tenantId, alerts, alongside);
       const bySeverity = new Map<string, number>();
       for (const a of alerts) bySeverity.set(a.severity, (bySeverity.get(a.severity) ?? 0) + 1);
       for (const [severity, n] of bySeverity) stored.inc({ severity }, n);
