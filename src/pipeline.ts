@@ -128,10 +128,10 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     };
 
     // resolve endpoint, compose: what one attempt reads at send time.
-    // What the send path reads of settings and access, kept between emails; forgotten on every
+    // What composing reads of access (names, permissions), kept between emails; forgotten on every
     // change made through this process's API (server.ts).
     const kept = new ReadCache();
-    const context = { ...endpointContext(config, deps.systemSmtp), cache: kept };
+    const context = endpointContext(config, deps.systemSmtp);
     const resolve: EndpointResolver = warningBeforeTokenExpiry(
       (tenantId, route) =>
         route === 'system' ? resolveSystemEndpoint(storage.db, deps.secretBox, context) : resolveEndpoint(storage.db, deps.secretBox, tenantId, context),

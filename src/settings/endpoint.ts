@@ -1,7 +1,6 @@
 import type { Config } from '../config.js';
 import type { SmtpEndpoint } from '../delivery/contract.js';
 import { StageError } from '../shared/stage-error.js';
-import type { ReadCache } from '../shared/read-cache.js';
 import { getMailHealth } from '../mail-health/store.js';
 import type { Db } from '../storage/database.js';
 import { RefusedHostError, type Resolver, checkSmtpHost } from './host-guard.js';
@@ -20,13 +19,6 @@ export interface EndpointContext {
   readonly allowPrivateHosts: boolean;
   /** DNS, replaceable in tests. */
   readonly resolver?: Resolver;
-  /** Keeps resolved settings between emails (the outbox's); without it every resolution reads them. */
-  readonly cache?: ReadCache;
-}
-
-/** cached reads through the context's cache when it has one. */
-function cached<T>(context: EndpointContext, key: string, load: () => Promise<T>): Promise<T> {
-  return context.cache ? context.cache.get(key, load) : load();
 }
 
 /** endpointContext is how this process resolves endpoints: its configuration and its system default read at start. */
@@ -114,7 +106,9 @@ export async function guardEndpoint(endpoint: SmtpEndpoint, source: SmtpSource, 
  * while), or a secret that no longer decrypts (the key changed).
  */
 export async function resolveEndpoint(db: Db, secretBox: SecretBox, tenantId: string, context: EndpointContext): Promise<SmtpEndpoint> {
-  const settings = await cached(context, `settings:${tenantId}`, () => getMailSettings(db, tenantId));
+  // Read for every email, never kept: a worker that kept them would send with a password another
+  // process has just replaced, and a refused password (535) fails the email for good.
+  const settings = await getMailSettings(db, tenantId);
   if (!settings.alertsEmailEnabled) throw new EndpointRefusedError('alerts-email-disabled', ALERTS_EMAIL_DISABLED, false);
   // The mail health changes with every send's outcome: it is read each time, never kept.
   if (settings.useCustom && settings.fallbackToDefault) {
@@ -122,12 +116,8 @@ export async function resolveEndpoint(db: Db, secretBox: SecretBox, tenantId: st
     if (health.state === 'failing' && health.permanent) return { ...(await resolveSystemEndpoint(db, secretBox, context)), fallback: true };
   }
   try {
-    const effective = async () => {
-      const { smtp, secrets, source } = await effectiveSmtp(db, secretBox, tenantId, settings, context.systemSmtp);
-      return guardEndpoint(toEndpoint(smtp, secrets), source, context);
-    };
-    // Kept with the settings it was resolved from: re-read settings are resolved anew.
-    return await (context.cache ? context.cache.derived(settings, effective) : effective());
+    const { smtp, secrets, source } = await effectiveSmtp(db, secretBox, tenantId, settings, context.systemSmtp);
+    return await guardEndpoint(toEndpoint(smtp, secrets), source, context);
   } catch (err) {
     if (err instanceof RefusedHostError) throw new EndpointRefusedError('refused-host', err.message, err.retryable);
     if (err instanceof SecretDecryptError) throw new EndpointRefusedError('unreadable-secret', UNREADABLE_SECRET, false);
@@ -140,8 +130,6 @@ export async function resolveEndpoint(db: Db, secretBox: SecretBox, tenantId: st
  * tenant's settings: the notices about the tenant's mail health, and `fallbackToDefault`.
  */
 export async function resolveSystemEndpoint(db: Db, secretBox: SecretBox, context: EndpointContext): Promise<SmtpEndpoint> {
-  return cached(context, 'system', async () => {
-    const system = await getSystemSmtp(db, secretBox, context.systemSmtp);
-    return toEndpoint(system.smtp, system.secrets);
-  });
+  const system = await getSystemSmtp(db, secretBox, context.systemSmtp);
+  return toEndpoint(system.smtp, system.secrets);
 }

@@ -1,10 +1,9 @@
 import { performance } from 'node:perf_hooks';
 
 /**
- * READ_CACHE_MS is how long what the send path read of settings and access (a tenant's mail
- * settings, its effective SMTP settings with their secrets opened, the system default's, the
- * tenant's names and a recipient's permissions) serves the next emails without asking the
- * database again. Changes made through this process's API take effect at once (forget); a change
+ * READ_CACHE_MS is how long what the send path read of access (the tenant's names and a
+ * recipient's permissions; never mail settings, which are read for every email) serves the next
+ * emails without asking the database again. Changes made through this process's API take effect at once (forget); a change
  * made by another process (a second `api` process, the CLI) within this time, as for the
  * principals of API tokens (PRINCIPAL_CACHE_MS).
  */
@@ -26,7 +25,6 @@ interface Entry {
  */
 export class ReadCache {
   readonly #entries = new Map<string, Entry>();
-  readonly #derived = new WeakMap<object, Promise<unknown>>();
   // Bumped by forget, so that a resolution that raced a change is not served after it.
   #generation = 0;
 
@@ -46,21 +44,6 @@ export class ReadCache {
     this.#entries.set(key, entry);
     value.catch(() => {
       if (this.#entries.get(key) === entry) this.#entries.delete(key);
-    });
-    return value;
-  }
-
-  /**
-   * derived returns what was loaded from a kept value (`of`, as get returned it), or loads it: it
-   * lives exactly as long as that value is served, so the two never disagree.
-   */
-  derived<T>(of: object, load: () => Promise<T>): Promise<T> {
-    const kept = this.#derived.get(of);
-    if (kept) return kept as Promise<T>;
-    const value = load();
-    this.#derived.set(of, value);
-    value.catch(() => {
-      if (this.#derived.get(of) === value) this.#derived.delete(of);
     });
     return value;
   }
