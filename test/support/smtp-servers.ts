@@ -61,6 +61,8 @@ export interface TestSmtpServer {
   connections(): number;
   /** How many connections are open right now. */
   openConnections(): number;
+  /** waitForOpenConnections resolves once exactly `count` connections are open (checked as they open and close). */
+  waitForOpenConnections(count: number, timeoutMs?: number): Promise<void>;
   /** waitForCommand resolves once clients have sent `command` (e.g. RSET) `count` times in all. */
   waitForCommand(command: string, count: number, timeoutMs?: number): Promise<void>;
   /** dropConnections ends every open connection without a word, as a server that times idle clients out. */
@@ -137,7 +139,13 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     closeTimeout: 200,
     onConnect(_session, callback) {
       connectionCount += 1;
+      // The connection is counted open by now (waitForOpenConnections).
+      for (const wake of waiters) wake();
       callback(fail('connect') ?? undefined);
+    },
+    // Called once the server has forgotten the connection (waitForOpenConnections).
+    onClose() {
+      for (const wake of waiters) wake();
     },
     onAuth(request, session, callback) {
       authSeen.push({ method: request.method, secure: Boolean(session.secure) });
@@ -202,6 +210,13 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     authSeen,
     connections: () => connectionCount,
     openConnections: () => server.connections.size,
+    waitForOpenConnections: (count, timeoutMs = 15_000) =>
+      waitFor(
+        waiters,
+        () => server.connections.size === count,
+        timeoutMs,
+        () => `expected ${count} open connections, got ${server.connections.size}`,
+      ),
     waitForMessages: (count, timeoutMs = 15_000) =>
       waitFor(
         waiters,

@@ -31,14 +31,6 @@ function endpointFor(server: { port: number; ca?: string }, overrides: Partial<S
   };
 }
 
-async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 async function failure(promise: Promise<unknown>): Promise<SmtpDeliveryError> {
   try {
     await promise;
@@ -93,11 +85,11 @@ describe('SMTP sender against real smtp-server instances', () => {
     const idle = createMailSender({ idleMs: 100 });
     await idle.send(endpointFor(server), email());
     expect(server.openConnections()).toBe(1);
-    await waitUntil(() => server.openConnections() === 0);
+    await server.waitForOpenConnections(0);
     await idle.send(endpointFor(server), email());
     expect(server.connections()).toBe(2);
     await idle.close();
-    await waitUntil(() => server.openConnections() === 0);
+    await server.waitForOpenConnections(0);
     expect(server.messages).toHaveLength(2);
   });
 
@@ -117,13 +109,13 @@ describe('SMTP sender against real smtp-server instances', () => {
 
       server.dropConnections();
       await server.waitForCommand('AUTH', 2);
-      await waitUntil(() => server.openConnections() === 1);
+      await server.waitForOpenConnections(1);
       await warm.send(endpoint, email());
       expect(server.connections()).toBe(2);
     } finally {
       await warm.close();
     }
-    await waitUntil(() => server.openConnections() === 0);
+    await server.waitForOpenConnections(0);
     expect(server.messages).toHaveLength(2);
   });
 
