@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import { maskSecrets } from '../../shared/redact.js';
 import { isRetryable } from '../../shared/stage-error.js';
-import { type MailSender, type RenderedEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+import { type MailSender, type OutgoingEmail, type RenderedEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { type EndpointGate, serverAddress } from './admission.js';
 import { type ComposerRegistry, renderDelivery } from './render.js';
 import type { Delivery } from './delivery.js';
@@ -84,6 +84,27 @@ export interface AttemptContext {
 }
 
 /**
+ * outgoingEmail addresses a rendered email to the delivery's recipient. The bodies are passed on
+ * as they are read, not copied: a composer that prepared the MIME (ImmediateEmailCache) fills them
+ * in only when read, and the sender, writing the prepared MIME, reads neither.
+ */
+function outgoingEmail(email: RenderedEmail, delivery: Delivery): OutgoingEmail {
+  return {
+    subject: email.subject,
+    get text() {
+      return email.text;
+    },
+    get html() {
+      return email.html;
+    },
+    headers: { 'X-Tocsin-Kind': delivery.kind, ...email.headers },
+    prepared: email.prepared,
+    to: { address: delivery.recipient.address, name: delivery.recipient.name },
+    messageId: delivery.messageId,
+  };
+}
+
+/**
  * attemptDelivery is one attempt at one claimed row: resolve the tenant's endpoint, render the
  * email, ask the server's breaker, send, and turn the answer into what to record (sent, retrying
  * at the policy's next time, or failed), every stored text cleared of the endpoint's secrets.
@@ -117,12 +138,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   if (ctx.leased && !ctx.leased(delivery)) return { status: 'unleased' };
   const t0 = performance.now();
   try {
-    const receipt = await ctx.sender.send(endpoint, {
-      ...email,
-      headers: { 'X-Tocsin-Kind': delivery.kind, ...email.headers },
-      to: { address: delivery.recipient.address, name: delivery.recipient.name },
-      messageId: delivery.messageId,
-    });
+    const receipt = await ctx.sender.send(endpoint, outgoingEmail(email, delivery));
     ctx.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);
     ctx.gate.endpointAnswered(endpoint);
     const response = maskSecrets(receipt.response, secrets);

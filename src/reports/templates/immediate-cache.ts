@@ -85,10 +85,20 @@ export class ImmediateEmailCache {
     const byMarker = new Map(this.#order.map((m, i) => [m, values[i]!]));
     const fill = (s: string, form: keyof SlotValue) => s.replace(this.#slots, (marker) => byMarker.get(marker)![form]);
     const { email } = shared;
+    // The sender writes the prepared MIME and reads neither body: each is filled in only when read
+    // (a preview, a test), which spared a worker a copy of both per email.
+    let text: string | undefined;
+    let html: string | undefined;
     return {
       subject: email.subject,
-      text: fill(email.text, 'text'),
-      html: fill(email.html, 'html'),
+      get text() {
+        text ??= fill(email.text, 'text');
+        return text;
+      },
+      get html() {
+        html ??= fill(email.html, 'html');
+        return html;
+      },
       headers: Object.fromEntries(Object.entries(email.headers).map(([header, value]) => [header, fill(value, 'text')])),
       prepared: { template: shared.mime, values },
     };
