@@ -279,15 +279,18 @@ export const EVENTS: readonly CatalogueEvent[] = Object.freeze([
 
 const COMPONENT_BY_LOWER = new Map(COMPONENTS.map((c) => [c.name.toLowerCase(), c]));
 const EVENT_BY_LOWER = new Map(EVENTS.map((e) => [e.name.toLowerCase(), e]));
+// Robots send the canonical names: found as given, without lower-casing a copy of each.
+const COMPONENT_BY_NAME = new Map(COMPONENTS.map((c) => [c.name, c]));
+const EVENT_BY_NAME = new Map(EVENTS.map((e) => [e.name, e]));
 
 /** findComponent looks a component up by name, ignoring case. */
 export function findComponent(name: string): CatalogueComponent | undefined {
-  return COMPONENT_BY_LOWER.get(name.toLowerCase());
+  return COMPONENT_BY_NAME.get(name) ?? COMPONENT_BY_LOWER.get(name.toLowerCase());
 }
 
 /** findEvent looks a known event up by name, ignoring case; unknown events are undefined. */
 export function findEvent(name: string): CatalogueEvent | undefined {
-  return EVENT_BY_LOWER.get(name.toLowerCase());
+  return EVENT_BY_NAME.get(name) ?? EVENT_BY_LOWER.get(name.toLowerCase());
 }
 
 /**

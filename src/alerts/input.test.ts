@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { alertInput, alertsBody, parseAlertsBody, quickInputs } from './input.js';
+import { EVENTS } from './catalogue.js';
+import { alertInput, alertsBody, normaliseAlert, parseAlertsBody, quickInputs } from './input.js';
 
 const text = (max: number) => fc.oneof(fc.string({ maxLength: max + 2 }), fc.constant(''), fc.string({ minLength: max, maxLength: max + 1 }));
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(fc.oneof(arb, fc.constant(null), fc.integer() as fc.Arbitrary<unknown>), { nil: undefined });
@@ -71,6 +72,22 @@ describe('the fast path of alert validation', () => {
       }),
     ).toEqual({
       errors: [{ path: 'alerts.1.message', message: expect.any(String) }],
+    });
+  });
+});
+
+describe('event names', () => {
+  it('takes every catalogue event in any case under its canonical name, and refuses invalid names', () => {
+    for (const { name } of EVENTS) {
+      for (const given of [name, name.toLowerCase(), name.toUpperCase()]) {
+        expect(normaliseAlert({ severity: 'Info', component: 'Robots', message: 'm', event: given }), given).toMatchObject({ alert: { event: name } });
+      }
+    }
+    expect(normaliseAlert({ severity: 'Info', component: 'Robots', message: 'm', event: 'My.Own-Event:1' })).toMatchObject({
+      alert: { event: 'My.Own-Event:1' },
+    });
+    expect(normaliseAlert({ severity: 'Info', component: 'Robots', message: 'm', event: '.starts with a dot' })).toMatchObject({
+      errors: [{ path: 'event' }],
     });
   });
 });

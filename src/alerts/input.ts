@@ -104,7 +104,9 @@ export function normaliseAlert(input: AlertInput): { errors: FieldError[] } | { 
   const component = findComponent(input.component);
   if (!component) errors.push({ path: 'component', message: `must be a component of the catalogue (GET /alerts/catalogue), e.g. Robots, Jobs, Queues` });
   const eventName = input.event ?? CUSTOM_EVENT;
-  if (!EVENT_NAME.test(eventName)) {
+  // The catalogue's names are valid event names, and a name's case does not change whether it is one.
+  const knownEvent = findEvent(eventName);
+  if (!knownEvent && !EVENT_NAME.test(eventName)) {
     errors.push({ path: 'event', message: 'must be an event name such as Robot.StatusChanged.NotResponding (letters, digits, . _ : -)' });
   }
   let data: string | null = null;
@@ -118,7 +120,7 @@ export function normaliseAlert(input: AlertInput): { errors: FieldError[] } | { 
     alert: {
       severity,
       component: component.name,
-      event: findEvent(eventName)?.name ?? eventName,
+      event: knownEvent?.name ?? eventName,
       message: input.message,
       data,
       source,

@@ -10,9 +10,12 @@ const BY_LOWER_NAME: ReadonlyMap<string, Severity> = new Map([
   ['warning', 'Warn'],
 ]);
 
+// The canonical names, found as given: every alert of a batch is parsed, most spelled so.
+const BY_NAME: ReadonlyMap<string, Severity> = new Map(SEVERITIES.map((s) => [s, s] as const));
+
 /** parseSeverity reads a severity name, ignoring case and accepting `Warning` for `Warn`. */
 export function parseSeverity(value: string): Severity | undefined {
-  return BY_LOWER_NAME.get(value.toLowerCase());
+  return BY_NAME.get(value) ?? BY_LOWER_NAME.get(value.toLowerCase());
 }
 
 /** severityRank is a severity's place on the ladder (Info 0 … Fatal 4), which is what is stored. */

@@ -172,20 +172,31 @@ const FLOOD_PROBES_PER_QUERY = 500;
  * however many alerts a long flood already holds.
  */
 async function currentFloods(db: Db, tenantId: string, keys: string[], since: number): Promise<Map<string, string>> {
-  const probes = keys.map(
-    (key) =>
-      sql`select * from (select dedup_key, group_id from alerts where tenant_id = ${tenantId} and dedup_key = ${key} and created_at >= ${since} order by created_at desc limit 1) as newest`,
-  );
   const floods = new Map<string, string>();
   // SQLite allows at most 500 terms in a compound select.
-  for (let i = 0; i < probes.length; i += FLOOD_PROBES_PER_QUERY) {
-    const { rows } = await sql<{
-      dedup_key: string;
-      group_id: string | null;
-    }>`${sql.join(probes.slice(i, i + FLOOD_PROBES_PER_QUERY), sql` union all `)}`.execute(db);
+  for (let i = 0; i < keys.length; i += FLOOD_PROBES_PER_QUERY) {
+    const part = keys.slice(i, i + FLOOD_PROBES_PER_QUERY);
+    const { rows } = await db.executeQuery<{ dedup_key: string; group_id: string | null }>(
+      CompiledQuery.raw(
+        floodsSql(db, part.length),
+        part.flatMap((key) => [tenantId, key, since]),
+      ),
+    );
     for (const row of rows) if (row.group_id) floods.set(row.dedup_key, row.group_id);
   }
   return floods;
+}
+
+/** floodsSql is currentFloods' query for `count` keys, compiled once per count (it runs in every group commit). */
+function floodsSql(db: Db, count: number): string {
+  return sqlOnce(db, `floods ${count}`, () => {
+    const probe = sql`select * from (select dedup_key, group_id from alerts where tenant_id = ${''} and dedup_key = ${''} and created_at >= ${0} order by created_at desc limit 1) as newest`;
+    const query = sql.join(
+      Array.from({ length: count }, () => probe),
+      sql` union all `,
+    );
+    return { compile: () => query.compile(db) };
+  });
 }
 
 /** AlertFilter narrows a list of alerts; every field optional. */

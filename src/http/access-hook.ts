@@ -1,8 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CompiledQuery } from 'kysely';
 import { looksLikeTenantId } from '../access/tenants.js';
 import { forbidden, notFound, unauthorized } from './problem.js';
 import type { AppDeps, TenantRow } from './context.js';
 import type { Db } from '../storage/database.js';
+import { sqlOnce } from '../storage/sql-once.js';
 
 /** SESSION_COOKIE is the name of the console's HTTP-only session cookie. */
 export const SESSION_COOKIE = 'tocsin_session';
@@ -17,11 +19,11 @@ const MAX_TENANT_REF = 200;
 export async function findTenant(db: Db, ref: string): Promise<TenantRow | undefined> {
   // No tenant has such a name or id, and PostgreSQL would refuse the NUL rather than say so.
   if (ref.length > MAX_TENANT_REF || ref.includes('\0')) return undefined;
-  return db
-    .selectFrom('tenants')
-    .selectAll()
-    .where(looksLikeTenantId(ref) ? 'id' : 'name', '=', ref)
-    .executeTakeFirst();
+  // Read on every request: compiled once (building the query cost more than SQLite's lookup).
+  const by = looksLikeTenantId(ref) ? 'id' : 'name';
+  const text = sqlOnce(db, `findTenant ${by}`, () => db.selectFrom('tenants').selectAll().where(by, '=', ref));
+  const { rows } = await db.executeQuery<TenantRow>(CompiledQuery.raw(text, [ref]));
+  return rows[0];
 }
 
 /**
