@@ -31,7 +31,7 @@ describeEachDialect('group commit of alert batches', (dialect) => {
   afterAll(() => storage.close());
 
   it('stores concurrent batches together, each caller getting its own ids in order', async () => {
-    const raise = groupCommit(storage.db, new FakeClock(T0), 600_000, 1);
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => raise('t', [one(`${i}-a`), one(`${i}-b`)])));
     const rows = await storage.db.selectFrom('alerts').select(['id', 'message', 'group_id']).execute();
     const byId = new Map(rows.map((r) => [r.id, r]));
@@ -43,7 +43,7 @@ describeEachDialect('group commit of alert batches', (dialect) => {
   });
 
   it('stores concurrent full batches of a tenant in one commit, more alerts than one insert statement takes, each caller getting its own', async () => {
-    const raise = groupCommit(storage.db, new FakeClock(T0), 600_000, 1);
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, b) =>
         raise(
@@ -61,7 +61,7 @@ describeEachDialect('group commit of alert batches', (dialect) => {
   });
 
   it("fails only the batch that cannot be stored, not its neighbours'", async () => {
-    const raise = groupCommit(storage.db, new FakeClock(T0), 600_000, 1);
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);
     const outcomes = await Promise.allSettled([raise('t', [one('before')]), raise('no-such-tenant', [one('orphan')]), raise('t', [one('after')])]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     const messages = (await storage.db.selectFrom('alerts').select('message').execute()).map((r) => r.message);
@@ -70,7 +70,7 @@ describeEachDialect('group commit of alert batches', (dialect) => {
   });
 
   it('stores a full batch of alerts with a thousand distinct dedup keys (more than SQLite takes in one compound select)', async () => {
-    const raise = groupCommit(storage.db, new FakeClock(T0), 600_000, 1);
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);
     const ids = await raise(
       't',
       Array.from({ length: 1000 }, (_, i) => ({ ...one(`keyed ${i}`), dedupKey: `key-${i}` })),
@@ -85,7 +85,7 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     const undecided: FatalCommit[] = [];
     const failures: unknown[] = [];
     let fail = false;
-    const raise = groupCommit(storage.db, new FakeClock(T0), 600_000, 1, {
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1, {
       inCommit: async (tx, commits) => {
         // Inside the transaction: the alerts it decides are already visible to it.
         expect(await tx.selectFrom('alerts').select('id').where('id', 'in', commits[0]!.alertIds).execute()).toHaveLength(commits[0]!.alertIds.length);

@@ -1,10 +1,10 @@
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../shared/clock.js';
-import type { Database, Db } from '../storage/database.js';
+import type { Db } from '../storage/database.js';
 import { storageFailure } from '../storage/errors.js';
 import type { Storage } from '../storage/storage.js';
+import { type WriteTransactionOptions, writeTransaction } from '../storage/write-transaction.js';
 import type { FatalCommit, FatalSignal } from './fatal-signal.js';
 import type { NewAlert } from './input.js';
 import { multiMap } from '../shared/multi-map.js';
@@ -70,10 +70,21 @@ class InCommitDecisionError extends Error {
  * still hears back only after its own rows are committed; if a shared commit fails, each batch is
  * retried alone so that one bad batch cannot fail its neighbours. The Fatal alerts are decided in
  * the same transaction when `fatal.inCommit` is given, so their emails need no commit of their own.
+ * On SQLite (one commit at a time) a commit takes its batches once it holds the write lock, so
+ * those that came while another process held it (writeTransaction) join it.
  */
-export function groupCommit(db: Kysely<Database>, clock: Clock, windowMs: number, maxConcurrentCommits: number, fatal?: FatalDecisions): AlertIngest['raise'] {
+export function groupCommit(
+  storage: Storage,
+  clock: Clock,
+  windowMs: number,
+  maxConcurrentCommits: number,
+  fatal?: FatalDecisions,
+  lock?: WriteTransactionOptions,
+): AlertIngest['raise'] {
   const queue: Pending[] = [];
   let committing = 0;
+  const transaction = writeTransaction(storage, lock);
+  const takeOnceLocked = storage.dialect === 'sqlite';
 
   const take = (): Pending[] => {
     let count = 0;
@@ -110,18 +121,22 @@ export function groupCommit(db: Kysely<Database>, clock: Clock, windowMs: number
     return out;
   };
 
-  const commit = async (items: Pending[], decide: CommitDecision | undefined): Promise<void> => {
-    const now = clock.now();
+  /** commit stores `given`, or when undefined what the queue holds once the transaction has begun. */
+  const commit = async (given: Pending[] | undefined, decide: CommitDecision | undefined): Promise<void> => {
+    let items = given;
     let afterCommit: (() => void) | undefined;
     let ids: string[][];
     try {
-      ids = await db.transaction().execute(async (tx) => {
-        const out = await write(tx, items, now, decide !== undefined);
+      ids = await transaction(async (tx) => {
+        items ??= take();
+        const out = await write(tx, items, clock.now(), decide !== undefined);
         const commits = fatalCommits(items, out);
         if (decide && commits.length > 0) afterCommit = await decide(tx, commits).catch((err: unknown) => Promise.reject(new InCommitDecisionError(err)));
         return out;
       });
     } catch (err) {
+      // Failed before it took its batches (no write lock within the busy timeout): they fail as it did.
+      items ??= take();
       if (err instanceof InCommitDecisionError) {
         fatal?.failed?.(err.reason);
         return commit(items, undefined);
@@ -137,8 +152,9 @@ export function groupCommit(db: Kysely<Database>, clock: Clock, windowMs: number
       // The rows it queued are durable: they wait for a claim or their lease to run out.
       fatal?.failed?.(err);
     }
-    if (!decide) for (const c of fatalCommits(items, ids)) fatal?.undecided(c.tenantId, c.alertIds);
-    items.forEach((item, i) => {
+    const stored = items!;
+    if (!decide) for (const c of fatalCommits(stored, ids)) fatal?.undecided(c.tenantId, c.alertIds);
+    stored.forEach((item, i) => {
       item.resolve(ids[i]!);
     });
   };
@@ -148,7 +164,7 @@ export function groupCommit(db: Kysely<Database>, clock: Clock, windowMs: number
     try {
       // Let the requests already read in this turn of the event loop join the commit.
       await new Promise((resolve) => setImmediate(resolve));
-      while (queue.length > 0) await commit(take(), fatal?.inCommit);
+      while (queue.length > 0) await commit(takeOnceLocked ? undefined : take(), fatal?.inCommit);
     } finally {
       committing -= 1;
     }
@@ -198,7 +214,7 @@ export function createAlertIngest(deps: {
     labelNames: ['severity'] as const,
     registers: [deps.registry],
   });
-  const commit = groupCommit(deps.storage.db, deps.clock, deps.floodWindowMs, deps.storage.dialect === 'sqlite' ? 1 : 4, {
+  const commit = groupCommit(deps.storage, deps.clock, deps.floodWindowMs, deps.storage.dialect === 'sqlite' ? 1 : 4, {
     inCommit: deps.decideInCommit,
     undecided: coalescedFatalSignal(deps.fatalSignal),
     failed: (err) => deps.logger?.error({ err }, 'deciding Fatal alerts in their commit failed; stored undecided, they are decided after it'),

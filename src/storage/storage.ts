@@ -23,7 +23,7 @@ export interface Storage {
 export const DEFAULT_DB_POOL_SIZE = 5;
 
 /** How long a writer waits for SQLite's lock before giving up (another process may hold it). */
-const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 const PG_INT8_OID = 20;
 
 // Epoch-millisecond columns are bigint; they fit in a double for the next 285,000 years.

@@ -1,0 +1,105 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { describeEachDialect, createTestDatabase, openTestStorage } from '../../test/support/storage.js';
+import { isStorageOutage } from './errors.js';
+import { migrate } from './migrate.js';
+import { type Storage, openStorage } from './storage.js';
+import { writeTransaction } from './write-transaction.js';
+
+const tenant = (id: string) => ({ id, name: id, display_name: id, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 1 });
+
+describeEachDialect('a write transaction', (dialect) => {
+  it('commits what its function wrote, or nothing when the function fails', async () => {
+    const storage = await openTestStorage(dialect);
+    try {
+      const transaction = writeTransaction(storage);
+      expect(await transaction(async (tx) => (await tx.insertInto('tenants').values(tenant('kept')).execute(), 'done'))).toBe('done');
+      const failure = new Error('changed its mind');
+      await expect(
+        transaction(async (tx) => {
+          await tx.insertInto('tenants').values(tenant('dropped')).execute();
+          throw failure;
+        }),
+      ).rejects.toBe(failure);
+      expect((await storage.db.selectFrom('tenants').select('id').execute()).map((r) => r.id)).toEqual(['kept']);
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+describe('a write transaction on SQLite while another connection holds the write lock', () => {
+  const opened: Storage[] = [];
+  const drops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+    for (const drop of drops.splice(0)) await drop();
+  });
+
+  /** Two connections (as two api processes would have) on one migrated SQLite file. */
+  async function twoConnections(): Promise<[Storage, Storage]> {
+    const database = await createTestDatabase('sqlite');
+    drops.push(database.drop);
+    const first = await openStorage(database.url);
+    opened.push(first);
+    await migrate(first);
+    const second = await openStorage(database.url);
+    opened.push(second);
+    return [first, second];
+  }
+
+  /** holdWriteLock begins an immediate transaction on `storage` and commits it when `release` is called. */
+  async function holdWriteLock(storage: Storage): Promise<{ release: () => Promise<void> }> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let begun!: () => void;
+    const holding = new Promise<void>((resolve) => {
+      begun = resolve;
+    });
+    const done = storage.db.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      begun();
+      await released;
+      await sql`commit`.execute(conn);
+    });
+    await holding;
+    return {
+      release: async () => {
+        release();
+        await done;
+      },
+    };
+  }
+
+  it('waits for the lock without blocking its process: its reads are answered meanwhile, and it commits once the lock is free', async () => {
+    const [holder, waiter] = await twoConnections();
+    const lock = await holdWriteLock(holder);
+    let refused!: () => void;
+    const firstRefusal = new Promise<void>((resolve) => {
+      refused = resolve;
+    });
+    const write = writeTransaction(waiter, { onBusy: () => refused() })(async (tx) => {
+      await tx.insertInto('tenants').values(tenant('after-the-lock')).execute();
+      return 'written';
+    });
+    await firstRefusal;
+    // SQLite's own wait (busy_timeout) would hold the thread: this read could not be answered before the lock is free.
+    expect(await waiter.db.selectFrom('tenants').select('id').execute()).toEqual([]);
+    await lock.release();
+    expect(await write).toBe('written');
+    expect((await holder.db.selectFrom('tenants').select('id').execute()).map((r) => r.id)).toEqual(['after-the-lock']);
+  });
+
+  it('fails with SQLITE_BUSY, an outage (503), once its wait is over', async () => {
+    const [holder, waiter] = await twoConnections();
+    const lock = await holdWriteLock(holder);
+    const failure = await writeTransaction(waiter, { timeoutMs: 0 })(async () => 'never').catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: 'SQLITE_BUSY' });
+    expect(isStorageOutage(failure)).toBe(true);
+    await lock.release();
+    // The connection is usable again, with its usual wait.
+    expect(await writeTransaction(waiter)(async () => 'afterwards')).toBe('afterwards');
+  });
+});
