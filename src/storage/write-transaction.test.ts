@@ -13,7 +13,11 @@ describeEachDialect('a write transaction', (dialect) => {
     const storage = await openTestStorage(dialect);
     try {
       const transaction = writeTransaction(storage);
-      expect(await transaction(async (tx) => (await tx.insertInto('tenants').values(tenant('kept')).execute(), 'done'))).toBe('done');
+      const written = await transaction(async (tx) => {
+        await tx.insertInto('tenants').values(tenant('kept')).execute();
+        return 'done';
+      });
+      expect(written).toBe('done');
       const failure = new Error('changed its mind');
       await expect(
         transaction(async (tx) => {
