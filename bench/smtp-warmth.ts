@@ -1,7 +1,7 @@
 /**
  * A lone email after a quiet spell: milliseconds from send() to the server's 250, through a new
  * pool (connect, greeting, EHLO, and with STARTTLS the upgrade and AUTH first) against a warm
- * connection the sender opened ahead of it (Warmth). Alternating, on a real smtp-server on loopback:
+ * connection the sender opened ahead of it (the pool's warm session, pool.ts). Alternating, on a real smtp-server on loopback:
  *   npx tsx bench/smtp-warmth.ts [rounds=20]
  */
 import type { OutgoingEmail, SmtpEndpoint } from '../src/delivery/contract.js';

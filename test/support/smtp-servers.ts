@@ -33,6 +33,8 @@ export interface TestSmtpOptions {
   readonly failures?: readonly ScriptedFailure[];
   /** Read the whole message, then close the socket without replying, this many times. */
   readonly dropAfterData?: number;
+  /** Close the socket without replying to MAIL FROM, this many times (as a server that timed the client out). */
+  readonly dropAtMailFrom?: number;
   /** Wait this long before replying to the final "." (to catch a send in flight). */
   readonly dataReplyDelayMs?: number;
 }
@@ -99,6 +101,12 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
   let connectionCount = 0;
   const commandCounts = new Map<string, number>();
   let drops = options.dropAfterData ?? 0;
+  let mailDrops = options.dropAtMailFrom ?? 0;
+  const destroySession = (id: string) => {
+    for (const connection of server.connections as Set<{ id: string; _socket: net.Socket }>) {
+      if (connection.id === id) connection._socket.destroy();
+    }
+  };
 
   const fail = (at: ScriptedFailure['at']): Error | null => {
     for (const f of options.failures ?? []) {
@@ -159,6 +167,10 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     },
     onMailFrom(_address, session, callback) {
       mailFromSeen.push({ secure: Boolean(session.secure) });
+      if (mailDrops > 0) {
+        mailDrops -= 1;
+        return destroySession(session.id);
+      }
       callback(fail('mail') ?? undefined);
     },
     onRcptTo(_address, _session, callback) {
@@ -171,10 +183,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
         const raw = Buffer.concat(chunks).toString('utf8');
         if (drops > 0) {
           drops -= 1;
-          for (const connection of server.connections as Set<{ id: string; _socket: net.Socket }>) {
-            if (connection.id === session.id) connection._socket.destroy();
-          }
-          return;
+          return destroySession(session.id);
         }
         const reply = () => {
           const error = fail('data');

@@ -119,6 +119,25 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(server.messages).toHaveLength(2);
   });
 
+  it('sends an email over a new connection once when its connection dropped at MAIL FROM, before any byte of it', async () => {
+    const server = await start({ dropAtMailFrom: 1 });
+    await sender.send(endpointFor(server), email());
+    expect(server.messages).toHaveLength(1);
+    expect(server.connections()).toBe(2);
+
+    const twice = await start({ dropAtMailFrom: 2 });
+    expect(await failure(sender.send(endpointFor(twice), email()))).toMatchObject({ stage: 'sender', retryable: true });
+    expect(twice.messages).toEqual([]);
+  });
+
+  it('tries a refused login once for all the emails waiting for it, not once per email', async () => {
+    const server = await start({ tls: 'starttls', auth: { username: 'robot', password: PASSWORD, methods: ['PLAIN'] } });
+    const endpoint = endpointFor(server, { security: 'starttls', authMethod: 'plain', username: 'robot', password: 'wrong' });
+    const errors = await Promise.all(Array.from({ length: 5 }, () => failure(sender.send(endpoint, email()))));
+    for (const error of errors) expect(error).toMatchObject({ stage: 'auth', retryable: false, code: 535 });
+    expect(server.authSeen).toHaveLength(1);
+  });
+
   it('upgrades with STARTTLS, verifies the certificate with the test CA, then AUTH PLAIN', async () => {
     const server = await start({ tls: 'starttls', auth: { username: 'robot', password: PASSWORD, methods: ['PLAIN'] } });
     await sender.send(endpointFor(server, { security: 'starttls', authMethod: 'plain', username: 'robot', password: PASSWORD }), email());

@@ -1,11 +1,9 @@
-import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { type MailSender, type OutgoingEmail, type SendReceipt, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
-import { classifySmtpError } from './classify.js';
 import { asciiAddress, prepareMime, writeMime } from './mime.js';
-import { StageTracker } from './stage-tracker.js';
+import { SessionPool } from './pool.js';
+import { type Envelope, SmtpSession } from './session.js';
 import { createTranscript } from './transcript.js';
-import { poolKey, transportOptions } from './transport-options.js';
-import { Warmth } from './warmth.js';
+import { poolKey } from './transport-options.js';
 
 // CR, LF, NUL and the Unicode line breaks some parsers honour: one in a header value is an injection.
 const HEADER_BREAKING = /[\r\n\0\u0085\u2028\u2029]/;
@@ -27,7 +25,7 @@ export interface MailSenderOptions {
   /** Close an endpoint's pool after this long without a send (default 4 minutes). */
   readonly idleMs?: number;
   /**
-   * Keep one connection of each endpoint used in this window open and logged in (Warmth), so a lone
+   * Keep one connection of each endpoint used in this window open and logged in (SessionPool's `warm`), so a lone
    * email after a quiet spell skips connect, EHLO, STARTTLS and AUTH; the pool then closes this long
    * after its last send instead of after `idleMs` (default 0: connections open for sends only).
    */
@@ -35,11 +33,8 @@ export interface MailSenderOptions {
 }
 
 interface Pool {
-  readonly transporter: Transporter;
-  readonly tracker: StageTracker;
+  readonly sessions: SessionPool;
   lastUsed: number;
-  inFlight: number;
-  warmth?: Warmth;
 }
 
 /** assertHeaderSafe refuses a message whose header values could start a new header line. */
@@ -64,44 +59,32 @@ export function assertHeaderSafe(endpoint: SmtpEndpoint, email: OutgoingEmail): 
 }
 
 /**
- * mailOptions hands nodemailer the message as bytes (mime.ts): the email's prepared MIME with this
- * recipient's values spliced in, or, for an email rendered without one, its MIME prepared now.
- * nodemailer then only runs the SMTP dialogue; the Message-ID given again is the one it logs
- * (the stage tracker follows it) and reports.
+ * messageOf writes the message's bytes (mime.ts): the email's prepared MIME with this recipient's
+ * values spliced in or, for an email rendered without one, its MIME prepared now.
  */
-function mailOptions(endpoint: SmtpEndpoint, email: OutgoingEmail): SendMailOptions {
+function messageOf(endpoint: SmtpEndpoint, email: OutgoingEmail): Buffer {
   const from = { name: endpoint.fromDisplayName, address: endpoint.fromAddress };
-  const raw = writeMime(email.prepared?.template ?? prepareMime(email), {
+  return writeMime(email.prepared?.template ?? prepareMime(email), {
     from,
     to: email.to,
     messageId: email.messageId,
     date: new Date(),
     values: email.prepared?.values,
   });
-  return {
-    envelope: { from: asciiAddress(endpoint.fromAddress), to: [asciiAddress(email.to.address)] },
-    raw,
-    messageId: email.messageId,
-    disableFileAccess: true,
-    disableUrlAccess: true,
-  };
 }
 
-function receiptOf(email: OutgoingEmail, info: { response?: string }, transcript?: readonly string[]): SendReceipt {
-  const response = String(info.response ?? '').trim();
-  // nodemailer resolves only on the reply to the final "."; refuse anything else as done.
-  if (!/^2\d\d/.test(response)) throw new SmtpDeliveryError(`unexpected reply after DATA: ${response}`, 'data', true, undefined, response);
-  return { messageId: email.messageId, response, ...(transcript ? { transcript } : {}) };
+function envelopeOf(endpoint: SmtpEndpoint, email: OutgoingEmail): Envelope {
+  return { from: asciiAddress(endpoint.fromAddress), to: [asciiAddress(email.to.address)] };
 }
 
 /** CONNECTIONS_PER_ENDPOINT is how many SMTP connections a worker opens to one server at most. */
 export const CONNECTIONS_PER_ENDPOINT = 10;
 
 /**
- * createMailSender returns the MailSender of the delivery path: one nodemailer pool per distinct
+ * createMailSender returns the MailSender of the delivery path: one SessionPool per distinct
  * endpoint (keyed by a hash of its settings), closed when idle and on `close()`. A send resolves
  * only on the server's 2xx after DATA; every failure is an SmtpDeliveryError. Asking for a
- * transcript uses a one-off connection, so the dialogue is that send's alone.
+ * transcript uses a session of its own, so the dialogue is that send's alone.
  */
 export function createMailSender(options: MailSenderOptions = {}): MailSender {
   const warmMs = options.warmMs ?? 0;
@@ -109,18 +92,13 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
   const pools = new Map<string, Pool>();
   let closed = false;
 
-  const shut = (pool: Pool) => {
-    pool.warmth?.stop();
-    pool.transporter.close();
-  };
-
   const sweep = setInterval(
     () => {
       const now = Date.now();
       for (const [key, pool] of pools) {
-        if (pool.inFlight === 0 && now - pool.lastUsed >= idleMs) {
+        if (pool.sessions.inFlight === 0 && now - pool.lastUsed >= idleMs) {
           pools.delete(key);
-          shut(pool);
+          pool.sessions.close();
         }
       }
     },
@@ -139,52 +117,35 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     }
     let pool = pools.get(key);
     if (!pool) {
-      const tracker = new StageTracker();
-      const transporter = nodemailer.createTransport({
-        ...transportOptions(endpoint),
-        pool: true,
-        maxConnections: options.maxConnections ?? 5,
-        maxMessages: 100,
-        idleTimeout: idleMs,
-        logger: tracker.logger,
-        transactionLog: true,
-      });
-      pool = { transporter, tracker, lastUsed: Date.now(), inFlight: 0 };
-      if (warmMs > 0) pool.warmth = new Warmth(transporter, endpoint.timeoutMs);
+      const sessions = new SessionPool(endpoint, { maxConnections: options.maxConnections ?? 5, maxMessages: 100, warm: warmMs > 0 });
+      pool = { sessions, lastUsed: Date.now() };
       pools.set(key, pool);
     }
     return pool;
   };
 
-  const sendPooled = async (endpoint: SmtpEndpoint, email: OutgoingEmail) => {
+  const sendPooled = async (endpoint: SmtpEndpoint, email: OutgoingEmail): Promise<SendReceipt> => {
     const pool = poolFor(endpoint);
-    pool.inFlight += 1;
     pool.lastUsed = Date.now();
     try {
-      // The warm connection is being opened or kept alive: it is free within a round trip.
-      const warming = pool.warmth?.settled();
-      if (warming) await warming;
-      const info = await pool.transporter.sendMail(mailOptions(endpoint, email));
-      pool.tracker.takeLastCommand(email.messageId);
-      return receiptOf(email, info);
-    } catch (err) {
-      throw classifySmtpError(err, pool.tracker.takeLastCommand(email.messageId));
+      const response = await pool.sessions.send(envelopeOf(endpoint, email), messageOf(endpoint, email));
+      return { messageId: email.messageId, response };
     } finally {
-      pool.inFlight -= 1;
       pool.lastUsed = Date.now();
     }
   };
 
-  const sendTranscribed = async (endpoint: SmtpEndpoint, email: OutgoingEmail) => {
+  const sendTranscribed = async (endpoint: SmtpEndpoint, email: OutgoingEmail): Promise<SendReceipt> => {
     const transcript = createTranscript([endpoint.password, endpoint.accessToken]);
-    const transporter = nodemailer.createTransport({ ...transportOptions(endpoint), logger: transcript.logger, transactionLog: true });
+    let session: SmtpSession | undefined;
     try {
-      const info = await transporter.sendMail(mailOptions(endpoint, email));
-      return receiptOf(email, info, transcript.lines());
+      session = await SmtpSession.open(endpoint, transcript.logger);
+      const response = await session.send(envelopeOf(endpoint, email), messageOf(endpoint, email));
+      return { messageId: email.messageId, response, transcript: transcript.lines() };
     } catch (err) {
-      throw new TranscribedSmtpError(classifySmtpError(err, transcript.lastClientCommand()), transcript.lines());
+      throw new TranscribedSmtpError(err as SmtpDeliveryError, transcript.lines());
     } finally {
-      transporter.close();
+      session?.quit();
     }
   };
 
@@ -201,7 +162,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     async close() {
       closed = true;
       clearInterval(sweep);
-      for (const pool of pools.values()) shut(pool);
+      for (const pool of pools.values()) pool.sessions.close();
       pools.clear();
     },
   };

@@ -9,8 +9,6 @@ export interface Transcript {
   /** The logger to pass to nodemailer (with `transactionLog: true`). */
   readonly logger: Record<'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', (...args: unknown[]) => void>;
   lines(): string[];
-  /** The last command the client sent (masked), to place a failure that nodemailer reports as CONN. */
-  lastClientCommand(): string | undefined;
 }
 
 /** createTranscript starts an empty transcript that masks `secrets` wherever they appear. */
@@ -34,6 +32,5 @@ export function createTranscript(secrets: readonly (string | undefined)[]): Tran
   return {
     logger: { trace: record, debug: record, info: record, warn: () => {}, error: () => {}, fatal: () => {} },
     lines: () => [...lines],
-    lastClientCommand: () => lines.findLast((line) => line.startsWith('C: '))?.slice(3),
   };
 }

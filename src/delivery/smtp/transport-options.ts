@@ -1,5 +1,6 @@
 import tls from 'node:tls';
-import type { SMTPTransportOptions } from 'nodemailer';
+import type { SMTPConnectionAuth, SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection';
+import XOAuth2 from 'nodemailer/lib/xoauth2';
 import { sha256 } from '../../shared/ids.js';
 import { type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 
@@ -47,7 +48,12 @@ function configError(message: string): SmtpDeliveryError {
   return new SmtpDeliveryError(message, 'auth', false);
 }
 
-function authOptions(endpoint: SmtpEndpoint): Pick<SMTPTransportOptions, 'auth' | 'authMethod'> {
+/**
+ * loginOf is what the session logs in with, or undefined to send without AUTH. Throws a
+ * non-retryable SmtpDeliveryError for credentials that would cross the network without TLS or
+ * are missing, before any connection is made.
+ */
+export function loginOf(endpoint: SmtpEndpoint): SMTPConnectionAuth | undefined {
   const user = loginName(endpoint);
   // Settings refuse this when saved; this also covers older saved settings and any other caller.
   if (endpoint.security === 'none' && endpoint.authMethod !== 'none' && user && !endpoint.allowPlaintextAuth) {
@@ -55,27 +61,31 @@ function authOptions(endpoint: SmtpEndpoint): Pick<SMTPTransportOptions, 'auth' 
   }
   switch (endpoint.authMethod) {
     case 'none':
-      return {};
-    case 'xoauth2':
+      return undefined;
+    case 'xoauth2': {
       if (!user || !endpoint.accessToken) throw configError('XOAUTH2 needs a user name and an access token');
-      return { auth: { type: 'OAuth2', user, accessToken: endpoint.accessToken } };
+      const oauth2 = new XOAuth2({ user, accessToken: endpoint.accessToken });
+      // A refused token fails the login's callback; the generator's own 'error' must not throw.
+      oauth2.on('error', () => {});
+      return { user, oauth2, method: 'XOAUTH2' };
+    }
     case 'plain':
     case 'login':
       if (!user || endpoint.password === undefined) throw configError(`AUTH ${endpoint.authMethod.toUpperCase()} needs a user name and a password`);
-      return { auth: { user, pass: endpoint.password }, authMethod: endpoint.authMethod.toUpperCase() };
+      return { user, credentials: { user, pass: endpoint.password }, method: endpoint.authMethod.toUpperCase() };
     case 'auto':
       // Without a user there is nothing to authenticate with: send unauthenticated (a relay by IP).
-      return user ? { auth: { user, pass: endpoint.password ?? '' } } : {};
+      // Otherwise the first method the server offers.
+      return user ? { user, credentials: { user, pass: endpoint.password ?? '' } } : undefined;
   }
 }
 
 /**
- * transportOptions maps an endpoint to nodemailer's options. Certificates are always verified
- * (`ca` only adds a trusted CA); `starttls` is required, never opportunistic; the connection may go
- * to an already-checked address while TLS still verifies the host name. Throws a non-retryable
- * SmtpDeliveryError for a configuration that cannot work.
+ * connectionOptions maps an endpoint to nodemailer's SMTPConnection options. Certificates are
+ * always verified (`ca` only adds a trusted CA); `starttls` is required, never opportunistic; the
+ * connection may go to an already-checked address while TLS still verifies the host name.
  */
-export function transportOptions(endpoint: SmtpEndpoint): SMTPTransportOptions {
+export function connectionOptions(endpoint: SmtpEndpoint): SMTPConnectionOptions {
   return {
     host: endpoint.connectAddress ?? endpoint.host,
     port: endpoint.port,
@@ -95,8 +105,5 @@ export function transportOptions(endpoint: SmtpEndpoint): SMTPTransportOptions {
     greetingTimeout: endpoint.timeoutMs,
     socketTimeout: endpoint.timeoutMs,
     dnsTimeout: endpoint.timeoutMs,
-    disableFileAccess: true,
-    disableUrlAccess: true,
-    ...authOptions(endpoint),
   };
 }

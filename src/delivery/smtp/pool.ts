@@ -1,0 +1,250 @@
+import { type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+import { type Envelope, SmtpSession } from './session.js';
+
+/**
+ * KEEPALIVES_PER_CONNECTION bounds the RSETs one warm session hears before it is ended and a fresh
+ * one opened: servers count idle commands (Postfix starts penalising after 100 "junk" commands).
+ */
+export const KEEPALIVES_PER_CONNECTION = 30;
+
+const MAX_RETRY_MS = 10 * 60_000;
+
+/**
+ * keepaliveIntervalMs is how often an idle warm session says RSET: well within the client's own
+ * socket timeout (`timeoutMs`, which would end a silent connection) and at most once a minute, far
+ * under the 5 minutes RFC 5321 lets a server wait before it drops an idle client.
+ */
+export function keepaliveIntervalMs(timeoutMs: number): number {
+  return Math.max(250, Math.min(Math.floor(timeoutMs / 3), 60_000));
+}
+
+/** SessionPoolOptions size a pool; the sender sets them. */
+export interface SessionPoolOptions {
+  /** Sessions open at once at most. */
+  readonly maxConnections: number;
+  /** Messages one session sends before it says QUIT and a fresh one is opened. */
+  readonly maxMessages: number;
+  /**
+   * Keep one session open and logged in while nothing is sent (RSET while idle, replaced after
+   * KEEPALIVES_PER_CONNECTION RSETs, reopened with backoff when it ends), so that a lone Fatal
+   * alert after a quiet spell skips connect, EHLO, STARTTLS and AUTH.
+   */
+  readonly warm: boolean;
+}
+
+interface Waiting {
+  readonly envelope: Envelope;
+  readonly message: Buffer;
+  readonly resolve: (response: string) => void;
+  readonly reject: (error: SmtpDeliveryError) => void;
+  /** Whether it was put back once already after a session dropped before its message was sent. */
+  requeued: boolean;
+}
+
+type SlotState = 'opening' | 'idle' | 'sending' | 'keepalive' | 'closing';
+
+interface Slot {
+  state: SlotState;
+  session?: SmtpSession;
+  idleSince: number;
+  keepalives: number;
+}
+
+/**
+ * SessionPool is the SMTP sessions of one endpoint: sends queue in order and each goes to an idle
+ * session, or waits for one being opened or kept alive, or opens another up to `maxConnections`.
+ *
+ * Until a session is open, only one is being opened. A failed open fails the waiting sends when no other session is alive (the same server and
+ * settings would fail them too: a wrong password is tried once, not once per email); with other
+ * sessions alive it only stops the pool from opening more until its queue is empty. A send whose
+ * session dropped before the message was sent (a reused connection the server had just closed)
+ * goes to another session once; one that failed later is never sent again here, the outbox
+ * decides.
+ */
+export class SessionPool {
+  readonly #slots: Slot[] = [];
+  readonly #queue: Waiting[] = [];
+  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #intervalMs: number;
+  #ceiling: number;
+  #closed = false;
+  /** Opens that failed in a row, and the time before which the keepalive opens none (backoff). */
+  #failures = 0;
+  #retryAt = 0;
+  #inFlight = 0;
+
+  constructor(
+    private readonly endpoint: SmtpEndpoint,
+    private readonly options: SessionPoolOptions,
+  ) {
+    this.#ceiling = options.maxConnections;
+    this.#intervalMs = keepaliveIntervalMs(endpoint.timeoutMs);
+    if (options.warm) {
+      this.#timer = setInterval(() => this.#tend(), this.#intervalMs);
+      this.#timer.unref();
+      this.#tend();
+    }
+  }
+
+  /** inFlight is how many sends are queued or under way. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** send queues the message and resolves with the server's 2xx reply after DATA. */
+  send(envelope: Envelope, message: Buffer): Promise<string> {
+    if (this.#closed) return Promise.reject(closedError());
+    this.#inFlight += 1;
+    return new Promise<string>((resolve, reject) => {
+      this.#queue.push({ envelope, message, resolve, reject, requeued: false });
+      this.#dispatch();
+    }).finally(() => {
+      this.#inFlight -= 1;
+    });
+  }
+
+  /** close ends every session at once (a send under way fails) and fails the queued sends. */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    for (const waiting of this.#queue.splice(0)) waiting.reject(closedError());
+    for (const slot of this.#slots.splice(0)) slot.session?.close();
+  }
+
+  #dispatch(): void {
+    while (this.#queue.length > 0 && !this.#closed) {
+      const idle = this.#slots.find((slot) => slot.state === 'idle');
+      if (idle) {
+        this.#sendOn(idle, this.#queue.shift()!);
+        continue;
+      }
+      // A session being opened or saying RSET is free within a round trip: wait for it rather
+      // than open one more.
+      const coming = this.#slots.filter((slot) => slot.state === 'opening' || slot.state === 'keepalive').length;
+      const open = this.#slots.filter((slot) => slot.state !== 'closing').length;
+      if (this.#queue.length <= coming || open >= this.#ceiling) break;
+      // Until one session is logged in, open one at a time: a wrong password is tried once.
+      if (coming > 0 && !this.#slots.some((slot) => slot.session)) break;
+      this.#open();
+    }
+    if (this.#queue.length === 0) this.#ceiling = this.options.maxConnections;
+  }
+
+  #open(): void {
+    const slot: Slot = { state: 'opening', idleSince: 0, keepalives: 0 };
+    this.#slots.push(slot);
+    SmtpSession.open(this.endpoint).then(
+      (session) => {
+        if (this.#closed || !this.#slots.includes(slot)) return session.close();
+        this.#failures = 0;
+        slot.session = session;
+        session.onEnd(() => this.#forget(slot));
+        this.#idle(slot);
+      },
+      (error: SmtpDeliveryError) => {
+        this.#remove(slot);
+        this.#failures += 1;
+        this.#retryAt = Date.now() + Math.min(this.#intervalMs * 2 ** this.#failures, MAX_RETRY_MS);
+        const alive = this.#slots.some((other) => other.state !== 'closing');
+        if (alive) {
+          this.#ceiling = this.#slots.filter((other) => other.state !== 'closing').length;
+        } else {
+          for (const waiting of this.#queue.splice(0)) waiting.reject(error);
+        }
+        this.#dispatch();
+      },
+    );
+  }
+
+  #sendOn(slot: Slot, waiting: Waiting): void {
+    const session = slot.session!;
+    slot.state = 'sending';
+    session.send(waiting.envelope, waiting.message).then(
+      (response) => {
+        waiting.resolve(response);
+        if (session.sent >= this.options.maxMessages) this.#quit(slot);
+        else this.#idle(slot);
+      },
+      (error: SmtpDeliveryError) => {
+        if (!waiting.requeued && session.droppedBeforeMessage) {
+          waiting.requeued = true;
+          this.#queue.unshift(waiting);
+          slot.state = 'closing';
+          session.close();
+          this.#dispatch();
+          return;
+        }
+        waiting.reject(error);
+        // The server refused this message, not the session: end its transaction and go on.
+        if (error.code !== undefined && error.code !== 421 && !session.ended) {
+          slot.state = 'keepalive';
+          session.reset().then(
+            () => this.#idle(slot),
+            () => session.close(),
+          );
+          return;
+        }
+        slot.state = 'closing';
+        session.close();
+        this.#dispatch();
+      },
+    );
+  }
+
+  #idle(slot: Slot): void {
+    if (slot.state === 'closing') return;
+    slot.state = 'idle';
+    slot.idleSince = Date.now();
+    this.#dispatch();
+  }
+
+  #quit(slot: Slot): void {
+    slot.state = 'closing';
+    slot.session!.quit();
+    this.#dispatch();
+  }
+
+  #forget(slot: Slot): void {
+    this.#remove(slot);
+    this.#dispatch();
+  }
+
+  #remove(slot: Slot): void {
+    const at = this.#slots.indexOf(slot);
+    if (at >= 0) this.#slots.splice(at, 1);
+  }
+
+  /**
+   * #tend keeps the warm session: opens one when none is alive (with backoff after failures),
+   * says RSET on an idle one that has been silent for half an interval, ends it after
+   * KEEPALIVES_PER_CONNECTION RSETs, and says QUIT to the other idle sessions a burst opened.
+   */
+  #tend(): void {
+    if (this.#closed) return;
+    const alive = this.#slots.filter((slot) => slot.state !== 'closing');
+    if (alive.length === 0) {
+      if (Date.now() >= this.#retryAt) this.#open();
+      return;
+    }
+    if (alive.some((slot) => slot.state === 'opening' || slot.state === 'keepalive')) return;
+    const silentSince = Date.now() - this.#intervalMs / 2;
+    const idle = alive.filter((slot) => slot.state === 'idle' && slot.idleSince <= silentSince);
+    const [kept, ...extra] = idle;
+    for (const slot of extra) this.#quit(slot);
+    if (!kept || alive.some((slot) => slot.state === 'sending')) return;
+    kept.keepalives += 1;
+    if (kept.keepalives > KEEPALIVES_PER_CONNECTION) {
+      this.#quit(kept);
+      return;
+    }
+    kept.state = 'keepalive';
+    kept.session!.reset().then(
+      () => this.#idle(kept),
+      () => kept.session!.close(),
+    );
+  }
+}
+
+function closedError(): SmtpDeliveryError {
+  return new SmtpDeliveryError('the mail sender is closed', 'connect', true);
+}

@@ -1,0 +1,175 @@
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type { ExternalLogger } from 'nodemailer/lib/shared';
+import { SmtpDeliveryError, type SmtpEndpoint } from '../contract.js';
+import { classifySmtpError } from './classify.js';
+import { connectionOptions, loginOf } from './transport-options.js';
+
+/** Envelope is who the server is told the message is from and for (MAIL FROM, RCPT TO). */
+export interface Envelope {
+  readonly from: string;
+  readonly to: readonly string[];
+}
+
+const COMMAND_VERB = /^\s*(MAIL FROM|RCPT TO|[A-Z]+)/i;
+
+/**
+ * SmtpSession is one SMTP connection of nodemailer's SMTPConnection, opened as the endpoint says
+ * (implicit TLS or required STARTTLS, certificates verified) and logged in, that sends prepared
+ * messages one after the other. It speaks to the connection directly rather than through
+ * nodemailer's transports: those rebuild a message object, a stream and a queue entry for bytes
+ * that are already final, which cost more CPU than the SMTP dialogue itself. nodemailer still runs
+ * the dialogue (dot-stuffing, replies, timeouts) and its errors keep the server's code and text.
+ *
+ * Every failure is the one SmtpDeliveryError (classify.ts). A drop or a timeout, which the
+ * connection reports without a command, is placed at the last command this client sent.
+ */
+export class SmtpSession {
+  /** Messages handed to this session, accepted or not. */
+  sent = 0;
+  /**
+   * Whether the last send failed because the connection dropped before the server asked for the
+   * message (its 354): not a byte of it reached the server, so it may go on another session (a
+   * reused connection the server had just closed).
+   */
+  droppedBeforeMessage = false;
+  /**
+   * The commands sent and not yet answered, oldest first: with PIPELINING, MAIL FROM, RCPT TO and
+   * DATA leave together, so the one a drop interrupted is the oldest unanswered, not the last sent.
+   */
+  readonly #unanswered: string[] = [];
+  #lastCommand: string | undefined;
+  /** Whether the server answered this transaction's DATA with 354, so the message went out. */
+  #messageSent = false;
+  #ended = false;
+  readonly #endListeners: (() => void)[] = [];
+
+  private constructor(private readonly smtp: SMTPConnection) {
+    // The connection emits 'error' for failures outside a call too (an idle socket timing out, a
+    // server closing): they end the session, which 'end' reports; an unheard 'error' would throw.
+    smtp.on('error', () => {});
+    smtp.once('end', () => {
+      this.#ended = true;
+      for (const listener of this.#endListeners.splice(0)) listener();
+    });
+  }
+
+  /**
+   * open connects to the endpoint and logs in, resolving once the session can send. A setting
+   * that cannot work (credentials without TLS, a login without a password) is refused before any
+   * connection is made. `log`, when given, hears the whole dialogue (Test Mail Settings).
+   */
+  static open(endpoint: SmtpEndpoint, log?: ExternalLogger): Promise<SmtpSession> {
+    let options: ReturnType<typeof connectionOptions>;
+    let auth: ReturnType<typeof loginOf>;
+    try {
+      options = connectionOptions(endpoint);
+      auth = loginOf(endpoint);
+    } catch (err) {
+      return Promise.reject(classifySmtpError(err));
+    }
+    let session: SmtpSession | undefined;
+    const logger: ExternalLogger = {
+      trace: (...args: unknown[]) => log?.trace?.(...args),
+      debug: (data: { tnx?: string } | undefined, message?: unknown, ...rest: unknown[]) => {
+        if (session && typeof message === 'string') session.#heard(data?.tnx, message);
+        log?.debug?.(data, message, ...rest);
+      },
+      info: (...args: unknown[]) => log?.info?.(...args),
+      warn: () => {},
+      error: () => {},
+      fatal: () => {},
+    };
+    const smtp = new SMTPConnection({ ...options, logger, transactionLog: true });
+    session = new SmtpSession(smtp);
+    const opening = session;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        smtp.close();
+        reject(opening.#failure(err));
+      };
+      smtp.once('error', fail);
+      opening.onEnd(() => fail(Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' })));
+      smtp.connect((err) => {
+        if (err) return fail(err);
+        const done = () => {
+          if (settled) return;
+          settled = true;
+          smtp.removeListener('error', fail);
+          resolve(opening);
+        };
+        // As nodemailer's transports do: a server that offers no AUTH is a relay by address.
+        if (!auth || !smtp.allowsAuth) return done();
+        smtp.login(auth, (loginError) => (loginError ? fail(loginError) : done()));
+      });
+    });
+  }
+
+  /** ended is true once the connection is gone (closed by either side, or failed). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** onEnd calls `listener` once when the connection is gone (at once if it already is). */
+  onEnd(listener: () => void): void {
+    if (this.#ended) listener();
+    else this.#endListeners.push(listener);
+  }
+
+  /**
+   * send runs MAIL FROM, RCPT TO and DATA and writes `message` (final bytes, CRLF line ends),
+   * resolving with the server's reply to the final "." only when it is a 2xx.
+   */
+  send(envelope: Envelope, message: Buffer): Promise<string> {
+    this.sent += 1;
+    return new Promise((resolve, reject) => {
+      this.smtp.send({ from: envelope.from, to: [...envelope.to] }, message, (err, info) => {
+        if (err) {
+          const code = (err as { code?: string }).code;
+          this.droppedBeforeMessage = (code === 'ECONNECTION' || code === 'ESOCKET') && !this.#messageSent;
+          return reject(this.#failure(err));
+        }
+        const response = String(info?.response ?? '').trim();
+        // The connection answers only on the reply to the final "."; refuse anything else as done.
+        if (/^2\d\d/.test(response)) return resolve(response);
+        reject(new SmtpDeliveryError(`unexpected reply after DATA: ${response}`, 'data', true, undefined, response));
+      });
+    });
+  }
+
+  /** reset says RSET: it ends a refused message's transaction, or keeps an idle session alive. */
+  reset(): Promise<void> {
+    return new Promise((resolve, reject) => this.smtp.reset((err) => (err ? reject(this.#failure(err)) : resolve())));
+  }
+
+  /** quit says QUIT and closes once the server answers. */
+  quit(): void {
+    if (!this.#ended) this.smtp.quit();
+  }
+
+  /** close ends the connection at once; a send in flight fails. */
+  close(): void {
+    this.smtp.close();
+  }
+
+  /** #heard follows the dialogue as the connection logs it (`transactionLog`): commands and replies. */
+  #heard(tnx: string | undefined, line: string): void {
+    if (tnx === 'client') {
+      const verb = COMMAND_VERB.exec(line)?.[1]?.toUpperCase() ?? '';
+      if (verb === 'MAIL FROM') this.#messageSent = false;
+      this.#unanswered.push(verb);
+      this.#lastCommand = verb;
+    } else if (tnx === 'server') {
+      // The greeting answers no command; every other reply answers the oldest unanswered one.
+      const answered = this.#unanswered.shift();
+      if (answered === 'DATA' && line.startsWith('354')) this.#messageSent = true;
+    }
+  }
+
+  /** #failure classifies an error at the command it interrupted (the message itself counts as DATA). */
+  #failure(err: unknown): SmtpDeliveryError {
+    return classifySmtpError(err, this.#unanswered[0] ?? (this.#messageSent ? 'DATA' : this.#lastCommand));
+  }
+}
