@@ -191,16 +191,41 @@ async function sentPerWorker(databaseUrl: string, since: number): Promise<number
 export async function tocsinDeliveryRate(
   databaseUrl: string,
   sink: SinkProcess,
-  options: { emails: number; workers: number; timeoutMs: number; cpuProfile?: boolean },
+  options: {
+    emails: number;
+    workers: number;
+    timeoutMs: number;
+    cpuProfile?: boolean;
+    /** More environment for the worker processes (a preload that counts, bench/scale-out.ts). */
+    env?: Record<string, string>;
+    /**
+     * Emails each worker process sends first, untimed, as the raw pool warms up: a process's first
+     * emails cost more than the next ones (its code not yet compiled by the JIT, its connections
+     * and caches empty), once per process whatever the queue, which a queue of a few thousand
+     * emails does not amortise.
+     */
+    warmup?: number;
+    /** Called with the worker processes' ids as the timed window opens, when the emails fall due. */
+    atStart?: (pids: readonly number[]) => void;
+  },
 ): Promise<DeliveryResult> {
   const servers = await Promise.all(
-    Array.from({ length: options.workers }, () => startTocsinServer({ databaseUrl, role: 'worker', smtpPort: sink.port, cpuProfile: options.cpuProfile })),
+    Array.from({ length: options.workers }, () =>
+      startTocsinServer({ databaseUrl, role: 'worker', smtpPort: sink.port, cpuProfile: options.cpuProfile, env: options.env }),
+    ),
   );
   const postgres = databaseUrl.startsWith('postgres');
   let before: DatabaseActivity | undefined;
   let result: DeliveryResult;
-  const dueAt = Date.now() + 1_500;
+  let dueAt = 0;
   try {
+    if (options.warmup) {
+      const count = options.warmup * options.workers;
+      await sink.reset();
+      await queueCopies(databaseUrl, count, Date.now());
+      await sink.waitForMessages(count, options.timeoutMs);
+    }
+    dueAt = Date.now() + 1_500;
     await sink.reset();
     await queueCopies(databaseUrl, options.emails, dueAt);
     if (postgres) before = await databaseActivity(databaseUrl);
@@ -208,6 +233,7 @@ export async function tocsinDeliveryRate(
     if (wait > 0) await sleep(wait);
     const cpuAt = () => servers.reduce((sum, s) => sum + processStats(s.pid).cpuSeconds, 0);
     const cpuBefore = cpuAt();
+    options.atStart?.(servers.map((s) => s.pid));
     const done = await sink.waitForMessages(options.emails, options.timeoutMs).catch(() => sink.stats());
     const cpuMs = (cpuAt() - cpuBefore) * 1000;
     // A second copy would come after the first: look again a moment later, keeping the time of the last new one.

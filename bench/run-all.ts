@@ -388,6 +388,8 @@ async function deliveryStep(): Promise<void> {
   const onePg = deliveryFigures('Tocsin, 1 worker process, PostgreSQL', cmd);
   const twoPg = deliveryFigures('Tocsin, 2 worker processes, PostgreSQL', cmd);
   const timeoutMs = 120_000;
+  // Each worker process sends as many untimed emails first as the raw pool does (rawNodemailerRate).
+  const warmup = Math.min(500, Math.ceil(n / 10));
   try {
     await repeat('delivery', async (run) => {
       log(`delivery run ${run + 1}: raw nodemailer`);
@@ -401,10 +403,10 @@ async function deliveryStep(): Promise<void> {
         await instance.stop();
       }
       log(`delivery run ${run + 1}: Tocsin workers`);
-      one.results.push(await tocsinDeliveryRate(sqliteUrl, plain, { emails: n, workers: 1, timeoutMs, cpuProfile: CPU_PROF }));
+      one.results.push(await tocsinDeliveryRate(sqliteUrl, plain, { emails: n, workers: 1, warmup, timeoutMs, cpuProfile: CPU_PROF }));
       if (pgUrl) {
-        onePg.results.push(await tocsinDeliveryRate(pgUrl, plain, { emails: n, workers: 1, timeoutMs }));
-        twoPg.results.push(await tocsinDeliveryRate(pgUrl, plain, { emails: n, workers: 2, timeoutMs }));
+        onePg.results.push(await tocsinDeliveryRate(pgUrl, plain, { emails: n, workers: 1, warmup, timeoutMs }));
+        twoPg.results.push(await tocsinDeliveryRate(pgUrl, plain, { emails: n, workers: 2, warmup, timeoutMs }));
       }
     });
   } finally {
@@ -426,7 +428,7 @@ async function deliveryStep(): Promise<void> {
       "posted in batches of 100 (`group_by: ['...']`, `group_wait: 0s`), timed until the sink has them all. Tocsin: Tocsin itself decides and queues " +
       `the immediate emails of ${SEED_ALERTS.toLocaleString('en-US')} distinct Fatal alerts, the benchmark queues ${n.toLocaleString('en-US')} copies of them (${n / SEED_ALERTS} each) due at one instant, and \`tocsin serve --role worker\` ` +
       'processes (one tenant, so at most 10 connections per process) claim, render, send and record them; timed from that instant to the ' +
-      'last new Message-ID at the sink. The sink runs in a process of its own.',
+      `last new Message-ID at the sink. Like the raw pool, each worker process first sends ${warmup.toLocaleString('en-US')} emails, untimed (its JIT, connections and caches warm: a fresh process's first emails cost more, once per process, which is not what a second worker costs per email). The sink runs in a process of its own.`,
     figures: all.map((d) => d.rate),
     notes: [
       `Tocsin 1 worker / raw (no TLS): SQLite **${ratio(medianOf(one.rate), rawRate)}**${pgUrl ? `, PostgreSQL ${ratio(medianOf(onePg.rate), rawRate)}; 2 workers on PostgreSQL **${ratio(medianOf(twoPg.rate), rawRate)}**` : ''}.`,
@@ -446,7 +448,8 @@ async function deliveryStep(): Promise<void> {
       title: 'Scale-out: worker processes on one PostgreSQL',
       method:
         'The same queue drained by 1 and then 2 `tocsin serve --role worker` processes on one PostgreSQL database (claims with ' +
-        '`FOR UPDATE SKIP LOCKED` under a lease). Every email has its own Message-ID; the sink counts duplicates and the missing.',
+        '`FOR UPDATE SKIP LOCKED` under a lease). Every email has its own Message-ID; the sink counts duplicates and the missing. ' +
+        'Statements per email by kind, claim sizes and an idle worker’s CPU per second: `TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts --warmup 500` (bench/hot-paths.md).',
       figures: [onePg.rate, twoPg.rate],
       notes: [
         `1 worker: ${counts(onePg)}.`,

@@ -110,8 +110,8 @@ export class Admission implements EndpointGate {
    * worthClaiming says whether a claim now can bring something after one of the tenant's sends
    * ended: more rows are probably due when the last claim was full, or left this tenant out and
    * it now has room. Otherwise the last claim took every due row, and a claim now would most
-   * likely find nothing and still cost a transaction (a commit on PostgreSQL; it was most of the
-   * claims while a queue drained); new rows ring the doorbell, and the poll finds the rest.
+   * likely find nothing and still cost a statement (it was most of the claims while a queue
+   * drained); new rows ring the doorbell, and the poll finds the rest.
    */
   worthClaiming(tenantId: string): boolean {
     const free = this.#limits.global - this.#sendingTotal;

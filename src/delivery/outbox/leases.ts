@@ -64,7 +64,13 @@ interface Before {
  * so a claim writes nothing else, unless it takes a dead worker's row: that attempt is logged as
  * `interrupted` in the same transaction.
  *
- * PostgreSQL, one statement (in a transaction, for the rare interrupted attempts):
+ * Both engines first look for one due row outside any transaction, so that a claim that finds
+ * nothing (a poll of an idle queue, or of a queue whose tenants are all at their limit, most claims
+ * while a queue drains) is one read: no BEGIN, no COMMIT, no write lock. On PostgreSQL that read
+ * is an index probe (`limit 1`); a row it sees may be taken by another worker before the claim,
+ * which then skips it, as it would have anyway.
+ *
+ * PostgreSQL, then one statement (in a transaction, for the rare interrupted attempts):
  * ```sql
  * with due as (select id, status, lease_owner, attempts, lease_expires_at from deliveries
  *   where status in ('pending','sending','retrying') and next_attempt_at <= $1 and tenant_id not in (…)
@@ -73,16 +79,19 @@ interface Before {
  *   lease_expires_at = $5, next_attempt_at = $5 from due where deliveries.id = due.id
  * returning deliveries.*, due.status, due.lease_owner, …
  * ```
- * SQLite (one writer at a time, and RETURNING sees only the new row): the due rows are read
- * outside any transaction first, so a claim that finds nothing takes no write lock and commits
- * nothing; then read again and leased by id in one write transaction. A failure is the claim
- * stage's StorageUnavailableError (back off) or StorageRejectedError.
+ * SQLite (one writer at a time, and RETURNING sees only the new row): the due rows are read whole
+ * outside the transaction, then read again and leased by id in one write transaction. A failure
+ * is the claim stage's StorageUnavailableError (back off) or StorageRejectedError.
  */
 export async function claimDue(storage: Storage, request: ClaimRequest): Promise<ClaimedBatch> {
   if (request.limit <= 0) return NOTHING;
   const set = leaseColumns(request, randomToken());
   return asStage('claim', async () => {
     if (storage.dialect === 'postgres') {
+      const anyDue = await dueRows(storage.db, { ...request, limit: 1 })
+        .select('id')
+        .executeTakeFirst();
+      if (!anyDue) return NOTHING;
       return storage.db.transaction().execute(async (tx) => {
         const rows = await tx
           .with('due', (db) =>

@@ -1,0 +1,46 @@
+/**
+ * pg-statements: a preload that counts every statement a process sends to PostgreSQL through
+ * node-postgres, by SQL text (its first 90 characters), with the rows each returned or changed,
+ * and writes the totals to `$TOCSIN_PG_STATEMENTS_DIR/<pid>.json` every 500 ms and at exit.
+ * SIGUSR2 sets every count back to zero, so a benchmark counts only its measured window (the
+ * worker processes' start-up excluded). bench/scale-out.ts reads it to tell what one email costs
+ * in statements with 1 and 2 worker processes; PostgreSQL itself counts commits, not statements,
+ * without pg_stat_statements.
+ *
+ *   TOCSIN_PG_STATEMENTS_DIR=/tmp/x NODE_OPTIONS="--import ./bench/pg-statements.mjs" tocsin serve …
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const dir = process.env.TOCSIN_PG_STATEMENTS_DIR;
+if (dir) {
+  const pg = createRequire(import.meta.url)('pg');
+  let totals = new Map();
+  const count = (text, rows) => {
+    const key = String(text).replace(/\s+/g, ' ').trim().slice(0, 90);
+    const total = totals.get(key) ?? { calls: 0, rows: 0, empty: 0 };
+    total.calls += 1;
+    total.rows += rows;
+    if (rows === 0) total.empty += 1;
+    totals.set(key, total);
+  };
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (config, values, callback) {
+    const result = query.call(this, config, values, callback);
+    const text = typeof config === 'string' ? config : config?.text;
+    if (text && result && typeof result.then === 'function') {
+      result.then(
+        (r) => count(text, Number((Array.isArray(r) ? r.at(-1) : r)?.rowCount ?? 0)),
+        () => count(text, 0),
+      );
+    }
+    return result;
+  };
+  const write = () => fs.writeFileSync(path.join(dir, `${process.pid}.json`), JSON.stringify(Object.fromEntries(totals)));
+  setInterval(write, 500).unref();
+  process.on('exit', write);
+  process.on('SIGUSR2', () => {
+    totals = new Map();
+  });
+}

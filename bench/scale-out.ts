@@ -1,0 +1,191 @@
+/**
+ * What a second worker process costs per email, counted: the delivery benchmark's PostgreSQL
+ * runs (bench/delivery.ts: real immediate emails, `tocsin serve --role worker` processes, a sink
+ * in its own process) with 1 and 2 workers alternately, each worker counting its statements
+ * (bench/pg-statements.mjs) during the timed window. It prints, per run, CPU-ms per email,
+ * commits per email (pg_stat_database), statements per email by kind, the claims' mean batch
+ * and how many found nothing, and an idle worker's CPU per second. Counts, not speed: the load of
+ * a shared machine changes them little (print `uptime` next to them anyway).
+ *
+ *   TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts [--emails 4000] [--runs 2] [--idle-seconds 10]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { type DeliveryResult, seedDatabase, tocsinDeliveryRate } from './delivery.js';
+import { ROOT, postgresDatabase, releaseAll, releaseOnSignals, sleep, tempDir } from './lifecycle.js';
+import { startSinkProcess } from './sink-client.js';
+import { median } from './stats.js';
+import { processStats, startTocsinServer } from './tocsin.js';
+
+const { values: args } = parseArgs({
+  options: {
+    emails: { type: 'string', default: '4000' },
+    runs: { type: 'string', default: '2' },
+    'idle-seconds': { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '0' },
+  },
+});
+const EMAILS = Number(args.emails);
+const RUNS = Number(args.runs);
+const IDLE_SECONDS = Number(args['idle-seconds']);
+const WARMUP = Number(args.warmup);
+const PRELOAD = path.join(ROOT, 'bench', 'pg-statements.mjs');
+
+type Totals = Record<string, { calls: number; rows: number; empty: number }>;
+
+/** What each kind of statement is, from its first words. */
+function kindOf(sql: string): string {
+  if (/^with "due"/.test(sql)) return 'claim';
+  if (/^(begin|commit|rollback)/i.test(sql)) return sql.split(' ')[0]!.toLowerCase();
+  if (/^update "deliveries" set "lease_expires_at"/.test(sql)) return 'lease renewal';
+  if (/^update "deliveries" set "status" = case/.test(sql)) return 'release';
+  if (/^select pg_notify|^LISTEN/.test(sql)) return 'notify/listen';
+  const table = /(?:from|into|update) "?([a-z_]+)"?/i.exec(sql)?.[1] ?? '?';
+  return `${sql.split(' ')[0]!.toLowerCase()} ${table}`;
+}
+
+/** readTotals sums the statement counts the worker processes of one run wrote. */
+function readTotals(dir: string): Map<string, { calls: number; rows: number; empty: number }> {
+  const sum = new Map<string, { calls: number; rows: number; empty: number }>();
+  for (const file of fs.readdirSync(dir)) {
+    const totals = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Totals;
+    for (const [sql, t] of Object.entries(totals)) {
+      const kind = kindOf(sql);
+      const s = sum.get(kind) ?? { calls: 0, rows: 0, empty: 0 };
+      s.calls += t.calls;
+      s.rows += t.rows;
+      s.empty += t.empty;
+      sum.set(kind, s);
+    }
+  }
+  return sum;
+}
+
+interface Run {
+  readonly workers: number;
+  readonly result: DeliveryResult;
+  readonly statements: Map<string, { calls: number; rows: number; empty: number }>;
+}
+
+async function deliveryRun(url: string, sink: Awaited<ReturnType<typeof startSinkProcess>>, workers: number): Promise<Run> {
+  const dir = tempDir('statements');
+  const result = await tocsinDeliveryRate(url, sink, {
+    emails: EMAILS,
+    workers,
+    warmup: WARMUP,
+    timeoutMs: 180_000,
+    env: { TOCSIN_PG_STATEMENTS_DIR: dir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${PRELOAD}`.trim() },
+    atStart: (pids) => {
+      for (const pid of pids) process.kill(pid, 'SIGUSR2');
+    },
+  });
+  return { workers, result, statements: readTotals(dir) };
+}
+
+/** idleCpuPerSecond: CPU-ms per second of `workers` worker processes with nothing to send, and their statements per second. */
+async function idleCost(url: string, workers: number): Promise<{ cpuMsPerSecond: number; statementsPerSecond: number; statements: string }> {
+  const dir = tempDir('idle');
+  const servers = await Promise.all(
+    Array.from({ length: workers }, () =>
+      startTocsinServer({
+        databaseUrl: url,
+        role: 'worker',
+        env: { TOCSIN_PG_STATEMENTS_DIR: dir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${PRELOAD}`.trim() },
+      }),
+    ),
+  );
+  try {
+    // Past start-up's one-off work first.
+    await sleep(3_000);
+    for (const s of servers) process.kill(s.pid, 'SIGUSR2');
+    const cpu = () => servers.reduce((sum, s) => sum + processStats(s.pid).cpuSeconds, 0);
+    const before = cpu();
+    await sleep(IDLE_SECONDS * 1000);
+    const cpuMs = (cpu() - before) * 1000;
+    await sleep(600);
+    const totals = readTotals(dir);
+    const calls = [...totals.values()].reduce((sum, t) => sum + t.calls, 0);
+    const statements = [...totals]
+      .sort((a, b) => b[1].calls - a[1].calls)
+      .map(([kind, t]) => `${kind} ${(t.calls / IDLE_SECONDS).toFixed(1)}/s`)
+      .join(', ');
+    return { cpuMsPerSecond: cpuMs / IDLE_SECONDS, statementsPerSecond: calls / IDLE_SECONDS, statements };
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+function describe(run: Run): string {
+  const r = run.result;
+  const sent = Math.max(1, r.received);
+  const per = (n: number) => (n / sent).toFixed(3);
+  const claim = run.statements.get('claim');
+  const lines = [
+    `${run.workers} worker(s): ${r.emailsPerSecond.toFixed(0)} emails/s, ${r.clientCpuMsPerEmail?.toFixed(2)} CPU-ms/email, ` +
+      `${r.database?.commitsPerEmail.toFixed(3)} commits/email, ${r.database?.rowsWrittenPerEmail.toFixed(2)} rows written/email; ` +
+      `${r.received} received, ${r.duplicates} duplicates, ${r.lost} lost; per worker ${r.perWorker?.join(' + ')}`,
+    `  statements/email ${per([...run.statements.values()].reduce((s, t) => s + t.calls, 0))}; claims: ${claim?.calls ?? 0} ` +
+      `(${claim?.empty ?? 0} empty), ${claim ? (claim.rows / Math.max(1, claim.calls)).toFixed(1) : '-'} rows each`,
+    ...[...run.statements]
+      .sort((a, b) => b[1].calls - a[1].calls)
+      .map(([kind, t]) => `    ${kind.padEnd(28)} ${per(t.calls)}/email  (${t.calls} calls, ${t.empty} returned no row)`),
+  ];
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  releaseOnSignals();
+  console.log(
+    `load: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')}`,
+  );
+  const url = await postgresDatabase();
+  const sink = await startSinkProcess();
+  try {
+    await seedDatabase(url, sink);
+    if (RUNS === 0 && IDLE_SECONDS > 0) {
+      const idle = await idleCost(url, 1);
+      console.log(`idle, 1 worker: ${idle.cpuMsPerSecond.toFixed(1)} CPU-ms/s (${idle.statements})`);
+      return;
+    }
+    const runs: Run[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      for (const workers of [1, 2]) {
+        const run = await deliveryRun(url, sink, workers);
+        runs.push(run);
+        console.log(describe(run));
+        console.log(
+          `  load: ${os
+            .loadavg()
+            .map((l) => l.toFixed(2))
+            .join(', ')}`,
+        );
+      }
+    }
+    const cpu = (w: number) => median(runs.filter((r) => r.workers === w).map((r) => r.result.clientCpuMsPerEmail ?? Number.NaN));
+    console.log(`median CPU-ms/email: 1 worker ${cpu(1).toFixed(2)}, 2 workers ${cpu(2).toFixed(2)} = ${(cpu(2) / cpu(1)).toFixed(3)}×`);
+    if (IDLE_SECONDS > 0) {
+      for (const workers of [1, 2]) {
+        const idle = await idleCost(url, workers);
+        console.log(
+          `idle, ${workers} worker(s): ${idle.cpuMsPerSecond.toFixed(1)} CPU-ms/s, ${idle.statementsPerSecond.toFixed(1)} statements/s (${idle.statements})`,
+        );
+      }
+    }
+    console.log(
+      `load: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(', ')}`,
+    );
+  } finally {
+    await sink.stop();
+    await releaseAll();
+  }
+}
+
+await main();
