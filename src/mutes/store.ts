@@ -5,7 +5,8 @@ import type { Db } from '../storage/database.js';
 import type { Mute, MuteMatch, MuteScope } from './model.js';
 import type { MuteTables } from './tables.js';
 
-function toMute(row: MuteTables['alert_mutes']): Mute {
+/** muteFromRow reads a stored mute (the columns a mute is made of; the tenant and lifting are the query's). */
+export function muteFromRow(row: Omit<MuteTables['alert_mutes'], 'tenant_id' | 'lifted_at'>): Mute {
   return {
     id: row.id,
     scope: row.scope as MuteScope,
@@ -40,7 +41,7 @@ export async function createMute(db: Db, tenantId: string, mute: NewMute, actor:
     lifted_at: null,
   };
   await db.insertInto('alert_mutes').values(row).execute();
-  return toMute(row);
+  return muteFromRow(row);
 }
 
 /**
@@ -63,7 +64,7 @@ export async function activeMutesOf(db: Db, tenantIds: readonly string[], now: n
     .orderBy('until')
     .orderBy('id')
     .execute();
-  return multiMap(rows.map((r) => [r.tenant_id, toMute(r)] as const));
+  return multiMap(rows.map((r) => [r.tenant_id, muteFromRow(r)] as const));
 }
 
 /** findActiveMute returns one of the tenant's mutes that is neither lifted nor ended, or undefined. */
@@ -76,7 +77,7 @@ export async function findActiveMute(db: Db, tenantId: string, id: string, now: 
     .where('until', '>', now)
     .where('lifted_at', 'is', null)
     .executeTakeFirst();
-  return row ? toMute(row) : undefined;
+  return row ? muteFromRow(row) : undefined;
 }
 
 /** liftMute ends a mute now; its row stays, so the audit list can still say what it was. */

@@ -1,5 +1,7 @@
 import { isPermission, type Permission } from '../access/permissions.js';
 import type { EmailKind } from '../delivery/contract.js';
+import type { AccessTables } from '../access/tables.js';
+import type { PreferenceLayer } from '../preferences/model.js';
 import { loadLayers } from '../preferences/store.js';
 import type { Db } from '../storage/database.js';
 import { type AccessFacts, type GroupFacts, type Recipient, type TenantFacts, groupRecipient, userRecipient } from './eligibility.js';
@@ -20,13 +22,26 @@ export async function loadAccessFacts(db: Db, tenantId: string): Promise<AccessF
 export async function loadAccessFactsOf(db: Db, tenantIds: readonly string[]): Promise<Map<string, AccessFacts>> {
   if (tenantIds.length === 0) return new Map();
   const roles = await db.selectFrom('roles').select(['id', 'tenant_id', 'permissions']).where('tenant_id', 'in', tenantIds).execute();
-  const groupRows = await db.selectFrom('groups').selectAll().where('tenant_id', 'in', tenantIds).orderBy('name').execute();
-  const ids = groupRows.map((g) => g.id);
+  const groups = await db.selectFrom('groups').selectAll().where('tenant_id', 'in', tenantIds).orderBy('name').execute();
+  const ids = groups.map((g) => g.id);
   const groupRoles = ids.length === 0 ? [] : await db.selectFrom('group_roles').select(['group_id', 'role_id']).where('group_id', 'in', ids).execute();
-  const rolesOf = multiMap(groupRoles.map((r) => [r.group_id, r.role_id] as const));
   const rules = await loadLayers(db, 'group_alert_preferences', ids);
-  const rolesByTenant = multiMap(roles.map((r) => [r.tenant_id, r] as const));
-  const groupsByTenant = multiMap(groupRows.map((g) => [g.tenant_id, g] as const));
+  return accessFactsFrom(tenantIds, { roles, groups, groupRoles, rules });
+}
+
+/** AccessRows are the rows AccessFacts are made of, however they were read; groups come ordered by name. */
+export interface AccessRows {
+  readonly roles: readonly { readonly id: string; readonly tenant_id: string; readonly permissions: string }[];
+  readonly groups: readonly Pick<AccessTables['groups'], 'id' | 'tenant_id' | 'name' | 'email' | 'language' | 'expand_members'>[];
+  readonly groupRoles: readonly { readonly group_id: string; readonly role_id: string }[];
+  readonly rules: ReadonlyMap<string, PreferenceLayer>;
+}
+
+/** accessFactsFrom makes the AccessFacts of some tenants from their rows; every id asked for is in the answer. */
+export function accessFactsFrom(tenantIds: readonly string[], rows: AccessRows): Map<string, AccessFacts> {
+  const rolesOf = multiMap(rows.groupRoles.map((r) => [r.group_id, r.role_id] as const));
+  const rolesByTenant = multiMap(rows.roles.map((r) => [r.tenant_id, r] as const));
+  const groupsByTenant = multiMap(rows.groups.map((g) => [g.tenant_id, g] as const));
   return new Map(
     tenantIds.map((tenantId) => {
       const rolePermissions = new Map<string, ReadonlySet<Permission>>(
@@ -42,13 +57,62 @@ export async function loadAccessFactsOf(db: Db, tenantIds: readonly string[]): P
             language: g.language,
             expandMembers: g.expand_members === 1,
             roleIds: rolesOf.get(g.id) ?? [],
-            rules: rules.get(g.id),
+            rules: rows.rules.get(g.id),
           },
         ]),
       );
       return [tenantId, { rolePermissions, groups }] as const;
     }),
   );
+}
+
+/** UserRows are a page of users with their roles, groups and own preferences, however they were read. */
+export interface UserRows {
+  readonly users: readonly {
+    readonly id: string;
+    readonly tenant_id: string;
+    readonly email: string;
+    readonly name: string;
+    readonly language: string | null;
+    readonly time_zone: string | null;
+    readonly active: number;
+  }[];
+  readonly roles: readonly { readonly user_id: string; readonly role_id: string }[];
+  readonly memberships: readonly { readonly user_id: string; readonly group_id: string }[];
+  readonly own: ReadonlyMap<string, PreferenceLayer>;
+}
+
+/**
+ * userRecipientsFrom makes the recipients among a page of users (userRecipient), by tenant in the
+ * users' order; `facts` and `tenants` hold every tenant of the page.
+ */
+export function userRecipientsFrom(
+  rows: UserRows,
+  facts: ReadonlyMap<string, AccessFacts>,
+  tenants: ReadonlyMap<string, RecipientTenant>,
+): Map<string, Recipient[]> {
+  const rolesOf = multiMap(rows.roles.map((r) => [r.user_id, r.role_id] as const));
+  const groupsOf = multiMap(rows.memberships.map((m) => [m.user_id, m.group_id] as const));
+  const page: (readonly [string, Recipient])[] = [];
+  for (const u of rows.users) {
+    const recipient = userRecipient(
+      {
+        id: u.id,
+        email: u.email,
+        name: u.name,
+        language: u.language,
+        timeZone: u.time_zone,
+        active: u.active === 1,
+        roleIds: rolesOf.get(u.id) ?? [],
+        groupIds: groupsOf.get(u.id) ?? [],
+        own: rows.own.get(u.id),
+      },
+      facts.get(u.tenant_id)!,
+      tenants.get(u.tenant_id)!,
+    );
+    if (recipient) page.push([u.tenant_id, recipient]);
+  }
+  return multiMap(page);
 }
 
 /**
@@ -92,34 +156,17 @@ export async function* recipientPagesOf(db: Db, tenants: readonly RecipientTenan
       db.selectFrom('group_members').select(['user_id', 'group_id']).where('user_id', 'in', userIds).execute(),
       loadLayers(db, 'user_alert_preferences', userIds),
     ]);
-    const rolesOf = multiMap(roles.map((r) => [r.user_id, r.role_id] as const));
-    const groupsOf = multiMap(memberships.map((m) => [m.user_id, m.group_id] as const));
-    const page: (readonly [string, Recipient])[] = [];
-    for (const u of users) {
-      const recipient = userRecipient(
-        {
-          id: u.id,
-          email: u.email,
-          name: u.name,
-          language: u.language,
-          timeZone: u.time_zone,
-          active: u.active === 1,
-          roleIds: rolesOf.get(u.id) ?? [],
-          groupIds: groupsOf.get(u.id) ?? [],
-          own: own.get(u.id),
-        },
-        facts.get(u.tenant_id)!,
-        byId.get(u.tenant_id)!,
-      );
-      if (recipient) page.push([u.tenant_id, recipient]);
-    }
-    yield multiMap(page);
+    yield userRecipientsFrom({ users, roles, memberships, own }, facts, byId);
     // A short page was the last: no query to learn that the next one is empty.
     if (users.length < pageSize) return;
   }
 }
 
-async function groupRecipients(db: Db, tenants: readonly RecipientTenant[], facts: ReadonlyMap<string, AccessFacts>): Promise<Map<string, Recipient[]>> {
+/**
+ * groupRecipients lists the recipients among the tenants' group addresses (groupRecipient): two
+ * queries, none when no group of theirs has an address of its own.
+ */
+export async function groupRecipients(db: Db, tenants: readonly RecipientTenant[], facts: ReadonlyMap<string, AccessFacts>): Promise<Map<string, Recipient[]>> {
   const addressed = tenants.flatMap((tenant) =>
     [...facts.get(tenant.id)!.groups.values()].filter((g) => g.email && !g.expandMembers).map((group) => ({ tenant, group })),
   );

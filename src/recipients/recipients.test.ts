@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
-import { newId } from '../shared/ids.js';
-import { describeEachDialect } from '../../test/support/storage.js';
+import { describeEachDialect, insertManyUsers } from '../../test/support/storage.js';
 import { type Recipient, wantsKind } from './eligibility.js';
 import { recipientPages } from './query.js';
 
@@ -81,27 +80,7 @@ describeEachDialect('recipient queries', (dialect) => {
     const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'many' })).json().id;
     const db = t.tocsin.deps.storage.db;
     const viewer = await db.selectFrom('roles').select('id').where('tenant_id', '=', tenantId).where('name', '=', 'Alerts Viewer').executeTakeFirstOrThrow();
-    const users = Array.from({ length: 2_500 }, (_, i) => ({
-      id: newId(),
-      tenant_id: tenantId,
-      email: `u${i}@example.com`,
-      email_key: `u${i}@example.com`,
-      name: `U${i}`,
-      language: null,
-      time_zone: null,
-      active: 1,
-      password_hash: null,
-      created_at: 0,
-      updated_at: 0,
-    }));
-    for (let i = 0; i < users.length; i += 500) {
-      const chunk = users.slice(i, i + 500);
-      await db.insertInto('users').values(chunk).execute();
-      await db
-        .insertInto('user_roles')
-        .values(chunk.map((u) => ({ user_id: u.id, role_id: viewer.id })))
-        .execute();
-    }
+    await insertManyUsers(db, tenantId, 2_500, viewer.id);
     let queries = 0;
     const counting = db.withPlugin({
       transformQuery: (args) => {

@@ -158,8 +158,8 @@ function fatalAlerts(db: Db, tenantId: string) {
     .orderBy('id');
 }
 
-/** floodsOf keeps the first alert of each flood, in the order given. */
-function floodsOf(rows: readonly { id: string; group_id: string | null; component: string; event: string; source: string | null }[]): FatalFlood[] {
+/** floodsOf keeps the first alert of each flood, in the order given (the alerts' creation order). */
+export function floodsOf(rows: readonly { id: string; group_id: string | null; component: string; event: string; source: string | null }[]): FatalFlood[] {
   const floods = new Map<string, FatalFlood>();
   for (const r of rows) {
     const groupId = r.group_id ?? r.id;

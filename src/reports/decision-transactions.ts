@@ -2,6 +2,7 @@ import { CompiledQuery } from 'kysely';
 import { type NewDelivery, enqueueDeliveries, enqueueDeliveriesPerTenant } from '../delivery/outbox/enqueue.js';
 import { type Mute, isMutedFor, unmutedFor } from '../mutes/model.js';
 import { activeMutes, activeMutesOf } from '../mutes/store.js';
+import type { Recipient } from '../recipients/eligibility.js';
 import { recipientPages, recipientPagesOf } from '../recipients/query.js';
 import { multiMap } from '../shared/multi-map.js';
 import type { Clock } from '../shared/clock.js';
@@ -255,9 +256,20 @@ export async function decideImmediate(
 export async function immediateRows(tx: Db, tenant: ReportTenant, floods: readonly FatalFlood[], now: number): Promise<NewDelivery[]> {
   const mutes = await activeMutes(tx, tenant.id, now);
   const rows: NewDelivery[] = [];
-  for await (const page of recipientPages(tx, tenant)) {
-    for (const r of page) for (const f of floods) if (getsImmediate(r, f) && !isMutedFor(mutes, f, r, now)) rows.push(immediateDelivery(tenant.id, f, r));
-  }
+  for await (const page of recipientPages(tx, tenant)) rows.push(...immediateRowsOf(tenant.id, floods, page, mutes, now));
+  return rows;
+}
+
+/** immediateRowsOf lists the outbox rows of some Fatal floods for some of the tenant's recipients, given its mutes in force. */
+export function immediateRowsOf(
+  tenantId: string,
+  floods: readonly FatalFlood[],
+  recipients: readonly Recipient[],
+  mutes: readonly Mute[],
+  now: number,
+): NewDelivery[] {
+  const rows: NewDelivery[] = [];
+  for (const r of recipients) for (const f of floods) if (getsImmediate(r, f) && !isMutedFor(mutes, f, r, now)) rows.push(immediateDelivery(tenantId, f, r));
   return rows;
 }
 

@@ -8,7 +8,8 @@ import type { Db } from '../storage/database.js';
 import { StorageUnavailableError, storageFailure } from '../storage/errors.js';
 import type { Storage } from '../storage/storage.js';
 import { committedFatalFloods } from './alert-facts.js';
-import { type ReportSettingsSource, decideImmediate, forgetUndecided, immediateRows, reportTenants } from './decision-transactions.js';
+import { decisionFacts } from './decision-facts.js';
+import { type ReportSettingsSource, decideImmediate, forgetUndecided, immediateRows, immediateRowsOf, reportTenants } from './decision-transactions.js';
 
 /**
  * ImmediateSender is the worker of this process as the decision in the commit sees it: it leases
@@ -30,23 +31,22 @@ export interface ImmediateSender {
  */
 export function decideInCommit(deps: {
   readonly clock: Clock;
-  readonly settingsOf: ReportSettingsSource;
   readonly sender?: ImmediateSender | undefined;
   readonly doorbell?: { ring(): void } | undefined;
 }): CommitDecision {
-  const { clock, settingsOf, sender, doorbell } = deps;
+  const { clock, sender, doorbell } = deps;
   return async (tx, commits) => {
     const now = clock.now();
-    const tenants = await reportTenants(
-      tx,
-      commits.map((c) => c.tenantId),
-    );
     const rows: NewDelivery[] = [];
-    for (const tenant of tenants) {
-      if (!(await settingsOf(tx, tenant.id)).alertsEmailEnabled) continue;
-      const alertIds = commits.filter((c) => c.tenantId === tenant.id).flatMap((c) => c.alertIds);
-      const floods = await committedFatalFloods(tx, tenant.id, alertIds);
-      if (floods.length > 0) rows.push(...(await immediateRows(tx, tenant, floods, now)));
+    const facts = await decisionFacts(
+      tx,
+      [...new Set(commits.map((c) => c.tenantId))],
+      commits.flatMap((c) => c.alertIds),
+      now,
+    );
+    for (const { tenant, alertsEmailEnabled, floods, mutes, recipients } of facts) {
+      if (!alertsEmailEnabled || floods.length === 0) continue;
+      rows.push(...(recipients ? immediateRowsOf(tenant.id, floods, recipients, mutes, now) : await immediateRows(tx, tenant, floods, now)));
     }
     if (rows.length === 0) return () => {};
     const lease = sender?.leaseForInsert(now);

@@ -104,5 +104,5 @@ export function immediateInCommit(deps: {
   readonly sender?: ImmediateSender | undefined;
   readonly doorbell: { ring(): void };
 }): CommitDecision {
-  return decideInCommit({ clock: deps.clock, settingsOf: getMailSettings, sender: deps.sender, doorbell: deps.doorbell });
+  return decideInCommit({ clock: deps.clock, sender: deps.sender, doorbell: deps.doorbell });
 }

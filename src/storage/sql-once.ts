@@ -22,3 +22,16 @@ export function sqlOnce(db: Db, shape: string, build: () => Compilable): string 
   }
   return text;
 }
+
+/**
+ * inListOf pads the values of an `in (…)` list to the next power of two by repeating the last one
+ * (a repeat changes no answer), so that a statement compiled once per list length has a handful
+ * of shapes, not one per length the callers happen to ask for.
+ */
+export function inListOf<T>(values: readonly T[]): T[] {
+  let size = 1;
+  while (size < values.length) size *= 2;
+  const padded = [...values];
+  while (padded.length < size) padded.push(values[values.length - 1]!);
+  return padded;
+}

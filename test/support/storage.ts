@@ -123,3 +123,33 @@ export async function createLimitedRole(database: TestDatabase, limit: number): 
     drop: () => asTestAdmin(`drop role if exists ${name}`),
   };
 }
+
+/**
+ * insertManyUsers stores `count` active users of a tenant straight into the table (the API would
+ * take minutes for thousands), in chunks, each with the role given if any; returns their ids.
+ */
+export async function insertManyUsers(db: Storage['db'], tenantId: string, count: number, roleId?: string): Promise<string[]> {
+  const users = Array.from({ length: count }, (_, i) => ({
+    id: crypto.randomUUID(),
+    tenant_id: tenantId,
+    email: `u${i}@example.com`,
+    email_key: `u${i}@example.com`,
+    name: `U${i}`,
+    language: null,
+    time_zone: null,
+    active: 1,
+    password_hash: null,
+    created_at: 0,
+    updated_at: 0,
+  }));
+  for (let i = 0; i < users.length; i += 500) {
+    const chunk = users.slice(i, i + 500);
+    await db.insertInto('users').values(chunk).execute();
+    if (roleId)
+      await db
+        .insertInto('user_roles')
+        .values(chunk.map((u) => ({ user_id: u.id, role_id: roleId })))
+        .execute();
+  }
+  return users.map((u) => u.id);
+}

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { describeEachDialect, insertManyUsers } from '../../test/support/storage.js';
+import { activeMutes } from '../mutes/store.js';
+import type { Recipient } from '../recipients/eligibility.js';
+import { recipientPages } from '../recipients/query.js';
+import type { Db } from '../storage/database.js';
+import { committedFatalFloods } from './alert-facts.js';
+import { decisionFacts } from './decision-facts.js';
+import { reportTenants } from './decision-transactions.js';
+
+describeEachDialect('the facts of a decision in one statement', (dialect) => {
+  let t: TestApp;
+  let tenantId: string;
+  let quietId: string;
+  let alertIds: string[];
+  const base = '/api/v1/tenants/facts';
+  const user = async (email: string, extra: Record<string, unknown> = {}) =>
+    (await t.call('POST', `${base}/users`, { email, name: email.split('@')[0], ...extra })).json<{ id: string }>().id;
+  const db = (): Db => t.tocsin.deps.storage.db;
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
+    tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'facts', timeZone: 'Europe/Paris', language: 'de' })).json().id;
+    quietId = (await t.call('POST', '/api/v1/tenants', { name: 'quiet' })).json().id;
+    await t.enableAlertEmails('facts');
+    const viewer = await user('viewer@example.com', { roles: ['Alerts Viewer'], language: 'fr', timeZone: 'Asia/Tokyo' });
+    await user('inactive@example.com', { roles: ['Alerts Viewer'], active: false });
+    await user('noview@example.com', { roles: [] });
+    const viaGroup = await user('viagroup@example.com', { language: 'de' });
+    const shared = await user('Shared@Example.com', { roles: ['Alerts Viewer'] });
+    const ops = (
+      await t.call('POST', `${base}/groups`, { name: 'Ops', email: 'ops@example.com', language: 'ja', roles: ['Alerts Viewer'], members: [viaGroup] })
+    ).json().id;
+    await t.call('POST', `${base}/groups`, { name: 'Expanded', email: 'expanded@example.com', roles: ['Alerts Viewer'], expandMembers: true });
+    await t.call('POST', `${base}/groups`, { name: 'Same', email: 'shared@example.com', roles: ['Alerts Viewer'], members: [shared] });
+    await t.call('PUT', `${base}/users/${viewer}/alert-preferences`, { email: { fatalImmediately: true }, subscriptions: { Jobs: false } });
+    await t.call('PUT', `${base}/groups/${ops}/alert-preferences`, { email: { dailyReport: false, fatalImmediately: true } });
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    await t.call('POST', `${base}/mutes`, { scope: 'tenant', match: { robot: 'R-flood' }, until });
+    const fatal = (robot: string) => ({ severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'offline', source: { robot } });
+    const posted = await t.call('POST', `${base}/alerts`, {
+      alerts: [fatal('R1'), { severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'not Fatal' }, fatal('R2'), fatal('R1')],
+    });
+    alertIds = posted.json<{ ids: string[] }>().ids;
+  });
+  afterAll(() => t.close());
+
+  async function oneByOne(): Promise<{ recipients: Recipient[] }> {
+    const tenant = { id: tenantId, language: 'de', timeZone: 'Europe/Paris' };
+    const recipients: Recipient[] = [];
+    for await (const page of recipientPages(db(), tenant)) recipients.push(...page);
+    return { recipients };
+  }
+
+  it('reads the tenant, its setting, floods, mutes and recipients as the reads one by one do, in one statement', async () => {
+    let statements = 0;
+    const counting = db().withPlugin({
+      transformQuery: (args) => {
+        statements++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    const now = Date.now();
+    // The other tenant's and a missing tenant's ids are asked for too: only what exists is answered, each alone.
+    const facts = await decisionFacts(counting, [tenantId, quietId, 'no-such-tenant'], alertIds, now);
+    const [mine, quiet] = [facts.find((f) => f.tenant.id === tenantId)!, facts.find((f) => f.tenant.id === quietId)!];
+    expect(facts).toHaveLength(2);
+    expect(mine.tenant).toEqual((await reportTenants(db(), [tenantId]))[0]);
+    expect(mine.alertsEmailEnabled).toBe(true);
+    expect(quiet.alertsEmailEnabled).toBe(false);
+    expect(quiet.floods).toEqual([]);
+    expect(mine.floods).toEqual(await committedFatalFloods(db(), tenantId, alertIds));
+    expect(mine.floods.length).toBeGreaterThan(0);
+    expect(mine.mutes).toEqual(await activeMutes(db(), tenantId, now));
+    expect(mine.mutes).toHaveLength(1);
+    expect(mine.recipients).toEqual((await oneByOne()).recipients);
+    expect(mine.recipients!.map((r) => r.address).sort()).toEqual(['Shared@Example.com', 'ops@example.com', 'viagroup@example.com', 'viewer@example.com']);
+    // One statement, and the two reads of group addresses (a user's? opted out?) since this tenant has one.
+    expect(statements).toBe(3);
+  });
+
+  it('leaves the users of tenants larger than one page to be read by pages', async () => {
+    const big = (await t.call('POST', '/api/v1/tenants', { name: 'big' })).json().id as string;
+    await insertManyUsers(db(), big, 1_001);
+    const [facts] = await decisionFacts(db(), [big], ['no-such-alert'], Date.now());
+    expect(facts!.tenant.id).toBe(big);
+    expect(facts!.recipients).toBeUndefined();
+  });
+});
