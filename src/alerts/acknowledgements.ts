@@ -28,7 +28,16 @@ export async function acknowledgementsOf(db: Db, tenantId: string, groupIds: rea
   const unique = [...new Set(groupIds)];
   if (unique.length === 0) return new Map();
   const rows = await db.selectFrom('alert_acknowledgements').selectAll().where('tenant_id', '=', tenantId).where('group_id', 'in', unique).execute();
-  return new Map(rows.map((r) => [r.group_id, { by: { userId: r.user_id, name: r.user_name }, at: Number(r.acknowledged_at) }]));
+  return new Map(rows.map((r) => [r.group_id, acknowledgementFromRow(r)]));
+}
+
+/** acknowledgementFromRow reads a stored acknowledgement's who and when. */
+export function acknowledgementFromRow(row: {
+  readonly user_id: string;
+  readonly user_name: string;
+  readonly acknowledged_at: number | string;
+}): Acknowledgement {
+  return { by: { userId: row.user_id, name: row.user_name }, at: Number(row.acknowledged_at) };
 }
 
 /**

@@ -84,7 +84,7 @@ describeEachDialect('report composers', (dialect) => {
     expect(email.headers['X-Tocsin-Kind']).toBe('immediate');
   });
 
-  it("counts a Fatal flood's repeats so far in its immediate email", async () => {
+  it("counts a Fatal flood's repeats so far in its immediate email, and says who acknowledged the flood", async () => {
     const post = async (message: string) =>
       (
         await t.call('POST', `${base}/alerts`, { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message, dedupKey: 'door' })
@@ -95,9 +95,14 @@ describeEachDialect('report composers', (dialect) => {
     await post('Door robot offline once more');
     const rows = await t.tocsin.deps.storage.db.selectFrom('deliveries').selectAll().where('kind', '=', 'immediate').execute();
     const row = rows.find((r) => (JSON.parse(r.payload) as { data: { alertId: string } }).data.alertId === first)!;
-    const email = await composers().immediate!(toDelivery(row));
-    expect(email.text).toContain('Door robot offline');
-    expect(email.text).toMatch(/×\s?3/);
+    const before = await composers().immediate!(toDelivery(row));
+    expect(before.text).toContain('Door robot offline');
+    expect(before.text).toMatch(/×\s?3/);
+    expect(before.text).not.toContain('Pris en charge');
+    expect((await t.call('POST', `${base}/alerts/${first}/acknowledge`)).statusCode).toBe(200);
+    const after = await composers().immediate!(toDelivery(row));
+    expect(after.text).toMatch(/×\s?3/);
+    expect(after.text).toContain('Pris en charge');
   });
 
   it('fails a summary whose tenant is gone at once: a permanent error, never retried', async () => {

@@ -1,7 +1,7 @@
-import { type Selectable, sql } from 'kysely';
+import { CompiledQuery, type Selectable, sql } from 'kysely';
 import type { ActionLinks, ActionSubject, AlertActionUrls } from '../actions/links.js';
 import { effectivePermissions } from '../access/principal.js';
-import { type Acknowledgement, acknowledgementsOf } from '../alerts/acknowledgements.js';
+import { type Acknowledgement, acknowledgementFromRow, acknowledgementsOf } from '../alerts/acknowledgements.js';
 import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
 import { toStoredAlert, type StoredAlert } from '../alerts/store.js';
 import { type AlertGroup, streamAlertsInWindow } from '../alerts/window.js';
@@ -15,6 +15,7 @@ import { type MailboxRef, type Mute, appliesTo, isMutedFor, matchParts, unmutedF
 import { activeMutes } from '../mutes/store.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { Database, Db } from '../storage/database.js';
+import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import { TurnBatch } from './turn-batch.js';
 import { DateTime } from 'luxon';
 import { type EventCount, type SourcedEventCount, mergeEventCounts, sourcedEventCounts } from './alert-facts.js';
@@ -64,28 +65,60 @@ interface Caches {
   /** Rows every email of one claimed batch reads alike, keyed by the batch's lease token. */
   readonly claimed: WindowCache<unknown>;
   readonly immediate: ImmediateEmailCache;
-  readonly alerts: TurnBatch<AlertRow>;
-  readonly floods: TurnBatch<{ n: number; last: number }>;
-  readonly acknowledgements: TurnBatch<Acknowledgement>;
+  readonly immediateFacts: TurnBatch<ImmediateFacts>;
 }
 
 type AlertRow = Selectable<Database['alerts']>;
 
-/** floodsOf counts the alerts of some floods of a tenant so far, and the last one's time, in one statement. */
-async function floodsOf(db: Db, tenantId: string, groupIds: readonly string[]): Promise<Map<string, { n: number; last: number }>> {
-  // One aggregate per flood, joined. A flood is its first alert (id = g) and its repeats (group_id = g),
-  // read as two lookups: written as `(group_id = ? or id = ?)`, SQLite walked every alert of the
-  // tenant by its (tenant_id, created_at) index for each flood instead.
-  const each = groupIds.map(
-    (g) =>
-      sql<{
-        group_key: string;
-        n: number | string;
-        last: number | string | null;
-      }>`select cast(${g} as text) as group_key, count(*) as n, max(occurred_at) as last from (select occurred_at from alerts where tenant_id = ${tenantId} and group_id = ${g} union all select occurred_at from alerts where tenant_id = ${tenantId} and id = ${g} and (group_id is null or group_id <> ${g})) as flood`,
+/** ImmediateFacts are what an immediate email reads of its alert: the row, its flood so far, and who acknowledged the flood. */
+interface ImmediateFacts {
+  readonly alert: AlertRow;
+  readonly flood: { readonly n: number; readonly last: number };
+  readonly acknowledgement: Acknowledgement | undefined;
+}
+
+type ImmediateFactsRow = AlertRow & {
+  readonly flood_repeats: number | string;
+  readonly flood_first: number | string;
+  readonly flood_last: number | string | null;
+  readonly flood_first_at: number | string | null;
+  readonly ack_user_id: string | null;
+  readonly ack_user_name: string | null;
+  readonly ack_at: number | string | null;
+};
+
+/**
+ * immediateFactsQuery reads some alerts of a tenant, each with its flood's count and last time
+ * so far and the flood's acknowledgement, in one statement (they were three). A flood is its first
+ * alert (id = g, where g is the alert's group id, or its own id for a first alert) and its repeats
+ * (group_id = g), counted by separate lookups: written as `(group_id = ? or id = ?)`, SQLite
+ * walked every alert of the tenant by its (tenant_id, created_at) index instead.
+ */
+function immediateFactsQuery(tenantId: string, alertIds: readonly string[]) {
+  return sql<ImmediateFactsRow>`select a.*,
+  (select count(*) from alerts r where r.tenant_id = a.tenant_id and r.group_id = coalesce(a.group_id, a.id)) as flood_repeats,
+  (select count(*) from alerts f where f.tenant_id = a.tenant_id and f.id = coalesce(a.group_id, a.id) and (f.group_id is null or f.group_id <> f.id)) as flood_first,
+  (select max(r.occurred_at) from alerts r where r.tenant_id = a.tenant_id and r.group_id = coalesce(a.group_id, a.id)) as flood_last,
+  (select max(f.occurred_at) from alerts f where f.tenant_id = a.tenant_id and f.id = coalesce(a.group_id, a.id) and (f.group_id is null or f.group_id <> f.id)) as flood_first_at,
+  k.user_id as ack_user_id, k.user_name as ack_user_name, k.acknowledged_at as ack_at
+from alerts a left join alert_acknowledgements k on k.tenant_id = a.tenant_id and k.group_id = coalesce(a.group_id, a.id)
+where a.tenant_id = ${tenantId} and a.id in (${sql.join(alertIds.map((id) => sql`${id}`))})`;
+}
+
+/** immediateFactsOf reads the ImmediateFacts of some alerts of a tenant, by alert id (a missing alert is left out). */
+async function immediateFactsOf(db: Db, tenantId: string, someAlertIds: readonly string[]): Promise<Map<string, ImmediateFacts>> {
+  const alertIds = inListOf(someAlertIds);
+  const text = sqlOnce(db, `immediateFacts ${alertIds.length}`, () => ({ compile: () => immediateFactsQuery(tenantId, alertIds).compile(db) }));
+  const { rows } = await db.executeQuery<ImmediateFactsRow>(CompiledQuery.raw(text, [tenantId, ...alertIds]));
+  return new Map(
+    rows.map((r) => {
+      const { flood_repeats, flood_first, flood_last, flood_first_at, ack_user_id, ack_user_name, ack_at, ...alert } = r;
+      const lasts = [flood_last, flood_first_at].filter((t) => t !== null).map(Number);
+      const acknowledgement =
+        ack_user_id === null ? undefined : acknowledgementFromRow({ user_id: ack_user_id, user_name: ack_user_name!, acknowledged_at: ack_at! });
+      return [alert.id, { alert, flood: { n: Number(flood_repeats) + Number(flood_first), last: Math.max(...lasts) }, acknowledgement }] as const;
+    }),
   );
-  const { rows } = await sql<{ group_key: string; n: number | string; last: number | string | null }>`${sql.join(each, sql` union all `)}`.execute(db);
-  return new Map(rows.filter((r) => Number(r.n) > 0).map((r) => [r.group_key, { n: Number(r.n), last: Number(r.last) }]));
 }
 
 /**
@@ -333,14 +366,11 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   const { alertId, groupId } = c.data;
   if (!alertId || !groupId) throw new ComposeError(`delivery ${delivery.id} names no alert`);
   const tenantId = c.tenant.id;
-  // The emails of one claim read their alerts, floods and acknowledgements together (TurnBatch).
-  const [row, flood, ack] = await Promise.all([
-    caches.alerts.get(tenantId, alertId),
-    caches.floods.get(tenantId, groupId),
-    caches.acknowledgements.get(tenantId, groupId),
-  ]);
-  if (!row) throw new ComposeError(`alert ${alertId} no longer exists`);
-  const alert = toStoredAlert(row);
+  // The emails of one claim read their alerts, floods and acknowledgements together (TurnBatch), in one statement.
+  const facts = await caches.immediateFacts.get(tenantId, alertId);
+  if (!facts) throw new ComposeError(`alert ${alertId} no longer exists`);
+  const alert = toStoredAlert(facts.alert);
+  const { flood, acknowledgement: ack } = facts;
   const language = c.recipient.language;
   const actions = await actionsOf(deps, caches, delivery, c);
   return caches.immediate.render({
@@ -380,12 +410,7 @@ export function reportComposers(deps: ComposerDeps): ComposerRegistry {
     dailyFacts: new WindowCache(),
     claimed: new WindowCache(256),
     immediate: new ImmediateEmailCache(),
-    alerts: new TurnBatch(async (tenantId, ids) => {
-      const rows = await deps.db.selectFrom('alerts').selectAll().where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
-      return new Map(rows.map((r) => [r.id, r]));
-    }),
-    floods: new TurnBatch((tenantId, groupIds) => floodsOf(deps.db, tenantId, groupIds)),
-    acknowledgements: new TurnBatch((tenantId, groupIds) => acknowledgementsOf(deps.db, tenantId, groupIds)),
+    immediateFacts: new TurnBatch((tenantId, alertIds) => immediateFactsOf(deps.db, tenantId, alertIds)),
   };
   return {
     summary: (delivery) => composeSummary(deps, caches, delivery),
