@@ -44,6 +44,8 @@ interface Target {
   name: 'sqlite' | 'postgres';
   url: string;
   drop(): Promise<void>;
+  /** The CPU seconds the database server's own processes spent on this database so far (PostgreSQL's backends; 0 for SQLite, which runs inside the server). */
+  cpuSeconds(): Promise<number>;
 }
 
 async function pgAdmin(statement: string): Promise<void> {
@@ -58,12 +60,39 @@ async function pgAdmin(statement: string): Promise<void> {
 }
 
 async function makeTarget(name: Target['name'], dir: string): Promise<Target> {
-  if (name === 'sqlite') return { name, url: `sqlite:${path.join(dir, 'bench.db')}`, drop: async () => {} };
+  if (name === 'sqlite') return { name, url: `sqlite:${path.join(dir, 'bench.db')}`, drop: async () => {}, cpuSeconds: async () => 0 };
   const db = `tocsin_bench_${crypto.randomBytes(4).toString('hex')}`;
   await pgAdmin(`create database ${db}`);
   const url = new URL(PG_URL!);
   url.pathname = `/${db}`;
-  return { name, url: url.toString(), drop: () => pgAdmin(`drop database if exists ${db} with (force)`) };
+  // Each backend's CPU as last seen, so that one ended meanwhile still counts.
+  const seen = new Map<number, number>();
+  const cpuSeconds = async () => {
+    const client = new pg.Client({ connectionString: PG_URL, user: decodeURIComponent(url.username) || 'postgres' });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [db]);
+      for (const { pid } of rows) {
+        const seconds = cpuOf(pid);
+        if (seconds !== undefined) seen.set(pid, seconds);
+      }
+    } finally {
+      await client.end();
+    }
+    return [...seen.values()].reduce((a, b) => a + b, 0);
+  };
+  return { name, url: url.toString(), drop: () => pgAdmin(`drop database if exists ${db} with (force)`), cpuSeconds };
+}
+
+/** cpuOf is a process's CPU seconds (user + system) from /proc, or undefined when it is gone (or on another machine). */
+function cpuOf(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 function startServer(target: Target, port: number, dataDir: string, processes: number): ChildProcess {
@@ -132,20 +161,18 @@ function descendants(pid: number): number[] {
 
 /** Server CPU seconds (user + system) of the process and all its descendants (the api processes), and the largest peak RSS among them, from /proc. */
 function processStats(pid: number): { cpuSeconds: number; peakRssMb: number } {
-  let ticks = 0;
+  let seconds = 0;
   let hwm = 0;
   for (const p of [pid, ...descendants(pid)]) {
     try {
-      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      seconds += cpuOf(p) ?? 0;
       const status = fs.readFileSync(`/proc/${p}/status`, 'utf8');
       hwm = Math.max(hwm, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
     } catch {
       // gone meanwhile
     }
   }
-  return { cpuSeconds: ticks / 100, peakRssMb: hwm / 1024 };
+  return { cpuSeconds: seconds, peakRssMb: hwm / 1024 };
 }
 
 async function call(base: string, method: string, url: string, token: string, body?: unknown) {
@@ -209,6 +236,7 @@ async function run(name: Target['name'], processes: number) {
     let next = 0;
     const latencies: number[] = [];
     const before = processStats(child.pid!);
+    const databaseBefore = await target.cpuSeconds();
     const started = performance.now();
     await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
@@ -220,6 +248,7 @@ async function run(name: Target['name'], processes: number) {
     );
     const seconds = (performance.now() - started) / 1000;
     const after = processStats(child.pid!);
+    const databaseCpuSeconds = (await target.cpuSeconds()) - databaseBefore;
     const stored = (await call(base, 'GET', '/api/v1/tenants/bench/alerts/unread-count', ADMIN_TOKEN)) as { unread: number };
     latencies.sort((a, b) => a - b);
     return {
@@ -236,6 +265,9 @@ async function run(name: Target['name'], processes: number) {
       // What one fully available core would take: the figure to compare on a busy, shared machine.
       alertsPerServerCpuSecond: Math.round((requests * BATCH) / Math.max(0.01, after.cpuSeconds - before.cpuSeconds)),
       serverPeakRssMb: Math.round(after.peakRssMb),
+      // PostgreSQL's own CPU per alert (its backends for this database); SQLite's work is in the server's.
+      ...(name === 'postgres' ? { databaseCpuMsPer1000Alerts: Math.round((databaseCpuSeconds * 1e6) / (requests * BATCH)) } : {}),
+      serverCpuMsPer1000Alerts: Math.round(((after.cpuSeconds - before.cpuSeconds) * 1e6) / (requests * BATCH)),
     };
   } finally {
     child.kill('SIGTERM');

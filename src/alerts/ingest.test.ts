@@ -78,6 +78,25 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     expect(new Set(ids).size).toBe(1000);
   });
 
+  it('stores every text exactly as given, whatever its characters', async () => {
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);
+    const awkward = ['"quoted" and \\back\\slashed', '{braces, commas}', 'NULL', '', 'ünïcödé ✓ 🚨 日本語', 'line\nbreak\ttab', "it's"];
+    const alerts = awkward.map((text, i) => ({
+      ...one(`awkward ${i}: ${text}`),
+      data: JSON.stringify({ text }),
+      source: JSON.stringify({ robot: text || 'r' }),
+      folder: text || null,
+      dedupKey: text || null,
+    }));
+    const ids = await raise('t', alerts);
+    const rows = await storage.db.selectFrom('alerts').select(['id', 'message', 'data', 'source', 'folder', 'dedup_key']).where('id', 'in', ids).execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    ids.forEach((id, i) => {
+      const a = alerts[i]!;
+      expect(byId.get(id)).toEqual({ id, message: a.message, data: a.data, source: a.source, folder: a.folder, dedup_key: a.dedupKey });
+    });
+  });
+
   it('decides the Fatal alerts in their commit, and stores them undecided, signalled after it, when that decision fails', async () => {
     const fatal = (message: string): NewAlert => ({ ...one(message), severity: 'Fatal', dedupKey: null });
     const undecidedRows = (ids: readonly string[]) => storage.db.selectFrom('undecided_fatal_alerts').select('alert_id').where('alert_id', 'in', ids).execute();

@@ -1,6 +1,7 @@
-import { CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
+import { CompiledQuery, type Kysely, PostgresAdapter, type Selectable, sql } from 'kysely';
 import { newId } from '../shared/ids.js';
 import type { Database, Db } from '../storage/database.js';
+import { serverPrepared } from '../storage/pg-prepared.js';
 import { sqlOnce } from '../storage/sql-once.js';
 import type { NewAlert } from './input.js';
 import { type Reader, isReadExpression, isUnreadCondition, readStateQuery } from './read-state.js';
@@ -91,8 +92,32 @@ export async function writeAlerts(
       floods.set(a.dedupKey, group);
     });
   }
-  // The parameters row after row, in ALERT_COLUMNS' order, built without a row object each; at
-  // most INSERT_ROWS rows a statement, inside both engines' limits on parameters.
+  if (tx.getExecutor().adapter instanceof PostgresAdapter) {
+    await insertColumns(tx, tenantId, alerts, ids, groups, now);
+  } else {
+    await insertRows(tx, tenantId, alerts, ids, groups, now);
+  }
+  // Committed with the alerts, so a Fatal alert's immediate email is decided even if the
+  // process dies before its decider hears of it (the decider's sweep finds the row). Not when
+  // the caller decides them in this same transaction (`undecided: false`).
+  if (options.undecided !== false) {
+    const params: unknown[] = [];
+    alerts.forEach((a, i) => {
+      if (a.severity === 'Fatal') params.push(ids[i], tenantId, now);
+    });
+    if (params.length > 0) {
+      await tx.executeQuery(CompiledQuery.raw(insertSql(tx, 'undecided_fatal_alerts', UNDECIDED_COLUMNS, params.length / UNDECIDED_COLUMNS.length), params));
+    }
+  }
+  return ids;
+}
+
+/**
+ * insertRows inserts alerts with multi-row VALUES statements (SQLite): the parameters row after
+ * row, in ALERT_COLUMNS' order, built without a row object each; at most INSERT_ROWS rows a
+ * statement, inside SQLite's limit on parameters.
+ */
+async function insertRows(tx: Db, tenantId: string, alerts: readonly NewAlert[], ids: readonly string[], groups: readonly (string | null)[], now: number) {
   for (let start = 0; start < alerts.length; start += INSERT_ROWS) {
     const end = Math.min(alerts.length, start + INSERT_ROWS);
     const params: unknown[] = [];
@@ -116,19 +141,6 @@ export async function writeAlerts(
     }
     await tx.executeQuery(CompiledQuery.raw(insertSql(tx, 'alerts', ALERT_COLUMNS, end - start), params));
   }
-  // Committed with the alerts, so a Fatal alert's immediate email is decided even if the
-  // process dies before its decider hears of it (the decider's sweep finds the row). Not when
-  // the caller decides them in this same transaction (`undecided: false`).
-  if (options.undecided !== false) {
-    const params: unknown[] = [];
-    alerts.forEach((a, i) => {
-      if (a.severity === 'Fatal') params.push(ids[i], tenantId, now);
-    });
-    if (params.length > 0) {
-      await tx.executeQuery(CompiledQuery.raw(insertSql(tx, 'undecided_fatal_alerts', UNDECIDED_COLUMNS, params.length / UNDECIDED_COLUMNS.length), params));
-    }
-  }
-  return ids;
 }
 
 type AlertColumn = keyof AlertTables['alerts'];
@@ -151,6 +163,46 @@ const ALERT_COLUMNS: readonly AlertColumn[] = [
 const UNDECIDED_COLUMNS = ['alert_id', 'tenant_id', 'created_at'] as const;
 /** INSERT_ROWS × 13 columns stays under SQLite's 32,766 parameters a statement (PostgreSQL's 65,535). */
 const INSERT_ROWS = 1_000;
+
+/**
+ * INSERT_COLUMNS_SQL inserts any number of alerts of one tenant on PostgreSQL, one array per
+ * column: one SQL text for every batch size, so it is prepared once per connection
+ * (serverPrepared) where a VALUES list of N rows would be parsed and planned on every commit.
+ */
+const INSERT_COLUMNS_SQL = serverPrepared(
+  `insert into alerts (${ALERT_COLUMNS.join(', ')}) ` +
+    'select id, $2::text, severity, component, event, message, data, source, folder, dedup_key, group_id, occurred_at, $3::bigint ' +
+    'from unnest($1::text[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[]) ' +
+    'as a(id, severity, component, event, message, data, source, folder, dedup_key, group_id, occurred_at)',
+);
+
+/** insertColumns inserts alerts with INSERT_COLUMNS_SQL (PostgreSQL): the parameters column by column. */
+async function insertColumns(tx: Db, tenantId: string, alerts: readonly NewAlert[], ids: readonly string[], groups: readonly (string | null)[], now: number) {
+  const n = alerts.length;
+  const severity: number[] = new Array(n);
+  const component: string[] = new Array(n);
+  const event: string[] = new Array(n);
+  const message: string[] = new Array(n);
+  const data: (string | null)[] = new Array(n);
+  const source: (string | null)[] = new Array(n);
+  const folder: (string | null)[] = new Array(n);
+  const dedupKey: (string | null)[] = new Array(n);
+  const occurredAt: number[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = alerts[i]!;
+    severity[i] = severityRank(a.severity);
+    component[i] = a.component;
+    event[i] = a.event;
+    message[i] = a.message;
+    data[i] = a.data;
+    source[i] = a.source;
+    folder[i] = a.folder;
+    dedupKey[i] = a.dedupKey;
+    occurredAt[i] = a.occurredAt ?? now;
+  }
+  const params = [ids, tenantId, now, severity, component, event, message, data, source, folder, dedupKey, groups, occurredAt];
+  await tx.executeQuery(CompiledQuery.raw(INSERT_COLUMNS_SQL, params));
+}
 
 /**
  * insertSql is the SQL of a multi-row insert of `count` rows into `table`, compiled once per table
@@ -189,14 +241,17 @@ async function currentFloods(db: Db, tenantId: string, keys: string[], since: nu
 
 /** floodsSql is currentFloods' query for `count` keys, compiled once per count (it runs in every group commit). */
 function floodsSql(db: Db, count: number): string {
-  return sqlOnce(db, `floods ${count}`, () => {
-    const probe = sql`select * from (select dedup_key, group_id from alerts where tenant_id = ${''} and dedup_key = ${''} and created_at >= ${0} order by created_at desc limit 1) as newest`;
-    const query = sql.join(
-      Array.from({ length: count }, () => probe),
-      sql` union all `,
-    );
-    return { compile: () => query.compile(db) };
-  });
+  // Named columns: safe to prepare on PostgreSQL, where it is parsed and planned once per connection.
+  return serverPrepared(
+    sqlOnce(db, `floods ${count}`, () => {
+      const probe = sql`select * from (select dedup_key, group_id from alerts where tenant_id = ${''} and dedup_key = ${''} and created_at >= ${0} order by created_at desc limit 1) as newest`;
+      const query = sql.join(
+        Array.from({ length: count }, () => probe),
+        sql` union all `,
+      );
+      return { compile: () => query.compile(db) };
+    }),
+  );
 }
 
 /** AlertFilter narrows a list of alerts; every field optional. */

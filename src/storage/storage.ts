@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as KyselySq
 import pg from 'pg';
 import type { Database } from './database.js';
 import type { Dialect } from './dialect.js';
+import { preparedOnServer } from './pg-prepared.js';
 
 /** Storage is an open database: the Kysely handle, which engine it is, and how to close it. */
 export interface Storage {
@@ -92,7 +93,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Storage> {
   // StorageUnavailableError) and then also emits 'error', which the pool no longer hears for a
   // client it has lent out: unheard, it would end the process in the middle of an outage.
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedOnServer(pool) }) });
   try {
     await sql`select 1`.execute(db);
   } catch (err) {
