@@ -207,6 +207,8 @@ export async function tocsinDeliveryRate(
     warmup?: number;
     /** Called with the worker processes' ids as the timed window opens, when the emails fall due. */
     atStart?: (pids: readonly number[]) => void;
+    /** Called with the worker processes' ids as the timed window closes, when the sink has every email. */
+    atEnd?: (pids: readonly number[]) => void;
   },
 ): Promise<DeliveryResult> {
   const servers = await Promise.all(
@@ -236,6 +238,7 @@ export async function tocsinDeliveryRate(
     options.atStart?.(servers.map((s) => s.pid));
     const done = await sink.waitForMessages(options.emails, options.timeoutMs).catch(() => sink.stats());
     const cpuMs = (cpuAt() - cpuBefore) * 1000;
+    options.atEnd?.(servers.map((s) => s.pid));
     // A second copy would come after the first: look again a moment later, keeping the time of the last new one.
     await sleep(1_000);
     const after = await sink.stats();

@@ -2,8 +2,8 @@
  * pg-statements: a preload that counts every statement a process sends to PostgreSQL through
  * node-postgres, by SQL text (its first 90 characters), with the rows each returned or changed,
  * and writes the totals to `$TOCSIN_PG_STATEMENTS_DIR/<pid>.json` every 500 ms and at exit.
- * SIGUSR2 sets every count back to zero, so a benchmark counts only its measured window (the
- * worker processes' start-up excluded). bench/scale-out.ts reads it to tell what one email costs
+ * A first SIGUSR2 sets every count back to zero and a second one stops counting, so a benchmark
+ * counts only its timed window (the worker processes' start-up and shutdown excluded). bench/scale-out.ts reads it to tell what one email costs
  * in statements with 1 and 2 worker processes; PostgreSQL itself counts commits, not statements,
  * without pg_stat_statements.
  *
@@ -17,7 +17,10 @@ const dir = process.env.TOCSIN_PG_STATEMENTS_DIR;
 if (dir) {
   const pg = createRequire(import.meta.url)('pg');
   let totals = new Map();
+  /** The timed window: counting from the first SIGUSR2 to the second. */
+  let window = 'before';
   const count = (text, rows) => {
+    if (window === 'closed') return;
     const key = String(text).replace(/\s+/g, ' ').trim().slice(0, 90);
     const total = totals.get(key) ?? { calls: 0, rows: 0, empty: 0 };
     total.calls += 1;
@@ -41,6 +44,8 @@ if (dir) {
   setInterval(write, 500).unref();
   process.on('exit', write);
   process.on('SIGUSR2', () => {
-    totals = new Map();
+    if (window === 'before') totals = new Map();
+    else if (window === 'open') write();
+    window = window === 'before' ? 'open' : 'closed';
   });
 }

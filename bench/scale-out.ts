@@ -7,7 +7,11 @@
  * and how many found nothing, and an idle worker's CPU per second. Counts, not speed: the load of
  * a shared machine changes them little (print `uptime` next to them anyway).
  *
- *   TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts [--emails 4000] [--runs 2] [--idle-seconds 10]
+ *   TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts [--emails 4000] [--runs 2] [--idle-seconds 10] [--warmup 500] [--cpu-prof]
+ *
+ * --warmup N: each worker process first sends N emails, untimed (as npm run bench does).
+ * --cpu-prof: each worker's timed window is profiled (bench/window-profile.mjs) into
+ * bench/profiles/scale-out/run<i>-<n>w/; read with bench/profile-summary.ts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,13 +29,25 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '2' },
     'idle-seconds': { type: 'string', default: '10' },
     warmup: { type: 'string', default: '0' },
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 const EMAILS = Number(args.emails);
 const RUNS = Number(args.runs);
 const IDLE_SECONDS = Number(args['idle-seconds']);
 const WARMUP = Number(args.warmup);
-const PRELOAD = path.join(ROOT, 'bench', 'pg-statements.mjs');
+const PRELOADS = ['pg-statements.mjs', ...(args['cpu-prof'] ? ['window-profile.mjs'] : [])].map((f) => `--import ${path.join(ROOT, 'bench', f)}`);
+/** Where --cpu-prof writes the timed window's profiles, one folder per run. */
+const PROFILES = path.join(ROOT, 'bench', 'profiles', 'scale-out');
+
+/** The worker processes' environment: the preloads, and where they write. */
+function preloadEnv(statements: string, profiles?: string): Record<string, string> {
+  return {
+    TOCSIN_PG_STATEMENTS_DIR: statements,
+    ...(profiles ? { TOCSIN_WINDOW_PROFILE_DIR: profiles } : {}),
+    NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...PRELOADS].join(' ').trim(),
+  };
+}
 
 type Totals = Record<string, { calls: number; rows: number; empty: number }>;
 
@@ -69,17 +85,22 @@ interface Run {
   readonly statements: Map<string, { calls: number; rows: number; empty: number }>;
 }
 
-async function deliveryRun(url: string, sink: Awaited<ReturnType<typeof startSinkProcess>>, workers: number): Promise<Run> {
+async function deliveryRun(url: string, sink: Awaited<ReturnType<typeof startSinkProcess>>, workers: number, run: number): Promise<Run> {
   const dir = tempDir('statements');
+  const profiles = args['cpu-prof'] ? path.join(PROFILES, `run${run}-${workers}w`) : undefined;
+  if (profiles) fs.mkdirSync(profiles, { recursive: true });
+  const signal = (pids: readonly number[]) => {
+    for (const pid of pids) process.kill(pid, 'SIGUSR2');
+  };
   const result = await tocsinDeliveryRate(url, sink, {
     emails: EMAILS,
     workers,
     warmup: WARMUP,
     timeoutMs: 180_000,
-    env: { TOCSIN_PG_STATEMENTS_DIR: dir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${PRELOAD}`.trim() },
-    atStart: (pids) => {
-      for (const pid of pids) process.kill(pid, 'SIGUSR2');
-    },
+    env: preloadEnv(dir, profiles),
+    // The statement counts start from zero, and the profiler (--cpu-prof) starts, then stops.
+    atStart: signal,
+    atEnd: profiles ? signal : undefined,
   });
   return { workers, result, statements: readTotals(dir) };
 }
@@ -92,7 +113,7 @@ async function idleCost(url: string, workers: number): Promise<{ cpuMsPerSecond:
       startTocsinServer({
         databaseUrl: url,
         role: 'worker',
-        env: { TOCSIN_PG_STATEMENTS_DIR: dir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${PRELOAD}`.trim() },
+        env: preloadEnv(dir),
       }),
     ),
   );
@@ -155,7 +176,7 @@ async function main(): Promise<void> {
     const runs: Run[] = [];
     for (let i = 0; i < RUNS; i++) {
       for (const workers of [1, 2]) {
-        const run = await deliveryRun(url, sink, workers);
+        const run = await deliveryRun(url, sink, workers, i);
         runs.push(run);
         console.log(describe(run));
         console.log(
