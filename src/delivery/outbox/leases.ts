@@ -1,7 +1,8 @@
-import { type QueryCreator, sql } from 'kysely';
+import { CompiledQuery, type QueryCreator, sql } from 'kysely';
 import { newId, randomToken } from '../../shared/ids.js';
 import type { Database, Db } from '../../storage/database.js';
 import { asStage } from '../../storage/errors.js';
+import { sqlOnce } from '../../storage/sql-once.js';
 import type { Storage } from '../../storage/storage.js';
 import { type Delivery, type DeliveryRow, toDelivery } from './delivery.js';
 import { ENQUEUE_CHUNK_ROWS, type NewDelivery, deliveryRow } from './enqueue.js';
@@ -196,17 +197,29 @@ export async function enqueueLeased(tx: Db, rows: readonly NewDelivery[], lease:
       lease_expires_at: lease.until,
       next_attempt_at: lease.until,
     }));
-    inserted.push(
-      ...(await tx
+    const insert = () =>
+      tx
         .insertInto('deliveries')
         .values(values)
         .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
-        .returningAll()
-        .execute()),
-    );
+        .returningAll();
+    if (values.length > LEASED_INSERT_SHAPES) {
+      inserted.push(...(await insert().execute()));
+      continue;
+    }
+    // A Fatal alert's few emails, queued on its latency path: the statement is compiled once per
+    // row count; its parameters are the rows' values, column by column in the rows' key order,
+    // as Kysely binds them.
+    const text = sqlOnce(tx, `enqueueLeased ${values.length}`, insert);
+    const columns = Object.keys(values[0]!) as (keyof (typeof values)[number])[];
+    const params = values.flatMap((v) => columns.map((c) => v[c]));
+    inserted.push(...(await tx.executeQuery<DeliveryRow>(CompiledQuery.raw(text, params))).rows);
   }
   return { deliveries: inserted.map(toDelivery) };
 }
+
+/** Up to this many rows, a leased insert's SQL is compiled once per row count (sqlOnce); more are rare and built each time. */
+const LEASED_INSERT_SHAPES = 16;
 
 /** RenewedLeases: the rows whose lease was extended, and those whose lease was really lost. */
 export interface RenewedLeases {
