@@ -13,9 +13,10 @@ const PARTS = ['name', 'unsubscribe', 'mute', 'snooze', 'acknowledge'] as const;
 type Part = (typeof PARTS)[number];
 const ACTIONS = ['mute', 'snooze', 'acknowledge'] as const satisfies readonly (keyof AlertActionUrls & Part)[];
 
-/** A rendered email with slots, and the same encoded once as MIME. */
+/** What the recipients of one alert share: the subject, the headers with slots, and the email encoded once as MIME with slots. */
 interface Shared {
-  readonly email: RenderedEmail;
+  readonly subject: string;
+  readonly headers: Readonly<Record<string, string>>;
   readonly mime: MimeTemplate;
 }
 
@@ -23,11 +24,13 @@ interface Shared {
  * ImmediateEmailCache renders a Fatal alert's email once for all its recipients and encodes it
  * once as MIME: they differ only by their name, their unsubscribe link and their own mute, snooze
  * and acknowledge links. It renders the email with random slots in their place, encodes it
- * (smtp/mime.ts), keeps both, and gives each recipient a copy with its values filled in: escaped
- * in the HTML part exactly as the template escapes them, as they are in the text part and the
- * headers, plus the prepared MIME and these values for the sender to splice. The strings are
- * byte-for-byte what renderImmediateEmail gives (see immediate-cache.test.ts). A link that the
- * gate would rewrite or drop (never one of ours) is rendered in full, without prepared MIME.
+ * (smtp/mime.ts), keeps the MIME, and gives each recipient its values: escaped in the HTML part
+ * exactly as the template escapes them, as they are in the text part and the headers, for the
+ * sender to splice. The strings of each recipient's email are byte-for-byte what
+ * renderImmediateEmail gives (see immediate-cache.test.ts); its text and HTML are rendered only
+ * if read, since the sender writes the prepared MIME and reads neither: a worker then keeps no
+ * copy of an email's HTML while it waits for a connection. A link that the gate would rewrite or
+ * drop (never one of ours) is rendered in full, without prepared MIME.
  */
 export class ImmediateEmailCache {
   // Letters and digits only: no template, URL normalisation, escaping or encoding alters the slots.
@@ -77,29 +80,27 @@ export class ImmediateEmailCache {
       this.#entries.delete(key);
     } else {
       const email = renderImmediateEmail(slotted);
-      shared = { email, mime: prepareMime(email, this.#order) };
+      shared = { subject: email.subject, headers: email.headers, mime: prepareMime(email, this.#order) };
       if (this.#entries.size >= this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
     }
     this.#entries.set(key, shared);
     const values: SlotValue[] = PARTS.map((p) => ({ text: plain[p], html: Handlebars.escapeExpression(plain[p]) }));
     const byMarker = new Map(this.#order.map((m, i) => [m, values[i]!]));
-    const fill = (s: string, form: keyof SlotValue) => s.replace(this.#slots, (marker) => byMarker.get(marker)![form]);
-    const { email } = shared;
-    // The sender writes the prepared MIME and reads neither body: each is filled in only when read
-    // (a preview, a test), which spared a worker a copy of both per email.
-    let text: string | undefined;
-    let html: string | undefined;
+    const fill = (s: string) => s.replace(this.#slots, (marker) => byMarker.get(marker)!.text);
+    let full: RenderedEmail | undefined;
+    const whole = () => {
+      full ??= renderImmediateEmail(view);
+      return full;
+    };
     return {
-      subject: email.subject,
+      subject: shared.subject,
       get text() {
-        text ??= fill(email.text, 'text');
-        return text;
+        return whole().text;
       },
       get html() {
-        html ??= fill(email.html, 'html');
-        return html;
+        return whole().html;
       },
-      headers: Object.fromEntries(Object.entries(email.headers).map(([header, value]) => [header, fill(value, 'text')])),
+      headers: Object.fromEntries(Object.entries(shared.headers).map(([header, value]) => [header, fill(value)])),
       prepared: { template: shared.mime, values },
     };
   }
