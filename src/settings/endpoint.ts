@@ -4,7 +4,7 @@ import { StageError } from '../shared/stage-error.js';
 import { getMailHealth } from '../mail-health/store.js';
 import type { Db } from '../storage/database.js';
 import { RefusedHostError, type Resolver, checkSmtpHost } from './host-guard.js';
-import { type TenantMailSettings, getMailSettings, getSystemSmtp, openCustomSecrets } from './mail-settings.js';
+import { type SendSettings, getSystemSmtp, readSendSettings } from './mail-settings.js';
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
 import type { SmtpSecrets, StoredSmtp, UrlSmtp } from './smtp-settings.js';
 
@@ -70,21 +70,14 @@ export function toEndpoint(smtp: StoredSmtp, secrets: SmtpSecrets): SmtpEndpoint
 }
 
 /**
- * effectiveSmtp is the SMTP settings a tenant sends with now, given its mail settings as just
- * read: its custom ones when it uses them, else the system default. Throws SecretDecryptError when
- * a stored secret does not open.
+ * effectiveSmtp is the SMTP settings a tenant sends with now, given its settings as just read:
+ * its custom ones when it uses them, else the system default. Throws SecretDecryptError when a
+ * stored secret does not open.
  */
-export async function effectiveSmtp(
-  db: Db,
-  secretBox: SecretBox,
-  tenantId: string,
-  settings: TenantMailSettings,
-  systemSmtp: UrlSmtp,
-): Promise<{ smtp: StoredSmtp; secrets: SmtpSecrets; source: SmtpSource }> {
-  if (settings.useCustom && settings.custom) {
-    return { smtp: settings.custom, secrets: await openCustomSecrets(db, secretBox, tenantId), source: 'custom' };
-  }
-  const system = await getSystemSmtp(db, secretBox, systemSmtp);
+export function effectiveSmtp(secretBox: SecretBox, read: SendSettings, systemSmtp: UrlSmtp): { smtp: StoredSmtp; secrets: SmtpSecrets; source: SmtpSource } {
+  const { settings } = read;
+  if (settings.useCustom && settings.custom) return { smtp: settings.custom, secrets: read.openCustomSecrets(secretBox), source: 'custom' };
+  const system = read.systemSmtp(secretBox, systemSmtp);
   return { smtp: system.smtp, secrets: system.secrets, source: 'system' };
 }
 
@@ -108,15 +101,19 @@ export async function guardEndpoint(endpoint: SmtpEndpoint, source: SmtpSource, 
 export async function resolveEndpoint(db: Db, secretBox: SecretBox, tenantId: string, context: EndpointContext): Promise<SmtpEndpoint> {
   // Read for every email, never kept: a worker that kept them would send with a password another
   // process has just replaced, and a refused password (535) fails the email for good.
-  const settings = await getMailSettings(db, tenantId);
+  const read = await readSendSettings(db, tenantId);
+  const { settings } = read;
   if (!settings.alertsEmailEnabled) throw new EndpointRefusedError('alerts-email-disabled', ALERTS_EMAIL_DISABLED, false);
   // The mail health changes with every send's outcome: it is read each time, never kept.
   if (settings.useCustom && settings.fallbackToDefault) {
     const health = await getMailHealth(db, tenantId);
-    if (health.state === 'failing' && health.permanent) return { ...(await resolveSystemEndpoint(db, secretBox, context)), fallback: true };
+    if (health.state === 'failing' && health.permanent) {
+      const system = read.systemSmtp(secretBox, context.systemSmtp);
+      return { ...toEndpoint(system.smtp, system.secrets), fallback: true };
+    }
   }
   try {
-    const { smtp, secrets, source } = await effectiveSmtp(db, secretBox, tenantId, settings, context.systemSmtp);
+    const { smtp, secrets, source } = effectiveSmtp(secretBox, read, context.systemSmtp);
     return await guardEndpoint(toEndpoint(smtp, secrets), source, context);
   } catch (err) {
     if (err instanceof RefusedHostError) throw new EndpointRefusedError('refused-host', err.message, err.retryable);

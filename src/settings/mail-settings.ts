@@ -1,9 +1,10 @@
-import type { Selectable } from 'kysely';
+import { CompiledQuery, type Selectable, sql } from 'kysely';
 import { z } from 'zod';
 import { fieldError } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import { reportsDueNow } from '../reports/schedule.js';
 import type { Db } from '../storage/database.js';
+import { sqlOnce } from '../storage/sql-once.js';
 import { RefusedHostError, type Resolver, checkSavedSmtpHost } from './host-guard.js';
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
 import {
@@ -131,7 +132,10 @@ export function showMailSettings(settings: TenantMailSettings): MailSettingsView
 
 /** openCustomSecrets decrypts a tenant's stored custom secrets (throws SecretDecryptError if tampered). */
 export async function openCustomSecrets(db: Db, secretBox: SecretBox, tenantId: string): Promise<SmtpSecrets> {
-  const row = await readRow(db, tenantId);
+  return customSecretsOf(await readRow(db, tenantId), secretBox, tenantId);
+}
+
+function customSecretsOf(row: Row | undefined, secretBox: SecretBox, tenantId: string): SmtpSecrets {
   return {
     password: row?.custom_password ? secretBox.open(row.custom_password, secretOwner.password(tenantId)) : null,
     accessToken: row?.custom_access_token ? secretBox.open(row.custom_access_token, secretOwner.accessToken(tenantId)) : null,
@@ -269,8 +273,12 @@ export interface SystemSmtp {
 /** getSystemSmtp reads the system default: what a host admin saved, else the start-up URL (read once, at start). */
 export async function getSystemSmtp(db: Db, secretBox: SecretBox, startup: UrlSmtp): Promise<SystemSmtp> {
   const row = await db.selectFrom('host_settings').select('value').where('key', '=', SYSTEM_KEY).executeTakeFirst();
-  if (!row) return { smtp: startup.smtp, secrets: startup.secrets, source: 'url' };
-  const saved = JSON.parse(row.value) as { smtp: string; password: string | null; accessToken: string | null };
+  return systemSmtpOf(row?.value ?? null, secretBox, startup);
+}
+
+function systemSmtpOf(value: string | null, secretBox: SecretBox, startup: UrlSmtp): SystemSmtp {
+  if (value === null) return { smtp: startup.smtp, secrets: startup.secrets, source: 'url' };
+  const saved = JSON.parse(value) as { smtp: string; password: string | null; accessToken: string | null };
   return {
     smtp: parseStoredSmtp(saved.smtp)!,
     // A secret sealed under another key reads as unset: the host admin sees passwordSet false and
@@ -306,4 +314,38 @@ export async function saveSystemSmtp(db: Db, secretBox: SecretBox, startup: UrlS
     .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: clock.now() }))
     .execute();
   return getSystemSmtp(db, secretBox, startup);
+}
+
+/**
+ * SendSettings are a tenant's mail settings and the saved system default as one statement read
+ * them for one email (readSendSettings), with their secrets opened on demand.
+ */
+export interface SendSettings {
+  readonly settings: TenantMailSettings;
+  /** The tenant's custom secrets in clear; throws SecretDecryptError when one no longer opens. */
+  openCustomSecrets(secretBox: SecretBox): SmtpSecrets;
+  /** The system default in force: what a host administrator saved, else the start-up URL's. */
+  systemSmtp(secretBox: SecretBox, startup: UrlSmtp): SystemSmtp;
+}
+
+/**
+ * readSendSettings reads what sending one email of a tenant needs of the settings, its own row
+ * and the saved system default, by one statement compiled once (they were two, three with
+ * custom secrets): every email reads them afresh, never kept, so another process's change (a
+ * new password) applies to the next email.
+ */
+export async function readSendSettings(db: Db, tenantId: string): Promise<SendSettings> {
+  const text = sqlOnce(db, 'readSendSettings', () => ({
+    compile: () =>
+      sql`select m.*, (select value from host_settings where key = ${SYSTEM_KEY}) as system_value
+from (select cast(${tenantId} as text) as tid) o left join tenant_mail_settings m on m.tenant_id = o.tid`.compile(db),
+  }));
+  const { rows } = await db.executeQuery<Row & { tenant_id: string | null; system_value: string | null }>(CompiledQuery.raw(text, [SYSTEM_KEY, tenantId]));
+  const { tenant_id, system_value, ...columns } = rows[0]!;
+  const row = tenant_id === null ? undefined : (columns as Row);
+  return {
+    settings: fromRow(row),
+    openCustomSecrets: (secretBox) => customSecretsOf(row, secretBox, tenantId),
+    systemSmtp: (secretBox, startup) => systemSmtpOf(system_value, secretBox, startup),
+  };
 }

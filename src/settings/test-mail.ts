@@ -14,7 +14,7 @@ import { newId } from '../shared/ids.js';
 import type { Db } from '../storage/database.js';
 import { type EndpointContext, type SmtpSource, UNREADABLE_SECRET, effectiveSmtp, guardEndpoint, toEndpoint } from './endpoint.js';
 import { RefusedHostError } from './host-guard.js';
-import { getMailSettings, mergeOverCustom } from './mail-settings.js';
+import { getMailSettings, mergeOverCustom, readSendSettings } from './mail-settings.js';
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
 import type { SmtpSettingsInput } from './smtp-settings.js';
 
@@ -52,8 +52,7 @@ export function describeEndpoint(endpoint: SmtpEndpoint): string {
 
 async function endpointToTest(deps: TestMailDeps, tenantId: string, settings: SmtpSettingsInput | undefined) {
   if (!settings) {
-    const saved = await getMailSettings(deps.db, tenantId);
-    const { smtp, secrets, source } = await effectiveSmtp(deps.db, deps.secretBox, tenantId, saved, deps.context.systemSmtp);
+    const { smtp, secrets, source } = effectiveSmtp(deps.secretBox, await readSendSettings(deps.db, tenantId), deps.context.systemSmtp);
     return { endpoint: toEndpoint(smtp, secrets), source };
   }
   // Unsaved values go over the saved custom ones, so an unchanged password need not be typed again.
