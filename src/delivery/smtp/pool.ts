@@ -166,7 +166,7 @@ export class SessionPool {
         else this.#idle(slot);
       },
       (error: SmtpDeliveryError) => {
-        if (!waiting.requeued && session.droppedBeforeMessage) {
+        if (!waiting.requeued && session.droppedBeforeMessage && !this.#closed) {
           waiting.requeued = true;
           this.#queue.unshift(waiting);
           slot.state = 'closing';

@@ -264,6 +264,14 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(server.messages).toHaveLength(1);
   });
 
+  it('fails a send in flight when the sender closes, retryable, rather than leaving it pending', async () => {
+    const server = await start({ dataReplyDelayMs: 60_000 });
+    const sending = failure(sender.send(endpointFor(server), email()));
+    await server.waitForCommand('DATA', 1);
+    await sender.close();
+    expect(await sending).toMatchObject({ retryable: true });
+  });
+
   it('refuses a header value with a line break before connecting', async () => {
     const server = await start();
     const error = await failure(sender.send(endpointFor(server), email({ subject: 'hi\r\nBcc: victim@example.com' })));

@@ -40,6 +40,8 @@ export class SmtpSession {
   #lastCommand: string | undefined;
   /** Whether the server answered this transaction's DATA with 354, so the message went out. */
   #messageSent = false;
+  /** Fails the send or RSET under way, when the connection ends before its callback. */
+  #interrupt: ((err: unknown) => void) | undefined;
   #ended = false;
   readonly #endListeners: (() => void)[] = [];
 
@@ -49,6 +51,8 @@ export class SmtpSession {
     smtp.on('error', () => {});
     smtp.once('end', () => {
       this.#ended = true;
+      // close() from this side forgets the command in flight without calling it back.
+      this.#interrupt?.(Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' }));
       for (const listener of this.#endListeners.splice(0)) listener();
     });
   }
@@ -124,24 +128,39 @@ export class SmtpSession {
    */
   send(envelope: Envelope, message: Buffer): Promise<string> {
     this.sent += 1;
-    return new Promise((resolve, reject) => {
+    return this.#call<string>((done) =>
       this.smtp.send({ from: envelope.from, to: [...envelope.to] }, message, (err, info) => {
-        if (err) {
-          const code = (err as { code?: string }).code;
-          this.droppedBeforeMessage = (code === 'ECONNECTION' || code === 'ESOCKET') && !this.#messageSent;
-          return reject(this.#failure(err));
-        }
+        if (err) return done(err);
         const response = String(info?.response ?? '').trim();
         // The connection answers only on the reply to the final "."; refuse anything else as done.
-        if (/^2\d\d/.test(response)) return resolve(response);
-        reject(new SmtpDeliveryError(`unexpected reply after DATA: ${response}`, 'data', true, undefined, response));
-      });
-    });
+        if (/^2\d\d/.test(response)) return done(null, response);
+        done(new SmtpDeliveryError(`unexpected reply after DATA: ${response}`, 'data', true, undefined, response));
+      }),
+    );
   }
 
   /** reset says RSET: it ends a refused message's transaction, or keeps an idle session alive. */
   reset(): Promise<void> {
-    return new Promise((resolve, reject) => this.smtp.reset((err) => (err ? reject(this.#failure(err)) : resolve())));
+    return this.#call<void>((done) => this.smtp.reset((err) => done(err)));
+  }
+
+  /** #call runs one command and settles once, by its callback or by the connection's end. */
+  #call<T>(start: (done: (err: unknown, value?: T) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const done = (err: unknown, value?: T) => {
+        if (settled) return;
+        settled = true;
+        this.#interrupt = undefined;
+        if (!err) return resolve(value as T);
+        const code = (err as { code?: string }).code;
+        this.droppedBeforeMessage = (code === 'ECONNECTION' || code === 'ESOCKET') && !this.#messageSent;
+        reject(this.#failure(err));
+      };
+      if (this.#ended) return done(Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' }));
+      this.#interrupt = done;
+      start(done);
+    });
   }
 
   /** quit says QUIT and closes once the server answers. */
