@@ -1,8 +1,9 @@
-import type { Selectable } from 'kysely';
+import { CompiledQuery, type Selectable } from 'kysely';
 import type { AfterRecord } from '../delivery/outbox/outcomes.js';
 import type { MailSettingsTables } from '../settings/tables.js';
 import type { Db } from '../storage/database.js';
 import type { Dialect } from '../storage/dialect.js';
+import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import { type NoticeContext, sendMailHealthNotices } from './notices.js';
 import { HEALTHY, type MailHealth, type MailHealthObservation, type MailHealthTransition, nextHealth } from './model.js';
 
@@ -45,11 +46,10 @@ export async function observeMailHealth(tx: Db, dialect: Dialect, observations: 
   for (const o of observations) byTenant.set(o.tenantId, [...(byTenant.get(o.tenantId) ?? []), o]);
   if (byTenant.size === 0) return [];
   // Most attempts are deliveries by healthy tenants: they change nothing, and cost one read for all.
-  const current = await tx
-    .selectFrom('tenant_mail_health')
-    .selectAll()
-    .where('tenant_id', 'in', [...byTenant.keys()])
-    .execute();
+  // In every commit of outcomes: compiled once per (padded) tenant count.
+  const tenantIds = inListOf([...byTenant.keys()]);
+  const text = sqlOnce(tx, `observeMailHealth ${tenantIds.length}`, () => tx.selectFrom('tenant_mail_health').selectAll().where('tenant_id', 'in', tenantIds));
+  const current = (await tx.executeQuery<Row>(CompiledQuery.raw(text, tenantIds))).rows;
   const known = new Set(current.map((r) => r.tenant_id));
   const clean = new Set(current.filter((r) => isClean(fromRow(r))).map((r) => r.tenant_id));
   const changes: MailHealthChange[] = [];
