@@ -1,5 +1,6 @@
+import Database from 'better-sqlite3';
 import pino from 'pino';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { toDelivery } from '../delivery/outbox/delivery.js';
 import { DeliveryWorker } from '../delivery/outbox/worker.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
@@ -7,7 +8,7 @@ import { plainEndpointOf, startTestSmtpServer } from '../../test/support/smtp-se
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
-import { reportComposers } from './composers.js';
+import { immediateFactsOf, reportComposers } from './composers.js';
 import { ReportScheduler } from './scheduler.js';
 import { UnsubscribeLinks } from './unsubscribe/links.js';
 
@@ -103,6 +104,40 @@ describeEachDialect('report composers', (dialect) => {
     const after = await composers().immediate!(toDelivery(row));
     expect(after.text).toMatch(/×\s?3/);
     expect(after.text).toContain('Pris en charge');
+  });
+
+  it("reads an immediate email's alert for its own tenant only", async () => {
+    const row = await deliveryRow('immediate', 'fr@example.com');
+    const { alertId } = (JSON.parse(row.payload) as { data: { alertId: string } }).data;
+    const db = t.tocsin.deps.storage.db;
+    expect((await immediateFactsOf(db, row.tenant_id, [alertId])).get(alertId)?.alert.id).toBe(alertId);
+    expect((await immediateFactsOf(db, 'another-tenant', [alertId])).size).toBe(0);
+  });
+
+  it.runIf(dialect === 'sqlite')("reads a claim's alerts by their ids however many there are, not by walking the tenant's alerts", async () => {
+    const prepare = vi.spyOn(Database.prototype, 'prepare');
+    const planned: number[] = [];
+    try {
+      for (const count of [64, 128]) {
+        prepare.mockClear();
+        const ids = Array.from({ length: count }, (_, i) => `alert-${i}`);
+        await immediateFactsOf(t.tocsin.deps.storage.db, 'compose', ids);
+        const call = prepare.mock.calls.findIndex(([text]) => text.includes('as flood_repeats'));
+        if (call < 0) continue;
+        planned.push(count);
+        const text = prepare.mock.calls[call]![0];
+        const database = prepare.mock.contexts[call] as Database.Database;
+        const nulls = Array.from({ length: text.split('?').length - 1 }, () => null);
+        const plan = (database.prepare(`explain query plan ${text}`).all(...nulls) as { detail: string }[]).map((r) => r.detail);
+        expect(
+          plan.filter((detail) => detail.startsWith('SEARCH a ') || detail.startsWith('SCAN a')),
+          `${count} ids`,
+        ).toEqual([expect.stringMatching(/^SEARCH a USING INDEX sqlite_autoindex_alerts_1 \(id=\?\)/)]);
+      }
+    } finally {
+      prepare.mockRestore();
+    }
+    expect(planned).toEqual([64, 128]);
   });
 
   it('fails a summary whose tenant is gone at once: a permanent error, never retried', async () => {

@@ -92,9 +92,11 @@ type ImmediateFactsRow = AlertRow & {
  * so far and the flood's acknowledgement, in one statement (they were three). A flood is its first
  * alert (id = g, where g is the alert's group id, or its own id for a first alert) and its repeats
  * (group_id = g), counted by separate lookups: written as `(group_id = ? or id = ?)`, SQLite
- * walked every alert of the tenant by its (tenant_id, created_at) index instead.
+ * walked every alert of the tenant by its (tenant_id, created_at) index instead. The alerts are found
+ * by id alone and another tenant's left aside here: with the tenant in the statement, SQLite walked
+ * the tenant's every alert for a batch of 64 ids or more.
  */
-function immediateFactsQuery(tenantId: string, alertIds: readonly string[]) {
+function immediateFactsQuery(alertIds: readonly string[]) {
   return sql<ImmediateFactsRow>`select a.*,
   (select count(*) from alerts r where r.tenant_id = a.tenant_id and r.group_id = coalesce(a.group_id, a.id)) as flood_repeats,
   (select count(*) from alerts f where f.tenant_id = a.tenant_id and f.id = coalesce(a.group_id, a.id) and (f.group_id is null or f.group_id <> f.id)) as flood_first,
@@ -102,22 +104,24 @@ function immediateFactsQuery(tenantId: string, alertIds: readonly string[]) {
   (select max(f.occurred_at) from alerts f where f.tenant_id = a.tenant_id and f.id = coalesce(a.group_id, a.id) and (f.group_id is null or f.group_id <> f.id)) as flood_first_at,
   k.user_id as ack_user_id, k.user_name as ack_user_name, k.acknowledged_at as ack_at
 from alerts a left join alert_acknowledgements k on k.tenant_id = a.tenant_id and k.group_id = coalesce(a.group_id, a.id)
-where a.tenant_id = ${tenantId} and a.id in (${sql.join(alertIds.map((id) => sql`${id}`))})`;
+where a.id in (${sql.join(alertIds.map((id) => sql`${id}`))})`;
 }
 
-/** immediateFactsOf reads the ImmediateFacts of some alerts of a tenant, by alert id (a missing alert is left out). */
-async function immediateFactsOf(db: Db, tenantId: string, someAlertIds: readonly string[]): Promise<Map<string, ImmediateFacts>> {
+/** immediateFactsOf reads the ImmediateFacts of some alerts of a tenant, by alert id (a missing alert, or another tenant's, is left out). */
+export async function immediateFactsOf(db: Db, tenantId: string, someAlertIds: readonly string[]): Promise<Map<string, ImmediateFacts>> {
   const alertIds = inListOf(someAlertIds);
-  const text = sqlOnce(db, `immediateFacts ${alertIds.length}`, () => ({ compile: () => immediateFactsQuery(tenantId, alertIds).compile(db) }));
-  const { rows } = await db.executeQuery<ImmediateFactsRow>(CompiledQuery.raw(text, [tenantId, ...alertIds]));
+  const text = sqlOnce(db, `immediateFacts ${alertIds.length}`, () => ({ compile: () => immediateFactsQuery(alertIds).compile(db) }));
+  const { rows } = await db.executeQuery<ImmediateFactsRow>(CompiledQuery.raw(text, alertIds));
   return new Map(
-    rows.map((r) => {
-      const { flood_repeats, flood_first, flood_last, flood_first_at, ack_user_id, ack_user_name, ack_at, ...alert } = r;
-      const lasts = [flood_last, flood_first_at].filter((t) => t !== null).map(Number);
-      const acknowledgement =
-        ack_user_id === null ? undefined : acknowledgementFromRow({ user_id: ack_user_id, user_name: ack_user_name!, acknowledged_at: ack_at! });
-      return [alert.id, { alert, flood: { n: Number(flood_repeats) + Number(flood_first), last: Math.max(...lasts) }, acknowledgement }] as const;
-    }),
+    rows
+      .filter((r) => r.tenant_id === tenantId)
+      .map((r) => {
+        const { flood_repeats, flood_first, flood_last, flood_first_at, ack_user_id, ack_user_name, ack_at, ...alert } = r;
+        const lasts = [flood_last, flood_first_at].filter((t) => t !== null).map(Number);
+        const acknowledgement =
+          ack_user_id === null ? undefined : acknowledgementFromRow({ user_id: ack_user_id, user_name: ack_user_name!, acknowledged_at: ack_at! });
+        return [alert.id, { alert, flood: { n: Number(flood_repeats) + Number(flood_first), last: Math.max(...lasts) }, acknowledgement }] as const;
+      }),
   );
 }
 
