@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { describe } from 'vitest';
+import SqliteDatabase from 'better-sqlite3';
+import { describe, vi } from 'vitest';
 import type { Dialect } from '../../src/storage/dialect.js';
 import { migrate } from '../../src/storage/migrate.js';
 import { type Storage, openStorage } from '../../src/storage/storage.js';
@@ -152,4 +153,24 @@ export async function insertManyUsers(db: Storage['db'], tenantId: string, count
         .execute();
   }
   return users.map((u) => u.id);
+}
+
+/**
+ * sqlitePlanOf runs `use` while watching better-sqlite3's prepare and returns SQLite's query plan
+ * (`explain query plan`, one detail per line) of the first statement it prepared whose text holds
+ * `marker`; undefined when none was prepared (a statement already prepared is not prepared again).
+ */
+export async function sqlitePlanOf(marker: string, use: () => Promise<unknown>): Promise<string[] | undefined> {
+  const prepare = vi.spyOn(SqliteDatabase.prototype, 'prepare');
+  try {
+    await use();
+    const call = prepare.mock.calls.findIndex(([text]) => text.includes(marker));
+    if (call < 0) return undefined;
+    const text = prepare.mock.calls[call]![0];
+    const database = prepare.mock.contexts[call] as SqliteDatabase.Database;
+    const nulls = Array.from({ length: text.split('?').length - 1 }, () => null);
+    return (database.prepare(`explain query plan ${text}`).all(...nulls) as { detail: string }[]).map((r) => r.detail);
+  } finally {
+    prepare.mockRestore();
+  }
 }
