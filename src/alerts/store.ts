@@ -200,8 +200,27 @@ async function insertColumns(tx: Db, tenantId: string, alerts: readonly NewAlert
     dedupKey[i] = a.dedupKey;
     occurredAt[i] = a.occurredAt ?? now;
   }
-  const params = [ids, tenantId, now, severity, component, event, message, data, source, folder, dedupKey, groups, occurredAt];
+  const texts = [ids, component, event, message, data, source, folder, dedupKey, groups].map(textArray);
+  const params = [texts[0], tenantId, now, `{${severity.join(',')}}`, ...texts.slice(1), `{${occurredAt.join(',')}}`];
   await tx.executeQuery(CompiledQuery.raw(INSERT_COLUMNS_SQL, params));
+}
+
+/**
+ * textArray writes a PostgreSQL array literal of texts, as pg would for a JS array (each element
+ * quoted, `\` and `"` escaped, NULL for null) but without its two replacements per element when the
+ * text holds neither character (pg's arrayString was 5.9 % of the api process's samples under
+ * bench:ingest on PostgreSQL; in a loop, 1.9-2.5 µs per alert against 0.8-1.1 here).
+ */
+function textArray(values: readonly (string | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    const v = values[i];
+    if (v === null || v === undefined) out += 'NULL';
+    else if (v.includes('"') || v.includes('\\')) out += `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+    else out += `"${v}"`;
+  }
+  return `${out}}`;
 }
 
 /**
