@@ -124,7 +124,9 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
         },
       },
       logger: log,
-      settings: { leaseMs: 2_000, pollIntervalMs: 20 },
+      // One claim at start: a poll after the lease is made to run out would let this worker take
+      // its own row back before the other worker does (PostgreSQL's empty claims are a quick probe).
+      settings: { leaseMs: 2_000, pollIntervalMs: 60_000 },
     });
     try {
       worker.start();
