@@ -5,6 +5,7 @@
  */
 import nodemailer from 'nodemailer';
 import pg from 'pg';
+import { notifyOutbox } from '../src/delivery/outbox/doorbell.js';
 import { enqueueDeliveries } from '../src/delivery/outbox/enqueue.js';
 import type { DeliveryPayload } from '../src/delivery/outbox/enqueue.js';
 import { toDelivery } from '../src/delivery/outbox/delivery.js';
@@ -162,6 +163,8 @@ export async function queueCopies(databaseUrl: string, count: number, dueAt: num
       };
     });
     await enqueueDeliveries(storage.db, copies);
+    // As an api process does: idle PostgreSQL workers wake at a NOTIFY (or when the rows fall due), not by polling.
+    if (storage.dialect === 'postgres') await notifyOutbox(storage.db);
   } finally {
     await storage.close();
   }

@@ -53,6 +53,14 @@ import type { Storage } from './storage/storage.js';
  */
 const WARM_MS = 30 * 60_000;
 
+/**
+ * IDLE_POLL_MS: on PostgreSQL, how long a worker that found nothing due and nothing falling due
+ * sooner waits before looking again. What an `api` process queues wakes it at once (NOTIFY), what
+ * this process queues rings its doorbell, and what another worker process queues is that one's to
+ * send: the look only catches what no one announced (a row handed back by a stopping worker).
+ */
+const IDLE_POLL_MS = 2_000;
+
 /** PipelineDeps are what the pipeline is built from: the process's storage, config and services. */
 export interface PipelineDeps {
   readonly storage: Storage;
@@ -157,7 +165,9 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         resolveEndpoint: resolve,
         composers: compose,
         recorder: record,
-        settings: { deliveryDeadlineMs: config.deliveryDeadlineMs },
+        // On PostgreSQL an idle worker wakes when the next row falls due, or at an api process's
+        // NOTIFY, or after IDLE_POLL_MS, rather than 4 times a second (each worker process paid it).
+        settings: { deliveryDeadlineMs: config.deliveryDeadlineMs, ...(remote ? { idlePollIntervalMs: IDLE_POLL_MS } : {}) },
         logger: logger.child({ component: 'delivery' }),
         metrics,
         doorbell,

@@ -25,6 +25,12 @@ export interface ClaimRequest {
 /** ClaimedBatch is what a claim took: the rows, leased to the worker, this attempt counted. */
 export interface ClaimedBatch {
   readonly deliveries: readonly Delivery[];
+  /**
+   * Set (PostgreSQL) when the claim found nothing due: when the first row it could take falls due
+   * (a retry, a report's first moment, a dead worker's lease running out), or null when it could
+   * take none queued now. Whatever is queued later rings the doorbell.
+   */
+  readonly nextDueAt?: number | null;
 }
 
 const NOTHING: ClaimedBatch = Object.freeze({ deliveries: Object.freeze([]) });
@@ -43,11 +49,16 @@ function leaseColumns(request: ClaimRequest, token: string) {
   };
 }
 
+/** The unfinished rows a claim may take, first due first (now or later). */
+function queuedRows(db: QueryCreator<Database>, request: ClaimRequest) {
+  let queued = db.selectFrom('deliveries').where(isUnfinished);
+  if (request.excludeTenants?.length) queued = queued.where('tenant_id', 'not in', request.excludeTenants);
+  return queued.orderBy('next_attempt_at');
+}
+
 /** The oldest due rows (queued, waiting to retry, or leased by a worker whose lease ran out), as a claim sees them. */
 function dueRows(db: QueryCreator<Database>, request: ClaimRequest) {
-  let due = db.selectFrom('deliveries').where(isUnfinished).where('next_attempt_at', '<=', request.now);
-  if (request.excludeTenants?.length) due = due.where('tenant_id', 'not in', request.excludeTenants);
-  return due.orderBy('next_attempt_at').limit(request.limit);
+  return queuedRows(db, request).where('next_attempt_at', '<=', request.now).limit(request.limit);
 }
 
 /** A row as it was before a claim took it: a row still `sending` was a dead worker's, its attempt interrupted. */
@@ -68,7 +79,8 @@ interface Before {
  * Both engines first look for one due row outside any transaction, so that a claim that finds
  * nothing (a poll of an idle queue, or of a queue whose tenants are all at their limit, most claims
  * while a queue drains) is one read: no BEGIN, no COMMIT, no write lock. On PostgreSQL that read
- * is an index probe (`limit 1`); a row it sees may be taken by another worker before the claim,
+ * is an index probe (`limit 1`) for the first row the claim may take, due or not, which also says
+ * when it falls due (`nextDueAt`); a row it sees may be taken by another worker before the claim,
  * which then skips it, as it would have anyway.
  *
  * PostgreSQL, then one statement (in a transaction, for the rare interrupted attempts):
@@ -89,10 +101,9 @@ export async function claimDue(storage: Storage, request: ClaimRequest): Promise
   const set = leaseColumns(request, randomToken());
   return asStage('claim', async () => {
     if (storage.dialect === 'postgres') {
-      const anyDue = await dueRows(storage.db, { ...request, limit: 1 })
-        .select('id')
-        .executeTakeFirst();
-      if (!anyDue) return NOTHING;
+      const first = await queuedRows(storage.db, request).select('next_attempt_at').limit(1).executeTakeFirst();
+      if (!first) return { deliveries: [], nextDueAt: null };
+      if (Number(first.next_attempt_at) > request.now) return { deliveries: [], nextDueAt: Number(first.next_attempt_at) };
       return storage.db.transaction().execute(async (tx) => {
         const rows = await tx
           .with('due', (db) =>

@@ -415,4 +415,19 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       await w.stop();
     }
   });
+
+  // PostgreSQL's claim says when the first queued row falls due (SQLite's polls instead).
+  it.skipIf(dialect !== 'postgres')('sleeps until the first queued row falls due, not for its poll', async () => {
+    const server = await smtp();
+    endpoints.set(tenantY, endpointFor(server.port));
+    await enqueueDeliveries(database.storage.db, [testDelivery(tenantY, 'soon@example.com', { notBefore: Date.now() + 300 })], systemClock);
+    // A poll a minute away and no wake: only the due time the claim read can make the worker send in time.
+    const w = worker(systemClock, { settings: { pollIntervalMs: 60_000, idlePollIntervalMs: 60_000 } });
+    w.start();
+    try {
+      await server.waitForMessages(1, 10_000);
+    } finally {
+      await w.stop();
+    }
+  });
 });

@@ -24,6 +24,12 @@ export interface WorkerSettings {
   /** How long a claim holds a row; renewed by the heartbeat, when about half of it is left, while the worker holds the row. */
   readonly leaseMs: number;
   readonly pollIntervalMs: number;
+  /**
+   * How long a worker whose claim found nothing due waits at most before looking again, when the
+   * database told it when the next row falls due (it wakes then) and every other process that
+   * queues mail for it wakes it (an `api` process's NOTIFY on PostgreSQL). Unset: the poll.
+   */
+  readonly idlePollIntervalMs?: number;
   /** Most rows taken by one claim statement. */
   readonly batchSize: number;
   readonly limits: ConcurrencyLimits;
@@ -207,9 +213,14 @@ export class DeliveryWorker {
       let full = false;
       let waitMs = this.settings.pollIntervalMs;
       try {
-        const { claimed, limit } = await this.#claimAndDispatch();
+        const { claimed, limit, nextDueAt } = await this.#claimAndDispatch();
         failures = 0;
         full = claimed > 0 && claimed === limit;
+        // Nothing due: sleep until the first queued row falls due, or a wake (new rows, a slot freed).
+        if (nextDueAt !== undefined && this.settings.idlePollIntervalMs !== undefined) {
+          const untilDue = nextDueAt === null ? Number.POSITIVE_INFINITY : nextDueAt - this.#deps.clock.now();
+          waitMs = Math.max(0, Math.min(this.settings.idlePollIntervalMs, untilDue));
+        }
         if (claimed === 0 && this.#inFlight.size === 0 && this.#admission.waiting.length === 0) this.#settleIdle();
       } catch (err) {
         // The claim stage's error says whether waiting helps: an outage backs off (doubling from a
@@ -270,7 +281,7 @@ export class DeliveryWorker {
     this.#take(batch, lease.now, lease.until);
   }
 
-  async #claimAndDispatch(): Promise<{ claimed: number; limit: number }> {
+  async #claimAndDispatch(): Promise<{ claimed: number; limit: number; nextDueAt?: number | null }> {
     const now = this.#deps.clock.now();
     const plan = this.#admission.plan(now);
     if (plan.limit === 0) return { claimed: 0, limit: 0 };
@@ -283,7 +294,7 @@ export class DeliveryWorker {
     });
     if (batch.deliveries.length > 0) this.#deps.metrics?.claimed.inc({ how: 'claim' }, batch.deliveries.length);
     this.#take(batch, now, now + this.settings.leaseMs, batch.deliveries.length === plan.limit);
-    return { claimed: batch.deliveries.length, limit: plan.limit };
+    return { claimed: batch.deliveries.length, limit: plan.limit, nextDueAt: batch.nextDueAt };
   }
 
   /** #take holds leased rows (claimed, or leased at insert) and starts those admission lets start. */
