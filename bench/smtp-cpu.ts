@@ -34,7 +34,14 @@ const raw = (id: string) =>
 
 type Way = (count: number, tag: string) => Promise<unknown>;
 
-const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, pool: true, maxConnections: CONNECTIONS, maxMessages: 100, ignoreTLS: true });
+const transport = nodemailer.createTransport({
+  host: '127.0.0.1',
+  port: sink.port,
+  pool: true,
+  maxConnections: CONNECTIONS,
+  maxMessages: 100,
+  ignoreTLS: true,
+});
 const pool: Way = (count, tag) =>
   runConcurrently(count, IN_FLIGHT, async (i) => {
     await transport.sendMail({ envelope: envelope(), raw: raw(`${tag}-${i}`) });
@@ -63,7 +70,14 @@ const connection: Way = async (count, tag) => {
 };
 
 const sender = createMailSender({ maxConnections: CONNECTIONS });
-const endpoint: SmtpEndpoint = { host: '127.0.0.1', port: sink.port, security: 'none', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 10_000 };
+const endpoint: SmtpEndpoint = {
+  host: '127.0.0.1',
+  port: sink.port,
+  security: 'none',
+  authMethod: 'none',
+  fromAddress: 'alerts@example.com',
+  timeoutMs: 10_000,
+};
 // Prepared once, as an immediate email is for all its recipients: each send writes its own headers.
 const rendered = { subject: 'Fatal', text: TEXT, html: HTML, headers: {} };
 const prepared = { template: prepareMime(rendered), values: [] };

@@ -125,6 +125,11 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(server.messages).toHaveLength(1);
     expect(server.connections()).toBe(2);
 
+    // A 421 is the server's answer, not a drop: the outbox's backoff decides, not another session.
+    const closing = await start({ failures: [{ at: 'mail', code: 421, times: 1 }] });
+    expect(await failure(sender.send(endpointFor(closing), email()))).toMatchObject({ stage: 'sender', retryable: true, code: 421 });
+    expect(closing.mailFromSeen).toHaveLength(1);
+
     const twice = await start({ dropAtMailFrom: 2 });
     expect(await failure(sender.send(endpointFor(twice), email()))).toMatchObject({ stage: 'sender', retryable: true });
     expect(twice.messages).toEqual([]);

@@ -51,8 +51,10 @@ export class SmtpSession {
     smtp.on('error', () => {});
     smtp.once('end', () => {
       this.#ended = true;
-      // close() from this side forgets the command in flight without calling it back.
-      this.#interrupt?.(Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' }));
+      // close() from this side forgets the command in flight without calling it back. A server's
+      // 421 also closes before its callback brings the reply: that one comes first, and wins.
+      const interrupt = this.#interrupt;
+      if (interrupt) setImmediate(() => interrupt(Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' })));
       for (const listener of this.#endListeners.splice(0)) listener();
     });
   }
