@@ -11,7 +11,8 @@
  * `npm run build` first): the figure issue 15 asks for. Without it the process runs the
  * TypeScript sources through tsx, as the other bench processes do, and tsx's compiler adds its
  * own tens of MB. `--lean-heap true` runs the worker with TOCSIN_LEAN_HEAP=true (V8's
- * --optimize-for-size), `--lean-heap false` with V8's default heap sizing, which is the default. It prints one JSON line (what `npm run bench`
+ * --optimize-for-size), `--lean-heap false` as by default (a worker's heap growth between full
+ * collections bounded: boundedWorkerHeap in src/cli/serve.ts). It prints one JSON line (what `npm run bench`
  * reads) and a sentence.
  */
 import fs from 'node:fs';
