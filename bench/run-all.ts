@@ -145,6 +145,13 @@ async function ingestStep(): Promise<void> {
     sqlite: byProcesses((p) => figure(`Tocsin SQLite, ${procs(p)}: alerts per server CPU second (all its processes)`, 'alerts/CPU-s', script)),
     am: figure('Alertmanager, alerts per server CPU second (all its threads)', 'alerts/CPU-s', `${BENCH} --only ingest`),
   };
+  // PostgreSQL's own work runs in its backends, outside the server's CPU: counted apart, per 1,000 alerts.
+  const pgCpu = byProcesses((p) =>
+    figure(`Tocsin PostgreSQL, ${procs(p)}: the api processes, CPU-ms per 1,000 alerts`, 'CPU-ms', `TOCSIN_TEST_PG_URL=… ${script}`),
+  );
+  const pgBackendCpu = byProcesses((p) =>
+    figure(`Tocsin PostgreSQL, ${procs(p)}: PostgreSQL's backends, CPU-ms per 1,000 alerts`, 'CPU-ms', `TOCSIN_TEST_PG_URL=… ${script}`),
+  );
   const p95 = {
     sqlite: byProcesses((p) => figure(`Tocsin SQLite, ${procs(p)}: p95 per request of 100`, 'ms', script)),
     am: figure('Alertmanager, p95 per request of 100', 'ms', `${BENCH} --only ingest`),
@@ -160,7 +167,11 @@ async function ingestStep(): Promise<void> {
         p95.sqlite.get(p)?.runs.push(r.p95Ms);
         if (typeof r.alertsPerServerCpuSecond === 'number') perCpu.sqlite.get(p)?.runs.push(r.alertsPerServerCpuSecond);
       }
-      if (r.database === 'postgres') postgres.get(p)?.runs.push(r.alertsPerSecond);
+      if (r.database === 'postgres') {
+        postgres.get(p)?.runs.push(r.alertsPerSecond);
+        if (typeof r.serverCpuMsPer1000Alerts === 'number') pgCpu.get(p)?.runs.push(r.serverCpuMsPer1000Alerts);
+        if (typeof r.databaseCpuMsPer1000Alerts === 'number') pgBackendCpu.get(p)?.runs.push(r.databaseCpuMsPer1000Alerts);
+      }
     }
     log(`ingest run ${run + 1}: Alertmanager`);
     const instance = await startAlertmanager({ smtpPort: undefined, groupBy: ['alertname'] });
@@ -190,7 +201,16 @@ async function ingestStep(): Promise<void> {
       `\`tocsin serve --role api --processes N\` (N = ${API_PROCESSES.join(' and ')}, one port, node:cluster) on a fresh database and answers 202 only after the batch is committed ` +
       '(bench/ingest.ts); its CPU is that of all its processes. Alertmanager 0.25 runs with clustering off, alerts grouped by `alertname` into a receiver that sends nothing ' +
       '(its ingestion alone; it keeps alerts in memory and writes nothing to disk per alert). Each alert has a distinct label set.',
-    figures: [...sqlite.values(), ...postgres.values(), am, ...p95.sqlite.values(), p95.am, ...perCpu.sqlite.values(), perCpu.am],
+    figures: [
+      ...sqlite.values(),
+      ...postgres.values(),
+      am,
+      ...p95.sqlite.values(),
+      p95.am,
+      ...perCpu.sqlite.values(),
+      perCpu.am,
+      ...(PG_URL ? [...pgCpu.values(), ...pgBackendCpu.values()] : []),
+    ],
     notes: [
       `Best on this machine: SQLite with ${procs(bestSqlite.p)}, PostgreSQL with ${procs(bestPg.p)}. ` +
         `Tocsin on SQLite / Alertmanager: **${ratio(bestSqlite.value, amRate)}**; Tocsin on PostgreSQL / Alertmanager: ${ratio(bestPg.value, amRate)}; ` +
