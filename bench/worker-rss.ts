@@ -31,10 +31,21 @@ const LEAN_HEAP = opts['lean-heap'];
 const IDLE_MS = 10_000;
 const MB = 1024 * 1024;
 
-/** rssMb reads a process's resident set size now. */
-function rssMb(pid: number): number {
+/**
+ * Resident is a process's resident set size now, in MB, and what it is made of: anonymous memory
+ * (the heap, Buffers, malloc) and pages of files (the node binary's code and its ICU data, shared
+ * by every process that runs it).
+ */
+interface Resident {
+  readonly rss: number;
+  readonly anon: number;
+  readonly file: number;
+}
+
+function residentOf(pid: number): Resident {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
 }
 
 /** cpuMs reads a process's CPU time so far (user and system), in milliseconds. */
@@ -68,7 +79,7 @@ async function heapOf(url: string): Promise<Heap | undefined> {
   return Number.isFinite(heap.heapUsed) ? heap : undefined;
 }
 
-const round = (heap: Heap | undefined) => heap && Object.fromEntries(Object.entries(heap).map(([k, v]) => [k, Math.round(v)]));
+const round = (figures: Heap | Resident | undefined) => figures && Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Math.round(v)]));
 
 releaseOnSignals();
 try {
@@ -83,10 +94,12 @@ try {
     ...(LEAN_HEAP === undefined ? {} : { env: { TOCSIN_LEAN_HEAP: LEAN_HEAP } }),
   });
   await sleep(IDLE_MS);
-  const idle = rssMb(worker.pid);
+  const idleResident = residentOf(worker.pid);
+  const idle = idleResident.rss;
   const idleHeap = await heapOf(worker.url);
   await sink.reset();
   let peak = idle;
+  let peakResident = idleResident;
   let peakHeap = idleHeap;
   let gone = false;
   let sampling = false;
@@ -95,9 +108,10 @@ try {
       gone = true;
       return;
     }
-    const rss = rssMb(worker.pid);
-    if (rss <= peak || sampling) return;
-    peak = rss;
+    const resident = residentOf(worker.pid);
+    if (resident.rss <= peak || sampling) return;
+    peak = resident.rss;
+    peakResident = resident;
     sampling = true;
     void heapOf(worker.url)
       .then((heap) => {
@@ -120,7 +134,7 @@ try {
   const seconds = (Date.now() - started) / 1000;
   const cpuMsPerEmail = (cpuMs(worker.pid) - cpuBefore) / done.uniqueMessageIds;
   await sleep(IDLE_MS);
-  const after = rssMb(worker.pid);
+  const after = residentOf(worker.pid).rss;
   await worker.stop();
   const runs = BUILT ? 'node dist/cli/main.js' : 'tsx src/cli/main.ts';
   process.stdout.write(
@@ -134,6 +148,8 @@ try {
       afterMb: Math.round(after),
       idleHeapMb: round(idleHeap),
       peakHeapMb: round(peakHeap),
+      idleResidentMb: round(idleResident),
+      peakResidentMb: round(peakResident),
       received: done.uniqueMessageIds,
       duplicates: done.duplicates,
       seconds,
@@ -143,7 +159,8 @@ try {
   process.stdout.write(
     `worker RSS (${runs}): idle ${idle.toFixed(0)} MB; peak during a ${EMAILS.toLocaleString('en-US')}-email burst ${peak.toFixed(0)} MB ` +
       `(${done.uniqueMessageIds} unique received in ${seconds.toFixed(1)} s, ${done.duplicates} duplicates, the worker's CPU ${cpuMsPerEmail.toFixed(2)} ms per email); ${(IDLE_MS / 1000).toFixed(0)} s after it ${after.toFixed(0)} MB\n` +
-      `  V8 heap used/total and external at idle: ${JSON.stringify(round(idleHeap))}; near the peak: ${JSON.stringify(round(peakHeap))}\n`,
+      `  V8 heap used/total and external at idle: ${JSON.stringify(round(idleHeap))}; near the peak: ${JSON.stringify(round(peakHeap))}\n` +
+      `  RSS anonymous / file-backed (the node binary's pages, shared by its processes) at idle: ${idleResident.anon.toFixed(0)} / ${idleResident.file.toFixed(0)} MB; at the peak: ${peakResident.anon.toFixed(0)} / ${peakResident.file.toFixed(0)} MB\n`,
   );
 } finally {
   await releaseAll();
