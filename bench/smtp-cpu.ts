@@ -10,9 +10,9 @@
 import crypto from 'node:crypto';
 import nodemailer from 'nodemailer';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import type { SmtpEndpoint } from '../src/delivery/contract.js';
 import { prepareMime } from '../src/delivery/smtp/mime.js';
 import { createMailSender } from '../src/delivery/smtp/sender.js';
+import { plainEndpointOf } from '../test/support/smtp-servers.js';
 import { startSinkProcess } from './sink-client.js';
 import { runConcurrently } from './stats.js';
 
@@ -70,14 +70,7 @@ const connection: Way = async (count, tag) => {
 };
 
 const sender = createMailSender({ maxConnections: CONNECTIONS });
-const endpoint: SmtpEndpoint = {
-  host: '127.0.0.1',
-  port: sink.port,
-  security: 'none',
-  authMethod: 'none',
-  fromAddress: 'alerts@example.com',
-  timeoutMs: 10_000,
-};
+const endpoint = plainEndpointOf(sink);
 // Prepared once, as an immediate email is for all its recipients: each send writes its own headers.
 const rendered = { subject: 'Fatal', text: TEXT, html: HTML, headers: {} };
 const prepared = { template: prepareMime(rendered), values: [] };
