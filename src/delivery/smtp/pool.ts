@@ -71,7 +71,6 @@ export class SessionPool {
   /** Opens that failed in a row, and the time before which the keepalive opens none (backoff). */
   #failures = 0;
   #retryAt = 0;
-  #inFlight = 0;
 
   constructor(
     private readonly endpoint: SmtpEndpoint,
@@ -88,18 +87,15 @@ export class SessionPool {
 
   /** inFlight is how many sends are queued or under way. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#queue.length + this.#slots.filter((slot) => slot.state === 'sending').length;
   }
 
   /** send queues the message and resolves with the server's 2xx reply after DATA. */
   send(envelope: Envelope, message: Buffer): Promise<string> {
     if (this.#closed) return Promise.reject(closedError());
-    this.#inFlight += 1;
     return new Promise<string>((resolve, reject) => {
       this.#queue.push({ envelope, message, resolve, reject, requeued: false });
       this.#dispatch();
-    }).finally(() => {
-      this.#inFlight -= 1;
     });
   }
 
