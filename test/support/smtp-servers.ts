@@ -37,6 +37,8 @@ export interface TestSmtpOptions {
   readonly dropAtMailFrom?: number;
   /** Wait this long before replying to the final "." (to catch a send in flight). */
   readonly dataReplyDelayMs?: number;
+  /** Greet a connection beyond this many open ones with a 421 and close it (smtp-server's maxClients). */
+  readonly maxClients?: number;
 }
 
 /** ReceivedMessage is one message a test server accepted. */
@@ -59,8 +61,10 @@ export interface TestSmtpServer {
   readonly mailFromSeen: { secure: boolean }[];
   /** Every AUTH attempt, with whether the session was encrypted. */
   readonly authSeen: { method: string; secure: boolean }[];
-  /** How many TCP connections were opened. */
+  /** How many connections were opened and greeted (those refused over maxClients not counted). */
   connections(): number;
+  /** How many connections were refused with a 421 because maxClients were open. */
+  refusedConnections(): number;
   /** How many connections are open right now. */
   openConnections(): number;
   /** waitForOpenConnections resolves once exactly `count` connections are open (checked as they open and close). */
@@ -145,6 +149,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     } as unknown as SMTPServerOptions['logger'],
     // Pooled clients keep connections open; the tests should not wait 30 s for them at close.
     closeTimeout: 200,
+    ...(options.maxClients ? { maxClients: options.maxClients } : {}),
     onConnect(_session, callback) {
       connectionCount += 1;
       // The connection is counted open by now (waitForOpenConnections).
@@ -208,6 +213,11 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
   };
   const server = new SMTPServer(serverOptions) as SMTPServer & { connections: Set<unknown> };
   server.on('error', () => {});
+  // Every TCP connection; those over maxClients are refused before onConnect counts them.
+  let tcpConnections = 0;
+  server.server.on('connection', () => {
+    tcpConnections += 1;
+  });
   const port = await listen(server.server, server);
 
   return {
@@ -218,6 +228,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     mailFromSeen,
     authSeen,
     connections: () => connectionCount,
+    refusedConnections: () => (options.maxClients ? tcpConnections - connectionCount : 0),
     openConnections: () => server.connections.size,
     waitForOpenConnections: (count, timeoutMs = 15_000) =>
       waitFor(

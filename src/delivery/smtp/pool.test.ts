@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SmtpEndpoint } from '../contract.js';
+import { SessionPool } from './pool.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
+
+function endpointFor(server: TestSmtpServer): SmtpEndpoint {
+  return { host: 'localhost', port: server.port, security: 'none', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 10_000 };
+}
+
+function message(n: number): Buffer {
+  return Buffer.from(`From: alerts@example.com\r\nTo: ops@example.com\r\nMessage-ID: <pool-${n}@tocsin.test>\r\nSubject: ${n}\r\n\r\nbody ${n}\r\n`);
+}
+
+const envelope = { from: 'alerts@example.com', to: ['ops@example.com'] };
+
+describe('SessionPool against a real smtp-server', () => {
+  const servers: TestSmtpServer[] = [];
+  const pools: SessionPool[] = [];
+  const start = async (...args: Parameters<typeof startTestSmtpServer>) => {
+    const server = await startTestSmtpServer(...args);
+    servers.push(server);
+    return server;
+  };
+  const poolFor = (server: TestSmtpServer, options: { maxConnections: number; maxMessages: number }) => {
+    const pool = new SessionPool(endpointFor(server), { ...options, warm: false });
+    pools.push(pool);
+    return pool;
+  };
+  afterEach(async () => {
+    for (const pool of pools.splice(0)) pool.close();
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  it('says QUIT after maxMessages on a session and sends the rest on a fresh one', async () => {
+    const server = await start();
+    const pool = poolFor(server, { maxConnections: 1, maxMessages: 3 });
+    const replies = await Promise.all(Array.from({ length: 7 }, (_, i) => pool.send(envelope, message(i))));
+    expect(replies.every((r) => r.startsWith('250'))).toBe(true);
+    expect(server.messages.map((m) => m.messageId)).toEqual(Array.from({ length: 7 }, (_, i) => `<pool-${i}@tocsin.test>`));
+    // 3 + 3 + 1 messages: two sessions ended by QUIT, the third still open.
+    await server.waitForCommand('QUIT', 2);
+    expect(server.connections()).toBe(3);
+  });
+
+  it('stops opening sessions once the server refuses one beside live ones, and sends the whole queue on those', async () => {
+    // The server takes two connections at once; the pool may open five.
+    const server = await start({ maxClients: 2 });
+    const pool = poolFor(server, { maxConnections: 5, maxMessages: 100 });
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.send(envelope, message(i))));
+    expect(replies).toHaveLength(20);
+    expect(server.messages).toHaveLength(20);
+    expect(server.connections()).toBeLessThanOrEqual(2);
+    // Only the opens already under way when the first was refused (four at most beside the live
+    // session); none after: the pool kept to its live sessions until the queue was empty.
+    expect(server.refusedConnections()).toBeGreaterThanOrEqual(1);
+    expect(server.refusedConnections()).toBeLessThanOrEqual(4);
+  });
+});
