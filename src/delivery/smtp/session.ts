@@ -2,6 +2,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { ExternalLogger } from 'nodemailer/lib/shared';
 import { SmtpDeliveryError, type SmtpEndpoint } from '../contract.js';
 import { classifySmtpError } from './classify.js';
+import { withFastDataStream } from './data-stream.js';
 import { connectionOptions, loginOf } from './transport-options.js';
 
 /** Envelope is who the server is told the message is from and for (MAIL FROM, RCPT TO). */
@@ -18,7 +19,8 @@ const COMMAND_VERB = /^\s*(MAIL FROM|RCPT TO|[A-Z]+)/i;
  * messages one after the other. It speaks to the connection directly rather than through
  * nodemailer's transports: those rebuild a message object, a stream and a queue entry for bytes
  * that are already final, which cost more CPU than the SMTP dialogue itself. nodemailer still runs
- * the dialogue (dot-stuffing, replies, timeouts) and its errors keep the server's code and text.
+ * the dialogue (dot-stuffing, replies, timeouts) and its errors keep the server's code and text;
+ * a message already fit for the wire skips its dot-stuffing loop (data-stream.ts).
  *
  * Every failure is the one SmtpDeliveryError (classify.ts). A drop or a timeout, which the
  * connection reports without a command, is placed at the last command this client sent.
@@ -85,7 +87,7 @@ export class SmtpSession {
       error: () => {},
       fatal: () => {},
     };
-    const smtp = new SMTPConnection({ ...options, logger, transactionLog: true });
+    const smtp = withFastDataStream(new SMTPConnection({ ...options, logger, transactionLog: true }));
     session = new SmtpSession(smtp);
     const opening = session;
     return new Promise((resolve, reject) => {
