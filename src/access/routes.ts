@@ -4,7 +4,7 @@ import { forbidden, notFound } from '../http/problem.js';
 import { displayText } from '../shared/validation.js';
 import { groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup } from './groups.js';
 import { createRole, listRoles, roleInput, roleView } from './roles.js';
-import { createTenant, showTenant, tenantInput, tenantPatch, tenantView, updateTenant } from './tenants.js';
+import { createTenant, deleteTenant, showTenant, tenantInput, tenantPatch, tenantView, updateTenant } from './tenants.js';
 import { createApiToken } from './tokens.js';
 import { createUser, findUser, listUsers, requireUser, updateUser, userInput, userPatch, userView } from './users.js';
 import type { FastifyRequest } from 'fastify';
@@ -137,7 +137,7 @@ function tenantsRoutes(app: TocsinApp, db: Db, clock: Clock) {
     showTenant(await updateTenant(db, tenantOf(request), request.body)),
   );
   app.delete('/api/v1/tenants/:tenant', { config: { access: 'host' }, schema: { params: tenantParams } }, async (request, reply) => {
-    await db.deleteFrom('tenants').where('id', '=', tenantOf(request).id).execute();
+    await deleteTenant(db, tenantOf(request).id);
     return reply.status(204).send();
   });
 }

@@ -117,3 +117,17 @@ export async function updateTenant(db: Db, tenant: TenantRow, patch: z.infer<typ
   if (next.time_zone !== tenant.time_zone) await reportsDueNow(db, tenant.id);
   return next;
 }
+
+/**
+ * deleteTenant removes a tenant with everything it owns. Most of it goes by the foreign keys'
+ * cascade; its alerts are deleted here, in the same transaction, since on PostgreSQL no foreign key
+ * ties them to the tenant (the insert checks the tenant once per batch: alerts/store.ts). The tenant
+ * row goes first: that waits for any insert holding it (FOR KEY SHARE) to commit, and an insert
+ * that comes later finds no tenant, so the alerts' delete, a statement of its own, sees them all.
+ */
+export async function deleteTenant(db: Db, tenantId: string): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx.deleteFrom('tenants').where('id', '=', tenantId).execute();
+    await tx.deleteFrom('alerts').where('tenant_id', '=', tenantId).execute();
+  });
+}

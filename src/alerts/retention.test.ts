@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import pino from 'pino';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
-import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
+import { describeEachDialect, openTestStorage, storedAlerts } from '../../test/support/storage.js';
 import { createMute } from '../mutes/store.js';
 import { acknowledgeFlood } from './acknowledgements.js';
 import { recordAction } from './action-audit.js';
@@ -58,16 +58,7 @@ describeEachDialect('alert retention', (dialect) => {
   });
   afterAll(() => storage.close());
 
-  const count = async (tenant: string) =>
-    Number(
-      (
-        await storage.db
-          .selectFrom('alerts')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .where('tenant_id', '=', tenant)
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const count = (tenant: string) => storedAlerts(storage.db, tenant);
 
   it("purges each tenant's alerts older than its retention, in small batches, with their read state", async () => {
     const db = storage.db;

@@ -1,6 +1,7 @@
 import { CompiledQuery, type Kysely, PostgresAdapter, type Selectable, sql } from 'kysely';
 import { newId } from '../shared/ids.js';
 import type { Database, Db } from '../storage/database.js';
+import { StorageRejectedError } from '../storage/errors.js';
 import { serverPrepared } from '../storage/pg-prepared.js';
 import { sqlOnce } from '../storage/sql-once.js';
 import type { NewAlert } from './input.js';
@@ -170,9 +171,12 @@ const INSERT_ROWS = 1_000;
  * (serverPrepared) where a VALUES list of N rows would be parsed and planned on every commit.
  */
 const INSERT_COLUMNS_SQL = serverPrepared(
-  `insert into alerts (${ALERT_COLUMNS.join(', ')}) ` +
-    'select id, $2::text, severity, component, event, message, data, source, folder, dedup_key, group_id, occurred_at, $3::bigint ' +
-    'from unnest($1::text[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[]) ' +
+  // The tenant's row is locked once for the statement (FOR KEY SHARE, what a foreign key's check
+  // took per row: deleteTenant waits for this transaction); a tenant gone inserts no row.
+  'with tenant as (select id from tenants where id = $2::text for key share) ' +
+    `insert into alerts (${ALERT_COLUMNS.join(', ')}) ` +
+    'select a.id, tenant.id, severity, component, event, message, data, source, folder, dedup_key, group_id, occurred_at, $3::bigint ' +
+    'from tenant, unnest($1::text[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[]) ' +
     'as a(id, severity, component, event, message, data, source, folder, dedup_key, group_id, occurred_at)',
 );
 
@@ -202,7 +206,9 @@ async function insertColumns(tx: Db, tenantId: string, alerts: readonly NewAlert
   }
   const texts = [ids, component, event, message, data, source, folder, dedupKey, groups].map(textArray);
   const params = [texts[0], tenantId, now, `{${severity.join(',')}}`, ...texts.slice(1), `{${occurredAt.join(',')}}`];
-  await tx.executeQuery(CompiledQuery.raw(INSERT_COLUMNS_SQL, params));
+  const { numAffectedRows } = await tx.executeQuery(CompiledQuery.raw(INSERT_COLUMNS_SQL, params));
+  // No foreign key on PostgreSQL (migration 20261130-97): refused as the constraint would have.
+  if (Number(numAffectedRows ?? 0) < n) throw new StorageRejectedError('ingest', 'foreign-key', new Error('the tenant of these alerts no longer exists'));
 }
 
 /**

@@ -155,6 +155,16 @@ export async function insertManyUsers(db: Storage['db'], tenantId: string, count
   return users.map((u) => u.id);
 }
 
+/** storedAlerts counts a tenant's alerts as stored, straight from the table. */
+export async function storedAlerts(db: Storage['db'], tenantId: string): Promise<number> {
+  const row = await db
+    .selectFrom('alerts')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /**
  * sqlitePlanOf runs `use` while watching better-sqlite3's prepare and returns SQLite's query plan
  * (`explain query plan`, one detail per line) of the first statement it prepared whose text holds

@@ -1,0 +1,74 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { deleteTenant } from '../access/tenants.js';
+import { classifyDbError } from '../storage/errors.js';
+import type { Storage } from '../storage/storage.js';
+import { describeEachDialect, openTestStorage, storedAlerts } from '../../test/support/storage.js';
+import type { NewAlert } from './input.js';
+import { insertAlerts, writeAlerts } from './store.js';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const alert: NewAlert = {
+  severity: 'Fatal',
+  component: 'Robots',
+  event: 'Robot.StatusChanged.NotResponding',
+  message: 'm',
+  data: null,
+  source: null,
+  folder: null,
+  dedupKey: 'robot-1',
+  occurredAt: undefined,
+};
+
+// On PostgreSQL no foreign key ties an alert to its tenant (migration 20261130-97): the insert
+// checks the tenant once per statement and deleteTenant deletes the alerts itself.
+describeEachDialect("a tenant's alerts and its deletion", (dialect) => {
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+  });
+  afterAll(() => storage.close());
+
+  const addTenant = (id: string) =>
+    storage.db.insertInto('tenants').values({ id, name: id, display_name: id, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 }).execute();
+  const alertsOf = (tenant: string) => storedAlerts(storage.db, tenant);
+
+  it('deletes the tenant with its alerts and leaves the other tenants’ alone', async () => {
+    await addTenant('doomed');
+    await addTenant('kept');
+    await insertAlerts(storage.db, 'doomed', [alert, alert, { ...alert, severity: 'Info', dedupKey: null }], T0);
+    await insertAlerts(storage.db, 'kept', [alert], T0);
+    await deleteTenant(storage.db, 'doomed');
+    expect(await alertsOf('doomed')).toBe(0);
+    expect(await alertsOf('kept')).toBe(1);
+    // Their dependants (an undecided Fatal alert's row) go with them.
+    const undecided = await storage.db.selectFrom('undecided_fatal_alerts').select('tenant_id').execute();
+    expect(undecided.map((u) => u.tenant_id)).toEqual(['kept']);
+  });
+
+  it('refuses alerts for a tenant that no longer exists, as a lost race (foreign-key)', async () => {
+    const refused = await insertAlerts(storage.db, 'never-was', [alert], T0).catch((err: unknown) => err);
+    expect(classifyDbError(refused)).toBe('foreign-key');
+    expect(await alertsOf('never-was')).toBe(0);
+  });
+
+  if (dialect === 'postgres') {
+    it('waits for a batch being stored for the tenant, then deletes that batch too', async () => {
+      await addTenant('busy');
+      let deleting: Promise<void> | undefined;
+      await storage.db.transaction().execute(async (tx) => {
+        await writeAlerts(tx, 'busy', [alert, alert], T0);
+        deleting = deleteTenant(storage.db, 'busy');
+        // The delete is queued behind this transaction's lock on the tenant's row before it commits.
+        for (;;) {
+          const { rows } = await sql<{ n: number }>`
+            select count(*)::int as n from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock' and query like 'delete from "tenants"%'`.execute(storage.db);
+          if (rows[0]!.n > 0) break;
+        }
+      });
+      await deleting;
+      expect(await alertsOf('busy')).toBe(0);
+    });
+  }
+});
