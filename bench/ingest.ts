@@ -10,6 +10,7 @@
  *
  * `--processes` lists how many api processes to try (`tocsin serve --role api --processes N`, one
  * port); each count is a run of its own, and the server's CPU is that of all its processes.
+ * `--cpu-prof` profiles each server process over the timed window only, into bench/profiles/<pid>.cpuprofile.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -39,6 +40,7 @@ const BATCH = Number(opts.batch);
 const CLIENTS = Number(opts.clients);
 const PROCESSES = opts.processes!.split(',').map(Number);
 const PG_URL = opts.pg ?? process.env.TOCSIN_TEST_PG_URL;
+const PROFILE_DIR = path.join(ROOT, 'bench', 'profiles');
 
 interface Target {
   name: 'sqlite' | 'postgres';
@@ -96,11 +98,18 @@ function cpuOf(pid: number): number | undefined {
 }
 
 function startServer(target: Target, port: number, dataDir: string, processes: number): ChildProcess {
-  const profile = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench', 'profiles')}`] : [];
-  return spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--processes', String(processes)], {
+  // Only the timed window is profiled (bench/window-profile.mjs, SIGUSR2), without start-up and warm-up.
+  const profile = opts['cpu-prof']
+    ? {
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${path.join(ROOT, 'bench', 'window-profile.mjs')}`,
+        TOCSIN_WINDOW_PROFILE_DIR: PROFILE_DIR,
+      }
+    : {};
+  return spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--processes', String(processes)], {
     cwd: ROOT,
     env: {
       ...process.env,
+      ...profile,
       DATABASE_URL: target.url,
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -160,19 +169,22 @@ function descendants(pid: number): number[] {
 }
 
 /** Server CPU seconds (user + system) of the process and all its descendants (the api processes), and the largest peak RSS among them, from /proc. */
-function processStats(pid: number): { cpuSeconds: number; peakRssMb: number } {
+function processStats(pid: number): { cpuSeconds: number; peakRssMb: number; byProcess: Map<number, number> } {
   let seconds = 0;
   let hwm = 0;
+  const byProcess = new Map<number, number>();
   for (const p of [pid, ...descendants(pid)]) {
     try {
-      seconds += cpuOf(p) ?? 0;
+      const own = cpuOf(p) ?? 0;
+      byProcess.set(p, own);
+      seconds += own;
       const status = fs.readFileSync(`/proc/${p}/status`, 'utf8');
       hwm = Math.max(hwm, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
     } catch {
       // gone meanwhile
     }
   }
-  return { cpuSeconds: seconds, peakRssMb: hwm / 1024 };
+  return { cpuSeconds: seconds, peakRssMb: hwm / 1024, byProcess };
 }
 
 async function call(base: string, method: string, url: string, token: string, body?: unknown) {
@@ -237,7 +249,11 @@ async function run(name: Target['name'], processes: number) {
     const latencies: number[] = [];
     const before = processStats(child.pid!);
     const databaseBefore = await target.cpuSeconds();
+    const profiled = opts['cpu-prof'] ? [child.pid!, ...descendants(child.pid!)] : [];
+    if (profiled.length > 0) fs.mkdirSync(PROFILE_DIR, { recursive: true });
+    for (const pid of profiled) process.kill(pid, 'SIGUSR2');
     const started = performance.now();
+    const clientBefore = process.cpuUsage();
     await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
         while (next < requests) {
@@ -247,7 +263,9 @@ async function run(name: Target['name'], processes: number) {
       }),
     );
     const seconds = (performance.now() - started) / 1000;
+    const client = process.cpuUsage(clientBefore);
     const after = processStats(child.pid!);
+    for (const pid of profiled) process.kill(pid, 'SIGUSR2');
     const databaseCpuSeconds = (await target.cpuSeconds()) - databaseBefore;
     const stored = (await call(base, 'GET', '/api/v1/tenants/bench/alerts/unread-count', ADMIN_TOKEN)) as { unread: number };
     latencies.sort((a, b) => a - b);
@@ -268,6 +286,16 @@ async function run(name: Target['name'], processes: number) {
       // PostgreSQL's own CPU per alert (its backends for this database); SQLite's work is in the server's.
       ...(name === 'postgres' ? { databaseCpuMsPer1000Alerts: Math.round((databaseCpuSeconds * 1e6) / (requests * BATCH)) } : {}),
       serverCpuMsPer1000Alerts: Math.round(((after.cpuSeconds - before.cpuSeconds) * 1e6) / (requests * BATCH)),
+      // This benchmark's own CPU (the 8 clients): on a 2-core machine it competes with the server.
+      clientCpuMsPer1000Alerts: Math.round((client.user + client.system) / 1000 / ((requests * BATCH) / 1000)),
+      // Each server process's share, the one started first (with several api processes, the primary) first.
+      ...(processes > 1
+        ? {
+            cpuMsPer1000AlertsByProcess: [...after.byProcess].map(([p, cpu]) =>
+              Math.round(((cpu - (before.byProcess.get(p) ?? 0)) * 1e6) / (requests * BATCH)),
+            ),
+          }
+        : {}),
     };
   } finally {
     child.kill('SIGTERM');
