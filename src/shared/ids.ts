@@ -6,6 +6,25 @@ const random = Buffer.alloc(RANDOM_BLOCK);
 let randomAt = RANDOM_BLOCK;
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+/** takeRandom reserves n unused random bytes of the block and returns where they start. */
+function takeRandom(n: number): number {
+  if (randomAt + n > RANDOM_BLOCK) {
+    crypto.randomFillSync(random);
+    randomAt = 0;
+  }
+  randomAt += n;
+  return randomAt - n;
+}
+
+/**
+ * pooledRandomBytes returns n (at most 4,096) random bytes never handed out before, drawn from
+ * the system's CSPRNG in blocks: a view that the next call may overwrite, so copy or use it at once.
+ */
+export function pooledRandomBytes(n: number): Buffer {
+  const at = takeRandom(n);
+  return random.subarray(at, at + n);
+}
+
 /** The time and counter of the last id: ids made within one millisecond count up from a random start. */
 let lastMs = -1;
 let counter = 0;
@@ -17,12 +36,7 @@ let counter = 0;
  * random bits, which keep the ids of several processes apart.
  */
 export function newId(): string {
-  if (randomAt + 10 > RANDOM_BLOCK) {
-    crypto.randomFillSync(random);
-    randomAt = 0;
-  }
-  const r = randomAt;
-  randomAt += 10;
+  const r = takeRandom(10);
   let ms = Date.now();
   if (ms > lastMs) {
     counter = ((random[r]! & 0x7f) << 24) | (random[r + 1]! << 16) | (random[r + 2]! << 8) | random[r + 3]!;

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { pooledRandomBytes } from './ids.js';
 
 /**
  * Sealed tokens: what email links carry (action links, one-click unsubscribe) so that they need
@@ -11,19 +12,11 @@ import crypto from 'node:crypto';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-// Nonces are drawn from a pool the system's CSPRNG fills 256 at a time, each used once: a call
-// into it per link cost a third of a link's sealing (an email has three or four links).
-const NONCES = Buffer.allocUnsafeSlow(IV_BYTES * 256);
-let nextNonce = NONCES.length;
-
 /** sealToken encrypts and authenticates a payload for one purpose. */
 export function sealToken(key: Buffer, purpose: Buffer, payload: Buffer): string {
-  if (nextNonce === NONCES.length) {
-    crypto.randomFillSync(NONCES);
-    nextNonce = 0;
-  }
   const token = Buffer.allocUnsafe(IV_BYTES + TAG_BYTES + payload.length);
-  NONCES.copy(token, 0, nextNonce, (nextNonce += IV_BYTES));
+  // A call into the CSPRNG per nonce cost a third of sealing a link (an email has three or four).
+  pooledRandomBytes(IV_BYTES).copy(token, 0);
   const cipher = crypto.createCipheriv('aes-256-gcm', key, token.subarray(0, IV_BYTES)).setAAD(purpose);
   // GCM is a stream cipher: the ciphertext is as long as the payload, and final() adds nothing.
   cipher.update(payload).copy(token, IV_BYTES + TAG_BYTES);

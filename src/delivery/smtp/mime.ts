@@ -1,5 +1,5 @@
-import crypto from 'node:crypto';
 import { domainToASCII } from 'node:url';
+import { pooledRandomBytes } from '../../shared/ids.js';
 import { type Mailbox, type RenderedEmail, SmtpDeliveryError } from '../contract.js';
 
 /**
@@ -271,7 +271,7 @@ export function prepareMime(email: RenderedEmail, markers: readonly string[] = [
     slotted(value, 'header', (piece) => piece);
     pending += CRLF;
   }
-  const boundary = `----tocsin-${crypto.randomBytes(12).toString('hex')}`;
+  const boundary = `----tocsin-${pooledRandomBytes(12).toString('hex')}`;
   pending += `MIME-Version: 1.0${CRLF}Content-Type: multipart/alternative;${CRLF} boundary="${boundary}"${CRLF}${CRLF}`;
   const part = (type: string) => `--${boundary}${CRLF}Content-Type: ${type}; charset=utf-8${CRLF}Content-Transfer-Encoding: quoted-printable${CRLF}${CRLF}`;
   pending += part('text/plain');
