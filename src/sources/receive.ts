@@ -1,9 +1,11 @@
+import { CompiledQuery } from 'kysely';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type AlertInput, type NewAlert, normaliseAlert, parseAlertsBody } from '../alerts/input.js';
 import type { AppDeps } from '../http/context.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds } from '../http/input-guard.js';
 import { RateLimiter } from '../settings/rate-limit.js';
 import type { Db } from '../storage/database.js';
+import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/problem.js';
 import { isRetryable } from '../shared/stage-error.js';
 import { classifyDbError } from '../storage/errors.js';
@@ -94,16 +96,24 @@ function normalised(mapped: MappedAlerts): NewAlert[] | MappingFailure {
   return out;
 }
 
+/** findDelivery gives the alert ids of the first stored delivery with one of `keys`, if any (compiled once per key count: it runs for every event). */
 async function findDelivery(db: Db, sourceId: string, keys: readonly string[]): Promise<string[] | undefined> {
   if (keys.length === 0) return undefined;
-  const row = await db
-    .selectFrom('source_deliveries')
-    .select('alert_ids')
-    .where('source_id', '=', sourceId)
-    .where('delivery_id', 'in', [...keys])
-    .orderBy('received_at')
-    .executeTakeFirst();
-  return row ? (JSON.parse(row.alert_ids) as string[]) : undefined;
+  const padded = inListOf(keys);
+  const text = sqlOnce(db, `findDelivery ${padded.length}`, () =>
+    db.selectFrom('source_deliveries').select('alert_ids').where('source_id', '=', sourceId).where('delivery_id', 'in', padded).orderBy('received_at').limit(1),
+  );
+  const { rows } = await db.executeQuery<{ alert_ids: string }>(CompiledQuery.raw(text, [sourceId, ...padded, 1]));
+  return rows[0] ? (JSON.parse(rows[0].alert_ids) as string[]) : undefined;
+}
+
+/** storeDeliveryKeys writes a delivery's keys with the ids of its alerts, in the transaction that stores them. */
+async function storeDeliveryKeys(tx: Db, source: SourceRow, keys: readonly string[], alertIds: readonly string[], now: number): Promise<void> {
+  const text = sqlOnce(tx, 'storeDeliveryKey', () =>
+    tx.insertInto('source_deliveries').values({ source_id: source.id, delivery_id: '', tenant_id: source.tenant_id, alert_ids: '', received_at: now }),
+  );
+  const ids = JSON.stringify(alertIds);
+  for (const key of keys) await tx.executeQuery(CompiledQuery.raw(text, [source.id, key, source.tenant_id, ids, now]));
 }
 
 /** Receiver answers requests to the sources' receive URLs. */
@@ -233,12 +243,7 @@ export function createReceiver(deps: AppDeps): Receiver {
       if (earlier) return { status: 202, ids: earlier };
       const now = clock.now();
       const alongside = async (tx: Db, ids: readonly string[]) => {
-        for (const key of deliveryKeys) {
-          await tx
-            .insertInto('source_deliveries')
-            .values({ source_id: source.id, delivery_id: key, tenant_id: source.tenant_id, alert_ids: JSON.stringify(ids), received_at: now })
-            .execute();
-        }
+        await storeDeliveryKeys(tx, source, deliveryKeys, ids, now);
         await recordReception(tx, source.id, now, { outcome: alerts.length > 0 ? 'accepted' : 'ignored', status: 202, alertIds: ids, error: null });
       };
       const ids =
