@@ -29,4 +29,44 @@ describe('TurnBatch', () => {
     fail = false;
     expect(await batch.get('t', 'yy')).toBe(2);
   });
+  it('reads the keys asked for while a read is in flight together, once it ends', async () => {
+    const calls: (readonly string[])[] = [];
+    const pending: (() => void)[] = [];
+    const batch = new TurnBatch<string>((_tenant, keys) => {
+      calls.push(keys);
+      return new Promise((resolve) => pending.push(() => resolve(new Map(keys.map((k) => [k, k.toUpperCase()])))));
+    });
+    const first = batch.get('t', 'a');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual([['a']]);
+    // Two later turns while the first read is in flight: no read of their own yet.
+    const second = batch.get('t', 'b');
+    await new Promise((resolve) => setImmediate(resolve));
+    const third = batch.get('t', 'c');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual([['a']]);
+    pending.shift()!();
+    expect(await first).toBe('A');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual([['a'], ['b', 'c']]);
+    pending.shift()!();
+    expect(await Promise.all([second, third])).toEqual(['B', 'C']);
+  });
+
+  it('reads a key anyway when the read in flight takes longer than MAX_WAIT_MS', async () => {
+    const calls: (readonly string[])[] = [];
+    let stuck = true;
+    const batch = new TurnBatch<string>((_tenant, keys) => {
+      calls.push(keys);
+      if (stuck) {
+        stuck = false;
+        return new Promise(() => {});
+      }
+      return Promise.resolve(new Map(keys.map((k) => [k, k])));
+    });
+    void batch.get('t', 'never');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await batch.get('t', 'later')).toBe('later');
+    expect(calls).toEqual([['never'], ['later']]);
+  });
 });
