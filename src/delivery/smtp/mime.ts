@@ -211,16 +211,26 @@ export function dateHeader(at: Date): string {
   return at.toUTCString().replace(/GMT$/, '+0000');
 }
 
-/** splitBySlots cuts text at each slot marker: the pieces between them and the slot found at each cut. */
-function splitBySlots(text: string, markers: readonly string[], pattern: RegExp | undefined): { between: string[]; slots: number[] } {
-  if (!pattern) return { between: [text], slots: [] };
+/**
+ * splitBySlots cuts text at each slot marker: the pieces between them and the slot found at each
+ * cut. Each marker is looked for with indexOf (a native search) rather than all of them with one
+ * alternation, which V8 tried at every position of a 15 KB HTML part; where two would overlap, the
+ * first found wins, and at one position the first marker, as the alternation chose.
+ */
+function splitBySlots(text: string, markers: readonly string[]): { between: string[]; slots: number[] } {
+  const found: { at: number; slot: number }[] = [];
+  markers.forEach((marker, slot) => {
+    for (let at = text.indexOf(marker); at !== -1; at = text.indexOf(marker, at + marker.length)) found.push({ at, slot });
+  });
+  found.sort((a, b) => a.at - b.at || a.slot - b.slot);
   const between: string[] = [];
   const slots: number[] = [];
   let last = 0;
-  for (const match of text.matchAll(pattern)) {
-    between.push(text.slice(last, match.index));
-    slots.push(markers.indexOf(match[0]));
-    last = match.index + match[0].length;
+  for (const { at, slot } of found) {
+    if (at < last) continue;
+    between.push(text.slice(last, at));
+    slots.push(slot);
+    last = at + markers[slot]!.length;
   }
   between.push(text.slice(last));
   return { between, slots };
@@ -233,7 +243,6 @@ function splitBySlots(text: string, markers: readonly string[], pattern: RegExp 
  * subject.
  */
 export function prepareMime(email: RenderedEmail, markers: readonly string[] = []): MimeTemplate {
-  const pattern = markers.length > 0 ? new RegExp(markers.join('|'), 'g') : undefined;
   const pieces: Piece[] = [];
   let pending = '';
   const flush = () => {
@@ -241,7 +250,7 @@ export function prepareMime(email: RenderedEmail, markers: readonly string[] = [
     pending = '';
   };
   const slotted = (text: string, part: Part, encode: (piece: string, final: boolean) => Buffer | string) => {
-    const { between, slots } = splitBySlots(text, markers, pattern);
+    const { between, slots } = splitBySlots(text, markers);
     between.forEach((piece, i) => {
       const last = i === between.length - 1;
       const encoded = encode(piece, last);
