@@ -284,4 +284,12 @@ describeEachDialect('alerts API', (dialect) => {
     expect(offline).toMatchObject({ defaultSeverity: 'Fatal', displayName: { en: 'Robot offline', fr: 'Robot hors ligne' } });
     expect(Object.keys(offline.displayName).sort()).toEqual(['de', 'en', 'es', 'fr', 'ja']);
   });
+
+  it("takes no more alerts from the request after its tenant's deletion, by name or by id (the tenants of raising requests are kept)", async () => {
+    const alert = { severity: 'Info', component: 'Jobs', message: 'Run finished' };
+    const id = (await t.call('POST', '/api/v1/tenants', { name: 'soon-deleted' })).json<{ id: string }>().id;
+    for (const ref of ['soon-deleted', id]) expect((await t.call('POST', `/api/v1/tenants/${ref}/alerts`, alert)).statusCode).toBe(202);
+    expect((await t.call('DELETE', '/api/v1/tenants/soon-deleted')).statusCode).toBe(204);
+    for (const ref of ['soon-deleted', id]) expect((await t.call('POST', `/api/v1/tenants/${ref}/alerts`, alert)).statusCode).toBe(404);
+  });
 });

@@ -5,6 +5,7 @@ import { forbidden, notFound, unauthorized } from './problem.js';
 import type { AppDeps, TenantRow } from './context.js';
 import type { Db } from '../storage/database.js';
 import { sqlOnce } from '../storage/sql-once.js';
+import type { ReadCache } from '../shared/read-cache.js';
 
 /** SESSION_COOKIE is the name of the console's HTTP-only session cookie. */
 export const SESSION_COOKIE = 'tocsin_session';
@@ -26,12 +27,37 @@ export async function findTenant(db: Db, ref: string): Promise<TenantRow | undef
   return rows[0];
 }
 
+/** RAISING is the permission of the routes that raise alerts: the hot path, thousands of requests a second. */
+const RAISING = 'Alerts.Create';
+
+const NO_TENANT = new Error('no such tenant');
+
+/**
+ * keptTenant resolves the tenant of a request raising alerts from `kept`, reading it only when not
+ * kept (a tenant that does not exist is never kept): that lookup was a statement on every request
+ * of the ingest path. Kept like an API token's principal: any change through this process's API
+ * forgets it (forgetPrincipalsOnChange), another process's applies within READ_CACHE_MS.
+ */
+function keptTenant(kept: ReadCache, db: Db, ref: string): Promise<TenantRow | undefined> {
+  return kept
+    .get(ref, async () => {
+      const tenant = await findTenant(db, ref);
+      if (!tenant) throw NO_TENANT;
+      return tenant;
+    })
+    .catch((err: unknown) => {
+      if (err === NO_TENANT) return undefined;
+      throw err;
+    });
+}
+
 /**
  * accessHook runs before validation on every request: it finds the caller (401), resolves the
  * tenant of the path and hides other tenants (404), then checks the route's permission (403).
- * Doing this before body validation means a stranger learns nothing from a 400.
+ * Doing this before body validation means a stranger learns nothing from a 400. The tenants of
+ * requests raising alerts are kept in `raising` (keptTenant); every other request reads its tenant.
  */
-export function accessHook(deps: AppDeps) {
+export function accessHook(deps: AppDeps, raising: ReadCache) {
   return async function checkAccess(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const config = request.routeOptions.config;
     const params = (request.params ?? {}) as Record<string, string>;
@@ -44,7 +70,8 @@ export function accessHook(deps: AppDeps) {
 
     // The tenant comes before the host check, so another tenant's path is a 404 on every route.
     if (params.tenant !== undefined) {
-      const tenant = await findTenant(deps.storage.db, params.tenant);
+      const tenant =
+        config.permission === RAISING ? await keptTenant(raising, deps.storage.db, params.tenant) : await findTenant(deps.storage.db, params.tenant);
       if (!tenant || (principal.kind === 'user' && principal.tenantId !== tenant.id)) {
         throw notFound('Tenant');
       }
@@ -63,14 +90,16 @@ export function accessHook(deps: AppDeps) {
 /**
  * forgetPrincipalsOnChange is an onSend hook: after any unsafe request but raising alerts, the
  * authenticator's cached principals and what the send path keeps (mail settings, tenant names,
- * permissions) are dropped before the answer leaves, so a revoked token, a deactivated user or a
- * removed role stops working for the very next request, and a change applies from the very next email.
+ * permissions) and the tenants kept for raising alerts (`raising`) are dropped before the answer
+ * leaves, so a revoked token, a deactivated user, a removed role or a renamed or deleted tenant
+ * stops working for the very next request, and a change applies from the very next email.
  */
-export function forgetPrincipalsOnChange(deps: AppDeps) {
+export function forgetPrincipalsOnChange(deps: AppDeps, raising: ReadCache) {
   return async function forgetPrincipals(request: FastifyRequest): Promise<void> {
-    if (SAFE_METHODS.has(request.method) || request.routeOptions.config?.permission === 'Alerts.Create') return;
+    if (SAFE_METHODS.has(request.method) || request.routeOptions.config?.permission === RAISING) return;
     deps.authenticator.forget();
     deps.kept?.forget();
+    raising.forget();
   };
 }
 

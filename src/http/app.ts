@@ -4,6 +4,7 @@ import { type ZodTypeProvider, hasZodFastifySchemaValidationErrors, serializerCo
 import { StageError } from '../shared/stage-error.js';
 import { classifyDbError, isStorageOutage } from '../storage/errors.js';
 import { accessHook, forgetPrincipalsOnChange } from './access-hook.js';
+import { ReadCache } from '../shared/read-cache.js';
 import { answerClientError, requireHost } from './client-errors.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds, noteNulFree, refuseNul, tooDeep } from './input-guard.js';
@@ -134,8 +135,10 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     if (closing) void reply.header('connection', 'close');
   });
   app.addHook('onRequest', requireHost);
-  app.addHook('preValidation', accessHook(deps));
-  app.addHook('onSend', forgetPrincipalsOnChange(deps));
+  // The tenants of requests raising alerts, kept between them (accessHook).
+  const raising = new ReadCache();
+  app.addHook('preValidation', accessHook(deps, raising));
+  app.addHook('onSend', forgetPrincipalsOnChange(deps, raising));
   app.addHook('preValidation', refuseNul);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
