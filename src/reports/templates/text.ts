@@ -1,5 +1,7 @@
 /** clip shortens text to at most `max` characters (never splitting a surrogate pair), ending in "…". */
 export function clip(value: string, max: number): string {
+  // No more UTF-16 units than `max` is no more characters either: most fields, without splitting them.
+  if (value.length <= max) return value;
   const chars = Array.from(value);
   return chars.length <= max
     ? value
