@@ -11,8 +11,8 @@
  * `npm run build` first): the figure issue 15 asks for. Without it the process runs the
  * TypeScript sources through tsx, as the other bench processes do, and tsx's compiler adds its
  * own tens of MB. `--lean-heap true` runs the worker with TOCSIN_LEAN_HEAP=true (V8's
- * --optimize-for-size), `--lean-heap false` as by default (a worker's heap growth between full
- * collections bounded: boundedWorkerHeap in src/cli/serve.ts). It prints one JSON line (what `npm run bench`
+ * --optimize-for-size), `--lean-heap false` as by default (a worker's young generation and its old
+ * generation's growth between full collections bounded: servingHeap in src/cli/heap.ts). It prints one JSON line (what `npm run bench`
  * reads) and a sentence.
  */
 import fs from 'node:fs';
@@ -62,6 +62,11 @@ interface Heap {
   readonly heapUsed: number;
   readonly heapTotal: number;
   readonly external: number;
+  /** The V8 heap's total by space: the young generation (new), the old generation, code, large objects. */
+  readonly newSpace: number;
+  readonly oldSpace: number;
+  readonly codeSpace: number;
+  readonly largeObjects: number;
 }
 
 /** heapOf reads the V8 heap and external memory from the worker's /metrics (prom-client's default metrics). */
@@ -71,10 +76,15 @@ async function heapOf(url: string): Promise<Heap | undefined> {
     () => '',
   );
   const read = (name: string) => Number(new RegExp(`^tocsin_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / MB;
+  const space = (name: string) => read(`nodejs_heap_space_size_total_bytes\\{space="${name}"\\}`);
   const heap = {
     heapUsed: read('nodejs_heap_size_used_bytes'),
     heapTotal: read('nodejs_heap_size_total_bytes'),
     external: read('nodejs_external_memory_bytes'),
+    newSpace: space('new') + space('new_large_object'),
+    oldSpace: space('old'),
+    codeSpace: space('code'),
+    largeObjects: space('large_object'),
   };
   return Number.isFinite(heap.heapUsed) ? heap : undefined;
 }

@@ -71,7 +71,7 @@ export interface Config {
   readonly apiProcesses: number;
   /**
    * Whether V8 keeps this process's heap small at a CPU cost (TOCSIN_LEAN_HEAP, off by default: it
-   * costs delivery throughput): see leanHeap in cli/serve.ts.
+   * costs delivery throughput): see servingHeap in cli/heap.ts.
    */
   readonly leanHeap: boolean;
   readonly logLevel: string;

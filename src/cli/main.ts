@@ -1,4 +1,4 @@
-import { ConfigError } from '../config.js';
+import { holdYoungGeneration } from './heap.js';
 
 /** A CLI command: it parses its own arguments and returns the process exit code. */
 export type Command = (args: string[]) => Promise<number>;
@@ -6,7 +6,14 @@ export type Command = (args: string[]) => Promise<number>;
 // Each command's module is loaded when it runs: a `serve` process (a worker above all) keeps the
 // other commands' imports, such as test-mail's password hashing, out of its memory.
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  serve: { run: async (args) => (await import('./serve.js')).serveCommand(args), summary: 'run the HTTP API, the scheduler and the delivery workers' },
+  serve: {
+    run: async (args) => {
+      // Before serve's modules load, which would otherwise grow the young generation for good.
+      holdYoungGeneration();
+      return (await import('./serve.js')).serveCommand(args);
+    },
+    summary: 'run the HTTP API, the scheduler and the delivery workers',
+  },
   migrate: { run: async () => (await import('./migrate.js')).migrateCommand(), summary: 'apply pending database migrations and exit' },
   raise: {
     run: async (args) => (await import('./raise.js')).raiseCommand(args),
@@ -42,7 +49,8 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`tocsin: ${err instanceof ConfigError ? err.message : String((err as Error)?.stack ?? err)}\n`);
+    // Known by its name: main loads none of the service's modules (config.ts among them) before a command runs.
+    process.stderr.write(`tocsin: ${(err as Error)?.name === 'ConfigError' ? (err as Error).message : String((err as Error)?.stack ?? err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -1,11 +1,11 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import v8 from 'node:v8';
 import { type Config, ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../ops/logger.js';
 import { startTocsin } from '../server.js';
 import { displaySmtpUrl } from '../shared/redact.js';
 import { startApiCluster } from './api-cluster.js';
+import { servingHeap } from './heap.js';
 import { primaryCatcherOf } from '../delivery/catcher/cluster-catcher.js';
 import { catcherSmtpUrl } from '../settings/smtp-settings.js';
 
@@ -25,8 +25,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (config.apiProcesses > 1 && config.role !== 'api') {
     throw new ConfigError('invalid configuration:\n  --processes (TOCSIN_API_PROCESSES): several processes on one port are for --role api only');
   }
-  if (config.leanHeap) leanHeap();
-  else if (config.role === 'worker') boundedWorkerHeap();
+  servingHeap(config.role, config.leanHeap);
   if (config.apiProcesses > 1 && cluster.isPrimary) return serveCluster(config);
 
   // One of several api processes sends to and reads its primary's catcher rather than run its own.
@@ -65,42 +64,6 @@ export async function serveCommand(args: string[]): Promise<number> {
   // An api process of several: its channel to the primary would keep it alive.
   cluster.worker?.disconnect();
   return 0;
-}
-
-/**
- * leanHeap makes V8 favour memory over speed in this process (`--optimize-for-size`): under a
- * burst of emails V8 otherwise lets the heap grow to about four times what is live before a full
- * collection, since a worker allocates fast; this one flag keeps it near twice and the young
- * generation from growing. V8 reads it at each collection, so it is set here, at run time, where
- * it applies however the process was started (`npm start`, the `tocsin` bin, `node dist/cli/main.js`,
- * the api processes of `--processes`) instead of as a command-line flag that each way of starting
- * would have to repeat. It costs CPU (half as much again per email, and delivery throughput with
- * it), so it is for processes short of memory rather than of CPU: off unless TOCSIN_LEAN_HEAP=true.
- * Measured in bench/worker-rss.md.
- */
-function leanHeap(): void {
-  v8.setFlagsFromString('--optimize-for-size');
-}
-
-/**
- * WORKER_HEAP_GROWING_PERCENT is how far a worker's old generation may grow past what was live at
- * the last full collection before the next one: V8 otherwise lets it grow up to four times that
- * under a burst (it scales the factor with how fast the process allocates), which held a worker at
- * 190-260 MB for about 40 MB live. 50 % brought the peak to 154-160 MB for no CPU per email that
- * the runs could tell apart; 30 % to 149-151 MB for 10-17 % more CPU. Measured in bench/worker-rss.md.
- */
-const WORKER_HEAP_GROWING_PERCENT = 50;
-
-/**
- * boundedWorkerHeap caps the growth of a worker's heap between full collections (V8's
- * `--heap-growing-percent`, read at each collection, so set here at run time however the process
- * was started). Unlike leanHeap it leaves the young generation free to grow, so scavenges stay as
- * few as with V8's defaults and what it costs is the more frequent full collections of a burst
- * (30 against 8-11 in 10,000 emails). Workers only: an api or all-in-one process keeps V8's defaults
- * (TOCSIN_LEAN_HEAP=true trims any role further).
- */
-function boundedWorkerHeap(): void {
-  v8.setFlagsFromString(`--heap-growing-percent=${WORKER_HEAP_GROWING_PERCENT}`);
 }
 
 /** serveCluster runs the api processes and passes SIGTERM or SIGINT on to them. */
