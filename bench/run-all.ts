@@ -212,8 +212,8 @@ async function ingestStep(): Promise<void> {
       ...(PG_URL ? [...pgCpu.values(), ...pgBackendCpu.values()] : []),
     ],
     notes: [
-      `Best on this machine: SQLite with ${procs(bestSqlite.p)}, PostgreSQL with ${procs(bestPg.p)}. ` +
-        `Tocsin on SQLite / Alertmanager: **${ratio(bestSqlite.value, amRate)}**; Tocsin on PostgreSQL / Alertmanager: ${ratio(bestPg.value, amRate)}; ` +
+      `Best on this machine: SQLite with ${procs(bestSqlite.p)}${PG_URL ? `, PostgreSQL with ${procs(bestPg.p)}` : ''}. ` +
+        `Tocsin on SQLite / Alertmanager: **${ratio(bestSqlite.value, amRate)}**; ${PG_URL ? `Tocsin on PostgreSQL / Alertmanager: ${ratio(bestPg.value, amRate)}; ` : ''}` +
         `alerts per CPU second, Tocsin SQLite (${procs(bestPerCpu.p)}) / Alertmanager: ${ratio(bestPerCpu.value, medianOf(perCpu.am))}.`,
     ],
   });
@@ -229,6 +229,7 @@ async function ingestStep(): Promise<void> {
     figure: `${formatNumber(bestPerCpu.value)} (${procs(bestPerCpu.p)}) vs ${formatNumber(medianOf(perCpu.am))} alerts/CPU-s = ${ratio(bestPerCpu.value, medianOf(perCpu.am))}`,
     met: Number.isFinite(perCpuX) ? perCpuX >= 1 : undefined,
   });
+  if (!PG_URL) return;
   const pgX = bestPg.value / amRate;
   addTarget({
     goal: 'ingestion on PostgreSQL ≥ 0.8× Alertmanager’s alerts/s',
