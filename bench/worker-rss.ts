@@ -62,8 +62,9 @@ interface Heap {
   readonly heapUsed: number;
   readonly heapTotal: number;
   readonly external: number;
-  /** The V8 heap's total by space: the young generation (new), the old generation, code, large objects. */
+  /** The V8 heap's total by space: the young generation (new, and its large objects), the old generation, code, large objects. */
   readonly newSpace: number;
+  readonly newLargeObjects: number;
   readonly oldSpace: number;
   readonly codeSpace: number;
   readonly largeObjects: number;
@@ -81,7 +82,8 @@ async function heapOf(url: string): Promise<Heap | undefined> {
     heapUsed: read('nodejs_heap_size_used_bytes'),
     heapTotal: read('nodejs_heap_size_total_bytes'),
     external: read('nodejs_external_memory_bytes'),
-    newSpace: space('new') + space('new_large_object'),
+    newSpace: space('new'),
+    newLargeObjects: space('new_large_object'),
     oldSpace: space('old'),
     codeSpace: space('code'),
     largeObjects: space('large_object'),
