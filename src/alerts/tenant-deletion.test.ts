@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deleteTenant } from '../access/tenants.js';
 import { classifyDbError } from '../storage/errors.js';
 import type { Storage } from '../storage/storage.js';
+import { insertTestTenant } from '../../test/support/outbox-fixtures.js';
 import { describeEachDialect, openTestStorage, storedAlerts } from '../../test/support/storage.js';
 import type { NewAlert } from './input.js';
 import { insertAlerts, writeAlerts } from './store.js';
@@ -29,21 +30,19 @@ describeEachDialect("a tenant's alerts and its deletion", (dialect) => {
   });
   afterAll(() => storage.close());
 
-  const addTenant = (id: string) =>
-    storage.db.insertInto('tenants').values({ id, name: id, display_name: id, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 }).execute();
   const alertsOf = (tenant: string) => storedAlerts(storage.db, tenant);
 
   it('deletes the tenant with its alerts and leaves the other tenants’ alone', async () => {
-    await addTenant('doomed');
-    await addTenant('kept');
-    await insertAlerts(storage.db, 'doomed', [alert, alert, { ...alert, severity: 'Info', dedupKey: null }], T0);
-    await insertAlerts(storage.db, 'kept', [alert], T0);
-    await deleteTenant(storage.db, 'doomed');
-    expect(await alertsOf('doomed')).toBe(0);
-    expect(await alertsOf('kept')).toBe(1);
+    const doomed = await insertTestTenant(storage.db, 'doomed');
+    const kept = await insertTestTenant(storage.db, 'kept');
+    await insertAlerts(storage.db, doomed, [alert, alert, { ...alert, severity: 'Info', dedupKey: null }], T0);
+    await insertAlerts(storage.db, kept, [alert], T0);
+    await deleteTenant(storage.db, doomed);
+    expect(await alertsOf(doomed)).toBe(0);
+    expect(await alertsOf(kept)).toBe(1);
     // Their dependants (an undecided Fatal alert's row) go with them.
     const undecided = await storage.db.selectFrom('undecided_fatal_alerts').select('tenant_id').execute();
-    expect(undecided.map((u) => u.tenant_id)).toEqual(['kept']);
+    expect(undecided.map((u) => u.tenant_id)).toEqual([kept]);
   });
 
   it('refuses alerts for a tenant that no longer exists, as a lost race (foreign-key)', async () => {
@@ -54,11 +53,11 @@ describeEachDialect("a tenant's alerts and its deletion", (dialect) => {
 
   if (dialect === 'postgres') {
     it('waits for a batch being stored for the tenant, then deletes that batch too', async () => {
-      await addTenant('busy');
+      const busy = await insertTestTenant(storage.db, 'busy');
       let deleting: Promise<void> | undefined;
       await storage.db.transaction().execute(async (tx) => {
-        await writeAlerts(tx, 'busy', [alert, alert], T0);
-        deleting = deleteTenant(storage.db, 'busy');
+        await writeAlerts(tx, busy, [alert, alert], T0);
+        deleting = deleteTenant(storage.db, busy);
         // The delete is queued behind this transaction's lock on the tenant's row before it commits.
         for (;;) {
           const { rows } = await sql<{ n: number }>`
@@ -68,7 +67,7 @@ describeEachDialect("a tenant's alerts and its deletion", (dialect) => {
         }
       });
       await deleting;
-      expect(await alertsOf('busy')).toBe(0);
+      expect(await alertsOf(busy)).toBe(0);
     });
   }
 });

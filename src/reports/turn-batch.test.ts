@@ -32,10 +32,11 @@ describe('TurnBatch', () => {
   it('reads the keys asked for while a read is in flight together, once it ends', async () => {
     const calls: (readonly string[])[] = [];
     const pending: (() => void)[] = [];
+    // Waiting behind a read is bounded (MAX_WAIT_MS); here long enough that only the read's end can end it.
     const batch = new TurnBatch<string>((_tenant, keys) => {
       calls.push(keys);
       return new Promise((resolve) => pending.push(() => resolve(new Map(keys.map((k) => [k, k.toUpperCase()])))));
-    });
+    }, 60_000);
     const first = batch.get('t', 'a');
     await new Promise((resolve) => setImmediate(resolve));
     expect(calls).toEqual([['a']]);

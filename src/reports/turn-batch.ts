@@ -30,8 +30,14 @@ export class TurnBatch<V> {
   /** Set while keys wait for the reads in flight (or MAX_WAIT_MS) before their own. */
   #waitTimer: NodeJS.Timeout | undefined;
 
-  /** `loadMany` reads some keys of one tenant and returns what it found, by key. */
-  constructor(private readonly loadMany: (tenantId: string, keys: readonly string[]) => Promise<ReadonlyMap<string, V>>) {}
+  /**
+   * `loadMany` reads some keys of one tenant and returns what it found, by key; `maxWaitMs` bounds
+   * the wait behind a read in flight (tests lengthen it, so that no scheduling delay can end it).
+   */
+  constructor(
+    private readonly loadMany: (tenantId: string, keys: readonly string[]) => Promise<ReadonlyMap<string, V>>,
+    private readonly maxWaitMs = MAX_WAIT_MS,
+  ) {}
 
   /** get resolves with a key's value, or undefined when the tenant has none. */
   get(tenantId: string, key: string): Promise<V | undefined> {
@@ -46,7 +52,7 @@ export class TurnBatch<V> {
       // After the I/O and promise callbacks of this turn, so every email started in it has asked;
       // behind a read in flight, once it ends.
       if (this.#loading === 0) setImmediate(() => this.#flush());
-      else this.#waitTimer = setTimeout(() => this.#flush(), MAX_WAIT_MS);
+      else this.#waitTimer = setTimeout(() => this.#flush(), this.maxWaitMs);
     });
   }
 
