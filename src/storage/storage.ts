@@ -13,6 +13,12 @@ export interface Storage {
   readonly dialect: Dialect;
   /** A human description of where the data lives, without credentials. */
   readonly description: string;
+  /**
+   * SQLite's connection itself (undefined on PostgreSQL), for the statements a hot writer runs
+   * around its transaction without Kysely (write-transaction.ts); use it only while holding
+   * Kysely's connection (`db.connection().execute`), which serialises it with every other query.
+   */
+  readonly sqlite?: SqliteDatabase.Database | undefined;
   close(): Promise<void>;
 }
 
@@ -50,7 +56,7 @@ function openSqlite(file: string): Storage {
   database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   database.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: preparedOnce(database) }) });
-  return { db, dialect: 'sqlite', description: `SQLite ${file}`, close: () => db.destroy() };
+  return { db, dialect: 'sqlite', description: `SQLite ${file}`, sqlite: database, close: () => db.destroy() };
 }
 
 /** How many distinct statements a SQLite connection keeps prepared (the app has a few hundred). */
