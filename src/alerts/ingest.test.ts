@@ -5,6 +5,7 @@ import { describeEachDialect, openTestStorage } from '../../test/support/storage
 import { type FatalCommit, FatalSignal } from './fatal-signal.js';
 import { coalescedFatalSignal, groupCommit } from './ingest.js';
 import type { NewAlert } from './input.js';
+import { insertChunks } from './store.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const one = (message: string): NewAlert => ({
@@ -150,5 +151,18 @@ describe('Fatal alerts of one group commit', () => {
     committed('a', ['5']);
     await new Promise((resolve) => setImmediate(resolve));
     expect(heard.at(-1)).toEqual({ tenantId: 'a', alertIds: ['5'] });
+  });
+});
+
+describe('the statements of a group commit', () => {
+  it('insert any number of rows in statements of at most eight sizes, together exactly those rows', () => {
+    const shapes = new Set<number>();
+    for (let n = 0; n <= 5_000; n++) {
+      const sizes = insertChunks(n);
+      expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(n);
+      for (const size of sizes) shapes.add(size);
+    }
+    expect([...shapes].sort((a, b) => b - a)).toEqual([128, 64, 32, 16, 8, 4, 2, 1]);
+    expect(insertChunks(300)).toEqual([128, 128, 32, 8, 4]);
   });
 });

@@ -102,12 +102,16 @@ export async function writeAlerts(
   // process dies before its decider hears of it (the decider's sweep finds the row). Not when
   // the caller decides them in this same transaction (`undecided: false`).
   if (options.undecided !== false) {
-    const params: unknown[] = [];
+    const fatal: string[] = [];
     alerts.forEach((a, i) => {
-      if (a.severity === 'Fatal') params.push(ids[i], tenantId, now);
+      if (a.severity === 'Fatal') fatal.push(ids[i]!);
     });
-    if (params.length > 0) {
-      await tx.executeQuery(CompiledQuery.raw(insertSql(tx, 'undecided_fatal_alerts', UNDECIDED_COLUMNS, params.length / UNDECIDED_COLUMNS.length), params));
+    let start = 0;
+    for (const count of insertChunks(fatal.length)) {
+      const params: unknown[] = [];
+      for (let i = start; i < start + count; i++) params.push(fatal[i], tenantId, now);
+      await tx.executeQuery(CompiledQuery.raw(insertSql(tx, 'undecided_fatal_alerts', UNDECIDED_COLUMNS, count), params));
+      start += count;
     }
   }
   return ids;
@@ -115,12 +119,13 @@ export async function writeAlerts(
 
 /**
  * insertRows inserts alerts with multi-row VALUES statements (SQLite): the parameters row after
- * row, in ALERT_COLUMNS' order, built without a row object each; at most INSERT_ROWS rows a
- * statement, inside SQLite's limit on parameters.
+ * row, in ALERT_COLUMNS' order, built without a row object each, in statements of the sizes
+ * insertChunks gives.
  */
 async function insertRows(tx: Db, tenantId: string, alerts: readonly NewAlert[], ids: readonly string[], groups: readonly (string | null)[], now: number) {
-  for (let start = 0; start < alerts.length; start += INSERT_ROWS) {
-    const end = Math.min(alerts.length, start + INSERT_ROWS);
+  let start = 0;
+  for (const count of insertChunks(alerts.length)) {
+    const end = start + count;
     const params: unknown[] = [];
     for (let i = start; i < end; i++) {
       const a = alerts[i]!;
@@ -140,7 +145,8 @@ async function insertRows(tx: Db, tenantId: string, alerts: readonly NewAlert[],
         now,
       );
     }
-    await tx.executeQuery(CompiledQuery.raw(insertSql(tx, 'alerts', ALERT_COLUMNS, end - start), params));
+    await tx.executeQuery(CompiledQuery.raw(insertSql(tx, 'alerts', ALERT_COLUMNS, count), params));
+    start = end;
   }
 }
 
@@ -162,8 +168,33 @@ const ALERT_COLUMNS: readonly AlertColumn[] = [
   'created_at',
 ];
 const UNDECIDED_COLUMNS = ['alert_id', 'tenant_id', 'created_at'] as const;
-/** INSERT_ROWS × 13 columns stays under SQLite's 32,766 parameters a statement (PostgreSQL's 65,535). */
-const INSERT_ROWS = 1_000;
+/** The most rows of one multi-row insert; 128 × 13 parameters is far inside SQLite's 32,766. */
+const INSERT_ROWS = 128;
+
+/**
+ * insertChunks splits `n` rows into statements of INSERT_ROWS rows and a remainder in powers of
+ * two (300 = 128 + 128 + 32 + 8 + 4), so a table's insert has eight shapes, each compiled and
+ * prepared once per process. One statement of exactly the commit's size, as before, had a new
+ * shape for most group commits (any sum of the batches queued meanwhile): each compiled by Kysely
+ * and prepared by SQLite inside the commit (183 ms of the 2.3 CPU-s of a 50,000-alert bench:ingest
+ * run), and kept prepared, thousands of parameters each, up to the connection's thousand statements.
+ * Statements of 25 to 400 rows cost about the same per row (6.5–8.7 µs in a bare loop).
+ */
+export function insertChunks(n: number): number[] {
+  const sizes: number[] = [];
+  let left = n;
+  while (left >= INSERT_ROWS) {
+    sizes.push(INSERT_ROWS);
+    left -= INSERT_ROWS;
+  }
+  for (let size = INSERT_ROWS / 2; size >= 1; size /= 2) {
+    if (left >= size) {
+      sizes.push(size);
+      left -= size;
+    }
+  }
+  return sizes;
+}
 
 /**
  * INSERT_COLUMNS_SQL inserts any number of alerts of one tenant on PostgreSQL, one array per
