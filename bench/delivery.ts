@@ -7,15 +7,16 @@ import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { notifyOutbox } from '../src/delivery/outbox/doorbell.js';
 import { enqueueDeliveries } from '../src/delivery/outbox/enqueue.js';
-import type { DeliveryPayload } from '../src/delivery/outbox/enqueue.js';
-import { toDelivery } from '../src/delivery/outbox/delivery.js';
-import { openStorage } from '../src/storage/storage.js';
+import type { DeliveryRecipient } from '../src/delivery/outbox/enqueue.js';
+import { type Delivery, toDelivery } from '../src/delivery/outbox/delivery.js';
+import type { ReportData } from '../src/reports/recipient-rules.js';
+import { type Storage, openStorage } from '../src/storage/storage.js';
 import { type Alertmanager, amAlert } from './alertmanager.js';
 import { sleep } from './lifecycle.js';
 import type { SinkProcess } from './sink-client.js';
 import type { SinkStats } from './sink.js';
 import { runConcurrently } from './stats.js';
-import { api, processStats, provisionTenant, startTocsinServer } from './tocsin.js';
+import { addOperators, api, processStats, provisionTenant, startTocsinServer } from './tocsin.js';
 
 /** DeliveryResult is one delivery run: how many the sink got, how fast, and whether any was lost or doubled. */
 export interface DeliveryResult {
@@ -136,11 +137,21 @@ export async function alertmanagerDeliveryRate(am: Pick<Alertmanager, 'url'>, si
 }
 
 /**
- * queueCopies clones the real queued emails (as the scheduler wrote them, one per seeded alert)
- * round-robin up to `count`, due at `dueAt`, so the workers render and send real emails about
- * many alerts without the scheduler in the timing.
+ * How the benchmark queues its copies: `by-alert` as Tocsin's decision queues them (each alert's
+ * emails to all its subscribed operators together, in one insert), `round-robin` the worst case
+ * for the worker's per-alert MIME cache (every email about another alert than the one before).
  */
-export async function queueCopies(databaseUrl: string, count: number, dueAt: number): Promise<void> {
+export type QueueOrder = 'by-alert' | 'round-robin';
+
+/**
+ * queueCopies queues `count` immediate emails due at `dueAt`, copied from the real ones Tocsin queued
+ * while seeding (one per seeded alert, to its first operator), so the workers render and send real
+ * emails without the scheduler in the timing. `by-alert`: each alert's emails go to every
+ * subscribed operator of the tenant (seedDatabase makes OPERATORS of them), one after another, as
+ * the decision queues them (one recipient each, with its own name, address, unsubscribe and action
+ * links); `round-robin`: one alert after another, each email to the first operator.
+ */
+export async function queueCopies(databaseUrl: string, count: number, dueAt: number, order: QueueOrder = 'by-alert'): Promise<void> {
   const storage = await openStorage(databaseUrl, { poolSize: 2 });
   try {
     const rows = await storage.db
@@ -148,17 +159,21 @@ export async function queueCopies(databaseUrl: string, count: number, dueAt: num
       .selectAll()
       .where('kind', '=', 'immediate')
       .where('idempotency_key', 'not like', 'bench:%')
+      .orderBy('id')
       .execute();
     if (rows.length === 0) throw new Error('no immediate email to copy: seed the database first');
     const templates = rows.map(toDelivery);
+    const operators = order === 'by-alert' ? await subscribedOperators(storage, templates[0]!) : [templates[0]!.recipient];
     const copies = Array.from({ length: count }, (_, i) => {
-      const template = templates[i % templates.length]!;
+      const template = templates[Math.floor(i / operators.length) % templates.length]!;
+      const data = (template.payload as { data: ReportData }).data;
+      const recipient = order === 'by-alert' ? operators[i % operators.length]! : template.recipient;
       return {
         tenantId: template.tenantId,
         kind: template.kind,
         idempotencyKey: `bench:${dueAt}:${i}`,
-        recipient: template.recipient,
-        data: (template.payload as Extract<DeliveryPayload, { data: unknown }>).data,
+        recipient,
+        data: { ...data, recipient: { type: 'user', id: recipient.userId } },
         notBefore: dueAt,
       };
     });
@@ -168,6 +183,24 @@ export async function queueCopies(databaseUrl: string, count: number, dueAt: num
   } finally {
     await storage.close();
   }
+}
+
+/**
+ * subscribedOperators are the tenant's users who asked for immediate emails, as recipients of the
+ * seeded alerts' emails: in the seeded email's language and time zone (none of them set their own).
+ */
+async function subscribedOperators(storage: Storage, seeded: Delivery): Promise<DeliveryRecipient[]> {
+  const users = await storage.db
+    .selectFrom('users')
+    .innerJoin('user_alert_preferences as p', 'p.owner_id', 'users.id')
+    .select(['users.id', 'users.email', 'users.name'])
+    .where('users.tenant_id', '=', seeded.tenantId)
+    .where('p.fatal_immediately', '=', 1)
+    .orderBy('users.email')
+    .execute();
+  if (users.length === 0) throw new Error('no operator asked for immediate emails: seed the database first');
+  const { language, timeZone } = seeded.recipient;
+  return users.map((u) => ({ address: u.email, name: u.name, language, timeZone, userId: u.id }));
 }
 
 /** sentPerWorker counts the attempts that ended in `sent` since `since`, by worker. */
@@ -201,6 +234,8 @@ export async function tocsinDeliveryRate(
     cpuProfile?: boolean;
     /** More environment for the worker processes (a preload that counts, bench/scale-out.ts). */
     env?: Record<string, string>;
+    /** How the emails are queued (queueCopies); by alert, as Tocsin's decision does, unless said. */
+    order?: QueueOrder;
     /**
      * Emails each worker process sends first, untimed, as the raw pool warms up: a process's first
      * emails cost more than the next ones (its code not yet compiled by the JIT, its connections
@@ -227,12 +262,12 @@ export async function tocsinDeliveryRate(
     if (options.warmup) {
       const count = options.warmup * options.workers;
       await sink.reset();
-      await queueCopies(databaseUrl, count, Date.now());
+      await queueCopies(databaseUrl, count, Date.now(), options.order);
       await sink.waitForMessages(count, options.timeoutMs);
     }
     dueAt = Date.now() + 1_500;
     await sink.reset();
-    await queueCopies(databaseUrl, options.emails, dueAt);
+    await queueCopies(databaseUrl, options.emails, dueAt, options.order);
     if (postgres) before = await databaseActivity(databaseUrl);
     const wait = dueAt - Date.now();
     if (wait > 0) await sleep(wait);
@@ -265,9 +300,13 @@ export async function tocsinDeliveryRate(
 /** SEED_ALERTS distinct Fatal alerts are seeded, so the queued emails are about many alerts, not one rendered once. */
 export const SEED_ALERTS = 1_000;
 
+/** OPERATORS of the seeded tenant ask for immediate emails: each alert's email goes to each of them (queueCopies). */
+export const OPERATORS = 10;
+
 /**
  * seedDatabase provisions a tenant and lets Tocsin decide and send the immediate emails of
- * SEED_ALERTS distinct Fatal alerts; it returns the size of one.
+ * SEED_ALERTS distinct Fatal alerts to its first operator; it returns the size of one. The other
+ * OPERATORS - 1 operators subscribe afterwards, so the seeding sends one email per alert.
  */
 export async function seedDatabase(databaseUrl: string, sink: SinkProcess, options: { built?: boolean } = {}): Promise<number> {
   const server = await startTocsinServer({ databaseUrl, role: 'all', smtpPort: sink.port, built: options.built ?? false });
@@ -287,6 +326,7 @@ export async function seedDatabase(databaseUrl: string, sink: SinkProcess, optio
     }
     const bytes = (await first).bytes;
     await sink.waitForMessages(SEED_ALERTS, 180_000);
+    await addOperators(server.url, tenant.name, OPERATORS - 1);
     return bytes;
   } finally {
     await server.stop();

@@ -111,6 +111,22 @@ export async function provisionTenant(base: string, name: string, options: { fat
   return { name, robotToken: token, operatorId: operator.id };
 }
 
+/**
+ * addOperators adds `count` more operators to a tenant made by provisionTenant, each asking for
+ * immediate emails: ops2@…, ops3@… (the first is provisionTenant's ops@…), named Operator 2, 3, …
+ */
+export async function addOperators(base: string, name: string, count: number): Promise<void> {
+  const t = `/api/v1/tenants/${name}`;
+  for (let n = 2; n < count + 2; n++) {
+    const operator = await api(base, 'POST', `${t}/users`, BENCH_ADMIN_TOKEN, {
+      email: `ops${n}@${name}.example.com`,
+      name: `Operator ${n}`,
+      roles: ['Alerts Viewer'],
+    });
+    await api(base, 'PUT', `${t}/users/${operator.id}/alert-preferences`, BENCH_ADMIN_TOKEN, { email: { fatalImmediately: true } });
+  }
+}
+
 /** processStats reads a process's CPU seconds (user + system) and peak RSS from /proc. */
 export function processStats(pid: number): { cpuSeconds: number; peakRssMb: number } {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');

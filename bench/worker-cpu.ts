@@ -4,7 +4,10 @@
  * change to the send path can be measured in a few minutes. CPU-ms per email is what to compare
  * on a shared machine; the load average is printed next to each run's emails/s.
  *
- *   npx tsx bench/worker-cpu.ts [--emails 3000] [--runs 3] [--warmup 300] [--cpu-prof]
+ *   npx tsx bench/worker-cpu.ts [--emails 3000] [--runs 3] [--warmup 300] [--order by-alert|round-robin] [--cpu-prof]
+ *
+ * --order: by-alert (default) queues each alert's emails to its 10 operators together, as Tocsin's
+ * decision does; round-robin, every email about another alert (bench/delivery.ts queueCopies).
  *
  * --cpu-prof: the worker's timed window is profiled (bench/window-profile.mjs) into
  * bench/profiles/worker-cpu/; read with bench/profile-summary.ts.
@@ -13,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { seedDatabase, tocsinDeliveryRate } from './delivery.js';
+import { type QueueOrder, seedDatabase, tocsinDeliveryRate } from './delivery.js';
 import { ROOT, releaseAll, releaseOnSignals, tempDir } from './lifecycle.js';
 import { startSinkProcess } from './sink-client.js';
 import { median } from './stats.js';
@@ -23,9 +26,11 @@ const { values: args } = parseArgs({
     emails: { type: 'string', default: '3000' },
     runs: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '300' },
+    order: { type: 'string', default: 'by-alert' },
     'cpu-prof': { type: 'boolean', default: false },
   },
 });
+if (args.order !== 'by-alert' && args.order !== 'round-robin') throw new Error(`--order: by-alert or round-robin, not ${args.order}`);
 const PROFILES = path.join(ROOT, 'bench', 'profiles', 'worker-cpu');
 
 releaseOnSignals();
@@ -45,6 +50,7 @@ try {
       emails: Number(args.emails),
       workers: 1,
       warmup: Number(args.warmup),
+      order: args.order as QueueOrder,
       timeoutMs: 180_000,
       ...(profiles
         ? {
