@@ -255,6 +255,10 @@ async function sourcesStep(): Promise<void> {
     (typeof SOURCE_KINDS)[number],
     ReturnType<typeof figure>
   >;
+  const cpu = Object.fromEntries(SOURCE_KINDS.map((k) => [k, figure(`${SOURCE_LABELS[k]}: the server's CPU per event`, 'CPU-µs', script)])) as Record<
+    (typeof SOURCE_KINDS)[number],
+    ReturnType<typeof figure>
+  >;
   const lagP50 = figure('pull connector lag, p50 (interval 1 s)', 'ms', script);
   const lagP95 = figure('pull connector lag, p95 (interval 1 s)', 'ms', script);
   let duplicates = 0;
@@ -262,7 +266,10 @@ async function sourcesStep(): Promise<void> {
     log(`sources run ${run + 1} (bench/sources.ts)`);
     const out = await runScript('bench/sources.ts', ['--events', String(n), '--clients', '8', '--pull-alerts', '1000'], { timeoutMs: 600_000 });
     for (const r of jsonLines(out)) {
-      if (r.bench === 'sources-push') rates[r.kind as (typeof SOURCE_KINDS)[number]].runs.push(r.eventsPerSecond);
+      if (r.bench === 'sources-push') {
+        rates[r.kind as (typeof SOURCE_KINDS)[number]].runs.push(r.eventsPerSecond);
+        cpu[r.kind as (typeof SOURCE_KINDS)[number]].runs.push(r.cpuUsPerEvent);
+      }
       if (r.bench === 'sources-pull') {
         lagP50.runs.push(r.lagP50Ms);
         lagP95.runs.push(r.lagP95Ms);
@@ -279,11 +286,13 @@ async function sourcesStep(): Promise<void> {
       'after the commit; REST gets the same load (one alert per request, a robot token) in the same server, the kinds interleaved in 3 rounds ' +
       'after a warm-up. Pull: a second Tocsin plays Orchestrator (Account/Authenticate, /odata/Alerts); 1,000 alerts are raised on it at 100 a ' +
       "second while an orchestrator-pull source (interval 1 s) imports them; the lag is each alert's import time minus its CreationTime upstream.",
-    figures: [...SOURCE_KINDS.map((k) => rates[k]), lagP50, lagP95],
+    figures: [...SOURCE_KINDS.map((k) => rates[k]), ...SOURCE_KINDS.map((k) => cpu[k]), lagP50, lagP95],
     notes: [
       `Per event, against REST in the same run: ${SOURCE_KINDS.slice(1)
         .map((k) => `${k} ${ratio(medianOf(rates[k]), rest)}`)
-        .join(', ')}.`,
+        .join(', ')}; per server CPU-second: ${SOURCE_KINDS.slice(1)
+        .map((k) => `${k} ${ratio(medianOf(cpu.rest), medianOf(cpu[k]))}`)
+        .join(', ')} (CPU per event: user + system of the server process over the timed rounds, which load elsewhere distorts less than rates).`,
       `Pull: ${duplicates} duplicates over all runs (each upstream alert is imported once).`,
     ],
   });

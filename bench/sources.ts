@@ -6,7 +6,11 @@
  * with 1,000 alerts raised on an upstream Tocsin that plays Orchestrator. Each line of JSON on
  * stdout is one result; the rest is for people.
  *
- *   npm run bench:sources -- [--events 3000] [--clients 8] [--pull-alerts 1000] [--only push|pull] [--pg]
+ *   npm run bench:sources -- [--events 3000] [--clients 8] [--pull-alerts 1000] [--only push|pull] [--kinds rest,alertmanager,…] [--pg] [--cpu-prof]
+ *
+ * Beside each rate, the server's CPU per event (user + system of its process over the timed
+ * rounds, /proc): load elsewhere on the machine slows the rates but hardly changes it.
+ * `--cpu-prof` profiles the push server into bench/profiles (the warm-up included).
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
@@ -15,7 +19,7 @@ import { signingKey } from '../src/sources/secrets.js';
 import { signOrchestrator, signStandardWebhook } from '../src/sources/signatures.js';
 import { PG_URL, postgresDatabase, releaseAll, releaseOnSignals, tempDir, waitUntil } from './lifecycle.js';
 import { percentile, runConcurrently } from './stats.js';
-import { BENCH_ADMIN_TOKEN, api, provisionTenant, startTocsinServer } from './tocsin.js';
+import { BENCH_ADMIN_TOKEN, api, processStats, provisionTenant, startTocsinServer } from './tocsin.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -23,7 +27,10 @@ const { values: opts } = parseArgs({
     clients: { type: 'string', default: '8' },
     'pull-alerts': { type: 'string', default: '1000' },
     only: { type: 'string' },
+    // The push kinds to time (all by default): one kind alone shows its own statements and commits (bench/statement-times.mjs).
+    kinds: { type: 'string' },
     pg: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 const EVENTS = Number(opts.events);
@@ -132,7 +139,7 @@ async function databaseUrl(name: string): Promise<{ url: string; database: 'sqli
 
 async function pushBench(): Promise<void> {
   const { url: dbUrl, database } = await databaseUrl('sources-push');
-  const server = await startTocsinServer({ databaseUrl: dbUrl, role: 'api', env: SERVER_ENV });
+  const server = await startTocsinServer({ databaseUrl: dbUrl, role: 'api', env: SERVER_ENV, cpuProfile: opts['cpu-prof'] });
   const tenant = await provisionTenant(server.url, 'sources');
   const targets: Record<Push, { url: string; secret: string }> = {
     rest: { url: `${server.url}/api/v1/tenants/${tenant.name}/alerts`, secret: tenant.robotToken },
@@ -142,18 +149,22 @@ async function pushBench(): Promise<void> {
     // The receive URL from the source's own answer, on the address this server listens on.
     targets[kind] = { url: `${server.url}${new URL(source.url).pathname}`, secret: source.secret };
   }
-  const kinds: Push[] = ['rest', 'orchestrator-webhook', 'alertmanager', 'webhook'];
+  const kinds = (['rest', 'orchestrator-webhook', 'alertmanager', 'webhook'] as const).filter((k) => !opts.kinds || opts.kinds.split(',').includes(k));
   try {
     // A warm-up of each path, not counted; then the kinds interleaved, so load elsewhere on the machine falls on all of them.
     for (const kind of kinds) await send(Array.from({ length: 200 }, (_, i) => prepare(kind, i, targets[kind], `warm-${kind}`)));
     const results = new Map<Push, { eventsPerSecond: number; p95Ms: number }[]>(kinds.map((k) => [k, []]));
+    const cpuSeconds = new Map<Push, number>(kinds.map((k) => [k, 0]));
     for (let round = 0; round < 3; round++) {
       for (const kind of kinds) {
         const requests = Array.from({ length: Math.ceil(EVENTS / 3) }, (_, i) => prepare(kind, i, targets[kind], `r${round}-${kind}`));
+        const before = processStats(server.pid).cpuSeconds;
         results.get(kind)!.push(await send(requests));
+        cpuSeconds.set(kind, cpuSeconds.get(kind)! + processStats(server.pid).cpuSeconds - before);
       }
     }
-    const rest = sum(results.get('rest')!);
+    const cpuUsPerEvent = (kind: Push) => Math.round((cpuSeconds.get(kind)! * 1e6) / (3 * Math.ceil(EVENTS / 3)));
+    const rest = results.has('rest') ? sum(results.get('rest')!) : undefined;
     for (const kind of kinds) {
       const r = sum(results.get(kind)!);
       const line = {
@@ -164,11 +175,13 @@ async function pushBench(): Promise<void> {
         clients: CLIENTS,
         eventsPerSecond: round1(r.eventsPerSecond),
         p95Ms: round1(r.p95Ms),
-        vsRest: round2(r.eventsPerSecond / rest.eventsPerSecond),
+        cpuUsPerEvent: cpuUsPerEvent(kind),
+        ...(rest ? { vsRest: round2(r.eventsPerSecond / rest.eventsPerSecond), cpuVsRest: round2(cpuUsPerEvent('rest') / cpuUsPerEvent(kind)) } : {}),
       };
       process.stdout.write(`${JSON.stringify(line)}\n`);
       process.stderr.write(
-        `${database} ${kind.padEnd(21)} ${line.eventsPerSecond.toFixed(0).padStart(6)} events/s  p95 ${line.p95Ms} ms  ${line.vsRest}× REST\n`,
+        `${database} ${kind.padEnd(21)} ${line.eventsPerSecond.toFixed(0).padStart(6)} events/s  p95 ${line.p95Ms} ms  ${line.cpuUsPerEvent} CPU-µs/event` +
+          `${rest ? `  ${line.vsRest}× REST (per CPU ${line.cpuVsRest}×)` : ''}\n`,
       );
     }
   } finally {
