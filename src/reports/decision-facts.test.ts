@@ -81,8 +81,22 @@ describeEachDialect('the facts of a decision in one statement', (dialect) => {
     expect(statements).toBe(3);
   });
 
+  it('reads only the row of a tenant whose alert emails are off: no floods, mutes or recipients to decide with', async () => {
+    const off = await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: false });
+    expect(off.statusCode).toBe(200);
+    try {
+      const [facts] = await decisionFacts(db(), [tenantId], alertIds, Date.now());
+      expect(facts).toMatchObject({ tenant: { id: tenantId }, alertsEmailEnabled: false, floods: [], mutes: [], recipients: [] });
+    } finally {
+      await t.enableAlertEmails('facts');
+    }
+    const [on] = await decisionFacts(db(), [tenantId], alertIds, Date.now());
+    expect(on!.floods.length).toBeGreaterThan(0);
+  });
+
   it('leaves the users of tenants larger than one page to be read by pages', async () => {
     const big = (await t.call('POST', '/api/v1/tenants', { name: 'big' })).json().id as string;
+    await t.enableAlertEmails('big');
     await insertManyUsers(db(), big, 1_001);
     const [facts] = await decisionFacts(db(), [big], ['no-such-alert'], Date.now());
     expect(facts!.tenant.id).toBe(big);
