@@ -30,6 +30,7 @@ import { type AlertIngest, createAlertIngest } from './alerts/ingest.js';
 import type { Config } from './config.js';
 import type { MailSender } from './delivery/contract.js';
 import type { EndpointResolver } from './delivery/outbox/attempt.js';
+import { LEASED_KEYS, LeasedReads } from './delivery/outbox/leased-reads.js';
 import { AttemptRecorder } from './delivery/outbox/attempt-recorder.js';
 import { OutboxDoorbell, listenForOutbox, notifyOutbox } from './delivery/outbox/doorbell.js';
 import { OutboxMetrics } from './delivery/outbox/metrics.js';
@@ -139,15 +140,20 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     // What composing reads of access (names, permissions), kept between emails; forgotten on every
     // change made through this process's API (server.ts).
     const kept = new ReadCache();
+    // What the commit of a Fatal alert read for the emails it leased to this process's worker (the
+    // settings, the alert's facts), taken instead of reading them again right after it.
+    const leasedReads = new LeasedReads();
     const context = endpointContext(config, deps.systemSmtp);
     const resolve: EndpointResolver = warningBeforeTokenExpiry(
-      (tenantId, route) =>
-        route === 'system' ? resolveSystemEndpoint(storage.db, deps.secretBox, context) : resolveEndpoint(storage.db, deps.secretBox, tenantId, context),
+      (tenantId, route, leaseToken) =>
+        route === 'system'
+          ? resolveSystemEndpoint(storage.db, deps.secretBox, context)
+          : resolveEndpoint(storage.db, deps.secretBox, tenantId, context, leasedReads.get(leaseToken, LEASED_KEYS.sendSettings(tenantId))),
       storage.db,
       () => clock.now(),
       { publicUrl: config.publicUrl, onQueued: ring, onError: (err) => logger.warn({ err }, 'could not check the XOAUTH2 token expiry') },
     );
-    const compose = composersFor({ storage, clock, logger, config, secretBox: deps.secretBox, kept });
+    const compose = composersFor({ storage, clock, logger, config, secretBox: deps.secretBox, kept, leasedReads });
 
     // claim → (resolve → compose → send) → record, in worker processes: built first, since the
     // ingest hands the immediate emails it queues straight to this worker, and started below.
@@ -184,7 +190,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       floodWindowMs: config.floodWindowMs,
       registry,
       fatalSignal,
-      decideInCommit: immediateInCommit({ clock, sender: claim, doorbell: { ring } }),
+      decideInCommit: immediateInCommit({ clock, sender: claim, doorbell: { ring }, leasedReads }),
       logger,
     });
 

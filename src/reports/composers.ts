@@ -8,6 +8,7 @@ import { type AlertGroup, streamAlertsInWindow } from '../alerts/window.js';
 import type { EmailKind, RenderedEmail } from '../delivery/contract.js';
 import { ComposeError, type ComposerRegistry } from '../delivery/outbox/render.js';
 import type { Delivery } from '../delivery/outbox/delivery.js';
+import { LEASED_KEYS, type LeasedReads } from '../delivery/outbox/leased-reads.js';
 import { languageOf } from '../recipients/eligibility.js';
 import { type Preferences, isSubscribed } from '../preferences/model.js';
 import { loadLayers, userPreferences } from '../preferences/store.js';
@@ -46,6 +47,8 @@ export interface ComposerDeps {
    * change through this process's API); without it they are read once per claim.
    */
   readonly kept?: ReadCache;
+  /** What the commit that queued an email leased to this process read for it (its alert's facts), still fresh. */
+  readonly leasedReads?: LeasedReads | undefined;
 }
 
 interface Context {
@@ -71,7 +74,7 @@ interface Caches {
 type AlertRow = Selectable<Database['alerts']>;
 
 /** ImmediateFacts are what an immediate email reads of its alert: the row, its flood so far, and who acknowledged the flood. */
-interface ImmediateFacts {
+export interface ImmediateFacts {
   readonly alert: AlertRow;
   readonly flood: { readonly n: number; readonly last: number };
   readonly acknowledgement: Acknowledgement | undefined;
@@ -370,8 +373,10 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   const { alertId, groupId } = c.data;
   if (!alertId || !groupId) throw new ComposeError(`delivery ${delivery.id} names no alert`);
   const tenantId = c.tenant.id;
-  // The emails of one claim read their alerts, floods and acknowledgements together (TurnBatch), in one statement.
-  const facts = await caches.immediateFacts.get(tenantId, alertId);
+  // As the commit that queued the email read them an instant ago (leased at insert); else the
+  // emails of one claim read their alerts, floods and acknowledgements together (TurnBatch), in one statement.
+  const facts =
+    deps.leasedReads?.get<ImmediateFacts>(delivery.leaseToken, LEASED_KEYS.immediateFacts(alertId)) ?? (await caches.immediateFacts.get(tenantId, alertId));
   if (!facts) throw new ComposeError(`alert ${alertId} no longer exists`);
   const alert = toStoredAlert(facts.alert);
   const { flood, acknowledgement: ack } = facts;

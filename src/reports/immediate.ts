@@ -7,7 +7,10 @@ import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import { StorageUnavailableError, storageFailure } from '../storage/errors.js';
 import type { Storage } from '../storage/storage.js';
+import { LEASED_KEYS, type LeasedReads } from '../delivery/outbox/leased-reads.js';
+import { readSendSettings } from '../settings/mail-settings.js';
 import { committedFatalFloods } from './alert-facts.js';
+import { immediateFactsOf } from './composers.js';
 import { decisionFacts } from './decision-facts.js';
 import { type ReportSettingsSource, decideImmediate, forgetUndecided, immediateRows, immediateRowsOf, reportTenants } from './decision-transactions.js';
 
@@ -33,11 +36,15 @@ export function decideInCommit(deps: {
   readonly clock: Clock;
   readonly sender?: ImmediateSender | undefined;
   readonly doorbell?: { ring(): void } | undefined;
+  /** Where the rows leased to the sender find what this transaction read for sending them. */
+  readonly leasedReads?: LeasedReads | undefined;
 }): CommitDecision {
-  const { clock, sender, doorbell } = deps;
+  const { clock, sender, doorbell, leasedReads } = deps;
   return async (tx, commits) => {
     const now = clock.now();
     const rows: NewDelivery[] = [];
+    /** The Fatal alerts of each tenant that queued emails. */
+    const emailed = new Map<string, string[]>();
     const facts = await decisionFacts(
       tx,
       [...new Set(commits.map((c) => c.tenantId))],
@@ -46,12 +53,20 @@ export function decideInCommit(deps: {
     );
     for (const { tenant, alertsEmailEnabled, floods, mutes, recipients } of facts) {
       if (!alertsEmailEnabled || floods.length === 0) continue;
-      rows.push(...(recipients ? immediateRowsOf(tenant.id, floods, recipients, mutes, now) : await immediateRows(tx, tenant, floods, now)));
+      const queued = recipients ? immediateRowsOf(tenant.id, floods, recipients, mutes, now) : await immediateRows(tx, tenant, floods, now);
+      if (queued.length > 0) {
+        emailed.set(
+          tenant.id,
+          floods.map((f) => f.alertId),
+        );
+      }
+      rows.push(...queued);
     }
     if (rows.length === 0) return () => {};
     const lease = sender?.leaseForInsert(now);
     if (sender && lease) {
       const batch = await enqueueLeased(tx, rows, lease);
+      if (leasedReads && [...emailed.values()].flat().length <= MAX_ALERTS_READ_AT_COMMIT) await readForSending(tx, emailed, lease.token, leasedReads);
       return () => sender.adopt(batch, lease);
     }
     const queued = await enqueueDeliveries(tx, rows, clock);
@@ -59,6 +74,28 @@ export function decideInCommit(deps: {
       if (queued > 0) doorbell?.ring();
     };
   };
+}
+
+/**
+ * MAX_ALERTS_READ_AT_COMMIT: a commit of at most this many emailed Fatal alerts reads what their
+ * emails need (readForSending); a larger one, a storm, holds the write lock no longer for it, and
+ * the worker reads the alerts of the emails it starts together (TurnBatch).
+ */
+const MAX_ALERTS_READ_AT_COMMIT = 16;
+
+/**
+ * readForSending reads, in the transaction that queues a Fatal alert's emails leased to this
+ * process, what sending them reads: each tenant's mail settings (with the saved system default) and
+ * each alert's facts (the row, its flood so far, the flood's acknowledgement). The worker takes
+ * them from `reads` right after the commit, where it read them in two statements of its own (and
+ * a turn of the event loop) on the way to the SMTP server; they are the database's all the same,
+ * as the committing transaction saw them.
+ */
+async function readForSending(tx: Db, alertsByTenant: ReadonlyMap<string, readonly string[]>, token: string, reads: LeasedReads): Promise<void> {
+  for (const [tenantId, alertIds] of alertsByTenant) {
+    reads.put(token, LEASED_KEYS.sendSettings(tenantId), await readSendSettings(tx, tenantId));
+    for (const [alertId, facts] of await immediateFactsOf(tx, tenantId, alertIds)) reads.put(token, LEASED_KEYS.immediateFacts(alertId), facts);
+  }
 }
 
 /** ImmediateDeciderDeps are what the decider is built from; the doorbell wakes this process's outbox. */

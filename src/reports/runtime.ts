@@ -5,6 +5,7 @@ import type { FatalSignal } from '../alerts/fatal-signal.js';
 import type { CommitDecision } from '../alerts/ingest.js';
 import { ActionLinks } from '../actions/links.js';
 import type { Config } from '../config.js';
+import type { LeasedReads } from '../delivery/outbox/leased-reads.js';
 import type { ComposerRegistry } from '../delivery/outbox/render.js';
 import { getMailSettings, getMailSettingsOf } from '../settings/mail-settings.js';
 import type { Clock } from '../shared/clock.js';
@@ -32,6 +33,8 @@ export function composersFor(
     readonly secretBox?: SecretBox;
     /** Keeps what compose reads of the tenant and the recipients' access between claims (ReadCache). */
     readonly kept?: ReadCache;
+    /** What the commits of Fatal alerts read for the emails they lease to this process's worker. */
+    readonly leasedReads?: LeasedReads;
   },
 ): ComposerRegistry {
   return reportComposers({
@@ -41,6 +44,7 @@ export function composersFor(
     unsubscribeLinks: new UnsubscribeLinks(deps.storage.db, deps.config.publicUrl, deps.clock),
     clock: deps.clock,
     ...(deps.kept ? { kept: deps.kept } : {}),
+    leasedReads: deps.leasedReads,
     ...(deps.secretBox ? { actionLinks: new ActionLinks(deps.secretBox, deps.config.publicUrl, deps.config.actionLinkMs, deps.clock) } : {}),
   });
 }
@@ -103,6 +107,7 @@ export function immediateInCommit(deps: {
   readonly clock: Clock;
   readonly sender?: ImmediateSender | undefined;
   readonly doorbell: { ring(): void };
+  readonly leasedReads?: LeasedReads | undefined;
 }): CommitDecision {
-  return decideInCommit({ clock: deps.clock, sender: deps.sender, doorbell: deps.doorbell });
+  return decideInCommit({ clock: deps.clock, sender: deps.sender, doorbell: deps.doorbell, leasedReads: deps.leasedReads });
 }

@@ -96,12 +96,19 @@ export async function guardEndpoint(endpoint: SmtpEndpoint, source: SmtpSource, 
 /**
  * resolveEndpoint gives the outbox the endpoint to send a tenant's alert emails through, or throws
  * EndpointRefusedError: alerts email switched off, a refused host (retryable when DNS failed for a
- * while), or a secret that no longer decrypts (the key changed).
+ * while), or a secret that no longer decrypts (the key changed). `atCommit` is the settings as the
+ * transaction that queued the email read them an instant ago (LeasedReads); without it they are read.
  */
-export async function resolveEndpoint(db: Db, secretBox: SecretBox, tenantId: string, context: EndpointContext): Promise<SmtpEndpoint> {
+export async function resolveEndpoint(
+  db: Db,
+  secretBox: SecretBox,
+  tenantId: string,
+  context: EndpointContext,
+  atCommit?: SendSettings,
+): Promise<SmtpEndpoint> {
   // Read for every email, never kept: a worker that kept them would send with a password another
   // process has just replaced, and a refused password (535) fails the email for good.
-  const read = await readSendSettings(db, tenantId);
+  const read = atCommit ?? (await readSendSettings(db, tenantId));
   const { settings } = read;
   if (!settings.alertsEmailEnabled) throw new EndpointRefusedError('alerts-email-disabled', ALERTS_EMAIL_DISABLED, false);
   // The mail health changes with every send's outcome: it is read each time, never kept.

@@ -21,9 +21,10 @@ export type EndpointRoute = 'tenant' | 'system';
 /**
  * EndpointResolver gives a tenant's effective SMTP endpoint (its custom settings or the system
  * default), or the system default for the `system` route, or throws why it has none: a StageError
- * saying whether that may pass (settings' resolveEndpoint and its EndpointRefusedError).
+ * saying whether that may pass (settings' resolveEndpoint and its EndpointRefusedError). The rows'
+ * lease token finds what the commit that leased them read of the settings (LeasedReads).
  */
-export type EndpointResolver = (tenantId: string, route: EndpointRoute) => Promise<SmtpEndpoint>;
+export type EndpointResolver = (tenantId: string, route: EndpointRoute, leaseToken: string | null) => Promise<SmtpEndpoint>;
 
 /** routeOf is the route of a delivery: the mail health notices go through the system default. */
 export function routeOf(delivery: Delivery): EndpointRoute {
@@ -49,7 +50,7 @@ export function onePerClaim(resolve: EndpointResolver): ClaimEndpoints {
     const key = `${delivery.leaseToken}:${delivery.tenantId}:${route}`;
     let resolution = resolutions.get(key);
     if (!resolution) {
-      resolution = resolve(delivery.tenantId, route);
+      resolution = resolve(delivery.tenantId, route, delivery.leaseToken);
       // A refusal or failure is the claim's answer too; it is read when the rows are awaited.
       resolution.catch(() => {});
       resolutions.set(key, resolution);
