@@ -583,8 +583,13 @@ async function reportsStep(): Promise<void> {
     title: 'Reports at scale',
     method:
       'bench/reports.ts: one tenant with N subscribed users and 100,000 alerts in the day, on SQLite; the daily report of every user ' +
-      "decided and queued in one transaction (rendering happens at send time in the outbox). Peak RSS is the process's maximum resident " +
-      `set over the whole run, setup included. Only the ${target.toLocaleString('en-US')}-user point is repeated.`,
+      'decided and queued in one transaction (rendering happens at send time in the outbox; the bench then renders a sample of 200 daily ' +
+      "and 200 summary emails in the same process). Peak RSS is the process's maximum resident set over the whole run, setup and the " +
+      'render sample included. The process sizes its heap as a worker does (src/cli/heap.ts: the role whose scheduler decides reports), ' +
+      'inserts the 100,000 alerts 1,000 at a time, and loads no test tooling (it loaded vitest and a second copy of the storage modules ' +
+      'through test/support/storage.ts until 2026-11-30: about 40 MB); it runs src/ through tsx, whose loader thread and in-process MJML ' +
+      'compile of the emails at the first render the compiled build has not (`npm run build && BENCH_USERS=10000 npm run bench:reports -- --built`: ' +
+      `about 45 MB less). Only the ${target.toLocaleString('en-US')}-user point is repeated.`,
     figures: [...decide, ...rss, ...growth],
     notes: [`peak RSS by users: ${sizes.map((u, i) => `${u.toLocaleString('en-US')} → ${formatNumber(medianOf(rss[i]!))} MB`).join(', ')}.`],
   });
