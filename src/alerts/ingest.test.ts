@@ -111,7 +111,7 @@ describeEachDialect('group commit of alert batches', (dialect) => {
         expect(await tx.selectFrom('alerts').select('id').where('id', 'in', commits[0]!.alertIds).execute()).toHaveLength(commits[0]!.alertIds.length);
         if (fail) throw new Error('no decision today');
         decided.push(...commits);
-        return () => {};
+        return () => false;
       },
       undecided: (tenantId, alertIds) => undecided.push({ tenantId, alertIds }),
       failed: (err) => failures.push(err),

@@ -40,11 +40,12 @@ interface Pending {
 /**
  * CommitDecision decides, inside the transaction that stores a group commit, what its Fatal alerts
  * bring (their immediate emails, queued with them), given those alerts per tenant, and returns
- * what to do once that transaction has committed (hand the queued rows to the sender). When it
- * throws, the commit is made again without it: the alerts are stored undecided, as if none were
- * given, and decided after the commit or by the sweep.
+ * what to do once that transaction has committed: hand the queued rows to this process's sender,
+ * saying so (true), or ring the outbox's doorbell (false). When it throws, the commit is made again
+ * without it: the alerts are stored undecided, as if none were given, and decided after the commit
+ * or by the sweep.
  */
-export type CommitDecision = (tx: Db, fatal: readonly FatalCommit[]) => Promise<() => void>;
+export type CommitDecision = (tx: Db, fatal: readonly FatalCommit[]) => Promise<() => boolean>;
 
 /** FatalDecisions are what a group commit does with the Fatal alerts it stores. */
 export interface FatalDecisions {
@@ -124,7 +125,7 @@ export function groupCommit(
   /** commit stores `given`, or when undefined what the queue holds once the transaction has begun. */
   const commit = async (given: Pending[] | undefined, decide: CommitDecision | undefined): Promise<void> => {
     let items = given;
-    let afterCommit: (() => void) | undefined;
+    let afterCommit: (() => boolean) | undefined;
     let ids: string[][];
     try {
       ids = await transaction(async (tx) => {
@@ -146,17 +147,24 @@ export function groupCommit(
       for (const item of items) await commit([item], decide);
       return;
     }
+    let sending = false;
     try {
-      afterCommit?.();
+      sending = afterCommit?.() ?? false;
     } catch (err) {
       // The rows it queued are durable: they wait for a claim or their lease to run out.
       fatal?.failed?.(err);
     }
     const stored = items!;
     if (!decide) for (const c of fatalCommits(stored, ids)) fatal?.undecided(c.tenantId, c.alertIds);
-    stored.forEach((item, i) => {
-      item.resolve(ids[i]!);
-    });
+    const answer = () =>
+      stored.forEach((item, i) => {
+        item.resolve(ids[i]!);
+      });
+    // The emails just handed to the sender are rendered and written to their SMTP servers within
+    // this turn of the event loop (what they read, their commit read): the callers' answers (a 202
+    // each) follow them, in the wait for the servers' replies, rather than ahead of them.
+    if (sending) setImmediate(answer);
+    else answer();
   };
 
   const drain = async () => {

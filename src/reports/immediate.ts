@@ -62,16 +62,20 @@ export function decideInCommit(deps: {
       }
       rows.push(...queued);
     }
-    if (rows.length === 0) return () => {};
+    if (rows.length === 0) return () => false;
     const lease = sender?.leaseForInsert(now);
     if (sender && lease) {
       const batch = await enqueueLeased(tx, rows, lease);
       if (leasedReads && [...emailed.values()].flat().length <= MAX_ALERTS_READ_AT_COMMIT) await readForSending(tx, emailed, lease.token, leasedReads);
-      return () => sender.adopt(batch, lease);
+      return () => {
+        sender.adopt(batch, lease);
+        return true;
+      };
     }
     const queued = await enqueueDeliveries(tx, rows, clock);
     return () => {
       if (queued > 0) doorbell?.ring();
+      return false;
     };
   };
 }
