@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { SmtpEndpoint } from '../contract.js';
-import { type ClaimPlan, type ConcurrencyLimits, admitClaimed, planClaim } from './capacity.js';
+import { type ClaimPlan, type ConcurrencyLimits, admissionBunch, admitClaimed, planClaim } from './capacity.js';
 import { type BreakerPolicy, type BreakerState, breakerAdmit, breakerBlocked, breakerFailed, breakerSucceeded, closedBreaker } from './circuit-breaker.js';
 import type { Delivery } from './delivery.js';
 
@@ -89,9 +89,9 @@ export class Admission implements EndpointGate {
     if (full !== undefined) this.#lastClaimFull = full;
   }
 
-  /** admit takes the held rows whose tenant has a free slot, oldest first, and counts them as sending. */
+  /** admit takes the held rows whose tenant has free slots (a bunch of them, admissionBunch), oldest first, and counts them as sending. */
   admit(): HeldRow[] {
-    const { start, wait } = admitClaimed(this.#waiting, this.#sendingByTenant, this.#limits.perTenant);
+    const { start, wait } = admitClaimed(this.#waiting, this.#sendingByTenant, this.#limits.perTenant, admissionBunch(this.#limits.perTenant));
     this.#waiting = wait;
     for (const w of start) this.#sendingByTenant.set(w.tenantId, (this.#sendingByTenant.get(w.tenantId) ?? 0) + 1);
     this.#sendingTotal += start.length;

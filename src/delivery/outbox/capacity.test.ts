@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admitClaimed, planClaim } from './capacity.js';
+import { admissionBunch, admitClaimed, planClaim } from './capacity.js';
 
 const limits = { global: 10, perTenant: 3 };
 
@@ -60,5 +60,31 @@ describe('claim capacity', () => {
     const { start, wait } = admitClaimed(rows, new Map([['x', 1]]), 3);
     expect(start.map((r) => r.i)).toEqual([0, 1, 2, 4]);
     expect(wait.map((r) => r.i)).toEqual([3]);
+  });
+
+  it('starts a busy tenant’s waiting rows only once a bunch of its slots is free, or as many as it has waiting', () => {
+    const rows = ['x', 'x', 'x', 'y'].map((tenantId, i) => ({ tenantId, i }));
+    // x: 2 free slots, 3 rows waiting, a bunch of 3: x waits; y: 1 row waiting, so 1 free slot is enough.
+    expect(
+      admitClaimed(
+        rows,
+        new Map([
+          ['x', 8],
+          ['y', 9],
+        ]),
+        10,
+        3,
+      ).start.map((r) => r.i),
+    ).toEqual([3]);
+    // x: 3 free slots: all three start.
+    expect(admitClaimed(rows, new Map([['x', 7]]), 10, 3).start.map((r) => r.i)).toEqual([0, 1, 2, 3]);
+    // A bunch of 1 is the plain rule: every free slot is taken at once.
+    expect(admitClaimed(rows, new Map([['x', 9]]), 10, 1).start.map((r) => r.i)).toEqual([0, 3]);
+  });
+
+  it('bunches a tenth of the per-tenant limit, and small limits not at all', () => {
+    expect(admissionBunch(100)).toBe(10);
+    expect(admissionBunch(19)).toBe(1);
+    expect(admissionBunch(1)).toBe(1);
   });
 });

@@ -38,19 +38,26 @@ export function planClaim(input: {
 /**
  * admitClaimed splits claimed rows into those to send now and those beyond their tenant's free
  * slots, which wait (a claim cannot cap per tenant in one statement: PostgreSQL forbids the
- * window functions it would need next to FOR UPDATE).
+ * window functions it would need next to FOR UPDATE). With `bunch` > 1, a tenant's waiting rows
+ * start only once it has that many free slots (or as many as it has rows waiting): a busy
+ * tenant's next emails then start, and are composed, together rather than one per send that ends
+ * (see admissionBunch).
  */
 export function admitClaimed<T extends { readonly tenantId: string }>(
   rows: readonly T[],
   inFlightByTenant: ReadonlyMap<string, number>,
   perTenant: number,
+  bunch = 1,
 ): { start: T[]; wait: T[] } {
   const taken = new Map(inFlightByTenant);
+  const held = new Map<string, number>();
+  if (bunch > 1) for (const row of rows) held.set(row.tenantId, (held.get(row.tenantId) ?? 0) + 1);
   const start: T[] = [];
   const wait: T[] = [];
   for (const row of rows) {
     const count = taken.get(row.tenantId) ?? 0;
-    if (count < perTenant) {
+    const enough = bunch <= 1 || perTenant - (inFlightByTenant.get(row.tenantId) ?? 0) >= Math.min(bunch, held.get(row.tenantId)!);
+    if (count < perTenant && enough) {
       taken.set(row.tenantId, count + 1);
       start.push(row);
     } else {
@@ -58,4 +65,17 @@ export function admitClaimed<T extends { readonly tenantId: string }>(
     }
   }
   return { start, wait };
+}
+
+/**
+ * admissionBunch is how many free slots a tenant's waiting rows wait for (admitClaimed): a tenth
+ * of its limit. A worker starts up to `perTenant` sends (100) for a sender of 10 connections per
+ * server, so a busy tenant has about 90 rendered emails queued for a connection; starting one per
+ * ended send composed each in an event-loop turn of its own and read its alert's facts for one
+ * or two emails at a time (TurnBatch). Started by tens, an alert's recipients are composed in one
+ * turn and its facts read once, still long before a connection is free. Small limits (tests, a
+ * tenant throttled to a few) are unchanged.
+ */
+export function admissionBunch(perTenant: number): number {
+  return Math.max(1, Math.floor(perTenant / 10));
 }
