@@ -25,9 +25,10 @@ import { type SourceKey, SourceTally } from './source-groups.js';
 import type { ReportData } from './recipient-rules.js';
 import { renderDailyEmail } from './templates/daily-email.js';
 import { ImmediateEmailCache } from './templates/immediate-cache.js';
+import { renderImmediateEmail } from './templates/immediate-email.js';
 import { alertListUrl, preferencesUrl } from './templates/links.js';
 import { SUMMARY_MAX_LINES, renderSummaryEmail } from './templates/summary-email.js';
-import type { AlertGroupView, AlertSourceView, RecipientView, ReportLinks, TenantView } from './templates/view-models.js';
+import type { AlertGroupView, AlertSourceView, ImmediateEmailView, RecipientView, ReportLinks, TenantView } from './templates/view-models.js';
 import type { UnsubscribeLinks } from './unsubscribe/links.js';
 import { WindowCache } from './window-cache.js';
 import type { ReadCache } from '../shared/read-cache.js';
@@ -382,7 +383,7 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   const { flood, acknowledgement: ack } = facts;
   const language = c.recipient.language;
   const actions = await actionsOf(deps, caches, delivery, c);
-  return caches.immediate.render({
+  const view: ImmediateEmailView = {
     recipient: c.recipient,
     tenant: c.tenant,
     alert: {
@@ -407,7 +408,12 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
       ...c.links,
       alert: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity: 'Fatal', event: alert.event, since: alert.createdAt }),
     },
-  });
+  };
+  // The alert's only email of its commit (most Fatal alerts: one person on call) is rendered as it
+  // is: rendering it with slots and encoding it once for the recipients that share it (the cache)
+  // costs more than rendering and encoding it whole (about 0.55 against 0.35 CPU-ms), for no one to share it.
+  const alone = deps.leasedReads?.get<number>(delivery.leaseToken, LEASED_KEYS.alertEmails(alertId)) === 1;
+  return alone ? renderImmediateEmail(view) : caches.immediate.render(view);
 }
 
 /** reportComposers are the outbox's composers of the three alert emails. */

@@ -156,6 +156,27 @@ describeEachDialect('Fatal alert to email in one commit', (dialect) => {
     }
   });
 
+  it("renders an alert's only email whole, with its own greeting, action and unsubscribe links in both parts and List-Unsubscribe, which work", async () => {
+    const { t, smtp } = await start();
+    await optedIn(t, 'ana@example.com');
+    expect((await t.call('POST', '/api/v1/tenants/ops/alerts', fatal('R9', 'robot 9 is offline'))).statusCode).toBe(202);
+    const [message] = await smtp.waitForMessages(1, 10_000);
+    const mail = await simpleParser(message!.raw);
+    expect(mail.to).toMatchObject({ value: [{ address: 'ana@example.com', name: 'ana' }] });
+    expect(mail.text).toContain('ana');
+    expect(mail.text).toContain('robot 9 is offline');
+    const links = [...(mail.text ?? '').matchAll(/https?:\/\/[^/\s]+\/(?:actions|unsubscribe)\/[\w.-]+/g)].map((m) => m[0]);
+    // Acknowledge and snooze (an Alerts Viewer may not mute for everyone), and unsubscribe.
+    expect(links.filter((l) => l.includes('/actions/'))).toHaveLength(2);
+    const unsubscribe = links.find((l) => l.includes('/unsubscribe/'));
+    // Unfolded: a header written whole may be folded before a long link.
+    expect(message!.raw.replace(/\r\n[ \t]+/g, ' ')).toContain(`List-Unsubscribe: <${unsubscribe}>`);
+    for (const link of links) {
+      expect(mail.html).toContain(`href="${link}"`);
+      expect((await t.tocsin.app.inject({ method: 'GET', url: new URL(link).pathname })).statusCode, link).toBe(200);
+    }
+  });
+
   it("renders each Fatal email with the tenant's name and the recipient's permissions in force when it is raised", async () => {
     const { t, smtp } = await start();
     const ana = await optedIn(t, 'ana@example.com');

@@ -11,6 +11,7 @@ import { LEASED_KEYS, type LeasedReads } from '../delivery/outbox/leased-reads.j
 import { readSendSettings } from '../settings/mail-settings.js';
 import { committedFatalFloods } from './alert-facts.js';
 import { immediateFactsOf } from './composers.js';
+import type { ReportData } from './recipient-rules.js';
 import { decisionFacts } from './decision-facts.js';
 import { type ReportSettingsSource, decideImmediate, forgetUndecided, immediateRows, immediateRowsOf, reportTenants } from './decision-transactions.js';
 
@@ -66,7 +67,7 @@ export function decideInCommit(deps: {
     const lease = sender?.leaseForInsert(now);
     if (sender && lease) {
       const batch = await enqueueLeased(tx, rows, lease);
-      if (leasedReads && [...emailed.values()].flat().length <= MAX_ALERTS_READ_AT_COMMIT) await readForSending(tx, emailed, lease.token, leasedReads);
+      if (leasedReads && [...emailed.values()].flat().length <= MAX_ALERTS_READ_AT_COMMIT) await readForSending(tx, emailed, batch, lease.token, leasedReads);
       return () => {
         sender.adopt(batch, lease);
         return true;
@@ -89,13 +90,26 @@ const MAX_ALERTS_READ_AT_COMMIT = 16;
 
 /**
  * readForSending reads, in the transaction that queues a Fatal alert's emails leased to this
- * process, what sending them reads: each tenant's mail settings (with the saved system default) and
- * each alert's facts (the row, its flood so far, the flood's acknowledgement). The worker takes
- * them from `reads` right after the commit, where it read them in two statements of its own (and
- * a turn of the event loop) on the way to the SMTP server; they are the database's all the same,
- * as the committing transaction saw them.
+ * process, what sending them reads: each tenant's mail settings (with the saved system default),
+ * each alert's facts (the row, its flood so far, the flood's acknowledgement), and counts each
+ * alert's emails (one alone is rendered without the cache its recipients would share). The worker
+ * takes them from `reads` right after the commit, where it read them in two statements of its own
+ * (and a turn of the event loop) on the way to the SMTP server; they are the database's all the
+ * same, as the committing transaction saw them.
  */
-async function readForSending(tx: Db, alertsByTenant: ReadonlyMap<string, readonly string[]>, token: string, reads: LeasedReads): Promise<void> {
+async function readForSending(
+  tx: Db,
+  alertsByTenant: ReadonlyMap<string, readonly string[]>,
+  batch: ClaimedBatch,
+  token: string,
+  reads: LeasedReads,
+): Promise<void> {
+  const emails = new Map<string, number>();
+  for (const d of batch.deliveries) {
+    const alertId = 'data' in d.payload ? (d.payload.data as ReportData).alertId : undefined;
+    if (alertId) emails.set(alertId, (emails.get(alertId) ?? 0) + 1);
+  }
+  for (const [alertId, n] of emails) reads.put(token, LEASED_KEYS.alertEmails(alertId), n);
   for (const [tenantId, alertIds] of alertsByTenant) {
     reads.put(token, LEASED_KEYS.sendSettings(tenantId), await readSendSettings(tx, tenantId));
     for (const [alertId, facts] of await immediateFactsOf(tx, tenantId, alertIds)) reads.put(token, LEASED_KEYS.immediateFacts(alertId), facts);

@@ -58,4 +58,6 @@ export const LEASED_KEYS = {
   sendSettings: (tenantId: string) => `settings:${tenantId}`,
   /** An alert's row, flood so far and acknowledgement (immediateFactsOf). */
   immediateFacts: (alertId: string) => `facts:${alertId}`,
+  /** How many emails about an alert the commit queued. */
+  alertEmails: (alertId: string) => `emails:${alertId}`,
 };
