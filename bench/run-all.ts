@@ -475,7 +475,7 @@ async function deliveryStep(): Promise<void> {
         .join(
           '; ',
         )} (raw: the benchmark process; Tocsin: its worker processes, rendering included). On 2 cores shared with the sink and PostgreSQL, this is what bounds the rate.`,
-      'bench:deliver (below) queues small pre-rendered emails into an in-process worker; here every email is the real 23 KB immediate email, rendered at send time from the database.',
+      `bench:deliver (below) queues small pre-rendered emails into an in-process worker; here every email is the real immediate email (${bytes.toLocaleString('en-US')} bytes), rendered at send time from the database.`,
       ...all.map((d) => `${d.rate.label}: ${counts(d)} (Message-IDs counted at the sink, all runs).`),
     ],
   });
