@@ -14,7 +14,7 @@ import { mapOrchestratorEvent } from './mapping/orchestrator.js';
 import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey } from './mapping/shared.js';
 import type { SourceKind, SourceMapping } from './model.js';
 import { signingKey } from './secrets.js';
-import { verifyBearerOrBasic, verifyOrchestrator, verifyStandardWebhook, type Verdict } from './signatures.js';
+import { secretDigest, verifyBearerOrBasic, verifyOrchestrator, verifyStandardWebhook, type Verdict } from './signatures.js';
 import { type Reception, type SourceRow, activeSecrets, recordReception } from './store.js';
 
 /** MAX_RECEIVE_BYTES bounds a received body (413 above it); signatures are checked on these bytes. */
@@ -42,22 +42,27 @@ const header = (headers: IncomingHttpHeaders, name: string) => {
   return Array.isArray(value) ? value.join(' ') : value;
 };
 
-/** authenticate checks a request against a source's active secrets, the way its kind signs. */
-export function authenticate(kind: SourceKind, headers: IncomingHttpHeaders, raw: Buffer, secrets: readonly string[], nowMs: number): Verdict {
+/**
+ * verificationKeys are what authenticate compares a request with, derived once from a source's
+ * active secrets (and kept with them): the HMAC keys of the signing kinds, the SHA-256 digests of
+ * an alertmanager source's bearer secrets.
+ */
+export function verificationKeys(kind: SourceKind, secrets: readonly string[]): Buffer[] {
+  return secrets.map((s) => (kind === 'alertmanager' ? secretDigest(s) : signingKey(kind, s)));
+}
+
+/** authenticate checks a request against a source's verificationKeys, the way its kind signs. */
+export function authenticate(kind: SourceKind, headers: IncomingHttpHeaders, raw: Buffer, keys: readonly Buffer[], nowMs: number): Verdict {
   switch (kind) {
     case 'orchestrator-webhook':
-      return verifyOrchestrator(
-        raw,
-        header(headers, 'x-uipath-signature'),
-        secrets.map((s) => signingKey(kind, s)),
-      );
+      return verifyOrchestrator(raw, header(headers, 'x-uipath-signature'), keys);
     case 'alertmanager':
-      return verifyBearerOrBasic(header(headers, 'authorization'), secrets);
+      return verifyBearerOrBasic(header(headers, 'authorization'), keys);
     case 'webhook':
       return verifyStandardWebhook(
         raw,
         { id: header(headers, 'webhook-id'), timestamp: header(headers, 'webhook-timestamp'), signature: header(headers, 'webhook-signature') },
-        secrets.map((s) => signingKey(kind, s)),
+        keys,
         nowMs,
       );
     default:
@@ -115,13 +120,22 @@ async function findDelivery(db: Db, sourceId: string, keys: readonly string[]): 
   return first ? (JSON.parse(first.alert_ids) as string[]) : undefined;
 }
 
-/** storeDeliveryKeys writes a delivery's keys with the ids of its alerts, in the transaction that stores them. */
+/**
+ * storeDeliveryKeys writes a delivery's keys with the ids of its alerts, in the transaction that
+ * stores them: one statement for all of them (an orchestrator-webhook event has two), compiled
+ * once per key count.
+ */
 async function storeDeliveryKeys(tx: Db, source: SourceRow, keys: readonly string[], alertIds: readonly string[], now: number): Promise<void> {
-  const text = sqlOnce(tx, 'storeDeliveryKey', () =>
-    tx.insertInto('source_deliveries').values({ source_id: source.id, delivery_id: '', tenant_id: source.tenant_id, alert_ids: '', received_at: now }),
-  );
+  if (keys.length === 0) return;
+  const row = { source_id: source.id, delivery_id: '', tenant_id: source.tenant_id, alert_ids: '', received_at: now };
+  const text = sqlOnce(tx, `storeDeliveryKeys ${keys.length}`, () => tx.insertInto('source_deliveries').values(keys.map(() => row)));
   const ids = JSON.stringify(alertIds);
-  for (const key of keys) await tx.executeQuery(CompiledQuery.raw(text, [source.id, key, source.tenant_id, ids, now]));
+  await tx.executeQuery(
+    CompiledQuery.raw(
+      text,
+      keys.flatMap((key) => [source.id, key, source.tenant_id, ids, now]),
+    ),
+  );
 }
 
 /** Receiver answers requests to the sources' receive URLs. */
@@ -142,7 +156,8 @@ const MAX_CACHED_SOURCES = 10_000;
 
 interface Known {
   readonly source: SourceRow;
-  readonly secrets: string[];
+  /** The verificationKeys of its active secrets. */
+  readonly keys: Buffer[];
   readonly mapping: SourceMapping;
   readonly at: number;
 }
@@ -171,7 +186,8 @@ export function createReceiver(deps: AppDeps): Receiver {
       cache.delete(sourceId);
       return [undefined, false];
     }
-    const known = { source, secrets: await activeSecrets(db, secretBox, source.id), mapping: JSON.parse(source.mapping) as SourceMapping, at: now };
+    const keys = verificationKeys(source.kind as SourceKind, await activeSecrets(db, secretBox, source.id));
+    const known = { source, keys, mapping: JSON.parse(source.mapping) as SourceMapping, at: now };
     if (cache.size >= MAX_CACHED_SOURCES) cache.clear();
     cache.set(sourceId, known);
     return [known, false];
@@ -198,7 +214,7 @@ export function createReceiver(deps: AppDeps): Receiver {
         const [found, cached] = await load(sourceId, fresh);
         known = found;
         if (known?.source.enabled !== 1 || known.source.kind === 'orchestrator-pull') return NOT_FOUND;
-        verdict = authenticate(known.source.kind as SourceKind, headers, raw, known.secrets, clock.now());
+        verdict = authenticate(known.source.kind as SourceKind, headers, raw, known.keys, clock.now());
         // A secret rotated through another process is not in a cached copy: read again once.
         if (verdict.ok || !cached) break;
       }

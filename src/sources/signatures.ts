@@ -84,14 +84,15 @@ export function signOrchestrator(key: Buffer, raw: Buffer | string): string {
   return hmac(key, raw).toString('base64');
 }
 
-const digest = (value: string) => crypto.createHash('sha256').update(value, 'utf8').digest();
+/** secretDigest is the SHA-256 of a bearer secret, what verifyBearerOrBasic compares (computed once per secret by a receiver). */
+export const secretDigest = (value: string): Buffer => crypto.createHash('sha256').update(value, 'utf8').digest();
 
 /**
  * verifyBearerOrBasic checks Alertmanager's `http_config`: `Authorization: Bearer <secret>`, or
- * Basic with the secret as the password (any user name). Compared as SHA-256 digests, so neither
- * the content nor the length of the secret shows in the timing.
+ * Basic with the secret as the password (any user name). Compared as SHA-256 digests (secretDigest
+ * of each active secret), so neither the content nor the length of the secret shows in the timing.
  */
-export function verifyBearerOrBasic(authorization: string | undefined, secrets: readonly string[]): Verdict {
+export function verifyBearerOrBasic(authorization: string | undefined, secretDigests: readonly Buffer[]): Verdict {
   if (!authorization) return FAIL('missing Authorization');
   const [scheme, value = ''] = authorization.trim().split(/\s+/, 2);
   let presented: string | undefined;
@@ -102,8 +103,8 @@ export function verifyBearerOrBasic(authorization: string | undefined, secrets: 
     presented = colon < 0 ? undefined : decoded.slice(colon + 1);
   }
   if (!presented) return FAIL('Authorization is neither Bearer nor Basic with a password');
-  const given = digest(presented);
+  const given = secretDigest(presented);
   let match = false;
-  for (const secret of secrets) match = sameBytes(digest(secret), given) || match;
+  for (const expected of secretDigests) match = sameBytes(expected, given) || match;
   return match ? OK : FAIL('Authorization does not carry the secret');
 }
