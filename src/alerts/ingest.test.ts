@@ -79,6 +79,17 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     expect(new Set(ids).size).toBe(1000);
   });
 
+  it('joins each alert to the flood of its own dedup key, whatever the number of keys a commit holds', async () => {
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);
+    const keyed = (key: string) => ({ ...one(`flood ${key}`), dedupKey: key });
+    const first = await raise('t', ['f-a', 'f-b', 'f-c'].map(keyed));
+    // Three known keys and a new one: four probes here, where the first commit's three were padded to four.
+    const second = await raise('t', ['f-c', 'f-a', 'f-new', 'f-b', 'f-a'].map(keyed));
+    const rows = await storage.db.selectFrom('alerts').select(['id', 'group_id']).where('id', 'in', second).execute();
+    const groupOf = new Map(rows.map((r) => [r.id, r.group_id]));
+    expect(second.map((id) => groupOf.get(id))).toEqual([first[2], first[0], second[2], first[1], first[0]]);
+  });
+
   it('stores every text exactly as given, whatever its characters', async () => {
     const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);
     const awkward = ['"quoted" and \\back\\slashed', '{braces, commas}', 'NULL', '', 'ünïcödé ✓ 🚨 日本語', 'line\nbreak\ttab', "it's"];

@@ -3,7 +3,7 @@ import { newId } from '../shared/ids.js';
 import type { Database, Db } from '../storage/database.js';
 import { StorageRejectedError } from '../storage/errors.js';
 import { serverPrepared } from '../storage/pg-prepared.js';
-import { sqlOnce } from '../storage/sql-once.js';
+import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import type { NewAlert } from './input.js';
 import { type Reader, isReadExpression, isUnreadCondition, readStateQuery } from './read-state.js';
 import { type Severity, severityOfRank, severityRank } from './severity.js';
@@ -272,7 +272,8 @@ function insertSql(db: Db, table: 'alerts' | 'undecided_fatal_alerts', columns: 
   });
 }
 
-const FLOOD_PROBES_PER_QUERY = 500;
+/** At most this many probes a query: a power of two (see currentFloods) within SQLite's 500 terms of a compound select. */
+const FLOOD_PROBES_PER_QUERY = 256;
 
 /**
  * currentFloods finds, for each key, the flood of its newest alert since `since`. One query of
@@ -281,9 +282,10 @@ const FLOOD_PROBES_PER_QUERY = 500;
  */
 async function currentFloods(db: Db, tenantId: string, keys: string[], since: number): Promise<Map<string, string>> {
   const floods = new Map<string, string>();
-  // SQLite allows at most 500 terms in a compound select.
+  // The keys of a query are padded to a power of two (a repeated probe finds the same flood), so
+  // that it has nine shapes, compiled and prepared once, not one per number of keys a commit holds.
   for (let i = 0; i < keys.length; i += FLOOD_PROBES_PER_QUERY) {
-    const part = keys.slice(i, i + FLOOD_PROBES_PER_QUERY);
+    const part = inListOf(keys.slice(i, i + FLOOD_PROBES_PER_QUERY));
     const { rows } = await db.executeQuery<{ dedup_key: string; group_id: string | null }>(
       CompiledQuery.raw(
         floodsSql(db, part.length),
