@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as KyselySq
 import pg from 'pg';
 import type { Database } from './database.js';
 import type { Dialect } from './dialect.js';
+import { IdleCheckpoint, type IdleCheckpointOptions } from './idle-checkpoint.js';
 import { preparedOnServer } from './pg-prepared.js';
 
 /** Storage is an open database: the Kysely handle, which engine it is, and how to close it. */
@@ -19,6 +20,8 @@ export interface Storage {
    * Kysely's connection (`db.connection().execute`), which serialises it with every other query.
    */
   readonly sqlite?: SqliteDatabase.Database | undefined;
+  /** Tells SQLite's idle checkpoint of a commit made on `sqlite` directly (Kysely's commits tell it themselves). */
+  readonly noteCommit?: (() => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -40,23 +43,36 @@ pg.types.setTypeParser(PG_INT8_OID, (value) => Number(value));
  * openStorage opens `sqlite:PATH` or `postgres://…`. SQLite runs in WAL mode with
  * synchronous=FULL, because a 202 for an alert promises it survives a power cut, not just a crash.
  */
-export async function openStorage(url: string, options: { poolSize?: number } = {}): Promise<Storage> {
+export async function openStorage(url: string, options: { poolSize?: number; idleCheckpoint?: IdleCheckpointOptions } = {}): Promise<Storage> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     return openPostgres(url, options.poolSize ?? DEFAULT_DB_POOL_SIZE);
   }
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options.idleCheckpoint);
   throw new Error(`DATABASE_URL must start with sqlite: or postgres:// (got "${url.split(':')[0]}:")`);
 }
 
-function openSqlite(file: string): Storage {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+function openSqlite(file: string, idleOptions?: IdleCheckpointOptions): Storage {
+  const inMemory = file === ':memory:';
+  if (!inMemory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const database = new SqliteDatabase(file);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   database.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: preparedOnce(database) }) });
-  return { db, dialect: 'sqlite', description: `SQLite ${file}`, sqlite: database, close: () => db.destroy() };
+  const idle = inMemory
+    ? undefined
+    : new IdleCheckpoint(
+        () => database.pragma('wal_checkpoint(PASSIVE)'),
+        () => database.inTransaction,
+        idleOptions,
+      );
+  const noteCommit = idle && (() => idle.noteCommit());
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: preparedOnce(database, noteCommit) }) });
+  const close = () => {
+    idle?.close();
+    return db.destroy();
+  };
+  return { db, dialect: 'sqlite', description: `SQLite ${file}`, sqlite: database, noteCommit, close };
 }
 
 /** How many distinct statements a SQLite connection keeps prepared (the app has a few hundred). */
@@ -70,19 +86,35 @@ const MAX_PREPARED_STATEMENTS = 1_000;
  * deferred transaction that reads and then writes fails at once with SQLITE_BUSY when another
  * process wrote in between, where an immediate one waits its turn (busy_timeout) at its start.
  */
-export function preparedOnce(database: SqliteDatabase.Database): KyselySqliteDatabase {
-  const statements = new Map<string, SqliteDatabase.Statement>();
+export function preparedOnce(database: SqliteDatabase.Database, onCommit?: () => void): KyselySqliteDatabase {
+  const statements = new Map<string, SqliteStatement & { readonly busy: boolean }>();
   return {
     close: () => database.close(),
     prepare(text: string): SqliteStatement {
       const sql = text === 'begin' ? 'begin immediate' : text;
       const cached = statements.get(sql);
       if (cached && !cached.busy) return cached;
-      const statement = database.prepare(sql);
+      const prepared = database.prepare(sql);
+      const statement = sql === 'commit' && onCommit ? told(prepared, onCommit) : prepared;
       if (cached) return statement;
       if (statements.size >= MAX_PREPARED_STATEMENTS) statements.delete(statements.keys().next().value!);
       statements.set(sql, statement);
       return statement;
+    },
+  };
+}
+
+/** told is a `commit` statement that tells `onCommit` after each commit it makes. */
+function told(commit: SqliteDatabase.Statement, onCommit: () => void): SqliteStatement & { readonly busy: boolean } {
+  return {
+    reader: false,
+    busy: false,
+    all: (parameters) => commit.all(parameters),
+    iterate: (parameters) => commit.iterate(parameters),
+    run(parameters) {
+      const result = commit.run(parameters);
+      onCommit();
+      return result;
     },
   };
 }

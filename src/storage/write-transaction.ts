@@ -31,7 +31,7 @@ const BUSY = Symbol('busy');
 export function writeTransaction(storage: Storage, options: WriteTransactionOptions = {}): WriteTransaction {
   const database = storage.sqlite;
   if (!database) return (fn) => storage.db.transaction().execute(fn);
-  const lock = sqliteWriteLock(database);
+  const lock = sqliteWriteLock(database, storage.noteCommit);
   const timeoutMs = options.timeoutMs ?? SQLITE_BUSY_TIMEOUT_MS;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   return async <T>(fn: (tx: Db) => Promise<T>): Promise<T> => {
@@ -64,7 +64,7 @@ export function writeTransaction(storage: Storage, options: WriteTransactionOpti
  * each use (`database.pragma`): SQLite applies a busy_timeout when it compiles the statement, so
  * one prepared ahead would not set it on its first run.
  */
-function sqliteWriteLock(database: SqliteDatabase.Database) {
+function sqliteWriteLock(database: SqliteDatabase.Database, onCommit: (() => void) | undefined) {
   const begin = database.prepare('begin immediate');
   const commit = database.prepare('commit');
   const rollback = database.prepare('rollback');
@@ -88,6 +88,7 @@ function sqliteWriteLock(database: SqliteDatabase.Database) {
     },
     commit(): void {
       commit.run();
+      onCommit?.();
     },
     /** rollback ends the transaction unless SQLite already rolled it back (after some errors it does). */
     rollback(): void {

@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../test/support/storage.js';
+import { IdleCheckpoint } from './idle-checkpoint.js';
+import { migrate } from './migrate.js';
+import { type Storage, openStorage } from './storage.js';
+import { writeTransaction } from './write-transaction.js';
+
+const tenant = (id: string) => ({ id, name: id, display_name: 'x'.repeat(2_000), time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 1 });
+
+describe("SQLite's checkpoint when the process idles after writing", () => {
+  const opened: Storage[] = [];
+  const drops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+    for (const drop of drops.splice(0)) await drop();
+  });
+
+  it('copies the commits of Kysely transactions and of the write transaction from the WAL into the database file', async () => {
+    const database = await createTestDatabase('sqlite');
+    drops.push(database.drop);
+    let checkpointed!: () => void;
+    const checkpoint = new Promise<void>((resolve) => {
+      checkpointed = resolve;
+    });
+    const storage = await openStorage(database.url, { idleCheckpoint: { idleMs: 10, minCommits: 40, onCheckpoint: () => checkpointed() } });
+    opened.push(storage);
+    await migrate(storage);
+    const file = database.url.slice('sqlite:'.length);
+    // The migrations' commits may have been checkpointed already; what follows is in the WAL only.
+    storage.sqlite!.pragma('wal_checkpoint(TRUNCATE)');
+    const before = fs.statSync(file).size;
+
+    const write = writeTransaction(storage);
+    for (let i = 0; i < 20; i++) {
+      await storage.db.transaction().execute((tx) =>
+        tx
+          .insertInto('tenants')
+          .values(tenant(`kysely-${i}`))
+          .execute(),
+      );
+      await write((tx) =>
+        tx
+          .insertInto('tenants')
+          .values(tenant(`write-${i}`))
+          .execute(),
+      );
+    }
+    expect(fs.statSync(file).size).toBe(before);
+
+    await checkpoint;
+    expect(fs.statSync(file).size).toBeGreaterThan(before + 40 * 2_000);
+  });
+});
+
+describe('the idle checkpoint', () => {
+  it('waits while the connection is inside a transaction, and runs once it is out', async () => {
+    let inTransaction = true;
+    let tries = 0;
+    let ran!: () => void;
+    const done = new Promise<void>((resolve) => {
+      ran = resolve;
+    });
+    const runs: boolean[] = [];
+    const idle = new IdleCheckpoint(
+      () => runs.push(inTransaction),
+      () => {
+        // Out of the transaction from its third look on.
+        if (++tries >= 3) inTransaction = false;
+        return inTransaction;
+      },
+      { idleMs: 1, minCommits: 1, onCheckpoint: () => ran() },
+    );
+    idle.noteCommit();
+    await done;
+    idle.close();
+    expect(runs).toEqual([false]);
+    expect(tries).toBe(3);
+  });
+});

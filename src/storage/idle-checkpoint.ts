@@ -1,0 +1,74 @@
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+
+/** IdleCheckpointOptions: how long without a commit counts as idle, and how many commits make a checkpoint worth it. */
+export interface IdleCheckpointOptions {
+  /** Milliseconds after the last commit before the checkpoint is tried. */
+  readonly idleMs?: number;
+  /** Commits since the last checkpoint before one is worth its fsync. */
+  readonly minCommits?: number;
+  /** Called after each checkpoint this runs (tests wait on it). */
+  readonly onCheckpoint?: () => void;
+}
+
+/** Above this share of the wait spent running JavaScript, the process is busy: the checkpoint waits again. */
+const MAX_UTILIZATION = 0.5;
+
+/**
+ * IdleCheckpoint moves SQLite's WAL checkpoint off the path of a commit. SQLite checkpoints in the
+ * commit that takes the WAL past 1,000 pages (wal_autocheckpoint): copying the pages into the
+ * database file and its fsync then land on that commit, about once every 50 Fatal alerts on their
+ * way to an email. After a few commits, once the process has written nothing for `idleMs` and its
+ * event loop was mostly idle meanwhile, this runs a PASSIVE checkpoint (it blocks no reader nor
+ * writer of another process), so the next commit starts with an empty WAL. Under a steady stream
+ * of writes no idle moment comes, and SQLite's own automatic checkpoint stays the bound.
+ */
+export class IdleCheckpoint {
+  readonly #idleMs: number;
+  readonly #minCommits: number;
+  #commits = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #since: EventLoopUtilization | undefined;
+  #closed = false;
+
+  /** `checkpoint` runs the checkpoint; `inTransaction` tells whether the connection is inside one (it then waits). */
+  constructor(
+    private readonly checkpoint: () => void,
+    private readonly inTransaction: () => boolean,
+    private readonly options: IdleCheckpointOptions = {},
+  ) {
+    this.#idleMs = options.idleMs ?? 20;
+    this.#minCommits = options.minCommits ?? 8;
+  }
+
+  /** noteCommit is told of each commit of the connection; the wait for an idle moment starts again. */
+  noteCommit(): void {
+    if (this.#closed || ++this.#commits < this.#minCommits) return;
+    this.#since = performance.eventLoopUtilization();
+    if (this.#timer) this.#timer.refresh();
+    else this.#timer = setTimeout(() => this.#fire(), this.#idleMs).unref();
+  }
+
+  /** close stops waiting: nothing runs on the connection once it is closed. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+  }
+
+  #fire(): void {
+    if (this.#closed) return;
+    const busy = performance.eventLoopUtilization(this.#since).utilization > MAX_UTILIZATION;
+    if (busy || this.inTransaction()) {
+      this.#since = performance.eventLoopUtilization();
+      this.#timer?.refresh();
+      return;
+    }
+    this.#timer = undefined;
+    this.#commits = 0;
+    try {
+      this.checkpoint();
+    } catch {
+      // A checkpoint that cannot run now (the database busy or closing) is SQLite's automatic one's to do.
+    }
+    this.options.onCheckpoint?.();
+  }
+}
