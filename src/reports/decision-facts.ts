@@ -55,13 +55,15 @@ const nothing = (type: 'text' | 'bigint', n: number) => Array.from({ length: n }
  * Every part but the tenants' rows reads only the tenants whose alert emails are on (`mailing`):
  * nothing is decided for the others, yet their alerts, mutes and recipients were read and shaped
  * in every group commit (1.0–1.5 CPU-ms a commit of 80 Fatal alerts in a loop, 0.4–0.6 without).
+ * `mailing` is materialised, read once for its nine references: the statement costs 0.20–0.27
+ * CPU-ms instead of 0.26–0.38 for one Fatal alert of a tenant of one recipient (a loop, load 9).
  */
 function factsQuery(tenantIds: readonly string[], alertIds: readonly string[], fatal: number, now: number, users: number): RawBuilder<FactRow> {
   const b = nothing('bigint', 3);
   const ids = (values: readonly string[]) => sql.join(values.map((v) => sql`${v}`));
   return sql<FactRow>`
 with tn as (select id from tenants where id in (${ids(tenantIds)})),
-mailing as (select tenant_id as id from tenant_mail_settings where tenant_id in (select id from tn) and alerts_email_enabled = 1),
+mailing as materialized (select tenant_id as id from tenant_mail_settings where tenant_id in (select id from tn) and alerts_email_enabled = 1),
 few as (select case when count(*) <= ${users} then 1 else 0 end as ok from users where tenant_id in (select id from mailing))
 select 't' as k, t.id as tenant_id, cast(null as text) as s, t.name as c1, t.language as c2, t.time_zone as c3,
   cast(null as text) as c4, cast(null as text) as c5, cast(null as text) as c6,
