@@ -5,7 +5,8 @@ import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as KyselySq
 import pg from 'pg';
 import type { Database } from './database.js';
 import type { Dialect } from './dialect.js';
-import { IdleCheckpoint, type IdleCheckpointOptions } from './idle-checkpoint.js';
+import { scavengeIfHalfFull } from '../shared/young-generation.js';
+import { IdleUpkeep, type IdleUpkeepOptions } from './idle-upkeep.js';
 import { preparedOnServer } from './pg-prepared.js';
 
 /** Storage is an open database: the Kysely handle, which engine it is, and how to close it. */
@@ -20,7 +21,7 @@ export interface Storage {
    * Kysely's connection (`db.connection().execute`), which serialises it with every other query.
    */
   readonly sqlite?: SqliteDatabase.Database | undefined;
-  /** Tells SQLite's idle checkpoint of a commit made on `sqlite` directly (Kysely's commits tell it themselves). */
+  /** Tells the idle upkeep (SQLite's checkpoint) of a commit made on `sqlite` directly (Kysely's commits tell it themselves). */
   readonly noteCommit?: (() => void) | undefined;
   close(): Promise<void>;
 }
@@ -43,15 +44,15 @@ pg.types.setTypeParser(PG_INT8_OID, (value) => Number(value));
  * openStorage opens `sqlite:PATH` or `postgres://…`. SQLite runs in WAL mode with
  * synchronous=FULL, because a 202 for an alert promises it survives a power cut, not just a crash.
  */
-export async function openStorage(url: string, options: { poolSize?: number; idleCheckpoint?: IdleCheckpointOptions } = {}): Promise<Storage> {
+export async function openStorage(url: string, options: { poolSize?: number; idleUpkeep?: IdleUpkeepOptions } = {}): Promise<Storage> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     return openPostgres(url, options.poolSize ?? DEFAULT_DB_POOL_SIZE);
   }
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options.idleCheckpoint);
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options.idleUpkeep);
   throw new Error(`DATABASE_URL must start with sqlite: or postgres:// (got "${url.split(':')[0]}:")`);
 }
 
-function openSqlite(file: string, idleOptions?: IdleCheckpointOptions): Storage {
+function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
   const inMemory = file === ':memory:';
   if (!inMemory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const database = new SqliteDatabase(file);
@@ -61,9 +62,12 @@ function openSqlite(file: string, idleOptions?: IdleCheckpointOptions): Storage 
   database.pragma('foreign_keys = ON');
   const idle = inMemory
     ? undefined
-    : new IdleCheckpoint(
-        () => database.pragma('wal_checkpoint(PASSIVE)'),
-        () => database.inTransaction,
+    : new IdleUpkeep(
+        {
+          checkpoint: () => database.pragma('wal_checkpoint(PASSIVE)'),
+          scavenge: scavengeIfHalfFull,
+          inTransaction: () => database.inTransaction,
+        },
         idleOptions,
       );
   const noteCommit = idle && (() => idle.noteCommit());

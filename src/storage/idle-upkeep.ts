@@ -1,7 +1,7 @@
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 
-/** IdleCheckpointOptions: how long without a commit counts as idle, and how many commits make a checkpoint worth it. */
-export interface IdleCheckpointOptions {
+/** IdleUpkeepOptions: how long without a commit counts as idle, and how many commits make a checkpoint worth it. */
+export interface IdleUpkeepOptions {
   /** Milliseconds after the last commit before the checkpoint is tried. */
   readonly idleMs?: number;
   /** Commits since the last checkpoint before one is worth its fsync. */
@@ -14,15 +14,17 @@ export interface IdleCheckpointOptions {
 const MAX_UTILIZATION = 0.5;
 
 /**
- * IdleCheckpoint moves SQLite's WAL checkpoint off the path of a commit. SQLite checkpoints in the
- * commit that takes the WAL past 1,000 pages (wal_autocheckpoint): copying the pages into the
- * database file and its fsync then land on that commit, about once every 50 Fatal alerts on their
- * way to an email. After a few commits, once the process has written nothing for `idleMs` and its
- * event loop was mostly idle meanwhile, this runs a PASSIVE checkpoint (it blocks no reader nor
- * writer of another process), so the next commit starts with an empty WAL. Under a steady stream
- * of writes no idle moment comes, and SQLite's own automatic checkpoint stays the bound.
+ * IdleUpkeep does, at the first idle moment after writes, the upkeep that would otherwise fall on
+ * the path of a later request or email. SQLite checkpoints in the commit that takes the WAL past
+ * 1,000 pages (wal_autocheckpoint): copying the pages into the database file and its fsync then
+ * land on that commit, about once every 50 Fatal alerts on their way to an email. Once the process
+ * has committed nothing for `idleMs` and its event loop was mostly idle meanwhile, this runs a
+ * PASSIVE checkpoint (it blocks no reader nor writer of another process) if a few commits came
+ * since the last, so the next commit starts with an empty WAL, and `scavenge` (V8's young
+ * generation, collected when half full). Under a steady stream of writes no idle moment comes,
+ * and SQLite's automatic checkpoint and V8's own scavenges stay the bound.
  */
-export class IdleCheckpoint {
+export class IdleUpkeep {
   readonly #idleMs: number;
   readonly #minCommits: number;
   #commits = 0;
@@ -30,11 +32,13 @@ export class IdleCheckpoint {
   #since: EventLoopUtilization | undefined;
   #closed = false;
 
-  /** `checkpoint` runs the checkpoint; `inTransaction` tells whether the connection is inside one (it then waits). */
+  /**
+   * `checkpoint` runs the checkpoint, `scavenge` collects what is worth collecting of the heap;
+   * `inTransaction` tells whether the connection is inside a transaction (the upkeep then waits).
+   */
   constructor(
-    private readonly checkpoint: () => void,
-    private readonly inTransaction: () => boolean,
-    private readonly options: IdleCheckpointOptions = {},
+    private readonly work: { readonly checkpoint: () => void; readonly scavenge: () => void; readonly inTransaction: () => boolean },
+    private readonly options: IdleUpkeepOptions = {},
   ) {
     this.#idleMs = options.idleMs ?? 20;
     this.#minCommits = options.minCommits ?? 8;
@@ -42,7 +46,8 @@ export class IdleCheckpoint {
 
   /** noteCommit is told of each commit of the connection; the wait for an idle moment starts again. */
   noteCommit(): void {
-    if (this.#closed || ++this.#commits < this.#minCommits) return;
+    if (this.#closed) return;
+    this.#commits++;
     this.#since = performance.eventLoopUtilization();
     if (this.#timer) this.#timer.refresh();
     else this.#timer = setTimeout(() => this.#fire(), this.#idleMs).unref();
@@ -57,15 +62,17 @@ export class IdleCheckpoint {
   #fire(): void {
     if (this.#closed) return;
     const busy = performance.eventLoopUtilization(this.#since).utilization > MAX_UTILIZATION;
-    if (busy || this.inTransaction()) {
+    if (busy || this.work.inTransaction()) {
       this.#since = performance.eventLoopUtilization();
       this.#timer?.refresh();
       return;
     }
     this.#timer = undefined;
+    this.work.scavenge();
+    if (this.#commits < this.#minCommits) return;
     this.#commits = 0;
     try {
-      this.checkpoint();
+      this.work.checkpoint();
     } catch {
       // A checkpoint that cannot run now (the database busy or closing) is SQLite's automatic one's to do.
     }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../test/support/storage.js';
-import { IdleCheckpoint } from './idle-checkpoint.js';
+import { IdleUpkeep } from './idle-upkeep.js';
 import { migrate } from './migrate.js';
 import { type Storage, openStorage } from './storage.js';
 import { writeTransaction } from './write-transaction.js';
@@ -23,7 +23,7 @@ describe("SQLite's checkpoint when the process idles after writing", () => {
     const checkpoint = new Promise<void>((resolve) => {
       checkpointed = resolve;
     });
-    const storage = await openStorage(database.url, { idleCheckpoint: { idleMs: 10, minCommits: 40, onCheckpoint: () => checkpointed() } });
+    const storage = await openStorage(database.url, { idleUpkeep: { idleMs: 10, minCommits: 40, onCheckpoint: () => checkpointed() } });
     opened.push(storage);
     await migrate(storage);
     const file = database.url.slice('sqlite:'.length);
@@ -53,7 +53,7 @@ describe("SQLite's checkpoint when the process idles after writing", () => {
   });
 });
 
-describe('the idle checkpoint', () => {
+describe('the idle upkeep', () => {
   it('waits while the connection is inside a transaction, and runs once it is out', async () => {
     let inTransaction = true;
     let tries = 0;
@@ -62,12 +62,15 @@ describe('the idle checkpoint', () => {
       ran = resolve;
     });
     const runs: boolean[] = [];
-    const idle = new IdleCheckpoint(
-      () => runs.push(inTransaction),
-      () => {
-        // Out of the transaction from its third look on.
-        if (++tries >= 3) inTransaction = false;
-        return inTransaction;
+    const idle = new IdleUpkeep(
+      {
+        checkpoint: () => runs.push(inTransaction),
+        scavenge: () => {},
+        inTransaction: () => {
+          // Out of the transaction from its third look on.
+          if (++tries >= 3) inTransaction = false;
+          return inTransaction;
+        },
       },
       { idleMs: 1, minCommits: 1, onCheckpoint: () => ran() },
     );
@@ -76,5 +79,28 @@ describe('the idle checkpoint', () => {
     idle.close();
     expect(runs).toEqual([false]);
     expect(tries).toBe(3);
+  });
+
+  it('scavenges at each idle moment, and checkpoints only after enough commits', async () => {
+    const done: string[] = [];
+    let idleOnce!: () => void;
+    const upkeep = new Promise<void>((resolve) => {
+      idleOnce = resolve;
+    });
+    const idle = new IdleUpkeep(
+      {
+        checkpoint: () => done.push('checkpoint'),
+        scavenge: () => {
+          done.push('scavenge');
+          idleOnce();
+        },
+        inTransaction: () => false,
+      },
+      { idleMs: 1, minCommits: 2 },
+    );
+    idle.noteCommit();
+    await upkeep;
+    idle.close();
+    expect(done).toEqual(['scavenge']);
   });
 });
