@@ -31,6 +31,12 @@ export interface DeliveryResult {
   readonly clientCpuMsPerEmail?: number | undefined;
   /** Emails each worker process sent (from the attempt log), largest first. */
   readonly perWorker?: readonly number[] | undefined;
+  /**
+   * How the alerts' emails were shared out: `alerts` the distinct alerts of the emails sent,
+   * `shares` the (worker, alert) pairs, i.e. how many times an alert's facts and MIME had to be
+   * made (one worker per alert: shares = alerts; an alert split between two workers counts twice).
+   */
+  readonly alertShares?: { readonly alerts: number; readonly shares: number } | undefined;
   /** On PostgreSQL: transactions committed and rows written per email sent, all worker processes together. */
   readonly database?: { readonly commitsPerEmail: number; readonly rowsWrittenPerEmail: number } | undefined;
 }
@@ -203,18 +209,28 @@ async function subscribedOperators(storage: Storage, seeded: Delivery): Promise<
   return users.map((u) => ({ address: u.email, name: u.name, language, timeZone, userId: u.id }));
 }
 
-/** sentPerWorker counts the attempts that ended in `sent` since `since`, by worker. */
-async function sentPerWorker(databaseUrl: string, since: number): Promise<number[]> {
+/** sentPerWorker counts the attempts that ended in `sent` since `since`, by worker, and how each alert's emails were shared out between the workers. */
+async function sentPerWorker(databaseUrl: string, since: number): Promise<{ perWorker: number[]; alertShares: { alerts: number; shares: number } }> {
   const storage = await openStorage(databaseUrl, { poolSize: 1 });
   try {
     const rows = await storage.db
       .selectFrom('delivery_attempts')
-      .select((eb) => ['worker', eb.fn.countAll<number>().as('sent')])
-      .where('outcome', '=', 'sent')
-      .where('started_at', '>=', since)
-      .groupBy('worker')
+      .innerJoin('deliveries', 'deliveries.id', 'delivery_attempts.delivery_id')
+      .select(['delivery_attempts.worker', 'deliveries.payload'])
+      .where('delivery_attempts.outcome', '=', 'sent')
+      .where('delivery_attempts.started_at', '>=', since)
       .execute();
-    return rows.map((r) => Number(r.sent)).sort((a, b) => b - a);
+    const sent = new Map<string, number>();
+    const workersOf = new Map<string, Set<string>>();
+    for (const r of rows) {
+      sent.set(r.worker, (sent.get(r.worker) ?? 0) + 1);
+      const alertId = (JSON.parse(r.payload) as { data?: { alertId?: string } }).data?.alertId ?? '';
+      const workers = workersOf.get(alertId) ?? new Set<string>();
+      workers.add(r.worker);
+      workersOf.set(alertId, workers);
+    }
+    const shares = [...workersOf.values()].reduce((sum, w) => sum + w.size, 0);
+    return { perWorker: [...sent.values()].sort((a, b) => b - a), alertShares: { alerts: workersOf.size, shares } };
   } finally {
     await storage.close();
   }
@@ -234,6 +250,8 @@ export async function tocsinDeliveryRate(
     cpuProfile?: boolean;
     /** More environment for the worker processes (a preload that counts, bench/scale-out.ts). */
     env?: Record<string, string>;
+    /** Flags for the worker processes' node (startTocsinServer's nodeFlags). */
+    nodeFlags?: readonly string[];
     /** How the emails are queued (queueCopies); by alert, as Tocsin's decision does, unless said. */
     order?: QueueOrder;
     /**
@@ -251,7 +269,7 @@ export async function tocsinDeliveryRate(
 ): Promise<DeliveryResult> {
   const servers = await Promise.all(
     Array.from({ length: options.workers }, () =>
-      startTocsinServer({ databaseUrl, role: 'worker', smtpPort: sink.port, cpuProfile: options.cpuProfile, env: options.env }),
+      startTocsinServer({ databaseUrl, role: 'worker', smtpPort: sink.port, cpuProfile: options.cpuProfile, env: options.env, nodeFlags: options.nodeFlags }),
     ),
   );
   const postgres = databaseUrl.startsWith('postgres');
@@ -287,7 +305,7 @@ export async function tocsinDeliveryRate(
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }
-  result = { ...result, perWorker: await sentPerWorker(databaseUrl, dueAt) };
+  result = { ...result, ...(await sentPerWorker(databaseUrl, dueAt)) };
   if (!before) return result;
   const after = await databaseActivity(databaseUrl);
   const sent = Math.max(1, result.received);

@@ -5,13 +5,15 @@
  * A first SIGUSR2 sets every count back to zero and a second one stops counting, so a benchmark
  * counts only its timed window (the worker processes' start-up and shutdown excluded). bench/scale-out.ts reads it to tell what one email costs
  * in statements with 1 and 2 worker processes; PostgreSQL itself counts commits, not statements,
- * without pg_stat_statements.
+ * without pg_stat_statements. It counts the process's garbage collections the same way, as
+ * `gc minor|major|incremental|weakcb`, with their wall time in µs in place of rows.
  *
  *   TOCSIN_PG_STATEMENTS_DIR=/tmp/x NODE_OPTIONS="--import ./bench/pg-statements.mjs" tocsin serve …
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 
 const dir = process.env.TOCSIN_PG_STATEMENTS_DIR;
 if (dir) {
@@ -40,6 +42,16 @@ if (dir) {
     }
     return result;
   };
+  // Garbage collections in the window, as pseudo-statements: `gc <kind>`, their time in µs as rows.
+  const GC_KINDS = {
+    [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+    [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+  };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) count(`gc ${GC_KINDS[e.detail?.kind] ?? e.detail?.kind}`, Math.round(e.duration * 1000));
+  }).observe({ entryTypes: ['gc'] });
   const write = () => fs.writeFileSync(path.join(dir, `${process.pid}.json`), JSON.stringify(Object.fromEntries(totals)));
   setInterval(write, 500).unref();
   process.on('exit', write);

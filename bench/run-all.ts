@@ -490,7 +490,7 @@ async function deliveryStep(): Promise<void> {
       notes: [
         `1 worker: ${counts(onePg)}.`,
         `2 workers: ${counts(twoPg)}.`,
-        `2 workers / 1 worker: ${ratio(medianOf(twoPg.rate), medianOf(onePg.rate))}; emails sent by each of the 2 workers, per run: ${twoPg.results.map((r) => r.perWorker?.join(' + ') ?? 'n/a').join('; ')}.`,
+        `2 workers / 1 worker: ${ratio(medianOf(twoPg.rate), medianOf(onePg.rate))}; emails sent by each of the 2 workers, per run: ${twoPg.results.map((r) => r.perWorker?.join(' + ') ?? 'n/a').join('; ')}; workers that made each alert’s emails (1.00: no alert’s recipients split between them, each reading its facts and rendering its MIME), per run: ${twoPg.results.map((r) => (r.alertShares ? (r.alertShares.shares / Math.max(1, r.alertShares.alerts)).toFixed(2) : 'n/a')).join('; ')}.`,
         `PostgreSQL work per email sent (pg_stat_database, all sessions of the worker processes, their schedulers included): ${databaseWork([...onePg.results, ...twoPg.results])}.`,
       ],
     });

@@ -7,7 +7,15 @@
  * and how many found nothing, and an idle worker's CPU per second. Counts, not speed: the load of
  * a shared machine changes them little (print `uptime` next to them anyway).
  *
- *   TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts [--emails 4000] [--runs 2] [--idle-seconds 10] [--warmup 500] [--cpu-prof]
+ *   TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts [--emails 4000] [--runs 2] [--idle-seconds 10] [--warmup 500] [--cpu-prof] [--node-flags "--single-threaded-gc"]
+ *
+ * It also prints, per email: how many workers made each alert's email (1.00 when no alert's
+ * recipients were split between the workers, each of which would read its facts and render its
+ * MIME), the workers' CPU on their main threads and on their other threads (GC and compiler
+ * helpers), their context switches (voluntary: a thread went idle; involuntary: it lost its core
+ * to another process), and their garbage collections (`gc …` lines: collections, and their wall
+ * time in µs as rows).
+ * --node-flags: flags for the worker processes' node (V8's, which NODE_OPTIONS refuses).
  *
  * --warmup N: each worker process first sends N emails, untimed (as npm run bench does).
  * --cpu-prof: each worker's timed window is profiled (bench/window-profile.mjs) into
@@ -21,7 +29,7 @@ import { type DeliveryResult, seedDatabase, tocsinDeliveryRate } from './deliver
 import { ROOT, postgresDatabase, releaseAll, releaseOnSignals, sleep, tempDir } from './lifecycle.js';
 import { startSinkProcess } from './sink-client.js';
 import { median } from './stats.js';
-import { processStats, startTocsinServer } from './tocsin.js';
+import { type ThreadStats, processStats, startTocsinServer, threadStats } from './tocsin.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,6 +38,7 @@ const { values: args } = parseArgs({
     'idle-seconds': { type: 'string', default: '10' },
     warmup: { type: 'string', default: '0' },
     'cpu-prof': { type: 'boolean', default: false },
+    'node-flags': { type: 'string', default: '' },
   },
 });
 const EMAILS = Number(args.emails);
@@ -54,6 +63,7 @@ type Totals = Record<string, { calls: number; rows: number; empty: number }>;
 /** What each kind of statement is, from its first words. */
 function kindOf(sql: string): string {
   if (/^with "due"/.test(sql)) return 'claim';
+  if (/^gc /.test(sql)) return sql;
   if (/^(begin|commit|rollback)/i.test(sql)) return sql.split(' ')[0]!.toLowerCase();
   if (/^update "deliveries" set "lease_expires_at"/.test(sql)) return 'lease renewal';
   if (/^update "deliveries" set "status" = case/.test(sql)) return 'release';
@@ -79,10 +89,27 @@ function readTotals(dir: string): Map<string, { calls: number; rows: number; emp
   return sum;
 }
 
+/** statementCalls: the statements of a run's totals (the preload's `gc …` lines are not). */
+function statementCalls(totals: Map<string, { calls: number }>): number {
+  return [...totals].reduce((sum, [kind, t]) => (kind.startsWith('gc ') ? sum : sum + t.calls), 0);
+}
+
 interface Run {
   readonly workers: number;
   readonly result: DeliveryResult;
   readonly statements: Map<string, { calls: number; rows: number; empty: number }>;
+  /** The worker processes' threads in the timed window, summed. */
+  readonly threads: ThreadStats;
+}
+
+/** The worker processes' threads, summed. */
+function threadsOf(pids: readonly number[]): ThreadStats {
+  return pids.map(threadStats).reduce((a, b) => ({
+    mainCpuMs: a.mainCpuMs + b.mainCpuMs,
+    otherCpuMs: a.otherCpuMs + b.otherCpuMs,
+    voluntary: a.voluntary + b.voluntary,
+    involuntary: a.involuntary + b.involuntary,
+  }));
 }
 
 async function deliveryRun(url: string, sink: Awaited<ReturnType<typeof startSinkProcess>>, workers: number, run: number): Promise<Run> {
@@ -92,17 +119,33 @@ async function deliveryRun(url: string, sink: Awaited<ReturnType<typeof startSin
   const signal = (pids: readonly number[]) => {
     for (const pid of pids) process.kill(pid, 'SIGUSR2');
   };
+  let threadsAtStart: ThreadStats | undefined;
+  let threads: ThreadStats | undefined;
   const result = await tocsinDeliveryRate(url, sink, {
     emails: EMAILS,
     workers,
     warmup: WARMUP,
     timeoutMs: 180_000,
     env: preloadEnv(dir, profiles),
+    nodeFlags: args['node-flags'] ? args['node-flags'].split(' ') : undefined,
     // The statement counts start from zero, and the profiler (--cpu-prof) starts, then stops.
-    atStart: signal,
-    atEnd: profiles ? signal : undefined,
+    atStart: (pids) => {
+      threadsAtStart = threadsOf(pids);
+      signal(pids);
+    },
+    atEnd: (pids) => {
+      const end = threadsOf(pids);
+      const start = threadsAtStart!;
+      threads = {
+        mainCpuMs: end.mainCpuMs - start.mainCpuMs,
+        otherCpuMs: end.otherCpuMs - start.otherCpuMs,
+        voluntary: end.voluntary - start.voluntary,
+        involuntary: end.involuntary - start.involuntary,
+      };
+      if (profiles) signal(pids);
+    },
   });
-  return { workers, result, statements: readTotals(dir) };
+  return { workers, result, statements: readTotals(dir), threads: threads! };
 }
 
 /** idleCpuPerSecond: CPU-ms per second of `workers` worker processes with nothing to send, and their statements per second. */
@@ -127,7 +170,7 @@ async function idleCost(url: string, workers: number): Promise<{ cpuMsPerSecond:
     const cpuMs = (cpu() - before) * 1000;
     await sleep(600);
     const totals = readTotals(dir);
-    const calls = [...totals.values()].reduce((sum, t) => sum + t.calls, 0);
+    const calls = statementCalls(totals);
     const statements = [...totals]
       .sort((a, b) => b[1].calls - a[1].calls)
       .map(([kind, t]) => `${kind} ${(t.calls / IDLE_SECONDS).toFixed(1)}/s`)
@@ -146,12 +189,15 @@ function describe(run: Run): string {
   const lines = [
     `${run.workers} worker(s): ${r.emailsPerSecond.toFixed(0)} emails/s, ${r.clientCpuMsPerEmail?.toFixed(2)} CPU-ms/email, ` +
       `${r.database?.commitsPerEmail.toFixed(3)} commits/email, ${r.database?.rowsWrittenPerEmail.toFixed(2)} rows written/email; ` +
-      `${r.received} received, ${r.duplicates} duplicates, ${r.lost} lost; per worker ${r.perWorker?.join(' + ')}`,
-    `  statements/email ${per([...run.statements.values()].reduce((s, t) => s + t.calls, 0))}; claims: ${claim?.calls ?? 0} ` +
+      `${r.received} received, ${r.duplicates} duplicates, ${r.lost} lost; per worker ${r.perWorker?.join(' + ')}; ` +
+      `${r.alertShares?.alerts} alerts, made by ${r.alertShares ? (r.alertShares.shares / Math.max(1, r.alertShares.alerts)).toFixed(2) : '-'} workers each`,
+    `  CPU-ms/email: main threads ${(run.threads.mainCpuMs / sent).toFixed(3)}, other threads ${(run.threads.otherCpuMs / sent).toFixed(3)}; ` +
+      `context switches/email: voluntary ${per(run.threads.voluntary)}, involuntary ${per(run.threads.involuntary)}`,
+    `  statements/email ${per(statementCalls(run.statements))}; claims: ${claim?.calls ?? 0} ` +
       `(${claim?.empty ?? 0} empty), ${claim ? (claim.rows / Math.max(1, claim.calls)).toFixed(1) : '-'} rows each`,
     ...[...run.statements]
       .sort((a, b) => b[1].calls - a[1].calls)
-      .map(([kind, t]) => `    ${kind.padEnd(28)} ${per(t.calls)}/email  (${t.calls} calls, ${t.empty} returned no row)`),
+      .map(([kind, t]) => `    ${kind.padEnd(28)} ${per(t.calls)}/email  (${t.calls} calls, ${t.empty} returned no row, ${t.rows} rows)`),
   ];
   return lines.join('\n');
 }

@@ -27,6 +27,8 @@ export interface TocsinServerOptions {
   /** The sink's port; unset means a closed port (nothing is meant to be sent). */
   readonly smtpPort?: number | undefined;
   readonly cpuProfile?: boolean;
+  /** Flags for node itself, before the entry (V8's flags, which NODE_OPTIONS refuses: e.g. --single-threaded-gc). */
+  readonly nodeFlags?: readonly string[];
   /** Run the built JavaScript (`node dist/cli/main.js`, as `npm start` does) instead of the sources through tsx. */
   readonly built?: boolean;
   readonly env?: Record<string, string>;
@@ -37,7 +39,7 @@ export async function startTocsinServer(options: TocsinServerOptions): Promise<T
   const port = await freePort();
   const dataDir = tempDir('tocsin');
   if (options.cpuProfile) fs.mkdirSync(PROFILE_DIR, { recursive: true });
-  const profile = options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const profile = [...(options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(options.nodeFlags ?? [])];
   const entry = options.built ? [...profile, path.join(ROOT, 'dist', 'cli', 'main.js')] : tsxArgs('src/cli/main.ts', profile);
   if (options.built && !fs.existsSync(entry.at(-1)!)) throw new Error('dist/cli/main.js is missing: run npm run build first');
   const { child, stop } = startProcess('tocsin serve', process.execPath, [...entry, 'serve', '--role', options.role], {
@@ -125,6 +127,39 @@ export async function addOperators(base: string, name: string, count: number): P
     });
     await api(base, 'PUT', `${t}/users/${operator.id}/alert-preferences`, BENCH_ADMIN_TOKEN, { email: { fatalImmediately: true } });
   }
+}
+
+/** ThreadStats: a process's CPU on its main thread and on its other threads (V8's GC and compiler helpers, libuv's pool), and its context switches. */
+export interface ThreadStats {
+  readonly mainCpuMs: number;
+  readonly otherCpuMs: number;
+  /** Switches away from a thread that waited (an event loop going idle, a helper with nothing to do). */
+  readonly voluntary: number;
+  /** Switches away from a thread that could have run on: the scheduler gave its core to another process. */
+  readonly involuntary: number;
+}
+
+/** threadStats sums /proc/<pid>/task/*: CPU (main thread apart) and context switches, so far in the process's life. */
+export function threadStats(pid: number): ThreadStats {
+  let mainCpuMs = 0;
+  let otherCpuMs = 0;
+  let voluntary = 0;
+  let involuntary = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cpuMs = (Number(fields[11]) + Number(fields[12])) * 10;
+      if (tid === String(pid)) mainCpuMs += cpuMs;
+      else otherCpuMs += cpuMs;
+      const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return { mainCpuMs, otherCpuMs, voluntary, involuntary };
 }
 
 /** processStats reads a process's CPU seconds (user + system) and peak RSS from /proc. */
