@@ -7,7 +7,7 @@
  * and how many found nothing, and an idle worker's CPU per second. Counts, not speed: the load of
  * a shared machine changes them little (print `uptime` next to them anyway).
  *
- *   TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts [--emails 4000] [--runs 2] [--idle-seconds 10] [--warmup 500] [--cpu-prof] [--node-flags "--single-threaded-gc"]
+ *   TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts [--emails 4000] [--runs 2] [--idle-seconds 10] [--warmup 500] [--cpu-prof] [--node-flags=--single-threaded-gc]
  *
  * It also prints, per email: how many workers made each alert's email (1.00 when no alert's
  * recipients were split between the workers, each of which would read its facts and render its
