@@ -44,8 +44,6 @@ export function decideInCommit(deps: {
   return async (tx, commits) => {
     const now = clock.now();
     const rows: NewDelivery[] = [];
-    /** The Fatal alerts of each tenant that queued emails. */
-    const emailed = new Map<string, string[]>();
     const facts = await decisionFacts(
       tx,
       [...new Set(commits.map((c) => c.tenantId))],
@@ -54,20 +52,13 @@ export function decideInCommit(deps: {
     );
     for (const { tenant, alertsEmailEnabled, floods, mutes, recipients } of facts) {
       if (!alertsEmailEnabled || floods.length === 0) continue;
-      const queued = recipients ? immediateRowsOf(tenant.id, floods, recipients, mutes, now) : await immediateRows(tx, tenant, floods, now);
-      if (queued.length > 0) {
-        emailed.set(
-          tenant.id,
-          floods.map((f) => f.alertId),
-        );
-      }
-      rows.push(...queued);
+      rows.push(...(recipients ? immediateRowsOf(tenant.id, floods, recipients, mutes, now) : await immediateRows(tx, tenant, floods, now)));
     }
     if (rows.length === 0) return () => false;
     const lease = sender?.leaseForInsert(now);
     if (sender && lease) {
       const batch = await enqueueLeased(tx, rows, lease);
-      if (leasedReads && [...emailed.values()].flat().length <= MAX_ALERTS_READ_AT_COMMIT) await readForSending(tx, emailed, batch, lease.token, leasedReads);
+      if (leasedReads) await readForSending(tx, batch, lease.token, leasedReads);
       return () => {
         sender.adopt(batch, lease);
         return true;
@@ -90,25 +81,28 @@ const MAX_ALERTS_READ_AT_COMMIT = 16;
 
 /**
  * readForSending reads, in the transaction that queues a Fatal alert's emails leased to this
- * process, what sending them reads: each tenant's mail settings (with the saved system default),
+ * process (`batch`, whose rows name their tenants and alerts), what sending them reads: each tenant's mail settings (with the saved system default),
  * each alert's facts (the row, its flood so far, the flood's acknowledgement), and counts each
  * alert's emails (one alone is rendered without the cache its recipients would share). The worker
  * takes them from `reads` right after the commit, where it read them in two statements of its own
  * (and a turn of the event loop) on the way to the SMTP server; they are the database's all the
  * same, as the committing transaction saw them.
  */
-async function readForSending(
-  tx: Db,
-  alertsByTenant: ReadonlyMap<string, readonly string[]>,
-  batch: ClaimedBatch,
-  token: string,
-  reads: LeasedReads,
-): Promise<void> {
+async function readForSending(tx: Db, batch: ClaimedBatch, token: string, reads: LeasedReads): Promise<void> {
   const emails = new Map<string, number>();
+  const alertsByTenant = new Map<string, string[]>();
   for (const d of batch.deliveries) {
     const alertId = 'data' in d.payload ? (d.payload.data as ReportData).alertId : undefined;
-    if (alertId) emails.set(alertId, (emails.get(alertId) ?? 0) + 1);
+    if (!alertId) continue;
+    const n = emails.get(alertId) ?? 0;
+    if (n === 0) {
+      const alertIds = alertsByTenant.get(d.tenantId);
+      if (alertIds) alertIds.push(alertId);
+      else alertsByTenant.set(d.tenantId, [alertId]);
+    }
+    emails.set(alertId, n + 1);
   }
+  if (emails.size > MAX_ALERTS_READ_AT_COMMIT) return;
   for (const [alertId, n] of emails) reads.put(token, LEASED_KEYS.alertEmails(alertId), n);
   for (const [tenantId, alertIds] of alertsByTenant) {
     reads.put(token, LEASED_KEYS.sendSettings(tenantId), await readSendSettings(tx, tenantId));

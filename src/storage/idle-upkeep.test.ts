@@ -1,55 +1,54 @@
 import fs from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../test/support/storage.js';
 import { IdleUpkeep } from './idle-upkeep.js';
 import { migrate } from './migrate.js';
-import { type Storage, openStorage } from './storage.js';
+import { openStorage } from './storage.js';
 import { writeTransaction } from './write-transaction.js';
 
 const tenant = (id: string) => ({ id, name: id, display_name: 'x'.repeat(2_000), time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 1 });
 
 describe("SQLite's checkpoint when the process idles after writing", () => {
-  const opened: Storage[] = [];
-  const drops: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const s of opened.splice(0)) await s.close();
-    for (const drop of drops.splice(0)) await drop();
-  });
-
   it('copies the commits of Kysely transactions and of the write transaction from the WAL into the database file', async () => {
     const database = await createTestDatabase('sqlite');
-    drops.push(database.drop);
+    const file = database.url.slice('sqlite:'.length);
+    // Migrated through a connection of its own, so that the connection under test counts only the
+    // 40 commits below (20 of each kind: a checkpoint proves that both kinds were counted), and
+    // checkpointed there, so that what follows is in the WAL only.
+    const migrating = await openStorage(database.url);
+    await migrate(migrating);
+    migrating.sqlite!.pragma('wal_checkpoint(TRUNCATE)');
+    await migrating.close();
     let checkpointed!: () => void;
     const checkpoint = new Promise<void>((resolve) => {
       checkpointed = resolve;
     });
     const storage = await openStorage(database.url, { idleUpkeep: { idleMs: 10, minCommits: 40, onCheckpoint: () => checkpointed() } });
-    opened.push(storage);
-    await migrate(storage);
-    const file = database.url.slice('sqlite:'.length);
-    // The migrations' commits may have been checkpointed already; what follows is in the WAL only.
-    storage.sqlite!.pragma('wal_checkpoint(TRUNCATE)');
-    const before = fs.statSync(file).size;
+    try {
+      const before = fs.statSync(file).size;
+      const write = writeTransaction(storage);
+      for (let i = 0; i < 20; i++) {
+        await storage.db.transaction().execute((tx) =>
+          tx
+            .insertInto('tenants')
+            .values(tenant(`kysely-${i}`))
+            .execute(),
+        );
+        await write((tx) =>
+          tx
+            .insertInto('tenants')
+            .values(tenant(`write-${i}`))
+            .execute(),
+        );
+      }
+      expect(fs.statSync(file).size).toBe(before);
 
-    const write = writeTransaction(storage);
-    for (let i = 0; i < 20; i++) {
-      await storage.db.transaction().execute((tx) =>
-        tx
-          .insertInto('tenants')
-          .values(tenant(`kysely-${i}`))
-          .execute(),
-      );
-      await write((tx) =>
-        tx
-          .insertInto('tenants')
-          .values(tenant(`write-${i}`))
-          .execute(),
-      );
+      await checkpoint;
+      expect(fs.statSync(file).size).toBeGreaterThan(before + 40 * 2_000);
+    } finally {
+      await storage.close();
+      await database.drop();
     }
-    expect(fs.statSync(file).size).toBe(before);
-
-    await checkpoint;
-    expect(fs.statSync(file).size).toBeGreaterThan(before + 40 * 2_000);
   });
 });
 
