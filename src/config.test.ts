@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, configWarnings, loadConfig } from './config.js';
 
 describe('the database pool setting', () => {
   it('defaults to a pool of 5 and takes TOCSIN_DB_POOL_SIZE', () => {
@@ -43,5 +43,32 @@ describe('the system SMTP URL', () => {
     });
     expect(() => loadConfig({ TOCSIN_SMTP_URL: 'smtp://ops:pw@mail.example.com' })).toThrow(ConfigError);
     expect(() => loadConfig({ TOCSIN_SMTP_URL: 'http://mail.example.com' })).toThrow(/TOCSIN_SMTP_URL/);
+  });
+});
+
+describe('the admin token and secret key', () => {
+  it('are taken as given, however short, and only a short one is warned about at start-up', () => {
+    const config = loadConfig({ TOCSIN_ADMIN_TOKEN: 'admin', TOCSIN_SECRET_KEY: 'key' });
+    expect(config.adminToken).toBe('admin');
+    expect(config.secretKey).toBe('key');
+    expect(configWarnings(config)).toEqual([expect.stringMatching(/^TOCSIN_ADMIN_TOKEN is shorter/), expect.stringMatching(/^TOCSIN_SECRET_KEY is shorter/)]);
+    expect(configWarnings(loadConfig({ TOCSIN_ADMIN_TOKEN: 'a'.repeat(16), TOCSIN_SECRET_KEY: 'k'.repeat(16) }))).toEqual([]);
+    expect(configWarnings(loadConfig({}))).toEqual([]);
+  });
+});
+
+describe('a variable set to nothing', () => {
+  it('means its default, as if it were not set', () => {
+    const config = loadConfig({
+      PORT: '',
+      TOCSIN_ADMIN_TOKEN: '',
+      TOCSIN_SMTP_URL: '',
+      TOCSIN_PUBLIC_URL: '',
+      TOCSIN_FLOOD_WINDOW_SECONDS: '',
+      DATABASE_URL: '',
+    });
+    expect(config).toMatchObject({ port: 8080, adminToken: undefined, smtpUrl: undefined, publicUrl: 'http://127.0.0.1:8080' });
+    expect(config.floodWindowMs).toBe(loadConfig({}).floodWindowMs);
+    expect(config.databaseUrl).toBe(loadConfig({}).databaseUrl);
   });
 });

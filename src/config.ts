@@ -10,8 +10,10 @@ const envSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
-  TOCSIN_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  TOCSIN_SECRET_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Any value is taken as it is (API.md: the admin token "is the value of" the variable); a short one
+  // is only warned about at start-up (configWarnings), so an operator's or a test's choice still starts.
+  TOCSIN_ADMIN_TOKEN: z.string().optional(),
+  TOCSIN_SECRET_KEY: z.string().optional(),
   TOCSIN_SMTP_URL: z.string().url().optional(),
   TOCSIN_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   TOCSIN_PUBLIC_URL: z.string().url().optional(),
@@ -19,16 +21,12 @@ const envSchema = z.object({
   TOCSIN_DATA_DIR: z.string().min(1).default('./data'),
   TOCSIN_MAIL_CATCHER_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
   TOCSIN_DELIVERY_DEADLINE_HOURS: z.coerce.number().positive().default(24),
-  // An empty value means the default, as it always has for this one.
-  TOCSIN_FLOOD_WINDOW_SECONDS: z.preprocess(
-    (value) => (value === '' ? undefined : value),
-    z.coerce
-      .number({ message: 'must be a whole number of seconds from 0 to 86400' })
-      .int()
-      .min(0)
-      .max(86_400)
-      .default(DEFAULT_FLOOD_WINDOW_MS / 1000),
-  ),
+  TOCSIN_FLOOD_WINDOW_SECONDS: z.coerce
+    .number({ message: 'must be a whole number of seconds from 0 to 86400' })
+    .int()
+    .min(0)
+    .max(86_400)
+    .default(DEFAULT_FLOOD_WINDOW_MS / 1000),
   TOCSIN_SOURCE_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(60_000),
   TOCSIN_HTTP_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   TOCSIN_ACTION_LINK_DAYS: z.coerce.number().positive().max(365).default(7),
@@ -77,6 +75,23 @@ export interface Config {
   readonly logLevel: string;
 }
 
+/** SHORT_SECRET_LENGTH: an admin token or secret key shorter than this is guessable enough to warn about. */
+export const SHORT_SECRET_LENGTH = 16;
+
+/**
+ * configWarnings are what start-up logs about a configuration that works but is weak: an admin
+ * token or secret key shorter than SHORT_SECRET_LENGTH characters (taken as given, see envSchema).
+ */
+export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey'>): string[] {
+  const short = (value: string | undefined) => value !== undefined && value.length < SHORT_SECRET_LENGTH;
+  return [
+    ...(short(config.adminToken) ? [`TOCSIN_ADMIN_TOKEN is shorter than ${SHORT_SECRET_LENGTH} characters: anyone who guesses it is host administrator`] : []),
+    ...(short(config.secretKey)
+      ? [`TOCSIN_SECRET_KEY is shorter than ${SHORT_SECRET_LENGTH} characters: the secrets it encrypts are only as safe as it is`]
+      : []),
+  ];
+}
+
 /** ConfigError is thrown at start-up when an environment variable is invalid. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -87,7 +102,8 @@ export class ConfigError extends Error {
  * process with a message naming the variable instead of failing on the first request.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  // A variable set to nothing (`PORT=` in a compose file or an env file) means its default, as if unset.
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Authenticator, ensureAdminToken } from './access/credentials.js';
 import { LoginThrottle } from './access/login-throttle.js';
 import { startRetention } from './alerts/retention.js';
-import type { Config } from './config.js';
+import { type Config, configWarnings } from './config.js';
 import { type CaughtMail, MailCatcher } from './delivery/catcher/mail-catcher.js';
 import { buildApp } from './http/app.js';
 import type { AppDeps, RouteModule, TocsinApp } from './http/context.js';
@@ -64,6 +64,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
   const listen = options.listen ?? true;
+  for (const warning of configWarnings(config)) logger.warn(warning);
   // While the database refuses (full, down, starting), a stand-in answers /healthz and /readyz on
   // the process's port, so the orchestrator reads why instead of restarting a crashed process.
   let probe: StartupProbe | undefined;

@@ -27,7 +27,7 @@ export class SecretBox {
     this.#key = Buffer.from(key);
   }
 
-  /** fromPassphrase derives the key from TOCSIN_SECRET_KEY (any string of 16+ characters). */
+  /** fromPassphrase derives the key from TOCSIN_SECRET_KEY (any string; start-up warns below 16 characters). */
   static fromPassphrase(passphrase: string): SecretBox {
     return new SecretBox(crypto.createHash('sha256').update(`tocsin-secret-key:${passphrase}`).digest());
   }
