@@ -74,6 +74,16 @@ describe('the fast path of alert validation', () => {
       errors: [{ path: 'alerts.1.message', message: expect.any(String) }],
     });
   });
+
+  it('names a field that is not part of an alert by its own path', () => {
+    const result = parseAlertsBody({ severity: 'Info', component: 'Jobs', message: 'm', colour: 'red', source: { robot: 'R1', site: 'Lyon' } });
+    expect(result).toEqual({
+      errors: expect.arrayContaining([
+        { path: 'colour', message: 'is not a known field' },
+        { path: 'source.site', message: 'is not a known field' },
+      ]),
+    });
+  });
 });
 
 describe('event names', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FieldError } from '../http/problem.js';
+import { type FieldError, issueFieldErrors } from '../http/problem.js';
 import { CUSTOM_EVENT, findComponent, findEvent } from './catalogue.js';
 import { SEVERITY_MESSAGE, type Severity, parseSeverity } from './severity.js';
 
@@ -70,10 +70,9 @@ export function parseAlertsBody(body: unknown): { errors: FieldError[] } | { ale
     const parsed = isBatch ? batchInput.safeParse(body) : alertInput.safeParse(body);
     if (!parsed.success) {
       return {
-        errors: parsed.error.issues.map((issue) => ({
-          path: issue.path.map(String).join('.') || '(root)',
-          message: issue.message,
-        })),
+        errors: parsed.error.issues.flatMap((issue) =>
+          issueFieldErrors(issue.path, issue.message, issue.code === 'unrecognized_keys' ? issue.keys : undefined),
+        ),
       };
     }
     inputs = 'alerts' in parsed.data ? parsed.data.alerts : [parsed.data as AlertInput];

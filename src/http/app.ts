@@ -9,7 +9,7 @@ import { answerClientError, requireHost } from './client-errors.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds, noteNulFree, refuseNul, tooDeep } from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
-import { HttpError, type FieldError, type ProblemDocument, problemTypeFor, serviceUnavailable } from './problem.js';
+import { HttpError, type FieldError, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
 
 /** RouteEntry is one row of the route table, which the isolation and fuzz tests walk. */
 export interface RouteEntry {
@@ -31,11 +31,12 @@ declare module 'fastify' {
 /** BODY_LIMIT_BYTES bounds every request body: 1,000 alerts of 16 KiB data fit, more does not. */
 export const BODY_LIMIT_BYTES = 20 * 1024 * 1024;
 
-const VALIDATION_CONTEXT_PREFIX: Record<string, string> = {
-  body: '',
-  querystring: 'query.',
-  params: 'path.',
-  headers: 'header.',
+// The first segment of an error's path says where the field was; a body's fields are named bare.
+const VALIDATION_CONTEXT_SEGMENT: Record<string, readonly string[]> = {
+  body: [],
+  querystring: ['query'],
+  params: ['path'],
+  headers: ['header'],
 };
 
 /**
@@ -162,10 +163,11 @@ export function toProblem(error: unknown): ProblemDocument {
     };
   }
   if (hasZodFastifySchemaValidationErrors(error)) {
-    const prefix = VALIDATION_CONTEXT_PREFIX[error.validationContext ?? 'body'] ?? '';
-    const errors: FieldError[] = error.validation.map((v) => {
-      const path = v.instancePath.split('/').filter(Boolean).join('.');
-      return { path: `${prefix}${path}` || '(root)', message: v.message ?? 'is invalid' };
+    const context = VALIDATION_CONTEXT_SEGMENT[error.validationContext ?? 'body'] ?? [];
+    const errors: FieldError[] = error.validation.flatMap((v) => {
+      const path = [...context, ...v.instancePath.split('/').filter(Boolean)];
+      const keys = v.keyword === 'unrecognized_keys' ? (v.params as { keys?: unknown[] }).keys : undefined;
+      return issueFieldErrors(path, v.message ?? 'is invalid', keys);
     });
     const first = errors[0];
     return {

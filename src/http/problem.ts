@@ -27,6 +27,19 @@ export function badRequest(detail: string, errors?: FieldError[]): HttpError {
   return new HttpError(400, 'Bad Request', detail, errors);
 }
 
+/**
+ * issueFieldErrors names the fields of one validation issue (zod's `path`, and `keys` for
+ * unrecognized keys): a field that is not part of the request is named by its own path
+ * (`source.foo`), not by the object holding it, so the caller sees which field to drop.
+ */
+export function issueFieldErrors(path: readonly PropertyKey[], message: string, unknownKeys?: readonly unknown[]): FieldError[] {
+  const at = path.map(String);
+  if (unknownKeys && unknownKeys.length > 0) {
+    return unknownKeys.map((key) => ({ path: [...at, String(key)].join('.'), message: 'is not a known field' }));
+  }
+  return [{ path: at.join('.') || '(root)', message }];
+}
+
 /** fieldError is a 400 about a single field. */
 export function fieldError(path: string, message: string): HttpError {
   return badRequest(`${path}: ${message}`, [{ path, message }]);
