@@ -77,6 +77,43 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(patched).toMatchObject({ language: 'fr', timeZone: null, name: 'Bo' });
   });
 
+  it('puts a tenant field set to null back to the default a new tenant gets', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'umbrella', displayName: 'Umbrella Corp', timeZone: 'Asia/Tokyo', language: 'ja' });
+    const cleared = await t.call('PATCH', '/api/v1/tenants/umbrella', { displayName: null, timeZone: null, language: null });
+    expect(cleared.statusCode).toBe(200);
+    expect(cleared.json()).toMatchObject({ displayName: 'umbrella', timeZone: 'UTC', language: 'en' });
+    const created = await t.call('POST', '/api/v1/tenants', { name: 'hooli', displayName: null, timeZone: null, language: null });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ displayName: 'hooli', timeZone: 'UTC', language: 'en' });
+  });
+
+  it('names an unknown field by its own path, e.g. a tenant name, which is fixed once created', async () => {
+    const renamed = await t.call('PATCH', '/api/v1/tenants/umbrella', { name: 'other', colour: 'red' });
+    expect(renamed.statusCode).toBe(400);
+    expect(renamed.json().errors.map((e: { path: string }) => e.path)).toEqual(['name', 'colour']);
+    const nested = await t.call('POST', '/api/v1/tenants/umbrella/mutes', {
+      scope: 'tenant',
+      match: { robot: 'R1', folder: 'F' },
+      until: '2999-01-01T00:00:00Z',
+    });
+    expect(nested.statusCode).toBe(400);
+    expect(nested.json().errors.map((e: { path: string }) => e.path)).toContain('match.folder');
+  });
+
+  it('clears the roles and members of a user or group set to null', async () => {
+    const { userId } = await t.tenantWithUser('people', ['Alerts Viewer']);
+    const user = await t.call('PATCH', `/api/v1/tenants/people/users/${userId}`, { roles: null, active: null });
+    expect(user.statusCode).toBe(200);
+    expect(user.json()).toMatchObject({ roles: [], active: true });
+    const created = await t.call('POST', '/api/v1/tenants/people/users', { email: 'nul@example.com', name: 'Nul', password: null, roles: null, active: null });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ roles: [], active: true, hasPassword: false });
+    const { id } = (await t.call('POST', '/api/v1/tenants/people/groups', { name: 'Nulls', members: [userId], roles: ['Robot'], expandMembers: true })).json();
+    const group = await t.call('PATCH', `/api/v1/tenants/people/groups/${id}`, { members: null, roles: null, expandMembers: null });
+    expect(group.statusCode).toBe(200);
+    expect(group.json()).toMatchObject({ members: [], roles: [], expandMembers: false });
+  });
+
   it('gives group members the group roles, and /me reports the effective permissions', async () => {
     const { userId, token } = await t.tenantWithUser('people', []);
     const before = (await t.call('GET', '/api/v1/tenants/people/me', undefined, token)).json();
@@ -94,6 +131,8 @@ describeEachDialect('tenants, people and access', (dialect) => {
     const after = (await t.call('GET', '/api/v1/tenants/people/me', undefined, token)).json();
     expect(after.permissions).toEqual(['Alerts.Create', 'Alerts.Edit', 'Alerts.View']);
     expect(after.user.id).toBe(userId);
+    // The caller itself: its own fields at the top, as API.md's "the caller, with its permissions".
+    expect(after).toMatchObject({ id: userId, email: after.user.email, name: after.user.name });
   });
 
   it('forbids with 403 and names the missing permission', async () => {

@@ -10,15 +10,15 @@ const groupFields = {
   name: displayText,
   email: emailAddress.nullable(),
   language: language.nullable(),
-  members: z.array(z.string().max(100)).max(10_000),
-  roles: z.array(z.string().max(200)).max(50),
-  expandMembers: z.boolean(),
+  members: z.array(z.string().max(100)).max(10_000).nullable(),
+  roles: z.array(z.string().max(200)).max(50).nullable(),
+  expandMembers: z.boolean().nullable(),
 };
 
 /** groupInput is the body of POST /groups. */
 export const groupInput = z.object(groupFields).partial().required({ name: true });
 
-/** groupPatch is the body of PATCH /groups/{groupId}: left out keeps, null clears. */
+/** groupPatch is the body of PATCH /groups/{groupId}: left out keeps, null clears (no members, no roles, not expanded). */
 export const groupPatch = z.object(groupFields).partial().strict();
 
 /** groupView is a group as the API shows it. */
@@ -62,9 +62,9 @@ async function assertMembers(db: Db, tenantId: string, members: readonly string[
 /** saveGroup creates (no id) or patches a group, replacing members and roles when given. */
 export async function saveGroup(db: Db, tenantId: string, groupId: string | undefined, input: z.infer<typeof groupPatch>, clock: Clock): Promise<string> {
   if (input.name !== undefined) await assertNameFree(db, tenantId, input.name, groupId);
-  const members = input.members ? [...new Set(input.members)] : undefined;
+  const members = input.members === undefined ? undefined : [...new Set(input.members ?? [])];
   if (members) await assertMembers(db, tenantId, members);
-  const roleIds = input.roles ? await resolveRoleIds(db, tenantId, input.roles, 'roles') : undefined;
+  const roleIds = input.roles === undefined ? undefined : await resolveRoleIds(db, tenantId, input.roles ?? [], 'roles');
   const id = groupId ?? newId();
   await db.transaction().execute(async (tx) => {
     if (groupId === undefined) {

@@ -39,7 +39,10 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
     const tenant = tenantOf(request);
     const permissions = [...p.permissions].sort();
     if (p.kind === 'host') return { kind: 'host', tenant: showTenant(tenant), user: null, permissions };
-    return { kind: 'user', tenant: showTenant(tenant), user: (await findUser(db, tenant.id, p.userId)) ?? null, permissions };
+    // API.md: "the caller, with its effective permissions": the user's own fields at the top,
+    // and again under `user` beside its tenant for the console.
+    const user = (await findUser(db, tenant.id, p.userId)) ?? null;
+    return { ...user, kind: 'user', tenant: showTenant(tenant), user, permissions };
   });
 
   app.post(

@@ -4,7 +4,7 @@ import { conflict } from '../http/problem.js';
 import { DEFAULT_LANGUAGE } from '../i18n/languages.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
-import { displayText, language, timeZone } from '../shared/validation.js';
+import { displayText, language, patchedValue, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { reportsDueNow } from '../reports/schedule.js';
 import { BUILT_IN_ROLES } from './permissions.js';
@@ -29,13 +29,16 @@ export const tenantName = z
 /** tenantInput is the body of POST /tenants. */
 export const tenantInput = z.object({
   name: tenantName,
-  displayName: displayText.optional(),
-  timeZone: timeZone.optional(),
-  language: language.optional(),
-  retentionDays: z.number().int().min(1).max(3650).optional(),
+  displayName: displayText.nullish(),
+  timeZone: timeZone.nullish(),
+  language: language.nullish(),
+  retentionDays: z.number().int().min(1).max(3650).nullish(),
 });
 
-/** tenantPatch is the body of PATCH /tenants/{tenant}; the name is fixed once created. */
+const DEFAULT_TIME_ZONE = 'UTC';
+const DEFAULT_RETENTION_DAYS = 30;
+
+/** tenantPatch is the body of PATCH /tenants/{tenant}: left out keeps, null puts back the default; the name is fixed once created. */
 export const tenantPatch = tenantInput.omit({ name: true }).partial().strict();
 
 /** tenantView is a tenant as the API shows it. */
@@ -70,9 +73,9 @@ export async function createTenant(db: Db, input: z.infer<typeof tenantInput>, c
     id: newId(),
     name: input.name,
     display_name: input.displayName ?? input.name,
-    time_zone: input.timeZone ?? 'UTC',
+    time_zone: input.timeZone ?? DEFAULT_TIME_ZONE,
     language: input.language ?? DEFAULT_LANGUAGE,
-    retention_days: input.retentionDays ?? 30,
+    retention_days: input.retentionDays ?? DEFAULT_RETENTION_DAYS,
     created_at: clock.now(),
   };
   await db.transaction().execute(async (tx) => {
@@ -94,14 +97,14 @@ export async function createTenant(db: Db, input: z.infer<typeof tenantInput>, c
   return row;
 }
 
-/** updateTenant applies a patch; fields left out keep their value. */
+/** updateTenant applies a patch: fields left out keep their value, null ones take the default a new tenant gets. */
 export async function updateTenant(db: Db, tenant: TenantRow, patch: z.infer<typeof tenantPatch>): Promise<TenantRow> {
   const next: TenantRow = {
     ...tenant,
-    display_name: patch.displayName ?? tenant.display_name,
-    time_zone: patch.timeZone ?? tenant.time_zone,
-    language: patch.language ?? tenant.language,
-    retention_days: patch.retentionDays ?? tenant.retention_days,
+    display_name: patchedValue(patch.displayName, tenant.display_name, tenant.name),
+    time_zone: patchedValue(patch.timeZone, tenant.time_zone, DEFAULT_TIME_ZONE),
+    language: patchedValue(patch.language, tenant.language, DEFAULT_LANGUAGE),
+    retention_days: patchedValue(patch.retentionDays, tenant.retention_days, DEFAULT_RETENTION_DAYS),
   };
   await db
     .updateTable('tenants')

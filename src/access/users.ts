@@ -19,12 +19,12 @@ export const userInput = z.object({
   name: displayText,
   language: language.nullable().optional(),
   timeZone: timeZone.nullable().optional(),
-  password: password.optional(),
-  roles: z.array(z.string().max(200)).max(50).optional(),
-  active: z.boolean().optional(),
+  password: password.nullish(),
+  roles: z.array(z.string().max(200)).max(50).nullish(),
+  active: z.boolean().nullish(),
 });
 
-/** userPatch is the body of PATCH /users/{userId}: left out keeps, null clears. */
+/** userPatch is the body of PATCH /users/{userId}: left out keeps, null clears (no roles; `active` back to its default, true). */
 export const userPatch = z
   .object({
     email: emailAddress,
@@ -32,8 +32,8 @@ export const userPatch = z
     language: language.nullable(),
     timeZone: timeZone.nullable(),
     password: password.nullable(),
-    roles: z.array(z.string().max(200)).max(50),
-    active: z.boolean(),
+    roles: z.array(z.string().max(200)).max(50).nullable(),
+    active: z.boolean().nullable(),
   })
   .partial()
   .strict();
@@ -95,7 +95,7 @@ export async function createUser(db: Db, tenantId: string, input: z.infer<typeof
 /** updateUser applies a patch; `roles`, when given, replaces the user's own roles. */
 export async function updateUser(db: Db, tenantId: string, userId: string, patch: z.infer<typeof userPatch>, clock: Clock): Promise<void> {
   if (patch.email !== undefined) await assertEmailFree(db, tenantId, patch.email, userId);
-  const roleIds = patch.roles ? await resolveRoleIds(db, tenantId, patch.roles, 'roles') : undefined;
+  const roleIds = patch.roles === undefined ? undefined : await resolveRoleIds(db, tenantId, patch.roles ?? [], 'roles');
   const passwordHash = patch.password === undefined ? undefined : patch.password === null ? null : await hashPassword(patch.password);
   await db.transaction().execute(async (tx) => {
     await tx
@@ -105,7 +105,7 @@ export async function updateUser(db: Db, tenantId: string, userId: string, patch
         ...(patch.name !== undefined ? { name: patch.name } : {}),
         ...(patch.language !== undefined ? { language: patch.language } : {}),
         ...(patch.timeZone !== undefined ? { time_zone: patch.timeZone } : {}),
-        ...(patch.active !== undefined ? { active: patch.active ? 1 : 0 } : {}),
+        ...(patch.active !== undefined ? { active: patch.active === false ? 0 : 1 } : {}),
         ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
         updated_at: clock.now(),
       })

@@ -53,5 +53,13 @@ export const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone
 /** language is a zod schema for one of the supported languages. */
 export const language = z.enum(LANGUAGES);
 
+/**
+ * patchedValue reads one field of a PUT or PATCH as API.md's conventions say: left out keeps the
+ * current value, `null` clears it (`cleared`: the field's empty value or default).
+ */
+export function patchedValue<T>(given: T | null | undefined, current: T, cleared: T): T {
+  return given === undefined ? current : given === null ? cleared : given;
+}
+
 /** displayText is a short, header-safe human label (names, display names). */
 export const displayText = headerSafe(200).pipe(z.string().trim().min(1));
