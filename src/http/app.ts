@@ -9,6 +9,7 @@ import { answerClientError, requireHost } from './client-errors.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds, noteNulFree, refuseNul, tooDeep } from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
+import { OrchestratorPaths } from './orchestrator-paths.js';
 import { HttpError, type FieldError, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
 
 /** RouteEntry is one row of the route table, which the isolation and fuzz tests walk. */
@@ -60,6 +61,7 @@ export function requestTimeouts(limitMs: number) {
  * tests call `inject`, the server calls `listen`.
  */
 export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): Promise<TocsinApp> {
+  const orchestratorPaths = new OrchestratorPaths();
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -69,12 +71,15 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     // A malformed URL (bad percent-encoding, an overlong segment) is still answered in problem+json.
     frameworkErrors: (error, _request, reply) => sendProblem(reply, toProblem(error)),
     clientErrorHandler: answerClientError,
+    // Orchestrator's routes ignore the case of their path; ours do too (see OrchestratorPaths).
+    rewriteUrl: (request) => orchestratorPaths.canonical(request.url ?? '/'),
     ...requestTimeouts(deps.config.httpBodyTimeoutMs),
   }).withTypeProvider<ZodTypeProvider>();
 
   const routes: RouteEntry[] = [];
   app.decorate('routeTable', routes);
   app.addHook('onRoute', (route) => {
+    orchestratorPaths.learn(route.url);
     for (const method of [route.method].flat()) {
       if (method === 'HEAD') continue;
       routes.push({

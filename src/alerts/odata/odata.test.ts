@@ -57,6 +57,24 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(missing.json().errors.map((e: { path: string }) => e.path)).toEqual(['UsernameOrEmailAddress', 'Password']);
   });
 
+  it('matches its paths whatever their case, as Orchestrator does (its docs write /api/account/authenticate)', async () => {
+    const res = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/account/authenticate',
+      payload: { tenancyName: 'default', usernameOrEmailAddress: 'robot@example.com', password: 'correct horse battery' },
+    });
+    expect(res.statusCode).toBe(200);
+    const lower = res.json().result;
+    const page = await t.call('GET', '/odata/alerts?$top=1&$orderby=CreationTime%20asc', undefined, lower);
+    expect(page.statusCode).toBe(200);
+    expect(page.json().value.map((a: { Id: string }) => a.Id)).toEqual([ids[0]]);
+    const unread = await t.call('GET', `${ACTIONS.toUpperCase()}.GETUNREADCOUNT()`, undefined, lower);
+    expect(unread.statusCode).toBe(200);
+    expect(unread.json()).toMatchObject({ value: expect.any(Number) });
+    // Other routes keep their exact spelling.
+    expect((await t.call('GET', '/API/V1/TENANTS', undefined)).statusCode).toBe(404);
+  });
+
   it('throttles repeated wrong passwords with 429, like the console sign-in', async () => {
     const wrong = { tenancyName: 'default', usernameOrEmailAddress: 'viewer@example.com', password: 'nope' };
     const statuses = [];

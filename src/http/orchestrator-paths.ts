@@ -1,0 +1,27 @@
+/** The paths of the Orchestrator-compatible subset (API.md): `/odata/…` and `/api/Account/…`. */
+const ORCHESTRATOR_PATH = /^\/(?:odata|api\/account)\//i;
+
+/**
+ * OrchestratorPaths lets the Orchestrator-compatible routes match a path in any case, as
+ * Orchestrator's own (ASP.NET) routes do: UiPath's documentation writes `POST
+ * /api/account/authenticate`, its client libraries `/api/Account/Authenticate`, and scripts carry
+ * either. It learns each such route's spelling as it is registered and gives a request URL back
+ * with its path in that spelling (the query untouched); every other URL is returned as it is.
+ */
+export class OrchestratorPaths {
+  readonly #spelling = new Map<string, string>();
+
+  /** learn notes a registered route's path, if it is one of the subset's. */
+  learn(path: string): void {
+    if (ORCHESTRATOR_PATH.test(path)) this.#spelling.set(path.toLowerCase(), path);
+  }
+
+  /** canonical is `url` with its path spelt as the route that matches it whatever the case. */
+  canonical(url: string): string {
+    if (!ORCHESTRATOR_PATH.test(url)) return url;
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    const spelt = this.#spelling.get(path.toLowerCase());
+    return spelt === undefined || spelt === path ? url : `${spelt}${query < 0 ? '' : url.slice(query)}`;
+  }
+}
