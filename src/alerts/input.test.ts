@@ -75,6 +75,16 @@ describe('the fast path of alert validation', () => {
     });
   });
 
+  it('reads an optional field set to null, event and source fields too, as left out', () => {
+    const result = parseAlertsBody({ severity: 'Info', component: 'Jobs', message: 'm', event: null, source: { process: 'P', robot: null }, folder: null });
+    expect(result).toEqual({
+      alerts: [expect.objectContaining({ event: 'Process.RaiseAlert', source: JSON.stringify({ process: 'P' }), folder: null })],
+    });
+    expect(parseAlertsBody({ severity: 'Info', component: 'Jobs', message: 'm', source: { robot: null } })).toEqual({
+      alerts: [expect.objectContaining({ source: null })],
+    });
+  });
+
   it('names a field that is not part of an alert by its own path', () => {
     const result = parseAlertsBody({ severity: 'Info', component: 'Jobs', message: 'm', colour: 'red', source: { robot: 'R1', site: 'Lyon' } });
     expect(result).toEqual({

@@ -27,8 +27,11 @@ export interface NewAlert {
 const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const short = z.string().min(1).max(512);
 
-/** alertSource is where an alert comes from; every field optional, nothing else allowed. */
-export const alertSource = z.object({ process: short, robot: short, machine: short, queue: short, job: short }).partial().strict();
+/** alertSource is where an alert comes from; every field optional (null as if left out), nothing else allowed. */
+export const alertSource = z
+  .object({ process: short.nullable(), robot: short.nullable(), machine: short.nullable(), queue: short.nullable(), job: short.nullable() })
+  .partial()
+  .strict();
 
 const jsonObject = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' });
 
@@ -41,7 +44,7 @@ export const alertInput = z
   .object({
     severity: z.string().max(32).describe('Info, Success, Warn, Error or Fatal (Warning is accepted for Warn)'),
     component: z.string().min(1).max(64).describe('A component of GET /alerts/catalogue, e.g. Robots'),
-    event: z.string().max(128).optional().describe('Default Process.RaiseAlert; events outside the catalogue are kept as named'),
+    event: z.string().max(128).nullable().optional().describe('Default (also for null) Process.RaiseAlert; events outside the catalogue are kept as named'),
     message: z.string().min(1).max(MAX_MESSAGE_LENGTH),
     data: jsonObject.nullable().optional(),
     source: alertSource.nullable().optional(),
@@ -114,7 +117,9 @@ export function normaliseAlert(input: AlertInput): { errors: FieldError[] } | { 
     if (Buffer.byteLength(data) > MAX_DATA_BYTES) errors.push({ path: 'data', message: `must be at most ${MAX_DATA_BYTES} bytes of JSON` });
   }
   if (errors.length > 0 || !severity || !component) return { errors };
-  const source = input.source && Object.keys(input.source).length > 0 ? JSON.stringify(input.source) : null;
+  // A source field set to null is stored as if left out, as every optional field of an alert.
+  const sourceFields = Object.entries(input.source ?? {}).filter(([, value]) => value !== null);
+  const source = sourceFields.length > 0 ? JSON.stringify(Object.fromEntries(sourceFields)) : null;
   return {
     alert: {
       severity,
