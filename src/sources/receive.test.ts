@@ -238,9 +238,9 @@ describeEachDialect('receiving from sources', (dialect) => {
       const bad = '{"Type": "job.faulted",';
       const malformed = await h.post(source, bad, { 'x-uipath-signature': signOrchestrator(Buffer.from(source.secret), bad) });
       expect(malformed.statusCode).toBe(400);
-      expect(malformed.json().detail).toMatch(/JSON/);
+      expect(malformed.json()).toMatchObject({ detail: expect.stringMatching(/JSON/), errors: [{ path: '(root)', message: 'is not valid JSON' }] });
       const noType = await h.orchestrator(source, { EventId: 'x' });
-      expect(noType.json().detail).toMatch(/^Type/);
+      expect(noType.json()).toMatchObject({ detail: expect.stringMatching(/^Type/), errors: [{ path: 'Type' }] });
 
       const unknown = await h.post({ ...source, url: source.url.replace(source.id, crypto.randomUUID()) }, '{}');
       expect(unknown.statusCode).toBe(404);
@@ -302,7 +302,7 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect((await h.alerts(res.json().ids))[0]).toMatchObject({ event: 'QueueStuck', severity: 'Error', component: 'Queues' });
       const v3 = await h.alertmanager(source, { ...amPayload([]), version: '3' });
       expect(v3.statusCode).toBe(400);
-      expect(v3.json().detail).toMatch(/^version/);
+      expect(v3.json()).toMatchObject({ detail: expect.stringMatching(/^version/), errors: [{ path: 'version' }] });
     });
   });
 
@@ -344,7 +344,7 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect(other.json().ids).not.toEqual(first.json().ids);
     });
 
-    it('accepts a signature list with the rotated secret among others, and names the invalid field in a 400', async () => {
+    it('accepts a signature list with the rotated secret among others, and names the invalid fields in a 400 (errors, as every 400)', async () => {
       const source = await h.create('webhook');
       const next = (await t.call('POST', `${base}/${source.id}/rotate-secret`)).json().secret;
       const body = JSON.stringify({ severity: 'Error', component: 'Jobs', message: 'rotated' });
@@ -353,7 +353,15 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect((await h.post(source, body, { 'webhook-id': 'msg_r', 'webhook-timestamp': ts, 'webhook-signature': list })).statusCode).toBe(202);
       const invalid = await h.standard(source, { severity: 'Loud', component: 'Jobs', message: 'x' });
       expect(invalid.statusCode).toBe(400);
-      expect(invalid.json().detail).toMatch(/^severity/);
+      expect(invalid.json()).toMatchObject({ detail: expect.stringMatching(/^severity/), errors: [{ path: 'severity', message: expect.any(String) }] });
+      const batch = await h.standard(source, {
+        alerts: [
+          { severity: 'Info', component: 'Jobs', message: 'fine' },
+          { severity: 'Info', component: 'Jobs' },
+        ],
+      });
+      expect(batch.statusCode).toBe(400);
+      expect(batch.json().errors).toEqual([{ path: 'alerts.1.message', message: expect.any(String) }]);
     });
   });
 

@@ -6,12 +6,12 @@ import { MAX_JSON_DEPTH, jsonDepthExceeds } from '../http/input-guard.js';
 import { RateLimiter } from '../settings/rate-limit.js';
 import type { Db } from '../storage/database.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
-import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/problem.js';
+import { type FieldError, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/problem.js';
 import { isRetryable } from '../shared/stage-error.js';
 import { classifyDbError } from '../storage/errors.js';
 import { mapAlertmanager } from './mapping/alertmanager.js';
 import { mapOrchestratorEvent } from './mapping/orchestrator.js';
-import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey } from './mapping/shared.js';
+import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey, mappingFailure } from './mapping/shared.js';
 import type { SourceKind, SourceMapping } from './model.js';
 import { signingKey } from './secrets.js';
 import { secretDigest, verifyBearerOrBasic, verifyOrchestrator, verifyStandardWebhook, type Verdict } from './signatures.js';
@@ -29,12 +29,16 @@ export interface ReceiveAnswer {
   /** `{ids}` for a 202; the problem's detail (and field errors) otherwise. */
   readonly ids?: string[];
   readonly detail?: string;
+  /** A 400's fields (API.md: `errors: [{path, message}]`). */
+  readonly errors?: readonly FieldError[];
   readonly headers?: Record<string, string>;
 }
 
 const NOT_FOUND: ReceiveAnswer = { status: 404, detail: 'Source not found.' };
 // The same words whatever was wrong: the reason goes to the source's lastError and the log only.
 const UNAUTHORIZED: ReceiveAnswer = { status: 401, detail: "The request is not authenticated by this source's secret." };
+/** malformed is the 400 of a body that is not what the source's kind sends, naming the fields. */
+const malformed = (failure: MappingFailure): ReceiveAnswer => ({ status: 400, detail: failure.invalid, errors: failure.errors });
 const unavailable = (detail: string): ReceiveAnswer => ({ status: 503, detail, headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } });
 
 const header = (headers: IncomingHttpHeaders, name: string) => {
@@ -77,7 +81,7 @@ function mapWebhook(
   mapping: SourceMapping,
 ): { alerts: NewAlert[]; deliveryKeys: string[]; ignored: number } | MappingFailure {
   const parsed = parseAlertsBody(body);
-  if ('errors' in parsed) return { invalid: parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ') };
+  if ('errors' in parsed) return mappingFailure(parsed.errors);
   let ignored = 0;
   const alerts = parsed.alerts.flatMap((alert) => {
     const resolved = applyOverride({ severity: alert.severity, component: alert.component, alert: true }, mapping.events, alert.event);
@@ -95,7 +99,8 @@ function normalised(mapped: MappedAlerts): NewAlert[] | MappingFailure {
   const out: NewAlert[] = [];
   for (const [i, input] of mapped.alerts.entries()) {
     const result = normaliseAlert(input as AlertInput);
-    if ('errors' in result) return { invalid: `alert ${i}: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}` };
+    // The sender's event became several alerts: the path names which one (as in a REST batch).
+    if ('errors' in result) return mappingFailure(result.errors.map((e) => ({ path: `alerts.${i}.${e.path}`, message: e.message })));
     out.push(result.alert);
   }
   return out;
@@ -242,10 +247,10 @@ export function createReceiver(deps: AppDeps): Receiver {
     try {
       body = JSON.parse(text);
     } catch {
-      return refuse(source, 'invalid', { status: 400, detail: 'The body is not valid JSON.' }, 'the body is not valid JSON');
+      return refuse(source, 'invalid', malformed(mappingFailure([{ path: '(root)', message: 'is not valid JSON' }])), 'the body is not valid JSON');
     }
     if (jsonDepthExceeds(body, MAX_JSON_DEPTH)) {
-      return refuse(source, 'invalid', { status: 400, detail: `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.` }, 'too deep');
+      return refuse(source, 'invalid', malformed(mappingFailure([{ path: '(root)', message: `nests deeper than ${MAX_JSON_DEPTH} levels` }])), 'too deep');
     }
     let mapped: { alerts: NewAlert[]; deliveryKeys: string[] } | MappingFailure;
     if (kind === 'webhook') mapped = mapWebhook(body, header(headers, 'webhook-id')!, mapping);
@@ -254,7 +259,7 @@ export function createReceiver(deps: AppDeps): Receiver {
       const alerts = 'invalid' in drafts ? drafts : normalised(drafts);
       mapped = 'invalid' in alerts ? alerts : { alerts, deliveryKeys: (drafts as MappedAlerts).deliveryKeys };
     }
-    if ('invalid' in mapped) return refuse(source, 'invalid', { status: 400, detail: mapped.invalid }, mapped.invalid.slice(0, 500));
+    if ('invalid' in mapped) return refuse(source, 'invalid', malformed(mapped), mapped.invalid.slice(0, 500));
 
     const { alerts, deliveryKeys } = mapped;
     const duplicate = async () => {
@@ -292,7 +297,12 @@ export function createReceiver(deps: AppDeps): Receiver {
       const refused = classifyDbError(err);
       if (!isRetryable(err) && refused !== 'unique') {
         if (refused === 'foreign-key') return NOT_FOUND;
-        return refuse(source, 'invalid', { status: 400, detail: 'A value is out of range or cannot be stored.' }, 'a value cannot be stored');
+        return refuse(
+          source,
+          'invalid',
+          malformed(mappingFailure([{ path: '(root)', message: 'has a value that is out of range or cannot be stored' }])),
+          'a value cannot be stored',
+        );
       }
       return refuse(source, 'unavailable', unavailable('The alerts cannot be stored now; retry later.'), 'storage unavailable');
     }

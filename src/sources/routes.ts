@@ -35,7 +35,13 @@ function sendAnswer(reply: FastifyReply, answer: ReceiveAnswer) {
   return reply
     .status(status)
     .type(PROBLEM_MEDIA_TYPE)
-    .send({ type: problemTypeFor(status), title: TITLES[status] ?? 'Error', status, detail: answer.detail ?? '' });
+    .send({
+      type: problemTypeFor(status),
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail: answer.detail ?? '',
+      ...(answer.errors ? { errors: answer.errors } : {}),
+    });
 }
 
 const rawBodies = new WeakMap<FastifyRequest, Buffer>();

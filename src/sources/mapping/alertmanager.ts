@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { findComponent } from '../../alerts/catalogue.js';
 import type { AlertInput } from '../../alerts/input.js';
 import { ALERTMANAGER_DEFAULTS, type SourceMapping } from '../model.js';
-import { type MappedAlerts, type MappingFailure, applyOverride, clip, eventName, fits } from './shared.js';
+import { issueFieldErrors } from '../../http/problem.js';
+import { type MappedAlerts, type MappingFailure, applyOverride, clip, eventName, fits, mappingFailure } from './shared.js';
 
 const labels = z.record(z.string(), z.string());
 
@@ -57,7 +58,7 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
   const parsed = alertmanagerPayload.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    return { invalid: `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}` };
+    return mappingFailure(issueFieldErrors(issue.path, issue.message, issue.code === 'unrecognized_keys' ? issue.keys : undefined));
   }
   const payload = parsed.data;
   const m = { ...ALERTMANAGER_DEFAULTS, ...mapping };

@@ -121,6 +121,7 @@ describe('the Orchestrator webhook mapping table', () => {
     expect(mapOrchestratorEvent([], '[]', defaults('orchestrator-webhook'))).toHaveProperty('invalid');
     expect(mapOrchestratorEvent({ EventId: 'x' }, '{}', defaults('orchestrator-webhook'))).toEqual({
       invalid: 'Type: must be the event type, e.g. job.faulted',
+      errors: [{ path: 'Type', message: 'must be the event type, e.g. job.faulted' }],
     });
   });
 });

@@ -11,6 +11,7 @@ import {
   deliveryKey,
   eventName,
   firstLine,
+  mappingFailure,
   obj,
   str,
   withPayload,
@@ -344,10 +345,11 @@ const hash = (text: string) => crypto.createHash('sha256').update(text).digest('
  * about shared entities, a content key (one copy per folder sharing a queue, reference §1.5).
  */
 export function mapOrchestratorEvent(body: unknown, rawText: string, mapping: SourceMapping): MappedAlerts | MappingFailure {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return { invalid: '(root): must be an Orchestrator webhook event (a JSON object)' };
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    return mappingFailure([{ path: '(root)', message: 'must be an Orchestrator webhook event (a JSON object)' }]);
   const payload = body as Payload;
   const type = str(payload.Type, 128);
-  if (!type) return { invalid: 'Type: must be the event type, e.g. job.faulted' };
+  if (!type) return mappingFailure([{ path: 'Type', message: 'must be the event type, e.g. job.faulted' }]);
   const eventId = str(payload.EventId, 100_000);
   const deliveryKeys = [eventId ? deliveryKey('event', eventId) : `event:${hash(rawText)}`];
 

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { findComponent } from '../../alerts/catalogue.js';
 import { type AlertInput, MAX_DATA_BYTES, MAX_MESSAGE_LENGTH } from '../../alerts/input.js';
 import type { Severity } from '../../alerts/severity.js';
+import type { FieldError } from '../../http/problem.js';
 import type { EventOverride } from '../model.js';
 
 /** MAX_PAYLOAD_BYTES bounds the sender's payload kept in an alert's `data`, leaving room for the rest. */
@@ -19,9 +20,16 @@ export interface MappedAlerts {
   readonly ignored: number;
 }
 
-/** MappingFailure names what is malformed in an authenticated sender's body. */
+/** MappingFailure names what is malformed in an authenticated sender's body: the fields, and them in one line. */
 export interface MappingFailure {
   readonly invalid: string;
+  /** The fields for the 400's `errors` (API.md: a 400 names the field). */
+  readonly errors: readonly FieldError[];
+}
+
+/** mappingFailure is the failure naming these fields (at least one). */
+export function mappingFailure(errors: readonly FieldError[]): MappingFailure {
+  return { invalid: errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors };
 }
 
 /** clip shortens text to `max` characters, marking the cut. */
