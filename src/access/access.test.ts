@@ -135,6 +135,19 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(after).toMatchObject({ id: userId, email: after.user.email, name: after.user.name });
   });
 
+  it('lets users change their own name, language and time zone, but nothing else and nobody else, without Users.Edit', async () => {
+    const { userId, token } = await t.tenantWithUser('people', ['Alerts Viewer']);
+    const own = await t.call('PATCH', `/api/v1/tenants/people/users/${userId}`, { name: 'Me', language: 'fr', timeZone: 'Europe/Paris' }, token);
+    expect(own.statusCode).toBe(200);
+    expect(own.json()).toMatchObject({ name: 'Me', language: 'fr', timeZone: 'Europe/Paris', roles: ['Alerts Viewer'] });
+    const promote = await t.call('PATCH', `/api/v1/tenants/people/users/${userId}`, { language: 'de', roles: ['Administrator'] }, token);
+    expect(promote.statusCode).toBe(403);
+    expect(promote.json().detail).toContain('Users.Edit');
+    const other = await t.tenantWithUser('people', ['Alerts Viewer']);
+    expect((await t.call('PATCH', `/api/v1/tenants/people/users/${other.userId}`, { name: 'Not me' }, token)).statusCode).toBe(403);
+    expect((await t.call('GET', `/api/v1/tenants/people/users/${userId}`)).json()).toMatchObject({ name: 'Me', language: 'fr', roles: ['Alerts Viewer'] });
+  });
+
   it('forbids with 403 and names the missing permission', async () => {
     const { token } = await t.tenantWithUser('people', ['Alerts Viewer']);
     const res = await t.call('GET', '/api/v1/tenants/people/users', undefined, token);

@@ -22,12 +22,19 @@ export function tenantOf(request: FastifyRequest) {
   return request.tenant;
 }
 
-/** assertSelfOr lets a user act on itself, or anyone holding the permission act on others. */
-export function assertSelfOr(request: FastifyRequest, userId: string, permission: 'Users.Edit' | 'Users.View') {
+/** assertSelfOr lets a user act on itself (`userId`; undefined: not even on itself), or anyone holding the permission act on others. */
+export function assertSelfOr(request: FastifyRequest, userId: string | undefined, permission: 'Users.Edit' | 'Users.View') {
   const p = request.principal;
-  if (p?.kind === 'user' && p.userId === userId) return;
+  if (p?.kind === 'user' && userId !== undefined && p.userId === userId) return;
   if (!p?.permissions.has(permission)) throw forbidden(`This needs the ${permission} permission.`);
 }
+
+/**
+ * SELF_EDITABLE are the fields users may change on themselves without Users.Edit: how they are
+ * called and in which language and time zone they read the console and their emails. Their
+ * address, password, roles and active flag stay with the holders of Users.Edit.
+ */
+const SELF_EDITABLE = ['name', 'language', 'timeZone'] as const;
 
 /** accessRoutes are the host's tenants and each tenant's users, groups, roles and tokens. */
 export const accessRoutes: RouteModule = (app, { storage, clock }) => {
@@ -63,8 +70,16 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
   });
   app.patch(
     '/api/v1/tenants/:tenant/users/:userId',
-    { config: { permission: 'Users.Edit' }, schema: { params: userParams, body: userPatch } },
+    {
+      schema: {
+        params: userParams,
+        body: userPatch,
+        description: `Users.Edit, or the user itself for its own ${SELF_EDITABLE.join(', ')}.`,
+      },
+    },
     async (request) => {
+      const selfEditable = Object.keys(request.body).every((field) => (SELF_EDITABLE as readonly string[]).includes(field));
+      assertSelfOr(request, selfEditable ? request.params.userId : undefined, 'Users.Edit');
       const tenant = tenantOf(request);
       await requireUser(db, tenant.id, request.params.userId);
       await updateUser(db, tenant.id, request.params.userId, request.body, clock);
