@@ -87,10 +87,24 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(created.json()).toMatchObject({ displayName: 'hooli', timeZone: 'UTC', language: 'en' });
   });
 
-  it('names an unknown field by its own path, e.g. a tenant name, which is fixed once created', async () => {
-    const renamed = await t.call('PATCH', '/api/v1/tenants/umbrella', { name: 'other', colour: 'red' });
-    expect(renamed.statusCode).toBe(400);
-    expect(renamed.json().errors.map((e: { path: string }) => e.path)).toEqual(['name', 'colour']);
+  it('renames a tenant to a free name (409 for a taken one), found by its new name and its id', async () => {
+    const { id } = (await t.call('POST', '/api/v1/tenants', { name: 'stark' })).json();
+    await t.call('POST', '/api/v1/tenants', { name: 'wayne', displayName: 'Wayne Enterprises' });
+    expect((await t.call('PATCH', '/api/v1/tenants/stark', { name: 'wayne' })).statusCode).toBe(409);
+    const renamed = await t.call('PATCH', '/api/v1/tenants/stark', { name: 'stark-industries' });
+    expect(renamed.statusCode).toBe(200);
+    expect(renamed.json()).toMatchObject({ id, name: 'stark-industries', displayName: 'stark-industries' });
+    expect((await t.call('GET', '/api/v1/tenants/stark')).statusCode).toBe(404);
+    expect((await t.call('GET', `/api/v1/tenants/${id}`)).json().name).toBe('stark-industries');
+    const kept = await t.call('PATCH', '/api/v1/tenants/wayne', { name: 'wayne-corp' });
+    expect(kept.json()).toMatchObject({ name: 'wayne-corp', displayName: 'Wayne Enterprises' });
+    expect((await t.call('PATCH', '/api/v1/tenants/wayne-corp', { name: 'Not Valid' })).json().errors[0].path).toBe('name');
+  });
+
+  it('names an unknown field by its own path', async () => {
+    const unknown = await t.call('PATCH', '/api/v1/tenants/umbrella', { colour: 'red' });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().errors.map((e: { path: string }) => e.path)).toEqual(['colour']);
     const nested = await t.call('POST', '/api/v1/tenants/umbrella/mutes', {
       scope: 'tenant',
       match: { robot: 'R1', folder: 'F' },

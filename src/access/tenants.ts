@@ -38,8 +38,11 @@ export const tenantInput = z.object({
 const DEFAULT_TIME_ZONE = 'UTC';
 const DEFAULT_RETENTION_DAYS = 30;
 
-/** tenantPatch is the body of PATCH /tenants/{tenant}: left out keeps, null puts back the default; the name is fixed once created. */
-export const tenantPatch = tenantInput.omit({ name: true }).partial().strict();
+/**
+ * tenantPatch is the body of PATCH /tenants/{tenant}: API.md's tenant fields, the name too (still
+ * unique: 409); left out keeps, null puts back the default.
+ */
+export const tenantPatch = tenantInput.partial().strict();
 
 /** tenantView is a tenant as the API shows it. */
 export const tenantView = z.object({
@@ -65,10 +68,15 @@ export function showTenant(row: TenantRow): z.infer<typeof tenantView> {
   };
 }
 
+/** assertNameFree refuses (409) a name another tenant has. */
+async function assertNameFree(db: Db, name: string): Promise<void> {
+  const taken = await db.selectFrom('tenants').select('id').where('name', '=', name).executeTakeFirst();
+  if (taken) throw conflict(`A tenant named "${name}" already exists.`, 'name');
+}
+
 /** createTenant stores a tenant with its built-in roles, in one transaction. */
 export async function createTenant(db: Db, input: z.infer<typeof tenantInput>, clock: Clock): Promise<TenantRow> {
-  const taken = await db.selectFrom('tenants').select('id').where('name', '=', input.name).executeTakeFirst();
-  if (taken) throw conflict(`A tenant named "${input.name}" already exists.`, 'name');
+  await assertNameFree(db, input.name);
   const row: TenantRow = {
     id: newId(),
     name: input.name,
@@ -97,11 +105,22 @@ export async function createTenant(db: Db, input: z.infer<typeof tenantInput>, c
   return row;
 }
 
-/** updateTenant applies a patch: fields left out keep their value, null ones take the default a new tenant gets. */
+/**
+ * updateTenant applies a patch: fields left out keep their value, null ones take the default a new
+ * tenant gets. A new name is one no other tenant has (409); the old name then finds nothing, the id
+ * still finds the tenant, and everything it owns is tied to the id.
+ */
 export async function updateTenant(db: Db, tenant: TenantRow, patch: z.infer<typeof tenantPatch>): Promise<TenantRow> {
+  if (patch.name !== undefined && patch.name !== tenant.name) await assertNameFree(db, patch.name);
   const next: TenantRow = {
     ...tenant,
-    display_name: patchedValue(patch.displayName, tenant.display_name, tenant.name),
+    name: patch.name ?? tenant.name,
+    // A display name that is the name (the default) follows a new name.
+    display_name: patchedValue(
+      patch.displayName,
+      tenant.display_name === tenant.name ? (patch.name ?? tenant.name) : tenant.display_name,
+      patch.name ?? tenant.name,
+    ),
     time_zone: patchedValue(patch.timeZone, tenant.time_zone, DEFAULT_TIME_ZONE),
     language: patchedValue(patch.language, tenant.language, DEFAULT_LANGUAGE),
     retention_days: patchedValue(patch.retentionDays, tenant.retention_days, DEFAULT_RETENTION_DAYS),
@@ -109,6 +128,7 @@ export async function updateTenant(db: Db, tenant: TenantRow, patch: z.infer<typ
   await db
     .updateTable('tenants')
     .set({
+      name: next.name,
       display_name: next.display_name,
       time_zone: next.time_zone,
       language: next.language,
