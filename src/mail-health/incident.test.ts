@@ -171,4 +171,37 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     // Still failing: the fallback says nothing about the tenant's own server.
     expect((await health()).state).toBe('failing');
   });
+
+  it('gives every notice a one-click unsubscribe link, after which that administrator gets no more', async () => {
+    const sent = notices();
+    expect(sent.length).toBeGreaterThan(0);
+    // (A long header is folded: the link may start on the next line.)
+    for (const notice of sent) {
+      expect(notice.raw).toMatch(/^List-Unsubscribe:\s*<https:\/\/tocsin\.example\.com\/unsubscribe\/[\w-]+>/im);
+      expect(notice.raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click/im);
+    }
+    const link = /^List-Unsubscribe:\s*<https:\/\/tocsin\.example\.com(\/unsubscribe\/[\w-]+)>/im.exec(sent.at(-1)!.raw)![1]!;
+    const page = await t.tocsin.app.inject({ method: 'GET', url: link });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).not.toMatch(/alert preferences/);
+    const done = await t.tocsin.app.inject({
+      method: 'POST',
+      url: link,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'List-Unsubscribe=One-Click',
+    });
+    expect(done.statusCode).toBe(200);
+
+    // Mail works again: the recovery is recorded, and in the same commit no notice is queued for them.
+    const queued = () =>
+      t.tocsin.deps.storage.db.selectFrom('deliveries').select('id').where('tenant_id', '=', acme.tenantId).where('kind', '=', 'mail-health').execute();
+    const before = (await queued()).length;
+    await t.call('PUT', '/api/v1/tenants/acme/settings/mail', { fallbackToDefault: false });
+    await useServer(own, { username: 'robot', password: PASSWORD });
+    const worker = startWorker();
+    await alertEmail();
+    await worker.runOnce();
+    expect((await health()).state).toBe('ok');
+    expect(await queued()).toHaveLength(before);
+  });
 });

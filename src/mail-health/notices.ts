@@ -15,6 +15,8 @@ import { loadAccessFacts } from '../recipients/query.js';
 import { languageOf } from '../recipients/eligibility.js';
 import { emailHeaders, headerText } from '../reports/templates/headers.js';
 import { mailSettingsUrl } from '../reports/templates/links.js';
+import { loadUnsubscribeKey, unsubscribeUrl } from '../reports/unsubscribe/links.js';
+import { emailTranslator } from '../i18n/email-i18n.js';
 import type { Db } from '../storage/database.js';
 import type { MailHealthTransition } from './model.js';
 import type { MailHealthChange } from './store.js';
@@ -169,6 +171,8 @@ export interface MailHealthNoticeInput {
   readonly at: number;
   readonly lastError: string | null;
   readonly settingsUrl: string;
+  /** The one-click link that stops these notices to this administrator (API.md: every email but a test has one). */
+  readonly unsubscribeUrl?: string | undefined;
 }
 
 function escapeHtml(text: string): string {
@@ -184,11 +188,15 @@ export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEm
     (line) =>
       `<p>${escapeHtml(line).replace(escapeHtml(input.settingsUrl), `<a href="${escapeHtml(input.settingsUrl)}">${escapeHtml(input.settingsUrl)}</a>`)}</p>`,
   );
+  const unsubscribe = input.unsubscribeUrl;
+  const unsubscribeText = emailTranslator(input.language)('mail-health.unsubscribe');
   return {
     subject: headerText(texts.subject(input.tenantDisplayName)),
-    text: `${lines.join('\n\n')}\n`,
-    html: `<!doctype html><html lang="${input.language}"><body>${html.join('')}</body></html>`,
-    headers: emailHeaders({ kind: 'mail-health', tenantName: input.tenantName }),
+    text: `${lines.join('\n\n')}\n${unsubscribe ? `\n-- \n${unsubscribeText}: ${unsubscribe}\n` : ''}`,
+    html: `<!doctype html><html lang="${input.language}"><body>${html.join('')}${
+      unsubscribe ? `<p><small><a href="${escapeHtml(unsubscribe)}">${escapeHtml(unsubscribeText)}</a></small></p>` : ''
+    }</body></html>`,
+    headers: emailHeaders({ kind: 'mail-health', tenantName: input.tenantName, unsubscribe }),
   };
 }
 
@@ -290,13 +298,21 @@ export interface AdminNotice {
 }
 
 /**
- * queueAdminNotices queues one notice to each mail administrator of a tenant, in their language and
- * time zone, in the caller's transaction; the `mail-health` kind goes through the system default SMTP.
+ * queueAdminNotices queues one notice to each mail administrator of a tenant who did not unsubscribe
+ * from them, in their language and time zone, with their one-click unsubscribe link, in the caller's
+ * transaction; the `mail-health` kind goes through the system default SMTP.
  */
 export async function queueAdminNotices(tx: Db, tenantId: string, notice: AdminNotice): Promise<void> {
   const tenant = await tx.selectFrom('tenants').select(['name', 'display_name', 'language', 'time_zone']).where('id', '=', tenantId).executeTakeFirst();
   if (!tenant) return;
-  const admins = await mailAdmins(tx, tenantId);
+  const optedOut = new Set(
+    (await tx.selectFrom('email_unsubscribes').select('address_key').where('tenant_id', '=', tenantId).where('kind', '=', 'mail-health').execute()).map(
+      (row) => row.address_key,
+    ),
+  );
+  const admins = (await mailAdmins(tx, tenantId)).filter((admin) => !optedOut.has(admin.email.toLowerCase()));
+  if (admins.length === 0) return;
+  const linkKey = await loadUnsubscribeKey(tx, { now: () => notice.now });
   await enqueueDeliveries(
     tx,
     admins.map((admin) => {
@@ -316,6 +332,12 @@ export async function queueAdminNotices(tx: Db, tenantId: string, notice: AdminN
           at: notice.at,
           lastError: notice.lastError,
           settingsUrl: mailSettingsUrl(notice.context.publicUrl, tenant.name),
+          unsubscribeUrl: unsubscribeUrl(
+            notice.context.publicUrl,
+            linkKey,
+            { tenantId, kind: 'mail-health', recipient: { type: 'user', id: admin.id, address: admin.email } },
+            notice.now,
+          ),
         }),
       };
     }),

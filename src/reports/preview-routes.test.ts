@@ -36,6 +36,7 @@ describeEachDialect('email previews', (dialect) => {
       const body = (await t.call('GET', `/api/v1/tenants/acme/emails/preview?kind=${kind}&language=en`)).json();
       expect(body.headers['X-Tocsin-Kind']).toBe('mail-health');
       expect(body.text).toContain('https://tocsin.example.com/#/settings/mail?tenant=acme');
+      expect(body.headers['List-Unsubscribe']).toMatch(/^<https:\/\/tocsin\.example\.com\/unsubscribe\//);
       subjects.push(body.subject);
     }
     expect(subjects).toEqual([

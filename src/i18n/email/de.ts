@@ -108,4 +108,7 @@ export const de = {
     settings: 'Geprüfte Einstellungen: {{summary}}',
     nothingSaved: 'Beim Senden einer Test-E-Mail wird nichts gespeichert. Alarm-E-Mails verwenden diese Einstellungen, sobald sie gespeichert sind.',
   },
+  'mail-health': {
+    unsubscribe: 'Hinweise zum Mailserver abbestellen',
+  },
 } as const satisfies Messages;

@@ -108,4 +108,7 @@ export const en = {
     settings: 'Settings tested: {{summary}}',
     nothingSaved: 'Sending a test email saves nothing. Alert emails use the settings once they are saved.',
   },
+  'mail-health': {
+    unsubscribe: 'Unsubscribe from notices about the mail server',
+  },
 } as const satisfies Messages;

@@ -116,4 +116,7 @@ export const es = {
     settings: 'Configuración probada: {{summary}}',
     nothingSaved: 'Enviar un correo de prueba no guarda nada. Los correos de alerta usarán esta configuración una vez guardada.',
   },
+  'mail-health': {
+    unsubscribe: 'Cancelar la suscripción a los avisos sobre el servidor de correo',
+  },
 } as const satisfies Messages;

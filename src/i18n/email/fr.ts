@@ -120,4 +120,7 @@ export const fr = {
     settings: 'Paramètres testés\u00a0: {{summary}}',
     nothingSaved: 'L’envoi d’un e-mail de test n’enregistre rien. Les e-mails d’alerte utiliseront ces paramètres une fois qu’ils seront enregistrés.',
   },
+  'mail-health': {
+    unsubscribe: 'Se désabonner des avis sur le serveur de messagerie',
+  },
 } as const satisfies Messages;

@@ -103,4 +103,7 @@ export const ja = {
     settings: 'テストした設定: {{summary}}',
     nothingSaved: 'テスト メールを送信しても設定は保存されません。アラート メールは、設定を保存した後にその設定で送信されます。',
   },
+  'mail-health': {
+    unsubscribe: 'メール サーバーに関するお知らせの配信を停止',
+  },
 } as const satisfies Messages;

@@ -332,6 +332,7 @@ export function sampleMailHealth(context: SampleContext, kind: MailHealthNoticeK
     at,
     lastError: kind === 'failing' ? '535 5.7.8 Authentication credentials invalid' : null,
     settingsUrl: mailSettingsUrl(context.publicUrl, context.tenant.name),
+    unsubscribeUrl: links(context, 'mail-health').unsubscribe,
   };
 }
 

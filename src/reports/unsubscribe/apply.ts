@@ -6,14 +6,19 @@ import type { UnsubscribeTarget } from './token.js';
 
 /**
  * applyUnsubscribe turns one kind of email off for one recipient and says whether the recipient
- * still exists. A user's choice goes into its own preferences (where it can turn it back on); a
- * group mailbox's is recorded against its address. Doing it twice changes nothing more.
+ * still exists. A user's choice of an alert email goes into its own preferences (where it can turn
+ * it back on); a group mailbox's, and an administrator's of the mail-health notices (which no
+ * preference holds), is recorded against the address. Doing it twice changes nothing more.
  */
 export async function applyUnsubscribe(db: Db, target: UnsubscribeTarget, clock: Clock): Promise<boolean> {
   const { tenantId, recipient, kind } = target;
-  if (recipient.type === 'group') {
-    const group = await db.selectFrom('groups').select('id').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst();
-    if (!group) return false;
+  const choice = EMAIL_CHOICE_OF[kind];
+  if (recipient.type === 'group' || !choice) {
+    const found =
+      recipient.type === 'group'
+        ? await db.selectFrom('groups').select('id').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst()
+        : await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst();
+    if (!found) return false;
     await db
       .insertInto('email_unsubscribes')
       .values({ tenant_id: tenantId, address_key: recipient.address.toLowerCase(), kind, created_at: clock.now() })
@@ -23,7 +28,6 @@ export async function applyUnsubscribe(db: Db, target: UnsubscribeTarget, clock:
   }
   const user = await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst();
   if (!user) return false;
-  const choice = EMAIL_CHOICE_OF[kind]!;
   await db.transaction().execute(async (tx) => {
     const current = (await loadLayers(tx, 'user_alert_preferences', [user.id])).get(user.id);
     await saveLayer(tx, 'user_alert_preferences', tenantId, user.id, applyPatch(current, { email: { [choice]: false } }), clock);

@@ -33,6 +33,11 @@ async function loadKeys(db: Db, clock: Clock): Promise<LinkKeys> {
   return { key, legacyUntil: legacy ? Number(legacy.value) : 0 };
 }
 
+/** unsubscribeUrl is the one-click link (`${publicUrl}/unsubscribe/{token}`) of an email written at `now`, sealed with the link key. */
+export function unsubscribeUrl(publicUrl: string, key: Buffer, target: UnsubscribeTarget, now: number): string {
+  return `${publicUrl}/unsubscribe/${sealUnsubscribeToken(key, target, now + UNSUBSCRIBE_LINK_TTL_MS)}`;
+}
+
 /**
  * LINK_REUSE_MS: a link sealed for a recipient is handed out again for a minute, so a burst of
  * emails to one recipient seals one link, not one each (an AES-GCM setup per email); its 90-day
@@ -73,7 +78,7 @@ export class UnsubscribeLinks {
     const id = [tenantId, kind, recipient.type, recipient.id, recipient.address].join('\n');
     const kept = this.#sealed.get(id);
     if (kept && now >= kept.at && now - kept.at < LINK_REUSE_MS) return kept.url;
-    const url = `${this.publicUrl}/unsubscribe/${sealUnsubscribeToken(key, target, now + UNSUBSCRIBE_LINK_TTL_MS)}`;
+    const url = unsubscribeUrl(this.publicUrl, key, target, now);
     // Maps iterate in insertion order: the first key is the oldest.
     if (this.#sealed.size >= LINKS_KEPT) this.#sealed.delete(this.#sealed.keys().next().value!);
     this.#sealed.set(id, { url, at: now });

@@ -2,29 +2,47 @@ import { emailTranslator } from '../../i18n/email-i18n.js';
 import type { Language } from '../../i18n/languages.js';
 import type { UnsubscribeTarget } from './token.js';
 
-type PageText = { readonly confirm: string; readonly done: string };
+type PageText = { readonly confirm: string; readonly done: string; readonly confirmNotices: string; readonly doneNotices: string };
 
 /** The page's own sentences; its heading and button reuse the emails' "Unsubscribe from …" link text. */
 const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
   en: {
     confirm: 'This stops these emails to {address}. You can turn them back on in your alert preferences.',
     done: 'Done: {address} will no longer receive these emails. You can turn them back on in your alert preferences.',
+    confirmNotices: "This stops the notices about the tenant's mail server to {address}; its alert and the console's banner still tell when mail fails.",
+    doneNotices:
+      "Done: {address} will no longer receive notices about the tenant's mail server; its alert and the console's banner still tell when mail fails.",
   },
   fr: {
     confirm: 'Cela arrête ces e-mails pour {address}. Vous pourrez les réactiver dans vos préférences d’alertes.',
     done: 'C’est fait\u00a0: {address} ne recevra plus ces e-mails. Vous pourrez les réactiver dans vos préférences d’alertes.',
+    confirmNotices:
+      'Cela arrête les avis sur le serveur de messagerie du locataire pour {address}\u00a0; son alerte et le bandeau de la console signalent toujours les échecs.',
+    doneNotices:
+      'C’est fait\u00a0: {address} ne recevra plus d’avis sur le serveur de messagerie du locataire\u00a0; son alerte et le bandeau de la console signalent toujours les échecs.',
   },
   de: {
     confirm: 'Damit werden diese E-Mails an {address} beendet. Sie können sie in Ihren Alarmeinstellungen wieder aktivieren.',
     done: 'Erledigt: {address} erhält diese E-Mails nicht mehr. Sie können sie in Ihren Alarmeinstellungen wieder aktivieren.',
+    confirmNotices:
+      'Damit werden die Hinweise zum Mailserver des Mandanten an {address} beendet; sein Alarm und das Banner der Konsole melden Fehler weiterhin.',
+    doneNotices: 'Erledigt: {address} erhält keine Hinweise zum Mailserver des Mandanten mehr; sein Alarm und das Banner der Konsole melden Fehler weiterhin.',
   },
   es: {
     confirm: 'Esto detiene estos correos a {address}. Puede volver a activarlos en sus preferencias de alertas.',
     done: 'Hecho: {address} ya no recibirá estos correos. Puede volver a activarlos en sus preferencias de alertas.',
+    confirmNotices:
+      'Esto detiene los avisos sobre el servidor de correo del inquilino a {address}; su alerta y el aviso de la consola siguen indicando los fallos.',
+    doneNotices:
+      'Hecho: {address} ya no recibirá avisos sobre el servidor de correo del inquilino; su alerta y el aviso de la consola siguen indicando los fallos.',
   },
   ja: {
     confirm: '{address} へのこれらのメールの送信を停止します。アラートの設定でいつでも再開できます。',
     done: '完了しました。{address} にはこれらのメールが送信されなくなります。アラートの設定でいつでも再開できます。',
+    confirmNotices:
+      '{address} へのテナントのメール サーバーに関するお知らせを停止します。送信に失敗したときは、引き続きアラートとコンソールのバナーでお知らせします。',
+    doneNotices:
+      '完了しました。{address} にはテナントのメール サーバーに関するお知らせが送信されなくなります。送信に失敗したときは、引き続きアラートとコンソールのバナーでお知らせします。',
   },
 });
 
@@ -39,7 +57,12 @@ export function escapeHtml(text: string): string {
  */
 export function unsubscribePage(target: UnsubscribeTarget, language: Language, done: boolean): string {
   const title = emailTranslator(language)(`${target.kind}.unsubscribe`);
-  const sentence = escapeHtml(TEXT[language][done ? 'done' : 'confirm']).replace('{address}', `<strong>${escapeHtml(target.recipient.address)}</strong>`);
+  // No preference holds the mail-health notices, so their page does not send the reader there.
+  const notices = target.kind === 'mail-health';
+  const sentence = escapeHtml(TEXT[language][notices ? (done ? 'doneNotices' : 'confirmNotices') : done ? 'done' : 'confirm']).replace(
+    '{address}',
+    `<strong>${escapeHtml(target.recipient.address)}</strong>`,
+  );
   const form = done
     ? ''
     : `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">${escapeHtml(title)}</button></form>`;

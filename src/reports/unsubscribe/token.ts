@@ -12,7 +12,7 @@ export interface UnsubscribeTarget {
 /** UNSUBSCRIBE_LINK_TTL_MS is how long a link works after its email was written: longer than anyone keeps a report unread. */
 export const UNSUBSCRIBE_LINK_TTL_MS = 90 * 24 * 3_600_000;
 
-const KINDS = ['summary', 'daily', 'immediate'] as const;
+const KINDS = ['summary', 'daily', 'immediate', 'mail-health'] as const;
 const TYPES = ['user', 'group'] as const;
 const SEPARATOR = '\n';
 const AAD = Buffer.from('tocsin-unsubscribe-v3');
