@@ -77,6 +77,15 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(patched).toMatchObject({ language: 'fr', timeZone: null, name: 'Bo' });
   });
 
+  it('keeps a time zone as IANA spells it, whatever its case, and an alias as given', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'zones', timeZone: 'europe/paris' });
+    expect((await t.call('GET', '/api/v1/tenants/zones')).json().timeZone).toBe('Europe/Paris');
+    expect((await t.call('PATCH', '/api/v1/tenants/zones', { timeZone: 'AMERICA/NEW_YORK' })).json().timeZone).toBe('America/New_York');
+    expect((await t.call('PATCH', '/api/v1/tenants/zones', { timeZone: 'Etc/UTC' })).json().timeZone).toBe('Etc/UTC');
+    const { id } = (await t.call('POST', '/api/v1/tenants/zones/users', { email: 'tz@example.com', name: 'Tz', timeZone: 'asia/tokyo' })).json();
+    expect((await t.call('GET', `/api/v1/tenants/zones/users/${id}`)).json().timeZone).toBe('Asia/Tokyo');
+  });
+
   it('puts a tenant field set to null back to the default a new tenant gets', async () => {
     await t.call('POST', '/api/v1/tenants', { name: 'umbrella', displayName: 'Umbrella Corp', timeZone: 'Asia/Tokyo', language: 'ja' });
     const cleared = await t.call('PATCH', '/api/v1/tenants/umbrella', { displayName: null, timeZone: null, language: null });

@@ -47,8 +47,17 @@ export function isTimeZone(value: string): boolean {
   }
 }
 
-/** timeZone is a zod schema for an IANA time zone name such as Europe/Paris. */
-export const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris');
+/**
+ * zoneSpelling writes a known time zone as IANA spells it when it was given in another case
+ * (`europe/paris` is Europe/Paris, as the runtime accepts both); an alias keeps its own name.
+ */
+export function zoneSpelling(value: string): string {
+  const spelled = new Intl.DateTimeFormat('en', { timeZone: value }).resolvedOptions().timeZone;
+  return spelled.toLowerCase() === value.toLowerCase() ? spelled : value;
+}
+
+/** timeZone is a zod schema for an IANA time zone name such as Europe/Paris, kept as IANA spells it. */
+export const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris').transform(zoneSpelling);
 
 /** language is a zod schema for one of the supported languages. */
 export const language = z.enum(LANGUAGES);
