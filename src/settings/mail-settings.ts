@@ -2,6 +2,7 @@ import { CompiledQuery, type Selectable, sql } from 'kysely';
 import { z } from 'zod';
 import { fieldError } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
+import { patchedValue } from '../shared/validation.js';
 import { reportsDueNow } from '../reports/schedule.js';
 import type { Db } from '../storage/database.js';
 import { sqlOnce } from '../storage/sql-once.js';
@@ -26,15 +27,18 @@ export const DEFAULT_DAILY_REPORT_TIME = '10:00';
 
 const DAILY_REPORT_TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
 
-/** mailSettingsInput is the body of `PUT /settings/mail`: fields left out keep their value. */
+/**
+ * mailSettingsInput is the body of `PUT /settings/mail`: fields left out keep their value, `null`
+ * sets a field back to a new tenant's value (API.md: null clears; `custom: null` clears the custom values).
+ */
 export const mailSettingsInput = z
   .object({
-    alertsEmailEnabled: z.boolean(),
-    useCustom: z.boolean(),
+    alertsEmailEnabled: z.boolean().nullable(),
+    useCustom: z.boolean().nullable(),
     custom: smtpSettingsInput.nullable(),
-    dailyReportTime: z.string().regex(DAILY_REPORT_TIME, 'must be a time of day as HH:MM or HH:MM:SS'),
-    sendEmptyDailyReport: z.boolean(),
-    fallbackToDefault: z.boolean(),
+    dailyReportTime: z.string().regex(DAILY_REPORT_TIME, 'must be a time of day as HH:MM or HH:MM:SS').nullable(),
+    sendEmptyDailyReport: z.boolean().nullable(),
+    fallbackToDefault: z.boolean().nullable(),
   })
   .partial()
   .strict();
@@ -74,21 +78,24 @@ export const secretOwner = {
 
 type Row = Selectable<Omit<MailSettingsTables['tenant_mail_settings'], 'tenant_id' | 'updated_at'>>;
 
+/**
+ * NEW_TENANT_MAIL_SETTINGS are those of a tenant that never saved any: alert emails off until it
+ * enables them (API.md), through the system default once enabled. A `null` in a PUT sets a field
+ * back to its value here. (Tenants older than this rule got a row saying "on".)
+ */
+const NEW_TENANT_MAIL_SETTINGS: TenantMailSettings = Object.freeze({
+  alertsEmailEnabled: false,
+  useCustom: false,
+  dailyReportTime: DEFAULT_DAILY_REPORT_TIME,
+  sendEmptyDailyReport: false,
+  fallbackToDefault: false,
+  custom: null,
+  passwordSet: false,
+  accessTokenSet: false,
+});
+
 function fromRow(row: Row | undefined): TenantMailSettings {
-  // A tenant that never saved anything has alert emails off until it enables them (API.md); when
-  // enabled, they go through the system default. Tenants older than this rule got a row saying "on".
-  if (!row) {
-    return {
-      alertsEmailEnabled: false,
-      useCustom: false,
-      dailyReportTime: DEFAULT_DAILY_REPORT_TIME,
-      sendEmptyDailyReport: false,
-      fallbackToDefault: false,
-      custom: null,
-      passwordSet: false,
-      accessTokenSet: false,
-    };
-  }
+  if (!row) return NEW_TENANT_MAIL_SETTINGS;
   return {
     alertsEmailEnabled: row.alerts_email_enabled === 1,
     useCustom: row.use_custom === 1,
@@ -218,14 +225,16 @@ export async function saveMailSettings(
       accessToken: merged.secrets.accessToken === null ? null : secretBox.seal(merged.secrets.accessToken, secretOwner.accessToken(tenantId)),
     };
   }
-  const useCustom = input.useCustom ?? current.useCustom;
+  const given = <K extends keyof MailSettingsInput & keyof TenantMailSettings>(field: K) =>
+    patchedValue(input[field], current[field], NEW_TENANT_MAIL_SETTINGS[field]) as TenantMailSettings[K];
+  const useCustom = given('useCustom');
   if (useCustom && custom === null) throw fieldError('custom', 'is required when useCustom is true');
   const values = {
-    alerts_email_enabled: (input.alertsEmailEnabled ?? current.alertsEmailEnabled) ? 1 : 0,
+    alerts_email_enabled: given('alertsEmailEnabled') ? 1 : 0,
     use_custom: useCustom ? 1 : 0,
-    daily_report_time: input.dailyReportTime ?? current.dailyReportTime,
-    send_empty_daily_report: (input.sendEmptyDailyReport ?? current.sendEmptyDailyReport) ? 1 : 0,
-    fallback_to_default: (input.fallbackToDefault ?? current.fallbackToDefault) ? 1 : 0,
+    daily_report_time: given('dailyReportTime'),
+    send_empty_daily_report: given('sendEmptyDailyReport') ? 1 : 0,
+    fallback_to_default: given('fallbackToDefault') ? 1 : 0,
     custom_smtp: custom === null ? null : JSON.stringify(custom),
     ...(sealed ? { custom_password: sealed.password, custom_access_token: sealed.accessToken } : {}),
     updated_at: clock.now(),

@@ -102,6 +102,39 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { custom: { password: PASSWORD } });
   });
 
+  it("sets a field back to a new tenant's value with null, and keeps the ones left out", async () => {
+    await t.tenantWithUser('mail-null');
+    const path = '/api/v1/tenants/mail-null/settings/mail';
+    const custom = { host: 'smtp.example.com', port: 587, security: 'starttls', fromAddress: 'a@example.com', authMethod: 'login' };
+    const set = await call('PUT', path, {
+      alertsEmailEnabled: true,
+      dailyReportTime: '07:15',
+      sendEmptyDailyReport: true,
+      fallbackToDefault: true,
+      custom: { ...custom, username: 'u', password: 'p', timeoutMs: 5_000, allowPlaintextAuth: true },
+    });
+    expect(set.statusCode, set.body).toBe(200);
+    const cleared = await call('PUT', path, {
+      dailyReportTime: null,
+      sendEmptyDailyReport: null,
+      fallbackToDefault: null,
+      custom: { authMethod: null, timeoutMs: null, allowPlaintextAuth: null },
+    });
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    expect(cleared.json()).toMatchObject({
+      alertsEmailEnabled: true,
+      dailyReportTime: '10:00',
+      sendEmptyDailyReport: false,
+      fallbackToDefault: false,
+      custom: { username: 'u', passwordSet: true, authMethod: 'auto', timeoutMs: 30_000, allowPlaintextAuth: false },
+    });
+    expect((await call('PUT', path, { alertsEmailEnabled: null })).json().alertsEmailEnabled).toBe(false);
+    // A required field has no value to go back to.
+    const port = await call('PUT', path, { custom: { port: null } });
+    expect(port.statusCode).toBe(400);
+    expect(port.json().errors[0].path).toBe('custom.port');
+  });
+
   it('stores the password sealed, bound to the tenant', async () => {
     const { tenantId } = await t.tenantWithUser('mail-a');
     const { tenantId: otherId } = await t.tenantWithUser('mail-b');

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import type { SmtpAuthMethod, SmtpSecurity } from '../delivery/contract.js';
-import { displayText, emailAddress, headerSafe } from '../shared/validation.js';
+import { displayText, emailAddress, headerSafe, patchedValue } from '../shared/validation.js';
 
 /** DEFAULT_SYSTEM_SMTP_URL is the system SMTP when neither TOCSIN_SMTP_URL nor the built-in catcher is there. */
 export const DEFAULT_SYSTEM_SMTP_URL = 'smtp://127.0.0.1:25';
@@ -45,13 +45,14 @@ export const smtpSettingsInput = z
     username: headerSafe(320).pipe(z.string().trim()).nullable(),
     password: secret.nullable(),
     passwordSet: z.boolean(),
-    authMethod: z.enum(AUTH_METHODS),
+    // null sets the default back (API.md: null clears an optional field), as for the fields below.
+    authMethod: z.enum(AUTH_METHODS).nullable(),
     accessToken: secret.nullable(),
     accessTokenSet: z.boolean(),
     fromAddress: emailAddress,
     fromDisplayName: displayText.nullable(),
-    timeoutMs: z.number().int().min(1_000).max(600_000),
-    allowPlaintextAuth: z.boolean(),
+    timeoutMs: z.number().int().min(1_000).max(600_000).nullable(),
+    allowPlaintextAuth: z.boolean().nullable(),
   })
   .partial()
   .strict();
@@ -147,11 +148,11 @@ export function mergeSmtp(stored: StoredSmtp | null, secrets: SmtpSecrets, input
     security,
     domain: pick(input.domain, stored?.domain ?? null) || null,
     username: pick(input.username, stored?.username ?? null) || null,
-    authMethod: input.authMethod ?? stored?.authMethod ?? 'auto',
+    authMethod: patchedValue(input.authMethod, stored?.authMethod ?? 'auto', 'auto'),
     fromAddress,
     fromDisplayName: pick(input.fromDisplayName, stored?.fromDisplayName ?? null),
-    timeoutMs: input.timeoutMs ?? stored?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    allowPlaintextAuth: input.allowPlaintextAuth ?? stored?.allowPlaintextAuth ?? false,
+    timeoutMs: patchedValue(input.timeoutMs, stored?.timeoutMs ?? DEFAULT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
+    allowPlaintextAuth: patchedValue(input.allowPlaintextAuth, stored?.allowPlaintextAuth ?? false, false),
   };
   const merged: SmtpSecrets = {
     password: pick(input.password, secrets.password),
