@@ -63,6 +63,17 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(dup.statusCode).toBe(409);
   });
 
+  it('grants a role named twice once, to a user or a group', async () => {
+    const user = await t.call('POST', '/api/v1/tenants/people/users', { email: 'twice@example.com', name: 'Twice', roles: ['Robot', 'Robot'] });
+    expect(user.statusCode).toBe(201);
+    expect(user.json().roles).toEqual(['Robot']);
+    const patched = await t.call('PATCH', `/api/v1/tenants/people/users/${user.json().id}`, { roles: ['Alerts Viewer', 'Alerts Viewer', 'Robot'] });
+    expect(patched.json().roles).toEqual(['Alerts Viewer', 'Robot']);
+    const group = await t.call('POST', '/api/v1/tenants/people/groups', { name: 'Twice', roles: ['Robot', 'Robot'] });
+    expect(group.statusCode).toBe(201);
+    expect(group.json().roles).toEqual(['Robot']);
+  });
+
   it('rejects an unknown role by naming it', async () => {
     const bad = await t.call('POST', '/api/v1/tenants/people/users', { email: 'x@example.com', name: 'X', roles: ['Wizard'] });
     expect(bad.statusCode).toBe(400);

@@ -44,8 +44,8 @@ export async function createRole(db: Db, tenantId: string, input: z.infer<typeof
 }
 
 /**
- * resolveRoleIds maps role names to the tenant's role ids; an unknown name is a 400 on
- * `<field>.<index>`, so a typo never silently grants nothing.
+ * resolveRoleIds maps role names to the tenant's role ids, each once (a name given twice grants
+ * it once); an unknown name is a 400 on `<field>.<index>`, so a typo never silently grants nothing.
  */
 export async function resolveRoleIds(db: Db, tenantId: string, names: readonly string[], field: string) {
   if (names.length === 0) return [];
@@ -56,9 +56,10 @@ export async function resolveRoleIds(db: Db, tenantId: string, names: readonly s
     .where('name', 'in', [...names])
     .execute();
   const byName = new Map(rows.map((r) => [r.name, r.id]));
-  return names.map((name, index) => {
+  const ids = names.map((name, index) => {
     const id = byName.get(name);
     if (!id) throw fieldError(`${field}.${index}`, `no role named "${name}" in this tenant`);
     return id;
   });
+  return [...new Set(ids)];
 }
