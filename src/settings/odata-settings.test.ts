@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
-import { bulkUpdate, settingDtos } from './orchestrator-settings.js';
+import { bulkUpdate, settingDtos, smtpInputFromModel } from './orchestrator-settings.js';
 
 const PASSWORD = 'orch-Secret-0451';
 const ACTIONS = '/odata/Settings/UiPath.Server.Configuration.OData';
@@ -63,6 +63,21 @@ describe('Orchestrator setting keys', () => {
       { name: 'Alerts.Email.Enabled', value: 'yes' },
     ]);
     expect(bad.errors.map((e) => e.path).sort()).toEqual(['Abp.Net.Mail.Smtp.Port', 'Alerts.Email.Enabled']);
+  });
+
+  it('reads an empty UserName as no sign-in: the stored password goes with it, and UseDefaultCredentials still means no AUTH', () => {
+    const name = (field: string) => field;
+    expect(smtpInputFromModel({ host: 'smtp.example.com', username: '', password: '', enablessl: false }, name)).toEqual({
+      input: { host: 'smtp.example.com', username: null, password: null, accessToken: null, authMethod: 'auto', enableSsl: false },
+      errors: [],
+    });
+    expect(smtpInputFromModel({ username: '', password: 'typed', usedefaultcredentials: true }, name).input).toMatchObject({
+      username: null,
+      password: 'typed',
+      authMethod: 'none',
+    });
+    // With a user name, an empty password still keeps the stored one.
+    expect(smtpInputFromModel({ username: 'robot', password: '' }, name).input).toEqual({ username: 'robot' });
   });
 });
 

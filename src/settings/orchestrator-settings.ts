@@ -110,8 +110,9 @@ function asText(value: unknown): unknown {
 
 /**
  * smtpInputFromModel converts Orchestrator's SMTP model (lower-cased keys, string or typed values)
- * into an SmtpSettingsInput. Empty user name, domain and display name clear them; an empty or
- * masked password keeps the stored one; UseDefaultCredentials means no AUTH. Errors name the
+ * into an SmtpSettingsInput. Empty user name, domain and display name clear them (an empty user
+ * name the password too); otherwise an empty or masked password keeps the stored one;
+ * UseDefaultCredentials means no AUTH. Errors name the
  * Orchestrator field through `nameOf`.
  */
 export function smtpInputFromModel(
@@ -134,6 +135,13 @@ export function smtpInputFromModel(
     if ((field === 'username' || field === 'domain' || field === 'defaultfromdisplayname') && value === '') value = null;
     raw[target] = value;
     origin.set(target, field);
+  }
+  // An empty user name means no sign-in in Orchestrator's form: the stored secrets and any AUTH
+  // method go with it (else a kept password would be refused in clear with EnableSsl false).
+  if (raw.username === null) {
+    raw.password ??= null;
+    raw.accessToken = null;
+    raw.authMethod ??= 'auto';
   }
   const parsed = smtpSettingsInput.safeParse(raw);
   if (parsed.success) return { input: parsed.data, errors: [] };
