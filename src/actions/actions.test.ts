@@ -129,6 +129,18 @@ describeEachDialect('email action links', (dialect) => {
     expect((await post(url, 'what=robot&for=forever')).statusCode).toBe(400);
   });
 
+  it('keeps one snooze when its link is confirmed twice, ending at the later end', async () => {
+    const alertId = await raise({ robot: 'R-twice' });
+    const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).snooze;
+    const twice = async () => (await mutes(viewer.token)).filter((m: { match: { robot?: string } }) => m.match.robot === 'R-twice');
+    expect((await post(url, 'what=robot&for=24h')).statusCode).toBe(200);
+    expect((await post(url, 'what=robot&for=1h')).statusCode).toBe(200);
+    expect(await twice()).toMatchObject([{ until: new Date(clock.now() + DAY).toISOString() }]);
+    const longer = await post(url, 'what=robot&for=7d');
+    expect(longer.statusCode).toBe(200);
+    expect(await twice()).toMatchObject([{ until: new Date(clock.now() + 7 * DAY).toISOString() }]);
+  });
+
   it('acknowledges from the email, visible to every reader, and GET alone acknowledges nothing', async () => {
     const alertId = await raise({ robot: 'R9' });
     const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).acknowledge;

@@ -140,8 +140,18 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
           if (!match) throw fieldError('what', `must be one of ${[...r.matches.keys()].join(', ')}`);
           const until = untilOf(form, now, r.page.timeZone);
           const scope = r.grant.action === 'mute' ? 'tenant' : 'user';
-          await muteAlerts(db, r.grant.tenantId, { scope, ownerId: scope === 'user' ? r.actor.userId : null, match, until }, r.actor, 'email', now);
-          page = donePage(r.page, { what: matchParts(match, r.page.language), until });
+          const mute = await muteAlerts(
+            db,
+            r.grant.tenantId,
+            { scope, ownerId: scope === 'user' ? r.actor.userId : null, match, until },
+            r.actor,
+            'email',
+            now,
+            {
+              once: true,
+            },
+          );
+          page = donePage(r.page, { what: matchParts(match, r.page.language), until: mute.until });
         }
         return reply.type(html).header('cache-control', 'no-store').send(page);
       },

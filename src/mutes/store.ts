@@ -2,7 +2,7 @@ import type { Actor } from '../alerts/action-audit.js';
 import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
 import type { Db } from '../storage/database.js';
-import type { Mute, MuteMatch, MuteScope } from './model.js';
+import { MATCH_FIELDS, type Mute, type MuteMatch, type MuteScope } from './model.js';
 import type { MuteTables } from './tables.js';
 
 /** muteFromRow reads a stored mute (the columns a mute is made of; the tenant and lifting are the query's). */
@@ -78,6 +78,28 @@ export async function findActiveMute(db: Db, tenantId: string, id: string, now: 
     .where('lifted_at', 'is', null)
     .executeTakeFirst();
   return row ? muteFromRow(row) : undefined;
+}
+
+/**
+ * findSameMute returns a mute in force with the same scope, owner and match as a new one, or
+ * undefined. A tenant has few mutes, so those of the scope and owner are read and compared here.
+ */
+export async function findSameMute(db: Db, tenantId: string, mute: NewMute, now: number): Promise<Mute | undefined> {
+  const rows = await db
+    .selectFrom('alert_mutes')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('scope', '=', mute.scope)
+    .where('owner_id', mute.ownerId === null ? 'is' : '=', mute.ownerId)
+    .where('until', '>', now)
+    .where('lifted_at', 'is', null)
+    .execute();
+  return rows.map(muteFromRow).find((found) => MATCH_FIELDS.every((field) => found.match[field] === mute.match[field]));
+}
+
+/** extendMute moves the end of a mute in force to `until`. */
+export async function extendMute(db: Db, tenantId: string, id: string, until: number): Promise<void> {
+  await db.updateTable('alert_mutes').set({ until }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
 }
 
 /** liftMute ends a mute now; its row stays, so the audit list can still say what it was. */
