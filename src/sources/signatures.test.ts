@@ -18,8 +18,10 @@ describe('Orchestrator signatures', () => {
   const b64 = signOrchestrator(key, body);
   const hex = crypto.createHmac('sha256', key).update(body).digest('hex');
 
-  it('accepts Base64, sha256=hex and bare hex of the HMAC of the raw body, with any active key', () => {
-    for (const header of [b64, `sha256=${hex}`, hex, ` ${b64} `]) expect(verifyOrchestrator(body, header, [key]).ok, header).toBe(true);
+  it('accepts Base64, sha256=hex and bare hex of the HMAC of the raw body, the prefix in any case and before either, with any active key', () => {
+    for (const header of [b64, `sha256=${hex}`, hex, ` ${b64} `, `sha256=${b64}`, `SHA256=${hex.toUpperCase()}`]) {
+      expect(verifyOrchestrator(body, header, [key]).ok, header).toBe(true);
+    }
     expect(verifyOrchestrator(body, b64, [Buffer.from('newer'), key]).ok).toBe(true);
   });
 

@@ -23,12 +23,12 @@ const hmac = (key: Buffer, ...parts: (string | Buffer)[]) => {
 /**
  * decodeOrchestratorSignature reads `X-UiPath-Signature`: Base64 of the HMAC as Orchestrator's
  * documentation sample computes it, or `sha256=` + hex as UiPath's skills reference claims
- * (reference §1.3); a bare 64-digit hex value is read as hex.
+ * (reference §1.3). As the reference proposes, the `sha256=` prefix (in any case) is optional
+ * before either encoding, and a 64-digit value is read as hex.
  */
 export function decodeOrchestratorSignature(header: string): Buffer | undefined {
-  const value = header.trim();
-  const hex = /^sha256=([0-9a-fA-F]{64})$/.exec(value)?.[1] ?? (/^[0-9a-fA-F]{64}$/.test(value) ? value : undefined);
-  if (hex) return Buffer.from(hex, 'hex');
+  const value = header.trim().replace(/^sha256=/i, '');
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
   if (!/^[A-Za-z0-9+/_-]{42,44}={0,2}$/.test(value)) return undefined;
   const bytes = Buffer.from(value, 'base64');
   return bytes.length === 32 ? bytes : undefined;
