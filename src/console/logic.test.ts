@@ -73,6 +73,7 @@ describe('console decisions', () => {
     expect(why('connect', 'This SMTP server cannot be used: give a public host name or address, on port 25, 465, 587 or 2525.')).toEqual(['refusedHost']);
     expect(why('tls', "the server's certificate did not verify (ERR_SSL_WRONG_VERSION_NUMBER): wrong version number")).toEqual(['tlsMode']);
     expect(why('tls', "the server's certificate did not verify (DEPTH_ZERO_SELF_SIGNED_CERT): self-signed certificate")).toEqual(['certificate']);
+    expect(why('tls', 'the server sent no SMTP greeting: it expects implicit TLS from the first byte on port 465, not STARTTLS')).toEqual(['tlsMode']);
     expect(why('tls', 'the server did not upgrade to TLS (STARTTLS is required)')).toEqual(['noStarttls']);
     expect(why('auth', 'Invalid login: 535 5.7.8 Error: authentication failed', 535)).toEqual(['auth535']);
     expect(why('auth', 'Invalid login: 534 5.7.9 Application-specific password required', 534)).toEqual(['auth534']);

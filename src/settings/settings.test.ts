@@ -320,6 +320,26 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     }
   });
 
+  it('reports a security mode the port does not speak at the TLS stage, naming the mode the server expects', async () => {
+    await t.tenantWithUser('mail-tls');
+    const implicit = await startTestSmtpServer({ tls: 'implicit' });
+    try {
+      const test = (settings: Record<string, unknown>) =>
+        call('POST', '/api/v1/tenants/mail-tls/settings/mail/test', { sendTo: 'qa@example.com', settings: { ...smtpFor(settings), authMethod: 'none' } });
+      // Enable SSL on a port that speaks plain SMTP (and offers STARTTLS or nothing).
+      const tlsOnPlain = (await test({ security: 'tls' })).json();
+      expect(tlsOnPlain).toMatchObject({ ok: false, stage: 'tls' });
+      expect(tlsOnPlain.message).toMatch(/expects STARTTLS or no TLS/);
+      expect(tlsOnPlain.message).not.toMatch(/certificate/);
+      // STARTTLS on a port that waits for a TLS handshake: no greeting comes, and the answer says why.
+      const starttlsOnImplicit = (await test({ port: implicit.port, security: 'starttls', timeoutMs: 1_000 })).json();
+      expect(starttlsOnImplicit).toMatchObject({ ok: false, stage: 'tls' });
+      expect(starttlsOnImplicit.message).toMatch(/expects implicit TLS/);
+    } finally {
+      await implicit.close();
+    }
+  });
+
   it('shows every test email in the delivery log, sent or failed, and never sends it again', async () => {
     const rejecting = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 550, message: 'Mailbox unavailable' }] });
     try {

@@ -303,6 +303,8 @@ export async function startSilentServer(): Promise<SilentServer> {
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('error', () => {});
+    // It reads and ignores what it is sent (a TLS ClientHello, say): an unread socket never hears the client close.
+    socket.resume();
     socket.on('close', () => {
       sockets.delete(socket);
       if (sockets.size === 0) for (const resolve of closedAll.splice(0)) resolve();

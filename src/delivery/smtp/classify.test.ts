@@ -46,6 +46,20 @@ describe('classifySmtpError', () => {
     expect(e.message).toContain('certificate');
   });
 
+  it('calls a plain answer to implicit TLS a wrong security mode, and an old TLS version what it is, neither a certificate', () => {
+    const plain = classifySmtpError(
+      nodemailerError({ code: 'ESOCKET', command: 'CONN', originalCode: 'ERR_SSL_WRONG_VERSION_NUMBER', message: 'wrong version number' }),
+    );
+    expect(plain).toMatchObject({ stage: 'tls', retryable: false });
+    expect(plain.message).toMatch(/expects STARTTLS or no TLS/);
+    const old = classifySmtpError(
+      nodemailerError({ code: 'ESOCKET', command: 'CONN', originalCode: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', message: 'protocol version' }),
+    );
+    expect(old).toMatchObject({ stage: 'tls', retryable: false });
+    expect(old.message).toMatch(/TLS 1\.2/);
+    for (const e of [plain, old]) expect(e.message).not.toMatch(/certificate/);
+  });
+
   it('does not retry a server that refuses STARTTLS', () => {
     const e = classifySmtpError(nodemailerError({ code: 'ETLS', command: 'STARTTLS', responseCode: 502, response: '502 not implemented' }));
     expect(e).toMatchObject({ stage: 'tls', retryable: false, code: 502 });

@@ -25,10 +25,22 @@ const CERTIFICATE_ERRORS = new Set([
   'CERT_UNTRUSTED',
   'CERT_REJECTED',
   'HOSTNAME_MISMATCH',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
-  'ERR_SSL_UNSUPPORTED_PROTOCOL',
-  'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
 ]);
+
+// OpenSSL's codes for a server that answers implicit TLS in plain SMTP: the port expects STARTTLS or no TLS.
+const PLAIN_SERVER_ERRORS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST']);
+
+// OpenSSL's codes for a server whose TLS versions are all older than the TLS 1.2 Tocsin requires.
+const OLD_TLS_ERRORS = new Set(['ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION']);
+
+/** tlsFailureOf names the kind of TLS failure an OpenSSL or Node code means, if it is one; retrying cannot fix any. */
+function tlsFailureOf(err: NodemailerErrorLike): 'certificate' | 'plain-server' | 'old-tls' | undefined {
+  const code = err.originalCode ?? err.code ?? '';
+  if (CERTIFICATE_ERRORS.has(code)) return 'certificate';
+  if (PLAIN_SERVER_ERRORS.has(code)) return 'plain-server';
+  if (OLD_TLS_ERRORS.has(code)) return 'old-tls';
+  return undefined;
+}
 
 // DNS answers that mean "try again later" rather than "no such host".
 const TEMPORARY_DNS_ERRORS = new Set(['EAI_AGAIN', 'ETIMEOUT', 'ESERVFAIL', 'ECONNREFUSED', 'ETIMEDOUT']);
@@ -52,7 +64,7 @@ export function stageOfCommand(command: string | undefined): SmtpStage | undefin
 }
 
 function stageOf(err: NodemailerErrorLike, lastCommand: string | undefined): SmtpStage {
-  if (err.code === 'ETLS' || err.code === 'EREQUIRETLS' || CERTIFICATE_ERRORS.has(err.originalCode ?? err.code ?? '')) return 'tls';
+  if (err.code === 'ETLS' || err.code === 'EREQUIRETLS' || tlsFailureOf(err)) return 'tls';
   if (err.code === 'EAUTH' || err.code === 'ENOAUTH' || err.code === 'EOAUTH2') return 'auth';
   if (err.code === 'EDNS') return 'connect';
   if (err.timeoutType === 'CONNECTION_TIMEOUT' || err.timeoutType === 'GREETING_TIMEOUT') return 'connect';
@@ -62,7 +74,7 @@ function stageOf(err: NodemailerErrorLike, lastCommand: string | undefined): Smt
 function isRetryable(err: NodemailerErrorLike, stage: SmtpStage): boolean {
   const code = err.responseCode;
   if (typeof code === 'number' && code >= 400 && code < 600) return code < 500;
-  if (stage === 'tls' && CERTIFICATE_ERRORS.has(err.originalCode ?? err.code ?? '')) return false;
+  if (stage === 'tls' && tlsFailureOf(err)) return false;
   if (err.code === 'ETLS' || err.code === 'EREQUIRETLS') return false;
   if (err.code === 'EAUTH' || CONFIG_ERRORS.has(err.code ?? '')) return false;
   if (err.code === 'EDNS') return TEMPORARY_DNS_ERRORS.has(err.originalCode ?? '');
@@ -75,9 +87,14 @@ function isRetryable(err: NodemailerErrorLike, stage: SmtpStage): boolean {
 function describe(err: NodemailerErrorLike, stage: SmtpStage): string {
   if (err.timeoutType || err.code === 'ETIMEDOUT') return `timed out during ${stage}`;
   if (err.code === 'EDNS') return `could not resolve the SMTP host (${err.originalCode ?? 'DNS error'})`;
-  if (stage === 'tls' && CERTIFICATE_ERRORS.has(err.originalCode ?? err.code ?? '')) {
-    return `the server's certificate did not verify (${err.originalCode ?? err.code}): ${err.message ?? ''}`.trim();
+  const tlsFailure = stage === 'tls' ? tlsFailureOf(err) : undefined;
+  const tlsCode = err.originalCode ?? err.code;
+  if (tlsFailure === 'certificate') return `the server's certificate did not verify (${tlsCode}): ${err.message ?? ''}`.trim();
+  // A wrong security mode is the usual mistake on this form: say which one the port wants.
+  if (tlsFailure === 'plain-server') {
+    return `the server does not speak TLS from the first byte on this port (${tlsCode}): it expects STARTTLS or no TLS, not implicit TLS (usually port 587 with STARTTLS, port 465 with implicit TLS)`;
   }
+  if (tlsFailure === 'old-tls') return `the server offers no TLS version Tocsin accepts (${tlsCode}): Tocsin requires TLS 1.2 or later`;
   if (err.code === 'ETLS' && err.command === 'STARTTLS') return 'the server did not upgrade to TLS (STARTTLS is required)';
   return err.message || 'SMTP error';
 }

@@ -211,6 +211,20 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(starttls.mailFromSeen).toEqual([]);
   });
 
+  it('names the security mode a port expects: implicit TLS on a plain port, and STARTTLS or plain on an implicit TLS port, not retried', async () => {
+    const plain = await start();
+    const onPlain = await failure(sender.send(endpointFor(plain, { security: 'tls' }), email()));
+    expect(onPlain).toMatchObject({ stage: 'tls', retryable: false });
+    expect(onPlain.message).toMatch(/expects STARTTLS or no TLS/);
+    const implicit = await start({ tls: 'implicit' });
+    for (const security of ['starttls', 'none'] as const) {
+      const onImplicit = await failure(sender.send(endpointFor(implicit, { security, timeoutMs: 500 }), email()));
+      expect(onImplicit).toMatchObject({ stage: 'tls', retryable: false });
+      expect(onImplicit.message).toMatch(/expects implicit TLS/);
+    }
+    expect(implicit.messages).toEqual([]);
+  });
+
   it('refuses a certificate from an unknown CA: the CA option adds trust, it never skips verification', async () => {
     const server = await start({ tls: 'implicit' });
     const { ca: _ca, ...untrusted } = endpointFor(server, { security: 'tls' });

@@ -3,6 +3,7 @@ import type { ExternalLogger } from 'nodemailer/lib/shared';
 import { SmtpDeliveryError, type SmtpEndpoint } from '../contract.js';
 import { classifySmtpError } from './classify.js';
 import { withFastDataStream } from './data-stream.js';
+import { explainSilentGreeting } from './tls-probe.js';
 import { connectionOptions, loginOf } from './transport-options.js';
 
 /** Envelope is who the server is told the message is from and for (MAIL FROM, RCPT TO). */
@@ -96,7 +97,10 @@ export class SmtpSession {
         if (settled) return;
         settled = true;
         smtp.close();
-        reject(opening.#failure(err));
+        const failure = opening.#failure(err);
+        // A server waiting for a TLS handshake never greets: find out, so the answer names the setting to change.
+        if ((err as { timeoutType?: string }).timeoutType === 'GREETING_TIMEOUT') explainSilentGreeting(endpoint, failure).then(reject);
+        else reject(failure);
       };
       smtp.once('error', fail);
       opening.onEnd(() => fail(Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' })));

@@ -32,7 +32,7 @@ function whatFailed(stage, code, message) {
   // The API's one message for a host it may not use (host-guard.ts), whatever the reason.
   if (/cannot be used/i.test(message)) return 'refusedHost';
   if (/timed out|timeout|ETIMEDOUT/i.test(message)) return 'timeout';
-  if (/WRONG_VERSION_NUMBER|wrong version number|packet length too long/i.test(message)) return 'tlsMode';
+  if (/WRONG_VERSION_NUMBER|wrong version number|packet length too long|expects implicit TLS/i.test(message)) return 'tlsMode';
   switch (stage) {
     case 'connect':
       if (/ECONNREFUSED/.test(message)) return 'connectionRefused';

@@ -1,0 +1,47 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+
+// How long the probe waits for a TLS handshake at most: it follows a timeout that already elapsed.
+const PROBE_MS = 5_000;
+
+/**
+ * speaksImplicitTls says whether the endpoint's port completes a TLS handshake from the first byte.
+ * It sends no SMTP and no credentials, so the certificate is not what it judges (the real
+ * connection verifies it); any failure or silence within the time given is "no".
+ */
+export function speaksImplicitTls(endpoint: SmtpEndpoint, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({
+      host: endpoint.connectAddress ?? endpoint.host,
+      port: endpoint.port,
+      ...(net.isIP(endpoint.host) ? {} : { servername: endpoint.host }),
+      rejectUnauthorized: false,
+    });
+    const settle = (answer: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => settle(false), timeoutMs);
+    socket.once('secureConnect', () => settle(true));
+    socket.once('error', () => settle(false));
+    socket.once('close', () => settle(false));
+  });
+}
+
+/**
+ * explainSilentGreeting is the failure of a plain or STARTTLS connection whose server never
+ * greeted: when the port answers a TLS handshake, the server expects implicit TLS and waits for
+ * one, which is a setting to change (stage `tls`, not retried) rather than a server to wait for;
+ * otherwise the timeout as it was.
+ */
+export async function explainSilentGreeting(endpoint: SmtpEndpoint, timeout: SmtpDeliveryError): Promise<SmtpDeliveryError> {
+  if (endpoint.security === 'tls' || !(await speaksImplicitTls(endpoint, Math.min(endpoint.timeoutMs, PROBE_MS)))) return timeout;
+  const mode = endpoint.security === 'starttls' ? 'STARTTLS' : 'plain SMTP';
+  return new SmtpDeliveryError(
+    `the server sent no SMTP greeting: it expects implicit TLS from the first byte on port ${endpoint.port}, not ${mode} (choose security "tls", the Enable SSL box, usually with port 465)`,
+    'tls',
+    false,
+  );
+}
