@@ -129,6 +129,16 @@ describeEachDialect('email action links', (dialect) => {
     expect((await post(url, 'what=robot&for=forever')).statusCode).toBe(400);
   });
 
+  it('reads the same choices from a JSON body as from the form', async () => {
+    const alertId = await raise({ robot: 'R-json', process: 'Json' });
+    const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).snooze;
+    const done = await t.tocsin.app.inject({ method: 'POST', url: path(url), payload: { what: 'process', for: '24h' } });
+    expect(done.statusCode).toBe(200);
+    expect((await mutes(viewer.token)).filter((m: { match: { process?: string } }) => m.match.process === 'Json')).toMatchObject([
+      { scope: 'user', until: new Date(clock.now() + DAY).toISOString() },
+    ]);
+  });
+
   it('keeps one snooze when its link is confirmed twice, ending at the later end', async () => {
     const alertId = await raise({ robot: 'R-twice' });
     const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).snooze;

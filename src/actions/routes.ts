@@ -90,6 +90,13 @@ function untilOf(form: URLSearchParams, now: number, timeZone: string): number {
 
 const html = 'text/html; charset=utf-8';
 
+/** formOf reads the choices of a POST: the page's form fields, or the same fields as a JSON object (a script's). */
+function formOf(body: unknown): URLSearchParams {
+  if (typeof body === 'string') return new URLSearchParams(body);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return new URLSearchParams();
+  return new URLSearchParams(Object.entries(body).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}
+
 /**
  * actionRoutes are API.md's email actions (no login): GET /actions/{token} shows a confirmation
  * page in the recipient's language and changes nothing (mail scanners follow links); POST
@@ -113,7 +120,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
   );
 
   void app.register(async (scope) => {
-    // The page's form posts form-encoded fields; any other body is read as no choice made.
+    // The page's form posts form-encoded fields (JSON is parsed by the app's own parser); any other body is read as no choice made.
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => done(null, body));
     scope.withTypeProvider<ZodTypeProvider>().post(
       '/actions/:token',
@@ -129,7 +136,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
       async (request, reply) => {
         const r = await resolve(db, links, request.params.token);
         const now = clock.now();
-        const form = new URLSearchParams(typeof request.body === 'string' ? request.body : '');
+        const form = formOf(request.body);
         let page: string;
         if (r.grant.action === 'acknowledge') {
           const ack = await acknowledgeAlert(db, r.grant.tenantId, r.alert!, r.actor, 'email', now);
