@@ -196,11 +196,15 @@ export function toProblem(error: unknown): ProblemDocument {
   const fastifyError = error as { statusCode?: number; message?: string; code?: string };
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
+    const detail = fastifyError.message ?? titleFor(status);
+    // A body its parser refused (not JSON, empty) is a 400 about the body as a whole: every 400 names where (API.md).
+    const aboutBody = status === 400 && fastifyError.code?.startsWith('FST_ERR_CTP_');
     return {
       type: problemTypeFor(status),
       title: titleFor(status),
       status,
-      detail: fastifyError.message ?? titleFor(status),
+      detail,
+      ...(aboutBody ? { errors: [{ path: '(root)', message: detail }] } : {}),
     };
   }
   return {

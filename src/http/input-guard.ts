@@ -60,7 +60,7 @@ export function findNul(value: unknown, prefix = ''): string | undefined {
 
 /** tooDeep is the 400 for a body nested deeper than MAX_JSON_DEPTH. */
 export function tooDeep(): Error {
-  return badRequest(`The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.`);
+  return badRequest(`The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.`, [{ path: '(root)', message: `nests deeper than ${MAX_JSON_DEPTH} levels` }]);
 }
 
 /** refuseNul is a preValidation hook: a NUL in a path parameter, the query or the body is a 400. */
