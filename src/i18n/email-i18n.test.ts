@@ -20,12 +20,14 @@ const placeholders = (text: string) => [...text.matchAll(/\{\{\s*(\w+)/g)].map((
 
 // Words that are the same in a language as in English: the severity names Orchestrator keeps in
 // French and Spanish (the French guide says "une alerte Fatal ou Erreur"), and nouns that are
-// spelt alike. Anything else identical to English is a string someone forgot to translate.
+// spelt alike, and the names of the TLS modes of the test email. Anything else identical to English
+// is a string someone forgot to translate.
+const TLS_MODES = ['test.security.starttls', 'test.security.tls'];
 const SAME_AS_ENGLISH: Readonly<Record<string, readonly string[]>> = {
-  fr: ['severity.Fatal', 'field.message', 'field.robot', 'field.machine', 'daily.total'],
-  es: ['severity.Fatal', 'severity.Error', 'field.robot', 'daily.total'],
-  de: [],
-  ja: [],
+  fr: ['severity.Fatal', 'field.message', 'field.robot', 'field.machine', 'daily.total', ...TLS_MODES],
+  es: ['severity.Fatal', 'severity.Error', 'field.robot', 'daily.total', ...TLS_MODES],
+  de: [...TLS_MODES],
+  ja: [...TLS_MODES],
 };
 
 describe('email translations', () => {

@@ -43,13 +43,6 @@ export type TestMailResult =
   | { ok: true; messageId: string; transcript: readonly string[] }
   | { ok: false; stage: SmtpStage; code?: number; message: string; transcript: readonly string[] };
 
-const SECURITY_LABEL = { none: 'no TLS', starttls: 'STARTTLS', tls: 'TLS' } as const;
-
-/** describeEndpoint is the one-line summary printed in the test email. */
-export function describeEndpoint(endpoint: SmtpEndpoint): string {
-  return `${endpoint.host}:${endpoint.port} (${SECURITY_LABEL[endpoint.security]}) as ${endpoint.fromAddress}`;
-}
-
 async function endpointToTest(deps: TestMailDeps, tenantId: string, settings: SmtpSettingsInput | undefined) {
   if (!settings) {
     const { smtp, secrets, source } = effectiveSmtp(deps.secretBox, await readSendSettings(deps.db, tenantId), deps.context.systemSmtp);
@@ -82,7 +75,7 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
     tenantDisplayName: request.tenant.display_name,
     sentAt: deps.clock.now(),
     timeZone: request.timeZone,
-    summary: describeEndpoint(endpoint),
+    tested: { host: endpoint.host, port: endpoint.port, security: endpoint.security, fromAddress: endpoint.fromAddress },
   });
   const messageId = newMessageId(newId());
   const startedAt = deps.clock.now();

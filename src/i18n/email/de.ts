@@ -105,7 +105,8 @@ export const de = {
     subject: '{{tenant}}: Test-E-Mail von Tocsin',
     heading: 'Ihre E-Mail-Einstellungen funktionieren',
     intro: 'Diese Test-E-Mail wurde am {{time}} gesendet, um die E-Mail-Einstellungen von {{tenant}} zu prüfen.',
-    settings: 'Geprüfte Einstellungen: {{summary}}',
+    settings: 'Geprüfte Einstellungen: {{server}} ({{security}}), Absender {{from}}',
+    security: { none: 'ohne TLS', starttls: 'STARTTLS', tls: 'SSL/TLS' },
     nothingSaved: 'Beim Senden einer Test-E-Mail wird nichts gespeichert. Alarm-E-Mails verwenden diese Einstellungen, sobald sie gespeichert sind.',
   },
   'mail-health': {

@@ -105,7 +105,8 @@ export const en = {
     subject: '{{tenant}}: test email from Tocsin',
     heading: 'Your mail settings work',
     intro: 'This test email was sent at {{time}} to check the mail settings of {{tenant}}.',
-    settings: 'Settings tested: {{summary}}',
+    settings: 'Settings tested: {{server}} ({{security}}), sending as {{from}}',
+    security: { none: 'no TLS', starttls: 'STARTTLS', tls: 'SSL/TLS' },
     nothingSaved: 'Sending a test email saves nothing. Alert emails use the settings once they are saved.',
   },
   'mail-health': {

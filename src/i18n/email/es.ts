@@ -113,7 +113,8 @@ export const es = {
     subject: '{{tenant}}: correo de prueba de Tocsin',
     heading: 'Su configuración de correo funciona',
     intro: 'Este correo de prueba se envió el {{time}} para comprobar la configuración de correo de {{tenant}}.',
-    settings: 'Configuración probada: {{summary}}',
+    settings: 'Configuración probada: {{server}} ({{security}}), enviando como {{from}}',
+    security: { none: 'sin TLS', starttls: 'STARTTLS', tls: 'SSL/TLS' },
     nothingSaved: 'Enviar un correo de prueba no guarda nada. Los correos de alerta usarán esta configuración una vez guardada.',
   },
   'mail-health': {

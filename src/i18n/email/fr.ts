@@ -117,7 +117,8 @@ export const fr = {
     subject: '{{tenant}}\u00a0: e-mail de test de Tocsin',
     heading: 'Vos paramètres de messagerie fonctionnent',
     intro: 'Cet e-mail de test a été envoyé le {{time}} pour vérifier les paramètres de messagerie du locataire {{tenant}}.',
-    settings: 'Paramètres testés\u00a0: {{summary}}',
+    settings: 'Paramètres testés\u00a0: {{server}} ({{security}}), envoi en tant que {{from}}',
+    security: { none: 'sans TLS', starttls: 'STARTTLS', tls: 'SSL/TLS' },
     nothingSaved: 'L’envoi d’un e-mail de test n’enregistre rien. Les e-mails d’alerte utiliseront ces paramètres une fois qu’ils seront enregistrés.',
   },
   'mail-health': {

@@ -100,7 +100,8 @@ export const ja = {
     subject: '{{tenant}}: Tocsin からのテスト メール',
     heading: 'メール設定は正常に機能しています',
     intro: 'このテスト メールは、{{tenant}} のメール設定を確認するために {{time}} に送信されました。',
-    settings: 'テストした設定: {{summary}}',
+    settings: 'テストした設定: {{server}} ({{security}})、送信元 {{from}}',
+    security: { none: 'TLS なし', starttls: 'STARTTLS', tls: 'SSL/TLS' },
     nothingSaved: 'テスト メールを送信しても設定は保存されません。アラート メールは、設定を保存した後にその設定で送信されます。',
   },
   'mail-health': {

@@ -294,7 +294,7 @@ export function sampleTest(context: SampleContext): TestEmailInput {
     tenantDisplayName: context.tenant.displayName,
     sentAt: context.now,
     timeZone: context.timeZone,
-    summary: 'smtp.example.com:587 (STARTTLS) as alerts@example.com',
+    tested: { host: 'smtp.example.com', port: 587, security: 'starttls', fromAddress: 'alerts@example.com' },
   };
 }
 

@@ -98,7 +98,14 @@ function hostileEmails(language: (typeof LANGUAGES)[number]): RenderedEmail[] {
       alert: { ...immediate.alert, ...evilText, message: EVIL, folder: EVIL, source: evilSource, data: { [EVIL]: EVIL, nested: { EVIL } } },
       links: { alert: 'javascript:alert(1)', preferences: 'https://tocsin.example.com/#/preferences', unsubscribe: 'mailto:x@example.com' },
     }),
-    renderTestEmail({ language, tenantName: `acme\r\nBcc: x@example.com`, tenantDisplayName: EVIL, sentAt: 0, timeZone: 'UTC', summary: EVIL }),
+    renderTestEmail({
+      language,
+      tenantName: `acme\r\nBcc: x@example.com`,
+      tenantDisplayName: EVIL,
+      sentAt: 0,
+      timeZone: 'UTC',
+      tested: { host: EVIL, port: 25, security: 'none', fromAddress: EVIL },
+    }),
   ];
 }
 

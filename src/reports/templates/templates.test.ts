@@ -339,11 +339,11 @@ describe('the test email', () => {
       tenantDisplayName: 'Acme Finance',
       sentAt: NOW,
       timeZone: 'Europe/Paris',
-      summary: 'smtp.example.com:587 (STARTTLS)',
+      tested: { host: 'smtp.example.com', port: 587, security: 'starttls', fromAddress: 'alertes@acme.example.com' },
     });
     expect(email.subject).toBe('Acme Finance\u00a0: e-mail de test de Tocsin');
     expect(email.text).toContain('envoyé le 27 nov. 2026, 10:03');
-    expect(email.text).toContain('Paramètres testés\u00a0: smtp.example.com:587 (STARTTLS)');
+    expect(email.text).toContain('Paramètres testés\u00a0: smtp.example.com:587 (STARTTLS), envoi en tant que alertes@acme.example.com');
     expect(email.headers).toEqual({
       'X-Tocsin-Kind': 'test',
       'X-Tocsin-Tenant': 'acme',
@@ -352,8 +352,24 @@ describe('the test email', () => {
     });
   });
 
+  it('writes the settings it tested wholly in the user language, the security mode included', () => {
+    const tested = { host: 'mail.example.com', port: 25, security: 'none', fromAddress: 'alerts@example.com' } as const;
+    const line = (language: 'en' | 'de' | 'es') =>
+      renderTestEmail({ language, tenantName: 'acme', tenantDisplayName: 'Acme', sentAt: NOW, timeZone: 'UTC', tested }).text;
+    expect(line('en')).toContain('Settings tested: mail.example.com:25 (no TLS), sending as alerts@example.com');
+    expect(line('de')).toContain('Geprüfte Einstellungen: mail.example.com:25 (ohne TLS), Absender alerts@example.com');
+    expect(line('es')).toContain('Configuración probada: mail.example.com:25 (sin TLS), enviando como alerts@example.com');
+  });
+
   it('bounds its subject however long the tenant name', () => {
-    const email = renderTestEmail({ language: 'en', tenantName: 'acme', tenantDisplayName: 'A'.repeat(500), sentAt: NOW, timeZone: 'UTC', summary: 's' });
+    const email = renderTestEmail({
+      language: 'en',
+      tenantName: 'acme',
+      tenantDisplayName: 'A'.repeat(500),
+      sentAt: NOW,
+      timeZone: 'UTC',
+      tested: { host: 'h', port: 25, security: 'none', fromAddress: 'a@b.c' },
+    });
     expect(Array.from(email.subject)).toHaveLength(SUBJECT_MAX_LENGTH);
     expect(email.subject.endsWith('…')).toBe(true);
   });

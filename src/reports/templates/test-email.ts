@@ -14,7 +14,8 @@ export function renderTestEmail(input: TestEmailInput): RenderedEmail {
   const fmt = localeFormat(input.language, input.timeZone);
   const intro = t('test.intro', { tenant: input.tenantDisplayName, time: fmt.dateTime(input.sentAt) });
   const timesIn = t('common.timesIn', { zone: fmt.zoneLabel(input.sentAt) });
-  const settings = t('test.settings', { summary: input.summary });
+  const { host, port, security, fromAddress } = input.tested;
+  const settings = t('test.settings', { server: `${host}:${port}`, security: t(`test.security.${security}`), from: fromAddress });
   const nothingSaved = t('test.nothingSaved');
   return renderEmail(
     'test',

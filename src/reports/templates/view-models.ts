@@ -1,4 +1,5 @@
 import type { Severity } from '../../alerts/severity.js';
+import type { SmtpSecurity } from '../../delivery/contract.js';
 import type { AlertActionUrls } from '../../actions/links.js';
 import type { Language } from '../../i18n/languages.js';
 import type { ComponentTrend, FailingSource, NoisySource, RecoveredSource } from '../daily-health.js';
@@ -197,6 +198,14 @@ export interface ImmediateEmailView {
   };
 }
 
+/** TestedSettings are what the test email says it tested: the server, its security and the sender. */
+export interface TestedSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly security: SmtpSecurity;
+  readonly fromAddress: string;
+}
+
 /** TestEmailInput is what Test Mail Settings knows when it sends its email. */
 export interface TestEmailInput {
   readonly language: Language;
@@ -204,6 +213,6 @@ export interface TestEmailInput {
   readonly tenantDisplayName: string;
   readonly sentAt: number;
   readonly timeZone: string;
-  /** One line describing the settings tested, e.g. `smtp.example.com:587 (STARTTLS) as alerts@example.com`. */
-  readonly summary: string;
+  /** The settings tested, written out in the email in the user's language. */
+  readonly tested: TestedSettings;
 }
