@@ -72,3 +72,12 @@ describe('a variable set to nothing', () => {
     expect(config.databaseUrl).toBe(loadConfig({}).databaseUrl);
   });
 });
+
+describe('the public URL', () => {
+  it('defaults to http://HOST:PORT, an IPv6 host in brackets so that links stay URLs, and drops a trailing slash when given', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', PORT: '9000' }).publicUrl).toBe('http://0.0.0.0:9000');
+    expect(loadConfig({ HOST: '::1', PORT: '9000' }).publicUrl).toBe('http://[::1]:9000');
+    expect(new URL(loadConfig({ HOST: '::' }).publicUrl).port).toBe('8080');
+    expect(loadConfig({ TOCSIN_PUBLIC_URL: 'https://alerts.example.com/' }).publicUrl).toBe('https://alerts.example.com');
+  });
+});

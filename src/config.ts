@@ -75,6 +75,11 @@ export interface Config {
   readonly logLevel: string;
 }
 
+/** httpOrigin is `http://HOST:PORT`, an IPv6 address in brackets (`http://[::1]:8080`) so that it stays a URL. */
+export function httpOrigin(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** SHORT_SECRET_LENGTH: an admin token or secret key shorter than this is guessable enough to warn about. */
 export const SHORT_SECRET_LENGTH = 16;
 
@@ -126,7 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: e.TOCSIN_SMTP_URL,
     systemSmtp,
     summaryIntervalSeconds: e.TOCSIN_SUMMARY_INTERVAL_SECONDS,
-    publicUrl: (e.TOCSIN_PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
+    publicUrl: (e.TOCSIN_PUBLIC_URL ?? httpOrigin(e.HOST, e.PORT)).replace(/\/+$/, ''),
     allowPrivateSmtpHosts: e.TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS,
     dataDir,
     mailCatcherPort: e.TOCSIN_MAIL_CATCHER_PORT,

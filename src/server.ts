@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Authenticator, ensureAdminToken } from './access/credentials.js';
 import { LoginThrottle } from './access/login-throttle.js';
 import { startRetention } from './alerts/retention.js';
-import { type Config, configWarnings } from './config.js';
+import { type Config, configWarnings, httpOrigin } from './config.js';
 import { type CaughtMail, MailCatcher } from './delivery/catcher/mail-catcher.js';
 import { buildApp } from './http/app.js';
 import type { AppDeps, RouteModule, TocsinApp } from './http/context.js';
@@ -143,7 +143,7 @@ export async function startTocsin(config: Config, options: StartOptions = {}): P
       await probe?.close();
       await app.listen({ port: probe?.port ?? config.port, host: config.host });
       const address = app.server.address();
-      url = typeof address === 'object' && address ? `http://${config.host}:${address.port}` : undefined;
+      url = typeof address === 'object' && address ? httpOrigin(config.host, address.port) : undefined;
     } else {
       await app.ready();
     }

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { type Config, ConfigError, loadConfig } from '../config.js';
+import { type Config, ConfigError, httpOrigin, loadConfig } from '../config.js';
 import { createLogger } from '../ops/logger.js';
 import { startTocsin } from '../server.js';
 import { displaySmtpUrl } from '../shared/redact.js';
@@ -70,7 +70,7 @@ export async function serveCommand(args: string[]): Promise<number> {
 async function serveCluster(config: Config): Promise<number> {
   const log = createLogger(config.logLevel);
   const api = await startApiCluster(config, log, SHUTDOWN_GRACE_MS);
-  const url = `http://${config.host}:${config.port}`;
+  const url = httpOrigin(config.host, config.port);
   log.info({ url, processes: api.pids.length, pids: api.pids, role: config.role }, 'tocsin is serving');
   process.stdout.write(
     banner(config, {
