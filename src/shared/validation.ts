@@ -20,7 +20,9 @@ const ADDRESS_LITERAL = /^\[(IPv6:[0-9A-Fa-f:.]+|\d{1,3}(\.\d{1,3}){3})\]$/;
 
 /**
  * isEmailAddress accepts a mailbox as RFC 5321 allows it on the envelope (dot-atom local part, a
- * domain of at least two labels or an address literal), including internationalized addresses.
+ * domain of at least two labels, `localhost` or an address literal), including internationalized
+ * addresses. One-label domains are refused as the typo they usually are (`ops@example`), except
+ * `localhost`, which the built-in default's From address (`tocsin@localhost`) and local MTAs use.
  */
 export function isEmailAddress(value: string): boolean {
   if (value.length > 254 || HEADER_BREAKING.test(value)) return false;
@@ -31,7 +33,7 @@ export function isEmailAddress(value: string): boolean {
   if (local.length > 64 || !LOCAL_PART.test(local)) return false;
   if (ADDRESS_LITERAL.test(domain)) return true;
   const labels = domain.split('.');
-  return labels.length >= 2 && labels.every((label) => DOMAIN_LABEL.test(label));
+  return (labels.length >= 2 || domain.toLowerCase() === 'localhost') && labels.every((label) => DOMAIN_LABEL.test(label));
 }
 
 /** emailAddress is a zod schema for one mailbox address. */
