@@ -33,3 +33,26 @@ describeEachDialect('tocsin serve --role', (dialect) => {
     expect((await app.call('GET', '/api/v1/tenants')).statusCode).toBe(200);
   });
 });
+
+it('takes PORT=0 as any free port, and names that port in the public URL of links and receive URLs', async () => {
+  const app = await startTestApp('sqlite', { PORT: '0', HOST: '127.0.0.1' }, { listen: true });
+  try {
+    const url = app.tocsin.url!;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(url).not.toMatch(/:0$/);
+    expect(app.tocsin.deps.config.publicUrl).toBe(url);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    await app.call('POST', '/api/v1/tenants', { name: 'port-zero' });
+    const source = (await app.call('POST', '/api/v1/tenants/port-zero/sources', { name: 'hook', kind: 'webhook' })).json();
+    expect(source.url.startsWith(`${url}/api/v1/sources/`)).toBe(true);
+  } finally {
+    await app.close();
+  }
+  // A public URL that was given stays as it is.
+  const given = await startTestApp('sqlite', { PORT: '0', TOCSIN_PUBLIC_URL: 'https://alerts.example.com' }, { listen: true });
+  try {
+    expect(given.tocsin.deps.config.publicUrl).toBe('https://alerts.example.com');
+  } finally {
+    await given.close();
+  }
+});

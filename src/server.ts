@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { Logger } from 'pino';
 import { Authenticator, ensureAdminToken } from './access/credentials.js';
 import { LoginThrottle } from './access/login-throttle.js';
@@ -57,13 +58,33 @@ export interface StartOptions {
 }
 
 /**
+ * withChosenPort settles PORT=0 ("any free port") before anything is built: the port is picked
+ * now, so the links in emails and the sources' receive URLs (TOCSIN_PUBLIC_URL's default,
+ * http://HOST:PORT) name the port the server listens on, not 0. A TOCSIN_PUBLIC_URL that was
+ * given stays as it is; several api processes share one port, so they keep theirs.
+ */
+async function withChosenPort(config: Config): Promise<Config> {
+  if (config.port !== 0 || config.apiProcesses > 1) return config;
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, config.host, resolve);
+  });
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const derived = config.publicUrl === httpOrigin(config.host, 0);
+  return Object.freeze({ ...config, port, ...(derived ? { publicUrl: httpOrigin(config.host, port) } : {}) });
+}
+
+/**
  * startTocsin opens storage, applies migrations, builds the app and (unless told not to) listens.
  * It is what `tocsin serve` runs, and what acceptance tests run in-process.
  */
-export async function startTocsin(config: Config, options: StartOptions = {}): Promise<Tocsin> {
+export async function startTocsin(configured: Config, options: StartOptions = {}): Promise<Tocsin> {
+  const listen = options.listen ?? true;
+  const config = listen ? await withChosenPort(configured) : configured;
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const listen = options.listen ?? true;
   for (const warning of configWarnings(config)) logger.warn(warning);
   // While the database refuses (full, down, starting), a stand-in answers /healthz and /readyz on
   // the process's port, so the orchestrator reads why instead of restarting a crashed process.
