@@ -142,7 +142,7 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
     mutes,
   };
   const text = quiet
-    ? [intro, t('daily.quietWhy')]
+    ? [intro, timesIn, t('daily.quietWhy')]
     : [
         intro,
         timesIn,

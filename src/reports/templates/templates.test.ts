@@ -299,10 +299,11 @@ describe('the daily report', () => {
     expect(email.html).not.toContain('Health');
   });
 
-  it('is an "all quiet" report when nothing happened, saying why it comes', () => {
+  it('is an "all quiet" report when nothing happened, saying why it comes and in which zone its times are', () => {
     const email = renderDailyEmail(sampleDaily(context('fr'), true));
     expect(email.subject).toBe('Acme Finance\u00a0: récapitulatif quotidien des alertes, rien à signaler');
     expect(email.text).toContain('Aucune alerte du 26 nov. 2026, 10:03 au 27 nov. 2026, 10:03\u00a0: rien à signaler.');
+    for (const part of [email.text, email.html]) expect(part).toContain('Les heures sont indiquées dans le fuseau Europe/Paris');
     expect(email.text).toContain('s’il n’arrive pas');
     expect(email.html).not.toContain('Total');
   });
