@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
+import { planOnce } from './receive.js';
 import { signingKey } from './secrets.js';
 import { requireSource, rotateSecret } from './store.js';
 import { signOrchestrator, signStandardWebhook } from './signatures.js';
@@ -83,6 +84,14 @@ const amAlert = (overrides: Record<string, unknown> = {}) => ({
   generatorURL: 'http://prom/graph',
   fingerprint: 'a1b2c3d4e5f6a7b8',
   ...overrides,
+});
+
+describe('planOnce', () => {
+  it('stores the alerts whose key is new, once each, and answers earlier ids for the others in their order', () => {
+    const plan = planOnce(['a', 'b', 'a', 'c'], new Map([['b', { ids: ['old-b'] }]]));
+    expect(plan.fresh).toEqual([0, 3]);
+    expect(plan.answer(['new-a', 'new-c'])).toEqual(['new-a', 'old-b', 'new-a', 'new-c']);
+  });
 });
 
 describeEachDialect('receiving from sources', (dialect) => {
@@ -292,6 +301,37 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect((await h.alertmanager(source, payload)).json().ids).toEqual(first.json().ids);
       expect((await h.alertmanager(source, payload, 'Bearer wrong')).statusCode).toBe(401);
       expect((await h.alertmanager(source, payload, '')).statusCode).toBe(401);
+    });
+
+    it('stores an alert once when Alertmanager re-sends its group with another alert joined or resolved, answering its first id', async () => {
+      const source = await h.create('alertmanager');
+      const vm = (name: string, overrides: Record<string, unknown> = {}) =>
+        amAlert({ labels: { alertname: 'RobotHostDown', instance: name, severity: 'critical' }, fingerprint: `fp-${name}`, ...overrides });
+      const first = await h.alertmanager(source, amPayload([vm('vm1')]));
+      const [vm1] = first.json().ids;
+      const grown = await h.alertmanager(source, amPayload([vm('vm1'), vm('vm2')]));
+      expect(grown.statusCode).toBe(202);
+      expect(grown.json().ids[0]).toBe(vm1);
+      const vm2 = grown.json().ids[1];
+      expect(vm2).not.toBe(vm1);
+      const resolved = await h.alertmanager(source, amPayload([vm('vm2'), vm('vm1', { status: 'resolved', endsAt: '2026-05-01T10:05:00Z' })]));
+      const [again, success] = resolved.json().ids;
+      expect(again).toBe(vm2);
+      expect((await h.alerts([success])).map((a) => [a.severity, a.source.machine])).toEqual([['Success', 'vm1']]);
+      // A retry of the last one stores nothing: every alert answers its id.
+      expect((await h.alertmanager(source, amPayload([vm('vm2'), vm('vm1', { status: 'resolved', endsAt: '2026-05-01T10:05:00Z' })]))).json().ids).toEqual([
+        vm2,
+        success,
+      ]);
+      const stored = await t.tocsin.deps.storage.db
+        .selectFrom('alerts')
+        .select('id')
+        .where('event', '=', 'RobotHostDown')
+        .where('dedup_key', 'in', ['fp-vm1', 'fp-vm2'])
+        .execute();
+      expect(stored).toHaveLength(3);
+      const log = (await t.call('GET', `${base}/${source.id}/receptions`)).json().items;
+      expect(log.map((r: { outcome: string }) => r.outcome)).toEqual(['duplicate', 'accepted', 'accepted', 'accepted']);
     });
 
     it('follows the mapping labels and refuses a version other than 4 with a 400 naming it', async () => {

@@ -107,38 +107,79 @@ function normalised(mapped: MappedAlerts): NewAlert[] | MappingFailure {
 }
 
 /**
- * findDelivery gives the alert ids of the first stored delivery with one of `keys`, if any
- * (compiled once per key count: it runs for every event). The first is picked here, not by an
- * `order by … limit 1`: with two keys or more SQLite sorted the (at most a few) rows in a
+ * findDeliveries gives the stored deliveries among `keys`, each with its alert ids and when it was
+ * received (compiled once per key count: it runs for every event). The earliest is picked by the
+ * caller, not by an `order by`: with two keys or more SQLite sorted the (at most a few) rows in a
  * temporary B-tree, which cost about 0.25 CPU-ms an event under bench:sources, a quarter of an
  * orchestrator-webhook event's work.
  */
-async function findDelivery(db: Db, sourceId: string, keys: readonly string[]): Promise<string[] | undefined> {
-  if (keys.length === 0) return undefined;
+async function findDeliveries(db: Db, sourceId: string, keys: readonly string[]): Promise<Map<string, { ids: string[]; at: number }>> {
+  const found = new Map<string, { ids: string[]; at: number }>();
+  if (keys.length === 0) return found;
   const padded = inListOf(keys);
-  const text = sqlOnce(db, `findDelivery ${padded.length}`, () =>
-    db.selectFrom('source_deliveries').select(['alert_ids', 'received_at']).where('source_id', '=', sourceId).where('delivery_id', 'in', padded),
+  const text = sqlOnce(db, `findDeliveries ${padded.length}`, () =>
+    db.selectFrom('source_deliveries').select(['delivery_id', 'alert_ids', 'received_at']).where('source_id', '=', sourceId).where('delivery_id', 'in', padded),
   );
-  const { rows } = await db.executeQuery<{ alert_ids: string; received_at: number | string }>(CompiledQuery.raw(text, [sourceId, ...padded]));
-  let first = rows[0];
-  for (const row of rows) if (Number(row.received_at) < Number(first!.received_at)) first = row;
-  return first ? (JSON.parse(first.alert_ids) as string[]) : undefined;
+  const { rows } = await db.executeQuery<{ delivery_id: string; alert_ids: string; received_at: number | string }>(
+    CompiledQuery.raw(text, [sourceId, ...padded]),
+  );
+  for (const row of rows) found.set(row.delivery_id, { ids: JSON.parse(row.alert_ids) as string[], at: Number(row.received_at) });
+  return found;
+}
+
+/** earliestOf is the alert ids of the first received of `keys` among the found deliveries, if any. */
+function earliestOf(found: ReadonlyMap<string, { ids: string[]; at: number }>, keys: readonly string[]): string[] | undefined {
+  let first: { ids: string[]; at: number } | undefined;
+  for (const key of keys) {
+    const hit = found.get(key);
+    if (hit && (!first || hit.at < first.at)) first = hit;
+  }
+  return first?.ids;
+}
+
+/** OncePlan says which of a delivery's alerts are new, and answers the ids of all of them. */
+export interface OncePlan {
+  /** The indexes of the alerts to store, in order (an alert key met twice in one delivery: its first). */
+  readonly fresh: readonly number[];
+  /** The ids of every alert of the delivery, in order, given the ids the fresh ones were stored under. */
+  answer(freshIds: readonly string[]): string[];
 }
 
 /**
- * storeDeliveryKeys writes a delivery's keys with the ids of its alerts, in the transaction that
- * stores them: one statement for all of them (an orchestrator-webhook event has two), compiled
- * once per key count.
+ * planOnce decides, from the alerts' keys and the ids already stored under some of them, which
+ * alerts to store: one received before answers its earlier id, a key repeated within the delivery
+ * answers the id of its first alert.
  */
-async function storeDeliveryKeys(tx: Db, source: SourceRow, keys: readonly string[], alertIds: readonly string[], now: number): Promise<void> {
+export function planOnce(alertKeys: readonly string[], earlier: ReadonlyMap<string, { ids: readonly string[] }>): OncePlan {
+  const fresh: number[] = [];
+  const position = new Map<string, number>();
+  // An earlier id, or the place of the alert's id among the fresh ones.
+  const slots = alertKeys.map((key, i): string | number => {
+    const seen = earlier.get(key)?.ids[0];
+    if (seen !== undefined) return seen;
+    let at = position.get(key);
+    if (at === undefined) {
+      at = fresh.push(i) - 1;
+      position.set(key, at);
+    }
+    return at;
+  });
+  return { fresh, answer: (freshIds) => slots.map((slot) => (typeof slot === 'string' ? slot : freshIds[slot]!)) };
+}
+
+/**
+ * storeDeliveryKeys writes a delivery's keys, each with the ids of its alerts, in the transaction
+ * that stores them: one statement for all of them (an orchestrator-webhook event has two),
+ * compiled once per key count.
+ */
+async function storeDeliveryKeys(tx: Db, source: SourceRow, keys: readonly (readonly [string, readonly string[]])[], now: number): Promise<void> {
   if (keys.length === 0) return;
   const row = { source_id: source.id, delivery_id: '', tenant_id: source.tenant_id, alert_ids: '', received_at: now };
   const text = sqlOnce(tx, `storeDeliveryKeys ${keys.length}`, () => tx.insertInto('source_deliveries').values(keys.map(() => row)));
-  const ids = JSON.stringify(alertIds);
   await tx.executeQuery(
     CompiledQuery.raw(
       text,
-      keys.flatMap((key) => [source.id, key, source.tenant_id, ids, now]),
+      keys.flatMap(([key, ids]) => [source.id, key, source.tenant_id, JSON.stringify(ids), now]),
     ),
   );
 }
@@ -252,42 +293,58 @@ export function createReceiver(deps: AppDeps): Receiver {
     if (jsonDepthExceeds(body, MAX_JSON_DEPTH)) {
       return refuse(source, 'invalid', malformed(mappingFailure([{ path: '(root)', message: `nests deeper than ${MAX_JSON_DEPTH} levels` }])), 'too deep');
     }
-    let mapped: { alerts: NewAlert[]; deliveryKeys: string[] } | MappingFailure;
+    let mapped: { alerts: NewAlert[]; deliveryKeys: string[]; alertKeys?: readonly string[] } | MappingFailure;
     if (kind === 'webhook') mapped = mapWebhook(body, header(headers, 'webhook-id')!, mapping);
     else {
       const drafts = kind === 'alertmanager' ? mapAlertmanager(body, text, mapping) : mapOrchestratorEvent(body, text, mapping);
       const alerts = 'invalid' in drafts ? drafts : normalised(drafts);
-      mapped = 'invalid' in alerts ? alerts : { alerts, deliveryKeys: (drafts as MappedAlerts).deliveryKeys };
+      mapped = 'invalid' in alerts ? alerts : { alerts, deliveryKeys: (drafts as MappedAlerts).deliveryKeys, alertKeys: (drafts as MappedAlerts).alertKeys };
     }
     if ('invalid' in mapped) return refuse(source, 'invalid', malformed(mapped), mapped.invalid.slice(0, 500));
 
-    const { alerts, deliveryKeys } = mapped;
-    const duplicate = async () => {
-      const ids = await findDelivery(db, source.id, deliveryKeys);
-      if (ids) await note(source, { outcome: 'duplicate', status: 202, alertIds: ids, error: null });
-      return ids;
-    };
-    try {
-      const earlier = await duplicate();
-      if (earlier) return { status: 202, ids: earlier };
+    const { alerts, deliveryKeys, alertKeys } = mapped;
+    /**
+     * store answers the ids of a delivery received before (its delivery keys), else stores its
+     * alerts not received before (their alert keys) with both kinds of keys and the reception.
+     */
+    const store = async (): Promise<ReceiveAnswer> => {
+      const found = await findDeliveries(db, source.id, alertKeys ? [...deliveryKeys, ...alertKeys] : deliveryKeys);
+      const plan = alertKeys ? planOnce(alertKeys, found) : undefined;
+      // The ids of all the delivery's alerts, given those of the ones stored now.
+      const all = (ids: readonly string[]) => (plan ? plan.answer(ids) : [...ids]);
+      const everySeen = plan !== undefined && alerts.length > 0 && plan.fresh.length === 0;
+      const earlier = earliestOf(found, deliveryKeys) ?? (everySeen ? all([]) : undefined);
+      if (earlier) {
+        await note(source, { outcome: 'duplicate', status: 202, alertIds: earlier, error: null });
+        return { status: 202, ids: earlier };
+      }
+      const fresh = plan ? plan.fresh.map((i) => alerts[i]!) : alerts;
       const now = clock.now();
       const alongside = async (tx: Db, ids: readonly string[]) => {
-        await storeDeliveryKeys(tx, source, deliveryKeys, ids, now);
-        await recordReception(tx, source.id, now, { outcome: alerts.length > 0 ? 'accepted' : 'ignored', status: 202, alertIds: ids, error: null });
+        const keys: [string, readonly string[]][] = [
+          ...deliveryKeys.map((key): [string, readonly string[]] => [key, all(ids)]),
+          ...(plan?.fresh.map((i, at): [string, readonly string[]] => [alertKeys![i]!, [ids[at]!]]) ?? []),
+        ];
+        await storeDeliveryKeys(tx, source, keys, now);
+        await recordReception(tx, source.id, now, { outcome: fresh.length > 0 ? 'accepted' : 'ignored', status: 202, alertIds: all(ids), error: null });
       };
       const ids =
-        alerts.length > 0
-          ? await ingest.raise(source.tenant_id, alerts, alongside)
+        fresh.length > 0
+          ? await ingest.raise(source.tenant_id, fresh, alongside)
           : await db.transaction().execute(async (tx) => {
               await alongside(tx, []);
               return [];
             });
-      return { status: 202, ids };
+      return { status: 202, ids: all(ids) };
+    };
+    try {
+      return await store();
     } catch (err) {
-      // Two deliveries of one event raced: the other committed first, so this one is its redelivery.
+      // Two deliveries of one event (or of one alert) raced: the other committed first, so this
+      // one is its redelivery, or stores only what the other did not.
       if (classifyDbError(err) === 'unique') {
-        const ids = await duplicate().catch(() => undefined);
-        if (ids) return { status: 202, ids };
+        const again = await store().catch(() => undefined);
+        if (again) return again;
       }
       logger.warn({ err, sourceId: source.id }, 'source delivery could not be stored');
       // The ingest stage says whether trying again may help: a sender retries a 503 and drops a

@@ -2,7 +2,8 @@
  * Acceptance test of issue 10's Alertmanager source with the real part: Debian's
  * prometheus-alertmanager started as a plain process on loopback, its webhook receiver pointing
  * at a Tocsin listening in-process with the configuration README gives operators. Alerts posted
- * to Alertmanager's API reach Tocsin as alerts, and a Fatal one reaches the SMTP sink at once.
+ * to Alertmanager's API reach Tocsin as alerts, and a Fatal one reaches the SMTP sink at once;
+ * an alert that Alertmanager sends again with its group when another joins it is stored once.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -148,7 +149,13 @@ describeEachDialect('Alertmanager to Tocsin, end to end', (dialect) => {
       const mail = await simpleParser(smtp.messages[0]!.raw);
       expect(mail.text).toContain('vm1 is down');
 
-      // 5. The alert ends: Alertmanager sends it resolved, which becomes a Success for the same key.
+      // 5. Another host goes down: Alertmanager sends the group again, the first alert in it; it stays one alert.
+      const second = { labels: { ...alert.labels, instance: 'vm2' }, annotations: { summary: 'vm2 is down' } };
+      await fetch(`${amUrl}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([second]) });
+      await vi.waitFor(async () => expect((await stored()).map((a) => a.message)).toContain('vm2 is down'), { timeout: 20_000, interval: 100 });
+      expect((await stored()).filter((a) => a.message === 'vm1 is down')).toHaveLength(1);
+
+      // 6. The alert ends: Alertmanager sends it resolved, which becomes a Success for the same key.
       const ended = { ...alert, endsAt: new Date(Date.now() - 1_000).toISOString() };
       await fetch(`${amUrl}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([ended]) });
       await vi.waitFor(async () => expect((await stored()).map((a) => a.severity)).toContain('Success'), { timeout: 20_000, interval: 100 });

@@ -4,7 +4,7 @@ import { findComponent } from '../../alerts/catalogue.js';
 import type { AlertInput } from '../../alerts/input.js';
 import { ALERTMANAGER_DEFAULTS, type SourceMapping } from '../model.js';
 import { issueFieldErrors } from '../../http/problem.js';
-import { type MappedAlerts, type MappingFailure, applyOverride, clip, eventName, fits, mappingFailure } from './shared.js';
+import { type MappedAlerts, type MappingFailure, applyOverride, clip, deliveryKey, eventName, fits, mappingFailure } from './shared.js';
 
 const labels = z.record(z.string(), z.string());
 
@@ -50,9 +50,10 @@ const fingerprintOf = (set: Record<string, string>) =>
  * mapAlertmanager turns an Alertmanager notification into one alert per `alerts[]` item: severity
  * from the mapping's label (critical→Fatal … by default), component and event from labels, the
  * message from the summary or description annotation, the fingerprint as dedupKey so flood control
- * collapses repeats; a resolved alert is a Success alert for the same key. The delivery key is the
- * set of (fingerprint, startsAt, status): retries and HA copies of a notification are no-ops, a new
- * episode alerts again (reference §3.1 [I]).
+ * collapses repeats; a resolved alert is a Success alert for the same key. Each alert is keyed by
+ * its episode (fingerprint, startsAt, status), not the notification by the set of them: retries and
+ * HA copies are no-ops, and so are the alerts Alertmanager sends again when another alert joins or
+ * leaves their group (the whole group is re-sent), while a new episode alerts again (reference §3.1 [I]).
  */
 export function mapAlertmanager(body: unknown, _rawText: string, mapping: SourceMapping): MappedAlerts | MappingFailure {
   const parsed = alertmanagerPayload.safeParse(body);
@@ -63,12 +64,11 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
   const payload = parsed.data;
   const m = { ...ALERTMANAGER_DEFAULTS, ...mapping };
   const alerts: AlertInput[] = [];
-  const episodes: string[] = [];
+  const alertKeys: string[] = [];
   let ignored = 0;
   for (const item of payload.alerts) {
     const annotations = item.annotations ?? {};
     const fingerprint = item.fingerprint || fingerprintOf(item.labels);
-    episodes.push(`${fingerprint}:${item.startsAt ?? ''}:${item.status}`);
     const level = (item.labels[m.severityLabel] ?? '').toLowerCase();
     const severity = Object.hasOwn(m.severities, level) ? m.severities[level]! : m.defaultSeverity;
     const component = findComponent(item.labels[m.componentLabel] ?? '')?.name ?? m.defaultComponent;
@@ -93,9 +93,9 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
       dedupKey: fingerprint.slice(0, 256),
       ...(occurredAt ? { occurredAt } : {}),
     });
+    alertKeys.push(deliveryKey('episode', `${fingerprint}:${item.startsAt ?? ''}:${item.status}`));
   }
-  const deliveryKeys = episodes.length > 0 ? [`episodes:${crypto.createHash('sha256').update(episodes.sort().join('\n')).digest('base64url')}`] : [];
-  return { alerts, deliveryKeys, ignored };
+  return { alerts, deliveryKeys: [], alertKeys, ignored };
 }
 
 type Notification = z.infer<typeof alertmanagerPayload>;

@@ -165,11 +165,16 @@ describe('the Alertmanager mapping', () => {
     expect(result.alerts[0]).toMatchObject({ severity: 'Success', dedupKey: 'fp1', message: 'Resolved: host down', occurredAt: '2026-05-01T10:09:00.000Z' });
   });
 
-  it('keys a notification by its episodes: a retry is the same delivery, a new episode another', () => {
+  it('keys each alert by its episode: a retry or a re-sent group repeats its keys, a new episode or a resolution has another', () => {
     const first = am([firing({})]) as MappedAlerts;
-    expect((am([firing({})]) as MappedAlerts).deliveryKeys).toEqual(first.deliveryKeys);
-    expect((am([firing({}, { startsAt: '2026-05-02T00:00:00Z' })]) as MappedAlerts).deliveryKeys).not.toEqual(first.deliveryKeys);
-    expect((am([firing({}, { status: 'resolved' })]) as MappedAlerts).deliveryKeys).not.toEqual(first.deliveryKeys);
+    expect(first.deliveryKeys).toEqual([]);
+    expect(first.alertKeys).toHaveLength(1);
+    // The group re-sent with another alert in it: the first alert keeps its key.
+    const grown = am([firing({}), firing({ instance: 'vm2' }, { fingerprint: 'fp2' })]) as MappedAlerts;
+    expect(grown.alertKeys![0]).toBe(first.alertKeys![0]);
+    expect(grown.alertKeys![1]).not.toBe(first.alertKeys![0]);
+    expect((am([firing({}, { startsAt: '2026-05-02T00:00:00Z' })]) as MappedAlerts).alertKeys).not.toEqual(first.alertKeys);
+    expect((am([firing({}, { status: 'resolved' })]) as MappedAlerts).alertKeys).not.toEqual(first.alertKeys);
   });
 
   it('refuses another version or a malformed alert, naming the field', () => {

@@ -16,6 +16,12 @@ export interface MappedAlerts {
    * redelivery or a copy and is answered with the earlier ids.
    */
   readonly deliveryKeys: string[];
+  /**
+   * Keys of the alerts one by one, in the order of `alerts` (senders that repeat alerts inside
+   * new deliveries: Alertmanager re-sends a group's firing alerts whenever the group changes): an
+   * alert whose key was received before answers its earlier id and is not stored again.
+   */
+  readonly alertKeys?: readonly string[];
   /** Events acknowledged without an alert (not alert-worthy by the mapping). */
   readonly ignored: number;
 }
