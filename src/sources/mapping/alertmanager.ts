@@ -4,7 +4,7 @@ import { findComponent } from '../../alerts/catalogue.js';
 import type { AlertInput } from '../../alerts/input.js';
 import { ALERTMANAGER_DEFAULTS, type SourceMapping } from '../model.js';
 import { issueFieldErrors } from '../../http/problem.js';
-import { type MappedAlerts, type MappingFailure, applyOverride, clip, deliveryKey, eventName, fits, mappingFailure } from './shared.js';
+import { type MappedAlerts, type MappingFailure, applyOverride, clip, deliveryKey, eventName, fits, instantOf, mappingFailure } from './shared.js';
 
 const labels = z.record(z.string(), z.string());
 
@@ -33,10 +33,10 @@ export const alertmanagerPayload = z.object({
     .max(1_000),
 });
 
-// Alertmanager writes "0001-01-01T00:00:00Z" for an alert that has not ended.
+// Alertmanager writes "0001-01-01T00:00:00Z" for an alert that has not ended: no time.
 const time = (value: string | undefined) => {
-  const ms = value ? Date.parse(value) : Number.NaN;
-  return Number.isNaN(ms) || ms <= 0 ? undefined : new Date(ms).toISOString();
+  const ms = instantOf(value);
+  return ms === undefined ? undefined : new Date(ms).toISOString();
 };
 
 const fingerprintOf = (set: Record<string, string>) =>

@@ -114,6 +114,22 @@ describe('the Orchestrator webhook mapping table', () => {
     expect(orchestrator({ Type: 'robot.status', EventId: 'r', Sessions: [] }).deliveryKeys).toEqual(['event:r']);
   });
 
+  it("reads a Timestamp without a zone as UTC whatever the server's time zone, else EventTime, else none", () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      const at = (fields: Record<string, unknown>) => orchestrator({ Type: 'job.faulted', EventId: 'z', Job: job, ...fields }).alerts[0]!.occurredAt;
+      expect(at({ Timestamp: '2018-11-26T14:14:26.28' })).toBe('2018-11-26T14:14:26.280Z');
+      expect(at({ Timestamp: '2018-11-26T14:14:26.2812345Z' })).toBe('2018-11-26T14:14:26.281Z');
+      expect(at({ Timestamp: '2018-11-26T16:14:26+02:00' })).toBe('2018-11-26T14:14:26.000Z');
+      expect(at({ Timestamp: 'yesterday', EventTime: '2018-11-26T14:14:26' })).toBe('2018-11-26T14:14:26.000Z');
+      expect(at({})).toBeUndefined();
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   it('caps the payload kept in data and refuses what is not an event', () => {
     const big = orchestrator({ Type: 'job.faulted', EventId: 'big', Job: { ...job, Info: 'x'.repeat(200_000) } });
     expect(Buffer.byteLength(JSON.stringify(big.alerts[0]!.data))).toBeLessThanOrEqual(16 * 1024);

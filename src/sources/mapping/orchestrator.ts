@@ -11,6 +11,7 @@ import {
   deliveryKey,
   eventName,
   firstLine,
+  instantOf,
   mappingFailure,
   obj,
   str,
@@ -337,6 +338,9 @@ function quietDraft(type: string): Draft {
 const folderOf = (payload: Payload) =>
   str(payload.OrganizationUnitFullyQualifiedName, 256) ?? str(payload.FolderName, 256) ?? str(payload.OrganizationUnitId, 256) ?? str(payload.FolderId, 256);
 
+/** eventTime is when an event happened: its Timestamp (UTC), else EventTime, as epoch ms. */
+const eventTime = (payload: Payload) => instantOf(str(payload.Timestamp)) ?? instantOf(str(payload.EventTime));
+
 const hash = (text: string) => crypto.createHash('sha256').update(text).digest('base64url');
 
 /**
@@ -355,8 +359,8 @@ export function mapOrchestratorEvent(body: unknown, rawText: string, mapping: So
 
   let found = drafts(type, payload);
   if (found === 'quiet') found = [quietDraft(type)];
-  const occurred = str(payload.Timestamp) ?? str(payload.EventTime);
-  const occurredAt = occurred && !Number.isNaN(Date.parse(occurred)) ? new Date(Date.parse(occurred)).toISOString() : undefined;
+  const occurred = eventTime(payload);
+  const occurredAt = occurred === undefined ? undefined : new Date(occurred).toISOString();
   const folder = folderOf(payload);
   const alerts: AlertInput[] = [];
   let ignored = 0;

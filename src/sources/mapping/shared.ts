@@ -95,6 +95,21 @@ export function withPayload(data: Record<string, unknown>, payload: unknown, raw
   return data;
 }
 
+const ZONE = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
+const TIME_OF_DAY = /\d[T ]\d{2}:\d{2}/;
+
+/**
+ * instantOf reads a sender's ISO-8601 time as epoch ms. A date-time without a zone designator is
+ * UTC: Orchestrator documents its times as UTC and a .NET DateTime may be written without `Z`,
+ * which JavaScript would read in the server's own time zone. Unreadable text, and Go's zero time
+ * (`0001-01-01T00:00:00Z`, Alertmanager's "not ended"), give undefined.
+ */
+export function instantOf(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const ms = Date.parse(TIME_OF_DAY.test(text) && !ZONE.test(text) ? `${text}Z` : text);
+  return Number.isNaN(ms) || ms <= 0 ? undefined : ms;
+}
+
 /** Resolved is how one event type comes out after the source's overrides. */
 export interface Resolved {
   component: string;

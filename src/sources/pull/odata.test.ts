@@ -81,6 +81,18 @@ describe('pull connector decisions', () => {
     expect(deliveryKey(FAULTED)).toBe(`orch-alert:${FAULTED.Id}`);
   });
 
+  it("reads a CreationTime without a zone as UTC, whatever the server's time zone", () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'Asia/Tokyo';
+    try {
+      const page = readAlertsPage({ value: [{ ...FAULTED, CreationTime: '2026-03-01T08:15:30.1234567' }] });
+      expect(page).toMatchObject({ alerts: [{ CreationTime: '2026-03-01T08:15:30.123Z' }] });
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   it('backs off exponentially after failures, capped, and honours Retry-After (seconds or a date)', () => {
     expect(backoffMs(60_000, 1)).toBe(120_000);
     expect(backoffMs(60_000, 2)).toBe(240_000);

@@ -1,7 +1,7 @@
 import { findComponent } from '../../alerts/catalogue.js';
 import { type AlertInput, MAX_DATA_BYTES, MAX_MESSAGE_LENGTH } from '../../alerts/input.js';
 import { parseSeverity } from '../../alerts/severity.js';
-import { applyOverride, deliveryKey as senderDeliveryKey } from '../mapping/shared.js';
+import { applyOverride, instantOf, deliveryKey as senderDeliveryKey } from '../mapping/shared.js';
 import type { EventOverride } from '../model.js';
 
 /**
@@ -120,6 +120,7 @@ const text = (value: unknown): string | null => (typeof value === 'string' ? val
 /**
  * readAlertsPage reads an OData answer `{value: [AlertDto]}`; rows without an Id or a readable
  * CreationTime are skipped (they could not be imported once), a body of another shape is an error.
+ * CreationTime is kept as an ISO instant, read as UTC when it has no zone (instantOf).
  */
 export function readAlertsPage(body: unknown): { alerts: UpstreamAlert[]; rows: number } | { invalid: string } {
   const value = (body as { value?: unknown } | null)?.value;
@@ -127,14 +128,14 @@ export function readAlertsPage(body: unknown): { alerts: UpstreamAlert[]; rows: 
   const alerts: UpstreamAlert[] = [];
   for (const row of value as Record<string, unknown>[]) {
     const id = typeof row?.Id === 'number' ? String(row.Id) : text(row?.Id);
-    const created = text(row?.CreationTime);
-    if (!id || !created || Number.isNaN(Date.parse(created))) continue;
+    const created = instantOf(text(row?.CreationTime) ?? undefined);
+    if (!id || created === undefined) continue;
     alerts.push({
       Id: id,
       NotificationName: text(row.NotificationName) ?? 'Process.RaiseAlert',
       Component: text(row.Component) ?? '',
       Severity: text(row.Severity) ?? '',
-      CreationTime: created,
+      CreationTime: new Date(created).toISOString(),
       Data: text(row.Data),
       DeepLinkRelativeUrl: text(row.DeepLinkRelativeUrl),
     });
