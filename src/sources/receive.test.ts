@@ -6,7 +6,8 @@ import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { planOnce } from './receive.js';
 import { signingKey } from './secrets.js';
-import { requireSource, rotateSecret } from './store.js';
+import { DELIVERY_KEY_DAYS, requireSource, rotateSecret } from './store.js';
+import { ORCHESTRATOR_MAX_SKEW_MS } from './mapping/orchestrator.js';
 import { signOrchestrator, signStandardWebhook } from './signatures.js';
 
 const TENANT = 'acme-receive';
@@ -48,10 +49,13 @@ function harness(get: () => TestApp) {
   return { create, post, orchestrator, standard, alertmanager, alerts, stats };
 }
 
+// Orchestrator events must be dated within a day of Tocsin's clock.
+const NOW_ISO = new Date().toISOString();
+
 const jobFaulted = (eventId: string, key = crypto.randomUUID(), folder = 7) => ({
   Type: 'job.faulted',
   EventId: eventId,
-  Timestamp: '2026-11-29T10:00:00Z',
+  Timestamp: NOW_ISO,
   Job: {
     Id: 148671,
     Key: key,
@@ -117,7 +121,7 @@ describeEachDialect('receiving from sources', (dialect) => {
         message: 'Job FailingJob #148671 faulted on local (PC-DOC): This workflow always fails',
         source: { process: 'FailingJob', robot: 'local', machine: 'PC-DOC' },
         folder: '7',
-        occurredAt: '2026-11-29T10:00:00.000Z',
+        occurredAt: NOW_ISO,
       });
       expect(alert!.data.payload.EventId).toBe('ev-1');
       const stats = await h.stats(source);
@@ -140,6 +144,22 @@ describeEachDialect('receiving from sources', (dialect) => {
       const stats = await h.stats(source);
       expect(stats).toMatchObject({ accepted: 1, rejected: 3 });
       expect(stats.lastError).toMatch(/refused/);
+    });
+
+    it('refuses an event dated more than a day from now (a replay its delivery keys may have forgotten) with a bare 401, counted', async () => {
+      const source = await h.create('orchestrator-webhook');
+      const hours = (n: number) => new Date(Date.now() + n * 3_600_000).toISOString();
+      const old = await h.orchestrator(source, { ...jobFaulted('old'), Timestamp: hours(-25) });
+      expect(old.statusCode).toBe(401);
+      expect(old.headers['content-type']).toContain('application/problem+json');
+      expect(old.body).not.toMatch(/Timestamp/);
+      expect((await h.orchestrator(source, { ...jobFaulted('ahead'), Timestamp: hours(25) })).statusCode).toBe(401);
+      expect(await h.stats(source)).toMatchObject({ accepted: 0, rejected: 2, lastError: expect.stringMatching(/^refused: Timestamp .* more than 24 hours/) });
+      // Late within the day (a sender's clock or queue behind), or undated: stored.
+      expect((await h.orchestrator(source, { ...jobFaulted('late'), Timestamp: hours(-23) })).statusCode).toBe(202);
+      const { Timestamp: _none, ...undated } = jobFaulted('undated');
+      expect((await h.orchestrator(source, undated)).statusCode).toBe(202);
+      expect(ORCHESTRATOR_MAX_SKEW_MS).toBeLessThan(DELIVERY_KEY_DAYS * 86_400_000);
     });
 
     it('accepts the previous secret until the next rotation', async () => {

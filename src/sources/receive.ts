@@ -10,7 +10,7 @@ import { type FieldError, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/proble
 import { isRetryable } from '../shared/stage-error.js';
 import { classifyDbError } from '../storage/errors.js';
 import { mapAlertmanager } from './mapping/alertmanager.js';
-import { mapOrchestratorEvent } from './mapping/orchestrator.js';
+import { mapOrchestratorEvent, orchestratorStaleness } from './mapping/orchestrator.js';
 import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey, mappingFailure } from './mapping/shared.js';
 import type { SourceKind, SourceMapping } from './model.js';
 import { signingKey } from './secrets.js';
@@ -293,6 +293,9 @@ export function createReceiver(deps: AppDeps): Receiver {
     if (jsonDepthExceeds(body, MAX_JSON_DEPTH)) {
       return refuse(source, 'invalid', malformed(mappingFailure([{ path: '(root)', message: `nests deeper than ${MAX_JSON_DEPTH} levels` }])), 'too deep');
     }
+    // Signed but dated long ago (or ahead): a replay that the delivery keys may have forgotten.
+    const stale = kind === 'orchestrator-webhook' ? orchestratorStaleness(body, clock.now()) : undefined;
+    if (stale) return refuse(source, 'rejected', UNAUTHORIZED, `refused: ${stale}`);
     let mapped: { alerts: NewAlert[]; deliveryKeys: string[]; alertKeys?: readonly string[] } | MappingFailure;
     if (kind === 'webhook') mapped = mapWebhook(body, header(headers, 'webhook-id')!, mapping);
     else {
