@@ -1,5 +1,6 @@
 /**
- * A muted source mails nobody while its alerts are still stored, listed and counted: the real
+ * A muted source mails nobody while its alerts are still stored, listed and counted, and the
+ * summaries say what their mutes kept out: the real
  * server with a 2-second summary window, a real SMTP server, and the outbox as the witness that
  * nothing else was even queued.
  */
@@ -58,7 +59,7 @@ describeEachDialect('mutes and snoozes in alert emails', (dialect) => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('mails nobody about a muted robot, and the snoozer nothing about its snoozed one, while every alert is still listed', async () => {
+  it('mails nobody about a muted robot, and the snoozer nothing about its snoozed one, saying so in the summaries, while every alert is still listed', async () => {
     await api('POST', '', { name: 'quiet', timeZone: 'UTC' });
     await api('PUT', '/quiet/settings/mail', { alertsEmailEnabled: true });
     const user = async (email: string, role = 'Alerts Viewer') => {
@@ -96,10 +97,16 @@ describeEachDialect('mutes and snoozes in alert emails', (dialect) => {
     expect([...summaries.keys()].sort()).toEqual(['ana@example.com', 'ben@example.com']);
     for (const text of summaries.values()) {
       expect(text).toContain('marker fatal');
-      expect(text).not.toContain('flood');
+      for (const muted of ['flood 1', 'flood 2', 'flood fatal']) expect(text).not.toContain(muted);
     }
     expect(summaries.get('ana@example.com')).toContain('snoozed by ben');
     expect(summaries.get('ben@example.com')).not.toContain('snoozed by ben');
+    // Each summary says what its mutes kept out, so a source gone quiet is not taken for a recovery.
+    expect(summaries.get('ana@example.com')).toContain('3 alerts of this period are not shown: muted in emails by');
+    expect(summaries.get('ana@example.com')).toMatch(/ {2}Robot: R-flood until .+ \(by .+\)/);
+    expect(summaries.get('ana@example.com')).not.toContain('R9 until');
+    expect(summaries.get('ben@example.com')).toContain('4 alerts of this period are not shown: muted in emails by');
+    expect(summaries.get('ben@example.com')).toMatch(/ {2}Robot: R9 until .+ \(snoozed for you\)/);
     // The outbox holds exactly these four: no muted email was even queued.
     expect((await api('GET', '/quiet/deliveries')).items).toHaveLength(4);
     // The muted alerts are still stored, listed and counted.

@@ -28,7 +28,7 @@ import { ImmediateEmailCache } from './templates/immediate-cache.js';
 import { renderImmediateEmail } from './templates/immediate-email.js';
 import { alertListUrl, preferencesUrl } from './templates/links.js';
 import { SUMMARY_MAX_LINES, renderSummaryEmail } from './templates/summary-email.js';
-import type { AlertGroupView, AlertSourceView, ImmediateEmailView, RecipientView, ReportLinks, TenantView } from './templates/view-models.js';
+import type { AlertGroupView, AlertSourceView, ImmediateEmailView, MuteLineView, RecipientView, ReportLinks, TenantView } from './templates/view-models.js';
 import type { UnsubscribeLinks } from './unsubscribe/links.js';
 import { WindowCache } from './window-cache.js';
 import type { ReadCache } from '../shared/read-cache.js';
@@ -261,10 +261,15 @@ async function loadGroups(db: Db, tenantId: string, window: { start: number; end
   return groups;
 }
 
+/** muteLineOf is how a report shows a mute or snooze: what it matches in the recipient's words, until when, by whom. */
+function muteLineOf(mute: Mute, language: string): MuteLineView {
+  return { what: matchParts(mute.match, language), until: mute.until, by: mute.createdBy.name, snooze: mute.scope === 'user' };
+}
+
 /**
  * composeSummary renders a summary at send time: the window's Fatal and Error alert groups the
  * recipient subscribes to, keeping only the lines the email can show (the most severe, then the
- * earliest) while counting them all.
+ * earliest) while counting them all, and counting apart those its mutes keep out.
  */
 async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, caches, delivery);
@@ -279,9 +284,15 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   // Every line counts in its source group's figures, shown or not.
   const tally = new SourceTally();
   let totalAlerts = 0;
+  let mutedAlerts = 0;
+  const muting = new Set<Mute>();
   for await (const group of groups) {
     if (!isSubscribed(preferences, group.first.component, group.first.event)) continue;
-    if (isMutedFor(mutes, group.first, c.data.recipient, now)) continue;
+    if (isMutedFor(mutes, group.first, c.data.recipient, now)) {
+      mutedAlerts += group.count;
+      for (const mute of mutes) if (isMutedFor([mute], group.first, c.data.recipient, now)) muting.add(mute);
+      continue;
+    }
     totalAlerts += group.count;
     const view = groupView(group, c.recipient.language);
     tally.add(view);
@@ -298,6 +309,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
     window,
     windowCount: Math.max(1, Math.round((window.end - window.start) / deps.summaryIntervalMs)),
     totalAlerts,
+    muted: { alerts: mutedAlerts, mutes: [...muting].map((m) => muteLineOf(m, c.recipient.language)) },
     groups: await withAcknowledgements(deps.db, c.tenant.id, [...fatal, ...error].slice(0, SUMMARY_MAX_LINES)),
     sources: tally.totals().map((totals) => ({
       ...totals,
@@ -351,7 +363,7 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
     tenant: c.tenant,
     period,
     counts,
-    mutes: mutes.map((m) => ({ what: matchParts(m.match, language), until: m.until, by: m.createdBy.name, snooze: m.scope === 'user' })),
+    mutes: mutes.map((m) => muteLineOf(m, language)),
     health: {
       components: health.components.map((trend) => ({ ...trend, componentDisplayName: componentDisplayName(trend.component, language) })),
       stillFailing: health.stillFailing.map((s) => ({ ...s, url: listOf(s.key) })),

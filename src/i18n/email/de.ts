@@ -39,6 +39,8 @@ export const de = {
     catchUp_other: 'Tocsin konnte eine Zeit lang keine Übersichten senden; diese umfasst daher {{count, number}} Zeitfenster.',
     more_one: '{{count, number}} weiterer Alarm wird hier nicht angezeigt.',
     more_other: '{{count, number}} weitere Alarme werden hier nicht angezeigt.',
+    muted_one: '{{count, number}} Alarm dieses Zeitraums wird nicht angezeigt, in E-Mails stummgeschaltet durch:',
+    muted_other: '{{count, number}} Alarme dieses Zeitraums werden nicht angezeigt, in E-Mails stummgeschaltet durch:',
     seeMore: 'Mehr anzeigen',
     unsubscribe: 'Fehlerübersichten abbestellen',
   },

@@ -39,6 +39,8 @@ export const en = {
     catchUp_other: 'Tocsin could not send summaries for a while, so this one covers {{count, number}} windows.',
     more_one: '{{count, number}} more alert is not shown here.',
     more_other: '{{count, number}} more alerts are not shown here.',
+    muted_one: '{{count, number}} alert of this period is not shown: muted in emails by',
+    muted_other: '{{count, number}} alerts of this period are not shown: muted in emails by',
     seeMore: 'See more',
     unsubscribe: 'Unsubscribe from error summaries',
   },

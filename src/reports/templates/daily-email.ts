@@ -6,11 +6,18 @@ import { actionLinks, sourceTitle } from './alert-line.js';
 import { type Link, greeting, link, linkText, renderEmail } from './frame.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { field } from './text.js';
-import type { DailyEmailView, DailyHealthView, MatchPartView } from './view-models.js';
+import type { DailyEmailView, DailyHealthView, MatchPartView, MuteLineView } from './view-models.js';
 
 /** matchText writes what a mute matches for people: `Robot: R7 · Event: Robot went offline`. */
 export function matchText(parts: readonly MatchPartView[], t: Translate, fmt: LocaleFormat): string {
   return parts.map((part) => fmt.labelled(t(`field.${part.field}`), field(part.value))).join(' · ');
+}
+
+/** muteLines writes the mutes and snoozes that cover a recipient, one line each: what, until when, by whom. */
+export function muteLines(mutes: readonly MuteLineView[], t: Translate, fmt: LocaleFormat): string[] {
+  return mutes.map((m) =>
+    t(m.snooze ? 'daily.snoozeLine' : 'daily.muteLine', { what: matchText(m.what, t, fmt), until: fmt.dateTime(m.until), name: field(m.by, 100) }),
+  );
 }
 
 /** HealthList is one list of the health section: still failing, recovered, or noisiest. */
@@ -110,9 +117,7 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
       actions: actionLinks(row.actions, t),
     }));
   // The mutes in force are listed so that nobody wonders why a source went silent.
-  const mutes = (view.mutes ?? []).map((m) =>
-    t(m.snooze ? 'daily.snoozeLine' : 'daily.muteLine', { what: matchText(m.what, t, fmt), until: fmt.dateTime(m.until), name: field(m.by, 100) }),
-  );
+  const mutes = muteLines(view.mutes ?? [], t, fmt);
   const cards = [...SEVERITIES]
     .reverse()
     .map((severity) => ({

@@ -3,6 +3,7 @@ import { emailTranslator } from '../../i18n/email-i18n.js';
 import { isoDay, localeFormat } from '../../i18n/format.js';
 import { groupBySource, sourceKeyId } from '../source-groups.js';
 import { alertLine, alertLineText, sourceTitle, timeRange } from './alert-line.js';
+import { muteLines } from './daily-email.js';
 import { greeting, link, linkText, renderEmail } from './frame.js';
 import { threadId } from './headers.js';
 import { SEVERITY_COLOURS, mostSevereFirst } from './severity-style.js';
@@ -22,7 +23,8 @@ const SUMMARY_MESSAGE_MAX = 300;
  * count, the window in the recipient's zone (labelled), then the lines grouped by what failed
  * (process, robot or queue; see groupBySource), the worst group first, each with its count, first
  * and last time and a link to its alerts in the console, and in it the most severe lines first
- * with repeats of a dedup key as one "×N" line; then a "See more" link to the filtered alert list.
+ * with repeats of a dedup key as one "×N" line; then how many alerts mutes kept out and which
+ * mutes, and a "See more" link to the filtered alert list.
  * A view covering several windows reads as a catch-up summary.
  */
 export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
@@ -54,6 +56,10 @@ export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
   });
   const catchUp = view.windowCount > 1 ? t('summary.catchUp', { count: view.windowCount }) : null;
   const more = hidden > 0 ? t('summary.more', { count: hidden }) : null;
+  // Said so that nobody wonders why a failing source went quiet in the summaries.
+  const mutedAlerts = view.muted?.alerts ?? 0;
+  const muted = mutedAlerts > 0 ? t('summary.muted', { count: mutedAlerts }) : null;
+  const mutes = muted ? muteLines(view.muted?.mutes ?? [], t, fmt) : [];
   const seeMore = link(view.links.seeMore, t('summary.seeMore'));
   const timesIn = t('common.timesIn', { zone: fmt.zoneLabel(window.start) });
   return renderEmail(
@@ -70,7 +76,7 @@ export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
       preferences: link(view.links.preferences, t('common.preferences')),
       unsubscribe: link(view.links.unsubscribe, t('summary.unsubscribe')),
     },
-    { intro, catchUp, timesIn, sources, more, seeMore },
+    { intro, catchUp, timesIn, sources, more, muted, mutes, seeMore },
     [
       intro,
       ...(catchUp ? [catchUp] : []),
@@ -83,6 +89,7 @@ export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
         ...source.lines.flatMap((line) => [...alertLineText(line, fmt), '']),
       ]),
       ...(more ? [more] : []),
+      ...(muted ? [muted, ...mutes.map((line) => `  ${line}`), ''] : []),
       ...(seeMore ? [linkText(seeMore, fmt)] : []),
     ],
     {

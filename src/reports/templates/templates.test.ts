@@ -121,6 +121,25 @@ describe('the 10-minute summary', () => {
     expect(email.html).toContain('#7f1d1d');
   });
 
+  it('says how many alerts of the window mutes kept out and which mutes, in the recipient language, and nothing when none', () => {
+    const base = sampleSummary(context('fr'));
+    const muted = {
+      alerts: 2,
+      mutes: [
+        { what: [{ field: 'robot', value: 'R-flood' }], until: NOW + 3_600_000, by: 'Sam Lee', snooze: false },
+        { what: [{ field: 'queue', value: 'Invoices' }], until: NOW + 7_200_000, by: 'Camille', snooze: true },
+      ],
+    } as const;
+    const email = renderSummaryEmail({ ...base, muted });
+    for (const part of [email.text, email.html]) {
+      expect(part).toContain('2 alertes de cette période ne sont pas affichées, coupées dans les e-mails par\u00a0:');
+      expect(part).toContain('Robot\u00a0: R-flood jusqu’au 27 nov. 2026, 11:03 (par Sam Lee)');
+      expect(part).toContain('File d’attente\u00a0: Invoices jusqu’au 27 nov. 2026, 12:03 (en veille pour vous)');
+    }
+    const none = renderSummaryEmail({ ...base, muted: { alerts: 0, mutes: [] } });
+    expect(none.text).not.toContain('coupées');
+  });
+
   it('links "See more" to the console alert list filtered to the window', () => {
     const email = renderSummaryEmail(sampleSummary(context('en')));
     const href =

@@ -112,6 +112,11 @@ export interface SummaryEmailView {
    * with their links; the lines are shown under them. Left out, groups are made from the lines.
    */
   readonly sources?: readonly SourceGroupView[] | undefined;
+  /**
+   * The Fatal and Error alerts of the period (collapsed repeats counted) that the recipient
+   * subscribes to but that mutes or its own snoozes keep out of emails, and those mutes; left out, none.
+   */
+  readonly muted?: { readonly alerts: number; readonly mutes: readonly MuteLineView[] } | undefined;
   readonly links: ReportLinks & {
     /** The console's alert list filtered to this period, severity Error and above (see alertListUrl). */
     readonly seeMore: string;
