@@ -354,6 +354,15 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect(log.map((r: { outcome: string }) => r.outcome)).toEqual(['duplicate', 'accepted', 'accepted', 'accepted']);
     });
 
+    it('stores the first 1,000 alerts of a larger group instead of refusing it (Alertmanager would drop the whole group)', async () => {
+      const source = await h.create('alertmanager');
+      const many = Array.from({ length: 1_100 }, (_, i) => amAlert({ labels: { alertname: 'NodeDown', instance: `n${i}` }, fingerprint: `big-${i}` }));
+      const res = await h.alertmanager(source, amPayload(many));
+      expect(res.statusCode, res.body).toBe(202);
+      expect(res.json().ids).toHaveLength(1_000);
+      expect((await h.alerts(res.json().ids.slice(-1)))[0]!.data.truncatedAlerts).toBe(100);
+    });
+
     it('follows the mapping labels and refuses a version other than 4 with a 400 naming it', async () => {
       const source = await h.create('alertmanager', {
         mapping: { severityLabel: 'priority', severities: { p1: 'Error' }, componentLabel: 'area', eventLabel: 'rule' },

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import { findComponent } from '../../alerts/catalogue.js';
-import type { AlertInput } from '../../alerts/input.js';
+import { type AlertInput, MAX_BATCH } from '../../alerts/input.js';
 import { ALERTMANAGER_DEFAULTS, type SourceMapping } from '../model.js';
 import { issueFieldErrors } from '../../http/problem.js';
 import { type MappedAlerts, type MappingFailure, applyOverride, clip, deliveryKey, eventName, fits, instantOf, mappingFailure } from './shared.js';
@@ -18,19 +18,20 @@ export const alertmanagerPayload = z.object({
   status: z.string().optional(),
   receiver: z.string().optional(),
   externalURL: z.string().optional(),
-  alerts: z
-    .array(
-      z.object({
-        status: z.enum(['firing', 'resolved']),
-        labels,
-        annotations: labels.optional(),
-        startsAt: z.string().optional(),
-        endsAt: z.string().optional(),
-        generatorURL: z.string().optional(),
-        fingerprint: z.string().max(200).optional(),
-      }),
-    )
-    .max(1_000),
+  truncatedAlerts: z.number().int().nonnegative().optional().catch(undefined),
+  // No count limit: a group refused whole would be lost (Alertmanager retries no 4xx); the body's
+  // 1 MB bounds it, and mapAlertmanager keeps the first MAX_BATCH of it.
+  alerts: z.array(
+    z.object({
+      status: z.enum(['firing', 'resolved']),
+      labels,
+      annotations: labels.optional(),
+      startsAt: z.string().optional(),
+      endsAt: z.string().optional(),
+      generatorURL: z.string().optional(),
+      fingerprint: z.string().max(200).optional(),
+    }),
+  ),
 });
 
 // Alertmanager writes "0001-01-01T00:00:00Z" for an alert that has not ended: no time.
@@ -54,6 +55,8 @@ const fingerprintOf = (set: Record<string, string>) =>
  * its episode (fingerprint, startsAt, status), not the notification by the set of them: retries and
  * HA copies are no-ops, and so are the alerts Alertmanager sends again when another alert joins or
  * leaves their group (the whole group is re-sent), while a new episode alerts again (reference §3.1 [I]).
+ * Of a group larger than MAX_BATCH, the first MAX_BATCH alerts are kept, as Alertmanager's own
+ * max_alerts would; each alert's data counts the alerts cut here and by the sender (truncatedAlerts).
  */
 export function mapAlertmanager(body: unknown, _rawText: string, mapping: SourceMapping): MappedAlerts | MappingFailure {
   const parsed = alertmanagerPayload.safeParse(body);
@@ -66,7 +69,9 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
   const alerts: AlertInput[] = [];
   const alertKeys: string[] = [];
   let ignored = 0;
-  for (const item of payload.alerts) {
+  const kept = payload.alerts.slice(0, MAX_BATCH);
+  const truncated = (payload.truncatedAlerts ?? 0) + payload.alerts.length - kept.length;
+  for (const item of kept) {
     const annotations = item.annotations ?? {};
     const fingerprint = item.fingerprint || fingerprintOf(item.labels);
     const level = (item.labels[m.severityLabel] ?? '').toLowerCase();
@@ -88,7 +93,7 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
       component: resolved.component,
       event,
       message: clip(isResolved ? `Resolved: ${text}` : text),
-      data: dataOf(item, fingerprint, payload),
+      data: dataOf(item, fingerprint, payload, truncated),
       ...(instance ? { source: { machine: instance.slice(0, 512) } } : {}),
       dedupKey: fingerprint.slice(0, 256),
       ...(occurredAt ? { occurredAt } : {}),
@@ -100,8 +105,11 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
 
 type Notification = z.infer<typeof alertmanagerPayload>;
 
-/** dataOf keeps an alert's labels, annotations and links, without the annotations when they are too large. */
-function dataOf(item: Notification['alerts'][number], fingerprint: string, payload: Notification): Record<string, unknown> {
+/**
+ * dataOf keeps an alert's labels, annotations and links, without the annotations when they are too
+ * large, and how many alerts of its group were cut when some were.
+ */
+function dataOf(item: Notification['alerts'][number], fingerprint: string, payload: Notification, truncated: number): Record<string, unknown> {
   const data: Record<string, unknown> = {
     status: item.status,
     fingerprint,
@@ -111,6 +119,7 @@ function dataOf(item: Notification['alerts'][number], fingerprint: string, paylo
     receiver: payload.receiver ?? null,
     groupKey: payload.groupKey ?? null,
     externalURL: payload.externalURL ?? null,
+    ...(truncated > 0 ? { truncatedAlerts: truncated } : {}),
     labels: item.labels,
     annotations: item.annotations ?? {},
   };

@@ -193,6 +193,15 @@ describe('the Alertmanager mapping', () => {
     expect((am([firing({}, { status: 'resolved' })]) as MappedAlerts).alertKeys).not.toEqual(first.alertKeys);
   });
 
+  it("keeps the first 1,000 alerts of a larger group, counting those cut here and by the sender in each one's data", () => {
+    const many = Array.from({ length: 1_005 }, (_, i) => firing({ instance: `vm${i}` }, { fingerprint: `fp${i}` }));
+    const result = mapAlertmanager({ version: '4', truncatedAlerts: 3, alerts: many }, '', defaults('alertmanager')) as MappedAlerts;
+    expect(result.alerts).toHaveLength(1_000);
+    expect(result.alertKeys).toHaveLength(1_000);
+    expect(result.alerts[999]!.data).toMatchObject({ fingerprint: 'fp999', truncatedAlerts: 8 });
+    expect((am([firing({})]) as MappedAlerts).alerts[0]!.data).not.toHaveProperty('truncatedAlerts');
+  });
+
   it('refuses another version or a malformed alert, naming the field', () => {
     expect(mapAlertmanager({ version: '1', alerts: [] }, '', defaults('alertmanager'))).toMatchObject({ invalid: expect.stringMatching(/^version/) });
     expect(am([{ status: 'pending', labels: {} }])).toMatchObject({ invalid: expect.stringMatching(/^alerts\.0\.status/) });
