@@ -102,10 +102,10 @@ describeEachDialect('mutes and snoozes in alert emails', (dialect) => {
     expect(summaries.get('ana@example.com')).toContain('snoozed by ben');
     expect(summaries.get('ben@example.com')).not.toContain('snoozed by ben');
     // Each summary says what its mutes kept out, so a source gone quiet is not taken for a recovery.
-    expect(summaries.get('ana@example.com')).toContain('3 alerts of this period are not shown: muted in emails by');
+    expect(summaries.get('ana@example.com')).toContain('3 alerts of this period are not shown, as they are muted in emails by:');
     expect(summaries.get('ana@example.com')).toMatch(/ {2}Robot: R-flood until .+ \(by .+\)/);
     expect(summaries.get('ana@example.com')).not.toContain('R9 until');
-    expect(summaries.get('ben@example.com')).toContain('4 alerts of this period are not shown: muted in emails by');
+    expect(summaries.get('ben@example.com')).toContain('4 alerts of this period are not shown, as they are muted in emails by:');
     expect(summaries.get('ben@example.com')).toMatch(/ {2}Robot: R9 until .+ \(snoozed for you\)/);
     // The outbox holds exactly these four: no muted email was even queued.
     expect((await api('GET', '/quiet/deliveries')).items).toHaveLength(4);
