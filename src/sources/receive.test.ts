@@ -354,6 +354,24 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect(log.map((r: { outcome: string }) => r.outcome)).toEqual(['duplicate', 'accepted', 'accepted', 'accepted']);
     });
 
+    it('stores each alert once when an HA pair and a grown group deliver it at the same time', async () => {
+      const source = await h.create('alertmanager');
+      const vm = (name: string) => amAlert({ labels: { alertname: 'PairDown', instance: name, severity: 'critical' }, fingerprint: `pair-${name}` });
+      const bodies = [[vm('a')], [vm('a')], [vm('a'), vm('b')], [vm('a'), vm('b')], [vm('b'), vm('c')], [vm('a'), vm('b'), vm('c')]];
+      const answers = await Promise.all(bodies.map((alerts) => h.alertmanager(source, amPayload(alerts))));
+      expect(answers.map((a) => a.statusCode)).toEqual(Array(bodies.length).fill(202));
+      const idsOf = new Map<string, Set<string>>();
+      bodies.forEach((alerts, i) =>
+        alerts.forEach((alert, j) => {
+          const name = (alert.labels as Record<string, string>).instance!;
+          idsOf.set(name, (idsOf.get(name) ?? new Set()).add(answers[i]!.json().ids[j]));
+        }),
+      );
+      expect([...idsOf.values()].map((ids) => ids.size)).toEqual([1, 1, 1]);
+      const stored = await t.tocsin.deps.storage.db.selectFrom('alerts').select('id').where('event', '=', 'PairDown').execute();
+      expect(stored).toHaveLength(3);
+    });
+
     it('stores the first 1,000 alerts of a larger group instead of refusing it (Alertmanager would drop the whole group)', async () => {
       const source = await h.create('alertmanager');
       const many = Array.from({ length: 1_100 }, (_, i) => amAlert({ labels: { alertname: 'NodeDown', instance: `n${i}` }, fingerprint: `big-${i}` }));

@@ -200,6 +200,9 @@ export interface Receiver {
 export const SOURCE_CACHE_MS = 1_000;
 const MAX_CACHED_SOURCES = 10_000;
 
+/** STORE_TRIES is how many times a delivery is stored again after racing another for a key. */
+const STORE_TRIES = 4;
+
 interface Known {
   readonly source: SourceRow;
   /** The verificationKeys of its active secrets. */
@@ -340,32 +343,34 @@ export function createReceiver(deps: AppDeps): Receiver {
             });
       return { status: 202, ids: all(ids) };
     };
-    try {
-      return await store();
-    } catch (err) {
-      // Two deliveries of one event (or of one alert) raced: the other committed first, so this
-      // one is its redelivery, or stores only what the other did not.
-      if (classifyDbError(err) === 'unique') {
-        const again = await store().catch(() => undefined);
-        if (again) return again;
+    let err: unknown;
+    // Deliveries of one event (or of one alert) raced and another committed first: this one is its
+    // redelivery, or stores only what the others did not. Each try finds more of them stored (an
+    // HA pair and a grown group can share alerts three ways), so a few tries settle it.
+    for (let tries = 0; tries < STORE_TRIES; tries++) {
+      try {
+        return await store();
+      } catch (caught) {
+        err = caught;
+        if (classifyDbError(err) !== 'unique') break;
       }
-      logger.warn({ err, sourceId: source.id }, 'source delivery could not be stored');
-      // The ingest stage says whether trying again may help: a sender retries a 503 and drops a
-      // 4xx, so a write the database refuses for good (its source's tenant deleted meanwhile, a
-      // value it cannot store) is not asked for again and again.
-      // (A unique key whose first delivery cannot be read yet stays a 503: the retry finds it.)
-      const refused = classifyDbError(err);
-      if (!isRetryable(err) && refused !== 'unique') {
-        if (refused === 'foreign-key') return NOT_FOUND;
-        return refuse(
-          source,
-          'invalid',
-          malformed(mappingFailure([{ path: '(root)', message: 'has a value that is out of range or cannot be stored' }])),
-          'a value cannot be stored',
-        );
-      }
-      return refuse(source, 'unavailable', unavailable('The alerts cannot be stored now; retry later.'), 'storage unavailable');
     }
+    logger.warn({ err, sourceId: source.id }, 'source delivery could not be stored');
+    // The ingest stage says whether trying again may help: a sender retries a 503 and drops a
+    // 4xx, so a write the database refuses for good (its source's tenant deleted meanwhile, a
+    // value it cannot store) is not asked for again and again.
+    // (A unique key whose first delivery cannot be read yet stays a 503: the retry finds it.)
+    const refused = classifyDbError(err);
+    if (!isRetryable(err) && refused !== 'unique') {
+      if (refused === 'foreign-key') return NOT_FOUND;
+      return refuse(
+        source,
+        'invalid',
+        malformed(mappingFailure([{ path: '(root)', message: 'has a value that is out of range or cannot be stored' }])),
+        'a value cannot be stored',
+      );
+    }
+    return refuse(source, 'unavailable', unavailable('The alerts cannot be stored now; retry later.'), 'storage unavailable');
   };
 
   return { receive, forget: (sourceId) => void cache.delete(sourceId) };
