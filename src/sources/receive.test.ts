@@ -361,12 +361,12 @@ describeEachDialect('receiving from sources', (dialect) => {
       const answers = await Promise.all(bodies.map((alerts) => h.alertmanager(source, amPayload(alerts))));
       expect(answers.map((a) => a.statusCode)).toEqual(Array(bodies.length).fill(202));
       const idsOf = new Map<string, Set<string>>();
-      bodies.forEach((alerts, i) =>
-        alerts.forEach((alert, j) => {
+      for (const [i, alerts] of bodies.entries()) {
+        for (const [j, alert] of alerts.entries()) {
           const name = (alert.labels as Record<string, string>).instance!;
           idsOf.set(name, (idsOf.get(name) ?? new Set()).add(answers[i]!.json().ids[j]));
-        }),
-      );
+        }
+      }
       expect([...idsOf.values()].map((ids) => ids.size)).toEqual([1, 1, 1]);
       const stored = await t.tocsin.deps.storage.db.selectFrom('alerts').select('id').where('event', '=', 'PairDown').execute();
       expect(stored).toHaveLength(3);
