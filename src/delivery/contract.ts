@@ -39,6 +39,8 @@ export interface SmtpEndpoint {
   readonly ca?: string | undefined;
   /** The system default standing in for a tenant's server that refuses for good (`fallbackToDefault`). */
   readonly fallback?: boolean | undefined;
+  /** A tenant's own server under `fallbackToDefault`: an email it refuses for good goes again through the system default. */
+  readonly fallsBack?: boolean | undefined;
 }
 
 /** EmailKind is what an email is; it is also the `X-Tocsin-Kind` header. */

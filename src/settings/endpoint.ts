@@ -121,7 +121,8 @@ export async function resolveEndpoint(
   }
   try {
     const { smtp, secrets, source } = effectiveSmtp(secretBox, read, context.systemSmtp);
-    return await guardEndpoint(toEndpoint(smtp, secrets), source, context);
+    const endpoint = await guardEndpoint(toEndpoint(smtp, secrets), source, context);
+    return source === 'custom' && settings.fallbackToDefault ? { ...endpoint, fallsBack: true } : endpoint;
   } catch (err) {
     if (err instanceof RefusedHostError) throw new EndpointRefusedError('refused-host', err.message, err.retryable);
     if (err instanceof SecretDecryptError) throw new EndpointRefusedError('unreadable-secret', UNREADABLE_SECRET, false);

@@ -161,7 +161,12 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
       smtp?.stage === 'recipient' && !retryable
         ? undefined
         : { kind: open ? 'breaker-open' : retryable ? 'transient' : 'permanent', code: smtp?.code, error: response ?? error };
-    return { ...failure(ctx, delivery, retryable, error, smtp?.code, response), health: signal && !endpoint.fallback ? healthOf(delivery, signal) : undefined };
+    const health = signal && !endpoint.fallback ? healthOf(delivery, signal) : undefined;
+    // Under fallbackToDefault the refusal that starts the fallback loses no email either: it goes
+    // again at once, and its next claim resolves the system default (the health of this commit).
+    if (endpoint.fallsBack && health?.kind === 'permanent')
+      return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, code: smtp?.code, response, health };
+    return { ...failure(ctx, delivery, retryable, error, smtp?.code, response), health };
   }
 }
 
