@@ -25,7 +25,11 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
       kind: 'alertmanager',
       enabled: true,
       url: `${PUBLIC_URL}/api/v1/sources/${source.id}/receive`,
-      mapping: { severityLabel: 'severity', severities: { critical: 'Fatal', error: 'Error', warning: 'Warn', info: 'Info' }, eventLabel: 'alertname' },
+      mapping: {
+        severityLabel: 'severity',
+        severities: { critical: 'Fatal', page: 'Fatal', error: 'Error', warning: 'Warn', info: 'Info' },
+        eventLabel: 'alertname',
+      },
       stats: { lastReceivedAt: null, accepted: 0, rejected: 0, lastError: null },
     });
     expect(source.secret.length).toBeGreaterThanOrEqual(40);

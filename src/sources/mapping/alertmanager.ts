@@ -49,7 +49,7 @@ const fingerprintOf = (set: Record<string, string>) =>
 
 /**
  * mapAlertmanager turns an Alertmanager notification into one alert per `alerts[]` item: severity
- * from the mapping's label (critical→Fatal … by default), component and event from labels, the
+ * from the mapping's label (critical or page→Fatal … by default), component and event from labels, the
  * message from the summary or description annotation, the fingerprint as dedupKey so flood control
  * collapses repeats; a resolved alert is a Success alert for the same key. Each alert is keyed by
  * its episode (fingerprint, startsAt, status), not the notification by the set of them: retries and

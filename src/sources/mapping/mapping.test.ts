@@ -155,13 +155,14 @@ describe('the Alertmanager mapping', () => {
     ...extra,
   });
 
-  it('maps the default severity label: critical→Fatal, error→Error, warning→Warn, info→Info, anything else Info', () => {
+  it('maps the default severity label: critical or page→Fatal, error→Error, warning→Warn, info→Info, anything else Info', () => {
     for (const [label, severity] of [
       ['critical', 'Fatal'],
       ['error', 'Error'],
       ['warning', 'Warn'],
       ['info', 'Info'],
-      ['page', 'Info'],
+      ['page', 'Fatal'],
+      ['ticket', 'Info'],
       ['', 'Info'],
     ]) {
       const result = am([firing(label ? { severity: label } : {})]) as MappedAlerts;
