@@ -70,6 +70,7 @@ describe('classifySmtpError', () => {
     expect(classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', command: 'CONN', timeoutType: 'GREETING_TIMEOUT' }), 'DATA')).toMatchObject({
       stage: 'connect',
       retryable: true,
+      message: 'timed out waiting for the SMTP greeting: the port accepted the connection but no SMTP server answered on it',
     });
     expect(classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', command: 'CONN', timeoutType: 'SOCKET_TIMEOUT' }))).toMatchObject({
       stage: 'connect',

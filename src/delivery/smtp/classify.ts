@@ -85,6 +85,9 @@ function isRetryable(err: NodemailerErrorLike, stage: SmtpStage): boolean {
 }
 
 function describe(err: NodemailerErrorLike, stage: SmtpStage): string {
+  // Connected but never greeted: the host and port answer, but not as an SMTP server does.
+  if (err.timeoutType === 'GREETING_TIMEOUT')
+    return 'timed out waiting for the SMTP greeting: the port accepted the connection but no SMTP server answered on it';
   if (err.timeoutType || err.code === 'ETIMEDOUT') return `timed out during ${stage}`;
   if (err.code === 'EDNS') return `could not resolve the SMTP host (${err.originalCode ?? 'DNS error'})`;
   const tlsFailure = stage === 'tls' ? tlsFailureOf(err) : undefined;
