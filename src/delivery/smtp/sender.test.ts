@@ -1,6 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type MailSender, type OutgoingEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { TranscribedSmtpError, createMailSender } from './sender.js';
+import { connectionOptions } from './transport-options.js';
 import { type SilentServer, type TestSmtpServer, startSilentServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 
 const PASSWORD = 'pa55-w0rd-S3CRET';
@@ -229,6 +230,17 @@ describe('SMTP sender against real smtp-server instances', () => {
     const server = await start({ tls: 'implicit' });
     const { ca: _ca, ...untrusted } = endpointFor(server, { security: 'tls' });
     expect(await failure(sender.send(untrusted, email()))).toMatchObject({ stage: 'tls', retryable: false });
+  });
+
+  it('speaks TLS to a host given as an IP address, verifying the certificate against that address, with no SNI', async () => {
+    const server = await start({ tls: 'implicit' });
+    const endpoint = endpointFor(server, { security: 'tls', host: '127.0.0.1' });
+    expect(connectionOptions(endpoint)).not.toHaveProperty('servername');
+    expect(connectionOptions(endpoint).tls).not.toHaveProperty('servername');
+    await sender.send(endpoint, email());
+    expect(server.messages).toHaveLength(1);
+    const wrong = await start({ tls: 'implicit', certificate: 'wrong-host' });
+    expect(await failure(sender.send(endpointFor(wrong, { security: 'tls', host: '127.0.0.1' }), email()))).toMatchObject({ stage: 'tls', retryable: false });
   });
 
   it('connects to the checked address while verifying the certificate against the host name', async () => {

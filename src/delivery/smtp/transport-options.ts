@@ -1,3 +1,4 @@
+import net from 'node:net';
 import tls from 'node:tls';
 import type { SMTPConnectionAuth, SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection';
 import XOAuth2 from 'nodemailer/lib/xoauth2';
@@ -86,6 +87,9 @@ export function loginOf(endpoint: SmtpEndpoint): SMTPConnectionAuth | undefined 
  * connection may go to an already-checked address while TLS still verifies the host name.
  */
 export function connectionOptions(endpoint: SmtpEndpoint): SMTPConnectionOptions {
+  // SNI carries host names only (RFC 6066): an IP host is verified against the certificate's IP
+  // addresses without one, and Node warns (DEP0123) at every IP it is given.
+  const sni = net.isIP(endpoint.host) ? {} : { servername: endpoint.host };
   return {
     host: endpoint.connectAddress ?? endpoint.host,
     port: endpoint.port,
@@ -94,10 +98,10 @@ export function connectionOptions(endpoint: SmtpEndpoint): SMTPConnectionOptions
     // `none` means plain: no opportunistic upgrade whose certificate problems would surprise.
     ignoreTLS: endpoint.security === 'none',
     opportunisticTLS: false,
-    servername: endpoint.host,
+    ...sni,
     tls: {
       rejectUnauthorized: true,
-      servername: endpoint.host,
+      ...sni,
       minVersion: 'TLSv1.2',
       ...(endpoint.ca ? { secureContext: trustingContext(endpoint.ca) } : {}),
     },
