@@ -46,6 +46,8 @@ export class SmtpSession {
   /** Fails the send or RSET under way, when the connection ends before its callback. */
   #interrupt: ((err: unknown) => void) | undefined;
   #ended = false;
+  /** Whether the server has said anything yet (its greeting comes first). */
+  #greeted = false;
   readonly #endListeners: (() => void)[] = [];
 
   private constructor(private readonly smtp: SMTPConnection) {
@@ -99,7 +101,10 @@ export class SmtpSession {
         smtp.close();
         const failure = opening.#failure(err);
         // A server waiting for a TLS handshake never greets: find out, so the answer names the setting to change.
-        if ((err as { timeoutType?: string }).timeoutType === 'GREETING_TIMEOUT') explainSilentGreeting(endpoint, failure).then(reject);
+        // The idle socket's timeout has the greeting's length and may end the wait first on a busy machine.
+        const timeoutType = (err as { timeoutType?: string }).timeoutType;
+        if (!opening.#greeted && (timeoutType === 'GREETING_TIMEOUT' || timeoutType === 'SOCKET_TIMEOUT'))
+          explainSilentGreeting(endpoint, failure).then(reject);
         else reject(failure);
       };
       smtp.once('error', fail);
@@ -189,6 +194,7 @@ export class SmtpSession {
       this.#unanswered.push(verb);
       this.#lastCommand = verb;
     } else if (tnx === 'server') {
+      this.#greeted = true;
       // The greeting answers no command; every other reply answers the oldest unanswered one.
       const answered = this.#unanswered.shift();
       if (answered === 'DATA' && line.startsWith('354')) this.#messageSent = true;

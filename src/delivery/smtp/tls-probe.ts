@@ -2,8 +2,11 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 
-// How long the probe waits for a TLS handshake at most: it follows a timeout that already elapsed.
-const PROBE_MS = 5_000;
+// How long the probe waits for a TLS handshake: at most 5 s, as it follows a timeout that already
+// elapsed, and at least 2 s whatever the endpoint's own timeout, which bounds the SMTP dialogue: a
+// handshake on a busy server (or a busy machine) can take longer than a short dialogue timeout.
+const PROBE_MIN_MS = 2_000;
+const PROBE_MAX_MS = 5_000;
 
 /**
  * speaksImplicitTls says whether the endpoint's port completes a TLS handshake from the first byte.
@@ -37,7 +40,7 @@ export function speaksImplicitTls(endpoint: SmtpEndpoint, timeoutMs: number): Pr
  * otherwise the timeout as it was.
  */
 export async function explainSilentGreeting(endpoint: SmtpEndpoint, timeout: SmtpDeliveryError): Promise<SmtpDeliveryError> {
-  if (endpoint.security === 'tls' || !(await speaksImplicitTls(endpoint, Math.min(endpoint.timeoutMs, PROBE_MS)))) return timeout;
+  if (endpoint.security === 'tls' || !(await speaksImplicitTls(endpoint, Math.min(Math.max(endpoint.timeoutMs, PROBE_MIN_MS), PROBE_MAX_MS)))) return timeout;
   const mode = endpoint.security === 'starttls' ? 'STARTTLS' : 'plain SMTP';
   return new SmtpDeliveryError(
     `the server sent no SMTP greeting: it expects implicit TLS from the first byte on port ${endpoint.port}, not ${mode} (choose security "tls", the Enable SSL box, usually with port 465)`,
