@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type FieldError, issueFieldErrors } from '../http/problem.js';
+import { type FieldError, zodIssueFieldErrors } from '../http/problem.js';
 import { CUSTOM_EVENT, findComponent, findEvent } from './catalogue.js';
 import { SEVERITY_MESSAGE, type Severity, parseSeverity } from './severity.js';
 
@@ -73,9 +73,7 @@ export function parseAlertsBody(body: unknown): { errors: FieldError[] } | { ale
     const parsed = isBatch ? batchInput.safeParse(body) : alertInput.safeParse(body);
     if (!parsed.success) {
       return {
-        errors: parsed.error.issues.flatMap((issue) =>
-          issueFieldErrors(issue.path, issue.message, issue.code === 'unrecognized_keys' ? issue.keys : undefined),
-        ),
+        errors: parsed.error.issues.flatMap(zodIssueFieldErrors),
       };
     }
     inputs = 'alerts' in parsed.data ? parsed.data.alerts : [parsed.data as AlertInput];

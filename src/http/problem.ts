@@ -40,6 +40,16 @@ export function issueFieldErrors(path: readonly PropertyKey[], message: string, 
   return [{ path: at.join('.') || '(root)', message }];
 }
 
+/** zodIssueFieldErrors is issueFieldErrors of one of zod's issues (its unrecognized keys, when that is what it is). */
+export function zodIssueFieldErrors(issue: {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+  readonly code: string;
+  readonly keys?: readonly string[];
+}): FieldError[] {
+  return issueFieldErrors(issue.path, issue.message, issue.code === 'unrecognized_keys' ? issue.keys : undefined);
+}
+
 /** fieldError is a 400 about a single field. */
 export function fieldError(path: string, message: string): HttpError {
   return badRequest(`${path}: ${message}`, [{ path, message }]);

@@ -39,6 +39,8 @@ const NOT_FOUND: ReceiveAnswer = { status: 404, detail: 'Source not found.' };
 const UNAUTHORIZED: ReceiveAnswer = { status: 401, detail: "The request is not authenticated by this source's secret." };
 /** malformed is the 400 of a body that is not what the source's kind sends, naming the fields. */
 const malformed = (failure: MappingFailure): ReceiveAnswer => ({ status: 400, detail: failure.invalid, errors: failure.errors });
+/** malformedBody is the 400 of a body wrong as a whole (`message` says how). */
+const malformedBody = (message: string): ReceiveAnswer => malformed(mappingFailure([{ path: '(root)', message }]));
 const unavailable = (detail: string): ReceiveAnswer => ({ status: 503, detail, headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } });
 
 const header = (headers: IncomingHttpHeaders, name: string) => {
@@ -291,10 +293,10 @@ export function createReceiver(deps: AppDeps): Receiver {
     try {
       body = JSON.parse(text);
     } catch {
-      return refuse(source, 'invalid', malformed(mappingFailure([{ path: '(root)', message: 'is not valid JSON' }])), 'the body is not valid JSON');
+      return refuse(source, 'invalid', malformedBody('is not valid JSON'), 'the body is not valid JSON');
     }
     if (jsonDepthExceeds(body, MAX_JSON_DEPTH)) {
-      return refuse(source, 'invalid', malformed(mappingFailure([{ path: '(root)', message: `nests deeper than ${MAX_JSON_DEPTH} levels` }])), 'too deep');
+      return refuse(source, 'invalid', malformedBody(`nests deeper than ${MAX_JSON_DEPTH} levels`), 'too deep');
     }
     // Signed but dated long ago (or ahead): a replay that the delivery keys may have forgotten.
     const stale = kind === 'orchestrator-webhook' ? orchestratorStaleness(body, clock.now()) : undefined;
@@ -363,12 +365,7 @@ export function createReceiver(deps: AppDeps): Receiver {
     const refused = classifyDbError(err);
     if (!isRetryable(err) && refused !== 'unique') {
       if (refused === 'foreign-key') return NOT_FOUND;
-      return refuse(
-        source,
-        'invalid',
-        malformed(mappingFailure([{ path: '(root)', message: 'has a value that is out of range or cannot be stored' }])),
-        'a value cannot be stored',
-      );
+      return refuse(source, 'invalid', malformedBody('has a value that is out of range or cannot be stored'), 'a value cannot be stored');
     }
     return refuse(source, 'unavailable', unavailable('The alerts cannot be stored now; retry later.'), 'storage unavailable');
   };

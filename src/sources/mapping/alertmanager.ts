@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { findComponent } from '../../alerts/catalogue.js';
 import { type AlertInput, MAX_BATCH } from '../../alerts/input.js';
 import { ALERTMANAGER_DEFAULTS, type SourceMapping } from '../model.js';
-import { issueFieldErrors } from '../../http/problem.js';
+import { zodIssueFieldErrors } from '../../http/problem.js';
 import { type MappedAlerts, type MappingFailure, applyOverride, clip, deliveryKey, eventName, fits, instantOf, mappingFailure } from './shared.js';
 
 const labels = z.record(z.string(), z.string());
@@ -62,7 +62,7 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
   const parsed = alertmanagerPayload.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    return mappingFailure(issueFieldErrors(issue.path, issue.message, issue.code === 'unrecognized_keys' ? issue.keys : undefined));
+    return mappingFailure(zodIssueFieldErrors(issue));
   }
   const payload = parsed.data;
   const m = { ...ALERTMANAGER_DEFAULTS, ...mapping };
