@@ -8,7 +8,7 @@ import type { Db } from '../storage/database.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import { type FieldError, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/problem.js';
 import { isRetryable } from '../shared/stage-error.js';
-import { classifyDbError } from '../storage/errors.js';
+import { classifyDbError, lostTransactionRace } from '../storage/errors.js';
 import { mapAlertmanager } from './mapping/alertmanager.js';
 import { mapOrchestratorEvent, orchestratorStaleness } from './mapping/orchestrator.js';
 import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey, mappingFailure } from './mapping/shared.js';
@@ -354,7 +354,9 @@ export function createReceiver(deps: AppDeps): Receiver {
         return await store();
       } catch (caught) {
         err = caught;
-        if (classifyDbError(err) !== 'unique') break;
+        // Deliveries inserting shared keys in other orders (several in one group commit) can
+        // also deadlock on PostgreSQL, which cancels one of them: it too is tried again.
+        if (classifyDbError(err) !== 'unique' && !lostTransactionRace(err)) break;
       }
     }
     logger.warn({ err, sourceId: source.id }, 'source delivery could not be stored');

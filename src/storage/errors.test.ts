@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toProblem } from '../http/app.js';
-import { classifyDbError } from './errors.js';
+import { StorageUnavailableError, classifyDbError, lostTransactionRace } from './errors.js';
 import type { Storage } from './storage.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 
@@ -46,5 +46,17 @@ describeEachDialect('database errors a client can provoke', (dialect) => {
     expect(classifyDbError({ code: 'ECONNREFUSED' })).toBeUndefined();
     expect(classifyDbError({ code: 'constructor' })).toBeUndefined();
     expect(toProblem(new Error('boom')).status).toBe(500);
+  });
+});
+
+describe('a transaction that lost a race with another', () => {
+  it('is told apart from other failures, wrapped in a stage or not', () => {
+    for (const code of ['40P01', '40001']) {
+      const cancelled = Object.assign(new Error('deadlock detected'), { code });
+      expect(lostTransactionRace(cancelled)).toBe(true);
+      expect(lostTransactionRace(new StorageUnavailableError('ingest', cancelled))).toBe(true);
+    }
+    expect(lostTransactionRace(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
+    expect(lostTransactionRace(new Error('boom'))).toBe(false);
   });
 });

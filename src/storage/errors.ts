@@ -42,6 +42,16 @@ export function isStorageOutage(error: unknown): boolean {
   return isWorthRetrying(error) || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === '40001' || code === '40P01';
 }
 
+/**
+ * lostTransactionRace tells whether PostgreSQL cancelled a transaction (or the stage that ran it)
+ * for losing a serialization or deadlock race with another: running it again may well succeed.
+ */
+export function lostTransactionRace(error: unknown): boolean {
+  const cause = error instanceof StageError ? error.cause : error;
+  const code = (cause as { code?: unknown } | null)?.code;
+  return code === '40001' || code === '40P01';
+}
+
 /** outageReason says what kind of outage, without credentials or host names (unavailableReason). */
 function outageReason(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
