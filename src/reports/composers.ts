@@ -333,8 +333,14 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
   const period = windowOf(delivery);
   const language = c.recipient.language;
   const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
-  // The day before, for the health section: the same report time a calendar day earlier in the tenant's zone.
-  const before = { start: DateTime.fromMillis(period.start, { zone: c.tenant.timeZone }).minus({ days: 1 }).toMillis(), end: period.start };
+  // The day before, for the health section: the same report time a calendar day earlier in the tenant's zone;
+  // before a window shortened by a moved report time, a period as long, so that the trends compare like with like.
+  const zone = c.tenant.timeZone;
+  const wholeDay = DateTime.fromMillis(period.end, { zone }).minus({ days: 1 }).toMillis() === period.start;
+  const before = {
+    start: wholeDay ? DateTime.fromMillis(period.start, { zone }).minus({ days: 1 }).toMillis() : 2 * period.start - period.end,
+    end: period.start,
+  };
   // What the recipient would be mailed about: subscribed, and muted alerts left out (still counted in the console).
   const mine = async (window: { start: number; end: number }) =>
     unmutedFor(

@@ -260,7 +260,7 @@ describeEachDialect('report schedule across tenants', (dialect) => {
     expect(counter.queries).toBe(1);
   });
 
-  it('sees a changed report time or time zone at the next tick, not at the old report time', async () => {
+  it('sees a changed report time or time zone at the next tick, not at the old report time, and reports no hour twice', async () => {
     // 08:00:30 UTC is 09:00:30 in Paris: the 10:00 report is an hour away.
     clock.set(T0);
     const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'moved', timeZone: 'Europe/Paris' })).json().id;
@@ -281,6 +281,18 @@ describeEachDialect('report schedule across tenants', (dialect) => {
     clock.advance(56 * MINUTE);
     await scheduler.tick();
     expect(await lastWindowEnd(t.tocsin.deps.storage.db, tenantId, 'daily')).toBe(Date.parse('2026-03-28T09:15:00Z'));
+    // The second report of the day covers only the hour since the first: no alert is in both.
+    const windows = await t.tocsin.deps.storage.db
+      .selectFrom('report_windows')
+      .select(['window_start', 'window_end'])
+      .where('tenant_id', '=', tenantId)
+      .where('kind', '=', 'daily')
+      .orderBy('window_start')
+      .execute();
+    expect(windows.map((w) => [Number(w.window_start), Number(w.window_end)])).toEqual([
+      [Date.parse('2026-03-27T08:15:00Z'), Date.parse('2026-03-28T08:15:00Z')],
+      [Date.parse('2026-03-28T08:15:00Z'), Date.parse('2026-03-28T09:15:00Z')],
+    ]);
   });
 
   it.runIf(dialect === 'postgres')('lets two schedulers tick at once, each due (tenant, kind) claimed and decided by one of them only', async () => {

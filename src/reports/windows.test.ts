@@ -100,4 +100,21 @@ describe('daily windows', () => {
     expect(dueDailyWindow(clock.now(), TEN, zone, yesterday.end, 0)?.end).toBe(utc('2026-10-28T09:00:00Z'));
     expect(dueDailyWindow(clock.now(), TEN, zone, undefined, utc('2026-10-28T09:30:00Z'))).toBeUndefined();
   });
+
+  it('starts where the last daily report ended when the report time moves, so no alert is reported twice', () => {
+    const zone = 'Europe/Paris';
+    // 10:00 Paris was reported on 28 October (09:00 UTC); the time then moves to 18:00 the same day.
+    const reported = dueDailyWindow(utc('2026-10-28T09:00:00Z'), TEN, zone, undefined, 0)!;
+    expect(dueDailyWindow(utc('2026-10-28T17:00:00Z'), parseReportTime('18:00'), zone, reported.end, 0)).toEqual({
+      start: reported.end,
+      end: utc('2026-10-28T17:00:00Z'),
+    });
+    // Moved back to 08:00 after the 18:00 report: the next morning's report begins at 18:00, not at 08:00.
+    expect(dueDailyWindow(utc('2026-10-29T07:00:00Z'), parseReportTime('08:00'), zone, utc('2026-10-28T17:00:00Z'), 0)).toEqual({
+      start: utc('2026-10-28T17:00:00Z'),
+      end: utc('2026-10-29T07:00:00Z'),
+    });
+    // Moved earlier the same day it was reported: nothing more is due that day.
+    expect(dueDailyWindow(utc('2026-10-28T17:30:00Z'), parseReportTime('08:00'), zone, utc('2026-10-28T17:00:00Z'), 0)).toBeUndefined();
+  });
 });

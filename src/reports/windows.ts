@@ -60,7 +60,9 @@ export function dailyWindowEndingOn(date: DateTime, time: ReportTime, zone: stri
 /**
  * dueDailyWindow decides the daily window to decide now, if any: the one whose report time is the
  * latest not after now. After downtime only that latest report goes out (a missed report once,
- * not one per missed day); nothing is due once it was decided, nor before `notBefore`.
+ * not one per missed day); nothing is due once it was decided, nor before `notBefore`. A window
+ * begins where the last decided one ended when that is later than a day before its report: after
+ * the report time moves, no alert is in two daily reports.
  */
 export function dueDailyWindow(now: number, time: ReportTime, zone: string, lastEnd: number | undefined, notBefore: number): Window | undefined {
   return dailyWindowIfDue(latestDailyWindow(now, time, zone), lastEnd, notBefore);
@@ -76,10 +78,13 @@ export function latestDailyWindow(now: number, time: ReportTime, zone: string): 
   return window.end > now ? dailyWindowEndingOn(today.minus({ days: 1 }), time, zone) : window;
 }
 
-/** dailyWindowIfDue is a tenant's latest daily window, unless it was decided already or ended before `notBefore`. */
+/**
+ * dailyWindowIfDue is a tenant's latest daily window, unless it was decided already or ended before
+ * `notBefore`, starting no earlier than the last decided window's end (see dueDailyWindow).
+ */
 export function dailyWindowIfDue(latest: Window, lastEnd: number | undefined, notBefore: number): Window | undefined {
   if (latest.end <= notBefore || (lastEnd !== undefined && lastEnd >= latest.end)) return undefined;
-  return latest;
+  return lastEnd !== undefined && lastEnd > latest.start ? { start: lastEnd, end: latest.end } : latest;
 }
 
 /** nextReportInstant is the first report time strictly after now, when the next daily window ends. */
