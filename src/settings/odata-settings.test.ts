@@ -200,4 +200,27 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     const invalid = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { smtpSettingModel: { ...model, Port: 'x' } }, token);
     expect(invalid.json()).toMatchObject({ status: 400, errors: [{ path: 'smtpSettingModel.Port' }] });
   });
+
+  it('verifies another host only with the password typed again: the masked one stays with the saved host', async () => {
+    const other = await startTestSmtpServer({ auth: { username: 'robot', password: PASSWORD } });
+    try {
+      const model = { Host: 'localhost', Port: other.port, UserName: 'robot', EnableSsl: false, DefaultFromAddress: 'robot@orch.example.com' };
+      for (const Password of ['********', '']) {
+        const res = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'ops@orch.example.com', smtpSettingModel: { ...model, Password } }, token);
+        expect(res.statusCode, res.body).toBe(400);
+        expect(res.json()).toMatchObject({ errors: [{ path: 'smtpSettingModel.Password', message: expect.stringContaining('type it again') }] });
+      }
+      expect(other.connections()).toBe(0);
+      const typed = await t.call(
+        'POST',
+        `${ACTIONS}.VerifySmtpSetting`,
+        { sendTo: 'ops@orch.example.com', smtpSettingModel: { ...model, Password: PASSWORD } },
+        token,
+      );
+      expect(typed.statusCode, typed.body).toBe(200);
+      expect(other.authSeen).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { simpleParser } from 'mailparser';
 import pino from 'pino';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { up as keepAlertsEmailOfExistingTenants } from '../storage/migrations/20261129-61-settings-existing-tenants-keep-alerts-email.js';
@@ -9,6 +9,7 @@ import { describeEachDialect, openTestStorage } from '../../test/support/storage
 import { getMailSettings } from './mail-settings.js';
 import { resolveEndpoint } from './endpoint.js';
 import { SecretBox } from './secret-box.js';
+import { sameSmtpHost, sentSecret } from './test-mail.js';
 import { urlSmtp } from './smtp-settings.js';
 
 const PASSWORD = 'Tr0ub4dor&3-secret-smtp';
@@ -303,6 +304,37 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect((await call('GET', '/api/v1/tenants/mail-c/settings/mail')).json().custom.port).toBe(2);
   });
 
+  it('sends the saved password only to the saved host: testing another host asks for it again', async () => {
+    const { token } = await t.tenantWithUser('mail-host');
+    const path = '/api/v1/tenants/mail-host/settings/mail/test';
+    await call('PUT', '/api/v1/tenants/mail-host/settings/mail', {
+      custom: smtpFor({ host: 'localhost', port: 2, authMethod: 'plain', username: 'robot', password: PASSWORD }),
+    });
+    // Another host, as an editor with a server of their own would name: refused before connecting.
+    const other = await startTestSmtpServer({ auth: { username: 'robot', password: 'typed-again' } });
+    const open = await startTestSmtpServer();
+    try {
+      const leaked = await call('POST', path, { sendTo: 'qa@example.com', settings: { host: '127.0.0.1', port: other.port } }, token);
+      expect(leaked.statusCode, leaked.body).toBe(400);
+      expect(leaked.json()).toMatchObject({ errors: [{ path: 'settings.password', message: expect.stringContaining('type it again') }] });
+      expect(other.connections()).toBe(0);
+      // Typed again, it goes there; no sign-in needs none.
+      const typed = await call('POST', path, { sendTo: 'qa@example.com', settings: { host: '127.0.0.1', port: other.port, password: 'typed-again' } }, token);
+      expect(typed.json()).toMatchObject({ ok: true });
+      expect(other.authSeen).toHaveLength(1);
+      const anonymous = await call('POST', path, { sendTo: 'qa@example.com', settings: { host: '127.0.0.1', port: open.port, authMethod: 'none' } }, token);
+      expect(anonymous.json()).toMatchObject({ ok: true });
+      expect(open.messages[0]!.user).toBeUndefined();
+      // The saved host in other letters, on another port, is the saved host.
+      const same = await call('POST', path, { sendTo: 'qa@example.com', settings: { host: 'LocalHost', port: server.port } }, token);
+      expect(same.json()).toMatchObject({ ok: true });
+      expect(server.messages.find((m) => m.messageId === same.json().messageId)?.user).toBe('robot');
+    } finally {
+      await other.close();
+      await open.close();
+    }
+  });
+
   it('reports the failing stage, code and server text', async () => {
     const rejecting = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 550, message: 'Mailbox unavailable' }] });
     try {
@@ -572,5 +604,18 @@ describeEachDialect('alert emails of tenants that existed before they started of
     } finally {
       await storage.close();
     }
+  });
+});
+
+describe('which host a test may send the saved secrets to', () => {
+  it('tells the saved host from another one by name, whatever the letter case or a final dot, and knows which secret a login sends', () => {
+    expect(sameSmtpHost('SMTP.Example.com.', 'smtp.example.com')).toBe(true);
+    expect(sameSmtpHost('smtp.example.com', 'smtp.example.com.evil.example')).toBe(false);
+    expect(sameSmtpHost('127.0.0.1', 'localhost')).toBe(false);
+    expect(sentSecret({ username: 'u', authMethod: 'auto' })).toBe('password');
+    expect(sentSecret({ username: 'u', authMethod: 'login' })).toBe('password');
+    expect(sentSecret({ username: 'u', authMethod: 'xoauth2' })).toBe('accessToken');
+    expect(sentSecret({ username: 'u', authMethod: 'none' })).toBeNull();
+    expect(sentSecret({ username: null, authMethod: 'auto' })).toBeNull();
   });
 });

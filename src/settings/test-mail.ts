@@ -16,7 +16,7 @@ import { type EndpointContext, type SmtpSource, UNREADABLE_SECRET, effectiveSmtp
 import { RefusedHostError } from './host-guard.js';
 import { getMailSettings, mergeOverCustom, readSendSettings } from './mail-settings.js';
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
-import type { SmtpSettingsInput } from './smtp-settings.js';
+import type { SmtpSettingsInput, StoredSmtp } from './smtp-settings.js';
 
 /** TestMailDeps are the parts a test send needs. */
 export interface TestMailDeps {
@@ -34,7 +34,10 @@ export interface TestMailRequest {
   /** The caller's language and time zone: the email is written for them. */
   readonly language: Language;
   readonly timeZone: string;
-  /** Unsaved settings, merged over the saved custom ones; absent means the saved, effective ones. */
+  /**
+   * Unsaved settings, merged over the saved custom ones (the saved password and access token only
+   * while the host stays the saved one); absent means the saved, effective ones.
+   */
   readonly settings?: SmtpSettingsInput | undefined;
 }
 
@@ -42,6 +45,24 @@ export interface TestMailRequest {
 export type TestMailResult =
   | { ok: true; messageId: string; transcript: readonly string[] }
   | { ok: false; stage: SmtpStage; code?: number; message: string; transcript: readonly string[] };
+
+/**
+ * sameSmtpHost tells whether a host typed for a test names the saved one: DNS names compare
+ * case-insensitively, a trailing root dot aside. A port change keeps the host.
+ */
+export function sameSmtpHost(a: string, b: string): boolean {
+  const norm = (host: string) => host.replace(/\.$/, '').toLowerCase();
+  return norm(a) === norm(b);
+}
+
+/** sentSecret is the secret a login with these settings sends, or null when it signs in with none. */
+export function sentSecret(smtp: Pick<StoredSmtp, 'username' | 'authMethod'>): 'password' | 'accessToken' | null {
+  if (!smtp.username || smtp.authMethod === 'none') return null;
+  return smtp.authMethod === 'xoauth2' ? 'accessToken' : 'password';
+}
+
+/** SECRET_STAYS_WITH_ITS_HOST asks for a secret again when a test names another host than the saved one. */
+export const SECRET_STAYS_WITH_ITS_HOST = 'type it again to test another host: the saved one is only ever sent to the saved host';
 
 async function endpointToTest(deps: TestMailDeps, tenantId: string, settings: SmtpSettingsInput | undefined) {
   if (!settings) {
@@ -51,6 +72,16 @@ async function endpointToTest(deps: TestMailDeps, tenantId: string, settings: Sm
   // Unsaved values go over the saved custom ones, so an unchanged password need not be typed again.
   const saved = await getMailSettings(deps.db, tenantId);
   const merged = await mergeOverCustom(deps.db, deps.secretBox, tenantId, 'settings.', saved.custom, settings);
+  // But a saved secret goes only to the saved host: else an editor could name a server of their
+  // own and receive it. For another host it counts as not given, and one the login needs is asked for.
+  if (saved.custom && settings.host !== undefined && !sameSmtpHost(settings.host, saved.custom.host)) {
+    const needed = sentSecret(merged.smtp);
+    for (const field of ['password', 'accessToken'] as const) {
+      if (settings[field] !== undefined) continue;
+      if (field === needed && merged.secrets[field] !== null) throw fieldError(`settings.${field}`, SECRET_STAYS_WITH_ITS_HOST);
+      merged.secrets[field] = null;
+    }
+  }
   return { endpoint: toEndpoint(merged.smtp, merged.secrets), source: 'custom' as SmtpSource };
 }
 
