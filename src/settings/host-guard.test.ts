@@ -61,4 +61,17 @@ describe('private SMTP host guard', () => {
       await expect(attempt).rejects.toThrow(REFUSED_HOST_MESSAGE);
     }
   });
+
+  it('resolves a name once and hands back that address to connect to, so a rebinding answer never counts', async () => {
+    // A rebinding DNS: a public address first, loopback to every later question.
+    const asked: string[] = [];
+    const rebinding = async (host: string) => {
+      asked.push(host);
+      return asked.length === 1 ? ['93.184.215.14'] : ['127.0.0.1'];
+    };
+    expect(await checkSmtpHost('rebind.example.com', 587, rebinding)).toBe('93.184.215.14');
+    expect(asked).toEqual(['rebind.example.com']);
+    // The next connection asks again, and its loopback answer is refused.
+    await expect(checkSmtpHost('rebind.example.com', 587, rebinding)).rejects.toThrow(REFUSED_HOST_MESSAGE);
+  });
 });

@@ -457,24 +457,38 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
   });
 
   it('refuses loopback, private, metadata and mapped addresses and odd ports with one generic message', async () => {
-    const { token } = await t.tenantWithUser('guarded');
+    // Two tenants, as each may test 10 times a minute.
+    const tokens = [(await t.tenantWithUser('guarded-a')).token, (await t.tenantWithUser('guarded-b')).token];
     const messages = new Set<string>();
-    for (const [host, port] of [
-      ['127.0.0.1', server.port],
-      ['localhost', 25],
-      ['10.1.2.3', 587],
-      ['169.254.169.254', 25],
-      ['::ffff:127.0.0.1', 25],
-      ['fd00::1', 465],
-      ['100.64.0.1', 25],
-      ['2130706433', 25],
-      ['93.184.215.14', 6379],
-    ] as const) {
+    for (const [index, [host, port]] of (
+      [
+        ['127.0.0.1', server.port],
+        ['localhost', 25],
+        ['10.1.2.3', 587],
+        ['169.254.169.254', 25],
+        ['::ffff:127.0.0.1', 25],
+        ['fd00::1', 465],
+        ['100.64.0.1', 25],
+        ['2130706433', 25],
+        // Other spellings of loopback and "this host" that resolvers accept.
+        ['0x7f000001', 25],
+        ['0177.0.0.1', 25],
+        ['127.1', 587],
+        ['0.0.0.0', 25],
+        ['::1', 25],
+        ['0:0:0:0:0:ffff:127.0.0.1', 25],
+        ['192.168.1.1', 25],
+        ['172.16.0.1', 465],
+        ['no-such-host.invalid', 25],
+        ['93.184.215.14', 6379],
+        ['93.184.215.14', 5432],
+      ] as const
+    ).entries()) {
       const res = await t.call(
         'POST',
-        '/api/v1/tenants/guarded/settings/mail/test',
+        `/api/v1/tenants/guarded-${index % 2 ? 'b' : 'a'}/settings/mail/test`,
         { sendTo: 'qa@example.com', settings: { host, port, security: 'none', fromAddress: 'a@example.com' } },
-        token,
+        tokens[index % 2],
       );
       expect(res.json(), `${host}:${port}`).toMatchObject({ ok: false, stage: 'connect', transcript: [] });
       messages.add(res.json().message);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** TestCertificates are a private CA and two server certificates it signed, all PEM. */
+/** TestCertificates are a private CA, the server certificates it signed and a self-signed one, all PEM. */
 export interface TestCertificates {
   /** The CA certificate: what a client passes as `endpoint.ca` to trust the servers below. */
   readonly ca: string;
@@ -11,6 +11,10 @@ export interface TestCertificates {
   readonly localhost: { key: string; cert: string };
   /** A key and certificate valid only for `wrong.example`, to prove the host name is checked. */
   readonly wrongHost: { key: string; cert: string };
+  /** One valid for `localhost` and 127.0.0.1, signed by the CA, whose validity ended a day ago. */
+  readonly expired: { key: string; cert: string };
+  /** One valid for `localhost` and 127.0.0.1 that signed itself (no CA vouches for it). */
+  readonly selfSigned: { key: string; cert: string };
 }
 
 let cached: TestCertificates | undefined;
@@ -25,7 +29,11 @@ export function testCertificates(): TestCertificates {
   try {
     const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
     run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Tocsin Test CA');
-    const issue = (name: string, san: string) => {
+    const pem = (name: string) => ({
+      key: fs.readFileSync(path.join(dir, `${name}.key`), 'utf8'),
+      cert: fs.readFileSync(path.join(dir, `${name}.crt`), 'utf8'),
+    });
+    const issue = (name: string, san: string, days = 2) => {
       run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
       fs.writeFileSync(path.join(dir, `${name}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\n`);
       run(
@@ -41,16 +49,37 @@ export function testCertificates(): TestCertificates {
         '-out',
         `${name}.crt`,
         '-days',
-        '2',
+        // A negative count ends the validity before it begins: an expired certificate.
+        String(days),
         '-extfile',
         `${name}.ext`,
       );
-      return { key: fs.readFileSync(path.join(dir, `${name}.key`), 'utf8'), cert: fs.readFileSync(path.join(dir, `${name}.crt`), 'utf8') };
+      return pem(name);
     };
+    const LOCAL = 'DNS:localhost,IP:127.0.0.1';
+    run(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'self.key',
+      '-out',
+      'self.crt',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      `subjectAltName=${LOCAL}`,
+    );
     cached = {
       ca: fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8'),
-      localhost: issue('localhost', 'DNS:localhost,IP:127.0.0.1'),
+      localhost: issue('localhost', LOCAL),
       wrongHost: issue('wrong', 'DNS:wrong.example'),
+      expired: issue('expired', LOCAL, -1),
+      selfSigned: pem('self'),
     };
     return cached;
   } finally {

@@ -21,8 +21,11 @@ export interface TestSmtpOptions {
    * STARTTLS at all.
    */
   readonly tls?: 'none' | 'starttls' | 'starttls-hidden' | 'implicit';
-  /** Which certificate the server shows (default one valid for localhost, signed by the test CA). */
-  readonly certificate?: 'localhost' | 'wrong-host';
+  /**
+   * Which certificate the server shows: by default one valid for localhost, signed by the test CA;
+   * or one for another host, an expired one, or a self-signed one (see certificates.ts).
+   */
+  readonly certificate?: 'localhost' | 'wrong-host' | 'expired' | 'self-signed';
   /** Require AUTH with these credentials; `accessToken` enables XOAUTH2. */
   readonly auth?: {
     readonly username: string;
@@ -95,7 +98,9 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
  */
 export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promise<TestSmtpServer> {
   const certs = testCertificates();
-  const pair = options.certificate === 'wrong-host' ? certs.wrongHost : certs.localhost;
+  const pair = { localhost: certs.localhost, 'wrong-host': certs.wrongHost, expired: certs.expired, 'self-signed': certs.selfSigned }[
+    options.certificate ?? 'localhost'
+  ];
   const security = options.tls ?? 'none';
   const messages: ReceivedMessage[] = [];
   const mailFromSeen: { secure: boolean }[] = [];

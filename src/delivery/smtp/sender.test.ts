@@ -212,6 +212,21 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(starttls.mailFromSeen).toEqual([]);
   });
 
+  it('fails at the TLS stage on an expired or a self-signed certificate, with STARTTLS and implicit TLS, before any AUTH or MAIL FROM', async () => {
+    const auth = { username: 'robot', password: PASSWORD };
+    for (const certificate of ['expired', 'self-signed'] as const) {
+      for (const [tls, security] of [
+        ['starttls', 'starttls'],
+        ['implicit', 'tls'],
+      ] as const) {
+        const server = await start({ tls, certificate, auth });
+        const error = await failure(sender.send(endpointFor(server, { security, authMethod: 'plain', ...auth }), email()));
+        expect(error, `${certificate} ${tls}`).toMatchObject({ stage: 'tls', retryable: false });
+        expect([server.authSeen, server.mailFromSeen]).toEqual([[], []]);
+      }
+    }
+  });
+
   it('names the security mode a port expects: implicit TLS on a plain port, and STARTTLS or plain on an implicit TLS port, not retried', async () => {
     const plain = await start();
     const onPlain = await failure(sender.send(endpointFor(plain, { security: 'tls' }), email()));
