@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { lookAlikeTokens } from '../../test/support/tokens.js';
 import { openToken, sealToken } from './sealed-token.js';
 
 describe('sealed tokens', () => {
@@ -24,5 +25,14 @@ describe('sealed tokens', () => {
     expect(openToken(key, purpose, token.slice(0, 30))).toBeUndefined();
     expect(openToken(key, purpose, `${token}!`)).toBeUndefined();
     expect(openToken(key, purpose, '')).toBeUndefined();
+  });
+
+  it('refuse a token with a character added or its last character changed, which decode to the same bytes', () => {
+    // Payloads of 1, 2 and 3 bytes give tokens of every length modulo 4.
+    for (const payload of ['x', 'xy', 'xyz']) {
+      const token = sealToken(key, purpose, Buffer.from(payload));
+      expect(openToken(key, purpose, token)?.toString()).toBe(payload);
+      for (const tampered of lookAlikeTokens(token)) expect(openToken(key, purpose, tampered)).toBeUndefined();
+    }
   });
 });

@@ -25,11 +25,21 @@ export function sealToken(key: Buffer, purpose: Buffer, payload: Buffer): string
   return token.toString('base64url');
 }
 
-/** openToken returns the payload of a genuine token of that key and purpose, else undefined (never throws). */
-export function openToken(key: Buffer, purpose: Buffer, token: string): Buffer | undefined {
+/**
+ * decodeTokenBytes reads a token's base64url, or undefined unless it is exactly how those bytes
+ * are written: Node's decoder ignores a trailing character and stray low bits, so without this a
+ * link with a character added or changed at its end would still open (a tampered link must be refused).
+ */
+export function decodeTokenBytes(token: string): Buffer | undefined {
   if (!/^[\w-]+$/.test(token)) return undefined;
   const raw = Buffer.from(token, 'base64url');
-  if (raw.length <= IV_BYTES + TAG_BYTES) return undefined;
+  return raw.toString('base64url') === token ? raw : undefined;
+}
+
+/** openToken returns the payload of a genuine token of that key and purpose, else undefined (never throws). */
+export function openToken(key: Buffer, purpose: Buffer, token: string): Buffer | undefined {
+  const raw = decodeTokenBytes(token);
+  if (!raw || raw.length <= IV_BYTES + TAG_BYTES) return undefined;
   try {
     const decipher = crypto.createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES)).setAAD(purpose);
     decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { EmailKind } from '../../delivery/contract.js';
-import { openToken, sealToken } from '../../shared/sealed-token.js';
+import { decodeTokenBytes, openToken, sealToken } from '../../shared/sealed-token.js';
 
 /** UnsubscribeTarget is what a one-click link turns off: one kind of email for one recipient. */
 export interface UnsubscribeTarget {
@@ -57,9 +57,8 @@ export function sealUnsubscribeToken(key: Buffer, target: UnsubscribeTarget, exp
  * their email), so this goes once the last of them has expired.
  */
 function openV2(key: Buffer, token: string): Buffer | undefined {
-  if (!/^[\w-]+$/.test(token)) return undefined;
-  const bytes = Buffer.from(token, 'base64url');
-  if (bytes.length <= V2_IV_BYTES + V2_TAG_BYTES) return undefined;
+  const bytes = decodeTokenBytes(token);
+  if (!bytes || bytes.length <= V2_IV_BYTES + V2_TAG_BYTES) return undefined;
   try {
     const decipher = crypto.createDecipheriv('aes-256-gcm', sealingKey(key), bytes.subarray(0, V2_IV_BYTES)).setAAD(V2_AAD);
     decipher.setAuthTag(bytes.subarray(bytes.length - V2_TAG_BYTES));

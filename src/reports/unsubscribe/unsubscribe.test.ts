@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../../test/support/http.js';
+import { lookAlikeTokens } from '../../../test/support/tokens.js';
 import { recipientPages } from '../../recipients/query.js';
 import { FakeClock } from '../../shared/clock.js';
 import { up as keepLegacyLinksForAWhile } from '../../storage/migrations/20261130-90-reports-unsubscribe-legacy-links.js';
@@ -122,6 +123,19 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect(res.statusCode).toBe(404);
     expect(res.headers['content-type']).toContain('application/problem+json');
     expect((await t.tocsin.app.inject({ method: 'GET', url: '/unsubscribe/nope' })).statusCode).toBe(404);
+  });
+
+  it('answers 404 for a link with a character added or its last one changed, on GET and POST, and unsubscribes no one', async () => {
+    // Addresses of three lengths give tokens of every length modulo 4.
+    for (const address of ['me@example.com', 'mee@example.com', 'meee@example.com']) {
+      const url = await links.url({ tenantId, kind: 'summary', recipient: { type: 'user', id: user.userId, address } });
+      const token = pathOf(url).split('/').pop()!;
+      for (const tampered of lookAlikeTokens(token)) {
+        expect((await t.tocsin.app.inject({ method: 'GET', url: `/unsubscribe/${tampered}` })).statusCode).toBe(404);
+        expect((await oneClick(`/unsubscribe/${tampered}`)).statusCode).toBe(404);
+      }
+    }
+    expect((await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, user.token)).json().email.tenMinuteSummary).toBe(true);
   });
 
   it("records a group mailbox's opt-out against its address, speaking the group's language", async () => {
