@@ -44,8 +44,10 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
     },
   );
 
-  // Mail clients post form-encoded or multipart bodies; the body carries nothing but the intent.
+  // Mail clients post form-encoded or multipart bodies, but the body carries nothing but the intent:
+  // whatever its type (JSON that does not parse, none at all) the POST still unsubscribes.
   void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => done(null, body));
     scope.withTypeProvider<ZodTypeProvider>().post(
       '/unsubscribe/:token',

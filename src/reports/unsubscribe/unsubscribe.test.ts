@@ -117,6 +117,29 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect(prefs.email).toEqual({ tenMinuteSummary: true, dailyReport: false, fatalImmediately: false });
   });
 
+  it('unsubscribes on a POST whatever its body and content type, JSON that does not parse and no body included', async () => {
+    const bodies: { type?: string; payload?: string }[] = [
+      { type: 'application/json', payload: 'List-Unsubscribe=One-Click' },
+      { type: 'application/json' },
+      { type: 'text/plain', payload: 'List-Unsubscribe=One-Click' },
+      { type: 'application/x-www-form-urlencoded; charset=utf-8', payload: 'List-Unsubscribe=One-Click' },
+      {},
+    ];
+    for (const [i, { type, payload }] of bodies.entries()) {
+      const someone = await t.tenantWithUser('unsub', ['Alerts Viewer']);
+      const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: someone.userId, address: `u${i}@example.com` } });
+      const res = await t.tocsin.app.inject({
+        method: 'POST',
+        url: pathOf(url),
+        headers: type === undefined ? {} : { 'content-type': type },
+        ...(payload === undefined ? {} : { payload }),
+      });
+      expect(res.statusCode, `${type} ${payload}`).toBe(200);
+      const prefs = (await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, someone.token)).json();
+      expect(prefs.email.dailyReport, `${type} ${payload}`).toBe(false);
+    }
+  });
+
   it('answers 404 for a tampered token, without a login', async () => {
     const url = await links.url({ tenantId, kind: 'summary', recipient: { type: 'user', id: user.userId, address: 'me@example.com' } });
     const res = await oneClick(`${pathOf(url).slice(0, -2)}xx`);
