@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
@@ -11,6 +12,8 @@ export interface ScriptedFailure {
   readonly message?: string;
   /** How many times to fail before behaving (default: always). */
   readonly times?: number;
+  /** At `rcpt`: fail only this recipient, accepting the others (a mailbox that is gone or full). */
+  readonly address?: string;
 }
 
 /** TestSmtpOptions describe the server a test needs. */
@@ -111,15 +114,17 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
   const commandCounts = new Map<string, number>();
   let drops = options.dropAfterData ?? 0;
   let mailDrops = options.dropAtMailFrom ?? 0;
+  // Replies held back (dataReplyDelayMs) and not yet given when the server closes are never given.
+  const replyTimers = new Set<NodeJS.Timeout>();
   const destroySession = (id: string) => {
     for (const connection of server.connections as Set<{ id: string; _socket: net.Socket }>) {
       if (connection.id === id) connection._socket.destroy();
     }
   };
 
-  const fail = (at: ScriptedFailure['at']): Error | null => {
+  const fail = (at: ScriptedFailure['at'], address?: string): Error | null => {
     for (const f of options.failures ?? []) {
-      if (f.at !== at) continue;
+      if (f.at !== at || (f.address !== undefined && f.address !== address)) continue;
       const used = failed.get(f) ?? 0;
       if (used >= (f.times ?? Infinity)) continue;
       failed.set(f, used + 1);
@@ -183,8 +188,8 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
       }
       callback(fail('mail') ?? undefined);
     },
-    onRcptTo(_address, _session, callback) {
-      callback(fail('rcpt') ?? undefined);
+    onRcptTo(address, _session, callback) {
+      callback(fail('rcpt', address.address) ?? undefined);
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
@@ -211,8 +216,12 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
           for (const wake of waiters) wake();
           callback(null, `Ok: queued as ${messages.length}`);
         };
-        if (options.dataReplyDelayMs) setTimeout(reply, options.dataReplyDelayMs);
-        else reply();
+        if (!options.dataReplyDelayMs) return reply();
+        const timer = setTimeout(() => {
+          replyTimers.delete(timer);
+          reply();
+        }, options.dataReplyDelayMs);
+        replyTimers.add(timer);
       });
     },
   };
@@ -259,7 +268,11 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     dropConnections() {
       for (const connection of server.connections as Set<{ _socket: net.Socket }>) connection._socket.destroy();
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const timer of replyTimers) clearTimeout(timer);
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -302,18 +315,58 @@ export interface SilentServer {
 }
 
 /** startSilentServer starts a TCP server that never greets, for timeout tests. */
-export async function startSilentServer(): Promise<SilentServer> {
+export function startSilentServer(): Promise<SilentServer> {
+  // It reads and ignores what it is sent (a TLS ClientHello, say): an unread socket never hears the client close.
+  return startRawServer((socket) => socket.resume());
+}
+
+/**
+ * startDribblingServer starts a raw SMTP server that takes the message, then answers the final "."
+ * one byte every `byteEveryMs` and never finishes the line (a slowloris server): a client that
+ * only times out on silence waits for ever.
+ */
+export function startDribblingServer(byteEveryMs: number): Promise<SilentServer> {
+  return startRawServer((socket) => {
+    let buffer = '';
+    let inData = false;
+    let dribble: NodeJS.Timeout | undefined;
+    socket.on('close', () => clearInterval(dribble));
+    socket.setEncoding('latin1');
+    socket.write('220 dribble.test ESMTP\r\n');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      while (!dribble) {
+        if (inData) {
+          if (!buffer.includes('\r\n.\r\n')) return;
+          const reply = '250 2.0.0 Ok';
+          let sent = 0;
+          dribble = setInterval(() => socket.write(reply[sent++] ?? ' '), byteEveryMs);
+          return;
+        }
+        const end = buffer.indexOf('\r\n');
+        if (end < 0) return;
+        const verb = buffer.slice(0, end).slice(0, 4).toUpperCase();
+        buffer = buffer.slice(end + 2);
+        if (verb === 'QUIT') return void socket.end('221 bye\r\n');
+        inData = verb === 'DATA';
+        socket.write(inData ? '354 go ahead\r\n' : '250 dribble.test\r\n');
+      }
+    });
+  });
+}
+
+/** startRawServer starts a TCP server whose connections `handle` speaks on, tracking them as a SilentServer. */
+async function startRawServer(handle: (socket: net.Socket) => void): Promise<SilentServer> {
   const sockets = new Set<net.Socket>();
   const closedAll: (() => void)[] = [];
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('error', () => {});
-    // It reads and ignores what it is sent (a TLS ClientHello, say): an unread socket never hears the client close.
-    socket.resume();
     socket.on('close', () => {
       sockets.delete(socket);
       if (sockets.size === 0) for (const resolve of closedAll.splice(0)) resolve();
     });
+    handle(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -325,6 +378,46 @@ export async function startSilentServer(): Promise<SilentServer> {
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** BlackHole is a port whose connection attempts go unanswered, as behind a firewall that drops them. */
+export interface BlackHole {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * startBlackHole listens in a child process that is then stopped, and fills its accept queue
+ * (Linux queues backlog + 1 connections): the kernel drops every further SYN, so a client's
+ * connect never completes, as with a firewalled host. Nothing in this process can do that: Node
+ * accepts every connection it can.
+ */
+export async function startBlackHole(): Promise<BlackHole> {
+  const child = spawn(
+    process.execPath,
+    ['-e', "const s = require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => console.log(s.address().port))"],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+  child.kill('SIGSTOP');
+  const fillers = await Promise.all(
+    [1, 2].map(
+      () =>
+        new Promise<net.Socket>((resolve) => {
+          const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+          socket.on('error', () => {});
+        }),
+    ),
+  );
+  return {
+    port,
+    async close() {
+      for (const socket of fillers) socket.destroy();
+      child.kill('SIGKILL');
+      await exited;
+    },
   };
 }
 

@@ -11,7 +11,15 @@ import { FakeClock, systemClock } from '../../shared/clock.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
 import type { MailSender, SmtpEndpoint } from '../contract.js';
 import { createMailSender } from '../smtp/sender.js';
-import { type SilentServer, type TestSmtpServer, startSilentServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
+import {
+  type BlackHole,
+  type SilentServer,
+  type TestSmtpServer,
+  startBlackHole,
+  startDribblingServer,
+  startSilentServer,
+  startTestSmtpServer,
+} from '../../../test/support/smtp-servers.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { claimDue } from './leases.js';
 import { OutboxMetrics } from './metrics.js';
@@ -29,7 +37,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
   let sender: MailSender;
   let tenantX: string;
   let tenantY: string;
-  const servers: (TestSmtpServer | SilentServer)[] = [];
+  const servers: (TestSmtpServer | SilentServer | BlackHole)[] = [];
   const endpoints = new Map<string, SmtpEndpoint>();
 
   beforeAll(async () => {
@@ -110,6 +118,78 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     ]);
   });
 
+  it('retries a 421 greeting, a 452 at RCPT, a 451 after DATA and a drop after ".", then delivers once', async () => {
+    const server = await smtp({
+      failures: [
+        { at: 'connect', code: 421, times: 1 },
+        { at: 'rcpt', code: 452, times: 1 },
+        { at: 'data', code: 451, times: 1 },
+      ],
+      // The drop comes first at DATA: the third attempt's message is read whole, then the line goes dead.
+      dropAfterData: 1,
+    });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const w = worker(clock);
+    const d = await enqueueOne(tenantX, clock);
+    // Each transient failure waits its step of the ladder (jitter is nil with random() = 0.5).
+    for (const [attempt, delayMs] of [30_000, 120_000, 600_000, 1_800_000].entries()) {
+      expect(await w.runOnce()).toBe(1);
+      expect(await row(d.id)).toMatchObject({ status: 'retrying', attempts: attempt + 1, sent_at: null, next_attempt_at: clock.now() + delayMs });
+      clock.advance(delayMs);
+    }
+    expect(await w.runOnce()).toBe(1);
+    expect(await row(d.id)).toMatchObject({ status: 'sent', attempts: 5 });
+    expect((await attempts(d.id)).map((a) => [a.outcome, a.code])).toEqual([
+      ['retry', 421],
+      ['retry', 452],
+      ['retry', null],
+      ['retry', 451],
+      ['sent', 250],
+    ]);
+    expect((await attempts(d.id))[2]!.response).toMatch(/data/i);
+    expect(server.messages.map((m) => m.messageId)).toEqual([d.message_id]);
+  });
+
+  it('sends each of a mixed list of recipients once: refused ones fail alone, a full mailbox is retried alone', async () => {
+    const server = await smtp({
+      failures: [
+        { at: 'rcpt', code: 550, address: 'gone@example.com', message: 'No such user' },
+        { at: 'rcpt', code: 553, address: 'bad@example.com', message: 'Mailbox name not allowed' },
+        { at: 'rcpt', code: 452, address: 'full@example.com', times: 1, message: 'Mailbox full' },
+      ],
+    });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const w = worker(clock);
+    const addresses = ['a@example.com', 'gone@example.com', 'b@example.com', 'full@example.com', 'bad@example.com', 'c@example.com'];
+    await enqueueDeliveries(
+      database.storage.db,
+      addresses.map((to) => testDelivery(tenantX, to, { idempotencyKey: `alert-1:${to}` })),
+      clock,
+    );
+    const byAddress = async () =>
+      Object.fromEntries(
+        (await database.storage.db.selectFrom('deliveries').selectAll().execute()).map((r) => [r.recipient_address, [r.status, r.attempts, r.last_code]]),
+      );
+    expect(await w.runOnce()).toBe(6);
+    expect(await byAddress()).toEqual({
+      'a@example.com': ['sent', 1, null],
+      'b@example.com': ['sent', 1, null],
+      'c@example.com': ['sent', 1, null],
+      'gone@example.com': ['failed', 1, 550],
+      'bad@example.com': ['failed', 1, 553],
+      'full@example.com': ['retrying', 1, 452],
+    });
+    clock.advance(30_000);
+    // Only the full mailbox is due again: nobody who has the email gets it twice.
+    expect(await w.runOnce()).toBe(1);
+    expect((await byAddress())['full@example.com']).toEqual(['sent', 2, null]);
+    expect(server.messages.flatMap((m) => m.envelope.to).sort()).toEqual(['a@example.com', 'b@example.com', 'c@example.com', 'full@example.com']);
+    clock.advance(3_600_000);
+    expect(await w.runOnce()).toBe(0);
+  });
+
   it('fails a 550 at RCPT after one attempt, keeping the code', async () => {
     const server = await smtp({ failures: [{ at: 'rcpt', code: 550, message: 'No such user' }] });
     endpoints.set(tenantX, endpointFor(server.port));
@@ -142,6 +222,29 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(after).toMatchObject({ status: 'retrying', attempts: 1 });
     expect(after.last_error).toMatch(/timed out/);
   });
+
+  const hangingServers: [string, () => Promise<SilentServer | BlackHole>, RegExp][] = [
+    ['stalls after DATA', () => smtp({ dataReplyDelayMs: 600_000 }), /timed out during data/],
+    // One byte of the reply every 100 ms keeps the socket busy: only a deadline on the reply ends it.
+    ['dribbles its reply to "." a byte at a time', () => startDribblingServer(100), /timed out during data/],
+    ['never completes the TCP handshake (a black hole)', () => startBlackHole(), /timed out during connect/],
+  ];
+  for (const [what, start, error] of hangingServers) {
+    it(`gives up on a server that ${what} at its timeout, retryable, leaving no socket open`, async () => {
+      const hanging = await start();
+      servers.push(hanging);
+      endpoints.set(tenantX, endpointFor(hanging.port, { timeoutMs: 500 }));
+      const clock = new FakeClock(T0);
+      const d = await enqueueOne(tenantX, clock);
+      const w = worker(clock);
+      await w.runOnce();
+      const after = await row(d.id);
+      expect(after).toMatchObject({ status: 'retrying', attempts: 1, sent_at: null });
+      expect(after.last_error).toMatch(error);
+      await sender.close();
+      if ('allClosed' in hanging) await hanging.allClosed();
+    });
+  }
 
   it('retries when the connection drops after DATA, then delivers', async () => {
     const server = await smtp({ dropAfterData: 1 });

@@ -2,7 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type MailSender, type OutgoingEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { TranscribedSmtpError, createMailSender } from './sender.js';
 import { connectionOptions } from './transport-options.js';
-import { type SilentServer, type TestSmtpServer, startSilentServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
+import { type SilentServer, type TestSmtpServer, startDribblingServer, startSilentServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 
 const PASSWORD = 'pa55-w0rd-S3CRET';
 
@@ -299,6 +299,20 @@ describe('SMTP sender against real smtp-server instances', () => {
     // The server sees the sender's socket close (its 'close' event), rather than a pause hoping it has.
     await silent.allClosed();
     expect(silent.openConnections()).toBe(0);
+  });
+
+  it('gives up on a server that answers the final "." a byte at a time at its timeout, retryable, pooled or transcribed', async () => {
+    // Each byte comes well within the timeout, so the socket is never silent for long: only a
+    // deadline on the whole reply ends the wait.
+    const dribbling = await startDribblingServer(100);
+    servers.push(dribbling);
+    const endpoint = endpointFor(dribbling, { timeoutMs: 500 });
+    for (const options of [{}, { transcript: true }]) {
+      const error = await failure(sender.send(endpoint, email(), options));
+      expect(error).toMatchObject({ stage: 'data', retryable: true });
+      expect(error.message).toMatch(/timed out during data/);
+    }
+    await dribbling.allClosed();
   });
 
   it('treats a connection dropped after DATA as a retryable data-stage failure', async () => {

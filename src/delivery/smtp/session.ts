@@ -49,19 +49,32 @@ export class SmtpSession {
   /** Whether the server has said anything yet (its greeting comes first). */
   #greeted = false;
   readonly #endListeners: (() => void)[] = [];
+  /** Ends the session when the oldest unanswered command has waited `replyTimeoutMs` for its whole reply. */
+  #replyTimer: NodeJS.Timeout | undefined;
+  #replyTimedOut = false;
 
-  private constructor(private readonly smtp: SMTPConnection) {
+  private constructor(
+    private readonly smtp: SMTPConnection,
+    private readonly replyTimeoutMs: number,
+  ) {
     // The connection emits 'error' for failures outside a call too (an idle socket timing out, a
     // server closing): they end the session, which 'end' reports; an unheard 'error' would throw.
     smtp.on('error', () => {});
     smtp.once('end', () => {
       this.#ended = true;
+      clearTimeout(this.#replyTimer);
       // close() from this side forgets the command in flight without calling it back. A server's
       // 421 also closes before its callback brings the reply: that one comes first, and wins.
       const interrupt = this.#interrupt;
-      if (interrupt) setImmediate(() => interrupt(Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' })));
+      if (interrupt) setImmediate(() => interrupt(this.#endError('Connection closed')));
       for (const listener of this.#endListeners.splice(0)) listener();
     });
+  }
+
+  /** #endError is why the connection ended under a command: the reply deadline, or the connection itself. */
+  #endError(message: string): Error {
+    if (this.#replyTimedOut) return Object.assign(new Error('Timed out waiting for the reply'), { code: 'ETIMEDOUT', timeoutType: 'REPLY_TIMEOUT' });
+    return Object.assign(new Error(message), { code: 'ECONNECTION' });
   }
 
   /**
@@ -91,7 +104,7 @@ export class SmtpSession {
       fatal: () => {},
     };
     const smtp = withFastDataStream(new SMTPConnection({ ...options, logger, transactionLog: true }));
-    session = new SmtpSession(smtp);
+    session = new SmtpSession(smtp, endpoint.timeoutMs);
     const opening = session;
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -108,7 +121,7 @@ export class SmtpSession {
         else reject(failure);
       };
       smtp.once('error', fail);
-      opening.onEnd(() => fail(Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' })));
+      opening.onEnd(() => fail(opening.#endError('Connection closed unexpectedly')));
       smtp.connect((err) => {
         if (err) return fail(err);
         const done = () => {
@@ -186,19 +199,40 @@ export class SmtpSession {
     this.smtp.close();
   }
 
-  /** #heard follows the dialogue as the connection logs it (`transactionLog`): commands and replies. */
+  /**
+   * #heard follows the dialogue as the connection logs it (`transactionLog`): commands and replies.
+   * A 354 leaves DATA unanswered until the reply to the message's final ".".
+   */
   #heard(tnx: string | undefined, line: string): void {
     if (tnx === 'client') {
       const verb = COMMAND_VERB.exec(line)?.[1]?.toUpperCase() ?? '';
       if (verb === 'MAIL FROM') this.#messageSent = false;
       this.#unanswered.push(verb);
       this.#lastCommand = verb;
+      if (this.#unanswered.length === 1) this.#awaitReply();
     } else if (tnx === 'server') {
       this.#greeted = true;
       // The greeting answers no command; every other reply answers the oldest unanswered one.
       const answered = this.#unanswered.shift();
-      if (answered === 'DATA' && line.startsWith('354')) this.#messageSent = true;
+      if (answered === 'DATA' && line.startsWith('354')) {
+        this.#messageSent = true;
+        this.#unanswered.unshift('DATA');
+      }
+      clearTimeout(this.#replyTimer);
+      if (this.#unanswered.length > 0) this.#awaitReply();
     }
+  }
+
+  /**
+   * #awaitReply gives the oldest unanswered command `replyTimeoutMs` for its whole reply. nodemailer's
+   * socket timeout only ends a silent connection: a server that sends a byte now and then (a
+   * slowloris) would hold the send, its slot and its lease for ever.
+   */
+  #awaitReply(): void {
+    this.#replyTimer = setTimeout(() => {
+      this.#replyTimedOut = true;
+      this.smtp.close();
+    }, this.replyTimeoutMs);
   }
 
   /** #failure classifies an error at the command it interrupted (the message itself counts as DATA). */
