@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream';
 import { simpleParser } from 'mailparser';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { captureLog } from '../../test/support/log-capture.js';
 import { up as keepAlertsEmailOfExistingTenants } from '../storage/migrations/20261129-61-settings-existing-tenants-keep-alerts-email.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import { getMailSettings } from './mail-settings.js';
@@ -17,7 +16,7 @@ const CONTEXT = { systemSmtp: urlSmtp('smtp://127.0.0.1:1'), allowPrivateHosts: 
 
 describeEachDialect('tenant and system mail settings', (dialect) => {
   let t: TestApp;
-  let log = '';
+  const logged = captureLog();
   const answers: string[] = [];
   let server: TestSmtpServer;
   const call: TestApp['call'] = async (...args) => {
@@ -37,13 +36,7 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
   });
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        log += chunk.toString();
-        done();
-      },
-    });
-    t = await startTestApp(dialect, { LOG_LEVEL: 'trace' }, { logger: pino({ level: 'trace' }, sink) });
+    t = await startTestApp(dialect, { LOG_LEVEL: 'trace' }, { logger: logged.log });
     server = await startTestSmtpServer({ auth: { username: 'robot', password: PASSWORD } });
   });
   afterAll(async () => {
@@ -438,7 +431,7 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
   it('never shows the password in any answer or anywhere in the log', () => {
     for (const secret of [PASSWORD, Buffer.from(PASSWORD).toString('base64'), Buffer.from(`\0robot\0${PASSWORD}`).toString('base64')]) {
       expect(answers.join('\n')).not.toContain(secret);
-      expect(log).not.toContain(secret);
+      expect(logged.text()).not.toContain(secret);
     }
     expect(answers.length).toBeGreaterThan(20);
   });

@@ -15,3 +15,15 @@ export function captureWarnings() {
   });
   return { log: pino({ level: 'warn' }, stream), entries };
 }
+
+/** captureLog is a logger at `level` that keeps all it writes as text, to scan for what must never be logged. */
+export function captureLog(level: pino.Level = 'trace') {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString('utf8');
+      done();
+    },
+  });
+  return { log: pino({ level }, stream), text: () => text };
+}
