@@ -1,6 +1,7 @@
 import { v5 as uuidv5 } from 'uuid';
 import type { Acknowledgement } from '../acknowledgements.js';
 import type { ReadAlert } from '../store.js';
+import { FilterSyntaxError } from './filter.js';
 
 // Any fixed namespace will do: it only has to make UserNotificationId stable per user and alert.
 const USER_NOTIFICATION_NAMESPACE = '6f1c2a52-3d0e-4f6b-9a59-6b1f3c3f2a10';
@@ -44,4 +45,35 @@ export function toAlertDto(alert: ReadAlert, userId: string, acknowledgement?: A
     DeepLinkRelativeUrl: `/alerts/deeplink/${encodeURIComponent(alert.event)}?alertId=${alert.id}`,
     Id: alert.id,
   };
+}
+
+const DTO_FIELDS: readonly (keyof AlertDto)[] = [
+  'NotificationName',
+  'Data',
+  'Component',
+  'Severity',
+  'CreationTime',
+  'State',
+  'UserNotificationId',
+  'DeepLinkRelativeUrl',
+  'Id',
+];
+
+/**
+ * parseSelect reads `$select` (`Id,Severity`, names in any case, `*` for all) into the AlertDto
+ * fields to answer with, undefined for all; an unknown name throws FilterSyntaxError.
+ */
+export function parseSelect(value: string | undefined): (keyof AlertDto)[] | undefined {
+  if (value === undefined || value.trim() === '' || value.trim() === '*') return undefined;
+  return value.split(',').map((part) => {
+    const field = DTO_FIELDS.find((f) => f.toLowerCase() === part.trim().toLowerCase());
+    if (!field) throw new FilterSyntaxError(`cannot select "${part.trim()}"; use ${DTO_FIELDS.join(', ')}`, 0);
+    return field;
+  });
+}
+
+/** selectFields keeps the `$select`ed fields of an AlertDto, in AlertDto order (all when undefined). */
+export function selectFields(dto: AlertDto, fields: readonly (keyof AlertDto)[] | undefined): Partial<AlertDto> {
+  if (!fields) return dto;
+  return Object.fromEntries(DTO_FIELDS.filter((f) => fields.includes(f)).map((f) => [f, dto[f]]));
 }

@@ -138,6 +138,27 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     }
   });
 
+  it('refuses an empty or non-decimal $top or $skip naming it, where an empty $top used to answer an empty page', async () => {
+    for (const query of ['$top=', '$top=0x10', '$top=1e2', '$top=%201', '$skip=', '$skip=1.0', '$top=1&$top=2']) {
+      const res = await t.call('GET', `/odata/Alerts?${query}`, undefined, token);
+      expect(res.statusCode, query).toBe(400);
+      expect(res.headers['content-type'], query).toContain('application/problem+json');
+      expect(res.json().errors[0].path, query).toBe(`query.${query.slice(0, query.indexOf('='))}`);
+    }
+    expect((await t.call('GET', '/odata/Alerts?$top=0', undefined, token)).json().value).toEqual([]);
+    expect((await t.call('GET', '/odata/Alerts?$top=1000&$skip=0', undefined, token)).json().value).toHaveLength(4);
+  });
+
+  it('answers only the $select-ed AlertDto properties (names in any case) and refuses an unknown one naming $select', async () => {
+    const some = (await t.call('GET', '/odata/Alerts?$select=Id,severity&$top=1', undefined, token)).json().value;
+    expect(some).toEqual([{ Severity: 'Warn', Id: ids[3] }]);
+    const all = (await t.call('GET', '/odata/Alerts?$select=*&$top=1', undefined, token)).json().value[0];
+    expect(Object.keys(all)).toHaveLength(9);
+    const unknown = await t.call('GET', '/odata/Alerts?$select=Id,Message', undefined, token);
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().errors[0].path).toBe('query.$select');
+  });
+
   it('counts unread and marks read per user, returning what remains unread', async () => {
     const count = await t.call('GET', `${ACTIONS}.GetUnreadCount()`, undefined, token);
     expect(count.json()).toMatchObject({ value: 3 });
@@ -184,6 +205,15 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     const badSeverity = await raise({ Message: 'x', Severity: 'Loud', ProcessName: 'P', RobotName: 'R' });
     expect(badSeverity.json().errors[0].path).toBe('processAlert.Severity');
     expect((await t.call('POST', `${ACTIONS}.RaiseProcessAlert`, undefined, token)).statusCode).toBe(400);
+  });
+
+  it('refuses a blank process-alert field as missing, as .NET [Required] does', async () => {
+    const full = { Message: 'x', Severity: 'Error', ProcessName: 'P', RobotName: 'R' };
+    for (const field of ['Message', 'ProcessName', 'RobotName'] as const) {
+      const res = await t.call('POST', `${ACTIONS}.RaiseProcessAlert`, { processAlert: { ...full, [field]: ' \t ' } }, token);
+      expect(res.statusCode, field).toBe(400);
+      expect(res.json().errors.map((e: { path: string }) => e.path)).toEqual([`processAlert.${field}`]);
+    }
   });
 
   it('needs Alerts.Create to raise (403) and a token (401)', async () => {

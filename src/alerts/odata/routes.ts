@@ -8,7 +8,7 @@ import { CUSTOM_EVENT } from '../catalogue.js';
 import { markAlerts, readerFor, readStateQuery, isReadExpression, unreadCount } from '../read-state.js';
 import { SEVERITY_MESSAGE, parseSeverity, SEVERITIES } from '../severity.js';
 import { toStoredAlert } from '../store.js';
-import { toAlertDto } from './dto.js';
+import { parseSelect, selectFields, toAlertDto } from './dto.js';
 import { FilterSyntaxError, parseFilter } from './filter.js';
 import { filterCondition, parseOrderBy } from './query.js';
 
@@ -17,9 +17,21 @@ const ACTIONS = '/odata/Alerts/UiPath.Server.Configuration.OData';
 export const MAX_TOP = 1_000;
 const MAX_SKIP = 10_000_000;
 
+/**
+ * A count in the query, written in decimal digits as OData's grammar has it: a coerced number
+ * read `$top=` as 0 (an empty page, silently) and took `0x10` or `1e3`.
+ */
+const queryCount = (max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, 'must be a whole number written in digits')
+    .transform(Number)
+    .pipe(z.number().max(max));
+
 const listQuery = z.object({
-  $top: z.coerce.number().int().min(0).max(MAX_TOP).optional(),
-  $skip: z.coerce.number().int().min(0).max(MAX_SKIP).optional(),
+  $top: queryCount(MAX_TOP).optional(),
+  $skip: queryCount(MAX_SKIP).optional(),
+  $select: z.string().max(500).optional(),
   $orderby: z.string().max(500).optional(),
   $filter: z.string().max(8_000).optional(),
   $count: z.enum(['true', 'false']).optional(),
@@ -27,11 +39,17 @@ const listQuery = z.object({
 
 const markAsReadBody = z.object({ ids: z.array(z.string().min(1).max(200)).max(MAX_TOP) });
 
+// Required as .NET's [Required] has it: blank (only white space) is missing too.
+const requiredText = z
+  .string()
+  .max(512)
+  .refine((text) => text.trim() !== '', 'is required: it cannot be empty or only white space');
+
 const processAlert = z.object({
-  message: z.string().min(1).max(512),
+  message: requiredText,
   severity: z.union([z.string().max(512), z.number().int().min(0).max(4)]),
-  processname: z.string().min(1).max(512),
-  robotname: z.string().min(1).max(512),
+  processname: requiredText,
+  robotname: requiredText,
 });
 const PROCESS_ALERT_FIELDS: Record<string, string> = {
   message: 'Message',
@@ -68,7 +86,7 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       schema: {
         querystring: listQuery,
         description:
-          '$filter on Severity, Component, State, CreationTime (and NotificationName) with eq ne gt ge lt le, and, or, not; $orderby; $top ≤ 1000; $skip; $count.',
+          '$filter on Severity, Component, State, CreationTime (and NotificationName) with eq ne gt ge lt le, and, or, not; $orderby; $top ≤ 1000; $skip; $count; $select (AlertDto property names).',
       },
     },
     async (request) => {
@@ -87,6 +105,12 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       } catch (err) {
         filterError('$orderby', err);
       }
+      let selected;
+      try {
+        selected = parseSelect(q.$select);
+      } catch (err) {
+        filterError('$select', err);
+      }
       const base = readStateQuery(db, tenant.id, reader).$if(condition !== undefined, (qb) => qb.where(condition!));
       let query = base.selectAll('a').select(isReadExpression(reader).as('is_read'));
       for (const term of order) query = query.orderBy(term.column as 'a.created_at', term.direction);
@@ -101,7 +125,7 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
         tenant.id,
         alerts.map((a) => a.groupId),
       );
-      const value = alerts.map((alert) => toAlertDto(alert, userId, acks.get(alert.groupId)));
+      const value = alerts.map((alert) => selectFields(toAlertDto(alert, userId, acks.get(alert.groupId)), selected));
       const total = q.$count === 'true' ? Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n) : undefined;
       return { '@odata.context': context('Alerts'), ...(total === undefined ? {} : { '@odata.count': total }), value };
     },
