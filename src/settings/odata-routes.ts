@@ -42,6 +42,9 @@ const MODEL_NAMES: Record<keyof OrchestratorSmtpModel, string> = {
   defaultfromdisplayname: 'DefaultFromDisplayName',
 };
 
+// The body fields as Orchestrator spells them, for the paths of a 400 (bodies are read lower-cased).
+const BODY_NAMES: Record<string, string> = { settings: 'settings', name: 'Name', value: 'Value', sendto: 'sendTo', smtpsettingmodel: 'smtpSettingModel' };
+
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, lowerItems = false): T {
   const lowered = lowerCaseKeys(body) as Record<string, unknown> | unknown;
   const value =
@@ -50,7 +53,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown, lowerItems = false): 
       : lowered;
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const errors = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+    const errors = parsed.error.issues.map((i) => ({ path: i.path.map((p) => BODY_NAMES[String(p)] ?? String(p)).join('.') || '(root)', message: i.message }));
     throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
   }
   return parsed.data;
@@ -68,7 +71,8 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
   app.get('/odata/Settings', { config: { permission: 'Settings.View' } }, async (request) => {
     const tenant = await orchestratorTenant(db, request);
     return {
-      '@odata.context': '/odata/$metadata#Settings',
+      // Absolute, as on /odata/Alerts and in Orchestrator's answers.
+      '@odata.context': `${deps.config.publicUrl}/odata/$metadata#Settings`,
       value: settingDtos(await getMailSettings(db, tenant.id), tenant.time_zone),
     };
   });
@@ -77,12 +81,20 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
     `${ACTIONS}.UpdateBulk`,
     {
       config: { permission: 'Settings.Edit' },
-      schema: { body: z.any(), description: '{"settings": [{Name, Value}]} with string values; names Tocsin does not keep are ignored.' },
+      schema: {
+        body: z.any(),
+        description:
+          '{"settings": [{Name, Value}]} with string values; names Tocsin does not keep are ignored, and so are SMTP values equal to what GET /odata/Settings shows (sending its list back changes nothing).',
+      },
     },
     async (request, reply) => {
       const tenant = await orchestratorTenant(db, request);
       const body = parseBody(updateBulkBody, request.body, true);
-      const update = bulkUpdate(body.settings.map((s) => ({ name: s.name, value: s.value })));
+      const shown = settingDtos(await getMailSettings(db, tenant.id), tenant.time_zone);
+      const update = bulkUpdate(
+        body.settings.map((s) => ({ name: s.name, value: s.value })),
+        shown,
+      );
       if (update.timeZone !== undefined && !isTimeZone(update.timeZone)) {
         update.errors.push({ path: 'Abp.Timing.TimeZone', message: 'must be an IANA time zone such as Europe/Paris' });
       }

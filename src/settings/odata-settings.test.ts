@@ -95,6 +95,41 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     await server.close();
   });
 
+  it('takes back the list GET /odata/Settings shows unchanged: 200, nothing switched on, whether or not the tenant has a server of its own', async () => {
+    const roundTrip = async (tenant: string) => {
+      const shown = (await t.call('GET', '/odata/Settings', undefined, tenant)).json();
+      const res = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: shown.value }, tenant);
+      expect(res.statusCode, res.body).toBe(200);
+      expect((await t.call('GET', '/odata/Settings', undefined, tenant)).json()).toEqual(shown);
+    };
+    const fresh = (await t.tenantWithUser('orch-fresh')).token;
+    await roundTrip(fresh);
+    expect((await t.call('GET', '/api/v1/tenants/orch-fresh/settings/mail', undefined, fresh)).json()).toMatchObject({ useCustom: false, custom: null });
+    // A stored server of its own that the tenant switched off stays off.
+    const custom = { host: '127.0.0.1', port: 2525, security: 'starttls', fromAddress: 'robot@orch-fresh.example.com' };
+    expect((await t.call('PUT', '/api/v1/tenants/orch-fresh/settings/mail', { useCustom: false, custom }, fresh)).statusCode).toBe(200);
+    await roundTrip(fresh);
+    expect((await t.call('GET', '/api/v1/tenants/orch-fresh/settings/mail', undefined, fresh)).json()).toMatchObject({ useCustom: false, custom });
+    // One value edited in the list sent back changes that value, and switches the server on.
+    const shown = (await t.call('GET', '/odata/Settings', undefined, fresh)).json().value as { Name: string; Value: string }[];
+    const edited = shown.map((s) => (s.Name === 'Abp.Net.Mail.Smtp.Port' ? { ...s, Value: '587' } : s));
+    expect((await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: edited }, fresh)).statusCode).toBe(200);
+    expect((await t.call('GET', '/api/v1/tenants/orch-fresh/settings/mail', undefined, fresh)).json()).toMatchObject({
+      useCustom: true,
+      custom: { ...custom, port: 587 },
+    });
+  });
+
+  it('answers an absolute @odata.context, and names body fields in a 400 as Orchestrator spells them', async () => {
+    expect((await t.call('GET', '/odata/Settings', undefined, token)).json()['@odata.context']).toMatch(/^https?:\/\/[^/]+\/odata\/\$metadata#Settings$/);
+    const noModel = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'ops@orch.example.com' }, token);
+    expect(noModel.json()).toMatchObject({ status: 400, errors: [{ path: 'smtpSettingModel' }] });
+    const longSendTo = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'x'.repeat(300), smtpSettingModel: {} }, token);
+    expect(longSendTo.json()).toMatchObject({ status: 400, errors: [{ path: 'sendTo' }] });
+    const noName = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Value: 'true' }] }, token);
+    expect(noName.json()).toMatchObject({ status: 400, errors: [{ path: 'settings.0.Name' }] });
+  });
+
   it('refuses a user name with EnableSsl false, naming the Orchestrator field, until the tenant allows plaintext AUTH', async () => {
     const settings = Object.entries({
       'Abp.Net.Mail.Smtp.Host': '127.0.0.1',

@@ -177,17 +177,26 @@ export function settingKeyOf(field: keyof OrchestratorSmtpModel): string {
 }
 
 /**
- * bulkUpdate maps `UpdateBulk` settings onto a mail settings PUT (setting any SMTP key sets the
+ * bulkUpdate maps `UpdateBulk` settings onto a mail settings PUT (changing any SMTP key sets the
  * tenant's own server and switches it on) and a time zone. Names Tocsin does not keep are ignored,
- * as Orchestrator keeps many settings that have no meaning here.
+ * as Orchestrator keeps many settings that have no meaning here. SMTP values that are all equal
+ * to those `shown` (what `GET /odata/Settings` lists now) change nothing: scripts send the whole
+ * list back with another value edited, and its empty SMTP values (no server of the tenant's own)
+ * or the stored server of a tenant that uses the default must neither be refused nor switch that
+ * server on. Once one SMTP value differs, all of them are taken, as before.
  */
-export function bulkUpdate(settings: readonly { name: string; value: unknown }[]): BulkUpdate {
+export function bulkUpdate(settings: readonly { name: string; value: unknown }[], shown: readonly SettingDto[] = []): BulkUpdate {
   const model: OrchestratorSmtpModel = {};
   const mail: MailSettingsInput = {};
   const errors: FieldError[] = [];
   let timeZone: string | undefined;
+  const shownValue = new Map(shown.map((s) => [s.Name, s.Value]));
+  const unchanged = settings.every(
+    ({ name, value }) => !KEY_TO_MODEL[name] || shownValue.get(name) === (typeof value === 'string' ? value : JSON.stringify(value)),
+  );
   for (const { name, value } of settings) {
     const modelField = KEY_TO_MODEL[name];
+    if (modelField && unchanged) continue;
     if (modelField) model[modelField] = value;
     else if (name === SETTING_KEYS.enabled) {
       const flag = asBoolean(value);
