@@ -11,19 +11,11 @@ import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { ReportScheduler } from './scheduler.js';
+import { seededRandom } from '../../test/support/seeded-random.js';
 
 const START = Date.parse('2026-10-30T00:00:00Z');
 const END = Date.parse('2026-11-02T00:00:00Z');
 const INTERVAL = 600_000;
-
-// A deterministic pseudo-random sequence, so a failure can be replayed.
-function random(seed: number) {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
 
 describeEachDialect('report scheduler over three days of a fake clock', (dialect) => {
   let t: TestApp;
@@ -46,7 +38,7 @@ describeEachDialect('report scheduler over three days of a fake clock', (dialect
 
   it('misses no window, decides none twice, and mails every Error alert in exactly one summary', async () => {
     const db = t.tocsin.deps.storage.db;
-    const next = random(7);
+    const next = seededRandom(7);
     const newScheduler = () =>
       new ReportScheduler({
         storage: t.tocsin.deps.storage,

@@ -1,0 +1,105 @@
+/**
+ * R8, idempotent ingest to the last hop: the same Fatal alert arriving 100 times at once, as one
+ * signed webhook message redelivered (same webhook-id) or as one dedup key raised by 100 callers,
+ * gives each recipient who opted in exactly one email at a real SMTP server.
+ */
+import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { describeEachDialect } from '../../test/support/storage.js';
+import { signingKey } from '../sources/secrets.js';
+import { signStandardWebhook } from '../sources/signatures.js';
+
+const COPIES = 100;
+const OPTED_IN = ['ana@example.com', 'ben@example.com'];
+
+describeEachDialect('one Fatal alert arriving 100 times at once', (dialect) => {
+  let t: TestApp;
+  let smtp: TestSmtpServer;
+
+  beforeAll(async () => {
+    smtp = await startTestSmtpServer();
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'all', TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com` });
+    await t.call('POST', '/api/v1/tenants', { name: 'once' });
+    await t.enableAlertEmails('once');
+    for (const email of OPTED_IN) {
+      const id = (await t.call('POST', '/api/v1/tenants/once/users', { email, name: email.split('@')[0], roles: ['Alerts Viewer'] })).json().id;
+      await t.call('PUT', `/api/v1/tenants/once/users/${id}/alert-preferences`, { email: { fatalImmediately: true } });
+    }
+  });
+  afterAll(async () => {
+    await t?.close();
+    await smtp?.close();
+  });
+
+  const db = () => t.tocsin.deps.storage.db;
+
+  /**
+   * mailedOnce checks that each opted-in recipient got one email about `message`: one row each,
+   * sent in one attempt, and one message at the server. Every row that will ever exist was queued
+   * in the alert's commit, which every answer came after, so nothing can follow.
+   */
+  async function mailedOnce(message: string) {
+    await t.tocsin.decisionsSettled();
+    expect(await db().selectFrom('undecided_fatal_alerts').selectAll().execute()).toEqual([]);
+    const rows = () =>
+      db()
+        .selectFrom('deliveries')
+        .select(['recipient_address', 'status', 'attempts'])
+        .where('kind', '=', 'immediate')
+        .where('id', 'not in', [...earlier, ''])
+        .execute();
+    expect((await rows()).map((r) => r.recipient_address).sort()).toEqual(OPTED_IN);
+    await vi.waitFor(async () => expect((await rows()).every((r) => r.status === 'sent')).toBe(true), { timeout: 15_000, interval: 20 });
+    expect((await rows()).map((r) => r.attempts)).toEqual([1, 1]);
+    const about = smtp.messages.filter((m) => m.raw.includes(message.slice(0, 20)));
+    expect(about.flatMap((m) => m.envelope.to).sort()).toEqual(OPTED_IN);
+  }
+
+  // The immediate rows of the tests before, so that each test counts its own.
+  let earlier: string[] = [];
+  beforeEach(async () => {
+    earlier = (await db().selectFrom('deliveries').select('id').execute()).map((r) => r.id);
+  });
+
+  it('stores a webhook message redelivered 100 times concurrently once, answering each with its id, and mails it once', async () => {
+    const source = (await t.call('POST', '/api/v1/tenants/once/sources', { name: 'ci', kind: 'webhook' })).json();
+    const message = 'deploy pipeline is down (redelivered)';
+    const body = JSON.stringify({ severity: 'Fatal', component: 'Jobs', message });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const signature = signStandardWebhook(signingKey('webhook', source.secret), 'msg_redelivered', timestamp, body);
+    const answers = await Promise.all(
+      Array.from({ length: COPIES }, () =>
+        t.tocsin.app.inject({
+          method: 'POST',
+          url: new URL(source.url).pathname,
+          headers: { 'content-type': 'application/json', 'webhook-id': 'msg_redelivered', 'webhook-timestamp': timestamp, 'webhook-signature': signature },
+          payload: body,
+        }),
+      ),
+    );
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(COPIES).fill(202));
+    expect(new Set(answers.map((a) => a.json().ids.join())).size).toBe(1);
+    expect(await db().selectFrom('alerts').select('id').where('message', '=', message).execute()).toHaveLength(1);
+    await mailedOnce(message);
+  });
+
+  it('stores 100 concurrent raises of one dedup key, each answered, and mails the flood once', async () => {
+    const message = 'robot 7 is offline (raised by 100 callers)';
+    const answers = await Promise.all(
+      Array.from({ length: COPIES }, () =>
+        t.call('POST', '/api/v1/tenants/once/alerts', {
+          severity: 'Fatal',
+          component: 'Robots',
+          event: 'Robot.StatusChanged.Offline',
+          message,
+          dedupKey: 'robot-7',
+        }),
+      ),
+    );
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(COPIES).fill(202));
+    // Each raise is an alert of its own (the list counts the flood); the email is per dedup key.
+    expect(await db().selectFrom('alerts').select('id').where('message', '=', message).execute()).toHaveLength(COPIES);
+    await mailedOnce(message);
+  });
+});
