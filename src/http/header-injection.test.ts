@@ -1,0 +1,176 @@
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
+import { type ReceivedMessage, type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { describeEachDialect } from '../../test/support/storage.js';
+
+const TENANT = 'inject';
+const ACTIONS = '/odata/Settings/UiPath.Server.Configuration.OData';
+// What ends a header line for SMTP, for MIME parsers, or for some mail clients.
+const BREAKERS = ['\r\nBcc: eve@evil.example', '\nBcc: eve@evil.example', '\rBcc: eve@evil.example', '\0', '\u2028', '\u2029', '\u0085'];
+// Accepted as text (none breaks a line), yet each would add a recipient or header if glued into one unescaped.
+const DISPLAY_NAME = 'Acme %0d%0aBcc: eve@evil.example "quoted" <spoof@evil.example>, é';
+const USER_NAME = 'Mallory %0D%0ABcc: eve@evil.example, "Boss" <boss@evil.example>';
+const FROM_NAME = 'Alerts" <spoof@evil.example>, Bcc: eve@evil.example';
+const LONG_NAME = 'x'.repeat(200);
+const LONG_EVENT = `Custom.${'A'.repeat(120)}`;
+// The headers Tocsin writes (mime.ts, headers.ts); anything else in a message was injected.
+const OWN_HEADERS = new Set([
+  'from',
+  'to',
+  'subject',
+  'message-id',
+  'date',
+  'mime-version',
+  'content-type',
+  'x-tocsin-kind',
+  'x-tocsin-tenant',
+  'auto-submitted',
+  'x-auto-response-suppress',
+  'list-unsubscribe',
+  'list-unsubscribe-post',
+  'in-reply-to',
+  'references',
+]);
+
+/** headerNames lists the names of a raw message's headers, folded lines joined to theirs. */
+function headerNames(raw: string): string[] {
+  const head = raw.split('\r\n\r\n', 1)[0]!;
+  return head
+    .split('\r\n')
+    .filter((line) => !/^[ \t]/.test(line))
+    .map((line) => line.slice(0, line.indexOf(':')).toLowerCase());
+}
+
+describeEachDialect('header-bound fields: line breaks refused at the API, the rest never adds a header or recipient', (dialect) => {
+  let t: TestApp;
+  let server: TestSmtpServer;
+  let userId: string;
+  let robot: string;
+
+  beforeAll(async () => {
+    server = await startTestSmtpServer();
+    t = await startTestApp(dialect, { TOCSIN_PUBLIC_URL: 'https://tocsin.example.com' });
+    ({ userId } = await t.tenantWithUser(TENANT));
+    robot = (await t.tenantWithUser(TENANT, ['Robot'])).token;
+  });
+  afterAll(async () => {
+    await t.close();
+    await server.close();
+  });
+
+  it('refuses CR, LF, NUL, U+2028, U+2029 and U+0085 in every field that reaches a header, naming it', async () => {
+    const base = `/api/v1/tenants/${TENANT}`;
+    const smtp = { host: '127.0.0.1', port: server.port, security: 'none', fromAddress: 'alerts@inject.example.com' };
+    const group = (await t.call('POST', `${base}/groups`, { name: 'Ops', email: 'ops@inject.example.com', roles: ['Alerts Viewer'] })).json();
+    // The field each refusal must name (alternatives separated by |).
+    const cases: [method: 'POST' | 'PATCH' | 'PUT', url: string, body: (bad: string) => unknown, fields: string][] = [
+      ['POST', '/api/v1/tenants', (bad) => ({ name: `evil${bad}` }), 'name'],
+      ['PATCH', base, (bad) => ({ displayName: `Acme${bad}` }), 'displayName'],
+      ['POST', `${base}/users`, (bad) => ({ email: 'new@inject.example.com', name: `New${bad}`, roles: [] }), 'name'],
+      ['POST', `${base}/users`, (bad) => ({ email: `new${bad}@inject.example.com`, name: 'New', roles: [] }), 'email'],
+      ['PATCH', `${base}/users/${userId}`, (bad) => ({ name: `Me${bad}` }), 'name'],
+      ['PATCH', `${base}/users/${userId}`, (bad) => ({ email: `me${bad}@inject.example.com` }), 'email'],
+      ['POST', `${base}/groups`, (bad) => ({ name: `Ops${bad}`, email: 'ops2@inject.example.com' }), 'name'],
+      ['PATCH', `${base}/groups/${group.id}`, (bad) => ({ email: `ops${bad}@inject.example.com` }), 'email'],
+      ['PUT', `${base}/settings/mail`, (bad) => ({ custom: { ...smtp, fromDisplayName: `Alerts${bad}` } }), 'custom.fromDisplayName'],
+      ['PUT', `${base}/settings/mail`, (bad) => ({ custom: { ...smtp, fromAddress: `alerts${bad}@inject.example.com` } }), 'custom.fromAddress'],
+      ['PUT', `${base}/settings/mail`, (bad) => ({ custom: { ...smtp, domain: `CORP${bad}` } }), 'custom.domain'],
+      ['PUT', `${base}/settings/mail`, (bad) => ({ custom: { ...smtp, username: `robot${bad}` } }), 'custom.username'],
+      ['PUT', `${base}/settings/mail`, (bad) => ({ custom: { ...smtp, password: `pw${bad}` } }), 'custom.password'],
+      ['PUT', '/api/v1/system/mail-settings', (bad) => ({ ...smtp, fromDisplayName: `Tocsin${bad}` }), 'fromDisplayName'],
+      ['POST', `${base}/settings/mail/test`, (bad) => ({ sendTo: `qa${bad}@example.com` }), 'sendTo'],
+      [
+        'POST',
+        `${base}/settings/mail/test`,
+        (bad) => ({ sendTo: 'qa@example.com', settings: { ...smtp, fromDisplayName: `A${bad}` } }),
+        'settings.fromDisplayName',
+      ],
+      [
+        'POST',
+        `${ACTIONS}.UpdateBulk`,
+        (bad) => ({ settings: [{ Name: 'Abp.Net.Mail.DefaultFromDisplayName', Value: `A${bad}` }] }),
+        // NUL is refused anywhere in a body, by its JSON path (malformed-input.test.ts).
+        'Abp.Net.Mail.DefaultFromDisplayName|settings.0.Value',
+      ],
+      [
+        'POST',
+        `${ACTIONS}.VerifySmtpSetting`,
+        (bad) => ({ sendTo: 'qa@example.com', smtpSettingModel: { Host: '127.0.0.1', Port: server.port, DefaultFromAddress: `a${bad}@inject.example.com` } }),
+        'smtpSettingModel.DefaultFromAddress',
+      ],
+      ['POST', `${base}/alerts`, (bad) => ({ severity: 'Fatal', component: 'Robots', event: `Custom.Event${bad}`, message: 'm' }), 'event'],
+      ['POST', `${base}/sources`, (bad) => ({ name: `Source${bad}`, kind: 'webhook' }), 'name'],
+    ];
+    const accepted: string[] = [];
+    for (const [method, url, body, fields] of cases) {
+      for (const bad of BREAKERS) {
+        const res = await t.tocsin.app.inject({
+          method,
+          url,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-tocsin-tenant': TENANT },
+          payload: body(bad) as object,
+        });
+        const paths = res.statusCode === 400 ? (res.json().errors ?? []).map((e: { path: string }) => e.path) : [];
+        if (!paths.some((p: string) => fields.split('|').some((f) => p === f || p.endsWith(`.${f}`))))
+          accepted.push(`${method} ${url} ${fields} ${JSON.stringify(bad)}: ${res.statusCode} ${res.body.slice(0, 160)}`);
+      }
+    }
+    expect(accepted).toEqual([]);
+  });
+
+  it('mails text that looks like headers or recipients as text: one RCPT per email, only its own headers, no line over 998 octets', async () => {
+    const base = `/api/v1/tenants/${TENANT}`;
+    expect((await t.call('PATCH', base, { displayName: DISPLAY_NAME })).statusCode).toBe(200);
+    const mail = await t.call('PUT', `${base}/settings/mail`, {
+      alertsEmailEnabled: true,
+      useCustom: true,
+      custom: { host: '127.0.0.1', port: server.port, security: 'none', fromAddress: 'alerts@inject.example.com', fromDisplayName: FROM_NAME },
+    });
+    expect(mail.statusCode, mail.body).toBe(200);
+    const people = [
+      { email: 'mallory@inject.example.com', name: USER_NAME },
+      { email: 'long@inject.example.com', name: LONG_NAME },
+    ];
+    for (const p of people) {
+      const user = await t.call('POST', `${base}/users`, { ...p, roles: ['Alerts Viewer'] });
+      expect(user.statusCode, user.body).toBe(201);
+      await t.call('PUT', `${base}/users/${user.json().id}/alert-preferences`, { email: { fatalImmediately: true } });
+    }
+    const test = await t.call('POST', `${base}/settings/mail/test`, { sendTo: 'mallory@inject.example.com' });
+    expect(test.json()).toMatchObject({ ok: true });
+    await t.call('PUT', `${base}/settings/mail`, { custom: { fromDisplayName: LONG_NAME } });
+    const posted = await t.call(
+      'POST',
+      `${base}/alerts`,
+      { severity: 'Fatal', component: 'Robots', event: LONG_EVENT, message: `Line 1\r\nBcc: eve@evil.example\r\n\r\nbody` },
+      robot,
+    );
+    expect(posted.statusCode, posted.body).toBe(202);
+    const received: ReceivedMessage[] = await server.waitForMessages(3, 20_000);
+
+    const expected = new Set(people.map((p) => p.email));
+    for (const message of received) {
+      expect(message.envelope.to).toHaveLength(1);
+      expect(expected.has(message.envelope.to[0]!), message.envelope.to[0]).toBe(true);
+      expect(headerNames(message.raw).filter((name) => !OWN_HEADERS.has(name))).toEqual([]);
+      expect(Math.max(...message.raw.split('\r\n').map((line) => Buffer.byteLength(line)))).toBeLessThanOrEqual(998);
+      const parsed = await simpleParser(message.raw);
+      expect([parsed.cc, parsed.bcc]).toEqual([undefined, undefined]);
+      expect(parsed.from?.value.map((v) => v.address)).toEqual(['alerts@inject.example.com']);
+      expect(parsed.to && !Array.isArray(parsed.to) ? parsed.to.value.map((v) => v.address) : []).toEqual(message.envelope.to);
+    }
+    // The hostile names arrive whole, as the text they are.
+    const test0 = await simpleParser(received.find((m) => m.messageId === test.json().messageId)!.raw);
+    expect(test0.from?.value.map((v) => v.name)).toEqual([FROM_NAME]);
+    const fatal = await Promise.all(received.filter((m) => m.messageId !== test.json().messageId).map((m) => simpleParser(m.raw)));
+    expect(fatal).toHaveLength(2);
+    for (const parsed of fatal) {
+      expect(parsed.subject).toContain('Bcc: eve@evil.example');
+      expect(parsed.subject).toContain('%0d%0a');
+      expect(parsed.from?.value.map((v) => v.name)).toEqual([LONG_NAME]);
+    }
+    const names = fatal.map((parsed) => (parsed.to && !Array.isArray(parsed.to) ? parsed.to.value[0]!.name : undefined)).sort();
+    expect(names).toEqual([USER_NAME, LONG_NAME].sort());
+  });
+});
