@@ -29,6 +29,15 @@ export function lowerCaseKeys(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
+/**
+ * tenancyRef reads a tenant named on the Orchestrator-compatible routes case-insensitively, as
+ * Orchestrator does (its first tenant is `Default`, which scripts write as such): Tocsin's names
+ * and ids are lower case, so `Default` can only mean `default`.
+ */
+function tenancyRef(value: string): string {
+  return value.trim().toLowerCase();
+}
+
 const authenticateBody = z.object({
   tenancyname: z.string().min(1).max(200),
   usernameoremailaddress: z.string().min(1).max(254),
@@ -50,7 +59,7 @@ export async function orchestratorTenant(db: Db, request: FastifyRequest): Promi
   const principal = request.principal;
   if (!principal) throw unauthorized();
   const header = request.headers[TENANT_HEADER];
-  const named = typeof header === 'string' && header.trim() !== '' ? header.trim().slice(0, 200) : undefined;
+  const named = typeof header === 'string' && header.trim() !== '' ? tenancyRef(header).slice(0, 200) : undefined;
   if (principal.kind === 'user') {
     const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', principal.tenantId).executeTakeFirst();
     if (!tenant || (named !== undefined && named !== tenant.id && named !== tenant.name)) throw notFound('Tenant');
@@ -100,7 +109,7 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
       }
       // The console's password check: same 401 for every failure, and the same throttle (429).
       const owner = await passwordLogin(storage.db, loginThrottle, {
-        tenant: parsed.data.tenancyname,
+        tenant: tenancyRef(parsed.data.tenancyname),
         email: parsed.data.usernameoremailaddress,
         password: parsed.data.password,
         address: request.ip,

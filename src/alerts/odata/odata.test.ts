@@ -47,6 +47,24 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await t.call('GET', '/odata/Alerts', undefined, token)).statusCode).toBe(200);
   });
 
+  it("reads the tenancy name in any case, as Orchestrator does (its first tenant is 'Default'), in Authenticate and X-Tocsin-Tenant", async () => {
+    const res = await signIn({ TenancyName: 'Default', UsernameOrEmailAddress: 'robot@example.com', Password: 'correct horse battery' });
+    expect(res.statusCode).toBe(200);
+    expect((await t.call('GET', `${ACTIONS}.GetUnreadCount()`, undefined, res.json().result)).statusCode).toBe(200);
+    const asHost = await t.tocsin.app.inject({
+      method: 'GET',
+      url: `${ACTIONS}.GetUnreadCount()`,
+      headers: { authorization: 'Bearer test-admin-token-0123456789', 'x-tocsin-tenant': 'DEFAULT' },
+    });
+    expect(asHost.statusCode).toBe(200);
+    const ownTenant = await t.tocsin.app.inject({
+      method: 'GET',
+      url: `${ACTIONS}.GetUnreadCount()`,
+      headers: { authorization: `Bearer ${res.json().result}`, 'x-tocsin-tenant': 'Default' },
+    });
+    expect(ownTenant.statusCode).toBe(200);
+  });
+
   it('answers 401 for a wrong password, an unknown user or tenant, and 400 for a missing field', async () => {
     const good = { tenancyName: 'default', usernameOrEmailAddress: 'robot@example.com', password: 'correct horse battery' };
     expect((await signIn({ ...good, password: 'wrong' })).statusCode).toBe(401);
