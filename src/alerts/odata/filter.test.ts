@@ -25,6 +25,10 @@ describe('OData $filter subset', () => {
     });
   });
 
+  it('reads a date (an OData Edm.Date) as its midnight UTC', () => {
+    expect(parseFilter('CreationTime ge 2026-03-01')).toMatchObject({ value: { kind: 'datetime', value: Date.parse('2026-03-01T00:00:00Z') } });
+  });
+
   it('says where a filter goes wrong', () => {
     const error = (input: string) => {
       try {

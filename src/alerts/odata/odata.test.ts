@@ -167,6 +167,26 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await t.call('GET', '/odata/Alerts?$top=1000&$skip=0', undefined, token)).json().value).toHaveLength(4);
   });
 
+  it("orders by State (the caller's read state), reads $count in any case and compares CreationTime with a date", async () => {
+    const reader = (await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'viewer@example.com', password: 'viewer password' })).json().result;
+    await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: [ids[1]] }, reader);
+    const states = async (orderby: string) =>
+      (await t.call('GET', `/odata/Alerts?$orderby=${encodeURIComponent(orderby)}`, undefined, reader))
+        .json()
+        .value.map((a: { Id: string; State: string }) => [a.Id, a.State]);
+    expect(await states('State desc,CreationTime asc')).toEqual([
+      [ids[1], 'Read'],
+      [ids[0], 'Unread'],
+      [ids[2], 'Unread'],
+      [ids[3], 'Unread'],
+    ]);
+    expect((await states('state asc')).at(-1)).toEqual([ids[1], 'Read']);
+    expect((await t.call('GET', '/odata/Alerts?$count=True&$top=0', undefined, reader)).json()['@odata.count']).toBe(4);
+    const day = new Date(T0).toISOString().slice(0, 10);
+    expect((await t.call('GET', `/odata/Alerts?$filter=${encodeURIComponent(`CreationTime ge ${day}`)}`, undefined, reader)).json().value).toHaveLength(4);
+    expect((await t.call('GET', `/odata/Alerts?$filter=${encodeURIComponent(`CreationTime lt ${day}`)}`, undefined, reader)).json().value).toHaveLength(0);
+  });
+
   it('answers only the $select-ed AlertDto properties (names in any case) and refuses an unknown one naming $select', async () => {
     const some = (await t.call('GET', '/odata/Alerts?$select=Id,severity&$top=1', undefined, token)).json().value;
     expect(some).toEqual([{ Severity: 'Warn', Id: ids[3] }]);

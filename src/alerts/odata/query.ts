@@ -76,8 +76,12 @@ export function filterCondition(node: FilterNode, reader: Reader): Expression<Sq
   }
 }
 
+/** STATE_ORDER stands for the reader's read state in an OrderTerm: no column holds it (see isReadExpression). */
+export const STATE_ORDER = 'state';
+
 const ORDER_COLUMNS: Record<string, string> = {
   creationtime: 'a.created_at',
+  state: STATE_ORDER,
   severity: 'a.severity',
   component: 'a.component',
   notificationname: 'a.event',
@@ -105,7 +109,10 @@ export function parseOrderBy(value: string | undefined): OrderTerm[] {
     const match = /^\s*(\w+)(?:\s+(asc|desc))?\s*$/i.exec(part);
     const column = match ? ORDER_COLUMNS[match[1]!.toLowerCase()] : undefined;
     if (!match || !column)
-      throw new FilterSyntaxError(`cannot order by "${part.trim()}"; use CreationTime, Severity, Component, NotificationName or Id, then asc or desc`, 0);
+      throw new FilterSyntaxError(
+        `cannot order by "${part.trim()}"; use CreationTime, Severity, Component, State, NotificationName or Id, then asc or desc`,
+        0,
+      );
     terms.push({ column, direction: (match[2]?.toLowerCase() ?? 'asc') as 'asc' | 'desc' });
   }
   for (const column of ['a.created_at', 'a.id']) {

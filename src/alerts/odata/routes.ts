@@ -10,7 +10,7 @@ import { SEVERITY_MESSAGE, parseSeverity, SEVERITIES } from '../severity.js';
 import { toStoredAlert } from '../store.js';
 import { parseSelect, selectFields, toAlertDto } from './dto.js';
 import { FilterSyntaxError, parseFilter } from './filter.js';
-import { filterCondition, parseOrderBy } from './query.js';
+import { STATE_ORDER, filterCondition, parseOrderBy } from './query.js';
 
 const ACTIONS = '/odata/Alerts/UiPath.Server.Configuration.OData';
 /** MAX_TOP is Orchestrator's cap on `$top` for alerts. */
@@ -34,7 +34,12 @@ const listQuery = z.object({
   $select: z.string().max(500).optional(),
   $orderby: z.string().max(500).optional(),
   $filter: z.string().max(8_000).optional(),
-  $count: z.enum(['true', 'false']).optional(),
+  // .NET reads a boolean in any case (`$count=True`).
+  $count: z
+    .string()
+    .regex(/^(true|false)$/i, 'must be true or false')
+    .transform((v) => v.toLowerCase() === 'true')
+    .optional(),
 });
 
 const markAsReadBody = z.object({ ids: z.array(z.string().min(1).max(200)).max(MAX_TOP) });
@@ -86,7 +91,7 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       schema: {
         querystring: listQuery,
         description:
-          '$filter on Severity, Component, State, CreationTime (and NotificationName) with eq ne gt ge lt le, and, or, not; $orderby; $top ≤ 1000; $skip; $count; $select (AlertDto property names).',
+          '$filter on Severity, Component, State, CreationTime (and NotificationName) with eq ne gt ge lt le, and, or, not; $orderby (those and Id); $top ≤ 1000; $skip; $count; $select (AlertDto property names).',
       },
     },
     async (request) => {
@@ -113,7 +118,9 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       }
       const base = readStateQuery(db, tenant.id, reader).$if(condition !== undefined, (qb) => qb.where(condition!));
       let query = base.selectAll('a').select(isReadExpression(reader).as('is_read'));
-      for (const term of order) query = query.orderBy(term.column as 'a.created_at', term.direction);
+      for (const term of order)
+        query =
+          term.column === STATE_ORDER ? query.orderBy(isReadExpression(reader), term.direction) : query.orderBy(term.column as 'a.created_at', term.direction);
       const rows = await query
         .limit(q.$top ?? MAX_TOP)
         .offset(q.$skip ?? 0)
@@ -126,7 +133,7 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
         alerts.map((a) => a.groupId),
       );
       const value = alerts.map((alert) => selectFields(toAlertDto(alert, userId, acks.get(alert.groupId)), selected));
-      const total = q.$count === 'true' ? Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n) : undefined;
+      const total = q.$count ? Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n) : undefined;
       return { '@odata.context': context('Alerts'), ...(total === undefined ? {} : { '@odata.count': total }), value };
     },
   );
