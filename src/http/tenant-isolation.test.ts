@@ -2,6 +2,7 @@ import type { HTTPMethods } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDialect } from '../../test/support/storage.js';
 import type { RouteEntry } from './app.js';
+import { newId } from '../shared/ids.js';
 import { fillPath, hasSamples, makeObjects, missingSamples, pathParams, routeKey, sampleBody } from '../../test/support/route-walk.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 
@@ -65,6 +66,27 @@ describeEachDialect('tenant isolation across the whole route table', (dialect) =
     expect(failures.join('\n')).toBe('');
   });
 
+  it("answers another tenant's ids exactly as ids that exist nowhere: same status, type and body", async () => {
+    const failures: string[] = [];
+    const withObjectIds = routes.filter((r) => r.access !== 'public' && r.access !== 'host' && pathParams(r.url).some((p) => p !== 'tenant') && hasSamples(r));
+    // Each id in an answer stands as its parameter's name, so only what differs besides the id shows.
+    const blind = (body: string, ids: Record<string, string>) =>
+      Object.entries(ids).reduce((text, [name, id]) => (name === 'tenant' ? text : text.split(id).join(`<${name}>`)), body);
+    for (const route of withObjectIds) {
+      const theirs = await makeObjects(t, route, A);
+      const nowhere = Object.fromEntries(Object.keys(theirs).map((name) => [name, name === 'tenant' ? B : newId()]));
+      const [foreign, missing] = await Promise.all(
+        [theirs, nowhere].map((ids) => send(route, fillPath(route.url, { ...ids, tenant: B }), sampleBody(t, route, B, ids), b.token)),
+      );
+      const seen = (res: Awaited<ReturnType<typeof send>>, ids: Record<string, string>) =>
+        `${res.statusCode} ${res.headers['content-type']} ${blind(res.body, ids)}`;
+      if (seen(foreign!, theirs) !== seen(missing!, nowhere)) {
+        failures.push(`${routeKey(route)}: ${A}'s ids ${seen(foreign!, theirs).slice(0, 200)} but none ${seen(missing!, nowhere).slice(0, 200)}`);
+      }
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
   it('answers 404 on every Orchestrator-compatible route when the X-Tocsin-Tenant header names another tenant', async () => {
     const failures: string[] = [];
     const odata = routes.filter((r) => r.url.startsWith('/odata/') && r.access !== 'public');
@@ -112,6 +134,30 @@ describeEachDialect('tenant isolation across the whole route table', (dialect) =
     expect((await emails(A)).every((e) => e.endsWith(`@${A}.example.com`) || e.startsWith(A))).toBe(true);
     expect((await emails(B)).every((e) => e.endsWith(`@${B}.example.com`) || e.startsWith(B))).toBe(true);
     expect(await emails(A)).not.toEqual([]);
+  });
+
+  it("ignores another tenant's alert ids in a body exactly as ids of no alert, and records nothing for them", async () => {
+    const raised = await t.call('POST', `/api/v1/tenants/${A}/alerts`, { severity: 'Error', component: 'Jobs', message: 'body ids' });
+    const alertId = raised.json().ids[0] as string;
+    const groupId = (await t.call('GET', `/api/v1/tenants/${A}/alerts/${alertId}`)).json().groupId as string;
+    expect(groupId).toEqual(expect.any(String));
+    const failures: string[] = [];
+    for (const [url, body] of [
+      [`/api/v1/tenants/${B}/alerts/mark-read`, (id: string) => ({ ids: [id] })],
+      [`/api/v1/tenants/${B}/alerts/mark-read`, (id: string) => ({ groupIds: [id] })],
+      [`/api/v1/tenants/${B}/alerts/mark-unread`, (id: string) => ({ ids: [id] })],
+      ['/odata/Alerts/UiPath.Server.Configuration.OData.MarkAsRead', (id: string) => ({ ids: [id] })],
+    ] as const) {
+      for (const id of [alertId, groupId]) {
+        const foreign = await t.call('POST', url, body(id), b.token);
+        const none = await t.call('POST', url, body(newId()), b.token);
+        if (`${foreign.statusCode} ${foreign.body}` !== `${none.statusCode} ${none.body}`)
+          failures.push(`${url} ${foreign.statusCode} ${foreign.body} vs ${none.body}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    const db = t.tocsin.deps.storage.db;
+    expect(await db.selectFrom('alert_read_state').select('user_id').where('alert_id', '=', alertId).execute()).toEqual([]);
   });
 
   it("refuses another tenant's user as a group member, naming the field", async () => {
