@@ -36,5 +36,6 @@ describe('alert preference resolution', () => {
     const after = applyPatch(before, { subscriptions: { Robots: null, Queues: false }, email: { fatalImmediately: null } });
     expect(after).toEqual({ subscriptions: { Jobs: false, Queues: false }, email: { dailyReport: false } });
     expect(applyPatch(before, { subscriptions: null }).subscriptions).toEqual({});
+    expect(applyPatch(before, { email: null })).toEqual({ subscriptions: { Robots: false, Jobs: false }, email: {} });
   });
 });

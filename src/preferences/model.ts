@@ -112,7 +112,7 @@ export function effectiveSubscriptions(prefs: Preferences, catalogue: Subscripti
 /** PreferencePatch is a PUT body: left out keeps, null clears (back to inherited). */
 export interface PreferencePatch {
   readonly subscriptions?: Readonly<Record<string, boolean | null>> | null | undefined;
-  readonly email?: Readonly<Partial<Record<EmailChoice, boolean | null>>> | undefined;
+  readonly email?: Readonly<Partial<Record<EmailChoice, boolean | null>>> | null | undefined;
 }
 
 /** applyPatch returns the layer after a PUT, following API.md's "left out keeps, null clears". */
@@ -122,7 +122,7 @@ export function applyPatch(layer: PreferenceLayer | undefined, patch: Preference
     if (value === null) delete subscriptions[name];
     else subscriptions[name] = value;
   }
-  const email: Partial<Record<EmailChoice, boolean>> = { ...layer?.email };
+  const email: Partial<Record<EmailChoice, boolean>> = patch.email === null ? {} : { ...layer?.email };
   for (const [choice, value] of Object.entries(patch.email ?? {}) as [EmailChoice, boolean | null | undefined][]) {
     if (value === null) delete email[choice];
     else if (value !== undefined) email[choice] = value;

@@ -42,6 +42,14 @@ describeEachDialect('alert preferences API', (dialect) => {
     expect(cleared.json().subscriptions['Robot.StatusChanged.Available']).toBe(true);
   });
 
+  it('clears all of its own email choices with email: null, as subscriptions: null clears its subscriptions', async () => {
+    const someone = await t.tenantWithUser('prefs', ['Alerts Viewer']);
+    await t.call('PUT', `${base}/me/alert-preferences`, { email: { dailyReport: false, fatalImmediately: true } }, someone.token);
+    const cleared = await t.call('PUT', `${base}/me/alert-preferences`, { email: null }, someone.token);
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    expect(cleared.json()).toMatchObject({ email: { tenMinuteSummary: true, dailyReport: true, fatalImmediately: false }, own: { email: {} } });
+  });
+
   it("lets an admin set anyone's preferences but not a plain user someone else's", async () => {
     const denied = await t.call('PUT', `${base}/users/${other.userId}/alert-preferences`, { email: { dailyReport: false } }, viewer.token);
     expect(denied.statusCode).toBe(403);

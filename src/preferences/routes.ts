@@ -41,7 +41,8 @@ const preferencesInput = z
         fatalImmediately: emailChoices.fatalImmediately.nullable(),
       })
       .partial()
-      .strict(),
+      .strict()
+      .nullable(),
   })
   .partial()
   .strict();
@@ -76,7 +77,7 @@ const USER_DESCRIPTION =
   'else the union of the default rules of the groups it belongs to (subscribed when any group subscribes), ' +
   "else subscribed; an event entry overrides its component's. `email` resolves the same way (defaults: both " +
   'reports on, Fatal-immediately off). `own` is what the user set itself. In a PUT, left out keeps and null ' +
-  'clears an entry (it inherits again); `subscriptions: null` clears them all.';
+  'clears an entry (it inherits again); `subscriptions: null` and `email: null` clear them all.';
 
 const GROUP_DESCRIPTION =
   "A group's default alert rules, applied to each member for whatever the member has not set itself " +
