@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../../test/support/http.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 import { lookAlikeTokens } from '../../../test/support/tokens.js';
 import { recipientPages } from '../../recipients/query.js';
 import { FakeClock } from '../../shared/clock.js';
@@ -228,5 +229,62 @@ describeEachDialect('old-format unsubscribe links on a new installation', (diale
     } finally {
       await t.close();
     }
+  });
+});
+
+describeEachDialect('one-click unsubscribe from a delivered email', (dialect) => {
+  let t: TestApp;
+  let server: TestSmtpServer;
+  let robot: string;
+
+  beforeAll(async () => {
+    server = await startTestSmtpServer();
+    t = await startTestApp(dialect, { TOCSIN_SMTP_URL: `smtp://127.0.0.1:${server.port}`, TOCSIN_PUBLIC_URL: 'https://tocsin.example.com' });
+    robot = (await t.tenantWithUser('leaving', ['Robot'])).token;
+    await t.enableAlertEmails('leaving');
+    for (const name of ['stays', 'leaves']) {
+      const user = await t.call('POST', '/api/v1/tenants/leaving/users', { email: `${name}@leaving.example.com`, name, roles: ['Alerts Viewer'] });
+      await t.call('PUT', `/api/v1/tenants/leaving/users/${user.json().id}/alert-preferences`, { email: { fatalImmediately: true } });
+    }
+  });
+  afterAll(async () => {
+    await t.close();
+    await server.close();
+  });
+
+  const raiseFatal = async (message: string) => {
+    const res = await t.call('POST', '/api/v1/tenants/leaving/alerts', { severity: 'Fatal', component: 'Robots', message }, robot);
+    expect(res.statusCode, res.body).toBe(202);
+  };
+  const sentTo = (address: string) => server.messages.filter((m) => m.envelope.to[0] === address);
+
+  it("takes the email's own List-Unsubscribe link by POST only, and no email of that kind follows", async () => {
+    await raiseFatal('first');
+    await server.waitForMessages(2, 20_000);
+    const [first] = sentTo('leaves@leaving.example.com');
+    const header = /^List-Unsubscribe: <([^>]+)>\r?$/m.exec(first!.raw);
+    expect(first!.raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
+    const path = new URL(header![1]!).pathname;
+    // Following the link (as a mail scanner does) changes nothing; the one-click POST does.
+    expect((await t.tocsin.app.inject({ method: 'GET', url: path })).statusCode).toBe(200);
+    const leaver = (await t.call('GET', '/api/v1/tenants/leaving/users')).json().items.find((u: { email: string }) => u.email.startsWith('leaves@'));
+    const prefs = () => t.call('GET', `/api/v1/tenants/leaving/users/${leaver.id}/alert-preferences`).then((r) => r.json().email.fatalImmediately);
+    expect(await prefs()).toBe(true);
+    const post = await t.tocsin.app.inject({
+      method: 'POST',
+      url: path,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'List-Unsubscribe=One-Click',
+    });
+    expect(post.statusCode).toBe(200);
+    expect(await prefs()).toBe(false);
+
+    // The next Fatal alert is decided for both at once: once the one who stays has it, no row was queued for the leaver.
+    await raiseFatal('second');
+    await server.waitForMessages(3, 20_000);
+    expect(sentTo('stays@leaving.example.com')).toHaveLength(2);
+    const queued = await t.tocsin.deps.storage.db.selectFrom('deliveries').select('id').where('recipient_address', '=', 'leaves@leaving.example.com').execute();
+    expect(queued).toHaveLength(1);
+    expect(sentTo('leaves@leaving.example.com')).toHaveLength(1);
   });
 });
