@@ -4,6 +4,16 @@ import type { Clock } from '../../shared/clock.js';
 import type { Db } from '../../storage/database.js';
 import type { UnsubscribeTarget } from './token.js';
 
+/** recipientExists tells whether a link's recipient (user or group) is still in its tenant. */
+export async function recipientExists(db: Db, target: UnsubscribeTarget): Promise<boolean> {
+  const { tenantId, recipient } = target;
+  const found =
+    recipient.type === 'group'
+      ? await db.selectFrom('groups').select('id').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst()
+      : await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst();
+  return found !== undefined;
+}
+
 /**
  * applyUnsubscribe turns one kind of email off for one recipient and says whether the recipient
  * still exists. A user's choice of an alert email goes into its own preferences (where it can turn
@@ -13,12 +23,8 @@ import type { UnsubscribeTarget } from './token.js';
 export async function applyUnsubscribe(db: Db, target: UnsubscribeTarget, clock: Clock): Promise<boolean> {
   const { tenantId, recipient, kind } = target;
   const choice = EMAIL_CHOICE_OF[kind];
+  if (!(await recipientExists(db, target))) return false;
   if (recipient.type === 'group' || !choice) {
-    const found =
-      recipient.type === 'group'
-        ? await db.selectFrom('groups').select('id').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst()
-        : await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst();
-    if (!found) return false;
     await db
       .insertInto('email_unsubscribes')
       .values({ tenant_id: tenantId, address_key: recipient.address.toLowerCase(), kind, created_at: clock.now() })
@@ -26,11 +32,9 @@ export async function applyUnsubscribe(db: Db, target: UnsubscribeTarget, clock:
       .execute();
     return true;
   }
-  const user = await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst();
-  if (!user) return false;
   await db.transaction().execute(async (tx) => {
-    const current = (await loadLayers(tx, 'user_alert_preferences', [user.id])).get(user.id);
-    await saveLayer(tx, 'user_alert_preferences', tenantId, user.id, applyPatch(current, { email: { [choice]: false } }), clock);
+    const current = (await loadLayers(tx, 'user_alert_preferences', [recipient.id])).get(recipient.id);
+    await saveLayer(tx, 'user_alert_preferences', tenantId, recipient.id, applyPatch(current, { email: { [choice]: false } }), clock);
   });
   return true;
 }

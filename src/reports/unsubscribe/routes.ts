@@ -4,7 +4,7 @@ import type { RouteModule } from '../../http/context.js';
 import { notFound } from '../../http/problem.js';
 import type { Db } from '../../storage/database.js';
 import { languageOf } from '../../recipients/eligibility.js';
-import { applyUnsubscribe } from './apply.js';
+import { applyUnsubscribe, recipientExists } from './apply.js';
 import { UnsubscribeLinks } from './links.js';
 import { unsubscribePage } from './page.js';
 import type { UnsubscribeTarget } from './token.js';
@@ -39,6 +39,8 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
     { config: { access: 'public' }, schema: { params, description: 'Shows what the link unsubscribes from, with a button; changes nothing.' } },
     async (request, reply) => {
       const found = await target(request.params.token);
+      // The button would only lead to a 404: a removed user's or group's link is gone already.
+      if (!(await recipientExists(storage.db, found))) throw notFound('Unsubscribe link');
       const html = unsubscribePage(found, await pageLanguage(storage.db, found), false);
       return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
     },

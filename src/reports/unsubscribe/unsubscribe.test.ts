@@ -162,6 +162,15 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect((await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, user.token)).json().email.tenMinuteSummary).toBe(true);
   });
 
+  it('answers 404 on GET as on POST for the link of a user removed since, rather than a page whose button fails', async () => {
+    const leaver = await t.tenantWithUser('unsub', ['Alerts Viewer']);
+    const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: leaver.userId, address: 'leaver@example.com' } });
+    expect((await t.tocsin.app.inject({ method: 'GET', url: pathOf(url) })).statusCode).toBe(200);
+    expect((await t.call('DELETE', `/api/v1/tenants/unsub/users/${leaver.userId}`)).statusCode).toBe(204);
+    expect((await t.tocsin.app.inject({ method: 'GET', url: pathOf(url) })).statusCode).toBe(404);
+    expect((await oneClick(pathOf(url))).statusCode).toBe(404);
+  });
+
   it("records a group mailbox's opt-out against its address, speaking the group's language", async () => {
     const group = (
       await t.call('POST', '/api/v1/tenants/unsub/groups', { name: 'Ops', email: 'OPS@example.com', language: 'fr', roles: ['Alerts Viewer'] })
