@@ -2,7 +2,14 @@ import { emailTranslator } from '../../i18n/email-i18n.js';
 import type { Language } from '../../i18n/languages.js';
 import type { UnsubscribeTarget } from './token.js';
 
-type PageText = { readonly confirm: string; readonly done: string; readonly confirmNotices: string; readonly doneNotices: string };
+type PageText = {
+  readonly confirm: string;
+  readonly done: string;
+  readonly confirmNotices: string;
+  readonly doneNotices: string;
+  readonly invalidTitle: string;
+  readonly invalid: string;
+};
 
 /** The page's own sentences; its heading and button reuse the emails' "Unsubscribe from …" link text. */
 const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
@@ -12,6 +19,8 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
     confirmNotices: "This stops the notices about the tenant's mail server to {address}; its alert and the console's banner still tell when mail fails.",
     doneNotices:
       "Done: {address} will no longer receive notices about the tenant's mail server; its alert and the console's banner still tell when mail fails.",
+    invalidTitle: 'Link not valid',
+    invalid: 'This unsubscribe link is not valid or has expired. You can still turn these emails off in your alert preferences.',
   },
   fr: {
     confirm: 'Cela arrête ces e-mails pour {address}. Vous pourrez les réactiver dans vos préférences d’alertes.',
@@ -20,6 +29,8 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
       'Cela arrête les avis sur le serveur de messagerie du locataire pour {address}\u00a0; son alerte et le bandeau de la console signalent toujours les échecs.',
     doneNotices:
       'C’est fait\u00a0: {address} ne recevra plus d’avis sur le serveur de messagerie du locataire\u00a0; son alerte et le bandeau de la console signalent toujours les échecs.',
+    invalidTitle: 'Lien non valide',
+    invalid: 'Ce lien de désabonnement n’est pas valide ou a expiré. Vous pouvez toujours désactiver ces e-mails dans vos préférences d’alertes.',
   },
   de: {
     confirm: 'Damit werden diese E-Mails an {address} beendet. Sie können sie in Ihren Alarmeinstellungen wieder aktivieren.',
@@ -27,6 +38,8 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
     confirmNotices:
       'Damit werden die Hinweise zum Mailserver des Mandanten an {address} beendet; sein Alarm und das Banner der Konsole melden Fehler weiterhin.',
     doneNotices: 'Erledigt: {address} erhält keine Hinweise zum Mailserver des Mandanten mehr; sein Alarm und das Banner der Konsole melden Fehler weiterhin.',
+    invalidTitle: 'Link ungültig',
+    invalid: 'Dieser Abmeldelink ist ungültig oder abgelaufen. Sie können diese E-Mails weiterhin in Ihren Alarmeinstellungen abbestellen.',
   },
   es: {
     confirm: 'Esto detiene estos correos a {address}. Puede volver a activarlos en sus preferencias de alertas.',
@@ -35,6 +48,8 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
       'Esto detiene los avisos sobre el servidor de correo del inquilino a {address}; su alerta y el aviso de la consola siguen indicando los fallos.',
     doneNotices:
       'Hecho: {address} ya no recibirá avisos sobre el servidor de correo del inquilino; su alerta y el aviso de la consola siguen indicando los fallos.',
+    invalidTitle: 'Enlace no válido',
+    invalid: 'Este enlace para darse de baja no es válido o ha caducado. Puede desactivar estos correos en sus preferencias de alertas.',
   },
   ja: {
     confirm: '{address} へのこれらのメールの送信を停止します。アラートの設定でいつでも再開できます。',
@@ -43,6 +58,8 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
       '{address} へのテナントのメール サーバーに関するお知らせを停止します。送信に失敗したときは、引き続きアラートとコンソールのバナーでお知らせします。',
     doneNotices:
       '完了しました。{address} にはテナントのメール サーバーに関するお知らせが送信されなくなります。送信に失敗したときは、引き続きアラートとコンソールのバナーでお知らせします。',
+    invalidTitle: '無効なリンク',
+    invalid: 'この配信停止リンクは無効か、有効期限が切れています。アラートの設定からこれらのメールを停止できます。',
   },
 });
 
@@ -67,6 +84,11 @@ export function unsubscribePage(target: UnsubscribeTarget, language: Language, d
     ? ''
     : `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">${escapeHtml(title)}</button></form>`;
   return smallPage(language, title, `<p>${sentence}</p>${form}`);
+}
+
+/** invalidLinkPage is the page a browser gets, in its reader's language, for a link that is tampered, expired or of someone removed. */
+export function invalidLinkPage(language: Language): string {
+  return smallPage(language, TEXT[language].invalidTitle, `<p>${escapeHtml(TEXT[language].invalid)}</p>`);
 }
 
 /**

@@ -1,12 +1,14 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { RouteModule } from '../../http/context.js';
-import { notFound } from '../../http/problem.js';
+import { HttpError, notFound } from '../../http/problem.js';
+import { preferredLanguage } from '../../i18n/languages.js';
 import type { Db } from '../../storage/database.js';
 import { languageOf } from '../../recipients/eligibility.js';
 import { applyUnsubscribe, recipientExists } from './apply.js';
 import { UnsubscribeLinks } from './links.js';
-import { unsubscribePage } from './page.js';
+import { invalidLinkPage, unsubscribePage } from './page.js';
 import type { UnsubscribeTarget } from './token.js';
 
 /** The page speaks the recipient's language: the user's or group's, else the tenant's. */
@@ -18,6 +20,8 @@ async function pageLanguage(db: Db, target: UnsubscribeTarget) {
       : await db.selectFrom('groups').select('language').where('id', '=', target.recipient.id).executeTakeFirst();
   return languageOf(own?.language ?? null, tenant?.language ?? null);
 }
+
+const HTML = 'text/html; charset=utf-8';
 
 const params = z.object({ token: z.string().min(1).max(1_000) });
 
@@ -33,17 +37,36 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
     if (!found) throw notFound('Unsubscribe link');
     return found;
   };
+  /**
+   * A link that does not work is a 404 problem, but a person who clicked it in a mail client gets
+   * a page in their browser's language saying so rather than JSON (browsers ask for text/html).
+   */
+  const answerNotFound = async (request: FastifyRequest, reply: FastifyReply, work: () => Promise<string>) => {
+    try {
+      return reply
+        .type(HTML)
+        .header('cache-control', 'no-store')
+        .send(await work());
+    } catch (err) {
+      if (!(err instanceof HttpError && err.status === 404) || !String(request.headers.accept ?? '').includes('text/html')) throw err;
+      return reply
+        .code(404)
+        .type(HTML)
+        .header('cache-control', 'no-store')
+        .send(invalidLinkPage(preferredLanguage(request.headers['accept-language'])));
+    }
+  };
 
   app.get(
     '/unsubscribe/:token',
     { config: { access: 'public' }, schema: { params, description: 'Shows what the link unsubscribes from, with a button; changes nothing.' } },
-    async (request, reply) => {
-      const found = await target(request.params.token);
-      // The button would only lead to a 404: a removed user's or group's link is gone already.
-      if (!(await recipientExists(storage.db, found))) throw notFound('Unsubscribe link');
-      const html = unsubscribePage(found, await pageLanguage(storage.db, found), false);
-      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
-    },
+    (request, reply) =>
+      answerNotFound(request, reply, async () => {
+        const found = await target(request.params.token);
+        // The button would only lead to a 404: a removed user's or group's link is gone already.
+        if (!(await recipientExists(storage.db, found))) throw notFound('Unsubscribe link');
+        return unsubscribePage(found, await pageLanguage(storage.db, found), false);
+      }),
   );
 
   // Mail clients post form-encoded or multipart bodies, but the body carries nothing but the intent:
@@ -58,12 +81,12 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
         bodyLimit: 4096,
         schema: { params, description: 'RFC 8058 one-click unsubscribe (body `List-Unsubscribe=One-Click`) → 200.' },
       },
-      async (request, reply) => {
-        const found = await target(request.params.token);
-        if (!(await applyUnsubscribe(storage.db, found, clock))) throw notFound('Unsubscribe link');
-        const html = unsubscribePage(found, await pageLanguage(storage.db, found), true);
-        return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
-      },
+      (request, reply) =>
+        answerNotFound(request, reply, async () => {
+          const found = await target(request.params.token);
+          if (!(await applyUnsubscribe(storage.db, found, clock))) throw notFound('Unsubscribe link');
+          return unsubscribePage(found, await pageLanguage(storage.db, found), true);
+        }),
     );
   });
 };

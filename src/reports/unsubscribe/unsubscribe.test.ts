@@ -149,6 +149,21 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect((await t.tocsin.app.inject({ method: 'GET', url: '/unsubscribe/nope' })).statusCode).toBe(404);
   });
 
+  it("answers a browser's 404 with a page in its language, and anything else's with a problem", async () => {
+    const browser = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'accept-language': 'fr-CH, fr;q=0.9, en;q=0.8' };
+    const page = await t.tocsin.app.inject({ method: 'GET', url: '/unsubscribe/nope', headers: browser });
+    expect(page.statusCode).toBe(404);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.body).toContain('<html lang="fr">');
+    expect(page.body).toContain('Lien non valide');
+    const posted = await t.tocsin.app.inject({ method: 'POST', url: '/unsubscribe/nope', headers: { ...browser, 'accept-language': 'pt-BR' } });
+    expect(posted.statusCode).toBe(404);
+    expect(posted.body).toContain('<html lang="en">');
+    const script = await t.tocsin.app.inject({ method: 'GET', url: '/unsubscribe/nope', headers: { accept: '*/*' } });
+    expect(script.statusCode).toBe(404);
+    expect(script.headers['content-type']).toContain('application/problem+json');
+  });
+
   it('answers 404 for a link with a character added or its last one changed, on GET and POST, and unsubscribes no one', async () => {
     // Addresses of three lengths give tokens of every length modulo 4.
     for (const address of ['me@example.com', 'mee@example.com', 'meee@example.com']) {
