@@ -103,13 +103,13 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
       expect(await page.evaluate<string[]>(FINDINGS)).toEqual(['A href=javascript:void 0']);
       await page.evaluate(`document.getElementById('planted').remove()`);
       // The tenant's display name is in the header of every page; the payload shows as its text.
-      expect(await page.locator('header').first().innerText()).toContain(`Acme ${EVIL}`);
+      expect(await page.locator('header').first().textContent()).toContain(`Acme ${EVIL}`);
 
       await visit(page, '#/alerts', text(`Message ${EVIL}`));
       await check('alerts');
       await page.locator('tr', { hasText: 'Message' }).getByRole('button').first().click();
       await page.getByRole('dialog').waitFor();
-      await expect.poll(() => page.getByRole('dialog').innerText()).toContain(`Folder ${EVIL}`);
+      await expect.poll(() => page.getByRole('dialog').textContent()).toContain(`Folder ${EVIL}`);
       await check('alert details');
       await page.keyboard.press('Escape');
       await page.locator('.bell-button').click();
