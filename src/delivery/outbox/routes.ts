@@ -3,7 +3,7 @@ import { callerTimeZone } from '../../access/caller-zone.js';
 import { tenantOf } from '../../access/routes.js';
 import type { RouteModule } from '../../http/context.js';
 import { bucketPeriods, hourBuckets } from '../../shared/time-buckets.js';
-import { timeZone } from '../../shared/validation.js';
+import { emailAddress, timeZone } from '../../shared/validation.js';
 import { attemptHistogram, lastFailingReply } from './hourly.js';
 import { DELIVERY_STATUSES } from './tables.js';
 import { decodeLogCursor, encodeLogCursor, listDeliveries, showDelivery } from './log.js';
@@ -13,7 +13,8 @@ const EMAIL_KINDS = ['summary', 'daily', 'immediate', 'test', 'mail-health'] as 
 const logQuery = z.object({
   status: z.enum(DELIVERY_STATUSES).optional(),
   kind: z.enum(EMAIL_KINDS).optional(),
-  recipient: z.string().trim().min(1).max(254).optional().describe('The recipient address (case ignored).'),
+  // Every recipient is a mailbox: anything else can only be a mistake, so it is named, not answered with nothing.
+  recipient: emailAddress.optional().describe('The recipient address (case ignored).'),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
   cursor: z.string().max(200).optional().describe('The nextCursor of the previous page.'),
 });
