@@ -104,7 +104,9 @@ export function groupCommit(
    */
   const write = async (tx: Db, items: readonly Pending[], now: number, decided: boolean) => {
     const out: string[][] = new Array(items.length);
-    for (const [tenantId, indexes] of multiMap(items.map((item, i) => [item.tenantId, i] as const))) {
+    // Tenants in the order of their ids: their flood locks (writeAlerts) are then taken in one order by every commit.
+    const byTenant = [...multiMap(items.map((item, i) => [item.tenantId, i] as const))].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [tenantId, indexes] of byTenant) {
       const ids = await writeAlerts(
         tx,
         tenantId,

@@ -80,11 +80,13 @@ export async function writeAlerts(
   options: { readonly undecided?: boolean } = {},
 ): Promise<string[]> {
   const ids = alerts.map(() => newId());
+  const postgres = tx.getExecutor().adapter instanceof PostgresAdapter;
   // Each alert with a dedup key gets its flood: the one its key's last alert belongs to, else its own.
   const groups: (string | null)[] = new Array(alerts.length).fill(null);
   const keys = new Set<string>();
   for (const a of alerts) if (a.dedupKey !== null) keys.add(a.dedupKey);
   if (keys.size > 0) {
+    if (postgres) await lockFloods(tx, tenantId, [...keys]);
     const floods = await currentFloods(tx, tenantId, [...keys], now - floodWindowMs);
     alerts.forEach((a, i) => {
       if (a.dedupKey === null) return;
@@ -93,7 +95,7 @@ export async function writeAlerts(
       floods.set(a.dedupKey, group);
     });
   }
-  if (tx.getExecutor().adapter instanceof PostgresAdapter) {
+  if (postgres) {
     await insertColumns(tx, tenantId, alerts, ids, groups, now);
   } else {
     await insertRows(tx, tenantId, alerts, ids, groups, now);
@@ -270,6 +272,21 @@ function insertSql(db: Db, table: 'alerts' | 'undecided_fatal_alerts', columns: 
     const row = Object.fromEntries(columns.map((c) => [c, null]));
     return (db as Kysely<any>).insertInto(table).values(Array.from({ length: count }, () => row));
   });
+}
+
+/**
+ * lockFloods takes a transaction lock on each of the tenant's dedup keys (PostgreSQL), in one order
+ * whatever the commit, so that no two commits look for the same key's flood at once: without it,
+ * two instances (or two commits of one) storing the first alerts of a key side by side each found
+ * no flood, started one of their own, and each flood got its own immediate email. The look that
+ * follows is a statement of its own, so it sees what the commit that held the lock stored.
+ * Callers storing several tenants in one transaction take them in the order of their ids.
+ */
+async function lockFloods(tx: Db, tenantId: string, keys: readonly string[]): Promise<void> {
+  const names = keys.map((key) => `${tenantId}:${key}`);
+  await sql`select count(pg_advisory_xact_lock(h)) from (select distinct hashtextextended(n, 0) as h from unnest(${names}::text[]) as n order by h) as ordered`.execute(
+    tx,
+  );
 }
 
 /** At most this many probes a query: a power of two (see currentFloods) within SQLite's 500 terms of a compound select. */

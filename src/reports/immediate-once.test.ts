@@ -1,10 +1,17 @@
 /**
- * R8, idempotent ingest to the last hop: the same Fatal alert arriving 100 times at once, as one
- * signed webhook message redelivered (same webhook-id) or as one dedup key raised by 100 callers,
- * gives each recipient who opted in exactly one email at a real SMTP server.
+ * R8 and R10, idempotent ingest to the last hop: the same Fatal alert arriving 100 times at once,
+ * as one signed webhook message redelivered (same webhook-id) or as one dedup key raised by 100
+ * callers, through one instance or two on one PostgreSQL, is one flood and gives each recipient
+ * who opted in exactly one email at a real SMTP server.
  */
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
-import { type TestApp, startTestApp } from '../../test/support/http.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../config.js';
+import { startTocsin } from '../server.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { signingKey } from '../sources/secrets.js';
@@ -100,6 +107,46 @@ describeEachDialect('one Fatal alert arriving 100 times at once', (dialect) => {
     expect(answers.map((a) => a.statusCode)).toEqual(Array(COPIES).fill(202));
     // Each raise is an alert of its own (the list counts the flood); the email is per dedup key.
     expect(await db().selectFrom('alerts').select('id').where('message', '=', message).execute()).toHaveLength(COPIES);
+    expect(await db().selectFrom('alerts').select('group_id').distinct().where('message', '=', message).execute()).toHaveLength(1);
     await mailedOnce(message);
+  });
+
+  // Several instances share one database on PostgreSQL only (a SQLite file has one Tocsin).
+  it.runIf(dialect === 'postgres')('mails a flood raised 100 times at once through two instances once', async () => {
+    const config = t.tocsin.deps.config;
+    const other = await startTocsin(
+      loadConfig({
+        DATABASE_URL: config.databaseUrl,
+        TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN,
+        TOCSIN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-other-')),
+        TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com`,
+        TOCSIN_ROLE: 'all',
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+      }),
+      { listen: false, logger: pino({ level: 'silent' }) },
+    );
+    try {
+      const message = 'robot 8 is offline (raised through two instances)';
+      const body = { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message, dedupKey: 'robot-8' };
+      const answers = await Promise.all(
+        Array.from({ length: COPIES }, (_, i) =>
+          (i % 2 ? other.app : t.tocsin.app).inject({
+            method: 'POST',
+            url: '/api/v1/tenants/once/alerts',
+            headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+            payload: body,
+          }),
+        ),
+      );
+      expect(answers.map((a) => a.statusCode)).toEqual(Array(COPIES).fill(202));
+      await other.decisionsSettled();
+      // One flood: the list shows one line for the key, whichever instance stored its alerts.
+      const floods = await db().selectFrom('alerts').select('group_id').distinct().where('message', '=', message).execute();
+      expect(floods).toHaveLength(1);
+      await mailedOnce(message);
+    } finally {
+      await other.close();
+    }
   });
 });
