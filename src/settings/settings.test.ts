@@ -7,6 +7,7 @@ import { up as keepAlertsEmailOfExistingTenants } from '../storage/migrations/20
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import { getMailSettings } from './mail-settings.js';
 import { resolveEndpoint } from './endpoint.js';
+import { REFUSED_HOST_MESSAGE } from './host-guard.js';
 import { SecretBox } from './secret-box.js';
 import { sameSmtpHost, sentSecret } from './test-mail.js';
 import { urlSmtp } from './smtp-settings.js';
@@ -487,6 +488,24 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
       messages.add(res.json().message);
     }
     expect(messages.size).toBe(1);
+    expect(server.connections()).toBe(0);
+  });
+
+  it("refuses the same hosts in Orchestrator's VerifySmtpSetting, with the same message, before connecting", async () => {
+    const { token } = await t.tenantWithUser('guarded-c');
+    for (const [Host, Port] of [
+      ['127.0.0.1', server.port],
+      ['169.254.169.254', 25],
+      ['0x7f000001', 587],
+    ] as const) {
+      const res = await t.call(
+        'POST',
+        '/odata/Settings/UiPath.Server.Configuration.OData.VerifySmtpSetting',
+        { sendTo: 'qa@example.com', smtpSettingModel: { Host, Port, EnableSsl: false, DefaultFromAddress: 'a@example.com' } },
+        token,
+      );
+      expect(res.json(), Host).toMatchObject({ status: 400, errors: [{ path: 'smtpSettingModel.Host', message: REFUSED_HOST_MESSAGE }] });
+    }
     expect(server.connections()).toBe(0);
   });
 
