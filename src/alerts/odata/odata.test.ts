@@ -188,8 +188,9 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
   });
 
   it('answers only the $select-ed AlertDto properties (names in any case) and refuses an unknown one naming $select', async () => {
-    const some = (await t.call('GET', '/odata/Alerts?$select=Id,severity&$top=1', undefined, token)).json().value;
-    expect(some).toEqual([{ Severity: 'Warn', Id: ids[3] }]);
+    const some = (await t.call('GET', '/odata/Alerts?$select=Id,severity&$top=1', undefined, token)).json();
+    expect(some.value).toEqual([{ Severity: 'Warn', Id: ids[3] }]);
+    expect(some['@odata.context']).toMatch(/\/odata\/\$metadata#Alerts\(Id,Severity\)$/);
     const all = (await t.call('GET', '/odata/Alerts?$select=*&$top=1', undefined, token)).json().value[0];
     expect(Object.keys(all)).toHaveLength(9);
     const unknown = await t.call('GET', '/odata/Alerts?$select=Id,Message', undefined, token);

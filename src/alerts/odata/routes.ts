@@ -134,7 +134,9 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       );
       const value = alerts.map((alert) => selectFields(toAlertDto(alert, userId, acks.get(alert.groupId)), selected));
       const total = q.$count ? Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n) : undefined;
-      return { '@odata.context': context('Alerts'), ...(total === undefined ? {} : { '@odata.count': total }), value };
+      // OData names a projection's properties in its context URL (`#Alerts(Id,Severity)`).
+      const entitySet = selected ? `Alerts(${selected.join(',')})` : 'Alerts';
+      return { '@odata.context': context(entitySet), ...(total === undefined ? {} : { '@odata.count': total }), value };
     },
   );
 
