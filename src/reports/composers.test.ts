@@ -53,6 +53,13 @@ describeEachDialect('report composers', (dialect) => {
     await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Queues', event: 'Queue.Sla.Breached', message: 'SLA missed on Claims' });
     await t.call('POST', `${base}/alerts`, { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'Robot R2 offline' });
     await t.call('POST', `${base}/alerts`, { severity: 'Info', component: 'Robots', event: 'Robot.StatusChanged.Available', message: 'Robot R3 back' });
+    // A neighbour tenant with alerts of its own in the same window, each kind of email too.
+    await t.call('POST', '/api/v1/tenants', { name: 'neighbour', timeZone: 'Europe/Paris' });
+    await t.call('PUT', '/api/v1/tenants/neighbour/settings/mail', { alertsEmailEnabled: true });
+    const next = (await t.call('POST', '/api/v1/tenants/neighbour/users', { email: 'next@example.com', name: 'Next', roles: ['Alerts Viewer'] })).json().id;
+    await t.call('PUT', `/api/v1/tenants/neighbour/users/${next}/alert-preferences`, { email: { fatalImmediately: true } });
+    for (const severity of ['Error', 'Fatal'])
+      await t.call('POST', '/api/v1/tenants/neighbour/alerts', { severity, component: 'Jobs', message: `Neighbour secret ${severity}` });
     // The Fatal alert's immediate email is decided at commit, not by the scheduler's tick.
     await t.tocsin.decisionsSettled();
     clock.set(Math.ceil(T0 / INTERVAL) * INTERVAL + 1_500);
@@ -103,6 +110,34 @@ describeEachDialect('report composers', (dialect) => {
     const after = await composers().immediate!(toDelivery(row));
     expect(after.text).toMatch(/×\s?3/);
     expect(after.text).toContain('Pris en charge');
+  });
+
+  it('puts no alert of another tenant in any email: every summary, daily and immediate email of both tenants', async () => {
+    const db = t.tocsin.deps.storage.db;
+    const tenants = await db.selectFrom('tenants').select(['id', 'name']).where('name', 'in', ['compose', 'neighbour']).execute();
+    const nameOf = new Map(tenants.map((row) => [row.id, row.name]));
+    const rows = await db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('tenant_id', 'in', [...nameOf.keys()])
+      .execute();
+    const rendered = new Map<string, string[]>([
+      ['compose', []],
+      ['neighbour', []],
+    ]);
+    for (const row of rows) {
+      const compose = composers()[row.kind as 'summary'];
+      if (!compose) continue;
+      const email = await compose(toDelivery(row));
+      rendered.get(nameOf.get(row.tenant_id)!)!.push(`${email.subject}\n${email.text}\n${email.html}`);
+    }
+    // Both tenants got emails of their own alerts, so the absence below means something.
+    expect(rendered.get('neighbour')!.join('\n')).toContain('Neighbour secret Fatal');
+    expect(rendered.get('neighbour')!.join('\n')).toContain('Neighbour secret Error');
+    expect(new Set(rows.map((row) => row.kind))).toEqual(new Set(['summary', 'daily', 'immediate']));
+    expect(rendered.get('compose')!.join('\n')).toContain('Robot R2 offline');
+    expect(rendered.get('compose')!.join('\n')).not.toContain('Neighbour secret');
+    for (const own of ['Invoice', 'Robot R2', 'SLA missed', 'Robot R3']) expect(rendered.get('neighbour')!.join('\n')).not.toContain(own);
   });
 
   it("reads an immediate email's alert for its own tenant only", async () => {
