@@ -42,7 +42,8 @@ pg.types.setTypeParser(PG_INT8_OID, (value) => Number(value));
 
 /**
  * openStorage opens `sqlite:PATH` or `postgres://…`. SQLite runs in WAL mode with
- * synchronous=FULL, because a 202 for an alert promises it survives a power cut, not just a crash.
+ * synchronous=FULL, and PostgreSQL sessions with synchronous_commit=on whatever the server's
+ * default, because a 202 for an alert promises it survives a power cut, not just a crash.
  */
 export async function openStorage(url: string, options: { poolSize?: number; idleUpkeep?: IdleUpkeepOptions } = {}): Promise<Storage> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
@@ -134,7 +135,13 @@ async function openPostgres(url: string, poolSize: number): Promise<Storage> {
   // A client in use whose connection drops fails its query (the stage reports a retryable
   // StorageUnavailableError) and then also emits 'error', which the pool no longer hears for a
   // client it has lent out: unheard, it would end the process in the middle of an outage.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    // A 202 promises a commit the server has flushed: a server, database or role defaulting to
+    // synchronous_commit=off would acknowledge commits a crash of the server can lose. Queued
+    // ahead of the client's first query; a failure shows in that query.
+    client.query('set synchronous_commit = on').catch(() => {});
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedOnServer(pool) }) });
   try {
     await sql`select 1`.execute(db);
