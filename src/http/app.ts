@@ -172,7 +172,9 @@ export function toProblem(error: unknown): ProblemDocument {
     const errors: FieldError[] = error.validation.flatMap((v) => {
       const path = [...context, ...v.instancePath.split('/').filter(Boolean)];
       const keys = v.keyword === 'unrecognized_keys' ? (v.params as { keys?: unknown[] }).keys : undefined;
-      return issueFieldErrors(path, v.message ?? 'is invalid', keys);
+      // A bad record key says only "Invalid key in record"; the key's own schema says what is wrong.
+      const keyIssue = v.keyword === 'invalid_key' ? (v.params as { issues?: { message?: unknown }[] }).issues?.[0]?.message : undefined;
+      return issueFieldErrors(path, typeof keyIssue === 'string' ? keyIssue : (v.message ?? 'is invalid'), keys);
     });
     const first = errors[0];
     return {

@@ -50,6 +50,12 @@ describeEachDialect('alert preferences API', (dialect) => {
     expect(cleared.json()).toMatchObject({ email: { tenMinuteSummary: true, dailyReport: true, fatalImmediately: false }, own: { email: {} } });
   });
 
+  it('says what a subscription name must be when one is not a name, naming it', async () => {
+    const res = await t.call('PUT', `${base}/me/alert-preferences`, { subscriptions: { 'Queue SLA': false } }, viewer.token);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors).toEqual([{ path: 'subscriptions.Queue SLA', message: expect.stringContaining('must be a component or event name') }]);
+  });
+
   it("lets an admin set anyone's preferences but not a plain user someone else's", async () => {
     const denied = await t.call('PUT', `${base}/users/${other.userId}/alert-preferences`, { email: { dailyReport: false } }, viewer.token);
     expect(denied.statusCode).toBe(403);
