@@ -120,17 +120,18 @@ describeEachDialect('exactly once', (dialect) => {
     await stop(third);
   });
 
-  it.runIf(dialect === 'postgres')('sends one summary per recipient per window when two instances schedule at once', async () => {
-    const [a, b] = await Promise.all([start(), start()]);
+  // R10: three instances, as Alertmanager's TestClusterDeduplication runs three.
+  it.runIf(dialect === 'postgres')('sends one summary per recipient per window when three instances schedule at once', async () => {
+    const [a, b, c] = await Promise.all([start(), start(), start()]);
     const end = WINDOW_END + INTERVAL;
     clock.set(end - 60_000);
     await raiseError(a, 'seen by two instances');
     clock.set(end + 1_500);
     await until(() => decided(a, end), 'the window to be decided');
-    // Both instances have looked again since: whichever did not decide it decided nothing.
-    await Promise.all([a.reportsTicked(), b.reportsTicked()]);
+    // Every instance has looked again since: those that did not decide it decided nothing.
+    await Promise.all([a.reportsTicked(), b.reportsTicked(), c.reportsTicked()]);
     expect(await summaries(a, end)).toEqual(VIEWERS);
-    await Promise.all([stop(a), stop(b)]);
+    await Promise.all([stop(a), stop(b), stop(c)]);
   });
 
   it('keeps the deliveries of a scheduler killed with SIGKILL after deciding, and sends them once', async () => {

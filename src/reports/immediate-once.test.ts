@@ -25,7 +25,8 @@ describeEachDialect('one Fatal alert arriving 100 times at once', (dialect) => {
   let smtp: TestSmtpServer;
 
   beforeAll(async () => {
-    smtp = await startTestSmtpServer();
+    // One mailbox of the 'mixed' tenant is gone: its server refuses it at RCPT, for good.
+    smtp = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 550, address: 'gone@mixed.example.com', message: 'No such user' }] });
     t = await startTestApp(dialect, { TOCSIN_ROLE: 'all', TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com` });
     await t.call('POST', '/api/v1/tenants', { name: 'once' });
     await t.enableAlertEmails('once');
@@ -148,5 +149,40 @@ describeEachDialect('one Fatal alert arriving 100 times at once', (dialect) => {
     } finally {
       await other.close();
     }
+  });
+
+  it("sends an alert's email once to each recipient the server takes, and fails only the one it refuses", async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'mixed' });
+    await t.enableAlertEmails('mixed');
+    const addresses = ['ana@mixed.example.com', 'gone@mixed.example.com', 'ben@mixed.example.com'];
+    for (const email of addresses) {
+      const id = (await t.call('POST', '/api/v1/tenants/mixed/users', { email, name: email.split('@')[0], roles: ['Alerts Viewer'] })).json().id;
+      await t.call('PUT', `/api/v1/tenants/mixed/users/${id}/alert-preferences`, { email: { fatalImmediately: true } });
+    }
+    const res = await t.call('POST', '/api/v1/tenants/mixed/alerts', {
+      severity: 'Fatal',
+      component: 'Robots',
+      message: 'robot 9 is offline (mixed recipients)',
+    });
+    expect(res.statusCode).toBe(202);
+    await t.tocsin.decisionsSettled();
+    const rows = () =>
+      db()
+        .selectFrom('deliveries')
+        .select(['recipient_address', 'status', 'attempts', 'last_code'])
+        .where('kind', '=', 'immediate')
+        .where('id', 'not in', [...earlier, ''])
+        .execute();
+    await vi.waitFor(async () => expect((await rows()).every((r) => r.status === 'sent' || r.status === 'failed')).toBe(true), {
+      timeout: 15_000,
+      interval: 20,
+    });
+    expect((await rows()).map((r) => [r.recipient_address, r.status, r.attempts, r.last_code]).sort()).toEqual([
+      ['ana@mixed.example.com', 'sent', 1, null],
+      ['ben@mixed.example.com', 'sent', 1, null],
+      ['gone@mixed.example.com', 'failed', 1, 550],
+    ]);
+    const about = smtp.messages.filter((m) => m.raw.includes('robot 9 is offline'));
+    expect(about.flatMap((m) => m.envelope.to).sort()).toEqual(['ana@mixed.example.com', 'ben@mixed.example.com']);
   });
 });
