@@ -19,7 +19,7 @@ const ACTIONS = '/odata/Settings/UiPath.Server.Configuration.OData';
 /** Every form a secret travels in: as is, AUTH LOGIN's base64, AUTH PLAIN's blob, and form-encoded. */
 function formsOf(secret: string): string[] {
   const b64 = (text: string) => Buffer.from(text).toString('base64');
-  return [secret, b64(secret), b64(`\0${SMTP_USER}\0${secret}`), b64(`${SMTP_USER}\0${SMTP_USER}\0${secret}`), encodeURIComponent(secret)];
+  return [...new Set([secret, b64(secret), b64(`\0${SMTP_USER}\0${secret}`), b64(`${SMTP_USER}\0${SMTP_USER}\0${secret}`), encodeURIComponent(secret)])];
 }
 
 /** dumpDatabase is every row of every table as text, as a backup would hold it. */
@@ -195,6 +195,41 @@ describeEachDialect('an SMTP password and upstream secrets, wherever Tocsin keep
     expect(found).toEqual([]);
     // The SMTP server did get it, by both methods: the scan above was looking at the right thing.
     expect(server.authSeen.map((a) => a.method)).toEqual(expect.arrayContaining(['LOGIN', 'PLAIN']));
+  });
+
+  it('keeps a password the server repeats in its refusal out of the test answer, the delivery log and the database', async () => {
+    const echo = await startTestSmtpServer({ auth: { username: SMTP_USER, echo: true, methods: ['PLAIN'] } });
+    try {
+      const { token: echoToken, tenantId: echoTenant } = await t.tenantWithUser('echoed');
+      const custom = smtp(echo.port, { authMethod: 'plain', password: SMTP_PASSWORD });
+      await call('PUT', '/api/v1/tenants/echoed/settings/mail', { alertsEmailEnabled: true, useCustom: true, custom }, echoToken);
+      const shown: string[] = [];
+      const test = await call('POST', '/api/v1/tenants/echoed/settings/mail/test', { sendTo: 'qa@example.com' }, echoToken);
+      expect(test.json()).toMatchObject({ ok: false, stage: 'auth', code: 535 });
+      expect(test.json().message).toContain('Authentication failed for robot');
+      shown.push(test.body);
+      const model = { Host: '127.0.0.1', Port: echo.port, UserName: SMTP_USER, EnableSsl: false, DefaultFromAddress: 'alerts@leaky.example.com' };
+      const verify = await call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'qa@example.com', smtpSettingModel: model }, echoToken);
+      expect(verify.statusCode).toBe(400);
+      shown.push(verify.body);
+      // The outbox's attempt at an alert email, for comparison: it already masked what it stores.
+      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(echoTenant, 'echo@example.com')]);
+      await vi.waitFor(
+        async () => {
+          const failed = (await call('GET', '/api/v1/tenants/echoed/deliveries?recipient=echo@example.com', undefined, echoToken)).json().items;
+          expect(failed[0]).toMatchObject({ status: 'failed' });
+        },
+        { timeout: 30_000, interval: 100 },
+      );
+      shown.push((await call('GET', '/api/v1/tenants/echoed/deliveries?limit=100', undefined, echoToken)).body);
+      const places = { answers: shown.join('\n'), database: await dumpDatabase(t.tocsin.deps.storage.db) };
+      const found = formsOf(SMTP_PASSWORD).flatMap((form) =>
+        Object.entries(places).flatMap(([place, text]) => (text.includes(form) ? [`${form} in ${place}`] : [])),
+      );
+      expect(found).toEqual([]);
+    } finally {
+      await echo.close();
+    }
   });
 
   it("refuses to open one tenant's sealed password in another tenant's row", async () => {

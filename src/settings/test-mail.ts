@@ -5,12 +5,14 @@ import { SmtpDeliveryError } from '../delivery/contract.js';
 import { type DirectOutcome, recordDirectSend } from '../delivery/outbox/direct.js';
 import { newMessageId } from '../delivery/outbox/enqueue.js';
 import { TranscribedSmtpError } from '../delivery/smtp/sender.js';
+import { endpointSecrets } from '../delivery/smtp/transport-options.js';
 import type { AppDeps, TenantRow } from '../http/context.js';
 import { fieldError } from '../http/problem.js';
 import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../i18n/languages.js';
 import { renderTestEmail } from '../reports/templates/test-email.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
+import { maskSecrets } from '../shared/redact.js';
 import type { Db } from '../storage/database.js';
 import { type EndpointContext, type SmtpSource, UNREADABLE_SECRET, effectiveSmtp, guardEndpoint, toEndpoint } from './endpoint.js';
 import { RefusedHostError } from './host-guard.js';
@@ -112,20 +114,23 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
   const startedAt = deps.clock.now();
   let result: TestMailResult;
   let outcome: DirectOutcome;
+  // A server may repeat a credential in what it says: the answer and the delivery log never do.
+  const secrets = endpointSecrets(endpoint);
   try {
     const receipt = await deps.sender.send(endpoint, { ...rendered, to: { address: request.sendTo }, messageId }, { transcript: true });
     result = { ok: true, messageId: receipt.messageId, transcript: receipt.transcript ?? [] };
-    outcome = { status: 'sent', response: receipt.response };
+    outcome = { status: 'sent', response: maskSecrets(receipt.response, secrets) };
   } catch (err) {
     if (!(err instanceof SmtpDeliveryError)) throw err;
+    const message = maskSecrets(err.message, secrets);
     result = {
       ok: false,
       stage: err.stage,
       ...(err.code !== undefined ? { code: err.code } : {}),
-      message: err.message,
+      message,
       transcript: err instanceof TranscribedSmtpError ? err.transcript : [],
     };
-    outcome = { status: 'failed', error: err.message, code: err.code };
+    outcome = { status: 'failed', error: message, code: err.code };
   }
   // The delivery log shows test emails too, so "did my test go out?" has one place to look.
   await recordDirectSend(deps.db, {

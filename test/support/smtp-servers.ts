@@ -35,6 +35,8 @@ export interface TestSmtpOptions {
     readonly password?: string;
     readonly accessToken?: string;
     readonly methods?: readonly ('PLAIN' | 'LOGIN' | 'XOAUTH2')[];
+    /** Refuse every login with a 535 that repeats what the client sent, plainly and as AUTH PLAIN's blob (as careless diagnostics do). */
+    readonly echo?: boolean;
   };
   readonly failures?: readonly ScriptedFailure[];
   /** Read the whole message, then close the socket without replying, this many times. */
@@ -172,6 +174,10 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     },
     onAuth(request, session, callback) {
       authSeen.push({ method: request.method, secure: Boolean(session.secure) });
+      if (auth?.echo) {
+        const blob = Buffer.from(`\0${request.username}\0${request.password}`).toString('base64');
+        return callback(smtpError(535, `Authentication failed for ${request.username} with ${request.password} (${blob})`));
+      }
       if (!auth || request.username !== auth.username) return callback(new Error('Invalid username or password'));
       if (request.method === 'XOAUTH2') {
         if (request.accessToken === auth.accessToken) return callback(null, { user: request.username });

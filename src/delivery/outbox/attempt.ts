@@ -4,6 +4,7 @@ import type { Clock } from '../../shared/clock.js';
 import { maskSecrets } from '../../shared/redact.js';
 import { isRetryable } from '../../shared/stage-error.js';
 import { type MailSender, type OutgoingEmail, type RenderedEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+import { endpointSecrets } from '../smtp/transport-options.js';
 import { type EndpointGate, serverAddress } from './admission.js';
 import { type ComposerRegistry, renderDelivery } from './render.js';
 import type { Delivery } from './delivery.js';
@@ -119,7 +120,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   } catch (err) {
     return failure(ctx, delivery, isRetryable(err), `mail settings: ${messageOf(err)}`);
   }
-  const secrets = { username: endpoint.username, values: [endpoint.password, endpoint.accessToken] };
+  const secrets = endpointSecrets(endpoint);
   try {
     email = await renderDelivery(delivery, ctx.composers);
   } catch (err) {

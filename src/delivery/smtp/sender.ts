@@ -3,7 +3,7 @@ import { asciiAddress, prepareMime, writeMime } from './mime.js';
 import { SessionPool } from './pool.js';
 import { type Envelope, SmtpSession } from './session.js';
 import { createTranscript } from './transcript.js';
-import { poolKey } from './transport-options.js';
+import { endpointSecrets, poolKey } from './transport-options.js';
 
 // CR, LF, NUL and the Unicode line breaks some parsers honour: one in a header value is an injection.
 const HEADER_BREAKING = /[\r\n\0\u0085\u2028\u2029]/;
@@ -136,7 +136,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
   };
 
   const sendTranscribed = async (endpoint: SmtpEndpoint, email: OutgoingEmail): Promise<SendReceipt> => {
-    const transcript = createTranscript([endpoint.password, endpoint.accessToken]);
+    const transcript = createTranscript(endpointSecrets(endpoint));
     let session: SmtpSession | undefined;
     try {
       session = await SmtpSession.open(endpoint, transcript.logger);

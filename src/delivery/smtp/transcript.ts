@@ -1,5 +1,5 @@
 import { format } from 'node:util';
-import { maskDialogueLine } from '../../shared/redact.js';
+import { type KnownSecrets, maskDialogueLine } from '../../shared/redact.js';
 
 const MAX_LINES = 200;
 const MAX_LINE_LENGTH = 500;
@@ -11,9 +11,8 @@ export interface Transcript {
   lines(): string[];
 }
 
-/** createTranscript starts an empty transcript that masks `secrets` wherever they appear. */
-export function createTranscript(secrets: readonly (string | undefined)[]): Transcript {
-  const known = { values: secrets };
+/** createTranscript starts an empty transcript that masks `known` secrets wherever they appear. */
+export function createTranscript(known: KnownSecrets): Transcript {
   const lines: string[] = [];
   let inAuth = false;
   const record = (data: unknown, message?: unknown, ...args: unknown[]) => {

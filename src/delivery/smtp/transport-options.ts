@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import type { SMTPConnectionAuth, SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection';
 import XOAuth2 from 'nodemailer/lib/xoauth2';
 import { sha256 } from '../../shared/ids.js';
+import type { KnownSecrets } from '../../shared/redact.js';
 import { type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 
 /** poolKey identifies an endpoint's settings (secrets included, hashed) so each gets its own pool of connections. */
@@ -30,6 +31,11 @@ export function poolKey(endpoint: SmtpEndpoint): string {
 export function loginName(endpoint: SmtpEndpoint): string | undefined {
   if (!endpoint.username) return undefined;
   return endpoint.domain ? `${endpoint.domain}\\${endpoint.username}` : endpoint.username;
+}
+
+/** endpointSecrets are what to mask in anything an endpoint's server said: its password or token, and the login name their AUTH blobs carry. */
+export function endpointSecrets(endpoint: SmtpEndpoint): KnownSecrets {
+  return { username: loginName(endpoint), values: [endpoint.password, endpoint.accessToken] };
 }
 
 // Building a context from ~140 root certificates costs milliseconds; do it once per extra CA, not
