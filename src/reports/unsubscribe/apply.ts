@@ -15,26 +15,32 @@ export async function recipientExists(db: Db, target: UnsubscribeTarget): Promis
 }
 
 /**
- * applyUnsubscribe turns one kind of email off for one recipient and says whether the recipient
- * still exists. A user's choice of an alert email goes into its own preferences (where it can turn
- * it back on); a group mailbox's, and an administrator's of the mail-health notices (which no
- * preference holds), is recorded against the address. Doing it twice changes nothing more.
+ * applySubscription turns one kind of email off (`subscribed` false) or back on for one recipient
+ * and says whether the recipient still exists. A user's choice of an alert email goes into its own
+ * preferences (where it can also be changed); a group mailbox's, and an administrator's of the
+ * mail-health notices (which no preference holds), is an opt-out recorded against the address,
+ * which turning back on removes. Doing either twice changes nothing more.
  */
-export async function applyUnsubscribe(db: Db, target: UnsubscribeTarget, clock: Clock): Promise<boolean> {
+export async function applySubscription(db: Db, target: UnsubscribeTarget, clock: Clock, subscribed: boolean): Promise<boolean> {
   const { tenantId, recipient, kind } = target;
   const choice = EMAIL_CHOICE_OF[kind];
   if (!(await recipientExists(db, target))) return false;
   if (recipient.type === 'group' || !choice) {
-    await db
-      .insertInto('email_unsubscribes')
-      .values({ tenant_id: tenantId, address_key: recipient.address.toLowerCase(), kind, created_at: clock.now() })
-      .onConflict((oc) => oc.columns(['tenant_id', 'address_key', 'kind']).doNothing())
-      .execute();
+    const address_key = recipient.address.toLowerCase();
+    if (subscribed) {
+      await db.deleteFrom('email_unsubscribes').where('tenant_id', '=', tenantId).where('address_key', '=', address_key).where('kind', '=', kind).execute();
+    } else {
+      await db
+        .insertInto('email_unsubscribes')
+        .values({ tenant_id: tenantId, address_key, kind, created_at: clock.now() })
+        .onConflict((oc) => oc.columns(['tenant_id', 'address_key', 'kind']).doNothing())
+        .execute();
+    }
     return true;
   }
   await db.transaction().execute(async (tx) => {
     const current = (await loadLayers(tx, 'user_alert_preferences', [recipient.id])).get(recipient.id);
-    await saveLayer(tx, 'user_alert_preferences', tenantId, recipient.id, applyPatch(current, { email: { [choice]: false } }), clock);
+    await saveLayer(tx, 'user_alert_preferences', tenantId, recipient.id, applyPatch(current, { email: { [choice]: subscribed } }), clock);
   });
   return true;
 }

@@ -9,6 +9,8 @@ type PageText = {
   readonly doneNotices: string;
   readonly invalidTitle: string;
   readonly invalid: string;
+  readonly again: string;
+  readonly resubscribed: string;
 };
 
 /** The page's own sentences; its heading and button reuse the emails' "Unsubscribe from …" link text. */
@@ -21,6 +23,9 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
       "Done: {address} will no longer receive notices about the tenant's mail server; its alert and the console's banner still tell when mail fails.",
     invalidTitle: 'Link not valid',
     invalid: 'This unsubscribe link is not valid or has expired. You can still turn these emails off in your alert preferences.',
+
+    again: 'Subscribe again',
+    resubscribed: 'Done: {address} will receive these emails again.',
   },
   fr: {
     confirm: 'Cela arrête ces e-mails pour {address}. Vous pourrez les réactiver dans vos préférences d’alertes.',
@@ -31,6 +36,9 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
       'C’est fait\u00a0: {address} ne recevra plus d’avis sur le serveur de messagerie du locataire\u00a0; son alerte et le bandeau de la console signalent toujours les échecs.',
     invalidTitle: 'Lien non valide',
     invalid: 'Ce lien de désabonnement n’est pas valide ou a expiré. Vous pouvez toujours désactiver ces e-mails dans vos préférences d’alertes.',
+
+    again: 'Me réabonner',
+    resubscribed: 'C’est fait\u00a0: {address} recevra de nouveau ces e-mails.',
   },
   de: {
     confirm: 'Damit werden diese E-Mails an {address} beendet. Sie können sie in Ihren Alarmeinstellungen wieder aktivieren.',
@@ -40,6 +48,9 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
     doneNotices: 'Erledigt: {address} erhält keine Hinweise zum Mailserver des Mandanten mehr; sein Alarm und das Banner der Konsole melden Fehler weiterhin.',
     invalidTitle: 'Link ungültig',
     invalid: 'Dieser Abmeldelink ist ungültig oder abgelaufen. Sie können diese E-Mails weiterhin in Ihren Alarmeinstellungen abbestellen.',
+
+    again: 'Wieder abonnieren',
+    resubscribed: 'Erledigt: {address} erhält diese E-Mails wieder.',
   },
   es: {
     confirm: 'Esto detiene estos correos a {address}. Puede volver a activarlos en sus preferencias de alertas.',
@@ -50,6 +61,9 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
       'Hecho: {address} ya no recibirá avisos sobre el servidor de correo del inquilino; su alerta y el aviso de la consola siguen indicando los fallos.',
     invalidTitle: 'Enlace no válido',
     invalid: 'Este enlace para darse de baja no es válido o ha caducado. Puede desactivar estos correos en sus preferencias de alertas.',
+
+    again: 'Volver a suscribirme',
+    resubscribed: 'Hecho: {address} volverá a recibir estos correos.',
   },
   ja: {
     confirm: '{address} へのこれらのメールの送信を停止します。アラートの設定でいつでも再開できます。',
@@ -60,6 +74,9 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
       '完了しました。{address} にはテナントのメール サーバーに関するお知らせが送信されなくなります。送信に失敗したときは、引き続きアラートとコンソールのバナーでお知らせします。',
     invalidTitle: '無効なリンク',
     invalid: 'この配信停止リンクは無効か、有効期限が切れています。アラートの設定からこれらのメールを停止できます。',
+
+    again: '再度購読する',
+    resubscribed: '完了しました。{address} に再びこれらのメールが送信されます。',
   },
 });
 
@@ -68,21 +85,30 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** UnsubscribeState is what a link's page shows: the question, or the answer after turning off or on again. */
+export type UnsubscribeState = 'ask' | 'unsubscribed' | 'resubscribed';
+
 /**
- * unsubscribePage is the small HTML page of a one-click link, in the recipient's language: the
- * question with a button (`done` false; it posts back to the same URL), or the confirmation.
+ * unsubscribePage is the small HTML page of a one-click link with `token`, in the recipient's
+ * language: the question with a button that posts back to the link; after unsubscribing, the
+ * confirmation with a button that subscribes again (a click in the wrong place is undone where it
+ * was made: a group mailbox and the mail-health notices have no preferences to go to); after
+ * that, the confirmation with the unsubscribe button again. Forms post to URLs relative to the page,
+ * so that they work behind a proxy that serves Tocsin under a path of its own.
  */
-export function unsubscribePage(target: UnsubscribeTarget, language: Language, done: boolean): string {
+export function unsubscribePage(target: UnsubscribeTarget, language: Language, state: UnsubscribeState, token: string): string {
+  const text = TEXT[language];
   const title = emailTranslator(language)(`${target.kind}.unsubscribe`);
   // No preference holds the mail-health notices, so their page does not send the reader there.
   const notices = target.kind === 'mail-health';
-  const sentence = escapeHtml(TEXT[language][notices ? (done ? 'doneNotices' : 'confirmNotices') : done ? 'done' : 'confirm']).replace(
-    '{address}',
-    `<strong>${escapeHtml(target.recipient.address)}</strong>`,
-  );
-  const form = done
-    ? ''
-    : `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">${escapeHtml(title)}</button></form>`;
+  const key = state === 'resubscribed' ? 'resubscribed' : notices ? (state === 'ask' ? 'confirmNotices' : 'doneNotices') : state === 'ask' ? 'confirm' : 'done';
+  const sentence = escapeHtml(text[key]).replace('{address}', `<strong>${escapeHtml(target.recipient.address)}</strong>`);
+  const link = escapeHtml(encodeURIComponent(token));
+  // The question is at /unsubscribe/TOKEN and posts to itself; the answers are at …/TOKEN (after a POST) and …/TOKEN/resubscribe.
+  const form =
+    state === 'unsubscribed'
+      ? `<form method="post" action="${link}/resubscribe"><button type="submit">${escapeHtml(text.again)}</button></form>`
+      : `<form method="post"${state === 'resubscribed' ? ` action="../${link}"` : ''}><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">${escapeHtml(title)}</button></form>`;
   return smallPage(language, title, `<p>${sentence}</p>${form}`);
 }
 

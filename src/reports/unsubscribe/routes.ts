@@ -6,7 +6,7 @@ import { HttpError, notFound } from '../../http/problem.js';
 import { preferredLanguage } from '../../i18n/languages.js';
 import type { Db } from '../../storage/database.js';
 import { languageOf } from '../../recipients/eligibility.js';
-import { applyUnsubscribe, recipientExists } from './apply.js';
+import { applySubscription, recipientExists } from './apply.js';
 import { UnsubscribeLinks } from './links.js';
 import { invalidLinkPage, unsubscribePage } from './page.js';
 import type { UnsubscribeTarget } from './token.js';
@@ -65,7 +65,7 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
         const found = await target(request.params.token);
         // The button would only lead to a 404: a removed user's or group's link is gone already.
         if (!(await recipientExists(storage.db, found))) throw notFound('Unsubscribe link');
-        return unsubscribePage(found, await pageLanguage(storage.db, found), false);
+        return unsubscribePage(found, await pageLanguage(storage.db, found), 'ask', request.params.token);
       }),
   );
 
@@ -74,19 +74,18 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => done(null, body));
-    scope.withTypeProvider<ZodTypeProvider>().post(
-      '/unsubscribe/:token',
-      {
-        config: { access: 'public' },
-        bodyLimit: 4096,
-        schema: { params, description: 'RFC 8058 one-click unsubscribe (body `List-Unsubscribe=One-Click`) → 200.' },
-      },
-      (request, reply) =>
-        answerNotFound(request, reply, async () => {
-          const found = await target(request.params.token);
-          if (!(await applyUnsubscribe(storage.db, found, clock))) throw notFound('Unsubscribe link');
-          return unsubscribePage(found, await pageLanguage(storage.db, found), true);
-        }),
-    );
+    const change = (url: string, subscribed: boolean, description: string) =>
+      scope
+        .withTypeProvider<ZodTypeProvider>()
+        .post(url, { config: { access: 'public' }, bodyLimit: 4096, schema: { params, description } }, (request, reply) =>
+          answerNotFound(request, reply, async () => {
+            const found = await target(request.params.token);
+            if (!(await applySubscription(storage.db, found, clock, subscribed))) throw notFound('Unsubscribe link');
+            return unsubscribePage(found, await pageLanguage(storage.db, found), subscribed ? 'resubscribed' : 'unsubscribed', request.params.token);
+          }),
+        );
+    change('/unsubscribe/:token', false, 'RFC 8058 one-click unsubscribe (body `List-Unsubscribe=One-Click`) → 200.');
+    // The confirmation's "subscribe again" button: a POST only, as a mail scanner following links must not undo an unsubscribe.
+    change('/unsubscribe/:token/resubscribe', true, 'Turns back on what the link turned off, from the button of its confirmation page → 200 page.');
   });
 };

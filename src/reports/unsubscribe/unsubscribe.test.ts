@@ -206,6 +206,44 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect(groups[0]!.optedOut.has('daily')).toBe(false);
   });
 
+  it('undoes an unsubscribe from the button of its confirmation, for a user, a group mailbox and the mail-health notices, by POST only', async () => {
+    const someone = await t.tenantWithUser('unsub', ['Alerts Viewer']);
+    const group = (await t.call('POST', '/api/v1/tenants/unsub/groups', { name: 'Night shift', email: 'night@example.com', roles: ['Alerts Viewer'] })).json();
+    const optOuts = (kind: string) =>
+      t.tocsin.deps.storage.db.selectFrom('email_unsubscribes').select('address_key').where('tenant_id', '=', tenantId).where('kind', '=', kind).execute();
+    const user = { type: 'user' as const, id: someone.userId, address: 'someone@example.com' };
+    const targets: [UnsubscribeTarget, () => Promise<boolean>][] = [
+      [
+        { tenantId, kind: 'summary', recipient: user },
+        async () => (await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, someone.token)).json().email.tenMinuteSummary,
+      ],
+      [
+        { tenantId, kind: 'daily', recipient: { type: 'group', id: group.id, address: 'night@example.com' } },
+        async () => !(await optOuts('daily')).some((r) => r.address_key === 'night@example.com'),
+      ],
+      [{ tenantId, kind: 'mail-health', recipient: user }, async () => !(await optOuts('mail-health')).some((r) => r.address_key === 'someone@example.com')],
+    ];
+    for (const [target, subscribed] of targets) {
+      const path = pathOf(await links.url(target));
+      const token = path.split('/').pop()!;
+      const done = await oneClick(path);
+      expect(done.body).toContain(`<form method="post" action="${token}/resubscribe"><button type="submit">Subscribe again</button>`);
+      expect(await subscribed(), target.kind).toBe(false);
+      // A mail scanner following links cannot undo it: only the button's POST does.
+      expect((await t.tocsin.app.inject({ method: 'GET', url: `${path}/resubscribe` })).statusCode).toBe(404);
+      const again = await t.tocsin.app.inject({ method: 'POST', url: `${path}/resubscribe` });
+      expect(again.statusCode).toBe(200);
+      expect(again.body).toContain('will receive these emails again');
+      // …and the page offers to unsubscribe once more, posting back to the link itself.
+      expect(again.body).toContain(`<form method="post" action="../${token}">`);
+      expect(await subscribed(), target.kind).toBe(true);
+      expect((await t.tocsin.app.inject({ method: 'POST', url: `${path}/resubscribe` })).statusCode).toBe(200);
+      expect(await subscribed(), target.kind).toBe(true);
+    }
+    const tampered = `${pathOf(await links.url(targets[0]![0]))}x`;
+    expect((await t.tocsin.app.inject({ method: 'POST', url: `${tampered}/resubscribe` })).statusCode).toBe(404);
+  });
+
   it('puts no address or id in the URL', async () => {
     const url = await links.url({ tenantId, kind: 'summary', recipient: { type: 'user', id: user.userId, address: 'me@example.com' } });
     for (const shown of [url, decodeURIComponent(url), Buffer.from(pathOf(url).split('/').pop()!, 'base64url').toString('latin1')]) {
