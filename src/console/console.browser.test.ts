@@ -232,6 +232,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByText('Set', { exact: true }).waitFor();
     expect(await page.locator('#mail-password').count()).toBe(0);
     await page.getByTestId('mail-tested').waitFor();
+    // Another host with the saved password kept: it is not sent there, and the form says so at the password.
+    await page.getByLabel('SMTP Host').fill('127.0.0.1');
+    await page.getByRole('button', { name: 'Test Mail Settings' }).click();
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await expect.poll(() => page.locator('#mail-password-error').textContent()).toContain('type it again');
+    await page.getByRole('button', { name: 'Close' }).last().click();
+    await page.getByLabel('SMTP Host').fill('localhost');
     // A wrong one fails at auth: explained in words, the server's reply and code kept as they were.
     await page.getByRole('button', { name: 'Replace' }).click();
     await page.getByLabel('SMTP Password').fill('wrong-password');

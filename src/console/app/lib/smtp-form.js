@@ -145,11 +145,12 @@ export function SmtpFields({ form, onChange, errors = {}, prefix, legend = t('ma
     <${TextField} id=${id('username')} label=${t('mail.username')} value=${form.username} onInput=${set('username')} error=${errors.username} autocomplete="off" />
     ${
       form.password === undefined
-        ? html`<div class="field">
+        ? html`<div class=${`field${errors.password ? ' invalid' : ''}`}>
           <span class="label" id=${id('password-label')}>${t('mail.password')}</span>
           <p class="secret-set" aria-labelledby=${id('password-label')}><span class="pill">${t('mail.passwordSet')}</span>
             <button type="button" class="link" id=${id('password-replace')} onClick=${() => onChange({ ...form, password: '' })}>${t('mail.passwordReplace')}</button>
             <button type="button" class="link danger" onClick=${() => onChange({ ...form, password: null })}>${t('mail.passwordClear')}</button></p>
+          ${errors.password ? html`<small class="error" id=${id('password-error')} role="alert">${errors.password}</small>` : null}
         </div>`
         : html`<${TextField} id=${id('password')} type="password" label=${t('mail.password')} value=${form.password ?? ''} onInput=${set('password')}
           error=${errors.password} autocomplete="new-password" hint=${form.password === null ? t('mail.passwordCleared') : form.passwordSet ? t('mail.passwordReplacing') : ''} />
