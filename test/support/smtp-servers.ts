@@ -327,11 +327,11 @@ export function startSilentServer(): Promise<SilentServer> {
 }
 
 /**
- * startDribblingServer starts a raw SMTP server that takes the message, then answers the final "."
- * one byte every `byteEveryMs` and never finishes the line (a slowloris server): a client that
- * only times out on silence waits for ever.
+ * startDribblingServer starts a raw SMTP server that answers one reply (to EHLO, or to the message's
+ * final ".") one byte every `byteEveryMs`, never finishing the line (a slowloris server), and the
+ * others at once: a client that only times out on silence waits for ever.
  */
-export function startDribblingServer(byteEveryMs: number): Promise<SilentServer> {
+export function startDribblingServer(byteEveryMs: number, at: 'ehlo' | 'data' = 'data'): Promise<SilentServer> {
   return startRawServer((socket) => {
     let buffer = '';
     let inData = false;
@@ -339,14 +339,15 @@ export function startDribblingServer(byteEveryMs: number): Promise<SilentServer>
     socket.on('close', () => clearInterval(dribble));
     socket.setEncoding('latin1');
     socket.write('220 dribble.test ESMTP\r\n');
+    const dribbleReply = (reply: string) => {
+      let sent = 0;
+      dribble = setInterval(() => socket.write(reply[sent++] ?? ' '), byteEveryMs);
+    };
     socket.on('data', (chunk: string) => {
       buffer += chunk;
       while (!dribble) {
         if (inData) {
-          if (!buffer.includes('\r\n.\r\n')) return;
-          const reply = '250 2.0.0 Ok';
-          let sent = 0;
-          dribble = setInterval(() => socket.write(reply[sent++] ?? ' '), byteEveryMs);
+          if (buffer.includes('\r\n.\r\n')) dribbleReply('250 2.0.0 Ok');
           return;
         }
         const end = buffer.indexOf('\r\n');
@@ -354,6 +355,7 @@ export function startDribblingServer(byteEveryMs: number): Promise<SilentServer>
         const verb = buffer.slice(0, end).slice(0, 4).toUpperCase();
         buffer = buffer.slice(end + 2);
         if (verb === 'QUIT') return void socket.end('221 bye\r\n');
+        if (verb === 'EHLO' && at === 'ehlo') return dribbleReply('250-dribble.test');
         inData = verb === 'DATA';
         socket.write(inData ? '354 go ahead\r\n' : '250 dribble.test\r\n');
       }

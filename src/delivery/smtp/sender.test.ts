@@ -301,19 +301,24 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(silent.openConnections()).toBe(0);
   });
 
-  it('gives up on a server that answers the final "." a byte at a time at its timeout, retryable, pooled or transcribed', async () => {
-    // Each byte comes well within the timeout, so the socket is never silent for long: only a
-    // deadline on the whole reply ends the wait.
-    const dribbling = await startDribblingServer(100);
-    servers.push(dribbling);
-    const endpoint = endpointFor(dribbling, { timeoutMs: 500 });
-    for (const options of [{}, { transcript: true }]) {
-      const error = await failure(sender.send(endpoint, email(), options));
-      expect(error).toMatchObject({ stage: 'data', retryable: true });
-      expect(error.message).toMatch(/timed out during data/);
-    }
-    await dribbling.allClosed();
-  });
+  for (const [reply, at, stage] of [
+    ['the final "."', 'data', 'data'],
+    ['EHLO', 'ehlo', 'connect'],
+  ] as const) {
+    it(`gives up on a server that answers ${reply} a byte at a time at its timeout, retryable, pooled or transcribed`, async () => {
+      // Each byte comes well within the timeout, so the socket is never silent for long: only a
+      // deadline on the whole reply ends the wait.
+      const dribbling = await startDribblingServer(100, at);
+      servers.push(dribbling);
+      const endpoint = endpointFor(dribbling, { timeoutMs: 500 });
+      for (const options of [{}, { transcript: true }]) {
+        const error = await failure(sender.send(endpoint, email(), options));
+        expect(error).toMatchObject({ stage, retryable: true });
+        expect(error.message).toMatch(`timed out during ${stage}`);
+      }
+      await dribbling.allClosed();
+    });
+  }
 
   it('treats a connection dropped after DATA as a retryable data-stage failure', async () => {
     const server = await start({ dropAfterData: 2 });
