@@ -85,7 +85,7 @@ describe('daily windows', () => {
     expect(hours(w)).toBe(24);
   });
 
-  it('is due at the report time, once, and after downtime only the latest missed report is due', () => {
+  it('is due at the report time, once, and after downtime one catch-up report covers the missed days', () => {
     const zone = 'Europe/Paris';
     const clock = new FakeClock(utc('2026-10-25T08:59:59Z'));
     const yesterday = dueDailyWindow(clock.now(), TEN, zone, undefined, 0)!;
@@ -97,7 +97,7 @@ describe('daily windows', () => {
       end: utc('2026-10-25T09:00:00Z'),
     });
     clock.set(utc('2026-10-28T12:00:00Z'));
-    expect(dueDailyWindow(clock.now(), TEN, zone, yesterday.end, 0)?.end).toBe(utc('2026-10-28T09:00:00Z'));
+    expect(dueDailyWindow(clock.now(), TEN, zone, yesterday.end, 0)).toEqual({ start: yesterday.end, end: utc('2026-10-28T09:00:00Z') });
     expect(dueDailyWindow(clock.now(), TEN, zone, undefined, utc('2026-10-28T09:30:00Z'))).toBeUndefined();
   });
 

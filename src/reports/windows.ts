@@ -59,10 +59,10 @@ export function dailyWindowEndingOn(date: DateTime, time: ReportTime, zone: stri
 
 /**
  * dueDailyWindow decides the daily window to decide now, if any: the one whose report time is the
- * latest not after now. After downtime only that latest report goes out (a missed report once,
- * not one per missed day); nothing is due once it was decided, nor before `notBefore`. A window
- * begins where the last decided one ended when that is later than a day before its report: after
- * the report time moves, no alert is in two daily reports.
+ * latest not after now; nothing is due once it was decided, nor before `notBefore`. Like summary
+ * windows, it begins where the last decided one ended: after downtime the missed days go out as
+ * one catch-up report (not one per missed day, and no alert of them left out), and after the
+ * report time moves no alert is in two daily reports. A tenant's first covers the day before it.
  */
 export function dueDailyWindow(now: number, time: ReportTime, zone: string, lastEnd: number | undefined, notBefore: number): Window | undefined {
   return dailyWindowIfDue(latestDailyWindow(now, time, zone), lastEnd, notBefore);
@@ -80,11 +80,11 @@ export function latestDailyWindow(now: number, time: ReportTime, zone: string): 
 
 /**
  * dailyWindowIfDue is a tenant's latest daily window, unless it was decided already or ended before
- * `notBefore`, starting no earlier than the last decided window's end (see dueDailyWindow).
+ * `notBefore`, starting where the last decided one ended (see dueDailyWindow).
  */
 export function dailyWindowIfDue(latest: Window, lastEnd: number | undefined, notBefore: number): Window | undefined {
   if (latest.end <= notBefore || (lastEnd !== undefined && lastEnd >= latest.end)) return undefined;
-  return lastEnd !== undefined && lastEnd > latest.start ? { start: lastEnd, end: latest.end } : latest;
+  return lastEnd === undefined ? latest : { start: lastEnd, end: latest.end };
 }
 
 /** nextReportInstant is the first report time strictly after now, when the next daily window ends. */
