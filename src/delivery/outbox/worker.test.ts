@@ -464,43 +464,49 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect((await row(daily.id)).last_error).toContain('no composer');
   });
 
-  it('delivers a tenant’s mail while every send to another tenant’s hanging server is still waiting', async () => {
-    const hanging = await startSilentServer();
-    servers.push(hanging);
-    const healthy = await smtp();
-    // X's sends wait far longer than Y's need: until X's server is closed below, none of them ends.
-    endpoints.set(tenantX, endpointFor(hanging.port, { timeoutMs: 60_000 }));
-    endpoints.set(tenantY, endpointFor(healthy.port));
-    // X's rows are older, so a naive oldest-first worker would spend every slot on them.
-    const xs = Array.from({ length: 30 }, () => testDelivery(tenantX, 'x@example.com'));
-    await enqueueDeliveries(database.storage.db, xs, systemClock);
-    await enqueueDeliveries(
-      database.storage.db,
-      Array.from({ length: 10 }, () => testDelivery(tenantY, 'y@example.com')),
-      systemClock,
-    );
-    const w = worker(systemClock, { settings: { limits: { global: 8, perTenant: 3 }, batchSize: 8, pollIntervalMs: 20 } });
-    w.start();
-    try {
-      await healthy.waitForMessages(10, 30_000);
-      // Every one of Y's emails went out while X's sends were all still hanging: no attempt of X ended,
-      // and X never held more than its three slots. (How long Y took: bench/worker-isolation.ts.)
-      const finishedX = await database.storage.db
-        .selectFrom('delivery_attempts')
-        .innerJoin('deliveries', 'deliveries.id', 'delivery_attempts.delivery_id')
-        .select('delivery_attempts.id')
-        .where('deliveries.tenant_id', '=', tenantX)
-        .where('delivery_attempts.finished_at', 'is not', null)
-        .execute();
-      expect(finishedX).toEqual([]);
-      expect(hanging.openConnections()).toBeLessThanOrEqual(3);
-    } finally {
-      // Closing X's server ends its hanging sends at once, so the worker stops without waiting them out.
-      await hanging.close();
-      await w.stop();
-    }
-    expect(w.inFlightCount).toBe(0);
-  });
+  // Silent from the first byte, or a slowloris that takes the message and dribbles its reply to ".".
+  for (const [how, start] of [
+    ['silent', () => startSilentServer()],
+    ['dribbling', () => startDribblingServer(1_000)],
+  ] as const) {
+    it(`delivers a tenant’s mail while every send to another tenant’s ${how} server is still waiting`, async () => {
+      const hanging = await start();
+      servers.push(hanging);
+      const healthy = await smtp();
+      // X's sends wait far longer than Y's need: until X's server is closed below, none of them ends.
+      endpoints.set(tenantX, endpointFor(hanging.port, { timeoutMs: 60_000 }));
+      endpoints.set(tenantY, endpointFor(healthy.port));
+      // X's rows are older, so a naive oldest-first worker would spend every slot on them.
+      const xs = Array.from({ length: 30 }, () => testDelivery(tenantX, 'x@example.com'));
+      await enqueueDeliveries(database.storage.db, xs, systemClock);
+      await enqueueDeliveries(
+        database.storage.db,
+        Array.from({ length: 10 }, () => testDelivery(tenantY, 'y@example.com')),
+        systemClock,
+      );
+      const w = worker(systemClock, { settings: { limits: { global: 8, perTenant: 3 }, batchSize: 8, pollIntervalMs: 20 } });
+      w.start();
+      try {
+        await healthy.waitForMessages(10, 30_000);
+        // Every one of Y's emails went out while X's sends were all still hanging: no attempt of X ended,
+        // and X never held more than its three slots. (How long Y took: bench/worker-isolation.ts.)
+        const finishedX = await database.storage.db
+          .selectFrom('delivery_attempts')
+          .innerJoin('deliveries', 'deliveries.id', 'delivery_attempts.delivery_id')
+          .select('delivery_attempts.id')
+          .where('deliveries.tenant_id', '=', tenantX)
+          .where('delivery_attempts.finished_at', 'is not', null)
+          .execute();
+        expect(finishedX).toEqual([]);
+        expect(hanging.openConnections()).toBeLessThanOrEqual(3);
+      } finally {
+        // Closing X's server ends its hanging sends at once, so the worker stops without waiting them out.
+        await hanging.close();
+        await w.stop();
+      }
+      expect(w.inFlightCount).toBe(0);
+    });
+  }
 
   it('sends on a wake without waiting for its next poll', async () => {
     const server = await smtp();
