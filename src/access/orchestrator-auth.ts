@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findTenant } from '../http/access-hook.js';
+import { caseInsensitiveBody } from '../http/openapi.js';
 import type { RouteModule, TenantRow } from '../http/context.js';
 import { badRequest, fieldError, notFound, unauthorized } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
@@ -97,7 +98,7 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
     {
       config: { access: 'public' },
       schema: {
-        body: z.any(),
+        body: caseInsensitiveBody(authenticateBody, FIELD_NAMES),
         description: '{TenancyName, UsernameOrEmailAddress, Password} (key case ignored) → {result: <bearer token>, success: true}; 401 when wrong.',
       },
     },

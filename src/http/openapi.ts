@@ -1,5 +1,6 @@
 import fastifySwagger, { type SwaggerTransform } from '@fastify/swagger';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { TocsinApp } from './context.js';
 import { problemTypeFor } from './problem.js';
 
@@ -132,6 +133,33 @@ function withErrors(path: string, operation: Json): Json {
   if (operation.requestBody) statuses.push('413', '415');
   const errors = Object.fromEntries(statuses.map((s) => [s, { $ref: `#/components/responses/Problem${s}` }]));
   return { ...operation, responses: { ...errors, ...operation.responses } };
+}
+
+/**
+ * caseInsensitiveBody is the body schema of a route that reads its JSON with lower-cased keys, as
+ * Orchestrator binds JSON: it lets any body through (the handler parses the lower-cased body with
+ * `schema` itself, to name fields as Orchestrator spells them), but the OpenAPI document shows
+ * `schema`, its keys spelled as `names` says, so scripts see the fields and their limits.
+ */
+export function caseInsensitiveBody(schema: z.ZodType, names: Readonly<Record<string, string>>): z.ZodType {
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  return z.any().meta({ ...(renameKeys(json, names) as Json), description: 'Keys are matched case-insensitively, as Orchestrator does.' });
+}
+
+function renameKeys(node: unknown, names: Readonly<Record<string, string>>): unknown {
+  if (Array.isArray(node)) return node.map((item) => renameKeys(item, names));
+  if (typeof node !== 'object' || node === null) return node;
+  const result: Json = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'properties' && typeof value === 'object' && value !== null) {
+      result[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [names[name] ?? name, renameKeys(sub, names)]));
+    } else if (key === 'required' && Array.isArray(value)) {
+      result[key] = value.map((name: string) => names[name] ?? name);
+    } else {
+      result[key] = renameKeys(value, names);
+    }
+  }
+  return result;
 }
 
 /** registerOpenApi generates the OpenAPI document from the routes' schemas and serves it. */

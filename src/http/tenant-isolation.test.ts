@@ -26,8 +26,8 @@ describeEachDialect('tenant isolation across the whole route table', (dialect) =
 
   const send = (route: RouteEntry, url: string, body: unknown, token: string) => t.call(route.method as HTTPMethods, url, body, token);
 
-  it('has a sample object and body for every route (add missing ones to src/http/route-samples.ts)', () => {
-    expect(missingSamples(routes).join('\n'), 'see the header comment of src/http/route-samples.ts').toBe('');
+  it('has a sample object and body for every route (add missing ones to test/support/route-samples.ts)', () => {
+    expect(missingSamples(routes).join('\n'), 'see the header comment of test/support/route-samples.ts').toBe('');
   });
 
   it("answers 404 on every route under another tenant's path, by name or by id, whatever the body", async () => {

@@ -100,6 +100,9 @@ describeEachDialect('operations endpoints', (dialect) => {
           if (!declared.includes(name)) problems.push(`${method} ${path}: path parameter ${name} not declared`);
         }
         if (!op.responses || Object.keys(op.responses).length === 0) problems.push(`${method} ${path}: no responses`);
+        // A body the handler parses itself (z.any()) still shows its fields, so scripts can see them.
+        const body = op.requestBody?.content?.['application/json']?.schema;
+        if (body && !body.type && !body.anyOf && !body.oneOf && !body.$ref) problems.push(`${method} ${path}: request body without a schema`);
       }
     }
     const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/([^"]+)"/g)].map((m) => m[1]!);
@@ -108,6 +111,18 @@ describeEachDialect('operations endpoints', (dialect) => {
       if (target === undefined) problems.push(`unresolvable $ref #/${ref}`);
     }
     expect(problems.join('\n')).toBe('');
+  });
+
+  it("shows the Orchestrator-compatible bodies with Orchestrator's field names and limits", async () => {
+    const doc = (await t.call('GET', OPENAPI_PATH, undefined, '')).json<Json>();
+    const body = (path: string) => doc.paths[path].post.requestBody.content['application/json'].schema;
+    const authenticate = body('/api/Account/Authenticate');
+    expect(authenticate.required).toEqual(['TenancyName', 'UsernameOrEmailAddress', 'Password']);
+    expect(authenticate.properties.Password.maxLength).toBe(256);
+    const raise = body('/odata/Alerts/UiPath.Server.Configuration.OData.RaiseProcessAlert');
+    expect(raise.properties.processAlert.required).toEqual(['Message', 'Severity', 'ProcessName', 'RobotName']);
+    expect(body('/odata/Settings/UiPath.Server.Configuration.OData.UpdateBulk').properties.settings.items.required).toEqual(['Name', 'Value']);
+    expect(body('/odata/Settings/UiPath.Server.Configuration.OData.VerifySmtpSetting').required).toEqual(['smtpSettingModel']);
   });
 
   it('documents the problem+json error answers of every operation', async () => {

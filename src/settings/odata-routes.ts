@@ -3,6 +3,7 @@ import { lowerCaseKeys, orchestratorTenant } from '../access/orchestrator-auth.j
 import { updateTenant } from '../access/tenants.js';
 import type { SmtpStage } from '../delivery/contract.js';
 import type { AppDeps, TocsinApp } from '../http/context.js';
+import { caseInsensitiveBody } from '../http/openapi.js';
 import { badRequest, fieldError } from '../http/problem.js';
 import { isEmailAddress, isTimeZone } from '../shared/validation.js';
 import { getMailSettings, saveMailSettings } from './mail-settings.js';
@@ -82,7 +83,7 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
     {
       config: { permission: 'Settings.Edit' },
       schema: {
-        body: z.any(),
+        body: caseInsensitiveBody(updateBulkBody, BODY_NAMES),
         description:
           '{"settings": [{Name, Value}]} with string values; names Tocsin does not keep are ignored, and so are SMTP values equal to what GET /odata/Settings shows (sending its list back changes nothing).',
       },
@@ -110,7 +111,10 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
     `${ACTIONS}.VerifySmtpSetting`,
     {
       config: { permission: 'Settings.Edit' },
-      schema: { body: z.any(), description: 'Sends a test email; 200 when sent, 400 problem with the SMTP error otherwise.' },
+      schema: {
+        body: caseInsensitiveBody(verifyBody, BODY_NAMES),
+        description: `Sends a test email; 200 when sent, 400 problem with the SMTP error otherwise. smtpSettingModel: {${Object.values(MODEL_NAMES).join(', ')}}.`,
+      },
     },
     async (request, reply) => {
       const tenant = await orchestratorTenant(db, request);

@@ -22,7 +22,7 @@ export function fillPath(url: string, values: Readonly<Record<string, string>>):
 }
 
 /**
- * missingSamples lists what src/http/route-samples.ts lacks for the walks to call every route:
+ * missingSamples lists what test/support/route-samples.ts lacks for the walks to call every route:
  * an object maker per path parameter (except `:tenant`) of non-public routes, a body per route
  * with a body schema.
  */

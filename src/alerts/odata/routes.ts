@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { lowerCaseKeys, orchestratorTenant } from '../../access/orchestrator-auth.js';
 import type { RouteModule } from '../../http/context.js';
+import { caseInsensitiveBody } from '../../http/openapi.js';
 import { badRequest, conflict, type FieldError, fieldError } from '../../http/problem.js';
 import { acknowledgementsOf } from '../acknowledgements.js';
 import { CUSTOM_EVENT } from '../catalogue.js';
@@ -150,7 +151,13 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
 
   app.post(
     `${ACTIONS}.MarkAsRead`,
-    { config: view, schema: { body: z.any(), description: '{"ids": [id]} → remaining unread count; 409 for the host administrator, who has no read state.' } },
+    {
+      config: view,
+      schema: {
+        body: caseInsensitiveBody(markAsReadBody, {}),
+        description: '{"ids": [id]} → remaining unread count; 409 for the host administrator, who has no read state.',
+      },
+    },
     async (request) => {
       const parsed = markAsReadBody.safeParse(lowerCaseKeys(request.body));
       if (!parsed.success) throw fieldError('ids', parsed.error.issues[0]?.message ?? 'must be a list of alert ids');
@@ -167,7 +174,7 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
     {
       config: { access: 'authenticated', permission: 'Alerts.Create' },
       schema: {
-        body: z.any(),
+        body: caseInsensitiveBody(z.object({ processalert: processAlert }), { ...PROCESS_ALERT_FIELDS, processalert: 'processAlert' }),
         description:
           '{"processAlert": {Message, Severity, ProcessName, RobotName}}, all required, each ≤ 512 characters → 200. X-UIPATH-OrganizationUnitId becomes the folder, X-UIPATH-JobKey the job.',
       },
