@@ -5,7 +5,7 @@ export type Command = (args: string[]) => Promise<number>;
 
 // Each command's module is loaded when it runs: a `serve` process (a worker above all) keeps the
 // other commands' imports, such as test-mail's password hashing, out of its memory.
-const COMMANDS: Record<string, { run: Command; summary: string }> = {
+const COMMANDS: Record<string, { run: Command; summary: string; usage: () => Promise<string> }> = {
   serve: {
     run: async (args) => {
       // Before serve's modules load, which would otherwise grow the young generation for good.
@@ -13,15 +13,22 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
       return (await import('./serve.js')).serveCommand(args);
     },
     summary: 'run the HTTP API, the scheduler and the delivery workers',
+    usage: async () => (await import('./serve.js')).SERVE_USAGE,
   },
-  migrate: { run: async () => (await import('./migrate.js')).migrateCommand(), summary: 'apply pending database migrations and exit' },
+  migrate: {
+    run: async () => (await import('./migrate.js')).migrateCommand(),
+    summary: 'apply pending database migrations and exit',
+    usage: async () => 'usage: tocsin migrate   (migrates DATABASE_URL; unset, the SQLite file in TOCSIN_DATA_DIR, ./data by default)',
+  },
   raise: {
     run: async (args) => (await import('./raise.js')).raiseCommand(args),
     summary: 'raise one alert through the HTTP API (token from --token or TOCSIN_TOKEN)',
+    usage: async () => (await import('./raise.js')).RAISE_USAGE,
   },
   'test-mail': {
     run: async (args) => (await import('./test-mail.js')).testMailCommand(args),
     summary: "send a test email with a tenant's saved mail settings (--tenant T --to addr)",
+    usage: async () => (await import('./test-mail.js')).TEST_MAIL_USAGE,
   },
 };
 
@@ -40,6 +47,12 @@ async function main(argv: string[]): Promise<number> {
   if (!command) {
     process.stderr.write(`tocsin: unknown command "${name}"\n${usage()}\n`);
     return 2;
+  }
+  // Asked for help, a command only says how to use it: `migrate --help` applies no migration, and
+  // `serve --help` starts nothing.
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${await command.usage()}\n`);
+    return 0;
   }
   return command.run(rest);
 }

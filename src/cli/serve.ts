@@ -12,12 +12,21 @@ import { catcherSmtpUrl } from '../settings/smtp-settings.js';
 /** How long a SIGTERM waits for in-flight work before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 15_000;
 
+/** SERVE_USAGE is the help text of `tocsin serve`. */
+export const SERVE_USAGE = 'usage: tocsin serve [--role api|worker|all] [--processes N]   (or TOCSIN_ROLE, TOCSIN_API_PROCESSES)';
+
 /**
  * serveCommand runs Tocsin until SIGTERM or SIGINT, then shuts down gracefully. With
  * `--processes N` (or TOCSIN_API_PROCESSES) and the api role it runs N api processes on one port.
  */
 export async function serveCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { role: { type: 'string' }, processes: { type: 'string' } }, strict: true });
+  let values: { role?: string | undefined; processes?: string | undefined };
+  try {
+    ({ values } = parseArgs({ args, options: { role: { type: 'string' }, processes: { type: 'string' } }, strict: true }));
+  } catch (err) {
+    process.stderr.write(`tocsin serve: ${(err as Error).message}\n${SERVE_USAGE}\n`);
+    return 2;
+  }
   const env = { ...process.env };
   if (values.role) env.TOCSIN_ROLE = values.role;
   if (values.processes) env.TOCSIN_API_PROCESSES = values.processes;

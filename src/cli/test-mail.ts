@@ -11,7 +11,8 @@ import { isEmailAddress } from '../shared/validation.js';
 import { openStorage } from '../storage/storage.js';
 import type { CommandIo } from './io.js';
 
-const USAGE = 'usage: tocsin test-mail --tenant <name or id> --to <address>';
+/** TEST_MAIL_USAGE is the help text of `tocsin test-mail`. */
+export const TEST_MAIL_USAGE = 'usage: tocsin test-mail --tenant <name or id> --to <address>';
 
 /**
  * testMailCommand sends a test email with a tenant's saved, effective mail settings (the same as
@@ -23,11 +24,11 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
   try {
     ({ values } = parseArgs({ args, options: { tenant: { type: 'string' }, to: { type: 'string' } }, strict: true }));
   } catch (err) {
-    io.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    io.stderr.write(`${(err as Error).message}\n${TEST_MAIL_USAGE}\n`);
     return 2;
   }
   if (!values.tenant || !values.to || !isEmailAddress(values.to)) {
-    io.stderr.write(`${USAGE}\n`);
+    io.stderr.write(`${TEST_MAIL_USAGE}\n`);
     return 2;
   }
   const config = loadConfig(io.env);

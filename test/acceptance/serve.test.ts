@@ -94,6 +94,20 @@ describe('tocsin serve, as a user runs it', () => {
     expect(bad.stderr()).toContain('PORT');
   });
 
+  it('answers --help of each command with its usage, exit 0, starting and migrating nothing', async () => {
+    const cwd = tempDir('tocsin-help-');
+    for (const command of ['serve', 'migrate', 'raise', 'test-mail']) {
+      const help = start('node', [path.join(REPO_ROOT, 'bin/tocsin.js'), command, '--help'], { cwd, env: cleanEnv({}) });
+      expect((await help.exited()).code, command).toBe(0);
+      expect(help.stdout()).toContain(`usage: tocsin ${command}`);
+    }
+    expect(fs.existsSync(path.join(cwd, 'data')), 'no ./data created').toBe(false);
+    const bad = start('node', [path.join(REPO_ROOT, 'bin/tocsin.js'), 'serve', '--bogus'], { cwd, env: cleanEnv({}) });
+    expect((await bad.exited()).code).toBe(2);
+    expect(bad.stderr()).toContain("Unknown option '--bogus'");
+    expect(bad.stderr()).not.toContain('    at ');
+  });
+
   it('runs with `npm start` from the repository root, keeping its data in ./data', async () => {
     // A copy of the checkout's layout, so ./data is created there and not in the real checkout.
     const root = tempDir('tocsin-root-');
