@@ -120,6 +120,9 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // No body at all, as clients that label every request JSON send to a route that takes none
+    // (`POST …/rotate-secret`): nothing to parse, and a route that needs a body says it is missing.
+    if (body === '') return done(null, undefined);
     parseJson(request, body as string, (err, value) => {
       if (err) return done(err, undefined);
       if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) return done(tooDeep(), undefined);

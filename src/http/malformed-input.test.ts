@@ -293,7 +293,7 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
-  it('refuses a body that is not JSON or nested deeper than the bound, and a NUL anywhere, naming the field', async () => {
+  it('refuses a body that is not JSON or nested deeper than the bound, and a NUL anywhere, naming the field; takes no body as none', async () => {
     const deep = await t.call('POST', '/api/v1/tenants', JSON.parse(`{"name":"x","extra":${nested(MAX_JSON_DEPTH, '[', ']')}}`));
     expect(deep.statusCode).toBe(400);
     expect(deep.json().detail).toContain(`${MAX_JSON_DEPTH} levels`);
@@ -308,6 +308,13 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
       expect(broken.statusCode, payload).toBe(400);
       expect(broken.json().errors, payload).toEqual([{ path: '(root)', message: expect.any(String) }]);
     }
+    // A client that labels every request JSON may send no body to a route that takes none.
+    const bodiless = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    });
+    expect(bodiless.statusCode).toBe(204);
     const nul = await t.call('POST', '/api/v1/tenants/fuzz-home/groups', { name: 'ok', email: 'a\u0000@example.com' });
     expect(nul.statusCode).toBe(400);
     expect(nul.json().errors).toEqual([{ path: 'email', message: 'must not contain NUL characters' }]);
