@@ -57,13 +57,23 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
+/** failureMessage says why a command failed: a sentence for what an operator can fix, else the stack. */
+function failureMessage(err: unknown): string {
+  const error = err as (Error & { code?: string; address?: string; port?: number }) | undefined;
+  // Known by its name: main loads none of the service's modules (config.ts among them) before a command runs.
+  if (error?.name === 'ConfigError') return error.message;
+  if (error?.code === 'EADDRINUSE') {
+    return `${error.address}:${error.port} is already in use (another Tocsin?): stop that process, or choose another port with PORT (HTTP) or TOCSIN_MAIL_CATCHER_PORT (the mail catcher)`;
+  }
+  return String(error?.stack ?? err);
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code !== 0) process.exitCode = code;
   },
   (err: unknown) => {
-    // Known by its name: main loads none of the service's modules (config.ts among them) before a command runs.
-    process.stderr.write(`tocsin: ${(err as Error)?.name === 'ConfigError' ? (err as Error).message : String((err as Error)?.stack ?? err)}\n`);
+    process.stderr.write(`tocsin: ${failureMessage(err)}\n`);
     process.exitCode = 1;
   },
 );

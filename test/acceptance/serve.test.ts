@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
@@ -92,6 +93,22 @@ describe('tocsin serve, as a user runs it', () => {
     running.delete(bad);
     expect(code).toBe(1);
     expect(bad.stderr()).toContain('PORT');
+  });
+
+  it('says which port is taken, without a stack trace, when another process holds it', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (holder.address() as net.AddressInfo).port;
+      const taken = serve({ TOCSIN_DATA_DIR: tempDir('tocsin-accept-'), PORT: String(port) });
+      const { code } = await taken.exited();
+      running.delete(taken);
+      expect(code).toBe(1);
+      expect(taken.stderr()).toContain(`127.0.0.1:${port} is already in use`);
+      expect(taken.stderr()).not.toContain('    at ');
+    } finally {
+      holder.close();
+    }
   });
 
   it('answers --help of each command with its usage, exit 0, starting and migrating nothing', async () => {
