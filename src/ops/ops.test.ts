@@ -87,7 +87,40 @@ describeEachDialect('operations endpoints', (dialect) => {
       .filter(({ method, path }) => !doc.paths?.[path]?.[method])
       .map(({ method, path }) => `${method} ${path}`);
     expect(missing.join('\n')).toBe('');
-    expect(doc.paths['/healthz']).toBeUndefined();
+    expect(doc.paths[OPENAPI_PATH]).toBeUndefined();
+  });
+
+  it('lists every route of the public contract (API.md) with its method and path', async () => {
+    const doc = (await t.call('GET', OPENAPI_PATH, undefined, '')).json<Json>();
+    const tenant = '/api/v1/tenants/{tenant}';
+    const odata = 'UiPath.Server.Configuration.OData';
+    const contract = [
+      'post /api/v1/tenants',
+      'get /api/v1/tenants',
+      ...['get', 'patch', 'delete'].map((m) => `${m} ${tenant}`),
+      ...['get', 'put'].map((m) => `${m} /api/v1/system/mail-settings`),
+      ...['post /users', 'get /users', 'get /users/{userId}', 'patch /users/{userId}', 'delete /users/{userId}', 'post /users/{userId}/tokens', 'get /me'],
+      ...['post /groups', 'get /groups', 'get /groups/{groupId}', 'patch /groups/{groupId}', 'delete /groups/{groupId}', 'get /roles', 'post /roles'],
+      ...['post /alerts', 'get /alerts', 'get /alerts/unread-count', 'get /alerts/panel', 'post /alerts/mark-read', 'post /alerts/mark-unread'],
+      ...['delete /alerts/{alertId}', 'post /alerts/{alertId}/acknowledge', 'get /mutes', 'post /mutes', 'delete /mutes/{muteId}'],
+      ...['post /sources', 'get /sources', 'get /sources/{sourceId}', 'patch /sources/{sourceId}', 'delete /sources/{sourceId}'],
+      ...['post /sources/{sourceId}/rotate-secret', 'post /sources/{sourceId}/test'],
+      ...['get /users/{userId}/alert-preferences', 'put /users/{userId}/alert-preferences', 'get /me/alert-preferences', 'put /me/alert-preferences'],
+      ...['get /settings/mail', 'put /settings/mail', 'delete /settings/mail/custom', 'post /settings/mail/test', 'get /settings/mail/health'],
+      'get /deliveries',
+    ]
+      .map((route) => (route.includes(' /api/') ? route : route.replace(' /', ` ${tenant}/`)))
+      .concat(
+        ['get /actions/{token}', 'post /actions/{token}', 'get /unsubscribe/{token}', 'post /unsubscribe/{token}', 'post /api/v1/sources/{sourceId}/receive'],
+        ['post /api/Account/Authenticate', 'get /odata/Alerts', `get /odata/Alerts/${odata}.GetUnreadCount()`, `post /odata/Alerts/${odata}.MarkAsRead`],
+        [`post /odata/Alerts/${odata}.RaiseProcessAlert`, 'get /odata/Settings', `post /odata/Settings/${odata}.UpdateBulk`],
+        [`post /odata/Settings/${odata}.VerifySmtpSetting`, 'get /healthz', 'get /readyz', 'get /metrics'],
+      );
+    const missing = contract.filter((route) => {
+      const [method, path] = route.split(' ') as [string, string];
+      return !doc.paths[path]?.[method];
+    });
+    expect(missing.join('\n')).toBe('');
   });
 
   it('documents each operation well: path parameters declared, every $ref resolvable', async () => {
