@@ -86,8 +86,23 @@ export async function writeAlerts(
   const keys = new Set<string>();
   for (const a of alerts) if (a.dedupKey !== null) keys.add(a.dedupKey);
   if (keys.size > 0) {
-    if (postgres) await lockFloods(tx, tenantId, [...keys]);
-    const floods = await currentFloods(tx, tenantId, [...keys], now - floodWindowMs);
+    const found = await currentFloods(tx, tenantId, [...keys], now - floodWindowMs);
+    if (postgres) {
+      // A key whose flood is missing or past half its window may be started anew by another commit
+      // at the same time: those are locked and looked at again (see lockFloods). A flood fresher
+      // than that can only be joined, unless a commit lasted half a flood window (5 minutes by default).
+      const unsure = [...keys].filter((key) => (found.get(key)?.lastAt ?? Number.NEGATIVE_INFINITY) < now - floodWindowMs / 2);
+      if (unsure.length > 0) {
+        await lockFloods(tx, tenantId, unsure);
+        const again = await currentFloods(tx, tenantId, unsure, now - floodWindowMs);
+        for (const key of unsure) {
+          const flood = again.get(key);
+          if (flood) found.set(key, flood);
+          else found.delete(key);
+        }
+      }
+    }
+    const floods = new Map([...found].map(([key, flood]) => [key, flood.groupId]));
     alerts.forEach((a, i) => {
       if (a.dedupKey === null) return;
       const group = floods.get(a.dedupKey) ?? ids[i]!;
@@ -297,19 +312,19 @@ const FLOOD_PROBES_PER_QUERY = 256;
  * per-key "newest first, limit 1" probes: each is a short backward walk of alerts_tenant_dedup,
  * however many alerts a long flood already holds.
  */
-async function currentFloods(db: Db, tenantId: string, keys: string[], since: number): Promise<Map<string, string>> {
-  const floods = new Map<string, string>();
+async function currentFloods(db: Db, tenantId: string, keys: string[], since: number): Promise<Map<string, { groupId: string; lastAt: number }>> {
+  const floods = new Map<string, { groupId: string; lastAt: number }>();
   // The keys of a query are padded to a power of two (a repeated probe finds the same flood), so
   // that it has nine shapes, compiled and prepared once, not one per number of keys a commit holds.
   for (let i = 0; i < keys.length; i += FLOOD_PROBES_PER_QUERY) {
     const part = inListOf(keys.slice(i, i + FLOOD_PROBES_PER_QUERY));
-    const { rows } = await db.executeQuery<{ dedup_key: string; group_id: string | null }>(
+    const { rows } = await db.executeQuery<{ dedup_key: string; group_id: string | null; created_at: number | string }>(
       CompiledQuery.raw(
         floodsSql(db, part.length),
         part.flatMap((key) => [tenantId, key, since]),
       ),
     );
-    for (const row of rows) if (row.group_id) floods.set(row.dedup_key, row.group_id);
+    for (const row of rows) if (row.group_id) floods.set(row.dedup_key, { groupId: row.group_id, lastAt: Number(row.created_at) });
   }
   return floods;
 }
@@ -319,7 +334,7 @@ function floodsSql(db: Db, count: number): string {
   // Named columns: safe to prepare on PostgreSQL, where it is parsed and planned once per connection.
   return serverPrepared(
     sqlOnce(db, `floods ${count}`, () => {
-      const probe = sql`select * from (select dedup_key, group_id from alerts where tenant_id = ${''} and dedup_key = ${''} and created_at >= ${0} order by created_at desc limit 1) as newest`;
+      const probe = sql`select * from (select dedup_key, group_id, created_at from alerts where tenant_id = ${''} and dedup_key = ${''} and created_at >= ${0} order by created_at desc limit 1) as newest`;
       const query = sql.join(
         Array.from({ length: count }, () => probe),
         sql` union all `,

@@ -1,0 +1,68 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Storage } from '../storage/storage.js';
+import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
+import type { NewAlert } from './input.js';
+import { DEFAULT_FLOOD_WINDOW_MS, insertAlerts, writeAlerts } from './store.js';
+
+const T0 = Date.parse('2026-03-01T10:00:00Z');
+const MIN = 60_000;
+
+const flap = (dedupKey: string): NewAlert => ({
+  severity: 'Fatal',
+  component: 'Robots',
+  event: 'Robot.StatusChanged.NotResponding',
+  message: 'flap',
+  data: null,
+  source: null,
+  folder: null,
+  dedupKey,
+  occurredAt: undefined,
+});
+
+describeEachDialect('floods of a dedup key stored by concurrent commits', (dialect) => {
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+    await storage.db
+      .insertInto('tenants')
+      .values({ id: 'floods', name: 'floods', display_name: 'floods', time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 })
+      .execute();
+  });
+  afterAll(() => storage.close());
+
+  /** Stores one alert of `key` at `now` in a transaction of its own, answering the flood it joined and the key locks it held. */
+  const store = (key: string, now: number) =>
+    storage.db.transaction().execute(async (tx) => {
+      const [id] = await writeAlerts(tx, 'floods', [flap(key)], now);
+      const group = await tx.selectFrom('alerts').select('group_id').where('id', '=', id!).executeTakeFirstOrThrow();
+      const locks =
+        dialect === 'postgres'
+          ? Number((await sql<{ n: string }>`select count(*) as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()`.execute(tx)).rows[0]!.n)
+          : 0;
+      return { id: id!, group: group.group_id, locks };
+    });
+
+  it.runIf(dialect === 'postgres')(
+    'locks a key only while its flood may start anew: none yet, or past half its window; a fresh flood is joined without waiting',
+    async () => {
+      const first = await store('robot-1', T0);
+      expect(first).toMatchObject({ group: first.id, locks: 1 });
+      // Joined a minute later: no other commit can start this flood anew, so none waits for another.
+      expect(await store('robot-1', T0 + MIN)).toMatchObject({ group: first.id, locks: 0 });
+      // Past half the window the flood may have ended for a commit that began a little later: locked, then joined.
+      expect(await store('robot-1', T0 + MIN + DEFAULT_FLOOD_WINDOW_MS / 2 + 1)).toMatchObject({ group: first.id, locks: 1 });
+      // Past the whole window a new flood starts, under the lock.
+      const later = T0 + 2 * MIN + 2 * DEFAULT_FLOOD_WINDOW_MS;
+      const next = await store('robot-1', later);
+      expect(next).toMatchObject({ group: next.id, locks: 1 });
+    },
+  );
+
+  it('keeps a sliding flood whichever commit path stored it', async () => {
+    const [a] = await insertAlerts(storage.db, 'floods', [flap('robot-2')], T0);
+    const b = await store('robot-2', T0 + DEFAULT_FLOOD_WINDOW_MS - 1);
+    const c = await store('robot-2', T0 + 2 * DEFAULT_FLOOD_WINDOW_MS - 2);
+    expect([b.group, c.group]).toEqual([a, a]);
+  });
+});
