@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDelivery } from '../../test/support/outbox-fixtures.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { DIALECTS, type TestDatabase, createTestDatabase } from '../../test/support/storage.js';
+import { until } from '../../test/support/until.js';
 import { loadConfig } from '../config.js';
 import { notifyOutbox } from '../delivery/outbox/doorbell.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
@@ -26,6 +27,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const ADMIN = 'incident-processes-admin-token-0123';
 const PASSWORD = 'n3w-passw0rd-after-rotation';
 const EMAILS = 20;
+/** Two worker processes share two loaded cores with the rest: each wait allows a minute, looking every 100 ms. */
+const LOOKS = { timeoutMs: 60_000, everyMs: 100 };
 
 describe.runIf(DIALECTS.includes('postgres'))('the SMTP-health incident with two worker processes on PostgreSQL', () => {
   let database: TestDatabase;
@@ -67,14 +70,6 @@ describe.runIf(DIALECTS.includes('postgres'))('the SMTP-health incident with two
   }
 
   /** until waits for a condition the workers bring about, checking every 100 ms, for at most 60 s. */
-  async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-
   const alertEmails = async (batch: string) => {
     await enqueueDeliveries(
       db(),
@@ -137,7 +132,7 @@ describe.runIf(DIALECTS.includes('postgres'))('the SMTP-health incident with two
 
   it('raises one alert, sends one warning and one recovery notice, whichever worker meets what', async () => {
     await alertEmails('refused');
-    await until(settled('refused', 'failed'), 'the refused emails to fail');
+    await until(settled('refused', 'failed'), 'the refused emails to fail', LOOKS);
     // The warning was queued in the commit that recorded the failure that began the incident.
     expect(await failingAlerts()).toBe(1);
     expect(await notices()).toBe(1);
@@ -151,7 +146,7 @@ describe.runIf(DIALECTS.includes('postgres'))('the SMTP-health incident with two
     // The administrator enters the new password; both workers deliver again.
     await call('PUT', '/acme/settings/mail', { custom: { password: PASSWORD } });
     await alertEmails('delivered');
-    await until(settled('delivered', 'sent'), 'the emails to be delivered');
+    await until(settled('delivered', 'sent'), 'the emails to be delivered', LOOKS);
     expect(own.messages).toHaveLength(EMAILS);
     expect(await notices()).toBe(2);
     expect(await failingAlerts()).toBe(1);
@@ -161,6 +156,7 @@ describe.runIf(DIALECTS.includes('postgres'))('the SMTP-health incident with two
     await until(
       async () => (await db().selectFrom('deliveries').select('status').where('kind', '=', 'mail-health').execute()).every((r) => r.status === 'sent'),
       'the notices to be sent',
+      LOOKS,
     );
     expect(system.messages).toHaveLength(2);
     // Its waits allow 60 s each: the two worker processes share two loaded cores with the rest.

@@ -18,6 +18,7 @@ import { ADMIN_TOKEN } from '../../test/support/http.js';
 import { type Tocsin, startTocsin } from '../server.js';
 import { FakeClock } from '../shared/clock.js';
 import { type TestDatabase, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
+import { until } from '../../test/support/until.js';
 import { composersFor } from './runtime.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -25,14 +26,6 @@ const INTERVAL = 600_000;
 const T0 = Date.parse('2026-11-02T10:01:00Z');
 const WINDOW_END = Math.ceil(T0 / INTERVAL) * INTERVAL;
 const VIEWERS = ['ana@example.com', 'bo@example.com'];
-
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describeEachDialect('exactly once', (dialect) => {
   let database: TestDatabase;

@@ -7,6 +7,7 @@ import { useWorkerProcesses } from '../../../test/support/processes/worker-proce
 import { expect, it } from 'vitest';
 import { systemClock } from '../../shared/clock.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
+import { until } from '../../../test/support/until.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { insertTestTenant, testDelivery } from '../../../test/support/outbox-fixtures.js';
 
@@ -17,14 +18,6 @@ describeEachDialect('kill -9 of a worker in the middle of a batch', (dialect) =>
   // A short pause before the reply to "." widens the window in which a kill leaves a send in doubt.
   const fixture = useWorkerProcesses(dialect, { dataReplyDelayMs: 10 });
   const startWorker = () => fixture.start({ LEASE_MS: String(LEASE_MS), CONCURRENCY: '10' });
-
-  async function until(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string) {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 
   const countByStatus = async () => {
     const rows = await fixture.database.storage.db
@@ -44,7 +37,7 @@ describeEachDialect('kill -9 of a worker in the middle of a batch', (dialect) =>
     );
 
     const first = await startWorker();
-    await until(() => fixture.sink.messages.length >= BATCH / 3, 20_000, 'a third of the batch');
+    await until(() => fixture.sink.messages.length >= BATCH / 3, 'a third of the batch', { everyMs: 20 });
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
     const receivedAtKill = fixture.sink.messages.length;
@@ -53,7 +46,7 @@ describeEachDialect('kill -9 of a worker in the middle of a batch', (dialect) =>
 
     const killedAt = Date.now();
     const second = await startWorker();
-    await until(async () => (await countByStatus()).sent === BATCH, 60_000, 'every delivery to be sent');
+    await until(async () => (await countByStatus()).sent === BATCH, 'every delivery to be sent', { timeoutMs: 60_000, everyMs: 20 });
     const recoveredInMs = Date.now() - killedAt;
     second.kill('SIGTERM');
     await new Promise((resolve) => second.once('exit', resolve));
