@@ -44,8 +44,11 @@ export interface AlertLineOptions {
   readonly messageMax: number;
   /** Fold the message onto one line (summaries), or keep its line breaks (one alert in full). */
   readonly foldMessage: boolean;
-  /** Write times to the second only (every alert on one day), or with their day. */
-  readonly timeOnly: boolean;
+  /**
+   * The day (any instant of it) that the email is about, e.g. a one-day summary window's: times on
+   * that day are written to the second only, any other with its day; left out, every time has its day.
+   */
+  readonly day?: number | undefined;
 }
 
 const SOURCE_PARTS: readonly (keyof AlertSourceView)[] = ['process', 'robot', 'machine', 'queue', 'job'];
@@ -72,7 +75,7 @@ export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat
     href: httpUrl(group.url) ?? null,
     repeats: group.count > 1 ? `×${fmt.number(group.count)}` : null,
     message: clip(message, options.messageMax),
-    time: timeRange(group.firstAt, group.lastAt, fmt, options.timeOnly),
+    time: timeRange(group.firstAt, group.lastAt, fmt, options.day),
     meta,
     acknowledged: group.acknowledged
       ? t('actions.acknowledged', { name: field(group.acknowledged.name, 100), time: fmt.dateTime(group.acknowledged.at) })
@@ -81,10 +84,16 @@ export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat
   };
 }
 
-/** timeRange writes `first – last` (just `first` when they are equal), to the second only when `timeOnly`. */
-export function timeRange(firstAt: number, lastAt: number, fmt: LocaleFormat, timeOnly: boolean): string {
+/**
+ * timeRange writes `first – last` (just `first` when they read the same), to the second only when
+ * both fall on `day`: an alert that occurred on another day (an import of yesterday's alerts, a
+ * robot that reports late) shows its day, rather than a time of day that reads as the window's.
+ */
+export function timeRange(firstAt: number, lastAt: number, fmt: LocaleFormat, day: number | undefined): string {
+  const timeOnly = day !== undefined && fmt.sameDay(firstAt, day) && fmt.sameDay(lastAt, day);
   const at = (ms: number) => (timeOnly ? fmt.time(ms) : fmt.dateTime(ms));
-  return lastAt !== firstAt ? `${at(firstAt)} – ${at(lastAt)}` : at(firstAt);
+  const [first, last] = [at(firstAt), at(lastAt)];
+  return first === last ? first : `${first} – ${last}`;
 }
 
 /** sourceTitle names a group of what failed for people: `Robot: R7`, `Component: Queues`. */

@@ -19,7 +19,7 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
   const { recipient, tenant, alert } = view;
   const t = emailTranslator(recipient.language);
   const fmt = localeFormat(recipient.language, recipient.timeZone);
-  const line = alertLine(alert, t, fmt, { messageMax: 4096, foldMessage: false, timeOnly: false });
+  const line = alertLine(alert, t, fmt, { messageMax: 4096, foldMessage: false });
   const entries = Object.entries(alert.data ?? {});
   const data = entries.slice(0, IMMEDIATE_DATA_MAX_FIELDS).map(([key, value]) => ({
     key: field(key, 100),

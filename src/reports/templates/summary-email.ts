@@ -32,6 +32,8 @@ export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
   const t = emailTranslator(recipient.language);
   const fmt = localeFormat(recipient.language, recipient.timeZone);
   const oneDay = fmt.sameDay(window.start, window.end - 1);
+  // Times on the window's day are written to the second; those of alerts that occurred another day, with their day.
+  const day = oneDay ? window.start : undefined;
   const byTime = [...view.groups].sort((a, b) => a.firstAt - b.firstAt);
   const shown = mostSevereFirst(byTime).slice(0, Math.max(0, SUMMARY_MAX_LINES));
   const links = new Map((view.sources ?? []).map((source) => [sourceKeyId(source.key), source]));
@@ -42,9 +44,9 @@ export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
       colour: SEVERITY_COLOURS[group.severity],
       title: sourceTitle(group.key, label, t, fmt),
       count: fmt.labelled(t('field.count'), fmt.number(group.count)),
-      time: timeRange(group.firstAt, group.lastAt, fmt, oneDay),
+      time: timeRange(group.firstAt, group.lastAt, fmt, day),
       link: link(known?.url, t('common.showAlerts')),
-      lines: group.lines.map((line) => alertLine(line, t, fmt, { messageMax: SUMMARY_MESSAGE_MAX, foldMessage: true, timeOnly: oneDay })),
+      lines: group.lines.map((line) => alertLine(line, t, fmt, { messageMax: SUMMARY_MESSAGE_MAX, foldMessage: true, day })),
     };
   });
   const hidden = Math.max(0, view.totalAlerts - shown.reduce((sum, group) => sum + group.count, 0));
