@@ -5,9 +5,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { PERMISSIONS } from '../access/permissions.js';
+import { EMAIL_MESSAGES } from '../i18n/email-i18n.js';
+import { LANGUAGES } from '../i18n/languages.js';
 import { APP_DIR } from './assets.js';
 
-const LANGUAGES = ['en', 'fr', 'de', 'es', 'ja'];
 const strings = (language: string): Record<string, string> => JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8'));
 const appFiles = () => fs.readdirSync(APP_DIR, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));
 
@@ -81,20 +82,109 @@ describeEachDialect('web console files', (dialect) => {
   });
 });
 
+const PLURAL_SUFFIX = /_(zero|one|two|few|many|other)$/;
+const baseKey = (key: string) => key.replace(PLURAL_SUFFIX, '');
+/** reference is the English string a key of another language translates: its own, or for a plural form English's `other`. */
+const reference = (english: Record<string, string>, key: string) => english[key] ?? english[`${baseKey(key)}_other`];
+const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+// Strings that are the same in a language as in English: names of languages, providers and
+// protocols, the severity names Orchestrator keeps (the French guide's "une alerte Fatal ou
+// Erreur"; Spanish as the emails), and words spelt alike. Anything else equal to English is a
+// string someone forgot to translate.
+const NAMES = ['appName', 'lang.en', 'lang.fr', 'lang.de', 'lang.es', 'lang.ja', 'preset.gmail', 'preset.microsoft365', 'preset.ses', 'preset.sendgrid'];
+const PROTOCOLS = ['mail.auth.plain', 'mail.auth.login', 'mail.auth.xoauth2', 'sources.url', 'sources.kind.alertmanager'];
+// Joins three counts with a comma (Japanese has its own).
+const JOINS = ['tenants.mailCounts'];
+const SAME_AS_ENGLISH: Readonly<Record<string, readonly string[]>> = {
+  fr: [
+    ...NAMES,
+    ...PROTOCOLS,
+    ...JOINS,
+    'actions',
+    'severity.Fatal',
+    'alerts.message',
+    'alerts.source',
+    'role.Robot',
+    'previews.format',
+    'nav.sources',
+    'sources.title',
+    'sources.secret',
+  ],
+  de: [
+    ...NAMES,
+    ...PROTOCOLS,
+    ...JOINS,
+    'labelled',
+    'access.name',
+    'role.Administrator',
+    'deliveries.status',
+    'previews.format',
+    'tenants.name',
+    'alerts.details',
+    'sources.name',
+    'sources.status',
+    'sources.seconds',
+  ],
+  es: [
+    ...NAMES,
+    ...PROTOCOLS,
+    ...JOINS,
+    'no',
+    'labelled',
+    'severity.Fatal',
+    'severity.Error',
+    'access.roles',
+    'role.Robot',
+    'sources.error',
+    'sources.seconds',
+  ],
+  ja: [...NAMES, ...PROTOCOLS],
+};
+
 it('has every console string in all five languages, and every string the code uses', () => {
   const english = strings('en');
+  const bases = (table: Record<string, string>) => [...new Set(Object.keys(table).map(baseKey))].sort();
   for (const language of LANGUAGES) {
     const other = strings(language);
-    expect(Object.keys(other).sort(), language).toEqual(Object.keys(english).sort());
+    expect(bases(other), language).toEqual(bases(english));
     for (const [key, text] of Object.entries(other)) {
       expect(text.trim(), `${language} ${key}`).not.toBe('');
-      const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
-      expect(placeholders(text), `${language} ${key}`).toEqual(placeholders(english[key]!));
+      expect(placeholders(text), `${language} ${key}`).toEqual(placeholders(reference(english, key)!));
     }
   }
   for (const file of appFiles()) {
     const source = fs.readFileSync(path.join(APP_DIR, file), 'utf8');
-    for (const [, key] of source.matchAll(/\bt\('([\w.]+)'/g)) expect(english, `${file} uses ${key}`).toHaveProperty([key!]);
+    for (const [, key] of source.matchAll(/\bt\('([\w.]+)'/g)) {
+      expect(key! in english || `${key}_other` in english, `${file} uses ${key}`).toBe(true);
+    }
+  }
+});
+
+it.each(LANGUAGES)('%s has exactly the plural forms its language uses, each with a {count}', (language) => {
+  const categories = new Intl.PluralRules(language).resolvedOptions().pluralCategories.slice().sort();
+  const forms = new Map<string, string[]>();
+  for (const key of Object.keys(strings(language))) {
+    const form = PLURAL_SUFFIX.exec(key)?.[1];
+    if (form) forms.set(baseKey(key), [...(forms.get(baseKey(key)) ?? []), form]);
+  }
+  expect(forms.size).toBeGreaterThan(0);
+  for (const [base, found] of forms) expect([base, found.sort()]).toEqual([base, categories]);
+  for (const base of forms.keys()) expect(placeholders(strings('en')[`${base}_other`]!), base).toContain('count');
+});
+
+it.each(LANGUAGES.filter((language) => language !== 'en'))('%s translates every console string (only listed ones may equal English)', (language) => {
+  const english = strings('en');
+  const same = Object.entries(strings(language))
+    .filter(([key, text]) => text === reference(english, key))
+    .map(([key]) => key);
+  expect(same.sort()).toEqual([...SAME_AS_ENGLISH[language]!].sort());
+});
+
+it.each(LANGUAGES)('%s names the severities as its emails do', (language) => {
+  const console = strings(language);
+  for (const [severity, name] of Object.entries(EMAIL_MESSAGES[language].severity as Record<string, string>)) {
+    expect([severity, console[`severity.${severity}`]]).toEqual([severity, name]);
   }
 });
 

@@ -43,8 +43,8 @@ const ZONES: Record<(typeof LANGUAGES)[number], string> = {
 const STRINGS = Object.fromEntries(
   LANGUAGES.map((language) => [language, JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8')) as Record<string, string>]),
 );
-// Dotted keys are the ones that cannot pass for words of a sentence.
-const KEYS = Object.keys(STRINGS.en!).filter((key) => key.includes('.'));
+// Dotted keys are the ones that cannot pass for words of a sentence; a plural string shows raw by its base key.
+const KEYS = [...new Set(Object.keys(STRINGS.en!).map((key) => key.replace(/_(zero|one|two|few|many|other)$/, '')))].filter((key) => key.includes('.'));
 const HOUR = 3_600_000;
 
 /**

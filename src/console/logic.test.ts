@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { APP_DIR } from './assets.js';
 
 // The console's modules are plain JavaScript for the browser; their decisions are pure functions,
 // tested here in Node. A computed specifier keeps TypeScript from looking for their types.
@@ -232,6 +235,35 @@ describe('console decisions', () => {
     expect(localInputToIso('2026-07-01T10:00')).toBe('2026-07-01T10:00:00.000+02:00');
     expect(isoToLocalInput('2026-11-27T09:30:00Z')).toBe('2026-11-27T10:30');
     expect(localInputToIso('')).toBe('');
+  });
+
+  it('picks the plural form of the language and writes the count with its digit grouping', async () => {
+    // The strings are the files the console is served, read from disk instead of over HTTP.
+    vi.stubGlobal('fetch', async (url: string) => ({
+      ok: true,
+      json: async () => JSON.parse(fs.readFileSync(path.join(APP_DIR, url.replace('/console/', '')), 'utf8')),
+    }));
+    vi.stubGlobal('document', { documentElement: {} });
+    try {
+      const { loadLanguage, t } = await load('lib/i18n.js');
+      await loadLanguage('en');
+      expect(t('alerts.arrived', { count: 1 })).toBe('1 new alert — show');
+      expect(t('alerts.arrived', { count: 1234 })).toBe('1,234 new alerts — show');
+      await loadLanguage('fr');
+      expect(t('bell.unread', { count: 0 })).toBe('0 non lue');
+      expect(t('bell.unread', { count: 1 })).toBe('1 non lue');
+      expect(t('bell.unread', { count: 2 })).toBe('2 non lues');
+      expect(t('alerts.arrived', { count: 1_000_000 })).toBe('1\u202f000\u202f000 de nouvelles alertes — afficher');
+      // A page of arrivals that may hide more is counted as `50+`, in the plural.
+      expect(t('alerts.arrived', { count: '50+' })).toBe('50+ nouvelles alertes — afficher');
+      expect(t('tenants.sent', { count: 1 })).toBe('1 envoyé');
+      await loadLanguage('ja');
+      expect(t('sources.testOk', { count: 1 })).toBe('テスト イベントを受信して保存しました: アラート 1 件。');
+      // A key without plural forms takes the count as any other value.
+      expect(t('chart.total', { count: 3 })).toBe('合計 3 件');
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('picks the first supported language', async () => {

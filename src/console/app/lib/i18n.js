@@ -46,11 +46,30 @@ export function currentLanguage() {
 }
 
 /**
- * t returns the string for key with `{name}` placeholders filled from vars.
+ * pluralKey is the key of the plural form that `count` takes in the language (`key_one`,
+ * `key_other`…, as the emails name them), or `key` itself when the strings have no plural forms
+ * of it. A count that is not a number (`50+`) takes the `other` form.
+ * @param {Record<string, string>} strings
+ * @param {string} language
+ * @param {string} key
+ * @param {unknown} count
+ */
+function pluralKey(strings, language, key, count) {
+  if (!(`${key}_other` in strings)) return key;
+  const form = typeof count === 'number' ? new Intl.PluralRules(language).select(count) : 'other';
+  return `${key}_${form}` in strings ? `${key}_${form}` : `${key}_other`;
+}
+
+/**
+ * t returns the string for key with `{name}` placeholders filled from vars. A `count` picks the
+ * plural form of the language (`1 non lue`, `2 non lues`) and is written with its digit grouping.
  * @param {string} key
  * @param {Record<string, unknown>} [vars]
  */
 export function t(key, vars = {}) {
-  const text = state.strings[key] ?? state.fallback[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+  const { count } = vars;
+  const own = state.strings[pluralKey(state.strings, state.language, key, count)];
+  const text = own ?? state.fallback[pluralKey(state.fallback, 'en', key, count)] ?? key;
+  const values = typeof count === 'number' ? { ...vars, count: count.toLocaleString(state.language) } : vars;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 }

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, query as toQuery } from '../lib/api.js';
 import { Named, useCatalogue } from '../lib/catalogue.js';
 import { formatTime, isoToLocalInput, localInputToIso } from '../lib/format.js';
-import { t } from '../lib/i18n.js';
+import { currentLanguage, t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
 import { Banner, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
@@ -183,7 +183,8 @@ export function AlertsPage({ session, query }) {
   const events = names.components.flatMap((component) => component.events);
   // The selection counts only rows still shown (one deleted elsewhere, or no longer matching, drops out).
   const chosen = items.filter((alert) => selected.has(alert.id)).map((alert) => alert.id);
-  const arrived = list.gap ? `${list.arrived.length}+` : String(list.arrived.length);
+  // A whole page of arrivals may hide more: `50+`, in the plural.
+  const arrived = list.gap ? `${list.arrived.length.toLocaleString(currentLanguage())}+` : list.arrived.length;
 
   return html`<section class="page">
     <h1>${t('alerts.title')}</h1>
@@ -216,7 +217,7 @@ export function AlertsPage({ session, query }) {
     ${
       list.arrived.length
         ? html`<p class="arrived" role="status"><button type="button" class="secondary" onClick=${() => setList(showArrived)}>
-        ${t(list.arrived.length === 1 && !list.gap ? 'alerts.arrivedOne' : 'alerts.arrivedMany', { count: arrived })}</button></p>`
+        ${t('alerts.arrived', { count: arrived })}</button></p>`
         : null
     }
     ${

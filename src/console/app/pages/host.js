@@ -48,9 +48,11 @@ function ActivityCells({ activity }) {
   const alerts = Object.values(activity.alerts).reduce((sum, n) => sum + n, 0);
   const failing = activity.mailHealth.state === 'failing';
   return html`<td>${alerts}</td>
-    <td>${t('tenants.mailCounts', activity.attempts)}${
-      failing ? html` <span class="status failed" title=${activity.mailHealth.lastError ?? ''}>${t('tenants.mailFailing')}</span>` : null
-    }</td>`;
+    <td>${t('tenants.mailCounts', {
+      sent: t('tenants.sent', { count: activity.attempts.sent }),
+      retrying: t('tenants.retrying', { count: activity.attempts.retrying }),
+      failed: t('tenants.failed', { count: activity.attempts.failed }),
+    })}${failing ? html` <span class="status failed" title=${activity.mailHealth.lastError ?? ''}>${t('tenants.mailFailing')}</span>` : null}</td>`;
 }
 
 /** TenantsPage lists the host's tenants and creates, edits and deletes them. */
