@@ -77,4 +77,33 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
     expect(text).toContain(`· ${fmt.dateTime(occurredAt)}\n`); // its source group's heading too
     expect(lineOf('failing now')).toMatch(new RegExp(`^  ${fmt.time(Date.parse(fresh))} · `));
   });
+
+  it('keeps a summary of many long, differently sourced lines under Gmail’s clipping, counting the lines it leaves out', async () => {
+    // An administrator: each line carries its three action links.
+    await tenant('flood', { timeZone: 'UTC' }, { email: 'admin@flood.example.com', language: 'en', roles: ['Administrator'] });
+    const message = (i: number) => `Job ${i} failed: System.IO.IOException at Write Range, C:\\Robots\\Invoices\\batch-${i}.xlsx is locked. ${'x'.repeat(200)}`;
+    await ok('POST', '/flood/alerts', {
+      alerts: Array.from({ length: 120 }, (_, i) => ({
+        severity: 'Error',
+        component: 'Jobs',
+        message: message(i),
+        source: {
+          process: `Invoice-Processing-${i}`,
+          robot: `ROBOT-PROD-${i}`,
+          machine: 'VM-PROD-01',
+          job: `9f2c4a1e-1b2c-4d5e-8f90-${String(i).padStart(12, '0')}`,
+        },
+        folder: 'Finance/Invoices',
+      })),
+    });
+    const mail = await mailOf('admin@flood.example.com', 'summary');
+    expect(Buffer.byteLength(mail.html as string)).toBeLessThanOrEqual(102 * 1024);
+    const shown = (mail.text!.match(/^\[Error\] /gm) ?? []).length;
+    expect(shown).toBeGreaterThan(10);
+    expect(mail.text).toContain(`${120 - shown} more alerts are not shown here.`);
+    // What clipping would hide is there: the "See more" link and the one-click unsubscribe.
+    expect(mail.html).toContain('See more');
+    const unsubscribe = /^Unsubscribe from error summaries: (https:\S+)$/m.exec(mail.text!)![1]!;
+    expect(mail.html).toContain(unsubscribe);
+  });
 });

@@ -7,11 +7,12 @@ import { muteLines } from './daily-email.js';
 import { greeting, link, linkText, renderEmail } from './frame.js';
 import { threadId } from './headers.js';
 import { SEVERITY_COLOURS, mostSevereFirst } from './severity-style.js';
-import type { SummaryEmailView } from './view-models.js';
+import { fitUnderBudget } from './fit.js';
+import type { AlertGroupView, SummaryEmailView } from './view-models.js';
 
 /**
  * SUMMARY_MAX_LINES is the most lines a summary lists; the rest is counted and reached through
- * "See more". It keeps a flood of alerts under Gmail's 102 KB clipping of long emails.
+ * "See more". With fitUnderBudget, it keeps a flood of alerts under Gmail's 102 KB clipping of long emails.
  */
 export const SUMMARY_MAX_LINES = 50;
 
@@ -25,17 +26,24 @@ const SUMMARY_MESSAGE_MAX = 300;
  * and last time and a link to its alerts in the console, and in it the most severe lines first
  * with repeats of a dedup key as one "×N" line; then how many alerts mutes kept out and which
  * mutes, and a "See more" link to the filtered alert list.
- * A view covering several windows reads as a catch-up summary.
+ * A view covering several windows reads as a catch-up summary. It shows at most SUMMARY_MAX_LINES
+ * lines, fewer when they would take the HTML past Gmail's clipping (see fitUnderBudget).
  */
 export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
+  const ordered = mostSevereFirst([...view.groups].sort((a, b) => a.firstAt - b.firstAt));
+  // Long lines (many sources, long messages, several action links each) can make 50 lines too
+  // many for Gmail: the email then shows fewer, and counts the rest as not shown.
+  return fitUnderBudget(Math.min(ordered.length, SUMMARY_MAX_LINES), (lines) => renderSummaryLines(view, ordered.slice(0, lines)));
+}
+
+/** renderSummaryLines renders a summary showing these lines (the most severe first) and counting the others. */
+function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupView[]): RenderedEmail {
   const { recipient, tenant, window } = view;
   const t = emailTranslator(recipient.language);
   const fmt = localeFormat(recipient.language, recipient.timeZone);
   const oneDay = fmt.sameDay(window.start, window.end - 1);
   // Times on the window's day are written to the second; those of alerts that occurred another day, with their day.
   const day = oneDay ? window.start : undefined;
-  const byTime = [...view.groups].sort((a, b) => a.firstAt - b.firstAt);
-  const shown = mostSevereFirst(byTime).slice(0, Math.max(0, SUMMARY_MAX_LINES));
   const links = new Map((view.sources ?? []).map((source) => [sourceKeyId(source.key), source]));
   const sources = groupBySource(shown, view.sources).map((group) => {
     const known = links.get(sourceKeyId(group.key));

@@ -1,0 +1,34 @@
+import type { RenderedEmail } from '../../delivery/contract.js';
+
+/**
+ * HTML_BUDGET is the most bytes of HTML an email may carry: Gmail clips a message whose HTML is over
+ * 102 KB behind "[Message clipped] View entire message", which hides the end of the email, where
+ * the "See more" link, the preferences and the unsubscribe link are. A little is left for what
+ * the transfer adds.
+ */
+export const HTML_BUDGET = 100 * 1024;
+
+/**
+ * fitUnderBudget renders an email showing as many of its items (lines, rows) as keep its HTML
+ * within HTML_BUDGET, at most `most`: `render(n)` shows the first n and counts the rest as not
+ * shown. Most emails fit at once; one that does not is rendered again a few times (a binary
+ * search), since a line's size depends on its text, links and language.
+ */
+export function fitUnderBudget(most: number, render: (shown: number) => RenderedEmail, budget = HTML_BUDGET): RenderedEmail {
+  const fits = (email: RenderedEmail) => Buffer.byteLength(email.html) <= budget;
+  const all = render(most);
+  if (most === 0 || fits(all)) return all;
+  let best = render(0);
+  let low = 0;
+  let high = most - 1;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    const email = render(middle);
+    if (fits(email)) {
+      [best, low] = [email, middle];
+    } else {
+      high = middle - 1;
+    }
+  }
+  return best;
+}
