@@ -106,4 +106,24 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
     const unsubscribe = /^Unsubscribe from error summaries: (https:\S+)$/m.exec(mail.text!)![1]!;
     expect(mail.html).toContain(unsubscribe);
   });
+
+  it('keeps a daily report of hundreds of events under Gmail’s clipping, still counting every alert', async () => {
+    // The report time a few seconds from now, in the tenant's zone: the report comes then.
+    const soon = new Date(Date.now() + 4_000).toISOString().slice(11, 19);
+    await tenant('rules', { timeZone: 'UTC' }, { email: 'admin@rules.example.com', language: 'en', roles: ['Administrator'] });
+    await ok('PUT', '/rules/settings/mail', { dailyReportTime: soon });
+    // A tenant whose sources name an event per rule, as an Alertmanager with many rules does.
+    await ok('POST', '/rules/alerts', {
+      alerts: Array.from({ length: 300 }, (_, i) => ({ severity: 'Warn', component: 'Process', event: `Billing.Rule${i}.Breached`, message: `rule ${i}` })),
+    });
+    const mail = await mailOf('admin@rules.example.com', 'daily');
+    expect(Buffer.byteLength(mail.html as string)).toBeLessThanOrEqual(102 * 1024);
+    expect(mail.subject).toContain('300 alerts');
+    const listed = (mail.text!.match(/^ +1 {2}\[Warning\] /gm) ?? []).length;
+    expect(listed).toBeGreaterThan(10);
+    expect(mail.text).toContain(`… and ${300 - listed} more events, counted in the total`);
+    expect(mail.text).toMatch(/^ +300 {2}Total$/m);
+    const unsubscribe = /^Unsubscribe from daily reports: (https:\S+)$/m.exec(mail.text!)![1]!;
+    expect(mail.html).toContain(unsubscribe);
+  });
 });

@@ -54,6 +54,8 @@ export const de = {
     quiet: 'Keine Alarme von {{start}} bis {{end}}: alles ruhig.',
     quietWhy: 'Sie erhalten diesen Bericht auch an ruhigen Tagen – bleibt er aus, stimmt etwas nicht.',
     byEvent: 'Alarme nach Ereignis',
+    moreEvents_one: '… und {{count, number}} weiteres Ereignis, in der Summe enthalten',
+    moreEvents_other: '… und {{count, number}} weitere Ereignisse, in der Summe enthalten',
     total: 'Gesamt',
     viewAll: 'Alle Alarme anzeigen',
     unsubscribe: 'Tägliche Berichte abbestellen',

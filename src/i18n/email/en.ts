@@ -54,6 +54,8 @@ export const en = {
     quiet: 'No alerts from {{start}} to {{end}}: all quiet.',
     quietWhy: 'You get this report even on quiet days, so that its absence tells you something is wrong.',
     byEvent: 'Alerts by event',
+    moreEvents_one: '… and {{count, number}} more event, counted in the total',
+    moreEvents_other: '… and {{count, number}} more events, counted in the total',
     total: 'Total',
     viewAll: 'View all alerts',
     unsubscribe: 'Unsubscribe from daily reports',

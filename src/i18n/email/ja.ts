@@ -48,6 +48,7 @@ export const ja = {
     quiet: '{{start}} から {{end}} までにアラートはありませんでした。異常はありません。',
     quietWhy: '問題がない日もこのレポートをお送りします。届かない場合は、何らかの問題が発生しています。',
     byEvent: 'イベント別のアラート',
+    moreEvents_other: '… ほか {{count, number}} 件のイベント（合計に含まれます）',
     total: '合計',
     viewAll: 'すべてのアラートを表示',
     unsubscribe: '日次レポートの配信を停止',

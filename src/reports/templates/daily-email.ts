@@ -4,6 +4,7 @@ import { type Translate, emailTranslator } from '../../i18n/email-i18n.js';
 import { type LocaleFormat, localeFormat } from '../../i18n/format.js';
 import { actionLinks, sourceTitle } from './alert-line.js';
 import { type Link, greeting, link, linkText, renderEmail } from './frame.js';
+import { fitUnderBudget } from './fit.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { field } from './text.js';
 import type { DailyEmailView, DailyHealthView, MatchPartView, MuteLineView } from './view-models.js';
@@ -89,12 +90,21 @@ function healthText(health: NonNullable<ReturnType<typeof healthSection>>, fmt: 
 
 /**
  * renderDailyEmail renders one recipient's daily Alerts summary: severity-coloured totals, then
- * the count of each event (most severe first, then most frequent), the total, the health section
+ * the count of each event (most severe first, then most frequent; as many as keep the HTML under
+ * Gmail's clipping, see fitUnderBudget), the total, the health section
  * (per component against the day before, sources still failing and recovered, the noisiest
  * sources), the mutes in force, and links to the alert list and the preferences. With no counts it is the "all quiet" report, which says why
  * it comes at all (a missing report then means something is wrong).
  */
 export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
+  const rows = view.counts.filter((row) => row.count > 0).length;
+  // Hundreds of events (custom event names, an Alertmanager with many rules) would take the HTML
+  // past Gmail's clipping: the report then lists fewer rows, the totals still counting them all.
+  return fitUnderBudget(rows, (shown) => renderDailyRows(view, shown));
+}
+
+/** renderDailyRows renders a daily report listing its first `shown` rows of counts and saying how many more there are. */
+function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
   const { recipient, tenant, period } = view;
   const t = emailTranslator(recipient.language);
   const fmt = localeFormat(recipient.language, recipient.timeZone);
@@ -103,19 +113,19 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
   const quiet = total === 0;
   const bounds = { start: fmt.dateTime(period.start), end: fmt.dateTime(period.end) };
   const intro = quiet ? t('daily.quiet', bounds) : t('daily.intro', { ...bounds, count: total });
-  const rows = [...counts]
-    .sort(
-      (a, b) =>
-        severityRank(b.severity) - severityRank(a.severity) || b.count - a.count || a.eventDisplayName.localeCompare(b.eventDisplayName, recipient.language),
-    )
-    .map((row) => ({
-      colour: SEVERITY_COLOURS[row.severity],
-      severity: t(`severity.${row.severity}`),
-      event: field(row.eventDisplayName),
-      component: field(row.componentDisplayName, 100),
-      count: fmt.number(row.count),
-      actions: actionLinks(row.actions, t),
-    }));
+  const ordered = [...counts].sort(
+    (a, b) =>
+      severityRank(b.severity) - severityRank(a.severity) || b.count - a.count || a.eventDisplayName.localeCompare(b.eventDisplayName, recipient.language),
+  );
+  const rows = ordered.slice(0, shown).map((row) => ({
+    colour: SEVERITY_COLOURS[row.severity],
+    severity: t(`severity.${row.severity}`),
+    event: field(row.eventDisplayName),
+    component: field(row.componentDisplayName, 100),
+    count: fmt.number(row.count),
+    actions: actionLinks(row.actions, t),
+  }));
+  const moreEvents = ordered.length > rows.length ? t('daily.moreEvents', { count: ordered.length - rows.length }) : null;
   // The mutes in force are listed so that nobody wonders why a source went silent.
   const mutes = muteLines(view.mutes ?? [], t, fmt);
   const cards = [...SEVERITIES]
@@ -139,6 +149,7 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
     componentLabel: t('field.component'),
     countLabel: t('field.count'),
     rows,
+    moreEvents,
     totalLabel: t('daily.total'),
     total: fmt.number(total),
     viewAll,
@@ -159,6 +170,7 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
           `  ${row.count.padStart(6)}  [${row.severity}] ${row.event} (${row.component})`,
           ...row.actions.map((action) => `          ${linkText(action, fmt)}`),
         ]),
+        ...(moreEvents ? [`          ${moreEvents}`] : []),
         `  ${body.total.padStart(6)}  ${body.totalLabel}`,
       ];
   const mutesText = mutes.length > 0 ? ['', t('daily.mutesHeading'), ...mutes.map((line) => `  ${line}`)] : [];
