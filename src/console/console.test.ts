@@ -95,7 +95,7 @@ const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1
 const NAMES = ['appName', 'lang.en', 'lang.fr', 'lang.de', 'lang.es', 'lang.ja', 'preset.gmail', 'preset.microsoft365', 'preset.ses', 'preset.sendgrid'];
 const PROTOCOLS = ['mail.auth.plain', 'mail.auth.login', 'mail.auth.xoauth2', 'sources.url', 'sources.kind.alertmanager'];
 // Joins three counts with a comma (Japanese has its own).
-const JOINS = ['tenants.mailCounts'];
+const JOINS = ['tenants.mailCounts', 'mutes.line'];
 const SAME_AS_ENGLISH: Readonly<Record<string, readonly string[]>> = {
   fr: [
     ...NAMES,
@@ -110,6 +110,8 @@ const SAME_AS_ENGLISH: Readonly<Record<string, readonly string[]>> = {
     'nav.sources',
     'sources.title',
     'sources.secret',
+    'source.robot',
+    'source.machine',
   ],
   de: [
     ...NAMES,
@@ -136,6 +138,7 @@ const SAME_AS_ENGLISH: Readonly<Record<string, readonly string[]>> = {
     'severity.Error',
     'access.roles',
     'role.Robot',
+    'source.robot',
     'sources.error',
     'sources.seconds',
   ],

@@ -23,24 +23,34 @@ export function filtersOf(query) {
   return filters;
 }
 
+const SOURCE_PARTS = ['process', 'robot', 'machine', 'queue', 'job'];
+
 /** sourceText is an alert's source in one line: process, robot, machine, queue, job. */
 function sourceText(source) {
   if (!source) return '';
-  return ['process', 'robot', 'machine', 'queue', 'job']
-    .filter((key) => source[key])
+  return SOURCE_PARTS.filter((key) => source[key])
     .map((key) => source[key])
     .join(' · ');
 }
 
+/** partLabel names a part of a source or of a mute's match in the user's language (a part it does not know, as sent). */
+function partLabel(key) {
+  if (key === 'component' || key === 'event') return t(`alerts.${key}`);
+  return SOURCE_PARTS.includes(key) ? t(`source.${key}`) : key;
+}
+
 /**
- * matchText is what a mute matches, in one line: `robot R7 · event Robot offline`, components and
- * events by their catalogue names.
- * @param {Record<string, string>} match
+ * labelledParts is parts in one line, each named in the user's language: `Robot: R7 · Event: Robot
+ * offline`, components and events by their catalogue names.
+ * @param {string[][]} parts
  * @param {CatalogueNames} names
  */
-function matchText(match, names) {
-  return Object.entries(match)
-    .map(([key, value]) => `${key} ${key === 'component' ? names.component(value) : key === 'event' ? names.event(value) : value}`)
+function labelledParts(parts, names) {
+  return parts
+    .map(
+      ([key, value]) =>
+        `${t('labelled', { label: partLabel(key) })} ${key === 'component' ? names.component(value) : key === 'event' ? names.event(value) : value}`,
+    )
     .join(' · ');
 }
 
@@ -55,8 +65,10 @@ function MutesBar({ session, mutes, names, onLift }) {
     <h2>${t('mutes.title')}</h2>
     <ul>${mutes.map(
       (mute) => html`<li key=${mute.id} data-mute-id=${mute.id}>
-      <strong>${matchText(mute.match, names)}</strong> — ${t('mutes.until', { time: formatTime(mute.until) })},
-      ${mute.scope === 'user' ? t('mutes.snooze') : t('mutes.by', { name: mute.createdBy.name })}
+      <strong>${labelledParts(Object.entries(mute.match), names)}</strong> — ${t('mutes.line', {
+        until: t('mutes.until', { time: formatTime(mute.until) }),
+        who: mute.scope === 'user' ? t('mutes.snooze') : t('mutes.by', { name: mute.createdBy.name }),
+      })}
       ${mayLift(mute) ? html` <button type="button" class="link" onClick=${() => onLift(mute.id)}>${t('mutes.lift')}</button>` : null}
     </li>`,
     )}</ul>
@@ -72,7 +84,7 @@ function AlertDetails({ alert, names, onClose }) {
     [t('alerts.occurred'), formatTime(alert.occurredAt)],
     [t('alerts.received'), formatTime(alert.createdAt)],
     [t('alerts.folder'), alert.folder],
-    ...Object.entries(alert.source ?? {}).map(([key, value]) => [`${t('alerts.source')} · ${key}`, value]),
+    ...Object.entries(alert.source ?? {}).map(([key, value]) => [`${t('alerts.source')} · ${partLabel(key)}`, value]),
     [t('alerts.dedupKey'), alert.dedupKey],
   ].filter(([, value]) => value);
   return html`<${Dialog} title=${alert.message.slice(0, 120)} onClose=${onClose} wide>
@@ -204,7 +216,7 @@ export function AlertsPage({ session, query }) {
       <${Toggle} id="filter-unread" label=${t('alerts.unreadOnly')} checked=${filters.unread === 'true'}
         onChange=${(on) => setFilter('unread', on ? 'true' : '')} />
       <datalist id="event-list">${events.map((event) => html`<option value=${event.name} label=${event.displayName} />`)}</datalist>
-      ${sourceFilter.length ? html`<p class="source-filter">${t('alerts.source')}: <strong>${sourceFilter.map(([part, value]) => `${part} ${value}`).join(' · ')}</strong></p>` : null}
+      ${sourceFilter.length ? html`<p class="source-filter">${t('labelled', { label: t('alerts.source') })} <strong>${labelledParts(sourceFilter, names)}</strong></p>` : null}
       ${Object.keys(filters).length ? html`<button type="button" class="secondary" onClick=${() => navigate('/alerts')}>${t('alerts.clearFilters')}</button>` : null}
     </form>
     <div class="toolbar">
