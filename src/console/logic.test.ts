@@ -235,6 +235,12 @@ describe('console decisions', () => {
     expect(localInputToIso('2026-07-01T10:00')).toBe('2026-07-01T10:00:00.000+02:00');
     expect(isoToLocalInput('2026-11-27T09:30:00Z')).toBe('2026-11-27T10:30');
     expect(localInputToIso('')).toBe('');
+    // Shown times are in that zone too, on the emails' 24-hour clock whatever the language.
+    const { formatTime } = await load('lib/format.js');
+    setTimeZone('Asia/Tokyo');
+    expect(formatTime('2026-12-01T09:51:56Z')).toMatch(/\b18:51:56\b/);
+    expect(formatTime('2026-12-01T21:51:56Z')).toMatch(/\b0?6:51:56\b/);
+    expect(formatTime('2026-12-01T21:51:56Z')).not.toMatch(/AM|PM|午前|午後/);
   });
 
   it('picks the plural form of the language and writes the count with its digit grouping', async () => {

@@ -17,13 +17,15 @@ export function timeZone() {
 }
 
 /**
- * formatTime shows an ISO time in the user's zone and language, with the zone's abbreviation.
+ * formatTime shows an ISO time in the user's zone and language, with the zone's abbreviation, on a
+ * 24-hour clock in every language as the emails write it (English would otherwise say `6:51:56 AM`
+ * where the email about the same alert says `06:51`).
  * @param {string | null | undefined} iso
  */
 export function formatTime(iso) {
   if (!iso) return '';
   const time = DateTime.fromISO(iso).setZone(state.zone).setLocale(currentLanguage());
-  return time.isValid ? time.toLocaleString({ ...DateTime.DATETIME_MED_WITH_SECONDS, timeZoneName: 'short' }) : iso;
+  return time.isValid ? time.toLocaleString({ ...DateTime.DATETIME_MED_WITH_SECONDS, hourCycle: 'h23', timeZoneName: 'short' }) : iso;
 }
 
 /**
