@@ -266,6 +266,9 @@ function muteLineOf(mute: Mute, language: string): MuteLineView {
   return { what: matchParts(mute.match, language), until: mute.until, by: mute.createdBy.name, snooze: mute.scope === 'user' };
 }
 
+/** NOTHING_LEFT is why a summary that has no alert left at send time is not sent (the delivery log's error). */
+export const NOTHING_LEFT = 'nothing left to report: since this summary was decided, every alert in it was deleted, muted or unsubscribed from';
+
 /**
  * composeSummary renders a summary at send time: the window's Fatal and Error alert groups the
  * recipient subscribes to, keeping only the lines the email can show (the most severe, then the
@@ -301,6 +304,10 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
       lines.push({ ...view, groupId: group.groupId, actions: actions({ alertId: group.first.id }) });
     }
   }
+  // A summary is not sent empty: decided with alerts in it, it can have none left when it is sent
+  // later (its server was down) and they were deleted, muted or unsubscribed from meanwhile. It
+  // fails with that said in the delivery log, rather than telling the reader "0 new error alerts".
+  if (totalAlerts === 0) throw new ComposeError(NOTHING_LEFT);
   const listOf = (key: SourceKey) =>
     alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity: 'Error', since: window.start, until: window.end, ...sourceFilterOf(key) });
   return renderSummaryEmail({

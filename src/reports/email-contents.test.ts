@@ -4,11 +4,18 @@
  * each email read back from a real SMTP server with mailparser.
  */
 import { type ParsedMail, simpleParser } from 'mailparser';
+import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { type TestSmtpServer, plainEndpointOf, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
+import { DeliveryWorker } from '../delivery/outbox/worker.js';
+import { createMailSender } from '../delivery/smtp/sender.js';
 import { localeFormat } from '../i18n/format.js';
+import { FakeClock } from '../shared/clock.js';
+import { NOTHING_LEFT, reportComposers } from './composers.js';
+import { ReportScheduler } from './scheduler.js';
+import { UnsubscribeLinks } from './unsubscribe/links.js';
 
 describeEachDialect('alert emails as their readers see them', (dialect) => {
   let t: TestApp;
@@ -125,5 +132,67 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
     expect(mail.text).toMatch(/^ +300 {2}Total$/m);
     const unsubscribe = /^Unsubscribe from daily reports: (https:\S+)$/m.exec(mail.text!)![1]!;
     expect(mail.html).toContain(unsubscribe);
+  });
+});
+
+describeEachDialect('a summary whose alerts are gone by the time it is sent', (dialect) => {
+  const START = Date.parse('2026-06-01T09:00:00Z');
+  const INTERVAL = 600_000;
+  const PUBLIC = 'https://tocsin.example.com';
+  let t: TestApp;
+  let smtp: TestSmtpServer;
+  let clock: FakeClock;
+
+  beforeAll(async () => {
+    clock = new FakeClock(START);
+    smtp = await startTestSmtpServer();
+    // The API alone: this test decides and sends when it chooses, as after a mail server outage.
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await smtp?.close();
+  });
+
+  it('is not sent as "0 new error alerts" to a reader who unsubscribed from them meanwhile, and says why in the delivery log', async () => {
+    const base = '/api/v1/tenants/later';
+    await t.call('POST', '/api/v1/tenants', { name: 'later', timeZone: 'UTC' });
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    const user = async (email: string) => (await t.call('POST', `${base}/users`, { email, name: email, roles: ['Alerts Viewer'] })).json().id as string;
+    const gone = await user('gone@example.com');
+    await user('kept@example.com');
+    clock.advance(60_000);
+    expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Billing failed' })).statusCode).toBe(202);
+
+    // The window ends and is decided: both readers are due a summary.
+    clock.set(START + INTERVAL + 1_000);
+    const db = t.tocsin.deps.storage.db;
+    await new ReportScheduler({
+      storage: t.tocsin.deps.storage,
+      clock,
+      logger: pino({ level: 'silent' }),
+      settingsOf: async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false }),
+      settings: { summaryIntervalMs: INTERVAL },
+    }).tick();
+    // Before it goes out, one of them drops Jobs.
+    expect((await t.call('PUT', `${base}/users/${gone}/alert-preferences`, { subscriptions: { Jobs: false } })).statusCode).toBe(200);
+
+    const sender = createMailSender({ maxConnections: 1 });
+    const worker = new DeliveryWorker({
+      storage: t.tocsin.deps.storage,
+      clock,
+      sender,
+      resolveEndpoint: async () => plainEndpointOf(smtp),
+      composers: reportComposers({ db, publicUrl: PUBLIC, summaryIntervalMs: INTERVAL, unsubscribeLinks: new UnsubscribeLinks(db, PUBLIC, clock) }),
+    });
+    try {
+      while ((await worker.runOnce()) > 0);
+    } finally {
+      await sender.close();
+    }
+    expect(smtp.messages.map((m) => m.envelope.to[0])).toEqual(['kept@example.com']);
+    expect((await simpleParser(smtp.messages[0]!.raw)).subject).toBe('later: 1 new error alert');
+    const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string }[];
+    expect(log.find((d) => d.recipient === 'gone@example.com')).toMatchObject({ status: 'failed', lastError: `render: ${NOTHING_LEFT}` });
   });
 });
