@@ -1,14 +1,13 @@
-import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { toDelivery } from '../delivery/outbox/delivery.js';
 import { DeliveryWorker } from '../delivery/outbox/worker.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
 import { plainEndpointOf, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { decideReports } from '../../test/support/report-runs.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect, sqlitePlanOf } from '../../test/support/storage.js';
 import { immediateFactsOf, reportComposers } from './composers.js';
-import { ReportScheduler } from './scheduler.js';
 import { UnsubscribeLinks } from './unsubscribe/links.js';
 
 const T0 = Date.parse('2026-06-01T07:59:00Z'); // 09:59 in Paris
@@ -63,13 +62,7 @@ describeEachDialect('report composers', (dialect) => {
     // The Fatal alert's immediate email is decided at commit, not by the scheduler's tick.
     await t.tocsin.decisionsSettled();
     clock.set(Math.ceil(T0 / INTERVAL) * INTERVAL + 1_500);
-    await new ReportScheduler({
-      storage: t.tocsin.deps.storage,
-      clock,
-      logger: pino({ level: 'silent' }),
-      settingsOf: async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false }),
-      settings: { summaryIntervalMs: INTERVAL },
-    }).tick();
+    await decideReports(t.tocsin, clock, INTERVAL);
   });
   afterAll(() => t.close());
 

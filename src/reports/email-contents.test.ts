@@ -4,18 +4,14 @@
  * each email read back from a real SMTP server with mailparser.
  */
 import { type ParsedMail, simpleParser } from 'mailparser';
-import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
-import { type TestSmtpServer, plainEndpointOf, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { decideReports, sendQueuedReports } from '../../test/support/report-runs.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
-import { DeliveryWorker } from '../delivery/outbox/worker.js';
-import { createMailSender } from '../delivery/smtp/sender.js';
 import { localeFormat } from '../i18n/format.js';
 import { FakeClock } from '../shared/clock.js';
-import { NOTHING_LEFT, reportComposers } from './composers.js';
-import { ReportScheduler } from './scheduler.js';
-import { UnsubscribeLinks } from './unsubscribe/links.js';
+import { NOTHING_LEFT } from './composers.js';
 
 describeEachDialect('alert emails as their readers see them', (dialect) => {
   let t: TestApp;
@@ -166,30 +162,11 @@ describeEachDialect('a summary whose alerts are gone by the time it is sent', (d
 
     // The window ends and is decided: both readers are due a summary.
     clock.set(START + INTERVAL + 1_000);
-    const db = t.tocsin.deps.storage.db;
-    await new ReportScheduler({
-      storage: t.tocsin.deps.storage,
-      clock,
-      logger: pino({ level: 'silent' }),
-      settingsOf: async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false }),
-      settings: { summaryIntervalMs: INTERVAL },
-    }).tick();
+    await decideReports(t.tocsin, clock, INTERVAL);
     // Before it goes out, one of them drops Jobs.
     expect((await t.call('PUT', `${base}/users/${gone}/alert-preferences`, { subscriptions: { Jobs: false } })).statusCode).toBe(200);
 
-    const sender = createMailSender({ maxConnections: 1 });
-    const worker = new DeliveryWorker({
-      storage: t.tocsin.deps.storage,
-      clock,
-      sender,
-      resolveEndpoint: async () => plainEndpointOf(smtp),
-      composers: reportComposers({ db, publicUrl: PUBLIC, summaryIntervalMs: INTERVAL, unsubscribeLinks: new UnsubscribeLinks(db, PUBLIC, clock) }),
-    });
-    try {
-      while ((await worker.runOnce()) > 0);
-    } finally {
-      await sender.close();
-    }
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
     expect(smtp.messages.map((m) => m.envelope.to[0])).toEqual(['kept@example.com']);
     expect((await simpleParser(smtp.messages[0]!.raw)).subject).toBe('later: 1 new error alert');
     const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string }[];

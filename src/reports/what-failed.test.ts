@@ -4,17 +4,12 @@
  * at send time, a real SMTP server receiving, and mailparser reading both parts back.
  */
 import { type ParsedMail, simpleParser } from 'mailparser';
-import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
-import { type TestSmtpServer, plainEndpointOf, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { decideReports, sendQueuedReports } from '../../test/support/report-runs.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
-import { DeliveryWorker } from '../delivery/outbox/worker.js';
-import { createMailSender } from '../delivery/smtp/sender.js';
 import { FakeClock } from '../shared/clock.js';
-import { reportComposers } from './composers.js';
-import { ReportScheduler } from './scheduler.js';
-import { UnsubscribeLinks } from './unsubscribe/links.js';
 
 const DAY_BEFORE = Date.parse('2026-06-01T07:00:00Z'); // 09:00 in Paris, before the 10:00 report
 const INTERVAL = 600_000;
@@ -57,29 +52,10 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
     await t.tocsin.decisionsSettled();
     // The next day at 10:00:02 in Paris: the daily report's window has ended, and so has a catch-up summary's.
     clock.set(Date.parse('2026-06-02T08:00:02Z'));
-    await new ReportScheduler({
-      storage: t.tocsin.deps.storage,
-      clock,
-      logger: pino({ level: 'silent' }),
-      settingsOf: async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false }),
-      settings: { summaryIntervalMs: INTERVAL },
-    }).tick();
+    await decideReports(t.tocsin, clock, INTERVAL);
 
-    const db = t.tocsin.deps.storage.db;
-    const sender = createMailSender({ maxConnections: 1 });
-    const worker = new DeliveryWorker({
-      storage: t.tocsin.deps.storage,
-      clock,
-      sender,
-      resolveEndpoint: async () => plainEndpointOf(smtp),
-      composers: reportComposers({ db, publicUrl: PUBLIC, summaryIntervalMs: INTERVAL, unsubscribeLinks: new UnsubscribeLinks(db, PUBLIC, clock) }),
-    });
-    try {
-      await db.deleteFrom('deliveries').where('kind', '=', 'immediate').execute();
-      while ((await worker.runOnce()) > 0);
-    } finally {
-      await sender.close();
-    }
+    await t.tocsin.deps.storage.db.deleteFrom('deliveries').where('kind', '=', 'immediate').execute();
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
     for (const message of smtp.messages) {
       const mail = await simpleParser(message.raw);
       if (message.envelope.to[0] === 'ops@example.com') mails.set(String(mail.headers.get('x-tocsin-kind')), mail);

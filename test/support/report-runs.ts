@@ -1,0 +1,50 @@
+import pino from 'pino';
+import { DeliveryWorker } from '../../src/delivery/outbox/worker.js';
+import { createMailSender } from '../../src/delivery/smtp/sender.js';
+import { reportComposers } from '../../src/reports/composers.js';
+import { ReportScheduler } from '../../src/reports/scheduler.js';
+import { UnsubscribeLinks } from '../../src/reports/unsubscribe/links.js';
+import type { Tocsin } from '../../src/server.js';
+import type { FakeClock } from '../../src/shared/clock.js';
+import { type TestSmtpServer, plainEndpointOf } from './smtp-servers.js';
+
+/**
+ * decideReports runs one tick of a report scheduler over a test app's database at the fake clock's
+ * time, every tenant on the defaults (alert emails on, a 10:00 daily report, no "all quiet"), for
+ * tests that start the API alone (TOCSIN_ROLE=api) and decide when they choose.
+ */
+export async function decideReports(tocsin: Tocsin, clock: FakeClock, summaryIntervalMs: number): Promise<void> {
+  await new ReportScheduler({
+    storage: tocsin.deps.storage,
+    clock,
+    logger: pino({ level: 'silent' }),
+    settingsOf: async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false }),
+    settings: { summaryIntervalMs },
+  }).tick();
+}
+
+/**
+ * sendQueuedReports sends the queued emails of a test app to a test SMTP server, rendered by the
+ * report composers at the fake clock's time, until no email is left to claim.
+ */
+export async function sendQueuedReports(
+  tocsin: Tocsin,
+  clock: FakeClock,
+  smtp: TestSmtpServer,
+  { summaryIntervalMs, publicUrl }: { summaryIntervalMs: number; publicUrl: string },
+): Promise<void> {
+  const db = tocsin.deps.storage.db;
+  const sender = createMailSender({ maxConnections: 1 });
+  const worker = new DeliveryWorker({
+    storage: tocsin.deps.storage,
+    clock,
+    sender,
+    resolveEndpoint: async () => plainEndpointOf(smtp),
+    composers: reportComposers({ db, publicUrl, summaryIntervalMs, unsubscribeLinks: new UnsubscribeLinks(db, publicUrl, clock) }),
+  });
+  try {
+    while ((await worker.runOnce()) > 0);
+  } finally {
+    await sender.close();
+  }
+}
