@@ -19,13 +19,13 @@ export function Code({ children }) {
   return html`<span class="code">${parts.map((part, i) => (i < parts.length - 1 ? html`${part}.<wbr />` : part))}</span>`;
 }
 
-/** Field is a labelled form control with its inline error and hint. */
+/** Field is a labelled form control with its inline error (the API's words, in English) and hint. */
 export function Field({ id, label, error, hint, children }) {
   return html`<div class=${`field${error ? ' invalid' : ''}`}>
     <label for=${id}>${label}</label>
     ${children}
     ${hint ? html`<small class="hint" id=${`${id}-hint`}>${hint}</small>` : null}
-    ${error ? html`<small class="error" id=${`${id}-error`} role="alert">${error}</small>` : null}
+    ${error ? html`<small class="error" id=${`${id}-error`} role="alert" lang="en">${error}</small>` : null}
   </div>`;
 }
 
@@ -113,12 +113,17 @@ export function Banner({ kind = 'error', children }) {
 }
 
 /**
- * problemText is what to show for a failed call: the problem's detail, else its title.
+ * problemText is what to show for a failed call: the problem's detail, else its title. The API
+ * answers in English: its words are marked so (screen readers read them as English), and refused
+ * values are announced in the user's language first.
  * @param {unknown} caught
+ * @returns {import('preact').ComponentChildren}
  */
 export function problemText(caught) {
   if (!caught) return '';
-  const error = /** @type {{ status?: number, problem?: { detail?: string, title?: string }, message?: string }} */ (caught);
+  const error = /** @type {{ status?: number, problem?: { detail?: string, title?: string, errors?: unknown[] }, message?: string }} */ (caught);
   if (error.status === 403) return t('forbidden');
-  return error.problem?.detail || error.problem?.title || error.message || String(error);
+  if (!error.problem) return error.message || String(error);
+  const said = html`<span lang="en">${error.problem.detail || error.problem.title || error.message}</span>`;
+  return error.problem.errors?.length ? html`${t('problem.invalid')} ${said}` : said;
 }

@@ -49,7 +49,7 @@ function CheckList({ id, legend, options, value, onChange, error }) {
 /** useSaver runs an API call for a dialog, keeping its field errors and message. */
 function useSaver(onDone) {
   const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useState(/** @type {import('preact').ComponentChildren} */ (''));
   const run = async (call) => {
     try {
       await call();
@@ -106,7 +106,7 @@ function UserDialog({ session, user, roles, onClose, onSaved }) {
 function TokenDialog({ session, user, onClose }) {
   const [name, setName] = useState('');
   const [token, setToken] = useState(/** @type {any} */ (null));
-  const [error, setError] = useState('');
+  const [error, setError] = useState(/** @type {import('preact').ComponentChildren} */ (''));
   const create = async (event) => {
     event.preventDefault();
     try {

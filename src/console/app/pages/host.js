@@ -15,7 +15,7 @@ function TenantDialog({ tenant, onClose, onSaved }) {
     language: tenant?.language ?? 'en',
   });
   const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useState(/** @type {import('preact').ComponentChildren} */ (''));
   const set = (name) => (value) => setForm({ ...form, [name]: value });
   const submit = async (event) => {
     event.preventDefault();
@@ -113,7 +113,7 @@ export function TenantsPage({ onChanged }) {
 export function SystemMailPage() {
   const [form, setForm] = useState(/** @type {any} */ (null));
   const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
-  const [message, setMessage] = useState(/** @type {{ kind: string, text: string } | null} */ (null));
+  const [message, setMessage] = useState(/** @type {{ kind: string, text: import('preact').ComponentChildren } | null} */ (null));
   useEffect(() => {
     api('GET', 'system/mail-settings').then(
       (settings) => setForm(smtpFormOf(settings)),

@@ -89,7 +89,7 @@ export function MailSettingsPage({ session }) {
   const [form, setForm] = useState(/** @type {any} */ (null));
   const [stored, setStored] = useState({ custom: false, useCustom: false });
   const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
-  const [message, setMessage] = useState(/** @type {{ kind: string, text: string } | null} */ (null));
+  const [message, setMessage] = useState(/** @type {{ kind: string, text: import('preact').ComponentChildren } | null} */ (null));
   const [tested, setTested] = useState(/** @type {string | null} */ (null));
   const [dialog, setDialog] = useState(/** @type {any} */ (null));
   const editable = can(session, 'Settings.Edit');

@@ -39,7 +39,7 @@ export function PreferencesPage({ session, userId, groupId }) {
   const [prefs, setPrefs] = useState(/** @type {any} */ (null));
   const [catalogue, setCatalogue] = useState(/** @type {any[]} */ ([]));
   const [who, setWho] = useState(/** @type {any} */ (null));
-  const [message, setMessage] = useState(/** @type {{ kind: string, text: string } | null} */ (null));
+  const [message, setMessage] = useState(/** @type {{ kind: string, text: import('preact').ComponentChildren } | null} */ (null));
   const [open, setOpen] = useState(/** @type {Record<string, boolean>} */ ({}));
   const [patch, setPatch] = useState(EMPTY_PATCH);
 

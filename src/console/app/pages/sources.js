@@ -75,7 +75,7 @@ function pullBody(form) {
 function CreateDialog({ session, onClose, onCreated }) {
   const [form, setForm] = useState({ name: '', kind: KINDS[0], ...EMPTY_PULL });
   const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useState(/** @type {import('preact').ComponentChildren} */ (''));
   const set = (name) => (value) => setForm({ ...form, [name]: value });
   const pull = form.kind === 'orchestrator-pull';
   const submit = async (event) => {
@@ -145,7 +145,7 @@ function Receptions({ session, source }) {
 
 function SourceDetails({ session, source, onChanged, onSecret }) {
   const editable = can(session, 'Sources.Edit');
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useState(/** @type {import('preact').ComponentChildren} */ (''));
   const [result, setResult] = useState(/** @type {any} */ (null));
   const act = async (call) => {
     setMessage('');
