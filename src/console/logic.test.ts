@@ -241,6 +241,10 @@ describe('console decisions', () => {
     expect(formatTime('2026-12-01T09:51:56Z')).toMatch(/\b18:51:56\b/);
     expect(formatTime('2026-12-01T21:51:56Z')).toMatch(/\b0?6:51:56\b/);
     expect(formatTime('2026-12-01T21:51:56Z')).not.toMatch(/AM|PM|午前|午後/);
+    // The charts' bars too, at the offset the API gave for the zone.
+    const { bucketLabel } = await load('pages/charts.js');
+    expect(bucketLabel('2026-12-01T18:00:00.000+09:00', 'hour')).toMatch(/^18:00$/);
+    expect(bucketLabel('2026-12-02T06:00:00.000+09:00', '6h')).toMatch(/\b06:00$/);
   });
 
   it('picks the plural form of the language and writes the count with its digit grouping', async () => {

@@ -11,11 +11,14 @@ import { html } from '../lib/ui.js';
 const SEVERITY_SERIES = () => SEVERITIES.map((s) => ({ key: s, label: t(`severity.${s}`), color: s.toLowerCase() }));
 const RANGES = ['24h', '7d', '30d'];
 
-/** bucketLabel is a bar's label in the user's language: its hour, its day and hour, or its day. */
+/**
+ * bucketLabel is a bar's label in the user's language, at the offset the API gave for the user's
+ * zone: its hour, its day and hour, or its day; hours on the 24-hour clock of formatTime.
+ */
 export function bucketLabel(start, unit) {
   const time = DateTime.fromISO(start, { setZone: true }).setLocale(currentLanguage());
-  if (unit === 'hour') return time.toLocaleString(DateTime.TIME_SIMPLE);
-  if (unit === '6h') return time.toLocaleString({ weekday: 'short', hour: 'numeric', minute: '2-digit' });
+  if (unit === 'hour') return time.toLocaleString({ ...DateTime.TIME_SIMPLE, hourCycle: 'h23' });
+  if (unit === '6h') return time.toLocaleString({ weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
   return time.toLocaleString({ month: 'short', day: 'numeric' });
 }
 
