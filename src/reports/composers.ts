@@ -26,6 +26,7 @@ import type { ReportData } from './recipient-rules.js';
 import { renderDailyEmail } from './templates/daily-email.js';
 import { ImmediateEmailCache } from './templates/immediate-cache.js';
 import { renderImmediateEmail } from './templates/immediate-email.js';
+import { getMailSettings } from '../settings/mail-settings.js';
 import { alertListUrl, preferencesUrl } from './templates/links.js';
 import { SUMMARY_MAX_LINES, renderSummaryEmail } from './templates/summary-email.js';
 import type { AlertGroupView, AlertSourceView, ImmediateEmailView, MuteLineView, RecipientView, ReportLinks, TenantView } from './templates/view-models.js';
@@ -266,8 +267,11 @@ function muteLineOf(mute: Mute, language: string): MuteLineView {
   return { what: matchParts(mute.match, language), until: mute.until, by: mute.createdBy.name, snooze: mute.scope === 'user' };
 }
 
-/** NOTHING_LEFT is why a summary that has no alert left at send time is not sent (the delivery log's error). */
-export const NOTHING_LEFT = 'nothing left to report: since this summary was decided, every alert in it was deleted, muted or unsubscribed from';
+/**
+ * NOTHING_LEFT is why a report that has no alert left at send time is not sent (the delivery log's
+ * error): a summary, or a daily report of a tenant that does not ask for "all quiet" ones.
+ */
+export const NOTHING_LEFT = 'nothing left to report: since this report was decided, every alert in it was deleted, muted or unsubscribed from';
 
 /**
  * composeSummary renders a summary at send time: the window's Fatal and Error alert groups the
@@ -363,6 +367,9 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
     const [current, previous] = await Promise.all([mine(period), mine(before)]);
     return { merged: mergeEventCounts(current), health: dailyHealth(current, previous) };
   });
+  // As a summary (see NOTHING_LEFT): an "all quiet" report is only for a tenant that asked for one,
+  // never a daily report whose alerts went away between its decision and a late send.
+  if (!merged.some((e) => e.count > 0) && !(await getMailSettings(deps.db, c.tenant.id)).sendEmptyDailyReport) throw new ComposeError(NOTHING_LEFT);
   const listOf = (key: SourceKey) => alertListUrl(deps.publicUrl, { tenant: c.tenant.name, since: period.start, until: period.end, ...sourceFilterOf(key) });
   const actions = await actionsOf(deps, caches, delivery, c);
   const counts = merged.map((e) => ({

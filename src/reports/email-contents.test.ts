@@ -131,7 +131,7 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
   });
 });
 
-describeEachDialect('a summary whose alerts are gone by the time it is sent', (dialect) => {
+describeEachDialect('a report whose alerts are gone by the time it is sent', (dialect) => {
   const START = Date.parse('2026-06-01T09:00:00Z');
   const INTERVAL = 600_000;
   const PUBLIC = 'https://tocsin.example.com';
@@ -171,5 +171,24 @@ describeEachDialect('a summary whose alerts are gone by the time it is sent', (d
     expect((await simpleParser(smtp.messages[0]!.raw)).subject).toBe('later: 1 new error alert');
     const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string }[];
     expect(log.find((d) => d.recipient === 'gone@example.com')).toMatchObject({ status: 'failed', lastError: `render: ${NOTHING_LEFT}` });
+  });
+
+  it('is not sent as an "all quiet" daily report, which the tenant did not ask for, to a reader who unsubscribed from them meanwhile', async () => {
+    const base = '/api/v1/tenants/overnight';
+    await t.call('POST', '/api/v1/tenants', { name: 'overnight', timeZone: 'UTC' });
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    const reader = (await t.call('POST', `${base}/users`, { email: 'night@example.com', name: 'Night', roles: ['Alerts Viewer'] })).json().id;
+    clock.advance(60_000);
+    expect((await t.call('POST', `${base}/alerts`, { severity: 'Warn', component: 'Queues', message: 'Claims slow' })).statusCode).toBe(202);
+
+    // 10:00 in the tenant's zone: the daily report is decided, then the reader drops Queues before it goes out.
+    clock.set(Date.parse('2026-06-01T10:00:02Z'));
+    await decideReports(t.tocsin, clock, INTERVAL);
+    expect((await t.call('PUT', `${base}/users/${reader}/alert-preferences`, { subscriptions: { Queues: false } })).statusCode).toBe(200);
+
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+    expect(smtp.messages.filter((m) => m.envelope.to[0] === 'night@example.com')).toEqual([]);
+    const log = (await t.call('GET', `${base}/deliveries?kind=daily`)).json().items;
+    expect(log).toMatchObject([{ recipient: 'night@example.com', status: 'failed', lastError: `render: ${NOTHING_LEFT}` }]);
   });
 });
