@@ -40,7 +40,7 @@ export interface AlertSourceView {
 
 /**
  * AlertGroupView is one line of a summary: one alert, or every alert of the window sharing a
- * dedup key (collapsed to "×count", showing the latest message and the first and last times).
+ * dedup key (collapsed to "×count", showing the first one’s message, source and event, and the first and last times).
  */
 export interface AlertGroupView {
   readonly severity: Severity;
