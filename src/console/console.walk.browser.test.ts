@@ -195,6 +195,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
         await page.locator('#signin-email').fill(email);
         await page.locator('#signin-password').fill(PASSWORD);
         await check('sign-in');
+        expect(await page.title()).toBe(`${s['signIn.title']} — Tocsin`);
         await page.getByRole('button', { name: s['signIn.submit'] }).click();
         await page.locator('nav.main-nav').waitFor();
 
@@ -259,6 +260,9 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
           await page.locator(ready).first().waitFor();
           await page.locator('main h1').first().waitFor();
           await check(hash);
+          // The tab names the page and the tenant in the user's language.
+          const section = await page.locator('nav.main-nav [aria-current="page"]').textContent();
+          expect(await page.title()).toBe(`${section} — Acme ${language.toUpperCase()}`);
           if (name === 'alerts') {
             // The mute in force names what it matches in the user's words, not the API's field names.
             const robot = `${s.labelled!.replace('{label}', s['source.robot']!)} R7`;

@@ -126,6 +126,12 @@ function page(session, route, setSession) {
 
 function Shell({ session, route, setSession }) {
   const items = navItems(session);
+  // The browser's tab, history and a screen reader's first words name the page, in the user's language.
+  const here = items.find(([path]) => sectionOf(route.path).startsWith(path));
+  const title = here ? `${here[1]} — ${session.tenant?.displayName || session.tenant?.name || t('appName')}` : t('appName');
+  useEffect(() => {
+    document.title = title;
+  }, [title]);
   const signOut = async () => {
     await api('POST', 'auth/logout').catch(() => {});
     configureApi({ csrfToken: null });

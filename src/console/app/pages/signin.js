@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
 import { LANGUAGES, currentLanguage, loadLanguage, t } from '../lib/i18n.js';
 import { Banner, SelectField, TextField, html } from '../lib/ui.js';
@@ -17,7 +17,10 @@ export function SignIn({ query, onSignedIn }) {
   const [adminToken, setAdminToken] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
-  const [, setLanguage] = useState(currentLanguage());
+  const [language, setLanguage] = useState(currentLanguage());
+  useEffect(() => {
+    document.title = `${t('signIn.title')} — ${t('appName')}`;
+  }, [language]);
 
   const submit = async (event) => {
     event.preventDefault();
