@@ -44,17 +44,20 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
     return (await ok('POST', `/${name}/users`, { name: 'Reader', roles: ['Alerts Viewer'], ...user })).id;
   }
 
-  /** mailOf waits for the first email of a kind to an address and parses it. */
-  async function mailOf(address: string, kind: string): Promise<ParsedMail> {
+  /** mailsOf waits for `count` emails of a kind to an address and parses them, in the order they came. */
+  async function mailsOf(address: string, kind: string, count: number): Promise<ParsedMail[]> {
     for (;;) {
+      const mails: ParsedMail[] = [];
       for (const message of smtp.messages) {
         if (message.envelope.to[0] !== address) continue;
         const mail = await simpleParser(message.raw);
-        if (mail.headers.get('x-tocsin-kind') === kind) return mail;
+        if (mail.headers.get('x-tocsin-kind') === kind) mails.push(mail);
       }
+      if (mails.length >= count) return mails;
       await smtp.waitForMessages(smtp.messages.length + 1, 20_000);
     }
   }
+  const mailOf = async (address: string, kind: string) => (await mailsOf(address, kind, 1))[0]!;
 
   it('dates a summary line whose alert occurred on another day than the window, and writes the window’s own to the second', async () => {
     await tenant('late', { timeZone: 'Europe/Paris' }, { email: 'late@example.com', language: 'en' });
@@ -128,6 +131,21 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
     expect(mail.text).toMatch(/^ +300 {2}Total$/m);
     const unsubscribe = /^Unsubscribe from daily reports: (https:\S+)$/m.exec(mail.text!)![1]!;
     expect(mail.html).toContain(unsubscribe);
+  });
+
+  it('names a custom Fatal alert by its message in the subject of its immediate email, where its event says only "Custom alert"', async () => {
+    const reader = await tenant('robots', { displayName: 'Robots Inc', timeZone: 'UTC' }, { email: 'oncall@robots.example.com', language: 'en' });
+    await ok('PUT', `/robots/users/${reader}/alert-preferences`, { email: { fatalImmediately: true } });
+    // What the Raise Alert activity sends: no event, so Process.RaiseAlert.
+    await ok('POST', '/robots/alerts', {
+      severity: 'Fatal',
+      component: 'Process',
+      message: 'Invoice bot crashed:\n  SAP login refused',
+      source: { process: 'InvoiceBot' },
+    });
+    await ok('POST', '/robots/alerts', { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'R9 offline' });
+    const subjects = (await mailsOf('oncall@robots.example.com', 'immediate', 2)).map((mail) => mail.subject);
+    expect(subjects.sort()).toEqual(['Robots Inc: Fatal alert, Invoice bot crashed: SAP login refused', 'Robots Inc: Fatal alert, Robot offline']);
   });
 });
 

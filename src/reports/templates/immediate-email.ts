@@ -1,3 +1,4 @@
+import { CUSTOM_EVENT } from '../../alerts/catalogue.js';
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { emailTranslator } from '../../i18n/email-i18n.js';
 import { isoDay, localeFormat } from '../../i18n/format.js';
@@ -10,6 +11,9 @@ import type { ImmediateEmailView } from './view-models.js';
 
 /** IMMEDIATE_DATA_MAX_FIELDS is how many fields of an alert's JSON data the email lists. */
 export const IMMEDIATE_DATA_MAX_FIELDS = 20;
+
+// The most of a custom alert's message its subject shows, in characters (inboxes show about 70).
+const SUBJECT_MESSAGE_MAX = 100;
 
 /**
  * renderImmediateEmail renders one Fatal alert in full for those who opted in: the whole message
@@ -30,11 +34,14 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
   const intro = t('immediate.intro', { tenant: tenant.displayName, time: fmt.dateTime(alert.firstAt) });
   const timesIn = t('common.timesIn', { zone: fmt.zoneLabel(alert.firstAt) });
   const open = link(view.links.alert, t('immediate.open'));
+  // A custom alert's event ("Custom alert") says nothing: what the robot raised is its message, so
+  // the subject names that, and one custom Fatal alert's email is told from another's in the inbox.
+  const what = alert.event === CUSTOM_EVENT ? field(alert.message, SUBJECT_MESSAGE_MAX) : line.event;
   return renderEmail(
     'immediate',
     {
       language: recipient.language,
-      subject: t('immediate.subject', { tenant: tenant.displayName, event: line.event }),
+      subject: t('immediate.subject', { tenant: tenant.displayName, event: what }),
       preheader: `${line.event}: ${oneLine(alert.message)}`,
       accent: SEVERITY_COLOURS[alert.severity],
       tenantDisplayName: tenant.displayName,
