@@ -335,6 +335,21 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await expect.poll(() => page.getByRole('dialog').textContent()).toContain('J-991');
     await page.keyboard.press('Escape');
     await page.getByRole('dialog').waitFor({ state: 'detached' });
+    // Muted from the console as from the email's links: the robot, for everyone, a day; then lifted.
+    await page.locator('tr', { hasText: 'Robot R-17' }).getByRole('button', { name: 'Mute…' }).click();
+    const muting = page.getByRole('dialog');
+    await muting.getByLabel('Mute for everyone').check();
+    await muting.getByLabel('Robot: R-17').check();
+    await muting.getByLabel('For how long').selectOption('24h');
+    await muting.getByRole('button', { name: 'Confirm' }).click();
+    await muting.waitFor({ state: 'detached' });
+    await expect.poll(() => page.locator('section.mutes li').first().textContent()).toContain('Robot: R-17');
+    const [mute] = (await call('GET', '/api/v1/tenants/acme/mutes')).items;
+    expect(mute).toMatchObject({ scope: 'tenant', match: { robot: 'R-17' } });
+    expect(Date.parse(mute.until) - Date.now()).toBeGreaterThan(23 * 3_600_000);
+    await page.locator('section.mutes li').first().getByRole('button', { name: 'Lift' }).click();
+    await page.locator('section.mutes').waitFor({ state: 'detached' });
+    expect((await call('GET', '/api/v1/tenants/acme/mutes')).items).toEqual([]);
     await page.locator('.bell-button').click();
     await expect.poll(() => panel.locator('li').first().textContent()).toContain('Job Payroll faulted');
     await shot(page, 'bell-panel');

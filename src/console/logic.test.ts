@@ -160,6 +160,17 @@ describe('console decisions', () => {
     });
   });
 
+  it("offers to mute an alert by its event or by each part of its source it carries, as the email's links do", async () => {
+    const { muteOptions } = await load('pages/alerts.js');
+    const alert = { component: 'Robots', event: 'Robot.StatusChanged.NotResponding', source: { robot: 'R7', machine: 'VM-1', queue: 'Q1' } };
+    expect(muteOptions(alert)).toEqual([
+      ['event', { component: 'Robots', event: 'Robot.StatusChanged.NotResponding' }],
+      ['robot', { robot: 'R7' }],
+      ['queue', { queue: 'Q1' }],
+    ]);
+    expect(muteOptions({ ...alert, source: null })).toEqual([['event', { component: 'Robots', event: 'Robot.StatusChanged.NotResponding' }]]);
+  });
+
   it('reads the alerts catalogue grouped by component or as a flat list of events', async () => {
     const { normalizeCatalogue } = await load('lib/catalogue.js');
     const grouped = normalizeCatalogue({

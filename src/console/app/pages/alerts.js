@@ -75,6 +75,67 @@ function MutesBar({ session, mutes, names, onLift }) {
   </section>`;
 }
 
+// What a mute or snooze of an alert may match, and for how long: the choices of the email's links.
+const MUTE_PARTS = ['event', 'robot', 'process', 'queue'];
+const MUTE_SPANS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 };
+
+/**
+ * muteOptions are what a mute of the alert may match, as the email's links offer it
+ * (mutes/model.ts sourceMatchOf): its component and event, or a part of its source it carries.
+ * @returns {[string, Record<string, string>][]}
+ */
+export function muteOptions(alert) {
+  return MUTE_PARTS.flatMap((part) => {
+    if (part === 'event') return [[part, { component: alert.component, event: alert.event }]];
+    const value = alert.source?.[part];
+    return value ? [[part, { [part]: value }]] : [];
+  });
+}
+
+/** RadioGroup is a fieldset of radio buttons choosing one of `choices` ([value, text] pairs). */
+function RadioGroup({ id, legend, value, onChange, choices }) {
+  return html`<fieldset class="checklist"><legend>${legend}</legend>
+    ${choices.map(
+      ([key, text]) => html`<div class="toggle"><input type="radio" id=${`${id}-${key}`} name=${id} checked=${value === key} onChange=${() => onChange(key)} />
+      <label for=${`${id}-${key}`}>${text}</label></div>`,
+    )}
+  </fieldset>`;
+}
+
+/**
+ * MuteDialog stops the emails about an alert from the console, as its email's links do: snoozed
+ * for the caller, or (with Alerts.Edit) muted for everyone; by event or by a part of its source.
+ */
+function MuteDialog({ session, alert, names, onMuted, onClose }) {
+  const options = muteOptions(alert);
+  const [scope, setScope] = useState('user');
+  const [which, setWhich] = useState(options[0]?.[0] ?? 'event');
+  const [span, setSpan] = useState('1h');
+  const [error, setError] = useState(/** @type {unknown} */ (null));
+  const scopes = [['user', t('mutes.scope.user')], ...(can(session, 'Alerts.Edit') ? [['tenant', t('mutes.scope.tenant')]] : [])];
+  const submit = async (event) => {
+    event.preventDefault();
+    try {
+      const match = options.find(([key]) => key === which)?.[1];
+      onMuted(await api('POST', tenantApi(session, 'mutes'), { scope, match, until: new Date(Date.now() + MUTE_SPANS[span]).toISOString() }));
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return html`<${Dialog} title=${t('mutes.dialogTitle')} onClose=${onClose}>
+    <form onSubmit=${submit}>
+      <p class="message-full">${alert.message}</p>
+      <${RadioGroup} id="mute-scope" legend=${t('mutes.scope')} value=${scope} onChange=${setScope} choices=${scopes} />
+      <${RadioGroup} id="mute-which" legend=${t('mutes.which')} value=${which} onChange=${setWhich}
+        choices=${options.map(([key, match]) => [key, labelledParts(Object.entries(match), names)])} />
+      <${SelectField} id="mute-for" label=${t('mutes.for')} value=${span} onChange=${setSpan}
+        options=${Object.keys(MUTE_SPANS).map((key) => [key, t(`mutes.for.${key}`)])} />
+      <${Banner}>${problemText(error)}<//>
+      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('mutes.submit')}</button></div>
+    </form>
+  <//>`;
+}
+
 /** AlertDetails shows everything an alert carries, its JSON data included. */
 function AlertDetails({ alert, names, onClose }) {
   const facts = [
@@ -107,6 +168,7 @@ export function AlertsPage({ session, query }) {
   const [selected, setSelected] = useState(/** @type {Set<string>} */ (new Set()));
   const [error, setError] = useState(/** @type {unknown} */ (null));
   const [details, setDetails] = useState(/** @type {any} */ (null));
+  const [muting, setMuting] = useState(/** @type {any} */ (null));
   const [mutes, setMutes] = useState(/** @type {any[]} */ ([]));
   const [loadingMore, setLoadingMore] = useState(false);
   const names = useCatalogue(session);
@@ -266,6 +328,7 @@ export function AlertsPage({ session, query }) {
               : html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] })}>${t('alerts.markRead')}</button>`
           }
           ${alert.acknowledgedBy ? null : html` <button type="button" class="link" onClick=${() => acknowledge(alert.id)}>${t('alerts.acknowledge')}</button>`}
+          <button type="button" class="link" onClick=${() => setMuting(alert)}>${t('mutes.action')}</button>
           ${can(session, 'Alerts.Delete') ? html` <button type="button" class="link danger" onClick=${() => remove(alert.id)}>${t('delete')}</button>` : null}
         </td>
       </tr>`,
@@ -278,5 +341,13 @@ export function AlertsPage({ session, query }) {
         : null
     }
     ${details ? html`<${AlertDetails} alert=${details} names=${names} onClose=${() => setDetails(null)} />` : null}
+    ${
+      muting
+        ? html`<${MuteDialog} session=${session} alert=${muting} names=${names} onClose=${() => setMuting(null)} onMuted=${(mute) => {
+            setMutes([...mutes.filter((shown) => shown.id !== mute.id), mute]);
+            setMuting(null);
+          }} />`
+        : null
+    }
   </section>`;
 }
