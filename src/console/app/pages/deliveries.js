@@ -9,7 +9,8 @@ import { MAX_LIMIT, pageLimit, usePolling } from '../lib/polling.js';
 import { DeliveriesChart } from './charts.js';
 
 const STATUSES = ['pending', 'sending', 'retrying', 'sent', 'failed'];
-const KINDS = ['summary', 'daily', 'immediate', 'test'];
+// The API's kinds: mail-health notices to the tenant's administrators are in the log too.
+const KINDS = ['summary', 'daily', 'immediate', 'test', 'mail-health'];
 
 /** DeliveriesPage is the delivery log: one row per email, with its status, attempts and the server's reply. */
 export function DeliveriesPage({ session, query }) {
