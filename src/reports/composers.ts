@@ -10,7 +10,7 @@ import { ComposeError, type ComposerRegistry } from '../delivery/outbox/render.j
 import type { Delivery } from '../delivery/outbox/delivery.js';
 import { LEASED_KEYS, type LeasedReads } from '../delivery/outbox/leased-reads.js';
 import { languageOf } from '../recipients/eligibility.js';
-import { type Preferences, isSubscribed } from '../preferences/model.js';
+import { EMAIL_CHOICE_OF, type Preferences, isSubscribed, wantsEmail } from '../preferences/model.js';
 import { loadLayers, userPreferences } from '../preferences/store.js';
 import { type MailboxRef, type Mute, appliesTo, isMutedFor, matchParts, unmutedFor } from '../mutes/model.js';
 import { activeMutes } from '../mutes/store.js';
@@ -268,10 +268,23 @@ function muteLineOf(mute: Mute, language: string): MuteLineView {
 }
 
 /**
- * NOTHING_LEFT is why a report that has no alert left at send time is not sent (the delivery log's
- * error): a summary, or a daily report of a tenant that does not ask for "all quiet" ones.
+ * NOTHING_LEFT is why an email that has no alert left at send time is not sent (the delivery log's
+ * error): a summary, a daily report of a tenant that does not ask for "all quiet" ones, or a Fatal
+ * alert's email sent late.
  */
-export const NOTHING_LEFT = 'nothing left to report: since this report was decided, every alert in it was deleted, muted or unsubscribed from';
+export const NOTHING_LEFT = 'nothing left to report: since this email was decided, every alert in it was deleted, muted or unsubscribed from';
+
+/** TURNED_OFF is why an email is not sent to a recipient who turned that kind of email off after it was decided (the delivery log's error). */
+export const TURNED_OFF = 'not sent: the recipient turned these emails off after this one was decided';
+
+/**
+ * stillWants throws when the recipient no longer wants this kind of email: turned off (by the
+ * one-click unsubscribe, say) between the decision and a late send, after a mail server outage.
+ */
+function stillWants(preferences: Preferences, delivery: Delivery): void {
+  const choice = EMAIL_CHOICE_OF[delivery.kind];
+  if (choice && !wantsEmail(preferences, choice)) throw new ComposeError(TURNED_OFF);
+}
 
 /**
  * composeSummary renders a summary at send time: the window's Fatal and Error alert groups the
@@ -281,6 +294,7 @@ export const NOTHING_LEFT = 'nothing left to report: since this report was decid
 async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, caches, delivery);
   const preferences = await preferencesOf(deps, c.data);
+  stillWants(preferences, delivery);
   const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
   const window = windowOf(delivery);
   const cached = await caches.groups.get(`${c.tenant.id}:${window.start}:${window.end}`, () => loadGroups(deps.db, c.tenant.id, window));
@@ -341,6 +355,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
 async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, caches, delivery);
   const preferences = await preferencesOf(deps, c.data);
+  stillWants(preferences, delivery);
   const period = windowOf(delivery);
   const language = c.recipient.language;
   const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
@@ -412,6 +427,15 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
     deps.leasedReads?.get<ImmediateFacts>(delivery.leaseToken, LEASED_KEYS.immediateFacts(alertId)) ?? (await caches.immediateFacts.get(tenantId, alertId));
   if (!facts) throw new ComposeError(`alert ${alertId} no longer exists`);
   const alert = toStoredAlert(facts.alert);
+  // Sent late (a retry, maybe hours after its server failed), it is not sent to a reader who has
+  // since turned these emails off, unsubscribed from the alert's event or muted it; the first
+  // attempt, an instant after the decision, spends no reads on it.
+  if (delivery.attempts > 1) {
+    const preferences = await preferencesOf(deps, c.data);
+    stillWants(preferences, delivery);
+    const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
+    if (!isSubscribed(preferences, alert.component, alert.event) || isMutedFor(mutes, alert, c.data.recipient, now)) throw new ComposeError(NOTHING_LEFT);
+  }
   const { flood, acknowledgement: ack } = facts;
   const language = c.recipient.language;
   const actions = await actionsOf(deps, caches, delivery, c);

@@ -11,7 +11,7 @@ import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smt
 import { describeEachDialect } from '../../test/support/storage.js';
 import { localeFormat } from '../i18n/format.js';
 import { FakeClock } from '../shared/clock.js';
-import { NOTHING_LEFT } from './composers.js';
+import { NOTHING_LEFT, TURNED_OFF } from './composers.js';
 
 describeEachDialect('alert emails as their readers see them', (dialect) => {
   let t: TestApp;
@@ -208,5 +208,32 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     expect(smtp.messages.filter((m) => m.envelope.to[0] === 'night@example.com')).toEqual([]);
     const log = (await t.call('GET', `${base}/deliveries?kind=daily`)).json().items;
     expect(log).toMatchObject([{ recipient: 'night@example.com', status: 'failed', lastError: `render: ${NOTHING_LEFT}` }]);
+  });
+
+  it('is not sent late, after its server failed, to a reader who turned Fatal emails off meanwhile', async () => {
+    const base = '/api/v1/tenants/retried';
+    await t.call('POST', '/api/v1/tenants', { name: 'retried', timeZone: 'UTC' });
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    const reader = (await t.call('POST', `${base}/users`, { email: 'pager@example.com', name: 'Pager', roles: ['Alerts Viewer'] })).json().id;
+    await t.call('PUT', `${base}/users/${reader}/alert-preferences`, { email: { fatalImmediately: true } });
+    expect((await t.call('POST', `${base}/alerts`, { severity: 'Fatal', component: 'Robots', message: 'R1 offline' })).statusCode).toBe(202);
+    await t.tocsin.decisionsSettled();
+
+    // The server refuses the first attempt for now (451); the email waits for its retry.
+    const failing = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 451, times: 1 }] });
+    try {
+      await sendQueuedReports(t.tocsin, clock, failing, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+      expect((await t.call('GET', `${base}/deliveries?kind=immediate`)).json().items).toMatchObject([{ status: 'retrying', attempts: 1 }]);
+      // Meanwhile the reader, who is dealing with it, turns Fatal emails off; an hour later the server is back.
+      await t.call('PUT', `${base}/users/${reader}/alert-preferences`, { email: { fatalImmediately: false } });
+      clock.advance(3_600_000);
+      await sendQueuedReports(t.tocsin, clock, failing, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+      expect(failing.messages).toEqual([]);
+      expect((await t.call('GET', `${base}/deliveries?kind=immediate`)).json().items).toMatchObject([
+        { status: 'failed', attempts: 2, lastError: `render: ${TURNED_OFF}` },
+      ]);
+    } finally {
+      await failing.close();
+    }
   });
 });
