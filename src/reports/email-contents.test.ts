@@ -236,4 +236,18 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
       await failing.close();
     }
   });
+
+  it('is not sent to a reader who turned summaries off after it was decided', async () => {
+    const base = '/api/v1/tenants/offnow';
+    await t.call('POST', '/api/v1/tenants', { name: 'offnow', timeZone: 'UTC' });
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    const reader = (await t.call('POST', `${base}/users`, { email: 'done@example.com', name: 'Done', roles: ['Alerts Viewer'] })).json().id;
+    expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Payroll failed' })).statusCode).toBe(202);
+    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    await decideReports(t.tocsin, clock, INTERVAL);
+    await t.call('PUT', `${base}/users/${reader}/alert-preferences`, { email: { tenMinuteSummary: false } });
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+    expect(smtp.messages.filter((m) => m.envelope.to[0] === 'done@example.com')).toEqual([]);
+    expect((await t.call('GET', `${base}/deliveries?kind=summary`)).json().items).toMatchObject([{ status: 'failed', lastError: `render: ${TURNED_OFF}` }]);
+  });
 });
