@@ -630,9 +630,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // A test through the default settings lands in the built-in catcher.
     await call('POST', '/api/v1/tenants/globex/settings/mail/test', { sendTo: 'ops@globex.example' });
     await page.getByRole('link', { name: 'Mail catcher' }).click();
-    // The Fatal alert of the preferences test arrived as an immediate email.
-    await page.locator('tr', { hasText: 'immediate' }).waitFor();
-    await page.locator('tr', { hasText: 'test' }).waitFor();
+    // The Fatal alert of the preferences test arrived as an immediate email; kinds are named as in the delivery log.
+    await page.locator('tr', { hasText: 'Fatal immediately' }).waitFor();
+    await page.locator('tr', { hasText: 'Test email' }).waitFor();
     await page.locator('table tbody tr').first().getByRole('button').click();
     await page.getByRole('dialog').locator('iframe').waitFor();
     await page.frameLocator('dialog iframe').locator('body').waitFor();

@@ -149,6 +149,13 @@ export function SystemMailPage() {
   </section>`;
 }
 
+/** kindName is an X-Tocsin-Kind header in the user's words (a kind the console does not know, as sent). */
+function kindName(kind) {
+  if (!kind) return '';
+  const name = t(`kind.${kind}`);
+  return name === `kind.${kind}` ? kind : name;
+}
+
 /** CatcherPage is the built-in mail catcher's inbox, so a newcomer sees Tocsin's emails arrive. */
 export function CatcherPage() {
   const [items, setItems] = useState(/** @type {any[]} */ ([]));
@@ -181,7 +188,7 @@ export function CatcherPage() {
       <thead><tr><th scope="col">${t('catcher.received')}</th><th scope="col">${t('catcher.kind')}</th><th scope="col">${t('catcher.to')}</th><th scope="col">${t('previews.subject')}</th></tr></thead>
       <tbody>${newest.map(
         (message) => html`<tr key=${message.id}>
-        <td class="nowrap">${formatTime(message.receivedAt)}</td><td>${message.headers['x-tocsin-kind'] ?? ''}</td><td>${message.envelope.to.join(', ')}</td>
+        <td class="nowrap">${formatTime(message.receivedAt)}</td><td>${kindName(message.headers['x-tocsin-kind'])}</td><td>${message.envelope.to.join(', ')}</td>
         <td><button type="button" class="link" onClick=${() => setOpen(message)}>${message.subject || t('catcher.noSubject')}</button></td></tr>`,
       )}</tbody>
     </table></div>`
