@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
 import { PERMISSIONS } from 'tocsin/permissions';
 import { api, fieldErrors } from '../lib/api.js';
-import { LANGUAGES, t } from '../lib/i18n.js';
+import { t } from '../lib/i18n.js';
+import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
-import { Banner, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { Banner, Dialog, TextField, Toggle, html, problemText } from '../lib/ui.js';
 
 /** BUILT_IN_ROLES are the roles every tenant has; the console names them in the user's language. */
 const BUILT_IN_ROLES = ['Administrator', 'Alerts Viewer', 'Robot'];
@@ -24,8 +25,6 @@ function roleName(name) {
 function RoleNames({ roles }) {
   return roles.map((role, i) => html`${i ? ', ' : ''}<span title=${roleName(role) === role ? undefined : role}>${roleName(role)}</span>`);
 }
-
-const languageOptions = () => [['', t('access.tenantDefault')], ...LANGUAGES.map((code) => [code, t(`lang.${code}`)])];
 
 /** CheckList is a labelled group of checkboxes choosing some of `options` ([value, text] pairs). */
 function CheckList({ id, legend, options, value, onChange, error }) {
@@ -77,7 +76,7 @@ function UserDialog({ session, user, roles, onClose, onSaved }) {
   const submit = (event) => {
     event.preventDefault();
     /** @type {Partial<typeof form> & { language: string | null, timeZone: string | null }} */
-    const body = { ...form, language: form.language || null, timeZone: form.timeZone.trim() || null };
+    const body = { ...form, ...languageAndZone(form) };
     if (!form.password) delete body.password;
     if (!user) {
       if (!body.language) delete body.language;
@@ -89,10 +88,8 @@ function UserDialog({ session, user, roles, onClose, onSaved }) {
     <form onSubmit=${submit} class="grid-form">
       <${TextField} id="user-email" type="email" label=${t('access.email')} value=${form.email} onInput=${set('email')} error=${errors.email} required />
       <${TextField} id="user-name" label=${t('access.name')} value=${form.name} onInput=${set('name')} error=${errors.name} required />
-      <${SelectField} id="user-language" label=${t('language')} value=${form.language} onChange=${set('language')} error=${errors.language} options=${languageOptions()} />
-      <${TextField} id="user-timeZone" label=${t('access.timeZone')} value=${form.timeZone} onInput=${set('timeZone')} error=${errors.timeZone}
-        placeholder=${session.tenant.timeZone} hint=${t('access.timeZoneHint')} list="time-zones" />
-      <datalist id="time-zones">${(Intl.supportedValuesOf?.('timeZone') ?? []).map((zone) => html`<option value=${zone} />`)}</datalist>
+      <${LanguageField} id="user-language" value=${form.language} onChange=${set('language')} error=${errors.language} />
+      <${TimeZoneField} id="user-timeZone" value=${form.timeZone} onInput=${set('timeZone')} error=${errors.timeZone} tenantZone=${session.tenant.timeZone} />
       <${TextField} id="user-password" type="password" label=${user ? t('access.newPassword') : t('access.password')} value=${form.password}
         onInput=${set('password')} error=${errors.password} autocomplete="new-password" />
       <${Toggle} id="user-active" label=${t('access.active')} checked=${form.active} onChange=${set('active')} />
@@ -151,7 +148,7 @@ function GroupDialog({ session, group, users, roles, onClose, onSaved }) {
     <form onSubmit=${submit} class="grid-form">
       <${TextField} id="group-name" label=${t('access.name')} value=${form.name} onInput=${set('name')} error=${errors.name} required />
       <${TextField} id="group-email" type="email" label=${t('access.groupEmail')} value=${form.email} onInput=${set('email')} error=${errors.email} />
-      <${SelectField} id="group-language" label=${t('language')} value=${form.language} onChange=${set('language')} error=${errors.language} options=${languageOptions()} />
+      <${LanguageField} id="group-language" value=${form.language} onChange=${set('language')} error=${errors.language} />
       <${Toggle} id="group-expand" label=${t('access.expandMembers')} hint=${t('access.expandMembersHint')} checked=${form.expandMembers} onChange=${set('expandMembers')} />
       <${CheckList} id="group-members" legend=${t('access.members')} options=${users.map((user) => [user.id, user.email])} value=${form.members} onChange=${set('members')} error=${errors.members} />
       <${CheckList} id="group-roles" legend=${t('access.roles')} options=${roles.map((role) => [role.name, roleName(role.name)])} value=${form.roles} onChange=${set('roles')} error=${errors.roles} />
