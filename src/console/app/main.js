@@ -24,6 +24,16 @@ const HOST_TENANT_KEY = 'tocsin.hostTenant';
 /** @import { Session } from './lib/session.js' */
 
 /**
+ * speakAs makes the user's language and time zone the console's, else the tenant's.
+ * @param {import('./lib/session.js').User | null | undefined} user
+ * @param {import('./lib/session.js').Tenant} tenant
+ */
+async function speakAs(user, tenant) {
+  await loadLanguage(pickLanguage(user?.language, tenant.language));
+  setTimeZone(user?.timeZone || tenant.timeZone);
+}
+
+/**
  * loadSession turns the API's session into what the pages need: tenant, user, language, zone.
  * @param {{ kind: 'host' | 'user', csrfToken: string, permissions: string[], tenantId?: string }} auth
  * @returns {Promise<Session>}
@@ -39,8 +49,7 @@ async function loadSession(auth) {
     return { kind: 'host', permissions: auth.permissions, tenants, tenant, user: null };
   }
   const me = await api('GET', `tenants/${auth.tenantId}/me`);
-  await loadLanguage(pickLanguage(me.user?.language, me.tenant.language));
-  setTimeZone(me.user?.timeZone || me.tenant.timeZone);
+  await speakAs(me.user, me.tenant);
   return { kind: 'user', permissions: me.permissions, tenants: [me.tenant], tenant: me.tenant, user: me.user };
 }
 
@@ -114,7 +123,14 @@ function page(session, route, setSession) {
   if (!session.tenant) return html`<p>${t('host.noTenant')}</p>`;
   if (first === 'alerts') return html`<${AlertsPage} session=${session} query=${query} />`;
   if (first === 'preferences' && second === 'group') return html`<${PreferencesPage} session=${session} groupId=${third} />`;
-  if (first === 'preferences') return html`<${PreferencesPage} session=${session} userId=${second} />`;
+  if (first === 'preferences') {
+    // Users who chose another language or time zone see the whole console in it at once.
+    const userChanged = async (user) => {
+      await speakAs(user, session.tenant);
+      setSession({ ...session, user: { ...session.user, ...user } });
+    };
+    return html`<${PreferencesPage} session=${session} userId=${second} onUserChanged=${userChanged} />`;
+  }
   if (path === '/settings/mail') return html`<${MailSettingsPage} session=${session} />`;
   if (first === 'access') return html`<${AccessPage} session=${session} tab=${second || 'users'} />`;
   if (first === 'deliveries') return html`<${DeliveriesPage} session=${session} query=${query} />`;

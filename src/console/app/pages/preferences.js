@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
+import { api, fieldErrors } from '../lib/api.js';
 import { Named, loadCatalogue } from '../lib/catalogue.js';
 import { t } from '../lib/i18n.js';
+import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { tenantApi } from '../lib/session.js';
 import { Banner, Toggle, html, problemText } from '../lib/ui.js';
 
@@ -29,11 +30,51 @@ export function toggleComponent(shown, patch, component, on) {
 }
 
 /**
+ * LanguageAndZoneForm lets signed-in users choose the language and time zone of their console and
+ * emails: a PATCH of themselves, which needs no Users.Edit. onSaved receives the user as stored.
+ * @param {{ session: import('../lib/session.js').TenantSession & { user: import('../lib/session.js').User }, onSaved: (user: any) => unknown }} props
+ */
+function LanguageAndZoneForm({ session, onSaved }) {
+  const { user } = session;
+  const [form, setForm] = useState({ language: user.language ?? '', timeZone: user.timeZone ?? '' });
+  const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
+  const [message, setMessage] = useState(/** @type {{ kind: string, text: import('preact').ComponentChildren } | null} */ (null));
+  const set = (name) => (value) => {
+    setForm({ ...form, [name]: value });
+    setMessage(null);
+  };
+  const save = async (event) => {
+    event.preventDefault();
+    try {
+      const saved = await api('PATCH', tenantApi(session, `users/${encodeURIComponent(user.id)}`), languageAndZone(form));
+      setErrors({});
+      setMessage({ kind: 'success', text: t('prefs.readingSaved') });
+      await onSaved(saved);
+    } catch (err) {
+      setErrors(fieldErrors(err));
+      setMessage({ kind: 'error', text: problemText(err) });
+    }
+  };
+  return html`<form onSubmit=${save}>
+    <fieldset>
+      <legend>${t('prefs.reading')}</legend>
+      <p class="hint">${t('prefs.readingHint')}</p>
+      <${LanguageField} id="me-language" value=${form.language} onChange=${set('language')} error=${errors.language} />
+      <${TimeZoneField} id="me-timeZone" value=${form.timeZone} onInput=${set('timeZone')} error=${errors.timeZone} tenantZone=${session.tenant.timeZone} />
+    </fieldset>
+    <${Banner} kind=${message?.kind}>${message?.text}<//>
+    <div class="actions"><button type="submit">${t('prefs.saveReading')}</button></div>
+  </form>`;
+}
+
+/**
  * PreferencesPage shows which components and events a user subscribes to and the three email
  * switches; with a user id (from Manage Access) an administrator edits someone else's, and with a
- * group id a group's default rules.
+ * group id a group's default rules. Signed-in users also choose their own language and time zone
+ * there (the host administrator has no user to choose them for); onUserChanged receives the user
+ * once saved, for the console to speak its new language.
  */
-export function PreferencesPage({ session, userId, groupId }) {
+export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   const owner = groupId ? `groups/${encodeURIComponent(groupId)}` : userId ? `users/${encodeURIComponent(userId)}` : null;
   const path = owner ? `${owner}/alert-preferences` : 'me/alert-preferences';
   const [prefs, setPrefs] = useState(/** @type {any} */ (null));
@@ -86,6 +127,7 @@ export function PreferencesPage({ session, userId, groupId }) {
   return html`<section class="page">
     <h1>${groupId ? t('prefs.groupTitle') : t('prefs.title')}${who ? html` <small>— ${groupId ? who.name : who.email}</small>` : null}</h1>
     ${groupId ? html`<p class="hint">${t('prefs.groupHint')}</p>` : null}
+    ${!owner && session.kind === 'user' && session.user ? html`<${LanguageAndZoneForm} session=${session} onSaved=${onUserChanged} />` : null}
     <form onSubmit=${save}>
       <fieldset>
         <legend>${t('prefs.emails')}</legend>
