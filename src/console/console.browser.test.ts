@@ -377,7 +377,29 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
-  it("changes alert preferences, and an administrator opens another user's from Manage Access", async () => {
+  it("changes alert preferences, its own language and time zone, and an administrator opens another user's from Manage Access", async () => {
+    // An Alerts Viewer on the tenant's default language chooses French and Paris for itself, without Users.Edit.
+    const paul = await addUser('paul@acme.example', ['Alerts Viewer']);
+    const paulToken = (await call('POST', `/api/v1/tenants/acme/users/${paul}/tokens`, { name: 'paul' })).token;
+    await call('PUT', `/api/v1/tenants/acme/users/${paul}/alert-preferences`, { email: { fatalImmediately: true } });
+    const own = await open();
+    await signIn(own.page, 'paul@acme.example', '#/preferences');
+    expect(await own.page.getByLabel('Language').inputValue()).toBe('');
+    await own.page.getByLabel('Language').selectOption('fr');
+    await own.page.getByLabel('Time zone').fill('Europe/Pariss');
+    await own.page.getByRole('button', { name: 'Save language and time zone' }).click();
+    await expect.poll(() => own.page.locator('#me-timeZone-error').textContent()).toContain('IANA time zone');
+    expect(await own.page.getByRole('heading', { level: 1 }).textContent()).toBe('Alert preferences');
+    await own.page.getByLabel('Time zone').fill('Europe/Paris');
+    await own.page.getByRole('button', { name: 'Save language and time zone' }).click();
+    // The whole console speaks French at once, and stays so.
+    await own.page.getByRole('heading', { name: "Préférences d'alerte" }).waitFor();
+    expect(await own.page.locator('nav.main-nav a').allTextContents()).toEqual(['Alertes', "Préférences d'alerte"]);
+    expect(await own.page.getByLabel('Langue').inputValue()).toBe('fr');
+    expect(await own.page.getByLabel('Fuseau horaire').inputValue()).toBe('Europe/Paris');
+    expect((await call('GET', '/api/v1/tenants/acme/me', undefined, paulToken)).user).toMatchObject({ language: 'fr', timeZone: 'Europe/Paris' });
+    await own.context.close();
+
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/preferences');
     await page.getByRole('switch', { name: 'Daily report' }).uncheck();
@@ -400,6 +422,12 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const kinds = async () =>
       ((await call('GET', '/api/v1/system/mail-catcher/messages')).items as { headers: Record<string, string> }[]).map((m) => m.headers['x-tocsin-kind']);
     await expect.poll(kinds, { timeout: 15_000 }).toContain('immediate');
+    // The user who chose French gets it in French.
+    const subjectTo = async (address: string) =>
+      ((await call('GET', '/api/v1/system/mail-catcher/messages')).items as { envelope: { to: string[] }; subject: string }[]).find((m) =>
+        m.envelope.to.includes(address),
+      )?.subject;
+    await expect.poll(() => subjectTo('paul@acme.example'), { timeout: 15_000 }).toContain('alerte Fatal');
 
     await page.getByRole('link', { name: 'Manage Access' }).click();
     await page.locator('tr', { hasText: 'marie@acme.example' }).getByRole('link', { name: 'Alert preferences' }).click();
@@ -630,8 +658,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // A test through the default settings lands in the built-in catcher.
     await call('POST', '/api/v1/tenants/globex/settings/mail/test', { sendTo: 'ops@globex.example' });
     await page.getByRole('link', { name: 'Mail catcher' }).click();
-    // The Fatal alert of the preferences test arrived as an immediate email; kinds are named as in the delivery log.
-    await page.locator('tr', { hasText: 'Fatal immediately' }).waitFor();
+    // The Fatal alert of the preferences test arrived as immediate emails; kinds are named as in the delivery log.
+    await page.locator('tr', { hasText: 'Fatal immediately' }).first().waitFor();
     await page.locator('tr', { hasText: 'Test email' }).waitFor();
     await page.locator('table tbody tr').first().getByRole('button').click();
     await page.getByRole('dialog').locator('iframe').waitFor();

@@ -160,6 +160,12 @@ describe('console decisions', () => {
     });
   });
 
+  it("sends a person's language and time zone as chosen, and the tenant's default (left empty) as null, which clears them", async () => {
+    const { languageAndZone } = await load('lib/person-fields.js');
+    expect(languageAndZone({ language: 'fr', timeZone: ' Europe/Paris ' })).toEqual({ language: 'fr', timeZone: 'Europe/Paris' });
+    expect(languageAndZone({ language: '', timeZone: '  ' })).toEqual({ language: null, timeZone: null });
+  });
+
   it("offers to mute an alert by its event or by each part of its source it carries, as the email's links do", async () => {
     const { muteOptions } = await load('pages/alerts.js');
     const alert = { component: 'Robots', event: 'Robot.StatusChanged.NotResponding', source: { robot: 'R7', machine: 'VM-1', queue: 'Q1' } };
