@@ -273,7 +273,7 @@ export const EVENTS: readonly CatalogueEvent[] = Object.freeze([
     name: CUSTOM_EVENT,
     component: 'Process',
     defaultSeverity: 'Success',
-    displayName: l('Custom alert', 'Alerte personnalisée', 'Benutzerdefinierte Warnung', 'Alerta personalizada', 'カスタム アラート'),
+    displayName: l('Custom alert', 'Alerte personnalisée', 'Benutzerdefinierter Alarm', 'Alerta personalizada', 'カスタム アラート'),
   },
 ]);
 

@@ -146,11 +146,11 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const { context, page } = await open();
     await signIn(page, 'viewer@acme.example', '#/settings/mail');
     const nav = (await page.locator('nav.main-nav a').allTextContents()).sort();
-    expect(nav).toEqual(['Warnungen', 'Warnungseinstellungen']);
+    expect(nav).toEqual(['Alarme', 'Alarmeinstellungen']);
     // A page it may not see (a link from someone else) says so, in its language.
     await expect.poll(() => page.getByRole('alert').textContent()).toBe('Dafür fehlt Ihnen die Berechtigung.');
-    await page.getByRole('link', { name: 'Warnungen', exact: true }).click();
-    await page.getByRole('heading', { name: 'Warnungen' }).waitFor();
+    await page.getByRole('link', { name: 'Alarme', exact: true }).click();
+    await page.getByRole('heading', { name: 'Alarme' }).waitFor();
     await page.getByRole('button', { name: 'Alle als gelesen markieren' }).waitFor();
     await context.close();
   });
