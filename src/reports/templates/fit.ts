@@ -18,7 +18,7 @@ export function fitUnderBudget(most: number, render: (shown: number) => Rendered
   const fits = (email: RenderedEmail) => Buffer.byteLength(email.html) <= budget;
   const all = render(most);
   if (most === 0 || fits(all)) return all;
-  let best = render(0);
+  let best: RenderedEmail | undefined;
   let low = 0;
   let high = most - 1;
   while (low < high) {
@@ -30,5 +30,6 @@ export function fitUnderBudget(most: number, render: (shown: number) => Rendered
       high = middle - 1;
     }
   }
-  return best;
+  // Nothing but the email without items fits (or only it was left to try): it is what is sent.
+  return best ?? render(0);
 }
