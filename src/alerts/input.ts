@@ -24,7 +24,8 @@ export interface NewAlert {
   readonly occurredAt: number | undefined;
 }
 
-const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+/** EVENT_NAME is what an event name outside the catalogue may be (sources map senders' names into it). */
+export const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const short = z.string().min(1).max(512);
 
 /** alertSource is where an alert comes from; every field optional (null as if left out), nothing else allowed. */

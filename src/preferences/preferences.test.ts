@@ -56,6 +56,15 @@ describeEachDialect('alert preferences API', (dialect) => {
     expect(res.json().errors).toEqual([{ path: 'subscriptions.Queue SLA', message: expect.stringContaining('must be a component or event name') }]);
   });
 
+  it('drops an event outside the catalogue by the very name its alerts carry (an Alertmanager alertname, a webhook event)', async () => {
+    const someone = await t.tenantWithUser('prefs', ['Alerts Viewer']);
+    // Names that POST /alerts and the sources store as events: underscores, colons, dashes.
+    const raised = await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Process', event: 'node_down', message: 'host-3 down' });
+    expect(raised.statusCode).toBe(202);
+    const res = await t.call('PUT', `${base}/me/alert-preferences`, { subscriptions: { node_down: false, 'ci:build-failed': false } }, someone.token);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().subscriptions).toMatchObject({ node_down: false, 'ci:build-failed': false, Process: true });
+  });
   it("lets an admin set anyone's preferences but not a plain user someone else's", async () => {
     const denied = await t.call('PUT', `${base}/users/${other.userId}/alert-preferences`, { email: { dailyReport: false } }, viewer.token);
     expect(denied.statusCode).toBe(403);

@@ -4,6 +4,7 @@ import { requireGroup } from '../access/groups.js';
 import { assertSelfOr, tenantOf } from '../access/routes.js';
 import { requireUser } from '../access/users.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from '../alerts/catalogue.js';
+import { EVENT_NAME } from '../alerts/input.js';
 import type { RouteModule } from '../http/context.js';
 import { notFound } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
@@ -19,10 +20,11 @@ const CATALOGUE = {
 };
 
 // Catalogue names are stored in their catalogue spelling, so `robots` and `Robots` are one entry.
+// Any name an alert's event may have is one, so an event outside the catalogue (an Alertmanager
+// `node_down`, a webhook's `ci:build-failed`) can be subscribed to or dropped like the catalogue's.
 const subscriptionName = z
   .string()
-  .max(200)
-  .regex(/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*$/, 'must be a component or event name such as Robots or Robot.StatusChanged.Offline')
+  .regex(EVENT_NAME, 'must be a component or event name such as Robots or Robot.StatusChanged.Offline')
   .transform((name) => findEvent(name)?.name ?? findComponent(name)?.name ?? name);
 
 const emailChoices = { tenMinuteSummary: z.boolean(), dailyReport: z.boolean(), fatalImmediately: z.boolean() };

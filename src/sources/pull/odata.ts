@@ -1,5 +1,5 @@
 import { findComponent } from '../../alerts/catalogue.js';
-import { type AlertInput, MAX_DATA_BYTES, MAX_MESSAGE_LENGTH } from '../../alerts/input.js';
+import { type AlertInput, EVENT_NAME, MAX_DATA_BYTES, MAX_MESSAGE_LENGTH } from '../../alerts/input.js';
 import { parseSeverity } from '../../alerts/severity.js';
 import { applyOverride, instantOf, deliveryKey as senderDeliveryKey } from '../mapping/shared.js';
 import type { EventOverride } from '../model.js';
@@ -157,7 +157,6 @@ const SOURCE_KEYS = {
   job: ['JobKey', 'JobId'],
 } as const;
 const FOLDER_KEYS = ['FolderName', 'Folder', 'OrganizationUnitName', 'FolderPath'];
-const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 function firstString(data: Record<string, unknown>, keys: readonly string[], max: number): string | undefined {
   for (const key of keys) {
