@@ -66,7 +66,7 @@ export const mappingInput = z
       .record(z.string().min(1).max(64), severityName)
       .refine((r) => Object.keys(r).length <= 50, 'at most 50 entries')
       .optional()
-      .describe('alertmanager: label value → severity (default critical→Fatal, page→Fatal, error→Error, warning→Warn, info→Info)'),
+      .describe('alertmanager: label value (any case) → severity (default critical→Fatal, page→Fatal, error→Error, warning→Warn, info→Info)'),
     defaultSeverity: severityName.optional().describe('alertmanager: severity of an alert whose label value is not listed (default Info)'),
     componentLabel: labelName.optional().describe('alertmanager: the label naming a catalogue component (default component)'),
     defaultComponent: componentName.optional().describe('alertmanager: component when the label is absent or not in the catalogue (default Process)'),

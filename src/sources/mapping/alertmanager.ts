@@ -66,6 +66,9 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
   }
   const payload = parsed.data;
   const m = { ...ALERTMANAGER_DEFAULTS, ...mapping };
+  // Label values are matched in any case, so the mapping's keys are too: `{"P1": "Fatal"}` is
+  // what people write for `priority="P1"`, and the label's value is lowered below.
+  const severities = new Map(Object.entries(m.severities).map(([value, severity]) => [value.toLowerCase(), severity]));
   const alerts: AlertInput[] = [];
   const alertKeys: string[] = [];
   let ignored = 0;
@@ -75,7 +78,7 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
     const annotations = item.annotations ?? {};
     const fingerprint = item.fingerprint || fingerprintOf(item.labels);
     const level = (item.labels[m.severityLabel] ?? '').toLowerCase();
-    const severity = Object.hasOwn(m.severities, level) ? m.severities[level]! : m.defaultSeverity;
+    const severity = severities.get(level) ?? m.defaultSeverity;
     const component = findComponent(item.labels[m.componentLabel] ?? '')?.name ?? m.defaultComponent;
     const alertname = item.labels[m.eventLabel] ?? '';
     const event = eventName(alertname, 'Alertmanager.Alert');

@@ -177,6 +177,15 @@ describe('the Alertmanager mapping', () => {
     }
   });
 
+  it("matches the mapping's severity values in any case, as it does the label's", () => {
+    const mapping = { ...defaults('alertmanager'), severityLabel: 'priority', severities: { P1: 'Fatal', sev2: 'Error' } as const };
+    const result = am(
+      [firing({ priority: 'P1' }), firing({ priority: 'p1' }), firing({ priority: 'SEV2' }), firing({ priority: 'P3' })],
+      mapping,
+    ) as MappedAlerts;
+    expect(result.alerts.map((a) => a.severity)).toEqual(['Fatal', 'Fatal', 'Error', 'Info']);
+  });
+
   it('makes a resolved alert a Success for the same key, at its end time', () => {
     const result = am([firing({ severity: 'critical' }, { status: 'resolved', endsAt: '2026-05-01T10:09:00Z' })]) as MappedAlerts;
     expect(result.alerts[0]).toMatchObject({ severity: 'Success', dedupKey: 'fp1', message: 'Resolved: host down', occurredAt: '2026-05-01T10:09:00.000Z' });
