@@ -1,6 +1,7 @@
 import { CompiledQuery, type Selectable, sql } from 'kysely';
 import type { ActionLinks, ActionSubject, AlertActionUrls } from '../actions/links.js';
-import { effectivePermissions } from '../access/principal.js';
+import type { Permission } from '../access/permissions.js';
+import { userPrincipal } from '../access/principal.js';
 import { type Acknowledgement, acknowledgementFromRow, acknowledgementsOf } from '../alerts/acknowledgements.js';
 import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
 import { toStoredAlert, type StoredAlert } from '../alerts/store.js';
@@ -183,18 +184,32 @@ async function mutesOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, m
   return { mutes: all.filter((m) => appliesTo(m, mailbox, now)), now };
 }
 
+/** NOT_A_READER is why an email is not sent to a user deleted, deactivated or without Alerts.View since it was decided (the delivery log's error). */
+export const NOT_A_READER = 'not sent: the recipient was deleted, deactivated or lost the Alerts.View permission after this email was decided';
+
+/**
+ * readerOf reads what a user recipient may do now (undefined for a group mailbox), and throws when
+ * the user may no longer read alerts: deleted, deactivated, or without Alerts.View since the email
+ * was decided (a summary sent late after a mail server outage, a Fatal email on its retry).
+ */
+async function readerOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, data: ReportData): Promise<ReadonlySet<Permission> | undefined> {
+  if (data.recipient.type !== 'user') return undefined;
+  const userId = data.recipient.id;
+  // A user gets many emails of one claim (one per Fatal alert): it is read once.
+  const principal = await perClaim(deps, caches, delivery, `principal:${userId}`, () => userPrincipal(deps.db, userId), true);
+  if (!principal?.permissions.has('Alerts.View')) throw new ComposeError(NOT_A_READER);
+  return principal.permissions;
+}
+
 /**
  * actionsOf gives the recipient's action links for a line, or nothing: links are a person's (a
- * group mailbox gets none), and "mute for everyone" is only offered to a holder of Alerts.Edit.
+ * group mailbox, with no `permissions`, gets none), and "mute for everyone" is only offered to a
+ * holder of Alerts.Edit.
  */
-async function actionsOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, c: Context): Promise<(subject: ActionSubject) => AlertActionUrls | undefined> {
+function actionsOf(deps: ComposerDeps, c: Context, permissions: ReadonlySet<Permission> | undefined): (subject: ActionSubject) => AlertActionUrls | undefined {
   const links = deps.actionLinks;
-  if (!links || c.data.recipient.type !== 'user') return () => undefined;
-  const userId = c.data.recipient.id;
-  // A user gets many emails of one claim (one per Fatal alert): its permissions are read once.
-  const permissions = await perClaim(deps, caches, delivery, `permissions:${userId}`, () => effectivePermissions(deps.db, userId), true);
-  if (!permissions.has('Alerts.View')) return () => undefined;
-  const recipient = { tenantId: c.tenant.id, userId, canMute: permissions.has('Alerts.Edit') };
+  if (!links || !permissions) return () => undefined;
+  const recipient = { tenantId: c.tenant.id, userId: c.data.recipient.id, canMute: permissions.has('Alerts.Edit') };
   return (subject) => links.urlsFor(recipient, subject);
 }
 
@@ -293,13 +308,14 @@ function stillWants(preferences: Preferences, delivery: Delivery): void {
  */
 async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, caches, delivery);
+  const reader = await readerOf(deps, caches, delivery, c.data);
   const preferences = await preferencesOf(deps, c.data);
   stillWants(preferences, delivery);
   const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
   const window = windowOf(delivery);
   const cached = await caches.groups.get(`${c.tenant.id}:${window.start}:${window.end}`, () => loadGroups(deps.db, c.tenant.id, window));
   const groups = cached ?? streamAlertsInWindow(deps.db, c.tenant.id, { from: window.start, to: window.end, minSeverity: 'Error' });
-  const actions = await actionsOf(deps, caches, delivery, c);
+  const actions = actionsOf(deps, c, reader);
   const fatal: (AlertGroupView & { groupId: string })[] = [];
   const error: (AlertGroupView & { groupId: string })[] = [];
   // Every line counts in its source group's figures, shown or not.
@@ -354,6 +370,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
  */
 async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, caches, delivery);
+  const reader = await readerOf(deps, caches, delivery, c.data);
   const preferences = await preferencesOf(deps, c.data);
   stillWants(preferences, delivery);
   const period = windowOf(delivery);
@@ -386,7 +403,7 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
   // never a daily report whose alerts went away between its decision and a late send.
   if (!merged.some((e) => e.count > 0) && !(await getMailSettings(deps.db, c.tenant.id)).sendEmptyDailyReport) throw new ComposeError(NOTHING_LEFT);
   const listOf = (key: SourceKey) => alertListUrl(deps.publicUrl, { tenant: c.tenant.name, since: period.start, until: period.end, ...sourceFilterOf(key) });
-  const actions = await actionsOf(deps, caches, delivery, c);
+  const actions = actionsOf(deps, c, reader);
   const counts = merged.map((e) => ({
     ...e,
     componentDisplayName: componentDisplayName(e.component, language),
@@ -420,6 +437,7 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   const c = await contextOf(deps, caches, delivery);
   const { alertId, groupId } = c.data;
   if (!alertId || !groupId) throw new ComposeError(`delivery ${delivery.id} names no alert`);
+  const reader = await readerOf(deps, caches, delivery, c.data);
   const tenantId = c.tenant.id;
   // As the commit that queued the email read them an instant ago (leased at insert); else the
   // emails of one claim read their alerts, floods and acknowledgements together (TurnBatch), in one statement.
@@ -438,7 +456,7 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   }
   const { flood, acknowledgement: ack } = facts;
   const language = c.recipient.language;
-  const actions = await actionsOf(deps, caches, delivery, c);
+  const actions = actionsOf(deps, c, reader);
   const view: ImmediateEmailView = {
     recipient: c.recipient,
     tenant: c.tenant,

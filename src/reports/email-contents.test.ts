@@ -11,7 +11,7 @@ import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smt
 import { describeEachDialect } from '../../test/support/storage.js';
 import { localeFormat } from '../i18n/format.js';
 import { FakeClock } from '../shared/clock.js';
-import { NOTHING_LEFT, TURNED_OFF } from './composers.js';
+import { NOTHING_LEFT, NOT_A_READER, TURNED_OFF } from './composers.js';
 
 describeEachDialect('alert emails as their readers see them', (dialect) => {
   let t: TestApp;
@@ -235,6 +235,30 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     } finally {
       await failing.close();
     }
+  });
+
+  it('is not sent to a reader deactivated, deleted or left without Alerts.View after it was decided', async () => {
+    const base = '/api/v1/tenants/leavers';
+    await t.call('POST', '/api/v1/tenants', { name: 'leavers', timeZone: 'UTC' });
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    const user = async (email: string) => (await t.call('POST', `${base}/users`, { email, name: email, roles: ['Alerts Viewer'] })).json().id as string;
+    const [deactivated, deleted, demoted] = [await user('left@example.com'), await user('deleted@example.com'), await user('demoted@example.com')];
+    await user('stays@example.com');
+    expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Ledger failed' })).statusCode).toBe(202);
+    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    await decideReports(t.tocsin, clock, INTERVAL);
+    // Before the summaries go out (their server was down, say), three readers leave the team.
+    expect((await t.call('PATCH', `${base}/users/${deactivated}`, { active: false })).statusCode).toBe(200);
+    expect((await t.call('DELETE', `${base}/users/${deleted}`)).statusCode).toBe(204);
+    expect((await t.call('PATCH', `${base}/users/${demoted}`, { roles: null })).statusCode).toBe(200);
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+    const leavers = ['left@example.com', 'deleted@example.com', 'demoted@example.com'];
+    expect(smtp.messages.filter((m) => leavers.includes(m.envelope.to[0]!))).toEqual([]);
+    expect(smtp.messages.filter((m) => m.envelope.to[0] === 'stays@example.com')).toHaveLength(1);
+    const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string }[];
+    expect(log.filter((d) => leavers.includes(d.recipient))).toEqual(
+      leavers.map(() => expect.objectContaining({ status: 'failed', lastError: `render: ${NOT_A_READER}` })),
+    );
   });
 
   it('is not sent to a reader who turned summaries off after it was decided', async () => {
