@@ -30,15 +30,23 @@ const FAULTED: UpstreamAlert = {
 
 describe('pull connector decisions', () => {
   it('asks for the page after the cursor minus the overlap, oldest first, ids breaking ties', () => {
-    const url = new URL(alertsUrl('https://orch.example.com/', Date.parse('2026-03-01T08:00:00Z'), 1000));
+    const url = new URL(alertsUrl('https://orch.example.com/', Date.parse('2026-03-01T08:00:00Z'), 1000, Date.parse('2026-03-01T07:00:00Z')));
     expect(url.pathname).toBe('/odata/Alerts');
     expect(url.searchParams.get('$filter')).toBe(`CreationTime gt ${new Date(Date.parse('2026-03-01T08:00:00Z') - OVERLAP_MS).toISOString()}`);
     expect(url.searchParams.get('$orderby')).toBe('CreationTime asc,Id asc');
     expect(url.searchParams.get('$top')).toBe('1000');
     expect(url.searchParams.get('$skip')).toBe('1000');
-    expect(alertsUrl('https://cloud.uipath.com/org/tenant/orchestrator_', 0, 0)).toMatch(
+    expect(alertsUrl('https://cloud.uipath.com/org/tenant/orchestrator_', 0, 0, 0)).toMatch(
       /^https:\/\/cloud\.uipath\.com\/org\/tenant\/orchestrator_\/odata\/Alerts\?/,
     );
+  });
+
+  it("never reaches back before the source's since, which it includes", () => {
+    const since = Date.parse('2026-03-01T08:00:00Z');
+    const filter = (cursor: number) => new URL(alertsUrl('https://orch.example.com', cursor, 0, since)).searchParams.get('$filter');
+    expect(filter(since)).toBe('CreationTime ge 2026-03-01T08:00:00.000Z');
+    expect(filter(since + OVERLAP_MS - 1)).toBe('CreationTime ge 2026-03-01T08:00:00.000Z');
+    expect(filter(since + OVERLAP_MS + 1)).toBe('CreationTime gt 2026-03-01T08:00:00.001Z');
   });
 
   it('maps an AlertDto: message, process, robot, job and folder from Data, the rest from its fields', () => {

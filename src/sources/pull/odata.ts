@@ -103,11 +103,13 @@ function odataTime(ms: number): string {
 
 /**
  * alertsUrl is one page of upstream alerts created after the cursor minus OVERLAP_MS, oldest first
- * with the id breaking ties so that `$skip` pages are stable.
+ * with the id breaking ties so that `$skip` pages are stable. The overlap never reaches before
+ * `sinceMs`, the source's `since`: the import starts there (API.md), alerts created at it included.
  */
-export function alertsUrl(baseUrl: string, cursorTime: number, skip: number): string {
+export function alertsUrl(baseUrl: string, cursorTime: number, skip: number, sinceMs: number): string {
+  const from = cursorTime - OVERLAP_MS;
   const params = new URLSearchParams({
-    $filter: `CreationTime gt ${odataTime(Math.max(0, cursorTime - OVERLAP_MS))}`,
+    $filter: from > sinceMs ? `CreationTime gt ${odataTime(from)}` : `CreationTime ge ${odataTime(Math.max(0, sinceMs))}`,
     $orderby: 'CreationTime asc,Id asc',
     $top: String(PAGE_SIZE),
   });

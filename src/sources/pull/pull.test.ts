@@ -126,6 +126,27 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
     await t.call('DELETE', `${base}/${source.id}`);
   });
 
+  it('imports nothing created before since, though each poll re-reads two minutes before its cursor', async () => {
+    const [before] = await orchestrator.raise([{ severity: 'Fatal', component: 'Robots', message: 'offline before since' }]);
+    const beforeAt = Date.parse(
+      (await orchestrator.upstream.call('GET', `/api/v1/tenants/plant/alerts?limit=1000`)).json().items.find((a: { id: string }) => a.id === before).createdAt,
+    );
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(beforeAt + 1));
+    const since = new Date(beforeAt + 1).toISOString();
+    await orchestrator.raise([{ severity: 'Error', component: 'Jobs', message: 'faulted after since' }]);
+    await t.call('POST', '/api/v1/tenants', { name: 'since' });
+    const created = (
+      await t.call('POST', '/api/v1/tenants/since/sources', { name: 'From since', kind: 'orchestrator-pull', pull: pullBody(orchestrator.url, { since }) })
+    ).json();
+    await vi.waitFor(async () => expect((await alertsOf(t, 'since')).map((a) => a.message)).toContain('faulted after since'), WAIT);
+    const importedAt = Date.now();
+    await vi.waitFor(async () => {
+      const stats = (await t.call('GET', `/api/v1/tenants/since/sources/${created.id}`)).json().stats;
+      expect(Date.parse(stats.pull.lastPolledAt)).toBeGreaterThan(importedAt);
+    }, WAIT);
+    expect((await alertsOf(t, 'since')).map((a) => a.message)).toEqual(['faulted after since']);
+  });
+
   it('shows a wrong password as the last error and backs off instead of hammering the upstream', async () => {
     const created = (
       await t.call('POST', base, { name: 'Wrong password', kind: 'orchestrator-pull', pull: pullBody(orchestrator.url, { password: 'not it' }) })

@@ -109,7 +109,7 @@ export async function fetchAlertsPage(
 ): Promise<{ alerts: UpstreamAlert[]; rows: number }> {
   const headers: Record<string, string> = { authorization: `Bearer ${bearer.token}`, accept: 'application/json' };
   if (credentials.organizationUnitId !== null) headers['x-uipath-organizationunitid'] = String(credentials.organizationUnitId);
-  const res = await exchange(alertsUrl(credentials.baseUrl, cursorTime, skip), { headers }, now, stop);
+  const res = await exchange(alertsUrl(credentials.baseUrl, cursorTime, skip, Date.parse(credentials.since)), { headers }, now, stop);
   const page = readAlertsPage(await json(res, '/odata/Alerts'));
   if ('invalid' in page) throw new UpstreamError(page.invalid, res.status, undefined);
   return page;
