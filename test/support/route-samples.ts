@@ -54,6 +54,13 @@ export const PARAM_SAMPLES: Record<string, ParamSample> = {
     return res.json<{ ids: string[] }>().ids[0]!;
   },
   sourceId: (s) => createdId(':sourceId', s.call('POST', `/api/v1/tenants/${s.tenant}/sources`, { name: s.unique(), kind: 'webhook' })),
+  // A test email is recorded in the delivery log whether it went out or not (the test apps' system server is unreachable).
+  deliveryId: async (s) => {
+    const test = await s.call('POST', `/api/v1/tenants/${s.tenant}/settings/mail/test`, { sendTo: `${s.unique()}@example.com` });
+    if (test.statusCode !== 200) throw new Error(`route sample for :deliveryId failed: ${test.statusCode} ${test.body}`);
+    const log = await s.call('GET', `/api/v1/tenants/${s.tenant}/deliveries?kind=test&limit=1`);
+    return log.json<{ items: { id: string }[] }>().items[0]!.id;
+  },
   muteId: (s) =>
     createdId(':muteId', s.call('POST', `/api/v1/tenants/${s.tenant}/mutes`, { scope: 'tenant', match: { robot: s.unique() }, until: '2999-01-01T00:00:00Z' })),
 };

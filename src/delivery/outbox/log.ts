@@ -34,6 +34,45 @@ export interface DeliveryLogEntry {
   nextAttemptAt: string | null;
 }
 
+/** DeliveryAttemptEntry is one attempt at an email as the API shows it: how it ended and what the server said. */
+export interface DeliveryAttemptEntry {
+  attempt: number;
+  outcome: string;
+  code: number | null;
+  response: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+}
+
+/**
+ * findDelivery reads one of a tenant's deliveries and every attempt at it, oldest first, or
+ * undefined when the tenant has no delivery with that id (another tenant's included).
+ */
+export async function findDelivery(db: Db, tenantId: string, id: string): Promise<(DeliveryLogEntry & { history: DeliveryAttemptEntry[] }) | undefined> {
+  const row = await db.selectFrom('deliveries').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  const attempts = await db
+    .selectFrom('delivery_attempts')
+    .select(['attempt', 'outcome', 'code', 'response', 'started_at', 'finished_at', 'duration_ms'])
+    .where('delivery_id', '=', id)
+    .orderBy('attempt')
+    .orderBy('started_at')
+    .execute();
+  return {
+    ...showDelivery(row),
+    history: attempts.map((a) => ({
+      attempt: a.attempt,
+      outcome: a.outcome,
+      code: a.code,
+      response: a.response,
+      startedAt: iso(Number(a.started_at)),
+      finishedAt: a.finished_at === null ? null : iso(Number(a.finished_at)),
+      durationMs: a.duration_ms,
+    })),
+  };
+}
+
 /**
  * listDeliveries reads a page of a tenant's delivery log, newest first (ids are UUIDv7, so id
  * order is creation order), and the id to continue from when there is more.

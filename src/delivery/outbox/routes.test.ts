@@ -4,6 +4,8 @@ import { FakeClock } from '../../shared/clock.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { testDelivery } from '../../../test/support/outbox-fixtures.js';
+import { startTestSmtpServer } from '../../../test/support/smtp-servers.js';
+import { until } from '../../../test/support/until.js';
 
 const T0 = Date.UTC(2026, 10, 27, 9);
 
@@ -141,5 +143,39 @@ describeEachDialect('delivery log API and metrics', (dialect) => {
     expect(res.body).toMatch(/tocsin_deliveries\{status="failed"\} 1/);
     expect(res.body).toMatch(/tocsin_delivery_queue_depth 4/);
     expect(res.body).toMatch(/tocsin_delivery_oldest_pending_age_seconds \d+/);
+  });
+});
+
+describeEachDialect('one email of the delivery log, attempt by attempt', (dialect) => {
+  it("shows every attempt with the server's code and reply, the refused ones too once the email is sent", async () => {
+    // The app's own worker sends, on a fake clock that the test moves past the retry.
+    const clock = new FakeClock(Date.now());
+    const t = await startTestApp(dialect, {}, { clock });
+    const server = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 451, message: '4.7.1 Greylisted, try again later', times: 1 }] });
+    try {
+      const acme = await t.tenantWithUser('acme');
+      await t.enableAlertEmails('acme');
+      const custom = { host: '127.0.0.1', port: server.port, security: 'none', authMethod: 'none', fromAddress: 'alerts@acme.example.com' };
+      expect((await t.call('PUT', '/api/v1/tenants/acme/settings/mail', { useCustom: true, custom })).statusCode).toBe(200);
+      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(acme.tenantId, 'ops@acme.example.com', { kind: 'immediate' })], clock);
+      const [{ id }] = (await t.call('GET', '/api/v1/tenants/acme/deliveries', undefined, acme.token)).json().items;
+      const detail = async () => (await t.call('GET', `/api/v1/tenants/acme/deliveries/${id}`, undefined, acme.token)).json();
+      await until(async () => (await detail()).status === 'retrying', 'the refused first attempt');
+      clock.advance(60_000);
+      await server.waitForMessages(1);
+      await until(async () => (await detail()).status === 'sent', 'the sent email recorded');
+
+      const sent = await detail();
+      expect(sent).toMatchObject({ id, status: 'sent', attempts: 2, lastError: null, smtpResponse: expect.stringMatching(/^250 /) });
+      expect(sent.history).toEqual([
+        expect.objectContaining({ attempt: 1, outcome: 'retry', code: 451, response: '451 4.7.1 Greylisted, try again later' }),
+        expect.objectContaining({ attempt: 2, outcome: 'sent', code: 250, response: sent.smtpResponse }),
+      ]);
+      expect(Date.parse(sent.history[1].startedAt)).toBeGreaterThan(Date.parse(sent.history[0].finishedAt));
+      expect((await t.call('GET', '/api/v1/tenants/acme/deliveries/no-such-delivery', undefined, acme.token)).statusCode).toBe(404);
+    } finally {
+      await t.close();
+      await server.close();
+    }
   });
 });

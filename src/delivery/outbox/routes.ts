@@ -6,7 +6,8 @@ import { bucketPeriods, hourBuckets } from '../../shared/time-buckets.js';
 import { emailAddress, timeZone } from '../../shared/validation.js';
 import { attemptHistogram, lastFailingReply } from './hourly.js';
 import { DELIVERY_STATUSES } from './tables.js';
-import { decodeLogCursor, encodeLogCursor, listDeliveries, showDelivery } from './log.js';
+import { notFound } from '../../http/problem.js';
+import { decodeLogCursor, encodeLogCursor, findDelivery, listDeliveries, showDelivery } from './log.js';
 
 const EMAIL_KINDS = ['summary', 'daily', 'immediate', 'test', 'mail-health'] as const;
 
@@ -35,6 +36,19 @@ const logEntry = z.object({
   createdAt: z.string(),
   sentAt: z.string().nullable(),
   nextAttemptAt: z.string().nullable().describe('When an unfinished delivery is next tried.'),
+});
+
+const attemptEntry = z.object({
+  attempt: z.number().int().describe('1 for the first attempt.'),
+  outcome: z.string().describe('sent, retry (failed for now), failed (for good) or interrupted (its worker died during it; tried again).'),
+  code: z.number().int().nullable().describe('The SMTP reply code, when the server answered.'),
+  response: z
+    .string()
+    .nullable()
+    .describe("The server's reply verbatim, or why the attempt failed without one (a timeout, a drop); never holds a password or token."),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  durationMs: z.number().int().nullable(),
 });
 
 const hourlyQuery = z.object({
@@ -66,6 +80,23 @@ export const deliveryRoutes: RouteModule = (app, { storage, clock }) => {
         before: q.cursor === undefined ? undefined : decodeLogCursor(q.cursor),
       });
       return { items: page.rows.map(showDelivery), nextCursor: page.next === null ? null : encodeLogCursor(page.next) };
+    },
+  );
+
+  app.get(
+    '/api/v1/tenants/:tenant/deliveries/:deliveryId',
+    {
+      config: { permission: 'Settings.View' },
+      schema: {
+        params: tenantParams.extend({ deliveryId: z.string().min(1).max(100) }),
+        description: "One email of the delivery log with every attempt at it, oldest first, and the server's reply to each.",
+        response: { 200: logEntry.extend({ history: z.array(attemptEntry) }) },
+      },
+    },
+    async (request) => {
+      const delivery = await findDelivery(storage.db, tenantOf(request).id, request.params.deliveryId);
+      if (!delivery) throw notFound('Delivery');
+      return delivery;
     },
   );
 
