@@ -475,6 +475,25 @@ describeEachDialect('receiving from sources', (dialect) => {
   });
 });
 
+describeEachDialect('counting what a source refuses', (dialect) => {
+  let t: TestApp;
+  const h = harness(() => t);
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+    await t.call('POST', '/api/v1/tenants', { name: TENANT });
+  });
+  afterAll(() => t.close());
+
+  it('counts a body refused with 400 as rejected, as a refused signature is: the sender drops it', async () => {
+    const source = await h.create('alertmanager');
+    // An Alertmanager whose receiver has a custom payload template, then Grafana's format: both lost for good.
+    expect((await h.alertmanager(source, { text: 'RobotHostDown is firing' })).statusCode).toBe(400);
+    expect((await h.alertmanager(source, { ...amPayload([amAlert()]), version: '1' })).statusCode).toBe(400);
+    expect((await h.alertmanager(source, amPayload([amAlert()]))).statusCode).toBe(202);
+    expect(await h.stats(source)).toMatchObject({ accepted: 1, rejected: 2, lastError: expect.stringMatching(/^version/) });
+  });
+});
+
 describeEachDialect('receiving when Tocsin cannot take more', (dialect) => {
   it('answers 503 with Retry-After when the source is over its rate, and when storage is down', async () => {
     const t = await startTestApp(dialect, { TOCSIN_SOURCE_REQUESTS_PER_MINUTE: '2' });

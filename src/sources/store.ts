@@ -239,7 +239,8 @@ export interface Reception {
  * cost Kysely more CPU than SQLite spends running them.
  */
 export async function recordReception(db: Db, sourceId: string, now: number, reception: Reception): Promise<void> {
-  const rejected = reception.outcome === 'rejected';
+  // A malformed body is refused for good like a bad signature (senders drop a 4xx), so both count.
+  const rejected = reception.outcome === 'rejected' || reception.outcome === 'invalid';
   const failed = reception.error !== null;
   const counters = sqlOnce(db, `recordReception ${rejected} ${failed}`, () => ({
     compile: () =>
