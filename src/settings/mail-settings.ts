@@ -4,6 +4,8 @@ import { fieldError } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import { patchedValue } from '../shared/validation.js';
 import { reportsDueNow } from '../reports/schedule.js';
+import { retryTenantNow } from '../delivery/outbox/leases.js';
+import { tryOwnServerAgain } from '../mail-health/store.js';
 import type { Db } from '../storage/database.js';
 import { sqlOnce } from '../storage/sql-once.js';
 import { RefusedHostError, type Resolver, checkSavedSmtpHost } from './host-guard.js';
@@ -246,7 +248,19 @@ export async function saveMailSettings(
     .execute();
   // The report time and the alert emails flag decide the tenant's report windows.
   await reportsDueNow(db, tenantId);
+  if (input.custom !== undefined || input.useCustom !== undefined) await serverChanged(db, tenantId, clock.now());
   return getMailSettings(db, tenantId);
+}
+
+/**
+ * serverChanged follows a change of the server a tenant's alert emails go through (its custom
+ * values, or custom ↔ default): `fallbackToDefault` stops standing in for the own server, and the
+ * emails waiting for a retry try the new settings now. An administrator who fixed the settings
+ * that made mail fail sees the queued emails go out, not wait up to 30 minutes for their next try.
+ */
+async function serverChanged(db: Db, tenantId: string, now: number): Promise<void> {
+  await tryOwnServerAgain(db, tenantId);
+  await retryTenantNow(db, tenantId, now);
 }
 
 /** clearCustomSmtp forgets the stored custom SMTP values and secrets; a tenant using them falls back to the default. */
@@ -256,6 +270,7 @@ export async function clearCustomSmtp(db: Db, tenantId: string, clock: Clock): P
     .set({ custom_smtp: null, custom_password: null, custom_access_token: null, use_custom: 0, updated_at: clock.now() })
     .where('tenant_id', '=', tenantId)
     .execute();
+  await serverChanged(db, tenantId, clock.now());
 }
 
 const SYSTEM_KEY = 'system-mail-settings';

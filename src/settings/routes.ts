@@ -18,7 +18,7 @@ import {
 } from './mail-settings.js';
 import { SecretDecryptError } from './secret-box.js';
 import { showMailHealth } from '../mail-health/model.js';
-import { getMailHealth, tryOwnServerAgain } from '../mail-health/store.js';
+import { getMailHealth } from '../mail-health/store.js';
 import { accessTokenExpiry, warnBeforeTokenExpiry } from '../mail-health/token-expiry.js';
 import { RateLimiter } from './rate-limit.js';
 import { smtpSettingsInput } from './smtp-settings.js';
@@ -83,7 +83,6 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     async (request) => {
       const tenantId = tenantOf(request).id;
       const saved = await saveMailSettings(db, secretBox, tenantId, request.body, clock, testMail.context);
-      if (request.body.custom !== undefined || request.body.useCustom !== undefined) await tryOwnServerAgain(db, tenantId);
       // A token saved with little time left is warned about at once, not at the next email.
       const token = await xoauth2Token(tenantId);
       if (token) await warnBeforeTokenExpiry(db, tenantId, token, clock.now(), { publicUrl: deps.config.publicUrl });

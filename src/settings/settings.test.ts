@@ -11,6 +11,10 @@ import { REFUSED_HOST_MESSAGE } from './host-guard.js';
 import { SecretBox } from './secret-box.js';
 import { sameSmtpHost, sentSecret } from './test-mail.js';
 import { urlSmtp } from './smtp-settings.js';
+import { FakeClock } from '../shared/clock.js';
+import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
+import { testDelivery } from '../../test/support/outbox-fixtures.js';
+import { until } from '../../test/support/until.js';
 
 const PASSWORD = 'Tr0ub4dor&3-secret-smtp';
 const CONTEXT = { systemSmtp: urlSmtp('smtp://127.0.0.1:1'), allowPrivateHosts: true };
@@ -629,6 +633,39 @@ describeEachDialect('alert emails of tenants that existed before they started of
       });
     } finally {
       await storage.close();
+    }
+  });
+});
+
+describeEachDialect('saving fixed mail settings', (dialect) => {
+  it('sends the emails waiting for a retry at once with the new settings, not at their next retry', async () => {
+    // The app's own worker sends; its fake clock never reaches the 30 s retry, so only the save can let the email go.
+    const clock = new FakeClock(Date.now());
+    const t = await startTestApp(dialect, {}, { clock });
+    const broken = await startTestSmtpServer({ failures: [{ at: 'connect', code: 421, message: '4.3.2 Service shutting down' }] });
+    const fixed = await startTestSmtpServer();
+    try {
+      const acme = await t.tenantWithUser('acme');
+      await t.enableAlertEmails('acme');
+      const use = (port: number) =>
+        t.call('PUT', '/api/v1/tenants/acme/settings/mail', {
+          useCustom: true,
+          custom: { host: '127.0.0.1', port, security: 'none', authMethod: 'none', fromAddress: 'alerts@acme.example.com' },
+        });
+      expect((await use(broken.port)).statusCode).toBe(200);
+      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(acme.tenantId, 'ops@acme.example.com', { kind: 'immediate' })], clock);
+      const logged = async () => (await t.call('GET', '/api/v1/tenants/acme/deliveries?kind=immediate')).json().items[0];
+      await until(async () => (await logged())?.status === 'retrying', 'the 421 recorded');
+      expect(Date.parse((await logged()).nextAttemptAt)).toBeGreaterThan(clock.now());
+
+      expect((await use(fixed.port)).statusCode).toBe(200);
+      const [message] = await fixed.waitForMessages(1);
+      expect(message!.envelope.to).toEqual(['ops@acme.example.com']);
+      await until(async () => (await logged()).status === 'sent', 'the email recorded sent');
+      expect(await logged()).toMatchObject({ attempts: 2, sentAt: new Date(clock.now()).toISOString() });
+    } finally {
+      await t.close();
+      await Promise.all([broken.close(), fixed.close()]);
     }
   });
 });

@@ -302,3 +302,21 @@ export async function releaseClaimed(storage: Storage, deliveries: readonly Deli
     .where('lease_token', 'in', [...new Set(deliveries.map((d) => d.leaseToken!))])
     .execute();
 }
+
+/**
+ * retryTenantNow makes a tenant's emails that wait for a retry, or for a paused server, due now,
+ * after its mail settings changed: they try the new settings at once rather than at their next
+ * retry, up to 30 minutes later. Rows leased to a worker are left to it, and the mail health
+ * notices, which go through the system default, keep their time. Returns how many rows moved.
+ */
+export async function retryTenantNow(db: Db, tenantId: string, now: number): Promise<number> {
+  const moved = await db
+    .updateTable('deliveries')
+    .set({ next_attempt_at: now })
+    .where('tenant_id', '=', tenantId)
+    .where('status', 'in', ['pending', 'retrying'])
+    .where('kind', '<>', 'mail-health')
+    .where('next_attempt_at', '>', now)
+    .executeTakeFirst();
+  return Number(moved.numUpdatedRows);
+}
