@@ -88,17 +88,17 @@ export function userRecipient(user: UserFacts, facts: AccessFacts, tenant: Tenan
 
 /**
  * groupRecipient decides whether a group's own address receives alert emails: it has one, is not
- * expanded to its members, holds Alerts.View, and its address is nobody's personal address in the
- * tenant (the individual wins, so that address never gets two copies). Its rules are its
- * preferences; it writes in its own language.
+ * expanded to its members, holds Alerts.View, and no user of the tenant receives alert emails at
+ * that address (`addressOfAReader`: the individual wins, so that address never gets two copies).
+ * Its rules are its preferences; it writes in its own language.
  */
 export function groupRecipient(
   group: GroupFacts,
   facts: AccessFacts,
   tenant: TenantFacts,
-  context: { addressOfAUser: boolean; optedOut: ReadonlySet<EmailKind> },
+  context: { addressOfAReader: boolean; optedOut: ReadonlySet<EmailKind> },
 ): Recipient | undefined {
-  if (!group.email || group.expandMembers || context.addressOfAUser || !grantsView(facts, group.roleIds)) return undefined;
+  if (!group.email || group.expandMembers || context.addressOfAReader || !grantsView(facts, group.roleIds)) return undefined;
   return {
     type: 'group',
     id: group.id,

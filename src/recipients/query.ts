@@ -164,9 +164,15 @@ export async function* recipientPagesOf(db: Db, tenants: readonly RecipientTenan
 
 /**
  * groupRecipients lists the recipients among the tenants' group addresses (groupRecipient): two
- * queries, none when no group of theirs has an address of its own.
+ * queries (one when the caller gives the tenants' user recipients, `readers`, already made), three
+ * more when users have those addresses, none when no group of theirs has an address of its own.
  */
-export async function groupRecipients(db: Db, tenants: readonly RecipientTenant[], facts: ReadonlyMap<string, AccessFacts>): Promise<Map<string, Recipient[]>> {
+export async function groupRecipients(
+  db: Db,
+  tenants: readonly RecipientTenant[],
+  facts: ReadonlyMap<string, AccessFacts>,
+  readers?: ReadonlyMap<string, readonly Recipient[]>,
+): Promise<Map<string, Recipient[]>> {
   const addressed = tenants.flatMap((tenant) =>
     [...facts.get(tenant.id)!.groups.values()].filter((g) => g.email && !g.expandMembers).map((group) => ({ tenant, group })),
   );
@@ -174,7 +180,7 @@ export async function groupRecipients(db: Db, tenants: readonly RecipientTenant[
   const tenantIds = [...new Set(addressed.map((a) => a.tenant.id))];
   const keys = [...new Set(addressed.map((a) => a.group.email!.toLowerCase()))];
   const [personal, optOuts] = await Promise.all([
-    db.selectFrom('users').select(['tenant_id', 'email_key']).where('tenant_id', 'in', tenantIds).where('email_key', 'in', keys).execute(),
+    readers ?? readersAt(db, tenants, facts, keys),
     db
       .selectFrom('email_unsubscribes')
       .select(['tenant_id', 'address_key', 'kind'])
@@ -182,14 +188,17 @@ export async function groupRecipients(db: Db, tenants: readonly RecipientTenant[
       .where('address_key', 'in', keys)
       .execute(),
   ]);
-  const personalKeys = new Set<string>(personal.map((p) => `${p.tenant_id}\n${p.email_key}`));
+  // Only a user who receives alert emails at that address takes it from the group: an inactive
+  // user, or one without Alerts.View (a console account of the team mailbox), would leave it with none.
+  const personalKeys = new Set<string>();
+  for (const [tenantId, users] of personal) for (const user of users) personalKeys.add(`${tenantId}\n${user.address.toLowerCase()}`);
   const optedOutOf = multiMap<string, string>(optOuts.map((o) => [`${o.tenant_id}\n${o.address_key}`, o.kind] as const));
   const seen = new Set<string>();
   const result: (readonly [string, Recipient])[] = [];
   for (const { tenant, group } of addressed) {
     const key = `${tenant.id}\n${group.email!.toLowerCase()}`;
     const recipient = groupRecipient(group, facts.get(tenant.id)!, tenant, {
-      addressOfAUser: personalKeys.has(key),
+      addressOfAReader: personalKeys.has(key),
       optedOut: new Set((optedOutOf.get(key) ?? []) as EmailKind[]),
     });
     // Two groups sharing one address: the first by name writes to it.
@@ -199,4 +208,21 @@ export async function groupRecipients(db: Db, tenants: readonly RecipientTenant[
     }
   }
   return multiMap(result);
+}
+
+/** readersAt makes the user recipients (userRecipient) whose address is one of `keys` (lower case), by tenant. */
+async function readersAt(db: Db, tenants: readonly RecipientTenant[], facts: ReadonlyMap<string, AccessFacts>, keys: readonly string[]) {
+  const users = await db
+    .selectFrom('users')
+    .select(['id', 'tenant_id', 'email', 'name', 'language', 'time_zone', 'active'])
+    .where('tenant_id', 'in', [...facts.keys()])
+    .where('email_key', 'in', [...keys])
+    .execute();
+  if (users.length === 0) return new Map<string, Recipient[]>();
+  const userIds = users.map((u) => u.id);
+  const [roles, memberships] = await Promise.all([
+    db.selectFrom('user_roles').select(['user_id', 'role_id']).where('user_id', 'in', userIds).execute(),
+    db.selectFrom('group_members').select(['user_id', 'group_id']).where('user_id', 'in', userIds).execute(),
+  ]);
+  return userRecipientsFrom({ users, roles, memberships, own: new Map() }, facts, new Map(tenants.map((t) => [t.id, t])));
 }

@@ -67,6 +67,17 @@ describeEachDialect('alert email recipients', (dialect) => {
     expect(wantsKind(after.get('viagroup@example.com')!, 'daily')).toBe(false);
     expect(wantsKind(after.get('ops@example.com')!, 'daily')).toBe(false);
   });
+
+  it('writes to a group address that a user also has when that user gets no alert emails (inactive, or without Alerts.View)', async () => {
+    // A team mailbox with a console account of its own that reads no alerts, and one whose old personal account was switched off.
+    await user('Desk-Console@example.com', { roles: [] });
+    await user('former@example.com', { roles: ['Alerts Viewer'], active: false });
+    await t.call('POST', `${base}/groups`, { name: 'Console desk', email: 'desk-console@example.com', language: 'fr', roles: ['Alerts Viewer'] });
+    await t.call('POST', `${base}/groups`, { name: 'Former', email: 'FORMER@example.com', roles: ['Alerts Viewer'] });
+    const byAddress = new Map((await all()).map((r) => [r.address.toLowerCase(), r]));
+    expect(byAddress.get('desk-console@example.com')).toMatchObject({ type: 'group', language: 'fr' });
+    expect(byAddress.get('former@example.com')).toMatchObject({ type: 'group', name: 'Former' });
+  });
 });
 
 describeEachDialect('recipient queries', (dialect) => {

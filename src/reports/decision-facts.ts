@@ -132,7 +132,6 @@ export async function decisionFacts(db: Db, someTenantIds: readonly string[], so
   // More users than one page: the statement left them out, and the caller reads them by pages (recipientPages), as before.
   const whole = part('t').every((r) => Number(r.n3) === 1);
   const byId = new Map(tenants.map((x) => [x.id, x]));
-  const groupsOf = whole ? await groupRecipients(db, tenants, facts) : new Map<string, Recipient[]>();
   const usersOf = whole
     ? userRecipientsFrom(
         {
@@ -145,6 +144,7 @@ export async function decisionFacts(db: Db, someTenantIds: readonly string[], so
         byId,
       )
     : new Map<string, Recipient[]>();
+  const groupsOf = whole ? await groupRecipients(db, tenants, facts, usersOf) : new Map<string, Recipient[]>();
   const floodsByTenant = multiMap(
     part('a')
       .sort(byNumberThenId)
