@@ -4,9 +4,10 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
+import { FakeClock } from '../shared/clock.js';
 import { planOnce } from './receive.js';
 import { signingKey } from './secrets.js';
-import { DELIVERY_KEY_DAYS, requireSource, rotateSecret } from './store.js';
+import { DELIVERY_KEY_DAYS, purgeOldDeliveries, requireSource, rotateSecret } from './store.js';
 import { ORCHESTRATOR_MAX_SKEW_MS } from './mapping/orchestrator.js';
 import { signOrchestrator, signStandardWebhook } from './signatures.js';
 
@@ -491,6 +492,33 @@ describeEachDialect('counting what a source refuses', (dialect) => {
     expect((await h.alertmanager(source, { ...amPayload([amAlert()]), version: '1' })).statusCode).toBe(400);
     expect((await h.alertmanager(source, amPayload([amAlert()]))).statusCode).toBe(202);
     expect(await h.stats(source)).toMatchObject({ accepted: 1, rejected: 2, lastError: expect.stringMatching(/^version/) });
+  });
+});
+
+describeEachDialect('an alert that fires for weeks', (dialect) => {
+  it('stays one alert while Alertmanager re-sends it every repeat_interval, past the days delivery keys are kept', async () => {
+    const clock = new FakeClock(Date.parse('2026-05-01T10:00:00Z'));
+    const app = await startTestApp(dialect, {}, { clock });
+    try {
+      const h = harness(() => app);
+      await app.call('POST', '/api/v1/tenants', { name: TENANT });
+      const source = await h.create('alertmanager');
+      const notify = async () => {
+        const res = await h.alertmanager(source, amPayload([amAlert()]));
+        expect(res.statusCode, res.body).toBe(202);
+        return res.json().ids as string[];
+      };
+      const first = await notify();
+      // Every 4 hours (Alertmanager's default repeat_interval) for three weeks, the nightly purge between.
+      for (let hours = 4; hours <= 21 * 24; hours += 4) {
+        clock.advance(4 * 3_600_000);
+        if (hours % 24 === 0) await purgeOldDeliveries(app.tocsin.deps.storage.db, clock.now());
+        expect(await notify(), `after ${hours} hours`).toEqual(first);
+      }
+      expect(DELIVERY_KEY_DAYS).toBeLessThan(21);
+    } finally {
+      await app.close();
+    }
   });
 });
 

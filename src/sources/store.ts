@@ -294,7 +294,8 @@ export async function listReceptions(db: Db, sourceId: string) {
 /**
  * DELIVERY_KEY_DAYS is how long a delivery key is kept: far beyond any sender's retries (Standard
  * Webhooks senders retry for days; the reference asks for at least 24 hours) and the pull
- * connector's two-minute overlap, while the table stays bounded.
+ * connector's two-minute overlap, while the table stays bounded. An alert key that its sender
+ * keeps re-sending (Alertmanager, while the alert fires) is dated anew by the receiver's keepAlive.
  */
 export const DELIVERY_KEY_DAYS = 7;
 
