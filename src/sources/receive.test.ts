@@ -493,6 +493,20 @@ describeEachDialect('counting what a source refuses', (dialect) => {
     expect((await h.alertmanager(source, amPayload([amAlert()]))).statusCode).toBe(202);
     expect(await h.stats(source)).toMatchObject({ accepted: 1, rejected: 2, lastError: expect.stringMatching(/^version/) });
   });
+
+  it('counts a body over 1 MB, refused with 413 before it is read, as rejected and says why', async () => {
+    const source = await h.create('alertmanager');
+    // A group of 2,000 alerts with long annotations, as a big outage makes.
+    const alerts = Array.from({ length: 2_000 }, (_, i) =>
+      amAlert({ fingerprint: `fp${i}`, annotations: { summary: 'vm down', description: 'x'.repeat(600) } }),
+    );
+    const res = await h.alertmanager(source, amPayload(alerts));
+    expect(res.statusCode).toBe(413);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(await h.stats(source)).toMatchObject({ accepted: 0, rejected: 1, lastError: 'the body is over 1 MB' });
+    const [reception] = (await t.call('GET', `${base}/${source.id}/receptions`)).json().items;
+    expect(reception).toMatchObject({ outcome: 'invalid', status: 413 });
+  });
 });
 
 describeEachDialect('an alert that fires for weeks', (dialect) => {

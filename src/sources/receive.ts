@@ -205,6 +205,11 @@ async function keepAlive(db: Db, sourceId: string, keys: readonly string[], foun
 /** Receiver answers requests to the sources' receive URLs. */
 export interface Receiver {
   receive(sourceId: string, headers: IncomingHttpHeaders, raw: Buffer): Promise<ReceiveAnswer>;
+  /**
+   * tooLarge records on a source a request refused with 413 before its body was read: the sender
+   * drops it for good (Alertmanager retries no 4xx), so the source's counters and last error say so.
+   */
+  tooLarge(sourceId: string): Promise<void>;
   /** forget drops what this process holds about a source that was just changed, disabled or deleted. */
   forget(sourceId: string): void;
 }
@@ -389,5 +394,15 @@ export function createReceiver(deps: AppDeps): Receiver {
     return refuse(source, 'unavailable', unavailable('The alerts cannot be stored now; retry later.'), 'storage unavailable');
   };
 
-  return { receive, forget: (sourceId) => void cache.delete(sourceId) };
+  const tooLarge: Receiver['tooLarge'] = async (sourceId) => {
+    try {
+      const [known] = await load(sourceId, false);
+      if (known?.source.enabled !== 1 || known.source.kind === 'orchestrator-pull') return;
+      await refuse(known.source, 'invalid', { status: 413 }, `the body is over ${MAX_RECEIVE_BYTES / (1024 * 1024)} MB`);
+    } catch (err) {
+      logger.warn({ err, sourceId }, 'could not record a source reception');
+    }
+  };
+
+  return { receive, tooLarge, forget: (sourceId) => void cache.delete(sourceId) };
 }

@@ -58,6 +58,10 @@ function receiveRoute(app: TocsinApp, receiver: Receiver) {
       rawBodies.set(request, body as Buffer);
       done(null, undefined);
     });
+    // A body over the limit is refused before the handler runs: the source still counts it.
+    scope.addHook('onError', async (request, _reply, error) => {
+      if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') await receiver.tooLarge((request.params as { sourceId: string }).sourceId);
+    });
     scope.post(
       '/api/v1/sources/:sourceId/receive',
       {
