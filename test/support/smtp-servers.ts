@@ -14,6 +14,8 @@ export interface ScriptedFailure {
   readonly times?: number;
   /** At `rcpt`: fail only this recipient, accepting the others (a mailbox that is gone or full). */
   readonly address?: string;
+  /** At `mail`, `rcpt` or `data`: fail only in sessions signed in as this user (one account of several throttled). */
+  readonly user?: string;
 }
 
 /** TestSmtpOptions describe the server a test needs. */
@@ -37,6 +39,8 @@ export interface TestSmtpOptions {
     readonly methods?: readonly ('PLAIN' | 'LOGIN' | 'XOAUTH2')[];
     /** Refuse every login with a 535 that repeats what the client sent, plainly and as AUTH PLAIN's blob (as careless diagnostics do). */
     readonly echo?: boolean;
+    /** More accounts, user name to password, beside `username` (a provider's server shared by tenants). */
+    readonly others?: Readonly<Record<string, string>>;
   };
   readonly failures?: readonly ScriptedFailure[];
   /** Read the whole message, then close the socket without replying, this many times. */
@@ -124,9 +128,9 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     }
   };
 
-  const fail = (at: ScriptedFailure['at'], address?: string): Error | null => {
+  const fail = (at: ScriptedFailure['at'], address?: string, user?: unknown): Error | null => {
     for (const f of options.failures ?? []) {
-      if (f.at !== at || (f.address !== undefined && f.address !== address)) continue;
+      if (f.at !== at || (f.address !== undefined && f.address !== address) || (f.user !== undefined && f.user !== user)) continue;
       const used = failed.get(f) ?? 0;
       if (used >= (f.times ?? Infinity)) continue;
       failed.set(f, used + 1);
@@ -178,6 +182,8 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
         const blob = Buffer.from(`\0${request.username}\0${request.password}`).toString('base64');
         return callback(smtpError(535, `Authentication failed for ${request.username} with ${request.password} (${blob})`));
       }
+      const other = auth?.others?.[request.username ?? ''];
+      if (other !== undefined && request.password === other) return callback(null, { user: request.username });
       if (!auth || request.username !== auth.username) return callback(new Error('Invalid username or password'));
       if (request.method === 'XOAUTH2') {
         if (request.accessToken === auth.accessToken) return callback(null, { user: request.username });
@@ -192,10 +198,10 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
         mailDrops -= 1;
         return destroySession(session.id);
       }
-      callback(fail('mail') ?? undefined);
+      callback(fail('mail', undefined, session.user) ?? undefined);
     },
-    onRcptTo(address, _session, callback) {
-      callback(fail('rcpt', address.address) ?? undefined);
+    onRcptTo(address, session, callback) {
+      callback(fail('rcpt', address.address, session.user) ?? undefined);
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
@@ -207,7 +213,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
           return destroySession(session.id);
         }
         const reply = () => {
-          const error = fail('data');
+          const error = fail('data', undefined, session.user);
           if (error) return callback(error);
           messages.push({
             messageId: messageIdOf(raw),

@@ -3,6 +3,7 @@ import type { SmtpEndpoint } from '../contract.js';
 import { type ClaimPlan, type ConcurrencyLimits, admissionBunch, admitClaimed, planClaim } from './capacity.js';
 import { type BreakerPolicy, type BreakerState, breakerAdmit, breakerBlocked, breakerFailed, breakerSucceeded, closedBreaker } from './circuit-breaker.js';
 import type { Delivery } from './delivery.js';
+import { loginName } from '../smtp/transport-options.js';
 
 /** HeldRow is a claimed row in a worker, with when its claim (this attempt's start) took it. */
 export interface HeldRow {
@@ -21,19 +22,27 @@ export interface EndpointGate {
   endpointFailed(endpoint: SmtpEndpoint, now: number): boolean;
 }
 
-/**
- * serverAddress names an SMTP server for its circuit breaker: where the connection goes, whoever's
- * settings lead there (the sender's pools are keyed by the whole settings instead).
- */
+/** serverAddress names an SMTP server: where the connection goes, whoever's settings lead there. */
 export function serverAddress(endpoint: SmtpEndpoint): string {
   return `${endpoint.connectAddress ?? endpoint.host}:${endpoint.port}`;
+}
+
+/**
+ * breakerKey names what one circuit breaker guards: a server and the account signed in to it. The
+ * tenants of a provider (the presets' smtp.gmail.com, smtp.office365.com, SES) share its address
+ * but not its limits: one account's throttling (421, 454) or a mailbox's submission limit must not
+ * pause the other tenants' mail. Tenants of one account (the system default) share its breaker.
+ */
+export function breakerKey(endpoint: SmtpEndpoint): string {
+  const login = loginName(endpoint);
+  return login === undefined ? serverAddress(endpoint) : `${serverAddress(endpoint)} as ${login}`;
 }
 
 /**
  * Admission is a worker's state of who may send now, the shell around the pure decisions of
  * capacity.ts and circuit-breaker.ts: sends in flight per tenant and in all, the rows claimed
  * beyond a tenant's free slots (held under lease until one of its sends ends), and one breaker
- * per SMTP server, whose open state keeps its tenants' rows out of the next claim.
+ * per SMTP server and account (breakerKey), whose open state keeps its tenants' rows out of the next claim.
  */
 export class Admission implements EndpointGate {
   readonly #limits: ConcurrencyLimits;
@@ -125,7 +134,7 @@ export class Admission implements EndpointGate {
   }
 
   admitEndpoint(tenantId: string, endpoint: SmtpEndpoint, now: number): { readonly allow: true } | { readonly allow: false; readonly retryAt: number } {
-    const key = serverAddress(endpoint);
+    const key = breakerKey(endpoint);
     this.#tenantServer.set(tenantId, key);
     const verdict = breakerAdmit(this.#breakers.get(key) ?? closedBreaker(this.#policy), now);
     if (!verdict.allow) return verdict;
@@ -134,11 +143,11 @@ export class Admission implements EndpointGate {
   }
 
   endpointAnswered(endpoint: SmtpEndpoint): void {
-    this.#breakers.set(serverAddress(endpoint), breakerSucceeded(this.#policy));
+    this.#breakers.set(breakerKey(endpoint), breakerSucceeded(this.#policy));
   }
 
   endpointFailed(endpoint: SmtpEndpoint, now: number): boolean {
-    const key = serverAddress(endpoint);
+    const key = breakerKey(endpoint);
     const before = this.#breakers.get(key) ?? closedBreaker(this.#policy);
     const after = breakerFailed(before, now, this.#policy);
     if (after.openUntil !== null && after.openUntil !== before.openUntil) {

@@ -381,6 +381,31 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(after.some((r) => r.last_error?.includes('paused'))).toBe(true);
   });
 
+  it("keeps a tenant's mail going on a provider's server where another tenant's account is throttled", async () => {
+    // One server, as smtp.office365.com is for every tenant of the preset, and two accounts: X's is throttled.
+    const server = await smtp({
+      auth: { username: 'x@tenant-x.example.com', password: 'x-secret', others: { 'y@tenant-y.example.com': 'y-secret' } },
+      failures: [{ at: 'mail', code: 432, message: '4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded', user: 'x@tenant-x.example.com' }],
+    });
+    const signedIn = (user: string, password: string) => endpointFor(server.port, { authMethod: 'plain', username: user, password, allowPlaintextAuth: true });
+    endpoints.set(tenantX, signedIn('x@tenant-x.example.com', 'x-secret'));
+    endpoints.set(tenantY, signedIn('y@tenant-y.example.com', 'y-secret'));
+    const clock = new FakeClock(T0);
+    const w = worker(clock, { settings: { breaker: { failureThreshold: 2, initialCooldownMs: 60_000, maxCooldownMs: 600_000 } } });
+    await enqueueDeliveries(
+      database.storage.db,
+      Array.from({ length: 3 }, () => testDelivery(tenantX, 'x@example.com')),
+      clock,
+    );
+    await w.runOnce();
+    // X's account is paused: its rows are not even claimed.
+    expect(await w.runOnce()).toBe(0);
+    const y = await enqueueOne(tenantY, clock);
+    expect(await w.runOnce()).toBe(1);
+    expect(await row(y.id)).toMatchObject({ status: 'sent', attempts: 1 });
+    expect(server.messages.map((m) => m.user)).toEqual(['y@tenant-y.example.com']);
+  });
+
   it('counts attempts by outcome and observes SMTP latency', async () => {
     const server = await smtp({ failures: [{ at: 'mail', code: 451, times: 1 }] });
     endpoints.set(tenantX, endpointFor(server.port));
