@@ -15,19 +15,27 @@ export type Principal =
 /** HOST_PRINCIPAL is the host administrator, who holds every permission on every tenant. */
 export const HOST_PRINCIPAL: Principal = Object.freeze({ kind: 'host', permissions: new Set(PERMISSIONS) });
 
-/** effectivePermissions unions the permissions of a user's own roles and of its groups' roles. */
+/**
+ * effectivePermissions unions the permissions of a user's own roles and of its groups' roles; an
+ * inactive or deleted user has none. One statement: a late email's sender asks it of its
+ * recipient, on the path of every Fatal email.
+ */
 export async function effectivePermissions(db: Db, userId: string): Promise<Set<Permission>> {
   const direct = db
     .selectFrom('user_roles')
+    .innerJoin('users', 'users.id', 'user_roles.user_id')
     .innerJoin('roles', 'roles.id', 'user_roles.role_id')
     .select('roles.permissions')
-    .where('user_roles.user_id', '=', userId);
+    .where('user_roles.user_id', '=', userId)
+    .where('users.active', '=', 1);
   const viaGroups = db
     .selectFrom('group_members')
+    .innerJoin('users', 'users.id', 'group_members.user_id')
     .innerJoin('group_roles', 'group_roles.group_id', 'group_members.group_id')
     .innerJoin('roles', 'roles.id', 'group_roles.role_id')
     .select('roles.permissions')
-    .where('group_members.user_id', '=', userId);
+    .where('group_members.user_id', '=', userId)
+    .where('users.active', '=', 1);
   const rows = await direct.unionAll(viaGroups).execute();
   const result = new Set<Permission>();
   for (const row of rows) {

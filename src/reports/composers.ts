@@ -1,7 +1,7 @@
 import { CompiledQuery, type Selectable, sql } from 'kysely';
 import type { ActionLinks, ActionSubject, AlertActionUrls } from '../actions/links.js';
 import type { Permission } from '../access/permissions.js';
-import { userPrincipal } from '../access/principal.js';
+import { effectivePermissions } from '../access/principal.js';
 import { type Acknowledgement, acknowledgementFromRow, acknowledgementsOf } from '../alerts/acknowledgements.js';
 import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
 import { toStoredAlert, type StoredAlert } from '../alerts/store.js';
@@ -195,10 +195,11 @@ export const NOT_A_READER = 'not sent: the recipient was deleted, deactivated or
 async function readerOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, data: ReportData): Promise<ReadonlySet<Permission> | undefined> {
   if (data.recipient.type !== 'user') return undefined;
   const userId = data.recipient.id;
-  // A user gets many emails of one claim (one per Fatal alert): it is read once.
-  const principal = await perClaim(deps, caches, delivery, `principal:${userId}`, () => userPrincipal(deps.db, userId), true);
-  if (!principal?.permissions.has('Alerts.View')) throw new ComposeError(NOT_A_READER);
-  return principal.permissions;
+  // A user gets many emails of one claim (one per Fatal alert): they are read once. An inactive or
+  // deleted user has no permissions, so one statement answers all three, as the action links' read did.
+  const permissions = await perClaim(deps, caches, delivery, `permissions:${userId}`, () => effectivePermissions(deps.db, userId), true);
+  if (!permissions.has('Alerts.View')) throw new ComposeError(NOT_A_READER);
+  return permissions;
 }
 
 /**
