@@ -156,7 +156,8 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
       expect(stats.pull.consecutiveFailures).toBeGreaterThanOrEqual(2);
     }, WAIT);
     const source = (await t.call('GET', `${base}/${created.id}`)).json();
-    expect(source.stats.lastError).toMatch(/Authenticate answered HTTP 401/);
+    // The upstream's own words, which tell a wrong password from a wrong tenancy or an upstream down.
+    expect(source.stats.lastError).toBe('/api/Account/Authenticate answered HTTP 401: The tenant, email or password is wrong.');
     expect(JSON.stringify(source)).not.toContain('not it');
     const failures = source.stats.pull.consecutiveFailures;
     const receptions = (await t.call('GET', `${base}/${created.id}/receptions`)).json().items;

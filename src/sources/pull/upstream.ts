@@ -44,10 +44,45 @@ async function exchange(url: string, init: RequestInit, now: number, stop?: Abor
     throw new UpstreamError(`${new URL(url).host}: ${cause}`, undefined, undefined);
   }
   if (!res.ok) {
-    await res.body?.cancel();
-    throw new UpstreamError(`${new URL(url).pathname} answered HTTP ${res.status}`, res.status, retryAfterMs(res.headers.get('retry-after'), now));
+    const reason = await reasonOf(res);
+    throw new UpstreamError(
+      `${new URL(url).pathname} answered HTTP ${res.status}${reason ? `: ${reason}` : ''}`,
+      res.status,
+      retryAfterMs(res.headers.get('retry-after'), now),
+    );
   }
   return res;
+}
+
+/** REASON_BYTES bounds what is read of a refusal's body. */
+const REASON_BYTES = 4_096;
+
+/**
+ * reasonOf is what a refusal's JSON body says went wrong, on one line: OAuth's `error_description`
+ * or `error` (invalid_client, invalid_scope), Orchestrator's `error.message` or `message` ("Invalid
+ * credentials, failed to login."), a problem's `detail`. The status alone does not tell a wrong
+ * password from a wrong tenancy or scope. Other bodies (an HTML error page) say nothing.
+ */
+async function reasonOf(res: Response): Promise<string | undefined> {
+  let text = '';
+  try {
+    const reader = res.body?.getReader();
+    const decoder = new TextDecoder();
+    while (reader && text.length < REASON_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    await reader?.cancel();
+    const body = JSON.parse(text) as Record<string, unknown>;
+    const error = body.error;
+    const said = [body.error_description, error, (error as { message?: unknown } | null)?.message, body.message, body.detail].find(
+      (value): value is string => typeof value === 'string' && value.trim() !== '',
+    );
+    return said?.replace(/\s+/g, ' ').trim().slice(0, 200);
+  } catch {
+    return undefined;
+  }
 }
 
 async function json(res: Response, what: string): Promise<unknown> {
