@@ -101,6 +101,16 @@ export class SmtpDeliveryError extends StageError {
   }
 }
 
+/**
+ * EndpointError is the resolve stage's refusal of a tenant's endpoint. `failsMail` says whether it
+ * is a failure of the tenant's mail, which mail health reports (settings that can no longer be
+ * used: a stored password that no longer decrypts, a host now refused), rather than the tenant's
+ * own choice (alerts email switched off).
+ */
+export abstract class EndpointError extends StageError {
+  abstract readonly failsMail: boolean;
+}
+
 /** SendReceipt is the server's acceptance of a message after DATA. */
 export interface SendReceipt {
   readonly messageId: string;

@@ -19,6 +19,7 @@ import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { FALLBACK_NOTE } from '../delivery/outbox/attempt.js';
 import { mailHealthAfterRecord } from './store.js';
+import { SecretBox } from '../settings/secret-box.js';
 
 const T0 = Date.UTC(2026, 10, 30, 9);
 const PASSWORD = 'n3w-passw0rd-after-rotation';
@@ -208,5 +209,35 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     await worker.runOnce();
     expect((await health()).state).toBe('ok');
     expect(await queued()).toHaveLength(before);
+  });
+
+  it('warns when the saved password no longer decrypts (the secret key changed), as when the server refuses it', async () => {
+    const initech = await t.tenantWithUser('initech');
+    await t.enableAlertEmails('initech');
+    const custom = { host: '127.0.0.1', port: own.port, security: 'none', allowPlaintextAuth: true, fromAddress: 'alerts@initech.example.com' };
+    const saved = await t.call('PUT', '/api/v1/tenants/initech/settings/mail', {
+      useCustom: true,
+      custom: { ...custom, username: 'robot', password: PASSWORD },
+    });
+    expect(saved.statusCode, saved.body).toBe(200);
+    // Sealed with another installation's key, as after a restart without the data folder's key.
+    const otherKey = SecretBox.fromPassphrase('another installation key');
+    await t.tocsin.deps.storage.db
+      .updateTable('tenant_mail_settings')
+      .set({ custom_password: otherKey.seal(PASSWORD, `tenant:${initech.tenantId}:smtp-password`) })
+      .where('tenant_id', '=', initech.tenantId)
+      .execute();
+    const worker = startWorker();
+    await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(initech.tenantId, 'ops@initech.example.com', { kind: 'immediate' })], clock);
+    await worker.runOnce();
+    const answer = (await t.call('GET', '/api/v1/tenants/initech/settings/mail/health', undefined, initech.token)).json();
+    expect(answer).toMatchObject({ state: 'failing', lastError: expect.stringContaining('no longer decrypts') });
+    // The administrators hear of it through the system default.
+    const before = system.messages.length;
+    await worker.runOnce();
+    const [warning] = await system.waitForMessages(before + 1).then((all) => all.slice(before));
+    expect(warning!.raw).toMatch(/^X-Tocsin-Kind: mail-health/im);
+    expect(warning!.raw).toMatch(/^X-Tocsin-Tenant: initech/im);
+    expect((await simpleParser(warning!.raw)).text).toContain('no longer decrypts');
   });
 });

@@ -1,6 +1,5 @@
 import type { Config } from '../config.js';
-import type { SmtpEndpoint } from '../delivery/contract.js';
-import { StageError } from '../shared/stage-error.js';
+import { EndpointError, type SmtpEndpoint } from '../delivery/contract.js';
 import { getMailHealth } from '../mail-health/store.js';
 import type { Db } from '../storage/database.js';
 import { RefusedHostError, type Resolver, checkSmtpHost } from './host-guard.js';
@@ -39,7 +38,7 @@ export const ALERTS_EMAIL_DISABLED = 'Alerts email is switched off for this tena
  * EndpointRefusedError is the resolve stage's StageError: a tenant has no endpoint to send
  * through, why, and whether that may pass (a DNS failure may; the rest need someone to act).
  */
-export class EndpointRefusedError extends StageError {
+export class EndpointRefusedError extends EndpointError {
   override readonly name = 'EndpointRefusedError';
 
   constructor(
@@ -48,6 +47,11 @@ export class EndpointRefusedError extends StageError {
     readonly retryable: boolean,
   ) {
     super(message);
+  }
+
+  /** Only switching alerts email off is the tenant's choice; the other refusals stop its mail until someone acts. */
+  get failsMail(): boolean {
+    return this.reason !== 'alerts-email-disabled';
   }
 }
 

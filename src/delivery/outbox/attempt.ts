@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import { maskSecrets } from '../../shared/redact.js';
 import { isRetryable } from '../../shared/stage-error.js';
-import { type MailSender, type OutgoingEmail, type RenderedEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+import { EndpointError, type MailSender, type OutgoingEmail, type RenderedEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { endpointSecrets } from '../smtp/transport-options.js';
 import { type EndpointGate, serverAddress } from './admission.js';
 import { type ComposerRegistry, renderDelivery } from './render.js';
@@ -118,7 +118,11 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   try {
     endpoint = await ctx.endpointOf(delivery);
   } catch (err) {
-    return failure(ctx, delivery, isRetryable(err), `mail settings: ${messageOf(err)}`);
+    const error = `mail settings: ${messageOf(err)}`;
+    const result = failure(ctx, delivery, isRetryable(err), error);
+    // Settings that can no longer be used fail every email as surely as a refused password: never silently.
+    if (!(err instanceof EndpointError && err.failsMail)) return result;
+    return { ...result, health: healthOf(delivery, { kind: isRetryable(err) ? 'transient' : 'permanent', error }) };
   }
   const secrets = endpointSecrets(endpoint);
   try {
