@@ -21,8 +21,8 @@ import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import { TurnBatch } from './turn-batch.js';
 import { DateTime } from 'luxon';
 import { type EventCount, type SourcedEventCount, mergeEventCounts, sourcedEventCounts } from './alert-facts.js';
-import { type DailyHealth, dailyHealth } from './daily-health.js';
-import { type SourceKey, SourceTally } from './source-groups.js';
+import { type DailyHealth, dailyHealth, healthBySource } from './daily-health.js';
+import { type SourceKey, SourceTally, sourceKeyId } from './source-groups.js';
 import type { ReportData } from './recipient-rules.js';
 import { renderDailyEmail } from './templates/daily-email.js';
 import { ImmediateEmailCache } from './templates/immediate-cache.js';
@@ -343,6 +343,11 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   // later (its server was down) and they were deleted, muted or unsubscribed from meanwhile. It
   // fails with that said in the delivery log, rather than telling the reader "0 new error alerts".
   if (totalAlerts === 0) throw new ComposeError(NOTHING_LEFT);
+  // Whether each source ended the window failing, from every alert of the window (the Success or
+  // Info that says it recovered is no line of a summary), as the daily report's health section decides.
+  const health = healthBySource(
+    await caches.sourcedCounts.get(`${c.tenant.id}:${window.start}:${window.end}`, () => sourcedEventCounts(deps.db, c.tenant.id, window)),
+  );
   const listOf = (key: SourceKey) =>
     alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity: 'Error', since: window.start, until: window.end, ...sourceFilterOf(key) });
   return renderSummaryEmail({
@@ -357,6 +362,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
       ...totals,
       label: totals.key.field === 'component' ? componentDisplayName(totals.key.value, c.recipient.language) : undefined,
       url: listOf(totals.key),
+      health: health.get(sourceKeyId(totals.key)),
     })),
     links: {
       ...c.links,

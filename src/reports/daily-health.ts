@@ -104,6 +104,25 @@ function perComponent(counts: readonly HealthCount[]): Map<string, number> {
 
 const byName = (a: SourceKey, b: SourceKey) => sourceKeyId(a).localeCompare(sourceKeyId(b));
 
+/** SourceHealth is how a source that failed in a period stands at its end. */
+export type SourceHealth = 'stillFailing' | 'recovered';
+
+/** healthOf is the rule of both reports: recovered when a milder alert came after the source's last failure. */
+function healthOf(f: SourceFacts & { lastFailureAt: number }): SourceHealth {
+  return f.lastOkAt !== undefined && f.lastOkAt > f.lastFailureAt ? 'recovered' : 'stillFailing';
+}
+
+/**
+ * healthBySource says, for each source (a process, robot or queue, keyed by sourceKeyId) that
+ * failed in the period of `counts`, whether it was still failing at the period's end: what a
+ * summary says beside each group of what failed.
+ */
+export function healthBySource(counts: readonly HealthCount[]): Map<string, SourceHealth> {
+  const result = new Map<string, SourceHealth>();
+  for (const [id, f] of factsBySource(counts)) if (f.lastFailureAt !== undefined) result.set(id, healthOf({ ...f, lastFailureAt: f.lastFailureAt }));
+  return result;
+}
+
 /**
  * dailyHealth decides the section. A source (a process, robot or queue, see sourceKeyOf) is still failing when its latest
  * alert of the period is an Error or Fatal one; it recovered when a milder alert (a Success, say)
@@ -123,7 +142,7 @@ export function dailyHealth(current: readonly HealthCount[], previous: readonly 
   const recovered: RecoveredSource[] = [];
   for (const f of today.values()) {
     if (f.lastFailureAt === undefined) continue;
-    if (f.lastOkAt !== undefined && f.lastOkAt > f.lastFailureAt) recovered.push({ key: f.key, lastFailureAt: f.lastFailureAt });
+    if (healthOf({ ...f, lastFailureAt: f.lastFailureAt }) === 'recovered') recovered.push({ key: f.key, lastFailureAt: f.lastFailureAt });
     else stillFailing.push({ key: f.key, failures: f.failures, lastFailureAt: f.lastFailureAt });
   }
   for (const [id, f] of yesterday) {

@@ -67,16 +67,18 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
     await smtp?.close();
   });
 
-  it('groups the summary by process, robot or queue, each with its count, first and last time and a link to its alerts', () => {
+  it('groups the summary by process, robot or queue, each with whether it is still failing or recovered, its count, first and last time and a link to its alerts', () => {
     const summary = mails.get('summary')!;
     const text = summary.text!;
     const headings = text.split('\n').filter((line) => line.startsWith('== '));
     // The Fatal group first; one catch-up window of the last 24 hours, so the day before's failures are not in it.
+    // R7's Success after its Error is no line of the summary, but says that it recovered.
     expect(headings).toEqual([
-      '== Process: Billing · Alerts: 2 · Jun 1, 2026, 11:01 – Jun 1, 2026, 11:02',
-      '== Robot: R7 · Alerts: 1 · Jun 1, 2026, 11:01',
+      '== Process: Billing · Still failing · Alerts: 2 · Jun 1, 2026, 11:01 – Jun 1, 2026, 11:02',
+      '== Robot: R7 · Recovered · Alerts: 1 · Jun 1, 2026, 11:01',
       '== Component: Queues · Alerts: 1 · Jun 1, 2026, 11:04',
     ]);
+    expect(summary.html).toMatch(/<strong>Robot: R7<\/strong> &#183; <strong>Recovered<\/strong>/);
     expect(text).toMatch(/Show these alerts: https:\/\/tocsin\.example\.com\/#\/alerts\?tenant=failing&severity=Error&process=Billing&since=/);
     const html = (summary.html as string).replaceAll('&#x3D;', '=');
     expect(html).toContain('Process: Billing');

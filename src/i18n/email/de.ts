@@ -42,6 +42,9 @@ export const de = {
     muted_one: '{{count, number}} Alarm dieses Zeitraums wird nicht angezeigt, in E-Mails stummgeschaltet durch:',
     muted_other: '{{count, number}} Alarme dieses Zeitraums werden nicht angezeigt, in E-Mails stummgeschaltet durch:',
     seeMore: 'Mehr anzeigen',
+    // Beside one process, robot or queue (singular, and the same for each gender of its name).
+    sourceStillFailing: 'Weiterhin fehlerhaft',
+    sourceRecovered: 'Wieder in Ordnung',
     unsubscribe: 'Fehlerübersichten abbestellen',
   },
   daily: {

@@ -42,6 +42,9 @@ export const en = {
     muted_one: '{{count, number}} alert of this period is not shown, as it is muted in emails by:',
     muted_other: '{{count, number}} alerts of this period are not shown, as they are muted in emails by:',
     seeMore: 'See more',
+    // Beside one process, robot or queue (singular, and the same for each gender of its name).
+    sourceStillFailing: 'Still failing',
+    sourceRecovered: 'Recovered',
     unsubscribe: 'Unsubscribe from error summaries',
   },
   daily: {

@@ -48,6 +48,9 @@ export const es = {
     muted_many: '{{count, number}} de alertas de este periodo no se muestran, silenciadas en los correos por:',
     muted_other: '{{count, number}} alertas de este periodo no se muestran, silenciadas en los correos por:',
     seeMore: 'Ver más',
+    // Beside one process, robot or queue (singular, and the same for each gender of its name).
+    sourceStillFailing: 'Sigue fallando',
+    sourceRecovered: 'Funciona de nuevo',
     unsubscribe: 'Cancelar la suscripción a los resúmenes de errores',
   },
   daily: {

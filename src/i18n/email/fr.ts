@@ -51,6 +51,9 @@ export const fr = {
     muted_many: '{{count, number}} d’alertes de cette période ne sont pas affichées, coupées dans les e-mails par\u00a0:',
     muted_other: '{{count, number}} alertes de cette période ne sont pas affichées, coupées dans les e-mails par\u00a0:',
     seeMore: 'Voir plus',
+    // Beside one process, robot or queue (singular, and the same for each gender of its name).
+    sourceStillFailing: 'Toujours en échec',
+    sourceRecovered: 'Fonctionne de nouveau',
     unsubscribe: 'Se désabonner des récapitulatifs d’erreurs',
   },
   daily: {

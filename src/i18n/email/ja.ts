@@ -38,6 +38,9 @@ export const ja = {
     more_other: 'ほか {{count, number}} 件のアラートはここに表示されていません。',
     muted_other: 'この期間のアラート {{count, number}} 件はメールでミュートされているため表示されていません。ミュート:',
     seeMore: 'さらに表示',
+    // Beside one process, robot or queue (singular, and the same for each gender of its name).
+    sourceStillFailing: '失敗が続いている',
+    sourceRecovered: '回復済み',
     unsubscribe: 'エラーの概要の配信を停止',
   },
   daily: {

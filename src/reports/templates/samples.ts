@@ -167,6 +167,8 @@ function sourceViews(context: SampleContext, lines: readonly AlertGroupView[], w
   for (const line of lines) tally.add(line);
   return tally.totals().map((totals) => ({
     ...totals,
+    // A robot that came back after failing; a process or queue still failing; a component says neither.
+    health: totals.key.field === 'component' ? undefined : totals.key.field === 'robot' ? 'recovered' : 'stillFailing',
     url: alertListUrl(context.publicUrl, {
       tenant: context.tenant.name,
       severity: 'Error',

@@ -51,6 +51,8 @@ function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupVi
     return {
       colour: SEVERITY_COLOURS[group.severity],
       title: sourceTitle(group.key, label, t, fmt),
+      // PRODUCT.md: a report says what is still failing and what recovered.
+      health: known?.health ? t(known.health === 'recovered' ? 'summary.sourceRecovered' : 'summary.sourceStillFailing') : null,
       count: fmt.labelled(t('field.count'), fmt.number(group.count)),
       time: timeRange(group.firstAt, group.lastAt, fmt, day),
       link: link(known?.url, t('common.showAlerts')),
@@ -93,7 +95,7 @@ function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupVi
       timesIn,
       '',
       ...sources.flatMap((source) => [
-        `== ${[source.title, source.count, source.time].join(' · ')}`,
+        `== ${[source.title, ...(source.health ? [source.health] : []), source.count, source.time].join(' · ')}`,
         ...(source.link ? [linkText(source.link, fmt)] : []),
         '',
         ...source.lines.flatMap((line) => [...alertLineText(line, fmt), '']),

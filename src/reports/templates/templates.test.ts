@@ -155,14 +155,14 @@ describe('the 10-minute summary', () => {
     );
   });
 
-  it('groups the lines by what failed, each group with its count, first and last time and a link to its alerts', () => {
+  it('groups the lines by what failed, each group with whether it still fails, its count, first and last time and a link to its alerts', () => {
     const email = renderSummaryEmail(sampleSummary(context('en')));
     const headings = email.text.split('\n').filter((line) => line.startsWith('== '));
     expect(headings).toEqual([
-      '== Robot: FIN-UNATT-07 · Alerts: 1 · 09:53:12',
-      '== Process: InvoiceProcessing · Alerts: 11 · 09:50:30 – 09:58:19',
-      '== Process: PayrollExport · Alerts: 1 · 09:56:02',
-      '== Process: BankReconciliation · Alerts: 1 · 09:58:27',
+      '== Robot: FIN-UNATT-07 · Recovered · Alerts: 1 · 09:53:12',
+      '== Process: InvoiceProcessing · Still failing · Alerts: 11 · 09:50:30 – 09:58:19',
+      '== Process: PayrollExport · Still failing · Alerts: 1 · 09:56:02',
+      '== Process: BankReconciliation · Still failing · Alerts: 1 · 09:58:27',
     ]);
     const group = email.text.slice(email.text.indexOf('== Process: InvoiceProcessing'), email.text.indexOf('== Process: PayrollExport'));
     expect(group).toContain('Show these alerts: https://tocsin.example.com/#/alerts?tenant=acme&severity=Error&process=InvoiceProcessing&since=');

@@ -2,7 +2,7 @@ import type { Severity } from '../../alerts/severity.js';
 import type { SmtpSecurity } from '../../delivery/contract.js';
 import type { AlertActionUrls } from '../../actions/links.js';
 import type { Language } from '../../i18n/languages.js';
-import type { ComponentTrend, FailingSource, NoisySource, RecoveredSource } from '../daily-health.js';
+import type { ComponentTrend, FailingSource, NoisySource, RecoveredSource, SourceHealth } from '../daily-health.js';
 import type { SourceKey, SourceTotals } from '../source-groups.js';
 
 /**
@@ -90,6 +90,8 @@ export interface SourceGroupView extends SourceTotals {
   readonly label?: string | undefined;
   /** The console's alert list filtered to this source and period (see alertListUrl). */
   readonly url?: string | undefined;
+  /** Whether this process, robot or queue was still failing at the period's end or recovered (a milder alert came after its last failure). */
+  readonly health?: SourceHealth | undefined;
 }
 
 /** SummaryEmailView is one recipient's 10-minute Error summary, or a catch-up of several windows. */
