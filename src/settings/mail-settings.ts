@@ -4,7 +4,7 @@ import { fieldError } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import { patchedValue } from '../shared/validation.js';
 import { reportsDueNow } from '../reports/schedule.js';
-import { retryTenantNow } from '../delivery/outbox/leases.js';
+import { retrySystemRouteNow, retryTenantNow } from '../delivery/outbox/leases.js';
 import { tryOwnServerAgain } from '../mail-health/store.js';
 import type { Db } from '../storage/database.js';
 import { sqlOnce } from '../storage/sql-once.js';
@@ -337,6 +337,8 @@ export async function saveSystemSmtp(db: Db, secretBox: SecretBox, startup: UrlS
     .values({ key: SYSTEM_KEY, value, updated_at: clock.now() })
     .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: clock.now() }))
     .execute();
+  // What waits for a retry through the system default tries the new settings now.
+  await retrySystemRouteNow(db, clock.now());
   return getSystemSmtp(db, secretBox, startup);
 }
 

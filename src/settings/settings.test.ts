@@ -670,6 +670,35 @@ describeEachDialect('saving fixed mail settings', (dialect) => {
   });
 });
 
+describeEachDialect('saving a fixed system default', (dialect) => {
+  it('sends the emails of the tenants on the default that wait for a retry at once', async () => {
+    const clock = new FakeClock(Date.now());
+    const broken = await startTestSmtpServer({ failures: [{ at: 'connect', code: 421, message: '4.3.2 Service shutting down' }] });
+    const fixed = await startTestSmtpServer();
+    const t = await startTestApp(dialect, { TOCSIN_SMTP_URL: `smtp://127.0.0.1:${broken.port}?from=tocsin@example.com` }, { clock });
+    try {
+      const acme = await t.tenantWithUser('acme');
+      await t.enableAlertEmails('acme');
+      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(acme.tenantId, 'ops@acme.example.com', { kind: 'immediate' })], clock);
+      const logged = async () => (await t.call('GET', '/api/v1/tenants/acme/deliveries?kind=immediate')).json().items[0];
+      await until(async () => (await logged())?.status === 'retrying', 'the 421 recorded');
+
+      const saved = await t.call('PUT', '/api/v1/system/mail-settings', {
+        host: '127.0.0.1',
+        port: fixed.port,
+        security: 'none',
+        fromAddress: 'tocsin@example.com',
+      });
+      expect(saved.statusCode, saved.body).toBe(200);
+      const [message] = await fixed.waitForMessages(1);
+      expect(message!.envelope.to).toEqual(['ops@acme.example.com']);
+    } finally {
+      await t.close();
+      await Promise.all([broken.close(), fixed.close()]);
+    }
+  });
+});
+
 describe('which host a test may send the saved secrets to', () => {
   it('tells the saved host from another one by name, whatever the letter case or a final dot, and knows which secret a login sends', () => {
     expect(sameSmtpHost('SMTP.Example.com.', 'smtp.example.com')).toBe(true);

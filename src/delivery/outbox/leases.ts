@@ -1,4 +1,4 @@
-import { CompiledQuery, type QueryCreator, sql } from 'kysely';
+import { CompiledQuery, type Expression, type ExpressionBuilder, type QueryCreator, type SqlBool, sql } from 'kysely';
 import { newId, randomToken } from '../../shared/ids.js';
 import type { Database, Db } from '../../storage/database.js';
 import { asStage } from '../../storage/errors.js';
@@ -306,17 +306,35 @@ export async function releaseClaimed(storage: Storage, deliveries: readonly Deli
 /**
  * retryTenantNow makes a tenant's emails that wait for a retry, or for a paused server, due now,
  * after its mail settings changed: they try the new settings at once rather than at their next
- * retry, up to 30 minutes later. Rows leased to a worker are left to it, and the mail health
- * notices, which go through the system default, keep their time. Returns how many rows moved.
+ * retry, up to 30 minutes later. The mail health notices, which go through the system default,
+ * keep their time. Returns how many rows moved.
  */
 export async function retryTenantNow(db: Db, tenantId: string, now: number): Promise<number> {
+  return retryNow(db, now, (eb) => eb.and([eb('tenant_id', '=', tenantId), eb('kind', '<>', 'mail-health')]));
+}
+
+/**
+ * retrySystemRouteNow does the same after the system default changed, for every email that goes
+ * through it: the mail health notices, and the emails of the tenants that do not use their own
+ * server (or may fall back from it to the system default).
+ */
+export async function retrySystemRouteNow(db: Db, now: number): Promise<number> {
+  return retryNow(db, now, (eb) =>
+    eb.or([
+      eb('kind', '=', 'mail-health'),
+      eb('tenant_id', 'not in', eb.selectFrom('tenant_mail_settings').select('tenant_id').where('use_custom', '=', 1).where('fallback_to_default', '=', 0)),
+    ]),
+  );
+}
+
+/** retryNow makes the chosen queued rows due now; rows leased to a worker are left to it. */
+async function retryNow(db: Db, now: number, which: (eb: ExpressionBuilder<Database, 'deliveries'>) => Expression<SqlBool>): Promise<number> {
   const moved = await db
     .updateTable('deliveries')
     .set({ next_attempt_at: now })
-    .where('tenant_id', '=', tenantId)
     .where('status', 'in', ['pending', 'retrying'])
-    .where('kind', '<>', 'mail-health')
     .where('next_attempt_at', '>', now)
+    .where(which)
     .executeTakeFirst();
   return Number(moved.numUpdatedRows);
 }
