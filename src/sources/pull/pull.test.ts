@@ -11,6 +11,7 @@ import { type Tocsin, startTocsin } from '../../server.js';
 import { createTestDatabase, describeEachDialect, type TestDatabase } from '../../../test/support/storage.js';
 import { importAlerts } from './connector.js';
 import type { UpstreamAlert } from './odata.js';
+import { defaultTokenUrl } from './upstream.js';
 
 const WAIT = { timeout: 30_000, interval: 100 };
 const PASSWORD = 'upstream robot password';
@@ -209,18 +210,20 @@ async function cloudOrchestrator(rows: UpstreamAlert[]) {
   return { seen, origin: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
+/** cloudAlert is the AlertDto the cloud stand-in lists: a failed queue item, created a minute ago. */
+const cloudAlert = (): UpstreamAlert => ({
+  Id: '0b7f0a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
+  NotificationName: 'Queue.TransactionStatus.FailedWithApplicationException',
+  Component: 'Transactions',
+  Severity: 'Error',
+  CreationTime: new Date(Date.now() - 60_000).toISOString(),
+  Data: JSON.stringify({ QueueName: 'Invoices', Message: 'Item 42 failed: portal down', FolderName: 'Finance' }),
+  DeepLinkRelativeUrl: '/queues/transactions?queueId=3',
+});
+
 describeEachDialect('orchestrator-pull: Automation Cloud (OAuth client credentials) and 429', (dialect) => {
-  it('signs in with client credentials, sends the folder header, waits out a 429 Retry-After, then imports', async () => {
-    const fixture: UpstreamAlert = {
-      Id: '0b7f0a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
-      NotificationName: 'Queue.TransactionStatus.FailedWithApplicationException',
-      Component: 'Transactions',
-      Severity: 'Error',
-      CreationTime: new Date(Date.now() - 60_000).toISOString(),
-      Data: JSON.stringify({ QueueName: 'Invoices', Message: 'Item 42 failed: portal down', FolderName: 'Finance' }),
-      DeepLinkRelativeUrl: '/queues/transactions?queueId=3',
-    };
-    const cloud = await cloudOrchestrator([fixture]);
+  it('signs in with client credentials (at identity_ when no identityUrl is given), sends the folder header, waits out a 429 Retry-After, then imports', async () => {
+    const cloud = await cloudOrchestrator([cloudAlert()]);
     const t = await startTestApp(dialect);
     try {
       await t.call('POST', '/api/v1/tenants', { name: 'cloudy' });
@@ -263,6 +266,13 @@ describeEachDialect('orchestrator-pull: Automation Cloud (OAuth client credentia
         ['accepted', 200],
         ['unavailable', 429],
       ]);
+
+      // Without identityUrl, the token endpoint of a baseUrl routed like Automation Cloud's is identity_, not identity.
+      const bare = { baseUrl: `${cloud.origin}/org/tenant/orchestrator_`, clientId: 'app-id', clientSecret: 'app-secret', intervalSeconds: 1 };
+      expect((await t.call('POST', '/api/v1/tenants/cloudy/sources', { name: 'No identityUrl', kind: 'orchestrator-pull', pull: bare })).statusCode).toBe(201);
+      await vi.waitFor(async () => expect(await alertsOf(t, 'cloudy')).toHaveLength(2), WAIT);
+      expect(cloud.seen.tokenForms).toHaveLength(2);
+      expect(defaultTokenUrl('https://orchestrator.example.com')).toBe('https://orchestrator.example.com/identity/connect/token');
     } finally {
       await t.close();
       await cloud.close();

@@ -94,13 +94,25 @@ async function json(res: Response, what: string): Promise<unknown> {
 }
 
 /**
+ * defaultTokenUrl is the identity server's token endpoint when the source names none: Automation
+ * Cloud and Automation Suite route their services under names ending in `_`
+ * (`https://cloud.uipath.com/org/tenant/orchestrator_`, token at `/identity_/connect/token`), a
+ * standalone Orchestrator's identity server answers at `/identity/connect/token` (reference §2).
+ */
+export function defaultTokenUrl(baseUrl: string): string {
+  const url = new URL(baseUrl);
+  const routed = url.pathname.split('/').some((segment) => segment.endsWith('_'));
+  return `${url.origin}/${routed ? 'identity_' : 'identity'}/connect/token`;
+}
+
+/**
  * signIn gets a bearer token: with clientId and clientSecret, OAuth client credentials at
  * `identityUrl` (form-encoded, the scope space-separated, Automation Cloud's external
  * applications); otherwise on-premises `POST {baseUrl}/api/Account/Authenticate`.
  */
 export async function signIn(credentials: Credentials, now: number, stop?: AbortSignal): Promise<Bearer> {
   if (credentials.clientId !== null && credentials.clientSecret !== null) {
-    const tokenUrl = credentials.identityUrl ?? `${new URL(credentials.baseUrl).origin}/identity/connect/token`;
+    const tokenUrl = credentials.identityUrl ?? defaultTokenUrl(credentials.baseUrl);
     const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret });
     if (credentials.scope) form.set('scope', credentials.scope);
     const res = await exchange(
