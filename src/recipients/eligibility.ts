@@ -86,6 +86,11 @@ export function userRecipient(user: UserFacts, facts: AccessFacts, tenant: Tenan
   };
 }
 
+/** writesToGroupAddress tells whether a group's own address may get alert emails: it has one, is not expanded to its members, and holds Alerts.View. */
+export function writesToGroupAddress(group: GroupFacts, facts: AccessFacts): group is GroupFacts & { readonly email: string } {
+  return Boolean(group.email) && !group.expandMembers && grantsView(facts, group.roleIds);
+}
+
 /**
  * groupRecipient decides whether a group's own address receives alert emails: it has one, is not
  * expanded to its members, holds Alerts.View, and no user of the tenant receives alert emails at
@@ -98,7 +103,7 @@ export function groupRecipient(
   tenant: TenantFacts,
   context: { addressOfAReader: boolean; optedOut: ReadonlySet<EmailKind> },
 ): Recipient | undefined {
-  if (!group.email || group.expandMembers || context.addressOfAReader || !grantsView(facts, group.roleIds)) return undefined;
+  if (context.addressOfAReader || !writesToGroupAddress(group, facts)) return undefined;
   return {
     type: 'group',
     id: group.id,

@@ -10,7 +10,8 @@ import type { EmailKind, RenderedEmail } from '../delivery/contract.js';
 import { ComposeError, type ComposerRegistry } from '../delivery/outbox/render.js';
 import type { Delivery } from '../delivery/outbox/delivery.js';
 import { LEASED_KEYS, type LeasedReads } from '../delivery/outbox/leased-reads.js';
-import { languageOf } from '../recipients/eligibility.js';
+import { languageOf, writesToGroupAddress } from '../recipients/eligibility.js';
+import { loadAccessFacts } from '../recipients/query.js';
 import { EMAIL_CHOICE_OF, type Preferences, isSubscribed, wantsEmail } from '../preferences/model.js';
 import { loadLayers, userPreferences } from '../preferences/store.js';
 import { type MailboxRef, type Mute, appliesTo, isMutedFor, matchParts, unmutedFor } from '../mutes/model.js';
@@ -184,16 +185,29 @@ async function mutesOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, m
   return { mutes: all.filter((m) => appliesTo(m, mailbox, now)), now };
 }
 
-/** NOT_A_READER is why an email is not sent to a user deleted, deactivated or without Alerts.View since it was decided (the delivery log's error). */
-export const NOT_A_READER = 'not sent: the recipient was deleted, deactivated or lost the Alerts.View permission after this email was decided';
+/**
+ * NOT_A_READER is why an email is not sent to a user deleted, deactivated or without Alerts.View
+ * since it was decided, or to a group address that was deleted, changed, expanded to its members
+ * or left without Alerts.View (the delivery log's error).
+ */
+export const NOT_A_READER =
+  'not sent: since this email was decided, the recipient was deleted, deactivated, lost the Alerts.View permission or no longer gets alert emails at this address';
 
 /**
  * readerOf reads what a user recipient may do now (undefined for a group mailbox), and throws when
- * the user may no longer read alerts: deleted, deactivated, or without Alerts.View since the email
- * was decided (a summary sent late after a mail server outage, a Fatal email on its retry).
+ * the recipient may no longer read alerts: a user deleted, deactivated, or without Alerts.View
+ * since the email was decided (a summary sent late after a mail server outage, a Fatal email on
+ * its retry); a group whose address no longer gets alert emails.
  */
 async function readerOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, data: ReportData): Promise<ReadonlySet<Permission> | undefined> {
-  if (data.recipient.type !== 'user') return undefined;
+  if (data.recipient.type === 'group') {
+    const facts = await perClaim(deps, caches, delivery, `access:${delivery.tenantId}`, () => loadAccessFacts(deps.db, delivery.tenantId), true);
+    const group = facts.groups.get(data.recipient.id);
+    if (!group || !writesToGroupAddress(group, facts) || group.email.toLowerCase() !== delivery.recipient.address.toLowerCase()) {
+      throw new ComposeError(NOT_A_READER);
+    }
+    return undefined;
+  }
   const userId = data.recipient.id;
   // A user gets many emails of one claim (one per Fatal alert): they are read once. An inactive or
   // deleted user has no permissions, so one statement answers all three, as the action links' read did.

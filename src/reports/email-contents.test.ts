@@ -261,6 +261,29 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     );
   });
 
+  it('is not sent to a group address deleted, expanded to its members or changed after it was decided', async () => {
+    const base = '/api/v1/tenants/desks';
+    await t.call('POST', '/api/v1/tenants', { name: 'desks', timeZone: 'UTC' });
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    const group = async (email: string) => (await t.call('POST', `${base}/groups`, { name: email, email, roles: ['Alerts Viewer'] })).json().id as string;
+    const [deleted, expanded, readdressed] = [await group('gone-desk@example.com'), await group('all-of-us@example.com'), await group('old-desk@example.com')];
+    await group('desk@example.com');
+    expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Queues', message: 'Claims stuck' })).statusCode).toBe(202);
+    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    await decideReports(t.tocsin, clock, INTERVAL);
+    expect((await t.call('DELETE', `${base}/groups/${deleted}`)).statusCode).toBe(204);
+    expect((await t.call('PATCH', `${base}/groups/${expanded}`, { expandMembers: true })).statusCode).toBe(200);
+    expect((await t.call('PATCH', `${base}/groups/${readdressed}`, { email: 'new-desk@example.com' })).statusCode).toBe(200);
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+    const former = ['gone-desk@example.com', 'all-of-us@example.com', 'old-desk@example.com'];
+    expect(smtp.messages.filter((m) => former.includes(m.envelope.to[0]!))).toEqual([]);
+    expect(smtp.messages.filter((m) => m.envelope.to[0] === 'desk@example.com')).toHaveLength(1);
+    const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string }[];
+    expect(log.filter((d) => former.includes(d.recipient))).toEqual(
+      former.map(() => expect.objectContaining({ status: 'failed', lastError: `render: ${NOT_A_READER}` })),
+    );
+  });
+
   it('is not sent to a reader who turned summaries off after it was decided', async () => {
     const base = '/api/v1/tenants/offnow';
     await t.call('POST', '/api/v1/tenants', { name: 'offnow', timeZone: 'UTC' });
