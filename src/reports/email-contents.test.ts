@@ -168,6 +168,16 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await smtp?.close();
   });
 
+  /** expectSummariesOnlyTo checks that the summaries of a tenant went to `kept` alone, those to `refused` failing with `reason` in the delivery log. */
+  async function expectSummariesOnlyTo(base: string, kept: string, refused: readonly string[], reason: string) {
+    expect(smtp.messages.filter((m) => refused.includes(m.envelope.to[0]!))).toEqual([]);
+    expect(smtp.messages.filter((m) => m.envelope.to[0] === kept)).toHaveLength(1);
+    const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string }[];
+    expect(log.filter((d) => refused.includes(d.recipient))).toEqual(
+      refused.map(() => expect.objectContaining({ status: 'failed', lastError: `render: ${reason}` })),
+    );
+  }
+
   it('is not sent as "0 new error alerts" to a reader who unsubscribed from them meanwhile, and says why in the delivery log', async () => {
     const base = '/api/v1/tenants/later';
     await t.call('POST', '/api/v1/tenants', { name: 'later', timeZone: 'UTC' });
@@ -253,12 +263,7 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     expect((await t.call('PATCH', `${base}/users/${demoted}`, { roles: null })).statusCode).toBe(200);
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
     const leavers = ['left@example.com', 'deleted@example.com', 'demoted@example.com'];
-    expect(smtp.messages.filter((m) => leavers.includes(m.envelope.to[0]!))).toEqual([]);
-    expect(smtp.messages.filter((m) => m.envelope.to[0] === 'stays@example.com')).toHaveLength(1);
-    const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string }[];
-    expect(log.filter((d) => leavers.includes(d.recipient))).toEqual(
-      leavers.map(() => expect.objectContaining({ status: 'failed', lastError: `render: ${NOT_A_READER}` })),
-    );
+    await expectSummariesOnlyTo(base, 'stays@example.com', leavers, NOT_A_READER);
   });
 
   it('is not sent to a group address deleted, expanded to its members or changed after it was decided', async () => {
@@ -276,12 +281,7 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     expect((await t.call('PATCH', `${base}/groups/${readdressed}`, { email: 'new-desk@example.com' })).statusCode).toBe(200);
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
     const former = ['gone-desk@example.com', 'all-of-us@example.com', 'old-desk@example.com'];
-    expect(smtp.messages.filter((m) => former.includes(m.envelope.to[0]!))).toEqual([]);
-    expect(smtp.messages.filter((m) => m.envelope.to[0] === 'desk@example.com')).toHaveLength(1);
-    const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string }[];
-    expect(log.filter((d) => former.includes(d.recipient))).toEqual(
-      former.map(() => expect.objectContaining({ status: 'failed', lastError: `render: ${NOT_A_READER}` })),
-    );
+    await expectSummariesOnlyTo(base, 'desk@example.com', former, NOT_A_READER);
   });
 
   it('is not sent to a reader who turned summaries off after it was decided', async () => {
