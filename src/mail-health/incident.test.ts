@@ -53,9 +53,9 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     await Promise.all([system.close(), own.close(), busy.close()]);
   });
 
-  const useServer = async (server: TestSmtpServer, extra: Record<string, unknown> = {}) => {
-    const custom = { host: '127.0.0.1', port: server.port, security: 'none', allowPlaintextAuth: true, fromAddress: 'alerts@acme.example.com', ...extra };
-    const res = await t.call('PUT', '/api/v1/tenants/acme/settings/mail', { useCustom: true, custom });
+  const useServer = async (server: TestSmtpServer, extra: Record<string, unknown> = {}, tenant = 'acme') => {
+    const custom = { host: '127.0.0.1', port: server.port, security: 'none', allowPlaintextAuth: true, fromAddress: `alerts@${tenant}.example.com`, ...extra };
+    const res = await t.call('PUT', `/api/v1/tenants/${tenant}/settings/mail`, { useCustom: true, custom });
     expect(res.statusCode, res.body).toBe(200);
   };
 
@@ -211,15 +211,37 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     expect(await queued()).toHaveLength(before);
   });
 
+  it('ends the incident when a test of the saved settings gets through, without waiting for an alert email', async () => {
+    const umbrella = await t.tenantWithUser('umbrella');
+    await t.enableAlertEmails('umbrella');
+    const state = async () => (await t.call('GET', '/api/v1/tenants/umbrella/settings/mail/health', undefined, umbrella.token)).json().state;
+    const noticesOf = () => notices().filter((m) => /^X-Tocsin-Tenant: umbrella/im.test(m.raw));
+    await useServer(own, { username: 'robot', password: 'not-the-password' }, 'umbrella');
+    const worker = startWorker();
+    await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(umbrella.tenantId, 'ops@umbrella.example.com', { kind: 'immediate' })], clock);
+    await worker.runOnce();
+    expect(await state()).toBe('failing');
+    await worker.runOnce();
+    expect(noticesOf()).toHaveLength(1);
+
+    // The administrator saves the right password and tests it: no alert email is due, yet the test proves mail works.
+    await useServer(own, { username: 'robot', password: PASSWORD }, 'umbrella');
+    const test = await t.call('POST', '/api/v1/tenants/umbrella/settings/mail/test', {}, umbrella.token);
+    expect(test.json()).toMatchObject({ ok: true });
+    expect(await state()).toBe('ok');
+    const before = system.messages.length;
+    // The test was recorded on the app's own clock, the real one: the worker's catches up with it.
+    clock.set(Math.max(clock.now(), Date.now()));
+    await worker.runOnce();
+    await system.waitForMessages(before + 1);
+    expect(noticesOf()).toHaveLength(2);
+    expect((await simpleParser(noticesOf()[1]!.raw)).subject).toMatch(/work again/);
+  });
+
   it('warns when the saved password no longer decrypts (the secret key changed), as when the server refuses it', async () => {
     const initech = await t.tenantWithUser('initech');
     await t.enableAlertEmails('initech');
-    const custom = { host: '127.0.0.1', port: own.port, security: 'none', allowPlaintextAuth: true, fromAddress: 'alerts@initech.example.com' };
-    const saved = await t.call('PUT', '/api/v1/tenants/initech/settings/mail', {
-      useCustom: true,
-      custom: { ...custom, username: 'robot', password: PASSWORD },
-    });
-    expect(saved.statusCode, saved.body).toBe(200);
+    await useServer(own, { username: 'robot', password: PASSWORD }, 'initech');
     // Sealed with another installation's key, as after a restart without the data folder's key.
     const otherKey = SecretBox.fromPassphrase('another installation key');
     await t.tocsin.deps.storage.db

@@ -114,9 +114,17 @@ function isClean(health: MailHealth): boolean {
 export function mailHealthAfterRecord(dialect: Dialect, context: NoticeContext): AfterRecord {
   return async (tx, recorded) => {
     const observations = recorded.flatMap((a) => (a.result.health ? [{ tenantId: a.tenantId, at: a.finishedAt, signal: a.result.health }] : []));
-    const changes = await observeMailHealth(tx, dialect, observations);
-    if (changes.length > 0) await sendMailHealthNotices(tx, changes, context);
+    await observeAndNotify(tx, dialect, context, observations);
   };
+}
+
+/**
+ * observeAndNotify folds observations into their tenants' health and queues the notices of the
+ * transitions, in the caller's transaction (the one that records what was observed).
+ */
+export async function observeAndNotify(tx: Db, dialect: Dialect, context: NoticeContext, observations: readonly MailHealthObservation[]): Promise<void> {
+  const changes = await observeMailHealth(tx, dialect, observations);
+  if (changes.length > 0) await sendMailHealthNotices(tx, changes, context);
 }
 
 /**

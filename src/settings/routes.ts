@@ -53,7 +53,14 @@ export const settingsRoutes: RouteModule = (app, deps) => {
   const db = storage.db;
   const sender = createMailSender();
   app.addHook('onClose', () => sender.close());
-  const testMail: TestMailDeps = { db, secretBox, sender, clock, context: endpointContext(deps.config, deps.systemSmtp) };
+  const testMail: TestMailDeps = {
+    db,
+    secretBox,
+    sender,
+    clock,
+    context: endpointContext(deps.config, deps.systemSmtp),
+    health: { dialect: storage.dialect, notices: { publicUrl: deps.config.publicUrl } },
+  };
   const limiter = new RateLimiter(TEST_MAILS_PER_MINUTE, 60_000, clock);
   const beforeTest = (tenantId: string) => {
     const turn = limiter.take(tenantId);

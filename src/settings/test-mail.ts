@@ -14,6 +14,9 @@ import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { maskSecrets } from '../shared/redact.js';
 import type { Db } from '../storage/database.js';
+import type { Dialect } from '../storage/dialect.js';
+import { observeAndNotify } from '../mail-health/store.js';
+import type { NoticeContext } from '../mail-health/notices.js';
 import { type EndpointContext, type SmtpSource, UNREADABLE_SECRET, effectiveSmtp, guardEndpoint, toEndpoint } from './endpoint.js';
 import { RefusedHostError } from './host-guard.js';
 import { getMailSettings, mergeOverCustom, readSendSettings } from './mail-settings.js';
@@ -27,6 +30,8 @@ export interface TestMailDeps {
   readonly sender: MailSender;
   readonly clock: Clock;
   readonly context: EndpointContext;
+  /** Where a test of the saved settings reports that they deliver (mail health), and its notices link to. */
+  readonly health?: { readonly dialect: Dialect; readonly notices: NoticeContext } | undefined;
 }
 
 /** TestMailRequest is one Test Mail Settings click. */
@@ -132,17 +137,28 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
     };
     outcome = { status: 'failed', error: message, code: err.code };
   }
+  // A test of the saved settings that gets through proves the tenant's mail works again: the
+  // failing banner and the incident end now, not at the next alert email, maybe hours away.
+  const health = deps.health;
+  const delivered =
+    health && outcome.status === 'sent' && request.settings === undefined
+      ? (tx: Db) => observeAndNotify(tx, health.dialect, health.notices, [{ tenantId: request.tenant.id, at: deps.clock.now(), signal: { kind: 'delivered' } }])
+      : undefined;
   // The delivery log shows test emails too, so "did my test go out?" has one place to look.
-  await recordDirectSend(deps.db, {
-    tenantId: request.tenant.id,
-    kind: 'test',
-    recipient: { address: request.sendTo, language: request.language, timeZone: request.timeZone },
-    rendered,
-    messageId,
-    startedAt,
-    finishedAt: deps.clock.now(),
-    outcome,
-  });
+  await recordDirectSend(
+    deps.db,
+    {
+      tenantId: request.tenant.id,
+      kind: 'test',
+      recipient: { address: request.sendTo, language: request.language, timeZone: request.timeZone },
+      rendered,
+      messageId,
+      startedAt,
+      finishedAt: deps.clock.now(),
+      outcome,
+    },
+    delivered,
+  );
   return result;
 }
 

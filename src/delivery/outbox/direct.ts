@@ -24,10 +24,11 @@ export interface DirectSend {
 }
 
 /**
- * recordDirectSend writes a finished delivery row and its one attempt. The row is born `sent` or
+ * recordDirectSend writes a finished delivery row and its one attempt, and what `inCommit` writes
+ * with them (what the send tells of the tenant's mail health). The row is born `sent` or
  * `failed`, so no worker ever claims it: recording never sends anything again.
  */
-export async function recordDirectSend(db: Db, send: DirectSend): Promise<string> {
+export async function recordDirectSend(db: Db, send: DirectSend, inCommit?: (tx: Db) => Promise<void>): Promise<string> {
   const id = newId();
   const outcome = send.outcome;
   const payload: DeliveryPayload = { rendered: send.rendered };
@@ -73,6 +74,7 @@ export async function recordDirectSend(db: Db, send: DirectSend): Promise<string
         duration_ms: send.finishedAt - send.startedAt,
       })
       .execute();
+    await inCommit?.(tx);
   });
   return id;
 }
