@@ -185,7 +185,7 @@ export const sourcePatch = z
   .object({
     name: displayText.pipe(z.string().max(100)).optional(),
     enabled: z.boolean().optional(),
-    mapping: mappingInput.nullable().optional().describe("null: back to the kind's default"),
+    mapping: mappingInput.nullable().optional().describe("Its fields left out keep their value; null: back to the kind's default"),
     pull: pullInput.partial().strict().optional().describe('Fields left out keep their value; password/clientSecret null clears them'),
   })
   .strict();

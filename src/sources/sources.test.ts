@@ -111,6 +111,15 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect((await t.call('DELETE', `${base}/${source.id}`)).statusCode).toBe(404);
   });
 
+  it("patches a mapping's fields one by one: those left out keep their value", async () => {
+    const source = (await t.call('POST', base, { name: 'Prometheus, mapped', kind: 'alertmanager' })).json();
+    await t.call('PATCH', `${base}/${source.id}`, { mapping: { severityLabel: 'priority', severities: { P1: 'Fatal' } } });
+    const patched = await t.call('PATCH', `${base}/${source.id}`, { mapping: { events: { Watchdog: { alert: false } } } });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json().mapping).toMatchObject({ severityLabel: 'priority', severities: { P1: 'Fatal' }, events: { Watchdog: { alert: false } } });
+    expect((await t.call('PATCH', `${base}/${source.id}`, { mapping: null })).json().mapping).toMatchObject({ severityLabel: 'severity', events: {} });
+  });
+
   it('rotates the secret: two active at a time, sealed at rest', async () => {
     const source = (await t.call('POST', base, { name: 'Rotating', kind: 'webhook' })).json();
     const second = (await t.call('POST', `${base}/${source.id}/rotate-secret`)).json().secret;

@@ -175,7 +175,7 @@ export async function requireSource(db: Db, tenantId: string, sourceId: string):
   return row;
 }
 
-/** updateSource applies a PATCH: fields left out keep their value; mapping null is the kind's default. */
+/** updateSource applies a PATCH: fields left out keep their value, the mapping's too; mapping null is the kind's default. */
 export async function updateSource(db: Db, box: SecretBox, clock: Clock, row: SourceRow, patch: z.infer<typeof sourcePatch>): Promise<void> {
   const kind = row.kind as SourceKind;
   const set: Partial<SourceRow> = { updated_at: clock.now() };
@@ -184,7 +184,10 @@ export async function updateSource(db: Db, box: SecretBox, clock: Clock, row: So
     set.name = patch.name;
   }
   if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
-  if (patch.mapping !== undefined) set.mapping = JSON.stringify(mappingFor(kind, patch.mapping));
+  // As everywhere in a PATCH, the mapping's fields left out keep their value (null: the kind's default).
+  if (patch.mapping !== undefined) {
+    set.mapping = JSON.stringify(mappingFor(kind, patch.mapping && { ...(JSON.parse(row.mapping) as SourceMapping), ...patch.mapping }));
+  }
   if (patch.pull !== undefined) {
     if (kind !== 'orchestrator-pull') throw fieldError('pull', 'only an orchestrator-pull source takes it');
     Object.assign(set, mergePull(box, row.id, row, patch.pull, row.created_at));
