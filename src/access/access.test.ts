@@ -198,6 +198,31 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(rows[0]!.token_hash).toBe(sha256(token));
   });
 
+  it('lists a user’s API tokens without the tokens, and revokes one at once, leaving the others working', async () => {
+    const base = '/api/v1/tenants/people';
+    const { userId, token: first } = await t.tenantWithUser('people', ['Alerts Viewer']);
+    const second = (await t.call('POST', `${base}/users/${userId}/tokens`, { name: 'nightly script' }, first)).json();
+    expect((await t.call('GET', '/api/v1/tenants/people/me', undefined, first)).statusCode).toBe(200);
+    const listed = await t.call('GET', `${base}/users/${userId}/tokens`, undefined, first);
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json().items).toEqual([
+      { id: expect.any(String), name: 'test', createdAt: expect.any(String) },
+      { id: second.id, name: 'nightly script', createdAt: expect.any(String) },
+    ]);
+    expect(listed.body).not.toContain(second.token);
+    // Someone else without Users.Edit may neither see nor revoke them; an unknown token is a 404.
+    const other = await t.tenantWithUser('people', ['Alerts Viewer']);
+    expect((await t.call('GET', `${base}/users/${userId}/tokens`, undefined, other.token)).statusCode).toBe(403);
+    expect((await t.call('DELETE', `${base}/users/${userId}/tokens/${second.id}`, undefined, other.token)).statusCode).toBe(403);
+    expect((await t.call('DELETE', `${base}/users/${userId}/tokens/no-such-token`)).statusCode).toBe(404);
+    // The user revokes the leaked one with the other: it stops working on the very next request.
+    expect((await t.call('GET', '/api/v1/tenants/people/me', undefined, second.token)).statusCode).toBe(200);
+    expect((await t.call('DELETE', `${base}/users/${userId}/tokens/${second.id}`, undefined, first)).statusCode).toBe(204);
+    expect((await t.call('GET', '/api/v1/tenants/people/me', undefined, second.token)).statusCode).toBe(401);
+    expect((await t.call('GET', '/api/v1/tenants/people/me', undefined, first)).statusCode).toBe(200);
+    expect((await t.call('GET', `${base}/users/${userId}/tokens`)).json().items.map((x: { name: string }) => x.name)).toEqual(['test']);
+  });
+
   it('creates custom roles and lists the built-in ones first', async () => {
     const created = await t.call('POST', '/api/v1/tenants/people/roles', { name: 'Mail admin', permissions: ['Settings.View', 'Settings.Edit'] });
     expect(created.statusCode).toBe(201);

@@ -5,7 +5,7 @@ import { displayText } from '../shared/validation.js';
 import { groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup } from './groups.js';
 import { createRole, listRoles, roleInput, roleView } from './roles.js';
 import { createTenant, deleteTenant, showTenant, tenantInput, tenantPatch, tenantView, updateTenant } from './tenants.js';
-import { createApiToken } from './tokens.js';
+import { createApiToken, listApiTokens, revokeApiToken } from './tokens.js';
 import { createUser, findUser, listUsers, requireUser, updateUser, userInput, userPatch, userView } from './users.js';
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../shared/clock.js';
@@ -15,6 +15,7 @@ const ref = z.string().min(1).max(200);
 const tenantParams = z.object({ tenant: ref });
 const userParams = tenantParams.extend({ userId: ref });
 const groupParams = tenantParams.extend({ groupId: ref });
+const tokenParams = userParams.extend({ tokenId: ref });
 
 /** tenantOf returns the tenant the access hook resolved for a `:tenant` route. */
 export function tenantOf(request: FastifyRequest) {
@@ -99,6 +100,27 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
       const tenant = tenantOf(request);
       await requireUser(db, tenant.id, request.params.userId);
       return reply.status(201).send(await createApiToken(db, tenant.id, request.params.userId, request.body.name, clock));
+    },
+  );
+  // A token that leaked, or whose script is gone, is revoked on its own: without these, only
+  // deactivating or deleting its user stopped it.
+  app.get(
+    '/api/v1/tenants/:tenant/users/:userId/tokens',
+    { schema: { params: userParams, description: "The user's API tokens (id, name, createdAt), never the tokens: Users.View, or the user itself." } },
+    async (request) => {
+      assertSelfOr(request, request.params.userId, 'Users.View');
+      const tenant = tenantOf(request);
+      await requireUser(db, tenant.id, request.params.userId);
+      return { items: await listApiTokens(db, tenant.id, request.params.userId) };
+    },
+  );
+  app.delete(
+    '/api/v1/tenants/:tenant/users/:userId/tokens/:tokenId',
+    { schema: { params: tokenParams, description: 'Revokes one API token at once: Users.Edit, or the user itself.' } },
+    async (request, reply) => {
+      assertSelfOr(request, request.params.userId, 'Users.Edit');
+      if (!(await revokeApiToken(db, tenantOf(request).id, request.params.userId, request.params.tokenId))) throw notFound('Token');
+      return reply.status(204).send();
     },
   );
 

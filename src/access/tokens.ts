@@ -12,3 +12,29 @@ export async function createApiToken(db: Db, tenantId: string, userId: string, n
     .execute();
   return { id, name, token };
 }
+
+/** apiTokenView is a user's API token as listed: its name and when it was made, never the token or its hash. */
+export interface ApiTokenView {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: string;
+}
+
+/** listApiTokens lists a user's API tokens, oldest first. */
+export async function listApiTokens(db: Db, tenantId: string, userId: string): Promise<ApiTokenView[]> {
+  const rows = await db
+    .selectFrom('api_tokens')
+    .select(['id', 'name', 'created_at'])
+    .where('tenant_id', '=', tenantId)
+    .where('user_id', '=', userId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: new Date(r.created_at).toISOString() }));
+}
+
+/** revokeApiToken deletes one of a user's API tokens; false when the user has no such token. */
+export async function revokeApiToken(db: Db, tenantId: string, userId: string, tokenId: string): Promise<boolean> {
+  const result = await db.deleteFrom('api_tokens').where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('id', '=', tokenId).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}

@@ -48,6 +48,7 @@ export async function createdId(what: string, answer: Promise<LightMyRequestResp
 export const PARAM_SAMPLES: Record<string, ParamSample> = {
   userId: (s) => createdId(':userId', s.call('POST', `/api/v1/tenants/${s.tenant}/users`, { email: `${s.unique()}@example.com`, name: 'Sample user' })),
   groupId: (s) => createdId(':groupId', s.call('POST', `/api/v1/tenants/${s.tenant}/groups`, { name: s.unique() })),
+  tokenId: (s) => createdId(':tokenId', s.call('POST', `/api/v1/tenants/${s.tenant}/users/${s.ids.userId}/tokens`, { name: s.unique() })),
   alertId: async (s) => {
     const res = await s.call('POST', `/api/v1/tenants/${s.tenant}/alerts`, { severity: 'Error', component: 'Jobs', message: s.unique() });
     if (res.statusCode !== 202) throw new Error(`route sample for :alertId failed: ${res.statusCode} ${res.body}`);
