@@ -4,7 +4,7 @@ import { findComponent } from '../../alerts/catalogue.js';
 import { type AlertInput, MAX_BATCH } from '../../alerts/input.js';
 import { ALERTMANAGER_DEFAULTS, type SourceMapping } from '../model.js';
 import { zodIssueFieldErrors } from '../../http/problem.js';
-import { type MappedAlerts, type MappingFailure, applyOverride, clip, deliveryKey, eventName, fits, instantOf, mappingFailure } from './shared.js';
+import { type MappedAlerts, type MappingFailure, applyOverride, clip, cut, deliveryKey, eventName, fits, instantOf, mappingFailure } from './shared.js';
 
 const labels = z.record(z.string(), z.string());
 
@@ -97,7 +97,7 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
       event,
       message: clip(isResolved ? `Resolved: ${text}` : text),
       data: dataOf(item, fingerprint, payload, truncated),
-      ...(instance ? { source: { machine: instance.slice(0, 512) } } : {}),
+      ...(instance ? { source: { machine: cut(instance, 512) } } : {}),
       dedupKey: fingerprint.slice(0, 256),
       ...(occurredAt ? { occurredAt } : {}),
     });

@@ -217,6 +217,20 @@ describe('the Alertmanager mapping', () => {
     expect(am([{ status: 'pending', labels: {} }])).toMatchObject({ invalid: expect.stringMatching(/^alerts\.0\.status/) });
   });
 
+  it('cuts long text between characters, never inside an emoji: half of one would be stored as �', () => {
+    // With the u flag a pair is one code point: only a lone half is a Surrogate (Cs).
+    const HALF_CHARACTER = /\p{Cs}/u;
+    const alarm = '🚨'.repeat(3_000);
+    const [alert] = (am([firing({ instance: `${'x'.repeat(511)}🚨` }, { annotations: { summary: alarm } })]) as MappedAlerts).alerts;
+    expect(alert!.message).not.toMatch(HALF_CHARACTER);
+    expect(alert!.message).toMatch(/^(🚨)+…$/u);
+    expect(alert!.message.length).toBeLessThanOrEqual(4_096);
+    expect(alert!.source!.machine).toBe('x'.repeat(511));
+    const custom = orchestrator({ Type: 'custom', EventId: 'e', EventData: { message: `x${alarm}` }, Robot: { Name: `${'r'.repeat(511)}🚨` } });
+    expect(custom.alerts[0]!.message).not.toMatch(HALF_CHARACTER);
+    expect(custom.alerts[0]!.source!.robot).toBe('r'.repeat(511));
+  });
+
   it('falls back on the description, the default component, and a safe event name', () => {
     const result = am([
       { status: 'firing', labels: { alertname: 'disk full!', component: 'NotAComponent' }, annotations: { description: 'disk' } },

@@ -38,9 +38,20 @@ export function mappingFailure(errors: readonly FieldError[]): MappingFailure {
   return { invalid: errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors };
 }
 
+/**
+ * cut keeps the first `max` UTF-16 units of a text (the unit the alert's bounds count), one fewer
+ * when the last would be the first half of a character outside the BMP (an emoji 🚨, many CJK
+ * ideographs): half a character is stored as U+FFFD and shown as "�".
+ */
+export function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}
+
 /** clip shortens text to `max` characters, marking the cut. */
 export function clip(text: string, max = MAX_MESSAGE_LENGTH): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  return text.length <= max ? text : `${cut(text, max - 1)}…`;
 }
 
 /** firstLine is the first non-empty line of a multi-line text (an exception's message, not its stack). */
@@ -66,7 +77,7 @@ export function str(value: unknown, max = 512): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value !== 'string') return undefined;
   const trimmed = value.trim();
-  return trimmed ? trimmed.slice(0, max) : undefined;
+  return trimmed ? cut(trimmed, max) : undefined;
 }
 
 /** obj reads a value as a plain object, else an empty one. */

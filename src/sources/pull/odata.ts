@@ -1,7 +1,7 @@
 import { findComponent } from '../../alerts/catalogue.js';
 import { type AlertInput, EVENT_NAME, MAX_DATA_BYTES, MAX_MESSAGE_LENGTH } from '../../alerts/input.js';
 import { parseSeverity } from '../../alerts/severity.js';
-import { applyOverride, instantOf, deliveryKey as senderDeliveryKey } from '../mapping/shared.js';
+import { applyOverride, cut, instantOf, deliveryKey as senderDeliveryKey } from '../mapping/shared.js';
 import type { EventOverride } from '../model.js';
 
 /**
@@ -163,7 +163,7 @@ const FOLDER_KEYS = ['FolderName', 'Folder', 'OrganizationUnitName', 'FolderPath
 function firstString(data: Record<string, unknown>, keys: readonly string[], max: number): string | undefined {
   for (const key of keys) {
     const value = data[key];
-    if ((typeof value === 'string' && value.trim()) || (typeof value === 'number' && Number.isFinite(value))) return String(value).trim().slice(0, max);
+    if ((typeof value === 'string' && value.trim()) || (typeof value === 'number' && Number.isFinite(value))) return cut(String(value).trim(), max);
   }
   return undefined;
 }
@@ -192,7 +192,7 @@ export function toAlertInput(alert: UpstreamAlert, overrides: Readonly<Record<st
   const parsed = parseData(alert.Data) ?? {};
   const message =
     firstString(parsed, MESSAGE_KEYS, MAX_MESSAGE_LENGTH) ??
-    (typeof parsed.text === 'string' ? parsed.text.slice(0, MAX_MESSAGE_LENGTH) : undefined) ??
+    (typeof parsed.text === 'string' ? cut(parsed.text, MAX_MESSAGE_LENGTH) : undefined) ??
     alert.NotificationName;
   // Tocsin's own /odata/Alerts nests them as Source {process, robot, …}.
   const nested = parsed.Source !== null && typeof parsed.Source === 'object' ? (parsed.Source as Record<string, unknown>) : {};
