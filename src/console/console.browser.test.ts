@@ -561,6 +561,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const row = page.locator('tbody tr', { hasText: 'admin@acme.example' }).first();
     await expect.poll(() => row.textContent()).toContain('Sent');
     expect(await row.textContent()).toContain('Fatal immediately');
+    // Its attempts open one by one, each with the server's reply.
+    await row.getByRole('button', { name: /^Every attempt: 1$/ }).click();
+    const attempts = page.locator('ol.attempts li');
+    await expect.poll(() => attempts.count()).toBe(1);
+    expect(await attempts.first().textContent()).toMatch(/Sent · 250 /);
+    await row.getByRole('button', { name: /^Every attempt/ }).click();
+    await attempts.first().waitFor({ state: 'detached' });
     expect(page.url()).toContain('kind=immediate');
     await page.getByLabel('Kind').selectOption('');
     await shot(page, 'delivery-log');

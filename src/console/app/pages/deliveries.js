@@ -12,6 +12,38 @@ const STATUSES = ['pending', 'sending', 'retrying', 'sent', 'failed'];
 // The API's kinds: mail-health notices to the tenant's administrators are in the log too.
 const KINDS = ['summary', 'daily', 'immediate', 'test', 'mail-health'];
 
+// How an attempt ended, named as the status it left the email in (interrupted: its worker died).
+const OUTCOME_LABEL = {
+  sent: 'deliveries.status.sent',
+  retry: 'deliveries.status.retrying',
+  failed: 'deliveries.status.failed',
+  interrupted: 'deliveries.outcome.interrupted',
+};
+
+/**
+ * AttemptHistory lists every attempt at one email, oldest first, with the server's reply to each:
+ * the row shows the last reply only, and an email that went out after a 451 keeps its refusal here.
+ * @param {{ session: any, id: string }} props
+ */
+function AttemptHistory({ session, id }) {
+  const [history, setHistory] = useState(/** @type {any[] | null} */ (null));
+  const [error, setError] = useState(/** @type {unknown} */ (null));
+  usePolling(() => {
+    api('GET', tenantApi(session, `deliveries/${encodeURIComponent(id)}`)).then((answer) => {
+      setHistory(answer.history);
+      setError(null);
+    }, setError);
+  }, [id, session.tenant.id]);
+  if (error) return html`<${Banner}>${problemText(error)}<//>`;
+  if (!history) return null;
+  return html`<ol class="attempts">${history.map(
+    (a) =>
+      html`<li key=${a.attempt}><span class="nowrap">${formatTime(a.finishedAt ?? a.startedAt)}</span> · ${t(OUTCOME_LABEL[a.outcome] ?? `deliveries.status.${a.outcome}`)}${
+        a.response ? html` · <span class="reply">${a.response}</span>` : null
+      }</li>`,
+  )}</ol>`;
+}
+
 /** DeliveriesPage is the delivery log: one row per email, with its status, attempts and the server's reply. */
 export function DeliveriesPage({ session, query }) {
   const filters = { status: query.status, kind: query.kind, recipient: query.recipient };
@@ -20,6 +52,7 @@ export function DeliveriesPage({ session, query }) {
   const [cursor, setCursor] = useState(/** @type {any} */ (null));
   const [more, setMore] = useState(0);
   const [error, setError] = useState(/** @type {unknown} */ (null));
+  const [open, setOpen] = useState(/** @type {Record<string, boolean>} */ ({}));
 
   usePolling(() => {
     api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: pageLimit(more) })}`)).then((answer) => {
@@ -54,8 +87,15 @@ export function DeliveriesPage({ session, query }) {
         (row) => html`<tr key=${row.id}>
         <td class="nowrap">${formatTime(row.createdAt)}</td><td>${t(`kind.${row.kind}`)}${row.windowStart ? html`<small class="muted"> ${formatTime(row.windowStart)}</small>` : null}</td>
         <td>${row.recipient}</td><td><span class=${`status ${row.status}`}>${t(`deliveries.status.${row.status}`)}</span></td>
-        <td>${row.attempts}</td><td class="reply">${row.smtpResponse ?? ''}${row.lastError ? html`<div class="error">${row.lastError}</div>` : null}</td>
-        <td class="nowrap">${formatTime(row.sentAt)}</td></tr>`,
+        <td>${
+          row.attempts > 0
+            ? html`<button type="button" class="link" aria-expanded=${Boolean(open[row.id])} aria-controls=${`attempts-${row.id}`}
+                title=${t('deliveries.history')} aria-label=${`${t('deliveries.history')}: ${row.attempts}`}
+                onClick=${() => setOpen({ ...open, [row.id]: !open[row.id] })}>${row.attempts}</button>`
+            : row.attempts
+        }</td><td class="reply">${row.smtpResponse ?? ''}${row.lastError ? html`<div class="error">${row.lastError}</div>` : null}</td>
+        <td class="nowrap">${formatTime(row.sentAt)}</td></tr>
+        ${open[row.id] ? html`<tr key=${`${row.id}-attempts`} id=${`attempts-${row.id}`}><td colspan="7"><${AttemptHistory} session=${session} id=${row.id} /></td></tr>` : null}`,
       )}</tbody>
     </table></div>`
     }
