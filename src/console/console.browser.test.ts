@@ -542,6 +542,10 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.locator('tr', { hasText: 'Night shift' }).waitFor();
     await shot(page, 'access-groups');
+    // Its member's row names the group (the API lists a user's groups by id).
+    await page.goto(`${base}/#/access/users`);
+    await expect.poll(() => page.locator('tr', { hasText: 'marie@acme.example' }).textContent()).toContain('Administrator, (Night shift)');
+    await page.goto(`${base}/#/access/groups`);
     // A group's default rules use the preferences page too.
     await page.locator('tr', { hasText: 'Night shift' }).getByRole('link', { name: 'Default alert rules' }).click();
     await page.getByRole('heading', { name: /Night shift/ }).waitFor();

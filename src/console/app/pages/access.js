@@ -207,6 +207,8 @@ export function AccessPage({ session, tab }) {
     }
   };
   const userEmail = (id) => data.users.find((user) => user.id === id)?.email ?? id;
+  // The API lists a user's groups by id; people know them by name.
+  const groupName = (id) => data.groups.find((group) => group.id === id)?.name ?? id;
 
   return html`<section class="page">
     <h1>${t('access.title')}</h1>
@@ -225,7 +227,7 @@ export function AccessPage({ session, tab }) {
           (user) => html`<tr key=${user.id}>
           <td>${user.email}</td><td>${user.name}</td><td>${user.language ? t(`lang.${user.language}`) : html`<span class="muted">${t('access.tenantDefault')}</span>`}</td>
           <td>${user.timeZone ?? html`<span class="muted">${session.tenant.timeZone}</span>`}</td>
-          <td><${RoleNames} roles=${user.roles} />${(user.groups ?? []).map((g, i) => `${user.roles.length || i ? ', ' : ''}(${g})`)}</td>
+          <td><${RoleNames} roles=${user.roles} />${(user.groups ?? []).map((id, i) => `${user.roles.length || i ? ', ' : ''}(${groupName(id)})`)}</td>
           <td>${user.active ? t('yes') : t('no')}</td>
           <td class="row-actions">
             ${edit ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'user', item: user })}>${t('edit')}</button>` : null}
