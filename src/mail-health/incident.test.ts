@@ -60,7 +60,7 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
   };
 
   /** A worker as the pipeline builds one; a new one is a restarted process (its breakers and caches forgotten). */
-  const startWorker = () => {
+  const startWorker = (breaker = { ...DEFAULT_BREAKER_POLICY, failureThreshold: 1_000 }) => {
     const { storage, secretBox, config, systemSmtp } = t.tocsin.deps;
     const context = endpointContext(config, systemSmtp);
     return new DeliveryWorker({
@@ -71,8 +71,8 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
         route === 'system' ? resolveSystemEndpoint(storage.db, secretBox, context) : resolveEndpoint(storage.db, secretBox, tenantId, context),
       composers: {},
       recorder: new AttemptRecorder(storage, 0, mailHealthAfterRecord(storage.dialect, { publicUrl: config.publicUrl })),
-      // A breaker that never opens, so that it is the 15 minutes of transient failures that count here.
-      settings: { breaker: { ...DEFAULT_BREAKER_POLICY, failureThreshold: 1_000 } },
+      // By default a breaker that never opens, so that it is the 15 minutes of transient failures that count here.
+      settings: { breaker },
       random: () => 0.5,
     });
   };
@@ -209,6 +209,38 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     await worker.runOnce();
     expect((await health()).state).toBe('ok');
     expect(await queued()).toHaveLength(before);
+  });
+
+  it('tells no one of a burst of failures that opens the breaker while the server restarts, once it works again', async () => {
+    const hooli = await t.tenantWithUser('hooli');
+    await t.enableAlertEmails('hooli');
+    // Its first connection is refused with a 421: every email of the burst waiting for it fails at once.
+    const restarting = await startTestSmtpServer({ failures: [{ at: 'connect', code: 421, message: '4.3.2 Restarting, try again', times: 1 }] });
+    try {
+      await useServer(restarting, {}, 'hooli');
+      const worker = startWorker(DEFAULT_BREAKER_POLICY);
+      const burst = Array.from({ length: DEFAULT_BREAKER_POLICY.failureThreshold }, () =>
+        testDelivery(hooli.tenantId, 'ops@hooli.example.com', { kind: 'immediate' }),
+      );
+      await enqueueDeliveries(t.tocsin.deps.storage.db, burst, clock);
+      await worker.runOnce();
+      const state = async () => (await t.call('GET', '/api/v1/tenants/hooli/settings/mail/health', undefined, hooli.token)).json().state;
+      expect(await state()).toBe('ok');
+      // The breaker's cool-down and the first retry pass: the server is back, and the burst goes out.
+      clock.advance(DEFAULT_BREAKER_POLICY.initialCooldownMs);
+      while ((await worker.runOnce()) > 0) clock.advance(DEFAULT_BREAKER_POLICY.initialCooldownMs);
+      expect(restarting.messages).toHaveLength(burst.length);
+      expect(await state()).toBe('ok');
+      const told = await t.tocsin.deps.storage.db
+        .selectFrom('deliveries')
+        .select('id')
+        .where('tenant_id', '=', hooli.tenantId)
+        .where('kind', '=', 'mail-health')
+        .execute();
+      expect(told).toEqual([]);
+    } finally {
+      await restarting.close();
+    }
   });
 
   it('ends the incident when a test of the saved settings gets through, without waiting for an alert email', async () => {

@@ -56,9 +56,9 @@ describe('mail health decisions', () => {
     expect(failing.health).toMatchObject({ state: 'failing', since: T0, lastCode: 451, permanent: false, incident: 1 });
   });
 
-  it('fails at once when the breaker opens, and counts one incident however many failures follow', () => {
+  it('counts one incident however many failures follow, and a new one after a delivery', () => {
     const { health, transitions } = fold([
-      [{ kind: 'breaker-open', code: 421, error: '421 busy' }, T0],
+      [permanent, T0],
       [permanent, T0 + 1],
       [transient, T0 + 2],
       [{ kind: 'delivered' }, T0 + 3],

@@ -8,12 +8,11 @@ export const FAILING_AFTER_MS = 15 * 60_000;
 
 /**
  * MailHealthSignal is what one attempt at a tenant's alert email says about its mail server: it
- * took the email, it failed for now (it may pass), it refused for good, or its circuit breaker is
- * open (so emails wait without trying).
+ * took the email, it failed for now (it may pass), or it refused for good.
  */
 export type MailHealthSignal =
   | { readonly kind: 'delivered' }
-  | { readonly kind: 'transient' | 'permanent' | 'breaker-open'; readonly code?: number | undefined; readonly error: string };
+  | { readonly kind: 'transient' | 'permanent'; readonly code?: number | undefined; readonly error: string };
 
 /** MailHealthObservation is one signal about one tenant's mail, at one time. */
 export interface MailHealthObservation {
@@ -56,8 +55,8 @@ export type MailHealthTransition = 'failing' | 'recovered';
 
 /**
  * nextHealth folds one signal into a tenant's health. A delivery ends an incident; a permanent
- * refusal or an open breaker starts one at once; transient failures start one once they have gone
- * on for more than FAILING_AFTER_MS. A failure during an incident only updates the last reply.
+ * refusal starts one at once; transient failures start one once they have gone on for more than
+ * FAILING_AFTER_MS. A failure during an incident only updates the last reply.
  */
 export function nextHealth(health: MailHealth, signal: MailHealthSignal, at: number): { health: MailHealth; transition?: MailHealthTransition } {
   if (signal.kind === 'delivered') {
@@ -73,7 +72,7 @@ export function nextHealth(health: MailHealth, signal: MailHealthSignal, at: num
     ...health,
     lastCode: signal.code ?? null,
     lastError: signal.error,
-    permanent: signal.kind === 'permanent' || (signal.kind === 'transient' ? false : health.permanent),
+    permanent: signal.kind === 'permanent',
     transientSince,
   };
   if (health.state === 'failing') return { health: failed };

@@ -103,7 +103,7 @@ export const settingsRoutes: RouteModule = (app, deps) => {
       schema: {
         params: tenantParams,
         description:
-          "Whether the tenant's alert emails get through, from what its deliveries met: `failing` after a permanent refusal, transient failures for more than 15 minutes, or an open circuit breaker; `ok` again once an email is delivered. `since` is when the state began; `lastCode` and `lastError` are the server's last reply while failing.",
+          "Whether the tenant's alert emails get through, from what its deliveries met: `failing` after a permanent refusal, or transient failures for more than 15 minutes (whether or not they paused the server); `ok` again once an email is delivered (a test of the saved settings included). `since` is when the state began; `lastCode` and `lastError` are the server's last reply while failing.",
         response: { 200: mailHealthAnswer },
       },
     },

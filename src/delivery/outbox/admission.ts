@@ -18,8 +18,8 @@ export interface EndpointGate {
   admitEndpoint(tenantId: string, endpoint: SmtpEndpoint, now: number): { readonly allow: true } | { readonly allow: false; readonly retryAt: number };
   /** endpointAnswered: the server answered, with a 2xx or a definite 5xx; it is up. */
   endpointAnswered(endpoint: SmtpEndpoint): void;
-  /** endpointFailed counts a transient failure (timeout, refused connection, 4xx) against the server; true when its breaker is open now. */
-  endpointFailed(endpoint: SmtpEndpoint, now: number): boolean;
+  /** endpointFailed counts a transient failure (timeout, refused connection, 4xx) against the server. */
+  endpointFailed(endpoint: SmtpEndpoint, now: number): void;
 }
 
 /** serverAddress names an SMTP server: where the connection goes, whoever's settings lead there. */
@@ -146,7 +146,7 @@ export class Admission implements EndpointGate {
     this.#breakers.set(breakerKey(endpoint), breakerSucceeded(this.#policy));
   }
 
-  endpointFailed(endpoint: SmtpEndpoint, now: number): boolean {
+  endpointFailed(endpoint: SmtpEndpoint, now: number): void {
     const key = breakerKey(endpoint);
     const before = this.#breakers.get(key) ?? closedBreaker(this.#policy);
     const after = breakerFailed(before, now, this.#policy);
@@ -154,7 +154,6 @@ export class Admission implements EndpointGate {
       this.#log.warn({ endpoint: key, until: new Date(after.openUntil).toISOString() }, 'SMTP endpoint failing; pausing its deliveries');
     }
     this.#breakers.set(key, after);
-    return after.openUntil !== null;
   }
 
   /** #held counts a tenant's rows in this worker: sending, or waiting for a slot. */

@@ -156,16 +156,15 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;
     const retryable = isRetryable(err);
     // A transient failure counts against the endpoint; a definite answer (5xx) proves it is up.
-    let open = false;
-    if (retryable) open = ctx.gate.endpointFailed(endpoint, ctx.clock.now());
+    if (retryable) ctx.gate.endpointFailed(endpoint, ctx.clock.now());
     else ctx.gate.endpointAnswered(endpoint);
     const error = maskSecrets(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets);
     const response = smtp?.response === undefined ? undefined : maskSecrets(smtp.response, secrets);
-    // A refused recipient is that address's problem, not the server's.
+    // A refused recipient is that address's problem, not the server's. An open breaker is no more
+    // than a run of transient failures (five in one burst, a server restarting): mail health waits
+    // for them to go on, as for any transient failure, before it calls the tenant's mail failing.
     const signal: MailHealthSignal | undefined =
-      smtp?.stage === 'recipient' && !retryable
-        ? undefined
-        : { kind: open ? 'breaker-open' : retryable ? 'transient' : 'permanent', code: smtp?.code, error: response ?? error };
+      smtp?.stage === 'recipient' && !retryable ? undefined : { kind: retryable ? 'transient' : 'permanent', code: smtp?.code, error: response ?? error };
     const health = signal && !endpoint.fallback ? healthOf(delivery, signal) : undefined;
     // Under fallbackToDefault the refusal that starts the fallback loses no email either: it goes
     // again at once, and its next claim resolves the system default (the health of this commit).
