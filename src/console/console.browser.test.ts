@@ -533,6 +533,16 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await expect.poll(() => page.getByRole('dialog').textContent()).toContain('shown only once');
     await shot(page, 'access-token', false);
     await page.getByRole('button', { name: 'Close' }).last().click();
+    // Opened again, the dialog lists the robot's tokens; the new one is revoked, the robot's own stays.
+    await page.locator('tr', { hasText: 'robot@acme.example' }).getByRole('button', { name: 'New API token' }).click();
+    const inUse = page.getByRole('dialog').locator('li', { hasText: 'orchestrator' });
+    page.once('dialog', (confirmation) => confirmation.accept());
+    await inUse.getByRole('button', { name: 'Revoke' }).click();
+    await inUse.waitFor({ state: 'detached' });
+    await page.getByRole('dialog').locator('li', { hasText: 'robot' }).waitFor();
+    const robotId = (await call('GET', '/api/v1/tenants/acme/users')).items.find((u: { email: string }) => u.email === 'robot@acme.example').id;
+    expect((await call('GET', `/api/v1/tenants/acme/users/${robotId}/tokens`)).items.map((x: { name: string }) => x.name)).toEqual(['robot']);
+    await page.getByRole('button', { name: 'Cancel' }).last().click();
     await page.goto(`${base}/#/access/groups`);
     await page.getByRole('button', { name: 'Add group' }).click();
     await page.getByLabel('Name', { exact: true }).fill('Night shift');

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { PERMISSIONS } from 'tocsin/permissions';
 import { api, fieldErrors } from '../lib/api.js';
+import { formatTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
@@ -100,14 +101,36 @@ function UserDialog({ session, user, roles, onClose, onSaved }) {
   <//>`;
 }
 
+/** TokenDialog lists a user's API tokens, each revocable, and makes a new one, shown once. */
 function TokenDialog({ session, user, onClose }) {
   const [name, setName] = useState('');
   const [token, setToken] = useState(/** @type {any} */ (null));
+  const [tokens, setTokens] = useState(/** @type {{ id: string, name: string, createdAt: string }[]} */ ([]));
   const [error, setError] = useState(/** @type {import('preact').ComponentChildren} */ (''));
+  const tokensApi = tenantApi(session, `users/${user.id}/tokens`);
+  const load = async () => {
+    try {
+      setTokens((await api('GET', tokensApi)).items);
+    } catch (err) {
+      setError(problemText(err));
+    }
+  };
+  useEffect(() => {
+    load();
+  }, [user.id]);
   const create = async (event) => {
     event.preventDefault();
     try {
-      setToken(await api('POST', tenantApi(session, `users/${user.id}/tokens`), { name }));
+      setToken(await api('POST', tokensApi, { name }));
+    } catch (err) {
+      setError(problemText(err));
+    }
+  };
+  const revoke = async (item) => {
+    if (!confirm(t('access.confirmRevoke', { name: item.name }))) return;
+    try {
+      await api('DELETE', `${tokensApi}/${item.id}`);
+      load();
     } catch (err) {
       setError(problemText(err));
     }
@@ -119,7 +142,15 @@ function TokenDialog({ session, user, onClose }) {
           <${TextField} id="token-value" label=${token.name} value=${token.token} readonly onInput=${() => {}} onFocus=${(event) => event.currentTarget.select()} />
           <div class="actions"><button type="button" onClick=${() => navigator.clipboard?.writeText(token.token)}>${t('access.copy')}</button>
             <button type="button" class="secondary" onClick=${onClose}>${t('close')}</button></div>`
-        : html`<form onSubmit=${create}>
+        : html`${
+            tokens.length
+              ? html`<h3>${t('access.tokensInUse')}</h3>
+                <ul class="token-list">${tokens.map(
+                  (item) => html`<li key=${item.id}>${item.name} <span class="muted">${formatTime(item.createdAt)}</span>
+                    <button type="button" class="link danger" onClick=${() => revoke(item)}>${t('access.revoke')}</button></li>`,
+                )}</ul>`
+              : null
+          }<form onSubmit=${create}>
           <${TextField} id="token-name" label=${t('access.tokenName')} value=${name} onInput=${setName} required />
           <${Banner}>${error}<//>
           <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('access.createToken')}</button></div>
