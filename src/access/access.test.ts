@@ -223,6 +223,19 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('GET', `${base}/users/${userId}/tokens`)).json().items.map((x: { name: string }) => x.name)).toEqual(['test']);
   });
 
+  it('refuses a role or group named as another but for its case, as a user with an email', async () => {
+    const base = '/api/v1/tenants/people';
+    const role = await t.call('POST', `${base}/roles`, { name: 'administrator', permissions: ['Alerts.View'] });
+    expect(role.statusCode).toBe(409);
+    expect(role.json().errors).toEqual([{ path: 'name', message: expect.stringContaining('already exists') }]);
+    expect((await t.call('POST', `${base}/groups`, { name: 'Night Desk' })).statusCode).toBe(201);
+    expect((await t.call('POST', `${base}/groups`, { name: 'NIGHT DESK' })).statusCode).toBe(409);
+    const other = (await t.call('POST', `${base}/groups`, { name: 'Day desk' })).json();
+    expect((await t.call('PATCH', `${base}/groups/${other.id}`, { name: 'night desk' })).statusCode).toBe(409);
+    // A group keeps its own name in another case.
+    expect((await t.call('PATCH', `${base}/groups/${other.id}`, { name: 'Day Desk' })).statusCode).toBe(200);
+  });
+
   it('creates custom roles and lists the built-in ones first', async () => {
     const created = await t.call('POST', '/api/v1/tenants/people/roles', { name: 'Mail admin', permissions: ['Settings.View', 'Settings.Edit'] });
     expect(created.statusCode).toBe(201);

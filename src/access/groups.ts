@@ -4,7 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { displayText, emailAddress, language } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
-import { resolveRoleIds } from './roles.js';
+import { resolveRoleIds, sameName } from './roles.js';
 
 const groupFields = {
   name: displayText,
@@ -35,10 +35,12 @@ export const groupView = z.object({
 
 type GroupView = z.infer<typeof groupView>;
 
+/** Group names are unique in the tenant, ignoring case (see sameName). */
 async function assertNameFree(db: Db, tenantId: string, name: string, exceptId?: string) {
-  let q = db.selectFrom('groups').select('id').where('tenant_id', '=', tenantId).where('name', '=', name);
+  let q = db.selectFrom('groups').select('name').where('tenant_id', '=', tenantId);
   if (exceptId) q = q.where('id', '!=', exceptId);
-  if (await q.executeTakeFirst()) throw conflict(`A group named "${name}" already exists.`, 'name');
+  const names = (await q.execute()).map((g) => g.name);
+  if (sameName(names, name)) throw conflict(`A group named "${name}" already exists.`, 'name');
 }
 
 /** Members must be users of the same tenant; anything else is reported on `members.<index>`. */

@@ -30,10 +30,20 @@ export async function listRoles(db: Db, tenantId: string): Promise<z.infer<typeo
   }));
 }
 
-/** createRole stores a custom role; names are unique within the tenant. */
+/**
+ * sameName tells whether a name is taken among `names`, ignoring case: "administrator" beside the
+ * built-in "Administrator" (or "ops" beside "Ops") reads as the same thing in every list and picker.
+ * Compared here, not in SQL, where SQLite folds the case of ASCII letters only.
+ */
+export function sameName(names: readonly string[], name: string): boolean {
+  const key = name.toLowerCase();
+  return names.some((n) => n.toLowerCase() === key);
+}
+
+/** createRole stores a custom role; names are unique within the tenant, ignoring case. */
 export async function createRole(db: Db, tenantId: string, input: z.infer<typeof roleInput>) {
-  const taken = await db.selectFrom('roles').select('id').where('tenant_id', '=', tenantId).where('name', '=', input.name).executeTakeFirst();
-  if (taken) throw conflict(`A role named "${input.name}" already exists.`, 'name');
+  const names = (await db.selectFrom('roles').select('name').where('tenant_id', '=', tenantId).execute()).map((r) => r.name);
+  if (sameName(names, input.name)) throw conflict(`A role named "${input.name}" already exists.`, 'name');
   const permissions = [...new Set(input.permissions)];
   const id = newId();
   await db
