@@ -133,9 +133,22 @@ export class Admission implements EndpointGate {
     return this.#waiting.splice(0);
   }
 
+  /** pausedTenants are the tenants kept out of claims because the server they last sent through is paused. */
+  pausedTenants(now: number): string[] {
+    return this.#blockedTenants(now);
+  }
+
+  /**
+   * seenServer notes the server a tenant's mail goes through now: a tenant whose settings changed
+   * leaves its paused server behind at once, instead of waiting out that server's cool-down.
+   */
+  seenServer(tenantId: string, endpoint: SmtpEndpoint): void {
+    this.#tenantServer.set(tenantId, breakerKey(endpoint));
+  }
+
   admitEndpoint(tenantId: string, endpoint: SmtpEndpoint, now: number): { readonly allow: true } | { readonly allow: false; readonly retryAt: number } {
+    this.seenServer(tenantId, endpoint);
     const key = breakerKey(endpoint);
-    this.#tenantServer.set(tenantId, key);
     const verdict = breakerAdmit(this.#breakers.get(key) ?? closedBreaker(this.#policy), now);
     if (!verdict.allow) return verdict;
     this.#breakers.set(key, verdict.state);

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import type { Clock } from '../../shared/clock.js';
@@ -72,6 +73,12 @@ export const DEFAULT_WORKER_SETTINGS: WorkerSettings = Object.freeze({
   deliveryDeadlineMs: 24 * 3_600_000,
 });
 
+/**
+ * PAUSED_RECHECK_MS: how often, at most, a worker reads again the settings of the tenants it keeps
+ * out of claims because their server is paused (a few reads, and only while a server is paused).
+ */
+const PAUSED_RECHECK_MS = 2_000;
+
 /** DeliveryWorkerDeps are what a worker is built from; time, randomness and the transport are injected. */
 export interface DeliveryWorkerDeps {
   readonly storage: Storage;
@@ -116,6 +123,8 @@ export class DeliveryWorker {
   #unsubscribe: (() => void) | undefined;
   /** Callers of idle() waiting for the loop's next idle moment. */
   #idleWaiters: (() => void)[] = [];
+  /** When the paused tenants' settings were last read again (performance.now(): a rate, not a time of the clock). */
+  #pausedCheckedAt = Number.NEGATIVE_INFINITY;
 
   constructor(deps: DeliveryWorkerDeps) {
     this.#deps = deps;
@@ -287,6 +296,7 @@ export class DeliveryWorker {
 
   async #claimAndDispatch(): Promise<{ claimed: number; limit: number; nextDueAt?: number | null }> {
     const now = this.#deps.clock.now();
+    await this.#recheckPaused(now);
     const plan = this.#admission.plan(now);
     if (plan.limit === 0) return { claimed: 0, limit: 0 };
     const batch = await claimDue(this.#deps.storage, {
@@ -299,6 +309,25 @@ export class DeliveryWorker {
     if (batch.deliveries.length > 0) this.#deps.metrics?.claimed.inc({ how: 'claim' }, batch.deliveries.length);
     this.#take(batch, now, now + this.settings.leaseMs, batch.deliveries.length === plan.limit);
     return { claimed: batch.deliveries.length, limit: plan.limit, nextDueAt: batch.nextDueAt };
+  }
+
+  /**
+   * #recheckPaused reads again which server the tenants kept out for a paused one send through: an
+   * administrator who fixed the settings that paused it (a wrong port refusing connections) sees
+   * the emails brought forward by the save go out now, not after the old server's cool-down, up to
+   * 10 minutes. A tenant with no endpoint now stays out; its rows fail on their next claim.
+   */
+  async #recheckPaused(now: number): Promise<void> {
+    const at = performance.now();
+    if (at - this.#pausedCheckedAt < PAUSED_RECHECK_MS) return;
+    this.#pausedCheckedAt = at;
+    for (const tenantId of this.#admission.pausedTenants(now)) {
+      try {
+        this.#admission.seenServer(tenantId, await this.#deps.resolveEndpoint(tenantId, 'tenant', null));
+      } catch {
+        // Alerts email switched off, settings refused, the database away: it stays out until its server's cool-down ends.
+      }
+    }
   }
 
   /** #take holds leased rows (claimed, or leased at insert) and starts those admission lets start. */
