@@ -123,6 +123,11 @@ describeEachDialect('alerts API', (dialect) => {
     expect(await sev('')).toEqual(['Fatal', 'Error', 'Warn', 'Success', 'Info']);
     expect(await sev('severity=Warning')).toEqual(['Fatal', 'Error', 'Warn']);
     expect(await sev('severity=error&component=jobs')).toEqual(['Error']);
+    // A component outside the catalogue is a typo, said as for a severity, not an empty list.
+    const typo = await t.call('GET', `${url}?component=Robot`);
+    expect(typo.statusCode).toBe(400);
+    expect(typo.headers['content-type']).toContain('application/problem+json');
+    expect(typo.json().errors).toEqual([{ path: 'query.component', message: expect.stringContaining('must be a component of the catalogue') }]);
     expect(await sev(`since=${new Date(T0).toISOString()}&until=${new Date(clock.now()).toISOString()}&severity=Info`)).toHaveLength(4);
     const first = (await t.call('GET', `${url}?limit=2`)).json();
     expect(first.items.map((a: { message: string }) => a.message)).toEqual(['Fatal', 'Error']);

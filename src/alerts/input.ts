@@ -24,6 +24,9 @@ export interface NewAlert {
   readonly occurredAt: number | undefined;
 }
 
+/** COMPONENT_MESSAGE says what a component must be, where one is refused. */
+export const COMPONENT_MESSAGE = 'must be a component of the catalogue (GET /alerts/catalogue), e.g. Robots, Jobs, Queues';
+
 /** EVENT_NAME is what an event name outside the catalogue may be (sources map senders' names into it). */
 export const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const short = z.string().min(1).max(512);
@@ -103,7 +106,7 @@ export function normaliseAlert(input: AlertInput): { errors: FieldError[] } | { 
   const severity = parseSeverity(input.severity);
   if (!severity) errors.push({ path: 'severity', message: SEVERITY_MESSAGE });
   const component = findComponent(input.component);
-  if (!component) errors.push({ path: 'component', message: `must be a component of the catalogue (GET /alerts/catalogue), e.g. Robots, Jobs, Queues` });
+  if (!component) errors.push({ path: 'component', message: COMPONENT_MESSAGE });
   const eventName = input.event ?? CUSTOM_EVENT;
   // The catalogue's names are valid event names, and a name's case does not change whether it is one.
   const knownEvent = findEvent(eventName);

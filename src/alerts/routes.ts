@@ -11,7 +11,7 @@ import { alertHistogram } from './histogram.js';
 import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
 import { actorOf, listActions } from './action-audit.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from './catalogue.js';
-import { MAX_BATCH, alertsBody, parseAlertsBody } from './input.js';
+import { COMPONENT_MESSAGE, MAX_BATCH, alertsBody, parseAlertsBody } from './input.js';
 import { markAlerts, markAllRead, readerFor, unreadCount } from './read-state.js';
 import { SEVERITIES, SEVERITY_MESSAGE, parseSeverity } from './severity.js';
 import { type ReadAlert, deleteAlert, findAlert, listAlerts, panelAlerts } from './store.js';
@@ -132,6 +132,9 @@ export const alertRoutes: RouteModule = (app, deps) => {
       const q = request.query;
       const minSeverity = q.severity === undefined ? undefined : parseSeverity(q.severity);
       if (q.severity !== undefined && !minSeverity) throw fieldError('query.severity', SEVERITY_MESSAGE);
+      // Every stored alert has a catalogue component: another one (Robot for Robots) can only be a typo, which would list nothing, silently.
+      const component = q.component === undefined ? undefined : findComponent(q.component)?.name;
+      if (q.component !== undefined && !component) throw fieldError('query.component', COMPONENT_MESSAGE);
       const tenant = tenantOf(request);
       const reader = await readerFor(db, request.principal!);
       const page = await listAlerts(
@@ -140,7 +143,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
         reader,
         {
           minSeverity,
-          component: q.component === undefined ? undefined : (findComponent(q.component)?.name ?? q.component),
+          component,
           event: q.event === undefined ? undefined : (findEvent(q.event)?.name ?? q.event),
           unreadOnly: q.unread === 'true',
           since: q.since === undefined ? undefined : Date.parse(q.since),
