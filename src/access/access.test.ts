@@ -306,6 +306,50 @@ describeEachDialect('tenants, people and access', (dialect) => {
     }
   });
 
+  it('ends the sessions and Authenticate tokens a user signed in with when its password changes, keeping its API tokens', async () => {
+    const base = '/api/v1/tenants/people';
+    const user = (
+      await t.call('POST', `${base}/users`, { email: 'dave@example.com', name: 'Dave', password: 'the old password', roles: ['Alerts Viewer'] })
+    ).json();
+    const signIn = { tenant: 'people', email: 'dave@example.com', password: 'the old password' };
+    const login = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: signIn });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const orchestrator = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/Account/Authenticate',
+      payload: { TenancyName: 'people', UsernameOrEmailAddress: 'dave@example.com', Password: 'the old password' },
+    });
+    const bearer = orchestrator.json().result as string;
+    const script = (await t.call('POST', `${base}/users/${user.id}/tokens`, { name: 'script' })).json().token as string;
+    const me = (headers: Record<string, string>) => t.tocsin.app.inject({ method: 'GET', url: `${base}/me`, headers }).then((r) => r.statusCode);
+    expect([await me({ cookie }), await me({ authorization: `Bearer ${bearer}` })]).toEqual([200, 200]);
+    // The password leaked: an administrator sets a new one.
+    expect((await t.call('PATCH', `${base}/users/${user.id}`, { password: 'the new password' })).statusCode).toBe(200);
+    expect([await me({ cookie }), await me({ authorization: `Bearer ${bearer}` })]).toEqual([401, 401]);
+    expect(await me({ authorization: `Bearer ${script}` })).toBe(200);
+  });
+
+  it('keeps the session of an administrator who changes its own password', async () => {
+    const base = '/api/v1/tenants/people';
+    const admin = (
+      await t.call('POST', `${base}/users`, { email: 'erin@example.com', name: 'Erin', password: 'the old password', roles: ['Administrator'] })
+    ).json();
+    const login = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tenant: 'people', email: 'erin@example.com', password: 'the old password' },
+    });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const changed = await t.tocsin.app.inject({
+      method: 'PATCH',
+      url: `${base}/users/${admin.id}`,
+      headers: { cookie, 'x-csrf-token': login.json().csrfToken },
+      payload: { password: 'the new password' },
+    });
+    expect(changed.statusCode).toBe(200);
+    expect((await t.tocsin.app.inject({ method: 'GET', url: `${base}/me`, headers: { cookie } })).statusCode).toBe(200);
+  });
+
   it('signs the host administrator in with the admin token', async () => {
     const login = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { adminToken: ADMIN_TOKEN } });
     expect(login.statusCode).toBe(200);

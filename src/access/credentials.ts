@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Clock } from '../shared/clock.js';
 import { randomToken, sha256 } from '../shared/ids.js';
 import type { Db } from '../storage/database.js';
+import { AUTHENTICATE_TOKEN_NAME } from './orchestrator-auth.js';
 import { HOST_PRINCIPAL, type Principal, userPrincipal } from './principal.js';
 
 const ADMIN_TOKEN_KEY = 'admin_token_hash';
@@ -130,4 +131,17 @@ export async function createSession(
 /** deleteSession ends a console session (sign-out). */
 export async function deleteSession(db: Db, cookie: string): Promise<void> {
   await db.deleteFrom('sessions').where('id_hash', '=', sha256(cookie)).execute();
+}
+
+/**
+ * endSignIns ends what a user's password gave: its console sessions (but `keepCookie`'s, the one
+ * making the change) and its tokens from the Orchestrator-compatible Authenticate. Run when the
+ * password changes, since a password is changed because it leaked: what was signed in with the old
+ * one must stop too. API tokens made on purpose (POST /tokens) stay; they can be revoked one by one.
+ */
+export async function endSignIns(db: Db, userId: string, keepCookie?: string): Promise<void> {
+  let sessions = db.deleteFrom('sessions').where('user_id', '=', userId);
+  if (keepCookie) sessions = sessions.where('id_hash', '!=', sha256(keepCookie));
+  await sessions.execute();
+  await db.deleteFrom('api_tokens').where('user_id', '=', userId).where('name', '=', AUTHENTICATE_TOKEN_NAME).execute();
 }

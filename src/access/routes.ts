@@ -6,6 +6,8 @@ import { groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup 
 import { createRole, listRoles, roleInput, roleView } from './roles.js';
 import { createTenant, deleteTenant, showTenant, tenantInput, tenantPatch, tenantView, updateTenant } from './tenants.js';
 import { createApiToken, listApiTokens, revokeApiToken } from './tokens.js';
+import { endSignIns } from './credentials.js';
+import { SESSION_COOKIE } from '../http/access-hook.js';
 import { createUser, findUser, listUsers, requireUser, updateUser, userInput, userPatch, userView } from './users.js';
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../shared/clock.js';
@@ -84,6 +86,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
       const tenant = tenantOf(request);
       await requireUser(db, tenant.id, request.params.userId);
       await updateUser(db, tenant.id, request.params.userId, request.body, clock);
+      if (request.body.password !== undefined) await endSignIns(db, request.params.userId, request.cookies?.[SESSION_COOKIE]);
       return requireUser(db, tenant.id, request.params.userId);
     },
   );
