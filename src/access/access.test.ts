@@ -306,44 +306,48 @@ describeEachDialect('tenants, people and access', (dialect) => {
     }
   });
 
+  /** signedIn creates a user of `people` with a console password and signs it in, returning its id and session cookie. */
+  async function signedIn(email: string, roles: string[]) {
+    const user = (await t.call('POST', '/api/v1/tenants/people/users', { email, name: email, password: 'the old password', roles })).json();
+    const login = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tenant: 'people', email, password: 'the old password' } });
+    return { id: user.id as string, cookie: String(login.headers['set-cookie']).split(';')[0]!, csrfToken: login.json().csrfToken as string };
+  }
+
   it('ends the sessions and Authenticate tokens a user signed in with when its password changes, keeping its API tokens', async () => {
     const base = '/api/v1/tenants/people';
-    const user = (
-      await t.call('POST', `${base}/users`, { email: 'dave@example.com', name: 'Dave', password: 'the old password', roles: ['Alerts Viewer'] })
-    ).json();
-    const signIn = { tenant: 'people', email: 'dave@example.com', password: 'the old password' };
-    const login = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: signIn });
-    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const { id, cookie } = await signedIn('dave@example.com', ['Alerts Viewer']);
     const orchestrator = await t.tocsin.app.inject({
       method: 'POST',
       url: '/api/Account/Authenticate',
       payload: { TenancyName: 'people', UsernameOrEmailAddress: 'dave@example.com', Password: 'the old password' },
     });
     const bearer = orchestrator.json().result as string;
-    const script = (await t.call('POST', `${base}/users/${user.id}/tokens`, { name: 'script' })).json().token as string;
+    const script = (await t.call('POST', `${base}/users/${id}/tokens`, { name: 'script' })).json().token as string;
     const me = (headers: Record<string, string>) => t.tocsin.app.inject({ method: 'GET', url: `${base}/me`, headers }).then((r) => r.statusCode);
     expect([await me({ cookie }), await me({ authorization: `Bearer ${bearer}` })]).toEqual([200, 200]);
     // The password leaked: an administrator sets a new one.
-    expect((await t.call('PATCH', `${base}/users/${user.id}`, { password: 'the new password' })).statusCode).toBe(200);
+    expect((await t.call('PATCH', `${base}/users/${id}`, { password: 'the new password' })).statusCode).toBe(200);
     expect([await me({ cookie }), await me({ authorization: `Bearer ${bearer}` })]).toEqual([401, 401]);
     expect(await me({ authorization: `Bearer ${script}` })).toBe(200);
   });
 
+  it('does not bring a deactivated user’s console sessions back when it is switched on again', async () => {
+    const base = '/api/v1/tenants/people';
+    const { id, cookie } = await signedIn('frank@example.com', ['Alerts Viewer']);
+    const me = () => t.tocsin.app.inject({ method: 'GET', url: `${base}/me`, headers: { cookie } }).then((r) => r.statusCode);
+    expect(await me()).toBe(200);
+    await t.call('PATCH', `${base}/users/${id}`, { active: false });
+    await t.call('PATCH', `${base}/users/${id}`, { active: true });
+    expect(await me()).toBe(401);
+  });
+
   it('keeps the session of an administrator who changes its own password', async () => {
     const base = '/api/v1/tenants/people';
-    const admin = (
-      await t.call('POST', `${base}/users`, { email: 'erin@example.com', name: 'Erin', password: 'the old password', roles: ['Administrator'] })
-    ).json();
-    const login = await t.tocsin.app.inject({
-      method: 'POST',
-      url: '/api/v1/auth/login',
-      payload: { tenant: 'people', email: 'erin@example.com', password: 'the old password' },
-    });
-    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const { id, cookie, csrfToken } = await signedIn('erin@example.com', ['Administrator']);
     const changed = await t.tocsin.app.inject({
       method: 'PATCH',
-      url: `${base}/users/${admin.id}`,
-      headers: { cookie, 'x-csrf-token': login.json().csrfToken },
+      url: `${base}/users/${id}`,
+      headers: { cookie, 'x-csrf-token': csrfToken },
       payload: { password: 'the new password' },
     });
     expect(changed.statusCode).toBe(200);

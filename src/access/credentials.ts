@@ -137,7 +137,8 @@ export async function deleteSession(db: Db, cookie: string): Promise<void> {
  * endSignIns ends what a user's password gave: its console sessions (but `keepCookie`'s, the one
  * making the change) and its tokens from the Orchestrator-compatible Authenticate. Run when the
  * password changes, since a password is changed because it leaked: what was signed in with the old
- * one must stop too. API tokens made on purpose (POST /tokens) stay; they can be revoked one by one.
+ * one must stop too; and when the user is deactivated. API tokens made on purpose (POST /tokens)
+ * stay; they can be revoked one by one.
  */
 export async function endSignIns(db: Db, userId: string, keepCookie?: string): Promise<void> {
   let sessions = db.deleteFrom('sessions').where('user_id', '=', userId);

@@ -86,7 +86,10 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
       const tenant = tenantOf(request);
       await requireUser(db, tenant.id, request.params.userId);
       await updateUser(db, tenant.id, request.params.userId, request.body, clock);
-      if (request.body.password !== undefined) await endSignIns(db, request.params.userId, request.cookies?.[SESSION_COOKIE]);
+      // Deactivated too: switched on again, the user signs in anew rather than finding its old sessions alive.
+      if (request.body.password !== undefined || request.body.active === false) {
+        await endSignIns(db, request.params.userId, request.cookies?.[SESSION_COOKIE]);
+      }
       return requireUser(db, tenant.id, request.params.userId);
     },
   );
