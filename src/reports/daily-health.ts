@@ -108,8 +108,8 @@ const byName = (a: SourceKey, b: SourceKey) => sourceKeyId(a).localeCompare(sour
 export type SourceHealth = 'stillFailing' | 'recovered';
 
 /** healthOf is the rule of both reports: recovered when a milder alert came after the source's last failure. */
-function healthOf(f: SourceFacts & { lastFailureAt: number }): SourceHealth {
-  return f.lastOkAt !== undefined && f.lastOkAt > f.lastFailureAt ? 'recovered' : 'stillFailing';
+function healthOf(lastFailureAt: number, lastOkAt: number | undefined): SourceHealth {
+  return lastOkAt !== undefined && lastOkAt > lastFailureAt ? 'recovered' : 'stillFailing';
 }
 
 /**
@@ -119,7 +119,7 @@ function healthOf(f: SourceFacts & { lastFailureAt: number }): SourceHealth {
  */
 export function healthBySource(counts: readonly HealthCount[]): Map<string, SourceHealth> {
   const result = new Map<string, SourceHealth>();
-  for (const [id, f] of factsBySource(counts)) if (f.lastFailureAt !== undefined) result.set(id, healthOf({ ...f, lastFailureAt: f.lastFailureAt }));
+  for (const [id, f] of factsBySource(counts)) if (f.lastFailureAt !== undefined) result.set(id, healthOf(f.lastFailureAt, f.lastOkAt));
   return result;
 }
 
@@ -142,7 +142,7 @@ export function dailyHealth(current: readonly HealthCount[], previous: readonly 
   const recovered: RecoveredSource[] = [];
   for (const f of today.values()) {
     if (f.lastFailureAt === undefined) continue;
-    if (healthOf({ ...f, lastFailureAt: f.lastFailureAt }) === 'recovered') recovered.push({ key: f.key, lastFailureAt: f.lastFailureAt });
+    if (healthOf(f.lastFailureAt, f.lastOkAt) === 'recovered') recovered.push({ key: f.key, lastFailureAt: f.lastFailureAt });
     else stillFailing.push({ key: f.key, failures: f.failures, lastFailureAt: f.lastFailureAt });
   }
   for (const [id, f] of yesterday) {
