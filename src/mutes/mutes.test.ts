@@ -108,11 +108,12 @@ describeEachDialect('mutes API', (dialect) => {
     expect((await t.call('GET', '/api/v1/tenants/mute/alert-actions', undefined, viewer.token)).statusCode).toBe(403);
   });
 
-  it('answers 400 naming the field for an empty or unknown match, a past or malformed until, and a bad scope', async () => {
+  it('answers 400 naming the field for an empty or unknown match, a component outside the catalogue, a past or malformed until, and a bad scope', async () => {
     const cases: [object, string][] = [
       [{ scope: 'tenant', match: {}, until: until(HOUR) }, 'match'],
       [{ scope: 'tenant', match: { robott: 'R7' }, until: until(HOUR) }, 'match'],
       [{ scope: 'tenant', match: { robot: '' }, until: until(HOUR) }, 'match.robot'],
+      [{ scope: 'user', match: { component: 'Robot', robot: 'R7' }, until: until(HOUR) }, 'match.component'],
       [{ scope: 'tenant', match: { robot: 'R7' }, until: until(-1000) }, 'until'],
       [{ scope: 'tenant', match: { robot: 'R7' }, until: 'tomorrow' }, 'until'],
       [{ scope: 'everyone', match: { robot: 'R7' }, until: until(HOUR) }, 'scope'],
