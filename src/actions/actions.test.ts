@@ -151,6 +151,14 @@ describeEachDialect('email action links', (dialect) => {
     expect(await twice()).toMatchObject([{ until: new Date(clock.now() + 7 * DAY).toISOString() }]);
   });
 
+  it('keeps one mute when its link is confirmed by several requests at once (a double click, a mail scanner and its person)', async () => {
+    const alertId = await raise({ robot: 'R-racing' });
+    const url = links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { alertId }).mute;
+    const answers = await Promise.all(Array.from({ length: 6 }, () => post(url, 'what=robot&for=24h')));
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect((await mutes(admin.token)).filter((m: { match: { robot?: string } }) => m.match.robot === 'R-racing')).toHaveLength(1);
+  });
+
   it('acknowledges from the email, visible to every reader, and GET alone acknowledges nothing', async () => {
     const alertId = await raise({ robot: 'R9' });
     const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).acknowledge;

@@ -1,3 +1,4 @@
+import { PostgresAdapter, sql } from 'kysely';
 import type { Actor } from '../alerts/action-audit.js';
 import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
@@ -83,8 +84,14 @@ export async function findActiveMute(db: Db, tenantId: string, id: string, now: 
 /**
  * findSameMute returns a mute in force with the same scope, owner and match as a new one, or
  * undefined. A tenant has few mutes, so those of the scope and owner are read and compared here.
+ * On PostgreSQL it first takes a transaction lock on the scope and owner, so that two transactions
+ * making the same mute at once (a link confirmed twice in a row) do not both find none and both
+ * create it; the read that follows sees what the one that held the lock committed.
  */
 export async function findSameMute(db: Db, tenantId: string, mute: NewMute, now: number): Promise<Mute | undefined> {
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`mute:${tenantId}:${mute.scope}:${mute.ownerId ?? ''}`}, 0))`.execute(db);
+  }
   const rows = await db
     .selectFrom('alert_mutes')
     .selectAll()
