@@ -63,29 +63,31 @@ const TEXTS: Record<Language, Record<MailHealthNoticeKind, Texts>> = {
       ],
     },
   },
+  // The page is named as the French console names it (Paramètres > Courrier), and the tenant « du
+  // locataire X » as the alert emails name it, which avoids « de » before a vowel (« de Acme »).
   fr: {
     failing: {
-      subject: (tenant) => `Les e-mails d’alerte de ${tenant} échouent`,
+      subject: (tenant) => `Les e-mails d’alerte du locataire ${tenant} échouent`,
       body: (p) => [
-        `Tocsin ne parvient plus à envoyer les e-mails d’alerte de ${p.tenant} par son serveur de messagerie depuis le ${p.since}.`,
+        `Tocsin ne parvient plus à envoyer les e-mails d’alerte du locataire ${p.tenant} par son serveur de messagerie depuis le ${p.since}.`,
         `Dernière réponse du serveur${NNBSP}: ${p.reply}`,
-        `Vérifiez les paramètres (par exemple un mot de passe changé ailleurs) dans Paramètres > Messagerie${NNBSP}: ${p.link}`,
+        `Vérifiez les paramètres (par exemple un mot de passe changé ailleurs) dans Paramètres > Courrier${NNBSP}: ${p.link}`,
         'Vous recevrez un autre e-mail quand la messagerie fonctionnera de nouveau.',
       ],
     },
     recovered: {
-      subject: (tenant) => `Les e-mails d’alerte de ${tenant} fonctionnent de nouveau`,
+      subject: (tenant) => `Les e-mails d’alerte du locataire ${tenant} fonctionnent de nouveau`,
       body: (p) => [
-        `Le serveur de messagerie de ${p.tenant} envoie de nouveau les e-mails d’alerte depuis le ${p.since}.`,
-        `Paramètres > Messagerie${NNBSP}: ${p.link}`,
+        `Le serveur de messagerie du locataire ${p.tenant} envoie de nouveau les e-mails d’alerte depuis le ${p.since}.`,
+        `Paramètres > Courrier${NNBSP}: ${p.link}`,
       ],
     },
     'token-expiring': {
-      subject: (tenant) => `Le jeton d’accès au serveur de messagerie de ${tenant} expire bientôt`,
+      subject: (tenant) => `Le jeton d’accès au serveur de messagerie du locataire ${tenant} expire bientôt`,
       body: (p) => [
-        `Le jeton d’accès XOAUTH2 avec lequel Tocsin se connecte au serveur de messagerie de ${p.tenant} expire le ${p.since}.`,
+        `Le jeton d’accès XOAUTH2 avec lequel Tocsin se connecte au serveur de messagerie du locataire ${p.tenant} expire le ${p.since}.`,
         `Tocsin ne peut pas le renouveler${NNBSP}: enregistrez un nouveau jeton d’accès avant cette date, sinon les e-mails d’alerte échoueront.`,
-        `Paramètres > Messagerie${NNBSP}: ${p.link}`,
+        `Paramètres > Courrier${NNBSP}: ${p.link}`,
       ],
     },
   },
@@ -182,7 +184,8 @@ function escapeHtml(text: string): string {
 /** renderMailHealthNotice writes one notice in its reader's language, text and HTML. */
 export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEmail {
   const texts = TEXTS[input.language][input.transition];
-  const since = localeFormat(input.language, input.timeZone).dateTime(input.at);
+  const fmt = localeFormat(input.language, input.timeZone);
+  const since = fmt.dateTime(input.at);
   const lines = texts.body({ tenant: input.tenantDisplayName, since, reply: input.lastError ?? '—', link: input.settingsUrl });
   const html = lines.map(
     (line) =>
@@ -192,7 +195,7 @@ export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEm
   const unsubscribeText = emailTranslator(input.language)('mail-health.unsubscribe');
   return {
     subject: headerText(texts.subject(input.tenantDisplayName)),
-    text: `${lines.join('\n\n')}\n${unsubscribe ? `\n-- \n${unsubscribeText}: ${unsubscribe}\n` : ''}`,
+    text: `${lines.join('\n\n')}\n${unsubscribe ? `\n-- \n${fmt.labelled(unsubscribeText, unsubscribe)}\n` : ''}`,
     html: `<!doctype html><html lang="${input.language}"><body>${html.join('')}${
       unsubscribe ? `<p><small><a href="${escapeHtml(unsubscribe)}">${escapeHtml(unsubscribeText)}</a></small></p>` : ''
     }</body></html>`,

@@ -106,7 +106,7 @@ describeEachDialect('XOAUTH2 tenants warned before the token expires', (dialect)
     const [warning] = await system.waitForMessages(1, 20_000);
     const mail = await simpleParser(warning!.raw);
     expect(mail.headers.get('x-tocsin-kind')).toBe('mail-health');
-    expect(mail.subject).toBe('Le jeton d’accès au serveur de messagerie de acme expire bientôt');
+    expect(mail.subject).toBe('Le jeton d’accès au serveur de messagerie du locataire acme expire bientôt');
     expect(mail.text).toContain('https://tocsin.example.com/#/settings/mail?tenant=acme');
     expect(mail.text).not.toContain(soon);
     const health = await api('GET', '/acme/settings/mail/health');
