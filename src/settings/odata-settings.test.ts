@@ -163,6 +163,41 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     expect(allowed.json().custom).toMatchObject({ allowPlaintextAuth: true });
   });
 
+  it("takes Orchestrator's relay form (UseDefaultCredentials on, EnableSsl off) with a user name left in it, and sends without AUTH", async () => {
+    // Orchestrator ignores UserName and Password when UseDefaultCredentials is on, and wants SSL off
+    // then; nothing is sent in clear, so the plaintext-credential guard has nothing to refuse.
+    const relay = await startTestSmtpServer();
+    try {
+      const relayToken = (await t.tenantWithUser('orch-relay')).token;
+      const form = {
+        Host: '127.0.0.1',
+        Port: String(relay.port),
+        EnableSsl: 'false',
+        UseDefaultCredentials: 'true',
+        UserName: 'CORP\\svc-orchestrator',
+        Password: 'left-in-the-form',
+        DefaultFromAddress: 'robot@orch.example.com',
+      };
+      const settings = Object.entries(form).map(([key, Value]) => ({
+        Name: key === 'DefaultFromAddress' ? `Abp.Net.Mail.${key}` : `Abp.Net.Mail.Smtp.${key}`,
+        Value,
+      }));
+      const bulk = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings }, relayToken);
+      expect(bulk.statusCode, bulk.body).toBe(200);
+      expect((await t.call('GET', '/api/v1/tenants/orch-relay/settings/mail', undefined, relayToken)).json().custom).toMatchObject({
+        security: 'none',
+        authMethod: 'none',
+        username: 'CORP\\svc-orchestrator',
+      });
+      const verify = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'ops@orch.example.com', smtpSettingModel: form }, relayToken);
+      expect(verify.statusCode, verify.body).toBe(200);
+      expect((await relay.waitForMessages(1))[0]!.envelope.to).toEqual(['ops@orch.example.com']);
+      expect(relay.authSeen).toEqual([]);
+    } finally {
+      await relay.close();
+    }
+  });
+
   it('updates the settings in bulk (keys in any case) and shows them back, password masked', async () => {
     const res = await t.call(
       'POST',

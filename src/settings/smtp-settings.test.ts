@@ -59,6 +59,8 @@ describe('SMTP settings', () => {
     expect(refused(null, NO_SECRETS, { ...base, username: 'robot', password: 'p' })).toMatch(/^username: would be sent without encryption.*allowPlaintextAuth/);
     expect(refused(null, NO_SECRETS, { ...base, password: 'p' })).toMatch(/^password: /);
     expect(refused(null, NO_SECRETS, { ...base, authMethod: 'none' })).toBeUndefined();
+    // No AUTH at all: a user name or password kept in the form is never sent, so nothing crosses in clear.
+    expect(refused(null, NO_SECRETS, { ...base, username: 'robot', password: 'p', authMethod: 'none' })).toBeUndefined();
     const allowed = mergeSmtp(null, NO_SECRETS, { ...base, username: 'robot', password: 'p', allowPlaintextAuth: true });
     expect(allowed.smtp).toMatchObject({ security: 'none', username: 'robot', allowPlaintextAuth: true });
     // Switching TLS off later, or withdrawing the permission, is refused too; TLS needs no permission.

@@ -100,13 +100,15 @@ export const PLAINTEXT_AUTH_REFUSED =
 
 /**
  * plaintextCredential names the credential that `security: none` would send in clear
- * (`username`, else `password`, else `accessToken`), or null when there is none or it is allowed.
+ * (`username`, else `password`, else `accessToken`), or null when there is none, it is allowed,
+ * or `authMethod: none` sends none (Orchestrator's UseDefaultCredentials, whose form keeps the
+ * user name and password it then ignores, with Enable SSL off as that form requires).
  */
 export function plaintextCredential(
-  smtp: Pick<StoredSmtp, 'security' | 'username' | 'allowPlaintextAuth'>,
+  smtp: Pick<StoredSmtp, 'security' | 'username' | 'allowPlaintextAuth' | 'authMethod'>,
   secrets: SmtpSecrets,
 ): 'username' | 'password' | 'accessToken' | null {
-  if (smtp.security !== 'none' || smtp.allowPlaintextAuth) return null;
+  if (smtp.security !== 'none' || smtp.allowPlaintextAuth || smtp.authMethod === 'none') return null;
   if (smtp.username) return 'username';
   if (secrets.password) return 'password';
   if (secrets.accessToken) return 'accessToken';
@@ -224,7 +226,7 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   const username = decodeURIComponent(parsed.username) || null;
   const password = decodeURIComponent(parsed.password) || null;
   const allowPlaintextAuth = query.get('allowPlaintextAuth') === 'true';
-  if (plaintextCredential({ security, username, allowPlaintextAuth }, { password, accessToken: null })) {
+  if (plaintextCredential({ security, username, allowPlaintextAuth, authMethod: 'auto' }, { password, accessToken: null })) {
     throw new Error(
       'the URL has a user name or password but no TLS, so they would cross the network in clear: use smtps://, add ?starttls=true, or add ?allowPlaintextAuth=true to accept that',
     );
