@@ -144,6 +144,9 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
       ["$filter=Severity eq 'Error' and", 'query.$filter'],
       ["$filter=Severity eq 'Error", 'query.$filter'],
       ["$filter=Component gt 'A'", 'query.$filter'],
+      // A component outside the catalogue (Robot for Robots) matches no stored alert: an empty list would read as 'no alerts'.
+      ["$filter=Component eq 'Robot'", 'query.$filter'],
+      ["$filter=Severity eq 'Error' or Component ne 'Robot'", 'query.$filter'],
       ["$filter=contains(Component,'x')", 'query.$filter'],
       [`$filter=${'('.repeat(200)}`, 'query.$filter'],
       ['$orderby=Message', 'query.$orderby'],
