@@ -439,6 +439,30 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('unsubscribes from an event outside the catalogue, added by its name, and finds a catalogue event in its component', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/preferences');
+    const field = page.getByLabel('Another event, by its name');
+    // Enter adds the event; it does not save the form.
+    await field.fill('node_down');
+    await field.press('Enter');
+    const nodeDown = page.getByRole('checkbox', { name: 'node_down', exact: true });
+    expect(await nodeDown.isChecked()).toBe(true);
+    await expect.poll(() => field.inputValue()).toBe('');
+    await nodeDown.uncheck();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Your alert preferences are saved.').waitFor();
+    const mine = await call('GET', `/api/v1/tenants/acme/users/${users['admin@acme.example']}/alert-preferences`);
+    expect(mine.subscriptions).toMatchObject({ node_down: false });
+    // A catalogue event typed by its name opens its component, where its own switch is.
+    await field.fill('Robot.StatusChanged.NotResponding');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByRole('checkbox', { name: 'Robot not responding', exact: true }).waitFor();
+    await page.reload();
+    expect(await page.getByRole('checkbox', { name: 'node_down', exact: true }).isChecked()).toBe(false);
+    await context.close();
+  });
+
   it("follows the seed guide's steps in French: Paramètres > Courrier, Gmail values, Enregistrer, Tester", { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/alerts');

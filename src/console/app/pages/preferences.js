@@ -4,7 +4,7 @@ import { Named, loadCatalogue } from '../lib/catalogue.js';
 import { t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { tenantApi } from '../lib/session.js';
-import { Banner, Toggle, html, problemText } from '../lib/ui.js';
+import { Banner, TextField, Toggle, html, problemText } from '../lib/ui.js';
 
 const EMAIL_SWITCHES = ['tenMinuteSummary', 'dailyReport', 'fatalImmediately'];
 const EMPTY_PATCH = { subscriptions: {}, email: {} };
@@ -83,6 +83,7 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   const [message, setMessage] = useState(/** @type {{ kind: string, text: import('preact').ComponentChildren } | null} */ (null));
   const [open, setOpen] = useState(/** @type {Record<string, boolean>} */ ({}));
   const [patch, setPatch] = useState(EMPTY_PATCH);
+  const [added, setAdded] = useState('');
 
   useEffect(() => {
     api('GET', tenantApi(session, path)).then(setPrefs, (err) => setMessage({ kind: 'error', text: problemText(err) }));
@@ -113,6 +114,17 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   };
   const setEvent = (name, on) => change({ ...subscriptions, [name]: on }, { ...patch.subscriptions, [name]: on });
   const setEmail = (name, on) => change(subscriptions, patch.subscriptions, { [name]: on });
+  // An event outside the catalogue (an Alertmanager alertname, a webhook's event) has no row until
+  // chosen: it is added by its name, as the Alerts page shows it, then switched like any other.
+  // A catalogue name opens its component instead, where its switch already is.
+  const addEvent = () => {
+    const name = added.trim();
+    setAdded('');
+    if (!name) return;
+    const owner = catalogue.find((component) => component.events.some((event) => event.name === name));
+    if (owner) setOpen({ ...open, [owner.name]: true });
+    else if (!components.some((component) => component.name === name)) setEvent(name, true);
+  };
   const save = async (event) => {
     event.preventDefault();
     try {
@@ -165,6 +177,17 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
           }
         </li>`,
         )}</ul>
+        <div class="add-event">
+          <${TextField} id="sub-add" label=${t('prefs.addEvent')} hint=${t('prefs.addEventHint')} value=${added} onInput=${setAdded} autocomplete="off"
+            onKeyDown=${(event) => {
+              // Enter adds the event rather than saving the whole form.
+              if (event.key === 'Enter') {
+                event.preventDefault();
+                addEvent();
+              }
+            }} />
+          <button type="button" class="secondary" onClick=${addEvent}>${t('prefs.add')}</button>
+        </div>
       </fieldset>
       <${Banner} kind=${message?.kind}>${message?.text}<//>
       <div class="actions"><button type="submit">${t('save')}</button></div>
