@@ -38,4 +38,11 @@ export const consoleRoutes: RouteModule = (app) => {
       return reply.redirect(`/#/${name}${query}`, 302);
     });
   }
+
+  // An AlertDto's DeepLinkRelativeUrl (`/alerts/deeplink/{event}?alertId=…`, Orchestrator's shape) opens
+  // the list of that event's alerts: the console has no page of one alert.
+  const deepLink = { ...hidden, schema: { hide: true, params: z.object({ event: z.string().max(300) }) } };
+  app.get('/alerts/deeplink/:event', deepLink, async (request, reply) =>
+    reply.redirect(`/#/alerts?${new URLSearchParams({ event: request.params.event })}`, 302),
+  );
 };

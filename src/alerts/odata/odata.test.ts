@@ -115,6 +115,13 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(dto.UserNotificationId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it("gives a DeepLinkRelativeUrl that opens the console on its event's alerts, signed in or not", async () => {
+    const dto = (await t.call('GET', '/odata/Alerts?$top=1', undefined, token)).json().value[0];
+    const link = await t.call('GET', dto.DeepLinkRelativeUrl, undefined, '');
+    expect(link.statusCode, link.body).toBe(302);
+    expect(link.headers.location).toBe('/#/alerts?event=Process.RaiseAlert');
+  });
+
   it('filters on Severity, Component, State and CreationTime, orders, skips and counts', async () => {
     const list = async (query: string) => {
       const res = await t.call('GET', `/odata/Alerts?${query}`, undefined, token);
