@@ -21,6 +21,9 @@ describe('console decisions', () => {
     expect(smtpPayload({ ...stored, password: '' })).not.toHaveProperty('password');
     // A port that is not a number goes as typed, so the API names the field.
     expect(smtpPayload({ ...stored, port: 'abc' }).port).toBe('abc');
+    // An emptied timeout is the default again, not the stored 15 s kept silently; a word is the API's to refuse.
+    expect(smtpPayload({ ...stored, timeoutSeconds: '' }).timeoutMs).toBeNull();
+    expect(smtpPayload({ ...stored, timeoutSeconds: 'ten' }).timeoutMs).toBe('ten');
   });
 
   it('says when the form would send credentials without TLS, and whether that is allowed', async () => {

@@ -75,7 +75,10 @@ export function smtpPayload(form) {
     allowPlaintextAuth: form.allowPlaintextAuth,
   };
   if (form.port.trim() === '' || Number.isNaN(Number(form.port))) body.port = form.port;
-  if (form.timeoutSeconds !== '') body.timeoutMs = Math.round(Number(form.timeoutSeconds) * 1000);
+  // An emptied timeout goes back to the default (the API reads null so; left out, it would keep the
+  // stored one); one that is not a number goes as typed, so the API names the field.
+  const seconds = form.timeoutSeconds.trim();
+  body.timeoutMs = seconds === '' ? null : Number.isNaN(Number(seconds)) ? seconds : Math.round(Number(seconds) * 1000);
   if (form.password === null || form.password) body.password = form.password;
   if (form.accessToken !== undefined) body.accessToken = form.accessToken || null;
   return body;
