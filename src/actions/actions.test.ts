@@ -201,4 +201,32 @@ describeEachDialect('email action links', (dialect) => {
     expect((await get(url)).statusCode).toBe(404);
     expect((await post(muteUrl)).statusCode).toBe(404);
   });
+
+  it("answers a person's browser with a page in its language, not JSON, for an expired link, a lost permission or a past end", async () => {
+    const browser = { accept: 'text/html,application/xhtml+xml', 'accept-language': 'fr-CH, fr;q=0.9' };
+    const asBrowser = (method: 'GET' | 'POST', url: string | undefined, form = '') =>
+      t.tocsin.app.inject({ method, url: path(url), headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' }, payload: form });
+    const alertId = await raise({ robot: 'R-browser' });
+    const snooze = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).snooze;
+    const past = await asBrowser('POST', snooze, 'what=robot&for=until&until=2020-01-01T00:00');
+    expect(past.statusCode).toBe(400);
+    expect(past.headers['content-type']).toContain('text/html');
+    expect(past.body).toContain('Choisissez une date et une heure à venir');
+
+    const mute = links.urlsFor({ tenantId, userId: viewer.userId, canMute: true }, { alertId }).mute;
+    const lost = await asBrowser('GET', mute);
+    expect(lost.statusCode).toBe(403);
+    expect(lost.headers['content-type']).toContain('text/html');
+    expect(lost.body).toContain('Vous n’avez plus l’autorisation');
+
+    clock.advance(7 * DAY + 1);
+    for (const expired of [await asBrowser('GET', snooze), await asBrowser('POST', snooze)]) {
+      expect(expired.statusCode).toBe(404);
+      expect(expired.headers['content-type']).toContain('text/html');
+      expect(expired.body).toContain('<html lang="fr">');
+      expect(expired.body).toContain('Ce lien n’est pas valide ou a expiré');
+    }
+    // A script asking for JSON still gets the problem.
+    expect((await post(snooze)).headers['content-type']).toContain('application/problem+json');
+  });
 });

@@ -1,3 +1,4 @@
+import type { HttpError } from '../http/problem.js';
 import { emailTranslator } from '../i18n/email-i18n.js';
 import { localeFormat } from '../i18n/format.js';
 import type { Language } from '../i18n/languages.js';
@@ -82,4 +83,18 @@ export function donePage(c: PageContext, done: { what?: readonly MatchPart[]; un
           until: fmt.dateTime(done.until ?? 0),
         });
   return smallPage(c.language, t(TITLE[c.action]), `<p>${escapeHtml(sentence)}</p>`);
+}
+
+/**
+ * refusalPage is what a person who clicked a link gets for a refusal, in their browser's language:
+ * a link tampered with or expired (404), a permission its recipient no longer holds (403), or an
+ * end time that is missing or past (400 on `until`). Anything else stays a problem document.
+ */
+export function refusalPage(refusal: HttpError, language: Language): string | undefined {
+  const t = emailTranslator(language);
+  const page = (title: string, sentence: string) => smallPage(language, t(title), `<p>${escapeHtml(t(sentence))}</p>`);
+  if (refusal.status === 404) return page('actions.invalidTitle', 'actions.invalid');
+  if (refusal.status === 403) return page('actions.invalidTitle', 'actions.forbidden');
+  if (refusal.status === 400 && refusal.errors?.[0]?.path === 'until') return page('actions.checkTitle', 'actions.badChoice');
+  return undefined;
 }

@@ -6,13 +6,14 @@ import { acknowledgeAlert } from '../alerts/acknowledgements.js';
 import { eventDisplayName } from '../alerts/catalogue.js';
 import { type StoredAlert, toStoredAlert } from '../alerts/store.js';
 import type { RouteModule } from '../http/context.js';
+import { answerLinkPage } from '../http/link-pages.js';
 import { fieldError, forbidden, notFound } from '../http/problem.js';
 import { muteAlerts } from '../mutes/actions.js';
 import { type MuteMatch, matchParts, sourceMatchOf } from '../mutes/model.js';
 import { languageOf } from '../recipients/eligibility.js';
 import type { Db } from '../storage/database.js';
 import { ActionLinks } from './links.js';
-import { DURATIONS, type Duration, type PageContext, type WhatOption, confirmationPage, donePage } from './page.js';
+import { DURATIONS, type Duration, type PageContext, type WhatOption, confirmationPage, donePage, refusalPage } from './page.js';
 import type { ActionGrant } from './token.js';
 
 const params = z.object({ token: z.string().min(1).max(600) });
@@ -88,8 +89,6 @@ function untilOf(form: URLSearchParams, now: number, timeZone: string): number {
   return now + span;
 }
 
-const html = 'text/html; charset=utf-8';
-
 /** formOf reads the choices of a POST: the page's form fields, or the same fields as a JSON object (a script's). */
 function formOf(body: unknown): URLSearchParams {
   if (typeof body === 'string') return new URLSearchParams(body);
@@ -113,10 +112,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
       config: { access: 'public', problems: [403] },
       schema: { params, description: "Shows what the email's action link does, with a form; changes nothing. 404 for a tampered, expired or foreign link." },
     },
-    async (request, reply) => {
-      const resolved = await resolve(db, links, request.params.token);
-      return reply.type(html).header('cache-control', 'no-store').send(confirmationPage(resolved.page));
-    },
+    (request, reply) => answerLinkPage(request, reply, async () => confirmationPage((await resolve(db, links, request.params.token)).page), refusalPage),
   );
 
   void app.register(async (scope) => {
@@ -133,35 +129,41 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
             'Applies the action → 200 page. Mute and snooze read the form fields `what` (robot, process, queue or event) and `for` (1h, 24h, 7d, or until with `until` a local date-time); 1 h of the first choice when none is given.',
         },
       },
-      async (request, reply) => {
-        const r = await resolve(db, links, request.params.token);
-        const now = clock.now();
-        const form = formOf(request.body);
-        let page: string;
-        if (r.grant.action === 'acknowledge') {
-          const ack = await acknowledgeAlert(db, r.grant.tenantId, r.alert!, r.actor, 'email', now);
-          page = donePage(r.page, { name: ack.by.name, at: ack.at });
-        } else {
-          const key = form.get('what') ?? [...r.matches.keys()][0]!;
-          const match = r.matches.get(key);
-          if (!match) throw fieldError('what', `must be one of ${[...r.matches.keys()].join(', ')}`);
-          const until = untilOf(form, now, r.page.timeZone);
-          const scope = r.grant.action === 'mute' ? 'tenant' : 'user';
-          const mute = await muteAlerts(
-            db,
-            r.grant.tenantId,
-            { scope, ownerId: scope === 'user' ? r.actor.userId : null, match, until },
-            r.actor,
-            'email',
-            now,
-            {
-              once: true,
-            },
-          );
-          page = donePage(r.page, { what: matchParts(match, r.page.language), until: mute.until });
-        }
-        return reply.type(html).header('cache-control', 'no-store').send(page);
-      },
+      (request, reply) =>
+        answerLinkPage(
+          request,
+          reply,
+          async () => {
+            const r = await resolve(db, links, request.params.token);
+            const now = clock.now();
+            const form = formOf(request.body);
+            let page: string;
+            if (r.grant.action === 'acknowledge') {
+              const ack = await acknowledgeAlert(db, r.grant.tenantId, r.alert!, r.actor, 'email', now);
+              page = donePage(r.page, { name: ack.by.name, at: ack.at });
+            } else {
+              const key = form.get('what') ?? [...r.matches.keys()][0]!;
+              const match = r.matches.get(key);
+              if (!match) throw fieldError('what', `must be one of ${[...r.matches.keys()].join(', ')}`);
+              const until = untilOf(form, now, r.page.timeZone);
+              const scope = r.grant.action === 'mute' ? 'tenant' : 'user';
+              const mute = await muteAlerts(
+                db,
+                r.grant.tenantId,
+                { scope, ownerId: scope === 'user' ? r.actor.userId : null, match, until },
+                r.actor,
+                'email',
+                now,
+                {
+                  once: true,
+                },
+              );
+              page = donePage(r.page, { what: matchParts(match, r.page.language), until: mute.until });
+            }
+            return page;
+          },
+          refusalPage,
+        ),
     );
   });
 };

@@ -107,6 +107,11 @@ export const de = {
     muted: 'Erledigt: Niemand in {{tenant}} erhält bis {{until}} E-Mails zu {{what}}. Sie können das in der Konsole aufheben.',
     snoozed: 'Erledigt: Sie erhalten bis {{until}} keine E-Mails zu {{what}}.',
     done: 'Erledigt: {{alert}} wurde von {{name}} um {{time}} übernommen.',
+    invalidTitle: 'Link ungültig',
+    invalid: 'Dieser Link ist ungültig oder abgelaufen. Sie können dies weiterhin beim Alarm in der Tocsin-Konsole tun.',
+    forbidden: 'Sie haben die Berechtigung, die dieser Link erfordert, nicht mehr. Ein Administrator Ihres Mandanten kann sie Ihnen wieder erteilen.',
+    checkTitle: 'Auswahl prüfen',
+    badChoice: 'Wählen Sie ein Datum und eine Uhrzeit in der Zukunft und bestätigen Sie erneut.',
   },
   test: {
     subject: '{{tenant}}: Test-E-Mail von Tocsin',

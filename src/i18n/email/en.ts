@@ -107,6 +107,11 @@ export const en = {
     muted: 'Done: nobody of {{tenant}} gets emails about {{what}} until {{until}}. You can lift this in the console.',
     snoozed: 'Done: you get no emails about {{what}} until {{until}}.',
     done: 'Done: {{alert}} is acknowledged by {{name}} at {{time}}.',
+    invalidTitle: 'Link not valid',
+    invalid: "This link is not valid or has expired. You can still do this from the alert in Tocsin's console.",
+    forbidden: 'You no longer hold the permission this link needs. An administrator of your tenant can give it back.',
+    checkTitle: 'Check your choice',
+    badChoice: 'Choose a date and time in the future, then confirm again.',
   },
   test: {
     subject: '{{tenant}}: test email from Tocsin',

@@ -117,6 +117,11 @@ export const es = {
     muted: 'Hecho: nadie de {{tenant}} recibe correos sobre {{what}} hasta el {{until}}. Puede levantarlo en la consola.',
     snoozed: 'Hecho: no recibe correos sobre {{what}} hasta el {{until}}.',
     done: 'Hecho: {{alert}} la atiende {{name}} desde las {{time}}.',
+    invalidTitle: 'Enlace no válido',
+    invalid: 'Este enlace no es válido o ha caducado. Puede hacerlo igualmente desde la alerta en la consola de Tocsin.',
+    forbidden: 'Ya no tiene el permiso que requiere este enlace. Un administrador de su inquilino puede devolvérselo.',
+    checkTitle: 'Revise su elección',
+    badChoice: 'Elija una fecha y hora futuras y vuelva a confirmar.',
   },
   test: {
     subject: '{{tenant}}: correo de prueba de Tocsin',

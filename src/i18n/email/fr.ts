@@ -121,6 +121,11 @@ export const fr = {
     muted: 'C’est fait : personne de {{tenant}} ne reçoit d’e-mails sur {{what}} jusqu’au {{until}}. Vous pouvez lever cette coupure dans la console.',
     snoozed: 'C’est fait : vous ne recevez plus d’e-mails sur {{what}} jusqu’au {{until}}.',
     done: 'C’est fait : {{alert}} est pris en charge par {{name}} à {{time}}.',
+    invalidTitle: 'Lien non valide',
+    invalid: 'Ce lien n’est pas valide ou a expiré. Vous pouvez toujours le faire depuis l’alerte dans la console Tocsin.',
+    forbidden: 'Vous n’avez plus l’autorisation qu’exige ce lien. Un administrateur de votre locataire peut vous la rendre.',
+    checkTitle: 'Vérifiez votre choix',
+    badChoice: 'Choisissez une date et une heure à venir, puis confirmez de nouveau.',
   },
   test: {
     subject: '{{tenant}}\u00a0: e-mail de test de Tocsin',

@@ -2,8 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { RouteModule } from '../../http/context.js';
-import { HttpError, notFound } from '../../http/problem.js';
-import { preferredLanguage } from '../../i18n/languages.js';
+import { answerLinkPage } from '../../http/link-pages.js';
+import { notFound } from '../../http/problem.js';
 import type { Db } from '../../storage/database.js';
 import { languageOf } from '../../recipients/eligibility.js';
 import { applySubscription, recipientExists } from './apply.js';
@@ -21,8 +21,6 @@ async function pageLanguage(db: Db, target: UnsubscribeTarget) {
   return languageOf(own?.language ?? null, tenant?.language ?? null);
 }
 
-const HTML = 'text/html; charset=utf-8';
-
 const params = z.object({ token: z.string().min(1).max(1_000) });
 
 /**
@@ -37,25 +35,9 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
     if (!found) throw notFound('Unsubscribe link');
     return found;
   };
-  /**
-   * A link that does not work is a 404 problem, but a person who clicked it in a mail client gets
-   * a page in their browser's language saying so rather than JSON (browsers ask for text/html).
-   */
-  const answerNotFound = async (request: FastifyRequest, reply: FastifyReply, work: () => Promise<string>) => {
-    try {
-      return reply
-        .type(HTML)
-        .header('cache-control', 'no-store')
-        .send(await work());
-    } catch (err) {
-      if (!(err instanceof HttpError && err.status === 404) || !String(request.headers.accept ?? '').includes('text/html')) throw err;
-      return reply
-        .code(404)
-        .type(HTML)
-        .header('cache-control', 'no-store')
-        .send(invalidLinkPage(preferredLanguage(request.headers['accept-language'])));
-    }
-  };
+  // A link that does not work is a 404 problem, and a page in the browser's language for a person who clicked it.
+  const answerNotFound = (request: FastifyRequest, reply: FastifyReply, work: () => Promise<string>) =>
+    answerLinkPage(request, reply, work, (refusal, language) => (refusal.status === 404 ? invalidLinkPage(language) : undefined));
 
   app.get(
     '/unsubscribe/:token',
