@@ -1,8 +1,8 @@
-import { PostgresAdapter, sql } from 'kysely';
 import type { Actor } from '../alerts/action-audit.js';
 import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
 import type { Db } from '../storage/database.js';
+import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { MATCH_FIELDS, type Mute, type MuteMatch, type MuteScope } from './model.js';
 import type { MuteTables } from './tables.js';
 
@@ -89,9 +89,7 @@ export async function findActiveMute(db: Db, tenantId: string, id: string, now: 
  * create it; the read that follows sees what the one that held the lock committed.
  */
 export async function findSameMute(db: Db, tenantId: string, mute: NewMute, now: number): Promise<Mute | undefined> {
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
-    await sql`select pg_advisory_xact_lock(hashtextextended(${`mute:${tenantId}:${mute.scope}:${mute.ownerId ?? ''}`}, 0))`.execute(db);
-  }
+  await lockTransactionOn(db, `mute:${tenantId}:${mute.scope}:${mute.ownerId ?? ''}`);
   const rows = await db
     .selectFrom('alert_mutes')
     .selectAll()

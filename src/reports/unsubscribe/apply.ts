@@ -2,6 +2,7 @@ import { EMAIL_CHOICE_OF, applyPatch } from '../../preferences/model.js';
 import { loadLayers, saveLayer } from '../../preferences/store.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Db } from '../../storage/database.js';
+import { lockTransactionOn } from '../../storage/transaction-lock.js';
 import type { UnsubscribeTarget } from './token.js';
 
 /** recipientExists tells whether a link's recipient (user or group) is still in its tenant. */
@@ -39,6 +40,8 @@ export async function applySubscription(db: Db, target: UnsubscribeTarget, clock
     return true;
   }
   await db.transaction().execute(async (tx) => {
+    // Two links of one user taken at once (its summary's and its Fatal email's) each change one choice of the same row.
+    await lockTransactionOn(tx, `preferences:${recipient.id}`);
     const current = (await loadLayers(tx, 'user_alert_preferences', [recipient.id])).get(recipient.id);
     await saveLayer(tx, 'user_alert_preferences', tenantId, recipient.id, applyPatch(current, { email: { [choice]: subscribed } }), clock);
   });

@@ -118,6 +118,18 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect(prefs.email).toEqual({ tenMinuteSummary: true, dailyReport: false, fatalImmediately: false });
   });
 
+  it('turns off each report whose link is taken at the same time as another', async () => {
+    for (let round = 0; round < 5; round++) {
+      const someone = await t.tenantWithUser('unsub', ['Alerts Viewer']);
+      await t.call('PUT', '/api/v1/tenants/unsub/me/alert-preferences', { email: { fatalImmediately: true } }, someone.token);
+      const recipient = { type: 'user' as const, id: someone.userId, address: `both${round}@example.com` };
+      const urls = await Promise.all((['summary', 'daily', 'immediate'] as const).map((kind) => links.url({ tenantId, kind, recipient })));
+      expect((await Promise.all(urls.map((url) => oneClick(pathOf(url))))).map((res) => res.statusCode)).toEqual([200, 200, 200]);
+      const prefs = (await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, someone.token)).json();
+      expect(prefs.email, `round ${round}`).toEqual({ tenMinuteSummary: false, dailyReport: false, fatalImmediately: false });
+    }
+  });
+
   it('unsubscribes on a POST whatever its body and content type, JSON that does not parse and no body included', async () => {
     const bodies: { type?: string; payload?: string }[] = [
       { type: 'application/json', payload: 'List-Unsubscribe=One-Click' },
