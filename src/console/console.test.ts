@@ -191,6 +191,11 @@ it.each(LANGUAGES)('%s names the severities as its emails do', (language) => {
   }
 });
 
+it.each(LANGUAGES)('%s says who acknowledged an alert, and on which day, as its emails do', (language) => {
+  const email = (EMAIL_MESSAGES[language].actions as Record<string, string>).acknowledged!;
+  expect(strings(language)['alerts.acknowledgedBy']).toBe(email.replace(/\{\{(\w+)\}\}/g, '{$1}'));
+});
+
 it('puts a narrow no-break space before French ? ! ; : and inside « », never an ordinary space or none', () => {
   // Placeholders and JSON examples ({tenant}, {"alerts": [...]}), URLs and clock times are not prose.
   const prose = (text: string) =>

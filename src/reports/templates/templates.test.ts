@@ -200,6 +200,22 @@ describe('the 10-minute summary', () => {
     }
   });
 
+  it('says on which day and time an alert was acknowledged, with the preposition of a date in each language', () => {
+    // The time is a whole date (27 Nov 2026, 10:01), as the Fatal email's "raised on", not a time of day: "at", « à », "a las" and "um" read wrong before it.
+    const expected = {
+      en: 'Acknowledged by Sam Lee on Nov 27, 2026',
+      fr: 'Pris en charge par Sam Lee le 27 nov. 2026',
+      de: 'Übernommen von Sam Lee am 27.11.2026',
+      es: 'Atendida por Sam Lee el 27 nov 2026',
+      ja: 'Sam Lee が 2026/11/27',
+    };
+    for (const language of LANGUAGES) {
+      expect(renderSample('summary', context(language)).text).toContain(expected[language]);
+      expect(renderSample('daily', context(language)).text + renderSample('summary', context(language)).text).not.toMatch(/ (at|à|a las|um) \d/);
+    }
+    expect(renderSample('test', context('en')).text).toContain('This test email was sent on Nov 27, 2026');
+  });
+
   it('says "1 new alert" and "2 new alerts" in each language', () => {
     const one = summaryView({ groups: [group()], totalAlerts: 1 });
     expect(renderSummaryEmail(one).subject).toBe('Acme Finance: 1 new error alert');
