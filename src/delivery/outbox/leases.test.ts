@@ -119,6 +119,37 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     expect(log.map((a) => [a.attempt, a.worker, a.outcome])).toEqual([[1, 'dead', 'sent']]);
   });
 
+  it("records a batch whose one attempt belongs to a tenant deleted meanwhile: the others' results stay, so none is sent twice", async () => {
+    await clearQueue();
+    const gone = await insertTestTenant(storage.db, 'deleted-while-sending');
+    await enqueueDeliveries(storage.db, [testDelivery(tenant, 'kept@example.com'), testDelivery(gone, 'gone@example.com')], clock);
+    const claimed = (await claim('w1')).deliveries;
+    expect(claimed).toHaveLength(2);
+    // The host administrator deletes a tenant while its email is at the SMTP server: its rows go with it.
+    await storage.db.deleteFrom('tenants').where('id', '=', gone).execute();
+    const lost = await recordAttempts(
+      storage,
+      claimed.map((d) => ({
+        deliveryId: d.id,
+        tenantId: d.tenantId,
+        leaseToken: d.leaseToken!,
+        attempt: d.attempts,
+        worker: 'w1',
+        claimedAt: clock.now(),
+        startedAt: clock.now(),
+        finishedAt: clock.now(),
+        result: { status: 'sent' as const, response: '250 ok' },
+      })),
+    );
+    const kept = claimed.find((d) => d.tenantId === tenant)!;
+    expect(lost).toEqual(claimed.filter((d) => d.tenantId === gone).map((d) => d.id));
+    expect(await storage.db.selectFrom('deliveries').select(['id', 'status', 'lease_token']).execute()).toEqual([
+      { id: kept.id, status: 'sent', lease_token: null },
+    ]);
+    const log = await storage.db.selectFrom('delivery_attempts').select(['delivery_id', 'outcome']).execute();
+    expect(log).toEqual([{ delivery_id: kept.id, outcome: 'sent' }]);
+  });
+
   it('renews a held lease so the row is not taken, and reports a lease that was lost', async () => {
     await clearQueue();
     await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com')], clock);

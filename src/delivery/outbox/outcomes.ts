@@ -76,7 +76,13 @@ function recordStatements(dialect: Dialect, rows: number): { update: string; ins
         'last_code = v.column7, smtp_response = v.column8, lease_owner = null, lease_token = null, lease_expires_at = null ' +
         `from (values ${valuesList(dialect, RESULT_TYPES, rows)}) as v ` +
         'where deliveries.id = v.column1 and deliveries.lease_token = v.column2 returning deliveries.id',
-      insert: `insert into delivery_attempts (${ATTEMPT_COLUMNS.join(', ')}) values ${valuesList(dialect, ATTEMPT_TYPES, rows)}`,
+      // Only for rows still there: a tenant deleted while its email was at the server took its rows
+      // with it, and its attempt's foreign key would refuse the whole batch, the other tenants' results
+      // with it (their emails then sent again once their leases ran out).
+      insert:
+        `insert into delivery_attempts (${ATTEMPT_COLUMNS.join(', ')}) ` +
+        `select ${ATTEMPT_COLUMNS.map((_, i) => `v.column${i + 1}`).join(', ')} from (values ${valuesList(dialect, ATTEMPT_TYPES, rows)}) as v ` +
+        'where exists (select 1 from deliveries where deliveries.id = v.column2)',
     };
     // A few sizes are common; any size is correct, so the kept texts are only bounded.
     if (recordSql.size > 1_000) recordSql.clear();
@@ -96,7 +102,8 @@ export type AfterRecord = (tx: Db, recorded: readonly FinishedAttempt[]) => Prom
  * number (a group commit: one fsync for all the sends that finished together): the delivery rows'
  * results, and the attempt log's rows, inserted whole. A delivery row
  * changes only where (id, lease_token) still match, so a worker that lost its lease cannot
- * overwrite the new owner's work; the attempt itself is logged either way, because it happened.
+ * overwrite the new owner's work; the attempt itself is logged either way, because it happened,
+ * unless its row is gone with its tenant (then it counts as lost).
  * Returns the ids whose lease was lost. A failure is the record stage's StorageUnavailableError
  * (the recorder tries again) or StorageRejectedError.
  */
