@@ -56,6 +56,11 @@ describe('email translations', () => {
     expect(same.sort()).toEqual([...SAME_AS_ENGLISH[language]!].sort());
   });
 
+  it('never puts « de » before the tenant in French: a name starting with a vowel would need « d’ » (« de Acme »), so « du locataire » as the emails say', () => {
+    const elided = [...strings(EMAIL_MESSAGES.fr)].filter(([, text]) => /\bde \{\{tenant\}\}/i.test(text)).map(([key]) => key);
+    expect(elided).toEqual([]);
+  });
+
   it.each(LANGUAGES)('%s uses the same placeholders as English in every string', (language) => {
     for (const [key, text] of strings(EMAIL_MESSAGES[language])) {
       const reference = english.get(key) ?? english.get(key.replace(PLURAL_SUFFIX, '_other'));
