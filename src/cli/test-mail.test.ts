@@ -38,7 +38,12 @@ describeEachDialect('tocsin test-mail', (dialect) => {
     const failed = capturedIo(env);
     expect(await testMailCommand(['--tenant', 'cli-mail', '--to', 'ops@example.com'], failed.io)).toBe(1);
     expect(failed.out()).toContain('failed at connect');
-    expect(await testMailCommand(['--tenant', 'cli-mail'], capturedIo(env).io)).toBe(2);
+    const noTo = capturedIo(env);
+    expect(await testMailCommand(['--tenant', 'cli-mail'], noTo.io)).toBe(2);
+    expect(noTo.err()).toMatch(/^tocsin test-mail: missing --to\nusage: /);
+    const badTo = capturedIo(env);
+    expect(await testMailCommand(['--tenant', 'cli-mail', '--to', 'ops at example.com'], badTo.io)).toBe(2);
+    expect(badTo.err()).toMatch(/^tocsin test-mail: --to must be an email address\n/);
     expect(await testMailCommand(['--tenant', 'nope', '--to', 'ops@example.com'], capturedIo(env).io)).toBe(2);
   });
 });

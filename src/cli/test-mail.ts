@@ -27,8 +27,12 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
     io.stderr.write(`${(err as Error).message}\n${TEST_MAIL_USAGE}\n`);
     return 2;
   }
-  if (!values.tenant || !values.to || !isEmailAddress(values.to)) {
-    io.stderr.write(`${TEST_MAIL_USAGE}\n`);
+  // Says what is wrong, as `tocsin raise` does: the usage alone did not tell a mistyped address from a missing one.
+  const missing = (['tenant', 'to'] as const).filter((k) => !values[k]);
+  const problem =
+    missing.length > 0 ? `missing ${missing.map((k) => `--${k}`).join(', ')}` : !isEmailAddress(values.to!) ? `--to must be an email address` : undefined;
+  if (problem) {
+    io.stderr.write(`tocsin test-mail: ${problem}\n${TEST_MAIL_USAGE}\n`);
     return 2;
   }
   const config = loadConfig(io.env);
