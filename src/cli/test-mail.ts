@@ -28,10 +28,10 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
     return 2;
   }
   // Says what is wrong, as `tocsin raise` does: the usage alone did not tell a mistyped address from a missing one.
-  const missing = (['tenant', 'to'] as const).filter((k) => !values[k]);
-  const problem =
-    missing.length > 0 ? `missing ${missing.map((k) => `--${k}`).join(', ')}` : !isEmailAddress(values.to!) ? `--to must be an email address` : undefined;
-  if (problem) {
+  const { tenant: tenantRef, to } = values;
+  if (!tenantRef || !to || !isEmailAddress(to)) {
+    const missing = [...(tenantRef ? [] : ['--tenant']), ...(to ? [] : ['--to'])];
+    const problem = missing.length > 0 ? `missing ${missing.join(', ')}` : '--to must be an email address';
     io.stderr.write(`tocsin test-mail: ${problem}\n${TEST_MAIL_USAGE}\n`);
     return 2;
   }
@@ -39,9 +39,9 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
   const storage = await openStorage(config.databaseUrl);
   const sender = createMailSender();
   try {
-    const tenant = await findTenant(storage.db, values.tenant);
+    const tenant = await findTenant(storage.db, tenantRef);
     if (!tenant) {
-      io.stderr.write(`tocsin: no tenant "${values.tenant}"\n`);
+      io.stderr.write(`tocsin: no tenant "${tenantRef}"\n`);
       return 2;
     }
     const result = await sendTestMail(
@@ -58,14 +58,14 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
       },
       {
         tenant,
-        sendTo: values.to,
+        sendTo: to,
         language: LANGUAGES.find((l) => l === tenant.language) ?? ('en' satisfies Language),
         timeZone: tenant.time_zone,
       },
     );
     io.stdout.write(`${result.transcript.join('\n')}\n\n`);
     if (result.ok) {
-      io.stdout.write(`sent: ${result.messageId} to ${values.to}\n`);
+      io.stdout.write(`sent: ${result.messageId} to ${to}\n`);
       return 0;
     }
     io.stdout.write(`failed at ${result.stage}${result.code ? ` (${result.code})` : ''}: ${result.message}\n`);
