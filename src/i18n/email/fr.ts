@@ -118,7 +118,8 @@ export const fr = {
     week: '7 jours',
     until: 'Jusqu’au',
     confirm: 'Confirmer',
-    muted: 'C’est fait : personne du locataire {{tenant}} ne reçoit d’e-mails sur {{what}} jusqu’au {{until}}. Vous pouvez lever cette coupure dans la console.',
+    muted:
+      'C’est fait : personne du locataire {{tenant}} ne reçoit d’e-mails sur {{what}} jusqu’au {{until}}. Vous pouvez lever cette coupure dans la console.',
     snoozed: 'C’est fait : vous ne recevez plus d’e-mails sur {{what}} jusqu’au {{until}}.',
     done: 'C’est fait : {{alert}} est pris en charge par {{name}} le {{time}}.',
     invalidTitle: 'Lien non valide',
