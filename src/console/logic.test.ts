@@ -26,6 +26,33 @@ describe('console decisions', () => {
     expect(smtpPayload({ ...stored, timeoutSeconds: 'ten' }).timeoutMs).toBe('ten');
   });
 
+  it("sends a pull source's password and client secret as typed, spaces included, and trims the other fields", async () => {
+    const { pullBody } = await load('pages/sources.js');
+    const form = {
+      baseUrl: ' https://orch.example.com ',
+      intervalSeconds: '30',
+      tenancyName: ' Default ',
+      username: ' robot ',
+      password: ' p4ss word ',
+      mode: 'onprem',
+    };
+    expect(pullBody(form)).toEqual({
+      baseUrl: 'https://orch.example.com',
+      intervalSeconds: 30,
+      tenancyName: 'Default',
+      username: 'robot',
+      password: ' p4ss word ',
+    });
+    const cloud = { ...form, mode: 'cloud', clientId: ' app ', clientSecret: ' s3cret ', identityUrl: '', scope: 'OR.Monitoring.Read', organizationUnitId: '' };
+    expect(pullBody(cloud)).toEqual({
+      baseUrl: 'https://orch.example.com',
+      intervalSeconds: 30,
+      clientId: 'app',
+      clientSecret: ' s3cret ',
+      scope: 'OR.Monitoring.Read',
+    });
+  });
+
   it('says when the form would send credentials without TLS, and whether that is allowed', async () => {
     const { smtpFormOf, smtpPayload, plaintextAuthOf } = await load('lib/smtp-form.js');
     const plain = smtpFormOf({ host: 'relay.example.com', port: 25, security: 'none', username: 'robot', passwordSet: true, fromAddress: 'a@b.example' });

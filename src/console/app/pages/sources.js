@@ -63,11 +63,14 @@ const EMPTY_PULL = {
   intervalSeconds: '60',
 };
 
+// Secrets go as typed: a space that begins or ends a password is part of it.
+const SECRETS = ['password', 'clientSecret'];
+
 /** pullBody is the `pull` of a new orchestrator-pull source from the form: only the chosen sign-in's fields. */
-function pullBody(form) {
+export function pullBody(form) {
   const body = { baseUrl: form.baseUrl.trim(), intervalSeconds: Number(form.intervalSeconds) || 60 };
   const fields = form.mode === 'onprem' ? ['tenancyName', 'username', 'password'] : ['clientId', 'clientSecret', 'identityUrl', 'scope'];
-  for (const name of fields) if (form[name].trim()) body[name] = form[name].trim();
+  for (const name of fields) if (form[name].trim()) body[name] = SECRETS.includes(name) ? form[name] : form[name].trim();
   if (form.mode === 'cloud' && form.organizationUnitId.trim()) body.organizationUnitId = Number(form.organizationUnitId);
   return body;
 }
