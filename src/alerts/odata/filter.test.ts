@@ -25,6 +25,16 @@ describe('OData $filter subset', () => {
     });
   });
 
+  it("reads OData's in (a list of values) as comparisons with eq joined by or", () => {
+    const eq = (value: string) => ({ kind: 'compare', property: 'Severity', op: 'eq', value: { kind: 'string', value } });
+    expect(parseFilter("Severity in ('Error', 'Fatal','Warn')")).toEqual({
+      kind: 'or',
+      left: { kind: 'or', left: eq('Error'), right: eq('Fatal') },
+      right: eq('Warn'),
+    });
+    expect(parseFilter("Component IN ('Robots') and not (Severity in ('Info'))")).toMatchObject({ kind: 'and', right: { kind: 'not', operand: eq('Info') } });
+  });
+
   it('reads a date (an OData Edm.Date) as its midnight UTC', () => {
     expect(parseFilter('CreationTime ge 2026-03-01')).toMatchObject({ value: { kind: 'datetime', value: Date.parse('2026-03-01T00:00:00Z') } });
   });
@@ -40,7 +50,10 @@ describe('OData $filter subset', () => {
       throw new Error(`parsed: ${input}`);
     };
     expect(error("Severity eq 'Error")).toMatch(/unterminated string literal \(at character 13\)/);
-    expect(error('Severity has 1')).toMatch(/expected one of eq, ne, gt, ge, lt, le after Severity/);
+    expect(error('Severity has 1')).toMatch(/expected one of eq, ne, gt, ge, lt, le or in after Severity/);
+    expect(error('Severity in ()')).toMatch(/expected a value/);
+    expect(error("Severity in ('Error' 'Fatal')")).toMatch(/expected "," or "\)"/);
+    expect(error("Severity in 'Error'")).toMatch(/expected "\(" after in/);
     expect(error("Severity eq 'Error' Component eq 'Jobs'")).toMatch(/join comparisons with and\/or/);
     expect(error('(Severity eq 1')).toMatch(/expected "\)"/);
     expect(error('Severity eq yesterday')).toMatch(/expected a value/);

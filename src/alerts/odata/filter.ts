@@ -1,6 +1,6 @@
 /**
  * A parser for the `$filter` subset that Orchestrator's alert scripts use: comparisons
- * (`eq ne gt ge lt le`) of a property with a literal, joined by `and`/`or`, negated by `not`,
+ * (`eq ne gt ge lt le`, and `in` a list) of a property with a literal, joined by `and`/`or`, negated by `not`,
  * grouped by parentheses. Literals are 'strings' (with '' for a quote), numbers, `null`,
  * unquoted ISO date-times and dates (midnight UTC), and enum literals such as `UiPath.Core.Enums.NotificationSeverity'Error'`.
  */
@@ -45,7 +45,7 @@ const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 interface Token {
-  readonly kind: 'word' | 'string' | 'enum' | 'open' | 'close';
+  readonly kind: 'word' | 'string' | 'enum' | 'open' | 'close' | 'comma';
   readonly text: string;
   readonly offset: number;
 }
@@ -74,8 +74,8 @@ function tokenize(input: string): Token[] {
     const c = input[i]!;
     if (/\s/.test(c)) {
       i += 1;
-    } else if (c === '(' || c === ')') {
-      tokens.push({ kind: c === '(' ? 'open' : 'close', text: c, offset: i });
+    } else if (c === '(' || c === ')' || c === ',') {
+      tokens.push({ kind: c === '(' ? 'open' : c === ')' ? 'close' : 'comma', text: c, offset: i });
       i += 1;
     } else if (c === "'") {
       const [value, end] = readString(i);
@@ -147,13 +147,35 @@ export function parseFilter(input: string): FilterNode {
     if (t.kind !== 'word') throw new FilterSyntaxError(`expected a property name, got "${t.text}"`, t.offset);
     pos += 1;
     const op = peek();
+    const counted = (): void => {
+      comparisons += 1;
+      if (comparisons > MAX_FILTER_COMPARISONS) throw new FilterSyntaxError(`at most ${MAX_FILTER_COMPARISONS} comparisons`, t.offset);
+    };
+    if (isWord(op, 'in')) {
+      pos += 1;
+      return inList(t.text, counted);
+    }
     if (op?.kind !== 'word' || !OPERATORS.has(op.text.toLowerCase())) {
-      throw new FilterSyntaxError(`expected one of eq, ne, gt, ge, lt, le after ${t.text}`, op?.offset ?? end());
+      throw new FilterSyntaxError(`expected one of eq, ne, gt, ge, lt, le or in after ${t.text}`, op?.offset ?? end());
     }
     pos += 1;
-    comparisons += 1;
-    if (comparisons > MAX_FILTER_COMPARISONS) throw new FilterSyntaxError(`at most ${MAX_FILTER_COMPARISONS} comparisons`, t.offset);
+    counted();
     return { kind: 'compare', property: t.text, op: op.text.toLowerCase() as ComparisonOperator, value: literal() };
+  };
+
+  // OData 4.01's `Severity in ('Error','Fatal')`: each value a comparison with eq, joined by or.
+  const inList = (property: string, counted: () => void): FilterNode => {
+    if (peek()?.kind !== 'open') throw new FilterSyntaxError('expected "(" after in', peek()?.offset ?? end());
+    pos += 1;
+    let node: FilterNode | undefined;
+    for (;;) {
+      counted();
+      const compare: FilterNode = { kind: 'compare', property, op: 'eq', value: literal() };
+      node = node ? { kind: 'or', left: node, right: compare } : compare;
+      const next = tokens[pos++];
+      if (next?.kind === 'close') return node;
+      if (next?.kind !== 'comma') throw new FilterSyntaxError('expected "," or ")" in the list of in', next?.offset ?? end());
+    }
   };
 
   const andExpression = (): FilterNode => {

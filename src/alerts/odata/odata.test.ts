@@ -131,6 +131,9 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     const sev = async (query: string) => (await list(query)).value.map((a: { Severity: string }) => a.Severity);
     expect(await sev(`$filter=${encodeURIComponent("Severity eq 'Error'")}`)).toEqual(['Error']);
     expect(await sev(`$filter=${encodeURIComponent("Severity ge UiPath.Core.Enums.NotificationSeverity'Error'")}`)).toEqual(['Fatal', 'Error']);
+    // OData's in, as scripts list several severities or components at once.
+    expect(await sev(`$filter=${encodeURIComponent("Severity in ('Error','Fatal')")}`)).toEqual(['Fatal', 'Error']);
+    expect(await sev(`$filter=${encodeURIComponent("Component in ('Queues', 'Jobs') and Severity ne 'Warn'")}`)).toEqual(['Error']);
     expect(await sev(`$filter=${encodeURIComponent("Component eq 'Robots' and (Severity eq 'Fatal' or Severity eq 'Info')")}&$orderby=Severity desc`)).toEqual([
       'Fatal',
       'Info',

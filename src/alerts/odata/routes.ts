@@ -92,7 +92,7 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       schema: {
         querystring: listQuery,
         description:
-          '$filter on Severity, Component, State, CreationTime (and NotificationName) with eq ne gt ge lt le, and, or, not; $orderby (those and Id); $top ≤ 1000; $skip; $count; $select (AlertDto property names).',
+          '$filter on Severity, Component, State, CreationTime (and NotificationName) with eq ne gt ge lt le, in (a list), and, or, not; $orderby (those and Id); $top ≤ 1000; $skip; $count; $select (AlertDto property names).',
       },
     },
     async (request) => {
