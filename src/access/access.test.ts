@@ -107,6 +107,13 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(created.json()).toMatchObject({ displayName: 'hooli', timeZone: 'UTC', language: 'en' });
   });
 
+  it('refuses a field it does not know when creating a tenant, as a patch does: a mistyped timezone made a UTC tenant', async () => {
+    const typo = await t.call('POST', '/api/v1/tenants', { name: 'typo', timezone: 'Europe/Paris' });
+    expect(typo.statusCode).toBe(400);
+    expect(typo.json().errors).toEqual([{ path: 'timezone', message: 'is not a known field' }]);
+    expect((await t.call('GET', '/api/v1/tenants/typo')).statusCode).toBe(404);
+  });
+
   it('renames a tenant to a free name (409 for a taken one), found by its new name and its id', async () => {
     const { id } = (await t.call('POST', '/api/v1/tenants', { name: 'stark' })).json();
     await t.call('POST', '/api/v1/tenants', { name: 'wayne', displayName: 'Wayne Enterprises' });

@@ -26,14 +26,19 @@ export const tenantName = z
   .regex(/^[a-z0-9-]{1,63}$/, 'must be 1 to 63 lower-case letters, digits or hyphens')
   .refine((name) => !looksLikeTenantId(name), 'must not be shaped like a tenant id (a UUID)');
 
-/** tenantInput is the body of POST /tenants. */
-export const tenantInput = z.object({
-  name: tenantName,
-  displayName: displayText.nullish(),
-  timeZone: timeZone.nullish(),
-  language: language.nullish(),
-  retentionDays: z.number().int().min(1).max(3650).nullish(),
-});
+/**
+ * tenantInput is the body of POST /tenants. A field it does not know is refused, as in a patch: a
+ * mistyped `timezone` would otherwise make a tenant on the default (UTC) without a word.
+ */
+export const tenantInput = z
+  .object({
+    name: tenantName,
+    displayName: displayText.nullish(),
+    timeZone: timeZone.nullish(),
+    language: language.nullish(),
+    retentionDays: z.number().int().min(1).max(3650).nullish(),
+  })
+  .strict();
 
 const DEFAULT_TIME_ZONE = 'UTC';
 const DEFAULT_RETENTION_DAYS = 30;
@@ -42,7 +47,7 @@ const DEFAULT_RETENTION_DAYS = 30;
  * tenantPatch is the body of PATCH /tenants/{tenant}: API.md's tenant fields, the name too (still
  * unique: 409); left out keeps, null puts back the default.
  */
-export const tenantPatch = tenantInput.partial().strict();
+export const tenantPatch = tenantInput.partial();
 
 /** tenantView is a tenant as the API shows it. */
 export const tenantView = z.object({
