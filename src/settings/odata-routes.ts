@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { lowerCaseKeys, orchestratorTenant } from '../access/orchestrator-auth.js';
+import { FilterSyntaxError, parseFilter } from '../alerts/odata/filter.js';
 import { updateTenant } from '../access/tenants.js';
 import type { SmtpStage } from '../delivery/contract.js';
 import type { AppDeps, TocsinApp } from '../http/context.js';
@@ -7,7 +8,15 @@ import { caseInsensitiveBody } from '../http/openapi.js';
 import { badRequest, fieldError } from '../http/problem.js';
 import { isEmailAddress, isTimeZone } from '../shared/validation.js';
 import { getMailSettings, saveMailSettings } from './mail-settings.js';
-import { type OrchestratorSmtpModel, bulkUpdate, inOrchestratorTerms, settingDtos, settingKeyOf, smtpInputFromModel } from './orchestrator-settings.js';
+import {
+  type OrchestratorSmtpModel,
+  bulkUpdate,
+  inOrchestratorTerms,
+  matchesSetting,
+  settingDtos,
+  settingKeyOf,
+  smtpInputFromModel,
+} from './orchestrator-settings.js';
 import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.js';
 
 const ACTIONS = '/odata/Settings/UiPath.Server.Configuration.OData';
@@ -69,14 +78,32 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
   const { storage, secretBox, clock } = deps;
   const db = storage.db;
 
-  app.get('/odata/Settings', { config: { permission: 'Settings.View' } }, async (request) => {
-    const tenant = await orchestratorTenant(db, request);
-    return {
+  app.get(
+    '/odata/Settings',
+    {
+      config: { permission: 'Settings.View' },
+      schema: {
+        querystring: z.object({ $filter: z.string().max(8_000).optional() }),
+        description: "$filter on Name, Id, Value, Scope with eq, ne, in, and, or, not (e.g. Name eq 'Abp.Net.Mail.Smtp.Host').",
+      },
+    },
+    async (request) => {
+      const tenant = await orchestratorTenant(db, request);
+      const filter = request.query.$filter?.trim();
+      let value = settingDtos(await getMailSettings(db, tenant.id), tenant.time_zone);
+      try {
+        if (filter) {
+          const tree = parseFilter(filter);
+          value = value.filter((setting) => matchesSetting(tree, setting));
+        }
+      } catch (err) {
+        if (err instanceof FilterSyntaxError) throw fieldError('query.$filter', err.message);
+        throw err;
+      }
       // Absolute, as on /odata/Alerts and in Orchestrator's answers.
-      '@odata.context': `${deps.config.publicUrl}/odata/$metadata#Settings`,
-      value: settingDtos(await getMailSettings(db, tenant.id), tenant.time_zone),
-    };
-  });
+      return { '@odata.context': `${deps.config.publicUrl}/odata/$metadata#Settings`, value };
+    },
+  );
 
   app.post(
     `${ACTIONS}.UpdateBulk`,

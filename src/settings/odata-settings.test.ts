@@ -233,6 +233,26 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     });
   });
 
+  it('filters the settings on Name (eq, ne, in, and, or, not), as scripts read one setting, and refuses another filter naming $filter', async () => {
+    const fresh = (await t.tenantWithUser('orch-filter')).token;
+    const names = async (filter: string) => {
+      const res = await t.call('GET', `/odata/Settings?$filter=${encodeURIComponent(filter)}`, undefined, fresh);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json<{ value: { Name: string }[] }>().value.map((s) => s.Name);
+    };
+    // Read as the whole list, the first setting's Value (Alerts.Email.Enabled) passed for the host's.
+    expect(await names("Name eq 'Abp.Net.Mail.Smtp.Host'")).toEqual(['Abp.Net.Mail.Smtp.Host']);
+    expect(await names("name eq 'Abp.Timing.TimeZone' or Id eq 'Alerts.Email.Enabled'")).toEqual(['Alerts.Email.Enabled', 'Abp.Timing.TimeZone']);
+    expect(await names("Name in ('Abp.Net.Mail.Smtp.Port', 'Abp.Net.Mail.Smtp.EnableSsl') and not (Value eq 'false')")).toEqual(['Abp.Net.Mail.Smtp.Port']);
+    expect(await names("Name eq 'Abp.Net.Mail.Nope'")).toEqual([]);
+    expect((await names("Name ne 'Abp.Timing.TimeZone'")).length).toBe(10);
+    for (const filter of ["Color eq 'x'", "Name gt 'A'", 'Name eq 1', "Name eq 'x"]) {
+      const res = await t.call('GET', `/odata/Settings?$filter=${encodeURIComponent(filter)}`, undefined, fresh);
+      expect(res.statusCode, filter).toBe(400);
+      expect(res.json().errors[0].path, filter).toBe('query.$filter');
+    }
+  });
+
   it('refuses a bad value naming its key, and needs the Settings permissions', async () => {
     const bad = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Name: 'Abp.Net.Mail.Smtp.Port', Value: '99999' }] }, token);
     expect(bad.statusCode).toBe(400);

@@ -1,3 +1,4 @@
+import { type FilterNode, FilterSyntaxError } from '../alerts/odata/filter.js';
 import { type FieldError, HttpError, badRequest } from '../http/problem.js';
 import type { MailSettingsInput, TenantMailSettings } from './mail-settings.js';
 import { type SmtpSettingsInput, smtpSettingsInput } from './smtp-settings.js';
@@ -48,6 +49,31 @@ export function settingDtos(settings: TenantMailSettings, timeZone: string): Set
     [SETTING_KEYS.timeZone, timeZone],
   ];
   return values.map(([Name, Value]) => ({ Id: Name, Name, Value, Scope: 'Tenant' }));
+}
+
+const SETTING_PROPERTIES = ['Id', 'Name', 'Value', 'Scope'] as const;
+
+/**
+ * matchesSetting evaluates a `$filter` of GET /odata/Settings (parsed by parseFilter) on one setting:
+ * its string properties compared with eq or ne (and `in`), joined by and/or/not. Anything else is a
+ * FilterSyntaxError, so a filter is never ignored (the whole list read as the one setting asked for).
+ */
+export function matchesSetting(node: FilterNode, setting: SettingDto): boolean {
+  switch (node.kind) {
+    case 'and':
+      return matchesSetting(node.left, setting) && matchesSetting(node.right, setting);
+    case 'or':
+      return matchesSetting(node.left, setting) || matchesSetting(node.right, setting);
+    case 'not':
+      return !matchesSetting(node.operand, setting);
+    case 'compare': {
+      const property = SETTING_PROPERTIES.find((p) => p.toLowerCase() === node.property.toLowerCase());
+      if (!property) throw new FilterSyntaxError(`cannot filter on "${node.property}"; use ${SETTING_PROPERTIES.join(', ')}`, 0);
+      if (node.op !== 'eq' && node.op !== 'ne') throw new FilterSyntaxError(`${property} can only be compared with eq or ne`, 0);
+      if (node.value.kind !== 'string') throw new FilterSyntaxError(`${property} must be compared with a 'quoted string'`, 0);
+      return (setting[property] === node.value.value) === (node.op === 'eq');
+    }
+  }
 }
 
 /** OrchestratorSmtpModel is Orchestrator's SMTP settings with each value as received (strings or not). */
