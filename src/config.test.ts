@@ -73,6 +73,18 @@ describe('a variable set to nothing', () => {
   });
 });
 
+describe('the database URL', () => {
+  it('stops the start with a message naming DATABASE_URL, not a stack trace, when its scheme is neither sqlite: nor postgres://', () => {
+    for (const value of ['mysql://tocsin@db/tocsin', './data/tocsin.db', 'postgres:/db']) {
+      expect(() => loadConfig({ DATABASE_URL: value }), value).toThrow(ConfigError);
+      expect(() => loadConfig({ DATABASE_URL: value }), value).toThrow(/DATABASE_URL: must start with sqlite: or postgres:\/\//);
+    }
+    for (const value of ['sqlite:/var/lib/tocsin.db', 'postgres://tocsin@db/tocsin', 'postgresql://tocsin@db/tocsin']) {
+      expect(loadConfig({ DATABASE_URL: value }).databaseUrl).toBe(value);
+    }
+  });
+});
+
 describe('the public URL', () => {
   it('defaults to http://HOST:PORT, an IPv6 host in brackets so that links stay URLs, and drops a trailing slash when given', () => {
     expect(loadConfig({ HOST: '0.0.0.0', PORT: '9000' }).publicUrl).toBe('http://0.0.0.0:9000');

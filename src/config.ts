@@ -2,12 +2,17 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
 import { type UrlSmtp, urlSmtp } from './settings/smtp-settings.js';
-import { DEFAULT_DB_POOL_SIZE } from './storage/storage.js';
+import { DATABASE_URL_MESSAGE, DEFAULT_DB_POOL_SIZE, dialectOfUrl } from './storage/storage.js';
 
 const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 const envSchema = z.object({
-  DATABASE_URL: z.string().min(1).optional(),
+  // Checked here so that a wrong one stops the start with this message, not a stack trace when opened.
+  DATABASE_URL: z
+    .string()
+    .min(1)
+    .refine((url) => dialectOfUrl(url) !== undefined, DATABASE_URL_MESSAGE)
+    .optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
   // Any value is taken as it is (API.md: the admin token "is the value of" the variable); a short one

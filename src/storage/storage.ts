@@ -46,11 +46,19 @@ pg.types.setTypeParser(PG_INT8_OID, (value) => Number(value));
  * default, because a 202 for an alert promises it survives a power cut, not just a crash.
  */
 export async function openStorage(url: string, options: { poolSize?: number; idleUpkeep?: IdleUpkeepOptions } = {}): Promise<Storage> {
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    return openPostgres(url, options.poolSize ?? DEFAULT_DB_POOL_SIZE);
-  }
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options.idleUpkeep);
-  throw new Error(`DATABASE_URL must start with sqlite: or postgres:// (got "${url.split(':')[0]}:")`);
+  const dialect = dialectOfUrl(url);
+  if (dialect === 'postgres') return openPostgres(url, options.poolSize ?? DEFAULT_DB_POOL_SIZE);
+  if (dialect === 'sqlite') return openSqlite(url.slice('sqlite:'.length), options.idleUpkeep);
+  throw new Error(`DATABASE_URL ${DATABASE_URL_MESSAGE} (got "${url.split(':')[0]}:")`);
+}
+
+/** DATABASE_URL_MESSAGE says what a database URL must be, where one is refused. */
+export const DATABASE_URL_MESSAGE = 'must start with sqlite: or postgres://';
+
+/** dialectOfUrl is the database a URL names (`postgres://` or `postgresql://`, `sqlite:PATH`), or undefined for another. */
+export function dialectOfUrl(url: string): 'postgres' | 'sqlite' | undefined {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return 'postgres';
+  return url.startsWith('sqlite:') ? 'sqlite' : undefined;
 }
 
 function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
