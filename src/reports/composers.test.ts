@@ -8,6 +8,7 @@ import { decideReports } from '../../test/support/report-runs.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect, sqlitePlanOf } from '../../test/support/storage.js';
 import { immediateFactsOf, reportComposers } from './composers.js';
+import { alertListUrl } from './templates/links.js';
 import { UnsubscribeLinks } from './unsubscribe/links.js';
 
 const T0 = Date.parse('2026-06-01T07:59:00Z'); // 09:59 in Paris
@@ -50,7 +51,13 @@ describeEachDialect('report composers', (dialect) => {
       });
     }
     await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Queues', event: 'Queue.Sla.Breached', message: 'SLA missed on Claims' });
-    await t.call('POST', `${base}/alerts`, { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'Robot R2 offline' });
+    await t.call('POST', `${base}/alerts`, {
+      severity: 'Fatal',
+      component: 'Robots',
+      event: 'Robot.StatusChanged.Offline',
+      message: 'Robot R2 offline',
+      source: { robot: 'R2', machine: 'VM-2' },
+    });
     await t.call('POST', `${base}/alerts`, { severity: 'Info', component: 'Robots', event: 'Robot.StatusChanged.Available', message: 'Robot R3 back' });
     // A neighbour tenant with alerts of its own in the same window, each kind of email too.
     await t.call('POST', '/api/v1/tenants', { name: 'neighbour', timeZone: 'Europe/Paris' });
@@ -76,6 +83,19 @@ describeEachDialect('report composers', (dialect) => {
     expect(email.html).toContain('Invoice &lt;run&gt; failed');
     expect(email.headers['X-Tocsin-Kind']).toBe('summary');
     expect(email.headers['List-Unsubscribe']).toMatch(/^<https:\/\/tocsin\.example\.com\/unsubscribe\/[\w.-]+>$/);
+  });
+
+  it("links each summary line to the console's list of its alerts: its event, and its robot, process or queue, in the window", async () => {
+    const row = await deliveryRow('summary', 'fr@example.com');
+    const email = await render('summary', 'fr@example.com');
+    const hrefs = [...email.html.matchAll(/<a href="([^"]+)"[^>]*>([^<]+)<\/a>/g)].map(([, href, text]) => ({
+      href: href!.replaceAll('&#x3D;', '=').replaceAll('&amp;', '&'),
+      text,
+    }));
+    const listOf = (event: string, source?: { robot: string }) =>
+      alertListUrl('https://tocsin.example.com', { tenant: 'compose', severity: 'Error', event, since: row.window_start!, until: row.window_end!, source });
+    expect(hrefs).toContainEqual({ href: listOf('Process.JobExecution.Faulted'), text: 'Échec de l&#x27;exécution de la tâche' });
+    expect(hrefs).toContainEqual({ href: listOf('Robot.StatusChanged.Offline', { robot: 'R2' }), text: 'Robot hors ligne' });
   });
 
   it('renders the immediate email of a Fatal alert for those who opted in', async () => {

@@ -350,7 +350,16 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
     tally.add(view);
     const lines = group.severity === 'Fatal' ? fatal : error;
     if (lines.length < SUMMARY_MAX_LINES) {
-      lines.push({ ...view, groupId: group.groupId, actions: actions({ alertId: group.first.id }) });
+      // The event's name opens the list of this line's alerts: its event (and process, robot, queue) in the window.
+      const url = alertListUrl(deps.publicUrl, {
+        tenant: c.tenant.name,
+        severity: 'Error',
+        event: view.event,
+        since: window.start,
+        until: window.end,
+        source: view.source,
+      });
+      lines.push({ ...view, url, groupId: group.groupId, actions: actions({ alertId: group.first.id }) });
     }
   }
   // A summary is not sent empty: decided with alerts in it, it can have none left when it is sent
