@@ -29,19 +29,36 @@ const queryCount = (max: number) =>
     .transform(Number)
     .pipe(z.number().max(max));
 
-const listQuery = z.object({
-  $top: queryCount(MAX_TOP).optional(),
-  $skip: queryCount(MAX_SKIP).optional(),
-  $select: z.string().max(500).optional(),
-  $orderby: z.string().max(500).optional(),
-  $filter: z.string().max(8_000).optional(),
-  // .NET reads a boolean in any case (`$count=True`).
-  $count: z
-    .string()
-    .regex(/^(true|false)$/i, 'must be true or false')
-    .transform((v) => v.toLowerCase() === 'true')
-    .optional(),
-});
+const LIST_OPTIONS = ['$top', '$skip', '$select', '$orderby', '$filter', '$count', '$format'];
+
+const listQuery = z
+  .object({
+    $top: queryCount(MAX_TOP).optional(),
+    $skip: queryCount(MAX_SKIP).optional(),
+    $select: z.string().max(500).optional(),
+    $orderby: z.string().max(500).optional(),
+    $filter: z.string().max(8_000).optional(),
+    // .NET reads a boolean in any case (`$count=True`).
+    $count: z
+      .string()
+      .regex(/^(true|false)$/i, 'must be true or false')
+      .transform((v) => v.toLowerCase() === 'true')
+      .optional(),
+    $format: z
+      .string()
+      .regex(/^(application\/)?json\b/i, 'must be json: the answer is JSON')
+      .optional(),
+  })
+  .catchall(z.unknown())
+  // Another system query option ($search, $expand, $apply…) would be ignored, all alerts then read
+  // as those it asked for; options without a $ are the caller's own, as OData has them.
+  .superRefine((query, ctx) => {
+    for (const key of Object.keys(query)) {
+      if (key.startsWith('$') && !LIST_OPTIONS.includes(key)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `is not supported here; use ${LIST_OPTIONS.join(', ')}` });
+      }
+    }
+  });
 
 const markAsReadBody = z.object({ ids: z.array(z.string().min(1).max(200)).max(MAX_TOP) });
 
@@ -92,7 +109,7 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       schema: {
         querystring: listQuery,
         description:
-          '$filter on Severity, Component, State, CreationTime (and NotificationName) with eq ne gt ge lt le, in (a list), and, or, not; $orderby (those and Id); $top ≤ 1000; $skip; $count; $select (AlertDto property names).',
+          '$filter on Severity, Component, State, CreationTime (and NotificationName) with eq ne gt ge lt le, in (a list), and, or, not; $orderby (those and Id); $top ≤ 1000; $skip; $count; $select (AlertDto property names); $format=json. Another $ option is a 400.',
       },
     },
     async (request) => {
