@@ -104,6 +104,21 @@ describeEachDialect('report composers', (dialect) => {
     expect(email.headers['X-Tocsin-Kind']).toBe('immediate');
   });
 
+  it("opens the console on the Fatal alert's own robot, process or queue, not on every alert of its event", async () => {
+    const row = await deliveryRow('immediate', 'fr@example.com');
+    const { alertId } = (JSON.parse(row.payload) as { data: { alertId: string } }).data;
+    const alert = await t.tocsin.deps.storage.db.selectFrom('alerts').select('created_at').where('id', '=', alertId).executeTakeFirstOrThrow();
+    const email = await render('immediate', 'fr@example.com');
+    const list = alertListUrl('https://tocsin.example.com', {
+      tenant: 'compose',
+      severity: 'Fatal',
+      event: 'Robot.StatusChanged.Offline',
+      since: Number(alert.created_at),
+      source: { robot: 'R2' },
+    });
+    expect(email.text).toContain(list);
+  });
+
   it("counts a Fatal flood's repeats so far in its immediate email, and says who acknowledged the flood", async () => {
     const post = async (message: string) =>
       (

@@ -510,7 +510,8 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
     },
     links: {
       ...c.links,
-      alert: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity: 'Fatal', event: alert.event, since: alert.createdAt }),
+      // Its flood's alerts, not every robot's, process's or queue's of the same event since then.
+      alert: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity: 'Fatal', event: alert.event, since: alert.createdAt, source: sourceView(alert) }),
     },
   };
   // The alert's only email of its commit (most Fatal alerts: one person on call) is rendered as it
