@@ -354,6 +354,27 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     }
   });
 
+  it("reports a server's 530 at MAIL FROM as the stage to fix: auth when it wants a sign-in, tls when it wants STARTTLS first", async () => {
+    await t.tenantWithUser('mail-530');
+    const plainOnly = await startTestSmtpServer({ failures: [{ at: 'mail', code: 530, message: '5.7.0 Must issue a STARTTLS command first.' }] });
+    try {
+      const test = (port: number) =>
+        call('POST', '/api/v1/tenants/mail-530/settings/mail/test', {
+          sendTo: 'qa@example.com',
+          settings: { ...smtpFor({ port }), authMethod: 'none' },
+        });
+      // The server requires AUTH, and the settings sign in with nothing.
+      const unsigned = (await test(server.port)).json();
+      expect(unsigned).toMatchObject({ ok: false, stage: 'auth', code: 530 });
+      expect(unsigned.message).toMatch(/authentication Required/i);
+      const unencrypted = (await test(plainOnly.port)).json();
+      expect(unencrypted).toMatchObject({ ok: false, stage: 'tls', code: 530 });
+      expect(unencrypted.message).toContain('Must issue a STARTTLS command first');
+    } finally {
+      await plainOnly.close();
+    }
+  });
+
   it('reports a security mode the port does not speak at the TLS stage, naming the mode the server expects', async () => {
     await t.tenantWithUser('mail-tls');
     const implicit = await startTestSmtpServer({ tls: 'implicit' });

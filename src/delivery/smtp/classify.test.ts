@@ -40,6 +40,17 @@ describe('classifySmtpError', () => {
     });
   });
 
+  it('names what a 530 asks for: a sign-in, or STARTTLS first, whichever command it refused', () => {
+    expect(
+      classifySmtpError(nodemailerError({ code: 'EENVELOPE', command: 'MAIL FROM', responseCode: 530, response: '530 5.7.0 Authentication required' })),
+    ).toMatchObject({ stage: 'auth', retryable: false, code: 530, response: '530 5.7.0 Authentication required' });
+    expect(
+      classifySmtpError(
+        nodemailerError({ code: 'EENVELOPE', command: 'MAIL FROM', responseCode: 530, response: '530 5.7.0 Must issue a STARTTLS command first.' }),
+      ),
+    ).toMatchObject({ stage: 'tls', retryable: false, code: 530 });
+  });
+
   it('does not retry a certificate that fails verification, and calls it a TLS failure', () => {
     const e = classifySmtpError(nodemailerError({ code: 'ESOCKET', command: 'CONN', originalCode: 'ERR_TLS_CERT_ALTNAME_INVALID', message: 'altnames' }));
     expect(e).toMatchObject({ stage: 'tls', retryable: false });

@@ -67,6 +67,10 @@ function stageOf(err: NodemailerErrorLike, lastCommand: string | undefined): Smt
   if (err.code === 'ETLS' || err.code === 'EREQUIRETLS' || tlsFailureOf(err)) return 'tls';
   if (err.code === 'EAUTH' || err.code === 'ENOAUTH' || err.code === 'EOAUTH2') return 'auth';
   if (err.code === 'EDNS') return 'connect';
+  // 530 answers MAIL, RCPT or DATA when the server wants something first (RFC 4954): a sign-in, or
+  // encryption ("530 5.7.0 Must issue a STARTTLS command first", Gmail's on a plain port 587). The
+  // stage names what to fix, not the command that was refused.
+  if (err.responseCode === 530) return /STARTTLS/i.test(err.response ?? '') ? 'tls' : 'auth';
   if (err.timeoutType === 'CONNECTION_TIMEOUT' || err.timeoutType === 'GREETING_TIMEOUT') return 'connect';
   return stageOfCommand(err.command) ?? stageOfCommand(lastCommand) ?? 'connect';
 }
