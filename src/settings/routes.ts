@@ -44,6 +44,13 @@ const mailHealthAnswer = z.object({
 /** TEST_MAILS_PER_MINUTE bounds Test Mail Settings per tenant: it opens connections on request. */
 export const TEST_MAILS_PER_MINUTE = 10;
 
+/**
+ * systemSmtpInput is the body of `PUT /system/mail-settings`: an SmtpSettings, and the `source` its
+ * GET answers with, taken and ignored (it says where the settings in force come from, which a save
+ * decides), so that a script can send back what it read with one field changed.
+ */
+const systemSmtpInput = smtpSettingsInput.extend({ source: z.enum(['url', 'saved']).optional() });
+
 /** testMailInput is the body of `POST /settings/mail/test`. */
 export const testMailInput = z.object({ sendTo: emailAddress.optional(), settings: smtpSettingsInput.optional() }).strict();
 
@@ -135,9 +142,10 @@ export const settingsRoutes: RouteModule = (app, deps) => {
   );
 
   app.get('/api/v1/system/mail-settings', { config: { access: 'host' } }, async () => showSystemSmtp(await getSystemSmtp(db, secretBox, deps.systemSmtp)));
-  app.put('/api/v1/system/mail-settings', { config: { access: 'host' }, schema: { body: smtpSettingsInput } }, async (request) =>
-    showSystemSmtp(await saveSystemSmtp(db, secretBox, deps.systemSmtp, request.body, clock)),
-  );
+  app.put('/api/v1/system/mail-settings', { config: { access: 'host' }, schema: { body: systemSmtpInput } }, async (request) => {
+    const { source: _readOnly, ...input } = request.body;
+    return showSystemSmtp(await saveSystemSmtp(db, secretBox, deps.systemSmtp, input, clock));
+  });
 
   odataSettingsRoutes(app, deps, testMail, beforeTest);
 };
