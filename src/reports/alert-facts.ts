@@ -60,7 +60,11 @@ export async function tenantsWithAlerts(db: Db, tenantIds: readonly string[], wi
 /** SourcedEventCount is an EventCount for alerts that also share the source parts a mute can match. */
 export interface SourcedEventCount extends EventCount {
   readonly source: { readonly process?: string; readonly robot?: string; readonly queue?: string };
-  /** When the last of these alerts was created (epoch ms): the daily report's health section tells recoveries by it. */
+  /**
+   * When the last of these alerts occurred (epoch ms): the health sections tell recoveries by it and
+   * show it as the last failure, as the summary's lines show when their alerts occurred (an alert
+   * that arrives late, imported or from a robot that reports late, failed when it says).
+   */
   readonly lastAt: number;
 }
 
@@ -91,7 +95,7 @@ export async function sourcedEventCountsOf(
       'event',
       ...parts.map((p, i) => p.as(`s${i}`)),
       eb.fn.countAll<number>().as('n'),
-      eb.fn.max('created_at').as('last'),
+      eb.fn.max('occurred_at').as('last'),
     ])
     .where('tenant_id', 'in', tenantIds)
     .where('created_at', '>=', window.start)

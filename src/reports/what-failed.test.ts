@@ -21,6 +21,7 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
   let smtp: TestSmtpServer;
   const mails = new Map<string, ParsedMail>();
   let quietDaily: ParsedMail | undefined;
+  let lateDaily: ParsedMail | undefined;
   const base = '/api/v1/tenants/failing';
 
   const raise = async (alerts: object[]) => {
@@ -49,6 +50,12 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
     await raise([job('Billing', 'Fatal', 'billing failed 2'), robot('R7', 'Success', 'R7 back')]);
     await raise(Array.from({ length: 6 }, (_, i) => ({ severity: 'Warn', component: 'Queues', message: `slow ${i}`, source: { queue: 'Claims' } })));
     await raise([{ severity: 'Error', component: 'Queues', message: 'no source at all' }]);
+    // Another tenant's robot whose failure of 05:00 arrives at 11:05 (a pull source catching up, a robot that reports late).
+    await t.call('POST', '/api/v1/tenants', { name: 'late', timeZone: 'Europe/Paris' });
+    await t.call('PUT', '/api/v1/tenants/late/settings/mail', { alertsEmailEnabled: true });
+    await t.call('POST', '/api/v1/tenants/late/users', { email: 'late@example.com', name: 'Late', roles: ['Alerts Viewer'] });
+    const late = { ...robot('R-late', 'Error', 'R-late down since dawn'), occurredAt: '2026-06-01T03:00:00Z' };
+    expect((await t.call('POST', '/api/v1/tenants/late/alerts', { alerts: [late] })).statusCode).toBe(202);
     await t.tocsin.decisionsSettled();
     // The next day at 10:00:02 in Paris: the daily report's window has ended, and so has a catch-up summary's.
     clock.set(Date.parse('2026-06-02T08:00:02Z'));
@@ -59,7 +66,9 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
     for (const message of smtp.messages) {
       const mail = await simpleParser(message.raw);
       if (message.envelope.to[0] === 'ops@example.com') mails.set(String(mail.headers.get('x-tocsin-kind')), mail);
-      else if (mail.headers.get('x-tocsin-kind') === 'daily') quietDaily = mail;
+      else if (message.envelope.to[0] === 'late@example.com') {
+        if (mail.headers.get('x-tocsin-kind') === 'daily') lateDaily = mail;
+      } else if (mail.headers.get('x-tocsin-kind') === 'daily') quietDaily = mail;
     }
   });
   afterAll(async () => {
@@ -124,5 +133,9 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
     expect(quiet).not.toContain('Queue: Claims');
     expect(quiet).not.toMatch(/^\s+\d+\s+\d+\s+Queues$/m);
     expect(quiet).toMatch(/Process: Billing · Alerts: 2 · last failure/);
+  });
+
+  it("dates a source's last failure by when it failed, as the summary does, not by when its alert arrived", () => {
+    expect(lateDaily!.text).toMatch(/Robot: R-late · Alerts: 1 · last failure Jun 1, 2026, 05:00\n/);
   });
 });
