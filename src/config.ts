@@ -4,6 +4,10 @@ import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
 import { type UrlSmtp, urlSmtp } from './settings/smtp-settings.js';
 import { DATABASE_URL_MESSAGE, DEFAULT_DB_POOL_SIZE, dialectOfUrl } from './storage/storage.js';
 
+/** The HTTP listener's defaults (API.md: PORT 8080, HOST 127.0.0.1). */
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '127.0.0.1';
+
 const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 const envSchema = z.object({
@@ -13,8 +17,8 @@ const envSchema = z.object({
     .min(1)
     .refine((url) => dialectOfUrl(url) !== undefined, DATABASE_URL_MESSAGE)
     .optional(),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_PORT),
+  HOST: z.string().min(1).default(DEFAULT_HOST),
   // Any value is taken as it is (API.md: the admin token "is the value of" the variable); a short one
   // is only warned about at start-up (configWarnings), so an operator's or a test's choice still starts.
   TOCSIN_ADMIN_TOKEN: z.string().optional(),
@@ -85,6 +89,11 @@ export function httpOrigin(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
+/** publicUrlOf is the base of Tocsin's links: TOCSIN_PUBLIC_URL without trailing slashes, by default `http://HOST:PORT`. */
+export function publicUrlOf(publicUrl: string | undefined, host: string, port: number): string {
+  return (publicUrl ?? httpOrigin(host, port)).replace(/\/+$/, '');
+}
+
 /** SHORT_SECRET_LENGTH: an admin token or secret key shorter than this is guessable enough to warn about. */
 export const SHORT_SECRET_LENGTH = 16;
 
@@ -136,7 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: e.TOCSIN_SMTP_URL,
     systemSmtp,
     summaryIntervalSeconds: e.TOCSIN_SUMMARY_INTERVAL_SECONDS,
-    publicUrl: (e.TOCSIN_PUBLIC_URL ?? httpOrigin(e.HOST, e.PORT)).replace(/\/+$/, ''),
+    publicUrl: publicUrlOf(e.TOCSIN_PUBLIC_URL, e.HOST, e.PORT),
     allowPrivateSmtpHosts: e.TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS,
     dataDir,
     mailCatcherPort: e.TOCSIN_MAIL_CATCHER_PORT,

@@ -13,6 +13,16 @@ describeEachDialect('tocsin raise', (dialect) => {
   });
   afterAll(() => t.close());
 
+  it('finds the server the same PORT and HOST describe when --url is left out, as the server names its own URL', async () => {
+    const { hostname, port } = new URL(t.tocsin.url!);
+    const c = capturedIo({ TOCSIN_TOKEN: token, HOST: hostname, PORT: port });
+    const args = ['--tenant', 'ops', '--severity', 'Info', '--component', 'Jobs', '--message', 'Found by PORT'];
+    expect(await raiseCommand(args, c.io), c.err()).toBe(0);
+    expect((await t.call('GET', `/api/v1/tenants/ops/alerts/${c.out().trim()}`)).json().message).toBe('Found by PORT');
+    const publicUrl = capturedIo({ TOCSIN_TOKEN: token, TOCSIN_PUBLIC_URL: `${t.tocsin.url}/`, PORT: '1' });
+    expect(await raiseCommand(args, publicUrl.io), publicUrl.err()).toBe(0);
+  });
+
   it('raises an alert on a listening server with the token from TOCSIN_TOKEN and prints its id', async () => {
     const c = capturedIo({ TOCSIN_TOKEN: token });
     const code = await raiseCommand(

@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_HOST, DEFAULT_PORT, publicUrlOf } from '../config.js';
 import type { CommandIo } from './io.js';
 
 /** RAISE_USAGE is the help text of `tocsin raise`. */
 export const RAISE_USAGE = `usage: tocsin raise --tenant T --severity Error --component Jobs --message "…"
          [--event Process.RaiseAlert] [--dedup-key K] [--folder F] [--data '{"k":"v"}']
-         [--url http://127.0.0.1:8080] [--token TOKEN]   (or TOCSIN_TOKEN)`;
-
-const DEFAULT_URL = 'http://127.0.0.1:8080';
+         [--url URL] [--token TOKEN]   (or TOCSIN_TOKEN; the URL defaults to TOCSIN_PUBLIC_URL, else http://HOST:PORT,
+         http://127.0.0.1:8080 when unset, as the server's)`;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
@@ -28,7 +28,7 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
         'dedup-key': { type: 'string' },
         folder: { type: 'string' },
         data: { type: 'string' },
-        url: { type: 'string', default: DEFAULT_URL },
+        url: { type: 'string' },
         token: { type: 'string' },
       },
     }));
@@ -61,7 +61,12 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
     ...(values.folder ? { folder: values.folder } : {}),
     ...(data === undefined ? {} : { data }),
   };
-  const url = `${values.url!.replace(/\/+$/, '')}/api/v1/tenants/${encodeURIComponent(values.tenant!)}/alerts`;
+  // Without --url, the server the same knobs describe: a PORT=9000 in the environment meant 8080 here.
+  const base = (values.url ?? publicUrlOf(io.env.TOCSIN_PUBLIC_URL || undefined, io.env.HOST || DEFAULT_HOST, Number(io.env.PORT || DEFAULT_PORT))).replace(
+    /\/+$/,
+    '',
+  );
+  const url = `${base}/api/v1/tenants/${encodeURIComponent(values.tenant!)}/alerts`;
   let response: Response;
   try {
     response = await fetch(url, {
@@ -71,7 +76,7 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (err) {
-    io.stderr.write(`tocsin raise: cannot reach ${values.url}: ${(err as Error).message}\n`);
+    io.stderr.write(`tocsin raise: cannot reach ${base}: ${(err as Error).message}\n`);
     return 1;
   }
   const answer = (await response.json().catch(() => ({}))) as { ids?: string[]; detail?: string; errors?: { path: string; message: string }[] };
