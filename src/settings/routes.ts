@@ -51,8 +51,15 @@ export const TEST_MAILS_PER_MINUTE = 10;
  */
 const systemSmtpInput = smtpSettingsInput.extend({ source: z.enum(['url', 'saved']).optional() });
 
-/** testMailInput is the body of `POST /settings/mail/test`. */
-export const testMailInput = z.object({ sendTo: emailAddress.optional(), settings: smtpSettingsInput.optional() }).strict();
+/**
+ * testMailInput is the body of `POST /settings/mail/test`. Both fields are optional, so a request
+ * with no body at all (`curl -X POST`) is every default, as `{}` is.
+ */
+export const testMailInput = z
+  .object({ sendTo: emailAddress.optional(), settings: smtpSettingsInput.optional() })
+  .strict()
+  .nullish()
+  .transform((body) => body ?? {});
 
 /** settingsRoutes are the tenant's Mail tab, Test Mail Settings and the host's system mail settings. */
 export const settingsRoutes: RouteModule = (app, deps) => {

@@ -295,6 +295,15 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect(parsed.from?.value[0]).toEqual({ address: 'tocsin@host.example.com', name: 'Tocsin' });
   });
 
+  it('takes a test request with no body at all, as both its fields are optional: to the caller, through the saved settings', async () => {
+    const { token } = await t.tenantWithUser('mail-bodiless');
+    const me = (await call('GET', '/api/v1/tenants/mail-bodiless/me', undefined, token)).json();
+    const res = await call('POST', '/api/v1/tenants/mail-bodiless/settings/mail/test', undefined, token);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ ok: true });
+    expect(server.messages.find((m) => m.messageId === res.json().messageId)?.envelope.to).toEqual([me.email]);
+  });
+
   it('tests unsaved settings merged over the saved ones (no retyping the password) and saves nothing', async () => {
     await call('PUT', '/api/v1/tenants/mail-c/settings/mail', {
       custom: smtpFor({ port: 2, authMethod: 'plain', username: 'robot', password: PASSWORD }),
