@@ -32,6 +32,7 @@ import { getMailSettings } from '../settings/mail-settings.js';
 import { alertListUrl, preferencesUrl } from './templates/links.js';
 import { SUMMARY_MAX_LINES, renderSummaryEmail } from './templates/summary-email.js';
 import type { AlertGroupView, AlertSourceView, ImmediateEmailView, MuteLineView, RecipientView, ReportLinks, TenantView } from './templates/view-models.js';
+import { optedOut } from './unsubscribe/apply.js';
 import type { UnsubscribeLinks } from './unsubscribe/links.js';
 import { WindowCache } from './window-cache.js';
 import type { ReadCache } from '../shared/read-cache.js';
@@ -310,10 +311,15 @@ export const TURNED_OFF = 'not sent: the recipient turned these emails off after
 /**
  * stillWants throws when the recipient no longer wants this kind of email: turned off (by the
  * one-click unsubscribe, say) between the decision and a late send, after a mail server outage.
+ * A user's unsubscribe is in its preferences; a group mailbox's is an opt-out of its address.
  */
-function stillWants(preferences: Preferences, delivery: Delivery): void {
+async function stillWants(deps: ComposerDeps, preferences: Preferences, delivery: Delivery, data: ReportData): Promise<void> {
   const choice = EMAIL_CHOICE_OF[delivery.kind];
-  if (choice && !wantsEmail(preferences, choice)) throw new ComposeError(TURNED_OFF);
+  if (!choice) return;
+  if (!wantsEmail(preferences, choice)) throw new ComposeError(TURNED_OFF);
+  if (data.recipient.type === 'group' && (await optedOut(deps.db, delivery.tenantId, delivery.recipient.address, delivery.kind))) {
+    throw new ComposeError(TURNED_OFF);
+  }
 }
 
 /**
@@ -325,7 +331,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   const c = await contextOf(deps, caches, delivery);
   const reader = await readerOf(deps, caches, delivery, c.data);
   const preferences = await preferencesOf(deps, c.data);
-  stillWants(preferences, delivery);
+  await stillWants(deps, preferences, delivery, c.data);
   const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
   const window = windowOf(delivery);
   const cached = await caches.groups.get(`${c.tenant.id}:${window.start}:${window.end}`, () => loadGroups(deps.db, c.tenant.id, window));
@@ -402,7 +408,7 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
   const c = await contextOf(deps, caches, delivery);
   const reader = await readerOf(deps, caches, delivery, c.data);
   const preferences = await preferencesOf(deps, c.data);
-  stillWants(preferences, delivery);
+  await stillWants(deps, preferences, delivery, c.data);
   const period = windowOf(delivery);
   const language = c.recipient.language;
   const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
@@ -480,7 +486,7 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   // attempt, an instant after the decision, spends no reads on it.
   if (delivery.attempts > 1) {
     const preferences = await preferencesOf(deps, c.data);
-    stillWants(preferences, delivery);
+    await stillWants(deps, preferences, delivery, c.data);
     const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
     if (!isSubscribed(preferences, alert.component, alert.event) || isMutedFor(mutes, alert, c.data.recipient, now)) throw new ComposeError(NOTHING_LEFT);
   }

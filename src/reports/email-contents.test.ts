@@ -12,6 +12,7 @@ import { describeEachDialect } from '../../test/support/storage.js';
 import { localeFormat } from '../i18n/format.js';
 import { FakeClock } from '../shared/clock.js';
 import { NOTHING_LEFT, NOT_A_READER, TURNED_OFF } from './composers.js';
+import { UnsubscribeLinks } from './unsubscribe/links.js';
 
 describeEachDialect('alert emails as their readers see them', (dialect) => {
   let t: TestApp;
@@ -296,5 +297,24 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
     expect(smtp.messages.filter((m) => m.envelope.to[0] === 'done@example.com')).toEqual([]);
     expect((await t.call('GET', `${base}/deliveries?kind=summary`)).json().items).toMatchObject([{ status: 'failed', lastError: `render: ${TURNED_OFF}` }]);
+  });
+
+  it('is not sent to a group mailbox that took its one-click unsubscribe after it was decided', async () => {
+    const base = '/api/v1/tenants/mailbox';
+    const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'mailbox', timeZone: 'UTC' })).json().id as string;
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    const group = async (email: string) => (await t.call('POST', `${base}/groups`, { name: email, email, roles: ['Alerts Viewer'] })).json().id as string;
+    const leaving = await group('noisy-desk@example.com');
+    await group('front-desk@example.com');
+    clock.advance(60_000);
+    expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Payroll failed' })).statusCode).toBe(202);
+    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    await decideReports(t.tocsin, clock, INTERVAL);
+    // Before the summary goes out (its server was down, say), the mailbox's owner unsubscribes it from an earlier one.
+    const links = new UnsubscribeLinks(t.tocsin.deps.storage.db, PUBLIC, clock);
+    const link = await links.url({ tenantId, kind: 'summary', recipient: { type: 'group', id: leaving, address: 'noisy-desk@example.com' } });
+    expect((await t.call('POST', new URL(link).pathname)).statusCode).toBe(200);
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+    await expectSummariesOnlyTo(base, 'front-desk@example.com', ['noisy-desk@example.com'], TURNED_OFF);
   });
 });

@@ -16,6 +16,21 @@ export async function recipientExists(db: Db, target: UnsubscribeTarget): Promis
 }
 
 /**
+ * optedOut tells whether an address took the one-click unsubscribe of a kind of email (a group
+ * mailbox's, or the mail-health notices'), as recorded by applySubscription.
+ */
+export async function optedOut(db: Db, tenantId: string, address: string, kind: string): Promise<boolean> {
+  const found = await db
+    .selectFrom('email_unsubscribes')
+    .select('kind')
+    .where('tenant_id', '=', tenantId)
+    .where('address_key', '=', address.toLowerCase())
+    .where('kind', '=', kind)
+    .executeTakeFirst();
+  return found !== undefined;
+}
+
+/**
  * applySubscription turns one kind of email off (`subscribed` false) or back on for one recipient
  * and says whether the recipient still exists. A user's choice of an alert email goes into its own
  * preferences (where it can also be changed); a group mailbox's, and an administrator's of the
