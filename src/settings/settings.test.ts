@@ -420,9 +420,12 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
         status: 'sent',
         attempts: 1,
         messageId: sent.messageId,
+        // As for an alert email sent: lastCode is the code of a failure, and there was none.
+        lastError: null,
+        lastCode: null,
       });
       const failed = log.find((d: { recipient: string }) => d.recipient === 'log-bad@example.com');
-      expect(failed).toMatchObject({ status: 'failed', attempts: 1 });
+      expect(failed).toMatchObject({ status: 'failed', attempts: 1, lastCode: 550 });
       expect(failed.lastError).toContain('Mailbox unavailable');
       expect(JSON.stringify(log)).not.toContain(PASSWORD);
       expect(server.messages.filter((m) => m.envelope.to[0] === 'log-ok@example.com')).toHaveLength(1);

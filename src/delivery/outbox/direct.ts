@@ -51,7 +51,8 @@ export async function recordDirectSend(db: Db, send: DirectSend, inCommit?: (tx:
         attempts: 1,
         next_attempt_at: send.startedAt,
         last_error: outcome.status === 'failed' ? outcome.error : null,
-        last_code: code,
+        // The row's code is a failure's, as the workers write it; the attempt keeps the 250.
+        last_code: outcome.status === 'failed' ? code : null,
         smtp_response: outcome.status === 'sent' ? outcome.response : null,
         created_at: send.startedAt,
         sent_at: outcome.status === 'sent' ? send.finishedAt : null,
