@@ -26,6 +26,7 @@ describeEachDialect('report composers', (dialect) => {
       publicUrl: 'https://tocsin.example.com',
       summaryIntervalMs: INTERVAL,
       unsubscribeLinks: new UnsubscribeLinks(db, 'https://tocsin.example.com', clock),
+      clock,
     });
   };
   const deliveryRow = (kind: string, address: string) =>
@@ -138,6 +139,21 @@ describeEachDialect('report composers', (dialect) => {
     const after = await composers().immediate!(toDelivery(row));
     expect(after.text).toMatch(/×\s?3/);
     expect(after.text).toContain('Pris en charge');
+  });
+
+  it('names the host administrator who muted or acknowledged in the reader’s language, not in English', async () => {
+    const mute = await t.call('POST', `${base}/mutes`, { scope: 'tenant', match: { robot: 'R2' }, until: new Date(clock.now() + 3_600_000).toISOString() });
+    expect(mute.statusCode).toBe(201);
+    const invoice = (await t.call('GET', `${base}/alerts?component=Jobs`)).json().items[0].id as string;
+    expect((await t.call('POST', `${base}/alerts/${invoice}/acknowledge`)).statusCode).toBe(200);
+    try {
+      const email = await render('summary', 'fr@example.com');
+      expect(email.text).toMatch(/Pris en charge par Administrateur de l’hôte le /);
+      expect(email.text).toMatch(/Robot\u00a0: R2 jusqu’au .* \(par Administrateur de l’hôte\)/);
+      expect(`${email.text}${email.html}`).not.toContain('Host administrator');
+    } finally {
+      await t.call('DELETE', `${base}/mutes/${mute.json().id}`);
+    }
   });
 
   it('puts no alert of another tenant in any email: every summary, daily and immediate email of both tenants', async () => {

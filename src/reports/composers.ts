@@ -3,7 +3,10 @@ import type { ActionLinks, ActionSubject, AlertActionUrls } from '../actions/lin
 import type { Permission } from '../access/permissions.js';
 import { effectivePermissions } from '../access/principal.js';
 import { type Acknowledgement, acknowledgementFromRow, acknowledgementsOf } from '../alerts/acknowledgements.js';
+import { type Actor, HOST_ACTOR } from '../alerts/action-audit.js';
 import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
+import { emailTranslator } from '../i18n/email-i18n.js';
+import type { Language } from '../i18n/languages.js';
 import { toStoredAlert, type StoredAlert } from '../alerts/store.js';
 import { type AlertGroup, streamAlertsInWindow } from '../alerts/window.js';
 import type { EmailKind, RenderedEmail } from '../delivery/contract.js';
@@ -230,7 +233,12 @@ function actionsOf(deps: ComposerDeps, c: Context, permissions: ReadonlySet<Perm
 }
 
 /** withAcknowledgements adds "acknowledged by NAME at TIME" to the lines whose flood someone acknowledged. */
-async function withAcknowledgements(db: Db, tenantId: string, lines: readonly (AlertGroupView & { groupId: string })[]): Promise<AlertGroupView[]> {
+async function withAcknowledgements(
+  db: Db,
+  tenantId: string,
+  lines: readonly (AlertGroupView & { groupId: string })[],
+  language: Language,
+): Promise<AlertGroupView[]> {
   const acks = await acknowledgementsOf(
     db,
     tenantId,
@@ -238,7 +246,7 @@ async function withAcknowledgements(db: Db, tenantId: string, lines: readonly (A
   );
   return lines.map(({ groupId, ...line }) => {
     const ack = acks.get(groupId);
-    return ack ? { ...line, acknowledged: { name: ack.by.name, at: ack.at } } : line;
+    return ack ? { ...line, acknowledged: { name: actorName(ack.by, language), at: ack.at } } : line;
   });
 }
 
@@ -294,8 +302,13 @@ async function loadGroups(db: Db, tenantId: string, window: { start: number; end
 }
 
 /** muteLineOf is how a report shows a mute or snooze: what it matches in the recipient's words, until when, by whom. */
-function muteLineOf(mute: Mute, language: string): MuteLineView {
-  return { what: matchParts(mute.match, language), until: mute.until, by: mute.createdBy.name, snooze: mute.scope === 'user' };
+function muteLineOf(mute: Mute, language: Language): MuteLineView {
+  return { what: matchParts(mute.match, language), until: mute.until, by: actorName(mute.createdBy, language), snooze: mute.scope === 'user' };
+}
+
+/** actorName is who muted or acknowledged, as the recipient reads it: the host administrator, no user, in the recipient's language. */
+function actorName(actor: Actor, language: Language): string {
+  return actor.userId === HOST_ACTOR.userId ? emailTranslator(language)('common.hostAdministrator') : actor.name;
 }
 
 /**
@@ -386,7 +399,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
     windowCount: Math.max(1, Math.round((window.end - window.start) / deps.summaryIntervalMs)),
     totalAlerts,
     muted: { alerts: mutedAlerts, mutes: [...muting].map((m) => muteLineOf(m, c.recipient.language)) },
-    groups: await withAcknowledgements(deps.db, c.tenant.id, [...fatal, ...error].slice(0, SUMMARY_MAX_LINES)),
+    groups: await withAcknowledgements(deps.db, c.tenant.id, [...fatal, ...error].slice(0, SUMMARY_MAX_LINES), c.recipient.language),
     sources: tally.totals().map((totals) => ({
       ...totals,
       label: totals.key.field === 'component' ? componentDisplayName(totals.key.value, c.recipient.language) : undefined,
@@ -512,7 +525,7 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
       firstAt: alert.occurredAt,
       lastAt: Math.max(alert.occurredAt, Number(flood?.last ?? alert.occurredAt)),
       actions: actions({ alertId: alert.id }),
-      acknowledged: ack ? { name: ack.by.name, at: ack.at } : undefined,
+      acknowledged: ack ? { name: actorName(ack.by, language), at: ack.at } : undefined,
     },
     links: {
       ...c.links,

@@ -5,6 +5,7 @@ export const de = {
   severity: { Fatal: 'Schwerwiegend', Error: 'Fehler', Warn: 'Warnung', Info: 'Information', Success: 'Erfolg' },
   common: {
     showAlerts: 'Diese Alarme anzeigen',
+    hostAdministrator: 'Host-Administrator',
     greeting: 'Hallo {{name}},',
     greetingNoName: 'Hallo,',
     timesIn: 'Alle Zeiten sind in {{zone}} angegeben.',

@@ -5,6 +5,8 @@ export const en = {
   severity: { Fatal: 'Fatal', Error: 'Error', Warn: 'Warning', Info: 'Info', Success: 'Success' },
   common: {
     showAlerts: 'Show these alerts',
+    // Who muted or acknowledged, when it was the host administrator, who is no user of the tenant.
+    hostAdministrator: 'Host administrator',
     greeting: 'Hello {{name}},',
     greetingNoName: 'Hello,',
     timesIn: 'Times are shown in {{zone}}.',

@@ -5,6 +5,7 @@ export const es = {
   severity: { Fatal: 'Fatal', Error: 'Error', Warn: 'Advertencia', Info: 'Información', Success: 'Éxito' },
   common: {
     showAlerts: 'Ver estas alertas',
+    hostAdministrator: 'Administrador del host',
     greeting: 'Hola, {{name}}:',
     greetingNoName: 'Hola:',
     timesIn: 'Las horas se muestran en {{zone}}.',

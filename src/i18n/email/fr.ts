@@ -7,6 +7,7 @@ export const fr = {
   severity: { Fatal: 'Fatal', Error: 'Erreur', Warn: 'Avertissement', Info: 'Information', Success: 'Succès' },
   common: {
     showAlerts: 'Afficher ces alertes',
+    hostAdministrator: 'Administrateur de l’hôte',
     greeting: 'Bonjour {{name}},',
     greetingNoName: 'Bonjour,',
     timesIn: 'Les heures sont indiquées dans le fuseau {{zone}}.',

@@ -7,6 +7,7 @@ export const ja = {
   severity: { Fatal: '致命的', Error: 'エラー', Warn: '警告', Info: '情報', Success: '成功' },
   common: {
     showAlerts: 'これらのアラートを表示',
+    hostAdministrator: 'ホスト管理者',
     greeting: '{{name}} 様',
     greetingNoName: 'ご担当者様',
     timesIn: '時刻は {{zone}} で表示しています。',
