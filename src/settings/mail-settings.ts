@@ -8,6 +8,7 @@ import { retrySystemRouteNow, retryTenantNow } from '../delivery/outbox/leases.j
 import { tryOwnServerAgain } from '../mail-health/store.js';
 import type { Db } from '../storage/database.js';
 import { sqlOnce } from '../storage/sql-once.js';
+import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { RefusedHostError, type Resolver, checkSavedSmtpHost } from './host-guard.js';
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
 import {
@@ -205,22 +206,39 @@ export async function saveMailSettings(
   clock: Clock,
   hosts: HostPolicy,
 ): Promise<TenantMailSettings> {
-  const current = await getMailSettings(db, tenantId);
+  // Checked before the transaction, whose lock a DNS lookup must not hold. A host the input leaves
+  // out that another save changes meanwhile was checked by that save.
+  if (input.custom && !hosts.allowPrivateHosts) {
+    const merged = await mergeOverCustom(db, secretBox, tenantId, 'custom.', (await getMailSettings(db, tenantId)).custom, input.custom);
+    try {
+      await checkSavedSmtpHost(merged.smtp.host, merged.smtp.port, hosts.resolver);
+    } catch (err) {
+      if (err instanceof RefusedHostError) throw fieldError('custom.host', err.message);
+      throw err;
+    }
+  }
+  await db.transaction().execute(async (tx) => {
+    // Each save reads the row and writes it back whole: two at once (a script setting the report
+    // time while another enables alert emails) would each undo the other's fields.
+    await lockTransactionOn(tx, `mail-settings:${tenantId}`);
+    await writeMailSettings(tx, secretBox, tenantId, input, clock);
+  });
+  // The report time and the alert emails flag decide the tenant's report windows.
+  await reportsDueNow(db, tenantId);
+  if (input.custom !== undefined || input.useCustom !== undefined) await serverChanged(db, tenantId, clock.now());
+  return getMailSettings(db, tenantId);
+}
+
+/** writeMailSettings merges a PUT over the stored settings and writes the row, in the caller's transaction. */
+async function writeMailSettings(tx: Db, secretBox: SecretBox, tenantId: string, input: MailSettingsInput, clock: Clock): Promise<void> {
+  const current = await getMailSettings(tx, tenantId);
   let custom = current.custom;
   let sealed: { password: string | null; accessToken: string | null } | undefined;
   if (input.custom === null) {
     custom = null;
     sealed = { password: null, accessToken: null };
   } else if (input.custom !== undefined) {
-    const merged = await mergeOverCustom(db, secretBox, tenantId, 'custom.', current.custom, input.custom);
-    if (!hosts.allowPrivateHosts) {
-      try {
-        await checkSavedSmtpHost(merged.smtp.host, merged.smtp.port, hosts.resolver);
-      } catch (err) {
-        if (err instanceof RefusedHostError) throw fieldError('custom.host', err.message);
-        throw err;
-      }
-    }
+    const merged = await mergeOverCustom(tx, secretBox, tenantId, 'custom.', current.custom, input.custom);
     custom = merged.smtp;
     sealed = {
       password: merged.secrets.password === null ? null : secretBox.seal(merged.secrets.password, secretOwner.password(tenantId)),
@@ -241,15 +259,11 @@ export async function saveMailSettings(
     ...(sealed ? { custom_password: sealed.password, custom_access_token: sealed.accessToken } : {}),
     updated_at: clock.now(),
   };
-  await db
+  await tx
     .insertInto('tenant_mail_settings')
     .values({ tenant_id: tenantId, custom_password: null, custom_access_token: null, ...values })
     .onConflict((oc) => oc.column('tenant_id').doUpdateSet(values))
     .execute();
-  // The report time and the alert emails flag decide the tenant's report windows.
-  await reportsDueNow(db, tenantId);
-  if (input.custom !== undefined || input.useCustom !== undefined) await serverChanged(db, tenantId, clock.now());
-  return getMailSettings(db, tenantId);
 }
 
 /**

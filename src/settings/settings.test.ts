@@ -135,6 +135,27 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect(port.json().errors[0].path).toBe('custom.port');
   });
 
+  it('keeps every field of saves made at the same time, each of a few fields', async () => {
+    await t.tenantWithUser('mail-race');
+    const base = '/api/v1/tenants/mail-race/settings/mail';
+    for (const time of ['07:00', '08:00', '09:00']) {
+      await call('PUT', base, { alertsEmailEnabled: null, sendEmptyDailyReport: null, fallbackToDefault: null });
+      const saves = await Promise.all([
+        call('PUT', base, { alertsEmailEnabled: true }),
+        call('PUT', base, { dailyReportTime: time }),
+        call('PUT', base, { sendEmptyDailyReport: true }),
+        call('PUT', base, { fallbackToDefault: true }),
+      ]);
+      expect(saves.map((s) => s.statusCode)).toEqual([200, 200, 200, 200]);
+      expect((await call('GET', base)).json()).toMatchObject({
+        alertsEmailEnabled: true,
+        dailyReportTime: time,
+        sendEmptyDailyReport: true,
+        fallbackToDefault: true,
+      });
+    }
+  });
+
   it('stores the password sealed, bound to the tenant', async () => {
     const { tenantId } = await t.tenantWithUser('mail-a');
     const { tenantId: otherId } = await t.tenantWithUser('mail-b');
