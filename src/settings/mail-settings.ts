@@ -339,18 +339,22 @@ export function showSystemSmtp(system: SystemSmtp): SmtpSettingsView & { source:
 
 /** saveSystemSmtp merges a host admin's PUT over the system settings in force and stores them sealed. */
 export async function saveSystemSmtp(db: Db, secretBox: SecretBox, startup: UrlSmtp, input: SmtpSettingsInput, clock: Clock): Promise<SystemSmtp> {
-  const current = await getSystemSmtp(db, secretBox, startup);
-  const merged = mergeOrExplain('', current.smtp, current.secrets, input);
-  const value = JSON.stringify({
-    smtp: JSON.stringify(merged.smtp),
-    password: merged.secrets.password === null ? null : secretBox.seal(merged.secrets.password, systemOwner.password),
-    accessToken: merged.secrets.accessToken === null ? null : secretBox.seal(merged.secrets.accessToken, systemOwner.accessToken),
+  await db.transaction().execute(async (tx) => {
+    // The row is read and written back whole: two saves at once would undo each other's fields.
+    await lockTransactionOn(tx, SYSTEM_KEY);
+    const current = await getSystemSmtp(tx, secretBox, startup);
+    const merged = mergeOrExplain('', current.smtp, current.secrets, input);
+    const value = JSON.stringify({
+      smtp: JSON.stringify(merged.smtp),
+      password: merged.secrets.password === null ? null : secretBox.seal(merged.secrets.password, systemOwner.password),
+      accessToken: merged.secrets.accessToken === null ? null : secretBox.seal(merged.secrets.accessToken, systemOwner.accessToken),
+    });
+    await tx
+      .insertInto('host_settings')
+      .values({ key: SYSTEM_KEY, value, updated_at: clock.now() })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: clock.now() }))
+      .execute();
   });
-  await db
-    .insertInto('host_settings')
-    .values({ key: SYSTEM_KEY, value, updated_at: clock.now() })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: clock.now() }))
-    .execute();
   // What waits for a retry through the system default tries the new settings now.
   await retrySystemRouteNow(db, clock.now());
   return getSystemSmtp(db, secretBox, startup);

@@ -247,6 +247,21 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect(saved.body).not.toContain(PASSWORD);
   });
 
+  it('keeps every field of system settings saved at the same time', async () => {
+    const before = (await call('GET', '/api/v1/system/mail-settings')).json();
+    for (const [i, name] of ['Tocsin A', 'Tocsin B', 'Tocsin C'].entries()) {
+      const saves = await Promise.all([
+        call('PUT', '/api/v1/system/mail-settings', { fromDisplayName: name }),
+        call('PUT', '/api/v1/system/mail-settings', { timeoutMs: 20_000 + i }),
+        call('PUT', '/api/v1/system/mail-settings', { domain: `CORP${i}` }),
+      ]);
+      expect(saves.map((s) => s.statusCode)).toEqual([200, 200, 200]);
+      expect((await call('GET', '/api/v1/system/mail-settings')).json()).toMatchObject({ fromDisplayName: name, timeoutMs: 20_000 + i, domain: `CORP${i}` });
+    }
+    const { fromDisplayName, timeoutMs, domain } = before;
+    expect((await call('PUT', '/api/v1/system/mail-settings', { fromDisplayName, timeoutMs, domain })).statusCode).toBe(200);
+  });
+
   it('refuses credentials over security none, naming the field, unless allowPlaintextAuth is set explicitly', async () => {
     const { token } = await t.tenantWithUser('plain');
     const inClear = { host: '127.0.0.1', port: server.port, security: 'none', username: 'robot', password: PASSWORD, fromAddress: 'a@plain.example.com' };
