@@ -80,6 +80,21 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(bad.json().errors[0].path).toBe('roles.0');
   });
 
+  it('refuses a field it does not know when creating a user, a group, a role or a token, as their patches do', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'strict' });
+    const user = await t.call('POST', '/api/v1/tenants/strict/users', { email: 'typo@example.com', name: 'Typo', timezone: 'Asia/Tokyo' });
+    expect(user.statusCode).toBe(400);
+    expect(user.json().errors).toEqual([{ path: 'timezone', message: 'is not a known field' }]);
+    expect((await t.call('GET', '/api/v1/tenants/strict/users')).json().items.map((u: { email: string }) => u.email)).not.toContain('typo@example.com');
+    const group = await t.call('POST', '/api/v1/tenants/strict/groups', { name: 'Typos', member: ['x'] });
+    expect(group.json().errors).toEqual([{ path: 'member', message: 'is not a known field' }]);
+    const role = await t.call('POST', '/api/v1/tenants/strict/roles', { name: 'Typist', permissions: [], permission: ['Alerts.View'] });
+    expect(role.json().errors).toEqual([{ path: 'permission', message: 'is not a known field' }]);
+    const { id } = (await t.call('POST', '/api/v1/tenants/strict/users', { email: 'tokens@example.com', name: 'Tokens' })).json();
+    const token = await t.call('POST', `/api/v1/tenants/strict/users/${id}/tokens`, { name: 'ci', expires: '2027-01-01' });
+    expect(token.json().errors).toEqual([{ path: 'expires', message: 'is not a known field' }]);
+  });
+
   it('keeps fields left out of a PATCH and clears those set to null', async () => {
     const { id } = (
       await t.call('POST', '/api/v1/tenants/people/users', { email: 'bo@example.com', name: 'Bo', language: 'fr', timeZone: 'Asia/Tokyo' })

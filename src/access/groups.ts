@@ -16,7 +16,7 @@ const groupFields = {
 };
 
 /** groupInput is the body of POST /groups. */
-export const groupInput = z.object(groupFields).partial().required({ name: true });
+export const groupInput = z.object(groupFields).partial().required({ name: true }).strict();
 
 /** groupPatch is the body of PATCH /groups/{groupId}: left out keeps, null clears (no members, no roles, not expanded). */
 export const groupPatch = z.object(groupFields).partial().strict();

@@ -6,10 +6,12 @@ import type { Db } from '../storage/database.js';
 import { PERMISSIONS } from './permissions.js';
 
 /** roleInput is the body of POST /roles. */
-export const roleInput = z.object({
-  name: displayText,
-  permissions: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length),
-});
+export const roleInput = z
+  .object({
+    name: displayText,
+    permissions: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length),
+  })
+  .strict();
 
 /** roleView is a role as the API shows it. */
 export const roleView = z.object({

@@ -100,7 +100,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
   });
   app.post(
     '/api/v1/tenants/:tenant/users/:userId/tokens',
-    { schema: { params: userParams, body: z.object({ name: displayText }) } },
+    { schema: { params: userParams, body: z.object({ name: displayText }).strict() } },
     async (request, reply) => {
       assertSelfOr(request, request.params.userId, 'Users.Edit');
       const tenant = tenantOf(request);

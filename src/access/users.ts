@@ -14,15 +14,17 @@ type UserRow = AccessTables['users'];
 const password = z.string().min(8, 'must be at least 8 characters').max(256);
 
 /** userInput is the body of POST /users. */
-export const userInput = z.object({
-  email: emailAddress,
-  name: displayText,
-  language: language.nullable().optional(),
-  timeZone: timeZone.nullable().optional(),
-  password: password.nullish(),
-  roles: z.array(z.string().max(200)).max(50).nullish(),
-  active: z.boolean().nullish(),
-});
+export const userInput = z
+  .object({
+    email: emailAddress,
+    name: displayText,
+    language: language.nullable().optional(),
+    timeZone: timeZone.nullable().optional(),
+    password: password.nullish(),
+    roles: z.array(z.string().max(200)).max(50).nullish(),
+    active: z.boolean().nullish(),
+  })
+  .strict();
 
 /** userPatch is the body of PATCH /users/{userId}: left out keeps, null clears (no roles; `active` back to its default, true). */
 export const userPatch = z
