@@ -103,6 +103,24 @@ export function withProblemResponses(doc: Json): Json {
 }
 
 /**
+ * withOptionalBodies marks as optional the request body of a route whose body schema takes null
+ * (`POST /settings/mail/test`: no body is every default): @fastify/swagger marks every body required.
+ */
+export function withOptionalBodies(doc: Json): Json {
+  const paths: Json = {};
+  for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
+    const nextItem: Json = {};
+    for (const [method, operation] of Object.entries<Json>(item)) {
+      const body = operation?.requestBody;
+      nextItem[method] =
+        body?.content?.['application/json']?.schema?.nullable === true ? { ...operation, requestBody: { ...body, required: false } } : operation;
+    }
+    paths[path] = nextItem;
+  }
+  return { ...doc, paths };
+}
+
+/**
  * withLiteralParentheses restores the `()` of paths like Orchestrator's
  * `.../OData.GetUnreadCount()`: the router matches them literally, but @fastify/swagger reads them
  * as a regular expression and writes `{regexp1}`, a path parameter that does not exist.
@@ -177,7 +195,7 @@ export async function registerOpenApi(app: TocsinApp): Promise<void> {
       security: [{ bearer: [] }],
     },
     transform: documentRoute,
-    transformObject: (documentObject) => withProblemResponses(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json)),
+    transformObject: (documentObject) => withProblemResponses(withOptionalBodies(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json))),
   });
   app.get(OPENAPI_PATH, { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 }

@@ -158,6 +158,13 @@ describeEachDialect('operations endpoints', (dialect) => {
     expect(body('/odata/Settings/UiPath.Server.Configuration.OData.VerifySmtpSetting').required).toEqual(['smtpSettingModel']);
   });
 
+  it('shows a body that may be left out as optional, and every other body as required', async () => {
+    const doc = (await t.call('GET', OPENAPI_PATH, undefined, '')).json<Json>();
+    // No body at all is every default: the caller's address, the saved settings.
+    expect(doc.paths['/api/v1/tenants/{tenant}/settings/mail/test'].post.requestBody.required).toBe(false);
+    expect(doc.paths['/api/v1/tenants/{tenant}/users'].post.requestBody.required).toBe(true);
+  });
+
   it('documents the problem+json error answers of every operation', async () => {
     const doc = (await t.call('GET', OPENAPI_PATH, undefined, '')).json<Json>();
     expect(doc.components.schemas.Problem.required).toEqual(['type', 'title', 'status', 'detail']);
