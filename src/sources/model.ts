@@ -124,7 +124,14 @@ const httpUrl = z
   .string()
   .max(2000)
   .url()
-  .refine((u) => /^https?:\/\//i.test(u), 'must be an http or https URL');
+  .refine((u) => /^https?:\/\//i.test(u), 'must be an http or https URL')
+  // A URL's user name and password would be shown back in every answer, and fetch refuses such a
+  // URL outright (its error, stored as the source's lastError, would quote the password again).
+  .refine((u) => {
+    if (!URL.canParse(u)) return true; // .url() has said so already
+    const { username, password } = new URL(u);
+    return username === '' && password === '';
+  }, 'must not hold a user name or password: give them in username and password');
 const upstreamText = headerSafe(200).pipe(z.string().min(1));
 
 /**

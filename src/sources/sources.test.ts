@@ -95,6 +95,23 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect((await t.call('PATCH', `${base}/${source.id}`, { pull: { intervalSeconds: 0 } })).json().errors[0].path).toBe('pull.intervalSeconds');
   });
 
+  it('refuses a user name or password inside the upstream URLs, which would show in every answer and never sign in', async () => {
+    const pull = { baseUrl: 'https://orch.example.com', tenancyName: 'Default', username: 'poller', password: 'upstream-pass-123' };
+    for (const [field, url] of [
+      ['baseUrl', 'https://poller:url-pass-456@orch.example.com'],
+      ['baseUrl', 'https://poller@orch.example.com'],
+      ['identityUrl', 'https://:url-pass-456@id.example.com/connect/token'],
+    ] as const) {
+      const res = await t.call('POST', base, { name: `Creds ${field}`, kind: 'orchestrator-pull', pull: { ...pull, [field]: url } });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().errors[0].path).toBe(`pull.${field}`);
+    }
+    const source = (await t.call('POST', base, { name: 'Creds later', kind: 'orchestrator-pull', pull })).json();
+    const patched = await t.call('PATCH', `${base}/${source.id}`, { pull: { baseUrl: 'https://poller:url-pass-456@orch.example.com' } });
+    expect(patched.statusCode, patched.body).toBe(400);
+    expect(patched.json().errors[0].path).toBe('pull.baseUrl');
+    expect((await t.call('GET', base)).body).not.toContain('url-pass-456');
+  });
   it('patches name, enabled and mapping (null restores the default) and deletes', async () => {
     const source = (await t.call('POST', base, { name: 'To change', kind: 'orchestrator-webhook' })).json();
     const patched = await t.call('PATCH', `${base}/${source.id}`, {
