@@ -110,6 +110,11 @@ describe('console decisions', () => {
     expect(why('tls', 'the server did not upgrade to TLS (STARTTLS is required)')).toEqual(['noStarttls']);
     expect(why('auth', 'Invalid login: 535 5.7.8 Error: authentication failed', 535)).toEqual(['auth535']);
     expect(why('auth', 'Invalid login: 534 5.7.9 Application-specific password required', 534)).toEqual(['auth534']);
+    // Microsoft 365 with basic authentication off: no password helps, OAuth does.
+    expect(why('auth', 'Invalid login: 535 5.7.139 Authentication unsuccessful, basic authentication is disabled.', 535)).toEqual(['basicAuthDisabled']);
+    expect(why('auth', 'Invalid login: 535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.', 535)).toEqual([
+      'basicAuthDisabled',
+    ]);
     expect(why('sender', 'Mail command failed: 553 5.7.1 Sender address rejected', 553)).toEqual(['sender']);
     expect(why('recipient', 'Recipient command failed: 554 5.7.1 Relay access denied', 554)).toEqual(['relay']);
     expect(why('recipient', 'Recipient command failed: 550 5.1.1 User unknown', 550)).toEqual(['recipient']);
