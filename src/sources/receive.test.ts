@@ -263,6 +263,15 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect((await h.alerts(future.json().ids))[0]).toMatchObject({ severity: 'Info', component: 'Robots', event: 'robot.teleported' });
     });
 
+    it('keeps an unknown type named like a property of every object (constructor, toString.x) as an Info alert, not a 500', async () => {
+      const source = await h.create('orchestrator-webhook');
+      for (const Type of ['constructor', 'toString.changed', '__proto__.x', 'hasOwnProperty.y']) {
+        const res = await h.orchestrator(source, { Type, EventId: `proto-${Type}` });
+        expect(res.statusCode, `${Type}: ${res.body}`).toBe(202);
+        expect((await h.alerts(res.json().ids))[0], Type).toMatchObject({ severity: 'Info', component: 'Process' });
+      }
+    });
+
     it('answers 400 to malformed JSON from an authenticated sender, 404 to an unknown or disabled source, 413 over 1 MB', async () => {
       const source = await h.create('orchestrator-webhook');
       const bad = '{"Type": "job.faulted",';

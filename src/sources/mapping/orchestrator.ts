@@ -139,16 +139,22 @@ export const QUIET_TYPES: readonly string[] = Object.freeze([
 
 const QUIET = new Set(QUIET_TYPES);
 
-/** The component an opted-in quiet type or an unknown type is filed under, by its prefix. */
-const COMPONENT_BY_PREFIX: Readonly<Record<string, string>> = {
-  job: 'Jobs',
-  robot: 'Robots',
-  queue: 'Queues',
-  queueItem: 'Transactions',
-  process: 'Process',
-  task: 'Tasks',
-  schedule: 'Schedules',
-};
+/**
+ * The component an opted-in quiet type or an unknown type is filed under, by its prefix. A Map,
+ * not an object: a type such as `constructor` or `toString.x` must not find Object's methods.
+ */
+const COMPONENT_BY_PREFIX: ReadonlyMap<string, string> = new Map([
+  ['job', 'Jobs'],
+  ['robot', 'Robots'],
+  ['queue', 'Queues'],
+  ['queueItem', 'Transactions'],
+  ['process', 'Process'],
+  ['task', 'Tasks'],
+  ['schedule', 'Schedules'],
+]);
+
+/** componentOfType files a type outside the table under its prefix's component, else Process. */
+const componentOfType = (type: string) => COMPONENT_BY_PREFIX.get(type.split('.')[0]!) ?? 'Process';
 
 const ruleFor = (type: string, event: string) => ORCHESTRATOR_RULES.find((r) => r.type === type && r.event === event)!;
 
@@ -310,7 +316,7 @@ function drafts(type: string, payload: Payload): Draft[] | 'quiet' {
       return [
         {
           rule: {
-            component: COMPONENT_BY_PREFIX[type.split('.')[0]!] ?? 'Process',
+            component: componentOfType(type),
             event: eventName(type, 'Orchestrator.Unknown'),
             severity: 'Info',
             alert: true,
@@ -327,7 +333,7 @@ function drafts(type: string, payload: Payload): Draft[] | 'quiet' {
 /** quietDraft is an opted-in quiet type: an Info alert under its prefix's component, the type as event. */
 function quietDraft(type: string): Draft {
   return {
-    rule: { component: COMPONENT_BY_PREFIX[type.split('.')[0]!] ?? 'Process', event: type, severity: 'Info', alert: false },
+    rule: { component: componentOfType(type), event: type, severity: 'Info', alert: false },
     message: `Orchestrator event ${type}`,
     source: undefined,
     dedupKey: undefined,
