@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Preferences, applyPatch, isSubscribed, wantsEmail } from './model.js';
+import { type Preferences, applyPatch, effectiveSubscriptions, isSubscribed, wantsEmail } from './model.js';
 
 const layer = (subscriptions: Record<string, boolean>, email = {}) => ({ subscriptions, email });
 
@@ -17,6 +17,17 @@ describe('alert preference resolution', () => {
     expect(isSubscribed(prefs, 'Robots', 'Robot.StatusChanged.Offline')).toBe(true);
     expect(isSubscribed(prefs, 'Robots', 'Robot.StatusChanged.Available')).toBe(false);
     expect(isSubscribed(prefs, 'Jobs', 'Process.JobExecution.Faulted')).toBe(true);
+  });
+
+  it('reads an event named like a property of every object (toString, constructor) by its component when no entry names it', () => {
+    const prefs: Preferences = { own: layer({ Process: false }), groups: [layer({ Process: false })] };
+    for (const event of ['toString', 'constructor', 'valueOf', 'hasOwnProperty']) {
+      expect(isSubscribed(prefs, 'Process', event), event).toBe(false);
+      expect(isSubscribed({ own: undefined, groups: prefs.groups }, 'Process', event), event).toBe(false);
+    }
+    expect(isSubscribed({ own: layer({ Process: false, toString: true }), groups: [] }, 'Process', 'toString')).toBe(true);
+    const shown = effectiveSubscriptions({ own: layer({ toString: false }), groups: [] }, { components: ['Process'], events: [] });
+    expect(shown).toEqual({ Process: true, toString: false });
   });
 
   it('applies the union of group rules where the user set nothing, and the user wins where it did', () => {

@@ -47,7 +47,12 @@ export const NO_PREFERENCES: Preferences = Object.freeze({ own: undefined, group
 
 /** layerOpinion is one layer's say on an event: its event entry, else its component entry, else none. */
 export function layerOpinion(layer: PreferenceLayer, component: string, event: string): boolean | undefined {
-  return layer.subscriptions[event] ?? layer.subscriptions[component];
+  return entryOf(layer, event) ?? entryOf(layer, component);
+}
+
+// Own entries only: an event may be named `toString` or `constructor`, which every object inherits.
+function entryOf(layer: PreferenceLayer, name: string): boolean | undefined {
+  return Object.hasOwn(layer.subscriptions, name) ? layer.subscriptions[name] : undefined;
 }
 
 /**
@@ -104,7 +109,7 @@ export function effectiveSubscriptions(prefs: Preferences, catalogue: Subscripti
   for (const event of catalogue.events) result[event.name] = isSubscribed(prefs, event.component, event.name);
   for (const layer of [...(prefs.own ? [prefs.own] : []), ...prefs.groups]) {
     // A name outside the catalogue is an event of unknown component: only its own entries apply.
-    for (const name of Object.keys(layer.subscriptions)) result[name] ??= isSubscribed(prefs, name, name);
+    for (const name of Object.keys(layer.subscriptions)) if (!Object.hasOwn(result, name)) result[name] = isSubscribed(prefs, name, name);
   }
   return result;
 }
