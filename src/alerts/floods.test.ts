@@ -32,9 +32,9 @@ describeEachDialect('floods of a dedup key stored by concurrent commits', (diale
   afterAll(() => storage.close());
 
   /** Stores one alert of `key` at `now` in a transaction of its own, answering the flood it joined and the key locks it held. */
-  const store = (key: string, now: number) =>
+  const store = (key: string, now: number, alert: NewAlert = flap(key)) =>
     storage.db.transaction().execute(async (tx) => {
-      const [id] = await writeAlerts(tx, 'floods', [flap(key)], now);
+      const [id] = await writeAlerts(tx, 'floods', [alert], now);
       const group = await tx.selectFrom('alerts').select('group_id').where('id', '=', id!).executeTakeFirstOrThrow();
       const locks =
         dialect === 'postgres'
@@ -64,5 +64,21 @@ describeEachDialect('floods of a dedup key stored by concurrent commits', (diale
     const b = await store('robot-2', T0 + DEFAULT_FLOOD_WINDOW_MS - 1);
     const c = await store('robot-2', T0 + 2 * DEFAULT_FLOOD_WINDOW_MS - 2);
     expect([b.group, c.group]).toEqual([a, a]);
+  });
+
+  it('ends a flood at its resolution: the failure after a Success of the key starts a new flood, so it gets its own email', async () => {
+    // Alertmanager's resolved alert is a Success with the firing alert's key: it joins the flood it resolves…
+    const fired = await store('robot-3', T0);
+    const resolved = await store('robot-3', T0 + MIN, { ...flap('robot-3'), severity: 'Success', message: 'Resolved: flap' });
+    expect(resolved.group).toBe(fired.id);
+    // …and the robot failing again minutes later is a new incident, not a repeat of the resolved one.
+    const again = await store('robot-3', T0 + 2 * MIN);
+    expect(again.group).toBe(again.id);
+    expect((await store('robot-3', T0 + 3 * MIN)).group).toBe(again.id);
+    // The same within one batch.
+    const batch = await insertAlerts(storage.db, 'floods', [flap('robot-4'), { ...flap('robot-4'), severity: 'Success' }, flap('robot-4')], T0);
+    const groups = await storage.db.selectFrom('alerts').select(['id', 'group_id']).where('id', 'in', batch).execute();
+    const groupOf = new Map(groups.map((g) => [g.id, g.group_id]));
+    expect(batch.map((id) => groupOf.get(id))).toEqual([batch[0], batch[0], batch[2]]);
   });
 });

@@ -69,6 +69,8 @@ export async function insertAlerts(
  * writeAlerts stores a batch with one multi-row insert inside the caller's transaction. An alert
  * with a dedup key joins the flood of that key's last alert when that one is less than
  * `floodWindowMs` old, else starts a new flood (sliding: a robot flapping all day is one flood).
+ * A Success ends its key's flood (it joins it, the next alert of the key starts a new one): a
+ * failure after the resolution is a new incident, with its own immediate email and line.
  * Fatal alerts are also stored as undecided, unless `options.undecided` is false.
  */
 export async function writeAlerts(
@@ -107,7 +109,8 @@ export async function writeAlerts(
       if (a.dedupKey === null) return;
       const group = floods.get(a.dedupKey) ?? ids[i]!;
       groups[i] = group;
-      floods.set(a.dedupKey, group);
+      if (a.severity === 'Success') floods.delete(a.dedupKey);
+      else floods.set(a.dedupKey, group);
     });
   }
   if (postgres) {
@@ -304,11 +307,15 @@ async function lockFloods(tx: Db, tenantId: string, keys: readonly string[]): Pr
   );
 }
 
+/** The rank of a Success, the severity that ends a flood. */
+const RESOLVED = severityRank('Success');
+
 /** At most this many probes a query: a power of two (see currentFloods) within SQLite's 500 terms of a compound select. */
 const FLOOD_PROBES_PER_QUERY = 256;
 
 /**
- * currentFloods finds, for each key, the flood of its newest alert since `since`. One query of
+ * currentFloods finds, for each key, the flood of its newest alert since `since`, none when that
+ * alert is a Success (it resolved the flood, see writeAlerts). One query of
  * per-key "newest first, limit 1" probes: each is a short backward walk of alerts_tenant_dedup,
  * however many alerts a long flood already holds.
  */
@@ -318,13 +325,15 @@ async function currentFloods(db: Db, tenantId: string, keys: string[], since: nu
   // that it has nine shapes, compiled and prepared once, not one per number of keys a commit holds.
   for (let i = 0; i < keys.length; i += FLOOD_PROBES_PER_QUERY) {
     const part = inListOf(keys.slice(i, i + FLOOD_PROBES_PER_QUERY));
-    const { rows } = await db.executeQuery<{ dedup_key: string; group_id: string | null; created_at: number | string }>(
+    const { rows } = await db.executeQuery<{ dedup_key: string; group_id: string | null; created_at: number | string; severity: number }>(
       CompiledQuery.raw(
         floodsSql(db, part.length),
         part.flatMap((key) => [tenantId, key, since]),
       ),
     );
-    for (const row of rows) if (row.group_id) floods.set(row.dedup_key, { groupId: row.group_id, lastAt: Number(row.created_at) });
+    for (const row of rows) {
+      if (row.group_id && Number(row.severity) !== RESOLVED) floods.set(row.dedup_key, { groupId: row.group_id, lastAt: Number(row.created_at) });
+    }
   }
   return floods;
 }
@@ -334,7 +343,7 @@ function floodsSql(db: Db, count: number): string {
   // Named columns: safe to prepare on PostgreSQL, where it is parsed and planned once per connection.
   return serverPrepared(
     sqlOnce(db, `floods ${count}`, () => {
-      const probe = sql`select * from (select dedup_key, group_id, created_at from alerts where tenant_id = ${''} and dedup_key = ${''} and created_at >= ${0} order by created_at desc limit 1) as newest`;
+      const probe = sql`select * from (select dedup_key, group_id, created_at, severity from alerts where tenant_id = ${''} and dedup_key = ${''} and created_at >= ${0} order by created_at desc limit 1) as newest`;
       const query = sql.join(
         Array.from({ length: count }, () => probe),
         sql` union all `,

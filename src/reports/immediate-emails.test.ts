@@ -106,4 +106,18 @@ describeEachDialect('one Fatal alert mailed to several recipients from one prepa
     }
     expect(messageIds.size).toBe(PEOPLE.length);
   });
+
+  it('mails a robot failing again after its resolution, which a repeat of the same key within the flood window would not be', async () => {
+    const offline = { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', source: { robot: 'R9' }, dedupKey: 'am-fingerprint-r9' };
+    const raise = async (alert: object) => expect((await t.call('POST', '/api/v1/tenants/multi/alerts', alert, robot)).statusCode).toBe(202);
+    const before = server.messages.length;
+    await raise({ ...offline, message: 'R9 is offline' });
+    await server.waitForMessages(before + PEOPLE.length, 20_000);
+    // Alertmanager's resolved alert (a Success with the firing alert's key), then the robot goes down again minutes later.
+    await raise({ ...offline, severity: 'Success', message: 'Resolved: R9 is offline' });
+    await raise({ ...offline, message: 'R9 is offline again' });
+    const received = await server.waitForMessages(before + 2 * PEOPLE.length, 20_000);
+    const again = await Promise.all(received.slice(before + PEOPLE.length).map((m) => simpleParser(m.raw)));
+    for (const mail of again) expect(mail.text).toContain('R9 is offline again');
+  });
 });
