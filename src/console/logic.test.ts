@@ -188,6 +188,9 @@ describe('console decisions', () => {
     expect(subscribed({}, 'Robots')).toBe(true);
     expect(subscribed({ Robots: false, 'Robot.StatusChanged.NotResponding': true }, 'Robots', 'Robot.StatusChanged.NotResponding')).toBe(true);
     expect(subscribed({ Robots: false }, 'Robots', 'Robot.StatusChanged.NotResponding')).toBe(false);
+    // An event named like a property of every object is still read by its own entry only.
+    expect(subscribed({ Process: false }, 'Process', 'toString')).toBe(false);
+    expect(subscribed({}, 'constructor', 'constructor')).toBe(true);
     const shown = { Robots: true, 'Robot.StatusChanged.NotResponding': true, Jobs: true };
     expect(toggleComponent(shown, { Jobs: false }, robots, false)).toEqual({
       shown: { Robots: false, 'Robot.StatusChanged.NotResponding': false, Jobs: true },

@@ -11,8 +11,9 @@ const EMPTY_PATCH = { subscriptions: {}, email: {} };
 
 /** subscribed says whether a component or event is on: its own entry, else its component's, else on. */
 export function subscribed(subscriptions, component, event) {
-  if (event && event in subscriptions) return subscriptions[event];
-  return subscriptions[component] ?? true;
+  // Own entries only: an event may be named `toString` or `constructor`, which every object inherits.
+  if (event && Object.hasOwn(subscriptions, event)) return subscriptions[event];
+  return (Object.hasOwn(subscriptions, component) ? subscriptions[component] : undefined) ?? true;
 }
 
 /**
