@@ -160,6 +160,9 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
       ["$filter=contains(Component,'x')", 'query.$filter'],
       [`$filter=${'('.repeat(200)}`, 'query.$filter'],
       ['$orderby=Message', 'query.$orderby'],
+      // Names every object has: no column either.
+      ['$orderby=constructor desc', 'query.$orderby'],
+      ['$orderby=__proto__', 'query.$orderby'],
       ['$top=1001', 'query.$top'],
       ['$skip=-1', 'query.$skip'],
       // A system query option the subset does not have would be ignored: all alerts, read as those searched.

@@ -83,14 +83,15 @@ export function filterCondition(node: FilterNode, reader: Reader): Expression<Sq
 /** STATE_ORDER stands for the reader's read state in an OrderTerm: no column holds it (see isReadExpression). */
 export const STATE_ORDER = 'state';
 
-const ORDER_COLUMNS: Record<string, string> = {
-  creationtime: 'a.created_at',
-  state: STATE_ORDER,
-  severity: 'a.severity',
-  component: 'a.component',
-  notificationname: 'a.event',
-  id: 'a.id',
-};
+// A Map, not an object: `$orderby=constructor` must find no column rather than Object's function.
+const ORDER_COLUMNS: ReadonlyMap<string, string> = new Map([
+  ['creationtime', 'a.created_at'],
+  ['state', STATE_ORDER],
+  ['severity', 'a.severity'],
+  ['component', 'a.component'],
+  ['notificationname', 'a.event'],
+  ['id', 'a.id'],
+]);
 
 /** OrderTerm is one `$orderby` term: a column and a direction. */
 export interface OrderTerm {
@@ -111,7 +112,7 @@ export function parseOrderBy(value: string | undefined): OrderTerm[] {
   if (parts.length > MAX_ORDER_TERMS) throw new FilterSyntaxError(`at most ${MAX_ORDER_TERMS} $orderby terms`, 0);
   for (const part of parts) {
     const match = /^\s*(\w+)(?:\s+(asc|desc))?\s*$/i.exec(part);
-    const column = match ? ORDER_COLUMNS[match[1]!.toLowerCase()] : undefined;
+    const column = match ? ORDER_COLUMNS.get(match[1]!.toLowerCase()) : undefined;
     if (!match || !column)
       throw new FilterSyntaxError(
         `cannot order by "${part.trim()}"; use CreationTime, Severity, Component, State, NotificationName or Id, then asc or desc`,
