@@ -63,6 +63,9 @@ describe('Orchestrator setting keys', () => {
       { name: 'Alerts.Email.Enabled', value: 'yes' },
     ]);
     expect(bad.errors.map((e) => e.path).sort()).toEqual(['Abp.Net.Mail.Smtp.Port', 'Alerts.Email.Enabled']);
+    // Names every object has are names Tocsin does not keep, ignored as the others.
+    const named = bulkUpdate(['constructor', 'toString', '__proto__'].map((name) => ({ name, value: 'x' })));
+    expect(named).toEqual({ mail: {}, errors: [] });
   });
 
   it('reads an empty UserName as no sign-in: the stored password goes with it, and UseDefaultCredentials still means no AUTH', () => {

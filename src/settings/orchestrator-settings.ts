@@ -178,17 +178,18 @@ export function smtpInputFromModel(
   return { input: {}, errors };
 }
 
-const KEY_TO_MODEL: Record<string, keyof OrchestratorSmtpModel> = {
-  [SETTING_KEYS.host]: 'host',
-  [SETTING_KEYS.port]: 'port',
-  [SETTING_KEYS.userName]: 'username',
-  [SETTING_KEYS.password]: 'password',
-  [SETTING_KEYS.domain]: 'domain',
-  [SETTING_KEYS.enableSsl]: 'enablessl',
-  [SETTING_KEYS.useDefaultCredentials]: 'usedefaultcredentials',
-  [SETTING_KEYS.fromAddress]: 'defaultfromaddress',
-  [SETTING_KEYS.fromDisplayName]: 'defaultfromdisplayname',
-};
+// A Map, not an object: an UpdateBulk name such as `constructor` must find no field, not Object's function.
+const KEY_TO_MODEL: ReadonlyMap<string, keyof OrchestratorSmtpModel> = new Map([
+  [SETTING_KEYS.host, 'host'],
+  [SETTING_KEYS.port, 'port'],
+  [SETTING_KEYS.userName, 'username'],
+  [SETTING_KEYS.password, 'password'],
+  [SETTING_KEYS.domain, 'domain'],
+  [SETTING_KEYS.enableSsl, 'enablessl'],
+  [SETTING_KEYS.useDefaultCredentials, 'usedefaultcredentials'],
+  [SETTING_KEYS.fromAddress, 'defaultfromaddress'],
+  [SETTING_KEYS.fromDisplayName, 'defaultfromdisplayname'],
+]);
 
 /** BulkUpdate is what an UpdateBulk asks for, in Tocsin's terms. */
 export interface BulkUpdate {
@@ -199,7 +200,7 @@ export interface BulkUpdate {
 
 /** settingKeyOf is the setting key of an Orchestrator SMTP model field (`username` → `Abp.Net.Mail.Smtp.UserName`). */
 export function settingKeyOf(field: keyof OrchestratorSmtpModel): string {
-  return Object.keys(KEY_TO_MODEL).find((k) => KEY_TO_MODEL[k] === field)!;
+  return [...KEY_TO_MODEL].find(([, model]) => model === field)![0];
 }
 
 /**
@@ -218,10 +219,10 @@ export function bulkUpdate(settings: readonly { name: string; value: unknown }[]
   let timeZone: string | undefined;
   const shownValue = new Map(shown.map((s) => [s.Name, s.Value]));
   const unchanged = settings.every(
-    ({ name, value }) => !KEY_TO_MODEL[name] || shownValue.get(name) === (typeof value === 'string' ? value : JSON.stringify(value)),
+    ({ name, value }) => !KEY_TO_MODEL.has(name) || shownValue.get(name) === (typeof value === 'string' ? value : JSON.stringify(value)),
   );
   for (const { name, value } of settings) {
-    const modelField = KEY_TO_MODEL[name];
+    const modelField = KEY_TO_MODEL.get(name);
     if (modelField && unchanged) continue;
     if (modelField) model[modelField] = value;
     else if (name === SETTING_KEYS.enabled) {
