@@ -14,6 +14,7 @@ import { DEFAULT_BREAKER_POLICY } from '../delivery/outbox/circuit-breaker.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { startTcpProxy } from '../../test/support/tcp-proxy.js';
 import { endpointContext, resolveEndpoint, resolveSystemEndpoint } from '../settings/endpoint.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
@@ -53,7 +54,7 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     await Promise.all([system.close(), own.close(), busy.close()]);
   });
 
-  const useServer = async (server: TestSmtpServer, extra: Record<string, unknown> = {}, tenant = 'acme') => {
+  const useServer = async (server: { readonly port: number }, extra: Record<string, unknown> = {}, tenant = 'acme') => {
     const custom = { host: '127.0.0.1', port: server.port, security: 'none', allowPlaintextAuth: true, fromAddress: `alerts@${tenant}.example.com`, ...extra };
     const res = await t.call('PUT', `/api/v1/tenants/${tenant}/settings/mail`, { useCustom: true, custom });
     expect(res.statusCode, res.body).toBe(200);
@@ -153,6 +154,44 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     await system.waitForMessages(4);
     expect(notices()).toHaveLength(4);
     expect((await health()).state).toBe('ok');
+  });
+
+  it('sends the emails waiting for a retry as soon as mail works again, not at their next try up to 30 minutes later', async () => {
+    const wayne = await t.tenantWithUser('wayne');
+    await t.enableAlertEmails('wayne');
+    // The tenant's server goes down (connections hung up on) and comes back with the same settings: nobody saves anything.
+    const outage = await startTcpProxy(own.port);
+    try {
+      await useServer(outage, { username: 'robot', password: PASSWORD }, 'wayne');
+      outage.cut();
+      const worker = startWorker();
+      const email = () => enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(wayne.tenantId, 'ops@wayne.example.com', { kind: 'immediate' })], clock);
+      for (let minute = 0; minute <= 20; minute += 5) {
+        if (minute > 0) clock.advance(5 * MINUTE + 1);
+        await email();
+        await worker.runOnce();
+      }
+      const waiting = () =>
+        t.tocsin.deps.storage.db
+          .selectFrom('deliveries')
+          .select(['status', 'next_attempt_at'])
+          .where('tenant_id', '=', wayne.tenantId)
+          .where('kind', '=', 'immediate')
+          .where('status', '<>', 'sent')
+          .execute();
+      expect((await t.call('GET', '/api/v1/tenants/wayne/settings/mail/health', undefined, wayne.token)).json().state).toBe('failing');
+      expect((await waiting()).every((d) => d.status === 'retrying' && d.next_attempt_at > clock.now())).toBe(true);
+
+      // Back: the next email gets through and ends the incident, and the five waiting go out with it, not in up to 30 minutes.
+      outage.restore();
+      await email();
+      await worker.runOnce();
+      expect((await t.call('GET', '/api/v1/tenants/wayne/settings/mail/health', undefined, wayne.token)).json().state).toBe('ok');
+      await worker.runOnce();
+      expect(await waiting()).toEqual([]);
+    } finally {
+      await outage.close();
+    }
   });
 
   it('sends the alert emails through the system default while the own server refuses for good, the first refused one included, when the tenant asks for it', async () => {

@@ -1,4 +1,5 @@
 import { CompiledQuery, type Selectable } from 'kysely';
+import { retryTenantNow } from '../delivery/outbox/leases.js';
 import type { AfterRecord } from '../delivery/outbox/outcomes.js';
 import type { MailSettingsTables } from '../settings/tables.js';
 import type { Db } from '../storage/database.js';
@@ -120,11 +121,15 @@ export function mailHealthAfterRecord(dialect: Dialect, context: NoticeContext):
 
 /**
  * observeAndNotify folds observations into their tenants' health and queues the notices of the
- * transitions, in the caller's transaction (the one that records what was observed).
+ * transitions, in the caller's transaction (the one that records what was observed). When a
+ * tenant's mail works again, its emails waiting for a retry are due at once: the server came
+ * back without a settings change (restarted, unblocked), and their next try may be 30 minutes off.
  */
 export async function observeAndNotify(tx: Db, dialect: Dialect, context: NoticeContext, observations: readonly MailHealthObservation[]): Promise<void> {
   const changes = await observeMailHealth(tx, dialect, observations);
-  if (changes.length > 0) await sendMailHealthNotices(tx, changes, context);
+  if (changes.length === 0) return;
+  await sendMailHealthNotices(tx, changes, context);
+  for (const change of changes) if (change.transition === 'recovered') await retryTenantNow(tx, change.tenantId, change.at);
 }
 
 /**
