@@ -127,6 +127,12 @@ describeEachDialect('email action links', (dialect) => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json().errors[0].path).toBe('until');
     expect((await post(url, 'what=robot&for=forever')).statusCode).toBe(400);
+    // Names every object has are no duration either.
+    for (const choice of ['constructor', 'toString', '__proto__']) {
+      const odd = await post(url, `what=robot&for=${choice}`);
+      expect(odd.statusCode, choice).toBe(400);
+      expect(odd.json().errors[0].path, choice).toBe('for');
+    }
   });
 
   it('reads the same choices from a JSON body as from the form', async () => {

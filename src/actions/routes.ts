@@ -84,9 +84,9 @@ function untilOf(form: URLSearchParams, now: number, timeZone: string): number {
     if (chosen.toMillis() <= now) throw fieldError('until', 'must be in the future');
     return chosen.toMillis();
   }
-  const span = DURATIONS[choice as keyof typeof DURATIONS];
-  if (span === undefined) throw fieldError('for', 'must be 1h, 24h, 7d or until');
-  return now + span;
+  // Own keys only: `for=constructor` would otherwise find Object's function, and no end time.
+  if (!Object.hasOwn(DURATIONS, choice)) throw fieldError('for', 'must be 1h, 24h, 7d or until');
+  return now + DURATIONS[choice as keyof typeof DURATIONS];
 }
 
 /** formOf reads the choices of a POST: the page's form fields, or the same fields as a JSON object (a script's). */
