@@ -397,6 +397,11 @@ describeEachDialect('receiving from sources', (dialect) => {
       });
       const res = await h.alertmanager(source, amPayload([amAlert({ labels: { rule: 'QueueStuck', priority: 'P1', area: 'Queues' } })]));
       expect((await h.alerts(res.json().ids))[0]).toMatchObject({ event: 'QueueStuck', severity: 'Error', component: 'Queues' });
+      // A mapping label no alert carries, named like a property of every object: the defaults, not a 500.
+      const odd = await h.create('alertmanager', { mapping: { severityLabel: 'constructor', componentLabel: 'toString', eventLabel: 'valueOf' } });
+      const plain = await h.alertmanager(odd, amPayload([amAlert({ fingerprint: 'odd-labels' })]));
+      expect(plain.statusCode, plain.body).toBe(202);
+      expect((await h.alerts(plain.json().ids))[0]).toMatchObject({ event: 'Alertmanager.Alert', severity: 'Info', component: 'Process' });
       const v3 = await h.alertmanager(source, { ...amPayload([]), version: '3' });
       expect(v3.statusCode).toBe(400);
       expect(v3.json()).toMatchObject({ detail: expect.stringMatching(/^version/), errors: [{ path: 'version' }] });

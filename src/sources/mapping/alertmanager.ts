@@ -77,10 +77,10 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
   for (const item of kept) {
     const annotations = item.annotations ?? {};
     const fingerprint = item.fingerprint || fingerprintOf(item.labels);
-    const level = (item.labels[m.severityLabel] ?? '').toLowerCase();
+    const level = labelOf(item.labels, m.severityLabel).toLowerCase();
     const severity = severities.get(level) ?? m.defaultSeverity;
-    const component = findComponent(item.labels[m.componentLabel] ?? '')?.name ?? m.defaultComponent;
-    const alertname = item.labels[m.eventLabel] ?? '';
+    const component = findComponent(labelOf(item.labels, m.componentLabel))?.name ?? m.defaultComponent;
+    const alertname = labelOf(item.labels, m.eventLabel);
     const event = eventName(alertname, 'Alertmanager.Alert');
     const resolved = applyOverride({ severity, component, alert: true }, m.events, alertname, event);
     if (!resolved.alert) {
@@ -104,6 +104,11 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
     alertKeys.push(deliveryKey('episode', `${fingerprint}:${item.startsAt ?? ''}:${item.status}`));
   }
   return { alerts, deliveryKeys: [], alertKeys, ignored };
+}
+
+/** labelOf is an alert's own label of that name, else empty: a mapping may name `constructor`, which every object inherits. */
+function labelOf(labels: Readonly<Record<string, string>>, name: string): string {
+  return Object.hasOwn(labels, name) ? labels[name]! : '';
 }
 
 type Notification = z.infer<typeof alertmanagerPayload>;
