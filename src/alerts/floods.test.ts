@@ -75,10 +75,15 @@ describeEachDialect('floods of a dedup key stored by concurrent commits', (diale
     const again = await store('robot-3', T0 + 2 * MIN);
     expect(again.group).toBe(again.id);
     expect((await store('robot-3', T0 + 3 * MIN)).group).toBe(again.id);
+    // Repeats of the resolution are still one flood, with the failure they resolve.
+    const success = { ...flap('robot-3'), severity: 'Success' as const, message: 'Resolved: flap' };
+    expect((await store('robot-3', T0 + 4 * MIN, success)).group).toBe(again.id);
+    expect((await store('robot-3', T0 + 5 * MIN, success)).group).toBe(again.id);
     // The same within one batch.
-    const batch = await insertAlerts(storage.db, 'floods', [flap('robot-4'), { ...flap('robot-4'), severity: 'Success' }, flap('robot-4')], T0);
+    const ok = { ...flap('robot-4'), severity: 'Success' as const };
+    const batch = await insertAlerts(storage.db, 'floods', [flap('robot-4'), ok, ok, flap('robot-4')], T0);
     const groups = await storage.db.selectFrom('alerts').select(['id', 'group_id']).where('id', 'in', batch).execute();
     const groupOf = new Map(groups.map((g) => [g.id, g.group_id]));
-    expect(batch.map((id) => groupOf.get(id))).toEqual([batch[0], batch[0], batch[2]]);
+    expect(batch.map((id) => groupOf.get(id))).toEqual([batch[0], batch[0], batch[0], batch[3]]);
   });
 });

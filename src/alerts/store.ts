@@ -69,8 +69,9 @@ export async function insertAlerts(
  * writeAlerts stores a batch with one multi-row insert inside the caller's transaction. An alert
  * with a dedup key joins the flood of that key's last alert when that one is less than
  * `floodWindowMs` old, else starts a new flood (sliding: a robot flapping all day is one flood).
- * A Success ends its key's flood (it joins it, the next alert of the key starts a new one): a
- * failure after the resolution is a new incident, with its own immediate email and line.
+ * A Success resolves its key's flood (it joins it, and so do repeats of the Success), and the
+ * next alert of the key that is not a Success starts a new one: a failure after the resolution is
+ * a new incident, with its own immediate email and line.
  * Fatal alerts are also stored as undecided, unless `options.undecided` is false.
  */
 export async function writeAlerts(
@@ -93,7 +94,11 @@ export async function writeAlerts(
       // A key whose flood is missing or past half its window may be started anew by another commit
       // at the same time: those are locked and looked at again (see lockFloods). A flood fresher
       // than that can only be joined, unless a commit lasted half a flood window (5 minutes by default).
-      const unsure = [...keys].filter((key) => (found.get(key)?.lastAt ?? Number.NEGATIVE_INFINITY) < now - floodWindowMs / 2);
+      // So may a resolved flood's key: its next failure starts a new one.
+      const unsure = [...keys].filter((key) => {
+        const flood = found.get(key);
+        return !flood || flood.resolved || flood.lastAt < now - floodWindowMs / 2;
+      });
       if (unsure.length > 0) {
         await lockFloods(tx, tenantId, unsure);
         const again = await currentFloods(tx, tenantId, unsure, now - floodWindowMs);
@@ -104,13 +109,14 @@ export async function writeAlerts(
         }
       }
     }
-    const floods = new Map([...found].map(([key, flood]) => [key, flood.groupId]));
+    const floods = new Map([...found].map(([key, flood]) => [key, { groupId: flood.groupId, resolved: flood.resolved }]));
     alerts.forEach((a, i) => {
       if (a.dedupKey === null) return;
-      const group = floods.get(a.dedupKey) ?? ids[i]!;
+      const resolved = a.severity === 'Success';
+      const flood = floods.get(a.dedupKey);
+      const group = flood && (resolved || !flood.resolved) ? flood.groupId : ids[i]!;
       groups[i] = group;
-      if (a.severity === 'Success') floods.delete(a.dedupKey);
-      else floods.set(a.dedupKey, group);
+      floods.set(a.dedupKey, { groupId: group, resolved });
     });
   }
   if (postgres) {
@@ -307,20 +313,25 @@ async function lockFloods(tx: Db, tenantId: string, keys: readonly string[]): Pr
   );
 }
 
-/** The rank of a Success, the severity that ends a flood. */
+/** The rank of a Success, the severity that resolves a flood. */
 const RESOLVED = severityRank('Success');
 
 /** At most this many probes a query: a power of two (see currentFloods) within SQLite's 500 terms of a compound select. */
 const FLOOD_PROBES_PER_QUERY = 256;
 
 /**
- * currentFloods finds, for each key, the flood of its newest alert since `since`, none when that
+ * currentFloods finds, for each key, the flood of its newest alert since `since`, and whether that
  * alert is a Success (it resolved the flood, see writeAlerts). One query of
  * per-key "newest first, limit 1" probes: each is a short backward walk of alerts_tenant_dedup,
  * however many alerts a long flood already holds.
  */
-async function currentFloods(db: Db, tenantId: string, keys: string[], since: number): Promise<Map<string, { groupId: string; lastAt: number }>> {
-  const floods = new Map<string, { groupId: string; lastAt: number }>();
+async function currentFloods(
+  db: Db,
+  tenantId: string,
+  keys: string[],
+  since: number,
+): Promise<Map<string, { groupId: string; lastAt: number; resolved: boolean }>> {
+  const floods = new Map<string, { groupId: string; lastAt: number; resolved: boolean }>();
   // The keys of a query are padded to a power of two (a repeated probe finds the same flood), so
   // that it has nine shapes, compiled and prepared once, not one per number of keys a commit holds.
   for (let i = 0; i < keys.length; i += FLOOD_PROBES_PER_QUERY) {
@@ -332,7 +343,7 @@ async function currentFloods(db: Db, tenantId: string, keys: string[], since: nu
       ),
     );
     for (const row of rows) {
-      if (row.group_id && Number(row.severity) !== RESOLVED) floods.set(row.dedup_key, { groupId: row.group_id, lastAt: Number(row.created_at) });
+      if (row.group_id) floods.set(row.dedup_key, { groupId: row.group_id, lastAt: Number(row.created_at), resolved: Number(row.severity) === RESOLVED });
     }
   }
   return floods;
