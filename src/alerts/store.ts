@@ -72,7 +72,8 @@ export async function insertAlerts(
  * A Success resolves its key's flood (it joins it, and so do repeats of the Success), and the
  * next alert of the key that is not a Success starts a new one: a failure after the resolution is
  * a new incident, with its own immediate email and line.
- * Fatal alerts are also stored as undecided, unless `options.undecided` is false.
+ * Fatal alerts are also stored as undecided, unless `options.undecided` is false or
+ * `options.news` calls them history (stored decided: listed and reported, never emailed at once).
  */
 export async function writeAlerts(
   tx: Db,
@@ -80,7 +81,7 @@ export async function writeAlerts(
   alerts: readonly NewAlert[],
   now: number,
   floodWindowMs = DEFAULT_FLOOD_WINDOW_MS,
-  options: { readonly undecided?: boolean } = {},
+  options: { readonly undecided?: boolean; readonly news?: (alert: NewAlert) => boolean } = {},
 ): Promise<string[]> {
   const ids = alerts.map(() => newId());
   const postgres = tx.getExecutor().adapter instanceof PostgresAdapter;
@@ -130,7 +131,7 @@ export async function writeAlerts(
   if (options.undecided !== false) {
     const fatal: string[] = [];
     alerts.forEach((a, i) => {
-      if (a.severity === 'Fatal') fatal.push(ids[i]!);
+      if (a.severity === 'Fatal' && (options.news?.(a) ?? true)) fatal.push(ids[i]!);
     });
     let start = 0;
     for (const count of insertChunks(fatal.length)) {

@@ -57,13 +57,23 @@ export interface PullConnector {
 const stateText = (state: PullState) => JSON.stringify(state);
 
 /**
+ * isNews tells an upstream alert that happened once the source existed from the history its
+ * `since` reaches back to (24 hours by default): adding a source imports that history to the list
+ * and the reports, but a Fatal alert of yesterday is no news to email at once, and mailing each
+ * one sent every opted-in reader a burst of stale Fatal emails on the day Orchestrator was connected.
+ */
+export function isNews(source: Pick<SourceRow, 'created_at'>, alert: Pick<NewAlert, 'occurredAt'>): boolean {
+  return alert.occurredAt === undefined || alert.occurredAt >= source.created_at;
+}
+
+/**
  * importAlerts stores the upstream alerts of a page that the source has not imported yet, in one
  * transaction with their per-source unique keys and a reception: two workers importing the same
  * page cannot both commit (the second hits the key and rolls back), so each alert is stored once.
  */
 export async function importAlerts(
   db: Db,
-  source: Pick<SourceRow, 'id' | 'tenant_id' | 'mapping'>,
+  source: Pick<SourceRow, 'id' | 'tenant_id' | 'mapping' | 'created_at'>,
   upstream: readonly UpstreamAlert[],
   now: number,
   floodWindowMs: number,
@@ -93,7 +103,7 @@ export async function importAlerts(
         keys.push(key);
       } else silenced.push(key);
     }
-    const ids = await writeAlerts(tx, source.tenant_id, alerts, now, floodWindowMs);
+    const ids = await writeAlerts(tx, source.tenant_id, alerts, now, floodWindowMs, { news: (a) => isNews(source, a) });
     const rows = [...keys.map((key, i) => [key, [ids[i]]] as const), ...silenced.map((key) => [key, []] as const)];
     await tx
       .insertInto('source_deliveries')
@@ -177,7 +187,7 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
         return { ok: true, cursorTime, cursorId, imported, newestImported, more: true };
       }
       if (stored.ids.length > 0 && fatalSignal) {
-        const fatal = stored.ids.filter((_, i) => stored.alerts[i]!.severity === 'Fatal');
+        const fatal = stored.ids.filter((_, i) => stored.alerts[i]!.severity === 'Fatal' && isNews(row, stored.alerts[i]!));
         if (fatal.length > 0) fatalSignal.notify({ tenantId: row.tenant_id, alertIds: fatal });
       }
       imported += stored.ids.length;

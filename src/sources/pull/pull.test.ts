@@ -127,6 +127,38 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
     await t.call('DELETE', `${base}/${source.id}`);
   });
 
+  it('imports the history before the source was added without queuing its Fatal alerts for immediate emails', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'history' });
+    // Disabled: no poll runs beside the import below.
+    const created = (
+      await t.call('POST', '/api/v1/tenants/history/sources', { name: 'Plant', kind: 'orchestrator-pull', enabled: false, pull: pullBody(orchestrator.url) })
+    ).json();
+    const db = t.tocsin.deps.storage.db;
+    const row = await db.selectFrom('sources').select(['id', 'tenant_id', 'mapping', 'created_at']).where('id', '=', created.id).executeTakeFirstOrThrow();
+    const offline = (id: string, at: number): UpstreamAlert => ({
+      Id: id,
+      NotificationName: 'Robot.StatusChanged.Offline',
+      Component: 'Robots',
+      Severity: 'Fatal',
+      CreationTime: new Date(at).toISOString(),
+      Data: JSON.stringify({ Message: `robot ${id} is offline` }),
+      DeepLinkRelativeUrl: null,
+    });
+    const { ids } = await importAlerts(
+      db,
+      row,
+      [offline('yesterday', row.created_at - 20 * 3_600_000), offline('now', row.created_at + 1)],
+      Date.now(),
+      600_000,
+    );
+    expect(ids).toHaveLength(2);
+    // Both are listed; only the one that happened once the source existed waits for its immediate email.
+    const undecided = await db.selectFrom('undecided_fatal_alerts').select('alert_id').where('alert_id', 'in', ids).execute();
+    const stored = await db.selectFrom('alerts').select(['id', 'message']).where('id', 'in', ids).execute();
+    const messageOf = new Map(stored.map((a) => [a.id, a.message]));
+    expect(undecided.map((u) => messageOf.get(u.alert_id))).toEqual(['robot now is offline']);
+  });
+
   it('imports nothing created before since, though each poll re-reads two minutes before its cursor', async () => {
     const [before] = await orchestrator.raise([{ severity: 'Fatal', component: 'Robots', message: 'offline before since' }]);
     const beforeAt = Date.parse(
@@ -350,7 +382,7 @@ describeEachDialect('orchestrator-pull: two workers', (dialect) => {
 
   it('lets only one of two racing imports of the same page commit', async () => {
     const [a, b] = running.slice(1);
-    const sourceRow = await a!.deps.storage.db.selectFrom('sources').select(['id', 'tenant_id', 'mapping']).executeTakeFirstOrThrow();
+    const sourceRow = await a!.deps.storage.db.selectFrom('sources').select(['id', 'tenant_id', 'mapping', 'created_at']).executeTakeFirstOrThrow();
     const page: UpstreamAlert[] = Array.from({ length: 50 }, (_, i) => ({
       Id: `race-${i}`,
       NotificationName: 'Process.RaiseAlert',
