@@ -75,17 +75,8 @@ type Json = Record<string, any>;
  * 413/415 when it takes a body. Answers a route documents itself are kept.
  */
 export function withProblemResponses(doc: Json): Json {
-  const paths: Json = {};
-  for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
-    const nextItem: Json = {};
-    for (const [method, operation] of Object.entries<Json>(item)) {
-      nextItem[method] = typeof operation === 'object' && operation?.responses ? withErrors(path, operation) : operation;
-    }
-    paths[path] = nextItem;
-  }
   return {
-    ...doc,
-    paths,
+    ...mapOperations(doc, (path, operation) => (typeof operation === 'object' && operation?.responses ? withErrors(path, operation) : operation)),
     components: {
       ...doc.components,
       schemas: { ...doc.components?.schemas, Problem: PROBLEM_SCHEMA },
@@ -107,15 +98,17 @@ export function withProblemResponses(doc: Json): Json {
  * (`POST /settings/mail/test`: no body is every default): @fastify/swagger marks every body required.
  */
 export function withOptionalBodies(doc: Json): Json {
+  return mapOperations(doc, (_path, operation) => {
+    const body = operation?.requestBody;
+    return body?.content?.['application/json']?.schema?.nullable === true ? { ...operation, requestBody: { ...body, required: false } } : operation;
+  });
+}
+
+/** mapOperations is `doc` with each operation of each path replaced by what `map` makes of it. */
+function mapOperations(doc: Json, map: (path: string, operation: Json) => Json): Json {
   const paths: Json = {};
   for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
-    const nextItem: Json = {};
-    for (const [method, operation] of Object.entries<Json>(item)) {
-      const body = operation?.requestBody;
-      nextItem[method] =
-        body?.content?.['application/json']?.schema?.nullable === true ? { ...operation, requestBody: { ...body, required: false } } : operation;
-    }
-    paths[path] = nextItem;
+    paths[path] = Object.fromEntries(Object.entries<Json>(item).map(([method, operation]) => [method, map(path, operation)]));
   }
   return { ...doc, paths };
 }

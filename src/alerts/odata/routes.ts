@@ -29,26 +29,29 @@ const queryCount = (max: number) =>
     .transform(Number)
     .pipe(z.number().max(max));
 
-const LIST_OPTIONS = ['$top', '$skip', '$select', '$orderby', '$filter', '$count', '$format'];
+const listOptions = {
+  $top: queryCount(MAX_TOP).optional(),
+  $skip: queryCount(MAX_SKIP).optional(),
+  $select: z.string().max(500).optional(),
+  $orderby: z.string().max(500).optional(),
+  $filter: z.string().max(8_000).optional(),
+  // .NET reads a boolean in any case (`$count=True`).
+  $count: z
+    .string()
+    .regex(/^(true|false)$/i, 'must be true or false')
+    .transform((v) => v.toLowerCase() === 'true')
+    .optional(),
+  $format: z
+    .string()
+    .regex(/^(application\/)?json\b/i, 'must be json: the answer is JSON')
+    .optional(),
+};
+
+/** The system query options the list reads: any other is refused, not ignored. */
+const LIST_OPTIONS = Object.keys(listOptions);
 
 const listQuery = z
-  .object({
-    $top: queryCount(MAX_TOP).optional(),
-    $skip: queryCount(MAX_SKIP).optional(),
-    $select: z.string().max(500).optional(),
-    $orderby: z.string().max(500).optional(),
-    $filter: z.string().max(8_000).optional(),
-    // .NET reads a boolean in any case (`$count=True`).
-    $count: z
-      .string()
-      .regex(/^(true|false)$/i, 'must be true or false')
-      .transform((v) => v.toLowerCase() === 'true')
-      .optional(),
-    $format: z
-      .string()
-      .regex(/^(application\/)?json\b/i, 'must be json: the answer is JSON')
-      .optional(),
-  })
+  .object(listOptions)
   .catchall(z.unknown())
   // Another system query option ($search, $expand, $apply…) would be ignored, all alerts then read
   // as those it asked for; options without a $ are the caller's own, as OData has them.
