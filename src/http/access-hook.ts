@@ -80,8 +80,9 @@ export function accessHook(deps: AppDeps, raising: ReadCache) {
     if (access === 'host' && principal.kind !== 'host') {
       throw forbidden('Only the host administrator may do this.');
     }
-    if (config.permission && !principal.permissions.has(config.permission)) {
-      throw forbidden(`This needs the ${config.permission} permission.`);
+    const needed = config.permission === undefined ? [] : [config.permission].flat();
+    if (needed.length > 0 && !needed.some((permission) => principal.permissions.has(permission))) {
+      throw forbidden(`This needs the ${needed.join(' or ')} permission.`);
     }
     void reply;
   };

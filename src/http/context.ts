@@ -25,7 +25,8 @@ export type TenantRow = AccessTables['tenants'];
  */
 export interface RouteAccess {
   access?: 'public' | 'host' | 'authenticated' | 'tenant';
-  permission?: Permission;
+  /** The permission the caller needs, or a list of which any one will do (the handler then checks the rest). */
+  permission?: Permission | readonly Permission[];
   /**
    * Error statuses this route answers beyond the ones every route may (400, 401, 403, 404, 413,
    * 415), such as 409 or 429, so that the OpenAPI document lists them.

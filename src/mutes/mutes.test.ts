@@ -94,6 +94,24 @@ describeEachDialect('mutes API', (dialect) => {
     expect((await t.call('GET', api, undefined, viewer.token)).json().items.map((m: { id: string }) => m.id)).not.toContain(snooze.id);
   });
 
+  it('takes a role holding only Alerts.Edit for tenant mutes, as the permission column says, and only Alerts.View for snoozes', async () => {
+    const role = await t.call('POST', '/api/v1/tenants/mute/roles', { name: 'Mute keeper', permissions: ['Alerts.Edit'] });
+    expect(role.statusCode).toBe(201);
+    const keeper = await t.tenantWithUser('mute', ['Mute keeper']);
+    const body = { scope: 'tenant', match: { robot: 'R-keeper' }, until: until(HOUR) };
+    const created = await t.call('POST', api, body, keeper.token);
+    expect(created.statusCode, created.body).toBe(201);
+    // A snooze needs Alerts.View, which this role lacks.
+    expect((await t.call('POST', api, { ...body, scope: 'user' }, keeper.token)).statusCode).toBe(403);
+    const lifted = await t.call('DELETE', `${api}/${created.json().id}`, undefined, keeper.token);
+    expect(lifted.statusCode, lifted.body).toBe(204);
+    // Without either permission, both are still 403, whatever the body.
+    const nobody = await t.tenantWithUser('mute', []);
+    expect((await t.call('POST', api, body, nobody.token)).statusCode).toBe(403);
+    expect((await t.call('POST', api, { scope: 'nope' }, nobody.token)).statusCode).toBe(403);
+    expect((await t.call('DELETE', `${api}/${created.json().id}`, undefined, nobody.token)).statusCode).toBe(403);
+  });
+
   it('lifts a tenant mute with Alerts.Edit only, records every step in the audit list, and hides it from other tenants', async () => {
     const mute = (await t.call('POST', api, { scope: 'tenant', match: { queue: 'Orders' }, until: until(HOUR) }, admin.token)).json();
     expect((await t.call('DELETE', `${api}/${mute.id}`, undefined, viewer.token)).statusCode).toBe(403);

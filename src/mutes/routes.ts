@@ -76,7 +76,8 @@ export const muteRoutes: RouteModule = (app, deps) => {
   app.post(
     base,
     {
-      config: { permission: 'Alerts.View', problems: [409] },
+      // Alerts.Edit alone may mute the tenant, Alerts.View alone may snooze: the handler checks the scope's.
+      config: { permission: ['Alerts.View', 'Alerts.Edit'], problems: [409] },
       schema: {
         params: tenantParams,
         body: muteBody,
@@ -88,12 +89,13 @@ export const muteRoutes: RouteModule = (app, deps) => {
       const tenant = tenantOf(request);
       const p = request.principal!;
       const { scope, match, until } = request.body;
+      if (scope === 'tenant' && !p.permissions.has('Alerts.Edit')) throw forbidden('A tenant mute needs the Alerts.Edit permission.');
+      if (scope === 'user' && !p.permissions.has('Alerts.View')) throw forbidden('A snooze needs the Alerts.View permission.');
       const now = deps.clock.now();
       const end = Date.parse(until);
       if (end <= now) throw fieldError('until', 'must be in the future');
       // Every stored alert has a catalogue component: another one (Robot for Robots) is a typo that would mute nothing, silently.
       if (match.component !== undefined && !findComponent(match.component)) throw fieldError('match.component', COMPONENT_MESSAGE);
-      if (scope === 'tenant' && !p.permissions.has('Alerts.Edit')) throw forbidden('A tenant mute needs the Alerts.Edit permission.');
       if (scope === 'user' && p.kind !== 'user') throw conflict(HOST_HAS_NO_EMAIL);
       const mute = await muteAlerts(
         db,
@@ -110,7 +112,7 @@ export const muteRoutes: RouteModule = (app, deps) => {
   app.delete(
     `${base}/:muteId`,
     {
-      config: { permission: 'Alerts.View' },
+      config: { permission: ['Alerts.View', 'Alerts.Edit'] },
       schema: { params: muteParams, description: "Lifts a mute (Alerts.Edit), or one's own snooze → 204." },
     },
     async (request, reply) => {
