@@ -147,7 +147,9 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
       const tenant = await orchestratorTenant(db, request);
       const body = parseBody(verifyBody, request.body);
       const model = lowerCaseKeys(body.smtpsettingmodel) as OrchestratorSmtpModel;
-      const { input, errors } = smtpInputFromModel(model, (field) => `smtpSettingModel.${MODEL_NAMES[field]}`);
+      // The model is tested over the saved server: UseDefaultCredentials false undoes a saved 'none'.
+      const storedAuthMethod = (await getMailSettings(db, tenant.id)).custom?.authMethod;
+      const { input, errors } = smtpInputFromModel(model, (field) => `smtpSettingModel.${MODEL_NAMES[field]}`, storedAuthMethod);
       if (errors.length > 0) throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
       if (body.sendto !== undefined && !isEmailAddress(body.sendto.trim())) throw fieldError('sendTo', 'must be an email address');
       beforeTest(tenant.id);

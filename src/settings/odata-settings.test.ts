@@ -201,6 +201,49 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     }
   });
 
+  it('switches UseDefaultCredentials off again: a user name and password given after the relay form sign in', async () => {
+    // UseDefaultCredentials "false" after "true" was ignored: GET still showed "true", and emails
+    // went without AUTH to a server that wants the user name and password now given.
+    const relayToken = (await t.tenantWithUser('orch-relay-off')).token;
+    const plaintext = { host: '127.0.0.1', port: server.port, security: 'none', fromAddress: 'robot@orch.example.com', allowPlaintextAuth: true };
+    expect((await t.call('PUT', '/api/v1/tenants/orch-relay-off/settings/mail', { custom: plaintext }, relayToken)).statusCode).toBe(200);
+    const bulk = (values: Record<string, string>) =>
+      t.call(
+        'POST',
+        `${ACTIONS}.UpdateBulk`,
+        { settings: Object.entries(values).map(([key, Value]) => ({ Name: `Abp.Net.Mail.Smtp.${key}`, Value })) },
+        relayToken,
+      );
+    expect((await bulk({ UseDefaultCredentials: 'true', EnableSsl: 'false' })).statusCode).toBe(200);
+    const model = {
+      Host: '127.0.0.1',
+      Port: server.port,
+      EnableSsl: false,
+      UseDefaultCredentials: false,
+      UserName: 'robot',
+      Password: PASSWORD,
+      DefaultFromAddress: 'robot@orch.example.com',
+    };
+    const seen = server.authSeen.length;
+    const verify = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'ops@orch.example.com', smtpSettingModel: model }, relayToken);
+    expect(verify.statusCode, verify.body).toBe(200);
+    expect(server.authSeen.length).toBe(seen + 1);
+    expect((await bulk({ UseDefaultCredentials: 'False', UserName: 'robot', Password: PASSWORD })).statusCode).toBe(200);
+    const shown = (await t.call('GET', '/odata/Settings', undefined, relayToken)).json().value as { Name: string; Value: string }[];
+    expect(shown.find((s) => s.Name === 'Abp.Net.Mail.Smtp.UseDefaultCredentials')?.Value).toBe('false');
+    expect((await t.call('GET', '/api/v1/tenants/orch-relay-off/settings/mail', undefined, relayToken)).json().custom).toMatchObject({
+      authMethod: 'auto',
+      username: 'robot',
+    });
+    const test = await t.call('POST', '/api/v1/tenants/orch-relay-off/settings/mail/test', {}, relayToken);
+    expect(test.json(), test.body).toMatchObject({ ok: true });
+    expect(server.authSeen.length).toBe(seen + 2);
+    // A method chosen in Tocsin's own settings stays when the list is sent back with UseDefaultCredentials "false".
+    expect((await t.call('PUT', '/api/v1/tenants/orch-relay-off/settings/mail', { custom: { authMethod: 'login' } }, relayToken)).statusCode).toBe(200);
+    expect((await bulk({ UseDefaultCredentials: 'false', Port: '2526' })).statusCode).toBe(200);
+    expect((await t.call('GET', '/api/v1/tenants/orch-relay-off/settings/mail', undefined, relayToken)).json().custom).toMatchObject({ authMethod: 'login' });
+  });
+
   it('updates the settings in bulk (keys in any case) and shows them back, password masked', async () => {
     const res = await t.call(
       'POST',

@@ -1,4 +1,5 @@
 import { type FilterNode, FilterSyntaxError } from '../alerts/odata/filter.js';
+import type { SmtpAuthMethod } from '../delivery/contract.js';
 import { type FieldError, HttpError, badRequest } from '../http/problem.js';
 import type { MailSettingsInput, TenantMailSettings } from './mail-settings.js';
 import { type SmtpSettingsInput, smtpSettingsInput } from './smtp-settings.js';
@@ -138,12 +139,14 @@ function asText(value: unknown): unknown {
  * smtpInputFromModel converts Orchestrator's SMTP model (lower-cased keys, string or typed values)
  * into an SmtpSettingsInput. Empty user name, domain and display name clear them (an empty user
  * name the password too); otherwise an empty or masked password keeps the stored one;
- * UseDefaultCredentials means no AUTH. Errors name the
+ * UseDefaultCredentials means no AUTH, and switched off again (`storedAuthMethod` 'none') AUTH as
+ * the server offers it; off over another stored method keeps that method. Errors name the
  * Orchestrator field through `nameOf`.
  */
 export function smtpInputFromModel(
   model: OrchestratorSmtpModel,
   nameOf: (field: keyof OrchestratorSmtpModel) => string,
+  storedAuthMethod?: SmtpAuthMethod,
 ): { input: SmtpSettingsInput; errors: FieldError[] } {
   const raw: Record<string, unknown> = {};
   const origin = new Map<string, keyof OrchestratorSmtpModel>();
@@ -154,8 +157,8 @@ export function smtpInputFromModel(
     if (field === 'enablessl') value = asBoolean(value);
     if (field === 'usedefaultcredentials') {
       const flag = asBoolean(value);
-      if (flag === false) continue;
-      value = flag === true ? 'none' : value;
+      if (flag === false && storedAuthMethod !== 'none') continue;
+      value = flag === true ? 'none' : flag === false ? 'auto' : value;
     }
     if (field === 'password' && (value === '' || value === PASSWORD_MASK)) continue;
     if ((field === 'username' || field === 'domain' || field === 'defaultfromdisplayname') && value === '') value = null;
@@ -235,7 +238,9 @@ export function bulkUpdate(settings: readonly { name: string; value: unknown }[]
     }
   }
   if (Object.keys(model).length > 0) {
-    const converted = smtpInputFromModel(model, settingKeyOf);
+    // What GET /odata/Settings shows: "true" is a stored authMethod 'none'.
+    const storedAuthMethod = shownValue.get(SETTING_KEYS.useDefaultCredentials) === 'true' ? 'none' : undefined;
+    const converted = smtpInputFromModel(model, settingKeyOf, storedAuthMethod);
     errors.push(...converted.errors);
     mail.custom = converted.input;
     mail.useCustom = true;
