@@ -151,8 +151,12 @@ export const pullInput = z
     identityUrl: httpUrl.nullable().optional().describe('Token endpoint of the identity server (OAuth client credentials)'),
     scope: z.string().min(1).max(1000).nullable().optional().describe('Space-separated, e.g. OR.Monitoring.Read'),
     organizationUnitId: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable().optional().describe('Folder id (X-UIPATH-OrganizationUnitId)'),
-    intervalSeconds: z.number().int().min(1).max(86_400).optional().describe('Default 60'),
-    since: z.iso.datetime({ offset: true }).optional().describe('Where the first import starts; default 24 hours before the source was created'),
+    intervalSeconds: z.number().int().min(1).max(86_400).nullable().optional().describe('Default 60 (null: back to it)'),
+    since: z.iso
+      .datetime({ offset: true })
+      .nullable()
+      .optional()
+      .describe('Where the first import starts; default (and null) 24 hours before the source was created'),
   })
   .strict();
 
@@ -193,7 +197,11 @@ export const sourcePatch = z
     name: displayText.pipe(z.string().max(100)).optional(),
     enabled: z.boolean().optional(),
     mapping: mappingInput.nullable().optional().describe("Its fields left out keep their value; null: back to the kind's default"),
-    pull: pullInput.partial().strict().optional().describe('Fields left out keep their value; password/clientSecret null clears them'),
+    pull: pullInput
+      .partial()
+      .strict()
+      .optional()
+      .describe('Fields left out keep their value; null clears an optional one (intervalSeconds, since: back to the default)'),
   })
   .strict();
 

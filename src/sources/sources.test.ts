@@ -95,6 +95,24 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect((await t.call('PATCH', `${base}/${source.id}`, { pull: { intervalSeconds: 0 } })).json().errors[0].path).toBe('pull.intervalSeconds');
   });
 
+  it('puts intervalSeconds and since back to their defaults when set to null, as null does to any optional field', async () => {
+    const pull = { baseUrl: 'https://orch.example.com', username: 'poller', password: 'upstream-pass-123', intervalSeconds: 5, since: '2026-01-02T03:04:05Z' };
+    const source = (await t.call('POST', base, { name: 'Defaults again', kind: 'orchestrator-pull', pull })).json();
+    expect(source.pull).toMatchObject({ intervalSeconds: 5, since: '2026-01-02T03:04:05Z' });
+    const patched = await t.call('PATCH', `${base}/${source.id}`, { pull: { intervalSeconds: null, since: null } });
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect(patched.json().pull).toMatchObject({ intervalSeconds: 60, passwordSet: true });
+    expect(Date.parse(source.createdAt) - Date.parse(patched.json().pull.since)).toBe(24 * 3_600_000);
+    const created = await t.call('POST', base, {
+      name: 'Defaults given as null',
+      kind: 'orchestrator-pull',
+      pull: { ...pull, intervalSeconds: null, since: null },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json().pull.intervalSeconds).toBe(60);
+    expect(Date.parse(created.json().createdAt) - Date.parse(created.json().pull.since)).toBe(24 * 3_600_000);
+  });
+
   it('refuses a user name or password inside the upstream URLs, which would show in every answer and never sign in', async () => {
     const pull = { baseUrl: 'https://orch.example.com', tenancyName: 'Default', username: 'poller', password: 'upstream-pass-123' };
     for (const [field, url] of [

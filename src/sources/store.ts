@@ -83,6 +83,8 @@ function mergePull(box: SecretBox, sourceId: string, current: SealedPull | undef
   const before: Partial<StoredPull> = current?.pull ? (JSON.parse(current.pull) as StoredPull) : {};
   const pick = <K extends keyof StoredPull>(key: K, fallback: StoredPull[K]): StoredPull[K] => {
     const given = input[key as keyof PullInput];
+    // null clears an optional field: back to its default (intervalSeconds, since) or to none.
+    if (given === null) return fallback;
     if (given !== undefined) return given as StoredPull[K];
     return (before[key] ?? fallback) as StoredPull[K];
   };
