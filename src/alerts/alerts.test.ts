@@ -92,6 +92,21 @@ describeEachDialect('alerts API', (dialect) => {
     expect(semantic.json<{ errors: { path: string }[] }>().errors.map((e) => e.path)).toEqual(['severity', 'component']);
   });
 
+  it('names an unknown severity, component or event of a batch even beside an invalid field of another alert', async () => {
+    // The catalogue's checks ran only once the whole body passed the schema: alerts.3.message
+    // hid alerts.1.component, so a script fixed one error to meet the next.
+    const fine = { severity: 'Info', component: 'Robots', message: 'fine' };
+    const bad = await raise({
+      alerts: [fine, { ...fine, component: 'Robot' }, { ...fine, severity: 'Critical', event: 'has spaces' }, { ...fine, message: '' }],
+    });
+    expect(bad.statusCode).toBe(400);
+    const problem = bad.json<{ detail: string; errors: { path: string }[] }>();
+    expect(problem.errors.map((e) => e.path)).toEqual(['alerts.1.component', 'alerts.2.severity', 'alerts.2.event', 'alerts.3.message']);
+    expect(problem.detail).toMatch(/^alerts\.1\.component: /);
+    const one = await raise({ severity: 'Critical', component: 'Robot', message: '' });
+    expect(one.json<{ errors: { path: string }[] }>().errors.map((e) => e.path)).toEqual(['severity', 'component', 'message']);
+  });
+
   it('refuses a message over 4,096 characters, data over 16 KiB and more than 1,000 alerts', async () => {
     const one = { severity: 'Info', component: 'Robots', message: 'x' };
     expect((await raise({ ...one, message: 'x'.repeat(4096) })).statusCode).toBe(202);

@@ -75,11 +75,7 @@ export function parseAlertsBody(body: unknown): { errors: FieldError[] } | { ale
   let inputs = quickInputs(body, isBatch);
   if (!inputs) {
     const parsed = isBatch ? batchInput.safeParse(body) : alertInput.safeParse(body);
-    if (!parsed.success) {
-      return {
-        errors: parsed.error.issues.flatMap(zodIssueFieldErrors),
-      };
-    }
+    if (!parsed.success) return { errors: withCatalogueErrors(body, isBatch, parsed.error.issues.flatMap(zodIssueFieldErrors)) };
     inputs = 'alerts' in parsed.data ? parsed.data.alerts : [parsed.data as AlertInput];
   }
   const errors: FieldError[] = [];
@@ -102,22 +98,7 @@ export function parseAlertsBody(body: unknown): { errors: FieldError[] } | { ale
  * Unknown events are kept under the caller's component, as named.
  */
 export function normaliseAlert(input: AlertInput): { errors: FieldError[] } | { alert: NewAlert } {
-  const errors: FieldError[] = [];
-  const severity = parseSeverity(input.severity);
-  if (!severity) errors.push({ path: 'severity', message: SEVERITY_MESSAGE });
-  const component = findComponent(input.component);
-  if (!component) errors.push({ path: 'component', message: COMPONENT_MESSAGE });
-  const eventName = input.event ?? CUSTOM_EVENT;
-  // The catalogue's names are valid event names, and a name's case does not change whether it is one.
-  const knownEvent = findEvent(eventName);
-  if (!knownEvent && !EVENT_NAME.test(eventName)) {
-    errors.push({ path: 'event', message: 'must be an event name such as Robot.StatusChanged.NotResponding (letters, digits, . _ : -)' });
-  }
-  let data: string | null = null;
-  if (input.data) {
-    data = JSON.stringify(input.data);
-    if (Buffer.byteLength(data) > MAX_DATA_BYTES) errors.push({ path: 'data', message: `must be at most ${MAX_DATA_BYTES} bytes of JSON` });
-  }
+  const { errors, severity, component, eventName, knownEvent, data } = checkCatalogue(input);
   if (errors.length > 0 || !severity || !component) return { errors };
   const source = storedSource(input.source);
   return {
@@ -136,6 +117,60 @@ export function normaliseAlert(input: AlertInput): { errors: FieldError[] } | { 
 }
 
 type Checked = Record<string, unknown>;
+
+/**
+ * checkCatalogue checks what the schema cannot: the severity's name, the catalogue's component,
+ * the event's name and the size of `data`. A field that is not of the schema's type is the
+ * schema's to name, so it is passed over here.
+ */
+function checkCatalogue(input: { severity?: unknown; component?: unknown; event?: unknown; data?: unknown }) {
+  const errors: FieldError[] = [];
+  const severity = typeof input.severity === 'string' ? parseSeverity(input.severity) : undefined;
+  if (!severity && typeof input.severity === 'string') errors.push({ path: 'severity', message: SEVERITY_MESSAGE });
+  const component = typeof input.component === 'string' ? findComponent(input.component) : undefined;
+  if (!component && typeof input.component === 'string') errors.push({ path: 'component', message: COMPONENT_MESSAGE });
+  const eventName = typeof input.event === 'string' ? input.event : CUSTOM_EVENT;
+  // The catalogue's names are valid event names, and a name's case does not change whether it is one.
+  const knownEvent = findEvent(eventName);
+  if (!knownEvent && !EVENT_NAME.test(eventName)) {
+    errors.push({ path: 'event', message: 'must be an event name such as Robot.StatusChanged.NotResponding (letters, digits, . _ : -)' });
+  }
+  let data: string | null = null;
+  if (typeof input.data === 'object' && input.data !== null && !Array.isArray(input.data)) {
+    data = JSON.stringify(input.data);
+    if (Buffer.byteLength(data) > MAX_DATA_BYTES) errors.push({ path: 'data', message: `must be at most ${MAX_DATA_BYTES} bytes of JSON` });
+  }
+  return { errors, severity, component, eventName, knownEvent, data };
+}
+
+/**
+ * withCatalogueErrors adds to the schema's errors of a body those of checkCatalogue for every
+ * alert in it, so that one answer names every invalid field (an unknown component of one alert
+ * beside an empty message of another), alert by alert in the order of AlertInput's fields.
+ */
+function withCatalogueErrors(body: unknown, isBatch: boolean, schemaErrors: FieldError[]): FieldError[] {
+  const list = isBatch && isPlainObject(body) && Array.isArray(body.alerts) && body.alerts.length <= MAX_BATCH ? (body.alerts as unknown[]) : [];
+  const items = isBatch ? list : [body];
+  const errors = [...schemaErrors];
+  items.forEach((item, i) => {
+    if (!isPlainObject(item)) return;
+    const prefix = isBatch ? `alerts.${i}.` : '';
+    for (const e of checkCatalogue(item).errors) {
+      if (!errors.some((known) => known.path === prefix + e.path)) errors.push({ path: prefix + e.path, message: e.message });
+    }
+  });
+  const fieldOrder = [...ALERT_FIELDS];
+  const place = (path: string): [number, number] => {
+    const parts = isBatch ? path.split('.').slice(1) : path.split('.');
+    const index = isBatch ? Number(parts.shift() ?? -1) : 0;
+    const field = fieldOrder.indexOf(parts[0] ?? '');
+    return [Number.isNaN(index) ? -1 : index, parts.length === 0 ? -1 : field === -1 ? fieldOrder.length : field];
+  };
+  return errors
+    .map((e, order) => ({ e, order, at: place(e.path) }))
+    .sort((a, b) => a.at[0] - b.at[0] || a.at[1] - b.at[1] || a.order - b.order)
+    .map(({ e }) => e);
+}
 
 const isPlainObject = (value: unknown): value is Checked => typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 const isString = (value: unknown, min: number, max: number): value is string => typeof value === 'string' && value.length >= min && value.length <= max;
