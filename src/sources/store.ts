@@ -24,7 +24,7 @@ import {
 } from './model.js';
 import { newSourceSecret, pullSecretOwner, sourceSecretOwner } from './secrets.js';
 import type { SourceTables } from './tables.js';
-import { pullStats, readState } from './pull/odata.js';
+import { type PullState, pullStats, readState } from './pull/odata.js';
 
 /** SourceRow is a source as stored. */
 export type SourceRow = SourceTables['sources'];
@@ -195,6 +195,25 @@ export async function updateSource(db: Db, box: SecretBox, clock: Clock, row: So
     Object.assign(set, mergePull(box, row.id, row, patch.pull, row.created_at));
   }
   await db.updateTable('sources').set(set).where('id', '=', row.id).execute();
+  if (patch.pull !== undefined) await pollAtOnce(db, row, set.updated_at!);
+}
+
+/**
+ * pollAtOnce makes a pull source whose settings changed due now: a corrected password or a
+ * shorter interval is tried at once, not after the wait the old settings earned (a failure's
+ * backoff reaches 15 minutes). A poll under way is left alone, and the state is written only if
+ * it is still the one read (compare-and-set, as the connector writes it).
+ */
+async function pollAtOnce(db: Db, row: SourceRow, now: number): Promise<void> {
+  if (row.pull_state === null) return;
+  const state = JSON.parse(row.pull_state) as PullState;
+  if (state.leaseUntil > now || state.nextPollAt <= now) return;
+  await db
+    .updateTable('sources')
+    .set({ pull_state: JSON.stringify({ ...state, nextPollAt: now }) })
+    .where('id', '=', row.id)
+    .where('pull_state', '=', row.pull_state)
+    .execute();
 }
 
 /** deleteSource removes a source with its secrets, receptions and delivery keys. */

@@ -203,6 +203,22 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
     expect(Date.parse(source.stats.pull.nextPollAt) - failedAt[failures - 1]).toBeGreaterThanOrEqual(2 ** failures * 1000);
     await t.call('DELETE', `${base}/${created.id}`);
   });
+
+  it('tries changed pull settings at once: a corrected password does not wait out the backoff of the wrong one', async () => {
+    await orchestrator.raise([{ severity: 'Error', component: 'Jobs', message: 'imported once the password is right' }]);
+    // The default interval: a failure waits 2 minutes, the next 4, … up to 15.
+    const pull = pullBody(orchestrator.url, { password: 'not it', intervalSeconds: 60 });
+    const created = (await t.call('POST', base, { name: 'Password corrected', kind: 'orchestrator-pull', pull })).json();
+    await vi.waitFor(async () => expect((await t.call('GET', `${base}/${created.id}`)).json().stats.pull?.consecutiveFailures).toBe(1), WAIT);
+    const patched = await t.call('PATCH', `${base}/${created.id}`, { pull: { password: PASSWORD } });
+    expect(patched.statusCode, patched.body).toBe(200);
+    await vi.waitFor(async () => {
+      const imported = (await alertsOf(t, 'ops')).filter((a) => a.message === 'imported once the password is right');
+      expect(imported).toHaveLength(1);
+    }, WAIT);
+    expect((await t.call('GET', `${base}/${created.id}`)).json().stats.pull.consecutiveFailures).toBe(0);
+    await t.call('DELETE', `${base}/${created.id}`);
+  });
 });
 
 /** cloudOrchestrator is a tiny Automation Cloud stand-in: an OAuth token endpoint and /odata/Alerts that first answers 429. */
