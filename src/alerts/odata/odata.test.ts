@@ -270,6 +270,9 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(long.json().errors[0].path).toBe('processAlert.Message');
     const badSeverity = await raise({ Message: 'x', Severity: 'Loud', ProcessName: 'P', RobotName: 'R' });
     expect(badSeverity.json().errors[0].path).toBe('processAlert.Severity');
+    // A bad Severity is named beside a missing field, not only once the others are right.
+    const both = await raise({ Message: 'x', Severity: 'Loud', ProcessName: 'P' });
+    expect(both.json().errors.map((e: { path: string }) => e.path)).toEqual(['processAlert.Severity', 'processAlert.RobotName']);
     expect((await t.call('POST', `${ACTIONS}.RaiseProcessAlert`, undefined, token)).statusCode).toBe(400);
   });
 

@@ -201,19 +201,21 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
     },
     async (request, reply) => {
       const outer = lowerCaseKeys(request.body) as Record<string, unknown> | undefined;
-      const parsed = processAlert.safeParse(lowerCaseKeys(outer?.processalert));
+      const fields = lowerCaseKeys(outer?.processalert) as Record<string, unknown> | undefined;
+      const parsed = processAlert.safeParse(fields);
       const errors: FieldError[] = parsed.success
         ? []
         : parsed.error.issues.map((i) => ({
             path: i.path.length > 0 ? `processAlert.${PROCESS_ALERT_FIELDS[String(i.path[0])] ?? String(i.path[0])}` : 'processAlert',
             message: i.message,
           }));
-      const severity = parsed.success
-        ? typeof parsed.data.severity === 'number'
-          ? SEVERITIES[parsed.data.severity]
-          : parseSeverity(parsed.data.severity)
-        : undefined;
-      if (parsed.success && !severity) errors.push({ path: 'processAlert.Severity', message: SEVERITY_MESSAGE });
+      const given = parsed.success ? parsed.data.severity : fields?.severity;
+      const severity = typeof given === 'number' ? SEVERITIES[given] : typeof given === 'string' ? parseSeverity(given) : undefined;
+      // Named beside the schema's errors (a missing RobotName), not only once they are fixed.
+      if (typeof given === 'string' && !severity && !errors.some((e) => e.path === 'processAlert.Severity')) {
+        const after = errors.filter((e) => e.path === 'processAlert.Message').length;
+        errors.splice(after, 0, { path: 'processAlert.Severity', message: SEVERITY_MESSAGE });
+      }
       if (errors.length > 0 || !parsed.success || !severity) throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
       const tenant = await orchestratorTenant(db, request);
       const job = headerValue(request, 'x-uipath-jobkey');
