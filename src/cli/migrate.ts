@@ -1,12 +1,12 @@
 import { loadConfig } from '../config.js';
 import { migrate } from '../storage/migrate.js';
-import { openStorage } from '../storage/storage.js';
+import { openStorageOrStop } from '../storage/connect.js';
 
 /** migrateCommand applies pending migrations to DATABASE_URL and prints what it applied. */
 export async function migrateCommand(): Promise<number> {
   const config = loadConfig();
   // A migration job runs one statement at a time: two connections keep its share of the budget small.
-  const storage = await openStorage(config.databaseUrl, { poolSize: 2 });
+  const storage = await openStorageOrStop(config.databaseUrl, { poolSize: 2 });
   try {
     const applied = await migrate(storage);
     process.stdout.write(

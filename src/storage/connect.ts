@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { ConfigError } from '../config.js';
 import { type Storage, openStorage } from './storage.js';
 
 /** BackoffPolicy spaces the attempts to reach a database: doubling from `firstMs` up to `maxMs`. */
@@ -56,6 +57,24 @@ export function isWorthRetrying(error: unknown): boolean {
   return typeof message === 'string' && /connection terminated/i.test(message);
 }
 
+/**
+ * cannotOpen is the start-up failure for a database that will not open by waiting (refused
+ * credentials, a missing database, a file that cannot be created or is a folder): a sentence naming
+ * DATABASE_URL, printed without a stack trace as every other bad setting. The driver's words say
+ * why; they carry no password.
+ */
+export function cannotOpen(err: unknown): ConfigError {
+  const { message } = (err ?? {}) as { message?: unknown };
+  return new ConfigError(`DATABASE_URL: cannot open the database: ${typeof message === 'string' && message ? message : String(err)}`);
+}
+
+/** openStorageOrStop opens the database like openStorage, a failure stopping the start as cannotOpen says. */
+export async function openStorageOrStop(url: string, options: { poolSize: number }): Promise<Storage> {
+  return openStorage(url, options).catch((err: unknown) => {
+    throw cannotOpen(err);
+  });
+}
+
 /** ConnectOptions: the pool size, the log, and what to tell while waiting; tests pass the sleep and the randomness. */
 export interface ConnectOptions {
   readonly poolSize: number;
@@ -81,7 +100,7 @@ export async function openStorageWhenReachable(url: string, options: ConnectOpti
       if (failures > 0) options.logger.info({ attempts: failures + 1 }, 'database reachable again');
       return storage;
     } catch (err) {
-      if (!isWorthRetrying(err)) throw err;
+      if (!isWorthRetrying(err)) throw cannotOpen(err);
       const reason = unavailableReason(err);
       const waitMs = backoffDelay(failures, policy, options.random ?? Math.random);
       options.logger.warn({ reason, retryInMs: waitMs }, 'cannot connect to the database; retrying');

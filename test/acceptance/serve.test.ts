@@ -5,7 +5,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/storage/migrations/index.js';
-import { createTestDatabase, describeEachDialect } from '../support/storage.js';
+import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../support/storage.js';
 import { REPO_ROOT, type Started, cleanEnv, ensureBuilt, groupAlive, killGroup, start, stop } from './processes.js';
 
 // How long the tests wait for a stopped process group to be gone. How long a stop takes is a
@@ -93,6 +93,29 @@ describe('tocsin serve, as a user runs it', () => {
     running.delete(bad);
     expect(code).toBe(1);
     expect(bad.stderr()).toContain('PORT');
+  });
+
+  it('says why the database of DATABASE_URL cannot be opened, naming the variable, without a stack trace', async () => {
+    const dir = tempDir('tocsin-accept-');
+    const urls = [`sqlite:${dir}`, 'sqlite:/dev/null/tocsin.db'];
+    if (TEST_PG_URL) {
+      const wrongPassword = new URL(TEST_PG_URL);
+      wrongPassword.password = 'not-the-password';
+      const missing = new URL(TEST_PG_URL);
+      missing.pathname = '/tocsin_no_such_database';
+      urls.push(wrongPassword.toString(), missing.toString());
+    }
+    for (const url of urls) {
+      for (const command of ['serve', 'migrate']) {
+        const bad = start('node', ['bin/tocsin.js', command], {
+          env: cleanEnv({ DATABASE_URL: url, PORT: '0', TOCSIN_MAIL_CATCHER_PORT: '0', TOCSIN_DATA_DIR: dir }),
+        });
+        expect((await bad.exited()).code, `${command} ${url}`).toBe(1);
+        expect(bad.stderr(), `${command} ${url}`).toMatch(/^tocsin: .*DATABASE_URL/);
+        expect(bad.stderr(), `${command} ${url}`).not.toContain('    at ');
+        expect(bad.stderr(), `${command} ${url}`).not.toContain('not-the-password');
+      }
+    }
   });
 
   it('says which port is taken, without a stack trace, when another process holds it', async () => {
