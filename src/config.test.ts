@@ -44,6 +44,16 @@ describe('the system SMTP URL', () => {
     expect(() => loadConfig({ TOCSIN_SMTP_URL: 'smtp://ops:pw@mail.example.com' })).toThrow(ConfigError);
     expect(() => loadConfig({ TOCSIN_SMTP_URL: 'http://mail.example.com' })).toThrow(/TOCSIN_SMTP_URL/);
   });
+
+  it('stops the start naming the variable and from when its from is no email address, which every email would have failed on', () => {
+    for (const from of ['alerts', 'Alerts%20%3Calerts@example.com%3E', 'alerts@example.com%0D%0ABcc:%20x@example.org']) {
+      expect(() => loadConfig({ TOCSIN_SMTP_URL: `smtps://mail.example.com?from=${from}` }), from).toThrow(ConfigError);
+      expect(() => loadConfig({ TOCSIN_SMTP_URL: `smtps://mail.example.com?from=${from}` }), from).toThrow(/TOCSIN_SMTP_URL: .*from/);
+    }
+    expect(loadConfig({ TOCSIN_SMTP_URL: 'smtps://mail.example.com?from=alerts%2Bops@example.com' }).systemSmtp?.smtp.fromAddress).toBe(
+      'alerts+ops@example.com',
+    );
+  });
 });
 
 describe('the admin token and secret key', () => {
@@ -79,6 +89,8 @@ describe('the database URL', () => {
       expect(() => loadConfig({ DATABASE_URL: value }), value).toThrow(ConfigError);
       expect(() => loadConfig({ DATABASE_URL: value }), value).toThrow(/DATABASE_URL: must start with sqlite: or postgres:\/\//);
     }
+    // `sqlite:` without a path opened a temporary database that was gone, every alert with it, at the next start.
+    expect(() => loadConfig({ DATABASE_URL: 'sqlite:' })).toThrow(/DATABASE_URL: /);
     for (const value of ['sqlite:/var/lib/tocsin.db', 'postgres://tocsin@db/tocsin', 'postgresql://tocsin@db/tocsin']) {
       expect(loadConfig({ DATABASE_URL: value }).databaseUrl).toBe(value);
     }
@@ -91,5 +103,21 @@ describe('the public URL', () => {
     expect(loadConfig({ HOST: '::1', PORT: '9000' }).publicUrl).toBe('http://[::1]:9000');
     expect(new URL(loadConfig({ HOST: '::' }).publicUrl).port).toBe('8080');
     expect(loadConfig({ TOCSIN_PUBLIC_URL: 'https://alerts.example.com/' }).publicUrl).toBe('https://alerts.example.com');
+    expect(loadConfig({ TOCSIN_PUBLIC_URL: 'https://example.com/tocsin/' }).publicUrl).toBe('https://example.com/tocsin');
+  });
+
+  it('stops the start naming TOCSIN_PUBLIC_URL when it is no http(s) base that links can be appended to', () => {
+    // `alerts.example.com:8080` parses as a URL of scheme `alerts.example.com:`: every link of every email was dead.
+    for (const value of [
+      'alerts.example.com:8080',
+      'localhost:8080',
+      'ftp://alerts.example.com',
+      'https://alerts.example.com/?x=1',
+      'https://alerts.example.com/#/',
+    ]) {
+      expect(() => loadConfig({ TOCSIN_PUBLIC_URL: value }), value).toThrow(ConfigError);
+      expect(() => loadConfig({ TOCSIN_PUBLIC_URL: value }), value).toThrow(/TOCSIN_PUBLIC_URL: /);
+    }
+    expect(loadConfig({ TOCSIN_PUBLIC_URL: 'HTTP://Alerts.Example.com:8080' }).publicUrl).toBe('HTTP://Alerts.Example.com:8080');
   });
 });

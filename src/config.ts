@@ -10,12 +10,19 @@ export const DEFAULT_HOST = '127.0.0.1';
 
 const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
 
+/** isLinkBase: an http(s) URL that a path can be appended to (no query, no fragment). */
+function isLinkBase(url: string): boolean {
+  return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol) && !/[?#]/.test(url);
+}
+
 const envSchema = z.object({
   // Checked here so that a wrong one stops the start with this message, not a stack trace when opened.
   DATABASE_URL: z
     .string()
     .min(1)
     .refine((url) => dialectOfUrl(url) !== undefined, DATABASE_URL_MESSAGE)
+    // better-sqlite3 opens a temporary database for an empty path: the data would be gone at the next start.
+    .refine((url) => url !== 'sqlite:', 'sqlite: needs the path of a file, such as sqlite:./data/tocsin.db')
     .optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_PORT),
   HOST: z.string().min(1).default(DEFAULT_HOST),
@@ -25,7 +32,12 @@ const envSchema = z.object({
   TOCSIN_SECRET_KEY: z.string().optional(),
   TOCSIN_SMTP_URL: z.string().url().optional(),
   TOCSIN_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
-  TOCSIN_PUBLIC_URL: z.string().url().optional(),
+  // Links are this base and a path: `host:8080` (a URL of scheme `host:`), a query or a fragment would make them dead.
+  TOCSIN_PUBLIC_URL: z
+    .string()
+    .url()
+    .refine(isLinkBase, 'must be an http:// or https:// address without ? or #, such as https://tocsin.example.com')
+    .optional(),
   TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS: booleanFromEnv.default(true),
   TOCSIN_DATA_DIR: z.string().min(1).default('./data'),
   TOCSIN_MAIL_CATCHER_PORT: z.coerce.number().int().min(0).max(65535).default(2525),

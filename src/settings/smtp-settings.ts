@@ -2,7 +2,7 @@ import net from 'node:net';
 import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import type { SmtpAuthMethod, SmtpSecurity } from '../delivery/contract.js';
-import { displayText, emailAddress, headerSafe, patchedValue } from '../shared/validation.js';
+import { displayText, emailAddress, headerSafe, isEmailAddress, patchedValue } from '../shared/validation.js';
 
 /** DEFAULT_SYSTEM_SMTP_URL is the system SMTP when neither TOCSIN_SMTP_URL nor the built-in catcher is there. */
 export const DEFAULT_SYSTEM_SMTP_URL = 'smtp://127.0.0.1:25';
@@ -225,6 +225,11 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1_000) throw new Error('timeoutMs must be a whole number of milliseconds, at least 1000');
   const username = decodeURIComponent(parsed.username) || null;
   const password = decodeURIComponent(parsed.password) || null;
+  const from = query.get('from');
+  // Every email of every tenant on the default would have failed at the sender (or carried a header of its own).
+  if (from !== null && !isEmailAddress(from)) throw new Error('from must be an email address such as alerts@example.com');
+  const fromName = query.get('fromName');
+  if (fromName && !displayText.safeParse(fromName).success) throw new Error('fromName must be one line of at most 200 characters');
   const allowPlaintextAuth = query.get('allowPlaintextAuth') === 'true';
   if (plaintextCredential({ security, username, allowPlaintextAuth, authMethod: 'auto' }, { password, accessToken: null })) {
     throw new Error(
@@ -239,8 +244,8 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
       domain: query.get('domain') || null,
       username,
       authMethod: 'auto',
-      fromAddress: query.get('from') ?? `tocsin@${host.includes(':') || net.isIP(host) ? 'localhost' : host}`,
-      fromDisplayName: query.get('fromName') || 'Tocsin',
+      fromAddress: from ?? `tocsin@${host.includes(':') || net.isIP(host) ? 'localhost' : host}`,
+      fromDisplayName: fromName || 'Tocsin',
       timeoutMs,
       allowPlaintextAuth,
     },
