@@ -80,6 +80,14 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(bad.json().errors[0].path).toBe('roles.0');
   });
 
+  it('rejects an unknown permission by naming it, and creates nothing', async () => {
+    const bad = await t.call('POST', '/api/v1/tenants/people/roles', { name: 'Flyer', permissions: ['Alerts.View', 'Alerts.Fly'] });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors).toEqual([{ path: 'permissions.1', message: expect.stringContaining('"Alerts.Fly"') }]);
+    expect(bad.json().detail).toContain('Alerts.Fly');
+    expect((await t.call('GET', '/api/v1/tenants/people/roles')).json().items.map((r: { name: string }) => r.name)).not.toContain('Flyer');
+  });
+
   it('refuses a field it does not know when creating a user, a group, a role or a token, as their patches do', async () => {
     await t.call('POST', '/api/v1/tenants', { name: 'strict' });
     const user = await t.call('POST', '/api/v1/tenants/strict/users', { email: 'typo@example.com', name: 'Typo', timezone: 'Asia/Tokyo' });

@@ -9,7 +9,10 @@ import { PERMISSIONS } from './permissions.js';
 export const roleInput = z
   .object({
     name: displayText,
-    permissions: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length),
+    // The unknown one is named, as an unknown role is: a list of the ten names alone hid which was mistyped.
+    permissions: z
+      .array(z.enum(PERMISSIONS, { error: (issue) => `no permission named ${JSON.stringify(issue.input)}; the permissions are ${PERMISSIONS.join(', ')}` }))
+      .max(PERMISSIONS.length),
   })
   .strict();
 
