@@ -102,7 +102,9 @@ describeEachDialect('alerts API', (dialect) => {
     expect(bad.statusCode).toBe(400);
     const problem = bad.json<{ detail: string; errors: { path: string }[] }>();
     expect(problem.errors.map((e) => e.path)).toEqual(['alerts.1.component', 'alerts.2.severity', 'alerts.2.event', 'alerts.3.message']);
-    expect(problem.detail).toMatch(/^alerts\.1\.component: /);
+    expect(problem.detail).toMatch(/^alerts\.1\.component: .*, not 'Robot'$/);
+    const listed = await t.call('GET', `${api}?component=Robot`, undefined, viewer.token);
+    expect(listed.json()).toMatchObject({ status: 400, errors: [{ path: 'query.component', message: expect.stringContaining("not 'Robot'") }] });
     const one = await raise({ severity: 'Critical', component: 'Robot', message: '' });
     expect(one.json<{ errors: { path: string }[] }>().errors.map((e) => e.path)).toEqual(['severity', 'component', 'message']);
   });

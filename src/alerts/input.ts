@@ -27,6 +27,11 @@ export interface NewAlert {
 /** COMPONENT_MESSAGE says what a component must be, where one is refused. */
 export const COMPONENT_MESSAGE = 'must be a component of the catalogue (GET /alerts/catalogue), e.g. Robots, Jobs, Queues';
 
+/** unknownComponent refuses a component outside the catalogue, naming it (in a batch of a thousand, which one was wrong). */
+export function unknownComponent(given: string): string {
+  return `${COMPONENT_MESSAGE}, not '${given}'`;
+}
+
 /** EVENT_NAME is what an event name outside the catalogue may be (sources map senders' names into it). */
 export const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const short = z.string().min(1).max(512);
@@ -128,7 +133,7 @@ function checkCatalogue(input: { severity?: unknown; component?: unknown; event?
   const severity = typeof input.severity === 'string' ? parseSeverity(input.severity) : undefined;
   if (!severity && typeof input.severity === 'string') errors.push({ path: 'severity', message: SEVERITY_MESSAGE });
   const component = typeof input.component === 'string' ? findComponent(input.component) : undefined;
-  if (!component && typeof input.component === 'string') errors.push({ path: 'component', message: COMPONENT_MESSAGE });
+  if (!component && typeof input.component === 'string') errors.push({ path: 'component', message: unknownComponent(input.component) });
   const eventName = typeof input.event === 'string' ? input.event : CUSTOM_EVENT;
   // The catalogue's names are valid event names, and a name's case does not change whether it is one.
   const knownEvent = findEvent(eventName);

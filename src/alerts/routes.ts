@@ -11,7 +11,7 @@ import { alertHistogram } from './histogram.js';
 import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
 import { actorOf, listActions } from './action-audit.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from './catalogue.js';
-import { COMPONENT_MESSAGE, MAX_BATCH, alertsBody, parseAlertsBody } from './input.js';
+import { MAX_BATCH, alertsBody, parseAlertsBody, unknownComponent } from './input.js';
 import { markAlerts, markAllRead, readerFor, unreadCount } from './read-state.js';
 import { SEVERITIES, SEVERITY_MESSAGE, parseSeverity } from './severity.js';
 import { type ReadAlert, deleteAlert, findAlert, listAlerts, panelAlerts } from './store.js';
@@ -134,7 +134,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
       if (q.severity !== undefined && !minSeverity) throw fieldError('query.severity', SEVERITY_MESSAGE);
       // Every stored alert has a catalogue component: another one (Robot for Robots) can only be a typo, which would list nothing, silently.
       const component = q.component === undefined ? undefined : findComponent(q.component)?.name;
-      if (q.component !== undefined && !component) throw fieldError('query.component', COMPONENT_MESSAGE);
+      if (q.component !== undefined && !component) throw fieldError('query.component', unknownComponent(q.component));
       const tenant = tenantOf(request);
       const reader = await readerFor(db, request.principal!);
       const page = await listAlerts(

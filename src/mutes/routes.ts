@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { tenantOf } from '../access/routes.js';
 import { actorOf } from '../alerts/action-audit.js';
 import { findComponent, findEvent } from '../alerts/catalogue.js';
-import { COMPONENT_MESSAGE } from '../alerts/input.js';
+import { unknownComponent } from '../alerts/input.js';
 import type { RouteModule } from '../http/context.js';
 import { conflict, fieldError, forbidden, notFound } from '../http/problem.js';
 import { muteAlerts, liftAlertMute } from './actions.js';
@@ -95,7 +95,7 @@ export const muteRoutes: RouteModule = (app, deps) => {
       const end = Date.parse(until);
       if (end <= now) throw fieldError('until', 'must be in the future');
       // Every stored alert has a catalogue component: another one (Robot for Robots) is a typo that would mute nothing, silently.
-      if (match.component !== undefined && !findComponent(match.component)) throw fieldError('match.component', COMPONENT_MESSAGE);
+      if (match.component !== undefined && !findComponent(match.component)) throw fieldError('match.component', unknownComponent(match.component));
       if (scope === 'user' && p.kind !== 'user') throw conflict(HOST_HAS_NO_EMAIL);
       const mute = await muteAlerts(
         db,

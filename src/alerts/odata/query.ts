@@ -1,6 +1,6 @@
 import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { findComponent, findEvent } from '../catalogue.js';
-import { COMPONENT_MESSAGE } from '../input.js';
+import { unknownComponent } from '../input.js';
 import { type Reader, isReadExpression } from '../read-state.js';
 import { parseSeverity, severityRank } from '../severity.js';
 import { type ComparisonOperator, type FilterLiteral, type FilterNode, FilterSyntaxError } from './filter.js';
@@ -46,7 +46,7 @@ function compare(property: Property, op: ComparisonOperator, value: FilterLitera
       const canonical = property === 'Component' ? findComponent(value.value)?.name : findEvent(value.value)?.name;
       // Every stored alert has a catalogue component, so another one would answer an empty list, read as
       // 'no alerts' (as GET /alerts refuses it); events are open (a source's own names), so not those.
-      if (property === 'Component' && canonical === undefined) throw new FilterSyntaxError(`Component ${COMPONENT_MESSAGE}, not '${value.value}'`, 0);
+      if (property === 'Component' && canonical === undefined) throw new FilterSyntaxError(`Component ${unknownComponent(value.value)}`, 0);
       return sql<SqlBool>`${sql.ref(property === 'Component' ? 'a.component' : 'a.event')} ${sqlOp} ${canonical ?? value.value}`;
     }
     case 'State': {
