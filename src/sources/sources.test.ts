@@ -90,8 +90,13 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
 
     const patched = await t.call('PATCH', `${base}/${source.id}`, { pull: { intervalSeconds: 5 } });
     expect(patched.json().pull).toMatchObject({ intervalSeconds: 5, passwordSet: true, username: 'poller' });
+    // null clears a write-only secret, as it does an SMTP password; the poll then says what is missing.
     const cleared = await t.call('PATCH', `${base}/${source.id}`, { pull: { password: null } });
-    expect(cleared.statusCode).toBe(400);
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    expect(cleared.json().pull).toMatchObject({ username: 'poller', passwordSet: false, clientSecretSet: false });
+    expect((await t.call('PATCH', `${base}/${source.id}`, { pull: { password: 'upstream-pass-456' } })).json().pull.passwordSet).toBe(true);
+    const noWayIn = { baseUrl: 'https://orch.example.com', username: 'poller', password: null };
+    expect((await t.call('POST', base, { name: 'No way in', kind: 'orchestrator-pull', pull: noWayIn })).json().errors[0].path).toBe('pull.username');
     expect((await t.call('PATCH', `${base}/${source.id}`, { pull: { intervalSeconds: 0 } })).json().errors[0].path).toBe('pull.intervalSeconds');
   });
 

@@ -106,7 +106,10 @@ function mergePull(box: SecretBox, sourceId: string, current: SealedPull | undef
   const password = sealed(input.password, current?.pull_password, pullSecretOwner.password(sourceId));
   const clientSecret = sealed(input.clientSecret, current?.pull_client_secret, pullSecretOwner.clientSecret(sourceId));
   const canSignIn = (pull.username !== null && password !== null) || (pull.clientId !== null && clientSecret !== null);
-  if (!canSignIn) {
+  // A new source must name a way in; a PATCH may clear one (null clears, as an SMTP password's
+  // does): its polls then say what is missing (signIn).
+  const clearing = current !== undefined && [input.username, input.password, input.clientId, input.clientSecret].includes(null);
+  if (!canSignIn && !clearing) {
     throw fieldError('pull.username', 'give username and password (on-premises) or clientId and clientSecret (external application)');
   }
   return { pull: JSON.stringify(pull), pull_password: password, pull_client_secret: clientSecret };

@@ -219,6 +219,18 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
     expect((await t.call('GET', `${base}/${created.id}`)).json().stats.pull.consecutiveFailures).toBe(0);
     await t.call('DELETE', `${base}/${created.id}`);
   });
+
+  it('says what is missing once the sign-in was cleared, without asking the upstream', async () => {
+    const pull = pullBody(orchestrator.url, { password: 'not it', intervalSeconds: 60 });
+    const created = (await t.call('POST', base, { name: 'Password cleared', kind: 'orchestrator-pull', pull })).json();
+    await vi.waitFor(async () => expect((await t.call('GET', `${base}/${created.id}`)).json().stats.pull?.consecutiveFailures).toBe(1), WAIT);
+    expect((await t.call('PATCH', `${base}/${created.id}`, { pull: { password: null } })).statusCode).toBe(200);
+    await vi.waitFor(async () => {
+      const { stats } = (await t.call('GET', `${base}/${created.id}`)).json();
+      expect(stats.lastError).toBe('no sign-in: give pull.username and pull.password, or pull.clientId and pull.clientSecret');
+    }, WAIT);
+    await t.call('DELETE', `${base}/${created.id}`);
+  });
 });
 
 /** cloudOrchestrator is a tiny Automation Cloud stand-in: an OAuth token endpoint and /odata/Alerts that first answers 429. */

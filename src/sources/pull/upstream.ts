@@ -126,6 +126,9 @@ export async function signIn(credentials: Credentials, now: number, stop?: Abort
     const lifetime = typeof body.expires_in === 'number' ? body.expires_in * 1000 : ROPC_REUSE_MS;
     return { token: body.access_token, expiresAt: now + Math.max(0, lifetime - 60_000) };
   }
+  if (credentials.username === null || credentials.password === null) {
+    throw new UpstreamError('no sign-in: give pull.username and pull.password, or pull.clientId and pull.clientSecret', undefined, undefined);
+  }
   const res = await exchange(
     `${credentials.baseUrl.replace(/\/+$/, '')}/api/Account/Authenticate`,
     {
