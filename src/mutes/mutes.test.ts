@@ -145,6 +145,9 @@ describeEachDialect('mutes API', (dialect) => {
         JSON.stringify(body),
       ).toContain(path);
     }
+    // Both at once are named at once, not one per try.
+    const both = await t.call('POST', api, { scope: 'user', match: { component: 'Robot' }, until: until(-1000) }, admin.token);
+    expect(both.json().errors.map((e: { path: string }) => e.path)).toEqual(['match.component', 'until']);
   });
 
   it('refuses a snooze for the host administrator, who gets no email (409)', async () => {

@@ -5,7 +5,7 @@ import { actorOf } from '../alerts/action-audit.js';
 import { findComponent, findEvent } from '../alerts/catalogue.js';
 import { unknownComponent } from '../alerts/input.js';
 import type { RouteModule } from '../http/context.js';
-import { conflict, fieldError, forbidden, notFound } from '../http/problem.js';
+import { type FieldError, badRequest, conflict, forbidden, notFound } from '../http/problem.js';
 import { muteAlerts, liftAlertMute } from './actions.js';
 import { MATCH_FIELDS, type Mute, type MuteMatch } from './model.js';
 import { activeMutes, findActiveMute, showMute } from './store.js';
@@ -93,9 +93,12 @@ export const muteRoutes: RouteModule = (app, deps) => {
       if (scope === 'user' && !p.permissions.has('Alerts.View')) throw forbidden('A snooze needs the Alerts.View permission.');
       const now = deps.clock.now();
       const end = Date.parse(until);
-      if (end <= now) throw fieldError('until', 'must be in the future');
+      const errors: FieldError[] = [];
       // Every stored alert has a catalogue component: another one (Robot for Robots) is a typo that would mute nothing, silently.
-      if (match.component !== undefined && !findComponent(match.component)) throw fieldError('match.component', unknownComponent(match.component));
+      if (match.component !== undefined && !findComponent(match.component))
+        errors.push({ path: 'match.component', message: unknownComponent(match.component) });
+      if (end <= now) errors.push({ path: 'until', message: 'must be in the future' });
+      if (errors.length > 0) throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
       if (scope === 'user' && p.kind !== 'user') throw conflict(HOST_HAS_NO_EMAIL);
       const mute = await muteAlerts(
         db,
