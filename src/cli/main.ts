@@ -59,11 +59,16 @@ async function main(argv: string[]): Promise<number> {
 
 /** failureMessage says why a command failed: a sentence for what an operator can fix, else the stack. */
 function failureMessage(err: unknown): string {
-  const error = err as (Error & { code?: string; address?: string; port?: number }) | undefined;
+  const error = err as (Error & { code?: string; address?: string; port?: number; syscall?: string; hostname?: string }) | undefined;
   // Known by its name: main loads none of the service's modules (config.ts among them) before a command runs.
   if (error?.name === 'ConfigError') return error.message;
   if (error?.code === 'EADDRINUSE') {
     return `${error.address}:${error.port} is already in use (another Tocsin?): stop that process, or choose another port with PORT (HTTP) or TOCSIN_MAIL_CATCHER_PORT (the mail catcher)`;
+  }
+  // HOST names no address of this machine, or a name that does not resolve.
+  const host = error?.code === 'EADDRNOTAVAIL' && error.syscall === 'listen' ? error.address : error?.syscall === 'getaddrinfo' ? error.hostname : undefined;
+  if (host !== undefined && host === process.env.HOST) {
+    return `cannot listen on HOST=${host} (${error!.code}): choose an address of this machine with HOST, such as 127.0.0.1, or 0.0.0.0 for all of them`;
   }
   return String(error?.stack ?? err);
 }

@@ -134,6 +134,17 @@ describe('tocsin serve, as a user runs it', () => {
     }
   });
 
+  it('says which HOST cannot be listened on, without a stack trace, when it is no address of this machine', async () => {
+    for (const host of ['192.0.2.1', 'no-such-host.invalid']) {
+      const bad = serve({ TOCSIN_DATA_DIR: tempDir('tocsin-accept-'), HOST: host });
+      const { code } = await bad.exited();
+      running.delete(bad);
+      expect(code, host).toBe(1);
+      expect(bad.stderr(), host).toMatch(new RegExp(`^tocsin: .*HOST.*${host.replace(/\./g, '\\.')}`));
+      expect(bad.stderr(), host).not.toContain('    at ');
+    }
+  });
+
   it('answers --help of each command with its usage, exit 0, starting and migrating nothing', async () => {
     const cwd = tempDir('tocsin-help-');
     for (const command of ['serve', 'migrate', 'raise', 'test-mail']) {
