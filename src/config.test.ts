@@ -25,6 +25,17 @@ describe('the lean heap setting', () => {
   });
 });
 
+describe('the switches', () => {
+  it('take true and false in any case, as a template writing a YAML boolean (False) gives them', () => {
+    for (const value of ['false', 'False', 'FALSE', '0', 'no', 'No'])
+      expect(loadConfig({ TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS: value }).allowPrivateSmtpHosts, value).toBe(false);
+    for (const value of ['true', 'True', 'TRUE', '1', 'yes'])
+      expect(loadConfig({ TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS: value }).allowPrivateSmtpHosts, value).toBe(true);
+    expect(loadConfig({}).allowPrivateSmtpHosts).toBe(true);
+    expect(() => loadConfig({ TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS: 'nope' })).toThrow(/TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS/);
+  });
+});
+
 describe('the HTTP body timeout setting', () => {
   it('defaults to 30 s and takes TOCSIN_HTTP_BODY_TIMEOUT_MS, refusing what is not a sane number of milliseconds', () => {
     expect(loadConfig({}).httpBodyTimeoutMs).toBe(30_000);

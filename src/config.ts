@@ -8,7 +8,11 @@ import { DATABASE_URL_MESSAGE, DEFAULT_DB_POOL_SIZE, dialectOfUrl } from './stor
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
 
-const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
+// In any case: a template writing a YAML boolean into the environment gives `False` or `TRUE`.
+const booleanFromEnv = z.preprocess(
+  (value) => (typeof value === 'string' ? value.toLowerCase() : value),
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes'),
+);
 
 /** isLinkBase: an http(s) URL that a path can be appended to (no query, no fragment). */
 function isLinkBase(url: string): boolean {
