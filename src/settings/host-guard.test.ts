@@ -19,6 +19,11 @@ describe('private SMTP host guard', () => {
       '::ffff:127.0.0.1',
       '::ffff:a00:1',
       '64:ff9b::7f00:1',
+      // IPv4-compatible (deprecated) and IPv4-translated (SIIT) forms embed an IPv4 address too.
+      '::127.0.0.1',
+      '::a00:1',
+      '::ffff:0:7f00:1',
+      '::ffff:0:a9fe:a9fe',
       '224.0.0.1',
       'not an ip',
     ]) {

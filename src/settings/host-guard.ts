@@ -29,7 +29,8 @@ for (const [network, prefix] of [
   NON_PUBLIC.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
-  ['::', 127], // unspecified and loopback
+  ['::', 96], // unspecified, loopback, and IPv4-compatible addresses (::127.0.0.1, deprecated), which embed an IPv4
+  ['::ffff:0:0:0', 96], // IPv4-translated (SIIT) addresses embed an IPv4 too
   ['64:ff9b::', 96], // NAT64 can reach any IPv4, private ones included
   ['64:ff9b:1::', 48],
   ['100::', 64], // discard
