@@ -196,20 +196,22 @@ export function toProblem(error: unknown): ProblemDocument {
       title: titleFor(status),
       status,
       detail: DB_ERROR_DETAILS[dbError],
+      ...(status === 400 ? { errors: [{ path: '(root)', message: DB_ERROR_DETAILS[dbError] }] } : {}),
     };
   }
   const fastifyError = error as { statusCode?: number; message?: string; code?: string };
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const detail = fastifyError.message ?? titleFor(status);
-    // A body its parser refused (not JSON, empty) is a 400 about the body as a whole: every 400 names where (API.md).
-    const aboutBody = status === 400 && fastifyError.code?.startsWith('FST_ERR_CTP_');
+    // Every 400 names where (API.md): a URL that is not valid percent-encoding names the URL; a body its
+    // parser refused (not JSON, empty) is about the body as a whole.
+    const where = fastifyError.code === 'FST_ERR_BAD_URL' ? '(url)' : '(root)';
     return {
       type: problemTypeFor(status),
       title: titleFor(status),
       status,
       detail,
-      ...(aboutBody ? { errors: [{ path: '(root)', message: detail }] } : {}),
+      ...(status === 400 ? { errors: [{ path: where, message: detail }] } : {}),
     };
   }
   return {

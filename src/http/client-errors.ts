@@ -15,7 +15,8 @@ export function clientErrorProblem(code: string | undefined): ProblemDocument {
       : code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'The request headers are too large.']
         : [400, 'The request is not valid HTTP.'];
-  return { type: problemTypeFor(status), title: http.STATUS_CODES[status]!, status, detail };
+  const errors = status === 400 ? { errors: [{ path: '(request)', message: detail }] } : {};
+  return { type: problemTypeFor(status), title: http.STATUS_CODES[status]!, status, detail, ...errors };
 }
 
 /**

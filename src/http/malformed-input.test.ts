@@ -192,6 +192,9 @@ function expectWellFormed(attempt: Attempt, res: LightMyRequestResponse): void {
     expect(typeof problem.title).toBe('string');
     expect(typeof problem.detail).toBe('string');
     expect(typeof problem.type).toBe('string');
+    // Every 400 names where the input is wrong (API.md): errors [{path, message}], never empty.
+    if (res.statusCode === 400)
+      expect(res.json().errors, `${where} 400 without errors`).toEqual(expect.arrayContaining([{ path: expect.any(String), message: expect.any(String) }]));
   }
   expect(({} as Record<string, unknown>).polluted, 'Object.prototype was polluted').toBeUndefined();
 }
@@ -320,5 +323,14 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     expect(nul.json().errors).toEqual([{ path: 'email', message: 'must not contain NUL characters' }]);
     const inPath = await t.call('GET', '/api/v1/tenants/fuzz-home/users/a%00b');
     expect(inPath.json().errors[0].path).toBe('path.userId');
+  });
+
+  it('names the URL in the errors of a 400 for a path that is not valid percent-encoding, as every 400 names where', async () => {
+    for (const url of ['/api/v1/tenants/fuzz-home/users/%ZZ', '/api/v1/tenants/%E0%A4%A/users', '/odata/Alerts%']) {
+      const res = await t.call('GET', url);
+      expect(res.statusCode, url).toBe(400);
+      expect(res.headers['content-type'], url).toMatch(/^application\/problem\+json/);
+      expect(res.json().errors, url).toEqual([{ path: '(url)', message: expect.stringContaining('not a valid url') }]);
+    }
   });
 });
