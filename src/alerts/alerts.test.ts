@@ -109,6 +109,18 @@ describeEachDialect('alerts API', (dialect) => {
     expect(one.json<{ errors: { path: string }[] }>().errors.map((e) => e.path)).toEqual(['severity', 'component', 'message']);
   });
 
+  it('refuses an occurredAt outside the years 0000 to 9999 in UTC, which no ISO-8601 reader could take back', async () => {
+    // 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC: it was stored and shown as +010000-01-01T13:59:59.000Z.
+    for (const occurredAt of ['9999-12-31T23:59:59-14:00', '0000-01-01T00:00:00+01:00']) {
+      const res = await raise({ severity: 'Info', component: 'Robots', message: 'm', occurredAt });
+      expect(res.json(), occurredAt).toMatchObject({ status: 400, errors: [{ path: 'occurredAt' }] });
+    }
+    const edge = await raise({ severity: 'Info', component: 'Robots', message: 'm', occurredAt: '9999-12-31T23:59:59+14:00' });
+    expect(edge.statusCode).toBe(202);
+    const [id] = edge.json<{ ids: string[] }>().ids;
+    expect((await t.call('GET', `${api}/${id}`, undefined, viewer.token)).json().occurredAt).toBe('9999-12-31T09:59:59.000Z');
+  });
+
   it('refuses a message over 4,096 characters, data over 16 KiB and more than 1,000 alerts', async () => {
     const one = { severity: 'Info', component: 'Robots', message: 'x' };
     expect((await raise({ ...one, message: 'x'.repeat(4096) })).statusCode).toBe(202);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type FieldError, zodIssueFieldErrors } from '../http/problem.js';
+import { isoInstant } from '../shared/validation.js';
 import { CUSTOM_EVENT, findComponent, findEvent } from './catalogue.js';
 import { SEVERITY_MESSAGE, type Severity, parseSeverity } from './severity.js';
 
@@ -59,7 +60,7 @@ export const alertInput = z
     source: alertSource.nullable().optional(),
     folder: z.string().min(1).max(256).nullable().optional(),
     dedupKey: z.string().min(1).max(256).nullable().optional(),
-    occurredAt: z.iso.datetime({ offset: true }).nullable().optional().describe('When it happened; default when stored'),
+    occurredAt: isoInstant.nullable().optional().describe('When it happened; default when stored'),
   })
   .strict();
 

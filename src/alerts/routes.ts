@@ -5,7 +5,7 @@ import { tenantOf } from '../access/routes.js';
 import type { RouteModule } from '../http/context.js';
 import { badRequest, conflict, fieldError, notFound } from '../http/problem.js';
 import { CHART_RANGES, bucketPeriods, rangeBuckets } from '../shared/time-buckets.js';
-import { timeZone } from '../shared/validation.js';
+import { isoInstant, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { alertHistogram } from './histogram.js';
 import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
@@ -20,15 +20,14 @@ import { decodeCursor, encodeCursor, showAlert, showPanelEntry } from './view.js
 const ref = z.string().min(1).max(200);
 const tenantParams = z.object({ tenant: ref });
 const alertParams = tenantParams.extend({ alertId: ref });
-const isoTime = z.iso.datetime({ offset: true });
 
 const listQuery = z.object({
   severity: z.string().max(32).optional().describe('That severity and every one above it (Warning = Warn).'),
   component: z.string().max(64).optional(),
   event: z.string().max(128).optional(),
   unread: z.enum(['true', 'false']).optional(),
-  since: isoTime.optional().describe('Created at or after.'),
-  until: isoTime.optional().describe('Created before.'),
+  since: isoInstant.optional().describe('Created at or after.'),
+  until: isoInstant.optional().describe('Created before.'),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
   cursor: z.string().max(400).optional().describe('The nextCursor of the previous page.'),
   groupId: z.string().max(200).optional().describe("Only the alerts of one flood (a panel line's groupId)."),

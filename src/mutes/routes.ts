@@ -5,6 +5,7 @@ import { actorOf } from '../alerts/action-audit.js';
 import { findComponent, findEvent } from '../alerts/catalogue.js';
 import { unknownComponent } from '../alerts/input.js';
 import type { RouteModule } from '../http/context.js';
+import { isoInstant } from '../shared/validation.js';
 import { type FieldError, badRequest, conflict, forbidden, notFound } from '../http/problem.js';
 import { muteAlerts, liftAlertMute } from './actions.js';
 import { MATCH_FIELDS, type Mute, type MuteMatch } from './model.js';
@@ -33,7 +34,7 @@ const muteBody = z
       .enum(['tenant', 'user'])
       .describe('`tenant`: nobody of the tenant is mailed about matching alerts (Alerts.Edit); `user`: a snooze, for the caller only.'),
     match: muteMatch,
-    until: z.iso.datetime({ offset: true }).describe('When the mute ends; must be in the future.'),
+    until: isoInstant.describe('When the mute ends; must be in the future.'),
   })
   .strict();
 

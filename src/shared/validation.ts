@@ -74,3 +74,14 @@ export function patchedValue<T>(given: T | null | undefined, current: T, cleared
 
 /** displayText is a short, header-safe human label (names, display names). */
 export const displayText = headerSafe(200).pipe(z.string().trim().min(1));
+
+// Outside these, toISOString writes a signed six-digit year (+010000-01-01T…, -000001-…), which
+// no ISO-8601 reader of the API takes back.
+const FIRST_INSTANT = Date.parse('0000-01-01T00:00:00.000Z');
+const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** isoInstant is an ISO-8601 date-time with offset whose instant falls within the years 0000 to 9999 in UTC. */
+export const isoInstant = z.iso.datetime({ offset: true }).refine((value) => {
+  const at = Date.parse(value);
+  return at >= FIRST_INSTANT && at <= LAST_INSTANT;
+}, 'must fall within the years 0000 to 9999 in UTC');
