@@ -66,6 +66,8 @@ export interface SourcedEventCount extends EventCount {
    * that arrives late, imported or from a robot that reports late, failed when it says).
    */
   readonly lastAt: number;
+  /** The greatest id of these alerts (ids count up as alerts are stored): what came last within one millisecond. */
+  readonly lastId: string;
 }
 
 /**
@@ -96,6 +98,7 @@ export async function sourcedEventCountsOf(
       ...parts.map((p, i) => p.as(`s${i}`)),
       eb.fn.countAll<number>().as('n'),
       eb.fn.max('occurred_at').as('last'),
+      eb.fn.max('id').as('last_id'),
     ])
     .where('tenant_id', 'in', tenantIds)
     .where('created_at', '>=', window.start)
@@ -118,6 +121,7 @@ export async function sourcedEventCountsOf(
         count: Number(r.n),
         source,
         lastAt: Number(r.last),
+        lastId: String(r.last_id),
       };
       return [r.tenant_id, count] as const;
     }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HEALTH_LIST_MAX, type HealthCount, NOISIEST, dailyHealth } from './daily-health.js';
+import { HEALTH_LIST_MAX, type HealthCount, NOISIEST, dailyHealth, healthBySource } from './daily-health.js';
 
 const count = (over: Partial<HealthCount>): HealthCount => ({ severity: 'Error', component: 'Jobs', source: null, count: 1, lastAt: 1_000, ...over });
 
@@ -43,6 +43,29 @@ describe('the health section of the daily report', () => {
       { key: { field: 'robot', value: 'R7' }, count: 5 },
       { key: { field: 'process', value: 'Invoices' }, count: 3 },
     ]);
+  });
+
+  it('tells which of a failure and a milder alert of the same millisecond came last by the order they were stored in (one batch)', () => {
+    // POST {alerts: [Error R7, Success R7]}: both occurred when the batch was stored, and R7's ids count up in the batch's order.
+    const batch = (first: HealthCount, second: HealthCount) =>
+      healthBySource([
+        { ...first, lastId: '01a2310f-d808-7fab-a82c-7f9ab3779095' },
+        { ...second, lastId: '01a2310f-d808-7fab-a82c-81206997d5da' },
+      ]).get('robot\nR7');
+    const failed = count({ source: { robot: 'R7' }, lastAt: 5_000 });
+    const back = count({ source: { robot: 'R7' }, severity: 'Success', lastAt: 5_000 });
+    expect(batch(failed, back)).toBe('recovered');
+    expect(batch(back, failed)).toBe('stillFailing');
+    const daily = (first: HealthCount, second: HealthCount) =>
+      dailyHealth(
+        [
+          { ...first, lastId: '01a2310f-d808-7fab-a82c-7f9ab3779095' },
+          { ...second, lastId: '01a2310f-d808-7fab-a82c-81206997d5da' },
+        ],
+        [],
+      );
+    expect(daily(failed, back).recovered).toEqual([{ key: { field: 'robot', value: 'R7' }, lastFailureAt: 5_000 }]);
+    expect(daily(back, failed).stillFailing).toEqual([{ key: { field: 'robot', value: 'R7' }, failures: 1, lastFailureAt: 5_000 }]);
   });
 
   it(`names at most the ${NOISIEST} noisiest sources`, () => {

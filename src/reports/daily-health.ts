@@ -13,6 +13,11 @@ export interface HealthCount extends Sourced {
   readonly severity: Severity;
   readonly count: number;
   readonly lastAt: number;
+  /**
+   * The greatest id of these alerts: ids count up in the order alerts are stored, so it tells which
+   * of a failure and a milder alert with the same lastAt came last (one batch shares its time).
+   */
+  readonly lastId?: string | undefined;
 }
 
 /** ComponentTrend is one component's alerts in the period and in the one before. */
@@ -68,15 +73,26 @@ export const HEALTH_LIST_MAX = 10;
 
 const isFailure = (severity: Severity) => severityRank(severity) >= severityRank('Error');
 
+/** Latest is when the last of some alerts occurred, and the greatest id of those that occurred then. */
+interface Latest {
+  readonly at: number;
+  readonly id: string | undefined;
+}
+
 interface SourceFacts {
   key: SourceKey;
   count: number;
   failures: number;
-  lastFailureAt: number | undefined;
-  lastOkAt: number | undefined;
+  lastFailure: Latest | undefined;
+  lastOk: Latest | undefined;
 }
 
-const later = (a: number | undefined, b: number) => (a === undefined ? b : Math.max(a, b));
+/** later keeps the latest of two, by time and then by id (the order of storing). */
+function later(a: Latest | undefined, c: HealthCount): Latest {
+  if (a === undefined || c.lastAt > a.at) return { at: c.lastAt, id: c.lastId };
+  if (c.lastAt < a.at) return a;
+  return { at: a.at, id: a.id === undefined || (c.lastId !== undefined && c.lastId > a.id) ? c.lastId : a.id };
+}
 
 function factsBySource(counts: readonly HealthCount[]): Map<string, SourceFacts> {
   const facts = new Map<string, SourceFacts>();
@@ -86,12 +102,12 @@ function factsBySource(counts: readonly HealthCount[]): Map<string, SourceFacts>
     if (key.field === 'component') continue;
     const id = sourceKeyId(key);
     let f = facts.get(id);
-    if (!f) facts.set(id, (f = { key, count: 0, failures: 0, lastFailureAt: undefined, lastOkAt: undefined }));
+    if (!f) facts.set(id, (f = { key, count: 0, failures: 0, lastFailure: undefined, lastOk: undefined }));
     f.count += c.count;
     if (isFailure(c.severity)) {
       f.failures += c.count;
-      f.lastFailureAt = later(f.lastFailureAt, c.lastAt);
-    } else f.lastOkAt = later(f.lastOkAt, c.lastAt);
+      f.lastFailure = later(f.lastFailure, c);
+    } else f.lastOk = later(f.lastOk, c);
   }
   return facts;
 }
@@ -107,9 +123,14 @@ const byName = (a: SourceKey, b: SourceKey) => sourceKeyId(a).localeCompare(sour
 /** SourceHealth is how a source that failed in a period stands at its end. */
 export type SourceHealth = 'stillFailing' | 'recovered';
 
-/** healthOf is the rule of both reports: recovered when a milder alert came after the source's last failure. */
-function healthOf(lastFailureAt: number, lastOkAt: number | undefined): SourceHealth {
-  return lastOkAt !== undefined && lastOkAt > lastFailureAt ? 'recovered' : 'stillFailing';
+/**
+ * healthOf is the rule of both reports: recovered when a milder alert came after the source's last
+ * failure, later in time or, in the same millisecond (one batch), stored after it.
+ */
+function healthOf(lastFailure: Latest, lastOk: Latest | undefined): SourceHealth {
+  if (lastOk === undefined || lastOk.at < lastFailure.at) return 'stillFailing';
+  if (lastOk.at > lastFailure.at) return 'recovered';
+  return lastOk.id !== undefined && lastFailure.id !== undefined && lastOk.id > lastFailure.id ? 'recovered' : 'stillFailing';
 }
 
 /**
@@ -119,7 +140,7 @@ function healthOf(lastFailureAt: number, lastOkAt: number | undefined): SourceHe
  */
 export function healthBySource(counts: readonly HealthCount[]): Map<string, SourceHealth> {
   const result = new Map<string, SourceHealth>();
-  for (const [id, f] of factsBySource(counts)) if (f.lastFailureAt !== undefined) result.set(id, healthOf(f.lastFailureAt, f.lastOkAt));
+  for (const [id, f] of factsBySource(counts)) if (f.lastFailure !== undefined) result.set(id, healthOf(f.lastFailure, f.lastOk));
   return result;
 }
 
@@ -141,12 +162,12 @@ export function dailyHealth(current: readonly HealthCount[], previous: readonly 
   const stillFailing: FailingSource[] = [];
   const recovered: RecoveredSource[] = [];
   for (const f of today.values()) {
-    if (f.lastFailureAt === undefined) continue;
-    if (healthOf(f.lastFailureAt, f.lastOkAt) === 'recovered') recovered.push({ key: f.key, lastFailureAt: f.lastFailureAt });
-    else stillFailing.push({ key: f.key, failures: f.failures, lastFailureAt: f.lastFailureAt });
+    if (f.lastFailure === undefined) continue;
+    if (healthOf(f.lastFailure, f.lastOk) === 'recovered') recovered.push({ key: f.key, lastFailureAt: f.lastFailure.at });
+    else stillFailing.push({ key: f.key, failures: f.failures, lastFailureAt: f.lastFailure.at });
   }
   for (const [id, f] of yesterday) {
-    if (f.lastFailureAt !== undefined && today.get(id)?.lastFailureAt === undefined) recovered.push({ key: f.key, lastFailureAt: f.lastFailureAt });
+    if (f.lastFailure !== undefined && today.get(id)?.lastFailure === undefined) recovered.push({ key: f.key, lastFailureAt: f.lastFailure.at });
   }
   const noisiest = [...today.values()]
     .sort((a, b) => b.count - a.count || byName(a.key, b.key))

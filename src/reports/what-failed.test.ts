@@ -22,6 +22,7 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
   const mails = new Map<string, ParsedMail>();
   let quietDaily: ParsedMail | undefined;
   let lateDaily: ParsedMail | undefined;
+  const batched = new Map<string, ParsedMail>();
   const base = '/api/v1/tenants/failing';
 
   const raise = async (alerts: object[]) => {
@@ -56,6 +57,12 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
     await t.call('POST', '/api/v1/tenants/late/users', { email: 'late@example.com', name: 'Late', roles: ['Alerts Viewer'] });
     const late = { ...robot('R-late', 'Error', 'R-late down since dawn'), occurredAt: '2026-06-01T03:00:00Z' };
     expect((await t.call('POST', '/api/v1/tenants/late/alerts', { alerts: [late] })).statusCode).toBe(202);
+    // A third tenant's robots fail and come back within one batch, in one millisecond: R8 fails then recovers, R9 the other way round.
+    await t.call('POST', '/api/v1/tenants', { name: 'batched', timeZone: 'Europe/Paris' });
+    await t.call('PUT', '/api/v1/tenants/batched/settings/mail', { alertsEmailEnabled: true });
+    await t.call('POST', '/api/v1/tenants/batched/users', { email: 'batched@example.com', name: 'Batched', roles: ['Alerts Viewer'] });
+    const batch = [robot('R8', 'Error', 'R8 down'), robot('R8', 'Success', 'R8 back'), robot('R9', 'Success', 'R9 fine'), robot('R9', 'Error', 'R9 down')];
+    expect((await t.call('POST', '/api/v1/tenants/batched/alerts', { alerts: batch })).statusCode).toBe(202);
     await t.tocsin.decisionsSettled();
     // The next day at 10:00:02 in Paris: the daily report's window has ended, and so has a catch-up summary's.
     clock.set(Date.parse('2026-06-02T08:00:02Z'));
@@ -66,6 +73,7 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
     for (const message of smtp.messages) {
       const mail = await simpleParser(message.raw);
       if (message.envelope.to[0] === 'ops@example.com') mails.set(String(mail.headers.get('x-tocsin-kind')), mail);
+      else if (message.envelope.to[0] === 'batched@example.com') batched.set(String(mail.headers.get('x-tocsin-kind')), mail);
       else if (message.envelope.to[0] === 'late@example.com') {
         if (mail.headers.get('x-tocsin-kind') === 'daily') lateDaily = mail;
       } else if (mail.headers.get('x-tocsin-kind') === 'daily') quietDaily = mail;
@@ -101,6 +109,17 @@ describeEachDialect('emails grouped by what failed', (dialect) => {
     params.delete('tenant');
     const listed = (await t.call('GET', `${base}/alerts?${params}`)).json().items.map((a: { message: string }) => a.message);
     expect(listed).toEqual(['R7 lost its machine']);
+  });
+
+  it('tells a source that failed and recovered within one batch from one that recovered and failed again, by their order in it', () => {
+    const summary = batched.get('summary')!.text!;
+    expect(summary).toContain('== Robot: R8 · Recovered · Alerts: 1');
+    expect(summary).toContain('== Robot: R9 · Still failing · Alerts: 1');
+    const daily = batched.get('daily')!.text!;
+    const section = (heading: string) => daily.slice(daily.indexOf(`  ${heading}\n`)).split('\n\n')[0]!;
+    expect(section('Still failing')).toContain('Robot: R9');
+    expect(section('Still failing')).not.toContain('Robot: R8');
+    expect(section('Recovered')).toContain('Robot: R8');
   });
 
   it('gives the daily report a health section: components against the day before, still failing, recovered, noisiest', () => {
