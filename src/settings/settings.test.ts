@@ -442,7 +442,7 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     }
   });
 
-  it('shows every test email in the delivery log, sent or failed, and never sends it again', async () => {
+  it('shows every test email in the delivery log, sent or failed with the server reply, and never sends it again', async () => {
     const rejecting = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 550, message: 'Mailbox unavailable' }] });
     try {
       const sent = (await call('POST', '/api/v1/tenants/mail-c/settings/mail/test', { sendTo: 'log-ok@example.com', settings: { port: server.port } })).json();
@@ -461,7 +461,8 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
         lastCode: null,
       });
       const failed = log.find((d: { recipient: string }) => d.recipient === 'log-bad@example.com');
-      expect(failed).toMatchObject({ status: 'failed', attempts: 1, lastCode: 550 });
+      // The server's refusal verbatim, as for an alert email that failed (smtpResponse is the last failure's reply).
+      expect(failed).toMatchObject({ status: 'failed', attempts: 1, lastCode: 550, smtpResponse: '550 Mailbox unavailable' });
       expect(failed.lastError).toContain('Mailbox unavailable');
       expect(JSON.stringify(log)).not.toContain(PASSWORD);
       expect(server.messages.filter((m) => m.envelope.to[0] === 'log-ok@example.com')).toHaveLength(1);

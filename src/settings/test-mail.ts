@@ -135,7 +135,7 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
       message,
       transcript: err instanceof TranscribedSmtpError ? err.transcript : [],
     };
-    outcome = { status: 'failed', error: message, code: err.code };
+    outcome = { status: 'failed', error: message, code: err.code, response: err.response === undefined ? undefined : maskSecrets(err.response, secrets) };
   }
   // A test of the saved settings that gets through proves the tenant's mail works again: the
   // failing banner and the incident end now, not at the next alert email, maybe hours away.

@@ -6,7 +6,13 @@ import { type DeliveryPayload, type DeliveryRecipient, recipientColumns } from '
 /** DirectOutcome is how a send made outside the queue ended. */
 export type DirectOutcome =
   | { readonly status: 'sent'; readonly response: string }
-  | { readonly status: 'failed'; readonly error: string; readonly code?: number | undefined };
+  | {
+      readonly status: 'failed';
+      readonly error: string;
+      readonly code?: number | undefined;
+      /** The server's refusal verbatim, when it answered. */
+      readonly response?: string | undefined;
+    };
 
 /**
  * DirectSend is an email sent synchronously, outside the queue, because its caller waits for the
@@ -53,7 +59,8 @@ export async function recordDirectSend(db: Db, send: DirectSend, inCommit?: (tx:
         last_error: outcome.status === 'failed' ? outcome.error : null,
         // The row's code is a failure's, as the workers write it; the attempt keeps the 250.
         last_code: outcome.status === 'failed' ? code : null,
-        smtp_response: outcome.status === 'sent' ? outcome.response : null,
+        // As the workers write it: the reply to the accepted send, or the last failure's reply.
+        smtp_response: outcome.response ?? null,
         created_at: send.startedAt,
         sent_at: outcome.status === 'sent' ? send.finishedAt : null,
         deadline: send.finishedAt,
