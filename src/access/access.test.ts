@@ -343,6 +343,31 @@ describeEachDialect('tenants, people and access', (dialect) => {
     return { id: user.id as string, cookie: String(login.headers['set-cookie']).split(';')[0]!, csrfToken: login.json().csrfToken as string };
   }
 
+  it('signs in whatever the case of the tenant name and with spaces around the name or email, as Authenticate does', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'casing' });
+    await t.call('POST', '/api/v1/tenants/casing/users', { email: 'dora@example.com', name: 'Dora', password: 'a long secret phrase' });
+    for (const [tenant, email] of [
+      ['Casing', 'dora@example.com'],
+      ['CASING', 'Dora@Example.com'],
+      [' casing ', ' dora@example.com '],
+    ] as const) {
+      const login = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tenant, email, password: 'a long secret phrase' } });
+      expect(login.statusCode, `${tenant} ${email}`).toBe(200);
+      const orchestrator = await t.tocsin.app.inject({
+        method: 'POST',
+        url: '/api/Account/Authenticate',
+        payload: { tenancyName: tenant, usernameOrEmailAddress: email, password: 'a long secret phrase' },
+      });
+      expect(orchestrator.statusCode, `${tenant} ${email}`).toBe(200);
+    }
+    const wrong = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tenant: 'Casing', email: 'dora@example.com', password: 'A long secret phrase' },
+    });
+    expect(wrong.statusCode).toBe(401);
+  });
+
   it('ends the sessions and Authenticate tokens a user signed in with when its password changes, keeping its API tokens', async () => {
     const base = '/api/v1/tenants/people';
     const { id, cookie } = await signedIn('dave@example.com', ['Alerts Viewer']);

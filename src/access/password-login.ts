@@ -30,10 +30,13 @@ export function assertNotThrottled(throttle: LoginThrottle, keys: LoginKeys): vo
  * account and the address; too many failures answer 429 before any password is checked.
  */
 export async function passwordLogin(db: Db, throttle: LoginThrottle, attempt: PasswordAttempt): Promise<{ tenantId: string; userId: string }> {
-  const tenant = await findTenant(db, attempt.tenant);
-  const email = attempt.email.toLowerCase();
+  // Tenant names and ids are lower case, and stored emails trimmed: `Acme` or ` ops@acme.example ` typed
+  // into the sign-in form is the same account, as Orchestrator's Authenticate takes it.
+  const tenantRef = attempt.tenant.trim().toLowerCase();
+  const tenant = await findTenant(db, tenantRef);
+  const email = attempt.email.trim().toLowerCase();
   // The tenant's id when it exists, so its name and its id share one count.
-  const keys: LoginKeys = { account: `${tenant?.id ?? attempt.tenant.toLowerCase()}:${email}`, address: attempt.address };
+  const keys: LoginKeys = { account: `${tenant?.id ?? tenantRef}:${email}`, address: attempt.address };
   assertNotThrottled(throttle, keys);
   const user = tenant
     ? await db
