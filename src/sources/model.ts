@@ -56,21 +56,25 @@ const overrides = z.record(z.string().min(1).max(128), eventOverride).refine((r)
 /**
  * mappingInput is a source's mapping as a client writes it: per-event overrides for every kind,
  * and for `alertmanager` which labels give the severity, component and event. Fields left out
- * take the kind's default.
+ * (or null) take the kind's default.
  */
 export const mappingInput = z
   .object({
-    events: overrides.optional().describe("Per event type (sender's or Tocsin's name): {severity?, component?, alert?}"),
-    severityLabel: labelName.optional().describe('alertmanager: the label holding the severity (default severity)'),
+    events: overrides.nullable().optional().describe("Per event type (sender's or Tocsin's name): {severity?, component?, alert?}"),
+    severityLabel: labelName.nullable().optional().describe('alertmanager: the label holding the severity (default severity)'),
     severities: z
       .record(z.string().min(1).max(64), severityName)
       .refine((r) => Object.keys(r).length <= 50, 'at most 50 entries')
+      .nullable()
       .optional()
       .describe('alertmanager: label value (any case) → severity (default critical→Fatal, page→Fatal, error→Error, warning→Warn, info→Info)'),
-    defaultSeverity: severityName.optional().describe('alertmanager: severity of an alert whose label value is not listed (default Info)'),
-    componentLabel: labelName.optional().describe('alertmanager: the label naming a catalogue component (default component)'),
-    defaultComponent: componentName.optional().describe('alertmanager: component when the label is absent or not in the catalogue (default Process)'),
-    eventLabel: labelName.optional().describe('alertmanager: the label giving the event (default alertname)'),
+    defaultSeverity: severityName.nullable().optional().describe('alertmanager: severity of an alert whose label value is not listed (default Info)'),
+    componentLabel: labelName.nullable().optional().describe('alertmanager: the label naming a catalogue component (default component)'),
+    defaultComponent: componentName
+      .nullable()
+      .optional()
+      .describe('alertmanager: component when the label is absent or not in the catalogue (default Process)'),
+    eventLabel: labelName.nullable().optional().describe('alertmanager: the label giving the event (default alertname)'),
   })
   .strict();
 
@@ -105,7 +109,7 @@ const ALERTMANAGER_ONLY = ['severityLabel', 'severities', 'defaultSeverity', 'co
 export function resolveMapping(kind: SourceKind, input: z.infer<typeof mappingInput> | null | undefined): SourceMapping | { invalid: string } {
   const given = input ?? {};
   if (kind !== 'alertmanager') {
-    const foreign = ALERTMANAGER_ONLY.find((field) => given[field] !== undefined);
+    const foreign = ALERTMANAGER_ONLY.find((field) => given[field] != null);
     if (foreign) return { invalid: `mapping.${foreign}` };
     return { events: given.events ?? {} };
   }

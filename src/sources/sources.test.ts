@@ -160,6 +160,21 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect((await t.call('PATCH', `${base}/${source.id}`, { mapping: null })).json().mapping).toMatchObject({ severityLabel: 'severity', events: {} });
   });
 
+  it('sets one field of a mapping back to its default on null, keeping the others, as null in a PATCH clears any optional field', async () => {
+    const source = (await t.call('POST', base, { name: 'Prometheus, one by one', kind: 'alertmanager' })).json();
+    await t.call('PATCH', `${base}/${source.id}`, {
+      mapping: { severityLabel: 'priority', defaultComponent: 'Jobs', events: { Watchdog: { alert: false } } },
+    });
+    const cleared = await t.call('PATCH', `${base}/${source.id}`, { mapping: { severityLabel: null, events: null } });
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    expect(cleared.json().mapping).toMatchObject({ severityLabel: 'severity', defaultComponent: 'Jobs', events: {} });
+    // A field only alertmanager sources take may be cleared on any kind: it is not there to begin with.
+    const webhook = (await t.call('POST', base, { name: 'Plain webhook', kind: 'webhook' })).json();
+    const none = await t.call('PATCH', `${base}/${webhook.id}`, { mapping: { severityLabel: null } });
+    expect(none.statusCode, none.body).toBe(200);
+    expect(none.json().mapping).toEqual({ events: {} });
+  });
+
   it('rotates the secret: two active at a time, sealed at rest', async () => {
     const source = (await t.call('POST', base, { name: 'Rotating', kind: 'webhook' })).json();
     const second = (await t.call('POST', `${base}/${source.id}/rotate-secret`)).json().secret;
