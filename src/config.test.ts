@@ -56,6 +56,19 @@ describe('the system SMTP URL', () => {
     expect(() => loadConfig({ TOCSIN_SMTP_URL: 'http://mail.example.com' })).toThrow(/TOCSIN_SMTP_URL/);
   });
 
+  it('says to percent-encode the user and password when a character of theirs breaks the URL', () => {
+    for (const url of [
+      'smtps://ops:pa/ss@mail.example.com',
+      'smtps://ops:pa#ss@mail.example.com',
+      'smtps://ops:pa?ss@mail.example.com',
+      'smtps://ops:123/ss@mail.example.com',
+    ]) {
+      expect(() => loadConfig({ TOCSIN_SMTP_URL: url }), url).toThrow(/TOCSIN_SMTP_URL: .*percent-encode/);
+      expect(() => loadConfig({ TOCSIN_SMTP_URL: url }), url).not.toThrow(/pa.ss/);
+    }
+    expect(loadConfig({ TOCSIN_SMTP_URL: 'smtps://ops:pa%2F%23%3Fss@mail.example.com' }).systemSmtp?.secrets.password).toBe('pa/#?ss');
+  });
+
   it('stops the start naming the variable and from when its from is no email address, which every email would have failed on', () => {
     for (const from of ['alerts', 'Alerts%20%3Calerts@example.com%3E', 'alerts@example.com%0D%0ABcc:%20x@example.org']) {
       expect(() => loadConfig({ TOCSIN_SMTP_URL: `smtps://mail.example.com?from=${from}` }), from).toThrow(ConfigError);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
-import { type UrlSmtp, urlSmtp } from './settings/smtp-settings.js';
+import { PERCENT_ENCODE_HINT, type UrlSmtp, urlSmtp } from './settings/smtp-settings.js';
 import { DATABASE_URL_MESSAGE, DEFAULT_DB_POOL_SIZE, dialectOfUrl } from './storage/storage.js';
 
 /** The HTTP listener's defaults (API.md: PORT 8080, HOST 127.0.0.1). */
@@ -13,6 +13,9 @@ const booleanFromEnv = z.preprocess(
   (value) => (typeof value === 'string' ? value.toLowerCase() : value),
   z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes'),
 );
+
+/** What TOCSIN_SMTP_URL must be; a `/`, `#`, `?` or `@` of a password cuts the URL short unless percent-encoded. */
+const SMTP_URL_MESSAGE = `is not a URL such as smtps://user:pass@host:465?from=alerts@example.com (${PERCENT_ENCODE_HINT})`;
 
 /** isLinkBase: an http(s) URL that a path can be appended to (no query, no fragment). */
 function isLinkBase(url: string): boolean {
@@ -34,7 +37,7 @@ const envSchema = z.object({
   // is only warned about at start-up (configWarnings), so an operator's or a test's choice still starts.
   TOCSIN_ADMIN_TOKEN: z.string().optional(),
   TOCSIN_SECRET_KEY: z.string().optional(),
-  TOCSIN_SMTP_URL: z.string().url().optional(),
+  TOCSIN_SMTP_URL: z.string().url(SMTP_URL_MESSAGE).optional(),
   TOCSIN_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   // Links are this base and a path: `host:8080` (a URL of scheme `host:`), a query or a fragment would make them dead.
   TOCSIN_PUBLIC_URL: z

@@ -4,6 +4,9 @@ import { z } from 'zod';
 import type { SmtpAuthMethod, SmtpSecurity } from '../delivery/contract.js';
 import { displayText, emailAddress, headerSafe, isEmailAddress, patchedValue } from '../shared/validation.js';
 
+/** PERCENT_ENCODE_HINT says how to write a user name or password that has a character URLs give a meaning to. */
+export const PERCENT_ENCODE_HINT = 'percent-encode / # ? @ : % in the user name and password, such as %2F for /';
+
 /** DEFAULT_SYSTEM_SMTP_URL is the system SMTP when neither TOCSIN_SMTP_URL nor the built-in catcher is there. */
 export const DEFAULT_SYSTEM_SMTP_URL = 'smtp://127.0.0.1:25';
 
@@ -214,6 +217,8 @@ export function urlSmtp(url: string): UrlSmtp {
  */
 export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecrets } {
   const parsed = new URL(url);
+  // `smtps://ops:123/x@mail.example.com` parses, as the host `ops` on port 123: the `/` of the password ended it.
+  if (/@/.test(parsed.pathname + parsed.hash)) throw new Error(`the URL's host is unclear: ${PERCENT_ENCODE_HINT}`);
   const implicit = parsed.protocol === 'smtps:';
   if (!implicit && parsed.protocol !== 'smtp:') throw new Error('the SMTP URL must start with smtp:// or smtps://');
   const query = parsed.searchParams;
