@@ -2,7 +2,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
-import { Authenticator, PRINCIPAL_CACHE_MS } from './credentials.js';
+import { sha256 } from '../shared/ids.js';
+import { Authenticator, PRINCIPAL_CACHE_MS, ensureAdminToken } from './credentials.js';
 import { createTenant } from './tenants.js';
 import { createApiToken } from './tokens.js';
 import { createUser } from './users.js';
@@ -38,5 +39,24 @@ describeEachDialect('bearer principals cached briefly', (dialect) => {
     await storage.db.deleteFrom('api_tokens').execute();
     auth.forget();
     expect(await auth.fromBearer(fresh.token)).toBeUndefined();
+  });
+});
+
+describeEachDialect('the generated admin token', (dialect) => {
+  const clock = new FakeClock(Date.UTC(2026, 11, 1, 10));
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+  });
+  afterAll(() => storage.close());
+
+  it('is generated once when processes start together on a new database, and only the token that works is printed', async () => {
+    // An api and a worker (or two replicas) started at once: each printed a token of its own, and the last one stored won.
+    const starts = await Promise.all(Array.from({ length: 4 }, () => ensureAdminToken(storage.db, undefined, clock)));
+    const printed = starts.flatMap((start) => (start.generated ? [start.generated] : []));
+    expect(printed).toHaveLength(1);
+    for (const start of starts) expect(start.hash).toBe(sha256(printed[0]!));
+    const restart = await ensureAdminToken(storage.db, undefined, clock);
+    expect(restart).toEqual({ hash: sha256(printed[0]!) });
   });
 });

@@ -25,12 +25,20 @@ export async function ensureAdminToken(db: Db, configured: string | undefined, c
     await store(hash);
     return { hash };
   }
-  const existing = await db.selectFrom('host_settings').select('value').where('key', '=', ADMIN_TOKEN_KEY).executeTakeFirst();
+  const stored = () => db.selectFrom('host_settings').select('value').where('key', '=', ADMIN_TOKEN_KEY).executeTakeFirst();
+  const existing = await stored();
   if (existing) return { hash: existing.value };
   const generated = randomToken('tcs_admin_');
   const hash = sha256(generated);
-  await store(hash);
-  return { hash, generated };
+  // Processes started together on a new database (an api and a worker) each generate one: the first
+  // stored is the token, and only the process that stored it prints it.
+  await db
+    .insertInto('host_settings')
+    .values({ key: ADMIN_TOKEN_KEY, value: hash, updated_at: clock.now() })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
+  const kept = (await stored())!.value;
+  return kept === hash ? { hash, generated } : { hash: kept };
 }
 
 function sameHash(a: string, b: string): boolean {
