@@ -189,7 +189,7 @@ export const sourceInput = z
   .object({
     name: displayText.pipe(z.string().max(100)),
     kind: z.enum(SOURCE_KINDS),
-    enabled: z.boolean().optional().describe('Default true'),
+    enabled: z.boolean().nullable().optional().describe('Default true (also for null)'),
     mapping: mappingInput.nullable().optional().describe("Default: the kind's mapping"),
     pull: pullInput.optional().describe('Required for kind orchestrator-pull, refused for the others'),
   })
@@ -199,7 +199,7 @@ export const sourceInput = z
 export const sourcePatch = z
   .object({
     name: displayText.pipe(z.string().max(100)).optional(),
-    enabled: z.boolean().optional(),
+    enabled: z.boolean().nullable().optional().describe('null: back to the default, true'),
     mapping: mappingInput.nullable().optional().describe("Its fields left out keep their value; null: back to the kind's default"),
     pull: pullInput
       .partial()

@@ -175,6 +175,17 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect(none.json().mapping).toEqual({ events: {} });
   });
 
+  it('takes enabled null as its default, enabled, as active null is for a user: null in a PATCH clears an optional field', async () => {
+    const source = (await t.call('POST', base, { name: 'Off then default', kind: 'webhook', enabled: false })).json();
+    expect(source.enabled).toBe(false);
+    const cleared = await t.call('PATCH', `${base}/${source.id}`, { enabled: null });
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    expect(cleared.json().enabled).toBe(true);
+    const created = await t.call('POST', base, { name: 'Enabled by null', kind: 'webhook', enabled: null });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json().enabled).toBe(true);
+  });
+
   it('rotates the secret: two active at a time, sealed at rest', async () => {
     const source = (await t.call('POST', base, { name: 'Rotating', kind: 'webhook' })).json();
     const second = (await t.call('POST', `${base}/${source.id}/rotate-secret`)).json().secret;

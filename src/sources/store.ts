@@ -188,7 +188,8 @@ export async function updateSource(db: Db, box: SecretBox, clock: Clock, row: So
     await assertNameFree(db, row.tenant_id, patch.name, row.id);
     set.name = patch.name;
   }
-  if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
+  // null is the default: enabled.
+  if (patch.enabled !== undefined) set.enabled = patch.enabled === false ? 0 : 1;
   // As everywhere in a PATCH, the mapping's fields left out keep their value (null: the kind's default).
   if (patch.mapping !== undefined) {
     set.mapping = JSON.stringify(mappingFor(kind, patch.mapping && { ...(JSON.parse(row.mapping) as SourceMapping), ...patch.mapping }));
