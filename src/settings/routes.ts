@@ -21,6 +21,7 @@ import { showMailHealth } from '../mail-health/model.js';
 import { getMailHealth } from '../mail-health/store.js';
 import { accessTokenExpiry, warnBeforeTokenExpiry } from '../mail-health/token-expiry.js';
 import { RateLimiter } from './rate-limit.js';
+import type { Clock } from '../shared/clock.js';
 import { smtpSettingsInput } from './smtp-settings.js';
 import { odataSettingsRoutes } from './odata-routes.js';
 import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.js';
@@ -43,6 +44,12 @@ const mailHealthAnswer = z.object({
 
 /** TEST_MAILS_PER_MINUTE bounds Test Mail Settings per tenant: it opens connections on request. */
 export const TEST_MAILS_PER_MINUTE = 10;
+
+/** testMailLimiter counts a tenant's tests (and VerifySmtpSetting calls) against TEST_MAILS_PER_MINUTE. */
+export function testMailLimiter(clock: Clock): RateLimiter {
+  // At most 10 in any minute, as API.md says: a fixed minute would let 20 through around its edge.
+  return new RateLimiter(TEST_MAILS_PER_MINUTE, 60_000, clock, true);
+}
 
 /**
  * systemSmtpInput is the body of `PUT /system/mail-settings`: an SmtpSettings, and the `source` its
@@ -75,7 +82,7 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     context: endpointContext(deps.config, deps.systemSmtp),
     health: { dialect: storage.dialect, notices: { publicUrl: deps.config.publicUrl } },
   };
-  const limiter = new RateLimiter(TEST_MAILS_PER_MINUTE, 60_000, clock);
+  const limiter = testMailLimiter(clock);
   const beforeTest = (tenantId: string) => {
     const turn = limiter.take(tenantId);
     if (!turn.allowed) {
