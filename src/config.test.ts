@@ -91,6 +91,15 @@ describe('the admin token and secret key', () => {
   });
 });
 
+describe('the admin token read from a file', () => {
+  it('is taken without the line break or spaces around it, which no Authorization header can carry', () => {
+    // TOCSIN_ADMIN_TOKEN=$(cat token.txt) or a secret file keeps the file's last line break: that token could never be sent.
+    expect(loadConfig({ TOCSIN_ADMIN_TOKEN: 'tcs_admin_from_a_secret_file\n' }).adminToken).toBe('tcs_admin_from_a_secret_file');
+    expect(loadConfig({ TOCSIN_ADMIN_TOKEN: '  tcs_admin_padded \r\n' }).adminToken).toBe('tcs_admin_padded');
+    expect(loadConfig({ TOCSIN_ADMIN_TOKEN: ' \n' }).adminToken).toBeUndefined();
+  });
+});
+
 describe('a variable set to nothing', () => {
   it('means its default, as if it were not set', () => {
     const config = loadConfig({

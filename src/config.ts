@@ -33,9 +33,10 @@ const envSchema = z.object({
     .optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_PORT),
   HOST: z.string().min(1).default(DEFAULT_HOST),
-  // Any value is taken as it is (API.md: the admin token "is the value of" the variable); a short one
-  // is only warned about at start-up (configWarnings), so an operator's or a test's choice still starts.
-  TOCSIN_ADMIN_TOKEN: z.string().optional(),
+  // Any value is taken (API.md: the admin token "is the value of" the variable), but for the spaces and
+  // line breaks around it (a secret file's last line break), which no Authorization header can carry; a
+  // short one is only warned about at start-up (configWarnings), so an operator's or a test's choice still starts.
+  TOCSIN_ADMIN_TOKEN: z.string().trim().optional(),
   TOCSIN_SECRET_KEY: z.string().optional(),
   TOCSIN_SMTP_URL: z.string().url(SMTP_URL_MESSAGE).optional(),
   TOCSIN_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
@@ -159,7 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'tocsin.db')}`,
     port: e.PORT,
     host: e.HOST,
-    adminToken: e.TOCSIN_ADMIN_TOKEN,
+    adminToken: e.TOCSIN_ADMIN_TOKEN || undefined,
     secretKey: e.TOCSIN_SECRET_KEY,
     smtpUrl: e.TOCSIN_SMTP_URL,
     systemSmtp,
