@@ -74,6 +74,15 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(group.json().roles).toEqual(['Robot']);
   });
 
+  it('finds a role named in another case or with spaces around it, as role names are unique so', async () => {
+    // POST /roles {name: ' robot '} is answered 409 'A role named "robot" already exists': the same words must find it.
+    const user = await t.call('POST', '/api/v1/tenants/people/users', { email: 'cased@example.com', name: 'Cased', roles: ['administrator', ' Robot '] });
+    expect(user.statusCode).toBe(201);
+    expect(user.json().roles.sort()).toEqual(['Administrator', 'Robot']);
+    const group = await t.call('POST', '/api/v1/tenants/people/groups', { name: 'Cased', roles: ['ALERTS VIEWER'] });
+    expect(group.json().roles).toEqual(['Alerts Viewer']);
+  });
+
   it('rejects an unknown role by naming it', async () => {
     const bad = await t.call('POST', '/api/v1/tenants/people/users', { email: 'x@example.com', name: 'X', roles: ['Wizard'] });
     expect(bad.statusCode).toBe(400);

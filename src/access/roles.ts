@@ -59,20 +59,16 @@ export async function createRole(db: Db, tenantId: string, input: z.infer<typeof
 }
 
 /**
- * resolveRoleIds maps role names to the tenant's role ids, each once (a name given twice grants
- * it once); an unknown name is a 400 on `<field>.<index>`, so a typo never silently grants nothing.
+ * resolveRoleIds maps role names (in any case) to the tenant's role ids, each once (a name given
+ * twice grants it once); an unknown name is a 400 on `<field>.<index>`, so a typo never silently grants nothing.
  */
 export async function resolveRoleIds(db: Db, tenantId: string, names: readonly string[], field: string) {
   if (names.length === 0) return [];
-  const rows = await db
-    .selectFrom('roles')
-    .select(['id', 'name'])
-    .where('tenant_id', '=', tenantId)
-    .where('name', 'in', [...names])
-    .execute();
-  const byName = new Map(rows.map((r) => [r.name, r.id]));
+  // Names are unique ignoring case and stored trimmed (createRole), so `administrator` or ` Robot ` names one role.
+  const rows = await db.selectFrom('roles').select(['id', 'name']).where('tenant_id', '=', tenantId).execute();
+  const byName = new Map(rows.map((r) => [r.name.toLowerCase(), r.id]));
   const ids = names.map((name, index) => {
-    const id = byName.get(name);
+    const id = byName.get(name.trim().toLowerCase());
     if (!id) throw fieldError(`${field}.${index}`, `no role named "${name}" in this tenant`);
     return id;
   });
