@@ -152,12 +152,11 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
       const { input, errors } = smtpInputFromModel(model, (field) => `smtpSettingModel.${MODEL_NAMES[field]}`, storedAuthMethod);
       if (errors.length > 0) throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
       if (body.sendto !== undefined && !isEmailAddress(body.sendto.trim())) throw fieldError('sendTo', 'must be an email address');
-      beforeTest(tenant.id);
       const recipient = await testMailRecipient(deps, request, tenant, body.sendto?.trim());
       const result = await inOrchestratorTerms(
         'settings.',
         (field) => `smtpSettingModel.${MODEL_NAMES[field]}`,
-        () => sendTestMail(testMail, { ...recipient, settings: input }),
+        () => sendTestMail(testMail, { ...recipient, settings: input, beforeConnect: () => beforeTest(tenant.id) }),
       );
       if (!result.ok) throw badRequest(`${result.stage}: ${result.message}`, [{ path: STAGE_FIELD[result.stage], message: result.message }]);
       return reply.status(200).send();

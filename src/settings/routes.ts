@@ -149,9 +149,8 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     { config: { permission: 'Settings.Edit' }, schema: { params: tenantParams, body: testMailInput } },
     async (request) => {
       const tenant = tenantOf(request);
-      beforeTest(tenant.id);
       const recipient = await testMailRecipient(deps, request, tenant, request.body.sendTo);
-      return sendTestMail(testMail, { ...recipient, settings: request.body.settings });
+      return sendTestMail(testMail, { ...recipient, settings: request.body.settings, beforeConnect: () => beforeTest(tenant.id) });
     },
   );
 

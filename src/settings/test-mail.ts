@@ -46,6 +46,11 @@ export interface TestMailRequest {
    * while the host stays the saved one); absent means the saved, effective ones.
    */
   readonly settings?: SmtpSettingsInput | undefined;
+  /**
+   * Counts the test against the tenant's limit once its settings are valid, before anything is
+   * resolved or connected to (it throws the 429): a request refused as invalid tested nothing.
+   */
+  readonly beforeConnect?: (() => void) | undefined;
 }
 
 /** TestMailResult is the answer of `POST /settings/mail/test` (always 200). */
@@ -101,6 +106,7 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
   let endpoint: SmtpEndpoint;
   try {
     const { endpoint: unchecked, source } = await endpointToTest(deps, request.tenant.id, request.settings);
+    request.beforeConnect?.();
     endpoint = await guardEndpoint(unchecked, source, deps.context);
   } catch (err) {
     if (err instanceof RefusedHostError) return { ok: false, stage: 'connect', message: err.message, transcript: [] };
@@ -175,7 +181,7 @@ export async function testMailRecipient(
   request: FastifyRequest,
   tenant: TenantRow,
   sendTo: string | undefined,
-): Promise<Omit<TestMailRequest, 'settings'>> {
+): Promise<Omit<TestMailRequest, 'settings' | 'beforeConnect'>> {
   const principal = request.principal;
   const user = principal?.kind === 'user' ? await findUser(deps.storage.db, tenant.id, principal.userId) : undefined;
   const address = sendTo ?? user?.email;
