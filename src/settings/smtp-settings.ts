@@ -235,6 +235,9 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   if (from !== null && !isEmailAddress(from)) throw new Error('from must be an email address such as alerts@example.com');
   const fromName = query.get('fromName');
   if (fromName && !displayText.safeParse(fromName).success) throw new Error('fromName must be one line of at most 200 characters');
+  const domain = query.get('domain') || null;
+  // The name of the EHLO line: a line break would send commands of its own, as in a tenant's domain.
+  if (domain && !headerSafe(255).safeParse(domain).success) throw new Error('domain must be one line of at most 255 characters');
   const allowPlaintextAuth = query.get('allowPlaintextAuth') === 'true';
   if (plaintextCredential({ security, username, allowPlaintextAuth, authMethod: 'auto' }, { password, accessToken: null })) {
     throw new Error(
@@ -246,7 +249,7 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
       host,
       port: parsed.port ? Number(parsed.port) : implicit ? 465 : 25,
       security,
-      domain: query.get('domain') || null,
+      domain,
       username,
       authMethod: 'auto',
       fromAddress: from ?? `tocsin@${host.includes(':') || net.isIP(host) ? 'localhost' : host}`,
