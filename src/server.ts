@@ -15,8 +15,7 @@ import { startPipeline } from './pipeline.js';
 import { openSecretBox } from './settings/open-secret-box.js';
 import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl, urlSmtp } from './settings/smtp-settings.js';
 import { type Clock, systemClock } from './shared/clock.js';
-import { migrate } from './storage/migrate.js';
-import { openStorageWhenReachable } from './storage/connect.js';
+import { migrateOrStop, openStorageWhenReachable } from './storage/connect.js';
 import { connectionBudget, warnIfOverBudget } from './storage/connection-budget.js';
 
 /**
@@ -107,7 +106,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
   }
   try {
     await warnIfOverBudget(storage, connectionBudget(config.role, config.dbPoolSize), logger);
-    await migrate(storage);
+    await migrateOrStop(storage);
     const admin = await ensureAdminToken(storage.db, config.adminToken, clock);
     const secretBox = openSecretBox(config);
 

@@ -5,8 +5,7 @@ import type { Config } from '../config.js';
 import { catcherEnv, shareCatcher } from '../delivery/catcher/cluster-catcher.js';
 import { MailCatcher } from '../delivery/catcher/mail-catcher.js';
 import { systemClock } from '../shared/clock.js';
-import { openStorageWhenReachable } from '../storage/connect.js';
-import { migrate } from '../storage/migrate.js';
+import { migrateOrStop, openStorageWhenReachable } from '../storage/connect.js';
 
 /** ApiCluster is the primary of several `api` processes sharing one port. */
 export interface ApiCluster {
@@ -40,7 +39,7 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
   const storage = await openStorageWhenReachable(config.databaseUrl, { poolSize: 1, logger });
   let generatedAdminToken: string | undefined;
   try {
-    await migrate(storage);
+    await migrateOrStop(storage);
     generatedAdminToken = (await ensureAdminToken(storage.db, config.adminToken, systemClock)).generated;
   } finally {
     await storage.close();

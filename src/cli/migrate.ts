@@ -1,6 +1,5 @@
 import { loadConfig } from '../config.js';
-import { migrate } from '../storage/migrate.js';
-import { openStorageOrStop } from '../storage/connect.js';
+import { migrateOrStop, openStorageOrStop } from '../storage/connect.js';
 
 /** migrateCommand applies pending migrations to DATABASE_URL and prints what it applied. */
 export async function migrateCommand(): Promise<number> {
@@ -8,7 +7,7 @@ export async function migrateCommand(): Promise<number> {
   // A migration job runs one statement at a time: two connections keep its share of the budget small.
   const storage = await openStorageOrStop(config.databaseUrl, { poolSize: 2 });
   try {
-    const applied = await migrate(storage);
+    const applied = await migrateOrStop(storage);
     process.stdout.write(
       applied.length > 0
         ? `applied ${applied.length} migration(s) to ${storage.description}:\n  ${applied.join('\n  ')}\n`

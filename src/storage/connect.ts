@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../config.js';
+import { migrate } from './migrate.js';
 import { type Storage, openStorage } from './storage.js';
 
 /** BackoffPolicy spaces the attempts to reach a database: doubling from `firstMs` up to `maxMs`. */
@@ -72,6 +73,21 @@ export function cannotOpen(err: unknown): ConfigError {
 export async function openStorageOrStop(url: string, options: { poolSize: number }): Promise<Storage> {
   return openStorage(url, options).catch((err: unknown) => {
     throw cannotOpen(err);
+  });
+}
+
+/**
+ * migrateOrStop applies the pending migrations; a role that may not create tables (PostgreSQL 15 and
+ * later let only the database's owner create them in public) or a read-only SQLite file stops the
+ * start naming DATABASE_URL, as cannotOpen does; any other failure is thrown as it is.
+ */
+export async function migrateOrStop(storage: Storage): Promise<string[]> {
+  return migrate(storage).catch((err: unknown) => {
+    const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+    if (code !== '42501' && !(typeof code === 'string' && code.startsWith('SQLITE_READONLY'))) throw err;
+    throw new ConfigError(
+      `DATABASE_URL: cannot create Tocsin's tables: ${String(message)} (its role needs CREATE on the schema, which the database's owner has)`,
+    );
   });
 }
 

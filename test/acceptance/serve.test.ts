@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/storage/migrations/index.js';
 import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../support/storage.js';
@@ -131,6 +132,33 @@ describe('tocsin serve, as a user runs it', () => {
       expect(taken.stderr()).not.toContain('    at ');
     } finally {
       holder.close();
+    }
+  });
+
+  it.runIf(TEST_PG_URL)('says, naming DATABASE_URL and without a stack trace, that its role may not create the tables', async () => {
+    // PostgreSQL 15 and later let only the database's owner create tables in public: a role made for Tocsin
+    // on a database it does not own stopped the first start with a stack trace.
+    const database = await createTestDatabase('postgres');
+    const role = `tocsin_guest_${process.pid}`;
+    const admin = new pg.Client({ connectionString: TEST_PG_URL, user: decodeURIComponent(new URL(TEST_PG_URL!).username) || 'postgres' });
+    await admin.connect();
+    try {
+      await admin.query(`create role ${role} login password 'guest-password'`);
+      const url = new URL(database.url);
+      url.username = role;
+      url.password = 'guest-password';
+      for (const command of ['serve', 'migrate']) {
+        const bad = start('node', ['bin/tocsin.js', command], {
+          env: cleanEnv({ DATABASE_URL: url.toString(), PORT: '0', TOCSIN_MAIL_CATCHER_PORT: '0', TOCSIN_DATA_DIR: tempDir('tocsin-accept-') }),
+        });
+        expect((await bad.exited()).code, command).toBe(1);
+        expect(bad.stderr(), command).toMatch(/^tocsin: .*DATABASE_URL.*permission denied/);
+        expect(bad.stderr(), command).not.toContain('    at ');
+      }
+    } finally {
+      await database.drop();
+      await admin.query(`drop role if exists ${role}`);
+      await admin.end();
     }
   });
 
