@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../config.js';
+import { openSecretBox } from './open-secret-box.js';
 import { SecretBox, SecretDecryptError } from './secret-box.js';
 
 describe('SecretBox', () => {
@@ -74,6 +76,18 @@ describe('SecretBox', () => {
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     fs.writeFileSync(file, 'not a key');
     expect(() => SecretBox.fromDataDir(dir)).toThrow(/does not hold a 32-byte base64 key/);
+  });
+
+  it('stops the start naming TOCSIN_SECRET_KEY and the data folder when the key file cannot be used, where it was a stack trace', () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'secret.key'), 'not a key');
+    const notAFolder = path.join(tempDir(), 'a-file');
+    fs.writeFileSync(notAFolder, '');
+    for (const dataDir of [dir, notAFolder]) {
+      expect(() => openSecretBox({ secretKey: undefined, dataDir }), dataDir).toThrow(ConfigError);
+      expect(() => openSecretBox({ secretKey: undefined, dataDir }), dataDir).toThrow(/TOCSIN_SECRET_KEY.*TOCSIN_DATA_DIR/);
+    }
+    expect(() => openSecretBox({ secretKey: 'a passphrase of some length', dataDir: notAFolder })).not.toThrow();
   });
 
   it('derives the same key from the same TOCSIN_SECRET_KEY, so several processes agree', () => {
