@@ -155,6 +155,32 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("offers a Users.View holder no link or switch that the API would refuse: other users' preferences, group rules", async () => {
+    await call('POST', '/api/v1/tenants/acme/roles', { name: 'Auditor', permissions: ['Alerts.View', 'Users.View'] });
+    await addUser('auditor@acme.example', ['Auditor']);
+    const group = await call('POST', '/api/v1/tenants/acme/groups', { name: 'Auditors', email: 'auditors@acme.example' });
+    const { context, page } = await open();
+    const refused: string[] = [];
+    page.on('response', (response) => {
+      if (response.status() === 403) refused.push(`${response.request().method()} ${new URL(response.url()).pathname}`);
+    });
+    await signIn(page, 'auditor@acme.example', '#/access/users');
+    // Its own row links to its preferences; another user's row does not (the API answers 403).
+    const own = page.locator('main tbody tr', { hasText: 'auditor@acme.example' });
+    await own.getByRole('link', { name: 'Alert preferences' }).waitFor();
+    const other = page.locator('main tbody tr', { hasText: 'admin@acme.example' });
+    await other.waitFor();
+    expect(await other.getByRole('link', { name: 'Alert preferences' }).count()).toBe(0);
+    // A group's default rules can be read, not changed: no switch to flip, no Save that would be refused.
+    await page.goto(`${base}/#/preferences/group/${group.id}`);
+    await page.getByRole('heading', { name: /Default alert rules/ }).waitFor();
+    await page.locator('#pref-dailyReport').waitFor();
+    expect(await page.locator('#pref-dailyReport').isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Save', exact: true }).count()).toBe(0);
+    expect(refused).toEqual([]);
+    await context.close();
+  });
+
   it('fills the Mail tab, tests against a real SMTP server, and asks before saving untested values', { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/settings/mail');

@@ -212,6 +212,8 @@ export function AccessPage({ session, tab }) {
   const [dialog, setDialog] = useState(/** @type {any} */ (null));
   const [error, setError] = useState(/** @type {unknown} */ (null));
   const edit = can(session, 'Users.Edit');
+  // Another user's preferences and tokens need Users.Edit (the API answers 403); one's own do not.
+  const self = (user) => session.user?.id === user.id;
 
   const load = async () => {
     try {
@@ -262,8 +264,8 @@ export function AccessPage({ session, tab }) {
           <td>${user.active ? t('yes') : t('no')}</td>
           <td class="row-actions">
             ${edit ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'user', item: user })}>${t('edit')}</button>` : null}
-            <a class="link" href=${href(`/preferences/${user.id}`)}>${t('access.preferences')}</a>
-            ${edit || session.user?.id === user.id ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'token', item: user })}>${t('access.createToken')}</button>` : null}
+            ${edit || self(user) ? html`<a class="link" href=${href(`/preferences/${user.id}`)}>${t('access.preferences')}</a>` : null}
+            ${edit || self(user) ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'token', item: user })}>${t('access.createToken')}</button>` : null}
             ${edit ? html`<button type="button" class="link danger" onClick=${() => remove('users', user)}>${t('delete')}</button>` : null}
           </td></tr>`,
         )}</tbody>

@@ -3,7 +3,7 @@ import { api, fieldErrors } from '../lib/api.js';
 import { Named, loadCatalogue } from '../lib/catalogue.js';
 import { t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
-import { tenantApi } from '../lib/session.js';
+import { can, tenantApi } from '../lib/session.js';
 import { Banner, TextField, Toggle, html, problemText } from '../lib/ui.js';
 
 const EMAIL_SWITCHES = ['tenMinuteSummary', 'dailyReport', 'fatalImmediately'];
@@ -78,6 +78,8 @@ function LanguageAndZoneForm({ session, onSaved }) {
 export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   const owner = groupId ? `groups/${encodeURIComponent(groupId)}` : userId ? `users/${encodeURIComponent(userId)}` : null;
   const path = owner ? `${owner}/alert-preferences` : 'me/alert-preferences';
+  // A group's rules are read with Users.View but changed only with Users.Edit: without it, no switch or Save that the API would refuse.
+  const readOnly = Boolean(groupId) && !can(session, 'Users.Edit');
   const [prefs, setPrefs] = useState(/** @type {any} */ (null));
   const [catalogue, setCatalogue] = useState(/** @type {any[]} */ ([]));
   const [who, setWho] = useState(/** @type {any} */ (null));
@@ -141,7 +143,7 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
     <h1>${groupId ? t('prefs.groupTitle') : t('prefs.title')}${who ? html` <small>— ${groupId ? who.name : who.email}</small>` : null}</h1>
     ${groupId ? html`<p class="hint">${t('prefs.groupHint')}</p>` : null}
     ${!owner && session.kind === 'user' && session.user ? html`<${LanguageAndZoneForm} session=${session} onSaved=${onUserChanged} />` : null}
-    <form onSubmit=${save}>
+    <form onSubmit=${save}><fieldset class="plain" disabled=${readOnly}>
       <fieldset>
         <legend>${t('prefs.emails')}</legend>
         ${EMAIL_SWITCHES.map(
@@ -191,7 +193,7 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
         </div>
       </fieldset>
       <${Banner} kind=${message?.kind}>${message?.text}<//>
-      <div class="actions"><button type="submit">${t('save')}</button></div>
-    </form>
+      ${readOnly ? null : html`<div class="actions"><button type="submit">${t('save')}</button></div>`}
+    </fieldset></form>
   </section>`;
 }
