@@ -471,6 +471,30 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     }
   });
 
+  it('lists test emails newest first by when they started, a slow one below those started after it', async () => {
+    await t.tenantWithUser('mail-order');
+    const slow = await startTestSmtpServer({ dataReplyDelayMs: 1_500 });
+    const fast = await startTestSmtpServer();
+    try {
+      const test = (port: number, sendTo: string) =>
+        call('POST', '/api/v1/tenants/mail-order/settings/mail/test', { sendTo, settings: smtpFor({ port, authMethod: 'none' }) });
+      const first = test(slow.port, 'slow@example.com');
+      await slow.waitForCommand('DATA', 1);
+      expect((await test(fast.port, 'fast@example.com')).json()).toMatchObject({ ok: true });
+      expect((await first).json()).toMatchObject({ ok: true });
+      const items = (await call('GET', '/api/v1/tenants/mail-order/deliveries?kind=test')).json().items;
+      expect(items.map((d: { recipient: string }) => d.recipient)).toEqual(['fast@example.com', 'slow@example.com']);
+      expect(Date.parse(items[0].createdAt)).toBeGreaterThan(Date.parse(items[1].createdAt));
+      // Paged one by one, the same order.
+      const page = (await call('GET', '/api/v1/tenants/mail-order/deliveries?kind=test&limit=1')).json();
+      expect(page.items[0].recipient).toBe('fast@example.com');
+      const next = (await call('GET', `/api/v1/tenants/mail-order/deliveries?kind=test&limit=1&cursor=${page.nextCursor}`)).json();
+      expect(next.items.map((d: { recipient: string }) => d.recipient)).toEqual(['slow@example.com']);
+    } finally {
+      await Promise.all([slow.close(), fast.close()]);
+    }
+  });
+
   it('asks the host administrator for sendTo, and rate-limits a tenant to 10 tests a minute, requests refused as invalid not counted', async () => {
     await t.tenantWithUser('mail-limit');
     const test = (body: object) => call('POST', '/api/v1/tenants/mail-limit/settings/mail/test', body);

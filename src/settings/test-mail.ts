@@ -121,7 +121,8 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
     timeZone: request.timeZone,
     tested: { host: endpoint.host, port: endpoint.port, security: endpoint.security, fromAddress: endpoint.fromAddress },
   });
-  const messageId = newMessageId(newId());
+  const deliveryId = newId();
+  const messageId = newMessageId(deliveryId);
   const startedAt = deps.clock.now();
   let result: TestMailResult;
   let outcome: DirectOutcome;
@@ -154,6 +155,7 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
   await recordDirectSend(
     deps.db,
     {
+      id: deliveryId,
       tenantId: request.tenant.id,
       kind: 'test',
       recipient: { address: request.sendTo, language: request.language, timeZone: request.timeZone },

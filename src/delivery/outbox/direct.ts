@@ -19,6 +19,11 @@ export type DirectOutcome =
  * server's answer (Test Mail Settings); it is recorded so the delivery log shows it like any other.
  */
 export interface DirectSend {
+  /**
+   * The row's id, taken when the send started (the one its Message-ID was made from, as for a
+   * queued email): the log lists by id, newest first, so a slow send sits where it began.
+   */
+  readonly id: string;
   readonly tenantId: string;
   readonly kind: EmailKind;
   readonly recipient: DeliveryRecipient;
@@ -35,7 +40,7 @@ export interface DirectSend {
  * `failed`, so no worker ever claims it: recording never sends anything again.
  */
 export async function recordDirectSend(db: Db, send: DirectSend, inCommit?: (tx: Db) => Promise<void>): Promise<string> {
-  const id = newId();
+  const id = send.id;
   const outcome = send.outcome;
   const payload: DeliveryPayload = { rendered: send.rendered };
   const code = outcome.status === 'failed' ? (outcome.code ?? null) : Number(outcome.response.slice(0, 3)) || null;
