@@ -181,6 +181,27 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('says why the sign-in form is back when the session ends under a click, and returns to the page after signing in again', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/preferences');
+    await page.getByRole('switch', { name: 'Daily report' }).waitFor();
+    // The session ends (expired, or signed out elsewhere): the next call is answered 401.
+    await context.clearCookies();
+    await page.getByRole('switch', { name: 'Daily report' }).click();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('Your session has ended: sign in again.');
+    await page.getByLabel('Email').fill('admin@acme.example');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Alert preferences' }).waitFor();
+    // Signing out on purpose says nothing of an ended session.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.getByRole('status').count()).toBe(0);
+    await context.close();
+  });
+
   it('fills the Mail tab, tests against a real SMTP server, and asks before saving untested values', { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/settings/mail');

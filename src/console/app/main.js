@@ -58,7 +58,12 @@ function App() {
   const [session, setSession] = useState(/** @type {Session | null | undefined} */ (undefined));
   const route = useRoute();
 
-  const signedOut = useCallback(() => setSession(null), []);
+  // A call answered 401 (the session expired, or ended elsewhere) brings the sign-in form back, saying why.
+  const [ended, setEnded] = useState(false);
+  const signedOut = useCallback(() => {
+    setEnded(true);
+    setSession(null);
+  }, []);
   useEffect(() => {
     configureApi({ onUnauthorized: signedOut });
     const signIn = async () => {
@@ -72,7 +77,8 @@ function App() {
 
   if (session === undefined) return html`<p class="loading" aria-busy="true">…</p>`;
   if (session === null) {
-    return html`<${SignIn} query=${route.query} onSignedIn=${async (auth) => {
+    return html`<${SignIn} query=${route.query} notice=${ended ? t('signIn.sessionEnded') : ''} onSignedIn=${async (auth) => {
+      setEnded(false);
       const next = await loadSession(auth);
       // Go where the link pointed (an email's "See more"), else home; before rendering, so no page flashes.
       if (route.path === '/' || route.path === '/signin') navigate(homeOf(next));

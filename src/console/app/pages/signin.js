@@ -9,7 +9,7 @@ const LAST_TENANT_KEY = 'tocsin.lastTenant';
  * SignIn signs a tenant user in with tenant, email and password, or the host administrator with
  * the admin token. Links from emails may name the tenant (`?tenant=acme`).
  */
-export function SignIn({ query, onSignedIn }) {
+export function SignIn({ query, notice = '', onSignedIn }) {
   const [mode, setMode] = useState('user');
   const [tenant, setTenant] = useState(query.tenant || localStorage.getItem(LAST_TENANT_KEY) || '');
   const [email, setEmail] = useState('');
@@ -55,6 +55,7 @@ export function SignIn({ query, onSignedIn }) {
             hint=${t('signIn.adminTokenHint')} />`
       }
       <${Banner}>${error}<//>
+      ${error ? null : html`<${Banner} kind="warning">${notice}<//>`}
       <div class="actions"><button type="submit" disabled=${busy}>${t('signIn.submit')}</button></div>
       <${SelectField} id="signin-language" label=${t('language')} value=${currentLanguage()}
         options=${LANGUAGES.map((code) => [code, t(`lang.${code}`)])}
