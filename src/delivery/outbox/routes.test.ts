@@ -144,6 +144,22 @@ describeEachDialect('delivery log API and metrics', (dialect) => {
     expect(res.body).toMatch(/tocsin_delivery_queue_depth 4/);
     expect(res.body).toMatch(/tocsin_delivery_oldest_pending_age_seconds \d+/);
   });
+
+  it('lists the notices of a mail incident only when asked for kind=mail-health, the log being of the four kinds of API.md', async () => {
+    // Sent to the tenant's administrators through the system default while its own mail fails: newest
+    // first, they would sit above the failed summaries a script reads, with a kind outside API.md's four.
+    const initech = await t.tenantWithUser('initech');
+    const db = t.tocsin.deps.storage.db;
+    const clock = new FakeClock(T0 + 60_000);
+    await enqueueDeliveries(db, [testDelivery(initech.tenantId, 'ops@initech.example.com', { kind: 'summary', rendered: undefined, data: {} })], clock);
+    clock.advance(1_000);
+    await enqueueDeliveries(db, [testDelivery(initech.tenantId, 'admin@initech.example.com', { kind: 'mail-health' })], clock);
+    const get = async (query: string) =>
+      (await t.call('GET', `/api/v1/tenants/initech/deliveries${query}`, undefined, initech.token)).json<{ items: { kind: string }[] }>().items;
+    expect((await get('')).map((i) => i.kind)).toEqual(['summary']);
+    expect((await get('?status=pending')).map((i) => i.kind)).toEqual(['summary']);
+    expect((await get('?kind=mail-health')).map((i) => i.kind)).toEqual(['mail-health']);
+  });
 });
 
 describeEachDialect('one email of the delivery log, attempt by attempt', (dialect) => {

@@ -13,7 +13,7 @@ const EMAIL_KINDS = ['summary', 'daily', 'immediate', 'test', 'mail-health'] as 
 
 const logQuery = z.object({
   status: z.enum(DELIVERY_STATUSES).optional(),
-  kind: z.enum(EMAIL_KINDS).optional(),
+  kind: z.enum(EMAIL_KINDS).optional().describe('Without it, every kind but mail-health (the notices of a mail incident to the administrators).'),
   // Every recipient is a mailbox: anything else can only be a mistake, so it is named, not answered with nothing.
   recipient: emailAddress.optional().describe('The recipient address (case ignored).'),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),

@@ -9,7 +9,7 @@ import { MAX_LIMIT, pageLimit, usePolling } from '../lib/polling.js';
 import { DeliveriesChart } from './charts.js';
 
 const STATUSES = ['pending', 'sending', 'retrying', 'sent', 'failed'];
-// The API's kinds: mail-health notices to the tenant's administrators are in the log too.
+// The API's kinds: mail-health notices to the tenant's administrators are listed when this filter asks for them.
 const KINDS = ['summary', 'daily', 'immediate', 'test', 'mail-health'];
 
 // How an attempt ended, named as the status it left the email in (interrupted: its worker died).
