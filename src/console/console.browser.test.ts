@@ -202,6 +202,25 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('tells, in the chosen language, that sign-ins are paused after too many wrong passwords', async () => {
+    const { context, page } = await open();
+    await page.goto(base);
+    await page.locator('#signin-language').selectOption('fr');
+    await page.getByLabel('Locataire', { exact: true }).fill('acme');
+    await page.getByLabel('Adresse e-mail').fill('guessed@acme.example');
+    // The account takes 5 wrong passwords; the 6th attempt is refused before any check (429).
+    for (let i = 0; i < 6; i += 1) {
+      await page.getByLabel('Mot de passe').fill(`guess ${i}`);
+      const answer = page.waitForResponse((response) => response.url().endsWith('/api/v1/auth/login'));
+      await page.getByLabel('Mot de passe').press('Enter');
+      expect((await answer).status()).toBe(i < 5 ? 401 : 429);
+    }
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toBe('Trop de tentatives de connexion échouées\u202f: attendez quelques minutes avant de réessayer.');
+    await context.close();
+  });
+
   it('fills the Mail tab, tests against a real SMTP server, and asks before saving untested values', { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/settings/mail');

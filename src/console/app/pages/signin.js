@@ -33,7 +33,10 @@ export function SignIn({ query, notice = '', onSignedIn }) {
       await onSignedIn(auth);
     } catch (caught) {
       const err = /** @type {import('../lib/api.js').ApiError} */ (caught);
-      setError(err.status === 401 ? t(mode === 'host' ? 'signIn.badToken' : 'signIn.badCredentials') : err.message);
+      // 429: too many failed sign-ins, said in the user's language rather than the API's English.
+      setError(
+        err.status === 401 ? t(mode === 'host' ? 'signIn.badToken' : 'signIn.badCredentials') : err.status === 429 ? t('signIn.throttled') : err.message,
+      );
       setBusy(false);
     }
   };
