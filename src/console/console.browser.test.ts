@@ -755,6 +755,32 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('adds an Orchestrator polling source without a secret to copy or rotate: nothing of it is pasted anywhere', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/sources');
+    await page.getByRole('heading', { name: 'Sources', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Add a source' }).click();
+    const create = page.getByRole('dialog');
+    await create.getByLabel('Name').fill('Orchestrator on-premises');
+    await create.getByLabel('Kind').selectOption('orchestrator-pull');
+    await create.getByLabel('Orchestrator URL').fill('http://127.0.0.1:9/orchestrator');
+    await create.getByLabel('Username or email').fill('admin');
+    await create.getByLabel('Password').fill('orchestrator password');
+    await create.getByRole('button', { name: 'Create' }).click();
+    await create.waitFor({ state: 'detached' });
+    // The source is selected, with what Tocsin does; no "copy the secret now" and no Rotate secret.
+    const details = page.locator('section.source-details');
+    await details.getByRole('heading', { name: /Orchestrator on-premises/ }).waitFor();
+    expect(await details.textContent()).toContain('Tocsin reads the alerts of http://127.0.0.1:9/orchestrator every 60 seconds');
+    expect(await page.getByText('Copy the secret now').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Rotate secret' }).count()).toBe(0);
+    await details.getByRole('button', { name: 'Delete' }).waitFor();
+    page.once('dialog', (dialog) => dialog.accept());
+    await details.getByRole('button', { name: 'Delete' }).click();
+    await details.waitFor({ state: 'detached' });
+    await context.close();
+  });
+
   it('signs the host administrator in with the admin token: tenants, system mail settings, mail catcher', async () => {
     const { context, page } = await open();
     await page.goto(base);

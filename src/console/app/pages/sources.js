@@ -189,7 +189,7 @@ function SourceDetails({ session, source, onChanged, onSecret }) {
         ? html`<div class="toolbar">
       <${Toggle} id="source-enabled" switch label=${t('sources.enabled')} checked=${source.enabled} onChange=${setEnabled} />
       ${source.url ? html`<button type="button" onClick=${sendTest}>${t('sources.sendTest')}</button>` : null}
-      <button type="button" class="secondary" onClick=${rotate}>${t('sources.rotate')}</button>
+      ${source.url ? html`<button type="button" class="secondary" onClick=${rotate}>${t('sources.rotate')}</button>` : null}
       <button type="button" class="link danger" onClick=${remove}>${t('delete')}</button>
     </div>`
         : null
@@ -258,7 +258,8 @@ export function SourcesPage({ session }) {
         ? html`<${CreateDialog} session=${session} onClose=${() => setCreating(false)} onCreated=${(created) => {
             setCreating(false);
             setSelected(created.id);
-            setSecret({ source: created, value: created.secret });
+            // Only a push kind (one with a receive URL) has its secret pasted anywhere; a polling source's is of no use.
+            if (created.url) setSecret({ source: created, value: created.secret });
             refresh();
           }} />`
         : null
