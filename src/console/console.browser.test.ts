@@ -86,6 +86,17 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('nav.main-nav').waitFor();
   }
+  /** addSource signs an administrator in on Sources and fills Add a source's name and kind, leaving the dialog open. */
+  async function addSource(name: string, kind: string) {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/sources');
+    await page.getByRole('heading', { name: 'Sources', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Add a source' }).click();
+    const create = page.getByRole('dialog');
+    await create.getByLabel('Name').fill(name);
+    await create.getByLabel('Kind').selectOption(kind);
+    return { context, page, create };
+  }
   // Every page shot is also checked for form fields without a label. Dialogs are shot as the
   // viewport shows them; pages in full.
   const UNLABELLED = `[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
@@ -722,13 +733,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   });
 
   it('creates an Alertmanager source, shows its URL and secret once in the receivers block, and sends a test event', async () => {
-    const { context, page } = await open();
-    await signIn(page, 'admin@acme.example', '#/sources');
-    await page.getByRole('heading', { name: 'Sources', exact: true }).waitFor();
-    await page.getByRole('button', { name: 'Add a source' }).click();
-    const create = page.getByRole('dialog');
-    await create.getByLabel('Name').fill('Prometheus');
-    await create.getByLabel('Kind').selectOption('alertmanager');
+    const { context, page, create } = await addSource('Prometheus', 'alertmanager');
     await create.getByRole('button', { name: 'Create' }).click();
 
     const shown = page.getByRole('dialog', { name: 'Connect Prometheus' });
@@ -756,13 +761,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   });
 
   it('adds an Orchestrator polling source without a secret to copy or rotate: nothing of it is pasted anywhere', async () => {
-    const { context, page } = await open();
-    await signIn(page, 'admin@acme.example', '#/sources');
-    await page.getByRole('heading', { name: 'Sources', exact: true }).waitFor();
-    await page.getByRole('button', { name: 'Add a source' }).click();
-    const create = page.getByRole('dialog');
-    await create.getByLabel('Name').fill('Orchestrator on-premises');
-    await create.getByLabel('Kind').selectOption('orchestrator-pull');
+    const { context, page, create } = await addSource('Orchestrator on-premises', 'orchestrator-pull');
     await create.getByLabel('Orchestrator URL').fill('http://127.0.0.1:9/orchestrator');
     await create.getByLabel('Username or email').fill('admin');
     await create.getByLabel('Password').fill('orchestrator password');
