@@ -217,7 +217,15 @@ async function readerOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, 
   // deleted user has no permissions, so one statement answers all three, as the action links' read did.
   const permissions = await perClaim(deps, caches, delivery, `permissions:${userId}`, () => effectivePermissions(deps.db, userId), true);
   if (!permissions.has('Alerts.View')) throw new ComposeError(NOT_A_READER);
+  // A user whose address changed since the decision: the former mailbox is no longer theirs.
+  const email = await perClaim(deps, caches, delivery, `email:${userId}`, () => emailOf(deps.db, userId), true);
+  if (email?.toLowerCase() !== delivery.recipient.address.toLowerCase()) throw new ComposeError(NOT_A_READER);
   return permissions;
+}
+
+/** emailOf reads a user's address now (undefined for a user deleted since). */
+async function emailOf(db: Db, userId: string): Promise<string | undefined> {
+  return (await db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirst())?.email;
 }
 
 /**

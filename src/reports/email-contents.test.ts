@@ -267,6 +267,22 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await expectSummariesOnlyTo(base, 'stays@example.com', leavers, NOT_A_READER);
   });
 
+  it('is not sent to the former address of a reader whose email was changed after it was decided', async () => {
+    const base = '/api/v1/tenants/movers';
+    await t.call('POST', '/api/v1/tenants', { name: 'movers', timeZone: 'UTC' });
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    const user = async (email: string) => (await t.call('POST', `${base}/users`, { email, name: email, roles: ['Alerts Viewer'] })).json().id as string;
+    const mover = await user('old-box@example.com');
+    await user('steady@example.com');
+    expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Ledger failed' })).statusCode).toBe(202);
+    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    await decideReports(t.tocsin, clock, INTERVAL);
+    // Before the summaries go out, the reader's address is corrected: the old mailbox is someone else's now.
+    expect((await t.call('PATCH', `${base}/users/${mover}`, { email: 'new-box@example.com' })).statusCode).toBe(200);
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+    await expectSummariesOnlyTo(base, 'steady@example.com', ['old-box@example.com'], NOT_A_READER);
+  });
+
   it('is not sent to a group address deleted, expanded to its members or changed after it was decided', async () => {
     const base = '/api/v1/tenants/desks';
     await t.call('POST', '/api/v1/tenants', { name: 'desks', timeZone: 'UTC' });
