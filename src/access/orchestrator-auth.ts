@@ -96,7 +96,7 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
   app.post(
     '/api/Account/Authenticate',
     {
-      config: { access: 'public' },
+      config: { access: 'public', problems: [401, 429] },
       schema: {
         body: caseInsensitiveBody(authenticateBody, FIELD_NAMES),
         description: '{TenancyName, UsernameOrEmailAddress, Password} (key case ignored) → {result: <bearer token>, success: true}; 401 when wrong.',

@@ -42,6 +42,8 @@ const SELF_EDITABLE = ['name', 'language', 'timeZone'] as const;
 /** accessRoutes are the host's tenants and each tenant's users, groups, roles and tokens. */
 export const accessRoutes: RouteModule = (app, { storage, clock }) => {
   const db = storage.db;
+  // A user or group deleted answers 204 with no body (so the OpenAPI document says).
+  const deletes = { permission: 'Users.Edit', status: 204 } as const;
   tenantsRoutes(app, db, clock);
 
   app.get('/api/v1/tenants/:tenant/me', { schema: { params: tenantParams } }, async (request) => {
@@ -93,14 +95,14 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
       return requireUser(db, tenant.id, request.params.userId);
     },
   );
-  app.delete('/api/v1/tenants/:tenant/users/:userId', { config: { permission: 'Users.Edit' }, schema: { params: userParams } }, async (request, reply) => {
+  app.delete('/api/v1/tenants/:tenant/users/:userId', { config: deletes, schema: { params: userParams } }, async (request, reply) => {
     const result = await db.deleteFrom('users').where('tenant_id', '=', tenantOf(request).id).where('id', '=', request.params.userId).executeTakeFirst();
     if (Number(result.numDeletedRows) === 0) throw notFound('User');
     return reply.status(204).send();
   });
   app.post(
     '/api/v1/tenants/:tenant/users/:userId/tokens',
-    { schema: { params: userParams, body: z.object({ name: displayText }).strict() } },
+    { config: { status: 201 }, schema: { params: userParams, body: z.object({ name: displayText }).strict() } },
     async (request, reply) => {
       assertSelfOr(request, request.params.userId, 'Users.Edit');
       const tenant = tenantOf(request);
@@ -122,7 +124,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
   );
   app.delete(
     '/api/v1/tenants/:tenant/users/:userId/tokens/:tokenId',
-    { schema: { params: tokenParams, description: 'Revokes one API token at once: Users.Edit, or the user itself.' } },
+    { config: { status: 204 }, schema: { params: tokenParams, description: 'Revokes one API token at once: Users.Edit, or the user itself.' } },
     async (request, reply) => {
       assertSelfOr(request, request.params.userId, 'Users.Edit');
       if (!(await revokeApiToken(db, tenantOf(request).id, request.params.userId, request.params.tokenId))) throw notFound('Token');
@@ -155,7 +157,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
       return requireGroup(db, tenant.id, request.params.groupId);
     },
   );
-  app.delete('/api/v1/tenants/:tenant/groups/:groupId', { config: { permission: 'Users.Edit' }, schema: { params: groupParams } }, async (request, reply) => {
+  app.delete('/api/v1/tenants/:tenant/groups/:groupId', { config: deletes, schema: { params: groupParams } }, async (request, reply) => {
     const result = await db.deleteFrom('groups').where('tenant_id', '=', tenantOf(request).id).where('id', '=', request.params.groupId).executeTakeFirst();
     if (Number(result.numDeletedRows) === 0) throw notFound('Group');
     return reply.status(204).send();
@@ -182,7 +184,7 @@ function tenantsRoutes(app: TocsinApp, db: Db, clock: Clock) {
   app.patch('/api/v1/tenants/:tenant', { config: { access: 'host' }, schema: { params: tenantParams, body: tenantPatch } }, async (request) =>
     showTenant(await updateTenant(db, tenantOf(request), request.body)),
   );
-  app.delete('/api/v1/tenants/:tenant', { config: { access: 'host' }, schema: { params: tenantParams } }, async (request, reply) => {
+  app.delete('/api/v1/tenants/:tenant', { config: { access: 'host', status: 204 }, schema: { params: tenantParams } }, async (request, reply) => {
     await deleteTenant(db, tenantOf(request).id);
     return reply.status(204).send();
   });

@@ -71,7 +71,7 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
     };
   });
 
-  app.post('/api/v1/auth/logout', { config: { access: 'authenticated' } }, async (request, reply) => {
+  app.post('/api/v1/auth/logout', { config: { access: 'authenticated', status: 204 } }, async (request, reply) => {
     const cookie = request.cookies[SESSION_COOKIE];
     if (cookie) await deleteSession(db, cookie);
     void reply.clearCookie(SESSION_COOKIE, { path: '/' });

@@ -96,7 +96,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.post(
     base,
     {
-      config: { permission: 'Alerts.Create' },
+      config: { permission: 'Alerts.Create', status: 202 },
       // The schema documents the body; parseAlertsBody validates it, naming each field of each
       // alert of a batch, which a union schema's errors cannot.
       validatorCompiler: () => (data) => ({ value: data }),
@@ -214,7 +214,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.post(
     `${base}/mark-read`,
     {
-      config: { permission: 'Alerts.View' },
+      config: { permission: 'Alerts.View', problems: [409] },
       schema: { params: tenantParams, body: markReadBody, description: `409 for the host administrator: ${HOST_HAS_NO_READ_STATE}` },
     },
     async (request) => {
@@ -229,7 +229,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.post(
     `${base}/mark-unread`,
     {
-      config: { permission: 'Alerts.View' },
+      config: { permission: 'Alerts.View', problems: [409] },
       schema: { params: tenantParams, body: markUnreadBody, description: `409 for the host administrator: ${HOST_HAS_NO_READ_STATE}` },
     },
     async (request) => {
@@ -291,7 +291,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
     },
   );
 
-  app.delete(`${base}/:alertId`, { config: { permission: 'Alerts.Delete' }, schema: { params: alertParams } }, async (request, reply) => {
+  app.delete(`${base}/:alertId`, { config: { permission: 'Alerts.Delete', status: 204 }, schema: { params: alertParams } }, async (request, reply) => {
     if (!(await deleteAlert(db, tenantOf(request).id, request.params.alertId))) throw notFound('Alert');
     return reply.status(204).send();
   });

@@ -32,6 +32,11 @@ export interface RouteAccess {
    * 415), such as 409 or 429, so that the OpenAPI document lists them.
    */
   problems?: readonly number[];
+  /**
+   * The success status of a route that declares no response schema for it, when not 200 (`204`
+   * for a DELETE), so that the OpenAPI document does not promise a 200 the route never answers.
+   */
+  status?: 201 | 202 | 204;
 }
 
 declare module 'fastify' {

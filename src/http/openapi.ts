@@ -59,10 +59,15 @@ export const documentRoute: SwaggerTransform = (input) => {
       },
     ]),
   );
+  const response = (result.schema?.response ?? {}) as Record<string, unknown>;
+  // Without a 2xx of its own, @fastify/swagger would write a 200 (or none once problems are added).
+  const success = Object.keys(response).some((status) => status.startsWith('2'))
+    ? {}
+    : { [String(config.status ?? 200)]: { type: 'null', description: config.status === 204 ? 'No content.' : 'Default Response' } };
   const schema = {
     ...result.schema,
     ...(config.access === 'public' ? { security: [] } : {}),
-    ...(config.problems ? { response: { ...(result.schema.response as object), ...declared } } : {}),
+    response: { ...success, ...response, ...declared },
   };
   return { ...result, schema };
 };

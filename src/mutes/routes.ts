@@ -78,7 +78,7 @@ export const muteRoutes: RouteModule = (app, deps) => {
     base,
     {
       // Alerts.Edit alone may mute the tenant, Alerts.View alone may snooze: the handler checks the scope's.
-      config: { permission: ['Alerts.View', 'Alerts.Edit'], problems: [409] },
+      config: { permission: ['Alerts.View', 'Alerts.Edit'], problems: [409], status: 201 },
       schema: {
         params: tenantParams,
         body: muteBody,
@@ -116,7 +116,7 @@ export const muteRoutes: RouteModule = (app, deps) => {
   app.delete(
     `${base}/:muteId`,
     {
-      config: { permission: ['Alerts.View', 'Alerts.Edit'] },
+      config: { permission: ['Alerts.View', 'Alerts.Edit'], status: 204 },
       schema: { params: muteParams, description: "Lifts a mute (Alerts.Edit), or one's own snooze → 204." },
     },
     async (request, reply) => {

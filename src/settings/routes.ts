@@ -138,7 +138,7 @@ export const settingsRoutes: RouteModule = (app, deps) => {
   );
   app.delete(
     '/api/v1/tenants/:tenant/settings/mail/custom',
-    { config: { permission: 'Settings.Edit' }, schema: { params: tenantParams } },
+    { config: { permission: 'Settings.Edit', status: 204 }, schema: { params: tenantParams } },
     async (request, reply) => {
       await clearCustomSmtp(db, tenantOf(request).id, clock);
       return reply.status(204).send();

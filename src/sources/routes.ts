@@ -150,7 +150,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
       return show(await requireSource(db, tenantId, row.id));
     },
   );
-  app.delete(`${base}/:sourceId`, { config: { permission: 'Sources.Edit' }, schema: { params: sourceParams } }, async (request, reply) => {
+  app.delete(`${base}/:sourceId`, { config: { permission: 'Sources.Edit', status: 204 }, schema: { params: sourceParams } }, async (request, reply) => {
     await deleteSource(db, tenantOf(request).id, request.params.sourceId);
     receiver.forget(request.params.sourceId);
     return reply.status(204).send();

@@ -1,0 +1,137 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import formatsModule from 'ajv-formats';
+import type { HTTPMethods, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { fillPath, hasSamples, makeObjects, sampleBody } from '../../test/support/route-walk.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
+import { describeEachDialect } from '../../test/support/storage.js';
+import { OPENAPI_PATH } from './openapi.js';
+
+type Json = Record<string, any>;
+
+const TENANT = 'documented';
+// ajv-formats is CommonJS; its default export arrives wrapped under ESM.
+const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as (ajv: Ajv) => Ajv;
+
+/**
+ * The answers the server gives are what the OpenAPI document says: client tools generated from it
+ * reject (or silently drop) a field, a null, an enum value or a status it does not declare.
+ */
+describeEachDialect('answers match the OpenAPI document', (dialect) => {
+  let t: TestApp;
+  let doc: Json;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  const validators = new Map<string, ValidateFunction>();
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect);
+    const served = await t.call('GET', OPENAPI_PATH, undefined, '');
+    expect(served.statusCode, served.body).toBe(200);
+    doc = served.json<Json>();
+    await t.call('POST', '/api/v1/tenants', { name: TENANT, displayName: 'Documented' });
+    // Lists and objects with their optional parts filled: alerts (one read, one acknowledged), a
+    // pull source, custom SMTP settings, a test email in the delivery log, a mute.
+    const alerts = await t.call('POST', `/api/v1/tenants/${TENANT}/alerts`, {
+      alerts: [
+        { severity: 'Fatal', component: 'Robots', message: 'down', data: { a: 1 }, source: { robot: 'R1', machine: 'M1' }, dedupKey: 'k1' },
+        { severity: 'Info', component: 'Jobs', message: 'fine', occurredAt: '2026-11-30T10:00:00+01:00' },
+      ],
+    });
+    expect(alerts.statusCode, alerts.body).toBe(202);
+    const [first] = alerts.json<{ ids: string[] }>().ids;
+    expect((await t.call('POST', `/api/v1/tenants/${TENANT}/alerts/${first}/acknowledge`)).statusCode).toBe(200);
+    const pull = await t.call('POST', `/api/v1/tenants/${TENANT}/sources`, {
+      name: 'documented-pull',
+      kind: 'orchestrator-pull',
+      pull: { baseUrl: 'https://orchestrator.example.com', tenancyName: 'Default', username: 'poller', password: 'pw', intervalSeconds: 3600 },
+    });
+    expect(pull.statusCode, pull.body).toBe(201);
+    const custom = { host: 'smtp.example.com', port: 587, security: 'starttls', username: 'alerts', password: 'pw', fromAddress: 'alerts@example.com' };
+    const mail = await t.call('PUT', `/api/v1/tenants/${TENANT}/settings/mail`, { useCustom: true, custom });
+    expect(mail.statusCode, mail.body).toBe(200);
+    const test = await t.call('POST', `/api/v1/tenants/${TENANT}/settings/mail/test`, {
+      sendTo: 'qa@example.com',
+      settings: { ...custom, host: '127.0.0.1', port: 1 },
+    });
+    expect(test.statusCode, test.body).toBe(200);
+    const mute = await t.call('POST', `/api/v1/tenants/${TENANT}/mutes`, { scope: 'tenant', match: { component: 'Robots' }, until: '2999-01-01T00:00:00Z' });
+    expect(mute.statusCode, mute.body).toBe(201);
+  });
+  afterAll(() => t.close());
+
+  /** check returns what is wrong with an answer against the document's operation, or nothing. */
+  function check(method: string, path: string, res: LightMyRequestResponse): string[] {
+    const where = `${method.toUpperCase()} ${path} → ${res.statusCode}`;
+    const operation = doc.paths[path]?.[method.toLowerCase()];
+    if (!operation) return [`${where}: no such operation in the document`];
+    let response = operation.responses?.[String(res.statusCode)] ?? operation.responses?.default;
+    if (!response) return [`${where}: status not documented (documented: ${Object.keys(operation.responses ?? {}).join(', ')}) ${res.body.slice(0, 200)}`];
+    if (response.$ref)
+      response = response.$ref
+        .split('/')
+        .slice(1)
+        .reduce((node: Json, key: string) => node[key], doc);
+    const type = String(res.headers['content-type'] ?? '').split(';')[0]!;
+    if (!/json$/.test(type) || res.statusCode === 204) return [];
+    const content = response.content ?? {};
+    const media = content[type] ?? content['application/json'] ?? content['*/*'];
+    const schema = media?.schema;
+    // Many answers have no schema yet (any JSON): nothing to hold them to.
+    if (!schema) return [];
+    const key = `${method} ${path} ${res.statusCode} ${type}`;
+    let validate = validators.get(key);
+    if (!validate) {
+      validate = ajv.compile({ ...schema, components: doc.components });
+      validators.set(key, validate);
+    }
+    if (validate(res.json())) return [];
+    const errors = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
+    return [`${where}: ${errors.join('; ')}\n    ${res.body.slice(0, 400)}`];
+  }
+
+  const docPath = (url: string) => url.replace(/:([A-Za-z_]\w*)(\([^)]*\))?/g, '{$1}');
+
+  it('answers every documented operation with a documented status and a body of its schema', async () => {
+    const failures: string[] = [];
+    let checked = 0;
+    for (const route of t.tocsin.app.routeTable.filter((r) => !r.hidden && hasSamples(r))) {
+      // Deleting the shared tenant would empty every later call: delete one of its own.
+      const tenant = route.method === 'DELETE' && route.url === '/api/v1/tenants/:tenant' ? `${TENANT}-gone` : TENANT;
+      if (tenant !== TENANT) await t.call('POST', '/api/v1/tenants', { name: tenant });
+      const ids = await makeObjects(t, route, tenant);
+      const res = await t.call(route.method as HTTPMethods, fillPath(route.url, ids), sampleBody(t, route, tenant, ids));
+      failures.push(...check(route.method, docPath(route.url), res));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(40);
+    expect(failures.join('\n')).toBe('');
+  });
+
+  it('answers the lists and objects with their optional parts filled as documented', async () => {
+    const base = `/api/v1/tenants/${TENANT}`;
+    const calls: [string, string, string][] = [
+      ['GET', `${base}/alerts?limit=1`, '/api/v1/tenants/{tenant}/alerts'],
+      ['GET', `${base}/alerts/panel`, '/api/v1/tenants/{tenant}/alerts/panel'],
+      ['GET', `${base}/sources`, '/api/v1/tenants/{tenant}/sources'],
+      ['GET', `${base}/settings/mail`, '/api/v1/tenants/{tenant}/settings/mail'],
+      ['GET', `${base}/settings/mail/health`, '/api/v1/tenants/{tenant}/settings/mail/health'],
+      ['GET', `${base}/deliveries?limit=1`, '/api/v1/tenants/{tenant}/deliveries'],
+      ['GET', `${base}/mutes`, '/api/v1/tenants/{tenant}/mutes'],
+      ['GET', `${base}/me`, '/api/v1/tenants/{tenant}/me'],
+      ['GET', '/odata/Alerts', '/odata/Alerts'],
+      ['GET', '/odata/Settings', '/odata/Settings'],
+    ];
+    const failures: string[] = [];
+    for (const [method, url, path] of calls) {
+      const res = await t.tocsin.app.inject({
+        method: method as HTTPMethods,
+        url,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-tocsin-tenant': TENANT },
+      });
+      expect(res.statusCode, `${url} ${res.body}`).toBeLessThan(300);
+      failures.push(...check(method, path, res));
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+});
