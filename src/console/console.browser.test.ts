@@ -349,6 +349,32 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('offers no Test while "Use default settings" is chosen over saved custom values: a test would run the saved custom server', async () => {
+    // Saved custom values (a server of its own), in force.
+    const custom = { host: 'smtp.initech.example', port: 587, security: 'starttls', fromAddress: 'alerts@initech.example' };
+    await call('POST', '/api/v1/tenants', { name: 'initech', timeZone: 'Europe/Paris' });
+    await call('POST', '/api/v1/tenants/initech/users', { email: 'admin@initech.example', name: 'Admin', password: PASSWORD, roles: ['Administrator'] });
+    await call('PUT', '/api/v1/tenants/initech/settings/mail', { useCustom: true, custom });
+    const { context, page } = await open();
+    await page.goto(`${base}/#/settings/mail`);
+    await page.getByLabel('Tenant', { exact: true }).fill('initech');
+    await page.getByLabel('Email').fill('admin@initech.example');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Password').press('Enter');
+    const test = page.getByRole('button', { name: 'Test Mail Settings' });
+    await test.waitFor();
+    await page.getByLabel('Use default settings').check();
+    expect(await test.count()).toBe(0);
+    // Back to the custom values shown: they can be tested again; once the default is saved, a test runs it.
+    await page.getByLabel('Use custom settings').check();
+    await test.waitFor();
+    await page.getByLabel('Use default settings').check();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('The mail settings are saved.').waitFor();
+    await test.waitFor();
+    await context.close();
+  });
+
   it("shows the API's field errors next to the fields", async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/settings/mail');

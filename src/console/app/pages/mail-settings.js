@@ -174,7 +174,10 @@ export function MailSettingsPage({ session }) {
       ${
         editable
           ? html`<div class="actions">
-        <button type="button" class="secondary" onClick=${() => setDialog('test')}>${t('mail.test')}</button>
+        ${
+          // "Default" chosen over saved custom values: a test would run the saved custom server, not what is shown.
+          testsWhatIsShown(form, stored) ? html`<button type="button" class="secondary" onClick=${() => setDialog('test')}>${t('mail.test')}</button>` : null
+        }
         <button type="submit">${t('save')}</button>
         ${stored.custom ? html`<button type="button" class="link danger" onClick=${clearCustom}>${t('mail.clearCustom')}</button>` : null}
       </div>`
