@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RouteModule, TocsinApp } from '../http/context.js';
+import { listOf } from '../http/openapi.js';
 import { forbidden, notFound } from '../http/problem.js';
 import { displayText } from '../shared/validation.js';
 import { groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup } from './groups.js';
@@ -18,6 +19,7 @@ const tenantParams = z.object({ tenant: ref });
 const userParams = tenantParams.extend({ userId: ref });
 const groupParams = tenantParams.extend({ groupId: ref });
 const tokenParams = userParams.extend({ tokenId: ref });
+const createdToken = z.object({ id: z.string(), name: z.string(), token: z.string().describe('Shown only in this answer') });
 
 /** tenantOf returns the tenant the access hook resolved for a `:tenant` route. */
 export function tenantOf(request: FastifyRequest) {
@@ -44,6 +46,9 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
   const db = storage.db;
   // A user or group deleted answers 204 with no body (so the OpenAPI document says).
   const deletes = { permission: 'Users.Edit', status: 204 } as const;
+  const showsUser = { answer: userView };
+  const viewsGroup = { permission: 'Users.View', answer: groupView } as const;
+  const listsOf = (item: z.ZodType) => ({ permission: 'Users.View', answer: listOf(item) }) as const;
   tenantsRoutes(app, db, clock);
 
   app.get('/api/v1/tenants/:tenant/me', { schema: { params: tenantParams } }, async (request) => {
@@ -66,16 +71,17 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
       return reply.status(201).send(await requireUser(db, tenant.id, id));
     },
   );
-  app.get('/api/v1/tenants/:tenant/users', { config: { permission: 'Users.View' }, schema: { params: tenantParams } }, async (request) => ({
+  app.get('/api/v1/tenants/:tenant/users', { config: listsOf(userView), schema: { params: tenantParams } }, async (request) => ({
     items: await listUsers(db, tenantOf(request).id),
   }));
-  app.get('/api/v1/tenants/:tenant/users/:userId', { schema: { params: userParams } }, async (request) => {
+  app.get('/api/v1/tenants/:tenant/users/:userId', { config: showsUser, schema: { params: userParams } }, async (request) => {
     assertSelfOr(request, request.params.userId, 'Users.View');
     return requireUser(db, tenantOf(request).id, request.params.userId);
   });
   app.patch(
     '/api/v1/tenants/:tenant/users/:userId',
     {
+      config: showsUser,
       schema: {
         params: userParams,
         body: userPatch,
@@ -102,7 +108,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
   });
   app.post(
     '/api/v1/tenants/:tenant/users/:userId/tokens',
-    { config: { status: 201 }, schema: { params: userParams, body: z.object({ name: displayText }).strict() } },
+    { config: { status: 201, answer: createdToken }, schema: { params: userParams, body: z.object({ name: displayText }).strict() } },
     async (request, reply) => {
       assertSelfOr(request, request.params.userId, 'Users.Edit');
       const tenant = tenantOf(request);
@@ -141,15 +147,15 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
       return reply.status(201).send(await requireGroup(db, tenant.id, id));
     },
   );
-  app.get('/api/v1/tenants/:tenant/groups', { config: { permission: 'Users.View' }, schema: { params: tenantParams } }, async (request) => ({
+  app.get('/api/v1/tenants/:tenant/groups', { config: listsOf(groupView), schema: { params: tenantParams } }, async (request) => ({
     items: await listGroups(db, tenantOf(request).id),
   }));
-  app.get('/api/v1/tenants/:tenant/groups/:groupId', { config: { permission: 'Users.View' }, schema: { params: groupParams } }, async (request) => {
+  app.get('/api/v1/tenants/:tenant/groups/:groupId', { config: viewsGroup, schema: { params: groupParams } }, async (request) => {
     return requireGroup(db, tenantOf(request).id, request.params.groupId);
   });
   app.patch(
     '/api/v1/tenants/:tenant/groups/:groupId',
-    { config: { permission: 'Users.Edit' }, schema: { params: groupParams, body: groupPatch } },
+    { config: { permission: 'Users.Edit', answer: groupView }, schema: { params: groupParams, body: groupPatch } },
     async (request) => {
       const tenant = tenantOf(request);
       await requireGroup(db, tenant.id, request.params.groupId);
@@ -163,7 +169,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
     return reply.status(204).send();
   });
 
-  app.get('/api/v1/tenants/:tenant/roles', { config: { permission: 'Users.View' }, schema: { params: tenantParams } }, async (request) => ({
+  app.get('/api/v1/tenants/:tenant/roles', { config: listsOf(roleView), schema: { params: tenantParams } }, async (request) => ({
     items: await listRoles(db, tenantOf(request).id),
   }));
   app.post(
@@ -177,12 +183,14 @@ function tenantsRoutes(app: TocsinApp, db: Db, clock: Clock) {
   app.post('/api/v1/tenants', { config: { access: 'host' }, schema: { body: tenantInput, response: { 201: tenantView } } }, async (request, reply) =>
     reply.status(201).send(showTenant(await createTenant(db, request.body, clock))),
   );
-  app.get('/api/v1/tenants', { config: { access: 'host' } }, async () => ({
+  app.get('/api/v1/tenants', { config: { access: 'host', answer: listOf(tenantView) } }, async () => ({
     items: (await db.selectFrom('tenants').selectAll().orderBy('name').execute()).map(showTenant),
   }));
-  app.get('/api/v1/tenants/:tenant', { schema: { params: tenantParams } }, async (request) => showTenant(tenantOf(request)));
-  app.patch('/api/v1/tenants/:tenant', { config: { access: 'host' }, schema: { params: tenantParams, body: tenantPatch } }, async (request) =>
-    showTenant(await updateTenant(db, tenantOf(request), request.body)),
+  app.get('/api/v1/tenants/:tenant', { config: { answer: tenantView }, schema: { params: tenantParams } }, async (request) => showTenant(tenantOf(request)));
+  app.patch(
+    '/api/v1/tenants/:tenant',
+    { config: { access: 'host', answer: tenantView }, schema: { params: tenantParams, body: tenantPatch } },
+    async (request) => showTenant(await updateTenant(db, tenantOf(request), request.body)),
   );
   app.delete('/api/v1/tenants/:tenant', { config: { access: 'host', status: 204 }, schema: { params: tenantParams } }, async (request, reply) => {
     await deleteTenant(db, tenantOf(request).id);

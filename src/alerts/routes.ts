@@ -15,7 +15,8 @@ import { MAX_BATCH, alertsBody, parseAlertsBody, unknownComponent } from './inpu
 import { markAlerts, markAllRead, readerFor, unreadCount } from './read-state.js';
 import { SEVERITIES, SEVERITY_MESSAGE, parseSeverity } from './severity.js';
 import { type ReadAlert, deleteAlert, findAlert, listAlerts, panelAlerts } from './store.js';
-import { decodeCursor, encodeCursor, showAlert, showPanelEntry } from './view.js';
+import { alertView, decodeCursor, encodeCursor, panelEntryView, showAlert, showPanelEntry, unreadView } from './view.js';
+import { listOf } from '../http/openapi.js';
 
 const ref = z.string().min(1).max(200);
 const tenantParams = z.object({ tenant: ref });
@@ -96,7 +97,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.post(
     base,
     {
-      config: { permission: 'Alerts.Create', status: 202 },
+      config: { permission: 'Alerts.Create', status: 202, answer: z.object({ ids: z.array(z.string()) }) },
       // The schema documents the body; parseAlertsBody validates it, naming each field of each
       // alert of a batch, which a union schema's errors cannot.
       validatorCompiler: () => (data) => ({ value: data }),
@@ -120,7 +121,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.get(
     base,
     {
-      config: { permission: 'Alerts.View' },
+      config: { permission: 'Alerts.View', answer: z.object({ items: z.array(alertView), nextCursor: z.string().nullable() }) },
       schema: {
         params: tenantParams,
         querystring: listQuery,
@@ -186,7 +187,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.get(
     `${base}/unread-count`,
     {
-      config: { permission: 'Alerts.View' },
+      config: { permission: 'Alerts.View', answer: unreadView },
       schema: { params: tenantParams, description: `The caller's unread alerts. ${HOST_HAS_NO_READ_STATE}` },
     },
     async (request) => ({
@@ -197,7 +198,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.get(
     `${base}/panel`,
     {
-      config: { permission: 'Alerts.View' },
+      config: { permission: 'Alerts.View', answer: listOf(panelEntryView) },
       schema: {
         params: tenantParams,
         description:
@@ -214,7 +215,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.post(
     `${base}/mark-read`,
     {
-      config: { permission: 'Alerts.View', problems: [409] },
+      config: { permission: 'Alerts.View', problems: [409], answer: unreadView },
       schema: { params: tenantParams, body: markReadBody, description: `409 for the host administrator: ${HOST_HAS_NO_READ_STATE}` },
     },
     async (request) => {
@@ -229,7 +230,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.post(
     `${base}/mark-unread`,
     {
-      config: { permission: 'Alerts.View', problems: [409] },
+      config: { permission: 'Alerts.View', problems: [409], answer: unreadView },
       schema: { params: tenantParams, body: markUnreadBody, description: `409 for the host administrator: ${HOST_HAS_NO_READ_STATE}` },
     },
     async (request) => {
@@ -265,7 +266,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
     },
   );
 
-  app.get(`${base}/:alertId`, { config: { permission: 'Alerts.View' }, schema: { params: alertParams } }, async (request) => {
+  app.get(`${base}/:alertId`, { config: { permission: 'Alerts.View', answer: alertView }, schema: { params: alertParams } }, async (request) => {
     const tenant = tenantOf(request);
     const alert = await findAlert(db, tenant.id, await readerFor(db, request.principal!), request.params.alertId);
     if (!alert) throw notFound('Alert');
@@ -275,7 +276,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.post(
     `${base}/:alertId/acknowledge`,
     {
-      config: { permission: 'Alerts.View' },
+      config: { permission: 'Alerts.View', answer: alertView },
       schema: {
         params: alertParams,
         description:

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { fieldError } from '../http/problem.js';
+import { SEVERITIES } from './severity.js';
 import type { Acknowledgement } from './acknowledgements.js';
 import type { Actor } from './action-audit.js';
 import type { ListPosition, PanelEntry, ReadAlert } from './store.js';
@@ -23,6 +25,31 @@ export interface AlertView {
   acknowledgedBy: Actor | null;
   acknowledgedAt: string | null;
 }
+
+/** alertView is the schema of AlertView, as the OpenAPI document shows it. */
+export const alertView = z.object({
+  id: z.string(),
+  severity: z.enum(SEVERITIES),
+  component: z.string(),
+  event: z.string(),
+  message: z.string(),
+  data: z.record(z.string(), z.unknown()).nullable(),
+  source: z.record(z.string(), z.string()).nullable().describe('{process?, robot?, machine?, queue?, job?}'),
+  folder: z.string().nullable(),
+  dedupKey: z.string().nullable(),
+  groupId: z.string().describe('The flood the alert belongs to (id of its first alert)'),
+  occurredAt: z.iso.datetime(),
+  createdAt: z.iso.datetime(),
+  read: z.boolean().describe('For the caller'),
+  acknowledgedBy: z.object({ userId: z.string(), name: z.string() }).nullable(),
+  acknowledgedAt: z.iso.datetime().nullable(),
+});
+
+/** panelEntryView is the schema of a panel line: an alert and how many unread alerts its flood holds. */
+export const panelEntryView = alertView.extend({ count: z.number().int(), firstCreatedAt: z.iso.datetime(), lastCreatedAt: z.iso.datetime() });
+
+/** unreadView is the answer of the unread count and of marking alerts read or unread. */
+export const unreadView = z.object({ unread: z.number().int() });
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import type { Authenticator } from '../access/credentials.js';
 import type { LoginThrottle } from '../access/login-throttle.js';
 import type { Permission } from '../access/permissions.js';
@@ -37,6 +38,13 @@ export interface RouteAccess {
    * for a DELETE), so that the OpenAPI document does not promise a 200 the route never answers.
    */
   status?: 201 | 202 | 204;
+  /**
+   * The schema of the success answer (of `status`, else 200) as the OpenAPI document shows it,
+   * for a route that does not declare it as a response schema: a response schema also rewrites
+   * the answer (drops what it lacks, a 500 on what it refuses), this documents it only, and
+   * openapi-answers.test.ts holds the real answers to it.
+   */
+  answer?: z.ZodType;
 }
 
 declare module 'fastify' {

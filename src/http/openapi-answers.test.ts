@@ -108,6 +108,30 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(failures.join('\n')).toBe('');
   });
 
+  it("documents the JSON answer of API.md's operations with a schema", () => {
+    const tenant = '/api/v1/tenants/{tenant}';
+    const documented = [
+      'post /api/v1/tenants',
+      'get /api/v1/tenants',
+      `get ${tenant}`,
+      `patch ${tenant}`,
+      ...['post /users', 'get /users', 'get /users/{userId}', 'patch /users/{userId}', 'post /users/{userId}/tokens'],
+      ...['post /groups', 'get /groups', 'get /groups/{groupId}', 'patch /groups/{groupId}', 'get /roles', 'post /roles'],
+      ...['post /alerts', 'get /alerts', 'get /alerts/unread-count', 'get /alerts/panel', 'post /alerts/mark-read', 'post /alerts/mark-unread'],
+      ...['get /alerts/{alertId}', 'post /alerts/{alertId}/acknowledge', 'get /mutes', 'post /mutes'],
+      ...['post /sources', 'get /sources', 'get /sources/{sourceId}', 'patch /sources/{sourceId}', 'post /sources/{sourceId}/rotate-secret'],
+      ...['post /sources/{sourceId}/test', 'get /me/alert-preferences', 'put /me/alert-preferences', 'get /settings/mail/health', 'get /deliveries'],
+    ].map((route) => (route.includes(' /api/') ? route : route.replace(' /', ` ${tenant}/`)));
+    const missing = documented.filter((route) => {
+      const [method, path] = route.split(' ') as [string, string];
+      const responses = doc.paths[path]?.[method]?.responses ?? {};
+      const success = Object.keys(responses).find((status) => status.startsWith('2'));
+      const schema = success ? responses[success].content?.['application/json']?.schema : undefined;
+      return !schema || Object.keys(schema).length === 0;
+    });
+    expect(missing.join('\n')).toBe('');
+  });
+
   it('answers the lists and objects with their optional parts filled as documented', async () => {
     const base = `/api/v1/tenants/${TENANT}`;
     const calls: [string, string, string][] = [

@@ -7,6 +7,9 @@ import { problemTypeFor } from './problem.js';
 /** OPENAPI_PATH is where the OpenAPI document of the HTTP API is served. */
 export const OPENAPI_PATH = '/api/openapi.json';
 
+/** listOf is the schema of a list answer, `{items: [item]}`. */
+export const listOf = (item: z.ZodType) => z.object({ items: z.array(item) });
+
 /** PROBLEM_MEDIA_TYPE is the content type of every error answer (RFC 9457). */
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
 
@@ -45,11 +48,12 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
 /**
  * documentRoute turns a route's zod schemas into OpenAPI, marks public routes as needing no
  * credentials (so scripts see which routes take a bearer token) and adds the error statuses the
- * route declares in `config.problems`.
+ * route declares in `config.problems`, and its success answer of `config.answer` and `config.status`.
  */
 export const documentRoute: SwaggerTransform = (input) => {
-  const result = jsonSchemaTransform(input);
   const config = input.route.config ?? {};
+  const answer = config.answer ? { response: { [config.status ?? 200]: config.answer, ...(input.schema?.response as object) } } : {};
+  const result = jsonSchemaTransform({ ...input, schema: { ...input.schema, ...answer } });
   const declared = Object.fromEntries(
     (config.problems ?? []).map((status) => [
       String(status),

@@ -5,6 +5,7 @@ import { actorOf } from '../alerts/action-audit.js';
 import { findComponent, findEvent } from '../alerts/catalogue.js';
 import { unknownComponent } from '../alerts/input.js';
 import type { RouteModule } from '../http/context.js';
+import { listOf } from '../http/openapi.js';
 import { isoInstant } from '../shared/validation.js';
 import { type FieldError, badRequest, conflict, forbidden, notFound } from '../http/problem.js';
 import { muteAlerts, liftAlertMute } from './actions.js';
@@ -12,6 +13,16 @@ import { MATCH_FIELDS, type Mute, type MuteMatch } from './model.js';
 import { activeMutes, findActiveMute, showMute } from './store.js';
 
 const ref = z.string().min(1).max(200);
+
+/** muteView is the schema of a Mute as API.md shows it (showMute). */
+const muteView = z.object({
+  id: z.string(),
+  scope: z.enum(['tenant', 'user']),
+  match: z.object(Object.fromEntries(MATCH_FIELDS.map((field) => [field, z.string().optional()]))),
+  until: z.iso.datetime(),
+  createdBy: z.object({ userId: z.string(), name: z.string() }),
+  createdAt: z.iso.datetime(),
+});
 const tenantParams = z.object({ tenant: ref });
 const muteParams = tenantParams.extend({ muteId: ref });
 const matchValue = z.string().trim().min(1).max(256);
@@ -65,7 +76,7 @@ export const muteRoutes: RouteModule = (app, deps) => {
   app.get(
     base,
     {
-      config: { permission: 'Alerts.View' },
+      config: { permission: 'Alerts.View', answer: listOf(muteView) },
       schema: { params: tenantParams, description: "The mutes in force: the tenant's, and the caller's own snoozes (scope user)." },
     },
     async (request) => {
@@ -78,7 +89,7 @@ export const muteRoutes: RouteModule = (app, deps) => {
     base,
     {
       // Alerts.Edit alone may mute the tenant, Alerts.View alone may snooze: the handler checks the scope's.
-      config: { permission: ['Alerts.View', 'Alerts.Edit'], problems: [409], status: 201 },
+      config: { permission: ['Alerts.View', 'Alerts.Edit'], problems: [409], status: 201, answer: muteView },
       schema: {
         params: tenantParams,
         body: muteBody,
