@@ -77,8 +77,10 @@ export interface OutgoingEmail extends RenderedEmail {
   readonly messageId: string;
 }
 
-/** SmtpStage is where a send failed, as Test Mail Settings reports it. */
-export type SmtpStage = 'connect' | 'tls' | 'auth' | 'sender' | 'recipient' | 'data';
+/** SMTP_STAGES are where a send can fail, as Test Mail Settings reports it. */
+export const SMTP_STAGES = ['connect', 'tls', 'auth', 'sender', 'recipient', 'data'] as const;
+/** SmtpStage is one of SMTP_STAGES. */
+export type SmtpStage = (typeof SMTP_STAGES)[number];
 
 /**
  * SmtpDeliveryError is the one error type of a failed send (the send stage's StageError). It keeps

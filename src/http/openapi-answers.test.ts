@@ -121,6 +121,7 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
       ...['get /alerts/{alertId}', 'post /alerts/{alertId}/acknowledge', 'get /mutes', 'post /mutes'],
       ...['post /sources', 'get /sources', 'get /sources/{sourceId}', 'patch /sources/{sourceId}', 'post /sources/{sourceId}/rotate-secret'],
       ...['post /sources/{sourceId}/test', 'get /me/alert-preferences', 'put /me/alert-preferences', 'get /settings/mail/health', 'get /deliveries'],
+      ...['get /settings/mail', 'put /settings/mail', 'post /settings/mail/test', 'get /api/v1/system/mail-settings', 'put /api/v1/system/mail-settings'],
     ].map((route) => (route.includes(' /api/') ? route : route.replace(' /', ` ${tenant}/`)));
     const missing = documented.filter((route) => {
       const [method, path] = route.split(' ') as [string, string];

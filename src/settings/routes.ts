@@ -22,7 +22,8 @@ import { getMailHealth } from '../mail-health/store.js';
 import { accessTokenExpiry, warnBeforeTokenExpiry } from '../mail-health/token-expiry.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Clock } from '../shared/clock.js';
-import { smtpSettingsInput } from './smtp-settings.js';
+import { smtpSettingsInput, smtpSettingsView } from './smtp-settings.js';
+import { SMTP_STAGES } from '../delivery/contract.js';
 import { odataSettingsRoutes } from './odata-routes.js';
 import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.js';
 
@@ -42,6 +43,22 @@ const mailHealthAnswer = z.object({
     ),
 });
 
+/** mailSettingsView documents a MailSettings as answered (showMailSettings). */
+const mailSettingsView = z.object({
+  alertsEmailEnabled: z.boolean(),
+  useCustom: z.boolean(),
+  custom: smtpSettingsView.nullable(),
+  dailyReportTime: z.string().describe('HH:MM or HH:MM:SS in the tenant time zone'),
+  sendEmptyDailyReport: z.boolean(),
+  fallbackToDefault: z.boolean(),
+});
+
+/** testMailAnswer documents `POST /settings/mail/test` (always 200): sent, or the stage that failed. */
+const testMailAnswer = z.union([
+  z.object({ ok: z.literal(true), messageId: z.string(), transcript: z.array(z.string()) }),
+  z.object({ ok: z.literal(false), stage: z.enum(SMTP_STAGES), code: z.number().int().optional(), message: z.string(), transcript: z.array(z.string()) }),
+]);
+
 /** TEST_MAILS_PER_MINUTE bounds Test Mail Settings per tenant: it opens connections on request. */
 export const TEST_MAILS_PER_MINUTE = 10;
 
@@ -57,6 +74,7 @@ export function testMailLimiter(clock: Clock): RateLimiter {
  * decides), so that a script can send back what it read with one field changed.
  */
 const systemSmtpInput = smtpSettingsInput.extend({ source: z.enum(['url', 'saved']).optional() });
+const systemSmtpView = smtpSettingsView.extend({ source: z.enum(['url', 'saved']) });
 
 /**
  * testMailInput is the body of `POST /settings/mail/test`. Both fields are optional, so a request
@@ -102,12 +120,14 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     }
   };
 
-  app.get('/api/v1/tenants/:tenant/settings/mail', { config: { permission: 'Settings.View' }, schema: { params: tenantParams } }, async (request) =>
-    showMailSettings(await getMailSettings(db, tenantOf(request).id)),
+  app.get(
+    '/api/v1/tenants/:tenant/settings/mail',
+    { config: { permission: 'Settings.View', answer: mailSettingsView }, schema: { params: tenantParams } },
+    async (request) => showMailSettings(await getMailSettings(db, tenantOf(request).id)),
   );
   app.put(
     '/api/v1/tenants/:tenant/settings/mail',
-    { config: { permission: 'Settings.Edit' }, schema: { params: tenantParams, body: mailSettingsInput } },
+    { config: { permission: 'Settings.Edit', answer: mailSettingsView }, schema: { params: tenantParams, body: mailSettingsInput } },
     async (request) => {
       const tenantId = tenantOf(request).id;
       const saved = await saveMailSettings(db, secretBox, tenantId, request.body, clock, testMail.context);
@@ -146,7 +166,7 @@ export const settingsRoutes: RouteModule = (app, deps) => {
   );
   app.post(
     '/api/v1/tenants/:tenant/settings/mail/test',
-    { config: { permission: 'Settings.Edit' }, schema: { params: tenantParams, body: testMailInput } },
+    { config: { permission: 'Settings.Edit', answer: testMailAnswer }, schema: { params: tenantParams, body: testMailInput } },
     async (request) => {
       const tenant = tenantOf(request);
       const recipient = await testMailRecipient(deps, request, tenant, request.body.sendTo);
@@ -154,8 +174,10 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     },
   );
 
-  app.get('/api/v1/system/mail-settings', { config: { access: 'host' } }, async () => showSystemSmtp(await getSystemSmtp(db, secretBox, deps.systemSmtp)));
-  app.put('/api/v1/system/mail-settings', { config: { access: 'host' }, schema: { body: systemSmtpInput } }, async (request) => {
+  app.get('/api/v1/system/mail-settings', { config: { access: 'host', answer: systemSmtpView } }, async () =>
+    showSystemSmtp(await getSystemSmtp(db, secretBox, deps.systemSmtp)),
+  );
+  app.put('/api/v1/system/mail-settings', { config: { access: 'host', answer: systemSmtpView }, schema: { body: systemSmtpInput } }, async (request) => {
     const { source: _readOnly, ...input } = request.body;
     return showSystemSmtp(await saveSystemSmtp(db, secretBox, deps.systemSmtp, input, clock));
   });

@@ -193,6 +193,14 @@ const storedSmtp = z.object({
   allowPlaintextAuth: z.boolean().default(false),
 });
 
+/** smtpSettingsView is the schema of SmtpSettingsView, as the OpenAPI document shows it. */
+export const smtpSettingsView = storedSmtp.extend({
+  allowPlaintextAuth: z.boolean(),
+  enableSsl: z.boolean(),
+  passwordSet: z.boolean(),
+  accessTokenSet: z.boolean(),
+});
+
 /** parseStoredSmtp reads the JSON column back, or null. */
 export function parseStoredSmtp(json: string | null): StoredSmtp | null {
   return json === null ? null : storedSmtp.parse(JSON.parse(json));
