@@ -96,7 +96,18 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
   app.post(
     '/api/Account/Authenticate',
     {
-      config: { access: 'public', problems: [401, 429] },
+      config: {
+        access: 'public',
+        problems: [401, 429],
+        answer: z.object({
+          result: z.string().describe('The bearer token'),
+          targetUrl: z.string().nullable(),
+          success: z.boolean(),
+          error: z.string().nullable(),
+          unAuthorizedRequest: z.boolean(),
+          __abp: z.boolean(),
+        }),
+      },
       schema: {
         body: caseInsensitiveBody(authenticateBody, FIELD_NAMES),
         description: '{TenancyName, UsernameOrEmailAddress, Password} (key case ignored) → {result: <bearer token>, success: true}; 401 when wrong.',

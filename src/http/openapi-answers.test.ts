@@ -10,6 +10,7 @@ import { OPENAPI_PATH } from './openapi.js';
 type Json = Record<string, any>;
 
 const TENANT = 'documented';
+const ODATA = 'UiPath.Server.Configuration.OData';
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as (ajv: Ajv) => Ajv;
 
@@ -122,7 +123,9 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
       ...['post /sources', 'get /sources', 'get /sources/{sourceId}', 'patch /sources/{sourceId}', 'post /sources/{sourceId}/rotate-secret'],
       ...['post /sources/{sourceId}/test', 'get /me/alert-preferences', 'put /me/alert-preferences', 'get /settings/mail/health', 'get /deliveries'],
       ...['get /settings/mail', 'put /settings/mail', 'post /settings/mail/test', 'get /api/v1/system/mail-settings', 'put /api/v1/system/mail-settings'],
-    ].map((route) => (route.includes(' /api/') ? route : route.replace(' /', ` ${tenant}/`)));
+      ...['post /api/Account/Authenticate', 'get /odata/Alerts', `get /odata/Alerts/${ODATA}.GetUnreadCount()`, `post /odata/Alerts/${ODATA}.MarkAsRead`],
+      'get /odata/Settings',
+    ].map((route) => (/ \/(api|odata)\//.test(route) ? route : route.replace(' /', ` ${tenant}/`)));
     const missing = documented.filter((route) => {
       const [method, path] = route.split(' ') as [string, string];
       const responses = doc.paths[path]?.[method]?.responses ?? {};
@@ -156,6 +159,34 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
       });
       expect(res.statusCode, `${url} ${res.body}`).toBeLessThan(300);
       failures.push(...check(method, path, res));
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
+  it("answers Orchestrator's routes, to a script signed in with Authenticate, as documented", async () => {
+    const user = await t.call('POST', `/api/v1/tenants/${TENANT}/users`, {
+      email: 'script@documented.example.com',
+      name: 'Script',
+      password: 'a long script password',
+      roles: ['Administrator'],
+    });
+    expect(user.statusCode, user.body).toBe(201);
+    const payload = { tenancyName: TENANT, usernameOrEmailAddress: 'script@documented.example.com', password: 'a long script password' };
+    const login = await t.tocsin.app.inject({ method: 'POST', url: '/api/Account/Authenticate', payload });
+    const failures = check('POST', '/api/Account/Authenticate', login);
+    const token = login.json<{ result: string }>().result;
+    const alert = (await t.call('GET', `/api/v1/tenants/${TENANT}/alerts?limit=1`)).json<{ items: { id: string }[] }>().items[0]!.id;
+    const calls: [HTTPMethods, string, unknown][] = [
+      ['GET', '/odata/Alerts?$count=true', undefined],
+      ['GET', '/odata/Alerts?$select=Id,State', undefined],
+      ['GET', `/odata/Alerts/${ODATA}.GetUnreadCount()`, undefined],
+      ['POST', `/odata/Alerts/${ODATA}.MarkAsRead`, { ids: [alert] }],
+      ['GET', '/odata/Settings', undefined],
+    ];
+    for (const [method, url, body] of calls) {
+      const res = await t.call(method, url, body, token);
+      expect(res.statusCode, `${url} ${res.body}`).toBe(200);
+      failures.push(...check(method, url.split('?')[0]!, res));
     }
     expect(failures.join('\n')).toBe('');
   });

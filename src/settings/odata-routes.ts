@@ -81,7 +81,13 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
   app.get(
     '/odata/Settings',
     {
-      config: { permission: 'Settings.View' },
+      config: {
+        permission: 'Settings.View',
+        answer: z.object({
+          '@odata.context': z.string(),
+          value: z.array(z.object({ Id: z.string(), Name: z.string(), Value: z.string(), Scope: z.string() })),
+        }),
+      },
       schema: {
         querystring: z.object({ $filter: z.string().max(8_000).optional() }),
         description: "$filter on Name, Id, Value, Scope with eq, ne, in, and, or, not (e.g. Name eq 'Abp.Net.Mail.Smtp.Host').",

@@ -14,6 +14,24 @@ import { FilterSyntaxError, parseFilter } from './filter.js';
 import { STATE_ORDER, filterCondition, parseOrderBy } from './query.js';
 
 const ACTIONS = '/odata/Alerts/UiPath.Server.Configuration.OData';
+
+/** alertDtoView documents AlertDto (toAlertDto); `$select` answers only the properties it names. */
+const alertDtoView = z
+  .object({
+    NotificationName: z.string(),
+    Data: z.string().describe('The event context as a JSON string, as Orchestrator sends it'),
+    Component: z.string(),
+    Severity: z.enum(SEVERITIES),
+    CreationTime: z.iso.datetime(),
+    State: z.enum(['Unread', 'Read']),
+    UserNotificationId: z.string(),
+    DeepLinkRelativeUrl: z.string(),
+    Id: z.string(),
+  })
+  .partial();
+
+/** odataCount documents the answer of GetUnreadCount and MarkAsRead: `value` is the caller's unread count. */
+const odataCount = z.object({ '@odata.context': z.string(), value: z.number().int() });
 /** MAX_TOP is Orchestrator's cap on `$top` for alerts. */
 export const MAX_TOP = 1_000;
 const MAX_SKIP = 10_000_000;
@@ -108,7 +126,14 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
   app.get(
     '/odata/Alerts',
     {
-      config: view,
+      config: {
+        ...view,
+        answer: z.object({
+          '@odata.context': z.string(),
+          '@odata.count': z.number().int().optional().describe('With $count=true'),
+          value: z.array(alertDtoView),
+        }),
+      },
       schema: {
         querystring: listQuery,
         description:
@@ -166,13 +191,13 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
     return { '@odata.context': context('Edm.Int64'), value: await unreadCount(db, tenant.id, await readerFor(db, request.principal!)) };
   };
   // The 2018 swagger writes the function call with (), later clients without.
-  app.get(`${ACTIONS}.GetUnreadCount()`, { config: view }, getUnreadCount);
+  app.get(`${ACTIONS}.GetUnreadCount()`, { config: { ...view, answer: odataCount } }, getUnreadCount);
   app.get(`${ACTIONS}.GetUnreadCount`, { config: view, schema: { hide: true } }, getUnreadCount);
 
   app.post(
     `${ACTIONS}.MarkAsRead`,
     {
-      config: view,
+      config: { ...view, problems: [409], answer: odataCount },
       schema: {
         body: caseInsensitiveBody(markAsReadBody, {}),
         description: '{"ids": [id]} → remaining unread count; 409 for the host administrator, who has no read state.',
