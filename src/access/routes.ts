@@ -5,6 +5,7 @@ import { forbidden, notFound } from '../http/problem.js';
 import { displayText } from '../shared/validation.js';
 import { groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup } from './groups.js';
 import { createRole, listRoles, roleInput, roleView } from './roles.js';
+import { PERMISSIONS } from './permissions.js';
 import { createTenant, deleteTenant, showTenant, tenantInput, tenantPatch, tenantView, updateTenant } from './tenants.js';
 import { createApiToken, listApiTokens, revokeApiToken } from './tokens.js';
 import { endSignIns } from './credentials.js';
@@ -19,6 +20,17 @@ const tenantParams = z.object({ tenant: ref });
 const userParams = tenantParams.extend({ userId: ref });
 const groupParams = tenantParams.extend({ groupId: ref });
 const tokenParams = userParams.extend({ tokenId: ref });
+const permissionList = z.array(z.enum(PERMISSIONS)).describe('The effective permissions');
+/** meView documents GET /me: the host administrator, or a user (its fields, and again under `user`) with its permissions. */
+const meView = z.union([
+  z.object({
+    kind: z.literal('host'),
+    tenant: tenantView,
+    user: userView.nullable().describe('null: the host administrator is no user'),
+    permissions: permissionList,
+  }),
+  userView.extend({ kind: z.literal('user'), tenant: tenantView, user: userView, permissions: permissionList }),
+]);
 const createdToken = z.object({ id: z.string(), name: z.string(), token: z.string().describe('Shown only in this answer') });
 
 /** tenantOf returns the tenant the access hook resolved for a `:tenant` route. */
@@ -51,7 +63,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
   const listsOf = (item: z.ZodType) => ({ permission: 'Users.View', answer: listOf(item) }) as const;
   tenantsRoutes(app, db, clock);
 
-  app.get('/api/v1/tenants/:tenant/me', { schema: { params: tenantParams } }, async (request) => {
+  app.get('/api/v1/tenants/:tenant/me', { config: { answer: meView }, schema: { params: tenantParams } }, async (request) => {
     const p = request.principal!;
     const tenant = tenantOf(request);
     const permissions = [...p.permissions].sort();

@@ -125,6 +125,7 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
       ...['get /settings/mail', 'put /settings/mail', 'post /settings/mail/test', 'get /api/v1/system/mail-settings', 'put /api/v1/system/mail-settings'],
       ...['post /api/Account/Authenticate', 'get /odata/Alerts', `get /odata/Alerts/${ODATA}.GetUnreadCount()`, `post /odata/Alerts/${ODATA}.MarkAsRead`],
       'get /odata/Settings',
+      'get /me',
     ].map((route) => (/ \/(api|odata)\//.test(route) ? route : route.replace(' /', ` ${tenant}/`)));
     const missing = documented.filter((route) => {
       const [method, path] = route.split(' ') as [string, string];
@@ -182,11 +183,12 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
       ['GET', `/odata/Alerts/${ODATA}.GetUnreadCount()`, undefined],
       ['POST', `/odata/Alerts/${ODATA}.MarkAsRead`, { ids: [alert] }],
       ['GET', '/odata/Settings', undefined],
+      ['GET', `/api/v1/tenants/${TENANT}/me`, undefined],
     ];
     for (const [method, url, body] of calls) {
       const res = await t.call(method, url, body, token);
       expect(res.statusCode, `${url} ${res.body}`).toBe(200);
-      failures.push(...check(method, url.split('?')[0]!, res));
+      failures.push(...check(method, url.split('?')[0]!.replace(`/${TENANT}/`, '/{tenant}/'), res));
     }
     expect(failures.join('\n')).toBe('');
   });
