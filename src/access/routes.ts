@@ -132,7 +132,10 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
   // deactivating or deleting its user stopped it.
   app.get(
     '/api/v1/tenants/:tenant/users/:userId/tokens',
-    { schema: { params: userParams, description: "The user's API tokens (id, name, createdAt), never the tokens: Users.View, or the user itself." } },
+    {
+      config: { answer: listOf(z.object({ id: z.string(), name: z.string(), createdAt: z.iso.datetime() })) },
+      schema: { params: userParams, description: "The user's API tokens (id, name, createdAt), never the tokens: Users.View, or the user itself." },
+    },
     async (request) => {
       assertSelfOr(request, request.params.userId, 'Users.View');
       const tenant = tenantOf(request);

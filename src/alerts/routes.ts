@@ -59,6 +59,19 @@ const markReadBody = z
     message: 'give ids and/or groupIds, or all: true',
     path: ['ids'],
   });
+
+const byLanguage = z.record(z.string(), z.string()).describe('The display name in each supported language, e.g. {en, fr}');
+/** catalogueView documents the catalogue: the severities, and the components with their events. */
+const catalogueView = z.object({
+  severities: z.array(z.enum(SEVERITIES)),
+  components: z.array(
+    z.object({
+      name: z.string(),
+      displayName: byLanguage,
+      events: z.array(z.object({ name: z.string(), defaultSeverity: z.enum(SEVERITIES), displayName: byLanguage })),
+    }),
+  ),
+});
 const markUnreadBody = z
   .object(selection)
   .strict()
@@ -171,7 +184,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
     async (request) => ({ items: await listActions(db, tenantOf(request).id, request.query) }),
   );
 
-  app.get(`${base}/catalogue`, { schema: { params: tenantParams } }, async () => ({
+  app.get(`${base}/catalogue`, { config: { answer: catalogueView }, schema: { params: tenantParams } }, async () => ({
     severities: SEVERITIES,
     components: COMPONENTS.map((c) => ({
       name: c.name,

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { z } from 'zod';
 import type { RouteModule } from '../http/context.js';
 import { unavailableReason } from '../storage/connect.js';
 import { pendingMigrations } from '../storage/migrate.js';
@@ -6,14 +7,18 @@ import { pendingMigrations } from '../storage/migrate.js';
 /** opsRoutes answer liveness, readiness and Prometheus scrapes; none needs credentials. */
 export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
   // Listed in the OpenAPI document: API.md names them, and load balancers and scrapers are its readers too.
-  app.get('/healthz', { config: { access: 'public' }, schema: { description: 'The process is up → 200 `{status: "ok"}`.' } }, async () => ({
-    status: 'ok',
-  }));
+  app.get(
+    '/healthz',
+    { config: { access: 'public', answer: z.object({ status: z.literal('ok') }) }, schema: { description: 'The process is up → 200 `{status: "ok"}`.' } },
+    async () => ({
+      status: 'ok',
+    }),
+  );
 
   app.get(
     '/readyz',
     {
-      config: { access: 'public' },
+      config: { access: 'public', answer: z.object({ status: z.literal('ready'), database: z.enum(['sqlite', 'postgres']) }) },
       schema: {
         description:
           'The database answers and every migration is applied → 200 `{status: "ready", database}`; 503 `{status: "migrating", pending}` or `{status: "unavailable", reason}` otherwise.',
