@@ -59,6 +59,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
   // A user or group deleted answers 204 with no body (so the OpenAPI document says).
   const deletes = { permission: 'Users.Edit', status: 204 } as const;
   const showsUser = { answer: userView };
+  const editsUser = { answer: userView, problems: [409] };
   const viewsGroup = { permission: 'Users.View', answer: groupView } as const;
   const listsOf = (item: z.ZodType) => ({ permission: 'Users.View', answer: listOf(item) }) as const;
   tenantsRoutes(app, db, clock);
@@ -76,7 +77,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
 
   app.post(
     '/api/v1/tenants/:tenant/users',
-    { config: { permission: 'Users.Edit' }, schema: { params: tenantParams, body: userInput, response: { 201: userView } } },
+    { config: { permission: 'Users.Edit', problems: [409] }, schema: { params: tenantParams, body: userInput, response: { 201: userView } } },
     async (request, reply) => {
       const tenant = tenantOf(request);
       const id = await createUser(db, tenant.id, request.body, clock);
@@ -93,7 +94,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
   app.patch(
     '/api/v1/tenants/:tenant/users/:userId',
     {
-      config: showsUser,
+      config: editsUser,
       schema: {
         params: userParams,
         body: userPatch,
@@ -155,7 +156,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
 
   app.post(
     '/api/v1/tenants/:tenant/groups',
-    { config: { permission: 'Users.Edit' }, schema: { params: tenantParams, body: groupInput, response: { 201: groupView } } },
+    { config: { permission: 'Users.Edit', problems: [409] }, schema: { params: tenantParams, body: groupInput, response: { 201: groupView } } },
     async (request, reply) => {
       const tenant = tenantOf(request);
       const id = await saveGroup(db, tenant.id, undefined, request.body, clock);
@@ -170,7 +171,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
   });
   app.patch(
     '/api/v1/tenants/:tenant/groups/:groupId',
-    { config: { permission: 'Users.Edit', answer: groupView }, schema: { params: groupParams, body: groupPatch } },
+    { config: { permission: 'Users.Edit', answer: groupView, problems: [409] }, schema: { params: groupParams, body: groupPatch } },
     async (request) => {
       const tenant = tenantOf(request);
       await requireGroup(db, tenant.id, request.params.groupId);
@@ -189,14 +190,16 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
   }));
   app.post(
     '/api/v1/tenants/:tenant/roles',
-    { config: { permission: 'Users.Edit' }, schema: { params: tenantParams, body: roleInput, response: { 201: roleView } } },
+    { config: { permission: 'Users.Edit', problems: [409] }, schema: { params: tenantParams, body: roleInput, response: { 201: roleView } } },
     async (request, reply) => reply.status(201).send(await createRole(db, tenantOf(request).id, request.body)),
   );
 };
 
 function tenantsRoutes(app: TocsinApp, db: Db, clock: Clock) {
-  app.post('/api/v1/tenants', { config: { access: 'host' }, schema: { body: tenantInput, response: { 201: tenantView } } }, async (request, reply) =>
-    reply.status(201).send(showTenant(await createTenant(db, request.body, clock))),
+  app.post(
+    '/api/v1/tenants',
+    { config: { access: 'host', problems: [409] }, schema: { body: tenantInput, response: { 201: tenantView } } },
+    async (request, reply) => reply.status(201).send(showTenant(await createTenant(db, request.body, clock))),
   );
   app.get('/api/v1/tenants', { config: { access: 'host', answer: listOf(tenantView) } }, async () => ({
     items: (await db.selectFrom('tenants').selectAll().orderBy('name').execute()).map(showTenant),
@@ -204,7 +207,7 @@ function tenantsRoutes(app: TocsinApp, db: Db, clock: Clock) {
   app.get('/api/v1/tenants/:tenant', { config: { answer: tenantView }, schema: { params: tenantParams } }, async (request) => showTenant(tenantOf(request)));
   app.patch(
     '/api/v1/tenants/:tenant',
-    { config: { access: 'host', answer: tenantView }, schema: { params: tenantParams, body: tenantPatch } },
+    { config: { access: 'host', answer: tenantView, problems: [409] }, schema: { params: tenantParams, body: tenantPatch } },
     async (request) => showTenant(await updateTenant(db, tenantOf(request), request.body)),
   );
   app.delete('/api/v1/tenants/:tenant', { config: { access: 'host', status: 204 }, schema: { params: tenantParams } }, async (request, reply) => {

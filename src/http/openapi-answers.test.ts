@@ -138,6 +138,23 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(missing.join('\n')).toBe('');
   });
 
+  it('lists the conflicts and rate limits API.md names among the answers', () => {
+    const tenant = '/api/v1/tenants/{tenant}';
+    const expected: [string, string, string][] = [
+      ['post', '/api/v1/tenants', '409'],
+      ['patch', tenant, '409'],
+      ['post', `${tenant}/users`, '409'],
+      ['patch', `${tenant}/users/{userId}`, '409'],
+      ['post', `${tenant}/groups`, '409'],
+      ['patch', `${tenant}/groups/{groupId}`, '409'],
+      ['post', `${tenant}/roles`, '409'],
+      ['post', `${tenant}/settings/mail/test`, '429'],
+      ['post', `/odata/Settings/${ODATA}.VerifySmtpSetting`, '429'],
+    ];
+    const missing = expected.filter(([method, path, status]) => !doc.paths[path]?.[method]?.responses?.[status]).map((row) => row.join(' '));
+    expect(missing.join('\n')).toBe('');
+  });
+
   it('answers the lists and objects with their optional parts filled as documented', async () => {
     const base = `/api/v1/tenants/${TENANT}`;
     const calls: [string, string, string][] = [

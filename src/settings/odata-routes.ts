@@ -143,7 +143,7 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
   app.post(
     `${ACTIONS}.VerifySmtpSetting`,
     {
-      config: { permission: 'Settings.Edit' },
+      config: { permission: 'Settings.Edit', problems: [429] },
       schema: {
         body: caseInsensitiveBody(verifyBody, BODY_NAMES),
         description: `Sends a test email; 200 when sent, 400 problem with the SMTP error otherwise. smtpSettingModel: {${Object.values(MODEL_NAMES).join(', ')}}.`,

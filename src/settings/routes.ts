@@ -166,7 +166,7 @@ export const settingsRoutes: RouteModule = (app, deps) => {
   );
   app.post(
     '/api/v1/tenants/:tenant/settings/mail/test',
-    { config: { permission: 'Settings.Edit', answer: testMailAnswer }, schema: { params: tenantParams, body: testMailInput } },
+    { config: { permission: 'Settings.Edit', answer: testMailAnswer, problems: [429] }, schema: { params: tenantParams, body: testMailInput } },
     async (request) => {
       const tenant = tenantOf(request);
       const recipient = await testMailRecipient(deps, request, tenant, request.body.sendTo);
