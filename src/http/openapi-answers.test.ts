@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
 import type { HTTPMethods, LightMyRequestResponse } from 'fastify';
@@ -92,6 +93,29 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
   }
 
   const docPath = (url: string) => url.replace(/:([A-Za-z_]\w*)(\([^)]*\))?/g, '{$1}');
+
+  it("is a valid OpenAPI 3.0 document, by the specification's own schema", () => {
+    const {
+      id: _id,
+      $schema: _draft04,
+      ...schema
+    } = JSON.parse(fs.readFileSync(new URL('../../test/support/openapi-3.0-schema.json', import.meta.url), 'utf8'));
+    // The schema is draft-04, whose exclusiveMinimum is a boolean beside minimum: Ajv reads draft-07's number.
+    const toDraft07 = (node: unknown): void => {
+      if (typeof node !== 'object' || node === null) return;
+      const n = node as Json;
+      if (n.exclusiveMinimum === true && typeof n.minimum === 'number') {
+        n.exclusiveMinimum = n.minimum;
+        delete n.minimum;
+      }
+      for (const value of Object.values(n)) toDraft07(value);
+    };
+    toDraft07(schema);
+    const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+    const errors = validate(doc) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
+    expect(doc.openapi).toMatch(/^3\.0\.\d+$/);
+    expect(errors.join('\n')).toBe('');
+  });
 
   it('answers every documented operation with a documented status and a body of its schema', async () => {
     const failures: string[] = [];
