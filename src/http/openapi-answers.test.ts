@@ -117,6 +117,26 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(errors.join('\n')).toBe('');
   });
 
+  it('takes in its request schemas the nulls the server takes (null clears an optional field)', async () => {
+    const user = (await t.call('POST', `/api/v1/tenants/${TENANT}/users`, { email: 'nulls@documented.example.com', name: 'Nulls', language: 'fr' })).json<{
+      id: string;
+    }>();
+    const calls: [HTTPMethods, string, string, unknown][] = [
+      ['PATCH', `/api/v1/tenants/${TENANT}/users/${user.id}`, '/api/v1/tenants/{tenant}/users/{userId}', { language: null }],
+      ['PATCH', `/api/v1/tenants/${TENANT}`, '/api/v1/tenants/{tenant}', { language: null }],
+      ['PUT', `/api/v1/tenants/${TENANT}/settings/mail`, '/api/v1/tenants/{tenant}/settings/mail', { custom: { authMethod: null } }],
+    ];
+    const failures: string[] = [];
+    for (const [method, url, path, body] of calls) {
+      const res = await t.call(method, url, body);
+      expect(res.statusCode, `${method} ${url} ${res.body}`).toBe(200);
+      const schema = doc.paths[path][method.toLowerCase()].requestBody.content['application/json'].schema;
+      const validate = ajv.compile({ ...schema, components: doc.components });
+      if (!validate(body)) failures.push(`${method} ${path} ${JSON.stringify(body)}: ${JSON.stringify(validate.errors)}`);
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
   it('answers every documented operation with a documented status and a body of its schema', async () => {
     const failures: string[] = [];
     let checked = 0;

@@ -123,6 +123,19 @@ function mapOperations(doc: Json, map: (path: string, operation: Json) => Json):
 }
 
 /**
+ * withNullInEnums lists null among the values of every nullable enum (`language: null` clears a
+ * user's language): OpenAPI 3.0.3 says an enum holds all allowed values, nullable or not, so
+ * validators and generated clients refused the null the server takes.
+ */
+export function withNullInEnums(node: unknown): any {
+  if (Array.isArray(node)) return node.map(withNullInEnums);
+  if (typeof node !== 'object' || node === null) return node;
+  const result: Json = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, withNullInEnums(value)]));
+  if (result.nullable === true && Array.isArray(result.enum) && !result.enum.includes(null)) result.enum = [...result.enum, null];
+  return result;
+}
+
+/**
  * withLiteralParentheses restores the `()` of paths like Orchestrator's
  * `.../OData.GetUnreadCount()`: the router matches them literally, but @fastify/swagger reads them
  * as a regular expression and writes `{regexp1}`, a path parameter that does not exist.
@@ -197,7 +210,8 @@ export async function registerOpenApi(app: TocsinApp): Promise<void> {
       security: [{ bearer: [] }],
     },
     transform: documentRoute,
-    transformObject: (documentObject) => withProblemResponses(withOptionalBodies(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json))),
+    transformObject: (documentObject) =>
+      withNullInEnums(withProblemResponses(withOptionalBodies(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json)))),
   });
   app.get(OPENAPI_PATH, { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 }
