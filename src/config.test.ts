@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configWarnings, loadConfig } from './config.js';
+import { configWarnings, loadConfig } from './config.js';
+import { ConfigError } from './shared/config-error.js';
 
 describe('the database pool setting', () => {
   it('defaults to a pool of 5 and takes TOCSIN_DB_POOL_SIZE', () => {
@@ -152,5 +154,18 @@ describe('the public URL', () => {
       expect(() => loadConfig({ TOCSIN_PUBLIC_URL: value }), value).toThrow(/TOCSIN_PUBLIC_URL: /);
     }
     expect(loadConfig({ TOCSIN_PUBLIC_URL: 'HTTP://Alerts.Example.com:8080' }).publicUrl).toBe('HTTP://Alerts.Example.com:8080');
+  });
+});
+
+describe('the configuration module', () => {
+  it('loads after a module whose defaults it reads, with no import cycle back to it (bench/email-sizes.ts stopped on one)', () => {
+    // alerts/store.ts → storage/errors.ts → storage/connect.ts must not lead back to config.ts while
+    // store.ts is still being evaluated: config.ts reads DEFAULT_FLOOD_WINDOW_MS from it at load time.
+    const store = new URL('./alerts/store.ts', import.meta.url).href;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `await import(${JSON.stringify(store)})`], {
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
   });
 });

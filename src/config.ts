@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
+import { ConfigError } from './shared/config-error.js';
 import { PERCENT_ENCODE_HINT, type UrlSmtp, urlSmtp } from './settings/smtp-settings.js';
 import { DATABASE_URL_MESSAGE, DEFAULT_DB_POOL_SIZE, dialectOfUrl } from './storage/storage.js';
 
@@ -129,11 +130,6 @@ export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey'>)
       ? [`TOCSIN_SECRET_KEY is shorter than ${SHORT_SECRET_LENGTH} characters: the secrets it encrypts are only as safe as it is`]
       : []),
   ];
-}
-
-/** ConfigError is thrown at start-up when an environment variable is invalid. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
 }
 
 /**

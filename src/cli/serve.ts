@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { type Config, ConfigError, httpOrigin, loadConfig } from '../config.js';
+import { type Config, httpOrigin, loadConfig } from '../config.js';
+import { ConfigError } from '../shared/config-error.js';
 import { createLogger } from '../ops/logger.js';
 import { startTocsin } from '../server.js';
 import { displaySmtpUrl } from '../shared/redact.js';

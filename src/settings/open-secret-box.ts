@@ -1,4 +1,5 @@
-import { type Config, ConfigError } from '../config.js';
+import type { Config } from '../config.js';
+import { ConfigError } from '../shared/config-error.js';
 import { SecretBox } from './secret-box.js';
 
 /** openSecretBox opens the key of this installation: TOCSIN_SECRET_KEY, else the key file in the data folder. */

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../shared/config-error.js';
 import { openSecretBox } from './open-secret-box.js';
 import { SecretBox, SecretDecryptError } from './secret-box.js';
 

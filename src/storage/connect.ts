@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../shared/config-error.js';
 import { migrate } from './migrate.js';
 import { type Storage, openStorage } from './storage.js';
 
