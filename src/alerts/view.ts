@@ -2,31 +2,9 @@ import { z } from 'zod';
 import { fieldError } from '../http/problem.js';
 import { SEVERITIES } from './severity.js';
 import type { Acknowledgement } from './acknowledgements.js';
-import type { Actor } from './action-audit.js';
 import type { ListPosition, PanelEntry, ReadAlert } from './store.js';
 
-/** AlertView is an Alert as API.md shows it: the input plus id, createdAt, read and its flood's acknowledgement. */
-export interface AlertView {
-  id: string;
-  severity: string;
-  component: string;
-  event: string;
-  message: string;
-  data: Record<string, unknown> | null;
-  source: Record<string, string> | null;
-  folder: string | null;
-  dedupKey: string | null;
-  /** The flood the alert belongs to (id of its first alert). */
-  groupId: string;
-  occurredAt: string;
-  createdAt: string;
-  read: boolean;
-  /** Who acknowledged the alert's flood ("I'm on it"), visible to every reader; null when nobody has. */
-  acknowledgedBy: Actor | null;
-  acknowledgedAt: string | null;
-}
-
-/** alertView is the schema of AlertView, as the OpenAPI document shows it. */
+/** alertView is an Alert as API.md shows it: the input plus id, createdAt, read and its flood's acknowledgement (the OpenAPI document's schema). */
 export const alertView = z.object({
   id: z.string(),
   severity: z.enum(SEVERITIES),
@@ -44,6 +22,9 @@ export const alertView = z.object({
   acknowledgedBy: z.object({ userId: z.string(), name: z.string() }).nullable(),
   acknowledgedAt: z.iso.datetime().nullable(),
 });
+
+/** AlertView is an Alert as the API answers it. */
+export type AlertView = z.infer<typeof alertView>;
 
 /** panelEntryView is the schema of a panel line: an alert and how many unread alerts its flood holds. */
 export const panelEntryView = alertView.extend({ count: z.number().int(), firstCreatedAt: z.iso.datetime(), lastCreatedAt: z.iso.datetime() });
