@@ -22,6 +22,7 @@ import {
   showSmtp,
   type UrlSmtp,
   smtpSettingsInput,
+  smtpSettingsView,
 } from './smtp-settings.js';
 import type { MailSettingsTables } from './tables.js';
 
@@ -63,15 +64,17 @@ export interface TenantMailSettings {
   readonly accessTokenSet: boolean;
 }
 
-/** MailSettingsView is the answer of `GET /settings/mail` (API.md `MailSettings`). */
-export interface MailSettingsView {
-  alertsEmailEnabled: boolean;
-  useCustom: boolean;
-  custom: SmtpSettingsView | null;
-  dailyReportTime: string;
-  sendEmptyDailyReport: boolean;
-  fallbackToDefault: boolean;
-}
+/** mailSettingsView is the answer of `GET /settings/mail` (API.md `MailSettings`), as the OpenAPI document shows it. */
+export const mailSettingsView = z.object({
+  alertsEmailEnabled: z.boolean(),
+  useCustom: z.boolean(),
+  custom: smtpSettingsView.nullable(),
+  dailyReportTime: z.string().describe('HH:MM or HH:MM:SS in the tenant time zone'),
+  sendEmptyDailyReport: z.boolean(),
+  fallbackToDefault: z.boolean(),
+});
+/** MailSettingsView is the type of mailSettingsView. */
+export type MailSettingsView = z.infer<typeof mailSettingsView>;
 
 /** Owners bind each sealed secret to its tenant and purpose. */
 export const secretOwner = {

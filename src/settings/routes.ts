@@ -10,6 +10,7 @@ import {
   getMailSettings,
   getSystemSmtp,
   mailSettingsInput,
+  mailSettingsView,
   saveMailSettings,
   saveSystemSmtp,
   showMailSettings,
@@ -41,16 +42,6 @@ const mailHealthAnswer = z.object({
     .describe(
       "When the XOAUTH2 access token of the tenant's own server expires, when that is known (a JWT's exp); the administrators are emailed once, through the system default, from 24 hours before.",
     ),
-});
-
-/** mailSettingsView documents a MailSettings as answered (showMailSettings). */
-const mailSettingsView = z.object({
-  alertsEmailEnabled: z.boolean(),
-  useCustom: z.boolean(),
-  custom: smtpSettingsView.nullable(),
-  dailyReportTime: z.string().describe('HH:MM or HH:MM:SS in the tenant time zone'),
-  sendEmptyDailyReport: z.boolean(),
-  fallbackToDefault: z.boolean(),
 });
 
 /** testMailAnswer documents `POST /settings/mail/test` (always 200): sent, or the stage that failed. */

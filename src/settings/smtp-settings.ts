@@ -84,13 +84,6 @@ export interface SmtpSecrets {
   accessToken: string | null;
 }
 
-/** SmtpSettingsView is an SmtpSettings as answered: no secrets, only whether they are set. */
-export interface SmtpSettingsView extends StoredSmtp {
-  enableSsl: boolean;
-  passwordSet: boolean;
-  accessTokenSet: boolean;
-}
-
 /** securityFromEnableSsl maps the seed's Enable SSL box: implicit TLS on 465, STARTTLS elsewhere. */
 export function securityFromEnableSsl(enableSsl: boolean, port: number): SmtpSecurity {
   if (!enableSsl) return 'none';
@@ -193,13 +186,15 @@ const storedSmtp = z.object({
   allowPlaintextAuth: z.boolean().default(false),
 });
 
-/** smtpSettingsView is the schema of SmtpSettingsView, as the OpenAPI document shows it. */
+/** smtpSettingsView is an SmtpSettings as answered (and as the OpenAPI document shows it): no secrets, only whether they are set. */
 export const smtpSettingsView = storedSmtp.extend({
   allowPlaintextAuth: z.boolean(),
   enableSsl: z.boolean(),
   passwordSet: z.boolean(),
   accessTokenSet: z.boolean(),
 });
+/** SmtpSettingsView is the type of smtpSettingsView. */
+export type SmtpSettingsView = z.infer<typeof smtpSettingsView>;
 
 /** parseStoredSmtp reads the JSON column back, or null. */
 export function parseStoredSmtp(json: string | null): StoredSmtp | null {
