@@ -170,6 +170,14 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
   });
 
   /** expectSummariesOnlyTo checks that the summaries of a tenant went to `kept` alone, those to `refused` failing with `reason` in the delivery log. */
+  /** tenantOfReaders makes a UTC tenant with alert emails on, and gives the way to add a reader (Alerts Viewer) by address. */
+  async function tenantOfReaders(name: string): Promise<(email: string) => Promise<string>> {
+    const base = `/api/v1/tenants/${name}`;
+    await t.call('POST', '/api/v1/tenants', { name, timeZone: 'UTC' });
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    return async (email) => (await t.call('POST', `${base}/users`, { email, name: email, roles: ['Alerts Viewer'] })).json().id as string;
+  }
+
   async function expectSummariesOnlyTo(base: string, kept: string, refused: readonly string[], reason: string) {
     expect(smtp.messages.filter((m) => refused.includes(m.envelope.to[0]!))).toEqual([]);
     expect(smtp.messages.filter((m) => m.envelope.to[0] === kept)).toHaveLength(1);
@@ -181,9 +189,7 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
 
   it('is not sent as "0 new error alerts" to a reader who unsubscribed from them meanwhile, and says why in the delivery log', async () => {
     const base = '/api/v1/tenants/later';
-    await t.call('POST', '/api/v1/tenants', { name: 'later', timeZone: 'UTC' });
-    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
-    const user = async (email: string) => (await t.call('POST', `${base}/users`, { email, name: email, roles: ['Alerts Viewer'] })).json().id as string;
+    const user = await tenantOfReaders('later');
     const gone = await user('gone@example.com');
     await user('kept@example.com');
     clock.advance(60_000);
@@ -250,9 +256,7 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
 
   it('is not sent to a reader deactivated, deleted or left without Alerts.View after it was decided', async () => {
     const base = '/api/v1/tenants/leavers';
-    await t.call('POST', '/api/v1/tenants', { name: 'leavers', timeZone: 'UTC' });
-    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
-    const user = async (email: string) => (await t.call('POST', `${base}/users`, { email, name: email, roles: ['Alerts Viewer'] })).json().id as string;
+    const user = await tenantOfReaders('leavers');
     const [deactivated, deleted, demoted] = [await user('left@example.com'), await user('deleted@example.com'), await user('demoted@example.com')];
     await user('stays@example.com');
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Ledger failed' })).statusCode).toBe(202);
@@ -269,9 +273,7 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
 
   it('is not sent to the former address of a reader whose email was changed after it was decided', async () => {
     const base = '/api/v1/tenants/movers';
-    await t.call('POST', '/api/v1/tenants', { name: 'movers', timeZone: 'UTC' });
-    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
-    const user = async (email: string) => (await t.call('POST', `${base}/users`, { email, name: email, roles: ['Alerts Viewer'] })).json().id as string;
+    const user = await tenantOfReaders('movers');
     const mover = await user('old-box@example.com');
     await user('steady@example.com');
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Ledger failed' })).statusCode).toBe(202);
