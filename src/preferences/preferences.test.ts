@@ -101,4 +101,22 @@ describeEachDialect('alert preferences API', (dialect) => {
     expect(foreign.statusCode).toBe(404);
     expect((await t.call('GET', `${base}/me/alert-preferences`)).statusCode).toBe(404);
   });
+  it('keeps every choice of PUTs sent at once, each of one field, as the console sends a toggle each', async () => {
+    const someone = await t.tenantWithUser('prefs', ['Alerts Viewer']);
+    const puts = [
+      { subscriptions: { Robots: false } },
+      { subscriptions: { Jobs: false } },
+      { subscriptions: { Queues: false } },
+      { email: { dailyReport: false } },
+      { email: { fatalImmediately: true } },
+      { email: { tenMinuteSummary: false } },
+    ];
+    const answers = await Promise.all(puts.map((body) => t.call('PUT', `${base}/me/alert-preferences`, body, someone.token)));
+    expect(answers.map((a) => a.statusCode)).toEqual(puts.map(() => 200));
+    const after = await t.call('GET', `${base}/me/alert-preferences`, undefined, someone.token);
+    expect(after.json().own).toEqual({
+      subscriptions: { Robots: false, Jobs: false, Queues: false },
+      email: { dailyReport: false, fatalImmediately: true, tenMinuteSummary: false },
+    });
+  });
 });

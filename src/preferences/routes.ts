@@ -9,6 +9,7 @@ import type { RouteModule } from '../http/context.js';
 import { notFound } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
+import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { type PreferencePatch, type Preferences, applyPatch, effectiveEmail, effectiveSubscriptions } from './model.js';
 import { type PreferenceTable, loadLayers, saveLayer, userPreferences } from './store.js';
 
@@ -92,9 +93,14 @@ function callerId(request: FastifyRequest): string {
 }
 
 async function putLayer(db: Db, table: PreferenceTable, tenantId: string, ownerId: string, patch: PreferencePatch, clock: Clock) {
-  // One statement reads and one writes: the last of two concurrent PUTs wins, as for any PUT.
-  const current = (await loadLayers(db, table, [ownerId])).get(ownerId);
-  await saveLayer(db, table, tenantId, ownerId, applyPatch(current, patch), clock);
+  // A PUT merges into what is stored, so two at once (two toggles of the console, or a toggle and an
+  // unsubscribe link: reports/unsubscribe/apply.ts) each read and write under the owner's lock: the
+  // second reads what the first wrote, rather than putting back what the first changed.
+  await db.transaction().execute(async (tx) => {
+    await lockTransactionOn(tx, `preferences:${ownerId}`);
+    const current = (await loadLayers(tx, table, [ownerId])).get(ownerId);
+    await saveLayer(tx, table, tenantId, ownerId, applyPatch(current, patch), clock);
+  });
 }
 
 async function groupPreferences(db: Db, groupId: string): Promise<Preferences> {
