@@ -146,6 +146,20 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('GET', '/api/v1/tenants/typo')).statusCode).toBe(404);
   });
 
+  it('keeps every field of tenant PATCHes sent at once, each of one field', async () => {
+    const { id } = (await t.call('POST', '/api/v1/tenants', { name: 'cyberdyne' })).json();
+    const patches = [{ timeZone: 'Europe/Paris' }, { language: 'fr' }, { displayName: 'Cyberdyne Systems' }, { retentionDays: 7 }];
+    const answers = await Promise.all(patches.map((body) => t.call('PATCH', `/api/v1/tenants/${id}`, body)));
+    expect(answers.map((a) => a.statusCode)).toEqual(patches.map(() => 200));
+    expect((await t.call('GET', `/api/v1/tenants/${id}`)).json()).toMatchObject({
+      name: 'cyberdyne',
+      timeZone: 'Europe/Paris',
+      language: 'fr',
+      displayName: 'Cyberdyne Systems',
+      retentionDays: 7,
+    });
+  });
+
   it('renames a tenant to a free name (409 for a taken one), found by its new name and its id', async () => {
     const { id } = (await t.call('POST', '/api/v1/tenants', { name: 'stark' })).json();
     await t.call('POST', '/api/v1/tenants', { name: 'wayne', displayName: 'Wayne Enterprises' });

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import type { TenantRow } from '../http/context.js';
-import { conflict } from '../http/problem.js';
+import { conflict, notFound } from '../http/problem.js';
 import { DEFAULT_LANGUAGE } from '../i18n/languages.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { displayText, language, patchedValue, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
+import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { reportsDueNow } from '../reports/schedule.js';
 import { BUILT_IN_ROLES } from './permissions.js';
 
@@ -113,36 +114,43 @@ export async function createTenant(db: Db, input: z.infer<typeof tenantInput>, c
 /**
  * updateTenant applies a patch: fields left out keep their value, null ones take the default a new
  * tenant gets. A new name is one no other tenant has (409); the old name then finds nothing, the id
- * still finds the tenant, and everything it owns is tied to the id.
+ * still finds the tenant, and everything it owns is tied to the id. The row is read again under the
+ * tenant's lock, not taken from the request: two PATCHes at once, each of one field, keep both.
  */
 export async function updateTenant(db: Db, tenant: TenantRow, patch: z.infer<typeof tenantPatch>): Promise<TenantRow> {
-  if (patch.name !== undefined && patch.name !== tenant.name) await assertNameFree(db, patch.name);
-  const next: TenantRow = {
-    ...tenant,
-    name: patch.name ?? tenant.name,
-    // A display name that is the name (the default) follows a new name.
-    display_name: patchedValue(
-      patch.displayName,
-      tenant.display_name === tenant.name ? (patch.name ?? tenant.name) : tenant.display_name,
-      patch.name ?? tenant.name,
-    ),
-    time_zone: patchedValue(patch.timeZone, tenant.time_zone, DEFAULT_TIME_ZONE),
-    language: patchedValue(patch.language, tenant.language, DEFAULT_LANGUAGE),
-    retention_days: patchedValue(patch.retentionDays, tenant.retention_days, DEFAULT_RETENTION_DAYS),
-  };
-  await db
-    .updateTable('tenants')
-    .set({
-      name: next.name,
-      display_name: next.display_name,
-      time_zone: next.time_zone,
-      language: next.language,
-      retention_days: next.retention_days,
-    })
-    .where('id', '=', tenant.id)
-    .execute();
+  const [before, next] = await db.transaction().execute(async (tx) => {
+    await lockTransactionOn(tx, `tenant:${tenant.id}`);
+    const current = await tx.selectFrom('tenants').selectAll().where('id', '=', tenant.id).executeTakeFirst();
+    if (!current) throw notFound('Tenant');
+    if (patch.name !== undefined && patch.name !== current.name) await assertNameFree(tx, patch.name);
+    const patched: TenantRow = {
+      ...current,
+      name: patch.name ?? current.name,
+      // A display name that is the name (the default) follows a new name.
+      display_name: patchedValue(
+        patch.displayName,
+        current.display_name === current.name ? (patch.name ?? current.name) : current.display_name,
+        patch.name ?? current.name,
+      ),
+      time_zone: patchedValue(patch.timeZone, current.time_zone, DEFAULT_TIME_ZONE),
+      language: patchedValue(patch.language, current.language, DEFAULT_LANGUAGE),
+      retention_days: patchedValue(patch.retentionDays, current.retention_days, DEFAULT_RETENTION_DAYS),
+    };
+    await tx
+      .updateTable('tenants')
+      .set({
+        name: patched.name,
+        display_name: patched.display_name,
+        time_zone: patched.time_zone,
+        language: patched.language,
+        retention_days: patched.retention_days,
+      })
+      .where('id', '=', tenant.id)
+      .execute();
+    return [current, patched] as const;
+  });
   // The report times are wall-clock times of the tenant's zone.
-  if (next.time_zone !== tenant.time_zone) await reportsDueNow(db, tenant.id);
+  if (next.time_zone !== before.time_zone) await reportsDueNow(db, tenant.id);
   return next;
 }
 
