@@ -276,6 +276,19 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('GET', `${base}/users/${userId}/tokens`)).json().items.map((x: { name: string }) => x.name)).toEqual(['test']);
   });
 
+  it('creates one role and one group of names differing only in case sent at once, refusing the others with 409', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'case-race' });
+    const base = '/api/v1/tenants/case-race';
+    const spellings = ['Night Shift', 'night shift', 'NIGHT SHIFT', 'Night shift'];
+    const roles = await Promise.all(spellings.map((name) => t.call('POST', `${base}/roles`, { name, permissions: ['Alerts.View'] })));
+    expect(roles.map((r) => r.statusCode).sort()).toEqual([201, 409, 409, 409]);
+    const groups = await Promise.all(spellings.map((name) => t.call('POST', `${base}/groups`, { name })));
+    expect(groups.map((r) => r.statusCode).sort()).toEqual([201, 409, 409, 409]);
+    const roleNames = (await t.call('GET', `${base}/roles`)).json().items.map((r: { name: string }) => r.name.toLowerCase());
+    expect(roleNames.filter((n: string) => n === 'night shift')).toHaveLength(1);
+    expect((await t.call('GET', `${base}/groups`)).json().items).toHaveLength(1);
+  });
+
   it('refuses a role or group named as another but for its case, as a user with an email', async () => {
     const base = '/api/v1/tenants/people';
     const role = await t.call('POST', `${base}/roles`, { name: 'administrator', permissions: ['Alerts.View'] });

@@ -4,6 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { displayText, emailAddress, language } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
+import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { resolveRoleIds, sameName } from './roles.js';
 
 const groupFields = {
@@ -35,8 +36,13 @@ export const groupView = z.object({
 
 type GroupView = z.infer<typeof groupView>;
 
-/** Group names are unique in the tenant, ignoring case (see sameName). */
+/**
+ * Group names are unique in the tenant, ignoring case (see sameName). The database's constraint
+ * sees only the exact name, so this runs in the transaction that writes, under the tenant's lock on
+ * group names: "Ops" and "ops" sent at once make one group, not two.
+ */
 async function assertNameFree(db: Db, tenantId: string, name: string, exceptId?: string) {
+  await lockTransactionOn(db, `group-names:${tenantId}`);
   let q = db.selectFrom('groups').select('name').where('tenant_id', '=', tenantId);
   if (exceptId) q = q.where('id', '!=', exceptId);
   const names = (await q.execute()).map((g) => g.name);
@@ -63,12 +69,12 @@ async function assertMembers(db: Db, tenantId: string, members: readonly string[
 
 /** saveGroup creates (no id) or patches a group, replacing members and roles when given. */
 export async function saveGroup(db: Db, tenantId: string, groupId: string | undefined, input: z.infer<typeof groupPatch>, clock: Clock): Promise<string> {
-  if (input.name !== undefined) await assertNameFree(db, tenantId, input.name, groupId);
   const members = input.members === undefined ? undefined : [...new Set(input.members ?? [])];
   if (members) await assertMembers(db, tenantId, members);
   const roleIds = input.roles === undefined ? undefined : await resolveRoleIds(db, tenantId, input.roles ?? [], 'roles');
   const id = groupId ?? newId();
   await db.transaction().execute(async (tx) => {
+    if (input.name !== undefined) await assertNameFree(tx, tenantId, input.name, groupId);
     if (groupId === undefined) {
       await tx
         .insertInto('groups')

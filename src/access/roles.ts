@@ -3,6 +3,7 @@ import { conflict, fieldError } from '../http/problem.js';
 import { newId } from '../shared/ids.js';
 import { displayText } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
+import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { PERMISSIONS } from './permissions.js';
 
 /** roleInput is the body of POST /roles. */
@@ -45,16 +46,23 @@ export function sameName(names: readonly string[], name: string): boolean {
   return names.some((n) => n.toLowerCase() === key);
 }
 
-/** createRole stores a custom role; names are unique within the tenant, ignoring case. */
+/**
+ * createRole stores a custom role; names are unique within the tenant, ignoring case. The database's
+ * constraint sees only the exact name, so the check and the insert run under the tenant's lock on
+ * role names: "Ops" and "ops" sent at once make one role, not two.
+ */
 export async function createRole(db: Db, tenantId: string, input: z.infer<typeof roleInput>) {
-  const names = (await db.selectFrom('roles').select('name').where('tenant_id', '=', tenantId).execute()).map((r) => r.name);
-  if (sameName(names, input.name)) throw conflict(`A role named "${input.name}" already exists.`, 'name');
   const permissions = [...new Set(input.permissions)];
   const id = newId();
-  await db
-    .insertInto('roles')
-    .values({ id, tenant_id: tenantId, name: input.name, permissions: JSON.stringify(permissions), built_in: 0 })
-    .execute();
+  await db.transaction().execute(async (tx) => {
+    await lockTransactionOn(tx, `role-names:${tenantId}`);
+    const names = (await tx.selectFrom('roles').select('name').where('tenant_id', '=', tenantId).execute()).map((r) => r.name);
+    if (sameName(names, input.name)) throw conflict(`A role named "${input.name}" already exists.`, 'name');
+    await tx
+      .insertInto('roles')
+      .values({ id, tenant_id: tenantId, name: input.name, permissions: JSON.stringify(permissions), built_in: 0 })
+      .execute();
+  });
   return { id, name: input.name, permissions, builtIn: false };
 }
 
