@@ -1,7 +1,7 @@
-import { DateTime } from 'luxon';
+import { DateTime, Settings } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../shared/clock.js';
-import { dailyWindowEndingOn, dueDailyWindow, dueSummaryWindow, parseReportTime } from './windows.js';
+import { dailyWindowEndingOn, dueDailyWindow, dueSummaryWindow, nextReportInstant, parseReportTime } from './windows.js';
 
 const utc = (iso: string) => Date.parse(iso);
 const hours = (w: { start: number; end: number }) => (w.end - w.start) / 3_600_000;
@@ -83,6 +83,28 @@ describe('daily windows', () => {
     const w = dailyWindowEndingOn(day('2026-03-29', 'Europe/Paris'), parseReportTime('02:30'), 'Europe/Paris');
     expect(DateTime.fromMillis(w.end, { zone: 'Europe/Paris' }).toFormat('HH:mm')).toBe('03:30');
     expect(hours(w)).toBe(24);
+  });
+
+  it('puts a report time inside the repeated hour at its second occurrence, whatever the date it is computed on', () => {
+    const realNow = Settings.now;
+    const cases = [
+      ['Europe/Paris', '2026-10-25', '02:30', '2026-10-25T01:30:00Z'],
+      ['America/New_York', '2026-11-01', '01:30', '2026-11-01T06:30:00Z'],
+      ['Australia/Lord_Howe', '2026-04-05', '01:45', '2026-04-04T15:15:00Z'],
+    ] as const;
+    try {
+      // Computed in summer or in winter (before or after the change), the instant is the same.
+      for (const computedOn of ['2026-07-01T00:00:00Z', '2026-12-01T00:00:00Z', '2026-10-25T00:45:00Z', '2026-04-04T15:05:00Z']) {
+        Settings.now = () => utc(computedOn);
+        for (const [zone, date, time, second] of cases) {
+          expect(dailyWindowEndingOn(day(date, zone), parseReportTime(time), zone).end, `${zone} computed on ${computedOn}`).toBe(utc(second));
+          // Between the two occurrences, the next report is still that day's: one report, not two.
+          expect(nextReportInstant(utc(second) - 60_000, parseReportTime(time), zone)).toBe(utc(second));
+        }
+      }
+    } finally {
+      Settings.now = realNow;
+    }
   });
 
   it('is due at the report time, once, and after downtime one catch-up report covers the missed days', () => {

@@ -43,10 +43,10 @@ export function parseReportTime(value: string): ReportTime {
  * twice in autumn is its second occurrence (standard time).
  */
 export function reportInstant(date: DateTime, time: ReportTime, zone: string): number {
-  return DateTime.fromObject(
-    { year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute, second: time.second },
-    { zone },
-  ).toMillis();
+  const local = DateTime.fromObject({ year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute, second: time.second }, { zone });
+  // luxon resolves a repeated time with the offset in force today, so ask for both occurrences:
+  // the report must not move with the date the schedule happens to be computed on.
+  return Math.max(...local.getPossibleOffsets().map((d) => d.toMillis()));
 }
 
 /**
