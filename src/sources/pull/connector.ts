@@ -23,7 +23,7 @@ import {
   readState,
   toAlertInput,
 } from './odata.js';
-import { type Bearer, type Credentials, UpstreamError, fetchAlertsPage, signIn } from './upstream.js';
+import { type Bearer, type Credentials, type PageRequest, UpstreamError, fetchAlertsPage, signIn } from './upstream.js';
 
 /** TICK_MS is how often a worker looks for pull sources that are due. */
 export const TICK_MS = 1_000;
@@ -158,14 +158,14 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
     return bearer;
   };
 
-  const fetchPage = async (row: SourceRow, credentials: Credentials, cursorTime: number, skip: number) => {
+  const fetchPage = async (row: SourceRow, credentials: Credentials, at: PageRequest) => {
     const bearer = await bearerFor(row, credentials, false);
     try {
-      return await fetchAlertsPage(credentials, bearer, cursorTime, skip, clock.now(), aborter.signal);
+      return await fetchAlertsPage(credentials, bearer, at, clock.now(), aborter.signal);
     } catch (err) {
       // An expired or revoked token: sign in again once.
       if (!(err instanceof UpstreamError) || err.status !== 401) throw err;
-      return fetchAlertsPage(credentials, await bearerFor(row, credentials, true), cursorTime, skip, clock.now(), aborter.signal);
+      return fetchAlertsPage(credentials, await bearerFor(row, credentials, true), at, clock.now(), aborter.signal);
     }
   };
 
@@ -176,8 +176,9 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
     let cursorId = state.cursorId;
     let imported = 0;
     let newestImported: number | null = null;
-    for (let page = 0, skip = 0; page < MAX_PAGES_PER_POLL; page += 1) {
-      const { alerts, rows } = await fetchPage(row, credentials, state.cursorTime, skip);
+    let at: PageRequest = { cursorTime: state.cursorTime, skip: 0 };
+    for (let page = 0; page < MAX_PAGES_PER_POLL; page += 1) {
+      const { alerts, rows, more, link } = await fetchPage(row, credentials, at);
       let stored: Awaited<ReturnType<typeof importAlerts>>;
       try {
         stored = await importAlerts(db, row, alerts, clock.now(), floodWindowMs);
@@ -196,8 +197,9 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
         const at = Date.parse(a.CreationTime);
         if (at >= cursorTime) [cursorTime, cursorId] = [at, a.Id];
       }
-      if (rows < PAGE_SIZE) return { ok: true, cursorTime, cursorId, imported, newestImported, more: false };
-      skip += rows;
+      // A page short of $top ends the answer, unless the upstream pages it itself (@odata.nextLink).
+      if (rows === 0 || (rows < PAGE_SIZE && !more)) return { ok: true, cursorTime, cursorId, imported, newestImported, more: false };
+      at = { cursorTime: state.cursorTime, skip: at.skip + rows, ...(link ? { link } : {}) };
       if (clock.now() > state.leaseUntil - 30_000) break;
     }
     return { ok: true, cursorTime, cursorId, imported, newestImported, more: true };

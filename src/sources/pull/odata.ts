@@ -122,10 +122,12 @@ const text = (value: unknown): string | null => (typeof value === 'string' ? val
 /**
  * readAlertsPage reads an OData answer `{value: [AlertDto]}`; rows without an Id or a readable
  * CreationTime are skipped (they could not be imported once), a body of another shape is an error.
- * CreationTime is kept as an ISO instant, read as UTC when it has no zone (instantOf).
+ * CreationTime is kept as an ISO instant, read as UTC when it has no zone (instantOf). `nextLink`
+ * is the answer's `@odata.nextLink`: the server paged the answer itself, and more rows follow.
  */
-export function readAlertsPage(body: unknown): { alerts: UpstreamAlert[]; rows: number } | { invalid: string } {
+export function readAlertsPage(body: unknown): { alerts: UpstreamAlert[]; rows: number; nextLink?: string } | { invalid: string } {
   const value = (body as { value?: unknown } | null)?.value;
+  const nextLink = text((body as Record<string, unknown>)['@odata.nextLink']) ?? undefined;
   if (!Array.isArray(value)) return { invalid: 'the answer has no "value" array (is baseUrl an Orchestrator?)' };
   const alerts: UpstreamAlert[] = [];
   for (const row of value as Record<string, unknown>[]) {
@@ -142,7 +144,7 @@ export function readAlertsPage(body: unknown): { alerts: UpstreamAlert[]; rows: 
       DeepLinkRelativeUrl: text(row.DeepLinkRelativeUrl),
     });
   }
-  return { alerts, rows: value.length };
+  return { alerts, rows: value.length, ...(nextLink ? { nextLink } : {}) };
 }
 
 /** deliveryKey is the per-source unique key of an upstream alert: imported once, whoever polls (a long Id is hashed). */

@@ -340,6 +340,84 @@ describeEachDialect('orchestrator-pull: Automation Cloud (OAuth client credentia
   });
 });
 
+/**
+ * pagingOrchestrator lists its alerts `pageSize` at a time whatever `$top` asks, with an
+ * `@odata.nextLink` to the next page (OData's server-driven paging): on `nextOrigin` when given
+ * (a proxy's inner address, unreachable from outside), else on its own.
+ */
+async function pagingOrchestrator(rows: UpstreamAlert[], pageSize: number, nextOrigin?: string) {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (req.method === 'POST' && url.pathname === '/api/Account/Authenticate') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ result: 'paging-token', success: true }));
+        return;
+      }
+      if (req.method !== 'GET' || url.pathname !== '/odata/Alerts' || req.headers.authorization !== 'Bearer paging-token') return res.writeHead(404).end();
+      const skip = Number(url.searchParams.get('$skip') ?? 0);
+      const page = rows.slice(skip, skip + pageSize);
+      const body: Record<string, unknown> = { '@odata.context': `${origin}/odata/$metadata#Alerts`, value: page };
+      if (skip + page.length < rows.length) {
+        url.searchParams.set('$skip', String(skip + page.length));
+        body['@odata.nextLink'] = `${nextOrigin ?? origin}/odata/Alerts?${url.searchParams.toString()}`;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { origin, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describeEachDialect('orchestrator-pull: an upstream that pages its answers itself', (dialect) => {
+  it('imports every alert of an answer split by @odata.nextLink, however few rows each page holds', async () => {
+    const created = new Date(Date.now() - 60_000).toISOString();
+    const rows = Array.from({ length: 7 }, (_, i) => ({
+      ...cloudAlert(),
+      Id: `paged-${i}`,
+      CreationTime: created,
+      Data: JSON.stringify({ Message: `paged ${i}` }),
+    }));
+    const direct = await pagingOrchestrator(rows, 2);
+    // Behind a proxy, OData writes its links with the address it was reached at inside.
+    const proxied = await pagingOrchestrator(
+      rows.map((r) => ({ ...r, Id: `proxied-${r.Id}` })),
+      3,
+      'http://orchestrator.internal:8080',
+    );
+    const t = await startTestApp(dialect);
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'paged' });
+      for (const [name, upstream] of [
+        ['Direct', direct],
+        ['Proxied', proxied],
+      ] as const) {
+        const pull = { baseUrl: upstream.origin, tenancyName: 'Default', username: 'poller', password: 'pw', intervalSeconds: 1 };
+        expect((await t.call('POST', '/api/v1/tenants/paged/sources', { name, kind: 'orchestrator-pull', pull })).statusCode).toBe(201);
+      }
+      await vi.waitFor(async () => expect((await alertsOf(t, 'paged')).length).toBe(14), WAIT);
+      // Later polls (the same two minutes re-read) import nothing twice.
+      const sources = (await t.call('GET', '/api/v1/tenants/paged/sources')).json().items as { id: string; stats: { pull: { lastPolledAt: string } } }[];
+      const polled = Date.now();
+      await vi.waitFor(async () => {
+        for (const s of sources) {
+          const { stats } = (await t.call('GET', `/api/v1/tenants/paged/sources/${s.id}`)).json();
+          expect(Date.parse(stats.pull.lastPolledAt)).toBeGreaterThan(polled + 1_000);
+          expect(stats.lastError).toBeNull();
+        }
+      }, WAIT);
+      const messages = (await alertsOf(t, 'paged')).map((a) => a.message);
+      expect(messages).toHaveLength(14);
+      expect(new Set(messages).size).toBe(7);
+    } finally {
+      await t.close();
+      await direct.close();
+      await proxied.close();
+    }
+  }, 60_000);
+});
+
 async function startWorker(database: TestDatabase, role: 'api' | 'worker', dataDir: string) {
   const config = loadConfig({
     DATABASE_URL: database.url,

@@ -144,23 +144,37 @@ export async function signIn(credentials: Credentials, now: number, stop?: Abort
   return { token: body.result, expiresAt: now + ROPC_REUSE_MS };
 }
 
+/** PageRequest says which page fetchAlertsPage reads: the one `skip` rows after the cursor, or the upstream's own next link. */
+export interface PageRequest {
+  readonly cursorTime: number;
+  readonly skip: number;
+  /** The previous page's `@odata.nextLink`, when it is on the upstream's own origin. */
+  readonly link?: string;
+}
+
 /**
  * fetchAlertsPage reads one page of upstream alerts after the cursor, with the folder header
  * when the source names one. It never marks anything read: that would change what people see
- * upstream. `stop` aborts it (the worker is shutting down).
+ * upstream. `stop` aborts it (the worker is shutting down). `more` says the upstream paged its
+ * answer itself (`@odata.nextLink`, however few rows this page holds); `link` is that link
+ * (resolved) when it is on the origin asked, to follow as it is. A link elsewhere (a proxy's
+ * inner address, written by an OData server behind it) is not followed: the next page is asked
+ * for with `$skip`, which Orchestrator takes.
  */
 export async function fetchAlertsPage(
   credentials: Credentials,
   bearer: Bearer,
-  cursorTime: number,
-  skip: number,
+  at: PageRequest,
   now: number,
   stop?: AbortSignal,
-): Promise<{ alerts: UpstreamAlert[]; rows: number }> {
+): Promise<{ alerts: UpstreamAlert[]; rows: number; more: boolean; link?: string }> {
   const headers: Record<string, string> = { authorization: `Bearer ${bearer.token}`, accept: 'application/json' };
   if (credentials.organizationUnitId !== null) headers['x-uipath-organizationunitid'] = String(credentials.organizationUnitId);
-  const res = await exchange(alertsUrl(credentials.baseUrl, cursorTime, skip, Date.parse(credentials.since)), { headers }, now, stop);
+  const url = at.link ?? alertsUrl(credentials.baseUrl, at.cursorTime, at.skip, Date.parse(credentials.since));
+  const res = await exchange(url, { headers }, now, stop);
   const page = readAlertsPage(await json(res, '/odata/Alerts'));
   if ('invalid' in page) throw new UpstreamError(page.invalid, res.status, undefined);
-  return page;
+  const next = page.nextLink !== undefined && URL.canParse(page.nextLink, url) ? new URL(page.nextLink, url) : undefined;
+  const link = next?.origin === new URL(url).origin ? next.href : undefined;
+  return { alerts: page.alerts, rows: page.rows, more: page.nextLink !== undefined, ...(link ? { link } : {}) };
 }
