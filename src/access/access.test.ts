@@ -289,6 +289,22 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('GET', `${base}/groups`)).json().items).toHaveLength(1);
   });
 
+  it('leaves a group with one of the member lists of PATCHes sent at once, never both nor a 409', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'members-race' });
+    const base = '/api/v1/tenants/members-race';
+    const ids: string[] = [];
+    for (const name of ['ann', 'ben']) ids.push((await t.call('POST', `${base}/users`, { email: `${name}@example.com`, name })).json().id);
+    const group = (await t.call('POST', `${base}/groups`, { name: 'Desk' })).json();
+    for (let round = 0; round < 5; round++) {
+      const lists = [[ids[0]], [ids[1]], [ids[0]]];
+      const answers = await Promise.all(lists.map((members) => t.call('PATCH', `${base}/groups/${group.id}`, { members, roles: ['Robot'] })));
+      expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200]);
+      const after = (await t.call('GET', `${base}/groups/${group.id}`)).json();
+      expect(after.members).toHaveLength(1);
+      expect(after.roles).toEqual(['Robot']);
+    }
+  });
+
   it('refuses a role or group named as another but for its case, as a user with an email', async () => {
     const base = '/api/v1/tenants/people';
     const role = await t.call('POST', `${base}/roles`, { name: 'administrator', permissions: ['Alerts.View'] });

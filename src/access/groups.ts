@@ -38,11 +38,9 @@ type GroupView = z.infer<typeof groupView>;
 
 /**
  * Group names are unique in the tenant, ignoring case (see sameName). The database's constraint
- * sees only the exact name, so this runs in the transaction that writes, under the tenant's lock on
- * group names: "Ops" and "ops" sent at once make one group, not two.
+ * sees only the exact name, so this runs in saveGroup's transaction, under its lock.
  */
 async function assertNameFree(db: Db, tenantId: string, name: string, exceptId?: string) {
-  await lockTransactionOn(db, `group-names:${tenantId}`);
   let q = db.selectFrom('groups').select('name').where('tenant_id', '=', tenantId);
   if (exceptId) q = q.where('id', '!=', exceptId);
   const names = (await q.execute()).map((g) => g.name);
@@ -74,6 +72,9 @@ export async function saveGroup(db: Db, tenantId: string, groupId: string | unde
   const roleIds = input.roles === undefined ? undefined : await resolveRoleIds(db, tenantId, input.roles ?? [], 'roles');
   const id = groupId ?? newId();
   await db.transaction().execute(async (tx) => {
+    // One writer of the tenant's groups at a time: "Ops" and "ops" sent at once make one group, not
+    // two, and two PATCHes of the members (or roles) leave one list or the other, not both nor a 409.
+    await lockTransactionOn(tx, `groups:${tenantId}`);
     if (input.name !== undefined) await assertNameFree(tx, tenantId, input.name, groupId);
     if (groupId === undefined) {
       await tx
