@@ -74,6 +74,13 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(group.json().roles).toEqual(['Robot']);
   });
 
+  it('grants a permission named twice once, even in a list that names all ten besides', async () => {
+    const all = (await t.call('GET', '/api/v1/tenants/people/roles')).json().items.find((r: { name: string }) => r.name === 'Administrator').permissions;
+    const role = await t.call('POST', '/api/v1/tenants/people/roles', { name: 'Everything Twice', permissions: [...all, 'Alerts.View'] });
+    expect(role.statusCode, role.body).toBe(201);
+    expect(role.json().permissions).toEqual(all);
+  });
+
   it('finds a role named in another case or with spaces around it, as role names are unique so', async () => {
     // POST /roles {name: ' robot '} is answered 409 'A role named "robot" already exists': the same words must find it.
     const user = await t.call('POST', '/api/v1/tenants/people/users', { email: 'cased@example.com', name: 'Cased', roles: ['administrator', ' Robot '] });
