@@ -4,8 +4,9 @@ import { z } from 'zod';
 import { tenantOf } from '../access/routes.js';
 import type { RouteModule, TocsinApp } from '../http/context.js';
 import { PROBLEM_MEDIA_TYPE } from '../http/openapi.js';
-import { conflict, problemTypeFor } from '../http/problem.js';
+import { problemTypeFor } from '../http/problem.js';
 import { type Receiver, MAX_RECEIVE_BYTES, type ReceiveAnswer, createReceiver } from './receive.js';
+import { checkUpstream } from './pull/connector.js';
 import { signedSample } from './samples.js';
 import { type SourceKind, receptionView, sourceInput, sourcePatch, sourceView } from './model.js';
 import {
@@ -190,18 +191,21 @@ export const sourceRoutes: RouteModule = (app, deps) => {
   app.post(
     `${base}/:sourceId/test`,
     {
-      config: { permission: 'Sources.Edit', problems: [409] },
+      config: { permission: 'Sources.Edit' },
       schema: {
         params: sourceParams,
         response: { 200: z.object({ ok: z.boolean(), alertIds: z.array(z.string()), status: z.number(), detail: z.string().nullable() }) },
         description:
           "Sends the source's receive URL a sample event of its kind, signed with its newest secret, and answers what came of it: " +
-          'ok and the stored alert ids, or the status and detail the receiver answered (a disabled source answers 404).',
+          'ok and the stored alert ids, or the status and detail the receiver answered (a disabled source answers 404). ' +
+          'An orchestrator-pull source signs in upstream and reads its latest alerts, importing none: ok, or the status ' +
+          '(0: no answer) and error of the upstream.',
       },
     },
     async (request) => {
       const row = await requireSource(db, tenantOf(request).id, request.params.sourceId);
-      if (row.kind === 'orchestrator-pull') throw conflict('An orchestrator-pull source fetches its alerts; it has no receive URL to test.');
+      // A pull source has no receive URL: its test is a sign-in and a read upstream.
+      if (row.kind === 'orchestrator-pull') return { alertIds: [], ...(await checkUpstream(row, secretBox, clock.now())) };
       const [secret] = await activeSecrets(db, secretBox, row.id);
       const sample = signedSample(row.kind as SourceKind, secret!, clock.now(), crypto.randomUUID());
       const res = await app.inject({ method: 'POST', url: receivePath(row.id), headers: sample.headers, payload: sample.body });

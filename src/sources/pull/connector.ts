@@ -132,6 +132,22 @@ function credentialsOf(row: SourceRow, box: SecretBox): Credentials {
 }
 
 /**
+ * checkUpstream is a pull source's test (POST /sources/{id}/test): it signs in upstream and reads
+ * the alerts of the last minutes as a poll would, importing nothing and leaving the source's state
+ * and counters alone. A refusal answers the upstream's status (0 when none answered) and words.
+ */
+export async function checkUpstream(row: SourceRow, box: SecretBox, now: number): Promise<{ ok: boolean; status: number; detail: string | null }> {
+  try {
+    const credentials = credentialsOf(row, box);
+    await fetchAlertsPage(credentials, await signIn(credentials, now), { cursorTime: now, skip: 0 }, now);
+    return { ok: true, status: 200, detail: null };
+  } catch (err) {
+    if (!(err instanceof UpstreamError)) throw err;
+    return { ok: false, status: err.status ?? 0, detail: err.message };
+  }
+}
+
+/**
  * startPullConnector runs the orchestrator-pull sources in a worker process: every tick it takes
  * the due sources whose poll no other worker holds (compare-and-set on the source's state), reads
  * the upstream alerts after the cursor page by page, imports each once, and writes the new cursor,

@@ -127,6 +127,31 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
     await t.call('DELETE', `${base}/${source.id}`);
   });
 
+  it('tests an orchestrator-pull source by signing in upstream and reading its alerts, importing nothing', async () => {
+    // Disabled: no poll runs beside the tests below, which must not import anything themselves.
+    const pull = pullBody(orchestrator.url, { password: 'not it' });
+    const created = (await t.call('POST', base, { name: 'Tested', kind: 'orchestrator-pull', enabled: false, pull })).json();
+    const before = (await alertsOf(t, 'ops')).length;
+
+    const refused = await t.call('POST', `${base}/${created.id}/test`);
+    expect(refused.statusCode, refused.body).toBe(200);
+    expect(refused.json()).toEqual({
+      ok: false,
+      alertIds: [],
+      status: 401,
+      detail: '/api/Account/Authenticate answered HTTP 401: The tenant, email or password is wrong.',
+    });
+    expect(refused.body).not.toContain('not it');
+
+    await t.call('PATCH', `${base}/${created.id}`, { pull: { password: PASSWORD } });
+    const passed = await t.call('POST', `${base}/${created.id}/test`);
+    expect(passed.json()).toEqual({ ok: true, alertIds: [], status: 200, detail: null });
+    expect(await alertsOf(t, 'ops')).toHaveLength(before);
+    const { stats } = (await t.call('GET', `${base}/${created.id}`)).json();
+    expect(stats).toMatchObject({ accepted: 0, rejected: 0, lastReceivedAt: null });
+    await t.call('DELETE', `${base}/${created.id}`);
+  });
+
   it('imports the history before the source was added without queuing its Fatal alerts for immediate emails', async () => {
     await t.call('POST', '/api/v1/tenants', { name: 'history' });
     // Disabled: no poll runs beside the import below.
