@@ -145,6 +145,26 @@ describeEachDialect('email action links', (dialect) => {
     ]);
   });
 
+  it('reads the same choices from a multipart form (as some mail clients and browsers post) as from the form-encoded one', async () => {
+    const alertId = await raise({ robot: 'R-multipart', process: 'Multipart' });
+    const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).snooze;
+    const form = new FormData();
+    form.append('what', 'process');
+    form.append('for', '24h');
+    const request = new Request('https://tocsin.example.com/', { method: 'POST', body: form });
+    const done = await t.tocsin.app.inject({
+      method: 'POST',
+      url: path(url),
+      headers: { 'content-type': request.headers.get('content-type')! },
+      payload: await request.text(),
+    });
+    expect(done.statusCode).toBe(200);
+    const own = (await mutes(viewer.token)).filter(
+      (m: { match: { process?: string; robot?: string } }) => m.match.process === 'Multipart' || m.match.robot === 'R-multipart',
+    );
+    expect(own).toMatchObject([{ scope: 'user', match: { process: 'Multipart' }, until: new Date(clock.now() + DAY).toISOString() }]);
+  });
+
   it('keeps one snooze when its link is confirmed twice, ending at the later end', async () => {
     const alertId = await raise({ robot: 'R-twice' });
     const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).snooze;

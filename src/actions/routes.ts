@@ -89,8 +89,19 @@ function untilOf(form: URLSearchParams, now: number, timeZone: string): number {
   return now + DURATIONS[choice as keyof typeof DURATIONS];
 }
 
-/** formOf reads the choices of a POST: the page's form fields, or the same fields as a JSON object (a script's). */
-function formOf(body: unknown): URLSearchParams {
+/**
+ * formOf reads the choices of a POST: the page's form fields (form-encoded, or multipart as some
+ * clients post a form), or the same fields as a JSON object (a script's).
+ */
+async function formOf(body: unknown, contentType: string | undefined): Promise<URLSearchParams> {
+  if (typeof body === 'string' && /^\s*multipart\/form-data\b/i.test(contentType ?? '')) {
+    try {
+      const fields = await new Response(body, { headers: { 'content-type': contentType! } }).formData();
+      return new URLSearchParams([...fields].filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+    } catch {
+      return new URLSearchParams();
+    }
+  }
   if (typeof body === 'string') return new URLSearchParams(body);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return new URLSearchParams();
   return new URLSearchParams(Object.entries(body).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
@@ -136,7 +147,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
           async () => {
             const r = await resolve(db, links, request.params.token);
             const now = clock.now();
-            const form = formOf(request.body);
+            const form = await formOf(request.body, request.headers['content-type']);
             let page: string;
             if (r.grant.action === 'acknowledge') {
               const ack = await acknowledgeAlert(db, r.grant.tenantId, r.alert!, r.actor, 'email', now);
