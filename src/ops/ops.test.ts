@@ -5,7 +5,8 @@ import { pathParams } from '../../test/support/route-walk.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { migrate } from '../storage/migrate.js';
 import { openStorage } from '../storage/storage.js';
-import { createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
+import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
+import { startTcpProxy, viaProxy } from '../../test/support/tcp-proxy.js';
 import { Metrics } from './metrics.js';
 import { opsRoutes } from './routes.js';
 
@@ -181,4 +182,27 @@ describeEachDialect('operations endpoints', (dialect) => {
       for (const op of Object.values<Json>(item)) expect(op.responses['400']).toBeDefined();
     }
   });
+});
+
+it.runIf(TEST_PG_URL)('answers /readyz 503 and /metrics 200 within seconds while the database does not answer at all [postgres]', async () => {
+  const server = new URL(TEST_PG_URL!);
+  const proxy = await startTcpProxy(Number(server.port || 5432), server.hostname);
+  const t = await startTestApp('postgres', {}, {}, { reach: (url) => viaProxy(url, proxy) });
+  try {
+    expect((await t.call('GET', '/readyz', undefined, '')).statusCode).toBe(200);
+    proxy.stall();
+    const started = Date.now();
+    const ready = await t.call('GET', '/readyz', undefined, '');
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toEqual({ status: 'unavailable', reason: expect.stringMatching(/did not answer/) });
+    const metrics = await t.call('GET', '/metrics', undefined, '');
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toContain('# TYPE tocsin_http_requests_total counter');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  } finally {
+    proxy.cut();
+    proxy.restore();
+    await t.close();
+    await proxy.close();
+  }
 });

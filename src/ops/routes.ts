@@ -1,8 +1,15 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { RouteModule } from '../http/context.js';
+import { DeadlineError, withinMs } from '../shared/deadline.js';
 import { unavailableReason } from '../storage/connect.js';
 import { pendingMigrations } from '../storage/migrate.js';
+
+/**
+ * READINESS_TIMEOUT_MS bounds the database check of /readyz: a server that stopped answering
+ * (a partition, a frozen host) makes it 503 "not ready", not a request that hangs forever.
+ */
+const READINESS_TIMEOUT_MS = 3000;
 
 /** opsRoutes answer liveness, readiness and Prometheus scrapes; none needs credentials. */
 export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
@@ -26,13 +33,17 @@ export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
     },
     async (request, reply) => {
       try {
-        await sql`select 1`.execute(storage.db);
-        const pending = await pendingMigrations(storage);
+        const pending = await withinMs(
+          sql`select 1`.execute(storage.db).then(() => pendingMigrations(storage)),
+          READINESS_TIMEOUT_MS,
+          'the database',
+        );
         if (pending.length > 0) return reply.status(503).send({ status: 'migrating', pending });
         return { status: 'ready', database: storage.dialect };
       } catch (err) {
         request.log.warn({ err }, 'readiness check failed');
-        return reply.status(503).send({ status: 'unavailable', reason: unavailableReason(err) });
+        const reason = err instanceof DeadlineError ? err.message : unavailableReason(err);
+        return reply.status(503).send({ status: 'unavailable', reason });
       }
     },
   );

@@ -9,6 +9,12 @@ export interface TcpProxy {
   readonly port: number;
   /** cut drops every open connection and hangs up on the new ones until restore(). */
   cut(): void;
+  /**
+   * stall keeps every connection open but forwards nothing either way, and takes new ones only to
+   * hold them: a server that stopped answering (a network partition, a frozen host). The
+   * connections held meanwhile stay silent; restore() forwards the ones opened after it.
+   */
+  stall(): void;
   restore(): void;
   /** refused resolves once `count` connections have been hung up on since the last cut (an event, not a pause). */
   refused(count: number): Promise<void>;
@@ -19,8 +25,10 @@ export interface TcpProxy {
 export async function startTcpProxy(port: number, host = '127.0.0.1'): Promise<TcpProxy> {
   const open = new Set<net.Socket>();
   let down = false;
+  let stalled = false;
   let refusals = 0;
   const waiting: { count: number; resolve: () => void }[] = [];
+  const piped = new Map<net.Socket, net.Socket>();
   const server = net.createServer((client) => {
     client.on('error', () => {});
     if (down) {
@@ -32,6 +40,11 @@ export async function startTcpProxy(port: number, host = '127.0.0.1'): Promise<T
       }
       return;
     }
+    if (stalled) {
+      open.add(client);
+      client.on('close', () => open.delete(client));
+      return;
+    }
     const upstream = net.connect(port, host);
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());
@@ -41,6 +54,8 @@ export async function startTcpProxy(port: number, host = '127.0.0.1'): Promise<T
       socket.on('close', () => open.delete(socket));
     }
     client.pipe(upstream).pipe(client);
+    piped.set(client, upstream);
+    client.on('close', () => piped.delete(client));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -50,8 +65,16 @@ export async function startTcpProxy(port: number, host = '127.0.0.1'): Promise<T
       refusals = 0;
       for (const socket of open) socket.destroy();
     },
+    stall() {
+      stalled = true;
+      for (const [client, upstream] of piped) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+      }
+    },
     restore() {
       down = false;
+      stalled = false;
     },
     refused: (count) => (refusals >= count ? Promise.resolve() : new Promise((resolve) => waiting.push({ count, resolve }))),
     close: () =>

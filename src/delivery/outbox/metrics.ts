@@ -1,8 +1,20 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Clock } from '../../shared/clock.js';
+import { withinMs } from '../../shared/deadline.js';
 import type { Storage } from '../../storage/storage.js';
 import { isUnfinished } from './leases.js';
 import { DELIVERY_STATUSES } from './tables.js';
+
+/**
+ * SCRAPE_READ_MS bounds each database read of a scrape. A read that fails or does not answer in
+ * time keeps the series' last value, so that /metrics still answers (the process and request
+ * series with it) while the database is down, rather than failing or hanging the whole scrape.
+ */
+const SCRAPE_READ_MS = 2000;
+
+async function scrapeRead(read: () => Promise<void>): Promise<void> {
+  await withinMs(read(), SCRAPE_READ_MS, 'the database').catch(() => {});
+}
 
 /**
  * OutboxMetrics are the delivery series: attempts by outcome, finished deliveries, SMTP latency,
@@ -48,13 +60,15 @@ export class OutboxMetrics {
       labelNames: ['status'] as const,
       registers: [registry],
       async collect() {
-        const rows = await storage.db
-          .selectFrom('deliveries')
-          .select(['status', (eb) => eb.fn.countAll<string | number>().as('n')])
-          .groupBy('status')
-          .execute();
-        const counts = new Map(rows.map((r) => [r.status, Number(r.n)]));
-        for (const status of DELIVERY_STATUSES) this.set({ status }, counts.get(status) ?? 0);
+        await scrapeRead(async () => {
+          const rows = await storage.db
+            .selectFrom('deliveries')
+            .select(['status', (eb) => eb.fn.countAll<string | number>().as('n')])
+            .groupBy('status')
+            .execute();
+          const counts = new Map(rows.map((r) => [r.status, Number(r.n)]));
+          for (const status of DELIVERY_STATUSES) this.set({ status }, counts.get(status) ?? 0);
+        });
       },
     });
     new Gauge({
@@ -62,12 +76,14 @@ export class OutboxMetrics {
       help: 'Deliveries not yet finished (pending, sending or retrying).',
       registers: [registry],
       async collect() {
-        const row = await storage.db
-          .selectFrom('deliveries')
-          .select((eb) => eb.fn.countAll<string | number>().as('n'))
-          .where(isUnfinished)
-          .executeTakeFirst();
-        this.set(Number(row?.n ?? 0));
+        await scrapeRead(async () => {
+          const row = await storage.db
+            .selectFrom('deliveries')
+            .select((eb) => eb.fn.countAll<string | number>().as('n'))
+            .where(isUnfinished)
+            .executeTakeFirst();
+          this.set(Number(row?.n ?? 0));
+        });
       },
     });
     new Gauge({
@@ -75,13 +91,15 @@ export class OutboxMetrics {
       help: 'Age of the oldest delivery not yet finished, 0 when the queue is empty.',
       registers: [registry],
       async collect() {
-        const row = await storage.db
-          .selectFrom('deliveries')
-          .select((eb) => eb.fn.min<number | null>('created_at').as('oldest'))
-          .where(isUnfinished)
-          .executeTakeFirst();
-        const oldest = row?.oldest == null ? null : Number(row.oldest);
-        this.set(oldest === null ? 0 : Math.max(0, (clock.now() - oldest) / 1000));
+        await scrapeRead(async () => {
+          const row = await storage.db
+            .selectFrom('deliveries')
+            .select((eb) => eb.fn.min<number | null>('created_at').as('oldest'))
+            .where(isUnfinished)
+            .executeTakeFirst();
+          const oldest = row?.oldest == null ? null : Number(row.oldest);
+          this.set(oldest === null ? 0 : Math.max(0, (clock.now() - oldest) / 1000));
+        });
       },
     });
   }
