@@ -5,6 +5,8 @@ import type { Language } from './languages.js';
 export interface LocaleFormat {
   /** A day and a time to the minute, e.g. `27 Nov 2026, 14:05`. */
   dateTime(epochMs: number): string;
+  /** A day and a time to the second, e.g. `27 Nov 2026, 14:05:09`. */
+  dateTimeToSecond(epochMs: number): string;
   /** A time of day to the minute, e.g. `14:05`. */
   clock(epochMs: number): string;
   /** A time of day to the second, e.g. `14:05:09`. */
@@ -41,7 +43,7 @@ const knownZone = (timeZone: string) => (isTimeZone(timeZone) ? timeZone : 'UTC'
 
 function buildLocaleFormat(language: Language, requestedZone: string): LocaleFormat {
   const timeZone = knownZone(requestedZone);
-  const dateTime = new Intl.DateTimeFormat(language, {
+  const dateTimeOptions: Intl.DateTimeFormatOptions = {
     timeZone,
     year: 'numeric',
     month: language === 'ja' || language === 'de' ? '2-digit' : 'short',
@@ -49,7 +51,9 @@ function buildLocaleFormat(language: Language, requestedZone: string): LocaleFor
     hour: '2-digit',
     minute: '2-digit',
     hourCycle: 'h23',
-  });
+  };
+  const dateTime = new Intl.DateTimeFormat(language, dateTimeOptions);
+  const dateTimeToSecond = new Intl.DateTimeFormat(language, { ...dateTimeOptions, second: '2-digit' });
   const clock = new Intl.DateTimeFormat(language, { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
   const time = new Intl.DateTimeFormat(language, {
     timeZone,
@@ -62,6 +66,7 @@ function buildLocaleFormat(language: Language, requestedZone: string): LocaleFor
   const offset = new Intl.DateTimeFormat('en', { timeZone, timeZoneName: 'longOffset' });
   return {
     dateTime: (epochMs) => dateTime.format(epochMs),
+    dateTimeToSecond: (epochMs) => dateTimeToSecond.format(epochMs),
     clock: (epochMs) => clock.format(epochMs),
     time: (epochMs) => time.format(epochMs),
     number: (value) => number.format(value),
@@ -87,4 +92,9 @@ export function isoDay(epochMs: number, timeZone: string): string {
     dayFormats.set(timeZone, day);
   }
   return day.format(epochMs);
+}
+
+/** onWholeMinutes says whether every instant falls on a whole minute (every zone today is offset by whole minutes). */
+export function onWholeMinutes(...instants: number[]): boolean {
+  return instants.every((ms) => ms % 60_000 === 0);
 }

@@ -1,7 +1,7 @@
 import { SEVERITIES, severityRank } from '../../alerts/severity.js';
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { type Translate, emailTranslator } from '../../i18n/email-i18n.js';
-import { type LocaleFormat, localeFormat } from '../../i18n/format.js';
+import { type LocaleFormat, localeFormat, onWholeMinutes } from '../../i18n/format.js';
 import { actionLinks, sourceTitle } from './alert-line.js';
 import { type Link, greeting, link, linkText, renderEmail } from './frame.js';
 import { fitUnderBudget } from './fit.js';
@@ -111,7 +111,9 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
   const counts = view.counts.filter((row) => row.count > 0);
   const total = counts.reduce((sum, row) => sum + row.count, 0);
   const quiet = total === 0;
-  const bounds = { start: fmt.dateTime(period.start), end: fmt.dateTime(period.end) };
+  // A report time with seconds (`HH:MM:SS`) is written with them.
+  const at = onWholeMinutes(period.start, period.end) ? fmt.dateTime : fmt.dateTimeToSecond;
+  const bounds = { start: at(period.start), end: at(period.end) };
   const intro = quiet ? t('daily.quiet', bounds) : t('daily.intro', { ...bounds, count: total });
   const ordered = [...counts].sort(
     (a, b) =>

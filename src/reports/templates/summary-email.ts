@@ -1,6 +1,6 @@
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { emailTranslator } from '../../i18n/email-i18n.js';
-import { isoDay, localeFormat } from '../../i18n/format.js';
+import { isoDay, localeFormat, onWholeMinutes } from '../../i18n/format.js';
 import { groupBySource, sourceKeyId } from '../source-groups.js';
 import { alertLine, alertLineText, sourceTitle, timeRange } from './alert-line.js';
 import { muteLines } from './daily-email.js';
@@ -61,10 +61,12 @@ function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupVi
   });
   const hidden = Math.max(0, view.totalAlerts - shown.reduce((sum, group) => sum + group.count, 0));
   const count = view.totalAlerts;
+  // A window of a short interval (tests, demos) is written to the second, so that its start and end differ.
+  const toSecond = !onWholeMinutes(window.start, window.end);
   const intro = t('summary.intro', {
     count,
-    start: fmt.dateTime(window.start),
-    end: oneDay ? fmt.clock(window.end) : fmt.dateTime(window.end),
+    start: toSecond ? fmt.dateTimeToSecond(window.start) : fmt.dateTime(window.start),
+    end: oneDay ? (toSecond ? fmt.time : fmt.clock)(window.end) : (toSecond ? fmt.dateTimeToSecond : fmt.dateTime)(window.end),
   });
   const catchUp = view.windowCount > 1 ? t('summary.catchUp', { count: view.windowCount }) : null;
   const more = hidden > 0 ? t('summary.more', { count: hidden }) : null;

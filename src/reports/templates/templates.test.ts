@@ -98,6 +98,14 @@ describe('the 10-minute summary', () => {
     expect(tokyo.html).toContain('Asia/Tokyo (UTC+09:00)');
   });
 
+  it('writes the window to the second when it does not start or end on a whole minute (a short interval)', () => {
+    const view = sampleSummary(context('en', 'America/New_York'));
+    const start = Date.UTC(2026, 11, 1, 12, 41, 15);
+    const email = renderSummaryEmail({ ...view, window: { start, end: start + 5_000 } });
+    expect(email.text).toContain('between Dec 1, 2026, 07:41:15 and 07:41:20.');
+    expect(email.html).toContain('07:41:15 and 07:41:20');
+  });
+
   it('falls back to UTC, labelled, for a zone the runtime does not know, instead of failing', () => {
     const email = renderSummaryEmail(sampleSummary(context('en', 'Mars/Olympus')));
     expect(email.text).toContain('between Nov 27, 2026, 08:50 and 09:00.');
@@ -288,6 +296,13 @@ describe('the daily report', () => {
     const email = renderDailyEmail({ ...view, period: { start: Date.UTC(2026, 9, 24, 8), end: Date.UTC(2026, 9, 25, 9) } });
     expect(email.text).toContain('from Oct 24, 2026, 10:00 to Oct 25, 2026, 10:00.');
     expect(email.text).toContain('Europe/Paris (UTC+01:00)');
+  });
+
+  it('writes the period to the second when the report time has seconds', () => {
+    const view = sampleDaily(context('en'));
+    const end = Date.UTC(2026, 11, 1, 12, 49, 19);
+    const email = renderDailyEmail({ ...view, period: { start: end - 86_400_000, end } });
+    expect(email.text).toContain('from Nov 30, 2026, 13:49:19 to Dec 1, 2026, 13:49:19.');
   });
 
   it('has a health section: alerts per component against the day before, sources still failing and recovered, the noisiest', () => {
