@@ -152,6 +152,25 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
     await t.call('DELETE', `${base}/${created.id}`);
   });
 
+  it('says where an upstream that redirects sends it (an http:// baseUrl of an https-only Orchestrator), following nothing', async () => {
+    const redirecting = http.createServer((req, res) => res.writeHead(301, { location: `https://orchestrator.example.com${req.url}` }).end());
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    try {
+      const pull = pullBody(`http://127.0.0.1:${(redirecting.address() as AddressInfo).port}`);
+      const created = (await t.call('POST', base, { name: 'Redirected', kind: 'orchestrator-pull', enabled: false, pull })).json();
+      expect((await t.call('POST', `${base}/${created.id}/test`)).json()).toEqual({
+        ok: false,
+        alertIds: [],
+        status: 301,
+        detail:
+          '/api/Account/Authenticate answered HTTP 301, a redirect to https://orchestrator.example.com/api/Account/Authenticate: give the address it redirects to',
+      });
+      await t.call('DELETE', `${base}/${created.id}`);
+    } finally {
+      redirecting.close();
+    }
+  });
+
   it('imports the history before the source was added without queuing its Fatal alerts for immediate emails', async () => {
     await t.call('POST', '/api/v1/tenants', { name: 'history' });
     // Disabled: no poll runs beside the import below.

@@ -35,13 +35,24 @@ async function exchange(url: string, init: RequestInit, now: number, stop?: Abor
   let res: Response;
   const timeout = AbortSignal.timeout(UPSTREAM_TIMEOUT_MS);
   try {
-    res = await fetch(url, { ...init, redirect: 'error', signal: stop ? AbortSignal.any([timeout, stop]) : timeout });
+    // Never followed (the credentials would go to another address), but said: an http:// baseUrl of an https-only server.
+    res = await fetch(url, { ...init, redirect: 'manual', signal: stop ? AbortSignal.any([timeout, stop]) : timeout });
   } catch (err) {
     const cause =
       (err as Error).name === 'TimeoutError'
         ? `no answer within ${UPSTREAM_TIMEOUT_MS / 1000} s`
         : ((err as { cause?: Error }).cause?.message ?? (err as Error).message);
     throw new UpstreamError(`${new URL(url).host}: ${cause}`, undefined, undefined);
+  }
+  const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+  if (location !== null) {
+    await res.body?.cancel();
+    const to = URL.canParse(location, url) ? new URL(location, url).href : location.slice(0, 200);
+    throw new UpstreamError(
+      `${new URL(url).pathname} answered HTTP ${res.status}, a redirect to ${to}: give the address it redirects to`,
+      res.status,
+      undefined,
+    );
   }
   if (!res.ok) {
     const reason = await reasonOf(res);
