@@ -154,7 +154,11 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
       const body = parseBody(verifyBody, request.body);
       const model = lowerCaseKeys(body.smtpsettingmodel) as OrchestratorSmtpModel;
       // The model is tested over the saved server: UseDefaultCredentials false undoes a saved 'none'.
-      const storedAuthMethod = (await getMailSettings(db, tenant.id)).custom?.authMethod;
+      const saved = (await getMailSettings(db, tenant.id)).custom;
+      const storedAuthMethod = saved?.authMethod;
+      // With no saved server, a left-out EnableSsl is Orchestrator's default false (a bool in its
+      // model; only Host and Port are required), not STARTTLS required.
+      if (!saved && model.enablessl == null) model.enablessl = false;
       const { input, errors } = smtpInputFromModel(model, (field) => `smtpSettingModel.${MODEL_NAMES[field]}`, storedAuthMethod);
       if (errors.length > 0) throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
       if (body.sendto !== undefined && !isEmailAddress(body.sendto.trim())) throw fieldError('sendTo', 'must be an email address');

@@ -359,4 +359,38 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
       await other.close();
     }
   });
+
+  it("reads a left-out EnableSsl as Orchestrator's false on a tenant with no server of its own: plain SMTP, as GET /odata/Settings showed", async () => {
+    // Only Host and Port are required in Orchestrator's SmtpSettingModel, EnableSsl a bool that
+    // defaults to false; GET shows "false". Left out, it asked for STARTTLS, and a server without
+    // it failed the test (the error naming EnableSsl, which the script never sent).
+    const plain = await startTestSmtpServer();
+    try {
+      const fresh = (await t.tenantWithUser('orch-no-ssl-given')).token;
+      const shown = async () =>
+        Object.fromEntries(
+          ((await t.call('GET', '/odata/Settings', undefined, fresh)).json().value as { Name: string; Value: string }[]).map((s) => [s.Name, s.Value]),
+        );
+      expect((await shown())['Abp.Net.Mail.Smtp.EnableSsl']).toBe('false');
+      const model = { Host: '127.0.0.1', Port: plain.port, DefaultFromAddress: 'robot@orch.example.com' };
+      const verify = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'ops@orch.example.com', smtpSettingModel: model }, fresh);
+      expect(verify.statusCode, verify.body).toBe(200);
+      expect((await plain.waitForMessages(1))[0]!.envelope.to).toEqual(['ops@orch.example.com']);
+      const settings = [
+        { Name: 'Abp.Net.Mail.Smtp.Host', Value: '127.0.0.1' },
+        { Name: 'Abp.Net.Mail.Smtp.Port', Value: String(plain.port) },
+        { Name: 'Abp.Net.Mail.DefaultFromAddress', Value: 'robot@orch.example.com' },
+      ];
+      expect((await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings }, fresh)).statusCode).toBe(200);
+      expect((await shown())['Abp.Net.Mail.Smtp.EnableSsl']).toBe('false');
+      const test = await t.call('POST', '/api/v1/tenants/orch-no-ssl-given/settings/mail/test', { sendTo: 'ops@orch.example.com' }, fresh);
+      expect(test.json(), test.body).toMatchObject({ ok: true });
+      // A saved server keeps its own security when EnableSsl is left out again.
+      expect((await t.call('PUT', '/api/v1/tenants/orch-no-ssl-given/settings/mail', { custom: { security: 'starttls' } }, fresh)).statusCode).toBe(200);
+      expect((await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: settings.slice(1, 2) }, fresh)).statusCode).toBe(200);
+      expect((await shown())['Abp.Net.Mail.Smtp.EnableSsl']).toBe('true');
+    } finally {
+      await plain.close();
+    }
+  });
 });
