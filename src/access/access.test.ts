@@ -427,6 +427,21 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(wrong.statusCode).toBe(401);
   });
 
+  it("takes Authenticate as a form post too, as PowerShell's Invoke-RestMethod -Body @{…} sends it and Orchestrator binds it", async () => {
+    const { userId } = await t.tenantWithUser('formpost', ['Alerts Viewer']);
+    await t.call('PATCH', `/api/v1/tenants/formpost/users/${userId}`, { email: 'gus@example.com', password: 'a form & its secret' });
+    const post = (payload: string) =>
+      t.tocsin.app.inject({ method: 'POST', url: '/api/account/authenticate', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload });
+    const signedIn = await post('tenancyName=FormPost&usernameOrEmailAddress=gus%40example.com&password=a+form+%26+its+secret');
+    expect(signedIn.statusCode, signedIn.body).toBe(200);
+    const token = signedIn.json().result as string;
+    expect((await t.tocsin.app.inject({ method: 'GET', url: '/odata/Alerts', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+    expect((await post('tenancyName=formpost&usernameOrEmailAddress=gus%40example.com&password=wrong')).statusCode).toBe(401);
+    const missing = await post('tenancyName=formpost&usernameOrEmailAddress=gus%40example.com');
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().errors).toEqual([{ path: 'Password', message: expect.any(String) }]);
+  });
+
   it('ends the sessions and Authenticate tokens a user signed in with when its password changes, keeping its API tokens', async () => {
     const base = '/api/v1/tenants/people';
     const { id, cookie } = await signedIn('dave@example.com', ['Alerts Viewer']);

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { findTenant } from '../http/access-hook.js';
 import { caseInsensitiveBody } from '../http/openapi.js';
@@ -92,42 +93,49 @@ async function issueAuthenticateToken(db: Db, clock: Clock, owner: { tenantId: s
  * orchestratorAuthRoutes serve `POST /api/Account/Authenticate`, Orchestrator's sign-in for
  * scripts: a tenant user's email and console password give a bearer token for every route.
  */
-export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, loginThrottle }) => {
-  app.post(
-    '/api/Account/Authenticate',
-    {
-      config: {
-        access: 'public',
-        problems: [401, 429],
-        answer: z.object({
-          result: z.string().describe('The bearer token'),
-          targetUrl: z.string().nullable(),
-          success: z.boolean(),
-          error: z.string().nullable(),
-          unAuthorizedRequest: z.boolean(),
-          __abp: z.boolean(),
-        }),
+export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, loginThrottle }) =>
+  void app.register(async (scope) => {
+    // Orchestrator (ASP.NET) binds a form post as well as JSON, and scripts send one: PowerShell's
+    // `Invoke-RestMethod -Method Post -Body @{tenancyName=…; …}` posts the hashtable form-encoded.
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) =>
+      done(null, Object.fromEntries(new URLSearchParams(body as string))),
+    );
+    scope.withTypeProvider<ZodTypeProvider>().post(
+      '/api/Account/Authenticate',
+      {
+        config: {
+          access: 'public',
+          problems: [401, 429],
+          answer: z.object({
+            result: z.string().describe('The bearer token'),
+            targetUrl: z.string().nullable(),
+            success: z.boolean(),
+            error: z.string().nullable(),
+            unAuthorizedRequest: z.boolean(),
+            __abp: z.boolean(),
+          }),
+        },
+        schema: {
+          body: caseInsensitiveBody(authenticateBody, FIELD_NAMES),
+          description:
+            '{TenancyName, UsernameOrEmailAddress, Password} (key case ignored; JSON or form-encoded) → {result: <bearer token>, success: true}; 401 when wrong.',
+        },
       },
-      schema: {
-        body: caseInsensitiveBody(authenticateBody, FIELD_NAMES),
-        description: '{TenancyName, UsernameOrEmailAddress, Password} (key case ignored) → {result: <bearer token>, success: true}; 401 when wrong.',
+      async (request) => {
+        const parsed = authenticateBody.safeParse(lowerCaseKeys(request.body));
+        if (!parsed.success) {
+          const errors = parsed.error.issues.map((i) => ({ path: FIELD_NAMES[String(i.path[0])] ?? '(root)', message: i.message }));
+          throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
+        }
+        // The console's password check: same 401 for every failure, and the same throttle (429).
+        const owner = await passwordLogin(storage.db, loginThrottle, {
+          tenant: tenancyRef(parsed.data.tenancyname),
+          email: parsed.data.usernameoremailaddress,
+          password: parsed.data.password,
+          address: request.ip,
+        });
+        const token = await issueAuthenticateToken(storage.db, clock, owner);
+        return { result: token, targetUrl: null, success: true, error: null, unAuthorizedRequest: false, __abp: true };
       },
-    },
-    async (request) => {
-      const parsed = authenticateBody.safeParse(lowerCaseKeys(request.body));
-      if (!parsed.success) {
-        const errors = parsed.error.issues.map((i) => ({ path: FIELD_NAMES[String(i.path[0])] ?? '(root)', message: i.message }));
-        throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
-      }
-      // The console's password check: same 401 for every failure, and the same throttle (429).
-      const owner = await passwordLogin(storage.db, loginThrottle, {
-        tenant: tenancyRef(parsed.data.tenancyname),
-        email: parsed.data.usernameoremailaddress,
-        password: parsed.data.password,
-        address: request.ip,
-      });
-      const token = await issueAuthenticateToken(storage.db, clock, owner);
-      return { result: token, targetUrl: null, success: true, error: null, unAuthorizedRequest: false, __abp: true };
-    },
-  );
-};
+    );
+  });
