@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { raiseCommand } from './raise.js';
 import { capturedIo } from '../../test/support/cli.js';
@@ -55,6 +55,17 @@ describeEachDialect('tocsin raise', (dialect) => {
       message: 'Nightly job faulted',
       dedupKey: 'nightly',
     });
+  });
+
+  it("takes the host administrator's TOCSIN_ADMIN_TOKEN when no other token is given, as the server's own environment has it", async () => {
+    const c = capturedIo({ TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN, TOCSIN_PUBLIC_URL: t.tocsin.url! });
+    const code = await raiseCommand(['--tenant', 'ops', '--severity', 'Warn', '--component', 'Jobs', '--message', 'From the host shell'], c.io);
+    expect(c.err()).toBe('');
+    expect(code).toBe(0);
+    expect((await t.call('GET', `/api/v1/tenants/ops/alerts/${c.out().trim()}`)).json().message).toBe('From the host shell');
+    // A token given as an option or in TOCSIN_TOKEN comes first.
+    const robot = capturedIo({ TOCSIN_ADMIN_TOKEN: 'not-the-admin-token', TOCSIN_TOKEN: token, TOCSIN_PUBLIC_URL: t.tocsin.url! });
+    expect(await raiseCommand(['--tenant', 'ops', '--severity', 'Warn', '--component', 'Jobs', '--message', 'x'], robot.io), robot.err()).toBe(0);
   });
 
   it("prints the server's problem and exits 1 when refused", async () => {

@@ -5,8 +5,8 @@ import type { CommandIo } from './io.js';
 /** RAISE_USAGE is the help text of `tocsin raise`. */
 export const RAISE_USAGE = `usage: tocsin raise --tenant T --severity Error --component Jobs --message "…"
          [--event Process.RaiseAlert] [--dedup-key K] [--folder F] [--data '{"k":"v"}']
-         [--url URL] [--token TOKEN]   (or TOCSIN_TOKEN; the URL defaults to TOCSIN_PUBLIC_URL, else http://HOST:PORT,
-         http://127.0.0.1:8080 when unset, as the server's)`;
+         [--url URL] [--token TOKEN]   (or TOCSIN_TOKEN, else the host administrator's TOCSIN_ADMIN_TOKEN; the URL
+         defaults to TOCSIN_PUBLIC_URL, else http://HOST:PORT, http://127.0.0.1:8080 when unset, as the server's)`;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
@@ -37,7 +37,9 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
     return 2;
   }
   const missing = (['tenant', 'severity', 'component', 'message'] as const).filter((k) => !values[k]);
-  const token = values.token ?? io.env.TOCSIN_TOKEN;
+  // The server's own environment names the host administrator's token: a shell set up to run
+  // `tocsin serve` raises an alert with no token of its own.
+  const token = values.token ?? (io.env.TOCSIN_TOKEN || io.env.TOCSIN_ADMIN_TOKEN?.trim() || undefined);
   if (missing.length > 0 || !token) {
     const what = [...missing.map((k) => `--${k}`), ...(token ? [] : ['--token (or TOCSIN_TOKEN)'])];
     io.stderr.write(`tocsin raise: missing ${what.join(', ')}\n${RAISE_USAGE}\n`);
