@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../config.js';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../../test/support/http.js';
+import { captureLog } from '../../../test/support/log-capture.js';
 import { type Tocsin, startTocsin } from '../../server.js';
 import { createTestDatabase, describeEachDialect, type TestDatabase } from '../../../test/support/storage.js';
 import { importAlerts } from './connector.js';
@@ -380,6 +381,72 @@ describeEachDialect('orchestrator-pull: Automation Cloud (OAuth client credentia
     } finally {
       await t.close();
       await cloud.close();
+    }
+  });
+});
+
+/**
+ * echoingOrchestrator refuses every sign-in with a 401 whose message repeats the request it got,
+ * body and Authorization header, as a careless proxy or identity server's diagnostics do.
+ */
+async function echoingOrchestrator() {
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const message = `Invalid sign-in: ${body} ${req.headers.authorization ?? ''}`;
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message } }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { origin, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describeEachDialect('orchestrator-pull: an upstream that repeats the credentials in its refusal', (dialect) => {
+  it('masks the password and client secret in the last error, the receptions, the test answer and the logs', async () => {
+    const upstream = await echoingOrchestrator();
+    // A quote and a backslash (escaped in the JSON echoed), a space and an & (encoded in the form echoed).
+    const password = 'robot "pass" \\ word';
+    const clientSecret = 'app secret & more';
+    const logged = captureLog('debug');
+    const t = await startTestApp(dialect, {}, { logger: logged.log });
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'echo' });
+      const base = '/api/v1/tenants/echo/sources';
+      const ropc = { baseUrl: upstream.origin, tenancyName: 'plant', username: 'poller', password, intervalSeconds: 1 };
+      const cloud = {
+        baseUrl: upstream.origin,
+        clientId: 'app-id',
+        clientSecret,
+        identityUrl: `${upstream.origin}/identity/connect/token`,
+        intervalSeconds: 1,
+      };
+      const sources = [];
+      for (const [name, pull] of [
+        ['ROPC', ropc],
+        ['Cloud', cloud],
+      ] as const) {
+        sources.push((await t.call('POST', base, { name, kind: 'orchestrator-pull', pull })).json());
+      }
+      const forms = [password, clientSecret, JSON.stringify(password).slice(1, -1), new URLSearchParams({ s: clientSecret }).toString().slice(2)];
+      for (const source of sources) {
+        const tested = await t.call('POST', `${base}/${source.id}/test`);
+        expect(tested.json()).toMatchObject({ ok: false, status: 401 });
+        expect(tested.json().detail).toContain('***');
+        await vi.waitFor(async () => expect((await t.call('GET', `${base}/${source.id}`)).json().stats.lastError).toContain('***'), WAIT);
+        const seen = [
+          tested.body,
+          (await t.call('GET', base)).body,
+          (await t.call('GET', `${base}/${source.id}`)).body,
+          (await t.call('GET', `${base}/${source.id}/receptions`)).body,
+          logged.text(),
+        ].join('\n');
+        for (const form of forms) expect(seen).not.toContain(form);
+      }
+    } finally {
+      await t.close();
+      await upstream.close();
     }
   });
 });

@@ -1,3 +1,4 @@
+import { type KnownSecrets, maskSecrets } from '../../shared/redact.js';
 import type { StoredPull } from '../model.js';
 import { type UpstreamAlert, alertsUrl, readAlertsPage, retryAfterMs } from './odata.js';
 
@@ -31,7 +32,20 @@ export interface Bearer {
 // Orchestrator's Account/Authenticate tokens live 30 minutes by default and say nothing of it.
 const ROPC_REUSE_MS = 20 * 60_000;
 
-async function exchange(url: string, init: RequestInit, now: number, stop?: AbortSignal): Promise<Response> {
+/**
+ * secretsOf are a source's password and client secret in the forms they travel upstream in (as
+ * written, escaped in Account/Authenticate's JSON, encoded in the token endpoint's form), so that
+ * an upstream whose refusal repeats what it was sent does not put them in the last error, the
+ * receptions, the test answer or the logs.
+ */
+function secretsOf(credentials: Credentials): KnownSecrets {
+  const values = [credentials.password, credentials.clientSecret].flatMap((secret) =>
+    secret ? [secret, JSON.stringify(secret).slice(1, -1), new URLSearchParams({ s: secret }).toString().slice(2), encodeURIComponent(secret)] : [],
+  );
+  return { values };
+}
+
+async function exchange(url: string, init: RequestInit, now: number, secrets: KnownSecrets, stop?: AbortSignal): Promise<Response> {
   let res: Response;
   const timeout = AbortSignal.timeout(UPSTREAM_TIMEOUT_MS);
   try {
@@ -42,7 +56,7 @@ async function exchange(url: string, init: RequestInit, now: number, stop?: Abor
       (err as Error).name === 'TimeoutError'
         ? `no answer within ${UPSTREAM_TIMEOUT_MS / 1000} s`
         : ((err as { cause?: Error }).cause?.message ?? (err as Error).message);
-    throw new UpstreamError(`${new URL(url).host}: ${cause}`, undefined, undefined);
+    throw new UpstreamError(maskSecrets(`${new URL(url).host}: ${cause}`, secrets), undefined, undefined);
   }
   const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
   if (location !== null) {
@@ -55,7 +69,7 @@ async function exchange(url: string, init: RequestInit, now: number, stop?: Abor
     );
   }
   if (!res.ok) {
-    const reason = await reasonOf(res);
+    const reason = await reasonOf(res, secrets);
     throw new UpstreamError(
       `${new URL(url).pathname} answered HTTP ${res.status}${reason ? `: ${reason}` : ''}`,
       res.status,
@@ -74,7 +88,7 @@ const REASON_BYTES = 4_096;
  * credentials, failed to login."), a problem's `detail`. The status alone does not tell a wrong
  * password from a wrong tenancy or scope. Other bodies (an HTML error page) say nothing.
  */
-async function reasonOf(res: Response): Promise<string | undefined> {
+async function reasonOf(res: Response, secrets: KnownSecrets): Promise<string | undefined> {
   let text = '';
   try {
     const reader = res.body?.getReader();
@@ -90,7 +104,8 @@ async function reasonOf(res: Response): Promise<string | undefined> {
     const said = [body.error_description, error, (error as { message?: unknown } | null)?.message, body.message, body.detail].find(
       (value): value is string => typeof value === 'string' && value.trim() !== '',
     );
-    return said?.replace(/\s+/g, ' ').trim().slice(0, 200);
+    // Masked before the spaces are folded and the text cut, which would leave a secret's other forms (or half of one).
+    return said === undefined ? undefined : maskSecrets(said, secrets).replace(/\s+/g, ' ').trim().slice(0, 200);
   } catch {
     return undefined;
   }
@@ -130,6 +145,7 @@ export async function signIn(credentials: Credentials, now: number, stop?: Abort
       tokenUrl,
       { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() },
       now,
+      secretsOf(credentials),
       stop,
     );
     const body = (await json(res, 'the token endpoint')) as { access_token?: unknown; expires_in?: unknown };
@@ -148,6 +164,7 @@ export async function signIn(credentials: Credentials, now: number, stop?: Abort
       body: JSON.stringify({ TenancyName: credentials.tenancyName ?? 'Default', UsernameOrEmailAddress: credentials.username, Password: credentials.password }),
     },
     now,
+    secretsOf(credentials),
     stop,
   );
   const body = (await json(res, 'Account/Authenticate')) as { result?: unknown };
@@ -182,7 +199,7 @@ export async function fetchAlertsPage(
   const headers: Record<string, string> = { authorization: `Bearer ${bearer.token}`, accept: 'application/json' };
   if (credentials.organizationUnitId !== null) headers['x-uipath-organizationunitid'] = String(credentials.organizationUnitId);
   const url = at.link ?? alertsUrl(credentials.baseUrl, at.cursorTime, at.skip, Date.parse(credentials.since));
-  const res = await exchange(url, { headers }, now, stop);
+  const res = await exchange(url, { headers }, now, secretsOf(credentials), stop);
   const page = readAlertsPage(await json(res, '/odata/Alerts'));
   if ('invalid' in page) throw new UpstreamError(page.invalid, res.status, undefined);
   const next = page.nextLink !== undefined && URL.canParse(page.nextLink, url) ? new URL(page.nextLink, url) : undefined;
