@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { Dialect } from './dialect.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { Storage } from './storage.js';
@@ -25,15 +25,37 @@ class ListedMigrationProvider implements MigrationProvider {
   }
 }
 
-function migratorFor(storage: Storage): Migrator {
-  return new Migrator({ db: storage.db, provider: new ListedMigrationProvider(storage.dialect) });
+function migratorFor(storage: Storage, db: Kysely<any> = storage.db): Migrator {
+  return new Migrator({ db, provider: new ListedMigrationProvider(storage.dialect) });
 }
 
-/** migrate applies every pending migration and returns the names it applied. */
-export async function migrate(storage: Storage): Promise<string[]> {
-  const { error, results } = await migratorFor(storage).migrateToLatest();
+async function migrateToLatest(migrator: Migrator): Promise<string[]> {
+  const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * migrate applies every pending migration and returns the names it applied. On PostgreSQL Kysely
+ * runs them in one transaction under an advisory lock. On SQLite it takes no lock and no
+ * transaction, so two processes starting on one file (tocsin migrate beside tocsin serve) both
+ * read "nothing applied" and the second failed on a table the first had made: there they run in
+ * one `begin immediate` transaction, which the others wait for (busy_timeout) and then find done;
+ * a failure or a crash midway leaves the file as it was.
+ */
+export async function migrate(storage: Storage): Promise<string[]> {
+  if (storage.dialect !== 'sqlite') return migrateToLatest(migratorFor(storage));
+  return storage.db.connection().execute(async (connection) => {
+    await sql`begin immediate`.execute(connection);
+    try {
+      const applied = await migrateToLatest(migratorFor(storage, connection));
+      await sql`commit`.execute(connection);
+      return applied;
+    } catch (err) {
+      await sql`rollback`.execute(connection).catch(() => {});
+      throw err;
+    }
+  });
 }
 
 /** pendingMigrations names the migrations not yet applied (readiness requires none). */
