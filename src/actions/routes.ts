@@ -16,7 +16,8 @@ import { ActionLinks } from './links.js';
 import { DURATIONS, type Duration, type PageContext, type WhatOption, confirmationPage, donePage, refusalPage } from './page.js';
 import type { ActionGrant } from './token.js';
 
-const params = z.object({ token: z.string().min(1).max(600) });
+// No lower bound: a link cut short before its token is refused like any other that opens nothing (404).
+const params = z.object({ token: z.string().max(600) });
 
 /** Resolved is a genuine link checked against the database: who acts, on what, in which words. */
 interface Resolved {

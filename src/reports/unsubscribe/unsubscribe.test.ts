@@ -159,6 +159,9 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect(res.statusCode).toBe(404);
     expect(res.headers['content-type']).toContain('application/problem+json');
     expect((await t.tocsin.app.inject({ method: 'GET', url: '/unsubscribe/nope' })).statusCode).toBe(404);
+    // A link cut short before its token is no link either: 404 like the others, not a 400 about the path.
+    expect((await t.tocsin.app.inject({ method: 'GET', url: '/unsubscribe/' })).statusCode).toBe(404);
+    expect((await oneClick('/unsubscribe/')).statusCode).toBe(404);
   });
 
   it("answers a browser's 404 with a page in its language, and anything else's with a problem", async () => {
