@@ -309,6 +309,36 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     expect((await simpleParser(noticesOf()[1]!.raw)).subject).toMatch(/work again/);
   });
 
+  it('warns when the server refuses to relay every recipient (5.7.1 at RCPT), while a mailbox that does not exist says nothing of the server', async () => {
+    const globex = await t.tenantWithUser('globex');
+    await t.enableAlertEmails('globex');
+    const state = async () => (await t.call('GET', '/api/v1/tenants/globex/settings/mail/health', undefined, globex.token)).json();
+    const relay = await startTestSmtpServer({
+      failures: [
+        { at: 'rcpt', code: 550, message: '5.1.1 <gone@globex.example.com>: Recipient address rejected: User unknown', address: 'gone@globex.example.com' },
+        { at: 'rcpt', code: 554, message: '5.7.1 <ops@globex.example.com>: Relay access denied' },
+      ],
+    });
+    try {
+      await useServer(relay, {}, 'globex');
+      const worker = startWorker();
+      const email = (to: string) => enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(globex.tenantId, to, { kind: 'immediate' })], clock);
+      await email('gone@globex.example.com');
+      await worker.runOnce();
+      expect(await state()).toEqual({ state: 'ok' });
+      await email('ops@globex.example.com');
+      await worker.runOnce();
+      expect(await state()).toMatchObject({ state: 'failing', lastCode: 554, lastError: '554 5.7.1 <ops@globex.example.com>: Relay access denied' });
+      const before = system.messages.length;
+      await worker.runOnce();
+      const [warning] = await system.waitForMessages(before + 1).then((all) => all.slice(before));
+      expect(warning!.raw).toMatch(/^X-Tocsin-Tenant: globex/im);
+      expect((await simpleParser(warning!.raw)).text).toContain('Relay access denied');
+    } finally {
+      await relay.close();
+    }
+  });
+
   it('warns when the saved password no longer decrypts (the secret key changed), as when the server refuses it', async () => {
     const initech = await t.tenantWithUser('initech');
     await t.enableAlertEmails('initech');

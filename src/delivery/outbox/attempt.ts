@@ -160,11 +160,14 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     else ctx.gate.endpointAnswered(endpoint);
     const error = maskSecrets(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets);
     const response = smtp?.response === undefined ? undefined : maskSecrets(smtp.response, secrets);
-    // A refused recipient is that address's problem, not the server's. An open breaker is no more
+    // A refused recipient is that address's problem, not the server's, unless the refusal is the
+    // server's policy (relaying denied): that one refuses every alert email. An open breaker is no more
     // than a run of transient failures (five in one burst, a server restarting): mail health waits
     // for them to go on, as for any transient failure, before it calls the tenant's mail failing.
     const signal: MailHealthSignal | undefined =
-      smtp?.stage === 'recipient' && !retryable ? undefined : { kind: retryable ? 'transient' : 'permanent', code: smtp?.code, error: response ?? error };
+      smtp?.stage === 'recipient' && !retryable && !refusesToRelay(response ?? error)
+        ? undefined
+        : { kind: retryable ? 'transient' : 'permanent', code: smtp?.code, error: response ?? error };
     const health = signal && !endpoint.fallback ? healthOf(delivery, signal) : undefined;
     // Under fallbackToDefault the refusal that starts the fallback loses no email either: it goes
     // again at once, and its next claim resolves the system default (the health of this commit).
@@ -187,6 +190,18 @@ function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, er
     return { status: 'failed', error, code, response };
   }
   return { status: 'retrying', nextAttemptAt: decision.nextAttemptAt, error, code, response };
+}
+
+/**
+ * refusesToRelay tells a recipient refused by the server's policy (RFC 3463 class X.7: relaying
+ * denied, sender not allowed; "550 5.7.54 Unable to relay", "554 5.7.1 Relay access denied") from
+ * one refused for its own sake (5.1.1 no such user, 5.2.2 mailbox full).
+ */
+function refusesToRelay(reply: string): boolean {
+  return (
+    /\b[45]\.7\.\d{1,3}\b/.test(reply) ||
+    /\b(unable to|not permitted to|not allowed to|cannot) relay|\brelay(ing)? (access )?(denied|not permitted|prohibited)/i.test(reply)
+  );
 }
 
 /** FALLBACK_NOTE starts the recorded reply of an alert email sent through the system default instead of the tenant's failing server. */
