@@ -139,7 +139,7 @@ function credentialsOf(row: SourceRow, box: SecretBox): Credentials {
 export async function checkUpstream(row: SourceRow, box: SecretBox, now: number): Promise<{ ok: boolean; status: number; detail: string | null }> {
   try {
     const credentials = credentialsOf(row, box);
-    await fetchAlertsPage(credentials, await signIn(credentials, now), { cursorTime: now, skip: 0 }, now);
+    await fetchAlertsPage(credentials, await signIn(credentials, now), { cursorTime: now, continuing: false, skip: 0 }, now);
     return { ok: true, status: 200, detail: null };
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
@@ -192,7 +192,7 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
     let cursorId = state.cursorId;
     let imported = 0;
     let newestImported: number | null = null;
-    let at: PageRequest = { cursorTime: state.cursorTime, skip: 0 };
+    let at: PageRequest = { cursorTime: state.cursorTime, continuing: state.backlog === true, skip: 0 };
     for (let page = 0; page < MAX_PAGES_PER_POLL; page += 1) {
       const { alerts, rows, more, link } = await fetchPage(row, credentials, at);
       let stored: Awaited<ReturnType<typeof importAlerts>>;
@@ -215,7 +215,7 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
       }
       // A page short of $top ends the answer, unless the upstream pages it itself (@odata.nextLink).
       if (rows === 0 || (rows < PAGE_SIZE && !more)) return { ok: true, cursorTime, cursorId, imported, newestImported, more: false };
-      at = { cursorTime: state.cursorTime, skip: at.skip + rows, ...(link ? { link } : {}) };
+      at = { cursorTime: at.cursorTime, continuing: at.continuing, skip: at.skip + rows, ...(link ? { link } : {}) };
       if (clock.now() > state.leaseUntil - 30_000) break;
     }
     return { ok: true, cursorTime, cursorId, imported, newestImported, more: true };

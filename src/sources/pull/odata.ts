@@ -60,6 +60,12 @@ export interface PullState {
   /** Milliseconds from the newest imported alert's creation upstream to its import. */
   readonly lagMs: number | null;
   readonly imported: number;
+  /**
+   * The last poll stopped with more to read: the next one goes on from the cursor itself, not
+   * OVERLAP_MS before it, or a backlog longer than a poll reads within those minutes would be
+   * read from its start again and again. Absent in states stored before it existed.
+   */
+  readonly backlog?: boolean;
 }
 
 /** initialState is a source's state before its first poll: the cursor at `since`, due at once. */
@@ -105,11 +111,17 @@ function odataTime(ms: number): string {
  * alertsUrl is one page of upstream alerts created after the cursor minus OVERLAP_MS, oldest first
  * with the id breaking ties so that `$skip` pages are stable. The overlap never reaches before
  * `sinceMs`, the source's `since`: the import starts there (API.md), alerts created at it included.
+ * `continuing` a backlog, the page starts at the cursor itself (those created at it included).
  */
-export function alertsUrl(baseUrl: string, cursorTime: number, skip: number, sinceMs: number): string {
+export function alertsUrl(baseUrl: string, cursorTime: number, skip: number, sinceMs: number, continuing = false): string {
   const from = cursorTime - OVERLAP_MS;
+  const filter = continuing
+    ? `CreationTime ge ${odataTime(Math.max(0, cursorTime, sinceMs))}`
+    : from > sinceMs
+      ? `CreationTime gt ${odataTime(from)}`
+      : `CreationTime ge ${odataTime(Math.max(0, sinceMs))}`;
   const params = new URLSearchParams({
-    $filter: from > sinceMs ? `CreationTime gt ${odataTime(from)}` : `CreationTime ge ${odataTime(Math.max(0, sinceMs))}`,
+    $filter: filter,
     $orderby: 'CreationTime asc,Id asc',
     $top: String(PAGE_SIZE),
   });
@@ -269,6 +281,7 @@ export function afterPoll(state: PullState, outcome: PollOutcome, intervalMs: nu
   return {
     ...released,
     failures: 0,
+    backlog: outcome.more,
     cursorTime: Math.max(state.cursorTime, outcome.cursorTime),
     cursorId: outcome.cursorTime >= state.cursorTime ? outcome.cursorId : state.cursorId,
     nextPollAt: outcome.more ? now : now + intervalMs,

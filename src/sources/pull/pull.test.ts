@@ -467,9 +467,11 @@ async function pagingOrchestrator(rows: UpstreamAlert[], pageSize: number, nextO
       }
       if (req.method !== 'GET' || url.pathname !== '/odata/Alerts' || req.headers.authorization !== 'Bearer paging-token') return res.writeHead(404).end();
       const skip = Number(url.searchParams.get('$skip') ?? 0);
-      const page = rows.slice(skip, skip + pageSize);
+      const [, op, at] = /^CreationTime (gt|ge) (\S+)$/.exec(url.searchParams.get('$filter') ?? '') ?? [];
+      const after = (r: UpstreamAlert) => !at || (op === 'gt' ? Date.parse(r.CreationTime) > Date.parse(at) : Date.parse(r.CreationTime) >= Date.parse(at));
+      const page = rows.filter(after).slice(skip, skip + pageSize);
       const body: Record<string, unknown> = { '@odata.context': `${origin}/odata/$metadata#Alerts`, value: page };
-      if (skip + page.length < rows.length) {
+      if (skip + page.length < rows.filter(after).length) {
         url.searchParams.set('$skip', String(skip + page.length));
         body['@odata.nextLink'] = `${nextOrigin ?? origin}/odata/Alerts?${url.searchParams.toString()}`;
       }
@@ -525,6 +527,29 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       await t.close();
       await direct.close();
       await proxied.close();
+    }
+  }, 60_000);
+
+  it('goes on past a backlog longer than one poll reads, though it all falls within the two minutes each poll re-reads', async () => {
+    // 60 alerts of the last 90 seconds, 2 a page: more than the 20 pages a poll reads.
+    const start = Date.now() - 90_000;
+    const rows = Array.from({ length: 60 }, (_, i) => ({
+      ...cloudAlert(),
+      Id: `burst-${String(i).padStart(2, '0')}`,
+      CreationTime: new Date(start + i * 1_000).toISOString(),
+      Data: JSON.stringify({ Message: `burst ${i}` }),
+    }));
+    const upstream = await pagingOrchestrator(rows, 2);
+    const t = await startTestApp(dialect);
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'burst' });
+      const pull = { baseUrl: upstream.origin, tenancyName: 'Default', username: 'poller', password: 'pw', intervalSeconds: 1 };
+      expect((await t.call('POST', '/api/v1/tenants/burst/sources', { name: 'Burst', kind: 'orchestrator-pull', pull })).statusCode).toBe(201);
+      await vi.waitFor(async () => expect((await alertsOf(t, 'burst')).length).toBe(60), WAIT);
+      expect(new Set((await alertsOf(t, 'burst')).map((a) => a.message)).size).toBe(60);
+    } finally {
+      await t.close();
+      await upstream.close();
     }
   }, 60_000);
 });

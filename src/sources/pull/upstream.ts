@@ -175,6 +175,8 @@ export async function signIn(credentials: Credentials, now: number, stop?: Abort
 /** PageRequest says which page fetchAlertsPage reads: the one `skip` rows after the cursor, or the upstream's own next link. */
 export interface PageRequest {
   readonly cursorTime: number;
+  /** Going on with a backlog: from the cursor itself, without the overlap (alertsUrl). */
+  readonly continuing: boolean;
   readonly skip: number;
   /** The previous page's `@odata.nextLink`, when it is on the upstream's own origin. */
   readonly link?: string;
@@ -198,7 +200,7 @@ export async function fetchAlertsPage(
 ): Promise<{ alerts: UpstreamAlert[]; rows: number; more: boolean; link?: string }> {
   const headers: Record<string, string> = { authorization: `Bearer ${bearer.token}`, accept: 'application/json' };
   if (credentials.organizationUnitId !== null) headers['x-uipath-organizationunitid'] = String(credentials.organizationUnitId);
-  const url = at.link ?? alertsUrl(credentials.baseUrl, at.cursorTime, at.skip, Date.parse(credentials.since));
+  const url = at.link ?? alertsUrl(credentials.baseUrl, at.cursorTime, at.skip, Date.parse(credentials.since), at.continuing);
   const res = await exchange(url, { headers }, now, secretsOf(credentials), stop);
   const page = readAlertsPage(await json(res, '/odata/Alerts'));
   if ('invalid' in page) throw new UpstreamError(page.invalid, res.status, undefined);
