@@ -145,8 +145,14 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
       source: { process: 'InvoiceBot' },
     });
     await ok('POST', '/robots/alerts', { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'R9 offline' });
-    const subjects = (await mailsOf('oncall@robots.example.com', 'immediate', 2)).map((mail) => mail.subject);
-    expect(subjects.sort()).toEqual(['Robots Inc: Fatal alert, Invoice bot crashed: SAP login refused', 'Robots Inc: Fatal alert, Robot offline']);
+    // A message of blanks names nothing: the subject says what its event says, not "Fatal alert," and nothing.
+    await ok('POST', '/robots/alerts', { severity: 'Fatal', component: 'Process', message: ' \n\t ' });
+    const subjects = (await mailsOf('oncall@robots.example.com', 'immediate', 3)).map((mail) => mail.subject);
+    expect(subjects.sort()).toEqual([
+      'Robots Inc: Fatal alert, Custom alert',
+      'Robots Inc: Fatal alert, Invoice bot crashed: SAP login refused',
+      'Robots Inc: Fatal alert, Robot offline',
+    ]);
   });
 });
 

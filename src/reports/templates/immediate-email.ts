@@ -35,8 +35,10 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
   const timesIn = t('common.timesIn', { zone: fmt.zoneLabel(alert.firstAt) });
   const open = link(view.links.alert, t('immediate.open'));
   // A custom alert's event ("Custom alert") says nothing: what the robot raised is its message, so
-  // the subject names that, and one custom Fatal alert's email is told from another's in the inbox.
-  const what = alert.event === CUSTOM_EVENT ? field(alert.message, SUBJECT_MESSAGE_MAX) : line.event;
+  // the subject names that, and one custom Fatal alert's email is told from another's in the inbox
+  // (a message of blanks names nothing: then the event does).
+  const message = alert.event === CUSTOM_EVENT ? field(alert.message, SUBJECT_MESSAGE_MAX) : '';
+  const what = message || line.event;
   return renderEmail(
     'immediate',
     {
