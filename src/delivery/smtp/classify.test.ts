@@ -71,6 +71,16 @@ describe('classifySmtpError', () => {
     for (const e of [plain, old]) expect(e.message).not.toMatch(/certificate/);
   });
 
+  it('does not blame implicit TLS for a handshake that fails after STARTTLS was accepted', () => {
+    const e = classifySmtpError(
+      nodemailerError({ code: 'ESOCKET', command: 'CONN', originalCode: 'ERR_SSL_WRONG_VERSION_NUMBER', message: 'wrong version number' }),
+      'STARTTLS',
+    );
+    expect(e).toMatchObject({ stage: 'tls', retryable: false });
+    expect(e.message).toMatch(/agreed to start TLS/);
+    expect(e.message).not.toMatch(/implicit TLS|from the first byte/);
+  });
+
   it('does not retry a server that refuses STARTTLS', () => {
     const e = classifySmtpError(nodemailerError({ code: 'ETLS', command: 'STARTTLS', responseCode: 502, response: '502 not implemented' }));
     expect(e).toMatchObject({ stage: 'tls', retryable: false, code: 502 });

@@ -88,7 +88,7 @@ function isRetryable(err: NodemailerErrorLike, stage: SmtpStage): boolean {
   return true;
 }
 
-function describe(err: NodemailerErrorLike, stage: SmtpStage): string {
+function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): string {
   // Connected but never greeted: the host and port answer, but not as an SMTP server does.
   if (err.timeoutType === 'GREETING_TIMEOUT')
     return 'timed out waiting for the SMTP greeting: the port accepted the connection but no SMTP server answered on it';
@@ -98,6 +98,11 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage): string {
   const tlsCode = err.originalCode ?? err.code;
   if (tlsFailure === 'certificate') return `the server's certificate did not verify (${tlsCode}): ${err.message ?? ''}`.trim();
   // A wrong security mode is the usual mistake on this form: say which one the port wants.
+  // The same OpenSSL codes after an accepted STARTTLS: the server said go ahead, then did not speak TLS.
+  if (tlsFailure === 'plain-server' && stageOfCommand(lastCommand) === 'tls') {
+    // Neither the OpenSSL code nor the command's name: the console would read them as a wrong port or mode.
+    return 'the TLS handshake failed: the server agreed to start TLS, then did not speak TLS';
+  }
   if (tlsFailure === 'plain-server') {
     return `the server does not speak TLS from the first byte on this port (${tlsCode}): it expects STARTTLS or no TLS, not implicit TLS (usually port 587 with STARTTLS, port 465 with implicit TLS)`;
   }
@@ -119,5 +124,5 @@ export function classifySmtpError(error: unknown, lastCommand?: string): SmtpDel
   const stage = stageOf(err, lastCommand);
   const response = typeof err.response === 'string' ? err.response.trim() : undefined;
   const code = typeof err.responseCode === 'number' ? err.responseCode : undefined;
-  return new SmtpDeliveryError(describe(err, stage), stage, isRetryable(err, stage), code, response);
+  return new SmtpDeliveryError(describe(err, stage, lastCommand), stage, isRetryable(err, stage), code, response);
 }
