@@ -2,7 +2,8 @@ import pg from 'pg';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, isWorthRetrying, openStorageWhenReachable, unavailableReason } from './connect.js';
-import { DIALECTS, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
+import { DIALECTS, TEST_PG_URL, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
+import { startTcpProxy, viaProxy } from '../../test/support/tcp-proxy.js';
 
 describe('retrying a database that refuses', () => {
   it('doubles the wait up to the cap, spread over its upper half', () => {
@@ -58,4 +59,32 @@ describe.runIf(DIALECTS.includes('postgres'))('opening PostgreSQL while it has n
       await role.drop();
     }
   });
+});
+
+describe.runIf(DIALECTS.includes('postgres'))('opening PostgreSQL that takes the connection but never answers', () => {
+  it('gives up on that attempt within seconds, says why, and opens once the server answers again', async () => {
+    // A frozen host or a firewall that lets the connection in: the first query waited for ever, so
+    // `tocsin serve` neither listened (no /healthz, no /readyz) nor said anything.
+    const database = await createTestDatabase('postgres');
+    const server = new URL(TEST_PG_URL!);
+    const proxy = await startTcpProxy(Number(server.port || 5432), server.hostname);
+    try {
+      proxy.stall();
+      const reasons: string[] = [];
+      const storage = await openStorageWhenReachable(viaProxy(database.url, proxy), {
+        poolSize: 1,
+        logger: pino({ level: 'silent' }),
+        policy: { firstMs: 20, maxMs: 100 },
+        onWaiting: (reason) => {
+          reasons.push(reason);
+          proxy.restore();
+        },
+      });
+      await storage.close();
+      expect(reasons).toEqual(['database unreachable (ETIMEDOUT)']);
+    } finally {
+      await proxy.close();
+      await database.drop();
+    }
+  }, 60_000);
 });

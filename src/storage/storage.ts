@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as KyselySq
 import pg from 'pg';
 import type { Database } from './database.js';
 import type { Dialect } from './dialect.js';
+import { DeadlineError, withinMs } from '../shared/deadline.js';
 import { scavengeIfHalfFull } from '../shared/young-generation.js';
 import { IdleUpkeep, type IdleUpkeepOptions } from './idle-upkeep.js';
 import { preparedOnServer } from './pg-prepared.js';
@@ -132,6 +133,9 @@ function told(commit: SqliteDatabase.Statement, onCommit: () => void): SqliteSta
   };
 }
 
+/** FIRST_ANSWER_MS bounds the first query of a new PostgreSQL pool, which opening waits for. */
+const FIRST_ANSWER_MS = 10_000;
+
 async function openPostgres(url: string, poolSize: number): Promise<Storage> {
   const parsed = new URL(url);
   // pg falls back to $USER, which is unset on our machines; name the role explicitly.
@@ -152,9 +156,16 @@ async function openPostgres(url: string, poolSize: number): Promise<Storage> {
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedOnServer(pool) }) });
   try {
-    await sql`select 1`.execute(db);
+    // A server that takes the connection and never answers (a frozen host, a firewall) would hold
+    // the start for ever, silently: given up on as unreachable (ETIMEDOUT), it is tried again.
+    await withinMs(sql`select 1`.execute(db), FIRST_ANSWER_MS, 'the database');
   } catch (err) {
-    // A server that refuses (too many clients, starting up) leaves a pool nobody would close.
+    // A server that refuses (too many clients, starting up) leaves a pool nobody would close. The
+    // connection of one that does not answer never ends: that pool is let go without waiting.
+    if (err instanceof DeadlineError) {
+      db.destroy().catch(() => {});
+      throw Object.assign(new Error(err.message), { code: 'ETIMEDOUT' });
+    }
     await db.destroy();
     throw err;
   }
