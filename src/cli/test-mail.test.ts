@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
-import { describeEachDialect } from '../../test/support/storage.js';
+import { createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
 import { testMailCommand } from './test-mail.js';
 import { capturedIo } from '../../test/support/cli.js';
 
@@ -45,5 +45,21 @@ describeEachDialect('tocsin test-mail', (dialect) => {
     expect(await testMailCommand(['--tenant', 'cli-mail', '--to', 'ops at example.com'], badTo.io)).toBe(2);
     expect(badTo.err()).toMatch(/^tocsin test-mail: --to must be an email address\n/);
     expect(await testMailCommand(['--tenant', 'nope', '--to', 'ops@example.com'], capturedIo(env).io)).toBe(2);
+  });
+});
+
+describeEachDialect('tocsin test-mail on a database that was never migrated', (dialect) => {
+  it('says to migrate first, exiting 2, instead of a stack trace about a missing table', async () => {
+    const database = await createTestDatabase(dialect);
+    try {
+      const c = capturedIo({ DATABASE_URL: database.url, TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1?from=tocsin@example.com', LOG_LEVEL: 'silent' });
+      expect(await testMailCommand(['--tenant', 'acme', '--to', 'ops@example.com'], c.io)).toBe(2);
+      expect(c.err()).toMatch(
+        /^tocsin test-mail: the database has no Tocsin tables yet, or older ones: run `tocsin migrate` \(or start `tocsin serve`\) first\n$/,
+      );
+      expect(c.out()).toBe('');
+    } finally {
+      await database.drop();
+    }
   });
 });

@@ -8,6 +8,7 @@ import { catcherSmtpUrl, urlSmtp } from '../settings/smtp-settings.js';
 import { sendTestMail } from '../settings/test-mail.js';
 import { systemClock } from '../shared/clock.js';
 import { isEmailAddress } from '../shared/validation.js';
+import { pendingMigrations } from '../storage/migrate.js';
 import { openStorage } from '../storage/storage.js';
 import type { CommandIo } from './io.js';
 
@@ -17,7 +18,7 @@ export const TEST_MAIL_USAGE = 'usage: tocsin test-mail --tenant <name or id> --
 /**
  * testMailCommand sends a test email with a tenant's saved, effective mail settings (the same as
  * Test Mail Settings, without the HTTP API), printing the masked SMTP dialogue. It exits 0 when the
- * server accepted the email, 1 when it did not, 2 on bad arguments.
+ * server accepted the email, 1 when it did not, 2 on bad arguments (or a database not yet migrated).
  */
 export async function testMailCommand(args: string[], io: CommandIo = process): Promise<number> {
   let values: { tenant?: string | undefined; to?: string | undefined };
@@ -39,6 +40,11 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
   const storage = await openStorage(config.databaseUrl);
   const sender = createMailSender();
   try {
+    // A database that `tocsin serve` or `tocsin migrate` never prepared has no tenants table: say so, not a stack trace.
+    if ((await pendingMigrations(storage)).length > 0) {
+      io.stderr.write('tocsin test-mail: the database has no Tocsin tables yet, or older ones: run `tocsin migrate` (or start `tocsin serve`) first\n');
+      return 2;
+    }
     const tenant = await findTenant(storage.db, tenantRef);
     if (!tenant) {
       io.stderr.write(`tocsin: no tenant "${tenantRef}"\n`);
