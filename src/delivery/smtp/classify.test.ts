@@ -81,6 +81,14 @@ describe('classifySmtpError', () => {
     expect(e.message).not.toMatch(/implicit TLS|from the first byte/);
   });
 
+  it("gives a refused greeting's reply once, verbatim, not twice", () => {
+    const reply = '554-mx.example.com\n554 5.7.1 Access denied: your IP is blocklisted';
+    const e = classifySmtpError(
+      nodemailerError({ code: 'EPROTOCOL', command: 'CONN', responseCode: 554, response: reply, message: `Invalid greeting. response=${reply}: ${reply}` }),
+    );
+    expect(e).toMatchObject({ stage: 'connect', retryable: false, code: 554, message: `Invalid greeting: ${reply}` });
+  });
+
   it('does not retry a server that refuses STARTTLS', () => {
     const e = classifySmtpError(nodemailerError({ code: 'ETLS', command: 'STARTTLS', responseCode: 502, response: '502 not implemented' }));
     expect(e).toMatchObject({ stage: 'tls', retryable: false, code: 502 });

@@ -108,7 +108,8 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
   }
   if (tlsFailure === 'old-tls') return `the server offers no TLS version Tocsin accepts (${tlsCode}): Tocsin requires TLS 1.2 or later`;
   if (err.code === 'ETLS' && err.command === 'STARTTLS') return 'the server did not upgrade to TLS (STARTTLS is required)';
-  return err.message || 'SMTP error';
+  // nodemailer writes some refusals as "Invalid greeting. response=<reply>: <reply>": the reply once is enough.
+  return (err.message ?? '').replace(/\. response=([\s\S]+): \1$/, ': $1') || 'SMTP error';
 }
 
 /**
