@@ -6,7 +6,7 @@ import type { SmtpStage } from '../delivery/contract.js';
 import type { AppDeps, TocsinApp } from '../http/context.js';
 import { caseInsensitiveBody } from '../http/openapi.js';
 import { badRequest, fieldError } from '../http/problem.js';
-import { isEmailAddress, isTimeZone } from '../shared/validation.js';
+import { isEmailAddress, isTimeZone, zoneSpelling } from '../shared/validation.js';
 import { getMailSettings, saveMailSettings } from './mail-settings.js';
 import {
   type OrchestratorSmtpModel,
@@ -135,7 +135,8 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
       if (update.errors.length > 0) throw badRequest(`${update.errors[0]!.path}: ${update.errors[0]!.message}`, update.errors);
       // E.g. EnableSsl false with a UserName: refused (credentials never go in clear) naming the key.
       await inOrchestratorTerms('custom.', settingKeyOf, () => saveMailSettings(db, secretBox, tenant.id, update.mail, clock, testMail.context));
-      if (update.timeZone !== undefined) await updateTenant(db, tenant, { timeZone: update.timeZone });
+      // Spelt as IANA does (`europe/paris` is Europe/Paris), as the REST API keeps it.
+      if (update.timeZone !== undefined) await updateTenant(db, tenant, { timeZone: zoneSpelling(update.timeZone) });
       return reply.status(200).send();
     },
   );

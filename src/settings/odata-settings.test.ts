@@ -393,4 +393,18 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
       await plain.close();
     }
   });
+
+  it('keeps an UpdateBulk time zone as IANA spells it, and names a flag that is not true or false as such', async () => {
+    // `europe/paris` was stored as typed, so the tenant showed a zone the REST API would have spelt Europe/Paris.
+    const fresh = (await t.tenantWithUser('orch-spelling')).token;
+    const bulk = (Name: string, Value: string) => t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Name, Value }] }, fresh);
+    expect((await bulk('Abp.Timing.TimeZone', 'europe/paris')).statusCode).toBe(200);
+    expect((await t.call('GET', '/api/v1/tenants/orch-spelling', undefined, fresh)).json().timeZone).toBe('Europe/Paris');
+    // UseDefaultCredentials "1" answered with Tocsin's own auth methods (auto, none, plain…), which no Orchestrator script knows.
+    for (const Name of ['Abp.Net.Mail.Smtp.UseDefaultCredentials', 'Abp.Net.Mail.Smtp.EnableSsl']) {
+      const res = await bulk(Name, '1');
+      expect(res.statusCode).toBe(400);
+      expect(res.json().errors).toEqual([{ path: Name, message: 'must be "true" or "false"' }]);
+    }
+  });
 });

@@ -150,6 +150,11 @@ export function smtpInputFromModel(
 ): { input: SmtpSettingsInput; errors: FieldError[] } {
   const raw: Record<string, unknown> = {};
   const origin = new Map<string, keyof OrchestratorSmtpModel>();
+  // Orchestrator's two flags are booleans: another value is named as such, not by what Tocsin maps it to.
+  const flagErrors = (['enablessl', 'usedefaultcredentials'] as const)
+    .filter((field) => asText(model[field]) !== undefined && typeof asBoolean(model[field]) !== 'boolean')
+    .map((field) => ({ path: nameOf(field), message: 'must be "true" or "false"' }));
+  if (flagErrors.length > 0) return { input: {}, errors: flagErrors };
   for (const [field, target] of Object.entries(MODEL_FIELDS) as [keyof OrchestratorSmtpModel, keyof SmtpSettingsInput][]) {
     let value = asText(model[field]);
     if (value === undefined) continue;
