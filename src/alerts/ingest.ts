@@ -9,6 +9,7 @@ import type { FatalCommit, FatalSignal } from './fatal-signal.js';
 import type { NewAlert } from './input.js';
 import { multiMap } from '../shared/multi-map.js';
 import { writeAlerts } from './store.js';
+import { alertTimeFloor } from './time-floor.js';
 
 /**
  * AlongsideWrite is more to write in the transaction that stores a batch, given the batch's ids
@@ -132,7 +133,9 @@ export function groupCommit(
     try {
       ids = await transaction(async (tx) => {
         items ??= take();
-        const out = await write(tx, items, clock.now(), decide !== undefined);
+        // Stamped no earlier than the report windows already judged (time-floor.ts): read before the clock.
+        const floor = await alertTimeFloor(tx);
+        const out = await write(tx, items, Math.max(clock.now(), floor), decide !== undefined);
         const commits = fatalCommits(items, out);
         if (decide && commits.length > 0) afterCommit = await decide(tx, commits).catch((err: unknown) => Promise.reject(new InCommitDecisionError(err)));
         return out;

@@ -24,6 +24,8 @@ export interface AlertTables {
     /** When Tocsin stored it; windows, pagination and retention go by this time. */
     created_at: number;
   };
+  /** alert_time_floor's one row (id 1): no alert is stamped before the end of a report window judged (time-floor.ts). */
+  alert_time_floor: { id: number; not_before: number };
   /** alert_read_marks holds each reader's "read everything created up to" watermark. */
   alert_read_marks: {
     user_id: string;

@@ -7,6 +7,7 @@
  */
 import type { Permission } from '../access/permissions.js';
 import { writeAlerts } from '../alerts/store.js';
+import { alertTimeFloor } from '../alerts/time-floor.js';
 import type { RenderedEmail } from '../delivery/contract.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { localeFormat } from '../i18n/format.js';
@@ -274,7 +275,8 @@ export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealth
             occurredAt: change.health.since ?? change.at,
           },
         ],
-        change.at,
+        // Stamped no earlier than the report windows already judged (alerts/time-floor.ts).
+        Math.max(change.at, await alertTimeFloor(tx)),
       );
     }
     await queueAdminNotices(tx, change.tenantId, {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
+import { raiseAlertTimeFloor } from '../alerts/time-floor.js';
 import { multiMap } from '../shared/multi-map.js';
 import { isRetryable } from '../shared/stage-error.js';
 import { CONNECT_BACKOFF, backoffDelay } from '../storage/connect.js';
@@ -29,8 +30,10 @@ export interface SchedulerSettings {
   /** Length of a summary window (TOCSIN_SUMMARY_INTERVAL_SECONDS). */
   readonly summaryIntervalMs: number;
   /**
-   * How long after its creation time an alert is first looked at: an alert's created_at is taken
-   * before its transaction commits, so a span is read only once every insert in it has committed.
+   * How long after its end a window is judged. Exactness does not hang on it: before reading a
+   * window the scheduler raises the alerts' time floor to its end (../alerts/time-floor.ts), which
+   * waits for the commits that stamped an alert inside it, however slow, and keeps a clock that is
+   * behind from stamping one there later. The second only spares that raise a wait, most of the time.
    */
   readonly settleMs: number;
   /** How many (tenant, kind) pairs one claim takes. */
@@ -206,7 +209,7 @@ export class ReportScheduler {
     const { storage, clock } = this.#deps;
     const db = storage.db;
     const s = this.settings;
-    // Windows are judged as of `settled`, so every alert created inside one has committed.
+    // Windows are judged as of `settled`, and closed (closeWindows) before they are read.
     const settled = now - s.settleMs;
     const lastEnds = await lastWindowEnds(
       db,
@@ -217,6 +220,7 @@ export class ReportScheduler {
       const window = dueSummaryWindow(settled, s.summaryIntervalMs, lastEnds.get(tenant.id), tenant.createdAt);
       return window ? [{ tenant, window }] : [];
     });
+    await closeWindows(db, due);
     // Windows are aligned on the clock, so most tenants share one (a first or catch-up window differs).
     const busy = new Set<string>();
     for (const group of multiMap(due.map((d) => [`${d.window.start}-${d.window.end}`, d] as const)).values()) {
@@ -287,6 +291,7 @@ export class ReportScheduler {
         this.#deps.logger.error({ err, tenant: tenant.name, kind: 'daily' }, 'deciding alert emails failed; will try again');
       }
     }
+    await closeWindows(db, due);
     const { queued, failed } = await this.#decideInBatches('daily', due);
     for (const [dueAt, dueIds] of multiMap(next.filter(([, id]) => !failed.has(id)))) await rescheduleReports(db, 'daily', dueIds, lease, dueAt);
     return queued;
@@ -354,6 +359,14 @@ export class ReportScheduler {
     this.#deps.metrics?.decided(kind, window.end, this.#deps.clock.now(), queued);
     return queued;
   }
+}
+
+/**
+ * closeWindows makes the windows about to be judged hold every alert they ever will: no commit that
+ * stamped an alert inside them is still under way, and none will stamp one there (see SchedulerSettings.settleMs).
+ */
+async function closeWindows(db: Db, due: readonly { readonly window: Window }[]): Promise<void> {
+  if (due.length > 0) await raiseAlertTimeFloor(db, Math.max(...due.map((d) => d.window.end)));
 }
 
 /** forEachConcurrently runs `task` over the items with at most `limit` running at once. */

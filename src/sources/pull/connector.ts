@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { FatalSignal } from '../../alerts/fatal-signal.js';
 import { type NewAlert, normaliseAlert } from '../../alerts/input.js';
 import { writeAlerts } from '../../alerts/store.js';
+import { alertTimeFloor } from '../../alerts/time-floor.js';
 import type { SecretBox } from '../../settings/secret-box.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Db } from '../../storage/database.js';
@@ -103,7 +104,9 @@ export async function importAlerts(
         keys.push(key);
       } else silenced.push(key);
     }
-    const ids = await writeAlerts(tx, source.tenant_id, alerts, now, floodWindowMs, { news: (a) => isNews(source, a) });
+    // Stamped no earlier than the report windows already judged (alerts/time-floor.ts).
+    const stamp = Math.max(now, await alertTimeFloor(tx));
+    const ids = await writeAlerts(tx, source.tenant_id, alerts, stamp, floodWindowMs, { news: (a) => isNews(source, a) });
     const rows = [...keys.map((key, i) => [key, [ids[i]]] as const), ...silenced.map((key) => [key, []] as const)];
     await tx
       .insertInto('source_deliveries')

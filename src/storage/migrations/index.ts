@@ -21,4 +21,5 @@ export const MIGRATIONS: Readonly<Record<string, () => Promise<TocsinMigration>>
   '20261130-95-settings-mail-health': () => import('./20261130-95-settings-mail-health.js'),
   '20261130-96-delivery-attempts-by-time': () => import('./20261130-96-delivery-attempts-by-time.js'),
   '20261130-97-alerts-tenant-checked-per-batch': () => import('./20261130-97-alerts-tenant-checked-per-batch.js'),
+  '20261201-10-alerts-time-floor': () => import('./20261201-10-alerts-time-floor.js'),
 };

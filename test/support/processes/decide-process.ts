@@ -1,7 +1,7 @@
 /**
  * decide-process is a report scheduler in a process of its own, for the kill -9 test: with the
- * clock at NOW it decides what is due in DATABASE_URL once, says `decided` on stderr, and then
- * hangs as a process would between deciding and sending, until it is killed.
+ * clock at NOW it says `deciding` on stderr, decides what is due in DATABASE_URL once, says
+ * `decided`, and then hangs as a process would between deciding and sending, until it is killed.
  */
 import pino from 'pino';
 import { FakeClock } from '../../../src/shared/clock.js';
@@ -16,6 +16,7 @@ const scheduler = new ReportScheduler({
   settingsOf: async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false }),
   settings: { summaryIntervalMs: Number(process.env.INTERVAL_MS) },
 });
+process.stderr.write('deciding\n');
 await scheduler.tick();
 process.stderr.write('decided\n');
 setInterval(() => {}, 60_000);
