@@ -38,6 +38,19 @@ describe('the switches', () => {
   });
 });
 
+describe('the log level', () => {
+  it('takes a level in any case, as operators write LOG_LEVEL=INFO, and refuses an unknown one', () => {
+    expect(loadConfig({}).logLevel).toBe('info');
+    for (const [value, level] of [
+      ['INFO', 'info'],
+      ['Debug', 'debug'],
+      [' warn ', 'warn'],
+    ] as const)
+      expect(loadConfig({ LOG_LEVEL: value }).logLevel, value).toBe(level);
+    expect(() => loadConfig({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL/);
+  });
+});
+
 describe('the HTTP body timeout setting', () => {
   it('defaults to 30 s and takes TOCSIN_HTTP_BODY_TIMEOUT_MS, refusing what is not a sane number of milliseconds', () => {
     expect(loadConfig({}).httpBodyTimeoutMs).toBe(30_000);

@@ -64,7 +64,13 @@ const envSchema = z.object({
   TOCSIN_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(DEFAULT_DB_POOL_SIZE),
   TOCSIN_API_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
   TOCSIN_LEAN_HEAP: booleanFromEnv.default(false),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // In any case, as the switches: operators write LOG_LEVEL=INFO (and pino knows only lower case).
+  LOG_LEVEL: z
+    .preprocess(
+      (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    )
+    .default('info'),
 });
 
 /** Config is the validated, immutable runtime configuration of one Tocsin process. */
