@@ -69,13 +69,14 @@ const systemSmtpView = smtpSettingsView.extend({ source: z.enum(['url', 'saved']
 
 /**
  * testMailInput is the body of `POST /settings/mail/test`. Both fields are optional, so a request
- * with no body at all (`curl -X POST`) is every default, as `{}` is.
+ * with no body at all (`curl -X POST`) is every default, as `{}` is; a field sent as null is left
+ * out too, as in every other request body.
  */
 export const testMailInput = z
-  .object({ sendTo: emailAddress.optional(), settings: smtpSettingsInput.optional() })
+  .object({ sendTo: emailAddress.nullish(), settings: smtpSettingsInput.nullish() })
   .strict()
   .nullish()
-  .transform((body) => body ?? {});
+  .transform((body) => ({ sendTo: body?.sendTo ?? undefined, settings: body?.settings ?? undefined }));
 
 /** settingsRoutes are the tenant's Mail tab, Test Mail Settings and the host's system mail settings. */
 export const settingsRoutes: RouteModule = (app, deps) => {

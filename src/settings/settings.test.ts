@@ -340,6 +340,15 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect(server.messages.find((m) => m.messageId === res.json().messageId)?.envelope.to).toEqual([me.email]);
   });
 
+  it('takes null for sendTo and settings as left out, as every other optional field: to the caller, through the saved settings', async () => {
+    const { token } = await t.tenantWithUser('mail-nulls');
+    const me = (await call('GET', '/api/v1/tenants/mail-nulls/me', undefined, token)).json();
+    const res = await call('POST', '/api/v1/tenants/mail-nulls/settings/mail/test', { sendTo: null, settings: null }, token);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ ok: true });
+    expect(server.messages.find((m) => m.messageId === res.json().messageId)?.envelope.to).toEqual([me.email]);
+  });
+
   it('tests unsaved settings merged over the saved ones (no retyping the password) and saves nothing', async () => {
     await call('PUT', '/api/v1/tenants/mail-c/settings/mail', {
       custom: smtpFor({ port: 2, authMethod: 'plain', username: 'robot', password: PASSWORD }),
