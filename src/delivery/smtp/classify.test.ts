@@ -89,6 +89,11 @@ describe('classifySmtpError', () => {
     expect(e).toMatchObject({ stage: 'connect', retryable: false, code: 554, message: `Invalid greeting: ${reply}` });
   });
 
+  it("quotes the server's refusal of STARTTLS in the message, as for every other refusal", () => {
+    const e = classifySmtpError(nodemailerError({ code: 'ETLS', command: 'STARTTLS', responseCode: 500, response: '500 5.5.1 Error: command not recognized' }));
+    expect(e.message).toBe('the server did not upgrade to TLS (STARTTLS is required): 500 5.5.1 Error: command not recognized');
+  });
+
   it('does not retry a server that refuses STARTTLS', () => {
     const e = classifySmtpError(nodemailerError({ code: 'ETLS', command: 'STARTTLS', responseCode: 502, response: '502 not implemented' }));
     expect(e).toMatchObject({ stage: 'tls', retryable: false, code: 502 });

@@ -107,7 +107,10 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
     return `the server does not speak TLS from the first byte on this port (${tlsCode}): it expects STARTTLS or no TLS, not implicit TLS (usually port 587 with STARTTLS, port 465 with implicit TLS)`;
   }
   if (tlsFailure === 'old-tls') return `the server offers no TLS version Tocsin accepts (${tlsCode}): Tocsin requires TLS 1.2 or later`;
-  if (err.code === 'ETLS' && err.command === 'STARTTLS') return 'the server did not upgrade to TLS (STARTTLS is required)';
+  if (err.code === 'ETLS' && err.command === 'STARTTLS') {
+    const reply = err.response?.trim();
+    return `the server did not upgrade to TLS (STARTTLS is required)${reply ? `: ${reply}` : ''}`;
+  }
   // nodemailer writes some refusals as "Invalid greeting. response=<reply>: <reply>": the reply once is enough.
   return (err.message ?? '').replace(/\. response=([\s\S]+): \1$/, ': $1') || 'SMTP error';
 }
