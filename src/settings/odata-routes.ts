@@ -6,7 +6,7 @@ import type { SmtpStage } from '../delivery/contract.js';
 import type { AppDeps, TocsinApp } from '../http/context.js';
 import { caseInsensitiveBody } from '../http/openapi.js';
 import { badRequest, fieldError } from '../http/problem.js';
-import { isEmailAddress, isTimeZone, zoneSpelling } from '../shared/validation.js';
+import { isEmailAddress } from '../shared/validation.js';
 import { getMailSettings, saveMailSettings } from './mail-settings.js';
 import {
   type OrchestratorSmtpModel,
@@ -18,6 +18,7 @@ import {
   smtpInputFromModel,
 } from './orchestrator-settings.js';
 import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.js';
+import { orchestratorZone } from './windows-zones.js';
 
 const ACTIONS = '/odata/Settings/UiPath.Server.Configuration.OData';
 
@@ -129,14 +130,18 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
         body.settings.map((s) => ({ name: s.name, value: s.value })),
         shown,
       );
-      if (update.timeZone !== undefined && !isTimeZone(update.timeZone)) {
-        update.errors.push({ path: 'Abp.Timing.TimeZone', message: 'must be an IANA time zone such as Europe/Paris' });
+      const zone = update.timeZone === undefined ? undefined : orchestratorZone(update.timeZone);
+      if (update.timeZone !== undefined && zone === undefined) {
+        update.errors.push({
+          path: 'Abp.Timing.TimeZone',
+          message: 'must be an IANA time zone such as Europe/Paris, or a Windows one such as Romance Standard Time',
+        });
       }
       if (update.errors.length > 0) throw badRequest(`${update.errors[0]!.path}: ${update.errors[0]!.message}`, update.errors);
       // E.g. EnableSsl false with a UserName: refused (credentials never go in clear) naming the key.
       await inOrchestratorTerms('custom.', settingKeyOf, () => saveMailSettings(db, secretBox, tenant.id, update.mail, clock, testMail.context));
-      // Spelt as IANA does (`europe/paris` is Europe/Paris), as the REST API keeps it.
-      if (update.timeZone !== undefined) await updateTenant(db, tenant, { timeZone: zoneSpelling(update.timeZone) });
+      // Kept as the REST API keeps it: IANA, as IANA spells it (`europe/paris` and `Romance Standard Time` are Europe/Paris).
+      if (zone !== undefined) await updateTenant(db, tenant, { timeZone: zone });
       return reply.status(200).send();
     },
   );

@@ -303,7 +303,7 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     const bad = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Name: 'Abp.Net.Mail.Smtp.Port', Value: '99999' }] }, token);
     expect(bad.statusCode).toBe(400);
     expect(bad.json().errors[0].path).toBe('Abp.Net.Mail.Smtp.Port');
-    const tz = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Name: 'Abp.Timing.TimeZone', Value: 'Romance Standard Time' }] }, token);
+    const tz = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Name: 'Abp.Timing.TimeZone', Value: 'Mars/Olympus_Mons' }] }, token);
     expect(tz.json().errors[0].path).toBe('Abp.Timing.TimeZone');
     const viewer = (await t.tenantWithUser('orch', ['Alerts Viewer'])).token;
     expect((await t.call('GET', '/odata/Settings', undefined, viewer)).statusCode).toBe(403);
@@ -394,12 +394,19 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     }
   });
 
-  it('keeps an UpdateBulk time zone as IANA spells it, and names a flag that is not true or false as such', async () => {
+  it('keeps an UpdateBulk time zone, IANA or Windows, as IANA spells it, and names a flag that is not true or false as such', async () => {
     // `europe/paris` was stored as typed, so the tenant showed a zone the REST API would have spelt Europe/Paris.
     const fresh = (await t.tenantWithUser('orch-spelling')).token;
     const bulk = (Name: string, Value: string) => t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Name, Value }] }, fresh);
     expect((await bulk('Abp.Timing.TimeZone', 'europe/paris')).statusCode).toBe(200);
     expect((await t.call('GET', '/api/v1/tenants/orch-spelling', undefined, fresh)).json().timeZone).toBe('Europe/Paris');
+    // ABP keeps Windows time zone ids, and scripts that copy an Orchestrator's settings send them.
+    expect((await bulk('Abp.Timing.TimeZone', 'Tokyo Standard Time')).statusCode).toBe(200);
+    expect((await t.call('GET', '/api/v1/tenants/orch-spelling', undefined, fresh)).json().timeZone).toBe('Asia/Tokyo');
+    expect((await bulk('Abp.Timing.TimeZone', 'eastern standard time')).statusCode).toBe(200);
+    expect((await t.call('GET', '/odata/Settings', undefined, fresh)).json().value).toContainEqual(
+      expect.objectContaining({ Name: 'Abp.Timing.TimeZone', Value: 'America/New_York' }),
+    );
     // UseDefaultCredentials "1" answered with Tocsin's own auth methods (auto, none, plain…), which no Orchestrator script knows.
     for (const Name of ['Abp.Net.Mail.Smtp.UseDefaultCredentials', 'Abp.Net.Mail.Smtp.EnableSsl']) {
       const res = await bulk(Name, '1');
