@@ -21,7 +21,16 @@ import {
 import type { ReportMetrics } from './metrics.js';
 import { tenantsWithAlerts } from './alert-facts.js';
 import { type DueReport, claimDueReports, prepareSchedule, rescheduleReports } from './schedule.js';
-import { type Window, dailyWindowIfDue, dueSummaryWindow, latestDailyWindow, nextReportInstant, parseReportTime } from './windows.js';
+import {
+  type Window,
+  dailyWindowIfDue,
+  latestDailyWindow,
+  nextReportInstant,
+  nextSummaryEnd,
+  parseReportTime,
+  summaryWindowEnd,
+  summaryWindowIfDue,
+} from './windows.js';
 
 /** SchedulerSettings tune the loop; tests shorten them. */
 export interface SchedulerSettings {
@@ -216,12 +225,22 @@ export class ReportScheduler {
       tenants.map((t) => t.id),
       'summary',
     );
+    // Windows are aligned on the clock of each tenant's zone: the time zone arithmetic is done once a zone.
+    const zoned = new Map<string, { end: number; next: number }>();
+    const endsIn = (zone: string) => {
+      let ends = zoned.get(zone);
+      if (!ends) {
+        ends = { end: summaryWindowEnd(settled, s.summaryIntervalMs, zone), next: nextSummaryEnd(settled, s.summaryIntervalMs, zone) };
+        zoned.set(zone, ends);
+      }
+      return ends;
+    };
     const due = tenants.flatMap((tenant) => {
-      const window = dueSummaryWindow(settled, s.summaryIntervalMs, lastEnds.get(tenant.id), tenant.createdAt);
+      const window = summaryWindowIfDue(endsIn(tenant.timeZone).end, s.summaryIntervalMs, tenant.timeZone, lastEnds.get(tenant.id), tenant.createdAt);
       return window ? [{ tenant, window }] : [];
     });
     await closeWindows(db, due);
-    // Windows are aligned on the clock, so most tenants share one (a first or catch-up window differs).
+    // Most tenants share a window (a first or catch-up window, or a zone off the hour, differs).
     const busy = new Set<string>();
     for (const group of multiMap(due.map((d) => [`${d.window.start}-${d.window.end}`, d] as const)).values()) {
       const ids = await tenantsWithAlerts(
@@ -249,14 +268,8 @@ export class ReportScheduler {
       'summary',
       busyDue.map((d) => ({ ...d, settings: settings.get(d.tenant.id)! })),
     );
-    const nextDue = (Math.floor(settled / s.summaryIntervalMs) + 1) * s.summaryIntervalMs + s.settleMs;
-    await rescheduleReports(
-      db,
-      'summary',
-      tenants.flatMap((t) => (failed.has(t.id) ? [] : [t.id])),
-      lease,
-      nextDue,
-    );
+    const next = tenants.flatMap((t) => (failed.has(t.id) ? [] : [[endsIn(t.timeZone).next + s.settleMs, t.id] as const]));
+    for (const [dueAt, dueIds] of multiMap(next)) await rescheduleReports(db, 'summary', dueIds, lease, dueAt);
     return queued;
   }
 

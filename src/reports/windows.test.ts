@@ -1,7 +1,7 @@
 import { DateTime, Settings } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../shared/clock.js';
-import { dailyWindowEndingOn, dueDailyWindow, dueSummaryWindow, nextReportInstant, parseReportTime } from './windows.js';
+import { dailyWindowEndingOn, dueDailyWindow, dueSummaryWindow, nextReportInstant, nextSummaryEnd, parseReportTime, summaryWindowEnd } from './windows.js';
 
 const utc = (iso: string) => Date.parse(iso);
 const hours = (w: { start: number; end: number }) => (w.end - w.start) / 3_600_000;
@@ -41,6 +41,138 @@ describe('summary windows', () => {
 
   it("honours a short interval such as the tests' 2 seconds", () => {
     expect(dueSummaryWindow(7_500, 2_000, 4_000, 0)).toEqual({ start: 4_000, end: 6_000 });
+  });
+});
+
+describe('summary windows on the tenant’s own clock', () => {
+  const tenMinutes = 600_000;
+  const MINUTE = 60_000;
+  const HOUR = 60 * MINUTE;
+  /** local is an instant's wall-clock time in a zone, e.g. "10:00". */
+  const local = (t: number, zone: string) => DateTime.fromMillis(t, { zone }).toFormat('HH:mm:ss.SSS');
+  /** walk decides the windows of a tenant a minute after another over a span, as a scheduler would. */
+  const walk = (from: number, to: number, interval: number, zone: string, lastEnd: number | undefined = from) => {
+    const windows: { start: number; end: number }[] = [];
+    let last = lastEnd;
+    for (let now = from; now <= to; now += MINUTE) {
+      const window = dueSummaryWindow(now, interval, last, 0, zone);
+      if (window) {
+        windows.push(window);
+        last = window.end;
+      }
+    }
+    return windows;
+  };
+  const expectContiguousOnTheClock = (windows: readonly { start: number; end: number }[], interval: number, zone: string) => {
+    for (const [i, w] of windows.entries()) {
+      if (i > 0) expect(w.start).toBe(windows[i - 1]!.end);
+      expect(w.end).toBeGreaterThan(w.start);
+      // Every end is on the tenant's clock: 10:00, 10:10… (or 10:00, 11:00… for an hour).
+      const wall = DateTime.fromMillis(w.end, { zone });
+      expect(((wall.hour * 60 + wall.minute) * MINUTE + wall.second * 1000 + wall.millisecond) % interval, local(w.end, zone)).toBe(0);
+    }
+  };
+
+  it('ends a 10-minute window in Kathmandu (+05:45) at 10:00 and 10:10 Kathmandu time', () => {
+    const zone = 'Asia/Kathmandu';
+    // 10:01 in Kathmandu is 04:16 UTC.
+    const window = dueSummaryWindow(utc('2026-03-29T04:16:00Z'), tenMinutes, utc('2026-03-29T04:05:00Z'), 0, zone)!;
+    expect([local(window.start, zone), local(window.end, zone)]).toEqual(['09:50:00.000', '10:00:00.000']);
+    expect(dueSummaryWindow(utc('2026-03-29T04:24:59.999Z'), tenMinutes, window.end, 0, zone)).toBeUndefined();
+    const next = dueSummaryWindow(utc('2026-03-29T04:25:00Z'), tenMinutes, window.end, 0, zone)!;
+    expect([local(next.start, zone), local(next.end, zone)]).toEqual(['10:00:00.000', '10:10:00.000']);
+    expect(nextSummaryEnd(utc('2026-03-29T04:16:00Z'), tenMinutes, zone)).toBe(utc('2026-03-29T04:25:00Z'));
+  });
+
+  it('aligns Eucla (+08:45) and, for an hourly or 15-minute interval, India, Tehran, Newfoundland and Adelaide on their own clocks', () => {
+    const cases: [string, number][] = [
+      ['Australia/Eucla', tenMinutes],
+      ['Asia/Kolkata', HOUR],
+      ['Asia/Tehran', HOUR],
+      ['America/St_Johns', HOUR],
+      ['Australia/Adelaide', HOUR],
+      ['Asia/Kathmandu', 15 * MINUTE],
+    ];
+    for (const [zone, interval] of cases) {
+      // Two days across Adelaide's and St John's DST changes of 2026 (5 April, 8 March and 1 November).
+      for (const from of [utc('2026-04-03T00:00:00Z'), utc('2026-03-07T00:00:00Z'), utc('2026-10-31T00:00:00Z')]) {
+        const windows = walk(from, from + 48 * HOUR, interval, zone);
+        expect(windows.length).toBeGreaterThan(40);
+        expectContiguousOnTheClock(windows, interval, zone);
+      }
+    }
+  });
+
+  it('keeps a window on the clock across Chatham’s (+12:45/+13:45) and Lord Howe’s half-hour DST changes, without gap or overlap', () => {
+    const changes = [
+      // Chatham: 5 April 2026 03:45 → 02:45, 27 September 2026 02:45 → 03:45.
+      ['Pacific/Chatham', utc('2026-04-04T12:00:00Z')],
+      ['Pacific/Chatham', utc('2026-09-26T12:00:00Z')],
+      // Lord Howe: 5 April 2026 02:00 → 01:30, 4 October 2026 02:00 → 02:30.
+      ['Australia/Lord_Howe', utc('2026-04-04T12:00:00Z')],
+      ['Australia/Lord_Howe', utc('2026-10-03T12:00:00Z')],
+    ] as const;
+    for (const [zone, from] of changes) {
+      for (const interval of [tenMinutes, 15 * MINUTE, HOUR]) {
+        const windows = walk(from, from + 12 * HOUR, interval, zone);
+        expectContiguousOnTheClock(windows, interval, zone);
+        // A window may hold the skipped or repeated half hour, never more.
+        for (const w of windows.slice(1)) expect(w.end - w.start).toBeLessThanOrEqual(interval + 30 * MINUTE);
+        expect(windows.at(-1)!.end - windows[0]!.start).toBeGreaterThan(11 * HOUR);
+      }
+    }
+    // Lord Howe's clocks go from 02:00 to 02:30: the hour holding that change runs 01:00–03:00, 90 minutes.
+    const zone = 'Australia/Lord_Howe';
+    const around = walk(utc('2026-10-03T12:00:00Z'), utc('2026-10-03T18:00:00Z'), HOUR, zone);
+    const spanning = around.slice(1).find((w) => w.end - w.start !== HOUR)!;
+    expect([local(spanning.start, zone), local(spanning.end, zone), spanning.end - spanning.start]).toEqual(['01:00:00.000', '03:00:00.000', 90 * MINUTE]);
+  });
+
+  it('names the next end as the first instant a later window ends, in every zone', () => {
+    for (const zone of ['Asia/Kathmandu', 'Pacific/Chatham', 'Australia/Lord_Howe', 'Europe/Paris', 'UTC']) {
+      for (const interval of [tenMinutes, HOUR]) {
+        for (let t = utc('2026-10-03T12:00:00Z'); t < utc('2026-10-03T20:00:00Z'); t += 7 * MINUTE + 13_000) {
+          const end = nextSummaryEnd(t, interval, zone);
+          expect(end).toBeGreaterThan(t);
+          expect(summaryWindowEnd(end, interval, zone)).toBe(end);
+          expect(summaryWindowEnd(end - 1, interval, zone)).toBe(summaryWindowEnd(t, interval, zone));
+        }
+      }
+    }
+  });
+
+  it('keeps the windows of a zone whose offset is a multiple of the interval exactly as before: multiples since the epoch', () => {
+    for (const zone of ['UTC', 'Europe/Paris', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe']) {
+      for (let t = utc('2026-03-01T00:00:00Z'); t < utc('2026-12-01T00:00:00Z'); t += 3 * 24 * HOUR + 7 * MINUTE + 1_234) {
+        expect(summaryWindowEnd(t, tenMinutes, zone)).toBe(Math.floor(t / tenMinutes) * tenMinutes);
+        expect(nextSummaryEnd(t, tenMinutes, zone)).toBe((Math.floor(t / tenMinutes) + 1) * tenMinutes);
+      }
+    }
+    expect(dueSummaryWindow(7_500, 2_000, 4_000, 0, 'Europe/Paris')).toEqual({ start: 4_000, end: 6_000 });
+  });
+
+  it('goes from the last window aligned on UTC to the first aligned on Kathmandu’s clock with a shorter window, no gap, no overlap', () => {
+    const zone = 'Asia/Kathmandu';
+    // The last window decided before the change (or while the tenant was in UTC) ended at 04:10 UTC.
+    const lastEnd = utc('2026-03-29T04:10:00Z');
+    expect(dueSummaryWindow(lastEnd + 1_000, tenMinutes, lastEnd, 0, zone)).toBeUndefined();
+    const windows = walk(lastEnd, lastEnd + HOUR, tenMinutes, zone, lastEnd);
+    expect(windows[0]).toEqual({ start: lastEnd, end: utc('2026-03-29T04:15:00Z') });
+    expectContiguousOnTheClock(windows, tenMinutes, zone);
+    // And back to UTC: the first window ends on the next UTC multiple.
+    const back = walk(utc('2026-03-29T04:15:00Z'), utc('2026-03-29T04:40:00Z'), tenMinutes, 'UTC', utc('2026-03-29T04:15:00Z'));
+    expect(back[0]).toEqual({ start: utc('2026-03-29T04:15:00Z'), end: utc('2026-03-29T04:20:00Z') });
+  });
+
+  it("starts a Kathmandu tenant's first window at the window of its creation on its clock", () => {
+    const created = utc('2026-01-01T04:18:00Z'); // 10:03 in Kathmandu
+    const window = dueSummaryWindow(utc('2026-01-01T04:40:00Z'), tenMinutes, undefined, created, 'Asia/Kathmandu')!;
+    expect(window).toEqual({ start: utc('2026-01-01T04:15:00Z'), end: utc('2026-01-01T04:35:00Z') });
+  });
+
+  it('aligns on UTC for a zone it does not know, rather than looping', () => {
+    expect(summaryWindowEnd(utc('2026-01-01T04:18:00Z'), tenMinutes, 'Nowhere/Atlantis')).toBe(utc('2026-01-01T04:10:00Z'));
+    expect(nextSummaryEnd(utc('2026-01-01T04:18:00Z'), tenMinutes, 'Nowhere/Atlantis')).toBe(utc('2026-01-01T04:20:00Z'));
   });
 });
 

@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { DateTime, IANAZone } from 'luxon';
 
 /** Window is a half-open span of time [start, end) in epoch milliseconds. */
 export interface Window {
@@ -11,17 +11,77 @@ export const FIRST_SUMMARY_LOOKBACK_MS = 24 * 3_600_000;
 
 /**
  * dueSummaryWindow decides the summary window to decide now, if any. Windows are aligned on the
- * clock (multiples of the interval since the epoch: …:00, …:10 for 600 s). Each one starts where
- * the last decided one ended, so after downtime every missed window goes out as one catch-up
- * window, and two instances that read the same last end compute the same start (the unique key).
+ * clock of the tenant's time zone (…:00, …:10 there for 600 s; see summaryWindowEnd). Each one
+ * starts where the last decided one ended, so after downtime every missed window goes out as one
+ * catch-up window, two instances that read the same last end compute the same start (the unique
+ * key), and after a change of time zone the first window is shorter, with no gap and no overlap.
  * A tenant's first window starts at the window of its creation (`notBefore`), at most a day back,
  * so no alert falls before the first window; nothing is due before the tenant existed.
  */
-export function dueSummaryWindow(now: number, intervalMs: number, lastEnd: number | undefined, notBefore: number): Window | undefined {
-  const end = Math.floor(now / intervalMs) * intervalMs;
+export function dueSummaryWindow(now: number, intervalMs: number, lastEnd: number | undefined, notBefore: number, zone = 'UTC'): Window | undefined {
+  return summaryWindowIfDue(summaryWindowEnd(now, intervalMs, zone), intervalMs, zone, lastEnd, notBefore);
+}
+
+/**
+ * summaryWindowIfDue is the summary window ending at `end` (the latest end, summaryWindowEnd) of a
+ * tenant, unless it was decided already or ends before `notBefore` (see dueSummaryWindow).
+ */
+export function summaryWindowIfDue(end: number, intervalMs: number, zone: string, lastEnd: number | undefined, notBefore: number): Window | undefined {
   if (end <= notBefore || (lastEnd !== undefined && lastEnd >= end)) return undefined;
-  const first = Math.max(Math.floor(notBefore / intervalMs) * intervalMs, end - FIRST_SUMMARY_LOOKBACK_MS);
-  return { start: lastEnd ?? first, end };
+  if (lastEnd !== undefined) return { start: lastEnd, end };
+  return { start: Math.max(summaryWindowEnd(notBefore, intervalMs, zone), end - FIRST_SUMMARY_LOOKBACK_MS), end };
+}
+
+/**
+ * summaryWindowEnd is the latest instant not after `t` at which the zone's clock reads a multiple
+ * of the interval (…:00, …:10 for 600 s; the day's start for a day). In a zone whose offsets are
+ * all multiples of the interval these are the multiples since the epoch, the same in every such
+ * zone; in Kathmandu (+05:45) a 10-minute window ends at :05 and :15 UTC. Across a change of
+ * offset that is not a multiple (Lord Howe's half hour, for an hourly window), the window holding
+ * the change is longer or shorter by it. A zone the host does not know counts as UTC.
+ */
+export function summaryWindowEnd(t: number, intervalMs: number, zone: string): number {
+  const offsetAt = offsetsOf(zone);
+  // A few changes of offset at most lie within one interval: the loop goes back across each.
+  for (let limit = t; ; ) {
+    const offset = offsetAt(limit);
+    const end = Math.floor((limit + offset) / intervalMs) * intervalMs - offset;
+    if (offsetAt(end) === offset) return end;
+    limit = offsetChange(offsetAt, end, limit) - 1;
+  }
+}
+
+/** nextSummaryEnd is the first instant after `t` at which a summary window ends (see summaryWindowEnd). */
+export function nextSummaryEnd(t: number, intervalMs: number, zone: string): number {
+  const offsetAt = offsetsOf(zone);
+  for (let from = t + 1; ; ) {
+    const offset = offsetAt(from);
+    const end = Math.ceil((from + offset) / intervalMs) * intervalMs - offset;
+    if (offsetAt(end) === offset) return end;
+    from = offsetChange(offsetAt, from, end);
+  }
+}
+
+/** offsetsOf is the UTC offset of a zone at an instant, in milliseconds (UTC's for an unknown zone). */
+function offsetsOf(zone: string): (t: number) => number {
+  const known = IANAZone.create(zone);
+  if (!known.isValid) return () => 0;
+  return (t) => known.offset(t) * 60_000;
+}
+
+/**
+ * offsetChange is the first instant after `before` whose offset differs from the one there, given
+ * that the offset at `after` does (a binary search, to the millisecond).
+ */
+function offsetChange(offsetAt: (t: number) => number, before: number, after: number): number {
+  const offset = offsetAt(before);
+  let [lo, hi] = [before, after];
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (offsetAt(mid) === offset) lo = mid;
+    else hi = mid;
+  }
+  return hi;
 }
 
 /** ReportTime is a time of day on the wall clock of the tenant's time zone. */
