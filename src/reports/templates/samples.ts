@@ -10,6 +10,7 @@ import { alertListUrl, mailSettingsUrl, preferencesUrl } from './links.js';
 import { renderSummaryEmail } from './summary-email.js';
 import { renderTestEmail } from './test-email.js';
 import { SourceTally } from '../source-groups.js';
+import { summaryWindowEnd } from '../windows.js';
 import type {
   AlertGroupView,
   AlertSourceView,
@@ -133,10 +134,10 @@ function sampleActions(context: SampleContext, line: string, acknowledge = true)
 
 const SAMPLE_COLLEAGUE = 'Sam Lee';
 
-/** lastWindow is the last whole summary window before `now`, aligned on the clock. */
+/** lastWindow is the last whole summary window before `now`, aligned on the tenant's clock. */
 function lastWindow(context: SampleContext): { start: number; end: number } {
   const length = context.summaryIntervalSeconds * 1000;
-  const end = Math.floor(context.now / length) * length;
+  const end = summaryWindowEnd(context.now, length, context.tenant.timeZone);
   return { start: end - length, end };
 }
 

@@ -98,6 +98,12 @@ describe('the 10-minute summary', () => {
     expect(tokyo.html).toContain('Asia/Tokyo (UTC+09:00)');
   });
 
+  it("previews a Kathmandu tenant's window on its clock: 14:30–14:40 there, not 14:35–14:45", () => {
+    const sample = { ...context('en', 'Asia/Kathmandu'), tenant: { name: 'ktm', displayName: 'Kathmandu', timeZone: 'Asia/Kathmandu' } };
+    // NOW is 14:48 in Kathmandu (+05:45).
+    expect(renderSummaryEmail(sampleSummary(sample)).text).toContain('between Nov 27, 2026, 14:30 and 14:40.');
+  });
+
   it('writes the window to the second when it does not start or end on a whole minute (a short interval)', () => {
     const view = sampleSummary(context('en', 'America/New_York'));
     const start = Date.UTC(2026, 11, 1, 12, 41, 15);
