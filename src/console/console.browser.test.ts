@@ -566,6 +566,29 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('speaks the language and shows the time zone a user gives itself in Manage Access at once, as from its preferences', async () => {
+    await addUser('lena@acme.example', ['Administrator']);
+    await raise([{ severity: 'Warn', component: 'Queues', message: 'Queue Lena is 90% full' }]);
+    const { context, page } = await open();
+    await signIn(page, 'lena@acme.example', '#/access/users');
+    const own = page.locator('main tbody tr', { hasText: 'lena@acme.example' });
+    await own.getByRole('button', { name: 'Edit' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Language').selectOption('fr');
+    await dialog.getByLabel('Time zone').fill('Asia/Tokyo');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    // The whole console is in French now, not at the next sign-in.
+    await page.getByRole('heading', { name: "Gérer l'accès" }).waitFor();
+    expect(await page.locator('nav.main-nav a').first().textContent()).toBe('Alertes');
+    await page.getByRole('link', { name: 'Alertes', exact: true }).click();
+    await expect.poll(() => page.locator('main tbody tr td').allTextContents()).toContainEqual(expect.stringMatching(/UTC\+9/));
+    await page.getByRole('link', { name: "Préférences d'alerte", exact: true }).click();
+    expect(await page.getByLabel('Langue').inputValue()).toBe('fr');
+    expect(await page.getByLabel('Fuseau horaire').inputValue()).toBe('Asia/Tokyo');
+    await context.close();
+  });
+
   it("follows the seed guide's steps in French: Paramètres > Courrier, Gmail values, Enregistrer, Tester", { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/alerts');

@@ -129,16 +129,15 @@ function page(session, route, setSession) {
   if (!session.tenant) return html`<p>${t('host.noTenant')}</p>`;
   if (first === 'alerts') return html`<${AlertsPage} session=${session} query=${query} />`;
   if (first === 'preferences' && second === 'group') return html`<${PreferencesPage} session=${session} groupId=${third} />`;
-  if (first === 'preferences') {
-    // Users who chose another language or time zone see the whole console in it at once.
-    const userChanged = async (user) => {
-      await speakAs(user, session.tenant);
-      setSession({ ...session, user: { ...session.user, ...user } });
-    };
-    return html`<${PreferencesPage} session=${session} userId=${second} onUserChanged=${userChanged} />`;
-  }
+  // Users who chose another language or time zone (in their preferences, or on their own row of
+  // Manage Access) see the whole console in it at once.
+  const userChanged = async (user) => {
+    await speakAs(user, session.tenant);
+    setSession({ ...session, user: { ...session.user, ...user } });
+  };
+  if (first === 'preferences') return html`<${PreferencesPage} session=${session} userId=${second} onUserChanged=${userChanged} />`;
   if (path === '/settings/mail') return html`<${MailSettingsPage} session=${session} />`;
-  if (first === 'access') return html`<${AccessPage} session=${session} tab=${second || 'users'} />`;
+  if (first === 'access') return html`<${AccessPage} session=${session} tab=${second || 'users'} onUserChanged=${userChanged} />`;
   if (first === 'deliveries') return html`<${DeliveriesPage} session=${session} query=${query} />`;
   if (first === 'previews') return html`<${PreviewsPage} session=${session} />`;
   if (path === '/sources' && can(session, 'Sources.View')) return html`<${SourcesPage} session=${session} />`;

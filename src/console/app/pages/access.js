@@ -52,8 +52,7 @@ function useSaver(onDone) {
   const [message, setMessage] = useState(/** @type {import('preact').ComponentChildren} */ (''));
   const run = async (call) => {
     try {
-      await call();
-      onDone();
+      onDone(await call());
     } catch (err) {
       setErrors(fieldErrors(err));
       setMessage(problemText(err));
@@ -206,8 +205,11 @@ function RoleDialog({ session, onClose, onSaved }) {
   <//>`;
 }
 
-/** AccessPage is Manage Access: users, groups and roles of the tenant, and users' API tokens. */
-export function AccessPage({ session, tab }) {
+/**
+ * AccessPage is Manage Access: users, groups and roles of the tenant, and users' API tokens.
+ * `onUserChanged` gets the signed-in user's own row once saved, so its language and zone apply at once.
+ */
+export function AccessPage({ session, tab, onUserChanged = async (/** @type {any} */ _user) => {} }) {
   const [data, setData] = useState(/** @type {{ users: any[], groups: any[], roles: any[] }} */ ({ users: [], groups: [], roles: [] }));
   const [dialog, setDialog] = useState(/** @type {any} */ (null));
   const [error, setError] = useState(/** @type {unknown} */ (null));
@@ -226,9 +228,10 @@ export function AccessPage({ session, tab }) {
   useEffect(() => {
     load();
   }, [session.tenant.id]);
-  const saved = () => {
+  const saved = async (item) => {
     setDialog(null);
     load();
+    if (dialog?.kind === 'user' && item && self(item)) await onUserChanged(item);
   };
   const remove = async (kind, item) => {
     if (!confirm(t('access.confirmDelete', { name: item.email ?? item.name }))) return;
