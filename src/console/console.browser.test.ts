@@ -589,6 +589,34 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('keeps what is being typed in a text filter while the list refreshes: Delivery log recipient, Alerts event', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/deliveries');
+    const recipient = page.locator('#delivery-recipient');
+    await recipient.pressSequentially('marie@acme', { delay: 20 });
+    // The list is read again every 3 seconds; the half-typed address stays, and applies once done.
+    await page.waitForTimeout(3_500);
+    expect(await recipient.inputValue()).toBe('marie@acme');
+    await recipient.pressSequentially('.example');
+    await recipient.press('Tab');
+    await expect.poll(() => page.evaluate('location.hash')).toContain('recipient=marie%40acme.example');
+    await page.waitForTimeout(3_500);
+    expect(await recipient.inputValue()).toBe('marie@acme.example');
+    await page.goto(`${base}/#/alerts`);
+    const event = page.locator('#filter-event');
+    await event.pressSequentially('Robot.Sta', { delay: 20 });
+    await page.waitForTimeout(3_500);
+    expect(await event.inputValue()).toBe('Robot.Sta');
+    await event.press('Tab');
+    await expect.poll(() => page.evaluate('location.hash')).toContain('event=Robot.Sta');
+    // A filter changed otherwise (here by the menu's link, without filters) shows in the field.
+    await page.getByRole('link', { name: 'Alerts', exact: true }).click();
+    await expect.poll(() => event.inputValue()).toBe('');
+    await page.goto(`${base}/#/alerts?since=2026-01-02T03:04:00.000Z`);
+    await expect.poll(() => page.locator('#filter-since').inputValue()).toMatch(/^2026-01-02T\d\d:04$/);
+    await context.close();
+  });
+
   it("follows the seed guide's steps in French: Paramètres > Courrier, Gmail values, Enregistrer, Tester", { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/alerts');

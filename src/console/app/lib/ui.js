@@ -1,5 +1,5 @@
 import { h } from 'preact';
-import { useLayoutEffect, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import { t } from './i18n.js';
 
@@ -36,6 +36,19 @@ export function TextField({ id, label, value, onInput, error, hint, type = 'text
       aria-describedby=${error ? `${id}-error` : hint ? `${id}-hint` : undefined}
       onInput=${(event) => onInput(event.currentTarget.value)} ...${rest} />
   <//>`;
+}
+
+/**
+ * FilterField is a TextField for a list's filter, applied on change (Enter, or leaving the field):
+ * what is being typed is kept as a draft, so the list's refreshes every few seconds do not wipe it,
+ * and it follows the filter when that changes otherwise (a link, Back).
+ * @param {{ value: string, onCommit: (value: string) => void } & Record<string, any>} props
+ */
+export function FilterField({ value, onCommit, ...rest }) {
+  const [draft, setDraft] = useState(value);
+  useEffect(() => setDraft(value), [value]);
+  return html`<${TextField} ...${rest} value=${draft} onInput=${setDraft} onChange=${(/** @type {Event} */ event) =>
+    onCommit(/** @type {HTMLInputElement} */ (event.currentTarget).value)} />`;
 }
 
 /** SelectField is a labelled select; options are [value, text] pairs. */

@@ -5,7 +5,7 @@ import { formatTime, isoToLocalInput, localInputToIso } from '../lib/format.js';
 import { currentLanguage, t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
-import { Banner, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { Banner, Dialog, FilterField, SelectField, Toggle, html, problemText } from '../lib/ui.js';
 import { emptyList, showArrived, updateRows, withFirstPage, withOlderPage } from '../lib/live-list.js';
 import { PAGE_SIZE, usePolling } from '../lib/polling.js';
 import { AlertsChart } from './charts.js';
@@ -269,12 +269,12 @@ export function AlertsPage({ session, query }) {
         onChange=${(value) => setFilter('severity', value)} />
       <${SelectField} id="filter-component" label=${t('alerts.component')} value=${filters.component ?? ''}
         options=${[['', t('alerts.anyComponent')], ...componentOptions]} onChange=${(value) => setFilter('component', value)} />
-      <${TextField} id="filter-event" label=${t('alerts.event')} value=${filters.event} list="event-list"
-        onChange=${(event) => setFilter('event', event.currentTarget.value.trim())} onInput=${() => {}} />
-      <${TextField} id="filter-since" type="datetime-local" label=${t('alerts.since')} value=${isoToLocalInput(filters.since)}
-        onChange=${(event) => setFilter('since', localInputToIso(event.currentTarget.value))} onInput=${() => {}} />
-      <${TextField} id="filter-until" type="datetime-local" label=${t('alerts.until')} value=${isoToLocalInput(filters.until)}
-        onChange=${(event) => setFilter('until', localInputToIso(event.currentTarget.value))} onInput=${() => {}} />
+      <${FilterField} id="filter-event" label=${t('alerts.event')} value=${filters.event ?? ''} list="event-list"
+        onCommit=${(value) => setFilter('event', value.trim())} />
+      <${FilterField} id="filter-since" type="datetime-local" label=${t('alerts.since')} value=${isoToLocalInput(filters.since)}
+        onCommit=${(value) => setFilter('since', localInputToIso(value))} />
+      <${FilterField} id="filter-until" type="datetime-local" label=${t('alerts.until')} value=${isoToLocalInput(filters.until)}
+        onCommit=${(value) => setFilter('until', localInputToIso(value))} />
       <${Toggle} id="filter-unread" label=${t('alerts.unreadOnly')} checked=${filters.unread === 'true'}
         onChange=${(on) => setFilter('unread', on ? 'true' : '')} />
       <datalist id="event-list">${events.map((event) => html`<option value=${event.name} label=${event.displayName} />`)}</datalist>

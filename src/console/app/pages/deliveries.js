@@ -4,7 +4,7 @@ import { formatTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { tenantApi } from '../lib/session.js';
-import { Banner, SelectField, TextField, html, problemText } from '../lib/ui.js';
+import { Banner, FilterField, SelectField, html, problemText } from '../lib/ui.js';
 import { MAX_LIMIT, pageLimit, usePolling } from '../lib/polling.js';
 import { DeliveriesChart } from './charts.js';
 
@@ -71,8 +71,8 @@ export function DeliveriesPage({ session, query }) {
         options=${[['', t('all')], ...STATUSES.map((s) => [s, t(`deliveries.status.${s}`)])]} />
       <${SelectField} id="delivery-kind" label=${t('deliveries.kind')} value=${filters.kind ?? ''} onChange=${(v) => setFilter('kind', v)}
         options=${[['', t('all')], ...KINDS.map((k) => [k, t(`kind.${k}`)])]} />
-      <${TextField} id="delivery-recipient" type="email" label=${t('deliveries.recipient')} value=${filters.recipient}
-        onInput=${() => {}} onChange=${(event) => setFilter('recipient', event.currentTarget.value.trim())} />
+      <${FilterField} id="delivery-recipient" type="email" label=${t('deliveries.recipient')} value=${filters.recipient ?? ''}
+        onCommit=${(value) => setFilter('recipient', value.trim())} />
     </form>
     <${Banner}>${problemText(error)}<//>
     ${
