@@ -309,13 +309,20 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     expect((await simpleParser(noticesOf()[1]!.raw)).subject).toMatch(/work again/);
   });
 
-  it('warns when the server refuses to relay every recipient (5.7.1 at RCPT), while a mailbox that does not exist says nothing of the server', async () => {
+  it('warns when the server refuses to relay every recipient (5.7.1 at RCPT), while a mailbox that does not exist, or one address barred by policy, says nothing of the server', async () => {
     const globex = await t.tenantWithUser('globex');
     await t.enableAlertEmails('globex');
     const state = async () => (await t.call('GET', '/api/v1/tenants/globex/settings/mail/health', undefined, globex.token)).json();
     const relay = await startTestSmtpServer({
       failures: [
         { at: 'rcpt', code: 550, message: '5.1.1 <gone@globex.example.com>: Recipient address rejected: User unknown', address: 'gone@globex.example.com' },
+        // Postfix's check_recipient_access: one address barred by policy (5.7.1), not the server refusing mail.
+        {
+          at: 'rcpt',
+          code: 554,
+          message: '5.7.1 <barred@globex.example.com>: Recipient address rejected: Access denied',
+          address: 'barred@globex.example.com',
+        },
         { at: 'rcpt', code: 554, message: '5.7.1 <ops@globex.example.com>: Relay access denied' },
       ],
     });
@@ -324,6 +331,9 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
       const worker = startWorker();
       const email = (to: string) => enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(globex.tenantId, to, { kind: 'immediate' })], clock);
       await email('gone@globex.example.com');
+      await worker.runOnce();
+      expect(await state()).toEqual({ state: 'ok' });
+      await email('barred@globex.example.com');
       await worker.runOnce();
       expect(await state()).toEqual({ state: 'ok' });
       await email('ops@globex.example.com');

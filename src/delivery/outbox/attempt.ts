@@ -193,15 +193,14 @@ function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, er
 }
 
 /**
- * refusesToRelay tells a recipient refused by the server's policy (RFC 3463 class X.7: relaying
- * denied, sender not allowed; "550 5.7.54 Unable to relay", "554 5.7.1 Relay access denied") from
- * one refused for its own sake (5.1.1 no such user, 5.2.2 mailbox full).
+ * refusesToRelay tells a server that relays for nobody of ours ("550 5.7.54 Unable to relay",
+ * "554 5.7.1 Relay access denied") from a recipient refused for its own sake (5.1.1 no such user,
+ * 5.2.2 mailbox full, and the same 5.7.1 of a policy barring that one address, e.g. Postfix's
+ * "Recipient address rejected: Access denied"): only the first refuses every alert email, so only
+ * it makes the tenant's mail failing. The class X.7 alone cannot tell the two apart; the words can.
  */
 function refusesToRelay(reply: string): boolean {
-  return (
-    /\b[45]\.7\.\d{1,3}\b/.test(reply) ||
-    /\b(unable to|not permitted to|not allowed to|cannot) relay|\brelay(ing)? (access )?(denied|not permitted|prohibited)/i.test(reply)
-  );
+  return /\b5\.7\.54\b|\b(unable to|not permitted to|not allowed to|cannot) relay|\brelay(ing)? (access )?(denied|not permitted|prohibited)/i.test(reply);
 }
 
 /** FALLBACK_NOTE starts the recorded reply of an alert email sent through the system default instead of the tenant's failing server. */
