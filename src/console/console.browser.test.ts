@@ -617,6 +617,28 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("opens its own preferences from the bell after another user's, without that user's name or unsaved changes", async () => {
+    const prefsOf = (email: string) => `/api/v1/tenants/acme/users/${users[email]}/alert-preferences`;
+    await call('PUT', prefsOf('admin@acme.example'), { email: { dailyReport: true } });
+    await call('PUT', prefsOf('viewer@acme.example'), { email: { dailyReport: true } });
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', `#/preferences/${users['viewer@acme.example']}`);
+    await page.getByRole('heading', { level: 1, name: /viewer@acme\.example/ }).waitFor();
+    // A change to the viewer's rules, left unsaved, then the bell's link to one's own.
+    await page.getByRole('switch', { name: 'Daily report' }).uncheck();
+    await page.locator('.bell-button').click();
+    await page.locator('#bell-panel').getByRole('link', { name: 'Alert preferences' }).click();
+    await page.getByRole('button', { name: 'Save language and time zone' }).waitFor();
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Alert preferences');
+    expect(await page.getByRole('switch', { name: 'Daily report' }).isChecked()).toBe(true);
+    await page.getByRole('switch', { name: 'Fatal alerts immediately' }).check();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Your alert preferences are saved.').waitFor();
+    expect((await call('GET', prefsOf('admin@acme.example'))).email).toMatchObject({ dailyReport: true, fatalImmediately: true });
+    expect((await call('GET', prefsOf('viewer@acme.example'))).email.dailyReport).toBe(true);
+    await context.close();
+  });
+
   it("follows the seed guide's steps in French: Paramètres > Courrier, Gmail values, Enregistrer, Tester", { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/alerts');

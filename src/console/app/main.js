@@ -128,14 +128,16 @@ function page(session, route, setSession) {
   }
   if (!session.tenant) return html`<p>${t('host.noTenant')}</p>`;
   if (first === 'alerts') return html`<${AlertsPage} session=${session} query=${query} />`;
-  if (first === 'preferences' && second === 'group') return html`<${PreferencesPage} session=${session} groupId=${third} />`;
+  // Keyed by whose they are: another person's preferences (a user's, a group's, one's own from the
+  // bell) start afresh, without the last one's name or unsaved changes.
+  if (first === 'preferences' && second === 'group') return html`<${PreferencesPage} key=${path} session=${session} groupId=${third} />`;
   // Users who chose another language or time zone (in their preferences, or on their own row of
   // Manage Access) see the whole console in it at once.
   const userChanged = async (user) => {
     await speakAs(user, session.tenant);
     setSession({ ...session, user: { ...session.user, ...user } });
   };
-  if (first === 'preferences') return html`<${PreferencesPage} session=${session} userId=${second} onUserChanged=${userChanged} />`;
+  if (first === 'preferences') return html`<${PreferencesPage} key=${path} session=${session} userId=${second} onUserChanged=${userChanged} />`;
   if (path === '/settings/mail') return html`<${MailSettingsPage} session=${session} />`;
   if (first === 'access') return html`<${AccessPage} session=${session} tab=${second || 'users'} onUserChanged=${userChanged} />`;
   if (first === 'deliveries') return html`<${DeliveriesPage} session=${session} query=${query} />`;
