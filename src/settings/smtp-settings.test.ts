@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MergeError, isHostName, mergeSmtp, securityFromEnableSsl, smtpFromUrl } from './smtp-settings.js';
+import { MergeError, isHostName, mergeSmtp, securityFromEnableSsl, smtpFromUrl, smtpSettingsInput } from './smtp-settings.js';
 
 const NO_SECRETS = { password: null, accessToken: null };
 
@@ -108,5 +108,16 @@ describe('SMTP settings', () => {
     expect(() => smtpFromUrl('smtp://relay.example.com?domain=a%0D%0AMAIL%20FROM:%3Cx@y%3E')).toThrow(/domain must be one line/);
     expect(() => smtpFromUrl('smtp://relay.example.com?domain=a%00b')).toThrow(/domain must be one line/);
     expect(smtpFromUrl('smtp://relay.example.com?domain=tocsin.example.com').smtp).toMatchObject({ domain: 'tocsin.example.com' });
+  });
+});
+
+describe('smtpSettingsInput port', () => {
+  it('says what a port must be, whatever is wrong with it (text, empty, out of range, a fraction)', () => {
+    for (const port of ['abc', '', 0, 70000, 25.5, null]) {
+      const result = smtpSettingsInput.safeParse({ port });
+      expect(result.success, String(port)).toBe(false);
+      expect(result.error!.issues.map((issue) => issue.message)).toEqual(['must be a port number from 1 to 65535, such as 465 or 587']);
+    }
+    expect(smtpSettingsInput.parse({ port: 587 })).toEqual({ port: 587 });
   });
 });

@@ -34,6 +34,10 @@ export function isHostName(value: string): boolean {
   return ascii.length > 0 && ascii.length <= 253 && ascii.split('.').every((label) => ASCII_LABEL.test(label));
 }
 
+// One message for any wrong port (text, empty, a fraction, out of range): zod's own would say
+// "Invalid input: expected number, received string" next to the console's Port field.
+const PORT = 'must be a port number from 1 to 65535, such as 465 or 587';
+
 // Secrets go into AUTH commands, where a line break or NUL would end or split the command.
 const secret = headerSafe(4096).pipe(z.string().min(1));
 
@@ -41,7 +45,7 @@ const secret = headerSafe(4096).pipe(z.string().min(1));
 export const smtpSettingsInput = z
   .object({
     host: z.string().trim().max(253).refine(isHostName, 'must be a host name or an IP address, such as smtp.example.com'),
-    port: z.number().int().min(1).max(65535),
+    port: z.number({ error: PORT }).int(PORT).min(1, PORT).max(65535, PORT),
     security: z.enum(SECURITIES),
     enableSsl: z.boolean(),
     domain: headerSafe(255).pipe(z.string().trim()).nullable(),
