@@ -121,3 +121,14 @@ describe('smtpSettingsInput port', () => {
     expect(smtpSettingsInput.parse({ port: 587 })).toEqual({ port: 587 });
   });
 });
+
+describe('smtpSettingsInput timeoutMs', () => {
+  it('says the range in words that also fit the console, which asks for seconds', () => {
+    for (const timeoutMs of ['abc', 500, 600_001, 1500.5]) {
+      const result = smtpSettingsInput.safeParse({ timeoutMs });
+      expect(result.success, String(timeoutMs)).toBe(false);
+      expect(result.error!.issues.map((issue) => issue.message)).toEqual(['must be from 1,000 to 600,000 milliseconds (1 second to 10 minutes)']);
+    }
+    expect(smtpSettingsInput.parse({ timeoutMs: null })).toEqual({ timeoutMs: null });
+  });
+});

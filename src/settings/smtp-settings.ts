@@ -37,6 +37,8 @@ export function isHostName(value: string): boolean {
 // One message for any wrong port (text, empty, a fraction, out of range): zod's own would say
 // "Invalid input: expected number, received string" next to the console's Port field.
 const PORT = 'must be a port number from 1 to 65535, such as 465 or 587';
+// The console asks for the timeout in seconds: the range is said in both units.
+const TIMEOUT = 'must be from 1,000 to 600,000 milliseconds (1 second to 10 minutes)';
 
 // Secrets go into AUTH commands, where a line break or NUL would end or split the command.
 const secret = headerSafe(4096).pipe(z.string().min(1));
@@ -58,7 +60,7 @@ export const smtpSettingsInput = z
     accessTokenSet: z.boolean(),
     fromAddress: emailAddress,
     fromDisplayName: displayText.nullable(),
-    timeoutMs: z.number().int().min(1_000).max(600_000).nullable(),
+    timeoutMs: z.number({ error: TIMEOUT }).int(TIMEOUT).min(1_000, TIMEOUT).max(600_000, TIMEOUT).nullable(),
     allowPlaintextAuth: z.boolean().nullable(),
   })
   .partial()
