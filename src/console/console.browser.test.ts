@@ -639,6 +639,33 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('keeps the keyboard on the bell when its panel closes with Escape or an alert in it is marked read', async () => {
+    await raise([
+      { severity: 'Error', component: 'Robots', message: 'Robot R-41 disconnected' },
+      { severity: 'Error', component: 'Robots', message: 'Robot R-42 disconnected' },
+    ]);
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/alerts');
+    const focused = () => page.evaluate<string>("document.activeElement?.className ?? ''");
+    const bell = page.locator('.bell-button');
+    await bell.focus();
+    await page.keyboard.press('Enter');
+    const panel = page.getByRole('region', { name: 'Unread alerts' });
+    await panel.getByRole('button', { name: 'Mark as read' }).first().waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string>("document.activeElement?.closest('#bell-panel') ? 'in panel' : 'out'")).toBe('in panel');
+    // Marked read from the keyboard: the row goes, the focus does not fall to the page's start.
+    const before = await panel.locator('li').count();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => panel.locator('li').count()).toBe(before - 1);
+    expect(await focused()).toBe('bell-button');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Escape');
+    await panel.waitFor({ state: 'detached' });
+    expect(await focused()).toBe('bell-button');
+    await context.close();
+  });
+
   it("follows the seed guide's steps in French: Paramètres > Courrier, Gmail values, Enregistrer, Tester", { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/alerts');

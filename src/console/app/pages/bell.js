@@ -14,7 +14,15 @@ export function Bell({ session }) {
   const [open, setOpen] = useState(false);
   const [items, setItems] = useState(/** @type {any[]} */ ([]));
   const box = useRef(/** @type {HTMLElement | null} */ (null));
+  const button = useRef(/** @type {HTMLButtonElement | null} */ (null));
   const names = useCatalogue(session);
+
+  // A keyboard user in the panel goes back to the bell when the panel closes, rather than to the
+  // start of the page; a click elsewhere keeps the focus where it went.
+  const close = () => {
+    if (box.current?.contains(document.activeElement)) button.current?.focus();
+    setOpen(false);
+  };
 
   usePolling(() => {
     api('GET', tenantApi(session, 'alerts/unread-count')).then(
@@ -34,7 +42,7 @@ export function Bell({ session }) {
       if (box.current && !box.current.contains(event.target)) setOpen(false);
     };
     const onEscape = (event) => {
-      if (event.key === 'Escape') setOpen(false);
+      if (event.key === 'Escape') close();
     };
     document.addEventListener('click', outside);
     document.addEventListener('keydown', onEscape);
@@ -44,16 +52,19 @@ export function Bell({ session }) {
     };
   }, [open]);
 
+  // The row marked read goes from the panel, and with it the focus: it goes to the bell, whose
+  // label tells the new count, and the next Tab is back in the panel.
   const markRead = async (id) => {
     await api('POST', tenantApi(session, 'alerts/mark-read'), { ids: [id] });
+    button.current?.focus();
     alertsChanged();
   };
 
   // Escape is handled here too: the document listener is attached only after the panel renders.
   return html`<div class="bell" ref=${box} onKeyDown=${(event) => {
-    if (event.key === 'Escape') setOpen(false);
+    if (event.key === 'Escape') close();
   }}>
-    <button type="button" class="bell-button" aria-expanded=${open} aria-controls="bell-panel"
+    <button type="button" class="bell-button" ref=${button} aria-expanded=${open} aria-controls="bell-panel"
       aria-label=${t('bell.label', { count: unread ?? 0 })} onClick=${() => setOpen(!open)}>
       <img src="/console/bell.svg" alt="" width="20" height="20" />
       ${unread ? html`<span class="badge" data-testid="unread-count">${unread > 999 ? '999+' : unread}</span>` : null}
