@@ -666,6 +666,28 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('brings the keyboard back to Send To when Test Mail Settings is run again', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/settings/mail');
+    await page.locator('#mail-custom').check();
+    // Nothing listens on this port: the test fails at once, at the connection.
+    await page.locator('#mail-host').fill('127.0.0.1');
+    await page.locator('#mail-port').fill(String(await freePort()));
+    await page.locator('#mail-fromAddress').fill('alerts@acme.example');
+    // A saved password goes only to its saved host: another host is tested with one typed again.
+    if (await page.locator('#mail-password-replace').count()) await page.locator('#mail-password-replace').click();
+    await page.locator('#mail-password').fill('app-password');
+    await page.getByRole('button', { name: 'Test Mail Settings' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Send' }).click();
+    await dialog.locator('.test-result').waitFor();
+    await dialog.getByRole('button', { name: 'Test again' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate<string>("document.activeElement?.id ?? ''")).toBe('test-sendTo');
+    expect(await dialog.getByLabel('Send To').inputValue()).toBe('admin@acme.example');
+    await context.close();
+  });
+
   it("follows the seed guide's steps in French: Paramètres > Courrier, Gmail values, Enregistrer, Tester", { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/alerts');

@@ -19,9 +19,12 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
   const [error, setError] = useState(/** @type {unknown} */ (null));
   // The form that had the focus gives way to the result: the focus moves to it, so a keyboard or
   // screen reader user stays in the window and hears what happened.
+  // Test again gives the form back, with the focus in Send To rather than lost with the result.
   const resultRef = useRef(/** @type {HTMLDivElement | null} */ (null));
+  const again = useRef(false);
   useEffect(() => {
     if (result) resultRef.current?.focus();
+    else if (again.current) document.getElementById('test-sendTo')?.focus();
   }, [result]);
 
   const send = async (event) => {
@@ -66,7 +69,10 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
         }
         <p class="hint">${t('test.notSaved')}</p>
         <div class="actions">
-          <button type="button" class="secondary" onClick=${() => setResult(null)}>${t('test.again')}</button>
+          <button type="button" class="secondary" onClick=${() => {
+            again.current = true;
+            setResult(null);
+          }}>${t('test.again')}</button>
           <button type="button" onClick=${onClose}>${t('close')}</button>
         </div>
       </div>`
