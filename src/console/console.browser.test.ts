@@ -688,6 +688,30 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says in the user's language that Tocsin cannot be reached, not the browser's 'Failed to fetch'", async () => {
+    const { context, page } = await open();
+    await signIn(page, 'marie@acme.example', '#/alerts');
+    await page.getByRole('heading', { name: 'Alertes', exact: true }).waitFor();
+    await page.route('**/api/v1/**', (route) => route.abort('connectionrefused'));
+    await expect
+      .poll(() => page.locator('main .banner.error').first().textContent(), { timeout: 8_000 })
+      .toBe('Impossible de joindre Tocsin. Vérifiez votre connexion réseau et réessayez.');
+    // Once it answers again, the next refresh takes the message away.
+    await page.unroute('**/api/v1/**');
+    await page.locator('main .banner.error').waitFor({ state: 'detached' });
+    await context.close();
+    // The sign-in form says so too.
+    const other = await open();
+    await other.page.goto(`${base}/#/alerts`);
+    await other.page.getByLabel('Tenant', { exact: true }).fill('acme');
+    await other.page.getByLabel('Email').fill('marie@acme.example');
+    await other.page.getByLabel('Password').fill(PASSWORD);
+    await other.page.route('**/api/v1/auth/login', (route) => route.abort('connectionrefused'));
+    await other.page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => other.page.getByRole('alert').textContent()).toBe('Tocsin could not be reached. Check your network connection and try again.');
+    await other.context.close();
+  });
+
   it("follows the seed guide's steps in French: Paramètres > Courrier, Gmail values, Enregistrer, Tester", { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/alerts');

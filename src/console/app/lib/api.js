@@ -45,12 +45,19 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
   const headers = { accept: 'application/json, application/problem+json, text/html;q=0.5' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && state.csrfToken) headers['x-csrf-token'] = state.csrfToken;
-  const response = await fetch(path.startsWith('/') ? path : `/api/v1/${path}`, {
-    method,
-    headers,
-    credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  /** @type {Response} */
+  let response;
+  try {
+    response = await fetch(path.startsWith('/') ? path : `/api/v1/${path}`, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    // No answer at all (server down, network gone): the browser's words ("Failed to fetch") mean nothing to a user.
+    throw Object.assign(new Error(String(err)), { unreachable: true });
+  }
   if (response.status === 204) return null;
   const type = response.headers.get('content-type') || '';
   const data = type.includes('json') ? await response.json() : await response.text();

@@ -134,8 +134,11 @@ export function Banner({ kind = 'error', children }) {
  */
 export function problemText(caught) {
   if (!caught) return '';
-  const error = /** @type {{ status?: number, problem?: { detail?: string, title?: string, errors?: unknown[] }, message?: string }} */ (caught);
+  const error = /** @type {{ status?: number, unreachable?: boolean, problem?: { detail?: string, title?: string, errors?: unknown[] }, message?: string }} */ (
+    caught
+  );
   if (error.status === 403) return t('forbidden');
+  if (error.unreachable) return t('problem.unreachable');
   if (!error.problem) return error.message || String(error);
   const said = html`<span lang="en">${error.problem.detail || error.problem.title || error.message}</span>`;
   return error.problem.errors?.length ? html`${t('problem.invalid')} ${said}` : said;

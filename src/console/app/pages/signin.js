@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
 import { LANGUAGES, currentLanguage, loadLanguage, t } from '../lib/i18n.js';
-import { Banner, SelectField, TextField, html } from '../lib/ui.js';
+import { Banner, SelectField, TextField, html, problemText } from '../lib/ui.js';
 
 const LAST_TENANT_KEY = 'tocsin.lastTenant';
 
@@ -15,7 +15,7 @@ export function SignIn({ query, notice = '', onSignedIn }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [adminToken, setAdminToken] = useState('');
-  const [error, setError] = useState('');
+  const [error, setError] = useState(/** @type {import('preact').ComponentChildren} */ (''));
   const [busy, setBusy] = useState(false);
   const [language, setLanguage] = useState(currentLanguage());
   useEffect(() => {
@@ -35,7 +35,7 @@ export function SignIn({ query, notice = '', onSignedIn }) {
       const err = /** @type {import('../lib/api.js').ApiError} */ (caught);
       // 429: too many failed sign-ins, said in the user's language rather than the API's English.
       setError(
-        err.status === 401 ? t(mode === 'host' ? 'signIn.badToken' : 'signIn.badCredentials') : err.status === 429 ? t('signIn.throttled') : err.message,
+        err.status === 401 ? t(mode === 'host' ? 'signIn.badToken' : 'signIn.badCredentials') : err.status === 429 ? t('signIn.throttled') : problemText(err),
       );
       setBusy(false);
     }
