@@ -394,6 +394,43 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     }
   });
 
+  it('takes a setting name in another case as that setting, as a typed Abp.Net.Mail.Smtp.Username was silently dropped', async () => {
+    const fresh = (await t.tenantWithUser('orch-casing')).token;
+    const res = await t.call(
+      'POST',
+      `${ACTIONS}.UpdateBulk`,
+      {
+        settings: [
+          { Name: 'alerts.email.enabled', Value: 'true' },
+          { Name: 'ABP.NET.MAIL.SMTP.HOST', Value: '127.0.0.1' },
+          { Name: 'Abp.Net.Mail.Smtp.port', Value: '587' },
+          { Name: 'Abp.Net.Mail.Smtp.EnableSSL', Value: 'true' },
+          { Name: 'Abp.Net.Mail.Smtp.Username', Value: 'robot' },
+          { Name: 'Abp.Net.Mail.DefaultFromaddress', Value: 'robot@orch-casing.example.com' },
+          { Name: 'abp.timing.timezone', Value: 'Asia/Tokyo' },
+        ],
+      },
+      fresh,
+    );
+    expect(res.statusCode, res.body).toBe(200);
+    const values = Object.fromEntries(
+      (await t.call('GET', '/odata/Settings', undefined, fresh)).json<{ value: { Name: string; Value: string }[] }>().value.map((s) => [s.Name, s.Value]),
+    );
+    expect(values).toMatchObject({
+      'Alerts.Email.Enabled': 'true',
+      'Abp.Net.Mail.Smtp.Host': '127.0.0.1',
+      'Abp.Net.Mail.Smtp.Port': '587',
+      'Abp.Net.Mail.Smtp.EnableSsl': 'true',
+      'Abp.Net.Mail.Smtp.UserName': 'robot',
+      'Abp.Net.Mail.DefaultFromAddress': 'robot@orch-casing.example.com',
+      'Abp.Timing.TimeZone': 'Asia/Tokyo',
+    });
+    // A bad value is named by the key as Orchestrator spells it.
+    const bad = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Name: 'abp.net.mail.smtp.port', Value: 'abc' }] }, fresh);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].path).toBe('Abp.Net.Mail.Smtp.Port');
+  });
+
   it('keeps an UpdateBulk time zone, IANA or Windows, as IANA spells it, and names a flag that is not true or false as such', async () => {
     // `europe/paris` was stored as typed, so the tenant showed a zone the REST API would have spelt Europe/Paris.
     const fresh = (await t.tenantWithUser('orch-spelling')).token;

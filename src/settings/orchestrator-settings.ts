@@ -199,6 +199,10 @@ const KEY_TO_MODEL: ReadonlyMap<string, keyof OrchestratorSmtpModel> = new Map([
   [SETTING_KEYS.fromDisplayName, 'defaultfromdisplayname'],
 ]);
 
+// Each key by its lower-cased name: a name in another case (`Abp.Net.Mail.Smtp.Username` for
+// `UserName`) is that setting, not one Tocsin does not keep, dropped without a word.
+const KEY_OF_NAME: ReadonlyMap<string, string> = new Map(Object.values(SETTING_KEYS).map((key) => [key.toLowerCase(), key]));
+
 /** BulkUpdate is what an UpdateBulk asks for, in Tocsin's terms. */
 export interface BulkUpdate {
   readonly mail: MailSettingsInput;
@@ -213,14 +217,16 @@ export function settingKeyOf(field: keyof OrchestratorSmtpModel): string {
 
 /**
  * bulkUpdate maps `UpdateBulk` settings onto a mail settings PUT (changing any SMTP key sets the
- * tenant's own server and switches it on) and a time zone. Names Tocsin does not keep are ignored,
+ * tenant's own server and switches it on) and a time zone. Names are read in any case; names
+ * Tocsin does not keep are ignored,
  * as Orchestrator keeps many settings that have no meaning here. SMTP values that are all equal
  * to those `shown` (what `GET /odata/Settings` lists now) change nothing: scripts send the whole
  * list back with another value edited, and its empty SMTP values (no server of the tenant's own)
  * or the stored server of a tenant that uses the default must neither be refused nor switch that
  * server on. Once one SMTP value differs, all of them are taken, as before.
  */
-export function bulkUpdate(settings: readonly { name: string; value: unknown }[], shown: readonly SettingDto[] = []): BulkUpdate {
+export function bulkUpdate(given: readonly { name: string; value: unknown }[], shown: readonly SettingDto[] = []): BulkUpdate {
+  const settings = given.map(({ name, value }) => ({ name: KEY_OF_NAME.get(name.trim().toLowerCase()) ?? name, value }));
   const model: OrchestratorSmtpModel = {};
   const mail: MailSettingsInput = {};
   const errors: FieldError[] = [];
