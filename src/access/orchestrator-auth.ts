@@ -91,7 +91,8 @@ async function issueAuthenticateToken(db: Db, clock: Clock, owner: { tenantId: s
 
 /**
  * orchestratorAuthRoutes serve `POST /api/Account/Authenticate`, Orchestrator's sign-in for
- * scripts: a tenant user's email and console password give a bearer token for every route.
+ * scripts: a tenant user's email (or its name, when no other user has it) and console password
+ * give a bearer token for every route.
  */
 export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, loginThrottle }) =>
   void app.register(async (scope) => {
@@ -133,6 +134,7 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
           email: parsed.data.usernameoremailaddress,
           password: parsed.data.password,
           address: request.ip,
+          orName: true,
         });
         const token = await issueAuthenticateToken(storage.db, clock, owner);
         return { result: token, targetUrl: null, success: true, error: null, unAuthorizedRequest: false, __abp: true };

@@ -12,6 +12,30 @@ export interface PasswordAttempt {
   readonly password: string;
   /** The client's address, as fastify sees it (`request.ip`). */
   readonly address: string;
+  /**
+   * Whether `email` may also be the user's name (Orchestrator's UsernameOrEmailAddress): when no
+   * address matches, the one user of the tenant with that name, in any case; none when several have it.
+   */
+  readonly orName?: boolean;
+}
+
+type LoginUser = { id: string; email_key: string; password_hash: string | null; active: number };
+
+async function findLoginUser(db: Db, tenantId: string, typed: string, orName: boolean): Promise<LoginUser | undefined> {
+  const columns = ['id', 'email_key', 'password_hash', 'active'] as const;
+  const email = typed.toLowerCase();
+  const byEmail = await db.selectFrom('users').select(columns).where('tenant_id', '=', tenantId).where('email_key', '=', email).executeTakeFirst();
+  if (byEmail || !orName || typed === '') return byEmail;
+  // lower() finds the ASCII case variants in SQL on both dialects; the exact name and JS decide the rest.
+  const named = await db
+    .selectFrom('users')
+    .select([...columns, 'name'])
+    .where('tenant_id', '=', tenantId)
+    .where((eb) => eb.or([eb('name', '=', typed), eb(eb.fn('lower', ['name']), '=', email)]))
+    .limit(3)
+    .execute();
+  const matching = named.filter((u) => u.name.trim().toLowerCase() === email);
+  return matching.length === 1 ? matching[0] : undefined;
 }
 
 let missingUserHash: Promise<string> | undefined;
@@ -34,18 +58,12 @@ export async function passwordLogin(db: Db, throttle: LoginThrottle, attempt: Pa
   // into the sign-in form is the same account, as Orchestrator's Authenticate takes it.
   const tenantRef = attempt.tenant.trim().toLowerCase();
   const tenant = await findTenant(db, tenantRef);
-  const email = attempt.email.trim().toLowerCase();
-  // The tenant's id when it exists, so its name and its id share one count.
-  const keys: LoginKeys = { account: `${tenant?.id ?? tenantRef}:${email}`, address: attempt.address };
+  const typed = attempt.email.trim();
+  const user = tenant ? await findLoginUser(db, tenant.id, typed, attempt.orName === true) : undefined;
+  // The tenant's id when it exists, so its name and its id share one count; the account's address
+  // when it is known, so its email and its name share one too.
+  const keys: LoginKeys = { account: `${tenant?.id ?? tenantRef}:${user?.email_key ?? typed.toLowerCase()}`, address: attempt.address };
   assertNotThrottled(throttle, keys);
-  const user = tenant
-    ? await db
-        .selectFrom('users')
-        .select(['id', 'password_hash', 'active'])
-        .where('tenant_id', '=', tenant.id)
-        .where('email_key', '=', email)
-        .executeTakeFirst()
-    : undefined;
   const ok = await verifyPassword(user?.password_hash ?? (await hashForMissingUser()), attempt.password);
   if (!tenant || !user || !ok || user.active !== 1) {
     throttle.failed(keys);

@@ -75,6 +75,20 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(missing.json().errors.map((e: { path: string }) => e.path)).toEqual(['UsernameOrEmailAddress', 'Password']);
   });
 
+  it("signs in with the user's name as UsernameOrEmailAddress, as Orchestrator's Get-UiPathAuthToken -Username does, when the name is the tenant's only one", async () => {
+    const byName = await signIn({ tenancyName: 'default', usernameOrEmailAddress: ' robot ACCOUNT ', password: 'correct horse battery' });
+    expect(byName.statusCode, byName.body).toBe(200);
+    const robot = (await t.call('GET', '/api/v1/tenants/default/me', undefined, byName.json().result)).json();
+    expect(robot.email).toBe('robot@example.com');
+    expect((await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'Robot account', password: 'wrong' })).statusCode).toBe(401);
+    // Two users of one name: the name says neither, so neither signs in by it.
+    for (const email of ['twin1@example.com', 'twin2@example.com']) {
+      await t.call('POST', '/api/v1/tenants/default/users', { email, name: 'Twin', password: 'twin password 1', roles: ['Robot'] });
+    }
+    expect((await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'Twin', password: 'twin password 1' })).statusCode).toBe(401);
+    expect((await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'twin1@example.com', password: 'twin password 1' })).statusCode).toBe(200);
+  });
+
   it('matches its paths whatever their case, as Orchestrator does (its docs write /api/account/authenticate)', async () => {
     const res = await t.tocsin.app.inject({
       method: 'POST',
