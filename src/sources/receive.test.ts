@@ -467,6 +467,32 @@ describeEachDialect('receiving from sources', (dialect) => {
     });
   });
 
+  it('takes a body that starts with a UTF-8 byte order mark (.NET and PowerShell senders), signed with its bytes as sent, as the REST API does', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const withBom = (payload: unknown) => Buffer.concat([bom, Buffer.from(JSON.stringify(payload))]);
+
+    const orchestrator = await h.create('orchestrator-webhook');
+    const event = withBom(jobFaulted(`bom-${crypto.randomUUID()}`));
+    const fromOrchestrator = await h.post(orchestrator, event, { 'x-uipath-signature': signOrchestrator(Buffer.from(orchestrator.secret), event) });
+    expect(fromOrchestrator.statusCode, fromOrchestrator.body).toBe(202);
+    expect(await h.alerts(fromOrchestrator.json().ids)).toMatchObject([{ component: 'Jobs', event: 'Process.JobExecution.Faulted' }]);
+
+    const alertmanager = await h.create('alertmanager');
+    const notification = withBom(amPayload([amAlert({ fingerprint: crypto.randomBytes(8).toString('hex') })]));
+    const fromAlertmanager = await h.post(alertmanager, notification, { authorization: `Bearer ${alertmanager.secret}` });
+    expect(fromAlertmanager.statusCode, fromAlertmanager.body).toBe(202);
+    expect(await h.alerts(fromAlertmanager.json().ids)).toMatchObject([{ severity: 'Fatal', message: 'vm1 down' }]);
+
+    const webhook = await h.create('webhook');
+    const body = withBom({ severity: 'Error', component: 'Jobs', message: 'sent with a BOM' });
+    const ts = String(Math.floor(Date.now() / 1000));
+    const signature = signStandardWebhook(signingKey('webhook', webhook.secret), 'msg_bom', ts, body);
+    const fromWebhook = await h.post(webhook, body, { 'webhook-id': 'msg_bom', 'webhook-timestamp': ts, 'webhook-signature': signature });
+    expect(fromWebhook.statusCode, fromWebhook.body).toBe(202);
+    expect(await h.alerts(fromWebhook.json().ids)).toMatchObject([{ message: 'sent with a BOM' }]);
+    expect((await h.stats(webhook)).rejected).toBe(0);
+  });
+
   it('logs the last receptions with their outcome, and sends a signed test event of each kind', async () => {
     for (const kind of ['orchestrator-webhook', 'alertmanager', 'webhook']) {
       const source = await h.create(kind);

@@ -309,7 +309,10 @@ export function createReceiver(deps: AppDeps): Receiver {
       return refuse(source, 'unavailable', answer, 'over its rate');
     }
 
-    const text = raw.toString('utf8');
+    // A leading byte order mark (what .NET's and Windows PowerShell's UTF-8 writers put first) is
+    // not JSON, but RFC 8259 lets a parser ignore it, and the REST API's does: the signature was
+    // checked on the bytes as sent, BOM included.
+    const text = raw.toString('utf8').replace(/^\uFEFF/, '');
     let body: unknown;
     try {
       body = JSON.parse(text);
