@@ -116,6 +116,10 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     }),
   );
 
+  // JSON routes take JSON only: a body sent as text/plain (fetch without a content-type header) is
+  // a 415, as any other type is, not a string that fails validation. Routes that take other types
+  // (unsubscribe, actions, inbound sources) add their own parsers in their scope.
+  app.removeContentTypeParser('text/plain');
   // Fastify's own JSON parser (which refuses __proto__ and constructor keys), plus a depth bound.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
