@@ -226,6 +226,27 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(failures.join('\n')).toBe('');
   });
 
+  it('documents the 404 of an Orchestrator route whose X-Tocsin-Tenant names no tenant', async () => {
+    const failures: string[] = [];
+    const calls: [HTTPMethods, string, unknown][] = [
+      ['GET', '/odata/Alerts', undefined],
+      ['GET', `/odata/Alerts/${ODATA}.GetUnreadCount()`, undefined],
+      ['POST', `/odata/Alerts/${ODATA}.RaiseProcessAlert`, { processAlert: { Message: 'm', Severity: 'Error', ProcessName: 'p', RobotName: 'r' } }],
+      ['GET', '/odata/Settings', undefined],
+    ];
+    for (const [method, url, payload] of calls) {
+      const res = await t.tocsin.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-tocsin-tenant': 'no-such-tenant' },
+        ...(payload === undefined ? {} : { payload: payload as object }),
+      });
+      expect(res.statusCode, `${url} ${res.body}`).toBe(404);
+      failures.push(...check(method, url, res));
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
   it("answers Orchestrator's routes, to a script signed in with Authenticate, as documented", async () => {
     const user = await t.call('POST', `/api/v1/tenants/${TENANT}/users`, {
       email: 'script@documented.example.com',

@@ -80,7 +80,8 @@ type Json = Record<string, any>;
 
 /**
  * withProblemResponses adds the problem+json error answers to every operation of an OpenAPI
- * document: 400 everywhere, 401/403 unless the route is public, 404 when the path has parameters,
+ * document: 400 everywhere, 401/403 unless the route is public, 404 when the path has parameters
+ * or is Orchestrator's (its tenant named by a header),
  * 413/415 when it takes a body. Answers a route documents itself are kept.
  */
 export function withProblemResponses(doc: Json): Json {
@@ -162,7 +163,8 @@ function withErrors(path: string, operation: Json): Json {
   const isPublic = Array.isArray(operation.security) && operation.security.length === 0;
   const statuses = ['400'];
   if (!isPublic) statuses.push('401', '403');
-  if (path.includes('{')) statuses.push('404');
+  // An Orchestrator route's tenant is the one the host administrator names in X-Tocsin-Tenant: 404 when none has that name.
+  if (path.includes('{') || path.startsWith('/odata/')) statuses.push('404');
   if (operation.requestBody) statuses.push('413', '415');
   const errors = Object.fromEntries(statuses.map((s) => [s, { $ref: `#/components/responses/Problem${s}` }]));
   return { ...operation, responses: { ...errors, ...operation.responses } };
