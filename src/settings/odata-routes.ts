@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { lowerCaseKeys, orchestratorTenant } from '../access/orchestrator-auth.js';
 import { FilterSyntaxError, parseFilter } from '../alerts/odata/filter.js';
+import { MAX_SKIP, commonListOptions, odataQuery, queryCount } from '../alerts/odata/options.js';
 import { updateTenant } from '../access/tenants.js';
 import type { SmtpStage } from '../delivery/contract.js';
 import type { AppDeps, TocsinApp } from '../http/context.js';
@@ -13,6 +14,8 @@ import {
   bulkUpdate,
   inOrchestratorTerms,
   matchesSetting,
+  orderSettings,
+  selectSettingProperties,
   settingDtos,
   settingKeyOf,
   smtpInputFromModel,
@@ -21,6 +24,15 @@ import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.
 import { orchestratorZone } from './windows-zones.js';
 
 const ACTIONS = '/odata/Settings/UiPath.Server.Configuration.OData';
+
+const settingsQuery = odataQuery({
+  $filter: z.string().max(8_000).optional(),
+  $orderby: z.string().max(500).optional(),
+  $select: z.string().max(500).optional(),
+  $top: queryCount(MAX_SKIP).optional(),
+  $skip: queryCount(MAX_SKIP).optional(),
+  ...commonListOptions,
+});
 
 // Orchestrator binds JSON case-insensitively, so bodies are read with lower-cased keys.
 const updateBulkBody = z.object({
@@ -86,29 +98,46 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
         permission: 'Settings.View',
         answer: z.object({
           '@odata.context': z.string(),
-          value: z.array(z.object({ Id: z.string(), Name: z.string(), Value: z.string(), Scope: z.string() })),
+          '@odata.count': z.number().int().optional().describe('With $count=true'),
+          value: z.array(z.object({ Id: z.string(), Name: z.string(), Value: z.string(), Scope: z.string() }).partial()),
         }),
       },
       schema: {
-        querystring: z.object({ $filter: z.string().max(8_000).optional() }),
-        description: "$filter on Name, Id, Value, Scope with eq, ne, in, and, or, not (e.g. Name eq 'Abp.Net.Mail.Smtp.Host').",
+        querystring: settingsQuery,
+        description:
+          "$filter on Name, Id, Value, Scope with eq, ne, in, and, or, not (e.g. Name eq 'Abp.Net.Mail.Smtp.Host'); $orderby, $select (those properties); $top; $skip; $count; $format=json. Another $ option is a 400.",
       },
     },
     async (request) => {
+      const q = request.query;
       const tenant = await orchestratorTenant(db, request);
-      const filter = request.query.$filter?.trim();
+      const filter = q.$filter?.trim();
       let value = settingDtos(await getMailSettings(db, tenant.id), tenant.time_zone);
-      try {
-        if (filter) {
-          const tree = parseFilter(filter);
-          value = value.filter((setting) => matchesSetting(tree, setting));
+      const option = <T>(name: string, read: () => T): T => {
+        try {
+          return read();
+        } catch (err) {
+          if (err instanceof FilterSyntaxError) throw fieldError(`query.${name}`, err.message);
+          throw err;
         }
-      } catch (err) {
-        if (err instanceof FilterSyntaxError) throw fieldError('query.$filter', err.message);
-        throw err;
+      };
+      if (filter) {
+        const tree = option('$filter', () => parseFilter(filter));
+        value = option('$filter', () => value.filter((setting) => matchesSetting(tree, setting)));
       }
-      // Absolute, as on /odata/Alerts and in Orchestrator's answers.
-      return { '@odata.context': `${deps.config.publicUrl}/odata/$metadata#Settings`, value };
+      value = option('$orderby', () => orderSettings(value, q.$orderby));
+      const selected = option('$select', () => selectSettingProperties(q.$select));
+      const count = value.length;
+      const skip = q.$skip ?? 0;
+      const page = value.slice(skip, skip + (q.$top ?? value.length));
+      const shown = selected ? page.map((s) => Object.fromEntries(selected.map((p) => [p, s[p]]))) : page;
+      // Absolute, as on /odata/Alerts and in Orchestrator's answers; a projection is named in it.
+      const entitySet = selected ? `Settings(${selected.join(',')})` : 'Settings';
+      return {
+        '@odata.context': `${deps.config.publicUrl}/odata/$metadata#${entitySet}`,
+        ...(q.$count ? { '@odata.count': count } : {}),
+        value: shown,
+      };
     },
   );
 

@@ -299,6 +299,31 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     }
   });
 
+  it('pages, counts, orders and projects the settings with $top, $skip, $count, $orderby and $select, and refuses another $ option rather than ignore it', async () => {
+    const fresh = (await t.tenantWithUser('orch-paging')).token;
+    const list = async (query: string) => {
+      const res = await t.call('GET', `/odata/Settings?${query}`, undefined, fresh);
+      expect(res.statusCode, `${query}: ${res.body}`).toBe(200);
+      return res.json<{ '@odata.count'?: number; value: Record<string, string>[] }>();
+    };
+    const all = (await list('')).value.map((s) => s.Name);
+    expect(all).toHaveLength(11);
+    // $top=2 answered all 11 settings, so a script reading a page of 2 took 11.
+    expect((await list('$top=2')).value.map((s) => s.Name)).toEqual(all.slice(0, 2));
+    expect((await list('$top=3&$skip=9')).value.map((s) => s.Name)).toEqual(all.slice(9));
+    expect((await list('$skip=11')).value).toEqual([]);
+    const counted = await list(`$count=true&$top=1&$filter=${encodeURIComponent("Name ne 'Abp.Timing.TimeZone'")}`);
+    expect(counted['@odata.count']).toBe(10);
+    expect(counted.value).toHaveLength(1);
+    expect((await list('$orderby=Name%20desc')).value.map((s) => s.Name)).toEqual([...all].sort().reverse());
+    expect((await list('$select=Name,value&$top=1')).value).toEqual([{ Name: 'Alerts.Email.Enabled', Value: 'false' }]);
+    for (const query of ['$top=-1', '$top=x', '$select=Color', '$orderby=Color', '$expand=Scope', '$search=smtp']) {
+      const res = await t.call('GET', `/odata/Settings?${query}`, undefined, fresh);
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json().errors[0].path, query).toBe(`query.${query.split('=')[0]}`);
+    }
+  });
+
   it('refuses a bad value naming its key, and needs the Settings permissions', async () => {
     const bad = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Name: 'Abp.Net.Mail.Smtp.Port', Value: '99999' }] }, token);
     expect(bad.statusCode).toBe(400);

@@ -77,6 +77,42 @@ export function matchesSetting(node: FilterNode, setting: SettingDto): boolean {
   }
 }
 
+function settingProperty(name: string): (typeof SETTING_PROPERTIES)[number] | undefined {
+  return SETTING_PROPERTIES.find((p) => p.toLowerCase() === name.trim().toLowerCase());
+}
+
+/**
+ * selectSettingProperties reads `$select` of GET /odata/Settings (`Name,Value`, any case, `*` for
+ * all) into the properties to answer with, in SettingDto order, undefined for all.
+ */
+export function selectSettingProperties(value: string | undefined): (keyof SettingDto)[] | undefined {
+  if (value === undefined || value.trim() === '' || value.trim() === '*') return undefined;
+  const named = value.split(',').map((part) => {
+    const property = settingProperty(part);
+    if (!property) throw new FilterSyntaxError(`cannot select "${part.trim()}"; use ${SETTING_PROPERTIES.join(', ')}`, 0);
+    return property;
+  });
+  return SETTING_PROPERTIES.filter((p) => named.includes(p));
+}
+
+/**
+ * orderSettings sorts settings by `$orderby` of GET /odata/Settings (`Name desc, Value`), each
+ * term a property and asc (the default) or desc; the list's own order when there is none.
+ */
+export function orderSettings(settings: readonly SettingDto[], value: string | undefined): SettingDto[] {
+  const terms = (value === undefined || value.trim() === '' ? [] : value.split(',')).map((part) => {
+    const match = /^\s*(\w+)(?:\s+(asc|desc))?\s*$/i.exec(part);
+    const property = match ? settingProperty(match[1]!) : undefined;
+    if (!property) throw new FilterSyntaxError(`cannot order by "${part.trim()}"; use ${SETTING_PROPERTIES.join(', ')}, then asc or desc`, 0);
+    return { property, sign: match![2]?.toLowerCase() === 'desc' ? -1 : 1 };
+  });
+  const compare = (a: SettingDto, b: SettingDto) => {
+    for (const { property, sign } of terms) if (a[property] !== b[property]) return a[property] < b[property] ? -sign : sign;
+    return 0;
+  };
+  return [...settings].sort(compare);
+}
+
 /** OrchestratorSmtpModel is Orchestrator's SMTP settings with each value as received (strings or not). */
 export interface OrchestratorSmtpModel {
   host?: unknown;

@@ -11,6 +11,7 @@ import { SEVERITY_MESSAGE, parseSeverity, SEVERITIES } from '../severity.js';
 import { toStoredAlert } from '../store.js';
 import { parseSelect, selectFields, toAlertDto } from './dto.js';
 import { FilterSyntaxError, parseFilter } from './filter.js';
+import { MAX_SKIP, commonListOptions, odataQuery, queryCount } from './options.js';
 import { STATE_ORDER, filterCondition, parseOrderBy } from './query.js';
 
 const ACTIONS = '/odata/Alerts/UiPath.Server.Configuration.OData';
@@ -34,18 +35,6 @@ const alertDtoView = z
 const odataCount = z.object({ '@odata.context': z.string(), value: z.number().int() });
 /** MAX_TOP is Orchestrator's cap on `$top` for alerts. */
 export const MAX_TOP = 1_000;
-const MAX_SKIP = 10_000_000;
-
-/**
- * A count in the query, written in decimal digits as OData's grammar has it: a coerced number
- * read `$top=` as 0 (an empty page, silently) and took `0x10` or `1e3`.
- */
-const queryCount = (max: number) =>
-  z
-    .string()
-    .regex(/^\d{1,10}$/, 'must be a whole number written in digits')
-    .transform(Number)
-    .pipe(z.number().max(max));
 
 const listOptions = {
   $top: queryCount(MAX_TOP).optional(),
@@ -53,33 +42,10 @@ const listOptions = {
   $select: z.string().max(500).optional(),
   $orderby: z.string().max(500).optional(),
   $filter: z.string().max(8_000).optional(),
-  // .NET reads a boolean in any case (`$count=True`).
-  $count: z
-    .string()
-    .regex(/^(true|false)$/i, 'must be true or false')
-    .transform((v) => v.toLowerCase() === 'true')
-    .optional(),
-  $format: z
-    .string()
-    .regex(/^(application\/)?json\b/i, 'must be json: the answer is JSON')
-    .optional(),
+  ...commonListOptions,
 };
 
-/** The system query options the list reads: any other is refused, not ignored. */
-const LIST_OPTIONS = Object.keys(listOptions);
-
-const listQuery = z
-  .object(listOptions)
-  .catchall(z.unknown())
-  // Another system query option ($search, $expand, $apply…) would be ignored, all alerts then read
-  // as those it asked for; options without a $ are the caller's own, as OData has them.
-  .superRefine((query, ctx) => {
-    for (const key of Object.keys(query)) {
-      if (key.startsWith('$') && !LIST_OPTIONS.includes(key)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `is not supported here; use ${LIST_OPTIONS.join(', ')}` });
-      }
-    }
-  });
+const listQuery = odataQuery(listOptions);
 
 const markAsReadBody = z.object({ ids: z.array(z.string().min(1).max(200)).max(MAX_TOP) });
 

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+/** MAX_SKIP bounds `$skip`, so that it stays a number every database takes. */
+export const MAX_SKIP = 10_000_000;
+
+/**
+ * A count in the query, written in decimal digits as OData's grammar has it: a coerced number
+ * read `$top=` as 0 (an empty page, silently) and took `0x10` or `1e3`.
+ */
+export const queryCount = (max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, 'must be a whole number written in digits')
+    .transform(Number)
+    .pipe(z.number().max(max));
+
+/** The system query options every OData list reads besides its own: `$count` and `$format`. */
+export const commonListOptions = {
+  // .NET reads a boolean in any case (`$count=True`).
+  $count: z
+    .string()
+    .regex(/^(true|false)$/i, 'must be true or false')
+    .transform((v) => v.toLowerCase() === 'true')
+    .optional(),
+  $format: z
+    .string()
+    .regex(/^(application\/)?json\b/i, 'must be json: the answer is JSON')
+    .optional(),
+};
+
+/**
+ * odataQuery is the query of an OData list reading `options`: another system query option
+ * ($search, $expand, $apply…) would be ignored, the whole list then read as what it asked for, so
+ * it is refused; options without a $ are the caller's own, as OData has them.
+ */
+export function odataQuery<T extends z.ZodRawShape>(options: T) {
+  const known = Object.keys(options);
+  return z
+    .object(options)
+    .catchall(z.unknown())
+    .superRefine((query, ctx) => {
+      for (const key of Object.keys(query)) {
+        if (key.startsWith('$') && !known.includes(key)) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `is not supported here; use ${known.join(', ')}` });
+        }
+      }
+    });
+}
