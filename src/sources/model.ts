@@ -68,7 +68,10 @@ export const mappingInput = z
       .nullable()
       .optional()
       .describe('alertmanager: label value (any case) → severity (default critical→Fatal, page→Fatal, error→Error, warning→Warn, info→Info)'),
-    defaultSeverity: severityName.nullable().optional().describe('alertmanager: severity of an alert whose label value is not listed (default Info)'),
+    defaultSeverity: severityName
+      .nullable()
+      .optional()
+      .describe('alertmanager: severity of an alert whose label value is not listed nor a Tocsin severity name (default Info)'),
     componentLabel: labelName.nullable().optional().describe('alertmanager: the label naming a catalogue component (default component)'),
     defaultComponent: componentName
       .nullable()

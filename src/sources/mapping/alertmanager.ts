@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import { findComponent } from '../../alerts/catalogue.js';
 import { type AlertInput, MAX_BATCH } from '../../alerts/input.js';
+import { parseSeverity } from '../../alerts/severity.js';
 import { ALERTMANAGER_DEFAULTS, type SourceMapping } from '../model.js';
 import { zodIssueFieldErrors } from '../../http/problem.js';
 import { type MappedAlerts, type MappingFailure, applyOverride, clip, cut, deliveryKey, eventName, fits, instantOf, mappingFailure } from './shared.js';
@@ -49,7 +50,8 @@ const fingerprintOf = (set: Record<string, string>) =>
 
 /**
  * mapAlertmanager turns an Alertmanager notification into one alert per `alerts[]` item: severity
- * from the mapping's label (critical or page→Fatal … by default), component and event from labels, the
+ * from the mapping's label (critical or page→Fatal … by default, else a Tocsin severity's own
+ * name), component and event from labels, the
  * message from the summary or description annotation, the fingerprint as dedupKey so flood control
  * collapses repeats; a resolved alert is a Success alert for the same key. Each alert is keyed by
  * its episode (fingerprint, startsAt, status), not the notification by the set of them: retries and
@@ -77,8 +79,9 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
   for (const item of kept) {
     const annotations = item.annotations ?? {};
     const fingerprint = item.fingerprint || fingerprintOf(item.labels);
-    const level = labelOf(item.labels, m.severityLabel).toLowerCase();
-    const severity = severities.get(level) ?? m.defaultSeverity;
+    const level = labelOf(item.labels, m.severityLabel).trim().toLowerCase();
+    // A label naming one of Tocsin's own severities (severity="fatal", "warn") is that severity.
+    const severity = severities.get(level) ?? parseSeverity(level) ?? m.defaultSeverity;
     const component = findComponent(labelOf(item.labels, m.componentLabel))?.name ?? m.defaultComponent;
     const alertname = labelOf(item.labels, m.eventLabel);
     const event = eventName(alertname, 'Alertmanager.Alert');

@@ -186,6 +186,18 @@ describe('the Alertmanager mapping', () => {
     expect(result.alerts.map((a) => a.severity)).toEqual(['Fatal', 'Fatal', 'Error', 'Info']);
   });
 
+  it("takes a label that names one of Tocsin's own severities (fatal, Warn, success…) as that severity, after the mapping's values, spaces around ignored", () => {
+    const labels = ['fatal', 'Fatal', 'warn', 'WARN', 'Success', 'Error', ' critical ', 'ERROR '];
+    const result = am(labels.map((severity) => firing({ severity }))) as MappedAlerts;
+    expect(result.alerts.map((a) => a.severity)).toEqual(['Fatal', 'Fatal', 'Warn', 'Warn', 'Success', 'Error', 'Fatal', 'Error']);
+    // The mapping's values come first: a team that files "fatal" as Error keeps it so.
+    const mapping = { ...defaults('alertmanager'), severities: { fatal: 'Error' } as const };
+    expect((am([firing({ severity: 'fatal' }), firing({ severity: 'warn' })], mapping) as MappedAlerts).alerts.map((a) => a.severity)).toEqual([
+      'Error',
+      'Warn',
+    ]);
+  });
+
   it('makes a resolved alert a Success for the same key, at its end time', () => {
     const result = am([firing({ severity: 'critical' }, { status: 'resolved', endsAt: '2026-05-01T10:09:00Z' })]) as MappedAlerts;
     expect(result.alerts[0]).toMatchObject({ severity: 'Success', dedupKey: 'fp1', message: 'Resolved: host down', occurredAt: '2026-05-01T10:09:00.000Z' });
