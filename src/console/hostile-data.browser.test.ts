@@ -135,4 +135,33 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
       await context.close();
     });
   }
+
+  it('wraps an alert message of one long unbroken word (a URL, a stack trace) in the alert list, and keeps the bell panel short', async () => {
+    await call('POST', '/api/v1/tenants', { name: 'overlong' });
+    await call('POST', '/api/v1/tenants/overlong/users', { email: 'ops@overlong.example', name: 'Ops', password: PASSWORD, roles: ['Administrator'] });
+    const url = `https://ci.example.com/job/${'a1b2c3d4e5/'.repeat(370)}`.slice(0, 4096);
+    await call('POST', '/api/v1/tenants/overlong/alerts', { severity: 'Error', component: 'Jobs', message: url });
+    await call('POST', '/api/v1/tenants/overlong/alerts', { severity: 'Fatal', component: 'Robots', message: 'Robot R7 stopped' });
+    for (const width of [1280, 360]) {
+      const { context, page, problems } = await openTestPage(browser, { width, locale: 'en' });
+      await page.goto(`${base}/`);
+      await page.locator('#signin-tenant').fill('overlong');
+      await page.locator('#signin-email').fill('ops@overlong.example');
+      await page.locator('#signin-password').fill(PASSWORD);
+      await page.locator('#signin-password').press('Enter');
+      await page.locator('tr', { hasText: 'Robot R7 stopped' }).waitFor();
+      // The table fits its area: the other alert's actions are not thousands of pixels to the right.
+      const wrap = await page.evaluate<{ client: number; scroll: number }>(
+        `(() => { const w = document.querySelector('.table-wrap'); return { client: w.clientWidth, scroll: w.scrollWidth }; })()`,
+      );
+      expect(wrap.scroll, `at ${width} px`).toBeLessThanOrEqual(wrap.client + 1);
+      await page.locator('.bell-button').click();
+      const panel = page.locator('.bell-panel');
+      await panel.getByText('Robot R7 stopped').waitFor();
+      const box = await panel.boundingBox();
+      expect(box!.height, `at ${width} px`).toBeLessThan(600);
+      expect(problems).toEqual([]);
+      await context.close();
+    }
+  });
 });

@@ -319,7 +319,7 @@ export function AlertsPage({ session, query }) {
             ? html`<br /><small class="ack">✓ ${t('alerts.acknowledgedBy', { name: alert.acknowledgedBy.name, time: formatTime(alert.acknowledgedAt) })}</small>`
             : null
         }</td>
-        <td>${sourceText(alert.source)}</td>
+        <td class="source">${sourceText(alert.source)}</td>
         <td class="row-actions">
           <button type="button" class="link" onClick=${() => setDetails(alert)}>${t('alerts.details')}</button>
           ${
