@@ -143,7 +143,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     // What the commit of a Fatal alert read for the emails it leased to this process's worker (the
     // settings, the alert's facts), taken instead of reading them again right after it.
     const leasedReads = new LeasedReads();
-    const context = endpointContext(config, deps.systemSmtp);
+    const context = endpointContext(config, deps.systemSmtp, clock);
     const resolve: EndpointResolver = warningBeforeTokenExpiry(
       (tenantId, route, leaseToken) =>
         route === 'system'

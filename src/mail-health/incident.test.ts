@@ -15,6 +15,7 @@ import { createMailSender } from '../delivery/smtp/sender.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { startTcpProxy } from '../../test/support/tcp-proxy.js';
+import { until } from '../../test/support/until.js';
 import { endpointContext, resolveEndpoint, resolveSystemEndpoint } from '../settings/endpoint.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
@@ -63,7 +64,7 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
   /** A worker as the pipeline builds one; a new one is a restarted process (its breakers and caches forgotten). */
   const startWorker = (breaker = { ...DEFAULT_BREAKER_POLICY, failureThreshold: 1_000 }) => {
     const { storage, secretBox, config, systemSmtp } = t.tocsin.deps;
-    const context = endpointContext(config, systemSmtp);
+    const context = endpointContext(config, systemSmtp, clock);
     return new DeliveryWorker({
       storage,
       clock,
@@ -346,6 +347,57 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
       expect((await simpleParser(warning!.raw)).text).toContain('Relay access denied');
     } finally {
       await relay.close();
+    }
+  });
+
+  it('tries its own server again a quarter of an hour after it last refused, under fallbackToDefault, and says when mail works again', async () => {
+    const soylent = await t.tenantWithUser('soylent');
+    await t.enableAlertEmails('soylent');
+    // The provider blocks the sender twice, then unblocks it: nobody saves or tests anything.
+    const blocked = await startTestSmtpServer({ failures: [{ at: 'mail', code: 554, message: '5.7.1 Sender blocked', times: 2 }] });
+    try {
+      await t.call('PUT', '/api/v1/tenants/soylent/settings/mail', { fallbackToDefault: true });
+      await useServer(blocked, {}, 'soylent');
+      const worker = startWorker();
+      const email = () =>
+        enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(soylent.tenantId, 'ops@soylent.example.com', { kind: 'immediate' })], clock);
+      const state = async () => (await t.call('GET', '/api/v1/tenants/soylent/settings/mail/health', undefined, soylent.token)).json().state;
+      const noticesOf = () => notices().filter((m) => /^X-Tocsin-Tenant: soylent/im.test(m.raw));
+      await email();
+      await worker.runOnce();
+      await worker.runOnce();
+      expect(await state()).toBe('failing');
+      await until(() => noticesOf().length === 1, 'the failing notice');
+      // A while after the refusal the system default still stands in, without asking the own server.
+      clock.advance(5 * MINUTE);
+      await email();
+      await worker.runOnce();
+      expect(blocked.messages).toHaveLength(0);
+      // A quarter of an hour after it, the next alert email tries the own server: refused again, it goes
+      // through the system default at once, and the default stands in for another quarter of an hour.
+      clock.advance(15 * MINUTE);
+      const log = async () => (await t.call('GET', '/api/v1/tenants/soylent/deliveries?kind=immediate&limit=1', undefined, soylent.token)).json().items;
+      await email();
+      await worker.runOnce();
+      expect((await log())[0]).toMatchObject({ status: 'retrying', lastCode: 554 });
+      await worker.runOnce();
+      expect((await log())[0]).toMatchObject({ status: 'sent', attempts: 2 });
+      clock.advance(10 * MINUTE);
+      await email();
+      await worker.runOnce();
+      expect(blocked.messages).toHaveLength(0);
+      expect(noticesOf()).toHaveLength(1);
+      // Then the own server takes the next one, and the incident ends.
+      clock.advance(5 * MINUTE + 1);
+      await email();
+      await worker.runOnce();
+      expect(blocked.messages).toHaveLength(1);
+      expect(await state()).toBe('ok');
+      await worker.runOnce();
+      await until(() => noticesOf().length === 2, 'the notice that mail works again');
+      expect((await simpleParser(noticesOf()[1]!.raw)).subject).toMatch(/work again/);
+    } finally {
+      await blocked.close();
     }
   });
 

@@ -133,6 +133,22 @@ export async function observeAndNotify(tx: Db, dialect: Dialect, context: Notice
 }
 
 /**
+ * OWN_SERVER_RETRY_MS is how long, under `fallbackToDefault`, the system default stands in for a
+ * tenant's own server after it last refused for good; then the next alert email tries it again.
+ */
+export const OWN_SERVER_RETRY_MS = 15 * 60_000;
+
+/**
+ * fallbackStandsIn tells whether a tenant's alert emails go through the system default now, under
+ * `fallbackToDefault`: its own server refused for good, less than OWN_SERVER_RETRY_MS ago (the
+ * health row is written with each refusal observed, and not while the default stands in).
+ */
+export async function fallbackStandsIn(db: Db, tenantId: string, now: number): Promise<boolean> {
+  const row = await db.selectFrom('tenant_mail_health').select(['state', 'permanent', 'updated_at']).where('tenant_id', '=', tenantId).executeTakeFirst();
+  return row !== undefined && row.state === 'failing' && row.permanent === 1 && now - Number(row.updated_at) < OWN_SERVER_RETRY_MS;
+}
+
+/**
  * tryOwnServerAgain forgets that a tenant's server refused for good, after its settings changed:
  * `fallbackToDefault` stops standing in, and the next email tells whether the new settings work.
  */

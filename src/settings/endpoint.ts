@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { EndpointError, type SmtpEndpoint } from '../delivery/contract.js';
-import { getMailHealth } from '../mail-health/store.js';
+import { fallbackStandsIn } from '../mail-health/store.js';
+import { type Clock, systemClock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import { RefusedHostError, type Resolver, checkSmtpHost } from './host-guard.js';
 import { type SendSettings, getSystemSmtp, readSendSettings } from './mail-settings.js';
@@ -18,11 +19,13 @@ export interface EndpointContext {
   readonly allowPrivateHosts: boolean;
   /** DNS, replaceable in tests. */
   readonly resolver?: Resolver;
+  /** What "now" is for how long `fallbackToDefault` stands in (the process's clock; tests move it). */
+  readonly clock?: Clock;
 }
 
 /** endpointContext is how this process resolves endpoints: its configuration and its system default read at start. */
-export function endpointContext(config: Pick<Config, 'allowPrivateSmtpHosts'>, systemSmtp: UrlSmtp): EndpointContext {
-  return { systemSmtp, allowPrivateHosts: config.allowPrivateSmtpHosts };
+export function endpointContext(config: Pick<Config, 'allowPrivateSmtpHosts'>, systemSmtp: UrlSmtp, clock: Clock = systemClock): EndpointContext {
+  return { systemSmtp, allowPrivateHosts: config.allowPrivateSmtpHosts, clock };
 }
 
 /** SmtpSource says whose settings an endpoint uses. */
@@ -115,13 +118,12 @@ export async function resolveEndpoint(
   const read = atCommit ?? (await readSendSettings(db, tenantId));
   const { settings } = read;
   if (!settings.alertsEmailEnabled) throw new EndpointRefusedError('alerts-email-disabled', ALERTS_EMAIL_DISABLED, false);
-  // The mail health changes with every send's outcome: it is read each time, never kept.
-  if (settings.useCustom && settings.fallbackToDefault) {
-    const health = await getMailHealth(db, tenantId);
-    if (health.state === 'failing' && health.permanent) {
-      const system = read.systemSmtp(secretBox, context.systemSmtp);
-      return { ...toEndpoint(system.smtp, system.secrets), fallback: true };
-    }
+  // The mail health changes with every send's outcome: it is read each time, never kept. A while
+  // after the own server last refused, an email tries it again (falling back at once if it still
+  // refuses): a server fixed at the provider's end, with no settings saved, ends the incident.
+  if (settings.useCustom && settings.fallbackToDefault && (await fallbackStandsIn(db, tenantId, (context.clock ?? systemClock).now()))) {
+    const system = read.systemSmtp(secretBox, context.systemSmtp);
+    return { ...toEndpoint(system.smtp, system.secrets), fallback: true };
   }
   try {
     const { smtp, secrets, source } = effectiveSmtp(secretBox, read, context.systemSmtp);
