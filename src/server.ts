@@ -15,6 +15,7 @@ import { startPipeline } from './pipeline.js';
 import { openSecretBox } from './settings/open-secret-box.js';
 import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl, urlSmtp } from './settings/smtp-settings.js';
 import { type Clock, systemClock } from './shared/clock.js';
+import { databaseClock } from './storage/database-clock.js';
 import { migrateOrStop, openStorageWhenReachable } from './storage/connect.js';
 import { connectionBudget, warnIfOverBudget } from './storage/connection-budget.js';
 
@@ -82,7 +83,6 @@ async function withChosenPort(config: Config): Promise<Config> {
 export async function startTocsin(configured: Config, options: StartOptions = {}): Promise<Tocsin> {
   const listen = options.listen ?? true;
   const config = listen ? await withChosenPort(configured) : configured;
-  const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
   for (const warning of configWarnings(config)) logger.warn(warning);
   // While the database refuses (full, down, starting), a stand-in answers /healthz and /readyz on
@@ -106,6 +106,10 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
   }
   try {
     await warnIfOverBudget(storage, connectionBudget(config.role, config.dbPoolSize), logger);
+    // Processes on machines whose clocks disagree keep one time, the database's (tests bring their own clock).
+    const databaseTime = options.clock ? undefined : await databaseClock(storage, systemClock, logger);
+    if (databaseTime) closers.push(async () => databaseTime.stop());
+    const clock: Clock = options.clock ?? databaseTime ?? systemClock;
     await migrateOrStop(storage);
     const admin = await ensureAdminToken(storage.db, config.adminToken, clock);
     const secretBox = openSecretBox(config);

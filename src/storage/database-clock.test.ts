@@ -1,0 +1,71 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
+import { claimDue } from '../delivery/outbox/leases.js';
+import type { Clock } from '../shared/clock.js';
+import { captureWarnings } from '../../test/support/log-capture.js';
+import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../test/support/outbox-fixtures.js';
+import { describeEachDialect } from '../../test/support/storage.js';
+import { type DatabaseClock, databaseClock } from './database-clock.js';
+import type { Storage } from './storage.js';
+
+const A_MINUTE = 60_000;
+const aMinuteAhead: Clock = { now: () => Date.now() + A_MINUTE };
+
+async function serverNow(storage: Storage): Promise<number> {
+  if (storage.dialect === 'sqlite') return Date.now();
+  const { rows } = await sql<{ ms: number }>`select (extract(epoch from clock_timestamp()) * 1000)::float8 as ms`.execute(storage.db);
+  return Number(rows[0]!.ms);
+}
+
+describeEachDialect('the time a process keeps', (dialect) => {
+  let database: TestOutboxDatabase;
+  let storage: Storage;
+  let tenant: string;
+  const clocks: DatabaseClock[] = [];
+
+  beforeAll(async () => {
+    database = await openTestOutboxDatabase(dialect);
+    storage = database.storage;
+    tenant = await insertTestTenant(storage.db, 'clock');
+  });
+  afterAll(async () => {
+    for (const clock of clocks) clock.stop();
+    await database.close();
+  });
+
+  async function clockOf(machine: Clock, log = captureWarnings()) {
+    const clock = await databaseClock(storage, machine, log.log);
+    clocks.push(clock);
+    return { clock, log };
+  }
+
+  if (dialect === 'postgres') {
+    it("is the database server's on a machine whose clock is a minute ahead, and the log says so", async () => {
+      const { clock, log } = await clockOf(aMinuteAhead);
+      expect(Math.abs(clock.now() - (await serverNow(storage)))).toBeLessThan(1_000);
+      expect(log.entries).toEqual([expect.objectContaining({ msg: expect.stringContaining("this machine's clock is 60 s ahead of PostgreSQL's") })]);
+    });
+
+    it('takes no email another worker holds when its machine is a minute ahead', async () => {
+      await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com')], { now: () => Date.now() });
+      const held = await claimDue(storage, { workerId: 'on-time', now: Date.now(), leaseMs: 10_000, limit: 10 });
+      expect(held.deliveries).toHaveLength(1);
+      const { clock } = await clockOf(aMinuteAhead);
+      const taken = await claimDue(storage, { workerId: 'a-minute-ahead', now: clock.now(), leaseMs: 10_000, limit: 10 });
+      expect(taken.deliveries).toEqual([]);
+    });
+  } else {
+    it("is the machine's on SQLite, whose processes share one machine", async () => {
+      const { clock, log } = await clockOf(aMinuteAhead);
+      expect(clock.now() - Date.now()).toBeGreaterThanOrEqual(A_MINUTE - 1_000);
+      expect(log.entries).toEqual([]);
+    });
+  }
+
+  it('is the machine’s when its clock agrees with the database’s, without a warning', async () => {
+    const { clock, log } = await clockOf({ now: () => Date.now() });
+    expect(Math.abs(clock.now() - Date.now())).toBeLessThan(1_000);
+    expect(log.entries).toEqual([]);
+  });
+});
