@@ -155,7 +155,12 @@ export const pullInput = z
     password: z.string().min(1).max(500).nullable().optional().describe('Write-only'),
     clientId: upstreamText.nullable().optional(),
     clientSecret: z.string().min(1).max(500).nullable().optional().describe('Write-only'),
-    identityUrl: httpUrl.nullable().optional().describe('Token endpoint of the identity server (OAuth client credentials)'),
+    identityUrl: httpUrl
+      .nullable()
+      .optional()
+      .describe(
+        'Token endpoint of the identity server (OAuth client credentials), or the identity server itself (…/identity, …/identity_), /connect/token then added',
+      ),
     scope: z.string().min(1).max(1000).nullable().optional().describe('Space-separated, e.g. OR.Monitoring.Read'),
     organizationUnitId: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable().optional().describe('Folder id (X-UIPATH-OrganizationUnitId)'),
     intervalSeconds: z.number().int().min(1).max(86_400).nullable().optional().describe('Default 60 (null: back to it)'),

@@ -378,6 +378,14 @@ describeEachDialect('orchestrator-pull: Automation Cloud (OAuth client credentia
       await vi.waitFor(async () => expect(await alertsOf(t, 'cloudy')).toHaveLength(2), WAIT);
       expect(cloud.seen.tokenForms).toHaveLength(2);
       expect(defaultTokenUrl('https://orchestrator.example.com')).toBe('https://orchestrator.example.com/identity/connect/token');
+
+      // identityUrl given as the identity server's address (what UiPath's docs call it), not its token endpoint.
+      const server = { ...bare, identityUrl: `${cloud.origin}/identity_/` };
+      expect((await t.call('POST', '/api/v1/tenants/cloudy/sources', { name: 'Identity server', kind: 'orchestrator-pull', pull: server })).statusCode).toBe(
+        201,
+      );
+      await vi.waitFor(async () => expect(await alertsOf(t, 'cloudy')).toHaveLength(3), WAIT);
+      expect(cloud.seen.tokenForms).toHaveLength(3);
     } finally {
       await t.close();
       await cloud.close();

@@ -132,13 +132,27 @@ export function defaultTokenUrl(baseUrl: string): string {
 }
 
 /**
+ * tokenUrlOf is where client credentials are exchanged: `identityUrl` as given, or with
+ * `/connect/token` added when it names the identity server itself (`https://host/identity`,
+ * `https://cloud.uipath.com/identity_`, what UiPath's docs call its address) rather than its
+ * token endpoint; without one, defaultTokenUrl.
+ */
+export function tokenUrlOf(credentials: Pick<Credentials, 'identityUrl' | 'baseUrl'>): string {
+  if (credentials.identityUrl === null) return defaultTokenUrl(credentials.baseUrl);
+  const url = new URL(credentials.identityUrl);
+  const path = url.pathname.replace(/\/+$/, '');
+  if (/(^|\/)identity_?$/i.test(path)) url.pathname = `${path}/connect/token`;
+  return url.href;
+}
+
+/**
  * signIn gets a bearer token: with clientId and clientSecret, OAuth client credentials at
- * `identityUrl` (form-encoded, the scope space-separated, Automation Cloud's external
+ * tokenUrlOf (form-encoded, the scope space-separated, Automation Cloud's external
  * applications); otherwise on-premises `POST {baseUrl}/api/Account/Authenticate`.
  */
 export async function signIn(credentials: Credentials, now: number, stop?: AbortSignal): Promise<Bearer> {
   if (credentials.clientId !== null && credentials.clientSecret !== null) {
-    const tokenUrl = credentials.identityUrl ?? defaultTokenUrl(credentials.baseUrl);
+    const tokenUrl = tokenUrlOf(credentials);
     const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret });
     if (credentials.scope) form.set('scope', credentials.scope);
     const res = await exchange(
