@@ -101,6 +101,23 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) =>
       done(null, Object.fromEntries(new URLSearchParams(body as string))),
     );
+    const authenticate = async (request: FastifyRequest) => {
+      const parsed = authenticateBody.safeParse(lowerCaseKeys(request.body));
+      if (!parsed.success) {
+        const errors = parsed.error.issues.map((i) => ({ path: FIELD_NAMES[String(i.path[0])] ?? '(root)', message: i.message }));
+        throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
+      }
+      // The console's password check: same 401 for every failure, and the same throttle (429).
+      const owner = await passwordLogin(storage.db, loginThrottle, {
+        tenant: tenancyRef(parsed.data.tenancyname),
+        email: parsed.data.usernameoremailaddress,
+        password: parsed.data.password,
+        address: request.ip,
+        orName: true,
+      });
+      const token = await issueAuthenticateToken(storage.db, clock, owner);
+      return { result: token, targetUrl: null, success: true, error: null, unAuthorizedRequest: false, __abp: true };
+    };
     scope.withTypeProvider<ZodTypeProvider>().post(
       '/api/Account/Authenticate',
       {
@@ -122,22 +139,9 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
             '{TenancyName, UsernameOrEmailAddress, Password} (key case ignored; JSON or form-encoded) → {result: <bearer token>, success: true}; 401 when wrong.',
         },
       },
-      async (request) => {
-        const parsed = authenticateBody.safeParse(lowerCaseKeys(request.body));
-        if (!parsed.success) {
-          const errors = parsed.error.issues.map((i) => ({ path: FIELD_NAMES[String(i.path[0])] ?? '(root)', message: i.message }));
-          throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
-        }
-        // The console's password check: same 401 for every failure, and the same throttle (429).
-        const owner = await passwordLogin(storage.db, loginThrottle, {
-          tenant: tenancyRef(parsed.data.tenancyname),
-          email: parsed.data.usernameoremailaddress,
-          password: parsed.data.password,
-          address: request.ip,
-          orName: true,
-        });
-        const token = await issueAuthenticateToken(storage.db, clock, owner);
-        return { result: token, targetUrl: null, success: true, error: null, unAuthorizedRequest: false, __abp: true };
-      },
+      authenticate,
     );
+    // The login of the 2018.1 and 2018.2 swaggers and of older UiPath clients (uipath-orchestrator
+    // before its 'use the correct login endpoint' fix), which Orchestrator still answers.
+    scope.post('/api/Account', { config: { access: 'public' }, schema: { hide: true } }, authenticate);
   });

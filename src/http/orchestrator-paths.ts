@@ -1,5 +1,5 @@
-/** The paths of the Orchestrator-compatible subset (API.md): `/odata/…` and `/api/Account/…`. */
-const ORCHESTRATOR_PATH = /^\/(?:odata|api\/account)\//i;
+/** The paths of the Orchestrator-compatible subset (API.md): `/odata/…`, `/api/Account` and `/api/Account/…`. */
+const ORCHESTRATOR_PATH = /^\/(?:odata\/|api\/account(?:[/?]|$))/i;
 
 /**
  * OrchestratorPaths lets the Orchestrator-compatible routes match a path in any case, as

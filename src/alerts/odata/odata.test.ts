@@ -89,6 +89,25 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'twin1@example.com', password: 'twin password 1' })).statusCode).toBe(200);
   });
 
+  it('signs in at POST /api/Account too, the login of the 2018.1 and 2018.2 swaggers and of older uipath-orchestrator clients', async () => {
+    for (const url of ['/api/Account', '/api/account']) {
+      const res = await t.tocsin.app.inject({
+        method: 'POST',
+        url,
+        payload: { TenancyName: 'default', UsernameOrEmailAddress: 'robot@example.com', Password: 'correct horse battery' },
+      });
+      expect(res.statusCode, `${url}: ${res.body}`).toBe(200);
+      expect(res.json()).toMatchObject({ success: true, result: expect.any(String) });
+      expect((await t.call('GET', `${ACTIONS}.GetUnreadCount()`, undefined, res.json().result)).statusCode).toBe(200);
+    }
+    const wrong = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/Account',
+      payload: { tenancyName: 'default', usernameOrEmailAddress: 'robot@example.com', password: 'wrong' },
+    });
+    expect(wrong.statusCode).toBe(401);
+  });
+
   it('matches its paths whatever their case, as Orchestrator does (its docs write /api/account/authenticate)', async () => {
     const res = await t.tocsin.app.inject({
       method: 'POST',
