@@ -84,6 +84,19 @@ describe('the Orchestrator webhook mapping table', () => {
     });
   });
 
+  it("reads a custom event's severity and message in either case of the key, as .NET writes them (Severity, Message) or not", () => {
+    for (const EventData of [
+      { Severity: 'Error', Message: 'invoice batch failed' },
+      { severity: 'error', message: 'invoice batch failed' },
+    ]) {
+      expect(orchestrator({ Type: 'custom', EventId: 'c', EventData }).alerts[0], JSON.stringify(EventData)).toMatchObject({
+        severity: 'Error',
+        event: 'Process.Custom',
+        message: 'invoice batch failed',
+      });
+    }
+  });
+
   it('acknowledges every documented quiet type without an alert, and files an unknown type as Info under its prefix', () => {
     for (const type of QUIET_TYPES) {
       const result = orchestrator({ Type: type, EventId: type });

@@ -90,7 +90,15 @@ export const ORCHESTRATOR_RULES: readonly OrchestratorRule[] = Object.freeze([
     '[D]; Reason match [I]',
   ),
   rule('task.assignmentChanged', '', 'Tasks', 'Task.AssignmentChanged', 'Info', true, '[D] severity; name [I]'),
-  rule('custom', 'severity: EventData.severity when valid, else Info', 'Process', 'Process.Custom', 'Info', true, '[I]; Raise Alert → Process [D]'),
+  rule(
+    'custom',
+    'severity: EventData.severity (or Severity) when valid, else Info',
+    'Process',
+    'Process.Custom',
+    'Info',
+    true,
+    '[I]; Raise Alert → Process [D]',
+  ),
 ]);
 
 /**
@@ -299,7 +307,9 @@ function drafts(type: string, payload: Payload): Draft[] | 'quiet' {
     }
     case 'custom': {
       const data = obj(payload.EventData);
-      const severity = typeof data.severity === 'string' ? parseSeverity(data.severity) : undefined;
+      // The robot's workflow names the keys: `Severity` as .NET spells it, or `severity`.
+      const named = data.severity ?? data.Severity;
+      const severity = typeof named === 'string' ? parseSeverity(named) : undefined;
       const robot = obj(payload.Robot);
       return [
         {
