@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
 import { MIGRATIONS } from './migrations/index.js';
-import { pendingMigrations } from './migrate.js';
+import { migrate, pendingMigrations } from './migrate.js';
 import { openStorage } from './storage.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/main.ts');
@@ -47,4 +48,25 @@ describeEachDialect('migrating one database from several processes at once', (di
       await database.drop();
     }
   }, 180_000);
+});
+
+describeEachDialect('upgrading a database that missed a migration named before its last one', (dialect) => {
+  it('applies the missed one and starts (main of 2026-11-29 23:29 had applied 20261130-70-sources but not 20261130-61-reports-schedule)', async () => {
+    // Migrations land from parallel branches, so one can be named before another that a database
+    // already ran: Kysely refused such a database ("corrupted migrations") and Tocsin never started.
+    const database = await createTestDatabase(dialect);
+    const storage = await openStorage(database.url, { poolSize: 1 });
+    try {
+      await migrate(storage);
+      await storage.db.schema.dropTable('report_schedule').execute();
+      await sql`delete from kysely_migration where name = ${'20261130-61-reports-schedule'}`.execute(storage.db);
+      expect(await pendingMigrations(storage)).toEqual(['20261130-61-reports-schedule']);
+      expect(await migrate(storage)).toEqual(['20261130-61-reports-schedule']);
+      expect(await pendingMigrations(storage)).toEqual([]);
+      await storage.db.selectFrom('report_schedule').selectAll().execute();
+    } finally {
+      await storage.close();
+      await database.drop();
+    }
+  });
 });
