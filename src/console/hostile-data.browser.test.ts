@@ -164,4 +164,47 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
       await context.close();
     }
   });
+
+  it('writes an Arabic or Hebrew alert message right to left, isolated from the text around it, in the list, the bell and its windows', async () => {
+    await call('POST', '/api/v1/tenants', { name: 'rtl', language: 'fr' });
+    await call('POST', '/api/v1/tenants/rtl/users', { email: 'ops@rtl.example', name: 'Ops', password: PASSWORD, roles: ['Administrator'] });
+    const arabic = 'تعذر الاتصال بالروبوت R7!';
+    const hebrew = 'הרובוט לא מגיב';
+    await call('POST', '/api/v1/tenants/rtl/alerts', {
+      alerts: [
+        { severity: 'Fatal', component: 'Robots', message: arabic, source: { process: 'معالجة الفواتير', robot: 'R7' } },
+        { severity: 'Error', component: 'Robots', message: hebrew, folder: '2024 Finance' },
+        { severity: 'Error', component: 'Jobs', message: 'Job Payroll faulted' },
+      ],
+    });
+    const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'fr' });
+    await page.goto(`${base}/`);
+    await page.locator('#signin-tenant').fill('rtl');
+    await page.locator('#signin-email').fill('ops@rtl.example');
+    await page.locator('#signin-password').fill(PASSWORD);
+    await page.locator('#signin-password').press('Enter');
+    // The direction the text is laid out in.
+    const direction = (shown: Locator) => shown.evaluate((e) => e.ownerDocument.defaultView?.getComputedStyle(e).direction);
+    const list = page.locator('table.alerts');
+    await list.getByText(arabic, { exact: true }).waitFor();
+    expect(await direction(list.getByText(arabic, { exact: true }))).toBe('rtl');
+    expect(await direction(list.getByText(hebrew, { exact: true }))).toBe('rtl');
+    expect(await direction(list.getByText('معالجة الفواتير', { exact: true }))).toBe('rtl');
+    // A message in a left-to-right script stays so.
+    expect(await direction(list.getByText('Job Payroll faulted', { exact: true }))).toBe('ltr');
+    await page.locator('tr', { hasText: arabic }).getByRole('button', { name: 'Détails' }).click();
+    const details = page.getByRole('dialog');
+    expect(await direction(details.locator('.message-full'))).toBe('rtl');
+    expect(await direction(details.getByRole('heading'))).toBe('rtl');
+    await page.keyboard.press('Escape');
+    await page.locator('tr', { hasText: hebrew }).getByRole('button', { name: 'Couper…' }).click();
+    expect(await direction(page.getByRole('dialog').locator('.message-full'))).toBe('rtl');
+    await page.keyboard.press('Escape');
+    await page.locator('.bell-button').click();
+    const panel = page.locator('.bell-panel');
+    await panel.getByText(arabic, { exact: true }).waitFor();
+    expect(await direction(panel.getByText(arabic, { exact: true }))).toBe('rtl');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
 });

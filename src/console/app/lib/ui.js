@@ -95,7 +95,7 @@ function trapTab(event) {
   }
 }
 
-/** Dialog is a modal <dialog>: focus stays inside, Escape closes it. */
+/** Dialog is a modal <dialog>: focus stays inside, Escape closes it; its title (an alert's message, say) takes the direction of its own script. */
 export function Dialog({ title, onClose, children, wide = false }) {
   const ref = useRef(/** @type {HTMLDialogElement | null} */ (null));
   const titleId = useRef(uid('dialog-title')).current;
@@ -112,7 +112,7 @@ export function Dialog({ title, onClose, children, wide = false }) {
         onClose();
       }}>
     <header class="dialog-head">
-      <h2 id=${titleId}>${title}</h2>
+      <h2 id=${titleId} dir="auto">${title}</h2>
       <button type="button" class="icon" aria-label=${t('close')} onClick=${onClose}>×</button>
     </header>
     ${children}

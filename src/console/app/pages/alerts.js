@@ -25,12 +25,13 @@ export function filtersOf(query) {
 
 const SOURCE_PARTS = ['process', 'robot', 'machine', 'queue', 'job'];
 
-/** sourceText is an alert's source in one line: process, robot, machine, queue, job. */
+/**
+ * sourceText is an alert's source in one line: process, robot, machine, queue, job; each part
+ * isolated, so a name in Arabic or Hebrew reads right to left without pulling its neighbours along.
+ */
 function sourceText(source) {
   if (!source) return '';
-  return SOURCE_PARTS.filter((key) => source[key])
-    .map((key) => source[key])
-    .join(' · ');
+  return SOURCE_PARTS.filter((key) => source[key]).map((key, index) => html`${index ? ' · ' : ''}<bdi>${source[key]}</bdi>`);
 }
 
 /** partLabel names a part of a source or of a mute's match in the user's language (a part it does not know, as sent). */
@@ -124,7 +125,7 @@ function MuteDialog({ session, alert, names, onMuted, onClose }) {
   };
   return html`<${Dialog} title=${t('mutes.dialogTitle')} onClose=${onClose}>
     <form onSubmit=${submit}>
-      <p class="message-full">${alert.message}</p>
+      <p class="message-full" dir="auto">${alert.message}</p>
       <${RadioGroup} id="mute-scope" legend=${t('mutes.scope')} value=${scope} onChange=${setScope} choices=${scopes} />
       <${RadioGroup} id="mute-which" legend=${t('mutes.which')} value=${which} onChange=${setWhich}
         choices=${options.map(([key, match]) => [key, labelledParts(Object.entries(match), names)])} />
@@ -149,7 +150,7 @@ function AlertDetails({ alert, names, onClose }) {
     [t('alerts.dedupKey'), alert.dedupKey],
   ].filter(([, value]) => value);
   return html`<${Dialog} title=${alert.message.slice(0, 120)} onClose=${onClose} wide>
-    <p class="message-full">${alert.message}</p>
+    <p class="message-full" dir="auto">${alert.message}</p>
     <dl class="facts">${facts.map(([label, value]) => html`<dt>${label}</dt><dd>${value}</dd>`)}</dl>
     ${alert.data ? html`<h3>${t('alerts.data')}</h3><pre>${JSON.stringify(alert.data, null, 2)}</pre>` : null}
   <//>`;
@@ -314,7 +315,7 @@ export function AlertsPage({ session, query }) {
         <td class="nowrap">${formatTime(alert.occurredAt || alert.createdAt)}</td>
         <td><${Named} name=${names.component(alert.component)} code=${alert.component} /></td>
         <td class="event"><${Named} name=${names.event(alert.event)} code=${alert.event} /></td>
-        <td class="message">${alert.message}${alert.folder ? html`<small class="muted"> — ${alert.folder}</small>` : null}${
+        <td class="message"><bdi>${alert.message}</bdi>${alert.folder ? html`<small class="muted"> — <bdi>${alert.folder}</bdi></small>` : null}${
           alert.acknowledgedBy
             ? html`<br /><small class="ack">✓ ${t('alerts.acknowledgedBy', { name: alert.acknowledgedBy.name, time: formatTime(alert.acknowledgedAt) })}</small>`
             : null

@@ -80,7 +80,7 @@ export function Bell({ session }) {
         ${items.map(
           (alert) => html`<li key=${alert.id} class=${`sev-${alert.severity}`}>
           <span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>
-          <span class="panel-text"><span class="panel-message"><strong><${Named} name=${names.component(alert.component)} code=${alert.component} /></strong> ${alert.message}${alert.count > 1 ? html` <span class="pill">×${alert.count}</span>` : null}</span>
+          <span class="panel-text"><span class="panel-message"><strong><${Named} name=${names.component(alert.component)} code=${alert.component} /></strong> <bdi>${alert.message}</bdi>${alert.count > 1 ? html` <span class="pill">×${alert.count}</span>` : null}</span>
             <small class="muted">${formatTime(alert.occurredAt || alert.createdAt)}</small></span>
           <button type="button" class="link" onClick=${() => markRead(alert.id)}>${t('alerts.markRead')}</button>
         </li>`,
