@@ -456,6 +456,29 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     expect(bad.json().errors[0].path).toBe('Abp.Net.Mail.Smtp.Port');
   });
 
+  it('derives the TLS mode again from EnableSsl when an UpdateBulk changes only the port: implicit TLS on 465, STARTTLS elsewhere', async () => {
+    const fresh = (await t.tenantWithUser('orch-port')).token;
+    const bulk = (settings: { Name: string; Value: string }[]) => t.call('POST', `${ACTIONS}.UpdateBulk`, { settings }, fresh);
+    const security = async () => (await t.call('GET', '/api/v1/tenants/orch-port/settings/mail', undefined, fresh)).json().custom.security;
+    const first = await bulk([
+      { Name: 'Abp.Net.Mail.Smtp.Host', Value: 'smtp.orch-port.example.com' },
+      { Name: 'Abp.Net.Mail.Smtp.Port', Value: '465' },
+      { Name: 'Abp.Net.Mail.Smtp.EnableSsl', Value: 'true' },
+      { Name: 'Abp.Net.Mail.DefaultFromAddress', Value: 'robot@orch-port.example.com' },
+    ]);
+    expect(first.statusCode, first.body).toBe(200);
+    expect(await security()).toBe('tls');
+    // Port 587 alone kept implicit TLS, which a STARTTLS server on 587 never answers: every email timed out.
+    expect((await bulk([{ Name: 'Abp.Net.Mail.Smtp.Port', Value: '587' }])).statusCode).toBe(200);
+    expect(await security()).toBe('starttls');
+    expect((await bulk([{ Name: 'Abp.Net.Mail.Smtp.Port', Value: '465' }])).statusCode).toBe(200);
+    expect(await security()).toBe('tls');
+    // EnableSsl off stays off whatever the port.
+    expect((await bulk([{ Name: 'Abp.Net.Mail.Smtp.EnableSsl', Value: 'false' }])).statusCode).toBe(200);
+    expect((await bulk([{ Name: 'Abp.Net.Mail.Smtp.Port', Value: '25' }])).statusCode).toBe(200);
+    expect(await security()).toBe('none');
+  });
+
   it('keeps an UpdateBulk time zone, IANA or Windows, as IANA spells it, and names a flag that is not true or false as such', async () => {
     // `europe/paris` was stored as typed, so the tenant showed a zone the REST API would have spelt Europe/Paris.
     const fresh = (await t.tenantWithUser('orch-spelling')).token;

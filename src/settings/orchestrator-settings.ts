@@ -286,8 +286,12 @@ export function bulkUpdate(given: readonly { name: string; value: unknown }[], s
   }
   if (Object.keys(model).length > 0) {
     // No server of the tenant's own yet (GET shows no host): a left-out EnableSsl is the "false" GET
-    // showed, Orchestrator's default, not STARTTLS required. A saved server keeps its own security.
-    if (model.enablessl == null && shownValue.get(SETTING_KEYS.host) === '') model.enablessl = shownValue.get(SETTING_KEYS.enableSsl);
+    // showed, Orchestrator's default, not STARTTLS required. A new port takes the TLS mode EnableSsl
+    // means on it (implicit on 465, STARTTLS elsewhere), as Orchestrator's form has no other; else
+    // a saved server keeps its own security.
+    if (model.enablessl == null && (shownValue.get(SETTING_KEYS.host) === '' || model.port != null)) {
+      model.enablessl = shownValue.get(SETTING_KEYS.enableSsl);
+    }
     // What GET /odata/Settings shows: "true" is a stored authMethod 'none'.
     const storedAuthMethod = shownValue.get(SETTING_KEYS.useDefaultCredentials) === 'true' ? 'none' : undefined;
     const converted = smtpInputFromModel(model, settingKeyOf, storedAuthMethod);
