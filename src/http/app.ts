@@ -107,14 +107,21 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     if (error instanceof HttpError && error.headers) void reply.headers(error.headers);
     return sendProblem(reply, problem);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, {
-      type: problemTypeFor(404),
-      title: 'Not Found',
-      status: 404,
-      detail: `No route ${request.method} ${request.url.split('?')[0]}.`,
-    }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    // A path that routes take with other methods is a 405 naming them (RFC 9110), not a 404.
+    const allow = allowedMethods(routes, path);
+    if (allow.length > 0) {
+      void reply.header('allow', allow.join(', '));
+      return sendProblem(reply, {
+        type: problemTypeFor(405),
+        title: titleFor(405),
+        status: 405,
+        detail: `${request.method} is not allowed on ${path}; it takes ${allow.join(', ')}.`,
+      });
+    }
+    return sendProblem(reply, { type: problemTypeFor(404), title: 'Not Found', status: 404, detail: `No route ${request.method} ${path}.` });
+  });
 
   // JSON routes take JSON only: a body sent as text/plain (fetch without a content-type header) is
   // a 415, as any other type is, not a string that fails validation. Routes that take other types
@@ -231,6 +238,28 @@ const DB_ERROR_DETAILS = {
   'foreign-key': 'Something this refers to was removed at the same time; read it again and retry.',
   'invalid-value': 'A value is out of range or cannot be stored.',
 } as const;
+
+/** routePattern matches the paths a route URL takes (`:name` one segment, `*` the rest). */
+function routePattern(url: string): RegExp {
+  const parts = url.split(/(:[A-Za-z_][A-Za-z0-9_]*|\*)/);
+  const source = parts.map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  return new RegExp(`^${source.join('')}$`);
+}
+
+const patterns = new WeakMap<RouteEntry, RegExp>();
+
+/** allowedMethods lists, sorted, the methods of the routes that take `path` (HEAD with GET). */
+function allowedMethods(routes: readonly RouteEntry[], path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of routes) {
+    let pattern = patterns.get(route);
+    if (!pattern) patterns.set(route, (pattern = routePattern(route.url)));
+    if (!pattern.test(path)) continue;
+    methods.add(route.method);
+    if (route.method === 'GET') methods.add('HEAD');
+  }
+  return [...methods].sort();
+}
 
 function sendProblem(reply: FastifyReply, problem: ProblemDocument) {
   return reply.status(problem.status).type(PROBLEM_MEDIA_TYPE).send(problem);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 
-// Only SQLite: the content type is refused before any route or storage is reached.
-describe('a JSON body sent with another content type', () => {
+// Only SQLite: what is refused here is refused before any route or storage is reached.
+describe('requests a route does not take', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp('sqlite');
@@ -14,7 +14,7 @@ describe('a JSON body sent with another content type', () => {
     ['text/plain;charset=UTF-8', 'POST', '/api/v1/tenants', { name: 'labelled-text' }],
     ['text/plain', 'PATCH', '/api/v1/tenants/typed', { displayName: 'Typed' }],
     ['text/csv', 'POST', '/api/v1/tenants/typed/alerts', { severity: 'Info', component: 'Jobs', message: 'x' }],
-  ])('is refused with 415 problem+json (%s, %s %s), and nothing changes', async (type, method, url, body) => {
+  ])('refuses a JSON body sent as %s with 415 problem+json (%s %s), and nothing changes', async (type, method, url, body) => {
     await t.call('POST', '/api/v1/tenants', { name: 'typed' });
     const res = await t.tocsin.app.inject({
       method: method as 'POST' | 'PATCH',
@@ -28,5 +28,27 @@ describe('a JSON body sent with another content type', () => {
     expect((await t.call('GET', '/api/v1/tenants/labelled-text')).statusCode).toBe(404);
     expect((await t.call('GET', '/api/v1/tenants/typed')).json()).toMatchObject({ displayName: 'typed' });
     expect((await t.call('GET', '/api/v1/tenants/typed/alerts')).json()).toMatchObject({ items: [] });
+  });
+
+  it.each([
+    ['DELETE', '/api/v1/tenants', 'GET, HEAD, POST'],
+    ['PUT', '/api/v1/tenants/some-tenant/alerts', 'GET, HEAD, POST'],
+    ['PUT', '/api/v1/tenants/some-tenant/users/some-user', 'DELETE, GET, HEAD, PATCH'],
+    ['POST', '/odata/Alerts', 'GET, HEAD'],
+    ['GET', '/api/Account/Authenticate', 'POST'],
+  ])('answers %s %s with 405 problem+json and Allow: %s', async (method, url, allow) => {
+    const res = await t.call(method as 'PUT', url, method === 'GET' ? undefined : {});
+    expect(res.statusCode, res.body).toBe(405);
+    expect(res.headers.allow).toBe(allow);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ status: 405, title: 'Method Not Allowed', type: expect.any(String), detail: expect.stringContaining(allow) });
+  });
+
+  it('answers 404 on a path no route takes, whatever the method', async () => {
+    for (const method of ['GET', 'POST', 'DELETE'] as const) {
+      const res = await t.call(method, '/api/v1/no-such-thing');
+      expect(res.statusCode, `${method} ${res.body}`).toBe(404);
+      expect(res.headers.allow).toBeUndefined();
+    }
   });
 });
