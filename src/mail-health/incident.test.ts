@@ -195,6 +195,57 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     }
   });
 
+  it('sends the emails its server failed as a whole as soon as another gets through after a short outage, with no incident', async () => {
+    const wonka = await t.tenantWithUser('wonka');
+    await t.enableAlertEmails('wonka');
+    const server = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 452, message: '4.2.2 Mailbox full', address: 'full@wonka.example.com' }] });
+    // The server is away for a few minutes (connections hung up on), well under the quarter of an hour that makes an incident.
+    const outage = await startTcpProxy(server.port);
+    try {
+      await useServer(outage, {}, 'wonka');
+      outage.cut();
+      const worker = startWorker();
+      const email = (to = 'ops@wonka.example.com') =>
+        enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(wonka.tenantId, to, { kind: 'immediate' })], clock);
+      const waiting = () =>
+        t.tocsin.deps.storage.db
+          .selectFrom('deliveries')
+          .select(['recipient_address', 'status', 'attempts', 'next_attempt_at'])
+          .where('tenant_id', '=', wonka.tenantId)
+          .where('status', '<>', 'sent')
+          .execute();
+      await email();
+      await worker.runOnce();
+      clock.advance(MINUTE);
+      await worker.runOnce();
+      // Two tries failed: the next is minutes away.
+      expect(await waiting()).toEqual([expect.objectContaining({ status: 'retrying', attempts: 2 })]);
+      expect((await waiting())[0]!.next_attempt_at).toBeGreaterThan(clock.now() + MINUTE);
+      expect((await t.call('GET', '/api/v1/tenants/wonka/settings/mail/health', undefined, wonka.token)).json().state).toBe('ok');
+
+      // Back: the next alert email gets through, and the one waiting goes with it, not minutes later.
+      outage.restore();
+      clock.advance(MINUTE);
+      await email();
+      await worker.runOnce();
+      await worker.runOnce();
+      expect(await waiting()).toEqual([]);
+
+      // A full mailbox is that mailbox's: another email getting through does not bring its retry forward.
+      await email('full@wonka.example.com');
+      await worker.runOnce();
+      await email();
+      await worker.runOnce();
+      await worker.runOnce();
+      const [full] = await waiting();
+      expect(full).toMatchObject({ recipient_address: 'full@wonka.example.com', status: 'retrying', attempts: 1 });
+      expect(full!.next_attempt_at).toBeGreaterThan(clock.now());
+    } finally {
+      await outage.close();
+      await server.close();
+    }
+  });
+
   it('sends the alert emails through the system default while the own server refuses for good, the first refused one included, when the tenant asks for it', async () => {
     await t.call('PUT', '/api/v1/tenants/acme/settings/mail', { fallbackToDefault: true });
     await useServer(own, { username: 'robot', password: 'wrong-again' });

@@ -1,5 +1,5 @@
 import { CompiledQuery, type Selectable } from 'kysely';
-import { retryTenantNow } from '../delivery/outbox/leases.js';
+import { retryTenantAfterOutage, retryTenantNow } from '../delivery/outbox/leases.js';
 import type { AfterRecord } from '../delivery/outbox/outcomes.js';
 import type { MailSettingsTables } from '../settings/tables.js';
 import type { Db } from '../storage/database.js';
@@ -43,9 +43,22 @@ export interface MailHealthChange {
  * take turns and only one of them sees a given transition; SQLite writes one transaction at a time.
  */
 export async function observeMailHealth(tx: Db, dialect: Dialect, observations: readonly MailHealthObservation[]): Promise<MailHealthChange[]> {
+  return (await foldObservations(tx, dialect, observations)).changes;
+}
+
+/**
+ * foldObservations is observeMailHealth, also naming the tenants whose server took an email after
+ * transient failures too short-lived to make an incident: the server is back, with no transition.
+ */
+async function foldObservations(
+  tx: Db,
+  dialect: Dialect,
+  observations: readonly MailHealthObservation[],
+): Promise<{ changes: MailHealthChange[]; backAfterFailures: { tenantId: string; at: number }[] }> {
+  const backAfterFailures: { tenantId: string; at: number }[] = [];
   const byTenant = new Map<string, MailHealthObservation[]>();
   for (const o of observations) byTenant.set(o.tenantId, [...(byTenant.get(o.tenantId) ?? []), o]);
-  if (byTenant.size === 0) return [];
+  if (byTenant.size === 0) return { changes: [], backAfterFailures };
   // Most attempts are deliveries by healthy tenants: they change nothing, and cost one read for all.
   // In every commit of outcomes: compiled once per (padded) tenant count.
   const tenantIds = inListOf([...byTenant.keys()]);
@@ -80,6 +93,7 @@ export async function observeMailHealth(tx: Db, dialect: Dialect, observations: 
     let health = before;
     for (const o of seen) {
       const next = nextHealth(health, o.signal, o.at);
+      if (!next.transition && o.signal.kind === 'delivered' && health.transientSince !== null) backAfterFailures.push({ tenantId, at: o.at });
       health = next.health;
       if (next.transition) changes.push({ tenantId, transition: next.transition, health, at: o.at });
     }
@@ -99,7 +113,7 @@ export async function observeMailHealth(tx: Db, dialect: Dialect, observations: 
       .where('tenant_id', '=', tenantId)
       .execute();
   }
-  return changes;
+  return { changes, backAfterFailures };
 }
 
 /** isClean: healthy with no failure pending, so a delivery changes nothing. */
@@ -124,9 +138,11 @@ export function mailHealthAfterRecord(dialect: Dialect, context: NoticeContext):
  * transitions, in the caller's transaction (the one that records what was observed). When a
  * tenant's mail works again, its emails waiting for a retry are due at once: the server came
  * back without a settings change (restarted, unblocked), and their next try may be 30 minutes off.
+ * So are, after failures too short-lived for an incident, those its server failed as a whole.
  */
 export async function observeAndNotify(tx: Db, dialect: Dialect, context: NoticeContext, observations: readonly MailHealthObservation[]): Promise<void> {
-  const changes = await observeMailHealth(tx, dialect, observations);
+  const { changes, backAfterFailures } = await foldObservations(tx, dialect, observations);
+  for (const back of backAfterFailures) await retryTenantAfterOutage(tx, back.tenantId, back.at);
   if (changes.length === 0) return;
   await sendMailHealthNotices(tx, changes, context);
   for (const change of changes) if (change.transition === 'recovered') await retryTenantNow(tx, change.tenantId, change.at);

@@ -314,6 +314,27 @@ export async function retryTenantNow(db: Db, tenantId: string, now: number): Pro
 }
 
 /**
+ * retryTenantAfterOutage makes due now a tenant's emails waiting for a retry after its server
+ * failed them before any recipient was named (connect, TLS, auth, sender), once that server took
+ * an email again: a short outage, too short for an incident, no longer holds a Fatal alert's email
+ * back for up to 10 minutes. A recipient's or a message's own refusal (a full or greylisted mailbox,
+ * a 4xx after DATA) says nothing of the server; those emails keep their time.
+ */
+export async function retryTenantAfterOutage(db: Db, tenantId: string, now: number): Promise<number> {
+  return retryNow(db, now, (eb) =>
+    eb.and([
+      eb('tenant_id', '=', tenantId),
+      eb('kind', '<>', 'mail-health'),
+      eb('status', '=', 'retrying'),
+      eb.or(OUTAGE_STAGES.map((stage) => eb('last_error', 'like', `${stage}: %`))),
+    ]),
+  );
+}
+
+/** OUTAGE_STAGES are the stages of a failed send (the start of its `last_error`) that are the server's, whoever the email is for. */
+const OUTAGE_STAGES = ['connect', 'tls', 'auth', 'sender'] as const;
+
+/**
  * retrySystemRouteNow does the same after the system default changed, for every email that goes
  * through it: the mail health notices, and the emails of the tenants that do not use their own
  * server (or may fall back from it to the system default).
