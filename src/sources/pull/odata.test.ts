@@ -62,6 +62,21 @@ describe('pull connector decisions', () => {
     });
   });
 
+  it("reads Data's keys in any case: camelCase (processName, errorMessage, folderName) as PascalCase", () => {
+    const camel = JSON.stringify({
+      processName: 'Invoices',
+      robotName: 'robot-7',
+      jobKey: 'b1a5',
+      folderName: 'Finance',
+      errorMessage: 'Invoice portal timed out',
+    });
+    expect(toAlertInput({ ...FAULTED, Data: camel })).toMatchObject({
+      message: 'Invoice portal timed out',
+      source: { process: 'Invoices', robot: 'robot-7', job: 'b1a5' },
+      folder: 'Finance',
+    });
+  });
+
   it('falls back to the notification name for the message, Info for an unknown severity and Process for an unknown component', () => {
     const bare = toAlertInput({ ...FAULTED, Data: null, Severity: 'Loud', Component: 'Quantum', NotificationName: 'Robot.StatusChanged.Offline' });
     expect(bare).toMatchObject({ message: 'Robot.StatusChanged.Offline', severity: 'Info', component: 'Process', data: { upstreamId: FAULTED.Id } });

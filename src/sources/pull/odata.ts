@@ -174,9 +174,16 @@ const SOURCE_KEYS = {
 } as const;
 const FOLDER_KEYS = ['FolderName', 'Folder', 'OrganizationUnitName', 'FolderPath'];
 
+/**
+ * firstString is the first of `keys` that Data holds as text or a number, its key read in any
+ * case: Data's keys are undocumented, and JSON written by other code says processName as often
+ * as ProcessName. A key spelled exactly as asked wins over another spelling of it.
+ */
 function firstString(data: Record<string, unknown>, keys: readonly string[], max: number): string | undefined {
+  const byLower = new Map<string, unknown>();
+  for (const [key, value] of Object.entries(data)) if (!byLower.has(key.toLowerCase())) byLower.set(key.toLowerCase(), value);
   for (const key of keys) {
-    const value = data[key];
+    const value = Object.hasOwn(data, key) ? data[key] : byLower.get(key.toLowerCase());
     if ((typeof value === 'string' && value.trim()) || (typeof value === 'number' && Number.isFinite(value))) return cut(String(value).trim(), max);
   }
   return undefined;
