@@ -13,6 +13,9 @@ import { createApiToken } from './tokens.js';
 /** TENANT_HEADER is how the host administrator names the tenant on Orchestrator-compatible routes. */
 export const TENANT_HEADER = 'x-tocsin-tenant';
 
+/** UIPATH_TENANT_HEADER is Orchestrator's: the host administrator may name the tenant with it when TENANT_HEADER is left out. */
+const UIPATH_TENANT_HEADER = 'x-uipath-tenantname';
+
 /** AUTHENTICATE_TOKEN_NAME names the API tokens that `POST /api/Account/Authenticate` issues. */
 export const AUTHENTICATE_TOKEN_NAME = 'Orchestrator Authenticate';
 
@@ -55,22 +58,28 @@ const FIELD_NAMES: Record<string, string> = {
 /**
  * orchestratorTenant resolves the tenant of an Orchestrator-compatible route, which has no
  * `{tenant}` in its path: a user's token names its own tenant (an X-Tocsin-Tenant header naming
- * another one is a 404, never a way out); the host administrator must name one with the header.
+ * another one is a 404, never a way out); the host administrator must name one with the header
+ * (or, when it is left out, with Orchestrator's X-UIPATH-TenantName).
  */
 export async function orchestratorTenant(db: Db, request: FastifyRequest): Promise<TenantRow> {
   const principal = request.principal;
   if (!principal) throw unauthorized();
-  const header = request.headers[TENANT_HEADER];
-  const named = typeof header === 'string' && header.trim() !== '' ? tenancyRef(header).slice(0, 200) : undefined;
+  const headerRef = (name: string) => {
+    const value = request.headers[name];
+    return typeof value === 'string' && value.trim() !== '' ? tenancyRef(value).slice(0, 200) : undefined;
+  };
+  const named = headerRef(TENANT_HEADER);
   if (principal.kind === 'user') {
     const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', principal.tenantId).executeTakeFirst();
     if (!tenant || (named !== undefined && named !== tenant.id && named !== tenant.name)) throw notFound('Tenant');
     return tenant;
   }
-  if (named === undefined) {
+  // Orchestrator's own header, which its cloud clients send with every request, names it too.
+  const ref = named ?? headerRef(UIPATH_TENANT_HEADER);
+  if (ref === undefined) {
     throw fieldError('header.x-tocsin-tenant', 'the host administrator must name the tenant (its name or id) in the X-Tocsin-Tenant header');
   }
-  const tenant = await findTenant(db, named);
+  const tenant = await findTenant(db, ref);
   if (!tenant) throw notFound('Tenant');
   return tenant;
 }

@@ -108,6 +108,16 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(wrong.statusCode).toBe(401);
   });
 
+  it("lets the host administrator name the tenant with Orchestrator's X-UIPATH-TenantName when X-Tocsin-Tenant is left out", async () => {
+    const asHost = (headers: Record<string, string>) =>
+      t.tocsin.app.inject({ method: 'GET', url: `${ACTIONS}.GetUnreadCount()`, headers: { authorization: 'Bearer test-admin-token-0123456789', ...headers } });
+    expect((await asHost({ 'X-UIPATH-TenantName': 'Default' })).statusCode).toBe(200);
+    expect((await asHost({ 'x-uipath-tenantname': 'nope' })).statusCode).toBe(404);
+    // X-Tocsin-Tenant, API.md's header, wins over it.
+    expect((await asHost({ 'X-Tocsin-Tenant': 'default', 'X-UIPATH-TenantName': 'nope' })).statusCode).toBe(200);
+    expect((await asHost({})).statusCode).toBe(400);
+  });
+
   it('matches its paths whatever their case, as Orchestrator does (its docs write /api/account/authenticate)', async () => {
     const res = await t.tocsin.app.inject({
       method: 'POST',
