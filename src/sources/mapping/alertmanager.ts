@@ -52,7 +52,7 @@ const fingerprintOf = (set: Record<string, string>) =>
  * mapAlertmanager turns an Alertmanager notification into one alert per `alerts[]` item: severity
  * from the mapping's label (critical or page→Fatal … by default, else a Tocsin severity's own
  * name), component and event from labels, the
- * message from the summary or description annotation, the fingerprint as dedupKey so flood control
+ * message from the summary, description or message annotation, the fingerprint as dedupKey so flood control
  * collapses repeats; a resolved alert is a Success alert for the same key. Each alert is keyed by
  * its episode (fingerprint, startsAt, status), not the notification by the set of them: retries and
  * HA copies are no-ops, and so are the alerts Alertmanager sends again when another alert joins or
@@ -90,7 +90,8 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
       ignored += 1;
       continue;
     }
-    const text = annotations.summary || annotations.description || `${alertname || 'Alert'} ${item.status}`;
+    // kube-prometheus's rules of before 2020 (and many copied from them) have only `message`.
+    const text = annotations.summary || annotations.description || annotations.message || `${alertname || 'Alert'} ${item.status}`;
     const isResolved = item.status === 'resolved';
     const occurredAt = time(isResolved ? item.endsAt : item.startsAt);
     const instance = item.labels.instance;

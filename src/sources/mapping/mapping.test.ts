@@ -263,6 +263,11 @@ describe('the Alertmanager mapping', () => {
     expect(result.alerts[0]).toMatchObject({ message: 'disk', component: 'Process', event: 'disk_full_' });
     expect(result.alerts[0]!.dedupKey).toMatch(/^[0-9a-f]{16}$/);
   });
+
+  it('takes the message annotation (kube-prometheus rules of before 2020 have only that) when there is no summary or description', () => {
+    const [alert] = (am([firing({}, { annotations: { message: 'Pod web-1 is restarting 3 times / 5 minutes.' } })]) as MappedAlerts).alerts;
+    expect(alert!.message).toBe('Pod web-1 is restarting 3 times / 5 minutes.');
+  });
 });
 
 describe('README', () => {
