@@ -404,8 +404,13 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
   it('tries its own server again a quarter of an hour after it last refused, under fallbackToDefault, and says when mail works again', async () => {
     const soylent = await t.tenantWithUser('soylent');
     await t.enableAlertEmails('soylent');
-    // The provider blocks the sender twice, then unblocks it: nobody saves or tests anything.
-    const blocked = await startTestSmtpServer({ failures: [{ at: 'mail', code: 554, message: '5.7.1 Sender blocked', times: 2 }] });
+    // The provider blocks the sender, then is busy once, then takes mail again: nobody saves or tests anything.
+    const blocked = await startTestSmtpServer({
+      failures: [
+        { at: 'mail', code: 554, message: '5.7.1 Sender blocked', times: 1 },
+        { at: 'mail', code: 451, message: '4.3.2 Try again later', times: 1 },
+      ],
+    });
     try {
       await t.call('PUT', '/api/v1/tenants/soylent/settings/mail', { fallbackToDefault: true });
       await useServer(blocked, {}, 'soylent');
@@ -413,6 +418,7 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
       const email = () =>
         enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(soylent.tenantId, 'ops@soylent.example.com', { kind: 'immediate' })], clock);
       const state = async () => (await t.call('GET', '/api/v1/tenants/soylent/settings/mail/health', undefined, soylent.token)).json().state;
+      const log = async () => (await t.call('GET', '/api/v1/tenants/soylent/deliveries?kind=immediate&limit=1', undefined, soylent.token)).json().items;
       const noticesOf = () => notices().filter((m) => /^X-Tocsin-Tenant: soylent/im.test(m.raw));
       await email();
       await worker.runOnce();
@@ -423,14 +429,15 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
       clock.advance(5 * MINUTE);
       await email();
       await worker.runOnce();
-      expect(blocked.messages).toHaveLength(0);
-      // A quarter of an hour after it, the next alert email tries the own server: refused again, it goes
-      // through the system default at once, and the default stands in for another quarter of an hour.
+      expect((await log())[0]).toMatchObject({ status: 'sent', attempts: 1 });
+      // A quarter of an hour after it, the next alert email tries the own server: busy for now, the
+      // email waits for its retry, which the system default takes, standing in for another quarter of an hour.
       clock.advance(15 * MINUTE);
-      const log = async () => (await t.call('GET', '/api/v1/tenants/soylent/deliveries?kind=immediate&limit=1', undefined, soylent.token)).json().items;
       await email();
       await worker.runOnce();
-      expect((await log())[0]).toMatchObject({ status: 'retrying', lastCode: 554 });
+      expect((await log())[0]).toMatchObject({ status: 'retrying', lastCode: 451 });
+      expect(await state()).toBe('failing');
+      clock.advance(MINUTE);
       await worker.runOnce();
       expect((await log())[0]).toMatchObject({ status: 'sent', attempts: 2 });
       clock.advance(10 * MINUTE);

@@ -31,7 +31,7 @@ export interface MailHealth {
   readonly since: number | null;
   readonly lastCode: number | null;
   readonly lastError: string | null;
-  /** The last failure was permanent: what `fallbackToDefault` acts on. */
+  /** A refusal for good: the last failure, or the one that started the incident, until an email gets through. What `fallbackToDefault` acts on. */
   readonly permanent: boolean;
   /** The first transient failure since the last success, while they go on. */
   readonly transientSince: number | null;
@@ -72,7 +72,10 @@ export function nextHealth(health: MailHealth, signal: MailHealthSignal, at: num
     ...health,
     lastCode: signal.code ?? null,
     lastError: signal.error,
-    permanent: signal.kind === 'permanent',
+    // An incident that a refusal for good started stays one for `fallbackToDefault` until an email
+    // gets through: the own server, tried again a while later, being busy for now is no reason to
+    // stop the system default standing in for it.
+    permanent: signal.kind === 'permanent' || (health.state === 'failing' && health.permanent),
     transientSince,
   };
   if (health.state === 'failing') return { health: failed };

@@ -29,7 +29,7 @@ export interface MailSettingsTables {
     last_code: number | null;
     /** The server's last reply or the error, never a secret. */
     last_error: string | null;
-    /** 1 while the last failure was permanent (what `fallbackToDefault` acts on). */
+    /** 1 after a permanent failure, until an email gets through or the settings change (what `fallbackToDefault` acts on). */
     permanent: number;
     /** The first transient failure since the last success, while they go on. */
     transient_since: number | null;
