@@ -96,6 +96,23 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(bad.json().errors[0].path).toBe('roles.0');
   });
 
+  it('names every unknown member and role of a group at the index the request gave it, and creates nothing', async () => {
+    const user = (await t.call('POST', '/api/v1/tenants/people/users', { email: 'member-index@example.com', name: 'Member' })).json<{ id: string }>();
+    // The member named twice is granted once; the unknown one after it is still members.2 of the request.
+    const bad = await t.call('POST', '/api/v1/tenants/people/groups', {
+      name: 'Indexed',
+      members: [user.id, user.id, 'no-such-user', 'nor-this-one'],
+      roles: ['Wizard', 'Administrator', 'Sorcerer'],
+    });
+    expect(bad.statusCode, bad.body).toBe(400);
+    expect(bad.json().errors.map((e: { path: string }) => e.path)).toEqual(['members.2', 'members.3', 'roles.0', 'roles.2']);
+    expect(bad.json().detail).toBe('members.2: no user no-such-user in this tenant');
+    const users = await t.call('POST', '/api/v1/tenants/people/users', { email: 'roles-index@example.com', name: 'R', roles: ['Wizard', 'Robot', 'Sorcerer'] });
+    expect(users.json().errors.map((e: { path: string }) => e.path)).toEqual(['roles.0', 'roles.2']);
+    const groups = (await t.call('GET', '/api/v1/tenants/people/groups')).json<{ items: { name: string }[] }>().items;
+    expect(groups.map((g) => g.name)).not.toContain('Indexed');
+  });
+
   it('rejects an unknown permission by naming it, and creates nothing', async () => {
     const bad = await t.call('POST', '/api/v1/tenants/people/roles', { name: 'Flyer', permissions: ['Alerts.View', 'Alerts.Fly'] });
     expect(bad.statusCode).toBe(400);

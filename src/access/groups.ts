@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { conflict, fieldError, notFound } from '../http/problem.js';
+import { type FieldError, conflict, fieldErrors, notFound } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { displayText, emailAddress, language } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
-import { resolveRoleIds, sameName } from './roles.js';
+import { roleIdsOf, sameName } from './roles.js';
 
 const groupFields = {
   name: displayText,
@@ -47,29 +47,29 @@ async function assertNameFree(db: Db, tenantId: string, name: string, exceptId?:
   if (sameName(names, name)) throw conflict(`A group named "${name}" already exists.`, 'name');
 }
 
-/** Members must be users of the same tenant; anything else is reported on `members.<index>`. */
-async function assertMembers(db: Db, tenantId: string, members: readonly string[]) {
-  if (members.length === 0) return;
+/** Members must be users of the same tenant; each that is not is reported on `members.<index>` of the request. */
+async function memberErrors(db: Db, tenantId: string, members: readonly string[]): Promise<FieldError[]> {
+  if (members.length === 0) return [];
   const found = new Set(
     (
       await db
         .selectFrom('users')
         .select('id')
         .where('tenant_id', '=', tenantId)
-        .where('id', 'in', [...members])
+        .where('id', 'in', [...new Set(members)])
         .execute()
     ).map((r) => r.id),
   );
-  members.forEach((id, index) => {
-    if (!found.has(id)) throw fieldError(`members.${index}`, `no user ${id} in this tenant`);
-  });
+  return members.flatMap((id, index) => (found.has(id) ? [] : [{ path: `members.${index}`, message: `no user ${id} in this tenant` }]));
 }
 
 /** saveGroup creates (no id) or patches a group, replacing members and roles when given. */
 export async function saveGroup(db: Db, tenantId: string, groupId: string | undefined, input: z.infer<typeof groupPatch>, clock: Clock): Promise<string> {
   const members = input.members === undefined ? undefined : [...new Set(input.members ?? [])];
-  if (members) await assertMembers(db, tenantId, members);
-  const roleIds = input.roles === undefined ? undefined : await resolveRoleIds(db, tenantId, input.roles ?? [], 'roles');
+  const roles = input.roles === undefined ? undefined : await roleIdsOf(db, tenantId, input.roles ?? [], 'roles');
+  const errors = [...(input.members ? await memberErrors(db, tenantId, input.members) : []), ...(roles?.errors ?? [])];
+  if (errors.length > 0) throw fieldErrors(errors);
+  const roleIds = roles?.ids;
   const id = groupId ?? newId();
   await db.transaction().execute(async (tx) => {
     // One writer of the tenant's groups at a time: "Ops" and "ops" sent at once make one group, not

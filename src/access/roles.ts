@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { conflict, fieldError } from '../http/problem.js';
+import { type FieldError, conflict, fieldErrors } from '../http/problem.js';
 import { newId } from '../shared/ids.js';
 import { displayText } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
@@ -70,17 +70,26 @@ export async function createRole(db: Db, tenantId: string, input: z.infer<typeof
 
 /**
  * resolveRoleIds maps role names (in any case) to the tenant's role ids, each once (a name given
- * twice grants it once); an unknown name is a 400 on `<field>.<index>`, so a typo never silently grants nothing.
+ * twice grants it once); every unknown name is a 400 on `<field>.<index>`, so a typo never silently grants nothing.
  */
 export async function resolveRoleIds(db: Db, tenantId: string, names: readonly string[], field: string) {
-  if (names.length === 0) return [];
+  const { ids, errors } = await roleIdsOf(db, tenantId, names, field);
+  if (errors.length > 0) throw fieldErrors(errors);
+  return ids;
+}
+
+/** roleIdsOf is resolveRoleIds that returns the unknown names' errors instead of throwing them. */
+export async function roleIdsOf(db: Db, tenantId: string, names: readonly string[], field: string): Promise<{ ids: string[]; errors: FieldError[] }> {
+  if (names.length === 0) return { ids: [], errors: [] };
   // Names are unique ignoring case and stored trimmed (createRole), so `administrator` or ` Robot ` names one role.
   const rows = await db.selectFrom('roles').select(['id', 'name']).where('tenant_id', '=', tenantId).execute();
   const byName = new Map(rows.map((r) => [r.name.toLowerCase(), r.id]));
-  const ids = names.map((name, index) => {
+  const ids = new Set<string>();
+  const errors: FieldError[] = [];
+  names.forEach((name, index) => {
     const id = byName.get(name.trim().toLowerCase());
-    if (!id) throw fieldError(`${field}.${index}`, `no role named "${name}" in this tenant`);
-    return id;
+    if (id) ids.add(id);
+    else errors.push({ path: `${field}.${index}`, message: `no role named "${name}" in this tenant` });
   });
-  return [...new Set(ids)];
+  return { ids: [...ids], errors };
 }

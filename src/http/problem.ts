@@ -50,6 +50,12 @@ export function zodIssueFieldErrors(issue: {
   return issueFieldErrors(issue.path, issue.message, issue.code === 'unrecognized_keys' ? issue.keys : undefined);
 }
 
+/** fieldErrors is a 400 naming every field in `errors` (at least one), the first in its detail. */
+export function fieldErrors(errors: readonly FieldError[]): HttpError {
+  const [first] = errors;
+  return badRequest(first ? `${first.path}: ${first.message}` : 'The request is invalid.', [...errors]);
+}
+
 /** fieldError is a 400 about a single field. */
 export function fieldError(path: string, message: string): HttpError {
   return badRequest(`${path}: ${message}`, [{ path, message }]);
