@@ -16,6 +16,7 @@ import { openSecretBox } from './settings/open-secret-box.js';
 import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl, urlSmtp } from './settings/smtp-settings.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { databaseClock } from './storage/database-clock.js';
+import { OTHER_SECRET_KEY, checkSecretKey } from './settings/secret-key-check.js';
 import { migrateOrStop, openStorageWhenReachable } from './storage/connect.js';
 import { connectionBudget, warnIfOverBudget } from './storage/connection-budget.js';
 
@@ -113,6 +114,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
     await migrateOrStop(storage);
     const admin = await ensureAdminToken(storage.db, config.adminToken, clock);
     const secretBox = openSecretBox(config);
+    if ((await checkSecretKey(storage.db, secretBox)) === 'other') logger.error(OTHER_SECRET_KEY);
 
     let mailCatcher: CaughtMail | undefined;
     let systemSmtp = config.systemSmtp;

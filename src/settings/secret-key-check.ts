@@ -1,0 +1,48 @@
+import type { Db } from '../storage/database.js';
+import { type SecretBox, SecretDecryptError } from './secret-box.js';
+import { secretOwner } from './mail-settings.js';
+
+/** How many of the most recently saved tenant SMTP secrets a start tries to open. */
+const SAMPLE = 20;
+
+/**
+ * checkSecretKey tells whether `secretBox` opens the SMTP passwords and tokens tenants saved
+ * (the most recently saved ones): `other` when there are some and none opens, as for a process
+ * started with another key (a data folder not kept, a second machine without TOCSIN_SECRET_KEY),
+ * where every email through them would fail; `same` otherwise, including once they are saved again
+ * under the key in use.
+ */
+export async function checkSecretKey(db: Db, secretBox: SecretBox): Promise<'same' | 'other'> {
+  const rows = await db
+    .selectFrom('tenant_mail_settings')
+    .select(['tenant_id', 'custom_password', 'custom_access_token'])
+    .where((eb) => eb.or([eb('custom_password', 'is not', null), eb('custom_access_token', 'is not', null)]))
+    .orderBy('updated_at', 'desc')
+    .limit(SAMPLE)
+    .execute();
+  if (rows.length === 0) return 'same';
+  for (const row of rows) {
+    const [sealed, owner] =
+      row.custom_password !== null
+        ? [row.custom_password, secretOwner.password(row.tenant_id)]
+        : [row.custom_access_token!, secretOwner.accessToken(row.tenant_id)];
+    if (opens(secretBox, sealed, owner)) return 'same';
+  }
+  return 'other';
+}
+
+function opens(secretBox: SecretBox, sealed: string, owner: string): boolean {
+  try {
+    secretBox.open(sealed, owner);
+    return true;
+  } catch (err) {
+    if (err instanceof SecretDecryptError) return false;
+    throw err;
+  }
+}
+
+/** OTHER_SECRET_KEY is what the start logs when checkSecretKey says `other`. */
+export const OTHER_SECRET_KEY =
+  "this process's secret key (TOCSIN_SECRET_KEY, else the data folder's secret.key) opens none of the SMTP passwords saved in this database: " +
+  'they read as unset and the emails of those tenants fail; start every process with the key that saved them (the same TOCSIN_SECRET_KEY everywhere, ' +
+  'README: Scale-out), or save the passwords again';
