@@ -9,7 +9,7 @@ import { answerClientError, requireHost } from './client-errors.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds, noteNulFree, refuseNul, tooDeep } from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
-import { OrchestratorPaths } from './orchestrator-paths.js';
+import { OrchestratorPaths, orchestratorError } from './orchestrator-paths.js';
 import { HttpError, type FieldError, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
 
 /** RouteEntry is one row of the route table, which the isolation and fuzz tests walk. */
@@ -262,7 +262,11 @@ function allowedMethods(routes: readonly RouteEntry[], path: string): string[] {
 }
 
 function sendProblem(reply: FastifyReply, problem: ProblemDocument) {
-  return reply.status(problem.status).type(PROBLEM_MEDIA_TYPE).send(problem);
+  const orchestrator = orchestratorError(reply.request.url, problem.status, problem.detail);
+  return reply
+    .status(problem.status)
+    .type(PROBLEM_MEDIA_TYPE)
+    .send({ ...problem, ...orchestrator });
 }
 
 function titleFor(status: number): string {

@@ -31,6 +31,8 @@ export const PROBLEM_SCHEMA = {
         properties: { path: { type: 'string' }, message: { type: 'string' } },
       },
     },
+    message: { type: 'string', description: 'On the Orchestrator-compatible routes only: `detail` again, where Orchestrator clients read it.' },
+    errorCode: { type: 'integer', description: 'On the Orchestrator-compatible routes only: the status again, as Orchestrator names its error codes.' },
   },
 } as const;
 

@@ -25,3 +25,30 @@ export class OrchestratorPaths {
     return spelt === undefined || spelt === path ? url : `${spelt}${query < 0 ? '' : url.slice(query)}`;
   }
 }
+
+const ACCOUNT_PATH = /^\/api\/account(?:[/?]|$)/i;
+
+/** OrchestratorError is what Orchestrator's clients read in an error: `message` and `errorCode`, and ABP's envelope on sign-in. */
+export type OrchestratorError = Record<string, unknown>;
+
+/**
+ * orchestratorError is what a problem answered on an Orchestrator-compatible path carries besides
+ * RFC 9457's members, none elsewhere: Orchestrator's `message` and `errorCode` (the HTTP status,
+ * Tocsin having no codes of Orchestrator's own), which UiPath's PowerShell module and scripts read
+ * to say what failed, and on `/api/Account…` ABP's AjaxResponse around it, as the sign-in's
+ * success has it (`success: false`, `error: {code, message}`).
+ */
+export function orchestratorError(url: string, status: number, detail: string): OrchestratorError {
+  if (!ORCHESTRATOR_PATH.test(url)) return {};
+  const members = { message: detail, errorCode: status };
+  if (!ACCOUNT_PATH.test(url)) return members;
+  return {
+    ...members,
+    result: null,
+    targetUrl: null,
+    success: false,
+    error: { code: status, message: detail, details: null },
+    unAuthorizedRequest: status === 401,
+    __abp: true,
+  };
+}

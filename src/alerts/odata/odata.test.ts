@@ -118,6 +118,34 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await asHost({})).statusCode).toBe(400);
   });
 
+  it("adds Orchestrator's message and errorCode to its problems, which UiPath's PowerShell module and scripts read to say what failed", async () => {
+    const wrong = await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'viewer@example.com', password: 'not it' });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(wrong.json()).toMatchObject({
+      status: 401,
+      detail: 'The tenant, email or password is wrong.',
+      message: 'The tenant, email or password is wrong.',
+      errorCode: 401,
+      // ABP's answer around it, as Authenticate's success has it.
+      result: null,
+      success: false,
+      error: { code: 401, message: 'The tenant, email or password is wrong.' },
+      unAuthorizedRequest: true,
+      __abp: true,
+    });
+    const filter = await t.call('GET', `/odata/Alerts?$filter=${encodeURIComponent("Severity eq 'Loud'")}`, undefined, token);
+    expect(filter.statusCode).toBe(400);
+    expect(filter.json()).toMatchObject({ errorCode: 400, message: filter.json().detail, errors: [{ path: 'query.$filter' }] });
+    expect(filter.json()).not.toHaveProperty('success');
+    const denied = await t.call('GET', '/odata/Settings', undefined, token);
+    expect(denied.statusCode).toBe(403);
+    expect(denied.json()).toMatchObject({ errorCode: 403, message: denied.json().detail });
+    // The REST API's problems stay as API.md has them.
+    expect((await t.call('GET', '/api/v1/tenants/nope', undefined, token)).json()).not.toHaveProperty('message');
+    clock.advance(15 * 60_000);
+  });
+
   it('matches its paths whatever their case, as Orchestrator does (its docs write /api/account/authenticate)', async () => {
     const res = await t.tocsin.app.inject({
       method: 'POST',
