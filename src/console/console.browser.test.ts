@@ -232,6 +232,27 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says in the user's language how long to wait when Test Mail Settings is run too often, not the API's English", async () => {
+    // A tenant of its own, so that no other test's emails count against its 10 tests a minute.
+    await call('POST', '/api/v1/tenants', { name: 'umbrella', language: 'fr' });
+    await call('POST', '/api/v1/tenants/umbrella/users', { email: 'alice@umbrella.example', name: 'Alice', password: PASSWORD, roles: ['Administrator'] });
+    // Ten tests of a server that is not there: they count, and no email lands in the host's mail catcher.
+    const nowhere = { host: '127.0.0.1', port: await freePort(), security: 'none', fromAddress: 'alerts@umbrella.example' };
+    for (let i = 0; i < 10; i += 1) await call('POST', '/api/v1/tenants/umbrella/settings/mail/test', { sendTo: 'alice@umbrella.example', settings: nowhere });
+    const { context, page } = await open();
+    await page.goto(`${base}/#/settings/mail`);
+    const signInAs = { tenant: 'umbrella', email: 'alice@umbrella.example', password: PASSWORD };
+    for (const [field, value] of Object.entries(signInAs)) await page.locator(`#signin-${field}`).fill(value);
+    await page.locator('#signin-password').press('Enter');
+    await page.getByRole('button', { name: "Tester les paramètres d'e-mail" }).click();
+    const answer = page.waitForResponse((response) => response.url().endsWith('/settings/mail/test'));
+    await page.getByRole('dialog').getByRole('button', { name: 'Envoyer' }).click();
+    expect((await answer).status()).toBe(429);
+    const said = await page.getByRole('dialog').getByRole('alert').textContent();
+    expect(said).toMatch(/^Trop de demandes à la suite\u202f: réessayez dans \d+\u00a0s\./);
+    await context.close();
+  });
+
   it('fills the Mail tab, tests against a real SMTP server, and asks before saving untested values', { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/settings/mail');

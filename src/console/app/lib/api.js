@@ -12,11 +12,13 @@ export class ApiError extends Error {
   /**
    * @param {number} status
    * @param {Problem} problem
+   * @param {number | null} [retryAfter] seconds to wait, from a 429's or 503's Retry-After
    */
-  constructor(status, problem) {
+  constructor(status, problem, retryAfter = null) {
     super(problem.detail || problem.title || `HTTP ${status}`);
     this.status = status;
     this.problem = problem;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -64,7 +66,8 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
   if (!response.ok) {
     const problem = typeof data === 'object' && data ? data : { title: response.statusText, detail: String(data).slice(0, 300) };
     if (response.status === 401 && !quiet401) state.onUnauthorized();
-    throw new ApiError(response.status, problem);
+    const wait = Number(response.headers.get('retry-after') ?? '');
+    throw new ApiError(response.status, problem, Number.isFinite(wait) && wait > 0 ? Math.ceil(wait) : null);
   }
   return data;
 }

@@ -134,10 +134,13 @@ export function Banner({ kind = 'error', children }) {
  */
 export function problemText(caught) {
   if (!caught) return '';
-  const error = /** @type {{ status?: number, unreachable?: boolean, problem?: { detail?: string, title?: string, errors?: unknown[] }, message?: string }} */ (
-    caught
-  );
+  const error =
+    /** @type {{ status?: number, unreachable?: boolean, retryAfter?: number | null, problem?: { detail?: string, title?: string, errors?: unknown[] }, message?: string }} */ (
+      caught
+    );
   if (error.status === 403) return t('forbidden');
+  // Rate limited (Test Mail Settings' 10 a minute): how long to wait, in the user's language.
+  if (error.status === 429) return error.retryAfter ? t('problem.rateLimitedFor', { seconds: error.retryAfter }) : t('problem.rateLimited');
   if (error.unreachable) return t('problem.unreachable');
   if (!error.problem) return error.message || String(error);
   const said = html`<span lang="en">${error.problem.detail || error.problem.title || error.message}</span>`;
