@@ -610,6 +610,24 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('shows at once what a user may still do after giving itself other roles in Manage Access: no menu entry or page the API now refuses', async () => {
+    await addUser('olga@acme.example', ['Administrator']);
+    const { context, page } = await open();
+    await signIn(page, 'olga@acme.example', '#/access/users');
+    const own = page.locator('main tbody tr', { hasText: 'olga@acme.example' });
+    await own.getByRole('button', { name: 'Edit' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Administrator').uncheck();
+    await dialog.getByLabel('Alerts Viewer').check();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    // Only what an Alerts Viewer may use, and off the page it may no longer read.
+    await expect.poll(() => page.locator('nav.main-nav a').allTextContents()).toEqual(['Alerts', 'Alert preferences']);
+    await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
+    expect(await page.getByText('You do not have the permission to do this.').count()).toBe(0);
+    await context.close();
+  });
+
   it('keeps what is being typed in a text filter while the list refreshes: Delivery log recipient, Alerts event', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/deliveries');

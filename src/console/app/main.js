@@ -133,9 +133,15 @@ function page(session, route, setSession) {
   if (first === 'preferences' && second === 'group') return html`<${PreferencesPage} key=${path} session=${session} groupId=${third} />`;
   // Users who chose another language or time zone (in their preferences, or on their own row of
   // Manage Access) see the whole console in it at once.
+  // Roles they gave themselves change what they may do: the menu follows at once, and a page they
+  // may no longer read gives way to their home.
   const userChanged = async (user) => {
     await speakAs(user, session.tenant);
-    setSession({ ...session, user: { ...session.user, ...user } });
+    const me = await api('GET', `tenants/${encodeURIComponent(session.tenant.id)}/me`).catch(() => null);
+    const next = { ...session, user: { ...session.user, ...user }, permissions: me?.permissions ?? session.permissions };
+    setSession(next);
+    const changed = String(next.permissions) !== String(session.permissions);
+    if (changed && !navItems(next).some(([item]) => sectionOf(path).startsWith(item))) navigate(homeOf(next));
   };
   if (first === 'preferences') return html`<${PreferencesPage} key=${path} session=${session} userId=${second} onUserChanged=${userChanged} />`;
   if (path === '/settings/mail') return html`<${MailSettingsPage} session=${session} />`;
