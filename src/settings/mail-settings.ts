@@ -1,6 +1,6 @@
 import { CompiledQuery, type Selectable, sql } from 'kysely';
 import { z } from 'zod';
-import { fieldError } from '../http/problem.js';
+import { fieldError, fieldErrors } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import { patchedValue } from '../shared/validation.js';
 import { reportsDueNow } from '../reports/schedule.js';
@@ -163,7 +163,7 @@ function mergeOrExplain(prefix: string, stored: StoredSmtp | null, secrets: Smtp
   try {
     return mergeSmtp(stored, secrets, input);
   } catch (err) {
-    if (err instanceof MergeError) throw fieldError(`${prefix}${err.path}`, err.message);
+    if (err instanceof MergeError) throw fieldErrors(err.fields.map(({ path, message }) => ({ path: `${prefix}${path}`, message })));
     throw err;
   }
 }

@@ -188,6 +188,16 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect((await call('GET', '/api/v1/tenants/mail-a/settings/mail')).json()).toMatchObject({ useCustom: false, custom: null });
   });
 
+  it('names every required SMTP field still missing, not only the first', async () => {
+    await call('POST', '/api/v1/tenants', { name: 'mail-missing' });
+    const paths = (res: { json(): { errors?: { path: string }[] } }) => res.json().errors?.map((e) => e.path);
+    const tenant = await call('PUT', '/api/v1/tenants/mail-missing/settings/mail', { useCustom: true, custom: { fromDisplayName: 'Ops' } });
+    expect(tenant.statusCode, tenant.body).toBe(400);
+    expect(paths(tenant)).toEqual(['custom.host', 'custom.port', 'custom.fromAddress']);
+    expect(tenant.json().detail).toBe('custom.host: is required');
+    expect((await call('GET', '/api/v1/tenants/mail-missing/settings/mail')).json()).toMatchObject({ useCustom: false, custom: null });
+  });
+
   it('names each invalid field, refusing line breaks in anything that becomes a header', async () => {
     const bad = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', {
       dailyReportTime: '25:00',
@@ -199,7 +209,7 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
       expect.arrayContaining(['dailyReportTime', 'custom.host', 'custom.port', 'custom.fromAddress', 'custom.fromDisplayName', 'custom.username']),
     );
     const missing = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { custom: { host: 'smtp.example.com' } });
-    expect(missing.json()).toMatchObject({ status: 400, errors: [{ path: 'custom.port' }] });
+    expect(missing.json()).toMatchObject({ status: 400, errors: [{ path: 'custom.port' }, { path: 'custom.fromAddress' }] });
     const noCustom = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { useCustom: true });
     expect(noCustom.json()).toMatchObject({ status: 400, errors: [{ path: 'custom' }] });
   });
@@ -509,7 +519,10 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     const test = (body: object) => call('POST', '/api/v1/tenants/mail-limit/settings/mail/test', body);
     // Refused before any connection: no test was made, so none counts against the 10.
     expect((await test({})).json()).toMatchObject({ status: 400, errors: [{ path: 'sendTo' }] });
-    expect((await test({ sendTo: 'qa@example.com', settings: {} })).json()).toMatchObject({ status: 400, errors: [{ path: 'settings.host' }] });
+    expect((await test({ sendTo: 'qa@example.com', settings: {} })).json()).toMatchObject({
+      status: 400,
+      errors: [{ path: 'settings.host' }, { path: 'settings.port' }, { path: 'settings.fromAddress' }],
+    });
     const inClear = { ...smtpFor(), allowPlaintextAuth: false, username: 'robot' };
     expect((await test({ sendTo: 'qa@example.com', settings: inClear })).json()).toMatchObject({ status: 400, errors: [{ path: 'settings.username' }] });
     const statuses: number[] = [];

@@ -117,13 +117,20 @@ export function plaintextCredential(
   return null;
 }
 
-/** MergeError names the field that is missing once an input is merged over what was stored. */
+/**
+ * MergeError names the field that is missing once an input is merged over what was stored (`path`,
+ * `message`), and in `fields` every such field when several are (host, port and fromAddress).
+ */
 export class MergeError extends Error {
+  readonly fields: readonly { path: string; message: string }[];
+
   constructor(
     readonly path: string,
     message: string,
+    more: readonly string[] = [],
   ) {
     super(message);
+    this.fields = [path, ...more].map((field) => ({ path: field, message }));
   }
 }
 
@@ -141,9 +148,10 @@ export function mergeSmtp(stored: StoredSmtp | null, secrets: SmtpSecrets, input
   const host = input.host ?? stored?.host;
   const port = input.port ?? stored?.port;
   const fromAddress = input.fromAddress ?? stored?.fromAddress;
-  if (host === undefined) throw new MergeError('host', 'is required');
-  if (port === undefined) throw new MergeError('port', 'is required');
-  if (fromAddress === undefined) throw new MergeError('fromAddress', 'is required');
+  if (host === undefined || port === undefined || fromAddress === undefined) {
+    const [first = 'host', ...more] = Object.entries({ host, port, fromAddress }).flatMap(([field, value]) => (value === undefined ? [field] : []));
+    throw new MergeError(first, 'is required', more);
+  }
   const security =
     input.security ?? (input.enableSsl !== undefined ? securityFromEnableSsl(input.enableSsl, port) : (stored?.security ?? securityFromEnableSsl(true, port)));
   const smtp: StoredSmtp = {
