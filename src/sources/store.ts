@@ -205,7 +205,8 @@ export async function updateSource(db: Db, box: SecretBox, clock: Clock, row: So
 /**
  * pollAtOnce makes a pull source whose settings changed due now: a corrected password or a
  * shorter interval is tried at once, not after the wait the old settings earned (a failure's
- * backoff reaches 15 minutes). A poll under way is left alone, and the state is written only if
+ * backoff reaches 15 minutes). A poll under way is left alone (ending, it sees the settings
+ * changed and makes the source due itself), and the state is written only if
  * it is still the one read (compare-and-set, as the connector writes it).
  */
 async function pollAtOnce(db: Db, row: SourceRow, now: number): Promise<void> {

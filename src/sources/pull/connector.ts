@@ -244,7 +244,11 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
           error: message.slice(0, 500),
         }).catch((e: unknown) => logger.warn({ err: e, sourceId: row.id }, 'could not record a pull failure'));
     }
-    const next = afterPoll(held, outcome, pull.intervalSeconds * 1000, clock.now());
+    let next = afterPoll(held, outcome, pull.intervalSeconds * 1000, clock.now());
+    // Settings changed while this poll ran on the old ones (PATCH leaves a poll under way alone):
+    // they are tried at once, not after the interval or the backoff the old ones earned.
+    const current = await db.selectFrom('sources').select('updated_at').where('id', '=', row.id).executeTakeFirst();
+    if (current !== undefined && Number(current.updated_at) !== Number(row.updated_at)) next = { ...next, nextPollAt: Math.min(next.nextPollAt, clock.now()) };
     // Only the lease holder writes its result: if the lease ran out and another worker took it, that one's state wins.
     await db
       .updateTable('sources')

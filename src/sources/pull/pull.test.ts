@@ -265,6 +265,39 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
     await t.call('DELETE', `${base}/${created.id}`);
   });
 
+  it('tries pull settings changed during a poll at once, when that poll (with the old ones) fails', async () => {
+    await orchestrator.raise([{ severity: 'Error', component: 'Jobs', message: 'imported once the address is right' }]);
+    // A wrong address whose server holds the request (an unreachable host answers no sooner).
+    let release: (() => void) | undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let asked = 0;
+    const stall = http.createServer((_req, res) => {
+      asked += 1;
+      void held.then(() => res.writeHead(503).end());
+    });
+    await new Promise<void>((resolve) => stall.listen(0, '127.0.0.1', resolve));
+    try {
+      const wrong = `http://127.0.0.1:${(stall.address() as AddressInfo).port}`;
+      const pull = pullBody(wrong, { intervalSeconds: 60 });
+      const created = (await t.call('POST', base, { name: 'Address corrected', kind: 'orchestrator-pull', pull })).json();
+      await vi.waitFor(() => expect(asked).toBe(1), WAIT);
+      expect((await t.call('PATCH', `${base}/${created.id}`, { pull: { baseUrl: orchestrator.url } })).statusCode).toBe(200);
+      release!();
+      // Without the change, the failed poll's backoff (two minutes here) would be waited out first.
+      await vi.waitFor(async () => {
+        const imported = (await alertsOf(t, 'ops')).filter((a) => a.message === 'imported once the address is right');
+        expect(imported).toHaveLength(1);
+      }, WAIT);
+      await t.call('DELETE', `${base}/${created.id}`);
+    } finally {
+      release!();
+      stall.closeAllConnections();
+      await new Promise<void>((resolve) => stall.close(() => resolve()));
+    }
+  }, 60_000);
+
   it('says what is missing once the sign-in was cleared, without asking the upstream', async () => {
     const pull = pullBody(orchestrator.url, { password: 'not it', intervalSeconds: 60 });
     const created = (await t.call('POST', base, { name: 'Password cleared', kind: 'orchestrator-pull', pull })).json();
