@@ -218,6 +218,20 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(await sev(`$filter=${encodeURIComponent("State eq 'Unread' and Severity ge 'Warn'")}`)).toEqual(['Warn', 'Fatal', 'Error']);
   });
 
+  it('filters on Id, as a script reads back the alerts it marked read (eq, ne, in)', async () => {
+    const listed = async (filter: string) => {
+      const res = await t.call('GET', `/odata/Alerts?$filter=${encodeURIComponent(filter)}&$orderby=CreationTime asc`, undefined, token);
+      expect(res.statusCode, `${filter}: ${res.body}`).toBe(200);
+      return res.json().value.map((a: { Id: string }) => a.Id);
+    };
+    expect(await listed(`Id eq '${ids[1]}'`)).toEqual([ids[1]]);
+    expect(await listed(`Id in ('${ids[0]}', '${ids[2]}') and State ne 'Unread'`)).toEqual([ids[0]]);
+    expect(await listed(`Id ne '${ids[3]}'`)).toEqual(ids.slice(0, 3));
+    expect(await listed("Id eq 'no-such-alert'")).toEqual([]);
+    const bad = await t.call('GET', `/odata/Alerts?$filter=${encodeURIComponent("Id gt 'a'")}`, undefined, token);
+    expect(bad.statusCode).toBe(400);
+  });
+
   it('answers a clear 400 for a filter outside the subset', async () => {
     for (const [query, parameter] of [
       ["$filter=Severity eq 'Loud'", 'query.$filter'],

@@ -8,7 +8,7 @@ import { type ComparisonOperator, type FilterLiteral, type FilterNode, FilterSyn
 const SQL_OPERATOR: Record<ComparisonOperator, string> = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' };
 
 /** FILTER_PROPERTIES are the AlertDto properties that `$filter` accepts. */
-export const FILTER_PROPERTIES = ['Severity', 'Component', 'State', 'CreationTime', 'NotificationName'] as const;
+export const FILTER_PROPERTIES = ['Severity', 'Component', 'State', 'CreationTime', 'NotificationName', 'Id'] as const;
 
 type Property = (typeof FILTER_PROPERTIES)[number];
 
@@ -48,6 +48,11 @@ function compare(property: Property, op: ComparisonOperator, value: FilterLitera
       // 'no alerts' (as GET /alerts refuses it); events are open (a source's own names), so not those.
       if (property === 'Component' && canonical === undefined) throw new FilterSyntaxError(`Component ${unknownComponent(value.value)}`, 0);
       return sql<SqlBool>`${sql.ref(property === 'Component' ? 'a.component' : 'a.event')} ${sqlOp} ${canonical ?? value.value}`;
+    }
+    case 'Id': {
+      onlyEquality(property, op);
+      if (value.kind !== 'string') throw new FilterSyntaxError(`Id must be compared with a 'quoted string'`, 0);
+      return sql<SqlBool>`a.id ${sqlOp} ${value.value}`;
     }
     case 'State': {
       onlyEquality(property, op);
