@@ -32,6 +32,16 @@ export async function reportsDueNow(db: Db, tenantId: string): Promise<void> {
  * later than one interval can explain (the interval was shortened, or the clock went back).
  */
 export async function prepareSchedule(db: Db, latestSummaryDue: number): Promise<void> {
+  await scheduleUnscheduledTenants(db);
+  await db.updateTable('report_schedule').set({ due_at: 0 }).where('kind', '=', 'summary').where('due_at', '>', latestSummaryDue).execute();
+}
+
+/**
+ * scheduleUnscheduledTenants makes tenants without rows due now: those created before the schedule
+ * existed, or, during a rolling upgrade, by a process of an older version (which also saves their
+ * settings without calling reportsDueNow).
+ */
+export async function scheduleUnscheduledTenants(db: Db): Promise<void> {
   for (const kind of KINDS) {
     await db
       .insertInto('report_schedule')
@@ -46,7 +56,6 @@ export async function prepareSchedule(db: Db, latestSummaryDue: number): Promise
       .onConflict((oc) => oc.columns(['tenant_id', 'kind']).doNothing())
       .execute();
   }
-  await db.updateTable('report_schedule').set({ due_at: 0 }).where('kind', '=', 'summary').where('due_at', '>', latestSummaryDue).execute();
 }
 
 /**

@@ -260,6 +260,27 @@ describeEachDialect('report schedule across tenants', (dialect) => {
     expect(counter.queries).toBe(1);
   });
 
+  it('finds a tenant that has no schedule (created by a process of an older version during a rolling upgrade) without a restart', async () => {
+    clock.set(T0);
+    const scheduler = new ReportScheduler({
+      storage: t.tocsin.deps.storage,
+      clock,
+      logger: silent,
+      settingsOf: getMailSettings,
+      settings: { summaryIntervalMs: INTERVAL },
+    });
+    await scheduler.tick();
+    // A process that predates report_schedule creates a tenant and saves its settings without a schedule row.
+    const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'unscheduled' })).json().id;
+    await t.call('PUT', '/api/v1/tenants/unscheduled/settings/mail', { alertsEmailEnabled: true });
+    await t.tocsin.deps.storage.db.deleteFrom('report_schedule').where('tenant_id', '=', tenantId).execute();
+    for (let minute = 0; minute < 30; minute++) {
+      clock.advance(MINUTE);
+      await scheduler.tick();
+    }
+    expect(await lastWindowEnd(t.tocsin.deps.storage.db, tenantId, 'summary')).toBeGreaterThan(T0);
+  });
+
   it('sees a changed report time or time zone at the next tick, not at the old report time, and reports no hour twice', async () => {
     // 08:00:30 UTC is 09:00:30 in Paris: the 10:00 report is an hour away.
     clock.set(T0);

@@ -20,7 +20,7 @@ import {
 } from './decision-transactions.js';
 import type { ReportMetrics } from './metrics.js';
 import { tenantsWithAlerts } from './alert-facts.js';
-import { type DueReport, claimDueReports, prepareSchedule, rescheduleReports } from './schedule.js';
+import { type DueReport, claimDueReports, prepareSchedule, rescheduleReports, scheduleUnscheduledTenants } from './schedule.js';
 import {
   type Window,
   dailyWindowIfDue,
@@ -88,6 +88,9 @@ export interface SchedulerDeps {
 /** ManyReportSettingsSource reads the ReportSettings of many tenants at once; every id asked for is in the answer. */
 export type ManyReportSettingsSource = (db: Db, tenantIds: readonly string[]) => Promise<ReadonlyMap<string, ReportSettings>>;
 
+/** How often a scheduler looks again for tenants without schedule rows. */
+const PREPARE_EVERY_MS = 5 * 60_000;
+
 /**
  * ReportScheduler is the loop that decides the summary and daily windows that are due (the
  * immediate emails of Fatal alerts are the ImmediateDecider's). Each tick claims the due
@@ -103,7 +106,8 @@ export class ReportScheduler {
   #looping = false;
   /** Set by stop(): a tick in progress ends after its current batch. */
   #stopped = false;
-  #prepared = false;
+  /** When the first tick ran prepareSchedule, then when tenants without schedule rows were last looked for. */
+  #preparedAt: number | undefined;
   #nextPurge = 0;
   /** Ticks that failed in a row, for the back-off. */
   #failures = 0;
@@ -174,9 +178,15 @@ export class ReportScheduler {
   async tick(): Promise<void> {
     const { storage, clock } = this.#deps;
     const s = this.settings;
-    if (!this.#prepared) {
-      await prepareSchedule(storage.db, clock.now() + s.summaryIntervalMs + s.settleMs);
-      this.#prepared = true;
+    const at = clock.now();
+    if (this.#preparedAt === undefined) {
+      await prepareSchedule(storage.db, at + s.summaryIntervalMs + s.settleMs);
+      this.#preparedAt = at;
+    } else if (Math.abs(at - this.#preparedAt) >= PREPARE_EVERY_MS) {
+      // Not only at start: during a rolling upgrade, a process of an older version creates tenants
+      // without the schedule's rows.
+      await scheduleUnscheduledTenants(storage.db);
+      this.#preparedAt = at;
     }
     let queued = 0;
     for (let full = true; full && !this.#stopped; ) {
