@@ -370,6 +370,28 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("offers the API's fallbackToDefault with custom settings: an email the tenant's server refuses for good goes through the default", async () => {
+    await call('POST', '/api/v1/tenants', { name: 'hooli' });
+    await call('POST', '/api/v1/tenants/hooli/users', { email: 'gavin@hooli.example', name: 'Gavin', password: PASSWORD, roles: ['Administrator'] });
+    const custom = { host: 'smtp.hooli.example', port: 587, security: 'starttls', fromAddress: 'alerts@hooli.example' };
+    await call('PUT', '/api/v1/tenants/hooli/settings/mail', { alertsEmailEnabled: true, useCustom: true, custom });
+    const { context, page } = await open();
+    await page.goto(`${base}/#/settings/mail`);
+    const signInAs = { tenant: 'hooli', email: 'gavin@hooli.example', password: PASSWORD };
+    for (const [field, value] of Object.entries(signInAs)) await page.locator(`#signin-${field}`).fill(value);
+    await page.locator('#signin-password').press('Enter');
+    const fallback = page.getByLabel('If this server refuses an email for good, send it with the default settings');
+    await fallback.check();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    // Untested values: Save asks first.
+    await page.getByRole('button', { name: 'Continue without testing' }).click();
+    await page.getByText('The mail settings are saved.').waitFor();
+    expect((await call('GET', '/api/v1/tenants/hooli/settings/mail')).fallbackToDefault).toBe(true);
+    await page.reload();
+    expect(await fallback.isChecked()).toBe(true);
+    await context.close();
+  });
+
   it('offers no Test while "Use default settings" is chosen over saved custom values: a test would run the saved custom server', async () => {
     // Saved custom values (a server of its own), in force.
     const custom = { host: 'smtp.initech.example', port: 587, security: 'starttls', fromAddress: 'alerts@initech.example' };

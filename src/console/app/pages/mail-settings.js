@@ -14,6 +14,7 @@ function mailFormOf(settings) {
     custom: smtpFormOf(settings.custom),
     dailyReportTime: (settings.dailyReportTime ?? '10:00').slice(0, 5),
     sendEmptyDailyReport: Boolean(settings.sendEmptyDailyReport),
+    fallbackToDefault: Boolean(settings.fallbackToDefault),
   };
 }
 
@@ -24,6 +25,7 @@ function mailPayload(form) {
     useCustom: form.useCustom,
     dailyReportTime: form.dailyReportTime,
     sendEmptyDailyReport: form.sendEmptyDailyReport,
+    fallbackToDefault: form.fallbackToDefault,
     ...(form.useCustom ? { custom: smtpPayload(form.custom) } : {}),
   };
 }
@@ -158,7 +160,9 @@ export function MailSettingsPage({ session }) {
         </div>
         ${
           form.useCustom
-            ? html`<${SmtpFields} prefix="mail" form=${form.custom} errors=${errors} onChange=${(custom) => update({ custom })} />`
+            ? html`<${SmtpFields} prefix="mail" form=${form.custom} errors=${errors} onChange=${(custom) => update({ custom })} />
+              <${Toggle} id="mail-fallbackToDefault" label=${t('mail.fallbackToDefault')} checked=${form.fallbackToDefault}
+                onChange=${(on) => update({ fallbackToDefault: on })} hint=${errors.fallbackToDefault ?? t('mail.fallbackToDefaultHint')} />`
             : html`<p class="hint">${t('mail.defaultExplained')}${form.custom.host ? ` ${t('mail.customKept', { host: form.custom.host })}` : ''}</p>`
         }
         <fieldset class="reports">
