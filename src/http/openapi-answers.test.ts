@@ -226,6 +226,14 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(failures.join('\n')).toBe('');
   });
 
+  it('declares the media type of the Prometheus text that /metrics answers', async () => {
+    const res = await t.call('GET', '/metrics', undefined, '');
+    expect(res.statusCode).toBe(200);
+    const type = String(res.headers['content-type']).split(';')[0]!;
+    expect(Object.keys(doc.paths['/metrics'].get.responses['200'].content ?? {})).toEqual([type]);
+    expect(res.body).toMatch(/^# HELP /m);
+  });
+
   it('documents the 404 of an Orchestrator route whose X-Tocsin-Tenant names no tenant', async () => {
     const failures: string[] = [];
     const calls: [HTTPMethods, string, unknown][] = [

@@ -48,7 +48,19 @@ export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
     },
   );
 
-  app.get('/metrics', { config: { access: 'public' }, schema: { description: 'Prometheus text format.' } }, async (_request, reply) => {
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  // The answer's media type is declared, so that clients checking answers against the OpenAPI document accept it.
+  const prometheusText = metrics.registry.contentType.split(';')[0]!;
+  app.get(
+    '/metrics',
+    {
+      config: { access: 'public' },
+      schema: {
+        description: 'Prometheus text format.',
+        response: { 200: { description: 'The metrics.', content: { [prometheusText]: { schema: z.string() } } } },
+      },
+    },
+    async (_request, reply) => {
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    },
+  );
 };
