@@ -243,6 +243,9 @@ describeEachDialect('report schedule across tenants', (dialect) => {
     return { storage: { ...storage, db }, counter };
   };
 
+  const schedulerOfTheApp = () =>
+    new ReportScheduler({ storage: t.tocsin.deps.storage, clock, logger: silent, settingsOf: getMailSettings, settings: { summaryIntervalMs: INTERVAL } });
+
   beforeAll(async () => {
     clock = new FakeClock(T0);
     t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
@@ -262,13 +265,7 @@ describeEachDialect('report schedule across tenants', (dialect) => {
 
   it('finds a tenant that has no schedule (created by a process of an older version during a rolling upgrade) without a restart', async () => {
     clock.set(T0);
-    const scheduler = new ReportScheduler({
-      storage: t.tocsin.deps.storage,
-      clock,
-      logger: silent,
-      settingsOf: getMailSettings,
-      settings: { summaryIntervalMs: INTERVAL },
-    });
+    const scheduler = schedulerOfTheApp();
     await scheduler.tick();
     // A process that predates report_schedule creates a tenant and saves its settings without a schedule row.
     const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'unscheduled' })).json().id;
@@ -285,13 +282,7 @@ describeEachDialect('report schedule across tenants', (dialect) => {
     // 08:00:30 UTC is 09:00:30 in Paris: the 10:00 report is an hour away.
     clock.set(T0);
     const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'moved', timeZone: 'Europe/Paris' })).json().id;
-    const scheduler = new ReportScheduler({
-      storage: t.tocsin.deps.storage,
-      clock,
-      logger: silent,
-      settingsOf: getMailSettings,
-      settings: { summaryIntervalMs: INTERVAL },
-    });
+    const scheduler = schedulerOfTheApp();
     await scheduler.tick();
     clock.advance(20 * MINUTE);
     await t.call('PUT', '/api/v1/tenants/moved/settings/mail', { dailyReportTime: '09:15' });
