@@ -7,8 +7,12 @@ import type { Storage } from './storage.js';
 const REMEASURE_MS = 60_000;
 /** Reads per measure; the one with the shortest round trip sets the offset. */
 const SAMPLES = 3;
-/** An offset past this is worth an operator's look: the leases of emails last 10 s. */
-const WARN_OFF_BY_MS = 1_000;
+/**
+ * Below this the machine's own clock is kept as it is (the few milliseconds a read is off by are
+ * noise, and time stays exactly the machine's where the database runs beside it); past it the
+ * offset is applied and the start warns: the leases of emails last 10 s.
+ */
+const OFF_BY_MS = 1_000;
 
 /** DatabaseClock is a Clock that keeps the database server's time; `stop` ends its re-reads. */
 export interface DatabaseClock extends Clock {
@@ -16,8 +20,8 @@ export interface DatabaseClock extends Clock {
 }
 
 /**
- * databaseClock is the time a process keeps: on PostgreSQL, the server's clock (read at start and
- * every minute, its offset from `machine` applied between reads), so that processes on machines
+ * databaseClock is the time a process keeps: on PostgreSQL, the server's clock when `machine` is a
+ * second or more off it (read at start and every minute, its offset applied between reads), so that processes on machines
  * whose clocks disagree agree on when an email's lease runs out, when a summary window ends and
  * when an alert was raised. A worker a minute ahead of the others would otherwise take the emails
  * they hold and send them twice. On SQLite every process is on the database's machine, so it is
@@ -49,11 +53,11 @@ async function measureOffset(storage: Storage, machine: Clock): Promise<number> 
     const offset = Math.round(Number(rows[0]!.ms) - (sent + received) / 2);
     if (!best || roundTrip < best.roundTrip) best = { roundTrip, offset };
   }
-  return best!.offset;
+  return Math.abs(best!.offset) < OFF_BY_MS ? 0 : best!.offset;
 }
 
 function warnIfOff(offset: number, logger: Logger): void {
-  if (Math.abs(offset) < WARN_OFF_BY_MS) return;
+  if (offset === 0) return;
   const seconds = Math.round(Math.abs(offset) / 1000);
   logger.warn(
     { offsetMs: offset },
