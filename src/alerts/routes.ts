@@ -144,10 +144,10 @@ export const alertRoutes: RouteModule = (app, deps) => {
     async (request) => {
       const q = request.query;
       const minSeverity = q.severity === undefined ? undefined : parseSeverity(q.severity);
-      if (q.severity !== undefined && !minSeverity) throw fieldError('query.severity', SEVERITY_MESSAGE);
+      if (q.severity !== undefined && !minSeverity) throw fieldError('severity', SEVERITY_MESSAGE);
       // Every stored alert has a catalogue component: another one (Robot for Robots) can only be a typo, which would list nothing, silently.
       const component = q.component === undefined ? undefined : findComponent(q.component)?.name;
-      if (q.component !== undefined && !component) throw fieldError('query.component', unknownComponent(q.component));
+      if (q.component !== undefined && !component) throw fieldError('component', unknownComponent(q.component));
       const tenant = tenantOf(request);
       const reader = await readerFor(db, request.principal!);
       const page = await listAlerts(

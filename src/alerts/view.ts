@@ -69,6 +69,6 @@ export function encodeCursor(position: ListPosition): string {
 export function decodeCursor(cursor: string): ListPosition {
   const text = Buffer.from(cursor, 'base64url').toString();
   const match = /^(\d{1,16})\.([\w-]{1,64})$/.exec(text);
-  if (!match) throw fieldError('query.cursor', 'must be a nextCursor returned by a previous page');
+  if (!match) throw fieldError('cursor', 'must be a nextCursor returned by a previous page');
   return { createdAt: Number(match[1]), id: match[2]! };
 }

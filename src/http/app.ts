@@ -32,10 +32,11 @@ declare module 'fastify' {
 /** BODY_LIMIT_BYTES bounds every request body: 1,000 alerts of 16 KiB data fit, more does not. */
 export const BODY_LIMIT_BYTES = 20 * 1024 * 1024;
 
-// The first segment of an error's path says where the field was; a body's fields are named bare.
+// A body's and a query's fields are named bare, as a caller wrote them (`limit`, `custom.port`); the
+// first segment of another's path says where it was.
 const VALIDATION_CONTEXT_SEGMENT: Record<string, readonly string[]> = {
   body: [],
-  querystring: ['query'],
+  querystring: [],
   params: ['path'],
   headers: ['header'],
 };

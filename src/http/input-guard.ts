@@ -67,7 +67,7 @@ export function tooDeep(): Error {
 export async function refuseNul(request: FastifyRequest): Promise<void> {
   const sources: [unknown, string][] = [
     [request.params, 'path.'],
-    [request.query, 'query.'],
+    [request.query, ''],
     [request.body, ''],
   ];
   for (const [value, prefix] of sources) {

@@ -24,7 +24,7 @@ export const PROBLEM_SCHEMA = {
     detail: { type: 'string', example: 'name: must be 1 to 63 lower-case letters, digits or hyphens' },
     errors: {
       type: 'array',
-      description: 'Present on 400: one entry per invalid field; `path` is dotted (`custom.port`, `query.limit`).',
+      description: 'Present on 400: one entry per invalid field; `path` is dotted (`custom.port`); a query parameter is named bare (`limit`).',
       items: {
         type: 'object',
         required: ['path', 'message'],

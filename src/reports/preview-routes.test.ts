@@ -64,10 +64,10 @@ describeEachDialect('email previews', (dialect) => {
 
   it('names the invalid query field in a 400 problem', async () => {
     for (const [query, path] of [
-      ['kind=weekly', 'query.kind'],
-      ['language=it', 'query.language'],
-      ['timeZone=Mars/Olympus', 'query.timeZone'],
-      ['format=pdf', 'query.format'],
+      ['kind=weekly', 'kind'],
+      ['language=it', 'language'],
+      ['timeZone=Mars/Olympus', 'timeZone'],
+      ['format=pdf', 'format'],
     ] as const) {
       const res = await t.call('GET', `/api/v1/tenants/acme/emails/preview?${query}`);
       expect(res.statusCode).toBe(400);

@@ -117,7 +117,7 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
         try {
           return read();
         } catch (err) {
-          if (err instanceof FilterSyntaxError) throw fieldError(`query.${name}`, err.message);
+          if (err instanceof FilterSyntaxError) throw fieldError(name, err.message);
           throw err;
         }
       };

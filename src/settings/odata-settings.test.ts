@@ -295,7 +295,7 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     for (const filter of ["Color eq 'x'", "Name gt 'A'", 'Name eq 1', "Name eq 'x"]) {
       const res = await t.call('GET', `/odata/Settings?$filter=${encodeURIComponent(filter)}`, undefined, fresh);
       expect(res.statusCode, filter).toBe(400);
-      expect(res.json().errors[0].path, filter).toBe('query.$filter');
+      expect(res.json().errors[0].path, filter).toBe('$filter');
     }
   });
 
@@ -320,7 +320,7 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     for (const query of ['$top=-1', '$top=x', '$select=Color', '$orderby=Color', '$expand=Scope', '$search=smtp']) {
       const res = await t.call('GET', `/odata/Settings?${query}`, undefined, fresh);
       expect(res.statusCode, query).toBe(400);
-      expect(res.json().errors[0].path, query).toBe(`query.${query.split('=')[0]}`);
+      expect(res.json().errors[0].path, query).toBe(query.split('=')[0]);
     }
   });
 

@@ -74,7 +74,7 @@ function headerValue(request: FastifyRequest, name: string): string | undefined 
 }
 
 function filterError(parameter: string, err: unknown): never {
-  if (err instanceof FilterSyntaxError) throw fieldError(`query.${parameter}`, err.message);
+  if (err instanceof FilterSyntaxError) throw fieldError(parameter, err.message);
   throw err;
 }
 

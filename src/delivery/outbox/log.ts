@@ -123,9 +123,9 @@ export function encodeLogCursor(id: string): string {
   return Buffer.from(`d.${id}`).toString('base64url');
 }
 
-/** decodeLogCursor reads a cursor back; anything this server did not hand out is a 400 naming `query.cursor`. */
+/** decodeLogCursor reads a cursor back; anything this server did not hand out is a 400 naming `cursor`. */
 export function decodeLogCursor(cursor: string): string {
   const match = /^d\.([\w-]{1,64})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw fieldError('query.cursor', 'must be a nextCursor returned by a previous page');
+  if (!match) throw fieldError('cursor', 'must be a nextCursor returned by a previous page');
   return match[1]!;
 }
