@@ -4,9 +4,10 @@ import { FilterSyntaxError, parseFilter } from '../alerts/odata/filter.js';
 import { MAX_SKIP, commonListOptions, odataQuery, queryCount } from '../alerts/odata/options.js';
 import { updateTenant } from '../access/tenants.js';
 import type { SmtpStage } from '../delivery/contract.js';
-import type { AppDeps, TocsinApp } from '../http/context.js';
+import type { FastifyRequest } from 'fastify';
+import type { AppDeps, TenantRow, TocsinApp } from '../http/context.js';
 import { caseInsensitiveBody } from '../http/openapi.js';
-import { badRequest, fieldError } from '../http/problem.js';
+import { badRequest, fieldError, notFound } from '../http/problem.js';
 import { isEmailAddress } from '../shared/validation.js';
 import { getMailSettings, saveMailSettings } from './mail-settings.js';
 import {
@@ -141,6 +142,52 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
     },
   );
 
+  /** applySettings saves Orchestrator settings as UpdateBulk does: all of them, or none and a 400 naming each bad key. */
+  const applySettings = async (tenant: TenantRow, settings: { name: string; value: unknown }[]) => {
+    const shown = settingDtos(await getMailSettings(db, tenant.id), tenant.time_zone);
+    const update = bulkUpdate(settings, shown);
+    const zone = update.timeZone === undefined ? undefined : orchestratorZone(update.timeZone);
+    if (update.timeZone !== undefined && zone === undefined) {
+      update.errors.push({
+        path: 'Abp.Timing.TimeZone',
+        message: 'must be an IANA time zone such as Europe/Paris, or a Windows one such as Romance Standard Time',
+      });
+    }
+    if (update.errors.length > 0) throw badRequest(`${update.errors[0]!.path}: ${update.errors[0]!.message}`, update.errors);
+    // E.g. EnableSsl false with a UserName: refused (credentials never go in clear) naming the key.
+    await inOrchestratorTerms('custom.', settingKeyOf, () => saveMailSettings(db, secretBox, tenant.id, update.mail, clock, testMail.context));
+    // Kept as the REST API keeps it: IANA, as IANA spells it (`europe/paris` and `Romance Standard Time` are Europe/Paris).
+    if (zone !== undefined) await updateTenant(db, tenant, { timeZone: zone });
+  };
+
+  /** settingByKey is the setting a `Settings('key')` path names (an OData string literal, any case), or a 404. */
+  const settingByKey = async (request: FastifyRequest<{ Params: { '*': string } }>) => {
+    const tenant = await orchestratorTenant(db, request);
+    // The path's rest after `Settings(`: `'Abp.Timing.TimeZone')`, quotes in a key doubled as OData has them.
+    const literal = /^\s*'(.*)'\s*\)$/s.exec(request.params['*']);
+    const name = literal ? literal[1]!.replaceAll("''", "'").trim().toLowerCase() : undefined;
+    const setting =
+      name === undefined ? undefined : settingDtos(await getMailSettings(db, tenant.id), tenant.time_zone).find((s) => s.Name.toLowerCase() === name);
+    if (!setting) throw notFound('Setting');
+    return { tenant, setting };
+  };
+
+  // Orchestrator's Settings({key}): the value of one setting, and a PUT of one SettingsDto.
+  // A wildcard, the key being no object of a tenant's but a name every tenant has.
+  const byKey = '/odata/Settings(*';
+  app.get<{ Params: { '*': string } }>(byKey, { config: { permission: 'Settings.View' }, schema: { hide: true } }, async (request) => {
+    const { setting } = await settingByKey(request);
+    return { '@odata.context': `${deps.config.publicUrl}/odata/$metadata#Edm.String`, value: setting.Value };
+  });
+  app.put<{ Params: { '*': string } }>(byKey, { config: { permission: 'Settings.Edit' }, schema: { hide: true } }, async (request) => {
+    const { tenant, setting } = await settingByKey(request);
+    const body = lowerCaseKeys(request.body) as { value?: unknown } | undefined;
+    if (typeof body !== 'object' || body === null || body.value === undefined) throw fieldError('Value', 'is required');
+    await applySettings(tenant, [{ name: setting.Name, value: body.value }]);
+    const after = await orchestratorTenant(db, request);
+    return settingDtos(await getMailSettings(db, after.id), after.time_zone).find((s) => s.Name === setting.Name);
+  });
+
   app.post(
     `${ACTIONS}.UpdateBulk`,
     {
@@ -154,23 +201,10 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
     async (request, reply) => {
       const tenant = await orchestratorTenant(db, request);
       const body = parseBody(updateBulkBody, request.body, true);
-      const shown = settingDtos(await getMailSettings(db, tenant.id), tenant.time_zone);
-      const update = bulkUpdate(
+      await applySettings(
+        tenant,
         body.settings.map((s) => ({ name: s.name, value: s.value })),
-        shown,
       );
-      const zone = update.timeZone === undefined ? undefined : orchestratorZone(update.timeZone);
-      if (update.timeZone !== undefined && zone === undefined) {
-        update.errors.push({
-          path: 'Abp.Timing.TimeZone',
-          message: 'must be an IANA time zone such as Europe/Paris, or a Windows one such as Romance Standard Time',
-        });
-      }
-      if (update.errors.length > 0) throw badRequest(`${update.errors[0]!.path}: ${update.errors[0]!.message}`, update.errors);
-      // E.g. EnableSsl false with a UserName: refused (credentials never go in clear) naming the key.
-      await inOrchestratorTerms('custom.', settingKeyOf, () => saveMailSettings(db, secretBox, tenant.id, update.mail, clock, testMail.context));
-      // Kept as the REST API keeps it: IANA, as IANA spells it (`europe/paris` and `Romance Standard Time` are Europe/Paris).
-      if (zone !== undefined) await updateTenant(db, tenant, { timeZone: zone });
       return reply.status(200).send();
     },
   );

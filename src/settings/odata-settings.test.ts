@@ -324,6 +324,33 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     }
   });
 
+  it("reads one setting at GET /odata/Settings('key') and writes it with PUT, as Orchestrator's Settings({key}) does", async () => {
+    const fresh = (await t.tenantWithUser('orch-by-key')).token;
+    const one = (key: string) => t.call('GET', `/odata/Settings('${encodeURIComponent(key)}')`, undefined, fresh);
+    const read = await one('Abp.Timing.TimeZone');
+    expect(read.statusCode, read.body).toBe(200);
+    expect(read.json()).toMatchObject({ '@odata.context': expect.stringMatching(/\/odata\/\$metadata#Edm\.String$/), value: 'UTC' });
+    const put = await t.call(
+      'PUT',
+      "/odata/Settings('Abp.Timing.TimeZone')",
+      { Name: 'Abp.Timing.TimeZone', Value: 'Romance Standard Time', Scope: 'Tenant' },
+      fresh,
+    );
+    expect(put.statusCode, put.body).toBe(200);
+    expect(put.json()).toMatchObject({ Id: 'Abp.Timing.TimeZone', Name: 'Abp.Timing.TimeZone', Value: 'Europe/Paris', Scope: 'Tenant' });
+    expect((await one('Abp.Timing.TimeZone')).json().value).toBe('Europe/Paris');
+    // The value alone, the key naming the setting.
+    expect((await t.call('PUT', "/odata/Settings('Alerts.Email.Enabled')", { value: 'true' }, fresh)).statusCode).toBe(200);
+    expect((await one('Alerts.Email.Enabled')).json().value).toBe('true');
+    const bad = await t.call('PUT', "/odata/Settings('Abp.Net.Mail.Smtp.Port')", { Value: 'abc' }, fresh);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].path).toBe('Abp.Net.Mail.Smtp.Port');
+    expect((await one('Abp.Net.Mail.Nope')).statusCode).toBe(404);
+    expect((await t.call('PUT', "/odata/Settings('Abp.Net.Mail.Nope')", { Value: 'x' }, fresh)).statusCode).toBe(404);
+    const viewer = (await t.tenantWithUser('orch-by-key', ['Alerts Viewer'])).token;
+    expect((await t.call('GET', "/odata/Settings('Abp.Timing.TimeZone')", undefined, viewer)).statusCode).toBe(403);
+  });
+
   it('refuses a bad value naming its key, and needs the Settings permissions', async () => {
     const bad = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Name: 'Abp.Net.Mail.Smtp.Port', Value: '99999' }] }, token);
     expect(bad.statusCode).toBe(400);

@@ -66,6 +66,15 @@ export const PARAM_SAMPLES: Record<string, ParamSample> = {
     createdId(':muteId', s.call('POST', `/api/v1/tenants/${s.tenant}/mutes`, { scope: 'tenant', match: { robot: s.unique() }, until: '2999-01-01T00:00:00Z' })),
 };
 
+/**
+ * WILDCARD_SAMPLES fill the trailing `*` of a route whose wildcard names something every tenant
+ * has (keyed by the route's url as registered); other wildcards get `x`.
+ */
+export const WILDCARD_SAMPLES: Record<string, string> = {
+  // Orchestrator's Settings('key'): the rest of the path after `Settings(`.
+  '/odata/Settings(*': "'Abp.Timing.TimeZone')",
+};
+
 /** BODY_SAMPLES hold a valid body for each route with a body schema; see the header comment. */
 export const BODY_SAMPLES: Record<string, BodySample> = {
   'POST /api/v1/auth/login': (s) => ({ tenant: s.tenant, email: `${s.unique()}@example.com`, password: 'not the password' }),

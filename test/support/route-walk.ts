@@ -1,6 +1,6 @@
 import type { HTTPMethods } from 'fastify';
 import type { RouteEntry } from '../../src/http/app.js';
-import { BODY_SAMPLES, PARAM_SAMPLES, type SampleScope } from './route-samples.js';
+import { BODY_SAMPLES, PARAM_SAMPLES, type SampleScope, WILDCARD_SAMPLES } from './route-samples.js';
 import type { TestApp } from './http.js';
 
 // `:name`, optionally followed by a regular expression in parentheses, as find-my-way writes them.
@@ -18,7 +18,9 @@ export function pathParams(url: string): string[] {
 
 /** fillPath puts values (URL-encoded) into a route's path parameters and its `*` wildcard. */
 export function fillPath(url: string, values: Readonly<Record<string, string>>): string {
-  return url.replace(PARAM, (_all, name: string) => encodeURIComponent(values[name] ?? 'missing')).replace(/\*$/, encodeURIComponent(values['*'] ?? 'x'));
+  return url
+    .replace(PARAM, (_all, name: string) => encodeURIComponent(values[name] ?? 'missing'))
+    .replace(/\*$/, encodeURIComponent(values['*'] ?? WILDCARD_SAMPLES[url] ?? 'x'));
 }
 
 /**
