@@ -1037,6 +1037,27 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('tells the host administrator, in its language, that no mail catcher runs where TOCSIN_SMTP_URL names the system server', async () => {
+    const deployed = await startConsoleServer(ADMIN_TOKEN, { TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=tocsin@acme.example` });
+    try {
+      const context = await browser.newContext({ viewport: { width: 1200, height: 860 }, locale: 'fr-FR' });
+      const page = await context.newPage();
+      page.setDefaultTimeout(10_000);
+      await page.goto(`${deployed.base}/#/host/catcher`);
+      await page.getByRole('tab', { name: "Administrateur de l'hôte" }).click();
+      await page.locator('#signin-token').fill(ADMIN_TOKEN);
+      await page.locator('#signin-token').press('Enter');
+      await page.getByRole('heading', { name: 'Boîte de capture' }).waitFor();
+      await page.getByText('Aucune boîte de capture ne tourne ici', { exact: false }).waitFor();
+      // Not the API's English, nor a list and an Empty button for an inbox that does not exist.
+      expect(await page.locator('main').textContent()).not.toContain('not found');
+      expect(await page.getByRole('button', { name: 'Vider la boîte' }).count()).toBe(0);
+      await context.close();
+    } finally {
+      await deployed.close();
+    }
+  });
+
   it('shows alerts that arrive as "N new alerts — show", keeping the filters, the selection and the place; older ones with Load more', async () => {
     const { context, page } = await open(1280);
     await signIn(page, 'admin@acme.example', '#/alerts?component=Transactions');

@@ -49,8 +49,11 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
-/** startConsoleServer starts Tocsin listening on 127.0.0.1 with the built-in mail catcher, its admin token `adminToken`. */
-export async function startConsoleServer(adminToken: string): Promise<ConsoleServer> {
+/**
+ * startConsoleServer starts Tocsin listening on 127.0.0.1 with the built-in mail catcher, its admin
+ * token `adminToken`; `env` adds settings (TOCSIN_SMTP_URL: a system server, and no catcher).
+ */
+export async function startConsoleServer(adminToken: string, env: Record<string, string> = {}): Promise<ConsoleServer> {
   const database = await createTestDatabase('sqlite');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-browser-'));
   const config = loadConfig({
@@ -61,6 +64,7 @@ export async function startConsoleServer(adminToken: string): Promise<ConsoleSer
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'silent',
+    ...env,
   });
   const tocsin = await startTocsin(config, { logger: pino({ level: 'silent' }) });
   const base = tocsin.url!;

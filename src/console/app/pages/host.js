@@ -161,12 +161,15 @@ export function CatcherPage() {
   const [items, setItems] = useState(/** @type {any[]} */ ([]));
   const [open, setOpen] = useState(/** @type {any} */ (null));
   const [error, setError] = useState(/** @type {unknown} */ (null));
+  // 404: no catcher runs (TOCSIN_SMTP_URL names the system server), said so rather than as an error.
+  const off = /** @type {{ status?: number } | null} */ (error)?.status === 404;
   usePolling(() => {
+    if (off) return;
     api('GET', 'system/mail-catcher/messages').then((answer) => {
       setItems(answer.items);
       setError(null);
     }, setError);
-  }, []);
+  }, [off]);
   const empty = async () => {
     try {
       await api('DELETE', 'system/mail-catcher/messages');
@@ -179,12 +182,18 @@ export function CatcherPage() {
   return html`<section class="page">
     <h1>${t('catcher.title')}</h1>
     <p class="hint">${t('catcher.hint')}</p>
-    <div class="toolbar"><button type="button" class="secondary" onClick=${empty} disabled=${items.length === 0}>${t('catcher.empty')}</button></div>
-    <${Banner}>${problemText(error)}<//>
     ${
-      newest.length === 0
-        ? html`<p class="empty">${t('catcher.none')}</p>`
-        : html`<div class="table-wrap"><table>
+      off
+        ? html`<p class="empty" role="status">${t('catcher.off')}</p>`
+        : html`<div class="toolbar"><button type="button" class="secondary" onClick=${empty} disabled=${items.length === 0}>${t('catcher.empty')}</button></div>
+    <${Banner}>${problemText(error)}<//>`
+    }
+    ${
+      off
+        ? null
+        : newest.length === 0
+          ? html`<p class="empty">${t('catcher.none')}</p>`
+          : html`<div class="table-wrap"><table>
       <thead><tr><th scope="col">${t('catcher.received')}</th><th scope="col">${t('catcher.kind')}</th><th scope="col">${t('catcher.to')}</th><th scope="col">${t('previews.subject')}</th></tr></thead>
       <tbody>${newest.map(
         (message) => html`<tr key=${message.id}>
