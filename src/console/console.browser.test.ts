@@ -1058,6 +1058,30 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     }
   });
 
+  it("names the host administrator in the user's language where it acknowledged an alert or muted alerts for the tenant", async () => {
+    await call('POST', '/api/v1/tenants', { name: 'piedpiper', language: 'fr' });
+    await call('POST', '/api/v1/tenants/piedpiper/users', {
+      email: 'richard@piedpiper.example',
+      name: 'Richard',
+      password: PASSWORD,
+      roles: ['Administrator'],
+    });
+    const { ids } = await call('POST', '/api/v1/tenants/piedpiper/alerts', { severity: 'Error', component: 'Jobs', message: 'Compression job faulted' });
+    await call('POST', `/api/v1/tenants/piedpiper/alerts/${ids[0]}/acknowledge`);
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    await call('POST', '/api/v1/tenants/piedpiper/mutes', { scope: 'tenant', match: { component: 'Robots' }, until });
+    const { context, page } = await open();
+    await page.goto(`${base}/#/alerts`);
+    const signInAs = { tenant: 'piedpiper', email: 'richard@piedpiper.example', password: PASSWORD };
+    for (const [field, value] of Object.entries(signInAs)) await page.locator(`#signin-${field}`).fill(value);
+    await page.locator('#signin-password').press('Enter');
+    const row = page.locator('tr', { hasText: 'Compression job faulted' });
+    await expect.poll(() => row.locator('.ack').textContent()).toMatch(/^✓ Pris en charge par Administrateur de l'hôte le /);
+    await expect.poll(() => page.locator('section.mutes li').first().textContent()).toContain("par Administrateur de l'hôte");
+    expect(await page.locator('main').textContent()).not.toContain('Host administrator');
+    await context.close();
+  });
+
   it('shows alerts that arrive as "N new alerts — show", keeping the filters, the selection and the place; older ones with Load more', async () => {
     const { context, page } = await open(1280);
     await signIn(page, 'admin@acme.example', '#/alerts?component=Transactions');

@@ -56,6 +56,15 @@ function labelledParts(parts, names) {
 }
 
 /**
+ * personName is who acknowledged an alert or set a mute, as shown: the host administrator (user id
+ * `host`, named in English by the API) in the user's language, anyone else by their name.
+ * @param {{ userId: string, name: string }} person
+ */
+function personName(person) {
+  return person.userId === 'host' ? t('host.admin') : person.name;
+}
+
+/**
  * MutesBar lists the mutes in force (the tenant's, and the caller's own snoozes), each with who set
  * it and until when, and lifts one for a holder of Alerts.Edit or the snooze's owner.
  */
@@ -68,7 +77,7 @@ function MutesBar({ session, mutes, names, onLift }) {
       (mute) => html`<li key=${mute.id} data-mute-id=${mute.id}>
       <strong>${labelledParts(Object.entries(mute.match), names)}</strong> — ${t('mutes.line', {
         until: t('mutes.until', { time: formatTime(mute.until) }),
-        who: mute.scope === 'user' ? t('mutes.snooze') : t('mutes.by', { name: mute.createdBy.name }),
+        who: mute.scope === 'user' ? t('mutes.snooze') : t('mutes.by', { name: personName(mute.createdBy) }),
       })}
       ${mayLift(mute) ? html` <button type="button" class="link" onClick=${() => onLift(mute.id)}>${t('mutes.lift')}</button>` : null}
     </li>`,
@@ -317,7 +326,7 @@ export function AlertsPage({ session, query }) {
         <td class="event"><${Named} name=${names.event(alert.event)} code=${alert.event} /></td>
         <td class="message"><bdi>${alert.message}</bdi>${alert.folder ? html`<small class="muted"> — <bdi>${alert.folder}</bdi></small>` : null}${
           alert.acknowledgedBy
-            ? html`<br /><small class="ack">✓ ${t('alerts.acknowledgedBy', { name: alert.acknowledgedBy.name, time: formatTime(alert.acknowledgedAt) })}</small>`
+            ? html`<br /><small class="ack">✓ ${t('alerts.acknowledgedBy', { name: personName(alert.acknowledgedBy), time: formatTime(alert.acknowledgedAt) })}</small>`
             : null
         }</td>
         <td class="source">${sourceText(alert.source)}</td>
