@@ -727,6 +727,41 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says in the user's language when an alert cannot be marked read from the bell: Tocsin unreachable, or refused", async () => {
+    await raise([{ severity: 'Error', component: 'Robots', message: 'Robot R-43 disconnected' }]);
+    const { context, page } = await open();
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) consoleErrors.push(message.text());
+    });
+    await signIn(page, 'marie@acme.example', '#/alerts');
+    await page.locator('.bell-button').click();
+    const panel = page.locator('#bell-panel');
+    const row = panel.locator('li').first();
+    await row.getByRole('button', { name: 'Marquer comme lue' }).waitFor();
+    const before = await panel.locator('li').count();
+    await page.route('**/alerts/mark-read', (route) => route.abort('connectionrefused'));
+    await row.getByRole('button', { name: 'Marquer comme lue' }).click();
+    await expect.poll(() => panel.locator('.banner.error').textContent()).toBe('Impossible de joindre Tocsin. Vérifiez votre connexion réseau et réessayez.');
+    await page.unroute('**/alerts/mark-read');
+    await page.route('**/alerts/mark-read', (route) =>
+      route.fulfill({
+        status: 403,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({ title: 'Forbidden', status: 403, detail: 'Missing permission Alerts.Edit' }),
+      }),
+    );
+    await row.getByRole('button', { name: 'Marquer comme lue' }).click();
+    await expect.poll(() => panel.locator('.banner.error').textContent()).toBe("Vous n'avez pas l'autorisation de faire ceci.");
+    expect(await panel.locator('li').count()).toBe(before);
+    // Once it works again, the row goes and the message with it.
+    await page.unroute('**/alerts/mark-read');
+    await row.getByRole('button', { name: 'Marquer comme lue' }).click();
+    await panel.locator('.banner.error').waitFor({ state: 'detached' });
+    expect(consoleErrors).toEqual([]);
+    await context.close();
+  });
+
   it('brings the keyboard back to Send To when Test Mail Settings is run again', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/settings/mail');

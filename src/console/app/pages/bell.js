@@ -6,13 +6,14 @@ import { t } from '../lib/i18n.js';
 import { href } from '../lib/router.js';
 import { usePolling } from '../lib/polling.js';
 import { alertsChanged, tenantApi } from '../lib/session.js';
-import { html } from '../lib/ui.js';
+import { Banner, html, problemText } from '../lib/ui.js';
 
 /** Bell shows the unread count in the header; its panel lists the five most severe unread alerts. */
 export function Bell({ session }) {
   const [unread, setUnread] = useState(/** @type {any} */ (null));
   const [open, setOpen] = useState(false);
   const [items, setItems] = useState(/** @type {any[]} */ ([]));
+  const [error, setError] = useState(/** @type {unknown} */ (null));
   const box = useRef(/** @type {HTMLElement | null} */ (null));
   const button = useRef(/** @type {HTMLButtonElement | null} */ (null));
   const names = useCatalogue(session);
@@ -54,8 +55,15 @@ export function Bell({ session }) {
 
   // The row marked read goes from the panel, and with it the focus: it goes to the bell, whose
   // label tells the new count, and the next Tab is back in the panel.
+  // A failure (Tocsin unreachable, a refusal) is said in the panel, in the user's language.
   const markRead = async (id) => {
-    await api('POST', tenantApi(session, 'alerts/mark-read'), { ids: [id] });
+    try {
+      await api('POST', tenantApi(session, 'alerts/mark-read'), { ids: [id] });
+    } catch (err) {
+      setError(err);
+      return;
+    }
+    setError(null);
     button.current?.focus();
     alertsChanged();
   };
@@ -65,7 +73,10 @@ export function Bell({ session }) {
     if (event.key === 'Escape') close();
   }}>
     <button type="button" class="bell-button" ref=${button} aria-expanded=${open} aria-controls="bell-panel"
-      aria-label=${t('bell.label', { count: unread ?? 0 })} onClick=${() => setOpen(!open)}>
+      aria-label=${t('bell.label', { count: unread ?? 0 })} onClick=${() => {
+        setError(null);
+        setOpen(!open);
+      }}>
       <img src="/console/bell.svg" alt="" width="20" height="20" />
       ${unread ? html`<span class="badge" data-testid="unread-count">${unread > 999 ? '999+' : unread}</span>` : null}
     </button>
@@ -73,6 +84,7 @@ export function Bell({ session }) {
       open
         ? html`<div class="bell-panel" id="bell-panel" role="region" aria-label=${t('bell.panel')}>
       <h2>${t('bell.unread', { count: unread ?? 0 })}</h2>
+      <${Banner}>${problemText(error)}<//>
       ${
         items.length === 0
           ? html`<p class="muted">${t('bell.none')}</p>`
