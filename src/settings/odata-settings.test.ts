@@ -506,6 +506,29 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     expect(await security()).toBe('none');
   });
 
+  it('derives the TLS mode from the saved EnableSsl when a VerifySmtpSetting model gives a new Port and no EnableSsl, as UpdateBulk does', async () => {
+    // The saved server's implicit TLS was kept on the new port: the test spoke TLS to a port that
+    // greets in plain text and offers STARTTLS, and failed, where UpdateBulk saves STARTTLS there.
+    const starttls = await startTestSmtpServer({ tls: 'starttls' });
+    try {
+      const fresh = (await t.tenantWithUser('orch-verify-port')).token;
+      const saved = { host: '127.0.0.1', port: 2465, security: 'tls', authMethod: 'none', fromAddress: 'robot@orch-verify-port.example.com' };
+      expect((await t.call('PUT', '/api/v1/tenants/orch-verify-port/settings/mail', { custom: saved }, fresh)).statusCode).toBe(200);
+      const model = { Host: '127.0.0.1', Port: String(starttls.port), UseDefaultCredentials: 'true', DefaultFromAddress: saved.fromAddress };
+      const verify = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'ops@orch.example.com', smtpSettingModel: model }, fresh);
+      // The test CA is not one the server trusts: the upgrade is asked for, then the certificate refused.
+      await starttls.waitForCommand('STARTTLS', 1, 1_000);
+      expect(verify.json().errors[0].message).not.toMatch(/expects STARTTLS/);
+      // The saved server is the one tested over: nothing was saved.
+      expect((await t.call('GET', '/api/v1/tenants/orch-verify-port/settings/mail', undefined, fresh)).json().custom).toMatchObject({
+        port: 2465,
+        security: 'tls',
+      });
+    } finally {
+      await starttls.close();
+    }
+  });
+
   it('keeps an UpdateBulk time zone, IANA or Windows, as IANA spells it, and names a flag that is not true or false as such', async () => {
     // `europe/paris` was stored as typed, so the tenant showed a zone the REST API would have spelt Europe/Paris.
     const fresh = (await t.tenantWithUser('orch-spelling')).token;
