@@ -2,7 +2,8 @@
  * A parser for the `$filter` subset that Orchestrator's alert scripts use: comparisons
  * (`eq ne gt ge lt le`, and `in` a list) of a property with a literal, joined by `and`/`or`, negated by `not`,
  * grouped by parentheses. Literals are 'strings' (with '' for a quote), numbers, `null`,
- * unquoted ISO date-times and dates (midnight UTC), and enum literals such as `UiPath.Core.Enums.NotificationSeverity'Error'`.
+ * unquoted ISO date-times and dates (midnight UTC), unquoted Guids (OData 4's Edm.Guid, read as strings), and enum literals such as
+ * `UiPath.Core.Enums.NotificationSeverity'Error'`.
  */
 
 /** ComparisonOperator is one of OData's comparison operators that the subset supports. */
@@ -43,6 +44,8 @@ const OPERATORS = new Set<string>(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 // An OData Edm.Date literal, compared with a date-time as that day's midnight UTC.
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+// OData 4 writes an Edm.Guid (AlertDto's Id) unquoted, so generated clients send `Id eq 01a2…`.
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Token {
   readonly kind: 'word' | 'string' | 'enum' | 'open' | 'close' | 'comma';
@@ -115,6 +118,7 @@ export function parseFilter(input: string): FilterNode {
     if (t.kind === 'word') {
       if (t.text.toLowerCase() === 'null') return { kind: 'null' };
       if (/^-?\d+(\.\d+)?$/.test(t.text)) return { kind: 'number', value: Number(t.text) };
+      if (GUID.test(t.text)) return { kind: 'string', value: t.text };
       if (DATETIME.test(t.text) && !Number.isNaN(Date.parse(t.text))) return { kind: 'datetime', value: Date.parse(t.text), text: t.text };
       if (DATE.test(t.text) && !Number.isNaN(Date.parse(`${t.text}T00:00:00Z`))) {
         return { kind: 'datetime', value: Date.parse(`${t.text}T00:00:00Z`), text: t.text };

@@ -232,6 +232,18 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(bad.statusCode).toBe(400);
   });
 
+  it('filters on Id written as an OData Guid literal, unquoted and in any case, as generated Orchestrator clients send it', async () => {
+    const listed = async (filter: string) => {
+      const res = await t.call('GET', `/odata/Alerts?$filter=${encodeURIComponent(filter)}&$orderby=CreationTime asc`, undefined, token);
+      expect(res.statusCode, `${filter}: ${res.body}`).toBe(200);
+      return res.json().value.map((a: { Id: string }) => a.Id);
+    };
+    expect(await listed(`Id eq ${ids[1]}`)).toEqual([ids[1]]);
+    expect(await listed(`Id eq ${ids[1]!.toUpperCase()}`)).toEqual([ids[1]]);
+    expect(await listed(`Id eq guid'${ids[2]!.toUpperCase()}'`)).toEqual([ids[2]]);
+    expect(await listed(`Id in (${ids[0]}, '${ids[2]}')`)).toEqual([ids[0], ids[2]]);
+  });
+
   it('answers a clear 400 for a filter outside the subset', async () => {
     for (const [query, parameter] of [
       ["$filter=Severity eq 'Loud'", '$filter'],

@@ -52,7 +52,8 @@ function compare(property: Property, op: ComparisonOperator, value: FilterLitera
     case 'Id': {
       onlyEquality(property, op);
       if (value.kind !== 'string') throw new FilterSyntaxError(`Id must be compared with a 'quoted string'`, 0);
-      return sql<SqlBool>`a.id ${sqlOp} ${value.value}`;
+      // Ids are lower-case UUIDs, and a Guid is the same Guid in either case (.NET prints them upper-case).
+      return sql<SqlBool>`a.id ${sqlOp} ${value.value.toLowerCase()}`;
     }
     case 'State': {
       onlyEquality(property, op);
