@@ -43,8 +43,20 @@ function tenancyRef(value: string): string {
   return value.trim().toLowerCase();
 }
 
+/**
+ * tenancyOrOnlyTenant is the tenant an Authenticate names, or, with no TenancyName, the
+ * installation's only tenant, as a single-tenant Orchestrator signs in without one. With several
+ * tenants it is none: the sign-in fails with the 401 of an unknown tenant, never a guess.
+ */
+async function tenancyOrOnlyTenant(db: Db, tenancyName: string | null | undefined): Promise<string> {
+  if (tenancyName != null && tenancyName.trim() !== '') return tenancyRef(tenancyName);
+  const tenants = await db.selectFrom('tenants').select('id').limit(2).execute();
+  return tenants.length === 1 ? tenants[0]!.id : '';
+}
+
+// TenancyName is optional in Orchestrator's swagger: Get-UiPathAuthToken leaves it out without -TenantName.
 const authenticateBody = z.object({
-  tenancyname: z.string().min(1).max(200),
+  tenancyname: z.string().max(200).nullish(),
   usernameoremailaddress: z.string().min(1).max(254),
   password: z.string().min(1).max(256),
 });
@@ -118,7 +130,7 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
       }
       // The console's password check: same 401 for every failure, and the same throttle (429).
       const owner = await passwordLogin(storage.db, loginThrottle, {
-        tenant: tenancyRef(parsed.data.tenancyname),
+        tenant: await tenancyOrOnlyTenant(storage.db, parsed.data.tenancyname),
         email: parsed.data.usernameoremailaddress,
         password: parsed.data.password,
         address: request.ip,
@@ -145,7 +157,7 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
         schema: {
           body: caseInsensitiveBody(authenticateBody, FIELD_NAMES),
           description:
-            '{TenancyName, UsernameOrEmailAddress, Password} (key case ignored; JSON or form-encoded) → {result: <bearer token>, success: true}; 401 when wrong.',
+            "{TenancyName, UsernameOrEmailAddress, Password} (key case ignored; JSON or form-encoded) → {result: <bearer token>, success: true}; 401 when wrong. Without TenancyName, the installation's only tenant (401 when there are several).",
         },
       },
       authenticate,

@@ -151,7 +151,8 @@ describeEachDialect('operations endpoints', (dialect) => {
     const doc = (await t.call('GET', OPENAPI_PATH, undefined, '')).json<Json>();
     const body = (path: string) => doc.paths[path].post.requestBody.content['application/json'].schema;
     const authenticate = body('/api/Account/Authenticate');
-    expect(authenticate.required).toEqual(['TenancyName', 'UsernameOrEmailAddress', 'Password']);
+    expect(authenticate.required).toEqual(['UsernameOrEmailAddress', 'Password']);
+    expect(authenticate.properties).toHaveProperty('TenancyName');
     expect(authenticate.properties.Password.maxLength).toBe(256);
     const raise = body('/odata/Alerts/UiPath.Server.Configuration.OData.RaiseProcessAlert');
     expect(raise.properties.processAlert.required).toEqual(['Message', 'Severity', 'ProcessName', 'RobotName']);

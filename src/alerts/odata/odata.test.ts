@@ -75,6 +75,24 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(missing.json().errors.map((e: { path: string }) => e.path)).toEqual(['UsernameOrEmailAddress', 'Password']);
   });
 
+  it("signs in without TenancyName to the installation's only tenant, as Get-UiPathAuthToken without -TenantName does, and answers 401 once there are several", async () => {
+    // Orchestrator's swagger marks TenancyName optional: leaving it out was a 400 naming it.
+    const good = { usernameOrEmailAddress: 'robot@example.com', password: 'correct horse battery' };
+    for (const body of [good, { ...good, tenancyName: '' }, { ...good, TenancyName: null }]) {
+      const res = await signIn(body);
+      expect(res.statusCode, res.body).toBe(200);
+      expect((await t.call('GET', `${ACTIONS}.GetUnreadCount()`, undefined, res.json().result)).statusCode).toBe(200);
+    }
+    expect((await signIn({ ...good, password: 'wrong' })).statusCode).toBe(401);
+    // Two tenants: which one is not for Tocsin to guess. The same 401 as an unknown tenant.
+    await t.call('POST', '/api/v1/tenants', { name: 'second' });
+    const ambiguous = await signIn(good);
+    expect(ambiguous.statusCode).toBe(401);
+    expect(ambiguous.json()).toMatchObject({ errorCode: 401, message: 'The tenant, email or password is wrong.' });
+    expect((await signIn({ ...good, tenancyName: 'Default' })).statusCode).toBe(200);
+    await t.call('DELETE', '/api/v1/tenants/second');
+  });
+
   it("signs in with the user's name as UsernameOrEmailAddress, as Orchestrator's Get-UiPathAuthToken -Username does, when the name is the tenant's only one", async () => {
     const byName = await signIn({ tenancyName: 'default', usernameOrEmailAddress: ' robot ACCOUNT ', password: 'correct horse battery' });
     expect(byName.statusCode, byName.body).toBe(200);
