@@ -10,10 +10,14 @@ const ORCHESTRATOR_PATH = /^\/(?:odata\/|api\/account(?:[/?]|$))/i;
  */
 export class OrchestratorPaths {
   readonly #spelling = new Map<string, string>();
+  /** The routes ending in a wildcard (`/odata/Settings(*`): their fixed start, by its lower case. */
+  readonly #prefixes = new Map<string, string>();
 
   /** learn notes a registered route's path, if it is one of the subset's. */
   learn(path: string): void {
-    if (ORCHESTRATOR_PATH.test(path)) this.#spelling.set(path.toLowerCase(), path);
+    if (!ORCHESTRATOR_PATH.test(path)) return;
+    if (path.endsWith('*')) this.#prefixes.set(path.slice(0, -1).toLowerCase(), path.slice(0, -1));
+    else this.#spelling.set(path.toLowerCase(), path);
   }
 
   /** canonical is `url` with its path spelt as the route that matches it whatever the case. */
@@ -21,8 +25,15 @@ export class OrchestratorPaths {
     if (!ORCHESTRATOR_PATH.test(url)) return url;
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
-    const spelt = this.#spelling.get(path.toLowerCase());
+    const spelt = this.#spelling.get(path.toLowerCase()) ?? this.#spelledStart(path);
     return spelt === undefined || spelt === path ? url : `${spelt}${query < 0 ? '' : url.slice(query)}`;
+  }
+
+  /** #spelledStart is `path` with the start a wildcard route fixes spelt as that route has it (the rest, a key, as written). */
+  #spelledStart(path: string): string | undefined {
+    const lower = path.toLowerCase();
+    for (const [start, spelt] of this.#prefixes) if (lower.startsWith(start)) return `${spelt}${path.slice(start.length)}`;
+    return undefined;
   }
 }
 

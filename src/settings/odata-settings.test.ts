@@ -351,6 +351,16 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     expect((await t.call('GET', "/odata/Settings('Abp.Timing.TimeZone')", undefined, viewer)).statusCode).toBe(403);
   });
 
+  it("reads and writes one setting at /odata/settings('key') with the path in any case, as Orchestrator's other routes take it", async () => {
+    const fresh = (await t.tenantWithUser('orch-by-key-case')).token;
+    const read = await t.call('GET', "/odata/settings('Abp.Timing.TimeZone')", undefined, fresh);
+    expect(read.statusCode, read.body).toBe(200);
+    expect(read.json().value).toBe('UTC');
+    const put = await t.call('PUT', "/ODATA/SETTINGS('abp.timing.timezone')", { Value: 'Europe/Paris' }, fresh);
+    expect(put.statusCode, put.body).toBe(200);
+    expect((await t.call('GET', "/odata/Settings('Abp.Timing.TimeZone')", undefined, fresh)).json().value).toBe('Europe/Paris');
+  });
+
   it('refuses a bad value naming its key, and needs the Settings permissions', async () => {
     const bad = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Name: 'Abp.Net.Mail.Smtp.Port', Value: '99999' }] }, token);
     expect(bad.statusCode).toBe(400);
