@@ -66,6 +66,8 @@ export const de = {
     mutesHeading: 'In E-Mails stummgeschaltet',
     muteLine: '{{what}} bis {{until}} (von {{name}})',
     snoozeLine: '{{what}} bis {{until}} (für Sie pausiert)',
+    moreMutes_one: '… und {{count, number}} weitere Stummschaltung oder Pause',
+    moreMutes_other: '… und {{count, number}} weitere Stummschaltungen und Pausen',
     healthHeading: 'Zustand',
     byComponent: 'Alarme nach Komponente',
     dayBefore: 'Vortag',

@@ -67,6 +67,8 @@ export const en = {
     mutesHeading: 'Muted in emails',
     muteLine: '{{what}} until {{until}} (by {{name}})',
     snoozeLine: '{{what}} until {{until}} (snoozed for you)',
+    moreMutes_one: '… and {{count, number}} more mute or snooze',
+    moreMutes_other: '… and {{count, number}} more mutes and snoozes',
     healthHeading: 'Health',
     byComponent: 'Alerts by component',
     dayBefore: 'Day before',

@@ -59,6 +59,7 @@ export const ja = {
     mutesHeading: 'メールでミュート中',
     muteLine: '{{what}}（{{until}} まで、{{name}} が設定）',
     snoozeLine: '{{what}}（{{until}} まで、あなたがスヌーズ）',
+    moreMutes_other: '… ほか {{count, number}} 件のミュートとスヌーズ',
     healthHeading: '稼働状況',
     byComponent: 'コンポーネント別のアラート',
     dayBefore: '前日',

@@ -14,11 +14,22 @@ export function matchText(parts: readonly MatchPartView[], t: Translate, fmt: Lo
   return parts.map((part) => fmt.labelled(t(`field.${part.field}`), field(part.value))).join(' · ');
 }
 
-/** muteLines writes the mutes and snoozes that cover a recipient, one line each: what, until when, by whom. */
+/**
+ * MAX_MUTE_LINES is the most mutes and snoozes an email lists: a tenant with hundreds of them
+ * would otherwise fill the email with them, and take its HTML past Gmail's clipping so that
+ * fitUnderBudget left no alert shown. The others are counted in one line.
+ */
+export const MAX_MUTE_LINES = 10;
+
+/**
+ * muteLines writes the mutes and snoozes that cover a recipient, one line each: what, until when,
+ * by whom; at most MAX_MUTE_LINES, then how many more.
+ */
 export function muteLines(mutes: readonly MuteLineView[], t: Translate, fmt: LocaleFormat): string[] {
-  return mutes.map((m) =>
-    t(m.snooze ? 'daily.snoozeLine' : 'daily.muteLine', { what: matchText(m.what, t, fmt), until: fmt.dateTime(m.until), name: field(m.by, 100) }),
-  );
+  const lines = mutes
+    .slice(0, MAX_MUTE_LINES)
+    .map((m) => t(m.snooze ? 'daily.snoozeLine' : 'daily.muteLine', { what: matchText(m.what, t, fmt), until: fmt.dateTime(m.until), name: field(m.by, 100) }));
+  return mutes.length > MAX_MUTE_LINES ? [...lines, t('daily.moreMutes', { count: mutes.length - MAX_MUTE_LINES })] : lines;
 }
 
 /** HealthList is one list of the health section: still failing, recovered, or noisiest. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { flattenKeys } from '../../i18n/messages.js';
 import { EMAIL_MESSAGES, emailTranslator } from '../../i18n/email-i18n.js';
 import { LANGUAGES, type Language } from '../../i18n/languages.js';
-import { renderDailyEmail } from './daily-email.js';
+import { MAX_MUTE_LINES, renderDailyEmail } from './daily-email.js';
 import { SUBJECT_MAX_LENGTH } from './headers.js';
 import { renderImmediateEmail } from './immediate-email.js';
 import { type SampleContext, renderSample, sampleDaily, sampleImmediate, sampleSummary } from './samples.js';
@@ -152,6 +152,30 @@ describe('the 10-minute summary', () => {
     }
     const none = renderSummaryEmail({ ...base, muted: { alerts: 0, mutes: [] } });
     expect(none.text).not.toContain('coupées');
+  });
+
+  it.each(LANGUAGES)('lists in %s at most MAX_MUTE_LINES mutes and counts the others, so that a thousand mutes leave the alerts shown', (language) => {
+    const t = emailTranslator(language);
+    const base = sampleSummary(context(language));
+    const mutes = Array.from({ length: 1000 }, (_, i) => ({
+      what: [{ field: 'process' as const, value: `Process-${i}` }],
+      until: NOW + 3_600_000,
+      by: 'Sam Lee',
+      snooze: i % 2 === 1,
+    }));
+    const summary = renderSummaryEmail({ ...base, muted: { alerts: 1000, mutes } });
+    const daily = renderDailyEmail({ ...sampleDaily(context(language)), mutes });
+    const more = t('daily.moreMutes', { count: 1000 - MAX_MUTE_LINES });
+    for (const email of [summary, daily]) {
+      expect(email.text).toContain('Process-0');
+      expect(email.text).toContain(`Process-${MAX_MUTE_LINES - 1}`);
+      expect(email.text).not.toMatch(new RegExp(`Process-${MAX_MUTE_LINES}\\D`));
+      expect(email.text).toContain(`  ${more}\n`);
+      expect(email.html).toContain(more.replaceAll("'", '&#x27;'));
+    }
+    // Every line of the sample still shows, as without mutes.
+    const lines = (text: string) => text.split('\n').filter((line) => line.startsWith('[')).length;
+    expect(lines(summary.text)).toBe(lines(renderSummaryEmail(base).text));
   });
 
   it('links "See more" to the console alert list filtered to the window', () => {
