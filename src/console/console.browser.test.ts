@@ -650,6 +650,32 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('follows roles another administrator takes away: on a refusal the menu and the page show what the user may still do, without a loop of requests', async () => {
+    const pavel = await addUser('pavel@acme.example', ['Administrator']);
+    const { context, page } = await open();
+    const asked: string[] = [];
+    page.on('request', (request) => {
+      if (/^\/api\/v1\/tenants\/[^/]+\/me$/.test(new URL(request.url()).pathname)) asked.push(request.url());
+    });
+    await signIn(page, 'pavel@acme.example', '#/deliveries');
+    await page.getByRole('heading', { name: 'Delivery log' }).waitFor();
+    // Another administrator leaves it only Alerts Viewer; the Delivery log's next refresh is refused.
+    await call('PATCH', `/api/v1/tenants/acme/users/${pavel}`, { roles: ['Alerts Viewer'] });
+    await expect.poll(() => page.locator('nav.main-nav a').allTextContents(), { timeout: 8_000 }).toEqual(['Alerts', 'Alert preferences']);
+    await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
+    expect(await page.evaluate('location.hash')).toBe('#/alerts');
+    expect(await page.getByText('You do not have the permission to do this.').count()).toBe(0);
+    // A page it still may not open, by a link, says so and stays; its refreshes, refused every 3 seconds, ask GET /me
+    // again at most once in a while.
+    await page.goto(`${base}/#/deliveries`);
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toBe('You do not have the permission to do this.');
+    const refused = asked.length;
+    await page.waitForTimeout(7_000);
+    expect(await page.evaluate('location.hash')).toBe('#/deliveries');
+    expect(asked.length - refused).toBeLessThanOrEqual(1);
+    await context.close();
+  });
+
   it('keeps what is being typed in a text filter while the list refreshes: Delivery log recipient, Alerts event', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/deliveries');

@@ -1,9 +1,9 @@
 import { render } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, configureApi } from './lib/api.js';
 import { setTimeZone } from './lib/format.js';
 import { currentLanguage, loadLanguage, pickLanguage, t } from './lib/i18n.js';
-import { navigate, useRoute } from './lib/router.js';
+import { navigate, parseHash, useRoute } from './lib/router.js';
 import { can } from './lib/session.js';
 import { keepScrollAreasFocusable } from './lib/scroll-regions.js';
 import { html } from './lib/ui.js';
@@ -53,10 +53,46 @@ async function loadSession(auth) {
   return { kind: 'user', permissions: me.permissions, tenants: [me.tenant], tenant: me.tenant, user: me.user };
 }
 
+/** RECHECK_MS is how long after reading GET /me again a refusal may have it read again. */
+const RECHECK_MS = 10_000;
+
+/**
+ * followRefusals answers the API's 403s: another administrator may have taken roles away, so a
+ * user's permissions are read again (GET /me), at most one read at a time and once per RECHECK_MS,
+ * so a page refused on every refresh does not ask on every refresh. When they changed, the menu
+ * and the page follow, and a page the user may no longer open gives way to their home.
+ * @param {() => Session | null | undefined} current
+ * @param {(session: Session) => void} setSession
+ */
+function followRefusals(current, setSession) {
+  let asking = false;
+  let asked = Number.NEGATIVE_INFINITY;
+  return async () => {
+    const session = current();
+    if (session?.kind !== 'user' || !session.tenant || asking || Date.now() - asked < RECHECK_MS) return;
+    asking = true;
+    try {
+      const me = await api('GET', `tenants/${encodeURIComponent(session.tenant.id)}/me`);
+      const latest = current();
+      if (latest?.kind !== 'user' || latest.tenant?.id !== session.tenant.id) return;
+      const next = { ...latest, permissions: me.permissions };
+      setSession(next);
+      leaveIfClosed(latest, next, parseHash(location.hash).path);
+    } catch {
+      // The refusal's own message stands.
+    } finally {
+      asking = false;
+      asked = Date.now();
+    }
+  };
+}
+
 function App() {
   /** undefined while the session is asked for; null when signed out. */
   const [session, setSession] = useState(/** @type {Session | null | undefined} */ (undefined));
   const route = useRoute();
+  const shown = useRef(session);
+  shown.current = session;
 
   // A call answered 401 (the session expired, or ended elsewhere) brings the sign-in form back, saying why.
   const [ended, setEnded] = useState(false);
@@ -65,7 +101,7 @@ function App() {
     setSession(null);
   }, []);
   useEffect(() => {
-    configureApi({ onUnauthorized: signedOut });
+    configureApi({ onUnauthorized: signedOut, onForbidden: followRefusals(() => shown.current, setSession) });
     const signIn = async () => {
       await loadLanguage(pickLanguage(route.query.lang, navigator.languages));
       setSession(null);
@@ -96,6 +132,12 @@ function sectionOf(path) {
 /** homeOf is where a signed-in principal lands: the host's tenants, else the first page it may see. */
 function homeOf(session) {
   return session.kind === 'host' ? '/host/tenants' : (navItems(session)[0]?.[0] ?? '/alerts');
+}
+
+/** leaveIfClosed goes home when the permissions changed and the page at `path` is no longer in the menu. */
+function leaveIfClosed(before, next, path) {
+  const changed = String(next.permissions) !== String(before.permissions);
+  if (changed && !navItems(next).some(([item]) => sectionOf(path).startsWith(item))) navigate(homeOf(next));
 }
 
 function navItems(session) {
@@ -140,8 +182,7 @@ function page(session, route, setSession) {
     const me = await api('GET', `tenants/${encodeURIComponent(session.tenant.id)}/me`).catch(() => null);
     const next = { ...session, user: { ...session.user, ...user }, permissions: me?.permissions ?? session.permissions };
     setSession(next);
-    const changed = String(next.permissions) !== String(session.permissions);
-    if (changed && !navItems(next).some(([item]) => sectionOf(path).startsWith(item))) navigate(homeOf(next));
+    leaveIfClosed(session, next, path);
   };
   if (first === 'preferences') return html`<${PreferencesPage} key=${path} session=${session} userId=${second} onUserChanged=${userChanged} />`;
   if (path === '/settings/mail') return html`<${MailSettingsPage} session=${session} />`;

@@ -22,16 +22,18 @@ export class ApiError extends Error {
   }
 }
 
-/** @type {{ csrfToken: string | null, onUnauthorized: () => void }} */
-const state = { csrfToken: null, onUnauthorized: () => {} };
+/** @type {{ csrfToken: string | null, onUnauthorized: () => void, onForbidden: () => void }} */
+const state = { csrfToken: null, onUnauthorized: () => {}, onForbidden: () => {} };
 
 /**
- * configureApi sets the CSRF token echoed on unsafe calls and what to do when the session ends.
- * @param {{ csrfToken?: string | null, onUnauthorized?: () => void }} settings
+ * configureApi sets the CSRF token echoed on unsafe calls, what to do when the session ends, and
+ * what to do on a refusal (the caller's roles may have changed since the console read them).
+ * @param {{ csrfToken?: string | null, onUnauthorized?: () => void, onForbidden?: () => void }} settings
  */
-export function configureApi({ csrfToken, onUnauthorized }) {
+export function configureApi({ csrfToken, onUnauthorized, onForbidden }) {
   if (csrfToken !== undefined) state.csrfToken = csrfToken;
   if (onUnauthorized) state.onUnauthorized = onUnauthorized;
+  if (onForbidden) state.onForbidden = onForbidden;
 }
 
 /**
@@ -66,6 +68,7 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
   if (!response.ok) {
     const problem = typeof data === 'object' && data ? data : { title: response.statusText, detail: String(data).slice(0, 300) };
     if (response.status === 401 && !quiet401) state.onUnauthorized();
+    if (response.status === 403) state.onForbidden();
     const wait = Number(response.headers.get('retry-after') ?? '');
     throw new ApiError(response.status, problem, Number.isFinite(wait) && wait > 0 ? Math.ceil(wait) : null);
   }
