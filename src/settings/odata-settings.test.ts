@@ -516,6 +516,31 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     expect(await security()).toBe('none');
   });
 
+  it('keeps the saved TLS mode when an UpdateBulk gives the port it already has, as VerifySmtpSetting does', async () => {
+    const fresh = (await t.tenantWithUser('orch-same-port')).token;
+    const path = '/api/v1/tenants/orch-same-port/settings/mail';
+    const saved = { host: 'smtp.orch-same-port.example.com', port: 2465, security: 'tls', authMethod: 'none', fromAddress: 'robot@orch-same-port.example.com' };
+    expect((await t.call('PUT', path, { custom: saved }, fresh)).statusCode).toBe(200);
+    // A script moving the server to another host sends the port it read from GET /odata/Settings.
+    const bulk = await t.call(
+      'POST',
+      `${ACTIONS}.UpdateBulk`,
+      {
+        settings: [
+          { Name: 'Abp.Net.Mail.Smtp.Host', Value: 'smtp2.orch-same-port.example.com' },
+          { Name: 'Abp.Net.Mail.Smtp.Port', Value: '2465' },
+        ],
+      },
+      fresh,
+    );
+    expect(bulk.statusCode, bulk.body).toBe(200);
+    expect((await t.call('GET', path, undefined, fresh)).json().custom).toMatchObject({
+      host: 'smtp2.orch-same-port.example.com',
+      port: 2465,
+      security: 'tls',
+    });
+  });
+
   it('derives the TLS mode from the saved EnableSsl when a VerifySmtpSetting model gives a new Port and no EnableSsl, as UpdateBulk does', async () => {
     // The saved server's implicit TLS was kept on the new port: the test spoke TLS to a port that
     // greets in plain text and offers STARTTLS, and failed, where UpdateBulk saves STARTTLS there.

@@ -288,8 +288,10 @@ export function bulkUpdate(given: readonly { name: string; value: unknown }[], s
     // No server of the tenant's own yet (GET shows no host): a left-out EnableSsl is the "false" GET
     // showed, Orchestrator's default, not STARTTLS required. A new port takes the TLS mode EnableSsl
     // means on it (implicit on 465, STARTTLS elsewhere), as Orchestrator's form has no other; else
-    // a saved server keeps its own security.
-    if (model.enablessl == null && (shownValue.get(SETTING_KEYS.host) === '' || model.port != null)) {
+    // a saved server keeps its own security, also when the port it already has is sent again
+    // (implicit TLS on 2465, saved through the REST API, is not STARTTLS there).
+    const newPort = model.port != null && String(model.port).trim() !== shownValue.get(SETTING_KEYS.port);
+    if (model.enablessl == null && (shownValue.get(SETTING_KEYS.host) === '' || newPort)) {
       model.enablessl = shownValue.get(SETTING_KEYS.enableSsl);
     }
     // What GET /odata/Settings shows: "true" is a stored authMethod 'none'.
