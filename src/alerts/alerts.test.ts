@@ -310,6 +310,24 @@ describeEachDialect('alerts API', (dialect) => {
     );
   });
 
+  it("documents in the OpenAPI document how data's 16 KiB is counted, and holds to it at the edge", async () => {
+    const doc = (await t.call('GET', '/api/openapi.json')).json();
+    const found: { description?: string }[] = [];
+    const walk = (node: unknown): void => {
+      if (typeof node !== 'object' || node === null) return;
+      const properties = (node as { properties?: Record<string, { description?: string; maxLength?: number }> }).properties;
+      if (properties?.data && properties.message?.maxLength === 4096) found.push(properties.data);
+      for (const value of Object.values(node)) walk(value);
+    };
+    walk(doc.paths['/api/v1/tenants/{tenant}/alerts'].post);
+    expect(found.length).toBeGreaterThan(0);
+    for (const data of found) expect(data.description).toMatch(/16 KiB \(16,384 bytes\).*UTF-8.*JSON/);
+    // 16,384 bytes of UTF-8 JSON: "é" takes two bytes, so 8,188 of them with {"k":""} are the most.
+    const alert = (n: number) => ({ severity: 'Info', component: 'Jobs', message: 'm', data: { k: 'é'.repeat(n) } });
+    expect((await t.call('POST', api, alert(8188), robot)).statusCode).toBe(202);
+    expect((await t.call('POST', api, alert(8189), robot)).statusCode).toBe(400);
+  });
+
   it('serves the catalogue with default severities and five languages', async () => {
     const res = await t.call('GET', `${api}/catalogue`, undefined, viewer.token);
     expect(res.statusCode).toBe(200);

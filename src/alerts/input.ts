@@ -56,7 +56,12 @@ export const alertInput = z
     component: z.string().min(1).max(64).describe('A component of GET /alerts/catalogue, e.g. Robots'),
     event: z.string().max(128).nullable().optional().describe('Default (also for null) Process.RaiseAlert; events outside the catalogue are kept as named'),
     message: z.string().min(1).max(MAX_MESSAGE_LENGTH),
-    data: jsonObject.nullable().optional(),
+    data: jsonObject
+      .nullable()
+      .optional()
+      .describe(
+        'A JSON object of at most 16 KiB (16,384 bytes), counted as the UTF-8 bytes of its compact JSON (JSON.stringify, no spaces): ASCII text takes a byte a character, é two, 漢 three, an emoji four; a key or string quote or escape counts too. Over it is a 400 naming data',
+      ),
     source: alertSource.nullable().optional(),
     folder: z.string().min(1).max(256).nullable().optional(),
     dedupKey: z.string().min(1).max(256).nullable().optional(),
