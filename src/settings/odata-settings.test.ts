@@ -522,17 +522,8 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     const saved = { host: 'smtp.orch-same-port.example.com', port: 2465, security: 'tls', authMethod: 'none', fromAddress: 'robot@orch-same-port.example.com' };
     expect((await t.call('PUT', path, { custom: saved }, fresh)).statusCode).toBe(200);
     // A script moving the server to another host sends the port it read from GET /odata/Settings.
-    const bulk = await t.call(
-      'POST',
-      `${ACTIONS}.UpdateBulk`,
-      {
-        settings: [
-          { Name: 'Abp.Net.Mail.Smtp.Host', Value: 'smtp2.orch-same-port.example.com' },
-          { Name: 'Abp.Net.Mail.Smtp.Port', Value: '2465' },
-        ],
-      },
-      fresh,
-    );
+    const host = { Name: 'Abp.Net.Mail.Smtp.Host', Value: 'smtp2.orch-same-port.example.com' };
+    const bulk = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [host, { Name: 'Abp.Net.Mail.Smtp.Port', Value: '2465' }] }, fresh);
     expect(bulk.statusCode, bulk.body).toBe(200);
     expect((await t.call('GET', path, undefined, fresh)).json().custom).toMatchObject({
       host: 'smtp2.orch-same-port.example.com',
