@@ -129,6 +129,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
 
   void app.register(async (scope) => {
     // The page's form posts form-encoded fields (JSON is parsed by the app's own parser); any other body is read as no choice made.
+    scope.removeContentTypeParser('text/plain');
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => done(null, body));
     scope.withTypeProvider<ZodTypeProvider>().post(
       '/actions/:token',

@@ -1,5 +1,5 @@
 import fastifyCookie from '@fastify/cookie';
-import Fastify, { type FastifyReply, LogController } from 'fastify';
+import Fastify, { type FastifyReply, LogController, errorCodes } from 'fastify';
 import { type ZodTypeProvider, hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { StageError } from '../shared/stage-error.js';
 import { classifyDbError, isStorageOutage } from '../storage/errors.js';
@@ -128,6 +128,11 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   // a 415, as any other type is, not a string that fails validation. Routes that take other types
   // (unsubscribe, actions, inbound sources) add their own parsers in their scope.
   app.removeContentTypeParser('text/plain');
+  // An empty body is no body, whatever its label (fetch(url, { method: 'POST', body: '' }) labels it
+  // text/plain): a route that takes none (…/acknowledge, DELETE) answers as it does without one.
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type']), undefined),
+  );
   // Fastify's own JSON parser (which refuses __proto__ and constructor keys), plus a depth bound.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');

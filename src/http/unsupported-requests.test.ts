@@ -30,6 +30,18 @@ describe('requests a route does not take', () => {
     expect((await t.call('GET', '/api/v1/tenants/typed/alerts')).json()).toMatchObject({ items: [] });
   });
 
+  // fetch(url, { method: 'POST', body: '' }) labels its empty body text/plain too: that is no body, not one of another type.
+  it('takes an empty body labelled text/plain as no body on the routes that take none', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'empty-text' });
+    const [id] = (await t.call('POST', '/api/v1/tenants/empty-text/alerts', { severity: 'Info', component: 'Jobs', message: 'x' })).json().ids;
+    const empty = (method: 'POST' | 'DELETE', url: string) =>
+      t.tocsin.app.inject({ method, url, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'text/plain;charset=UTF-8' }, payload: '' });
+    const acknowledged = await empty('POST', `/api/v1/tenants/empty-text/alerts/${id}/acknowledge`);
+    expect(acknowledged.statusCode, acknowledged.body).toBe(200);
+    const deleted = await empty('DELETE', `/api/v1/tenants/empty-text/alerts/${id}`);
+    expect(deleted.statusCode, deleted.body).toBe(204);
+  });
+
   it.each([
     ['DELETE', '/api/v1/tenants', 'GET, HEAD, POST'],
     ['PUT', '/api/v1/tenants/some-tenant/alerts', 'GET, HEAD, POST'],
