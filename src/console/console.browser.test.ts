@@ -1119,6 +1119,25 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     }
   });
 
+  it("tells the host administrator opening #/preferences, in its language, that it has no alert preferences, not the API's English 404", async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 860 }, locale: 'de-DE' });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${base}/#/preferences`);
+    await page.getByRole('tab', { name: 'Host-Administrator' }).click();
+    await page.locator('#signin-token').fill(ADMIN_TOKEN);
+    await page.locator('#signin-token').press('Enter');
+    await page.locator('nav.main-nav').waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Alarmeinstellungen' }).waitFor();
+    await expect
+      .poll(() => page.locator('main').textContent())
+      .toContain('Der Host-Administrator hat keine eigenen Alarmeinstellungen. Öffnen Sie die eines Benutzers unter Zugriff verwalten.');
+    expect(await page.locator('main').textContent()).not.toMatch(/not found/i);
+    await page.locator('main').getByRole('link', { name: 'Zugriff verwalten' }).click();
+    await expect.poll(() => page.evaluate('location.hash')).toBe('#/access/users');
+    await context.close();
+  });
+
   it("names the host administrator in the user's language where it acknowledged an alert or muted alerts for the tenant", async () => {
     await call('POST', '/api/v1/tenants', { name: 'piedpiper', language: 'fr' });
     await call('POST', '/api/v1/tenants/piedpiper/users', {

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, configureApi } from './lib/api.js';
 import { setTimeZone } from './lib/format.js';
 import { currentLanguage, loadLanguage, pickLanguage, t } from './lib/i18n.js';
-import { navigate, parseHash, useRoute } from './lib/router.js';
+import { href, navigate, parseHash, useRoute } from './lib/router.js';
 import { can } from './lib/session.js';
 import { keepScrollAreasFocusable } from './lib/scroll-regions.js';
 import { html } from './lib/ui.js';
@@ -184,6 +184,11 @@ function page(session, route, setSession) {
     setSession(next);
     leaveIfClosed(session, next, path);
   };
+  // The host administrator has no preferences of its own (the API answers 404): it is told so, and where users' are.
+  if (path === '/preferences' && session.kind === 'host') {
+    return html`<section class="page"><h1>${t('prefs.title')}</h1>
+      <p>${t('prefs.hostNone')}</p><p><a href=${href('/access/users')}>${t('nav.access')}</a></p></section>`;
+  }
   if (first === 'preferences') return html`<${PreferencesPage} key=${path} session=${session} userId=${second} onUserChanged=${userChanged} />`;
   if (path === '/settings/mail') return html`<${MailSettingsPage} session=${session} />`;
   if (first === 'access') return html`<${AccessPage} session=${session} tab=${second || 'users'} onUserChanged=${userChanged} />`;
