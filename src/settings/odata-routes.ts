@@ -18,6 +18,7 @@ import {
   orderSettings,
   selectSettingProperties,
   settingDtos,
+  settleEnableSsl,
   settingKeyOf,
   smtpInputFromModel,
 } from './orchestrator-settings.js';
@@ -225,14 +226,7 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
       // The model is tested over the saved server: UseDefaultCredentials false undoes a saved 'none'.
       const saved = (await getMailSettings(db, tenant.id)).custom;
       const storedAuthMethod = saved?.authMethod;
-      // With no saved server, a left-out EnableSsl is Orchestrator's default false (a bool in its
-      // model; only Host and Port are required), not STARTTLS required. A new port takes the TLS
-      // mode the saved EnableSsl means on it (implicit on 465, STARTTLS elsewhere), as UpdateBulk
-      // saves it; the saved port keeps the saved server's own mode.
-      if (!saved && model.enablessl == null) model.enablessl = false;
-      else if (saved && model.enablessl == null && model.port != null && String(model.port).trim() !== String(saved.port)) {
-        model.enablessl = saved.security !== 'none';
-      }
+      settleEnableSsl(model, saved ? { port: String(saved.port), enableSsl: saved.security !== 'none' } : undefined);
       const { input, errors } = smtpInputFromModel(model, (field) => `smtpSettingModel.${MODEL_NAMES[field]}`, storedAuthMethod);
       if (errors.length > 0) throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
       if (body.sendto !== undefined && !isEmailAddress(body.sendto.trim())) throw fieldError('sendTo', 'must be an email address');

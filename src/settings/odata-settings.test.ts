@@ -555,6 +555,60 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     }
   });
 
+  it('keeps the saved TLS mode when the whole list is sent back with another SMTP value edited and the port unchanged', async () => {
+    // 31e370a re-derived the mode from any port sent: implicit TLS saved on 2465 (a provider's
+    // port, set in Tocsin's own settings) became STARTTLS once a script changed the From address.
+    const fresh = (await t.tenantWithUser('orch-port-kept')).token;
+    const custom = {
+      host: 'smtp.orch-port-kept.example.com',
+      port: 2465,
+      security: 'tls',
+      authMethod: 'none',
+      fromAddress: 'robot@orch-port-kept.example.com',
+    };
+    expect((await t.call('PUT', '/api/v1/tenants/orch-port-kept/settings/mail', { custom }, fresh)).statusCode).toBe(200);
+    const shown = (await t.call('GET', '/odata/Settings', undefined, fresh)).json().value as { Name: string; Value: string }[];
+    const edited = shown.map((s) => (s.Name === 'Abp.Net.Mail.DefaultFromAddress' ? { ...s, Value: 'alerts@orch-port-kept.example.com' } : s));
+    const res = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: edited }, fresh);
+    expect(res.statusCode, res.body).toBe(200);
+    expect((await t.call('GET', '/api/v1/tenants/orch-port-kept/settings/mail', undefined, fresh)).json().custom).toMatchObject({
+      port: 2465,
+      security: 'tls',
+      fromAddress: 'alerts@orch-port-kept.example.com',
+    });
+  });
+
+  it('tests the saved server in its own TLS mode when VerifySmtpSetting sends its Port and EnableSsl as GET showed them', async () => {
+    // Orchestrator's form sends EnableSsl always: "true" made STARTTLS of implicit TLS saved on a
+    // port other than 465, so the test failed against the server that the emails reach.
+    const implicit = await startTestSmtpServer({ tls: 'implicit' });
+    try {
+      const fresh = (await t.tenantWithUser('orch-verify-kept')).token;
+      const custom = {
+        host: '127.0.0.1',
+        port: implicit.port,
+        security: 'tls',
+        authMethod: 'none',
+        fromAddress: 'robot@orch-verify-kept.example.com',
+        timeoutMs: 1_000,
+      };
+      expect((await t.call('PUT', '/api/v1/tenants/orch-verify-kept/settings/mail', { custom }, fresh)).statusCode).toBe(200);
+      const model = {
+        Host: '127.0.0.1',
+        Port: String(implicit.port),
+        EnableSsl: 'true',
+        UseDefaultCredentials: 'true',
+        DefaultFromAddress: custom.fromAddress,
+      };
+      const verify = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'ops@orch.example.com', smtpSettingModel: model }, fresh);
+      // The test CA is not one the server trusts: the TLS handshake is made, then the certificate refused.
+      expect(verify.statusCode).toBe(400);
+      expect(verify.json().errors[0].message).not.toMatch(/expects implicit TLS/);
+    } finally {
+      await implicit.close();
+    }
+  });
+
   it('keeps an UpdateBulk time zone, IANA or Windows, as IANA spells it, and names a flag that is not true or false as such', async () => {
     // `europe/paris` was stored as typed, so the tenant showed a zone the REST API would have spelt Europe/Paris.
     const fresh = (await t.tenantWithUser('orch-spelling')).token;

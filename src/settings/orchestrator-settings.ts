@@ -222,6 +222,23 @@ export function smtpInputFromModel(
   return { input: {}, errors };
 }
 
+/**
+ * settleEnableSsl reads a model's EnableSsl over the `saved` server (its Port and EnableSsl as GET
+ * /odata/Settings shows them), Orchestrator's form having no TLS mode but this flag. No server of
+ * the tenant's own: a left-out EnableSsl is Orchestrator's default false, not STARTTLS required. A
+ * new port takes the mode EnableSsl (given, else the saved one) means on it: implicit TLS on 465,
+ * STARTTLS elsewhere. On the saved port, an EnableSsl left out or as saved keeps the saved
+ * server's own mode (implicit TLS on 2465 stays so); only a changed one is mapped again.
+ */
+export function settleEnableSsl(model: OrchestratorSmtpModel, saved: { readonly port: string; readonly enableSsl: boolean } | undefined): void {
+  if (!saved) {
+    model.enablessl ??= false;
+    return;
+  }
+  if (model.port != null && String(model.port).trim() !== saved.port) model.enablessl ??= saved.enableSsl;
+  else if (model.enablessl != null && asBoolean(model.enablessl) === saved.enableSsl) delete model.enablessl;
+}
+
 // A Map, not an object: an UpdateBulk name such as `constructor` must find no field, not Object's function.
 const KEY_TO_MODEL: ReadonlyMap<string, keyof OrchestratorSmtpModel> = new Map([
   [SETTING_KEYS.host, 'host'],
@@ -285,14 +302,12 @@ export function bulkUpdate(given: readonly { name: string; value: unknown }[], s
     }
   }
   if (Object.keys(model).length > 0) {
-    // No server of the tenant's own yet (GET shows no host): a left-out EnableSsl is the "false" GET
-    // showed, Orchestrator's default, not STARTTLS required. A new port takes the TLS mode EnableSsl
-    // means on it (implicit on 465, STARTTLS elsewhere), as Orchestrator's form has no other; else
-    // a saved server keeps its own security, also when the port it already has is sent again
-    // (implicit TLS on 2465, saved through the REST API, is not STARTTLS there).
-    const newPort = model.port != null && String(model.port).trim() !== shownValue.get(SETTING_KEYS.port);
-    if (model.enablessl == null && (shownValue.get(SETTING_KEYS.host) === '' || newPort)) {
-      model.enablessl = shownValue.get(SETTING_KEYS.enableSsl);
+    // (Without the list GET shows, as in a unit's call, the model is taken as it is.)
+    const shownHost = shownValue.get(SETTING_KEYS.host);
+    if (shownHost !== undefined) {
+      const saved =
+        shownHost === '' ? undefined : { port: shownValue.get(SETTING_KEYS.port) ?? '', enableSsl: shownValue.get(SETTING_KEYS.enableSsl) === 'true' };
+      settleEnableSsl(model, saved);
     }
     // What GET /odata/Settings shows: "true" is a stored authMethod 'none'.
     const storedAuthMethod = shownValue.get(SETTING_KEYS.useDefaultCredentials) === 'true' ? 'none' : undefined;
