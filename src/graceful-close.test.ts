@@ -45,4 +45,29 @@ describeEachDialect('graceful close', (dialect) => {
     expect(answer).toContain('"name":"Late but kept"');
     await t.close();
   });
+
+  it('does not wait for connections that carry no request: one never used, one whose headers never end', async () => {
+    const t = await startTestApp(dialect, {}, { listen: true });
+    const port = Number(new URL(t.tocsin.url!).port);
+    const accepted: net.Socket[] = [];
+    t.tocsin.app.server.on('connection', (socket: net.Socket) => accepted.push(socket));
+    const connect = async (bytes?: string) => {
+      const socket = net.connect(port, '127.0.0.1');
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      socket.on('error', () => {});
+      const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      if (bytes) socket.write(bytes);
+      return { ended };
+    };
+    // A browser's preconnect, and a client that stopped in the middle of its headers.
+    const unused = await connect();
+    const halfway = await connect('GET /healthz HTTP/1.1\r\nHost: localhost\r\n');
+    await expect.poll(() => accepted.length === 2 && accepted[1]!.bytesRead > 0, { timeout: 15_000 }).toBe(true);
+
+    // Node's own close would wait for both until their clients hang up.
+    await t.tocsin.close();
+    await unused.ended;
+    await halfway.ended;
+    await t.close();
+  });
 });

@@ -6,6 +6,7 @@ import { startRetention } from './alerts/retention.js';
 import { type Config, configWarnings, httpOrigin } from './config.js';
 import { type CaughtMail, MailCatcher } from './delivery/catcher/mail-catcher.js';
 import { buildApp } from './http/app.js';
+import { closeHttp } from './http/connections.js';
 import type { AppDeps, RouteModule, TocsinApp } from './http/context.js';
 import { createLogger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
@@ -157,7 +158,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
       kept: pipeline.kept,
     };
     const app = await buildApp(deps, await routesFor(config.role));
-    closers.unshift(() => app.close());
+    closers.unshift(() => closeHttp(app));
     if (config.role !== 'api') {
       // Purging expired alerts is background work, so it runs where the workers run.
       const retention = startRetention({ db: storage.db, clock, logger });
