@@ -38,19 +38,13 @@ export interface MailHealthChange {
 
 /**
  * observeMailHealth folds observations into their tenants' health rows, in the caller's
- * transaction (the one that records the attempts), and returns the transitions. Each tenant's row
- * is locked while it is read and written on PostgreSQL, so two workers observing the same tenant
- * take turns and only one of them sees a given transition; SQLite writes one transaction at a time.
+ * transaction (the one that records the attempts), and returns the transitions, and the tenants
+ * whose server took an email after transient failures too short-lived to make an incident (the
+ * server is back, with no transition). Each tenant's row is locked while it is read and written on
+ * PostgreSQL, so two workers observing the same tenant take turns and only one of them sees a given
+ * transition; SQLite writes one transaction at a time.
  */
-export async function observeMailHealth(tx: Db, dialect: Dialect, observations: readonly MailHealthObservation[]): Promise<MailHealthChange[]> {
-  return (await foldObservations(tx, dialect, observations)).changes;
-}
-
-/**
- * foldObservations is observeMailHealth, also naming the tenants whose server took an email after
- * transient failures too short-lived to make an incident: the server is back, with no transition.
- */
-async function foldObservations(
+async function observeMailHealth(
   tx: Db,
   dialect: Dialect,
   observations: readonly MailHealthObservation[],
@@ -141,7 +135,7 @@ export function mailHealthAfterRecord(dialect: Dialect, context: NoticeContext):
  * So are, after failures too short-lived for an incident, those its server failed as a whole.
  */
 export async function observeAndNotify(tx: Db, dialect: Dialect, context: NoticeContext, observations: readonly MailHealthObservation[]): Promise<void> {
-  const { changes, backAfterFailures } = await foldObservations(tx, dialect, observations);
+  const { changes, backAfterFailures } = await observeMailHealth(tx, dialect, observations);
   for (const back of backAfterFailures) await retryTenantAfterOutage(tx, back.tenantId, back.at);
   if (changes.length === 0) return;
   await sendMailHealthNotices(tx, changes, context);
