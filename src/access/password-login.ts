@@ -26,16 +26,18 @@ async function findLoginUser(db: Db, tenantId: string, typed: string, orName: bo
   const email = typed.toLowerCase();
   const byEmail = await db.selectFrom('users').select(columns).where('tenant_id', '=', tenantId).where('email_key', '=', email).executeTakeFirst();
   if (byEmail || !orName || typed === '') return byEmail;
-  // lower() finds the ASCII case variants in SQL on both dialects; the exact name and JS decide the rest.
+  // SQLite's lower() folds only ASCII, and PostgreSQL's as its locale says, so SQL only narrows the
+  // search (a name with other letters among those as long) and JS's case folding decides on both.
+  const ascii = /^[\x20-\x7e]*$/.test(typed);
   const named = await db
     .selectFrom('users')
-    .select([...columns, 'name'])
+    .select(['id', 'name'])
     .where('tenant_id', '=', tenantId)
-    .where((eb) => eb.or([eb('name', '=', typed), eb(eb.fn('lower', ['name']), '=', email)]))
-    .limit(3)
+    .where((eb) => (ascii ? eb(eb.fn('lower', ['name']), '=', email) : eb(eb.fn('length', ['name']), '=', [...typed].length)))
     .execute();
   const matching = named.filter((u) => u.name.trim().toLowerCase() === email);
-  return matching.length === 1 ? matching[0] : undefined;
+  if (matching.length !== 1) return undefined;
+  return db.selectFrom('users').select(columns).where('id', '=', matching[0]!.id).executeTakeFirst();
 }
 
 let missingUserHash: Promise<string> | undefined;

@@ -107,6 +107,26 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'twin1@example.com', password: 'twin password 1' })).statusCode).toBe(200);
   });
 
+  it('signs in with a name whose accented capitals are typed in another case, on both databases', async () => {
+    // SQLite's lower() folds only ASCII (PostgreSQL's as its locale says): 'émile zola' for the user
+    // Émile Zola signed in on PostgreSQL and was a 401 on SQLite.
+    await t.call('POST', '/api/v1/tenants/default/users', { email: 'emile@example.com', name: 'Émile Zola', password: 'emile password 1', roles: ['Robot'] });
+    for (const typed of ['émile zola', 'ÉMILE ZOLA', ' Émile Zola ']) {
+      const res = await signIn({ tenancyName: 'default', usernameOrEmailAddress: typed, password: 'emile password 1' });
+      expect(res.statusCode, `${typed}: ${res.body}`).toBe(200);
+    }
+    // Accents still count: another name is another name.
+    expect((await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'emile zola', password: 'emile password 1' })).statusCode).toBe(401);
+    // Two users whose names differ only in the case of accented capitals share that name: neither signs in by it.
+    for (const [email, name] of [
+      ['elodie1@example.com', 'Élodie'],
+      ['elodie2@example.com', 'ÉLODIE'],
+    ]) {
+      await t.call('POST', '/api/v1/tenants/default/users', { email, name, password: 'elodie password 1', roles: ['Robot'] });
+    }
+    expect((await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'Élodie', password: 'elodie password 1' })).statusCode).toBe(401);
+  });
+
   it('signs in at POST /api/Account too, the login of the 2018.1 and 2018.2 swaggers and of older uipath-orchestrator clients', async () => {
     for (const url of ['/api/Account', '/api/account']) {
       const res = await t.tocsin.app.inject({
