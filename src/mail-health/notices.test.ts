@@ -34,6 +34,17 @@ describe('mail health notices', () => {
     }
   });
 
+  it.each(LANGUAGES)('in %s, say in which time zone the time it gives is, as every other email does', (language) => {
+    for (const kind of KINDS) {
+      const email = notice(kind, language);
+      // 1 December 2026 09:00 UTC is 10:00 in Paris: the time and its zone, in the text and the HTML.
+      for (const part of [email.text, email.html]) {
+        expect(part).toContain('10:00');
+        expect(part).toContain('Europe/Paris (UTC+01:00)');
+      }
+    }
+  });
+
   it('in French, say « du locataire », never « de » before the name, and put the space before every colon', () => {
     for (const kind of KINDS) {
       const email = notice(kind, 'fr');

@@ -187,13 +187,16 @@ export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEm
   const texts = TEXTS[input.language][input.transition];
   const fmt = localeFormat(input.language, input.timeZone);
   const since = fmt.dateTime(input.at);
-  const lines = texts.body({ tenant: input.tenantDisplayName, since, reply: input.lastError ?? '—', link: input.settingsUrl });
+  const t = emailTranslator(input.language);
+  const [first, ...rest] = texts.body({ tenant: input.tenantDisplayName, since, reply: input.lastError ?? '—', link: input.settingsUrl });
+  // The first line gives the time: name its zone, as every other email does (the tenant's, for an administrator who set none).
+  const lines = [first!, t('common.timesIn', { zone: fmt.zoneLabel(input.at) }), ...rest];
   const html = lines.map(
     (line) =>
       `<p>${escapeHtml(line).replace(escapeHtml(input.settingsUrl), `<a href="${escapeHtml(input.settingsUrl)}">${escapeHtml(input.settingsUrl)}</a>`)}</p>`,
   );
   const unsubscribe = input.unsubscribeUrl;
-  const unsubscribeText = emailTranslator(input.language)('mail-health.unsubscribe');
+  const unsubscribeText = t('mail-health.unsubscribe');
   return {
     subject: headerText(texts.subject(input.tenantDisplayName)),
     text: `${lines.join('\n\n')}\n${unsubscribe ? `\n-- \n${fmt.labelled(unsubscribeText, unsubscribe)}\n` : ''}`,
