@@ -175,6 +175,17 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(error.response).toContain('Authentication credentials invalid');
   });
 
+  it('says no password is set when the server asks for a sign-in and only a user name is given, and relays without one when it offers no AUTH', async () => {
+    const server = await start({ tls: 'starttls', auth: { username: 'robot', password: PASSWORD } });
+    const endpoint = endpointFor(server, { security: 'starttls', authMethod: 'auto', username: 'robot' });
+    const error = await failure(sender.send(endpoint, email()));
+    expect(error).toMatchObject({ stage: 'auth', retryable: false, message: expect.stringMatching(/no password is set/) });
+    expect(error.message).not.toMatch(/Missing credentials/);
+    const relay = await start({ tls: 'starttls' });
+    await sender.send(endpointFor(relay, { security: 'starttls', authMethod: 'auto', username: 'robot' }), email());
+    expect(relay.messages).toHaveLength(1);
+  });
+
   it('never sends credentials over a connection without TLS unless plaintext AUTH is allowed explicitly', async () => {
     const server = await start({ auth: { username: 'robot', password: PASSWORD } });
     for (const authMethod of ['auto', 'plain', 'login'] as const) {

@@ -4,7 +4,7 @@ import { SmtpDeliveryError, type SmtpEndpoint } from '../contract.js';
 import { classifySmtpError } from './classify.js';
 import { withFastDataStream } from './data-stream.js';
 import { explainSilentGreeting } from './tls-probe.js';
-import { connectionOptions, loginOf } from './transport-options.js';
+import { connectionOptions, loginOf, noPasswordError } from './transport-options.js';
 
 /** Envelope is who the server is told the message is from and for (MAIL FROM, RCPT TO). */
 export interface Envelope {
@@ -132,6 +132,8 @@ export class SmtpSession {
         };
         // As nodemailer's transports do: a server that offers no AUTH is a relay by address.
         if (!auth || !smtp.allowsAuth) return done();
+        // `auto` with a user name and no password: relayed above when the server offers no AUTH.
+        if (auth.credentials && !auth.credentials.pass) return fail(noPasswordError());
         smtp.login(auth, (loginError) => (loginError ? fail(loginError) : done()));
       });
     });

@@ -56,6 +56,16 @@ function configError(message: string): SmtpDeliveryError {
 }
 
 /**
+ * noPasswordError is the failure of a server that asks for a sign-in (offers AUTH) when a user name
+ * but no password is set: nodemailer's own words were only 'Missing credentials for "PLAIN"'.
+ */
+export function noPasswordError(): SmtpDeliveryError {
+  return configError(
+    'the server asks for a sign-in (AUTH), but no password is set for the SMTP user name: type the password, or clear the user name if the server takes mail without a sign-in',
+  );
+}
+
+/**
  * loginOf is what the session logs in with, or undefined to send without AUTH. Throws a
  * non-retryable SmtpDeliveryError for credentials that would cross the network without TLS or
  * are missing, before any connection is made.
