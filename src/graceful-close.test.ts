@@ -3,22 +3,40 @@ import { expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestApp } from '../test/support/http.js';
 import { describeEachDialect } from '../test/support/storage.js';
 
+/** roleRequest is a POST creating a role, its head and body apart, so a test can hold back the body's last byte. */
+function roleRequest(tenant: string, name: string) {
+  const body = JSON.stringify({ name, permissions: [] });
+  const head =
+    `POST /api/v1/tenants/${tenant}/roles HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  return { head, body };
+}
+
+/** rawClient is a connection to `port` that keeps all it is answered, and says when it ends. */
+async function rawClient(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  socket.on('error', () => {});
+  const client = { socket, answer: '', ended: new Promise<void>((resolve) => socket.once('close', () => resolve())) };
+  socket.on('data', (chunk: Buffer) => (client.answer += chunk.toString('utf8')));
+  return client;
+}
+
 describeEachDialect('graceful close', (dialect) => {
-  it('finishes a request in flight before closing the database, refuses new connections, and ends keep-alive', async () => {
+  /** listening starts a Tocsin on a port with one tenant, `tenant`. */
+  async function listening(tenant: string) {
     const t = await startTestApp(dialect, {}, { listen: true });
-    const port = Number(new URL(t.tocsin.url!).port);
-    await t.call('POST', '/api/v1/tenants', { name: 'closing' });
+    await t.call('POST', '/api/v1/tenants', { name: tenant });
+    return { t, port: Number(new URL(t.tocsin.url!).port) };
+  }
+
+  it('finishes a request in flight before closing the database, refuses new connections, and ends keep-alive', async () => {
+    const { t, port } = await listening('closing');
 
     // The request arrives whole except its last byte, so it is in flight when the close begins.
-    const body = JSON.stringify({ name: 'Late but kept', permissions: [] });
-    const head =
-      `POST /api/v1/tenants/closing/roles HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
-    const socket = net.connect(port, '127.0.0.1');
-    await new Promise<void>((resolve) => socket.once('connect', resolve));
-    let answer = '';
-    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
-    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const { head, body } = roleRequest('closing', 'Late but kept');
+    const client = await rawClient(port);
+    const { socket } = client;
     // Node's server emits 'request' once it has read the headers: from then on the request is in flight.
     const inFlight = new Promise<void>((resolve) => t.tocsin.app.server.once('request', () => resolve()));
     socket.write(head + body.slice(0, -1));
@@ -38,11 +56,33 @@ describeEachDialect('graceful close', (dialect) => {
 
     socket.write(body.slice(-1));
     // The server ends the connection itself once it has answered: no keep-alive while closing.
-    await ended;
+    await client.ended;
     await closing;
-    expect(answer).toMatch(/^HTTP\/1\.1 201 /);
-    expect(answer).toMatch(/\r\nconnection: close\r\n/i);
-    expect(answer).toContain('"name":"Late but kept"');
+    expect(client.answer).toMatch(/^HTTP\/1\.1 201 /);
+    expect(client.answer).toMatch(/\r\nconnection: close\r\n/i);
+    expect(client.answer).toContain('"name":"Late but kept"');
+    await t.close();
+  });
+
+  it('finishes a pipelined request in flight after the one before it on its connection was answered', async () => {
+    const { t, port } = await listening('pipelined');
+    const { head, body } = roleRequest('pipelined', 'Second in the pipe');
+    const client = await rawClient(port);
+    let requests = 0;
+    t.tocsin.app.server.on('request', () => (requests += 1));
+    // Two requests in one write (HTTP/1.1 pipelining): the first answered at once, the second
+    // whole but for its last byte, so it is in flight on a connection that has already answered one.
+    client.socket.write(`GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n${head}${body.slice(0, -1)}`);
+    await expect.poll(() => requests === 2 && /^HTTP\/1\.1 200 /.test(client.answer), { timeout: 15_000 }).toBe(true);
+
+    const closing = t.tocsin.close();
+    // Longer than the close's sweeps of connections that carry no request.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    client.socket.write(body.slice(-1));
+    await client.ended;
+    await closing;
+    expect(client.answer).toMatch(/HTTP\/1\.1 201 /);
+    expect(client.answer).toContain('"name":"Second in the pipe"');
     await t.close();
   });
 

@@ -5,8 +5,8 @@ import type { TocsinApp } from './context.js';
 /** How often a closing server looks again for connections that carry no request. */
 const SWEEP_MS = 50;
 
-/** The connections of each tracked server that are open, and those of them carrying a request now. */
-const tracked = new WeakMap<Server, { open: Set<Socket>; busy: Set<Socket> }>();
+/** The connections of each tracked server that are open, and how many requests each carries now. */
+const tracked = new WeakMap<Server, { open: Set<Socket>; busy: Map<Socket, number> }>();
 
 /**
  * trackConnections follows which of a server's connections carry a request, from its first one.
@@ -17,7 +17,8 @@ const tracked = new WeakMap<Server, { open: Set<Socket>; busy: Set<Socket> }>();
  */
 export function trackConnections(server: Server): void {
   const open = new Set<Socket>();
-  const busy = new Set<Socket>();
+  // A count, not a flag: a pipelining client's next request is in flight before the one ahead is answered.
+  const busy = new Map<Socket, number>();
   tracked.set(server, { open, busy });
   server.on('connection', (socket: Socket) => {
     open.add(socket);
@@ -28,8 +29,13 @@ export function trackConnections(server: Server): void {
   });
   // Node emits 'request' once a request's headers are in: from then on it is in flight.
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    busy.add(request.socket);
-    response.once('close', () => busy.delete(request.socket));
+    const socket = request.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    response.once('close', () => {
+      const left = (busy.get(socket) ?? 1) - 1;
+      if (left > 0) busy.set(socket, left);
+      else busy.delete(socket);
+    });
   });
 }
 
