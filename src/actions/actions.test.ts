@@ -200,6 +200,17 @@ describeEachDialect('email action links', (dialect) => {
     });
   });
 
+  it("names the alert to acknowledge as its reader's language writes a label, in French with the space before the colon", async () => {
+    const french = await t.tenantWithUser('acts', ['Alerts Viewer']);
+    await t.call('PATCH', `${api}/users/${french.userId}`, { language: 'fr' });
+    const alertId = await raise({ robot: 'R10' });
+    const url = links.urlsFor({ tenantId, userId: french.userId, canMute: false }, { alertId }).acknowledge;
+    const page = await get(url);
+    expect(page.body).toContain('Robot hors ligne\u00a0: R7 offline');
+    clock.advance(1000);
+    expect((await post(url)).body).toContain('Robot hors ligne\u00a0: R7 offline');
+  });
+
   it('answers 404 for a tampered, expired or foreign link, and 403 once the recipient lost the permission', async () => {
     const alertId = await raise({ robot: 'R10' });
     const url = links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { alertId }).acknowledge!;

@@ -6,6 +6,7 @@ import { acknowledgeAlert } from '../alerts/acknowledgements.js';
 import { eventDisplayName } from '../alerts/catalogue.js';
 import { type StoredAlert, toStoredAlert } from '../alerts/store.js';
 import type { RouteModule } from '../http/context.js';
+import { localeFormat } from '../i18n/format.js';
 import { answerLinkPage } from '../http/link-pages.js';
 import { fieldError, forbidden, notFound } from '../http/problem.js';
 import { muteAlerts } from '../mutes/actions.js';
@@ -60,6 +61,7 @@ async function resolve(db: Db, links: ActionLinks, token: string): Promise<Resol
     if (match) matches.set(key, match);
   }
   const options: WhatOption[] = [...matches].map(([key, match]) => ({ key: key as WhatOption['key'], parts: matchParts(match, language) }));
+  const timeZone = user.time_zone ?? tenant.time_zone;
   return {
     grant,
     actor: { userId: grant.userId, name: user.name },
@@ -67,10 +69,10 @@ async function resolve(db: Db, links: ActionLinks, token: string): Promise<Resol
     matches,
     page: {
       language,
-      timeZone: user.time_zone ?? tenant.time_zone,
+      timeZone,
       tenantName: tenant.display_name,
       action: grant.action,
-      alertTitle: alert ? `${eventDisplayName(alert.event, language)}: ${alert.message.slice(0, 200)}` : '',
+      alertTitle: alert ? localeFormat(language, timeZone).labelled(eventDisplayName(alert.event, language), alert.message.slice(0, 200)) : '',
       options,
     },
   };

@@ -44,7 +44,7 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
     {
       language: recipient.language,
       subject: t('immediate.subject', { tenant: tenant.displayName, event: what }),
-      preheader: `${line.event}: ${oneLine(alert.message)}`,
+      preheader: fmt.labelled(line.event, oneLine(alert.message)),
       accent: SEVERITY_COLOURS[alert.severity],
       tenantDisplayName: tenant.displayName,
       heading: t('immediate.heading'),

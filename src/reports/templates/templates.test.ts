@@ -402,6 +402,13 @@ describe('the Fatal-immediately email', () => {
     expect(email.text).toContain('Open in Tocsin: https://tocsin.example.com/#/alerts?');
   });
 
+  it('writes its inbox preview as the language writes a label, in French with the space before the colon', () => {
+    const preview = (language: Language) => /display:none[^>]*>([^<]*)</.exec(renderImmediateEmail(sampleImmediate(context(language))).html)?.[1];
+    // One line: its spaces, the no-break one included, are plain ones there.
+    expect(preview('fr')).toMatch(/^Robot hors ligne : Robot /);
+    expect(preview('en')).toMatch(/^Robot offline: Robot /);
+  });
+
   it('lists at most 20 data fields and counts the others', () => {
     const view = sampleImmediate(context('de'));
     const data = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${i}`, i]));
