@@ -1,3 +1,5 @@
+import net from 'node:net';
+import { domainToASCII } from 'node:url';
 import type { Config } from '../config.js';
 import { EndpointError, type SmtpEndpoint } from '../delivery/contract.js';
 import { fallbackStandsIn } from '../mail-health/store.js';
@@ -58,10 +60,18 @@ export class EndpointRefusedError extends EndpointError {
   }
 }
 
+/**
+ * asciiHost is a host name as DNS and certificates write it: an internationalized one (kept as typed
+ * in the settings) in punycode, which the resolver looks up and TLS verifies; an address as it is.
+ */
+function asciiHost(host: string): string {
+  return net.isIP(host) ? host : domainToASCII(host) || host;
+}
+
 /** toEndpoint joins stored settings and their secrets into what the sender connects with. */
 export function toEndpoint(smtp: StoredSmtp, secrets: SmtpSecrets): SmtpEndpoint {
   return {
-    host: smtp.host,
+    host: asciiHost(smtp.host),
     port: smtp.port,
     security: smtp.security,
     domain: smtp.domain ?? undefined,

@@ -7,7 +7,7 @@ import path from 'node:path';
 export interface TestCertificates {
   /** The CA certificate: what a client passes as `endpoint.ca` to trust the servers below. */
   readonly ca: string;
-  /** A key and certificate valid for `localhost` and 127.0.0.1. */
+  /** A key and certificate valid for `localhost`, 127.0.0.1 and the internationalized `smtp.bücher.example` (as certificates write it, in punycode). */
   readonly localhost: { key: string; cert: string };
   /** A key and certificate valid only for `wrong.example`, to prove the host name is checked. */
   readonly wrongHost: { key: string; cert: string };
@@ -16,6 +16,10 @@ export interface TestCertificates {
   /** One valid for `localhost` and 127.0.0.1 that signed itself (no CA vouches for it). */
   readonly selfSigned: { key: string; cert: string };
 }
+
+/** IDN_HOST is an internationalized host name the localhost certificate is also valid for; IDN_HOST_ASCII is its punycode. */
+export const IDN_HOST = 'smtp.bücher.example';
+export const IDN_HOST_ASCII = 'smtp.xn--bcher-kva.example';
 
 let cached: TestCertificates | undefined;
 
@@ -76,7 +80,7 @@ export function testCertificates(): TestCertificates {
     );
     cached = {
       ca: fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8'),
-      localhost: issue('localhost', LOCAL),
+      localhost: issue('localhost', `${LOCAL},DNS:${IDN_HOST_ASCII}`),
       wrongHost: issue('wrong', 'DNS:wrong.example'),
       expired: issue('expired', LOCAL, -1),
       selfSigned: pem('self'),
