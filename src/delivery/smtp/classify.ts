@@ -111,6 +111,13 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
     const reply = err.response?.trim();
     return `the server did not upgrade to TLS (STARTTLS is required)${reply ? `: ${reply}` : ''}`;
   }
+  // The server hung up under a command: say which one, as nodemailer's "Connection closed unexpectedly" did not.
+  const interrupted = lastCommand?.trim().toUpperCase();
+  if (err.code === 'ECONNECTION' && /^Connection closed/i.test(err.message ?? '') && interrupted) {
+    return interrupted.startsWith('DATA')
+      ? 'the server closed the connection during DATA, without accepting the message'
+      : `the server closed the connection without answering ${interrupted}`;
+  }
   // nodemailer writes some refusals as "Invalid greeting. response=<reply>: <reply>": the reply once is enough.
   return (err.message ?? '').replace(/\. response=([\s\S]+): \1$/, ': $1') || 'SMTP error';
 }

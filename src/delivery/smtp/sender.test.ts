@@ -1,3 +1,4 @@
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type MailSender, type OutgoingEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { TranscribedSmtpError, createMailSender } from './sender.js';
@@ -339,6 +340,30 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(transcribed).toMatchObject({ stage: 'data', retryable: true });
     await sender.send(endpoint, email());
     expect(server.messages).toHaveLength(1);
+  });
+
+  it('names the command a server closed the connection under without answering it, as Test Mail Settings reports it', async () => {
+    const atMailFrom = await start({ dropAtMailFrom: 1 });
+    expect(await failure(sender.send(endpointFor(atMailFrom), email(), { transcript: true }))).toMatchObject({
+      stage: 'sender',
+      retryable: true,
+      message: 'the server closed the connection without answering MAIL FROM',
+    });
+    const afterData = await start({ dropAfterData: 1 });
+    expect(await failure(sender.send(endpointFor(afterData), email(), { transcript: true }))).toMatchObject({
+      stage: 'data',
+      retryable: true,
+      message: 'the server closed the connection during DATA, without accepting the message',
+    });
+    // A server that greets, then hangs up on EHLO.
+    const closer = net.createServer((socket) => socket.end('220 closer ESMTP\r\n'));
+    await new Promise<void>((resolve) => closer.listen(0, '127.0.0.1', resolve));
+    try {
+      const error = await failure(sender.send(endpointFor({ port: (closer.address() as AddressInfo).port }), email(), { transcript: true }));
+      expect(error).toMatchObject({ stage: 'connect', message: 'the server closed the connection without answering EHLO' });
+    } finally {
+      closer.close();
+    }
   });
 
   it('fails a send in flight when the sender closes, retryable, rather than leaving it pending', async () => {
