@@ -122,6 +122,14 @@ describe('console decisions', () => {
     expect(why('recipient', 'Recipient command failed: 450 4.2.0 Mailbox busy', 450)).toEqual(['recipient', 'temporary']);
   });
 
+  it('explains a server that hung up after the sign-in as a dropped connection, not as a refused sender, recipient or message', async () => {
+    const { failureReasons } = await load('lib/smtp-failure.js');
+    expect(failureReasons({ stage: 'sender', message: 'the server closed the connection without answering MAIL FROM' })).toEqual(['closedMidway']);
+    expect(failureReasons({ stage: 'recipient', message: 'the server closed the connection without answering RCPT TO' })).toEqual(['closedMidway']);
+    expect(failureReasons({ stage: 'data', message: 'the server closed the connection during DATA, without accepting the message' })).toEqual(['closedMidway']);
+    expect(failureReasons({ stage: 'connect', message: 'the server closed the connection without answering EHLO' })).toEqual(['connectionClosed']);
+  });
+
   it("warns of an OAuth access token's expiry from a day before, and once it has passed", async () => {
     const { tokenNotice } = await load('pages/mail-health.js');
     const now = Date.UTC(2026, 10, 30, 9);

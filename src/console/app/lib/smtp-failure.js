@@ -33,6 +33,8 @@ function whatFailed(stage, code, message) {
   if (/cannot be used/i.test(message)) return 'refusedHost';
   if (/timed out|timeout|ETIMEDOUT/i.test(message)) return 'timeout';
   if (/WRONG_VERSION_NUMBER|wrong version number|packet length too long|expects implicit TLS/i.test(message)) return 'tlsMode';
+  // A hang-up once the connection was set up refused nothing: it is no verdict on the sender, recipient or message.
+  if ((stage === 'sender' || stage === 'recipient' || stage === 'data') && /closed the connection/i.test(message)) return 'closedMidway';
   switch (stage) {
     case 'connect':
       if (/ECONNREFUSED/.test(message)) return 'connectionRefused';
