@@ -7,6 +7,9 @@ type PageText = {
   readonly done: string;
   readonly confirmNotices: string;
   readonly doneNotices: string;
+  /** For a group mailbox, which has no preferences to turn them on again in (its page's button does). */
+  readonly confirmGroup: string;
+  readonly doneGroup: string;
   readonly invalidTitle: string;
   readonly invalid: string;
   readonly again: string;
@@ -21,6 +24,8 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
     confirmNotices: "This stops the notices about the tenant's mail server to {address}; its alert and the console's banner still tell when mail fails.",
     doneNotices:
       "Done: {address} will no longer receive notices about the tenant's mail server; its alert and the console's banner still tell when mail fails.",
+    confirmGroup: 'This stops these emails to {address}.',
+    doneGroup: 'Done: {address} will no longer receive these emails.',
     invalidTitle: 'Link not valid',
     invalid: 'This unsubscribe link is not valid or has expired. You can still turn these emails off in your alert preferences.',
 
@@ -34,6 +39,8 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
       'Cela arrête les avis sur le serveur de messagerie du locataire pour {address}\u00a0; son alerte et le bandeau de la console signalent toujours les échecs.',
     doneNotices:
       'C’est fait\u00a0: {address} ne recevra plus d’avis sur le serveur de messagerie du locataire\u00a0; son alerte et le bandeau de la console signalent toujours les échecs.',
+    confirmGroup: 'Cela arrête ces e-mails pour {address}.',
+    doneGroup: 'C’est fait\u00a0: {address} ne recevra plus ces e-mails.',
     invalidTitle: 'Lien non valide',
     invalid: 'Ce lien de désabonnement n’est pas valide ou a expiré. Vous pouvez toujours désactiver ces e-mails dans vos préférences d’alertes.',
 
@@ -46,6 +53,8 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
     confirmNotices:
       'Damit werden die Hinweise zum Mailserver des Mandanten an {address} beendet; sein Alarm und das Banner der Konsole melden Fehler weiterhin.',
     doneNotices: 'Erledigt: {address} erhält keine Hinweise zum Mailserver des Mandanten mehr; sein Alarm und das Banner der Konsole melden Fehler weiterhin.',
+    confirmGroup: 'Damit werden diese E-Mails an {address} beendet.',
+    doneGroup: 'Erledigt: {address} erhält diese E-Mails nicht mehr.',
     invalidTitle: 'Link ungültig',
     invalid: 'Dieser Abmeldelink ist ungültig oder abgelaufen. Sie können diese E-Mails weiterhin in Ihren Alarmeinstellungen abbestellen.',
 
@@ -59,6 +68,8 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
       'Esto detiene los avisos sobre el servidor de correo del inquilino a {address}; su alerta y el aviso de la consola siguen indicando los fallos.',
     doneNotices:
       'Hecho: {address} ya no recibirá avisos sobre el servidor de correo del inquilino; su alerta y el aviso de la consola siguen indicando los fallos.',
+    confirmGroup: 'Esto detiene estos correos a {address}.',
+    doneGroup: 'Hecho: {address} ya no recibirá estos correos.',
     invalidTitle: 'Enlace no válido',
     invalid: 'Este enlace para darse de baja no es válido o ha caducado. Puede desactivar estos correos en sus preferencias de alertas.',
 
@@ -72,6 +83,8 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
       '{address} へのテナントのメール サーバーに関するお知らせを停止します。送信に失敗したときは、引き続きアラートとコンソールのバナーでお知らせします。',
     doneNotices:
       '完了しました。{address} にはテナントのメール サーバーに関するお知らせが送信されなくなります。送信に失敗したときは、引き続きアラートとコンソールのバナーでお知らせします。',
+    confirmGroup: '{address} へのこれらのメールの送信を停止します。',
+    doneGroup: '完了しました。{address} にはこれらのメールが送信されなくなります。',
     invalidTitle: '無効なリンク',
     invalid: 'この配信停止リンクは無効か、有効期限が切れています。アラートの設定からこれらのメールを停止できます。',
 
@@ -101,7 +114,14 @@ export function unsubscribePage(target: UnsubscribeTarget, language: Language, s
   const title = emailTranslator(language)(`${target.kind}.unsubscribe`);
   // No preference holds the mail-health notices, so their page does not send the reader there.
   const notices = target.kind === 'mail-health';
-  const key = state === 'resubscribed' ? 'resubscribed' : notices ? (state === 'ask' ? 'confirmNotices' : 'doneNotices') : state === 'ask' ? 'confirm' : 'done';
+  // Nor does any preference hold a group mailbox's reports: the button of this page turns them on again.
+  const group = target.recipient.type === 'group';
+  const [ask, done] = notices
+    ? (['confirmNotices', 'doneNotices'] as const)
+    : group
+      ? (['confirmGroup', 'doneGroup'] as const)
+      : (['confirm', 'done'] as const);
+  const key = state === 'resubscribed' ? 'resubscribed' : state === 'ask' ? ask : done;
   const sentence = escapeHtml(text[key]).replace('{address}', `<strong>${escapeHtml(target.recipient.address)}</strong>`);
   const link = escapeHtml(encodeURIComponent(token));
   // The question is at /unsubscribe/TOKEN and posts to itself; the answers are at …/TOKEN (after a POST) and …/TOKEN/resubscribe.

@@ -3,11 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../../test/support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 import { lookAlikeTokens } from '../../../test/support/tokens.js';
+import { LANGUAGES } from '../../i18n/languages.js';
 import { recipientPages } from '../../recipients/query.js';
 import { FakeClock } from '../../shared/clock.js';
 import { up as keepLegacyLinksForAWhile } from '../../storage/migrations/20261130-90-reports-unsubscribe-legacy-links.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
 import { UnsubscribeLinks, loadUnsubscribeKey } from './links.js';
+import { unsubscribePage } from './page.js';
 import { UNSUBSCRIBE_LINK_TTL_MS, type UnsubscribeTarget, openUnsubscribeToken, sealUnsubscribeToken, verifyLegacyUnsubscribeToken } from './token.js';
 
 const DAY = 24 * 3_600_000;
@@ -219,6 +221,29 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     const groups = (await pages.next()).value!;
     expect(groups[0]!.optedOut.has('summary')).toBe(true);
     expect(groups[0]!.optedOut.has('daily')).toBe(false);
+  });
+
+  it.each(LANGUAGES)('does not send a group mailbox in %s to preferences it does not have, on the question or the answer', async (language) => {
+    const group = (
+      await t.call('POST', '/api/v1/tenants/unsub/groups', {
+        name: `Desk ${language}`,
+        email: `desk-${language}@example.com`,
+        language,
+        roles: ['Alerts Viewer'],
+      })
+    ).json();
+    const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'group', id: group.id, address: `desk-${language}@example.com` } });
+    // What a user's page says about preferences, in that language: the group's must say none of it.
+    const userPage = unsubscribePage({ tenantId, kind: 'daily', recipient: { type: 'user', id: 'u', address: 'a@example.com' } }, language, 'ask', 'x');
+    const preferences = { en: 'preferences', fr: 'préférences', de: 'alarmeinstellungen', es: 'preferencias', ja: 'アラートの設定' }[language];
+    expect(userPage.toLowerCase()).toContain(preferences);
+    const asked = await t.tocsin.app.inject({ method: 'GET', url: pathOf(url) });
+    const done = await oneClick(pathOf(url));
+    for (const page of [asked, done]) {
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain(`desk-${language}@example.com`);
+      expect(page.body.toLowerCase()).not.toContain(preferences);
+    }
   });
 
   it('undoes an unsubscribe from the button of its confirmation, for a user, a group mailbox and the mail-health notices, by POST only', async () => {
