@@ -361,6 +361,38 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     expect((await simpleParser(noticesOf()[1]!.raw)).subject).toMatch(/work again/);
   });
 
+  it('ends the incident when the console tests the saved values, which it sends back as its form shows them, and not on a test of other values', async () => {
+    const initech = await t.tenantWithUser('initech');
+    await t.enableAlertEmails('initech');
+    const state = async () => (await t.call('GET', '/api/v1/tenants/initech/settings/mail/health', undefined, initech.token)).json().state;
+    await useServer(own, { username: 'robot', password: 'not-the-password' }, 'initech');
+    const worker = startWorker();
+    await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(initech.tenantId, 'ops@initech.example.com', { kind: 'immediate' })], clock);
+    await worker.runOnce();
+    expect(await state()).toBe('failing');
+    await useServer(own, { username: 'robot', password: PASSWORD }, 'initech');
+    // The Mail tab sends its form whenever custom settings are chosen: the saved values, the password left out.
+    const form = {
+      host: '127.0.0.1',
+      port: own.port,
+      security: 'none',
+      domain: null,
+      username: 'robot',
+      authMethod: 'auto',
+      fromAddress: 'alerts@initech.example.com',
+      fromDisplayName: null,
+      allowPlaintextAuth: true,
+      timeoutMs: 30_000,
+    };
+    // Other values that get through prove nothing of the saved ones.
+    const other = await t.call('POST', '/api/v1/tenants/initech/settings/mail/test', { settings: { ...form, fromDisplayName: 'Not saved' } }, initech.token);
+    expect(other.json()).toMatchObject({ ok: true });
+    expect(await state()).toBe('failing');
+    const test = await t.call('POST', '/api/v1/tenants/initech/settings/mail/test', { settings: form }, initech.token);
+    expect(test.json()).toMatchObject({ ok: true });
+    expect(await state()).toBe('ok');
+  });
+
   it('warns when the server refuses to relay every recipient (5.7.1 at RCPT), while a mailbox that does not exist, or one address barred by policy, says nothing of the server', async () => {
     const globex = await t.tenantWithUser('globex');
     await t.enableAlertEmails('globex');

@@ -5,7 +5,7 @@ import { SmtpDeliveryError } from '../delivery/contract.js';
 import { type DirectOutcome, recordDirectSend } from '../delivery/outbox/direct.js';
 import { newMessageId } from '../delivery/outbox/enqueue.js';
 import { TranscribedSmtpError } from '../delivery/smtp/sender.js';
-import { endpointSecrets } from '../delivery/smtp/transport-options.js';
+import { endpointSecrets, poolKey } from '../delivery/smtp/transport-options.js';
 import type { AppDeps, TenantRow } from '../http/context.js';
 import { fieldError } from '../http/problem.js';
 import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../i18n/languages.js';
@@ -76,11 +76,34 @@ export function sentSecret(smtp: Pick<StoredSmtp, 'username' | 'authMethod'>): '
 /** SECRET_STAYS_WITH_ITS_HOST asks for a secret again when a test names another host than the saved one. */
 export const SECRET_STAYS_WITH_ITS_HOST = 'type it again to test another host: the saved one is only ever sent to the saved host';
 
-async function endpointToTest(deps: TestMailDeps, tenantId: string, settings: SmtpSettingsInput | undefined) {
-  if (!settings) {
-    const { smtp, secrets, source } = effectiveSmtp(deps.secretBox, await readSendSettings(deps.db, tenantId), deps.context.systemSmtp);
-    return { endpoint: toEndpoint(smtp, secrets), source };
-  }
+async function savedEndpoint(deps: TestMailDeps, tenantId: string): Promise<{ endpoint: SmtpEndpoint; source: SmtpSource }> {
+  const { smtp, secrets, source } = effectiveSmtp(deps.secretBox, await readSendSettings(deps.db, tenantId), deps.context.systemSmtp);
+  return { endpoint: toEndpoint(smtp, secrets), source };
+}
+
+/**
+ * endpointToTest is what a test connects with, and whether that is exactly what the tenant's
+ * emails use (`testsSaved`): unsaved values equal to the saved ones, as the console sends its form
+ * back, test the saved settings as much as no values do.
+ */
+async function endpointToTest(
+  deps: TestMailDeps,
+  tenantId: string,
+  settings: SmtpSettingsInput | undefined,
+): Promise<{ endpoint: SmtpEndpoint; source: SmtpSource; testsSaved: boolean }> {
+  if (!settings) return { ...(await savedEndpoint(deps, tenantId)), testsSaved: true };
+  const endpoint = await unsavedEndpoint(deps, tenantId, settings);
+  const testsSaved = await savedEndpoint(deps, tenantId).then(
+    (saved) => poolKey(saved.endpoint) === poolKey(endpoint),
+    (err: unknown) => {
+      if (err instanceof SecretDecryptError) return false;
+      throw err;
+    },
+  );
+  return { endpoint, source: 'custom', testsSaved };
+}
+
+async function unsavedEndpoint(deps: TestMailDeps, tenantId: string, settings: SmtpSettingsInput): Promise<SmtpEndpoint> {
   // Unsaved values go over the saved custom ones, so an unchanged password need not be typed again.
   const saved = await getMailSettings(deps.db, tenantId);
   const merged = await mergeOverCustom(deps.db, deps.secretBox, tenantId, 'settings.', saved.custom, settings);
@@ -94,7 +117,7 @@ async function endpointToTest(deps: TestMailDeps, tenantId: string, settings: Sm
       merged.secrets[field] = null;
     }
   }
-  return { endpoint: toEndpoint(merged.smtp, merged.secrets), source: 'custom' as SmtpSource };
+  return toEndpoint(merged.smtp, merged.secrets);
 }
 
 /**
@@ -104,8 +127,10 @@ async function endpointToTest(deps: TestMailDeps, tenantId: string, settings: Sm
  */
 export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest): Promise<TestMailResult> {
   let endpoint: SmtpEndpoint;
+  let testsSaved: boolean;
   try {
-    const { endpoint: unchecked, source } = await endpointToTest(deps, request.tenant.id, request.settings);
+    const { endpoint: unchecked, source, testsSaved: saved } = await endpointToTest(deps, request.tenant.id, request.settings);
+    testsSaved = saved;
     request.beforeConnect?.();
     endpoint = await guardEndpoint(unchecked, source, deps.context);
   } catch (err) {
@@ -148,7 +173,7 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
   // failing banner and the incident end now, not at the next alert email, maybe hours away.
   const health = deps.health;
   const delivered =
-    health && outcome.status === 'sent' && request.settings === undefined
+    health && outcome.status === 'sent' && testsSaved
       ? (tx: Db) => observeAndNotify(tx, health.dialect, health.notices, [{ tenantId: request.tenant.id, at: deps.clock.now(), signal: { kind: 'delivered' } }])
       : undefined;
   // The delivery log shows test emails too, so "did my test go out?" has one place to look.
