@@ -135,6 +135,22 @@ describeEachDialect('email action links', (dialect) => {
     }
   });
 
+  it('says in which time zone it reads and writes the end of a snooze or mute, the one its reader is in', async () => {
+    const tokyo = await t.tenantWithUser('acts', ['Administrator']);
+    await t.call('PATCH', `${api}/users/${tokyo.userId}`, { timeZone: 'Asia/Tokyo', language: 'de' });
+    const alertId = await raise({ robot: 'R-tokyo' });
+    const urls = links.urlsFor({ tenantId, userId: tokyo.userId, canMute: true }, { alertId });
+    for (const url of [urls.snooze, urls.mute]) {
+      const page = await get(url);
+      expect(page.body).toContain('<input type="datetime-local" name="until"');
+      expect(page.body).toContain('Alle Zeiten sind in Asia/Tokyo (UTC+09:00) angegeben.');
+      const done = await post(url, 'what=robot&for=until&until=2030-01-02T10:00');
+      expect(done.statusCode).toBe(200);
+      expect(done.body).toContain('02.01.2030, 10:00');
+      expect(done.body).toContain('Alle Zeiten sind in Asia/Tokyo (UTC+09:00) angegeben.');
+    }
+  });
+
   it('reads the same choices from a JSON body as from the form', async () => {
     const alertId = await raise({ robot: 'R-json', process: 'Json' });
     const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).snooze;

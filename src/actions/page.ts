@@ -44,7 +44,7 @@ export function whatText(parts: readonly MatchPart[], language: Language): strin
  * (a mail scanner following the link changes nothing). Mute and snooze offer what to match and
  * for how long; acknowledge only confirms.
  */
-export function confirmationPage(c: PageContext): string {
+export function confirmationPage(c: PageContext, now: number): string {
   const t = emailTranslator(c.language);
   const title = t(TITLE[c.action]);
   if (c.action === 'acknowledge') {
@@ -66,7 +66,8 @@ export function confirmationPage(c: PageContext): string {
     c.language,
     title,
     `<p>${intro}</p><form method="post"><fieldset><legend>${escapeHtml(t('actions.which'))}</legend>${which}</fieldset>` +
-      `<fieldset><legend>${escapeHtml(t('actions.duration'))}</legend>${durations}</fieldset><button type="submit">${escapeHtml(t('actions.confirm'))}</button></form>`,
+      `<fieldset><legend>${escapeHtml(t('actions.duration'))}</legend>${durations}<p>${escapeHtml(timesIn(c, now))}</p></fieldset>` +
+      `<button type="submit">${escapeHtml(t('actions.confirm'))}</button></form>`,
   );
 }
 
@@ -82,7 +83,16 @@ export function donePage(c: PageContext, done: { what?: readonly MatchPart[]; un
           what: whatText(done.what ?? [], c.language),
           until: fmt.dateTime(done.until ?? 0),
         });
-  return smallPage(c.language, t(TITLE[c.action]), `<p>${escapeHtml(sentence)}</p>`);
+  const at = c.action === 'acknowledge' ? done.at : done.until;
+  return smallPage(c.language, t(TITLE[c.action]), `<p>${escapeHtml(sentence)}</p><p>${escapeHtml(timesIn(c, at ?? 0))}</p>`);
+}
+
+/**
+ * timesIn says in which zone the page reads the chosen end and writes its times: the reader's own,
+ * or the tenant's for a reader who set none, which need not be where the reader sits.
+ */
+function timesIn(c: PageContext, at: number): string {
+  return emailTranslator(c.language)('common.timesIn', { zone: localeFormat(c.language, c.timeZone).zoneLabel(at) });
 }
 
 /**

@@ -126,7 +126,8 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
       config: { access: 'public', problems: [403] },
       schema: { params, description: "Shows what the email's action link does, with a form; changes nothing. 404 for a tampered, expired or foreign link." },
     },
-    (request, reply) => answerLinkPage(request, reply, async () => confirmationPage((await resolve(db, links, request.params.token)).page), refusalPage),
+    (request, reply) =>
+      answerLinkPage(request, reply, async () => confirmationPage((await resolve(db, links, request.params.token)).page, clock.now()), refusalPage),
   );
 
   void app.register(async (scope) => {
