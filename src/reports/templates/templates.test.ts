@@ -88,6 +88,15 @@ describe('every email in every language', () => {
 });
 
 describe('the 10-minute summary', () => {
+  it('shows a message in a right-to-left script in its own direction, its punctuation where its reader expects it', () => {
+    const hebrew = 'שגיאה בתור ההזמנות: השרת לא זמין (קוד 503).';
+    const email = renderSummaryEmail(summaryView({ groups: [group({ message: hebrew })], totalAlerts: 1 }));
+    // An element of its own whose direction follows its first letter: right to left here, left to right for a Latin one.
+    expect(email.html).toContain(`dir="auto" class="tocsin-break" style="margin:4px 0 0 0;">${hebrew}</div>`);
+    const immediate = renderImmediateEmail(sampleImmediate(context('en')));
+    expect(immediate.html).toMatch(/dir="auto" class="tocsin-break" style="margin:4px 0 0 0;">Robot &#x27;FIN-UNATT-07&#x27; is offline/);
+  });
+
   it('shows the window and every time in the recipient zone, with the zone labelled', () => {
     const paris = renderSummaryEmail(sampleSummary(context('en', 'Europe/Paris')));
     expect(paris.text).toContain('between Nov 27, 2026, 09:50 and 10:00.');
