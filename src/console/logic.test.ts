@@ -130,6 +130,13 @@ describe('console decisions', () => {
     expect(failureReasons({ stage: 'connect', message: 'the server closed the connection without answering EHLO' })).toEqual(['connectionClosed']);
   });
 
+  it('explains a refused XOAUTH2 sign-in as a refused access token, not as a wrong password', async () => {
+    const { failureReasons } = await load('lib/smtp-failure.js');
+    const message =
+      'the server refused the access token (XOAUTH2), status 401, scope https://mail.google.com/: it may have expired, or not allow sending mail: 535-5.7.8 Username and Password not accepted';
+    expect(failureReasons({ stage: 'auth', code: 535, message })).toEqual(['authToken']);
+  });
+
   it("warns of an OAuth access token's expiry from a day before, and once it has passed", async () => {
     const { tokenNotice } = await load('pages/mail-health.js');
     const now = Date.UTC(2026, 10, 30, 9);

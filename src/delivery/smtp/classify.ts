@@ -9,6 +9,27 @@ interface NodemailerErrorLike {
   response?: string;
   responseCode?: number;
   timeoutType?: string;
+  /** The server's last 334 challenge in the session (session.ts), Base64. */
+  challenge?: string;
+}
+
+/**
+ * tokenRefusal reads why a server refused an XOAUTH2 token from its 334 challenge, Base64 JSON such
+ * as Gmail's {"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}: "status 401,
+ * scope …", or undefined when it says nothing readable.
+ */
+function tokenRefusal(challenge: string | undefined): string | undefined {
+  if (!challenge) return undefined;
+  try {
+    const said = JSON.parse(Buffer.from(challenge, 'base64').toString('utf8')) as { status?: unknown; scope?: unknown };
+    const parts = [
+      ...(typeof said.status === 'string' || typeof said.status === 'number' ? [`status ${said.status}`] : []),
+      ...(typeof said.scope === 'string' && said.scope ? [`scope ${said.scope}`] : []),
+    ];
+    return parts.length > 0 ? parts.join(', ') : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // Node's codes for a certificate that does not verify: retrying cannot fix them.
@@ -110,6 +131,11 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
   if (err.code === 'ETLS' && err.command === 'STARTTLS') {
     const reply = err.response?.trim();
     return `the server did not upgrade to TLS (STARTTLS is required)${reply ? `: ${reply}` : ''}`;
+  }
+  // "Invalid login: 535 … Username and Password not accepted" sends one to check a password that was never sent.
+  if (stage === 'auth' && /^AUTH XOAUTH2/i.test(err.command ?? '') && err.response) {
+    const why = tokenRefusal(err.challenge);
+    return `the server refused the access token (XOAUTH2)${why ? `, ${why}` : ''}: it may have expired, or not allow sending mail: ${err.response.trim()}`;
   }
   // The server hung up under a command: say which one, as nodemailer's "Connection closed unexpectedly" did not.
   const interrupted = lastCommand?.trim().toUpperCase();

@@ -167,6 +167,17 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(error).toMatchObject({ stage: 'auth', retryable: false });
   });
 
+  it('says that the access token was refused when an XOAUTH2 sign-in fails, keeping the server code and words', async () => {
+    const server = await start({ tls: 'starttls', auth: { username: 'robot@example.com', accessToken: 'ya29.good', methods: ['XOAUTH2'] } });
+    const endpoint = endpointFor(server, { security: 'starttls', authMethod: 'xoauth2', username: 'robot@example.com', accessToken: 'ya29.expired' });
+    const error = await failure(sender.send(endpoint, email(), { transcript: true }));
+    expect(error).toMatchObject({ stage: 'auth', retryable: false, code: 535 });
+    expect(error.message).toMatch(/^the server refused the access token \(XOAUTH2\)/);
+    // The reason the server gave in its challenge (Gmail's and smtp-server's JSON), and its final reply.
+    expect(error.message).toContain('status 401');
+    expect(error.message).toContain('535 Error: Username and Password not accepted');
+  });
+
   it('reports a wrong password as a 535 auth failure that is not retried', async () => {
     const server = await start({ auth: { username: 'robot', password: PASSWORD } });
     const error = await failure(

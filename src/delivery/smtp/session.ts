@@ -48,6 +48,8 @@ export class SmtpSession {
   #ended = false;
   /** Whether the server has said anything yet (its greeting comes first). */
   #greeted = false;
+  /** The server's last 334 challenge: after a refused XOAUTH2 token, the reason (Base64 JSON) in it. */
+  #challenge: string | undefined;
   readonly #endListeners: (() => void)[] = [];
   /** Ends the session when the oldest unanswered command has waited `replyTimeoutMs` for its whole reply. */
   #replyTimer: NodeJS.Timeout | undefined;
@@ -214,6 +216,7 @@ export class SmtpSession {
       if (this.#unanswered.length === 1) this.#awaitReply();
     } else if (tnx === 'server') {
       this.#greeted = true;
+      if (line.startsWith('334 ')) this.#challenge = line.slice(4).trim();
       // The greeting answers no command; every other reply answers the oldest unanswered one.
       const answered = this.#unanswered.shift();
       if (answered === 'DATA' && line.startsWith('354')) {
@@ -239,6 +242,7 @@ export class SmtpSession {
 
   /** #failure classifies an error at the command it interrupted (the message itself counts as DATA). */
   #failure(err: unknown): SmtpDeliveryError {
-    return classifySmtpError(err, this.#unanswered[0] ?? (this.#messageSent ? 'DATA' : this.#lastCommand));
+    const challenged = this.#challenge && typeof err === 'object' && err !== null ? Object.assign(err, { challenge: this.#challenge }) : err;
+    return classifySmtpError(challenged, this.#unanswered[0] ?? (this.#messageSent ? 'DATA' : this.#lastCommand));
   }
 }

@@ -49,6 +49,8 @@ function whatFailed(stage, code, message) {
       // Microsoft 365 answers 535 5.7.139 when basic authentication (SMTP AUTH) is off for the
       // mailbox or the whole tenant: checking the password or making an app password cannot help.
       if (/5\.7\.139|basic authentication is disabled|SmtpClientAuthentication is disabled/i.test(message)) return 'basicAuthDisabled';
+      // A refused OAuth token (classify.ts words it so): no password or app password is involved.
+      if (/refused the access token/i.test(message)) return 'authToken';
       if (code === 535) return 'auth535';
       if (code === 534) return 'auth534';
       if (code === 530) return 'authRequired';
