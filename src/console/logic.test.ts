@@ -105,7 +105,7 @@ describe('console decisions', () => {
     expect(why('connect', 'timed out during connect')).toEqual(['timeout']);
     expect(why('connect', 'This SMTP server cannot be used: give a public host name or address, on port 25, 465, 587 or 2525.')).toEqual(['refusedHost']);
     expect(why('tls', "the server's certificate did not verify (ERR_SSL_WRONG_VERSION_NUMBER): wrong version number")).toEqual(['tlsMode']);
-    expect(why('tls', "the server's certificate did not verify (DEPTH_ZERO_SELF_SIGNED_CERT): self-signed certificate")).toEqual(['certificate']);
+    expect(why('tls', "the server's certificate did not verify (DEPTH_ZERO_SELF_SIGNED_CERT): self-signed certificate")).toEqual(['certificateUntrusted']);
     expect(why('tls', 'the server sent no SMTP greeting: it expects implicit TLS from the first byte on port 465, not STARTTLS')).toEqual(['tlsMode']);
     expect(why('tls', 'the server did not upgrade to TLS (STARTTLS is required)')).toEqual(['noStarttls']);
     expect(why('auth', 'Invalid login: 535 5.7.8 Error: authentication failed', 535)).toEqual(['auth535']);
@@ -128,6 +128,23 @@ describe('console decisions', () => {
     expect(failureReasons({ stage: 'recipient', message: 'the server closed the connection without answering RCPT TO' })).toEqual(['closedMidway']);
     expect(failureReasons({ stage: 'data', message: 'the server closed the connection during DATA, without accepting the message' })).toEqual(['closedMidway']);
     expect(failureReasons({ stage: 'connect', message: 'the server closed the connection without answering EHLO' })).toEqual(['connectionClosed']);
+  });
+
+  it('explains a certificate by what is wrong with it: the host name, an authority Tocsin does not trust, or its dates', async () => {
+    const { failureReasons } = await load('lib/smtp-failure.js');
+    // Another host name helps only the first: the others are about the certificate itself.
+    const cases = [
+      ['ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames", 'certificate'],
+      ['DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate', 'certificateUntrusted'],
+      ['SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain', 'certificateUntrusted'],
+      ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate', 'certificateUntrusted'],
+      ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'unable to get local issuer certificate', 'certificateUntrusted'],
+      ['CERT_HAS_EXPIRED', 'certificate has expired', 'certificateExpired'],
+      ['CERT_NOT_YET_VALID', 'certificate is not yet valid', 'certificateExpired'],
+    ];
+    for (const [code, words, reason] of cases) {
+      expect(failureReasons({ stage: 'tls', message: `the server's certificate did not verify (${code}): ${words}` }), code).toEqual([reason]);
+    }
   });
 
   it('explains a refused XOAUTH2 sign-in as a refused access token, not as a wrong password', async () => {

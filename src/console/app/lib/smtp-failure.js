@@ -43,7 +43,12 @@ function whatFailed(stage, code, message) {
       return 'connect';
     case 'tls':
       if (/STARTTLS/i.test(message)) return 'noStarttls';
-      if (/certificate|CERT/.test(message)) return 'certificate';
+      if (/certificate|CERT/.test(message)) {
+        // Another host name helps only when the name is what does not match.
+        if (/CERT_HAS_EXPIRED|CERT_NOT_YET_VALID/.test(message)) return 'certificateExpired';
+        if (/SELF_SIGNED|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|CERT_UNTRUSTED|CERT_REJECTED/.test(message)) return 'certificateUntrusted';
+        return 'certificate';
+      }
       return 'tls';
     case 'auth':
       // Microsoft 365 answers 535 5.7.139 when basic authentication (SMTP AUTH) is off for the
