@@ -156,6 +156,24 @@ describeEachDialect('report composers', (dialect) => {
     }
   });
 
+  it('says how many alerts mutes kept out of a daily report, and never calls a day whose every alert was muted all quiet', async () => {
+    const until = new Date(clock.now() + 3_600_000).toISOString();
+    const mutes = [];
+    for (const component of ['Jobs', 'Robots']) mutes.push((await t.call('POST', `${base}/mutes`, { scope: 'tenant', match: { component }, until })).json().id);
+    await t.call('PUT', `${base}/settings/mail`, { sendEmptyDailyReport: true });
+    try {
+      const email = await render('daily', 'fr@example.com');
+      // Élise subscribes to the three Jobs alerts and the two of Robots (not to Queues): all five muted.
+      expect(email.text).toContain('5 alertes de cette période ne sont pas affichées, coupées dans les e-mails par\u00a0:');
+      expect(email.html).toContain('5 alertes de cette période ne sont pas affichées');
+      for (const part of [email.subject, email.text, email.html]) expect(part).not.toContain('rien à signaler');
+      expect(email.subject).toBe('compose\u00a0: récapitulatif quotidien des alertes, 0 alerte');
+    } finally {
+      for (const id of mutes) await t.call('DELETE', `${base}/mutes/${id}`);
+      await t.call('PUT', `${base}/settings/mail`, { sendEmptyDailyReport: false });
+    }
+  });
+
   it('puts no alert of another tenant in any email: every summary, daily and immediate email of both tenants', async () => {
     const db = t.tocsin.deps.storage.db;
     const tenants = await db.selectFrom('tenants').select(['id', 'name']).where('name', 'in', ['compose', 'neighbour']).execute();

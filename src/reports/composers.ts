@@ -72,7 +72,7 @@ interface Caches {
   /** A daily window's counts split by source (and the day before's): the counts, mutes and health section read them. */
   readonly sourcedCounts: WindowCache<SourcedEventCount[]>;
   /** A daily period's counts and health section for one set of subscriptions and mutes. */
-  readonly dailyFacts: WindowCache<{ merged: EventCount[]; health: DailyHealth }>;
+  readonly dailyFacts: WindowCache<{ merged: EventCount[]; health: DailyHealth; mutedAlerts: number }>;
   /** Rows every email of one claimed batch reads alike, keyed by the batch's lease token. */
   readonly claimed: WindowCache<unknown>;
   readonly immediate: ImmediateEmailCache;
@@ -441,20 +441,20 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
     start: wholeDay ? DateTime.fromMillis(period.start, { zone }).minus({ days: 1 }).toMillis() : 2 * period.start - period.end,
     end: period.start,
   };
-  // What the recipient would be mailed about: subscribed, and muted alerts left out (still counted in the console).
-  const mine = async (window: { start: number; end: number }) =>
-    unmutedFor(
-      await caches.sourcedCounts.get(`${c.tenant.id}:${window.start}:${window.end}`, () => sourcedEventCounts(deps.db, c.tenant.id, window)),
-      mutes,
-      c.data.recipient,
-      now,
-    ).filter((e) => isSubscribed(preferences, e.component, e.event));
+  // What the recipient subscribes to; then what it would be mailed about, muted alerts left out (still counted in the console).
+  const subscribed = async (window: { start: number; end: number }) =>
+    (await caches.sourcedCounts.get(`${c.tenant.id}:${window.start}:${window.end}`, () => sourcedEventCounts(deps.db, c.tenant.id, window))).filter((e) =>
+      isSubscribed(preferences, e.component, e.event),
+    );
+  const mine = async (window: { start: number; end: number }) => unmutedFor(await subscribed(window), mutes, c.data.recipient, now);
   // Recipients with the same subscriptions and mutes (most of a tenant) get the same counts and
   // health: worked out once, not from every count of both days again for each of them.
   const alike = JSON.stringify([c.tenant.id, period, preferences, mutes.map((m) => [m.id, m.until, m.match])]);
-  const { merged, health } = await caches.dailyFacts.get(alike, async () => {
-    const [current, previous] = await Promise.all([mine(period), mine(before)]);
-    return { merged: mergeEventCounts(current), health: dailyHealth(current, previous) };
+  const { merged, health, mutedAlerts } = await caches.dailyFacts.get(alike, async () => {
+    const [all, current, previous] = await Promise.all([subscribed(period), mine(period), mine(before)]);
+    // As a summary does: a report says how many alerts its mutes kept out, so a muted day is not taken for a quiet one.
+    const sum = (counts: readonly { count: number }[]) => counts.reduce((total, e) => total + e.count, 0);
+    return { merged: mergeEventCounts(current), health: dailyHealth(current, previous), mutedAlerts: sum(all) - sum(current) };
   });
   // As a summary (see NOTHING_LEFT): an "all quiet" report is only for a tenant that asked for one,
   // never a daily report whose alerts went away between its decision and a late send.
@@ -473,6 +473,7 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
     period,
     counts,
     mutes: mutes.map((m) => muteLineOf(m, language)),
+    mutedAlerts,
     health: {
       components: health.components.map((trend) => ({ ...trend, componentDisplayName: componentDisplayName(trend.component, language) })),
       stillFailing: health.stillFailing.map((s) => ({ ...s, url: listOf(s.key) })),

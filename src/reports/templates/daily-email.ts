@@ -121,11 +121,15 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
   const fmt = localeFormat(recipient.language, recipient.timeZone);
   const counts = view.counts.filter((row) => row.count > 0);
   const total = counts.reduce((sum, row) => sum + row.count, 0);
+  // No alert to list; all quiet only if no mute kept any out either (then the report says how many it did).
   const quiet = total === 0;
+  const mutedAlerts = view.mutedAlerts ?? 0;
+  const allQuiet = quiet && mutedAlerts === 0;
   // A report time with seconds (`HH:MM:SS`) is written with them.
   const at = onWholeMinutes(period.start, period.end) ? fmt.dateTime : fmt.dateTimeToSecond;
   const bounds = { start: at(period.start), end: at(period.end) };
-  const intro = quiet ? t('daily.quiet', bounds) : t('daily.intro', { ...bounds, count: total });
+  const intro = allQuiet ? t('daily.quiet', bounds) : t('daily.intro', { ...bounds, count: total });
+  const muted = mutedAlerts > 0 ? t('summary.muted', { count: mutedAlerts }) : null;
   const ordered = [...counts].sort(
     (a, b) =>
       severityRank(b.severity) - severityRank(a.severity) || b.count - a.count || a.eventDisplayName.localeCompare(b.eventDisplayName, recipient.language),
@@ -154,7 +158,7 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
   const body = {
     intro,
     quiet,
-    quietWhy: t('daily.quietWhy'),
+    quietWhy: allQuiet ? t('daily.quietWhy') : null,
     timesIn,
     cards,
     byEvent: t('daily.byEvent'),
@@ -167,11 +171,12 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
     total: fmt.number(total),
     viewAll,
     health: healthSection(view.health, t, fmt),
-    mutesHeading: mutes.length > 0 ? t('daily.mutesHeading') : null,
+    mutesHeading: mutes.length > 0 || muted ? t('daily.mutesHeading') : null,
+    muted,
     mutes,
   };
   const text = quiet
-    ? [intro, timesIn, t('daily.quietWhy')]
+    ? [intro, timesIn, ...(allQuiet ? [t('daily.quietWhy')] : [])]
     : [
         intro,
         timesIn,
@@ -186,14 +191,14 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
         ...(moreEvents ? [`          ${moreEvents}`] : []),
         `  ${body.total.padStart(6)}  ${body.totalLabel}`,
       ];
-  const mutesText = mutes.length > 0 ? ['', t('daily.mutesHeading'), ...mutes.map((line) => `  ${line}`)] : [];
+  const mutesText = body.mutesHeading ? ['', body.mutesHeading, ...(muted ? [`  ${muted}`] : []), ...mutes.map((line) => `  ${line}`)] : [];
   return renderEmail(
     'daily',
     {
       language: recipient.language,
-      subject: quiet ? t('daily.subjectQuiet', { tenant: tenant.displayName }) : t('daily.subject', { count: total, tenant: tenant.displayName }),
+      subject: allQuiet ? t('daily.subjectQuiet', { tenant: tenant.displayName }) : t('daily.subject', { count: total, tenant: tenant.displayName }),
       preheader: intro,
-      accent: quiet ? SEVERITY_COLOURS.Success : (rows[0]?.colour ?? SEVERITY_COLOURS.Info),
+      accent: allQuiet ? SEVERITY_COLOURS.Success : (rows[0]?.colour ?? SEVERITY_COLOURS.Info),
       tenantDisplayName: tenant.displayName,
       heading: t('daily.heading'),
       greeting: greeting(t, recipient.name),

@@ -185,6 +185,8 @@ export interface DailyEmailView {
   readonly counts: readonly EventCountView[];
   /** The mutes in force that cover the recipient: the tenant's, and its own snoozes. */
   readonly mutes?: readonly MuteLineView[] | undefined;
+  /** How many alerts of the period the recipient subscribes to were left out as muted for it. */
+  readonly mutedAlerts?: number | undefined;
   /** The health section; left out (or with no components) the report has none. */
   readonly health?: DailyHealthView | undefined;
   readonly links: ReportLinks & {
