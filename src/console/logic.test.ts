@@ -149,6 +149,17 @@ describe('console decisions', () => {
     }
   });
 
+  it("explains Microsoft 365's SendAsDenied after DATA as a From address the mailbox may not send as, not as a message refused as spam", async () => {
+    const { failureReasons } = await load('lib/smtp-failure.js');
+    const sendAsDenied =
+      'Message failed: 554 5.2.252 SendAsDenied; alerts@contoso.com not allowed to send as ops@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception';
+    expect(failureReasons({ stage: 'data', code: 554, message: sendAsDenied })).toEqual(['sender']);
+    expect(
+      failureReasons({ stage: 'data', code: 550, message: 'Message failed: 550 5.7.60 SMTP; Client does not have permissions to send as this sender' }),
+    ).toEqual(['sender']);
+    expect(failureReasons({ stage: 'data', code: 552, message: 'Message failed: 552 5.3.4 Message size exceeds fixed limit' })).toEqual(['data']);
+  });
+
   it('explains a refused XOAUTH2 sign-in as a refused access token, not as a wrong password', async () => {
     const { failureReasons } = await load('lib/smtp-failure.js');
     const message =

@@ -68,6 +68,8 @@ function whatFailed(stage, code, message) {
       if (code === 530) return 'authRequired';
       return 'recipient';
     default:
+      // Microsoft 365 takes the message, then refuses a From address the mailbox may not send as.
+      if (/SendAsDenied|permissions to send as|not allowed to send as/i.test(message)) return 'sender';
       return 'data';
   }
 }
