@@ -94,6 +94,19 @@ describe('MIME written for the send stage', () => {
     expect(first.headers.get('x-tocsin-kind')).toBe('immediate');
   });
 
+  it('shows a subject or display name that looks like an encoded word as written, never decoded into other text', async () => {
+    // An alert message or a user's name is tenant data: written as it is, "=?utf-8?B?…?=" would be
+    // read by every mail program as the text it encodes (here a line break and a Bcc header).
+    const looksEncoded = '=?utf-8?B?DQpCY2M6IGV2ZUBleGFtcGxlLmNvbQ==?=';
+    const template = prepareMime({ subject: `acme: Fatal alert, ${looksEncoded}`, text: 'a', html: '<p>a</p>', headers: {} });
+    const raw = writeMime(template, { ...SEND, to: { address: 'ana@example.com', name: looksEncoded } });
+    const parsed = await simpleParser(raw);
+    expect(parsed.subject).toBe(`acme: Fatal alert, ${looksEncoded}`);
+    expect(parsed.to).toMatchObject({ value: [{ address: 'ana@example.com', name: looksEncoded }] });
+    const quoted = await simpleParser(writeMime(template, { ...SEND, to: { address: 'ana@example.com', name: `Ana "${looksEncoded}"` } }));
+    expect(quoted.to).toMatchObject({ value: [{ name: `Ana "${looksEncoded}"` }] });
+  });
+
   it('refuses a line break or NUL in any header, prepared or spliced, before anything is sent', () => {
     const email = { subject: 'ok', text: 'a', html: 'a', headers: {} };
     expect(() => prepareMime({ ...email, headers: { 'X-Evil': 'a\r\nBcc: eve@example.com' } })).toThrow(SmtpDeliveryError);

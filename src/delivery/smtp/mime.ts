@@ -42,6 +42,9 @@ export interface PreparedMime {
 const CRLF = '\r\n';
 // Printable ASCII only: anything else in a header needs an encoded word.
 const PRINTABLE = /^[\x20-\x7e]*$/;
+// Printable ASCII that no mail program would decode: "=?" may start what reads as an encoded word
+// (RFC 2047), which would show text other than the value, so such a value is encoded itself.
+const AS_WRITTEN = /^(?:[\x20-\x3c\x3e-\x7e]|=(?!\?))*$/;
 // An atom-safe display name needs no quoting (RFC 5322 atext and spaces).
 const ATOM_PHRASE = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]+$/;
 // A spliced header value: printable ASCII without spaces (a URL), so that it never needs folding or encoding.
@@ -185,7 +188,7 @@ function assertHeaderValue(name: string, value: string): void {
 /** headerLine is one whole header, folded and encoded as its value needs. */
 export function headerLine(name: string, value: string): string {
   assertHeaderValue(name, value);
-  return PRINTABLE.test(value) ? foldAscii(`${name}: ${value}`) : `${name}: ${encodedWords(value)}`;
+  return AS_WRITTEN.test(value) ? foldAscii(`${name}: ${value}`) : `${name}: ${encodedWords(value)}`;
 }
 
 /** asciiAddress writes an address's domain in punycode, as SMTP and headers without SMTPUTF8 need it. */
@@ -201,9 +204,9 @@ export function mailboxHeader(name: string, mailbox: Mailbox): string {
   assertHeaderValue(name, address);
   if (!mailbox.name) return `${name}: ${address}`;
   assertHeaderValue(name, mailbox.name);
+  if (!AS_WRITTEN.test(mailbox.name)) return `${name}: ${encodedWords(mailbox.name)} <${address}>`;
   if (ATOM_PHRASE.test(mailbox.name)) return foldAscii(`${name}: ${mailbox.name} <${address}>`);
-  if (PRINTABLE.test(mailbox.name)) return foldAscii(`${name}: "${mailbox.name.replace(/[\\"]/g, '\\$&')}" <${address}>`);
-  return `${name}: ${encodedWords(mailbox.name)} <${address}>`;
+  return foldAscii(`${name}: "${mailbox.name.replace(/[\\"]/g, '\\$&')}" <${address}>`);
 }
 
 /** dateHeader is an RFC 5322 date in UTC, e.g. `Mon, 30 Nov 2026 01:53:03 +0000`. */
