@@ -175,7 +175,7 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
       language: languageOf(delivery.recipient.language),
       timeZone: delivery.recipient.timeZone,
     },
-    links: { preferences: preferencesUrl(deps.publicUrl, row.name), unsubscribe },
+    links: { preferences: preferencesUrl(deps.publicUrl, row.name, data.recipient.type === 'group' ? data.recipient.id : undefined), unsubscribe },
   };
 }
 

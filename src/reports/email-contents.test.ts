@@ -309,6 +309,23 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await expectSummariesOnlyTo(base, 'desk@example.com', former, NOT_A_READER);
   });
 
+  it("sends a group mailbox to the group's alert preferences, which decide what it gets, and a user to its own", async () => {
+    const base = '/api/v1/tenants/prefdesk';
+    const user = await tenantOfReaders('prefdesk');
+    await user('own@example.com');
+    const desk = (await t.call('POST', `${base}/groups`, { name: 'Desk', email: 'pref-desk@example.com', roles: ['Alerts Viewer'] })).json().id as string;
+    clock.advance(60_000);
+    expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Payroll failed' })).statusCode).toBe(202);
+    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    await decideReports(t.tocsin, clock, INTERVAL);
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+    const mailTo = async (address: string) => simpleParser(smtp.messages.find((m) => m.envelope.to[0] === address)!.raw);
+    const group = await mailTo('pref-desk@example.com');
+    expect(group.text).toContain(`Alert preferences: ${PUBLIC}/#/preferences/group/${desk}?tenant=prefdesk`);
+    expect(group.html).toContain(`href="${PUBLIC}/#/preferences/group/${desk}?tenant&#x3D;prefdesk"`);
+    expect((await mailTo('own@example.com')).text).toContain(`Alert preferences: ${PUBLIC}/#/preferences?tenant=prefdesk`);
+  });
+
   it('is not sent to a reader who turned summaries off after it was decided', async () => {
     const base = '/api/v1/tenants/offnow';
     await t.call('POST', '/api/v1/tenants', { name: 'offnow', timeZone: 'UTC' });

@@ -46,9 +46,12 @@ export function alertListUrl(publicUrl: string, filter: AlertListFilter): string
   return consoleUrl(publicUrl, 'alerts', query);
 }
 
-/** preferencesUrl is the console's alert preferences page of a tenant. */
-export function preferencesUrl(publicUrl: string, tenant: string): string {
-  return consoleUrl(publicUrl, 'preferences', new URLSearchParams({ tenant }));
+/**
+ * preferencesUrl is the console's alert preferences page of a tenant: the reader's own, or for a
+ * group mailbox the group's, whose rules decide what that mailbox gets.
+ */
+export function preferencesUrl(publicUrl: string, tenant: string, groupId?: string): string {
+  return consoleUrl(publicUrl, groupId ? `preferences/group/${encodeURIComponent(groupId)}` : 'preferences', new URLSearchParams({ tenant }));
 }
 
 /** mailSettingsUrl is the console's Settings > Mail page of a tenant. */
