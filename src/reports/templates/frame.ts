@@ -6,7 +6,7 @@ import { HTML_TEMPLATES } from './compile.js';
 import type { TemplateName } from './email-html.js';
 import { type HeaderInput, emailHeaders, headerText } from './headers.js';
 import { httpUrl } from './links.js';
-import { field } from './text.js';
+import { columns, field } from './text.js';
 
 /** Link is a vetted http(s) link and its text, as the templates show it. */
 export interface Link {
@@ -91,7 +91,7 @@ export function renderEmail(
   const text = [
     frame.tenantDisplayName,
     frame.heading,
-    '='.repeat(Math.min(60, Array.from(frame.heading).length)),
+    '='.repeat(Math.min(60, columns(frame.heading))),
     '',
     frame.greeting,
     '',

@@ -87,6 +87,16 @@ describe('every email in every language', () => {
   });
 });
 
+describe('the text part', () => {
+  it.each(LANGUAGES)('underlines the heading in %s as wide as a fixed-width font shows it, a Japanese character taking two columns', (language) => {
+    for (const kind of KINDS) {
+      const [, heading, underline] = renderSample(kind, context(language)).text.split('\n');
+      const columns = Array.from(heading!).reduce((sum, c) => sum + (/[\u3000-\u30ff\u4e00-\u9fff\uff01-\uff60]/.test(c) ? 2 : 1), 0);
+      expect(underline, `${kind}: ${heading}`).toBe('='.repeat(columns));
+    }
+  });
+});
+
 describe('the 10-minute summary', () => {
   it('shows a message in a right-to-left script in its own direction, its punctuation where its reader expects it', () => {
     const hebrew = 'שגיאה בתור ההזמנות: השרת לא זמין (קוד 503).';

@@ -23,3 +23,14 @@ export const FIELD_MAX = 200;
 export function field(value: string, max = FIELD_MAX): string {
   return clip(oneLine(value), max);
 }
+
+// East Asian wide and fullwidth characters (CJK, kana, hangul, fullwidth forms): two columns each.
+const WIDE =
+  /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]/u;
+
+/** columns is how many columns a fixed-width font gives text: two for a wide East Asian character, one for any other. */
+export function columns(value: string): number {
+  let width = 0;
+  for (const c of value) width += WIDE.test(c) ? 2 : 1;
+  return width;
+}
