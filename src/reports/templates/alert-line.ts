@@ -18,6 +18,8 @@ export interface AlertLine {
   /** `×N` when the line stands for several alerts, else null. */
   readonly repeats: string | null;
   readonly message: string;
+  /** The message's lines, which the HTML part breaks as the text part does (one, folded, in a summary). */
+  readonly messageLines: readonly string[];
   readonly time: string;
   /** Where it came from, each as `label: value`. */
   readonly meta: readonly string[];
@@ -26,6 +28,8 @@ export interface AlertLine {
   /** The recipient's action links (mute for everyone, snooze for me, I'm on it); empty for none. */
   readonly actions: readonly Link[];
 }
+
+const LINE_BREAK = /\r\n|\r|\n/;
 
 const ACTION_ORDER = ['acknowledge', 'snooze', 'mute'] as const;
 
@@ -59,7 +63,7 @@ const SOURCE_PARTS: readonly (keyof AlertSourceView)[] = ['process', 'robot', 'm
  * template escapes it and the text part prints it.
  */
 export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat, options: AlertLineOptions): AlertLine {
-  const message = options.foldMessage ? oneLine(group.message) : group.message.trim();
+  const message = clip(options.foldMessage ? oneLine(group.message) : group.message.trim(), options.messageMax);
   const meta = [
     { label: t('field.component'), value: group.componentDisplayName },
     ...SOURCE_PARTS.flatMap((part) => {
@@ -74,7 +78,8 @@ export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat
     event: field(group.eventDisplayName),
     href: httpUrl(group.url) ?? null,
     repeats: group.count > 1 ? `×${fmt.number(group.count)}` : null,
-    message: clip(message, options.messageMax),
+    message,
+    messageLines: message.split(LINE_BREAK),
     time: timeRange(group.firstAt, group.lastAt, fmt, options.day),
     meta,
     acknowledged: group.acknowledged
@@ -106,7 +111,7 @@ export function alertLineText(line: AlertLine, fmt: LocaleFormat): string[] {
   const details = [line.time, ...line.meta].join(' · ');
   return [
     `[${line.severity}] ${line.event}${line.repeats ? ` ${line.repeats}` : ''}`,
-    ...line.message.split(/\r\n|\r|\n/).map((text) => `  ${text}`),
+    ...line.messageLines.map((text) => `  ${text}`),
     `  ${details}`,
     ...(line.acknowledged ? [`  ${line.acknowledged}`] : []),
     ...line.actions.map((action) => `  ${linkText(action, fmt)}`),

@@ -428,6 +428,14 @@ describe('the Fatal-immediately email', () => {
     expect(preview('en')).toMatch(/^Robot offline: Robot /);
   });
 
+  it('keeps the line breaks of its message in the HTML part as in the text part, a stack trace included', () => {
+    const view = sampleImmediate(context('en'));
+    const message = 'System.TimeoutException: no logon screen\n   at Invoice.Run()\r\n   at Main() <x>';
+    const email = renderImmediateEmail({ ...view, alert: { ...view.alert, message } });
+    expect(email.text).toContain('  System.TimeoutException: no logon screen\n     at Invoice.Run()\n     at Main() <x>\n');
+    expect(email.html).toContain('>System.TimeoutException: no logon screen<br>   at Invoice.Run()<br>   at Main() &lt;x&gt;</div>');
+  });
+
   it('lists at most 20 data fields and counts the others', () => {
     const view = sampleImmediate(context('de'));
     const data = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${i}`, i]));
