@@ -31,6 +31,16 @@ describe('event catalogue', () => {
     for (const event of EVENTS) expect(findComponent(event.component), event.name).toBeDefined();
   });
 
+  it('gives every component a name of its own in each language, so that no two read alike in a list', () => {
+    for (const language of LANGUAGES) {
+      const names = COMPONENTS.map((component) => component.displayName[language].toLowerCase());
+      expect(
+        names.filter((name, i) => names.indexOf(name) !== i),
+        language,
+      ).toEqual([]);
+    }
+  });
+
   it('shows unknown events and components by their own name, and unknown languages in English', () => {
     expect(eventDisplayName('Robot.StatusChanged.Offline', 'fr')).toBe('Robot hors ligne');
     expect(eventDisplayName('robot.statuschanged.offline', 'ja')).toBe('ロボットがオフライン');
