@@ -157,6 +157,22 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     expect((await health()).state).toBe('ok');
   });
 
+  it("words its Mail.DeliveryFailing alert in the tenant's language, as the console and the emails show it to its people", async () => {
+    const gaumont = await t.tenantWithUser('gaumont');
+    await t.enableAlertEmails('gaumont');
+    expect((await t.call('PATCH', '/api/v1/tenants/gaumont', { language: 'fr' })).statusCode).toBe(200);
+    await useServer(own, { username: 'robot', password: 'un-ancien-mot-de-passe' }, 'gaumont');
+    await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(gaumont.tenantId, 'ops@gaumont.example.com', { kind: 'immediate' })], clock);
+    await startWorker().runOnce();
+    const [alert] = await t.tocsin.deps.storage.db
+      .selectFrom('alerts')
+      .select('message')
+      .where('tenant_id', '=', gaumont.tenantId)
+      .where('event', '=', 'Mail.DeliveryFailing')
+      .execute();
+    expect(alert!.message).toMatch(/^Les e-mails d’alerte échouent\. Dernière réponse du serveur de messagerie\u202f: 535 /);
+  });
+
   it('sends the emails waiting for a retry as soon as mail works again, not at their next try up to 30 minutes later', async () => {
     const wayne = await t.tenantWithUser('wayne');
     await t.enableAlertEmails('wayne');

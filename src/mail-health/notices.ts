@@ -163,6 +163,18 @@ const TEXTS: Record<Language, Record<MailHealthNoticeKind, Texts>> = {
   },
 };
 
+/**
+ * FAILING_ALERT_MESSAGE is the message of the Mail.DeliveryFailing alert, in the tenant's language:
+ * it is stored as any alert's message, and read as such in the console, the API and the emails.
+ */
+const FAILING_ALERT_MESSAGE: Record<Language, (reply: string) => string> = {
+  en: (reply) => `Alert emails are failing. The mail server's last reply: ${reply}`,
+  fr: (reply) => `Les e-mails d’alerte échouent. Dernière réponse du serveur de messagerie${NNBSP}: ${reply}`,
+  de: (reply) => `Alarm-E-Mails schlagen fehl. Letzte Antwort des Mailservers: ${reply}`,
+  es: (reply) => `Los correos de alerta están fallando. Última respuesta del servidor de correo: ${reply}`,
+  ja: (reply) => `アラート メールの送信に失敗しています。メール サーバーの最後の応答: ${reply}`,
+};
+
 /** MailHealthNoticeInput is what one notice says, to one administrator. */
 export interface MailHealthNoticeInput {
   readonly transition: MailHealthNoticeKind;
@@ -260,7 +272,8 @@ export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealth
       .executeTakeFirst();
     if (!claimed) continue;
     // A tenant deleted meanwhile gets nothing (its alert could not be stored).
-    if (!(await tx.selectFrom('tenants').select('id').where('id', '=', change.tenantId).executeTakeFirst())) continue;
+    const tenant = await tx.selectFrom('tenants').select('language').where('id', '=', change.tenantId).executeTakeFirst();
+    if (!tenant) continue;
     if (change.transition === 'failing') {
       await writeAlerts(
         tx,
@@ -270,7 +283,7 @@ export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealth
             severity: 'Error',
             component: MAIL_HEALTH_ALERT.component,
             event: MAIL_HEALTH_ALERT.event,
-            message: `Alert emails are failing. The mail server's last reply: ${change.health.lastError ?? 'none'}`.slice(0, 2_000),
+            message: FAILING_ALERT_MESSAGE[languageOf(tenant.language)](change.health.lastError ?? '—').slice(0, 2_000),
             data: JSON.stringify({ lastCode: change.health.lastCode, lastError: change.health.lastError }),
             source: null,
             folder: null,
