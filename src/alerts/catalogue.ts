@@ -34,7 +34,7 @@ export const COMPONENTS: readonly CatalogueComponent[] = Object.freeze([
   { name: 'Queues', displayName: l('Queues', "Files d'attente", 'Warteschlangen', 'Colas', 'キュー') },
   { name: 'Schedules', displayName: l('Schedules', 'Planifications', 'Zeitpläne', 'Programaciones', 'スケジュール') },
   { name: 'Triggers', displayName: l('Triggers', 'Déclencheurs', 'Trigger', 'Desencadenadores', 'トリガー') },
-  { name: 'Tasks', displayName: l('Tasks', 'Tâches (Action Center)', 'Aufgaben', 'Tareas', 'タスク') },
+  { name: 'Tasks', displayName: l('Tasks', "Tâches d'Action Center", 'Aufgaben', 'Tareas', 'タスク') },
   { name: 'Actions', displayName: l('Actions', 'Actions', 'Aktionen', 'Acciones', 'アクション') },
   { name: 'Process', displayName: l('Process', 'Processus', 'Prozess', 'Proceso', 'プロセス') },
   { name: 'Folders', displayName: l('Folders', 'Dossiers', 'Ordner', 'Carpetas', 'フォルダー') },
