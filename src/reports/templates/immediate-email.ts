@@ -6,7 +6,7 @@ import { alertLine, alertLineText } from './alert-line.js';
 import { greeting, link, linkText, renderEmail } from './frame.js';
 import { threadId } from './headers.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
-import { clip, field, oneLine } from './text.js';
+import { field, oneLine } from './text.js';
 import type { ImmediateEmailView } from './view-models.js';
 
 /** IMMEDIATE_DATA_MAX_FIELDS is how many fields of an alert's JSON data the email lists. */
@@ -27,7 +27,8 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
   const entries = Object.entries(alert.data ?? {});
   const data = entries.slice(0, IMMEDIATE_DATA_MAX_FIELDS).map(([key, value]) => ({
     key: field(key, 100),
-    value: clip(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)), 300),
+    // One line per field: a value's line breaks would start lines that read as fields of their own.
+    value: field(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)), 300),
   }));
   const hiddenFields = entries.length - data.length;
   const moreData = hiddenFields > 0 ? t('common.moreData', { count: hiddenFields }) : null;

@@ -436,6 +436,12 @@ describe('the Fatal-immediately email', () => {
     expect(email.html).toContain('>System.TimeoutException: no logon screen<br>   at Invoice.Run()<br>   at Main() &lt;x&gt;</div>');
   });
 
+  it('writes each data field on a line of its own, a value with line breaks folded onto it', () => {
+    const view = sampleImmediate(context('en'));
+    const email = renderImmediateEmail({ ...view, alert: { ...view.alert, data: { detail: 'first line\r\nsecond line\n', next: 1 } } });
+    expect(email.text).toContain('  detail: first line second line\n  next: 1\n');
+  });
+
   it('lists at most 20 data fields and counts the others', () => {
     const view = sampleImmediate(context('de'));
     const data = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${i}`, i]));
