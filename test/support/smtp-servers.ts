@@ -47,6 +47,8 @@ export interface TestSmtpOptions {
   readonly dropAfterData?: number;
   /** Close the socket without replying to MAIL FROM, this many times (as a server that timed the client out). */
   readonly dropAtMailFrom?: number;
+  /** Answer MAIL FROM with a 421 (which closes the connection) past this many messages on one connection, as providers limit them. */
+  readonly messagesPerConnection?: number;
   /** Wait this long before replying to the final "." (to catch a send in flight). */
   readonly dataReplyDelayMs?: number;
   /** Greet a connection beyond this many open ones with a 421 and close it (smtp-server's maxClients). */
@@ -120,6 +122,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
   const commandCounts = new Map<string, number>();
   let drops = options.dropAfterData ?? 0;
   let mailDrops = options.dropAtMailFrom ?? 0;
+  const transactions = new Map<string, number>();
   // Replies held back (dataReplyDelayMs) and not yet given when the server closes are never given.
   const replyTimers = new Set<NodeJS.Timeout>();
   const destroySession = (id: string) => {
@@ -197,6 +200,11 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
       if (mailDrops > 0) {
         mailDrops -= 1;
         return destroySession(session.id);
+      }
+      const transaction = (transactions.get(session.id) ?? 0) + 1;
+      transactions.set(session.id, transaction);
+      if (options.messagesPerConnection !== undefined && transaction > options.messagesPerConnection) {
+        return callback(smtpError(421, '4.7.0 Too many messages for this connection'));
       }
       callback(fail('mail', undefined, session.user) ?? undefined);
     },

@@ -42,6 +42,17 @@ describe('SessionPool against a real smtp-server', () => {
     expect(server.connections()).toBe(3);
   });
 
+  it('sends a message refused with 421 at MAIL FROM on a reused session (a per-connection message limit) on a fresh one at once', async () => {
+    // The server closes a connection with a 421 to its fourth MAIL FROM; not a byte of that
+    // message reached it, so it is no failure of the message, as a drop of a reused session.
+    const server = await start({ messagesPerConnection: 3 });
+    const pool = poolFor(server, { maxConnections: 1, maxMessages: 100 });
+    const replies = await Promise.all(Array.from({ length: 7 }, (_, i) => pool.send(envelope, message(i))));
+    expect(replies.every((r) => r.startsWith('250'))).toBe(true);
+    expect(server.messages.map((m) => m.messageId).sort()).toEqual(Array.from({ length: 7 }, (_, i) => `<pool-${i}@tocsin.test>`).sort());
+    expect(server.connections()).toBe(3);
+  });
+
   it('stops opening sessions once the server refuses one beside live ones, and sends the whole queue on those', async () => {
     // The server takes two connections at once; the pool may open five.
     const server = await start({ maxClients: 2 });

@@ -57,9 +57,9 @@ interface Slot {
  * Until a session is open, only one is being opened. A failed open fails the waiting sends when no other session is alive (the same server and
  * settings would fail them too: a wrong password is tried once, not once per email); with other
  * sessions alive it only stops the pool from opening more until its queue is empty. A send whose
- * session dropped before the message was sent (a reused connection the server had just closed)
- * goes to another session once; one that failed later is never sent again here, the outbox
- * decides.
+ * session dropped before the message was sent (a reused connection the server had just closed, or
+ * closed with a 421 at its limit of messages per connection) goes to another session once; one
+ * that failed later is never sent again here, the outbox decides.
  */
 export class SessionPool {
   readonly #slots: Slot[] = [];

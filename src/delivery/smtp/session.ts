@@ -30,9 +30,10 @@ export class SmtpSession {
   /** Messages handed to this session, accepted or not. */
   sent = 0;
   /**
-   * Whether the last send failed because the connection dropped before the server asked for the
-   * message (its 354): not a byte of it reached the server, so it may go on another session (a
-   * reused connection the server had just closed).
+   * Whether the last send failed because the connection dropped, or a reused one was closed with a
+   * 421, before the server asked for the message (its 354): not a byte of it reached the server, so
+   * it may go on another session (a reused connection the server had just closed, or its limit of
+   * messages per connection reached).
    */
   droppedBeforeMessage = false;
   /**
@@ -184,7 +185,10 @@ export class SmtpSession {
         this.#interrupt = undefined;
         if (!err) return resolve(value as T);
         const code = (err as { code?: string }).code;
-        this.droppedBeforeMessage = (code === 'ECONNECTION' || code === 'ESOCKET') && !this.#messageSent;
+        // A 421 closes the connection too: on a session that already sent a message it is the
+        // server's limit of messages per connection (or its idle timer), not a verdict on this one.
+        const closedOnReuse = (err as { responseCode?: number }).responseCode === 421 && this.sent > 1;
+        this.droppedBeforeMessage = (code === 'ECONNECTION' || code === 'ESOCKET' || closedOnReuse) && !this.#messageSent;
         reject(this.#failure(err));
       };
       if (this.#ended) return done(Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' }));
