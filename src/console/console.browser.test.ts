@@ -632,6 +632,24 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("names components in the bell's panel in the language a user changes to mid-session, not the one it signed in with", async () => {
+    await addUser('jonas@acme.example', ['Alerts Viewer']);
+    await raise([{ severity: 'Fatal', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Job Jonas faulted' }]);
+    const { context, page } = await open();
+    await signIn(page, 'jonas@acme.example', '#/preferences');
+    const panel = page.locator('#bell-panel');
+    const jonas = panel.locator('li', { hasText: 'Job Jonas faulted' });
+    await page.locator('.bell-button').click();
+    await expect.poll(() => jonas.locator('strong').textContent()).toBe('Jobs');
+    await page.locator('.bell-button').click();
+    await page.getByLabel('Language').selectOption('de');
+    await page.getByRole('button', { name: 'Save language and time zone' }).click();
+    await page.getByRole('heading', { name: 'Alarmeinstellungen' }).waitFor();
+    await page.locator('.bell-button').click();
+    await expect.poll(() => jonas.locator('strong').textContent()).toBe('Aufträge');
+    await context.close();
+  });
+
   it('shows at once what a user may still do after giving itself other roles in Manage Access: no menu entry or page the API now refuses', async () => {
     await addUser('olga@acme.example', ['Administrator']);
     const { context, page } = await open();

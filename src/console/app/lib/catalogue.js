@@ -129,19 +129,21 @@ export function catalogueNames(components) {
 }
 
 /**
- * useCatalogue is the tenant's catalogue for a page, with its lookups; codes stand for names until it loads.
+ * useCatalogue is the tenant's catalogue for a page, with its lookups; codes stand for names until it
+ * loads. It loads again in the language the user changes to: the bell stays on screen meanwhile.
  * @param {TenantSession} session
  * @returns {CatalogueNames}
  */
 export function useCatalogue(session) {
   const [names, setNames] = useState(() => catalogueNames([]));
+  const language = currentLanguage();
   useEffect(() => {
     let current = true;
     loadCatalogue(session).then((components) => current && setNames(catalogueNames(components)));
     return () => {
       current = false;
     };
-  }, [session.tenant.id]);
+  }, [session.tenant.id, language]);
   return names;
 }
 
