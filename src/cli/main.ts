@@ -16,9 +16,9 @@ const COMMANDS: Record<string, { run: Command; summary: string; usage: () => Pro
     usage: async () => (await import('./serve.js')).SERVE_USAGE,
   },
   migrate: {
-    run: async () => (await import('./migrate.js')).migrateCommand(),
+    run: async (args) => (await import('./migrate.js')).migrateCommand(args),
     summary: 'apply pending database migrations and exit',
-    usage: async () => 'usage: tocsin migrate   (migrates DATABASE_URL; unset, the SQLite file in TOCSIN_DATA_DIR, ./data by default)',
+    usage: async () => (await import('./migrate.js')).MIGRATE_USAGE,
   },
   raise: {
     run: async (args) => (await import('./raise.js')).raiseCommand(args),

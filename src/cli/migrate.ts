@@ -1,8 +1,21 @@
+import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { migrateOrStop, openStorageOrStop } from '../storage/connect.js';
 
-/** migrateCommand applies pending migrations to DATABASE_URL and prints what it applied. */
-export async function migrateCommand(): Promise<number> {
+/** MIGRATE_USAGE is the help text of `tocsin migrate`. */
+export const MIGRATE_USAGE = 'usage: tocsin migrate   (migrates DATABASE_URL; unset, the SQLite file in TOCSIN_DATA_DIR, ./data by default)';
+
+/**
+ * migrateCommand applies pending migrations to DATABASE_URL and prints what it applied. It takes no
+ * argument: one it does not know (`--dry-run`, a stray word) exits 2 and migrates nothing.
+ */
+export async function migrateCommand(args: string[]): Promise<number> {
+  try {
+    parseArgs({ args, options: {}, strict: true });
+  } catch (err) {
+    process.stderr.write(`tocsin migrate: ${(err as Error).message}\n${MIGRATE_USAGE}\n`);
+    return 2;
+  }
   const config = loadConfig();
   // A migration job runs one statement at a time: two connections keep its share of the budget small.
   const storage = await openStorageOrStop(config.databaseUrl, { poolSize: 2 });

@@ -187,6 +187,18 @@ describe('tocsin serve, as a user runs it', () => {
     expect(bad.stderr()).not.toContain('    at ');
   });
 
+  it('refuses an option or argument `tocsin migrate` does not take, exit 2, migrating nothing', async () => {
+    // `tocsin migrate --dry-run` (or a stray word) applied every pending migration and exited 0.
+    const cwd = tempDir('tocsin-migrate-args-');
+    for (const args of [['--dry-run'], ['now']]) {
+      const bad = start('node', [path.join(REPO_ROOT, 'bin/tocsin.js'), 'migrate', ...args], { cwd, env: cleanEnv({}) });
+      expect((await bad.exited()).code, args[0]).toBe(2);
+      expect(bad.stderr(), args[0]).toMatch(/^tocsin migrate: .*\nusage: tocsin migrate/);
+      expect(bad.stderr(), args[0]).not.toContain('    at ');
+    }
+    expect(fs.existsSync(path.join(cwd, 'data')), 'no ./data created').toBe(false);
+  });
+
   it('runs with `npm start` from the repository root, keeping its data in ./data', async () => {
     // A copy of the checkout's layout, so ./data is created there and not in the real checkout.
     const root = tempDir('tocsin-root-');
