@@ -194,6 +194,9 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+// Inline, as mail clients keep it: a long tenant name, server reply or link wraps on a phone instead of widening the page.
+const P = ' style="overflow-wrap:anywhere;word-break:break-word"';
+
 /** renderMailHealthNotice writes one notice in its reader's language, text and HTML. */
 export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEmail {
   const texts = TEXTS[input.language][input.transition];
@@ -205,15 +208,15 @@ export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEm
   const lines = [first!, t('common.timesIn', { zone: fmt.zoneLabel(input.at) }), ...rest];
   const html = lines.map(
     (line) =>
-      `<p>${escapeHtml(line).replace(escapeHtml(input.settingsUrl), `<a href="${escapeHtml(input.settingsUrl)}">${escapeHtml(input.settingsUrl)}</a>`)}</p>`,
+      `<p${P}>${escapeHtml(line).replace(escapeHtml(input.settingsUrl), `<a href="${escapeHtml(input.settingsUrl)}">${escapeHtml(input.settingsUrl)}</a>`)}</p>`,
   );
   const unsubscribe = input.unsubscribeUrl;
   const unsubscribeText = t('mail-health.unsubscribe');
   return {
     subject: headerText(texts.subject(input.tenantDisplayName)),
     text: `${lines.join('\n\n')}\n${unsubscribe ? `\n-- \n${fmt.labelled(unsubscribeText, unsubscribe)}\n` : ''}`,
-    html: `<!doctype html><html lang="${input.language}"><body>${html.join('')}${
-      unsubscribe ? `<p><small><a href="${escapeHtml(unsubscribe)}">${escapeHtml(unsubscribeText)}</a></small></p>` : ''
+    html: `<!doctype html><html lang="${input.language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head><body>${html.join('')}${
+      unsubscribe ? `<p${P}><small><a href="${escapeHtml(unsubscribe)}">${escapeHtml(unsubscribeText)}</a></small></p>` : ''
     }</body></html>`,
     headers: emailHeaders({ kind: 'mail-health', tenantName: input.tenantName, unsubscribe }),
   };
