@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { raiseCommand } from './raise.js';
@@ -83,5 +84,22 @@ describeEachDialect('tocsin raise', (dialect) => {
     const c = capturedIo();
     expect(await raiseCommand(['--tenant', 'ops', '--severity', 'Error'], c.io)).toBe(2);
     expect(c.err()).toContain('missing --component, --message, --token (or TOCSIN_TOKEN)');
+  });
+});
+
+describe('tocsin raise, when the server cannot be reached', () => {
+  it('says why (refused, unknown host), not only that the request failed', async () => {
+    // Node's fetch fails with 'fetch failed' whatever went wrong; the reason is in its cause.
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as net.AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const args = ['--token', 't', '--tenant', 'ops', '--severity', 'Error', '--component', 'Jobs', '--message', 'x'];
+    const refused = capturedIo();
+    expect(await raiseCommand([...args, '--url', `http://127.0.0.1:${port}`], refused.io)).toBe(1);
+    expect(refused.err()).toBe(`tocsin raise: cannot reach http://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+    const unknown = capturedIo();
+    expect(await raiseCommand([...args, '--url', 'http://no-such-host.invalid'], unknown.io)).toBe(1);
+    expect(unknown.err()).toMatch(/^tocsin raise: cannot reach http:\/\/no-such-host\.invalid: getaddrinfo (ENOTFOUND|EAI_AGAIN) no-such-host\.invalid\n$/);
   });
 });

@@ -78,7 +78,7 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (err) {
-    io.stderr.write(`tocsin raise: cannot reach ${base}: ${(err as Error).message}\n`);
+    io.stderr.write(`tocsin raise: cannot reach ${base}: ${whyUnreachable(err)}\n`);
     return 1;
   }
   const answer = (await response.json().catch(() => ({}))) as { ids?: string[]; detail?: string; errors?: { path: string; message: string }[] };
@@ -89,4 +89,16 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
   }
   io.stdout.write(`${answer.ids?.[0] ?? ''}\n`);
   return 0;
+}
+
+/**
+ * whyUnreachable says why fetch failed: its own message is 'fetch failed' whatever happened, and the
+ * reason (connection refused, unknown host, a certificate refused) is in its cause, an AggregateError
+ * with an empty message when each address of a name was tried.
+ */
+function whyUnreachable(err: unknown): string {
+  const error = err as Error & { cause?: Error & { code?: string; errors?: Error[] } };
+  const cause = error.cause;
+  if (!(cause instanceof Error)) return error.message;
+  return cause.message || cause.errors?.[0]?.message || cause.code || error.message;
 }
