@@ -53,6 +53,17 @@ describe('SessionPool against a real smtp-server', () => {
     expect(server.connections()).toBe(3);
   });
 
+  it('sends a message refused with 421 at MAIL FROM on a kept-warm session on a fresh one at once', async () => {
+    // The warm session has only said RSET when the server, timing it out, answers the MAIL FROM with a 421.
+    const server = await start({ failures: [{ at: 'mail', code: 421, times: 1 }] });
+    const pool = new SessionPool({ ...endpointFor(server), timeoutMs: 900 }, { maxConnections: 1, maxMessages: 100, warm: true });
+    pools.push(pool);
+    await server.waitForCommand('RSET', 1);
+    expect(await pool.send(envelope, message(0))).toMatch(/^250/);
+    expect(server.messages.map((m) => m.messageId)).toEqual(['<pool-0@tocsin.test>']);
+    expect(server.connections()).toBe(2);
+  });
+
   it('stops opening sessions once the server refuses one beside live ones, and sends the whole queue on those', async () => {
     // The server takes two connections at once; the pool may open five.
     const server = await start({ maxClients: 2 });

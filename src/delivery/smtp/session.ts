@@ -29,6 +29,9 @@ const COMMAND_VERB = /^\s*(MAIL FROM|RCPT TO|[A-Z]+)/i;
 export class SmtpSession {
   /** Messages handed to this session, accepted or not. */
   sent = 0;
+  /** Whether a message or an RSET went over the session before the send under way (a reused or kept-warm one). */
+  #reused = false;
+  #used = false;
   /**
    * Whether the last send failed because the connection dropped, or a reused one was closed with a
    * 421, before the server asked for the message (its 354): not a byte of it reached the server, so
@@ -159,6 +162,8 @@ export class SmtpSession {
    */
   send(envelope: Envelope, message: Buffer): Promise<string> {
     this.sent += 1;
+    this.#reused = this.#used;
+    this.#used = true;
     return this.#call<string>((done) =>
       this.smtp.send({ from: envelope.from, to: [...envelope.to] }, message, (err, info) => {
         if (err) return done(err);
@@ -172,6 +177,7 @@ export class SmtpSession {
 
   /** reset says RSET: it ends a refused message's transaction, or keeps an idle session alive. */
   reset(): Promise<void> {
+    this.#used = true;
     return this.#call<void>((done) => this.smtp.reset((err) => done(err)));
   }
 
@@ -185,9 +191,9 @@ export class SmtpSession {
         this.#interrupt = undefined;
         if (!err) return resolve(value as T);
         const code = (err as { code?: string }).code;
-        // A 421 closes the connection too: on a session that already sent a message it is the
-        // server's limit of messages per connection (or its idle timer), not a verdict on this one.
-        const closedOnReuse = (err as { responseCode?: number }).responseCode === 421 && this.sent > 1;
+        // A 421 closes the connection too: on a session already used (a message, a keepalive RSET)
+        // it is the server's limit of messages per connection or its idle timer, not a verdict on this one.
+        const closedOnReuse = (err as { responseCode?: number }).responseCode === 421 && this.#reused;
         this.droppedBeforeMessage = (code === 'ECONNECTION' || code === 'ESOCKET' || closedOnReuse) && !this.#messageSent;
         reject(this.#failure(err));
       };
