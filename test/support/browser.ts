@@ -136,6 +136,25 @@ export function sideways(page: Page): Promise<number> {
   return page.evaluate('document.scrollingElement.scrollWidth - innerWidth');
 }
 
+/**
+ * sidewaysAt opens each HTML (an email, a link's page) in a screen that wide and says how far each
+ * scrolls sideways there (0 or less when it does not), in their order.
+ */
+export async function sidewaysAt(width: number, htmls: readonly string[]): Promise<number[]> {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width, height: 800 } });
+    const widths: number[] = [];
+    for (const html of htmls) {
+      await page.setContent(html);
+      widths.push(await sideways(page));
+    }
+    return widths;
+  } finally {
+    await browser.close();
+  }
+}
+
 /** AxeViolation is one axe-core rule broken on a page, with where. */
 export interface AxeViolation {
   id: string;
