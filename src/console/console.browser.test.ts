@@ -650,6 +650,25 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says in the user's language, not the API's English, that an email is taken or a time zone unknown when adding a user", async () => {
+    const { context, page } = await open();
+    await signIn(page, 'marie@acme.example', '#/access/users');
+    await page.getByRole('button', { name: 'Ajouter un utilisateur' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Adresse e-mail').fill('admin@acme.example');
+    await dialog.getByLabel('Nom', { exact: true }).fill('Doublon');
+    await dialog.getByRole('button', { name: 'Enregistrer' }).click();
+    const email = page.locator('#user-email-error');
+    await expect.poll(() => email.textContent()).toBe('Un utilisateur a déjà cette adresse e-mail.');
+    expect(await email.getAttribute('lang')).toBeNull();
+    expect(await dialog.locator('.banner.error').textContent()).not.toContain('already exists');
+    await dialog.getByLabel('Adresse e-mail').fill('nouveau@acme.example');
+    await dialog.getByLabel('Fuseau horaire').fill('Europe/Pariss');
+    await dialog.getByRole('button', { name: 'Enregistrer' }).click();
+    await expect.poll(() => page.locator('#user-timeZone-error').textContent()).toBe('Saisissez un fuseau horaire IANA, par exemple Europe/Paris.');
+    await context.close();
+  });
+
   it('shows at once what a user may still do after giving itself other roles in Manage Access: no menu entry or page the API now refuses', async () => {
     await addUser('olga@acme.example', ['Administrator']);
     const { context, page } = await open();

@@ -7,6 +7,15 @@ import { APP_DIR } from './assets.js';
 // tested here in Node. A computed specifier keeps TypeScript from looking for their types.
 const load = (file: string): Promise<any> => import(`./app/${file}`);
 
+/** stubConsoleStrings serves the console's strings from disk, as the files it is served, instead of over HTTP. */
+function stubConsoleStrings(): void {
+  vi.stubGlobal('fetch', async (url: string) => ({
+    ok: true,
+    json: async () => JSON.parse(fs.readFileSync(path.join(APP_DIR, url.replace('/console/', '')), 'utf8')),
+  }));
+  vi.stubGlobal('document', { documentElement: {} });
+}
+
 describe('console decisions', () => {
   it('sends the SMTP password only when it was typed or cleared, and empty optional fields as null', async () => {
     const { smtpFormOf, smtpPayload } = await load('lib/smtp-form.js');
@@ -348,12 +357,7 @@ describe('console decisions', () => {
   });
 
   it('picks the plural form of the language and writes the count with its digit grouping', async () => {
-    // The strings are the files the console is served, read from disk instead of over HTTP.
-    vi.stubGlobal('fetch', async (url: string) => ({
-      ok: true,
-      json: async () => JSON.parse(fs.readFileSync(path.join(APP_DIR, url.replace('/console/', '')), 'utf8')),
-    }));
-    vi.stubGlobal('document', { documentElement: {} });
+    stubConsoleStrings();
     try {
       const { loadLanguage, t } = await load('lib/i18n.js');
       await loadLanguage('en');
@@ -371,6 +375,35 @@ describe('console decisions', () => {
       expect(t('sources.testOk', { count: 1 })).toBe('テスト イベントを受信して保存しました: アラート 1 件。');
       // A key without plural forms takes the count as any other value.
       expect(t('chart.total', { count: 3 })).toBe('合計 3 件');
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it("says the API's refusals it knows in the user's language, and marks the others as English", async () => {
+    stubConsoleStrings();
+    try {
+      const { loadLanguage } = await load('lib/i18n.js');
+      const { apiWords } = await load('lib/ui.js');
+      await loadLanguage('fr');
+      expect(apiWords('A user with the email ops@acme.example already exists.')).toEqual({
+        text: 'Un utilisateur a déjà cette adresse e-mail.',
+        lang: undefined,
+      });
+      for (const taken of [
+        'A group named "Ops" already exists.',
+        'A role named "Administrator" already exists.',
+        'A tenant named "acme" already exists.',
+        'A source named "am" already exists.',
+      ]) {
+        expect(apiWords(taken), taken).toEqual({ text: 'Ce nom est déjà pris\u202f: choisissez-en un autre.', lang: undefined });
+      }
+      expect(apiWords('Too small: expected string to have >=1 characters').text).toBe('Obligatoire.');
+      expect(apiWords('must be an email address such as ops@example.com').text).toBe('Saisissez une adresse e-mail, par exemple ops@example.com.');
+      expect(apiWords('must be a port number from 1 to 65535, such as 465 or 587')).toEqual({
+        text: 'must be a port number from 1 to 65535, such as 465 or 587',
+        lang: 'en',
+      });
     } finally {
       vi.unstubAllGlobals();
     }

@@ -1,5 +1,5 @@
 import { t } from './i18n.js';
-import { SelectField, TextField, Toggle, html } from './ui.js';
+import { FieldError, SelectField, TextField, Toggle, html } from './ui.js';
 /** AUTH_METHODS are the SMTP authentication methods. */
 export const AUTH_METHODS = ['auto', 'none', 'plain', 'login', 'xoauth2'];
 
@@ -153,7 +153,7 @@ export function SmtpFields({ form, onChange, errors = {}, prefix, legend = t('ma
           <p class="secret-set" aria-labelledby=${id('password-label')}><span class="pill">${t('mail.passwordSet')}</span>
             <button type="button" class="link" id=${id('password-replace')} onClick=${() => onChange({ ...form, password: '' })}>${t('mail.passwordReplace')}</button>
             <button type="button" class="link danger" onClick=${() => onChange({ ...form, password: null })}>${t('mail.passwordClear')}</button></p>
-          ${errors.password ? html`<small class="error" id=${id('password-error')} role="alert">${errors.password}</small>` : null}
+          <${FieldError} id=${id('password-error')} error=${errors.password} />
         </div>`
         : html`<${TextField} id=${id('password')} type="password" label=${t('mail.password')} value=${form.password ?? ''} onInput=${set('password')}
           error=${errors.password} autocomplete="new-password" hint=${form.password === null ? t('mail.passwordCleared') : form.passwordSet ? t('mail.passwordReplacing') : ''} />

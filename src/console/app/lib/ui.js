@@ -19,13 +19,45 @@ export function Code({ children }) {
   return html`<span class="code">${parts.map((part, i) => (i < parts.length - 1 ? html`${part}.<wbr />` : part))}</span>`;
 }
 
-/** Field is a labelled form control with its inline error (the API's words, in English) and hint. */
+/**
+ * API_WORDS are the API's English refusals that the console knows and says in the user's language:
+ * an email or a name already taken (409), a value left empty, an email address or a time zone it
+ * could not read. Any other refusal is shown as the API wrote it.
+ * @type {[RegExp, string][]}
+ */
+const API_WORDS = [
+  [/^A user with the email .+ already exists\.$/, 'problem.emailTaken'],
+  [/^An? [a-z]+ named ".*" already exists\.$/, 'problem.nameTaken'],
+  [/^Too small: expected string to have >=1 characters$|^is required$/, 'problem.required'],
+  [/^must be an email address\b/, 'problem.email'],
+  [/^must be an IANA time zone\b/, 'problem.timeZone'],
+];
+
+/**
+ * apiWords is a refusal of the API as the user reads it: in the user's language when the console
+ * knows it (`lang` undefined), else the API's own words, marked English (`lang` 'en').
+ * @param {unknown} message
+ * @returns {{ text: unknown, lang: 'en' | undefined }}
+ */
+export function apiWords(message) {
+  const known = API_WORDS.find(([pattern]) => pattern.test(String(message)));
+  return known ? { text: t(known[1]), lang: undefined } : { text: message, lang: 'en' };
+}
+
+/** FieldError is a field's inline error: the API's refusal, in the user's language when the console knows it. */
+export function FieldError({ id, error }) {
+  if (!error) return null;
+  const words = apiWords(error);
+  return html`<small class="error" id=${id} role="alert" lang=${words.lang}>${words.text}</small>`;
+}
+
+/** Field is a labelled form control with its inline error and hint. */
 export function Field({ id, label, error, hint, children }) {
   return html`<div class=${`field${error ? ' invalid' : ''}`}>
     <label for=${id}>${label}</label>
     ${children}
     ${hint ? html`<small class="hint" id=${`${id}-hint`}>${hint}</small>` : null}
-    ${error ? html`<small class="error" id=${`${id}-error`} role="alert" lang="en">${error}</small>` : null}
+    <${FieldError} id=${`${id}-error`} error=${error} />
   </div>`;
 }
 
@@ -127,8 +159,9 @@ export function Banner({ kind = 'error', children }) {
 
 /**
  * problemText is what to show for a failed call: the problem's detail, else its title. The API
- * answers in English: its words are marked so (screen readers read them as English), and refused
- * values are announced in the user's language first.
+ * answers in English: words the console knows are said in the user's language (apiWords), others
+ * are marked English (screen readers read them so), and refused values are announced in the
+ * user's language first.
  * @param {unknown} caught
  * @returns {import('preact').ComponentChildren}
  */
@@ -143,6 +176,7 @@ export function problemText(caught) {
   if (error.status === 429) return error.retryAfter ? t('problem.rateLimitedFor', { seconds: error.retryAfter }) : t('problem.rateLimited');
   if (error.unreachable) return t('problem.unreachable');
   if (!error.problem) return error.message || String(error);
-  const said = html`<span lang="en">${error.problem.detail || error.problem.title || error.message}</span>`;
+  const words = apiWords(error.problem.detail || error.problem.title || error.message);
+  const said = html`<span lang=${words.lang}>${words.text}</span>`;
   return error.problem.errors?.length ? html`${t('problem.invalid')} ${said}` : said;
 }

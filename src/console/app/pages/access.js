@@ -6,7 +6,7 @@ import { t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
-import { Banner, Dialog, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { Banner, Dialog, FieldError, TextField, Toggle, html, problemText } from '../lib/ui.js';
 
 /** BUILT_IN_ROLES are the roles every tenant has; the console names them in the user's language. */
 const BUILT_IN_ROLES = ['Administrator', 'Alerts Viewer', 'Robot'];
@@ -42,7 +42,7 @@ function CheckList({ id, legend, options, value, onChange, error }) {
         onChange([...next]);
       }} />`,
     )}
-    ${error ? html`<small class="error" role="alert">${error}</small>` : null}
+    <${FieldError} error=${error} />
   </fieldset>`;
 }
 
