@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { Authenticator, ensureAdminToken } from './access/credentials.js';
@@ -57,6 +58,8 @@ export interface StartOptions {
    * catcher to use instead of one of this process's own (an api process's primary's, with its port).
    */
   mailCatcher?: boolean | (CaughtMail & { readonly port: number });
+  /** How /metrics reads the whole from this process's registry (one of several api processes: from its primary); default, the registry alone. */
+  wholeMetrics?: (registry: Registry) => () => Promise<string>;
 }
 
 /**
@@ -131,7 +134,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
     }
     systemSmtp ??= urlSmtp(DEFAULT_SYSTEM_SMTP_URL);
 
-    const metrics = new Metrics();
+    const metrics = new Metrics(options.wholeMetrics ? { whole: options.wholeMetrics } : {});
     // The path of an alert from POST to an inbox, stage by stage: see src/pipeline.ts.
     const pipeline = await startPipeline({
       storage,

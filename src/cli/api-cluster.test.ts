@@ -75,6 +75,27 @@ describeEachDialect('api processes on one port', (dialect) => {
     expect((await alone('GET', '/api/v1/system/mail-catcher/messages')).json.items).toEqual([]);
   });
 
+  it('answers each scrape of /metrics with the counts of every process, whichever one takes it', async () => {
+    // Each process answered with its own registry, so a scraper saw the counters jump between the
+    // processes' values at every scrape (a reset to Prometheus) and never the whole.
+    const scrape = async () => {
+      const text = await new Promise<string>((resolve, reject) => {
+        http
+          .get(`${server.url}/metrics`, { agent: false }, (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => resolve(body));
+          })
+          .on('error', reject);
+      });
+      const line = text.split('\n').find((l) => l.startsWith('tocsin_http_requests_total{route="/healthz",method="GET",status="200"}'));
+      return Number(line?.split(' ').at(-1) ?? 0);
+    };
+    const before = await scrape();
+    for (let i = 0; i < 4 * PROCESSES; i++) expect((await alone('GET', '/healthz')).status).toBe(200);
+    for (let i = 0; i < 2 * PROCESSES; i++) expect(await scrape()).toBe(before + 4 * PROCESSES);
+  });
+
   it('stores every alert of concurrent batches once, with distinct ids, and stops on SIGTERM', async () => {
     expect(server.printed()).toContain(`(${PROCESSES} api processes)`);
     expect((await call('POST', '/api/v1/tenants', ADMIN, { name: 'cluster' })).status).toBe(201);

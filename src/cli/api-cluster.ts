@@ -2,7 +2,9 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { ensureAdminToken } from '../access/credentials.js';
 import type { Config } from '../config.js';
+import { AggregatorRegistry } from 'prom-client';
 import { catcherEnv, shareCatcher } from '../delivery/catcher/cluster-catcher.js';
+import { shareMetrics } from '../ops/cluster-metrics.js';
 import { MailCatcher } from '../delivery/catcher/mail-catcher.js';
 import { systemClock } from '../shared/clock.js';
 import { migrateOrStop, openStorageWhenReachable } from '../storage/connect.js';
@@ -48,6 +50,7 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
   const catcher = config.systemSmtp ? undefined : new MailCatcher();
   const mailCatcherPort = await catcher?.listen(config.mailCatcherPort);
 
+  const aggregator = new AggregatorRegistry();
   const workers: Worker[] = [];
   let stopping = false;
   let code = 0;
@@ -64,6 +67,7 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
   for (let i = 0; i < config.apiProcesses; i++) {
     const worker = cluster.fork({ TOCSIN_ROLE: 'api', ...(mailCatcherPort === undefined ? {} : catcherEnv(mailCatcherPort)) });
     if (catcher) shareCatcher(catcher, worker);
+    shareMetrics(aggregator, worker);
     workers.push(worker);
     started.push(
       new Promise<void>((resolve, reject) => {

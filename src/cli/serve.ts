@@ -5,6 +5,7 @@ import { ConfigError } from '../shared/config-error.js';
 import { createLogger } from '../ops/logger.js';
 import { startTocsin } from '../server.js';
 import { displaySmtpUrl } from '../shared/redact.js';
+import { metricsFromPrimary } from '../ops/cluster-metrics.js';
 import { startApiCluster } from './api-cluster.js';
 import { servingHeap } from './heap.js';
 import { primaryCatcherOf } from '../delivery/catcher/cluster-catcher.js';
@@ -40,7 +41,11 @@ export async function serveCommand(args: string[]): Promise<number> {
 
   // One of several api processes sends to and reads its primary's catcher rather than run its own.
   const primaryCatcher = cluster.isWorker ? primaryCatcherOf(process.env) : undefined;
-  const tocsin = await startTocsin(config, primaryCatcher ? { mailCatcher: primaryCatcher } : {});
+  const tocsin = await startTocsin(config, {
+    ...(primaryCatcher ? { mailCatcher: primaryCatcher } : {}),
+    // It answers /metrics with every api process's counts, which its primary gathers, not its own share.
+    ...(cluster.isWorker ? { wholeMetrics: metricsFromPrimary } : {}),
+  });
   const log = tocsin.deps.logger;
   log.info({ url: tocsin.url, database: tocsin.deps.storage.description, smtp: displaySmtpUrl(tocsin.systemSmtpUrl), role: config.role }, 'tocsin is serving');
   // One of several api processes: the primary prints the banner once for all.

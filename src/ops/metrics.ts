@@ -30,9 +30,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  /** text is what a scrape of /metrics answers: this registry, or every api process's (cluster-metrics.ts). */
+  readonly text: () => Promise<string>;
+
+  constructor(options: { defaultMetrics?: boolean; whole?: (registry: Registry) => () => Promise<string> } = {}) {
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: 'tocsin_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     }
+    this.text = options.whole ? options.whole(this.registry) : () => this.registry.metrics();
   }
 }

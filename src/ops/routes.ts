@@ -60,7 +60,7 @@ export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
       },
     },
     async (_request, reply) => {
-      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+      return reply.type(metrics.registry.contentType).send(await metrics.text());
     },
   );
 };

@@ -56,6 +56,8 @@ export class OutboxMetrics {
     });
     new Gauge({
       name: 'tocsin_deliveries',
+      // Read from the shared database: several api processes each read the same value (cluster-metrics.ts).
+      aggregator: 'first',
       help: 'Deliveries in the outbox by status.',
       labelNames: ['status'] as const,
       registers: [registry],
@@ -73,6 +75,7 @@ export class OutboxMetrics {
     });
     new Gauge({
       name: 'tocsin_delivery_queue_depth',
+      aggregator: 'first',
       help: 'Deliveries not yet finished (pending, sending or retrying).',
       registers: [registry],
       async collect() {
@@ -88,6 +91,7 @@ export class OutboxMetrics {
     });
     new Gauge({
       name: 'tocsin_delivery_oldest_pending_age_seconds',
+      aggregator: 'first',
       help: 'Age of the oldest delivery not yet finished, 0 when the queue is empty.',
       registers: [registry],
       async collect() {
