@@ -669,6 +669,25 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("names permissions in the user's language on the Roles tab and in Add role, the code in a tooltip", async () => {
+    const { context, page } = await open();
+    await signIn(page, 'marie@acme.example', '#/access/roles');
+    const viewer = page.locator('main tbody tr', { hasText: 'Lecteur des alertes' });
+    await viewer.waitFor();
+    expect(await viewer.locator('td').nth(1).textContent()).toBe('Consultation des alertes');
+    expect(await viewer.locator('[title="Alerts.View"]').textContent()).toBe('Consultation des alertes');
+    expect(await page.locator('main tbody').textContent()).not.toMatch(/Alerts\.|Settings\.|Users\.|Sources\./);
+    await page.getByRole('button', { name: 'Ajouter un rôle' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Nom', { exact: true }).fill('Auditeur');
+    await dialog.getByLabel('Consultation des utilisateurs').check();
+    await dialog.getByRole('button', { name: 'Enregistrer' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const roles = (await call('GET', '/api/v1/tenants/acme/roles')).items as { name: string; permissions: string[] }[];
+    expect(roles.find((role) => role.name === 'Auditeur')?.permissions).toEqual(['Alerts.View', 'Users.View']);
+    await context.close();
+  });
+
   it('shows at once what a user may still do after giving itself other roles in Manage Access: no menu entry or page the API now refuses', async () => {
     await addUser('olga@acme.example', ['Administrator']);
     const { context, page } = await open();

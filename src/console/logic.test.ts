@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { APP_DIR } from './assets.js';
+import { PERMISSIONS } from '../access/permissions.js';
+import { LANGUAGES } from '../i18n/languages.js';
 
 // The console's modules are plain JavaScript for the browser; their decisions are pure functions,
 // tested here in Node. A computed specifier keeps TypeScript from looking for their types.
@@ -406,6 +408,16 @@ describe('console decisions', () => {
       });
     } finally {
       vi.unstubAllGlobals();
+    }
+  });
+
+  it('names every permission a role can grant in every language of the console', () => {
+    for (const language of LANGUAGES) {
+      const strings = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8')) as Record<string, string>;
+      expect(
+        PERMISSIONS.filter((code) => !strings[`permission.${code}`]),
+        language,
+      ).toEqual([]);
     }
   });
 

@@ -23,6 +23,18 @@ function roleName(name) {
  * RoleNames lists roles by their shown names, each with its own name in a tooltip when it differs.
  * @param {{ roles: string[] }} props
  */
+/**
+ * PermissionNames shows permissions in the user's language ("Consultation des alertes"), each with its
+ * code (Alerts.View, as the API and the mail settings' hint name it) in a tooltip.
+ * @param {{ permissions: string[] }} props
+ */
+function PermissionNames({ permissions }) {
+  return permissions.map((code, i) => html`${i ? ', ' : ''}<span title=${code}>${permissionName(code)}</span>`);
+}
+
+/** permissionName is a permission's name in the user's language, else its code. */
+const permissionName = (code) => (PERMISSIONS.includes(code) ? t(`permission.${code}`) : code);
+
 function RoleNames({ roles }) {
   return roles.map((role, i) => html`${i ? ', ' : ''}<span title=${roleName(role) === role ? undefined : role}>${roleName(role)}</span>`);
 }
@@ -197,7 +209,7 @@ function RoleDialog({ session, onClose, onSaved }) {
       run(() => api('POST', tenantApi(session, 'roles'), form));
     }}>
       <${TextField} id="role-name" label=${t('access.name')} value=${form.name} onInput=${(name) => setForm({ ...form, name })} error=${errors.name} required />
-      <${CheckList} id="role-permissions" legend=${t('access.permissions')} options=${PERMISSIONS.map((p) => [p, p])} value=${form.permissions}
+      <${CheckList} id="role-permissions" legend=${t('access.permissions')} options=${PERMISSIONS.map((p) => [p, permissionName(p)])} value=${form.permissions}
         onChange=${(permissions) => setForm({ ...form, permissions })} error=${errors.permissions} />
       <${Banner}>${message}<//>
       <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('save')}</button></div>
@@ -304,7 +316,7 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
       ${edit ? html`<div class="toolbar"><button type="button" onClick=${() => setDialog({ kind: 'role' })}>${t('access.addRole')}</button></div>` : null}
       <div class="table-wrap"><table>
         <thead><tr><th scope="col">${t('access.name')}</th><th scope="col">${t('access.permissions')}</th><th scope="col">${t('access.builtIn')}</th></tr></thead>
-        <tbody>${data.roles.map((role) => html`<tr key=${role.id}><td><${RoleNames} roles=${[role.name]} /></td><td>${role.permissions.join(', ')}</td><td>${role.builtIn ? t('yes') : t('no')}</td></tr>`)}</tbody>
+        <tbody>${data.roles.map((role) => html`<tr key=${role.id}><td><${RoleNames} roles=${[role.name]} /></td><td><${PermissionNames} permissions=${role.permissions} /></td><td>${role.builtIn ? t('yes') : t('no')}</td></tr>`)}</tbody>
       </table></div>`
         : null
     }
