@@ -46,6 +46,15 @@ describeEachDialect('tocsin test-mail', (dialect) => {
     expect(badTo.err()).toMatch(/^tocsin test-mail: --to must be an email address\n/);
     expect(await testMailCommand(['--tenant', 'nope', '--to', 'ops@example.com'], capturedIo(env).io)).toBe(2);
   });
+
+  it('names itself when it refuses an option or argument, as the other commands do', async () => {
+    // It printed "Unknown option '--from'" alone, a line that did not say which program spoke.
+    for (const args of [['--tenant', 'cli-mail', '--to', 'ops@example.com', '--from', 'a@example.com'], ['cli-mail']]) {
+      const bad = capturedIo(env);
+      expect(await testMailCommand(args, bad.io), args.join(' ')).toBe(2);
+      expect(bad.err(), args.join(' ')).toMatch(/^tocsin test-mail: .+\nusage: tocsin test-mail /);
+    }
+  });
 });
 
 describeEachDialect('tocsin test-mail on a database that was never migrated', (dialect) => {

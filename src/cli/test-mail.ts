@@ -25,7 +25,7 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
   try {
     ({ values } = parseArgs({ args, options: { tenant: { type: 'string' }, to: { type: 'string' } }, strict: true }));
   } catch (err) {
-    io.stderr.write(`${(err as Error).message}\n${TEST_MAIL_USAGE}\n`);
+    io.stderr.write(`tocsin test-mail: ${(err as Error).message}\n${TEST_MAIL_USAGE}\n`);
     return 2;
   }
   // Says what is wrong, as `tocsin raise` does: the usage alone did not tell a mistyped address from a missing one.
