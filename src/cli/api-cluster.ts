@@ -7,6 +7,7 @@ import { catcherEnv, shareCatcher } from '../delivery/catcher/cluster-catcher.js
 import { shareMetrics } from '../ops/cluster-metrics.js';
 import { MailCatcher } from '../delivery/catcher/mail-catcher.js';
 import { systemClock } from '../shared/clock.js';
+import { ConfigError } from '../shared/config-error.js';
 import { migrateOrStop, openStorageWhenReachable } from '../storage/connect.js';
 
 /** ApiCluster is the primary of several `api` processes sharing one port. */
@@ -72,7 +73,10 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
     started.push(
       new Promise<void>((resolve, reject) => {
         worker.once('listening', () => resolve());
-        worker.once('exit', (exitCode) => reject(new Error(`an api process exited with ${exitCode} before it listened`)));
+        // The process printed why; the primary says only what it did about it.
+        worker.once('exit', (exitCode) =>
+          reject(new ConfigError(`an api process exited with ${exitCode} before it listened (its reason is above); the others were stopped`)),
+        );
       }),
     );
     exits.push(

@@ -45,6 +45,11 @@ export async function serveCommand(args: string[]): Promise<number> {
     ...(primaryCatcher ? { mailCatcher: primaryCatcher } : {}),
     // It answers /metrics with every api process's counts, which its primary gathers, not its own share.
     ...(cluster.isWorker ? { wholeMetrics: metricsFromPrimary } : {}),
+  }).catch((err: unknown) => {
+    // An api process that cannot start (its port taken) lets go of its channel to the primary, which
+    // would keep it alive: it exits, and the primary stops the others and exits too.
+    cluster.worker?.disconnect();
+    throw err;
   });
   const log = tocsin.deps.logger;
   log.info({ url: tocsin.url, database: tocsin.deps.storage.description, smtp: displaySmtpUrl(tocsin.systemSmtpUrl), role: config.role }, 'tocsin is serving');

@@ -135,6 +135,30 @@ describe('tocsin serve, as a user runs it', () => {
     }
   });
 
+  it('exits 1 when the port is taken with several api processes, rather than hang with them all alive', async () => {
+    // Each api process printed that the port was taken and then stayed alive on its channel to the
+    // primary, which waited for them forever: a supervisor saw a process that neither served nor exited.
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (holder.address() as net.AddressInfo).port;
+      const taken = serve({ TOCSIN_DATA_DIR: tempDir('tocsin-accept-'), PORT: String(port) }, undefined, [
+        'node',
+        ['bin/tocsin.js', 'serve', '--role', 'api', '--processes', '2'],
+      ]);
+      const gaveUp = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), STOP_WAIT_MS).unref());
+      const outcome = await Promise.race([taken.exited(), gaveUp]);
+      expect(outcome).not.toBe('hung');
+      running.delete(taken);
+      expect(outcome).toMatchObject({ code: 1 });
+      expect(taken.stderr()).toContain(`127.0.0.1:${port} is already in use`);
+      expect(taken.stderr()).not.toContain('    at ');
+      await expect.poll(() => groupAlive(taken), { timeout: STOP_WAIT_MS }).toBe(false);
+    } finally {
+      holder.close();
+    }
+  });
+
   it.runIf(TEST_PG_URL)('says, naming DATABASE_URL and without a stack trace, that its role may not create the tables', async () => {
     // PostgreSQL 15 and later let only the database's owner create tables in public: a role made for Tocsin
     // on a database it does not own stopped the first start with a stack trace.
