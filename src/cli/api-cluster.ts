@@ -83,7 +83,7 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
       new Promise<void>((resolve) => {
         worker.once('exit', (exitCode, signal) => {
           if (!stopping) {
-            logger.error({ pid: worker.process.pid, code: exitCode, signal }, 'an api process exited; stopping the others');
+            logger.error({ apiPid: worker.process.pid, code: exitCode, signal }, 'an api process exited; stopping the others');
             code = 1;
             stop();
           }

@@ -159,6 +159,28 @@ describe('tocsin serve, as a user runs it', () => {
     }
   });
 
+  it('logs the death of an api process as one JSON object whose keys are each written once', async () => {
+    // The line said "pid" twice, the primary's (pino's own field) and the dead process's, so a log
+    // pipeline kept one of them at random (JSON.parse keeps the last; others refuse the line).
+    const cluster = serve({ TOCSIN_DATA_DIR: tempDir('tocsin-accept-'), LOG_LEVEL: 'info' }, undefined, [
+      'node',
+      ['bin/tocsin.js', 'serve', '--role', 'api', '--processes', '2'],
+    ]);
+    const [, pids] = await cluster.waitFor(/"pids":\[(\d+),\d+\]/, 60_000);
+    process.kill(Number(pids), 'SIGKILL');
+    const { code } = await cluster.exited();
+    running.delete(cluster);
+    expect(code).toBe(1);
+    const line = cluster
+      .stdout()
+      .split('\n')
+      .find((l) => l.includes('an api process exited'));
+    expect(line).toBeDefined();
+    const keys = [...line!.matchAll(/"([^"]+)":/g)].map((m) => m[1]);
+    expect(keys.length).toBe(new Set(keys).size);
+    expect(JSON.parse(line!)).toMatchObject({ pid: cluster.child.pid, apiPid: Number(pids), signal: 'SIGKILL' });
+  });
+
   it.runIf(TEST_PG_URL)('says, naming DATABASE_URL and without a stack trace, that its role may not create the tables', async () => {
     // PostgreSQL 15 and later let only the database's owner create tables in public: a role made for Tocsin
     // on a database it does not own stopped the first start with a stack trace.
