@@ -402,6 +402,9 @@ describe('console decisions', () => {
       }
       expect(apiWords('Too small: expected string to have >=1 characters').text).toBe('Obligatoire.');
       expect(apiWords('must be an email address such as ops@example.com').text).toBe('Saisissez une adresse e-mail, par exemple ops@example.com.');
+      // An empty Default From Address in Test Mail Settings, a name too long.
+      expect(apiWords('Too small: expected string to have >=3 characters')).toEqual({ text: 'Au moins 3 caractères.', lang: undefined });
+      expect(apiWords('Too big: expected string to have <=200 characters')).toEqual({ text: 'Au plus 200 caractères.', lang: undefined });
       expect(apiWords('must be a port number from 1 to 65535, such as 465 or 587')).toEqual({
         text: 'must be a port number from 1 to 65535, such as 465 or 587',
         lang: 'en',

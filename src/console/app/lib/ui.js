@@ -21,14 +21,17 @@ export function Code({ children }) {
 
 /**
  * API_WORDS are the API's English refusals that the console knows and says in the user's language:
- * an email or a name already taken (409), a value left empty, an email address or a time zone it
- * could not read. Any other refusal is shown as the API wrote it.
+ * an email or a name already taken (409), a value left empty, too short or too long, an email
+ * address or a time zone it could not read. A pattern's `(?<name>)` groups fill the string's
+ * `{name}` placeholders. Any other refusal is shown as the API wrote it.
  * @type {[RegExp, string][]}
  */
 const API_WORDS = [
   [/^A user with the email .+ already exists\.$/, 'problem.emailTaken'],
   [/^An? [a-z]+ named ".*" already exists\.$/, 'problem.nameTaken'],
   [/^Too small: expected string to have >=1 characters$|^is required$/, 'problem.required'],
+  [/^Too small: expected string to have >=(?<min>\d+) characters$/, 'problem.tooShort'],
+  [/^Too big: expected string to have <=(?<max>\d+) characters$/, 'problem.tooLong'],
   [/^must be an email address\b/, 'problem.email'],
   [/^must be an IANA time zone\b/, 'problem.timeZone'],
 ];
@@ -40,8 +43,11 @@ const API_WORDS = [
  * @returns {{ text: unknown, lang: 'en' | undefined }}
  */
 export function apiWords(message) {
-  const known = API_WORDS.find(([pattern]) => pattern.test(String(message)));
-  return known ? { text: t(known[1]), lang: undefined } : { text: message, lang: 'en' };
+  for (const [pattern, key] of API_WORDS) {
+    const match = pattern.exec(String(message));
+    if (match) return { text: t(key, { ...match.groups }), lang: undefined };
+  }
+  return { text: message, lang: 'en' };
 }
 
 /** FieldError is a field's inline error: the API's refusal, in the user's language when the console knows it. */
