@@ -76,6 +76,8 @@ const envSchema = z.object({
 /** Config is the validated, immutable runtime configuration of one Tocsin process. */
 export interface Config {
   readonly databaseUrl: string;
+  /** Which variable chose the database: DATABASE_URL, or TOCSIN_DATA_DIR (its default SQLite file) when that is unset. */
+  readonly databaseSetting: 'DATABASE_URL' | 'TOCSIN_DATA_DIR';
   readonly port: number;
   readonly host: string;
   readonly adminToken: string | undefined;
@@ -160,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(e.TOCSIN_DATA_DIR);
   return Object.freeze({
     databaseUrl: e.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'tocsin.db')}`,
+    databaseSetting: e.DATABASE_URL === undefined ? 'TOCSIN_DATA_DIR' : 'DATABASE_URL',
     port: e.PORT,
     host: e.HOST,
     adminToken: e.TOCSIN_ADMIN_TOKEN || undefined,

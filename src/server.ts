@@ -95,6 +95,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
   let probe: StartupProbe | undefined;
   const storage = await openStorageWhenReachable(config.databaseUrl, {
     poolSize: config.dbPoolSize,
+    setting: config.databaseSetting,
     logger,
     onWaiting: async (reason) => {
       if (probe) probe.setReason(reason);

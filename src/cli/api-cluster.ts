@@ -39,7 +39,7 @@ export interface ApiCluster {
  * as it would a single process.
  */
 export async function startApiCluster(config: Config, logger: Logger, graceMs: number): Promise<ApiCluster> {
-  const storage = await openStorageWhenReachable(config.databaseUrl, { poolSize: 1, logger });
+  const storage = await openStorageWhenReachable(config.databaseUrl, { poolSize: 1, setting: config.databaseSetting, logger });
   let generatedAdminToken: string | undefined;
   try {
     await migrateOrStop(storage);

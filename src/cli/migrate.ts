@@ -18,7 +18,7 @@ export async function migrateCommand(args: string[]): Promise<number> {
   }
   const config = loadConfig();
   // A migration job runs one statement at a time: two connections keep its share of the budget small.
-  const storage = await openStorageOrStop(config.databaseUrl, { poolSize: 2 });
+  const storage = await openStorageOrStop(config.databaseUrl, { poolSize: 2, setting: config.databaseSetting });
   try {
     const applied = await migrateOrStop(storage);
     process.stdout.write(

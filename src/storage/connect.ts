@@ -64,15 +64,21 @@ export function isWorthRetrying(error: unknown): boolean {
  * DATABASE_URL, printed without a stack trace as every other bad setting. The driver's words say
  * why; they carry no password.
  */
-export function cannotOpen(err: unknown): ConfigError {
+export function cannotOpen(err: unknown, setting: DatabaseSetting = 'DATABASE_URL'): ConfigError {
   const { message } = (err ?? {}) as { message?: unknown };
-  return new ConfigError(`DATABASE_URL: cannot open the database: ${typeof message === 'string' && message ? message : String(err)}`);
+  return new ConfigError(`${setting}: cannot open the database: ${typeof message === 'string' && message ? message : String(err)}`);
 }
 
+/**
+ * DatabaseSetting is the variable an operator set to choose the database: DATABASE_URL, or with it
+ * unset TOCSIN_DATA_DIR, whose folder holds the default SQLite file (config.ts databaseSetting).
+ */
+export type DatabaseSetting = 'DATABASE_URL' | 'TOCSIN_DATA_DIR';
+
 /** openStorageOrStop opens the database like openStorage, a failure stopping the start as cannotOpen says. */
-export async function openStorageOrStop(url: string, options: { poolSize: number }): Promise<Storage> {
-  return openStorage(url, options).catch((err: unknown) => {
-    throw cannotOpen(err);
+export async function openStorageOrStop(url: string, options: { poolSize: number; setting?: DatabaseSetting }): Promise<Storage> {
+  return openStorage(url, { poolSize: options.poolSize }).catch((err: unknown) => {
+    throw cannotOpen(err, options.setting);
   });
 }
 
@@ -95,6 +101,8 @@ export async function migrateOrStop(storage: Storage): Promise<string[]> {
 export interface ConnectOptions {
   readonly poolSize: number;
   readonly logger: Logger;
+  /** The variable that chose the database, named when it cannot be opened (default DATABASE_URL). */
+  readonly setting?: DatabaseSetting;
   /** Called with the reason before each wait; the first call comes at the first refusal. */
   readonly onWaiting?: (reason: string) => void | Promise<void>;
   readonly policy?: BackoffPolicy;
@@ -116,7 +124,7 @@ export async function openStorageWhenReachable(url: string, options: ConnectOpti
       if (failures > 0) options.logger.info({ attempts: failures + 1 }, 'database reachable again');
       return storage;
     } catch (err) {
-      if (!isWorthRetrying(err)) throw cannotOpen(err);
+      if (!isWorthRetrying(err)) throw cannotOpen(err, options.setting);
       const reason = unavailableReason(err);
       const waitMs = backoffDelay(failures, policy, options.random ?? Math.random);
       options.logger.warn({ reason, retryInMs: waitMs }, 'cannot connect to the database; retrying');

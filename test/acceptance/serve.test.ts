@@ -119,6 +119,21 @@ describe('tocsin serve, as a user runs it', () => {
     }
   });
 
+  it('names TOCSIN_DATA_DIR, not the DATABASE_URL left unset, when the default SQLite file cannot be made there', async () => {
+    // "DATABASE_URL: cannot open the database: EEXIST…" sent an operator who had set only TOCSIN_DATA_DIR
+    // looking for a variable they never set.
+    const file = path.join(tempDir('tocsin-accept-'), 'not-a-folder');
+    fs.writeFileSync(file, '');
+    for (const command of ['serve', 'migrate']) {
+      const bad = start('node', ['bin/tocsin.js', command], {
+        env: cleanEnv({ PORT: '0', TOCSIN_MAIL_CATCHER_PORT: '0', TOCSIN_DATA_DIR: file }),
+      });
+      expect((await bad.exited()).code, command).toBe(1);
+      expect(bad.stderr(), command).toMatch(/^tocsin: TOCSIN_DATA_DIR: cannot open the database: .*not-a-folder/);
+      expect(bad.stderr(), command).not.toContain('    at ');
+    }
+  });
+
   it('says which port is taken, without a stack trace, when another process holds it', async () => {
     const holder = net.createServer();
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
