@@ -95,6 +95,22 @@ describe('the system SMTP URL', () => {
   });
 });
 
+describe('the public URL on every address', () => {
+  it('is warned about at start-up when HOST=0.0.0.0 (or ::) leaves it naming no address people can open', () => {
+    // A container's HOST=0.0.0.0 without TOCSIN_PUBLIC_URL put http://0.0.0.0:8080 in every email link
+    // and every source's receive URL, with nothing said at start-up.
+    for (const host of ['0.0.0.0', '::']) {
+      expect(configWarnings(loadConfig({ HOST: host })), host).toEqual([
+        expect.stringMatching(/^TOCSIN_PUBLIC_URL is unset and HOST is .*: .*set TOCSIN_PUBLIC_URL/),
+      ]);
+      expect(configWarnings(loadConfig({ HOST: host, TOCSIN_PUBLIC_URL: 'https://tocsin.example.com' })), host).toEqual([]);
+    }
+    expect(configWarnings(loadConfig({ TOCSIN_PUBLIC_URL: 'http://0.0.0.0:8080' }))).toEqual([
+      expect.stringMatching(/^TOCSIN_PUBLIC_URL names http:\/\/0\.0\.0\.0:8080/),
+    ]);
+  });
+});
+
 describe('the admin token and secret key', () => {
   it('are taken as given, however short, and only a short one is warned about at start-up', () => {
     const config = loadConfig({ TOCSIN_ADMIN_TOKEN: 'admin', TOCSIN_SECRET_KEY: 'key' });

@@ -126,16 +126,28 @@ export function publicUrlOf(publicUrl: string | undefined, host: string, port: n
 /** SHORT_SECRET_LENGTH: an admin token or secret key shorter than this is guessable enough to warn about. */
 export const SHORT_SECRET_LENGTH = 16;
 
+/** UNSPECIFIED_HOSTS are the hostnames of "every address": one to listen on, never one to open. */
+const UNSPECIFIED_HOSTS = new Set(['0.0.0.0', '[::]']);
+
 /**
  * configWarnings are what start-up logs about a configuration that works but is weak: an admin
- * token or secret key shorter than SHORT_SECRET_LENGTH characters (taken as given, see envSchema).
+ * token or secret key shorter than SHORT_SECRET_LENGTH characters (taken as given, see envSchema),
+ * and a public URL on every address (HOST=0.0.0.0 without TOCSIN_PUBLIC_URL, as in a container),
+ * which no email link or receive URL built from it can reach.
  */
-export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey'>): string[] {
+export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey' | 'publicUrl' | 'host' | 'port'>): string[] {
   const short = (value: string | undefined) => value !== undefined && value.length < SHORT_SECRET_LENGTH;
+  const everyAddress = UNSPECIFIED_HOSTS.has(new URL(config.publicUrl).hostname);
+  const defaulted = config.publicUrl === publicUrlOf(undefined, config.host, config.port);
   return [
     ...(short(config.adminToken) ? [`TOCSIN_ADMIN_TOKEN is shorter than ${SHORT_SECRET_LENGTH} characters: anyone who guesses it is host administrator`] : []),
     ...(short(config.secretKey)
       ? [`TOCSIN_SECRET_KEY is shorter than ${SHORT_SECRET_LENGTH} characters: the secrets it encrypts are only as safe as it is`]
+      : []),
+    ...(everyAddress
+      ? [
+          `${defaulted ? `TOCSIN_PUBLIC_URL is unset and HOST is ${config.host}: the links in emails and the sources' receive URLs name ${config.publicUrl}` : `TOCSIN_PUBLIC_URL names ${config.publicUrl}`}, an address no one can open; set TOCSIN_PUBLIC_URL to the address people and senders reach, such as https://tocsin.example.com`,
+        ]
       : []),
   ];
 }
