@@ -9,7 +9,7 @@ import { sendTestMail } from '../settings/test-mail.js';
 import { systemClock } from '../shared/clock.js';
 import { isEmailAddress } from '../shared/validation.js';
 import { pendingMigrations } from '../storage/migrate.js';
-import { openStorage } from '../storage/storage.js';
+import { openStorageOrStop } from '../storage/connect.js';
 import type { CommandIo } from './io.js';
 
 /** TEST_MAIL_USAGE is the help text of `tocsin test-mail`. */
@@ -37,7 +37,8 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
     return 2;
   }
   const config = loadConfig(io.env);
-  const storage = await openStorage(config.databaseUrl);
+  // A database that cannot be opened stops it with one line naming the variable, as serve and migrate do.
+  const storage = await openStorageOrStop(config.databaseUrl, { poolSize: config.dbPoolSize, setting: config.databaseSetting });
   const sender = createMailSender();
   try {
     // A database that `tocsin serve` or `tocsin migrate` never prepared has no tenants table: say so, not a stack trace.

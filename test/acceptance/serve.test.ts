@@ -107,8 +107,10 @@ describe('tocsin serve, as a user runs it', () => {
       urls.push(wrongPassword.toString(), missing.toString());
     }
     for (const url of urls) {
-      for (const command of ['serve', 'migrate']) {
-        const bad = start('node', ['bin/tocsin.js', command], {
+      // test-mail opens the database too: it printed the driver's stack trace.
+      for (const command of ['serve', 'migrate', 'test-mail']) {
+        const args = command === 'test-mail' ? ['--tenant', 'acme', '--to', 'ops@example.com'] : [];
+        const bad = start('node', ['bin/tocsin.js', command, ...args], {
           env: cleanEnv({ DATABASE_URL: url, PORT: '0', TOCSIN_MAIL_CATCHER_PORT: '0', TOCSIN_DATA_DIR: dir }),
         });
         expect((await bad.exited()).code, `${command} ${url}`).toBe(1);
