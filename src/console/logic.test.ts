@@ -405,10 +405,14 @@ describe('console decisions', () => {
       // An empty Default From Address in Test Mail Settings, a name too long.
       expect(apiWords('Too small: expected string to have >=3 characters')).toEqual({ text: 'Au moins 3 caractères.', lang: undefined });
       expect(apiWords('Too big: expected string to have <=200 characters')).toEqual({ text: 'Au plus 200 caractères.', lang: undefined });
-      expect(apiWords('must be a port number from 1 to 65535, such as 465 or 587')).toEqual({
-        text: 'must be a port number from 1 to 65535, such as 465 or 587',
-        lang: 'en',
-      });
+      expect(apiWords('must be a port number from 1 to 65535, such as 465 or 587').text).toBe(
+        'Saisissez un numéro de port de 1 à 65535, par exemple 465 ou 587.',
+      );
+      expect(apiWords('must be a host name or an IP address, such as smtp.example.com').text).toBe(
+        "Saisissez un nom d'hôte ou une adresse IP, par exemple smtp.example.com.",
+      );
+      expect(apiWords('must be 1 to 63 lower-case letters, digits or hyphens').text).toBe("De 1 à 63 lettres minuscules, chiffres ou traits d'union.");
+      expect(apiWords('must be a time of day as HH:MM or HH:MM:SS')).toEqual({ text: 'must be a time of day as HH:MM or HH:MM:SS', lang: 'en' });
     } finally {
       vi.unstubAllGlobals();
     }

@@ -22,7 +22,7 @@ export function Code({ children }) {
 /**
  * API_WORDS are the API's English refusals that the console knows and says in the user's language:
  * an email or a name already taken (409), a value left empty, too short or too long, an email
- * address or a time zone it could not read. A pattern's `(?<name>)` groups fill the string's
+ * address, time zone, SMTP host or port, or tenant name it could not read. A pattern's `(?<name>)` groups fill the string's
  * `{name}` placeholders. Any other refusal is shown as the API wrote it.
  * @type {[RegExp, string][]}
  */
@@ -34,6 +34,9 @@ const API_WORDS = [
   [/^Too big: expected string to have <=(?<max>\d+) characters$/, 'problem.tooLong'],
   [/^must be an email address\b/, 'problem.email'],
   [/^must be an IANA time zone\b/, 'problem.timeZone'],
+  [/^must be a host name or an IP address\b/, 'problem.host'],
+  [/^must be a port number from 1 to 65535\b/, 'problem.port'],
+  [/^must be 1 to 63 lower-case letters, digits or hyphens$/, 'problem.tenantName'],
 ];
 
 /**
