@@ -1,5 +1,5 @@
 import fastifyCookie from '@fastify/cookie';
-import Fastify, { type FastifyReply, LogController, errorCodes } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest, LogController, errorCodes } from 'fastify';
 import { type ZodTypeProvider, hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { StageError } from '../shared/stage-error.js';
 import { classifyDbError, isStorageOutage } from '../storage/errors.js';
@@ -64,6 +64,11 @@ export function requestTimeouts(limitMs: number) {
  */
 export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): Promise<TocsinApp> {
   const orchestratorPaths = new OrchestratorPaths();
+  const count = (request: FastifyRequest, reply: FastifyReply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    deps.metrics.httpDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+  };
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -71,7 +76,11 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: 500 },
     // A malformed URL (bad percent-encoding, an overlong segment) is still answered in problem+json.
-    frameworkErrors: (error, _request, reply) => sendProblem(reply, toProblem(error)),
+    // Answered before routing, so before the hooks: counted once sent, as the onResponse hook counts the others.
+    frameworkErrors: (error, request, reply) => {
+      reply.raw.once('finish', () => count(request, reply));
+      return sendProblem(reply, toProblem(error));
+    },
     clientErrorHandler: answerClientError,
     // Orchestrator's routes ignore the case of their path; ours do too (see OrchestratorPaths).
     rewriteUrl: (request) => orchestratorPaths.canonical(request.url ?? '/'),
@@ -168,11 +177,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.addHook('preValidation', accessHook(deps, raising));
   app.addHook('onSend', forgetPrincipalsOnChange(deps, raising));
   app.addHook('preValidation', refuseNul);
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    deps.metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
-    deps.metrics.httpDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
-  });
+  app.addHook('onResponse', async (request, reply) => count(request, reply));
 
   for (const register of modules) register(app, deps);
   return app;

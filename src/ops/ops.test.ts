@@ -76,6 +76,15 @@ describeEachDialect('operations endpoints', (dialect) => {
     expect(res.body).toContain('tocsin_process_cpu_seconds_total');
   });
 
+  it('counts a request refused before routing (a malformed URL) as the other requests are', async () => {
+    // Its 400 never reached the counter: a client sending broken URLs did not show in the error rate.
+    const bad = await t.tocsin.app.inject({ method: 'GET', url: '/api/v1/tenants/%zz' });
+    expect(bad.statusCode).toBe(400);
+    const res = await t.call('GET', '/metrics', undefined, '');
+    expect(res.body).toMatch(/tocsin_http_requests_total\{route="unmatched",method="GET",status="400"\} [1-9]/);
+    expect(res.body).toMatch(/tocsin_http_request_duration_seconds_count\{route="unmatched",method="GET"\} [1-9]/);
+  });
+
   it('serves an OpenAPI 3 document listing every route that is not hidden', async () => {
     const res = await t.call('GET', OPENAPI_PATH, undefined, '');
     expect(res.statusCode).toBe(200);
