@@ -44,7 +44,9 @@ describeEachDialect('tocsin test-mail', (dialect) => {
     const badTo = capturedIo(env);
     expect(await testMailCommand(['--tenant', 'cli-mail', '--to', 'ops at example.com'], badTo.io)).toBe(2);
     expect(badTo.err()).toMatch(/^tocsin test-mail: --to must be an email address\n/);
-    expect(await testMailCommand(['--tenant', 'nope', '--to', 'ops@example.com'], capturedIo(env).io)).toBe(2);
+    const noTenant = capturedIo(env);
+    expect(await testMailCommand(['--tenant', 'nope', '--to', 'ops@example.com'], noTenant.io)).toBe(2);
+    expect(noTenant.err()).toBe('tocsin test-mail: no tenant "nope"\n');
   });
 
   it('names itself when it refuses an option or argument, as the other commands do', async () => {

@@ -48,7 +48,7 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
     }
     const tenant = await findTenant(storage.db, tenantRef);
     if (!tenant) {
-      io.stderr.write(`tocsin: no tenant "${tenantRef}"\n`);
+      io.stderr.write(`tocsin test-mail: no tenant "${tenantRef}"\n`);
       return 2;
     }
     const result = await sendTestMail(
