@@ -118,7 +118,7 @@ export function BarChart({ id, title, labels, series, rows, onPick, height = 160
 
   const total = rows.reduce((sum, row) => sum + series.reduce((s, { key }) => s + (row[key] ?? 0), 0), 0);
   return html`<figure class="chart" id=${id} aria-labelledby=${`${id}-title`}>
-    <figcaption id=${`${id}-title`}>${title} <span class="muted">(${t('chart.total', { count: total })})</span></figcaption>
+    <figcaption id=${`${id}-title`}>${title} <span class="muted">${t('chart.total', { count: total })}</span></figcaption>
     <ul class="chart-legend">${series.map((s) => html`<li><span class="swatch" style=${`background:${cssColor(s.color)}`}></span>${s.label}</li>`)}</ul>
     <div class="chart-canvas" ref=${box} aria-hidden="true" data-testid=${`${id}-canvas`}></div>
     <details class="chart-table" onToggle=${(event) => setTableOpen(event.currentTarget.open)}>
