@@ -40,7 +40,8 @@ function usage(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${usage()}\n`);
+    // Asked for, the usage is the answer (stdout, 0); without a command it is a usage error (stderr, 2).
+    (name ? process.stdout : process.stderr).write(`${usage()}\n`);
     return name ? 0 : 2;
   }
   const command = COMMANDS[name];

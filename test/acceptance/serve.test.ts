@@ -244,6 +244,11 @@ describe('tocsin serve, as a user runs it', () => {
       expect(help.stdout()).toContain(`usage: tocsin ${command}`);
     }
     expect(fs.existsSync(path.join(cwd, 'data')), 'no ./data created').toBe(false);
+    // Without a command it is a usage error: the usage goes to standard error, as an unknown command's does.
+    const none = start('node', [path.join(REPO_ROOT, 'bin/tocsin.js')], { cwd, env: cleanEnv({}) });
+    expect((await none.exited()).code).toBe(2);
+    expect(none.stderr()).toContain('usage:\n  tocsin serve');
+    expect(none.stdout()).toBe('');
     const bad = start('node', [path.join(REPO_ROOT, 'bin/tocsin.js'), 'serve', '--bogus'], { cwd, env: cleanEnv({}) });
     expect((await bad.exited()).code).toBe(2);
     expect(bad.stderr()).toContain("Unknown option '--bogus'");
