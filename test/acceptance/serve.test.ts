@@ -119,7 +119,7 @@ describe('tocsin serve, as a user runs it', () => {
         expect(bad.stderr(), `${command} ${url}`).not.toContain('not-the-password');
       }
     }
-  });
+  }, 120_000);
 
   it('names TOCSIN_DATA_DIR, not the DATABASE_URL left unset, when the default SQLite file cannot be made there', async () => {
     // "DATABASE_URL: cannot open the database: EEXIST…" sent an operator who had set only TOCSIN_DATA_DIR
@@ -174,7 +174,7 @@ describe('tocsin serve, as a user runs it', () => {
     } finally {
       holder.close();
     }
-  });
+  }, 120_000);
 
   it('logs the death of an api process as one JSON object whose keys are each written once', async () => {
     // The line said "pid" twice, the primary's (pino's own field) and the dead process's, so a log
@@ -196,7 +196,7 @@ describe('tocsin serve, as a user runs it', () => {
     const keys = [...line!.matchAll(/"([^"]+)":/g)].map((m) => m[1]);
     expect(keys.length).toBe(new Set(keys).size);
     expect(JSON.parse(line!)).toMatchObject({ pid: cluster.child.pid, apiPid: Number(pids), signal: 'SIGKILL' });
-  });
+  }, 120_000);
 
   it.runIf(TEST_PG_URL)('says, naming DATABASE_URL and without a stack trace, that its role may not create the tables', async () => {
     // PostgreSQL 15 and later let only the database's owner create tables in public: a role made for Tocsin
