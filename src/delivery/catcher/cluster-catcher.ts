@@ -1,4 +1,5 @@
 import type { Worker } from 'node:cluster';
+import { answerOnChannel, callOnChannel } from '../../shared/cluster-channel.js';
 import type { CaughtMail, CaughtMessage, MailCatcher } from './mail-catcher.js';
 
 /**
@@ -8,26 +9,14 @@ import type { CaughtMail, CaughtMessage, MailCatcher } from './mail-catcher.js';
  * would split the mail between them (they share the SMTP port too), and each would show a part.
  */
 
-/** CHANNEL marks the cluster messages that are about the catcher. */
+/** CHANNEL is the cluster channel of the catcher's requests. */
 const CHANNEL = 'tocsin:mail-catcher';
 
 /** CATCHER_PORT_ENV tells an api process the port of its primary's catcher. */
 const CATCHER_PORT_ENV = 'TOCSIN_PRIMARY_CATCHER_PORT';
 
-interface CatcherRequest {
-  readonly channel: typeof CHANNEL;
-  readonly id: number;
-  readonly op: 'list' | 'clear';
-}
-
-interface CatcherAnswer {
-  readonly channel: typeof CHANNEL;
-  readonly id: number;
-  readonly items: CaughtMessage[];
-}
-
-const isCatcherMessage = <T extends { channel: string }>(message: unknown): message is T =>
-  typeof message === 'object' && message !== null && (message as { channel?: unknown }).channel === CHANNEL;
+/** CatcherOp is what an api process asks of the primary's catcher: its messages, or to empty it. */
+type CatcherOp = 'list' | 'clear';
 
 /** catcherEnv is what the primary adds to an api process's environment so that it uses the primary's catcher. */
 export function catcherEnv(port: number): Record<string, string> {
@@ -36,39 +25,17 @@ export function catcherEnv(port: number): Record<string, string> {
 
 /** shareCatcher answers one api process's requests to read or empty the primary's catcher. */
 export function shareCatcher(catcher: MailCatcher, worker: Worker): void {
-  worker.on('message', (message: unknown) => {
-    if (!isCatcherMessage<CatcherRequest>(message)) return;
-    if (message.op === 'clear') catcher.clear();
-    const answer: CatcherAnswer = { channel: CHANNEL, id: message.id, items: message.op === 'list' ? catcher.messages() : [] };
-    worker.send(answer);
+  answerOnChannel<CatcherOp, CaughtMessage[]>(worker, CHANNEL, (op) => {
+    if (op === 'clear') catcher.clear();
+    return op === 'list' ? catcher.messages() : [];
   });
 }
 
 /** PrimaryCatcher is the primary's catcher as an api process reads it; `port` is where it takes mail. */
 export class PrimaryCatcher implements CaughtMail {
-  #next = 0;
-  readonly #waiting = new Map<number, (items: CaughtMessage[]) => void>();
+  readonly #ask = callOnChannel<CatcherOp, CaughtMessage[]>(CHANNEL, "the primary's mail catcher");
 
-  constructor(readonly port: number) {
-    process.on('message', (message: unknown) => {
-      if (!isCatcherMessage<CatcherAnswer>(message)) return;
-      this.#waiting.get(message.id)?.(message.items);
-      this.#waiting.delete(message.id);
-    });
-  }
-
-  #ask(op: CatcherRequest['op']): Promise<CaughtMessage[]> {
-    return new Promise((resolve, reject) => {
-      const id = this.#next++;
-      const request: CatcherRequest = { channel: CHANNEL, id, op };
-      this.#waiting.set(id, resolve);
-      process.send!(request, undefined, undefined, (err: Error | null) => {
-        if (!err) return;
-        this.#waiting.delete(id);
-        reject(err);
-      });
-    });
-  }
+  constructor(readonly port: number) {}
 
   messages(): Promise<CaughtMessage[]> {
     return this.#ask('list');
