@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
 import { ConfigError } from './shared/config-error.js';
 import { PERCENT_ENCODE_HINT, type UrlSmtp, urlSmtp } from './settings/smtp-settings.js';
+import type { DatabaseSetting } from './storage/connect.js';
 import { DATABASE_URL_MESSAGE, DEFAULT_DB_POOL_SIZE, dialectOfUrl } from './storage/storage.js';
 
 /** The HTTP listener's defaults (API.md: PORT 8080, HOST 127.0.0.1). */
@@ -77,7 +78,7 @@ const envSchema = z.object({
 export interface Config {
   readonly databaseUrl: string;
   /** Which variable chose the database: DATABASE_URL, or TOCSIN_DATA_DIR (its default SQLite file) when that is unset. */
-  readonly databaseSetting: 'DATABASE_URL' | 'TOCSIN_DATA_DIR';
+  readonly databaseSetting: DatabaseSetting;
   readonly port: number;
   readonly host: string;
   readonly adminToken: string | undefined;
