@@ -20,10 +20,6 @@ function roleName(name) {
 }
 
 /**
- * RoleNames lists roles by their shown names, each with its own name in a tooltip when it differs.
- * @param {{ roles: string[] }} props
- */
-/**
  * PermissionNames shows permissions in the user's language ("Consultation des alertes"), each with its
  * code (Alerts.View, as the API and the mail settings' hint name it) in a tooltip.
  * @param {{ permissions: string[] }} props
@@ -35,6 +31,10 @@ function PermissionNames({ permissions }) {
 /** permissionName is a permission's name in the user's language, else its code. */
 const permissionName = (code) => (PERMISSIONS.includes(code) ? t(`permission.${code}`) : code);
 
+/**
+ * RoleNames lists roles by their shown names, each with its own name in a tooltip when it differs.
+ * @param {{ roles: string[] }} props
+ */
 function RoleNames({ roles }) {
   return roles.map((role, i) => html`${i ? ', ' : ''}<span title=${roleName(role) === role ? undefined : role}>${roleName(role)}</span>`);
 }
