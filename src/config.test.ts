@@ -109,6 +109,15 @@ describe('the public URL on every address', () => {
       expect.stringMatching(/^TOCSIN_PUBLIC_URL names http:\/\/0\.0\.0\.0:8080/),
     ]);
   });
+
+  it('names TOCSIN_PUBLIC_URL as set, not unset, when it is set to the very address HOST and PORT would give', () => {
+    // A compose file with HOST=0.0.0.0 and TOCSIN_PUBLIC_URL=http://0.0.0.0:8080 was told the variable it had set was unset.
+    for (const publicUrl of ['http://0.0.0.0:8080', 'http://0.0.0.0:8080/']) {
+      expect(configWarnings(loadConfig({ HOST: '0.0.0.0', TOCSIN_PUBLIC_URL: publicUrl })), publicUrl).toEqual([
+        expect.stringMatching(/^TOCSIN_PUBLIC_URL names http:\/\/0\.0\.0\.0:8080, an address no one can open/),
+      ]);
+    }
+  });
 });
 
 describe('the admin token and secret key', () => {

@@ -89,6 +89,8 @@ export interface Config {
   readonly systemSmtp: UrlSmtp | undefined;
   readonly summaryIntervalSeconds: number;
   readonly publicUrl: string;
+  /** Whether TOCSIN_PUBLIC_URL was set: unset, publicUrl is http://HOST:PORT, which an operator may not know it names. */
+  readonly publicUrlSet: boolean;
   readonly allowPrivateSmtpHosts: boolean;
   readonly dataDir: string;
   readonly mailCatcherPort: number;
@@ -136,10 +138,9 @@ const UNSPECIFIED_HOSTS = new Set(['0.0.0.0', '[::]']);
  * and a public URL on every address (HOST=0.0.0.0 without TOCSIN_PUBLIC_URL, as in a container),
  * which no email link or receive URL built from it can reach.
  */
-export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey' | 'publicUrl' | 'host' | 'port'>): string[] {
+export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey' | 'publicUrl' | 'publicUrlSet' | 'host'>): string[] {
   const short = (value: string | undefined) => value !== undefined && value.length < SHORT_SECRET_LENGTH;
   const everyAddress = UNSPECIFIED_HOSTS.has(new URL(config.publicUrl).hostname);
-  const defaulted = config.publicUrl === publicUrlOf(undefined, config.host, config.port);
   return [
     ...(short(config.adminToken) ? [`TOCSIN_ADMIN_TOKEN is shorter than ${SHORT_SECRET_LENGTH} characters: anyone who guesses it is host administrator`] : []),
     ...(short(config.secretKey)
@@ -147,7 +148,7 @@ export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey' |
       : []),
     ...(everyAddress
       ? [
-          `${defaulted ? `TOCSIN_PUBLIC_URL is unset and HOST is ${config.host}: the links in emails and the sources' receive URLs name ${config.publicUrl}` : `TOCSIN_PUBLIC_URL names ${config.publicUrl}`}, an address no one can open; set TOCSIN_PUBLIC_URL to the address people and senders reach, such as https://tocsin.example.com`,
+          `${config.publicUrlSet ? `TOCSIN_PUBLIC_URL names ${config.publicUrl}` : `TOCSIN_PUBLIC_URL is unset and HOST is ${config.host}: the links in emails and the sources' receive URLs name ${config.publicUrl}`}, an address no one can open; set TOCSIN_PUBLIC_URL to the address people and senders reach, such as https://tocsin.example.com`,
         ]
       : []),
   ];
@@ -184,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     systemSmtp,
     summaryIntervalSeconds: e.TOCSIN_SUMMARY_INTERVAL_SECONDS,
     publicUrl: publicUrlOf(e.TOCSIN_PUBLIC_URL, e.HOST, e.PORT),
+    publicUrlSet: e.TOCSIN_PUBLIC_URL !== undefined,
     allowPrivateSmtpHosts: e.TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS,
     dataDir,
     mailCatcherPort: e.TOCSIN_MAIL_CATCHER_PORT,
