@@ -363,6 +363,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   // Every line counts in its source group's figures, shown or not.
   const tally = new SourceTally();
   let totalAlerts = 0;
+  let fatalAlerts = 0;
   let mutedAlerts = 0;
   const muting = new Set<Mute>();
   for await (const group of groups) {
@@ -373,6 +374,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
       continue;
     }
     totalAlerts += group.count;
+    if (group.severity === 'Fatal') fatalAlerts += group.count;
     const view = groupView(group, c.recipient.language);
     tally.add(view);
     const lines = group.severity === 'Fatal' ? fatal : error;
@@ -406,6 +408,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
     window,
     windowCount: Math.max(1, Math.round((window.end - window.start) / deps.summaryIntervalMs)),
     totalAlerts,
+    fatalAlerts,
     muted: { alerts: mutedAlerts, mutes: [...muting].map((m) => muteLineOf(m, c.recipient.language)) },
     groups: await withAcknowledgements(deps.db, c.tenant.id, [...fatal, ...error].slice(0, SUMMARY_MAX_LINES), c.recipient.language),
     sources: tally.totals().map((totals) => ({

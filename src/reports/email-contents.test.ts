@@ -60,6 +60,15 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
   }
   const mailOf = async (address: string, kind: string) => (await mailsOf(address, kind, 1))[0]!;
 
+  it('names Fatal in the summary subject, counting the repeats of a Fatal line, in the reader’s language', async () => {
+    await tenant('fatals', {}, { email: 'fatals@example.com', language: 'fr' });
+    const down = { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'R7 offline', dedupKey: 'r7' };
+    await ok('POST', '/fatals/alerts', {
+      alerts: [down, down, { ...down, message: 'R8 offline', dedupKey: 'r8' }, { severity: 'Error', component: 'Jobs', message: 'Billing failed' }],
+    });
+    expect((await mailOf('fatals@example.com', 'summary')).subject).toBe('fatals\u00a0: 4 nouvelles alertes d’erreur, dont 3 Fatal');
+  });
+
   it('dates a summary line whose alert occurred on another day than the window, and writes the window’s own to the second', async () => {
     await tenant('late', { timeZone: 'Europe/Paris' }, { email: 'late@example.com', language: 'en' });
     // An alert imported late (a pull source's first import goes back 24 hours), beside a fresh one.

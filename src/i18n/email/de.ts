@@ -33,6 +33,10 @@ export const de = {
   summary: {
     subject_one: '{{tenant}}: {{count, number}} neuer Fehleralarm',
     subject_other: '{{tenant}}: {{count, number}} neue Fehleralarme',
+    subjectFatal_one: '{{tenant}}: {{count, number}} neuer schwerwiegender Alarm',
+    subjectFatal_other: '{{tenant}}: {{count, number}} neue schwerwiegende Alarme',
+    subjectSomeFatal_one: '{{tenant}}: {{count, number}} neuer Fehleralarm, davon {{fatal}} schwerwiegend',
+    subjectSomeFatal_other: '{{tenant}}: {{count, number}} neue Fehleralarme, davon {{fatal}} schwerwiegend',
     heading: 'Fehlerübersicht',
     intro_one: '{{count, number}} neuer Alarm der Stufe „Schwerwiegend“ oder „Fehler“ zwischen {{start}} und {{end}}.',
     intro_other: '{{count, number}} neue Alarme der Stufe „Schwerwiegend“ oder „Fehler“ zwischen {{start}} und {{end}}.',

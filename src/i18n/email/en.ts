@@ -34,6 +34,12 @@ export const en = {
   summary: {
     subject_one: '{{tenant}}: {{count, number}} new error alert',
     subject_other: '{{tenant}}: {{count, number}} new error alerts',
+    // All of the alerts Fatal: the reader triaging by subject sees Fatal named.
+    subjectFatal_one: '{{tenant}}: {{count, number}} new Fatal alert',
+    subjectFatal_other: '{{tenant}}: {{count, number}} new Fatal alerts',
+    // Fatal and Error alerts: {{fatal}} is how many of them are Fatal (a number, already formatted).
+    subjectSomeFatal_one: '{{tenant}}: {{count, number}} new error alert, {{fatal}} of them Fatal',
+    subjectSomeFatal_other: '{{tenant}}: {{count, number}} new error alerts, {{fatal}} of them Fatal',
     heading: 'Error summary',
     intro_one: '{{count, number}} new Fatal or Error alert between {{start}} and {{end}}.',
     intro_other: '{{count, number}} new Fatal or Error alerts between {{start}} and {{end}}.',

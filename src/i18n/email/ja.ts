@@ -33,6 +33,8 @@ export const ja = {
   },
   summary: {
     subject_other: '{{tenant}}: 新しいエラー アラート {{count, number}} 件',
+    subjectFatal_other: '{{tenant}}: 新しい致命的なアラート {{count, number}} 件',
+    subjectSomeFatal_other: '{{tenant}}: 新しいエラー アラート {{count, number}} 件 (うち致命的 {{fatal}} 件)',
     heading: 'エラーの概要',
     intro_other: '{{start}} から {{end}} までに、致命的またはエラーのアラートが新たに {{count, number}} 件発生しました。',
     catchUp_other: 'Tocsin はしばらく概要を送信できなかったため、このメールは {{count, number}} 回分の期間をまとめています。',

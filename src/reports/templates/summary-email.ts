@@ -1,6 +1,6 @@
 import type { RenderedEmail } from '../../delivery/contract.js';
-import { emailTranslator } from '../../i18n/email-i18n.js';
-import { isoDay, localeFormat, onWholeMinutes } from '../../i18n/format.js';
+import { type Translate, emailTranslator } from '../../i18n/email-i18n.js';
+import { type LocaleFormat, isoDay, localeFormat, onWholeMinutes } from '../../i18n/format.js';
 import { groupBySource, sourceKeyId } from '../source-groups.js';
 import { alertLine, alertLineText, sourceTitle, timeRange } from './alert-line.js';
 import { muteLines } from './daily-email.js';
@@ -34,6 +34,19 @@ export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
   // Long lines (many sources, long messages, several action links each) can make 50 lines too
   // many for Gmail: the email then shows fewer, and counts the rest as not shown.
   return fitUnderBudget(Math.min(ordered.length, SUMMARY_MAX_LINES), (lines) => renderSummaryLines(view, ordered.slice(0, lines)));
+}
+
+/**
+ * summarySubject names Fatal for a reader who triages by subject: "N new Fatal alerts" when they
+ * all are, "N new error alerts, F of them Fatal" for a mix, "N new error alerts" without Fatal.
+ */
+function summarySubject(view: SummaryEmailView, t: Translate, fmt: LocaleFormat): string {
+  const count = view.totalAlerts;
+  const tenant = view.tenant.displayName;
+  const fatal = view.fatalAlerts ?? view.groups.reduce((sum, group) => sum + (group.severity === 'Fatal' ? group.count : 0), 0);
+  if (fatal <= 0) return t('summary.subject', { count, tenant });
+  if (fatal >= count) return t('summary.subjectFatal', { count, tenant });
+  return t('summary.subjectSomeFatal', { count, tenant, fatal: fmt.number(fatal) });
 }
 
 /** renderSummaryLines renders a summary showing these lines (the most severe first) and counting the others. */
@@ -80,7 +93,7 @@ function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupVi
     'summary',
     {
       language: recipient.language,
-      subject: t('summary.subject', { count, tenant: tenant.displayName }),
+      subject: summarySubject(view, t, fmt),
       preheader: intro,
       accent: shown.some((group) => group.severity === 'Fatal') ? SEVERITY_COLOURS.Fatal : SEVERITY_COLOURS.Error,
       tenantDisplayName: tenant.displayName,

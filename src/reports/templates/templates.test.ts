@@ -80,8 +80,8 @@ describe('every email in every language', () => {
   });
 
   it('speaks the recipient language, not the tenant one', () => {
-    expect(renderSample('summary', context('fr')).subject).toBe('Acme Finance\u00a0: 14 nouvelles alertes d’erreur');
-    expect(renderSample('summary', context('de')).subject).toBe('Acme Finance: 14 neue Fehleralarme');
+    expect(renderSample('summary', context('fr')).subject).toBe('Acme Finance\u00a0: 14 nouvelles alertes d’erreur, dont 1 Fatal');
+    expect(renderSample('summary', context('de')).subject).toBe('Acme Finance: 14 neue Fehleralarme, davon 1 schwerwiegend');
     expect(renderSample('daily', context('ja')).subject).toBe('Acme Finance: 日次アラート概要 (135 件)');
     expect(renderSample('test', context('es')).subject).toBe('Acme Finance: correo de prueba de Tocsin');
   });
@@ -279,6 +279,61 @@ describe('the 10-minute summary', () => {
     expect(renderSummaryEmail({ ...one, totalAlerts: 2, groups: [group({ count: 2, dedupKey: 'k' })] }).subject).toBe('Acme Finance: 2 new error alerts');
     const fr = { ...one, recipient: { ...one.recipient, language: 'fr' as const } };
     expect(renderSummaryEmail(fr).text).toContain('1 nouvelle alerte Fatal ou Erreur');
+  });
+
+  it('names Fatal in the subject when the summary holds Fatal alerts, alone or with Error ones, in each language with its plurals', () => {
+    const fatal = (count: number) => group({ severity: 'Fatal', count, dedupKey: count > 1 ? 'f' : undefined });
+    const error = (count: number) => group({ count, dedupKey: count > 1 ? 'e' : undefined, event: 'Queue.Item.Failed' });
+    const subject = (language: Language, groups: AlertGroupView[]) => {
+      const view = summaryView({ groups, totalAlerts: groups.reduce((sum, g) => sum + g.count, 0), fatalAlerts: undefined });
+      return renderSummaryEmail({ ...view, recipient: { ...view.recipient, language } }).subject;
+    };
+    const expected: Record<Language, [string, string, string, string, string]> = {
+      en: ['1 new Fatal alert', '3 new Fatal alerts', '1 new error alert', '2 new error alerts, 1 of them Fatal', '5 new error alerts, 3 of them Fatal'],
+      fr: [
+        '1 nouvelle alerte Fatal',
+        '3 nouvelles alertes Fatal',
+        '1 nouvelle alerte d’erreur',
+        '2 nouvelles alertes d’erreur, dont 1 Fatal',
+        '5 nouvelles alertes d’erreur, dont 3 Fatal',
+      ],
+      de: [
+        '1 neuer schwerwiegender Alarm',
+        '3 neue schwerwiegende Alarme',
+        '1 neuer Fehleralarm',
+        '2 neue Fehleralarme, davon 1 schwerwiegend',
+        '5 neue Fehleralarme, davon 3 schwerwiegend',
+      ],
+      es: [
+        '1 nueva alerta Fatal',
+        '3 nuevas alertas Fatal',
+        '1 nueva alerta de error',
+        '2 nuevas alertas de error, 1 de ellas Fatal',
+        '5 nuevas alertas de error, 3 de ellas Fatal',
+      ],
+      ja: [
+        '新しい致命的なアラート 1 件',
+        '新しい致命的なアラート 3 件',
+        '新しいエラー アラート 1 件',
+        '新しいエラー アラート 2 件 (うち致命的 1 件)',
+        '新しいエラー アラート 5 件 (うち致命的 3 件)',
+      ],
+    };
+    for (const language of LANGUAGES) {
+      const got = [
+        subject(language, [fatal(1)]),
+        subject(language, [fatal(3)]),
+        subject(language, [error(1)]),
+        subject(language, [fatal(1), error(1)]),
+        subject(language, [fatal(3), error(2)]),
+      ];
+      expect([language, got.map((s) => s.replace(/^Acme Finance\u00a0?: /, ''))]).toEqual([language, expected[language]]);
+    }
+  });
+
+  it('counts every Fatal alert of the period in the subject, also those beyond the lines shown', () => {
+    const view = summaryView({ groups: [group()], totalAlerts: 60, fatalAlerts: 59 });
+    expect(renderSummaryEmail(view).subject).toBe('Acme Finance: 60 new error alerts, 59 of them Fatal');
   });
 
   it('reads as a catch-up when it covers several windows, with both days shown', () => {

@@ -104,6 +104,8 @@ export interface SummaryEmailView {
   readonly windowCount: number;
   /** Every Fatal and Error alert of the period for this recipient, counting collapsed repeats. */
   readonly totalAlerts: number;
+  /** How many of totalAlerts are Fatal, which the subject names; left out, those of the groups. */
+  readonly fatalAlerts?: number | undefined;
   /**
    * The lines, in any order (the renderer sorts them, most severe first); it shows at most
    * SUMMARY_MAX_LINES of them, so the caller needs to load no more than that.
