@@ -435,6 +435,22 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect((await h.post(source, body, { 'webhook-id': 'msg_k', 'webhook-timestamp': ts, 'webhook-signature': wrongKey })).statusCode).toBe(401);
     });
 
+    it('takes the svix-id, svix-timestamp and svix-signature headers that Svix-powered senders send, replays included', async () => {
+      const source = await h.create('webhook');
+      const body = JSON.stringify({ severity: 'Error', component: 'Jobs', message: 'sent through Svix' });
+      const ts = String(Math.floor(Date.now() / 1000));
+      const signature = signStandardWebhook(signingKey('webhook', source.secret), 'msg_svix', ts, body);
+      const svix = { 'svix-id': 'msg_svix', 'svix-timestamp': ts, 'svix-signature': signature };
+      const first = await h.post(source, body, svix);
+      expect(first.statusCode, first.body).toBe(202);
+      expect((await h.alerts(first.json().ids))[0]).toMatchObject({ severity: 'Error', message: 'sent through Svix' });
+      // Its redelivery (same svix-id) stores nothing new; a stale svix-timestamp is refused.
+      expect((await h.post(source, body, svix)).json().ids).toEqual(first.json().ids);
+      const old = String(Math.floor(Date.now() / 1000) - 6 * 60);
+      const stale = signStandardWebhook(signingKey('webhook', source.secret), 'msg_svix_old', old, body);
+      expect((await h.post(source, body, { 'svix-id': 'msg_svix_old', 'svix-timestamp': old, 'svix-signature': stale })).statusCode).toBe(401);
+    });
+
     it('takes a message id of any length as its idempotency key', async () => {
       const source = await h.create('webhook');
       // Random, so that PostgreSQL cannot compress it into an index entry.

@@ -49,6 +49,14 @@ const header = (headers: IncomingHttpHeaders, name: string) => {
 };
 
 /**
+ * standardHeader reads one of the three Standard Webhooks headers, `webhook-<part>`, else the
+ * `svix-<part>` that Svix-powered senders send unless their headers are white-labelled (Svix's own
+ * libraries read both, as its documentation says).
+ */
+const standardHeader = (headers: IncomingHttpHeaders, part: 'id' | 'timestamp' | 'signature') =>
+  header(headers, `webhook-${part}`) ?? header(headers, `svix-${part}`);
+
+/**
  * verificationKeys are what authenticate compares a request with, derived once from a source's
  * active secrets (and kept with them): the HMAC keys of the signing kinds, the SHA-256 digests of
  * an alertmanager source's bearer secrets.
@@ -67,7 +75,7 @@ export function authenticate(kind: SourceKind, headers: IncomingHttpHeaders, raw
     case 'webhook':
       return verifyStandardWebhook(
         raw,
-        { id: header(headers, 'webhook-id'), timestamp: header(headers, 'webhook-timestamp'), signature: header(headers, 'webhook-signature') },
+        { id: standardHeader(headers, 'id'), timestamp: standardHeader(headers, 'timestamp'), signature: standardHeader(headers, 'signature') },
         keys,
         nowMs,
       );
@@ -326,7 +334,7 @@ export function createReceiver(deps: AppDeps): Receiver {
     const stale = kind === 'orchestrator-webhook' ? orchestratorStaleness(body, clock.now()) : undefined;
     if (stale) return refuse(source, 'rejected', UNAUTHORIZED, `refused: ${stale}`);
     let mapped: { alerts: NewAlert[]; deliveryKeys: string[]; alertKeys?: readonly string[] } | MappingFailure;
-    if (kind === 'webhook') mapped = mapWebhook(body, header(headers, 'webhook-id')!, mapping);
+    if (kind === 'webhook') mapped = mapWebhook(body, standardHeader(headers, 'id')!, mapping);
     else {
       const drafts = kind === 'alertmanager' ? mapAlertmanager(body, text, mapping) : mapOrchestratorEvent(body, text, mapping);
       const alerts = 'invalid' in drafts ? drafts : normalised(drafts);

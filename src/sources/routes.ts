@@ -78,6 +78,9 @@ function receiveRoute(app: TocsinApp, receiver: Receiver) {
             'webhook-id': z.string().optional().describe('webhook (Standard Webhooks): the message id, also the idempotency key'),
             'webhook-timestamp': z.string().optional().describe('webhook: Unix seconds, within 5 minutes of now'),
             'webhook-signature': z.string().optional().describe('webhook: space-separated v1,<Base64 HMAC-SHA256 of "id.timestamp.body">'),
+            'svix-id': z.string().optional().describe('webhook: read as webhook-id when that is absent (Svix-powered senders)'),
+            'svix-timestamp': z.string().optional().describe('webhook: read as webhook-timestamp when that is absent'),
+            'svix-signature': z.string().optional().describe('webhook: read as webhook-signature when that is absent'),
           }),
           body: z
             .record(z.string(), z.unknown())
