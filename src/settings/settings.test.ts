@@ -16,6 +16,9 @@ import { DEFAULT_BREAKER_POLICY } from '../delivery/outbox/circuit-breaker.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { testDelivery } from '../../test/support/outbox-fixtures.js';
 import { until } from '../../test/support/until.js';
+import { hasIpv6Loopback } from '../../test/support/ports.js';
+
+const IPV6_LOOPBACK = await hasIpv6Loopback();
 
 const PASSWORD = 'Tr0ub4dor&3-secret-smtp';
 const CONTEXT = { systemSmtp: urlSmtp('smtp://127.0.0.1:1'), allowPrivateHosts: true };
@@ -222,6 +225,38 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     const v6 = await call('PUT', '/api/v1/tenants/mail-a/settings/mail', { custom: { host: '2001:db8::25', fromAddress: 'δοκιμή@παράδειγμα.δοκιμή' } });
     expect(v6.json().custom).toMatchObject({ host: '2001:db8::25', fromAddress: 'δοκιμή@παράδειγμα.δοκιμή' });
     await call('DELETE', '/api/v1/tenants/mail-a/settings/mail/custom');
+  });
+
+  // Users copy a host from a URL, where an IPv6 address is written in brackets: smtp://[2001:db8::25]:587.
+  it('takes an IPv6 address in brackets as the address, saves it bare and tests it', async () => {
+    await t.tenantWithUser('mail-bracket');
+    const saved = await call('PUT', '/api/v1/tenants/mail-bracket/settings/mail', {
+      custom: { host: '[2001:db8::25]', port: 587, fromAddress: 'a@example.com' },
+    });
+    expect(saved.statusCode, saved.body).toBe(200);
+    expect(saved.json().custom).toMatchObject({ host: '2001:db8::25' });
+    const literal = await call('PUT', '/api/v1/tenants/mail-bracket/settings/mail', { custom: { host: '[IPv6:2001:db8::26]' } });
+    expect(literal.json().custom).toMatchObject({ host: '2001:db8::26' });
+    for (const bad of ['[smtp.example.com]', '[::1', '[]', '[2001:db8::zz]'])
+      expect((await call('PUT', '/api/v1/tenants/mail-bracket/settings/mail', { custom: { host: bad } })).statusCode, bad).toBe(400);
+    await call('DELETE', '/api/v1/tenants/mail-bracket/settings/mail/custom');
+  });
+
+  it.skipIf(!IPV6_LOOPBACK)('sends a test email to a server on the IPv6 loopback, written [::1] or ::1 (skipped where the machine has no ::1)', async () => {
+    await t.tenantWithUser('mail-v6');
+    const v6 = await startTestSmtpServer({ listenOn: '::1' });
+    try {
+      for (const host of ['[::1]', '::1']) {
+        const res = await call('POST', '/api/v1/tenants/mail-v6/settings/mail/test', {
+          sendTo: 'qa@example.com',
+          settings: { ...smtpFor({ host, port: v6.port }), authMethod: 'none' },
+        });
+        expect(res.json(), host).toMatchObject({ ok: true });
+      }
+      expect(v6.messages).toHaveLength(2);
+    } finally {
+      await v6.close();
+    }
   });
 
   it('lets Settings.View read but not write, and hides mail settings from others', async () => {
@@ -577,8 +612,9 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
   });
 
   it('refuses loopback, private, metadata and mapped addresses and odd ports with one generic message', async () => {
-    // Two tenants, as each may test 10 times a minute.
-    const tokens = [(await t.tenantWithUser('guarded-a')).token, (await t.tenantWithUser('guarded-b')).token];
+    // Three tenants, as each may test 10 times a minute.
+    const names = ['guarded-a', 'guarded-b', 'guarded-d'];
+    const tokens = await Promise.all(names.map(async (name) => (await t.tenantWithUser(name)).token));
     const messages = new Set<string>();
     for (const [index, [host, port]] of (
       [
@@ -596,6 +632,11 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
         ['127.1', 587],
         ['0.0.0.0', 25],
         ['::1', 25],
+        // IPv6 addresses as URLs and SMTP address literals write them, in brackets.
+        ['[::1]', 25],
+        ['[IPv6:::1]', 587],
+        ['[::ffff:127.0.0.1]', 25],
+        ['[fd00::1]', 465],
         ['0:0:0:0:0:ffff:127.0.0.1', 25],
         ['192.168.1.1', 25],
         ['172.16.0.1', 465],
@@ -606,9 +647,9 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
     ).entries()) {
       const res = await t.call(
         'POST',
-        `/api/v1/tenants/guarded-${index % 2 ? 'b' : 'a'}/settings/mail/test`,
+        `/api/v1/tenants/${names[index % 3]}/settings/mail/test`,
         { sendTo: 'qa@example.com', settings: { host, port, security: 'none', fromAddress: 'a@example.com' } },
-        tokens[index % 2],
+        tokens[index % 3],
       );
       expect(res.json(), `${host}:${port}`).toMatchObject({ ok: false, stage: 'connect', transcript: [] });
       messages.add(res.json().message);

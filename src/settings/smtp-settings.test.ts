@@ -10,6 +10,12 @@ describe('SMTP settings', () => {
       expect(isHostName(bad), bad).toBe(false);
   });
 
+  it('takes an IP address out of the brackets URLs and SMTP address literals write around it', () => {
+    const host = (value: string) => smtpSettingsInput.safeParse({ host: value }).data?.host;
+    expect(['[::1]', '[2001:db8::1]', ' [IPv6:2001:db8::1] ', '[192.0.2.1]'].map(host)).toEqual(['::1', '2001:db8::1', '2001:db8::1', '192.0.2.1']);
+    for (const bad of ['[smtp.example.com]', '[::1', '::1]', '[]', '[[::1]]', '[::1]:25']) expect(host(bad), bad).toBeUndefined();
+  });
+
   it('maps Enable SSL to implicit TLS on 465 and STARTTLS elsewhere', () => {
     expect([securityFromEnableSsl(true, 465), securityFromEnableSsl(true, 587), securityFromEnableSsl(false, 465)]).toEqual(['tls', 'starttls', 'none']);
   });

@@ -34,6 +34,16 @@ export function isHostName(value: string): boolean {
   return ascii.length > 0 && ascii.length <= 253 && ascii.split('.').every((label) => ASCII_LABEL.test(label));
 }
 
+/**
+ * bareHost takes an IP address out of the brackets a URL (`smtp://[2001:db8::1]:587`) or an SMTP
+ * address literal (`[IPv6:2001:db8::1]`, `[192.0.2.1]`) writes around it, where users copy hosts
+ * from; anything else, a bracketed name included, stays as it is (and isHostName refuses it).
+ */
+export function bareHost(value: string): string {
+  const inside = /^\[(?:IPv6:)?([^[\]]+)\]$/i.exec(value)?.[1];
+  return inside !== undefined && net.isIP(inside) ? inside : value;
+}
+
 // One message for any wrong port (text, empty, a fraction, out of range): zod's own would say
 // "Invalid input: expected number, received string" next to the console's Port field.
 const PORT = 'must be a port number from 1 to 65535, such as 465 or 587';
@@ -46,7 +56,7 @@ const secret = headerSafe(4096).pipe(z.string().min(1));
 /** smtpSettingsInput is the body of an SmtpSettings in a PUT: every field optional, `null` clears. */
 export const smtpSettingsInput = z
   .object({
-    host: z.string().trim().max(253).refine(isHostName, 'must be a host name or an IP address, such as smtp.example.com'),
+    host: z.string().trim().max(253).transform(bareHost).refine(isHostName, 'must be a host name or an IP address, such as smtp.example.com'),
     port: z.number({ error: PORT }).int(PORT).min(1, PORT).max(65535, PORT),
     security: z.enum(SECURITIES),
     enableSsl: z.boolean(),
@@ -241,7 +251,7 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   const query = parsed.searchParams;
   const security = (query.get('security') ?? (query.get('starttls') === 'true' ? 'starttls' : implicit ? 'tls' : 'none')) as SmtpSecurity;
   if (!SECURITIES.includes(security)) throw new Error('security must be none, starttls or tls');
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const host = bareHost(parsed.hostname);
   const timeoutMs = Number(query.get('timeoutMs') ?? DEFAULT_TIMEOUT_MS);
   if (!isHostName(host)) throw new Error('the SMTP URL needs a host name or address');
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1_000) throw new Error('timeoutMs must be a whole number of milliseconds, at least 1000');

@@ -53,6 +53,8 @@ export interface TestSmtpOptions {
   readonly dataReplyDelayMs?: number;
   /** Greet a connection beyond this many open ones with a 421 and close it (smtp-server's maxClients). */
   readonly maxClients?: number;
+  /** The loopback address to listen on: 127.0.0.1 by default, or IPv6's ::1. */
+  readonly listenOn?: '127.0.0.1' | '::1';
 }
 
 /** ReceivedMessage is one message a test server accepted. */
@@ -252,7 +254,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
   server.server.on('connection', () => {
     tcpConnections += 1;
   });
-  const port = await listen(server.server, server);
+  const port = await listen(server.server, server, options.listenOn ?? '127.0.0.1');
 
   return {
     host: 'localhost',
@@ -314,10 +316,10 @@ function waitFor(waiters: Set<() => void>, done: () => boolean, timeoutMs: numbe
   });
 }
 
-function listen(netServer: net.Server, smtp: SMTPServer): Promise<number> {
+function listen(netServer: net.Server, smtp: SMTPServer, address: string): Promise<number> {
   return new Promise((resolve, reject) => {
     netServer.once('error', reject);
-    smtp.listen(0, '127.0.0.1', () => {
+    smtp.listen(0, address, () => {
       netServer.off('error', reject);
       resolve((netServer.address() as AddressInfo).port);
     });
