@@ -83,7 +83,12 @@ export async function listDeliveries(db: Db, tenantId: string, query: DeliveryLo
   // The notices of a mail incident (sent to the administrators through the system default) are listed
   // when asked for: API.md's log is of the four kinds a tenant's readers receive.
   q = query.kind ? q.where('kind', '=', query.kind) : q.where('kind', '!=', 'mail-health');
-  if (query.recipient) q = q.where(sql<string>`lower(recipient_address)`, '=', query.recipient.toLowerCase());
+  if (query.recipient) {
+    const addresses = await recipientSpellings(db, tenantId, query.recipient);
+    if (addresses === 'ascii') q = q.where(sql<string>`lower(recipient_address)`, '=', query.recipient.toLowerCase());
+    else if (addresses.length === 0) return { rows: [], next: null };
+    else q = q.where('recipient_address', 'in', addresses);
+  }
   if (query.before) q = q.where('id', '<', query.before);
   const rows = await q
     .orderBy('id', 'desc')
@@ -92,6 +97,25 @@ export async function listDeliveries(db: Db, tenantId: string, query: DeliveryLo
   const more = rows.length > query.limit;
   const page = more ? rows.slice(0, query.limit) : rows;
   return { rows: page, next: more ? page[page.length - 1]!.id : null };
+}
+
+/**
+ * recipientSpellings is how the tenant's log spells the address `typed` in any case. SQLite's
+ * lower() folds only ASCII (PostgreSQL's as its locale says), so an address with other letters
+ * ('Émile@…') is matched by JS's case folding on both dialects, SQL only narrowing the search to
+ * addresses as long; an ASCII address ('ascii') is compared with lower() in the page's query.
+ */
+async function recipientSpellings(db: Db, tenantId: string, typed: string): Promise<string[] | 'ascii'> {
+  if (/^[\x20-\x7e]*$/.test(typed)) return 'ascii';
+  const wanted = typed.toLowerCase();
+  const stored = await db
+    .selectFrom('deliveries')
+    .select('recipient_address')
+    .distinct()
+    .where('tenant_id', '=', tenantId)
+    .where((eb) => eb(eb.fn('length', ['recipient_address']), '=', [...typed].length))
+    .execute();
+  return stored.map((r) => r.recipient_address).filter((address) => address.toLowerCase() === wanted);
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

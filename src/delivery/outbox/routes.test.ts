@@ -195,3 +195,39 @@ describeEachDialect('one email of the delivery log, attempt by attempt', (dialec
     }
   });
 });
+
+describeEachDialect('delivery log recipient filter', (dialect) => {
+  let t: TestApp;
+  let initech: { tenantId: string; token: string };
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
+    initech = await t.tenantWithUser('initech');
+  });
+  afterAll(() => t.close());
+
+  it('finds a recipient whose address has letters beyond ASCII, in any case, on both dialects', async () => {
+    // SQLite's lower() folds only ASCII: 'Émile@…' was found on PostgreSQL and not on SQLite, even spelt exactly.
+    const clock = new FakeClock(T0);
+    for (const address of ['Émile.Zoë@Exemple.fr', 'Emile.Zoe@Exemple.fr', 'ÉMILE.ZOË@EXEMPLE.FR']) {
+      clock.advance(1_000);
+      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(initech.tenantId, address)], clock);
+    }
+    const get = async (query: string) =>
+      (await t.call('GET', `/api/v1/tenants/initech/deliveries?${query}`, undefined, initech.token)).json<{
+        items: { recipient: string }[];
+        nextCursor: string | null;
+      }>();
+    for (const typed of ['Émile.Zoë@Exemple.fr', 'émile.zoë@exemple.fr', 'ÉMILE.ZOË@exemple.FR']) {
+      expect(
+        (await get(`recipient=${encodeURIComponent(typed)}`)).items.map((i) => i.recipient),
+        typed,
+      ).toEqual(['ÉMILE.ZOË@EXEMPLE.FR', 'Émile.Zoë@Exemple.fr']);
+    }
+    expect((await get('recipient=emile.zoe%40exemple.fr')).items.map((i) => i.recipient)).toEqual(['Emile.Zoe@Exemple.fr']);
+    const first = await get(`limit=1&recipient=${encodeURIComponent('émile.zoë@exemple.fr')}`);
+    expect(first.items.map((i) => i.recipient)).toEqual(['ÉMILE.ZOË@EXEMPLE.FR']);
+    const second = await get(`limit=1&recipient=${encodeURIComponent('émile.zoë@exemple.fr')}&cursor=${first.nextCursor}`);
+    expect(second).toEqual({ items: [expect.objectContaining({ recipient: 'Émile.Zoë@Exemple.fr' })], nextCursor: null });
+  });
+});
