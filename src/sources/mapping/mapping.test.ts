@@ -264,6 +264,11 @@ describe('the Alertmanager mapping', () => {
     expect(result.alerts[0]!.dedupKey).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  it('keeps the letters of an accented alert name without their accents, and an emoji as one character, in the event name', () => {
+    const events = (am([firing({ alertname: 'Échec sauvegarde' }), firing({ alertname: 'Überlast 🚨' })]) as MappedAlerts).alerts.map((a) => a.event);
+    expect(events).toEqual(['Echec_sauvegarde', 'Uberlast__']);
+  });
+
   it('takes the message annotation (kube-prometheus rules of before 2020 have only that) when there is no summary or description', () => {
     const [alert] = (am([firing({}, { annotations: { message: 'Pod web-1 is restarting 3 times / 5 minutes.' } })]) as MappedAlerts).alerts;
     expect(alert!.message).toBe('Pod web-1 is restarting 3 times / 5 minutes.');

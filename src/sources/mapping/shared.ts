@@ -63,10 +63,16 @@ export function firstLine(text: unknown): string | undefined {
     .find((l) => l.length > 0);
 }
 
-/** eventName makes any text a valid alert event name (letters, digits, `._:-`, at most 128). */
+/**
+ * eventName makes any text a valid alert event name (letters, digits, `._:-`, at most 128): an
+ * accented letter loses its accent (`Échec` → `Echec`, not `chec`), every other character outside
+ * those, an emoji included, becomes one `_`.
+ */
 export function eventName(text: string, fallback: string): string {
   const cleaned = text
-    .replace(/[^A-Za-z0-9_.:-]/g, '_')
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .replace(/[^A-Za-z0-9_.:-]/gu, '_')
     .replace(/^[^A-Za-z0-9]+/, '')
     .slice(0, 128);
   return cleaned || fallback;
