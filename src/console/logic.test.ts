@@ -108,11 +108,29 @@ describe('console decisions', () => {
     expect(asksBeforeSaving({ ...custom, useCustom: false }, null)).toBe(false);
   });
 
+  it('names the host that did not resolve in the explanation, in every language', async () => {
+    const { failureFacts } = await load('lib/smtp-failure.js');
+    const facts = failureFacts({ stage: 'connect', message: 'could not resolve the SMTP host "smtp.exmaple.com" (ENOTFOUND): DNS knows no such name' });
+    expect(facts).toEqual({ host: 'smtp.exmaple.com' });
+    expect(failureFacts({ stage: 'connect', message: 'connect ECONNREFUSED 127.0.0.1:2525' })).toEqual({});
+    for (const language of LANGUAGES) {
+      const strings = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8')) as Record<string, string>;
+      for (const key of ['test.why.hostNotFound', 'test.why.dnsTemporary']) expect(strings[key], `${language} ${key}`).toContain('{host}');
+    }
+  });
+
   it('explains a failed test by its stage, code and words, and says when the server calls it temporary', async () => {
     const { failureReasons } = await load('lib/smtp-failure.js');
     const why = (stage: string, message: string, code?: number) => failureReasons({ stage, message, code });
     expect(why('connect', 'connect ECONNREFUSED 127.0.0.1:2525')).toEqual(['connectionRefused']);
     expect(why('connect', 'could not resolve the SMTP host (ENOTFOUND)')).toEqual(['hostNotFound']);
+    // A lookup that failed for now is no misspelt name; its ETIMEOUT is no server that did not answer either.
+    expect(why('connect', 'could not resolve the SMTP host "smtp.example.com" (EAI_AGAIN): the DNS lookup failed for now, likely transient')).toEqual([
+      'dnsTemporary',
+    ]);
+    expect(why('connect', 'could not resolve the SMTP host "smtp.example.com" (ETIMEOUT): the DNS lookup failed for now, likely transient')).toEqual([
+      'dnsTemporary',
+    ]);
     expect(why('connect', 'timed out during connect')).toEqual(['timeout']);
     expect(why('connect', 'This SMTP server cannot be used: give a public host name or address, on port 25, 465, 587 or 2525.')).toEqual(['refusedHost']);
     expect(why('tls', "the server's certificate did not verify (ERR_SSL_WRONG_VERSION_NUMBER): wrong version number")).toEqual(['tlsMode']);

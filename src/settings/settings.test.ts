@@ -525,6 +525,20 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     }
   });
 
+  it('names the SMTP host that did not resolve, its DNS code and whether that looks permanent, in the answer and the delivery log', async () => {
+    await t.tenantWithUser('mail-dns');
+    const res = await call('POST', '/api/v1/tenants/mail-dns/settings/mail/test', {
+      sendTo: 'dns@example.com',
+      settings: { ...smtpFor({ host: 'no-such-host.invalid', port: 2525 }), authMethod: 'none' },
+    });
+    const answer = res.json();
+    expect(answer).toMatchObject({ ok: false, stage: 'connect' });
+    // .invalid never resolves (RFC 6761); a machine with no reachable DNS server says so for now instead.
+    expect(answer.message).toMatch(/^could not resolve the SMTP host "no-such-host\.invalid" \((ENOTFOUND|EAI_AGAIN)\): .*likely (permanent|transient)/);
+    const [logged] = (await call('GET', '/api/v1/tenants/mail-dns/deliveries?kind=test')).json().items;
+    expect(logged).toMatchObject({ status: 'failed', lastError: answer.message });
+  });
+
   it('lists test emails newest first by when they started, a slow one below those started after it', async () => {
     await t.tenantWithUser('mail-order');
     const slow = await startTestSmtpServer({ dataReplyDelayMs: 1_500 });

@@ -121,6 +121,19 @@ describe('classifySmtpError', () => {
     expect(classifySmtpError(nodemailerError({ code: 'EDNS', originalCode: 'ENOTFOUND' }))).toMatchObject({ stage: 'connect', retryable: false });
   });
 
+  it('names the host that did not resolve, the DNS code and whether it is likely permanent or transient', () => {
+    const gone = classifySmtpError(nodemailerError({ code: 'EDNS', originalCode: 'ENOTFOUND', hostname: 'smtp.exmaple.com', command: 'CONN' }));
+    expect(gone.message).toBe('could not resolve the SMTP host "smtp.exmaple.com" (ENOTFOUND): DNS knows no such name, likely permanent: check its spelling');
+    const later = classifySmtpError(nodemailerError({ code: 'EDNS', originalCode: 'EAI_AGAIN', hostname: 'smtp.example.com', command: 'CONN' }));
+    expect(later.message).toBe(
+      'could not resolve the SMTP host "smtp.example.com" (EAI_AGAIN): the DNS lookup failed for now, likely transient: trying again later may work',
+    );
+    // A DNS error that names no host still says what failed and its code.
+    expect(classifySmtpError(nodemailerError({ code: 'EDNS', originalCode: 'ENODATA' })).message).toBe(
+      'could not resolve the SMTP host (ENODATA): DNS knows no such name, likely permanent: check its spelling',
+    );
+  });
+
   it('passes an SmtpDeliveryError through and copes with things that are not errors', () => {
     const own = new SmtpDeliveryError('x', 'data', false);
     expect(classifySmtpError(own)).toBe(own);

@@ -9,6 +9,8 @@ interface NodemailerErrorLike {
   response?: string;
   responseCode?: number;
   timeoutType?: string;
+  /** The host name a DNS lookup failed for (Node's getaddrinfo errors carry it). */
+  hostname?: string;
   /** The server's last 334 challenge in the session (session.ts), Base64. */
   challenge?: string;
 }
@@ -109,12 +111,25 @@ function isRetryable(err: NodemailerErrorLike, stage: SmtpStage): boolean {
   return true;
 }
 
+/**
+ * unresolved says which host name did not resolve, with the DNS code, and whether that is likely
+ * for good (a misspelt or deleted name) or for now (a resolver that failed or timed out).
+ */
+function unresolved(err: NodemailerErrorLike): string {
+  const host = err.hostname ? ` "${err.hostname}"` : '';
+  const code = err.originalCode ?? 'DNS error';
+  const why = TEMPORARY_DNS_ERRORS.has(code)
+    ? 'the DNS lookup failed for now, likely transient: trying again later may work'
+    : 'DNS knows no such name, likely permanent: check its spelling';
+  return `could not resolve the SMTP host${host} (${code}): ${why}`;
+}
+
 function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): string {
   // Connected but never greeted: the host and port answer, but not as an SMTP server does.
   if (err.timeoutType === 'GREETING_TIMEOUT')
     return 'timed out waiting for the SMTP greeting: the port accepted the connection but no SMTP server answered on it';
   if (err.timeoutType || err.code === 'ETIMEDOUT') return `timed out during ${stage}`;
-  if (err.code === 'EDNS') return `could not resolve the SMTP host (${err.originalCode ?? 'DNS error'})`;
+  if (err.code === 'EDNS') return unresolved(err);
   const tlsFailure = stage === 'tls' ? tlsFailureOf(err) : undefined;
   const tlsCode = err.originalCode ?? err.code;
   if (tlsFailure === 'certificate') return `the server's certificate did not verify (${tlsCode}): ${err.message ?? ''}`.trim();

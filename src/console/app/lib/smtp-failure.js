@@ -24,6 +24,17 @@ export function failureReasons(result) {
 }
 
 /**
+ * failureFacts are the values the explanations name: the host that did not resolve (classify.ts
+ * quotes it), so the explanation says which name to check, in the user's language.
+ * @param {FailedTest} result
+ * @returns {{ host?: string }}
+ */
+export function failureFacts(result) {
+  const host = /could not resolve the SMTP host "([^"]+)"/.exec(String(result.message ?? ''))?.[1];
+  return host ? { host } : {};
+}
+
+/**
  * @param {string} stage
  * @param {number} code
  * @param {string} message
@@ -31,6 +42,8 @@ export function failureReasons(result) {
 function whatFailed(stage, code, message) {
   // The API's one message for a host it may not use (host-guard.ts), whatever the reason.
   if (/cannot be used/i.test(message)) return 'refusedHost';
+  // Before the timeouts: a DNS lookup that timed out (ETIMEOUT) is no server that did not answer.
+  if (stage === 'connect' && /could not resolve/i.test(message) && /likely transient|EAI_AGAIN|ETIMEOUT|ESERVFAIL/.test(message)) return 'dnsTemporary';
   if (/timed out|timeout|ETIMEDOUT/i.test(message)) return 'timeout';
   if (/WRONG_VERSION_NUMBER|wrong version number|packet length too long|expects implicit TLS/i.test(message)) return 'tlsMode';
   // A hang-up once the connection was set up refused nothing: it is no verdict on the sender, recipient or message.

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../lib/i18n.js';
-import { failureReasons } from '../lib/smtp-failure.js';
+import { failureFacts, failureReasons } from '../lib/smtp-failure.js';
 import { Banner, Dialog, TextField, html, problemText } from '../lib/ui.js';
 
 /**
@@ -54,7 +54,7 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
               ${result.messageId ? html`<p class="muted">${t('labelled', { label: t('test.messageId') })} <code>${result.messageId}</code></p>` : null}
               <p>${t('test.checkInbox')}</p>`
             : html`<p class="banner error">${t('test.failed')}</p>
-              <div class="explanation" data-testid="test-explanation">${failureReasons(result).map((reason) => html`<p>${t(`test.why.${reason}`)}</p>`)}</div>
+              <div class="explanation" data-testid="test-explanation">${failureReasons(result).map((reason) => html`<p>${t(`test.why.${reason}`, failureFacts(result))}</p>`)}</div>
               <dl class="facts">
                 <dt>${t('test.stage')}</dt><dd data-testid="test-stage">${t(`test.stage.${result.stage}`)}</dd>
                 ${result.code ? html`<dt>${t('test.code')}</dt><dd data-testid="test-code">${result.code}</dd>` : null}
