@@ -451,4 +451,22 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: [ids[3]] }, other.token)).json().value).toBe(0);
     expect((await t.call('GET', `${ACTIONS}.GetUnreadCount()`, undefined, token)).json().value).toBe(2);
   });
+  it('orders alerts raised together (one batch, one creation time) oldest first for CreationTime asc, the reverse of desc', async () => {
+    // CreationTime asc broke ties newest first: the first alert of a batch came last, and $top=1 gave the last one raised.
+    const batch = await t.tenantWithUser('batch', ['Robot']);
+    const raised = (
+      await t.call(
+        'POST',
+        '/api/v1/tenants/batch/alerts',
+        { alerts: ['first', 'second', 'third'].map((message) => ({ severity: 'Error', component: 'Jobs', message })) },
+        batch.token,
+      )
+    ).json().ids;
+    const ordered = async (orderby: string) =>
+      (await t.call('GET', `/odata/Alerts?$orderby=${encodeURIComponent(orderby)}`, undefined, batch.token)).json().value.map((a: { Id: string }) => a.Id);
+    expect(await ordered('CreationTime asc')).toEqual(raised);
+    expect(await ordered('CreationTime desc')).toEqual([...raised].reverse());
+    expect(await ordered('Severity,CreationTime asc')).toEqual(raised);
+    expect((await t.call('GET', '/odata/Alerts?$orderby=CreationTime%20asc&$top=1', undefined, batch.token)).json().value[0].Id).toBe(raised[0]);
+  });
 });

@@ -110,7 +110,8 @@ export const MAX_ORDER_TERMS = 5;
 
 /**
  * parseOrderBy reads `$orderby` (e.g. `Severity desc,CreationTime`), default newest first; the
- * creation time and id always end the list so that `$skip` pages are stable.
+ * creation time and id always end the list so that `$skip` pages are stable, the id in the
+ * creation time's direction.
  */
 export function parseOrderBy(value: string | undefined): OrderTerm[] {
   const terms: OrderTerm[] = [];
@@ -126,8 +127,10 @@ export function parseOrderBy(value: string | undefined): OrderTerm[] {
       );
     terms.push({ column, direction: (match[2]?.toLowerCase() ?? 'asc') as 'asc' | 'desc' });
   }
-  for (const column of ['a.created_at', 'a.id']) {
-    if (!terms.some((t) => t.column === column)) terms.push({ column, direction: 'desc' });
-  }
+  // Alerts raised together share their creation time; their ids (UUIDv7) follow the order they were
+  // raised in, so they break its ties in its direction: CreationTime asc is the reverse of desc.
+  const created = terms.find((t) => t.column === 'a.created_at');
+  if (!created) terms.push({ column: 'a.created_at', direction: 'desc' });
+  if (!terms.some((t) => t.column === 'a.id')) terms.push({ column: 'a.id', direction: created?.direction ?? 'desc' });
   return terms;
 }
