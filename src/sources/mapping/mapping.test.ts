@@ -84,6 +84,20 @@ describe('the Orchestrator webhook mapping table', () => {
     });
   });
 
+  it('reads Jobs and QueueItems written as one object (as newer Orchestrator payload examples show them) like a list of one', () => {
+    const stopped = orchestrator({ Type: 'job.stopped', EventId: 's', Jobs: job }).alerts;
+    expect(stopped).toHaveLength(1);
+    expect(stopped[0]).toMatchObject({ message: 'Job Invoices #1 stopped on r1 (M1): Boom', source: { process: 'Invoices', job: 'job-key' } });
+    const abandoned = orchestrator({
+      Type: 'queueItem.transactionAbandoned',
+      EventId: 'a',
+      Queue: { Name: 'invoices' },
+      QueueItems: { Id: 6, Key: 'a' },
+    }).alerts;
+    expect(abandoned).toHaveLength(1);
+    expect(abandoned[0]).toMatchObject({ message: 'Queue item 6 of queue invoices was abandoned', dedupKey: 'queueItem.transactionAbandoned:a:0' });
+  });
+
   it("reads a custom event's severity and message in either case of the key, as .NET writes them (Severity, Message) or not", () => {
     for (const EventData of [
       { Severity: 'Error', Message: 'invoice batch failed' },

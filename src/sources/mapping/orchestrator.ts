@@ -182,6 +182,15 @@ const compact = <T extends Record<string, string | undefined>>(o: T) => {
   return Object.keys(out).length > 0 ? out : undefined;
 };
 
+/**
+ * entities reads a list of entities (`Jobs`, `QueueItems`) as the documented examples write it, an
+ * array, or as one object (newer examples write `"Jobs": {…}`), else the single entity (`Job`).
+ */
+function entities(list: unknown, single: unknown): Payload[] {
+  if (Array.isArray(list)) return list.map(obj);
+  return [list !== null && typeof list === 'object' ? obj(list) : obj(single)];
+}
+
 const processOf = (job: Payload) => str(obj(job.Release).ProcessKey) ?? str(obj(job.Release).Name) ?? str(job.ReleaseName);
 
 function jobDraft(job: Payload, event: string, verb: string, type: string): Draft {
@@ -253,9 +262,7 @@ function drafts(type: string, payload: Payload): Draft[] | 'quiet' {
     case 'job.faulted':
       return [jobDraft(obj(payload.Job), 'Process.JobExecution.Faulted', 'faulted', type)];
     case 'job.stopped':
-      return (Array.isArray(payload.Jobs) ? payload.Jobs.map(obj) : [obj(payload.Job)]).map((job) =>
-        jobDraft(job, 'Process.JobExecution.Stopped', 'stopped', type),
-      );
+      return entities(payload.Jobs, payload.Job).map((job) => jobDraft(job, 'Process.JobExecution.Stopped', 'stopped', type));
     case 'job.completed':
     case 'job.suspended':
     case 'job.resumed': {
@@ -273,7 +280,7 @@ function drafts(type: string, payload: Payload): Draft[] | 'quiet' {
       return [queueItemDraft(item, obj(payload.Queue), event, type, detail || undefined)];
     }
     case 'queueItem.transactionAbandoned': {
-      const items = Array.isArray(payload.QueueItems) ? payload.QueueItems.map(obj) : [obj(payload.QueueItem)];
+      const items = entities(payload.QueueItems, payload.QueueItem);
       return items.map((item) => queueItemDraft(item, obj(payload.Queue), 'Queue.TransactionStatus.Abandoned', type, undefined));
     }
     case 'schedule.failed': {
