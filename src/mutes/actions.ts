@@ -39,10 +39,14 @@ export async function muteAlerts(
   });
 }
 
-/** liftAlertMute ends a mute now and records who lifted it in the audit list. */
-export async function liftAlertMute(db: Kysely<Database>, tenantId: string, mute: Mute, actor: Actor, via: ActionChannel, now: number): Promise<void> {
-  await db.transaction().execute(async (tx) => {
-    await liftMute(tx, tenantId, mute.id, now);
+/**
+ * liftAlertMute ends a mute now and records who lifted it in the audit list; false, recording
+ * nothing, when another request lifted it first.
+ */
+export async function liftAlertMute(db: Kysely<Database>, tenantId: string, mute: Mute, actor: Actor, via: ActionChannel, now: number): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    if (!(await liftMute(tx, tenantId, mute.id, now))) return false;
     await recordAction(tx, tenantId, { actor, action: 'lift', via, detail: { muteId: mute.id, scope: mute.scope, match: mute.match }, at: now });
+    return true;
   });
 }

@@ -126,6 +126,15 @@ describeEachDialect('mutes API', (dialect) => {
     expect((await t.call('GET', '/api/v1/tenants/mute/alert-actions', undefined, viewer.token)).statusCode).toBe(403);
   });
 
+  it('lifts a mute once when the same DELETE comes several times at once: one 204, the others 404, one lift in the audit list', async () => {
+    // On PostgreSQL each of them found the mute still in force and lifted it again: five 204s, five lifts recorded.
+    const mute = (await t.call('POST', api, { scope: 'tenant', match: { queue: 'Twice' }, until: until(HOUR) }, admin.token)).json();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => t.call('DELETE', `${api}/${mute.id}`, undefined, admin.token)));
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([204, 404, 404, 404, 404]);
+    const audit = (await t.call('GET', '/api/v1/tenants/mute/alert-actions', undefined, admin.token)).json().items;
+    expect(audit.filter((a: { action: string; detail: { muteId?: string } }) => a.action === 'lift' && a.detail.muteId === mute.id)).toHaveLength(1);
+  });
+
   it('answers 400 naming the field for an empty or unknown match, a component outside the catalogue, a past or malformed until, and a bad scope', async () => {
     const cases: [object, string][] = [
       [{ scope: 'tenant', match: {}, until: until(HOUR) }, 'match'],

@@ -138,7 +138,7 @@ export const muteRoutes: RouteModule = (app, deps) => {
       const own = mute !== undefined && p.kind === 'user' && mute.ownerId === p.userId;
       if (!mute || (!visibleTo(request, mute) && !p.permissions.has('Alerts.Edit'))) throw notFound('Mute');
       if (!own && !p.permissions.has('Alerts.Edit')) throw forbidden('Lifting a tenant mute needs the Alerts.Edit permission.');
-      await liftAlertMute(db, tenant.id, mute, await actorOf(db, p), 'api', now);
+      if (!(await liftAlertMute(db, tenant.id, mute, await actorOf(db, p), 'api', now))) throw notFound('Mute');
       return reply.status(204).send();
     },
   );

@@ -107,9 +107,19 @@ export async function extendMute(db: Db, tenantId: string, id: string, until: nu
   await db.updateTable('alert_mutes').set({ until }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
 }
 
-/** liftMute ends a mute now; its row stays, so the audit list can still say what it was. */
-export async function liftMute(db: Db, tenantId: string, id: string, now: number): Promise<void> {
-  await db.updateTable('alert_mutes').set({ lifted_at: now }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+/**
+ * liftMute ends a mute now; its row stays, so the audit list can still say what it was. False when
+ * it was lifted already (by a request that ran at the same time): a mute is lifted once.
+ */
+export async function liftMute(db: Db, tenantId: string, id: string, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('alert_mutes')
+    .set({ lifted_at: now })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .where('lifted_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 /** MuteView is a Mute as API.md shows it. */
