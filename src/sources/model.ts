@@ -142,6 +142,18 @@ const httpUrl = z
 const upstreamText = headerSafe(200).pipe(z.string().min(1));
 
 /**
+ * folderId is an Orchestrator folder id (the X-UIPATH-OrganizationUnitId header): a number, or its
+ * digits in a string, as API ids are written and as the header carries it.
+ */
+const folderId = z.union([
+  z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be a folder id: a number, or its digits')
+    .transform(Number),
+]);
+
+/**
  * pullInput is the `pull` of an orchestrator-pull source: where the upstream Orchestrator is and
  * how to sign in (on-premises: tenancyName, username and password; Automation Cloud: clientId,
  * clientSecret, identityUrl and scope of an external application). `password` and `clientSecret`
@@ -162,7 +174,7 @@ export const pullInput = z
         'Token endpoint of the identity server (OAuth client credentials), or the identity server itself (…/identity, …/identity_), /connect/token then added',
       ),
     scope: z.string().min(1).max(1000).nullable().optional().describe('Space-separated, e.g. OR.Monitoring.Read'),
-    organizationUnitId: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable().optional().describe('Folder id (X-UIPATH-OrganizationUnitId)'),
+    organizationUnitId: folderId.nullable().optional().describe('Folder id (X-UIPATH-OrganizationUnitId): a number, or its digits as a string'),
     intervalSeconds: z.number().int().min(1).max(86_400).nullable().optional().describe('Default 60 (null: back to it)'),
     since: z.iso
       .datetime({ offset: true })

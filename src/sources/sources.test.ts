@@ -118,6 +118,18 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect(Date.parse(created.json().createdAt) - Date.parse(created.json().pull.since)).toBe(24 * 3_600_000);
   });
 
+  it('takes the folder id (organizationUnitId) as a number or as its digits in a string, as ids are written, and refuses other text', async () => {
+    const pull = { baseUrl: 'https://orch.example.com', clientId: 'app', clientSecret: 'app-secret-123' };
+    const created = await t.call('POST', base, { name: 'Folder as text', kind: 'orchestrator-pull', pull: { ...pull, organizationUnitId: '12' } });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json().pull.organizationUnitId).toBe(12);
+    const patched = await t.call('PATCH', `${base}/${created.json().id}`, { pull: { organizationUnitId: '7' } });
+    expect(patched.json().pull.organizationUnitId).toBe(7);
+    const wrong = await t.call('PATCH', `${base}/${created.json().id}`, { pull: { organizationUnitId: 'Finance' } });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json().errors[0].path).toBe('pull.organizationUnitId');
+  });
+
   it('refuses a user name or password inside the upstream URLs, which would show in every answer and never sign in', async () => {
     const pull = { baseUrl: 'https://orch.example.com', tenancyName: 'Default', username: 'poller', password: 'upstream-pass-123' };
     for (const [field, url] of [
