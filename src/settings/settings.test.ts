@@ -496,6 +496,33 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     }
   });
 
+  it('says a port expects implicit TLS within seconds, not after the whole timeout, and the reverse at once', async () => {
+    await t.tenantWithUser('mail-tls-fast');
+    const implicit = await startTestSmtpServer({ tls: 'implicit' });
+    try {
+      const test = async (settings: Record<string, unknown>) => {
+        const started = Date.now();
+        const res = await call('POST', '/api/v1/tenants/mail-tls-fast/settings/mail/test', {
+          sendTo: 'qa@example.com',
+          settings: { ...smtpFor({ timeoutMs: 30_000, ...settings }), authMethod: 'none' },
+        });
+        return { answer: res.json(), tookMs: Date.now() - started };
+      };
+      for (const security of ['none', 'starttls']) {
+        const { answer, tookMs } = await test({ port: implicit.port, security });
+        expect(answer, security).toMatchObject({ ok: false, stage: 'tls' });
+        expect(answer.message).toMatch(/expects implicit TLS/);
+        expect(tookMs, security).toBeLessThan(8_000);
+      }
+      const { answer, tookMs } = await test({ security: 'tls' });
+      expect(answer).toMatchObject({ ok: false, stage: 'tls' });
+      expect(answer.message).toMatch(/expects STARTTLS or no TLS/);
+      expect(tookMs).toBeLessThan(8_000);
+    } finally {
+      await implicit.close();
+    }
+  });
+
   it('shows every test email in the delivery log, sent or failed with the server reply, and never sends it again', async () => {
     const rejecting = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 550, message: 'Mailbox unavailable' }] });
     try {

@@ -265,6 +265,31 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(implicit.messages).toEqual([]);
   });
 
+  it('waits for a plain server slow to greet, past the moment it asks whether the port expects implicit TLS, and sends', async () => {
+    const server = await start();
+    // Holds back what the server says for 1.5 s (its greeting first); what the client says goes through.
+    const sockets = new Set<net.Socket>();
+    const slow = net.createServer((client) => {
+      const upstream = net.connect(server.port, '127.0.0.1');
+      sockets.add(client).add(upstream);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      client.pipe(upstream);
+      setTimeout(() => upstream.pipe(client), 1_500);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      await sender.send(endpointFor({ port: (slow.address() as AddressInfo).port }), email());
+      expect(server.messages).toHaveLength(1);
+    } finally {
+      // The pool would reopen a warm connection that the proxy's close dropped.
+      await sender.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => slow.close(resolve));
+    }
+  });
+
   it('refuses a certificate from an unknown CA: the CA option adds trust, it never skips verification', async () => {
     const server = await start({ tls: 'implicit' });
     const { ca: _ca, ...untrusted } = endpointFor(server, { security: 'tls' });

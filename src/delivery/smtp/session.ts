@@ -3,7 +3,7 @@ import type { ExternalLogger } from 'nodemailer/lib/shared';
 import { SmtpDeliveryError, type SmtpEndpoint } from '../contract.js';
 import { classifySmtpError } from './classify.js';
 import { withFastDataStream } from './data-stream.js';
-import { explainSilentGreeting } from './tls-probe.js';
+import { explainSilentGreeting, watchForImplicitTls } from './tls-probe.js';
 import { connectionOptions, loginOf, noPasswordError } from './transport-options.js';
 
 /** Envelope is who the server is told the message is from and for (MAIL FROM, RCPT TO). */
@@ -114,9 +114,12 @@ export class SmtpSession {
     const opening = session;
     return new Promise((resolve, reject) => {
       let settled = false;
+      // A port that expects implicit TLS never greets a plain connection: found out early, it fails the opening.
+      let stopWatching = () => {};
       const fail = (err: unknown) => {
         if (settled) return;
         settled = true;
+        stopWatching();
         smtp.close();
         const failure = opening.#failure(err);
         // A server waiting for a TLS handshake never greets: find out, so the answer names the setting to change.
@@ -128,11 +131,13 @@ export class SmtpSession {
       };
       smtp.once('error', fail);
       opening.onEnd(() => fail(opening.#endError('Connection closed unexpectedly')));
+      stopWatching = watchForImplicitTls(endpoint, () => opening.#greeted, fail);
       smtp.connect((err) => {
         if (err) return fail(err);
         const done = () => {
           if (settled) return;
           settled = true;
+          stopWatching();
           smtp.removeListener('error', fail);
           resolve(opening);
         };

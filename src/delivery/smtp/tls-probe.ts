@@ -7,6 +7,10 @@ import { type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 // handshake on a busy server (or a busy machine) can take longer than a short dialogue timeout.
 const PROBE_MIN_MS = 2_000;
 const PROBE_MAX_MS = 5_000;
+// How long a plain or STARTTLS connection waits for the greeting before asking, on a connection of
+// its own, whether the port expects implicit TLS: a server greets within milliseconds, one that
+// waits for a handshake never does, and the whole timeout (30 s by default) is long to wait.
+const EARLY_PROBE_AFTER_MS = 1_000;
 
 /**
  * speaksImplicitTls says whether the endpoint's port completes a TLS handshake from the first byte.
@@ -33,6 +37,16 @@ export function speaksImplicitTls(endpoint: SmtpEndpoint, timeoutMs: number): Pr
   });
 }
 
+/** implicitTlsExpected is the failure of a plain or STARTTLS connection to a port that expects implicit TLS: a setting to change (stage `tls`, not retried). */
+function implicitTlsExpected(endpoint: SmtpEndpoint): SmtpDeliveryError {
+  const mode = endpoint.security === 'starttls' ? 'STARTTLS' : 'plain SMTP';
+  return new SmtpDeliveryError(
+    `the server sent no SMTP greeting: it expects implicit TLS from the first byte on port ${endpoint.port}, not ${mode} (choose security "tls", the Enable SSL box, usually with port 465)`,
+    'tls',
+    false,
+  );
+}
+
 /**
  * explainSilentGreeting is the failure of a plain or STARTTLS connection whose server never
  * greeted: when the port answers a TLS handshake, the server expects implicit TLS and waits for
@@ -40,11 +54,35 @@ export function speaksImplicitTls(endpoint: SmtpEndpoint, timeoutMs: number): Pr
  * otherwise the timeout as it was.
  */
 export async function explainSilentGreeting(endpoint: SmtpEndpoint, timeout: SmtpDeliveryError): Promise<SmtpDeliveryError> {
-  if (endpoint.security === 'tls' || !(await speaksImplicitTls(endpoint, Math.min(Math.max(endpoint.timeoutMs, PROBE_MIN_MS), PROBE_MAX_MS)))) return timeout;
-  const mode = endpoint.security === 'starttls' ? 'STARTTLS' : 'plain SMTP';
-  return new SmtpDeliveryError(
-    `the server sent no SMTP greeting: it expects implicit TLS from the first byte on port ${endpoint.port}, not ${mode} (choose security "tls", the Enable SSL box, usually with port 465)`,
-    'tls',
-    false,
+  if (endpoint.security === 'tls' || !(await speaksImplicitTls(endpoint, probeTimeoutMs(endpoint)))) return timeout;
+  return implicitTlsExpected(endpoint);
+}
+
+function probeTimeoutMs(endpoint: SmtpEndpoint): number {
+  return Math.min(Math.max(endpoint.timeoutMs, PROBE_MIN_MS), PROBE_MAX_MS);
+}
+
+/**
+ * watchForImplicitTls asks, when a plain or STARTTLS connection has heard nothing a second after it
+ * was opened, whether the port completes a TLS handshake, and calls `found` with the failure to
+ * report if it does and the server has still not greeted: "this port expects implicit TLS" in a
+ * second or two rather than after the whole timeout. A server that is only slow to greet answers
+ * the probe with its greeting, not a handshake, and the connection waits on. Returns the cancel.
+ */
+export function watchForImplicitTls(endpoint: SmtpEndpoint, greeted: () => boolean, found: (failure: SmtpDeliveryError) => void): () => void {
+  if (endpoint.security === 'tls') return () => {};
+  let cancelled = false;
+  const timer = setTimeout(
+    () => {
+      if (greeted()) return;
+      void speaksImplicitTls(endpoint, probeTimeoutMs(endpoint)).then((tls) => {
+        if (tls && !cancelled && !greeted()) found(implicitTlsExpected(endpoint));
+      });
+    },
+    Math.min(EARLY_PROBE_AFTER_MS, endpoint.timeoutMs / 2),
   );
+  return () => {
+    cancelled = true;
+    clearTimeout(timer);
+  };
 }
