@@ -3,6 +3,8 @@ import pino from 'pino';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage, storedAlerts } from '../../test/support/storage.js';
+import { testDelivery } from '../../test/support/outbox-fixtures.js';
+import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { createMute } from '../mutes/store.js';
 import { acknowledgeFlood } from './acknowledgements.js';
 import { recordAction } from './action-audit.js';
@@ -103,11 +105,15 @@ describeEachDialect('alert retention', (dialect) => {
     expect(await db.selectFrom('alert_mutes').selectAll().where('tenant_id', '=', 'short').execute()).toEqual([]);
   });
 
-  it('runs in the background until stopped', async () => {
+  it('runs in the background until stopped, and forgets the emails of the same age too', async () => {
     const db = storage.db;
     await insertAlerts(db, 'long', [one, one], T0);
+    await enqueueDeliveries(db, [testDelivery('long', 'ops@acme.example')], new FakeClock(T0));
+    await db.updateTable('deliveries').set({ status: 'sent' }).where('tenant_id', '=', 'long').execute();
+    const emails = async () => (await db.selectFrom('deliveries').select('id').where('tenant_id', '=', 'long').execute()).length;
     const loop = startRetention({ db, clock: new FakeClock(T0 + 100 * DAY), logger: pino({ level: 'silent' }), intervalMs: 5 });
     await expect.poll(() => count('long'), { timeout: 10_000, interval: 10 }).toBe(0);
+    await expect.poll(emails, { timeout: 10_000, interval: 10 }).toBe(0);
     await loop.stop();
   });
 });

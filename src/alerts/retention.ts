@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
+import { purgeExpiredDeliveries } from '../delivery/outbox/retention.js';
 import { purgeOldDeliveries } from '../sources/store.js';
 import type { Db } from '../storage/database.js';
 
@@ -68,7 +69,7 @@ export interface RetentionLoop {
 }
 
 /**
- * startRetention purges expired alerts (and old source delivery keys) now and then every `intervalMs`, until stopped. A failed
+ * startRetention purges expired alerts (and old source delivery keys, and finished emails past the retention) now and then every `intervalMs`, until stopped. A failed
  * purge is logged and retried at the next tick; it never stops the loop.
  */
 export function startRetention(options: { db: Db; clock: Clock; logger: Logger; intervalMs?: number; batchSize?: number }): RetentionLoop {
@@ -84,6 +85,9 @@ export function startRetention(options: { db: Db; clock: Clock; logger: Logger; 
         // The inbound sources' delivery keys expire on the same beat.
         const keys = await purgeOldDeliveries(db, clock.now());
         if (keys > 0) logger.info({ deleted: keys }, 'purged old source delivery keys');
+        // And the emails, past the same retention as the alerts they told of.
+        const emails = await purgeExpiredDeliveries(db, clock.now(), options.batchSize ?? RETENTION_BATCH);
+        if (emails > 0) logger.info({ deleted: emails }, 'purged expired emails');
       })
       .catch((err: unknown) => logger.error({ err }, 'alert retention purge failed'))
       .finally(() => {

@@ -22,4 +22,5 @@ export const MIGRATIONS: Readonly<Record<string, () => Promise<TocsinMigration>>
   '20261130-96-delivery-attempts-by-time': () => import('./20261130-96-delivery-attempts-by-time.js'),
   '20261130-97-alerts-tenant-checked-per-batch': () => import('./20261130-97-alerts-tenant-checked-per-batch.js'),
   '20261201-10-alerts-time-floor': () => import('./20261201-10-alerts-time-floor.js'),
+  '20261201-20-deliveries-by-age': () => import('./20261201-20-deliveries-by-age.js'),
 };

@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FakeClock } from '../../shared/clock.js';
+import { newId } from '../../shared/ids.js';
+import type { Storage } from '../../storage/storage.js';
+import { testDelivery } from '../../../test/support/outbox-fixtures.js';
+import { describeEachDialect, openTestStorage } from '../../../test/support/storage.js';
+import { enqueueDeliveries } from './enqueue.js';
+import { purgeExpiredDeliveries } from './retention.js';
+import type { DeliveryStatus } from './tables.js';
+
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+describeEachDialect('email retention', (dialect) => {
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+    for (const [name, days] of [
+      ['short', 7],
+      ['long', 30],
+    ] as const) {
+      await storage.db
+        .insertInto('tenants')
+        .values({ id: name, name, display_name: name, time_zone: 'UTC', language: 'en', retention_days: days, created_at: T0 })
+        .execute();
+    }
+  });
+  afterAll(() => storage.close());
+
+  /** email queues one email of `tenant` at `at`, leaves it in `status` with one attempt logged, and returns its recipient. */
+  async function email(tenant: string, at: number, status: DeliveryStatus): Promise<string> {
+    const to = `${status}-${newId()}@acme.example`;
+    await enqueueDeliveries(storage.db, [testDelivery(tenant, to)], new FakeClock(at));
+    const { id } = await storage.db.selectFrom('deliveries').select('id').where('recipient_address', '=', to).executeTakeFirstOrThrow();
+    await storage.db.updateTable('deliveries').set({ status, attempts: 1 }).where('id', '=', id).execute();
+    await storage.db
+      .insertInto('delivery_attempts')
+      .values({
+        id: newId(),
+        delivery_id: id,
+        tenant_id: tenant,
+        attempt: 1,
+        worker: 'test',
+        started_at: at,
+        finished_at: at + 1_000,
+        outcome: status === 'sent' ? 'sent' : status === 'failed' ? 'failed' : 'retry',
+        code: 250,
+        response: '250 OK',
+        duration_ms: 1_000,
+      })
+      .execute();
+    return to;
+  }
+
+  const left = async (tenant: string) =>
+    (await storage.db.selectFrom('deliveries').select('recipient_address').where('tenant_id', '=', tenant).orderBy('created_at').execute()).map(
+      (row) => row.recipient_address,
+    );
+  const attemptsOf = async (tenant: string) =>
+    Number(
+      (
+        await storage.db
+          .selectFrom('delivery_attempts')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('tenant_id', '=', tenant)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+  it("forgets the finished emails older than the tenant's retention, and their attempts, and keeps the rest", async () => {
+    const old = T0;
+    const recent = T0 + 5 * DAY;
+    await email('short', old, 'sent');
+    await email('short', old + 1, 'failed');
+    const stillRetrying = await email('short', old + 2, 'retrying');
+    const stillPending = await email('short', old + 3, 'pending');
+    const sentRecently = await email('short', recent, 'sent');
+    // Another tenant keeps its emails for 30 days: as old, they stay.
+    const otherTenant = await email('long', old, 'sent');
+
+    // Batches of 1: the loop goes on until the tenant has none left to forget.
+    expect(await purgeExpiredDeliveries(storage.db, T0 + 8 * DAY, 1)).toBe(2);
+
+    expect(await left('short')).toEqual([stillRetrying, stillPending, sentRecently]);
+    expect(await attemptsOf('short')).toBe(3);
+    expect(await left('long')).toEqual([otherTenant]);
+    expect(await attemptsOf('long')).toBe(1);
+
+    // Past 30 days, the other tenant's goes too, with the first tenant's recent one; then nothing is left to forget.
+    expect(await purgeExpiredDeliveries(storage.db, T0 + 31 * DAY, 100)).toBe(2);
+    expect(await left('short')).toEqual([stillRetrying, stillPending]);
+    expect(await left('long')).toEqual([]);
+    expect(await attemptsOf('long')).toBe(0);
+    expect(await purgeExpiredDeliveries(storage.db, T0 + 31 * DAY, 100)).toBe(0);
+  });
+});
