@@ -844,6 +844,40 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("keeps the keyboard in the list when the control it pressed goes: I'm on it, Lift, Delete", async () => {
+    await raise([
+      { severity: 'Warn', component: 'Queues', message: 'Queue Q-71 backlog' },
+      { severity: 'Warn', component: 'Queues', message: 'Queue Q-72 backlog' },
+      { severity: 'Warn', component: 'Queues', message: 'Queue Q-73 backlog' },
+    ]);
+    const { context, page } = await open();
+    page.on('dialog', (dialog) => dialog.accept());
+    await signIn(page, 'admin@acme.example', '#/alerts?component=Queues');
+    const row = (message: string) => page.locator('tr', { hasText: message });
+    const focused = () =>
+      page.evaluate<string>("(document.activeElement?.closest('tr, li')?.textContent ?? '') + ' | ' + (document.activeElement?.textContent ?? '')");
+    // "I'm on it" goes once the alert is acknowledged: the focus stays in its row, on the next control.
+    await row('Q-72').getByRole('button', { name: "I'm on it" }).focus();
+    await page.keyboard.press('Enter');
+    await row('Q-72').getByText('Acknowledged by').waitFor();
+    expect(await focused()).toMatch(/Q-72.* \| Mute…$/);
+    // A deleted row takes the focus to the same control of the row that took its place.
+    await row('Q-72').getByRole('button', { name: 'Delete' }).focus();
+    await page.keyboard.press('Enter');
+    await row('Q-72').waitFor({ state: 'detached' });
+    expect(await focused()).toMatch(/Q-71.* \| Delete$/);
+    // A snooze lifted: the focus stays with the mutes' list, then the list that follows it.
+    await row('Q-73').getByRole('button', { name: 'Mute…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
+    const lift = page.getByRole('button', { name: 'Lift' });
+    await lift.focus();
+    await page.keyboard.press('Enter');
+    await lift.waitFor({ state: 'detached' });
+    expect(await page.evaluate<string>('document.activeElement?.tagName')).not.toBe('BODY');
+    expect(await page.evaluate<boolean>("Boolean(document.activeElement?.closest('main'))")).toBe(true);
+    await context.close();
+  });
+
   it('brings the keyboard back to Send To when Test Mail Settings is run again', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/settings/mail');

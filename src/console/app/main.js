@@ -5,6 +5,7 @@ import { setTimeZone } from './lib/format.js';
 import { currentLanguage, loadLanguage, pickLanguage, t } from './lib/i18n.js';
 import { href, navigate, parseHash, useRoute } from './lib/router.js';
 import { can } from './lib/session.js';
+import { keepFocusInPlace } from './lib/keep-focus.js';
 import { keepScrollAreasFocusable } from './lib/scroll-regions.js';
 import { html } from './lib/ui.js';
 import { Bell } from './pages/bell.js';
@@ -262,3 +263,4 @@ function Shell({ session, route, setSession }) {
 const root = /** @type {HTMLElement} */ (document.getElementById('app'));
 render(html`<${App} />`, root);
 keepScrollAreasFocusable(root);
+keepFocusInPlace(root);
