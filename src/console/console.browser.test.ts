@@ -1146,6 +1146,43 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('copies a new source secret and a new API token over plain http, where the browser has no Clipboard API, and says so', async () => {
+    const { context, page } = await open();
+    // A console reached at http://tocsin.example:8080 is no secure context: navigator.clipboard is missing.
+    await context.addInitScript(`Object.defineProperty(Navigator.prototype, 'clipboard', { get: () => undefined, configurable: true });
+      window.copied = [];
+      document.addEventListener('copy', () => {
+        const field = document.activeElement;
+        window.copied.push(field && 'value' in field ? field.value.slice(field.selectionStart, field.selectionEnd) : String(getSelection()));
+      });`);
+    await signIn(page, 'admin@acme.example', '#/sources');
+    await page.getByRole('button', { name: 'Add a source' }).click();
+    const create = page.getByRole('dialog');
+    await create.getByLabel('Name').fill('Orchestrator over http');
+    await create.getByLabel('Kind').selectOption('orchestrator-webhook');
+    await create.getByRole('button', { name: 'Create' }).click();
+    const shown = page.getByRole('dialog', { name: 'Connect Orchestrator over http' });
+    const secret = await shown.getByLabel('Secret', { exact: true }).inputValue();
+    await shown
+      .locator('.copyable', { has: page.getByLabel('Secret', { exact: true }) })
+      .getByRole('button', { name: 'Copy' })
+      .click();
+    await shown.getByRole('status').filter({ hasText: 'Copied.' }).waitFor();
+    expect(await page.evaluate<string[]>('window.copied')).toEqual([secret]);
+    await shown.getByRole('button', { name: 'Close' }).first().click();
+
+    await page.goto(`${base}/#/access/users`);
+    await page.locator('tr', { hasText: 'viewer@acme.example' }).getByRole('button', { name: 'New API token' }).click();
+    const tokens = page.getByRole('dialog');
+    await tokens.getByLabel('Token name').fill('copied over http');
+    await tokens.getByRole('button', { name: 'New API token' }).click();
+    const token = await tokens.getByLabel('copied over http').inputValue();
+    await tokens.getByRole('button', { name: 'Copy' }).click();
+    await tokens.getByRole('status').filter({ hasText: 'Copied.' }).waitFor();
+    expect(await page.evaluate<string[]>('window.copied')).toEqual([secret, token]);
+    await context.close();
+  });
+
   it('adds an Orchestrator polling source without a secret to copy or rotate: nothing of it is pasted anywhere', async () => {
     const { context, page, create } = await addSource('Orchestrator on-premises', 'orchestrator-pull');
     await create.getByLabel('Orchestrator URL').fill('http://127.0.0.1:9/orchestrator');

@@ -102,6 +102,48 @@ export function SelectField({ id, label, value, onChange, options, error, hint, 
   <//>`;
 }
 
+/**
+ * copyText puts `text` on the clipboard: through the Clipboard API where the page may use it (https,
+ * or the machine itself), else by selecting it in `field` for the browser's copy command, which
+ * also works where the console is reached over plain http. Says whether it was copied.
+ * @param {string} text
+ * @param {HTMLInputElement | null} field
+ */
+async function copyText(text, field) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    field?.focus();
+    field?.select();
+    try {
+      return document.execCommand('copy');
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * Copyable is a read-only field (a secret, a token, a URL) with a Copy button that says whether it
+ * copied; when the browser would not, the text is left selected for Ctrl+C.
+ */
+export function Copyable({ id, label, value }) {
+  const [said, setSaid] = useState('');
+  useEffect(() => setSaid(''), [value]);
+  const copy = async (/** @type {Event} */ event) => {
+    const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
+    const copied = await copyText(value, /** @type {HTMLInputElement | null} */ (document.getElementById(id)));
+    if (copied) button.focus();
+    setSaid(t(copied ? 'access.copied' : 'access.copyByHand'));
+  };
+  return html`<div class="copyable">
+      <${TextField} id=${id} label=${label} value=${value} readonly onInput=${() => {}} onFocus=${(event) => event.currentTarget.select()} />
+      <button type="button" class="secondary" onClick=${copy}>${t('access.copy')}</button>
+    </div>
+    <p class="hint copy-status" role="status">${said}</p>`;
+}
+
 /** Toggle is a labelled checkbox (shown as a switch when `switch` is set). */
 export function Toggle({ id, label, checked, onChange, hint, switch: isSwitch = false, ...rest }) {
   return html`<div class=${`toggle${isSwitch ? ' switch' : ''}`}>

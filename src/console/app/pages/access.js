@@ -6,7 +6,7 @@ import { t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
-import { Banner, Dialog, FieldError, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { Banner, Copyable, Dialog, FieldError, TextField, Toggle, html, problemText } from '../lib/ui.js';
 
 /** BUILT_IN_ROLES are the roles every tenant has; the console names them in the user's language. */
 const BUILT_IN_ROLES = ['Administrator', 'Alerts Viewer', 'Robot'];
@@ -150,9 +150,8 @@ function TokenDialog({ session, user, onClose }) {
     ${
       token
         ? html`<p class="banner success">${t('access.tokenOnce')}</p>
-          <${TextField} id="token-value" label=${token.name} value=${token.token} readonly onInput=${() => {}} onFocus=${(event) => event.currentTarget.select()} />
-          <div class="actions"><button type="button" onClick=${() => navigator.clipboard?.writeText(token.token)}>${t('access.copy')}</button>
-            <button type="button" class="secondary" onClick=${onClose}>${t('close')}</button></div>`
+          <${Copyable} id="token-value" label=${token.name} value=${token.token} />
+          <div class="actions"><button type="button" class="secondary" onClick=${onClose}>${t('close')}</button></div>`
         : html`${
             tokens.length
               ? html`<h3>${t('access.tokensInUse')}</h3>

@@ -4,21 +4,13 @@ import { formatTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { usePolling } from '../lib/polling.js';
 import { can, tenantApi } from '../lib/session.js';
-import { Banner, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { Banner, Copyable, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
 
 const KINDS = ['orchestrator-webhook', 'alertmanager', 'webhook', 'orchestrator-pull'];
 
 /** alertmanagerYaml is the receiver block to paste into alertmanager.yml, with the source's URL and secret. */
 function alertmanagerYaml(url, secret) {
   return `route:\n  receiver: tocsin\nreceivers:\n  - name: tocsin\n    webhook_configs:\n      - url: '${url}'\n        send_resolved: true\n        http_config:\n          authorization:\n            type: Bearer\n            credentials: '${secret}'\n`;
-}
-
-/** Copyable is a read-only field with a Copy button. */
-function Copyable({ id, label, value }) {
-  return html`<div class="copyable">
-    <${TextField} id=${id} label=${label} value=${value} readonly onInput=${() => {}} onFocus=${(event) => event.currentTarget.select()} />
-    <button type="button" class="secondary" onClick=${() => navigator.clipboard?.writeText(value)}>${t('access.copy')}</button>
-  </div>`;
 }
 
 /** SetupSteps tells exactly what to paste where on the sending side, with the secret when it is being shown. */
