@@ -25,7 +25,7 @@ describeEachDialect('tocsin test-mail', (dialect) => {
     const c = capturedIo(env);
     expect(await testMailCommand(['--tenant', 'cli-mail', '--to', 'ops@example.com'], c.io)).toBe(0);
     expect(c.out()).toMatch(/C: MAIL FROM:<tocsin@example.com>/);
-    expect(c.out()).toMatch(/sent: <.+@tocsin> to ops@example.com/);
+    expect(c.out()).toMatch(/sent: <.+@example\.com> to ops@example.com/);
     expect(server.messages.at(-1)!.envelope.to).toEqual(['ops@example.com']);
     expect(server.messages.at(-1)!.raw).toMatch(/^Content-Language: de|^X-Tocsin-Kind: test/m);
   });

@@ -73,7 +73,7 @@ export interface RenderedEmail {
 /** OutgoingEmail is a rendered email addressed to one recipient, with its stable Message-ID. */
 export interface OutgoingEmail extends RenderedEmail {
   readonly to: Mailbox;
-  /** Stable per delivery row and reused on every attempt, e.g. `<uuid@tocsin>`. */
+  /** Stable per delivery row and reused on every attempt, e.g. `<uuid@tocsin>`, which the sender writes under the From address's domain (bindMessageIds). */
   readonly messageId: string;
 }
 

@@ -69,6 +69,22 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
     expect((await mailOf('fatals@example.com', 'summary')).subject).toBe('fatals\u00a0: 4 nouvelles alertes d’erreur, dont 3 Fatal');
   });
 
+  it('gives a summary a Message-ID and thread under the From address’s domain, the one the delivery log shows', async () => {
+    await tenant('mids', {}, { email: 'mids@example.com' });
+    await ok('POST', '/mids/alerts', { severity: 'Error', component: 'Jobs', message: 'Billing failed' });
+    const mail = await mailOf('mids@example.com', 'summary');
+    expect(mail.messageId).toMatch(/^<[^@<>]+@example\.com>$/);
+    expect(mail.inReplyTo).toMatch(/^<alerts-\d{4}-\d{2}-\d{2}\.mids@example\.com>$/);
+    expect(mail.references).toBe(mail.inReplyTo);
+    await expect
+      .poll(async () => (await ok('GET', '/mids/deliveries?kind=summary')).items.map((d: { messageId: string }) => d.messageId))
+      .toEqual([mail.messageId]);
+    const test = await ok('POST', '/mids/settings/mail/test', { sendTo: 'mids@example.com' });
+    expect(test).toMatchObject({ ok: true, messageId: expect.stringMatching(/@example\.com>$/) });
+    expect((await mailOf('mids@example.com', 'test')).messageId).toBe(test.messageId);
+    expect((await ok('GET', '/mids/deliveries?kind=test')).items[0].messageId).toBe(test.messageId);
+  });
+
   it('dates a summary line whose alert occurred on another day than the window, and writes the window’s own to the second', async () => {
     await tenant('late', { timeZone: 'Europe/Paris' }, { email: 'late@example.com', language: 'en' });
     // An alert imported late (a pull source's first import goes back 24 hours), beside a fresh one.

@@ -3,7 +3,7 @@ import { findUser } from '../access/users.js';
 import type { MailSender, SmtpEndpoint, SmtpStage } from '../delivery/contract.js';
 import { SmtpDeliveryError } from '../delivery/contract.js';
 import { type DirectOutcome, recordDirectSend } from '../delivery/outbox/direct.js';
-import { newMessageId } from '../delivery/outbox/enqueue.js';
+import { bindMessageIds, newMessageId } from '../delivery/message-id.js';
 import { TranscribedSmtpError } from '../delivery/smtp/sender.js';
 import { endpointSecrets, poolKey } from '../delivery/smtp/transport-options.js';
 import type { AppDeps, TenantRow } from '../http/context.js';
@@ -147,7 +147,8 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
     tested: { host: endpoint.host, port: endpoint.port, security: endpoint.security, fromAddress: endpoint.fromAddress },
   });
   const deliveryId = newId();
-  const messageId = newMessageId(deliveryId);
+  // Under the domain it is sent from, in the answer and the delivery log as in the email, sent or not.
+  const messageId = bindMessageIds(newMessageId(deliveryId), endpoint.fromAddress);
   const startedAt = deps.clock.now();
   let result: TestMailResult;
   let outcome: DirectOutcome;

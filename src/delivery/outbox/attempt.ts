@@ -149,8 +149,9 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     ctx.gate.endpointAnswered(endpoint);
     const response = maskSecrets(receipt.response, secrets);
     // Logged as such in the delivery log; it says nothing of the tenant's own server.
-    if (endpoint.fallback) return { status: 'sent', response: `${FALLBACK_NOTE}${response}` };
-    return { status: 'sent', response, health: healthOf(delivery, { kind: 'delivered' }) };
+    const messageId = receipt.messageId;
+    if (endpoint.fallback) return { status: 'sent', response: `${FALLBACK_NOTE}${response}`, messageId };
+    return { status: 'sent', response, messageId, health: healthOf(delivery, { kind: 'delivered' }) };
   } catch (err) {
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;

@@ -1,4 +1,5 @@
 import type { EmailKind, RenderedEmail } from '../contract.js';
+import { newMessageId } from '../message-id.js';
 import { type Clock, systemClock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
@@ -36,14 +37,6 @@ export interface NewDelivery {
 
 /** DeliveryPayload is the stored `payload` column: a finished email, or its composer's input. */
 export type DeliveryPayload = { readonly rendered: RenderedEmail } | { readonly data: unknown };
-
-/** MESSAGE_ID_DOMAIN is the right-hand side of the Message-IDs Tocsin generates. */
-export const MESSAGE_ID_DOMAIN = 'tocsin';
-
-/** newMessageId makes the stable Message-ID of a delivery row, e.g. `<0190…@tocsin>`. */
-export function newMessageId(id: string): string {
-  return `<${id}@${MESSAGE_ID_DOMAIN}>`;
-}
 
 /**
  * enqueueDeliveries queues emails inside the caller's transaction, so the decision to send and

@@ -9,7 +9,12 @@ import type { AttemptOutcome } from './tables.js';
 
 /** AttemptResult is how one claimed attempt ended, ready to be written. */
 export type AttemptResult = (
-  | { readonly status: 'sent'; readonly response: string }
+  | {
+      readonly status: 'sent';
+      readonly response: string;
+      /** The Message-ID as sent, under the From address's domain (see bindMessageIds); left out, the row's stays. */
+      readonly messageId?: string | undefined;
+    }
   | {
       readonly status: 'retrying' | 'failed';
       readonly nextAttemptAt?: number;
@@ -54,7 +59,7 @@ function valuesList(dialect: Dialect, types: readonly SqlType[], rows: number): 
 }
 
 /** A delivery row's id, lease token and result columns, in the update's order. */
-const RESULT_TYPES: readonly SqlType[] = ['text', 'text', 'text', 'bigint', 'bigint', 'text', 'integer', 'text'];
+const RESULT_TYPES: readonly SqlType[] = ['text', 'text', 'text', 'bigint', 'bigint', 'text', 'integer', 'text', 'text'];
 const ATTEMPT_COLUMNS = ['id', 'delivery_id', 'tenant_id', 'attempt', 'worker', 'started_at', 'finished_at', 'outcome', 'code', 'response', 'duration_ms'];
 const ATTEMPT_TYPES: readonly SqlType[] = ['text', 'text', 'text', 'integer', 'text', 'bigint', 'bigint', 'text', 'integer', 'text', 'integer'];
 
@@ -73,7 +78,8 @@ function recordStatements(dialect: Dialect, rows: number): { update: string; ins
       // One row of results per delivery, joined by id: the row changes only while its lease token matches.
       update:
         'update deliveries set status = v.column3, sent_at = v.column4, next_attempt_at = v.column5, last_error = v.column6, ' +
-        'last_code = v.column7, smtp_response = v.column8, lease_owner = null, lease_token = null, lease_expires_at = null ' +
+        'last_code = v.column7, smtp_response = v.column8, message_id = coalesce(v.column9, deliveries.message_id), ' +
+        'lease_owner = null, lease_token = null, lease_expires_at = null ' +
         `from (values ${valuesList(dialect, RESULT_TYPES, rows)}) as v ` +
         'where deliveries.id = v.column1 and deliveries.lease_token = v.column2 returning deliveries.id',
       // Only for rows still there: a tenant deleted while its email was at the server took its rows
@@ -129,6 +135,7 @@ export async function recordAttempts(storage: Storage, attempts: readonly Finish
               failed?.error ?? null,
               failed?.code ?? null,
               a.result.response ?? null,
+              (a.result.status === 'sent' ? a.result.messageId : undefined) ?? null,
             ];
           }),
         ),

@@ -110,7 +110,9 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     const done = await row(d.id);
     expect(done).toMatchObject({ status: 'sent', attempts: 3, last_error: null, sent_at: clock.now() });
     expect(done.smtp_response).toMatch(/^250 /);
-    expect(server.messages.map((m) => m.messageId)).toEqual([d.message_id]);
+    // The row's Message-ID, under the From address's domain once sent, as the email carries it.
+    expect(done.message_id).toBe(d.message_id.replace(/@tocsin>$/, '@example.com>'));
+    expect(server.messages.map((m) => m.messageId)).toEqual([done.message_id]);
     expect((await attempts(d.id)).map((a) => [a.attempt, a.outcome, a.code])).toEqual([
       [1, 'retry', 421],
       [2, 'retry', 451],
@@ -148,7 +150,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       ['sent', 250],
     ]);
     expect((await attempts(d.id))[2]!.response).toMatch(/data/i);
-    expect(server.messages.map((m) => m.messageId)).toEqual([d.message_id]);
+    expect(server.messages.map((m) => m.messageId)).toEqual([(await row(d.id)).message_id]);
   });
 
   it('sends each of a mixed list of recipients once: refused ones fail alone, a full mailbox is retried alone', async () => {

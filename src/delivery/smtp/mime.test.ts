@@ -23,6 +23,17 @@ function lines(raw: Buffer): string[] {
 }
 
 describe('MIME written for the send stage', () => {
+  it('writes the Message-ID and the thread it replies to with the domain of the From address, not the bare word "tocsin"', async () => {
+    const thread = '<alerts-2026-11-30.acme@tocsin>';
+    const template = prepareMime({ subject: 's', text: 'a', html: '<p>a</p>', headers: { 'In-Reply-To': thread, References: thread } });
+    const mail = await simpleParser(writeMime(template, SEND));
+    expect(mail.messageId).toBe('<m1@example.com>');
+    expect([mail.inReplyTo, mail.references]).toEqual(['<alerts-2026-11-30.acme@example.com>', '<alerts-2026-11-30.acme@example.com>']);
+    // A tenant sending as another domain threads under its own; an internationalised one in punycode.
+    const other = await simpleParser(writeMime(template, { ...SEND, from: { address: 'ops@例え.jp' } }));
+    expect([other.messageId, other.inReplyTo]).toEqual(['<m1@xn--r8jz45g.jp>', '<alerts-2026-11-30.acme@xn--r8jz45g.jp>']);
+  });
+
   it('encodes any text as quoted-printable lines of at most 76 characters that read back unchanged', async () => {
     await fc.assert(
       fc.asyncProperty(bodyText, bodyText, async (text, html) => {
@@ -89,7 +100,7 @@ describe('MIME written for the send stage', () => {
     expect(first.from?.value).toEqual([{ address: 'alerts@example.com', name: 'Tocsin Alerts' }]);
     expect(first.to).toMatchObject({ value: [{ name: '山田 "太郎"' }] });
     expect(second.to).toMatchObject({ value: [{ address: 'bo@example.com', name: 'Bo, Jr.' }] });
-    expect([first.messageId, second.messageId]).toEqual(['<m1@tocsin>', '<m2@tocsin>']);
+    expect([first.messageId, second.messageId]).toEqual(['<m1@example.com>', '<m2@example.com>']);
     expect(first.date?.getTime()).toBe(SEND.date.getTime());
     expect(first.headers.get('x-tocsin-kind')).toBe('immediate');
   });

@@ -1,6 +1,7 @@
 import { domainToASCII } from 'node:url';
 import { pooledRandomBytes } from '../../shared/ids.js';
 import { type Mailbox, type RenderedEmail, SmtpDeliveryError } from '../contract.js';
+import { bindMessageIds, holdsUnboundMessageId } from '../message-id.js';
 
 /**
  * The send stage's MIME: every email leaves as bytes this module writes (multipart/alternative,
@@ -22,8 +23,11 @@ export interface SlotValue {
 }
 
 type Part = 'header' | 'text' | 'html';
-/** A piece of a prepared message: encoded bytes, or the index of a slot and the part it sits in. */
-type Piece = Buffer | { readonly slot: number; readonly part: Part };
+/**
+ * A piece of a prepared message: encoded bytes, or the index of a slot and the part it sits in, or
+ * a header line holding Message-IDs (threading) whose domain is the From address's of each send.
+ */
+type Piece = Buffer | { readonly slot: number; readonly part: Part } | { readonly messageIds: string };
 
 /** MimeTemplate is a message prepared by prepareMime: written per recipient by writeMime. */
 export interface MimeTemplate {
@@ -273,6 +277,11 @@ export function prepareMime(email: RenderedEmail, markers: readonly string[] = [
   if (holdsSlot(email.subject)) throw new Error('a subject cannot hold a slot');
   pending += `${headerLine('Subject', email.subject)}${CRLF}`;
   for (const [name, value] of Object.entries(email.headers)) {
+    if (holdsUnboundMessageId(value) && !holdsSlot(value)) {
+      flush();
+      pieces.push({ messageIds: `${headerLine(name, value)}${CRLF}` });
+      continue;
+    }
     if (!holdsSlot(value)) {
       pending += `${headerLine(name, value)}${CRLF}`;
       continue;
@@ -309,13 +318,16 @@ export function writeMime(template: MimeTemplate, send: PerSend): Buffer {
   const values = send.values ?? [];
   if (values.length !== template.slots) throw new Error(`the template has ${template.slots} slots, ${values.length} values were given`);
   assertHeaderValue('Message-ID', send.messageId);
-  const head = [mailboxHeader('From', send.from), mailboxHeader('To', send.to), `Message-ID: ${send.messageId}`, `Date: ${dateHeader(send.date)}`, ''].join(
-    CRLF,
-  );
+  const messageId = bindMessageIds(send.messageId, send.from.address);
+  const head = [mailboxHeader('From', send.from), mailboxHeader('To', send.to), `Message-ID: ${messageId}`, `Date: ${dateHeader(send.date)}`, ''].join(CRLF);
   const buffers: Buffer[] = [Buffer.from(head, 'utf8')];
   for (const piece of template.pieces) {
     if (Buffer.isBuffer(piece)) {
       buffers.push(piece);
+      continue;
+    }
+    if ('messageIds' in piece) {
+      buffers.push(Buffer.from(bindMessageIds(piece.messageIds, send.from.address), 'latin1'));
       continue;
     }
     const value = values[piece.slot]!;

@@ -1,4 +1,5 @@
 import { type MailSender, type OutgoingEmail, type SendReceipt, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+import { bindMessageIds } from '../message-id.js';
 import { asciiAddress, prepareMime, writeMime } from './mime.js';
 import { SessionPool } from './pool.js';
 import { type Envelope, SmtpSession } from './session.js';
@@ -129,7 +130,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     pool.lastUsed = Date.now();
     try {
       const response = await pool.sessions.send(envelopeOf(endpoint, email), messageOf(endpoint, email));
-      return { messageId: email.messageId, response };
+      return { messageId: bindMessageIds(email.messageId, endpoint.fromAddress), response };
     } finally {
       pool.lastUsed = Date.now();
     }
@@ -141,7 +142,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     try {
       session = await SmtpSession.open(endpoint, transcript.logger);
       const response = await session.send(envelopeOf(endpoint, email), messageOf(endpoint, email));
-      return { messageId: email.messageId, response, transcript: transcript.lines() };
+      return { messageId: bindMessageIds(email.messageId, endpoint.fromAddress), response, transcript: transcript.lines() };
     } catch (err) {
       throw new TranscribedSmtpError(err as SmtpDeliveryError, transcript.lines());
     } finally {

@@ -1,4 +1,5 @@
 import type { EmailKind } from '../../delivery/contract.js';
+import { MESSAGE_ID_DOMAIN } from '../../delivery/message-id.js';
 import { httpUrl } from './links.js';
 import { clip } from './text.js';
 
@@ -24,9 +25,9 @@ function msgIdPart(value: string): string {
   return value.replace(/[^A-Za-z0-9-]+/g, '-').slice(0, 63) || 'tenant';
 }
 
-/** threadId is the stable per-tenant, per-day id that the day's summaries and Fatal alerts reply to. */
+/** threadId is the stable per-tenant, per-day id that the day's summaries and Fatal alerts reply to (under the From domain once sent, see bindMessageIds). */
 export function threadId(tenantName: string, isoDay: string): string {
-  return `<alerts-${isoDay}.${msgIdPart(tenantName)}@tocsin>`;
+  return `<alerts-${isoDay}.${msgIdPart(tenantName)}@${MESSAGE_ID_DOMAIN}>`;
 }
 
 /** HeaderInput is what decides an email's extra headers. */

@@ -48,9 +48,10 @@ describe('the rendered emails as MIME messages', () => {
           expect(head).toContain(`List-Unsubscribe: <https://tocsin.example.com/unsubscribe/sample-${kind}-token>`);
           expect(head).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
         }
+        // The day's thread, under the domain of the From address as the Message-ID.
         if (kind === 'summary' || kind === 'immediate') {
-          expect(parsed.inReplyTo).toBe('<alerts-2026-11-27.acme@tocsin>');
-          expect(parsed.references).toBe('<alerts-2026-11-27.acme@tocsin>');
+          expect(parsed.inReplyTo).toBe('<alerts-2026-11-27.acme@example.com>');
+          expect(parsed.references).toBe('<alerts-2026-11-27.acme@example.com>');
         }
       });
     }
