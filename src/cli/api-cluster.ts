@@ -73,10 +73,12 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
     started.push(
       new Promise<void>((resolve, reject) => {
         worker.once('listening', () => resolve());
-        // The process printed why; the primary says only what it did about it.
-        worker.once('exit', (exitCode) =>
-          reject(new ConfigError(`an api process exited with ${exitCode} before it listened (its reason is above); the others were stopped`)),
-        );
+        // A process that exits prints why, and the primary says only what it did about it; one killed
+        // by a signal (the OOM killer) printed nothing, and its exit code is null.
+        worker.once('exit', (exitCode, signal) => {
+          const what = exitCode === null ? `was killed by ${signal} before it listened` : `exited with ${exitCode} before it listened (its reason is above)`;
+          reject(new ConfigError(`an api process ${what}; the others were stopped`));
+        });
       }),
     );
     exits.push(

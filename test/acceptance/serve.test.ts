@@ -198,6 +198,30 @@ describe('tocsin serve, as a user runs it', () => {
     expect(JSON.parse(line!)).toMatchObject({ pid: cluster.child.pid, apiPid: Number(pids), signal: 'SIGKILL' });
   }, 120_000);
 
+  // The api processes are found, as soon as forked, among the primary's children in /proc.
+  it.runIf(process.platform === 'linux')(
+    'says which signal killed an api process before it listened, not that it exited with null',
+    async () => {
+      // An api process killed while starting (the OOM killer under a container's memory limit) was
+      // reported as 'an api process exited with null before it listened (its reason is above)'.
+      const cluster = serve({ TOCSIN_DATA_DIR: tempDir('tocsin-accept-') }, undefined, [
+        'node',
+        ['bin/tocsin.js', 'serve', '--role', 'api', '--processes', '2'],
+      ]);
+      const primary = cluster.child.pid!;
+      // The first api process, as soon as it is forked: long before it has loaded the service and listened.
+      const children = () => fs.readFileSync(`/proc/${primary}/task/${primary}/children`, 'utf8').trim();
+      await expect.poll(children, { timeout: 60_000, interval: 5 }).not.toBe('');
+      process.kill(Number(children().split(' ')[0]), 'SIGKILL');
+      const { code } = await cluster.exited();
+      running.delete(cluster);
+      expect(code).toBe(1);
+      expect(cluster.stderr()).toContain('tocsin: an api process was killed by SIGKILL before it listened; the others were stopped');
+      expect(cluster.stderr()).not.toContain('null');
+    },
+    120_000,
+  );
+
   it.runIf(TEST_PG_URL)('says, naming DATABASE_URL and without a stack trace, that its role may not create the tables', async () => {
     // PostgreSQL 15 and later let only the database's owner create tables in public: a role made for Tocsin
     // on a database it does not own stopped the first start with a stack trace.
