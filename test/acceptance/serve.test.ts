@@ -163,6 +163,9 @@ describe('tocsin serve, as a user runs it', () => {
         'node',
         ['bin/tocsin.js', 'serve', '--role', 'api', '--processes', '2'],
       ]);
+      // Once an api process has said the port is taken, it and the primary have STOP_WAIT_MS to be gone:
+      // the start before that line took 30 s on a loaded 2-core machine, and is no part of the hang.
+      await expect.poll(() => taken.stderr(), { timeout: 90_000 }).toContain('is already in use');
       const gaveUp = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), STOP_WAIT_MS).unref());
       const outcome = await Promise.race([taken.exited(), gaveUp]);
       expect(outcome).not.toBe('hung');
