@@ -184,6 +184,14 @@ describeEachDialect('tenants, people and access', (dialect) => {
     });
   });
 
+  it('deletes a tenant once when the same DELETE comes several times at once: one 204, the others 404', async () => {
+    // On PostgreSQL each of them had found the tenant before the first deleted it, and all answered 204.
+    await t.call('POST', '/api/v1/tenants', { name: 'tyrell' });
+    const answers = await Promise.all(Array.from({ length: 4 }, () => t.call('DELETE', '/api/v1/tenants/tyrell')));
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([204, 404, 404, 404]);
+    expect((await t.call('GET', '/api/v1/tenants/tyrell')).statusCode).toBe(404);
+  });
+
   it('renames a tenant to a free name (409 for a taken one), found by its new name and its id', async () => {
     const { id } = (await t.call('POST', '/api/v1/tenants', { name: 'stark' })).json();
     await t.call('POST', '/api/v1/tenants', { name: 'wayne', displayName: 'Wayne Enterprises' });

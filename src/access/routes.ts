@@ -211,7 +211,7 @@ function tenantsRoutes(app: TocsinApp, db: Db, clock: Clock) {
     async (request) => showTenant(await updateTenant(db, tenantOf(request), request.body)),
   );
   app.delete('/api/v1/tenants/:tenant', { config: { access: 'host', status: 204 }, schema: { params: tenantParams } }, async (request, reply) => {
-    await deleteTenant(db, tenantOf(request).id);
+    if (!(await deleteTenant(db, tenantOf(request).id))) throw notFound('Tenant');
     return reply.status(204).send();
   });
 }

@@ -160,10 +160,12 @@ export async function updateTenant(db: Db, tenant: TenantRow, patch: z.infer<typ
  * ties them to the tenant (the insert checks the tenant once per batch: alerts/store.ts). The tenant
  * row goes first: that waits for any insert holding it (FOR KEY SHARE) to commit, and an insert
  * that comes later finds no tenant, so the alerts' delete, a statement of its own, sees them all.
+ * False when there was no tenant left to delete (a request at the same time deleted it first).
  */
-export async function deleteTenant(db: Db, tenantId: string): Promise<void> {
-  await db.transaction().execute(async (tx) => {
-    await tx.deleteFrom('tenants').where('id', '=', tenantId).execute();
+export async function deleteTenant(db: Db, tenantId: string): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const deleted = await tx.deleteFrom('tenants').where('id', '=', tenantId).executeTakeFirst();
     await tx.deleteFrom('alerts').where('tenant_id', '=', tenantId).execute();
+    return Number(deleted.numDeletedRows) > 0;
   });
 }

@@ -54,7 +54,7 @@ describeEachDialect("a tenant's alerts and its deletion", (dialect) => {
   if (dialect === 'postgres') {
     it('waits for a batch being stored for the tenant, then deletes that batch too', async () => {
       const busy = await insertTestTenant(storage.db, 'busy');
-      let deleting: Promise<void> | undefined;
+      let deleting: Promise<boolean> | undefined;
       await storage.db.transaction().execute(async (tx) => {
         await writeAlerts(tx, busy, [alert, alert], T0);
         deleting = deleteTenant(storage.db, busy);
