@@ -3,7 +3,7 @@ import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import { sha256 } from '../shared/ids.js';
-import { Authenticator, PRINCIPAL_CACHE_MS, ensureAdminToken } from './credentials.js';
+import { Authenticator, PRINCIPAL_CACHE_MS, SESSION_TTL_MS, createSession, ensureAdminToken } from './credentials.js';
 import { createTenant } from './tenants.js';
 import { createApiToken } from './tokens.js';
 import { createUser } from './users.js';
@@ -58,5 +58,31 @@ describeEachDialect('the generated admin token', (dialect) => {
     for (const start of starts) expect(start.hash).toBe(sha256(printed[0]!));
     const restart = await ensureAdminToken(storage.db, undefined, clock);
     expect(restart).toEqual({ hash: sha256(printed[0]!) });
+  });
+});
+
+describeEachDialect('console sessions', (dialect) => {
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+  });
+  afterAll(() => storage.close());
+
+  it('are forgotten once expired, at the next sign-in, and a live one is kept', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 11, 1, 8));
+    const tenant = await createTenant(storage.db, { name: 'sessions' }, clock);
+    const userId = await createUser(storage.db, tenant.id, { email: 'ops@example.com', name: 'Ops', roles: ['Administrator'] }, clock);
+    const owner = { tenantId: tenant.id, userId };
+    // Signed in, never signed out.
+    await createSession(storage.db, owner, clock);
+    clock.advance(SESSION_TTL_MS - 60_000);
+    const live = await createSession(storage.db, owner, clock);
+    clock.advance(120_000);
+    // The first session has expired, the second has not: a new sign-in (of anyone) removes only the first.
+    const next = await createSession(storage.db, 'host', clock);
+    const stored = (await storage.db.selectFrom('sessions').select('id_hash').execute()).map((row) => row.id_hash).sort();
+    expect(stored).toEqual([sha256(live.cookie), sha256(next.cookie)].sort());
+    const auth = new Authenticator(storage.db, 'not-the-admin', clock);
+    expect(await auth.fromSession(live.cookie)).toBeDefined();
   });
 });

@@ -112,7 +112,11 @@ export class Authenticator {
   }
 }
 
-/** createSession opens a console session; the cookie value is returned once and stored hashed. */
+/**
+ * createSession opens a console session; the cookie value is returned once and stored hashed.
+ * It first forgets every session that has expired (nothing else would: a user who never signs out
+ * left one row per sign-in for ever), so the table holds only the last SESSION_TTL_MS of sign-ins.
+ */
 export async function createSession(
   db: Db,
   owner: { tenantId: string; userId: string } | 'host',
@@ -122,6 +126,7 @@ export async function createSession(
   const csrfToken = randomToken();
   const now = clock.now();
   const expiresAt = now + SESSION_TTL_MS;
+  await db.deleteFrom('sessions').where('expires_at', '<', now).execute();
   await db
     .insertInto('sessions')
     .values({
