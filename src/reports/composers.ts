@@ -172,6 +172,7 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
     tenant: { id: row.id, name: row.name, displayName: row.display_name, timeZone: row.time_zone },
     recipient: {
       name: delivery.recipient.name,
+      ...(data.recipient.type === 'group' ? { group: true } : {}),
       language: languageOf(delivery.recipient.language),
       timeZone: delivery.recipient.timeZone,
     },

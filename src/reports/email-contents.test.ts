@@ -349,6 +349,10 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     expect(group.text).toContain(`Alert preferences: ${PUBLIC}/#/preferences/group/${desk}?tenant=prefdesk`);
     expect(group.html).toContain(`href="${PUBLIC}/#/preferences/group/${desk}?tenant&#x3D;prefdesk"`);
     expect((await mailTo('own@example.com')).text).toContain(`Alert preferences: ${PUBLIC}/#/preferences?tenant=prefdesk`);
+    // A group subscribed to nothing itself: its footer says why its mailbox gets the email.
+    expect(group.text).toContain('You receive this email because this address is the mailbox of the group Desk, which receives the alerts of prefdesk.');
+    expect(group.text).not.toContain('you subscribed');
+    expect((await mailTo('own@example.com')).text).toContain('You receive this email because you subscribed to the alerts of prefdesk.');
   });
 
   it('is not sent to a reader who turned summaries off after it was decided', async () => {

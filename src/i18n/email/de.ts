@@ -11,6 +11,7 @@ export const de = {
     timesIn: 'Alle Zeiten sind in {{zone}} angegeben.',
     preferences: 'Alarmeinstellungen',
     why: 'Sie erhalten diese E-Mail, weil Sie die Alarme von {{tenant}} abonniert haben.',
+    whyGroup: 'Sie erhalten diese E-Mail, weil diese Adresse das Postfach der Gruppe {{group}} ist, die die Alarme von {{tenant}} erhält.',
     sentBy: 'Gesendet von Tocsin',
     moreData_one: '… und {{count, number}} weiteres Feld',
     moreData_other: '… und {{count, number}} weitere Felder',

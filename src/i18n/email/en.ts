@@ -12,6 +12,8 @@ export const en = {
     timesIn: 'Times are shown in {{zone}}.',
     preferences: 'Alert preferences',
     why: 'You receive this email because you subscribed to the alerts of {{tenant}}.',
+    // To a group's own address (a shared mailbox), which subscribed to nothing itself.
+    whyGroup: 'You receive this email because this address is the mailbox of the group {{group}}, which receives the alerts of {{tenant}}.',
     sentBy: 'Sent by Tocsin',
     moreData_one: '… and {{count, number}} more field',
     moreData_other: '… and {{count, number}} more fields',

@@ -11,6 +11,7 @@ export const es = {
     timesIn: 'Las horas se muestran en {{zone}}.',
     preferences: 'Preferencias de alertas',
     why: 'Recibe este correo porque está suscrito a las alertas de {{tenant}}.',
+    whyGroup: 'Recibe este correo porque esta dirección es el buzón del grupo {{group}}, que recibe las alertas de {{tenant}}.',
     sentBy: 'Enviado por Tocsin',
     moreData_one: '… y {{count, number}} campo más',
     moreData_many: '… y {{count, number}} de campos más',

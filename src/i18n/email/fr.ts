@@ -14,6 +14,7 @@ export const fr = {
     preferences: 'Préférences d’alerte',
     // « du locataire X » (Orchestrator's French word for tenant) avoids « de » before a vowel (« de Acme »).
     why: 'Vous recevez cet e-mail car votre compte est abonné aux alertes du locataire {{tenant}}.',
+    whyGroup: 'Vous recevez cet e-mail car cette adresse est la boîte aux lettres du groupe {{group}}, qui reçoit les alertes du locataire {{tenant}}.',
     sentBy: 'Envoyé par Tocsin',
     moreData_one: '… et {{count, number}} autre champ',
     moreData_many: '… et {{count, number}} autres champs',

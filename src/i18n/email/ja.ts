@@ -13,6 +13,7 @@ export const ja = {
     timesIn: '時刻は {{zone}} で表示しています。',
     preferences: 'アラートの設定',
     why: 'このメールは、{{tenant}} のアラートを購読しているため送信されています。',
+    whyGroup: 'このメールは、このアドレスが {{tenant}} のアラートを受け取るグループ {{group}} のメールボックスであるため送信されています。',
     sentBy: 'Tocsin から送信',
     moreData_other: 'ほか {{count, number}} 項目',
   },

@@ -3,7 +3,7 @@ import type { RenderedEmail } from '../../delivery/contract.js';
 import { type Translate, emailTranslator } from '../../i18n/email-i18n.js';
 import { type LocaleFormat, localeFormat, onWholeMinutes } from '../../i18n/format.js';
 import { actionLinks, sourceTitle } from './alert-line.js';
-import { type Link, greeting, link, linkText, renderEmail } from './frame.js';
+import { type Link, greeting, link, linkText, renderEmail, why } from './frame.js';
 import { fitUnderBudget } from './fit.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { field } from './text.js';
@@ -202,7 +202,7 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
       tenantDisplayName: tenant.displayName,
       heading: t('daily.heading'),
       greeting: greeting(t, recipient.name),
-      why: t('common.why', { tenant: tenant.displayName }),
+      why: why(t, recipient, tenant.displayName),
       preferences: link(view.links.preferences, t('common.preferences')),
       unsubscribe: link(view.links.unsubscribe, t('daily.unsubscribe')),
     },

@@ -54,6 +54,14 @@ export function greeting(t: Translate, name: string | undefined): string {
 }
 
 /**
+ * why says in the footer why the recipient gets an email: a user subscribed to the tenant's alerts;
+ * a group mailbox subscribed to nothing, it is the group's address.
+ */
+export function why(t: Translate, recipient: { readonly name?: string | undefined; readonly group?: boolean | undefined }, tenant: string): string {
+  return recipient.group ? t('common.whyGroup', { tenant, group: greetingName(recipient.name) }) : t('common.why', { tenant });
+}
+
+/**
  * renderEmail assembles one email: the HTML from the compiled template filled with the frame and
  * body context (Handlebars escapes every value), the text part from the same strings, and the
  * headers. The subject is made header-safe here, whatever the translations or tenant names hold.

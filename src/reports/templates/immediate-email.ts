@@ -3,7 +3,7 @@ import type { RenderedEmail } from '../../delivery/contract.js';
 import { emailTranslator } from '../../i18n/email-i18n.js';
 import { isoDay, localeFormat } from '../../i18n/format.js';
 import { alertLine, alertLineText } from './alert-line.js';
-import { greeting, link, linkText, renderEmail } from './frame.js';
+import { greeting, link, linkText, renderEmail, why } from './frame.js';
 import { threadId } from './headers.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { field, oneLine } from './text.js';
@@ -50,7 +50,7 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
       tenantDisplayName: tenant.displayName,
       heading: t('immediate.heading'),
       greeting: greeting(t, recipient.name),
-      why: t('common.why', { tenant: tenant.displayName }),
+      why: why(t, recipient, tenant.displayName),
       preferences: link(view.links.preferences, t('common.preferences')),
       unsubscribe: link(view.links.unsubscribe, t('immediate.unsubscribe')),
     },

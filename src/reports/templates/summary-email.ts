@@ -4,7 +4,7 @@ import { type LocaleFormat, isoDay, localeFormat, onWholeMinutes } from '../../i
 import { groupBySource, sourceKeyId } from '../source-groups.js';
 import { alertLine, alertLineText, sourceTitle, timeRange } from './alert-line.js';
 import { muteLines } from './daily-email.js';
-import { greeting, link, linkText, renderEmail } from './frame.js';
+import { greeting, link, linkText, renderEmail, why } from './frame.js';
 import { threadId } from './headers.js';
 import { SEVERITY_COLOURS, mostSevereFirst } from './severity-style.js';
 import { fitUnderBudget } from './fit.js';
@@ -99,7 +99,7 @@ function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupVi
       tenantDisplayName: tenant.displayName,
       heading: t('summary.heading'),
       greeting: greeting(t, recipient.name),
-      why: t('common.why', { tenant: tenant.displayName }),
+      why: why(t, recipient, tenant.displayName),
       preferences: link(view.links.preferences, t('common.preferences')),
       unsubscribe: link(view.links.unsubscribe, t('summary.unsubscribe')),
     },

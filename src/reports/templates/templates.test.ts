@@ -273,6 +273,34 @@ describe('the 10-minute summary', () => {
     expect(renderSample('test', context('en')).text).toContain('This test email was sent on Nov 27, 2026');
   });
 
+  it('tells a group mailbox, in its footer, that it gets the email as the group’s mailbox, not that it subscribed, in every language and kind', () => {
+    const expected: Record<Language, string> = {
+      en: 'this address is the mailbox of the group Front desk, which receives the alerts of Acme Finance.',
+      fr: 'cette adresse est la boîte aux lettres du groupe Front desk, qui reçoit les alertes du locataire Acme Finance.',
+      de: 'diese Adresse das Postfach der Gruppe Front desk ist, die die Alarme von Acme Finance erhält.',
+      es: 'esta dirección es el buzón del grupo Front desk, que recibe las alertas de Acme Finance.',
+      ja: 'このアドレスが Acme Finance のアラートを受け取るグループ Front desk のメールボックスであるため',
+    };
+    for (const language of LANGUAGES) {
+      const t = emailTranslator(language);
+      const subscribed = t('common.why', { tenant: 'Acme Finance' });
+      const asGroup = <V extends { recipient: object }>(view: V): V => ({ ...view, recipient: { ...view.recipient, name: 'Front desk', group: true } });
+      const emails = [
+        renderSummaryEmail(asGroup(sampleSummary(context(language)))),
+        renderDailyEmail(asGroup(sampleDaily(context(language)))),
+        renderImmediateEmail(asGroup(sampleImmediate(context(language)))),
+      ];
+      for (const email of emails) {
+        for (const part of [email.text, email.html]) {
+          expect([language, part.includes(expected[language])]).toEqual([language, true]);
+          expect(part).not.toContain(subscribed);
+        }
+      }
+      // A user's email still says it subscribed.
+      expect(renderSummaryEmail(sampleSummary(context(language))).text).toContain(subscribed);
+    }
+  });
+
   it('says "1 new alert" and "2 new alerts" in each language', () => {
     const one = summaryView({ groups: [group()], totalAlerts: 1 });
     expect(renderSummaryEmail(one).subject).toBe('Acme Finance: 1 new error alert');

@@ -15,6 +15,8 @@ import type { SourceKey, SourceTotals } from '../source-groups.js';
 export interface RecipientView {
   /** Shown in the greeting; a group's name for a group mailbox; omitted means no name. */
   readonly name?: string | undefined;
+  /** A group's own address (a shared mailbox) rather than a user: its footer does not say "you subscribed". */
+  readonly group?: boolean | undefined;
   readonly language: Language;
   /** IANA zone the times are shown in: the user's, else the tenant's. */
   readonly timeZone: string;
