@@ -99,6 +99,23 @@ describe('classifySmtpError', () => {
     expect(e).toMatchObject({ stage: 'tls', retryable: false, code: 502 });
   });
 
+  it('says how long it waited and for what: the TCP connection, the greeting, or the answer to a named command', () => {
+    const timeout = (timeoutType: string, command?: string) =>
+      classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', command: 'CONN', timeoutType, timeoutMs: 4_000 }), command).message;
+    expect(timeout('CONNECTION_TIMEOUT')).toBe(
+      'timed out during connect after 4 s: nothing answered the TCP connection (the host or the port may be wrong, or a firewall drops it)',
+    );
+    expect(timeout('GREETING_TIMEOUT')).toBe(
+      'timed out after 4 s waiting for the SMTP greeting: the port accepted the connection but no SMTP server answered on it',
+    );
+    expect(timeout('REPLY_TIMEOUT', 'EHLO')).toBe("timed out during connect after 4 s, waiting for the server's answer to EHLO");
+    expect(timeout('SOCKET_TIMEOUT', 'RCPT TO')).toBe("timed out during recipient after 4 s, waiting for the server's answer to RCPT TO");
+    expect(timeout('REPLY_TIMEOUT', 'DATA')).toBe("timed out during data after 4 s, waiting for the server's answer to DATA");
+    expect(classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', timeoutType: 'SOCKET_TIMEOUT', timeoutMs: 1_500 }), 'MAIL FROM').message).toBe(
+      "timed out during sender after 1.5 s, waiting for the server's answer to MAIL FROM",
+    );
+  });
+
   it('retries drops and timeouts, placing them with the last command sent', () => {
     expect(classifySmtpError(nodemailerError({ code: 'ECONNECTION', command: 'CONN' }), 'DATA')).toMatchObject({ stage: 'data', retryable: true });
     expect(classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', command: 'CONN', timeoutType: 'GREETING_TIMEOUT' }), 'DATA')).toMatchObject({

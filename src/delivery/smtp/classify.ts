@@ -9,6 +9,8 @@ interface NodemailerErrorLike {
   response?: string;
   responseCode?: number;
   timeoutType?: string;
+  /** How long the timeout that ended the wait was (session.ts adds the endpoint's). */
+  timeoutMs?: number;
   /** The host name a DNS lookup failed for (Node's getaddrinfo errors carry it). */
   hostname?: string;
   /** The server's last 334 challenge in the session (session.ts), Base64. */
@@ -124,11 +126,20 @@ function unresolved(err: NodemailerErrorLike): string {
   return `could not resolve the SMTP host${host} (${code}): ${why}`;
 }
 
-function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): string {
+/** timedOut says how long the wait was and what for: the TCP connection, the greeting, or the answer to a named command. */
+function timedOut(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): string {
+  const after = err.timeoutMs ? ` after ${Number((err.timeoutMs / 1000).toFixed(1))} s` : '';
   // Connected but never greeted: the host and port answer, but not as an SMTP server does.
   if (err.timeoutType === 'GREETING_TIMEOUT')
-    return 'timed out waiting for the SMTP greeting: the port accepted the connection but no SMTP server answered on it';
-  if (err.timeoutType || err.code === 'ETIMEDOUT') return `timed out during ${stage}`;
+    return `timed out${after} waiting for the SMTP greeting: the port accepted the connection but no SMTP server answered on it`;
+  if (err.timeoutType === 'CONNECTION_TIMEOUT')
+    return `timed out during ${stage}${after}: nothing answered the TCP connection (the host or the port may be wrong, or a firewall drops it)`;
+  const command = lastCommand?.trim().toUpperCase();
+  return `timed out during ${stage}${after}${command ? `, waiting for the server's answer to ${command}` : ''}`;
+}
+
+function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): string {
+  if (err.timeoutType || err.code === 'ETIMEDOUT') return timedOut(err, stage, lastCommand);
   if (err.code === 'EDNS') return unresolved(err);
   const tlsFailure = stage === 'tls' ? tlsFailureOf(err) : undefined;
   const tlsCode = err.originalCode ?? err.code;

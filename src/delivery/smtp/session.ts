@@ -257,7 +257,12 @@ export class SmtpSession {
 
   /** #failure classifies an error at the command it interrupted (the message itself counts as DATA). */
   #failure(err: unknown): SmtpDeliveryError {
-    const challenged = this.#challenge && typeof err === 'object' && err !== null ? Object.assign(err, { challenge: this.#challenge }) : err;
-    return classifySmtpError(challenged, this.#unanswered[0] ?? (this.#messageSent ? 'DATA' : this.#lastCommand));
+    if (typeof err === 'object' && err !== null) {
+      if (this.#challenge) Object.assign(err, { challenge: this.#challenge });
+      // Every timeout of the session (connection, greeting, reply, silence) is the endpoint's: the answer says how long it waited.
+      const { timeoutType, code } = err as { timeoutType?: string; code?: string };
+      if (timeoutType || code === 'ETIMEDOUT') Object.assign(err, { timeoutMs: this.replyTimeoutMs });
+    }
+    return classifySmtpError(err, this.#unanswered[0] ?? (this.#messageSent ? 'DATA' : this.#lastCommand));
   }
 }
