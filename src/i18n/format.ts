@@ -17,6 +17,8 @@ export interface LocaleFormat {
   labelled(label: string, value: string): string;
   /** The zone as people read it: its IANA name and UTC offset, e.g. `Europe/Paris (UTC+01:00)`. */
   zoneLabel(epochMs: number): string;
+  /** The zone's UTC offset at an instant, e.g. `UTC+01:00` (`UTC` for UTC itself). */
+  utcOffset(epochMs: number): string;
   /** Whether two instants fall on the same calendar day in the zone. */
   sameDay(a: number, b: number): boolean;
 }
@@ -64,6 +66,12 @@ function buildLocaleFormat(language: Language, requestedZone: string): LocaleFor
   });
   const number = new Intl.NumberFormat(language, { maximumFractionDigits: 0 });
   const offset = new Intl.DateTimeFormat('en', { timeZone, timeZoneName: 'longOffset' });
+  const utcOffset = (epochMs: number) => {
+    if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return 'UTC';
+    const name = offset.formatToParts(epochMs).find((part) => part.type === 'timeZoneName')?.value ?? 'GMT';
+    // `GMT+01:00` → `UTC+01:00`; plain `GMT` is UTC itself.
+    return name === 'GMT' ? 'UTC+00:00' : name.replace('GMT', 'UTC');
+  };
   return {
     dateTime: (epochMs) => dateTime.format(epochMs),
     dateTimeToSecond: (epochMs) => dateTimeToSecond.format(epochMs),
@@ -74,11 +82,9 @@ function buildLocaleFormat(language: Language, requestedZone: string): LocaleFor
     labelled: (label, value) => `${label}${language === 'fr' ? '\u00a0:' : ':'} ${value}`,
     zoneLabel(epochMs) {
       if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return 'UTC';
-      const name = offset.formatToParts(epochMs).find((part) => part.type === 'timeZoneName')?.value ?? 'GMT';
-      // `GMT+01:00` → `UTC+01:00`; plain `GMT` is UTC itself.
-      const utc = name === 'GMT' ? 'UTC+00:00' : name.replace('GMT', 'UTC');
-      return `${timeZone} (${utc})`;
+      return `${timeZone} (${utcOffset(epochMs)})`;
     },
+    utcOffset,
     sameDay: (a, b) => isoDay(a, timeZone) === isoDay(b, timeZone),
   };
 }
@@ -97,4 +103,23 @@ export function isoDay(epochMs: number, timeZone: string): string {
 /** onWholeMinutes says whether every instant falls on a whole minute (every zone today is offset by whole minutes). */
 export function onWholeMinutes(...instants: number[]): boolean {
   return instants.every((ms) => ms % 60_000 === 0);
+}
+
+/**
+ * acrossOffsetChange gives the formatters for a period: those of the zone when its UTC offset is
+ * the same at both ends, else ones that write each date and time with its own offset
+ * (`Oct 24, 2026, 10:00 (UTC+02:00)`), since one offset said for the whole period would be wrong
+ * for the times on the other side of a daylight-saving change; the zone is then named without one.
+ */
+export function acrossOffsetChange(fmt: LocaleFormat, timeZone: string, start: number, end: number): LocaleFormat {
+  if (fmt.utcOffset(start) === fmt.utcOffset(end)) return fmt;
+  const withOffset = (write: (epochMs: number) => string) => (epochMs: number) => `${write(epochMs)} (${fmt.utcOffset(epochMs)})`;
+  return {
+    ...fmt,
+    dateTime: withOffset(fmt.dateTime),
+    dateTimeToSecond: withOffset(fmt.dateTimeToSecond),
+    clock: withOffset(fmt.clock),
+    time: withOffset(fmt.time),
+    zoneLabel: () => knownZone(timeZone),
+  };
 }

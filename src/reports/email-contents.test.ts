@@ -388,3 +388,41 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await expectSummariesOnlyTo(base, 'front-desk@example.com', ['noisy-desk@example.com'], TURNED_OFF);
   });
 });
+
+describeEachDialect('a daily report across a daylight-saving change', (dialect) => {
+  let t: TestApp;
+  let smtp: TestSmtpServer;
+  // Paris leaves summer time on Sunday 25 Oct 2026 at 03:00 (UTC+02:00 → UTC+01:00).
+  const clock = new FakeClock(Date.parse('2026-10-24T12:00:00Z'));
+
+  beforeAll(async () => {
+    smtp = await startTestSmtpServer();
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await smtp?.close();
+  });
+
+  it('covers the 25 hours to 10:00 in Paris on the autumn change, each time labelled with its own offset', async () => {
+    const base = '/api/v1/tenants/autumn';
+    await t.call('POST', '/api/v1/tenants', { name: 'autumn', timeZone: 'Europe/Paris' });
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    await t.call('POST', `${base}/users`, { email: 'paris@example.com', name: 'Paris', language: 'en', roles: ['Alerts Viewer'] });
+    const warn = { severity: 'Warn', component: 'Queues', message: 'Queue slow' };
+    expect((await t.call('POST', `${base}/alerts`, warn)).statusCode).toBe(202);
+    // 02:30 in Paris, in the hour that comes twice (its second time, UTC+01:00).
+    clock.set(Date.parse('2026-10-25T01:30:00Z'));
+    expect((await t.call('POST', `${base}/alerts`, warn)).statusCode).toBe(202);
+
+    clock.set(Date.parse('2026-10-25T09:00:01Z'));
+    await decideReports(t.tocsin, clock, 600_000);
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: 600_000, publicUrl: 'https://tocsin.example.com' });
+    const rows = await t.tocsin.deps.storage.db.selectFrom('deliveries').select(['window_start', 'window_end', 'status']).where('kind', '=', 'daily').execute();
+    expect(rows).toEqual([{ window_start: Date.parse('2026-10-24T08:00:00Z'), window_end: Date.parse('2026-10-25T09:00:00Z'), status: 'sent' }]);
+    const mail = await simpleParser(smtp.messages.find((m) => /^X-Tocsin-Kind: daily/m.test(m.raw))!.raw);
+    expect(mail.subject).toBe('autumn: daily alerts summary, 2 alerts');
+    expect(mail.text).toContain('2 alerts from Oct 24, 2026, 10:00 (UTC+02:00) to Oct 25, 2026, 10:00 (UTC+01:00).');
+    expect(mail.text).toContain('Times are shown in Europe/Paris.');
+  });
+});

@@ -1,7 +1,7 @@
 import { SEVERITIES, severityRank } from '../../alerts/severity.js';
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { type Translate, emailTranslator } from '../../i18n/email-i18n.js';
-import { type LocaleFormat, localeFormat, onWholeMinutes } from '../../i18n/format.js';
+import { type LocaleFormat, acrossOffsetChange, localeFormat, onWholeMinutes } from '../../i18n/format.js';
 import { actionLinks, sourceTitle } from './alert-line.js';
 import { type Link, greeting, link, linkText, renderEmail, why } from './frame.js';
 import { fitUnderBudget } from './fit.js';
@@ -118,7 +118,8 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
 function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
   const { recipient, tenant, period } = view;
   const t = emailTranslator(recipient.language);
-  const fmt = localeFormat(recipient.language, recipient.timeZone);
+  // Across a daylight-saving change (a 23- or 25-hour day), each time says its own offset.
+  const fmt = acrossOffsetChange(localeFormat(recipient.language, recipient.timeZone), recipient.timeZone, period.start, period.end);
   const counts = view.counts.filter((row) => row.count > 0);
   const total = counts.reduce((sum, row) => sum + row.count, 0);
   // No alert to list; all quiet only if no mute kept any out either (then the report says how many it did).

@@ -1,6 +1,6 @@
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { type Translate, emailTranslator } from '../../i18n/email-i18n.js';
-import { type LocaleFormat, isoDay, localeFormat, onWholeMinutes } from '../../i18n/format.js';
+import { type LocaleFormat, acrossOffsetChange, isoDay, localeFormat, onWholeMinutes } from '../../i18n/format.js';
 import { groupBySource, sourceKeyId } from '../source-groups.js';
 import { alertLine, alertLineText, sourceTitle, timeRange } from './alert-line.js';
 import { muteLines } from './daily-email.js';
@@ -53,7 +53,8 @@ function summarySubject(view: SummaryEmailView, t: Translate, fmt: LocaleFormat)
 function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupView[]): RenderedEmail {
   const { recipient, tenant, window } = view;
   const t = emailTranslator(recipient.language);
-  const fmt = localeFormat(recipient.language, recipient.timeZone);
+  // A window across a daylight-saving change (a catch-up, or the changing hour itself): each time says its own offset.
+  const fmt = acrossOffsetChange(localeFormat(recipient.language, recipient.timeZone), recipient.timeZone, window.start, window.end);
   const oneDay = fmt.sameDay(window.start, window.end - 1);
   // Times on the window's day are written to the second; those of alerts that occurred another day, with their day.
   const day = oneDay ? window.start : undefined;

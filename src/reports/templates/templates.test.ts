@@ -422,12 +422,41 @@ describe('the daily report', () => {
     expect(email.text).toContain('Alert preferences: https://tocsin.example.com/#/preferences?tenant=acme');
   });
 
-  it('says the period across a daylight-saving change in the right offsets', () => {
+  it('says the period across a daylight-saving change with each time in its own offset, not one offset for the day', () => {
+    const daily = (timeZone: string, start: number, end: number) => {
+      const view = sampleDaily(context('en', timeZone));
+      return renderDailyEmail({ ...view, period: { start, end }, health: undefined, mutes: [] });
+    };
     // Paris leaves summer time on 25 Oct 2026 at 03:00: the report at 10:00 covers 25 hours.
-    const view = sampleDaily(context('en'));
-    const email = renderDailyEmail({ ...view, period: { start: Date.UTC(2026, 9, 24, 8), end: Date.UTC(2026, 9, 25, 9) } });
-    expect(email.text).toContain('from Oct 24, 2026, 10:00 to Oct 25, 2026, 10:00.');
-    expect(email.text).toContain('Europe/Paris (UTC+01:00)');
+    const autumn = daily('Europe/Paris', Date.UTC(2026, 9, 24, 8), Date.UTC(2026, 9, 25, 9));
+    expect(autumn.text).toContain('from Oct 24, 2026, 10:00 (UTC+02:00) to Oct 25, 2026, 10:00 (UTC+01:00).');
+    expect(autumn.text).toContain('Times are shown in Europe/Paris.');
+    expect(autumn.html).toContain('Oct 24, 2026, 10:00 (UTC+02:00)');
+    // …and enters it on 29 Mar 2026 at 02:00: 23 hours.
+    expect(daily('Europe/Paris', Date.UTC(2026, 2, 28, 9), Date.UTC(2026, 2, 29, 8)).text).toContain(
+      'from Mar 28, 2026, 10:00 (UTC+01:00) to Mar 29, 2026, 10:00 (UTC+02:00).',
+    );
+    // New York leaves it on 1 Nov 2026 at 02:00.
+    expect(daily('America/New_York', Date.UTC(2026, 9, 31, 14), Date.UTC(2026, 10, 1, 15)).text).toContain(
+      'from Oct 31, 2026, 10:00 (UTC-04:00) to Nov 1, 2026, 10:00 (UTC-05:00).',
+    );
+    // A day without a change keeps one offset, said once.
+    const ordinary = daily('Europe/Paris', Date.UTC(2026, 10, 26, 9), Date.UTC(2026, 10, 27, 9));
+    expect(ordinary.text).toContain('from Nov 26, 2026, 10:00 to Nov 27, 2026, 10:00.');
+    expect(ordinary.text).toContain('Times are shown in Europe/Paris (UTC+01:00).');
+  });
+
+  it('says a summary window across a daylight-saving change with each time in its own offset', () => {
+    // 02:50 summer time to 02:00 winter time in Paris on 25 Oct 2026: ten minutes, not a window going backwards.
+    const view = summaryView({
+      window: { start: Date.UTC(2026, 9, 25, 0, 50), end: Date.UTC(2026, 9, 25, 1, 0) },
+      groups: [group({ firstAt: Date.UTC(2026, 9, 25, 0, 55), lastAt: Date.UTC(2026, 9, 25, 0, 55) })],
+      totalAlerts: 1,
+      sources: undefined,
+    });
+    const email = renderSummaryEmail(view);
+    expect(email.text).toContain('between Oct 25, 2026, 02:50 (UTC+02:00) and 02:00 (UTC+01:00).');
+    expect(email.text).toContain('Times are shown in Europe/Paris.');
   });
 
   it('writes the period to the second when the report time has seconds', () => {
