@@ -37,6 +37,29 @@ export function noteNulFree(text: string, value: unknown): void {
   if (typeof value === 'object' && value !== null && !text.includes('\\u0000')) nulFreeBodies.add(value);
 }
 
+// A surrogate escape, \uD800 to \uDFFF: the only way JSON text gives a string a lone surrogate.
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+
+/**
+ * wellFormedJson returns a parsed JSON value with every lone UTF-16 surrogate of its strings (keys
+ * too) replaced by U+FFFD, as PostgreSQL's driver stores one; SQLite's kept its three CESU-8
+ * bytes and read them back as three U+FFFD, so the same input came back otherwise. JSON text
+ * gives a string a surrogate only by a `\uD8xx`-style escape: a body without one is returned as is.
+ */
+export function wellFormedJson<T>(text: string, value: T): T {
+  return SURROGATE_ESCAPE.test(text) ? (wellFormed(value) as T) : value;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const toWellFormed = (text: string) => text.replace(LONE_SURROGATE, '\uFFFD');
+
+function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return toWellFormed(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(wellFormed);
+  return Object.fromEntries(Object.entries(value).map(([key, child]) => [toWellFormed(key), wellFormed(child)]));
+}
+
 /**
  * findNul returns the dotted path of the first string (key or value) holding a NUL character.
  * PostgreSQL cannot store NUL in text, so such input is refused up front, on both engines alike.

@@ -325,6 +325,23 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     expect(inPath.json().errors[0].path).toBe('path.userId');
   });
 
+  it('keeps a lone UTF-16 surrogate (a \\ud800 escape in the JSON) as one U+FFFD on both dialects, in a message, a name and data', async () => {
+    // SQLite stored the surrogate's three CESU-8 bytes and read back three U+FFFD; PostgreSQL one.
+    const post = (url: string, payload: string) =>
+      t.tocsin.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload });
+    const raised = await post(
+      '/api/v1/tenants/fuzz-home/alerts',
+      '{"severity":"Info","component":"Robots","message":"a\\ud800b","dedupKey":"k\\udc00","data":{"s\\ud800":"\\udfff","pair":"\\ud83d\\ude00"}}',
+    );
+    expect(raised.statusCode, raised.body).toBe(202);
+    const [id] = raised.json().ids;
+    const alert = (await t.call('GET', `/api/v1/tenants/fuzz-home/alerts/${id}`)).json();
+    expect(alert).toMatchObject({ message: 'a\ufffdb', dedupKey: 'k\ufffd', data: { 's\ufffd': '\ufffd', pair: '\u{1f600}' } });
+    const group = await post('/api/v1/tenants/fuzz-home/groups', '{"name":"ops \\ud800"}');
+    expect(group.statusCode, group.body).toBe(201);
+    expect((await t.call('GET', `/api/v1/tenants/fuzz-home/groups/${group.json().id}`)).json().name).toBe('ops \ufffd');
+  });
+
   it('names the URL in the errors of a 400 for a path that is not valid percent-encoding, as every 400 names where', async () => {
     for (const url of ['/api/v1/tenants/fuzz-home/users/%ZZ', '/api/v1/tenants/%E0%A4%A/users', '/odata/Alerts%']) {
       const res = await t.call('GET', url);

@@ -509,6 +509,14 @@ describeEachDialect('receiving from sources', (dialect) => {
     expect((await h.stats(webhook)).rejected).toBe(0);
   });
 
+  it('keeps a lone UTF-16 surrogate of a received body as one U+FFFD on both dialects, as the REST API does', async () => {
+    // SQLite stored the surrogate's three CESU-8 bytes and read back three U+FFFD; PostgreSQL one.
+    const webhook = await h.create('webhook');
+    const res = await h.standard(webhook, { severity: 'Error', component: 'Jobs', message: 'a\ud800b', data: { 'k\udc00': 'v\udfff' } });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(await h.alerts(res.json().ids)).toMatchObject([{ message: 'a\ufffdb', data: { 'k\ufffd': 'v\ufffd' } }]);
+  });
+
   it('logs the last receptions with their outcome, and sends a signed test event of each kind', async () => {
     for (const kind of ['orchestrator-webhook', 'alertmanager', 'webhook']) {
       const source = await h.create(kind);

@@ -2,7 +2,7 @@ import { CompiledQuery } from 'kysely';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type AlertInput, type NewAlert, normaliseAlert, parseAlertsBody } from '../alerts/input.js';
 import type { AppDeps } from '../http/context.js';
-import { MAX_JSON_DEPTH, jsonDepthExceeds } from '../http/input-guard.js';
+import { MAX_JSON_DEPTH, jsonDepthExceeds, wellFormedJson } from '../http/input-guard.js';
 import { RateLimiter } from '../settings/rate-limit.js';
 import type { Db } from '../storage/database.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
@@ -323,7 +323,7 @@ export function createReceiver(deps: AppDeps): Receiver {
     const text = raw.toString('utf8').replace(/^\uFEFF/, '');
     let body: unknown;
     try {
-      body = JSON.parse(text);
+      body = wellFormedJson(text, JSON.parse(text));
     } catch {
       return refuse(source, 'invalid', malformedBody('is not valid JSON'), 'the body is not valid JSON');
     }
