@@ -609,6 +609,25 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('says its new language is saved, in that language, and keeps the keyboard on the button that saved it', async () => {
+    await addUser('noah@acme.example', ['Alerts Viewer']);
+    const { context, page } = await open();
+    await signIn(page, 'noah@acme.example', '#/preferences');
+    await page.getByLabel('Language').selectOption('fr');
+    await page.getByRole('button', { name: 'Save language and time zone' }).focus();
+    await page.keyboard.press('Enter');
+    // The console is drawn anew in French: the message and the focus are there too.
+    await page.getByRole('heading', { name: "Préférences d'alerte" }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Votre langue et votre fuseau horaire sont enregistrés.' }).waitFor();
+    await expect.poll(() => page.evaluate<string>('document.activeElement?.textContent ?? ""')).toBe('Enregistrer la langue et le fuseau horaire');
+    // Only once: the next visit of the page has no message.
+    await page.getByRole('link', { name: 'Alertes', exact: true }).click();
+    await page.getByRole('link', { name: "Préférences d'alerte", exact: true }).click();
+    await page.getByLabel('Langue').waitFor();
+    expect(await page.getByRole('status').filter({ hasText: 'enregistrés' }).count()).toBe(0);
+    await context.close();
+  });
+
   it('speaks the language and shows the time zone a user gives itself in Manage Access at once, as from its preferences', async () => {
     await addUser('lena@acme.example', ['Administrator']);
     await raise([{ severity: 'Warn', component: 'Queues', message: 'Queue Lena is 90% full' }]);

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
 import { Named, loadCatalogue } from '../lib/catalogue.js';
-import { t } from '../lib/i18n.js';
+import { currentLanguage, pickLanguage, t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { can, tenantApi } from '../lib/session.js';
 import { Banner, TextField, Toggle, html, problemText } from '../lib/ui.js';
@@ -30,6 +30,17 @@ export function toggleComponent(shown, patch, component, on) {
   return { shown: nextShown, patch: nextPatch };
 }
 
+// A new language draws the whole console anew, this form with it: the message saying it was saved
+// is handed to the form drawn in its place, once.
+let savedNewLanguage = false;
+
+/** @returns {{ kind: string, text: import('preact').ComponentChildren } | null} */
+function savedMessage() {
+  const saved = savedNewLanguage;
+  savedNewLanguage = false;
+  return saved ? { kind: 'success', text: t('prefs.readingSaved') } : null;
+}
+
 /**
  * LanguageAndZoneForm lets signed-in users choose the language and time zone of their console and
  * emails: a PATCH of themselves, which needs no Users.Edit. onSaved receives the user as stored.
@@ -39,7 +50,8 @@ function LanguageAndZoneForm({ session, onSaved }) {
   const { user } = session;
   const [form, setForm] = useState({ language: user.language ?? '', timeZone: user.timeZone ?? '' });
   const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
-  const [message, setMessage] = useState(/** @type {{ kind: string, text: import('preact').ComponentChildren } | null} */ (null));
+  const [message, setMessage] = useState(savedMessage);
+
   const set = (name) => (value) => {
     setForm({ ...form, [name]: value });
     setMessage(null);
@@ -50,6 +62,7 @@ function LanguageAndZoneForm({ session, onSaved }) {
       const saved = await api('PATCH', tenantApi(session, `users/${encodeURIComponent(user.id)}`), languageAndZone(form));
       setErrors({});
       setMessage({ kind: 'success', text: t('prefs.readingSaved') });
+      savedNewLanguage = pickLanguage(saved.language, session.tenant.language) !== currentLanguage();
       await onSaved(saved);
     } catch (err) {
       setErrors(fieldErrors(err));
