@@ -331,6 +331,8 @@ export interface SilentServer {
   readonly port: number;
   /** How many connections are open right now (to check that clients gave up). */
   openConnections(): number;
+  /** How many connections were ever opened (a send's own, and any probe beside it). */
+  connections(): number;
   /** allClosed resolves once no connection is open (at once if none is): the clients' sockets have closed. */
   allClosed(): Promise<void>;
   close(): Promise<void>;
@@ -383,7 +385,9 @@ export function startDribblingServer(byteEveryMs: number, at: 'ehlo' | 'data' = 
 async function startRawServer(handle: (socket: net.Socket) => void): Promise<SilentServer> {
   const sockets = new Set<net.Socket>();
   const closedAll: (() => void)[] = [];
+  let opened = 0;
   const server = net.createServer((socket) => {
+    opened += 1;
     sockets.add(socket);
     socket.on('error', () => {});
     socket.on('close', () => {
@@ -396,6 +400,7 @@ async function startRawServer(handle: (socket: net.Socket) => void): Promise<Sil
   return {
     port: (server.address() as AddressInfo).port,
     openConnections: () => sockets.size,
+    connections: () => opened,
     allClosed: () => (sockets.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => closedAll.push(resolve))),
     close: () =>
       new Promise<void>((resolve) => {

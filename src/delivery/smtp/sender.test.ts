@@ -349,6 +349,18 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(silent.openConnections()).toBe(0);
   });
 
+  it('asks a silent port once whether it expects implicit TLS, so the answer comes about when the timeout ends, not a probe later', async () => {
+    const silent = await startSilentServer();
+    servers.push(silent);
+    const started = Date.now();
+    const error = await failure(sender.send(endpointFor(silent, { timeoutMs: 4_000 }), email()));
+    expect(error).toMatchObject({ stage: 'connect', retryable: true });
+    expect(error.message).toMatch(/^timed out after 4 s waiting for the SMTP greeting/);
+    // The send's connection and one TLS probe: the probe made a second after connecting answers for the timeout too.
+    expect(silent.connections()).toBe(2);
+    expect(Date.now() - started).toBeLessThan(7_000);
+  });
+
   for (const [reply, at, stage] of [
     ['the final "."', 'data', 'data'],
     ['EHLO', 'ehlo', 'connect'],

@@ -3,7 +3,7 @@ import type { ExternalLogger } from 'nodemailer/lib/shared';
 import { SmtpDeliveryError, type SmtpEndpoint } from '../contract.js';
 import { classifySmtpError } from './classify.js';
 import { withFastDataStream } from './data-stream.js';
-import { explainSilentGreeting, watchForImplicitTls } from './tls-probe.js';
+import { type ImplicitTlsWatch, explainSilentGreeting, watchForImplicitTls } from './tls-probe.js';
 import { connectionOptions, loginOf, noPasswordError } from './transport-options.js';
 
 /** Envelope is who the server is told the message is from and for (MAIL FROM, RCPT TO). */
@@ -115,29 +115,30 @@ export class SmtpSession {
     return new Promise((resolve, reject) => {
       let settled = false;
       // A port that expects implicit TLS never greets a plain connection: found out early, it fails the opening.
-      let stopWatching = () => {};
+      let watch: ImplicitTlsWatch | undefined;
       const fail = (err: unknown) => {
         if (settled) return;
         settled = true;
-        stopWatching();
+        watch?.stop();
         smtp.close();
-        const failure = opening.#failure(err);
-        // A server waiting for a TLS handshake never greets: find out, so the answer names the setting to change.
-        // The idle socket's timeout has the greeting's length and may end the wait first on a busy machine.
+        // The idle socket's timeout has the greeting's length and may end the wait first on a busy machine:
+        // either way, what timed out was the wait for the greeting.
         const timeoutType = (err as { timeoutType?: string }).timeoutType;
-        if (!opening.#greeted && (timeoutType === 'GREETING_TIMEOUT' || timeoutType === 'SOCKET_TIMEOUT'))
-          explainSilentGreeting(endpoint, failure).then(reject);
+        const silent = !opening.#greeted && (timeoutType === 'GREETING_TIMEOUT' || timeoutType === 'SOCKET_TIMEOUT');
+        const failure = opening.#failure(silent ? Object.assign(err as object, { timeoutType: 'GREETING_TIMEOUT' }) : err);
+        // A server waiting for a TLS handshake never greets: find out, so the answer names the setting to change.
+        if (silent) explainSilentGreeting(endpoint, failure, watch?.asked()).then(reject);
         else reject(failure);
       };
       smtp.once('error', fail);
       opening.onEnd(() => fail(opening.#endError('Connection closed unexpectedly')));
-      stopWatching = watchForImplicitTls(endpoint, () => opening.#greeted, fail);
+      watch = watchForImplicitTls(endpoint, () => opening.#greeted, fail);
       smtp.connect((err) => {
         if (err) return fail(err);
         const done = () => {
           if (settled) return;
           settled = true;
-          stopWatching();
+          watch?.stop();
           smtp.removeListener('error', fail);
           resolve(opening);
         };

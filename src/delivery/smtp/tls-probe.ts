@@ -51,10 +51,11 @@ function implicitTlsExpected(endpoint: SmtpEndpoint): SmtpDeliveryError {
  * explainSilentGreeting is the failure of a plain or STARTTLS connection whose server never
  * greeted: when the port answers a TLS handshake, the server expects implicit TLS and waits for
  * one, which is a setting to change (stage `tls`, not retried) rather than a server to wait for;
- * otherwise the timeout as it was.
+ * otherwise the timeout as it was. `asked` is the answer of a probe already made (watchForImplicitTls):
+ * the port is not asked twice, nor the timeout's answer held back by a second probe.
  */
-export async function explainSilentGreeting(endpoint: SmtpEndpoint, timeout: SmtpDeliveryError): Promise<SmtpDeliveryError> {
-  if (endpoint.security === 'tls' || !(await speaksImplicitTls(endpoint, probeTimeoutMs(endpoint)))) return timeout;
+export async function explainSilentGreeting(endpoint: SmtpEndpoint, timeout: SmtpDeliveryError, asked?: Promise<boolean>): Promise<SmtpDeliveryError> {
+  if (endpoint.security === 'tls' || !(await (asked ?? speaksImplicitTls(endpoint, probeTimeoutMs(endpoint))))) return timeout;
   return implicitTlsExpected(endpoint);
 }
 
@@ -62,27 +63,42 @@ function probeTimeoutMs(endpoint: SmtpEndpoint): number {
   return Math.min(Math.max(endpoint.timeoutMs, PROBE_MIN_MS), PROBE_MAX_MS);
 }
 
+/** ImplicitTlsWatch is a watch for a port that expects implicit TLS (watchForImplicitTls). */
+export interface ImplicitTlsWatch {
+  /** Stops the watch: no probe starts after it, and one under way reports nothing. */
+  stop(): void;
+  /** The answer of the probe made, if one was. */
+  asked(): Promise<boolean> | undefined;
+}
+
 /**
  * watchForImplicitTls asks, when a plain or STARTTLS connection has heard nothing a second after it
  * was opened, whether the port completes a TLS handshake, and calls `found` with the failure to
  * report if it does and the server has still not greeted: "this port expects implicit TLS" in a
  * second or two rather than after the whole timeout. A server that is only slow to greet answers
- * the probe with its greeting, not a handshake, and the connection waits on. Returns the cancel.
+ * the probe with its greeting, not a handshake, and the connection waits on.
  */
-export function watchForImplicitTls(endpoint: SmtpEndpoint, greeted: () => boolean, found: (failure: SmtpDeliveryError) => void): () => void {
-  if (endpoint.security === 'tls') return () => {};
-  let cancelled = false;
-  const timer = setTimeout(
-    () => {
-      if (greeted()) return;
-      void speaksImplicitTls(endpoint, probeTimeoutMs(endpoint)).then((tls) => {
-        if (tls && !cancelled && !greeted()) found(implicitTlsExpected(endpoint));
-      });
+export function watchForImplicitTls(endpoint: SmtpEndpoint, greeted: () => boolean, found: (failure: SmtpDeliveryError) => void): ImplicitTlsWatch {
+  let stopped = false;
+  let probe: Promise<boolean> | undefined;
+  const timer =
+    endpoint.security === 'tls'
+      ? undefined
+      : setTimeout(
+          () => {
+            if (greeted()) return;
+            probe = speaksImplicitTls(endpoint, probeTimeoutMs(endpoint));
+            void probe.then((tls) => {
+              if (tls && !stopped && !greeted()) found(implicitTlsExpected(endpoint));
+            });
+          },
+          Math.min(EARLY_PROBE_AFTER_MS, endpoint.timeoutMs / 2),
+        );
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
     },
-    Math.min(EARLY_PROBE_AFTER_MS, endpoint.timeoutMs / 2),
-  );
-  return () => {
-    cancelled = true;
-    clearTimeout(timer);
+    asked: () => probe,
   };
 }
