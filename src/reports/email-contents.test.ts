@@ -175,8 +175,29 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
     const subjects = (await mailsOf('oncall@robots.example.com', 'immediate', 3)).map((mail) => mail.subject);
     expect(subjects.sort()).toEqual([
       'Robots Inc: Fatal alert, Custom alert',
-      'Robots Inc: Fatal alert, Invoice bot crashed: SAP login refused',
+      'Robots Inc: Fatal alert, Invoice bot crashed: SAP login refused (Process: InvoiceBot)',
       'Robots Inc: Fatal alert, Robot offline',
+    ]);
+  });
+
+  it('names the robot (and process or queue) of a Fatal alert in its subject, so that two robots going down read apart in the inbox', async () => {
+    const reader = await tenant('fleet', { displayName: 'Fleet', timeZone: 'UTC' }, { email: 'oncall@fleet.example.com', language: 'fr' });
+    await ok('PUT', `/fleet/users/${reader}/alert-preferences`, { email: { fatalImmediately: true } });
+    const offline = { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'offline' };
+    await ok('POST', '/fleet/alerts', { ...offline, source: { robot: 'R7' } });
+    await ok('POST', '/fleet/alerts', { ...offline, source: { robot: 'R8', machine: 'VM-8' } });
+    await ok('POST', '/fleet/alerts', {
+      severity: 'Fatal',
+      component: 'Jobs',
+      event: 'Process.JobExecution.Faulted',
+      message: 'x',
+      source: { process: 'Payroll', robot: 'R9' },
+    });
+    const subjects = (await mailsOf('oncall@fleet.example.com', 'immediate', 3)).map((mail) => mail.subject);
+    expect(subjects.sort()).toEqual([
+      'Fleet\u00a0: alerte Fatal, Robot hors ligne (Robot\u00a0: R7)',
+      'Fleet\u00a0: alerte Fatal, Robot hors ligne (Robot\u00a0: R8)',
+      "Fleet\u00a0: alerte Fatal, Échec de l'exécution de la tâche (Robot\u00a0: R9, Processus\u00a0: Payroll)",
     ]);
   });
 });

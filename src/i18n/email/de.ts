@@ -85,6 +85,7 @@ export const de = {
   },
   immediate: {
     subject: '{{tenant}}: schwerwiegender Alarm, {{event}}',
+    subjectFrom: '{{tenant}}: schwerwiegender Alarm, {{event}} ({{source}})',
     heading: 'Schwerwiegender Alarm',
     intro: 'In {{tenant}} wurde am {{time}} ein schwerwiegender Alarm ausgelöst.',
     open: 'In Tocsin öffnen',

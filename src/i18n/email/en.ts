@@ -89,6 +89,8 @@ export const en = {
   },
   immediate: {
     subject: '{{tenant}}: Fatal alert, {{event}}',
+    // With where it came from (robot, process, queue), so that two robots' alerts of one event read apart.
+    subjectFrom: '{{tenant}}: Fatal alert, {{event}} ({{source}})',
     heading: 'Fatal alert',
     intro: 'A Fatal alert was raised in {{tenant}} on {{time}}.',
     open: 'Open in Tocsin',

@@ -98,6 +98,7 @@ export const es = {
   },
   immediate: {
     subject: '{{tenant}}: alerta Fatal, {{event}}',
+    subjectFrom: '{{tenant}}: alerta Fatal, {{event}} ({{source}})',
     heading: 'Alerta Fatal',
     intro: 'Se generó una alerta Fatal en {{tenant}} el {{time}}.',
     open: 'Abrir en Tocsin',

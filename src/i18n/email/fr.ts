@@ -101,6 +101,7 @@ export const fr = {
   },
   immediate: {
     subject: '{{tenant}}\u00a0: alerte Fatal, {{event}}',
+    subjectFrom: '{{tenant}}\u00a0: alerte Fatal, {{event}} ({{source}})',
     heading: 'Alerte Fatal',
     intro: 'Une alerte Fatal a été déclenchée dans {{tenant}} le {{time}}.',
     open: 'Ouvrir dans Tocsin',

@@ -74,6 +74,7 @@ export const ja = {
   },
   immediate: {
     subject: '{{tenant}}: 致命的なアラート - {{event}}',
+    subjectFrom: '{{tenant}}: 致命的なアラート - {{event}} ({{source}})',
     heading: '致命的なアラート',
     intro: '{{time}} に {{tenant}} で致命的なアラートが発生しました。',
     open: 'Tocsin で開く',

@@ -14,6 +14,9 @@ export const IMMEDIATE_DATA_MAX_FIELDS = 20;
 
 // The most of a custom alert's message its subject shows, in characters (inboxes show about 70).
 const SUBJECT_MESSAGE_MAX = 100;
+// The parts of an alert's source its subject names, the first two present, each cut to SUBJECT_SOURCE_MAX characters.
+const SUBJECT_SOURCES = ['robot', 'process', 'queue'] as const;
+const SUBJECT_SOURCE_MAX = 40;
 
 /**
  * renderImmediateEmail renders one Fatal alert in full for those who opted in: the whole message
@@ -40,11 +43,20 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
   // (a message of blanks names nothing: then the event does).
   const message = alert.event === CUSTOM_EVENT ? field(alert.message, SUBJECT_MESSAGE_MAX) : '';
   const what = message || line.event;
+  // Where it came from, so that the same event of two robots (or processes, queues) reads apart in the inbox.
+  const source = SUBJECT_SOURCES.flatMap((part) => {
+    const value = field(alert.source?.[part] ?? '', SUBJECT_SOURCE_MAX);
+    return value ? [fmt.labelled(t(`field.${part}`), value)] : [];
+  })
+    .slice(0, 2)
+    .join(', ');
   return renderEmail(
     'immediate',
     {
       language: recipient.language,
-      subject: t('immediate.subject', { tenant: tenant.displayName, event: what }),
+      subject: source
+        ? t('immediate.subjectFrom', { tenant: tenant.displayName, event: what, source })
+        : t('immediate.subject', { tenant: tenant.displayName, event: what }),
       preheader: fmt.labelled(line.event, oneLine(alert.message)),
       accent: SEVERITY_COLOURS[alert.severity],
       tenantDisplayName: tenant.displayName,

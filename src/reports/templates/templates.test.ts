@@ -523,7 +523,7 @@ describe('the daily report', () => {
 describe('the Fatal-immediately email', () => {
   it('shows the whole alert with its data and a link, threaded with the day', () => {
     const email = renderImmediateEmail(sampleImmediate(context('en')));
-    expect(email.subject).toBe('Acme Finance: Fatal alert, Robot offline');
+    expect(email.subject).toBe('Acme Finance: Fatal alert, Robot offline (Robot: FIN-UNATT-07)');
     expect(email.text).toContain('A Fatal alert was raised in Acme Finance on Nov 27, 2026, 10:02.');
     expect(email.text).toContain('  Last job: InvoiceProcessing (running).');
     expect(email.text).toContain('  machineName: VM-FIN-07');
