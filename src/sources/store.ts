@@ -234,15 +234,10 @@ export async function deleteSource(db: Db, tenantId: string, sourceId: string): 
 export async function rotateSecret(db: Db, box: SecretBox, clock: Clock, row: SourceRow): Promise<string> {
   const secret = await addSecret(db, box, row.id, row.kind as SourceKind, clock.now());
   const keep = await db.selectFrom('source_secrets').select('id').where('source_id', '=', row.id).orderBy('id', 'desc').limit(ACTIVE_SECRETS).execute();
-  await db
-    .deleteFrom('source_secrets')
-    .where('source_id', '=', row.id)
-    .where(
-      'id',
-      'not in',
-      keep.map((k) => k.id),
-    )
-    .execute();
+  // Only secrets older than those kept go: one that a rotation running at the same time added after
+  // this read (and answered with) stays, as the newest, rather than being deleted as "not kept".
+  const oldestKept = keep.at(-1)?.id;
+  if (oldestKept !== undefined) await db.deleteFrom('source_secrets').where('source_id', '=', row.id).where('id', '<', oldestKept).execute();
   return secret;
 }
 
