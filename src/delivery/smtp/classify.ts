@@ -165,7 +165,9 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
   }
   // The server hung up under a command: say which one, as nodemailer's "Connection closed unexpectedly" did not.
   const interrupted = lastCommand?.trim().toUpperCase();
-  if (err.code === 'ECONNECTION' && /^Connection closed/i.test(err.message ?? '') && interrupted) {
+  if (err.code === 'ECONNECTION' && /^Connection closed/i.test(err.message ?? '')) {
+    // Under no command at all: the client sends EHLO as soon as the server greets.
+    if (!interrupted) return 'the server closed the connection before its SMTP greeting, without a word';
     return interrupted.startsWith('DATA')
       ? 'the server closed the connection during DATA, without accepting the message'
       : `the server closed the connection without answering ${interrupted}`;

@@ -412,6 +412,21 @@ describe('SMTP sender against real smtp-server instances', () => {
     } finally {
       closer.close();
     }
+    // A server that accepts the connection and hangs up before any greeting (an address it refuses, a full server).
+    const mute = net.createServer((socket) => socket.end());
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    try {
+      for (const options of [{}, { transcript: true }]) {
+        const error = await failure(sender.send(endpointFor({ port: (mute.address() as AddressInfo).port }), email(), options));
+        expect(error).toMatchObject({
+          stage: 'connect',
+          retryable: true,
+          message: 'the server closed the connection before its SMTP greeting, without a word',
+        });
+      }
+    } finally {
+      mute.close();
+    }
   });
 
   it('fails a send in flight when the sender closes, retryable, rather than leaving it pending', async () => {
