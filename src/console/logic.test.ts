@@ -132,6 +132,12 @@ describe('console decisions', () => {
       'dnsTemporary',
     ]);
     expect(why('connect', 'timed out during connect')).toEqual(['timeout']);
+    // A server that greeted and then stopped answering is no wrong host or port.
+    expect(why('connect', "timed out during connect after 30 s, waiting for the server's answer to EHLO")).toEqual(['stoppedAnswering']);
+    expect(why('data', "timed out during data after 30 s, waiting for the server's answer to DATA")).toEqual(['stoppedAnswering']);
+    expect(why('connect', 'timed out after 30 s waiting for the SMTP greeting: the port accepted the connection but no SMTP server answered on it')).toEqual([
+      'timeout',
+    ]);
     expect(why('connect', 'This SMTP server cannot be used: give a public host name or address, on port 25, 465, 587 or 2525.')).toEqual(['refusedHost']);
     expect(why('tls', "the server's certificate did not verify (ERR_SSL_WRONG_VERSION_NUMBER): wrong version number")).toEqual(['tlsMode']);
     expect(why('tls', "the server's certificate did not verify (DEPTH_ZERO_SELF_SIGNED_CERT): self-signed certificate")).toEqual(['certificateUntrusted']);
