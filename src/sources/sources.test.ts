@@ -100,6 +100,36 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect((await t.call('PATCH', `${base}/${source.id}`, { pull: { intervalSeconds: 0 } })).json().errors[0].path).toBe('pull.intervalSeconds');
   });
 
+  it('keeps every field of source PATCHes sent at once, each of one field, the pull settings and the mapping too', async () => {
+    // Each PATCH merged the pull settings and the mapping it had read, and wrote them whole: on
+    // PostgreSQL, of { pull: { tenancyName } } and { pull: { scope } } sent together one was lost.
+    const created = await t.call('POST', base, {
+      name: 'pull-race',
+      kind: 'orchestrator-pull',
+      pull: { baseUrl: 'https://orchestrator.example.com/', username: 'u', password: 'p', intervalSeconds: 3600 },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const url = `${base}/${created.json().id}`;
+    for (let round = 0; round < 3; round++) {
+      await t.call('PATCH', url, { name: 'pull-race', enabled: true, pull: { tenancyName: null, scope: null }, mapping: null });
+      const patches = [
+        { name: 'pull-race-2' },
+        { enabled: false },
+        { pull: { tenancyName: 'Default' } },
+        { pull: { scope: 'OR.Monitoring' } },
+        { mapping: { events: { 'job.faulted': { severity: 'Fatal' } } } },
+      ];
+      const answers = await Promise.all(patches.map((body) => t.call('PATCH', url, body)));
+      expect(answers.map((a) => a.statusCode)).toEqual(patches.map(() => 200));
+      expect((await t.call('GET', url)).json(), `round ${round}`).toMatchObject({
+        name: 'pull-race-2',
+        enabled: false,
+        pull: { tenancyName: 'Default', scope: 'OR.Monitoring' },
+        mapping: { events: { 'job.faulted': { severity: 'Fatal' } } },
+      });
+    }
+  });
+
   it('puts intervalSeconds and since back to their defaults when set to null, as null does to any optional field', async () => {
     const pull = { baseUrl: 'https://orch.example.com', username: 'poller', password: 'upstream-pass-123', intervalSeconds: 5, since: '2026-01-02T03:04:05Z' };
     const source = (await t.call('POST', base, { name: 'Defaults again', kind: 'orchestrator-pull', pull })).json();

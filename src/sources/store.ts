@@ -7,6 +7,7 @@ import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import type { Db } from '../storage/database.js';
 import { sqlOnce } from '../storage/sql-once.js';
+import { lockTransactionOn } from '../storage/transaction-lock.js';
 import {
   DEFAULT_PULL_INTERVAL_SECONDS,
   type PullInput,
@@ -180,26 +181,36 @@ export async function requireSource(db: Db, tenantId: string, sourceId: string):
   return row;
 }
 
-/** updateSource applies a PATCH: fields left out keep their value, the mapping's too; mapping null is the kind's default. */
+/**
+ * updateSource applies a PATCH: fields left out keep their value, the mapping's too; mapping null is
+ * the kind's default. The row is read again under a lock on the source: PATCHes sent at once each
+ * merge the pull settings and mapping the one before wrote, rather than the same stale ones.
+ */
 export async function updateSource(db: Db, box: SecretBox, clock: Clock, row: SourceRow, patch: z.infer<typeof sourcePatch>): Promise<void> {
   const kind = row.kind as SourceKind;
   const set: Partial<SourceRow> = { updated_at: clock.now() };
-  if (patch.name !== undefined) {
-    await assertNameFree(db, row.tenant_id, patch.name, row.id);
-    set.name = patch.name;
-  }
-  // null is the default: enabled.
-  if (patch.enabled !== undefined) set.enabled = patch.enabled === false ? 0 : 1;
-  // As everywhere in a PATCH, the mapping's fields left out keep their value (null: the kind's default).
-  if (patch.mapping !== undefined) {
-    set.mapping = JSON.stringify(mappingFor(kind, patch.mapping && { ...(JSON.parse(row.mapping) as SourceMapping), ...patch.mapping }));
-  }
-  if (patch.pull !== undefined) {
-    if (kind !== 'orchestrator-pull') throw fieldError('pull', 'only an orchestrator-pull source takes it');
-    Object.assign(set, mergePull(box, row.id, row, patch.pull, row.created_at));
-  }
-  await db.updateTable('sources').set(set).where('id', '=', row.id).execute();
-  if (patch.pull !== undefined) await pollAtOnce(db, row, set.updated_at!);
+  const current = await db.transaction().execute(async (tx) => {
+    await lockTransactionOn(tx, `source:${row.id}`);
+    const current = await tx.selectFrom('sources').selectAll().where('id', '=', row.id).executeTakeFirst();
+    if (!current) throw notFound('Source');
+    if (patch.name !== undefined) {
+      await assertNameFree(tx, current.tenant_id, patch.name, current.id);
+      set.name = patch.name;
+    }
+    // null is the default: enabled.
+    if (patch.enabled !== undefined) set.enabled = patch.enabled === false ? 0 : 1;
+    // As everywhere in a PATCH, the mapping's fields left out keep their value (null: the kind's default).
+    if (patch.mapping !== undefined) {
+      set.mapping = JSON.stringify(mappingFor(kind, patch.mapping && { ...(JSON.parse(current.mapping) as SourceMapping), ...patch.mapping }));
+    }
+    if (patch.pull !== undefined) {
+      if (kind !== 'orchestrator-pull') throw fieldError('pull', 'only an orchestrator-pull source takes it');
+      Object.assign(set, mergePull(box, current.id, current, patch.pull, current.created_at));
+    }
+    await tx.updateTable('sources').set(set).where('id', '=', current.id).execute();
+    return current;
+  });
+  if (patch.pull !== undefined) await pollAtOnce(db, current, set.updated_at!);
 }
 
 /**
