@@ -688,6 +688,20 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says a refused value above the form in the user's language too, without the API's field name: a time zone in Edit user", async () => {
+    const { context, page } = await open();
+    await signIn(page, 'marie@acme.example', '#/access/users');
+    await page.locator('main tbody tr', { hasText: 'viewer@acme.example' }).getByRole('button', { name: 'Modifier' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Fuseau horaire').fill('Europe/Pariss');
+    await dialog.getByRole('button', { name: 'Enregistrer' }).click();
+    await expect.poll(() => page.locator('#user-timeZone-error').textContent()).toBe('Saisissez un fuseau horaire IANA, par exemple Europe/Paris.');
+    const banner = dialog.locator('.banner.error');
+    expect(await banner.textContent()).toBe('Certaines valeurs ont été refusées\u202f: Saisissez un fuseau horaire IANA, par exemple Europe/Paris.');
+    expect(await banner.locator('[lang=en]').count()).toBe(0);
+    await context.close();
+  });
+
   it("names permissions in the user's language on the Roles tab and in Add role, the code in a tooltip", async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/access/roles');
@@ -1001,13 +1015,15 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await shot(page, 'test-mail-refused-fr', false);
     // Le test n'enregistre pas vos paramètres.
     expect((await call('GET', '/api/v1/tenants/acme/settings/mail')).custom.host).toBe('smtp.gmail.com');
-    // A refused value: said in French above the form, the API's own English words marked as English, and in French next to the field.
+    // A refused value: said in French above the form, without the API's English or its field's code, and in French next to the field.
     await page.getByRole('button', { name: 'Fermer' }).last().click();
     await page.getByLabel('Port SMTP').fill('99999');
     await page.getByRole('button', { name: 'Enregistrer' }).click();
     await page.getByRole('button', { name: 'Continuer sans tester' }).click();
-    await expect.poll(() => page.locator('main .banner.error').textContent()).toContain('Certaines valeurs ont été refusées\u202f:');
-    expect(await page.locator('main .banner.error [lang="en"]').count()).toBe(1);
+    await expect
+      .poll(() => page.locator('main .banner.error').textContent())
+      .toBe('Certaines valeurs ont été refusées\u202f: Saisissez un numéro de port de 1 à 65535, par exemple 465 ou 587.');
+    expect(await page.locator('main .banner.error [lang="en"]').count()).toBe(0);
     // The field's own error is said in French.
     expect(await page.locator('#mail-port-error').textContent()).toBe('Saisissez un numéro de port de 1 à 65535, par exemple 465 ou 587.');
     expect(await page.locator('#mail-port-error').getAttribute('lang')).toBeNull();

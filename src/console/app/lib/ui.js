@@ -209,6 +209,23 @@ export function Banner({ kind = 'error', children }) {
 }
 
 /**
+ * refusalWords is a problem's detail as the user reads it. A 400's detail names its first field in
+ * the API's words (`timeZone: must be an IANA time zone…`): when the console knows the refusal, it
+ * is said in the user's language without the field's code, which the field's own error stands by.
+ * @param {unknown} detail
+ * @param {unknown[] | undefined} errors
+ */
+function refusalWords(detail, errors) {
+  const path = /** @type {{ path?: unknown } | undefined} */ (errors?.[0])?.path;
+  const prefix = `${path}: `;
+  if (path && String(detail).startsWith(prefix)) {
+    const words = apiWords(String(detail).slice(prefix.length));
+    if (words.lang === undefined) return words;
+  }
+  return apiWords(detail);
+}
+
+/**
  * problemText is what to show for a failed call: the problem's detail, else its title. The API
  * answers in English: words the console knows are said in the user's language (apiWords), others
  * are marked English (screen readers read them so), and refused values are announced in the
@@ -227,7 +244,7 @@ export function problemText(caught) {
   if (error.status === 429) return error.retryAfter ? t('problem.rateLimitedFor', { seconds: error.retryAfter }) : t('problem.rateLimited');
   if (error.unreachable) return t('problem.unreachable');
   if (!error.problem) return error.message || String(error);
-  const words = apiWords(error.problem.detail || error.problem.title || error.message);
+  const words = refusalWords(error.problem.detail || error.problem.title || error.message, error.problem.errors);
   const said = html`<span lang=${words.lang}>${words.text}</span>`;
   return error.problem.errors?.length ? html`${t('problem.invalid')} ${said}` : said;
 }
