@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { api, query as toQuery } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
@@ -53,9 +53,17 @@ export function DeliveriesPage({ session, query }) {
   const [more, setMore] = useState(0);
   const [error, setError] = useState(/** @type {unknown} */ (null));
   const [open, setOpen] = useState(/** @type {Record<string, boolean>} */ ({}));
+  // The filters the rows shown answer: until the log answers the ones chosen, it shows no rows of
+  // other filters, nor says that there are none.
+  const [answered, setAnswered] = useState(/** @type {string | null} */ (null));
+  const shownKey = useRef(key);
+  shownKey.current = key;
 
   usePolling(() => {
+    const asked = key;
     api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: pageLimit(more) })}`)).then((answer) => {
+      if (shownKey.current !== asked) return;
+      setAnswered(asked);
       setItems(answer.items);
       setCursor(answer.nextCursor ?? null);
       setError(null);
@@ -76,11 +84,13 @@ export function DeliveriesPage({ session, query }) {
     </form>
     <${Banner}>${problemText(error)}<//>
     ${
-      items.length === 0
-        ? error
-          ? null
-          : html`<p class="empty">${t('deliveries.none')}</p>`
-        : html`<div class="table-wrap"><table>
+      answered !== key && !error
+        ? null
+        : items.length === 0
+          ? error
+            ? null
+            : html`<p class="empty">${t('deliveries.none')}</p>`
+          : html`<div class="table-wrap"><table>
       <thead><tr><th scope="col">${t('deliveries.created')}</th><th scope="col">${t('deliveries.kind')}</th><th scope="col">${t('deliveries.recipient')}</th>
         <th scope="col">${t('deliveries.status')}</th><th scope="col">${t('deliveries.attempts')}</th><th scope="col">${t('deliveries.reply')}</th><th scope="col">${t('deliveries.sent')}</th></tr></thead>
       <tbody>${items.map(
