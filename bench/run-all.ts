@@ -631,10 +631,12 @@ async function schedulerStep(): Promise<void> {
     title: 'Report scheduler with many tenants (PostgreSQL)',
     method:
       `bench/scheduler.ts, one run. Idle: \`tocsin serve --role all\` on a database with no tenant, then on one with ${n} tenants (alert emails ` +
-      'on, one operator each, no alert), both with a 60-second summary interval so that a window end falls within the run; CPU is the ' +
+      'on, one operator each, no alert), both with a 120-second summary interval so that a window end falls within the run; CPU is the ' +
       "server process's (/proc), the database's work is pg_stat_database's committed transactions (each query outside a transaction is one), " +
-      "each measured over a span with no window end. What one window end costs (every tenant's empty summary window decided) is measured " +
-      'across one, and the average at the default 600-second interval follows. Daily: ' +
+      'each measured over 40 s with no window end, begun 60 s after the last one and 45 s or more after the server was ready (so that ' +
+      "neither the start-up's garbage nor a window end's is collected within it). What one window end costs (every tenant's empty " +
+      'summary window decided, and the full GC of their garbage some 20–35 s later) is measured from 3 s before one to 57 s after it, ' +
+      'and the average at the default 600-second interval follows. Daily: ' +
       `${n} tenants whose daily report ("all quiet" ones included, one operator each) is due at the same minute, decided by 1 and then 2 ` +
       '`tocsin serve --role worker` processes on a fresh database, sending to the sink.',
     figures: [

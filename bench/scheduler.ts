@@ -4,8 +4,9 @@
  * pg_stat_database (transactions committed: each query outside a transaction is one).
  *
  *   (a) idle: a server with no tenant, then one with N tenants (alert emails on, nothing
- *       happening), each measured between two summary window ends; and what one summary window
- *       end costs (N empty windows decided), from which the CPU at the default 10-minute
+ *       happening), each measured between two summary window ends once the server and the last
+ *       window end have settled; and what one summary window end costs (N empty windows decided,
+ *       and the collection of their garbage), from which the CPU at the default 10-minute
  *       interval follows.
  *   (b) N tenants whose daily report falls in the same minute, decided by 1 and then 2 worker
  *       processes: how long after the report time the last one was decided, and that each tenant
@@ -44,8 +45,20 @@ const ONLY = new Set(opts.only!.split(','));
 /** Run the servers from dist/ (`npm run build` first), as `npm start` does, instead of through tsx. */
 const BUILT = opts.built!;
 const COMMAND = `TOCSIN_TEST_PG_URL=… npm run bench:scheduler -- --tenants ${TENANTS} --idle-seconds ${IDLE_SECONDS}`;
-/** The summary interval of the idle servers: short, so that a window end comes within the run. */
-const IDLE_INTERVAL_S = 60;
+/**
+ * The summary interval of the idle servers: short, so that a window end comes within the run, and
+ * long enough that a window end's aftermath is over before the idle span begins. Deciding 10,000
+ * windows leaves garbage that V8 collects in a full GC some 20–35 s later (0.4 s of CPU in a
+ * profile): a span begun 15 s after the window end, as at 60 s, counted that GC as idle CPU, 1.1
+ * points over 40 s where the default interval has it once in 600 s.
+ */
+const IDLE_INTERVAL_S = 120;
+/** A span with no window end starts this long after the last one, its decisions and their GC done. */
+const SETTLE_AFTER_WINDOW_MS = 60_000;
+/** …and this long after the server was ready: the collection of the start-up's garbage comes in its first minute. */
+const SETTLE_AFTER_START_MS = 45_000;
+/** A window end's cost is measured from just before it until its aftermath is over. */
+const WINDOW_END_SPAN_MS = 57_000;
 const DEFAULT_INTERVAL_S = 600;
 const MINUTE = 60_000;
 
@@ -155,11 +168,14 @@ function nextWindowEnd(now: number, intervalMs: number): number {
   return (Math.floor(now / intervalMs) + 1) * intervalMs;
 }
 
-/** quietSpan is the time until the next window end, minus a margin: a span in which no window closes. */
-async function waitForQuietSpan(intervalMs: number, seconds: number): Promise<number> {
-  // Start 15 s after a window end (its decisions done), end before the next one.
-  let start = nextWindowEnd(Date.now(), intervalMs) - intervalMs + 15_000;
-  if (start < Date.now()) start += intervalMs;
+/**
+ * waitForQuietSpan waits for a span in which no window closes and none has just closed, begun at
+ * least SETTLE_AFTER_START_MS after `readyAt`, and returns when it ends (before the next window end).
+ */
+async function waitForQuietSpan(intervalMs: number, seconds: number, readyAt: number): Promise<number> {
+  const earliest = Math.max(Date.now(), readyAt + SETTLE_AFTER_START_MS);
+  let start = nextWindowEnd(earliest, intervalMs) - intervalMs + SETTLE_AFTER_WINDOW_MS;
+  if (start < earliest) start += intervalMs;
   const end = Math.min(start + seconds * 1000, nextWindowEnd(start, intervalMs) - 2_000);
   await sleep(start - Date.now());
   return end;
@@ -173,7 +189,7 @@ async function idleStep(): Promise<void> {
   const emptyUrl = await newDatabase();
   const empty = await startTocsinServer({ databaseUrl: emptyUrl, role: 'all', env });
   const emptyMeter = await databaseMeter(emptyUrl);
-  const none = await measure(empty, emptyMeter, await waitForQuietSpan(interval, IDLE_SECONDS));
+  const none = await measure(empty, emptyMeter, await waitForQuietSpan(interval, IDLE_SECONDS, Date.now()));
   await emptyMeter.close();
   await empty.stop();
 
@@ -192,12 +208,12 @@ async function idleStep(): Promise<void> {
       500,
     );
     log(`idle: ${TENANTS} tenants, between two window ends`);
-    const many = await measure(server, meter, await waitForQuietSpan(interval, IDLE_SECONDS));
+    const many = await measure(server, meter, await waitForQuietSpan(interval, IDLE_SECONDS, Date.now()));
 
-    log(`idle: ${TENANTS} tenants, across one window end (${TENANTS} empty summary windows to decide)`);
+    log(`idle: ${TENANTS} tenants, across one window end (${TENANTS} empty summary windows to decide, then their garbage collected)`);
     const end = nextWindowEnd(Date.now() + 5_000, interval);
     await sleep(end - 3_000 - Date.now());
-    const across = await measure(server, meter, end + 25_000);
+    const across = await measure(server, meter, end + WINDOW_END_SPAN_MS);
     const decided = await meter.query("select count(*) as n, max(decided_at) as last from report_windows where kind = 'summary' and window_end = $1", [end]);
     const windows = Number(decided.rows[0].n);
     const lastSeconds = (Number(decided.rows[0].last) - end) / 1000;
