@@ -767,22 +767,37 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
 
   it("shows the delivery log's rows of the filter chosen only, and says there are none only once the log has answered", async () => {
     const { context, page } = await open();
-    // The log holds the test emails of the Mail tab's tests. A slow Tocsin: every list of it answers a second and a half late.
+    // The log holds the test emails of the Mail tab's tests. Its lists are held unanswered until the
+    // test lets them go, so the page is read while it waits for an answer, whatever the machine's speed.
     await signIn(page, 'admin@acme.example', '#/settings/mail');
+    const held: Array<() => void> = [];
+    const answerHeld = () => {
+      for (const answer of held.splice(0)) answer();
+    };
     await page.route('**/deliveries?**', async (route) => {
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await new Promise<void>((resolve) => held.push(resolve));
       await route.continue().catch(() => {});
     });
+    const logAsked = (recipient?: string) =>
+      page.waitForRequest((request) => {
+        const url = new URL(request.url());
+        return url.pathname.endsWith('/deliveries') && url.searchParams.get('recipient') === (recipient ?? null);
+      });
+    // The page is drawn before it asks: once asked, what it shows is what it shows while it waits.
+    const firstAsked = logAsked();
     await page.getByRole('link', { name: 'Delivery log' }).click();
+    await firstAsked;
     await page.locator('#delivery-status').waitFor();
-    await page.waitForTimeout(500);
     expect(await page.getByText('No emails yet.').count()).toBe(0);
+    answerHeld();
     await page.locator('main tbody tr').first().waitFor();
     // Another filter: the rows of the last one do not stand under it while it is asked.
+    const filteredAsked = logAsked('nobody@acme.example');
     await page.locator('#delivery-recipient').fill('nobody@acme.example');
     await page.locator('#delivery-recipient').press('Tab');
-    await page.waitForTimeout(500);
+    await filteredAsked;
     expect(await page.locator('main tbody tr').count()).toBe(0);
+    answerHeld();
     await page.getByText('No emails yet.').waitFor();
     await page.unroute('**/deliveries?**');
     await context.close();
