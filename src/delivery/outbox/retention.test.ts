@@ -1,4 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { NewAlert } from '../../alerts/input.js';
+import { purgeExpiredAlerts } from '../../alerts/retention.js';
+import { insertAlerts } from '../../alerts/store.js';
+import { committedFatalFloods, type FatalFlood } from '../../reports/alert-facts.js';
+import { idempotencyKey } from '../../reports/recipient-rules.js';
 import { FakeClock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { Storage } from '../../storage/storage.js';
@@ -92,5 +97,52 @@ describeEachDialect('email retention', (dialect) => {
     expect(await left('long')).toEqual([]);
     expect(await attemptsOf('long')).toBe(0);
     expect(await purgeExpiredDeliveries(storage.db, T0 + 31 * DAY, 100)).toBe(0);
+  });
+
+  it("keeps a Fatal flood's immediate email while the flood goes on, so a repeat past the retention is not emailed again", async () => {
+    const db = storage.db;
+    await db
+      .insertInto('tenants')
+      .values({ id: 'flapping', name: 'flapping', display_name: 'flapping', time_zone: 'UTC', language: 'en', retention_days: 1, created_at: T0 })
+      .execute();
+    const offline: NewAlert = {
+      severity: 'Fatal',
+      component: 'Robots',
+      event: 'Robot.Offline',
+      message: 'R7 is offline',
+      data: null,
+      source: null,
+      folder: null,
+      dedupKey: 'robot-7',
+      occurredAt: undefined,
+    };
+    // A flood slides: each repeat within the window joins it. Repeats a day apart stand for a robot
+    // failing every few minutes for days (the default 10-minute window), in a few rows.
+    const floodWindowMs = 2 * DAY;
+    const to = 'ops@acme.example';
+    const immediate = (flood: FatalFlood) =>
+      testDelivery('flapping', to, { kind: 'immediate', idempotencyKey: idempotencyKey('immediate', 'flapping', flood.groupId, to) });
+    const raise = async (at: number) => {
+      const ids = await insertAlerts(db, 'flapping', [offline], at, floodWindowMs);
+      const [flood] = await committedFatalFloods(db, 'flapping', ids);
+      return flood!;
+    };
+
+    const flood = await raise(T0);
+    expect(await enqueueDeliveries(db, [immediate(flood)], new FakeClock(T0))).toBe(1);
+    await db.updateTable('deliveries').set({ status: 'sent', attempts: 1 }).where('tenant_id', '=', 'flapping').execute();
+    for (let day = 1; day <= 3; day++) {
+      const repeat = await raise(T0 + day * DAY);
+      expect(repeat.groupId).toBe(flood.groupId);
+      // The retention loop runs: the flood's first alerts go, and its email stays, so the repeat's decision finds it.
+      await purgeExpiredAlerts(db, T0 + day * DAY + 1);
+      expect(await purgeExpiredDeliveries(db, T0 + day * DAY + 1, 100)).toBe(0);
+      expect(await enqueueDeliveries(db, [immediate(repeat)], new FakeClock(T0 + day * DAY + 2))).toBe(0);
+    }
+
+    // The flood over and its last alert forgotten, its email goes too.
+    await purgeExpiredAlerts(db, T0 + 5 * DAY);
+    expect(await purgeExpiredDeliveries(db, T0 + 5 * DAY, 100)).toBe(1);
+    expect(await left('flapping')).toEqual([]);
   });
 });
