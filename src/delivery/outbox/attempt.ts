@@ -4,6 +4,7 @@ import type { Clock } from '../../shared/clock.js';
 import { maskSecrets } from '../../shared/redact.js';
 import { isRetryable } from '../../shared/stage-error.js';
 import { EndpointError, type MailSender, type OutgoingEmail, type RenderedEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+import { bindMessageIds } from '../message-id.js';
 import { endpointSecrets } from '../smtp/transport-options.js';
 import { type EndpointGate, serverAddress } from './admission.js';
 import { type ComposerRegistry, renderDelivery } from './render.js';
@@ -174,7 +175,11 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // again at once, and its next claim resolves the system default (the health of this commit).
     if (endpoint.fallsBack && health?.kind === 'permanent')
       return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, code: smtp?.code, response, health };
-    return { ...failure(ctx, delivery, retryable, error, smtp?.code, response), health };
+    // A message sent whole whose answer never came (a timeout or a drop after ".") may have been
+    // delivered: its resend keeps the Message-ID it went with, for the receiver's deduplication,
+    // even if the From address (and so the ID's domain) changes in between.
+    const messageId = retryable && smtp?.stage === 'data' ? bindMessageIds(delivery.messageId, endpoint.fromAddress) : undefined;
+    return { ...failure(ctx, delivery, retryable, error, smtp?.code, response), messageId, health };
   }
 }
 

@@ -21,6 +21,8 @@ export type AttemptResult = (
       readonly error: string;
       readonly code?: number | undefined;
       readonly response?: string | undefined;
+      /** The Message-ID of a message that may have arrived (bindMessageIds), kept for its resend; left out, the row's stays. */
+      readonly messageId?: string | undefined;
     }
 ) & {
   /** What the attempt says about the tenant's mail server, when it says something. */
@@ -135,7 +137,7 @@ export async function recordAttempts(storage: Storage, attempts: readonly Finish
               failed?.error ?? null,
               failed?.code ?? null,
               a.result.response ?? null,
-              (a.result.status === 'sent' ? a.result.messageId : undefined) ?? null,
+              a.result.messageId ?? null,
             ];
           }),
         ),

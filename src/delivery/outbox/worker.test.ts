@@ -262,6 +262,26 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(server.messages).toHaveLength(1);
   });
 
+  it('keeps the Message-ID the server may have received when the From address changes before the resend', async () => {
+    // The first server keeps the message but answers "." after the client's timeout: it may be
+    // delivered. The admin then moves to another server and From domain; the resend is the same email.
+    const slow = await smtp({ dataReplyDelayMs: 800 });
+    const fast = await smtp();
+    endpoints.set(tenantX, endpointFor(slow.port, { timeoutMs: 400, fromAddress: 'alerts@old.example' }));
+    const clock = new FakeClock(T0);
+    const d = await enqueueOne(tenantX, clock);
+    const w = worker(clock);
+    await w.runOnce();
+    expect(await row(d.id)).toMatchObject({ status: 'retrying', attempts: 1 });
+    const [kept] = await slow.waitForMessages(1);
+    endpoints.set(tenantX, endpointFor(fast.port, { fromAddress: 'alerts@new.example' }));
+    clock.advance(30_000);
+    await w.runOnce();
+    expect(await row(d.id)).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(kept!.messageId).toBe(d.message_id.replace(/@tocsin>$/, '@old.example>'));
+    expect(fast.messages.map((m) => m.messageId)).toEqual([kept!.messageId]);
+    expect((await row(d.id)).message_id).toBe(kept!.messageId);
+  });
   it('fails a transient error once the deadline has passed', async () => {
     const server = await smtp({ failures: [{ at: 'mail', code: 451 }] });
     endpoints.set(tenantX, endpointFor(server.port));
