@@ -131,12 +131,14 @@ describeEachDialect('email retention', (dialect) => {
     const flood = await raise(T0);
     expect(await enqueueDeliveries(db, [immediate(flood)], new FakeClock(T0))).toBe(1);
     await db.updateTable('deliveries').set({ status: 'sent', attempts: 1 }).where('tenant_id', '=', 'flapping').execute();
+    // A test email of the same millisecond, queued after it: in batches of one, the purge passes the kept email to forget this one.
+    await email('flapping', T0, 'sent');
     for (let day = 1; day <= 3; day++) {
       const repeat = await raise(T0 + day * DAY);
       expect(repeat.groupId).toBe(flood.groupId);
       // The retention loop runs: the flood's first alerts go, and its email stays, so the repeat's decision finds it.
       await purgeExpiredAlerts(db, T0 + day * DAY + 1);
-      expect(await purgeExpiredDeliveries(db, T0 + day * DAY + 1, 100)).toBe(0);
+      expect(await purgeExpiredDeliveries(db, T0 + day * DAY + 1, 1)).toBe(day === 1 ? 1 : 0);
       expect(await enqueueDeliveries(db, [immediate(repeat)], new FakeClock(T0 + day * DAY + 2))).toBe(0);
     }
 

@@ -43,7 +43,10 @@ export async function purgeExpiredDeliveries(db: Db, now: number, batchSize: num
         .where('created_at', '<', cutoff)
         .where('status', 'in', FINISHED)
         .$if(after !== undefined, (q) =>
-          q.where((eb) => eb.or([eb('created_at', '>', after!.createdAt), eb.and([eb('created_at', '=', after!.createdAt), eb('id', '>', after!.id)])])),
+          q
+            // The bound alone is what an index range uses; the pair says where in a millisecond the page ended.
+            .where('created_at', '>=', after!.createdAt)
+            .where((eb) => eb.or([eb('created_at', '>', after!.createdAt), eb('id', '>', after!.id)])),
         )
         .orderBy('created_at')
         .orderBy('id')
