@@ -4,7 +4,7 @@ import { emailTranslator } from '../../i18n/email-i18n.js';
 import { isoDay, localeFormat } from '../../i18n/format.js';
 import { alertLine, alertLineText } from './alert-line.js';
 import { greeting, link, linkText, renderEmail, why } from './frame.js';
-import { threadId } from './headers.js';
+import { SUBJECT_MAX_LENGTH, threadId } from './headers.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { field, oneLine } from './text.js';
 import type { ImmediateEmailView } from './view-models.js';
@@ -14,6 +14,8 @@ export const IMMEDIATE_DATA_MAX_FIELDS = 20;
 
 // The most of a custom alert's message its subject shows, in characters (inboxes show about 70).
 const SUBJECT_MESSAGE_MAX = 100;
+// The least of it kept to make room for the alert's source within SUBJECT_MAX_LENGTH.
+const SUBJECT_MESSAGE_MIN = 30;
 // The parts of an alert's source its subject names, the first two present, each cut to SUBJECT_SOURCE_MAX characters.
 const SUBJECT_SOURCES = ['robot', 'process', 'queue'] as const;
 const SUBJECT_SOURCE_MAX = 40;
@@ -42,7 +44,6 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
   // the subject names that, and one custom Fatal alert's email is told from another's in the inbox
   // (a message of blanks names nothing: then the event does).
   const message = alert.event === CUSTOM_EVENT ? field(alert.message, SUBJECT_MESSAGE_MAX) : '';
-  const what = message || line.event;
   // Where it came from, so that the same event of two robots (or processes, queues) reads apart in the inbox.
   const source = SUBJECT_SOURCES.flatMap((part) => {
     const value = field(alert.source?.[part] ?? '', SUBJECT_SOURCE_MAX);
@@ -50,13 +51,17 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
   })
     .slice(0, 2)
     .join(', ');
+  const subjectOf = (event: string) =>
+    source ? t('immediate.subjectFrom', { tenant: tenant.displayName, event, source }) : t('immediate.subject', { tenant: tenant.displayName, event });
+  // A subject longer than a header takes is cut at its end, where the source is: the message gives
+  // way instead (down to SUBJECT_MESSAGE_MIN), so that a long message still names its robot.
+  const over = message ? Array.from(subjectOf(message)).length - SUBJECT_MAX_LENGTH : 0;
+  const what = (over > 0 ? field(alert.message, Math.max(SUBJECT_MESSAGE_MIN, Array.from(message).length - over)) : message) || line.event;
   return renderEmail(
     'immediate',
     {
       language: recipient.language,
-      subject: source
-        ? t('immediate.subjectFrom', { tenant: tenant.displayName, event: what, source })
-        : t('immediate.subject', { tenant: tenant.displayName, event: what }),
+      subject: subjectOf(what),
       preheader: fmt.labelled(line.event, oneLine(alert.message)),
       accent: SEVERITY_COLOURS[alert.severity],
       tenantDisplayName: tenant.displayName,

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { CUSTOM_EVENT } from '../../alerts/catalogue.js';
 import { flattenKeys } from '../../i18n/messages.js';
 import { EMAIL_MESSAGES, emailTranslator } from '../../i18n/email-i18n.js';
 import { LANGUAGES, type Language } from '../../i18n/languages.js';
+import { localeFormat } from '../../i18n/format.js';
 import { MAX_MUTE_LINES, renderDailyEmail } from './daily-email.js';
 import { SUBJECT_MAX_LENGTH } from './headers.js';
 import { renderImmediateEmail } from './immediate-email.js';
@@ -531,6 +533,21 @@ describe('the Fatal-immediately email', () => {
     expect(email.headers['In-Reply-To']).toBe('<alerts-2026-11-27.acme@tocsin>');
     expect(email.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
     expect(email.text).toContain('Open in Tocsin: https://tocsin.example.com/#/alerts?');
+  });
+
+  it.each(LANGUAGES)('names in %s the robot and process of a custom alert with a long message, shortening the message, not the source', (language) => {
+    const view = sampleImmediate(context(language));
+    const message = `System.TimeoutException: the logon screen did not appear within 30 seconds on the robot's machine ${'x'.repeat(200)}`;
+    const tenant = { ...view.tenant, displayName: 'Contoso Finance Operations (Production)' };
+    const alert = { ...view.alert, event: CUSTOM_EVENT, message, source: { ...view.alert.source, robot: 'FIN-UNATT-07', process: 'InvoiceProcessing' } };
+    const { subject } = renderImmediateEmail({ ...view, tenant, alert });
+    const t = emailTranslator(language);
+    const fmt = localeFormat(language, 'UTC');
+    expect(subject.length).toBeLessThanOrEqual(SUBJECT_MAX_LENGTH);
+    expect(subject).toContain(`(${fmt.labelled(t('field.robot'), 'FIN-UNATT-07')}, ${fmt.labelled(t('field.process'), 'InvoiceProcessing')})`);
+    expect(subject).toContain('Contoso Finance Operations (Production)');
+    expect(subject).toContain('System.TimeoutException: the logon screen');
+    expect(subject).toMatch(/… \(/);
   });
 
   it('writes its inbox preview as the language writes a label, in French with the space before the colon', () => {
