@@ -105,6 +105,28 @@ describeEachDialect('alert retention', (dialect) => {
     expect(await db.selectFrom('alert_mutes').selectAll().where('tenant_id', '=', 'short').execute()).toEqual([]);
   });
 
+  it("keeps a flood's acknowledgement while the flood goes on past the retention, and forgets it once the flood's alerts are gone", async () => {
+    const db = storage.db;
+    const actor = { userId: 'u1', name: 'U' };
+    const offline: NewAlert = { ...one, severity: 'Fatal', component: 'Robots', event: 'Robot.Offline', dedupKey: 'robot-9' };
+    // A flood slides: repeats a day apart (with a two-day window) stand for a robot failing every few minutes for days.
+    const floodWindowMs = 2 * DAY;
+    const [first] = await insertAlerts(db, 'short', [offline], T0, floodWindowMs);
+    const [row] = await db.selectFrom('alerts').select('group_id').where('id', '=', first!).execute();
+    const flood = row!.group_id!;
+    await acknowledgeFlood(db, 'short', flood, actor, T0);
+    for (let day = 1; day <= 9; day++) await insertAlerts(db, 'short', [offline], T0 + day * DAY, floodWindowMs);
+    const acknowledged = async () =>
+      (await db.selectFrom('alert_acknowledgements').select('group_id').where('tenant_id', '=', 'short').where('group_id', '=', flood).execute()).length;
+
+    // Acknowledged 9 days ago, past the 7 days' retention, but its flood's latest alerts are still listed: "I'm on it" stays with them.
+    await purgeExpiredAlerts(db, T0 + 9 * DAY + 1);
+    expect(await acknowledged()).toBe(1);
+    // The flood over (its last alert past the retention too), its acknowledgement goes.
+    await purgeExpiredAlerts(db, T0 + 17 * DAY);
+    expect(await acknowledged()).toBe(0);
+  });
+
   it('runs in the background until stopped, and forgets the emails of the same age too', async () => {
     const db = storage.db;
     await insertAlerts(db, 'long', [one, one], T0);

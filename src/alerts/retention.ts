@@ -52,13 +52,28 @@ export async function purgeExpiredAlerts(db: Db, now: number, batchSize = RETENT
 
 /**
  * purgeActions forgets, past each tenant's retention, what was done to alerts: acknowledgements
- * made before it (their floods are purged or long quiet), the audit list, and mutes ended before
+ * made before it whose floods have no alert left, the audit list, and mutes ended before
  * it. One statement per table for every tenant at once, as the alerts' tenants are found.
  */
 async function purgeActions(db: Db, now: number): Promise<void> {
   const cutoff = (tenantColumn: string) =>
     sql<number>`cast(${sql.lit(now)} as bigint) - (select t.retention_days from tenants t where t.id = ${sql.ref(tenantColumn)}) * cast(${sql.lit(DAY_MS)} as bigint)`;
-  await db.deleteFrom('alert_acknowledgements').where('acknowledged_at', '<', cutoff('alert_acknowledgements.tenant_id')).execute();
+  await db
+    .deleteFrom('alert_acknowledgements')
+    .where('acknowledged_at', '<', cutoff('alert_acknowledgements.tenant_id'))
+    // A flood slides (a robot failing every few minutes for days is one flood): while it has an alert
+    // stored, its "I'm on it" is shown with it and in the summaries; once its last alert goes, so does it.
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('alerts')
+            .select(sql.lit(1).as('one'))
+            .whereRef('alerts.tenant_id', '=', 'alert_acknowledgements.tenant_id')
+            .whereRef('alerts.group_id', '=', 'alert_acknowledgements.group_id'),
+        ),
+      ),
+    )
+    .execute();
   await db.deleteFrom('alert_action_audit').where('at', '<', cutoff('alert_action_audit.tenant_id')).execute();
   await db.deleteFrom('alert_mutes').where('until', '<', cutoff('alert_mutes.tenant_id')).execute();
 }
