@@ -107,7 +107,7 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
       schema: {
         querystring: settingsQuery,
         description:
-          "$filter on Name, Id, Value, Scope with eq, ne, in, and, or, not (e.g. Name eq 'Abp.Net.Mail.Smtp.Host'); $orderby, $select (those properties); $top; $skip; $count; $format=json. Another $ option is a 400.",
+          "$filter on Name, Id, Value, Scope with eq, ne, in, contains, startswith, endswith, tolower, toupper, and, or, not (e.g. Name eq 'Abp.Net.Mail.Smtp.Host', startswith(Name,'Abp.Net.Mail.')); $orderby, $select (those properties); $top; $skip; $count; $format=json. Another $ option is a 400.",
       },
     },
     async (request) => {

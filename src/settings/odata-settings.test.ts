@@ -299,6 +299,26 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     }
   });
 
+  it("filters the settings with OData's string functions, as scripts read the mail settings at once: startswith(Name,'Abp.Net.Mail.'), contains, tolower", async () => {
+    const fresh = (await t.tenantWithUser('orch-filter-functions')).token;
+    const names = async (filter: string) => {
+      const res = await t.call('GET', `/odata/Settings?$filter=${encodeURIComponent(filter)}`, undefined, fresh);
+      expect(res.statusCode, `${filter}: ${res.body}`).toBe(200);
+      return res.json<{ value: { Name: string }[] }>().value.map((s) => s.Name);
+    };
+    expect((await names("startswith(Name,'Abp.Net.Mail.Smtp.')")).length).toBe(7);
+    expect(await names("startswith(Name,'Abp.Net.Mail.') and endswith(Name,'Address')")).toEqual(['Abp.Net.Mail.DefaultFromAddress']);
+    expect(await names("contains(tolower(Name),'timezone')")).toEqual(['Abp.Timing.TimeZone']);
+    expect(await names("contains(Name,'timezone')")).toEqual([]);
+    expect(await names("toupper(Name) eq 'ALERTS.EMAIL.ENABLED'")).toEqual(['Alerts.Email.Enabled']);
+    expect((await names("contains(Name,'Mail') eq false")).length).toBe(2);
+    for (const filter of ["contains(Color,'x')", "substringof('x',Name)", 'contains(Name,1)']) {
+      const res = await t.call('GET', `/odata/Settings?$filter=${encodeURIComponent(filter)}`, undefined, fresh);
+      expect(res.statusCode, filter).toBe(400);
+      expect(res.json().errors[0].path, filter).toBe('$filter');
+    }
+  });
+
   it('pages, counts, orders and projects the settings with $top, $skip, $count, $orderby and $select, and refuses another $ option rather than ignore it', async () => {
     const fresh = (await t.tenantWithUser('orch-paging')).token;
     const list = async (query: string) => {

@@ -1,4 +1,4 @@
-import { type FilterNode, FilterSyntaxError } from '../alerts/odata/filter.js';
+import { type FilterNode, FilterSyntaxError, applyFold, matchesFunction } from '../alerts/odata/filter.js';
 import type { SmtpAuthMethod } from '../delivery/contract.js';
 import { type FieldError, HttpError, badRequest } from '../http/problem.js';
 import type { MailSettingsInput, TenantMailSettings } from './mail-settings.js';
@@ -56,7 +56,8 @@ const SETTING_PROPERTIES = ['Id', 'Name', 'Value', 'Scope'] as const;
 
 /**
  * matchesSetting evaluates a `$filter` of GET /odata/Settings (parsed by parseFilter) on one setting:
- * its string properties compared with eq or ne (and `in`), joined by and/or/not. Anything else is a
+ * its string properties (or their tolower/toupper) compared with eq or ne (and `in`), or tested with
+ * contains, startswith or endswith, joined by and/or/not. Anything else is a
  * FilterSyntaxError, so a filter is never ignored (the whole list read as the one setting asked for).
  */
 export function matchesSetting(node: FilterNode, setting: SettingDto): boolean {
@@ -68,13 +69,20 @@ export function matchesSetting(node: FilterNode, setting: SettingDto): boolean {
     case 'not':
       return !matchesSetting(node.operand, setting);
     case 'compare': {
-      const property = SETTING_PROPERTIES.find((p) => p.toLowerCase() === node.property.toLowerCase());
-      if (!property) throw new FilterSyntaxError(`cannot filter on "${node.property}"; use ${SETTING_PROPERTIES.join(', ')}`, 0);
+      const property = filterProperty(node.property);
       if (node.op !== 'eq' && node.op !== 'ne') throw new FilterSyntaxError(`${property} can only be compared with eq or ne`, 0);
       if (node.value.kind !== 'string') throw new FilterSyntaxError(`${property} must be compared with a 'quoted string'`, 0);
-      return (setting[property] === node.value.value) === (node.op === 'eq');
+      return (applyFold(setting[property], node.fold) === node.value.value) === (node.op === 'eq');
     }
+    case 'function':
+      return matchesFunction(node.name, applyFold(setting[filterProperty(node.property)], node.fold), node.value);
   }
+}
+
+function filterProperty(name: string): (typeof SETTING_PROPERTIES)[number] {
+  const property = settingProperty(name);
+  if (!property) throw new FilterSyntaxError(`cannot filter on "${name}"; use ${SETTING_PROPERTIES.join(', ')}`, 0);
+  return property;
 }
 
 function settingProperty(name: string): (typeof SETTING_PROPERTIES)[number] | undefined {

@@ -35,6 +35,21 @@ describe('OData $filter subset', () => {
     expect(parseFilter("Component IN ('Robots') and not (Severity in ('Info'))")).toMatchObject({ kind: 'and', right: { kind: 'not', operand: eq('Info') } });
   });
 
+  it("reads OData's string functions, alone or compared with true or false, and tolower/toupper around a property", () => {
+    expect(parseFilter("contains(Component,'Rob')")).toEqual({ kind: 'function', name: 'contains', property: 'Component', value: 'Rob' });
+    expect(parseFilter("StartsWith(tolower(NotificationName), 'robot.') eq false")).toEqual({
+      kind: 'not',
+      operand: { kind: 'function', name: 'startswith', property: 'NotificationName', value: 'robot.', fold: 'tolower' },
+    });
+    expect(parseFilter("toupper(Severity) in ('ERROR')")).toEqual({
+      kind: 'compare',
+      property: 'Severity',
+      op: 'eq',
+      value: { kind: 'string', value: 'ERROR' },
+      fold: 'toupper',
+    });
+  });
+
   it('reads a date (an OData Edm.Date) as its midnight UTC', () => {
     expect(parseFilter('CreationTime ge 2026-03-01')).toMatchObject({ value: { kind: 'datetime', value: Date.parse('2026-03-01T00:00:00Z') } });
   });
@@ -51,6 +66,10 @@ describe('OData $filter subset', () => {
     };
     expect(error("Severity eq 'Error")).toMatch(/unterminated string literal \(at character 13\)/);
     expect(error('Severity has 1')).toMatch(/expected one of eq, ne, gt, ge, lt, le or in after Severity/);
+    expect(error('year(CreationTime) eq 2026')).toMatch(/unsupported function year; use contains, startswith, endswith, tolower or toupper/);
+    expect(error("contains(Component 'x')")).toMatch(/expected "," after the property of contains/);
+    expect(error("tolower(tolower(Component)) eq 'x'")).toMatch(/expected a property name in tolower\(\)/);
+    expect(error("startswith(Component,'x') eq 'yes'")).toMatch(/can only be compared with true or false/);
     expect(error('Severity in ()')).toMatch(/expected a value/);
     expect(error("Severity in ('Error' 'Fatal')")).toMatch(/expected "," or "\)"/);
     expect(error("Severity in 'Error'")).toMatch(/expected "\(" after in/);

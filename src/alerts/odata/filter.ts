@@ -1,8 +1,9 @@
 /**
  * A parser for the `$filter` subset that Orchestrator's alert scripts use: comparisons
- * (`eq ne gt ge lt le`, and `in` a list) of a property with a literal, joined by `and`/`or`, negated by `not`,
- * grouped by parentheses. Literals are 'strings' (with '' for a quote), numbers, `null`,
- * unquoted ISO date-times and dates (midnight UTC), unquoted Guids (OData 4's Edm.Guid, read as strings), and enum literals such as
+ * (`eq ne gt ge lt le`, and `in` a list) of a property (or its `tolower`/`toupper`) with a literal,
+ * OData's string functions `contains`, `startswith` and `endswith` of a property and a 'string'
+ * (alone or compared with true or false), joined by `and`/`or`, negated by `not`, grouped by
+ * parentheses. Literals are 'strings' (with '' for a quote), numbers, `null`, unquoted ISO date-times and dates (midnight UTC), unquoted Guids (OData 4's Edm.Guid, read as strings), and enum literals such as
  * `UiPath.Core.Enums.NotificationSeverity'Error'`.
  */
 
@@ -16,11 +17,34 @@ export type FilterLiteral =
   | { readonly kind: 'datetime'; readonly value: number; readonly text: string }
   | { readonly kind: 'null' };
 
-/** FilterNode is a parsed `$filter` expression. */
+/** CaseFold is OData's `tolower` or `toupper` around a property. */
+export type CaseFold = 'tolower' | 'toupper';
+
+/** StringFunction is one of OData's string functions that answer true or false. */
+export type StringFunction = 'contains' | 'startswith' | 'endswith';
+
+/** FilterNode is a parsed `$filter` expression; `fold` is set when the property is inside tolower or toupper. */
 export type FilterNode =
   | { readonly kind: 'and' | 'or'; readonly left: FilterNode; readonly right: FilterNode }
   | { readonly kind: 'not'; readonly operand: FilterNode }
-  | { readonly kind: 'compare'; readonly property: string; readonly op: ComparisonOperator; readonly value: FilterLiteral };
+  | {
+      readonly kind: 'compare';
+      readonly property: string;
+      readonly op: ComparisonOperator;
+      readonly value: FilterLiteral;
+      readonly fold?: CaseFold;
+    }
+  | { readonly kind: 'function'; readonly name: StringFunction; readonly property: string; readonly value: string; readonly fold?: CaseFold };
+
+/** applyFold is a text as OData's tolower or toupper gives it (unchanged without one). */
+export function applyFold(text: string, fold: CaseFold | undefined): string {
+  return fold === 'tolower' ? text.toLowerCase() : fold === 'toupper' ? text.toUpperCase() : text;
+}
+
+/** matchesFunction is whether OData's contains, startswith or endswith holds of `text` and `value`. */
+export function matchesFunction(name: StringFunction, text: string, value: string): boolean {
+  return name === 'contains' ? text.includes(value) : name === 'startswith' ? text.startsWith(value) : text.endsWith(value);
+}
 
 /** FilterSyntaxError says what is wrong with a `$filter` and where (0-based character offset). */
 export class FilterSyntaxError extends Error {
@@ -41,6 +65,8 @@ export const MAX_FILTER_COMPARISONS = 100;
 export const MAX_FILTER_DEPTH = 32;
 
 const OPERATORS = new Set<string>(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
+const FOLDS = new Set<string>(['tolower', 'toupper']);
+const STRING_FUNCTIONS = new Set<string>(['contains', 'startswith', 'endswith']);
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 // An OData Edm.Date literal, compared with a date-time as that day's midnight UTC.
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -149,32 +175,79 @@ export function parseFilter(input: string): FilterNode {
       return { kind: 'not', operand };
     }
     if (t.kind !== 'word') throw new FilterSyntaxError(`expected a property name, got "${t.text}"`, t.offset);
-    pos += 1;
-    const op = peek();
     const counted = (): void => {
       comparisons += 1;
       if (comparisons > MAX_FILTER_COMPARISONS) throw new FilterSyntaxError(`at most ${MAX_FILTER_COMPARISONS} comparisons`, t.offset);
     };
+    if (tokens[pos + 1]?.kind === 'open' && STRING_FUNCTIONS.has(t.text.toLowerCase())) {
+      counted();
+      return stringFunction(t.text.toLowerCase() as StringFunction);
+    }
+    const { property, fold } = operand();
+    const op = peek();
     if (isWord(op, 'in')) {
       pos += 1;
-      return inList(t.text, counted);
+      return inList(property, fold, counted);
     }
     if (op?.kind !== 'word' || !OPERATORS.has(op.text.toLowerCase())) {
-      throw new FilterSyntaxError(`expected one of eq, ne, gt, ge, lt, le or in after ${t.text}`, op?.offset ?? end());
+      throw new FilterSyntaxError(`expected one of eq, ne, gt, ge, lt, le or in after ${property}`, op?.offset ?? end());
     }
     pos += 1;
     counted();
-    return { kind: 'compare', property: t.text, op: op.text.toLowerCase() as ComparisonOperator, value: literal() };
+    return { kind: 'compare', property, op: op.text.toLowerCase() as ComparisonOperator, value: literal(), ...(fold ? { fold } : {}) };
+  };
+
+  const expect = (kind: Token['kind'], what: string): void => {
+    if (peek()?.kind !== kind) throw new FilterSyntaxError(`expected ${what}`, peek()?.offset ?? end());
+    pos += 1;
+  };
+
+  // A property, or tolower(property) / toupper(property); another function is named as unsupported.
+  const operand = (): { property: string; fold?: CaseFold } => {
+    const t = tokens[pos];
+    if (t?.kind !== 'word') throw new FilterSyntaxError(`expected a property name, got "${t?.text ?? ''}"`, t?.offset ?? end());
+    pos += 1;
+    if (peek()?.kind !== 'open') return { property: t.text };
+    const name = t.text.toLowerCase();
+    if (!FOLDS.has(name)) throw new FilterSyntaxError(`unsupported function ${t.text}; use contains, startswith, endswith, tolower or toupper`, t.offset);
+    pos += 1;
+    const property = tokens[pos];
+    if (property?.kind !== 'word' || tokens[pos + 1]?.kind === 'open') {
+      throw new FilterSyntaxError(`expected a property name in ${t.text}()`, property?.offset ?? end());
+    }
+    pos += 1;
+    expect('close', `")" after ${t.text}(${property.text}`);
+    return { property: property.text, fold: name as CaseFold };
+  };
+
+  // contains(Component,'Rob'), startswith(tolower(NotificationName),'robot.'): true or false, alone or
+  // compared with true or false (`contains(…) eq false`).
+  const stringFunction = (name: StringFunction): FilterNode => {
+    const at = tokens[pos]!.offset;
+    pos += 2;
+    const { property, fold } = operand();
+    expect('comma', `"," after the property of ${name}`);
+    const value = literal();
+    if (value.kind !== 'string') throw new FilterSyntaxError(`${name} needs a 'quoted string' as its second argument`, at);
+    expect('close', `")" to end ${name}(…)`);
+    const node: FilterNode = { kind: 'function', name, property, value: value.value, ...(fold ? { fold } : {}) };
+    const op = peek();
+    if (!isWord(op, 'eq') && !isWord(op, 'ne')) return node;
+    pos += 1;
+    const flag = tokens[pos++];
+    if (!isWord(flag, 'true') && !isWord(flag, 'false'))
+      throw new FilterSyntaxError(`${name}(…) can only be compared with true or false`, flag?.offset ?? end());
+    return isWord(flag, 'true') === isWord(op, 'eq') ? node : { kind: 'not', operand: node };
   };
 
   // OData 4.01's `Severity in ('Error','Fatal')`: each value a comparison with eq, joined by or.
-  const inList = (property: string, counted: () => void): FilterNode => {
+  const inList = (property: string, fold: CaseFold | undefined, counted: () => void): FilterNode => {
     if (peek()?.kind !== 'open') throw new FilterSyntaxError('expected "(" after in', peek()?.offset ?? end());
     pos += 1;
     let node: FilterNode | undefined;
     for (;;) {
       counted();
-      const compare: FilterNode = { kind: 'compare', property, op: 'eq', value: literal() };
+      const compare: FilterNode = { kind: 'compare', property, op: 'eq', value: literal(), ...(fold ? { fold } : {}) };
       node = node ? { kind: 'or', left: node, right: compare } : compare;
       const next = tokens[pos++];
       if (next?.kind === 'close') return node;

@@ -282,6 +282,34 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(await listed(`Id in (${ids[0]}, '${ids[2]}')`)).toEqual([ids[0], ids[2]]);
   });
 
+  it("filters with OData's string functions as Orchestrator clients write them: contains, startswith, endswith, tolower, toupper", async () => {
+    const sev = async (filter: string) => {
+      const res = await t.call('GET', `/odata/Alerts?$filter=${encodeURIComponent(filter)}&$orderby=CreationTime asc`, undefined, token);
+      expect(res.statusCode, `${filter}: ${res.body}`).toBe(200);
+      return res.json().value.map((a: { Severity: string }) => a.Severity);
+    };
+    // Oldest first: Info in Robots, Error in Jobs, Fatal in Robots, Warn in Queues.
+    expect(await sev("contains(Component,'obo')")).toEqual(['Info', 'Fatal']);
+    expect(await sev("contains(Component,'OBO')")).toEqual([]);
+    expect(await sev("contains(tolower(Component),'robo')")).toEqual(['Info', 'Fatal']);
+    expect(await sev("contains(Component,'')")).toEqual(['Info', 'Error', 'Fatal', 'Warn']);
+    expect(await sev("startswith(Component,'Q')")).toEqual(['Warn']);
+    expect(await sev("endswith(Component,'obs')")).toEqual(['Error']);
+    expect(await sev("endswith(Component,'s')")).toEqual(['Info', 'Error', 'Fatal', 'Warn']);
+    expect(await sev("endswith(Component,'XRobots')")).toEqual([]);
+    expect(await sev("startswith(toupper(NotificationName),'PROCESS.') and not contains(Component,'Rob')")).toEqual(['Error', 'Warn']);
+    expect(await sev("contains(Component,'Rob') eq false")).toEqual(['Error', 'Warn']);
+    expect(await sev("contains(Component,'Rob') eq true and Severity ge 'Error'")).toEqual(['Fatal']);
+    expect(await sev("tolower(Component) eq 'robots'")).toEqual(['Info', 'Fatal']);
+    expect(await sev("tolower(Component) eq 'Robots'")).toEqual([]);
+    expect(await sev("toupper(Component) ne 'ROBOTS'")).toEqual(['Error', 'Warn']);
+    // Severity and State by their names, as OData reads an enum.
+    expect(await sev("contains(Severity,'at')")).toEqual(['Fatal']);
+    expect(await sev("tolower(Severity) in ('error','fatal')")).toEqual(['Error', 'Fatal']);
+    expect(await sev("endswith(State,'ead')")).toEqual(['Info', 'Error', 'Fatal', 'Warn']);
+    expect(await sev(`startswith(Id,'${ids[1]!.slice(0, 30)}')`)).toEqual(['Error']);
+  });
+
   it('answers a clear 400 for a filter outside the subset', async () => {
     for (const [query, parameter] of [
       ["$filter=Severity eq 'Loud'", '$filter'],
@@ -292,7 +320,12 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
       // A component outside the catalogue (Robot for Robots) matches no stored alert: an empty list would read as 'no alerts'.
       ["$filter=Component eq 'Robot'", '$filter'],
       ["$filter=Severity eq 'Error' or Component ne 'Robot'", '$filter'],
-      ["$filter=contains(Component,'x')", '$filter'],
+      // Functions outside OData's string ones, and string functions of what is not text.
+      ['$filter=length(Component) eq 4', '$filter'],
+      ["$filter=contains(CreationTime,'2026')", '$filter'],
+      ['$filter=contains(Component,3)', '$filter'],
+      ["$filter=contains(Component,'x') eq 1", '$filter'],
+      ["$filter=tolower(Component) gt 'a'", '$filter'],
       [`$filter=${'('.repeat(200)}`, '$filter'],
       ['$orderby=Message', '$orderby'],
       // Names every object has: no column either.

@@ -2,8 +2,17 @@ import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { findComponent, findEvent } from '../catalogue.js';
 import { unknownComponent } from '../input.js';
 import { type Reader, isReadExpression } from '../read-state.js';
-import { parseSeverity, severityRank } from '../severity.js';
-import { type ComparisonOperator, type FilterLiteral, type FilterNode, FilterSyntaxError } from './filter.js';
+import { SEVERITIES, parseSeverity, severityRank } from '../severity.js';
+import {
+  type CaseFold,
+  type ComparisonOperator,
+  type FilterLiteral,
+  type FilterNode,
+  FilterSyntaxError,
+  type StringFunction,
+  applyFold,
+  matchesFunction,
+} from './filter.js';
 
 const SQL_OPERATOR: Record<ComparisonOperator, string> = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' };
 
@@ -70,6 +79,61 @@ function compare(property: Property, op: ComparisonOperator, value: FilterLitera
   }
 }
 
+// The text properties and their columns; Severity and State are stored as numbers, each with a name.
+const TEXT_COLUMNS = { Component: 'a.component', NotificationName: 'a.event', Id: 'a.id' } as const;
+
+function isTextProperty(property: Property): property is keyof typeof TEXT_COLUMNS {
+  return property in TEXT_COLUMNS;
+}
+
+function textColumn(property: keyof typeof TEXT_COLUMNS, fold: CaseFold | undefined): RawBuilder<string> {
+  const column = sql.ref(TEXT_COLUMNS[property]);
+  return fold === 'tolower' ? sql<string>`lower(${column})` : fold === 'toupper' ? sql<string>`upper(${column})` : sql<string>`${column}`;
+}
+
+/**
+ * namedCondition is the condition that Severity or State is one of those whose name passes `test`:
+ * a case fold or a string function on them is decided on their names (Info … Fatal, Unread and Read),
+ * as OData reads an enum property as its name.
+ */
+function namedCondition(property: 'Severity' | 'State', reader: Reader, test: (name: string) => boolean): RawBuilder<SqlBool> {
+  const names: readonly string[] = property === 'Severity' ? SEVERITIES : ['Unread', 'Read'];
+  const values = names.flatMap((name, value) => (test(name) ? [value] : []));
+  if (values.length === 0) return sql<SqlBool>`1 = 0`;
+  const column = property === 'Severity' ? sql`a.severity` : isReadExpression(reader);
+  return sql<SqlBool>`${column} in (${sql.join(values)})`;
+}
+
+/** foldedCompare is `tolower(property) eq 'value'` (or toupper, or ne): case-sensitive, on the folded text. */
+function foldedCompare(property: Property, op: ComparisonOperator, value: FilterLiteral, fold: CaseFold, reader: Reader): RawBuilder<SqlBool> {
+  if (property === 'CreationTime') throw new FilterSyntaxError(`${fold} takes a text property, not CreationTime`, 0);
+  onlyEquality(property, op);
+  if (value.kind !== 'string') throw new FilterSyntaxError(`${fold}(${property}) must be compared with a 'quoted string'`, 0);
+  if (isTextProperty(property)) return sql<SqlBool>`${textColumn(property, fold)} ${sql.raw(SQL_OPERATOR[op])} ${value.value}`;
+  return namedCondition(property, reader, (name) => (applyFold(name, fold) === value.value) === (op === 'eq'));
+}
+
+/**
+ * stringFunction is OData's contains, startswith or endswith of a property (case-sensitive, as
+ * OData's are), in SQL that both dialects read alike: SQLite's LIKE ignores case, PostgreSQL's does not.
+ */
+function stringFunction(name: StringFunction, property: Property, value: string, fold: CaseFold | undefined, reader: Reader): RawBuilder<SqlBool> {
+  if (property === 'CreationTime') throw new FilterSyntaxError(`${name} takes a text property, not CreationTime`, 0);
+  if (!isTextProperty(property)) return namedCondition(property, reader, (n) => matchesFunction(name, applyFold(n, fold), value));
+  if (value === '') return sql<SqlBool>`1 = 1`;
+  const column = textColumn(property, fold);
+  // Both dialects count characters (code points) in length and substr.
+  const length = [...value].length;
+  switch (name) {
+    case 'contains':
+      return sql<SqlBool>`replace(${column}, ${value}, '') <> ${column}`;
+    case 'startswith':
+      return sql<SqlBool>`substr(${column}, 1, ${length}) = ${value}`;
+    case 'endswith':
+      return sql<SqlBool>`substr(${column}, length(${column}) - ${length} + 1) = ${value}`;
+  }
+}
+
 /**
  * filterCondition turns a parsed `$filter` into a condition on alerts `a` joined with the reader's
  * read state `r` (see readStateQuery); values are always bound, never spliced into the SQL.
@@ -82,7 +146,11 @@ export function filterCondition(node: FilterNode, reader: Reader): Expression<Sq
     case 'not':
       return sql<SqlBool>`(not ${filterCondition(node.operand, reader)})`;
     case 'compare':
-      return compare(propertyOf(node.property), node.op, node.value, reader);
+      return node.fold
+        ? foldedCompare(propertyOf(node.property), node.op, node.value, node.fold, reader)
+        : compare(propertyOf(node.property), node.op, node.value, reader);
+    case 'function':
+      return stringFunction(node.name, propertyOf(node.property), node.value, node.fold, reader);
   }
 }
 
