@@ -530,6 +530,17 @@ describeEachDialect('receiving from sources', (dialect) => {
     expect(await h.alerts(res.json().ids)).toMatchObject([{ message: 'a\ufffdb', data: { 'k\ufffd': 'v\ufffd' } }]);
   });
 
+  it('says a received body nests too deep, not that it is not JSON, when it also holds a surrogate escape', async () => {
+    const alertmanager = await h.create('alertmanager');
+    const deep = (text: string) =>
+      `{"version":"4","status":"firing","alerts":[{"labels":{"alertname":"X"},"annotations":{"d":${'['.repeat(100_000)}"${text}"${']'.repeat(100_000)}}}]}`;
+    for (const text of ['plain', 'cut \\ud83d emoji']) {
+      const res = await h.post(alertmanager, deep(text), { authorization: `Bearer ${alertmanager.secret}` });
+      expect(res.statusCode, text).toBe(400);
+      expect(res.json().detail, text).toContain('nests deeper than 64 levels');
+    }
+  });
+
   it('logs the last receptions with their outcome, and sends a signed test event of each kind', async () => {
     for (const kind of ['orchestrator-webhook', 'alertmanager', 'webhook']) {
       const source = await h.create(kind);

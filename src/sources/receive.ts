@@ -321,15 +321,17 @@ export function createReceiver(deps: AppDeps): Receiver {
     // not JSON, but RFC 8259 lets a parser ignore it, and the REST API's does: the signature was
     // checked on the bytes as sent, BOM included.
     const text = raw.toString('utf8').replace(/^\uFEFF/, '');
-    let body: unknown;
+    let parsed: unknown;
     try {
-      body = wellFormedJson(text, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch {
       return refuse(source, 'invalid', malformedBody('is not valid JSON'), 'the body is not valid JSON');
     }
-    if (jsonDepthExceeds(body, MAX_JSON_DEPTH)) {
+    // Bounded before anything walks it: replacing lone surrogates recurses, and would overflow.
+    if (jsonDepthExceeds(parsed, MAX_JSON_DEPTH)) {
       return refuse(source, 'invalid', malformedBody(`nests deeper than ${MAX_JSON_DEPTH} levels`), 'too deep');
     }
+    const body = wellFormedJson(text, parsed);
     // Signed but dated long ago (or ahead): a replay that the delivery keys may have forgotten.
     const stale = kind === 'orchestrator-webhook' ? orchestratorStaleness(body, clock.now()) : undefined;
     if (stale) return refuse(source, 'rejected', UNAUTHORIZED, `refused: ${stale}`);
