@@ -190,6 +190,30 @@ describeEachDialect('alerts API', (dialect) => {
     expect(await messages('robot=nobody')).toEqual([]);
   });
 
+  it("reads since and until with a '+' offset written unencoded in the URL, as curl sends it", async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'offsets' });
+    const url = '/api/v1/tenants/offsets/alerts';
+    for (const message of ['before', 'after']) {
+      clock.advance(60_000);
+      await t.call('POST', url, { severity: 'Info', component: 'Jobs', message });
+    }
+    // The second alert's time, written with the offset +01:00: a query string decodes its '+' as
+    // a space, so the server sees '…T09:02:00.000 01:00'.
+    const paris = new Date(clock.now() + 3_600_000).toISOString().replace('Z', '+01:00');
+    const messages = async (q: string) => {
+      const res = await t.call('GET', `${url}?${q}`);
+      expect(res.statusCode, q).toBe(200);
+      return res.json().items.map((a: { message: string }) => a.message);
+    };
+    expect(await messages(`since=${paris}`)).toEqual(['after']);
+    expect(await messages(`until=${paris}`)).toEqual(['before']);
+    expect(await messages(`since=${encodeURIComponent(paris)}`)).toEqual(['after']);
+    // A space elsewhere is still no time.
+    const res = await t.call('GET', `${url}?since=2026-03-01%2009:02:00Z`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors).toEqual([{ path: 'since', message: 'Invalid ISO datetime' }]);
+  });
+
   it('answers 400 for a bad severity, limit or cursor', async () => {
     for (const [q, path] of [
       ['severity=Loud', 'severity'],

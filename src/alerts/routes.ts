@@ -5,7 +5,7 @@ import { tenantOf } from '../access/routes.js';
 import type { RouteModule } from '../http/context.js';
 import { badRequest, conflict, fieldError, notFound } from '../http/problem.js';
 import { CHART_RANGES, bucketPeriods, rangeBuckets } from '../shared/time-buckets.js';
-import { isoInstant, timeZone } from '../shared/validation.js';
+import { queryInstant, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { alertHistogram } from './histogram.js';
 import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
@@ -27,8 +27,8 @@ const listQuery = z.object({
   component: z.string().max(64).optional(),
   event: z.string().max(128).optional(),
   unread: z.enum(['true', 'false']).optional(),
-  since: isoInstant.optional().describe('Created at or after.'),
-  until: isoInstant.optional().describe('Created before.'),
+  since: queryInstant.optional().describe('Created at or after.'),
+  until: queryInstant.optional().describe('Created before.'),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
   cursor: z.string().max(400).optional().describe('The nextCursor of the previous page.'),
   groupId: z.string().max(200).optional().describe("Only the alerts of one flood (a panel line's groupId)."),

@@ -83,5 +83,16 @@ const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
 /** isoInstant is an ISO-8601 date-time with offset whose instant falls within the years 0000 to 9999 in UTC. */
 export const isoInstant = z.iso.datetime({ offset: true }).refine((value) => {
   const at = Date.parse(value);
-  return at >= FIRST_INSTANT && at <= LAST_INSTANT;
+  // NaN is a text that is no date-time at all, already refused as such.
+  return Number.isNaN(at) || (at >= FIRST_INSTANT && at <= LAST_INSTANT);
 }, 'must fall within the years 0000 to 9999 in UTC');
+
+/**
+ * queryInstant is isoInstant read from a query string, where an unencoded '+' arrives as a space:
+ * curl '…?since=2026-03-01T09:00:00+01:00' sends the offset's '+' as is, and the query string
+ * decodes it as ' 01:00'. A space followed by the offset's HH:MM at the end is read as that '+'.
+ */
+export const queryInstant = z.preprocess(
+  (value) => (typeof value === 'string' ? value.replace(/(T\d{2}:\d{2}:\d{2}(?:\.\d+)?) (\d{2}:\d{2})$/, '$1+$2') : value),
+  isoInstant,
+);
