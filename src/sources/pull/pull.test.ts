@@ -426,6 +426,29 @@ describeEachDialect('orchestrator-pull: Automation Cloud (OAuth client credentia
   });
 });
 
+describeEachDialect('orchestrator-pull: an upstream alert holding a lone UTF-16 surrogate', (dialect) => {
+  it('keeps it as one U+FFFD on both dialects, escaped in the answer or in the Data text, as the REST API does', async () => {
+    // SQLite stored a lone surrogate's three CESU-8 bytes and read back three U+FFFD; PostgreSQL one. An
+    // upstream .NET serializer escapes one (\ud800) as JSON allows, from a text cut in the middle of an emoji.
+    const escapedInData = { ...cloudAlert(), Id: 'a1', Data: JSON.stringify({ Message: 'a\ud800b', RobotName: 'R\udc00' }) };
+    const escapedInAnswer = { ...cloudAlert(), Id: 'a2', Data: '{"Message":"c\udbffd"}' };
+    const cloud = await cloudOrchestrator([escapedInData, escapedInAnswer]);
+    const t = await startTestApp(dialect);
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'cloudy' });
+      const pull = { baseUrl: `${cloud.origin}/org/tenant/orchestrator_`, clientId: 'app-id', clientSecret: 'app-secret', intervalSeconds: 1 };
+      expect((await t.call('POST', '/api/v1/tenants/cloudy/sources', { name: 'Automation Cloud', kind: 'orchestrator-pull', pull })).statusCode).toBe(201);
+      await vi.waitFor(async () => expect(await alertsOf(t, 'cloudy')).toHaveLength(2), WAIT);
+      const byId = Object.fromEntries((await alertsOf(t, 'cloudy')).map((alert) => [alert.data.upstreamId, alert]));
+      expect(byId.a1).toMatchObject({ message: 'a\ufffdb', source: { robot: 'R\ufffd' }, data: { Message: 'a\ufffdb' } });
+      expect(byId.a2).toMatchObject({ message: 'c\ufffdd', data: { Message: 'c\ufffdd' } });
+    } finally {
+      await t.close();
+      await cloud.close();
+    }
+  });
+});
+
 /**
  * echoingOrchestrator refuses every sign-in with a 401 whose message repeats the request it got,
  * body and Authorization header, as a careless proxy or identity server's diagnostics do.
