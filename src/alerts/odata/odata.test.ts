@@ -502,4 +502,45 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(await ordered('Severity,CreationTime asc')).toEqual(raised);
     expect((await t.call('GET', '/odata/Alerts?$orderby=CreationTime%20asc&$top=1', undefined, batch.token)).json().value[0].Id).toBe(raised[0]);
   });
+
+  it('gives an @odata.nextLink when it answers a list without $top with its page of 1,000 and more alerts follow, as OData clients (Power BI, Simple.OData) follow it', async () => {
+    // Without $top the answer stopped at 1,000 alerts and said nothing of the rest: a client reading every alert lost them.
+    const paged = await t.tenantWithUser('paged', ['Robot']);
+    for (const [count, severity] of [
+      [1_000, 'Error'],
+      [5, 'Error'],
+      [2, 'Info'],
+    ] as const) {
+      const alerts = Array.from({ length: count }, (_, i) => ({ severity, component: 'Jobs', message: `${severity} ${i}` }));
+      expect((await t.call('POST', '/api/v1/tenants/paged/alerts', { alerts }, paged.token)).statusCode).toBe(202);
+    }
+    const page = async (url: string) => {
+      const res = await t.call('GET', url, undefined, paged.token);
+      expect(res.statusCode, `${url}: ${res.body}`).toBe(200);
+      return res.json<{ value: { Id: string }[]; '@odata.nextLink'?: string; '@odata.count'?: number }>();
+    };
+    const first = await page('/odata/Alerts');
+    expect(first.value).toHaveLength(1_000);
+    const next = new URL(first['@odata.nextLink']!);
+    expect(next.pathname).toBe('/odata/Alerts');
+    const second = await page(`${next.pathname}${next.search}`);
+    expect(second.value).toHaveLength(7);
+    expect(second['@odata.nextLink']).toBeUndefined();
+    expect(new Set([...first.value, ...second.value].map((a) => a.Id)).size).toBe(1_007);
+    // The next page keeps the filter, the order, the projection and the count.
+    const errors = await page(`/odata/Alerts?$filter=${encodeURIComponent("Severity eq 'Error'")}&$count=true&$orderby=CreationTime%20asc&$select=Id`);
+    expect(errors.value).toHaveLength(1_000);
+    expect(errors['@odata.count']).toBe(1_005);
+    const rest = new URL(errors['@odata.nextLink']!);
+    expect(rest.searchParams.get('$filter')).toBe("Severity eq 'Error'");
+    expect(rest.searchParams.get('$skip')).toBe('1000');
+    const last = await page(`${rest.pathname}${rest.search}`);
+    expect(last.value).toHaveLength(5);
+    expect(last['@odata.count']).toBe(1_005);
+    expect(Object.keys(last.value[0]!)).toEqual(['Id']);
+    expect(last['@odata.nextLink']).toBeUndefined();
+    // A page the client sized itself, or the last full page, has none.
+    expect((await page('/odata/Alerts?$top=1000'))['@odata.nextLink']).toBeUndefined();
+    expect((await page('/odata/Alerts?$skip=7'))['@odata.nextLink']).toBeUndefined();
+  });
 });

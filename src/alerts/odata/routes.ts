@@ -88,6 +88,13 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
   const ingest = deps.ingest;
   const context = (what: string) => `${deps.config.publicUrl}/odata/$metadata#${what}`;
   const view = { access: 'authenticated', permission: 'Alerts.View' } as const;
+  /** nextLink is the list's URL (`url`, its query as the client wrote it) at the page that starts at `skip`. */
+  const nextLink = (url: string, skip: number): string => {
+    const query = new URLSearchParams(url.slice(url.indexOf('?') + 1 || url.length));
+    query.set('$skip', String(skip));
+    const parts = [...query].map(([key, value]) => `${encodeURIComponent(key).replace(/^%24/, '$')}=${encodeURIComponent(value)}`);
+    return `${deps.config.publicUrl}/odata/Alerts?${parts.join('&')}`;
+  };
 
   app.get(
     '/odata/Alerts',
@@ -98,12 +105,13 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
           '@odata.context': z.string(),
           '@odata.count': z.number().int().optional().describe('With $count=true'),
           value: z.array(alertDtoView),
+          '@odata.nextLink': z.string().optional().describe('Without $top, when more than the 1,000 alerts of the page follow: the next page'),
         }),
       },
       schema: {
         querystring: listQuery,
         description:
-          '$filter on Severity, Component, State, CreationTime (and NotificationName, Id) with eq ne gt ge lt le, in (a list), contains, startswith, endswith, tolower, toupper, and, or, not; $orderby (those and Id); $top ≤ 1000; $skip; $count; $select (AlertDto property names); $format=json. Another $ option is a 400.',
+          '$filter on Severity, Component, State, CreationTime (and NotificationName, Id) with eq ne gt ge lt le, in (a list), contains, startswith, endswith, tolower, toupper, and, or, not; $orderby (those and Id); $top ≤ 1000 (without it, pages of 1,000 with @odata.nextLink); $skip; $count; $select (AlertDto property names); $format=json. Another $ option is a 400.',
       },
     },
     async (request) => {
@@ -133,10 +141,15 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       for (const term of order)
         query =
           term.column === STATE_ORDER ? query.orderBy(isReadExpression(reader), term.direction) : query.orderBy(term.column as 'a.created_at', term.direction);
+      // Without $top the server pages the answer itself (OData's server-driven paging): one row more
+      // than a page tells whether another follows, for the @odata.nextLink that clients follow.
+      const skip = q.$skip ?? 0;
       const rows = await query
-        .limit(q.$top ?? MAX_TOP)
-        .offset(q.$skip ?? 0)
+        .limit(q.$top ?? MAX_TOP + 1)
+        .offset(skip)
         .execute();
+      const more = q.$top === undefined && rows.length > MAX_TOP;
+      if (more) rows.length = MAX_TOP;
       const userId = request.principal!.kind === 'user' ? request.principal!.userId : '';
       const alerts = rows.map((row) => ({ ...toStoredAlert(row), read: Number(row.is_read) === 1 }));
       const acks = await acknowledgementsOf(
@@ -148,7 +161,12 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       const total = q.$count ? Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n) : undefined;
       // OData names a projection's properties in its context URL (`#Alerts(Id,Severity)`).
       const entitySet = selected ? `Alerts(${selected.join(',')})` : 'Alerts';
-      return { '@odata.context': context(entitySet), ...(total === undefined ? {} : { '@odata.count': total }), value };
+      return {
+        '@odata.context': context(entitySet),
+        ...(total === undefined ? {} : { '@odata.count': total }),
+        value,
+        ...(more ? { '@odata.nextLink': nextLink(request.url, skip + MAX_TOP) } : {}),
+      };
     },
   );
 
