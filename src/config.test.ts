@@ -93,6 +93,15 @@ describe('the system SMTP URL', () => {
       'alerts+ops@example.com',
     );
   });
+
+  it("reads a from address with a '+' written as is, which a query string would decode as a space", () => {
+    // alerts+ops@example.com is a plus address (Gmail, Microsoft 365): refusing it as 'no email address' confused its owner.
+    expect(loadConfig({ TOCSIN_SMTP_URL: 'smtps://mail.example.com?from=alerts+ops@example.com' }).systemSmtp?.smtp.fromAddress).toBe('alerts+ops@example.com');
+    expect(loadConfig({ TOCSIN_SMTP_URL: 'smtps://mail.example.com?from=alerts+ops@example.com&fromName=Tocsin+Alerts' }).systemSmtp?.smtp).toMatchObject({
+      fromAddress: 'alerts+ops@example.com',
+      fromDisplayName: 'Tocsin Alerts',
+    });
+  });
 });
 
 describe('the public URL on every address', () => {

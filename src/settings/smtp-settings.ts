@@ -257,7 +257,8 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1_000) throw new Error('timeoutMs must be a whole number of milliseconds, at least 1000');
   const username = decodeURIComponent(parsed.username) || null;
   const password = decodeURIComponent(parsed.password) || null;
-  const from = query.get('from');
+  // An address has no space: a '+' there is the address's own (alerts+ops@example.com), not a space.
+  const from = query.get('from')?.replaceAll(' ', '+') ?? null;
   // Every email of every tenant on the default would have failed at the sender (or carried a header of its own).
   if (from !== null && !isEmailAddress(from)) throw new Error('from must be an email address such as alerts@example.com');
   const fromName = query.get('fromName');
