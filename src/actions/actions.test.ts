@@ -216,7 +216,7 @@ describeEachDialect('email action links', (dialect) => {
     });
   });
 
-  it("names the alert to acknowledge as its reader's language writes a label, in French with the space before the colon", async () => {
+  it("names the alert to acknowledge as its reader's language writes a label, in French with the space before the colon and « l’alerte … prise en charge »", async () => {
     const french = await t.tenantWithUser('acts', ['Alerts Viewer']);
     await t.call('PATCH', `${api}/users/${french.userId}`, { language: 'fr' });
     const alertId = await raise({ robot: 'R10' });
@@ -224,7 +224,10 @@ describeEachDialect('email action links', (dialect) => {
     const page = await get(url);
     expect(page.body).toContain('Robot hors ligne\u00a0: R7 offline');
     clock.advance(1000);
-    expect((await post(url)).body).toContain('Robot hors ligne\u00a0: R7 offline');
+    const done = (await post(url)).body;
+    expect(done).toContain('Robot hors ligne\u00a0: R7 offline');
+    // « l’alerte … est prise en charge »: the participle agrees with « alerte », not with the first word of the event's name.
+    expect(done).toContain('C’est fait\u00a0: l’alerte «\u00a0Robot hors ligne\u00a0: R7 offline\u00a0» est prise en charge par ');
   });
 
   it('answers 404 for a tampered, expired or foreign link, and 403 once the recipient lost the permission', async () => {

@@ -1358,7 +1358,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     for (const [field, value] of Object.entries(signInAs)) await page.locator(`#signin-${field}`).fill(value);
     await page.locator('#signin-password').press('Enter');
     const row = page.locator('tr', { hasText: 'Compression job faulted' });
-    await expect.poll(() => row.locator('.ack').textContent()).toMatch(/^✓ Pris en charge par Administrateur de l'hôte le /);
+    await expect.poll(() => row.locator('.ack').textContent()).toMatch(/^✓ Prise en charge par Administrateur de l'hôte le /);
     await expect.poll(() => page.locator('section.mutes li').first().textContent()).toContain("par Administrateur de l'hôte");
     expect(await page.locator('main').textContent()).not.toContain('Host administrator');
     await context.close();

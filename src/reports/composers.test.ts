@@ -134,11 +134,11 @@ describeEachDialect('report composers', (dialect) => {
     const before = await composers().immediate!(toDelivery(row));
     expect(before.text).toContain('Door robot offline');
     expect(before.text).toMatch(/×\s?3/);
-    expect(before.text).not.toContain('Pris en charge');
+    expect(before.text).not.toContain('Prise en charge');
     expect((await t.call('POST', `${base}/alerts/${first}/acknowledge`)).statusCode).toBe(200);
     const after = await composers().immediate!(toDelivery(row));
     expect(after.text).toMatch(/×\s?3/);
-    expect(after.text).toContain('Pris en charge');
+    expect(after.text).toContain('Prise en charge');
   });
 
   it('names the host administrator who muted or acknowledged in the reader’s language, not in English', async () => {
@@ -148,7 +148,7 @@ describeEachDialect('report composers', (dialect) => {
     expect((await t.call('POST', `${base}/alerts/${invoice}/acknowledge`)).statusCode).toBe(200);
     try {
       const email = await render('summary', 'fr@example.com');
-      expect(email.text).toMatch(/Pris en charge par Administrateur de l’hôte le /);
+      expect(email.text).toMatch(/Prise en charge par Administrateur de l’hôte le /);
       expect(email.text).toMatch(/Robot\u00a0: R2 jusqu’au .* \(par Administrateur de l’hôte\)/);
       expect(`${email.text}${email.html}`).not.toContain('Host administrator');
     } finally {

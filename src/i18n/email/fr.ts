@@ -111,7 +111,8 @@ export const fr = {
     mute: 'Couper pour tous',
     snooze: 'Mettre en veille pour moi',
     acknowledge: 'Je m’en occupe',
-    acknowledged: 'Pris en charge par {{name}} le {{time}}',
+    // « Prise »: beside an alert, agreeing with « alerte » (as Spanish « Atendida »).
+    acknowledged: 'Prise en charge par {{name}} le {{time}}',
     muteTitle: 'Couper ces alertes pour tous',
     snoozeTitle: 'Mettre ces alertes en veille pour moi',
     acknowledgeTitle: 'Je m’en occupe',
@@ -133,7 +134,8 @@ export const fr = {
     muted:
       'C’est fait : personne du locataire {{tenant}} ne reçoit d’e-mails sur {{what}} jusqu’au {{until}}. Vous pouvez lever cette coupure dans la console.',
     snoozed: 'C’est fait : vous ne recevez plus d’e-mails sur {{what}} jusqu’au {{until}}.',
-    done: 'C’est fait : {{alert}} est pris en charge par {{name}} le {{time}}.',
+    // The alert is named as such, in guillemets: its name may hold a colon, and its first word (« Robot ») a gender of its own.
+    done: 'C’est fait : l’alerte « {{alert}} » est prise en charge par {{name}} le {{time}}.',
     invalidTitle: 'Lien non valide',
     invalid: 'Ce lien n’est pas valide ou a expiré. Vous pouvez toujours le faire depuis l’alerte dans la console Tocsin.',
     forbidden: 'Vous n’avez plus l’autorisation qu’exige ce lien. Un administrateur de votre locataire peut vous la rendre.',

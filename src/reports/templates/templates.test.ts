@@ -259,11 +259,11 @@ describe('the 10-minute summary', () => {
     }
   });
 
-  it('says on which day and time an alert was acknowledged, with the preposition of a date in each language', () => {
+  it('says on which day and time an alert was acknowledged, with the preposition of a date in each language, agreeing with the alert (« prise », « atendida »)', () => {
     // The time is a whole date (27 Nov 2026, 10:01), as the Fatal email's "raised on", not a time of day: "at", « à », "a las" and "um" read wrong before it.
     const expected = {
       en: 'Acknowledged by Sam Lee on Nov 27, 2026',
-      fr: 'Pris en charge par Sam Lee le 27 nov. 2026',
+      fr: 'Prise en charge par Sam Lee le 27 nov. 2026',
       de: 'Übernommen von Sam Lee am 27.11.2026',
       es: 'Atendida por Sam Lee el 27 nov 2026',
       ja: 'Sam Lee が 2026/11/27',
