@@ -803,6 +803,35 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("shows no rows of the filter the user has left when the log's answer to the new one is an error", async () => {
+    // A tenant of its own with one email in its log: a test of a server that is not there.
+    await call('POST', '/api/v1/tenants', { name: 'contoso' });
+    await call('POST', '/api/v1/tenants/contoso/users', { email: 'bill@contoso.example', name: 'Bill', password: PASSWORD, roles: ['Administrator'] });
+    const nowhere = { host: '127.0.0.1', port: await freePort(), security: 'none', fromAddress: 'alerts@contoso.example' };
+    await call('POST', '/api/v1/tenants/contoso/settings/mail/test', { sendTo: 'bill@contoso.example', settings: nowhere });
+    const { context, page } = await open();
+    await page.goto(`${base}/#/deliveries`);
+    const signInAs = { tenant: 'contoso', email: 'bill@contoso.example', password: PASSWORD };
+    for (const [field, value] of Object.entries(signInAs)) await page.locator(`#signin-${field}`).fill(value);
+    await page.locator('#signin-password').press('Enter');
+    await page.locator('main tbody tr').first().waitFor();
+    await page.route('**/deliveries?**', (route) =>
+      new URL(route.request().url()).searchParams.has('status')
+        ? route.fulfill({
+            status: 503,
+            contentType: 'application/problem+json',
+            body: JSON.stringify({ title: 'Service Unavailable', status: 503, detail: 'the database is unavailable; try again' }),
+          })
+        : route.continue(),
+    );
+    await page.locator('#delivery-status').selectOption('sent');
+    await page.locator('main .banner.error').waitFor();
+    // The failed test email is no sent one: the error stands alone, without the rows of "All".
+    expect(await page.locator('main tbody tr').count()).toBe(0);
+    await page.unroute('**/deliveries?**');
+    await context.close();
+  });
+
   it('keeps what is being typed in a text filter while the list refreshes: Delivery log recipient, Alerts event', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/deliveries');

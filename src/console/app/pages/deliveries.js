@@ -84,7 +84,7 @@ export function DeliveriesPage({ session, query }) {
     </form>
     <${Banner}>${problemText(error)}<//>
     ${
-      answered !== key && !error
+      answered !== key
         ? null
         : items.length === 0
           ? error
