@@ -17,7 +17,10 @@ export interface WindowQuery {
 
 /**
  * AlertGroup is one line of a report: the alerts of one flood (same dedup key, see insertAlerts)
- * that fall in the window and match its severities; an alert without a dedup key is a group of one.
+ * and one event that fall in the window and match its severities; an alert without a dedup key is
+ * a group of one. A key's alerts of another event (a robot not responding, then offline) are a
+ * line of their own: the first event's line would hide the other, from the reader's subscriptions
+ * and mutes too, which look at a line's first alert.
  */
 export interface AlertGroup {
   /** The flood's id (its first alert's id, even when that alert is before the window). */
@@ -27,6 +30,8 @@ export interface AlertGroup {
   readonly count: number;
   /** The highest severity among them. */
   readonly severity: Severity;
+  /** How many of them are Fatal (a key's Error may be repeated as Fatal): the summary's "N of them Fatal". */
+  readonly fatal: number;
   /** The first of them in the window: its component, event, message and source stand for the line. */
   readonly first: StoredAlert;
   readonly firstCreatedAt: number;
@@ -59,7 +64,7 @@ function severityFilter(alias: 'a' | 'b', query: WindowQuery): Expression<SqlBoo
  * alertsInWindow is what the reports read: the groups of a tenant's alerts created in a window,
  * in the order of their first alert, one page at a time (a daily window can hold 100,000 alerts).
  * Each page costs two indexed queries: the first alert of each group in the window (an alert
- * with no earlier sibling in the window), then the counts of those groups.
+ * with no earlier alert of its flood and event in the window), then the counts of those groups.
  */
 export async function alertsInWindow(
   db: Db,
@@ -86,6 +91,7 @@ export async function alertsInWindow(
               .select('b.id')
               .whereRef('b.tenant_id', '=', 'a.tenant_id')
               .whereRef('b.group_id', '=', 'a.group_id')
+              .whereRef('b.event', '=', 'a.event')
               .where('b.created_at', '>=', query.from)
               .where((inner: ExpressionBuilder<Database & { a: Database['alerts']; b: Database['alerts'] }, 'a' | 'b'>) =>
                 inner.and([
@@ -113,14 +119,17 @@ export async function alertsInWindow(
 
   const pageRows = firsts.slice(0, limit);
   const floodIds = pageRows.flatMap((r) => (r.group_id === null ? [] : [r.group_id]));
-  const counts = new Map<string, { n: number; sev: number; fc: number; lc: number; fo: number; lo: number }>();
+  const counts = new Map<string, { n: number; sev: number; f: number; fc: number; lc: number; fo: number; lo: number }>();
+  const countKey = (groupId: string, event: string) => `${groupId}\n${event}`;
   if (floodIds.length > 0) {
     const rows = await db
       .selectFrom('alerts as a')
       .select((eb) => [
         'a.group_id',
+        'a.event',
         eb.fn.countAll<number>().as('n'),
         eb.fn.max('a.severity').as('sev'),
+        sql<number>`sum(case when ${sql.ref('a.severity')} = ${severityRank('Fatal')} then 1 else 0 end)`.as('f'),
         eb.fn.min('a.created_at').as('fc'),
         eb.fn.max('a.created_at').as('lc'),
         eb.fn.min('a.occurred_at').as('fo'),
@@ -131,20 +140,22 @@ export async function alertsInWindow(
       .where('a.created_at', '>=', query.from)
       .where('a.created_at', '<', query.to)
       .where(severityFilter('a', query))
-      .groupBy('a.group_id')
+      .groupBy(['a.group_id', 'a.event'])
       .execute();
     for (const r of rows) {
-      counts.set(r.group_id!, { n: Number(r.n), sev: Number(r.sev), fc: Number(r.fc), lc: Number(r.lc), fo: Number(r.fo), lo: Number(r.lo) });
+      const n = { n: Number(r.n), sev: Number(r.sev), f: Number(r.f), fc: Number(r.fc), lc: Number(r.lc), fo: Number(r.fo), lo: Number(r.lo) };
+      counts.set(countKey(r.group_id!, r.event), n);
     }
   }
   const groups = pageRows.map((row): AlertGroup => {
     const first = toStoredAlert(row);
-    const c = row.group_id === null ? undefined : counts.get(row.group_id);
+    const c = row.group_id === null ? undefined : counts.get(countKey(row.group_id, row.event));
     return {
       groupId: first.groupId,
       dedupKey: first.dedupKey,
       count: c?.n ?? 1,
       severity: c ? severityOfRank(c.sev) : first.severity,
+      fatal: c ? c.f : first.severity === 'Fatal' ? 1 : 0,
       first,
       firstCreatedAt: c?.fc ?? first.createdAt,
       lastCreatedAt: c?.lc ?? first.createdAt,

@@ -375,7 +375,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
       continue;
     }
     totalAlerts += group.count;
-    if (group.severity === 'Fatal') fatalAlerts += group.count;
+    fatalAlerts += group.fatal;
     const view = groupView(group, c.recipient.language);
     tally.add(view);
     const lines = group.severity === 'Fatal' ? fatal : error;

@@ -69,6 +69,31 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
     expect((await mailOf('fatals@example.com', 'summary')).subject).toBe('fatals\u00a0: 4 nouvelles alertes d’erreur, dont 3 Fatal');
   });
 
+  it('gives a dedup key’s Fatal alert of another event its own summary line, counted as the only Fatal, even for a reader who left the first event out', async () => {
+    // One key per robot: R7 stops responding (Error), then goes offline (Fatal), in one window.
+    await tenant('keyed', {}, { email: 'all@keyed.example.com', language: 'en' });
+    const picky = (await ok('POST', '/keyed/users', { name: 'Picky', email: 'picky@keyed.example.com', roles: ['Alerts Viewer'], language: 'en' })).id;
+    await ok('PUT', `/keyed/users/${picky}/alert-preferences`, { subscriptions: { 'Robot.StatusChanged.NotResponding': false } });
+    const r7 = { component: 'Robots', source: { robot: 'R7' }, dedupKey: 'robot-R7' };
+    const payroll = { component: 'Process', event: 'Process.RaiseAlert', source: { process: 'Payroll' }, dedupKey: 'payroll' };
+    await ok('POST', '/keyed/alerts', {
+      alerts: [
+        { ...r7, severity: 'Error', event: 'Robot.StatusChanged.NotResponding', message: 'R7 is not responding' },
+        { ...r7, severity: 'Fatal', event: 'Robot.StatusChanged.Offline', message: 'R7 is offline' },
+        { ...payroll, severity: 'Error', message: 'Payroll failed once' },
+        { ...payroll, severity: 'Fatal', message: 'Payroll cannot start' },
+      ],
+    });
+    const all = await mailOf('all@keyed.example.com', 'summary');
+    expect(all.subject).toBe('keyed: 4 new error alerts, 2 of them Fatal');
+    expect(all.text).toContain('[Fatal] Robot offline\n  R7 is offline\n');
+    expect(all.text).toContain('[Error] Robot not responding\n  R7 is not responding\n');
+    const mine = await mailOf('picky@keyed.example.com', 'summary');
+    expect(mine.subject).toBe('keyed: 3 new error alerts, 2 of them Fatal');
+    expect(mine.text).toContain('[Fatal] Robot offline\n  R7 is offline\n');
+    expect(mine.text).not.toContain('R7 is not responding');
+  });
+
   it('gives a summary a Message-ID and thread under the From address’s domain, the one the delivery log shows', async () => {
     await tenant('mids', {}, { email: 'mids@example.com' });
     await ok('POST', '/mids/alerts', { severity: 'Error', component: 'Jobs', message: 'Billing failed' });
