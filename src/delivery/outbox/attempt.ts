@@ -177,8 +177,9 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
       return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, code: smtp?.code, response, health };
     // A message sent whole whose answer never came (a timeout or a drop after ".") may have been
     // delivered: its resend keeps the Message-ID it went with, for the receiver's deduplication,
-    // even if the From address (and so the ID's domain) changes in between.
-    const messageId = retryable && smtp?.stage === 'data' ? bindMessageIds(delivery.messageId, endpoint.fromAddress) : undefined;
+    // even if the From address (and so the ID's domain) changes in between. A message refused
+    // after "." is logged under the ID the server saw and logged too.
+    const messageId = smtp?.stage === 'data' ? bindMessageIds(delivery.messageId, endpoint.fromAddress) : undefined;
     return { ...failure(ctx, delivery, retryable, error, smtp?.code, response), messageId, health };
   }
 }

@@ -211,6 +211,8 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     await worker(clock).runOnce();
     expect(await row(d.id)).toMatchObject({ status: 'failed', attempts: 1, last_code: 554, sent_at: null });
     expect(server.messages).toHaveLength(0);
+    // The delivery log names the message by the ID the server refused, as the server's own log does.
+    expect((await row(d.id)).message_id).toBe(d.message_id.replace(/@tocsin>$/, '@example.com>'));
   });
 
   it('retries a server that never answers, after its timeout', async () => {
