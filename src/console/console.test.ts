@@ -196,6 +196,17 @@ it.each(LANGUAGES)('%s says who acknowledged an alert, and on which day, as its 
   expect(strings(language)['alerts.acknowledgedBy']).toBe(email.replace(/\{\{(\w+)\}\}/g, '{$1}'));
 });
 
+it('writes each Japanese compound term one way, spaced as the rest of the console and the emails write it', () => {
+  // Microsoft's Japanese style, which the strings follow: a space between the katakana words of a compound.
+  const together = ['アクセストークン', 'メールサーバー', 'テストメール', 'アプリパスワード', 'タイムゾーン'];
+  const texts = [
+    ...Object.entries(strings('ja')),
+    ...Object.entries(EMAIL_MESSAGES.ja).flatMap(([group, value]) => Object.entries(value).map(([key, text]) => [`${group}.${key}`, text])),
+  ];
+  const wrong = texts.filter(([, text]) => typeof text === 'string' && together.some((word) => text.includes(word))).map(([key]) => key);
+  expect(wrong).toEqual([]);
+});
+
 it('puts a narrow no-break space before French ? ! ; : and inside « », never an ordinary space or none', () => {
   // Placeholders and JSON examples ({tenant}, {"alerts": [...]}), URLs and clock times are not prose.
   const prose = (text: string) =>
