@@ -160,6 +160,21 @@ describeEachDialect('delivery log API and metrics', (dialect) => {
     expect((await get('?status=pending')).map((i) => i.kind)).toEqual(['summary']);
     expect((await get('?kind=mail-health')).map((i) => i.kind)).toEqual(['mail-health']);
   });
+
+  it('finds a plus address written as is in the URL, which the query string decodes as a space', async () => {
+    // curl '…/deliveries?recipient=ops+alerts@example.com' answered 400 'must be an email address'.
+    const hooli = await t.tenantWithUser('hooli');
+    const db = t.tocsin.deps.storage.db;
+    await enqueueDeliveries(db, [testDelivery(hooli.tenantId, 'Ops+Alerts@Hooli.example.com')], new FakeClock(T0 + 120_000));
+    const get = async (query: string) => {
+      const res = await t.call('GET', `/api/v1/tenants/hooli/deliveries?${query}`, undefined, hooli.token);
+      expect(res.statusCode, query).toBe(200);
+      return res.json<{ items: { recipient: string }[] }>().items.map((i) => i.recipient);
+    };
+    expect(await get('recipient=ops+alerts@hooli.example.com')).toEqual(['Ops+Alerts@Hooli.example.com']);
+    expect(await get('recipient=ops%2Balerts@hooli.example.com')).toEqual(['Ops+Alerts@Hooli.example.com']);
+    expect(await get('recipient=%20ops%2Balerts@hooli.example.com%20')).toEqual(['Ops+Alerts@Hooli.example.com']);
+  });
 });
 
 describeEachDialect('one email of the delivery log, attempt by attempt', (dialect) => {

@@ -15,7 +15,11 @@ const logQuery = z.object({
   status: z.enum(DELIVERY_STATUSES).optional(),
   kind: z.enum(EMAIL_KINDS).optional().describe('Without it, every kind but mail-health (the notices of a mail incident to the administrators).'),
   // Every recipient is a mailbox: anything else can only be a mistake, so it is named, not answered with nothing.
-  recipient: emailAddress.optional().describe('The recipient address (case ignored).'),
+  // An address has no space: one inside it is the '+' of a plus address typed as is in the URL (ops+alerts@…).
+  recipient: z
+    .preprocess((value) => (typeof value === 'string' ? value.trim().replaceAll(' ', '+') : value), emailAddress)
+    .optional()
+    .describe('The recipient address (case ignored).'),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
   cursor: z.string().max(200).optional().describe('The nextCursor of the previous page.'),
 });
