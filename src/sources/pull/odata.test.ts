@@ -86,6 +86,19 @@ describe('pull connector decisions', () => {
     expect(JSON.stringify(huge!.data).length).toBeLessThan(16 * 1024);
   });
 
+  it("cuts an upstream Data too big to keep within the alert's 16 KiB of UTF-8 in any script, never inside a character", () => {
+    // A Japanese stack trace, emoji, quotes (each one escaped in the stored JSON): cut to 8,192 UTF-16 units, such
+    // a Data was up to 24 KiB, over the bound the alert is then checked against, and the alert was skipped.
+    const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+    for (const filler of ['x', 'あ', '🚨', '"']) {
+      const input = toAlertInput({ ...FAULTED, Data: JSON.stringify({ Message: 'bigs', Stack: filler.repeat(40_000) }) })!;
+      expect(Buffer.byteLength(JSON.stringify(input.data)), filler).toBeLessThanOrEqual(16 * 1024);
+      const kept = (input.data as { dataTruncated: string }).dataTruncated;
+      expect(kept.length, filler).toBeGreaterThan(1_000);
+      expect(lone.test(kept), filler).toBe(false);
+    }
+  });
+
   it("applies the source's per-event overrides by notification name, and raises nothing for one set to alert: false", () => {
     expect(toAlertInput(FAULTED, { 'Process.JobExecution.Faulted': { severity: 'Fatal', component: 'Queues' } })).toMatchObject({
       severity: 'Fatal',

@@ -203,6 +203,20 @@ function parseData(raw: string | null): Record<string, unknown> | undefined {
 }
 
 /**
+ * truncatedData keeps the start of a Data too big to keep whole, within the alert's MAX_DATA_BYTES
+ * of UTF-8 JSON whatever its script (a CJK character is three bytes, a quote two once escaped),
+ * and never half a character: an alert over the bound would be skipped.
+ */
+function truncatedData(upstream: Record<string, string>, text: string): Record<string, unknown> {
+  for (let units = MAX_DATA_BYTES / 2; ; ) {
+    const data = { ...upstream, dataTruncated: cut(text, units) };
+    const bytes = Buffer.byteLength(JSON.stringify(data));
+    if (bytes <= MAX_DATA_BYTES || units === 0) return data;
+    units = Math.floor((units * MAX_DATA_BYTES * 0.95) / bytes);
+  }
+}
+
+/**
  * toAlertInput maps an upstream AlertDto to an alert: Component (unknown → Process), the
  * notification name as event, Severity (same ladder; unknown → Info), CreationTime as occurredAt,
  * the parsed Data as data (with the upstream id and deep link), its message (first of Message,
@@ -227,7 +241,7 @@ export function toAlertInput(alert: UpstreamAlert, overrides: Readonly<Record<st
   const folder = firstString(parsed, FOLDER_KEYS, 256);
   const upstream = { upstreamId: alert.Id, ...(alert.DeepLinkRelativeUrl ? { deepLink: alert.DeepLinkRelativeUrl } : {}) };
   let data: Record<string, unknown> = { ...parsed, ...upstream };
-  if (Buffer.byteLength(JSON.stringify(data)) > MAX_DATA_BYTES) data = { ...upstream, dataTruncated: (alert.Data ?? '').slice(0, MAX_DATA_BYTES / 2) };
+  if (Buffer.byteLength(JSON.stringify(data)) > MAX_DATA_BYTES) data = truncatedData(upstream, alert.Data ?? '');
   const created = new Date(Date.parse(alert.CreationTime)).toISOString();
   const event = EVENT_NAME.test(alert.NotificationName) ? alert.NotificationName : 'Process.RaiseAlert';
   const base = { severity: parseSeverity(alert.Severity) ?? 'Info', component: findComponent(alert.Component)?.name ?? 'Process', alert: true };
