@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { freePort } from '../../test/support/ports.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
@@ -1022,6 +1022,55 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await other.page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => other.page.getByRole('alert').textContent()).toBe('Tocsin could not be reached. Check your network connection and try again.');
     await other.context.close();
+  });
+
+  it('asks Tocsin once per list while it does not answer, not once more every refresh, and goes on once it answers', async () => {
+    const { context, page } = await open();
+    // The page's refreshes (every 3 s) run on a clock the test moves; its questions are counted as it asks them.
+    await page.clock.install();
+    await page.addInitScript(`{
+      const fetch = window.fetch;
+      window.__asked = {};
+      window.fetch = (url, init) => {
+        const path = String(url).replace(/^.*\\/tenants\\/[^/]+\\//, '').replace(/\\?.*/, '');
+        window.__asked[path] = (window.__asked[path] ?? 0) + 1;
+        return fetch(url, init);
+      };
+    }`);
+    await raise([{ severity: 'Error', component: 'Queues', message: 'Queue Outage-test is stuck' }]);
+    await signIn(page, 'admin@acme.example', '#/alerts');
+    await page.getByText('Queue Outage-test is stuck').waitFor();
+    // Tocsin stops answering (restarting, overloaded, a network gone quiet): every question is held, none refused.
+    const held: Route[] = [];
+    let silent = true;
+    await page.route('**/api/v1/**', (route) => {
+      if (silent) held.push(route);
+      else void route.continue();
+    });
+    await page.evaluate('window.__asked = {}');
+    // Twenty-four seconds of silence: each list has its one question out, none asked again.
+    for (let tick = 0; tick < 8; tick++) await page.clock.runFor(3_000);
+    expect(await page.evaluate('window.__asked')).toEqual({
+      'alerts/unread-count': 1,
+      'settings/mail/health': 1,
+      'alerts/histogram': 1,
+      alerts: 1,
+      mutes: 1,
+    });
+    // Tocsin answers again: the held questions are answered, and the lists go on refreshing.
+    silent = false;
+    for (const route of held.splice(0)) await route.continue();
+    await raise([{ severity: 'Fatal', component: 'Robots', message: 'Robot R-42 went quiet during the outage' }]);
+    const arrived = page.getByRole('button', { name: '1 new alert — show' });
+    await expect
+      .poll(async () => {
+        await page.clock.runFor(3_000);
+        return arrived.count();
+      })
+      .toBe(1);
+    await arrived.click();
+    await page.getByText('Robot R-42 went quiet during the outage').waitFor();
+    await context.close();
   });
 
   it("follows the seed guide's steps in French: Paramètres > Courrier, Gmail values, Enregistrer, Tester", { timeout: 60_000 }, async () => {

@@ -19,25 +19,51 @@ export function pageLimit(more) {
 }
 
 /**
- * usePolling runs `load` now, every POLL_MS while the page is visible, and on ALERTS_CHANGED.
- * @param {() => void} load
+ * usePolling runs `load` now, every POLL_MS while the page is visible, and on ALERTS_CHANGED. A
+ * load that returns a promise is not asked again while that promise is pending: a Tocsin that
+ * stops answering (restarting, overloaded, a network gone quiet) gets one question per list, not
+ * one more every POLL_MS to be answered all at once when it comes back. A change made meanwhile
+ * (ALERTS_CHANGED, the page shown again) asks once more as soon as the pending answer is in, since
+ * that answer may predate it.
+ * @param {() => unknown} load
  * @param {unknown[]} deps
  */
 export function usePolling(load, deps) {
   useEffect(() => {
     let stopped = false;
-    const run = () => {
-      if (!stopped && document.visibilityState !== 'hidden') load();
+    let pending = false;
+    let again = false;
+    const ask = () => {
+      if (stopped || document.visibilityState === 'hidden') return;
+      const answer = load();
+      if (!(answer instanceof Promise)) return;
+      pending = true;
+      answer
+        .catch(() => {})
+        .finally(() => {
+          pending = false;
+          if (again) {
+            again = false;
+            ask();
+          }
+        });
     };
-    run();
-    const timer = setInterval(run, POLL_MS);
-    addEventListener(ALERTS_CHANGED, run);
-    document.addEventListener('visibilitychange', run);
+    const tick = () => {
+      if (!pending) ask();
+    };
+    const changed = () => {
+      if (pending) again = true;
+      else ask();
+    };
+    ask();
+    const timer = setInterval(tick, POLL_MS);
+    addEventListener(ALERTS_CHANGED, changed);
+    document.addEventListener('visibilitychange', changed);
     return () => {
       stopped = true;
       clearInterval(timer);
-      removeEventListener(ALERTS_CHANGED, run);
-      document.removeEventListener('visibilitychange', run);
+      removeEventListener(ALERTS_CHANGED, changed);
+      document.removeEventListener('visibilitychange', changed);
     };
   }, deps);
 }

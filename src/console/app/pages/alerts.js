@@ -194,12 +194,14 @@ export function AlertsPage({ session, query }) {
 
   usePolling(() => {
     const asked = key;
-    api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: PAGE_SIZE })}`)).then((answer) => {
-      if (shownKey.current !== asked) return;
-      setList((shown) => withFirstPage(shown, answer));
-      setError(null);
-    }, setError);
-    api('GET', tenantApi(session, 'mutes')).then((answer) => setMutes(answer.items), setError);
+    return Promise.all([
+      api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: PAGE_SIZE })}`)).then((answer) => {
+        if (shownKey.current !== asked) return;
+        setList((shown) => withFirstPage(shown, answer));
+        setError(null);
+      }, setError),
+      api('GET', tenantApi(session, 'mutes')).then((answer) => setMutes(answer.items), setError),
+    ]);
   }, [key, session.tenant.id]);
 
   const loadMore = async () => {

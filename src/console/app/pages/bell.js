@@ -26,15 +26,16 @@ export function Bell({ session }) {
   };
 
   usePolling(() => {
-    api('GET', tenantApi(session, 'alerts/unread-count')).then(
+    const count = api('GET', tenantApi(session, 'alerts/unread-count')).then(
       (answer) => setUnread(answer.unread),
       () => {},
     );
-    if (open)
-      api('GET', tenantApi(session, 'alerts/panel')).then(
-        (answer) => setItems(answer.items),
-        () => {},
-      );
+    if (!open) return count;
+    const panel = api('GET', tenantApi(session, 'alerts/panel')).then(
+      (answer) => setItems(answer.items),
+      () => {},
+    );
+    return Promise.all([count, panel]);
   }, [session.tenant.id, open]);
 
   useEffect(() => {

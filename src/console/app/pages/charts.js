@@ -31,7 +31,7 @@ export function AlertsChart({ session, onPick }) {
   const [range, setRange] = useState('24h');
   const [answer, setAnswer] = useState(/** @type {{unit: string, buckets: {start: string, end: string, counts: Record<string, number>}[]} | null} */ (null));
   usePolling(() => {
-    api('GET', tenantApi(session, `alerts/histogram${toQuery({ range, timeZone: timeZone() })}`)).then(setAnswer, () => setAnswer(null));
+    return api('GET', tenantApi(session, `alerts/histogram${toQuery({ range, timeZone: timeZone() })}`)).then(setAnswer, () => setAnswer(null));
   }, [range, session.tenant.id]);
   if (!answer) return null;
   const pick = (i, severity) => {
@@ -56,7 +56,7 @@ export function DeliveriesChart({ session }) {
     ),
   );
   usePolling(() => {
-    api('GET', tenantApi(session, `deliveries/hourly${toQuery({ timeZone: timeZone() })}`)).then(setAnswer, () => setAnswer(null));
+    return api('GET', tenantApi(session, `deliveries/hourly${toQuery({ timeZone: timeZone() })}`)).then(setAnswer, () => setAnswer(null));
   }, [session.tenant.id]);
   if (!answer) return null;
   const series = [

@@ -29,7 +29,7 @@ function AttemptHistory({ session, id }) {
   const [history, setHistory] = useState(/** @type {any[] | null} */ (null));
   const [error, setError] = useState(/** @type {unknown} */ (null));
   usePolling(() => {
-    api('GET', tenantApi(session, `deliveries/${encodeURIComponent(id)}`)).then((answer) => {
+    return api('GET', tenantApi(session, `deliveries/${encodeURIComponent(id)}`)).then((answer) => {
       setHistory(answer.history);
       setError(null);
     }, setError);
@@ -61,7 +61,7 @@ export function DeliveriesPage({ session, query }) {
 
   usePolling(() => {
     const asked = key;
-    api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: pageLimit(more) })}`)).then((answer) => {
+    return api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: pageLimit(more) })}`)).then((answer) => {
       if (shownKey.current !== asked) return;
       setAnswered(asked);
       setItems(answer.items);

@@ -62,7 +62,7 @@ export function TenantsPage({ onChanged }) {
   const [error, setError] = useState(/** @type {unknown} */ (null));
   const [activity, setActivity] = useState(/** @type {any} */ (null));
   usePolling(() => {
-    api('GET', 'system/tenant-activity').then(setActivity, () => setActivity(null));
+    return api('GET', 'system/tenant-activity').then(setActivity, () => setActivity(null));
   }, []);
   /** @param {{id: string}} tenant */
   const activityOf = (tenant) => activity?.items.find((/** @type {{tenantId: string}} */ item) => item.tenantId === tenant.id);
@@ -164,8 +164,8 @@ export function CatcherPage() {
   // 404: no catcher runs (TOCSIN_SMTP_URL names the system server), said so rather than as an error.
   const off = /** @type {{ status?: number } | null} */ (error)?.status === 404;
   usePolling(() => {
-    if (off) return;
-    api('GET', 'system/mail-catcher/messages').then((answer) => {
+    if (off) return undefined;
+    return api('GET', 'system/mail-catcher/messages').then((answer) => {
       setItems(answer.items);
       setError(null);
     }, setError);

@@ -40,7 +40,7 @@ export function tokenNotice(health, now) {
 export function MailHealthBanner({ session }) {
   const [health, setHealth] = useState(/** @type {MailHealth | null} */ (null));
   usePolling(() => {
-    api('GET', tenantApi(session, 'settings/mail/health')).then(setHealth, () => {});
+    return api('GET', tenantApi(session, 'settings/mail/health')).then(setHealth, () => {});
   }, [session.tenant.id]);
   if (!health) return null;
   const page = `${t('settings.title')} › ${t('settings.mailTab')}`;

@@ -118,7 +118,7 @@ function CreateDialog({ session, onClose, onCreated }) {
 function Receptions({ session, source }) {
   const [items, setItems] = useState(/** @type {any[]} */ ([]));
   usePolling(() => {
-    api('GET', tenantApi(session, `sources/${source.id}/receptions`)).then(
+    return api('GET', tenantApi(session, `sources/${source.id}/receptions`)).then(
       (answer) => setItems(answer.items),
       () => {},
     );
@@ -210,7 +210,7 @@ export function SourcesPage({ session }) {
   const [secret, setSecret] = useState(/** @type {any} */ (null));
   const [tick, setTick] = useState(0);
   usePolling(() => {
-    api('GET', tenantApi(session, 'sources')).then((answer) => {
+    return api('GET', tenantApi(session, 'sources')).then((answer) => {
       setItems(answer.items);
       setError(null);
     }, setError);
