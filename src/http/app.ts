@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyReply, type FastifyRequest, LogController, errorCodes } from 'fastify';
 import { type ZodTypeProvider, hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -71,6 +72,9 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   };
   const app = Fastify({
     loggerInstance: deps.logger,
+    // A request's id, in its log lines and as traceId in an Orchestrator route's error: unique across
+    // restarts and api processes (Fastify's own, req-1, req-2…, starts again with each).
+    genReqId: () => randomUUID().replaceAll('-', ''),
     bodyLimit: BODY_LIMIT_BYTES,
     // One line per request would dominate the log at thousands of alerts a second.
     logController: new LogController({ disableRequestLogging: true }),
@@ -276,7 +280,7 @@ function allowedMethods(routes: readonly RouteEntry[], path: string): string[] {
 }
 
 function sendProblem(reply: FastifyReply, problem: ProblemDocument) {
-  const orchestrator = orchestratorError(reply.request.url, problem.status, problem.detail);
+  const orchestrator = orchestratorError(reply.request.url, problem.status, problem.detail, reply.request.id);
   return reply
     .status(problem.status)
     .type(PROBLEM_MEDIA_TYPE)

@@ -33,6 +33,7 @@ export const PROBLEM_SCHEMA = {
     },
     message: { type: 'string', description: 'On the Orchestrator-compatible routes only: `detail` again, where Orchestrator clients read it.' },
     errorCode: { type: 'integer', description: 'On the Orchestrator-compatible routes only: the status again, as Orchestrator names its error codes.' },
+    traceId: { type: 'string', description: "On the Orchestrator-compatible routes only: the request's id, as Tocsin's log lines carry it." },
   },
 } as const;
 

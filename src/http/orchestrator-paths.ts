@@ -39,19 +39,20 @@ export class OrchestratorPaths {
 
 const ACCOUNT_PATH = /^\/api\/account(?:[/?]|$)/i;
 
-/** OrchestratorError is what Orchestrator's clients read in an error: `message` and `errorCode`, and ABP's envelope on sign-in. */
+/** OrchestratorError is what Orchestrator's clients read in an error: `message`, `errorCode` and `traceId`, and ABP's envelope on sign-in. */
 export type OrchestratorError = Record<string, unknown>;
 
 /**
  * orchestratorError is what a problem answered on an Orchestrator-compatible path carries besides
  * RFC 9457's members, none elsewhere: Orchestrator's `message` and `errorCode` (the HTTP status,
  * Tocsin having no codes of Orchestrator's own), which UiPath's PowerShell module and scripts read
- * to say what failed, and on `/api/Account…` ABP's AjaxResponse around it, as the sign-in's
- * success has it (`success: false`, `error: {code, message}`).
+ * to say what failed, and `traceId` (the request's id, as its log lines carry it), which UiPath's
+ * SDK reports as the request's; on `/api/Account…` ABP's AjaxResponse around them, as the
+ * sign-in's success has it (`success: false`, `error: {code, message}`).
  */
-export function orchestratorError(url: string, status: number, detail: string): OrchestratorError {
+export function orchestratorError(url: string, status: number, detail: string, traceId: string): OrchestratorError {
   if (!ORCHESTRATOR_PATH.test(url)) return {};
-  const members = { message: detail, errorCode: status };
+  const members = { message: detail, errorCode: status, traceId };
   if (!ACCOUNT_PATH.test(url)) return members;
   return {
     ...members,

@@ -184,6 +184,27 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     clock.advance(15 * 60_000);
   });
 
+  it("adds a traceId to the Orchestrator routes' problems, which UiPath's SDK reads as the request's id, one of its own per request", async () => {
+    // Orchestrator's errors are {message, errorCode, traceId}; the official TypeScript SDK reports traceId as the requestId.
+    const traces = [];
+    for (const [method, url] of [
+      ['GET', `/odata/Alerts?$filter=${encodeURIComponent("Severity eq 'Loud'")}`],
+      ['GET', `/odata/Alerts?$filter=${encodeURIComponent("Severity eq 'Loud'")}`],
+      ['GET', '/odata/Settings'],
+      ['POST', `${ACTIONS}.MarkAsRead`],
+    ] as const) {
+      const res = await t.call(method, url, method === 'POST' ? {} : undefined, token);
+      expect(res.statusCode, url).toBeGreaterThanOrEqual(400);
+      expect(res.json().traceId, url).toMatch(/^[0-9a-f]{32}$/);
+      traces.push(res.json().traceId);
+    }
+    expect(new Set(traces).size).toBe(traces.length);
+    const signIn = await t.tocsin.app.inject({ method: 'POST', url: '/api/Account/Authenticate', payload: { tenancyName: 'default' } });
+    expect(signIn.json().traceId).toMatch(/^[0-9a-f]{32}$/);
+    // The REST API's problems stay as API.md has them.
+    expect((await t.call('GET', '/api/v1/tenants/nope', undefined, token)).json()).not.toHaveProperty('traceId');
+  });
+
   it('matches its paths whatever their case, as Orchestrator does (its docs write /api/account/authenticate)', async () => {
     const res = await t.tocsin.app.inject({
       method: 'POST',
