@@ -283,6 +283,13 @@ describe('the Alertmanager mapping', () => {
     expect(events).toEqual(['Echec_sauvegarde', 'Uberlast__']);
   });
 
+  it('keeps the letters that have no accent to lose, as their Latin spelling: Ø, Ł, Æ, ß, Þ', () => {
+    // NFKD splits no such letter into a base and an accent: 'Øst-lager nede' became 'st-lager_nede', its first letter dropped.
+    const names = ['Øst-lager nede', 'Łódź backup', 'Æble Straße', 'Þjónusta'];
+    const events = (am(names.map((alertname) => firing({ alertname }))) as MappedAlerts).alerts.map((a) => a.event);
+    expect(events).toEqual(['Ost-lager_nede', 'Lodz_backup', 'AEble_Strasse', 'Thjonusta']);
+  });
+
   it('takes the message annotation (kube-prometheus rules of before 2020 have only that) when there is no summary or description', () => {
     const [alert] = (am([firing({}, { annotations: { message: 'Pod web-1 is restarting 3 times / 5 minutes.' } })]) as MappedAlerts).alerts;
     expect(alert!.message).toBe('Pod web-1 is restarting 3 times / 5 minutes.');

@@ -63,15 +63,40 @@ export function firstLine(text: unknown): string | undefined {
     .find((l) => l.length > 0);
 }
 
+// Latin letters that NFKD does not split into a base letter and an accent, as they are spelt in ASCII.
+const LATIN_SPELLING: Readonly<Record<string, string>> = {
+  Ø: 'O',
+  ø: 'o',
+  Ł: 'L',
+  ł: 'l',
+  Đ: 'D',
+  đ: 'd',
+  Ð: 'D',
+  ð: 'd',
+  Ħ: 'H',
+  ħ: 'h',
+  ı: 'i',
+  Æ: 'AE',
+  æ: 'ae',
+  Œ: 'OE',
+  œ: 'oe',
+  ß: 'ss',
+  Þ: 'Th',
+  þ: 'th',
+};
+const UNSPLIT_LATIN = new RegExp(`[${Object.keys(LATIN_SPELLING).join('')}]`, 'g');
+
 /**
  * eventName makes any text a valid alert event name (letters, digits, `._:-`, at most 128): an
- * accented letter loses its accent (`Échec` → `Echec`, not `chec`), every other character outside
+ * accented letter loses its accent (`Échec` → `Echec`, not `chec`), a letter without one to lose
+ * takes its ASCII spelling (`Øst` → `Ost`, `Straße` → `Strasse`), every other character outside
  * those, an emoji included, becomes one `_`.
  */
 export function eventName(text: string, fallback: string): string {
   const cleaned = text
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
+    .replace(UNSPLIT_LATIN, (letter) => LATIN_SPELLING[letter]!)
     .replace(/[^A-Za-z0-9_.:-]/gu, '_')
     .replace(/^[^A-Za-z0-9]+/, '')
     .slice(0, 128);
