@@ -207,6 +207,11 @@ it('writes each Japanese compound term one way, spaced as the rest of the consol
   expect(wrong).toEqual([]);
 });
 
+it('puts « el » between a Spanish preposition and a date, as the emails do (« desde el 2 dic 2026 »)', () => {
+  const wrong = Object.entries(strings('es')).filter(([, text]) => /\b(desde|hasta|a partir del?)\s+\{(since|time|until|date)\}/i.test(text));
+  expect(wrong.map(([key, text]) => `${key}: ${text}`)).toEqual([]);
+});
+
 it('puts a narrow no-break space before French ? ! ; : and inside « », never an ordinary space or none', () => {
   // Placeholders and JSON examples ({tenant}, {"alerts": [...]}), URLs and clock times are not prose.
   const prose = (text: string) =>

@@ -45,6 +45,16 @@ describe('mail health notices', () => {
     }
   });
 
+  it('in Spanish, write « desde el » before the date, as every other Spanish email and the console do', () => {
+    for (const kind of ['failing', 'recovered'] as const) {
+      const email = notice(kind, 'es');
+      for (const part of [email.text, email.html]) {
+        expect(part).toContain('desde el 1 dic 2026, 10:00');
+        expect(part).not.toMatch(/\b(desde|hasta) \d/);
+      }
+    }
+  });
+
   it('in French, say « du locataire », never « de » before the name, and put the space before every colon', () => {
     for (const kind of KINDS) {
       const email = notice(kind, 'fr');

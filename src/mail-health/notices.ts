@@ -119,7 +119,7 @@ const TEXTS: Record<Language, Record<MailHealthNoticeKind, Texts>> = {
     failing: {
       subject: (tenant) => `Los correos de alerta de ${tenant} están fallando`,
       body: (p) => [
-        `Tocsin no puede entregar los correos de alerta de ${p.tenant} a través de su servidor de correo desde ${p.since}.`,
+        `Tocsin no puede entregar los correos de alerta de ${p.tenant} a través de su servidor de correo desde el ${p.since}.`,
         `Última respuesta del servidor: ${p.reply}`,
         `Revise la configuración (por ejemplo, una contraseña cambiada en otro lugar) en Configuración > Correo: ${p.link}`,
         'Recibirá otro correo cuando el correo vuelva a funcionar.',
@@ -127,7 +127,7 @@ const TEXTS: Record<Language, Record<MailHealthNoticeKind, Texts>> = {
     },
     recovered: {
       subject: (tenant) => `Los correos de alerta de ${tenant} vuelven a funcionar`,
-      body: (p) => [`El servidor de correo de ${p.tenant} vuelve a entregar los correos de alerta desde ${p.since}.`, `Configuración > Correo: ${p.link}`],
+      body: (p) => [`El servidor de correo de ${p.tenant} vuelve a entregar los correos de alerta desde el ${p.since}.`, `Configuración > Correo: ${p.link}`],
     },
     'token-expiring': {
       subject: (tenant) => `El token de acceso al servidor de correo de ${tenant} caduca pronto`,
