@@ -178,7 +178,7 @@ describeEachDialect('delivery log API and metrics', (dialect) => {
 });
 
 describeEachDialect('one email of the delivery log, attempt by attempt', (dialect) => {
-  it("shows every attempt with the server's code and reply, the refused ones too once the email is sent", async () => {
+  it("shows every attempt with the server's code and reply, the refused ones too once the email is sent, and from the first the Message-ID it is sent with", async () => {
     // The app's own worker sends, on a fake clock that the test moves past the retry.
     const clock = new FakeClock(Date.now());
     const t = await startTestApp(dialect, {}, { clock });
@@ -192,12 +192,26 @@ describeEachDialect('one email of the delivery log, attempt by attempt', (dialec
       const [{ id }] = (await t.call('GET', '/api/v1/tenants/acme/deliveries', undefined, acme.token)).json().items;
       const detail = async () => (await t.call('GET', `/api/v1/tenants/acme/deliveries/${id}`, undefined, acme.token)).json();
       await until(async () => (await detail()).status === 'retrying', 'the refused first attempt');
+      // Waiting for its retry, the email is shown under the ID it goes with (not a placeholder, then another).
+      const waiting = {
+        detail: (await detail()).messageId,
+        listed: (await t.call('GET', '/api/v1/tenants/acme/deliveries', undefined, acme.token)).json().items[0].messageId,
+      };
       clock.advance(60_000);
-      await server.waitForMessages(1);
+      const [received] = await server.waitForMessages(1);
       await until(async () => (await detail()).status === 'sent', 'the sent email recorded');
+      expect(received!.messageId).toMatch(/@acme\.example\.com>$/);
+      expect(waiting).toEqual({ detail: received!.messageId, listed: received!.messageId });
 
       const sent = await detail();
-      expect(sent).toMatchObject({ id, status: 'sent', attempts: 2, lastError: null, smtpResponse: expect.stringMatching(/^250 /) });
+      expect(sent).toMatchObject({
+        id,
+        status: 'sent',
+        attempts: 2,
+        lastError: null,
+        smtpResponse: expect.stringMatching(/^250 /),
+        messageId: received!.messageId,
+      });
       expect(sent.history).toEqual([
         expect.objectContaining({ attempt: 1, outcome: 'retry', code: 451, response: '451 4.7.1 Greylisted, try again later' }),
         expect.objectContaining({ attempt: 2, outcome: 'sent', code: 250, response: sent.smtpResponse }),

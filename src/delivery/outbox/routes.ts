@@ -7,7 +7,10 @@ import { emailAddress, timeZone } from '../../shared/validation.js';
 import { attemptHistogram, lastFailingReply } from './hourly.js';
 import { DELIVERY_STATUSES } from './tables.js';
 import { notFound } from '../../http/problem.js';
-import { decodeLogCursor, encodeLogCursor, findDelivery, listDeliveries, showDelivery } from './log.js';
+import { type DeliveryLogEntry, decodeLogCursor, encodeLogCursor, findDelivery, listDeliveries, showDelivery } from './log.js';
+import type { AppDeps } from '../../http/context.js';
+import { bindMessageIds, holdsUnboundMessageId } from '../message-id.js';
+import { readSendSettings } from '../../settings/mail-settings.js';
 
 const EMAIL_KINDS = ['summary', 'daily', 'immediate', 'test', 'mail-health'] as const;
 
@@ -62,8 +65,29 @@ const hourlyQuery = z.object({
 
 const tenantParams = z.object({ tenant: z.string().min(1).max(200) });
 
+const UNFINISHED: readonly string[] = ['pending', 'sending', 'retrying'];
+
+/**
+ * withSendingIds shows the emails not sent yet under the Message-ID they are to be sent with: an ID
+ * gets the From address's domain only when sent (bindMessageIds), so a waiting email showed its
+ * placeholder '<id@tocsin>' and then, once sent, another ID. Their domain is the From address their
+ * tenant sends with now (the system default's for the mail health notices), as the sender will
+ * write it; an email sent or failed shows the ID it was stored with.
+ */
+async function withSendingIds<T extends DeliveryLogEntry>(deps: AppDeps, tenantId: string, entries: T[]): Promise<T[]> {
+  const waiting = (entry: T) => UNFINISHED.includes(entry.status) && holdsUnboundMessageId(entry.messageId);
+  if (!entries.some(waiting)) return entries;
+  const read = await readSendSettings(deps.storage.db, tenantId);
+  const system = read.systemSmtp(deps.secretBox, deps.systemSmtp).smtp.fromAddress;
+  const own = read.settings.useCustom && read.settings.custom ? read.settings.custom.fromAddress : system;
+  return entries.map((entry) =>
+    waiting(entry) ? { ...entry, messageId: bindMessageIds(entry.messageId, entry.kind === 'mail-health' ? system : own) } : entry,
+  );
+}
+
 /** deliveryRoutes serve the delivery log: one row per email with its status, attempts and the server's reply. */
-export const deliveryRoutes: RouteModule = (app, { storage, clock }) => {
+export const deliveryRoutes: RouteModule = (app, deps) => {
+  const { storage, clock } = deps;
   app.get(
     '/api/v1/tenants/:tenant/deliveries',
     {
@@ -83,7 +107,8 @@ export const deliveryRoutes: RouteModule = (app, { storage, clock }) => {
         limit: q.limit,
         before: q.cursor === undefined ? undefined : decodeLogCursor(q.cursor),
       });
-      return { items: page.rows.map(showDelivery), nextCursor: page.next === null ? null : encodeLogCursor(page.next) };
+      const items = await withSendingIds(deps, tenantOf(request).id, page.rows.map(showDelivery));
+      return { items, nextCursor: page.next === null ? null : encodeLogCursor(page.next) };
     },
   );
 
@@ -100,7 +125,7 @@ export const deliveryRoutes: RouteModule = (app, { storage, clock }) => {
     async (request) => {
       const delivery = await findDelivery(storage.db, tenantOf(request).id, request.params.deliveryId);
       if (!delivery) throw notFound('Delivery');
-      return delivery;
+      return (await withSendingIds(deps, tenantOf(request).id, [delivery]))[0]!;
     },
   );
 
