@@ -195,6 +195,19 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect((await h.orchestrator(source, jobFaulted('cache-2'), rotated)).statusCode).toBe(202);
     });
 
+    it('counts every bad signature of a flood sent at once in a few writes, not one each, and still takes the good one', async () => {
+      const source = await h.create('alertmanager');
+      const payload = amPayload([amAlert({ fingerprint: crypto.randomBytes(8).toString('hex') })]);
+      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => h.alertmanager(source, payload, `Bearer not-the-secret-${i}`)));
+      expect(answers.map((a) => a.statusCode)).toEqual(Array(60).fill(401));
+      expect(await h.stats(source)).toMatchObject({ accepted: 0, rejected: 60, lastError: expect.stringMatching(/^refused/) });
+      // Each write of the log is one entry: 60 requests written one by one would fill its 20 slots.
+      const log = (await t.call('GET', `${base}/${source.id}/receptions`)).json().items;
+      expect(log.length).toBeLessThan(10);
+      expect((await h.alertmanager(source, payload)).statusCode).toBe(202);
+      expect(await h.stats(source)).toMatchObject({ accepted: 1, rejected: 60 });
+    });
+
     it('answers a redelivered event (same EventId) with the same ids and stores it once, also when concurrent', async () => {
       const source = await h.create('orchestrator-webhook');
       const first = await h.orchestrator(source, jobFaulted('dup-1'));

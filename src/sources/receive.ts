@@ -8,6 +8,7 @@ import type { Db } from '../storage/database.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import { type FieldError, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/problem.js';
 import { isRetryable } from '../shared/stage-error.js';
+import { coalesced } from '../shared/coalesced.js';
 import { classifyDbError, lostTransactionRace } from '../storage/errors.js';
 import { mapAlertmanager } from './mapping/alertmanager.js';
 import { mapOrchestratorEvent, orchestratorStaleness } from './mapping/orchestrator.js';
@@ -273,16 +274,35 @@ export function createReceiver(deps: AppDeps): Receiver {
     return [known, false];
   };
 
-  const note = async (source: SourceRow, reception: Reception) => {
+  // A failed check reads the source again (a secret rotated through another process), once for
+  // all the checks that failed while a read was under way.
+  const reload = coalesced((sourceId: string) => load(sourceId, true));
+
+  const record = async (sourceId: string, reception: Reception, count = 1) => {
     try {
-      await recordReception(db, source.id, clock.now(), reception);
+      await recordReception(db, sourceId, clock.now(), reception, count);
     } catch (err) {
-      logger.warn({ err, sourceId: source.id }, 'could not record a source reception');
+      logger.warn({ err, sourceId }, 'could not record a source reception');
     }
   };
+  const note = (source: SourceRow, reception: Reception) => record(source.id, reception);
+
+  // Refusals of a bad signature are what anyone who knows a receive URL can send by the thousand:
+  // those that come while one is being written are counted together in the next write, so that a
+  // flood costs a write per write's length, not per request (each answered once its count is stored).
+  const unwritten = new Map<string, { count: number; reception: Reception }>();
+  const writeRejections = coalesced(async (sourceId: string) => {
+    const batch = unwritten.get(sourceId);
+    unwritten.delete(sourceId);
+    if (batch) await record(sourceId, batch.reception, batch.count);
+  });
 
   const refuse = async (source: SourceRow, outcome: Reception['outcome'], answer: ReceiveAnswer, error: string) => {
-    await note(source, { outcome, status: answer.status, alertIds: [], error });
+    const reception: Reception = { outcome, status: answer.status, alertIds: [], error };
+    if (outcome === 'rejected') {
+      unwritten.set(source.id, { count: (unwritten.get(source.id)?.count ?? 0) + 1, reception });
+      await writeRejections(source.id);
+    } else await note(source, reception);
     return answer;
   };
 
@@ -291,7 +311,7 @@ export function createReceiver(deps: AppDeps): Receiver {
     let verdict: Verdict | undefined;
     try {
       for (const fresh of [false, true]) {
-        const [found, cached] = await load(sourceId, fresh);
+        const [found, cached] = fresh ? await reload(sourceId) : await load(sourceId, false);
         known = found;
         if (known?.source.enabled !== 1 || known.source.kind === 'orchestrator-pull') return NOT_FOUND;
         verdict = authenticate(known.source.kind as SourceKind, headers, raw, known.keys, clock.now());

@@ -267,24 +267,24 @@ export interface Reception {
 }
 
 /**
- * recordReception counts a reception on its source (accepted or rejected, last received, last
- * error) and writes it into the source's ring of RECEPTION_SLOTS slots, so the log never needs
+ * recordReception counts a reception (or `count` alike, written as one) on its source (accepted or
+ * rejected, last received, last error) and writes it into the source's ring of RECEPTION_SLOTS slots, so the log never needs
  * trimming. Accepted ones are recorded in the transaction that stores their alerts. Both
  * statements are compiled once (sqlOnce): a receiver runs them for every event, and building them
  * cost Kysely more CPU than SQLite spends running them.
  */
-export async function recordReception(db: Db, sourceId: string, now: number, reception: Reception): Promise<void> {
+export async function recordReception(db: Db, sourceId: string, now: number, reception: Reception, count = 1): Promise<void> {
   // A malformed body is refused for good like a bad signature (senders drop a 4xx), so both count.
   const rejected = reception.outcome === 'rejected' || reception.outcome === 'invalid';
   const failed = reception.error !== null;
   const counters = sqlOnce(db, `recordReception ${rejected} ${failed}`, () => ({
     compile: () =>
-      sql`update sources set receptions = receptions + 1${rejected ? sql`, rejected = rejected + 1` : sql``}${
-        !rejected && !failed ? sql`, accepted = accepted + 1, last_received_at = ${now}` : sql``
+      sql`update sources set receptions = receptions + ${count}${rejected ? sql`, rejected = rejected + ${count}` : sql``}${
+        !rejected && !failed ? sql`, accepted = accepted + ${count}, last_received_at = ${now}` : sql``
       }${failed ? sql`, last_error = ${reception.error}, last_error_at = ${now}` : sql``} where id = ${sourceId} returning receptions`.compile(db),
   }));
   // In the order the statement's placeholders take them.
-  const params = [...(!rejected && !failed ? [now] : []), ...(failed ? [reception.error, now] : []), sourceId];
+  const params = [count, ...(rejected ? [count] : []), ...(!rejected && !failed ? [count, now] : []), ...(failed ? [reception.error, now] : []), sourceId];
   const { rows } = await db.executeQuery<{ receptions: number | string }>(CompiledQuery.raw(counters, params));
   const counted = rows[0];
   if (!counted) return;
