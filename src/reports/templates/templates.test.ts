@@ -611,6 +611,12 @@ describe('the test email', () => {
     expect(line('es')).toContain('Configuración probada: mail.example.com:25 (sin TLS), enviando como alerts@example.com');
   });
 
+  it('writes an IPv6 server in brackets, as a URL does, so that its port reads apart from the address', () => {
+    const tested = { host: '2001:db8::25', port: 587, security: 'starttls', fromAddress: 'alerts@example.com' } as const;
+    const email = renderTestEmail({ language: 'fr', tenantName: 'acme', tenantDisplayName: 'Acme', sentAt: NOW, timeZone: 'UTC', tested });
+    for (const part of [email.text, email.html]) expect(part).toContain('Paramètres testés\u00a0: [2001:db8::25]:587 (STARTTLS)');
+  });
+
   it('bounds its subject however long the tenant name', () => {
     const email = renderTestEmail({
       language: 'en',

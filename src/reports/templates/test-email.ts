@@ -15,7 +15,9 @@ export function renderTestEmail(input: TestEmailInput): RenderedEmail {
   const intro = t('test.intro', { tenant: input.tenantDisplayName, time: fmt.dateTime(input.sentAt) });
   const timesIn = t('common.timesIn', { zone: fmt.zoneLabel(input.sentAt) });
   const { host, port, security, fromAddress } = input.tested;
-  const settings = t('test.settings', { server: `${host}:${port}`, security: t(`test.security.${security}`), from: fromAddress });
+  // An IPv6 address is written in brackets, as in a URL: '2001:db8::25:587' would not say where the port starts.
+  const server = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const settings = t('test.settings', { server, security: t(`test.security.${security}`), from: fromAddress });
   const nothingSaved = t('test.nothingSaved');
   return renderEmail(
     'test',
