@@ -78,9 +78,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     });
     return { context, page };
   }
-  async function signIn(page: Page, email: string, hash = '#/alerts') {
+  async function signIn(page: Page, email: string, hash = '#/alerts', tenant = 'acme') {
     await page.goto(`${base}/${hash}`);
-    await page.getByLabel('Tenant', { exact: true }).fill('acme');
+    await page.getByLabel('Tenant', { exact: true }).fill(tenant);
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -1024,6 +1024,44 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await other.context.close();
   });
 
+  it("keeps an email's link through signing out of another tenant and in to the link's, and lists none of the other tenant's alerts under it", async () => {
+    await call('POST', '/api/v1/tenants/globex/users', {
+      email: 'ops@globex.example',
+      name: 'Ops',
+      password: PASSWORD,
+      roles: ['Administrator'],
+      language: 'en',
+    });
+    await call('POST', '/api/v1/tenants/globex/alerts', { severity: 'Error', component: 'Queues', message: 'Globex queue Orders is stuck' });
+    await raise([{ severity: 'Error', component: 'Queues', message: 'Acme queue Invoices is stuck' }]);
+    const { context, page } = await open();
+    await signIn(page, 'ops@globex.example', '#/alerts', 'globex');
+    await page.getByText('Globex queue Orders is stuck').waitFor();
+    // Acme's summary email's "See more", opened in a browser signed in to globex.
+    const link = '#/alerts?tenant=acme&severity=Error&component=Queues';
+    await page.goto(`${base}/${link}`);
+    await expect.poll(() => page.locator('main .banner.error').textContent()).toContain('acme');
+    // Globex's alerts are not listed under acme's link, as if they were acme's.
+    expect(await page.locator('table.alerts').count()).toBe(0);
+    expect(await page.getByText('Globex queue Orders is stuck').count()).toBe(0);
+    await page.locator('main .banner.error').getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.getByLabel('Tenant', { exact: true }).inputValue()).toBe('acme');
+    await page.getByLabel('Email').fill('admin@acme.example');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // The link's list, filters and all.
+    await page.getByText('Acme queue Invoices is stuck').waitFor();
+    expect(await page.getByLabel('Severity', { exact: true }).inputValue()).toBe('Error');
+    expect(await page.getByLabel('Component').inputValue()).toBe('Queues');
+    expect(new URL(page.url()).hash).toBe(link);
+    // Signing out from the header still goes to the sign-in form's own address.
+    await page.locator('header').getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(new URL(page.url()).hash).toBe('#/signin');
+    await context.close();
+  });
+
   it('asks Tocsin once per list while it does not answer, not once more every refresh, and goes on once it answers', async () => {
     const { context, page } = await open();
     // The page's refreshes (every 3 s) run on a clock the test moves; its questions are counted as it asks them.
@@ -1390,6 +1428,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       await page.locator('#signin-token').press('Enter');
       await page.getByRole('heading', { name: 'Boîte de capture' }).waitFor();
       await page.getByText('Aucune boîte de capture ne tourne ici', { exact: false }).waitFor();
+      // An installation with no tenant yet is no link for another tenant ('… le locataire undefined').
+      expect(await page.getByRole('alert').count()).toBe(0);
       // Not the API's English, nor a list and an Empty button for an inbox that does not exist.
       expect(await page.locator('main').textContent()).not.toContain('not found');
       expect(await page.getByRole('button', { name: 'Vider la boîte' }).count()).toBe(0);

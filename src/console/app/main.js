@@ -208,11 +208,13 @@ function Shell({ session, route, setSession }) {
   useEffect(() => {
     document.title = title;
   }, [title]);
-  const signOut = async () => {
+  // Signing out goes to the sign-in form's own address, but for a link of another tenant: that
+  // link stays, so signing in to its tenant opens it (filters and all), its tenant filled in.
+  const signOut = async (keepLink = false) => {
     await api('POST', 'auth/logout').catch(() => {});
     configureApi({ csrfToken: null });
     setSession(null);
-    navigate('/signin');
+    if (!keepLink) navigate('/signin');
   };
   const chooseTenant = (id) => {
     localStorage.setItem(HOST_TENANT_KEY, id);
@@ -222,6 +224,7 @@ function Shell({ session, route, setSession }) {
   // tenant is told, since their session cannot see it.
   const linked = route.query.tenant;
   const linkedTenant = linked ? session.tenants.find((item) => item.name === linked || item.id === linked) : session.tenant;
+  const foreign = Boolean(linked) && !linkedTenant;
   useEffect(() => {
     if (session.kind === 'host' && linkedTenant && linkedTenant.id !== session.tenant?.id) chooseTenant(linkedTenant.id);
   }, [linked]);
@@ -243,20 +246,20 @@ function Shell({ session, route, setSession }) {
       <span class="spacer"></span>
       ${session.tenant && can(session, 'Alerts.View') ? html`<${Bell} key=${session.tenant.id} session=${session} />` : null}
       <span class="who">${session.user ? session.user.email : t('host.admin')}</span>
-      <button type="button" class="secondary" onClick=${signOut}>${t('signOut')}</button>
+      <button type="button" class="secondary" onClick=${() => signOut()}>${t('signOut')}</button>
     </header>
     <nav class="main-nav" aria-label=${t('nav.label')}>
       ${items.map(([path, text]) => html`<a href=${`#${path}`} aria-current=${sectionOf(route.path).startsWith(path) ? 'page' : undefined}>${text}</a>`)}
     </nav>
     <main id="main" tabindex="-1" key=${`${session.tenant?.id}:${currentLanguage()}`}>
       ${
-        linkedTenant
-          ? null
-          : html`<p class="banner error" role="alert">${t('otherTenant', { tenant: linked })}
-        <button type="button" class="link" onClick=${signOut}>${t('signOut')}</button></p>`
+        foreign
+          ? html`<p class="banner error" role="alert">${t('otherTenant', { tenant: linked })}
+        <button type="button" class="link" onClick=${() => signOut(true)}>${t('signOut')}</button></p>`
+          : null
       }
       ${session.tenant && can(session, 'Settings.View') ? html`<${MailHealthBanner} key=${session.tenant.id} session=${session} />` : null}
-      ${page(session, route, setSession)}
+      ${foreign ? null : page(session, route, setSession)}
     </main>`;
 }
 
