@@ -35,6 +35,7 @@ describeEachDialect('alert retention', (dialect) => {
     for (const [name, days] of [
       ['short', 7],
       ['long', 30],
+      ['daily', 1],
     ] as const) {
       await db
         .insertInto('tenants')
@@ -125,6 +126,36 @@ describeEachDialect('alert retention', (dialect) => {
     // The flood over (its last alert past the retention too), its acknowledgement goes.
     await purgeExpiredAlerts(db, T0 + 17 * DAY);
     expect(await acknowledged()).toBe(0);
+  });
+
+  it("keeps the alerts of a report's window while its email waits for a retry, and purges them once it is sent", async () => {
+    const db = storage.db;
+    // A day's report: its window's first alerts reach the 1 day's retention as the report is queued.
+    const start = T0 + 10 * 3_600_000;
+    const end = start + DAY;
+    await insertAlerts(db, 'daily', [one, one], start + 60_000);
+    await insertAlerts(db, 'daily', [one], start + 6 * 3_600_000);
+    await enqueueDeliveries(
+      db,
+      [
+        testDelivery('daily', 'ops@acme.example', {
+          kind: 'daily',
+          rendered: undefined,
+          data: {},
+          windowStart: start,
+          windowEnd: end,
+          idempotencyKey: 'daily-1',
+        }),
+      ],
+      new FakeClock(end),
+    );
+    await db.updateTable('deliveries').set({ status: 'retrying', attempts: 1 }).where('tenant_id', '=', 'daily').execute();
+    // Its server down for 8 hours: the report, retried, still finds its whole day.
+    expect(await purgeExpiredAlerts(db, end + 8 * 3_600_000)).toBe(0);
+    expect(await count('daily')).toBe(3);
+    // Sent, it holds nothing back: the alerts past the retention go.
+    await db.updateTable('deliveries').set({ status: 'sent' }).where('tenant_id', '=', 'daily').execute();
+    expect(await purgeExpiredAlerts(db, end + 8 * 3_600_000)).toBe(3);
   });
 
   it('runs in the background until stopped, and forgets the emails of the same age too', async () => {

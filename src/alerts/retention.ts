@@ -34,7 +34,7 @@ export async function purgeExpiredAlerts(db: Db, now: number, batchSize = RETENT
     .execute();
   let deleted = 0;
   for (const tenant of tenants) {
-    const cutoff = now - tenant.retention_days * DAY_MS;
+    const cutoff = Math.min(now - tenant.retention_days * DAY_MS, await heldByReports(db, tenant.id));
     for (;;) {
       const result = await db
         .deleteFrom('alerts')
@@ -48,6 +48,24 @@ export async function purgeExpiredAlerts(db: Db, now: number, batchSize = RETENT
   }
   await purgeActions(db, now);
   return deleted;
+}
+
+/**
+ * heldByReports is the start of the oldest window of a tenant's summary or daily report not sent
+ * yet (waiting for a retry while its server is down), or Infinity: a report is written when sent,
+ * from the alerts of its window, so they are kept until it is. With a retention of 1 day, a daily
+ * report retried for a few hours otherwise lost those hours' alerts (and one retried near its
+ * 24-hour deadline was not sent at all), its window being a day long.
+ */
+async function heldByReports(db: Db, tenantId: string): Promise<number> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select(sql<number | string | null>`min(window_start)`.as('start'))
+    .where('tenant_id', '=', tenantId)
+    .where('status', 'in', ['pending', 'sending', 'retrying'])
+    .where('window_start', 'is not', null)
+    .executeTakeFirst();
+  return row?.start == null ? Number.POSITIVE_INFINITY : Number(row.start);
 }
 
 /**
