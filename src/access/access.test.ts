@@ -153,6 +153,23 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('GET', `/api/v1/tenants/zones/users/${id}`)).json().timeZone).toBe('Asia/Tokyo');
   });
 
+  it('reads a language tag as BCP 47 does, in any case and by its language: FR, fr-FR and es-MX are fr, fr and es', async () => {
+    // A .NET or browser client sends its culture's name (fr-FR, es-MX), as a time zone in any case is taken above.
+    const created = await t.call('POST', '/api/v1/tenants', { name: 'tags', language: 'FR' });
+    expect(created.statusCode).toBe(201);
+    expect(created.json().language).toBe('fr');
+    expect((await t.call('PATCH', '/api/v1/tenants/tags', { language: 'es-MX' })).json().language).toBe('es');
+    const user = await t.call('POST', '/api/v1/tenants/tags/users', { email: 'tag@example.com', name: 'Tag', language: 'fr-FR' });
+    expect(user.json().language).toBe('fr');
+    const group = await t.call('POST', '/api/v1/tenants/tags/groups', { name: 'Tags', language: 'de_DE' });
+    expect(group.json().language).toBe('de');
+    for (const refused of ['zh-CN', 'pt', 'french', 'f', '']) {
+      const res = await t.call('PATCH', '/api/v1/tenants/tags', { language: refused });
+      expect(res.statusCode, refused).toBe(400);
+      expect(res.json().errors[0].path, refused).toBe('language');
+    }
+  });
+
   it('puts a tenant field set to null back to the default a new tenant gets', async () => {
     await t.call('POST', '/api/v1/tenants', { name: 'umbrella', displayName: 'Umbrella Corp', timeZone: 'Asia/Tokyo', language: 'ja' });
     const cleared = await t.call('PATCH', '/api/v1/tenants/umbrella', { displayName: null, timeZone: null, language: null });

@@ -61,8 +61,15 @@ export function zoneSpelling(value: string): string {
 /** timeZone is a zod schema for an IANA time zone name such as Europe/Paris, kept as IANA spells it. */
 export const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris').transform(zoneSpelling);
 
-/** language is a zod schema for one of the supported languages. */
-export const language = z.enum(LANGUAGES);
+/**
+ * language is a zod schema for one of the supported languages. A tag is read as BCP 47 reads it:
+ * in any case, and by its language subtag, as .NET and browsers send their culture's name (FR,
+ * fr-FR, es-MX, de_DE are fr, fr, es, de); what is left must be a supported language.
+ */
+export const language = z.preprocess(
+  (value) => (typeof value === 'string' && /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/.test(value) ? value.split(/[-_]/)[0]?.toLowerCase() : value),
+  z.enum(LANGUAGES),
+);
 
 /**
  * patchedValue reads one field of a PUT or PATCH as API.md's conventions say: left out keeps the
