@@ -151,6 +151,14 @@ describe('classifySmtpError', () => {
     );
   });
 
+  it('names an internationalized host that did not resolve as its administrator wrote it, not by the punycode looked up', () => {
+    // The sender looks smtp.bücher.example up as smtp.xn--bcher-kva.example (endpoint.ts): "check the spelling" of that helps no one.
+    const gone = classifySmtpError(nodemailerError({ code: 'EDNS', originalCode: 'ENOTFOUND', hostname: 'smtp.xn--bcher-kva.example', command: 'CONN' }));
+    expect(gone.message).toBe(
+      'could not resolve the SMTP host "smtp.bücher.example" (ENOTFOUND): DNS knows no such name, likely permanent: check its spelling',
+    );
+  });
+
   it('passes an SmtpDeliveryError through and copes with things that are not errors', () => {
     const own = new SmtpDeliveryError('x', 'data', false);
     expect(classifySmtpError(own)).toBe(own);

@@ -1,3 +1,4 @@
+import { domainToUnicode } from 'node:url';
 import { SmtpDeliveryError, type SmtpStage } from '../contract.js';
 
 /** What nodemailer puts on its errors; every field is optional because anything may be thrown. */
@@ -118,7 +119,8 @@ function isRetryable(err: NodemailerErrorLike, stage: SmtpStage): boolean {
  * for good (a misspelt or deleted name) or for now (a resolver that failed or timed out).
  */
 function unresolved(err: NodemailerErrorLike): string {
-  const host = err.hostname ? ` "${err.hostname}"` : '';
+  // An internationalized name was looked up as punycode (endpoint.ts): it is named as the settings write it.
+  const host = err.hostname ? ` "${domainToUnicode(err.hostname) || err.hostname}"` : '';
   const code = err.originalCode ?? 'DNS error';
   const why = TEMPORARY_DNS_ERRORS.has(code)
     ? 'the DNS lookup failed for now, likely transient: trying again later may work'
