@@ -1062,6 +1062,44 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("takes from a page not yet refreshed what another user deleted or lifted, and says in the user's language when 'I'm on it' finds the alert gone", async () => {
+    const ids: string[] = (
+      await call(
+        'POST',
+        '/api/v1/tenants/acme/alerts',
+        { alerts: ['Stale page: acknowledged', 'Stale page: deleted'].map((message) => ({ severity: 'Error', component: 'Queues', message })) },
+        robotToken,
+      )
+    ).ids;
+    const mute = await call('POST', '/api/v1/tenants/acme/mutes', {
+      scope: 'tenant',
+      match: { process: 'StalePage' },
+      until: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    const { context, page } = await open();
+    page.on('dialog', (dialog) => dialog.accept());
+    await signIn(page, 'marie@acme.example', '#/alerts');
+    const [acknowledged, deleted] = ids.map((id) => page.locator(`tr[data-alert-id="${id}"]`));
+    const muted = page.locator(`li[data-mute-id="${mute.id}"]`);
+    await muted.waitFor();
+    await deleted!.waitFor();
+    // The page stops refreshing (its refreshes are held) while another administrator deletes both alerts and lifts the mute.
+    await page.route('**/api/v1/**', (route) => (route.request().method() === 'GET' ? undefined : route.continue()));
+    for (const id of ids) await call('DELETE', `/api/v1/tenants/acme/alerts/${id}`);
+    await call('DELETE', `/api/v1/tenants/acme/mutes/${mute.id}`);
+    // Deleting again, or lifting again, is done: the row and the mute go, with no error.
+    await deleted!.getByRole('button', { name: 'Supprimer' }).click();
+    await deleted!.waitFor({ state: 'detached' });
+    await muted.getByRole('button', { name: 'Lever' }).click();
+    await muted.waitFor({ state: 'detached' });
+    expect(await page.locator('main .banner.error').count()).toBe(0);
+    // "I'm on it" on an alert that is gone says so, in French, not the API's English 'Alert not found.'.
+    await acknowledged!.getByRole('button', { name: 'Je m’en occupe' }).click();
+    await expect.poll(() => page.locator('main .banner.error').textContent()).toBe('Cette alerte n’existe plus : elle a été supprimée entre-temps.');
+    await acknowledged!.waitFor({ state: 'detached' });
+    await context.close();
+  });
+
   it('asks Tocsin once per list while it does not answer, not once more every refresh, and goes on once it answers', async () => {
     const { context, page } = await open();
     // The page's refreshes (every 3 s) run on a clock the test moves; its questions are counted as it asks them.

@@ -146,6 +146,9 @@ function MuteDialog({ session, alert, names, onMuted, onClose }) {
   <//>`;
 }
 
+/** gone says whether the API refused an action because its alert or mute is no longer there (404). */
+const gone = (err) => /** @type {{ status?: number }} */ (err)?.status === 404;
+
 /** AlertDetails shows everything an alert carries, its JSON data included. */
 function AlertDetails({ alert, names, onClose }) {
   const facts = [
@@ -234,14 +237,21 @@ export function AlertsPage({ session, query }) {
     else next.delete(id);
     setSelected(next);
   };
+  // A row acted on from a page that has not refreshed yet may have gone meanwhile (deleted by
+  // someone else, or by the retention): the API's 404 takes it from the list. Deleting it again is
+  // then done, and said nothing of; acknowledging it says, in the user's language, that it is gone.
+  const drop = (id) => {
+    setList((shown) => updateRows(shown, (row) => (row.id === id ? null : row)));
+    alertsChanged();
+  };
   const remove = async (id) => {
     if (!confirm(t('alerts.confirmDelete'))) return;
     try {
       await api('DELETE', tenantApi(session, `alerts/${encodeURIComponent(id)}`));
-      setList((shown) => updateRows(shown, (row) => (row.id === id ? null : row)));
-      alertsChanged();
+      drop(id);
     } catch (err) {
-      setError(err);
+      if (gone(err)) drop(id);
+      else setError(err);
     }
   };
   const acknowledge = async (id) => {
@@ -250,16 +260,21 @@ export function AlertsPage({ session, query }) {
       setList((shown) => updateRows(shown, (row) => (row.id === id ? { ...row, ...acknowledged, read: row.read } : row)));
       alertsChanged();
     } catch (err) {
-      setError(err);
+      if (gone(err)) drop(id);
+      setError(gone(err) ? new Error(t('alerts.gone')) : err);
     }
   };
+  // A mute lifted meanwhile (by another administrator, or ended) is lifted: it goes from the bar, as after a lift.
   const lift = async (id) => {
     try {
       await api('DELETE', tenantApi(session, `mutes/${encodeURIComponent(id)}`));
-      setMutes(mutes.filter((mute) => mute.id !== id));
     } catch (err) {
-      setError(err);
+      if (!gone(err)) {
+        setError(err);
+        return;
+      }
     }
+    setMutes((shown) => shown.filter((mute) => mute.id !== id));
   };
   // A source filter comes only from a link (an email's "what failed" group); it is shown so the list does not look short for no reason.
   const sourceFilter = SOURCE_FILTERS.filter((part) => filters[part]).map((part) => [part, filters[part]]);
