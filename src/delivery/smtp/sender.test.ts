@@ -265,23 +265,39 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(implicit.messages).toEqual([]);
   });
 
-  it('waits for a plain server slow to greet, past the moment it asks whether the port expects implicit TLS, and sends', async () => {
+  it.each([
+    ['an email', false, 0],
+    ['Test Mail Settings, which asks early whether the port expects implicit TLS', true, 1],
+  ])('waits for a plain server slow to greet and sends: %s', async (_, transcript, speakersFirst) => {
     const server = await start();
     // Holds back what the server says for 1.5 s (its greeting first); what the client says goes through.
+    // A client that speaks before the greeting is what Postfix's postscreen calls a pregreet, and penalises.
     const sockets = new Set<net.Socket>();
+    let connections = 0;
+    let spokeFirst = 0;
     const slow = net.createServer((client) => {
+      connections += 1;
+      let greeted = false;
+      client.once('data', () => {
+        if (!greeted) spokeFirst += 1;
+      });
       const upstream = net.connect(server.port, '127.0.0.1');
       sockets.add(client).add(upstream);
       client.on('error', () => upstream.destroy());
       upstream.on('error', () => client.destroy());
       client.on('close', () => upstream.destroy());
       client.pipe(upstream);
-      setTimeout(() => upstream.pipe(client), 1_500);
+      setTimeout(() => {
+        greeted = true;
+        upstream.pipe(client);
+      }, 1_500);
     });
     await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
     try {
-      await sender.send(endpointFor({ port: (slow.address() as AddressInfo).port }), email());
+      await sender.send(endpointFor({ port: (slow.address() as AddressInfo).port }), email(), { transcript });
       expect(server.messages).toHaveLength(1);
+      // An email's connection is the only one, and says nothing before the greeting.
+      expect({ connections, spokeFirst }).toEqual({ connections: 1 + speakersFirst, spokeFirst: speakersFirst });
     } finally {
       // The pool would reopen a warm connection that the proxy's close dropped.
       await sender.close();
@@ -349,15 +365,22 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(silent.openConnections()).toBe(0);
   });
 
-  it('asks a silent port once whether it expects implicit TLS, so the answer comes about when the timeout ends, not a probe later', async () => {
+  it('asks a silent port once whether it expects implicit TLS: an email after its timeout, Test Mail Settings early enough to answer at the timeout', async () => {
     const silent = await startSilentServer();
     servers.push(silent);
-    const started = Date.now();
-    const error = await failure(sender.send(endpointFor(silent, { timeoutMs: 4_000 }), email()));
+    const endpoint = endpointFor(silent, { timeoutMs: 4_000 });
+    const error = await failure(sender.send(endpoint, email()));
     expect(error).toMatchObject({ stage: 'connect', retryable: true });
     expect(error.message).toMatch(/^timed out after 4 s waiting for the SMTP greeting/);
-    // The send's connection and one TLS probe: the probe made a second after connecting answers for the timeout too.
+    // The send's connection and one TLS probe, made once the greeting's wait was over.
     expect(silent.connections()).toBe(2);
+
+    const started = Date.now();
+    const tested = await failure(sender.send(endpoint, email(), { transcript: true }));
+    expect(tested).toMatchObject({ stage: 'connect', retryable: true });
+    expect(tested.message).toMatch(/^timed out after 4 s waiting for the SMTP greeting/);
+    // The probe made a second after connecting answers for the timeout too: no probe after it.
+    expect(silent.connections()).toBe(4);
     expect(Date.now() - started).toBeLessThan(7_000);
   });
 

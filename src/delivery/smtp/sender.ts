@@ -85,7 +85,8 @@ export const CONNECTIONS_PER_ENDPOINT = 10;
  * createMailSender returns the MailSender of the delivery path: one SessionPool per distinct
  * endpoint (keyed by a hash of its settings), closed when idle and on `close()`. A send resolves
  * only on the server's 2xx after DATA; every failure is an SmtpDeliveryError. Asking for a
- * transcript uses a session of its own, so the dialogue is that send's alone.
+ * transcript (Test Mail Settings) uses a session of its own, so the dialogue is that send's alone,
+ * and one that asks early whether a silent port expects implicit TLS: a person is waiting.
  */
 export function createMailSender(options: MailSenderOptions = {}): MailSender {
   const warmMs = options.warmMs ?? 0;
@@ -140,7 +141,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     const transcript = createTranscript(endpointSecrets(endpoint));
     let session: SmtpSession | undefined;
     try {
-      session = await SmtpSession.open(endpoint, transcript.logger);
+      session = await SmtpSession.open(endpoint, transcript.logger, { probeEarly: true });
       const response = await session.send(envelopeOf(endpoint, email), messageOf(endpoint, email));
       return { messageId: bindMessageIds(email.messageId, endpoint.fromAddress), response, transcript: transcript.lines() };
     } catch (err) {

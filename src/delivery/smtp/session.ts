@@ -87,8 +87,12 @@ export class SmtpSession {
    * open connects to the endpoint and logs in, resolving once the session can send. A setting
    * that cannot work (credentials without TLS, a login without a password) is refused before any
    * connection is made. `log`, when given, hears the whole dialogue (Test Mail Settings).
+   * `probeEarly` asks, a second into a silent opening, whether the port expects implicit TLS
+   * (watchForImplicitTls): for a person waiting on Test Mail Settings only. An email's session
+   * waits for the greeting, as a server that delays it on purpose (Postfix's postscreen, sendmail's
+   * greet_pause) may penalise a client that speaks first, even on a connection of its own.
    */
-  static open(endpoint: SmtpEndpoint, log?: ExternalLogger): Promise<SmtpSession> {
+  static open(endpoint: SmtpEndpoint, log?: ExternalLogger, { probeEarly = false }: { probeEarly?: boolean } = {}): Promise<SmtpSession> {
     let options: ReturnType<typeof connectionOptions>;
     let auth: ReturnType<typeof loginOf>;
     try {
@@ -132,7 +136,7 @@ export class SmtpSession {
       };
       smtp.once('error', fail);
       opening.onEnd(() => fail(opening.#endError('Connection closed unexpectedly')));
-      watch = watchForImplicitTls(endpoint, () => opening.#greeted, fail);
+      if (probeEarly) watch = watchForImplicitTls(endpoint, () => opening.#greeted, fail);
       smtp.connect((err) => {
         if (err) return fail(err);
         const done = () => {
