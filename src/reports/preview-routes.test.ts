@@ -25,7 +25,7 @@ describeEachDialect('email previews', (dialect) => {
       expect(body.html).toContain('lang="fr"');
     }
     const summary = (await t.call('GET', '/api/v1/tenants/acme/emails/preview?kind=summary')).json();
-    expect(summary.text).toContain('entre 27 nov. 2026, 09:50 et 10:00.');
+    expect(summary.text).toContain('entre le 27 nov. 2026, 09:50 et 10:00.');
     expect(summary.text).toContain('Europe/Paris (UTC+01:00)');
     expect(summary.headers['List-Unsubscribe']).toMatch(/^<https:\/\/tocsin\.example\.com\/unsubscribe\//);
   });

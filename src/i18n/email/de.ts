@@ -41,6 +41,8 @@ export const de = {
     heading: 'Fehlerübersicht',
     intro_one: '{{count, number}} neuer Alarm der Stufe „Schwerwiegend“ oder „Fehler“ zwischen {{start}} und {{end}}.',
     intro_other: '{{count, number}} neue Alarme der Stufe „Schwerwiegend“ oder „Fehler“ zwischen {{start}} und {{end}}.',
+    introDays_one: '{{count, number}} neuer Alarm der Stufe „Schwerwiegend“ oder „Fehler“ zwischen {{start}} und {{end}}.',
+    introDays_other: '{{count, number}} neue Alarme der Stufe „Schwerwiegend“ oder „Fehler“ zwischen {{start}} und {{end}}.',
     catchUp_one: 'Tocsin konnte eine Zeit lang keine Übersichten senden; diese umfasst daher {{count, number}} Zeitfenster.',
     catchUp_other: 'Tocsin konnte eine Zeit lang keine Übersichten senden; diese umfasst daher {{count, number}} Zeitfenster.',
     more_one: '{{count, number}} weiterer Alarm wird hier nicht angezeigt.',

@@ -45,6 +45,8 @@ export const en = {
     heading: 'Error summary',
     intro_one: '{{count, number}} new Fatal or Error alert between {{start}} and {{end}}.',
     intro_other: '{{count, number}} new Fatal or Error alerts between {{start}} and {{end}}.',
+    introDays_one: '{{count, number}} new Fatal or Error alert between {{start}} and {{end}}.',
+    introDays_other: '{{count, number}} new Fatal or Error alerts between {{start}} and {{end}}.',
     catchUp_one: 'Tocsin could not send summaries for a while, so this one covers {{count, number}} window.',
     catchUp_other: 'Tocsin could not send summaries for a while, so this one covers {{count, number}} windows.',
     more_one: '{{count, number}} more alert is not shown here.',

@@ -38,6 +38,7 @@ export const ja = {
     subjectSomeFatal_other: '{{tenant}}: 新しいエラー アラート {{count, number}} 件 (うち致命的 {{fatal}} 件)',
     heading: 'エラーの概要',
     intro_other: '{{start}} から {{end}} までに、致命的またはエラーのアラートが新たに {{count, number}} 件発生しました。',
+    introDays_other: '{{start}} から {{end}} までに、致命的またはエラーのアラートが新たに {{count, number}} 件発生しました。',
     catchUp_other: 'Tocsin はしばらく概要を送信できなかったため、このメールは {{count, number}} 回分の期間をまとめています。',
     more_other: 'ほか {{count, number}} 件のアラートはここに表示されていません。',
     muted_other: 'この期間のアラート {{count, number}} 件はメールでミュートされているため表示されていません。ミュート:',

@@ -77,7 +77,8 @@ function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupVi
   const count = view.totalAlerts;
   // A window of a short interval (tests, demos) is written to the second, so that its start and end differ.
   const toSecond = !onWholeMinutes(window.start, window.end);
-  const intro = t('summary.intro', {
+  // Its end has a date of its own when the window crosses midnight: French and Spanish then put their article before it too.
+  const intro = t(oneDay ? 'summary.intro' : 'summary.introDays', {
     count,
     start: toSecond ? fmt.dateTimeToSecond(window.start) : fmt.dateTime(window.start),
     end: oneDay ? (toSecond ? fmt.time : fmt.clock)(window.end) : (toSecond ? fmt.dateTimeToSecond : fmt.dateTime)(window.end),

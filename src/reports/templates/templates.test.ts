@@ -581,6 +581,23 @@ describe('the Fatal-immediately email', () => {
   });
 });
 
+describe('the summary window in French and Spanish', () => {
+  const render = (language: Language, start: number, end: number) =>
+    renderSummaryEmail({ ...sampleSummary(context(language)), recipient: { ...sampleSummary(context(language)).recipient, language }, window: { start, end } })
+      .text;
+
+  it('puts the article before the date of a summary window (« entre le 27 nov. », « entre el 27 nov »), and before both dates across midnight', () => {
+    const start = Date.UTC(2026, 10, 27, 8, 50);
+    expect(render('fr', start, start + 600_000)).toContain('entre le 27 nov. 2026, 09:50 et 10:00.');
+    expect(render('es', start, start + 600_000)).toContain('entre el 27 nov 2026, 09:50 y 10:00.');
+    // 23:55 to 00:05 in Paris: the end has its own date, and its own article.
+    const late = Date.UTC(2026, 10, 27, 22, 55);
+    expect(render('fr', late, late + 600_000)).toContain('entre le 27 nov. 2026, 23:55 et le 28 nov. 2026, 00:05.');
+    expect(render('es', late, late + 600_000)).toContain('entre el 27 nov 2026, 23:55 y el 28 nov 2026, 00:05.');
+    expect(render('en', late, late + 600_000)).toContain('between Nov 27, 2026, 23:55 and Nov 28, 2026, 00:05.');
+  });
+});
+
 describe('the test email', () => {
   it('says when it was sent and what it tested, in the user language, without unsubscribe headers', () => {
     const email = renderTestEmail({
