@@ -67,7 +67,23 @@ describeEachDialect('graceful close', (dialect) => {
   it('finishes a pipelined request in flight after the one before it on its connection was answered', async () => {
     const { t, port } = await listening('pipelined');
     const { head, body } = roleRequest('pipelined', 'Second in the pipe');
+    const accepted: net.Socket[] = [];
+    t.tocsin.app.server.on('connection', (socket: net.Socket) => accepted.push(socket));
     const client = await rawClient(port);
+    // Another connection reads as one still writing an answer, which the close's sweeps leave to finish:
+    // each sweep asks it how much it has left to write, so its questions count the sweeps.
+    const writing = await rawClient(port);
+    await expect.poll(() => accepted.some((socket) => socket.remotePort === writing.socket.localPort), { timeout: 15_000 }).toBe(true);
+    let sweeps = 0;
+    const stillWriting = () => {
+      sweeps += 1;
+      return 1;
+    };
+    Object.defineProperty(
+      accepted.find((socket) => socket.remotePort === writing.socket.localPort),
+      'writableLength',
+      { get: stillWriting },
+    );
     let requests = 0;
     t.tocsin.app.server.on('request', () => (requests += 1));
     // Two requests in one write (HTTP/1.1 pipelining): the first answered at once, the second
@@ -76,8 +92,9 @@ describeEachDialect('graceful close', (dialect) => {
     await expect.poll(() => requests === 2 && /^HTTP\/1\.1 200 /.test(client.answer), { timeout: 15_000 }).toBe(true);
 
     const closing = t.tocsin.close();
-    // Longer than the close's sweeps of connections that carry no request.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The close's first sweep of connections that carry no request, and two more, pass the request in flight.
+    await expect.poll(() => sweeps, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+    writing.socket.destroy();
     client.socket.write(body.slice(-1));
     await client.ended;
     await closing;
