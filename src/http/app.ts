@@ -9,7 +9,7 @@ import { ReadCache } from '../shared/read-cache.js';
 import { answerClientError, requireHost } from './client-errors.js';
 import { trackConnections } from './connections.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
-import { MAX_JSON_DEPTH, jsonDepthExceeds, noteNulFree, refuseNul, tooDeep, wellFormedJson } from './input-guard.js';
+import { MAX_JSON_DEPTH, jsonDepthExceeds, noteNulFree, prototypeKey, refuseNul, tooDeep, wellFormedJson } from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
 import { OrchestratorPaths, orchestratorError } from './orchestrator-paths.js';
 import { HttpError, type FieldError, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
@@ -156,7 +156,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     // (`POST …/rotate-secret`): nothing to parse, and a route that needs a body says it is missing.
     if (body === '') return done(null, undefined);
     parseJson(request, body as string, (err, value) => {
-      if (err) return done(err, undefined);
+      if (err) return done(prototypeKey(body as string) ?? err, undefined);
       if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) return done(tooDeep(), undefined);
       const parsed = wellFormedJson(body as string, value);
       noteNulFree(body as string, parsed);

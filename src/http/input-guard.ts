@@ -86,6 +86,22 @@ export function tooDeep(): Error {
   return badRequest(`The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.`, [{ path: '(root)', message: `nests deeper than ${MAX_JSON_DEPTH} levels` }]);
 }
 
+/**
+ * prototypeKey is the 400 for a body that is valid JSON but that Fastify's parser refuses for a
+ * `__proto__` key or a `constructor` key holding `prototype` (what pollutes a JavaScript object's
+ * prototype), saying so rather than that the body is no JSON; undefined for a body that is no JSON.
+ */
+export function prototypeKey(body: string): Error | undefined {
+  if (!/__proto__|constructor/.test(body)) return undefined;
+  try {
+    JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const message = 'has a key named __proto__, or constructor holding prototype, which are refused: rename it';
+  return badRequest(`The JSON body ${message}.`, [{ path: '(root)', message }]);
+}
+
 /** refuseNul is a preValidation hook: a NUL in a path parameter, the query or the body is a 400. */
 export async function refuseNul(request: FastifyRequest): Promise<void> {
   const sources: [unknown, string][] = [

@@ -296,18 +296,17 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
+  /** postJson sends a body as written (inject would serialize an object), labelled JSON. */
+  const postJson = (url: string, payload: string) =>
+    t.tocsin.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload });
+
   it('refuses a body that is not JSON or nested deeper than the bound, and a NUL anywhere, naming the field; takes no body as none', async () => {
     const deep = await t.call('POST', '/api/v1/tenants', JSON.parse(`{"name":"x","extra":${nested(MAX_JSON_DEPTH, '[', ']')}}`));
     expect(deep.statusCode).toBe(400);
     expect(deep.json().detail).toContain(`${MAX_JSON_DEPTH} levels`);
     expect(deep.json().errors).toEqual([{ path: '(root)', message: expect.stringContaining(`${MAX_JSON_DEPTH} levels`) }]);
     for (const payload of ['{"name":', '']) {
-      const broken = await t.tocsin.app.inject({
-        method: 'POST',
-        url: '/api/v1/tenants',
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        payload,
-      });
+      const broken = await postJson('/api/v1/tenants', payload);
       expect(broken.statusCode, payload).toBe(400);
       expect(broken.json().errors, payload).toEqual([{ path: '(root)', message: expect.any(String) }]);
     }
@@ -325,11 +324,22 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     expect(inPath.json().errors[0].path).toBe('path.userId');
   });
 
+  it('says why a body with a __proto__ or constructor.prototype key is refused, rather than that it is no JSON', async () => {
+    // The body is valid JSON: 'Body is not valid JSON' sent its sender looking for a syntax error.
+    for (const payload of [
+      '{"severity":"Info","component":"Jobs","message":"m","data":{"__proto__":{"x":1}}}',
+      '{"severity":"Info","component":"Jobs","message":"m","data":{"constructor":{"prototype":{"x":1}}}}',
+    ]) {
+      const res = await postJson('/api/v1/tenants/fuzz-home/alerts', payload);
+      expect(res.statusCode, payload).toBe(400);
+      expect(res.json().detail, payload).not.toMatch(/not valid JSON/);
+      expect(res.json().errors, payload).toEqual([{ path: '(root)', message: expect.stringContaining('__proto__') }]);
+    }
+  });
+
   it('keeps a lone UTF-16 surrogate (a \\ud800 escape in the JSON) as one U+FFFD on both dialects, in a message, a name and data', async () => {
     // SQLite stored the surrogate's three CESU-8 bytes and read back three U+FFFD; PostgreSQL one.
-    const post = (url: string, payload: string) =>
-      t.tocsin.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload });
-    const raised = await post(
+    const raised = await postJson(
       '/api/v1/tenants/fuzz-home/alerts',
       '{"severity":"Info","component":"Robots","message":"a\\ud800b","dedupKey":"k\\udc00","data":{"s\\ud800":"\\udfff","pair":"\\ud83d\\ude00"}}',
     );
@@ -337,7 +347,7 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     const [id] = raised.json().ids;
     const alert = (await t.call('GET', `/api/v1/tenants/fuzz-home/alerts/${id}`)).json();
     expect(alert).toMatchObject({ message: 'a\ufffdb', dedupKey: 'k\ufffd', data: { 's\ufffd': '\ufffd', pair: '\u{1f600}' } });
-    const group = await post('/api/v1/tenants/fuzz-home/groups', '{"name":"ops \\ud800"}');
+    const group = await postJson('/api/v1/tenants/fuzz-home/groups', '{"name":"ops \\ud800"}');
     expect(group.statusCode, group.body).toBe(201);
     expect((await t.call('GET', `/api/v1/tenants/fuzz-home/groups/${group.json().id}`)).json().name).toBe('ops \ufffd');
   });
