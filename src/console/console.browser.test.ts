@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { freePort } from '../../test/support/ports.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
@@ -1146,6 +1146,28 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       .toBe(1);
     await arrived.click();
     await page.getByText('Robot R-42 went quiet during the outage').waitFor();
+    await context.close();
+  });
+
+  it('shows Settings > Mail and Alert preferences by itself once Tocsin answers again, when they were opened while it could not be reached', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/alerts');
+    await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
+    const pages: [string, Locator][] = [
+      ['#/settings/mail', page.getByRole('switch', { name: 'Enable alerts email' })],
+      ['#/preferences', page.getByRole('switch', { name: 'Daily report' })],
+    ];
+    for (const [hash, shown] of pages) {
+      await page.route('**/api/v1/**', (route) => route.abort('connectionrefused'));
+      await page.evaluate(`location.hash = '${hash}'`);
+      await expect
+        .poll(() => page.locator('main .banner.error').first().textContent())
+        .toBe('Tocsin could not be reached. Check your network connection and try again.');
+      // Tocsin is back: the page shows itself at the next refresh of the bell, without a reload, and the message goes.
+      await page.unroute('**/api/v1/**');
+      await shown.waitFor();
+      expect(await page.locator('main .banner.error').count()).toBe(0);
+    }
     await context.close();
   });
 

@@ -22,8 +22,11 @@ export class ApiError extends Error {
   }
 }
 
-/** @type {{ csrfToken: string | null, onUnauthorized: () => void, onForbidden: () => void }} */
-const state = { csrfToken: null, onUnauthorized: () => {}, onForbidden: () => {} };
+/** REACHABLE is dispatched on window when Tocsin answers again after a call that could not reach it. */
+export const REACHABLE = 'tocsin:reachable';
+
+/** @type {{ csrfToken: string | null, onUnauthorized: () => void, onForbidden: () => void, unreachable: boolean }} */
+const state = { csrfToken: null, onUnauthorized: () => {}, onForbidden: () => {}, unreachable: false };
 
 /**
  * configureApi sets the CSRF token echoed on unsafe calls, what to do when the session ends, and
@@ -60,7 +63,12 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
     });
   } catch (err) {
     // No answer at all (server down, network gone): the browser's words ("Failed to fetch") mean nothing to a user.
+    state.unreachable = true;
     throw Object.assign(new Error(String(err)), { unreachable: true });
+  }
+  if (state.unreachable) {
+    state.unreachable = false;
+    dispatchEvent(new Event(REACHABLE));
   }
   if (response.status === 204) return null;
   const type = response.headers.get('content-type') || '';

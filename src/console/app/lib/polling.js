@@ -1,4 +1,5 @@
 import { useEffect } from 'preact/hooks';
+import { REACHABLE } from './api.js';
 import { ALERTS_CHANGED } from './session.js';
 
 /** POLL_MS is how often the bell and the lists ask for news. */
@@ -66,4 +67,20 @@ export function usePolling(load, deps) {
       document.removeEventListener('visibilitychange', changed);
     };
   }, deps);
+}
+
+/**
+ * useLoadWhenBack runs `load` again when Tocsin answers after being unreachable, as long as the
+ * page has not `loaded`: a page opened while Tocsin was restarting or the network was gone (its
+ * one read said so) shows itself once Tocsin is back, without a reload; a page already shown,
+ * a form being edited, is left as it is.
+ * @param {() => unknown} load
+ * @param {boolean} loaded
+ */
+export function useLoadWhenBack(load, loaded) {
+  useEffect(() => {
+    if (loaded) return undefined;
+    addEventListener(REACHABLE, load);
+    return () => removeEventListener(REACHABLE, load);
+  }, [loaded, load]);
 }

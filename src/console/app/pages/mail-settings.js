@@ -5,6 +5,7 @@ import { can, tenantApi } from '../lib/session.js';
 import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
 import { Banner, Dialog, TextField, Toggle, html, problemText } from '../lib/ui.js';
 import { TestMailDialog } from './test-mail.js';
+import { useLoadWhenBack } from '../lib/polling.js';
 
 /** mailFormOf turns the API's MailSettings into the form's state. */
 function mailFormOf(settings) {
@@ -104,6 +105,10 @@ export function MailSettingsPage({ session }) {
   useEffect(() => {
     load();
   }, [session.tenant.id]);
+  useLoadWhenBack(() => {
+    setMessage(null);
+    load();
+  }, form !== null);
   if (!form) return html`<section class="page"><h1>${t('settings.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
 
   const update = (patch) => {

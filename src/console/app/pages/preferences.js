@@ -5,6 +5,7 @@ import { currentLanguage, pickLanguage, t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { can, tenantApi } from '../lib/session.js';
 import { Banner, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { useLoadWhenBack } from '../lib/polling.js';
 
 const EMAIL_SWITCHES = ['tenMinuteSummary', 'dailyReport', 'fatalImmediately'];
 const EMPTY_PATCH = { subscriptions: {}, email: {} };
@@ -101,11 +102,16 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   const [patch, setPatch] = useState(EMPTY_PATCH);
   const [added, setAdded] = useState('');
 
-  useEffect(() => {
+  const load = () => {
     api('GET', tenantApi(session, path)).then(setPrefs, (err) => setMessage({ kind: 'error', text: problemText(err) }));
     loadCatalogue(session).then(setCatalogue);
     if (owner) api('GET', tenantApi(session, owner)).then(setWho, () => {});
-  }, [session.tenant.id, path]);
+  };
+  useEffect(load, [session.tenant.id, path]);
+  useLoadWhenBack(() => {
+    setMessage(null);
+    load();
+  }, prefs !== null);
 
   if (!prefs) return html`<section class="page"><h1>${t('prefs.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
   const subscriptions = prefs.subscriptions ?? {};
