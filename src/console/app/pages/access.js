@@ -7,6 +7,7 @@ import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fie
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
 import { Banner, Copyable, Dialog, FieldError, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { useLoadWhenBack } from '../lib/polling.js';
 
 /** BUILT_IN_ROLES are the roles every tenant has; the console names them in the user's language. */
 const BUILT_IN_ROLES = ['Administrator', 'Alerts Viewer', 'Robot'];
@@ -228,10 +229,12 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
   // Another user's preferences and tokens need Users.Edit (the API answers 403); one's own do not.
   const self = (user) => session.user?.id === user.id;
 
+  const [loaded, setLoaded] = useState(false);
   const load = async () => {
     try {
       const [users, groups, roles] = await Promise.all(['users', 'groups', 'roles'].map((name) => api('GET', tenantApi(session, name))));
       setData({ users: users.items, groups: groups.items, roles: roles.items });
+      setLoaded(true);
     } catch (err) {
       setError(err);
     }
@@ -239,6 +242,10 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
   useEffect(() => {
     load();
   }, [session.tenant.id]);
+  useLoadWhenBack(() => {
+    setError(null);
+    load();
+  }, loaded);
   const saved = async (item) => {
     setDialog(null);
     load();
