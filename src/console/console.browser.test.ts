@@ -315,10 +315,19 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       custom: { host: 'localhost', port: smtp.port, security: 'none', passwordSet: true, fromDisplayName: 'Acme alerts', allowPlaintextAuth: true },
     });
 
-    // Saved tested values stay tested: saving them again asks nothing.
+    // Saved tested values stay tested: saving them again asks nothing. The question would come instead of the
+    // PUT, so the page has asked whatever it asks once the PUT is answered, or the question is up.
+    const savedAgain = page.waitForResponse((response) => response.request().method() === 'PUT' && /\/settings\/mail$/.test(new URL(response.url()).pathname));
     await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.waitForTimeout(300);
+    await Promise.race([
+      savedAgain,
+      page
+        .getByRole('dialog')
+        .waitFor()
+        .catch(() => {}),
+    ]);
     expect(await page.getByRole('dialog').count()).toBe(0);
+    expect((await savedAgain).status()).toBe(200);
 
     await page.getByTestId('mail-tested').waitFor();
 
@@ -758,8 +767,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // again at most once in a while.
     await page.goto(`${base}/#/deliveries`);
     await expect.poll(() => page.getByRole('alert').first().textContent()).toBe('You do not have the permission to do this.');
+    // Counted over refresh cycles, not seconds: two refused refreshes, then the next one asked (a cycle after
+    // the second, so a GET /me that refusal led to is sent by then). A console asking on every refusal asks
+    // twice; one asking at most once per 10 s asks once at most, as these cycles span less than 10 s.
     const refused = asked.length;
-    await page.waitForTimeout(7_000);
+    const logRefresh = (response: { url(): string; status(): number }) => /\/deliveries$/.test(new URL(response.url()).pathname);
+    for (let cycle = 0; cycle < 2; cycle++) expect((await page.waitForResponse(logRefresh)).status()).toBe(403);
+    await page.waitForRequest((request) => /\/deliveries$/.test(new URL(request.url()).pathname));
     expect(await page.evaluate('location.hash')).toBe('#/deliveries');
     expect(asked.length - refused).toBeLessThanOrEqual(1);
     await context.close();
@@ -835,20 +849,25 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   it('keeps what is being typed in a text filter while the list refreshes: Delivery log recipient, Alerts event', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/deliveries');
+    // The list is read again every 3 seconds. Two of its refreshes answered: the first has been drawn by
+    // the time the second is answered, 3 s later.
+    const refreshed = async (list: '/deliveries' | '/alerts') => {
+      for (let cycle = 0; cycle < 2; cycle++) await page.waitForResponse((response) => new URL(response.url()).pathname.endsWith(list));
+    };
     const recipient = page.locator('#delivery-recipient');
     await recipient.pressSequentially('marie@acme', { delay: 20 });
-    // The list is read again every 3 seconds; the half-typed address stays, and applies once done.
-    await page.waitForTimeout(3_500);
+    // The half-typed address stays through the refreshes, and applies once done.
+    await refreshed('/deliveries');
     expect(await recipient.inputValue()).toBe('marie@acme');
     await recipient.pressSequentially('.example');
     await recipient.press('Tab');
     await expect.poll(() => page.evaluate('location.hash')).toContain('recipient=marie%40acme.example');
-    await page.waitForTimeout(3_500);
+    await refreshed('/deliveries');
     expect(await recipient.inputValue()).toBe('marie@acme.example');
     await page.goto(`${base}/#/alerts`);
     const event = page.locator('#filter-event');
     await event.pressSequentially('Robot.Sta', { delay: 20 });
-    await page.waitForTimeout(3_500);
+    await refreshed('/alerts');
     expect(await event.inputValue()).toBe('Robot.Sta');
     await event.press('Tab');
     await expect.poll(() => page.evaluate('location.hash')).toContain('event=Robot.Sta');
@@ -1324,7 +1343,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await shot(page, 'delivery-log');
     await page.goto(`${base}/#/previews`);
     await page.getByRole('heading', { name: 'Email previews' }).waitFor();
-    await page.waitForTimeout(500);
+    // The picture is taken once the preview's email has loaded in its frame.
+    const previewFrame = await (await page.locator('.preview iframe').elementHandle())!.contentFrame();
+    await previewFrame!.waitForLoadState('load');
     await shot(page, 'email-previews');
     await context.close();
 
