@@ -1498,6 +1498,33 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('shows the host administrator no system mail form to save over the settings while Tocsin cannot be reached, and the tenants and the form once it answers again', async () => {
+    const { context, page } = await open();
+    await page.goto(base);
+    await page.getByRole('tab', { name: 'Host administrator' }).click();
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('tr:visible', { hasText: 'acme' }).first().waitFor();
+    for (const [hash, heading, shown] of [
+      ['#/host/mail', 'System mail settings', page.getByLabel('SMTP Host')],
+      ['#/host/tenants', 'Tenants', page.locator('tr:visible', { hasText: 'acme' }).first()],
+    ] as const) {
+      await page.route('**/api/v1/**', (route) => route.abort('connectionrefused'));
+      await page.evaluate(`location.hash = '${hash}'`);
+      await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+      await expect
+        .poll(() => page.locator('main .banner.error').first().textContent())
+        .toBe('Tocsin could not be reached. Check your network connection and try again.');
+      if (hash === '#/host/mail') expect(await page.getByLabel('SMTP Host').count()).toBe(0);
+      else expect(await page.locator('tr:visible', { hasText: 'acme' }).count()).toBe(0);
+      // Tocsin is back: the page reads again at the bell's next refresh, and the message goes.
+      await page.unroute('**/api/v1/**');
+      await shown.waitFor();
+      expect(await page.locator('main .banner.error').count()).toBe(0);
+    }
+    await context.close();
+  });
+
   it('tells the host administrator, in its language, that no mail catcher runs where TOCSIN_SMTP_URL names the system server', async () => {
     const deployed = await startConsoleServer(ADMIN_TOKEN, { TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=tocsin@acme.example` });
     try {

@@ -4,7 +4,7 @@ import { formatTime } from '../lib/format.js';
 import { LANGUAGES, t } from '../lib/i18n.js';
 import { SmtpFields, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
 import { Banner, Dialog, SelectField, TextField, html, problemText } from '../lib/ui.js';
-import { usePolling } from '../lib/polling.js';
+import { useLoadWhenBack, usePolling } from '../lib/polling.js';
 import { TenantsActivityChart } from './charts.js';
 
 function TenantDialog({ tenant, onClose, onSaved }) {
@@ -61,6 +61,7 @@ export function TenantsPage({ onChanged }) {
   const [dialog, setDialog] = useState(/** @type {any} */ (null));
   const [error, setError] = useState(/** @type {unknown} */ (null));
   const [activity, setActivity] = useState(/** @type {any} */ (null));
+  const [loaded, setLoaded] = useState(false);
   usePolling(() => {
     return api('GET', 'system/tenant-activity').then(setActivity, () => setActivity(null));
   }, []);
@@ -69,11 +70,14 @@ export function TenantsPage({ onChanged }) {
   const load = () =>
     api('GET', 'tenants').then((answer) => {
       setTenants(answer.items);
+      setLoaded(true);
+      setError(null);
       onChanged(answer.items);
     }, setError);
   useEffect(() => {
     load();
   }, []);
+  useLoadWhenBack(load, loaded);
   const remove = async (tenant) => {
     if (!confirm(t('tenants.confirmDelete', { name: tenant.name }))) return;
     try {
@@ -114,16 +118,24 @@ export function SystemMailPage() {
   const [form, setForm] = useState(/** @type {any} */ (null));
   const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
   const [message, setMessage] = useState(/** @type {{ kind: string, text: import('preact').ComponentChildren } | null} */ (null));
-  useEffect(() => {
+  const load = () =>
     api('GET', 'system/mail-settings').then(
-      (settings) => setForm(smtpFormOf(settings)),
+      (settings) => {
+        setMessage(null);
+        setForm(smtpFormOf(settings));
+      },
       (err) => {
-        setForm(smtpFormOf(null));
-        if (err.status !== 404) setMessage({ kind: 'error', text: problemText(err) });
+        // None saved yet: a form to fill. Any other failure shows no form, whose Save would write
+        // empty values over the settings every tenant on the default settings sends with.
+        if (err.status === 404) setForm(smtpFormOf(null));
+        else setMessage({ kind: 'error', text: problemText(err) });
       },
     );
+  useEffect(() => {
+    load();
   }, []);
-  if (!form) return null;
+  useLoadWhenBack(load, form !== null);
+  if (!form) return html`<section class="page"><h1>${t('systemMail.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
   const save = async (event) => {
     event.preventDefault();
     try {
