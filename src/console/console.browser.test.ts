@@ -86,6 +86,14 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('nav.main-nav').waitFor();
   }
+  /** signInAsHost signs the host administrator in with the admin token and waits for the tenants' list. */
+  async function signInAsHost(page: Page) {
+    await page.goto(base);
+    await page.getByRole('tab', { name: 'Host administrator' }).click();
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('tr:visible', { hasText: 'acme' }).first().waitFor();
+  }
   /** addSource signs an administrator in on Sources and fills Add a source's name and kind, leaving the dialog open. */
   async function addSource(name: string, kind: string) {
     const { context, page } = await open();
@@ -1476,11 +1484,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
 
   it('signs the host administrator in with the admin token: tenants, system mail settings, mail catcher', async () => {
     const { context, page } = await open();
-    await page.goto(base);
-    await page.getByRole('tab', { name: 'Host administrator' }).click();
-    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('tr:visible', { hasText: 'acme' }).first().waitFor();
+    await signInAsHost(page);
     await shot(page, 'host-tenants');
     await page.getByRole('link', { name: 'System mail settings' }).click();
     await page.getByLabel('SMTP Host').waitFor();
@@ -1500,11 +1504,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
 
   it('shows the host administrator no system mail form to save over the settings while Tocsin cannot be reached, and the tenants and the form once it answers again', async () => {
     const { context, page } = await open();
-    await page.goto(base);
-    await page.getByRole('tab', { name: 'Host administrator' }).click();
-    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('tr:visible', { hasText: 'acme' }).first().waitFor();
+    await signInAsHost(page);
     for (const [hash, heading, shown] of [
       ['#/host/mail', 'System mail settings', page.getByLabel('SMTP Host')],
       ['#/host/tenants', 'Tenants', page.locator('tr:visible', { hasText: 'acme' }).first()],
