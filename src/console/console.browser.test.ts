@@ -1122,7 +1122,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     expect(await page.locator('main .banner.error').count()).toBe(0);
     // "I'm on it" on an alert that is gone says so, in French, not the API's English 'Alert not found.'.
     await acknowledged!.getByRole('button', { name: 'Je m’en occupe' }).click();
-    await expect.poll(() => page.locator('main .banner.error').textContent()).toBe('Cette alerte n’existe plus : elle a été supprimée entre-temps.');
+    await expect.poll(() => page.locator('main .banner.error').textContent()).toBe('Cette alerte n’existe plus : elle a été supprimée entre-temps.');
     await acknowledged!.waitFor({ state: 'detached' });
     await context.close();
   });
