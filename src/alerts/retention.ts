@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import { purgeExpiredDeliveries } from '../delivery/outbox/retention.js';
+import { UNFINISHED_STATUSES } from '../delivery/outbox/tables.js';
 import { purgeOldDeliveries } from '../sources/store.js';
 import type { Db } from '../storage/database.js';
 
@@ -62,7 +63,7 @@ async function heldByReports(db: Db, tenantId: string): Promise<number> {
     .selectFrom('deliveries')
     .select(sql<number | string | null>`min(window_start)`.as('start'))
     .where('tenant_id', '=', tenantId)
-    .where('status', 'in', ['pending', 'sending', 'retrying'])
+    .where('status', 'in', UNFINISHED_STATUSES)
     .where('window_start', 'is not', null)
     .executeTakeFirst();
   return row?.start == null ? Number.POSITIVE_INFINITY : Number(row.start);

@@ -1,4 +1,4 @@
-import type { EmailKind } from '../delivery/contract.js';
+import { idempotencyKey } from '../delivery/idempotency-key.js';
 import type { NewDelivery } from '../delivery/outbox/enqueue.js';
 import { isSubscribed } from '../preferences/model.js';
 import { type Recipient, wantsKind } from '../recipients/eligibility.js';
@@ -29,15 +29,6 @@ export function getsWindowReport(recipient: Recipient, kind: 'summary' | 'daily'
 /** getsImmediate decides whether a recipient gets the immediate email of a Fatal alert. */
 export function getsImmediate(recipient: Recipient, flood: FatalFlood): boolean {
   return wantsKind(recipient, 'immediate') && isSubscribed(recipient.preferences, flood.component, flood.event);
-}
-
-/**
- * idempotencyKey names one email: kind, tenant, what it is about (window start or alert flood)
- * and the lower-cased address, so one address never gets two copies of one email, whoever
- * decides it and however often.
- */
-export function idempotencyKey(kind: EmailKind, tenantId: string, about: string | number, address: string): string {
-  return `${kind}:${tenantId}:${about}:${address.toLowerCase()}`;
 }
 
 /** windowDelivery is the outbox row of a summary or daily report for one recipient. */

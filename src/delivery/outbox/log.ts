@@ -3,7 +3,7 @@ import { fieldError } from '../../http/problem.js';
 import type { Db } from '../../storage/database.js';
 import type { EmailKind } from '../contract.js';
 import type { DeliveryRow } from './delivery.js';
-import type { DeliveryStatus } from './tables.js';
+import { type DeliveryStatus, UNFINISHED_STATUSES } from './tables.js';
 
 /** DeliveryLogQuery filters and pages one tenant's delivery log, newest first. */
 export interface DeliveryLogQuery {
@@ -119,7 +119,7 @@ async function recipientSpellings(db: Db, tenantId: string, typed: string): Prom
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const UNFINISHED = new Set(['pending', 'sending', 'retrying']);
+const UNFINISHED: ReadonlySet<string> = new Set(UNFINISHED_STATUSES);
 
 /** showDelivery maps a stored row to its API shape; the payload (alert contents) stays out of the log. */
 export function showDelivery(row: DeliveryRow): DeliveryLogEntry {

@@ -3,7 +3,7 @@ import type { NewAlert } from '../../alerts/input.js';
 import { purgeExpiredAlerts } from '../../alerts/retention.js';
 import { insertAlerts } from '../../alerts/store.js';
 import { committedFatalFloods, type FatalFlood } from '../../reports/alert-facts.js';
-import { idempotencyKey } from '../../reports/recipient-rules.js';
+import { idempotencyKey } from '../idempotency-key.js';
 import { FakeClock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { Storage } from '../../storage/storage.js';

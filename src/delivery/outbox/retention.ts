@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import type { Db } from '../../storage/database.js';
+import { floodOfImmediateKey } from '../idempotency-key.js';
+import { FINISHED_STATUSES } from './tables.js';
 
 const DAY_MS = 86_400_000;
-/** The statuses of an email that is done with: nothing will send it or write its row again. */
-const FINISHED = ['sent', 'failed'] as const;
 
 /**
  * purgeExpiredDeliveries forgets, past each tenant's retention (`retention_days`, the one its
@@ -41,7 +41,7 @@ export async function purgeExpiredDeliveries(db: Db, now: number, batchSize: num
         .select(['id', 'created_at', 'kind', 'idempotency_key'])
         .where('tenant_id', '=', tenant.id)
         .where('created_at', '<', cutoff)
-        .where('status', 'in', FINISHED)
+        .where('status', 'in', FINISHED_STATUSES)
         .$if(after !== undefined, (q) =>
           q
             // The bound alone is what an index range uses; the pair says where in a millisecond the page ended.
@@ -77,13 +77,10 @@ export async function purgeExpiredDeliveries(db: Db, now: number, batchSize: num
  * Once the flood's last alert is past the retention too, nothing can join the flood any more.
  */
 async function liveFloods(db: Db, tenantId: string, rows: readonly { id: string; kind: string; idempotency_key: string }[]): Promise<Set<string>> {
-  // The key is immediate:<tenant>:<flood>:<address> (reports/recipient-rules.ts); the flood is an alert id, without a colon.
-  const prefix = `immediate:${tenantId}:`;
   const floodOf = new Map<string, string>();
   for (const row of rows) {
-    if (row.kind !== 'immediate' || !row.idempotency_key.startsWith(prefix)) continue;
-    const rest = row.idempotency_key.slice(prefix.length);
-    floodOf.set(row.id, rest.slice(0, rest.indexOf(':')));
+    const flood = row.kind === 'immediate' ? floodOfImmediateKey(row.idempotency_key, tenantId) : undefined;
+    if (flood !== undefined) floodOf.set(row.id, flood);
   }
   if (floodOf.size === 0) return new Set();
   const stored = await db

@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import { callerTimeZone } from '../../access/caller-zone.js';
 import { tenantOf } from '../../access/routes.js';
-import type { RouteModule } from '../../http/context.js';
+import type { AppDeps, RouteModule } from '../../http/context.js';
 import { bucketPeriods, hourBuckets } from '../../shared/time-buckets.js';
 import { emailAddress, timeZone } from '../../shared/validation.js';
 import { attemptHistogram, lastFailingReply } from './hourly.js';
-import { DELIVERY_STATUSES } from './tables.js';
+import { DELIVERY_STATUSES, UNFINISHED_STATUSES } from './tables.js';
 import { notFound } from '../../http/problem.js';
 import { type DeliveryLogEntry, decodeLogCursor, encodeLogCursor, findDelivery, listDeliveries, showDelivery } from './log.js';
-import type { AppDeps } from '../../http/context.js';
 import { bindMessageIds, holdsUnboundMessageId } from '../message-id.js';
 import { readSendSettings } from '../../settings/mail-settings.js';
 
@@ -65,8 +64,6 @@ const hourlyQuery = z.object({
 
 const tenantParams = z.object({ tenant: z.string().min(1).max(200) });
 
-const UNFINISHED: readonly string[] = ['pending', 'sending', 'retrying'];
-
 /**
  * withSendingIds shows the emails not sent yet under the Message-ID they are to be sent with: an ID
  * gets the From address's domain only when sent (bindMessageIds), so a waiting email showed its
@@ -75,7 +72,7 @@ const UNFINISHED: readonly string[] = ['pending', 'sending', 'retrying'];
  * write it; an email sent or failed shows the ID it was stored with.
  */
 async function withSendingIds<T extends DeliveryLogEntry>(deps: AppDeps, tenantId: string, entries: T[]): Promise<T[]> {
-  const waiting = (entry: T) => UNFINISHED.includes(entry.status) && holdsUnboundMessageId(entry.messageId);
+  const waiting = (entry: T) => UNFINISHED_STATUSES.includes(entry.status) && holdsUnboundMessageId(entry.messageId);
   if (!entries.some(waiting)) return entries;
   const read = await readSendSettings(deps.storage.db, tenantId);
   const system = read.systemSmtp(deps.secretBox, deps.systemSmtp).smtp.fromAddress;

@@ -4,6 +4,12 @@ export type DeliveryStatus = 'pending' | 'sending' | 'retrying' | 'sent' | 'fail
 /** DELIVERY_STATUSES lists every status, in the order of an email's life. */
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = Object.freeze(['pending', 'sending', 'retrying', 'sent', 'failed']);
 
+/** UNFINISHED_STATUSES are those of an email that is still to be sent (or being sent): its row may change. */
+export const UNFINISHED_STATUSES: readonly DeliveryStatus[] = Object.freeze(['pending', 'sending', 'retrying']);
+
+/** FINISHED_STATUSES are those of an email that is done with: nothing will send it or write its row again. */
+export const FINISHED_STATUSES: readonly DeliveryStatus[] = Object.freeze(['sent', 'failed']);
+
 /** AttemptOutcome is how one attempt ended; `sending` while it runs, `interrupted` when its worker died. */
 export type AttemptOutcome = 'sending' | 'sent' | 'retry' | 'failed' | 'interrupted' | 'deferred';
 
