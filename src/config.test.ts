@@ -163,6 +163,15 @@ describe('a variable set to nothing', () => {
     expect(config.floodWindowMs).toBe(loadConfig({}).floodWindowMs);
     expect(config.databaseUrl).toBe(loadConfig({}).databaseUrl);
   });
+
+  it('means its default when set to only spaces or a line break, rather than 0 (PORT any free port, no flood window)', () => {
+    const blank = { PORT: ' ', TOCSIN_FLOOD_WINDOW_SECONDS: ' ', TOCSIN_MAIL_CATCHER_PORT: '\n', TOCSIN_SUMMARY_INTERVAL_SECONDS: '  ' };
+    const config = loadConfig(blank);
+    const defaults = loadConfig({});
+    expect(config).toMatchObject({ port: 8080, mailCatcherPort: 2525, summaryIntervalSeconds: 600 });
+    expect(config.floodWindowMs).toBe(defaults.floodWindowMs);
+    expect(loadConfig({ TOCSIN_SECRET_KEY: ' ', TOCSIN_ADMIN_TOKEN: '\n' })).toMatchObject({ secretKey: undefined, adminToken: undefined });
+  });
 });
 
 describe('the database URL', () => {

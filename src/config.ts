@@ -159,8 +159,9 @@ export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey' |
  * process with a message naming the variable instead of failing on the first request.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // A variable set to nothing (`PORT=` in a compose file or an env file) means its default, as if unset.
-  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
+  // A variable set to nothing (`PORT=` in a compose file or an env file) means its default, as if unset;
+  // so does one of only spaces or a line break, which a number would otherwise read as 0 (PORT any port).
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value?.trim() !== '')));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
