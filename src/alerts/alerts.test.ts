@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { createApiToken } from '../access/tokens.js';
+import { createTenant, deleteTenant } from '../access/tenants.js';
+import { createUser } from '../access/users.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 
@@ -367,5 +370,45 @@ describeEachDialect('alerts API', (dialect) => {
     for (const ref of ['soon-deleted', id]) expect((await t.call('POST', `/api/v1/tenants/${ref}/alerts`, alert)).statusCode).toBe(202);
     expect((await t.call('DELETE', '/api/v1/tenants/soon-deleted')).statusCode).toBe(204);
     for (const ref of ['soon-deleted', id]) expect((await t.call('POST', `/api/v1/tenants/${ref}/alerts`, alert)).statusCode).toBe(404);
+  });
+});
+
+// Another process (a second `api` process, an `all` one) deletes or re-creates a tenant: this
+// process keeps the tenants of raising requests for READ_CACHE_MS, and learns of it only from the
+// database. Simulated here by writing to the database directly, as the other process would.
+describeEachDialect('raising alerts for a tenant another process deleted or re-created', (dialect) => {
+  let t: TestApp;
+  const clock = new FakeClock(T0);
+  beforeAll(async () => {
+    t = await startTestApp(dialect, {}, { clock });
+  });
+  afterAll(() => t.close());
+
+  const raise = (tenant: string, token?: string) =>
+    t.call('POST', `/api/v1/tenants/${tenant}/alerts`, { severity: 'Error', component: 'Robots', message: 'robot down' }, token);
+
+  it('answers 404 for a tenant deleted elsewhere, and stores alerts in the tenant re-created under its name', async () => {
+    const db = t.tocsin.deps.storage.db;
+    const first = (await t.call('POST', '/api/v1/tenants', { name: 'phoenix' })).json<{ id: string }>();
+    expect((await raise('phoenix')).statusCode).toBe(202);
+
+    await deleteTenant(db, first.id);
+    const gone = await raise('phoenix');
+    expect(gone.statusCode).toBe(404);
+    expect(gone.json()).toMatchObject({ status: 404, detail: expect.stringMatching(/tenant/i) });
+
+    const again = await createTenant(db, { name: 'phoenix' }, clock);
+    const stored = await raise('phoenix');
+    expect(stored.statusCode).toBe(202);
+    const listed = (await t.call('GET', `/api/v1/tenants/${again.id}/alerts`)).json<{ items: { id: string }[] }>();
+    expect(listed.items.map((a) => a.id)).toEqual(stored.json<{ ids: string[] }>().ids);
+
+    // A user of a tenant re-created again, whose token this process has never seen, raises under its name too.
+    await deleteTenant(db, again.id);
+    const third = await createTenant(db, { name: 'phoenix' }, clock);
+    const userId = await createUser(db, third.id, { email: 'robot@phoenix.example.com', name: 'Robot', roles: ['Robot'] }, clock);
+    const token = (await createApiToken(db, third.id, userId, 'robot', clock)).token;
+    expect((await raise('phoenix', token)).statusCode).toBe(202);
+    expect((await raise('phoenix')).statusCode).toBe(202);
   });
 });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { callerTimeZone } from '../access/caller-zone.js';
 import { tenantOf } from '../access/routes.js';
 import type { RouteModule } from '../http/context.js';
+import { raiseInTenant } from '../http/access-hook.js';
 import { badRequest, conflict, fieldError, notFound } from '../http/problem.js';
 import { CHART_RANGES, bucketPeriods, rangeBuckets } from '../shared/time-buckets.js';
 import { queryInstant, timeZone } from '../shared/validation.js';
@@ -126,7 +127,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
         const first = parsed.errors[0]!;
         throw badRequest(`${first.path}: ${first.message}`, parsed.errors);
       }
-      const ids = await ingest.raise(tenantOf(request).id, parsed.alerts);
+      const ids = await raiseInTenant(request, (tenantId) => ingest.raise(tenantId, parsed.alerts));
       return reply.status(202).send({ ids });
     },
   );

@@ -5,6 +5,8 @@ import { forbidden, notFound, unauthorized } from './problem.js';
 import type { AppDeps, TenantRow } from './context.js';
 import type { Db } from '../storage/database.js';
 import { sqlOnce } from '../storage/sql-once.js';
+import { StorageRejectedError } from '../storage/errors.js';
+import type { Principal } from '../access/principal.js';
 import type { ReadCache } from '../shared/read-cache.js';
 
 /** SESSION_COOKIE is the name of the console's HTTP-only session cookie. */
@@ -51,6 +53,31 @@ function keptTenant(kept: ReadCache, db: Db, ref: string): Promise<TenantRow | u
     });
 }
 
+/** tenantFor is the tenant of a path for the caller: 404 when there is none or it is another tenant's. */
+function tenantFor(principal: Principal, tenant: TenantRow | undefined): TenantRow {
+  if (!tenant || (principal.kind === 'user' && principal.tenantId !== tenant.id)) throw notFound('Tenant');
+  return tenant;
+}
+
+/**
+ * raiseInTenant runs a write of alerts for the request's tenant. A tenant kept for raising alerts
+ * (keptTenant) may have been deleted by another process since, and the write is then refused as a
+ * lost race (foreign-key): the tenant is read again, and the write goes to the tenant now under
+ * that name (re-created), or the request is answered 404 as for any tenant that does not exist.
+ */
+export async function raiseInTenant<T>(request: FastifyRequest, write: (tenantId: string) => Promise<T>): Promise<T> {
+  const tenant = request.tenant;
+  if (!tenant) throw notFound('Tenant');
+  try {
+    return await write(tenant.id);
+  } catch (err) {
+    if (!request.readTenantAgain || !(err instanceof StorageRejectedError) || err.kind !== 'foreign-key') throw err;
+    const again = await request.readTenantAgain();
+    if (again.id === tenant.id) throw err;
+    return write(again.id);
+  }
+}
+
 /**
  * accessHook runs before validation on every request: it finds the caller (401), resolves the
  * tenant of the path and hides other tenants (404), then checks the route's permission (403).
@@ -70,12 +97,21 @@ export function accessHook(deps: AppDeps, raising: ReadCache) {
 
     // The tenant comes before the host check, so another tenant's path is a 404 on every route.
     if (params.tenant !== undefined) {
-      const tenant =
-        config.permission === RAISING ? await keptTenant(raising, deps.storage.db, params.tenant) : await findTenant(deps.storage.db, params.tenant);
-      if (!tenant || (principal.kind === 'user' && principal.tenantId !== tenant.id)) {
-        throw notFound('Tenant');
+      const ref = params.tenant;
+      const readAgain = async () => {
+        raising.drop(ref);
+        request.tenant = tenantFor(principal, await findTenant(deps.storage.db, ref));
+        return request.tenant;
+      };
+      if (config.permission !== RAISING) {
+        request.tenant = tenantFor(principal, await findTenant(deps.storage.db, ref));
+      } else {
+        const kept = await keptTenant(raising, deps.storage.db, ref);
+        // A user's own tenant not the one kept under its name: re-created by another process since.
+        if (kept && principal.kind === 'user' && principal.tenantId !== kept.id) await readAgain();
+        else request.tenant = tenantFor(principal, kept);
+        request.readTenantAgain = readAgain;
       }
-      request.tenant = tenant;
     }
     if (access === 'host' && principal.kind !== 'host') {
       throw forbidden('Only the host administrator may do this.');

@@ -52,6 +52,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
     tenant?: TenantRow;
+    /**
+     * Set when `tenant` was kept from an earlier request raising alerts (accessHook): reads the
+     * tenant of the path again, checks the caller's access to it and sets `tenant`, for a write
+     * that found the kept one deleted by another process (raiseInTenant).
+     */
+    readTenantAgain?: () => Promise<TenantRow>;
   }
 }
 

@@ -48,6 +48,11 @@ export class ReadCache {
     return value;
   }
 
+  /** drop forgets one key, found stale (changed by another process). */
+  drop(key: string): void {
+    this.#entries.delete(key);
+  }
+
   /** forget drops everything kept: called after any change made through this process's API. */
   forget(): void {
     this.#generation += 1;
