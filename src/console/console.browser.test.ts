@@ -1176,7 +1176,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
-  it('shows Settings > Mail, Alert preferences and Manage Access by itself once Tocsin answers again, when they were opened while it could not be reached', async () => {
+  it('shows Settings > Mail, Alert preferences, Manage Access and Email previews by itself once Tocsin answers again, when they were opened while it could not be reached', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/alerts');
     await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
@@ -1184,6 +1184,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       ['#/settings/mail', page.getByRole('switch', { name: 'Enable alerts email' })],
       ['#/preferences', page.getByRole('switch', { name: 'Daily report' })],
       ['#/access/users', page.getByRole('cell', { name: 'marie@acme.example', exact: true })],
+      ['#/previews', page.locator('main .preview iframe')],
     ];
     for (const [hash, shown] of pages) {
       await page.route('**/api/v1/**', (route) => route.abort('connectionrefused'));

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, query as toQuery } from '../lib/api.js';
 import { LANGUAGES, currentLanguage, t } from '../lib/i18n.js';
+import { useLoadWhenBack } from '../lib/polling.js';
 import { tenantApi } from '../lib/session.js';
 import { Banner, SelectField, html, problemText } from '../lib/ui.js';
 
@@ -20,7 +21,7 @@ export function PreviewsPage({ session }) {
   const [preview, setPreview] = useState(/** @type {any} */ (null));
   const [error, setError] = useState(/** @type {unknown} */ (null));
 
-  useEffect(() => {
+  const load = () => {
     setError(null);
     api('GET', tenantApi(session, `emails/preview${toQuery({ kind, language })}`)).then(
       (answer) => setPreview(previewParts(answer)),
@@ -29,7 +30,10 @@ export function PreviewsPage({ session }) {
         setError(err);
       },
     );
-  }, [kind, language, session.tenant.id]);
+  };
+  useEffect(load, [kind, language, session.tenant.id]);
+  // Opened while Tocsin could not be reached, the page reads again once it answers.
+  useLoadWhenBack(load, preview !== null);
 
   return html`<section class="page">
     <h1>${t('previews.title')}</h1>
