@@ -42,7 +42,7 @@ describeEachDialect('bearer principals cached briefly', (dialect) => {
   });
 });
 
-describeEachDialect('the generated admin token', (dialect) => {
+describeEachDialect('the admin token', (dialect) => {
   const clock = new FakeClock(Date.UTC(2026, 11, 1, 10));
   let storage: Storage;
   beforeAll(async () => {
@@ -58,6 +58,28 @@ describeEachDialect('the generated admin token', (dialect) => {
     for (const start of starts) expect(start.hash).toBe(sha256(printed[0]!));
     const restart = await ensureAdminToken(storage.db, undefined, clock);
     expect(restart).toEqual({ hash: sha256(printed[0]!) });
+  });
+
+  it("ends the console sessions signed in with the old admin token, and keeps the tenant users' sessions", async () => {
+    // The admin token leaked and the operator restarts with another: a console signed in with the leaked one kept host access for 12 hours.
+    const old = await ensureAdminToken(storage.db, 'leaked-admin-token', clock);
+    const hostSession = await createSession(storage.db, 'host', clock);
+    const tenant = await createTenant(storage.db, { name: 'rotation' }, clock);
+    const userId = await createUser(storage.db, tenant.id, { email: 'ops@example.com', name: 'Ops', roles: ['Administrator'] }, clock);
+    const userSession = await createSession(storage.db, { tenantId: tenant.id, userId }, clock);
+
+    const again = await ensureAdminToken(storage.db, 'leaked-admin-token', clock);
+    expect(await new Authenticator(storage.db, again.hash, clock).fromSession(hostSession.cookie)).toBeDefined();
+
+    const rotated = await ensureAdminToken(storage.db, 'new-admin-token', clock);
+    expect(rotated.hash).not.toBe(old.hash);
+    const auth = new Authenticator(storage.db, rotated.hash, clock);
+    expect(await auth.fromSession(hostSession.cookie)).toBeUndefined();
+    expect((await auth.fromSession(userSession.cookie))?.principal.kind).toBe('user');
+    // A console signed in with the new token stays signed in across restarts with it.
+    const fresh = await createSession(storage.db, 'host', clock);
+    await ensureAdminToken(storage.db, 'new-admin-token', clock);
+    expect(await auth.fromSession(fresh.cookie)).toBeDefined();
   });
 });
 

@@ -11,7 +11,8 @@ export const SESSION_TTL_MS = 12 * 3_600_000;
 
 /**
  * ensureAdminToken makes the host administrator's token known: the configured one (its hash is
- * stored), or the one stored earlier, or a new one, which is returned so it can be printed once.
+ * stored, and the host's console sessions end when it replaces another), or the one stored
+ * earlier, or a new one, which is returned so it can be printed once.
  */
 export async function ensureAdminToken(db: Db, configured: string | undefined, clock: Clock): Promise<{ hash: string; generated?: string }> {
   const store = async (hash: string) =>
@@ -20,12 +21,17 @@ export async function ensureAdminToken(db: Db, configured: string | undefined, c
       .values({ key: ADMIN_TOKEN_KEY, value: hash, updated_at: clock.now() })
       .onConflict((oc) => oc.column('key').doUpdateSet({ value: hash, updated_at: clock.now() }))
       .execute();
+  const stored = () => db.selectFrom('host_settings').select('value').where('key', '=', ADMIN_TOKEN_KEY).executeTakeFirst();
   if (configured) {
     const hash = sha256(configured);
+    // A new token is set because the old one leaked (or its holder left): the console sessions
+    // signed in with the old one end too, as a user's do when its password changes (endSignIns).
+    // Removed before the new hash is stored, so a start cut short in between does it again.
+    const before = await stored();
+    if (before && before.value !== hash) await db.deleteFrom('sessions').where('user_id', 'is', null).execute();
     await store(hash);
     return { hash };
   }
-  const stored = () => db.selectFrom('host_settings').select('value').where('key', '=', ADMIN_TOKEN_KEY).executeTakeFirst();
   const existing = await stored();
   if (existing) return { hash: existing.value };
   const generated = randomToken('tcs_admin_');
