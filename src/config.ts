@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
 import { ConfigError } from './shared/config-error.js';
+import { hostAndPort } from './shared/host-port.js';
 import { PERCENT_ENCODE_HINT, type UrlSmtp, urlSmtp } from './settings/smtp-settings.js';
 import type { DatabaseSetting } from './storage/connect.js';
 import { DATABASE_URL_MESSAGE, DEFAULT_DB_POOL_SIZE, dialectOfUrl } from './storage/storage.js';
@@ -118,7 +119,7 @@ export interface Config {
 
 /** httpOrigin is `http://HOST:PORT`, an IPv6 address in brackets (`http://[::1]:8080`) so that it stays a URL. */
 export function httpOrigin(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return `http://${hostAndPort(host, port)}`;
 }
 
 /** publicUrlOf is the base of Tocsin's links: TOCSIN_PUBLIC_URL without trailing slashes, by default `http://HOST:PORT`. */

@@ -4,6 +4,7 @@ import { type ClaimPlan, type ConcurrencyLimits, admissionBunch, admitClaimed, p
 import { type BreakerPolicy, type BreakerState, breakerAdmit, breakerBlocked, breakerFailed, breakerSucceeded, closedBreaker } from './circuit-breaker.js';
 import type { Delivery } from './delivery.js';
 import { loginName } from '../smtp/transport-options.js';
+import { hostAndPort } from '../../shared/host-port.js';
 
 /** HeldRow is a claimed row in a worker, with when its claim (this attempt's start) took it. */
 export interface HeldRow {
@@ -24,7 +25,7 @@ export interface EndpointGate {
 
 /** serverAddress names an SMTP server: where the connection goes, whoever's settings lead there. */
 export function serverAddress(endpoint: SmtpEndpoint): string {
-  return `${endpoint.connectAddress ?? endpoint.host}:${endpoint.port}`;
+  return hostAndPort(endpoint.connectAddress ?? endpoint.host, endpoint.port);
 }
 
 /**

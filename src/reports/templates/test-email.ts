@@ -1,6 +1,7 @@
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { emailTranslator } from '../../i18n/email-i18n.js';
 import { localeFormat } from '../../i18n/format.js';
+import { hostAndPort } from '../../shared/host-port.js';
 import { greeting, renderEmail } from './frame.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import type { TestEmailInput } from './view-models.js';
@@ -15,9 +16,7 @@ export function renderTestEmail(input: TestEmailInput): RenderedEmail {
   const intro = t('test.intro', { tenant: input.tenantDisplayName, time: fmt.dateTime(input.sentAt) });
   const timesIn = t('common.timesIn', { zone: fmt.zoneLabel(input.sentAt) });
   const { host, port, security, fromAddress } = input.tested;
-  // An IPv6 address is written in brackets, as in a URL: '2001:db8::25:587' would not say where the port starts.
-  const server = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  const settings = t('test.settings', { server, security: t(`test.security.${security}`), from: fromAddress });
+  const settings = t('test.settings', { server: hostAndPort(host, port), security: t(`test.security.${security}`), from: fromAddress });
   const nothingSaved = t('test.nothingSaved');
   return renderEmail(
     'test',
