@@ -1,6 +1,7 @@
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Database, Db } from '../storage/database.js';
 import { type Severity, severityOfRank, severityRank } from './severity.js';
+import { SOURCE_FILTER_PARTS, type SourceFilterPart, sourcePart } from './source-parts.js';
 import { type StoredAlert, toStoredAlert } from './store.js';
 
 /** WindowQuery selects a tenant's alerts created in [from, to), optionally by severity. */
@@ -34,6 +35,11 @@ export interface AlertGroup {
   readonly fatal: number;
   /** The first of them in the window: its component, event, message and source stand for the line. */
   readonly first: StoredAlert;
+  /**
+   * The process, robot and queue that every alert of the line names alike (the first's, less the
+   * parts its repeats differ in: a process failing on several robots): what the line's link filters on.
+   */
+  readonly sharedSource: { readonly [K in SourceFilterPart]?: string };
   readonly firstCreatedAt: number;
   readonly lastCreatedAt: number;
   readonly firstOccurredAt: number;
@@ -119,7 +125,7 @@ export async function alertsInWindow(
 
   const pageRows = firsts.slice(0, limit);
   const floodIds = pageRows.flatMap((r) => (r.group_id === null ? [] : [r.group_id]));
-  const counts = new Map<string, { n: number; sev: number; f: number; fc: number; lc: number; fo: number; lo: number }>();
+  const counts = new Map<string, { n: number; sev: number; f: number; fc: number; lc: number; fo: number; lo: number; varied: Set<SourceFilterPart> }>();
   const countKey = (groupId: string, event: string) => `${groupId}\n${event}`;
   if (floodIds.length > 0) {
     const rows = await db
@@ -134,6 +140,8 @@ export async function alertsInWindow(
         eb.fn.max('a.created_at').as('lc'),
         eb.fn.min('a.occurred_at').as('fo'),
         eb.fn.max('a.occurred_at').as('lo'),
+        // How many values each source part takes among the line's alerts (a missing part counts as one).
+        ...SOURCE_FILTER_PARTS.map((part) => sql<number>`count(distinct coalesce(${sourcePart(db, part, 'a')}, ''))`.as(`d_${part}`)),
       ])
       .where('a.tenant_id', '=', tenantId)
       .where('a.group_id', 'in', floodIds)
@@ -143,7 +151,9 @@ export async function alertsInWindow(
       .groupBy(['a.group_id', 'a.event'])
       .execute();
     for (const r of rows) {
-      const n = { n: Number(r.n), sev: Number(r.sev), f: Number(r.f), fc: Number(r.fc), lc: Number(r.lc), fo: Number(r.fo), lo: Number(r.lo) };
+      const values = r as unknown as Record<`d_${SourceFilterPart}`, number | string>;
+      const varied = new Set(SOURCE_FILTER_PARTS.filter((part) => Number(values[`d_${part}`]) > 1));
+      const n = { n: Number(r.n), sev: Number(r.sev), f: Number(r.f), fc: Number(r.fc), lc: Number(r.lc), fo: Number(r.fo), lo: Number(r.lo), varied };
       counts.set(countKey(r.group_id!, r.event), n);
     }
   }
@@ -157,6 +167,9 @@ export async function alertsInWindow(
       severity: c ? severityOfRank(c.sev) : first.severity,
       fatal: c ? c.f : first.severity === 'Fatal' ? 1 : 0,
       first,
+      sharedSource: Object.fromEntries(
+        SOURCE_FILTER_PARTS.flatMap((part) => (first.source?.[part] && !c?.varied.has(part) ? [[part, first.source[part]]] : [])),
+      ),
       firstCreatedAt: c?.fc ?? first.createdAt,
       lastCreatedAt: c?.lc ?? first.createdAt,
       firstOccurredAt: c?.fo ?? first.occurredAt,

@@ -42,6 +42,17 @@ describeEachDialect('report composers', (dialect) => {
     const fr = (await t.call('POST', `${base}/users`, { email: 'fr@example.com', name: 'Élise', language: 'fr', roles: ['Alerts Viewer'] })).json().id;
     await t.call('PUT', `${base}/users/${fr}/alert-preferences`, { subscriptions: { Queues: false }, email: { fatalImmediately: true } });
     clock.advance(30_000);
+    // One flood of a process on two robots: its summary line links to both alerts, not to the first one's robot.
+    for (const robot of ['R5', 'R6']) {
+      await t.call('POST', `${base}/alerts`, {
+        severity: 'Error',
+        component: 'Jobs',
+        event: 'Process.JobExecution.Faulted',
+        message: `Payroll failed on ${robot}`,
+        dedupKey: 'payroll',
+        source: { process: 'Payroll', robot },
+      });
+    }
     for (let i = 0; i < 3; i++) {
       await t.call('POST', `${base}/alerts`, {
         severity: 'Error',
@@ -93,10 +104,34 @@ describeEachDialect('report composers', (dialect) => {
       href: href!.replaceAll('&#x3D;', '=').replaceAll('&amp;', '&'),
       text,
     }));
-    const listOf = (event: string, source?: { robot: string }) =>
+    const listOf = (event: string, source?: { robot?: string; process?: string }) =>
       alertListUrl('https://tocsin.example.com', { tenant: 'compose', severity: 'Error', event, since: row.window_start!, until: row.window_end!, source });
     expect(hrefs).toContainEqual({ href: listOf('Process.JobExecution.Faulted'), text: 'Échec de l&#x27;exécution de la tâche' });
     expect(hrefs).toContainEqual({ href: listOf('Robot.StatusChanged.Offline', { robot: 'R2' }), text: 'Robot hors ligne' });
+  });
+
+  it("links a summary line of repeats on several robots to all of them: the parts of the source its alerts share, not the first one's robot", async () => {
+    const row = await deliveryRow('summary', 'fr@example.com');
+    const email = await render('summary', 'fr@example.com');
+    expect(email.text).toMatch(/Payroll failed on R5/);
+    const hrefs = [...email.html.matchAll(/<a href="([^"]+)"/g)].map(([, href]) => href!.replaceAll('&#x3D;', '=').replaceAll('&amp;', '&'));
+    const payroll = hrefs.filter((href) => href.includes('event=Process.JobExecution.Faulted') && href.includes('process=Payroll'));
+    const both = alertListUrl('https://tocsin.example.com', {
+      tenant: 'compose',
+      severity: 'Error',
+      event: 'Process.JobExecution.Faulted',
+      since: row.window_start!,
+      until: row.window_end!,
+      source: { process: 'Payroll' },
+    });
+    expect(payroll).toEqual([both]);
+    const listed = await t.call('GET', `${base}/alerts?${new URL(both.replace('/#/alerts', '/')).searchParams.toString().replace(/^tenant=compose&/, '')}`);
+    expect(
+      listed
+        .json()
+        .items.map((a: { message: string }) => a.message)
+        .sort(),
+    ).toEqual(['Payroll failed on R5', 'Payroll failed on R6']);
   });
 
   it('renders the immediate email of a Fatal alert for those who opted in', async () => {
@@ -163,9 +198,9 @@ describeEachDialect('report composers', (dialect) => {
     await t.call('PUT', `${base}/settings/mail`, { sendEmptyDailyReport: true });
     try {
       const email = await render('daily', 'fr@example.com');
-      // Élise subscribes to the three Jobs alerts and the two of Robots (not to Queues): all five muted.
-      expect(email.text).toContain('5 alertes de cette période ne sont pas affichées, coupées dans les e-mails par\u00a0:');
-      expect(email.html).toContain('5 alertes de cette période ne sont pas affichées');
+      // Élise subscribes to the five Jobs alerts and the two of Robots (not to Queues): all seven muted.
+      expect(email.text).toContain('7 alertes de cette période ne sont pas affichées, coupées dans les e-mails par\u00a0:');
+      expect(email.html).toContain('7 alertes de cette période ne sont pas affichées');
       for (const part of [email.subject, email.text, email.html]) expect(part).not.toContain('rien à signaler');
       expect(email.subject).toBe('compose\u00a0: récapitulatif quotidien des alertes, 0 alerte');
     } finally {

@@ -380,14 +380,14 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
     tally.add(view);
     const lines = group.severity === 'Fatal' ? fatal : error;
     if (lines.length < SUMMARY_MAX_LINES) {
-      // The event's name opens the list of this line's alerts: its event (and process, robot, queue) in the window.
+      // The event's name opens the list of this line's alerts: its event (and the process, robot, queue they share) in the window.
       const url = alertListUrl(deps.publicUrl, {
         tenant: c.tenant.name,
         severity: 'Error',
         event: view.event,
         since: window.start,
         until: window.end,
-        source: view.source,
+        source: group.sharedSource,
       });
       lines.push({ ...view, url, groupId: group.groupId, actions: actions({ alertId: group.first.id }) });
     }
