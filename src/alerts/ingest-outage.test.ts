@@ -2,6 +2,7 @@
  * Raising alerts while the database is unreachable: PostgreSQL reached through a TCP proxy that
  * drops its connections and hangs up on new ones until restored (a real outage as Tocsin sees one).
  */
+import pg from 'pg';
 import { expect, it } from 'vitest';
 import { startTestApp } from '../../test/support/http.js';
 import { TEST_PG_URL } from '../../test/support/storage.js';
@@ -36,3 +37,36 @@ it.runIf(TEST_PG_URL)('answers 503 with Retry-After while alerts cannot be store
     await proxy.close();
   }
 });
+
+it.runIf(TEST_PG_URL)(
+  'answers 503 with Retry-After, not 500, while the database accepts no connections (ALLOW_CONNECTIONS false), and 202 once it does [postgres]',
+  async () => {
+    let databaseUrl = '';
+    const t = await startTestApp('postgres', {}, {}, { reach: (url) => (databaseUrl = url) });
+    const name = new URL(databaseUrl).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: TEST_PG_URL });
+    await admin.connect();
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'maintenance' });
+      const alert = { severity: 'Error', component: 'Jobs', message: 'Invoice run failed' };
+      // An operator's maintenance: no new connection to the database, and the open ones closed.
+      await admin.query(`alter database ${name} allow_connections false`);
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
+      const refused = await t.call('POST', '/api/v1/tenants/maintenance/alerts', alert);
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers['retry-after']).toBe('5');
+      const listed = await t.call('GET', '/api/v1/tenants/maintenance/alerts');
+      expect(listed.statusCode).toBe(503);
+      const ready = await t.call('GET', '/readyz');
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ reason: expect.stringMatching(/accept/) });
+      await admin.query(`alter database ${name} allow_connections true`);
+      const stored = await t.call('POST', '/api/v1/tenants/maintenance/alerts', alert);
+      expect(stored.statusCode).toBe(202);
+    } finally {
+      await admin.query(`alter database ${name} allow_connections true`).catch(() => undefined);
+      await admin.end();
+      await t.close();
+    }
+  },
+);

@@ -19,6 +19,11 @@ describe('retrying a database that refuses', () => {
     expect(isWorthRetrying(new Error('DATABASE_URL must start with sqlite: or postgres://'))).toBe(false);
   });
 
+  it('retries a database closed to connections for a maintenance (ALLOW_CONNECTIONS false), not another error of its SQLSTATE', () => {
+    expect(isWorthRetrying({ code: '55000', message: 'database "tocsin" is not currently accepting connections' })).toBe(true);
+    expect(isWorthRetrying({ code: '55000', message: 'currval of sequence "s" is not yet defined in this session' })).toBe(false);
+  });
+
   it('says why in words an operator acts on, without credentials or host names', () => {
     expect(unavailableReason({ code: '53300', message: 'sorry, too many clients already' })).toMatch(
       /^too many connections: .*too many clients already.*TOCSIN_DB_POOL_SIZE/,
