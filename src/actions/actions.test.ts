@@ -230,6 +230,17 @@ describeEachDialect('email action links', (dialect) => {
     expect(done).toContain('C’est fait\u00a0: l’alerte «\u00a0Robot hors ligne\u00a0: R7 offline\u00a0» est prise en charge par ');
   });
 
+  it("says in Spanish that the user attends « la alerta » named in quotes, not « la atiende » after the event's name", async () => {
+    const spanish = await t.tenantWithUser('acts', ['Alerts Viewer']);
+    await t.call('PATCH', `${api}/users/${spanish.userId}`, { language: 'es' });
+    const alertId = await raise({ robot: 'R11' });
+    const url = links.urlsFor({ tenantId, userId: spanish.userId, canMute: false }, { alertId }).acknowledge;
+    clock.advance(1000);
+    const done = (await post(url)).body;
+    // « la atiende » took its « la » from the event's name (« Robot sin conexión », masculine), its inner colon run into the sentence.
+    expect(done).toContain('Hecho: acts user atiende la alerta «Robot sin conexión: R7 offline» desde el ');
+  });
+
   it('answers 404 for a tampered, expired or foreign link, and 403 once the recipient lost the permission', async () => {
     const alertId = await raise({ robot: 'R10' });
     const url = links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { alertId }).acknowledge!;

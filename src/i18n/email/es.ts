@@ -131,7 +131,8 @@ export const es = {
     confirm: 'Confirmar',
     muted: 'Hecho: nadie de {{tenant}} recibe correos sobre {{what}} hasta el {{until}}. Puede levantarlo en la consola.',
     snoozed: 'Hecho: no recibe correos sobre {{what}} hasta el {{until}}.',
-    done: 'Hecho: {{alert}} la atiende {{name}} desde el {{time}}.',
+    // The alert is named as such, in quotes: its name may hold a colon, and its first word (« Robot ») a gender of its own.
+    done: 'Hecho: {{name}} atiende la alerta «{{alert}}» desde el {{time}}.',
     invalidTitle: 'Enlace no válido',
     invalid: 'Este enlace no es válido o ha caducado. Puede hacerlo igualmente desde la alerta en la consola de Tocsin.',
     forbidden: 'Ya no tiene el permiso que requiere este enlace. Un administrador de su inquilino puede devolvérselo.',
