@@ -63,6 +63,29 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(dup.statusCode).toBe(409);
   });
 
+  it('takes an email written with decomposed accents for the same address, composed', async () => {
+    // 'zoé' typed on one keyboard is U+00E9, pasted from another place 'e' + U+0301: two users listed alike, each mailed.
+    await t.call('POST', '/api/v1/tenants', { name: 'unicode' });
+    const users = '/api/v1/tenants/unicode/users';
+    const zoe = await t.call('POST', users, { email: 'zo\u00e9@b\u00fccher.example', name: 'Zoé', password: 'a long secret phrase' });
+    expect(zoe.statusCode).toBe(201);
+    for (const email of ['zoe\u0301@b\u00fccher.example', 'ZOE\u0301@BU\u0308CHER.example']) {
+      expect((await t.call('POST', users, { email, name: 'Twin' })).statusCode, email).toBe(409);
+    }
+    const other = (await t.call('POST', users, { email: 'zoe@example.com', name: 'Other' })).json();
+    expect((await t.call('PATCH', `${users}/${other.id}`, { email: 'zoe\u0301@b\u00fccher.example' })).statusCode).toBe(409);
+    // Stored composed (NFC, as RFC 6532 asks), and the decomposed spelling signs in.
+    const made = (await t.call('POST', users, { email: 'le\u0301a@example.com', name: 'Léa' })).json();
+    expect(made.email).toBe('l\u00e9a@example.com');
+    const login = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tenant: 'unicode', email: 'zoe\u0301@bu\u0308cher.example', password: 'a long secret phrase' },
+    });
+    expect(login.statusCode).toBe(200);
+    expect(login.json().userId).toBe(zoe.json().id);
+  });
+
   it('grants a role named twice once, to a user or a group', async () => {
     const user = await t.call('POST', '/api/v1/tenants/people/users', { email: 'twice@example.com', name: 'Twice', roles: ['Robot', 'Robot'] });
     expect(user.statusCode).toBe(201);

@@ -3,6 +3,7 @@ import { tooManyRequests, unauthorized } from '../http/problem.js';
 import type { Db } from '../storage/database.js';
 import type { LoginKeys, LoginThrottle } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import { emailKey } from '../shared/validation.js';
 
 /** PasswordAttempt is one sign-in with a tenant, an email and a password, from a client address. */
 export interface PasswordAttempt {
@@ -24,7 +25,9 @@ type LoginUser = { id: string; email_key: string; password_hash: string | null; 
 async function findLoginUser(db: Db, tenantId: string, typed: string, orName: boolean): Promise<LoginUser | undefined> {
   const columns = ['id', 'email_key', 'password_hash', 'active'] as const;
   const email = typed.toLowerCase();
-  const byEmail = await db.selectFrom('users').select(columns).where('tenant_id', '=', tenantId).where('email_key', '=', email).executeTakeFirst();
+  // A key stored before emailKey read Unicode spellings (decomposed accents, Punycode) as one is its address in lower case.
+  const keys = [...new Set([emailKey(typed), email])];
+  const byEmail = await db.selectFrom('users').select(columns).where('tenant_id', '=', tenantId).where('email_key', 'in', keys).executeTakeFirst();
   if (byEmail || !orName || typed === '') return byEmail;
   // SQLite's lower() folds only ASCII, and PostgreSQL's as its locale says, so SQL only narrows the
   // search (a name with other letters among those as long) and JS's case folding decides on both.

@@ -3,7 +3,7 @@ import { conflict, notFound } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
-import { displayText, emailAddress, language, timeZone } from '../shared/validation.js';
+import { displayText, emailAddress, emailKey, language, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { hashPassword } from './passwords.js';
 import { resolveRoleIds } from './roles.js';
@@ -58,12 +58,12 @@ export const userView = z.object({
 export type UserView = z.infer<typeof userView>;
 
 async function assertEmailFree(db: Db, tenantId: string, email: string, exceptUserId?: string) {
-  let query = db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('email_key', '=', email.toLowerCase());
+  let query = db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('email_key', '=', emailKey(email));
   if (exceptUserId) query = query.where('id', '!=', exceptUserId);
   if (await query.executeTakeFirst()) throw conflict(`A user with the email ${email} already exists.`, 'email');
 }
 
-/** createUser stores a user with its roles; the email is unique in the tenant, ignoring case. */
+/** createUser stores a user with its roles; the email is unique in the tenant, ignoring case and Unicode spelling (emailKey). */
 export async function createUser(db: Db, tenantId: string, input: z.infer<typeof userInput>, clock: Clock) {
   await assertEmailFree(db, tenantId, input.email);
   const roleIds = await resolveRoleIds(db, tenantId, input.roles ?? [], 'roles');
@@ -73,7 +73,7 @@ export async function createUser(db: Db, tenantId: string, input: z.infer<typeof
     id,
     tenant_id: tenantId,
     email: input.email,
-    email_key: input.email.toLowerCase(),
+    email_key: emailKey(input.email),
     name: input.name,
     language: input.language ?? null,
     time_zone: input.timeZone ?? null,
@@ -103,7 +103,7 @@ export async function updateUser(db: Db, tenantId: string, userId: string, patch
     await tx
       .updateTable('users')
       .set({
-        ...(patch.email !== undefined ? { email: patch.email, email_key: patch.email.toLowerCase() } : {}),
+        ...(patch.email !== undefined ? { email: patch.email, email_key: emailKey(patch.email) } : {}),
         ...(patch.name !== undefined ? { name: patch.name } : {}),
         ...(patch.language !== undefined ? { language: patch.language } : {}),
         ...(patch.timeZone !== undefined ? { time_zone: patch.timeZone } : {}),

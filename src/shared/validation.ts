@@ -36,8 +36,25 @@ export function isEmailAddress(value: string): boolean {
   return (labels.length >= 2 || domain.toLowerCase() === 'localhost') && labels.every((label) => DOMAIN_LABEL.test(label));
 }
 
-/** emailAddress is a zod schema for one mailbox address. */
-export const emailAddress = z.string().trim().min(3).max(254).refine(isEmailAddress, 'must be an email address such as ops@example.com');
+/**
+ * emailAddress is a zod schema for one mailbox address, kept in Unicode's composed form (NFC, as
+ * RFC 6532 asks): an accent typed as its own combining character is the same address.
+ */
+export const emailAddress = z
+  .string()
+  .trim()
+  .min(3)
+  .max(254)
+  .refine(isEmailAddress, 'must be an email address such as ops@example.com')
+  .transform((address) => address.normalize('NFC'));
+
+/**
+ * emailKey is what makes two spellings of one address the same: composed (NFC), in lower case.
+ * (A Punycode domain and its Unicode name are still two keys, as the delivery log and unsubscribes read them.)
+ */
+export function emailKey(address: string): string {
+  return address.trim().normalize('NFC').toLowerCase();
+}
 
 /** isTimeZone tells whether the runtime knows an IANA time zone name. */
 export function isTimeZone(value: string): boolean {
