@@ -51,11 +51,30 @@ describe('Standard Webhooks signatures', () => {
   it('finds its entry in a space-separated list, and refuses a stale or future timestamp either way', () => {
     const keys = [signingKey('webhook', secret)];
     expect(verifyStandardWebhook(payload, { id, timestamp, signature: `v1a,xyz v1,AAAA ${expected}` }, keys, at).ok).toBe(true);
-    expect(verifyStandardWebhook(payload, { id, timestamp, signature: expected }, keys, at + 5 * 60_000 + 1).ok).toBe(false);
-    expect(verifyStandardWebhook(payload, { id, timestamp, signature: expected }, keys, at - 5 * 60_000 - 1).ok).toBe(false);
+    expect(verifyStandardWebhook(payload, { id, timestamp, signature: expected }, keys, at + 301_000).ok).toBe(false);
+    expect(verifyStandardWebhook(payload, { id, timestamp, signature: expected }, keys, at - 301_000).ok).toBe(false);
     expect(verifyStandardWebhook(payload, { id: 'msg_other', timestamp, signature: expected }, keys, at).ok).toBe(false);
     expect(verifyStandardWebhook(payload, { id, timestamp: 'soon', signature: expected }, keys, at).ok).toBe(false);
     expect(verifyStandardWebhook(payload, { id, timestamp, signature: undefined }, keys, at).ok).toBe(false);
+  });
+
+  it('takes a timestamp 5 minutes old or ahead to the second, whatever part of that second it arrives in, as the reference library does', () => {
+    // The header is in whole seconds: signed 300 s before the current second is not "over 5 minutes".
+    const keys = [signingKey('webhook', secret)];
+    for (const late of [300_000, 300_001, 300_999]) {
+      expect(verifyStandardWebhook(payload, { id, timestamp, signature: expected }, keys, at + late).ok, `${late} ms late`).toBe(true);
+    }
+    expect(verifyStandardWebhook(payload, { id, timestamp, signature: expected }, keys, at - 300_000).ok).toBe(true);
+    expect(verifyStandardWebhook(payload, { id, timestamp, signature: expected }, keys, at - 299_001).ok).toBe(true);
+    // One second more is refused, either way.
+    expect(verifyStandardWebhook(payload, { id, timestamp, signature: expected }, keys, at + 301_000)).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/more than 5 minutes/),
+    });
+    expect(verifyStandardWebhook(payload, { id, timestamp, signature: expected }, keys, at - 300_001)).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/more than 5 minutes/),
+    });
   });
 });
 

@@ -1,7 +1,11 @@
 import crypto from 'node:crypto';
 
-/** STANDARD_WEBHOOK_TOLERANCE_MS is how far a Standard Webhooks timestamp may be from now, either way. */
-export const STANDARD_WEBHOOK_TOLERANCE_MS = 5 * 60_000;
+/**
+ * STANDARD_WEBHOOK_TOLERANCE_SECONDS is how far a Standard Webhooks timestamp may be from now,
+ * either way, in the header's own unit: compared with the current whole second, as the reference
+ * library does, a timestamp 300 s before it is taken whatever part of that second it arrives in.
+ */
+export const STANDARD_WEBHOOK_TOLERANCE_SECONDS = 5 * 60;
 
 /** Verdict is the outcome of a signature check: why it failed stays on our side (logs, lastError). */
 export type Verdict = { ok: true } | { ok: false; reason: string };
@@ -60,7 +64,7 @@ export function verifyStandardWebhook(raw: Buffer, headers: StandardWebhookHeade
   const { id, timestamp, signature } = headers;
   if (!id || !timestamp || !signature) return FAIL('missing webhook-id, webhook-timestamp or webhook-signature');
   if (!/^\d{1,15}$/.test(timestamp)) return FAIL('webhook-timestamp is not Unix seconds');
-  if (Math.abs(nowMs - Number(timestamp) * 1000) > STANDARD_WEBHOOK_TOLERANCE_MS) return FAIL('webhook-timestamp is more than 5 minutes away');
+  if (Math.abs(Math.floor(nowMs / 1000) - Number(timestamp)) > STANDARD_WEBHOOK_TOLERANCE_SECONDS) return FAIL('webhook-timestamp is more than 5 minutes away');
   const given = signature
     .split(' ')
     .filter((entry) => entry.startsWith('v1,'))
