@@ -70,3 +70,29 @@ it.runIf(TEST_PG_URL)(
     }
   },
 );
+
+it('answers 503 with Retry-After, not 500, while the SQLite disk is full, and 202 once there is room again [sqlite]', async () => {
+  const t = await startTestApp('sqlite');
+  const sqlite = t.tocsin.deps.storage.sqlite!;
+  try {
+    await t.call('POST', '/api/v1/tenants', { name: 'full' });
+    const pages = sqlite.pragma('page_count', { simple: true }) as number;
+    // The database may not grow by a page more: SQLite says "database or disk is full", as on a full disk.
+    sqlite.pragma(`max_page_count = ${pages}`);
+    const alerts = Array.from({ length: 50 }, (_, i) => ({
+      severity: 'Error',
+      component: 'Jobs',
+      message: `run ${i} failed`,
+      data: { log: 'x'.repeat(4000) },
+    }));
+    const refused = await t.call('POST', '/api/v1/tenants/full/alerts', { alerts });
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['retry-after']).toBe('5');
+    expect(refused.json()).toMatchObject({ status: 503, detail: expect.stringMatching(/retry later/) });
+    sqlite.pragma('max_page_count = 1073741823');
+    const stored = await t.call('POST', '/api/v1/tenants/full/alerts', { alerts });
+    expect(stored.statusCode).toBe(202);
+  } finally {
+    await t.close();
+  }
+});

@@ -34,13 +34,17 @@ export function classifyDbError(error: unknown): DbErrorKind | undefined {
 
 /**
  * isStorageOutage: the database is there but cannot serve now, and may in a moment: unreachable,
- * full, restarting (isWorthRetrying), SQLite's lock held past the busy timeout, or PostgreSQL
- * cancelling a transaction that lost a serialization or deadlock race.
+ * full, restarting (isWorthRetrying), SQLite's lock held past the busy timeout or its disk full
+ * (until the operator frees room, as PostgreSQL's disk_full, class 53), or PostgreSQL cancelling a
+ * transaction that lost a serialization or deadlock race.
  */
 export function isStorageOutage(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return isWorthRetrying(error) || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === '40001' || code === '40P01';
+  return isWorthRetrying(error) || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === SQLITE_FULL || code === '40001' || code === '40P01';
 }
+
+/** better-sqlite3's code for "database or disk is full". */
+const SQLITE_FULL = 'SQLITE_FULL';
 
 /**
  * lostTransactionRace tells whether PostgreSQL cancelled a transaction (or the stage that ran it)
@@ -56,6 +60,7 @@ export function lostTransactionRace(error: unknown): boolean {
 function outageReason(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return 'locked by another writer';
+  if (code === SQLITE_FULL) return 'the disk of the SQLite database is full';
   if (code === '40001' || code === '40P01') return 'a concurrent transaction conflicted';
   return unavailableReason(error);
 }
