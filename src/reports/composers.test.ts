@@ -63,6 +63,14 @@ describeEachDialect('report composers', (dialect) => {
       });
     }
     await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Queues', event: 'Queue.Sla.Breached', message: 'SLA missed on Claims' });
+    // Robot R2 was available before it went offline: still failing, with one failure of two alerts.
+    await t.call('POST', `${base}/alerts`, {
+      severity: 'Info',
+      component: 'Robots',
+      event: 'Robot.StatusChanged.Available',
+      message: 'Robot R2 available',
+      source: { robot: 'R2' },
+    });
     await t.call('POST', `${base}/alerts`, {
       severity: 'Fatal',
       component: 'Robots',
@@ -191,6 +199,18 @@ describeEachDialect('report composers', (dialect) => {
     }
   });
 
+  it('links a source still failing in the daily report to the failures it counts, not to its milder alerts too', async () => {
+    const email = await render('daily', 'fr@example.com');
+    const lines = email.text.split('\n');
+    const failing = lines.slice(lines.findIndex((line) => line.trim() === 'Toujours en échec'));
+    const at = failing.findIndex((line) => line.includes('Robot\u00a0: R2 ·'));
+    expect(failing[at]).toContain('Alertes\u00a0: 1 ·');
+    const query = new URL(failing[at + 1]!.replace(/^.*?(https:\S+).*$/, '$1').replace('/#/alerts', '/')).searchParams;
+    query.delete('tenant');
+    const listed = (await t.call('GET', `${base}/alerts?${query}`)).json().items as { message: string }[];
+    expect(listed.map((a) => a.message)).toEqual(['Robot R2 offline']);
+  });
+
   it('says how many alerts mutes kept out of a daily report, and never calls a day whose every alert was muted all quiet', async () => {
     const until = new Date(clock.now() + 3_600_000).toISOString();
     const mutes = [];
@@ -198,9 +218,9 @@ describeEachDialect('report composers', (dialect) => {
     await t.call('PUT', `${base}/settings/mail`, { sendEmptyDailyReport: true });
     try {
       const email = await render('daily', 'fr@example.com');
-      // Élise subscribes to the five Jobs alerts and the two of Robots (not to Queues): all seven muted.
-      expect(email.text).toContain('7 alertes de cette période ne sont pas affichées, coupées dans les e-mails par\u00a0:');
-      expect(email.html).toContain('7 alertes de cette période ne sont pas affichées');
+      // Élise subscribes to the five Jobs alerts and the three of Robots (not to Queues): all eight muted.
+      expect(email.text).toContain('8 alertes de cette période ne sont pas affichées, coupées dans les e-mails par\u00a0:');
+      expect(email.html).toContain('8 alertes de cette période ne sont pas affichées');
       for (const part of [email.subject, email.text, email.html]) expect(part).not.toContain('rien à signaler');
       expect(email.subject).toBe('compose\u00a0: récapitulatif quotidien des alertes, 0 alerte');
     } finally {

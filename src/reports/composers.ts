@@ -5,6 +5,7 @@ import { effectivePermissions } from '../access/principal.js';
 import { type Acknowledgement, acknowledgementFromRow, acknowledgementsOf } from '../alerts/acknowledgements.js';
 import { type Actor, HOST_ACTOR } from '../alerts/action-audit.js';
 import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
+import type { Severity } from '../alerts/severity.js';
 import { emailTranslator } from '../i18n/email-i18n.js';
 import type { Language } from '../i18n/languages.js';
 import { toStoredAlert, type StoredAlert } from '../alerts/store.js';
@@ -463,7 +464,8 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
   // As a summary (see NOTHING_LEFT): an "all quiet" report is only for a tenant that asked for one,
   // never a daily report whose alerts went away between its decision and a late send.
   if (!merged.some((e) => e.count > 0) && !(await getMailSettings(deps.db, c.tenant.id)).sendEmptyDailyReport) throw new ComposeError(NOTHING_LEFT);
-  const listOf = (key: SourceKey) => alertListUrl(deps.publicUrl, { tenant: c.tenant.name, since: period.start, until: period.end, ...sourceFilterOf(key) });
+  const listOf = (key: SourceKey, severity?: Severity) =>
+    alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity, since: period.start, until: period.end, ...sourceFilterOf(key) });
   const actions = actionsOf(deps, c, reader);
   const counts = merged.map((e) => ({
     ...e,
@@ -480,7 +482,8 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
     mutedAlerts,
     health: {
       components: health.components.map((trend) => ({ ...trend, componentDisplayName: componentDisplayName(trend.component, language) })),
-      stillFailing: health.stillFailing.map((s) => ({ ...s, url: listOf(s.key) })),
+      // A source still failing counts its failures: its link lists those (Error and Fatal), not its milder alerts too.
+      stillFailing: health.stillFailing.map((s) => ({ ...s, url: listOf(s.key, 'Error') })),
       moreStillFailing: health.moreStillFailing,
       moreRecovered: health.moreRecovered,
       // A source that recovered without failing in the period links to the day before, where its failures are.
