@@ -548,12 +548,19 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.tocsin.app.inject({ method: 'GET', url: `${base}/me`, headers: { cookie } })).statusCode).toBe(200);
   });
 
-  it('signs the host administrator in with the admin token', async () => {
+  it('signs the host administrator in with the admin token, its permissions all ten as its session and /me say', async () => {
     const login = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { adminToken: ADMIN_TOKEN } });
     expect(login.statusCode).toBe(200);
     expect(login.json().kind).toBe('host');
     const cookie = String(login.headers['set-cookie']).split(';')[0]!;
     expect((await t.tocsin.app.inject({ method: 'GET', url: '/api/v1/tenants', headers: { cookie } })).statusCode).toBe(200);
+    // The sign-in answered permissions: [] where the session it opened, and /me, list every permission.
+    await t.call('POST', '/api/v1/tenants', { name: 'people' });
+    const session = await t.tocsin.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: { cookie } });
+    const me = await t.tocsin.app.inject({ method: 'GET', url: '/api/v1/tenants/people/me', headers: { cookie } });
+    expect(session.json().permissions).toHaveLength(10);
+    expect(login.json().permissions).toEqual(session.json().permissions);
+    expect(login.json().permissions).toEqual(me.json().permissions);
   });
 
   it('deletes a user and answers 404 afterwards', async () => {

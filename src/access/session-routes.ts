@@ -4,7 +4,7 @@ import type { RouteModule } from '../http/context.js';
 import { unauthorized } from '../http/problem.js';
 import { createSession, deleteSession, SESSION_TTL_MS } from './credentials.js';
 import { assertNotThrottled, passwordLogin } from './password-login.js';
-import { userPrincipal } from './principal.js';
+import { HOST_PRINCIPAL, userPrincipal } from './principal.js';
 
 const loginBody = z.union([
   z.object({ tenant: z.string().min(1).max(200), email: z.string().min(1).max(254), password: z.string().min(1).max(256) }),
@@ -41,7 +41,7 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
       path: '/',
       maxAge: Math.floor(SESSION_TTL_MS / 1000),
     });
-    const principal = owner === 'host' ? undefined : await userPrincipal(db, owner.userId);
+    const principal = owner === 'host' ? HOST_PRINCIPAL : await userPrincipal(db, owner.userId);
     return {
       csrfToken: session.csrfToken,
       csrfHeader: CSRF_HEADER,
