@@ -7,7 +7,10 @@ import { expect, it } from 'vitest';
 import { createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { migrate, pendingMigrations } from './migrate.js';
-import { openStorage } from './storage.js';
+import { type Storage, openStorage } from './storage.js';
+import type { Dialect } from './dialect.js';
+import { migrateOrStop } from './connect.js';
+import { ConfigError } from '../shared/config-error.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/main.ts');
 
@@ -50,23 +53,46 @@ describeEachDialect('migrating one database from several processes at once', (di
   }, 180_000);
 });
 
+/** onMigratedDatabase runs `use` on a fresh, fully migrated database of the dialect, then drops it. */
+async function onMigratedDatabase(dialect: Dialect, use: (storage: Storage) => Promise<void>): Promise<void> {
+  const database = await createTestDatabase(dialect);
+  const storage = await openStorage(database.url, { poolSize: 1 });
+  try {
+    await migrate(storage);
+    await use(storage);
+  } finally {
+    await storage.close();
+    await database.drop();
+  }
+}
+
 describeEachDialect('upgrading a database that missed a migration named before its last one', (dialect) => {
   it('applies the missed one and starts (main of 2026-11-29 23:29 had applied 20261130-70-sources but not 20261130-61-reports-schedule)', async () => {
     // Migrations land from parallel branches, so one can be named before another that a database
     // already ran: Kysely refused such a database ("corrupted migrations") and Tocsin never started.
-    const database = await createTestDatabase(dialect);
-    const storage = await openStorage(database.url, { poolSize: 1 });
-    try {
-      await migrate(storage);
+    await onMigratedDatabase(dialect, async (storage) => {
       await storage.db.schema.dropTable('report_schedule').execute();
       await sql`delete from kysely_migration where name = ${'20261130-61-reports-schedule'}`.execute(storage.db);
       expect(await pendingMigrations(storage)).toEqual(['20261130-61-reports-schedule']);
       expect(await migrate(storage)).toEqual(['20261130-61-reports-schedule']);
       expect(await pendingMigrations(storage)).toEqual([]);
       await storage.db.selectFrom('report_schedule').selectAll().execute();
-    } finally {
-      await storage.close();
-      await database.drop();
-    }
+    });
+  });
+});
+
+describeEachDialect('starting on a database that a newer Tocsin migrated', (dialect) => {
+  it('stops with one line naming DATABASE_URL and the migration this version does not know, not a stack trace (a rollback after an upgrade)', async () => {
+    await onMigratedDatabase(dialect, async (storage) => {
+      const newer = '29991231-10-from-a-newer-tocsin';
+      await sql`insert into kysely_migration (name, timestamp) values (${newer}, ${new Date().toISOString()})`.execute(storage.db);
+      const failure = await migrateOrStop(storage).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(ConfigError);
+      const message = (failure as Error).message;
+      expect(message).toMatch(/^DATABASE_URL: /);
+      expect(message).toContain(newer);
+      expect(message).toMatch(/newer Tocsin/);
+      expect(message).not.toContain('\n');
+    });
   });
 });
