@@ -19,6 +19,13 @@ export const RECORD_RETRY: { readonly backoff: BackoffPolicy; readonly tries: nu
 });
 
 /**
+ * RecordResult is what became of a finished attempt's result: false, recorded; true, lost (another
+ * worker took the row's lease meanwhile, its new owner decides); 'gone', its row was deleted with
+ * its tenant (through any process) while it was sent.
+ */
+export type RecordResult = boolean | 'gone';
+
+/**
  * AttemptRecorder is the group commit of finished attempts: the results that arrive within one
  * window share one transaction (one fsync on SQLite, where a commit blocks the whole process),
  * and each caller learns, once it is durable, whether its lease had been lost meanwhile.
@@ -27,7 +34,7 @@ export class AttemptRecorder {
   readonly #storage: Storage;
   readonly #windowMs: number;
   readonly #afterRecord: AfterRecord | undefined;
-  #queued: { attempt: FinishedAttempt; settle: (lost: boolean) => void; fail: (err: unknown) => void }[] = [];
+  #queued: { attempt: FinishedAttempt; settle: (result: RecordResult) => void; fail: (err: unknown) => void }[] = [];
   #scheduled = false;
   #lastCommitAt = 0;
 
@@ -38,8 +45,8 @@ export class AttemptRecorder {
     this.#afterRecord = afterRecord;
   }
 
-  /** record queues a finished attempt and resolves once it is committed: true when its lease was lost. */
-  record(attempt: FinishedAttempt): Promise<boolean> {
+  /** record queues a finished attempt and resolves once it is committed, saying whether its lease held. */
+  record(attempt: FinishedAttempt): Promise<RecordResult> {
     return new Promise((settle, fail) => {
       this.#queued.push({ attempt, settle, fail });
       if (!this.#scheduled) this.#schedule();
@@ -59,14 +66,19 @@ export class AttemptRecorder {
     const batch = this.#queued.splice(0, MAX_BATCH);
     for (let failures = 0; ; failures++) {
       try {
+        const gone = new Set<string>();
         const lost = new Set(
           await recordAttempts(
             this.#storage,
             batch.map((b) => b.attempt),
             this.#afterRecord,
+            gone,
           ),
         );
-        for (const b of batch) b.settle(lost.has(b.attempt.deliveryId));
+        for (const b of batch) {
+          const id = b.attempt.deliveryId;
+          b.settle(gone.has(id) ? 'gone' : lost.has(id));
+        }
         break;
       } catch (err) {
         // A permanent failure (the database refused the write) would be refused again: fail now.

@@ -5,9 +5,10 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { FakeClock, systemClock } from '../../shared/clock.js';
 import { openStorage } from '../../storage/storage.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
-import type { SmtpEndpoint } from '../contract.js';
+import type { Logger } from 'pino';
+import type { MailSender, SmtpEndpoint } from '../contract.js';
 import { createMailSender } from '../smtp/sender.js';
-import { startTestSmtpServer } from '../../../test/support/smtp-servers.js';
+import { plainEndpointOf, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { claimDue } from './leases.js';
 import { LeaseRenewal } from './leases-renewal.js';
@@ -25,34 +26,32 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
   });
   afterAll(() => database.close());
 
-  it('sends a burst with renewals running throughout and no lease-lost warning, each email once', async () => {
-    const BURST = 500;
-    const sink = await startTestSmtpServer();
-    const sender = createMailSender({ maxConnections: 10 });
-    const { log, entries } = captureWarnings();
-    const endpoint: SmtpEndpoint = {
-      host: '127.0.0.1',
-      port: sink.port,
-      security: 'none',
-      authMethod: 'none',
-      fromAddress: 'alerts@example.com',
-      timeoutMs: 5_000,
-    };
+  /** queuedWorker queues `count` emails of a tenant and makes a worker that sends them to `sink`, leased `leaseMs` at a time. */
+  async function queuedWorker(tenantId: string, count: number, sink: { readonly port: number }, sender: MailSender, log: Logger, leaseMs: number) {
     await enqueueDeliveries(
       database.storage.db,
-      Array.from({ length: BURST }, (_, i) => testDelivery(tenant, `r${i}@example.com`)),
+      Array.from({ length: count }, (_, i) => testDelivery(tenantId, `r${i}@example.com`)),
       systemClock,
     );
-    // A 4 s lease beats every second: many renewals meet sends that finish while they run.
-    const worker = new DeliveryWorker({
+    const endpoint = plainEndpointOf(sink);
+    return new DeliveryWorker({
       storage: database.storage,
       clock: systemClock,
       sender,
       resolveEndpoint: async () => endpoint,
       composers: {},
       logger: log,
-      settings: { leaseMs: 4_000, pollIntervalMs: 20 },
+      settings: { leaseMs, pollIntervalMs: 20 },
     });
+  }
+
+  it('sends a burst with renewals running throughout and no lease-lost warning, each email once', async () => {
+    const BURST = 500;
+    const sink = await startTestSmtpServer();
+    const sender = createMailSender({ maxConnections: 10 });
+    const { log, entries } = captureWarnings();
+    // A 4 s lease beats every second: many renewals meet sends that finish while they run.
+    const worker = await queuedWorker(tenant, BURST, sink, sender, log, 4_000);
     try {
       worker.start();
       await sink.waitForMessages(BURST, 60_000);
@@ -65,6 +64,28 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
     expect(new Set(sink.messages.map((m) => m.messageId)).size).toBe(BURST);
     expect(sink.messages).toHaveLength(BURST);
   }, 90_000);
+
+  it('warns of no lost lease when the tenant of the emails being sent is deleted, through this process or another', async () => {
+    await database.storage.db.deleteFrom('deliveries').execute();
+    const doomed = await insertTestTenant(database.storage.db, 'deleted-while-sending');
+    // The server holds each reply for a while: the tenant goes while two emails are at it.
+    const sink = await startTestSmtpServer({ dataReplyDelayMs: 1_500 });
+    const sender = createMailSender({ maxConnections: 2 });
+    const { log, entries } = captureWarnings();
+    const worker = await queuedWorker(doomed, 10, sink, sender, log, 2_000);
+    try {
+      worker.start();
+      await vi.waitFor(() => expect(sink.connections()).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 20 });
+      // The host administrator deletes the tenant through another process: its rows go with it.
+      await database.storage.db.deleteFrom('tenants').where('id', '=', doomed).execute();
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      await worker.stop();
+    } finally {
+      await sender.close();
+      await sink.close();
+    }
+    expect(entries).toEqual([]);
+  }, 30_000);
 
   it('warns, naming it, of a row another worker claimed after the lease ran out', async () => {
     await database.storage.db.deleteFrom('deliveries').execute();

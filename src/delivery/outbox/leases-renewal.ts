@@ -23,6 +23,8 @@ export class LeaseRenewal {
   readonly #held: () => ReadonlyMap<string, string>;
   /** Until when each held row's lease is known to run: from its claim, then from each renewal that extended it. */
   readonly #confirmedUntil = new Map<string, number>();
+  /** Held rows found deleted with their tenant: no send of them starts, and they are not renewed again. */
+  readonly #deleted = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(deps: { storage: Storage; clock: Clock; leaseMs: number; log: Logger; held: () => ReadonlyMap<string, string> }) {
@@ -31,6 +33,11 @@ export class LeaseRenewal {
     this.#leaseMs = deps.leaseMs;
     this.#log = deps.log;
     this.#held = deps.held;
+  }
+
+  /** deleted tells whether a held row was found deleted (with its tenant) while this worker held it. */
+  deleted(id: string): boolean {
+    return this.#deleted.has(id);
   }
 
   /** claimed notes rows just claimed, leased until `until`. */
@@ -62,6 +69,7 @@ export class LeaseRenewal {
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#confirmedUntil.clear();
+    this.#deleted.clear();
   }
 
   /** renewNow renews every held lease at once (tests call it). */
@@ -78,18 +86,25 @@ export class LeaseRenewal {
   async #renew(shortOf: (id: string) => boolean): Promise<void> {
     const all = this.#held();
     for (const id of this.#confirmedUntil.keys()) if (!all.has(id)) this.#confirmedUntil.delete(id);
-    const held = new Map([...all].filter(([id]) => shortOf(id)));
+    for (const id of this.#deleted) if (!all.has(id)) this.#deleted.delete(id);
+    const held = new Map([...all].filter(([id]) => !this.#deleted.has(id) && shortOf(id)));
     if (held.size === 0) return;
     // The new lease runs from when the statement was sent, not from when its answer came back.
     const now = this.#clock.now();
     try {
-      const { renewed, lost } = await renewLeases(this.#storage, held, now, this.#leaseMs);
+      const { renewed, lost, gone } = await renewLeases(this.#storage, held, now, this.#leaseMs);
       for (const id of renewed) this.#confirmedUntil.set(id, now + this.#leaseMs);
       // A row finished and handed on while the renewal ran is not this worker's to miss any more.
       const current = this.#held();
       const reallyLost = lost.filter((id) => current.get(id) === held.get(id));
       for (const id of reallyLost) this.#confirmedUntil.set(id, -Infinity);
       if (reallyLost.length > 0) this.#log.warn({ deliveries: reallyLost }, 'leases lost while sending');
+      // A tenant deleted (maybe through another process) takes its emails with it: nobody lost anything.
+      for (const id of gone) {
+        this.#confirmedUntil.set(id, -Infinity);
+        this.#deleted.add(id);
+      }
+      if (gone.length > 0) this.#log.info({ deliveries: gone }, 'emails deleted with their tenant while being sent; those not started are not sent');
     } catch (err) {
       this.#log.error({ err }, 'could not renew delivery leases; sends not started yet wait while the leases are in doubt');
     }

@@ -97,20 +97,28 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     expect(attempts.map((a) => [a.attempt, a.worker, a.outcome, Number(a.finished_at)])).toEqual([[1, 'dead', 'interrupted', clock.now()]]);
     // The dead worker's late completion changes nothing: its lease token no longer matches.
     const d = dead.deliveries[0]!;
-    const lost = await recordAttempts(storage, [
-      {
-        deliveryId: d.id,
-        tenantId: d.tenantId,
-        leaseToken: d.leaseToken!,
-        attempt: d.attempts,
-        worker: 'dead',
-        claimedAt: clock.now(),
-        startedAt: clock.now(),
-        finishedAt: clock.now(),
-        result: { status: 'sent', response: '250 ok' },
-      },
-    ]);
-    expect(lost).toEqual([d.id]);
+    const rowsGone = new Set<string>();
+    const recorded = await recordAttempts(
+      storage,
+      [
+        {
+          deliveryId: d.id,
+          tenantId: d.tenantId,
+          leaseToken: d.leaseToken!,
+          attempt: d.attempts,
+          worker: 'dead',
+          claimedAt: clock.now(),
+          startedAt: clock.now(),
+          finishedAt: clock.now(),
+          result: { status: 'sent', response: '250 ok' },
+        },
+      ],
+      undefined,
+      rowsGone,
+    );
+    expect(recorded).toEqual([d.id]);
+    // Lost to the worker that took the row over, which is there still.
+    expect(rowsGone.size).toBe(0);
     const row = await storage.db.selectFrom('deliveries').selectAll().where('id', '=', d.id).executeTakeFirstOrThrow();
     expect(row.status).toBe('sending');
     expect(row.lease_owner).toBe('w2');
@@ -127,7 +135,8 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     expect(claimed).toHaveLength(2);
     // The host administrator deletes a tenant while its email is at the SMTP server: its rows go with it.
     await storage.db.deleteFrom('tenants').where('id', '=', gone).execute();
-    const lost = await recordAttempts(
+    const rowsGone = new Set<string>();
+    const recorded = await recordAttempts(
       storage,
       claimed.map((d) => ({
         deliveryId: d.id,
@@ -140,9 +149,14 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
         finishedAt: clock.now(),
         result: { status: 'sent' as const, response: '250 ok' },
       })),
+      undefined,
+      rowsGone,
     );
     const kept = claimed.find((d) => d.tenantId === tenant)!;
-    expect(lost).toEqual(claimed.filter((d) => d.tenantId === gone).map((d) => d.id));
+    const deleted = claimed.filter((d) => d.tenantId === gone).map((d) => d.id);
+    expect(recorded).toEqual(deleted);
+    // Lost with their tenant, not to another worker.
+    expect([...rowsGone]).toEqual(deleted);
     expect(await storage.db.selectFrom('deliveries').select(['id', 'status', 'lease_token']).execute()).toEqual([
       { id: kept.id, status: 'sent', lease_token: null },
     ]);
@@ -155,10 +169,10 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com')], clock);
     const held = (await claim('w1')).deliveries[0]!;
     clock.advance(40_000);
-    expect(await renewLeases(storage, new Map([[held.id, held.leaseToken!]]), clock.now(), 60_000)).toEqual({ renewed: [held.id], lost: [] });
+    expect(await renewLeases(storage, new Map([[held.id, held.leaseToken!]]), clock.now(), 60_000)).toEqual({ renewed: [held.id], lost: [], gone: [] });
     clock.advance(40_000);
     expect((await claim('w2')).deliveries).toHaveLength(0);
-    expect(await renewLeases(storage, new Map([[held.id, 'not-the-token']]), clock.now(), 60_000)).toEqual({ renewed: [], lost: [held.id] });
+    expect(await renewLeases(storage, new Map([[held.id, 'not-the-token']]), clock.now(), 60_000)).toEqual({ renewed: [], lost: [held.id], gone: [] });
   });
 
   it('gives a released row back without counting the attempt', async () => {

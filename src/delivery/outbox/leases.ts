@@ -236,17 +236,19 @@ const LEASED_INSERT_SHAPES = 16;
 export interface RenewedLeases {
   readonly renewed: readonly string[];
   readonly lost: readonly string[];
+  /** Rows no longer there: deleted with their tenant (through any process) while being sent. */
+  readonly gone: readonly string[];
 }
 
 /**
  * renewLeases extends the leases this worker still holds on rows it is sending. A lease is really
- * lost when the row is gone or another claim gave it a new token; a row that this worker finished
+ * lost when another claim gave the row a new token, and the row gone when it was deleted with its tenant; a row that this worker finished
  * (recorded or handed back) while the renewal ran has no token any more and is neither: the
  * caller's snapshot of its rows is older than the statement. A row another transaction has
  * locked is left for the next renewal.
  */
 export async function renewLeases(storage: Storage, leases: ReadonlyMap<string, string>, now: number, leaseMs: number): Promise<RenewedLeases> {
-  if (leases.size === 0) return { renewed: [], lost: [] };
+  if (leases.size === 0) return { renewed: [], lost: [], gone: [] };
   const until = now + leaseMs;
   const renewed = await storage.db
     .updateTable('deliveries')
@@ -268,11 +270,11 @@ export async function renewLeases(storage: Storage, leases: ReadonlyMap<string, 
     .execute();
   const kept = new Set(renewed.map((r) => r.id));
   const missed = [...leases.keys()].filter((id) => !kept.has(id));
-  if (missed.length === 0) return { renewed: [...kept], lost: [] };
+  if (missed.length === 0) return { renewed: [...kept], lost: [], gone: [] };
   const current = await storage.db.selectFrom('deliveries').select(['id', 'lease_token']).where('id', 'in', missed).execute();
   const tokenNow = new Map(current.map((r) => [r.id, r.lease_token]));
-  const lost = missed.filter((id) => !tokenNow.has(id) || (tokenNow.get(id) !== null && tokenNow.get(id) !== leases.get(id)));
-  return { renewed: [...kept], lost };
+  const lost = missed.filter((id) => tokenNow.has(id) && tokenNow.get(id) !== null && tokenNow.get(id) !== leases.get(id));
+  return { renewed: [...kept], lost, gone: missed.filter((id) => !tokenNow.has(id)) };
 }
 
 /**

@@ -112,10 +112,11 @@ export type AfterRecord = (tx: Db, recorded: readonly FinishedAttempt[]) => Prom
  * changes only where (id, lease_token) still match, so a worker that lost its lease cannot
  * overwrite the new owner's work; the attempt itself is logged either way, because it happened,
  * unless its row is gone with its tenant (then it counts as lost).
- * Returns the ids whose lease was lost. A failure is the record stage's StorageUnavailableError
+ * Returns the ids whose lease was lost; those of them whose row is gone with its tenant are also
+ * added to `gone` when given. A failure is the record stage's StorageUnavailableError
  * (the recorder tries again) or StorageRejectedError.
  */
-export async function recordAttempts(storage: Storage, attempts: readonly FinishedAttempt[], afterRecord?: AfterRecord): Promise<string[]> {
+export async function recordAttempts(storage: Storage, attempts: readonly FinishedAttempt[], afterRecord?: AfterRecord, gone?: Set<string>): Promise<string[]> {
   if (attempts.length === 0) return [];
   const failure = (a: FinishedAttempt) => (a.result.status === 'sent' ? undefined : a.result);
 
@@ -145,7 +146,19 @@ export async function recordAttempts(storage: Storage, attempts: readonly Finish
       // A late answer of a worker that lost its lease replaces the `interrupted` its takeover logged.
       const kept = new Set(rows.map((r) => r.id));
       const late = attempts.filter((a) => !kept.has(a.deliveryId));
+      let present = new Set<string>();
       if (late.length > 0) {
+        // Which of them are still there: the others went with their tenant, lost to nobody.
+        const still = await tx
+          .selectFrom('deliveries')
+          .select('id')
+          .where(
+            'id',
+            'in',
+            late.map((a) => a.deliveryId),
+          )
+          .execute();
+        present = new Set(still.map((r) => r.id));
         await tx
           .deleteFrom('delivery_attempts')
           .where('outcome', '=', 'interrupted')
@@ -177,11 +190,13 @@ export async function recordAttempts(storage: Storage, attempts: readonly Finish
           attempts.filter((a) => kept.has(a.deliveryId)),
         );
       }
-      return rows;
+      return { rows, present };
     }),
   );
-  const kept = new Set(updated.map((r) => r.id));
-  return attempts.filter((a) => !kept.has(a.deliveryId)).map((a) => a.deliveryId);
+  const kept = new Set(updated.rows.map((r) => r.id));
+  const lost = attempts.filter((a) => !kept.has(a.deliveryId)).map((a) => a.deliveryId);
+  for (const id of lost) if (!updated.present.has(id)) gone?.add(id);
+  return lost;
 }
 
 /** codeOf reads the reply code at the start of an SMTP reply such as `250 2.0.0 Ok`. */

@@ -383,8 +383,10 @@ export class DeliveryWorker {
     }
     const metrics = this.#deps.metrics;
     if (outcome.status === 'unleased') {
-      // Not sent: the row's next owner (maybe this worker, once the lease ran out) sends it.
-      this.#log.warn({ delivery: delivery.id }, 'lease lost or in doubt before the send; not sending');
+      // Not sent: the row's next owner (maybe this worker, once the lease ran out) sends it; a row
+      // deleted with its tenant has none, and nothing went wrong.
+      if (this.#renewal.deleted(delivery.id)) this.#log.debug({ delivery: delivery.id }, 'email deleted with its tenant before the send; not sending');
+      else this.#log.warn({ delivery: delivery.id }, 'lease lost or in doubt before the send; not sending');
       metrics?.attempts.inc({ outcome: 'lost_lease' });
       return;
     }
@@ -393,7 +395,7 @@ export class DeliveryWorker {
       metrics?.attempts.inc({ outcome: 'deferred' });
       return;
     }
-    const lost = await this.#recorder.record({
+    const recorded = await this.#recorder.record({
       deliveryId: delivery.id,
       tenantId: delivery.tenantId,
       leaseToken: delivery.leaseToken!,
@@ -404,7 +406,12 @@ export class DeliveryWorker {
       finishedAt: this.#deps.clock.now(),
       result: outcome,
     });
-    if (lost) {
+    if (recorded === 'gone') {
+      this.#log.debug({ delivery: delivery.id, outcome: outcome.status }, 'email deleted with its tenant during its send');
+      metrics?.attempts.inc({ outcome: 'lost_lease' });
+      return;
+    }
+    if (recorded) {
       this.#log.warn({ delivery: delivery.id, outcome: outcome.status }, 'lease lost during a send; the new owner decides');
       metrics?.attempts.inc({ outcome: 'lost_lease' });
       return;
