@@ -390,6 +390,20 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('PATCH', `${base}/groups/${other.id}`, { name: 'Day Desk' })).statusCode).toBe(200);
   });
 
+  it('reads a role or group name with decomposed accents as the same name: refused twice, found when granted', async () => {
+    // 'Opérateurs' typed with é (U+00E9) and pasted with e + U+0301 look alike in every list, but made two roles,
+    // and granting the role by the other spelling was a 400 'no role named'.
+    await t.call('POST', '/api/v1/tenants', { name: 'people' });
+    const base = '/api/v1/tenants/people';
+    expect((await t.call('POST', `${base}/roles`, { name: 'Op\u00e9rateurs', permissions: ['Alerts.View'] })).statusCode).toBe(201);
+    expect((await t.call('POST', `${base}/roles`, { name: 'Ope\u0301rateurs', permissions: ['Users.Edit'] })).statusCode).toBe(409);
+    const user = await t.call('POST', `${base}/users`, { email: 'ope@example.com', name: 'Ope', roles: ['OPE\u0301RATEURS'] });
+    expect(user.statusCode).toBe(201);
+    expect(user.json().roles).toEqual(['Op\u00e9rateurs']);
+    expect((await t.call('POST', `${base}/groups`, { name: '\u00c9quipe de nuit' })).statusCode).toBe(201);
+    expect((await t.call('POST', `${base}/groups`, { name: 'E\u0301quipe de nuit' })).statusCode).toBe(409);
+  });
+
   it('creates custom roles and lists the built-in ones first', async () => {
     const created = await t.call('POST', '/api/v1/tenants/people/roles', { name: 'Mail admin', permissions: ['Settings.View', 'Settings.Edit'] });
     expect(created.statusCode).toBe(201);

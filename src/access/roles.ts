@@ -39,13 +39,22 @@ export async function listRoles(db: Db, tenantId: string): Promise<z.infer<typeo
 }
 
 /**
- * sameName tells whether a name is taken among `names`, ignoring case: "administrator" beside the
- * built-in "Administrator" (or "ops" beside "Ops") reads as the same thing in every list and picker.
- * Compared here, not in SQL, where SQLite folds the case of ASCII letters only.
+ * nameKey is what two spellings of one role or group name share: trimmed, composed (NFC: an accent
+ * typed as its own combining character is the same letter) and in lower case.
+ */
+function nameKey(name: string): string {
+  return name.trim().normalize('NFC').toLowerCase();
+}
+
+/**
+ * sameName tells whether a name is taken among `names`, ignoring case and how its accents were
+ * typed: "administrator" beside the built-in "Administrator" (or "ops" beside "Ops") reads as the
+ * same thing in every list and picker. Compared here, not in SQL, where SQLite folds the case of
+ * ASCII letters only.
  */
 export function sameName(names: readonly string[], name: string): boolean {
-  const key = name.toLowerCase();
-  return names.some((n) => n.toLowerCase() === key);
+  const key = nameKey(name);
+  return names.some((n) => nameKey(n) === key);
 }
 
 /**
@@ -83,11 +92,11 @@ export async function roleIdsOf(db: Db, tenantId: string, names: readonly string
   if (names.length === 0) return { ids: [], errors: [] };
   // Names are unique ignoring case and stored trimmed (createRole), so `administrator` or ` Robot ` names one role.
   const rows = await db.selectFrom('roles').select(['id', 'name']).where('tenant_id', '=', tenantId).execute();
-  const byName = new Map(rows.map((r) => [r.name.toLowerCase(), r.id]));
+  const byName = new Map(rows.map((r) => [nameKey(r.name), r.id]));
   const ids = new Set<string>();
   const errors: FieldError[] = [];
   names.forEach((name, index) => {
-    const id = byName.get(name.trim().toLowerCase());
+    const id = byName.get(nameKey(name));
     if (id) ids.add(id);
     else errors.push({ path: `${field}.${index}`, message: `no role named "${name}" in this tenant` });
   });
