@@ -1200,6 +1200,24 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('shows Settings > Mail by itself once Tocsin answers again, when it was opened while Tocsin answered 503 (its database down)', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/alerts');
+    await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
+    // Tocsin is up but its database is not (a restart, a maintenance): every read is a 503 with Retry-After.
+    const problem = { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The service cannot answer this now; retry later.' };
+    await page.route('**/api/v1/**', (route) =>
+      route.fulfill({ status: 503, headers: { 'retry-after': '5' }, contentType: 'application/problem+json', body: JSON.stringify(problem) }),
+    );
+    await page.evaluate(`location.hash = '#/settings/mail'`);
+    await expect.poll(() => page.locator('main .banner.error').first().textContent()).toBe(problem.detail);
+    // The database is back: the page shows itself at the next refresh of the bell, without a reload, and the message goes.
+    await page.unroute('**/api/v1/**');
+    await page.getByRole('switch', { name: 'Enable alerts email' }).waitFor();
+    expect(await page.locator('main .banner.error').count()).toBe(0);
+    await context.close();
+  });
+
   it("follows the seed guide's steps in French: Paramètres > Courrier, Gmail values, Enregistrer, Tester", { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/alerts');

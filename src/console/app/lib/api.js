@@ -22,7 +22,7 @@ export class ApiError extends Error {
   }
 }
 
-/** REACHABLE is dispatched on window when Tocsin answers again after a call that could not reach it. */
+/** REACHABLE is dispatched on window when Tocsin answers again after a call that could not reach it (or that it answered 503). */
 export const REACHABLE = 'tocsin:reachable';
 
 /** @type {{ csrfToken: string | null, onUnauthorized: () => void, onForbidden: () => void, unreachable: boolean }} */
@@ -66,7 +66,10 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
     state.unreachable = true;
     throw Object.assign(new Error(String(err)), { unreachable: true });
   }
-  if (state.unreachable) {
+  // A 503 is Tocsin up but unable to serve (its database restarting): a page whose read it refused
+  // waits for Tocsin to answer again, as one that could not reach it at all does.
+  if (response.status === 503) state.unreachable = true;
+  else if (state.unreachable) {
     state.unreachable = false;
     dispatchEvent(new Event(REACHABLE));
   }
