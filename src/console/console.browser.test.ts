@@ -645,6 +645,26 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('says a new language is saved when the console cannot be drawn in it, and not again on the next visit of the page', async () => {
+    await addUser('lea@acme.example', ['Alerts Viewer']);
+    const { context, page } = await open();
+    await signIn(page, 'lea@acme.example', '#/preferences');
+    // The French strings do not come (the network drops as the language is saved).
+    await page.route('**/console/i18n/fr.json', (route) => route.abort('connectionrefused'));
+    await page.getByLabel('Language').selectOption('fr');
+    await page.getByRole('button', { name: 'Save language and time zone' }).click();
+    await page.getByRole('status').filter({ hasText: 'Your language and time zone are saved.' }).waitFor();
+    expect(await call('GET', `/api/v1/tenants/acme/users/${users['lea@acme.example']}`)).toMatchObject({ language: 'fr' });
+    await page.unroute('**/console/i18n/fr.json');
+    // The next visit of the page has no message.
+    await page.getByRole('link', { name: 'Alerts', exact: true }).click();
+    await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
+    await page.getByRole('link', { name: 'Alert preferences', exact: true }).click();
+    await page.getByRole('switch', { name: 'Daily report' }).waitFor();
+    expect(await page.getByRole('status').filter({ hasText: 'saved' }).count()).toBe(0);
+    await context.close();
+  });
+
   it('speaks the language and shows the time zone a user gives itself in Manage Access at once, as from its preferences', async () => {
     await addUser('lena@acme.example', ['Administrator']);
     await raise([{ severity: 'Warn', component: 'Queues', message: 'Queue Lena is 90% full' }]);

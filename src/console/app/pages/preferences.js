@@ -59,15 +59,23 @@ function LanguageAndZoneForm({ session, onSaved }) {
   };
   const save = async (event) => {
     event.preventDefault();
+    let saved;
     try {
-      const saved = await api('PATCH', tenantApi(session, `users/${encodeURIComponent(user.id)}`), languageAndZone(form));
-      setErrors({});
-      setMessage({ kind: 'success', text: t('prefs.readingSaved') });
-      savedNewLanguage = pickLanguage(saved.language, session.tenant.language) !== currentLanguage();
-      await onSaved(saved);
+      saved = await api('PATCH', tenantApi(session, `users/${encodeURIComponent(user.id)}`), languageAndZone(form));
     } catch (err) {
       setErrors(fieldErrors(err));
       setMessage({ kind: 'error', text: problemText(err) });
+      return;
+    }
+    setErrors({});
+    setMessage({ kind: 'success', text: t('prefs.readingSaved') });
+    savedNewLanguage = pickLanguage(saved.language, session.tenant.language) !== currentLanguage();
+    try {
+      await onSaved(saved);
+    } catch {
+      // The console could not be drawn anew in the new language (its strings did not come): what is
+      // saved stays said here, in this one, and no later visit of the page says it again.
+      savedNewLanguage = false;
     }
   };
   return html`<form onSubmit=${save}>
