@@ -44,6 +44,11 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   async function raise(alerts: object[]) {
     await call('POST', '/api/v1/tenants/acme/alerts', { alerts }, robotToken);
   }
+  /** raiseOnQueues raises one alert of `severity` on Queues per message and returns their ids, in the same order. */
+  async function raiseOnQueues(severity: string, messages: string[]): Promise<string[]> {
+    return (await call('POST', '/api/v1/tenants/acme/alerts', { alerts: messages.map((message) => ({ severity, component: 'Queues', message })) }, robotToken))
+      .ids;
+  }
 
   beforeAll(async () => {
     server = await startConsoleServer(ADMIN_TOKEN);
@@ -1025,6 +1030,22 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('leaves the focus where a click outside the list put it when the control last focused in the list goes later', async () => {
+    const ids = await raiseOnQueues('Warn', ['Focus left: Q-91', 'Focus left: Q-92']);
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/alerts?component=Queues');
+    const row = page.locator(`tr[data-alert-id="${ids[1]}"]`);
+    await row.getByRole('button', { name: 'Delete' }).focus();
+    // The user clicks outside the list, on the tenant's name in the header: the focus leaves the list.
+    await page.locator('header.top .tenant').click();
+    expect(await page.evaluate<string>('document.activeElement?.tagName')).toBe('BODY');
+    // Another administrator deletes the alert: its row goes at the next refresh, and the focus is not pulled back into the list.
+    await call('DELETE', `/api/v1/tenants/acme/alerts/${ids[1]}`);
+    await row.waitFor({ state: 'detached' });
+    expect(await page.evaluate<string>('document.activeElement?.tagName')).toBe('BODY');
+    await context.close();
+  });
+
   it('brings the keyboard back to Send To when Test Mail Settings is run again', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/settings/mail');
@@ -1110,14 +1131,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   });
 
   it("takes from a page not yet refreshed what another user deleted or lifted, and says in the user's language when 'I'm on it' finds the alert gone", async () => {
-    const ids: string[] = (
-      await call(
-        'POST',
-        '/api/v1/tenants/acme/alerts',
-        { alerts: ['Stale page: acknowledged', 'Stale page: deleted'].map((message) => ({ severity: 'Error', component: 'Queues', message })) },
-        robotToken,
-      )
-    ).ids;
+    const ids = await raiseOnQueues('Error', ['Stale page: acknowledged', 'Stale page: deleted']);
     const mute = await call('POST', '/api/v1/tenants/acme/mutes', {
       scope: 'tenant',
       match: { process: 'StalePage' },

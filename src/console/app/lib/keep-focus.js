@@ -99,6 +99,16 @@ export function keepFocusInPlace(root) {
     place = target.matches(FOCUSABLE) ? placeOf(target, root) : null;
     lostAt = 0;
   });
+  // A click elsewhere (on text, the page's background, outside the console) takes the focus away on
+  // purpose: the control last focused is then no longer the user's place, and its going later (a
+  // row another user deleted) must not pull the focus, and the page's scroll, back to the list.
+  document.addEventListener(
+    'pointerdown',
+    (event) => {
+      if (place && !(event.target instanceof Node && place.control.contains(event.target))) place = null;
+    },
+    true,
+  );
   new MutationObserver(() => {
     if (!place || place.control.isConnected || (document.activeElement && document.activeElement !== document.body)) return;
     lostAt ||= Date.now();
