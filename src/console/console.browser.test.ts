@@ -1325,6 +1325,33 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("reads out a field's hint and its error with the field, in the user's language: switches, selects and text fields", async () => {
+    const { context, page } = await open();
+    const cdp = await context.newCDPSession(page);
+    // The accessible description Chromium gives a screen reader for the element `selector` names.
+    const description = async (selector: string) => {
+      const { root } = await cdp.send('DOM.getDocument', { depth: 0 });
+      const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector });
+      const { nodes } = await cdp.send('Accessibility.getPartialAXTree', { nodeId, fetchRelatives: false });
+      return String(nodes[0]?.description?.value ?? '');
+    };
+    await signIn(page, 'marie@acme.example', '#/preferences');
+    await page.getByRole('switch', { name: 'Rapport quotidien' }).waitFor();
+    expect(await description('#pref-dailyReport')).toBe('Un rapport détaillé de toutes les alertes des dernières 24 heures.');
+    expect(await description('#me-timeZone')).toBe('Vide\u202f: le fuseau horaire du locataire.');
+    // A refused value: the error first, then what the field expects.
+    await page.getByLabel('Fuseau horaire').fill('Europe/Pariss');
+    await page.getByRole('button', { name: 'Enregistrer la langue et le fuseau horaire' }).click();
+    await page.locator('#me-timeZone[aria-invalid="true"]').waitFor();
+    expect(await description('#me-timeZone')).toBe('Saisissez un fuseau horaire IANA, par exemple Europe/Paris. Vide\u202f: le fuseau horaire du locataire.');
+    // A select's hint: the provider's note in Settings > Mail.
+    await page.getByRole('link', { name: 'Paramètres', exact: true }).click();
+    await page.locator('#mail-custom').check();
+    await page.getByLabel('Fournisseur').selectOption('gmail');
+    expect(await description('#mail-preset')).toMatch(/^Gmail demande un mot de passe d'application/);
+    await context.close();
+  });
+
   it('renders every other page, also at 360 px wide, for the README', { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/access/users');

@@ -70,11 +70,20 @@ export function Field({ id, label, error, hint, children }) {
   </div>`;
 }
 
+/**
+ * describedBy names what a screen reader reads after a field's label: its error, then its hint
+ * (a refused value and what the field expects), else nothing.
+ * @param {string} id @param {unknown} error @param {unknown} hint
+ */
+function describedBy(id, error, hint) {
+  return [error ? `${id}-error` : '', hint ? `${id}-hint` : ''].filter(Boolean).join(' ') || undefined;
+}
+
 /** TextField is a labelled input bound to a string value. */
 export function TextField({ id, label, value, onInput, error, hint, type = 'text', ...rest }) {
   return html`<${Field} id=${id} label=${label} error=${error} hint=${hint}>
     <input id=${id} name=${id} type=${type} value=${value ?? ''} aria-invalid=${error ? 'true' : 'false'}
-      aria-describedby=${error ? `${id}-error` : hint ? `${id}-hint` : undefined}
+      aria-describedby=${describedBy(id, error, hint)}
       onInput=${(event) => onInput(event.currentTarget.value)} ...${rest} />
   <//>`;
 }
@@ -95,7 +104,7 @@ export function FilterField({ value, onCommit, ...rest }) {
 /** SelectField is a labelled select; options are [value, text] pairs. */
 export function SelectField({ id, label, value, onChange, options, error, hint, ...rest }) {
   return html`<${Field} id=${id} label=${label} error=${error} hint=${hint}>
-    <select id=${id} name=${id} value=${value ?? ''} aria-invalid=${error ? 'true' : 'false'}
+    <select id=${id} name=${id} value=${value ?? ''} aria-invalid=${error ? 'true' : 'false'} aria-describedby=${describedBy(id, error, hint)}
       onChange=${(event) => onChange(event.currentTarget.value)} ...${rest}>
       ${options.map(([optionValue, text]) => html`<option value=${optionValue}>${text}</option>`)}
     </select>
@@ -148,9 +157,9 @@ export function Copyable({ id, label, value }) {
 export function Toggle({ id, label, checked, onChange, hint, switch: isSwitch = false, ...rest }) {
   return html`<div class=${`toggle${isSwitch ? ' switch' : ''}`}>
     <input id=${id} name=${id} type="checkbox" role=${isSwitch ? 'switch' : undefined} checked=${Boolean(checked)}
-      onChange=${(event) => onChange(event.currentTarget.checked)} ...${rest} />
+      aria-describedby=${describedBy(id, null, hint)} onChange=${(event) => onChange(event.currentTarget.checked)} ...${rest} />
     <label for=${id}>${label}</label>
-    ${hint ? html`<small class="hint">${hint}</small>` : null}
+    ${hint ? html`<small class="hint" id=${`${id}-hint`}>${hint}</small>` : null}
   </div>`;
 }
 
