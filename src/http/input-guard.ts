@@ -47,17 +47,29 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
  * gives a string a surrogate only by a `\uD8xx`-style escape: a body without one is returned as is.
  */
 export function wellFormedJson<T>(text: string, value: T): T {
-  return SURROGATE_ESCAPE.test(text) ? (wellFormed(value) as T) : value;
+  return SURROGATE_ESCAPE.test(text) ? (mapStrings(value, toWellFormed) as T) : value;
+}
+
+/**
+ * withoutNul returns a parsed JSON value with every NUL character of its strings (keys too)
+ * replaced by U+FFFD: PostgreSQL cannot store NUL in text, which SQLite keeps. What a sender
+ * writes in its own format (an Alertmanager label, an Orchestrator exception's text) is kept so
+ * rather than refused, which would lose it, and all else the sender sent with it. JSON text gives
+ * a string a NUL only by the `\u0000` escape: a body without one is returned as is.
+ */
+export function withoutNul<T>(text: string, value: T): T {
+  return text.includes('\\u0000') ? (mapStrings(value, (s) => s.replaceAll('\0', '\uFFFD')) as T) : value;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const toWellFormed = (text: string) => text.replace(LONE_SURROGATE, '\uFFFD');
 
-function wellFormed(value: unknown): unknown {
-  if (typeof value === 'string') return toWellFormed(value);
+/** mapStrings returns a parsed JSON value with `f` applied to each of its strings, keys too. */
+function mapStrings(value: unknown, f: (text: string) => string): unknown {
+  if (typeof value === 'string') return f(value);
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(wellFormed);
-  return Object.fromEntries(Object.entries(value).map(([key, child]) => [toWellFormed(key), wellFormed(child)]));
+  if (Array.isArray(value)) return value.map((child) => mapStrings(child, f));
+  return Object.fromEntries(Object.entries(value).map(([key, child]) => [f(key), mapStrings(child, f)]));
 }
 
 /**

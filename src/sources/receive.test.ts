@@ -543,6 +543,47 @@ describeEachDialect('receiving from sources', (dialect) => {
     expect(await h.alerts(res.json().ids)).toMatchObject([{ message: 'a\ufffdb', data: { 'k\ufffd': 'v\ufffd' } }]);
   });
 
+  it('stores an Alertmanager alert or an Orchestrator event holding a NUL with U+FFFD in its place, and refuses one in an AlertInput naming the field, on both dialects', async () => {
+    // PostgreSQL cannot store NUL in text: it answered 503 to the first two, which their senders
+    // retry for as long as the alert fires (its whole group with it), and stored them on SQLite.
+    const alertmanager = await h.create('alertmanager');
+    const notification = amPayload([
+      amAlert({
+        labels: { alertname: 'Disk\u0000Full', instance: 'vm\u00001', severity: 'critical' },
+        annotations: { summary: 'vm1 \u0000 down' },
+        fingerprint: `nul\u0000${crypto.randomBytes(4).toString('hex')}`,
+      }),
+      amAlert({ fingerprint: crypto.randomBytes(8).toString('hex'), annotations: { summary: 'vm2 down' }, labels: { alertname: 'DiskFull', instance: 'vm2' } }),
+    ]);
+    const fromAlertmanager = await h.alertmanager(alertmanager, notification);
+    expect(fromAlertmanager.statusCode, fromAlertmanager.body).toBe(202);
+    const [first, second] = fromAlertmanager.json().ids;
+    expect(await h.alerts([first])).toMatchObject([
+      { message: 'vm1 \ufffd down', source: { machine: 'vm\ufffd1' }, data: { labels: { alertname: 'Disk\ufffdFull' } } },
+    ]);
+    expect(await h.alerts([second])).toMatchObject([{ message: 'vm2 down' }]);
+    expect((await h.alertmanager(alertmanager, notification)).json().ids).toEqual([first, second]);
+
+    const orchestrator = await h.create('orchestrator-webhook');
+    const event = jobFaulted(`nul\u0000${crypto.randomUUID()}`, `key\u0000${crypto.randomUUID()}`);
+    (event.Job as Record<string, unknown>).Info = 'Read \u0000 past the end';
+    const fromOrchestrator = await h.orchestrator(orchestrator, event);
+    expect(fromOrchestrator.statusCode, fromOrchestrator.body).toBe(202);
+    expect(await h.alerts(fromOrchestrator.json().ids)).toMatchObject([{ message: expect.stringContaining('Read \ufffd past the end') }]);
+    expect((await h.orchestrator(orchestrator, event)).json().ids).toEqual(fromOrchestrator.json().ids);
+
+    const webhook = await h.create('webhook');
+    const refused = await h.standard(webhook, {
+      alerts: [
+        { severity: 'Error', component: 'Jobs', message: 'fine' },
+        { severity: 'Error', component: 'Jobs', message: 'a\u0000b' },
+      ],
+    });
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(refused.json().errors).toEqual([{ path: 'alerts.1.message', message: 'must not contain NUL characters' }]);
+    expect(await h.stats(webhook)).toMatchObject({ accepted: 0, rejected: 1 });
+  });
+
   it('says a received body nests too deep, not that it is not JSON, when it also holds a surrogate escape', async () => {
     const alertmanager = await h.create('alertmanager');
     const deep = (text: string) =>

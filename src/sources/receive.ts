@@ -2,7 +2,7 @@ import { CompiledQuery } from 'kysely';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type AlertInput, type NewAlert, normaliseAlert, parseAlertsBody } from '../alerts/input.js';
 import type { AppDeps } from '../http/context.js';
-import { MAX_JSON_DEPTH, jsonDepthExceeds, wellFormedJson } from '../http/input-guard.js';
+import { MAX_JSON_DEPTH, findNul, jsonDepthExceeds, wellFormedJson, withoutNul } from '../http/input-guard.js';
 import { RateLimiter } from '../settings/rate-limit.js';
 import type { Db } from '../storage/database.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
@@ -351,7 +351,15 @@ export function createReceiver(deps: AppDeps): Receiver {
     if (jsonDepthExceeds(parsed, MAX_JSON_DEPTH)) {
       return refuse(source, 'invalid', malformedBody(`nests deeper than ${MAX_JSON_DEPTH} levels`), 'too deep');
     }
-    const body = wellFormedJson(text, parsed);
+    const wellFormed = wellFormedJson(text, parsed);
+    // PostgreSQL stores no NUL in text (the write failed, answered 503: retried for as long as the
+    // alert fired, its group with it). An AlertInput holding one is refused as the REST API
+    // refuses it; an Alertmanager or Orchestrator body keeps it as U+FFFD.
+    const nulAt = kind === 'webhook' && text.includes('\\u0000') ? findNul(wellFormed) : undefined;
+    if (nulAt !== undefined) {
+      return refuse(source, 'invalid', malformed(mappingFailure([{ path: nulAt, message: 'must not contain NUL characters' }])), 'a NUL character');
+    }
+    const body = kind === 'webhook' ? wellFormed : withoutNul(text, wellFormed);
     // Signed but dated long ago (or ahead): a replay that the delivery keys may have forgotten.
     const stale = kind === 'orchestrator-webhook' ? orchestratorStaleness(body, clock.now()) : undefined;
     if (stale) return refuse(source, 'rejected', UNAUTHORIZED, `refused: ${stale}`);
