@@ -62,6 +62,19 @@ describeEachDialect('login throttling over HTTP', (dialect) => {
     expect((await login({ ...wrong, password: 'the real password' })).statusCode).toBe(200);
   });
 
+  it('lets a user whose administrator set a new password sign in with it at once, though its account was blocked', async () => {
+    // Locked out after mistyping, the user asks an administrator, who sets a new password: it answered 429 for 15 more minutes.
+    const bo = (await t.call('POST', '/api/v1/tenants/guarded/users', { email: 'bo@example.com', name: 'Bo', password: 'the forgotten one' })).json();
+    const wrong = { tenant: 'guarded', email: 'bo@example.com', password: 'a guess' };
+    for (let i = 0; i < LOGIN_RULES.account.limit; i++) expect((await login(wrong, '192.0.2.44')).statusCode).toBe(401);
+    expect((await login({ ...wrong, password: 'the forgotten one' }, '192.0.2.44')).statusCode).toBe(429);
+    // Changing the name leaves the count alone; setting the password starts it again.
+    expect((await t.call('PATCH', `/api/v1/tenants/guarded/users/${bo.id}`, { name: 'Bo B.' })).statusCode).toBe(200);
+    expect((await login({ ...wrong, password: 'the forgotten one' }, '192.0.2.44')).statusCode).toBe(429);
+    expect((await t.call('PATCH', `/api/v1/tenants/guarded/users/${bo.id}`, { password: 'a brand new password' })).statusCode).toBe(200);
+    expect((await login({ ...wrong, password: 'a brand new password' }, '192.0.2.44')).statusCode).toBe(200);
+  });
+
   it('answers 429 to an address that sprays many accounts, while other addresses go on', async () => {
     const sprayer = '203.0.113.9';
     for (let i = 0; i < LOGIN_RULES.address.limit; i++) {

@@ -47,6 +47,20 @@ let missingUserHash: Promise<string> | undefined;
 // Verifying against a real hash when the account does not exist keeps timing from revealing accounts.
 const hashForMissingUser = () => (missingUserHash ??= hashPassword('no such user, no such password'));
 
+/** accountKey names an account in the login throttle: its tenant and its address (users' email_key). */
+function accountKey(tenant: string, emailKey: string): string {
+  return `${tenant}:${emailKey}`;
+}
+
+/**
+ * forgetFailedSignIns starts an account's count of wrong passwords again, once an administrator
+ * set it a new password: the user locked out for mistyping the old one signs in with it at once.
+ */
+export async function forgetFailedSignIns(db: Db, throttle: LoginThrottle, tenantId: string, userId: string): Promise<void> {
+  const user = await db.selectFrom('users').select('email_key').where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirst();
+  if (user) throttle.succeeded({ account: accountKey(tenantId, user.email_key), address: '' });
+}
+
 /** assertNotThrottled throws 429, with the seconds to wait, when these keys failed too often. */
 export function assertNotThrottled(throttle: LoginThrottle, keys: LoginKeys): void {
   const waitMs = throttle.retryAfterMs(keys);
@@ -67,7 +81,7 @@ export async function passwordLogin(db: Db, throttle: LoginThrottle, attempt: Pa
   const user = tenant ? await findLoginUser(db, tenant.id, typed, attempt.orName === true) : undefined;
   // The tenant's id when it exists, so its name and its id share one count; the account's address
   // when it is known, so its email and its name share one too.
-  const keys: LoginKeys = { account: `${tenant?.id ?? tenantRef}:${user?.email_key ?? typed.toLowerCase()}`, address: attempt.address };
+  const keys: LoginKeys = { account: accountKey(tenant?.id ?? tenantRef, user?.email_key ?? typed.toLowerCase()), address: attempt.address };
   assertNotThrottled(throttle, keys);
   const ok = await verifyPassword(user?.password_hash ?? (await hashForMissingUser()), attempt.password);
   if (!tenant || !user || !ok || user.active !== 1) {

@@ -9,6 +9,7 @@ import { PERMISSIONS } from './permissions.js';
 import { createTenant, deleteTenant, showTenant, tenantInput, tenantPatch, tenantView, updateTenant } from './tenants.js';
 import { createApiToken, listApiTokens, revokeApiToken } from './tokens.js';
 import { endSignIns } from './credentials.js';
+import { forgetFailedSignIns } from './password-login.js';
 import { SESSION_COOKIE } from '../http/access-hook.js';
 import { createUser, findUser, listUsers, requireUser, updateUser, userInput, userPatch, userView } from './users.js';
 import type { FastifyRequest } from 'fastify';
@@ -54,7 +55,7 @@ export function assertSelfOr(request: FastifyRequest, userId: string | undefined
 const SELF_EDITABLE = ['name', 'language', 'timeZone'] as const;
 
 /** accessRoutes are the host's tenants and each tenant's users, groups, roles and tokens. */
-export const accessRoutes: RouteModule = (app, { storage, clock }) => {
+export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle }) => {
   const db = storage.db;
   // A user or group deleted answers 204 with no body (so the OpenAPI document says).
   const deletes = { permission: 'Users.Edit', status: 204 } as const;
@@ -107,6 +108,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock }) => {
       const tenant = tenantOf(request);
       await requireUser(db, tenant.id, request.params.userId);
       await updateUser(db, tenant.id, request.params.userId, request.body, clock);
+      if (request.body.password != null) await forgetFailedSignIns(db, loginThrottle, tenant.id, request.params.userId);
       // Deactivated too: switched on again, the user signs in anew rather than finding its old sessions alive.
       if (request.body.password !== undefined || request.body.active === false) {
         await endSignIns(db, request.params.userId, request.cookies?.[SESSION_COOKIE]);
