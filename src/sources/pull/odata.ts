@@ -1,4 +1,4 @@
-import { wellFormedJson } from '../../http/input-guard.js';
+import { wellFormedJson, withoutNul } from '../../http/input-guard.js';
 import { findComponent } from '../../alerts/catalogue.js';
 import { type AlertInput, EVENT_NAME, MAX_DATA_BYTES, MAX_MESSAGE_LENGTH } from '../../alerts/input.js';
 import { parseSeverity } from '../../alerts/severity.js';
@@ -193,8 +193,8 @@ function firstString(data: Record<string, unknown>, keys: readonly string[], max
 function parseData(raw: string | null): Record<string, unknown> | undefined {
   if (raw === null || raw.trim() === '') return undefined;
   try {
-    // Data is JSON text in a JSON answer: its own escapes may hold a lone surrogate too.
-    const parsed: unknown = wellFormedJson(raw, JSON.parse(raw));
+    // Data is JSON text in a JSON answer: its own escapes may hold a lone surrogate or a NUL too.
+    const parsed: unknown = withoutNul(raw, wellFormedJson(raw, JSON.parse(raw)));
     if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
     return { value: parsed };
   } catch {

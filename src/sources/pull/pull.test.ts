@@ -172,6 +172,53 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
     }
   });
 
+  it('imports upstream alerts holding a NUL character with U+FFFD in its place, rather than failing on them at every poll', async () => {
+    // PostgreSQL stores no NUL in text: the page's import failed, and every poll after it read it again.
+    const page = {
+      value: [
+        {
+          Id: 'nul-in-data',
+          NotificationName: 'Process.JobExecution.Faulted',
+          Component: 'Jobs',
+          Severity: 'Error',
+          CreationTime: new Date().toISOString(),
+          State: 'Unread',
+          Data: JSON.stringify({ Message: 'Read \u0000 past the end', 'Robot\u0000Name': 'robot-9' }),
+        },
+        {
+          Id: 'nul\u0000in-id',
+          NotificationName: 'Robot.StatusChanged.Offline',
+          Component: 'Robots',
+          Severity: 'Fatal',
+          CreationTime: new Date().toISOString(),
+          State: 'Unread',
+          Data: '{"Message":"robot-9 \u0000 offline"}',
+        },
+      ],
+    };
+    const nul = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(req.url!.startsWith('/api/Account/Authenticate') ? { result: 'token', success: true } : page));
+    });
+    await new Promise<void>((resolve) => nul.listen(0, '127.0.0.1', resolve));
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'nul' });
+      const pull = pullBody(`http://127.0.0.1:${(nul.address() as AddressInfo).port}`);
+      const created = (await t.call('POST', '/api/v1/tenants/nul/sources', { name: 'NUL', kind: 'orchestrator-pull', pull })).json();
+      await vi.waitFor(async () => expect(await alertsOf(t, 'nul')).toHaveLength(2), WAIT);
+      const messages = (await alertsOf(t, 'nul')).map((a) => [a.message, a.data.upstreamId]);
+      expect(messages.sort()).toEqual([
+        ['Read \ufffd past the end', 'nul-in-data'],
+        ['robot-9 \ufffd offline', 'nul\ufffdin-id'],
+      ]);
+      const { stats } = (await t.call('GET', `/api/v1/tenants/nul/sources/${created.id}`)).json();
+      expect(stats).toMatchObject({ lastError: null, pull: { imported: 2, consecutiveFailures: 0 } });
+    } finally {
+      nul.closeAllConnections();
+      await new Promise<void>((resolve) => nul.close(() => resolve()));
+    }
+  });
+
   it('imports the history before the source was added without queuing its Fatal alerts for immediate emails', async () => {
     await t.call('POST', '/api/v1/tenants', { name: 'history' });
     // Disabled: no poll runs beside the import below.

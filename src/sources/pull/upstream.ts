@@ -1,4 +1,4 @@
-import { wellFormedJson } from '../../http/input-guard.js';
+import { wellFormedJson, withoutNul } from '../../http/input-guard.js';
 import { type KnownSecrets, maskSecrets } from '../../shared/redact.js';
 import type { StoredPull } from '../model.js';
 import { type UpstreamAlert, alertsUrl, readAlertsPage, retryAfterMs } from './odata.js';
@@ -114,9 +114,10 @@ async function reasonOf(res: Response, secrets: KnownSecrets): Promise<string | 
 
 async function json(res: Response, what: string): Promise<unknown> {
   try {
-    // A lone surrogate (an escape JSON allows) becomes U+FFFD, as in a body the REST API receives.
+    // A lone surrogate (an escape JSON allows) becomes U+FFFD, as in a body the REST API receives,
+    // and so does a NUL, which PostgreSQL cannot store: refused, the page would be read again for ever.
     const text = await res.text();
-    return wellFormedJson(text, JSON.parse(text));
+    return withoutNul(text, wellFormedJson(text, JSON.parse(text)));
   } catch {
     throw new UpstreamError(`${what} did not answer JSON`, res.status, undefined);
   }
