@@ -6,6 +6,7 @@ import { describeEachDialect, openTestStorage } from '../../test/support/storage
 import { type MailSettingsInput, saveMailSettings } from './mail-settings.js';
 import { SecretBox } from './secret-box.js';
 import { checkSecretKey } from './secret-key-check.js';
+import { createSource } from '../sources/store.js';
 
 const CUSTOM = { host: 'smtp.example.com', port: 587, security: 'starttls', username: 'alerts', password: 'first password', fromAddress: 'alerts@example.com' };
 
@@ -31,5 +32,19 @@ describeEachDialect('the secret key a process starts with', (dialect) => {
     clock.advance(1_000);
     await save(afresh, tenant, { custom: { ...CUSTOM, password: 'saved again' } });
     expect(await checkSecretKey(storage.db, afresh)).toBe('same');
+  });
+
+  it("is told apart when it opens none of the sources' secrets, where no tenant saved an SMTP password (every receive URL would answer 503)", async () => {
+    const fresh = await openTestStorage(dialect);
+    try {
+      const installed = SecretBox.fromPassphrase('the key of this installation');
+      const afresh = SecretBox.fromPassphrase('a key generated afresh');
+      const tenant = await insertTestTenant(fresh.db, 'sources-only');
+      await createSource(fresh.db, installed, clock, tenant, { name: 'alertmanager', kind: 'alertmanager' } as never);
+      expect(await checkSecretKey(fresh.db, installed)).toBe('same');
+      expect(await checkSecretKey(fresh.db, afresh)).toBe('other');
+    } finally {
+      await fresh.close();
+    }
   });
 });

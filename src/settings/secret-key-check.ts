@@ -1,16 +1,18 @@
 import type { Db } from '../storage/database.js';
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
 import { secretOwner } from './mail-settings.js';
+import { sourceSecretOwner } from '../sources/secrets.js';
 
 /** How many of the most recently saved tenant SMTP secrets a start tries to open. */
 const SAMPLE = 20;
 
 /**
- * checkSecretKey tells whether `secretBox` opens the SMTP passwords and tokens tenants saved
- * (the most recently saved ones): `other` when there are some and none opens, as for a process
- * started with another key (a data folder not kept, a second machine without TOCSIN_SECRET_KEY),
- * where every email through them would fail; `same` otherwise, including once they are saved again
- * under the key in use.
+ * checkSecretKey tells whether `secretBox` opens the secrets tenants saved (the most recently saved
+ * SMTP passwords and tokens, and the sources' secrets): `other` when there are some and none opens,
+ * as for a process started with another key (a data folder not kept, a backup restored without
+ * its key, a second machine without TOCSIN_SECRET_KEY), where every email through them would fail
+ * and every receive URL answer 503; `same` otherwise, including once they are saved again under
+ * the key in use.
  */
 export async function checkSecretKey(db: Db, secretBox: SecretBox): Promise<'same' | 'other'> {
   const rows = await db
@@ -20,15 +22,17 @@ export async function checkSecretKey(db: Db, secretBox: SecretBox): Promise<'sam
     .orderBy('updated_at', 'desc')
     .limit(SAMPLE)
     .execute();
-  if (rows.length === 0) return 'same';
-  for (const row of rows) {
-    const [sealed, owner] =
+  const sourceSecrets = await db.selectFrom('source_secrets').select(['source_id', 'sealed']).orderBy('created_at', 'desc').limit(SAMPLE).execute();
+  const saved: [sealed: string, owner: string][] = [
+    ...rows.map((row): [string, string] =>
       row.custom_password !== null
         ? [row.custom_password, secretOwner.password(row.tenant_id)]
-        : [row.custom_access_token!, secretOwner.accessToken(row.tenant_id)];
-    if (opens(secretBox, sealed, owner)) return 'same';
-  }
-  return 'other';
+        : [row.custom_access_token!, secretOwner.accessToken(row.tenant_id)],
+    ),
+    ...sourceSecrets.map((row): [string, string] => [row.sealed, sourceSecretOwner(row.source_id)]),
+  ];
+  if (saved.length === 0) return 'same';
+  return saved.some(([sealed, owner]) => opens(secretBox, sealed, owner)) ? 'same' : 'other';
 }
 
 function opens(secretBox: SecretBox, sealed: string, owner: string): boolean {
@@ -43,6 +47,6 @@ function opens(secretBox: SecretBox, sealed: string, owner: string): boolean {
 
 /** OTHER_SECRET_KEY is what the start logs when checkSecretKey says `other`. */
 export const OTHER_SECRET_KEY =
-  "this process's secret key (TOCSIN_SECRET_KEY, else the data folder's secret.key) opens none of the SMTP passwords saved in this database: " +
-  'they read as unset and the emails of those tenants fail; start every process with the key that saved them (the same TOCSIN_SECRET_KEY everywhere, ' +
-  'README: Scale-out), or save the passwords again';
+  "this process's secret key (TOCSIN_SECRET_KEY, else the data folder's secret.key) opens none of the SMTP passwords and source secrets saved in this database: " +
+  "the passwords read as unset and the emails of those tenants fail, and the sources' receive URLs answer 503; start every process with the key that saved them " +
+  "(the same TOCSIN_SECRET_KEY everywhere, README: Scale-out; a restored backup's own key), or save the passwords again and rotate the sources' secrets";
