@@ -37,6 +37,7 @@ import { OutboxMetrics } from './delivery/outbox/metrics.js';
 import type { ComposerRegistry } from './delivery/outbox/render.js';
 import { COMMIT_WINDOW_MS, DeliveryWorker } from './delivery/outbox/worker.js';
 import { CONNECTIONS_PER_ENDPOINT, createMailSender } from './delivery/smtp/sender.js';
+import { mailHealthComposer } from './mail-health/notices.js';
 import { mailHealthAfterRecord } from './mail-health/store.js';
 import { warningBeforeTokenExpiry } from './mail-health/token-expiry.js';
 import { composersFor, immediateInCommit, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
@@ -153,7 +154,10 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       () => clock.now(),
       { publicUrl: config.publicUrl, onQueued: ring, onError: (err) => logger.warn({ err }, 'could not check the XOAUTH2 token expiry') },
     );
-    const compose = composersFor({ storage, clock, logger, config, secretBox: deps.secretBox, kept, leasedReads });
+    const compose = {
+      ...composersFor({ storage, clock, logger, config, secretBox: deps.secretBox, kept, leasedReads }),
+      'mail-health': mailHealthComposer(storage.db),
+    };
 
     // claim → (resolve → compose → send) → record, in worker processes: built first, since the
     // ingest hands the immediate emails it queues straight to this worker, and started below.

@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LANGUAGES } from '../i18n/languages.js';
-import { type MailHealthNoticeKind, renderMailHealthNotice } from './notices.js';
+import { type MailHealthNoticeKind, NOT_A_MAIL_ADMIN, mailHealthComposer, queueAdminNotices, renderMailHealthNotice } from './notices.js';
+import { createTenant } from '../access/tenants.js';
+import { createUser, updateUser } from '../access/users.js';
+import { toDelivery } from '../delivery/outbox/delivery.js';
+import { renderDelivery } from '../delivery/outbox/render.js';
+import { FakeClock } from '../shared/clock.js';
+import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 
 const KINDS: MailHealthNoticeKind[] = ['failing', 'recovered', 'token-expiring'];
 
@@ -61,6 +67,46 @@ describe('mail health notices', () => {
       expect(`${email.subject}\n${email.text}`).not.toMatch(/\bde Acme/);
       expect(email.subject).toContain('du locataire Acme Robotics');
       expect(email.text).toContain('Se désabonner des avis sur le serveur de messagerie\u00a0: https://tocsin.example/unsubscribe/abc');
+    }
+  });
+});
+
+describeEachDialect('a mail-health notice waiting to be sent', (dialect) => {
+  it('goes only to whom is still a mail administrator at that address when it is sent', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 11, 2, 4));
+    const storage = await openTestStorage(dialect);
+    try {
+      // The system server was down when the tenant's mail failed; meanwhile an administrator left (deactivated), one
+      // lost the Administrator role and one was deleted: each still got, hours later, the tenant's SMTP error.
+      const db = storage.db;
+      const tenant = await createTenant(db, { name: 'leavers' }, clock);
+      const admin = (email: string) => createUser(db, tenant.id, { email, name: email, roles: ['Administrator'] }, clock);
+      const [stays, deactivated, demoted, deleted, moved] = await Promise.all(
+        ['stays', 'deactivated', 'demoted', 'deleted', 'moved'].map((name) => admin(`${name}@leavers.example.com`)),
+      );
+      await queueAdminNotices(db, tenant.id, {
+        kind: 'failing',
+        key: 'incident-1:failing',
+        at: clock.now(),
+        lastError: '535 5.7.8 refused',
+        now: clock.now(),
+        context: { publicUrl: 'https://tocsin.example.com' },
+      });
+      await updateUser(db, tenant.id, deactivated!, { active: false }, clock);
+      await updateUser(db, tenant.id, demoted!, { roles: ['Alerts Viewer'] }, clock);
+      await updateUser(db, tenant.id, moved!, { email: 'elsewhere@leavers.example.com' }, clock);
+      const queued = (await db.selectFrom('deliveries').selectAll().where('tenant_id', '=', tenant.id).execute()).map(toDelivery);
+      expect(queued).toHaveLength(5);
+      await db.deleteFrom('users').where('id', '=', deleted!).execute();
+
+      const composers = { 'mail-health': mailHealthComposer(db) } as const;
+      for (const delivery of queued) {
+        const sent = renderDelivery(delivery, composers);
+        if (delivery.recipient.userId === stays) await expect(sent).resolves.toMatchObject({ subject: expect.any(String) });
+        else await expect(sent, delivery.recipient.address).rejects.toThrow(NOT_A_MAIL_ADMIN);
+      }
+    } finally {
+      await storage.close();
     }
   });
 });

@@ -10,6 +10,7 @@ import { writeAlerts } from '../alerts/store.js';
 import { alertTimeFloor } from '../alerts/time-floor.js';
 import type { RenderedEmail } from '../delivery/contract.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
+import { ComposeError, type EmailComposer } from '../delivery/outbox/render.js';
 import { localeFormat } from '../i18n/format.js';
 import type { Language } from '../i18n/languages.js';
 import { loadAccessFacts } from '../recipients/query.js';
@@ -253,6 +254,28 @@ export async function mailAdmins(db: Db, tenantId: string): Promise<MailHealthAd
     )
     .orderBy('id')
     .execute();
+}
+
+/** NOT_A_MAIL_ADMIN is why a notice is not sent (the delivery log's error). */
+export const NOT_A_MAIL_ADMIN =
+  'not sent: since this notice was queued, the administrator was deleted, deactivated, lost the Settings.Edit permission or changed address';
+
+/**
+ * mailHealthComposer sends a notice as it was written when queued, but only to an administrator
+ * who still is one (mailAdmins) at the address it was written to: a notice waits for the system
+ * server as long as any email (hours, when it is down too), and someone who left meanwhile should
+ * not get the tenant's SMTP errors.
+ */
+export function mailHealthComposer(db: Db): EmailComposer {
+  return async (delivery) => {
+    if (!('rendered' in delivery.payload)) throw new ComposeError('a mail-health notice is stored written');
+    const { userId, address } = delivery.recipient;
+    if (userId !== undefined) {
+      const admin = (await mailAdmins(db, delivery.tenantId)).find((a) => a.id === userId);
+      if (admin?.email.toLowerCase() !== address.toLowerCase()) throw new ComposeError(NOT_A_MAIL_ADMIN);
+    }
+    return delivery.payload.rendered;
+  };
 }
 
 /** NoticeContext is what the notices need besides the transition: where the console is. */

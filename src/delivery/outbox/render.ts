@@ -25,9 +25,18 @@ export class ComposeError extends StageError {
   readonly retryable = false;
 }
 
+/**
+ * CHECKED_WHEN_SENT are the kinds stored written whose composer, when one is registered, still
+ * decides at send time whether the email goes (mail-health: is its administrator still one?).
+ */
+const CHECKED_WHEN_SENT: ReadonlySet<EmailKind> = new Set(['mail-health']);
+
 /** renderDelivery returns the delivery's email: the stored one, or its kind's composer's. */
 export async function renderDelivery(delivery: Delivery, composers: ComposerRegistry): Promise<RenderedEmail> {
-  if ('rendered' in delivery.payload) return delivery.payload.rendered;
+  if ('rendered' in delivery.payload) {
+    const check = CHECKED_WHEN_SENT.has(delivery.kind) ? composers[delivery.kind] : undefined;
+    return check ? check(delivery) : delivery.payload.rendered;
+  }
   const compose = composers[delivery.kind];
   if (!compose) throw new ComposeError(`no composer is registered for ${delivery.kind} emails`);
   return compose(delivery);
