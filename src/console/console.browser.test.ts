@@ -1252,6 +1252,26 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("names the alert list's components and events once Tocsin answers again, when their catalogue was read while it could not", async () => {
+    const { context, page } = await open();
+    // The catalogue's read is refused (Tocsin restarting when the console opened); the rest answers.
+    const problem = { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The service cannot answer this now; retry later.' };
+    await page.route('**/alerts/catalogue*', (route) =>
+      route.fulfill({ status: 503, headers: { 'retry-after': '5' }, contentType: 'application/problem+json', body: JSON.stringify(problem) }),
+    );
+    const refused = page.waitForResponse((response) => new URL(response.url()).pathname.endsWith('/alerts/catalogue'));
+    await signIn(page, 'admin@acme.example', '#/alerts');
+    await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
+    const components = page.locator('#filter-component option');
+    expect((await refused).status()).toBe(503);
+    expect(await components.count()).toBe(1);
+    // Tocsin answers it again: the Component filter offers the catalogue's components, without a reload.
+    await page.unroute('**/alerts/catalogue*');
+    await expect.poll(() => components.count(), { timeout: 15_000 }).toBeGreaterThan(1);
+    expect(await page.locator('#filter-component option', { hasText: /^Robots$/ }).count()).toBe(1);
+    await context.close();
+  });
+
   it("follows the seed guide's steps in French: Paramètres > Courrier, Gmail values, Enregistrer, Tester", { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/alerts');

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
 import { currentLanguage } from './i18n.js';
+import { useLoadWhenBack } from './polling.js';
 import { tenantApi } from './session.js';
 import { Code, html } from './ui.js';
 
@@ -136,6 +137,7 @@ export function catalogueNames(components) {
  */
 export function useCatalogue(session) {
   const [names, setNames] = useState(() => catalogueNames([]));
+  const [reads, setReads] = useState(0);
   const language = currentLanguage();
   useEffect(() => {
     let current = true;
@@ -143,7 +145,10 @@ export function useCatalogue(session) {
     return () => {
       current = false;
     };
-  }, [session.tenant.id, language]);
+  }, [session.tenant.id, language, reads]);
+  // Read while Tocsin could not answer (loadCatalogue then gives none and keeps none), the names
+  // come once it answers again: the lists around them recover by themselves, the filters' choices too.
+  useLoadWhenBack(() => setReads((n) => n + 1), names.components.length > 0);
   return names;
 }
 
