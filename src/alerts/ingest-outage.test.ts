@@ -96,3 +96,38 @@ it('answers 503 with Retry-After, not 500, while the SQLite disk is full, and 20
     await t.close();
   }
 });
+
+it.runIf(TEST_PG_URL)(
+  'answers 503 with Retry-After, not 500, while the database takes no writes (a standby after a failover, default_transaction_read_only), and 202 once it does [postgres]',
+  async () => {
+    let databaseUrl = '';
+    const t = await startTestApp('postgres', {}, {}, { reach: (url) => (databaseUrl = url) });
+    const name = new URL(databaseUrl).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: TEST_PG_URL });
+    await admin.connect();
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'failover' });
+      const alert = { severity: 'Error', component: 'Jobs', message: 'Invoice run failed' };
+      // What a pool sees when its server became a standby: every new connection reads, none writes.
+      await admin.query(`alter database ${name} set default_transaction_read_only = on`);
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
+      // Reads go on; the pool's ended connections are replaced by read-only ones.
+      for (let i = 0; i < 12; i++) await t.call('GET', '/api/v1/tenants/failover/alerts');
+      expect((await t.call('GET', '/api/v1/tenants/failover/alerts')).statusCode).toBe(200);
+      const refused = await t.call('POST', '/api/v1/tenants/failover/alerts', alert);
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers['retry-after']).toBe('5');
+      const created = await t.call('POST', '/api/v1/tenants', { name: 'during-failover' });
+      expect(created.statusCode).toBe(503);
+      await admin.query(`alter database ${name} reset default_transaction_read_only`);
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
+      for (let i = 0; i < 12; i++) await t.call('GET', '/api/v1/tenants/failover/alerts');
+      const stored = await t.call('POST', '/api/v1/tenants/failover/alerts', alert);
+      expect(stored.statusCode).toBe(202);
+    } finally {
+      await admin.query(`alter database ${name} reset default_transaction_read_only`).catch(() => undefined);
+      await admin.end();
+      await t.close();
+    }
+  },
+);

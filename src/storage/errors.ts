@@ -36,12 +36,24 @@ export function classifyDbError(error: unknown): DbErrorKind | undefined {
  * isStorageOutage: the database is there but cannot serve now, and may in a moment: unreachable,
  * full, restarting (isWorthRetrying), SQLite's lock held past the busy timeout or its disk full
  * (until the operator frees room, as PostgreSQL's disk_full, class 53), or PostgreSQL cancelling a
- * transaction that lost a serialization or deadlock race.
+ * transaction that lost a serialization or deadlock race, or refusing writes for now (a standby
+ * after a failover, or default_transaction_read_only set for a maintenance).
  */
 export function isStorageOutage(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return isWorthRetrying(error) || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === SQLITE_FULL || code === '40001' || code === '40P01';
+  return (
+    isWorthRetrying(error) ||
+    code === 'SQLITE_BUSY' ||
+    code === 'SQLITE_LOCKED' ||
+    code === SQLITE_FULL ||
+    code === '40001' ||
+    code === '40P01' ||
+    code === READ_ONLY
+  );
 }
+
+/** PostgreSQL's read_only_sql_transaction: a write sent to a server that takes none now. */
+const READ_ONLY = '25006';
 
 /** better-sqlite3's code for "database or disk is full". */
 const SQLITE_FULL = 'SQLITE_FULL';
@@ -62,6 +74,7 @@ function outageReason(error: unknown): string {
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return 'locked by another writer';
   if (code === SQLITE_FULL) return 'the disk of the SQLite database is full';
   if (code === '40001' || code === '40P01') return 'a concurrent transaction conflicted';
+  if (code === READ_ONLY) return 'the database takes no writes now (read-only: a standby, or a maintenance)';
   return unavailableReason(error);
 }
 
