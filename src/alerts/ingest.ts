@@ -10,6 +10,7 @@ import type { NewAlert } from './input.js';
 import { multiMap } from '../shared/multi-map.js';
 import { writeAlerts } from './store.js';
 import { alertTimeFloor } from './time-floor.js';
+import { SEVERITIES } from './severity.js';
 
 /**
  * AlongsideWrite is more to write in the transaction that stores a batch, given the batch's ids
@@ -227,6 +228,8 @@ export function createAlertIngest(deps: {
     labelNames: ['severity'] as const,
     registers: [deps.registry],
   });
+  // Listed at 0 from the start: increase() and rate() miss the first increment of a series that appears with it.
+  for (const severity of SEVERITIES) stored.inc({ severity }, 0);
   const commit = groupCommit(deps.storage, deps.clock, deps.floodWindowMs, deps.storage.dialect === 'sqlite' ? 1 : 4, {
     inCommit: deps.decideInCommit,
     undecided: coalescedFatalSignal(deps.fatalSignal),

@@ -216,3 +216,23 @@ it.runIf(TEST_PG_URL)('answers /readyz 503 and /metrics 200 within seconds while
     await proxy.close();
   }
 });
+
+describeEachDialect('the alert and email counters of a process just started', (dialect) => {
+  it('are listed at 0 for each value of their labels, so that increase() and rate() see the first alert or failed email after a restart', async () => {
+    const t = await startTestApp(dialect);
+    try {
+      const before = (await t.call('GET', '/metrics', undefined, '')).body;
+      for (const severity of ['Info', 'Success', 'Warn', 'Error', 'Fatal']) expect(before).toContain(`tocsin_alerts_stored_total{severity="${severity}"} 0\n`);
+      for (const status of ['sent', 'failed']) expect(before).toContain(`tocsin_deliveries_finished_total{status="${status}"} 0\n`);
+      for (const outcome of ['sent', 'retry', 'failed']) expect(before).toContain(`tocsin_delivery_attempts_total{outcome="${outcome}"} 0\n`);
+      for (const kind of ['summary', 'daily']) expect(before).toMatch(new RegExp(`tocsin_report_windows_decided_total\\{kind="${kind}"\\} \\d+\\n`));
+      await t.call('POST', '/api/v1/tenants', { name: 'counted' });
+      await t.call('POST', '/api/v1/tenants/counted/alerts', { severity: 'Error', component: 'Jobs', message: 'Invoice run failed' });
+      const after = (await t.call('GET', '/metrics', undefined, '')).body;
+      expect(after).toContain('tocsin_alerts_stored_total{severity="Error"} 1\n');
+      expect(after).toContain('tocsin_alerts_stored_total{severity="Fatal"} 0\n');
+    } finally {
+      await t.close();
+    }
+  });
+});

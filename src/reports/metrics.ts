@@ -26,6 +26,11 @@ export class ReportMetrics {
       buckets: [0.5, 1, 2, 3, 5, 10, 30, 60, 600],
       registers: [registry],
     });
+    // Listed at 0 from the start: increase() and rate() miss the first increment of a series that appears with it.
+    for (const kind of ['summary', 'daily']) {
+      this.windowsDecided.inc({ kind }, 0);
+      this.deliveriesQueued.inc({ kind }, 0);
+    }
   }
 
   /** decided records one window this process decided, with the deliveries it queued. */

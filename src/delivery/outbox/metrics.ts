@@ -54,6 +54,10 @@ export class OutboxMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     });
+    // Listed at 0 from the start: increase() and rate() miss the first increment of a series that appears with it.
+    for (const outcome of ['sent', 'retry', 'failed', 'deferred', 'lost_lease']) this.attempts.inc({ outcome }, 0);
+    for (const status of ['sent', 'failed']) this.finished.inc({ status }, 0);
+    for (const how of ['claim', 'insert']) this.claimed.inc({ how }, 0);
     new Gauge({
       name: 'tocsin_deliveries',
       // Read from the shared database: several api processes each read the same value (cluster-metrics.ts).
