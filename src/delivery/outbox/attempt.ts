@@ -196,6 +196,9 @@ function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, er
     ctx.log.info({ delivery: delivery.id, tenant: delivery.tenantId, code, error }, 'delivery failed');
     return { status: 'failed', error, code, response };
   }
+  // Logged as a final failure is: an operator sees a greylisting or a full mailbox before its deadline.
+  const nextAttemptAt = new Date(decision.nextAttemptAt).toISOString();
+  ctx.log.info({ delivery: delivery.id, tenant: delivery.tenantId, code, error, nextAttemptAt }, 'delivery will be retried');
   return { status: 'retrying', nextAttemptAt: decision.nextAttemptAt, error, code, response };
 }
 

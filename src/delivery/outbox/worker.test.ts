@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { ALERTS_EMAIL_DISABLED, EndpointRefusedError } from '../../settings/endpoint.js';
 import { FakeClock, systemClock } from '../../shared/clock.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
+import { captureLog } from '../../../test/support/log-capture.js';
 import type { MailSender, SmtpEndpoint } from '../contract.js';
 import { createMailSender } from '../smtp/sender.js';
 import {
@@ -201,6 +202,28 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(await row(d.id)).toMatchObject({ status: 'failed', attempts: 1, last_code: 550, sent_at: null });
     expect((await row(d.id)).last_error).toContain('recipient');
     expect(await attempts(d.id)).toMatchObject([{ outcome: 'failed', code: 550 }]);
+  });
+
+  it("logs a transient failure with the server's code and reply and when it is tried again, as it logs a final one", async () => {
+    const server = await smtp({ failures: [{ at: 'rcpt', code: 451, message: 'Greylisted, come back later', times: 1 }] });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const logged = captureLog('info');
+    const d = await enqueueOne(tenantX, clock);
+    await worker(clock, { logger: logged.log }).runOnce();
+    expect(await row(d.id)).toMatchObject({ status: 'retrying', last_code: 451 });
+    const lines = logged
+      .text()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.find((line) => line.delivery === d.id)).toMatchObject({
+      msg: 'delivery will be retried',
+      tenant: tenantX,
+      code: 451,
+      error: expect.stringContaining('Greylisted, come back later'),
+      nextAttemptAt: new Date(T0 + 30_000).toISOString(),
+    });
   });
 
   it('fails a 554 after DATA at once and never counts it as sent', async () => {
