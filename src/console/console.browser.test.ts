@@ -545,6 +545,21 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('tells a screen reader when new alerts raise the unread count, on any page, but not the count the page opens with', async () => {
+    const { context, page } = await open();
+    const counted = page.waitForResponse((response) => response.url().endsWith('/alerts/unread-count'));
+    await signIn(page, 'admin@acme.example', '#/settings/mail');
+    const news = page.locator('.bell [role=status]');
+    const before: number = (await (await counted).json()).unread;
+    await page.getByRole('button', { name: `Alerts: ${before} unread` }).waitFor();
+    expect(await news.textContent()).toBe('');
+    const [id] = await raiseOnQueues('Error', ['Queue Q-18 is not draining']);
+    await expect.poll(() => news.textContent(), { timeout: 12_000 }).toBe(`Alerts: ${before + 1} unread`);
+    // The tests after this one count the bell's alerts without it.
+    await call('DELETE', `/api/v1/tenants/acme/alerts/${id}`);
+    await context.close();
+  });
+
   it("changes alert preferences, its own language and time zone, and an administrator opens another user's from Manage Access", async () => {
     // An Alerts Viewer on the tenant's default language chooses French and Paris for itself, without Users.Edit.
     const paul = await addUser('paul@acme.example', ['Alerts Viewer']);

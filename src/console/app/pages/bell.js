@@ -8,9 +8,35 @@ import { usePolling } from '../lib/polling.js';
 import { alertsChanged, tenantApi } from '../lib/session.js';
 import { Banner, html, problemText } from '../lib/ui.js';
 
+/** SAY_MS is how long the bell waits after telling a screen reader of new alerts before telling it again. */
+const SAY_MS = 30_000;
+
+/**
+ * newAlertsSpeaker tells a screen reader when the unread count rises, as the badge shows it to the
+ * eye: not for the count the page opens with, not when it falls (alerts read), and at most once
+ * per SAY_MS, so a storm of alerts is one sentence every half minute, not one per refresh. A rise
+ * held back is said once that time has passed, at the next refresh that still finds it.
+ * @param {(text: string) => void} say
+ */
+function newAlertsSpeaker(say) {
+  /** @type {number | null} */
+  let told = null;
+  let toldAt = Number.NEGATIVE_INFINITY;
+  return (/** @type {number} */ unread) => {
+    if (told === null || unread < told) told = unread;
+    else if (unread > told && Date.now() - toldAt >= SAY_MS) {
+      told = unread;
+      toldAt = Date.now();
+      say(t('bell.label', { count: unread }));
+    }
+  };
+}
+
 /** Bell shows the unread count in the header; its panel lists the five most severe unread alerts. */
 export function Bell({ session }) {
   const [unread, setUnread] = useState(/** @type {any} */ (null));
+  const [news, setNews] = useState('');
+  const hear = useRef(newAlertsSpeaker(setNews)).current;
   const [open, setOpen] = useState(false);
   const [items, setItems] = useState(/** @type {any[]} */ ([]));
   const [error, setError] = useState(/** @type {unknown} */ (null));
@@ -27,7 +53,10 @@ export function Bell({ session }) {
 
   usePolling(() => {
     const count = api('GET', tenantApi(session, 'alerts/unread-count')).then(
-      (answer) => setUnread(answer.unread),
+      (answer) => {
+        hear(answer.unread);
+        setUnread(answer.unread);
+      },
       () => {},
     );
     if (!open) return count;
@@ -81,6 +110,7 @@ export function Bell({ session }) {
       <img src="/console/bell.svg" alt="" width="20" height="20" />
       ${unread ? html`<span class="badge" data-testid="unread-count">${unread > 999 ? '999+' : unread}</span>` : null}
     </button>
+    <span class="sr-only" role="status" data-testid="bell-news">${news}</span>
     ${
       open
         ? html`<div class="bell-panel" id="bell-panel" role="region" aria-label=${t('bell.panel')}>
