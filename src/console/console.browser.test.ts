@@ -1620,6 +1620,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   it('shows the host administrator no system mail form to save over the settings while Tocsin cannot be reached, and the tenants and the form once it answers again', async () => {
     const { context, page } = await open();
     await signInAsHost(page);
+    // The page's own message: acme's mail, failing since the seed guide's Gmail values, has its banner above it.
+    const message = page.locator('main .banner.error:not(.mail-health)');
     for (const [hash, heading, shown] of [
       ['#/host/mail', 'System mail settings', page.getByLabel('SMTP Host')],
       ['#/host/tenants', 'Tenants', page.locator('tr:visible', { hasText: 'acme' }).first()],
@@ -1627,15 +1629,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       await page.route('**/api/v1/**', (route) => route.abort('connectionrefused'));
       await page.evaluate(`location.hash = '${hash}'`);
       await page.getByRole('heading', { level: 1, name: heading }).waitFor();
-      await expect
-        .poll(() => page.locator('main .banner.error').first().textContent())
-        .toBe('Tocsin could not be reached. Check your network connection and try again.');
+      await expect.poll(() => message.first().textContent()).toBe('Tocsin could not be reached. Check your network connection and try again.');
       if (hash === '#/host/mail') expect(await page.getByLabel('SMTP Host').count()).toBe(0);
       else expect(await page.locator('tr:visible', { hasText: 'acme' }).count()).toBe(0);
       // Tocsin is back: the page reads again at the bell's next refresh, and the message goes.
       await page.unroute('**/api/v1/**');
       await shown.waitFor();
-      expect(await page.locator('main .banner.error').count()).toBe(0);
+      expect(await message.count()).toBe(0);
     }
     await context.close();
   });
