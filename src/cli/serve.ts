@@ -32,7 +32,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   const env = { ...process.env };
   if (values.role) env.TOCSIN_ROLE = values.role;
   if (values.processes) env.TOCSIN_API_PROCESSES = values.processes;
-  const config = loadConfig(env);
+  const config = loadWithOptions(env, values);
   if (config.apiProcesses > 1 && config.role !== 'api') {
     throw new ConfigError('invalid configuration:\n  --processes (TOCSIN_API_PROCESSES): several processes on one port are for --role api only');
   }
@@ -84,6 +84,22 @@ export async function serveCommand(args: string[]): Promise<number> {
   // An api process of several: its channel to the primary would keep it alive.
   cluster.worker?.disconnect();
   return 0;
+}
+
+/**
+ * loadWithOptions loads the configuration, a refused value of --role or --processes named as the
+ * operator typed it (with the variable it stands for), not only as TOCSIN_ROLE or TOCSIN_API_PROCESSES.
+ */
+function loadWithOptions(env: NodeJS.ProcessEnv, options: { role?: string | undefined; processes?: string | undefined }): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    let message = err.message;
+    if (options.role) message = message.replaceAll('\n  TOCSIN_ROLE:', '\n  --role (TOCSIN_ROLE):');
+    if (options.processes) message = message.replaceAll('\n  TOCSIN_API_PROCESSES:', '\n  --processes (TOCSIN_API_PROCESSES):');
+    throw new ConfigError(message);
+  }
 }
 
 /** serveCluster runs the api processes and passes SIGTERM or SIGINT on to them. */
