@@ -1287,6 +1287,30 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("shows Alert preferences' switches once Tocsin answers again, when the catalogue was refused and the preferences were not", async () => {
+    const { context, page } = await open();
+    const problem = { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The service cannot answer this now; retry later.' };
+    await page.route('**/alerts/catalogue*', (route) =>
+      route.fulfill({ status: 503, headers: { 'retry-after': '5' }, contentType: 'application/problem+json', body: JSON.stringify(problem) }),
+    );
+    const refused = page.waitForResponse((response) => new URL(response.url()).pathname.endsWith('/alerts/catalogue'));
+    await signIn(page, 'admin@acme.example', '#/preferences');
+    await page.getByRole('heading', { name: 'Alert preferences' }).waitFor();
+    expect((await refused).status()).toBe(503);
+    await page.locator('#pref-tenMinuteSummary').waitFor();
+    // Only the catalogue's components have events to open.
+    const expanders = page.locator('.subscriptions button[aria-expanded]');
+    expect(await expanders.count()).toBe(0);
+    // A switch changed meanwhile stays as the user left it when the catalogue comes.
+    const daily = page.locator('#pref-dailyReport');
+    const wasChecked = await daily.isChecked();
+    await daily.click();
+    await page.unroute('**/alerts/catalogue*');
+    await expect.poll(() => expanders.count(), { timeout: 15_000 }).toBeGreaterThan(1);
+    expect(await daily.isChecked()).toBe(!wasChecked);
+    await context.close();
+  });
+
   it("follows the seed guide's steps in French: Paramètres > Courrier, Gmail values, Enregistrer, Tester", { timeout: 60_000 }, async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/alerts');

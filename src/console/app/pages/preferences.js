@@ -120,6 +120,9 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
     setMessage(null);
     load();
   }, prefs !== null);
+  // Preferences read but not the catalogue (refused in a partial outage): its switches come once
+  // Tocsin answers again, without reading the preferences over what the user has switched since.
+  useLoadWhenBack(() => loadCatalogue(session).then(setCatalogue), prefs === null || catalogue.length > 0);
 
   if (!prefs) return html`<section class="page"><h1>${t('prefs.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
   const subscriptions = prefs.subscriptions ?? {};
