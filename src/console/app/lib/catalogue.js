@@ -81,6 +81,16 @@ export function normalizeCatalogue(data, language = 'en') {
 const loaded = new Map();
 
 /**
+ * forgetCatalogues is for a page that reads the catalogue again because Tocsin answers again: a
+ * read still in flight then may be one Tocsin is refusing (a 503 is known by its status before its
+ * body is read, and its answer has already said Tocsin was away), and a read that shares it would
+ * get its empty answer with no refusal left to bring Tocsin's return once more.
+ */
+export function forgetCatalogues() {
+  loaded.clear();
+}
+
+/**
  * loadCatalogue fetches the tenant's alerts catalogue named in the language shown, once per tenant
  * and language; an empty list when the API has none.
  * @param {TenantSession} session
@@ -94,7 +104,7 @@ export function loadCatalogue(session) {
     catalogue = api('GET', tenantApi(session, 'alerts/catalogue')).then(
       (data) => normalizeCatalogue(data, language),
       () => {
-        loaded.delete(key);
+        if (loaded.get(key) === catalogue) loaded.delete(key);
         return [];
       },
     );
@@ -148,7 +158,10 @@ export function useCatalogue(session) {
   }, [session.tenant.id, language, reads]);
   // Read while Tocsin could not answer (loadCatalogue then gives none and keeps none), the names
   // come once it answers again: the lists around them recover by themselves, the filters' choices too.
-  useLoadWhenBack(() => setReads((n) => n + 1), names.components.length > 0);
+  useLoadWhenBack(() => {
+    forgetCatalogues();
+    setReads((n) => n + 1);
+  }, names.components.length > 0);
   return names;
 }
 
