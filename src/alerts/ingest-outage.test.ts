@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { expect, it } from 'vitest';
-import { startTestApp } from '../../test/support/http.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { TEST_PG_URL } from '../../test/support/storage.js';
 import { startTcpProxy, viaProxy } from '../../test/support/tcp-proxy.js';
 import { StorageUnavailableError } from '../storage/errors.js';
@@ -38,21 +38,43 @@ it.runIf(TEST_PG_URL)('answers 503 with Retry-After while alerts cannot be store
   }
 });
 
+/**
+ * asOperator starts Tocsin on a PostgreSQL database of its own with a tenant to raise alerts in,
+ * and gives the test an operator's connection to that server: `sql` runs a statement on it (`{db}`
+ * stands for the database's name), `endConnections` ends Tocsin's. `undo` puts the database back
+ * whatever the test did.
+ */
+async function asOperator(
+  tenant: string,
+  undo: string,
+  run: (operator: { t: TestApp; sql: (statement: string) => Promise<unknown>; endConnections: () => Promise<unknown> }) => Promise<void>,
+) {
+  let databaseUrl = '';
+  const t = await startTestApp('postgres', {}, {}, { reach: (url) => (databaseUrl = url) });
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: TEST_PG_URL });
+  await admin.connect();
+  const sql = (statement: string) => admin.query(statement.replaceAll('{db}', name));
+  try {
+    await t.call('POST', '/api/v1/tenants', { name: tenant });
+    await run({ t, sql, endConnections: () => admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]) });
+  } finally {
+    await sql(undo).catch(() => undefined);
+    await admin.end();
+    await t.close();
+  }
+}
+
+const ALERT = { severity: 'Error', component: 'Jobs', message: 'Invoice run failed' };
+
 it.runIf(TEST_PG_URL)(
   'answers 503 with Retry-After, not 500, while the database accepts no connections (ALLOW_CONNECTIONS false), and 202 once it does [postgres]',
-  async () => {
-    let databaseUrl = '';
-    const t = await startTestApp('postgres', {}, {}, { reach: (url) => (databaseUrl = url) });
-    const name = new URL(databaseUrl).pathname.slice(1);
-    const admin = new pg.Client({ connectionString: TEST_PG_URL });
-    await admin.connect();
-    try {
-      await t.call('POST', '/api/v1/tenants', { name: 'maintenance' });
-      const alert = { severity: 'Error', component: 'Jobs', message: 'Invoice run failed' };
+  () =>
+    asOperator('maintenance', 'alter database {db} allow_connections true', async ({ t, sql, endConnections }) => {
       // An operator's maintenance: no new connection to the database, and the open ones closed.
-      await admin.query(`alter database ${name} allow_connections false`);
-      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
-      const refused = await t.call('POST', '/api/v1/tenants/maintenance/alerts', alert);
+      await sql('alter database {db} allow_connections false');
+      await endConnections();
+      const refused = await t.call('POST', '/api/v1/tenants/maintenance/alerts', ALERT);
       expect(refused.statusCode).toBe(503);
       expect(refused.headers['retry-after']).toBe('5');
       const listed = await t.call('GET', '/api/v1/tenants/maintenance/alerts');
@@ -60,15 +82,10 @@ it.runIf(TEST_PG_URL)(
       const ready = await t.call('GET', '/readyz');
       expect(ready.statusCode).toBe(503);
       expect(ready.json()).toMatchObject({ reason: expect.stringMatching(/accept/) });
-      await admin.query(`alter database ${name} allow_connections true`);
-      const stored = await t.call('POST', '/api/v1/tenants/maintenance/alerts', alert);
+      await sql('alter database {db} allow_connections true');
+      const stored = await t.call('POST', '/api/v1/tenants/maintenance/alerts', ALERT);
       expect(stored.statusCode).toBe(202);
-    } finally {
-      await admin.query(`alter database ${name} allow_connections true`).catch(() => undefined);
-      await admin.end();
-      await t.close();
-    }
-  },
+    }),
 );
 
 it('answers 503 with Retry-After, not 500, while the SQLite disk is full, and 202 once there is room again [sqlite]', async () => {
@@ -99,35 +116,25 @@ it('answers 503 with Retry-After, not 500, while the SQLite disk is full, and 20
 
 it.runIf(TEST_PG_URL)(
   'answers 503 with Retry-After, not 500, while the database takes no writes (a standby after a failover, default_transaction_read_only), and 202 once it does [postgres]',
-  async () => {
-    let databaseUrl = '';
-    const t = await startTestApp('postgres', {}, {}, { reach: (url) => (databaseUrl = url) });
-    const name = new URL(databaseUrl).pathname.slice(1);
-    const admin = new pg.Client({ connectionString: TEST_PG_URL });
-    await admin.connect();
-    try {
-      await t.call('POST', '/api/v1/tenants', { name: 'failover' });
-      const alert = { severity: 'Error', component: 'Jobs', message: 'Invoice run failed' };
+  () =>
+    asOperator('failover', 'alter database {db} reset default_transaction_read_only', async ({ t, sql, endConnections }) => {
+      // Reads go on; the pool's ended connections are replaced by new ones, read-only or not as the database now says.
+      const reconnect = async () => {
+        await endConnections();
+        for (let i = 0; i < 12; i++) await t.call('GET', '/api/v1/tenants/failover/alerts');
+      };
       // What a pool sees when its server became a standby: every new connection reads, none writes.
-      await admin.query(`alter database ${name} set default_transaction_read_only = on`);
-      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
-      // Reads go on; the pool's ended connections are replaced by read-only ones.
-      for (let i = 0; i < 12; i++) await t.call('GET', '/api/v1/tenants/failover/alerts');
+      await sql('alter database {db} set default_transaction_read_only = on');
+      await reconnect();
       expect((await t.call('GET', '/api/v1/tenants/failover/alerts')).statusCode).toBe(200);
-      const refused = await t.call('POST', '/api/v1/tenants/failover/alerts', alert);
+      const refused = await t.call('POST', '/api/v1/tenants/failover/alerts', ALERT);
       expect(refused.statusCode).toBe(503);
       expect(refused.headers['retry-after']).toBe('5');
       const created = await t.call('POST', '/api/v1/tenants', { name: 'during-failover' });
       expect(created.statusCode).toBe(503);
-      await admin.query(`alter database ${name} reset default_transaction_read_only`);
-      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
-      for (let i = 0; i < 12; i++) await t.call('GET', '/api/v1/tenants/failover/alerts');
-      const stored = await t.call('POST', '/api/v1/tenants/failover/alerts', alert);
+      await sql('alter database {db} reset default_transaction_read_only');
+      await reconnect();
+      const stored = await t.call('POST', '/api/v1/tenants/failover/alerts', ALERT);
       expect(stored.statusCode).toBe(202);
-    } finally {
-      await admin.query(`alter database ${name} reset default_transaction_read_only`).catch(() => undefined);
-      await admin.end();
-      await t.close();
-    }
-  },
+    }),
 );

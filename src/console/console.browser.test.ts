@@ -16,6 +16,23 @@ const PASSWORD = 'correct horse battery staple';
 const SMTP_USER = 'alerts@acme.example';
 const SMTP_PASSWORD = 'app-password-16ch';
 
+/** UNAVAILABLE is Tocsin's answer while its database is down or restarting. */
+const UNAVAILABLE = { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The service cannot answer this now; retry later.' };
+
+/** answerUnavailable answers a routed request as Tocsin does while it cannot serve: 503 with Retry-After. */
+function answerUnavailable(route: Route) {
+  return route.fulfill({ status: 503, headers: { 'retry-after': '5' }, contentType: 'application/problem+json', body: JSON.stringify(UNAVAILABLE) });
+}
+
+/**
+ * refuseCatalogue has the page's catalogue reads refused (Tocsin restarting when the console
+ * opened) while the rest answers; `refused` is the first refused answer, to wait for once the page is opened.
+ */
+async function refuseCatalogue(page: Page) {
+  await page.route('**/alerts/catalogue*', answerUnavailable);
+  return { refused: page.waitForResponse((response) => new URL(response.url()).pathname.endsWith('/alerts/catalogue')) };
+}
+
 describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   let server: ConsoleServer;
   let browser: Browser;
@@ -1254,12 +1271,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await signIn(page, 'admin@acme.example', '#/alerts');
     await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
     // Tocsin is up but its database is not (a restart, a maintenance): every read is a 503 with Retry-After.
-    const problem = { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The service cannot answer this now; retry later.' };
-    await page.route('**/api/v1/**', (route) =>
-      route.fulfill({ status: 503, headers: { 'retry-after': '5' }, contentType: 'application/problem+json', body: JSON.stringify(problem) }),
-    );
+    await page.route('**/api/v1/**', answerUnavailable);
     await page.evaluate(`location.hash = '#/settings/mail'`);
-    await expect.poll(() => page.locator('main .banner.error').first().textContent()).toBe(problem.detail);
+    await expect.poll(() => page.locator('main .banner.error').first().textContent()).toBe(UNAVAILABLE.detail);
     // The database is back: the page shows itself at the next refresh of the bell, without a reload, and the message goes.
     await page.unroute('**/api/v1/**');
     await page.getByRole('switch', { name: 'Enable alerts email' }).waitFor();
@@ -1270,11 +1284,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   it("names the alert list's components and events once Tocsin answers again, when their catalogue was read while it could not", async () => {
     const { context, page } = await open();
     // The catalogue's read is refused (Tocsin restarting when the console opened); the rest answers.
-    const problem = { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The service cannot answer this now; retry later.' };
-    await page.route('**/alerts/catalogue*', (route) =>
-      route.fulfill({ status: 503, headers: { 'retry-after': '5' }, contentType: 'application/problem+json', body: JSON.stringify(problem) }),
-    );
-    const refused = page.waitForResponse((response) => new URL(response.url()).pathname.endsWith('/alerts/catalogue'));
+    const { refused } = await refuseCatalogue(page);
     await signIn(page, 'admin@acme.example', '#/alerts');
     await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
     const components = page.locator('#filter-component option');
@@ -1289,11 +1299,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
 
   it("shows Alert preferences' switches once Tocsin answers again, when the catalogue was refused and the preferences were not", async () => {
     const { context, page } = await open();
-    const problem = { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The service cannot answer this now; retry later.' };
-    await page.route('**/alerts/catalogue*', (route) =>
-      route.fulfill({ status: 503, headers: { 'retry-after': '5' }, contentType: 'application/problem+json', body: JSON.stringify(problem) }),
-    );
-    const refused = page.waitForResponse((response) => new URL(response.url()).pathname.endsWith('/alerts/catalogue'));
+    const { refused } = await refuseCatalogue(page);
     await signIn(page, 'admin@acme.example', '#/preferences');
     await page.getByRole('heading', { name: 'Alert preferences' }).waitFor();
     expect((await refused).status()).toBe(503);

@@ -25,8 +25,16 @@ export class ApiError extends Error {
 /** REACHABLE is dispatched on window when Tocsin answers again after a call that could not reach it (or that it answered 503). */
 export const REACHABLE = 'tocsin:reachable';
 
-/** @type {{ csrfToken: string | null, onUnauthorized: () => void, onForbidden: () => void, unreachable: boolean }} */
-const state = { csrfToken: null, onUnauthorized: () => {}, onForbidden: () => {}, unreachable: false };
+/** @type {{ csrfToken: string | null, onUnauthorized: () => void, onForbidden: () => void, unreachable: boolean, returns: number }} */
+const state = { csrfToken: null, onUnauthorized: () => {}, onForbidden: () => {}, unreachable: false, returns: 0 };
+
+/**
+ * returnsSoFar counts Tocsin's returns (each REACHABLE): a read begun before the last one may be
+ * one Tocsin is refusing, whose refusal has already been counted, so it is not one to share.
+ */
+export function returnsSoFar() {
+  return state.returns;
+}
 
 /**
  * configureApi sets the CSRF token echoed on unsafe calls, what to do when the session ends, and
@@ -71,6 +79,7 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
   if (response.status === 503) state.unreachable = true;
   else if (state.unreachable) {
     state.unreachable = false;
+    state.returns += 1;
     dispatchEvent(new Event(REACHABLE));
   }
   if (response.status === 204) return null;

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api } from './api.js';
+import { api, returnsSoFar } from './api.js';
 import { currentLanguage } from './i18n.js';
 import { useLoadWhenBack } from './polling.js';
 import { tenantApi } from './session.js';
@@ -77,39 +77,35 @@ export function normalizeCatalogue(data, language = 'en') {
   return [...components.values()].filter((component) => component.name);
 }
 
-/** @type {Map<string, Promise<CatalogueComponent[]>>} */
+/**
+ * One read per tenant and language, shared by the pages that ask while Tocsin has not come back
+ * since it began: a read in flight when Tocsin answers again may be one it is refusing (a 503 is
+ * known by its status before its body is read), and a page that shared it would get its empty
+ * answer with no refusal left to bring Tocsin's return once more.
+ * @type {Map<string, { returns: number, catalogue: Promise<CatalogueComponent[]> }>}
+ */
 const loaded = new Map();
 
 /**
- * forgetCatalogues is for a page that reads the catalogue again because Tocsin answers again: a
- * read still in flight then may be one Tocsin is refusing (a 503 is known by its status before its
- * body is read, and its answer has already said Tocsin was away), and a read that shares it would
- * get its empty answer with no refusal left to bring Tocsin's return once more.
- */
-export function forgetCatalogues() {
-  loaded.clear();
-}
-
-/**
  * loadCatalogue fetches the tenant's alerts catalogue named in the language shown, once per tenant
- * and language; an empty list when the API has none.
+ * and language (and return of Tocsin); an empty list when the API has none.
  * @param {TenantSession} session
  * @returns {Promise<CatalogueComponent[]>}
  */
 export function loadCatalogue(session) {
   const language = currentLanguage();
   const key = `${session.tenant.id}:${language}`;
-  let catalogue = loaded.get(key);
-  if (!catalogue) {
-    catalogue = api('GET', tenantApi(session, 'alerts/catalogue')).then(
-      (data) => normalizeCatalogue(data, language),
-      () => {
-        if (loaded.get(key) === catalogue) loaded.delete(key);
-        return [];
-      },
-    );
-    loaded.set(key, catalogue);
-  }
+  const returns = returnsSoFar();
+  const kept = loaded.get(key);
+  if (kept && kept.returns === returns) return kept.catalogue;
+  const catalogue = api('GET', tenantApi(session, 'alerts/catalogue')).then(
+    (data) => normalizeCatalogue(data, language),
+    () => {
+      if (loaded.get(key)?.catalogue === catalogue) loaded.delete(key);
+      return [];
+    },
+  );
+  loaded.set(key, { returns, catalogue });
   return catalogue;
 }
 
@@ -158,10 +154,7 @@ export function useCatalogue(session) {
   }, [session.tenant.id, language, reads]);
   // Read while Tocsin could not answer (loadCatalogue then gives none and keeps none), the names
   // come once it answers again: the lists around them recover by themselves, the filters' choices too.
-  useLoadWhenBack(() => {
-    forgetCatalogues();
-    setReads((n) => n + 1);
-  }, names.components.length > 0);
+  useLoadWhenBack(() => setReads((n) => n + 1), names.components.length > 0);
   return names;
 }
 

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
-import { Named, forgetCatalogues, loadCatalogue } from '../lib/catalogue.js';
+import { Named, loadCatalogue } from '../lib/catalogue.js';
 import { currentLanguage, pickLanguage, t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { can, tenantApi } from '../lib/session.js';
@@ -118,18 +118,11 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   useEffect(load, [session.tenant.id, path]);
   useLoadWhenBack(() => {
     setMessage(null);
-    forgetCatalogues();
     load();
   }, prefs !== null);
   // Preferences read but not the catalogue (refused in a partial outage): its switches come once
   // Tocsin answers again, without reading the preferences over what the user has switched since.
-  useLoadWhenBack(
-    () => {
-      forgetCatalogues();
-      loadCatalogue(session).then(setCatalogue);
-    },
-    prefs === null || catalogue.length > 0,
-  );
+  useLoadWhenBack(() => loadCatalogue(session).then(setCatalogue), prefs === null || catalogue.length > 0);
 
   if (!prefs) return html`<section class="page"><h1>${t('prefs.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
   const subscriptions = prefs.subscriptions ?? {};
