@@ -452,6 +452,61 @@ describe('SMTP sender against real smtp-server instances', () => {
     }
   });
 
+  it("places a server's silence or hang-up under AUTH LOGIN's user name or password at the auth stage, naming AUTH, not a fragment of the Base64", async () => {
+    // A server asking for the user name, then the password (AUTH LOGIN's 334 challenges), that
+    // then says nothing (a slow directory behind it) or hangs up, after the line `after`.
+    const stallingAuth = async (after: 'user' | 'password', then: 'stall' | 'hang-up') => {
+      const sockets = new Set<net.Socket>();
+      const server = net.createServer((socket) => {
+        sockets.add(socket);
+        socket.on('error', () => {});
+        let lines = 0;
+        let buffered = '';
+        socket.write('220 auth.test ESMTP\r\n');
+        socket.on('data', (chunk) => {
+          buffered += chunk.toString('latin1');
+          for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
+            buffered = buffered.slice(end + 2);
+            lines += 1;
+            if (lines === 1) socket.write('250-auth.test\r\n250 AUTH LOGIN\r\n');
+            else if (lines === 2) socket.write('334 VXNlcm5hbWU6\r\n');
+            else if (lines === 3 && after === 'password') socket.write('334 UGFzc3dvcmQ6\r\n');
+            else if (then === 'hang-up') socket.destroy();
+          }
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as AddressInfo).port;
+      return {
+        endpoint: endpointFor({ port }, { username: 'Ops.Mailer', password: PASSWORD, authMethod: 'login', allowPlaintextAuth: true, timeoutMs: 500 }),
+        close: () => {
+          for (const socket of sockets) socket.destroy();
+          server.close();
+        },
+      };
+    };
+    for (const after of ['user', 'password'] as const) {
+      for (const then of ['stall', 'hang-up'] as const) {
+        const server = await stallingAuth(after, then);
+        try {
+          for (const options of [{}, { transcript: true }]) {
+            const error = await failure(sender.send(server.endpoint, email(), options));
+            expect(error, `${then} after the ${after}`).toMatchObject({
+              stage: 'auth',
+              retryable: true,
+              message:
+                then === 'stall'
+                  ? "timed out during auth after 0.5 s, waiting for the server's answer to AUTH"
+                  : 'the server closed the connection without answering AUTH',
+            });
+          }
+        } finally {
+          server.close();
+        }
+      }
+    }
+  });
+
   it('fails a send in flight when the sender closes, retryable, rather than leaving it pending', async () => {
     const server = await start({ dataReplyDelayMs: 60_000 });
     const sending = failure(sender.send(endpointFor(server), email()));

@@ -54,6 +54,8 @@ export class SmtpSession {
   #greeted = false;
   /** The server's last 334 challenge: after a refused XOAUTH2 token, the reason (Base64 JSON) in it. */
   #challenge: string | undefined;
+  /** Whether the server's last reply was a 334 challenge, so the client's next line answers it within AUTH. */
+  #challenged = false;
   readonly #endListeners: (() => void)[] = [];
   /** Ends the session when the oldest unanswered command has waited `replyTimeoutMs` for its whole reply. */
   #replyTimer: NodeJS.Timeout | undefined;
@@ -229,14 +231,18 @@ export class SmtpSession {
    */
   #heard(tnx: string | undefined, line: string): void {
     if (tnx === 'client') {
-      const verb = COMMAND_VERB.exec(line)?.[1]?.toUpperCase() ?? '';
+      // A line answering a 334 (AUTH LOGIN's user name and password, CRAM-MD5's digest) is Base64 within
+      // AUTH, not a command: a wait or a drop there is the sign-in's, not a fragment of the Base64's.
+      const verb = this.#challenged ? 'AUTH' : (COMMAND_VERB.exec(line)?.[1]?.toUpperCase() ?? '');
+      this.#challenged = false;
       if (verb === 'MAIL FROM') this.#messageSent = false;
       this.#unanswered.push(verb);
       this.#lastCommand = verb;
       if (this.#unanswered.length === 1) this.#awaitReply();
     } else if (tnx === 'server') {
       this.#greeted = true;
-      if (line.startsWith('334 ')) this.#challenge = line.slice(4).trim();
+      this.#challenged = line.startsWith('334');
+      if (this.#challenged) this.#challenge = line.slice(4).trim();
       // The greeting answers no command; every other reply answers the oldest unanswered one.
       const answered = this.#unanswered.shift();
       if (answered === 'DATA' && line.startsWith('354')) {
