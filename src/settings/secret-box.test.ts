@@ -2,10 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../shared/config-error.js';
 import { openSecretBox } from './open-secret-box.js';
 import { SecretBox, SecretDecryptError } from './secret-box.js';
+
+const starterFile = new URL('../../test/support/processes/key-file-starter.ts', import.meta.url);
 
 describe('SecretBox', () => {
   const dirs: string[] = [];
@@ -65,6 +68,46 @@ describe('SecretBox', () => {
     const second = SecretBox.fromDataDir(dir);
     expect(fs.readFileSync(file, 'utf8')).toBe(key);
     expect(second.open(sealed, owner)).toBe('hunter2');
+  });
+
+  it('gives processes starting at once on an empty data folder one complete key, where those that lost the race read it empty and stopped', async () => {
+    const signal = new SharedArrayBuffer(4);
+    const go = new Int32Array(signal);
+    const starters = Array.from(
+      { length: 6 },
+      // A worker does not inherit tsx's loader: it registers it, then loads the TypeScript starter.
+      () =>
+        new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(starterFile.href)}); })`, {
+          eval: true,
+          workerData: { signal },
+        }),
+    );
+    const next = (worker: Worker) => new Promise<unknown>((resolve) => worker.once('message', resolve));
+    try {
+      for (let round = 0; round < 20; round++) {
+        const dir = tempDir();
+        await Promise.all(
+          starters.map((worker) => {
+            const waiting = next(worker);
+            worker.postMessage(dir);
+            return waiting;
+          }),
+        );
+        const answers = starters.map(next);
+        Atomics.add(go, 0, 1);
+        Atomics.notify(go, 0);
+        const results = (await Promise.all(answers)) as { sealed?: string; error?: string }[];
+        expect(
+          results.filter((r) => r.error),
+          `round ${round}`,
+        ).toEqual([]);
+        const key = SecretBox.fromDataDir(dir);
+        for (const { sealed } of results) expect(key.open(sealed!, 'race')).toBe('hunter2');
+        expect(fs.readdirSync(dir)).toEqual(['secret.key']);
+      }
+    } finally {
+      await Promise.all(starters.map((worker) => worker.terminate()));
+    }
   });
 
   it('narrows a key file that others could read to 0600, and refuses one that holds no key', () => {

@@ -35,15 +35,12 @@ export class SecretBox {
   /**
    * fromDataDir reads the key kept in the data folder, creating it (mode 0600) on first start. A
    * key file that others may read (restored from a backup, copied by hand) is narrowed to 0600.
+   * Processes starting together on an empty folder all end up with the one key that won.
    */
   static fromDataDir(dataDir: string): SecretBox {
     const file = path.join(dataDir, KEY_FILE);
     fs.mkdirSync(dataDir, { recursive: true });
-    try {
-      fs.writeFileSync(file, crypto.randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+    if (!fs.existsSync(file)) createKeyFile(file);
     if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
     const key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
     if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte base64 key; restore it or remove it to start afresh`);
@@ -86,5 +83,41 @@ export class SecretBox {
   /** toJSON keeps the key out of anything that serialises a SecretBox by accident. */
   toJSON(): string {
     return '[SecretBox]';
+  }
+}
+
+/**
+ * createKeyFile makes the key file appear whole and durable, or not at all: the key is written and
+ * flushed under a name of its own, then linked to its real name, which fails for every process but
+ * the first. Creating the real name and then writing it let a process starting at the same moment
+ * read it empty and refuse to start; and a key lost to a power cut after secrets were sealed with
+ * it would leave every stored password unreadable.
+ */
+function createKeyFile(file: string): void {
+  const draft = `${file}.${process.pid}.${crypto.randomBytes(6).toString('hex')}`;
+  const fd = fs.openSync(draft, 'wx', 0o600);
+  try {
+    fs.writeSync(fd, crypto.randomBytes(32).toString('base64'));
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.linkSync(draft, file);
+    syncFolder(path.dirname(file));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    fs.rmSync(draft, { force: true });
+  }
+}
+
+/** syncFolder flushes a folder's entries, so that a file linked into it survives a power cut. */
+function syncFolder(folder: string): void {
+  const fd = fs.openSync(folder, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
