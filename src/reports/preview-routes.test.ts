@@ -46,6 +46,17 @@ describeEachDialect('email previews', (dialect) => {
     ]);
   });
 
+  it("shows the daily report over the tenant's last daily period, ending at its report time in its zone, not the 24 hours before now", async () => {
+    // 10:03 in Paris: today's 08:30 report is the latest; a report time not yet come today shows yesterday's.
+    await t.call('PUT', '/api/v1/tenants/acme/settings/mail', { dailyReportTime: '08:30' });
+    let body = (await t.call('GET', '/api/v1/tenants/acme/emails/preview?kind=daily')).json();
+    expect(body.text).toContain('du 26 nov. 2026, 08:30 au 27 nov. 2026, 08:30.');
+    await t.call('PUT', '/api/v1/tenants/acme/settings/mail', { dailyReportTime: '18:00' });
+    body = (await t.call('GET', '/api/v1/tenants/acme/emails/preview?kind=daily&language=en&timeZone=America/New_York')).json();
+    expect(body.text).toContain('from Nov 25, 2026, 12:00 to Nov 26, 2026, 12:00.');
+    await t.call('PUT', '/api/v1/tenants/acme/settings/mail', { dailyReportTime: null });
+  });
+
   it('takes a language and a time zone', async () => {
     const res = await t.call('GET', '/api/v1/tenants/acme/emails/preview?kind=daily&language=ja&timeZone=Asia/Tokyo');
     const body = res.json();

@@ -3,6 +3,7 @@ import { tenantOf } from '../access/routes.js';
 import type { RouteModule } from '../http/context.js';
 import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../i18n/languages.js';
 import { language, timeZone } from '../shared/validation.js';
+import { getMailSettings } from '../settings/mail-settings.js';
 import { PREVIEW_KINDS, type PreviewKind, renderPreview } from './templates/samples.js';
 
 const previewParams = z.object({ tenant: z.string().min(1).max(200) });
@@ -26,7 +27,7 @@ const HTML_PREVIEW_HEADERS = {
  * reviewers can see them without raising alerts: `{subject, text, html, headers}`, or the HTML
  * alone with `format=html` for a browser.
  */
-export const previewRoutes: RouteModule = (app, { config, clock }) => {
+export const previewRoutes: RouteModule = (app, { config, clock, storage }) => {
   app.get(
     '/api/v1/tenants/:tenant/emails/preview',
     {
@@ -49,6 +50,8 @@ export const previewRoutes: RouteModule = (app, { config, clock }) => {
         now: clock.now(),
         publicUrl: config.publicUrl,
         summaryIntervalSeconds: config.summaryIntervalSeconds,
+        // The daily report covers the day to the tenant's report time: so does its sample.
+        dailyReportTime: query.kind === 'daily' ? (await getMailSettings(storage.db, tenant.id)).dailyReportTime : undefined,
       });
       if (query.format === 'html') return reply.headers(HTML_PREVIEW_HEADERS).type('text/html; charset=utf-8').send(email.html);
       return { subject: email.subject, text: email.text, html: email.html, headers: email.headers };

@@ -10,7 +10,7 @@ import { alertListUrl, mailSettingsUrl, preferencesUrl } from './links.js';
 import { renderSummaryEmail } from './summary-email.js';
 import { renderTestEmail } from './test-email.js';
 import { SourceTally } from '../source-groups.js';
-import { summaryWindowEnd } from '../windows.js';
+import { latestDailyWindow, parseReportTime, summaryWindowEnd } from '../windows.js';
 import type {
   AlertGroupView,
   AlertSourceView,
@@ -33,6 +33,8 @@ export interface SampleContext {
   readonly publicUrl: string;
   /** The length of a summary window, in seconds. */
   readonly summaryIntervalSeconds: number;
+  /** The tenant's daily report time (`HH:MM` or `HH:MM:SS` on its clock): the daily sample ends at the latest one. */
+  readonly dailyReportTime?: string | undefined;
 }
 
 interface SampleAlert {
@@ -241,9 +243,16 @@ export function sampleSummary(context: SampleContext): SummaryEmailView {
   };
 }
 
-/** sampleDaily is a realistic daily report of the 24 hours before `now`; `quiet` makes it the empty one. */
+/**
+ * sampleDaily is a realistic daily report of the tenant's latest daily period (ending at its report
+ * time, 23 or 25 hours across a change), or of the 24 hours before `now` without a report time;
+ * `quiet` makes it the empty one.
+ */
 export function sampleDaily(context: SampleContext, quiet = false): DailyEmailView {
-  const period = { start: context.now - 86_400_000, end: context.now };
+  const period =
+    context.dailyReportTime === undefined
+      ? { start: context.now - 86_400_000, end: context.now }
+      : latestDailyWindow(context.now, parseReportTime(context.dailyReportTime), context.tenant.timeZone);
   return {
     recipient: { name: SAMPLE_RECIPIENT_NAME, language: context.language, timeZone: context.timeZone },
     tenant: context.tenant,
