@@ -53,6 +53,8 @@ export interface TestSmtpOptions {
   readonly dataReplyDelayMs?: number;
   /** Greet a connection beyond this many open ones with a 421 and close it (smtp-server's maxClients). */
   readonly maxClients?: number;
+  /** `false` leaves SMTPUTF8 out of EHLO (a server that takes no international addresses); offered by default. */
+  readonly smtputf8?: boolean;
   /** The loopback address to listen on: 127.0.0.1 by default, or IPv6's ::1. */
   readonly listenOn?: '127.0.0.1' | '::1';
 }
@@ -154,6 +156,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     authOptional: !auth,
     allowInsecureAuth: true,
     hideSTARTTLS: security === 'starttls-hidden',
+    hideSMTPUTF8: options.smtputf8 === false,
     disableReverseLookup: true,
     // The server logs each command a client sends at debug: counted, the rest is dropped.
     logger: {

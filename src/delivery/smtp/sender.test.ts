@@ -507,6 +507,32 @@ describe('SMTP sender against real smtp-server instances', () => {
     }
   });
 
+  it('refuses an address with a non-ASCII user part before RCPT TO when the server does not offer SMTPUTF8, for good, and sends it where it does', async () => {
+    const international = email({ to: { address: 'jürgen@bücher.example', name: 'Jürgen' } });
+    const ascii = await start({ smtputf8: false });
+    for (const options of [{}, { transcript: true }]) {
+      const error = await failure(sender.send(endpointFor(ascii), international, options));
+      expect(error).toMatchObject({
+        stage: 'recipient',
+        retryable: false,
+        message:
+          'the server does not offer SMTPUTF8 (RFC 6531), so it cannot take the address jürgen@bücher.example, whose user part is not ASCII: ask its administrators to enable SMTPUTF8, or give the recipient an ASCII address',
+      });
+    }
+    // Nothing of it reached the server, and its connection goes on with the next email.
+    expect(ascii.mailFromSeen).toHaveLength(0);
+    await sender.send(endpointFor(ascii), email());
+    expect(ascii.messages.map((m) => m.envelope.to)).toEqual([['ops@example.com']]);
+    // A sender's address alike, at the sender stage.
+    expect(await failure(sender.send(endpointFor(ascii, { fromAddress: 'sécurité@example.com' }), email()))).toMatchObject({
+      stage: 'sender',
+      retryable: false,
+    });
+    const utf8 = await start();
+    await sender.send(endpointFor(utf8), international);
+    expect(utf8.messages.map((m) => m.envelope.to)).toEqual([['jürgen@bücher.example']]);
+  });
+
   it('fails a send in flight when the sender closes, retryable, rather than leaving it pending', async () => {
     const server = await start({ dataReplyDelayMs: 60_000 });
     const sending = failure(sender.send(endpointFor(server), email()));

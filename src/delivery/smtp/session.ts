@@ -1,3 +1,4 @@
+import { domainToUnicode } from 'node:url';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { ExternalLogger } from 'nodemailer/lib/shared';
 import { SmtpDeliveryError, type SmtpEndpoint } from '../contract.js';
@@ -13,6 +14,28 @@ export interface Envelope {
 }
 
 const COMMAND_VERB = /^\s*(MAIL FROM|RCPT TO|[A-Z]+)/i;
+// Anything beyond ASCII: left in an address once its domain is punycode (asciiAddress), a user part of RFC 6531.
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * unsendableAddress is the refusal of an envelope whose address has a non-ASCII user part when the server
+ * does not offer SMTPUTF8: sent anyway, it would be raw UTF-8 in MAIL FROM or RCPT TO and in the headers,
+ * which such a server never agreed to take (one refuses it with a bare 553, a lenient one passes it on
+ * for the next hop to mangle or bounce). No attempt can succeed until the server or the address changes.
+ */
+function unsendableAddress(envelope: Envelope, extensions: readonly string[]): SmtpDeliveryError | undefined {
+  if (extensions.includes('SMTPUTF8')) return undefined;
+  const sender = NON_ASCII.test(envelope.from);
+  const address = sender ? envelope.from : envelope.to.find((to) => NON_ASCII.test(to));
+  if (address === undefined) return undefined;
+  const at = address.lastIndexOf('@');
+  const written = at < 0 ? address : `${address.slice(0, at)}@${domainToUnicode(address.slice(at + 1)) || address.slice(at + 1)}`;
+  return new SmtpDeliveryError(
+    `the server does not offer SMTPUTF8 (RFC 6531), so it cannot take the address ${written}, whose user part is not ASCII: ask its administrators to enable SMTPUTF8, or give the ${sender ? 'sender' : 'recipient'} an ASCII address`,
+    sender ? 'sender' : 'recipient',
+    false,
+  );
+}
 
 /**
  * SmtpSession is one SMTP connection of nodemailer's SMTPConnection, opened as the endpoint says
@@ -173,6 +196,8 @@ export class SmtpSession {
    * resolving with the server's reply to the final "." only when it is a 2xx.
    */
   send(envelope: Envelope, message: Buffer): Promise<string> {
+    const unsendable = unsendableAddress(envelope, (this.smtp as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? []);
+    if (unsendable) return Promise.reject(unsendable);
     this.sent += 1;
     this.#reused = this.#used;
     this.#used = true;
