@@ -24,7 +24,7 @@ const placeholders = (text: string) => [...text.matchAll(/\{\{\s*(\w+)/g)].map((
 // is a string someone forgot to translate.
 const TLS_MODES = ['test.security.starttls', 'test.security.tls'];
 const SAME_AS_ENGLISH: Readonly<Record<string, readonly string[]>> = {
-  fr: ['severity.Fatal', 'field.message', 'field.robot', 'field.machine', 'daily.total', ...TLS_MODES],
+  fr: ['severity.Fatal', 'field.robot', 'field.machine', 'daily.total', ...TLS_MODES],
   es: ['severity.Fatal', 'severity.Error', 'field.robot', 'daily.total', ...TLS_MODES],
   de: [...TLS_MODES],
   ja: [...TLS_MODES],
