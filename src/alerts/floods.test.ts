@@ -59,6 +59,19 @@ describeEachDialect('floods of a dedup key stored by concurrent commits', (diale
     },
   );
 
+  it.runIf(dialect === 'postgres')(
+    "takes the keys' locks with a statement each connection prepares once, not one parsed and planned in every commit that locks",
+    async () => {
+      await storage.db.connection().execute(async (conn) => {
+        for (const [i, key] of ['robot-p1', 'robot-p2', 'robot-p3'].entries()) {
+          await conn.transaction().execute((tx) => writeAlerts(tx, 'floods', [flap(key)], T0 + 4 * DEFAULT_FLOOD_WINDOW_MS + i));
+        }
+        const { rows } = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(conn);
+        expect(rows.filter((r) => r.statement.includes('pg_advisory_xact_lock'))).toHaveLength(1);
+      });
+    },
+  );
+
   it('keeps a sliding flood whichever commit path stored it', async () => {
     const [a] = await insertAlerts(storage.db, 'floods', [flap('robot-2')], T0);
     const b = await store('robot-2', T0 + DEFAULT_FLOOD_WINDOW_MS - 1);

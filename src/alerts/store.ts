@@ -309,10 +309,13 @@ function insertSql(db: Db, table: 'alerts' | 'undecided_fatal_alerts', columns: 
  */
 async function lockFloods(tx: Db, tenantId: string, keys: readonly string[]): Promise<void> {
   const names = keys.map((key) => `${tenantId}:${key}`);
-  await sql`select count(pg_advisory_xact_lock(h)) from (select distinct hashtextextended(n, 0) as h from unnest(${names}::text[]) as n order by h) as ordered`.execute(
-    tx,
-  );
+  await tx.executeQuery(CompiledQuery.raw(LOCK_FLOODS_SQL, [names]));
 }
+
+/** lockFloods' statement: one text whatever the number of keys, prepared once per connection (it runs in many group commits). */
+const LOCK_FLOODS_SQL = serverPrepared(
+  'select count(pg_advisory_xact_lock(h)) from (select distinct hashtextextended(n, 0) as h from unnest($1::text[]) as n order by h) as ordered',
+);
 
 /** The rank of a Success, the severity that resolves a flood. */
 const RESOLVED = severityRank('Success');

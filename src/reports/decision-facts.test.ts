@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect, insertManyUsers, sqlitePlanOf } from '../../test/support/storage.js';
@@ -88,6 +89,22 @@ describeEachDialect('the facts of a decision in one statement', (dialect) => {
     // One statement, and the read of group addresses' opt-outs since this tenant has one (whose users read alerts, the statement told).
     expect(statements).toBe(2);
   });
+
+  it.runIf(dialect === 'postgres')(
+    'is a statement each connection prepares once and then runs without planning it again, not one parsed and planned in every group commit',
+    async () => {
+      await db()
+        .connection()
+        .execute(async (conn) => {
+          // PostgreSQL plans a prepared statement for its first five runs, then keeps a generic plan when it is no dearer.
+          for (let i = 0; i < 8; i++) await decisionFacts(conn, [tenantId], alertIds, Date.now());
+          const { rows } = await sql<{ statement: string; generic_plans: string }>`select statement, generic_plans from pg_prepared_statements`.execute(conn);
+          const facts = rows.filter((r) => r.statement.includes('mailing as materialized'));
+          expect(facts).toHaveLength(1);
+          expect(Number(facts[0]!.generic_plans)).toBeGreaterThan(0);
+        });
+    },
+  );
 
   it('reads only the row of a tenant whose alert emails are off: no floods, mutes or recipients to decide with', async () => {
     const off = await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: false });

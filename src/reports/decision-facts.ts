@@ -7,6 +7,7 @@ import type { Recipient } from '../recipients/eligibility.js';
 import { RECIPIENT_PAGE_SIZE, accessFactsFrom, groupRecipients, userRecipientsFrom } from '../recipients/query.js';
 import { multiMap } from '../shared/multi-map.js';
 import type { Db } from '../storage/database.js';
+import { serverPrepared } from '../storage/pg-prepared.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import { type FatalFlood, floodsOf } from './alert-facts.js';
 import type { ReportTenant } from './decision-transactions.js';
@@ -105,9 +106,11 @@ export async function decisionFacts(db: Db, someTenantIds: readonly string[], so
   const tenantIds = inListOf(someTenantIds);
   const alertIds = inListOf(someAlertIds);
   const fatal = severityRank('Fatal');
-  const text = sqlOnce(db, `decisionFacts ${tenantIds.length} ${alertIds.length}`, () => ({
-    compile: () => factsQuery(tenantIds, alertIds, fatal, now, RECIPIENT_PAGE_SIZE).compile(db),
-  }));
+  const text = serverPrepared(
+    sqlOnce(db, `decisionFacts ${tenantIds.length} ${alertIds.length}`, () => ({
+      compile: () => factsQuery(tenantIds, alertIds, fatal, now, RECIPIENT_PAGE_SIZE).compile(db),
+    })),
+  );
   // In the order the statement's placeholders take them.
   const params = [...tenantIds, RECIPIENT_PAGE_SIZE, ...alertIds, fatal, now];
   const { rows } = await db.executeQuery<FactRow>(CompiledQuery.raw(text, params));
