@@ -9,7 +9,7 @@ import { ReadCache } from '../shared/read-cache.js';
 import { answerClientError, requireHost } from './client-errors.js';
 import { trackConnections } from './connections.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
-import { MAX_JSON_DEPTH, jsonDepthExceeds, noteNulFree, prototypeKey, refuseNul, tooDeep, wellFormedJson } from './input-guard.js';
+import { MAX_JSON_DEPTH, decodeBody, jsonDepthExceeds, noteNulFree, prototypeKey, refuseNul, tooDeep, wellFormedJson } from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
 import { OrchestratorPaths, orchestratorError } from './orchestrator-paths.js';
 import { HttpError, type FieldError, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
@@ -151,15 +151,21 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   // Fastify's own JSON parser (which refuses __proto__ and constructor keys), plus a depth bound.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes, done) => {
     // No body at all, as clients that label every request JSON send to a route that takes none
     // (`POST …/rotate-secret`): nothing to parse, and a route that needs a body says it is missing.
-    if (body === '') return done(null, undefined);
-    parseJson(request, body as string, (err, value) => {
-      if (err) return done(prototypeKey(body as string) ?? err, undefined);
+    if (bytes.length === 0) return done(null, undefined);
+    let body: string;
+    try {
+      body = decodeBody(bytes as Buffer, request.headers['content-type']);
+    } catch (error) {
+      return done(error as Error, undefined);
+    }
+    parseJson(request, body, (err, value) => {
+      if (err) return done(prototypeKey(body) ?? err, undefined);
       if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) return done(tooDeep(), undefined);
-      const parsed = wellFormedJson(body as string, value);
-      noteNulFree(body as string, parsed);
+      const parsed = wellFormedJson(body, value);
+      noteNulFree(body, parsed);
       return done(null, parsed);
     });
   });

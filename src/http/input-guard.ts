@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { badRequest, fieldError } from './problem.js';
+import { HttpError, badRequest, fieldError } from './problem.js';
 
 /**
  * MAX_JSON_DEPTH bounds how deeply a JSON body may nest. Validation, size checks and storage walk
@@ -91,6 +91,24 @@ export function findNul(value: unknown, prefix = ''): string | undefined {
     }
   }
   return undefined;
+}
+
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+
+/**
+ * decodeBody reads a body's bytes in the charset its Content-Type names (`application/json;
+ * charset=ISO-8859-1`, `utf-16le`, as .NET and Java clients may label what they send), UTF-8
+ * when it names none; a charset it does not know is a 415. Read as UTF-8 whatever its label, an
+ * ISO-8859-1 "café" was stored as "caf\uFFFD".
+ */
+export function decodeBody(body: Buffer, contentType: string | undefined): string {
+  const label = CHARSET.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (label === undefined || label === 'utf-8' || label === 'utf8') return body.toString('utf8');
+  try {
+    return new TextDecoder(label).decode(body);
+  } catch {
+    throw new HttpError(415, 'Unsupported Media Type', `The body's charset "${label}" is not one Tocsin reads: send UTF-8.`);
+  }
 }
 
 /** tooDeep is the 400 for a body nested deeper than MAX_JSON_DEPTH. */

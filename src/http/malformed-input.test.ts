@@ -352,6 +352,34 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     expect((await t.call('GET', `/api/v1/tenants/fuzz-home/groups/${group.json().id}`)).json().name).toBe('ops \ufffd');
   });
 
+  it('reads a JSON body in the charset its Content-Type names, and refuses one it does not know with 415', async () => {
+    // A body labelled ISO-8859-1 was read as UTF-8: "café" was stored as "caf\ufffd", and a UTF-16 one was "not valid JSON".
+    const post = (charset: string, payload: Buffer) =>
+      t.tocsin.app.inject({
+        method: 'POST',
+        url: '/api/v1/tenants/fuzz-home/alerts',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': `application/json; charset=${charset}` },
+        payload,
+      });
+    const body = '{"severity":"Info","component":"Robots","message":"café – déjà vu"}';
+    for (const [charset, payload] of [
+      ['ISO-8859-1', Buffer.from(body.replace(' – ', ' - '), 'latin1')],
+      ['Shift_JIS', Buffer.from(body.replace('café – déjà vu', '\x93\xfa\x96\x7b'), 'latin1')],
+      ['"utf-16le"', Buffer.from(body, 'utf16le')],
+      ['UTF-8', Buffer.from(body, 'utf8')],
+    ] as const) {
+      const raised = await post(charset, payload);
+      expect(raised.statusCode, `${charset}: ${raised.body}`).toBe(202);
+      const alert = (await t.call('GET', `/api/v1/tenants/fuzz-home/alerts/${raised.json().ids[0]}`)).json();
+      const sent: Record<string, string> = { 'ISO-8859-1': 'café - déjà vu', Shift_JIS: '日本' };
+      expect(alert.message, charset).toBe(sent[charset] ?? 'café – déjà vu');
+    }
+    const unknown = await post('x-klingon', Buffer.from(body, 'utf8'));
+    expect(unknown.statusCode).toBe(415);
+    expect(unknown.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(unknown.json().detail).toContain('x-klingon');
+  });
+
   it('names the URL in the errors of a 400 for a path that is not valid percent-encoding, as every 400 names where', async () => {
     for (const url of ['/api/v1/tenants/fuzz-home/users/%ZZ', '/api/v1/tenants/%E0%A4%A/users', '/odata/Alerts%']) {
       const res = await t.call('GET', url);
