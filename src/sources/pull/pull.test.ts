@@ -219,6 +219,30 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
     }
   });
 
+  it("shows an upstream's refusal holding a NUL character as the last error, with U+FFFD in its place", async () => {
+    // PostgreSQL stores no NUL in text: the failure was not recorded, and the source kept no last error.
+    const refusing = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Invalid credentials\u0000, failed to login.' }));
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    try {
+      const pull = pullBody(`http://127.0.0.1:${(refusing.address() as AddressInfo).port}`);
+      const created = (await t.call('POST', base, { name: 'Refusal with a NUL', kind: 'orchestrator-pull', pull })).json();
+      const said = '/api/Account/Authenticate answered HTTP 401: Invalid credentials\ufffd, failed to login.';
+      await vi.waitFor(async () => expect((await t.call('GET', `${base}/${created.id}`)).json().stats.lastError).toBe(said), { ...WAIT, timeout: 15_000 });
+      // The reception is written after the source's counters, so it may come a moment later.
+      await vi.waitFor(async () => {
+        const receptions = (await t.call('GET', `${base}/${created.id}/receptions`)).json().items;
+        expect(receptions[0]).toMatchObject({ outcome: 'unavailable', status: 401, error: said });
+      }, WAIT);
+      await t.call('DELETE', `${base}/${created.id}`);
+    } finally {
+      refusing.closeAllConnections();
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    }
+  });
+
   it('imports the history before the source was added without queuing its Fatal alerts for immediate emails', async () => {
     await t.call('POST', '/api/v1/tenants', { name: 'history' });
     // Disabled: no poll runs beside the import below.

@@ -100,7 +100,9 @@ async function reasonOf(res: Response, secrets: KnownSecrets): Promise<string | 
       text += decoder.decode(value, { stream: true });
     }
     await reader?.cancel();
-    const body = JSON.parse(text) as Record<string, unknown>;
+    // Its words become the source's last error: a NUL (which PostgreSQL cannot store, and the failure
+    // would go unrecorded) or a lone surrogate reads as U+FFFD there, as in the alerts imported.
+    const body = withoutNul(text, wellFormedJson(text, JSON.parse(text))) as Record<string, unknown>;
     const error = body.error;
     const said = [body.error_description, error, (error as { message?: unknown } | null)?.message, body.message, body.detail].find(
       (value): value is string => typeof value === 'string' && value.trim() !== '',
