@@ -3,6 +3,7 @@ import { tooManyRequests, unauthorized } from '../http/problem.js';
 import type { Db } from '../storage/database.js';
 import type { LoginKeys, LoginThrottle } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import { nameKey } from './roles.js';
 import { emailKey } from '../shared/validation.js';
 
 /** PasswordAttempt is one sign-in with a tenant, an email and a password, from a client address. */
@@ -25,20 +26,24 @@ type LoginUser = { id: string; email_key: string; password_hash: string | null; 
 async function findLoginUser(db: Db, tenantId: string, typed: string, orName: boolean): Promise<LoginUser | undefined> {
   const columns = ['id', 'email_key', 'password_hash', 'active'] as const;
   const email = typed.toLowerCase();
-  // A key stored before emailKey read Unicode spellings (decomposed accents, Punycode) as one is its address in lower case.
+  // A key stored before emailKey read decomposed accents as composed ones is its address in lower case, as typed.
   const keys = [...new Set([emailKey(typed), email])];
   const byEmail = await db.selectFrom('users').select(columns).where('tenant_id', '=', tenantId).where('email_key', 'in', keys).executeTakeFirst();
   if (byEmail || !orName || typed === '') return byEmail;
   // SQLite's lower() folds only ASCII, and PostgreSQL's as its locale says, so SQL only narrows the
   // search (a name with other letters among those as long) and JS's case folding decides on both.
+  // Names are stored as typed, an accent maybe as its own combining character: a name spelt so is
+  // as long as the typed one composed (NFC), decomposed (NFD) or between.
   const ascii = /^[\x20-\x7e]*$/.test(typed);
+  const lengths = [[...typed.normalize('NFC')].length, [...typed.normalize('NFD')].length];
   const named = await db
     .selectFrom('users')
     .select(['id', 'name'])
     .where('tenant_id', '=', tenantId)
-    .where((eb) => (ascii ? eb(eb.fn('lower', ['name']), '=', email) : eb(eb.fn('length', ['name']), '=', [...typed].length)))
+    .where((eb) => (ascii ? eb(eb.fn('lower', ['name']), '=', email) : eb.between(eb.fn('length', ['name']), lengths[0]!, lengths[1]!)))
     .execute();
-  const matching = named.filter((u) => u.name.trim().toLowerCase() === email);
+  const key = nameKey(typed);
+  const matching = named.filter((u) => nameKey(u.name) === key);
   if (matching.length !== 1) return undefined;
   return db.selectFrom('users').select(columns).where('id', '=', matching[0]!.id).executeTakeFirst();
 }

@@ -39,10 +39,11 @@ export async function listRoles(db: Db, tenantId: string): Promise<z.infer<typeo
 }
 
 /**
- * nameKey is what two spellings of one role or group name share: trimmed, composed (NFC: an accent
- * typed as its own combining character is the same letter) and in lower case.
+ * nameKey is what two spellings of one name (a role's, a group's, a user's signing in by it) share:
+ * trimmed, composed (NFC: an accent typed as its own combining character is the same letter) and
+ * in lower case.
  */
-function nameKey(name: string): string {
+export function nameKey(name: string): string {
   return name.trim().normalize('NFC').toLowerCase();
 }
 

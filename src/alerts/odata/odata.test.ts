@@ -127,6 +127,26 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'Élodie', password: 'elodie password 1' })).statusCode).toBe(401);
   });
 
+  it('signs in with a name whose accents are typed as combining characters, or were stored so, on both databases', async () => {
+    // 'Zoé' typed with é (U+00E9) or pasted with e + U+0301 (macOS file names, some copy sources) is one name, as for emails (9d6df20).
+    await t.call('POST', '/api/v1/tenants/default/users', { email: 'zoe@example.com', name: 'Zo\u00e9 Dupont', password: 'zoe password 1', roles: ['Robot'] });
+    await t.call('POST', '/api/v1/tenants/default/users', {
+      email: 'rene@example.com',
+      name: 'Rene\u0301 Char',
+      password: 'rene password 1',
+      roles: ['Robot'],
+    });
+    for (const [typed, password] of [
+      ['Zoe\u0301 Dupont', 'zoe password 1'],
+      ['ZOE\u0301 DUPONT', 'zoe password 1'],
+      ['Ren\u00e9 Char', 'rene password 1'],
+      ['Rene\u0301 Char', 'rene password 1'],
+    ]) {
+      const res = await signIn({ tenancyName: 'default', usernameOrEmailAddress: typed, password });
+      expect(res.statusCode, `${typed}: ${res.body}`).toBe(200);
+    }
+  });
+
   it('signs in at POST /api/Account too, the login of the 2018.1 and 2018.2 swaggers and of older uipath-orchestrator clients', async () => {
     for (const url of ['/api/Account', '/api/account']) {
       const res = await t.tocsin.app.inject({
