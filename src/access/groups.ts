@@ -4,6 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { displayText, emailAddress, language } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
+import { inCodePointOrder } from '../storage/text-order.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { roleIdsOf, sameName } from './roles.js';
 
@@ -126,7 +127,7 @@ export async function saveGroup(db: Db, tenantId: string, groupId: string | unde
 export async function listGroups(db: Db, tenantId: string, groupId?: string): Promise<GroupView[]> {
   let q = db.selectFrom('groups').selectAll().where('tenant_id', '=', tenantId);
   if (groupId !== undefined) q = q.where('id', '=', groupId);
-  const rows = await q.orderBy('name').execute();
+  const rows = await q.orderBy(inCodePointOrder(db, 'name')).execute();
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
   const members = await db.selectFrom('group_members').selectAll().where('group_id', 'in', ids).execute();

@@ -3,6 +3,7 @@ import { type FieldError, conflict, fieldErrors } from '../http/problem.js';
 import { newId } from '../shared/ids.js';
 import { displayText } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
+import { inCodePointOrder } from '../storage/text-order.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { PERMISSIONS } from './permissions.js';
 
@@ -29,7 +30,13 @@ export const roleView = z.object({
 
 /** listRoles returns a tenant's roles, built-in ones first. */
 export async function listRoles(db: Db, tenantId: string): Promise<z.infer<typeof roleView>[]> {
-  const rows = await db.selectFrom('roles').selectAll().where('tenant_id', '=', tenantId).orderBy('built_in', 'desc').orderBy('name').execute();
+  const rows = await db
+    .selectFrom('roles')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .orderBy('built_in', 'desc')
+    .orderBy(inCodePointOrder(db, 'name'))
+    .execute();
   return rows.map((r) => ({
     id: r.id,
     name: r.name,

@@ -6,6 +6,7 @@ import { displayText } from '../shared/validation.js';
 import { groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup } from './groups.js';
 import { createRole, listRoles, roleInput, roleView } from './roles.js';
 import { PERMISSIONS } from './permissions.js';
+import { inCodePointOrder } from '../storage/text-order.js';
 import { createTenant, deleteTenant, showTenant, tenantInput, tenantPatch, tenantView, updateTenant } from './tenants.js';
 import { createApiToken, listApiTokens, revokeApiToken } from './tokens.js';
 import { endSignIns } from './credentials.js';
@@ -204,7 +205,7 @@ function tenantsRoutes(app: TocsinApp, db: Db, clock: Clock) {
     async (request, reply) => reply.status(201).send(showTenant(await createTenant(db, request.body, clock))),
   );
   app.get('/api/v1/tenants', { config: { access: 'host', answer: listOf(tenantView) } }, async () => ({
-    items: (await db.selectFrom('tenants').selectAll().orderBy('name').execute()).map(showTenant),
+    items: (await db.selectFrom('tenants').selectAll().orderBy(inCodePointOrder(db, 'name')).execute()).map(showTenant),
   }));
   app.get('/api/v1/tenants/:tenant', { config: { answer: tenantView }, schema: { params: tenantParams } }, async (request) => showTenant(tenantOf(request)));
   app.patch(

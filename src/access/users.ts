@@ -5,6 +5,7 @@ import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
 import { displayText, emailAddress, emailKey, language, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
+import { inCodePointOrder } from '../storage/text-order.js';
 import { hashPassword } from './passwords.js';
 import { resolveRoleIds } from './roles.js';
 import type { AccessTables } from './tables.js';
@@ -133,7 +134,7 @@ export async function listUsers(db: Db, tenantId: string, ids?: readonly string[
     if (ids.length === 0) return [];
     query = query.where('id', 'in', [...ids]);
   }
-  const rows = await query.orderBy('email_key').execute();
+  const rows = await query.orderBy(inCodePointOrder(db, 'email_key')).execute();
   if (rows.length === 0) return [];
   const userIds = rows.map((r) => r.id);
   const roles = await db

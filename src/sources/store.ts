@@ -6,6 +6,7 @@ import type { SecretBox } from '../settings/secret-box.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import type { Db } from '../storage/database.js';
+import { inCodePointOrder } from '../storage/text-order.js';
 import { sqlOnce } from '../storage/sql-once.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
 import {
@@ -171,7 +172,7 @@ export async function createSource(
 
 /** listSources returns a tenant's sources by name. */
 export async function listSources(db: Db, tenantId: string): Promise<SourceRow[]> {
-  return db.selectFrom('sources').selectAll().where('tenant_id', '=', tenantId).orderBy('name').orderBy('id').execute();
+  return db.selectFrom('sources').selectAll().where('tenant_id', '=', tenantId).orderBy(inCodePointOrder(db, 'name')).orderBy('id').execute();
 }
 
 /** requireSource returns one source of the tenant, or a 404 (also for another tenant's). */

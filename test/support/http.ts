@@ -31,10 +31,13 @@ export async function startTestApp(
   dialect: Dialect,
   env: Record<string, string> = {},
   options: StartOptions = {},
-  /** `reach` rewrites the test database's URL, e.g. to go through a TcpProxy that can cut it. */
-  { reach = (url: string) => url }: { reach?: (url: string) => string } = {},
+  /**
+   * `reach` rewrites the test database's URL, e.g. to go through a TcpProxy that can cut it;
+   * `icuLocale` gives a PostgreSQL database that collation (createTestDatabase).
+   */
+  { reach = (url: string) => url, icuLocale }: { reach?: (url: string) => string; icuLocale?: 'en-US' } = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase(dialect);
+  const database = await createTestDatabase(dialect, { icuLocale });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-'));
   const config = loadConfig({
     DATABASE_URL: reach(database.url),

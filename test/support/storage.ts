@@ -22,8 +22,12 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** createTestDatabase makes a new empty database: a temp SQLite file, or a PostgreSQL database. */
-export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
+/**
+ * createTestDatabase makes a new empty database: a temp SQLite file, or a PostgreSQL database;
+ * `icuLocale` (PostgreSQL only) gives it that ICU collation, as an operator's database may have
+ * (the official Docker image's is en_US), instead of the server's default.
+ */
+export async function createTestDatabase(dialect: Dialect, { icuLocale }: { icuLocale?: 'en-US' } = {}): Promise<TestDatabase> {
   const suffix = crypto.randomBytes(6).toString('hex');
   if (dialect === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-test-'));
@@ -35,7 +39,7 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
   }
   if (!TEST_PG_URL) throw new Error('TOCSIN_TEST_PG_URL is not set');
   const name = `tocsin_test_${suffix}`;
-  await asTestAdmin(`create database ${name}`);
+  await asTestAdmin(`create database ${name}${icuLocale ? ` template template0 locale_provider icu icu_locale '${icuLocale}'` : ''}`);
   const url = new URL(TEST_PG_URL);
   url.pathname = `/${name}`;
   return { dialect, url: url.toString(), drop: () => asTestAdmin(`drop database if exists ${name} with (force)`) };

@@ -167,6 +167,9 @@ const ORDER_COLUMNS: ReadonlyMap<string, string> = new Map([
   ['id', 'a.id'],
 ]);
 
+/** TEXT_ORDER_COLUMNS are the ORDER_COLUMNS of free text, ordered by code point on both engines (inCodePointOrder). */
+export const TEXT_ORDER_COLUMNS: ReadonlySet<string> = new Set(['a.component', 'a.event']);
+
 /** OrderTerm is one `$orderby` term: a column and a direction. */
 export interface OrderTerm {
   readonly column: string;

@@ -8,11 +8,12 @@ import { acknowledgementsOf } from '../acknowledgements.js';
 import { CUSTOM_EVENT } from '../catalogue.js';
 import { markAlerts, readerFor, readStateQuery, isReadExpression, unreadCount } from '../read-state.js';
 import { SEVERITY_MESSAGE, parseSeverity, SEVERITIES } from '../severity.js';
+import { inCodePointOrder } from '../../storage/text-order.js';
 import { toStoredAlert } from '../store.js';
 import { parseSelect, selectFields, toAlertDto } from './dto.js';
 import { FilterSyntaxError, parseFilter } from './filter.js';
 import { MAX_SKIP, commonListOptions, odataQuery, queryCount } from './options.js';
-import { STATE_ORDER, filterCondition, parseOrderBy } from './query.js';
+import { STATE_ORDER, TEXT_ORDER_COLUMNS, filterCondition, parseOrderBy } from './query.js';
 
 const ACTIONS = '/odata/Alerts/UiPath.Server.Configuration.OData';
 
@@ -140,7 +141,11 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       let query = base.selectAll('a').select(isReadExpression(reader).as('is_read'));
       for (const term of order)
         query =
-          term.column === STATE_ORDER ? query.orderBy(isReadExpression(reader), term.direction) : query.orderBy(term.column as 'a.created_at', term.direction);
+          term.column === STATE_ORDER
+            ? query.orderBy(isReadExpression(reader), term.direction)
+            : TEXT_ORDER_COLUMNS.has(term.column)
+              ? query.orderBy(inCodePointOrder(db, term.column), term.direction)
+              : query.orderBy(term.column as 'a.created_at', term.direction);
       // Without $top the server pages the answer itself (OData's server-driven paging): one row more
       // than a page tells whether another follows, for the @odata.nextLink that clients follow.
       const skip = q.$skip ?? 0;
