@@ -276,18 +276,27 @@ function sourceView(alert: StoredAlert): AlertSourceView | undefined {
   return alert.source ? (alert.source as AlertSourceView) : undefined;
 }
 
+/**
+ * alertFieldsOf is what a line shows of the alert it stands for (a summary line's first alert, the
+ * immediate email's own), with the catalogue's names in the recipient's language.
+ */
+function alertFieldsOf(alert: StoredAlert, language: string) {
+  return {
+    component: alert.component,
+    componentDisplayName: componentDisplayName(alert.component, language),
+    event: alert.event,
+    eventDisplayName: eventDisplayName(alert.event, language),
+    message: alert.message,
+    source: sourceView(alert),
+    folder: alert.folder ?? undefined,
+    dedupKey: alert.dedupKey ?? undefined,
+  };
+}
+
 function groupView(group: AlertGroup, language: string): AlertGroupView {
-  const a = group.first;
   return {
     severity: group.severity,
-    component: a.component,
-    componentDisplayName: componentDisplayName(a.component, language),
-    event: a.event,
-    eventDisplayName: eventDisplayName(a.event, language),
-    message: a.message,
-    source: sourceView(a),
-    folder: a.folder ?? undefined,
-    dedupKey: a.dedupKey ?? undefined,
+    ...alertFieldsOf(group.first, language),
     count: group.count,
     firstAt: group.firstOccurredAt,
     lastAt: group.lastOccurredAt,
@@ -528,14 +537,7 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
     alert: {
       id: alert.id,
       severity: alert.severity,
-      component: alert.component,
-      componentDisplayName: componentDisplayName(alert.component, language),
-      event: alert.event,
-      eventDisplayName: eventDisplayName(alert.event, language),
-      message: alert.message,
-      source: sourceView(alert),
-      folder: alert.folder ?? undefined,
-      dedupKey: alert.dedupKey ?? undefined,
+      ...alertFieldsOf(alert, language),
       data: alert.data ?? undefined,
       count: Math.max(1, Number(flood?.n ?? 1)),
       firstAt: alert.occurredAt,
