@@ -3,19 +3,12 @@
  * end to end on both dialects with two real SMTP servers (the system default, which carries the
  * warning, and the tenant's own, which takes alert emails by XOAUTH2) and mailparser.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { simpleParser } from 'mailparser';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ListeningApp, startListeningApp } from '../../test/support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
-import { type TestDatabase, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
-import { loadConfig } from '../config.js';
-import { type Tocsin, startTocsin } from '../server.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import { TOKEN_WARNING_LEAD_MS, accessTokenExpiry, tokenWarningDue } from './token-expiry.js';
-
-const ADMIN = 'token-expiry-admin-token-0123456789';
 
 /** jwt is an unsigned JWT with the claims given: only the payload matters to Tocsin. */
 const jwt = (claims: object) => `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2lnbmF0dXJl`;
@@ -40,23 +33,13 @@ describe('the expiry of an XOAUTH2 access token', () => {
 });
 
 describeEachDialect('XOAUTH2 tenants warned before the token expires', (dialect) => {
-  let database: TestDatabase;
   let system: TestSmtpServer;
   let own: TestSmtpServer;
-  let tocsin: Tocsin;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-token-'));
+  let app: ListeningApp;
   const soon = jwt({ exp: Math.floor(Date.now() / 1000) + 2 * 3600 });
   const later = jwt({ exp: Math.floor(Date.now() / 1000) + 10 * 86_400 });
 
-  async function api(method: string, url: string, body?: unknown): Promise<any> {
-    const res = await fetch(`${tocsin.url}/api/v1/tenants${url}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    expect(res.status, `${method} ${url}`).toBeLessThan(300);
-    return res.status === 204 ? undefined : res.json();
-  }
+  const api: ListeningApp['api'] = (...args) => app.api(...args);
   const xoauth2 = (accessToken: string) => ({
     useCustom: true,
     custom: {
@@ -72,30 +55,14 @@ describeEachDialect('XOAUTH2 tenants warned before the token expires', (dialect)
   });
 
   beforeAll(async () => {
-    database = await createTestDatabase(dialect);
     system = await startTestSmtpServer();
     own = await startTestSmtpServer({ auth: { username: 'robot@acme.example.com', accessToken: soon, methods: ['XOAUTH2'] } });
-    tocsin = await startTocsin(
-      loadConfig({
-        DATABASE_URL: database.url,
-        TOCSIN_ADMIN_TOKEN: ADMIN,
-        TOCSIN_DATA_DIR: dataDir,
-        TOCSIN_SMTP_URL: `smtp://127.0.0.1:${system.port}?from=tocsin@example.com`,
-        TOCSIN_SUMMARY_INTERVAL_SECONDS: '2',
-        TOCSIN_PUBLIC_URL: 'https://tocsin.example.com',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-      }),
-      { logger: pino({ level: 'silent' }) },
-    );
+    app = await startListeningApp(dialect, `smtp://127.0.0.1:${system.port}?from=tocsin@example.com`);
   });
   afterAll(async () => {
-    await tocsin?.close();
+    await app?.close();
     await system?.close();
     await own?.close();
-    await database?.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('emails the administrators once through the system default, shows the expiry in the health answer, and sends alerts by XOAUTH2 meanwhile', async () => {

@@ -4,59 +4,25 @@
  * server with a 2-second summary window, a real SMTP server, and the outbox as the witness that
  * nothing else was even queued.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { type ParsedMail, simpleParser } from 'mailparser';
-import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadConfig } from '../config.js';
+import { type ListeningApp, startListeningApp } from '../../test/support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
-import { type Tocsin, startTocsin } from '../server.js';
-import { type TestDatabase, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
-
-const ADMIN = 'mutes-email-admin-token-0123456789';
+import { describeEachDialect } from '../../test/support/storage.js';
 
 describeEachDialect('mutes and snoozes in alert emails', (dialect) => {
-  let database: TestDatabase;
   let smtp: TestSmtpServer;
-  let tocsin: Tocsin;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-mutes-'));
-
-  async function api(method: string, url: string, body?: unknown, token = ADMIN): Promise<any> {
-    const res = await fetch(`${tocsin.url}/api/v1/tenants${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    expect(res.status, `${method} ${url}`).toBeLessThan(300);
-    return res.status === 204 ? undefined : res.json();
-  }
+  let app: ListeningApp;
+  const api: ListeningApp['api'] = (...args) => app.api(...args);
   const to = (mail: ParsedMail) => (Array.isArray(mail.to) ? mail.to[0] : mail.to)!.value[0]!.address!;
 
   beforeAll(async () => {
-    database = await createTestDatabase(dialect);
     smtp = await startTestSmtpServer();
-    tocsin = await startTocsin(
-      loadConfig({
-        DATABASE_URL: database.url,
-        TOCSIN_ADMIN_TOKEN: ADMIN,
-        TOCSIN_DATA_DIR: dataDir,
-        TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com`,
-        TOCSIN_SUMMARY_INTERVAL_SECONDS: '2',
-        TOCSIN_PUBLIC_URL: 'https://tocsin.example.com',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-      }),
-      { logger: pino({ level: 'silent' }) },
-    );
+    app = await startListeningApp(dialect, `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com`);
   });
   afterAll(async () => {
-    await tocsin?.close();
+    await app?.close();
     await smtp?.close();
-    await database?.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('mails nobody about a muted robot, and the snoozer nothing about its snoozed one, saying so in the summaries, while every alert is still listed', async () => {
@@ -119,7 +85,7 @@ describeEachDialect('mutes and snoozes in alert emails', (dialect) => {
     expect(summaries.get('ben@example.com')).not.toContain('Mute for everyone');
     expect(summaries.get('ben@example.com')).toMatch(/Snooze for me: https:\/\/tocsin\.example\.com\/actions\/[\w-]+/);
     const muteUrl = /Mute for everyone: (https:\S+)/.exec(summaries.get('ana@example.com')!)![1]!;
-    const local = `${tocsin.url}${new URL(muteUrl).pathname}`;
+    const local = `${app.url}${new URL(muteUrl).pathname}`;
     const page = await fetch(local);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('R1');

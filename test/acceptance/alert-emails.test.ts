@@ -3,62 +3,28 @@
  * 2-second summary window, alerts raised over HTTP, and the emails read from a real SMTP server.
  * The right people get them, once, in their own language, with the alerts they subscribe to.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { type ParsedMail, simpleParser } from 'mailparser';
-import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { type ListeningApp, startListeningApp } from '../support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
-import { type Tocsin, startTocsin } from '../../src/server.js';
-import { type TestDatabase, createTestDatabase, describeEachDialect } from '../support/storage.js';
-
-const ADMIN = 'acceptance-admin-token-0123456789';
+import { describeEachDialect } from '../support/storage.js';
 
 describeEachDialect('alert emails, end to end', (dialect) => {
-  let database: TestDatabase;
   let smtp: TestSmtpServer;
-  let tocsin: Tocsin;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-acceptance-'));
-
-  async function api(method: string, url: string, body?: unknown): Promise<any> {
-    const res = await fetch(`${tocsin.url}/api/v1/tenants${url}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    expect(res.status, `${method} ${url}`).toBeLessThan(300);
-    return res.status === 204 ? undefined : res.json();
-  }
+  let app: ListeningApp;
+  const api: ListeningApp['api'] = (...args) => app.api(...args);
   const parsed = async (): Promise<(ParsedMail & { raw: string })[]> =>
     Promise.all(smtp.messages.map(async (m) => Object.assign(await simpleParser(m.raw), { raw: m.raw })));
   const to = (mail: ParsedMail) => (Array.isArray(mail.to) ? mail.to[0] : mail.to)!.value[0]!.address!;
   const kind = (mail: ParsedMail) => mail.headers.get('x-tocsin-kind');
 
   beforeAll(async () => {
-    database = await createTestDatabase(dialect);
     smtp = await startTestSmtpServer();
-    tocsin = await startTocsin(
-      loadConfig({
-        DATABASE_URL: database.url,
-        TOCSIN_ADMIN_TOKEN: ADMIN,
-        TOCSIN_DATA_DIR: dataDir,
-        TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com`,
-        TOCSIN_SUMMARY_INTERVAL_SECONDS: '2',
-        TOCSIN_PUBLIC_URL: 'https://tocsin.example.com',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-      }),
-      { logger: pino({ level: 'silent' }) },
-    );
+    app = await startListeningApp(dialect, `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com`);
   });
   afterAll(async () => {
-    await tocsin?.close();
+    await app?.close();
     await smtp?.close();
-    await database?.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('sends each subscribed viewer one summary in their language, a Fatal email to who opted in, and nothing to anyone else', async () => {
@@ -94,7 +60,7 @@ describeEachDialect('alert emails, end to end', (dialect) => {
     // 5. A few more windows pass, with no alerts: nothing more is sent, and nothing twice. The
     // scheduler records each window it decides, so the test waits for two empty ones to be decided
     // after the window that mailed, then finds nothing else queued and everything queued sent.
-    const db = tocsin.deps.storage.db;
+    const db = app.tocsin.deps.storage.db;
     const acme = (await db.selectFrom('tenants').select('id').where('name', '=', 'acme').executeTakeFirstOrThrow()).id;
     const summaryWindows = () =>
       db.selectFrom('report_windows').select(['window_end', 'deliveries']).where('tenant_id', '=', acme).where('kind', '=', 'summary').execute();

@@ -7,35 +7,22 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
-import pino from 'pino';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../src/config.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
-import { type Tocsin, startTocsin } from '../../src/server.js';
-import { type TestDatabase, createTestDatabase, describeEachDialect, isCi } from '../support/storage.js';
+import { type ListeningApp, startListeningApp } from '../support/http.js';
+import { freePort } from '../support/ports.js';
+import { describeEachDialect, isCi } from '../support/storage.js';
 
 const ALERTMANAGER = process.env.TOCSIN_ALERTMANAGER ?? '/usr/bin/prometheus-alertmanager';
-const ADMIN = 'acceptance-admin-token-0123456789';
 const HOW_TO_RUN = `install Debian's prometheus-alertmanager (apt-get install prometheus-alertmanager) or set TOCSIN_ALERTMANAGER to its path`;
 const available = fs.existsSync(ALERTMANAGER);
 if (!available) {
   if (isCi(process.env)) throw new Error(`CI must run the Alertmanager test: ${ALERTMANAGER} is missing (.ci/run installs it with apt-get).`);
   process.stderr.write(`\n[tocsin] Alertmanager test skipped: ${HOW_TO_RUN}.\n\n`);
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 /** The receivers block README tells operators to write, with the source's URL and secret. */
 const alertmanagerYaml = (url: string, secret: string) => `route:
@@ -56,45 +43,23 @@ receivers:
 `;
 
 describeEachDialect('Alertmanager to Tocsin, end to end', (dialect) => {
-  let database: TestDatabase;
   let smtp: TestSmtpServer;
-  let tocsin: Tocsin;
+  let app: ListeningApp;
   let alertmanager: ChildProcess | undefined;
   let amUrl = '';
   let amLog = '';
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-am-acceptance-'));
-
-  async function api(method: string, url: string, body?: unknown): Promise<any> {
-    const res = await fetch(`${tocsin.url}/api/v1/tenants${url}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    expect(res.status, `${method} ${url}`).toBeLessThan(300);
-    return res.status === 204 ? undefined : res.json();
-  }
+  const api: ListeningApp['api'] = (...args) => app.api(...args);
 
   beforeAll(async () => {
-    database = await createTestDatabase(dialect);
     smtp = await startTestSmtpServer();
-    tocsin = await startTocsin(
-      loadConfig({
-        DATABASE_URL: database.url,
-        TOCSIN_ADMIN_TOKEN: ADMIN,
-        TOCSIN_DATA_DIR: dataDir,
-        TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com`,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-      }),
-      { logger: pino({ level: 'silent' }) },
-    );
+    // Summaries at the default interval, as before: the first email the sink takes is the Fatal one's.
+    app = await startListeningApp(dialect, `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com`, { TOCSIN_SUMMARY_INTERVAL_SECONDS: '600' });
   });
   afterAll(async () => {
     alertmanager?.kill('SIGTERM');
-    await tocsin?.close();
+    await app?.close();
     await smtp?.close();
-    await database?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -107,7 +72,7 @@ describeEachDialect('Alertmanager to Tocsin, end to end', (dialect) => {
       const ops = (await api('POST', '/acme-am/users', { email: 'oncall@example.com', name: 'On call', roles: ['Alerts Viewer'] })).id;
       await api('PUT', `/acme-am/users/${ops}/alert-preferences`, { email: { fatalImmediately: true } });
       const source = await api('POST', '/acme-am/sources', { name: 'Prometheus', kind: 'alertmanager' });
-      const receiveUrl = tocsin.url + new URL(source.url).pathname;
+      const receiveUrl = app.url + new URL(source.url).pathname;
 
       // 2. Alertmanager, configured as README says, on loopback without clustering.
       const port = await freePort();

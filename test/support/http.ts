@@ -1,5 +1,6 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
+import { expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type StartOptions, type Tocsin, startTocsin } from '../../src/server.js';
 import type { Dialect } from '../../src/storage/dialect.js';
@@ -82,6 +83,44 @@ export async function startTestApp(
       await tocsin.close();
       await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** ListeningApp is a TestApp listening on a port of 127.0.0.1, driven over HTTP as a client drives Tocsin. */
+export interface ListeningApp extends TestApp {
+  /** The base URL it listens on. */
+  readonly url: string;
+  /**
+   * api calls `/api/v1/tenants{path}` over HTTP, as the admin unless `token` is given, with `body`
+   * as JSON; it expects a 2xx and returns the parsed answer (undefined for a 204).
+   */
+  api(method: string, path: string, body?: unknown, token?: string): Promise<any>;
+}
+
+/**
+ * startListeningApp is startTestApp listening on a port, as the end-to-end tests want it: emails
+ * go to `smtpUrl` (a test SMTP server's), summaries are decided every 2 seconds and links point
+ * at https://tocsin.example.com; `env` adds or overrides configuration.
+ */
+export async function startListeningApp(dialect: Dialect, smtpUrl: string, env: Record<string, string> = {}): Promise<ListeningApp> {
+  const app = await startTestApp(
+    dialect,
+    { TOCSIN_SMTP_URL: smtpUrl, TOCSIN_SUMMARY_INTERVAL_SECONDS: '2', TOCSIN_PUBLIC_URL: 'https://tocsin.example.com', ...env },
+    { listen: true },
+  );
+  const url = app.tocsin.url!;
+  return {
+    ...app,
+    url,
+    async api(method, path, body, token = ADMIN_TOKEN) {
+      const res = await fetch(`${url}/api/v1/tenants${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      expect(res.status, `${method} ${path}`).toBeLessThan(300);
+      return res.status === 204 ? undefined : res.json();
     },
   };
 }
