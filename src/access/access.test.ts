@@ -176,6 +176,20 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('GET', `/api/v1/tenants/zones/users/${id}`)).json().timeZone).toBe('Asia/Tokyo');
   });
 
+  it('spells a zone the runtime knows by an older name as IANA does, in any case: asia/kathmandu is Asia/Kathmandu, not kept lower-case', async () => {
+    // Node's ICU names Asia/Kathmandu, Asia/Kolkata and Europe/Kyiv by their former names (Asia/Katmandu, …),
+    // so a case-insensitive match against its spelling missed them, and emails said "Times are shown in asia/kathmandu".
+    await t.call('POST', '/api/v1/tenants', { name: 'renamed', timeZone: 'asia/kolkata' });
+    expect((await t.call('GET', '/api/v1/tenants/renamed')).json().timeZone).toBe('Asia/Kolkata');
+    expect((await t.call('PATCH', '/api/v1/tenants/renamed', { timeZone: 'AMERICA/ARGENTINA/BUENOS_AIRES' })).json().timeZone).toBe(
+      'America/Argentina/Buenos_Aires',
+    );
+    expect((await t.call('PATCH', '/api/v1/tenants/renamed', { timeZone: 'asia/katmandu' })).json().timeZone).toBe('Asia/Katmandu');
+    const { id } = (await t.call('POST', '/api/v1/tenants/renamed/users', { email: 'np@example.com', name: 'Np', timeZone: 'asia/kathmandu' })).json();
+    expect((await t.call('GET', `/api/v1/tenants/renamed/users/${id}`)).json().timeZone).toBe('Asia/Kathmandu');
+    expect((await t.call('PATCH', `/api/v1/tenants/renamed/users/${id}`, { timeZone: 'europe/kyiv' })).json().timeZone).toBe('Europe/Kyiv');
+  });
+
   it('reads a language tag as BCP 47 does, in any case and by its language: FR, fr-FR and es-MX are fr, fr and es', async () => {
     // A .NET or browser client sends its culture's name (fr-FR, es-MX), as a time zone in any case is taken above.
     const created = await t.call('POST', '/api/v1/tenants', { name: 'tags', language: 'FR' });

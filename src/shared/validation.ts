@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IANA_ALIAS_MAP } from 'windows-iana';
 import { LANGUAGES } from '../i18n/languages.js';
 
 // CR, LF and NUL end a header line; U+0085, U+2028 and U+2029 are line breaks to some parsers.
@@ -67,12 +68,27 @@ export function isTimeZone(value: string): boolean {
 }
 
 /**
+ * ZONE_SPELLINGS are the names of time zones as IANA writes them, by their lower-case form: the
+ * runtime's own and every alias CLDR knows, since the runtime names some zones by a former name
+ * (Node's ICU says Asia/Katmandu for Asia/Kathmandu, Asia/Calcutta for Asia/Kolkata).
+ */
+const ZONE_SPELLINGS = new Map(
+  [...IANA_ALIAS_MAP.flatMap((zone) => zone.alias), ...Intl.supportedValuesOf('timeZone')].map((name) => [name.toLowerCase(), name]),
+);
+
+/**
  * zoneSpelling writes a known time zone as IANA spells it when it was given in another case
- * (`europe/paris` is Europe/Paris, as the runtime accepts both); an alias keeps its own name.
+ * (`europe/paris` is Europe/Paris, `asia/kathmandu` Asia/Kathmandu, as the runtime accepts both);
+ * an alias keeps its own name. A name newer than both lists (Europe/Kyiv) typed all in one case
+ * gets each word capitalised, as IANA writes it; typed otherwise, it is kept as given.
  */
 export function zoneSpelling(value: string): string {
   const spelled = new Intl.DateTimeFormat('en', { timeZone: value }).resolvedOptions().timeZone;
-  return spelled.toLowerCase() === value.toLowerCase() ? spelled : value;
+  if (spelled.toLowerCase() === value.toLowerCase()) return spelled;
+  const known = ZONE_SPELLINGS.get(value.toLowerCase());
+  if (known) return known;
+  if (value !== value.toLowerCase() && value !== value.toUpperCase()) return value;
+  return value.toLowerCase().replace(/(^|[/_-])([a-z])/g, (_, separator: string, letter: string) => separator + letter.toUpperCase());
 }
 
 /** timeZone is a zod schema for an IANA time zone name such as Europe/Paris, kept as IANA spells it. */
