@@ -16,6 +16,8 @@ interface NodemailerErrorLike {
   hostname?: string;
   /** The server's last 334 challenge in the session (session.ts), Base64. */
   challenge?: string;
+  /** The AUTH mechanisms the server's EHLO offered (session.ts), upper case. */
+  offeredAuth?: readonly string[];
 }
 
 /**
@@ -159,6 +161,13 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
   if (err.code === 'ETLS' && err.command === 'STARTTLS') {
     const reply = err.response?.trim();
     return `the server did not upgrade to TLS (STARTTLS is required)${reply ? `: ${reply}` : ''}`;
+  }
+  // A method the server never offered (XOAUTH2 or LOGIN chosen, PLAIN offered): its refusal, a 504 as a
+  // rule, says nothing of the token or the password, and nodemailer's words ("Invalid login sequence
+  // while waiting for …") name neither the method nor the cure.
+  const method = stage === 'auth' ? /^AUTH\s+([\w-]+)/i.exec(err.command ?? '')?.[1]?.toUpperCase() : undefined;
+  if (method && err.response && err.offeredAuth?.length && !err.offeredAuth.includes(method)) {
+    return `the server does not offer AUTH ${method} (it offers ${err.offeredAuth.join(', ')}): choose the sign-in method auto, or one it offers: ${err.response.trim()}`;
   }
   // "Invalid login: 535 … Username and Password not accepted" sends one to check a password that was never sent.
   if (stage === 'auth' && /^AUTH XOAUTH2/i.test(err.command ?? '') && err.response) {

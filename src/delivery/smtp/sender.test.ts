@@ -178,6 +178,27 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(error.message).toContain('535 Error: Username and Password not accepted');
   });
 
+  it('says the server does not offer the sign-in method chosen, and which it offers, rather than blaming the token or a login sequence', async () => {
+    // Microsoft 365's basic sign-in servers, an on-premises Exchange: LOGIN and PLAIN, no XOAUTH2; a server with PLAIN alone.
+    const server = await start({ tls: 'starttls', auth: { username: 'robot@example.com', password: PASSWORD, methods: ['PLAIN', 'LOGIN'] } });
+    const oauth = endpointFor(server, { security: 'starttls', authMethod: 'xoauth2', username: 'robot@example.com', accessToken: 'ya29.good' });
+    const plainOnly = await start({ tls: 'starttls', auth: { username: 'robot', password: PASSWORD, methods: ['PLAIN'] } });
+    const login = endpointFor(plainOnly, { security: 'starttls', authMethod: 'login', username: 'robot', password: PASSWORD });
+    for (const [endpoint, method, offered] of [
+      [oauth, 'XOAUTH2', 'PLAIN, LOGIN'],
+      [login, 'LOGIN', 'PLAIN'],
+    ] as const) {
+      for (const options of [{}, { transcript: true }]) {
+        const error = await failure(sender.send(endpoint, email(), options));
+        expect(error).toMatchObject({ stage: 'auth', retryable: false, code: 504 });
+        expect(error.message).toBe(
+          `the server does not offer AUTH ${method} (it offers ${offered}): choose the sign-in method auto, or one it offers: 504 Error: Unrecognized authentication type`,
+        );
+      }
+    }
+    expect(server.messages).toHaveLength(0);
+  });
+
   it('reports a wrong password as a 535 auth failure that is not retried', async () => {
     const server = await start({ auth: { username: 'robot', password: PASSWORD } });
     const error = await failure(

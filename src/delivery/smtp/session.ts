@@ -196,7 +196,7 @@ export class SmtpSession {
    * resolving with the server's reply to the final "." only when it is a 2xx.
    */
   send(envelope: Envelope, message: Buffer): Promise<string> {
-    const unsendable = unsendableAddress(envelope, (this.smtp as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? []);
+    const unsendable = unsendableAddress(envelope, this.#said().extensions);
     if (unsendable) return Promise.reject(unsendable);
     this.sent += 1;
     this.#reused = this.#used;
@@ -291,10 +291,19 @@ export class SmtpSession {
     }, this.replyTimeoutMs);
   }
 
+  /** #said is what the server's EHLO offered, as the connection read it: extensions and AUTH mechanisms, upper case. */
+  #said(): { readonly extensions: readonly string[]; readonly auth: readonly string[] } {
+    const read = this.smtp as unknown as { _supportedExtensions?: string[]; _supportedAuth?: string[] };
+    return { extensions: read._supportedExtensions ?? [], auth: read._supportedAuth ?? [] };
+  }
+
   /** #failure classifies an error at the command it interrupted (the message itself counts as DATA). */
   #failure(err: unknown): SmtpDeliveryError {
     if (typeof err === 'object' && err !== null) {
       if (this.#challenge) Object.assign(err, { challenge: this.#challenge });
+      // Which sign-in methods the server offered: a refused AUTH of another says nothing of the credentials.
+      const offeredAuth = this.#said().auth;
+      if (offeredAuth.length > 0) Object.assign(err, { offeredAuth });
       // Every timeout of the session (connection, greeting, reply, silence) is the endpoint's: the answer says how long it waited.
       const { timeoutType, code } = err as { timeoutType?: string; code?: string };
       if (timeoutType || code === 'ETIMEDOUT') Object.assign(err, { timeoutMs: this.replyTimeoutMs });
