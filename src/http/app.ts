@@ -9,7 +9,7 @@ import { ReadCache } from '../shared/read-cache.js';
 import { answerClientError, requireHost } from './client-errors.js';
 import { trackConnections } from './connections.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
-import { MAX_JSON_DEPTH, decodeBody, jsonDepthExceeds, noteNulFree, prototypeKey, refuseNul, tooDeep, wellFormedJson } from './input-guard.js';
+import { MAX_JSON_DEPTH, decodeBody, jsonDepthExceeds, noteNulFree, prototypeKey, refuseListKeys, refuseNul, tooDeep, wellFormedJson } from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
 import { OrchestratorPaths, orchestratorError } from './orchestrator-paths.js';
 import { HttpError, type FieldError, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
@@ -188,6 +188,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.addHook('preValidation', accessHook(deps, raising));
   app.addHook('onSend', forgetPrincipalsOnChange(deps, raising));
   app.addHook('preValidation', refuseNul);
+  app.addHook('preValidation', refuseListKeys);
   app.addHook('onResponse', async (request, reply) => count(request, reply));
 
   for (const register of modules) register(app, deps);

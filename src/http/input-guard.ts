@@ -132,6 +132,21 @@ export function prototypeKey(body: string): Error | undefined {
   return badRequest(`The JSON body ${message}.`, [{ path: '(root)', message }]);
 }
 
+const LIST_KEY = /^([^[\]]+)\[[^\]]*\]/;
+
+/**
+ * refuseListKeys is a preValidation hook: on a route that reads its query, a parameter written as a
+ * list (`severity[]=Fatal`, `status[0]=sent`, as PHP, jQuery and qs write one) is a 400 naming it.
+ * The key was one the route did not know, so ignored: the list came back unfiltered.
+ */
+export async function refuseListKeys(request: FastifyRequest): Promise<void> {
+  if (!request.routeOptions.schema?.querystring) return;
+  for (const key of Object.keys(request.query as object)) {
+    const base = LIST_KEY.exec(key)?.[1];
+    if (base !== undefined) throw fieldError(key, `is a list, which is not taken here: give ${base} once, as ${base}=value`);
+  }
+}
+
 /** refuseNul is a preValidation hook: a NUL in a path parameter, the query or the body is a 400. */
 export async function refuseNul(request: FastifyRequest): Promise<void> {
   const sources: [unknown, string][] = [
