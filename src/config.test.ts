@@ -213,6 +213,25 @@ describe('the public URL', () => {
   });
 });
 
+describe('the trusted reverse proxies', () => {
+  it('are none by default, and TOCSIN_TRUST_PROXY takes addresses, CIDR ranges and proxy-addr names, comma-separated', () => {
+    expect(loadConfig({}).trustProxy).toBeUndefined();
+    expect(loadConfig({ TOCSIN_TRUST_PROXY: '10.0.0.5' }).trustProxy).toEqual(['10.0.0.5']);
+    expect(loadConfig({ TOCSIN_TRUST_PROXY: ' 10.0.0.0/8, fd00::/8 ,loopback,2001:db8::1' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      'fd00::/8',
+      'loopback',
+      '2001:db8::1',
+    ]);
+  });
+
+  it('stop the start naming TOCSIN_TRUST_PROXY for what is not an address or range, such as true or a hop count, which would believe any client', () => {
+    for (const value of ['true', '1', 'nginx', '10.0.0.0/33', '10.0.0.1,', '10.0.0.300']) {
+      expect(() => loadConfig({ TOCSIN_TRUST_PROXY: value }), value).toThrow(/TOCSIN_TRUST_PROXY: /);
+    }
+  });
+});
+
 describe('the configuration module', () => {
   it('loads after a module whose defaults it reads, with no import cycle back to it (bench/email-sizes.ts stopped on one)', () => {
     // alerts/store.ts → storage/errors.ts → storage/connect.ts must not lead back to config.ts while

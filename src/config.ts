@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
@@ -19,6 +20,18 @@ const booleanFromEnv = z.preprocess(
 
 /** What TOCSIN_SMTP_URL must be; a `/`, `#`, `?` or `@` of a password cuts the URL short unless percent-encoded. */
 const SMTP_URL_MESSAGE = `is not a URL such as smtps://user:pass@host:465?from=alerts@example.com (${PERCENT_ENCODE_HINT})`;
+
+/** PROXY_NAMES are proxy-addr's names of address ranges (127.0.0.1/8 and ::1; 169.254.0.0/16 and fe80::/10; private and fc00::/7). */
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** isProxyAddress: an IP address, an address with a prefix length (`10.0.0.0/8`), or one of PROXY_NAMES. */
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128));
+}
 
 /** isLinkBase: an http(s) URL that a path can be appended to (no query, no fragment). */
 function isLinkBase(url: string): boolean {
@@ -50,6 +63,16 @@ const envSchema = z.object({
     .refine(isLinkBase, 'must be an http:// or https:// address without ? or #, such as https://tocsin.example.com')
     .optional(),
   TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS: booleanFromEnv.default(true),
+  // Only named proxies, never `true` or a hop count: either believes the X-Forwarded-For of any client
+  // that reaches the port, who could then pose as a new address at each sign-in it tries.
+  TOCSIN_TRUST_PROXY: z
+    .string()
+    .transform((value) => value.split(',').map((entry) => entry.trim()))
+    .refine(
+      (entries) => entries.every(isProxyAddress),
+      'must be the addresses of the reverse proxies, comma-separated: IP addresses, ranges such as 10.0.0.0/8, or loopback, linklocal, uniquelocal',
+    )
+    .optional(),
   TOCSIN_DATA_DIR: z.string().min(1).default('./data'),
   TOCSIN_MAIL_CATCHER_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
   TOCSIN_DELIVERY_DEADLINE_HOURS: z.coerce.number().positive().default(24),
@@ -93,6 +116,11 @@ export interface Config {
   /** Whether TOCSIN_PUBLIC_URL was set: unset, publicUrl is http://HOST:PORT, which an operator may not know it names. */
   readonly publicUrlSet: boolean;
   readonly allowPrivateSmtpHosts: boolean;
+  /**
+   * The reverse proxies (addresses, ranges, proxy-addr names) whose X-Forwarded-For names the client
+   * (TOCSIN_TRUST_PROXY); undefined: none, the client is the connection's peer.
+   */
+  readonly trustProxy: readonly string[] | undefined;
   readonly dataDir: string;
   readonly mailCatcherPort: number;
   readonly deliveryDeadlineMs: number;
@@ -189,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: publicUrlOf(e.TOCSIN_PUBLIC_URL, e.HOST, e.PORT),
     publicUrlSet: e.TOCSIN_PUBLIC_URL !== undefined,
     allowPrivateSmtpHosts: e.TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS,
+    trustProxy: e.TOCSIN_TRUST_PROXY,
     dataDir,
     mailCatcherPort: e.TOCSIN_MAIL_CATCHER_PORT,
     deliveryDeadlineMs: e.TOCSIN_DELIVERY_DEADLINE_HOURS * 3_600_000,

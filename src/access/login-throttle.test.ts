@@ -87,3 +87,47 @@ describeEachDialect('login throttling over HTTP', (dialect) => {
     expect((await login({ tenant: 'guarded', email: 'ana@example.com', password: 'the real password' })).statusCode).toBe(200);
   });
 });
+
+describeEachDialect('login throttling behind a reverse proxy', (dialect) => {
+  // The proxy (or load balancer) that every sign-in comes through, named by TOCSIN_TRUST_PROXY.
+  const proxy = '192.0.2.250';
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_TRUST_PROXY: `${proxy}, 10.1.0.0/16` });
+    await t.call('POST', '/api/v1/tenants', { name: 'proxied' });
+    await t.call('POST', '/api/v1/tenants/proxied/users', { email: 'ana@example.com', name: 'Ana', password: 'the real password' });
+  });
+  afterAll(() => t.close());
+
+  const login = (body: object, forwardedFor: string | undefined, remoteAddress = proxy) =>
+    t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: body,
+      remoteAddress,
+      headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor },
+    });
+
+  it("counts each client's address that the trusted proxy forwards, so one client's spray does not lock out everyone behind it", async () => {
+    // Every sign-in came from the proxy's address: 30 wrong ones from anyone answered 429 to every user for 15 minutes.
+    const sprayer = '203.0.113.9';
+    for (let i = 0; i < LOGIN_RULES.address.limit; i++) {
+      expect((await login({ tenant: 'proxied', email: `user${i}@example.com`, password: 'Winter2026!' }, sprayer)).statusCode).toBe(401);
+    }
+    expect((await login({ tenant: 'proxied', email: 'ana@example.com', password: 'the real password' }, sprayer)).statusCode).toBe(429);
+    // Through a second trusted hop too (the header's right-most untrusted address is the client).
+    expect((await login({ tenant: 'proxied', email: 'ana@example.com', password: 'the real password' }, `${sprayer}, 10.1.2.3`)).statusCode).toBe(429);
+    expect((await login({ tenant: 'proxied', email: 'ana@example.com', password: 'the real password' }, '198.51.100.20')).statusCode).toBe(200);
+  });
+
+  it('believes no X-Forwarded-For from a client that is not the proxy, so a sprayer cannot pose as new addresses', async () => {
+    const direct = '203.0.113.77';
+    for (let i = 0; i < LOGIN_RULES.address.limit; i++) {
+      const answer = await login({ tenant: 'proxied', email: `other${i}@example.com`, password: 'Winter2026!' }, `198.51.100.${i}`, direct);
+      expect(answer.statusCode).toBe(401);
+    }
+    expect((await login({ tenant: 'proxied', email: 'ana@example.com', password: 'the real password' }, '198.51.100.250', direct)).statusCode).toBe(429);
+    // A client's own forged entry left of the proxy's does not count either: the proxy appends the address it saw.
+    expect((await login({ tenant: 'proxied', email: 'ana@example.com', password: 'the real password' }, `198.51.100.251, ${direct}`)).statusCode).toBe(429);
+  });
+});

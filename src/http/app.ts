@@ -76,6 +76,8 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     // restarts and api processes (Fastify's own, req-1, req-2…, starts again with each).
     genReqId: () => randomUUID().replaceAll('-', ''),
     bodyLimit: BODY_LIMIT_BYTES,
+    // Behind a reverse proxy or load balancer, the client (of the per-address sign-in throttle) is the one it forwards.
+    ...(deps.config.trustProxy ? { trustProxy: [...deps.config.trustProxy] } : {}),
     // One line per request would dominate the log at thousands of alerts a second.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: 500 },
