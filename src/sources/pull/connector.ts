@@ -43,9 +43,6 @@ export interface PullConnectorOptions {
   readonly logger: Logger;
   readonly floodWindowMs: number;
   readonly fatalSignal?: FatalSignal;
-  readonly tickMs?: number;
-  /** Told after every poll this worker ran (tests wait on it). */
-  readonly onPolled?: (sourceId: string, outcome: PollOutcome) => void;
 }
 
 /** PullConnector is a worker's running connector. */
@@ -159,7 +156,7 @@ export async function checkUpstream(row: SourceRow, box: SecretBox, now: number)
  * source changes.
  */
 export function startPullConnector(options: PullConnectorOptions): PullConnector {
-  const { db, secretBox, clock, logger, floodWindowMs, fatalSignal, onPolled } = options;
+  const { db, secretBox, clock, logger, floodWindowMs, fatalSignal } = options;
   const owner = crypto.randomUUID();
   const tokens = new Map<string, { bearer: Bearer; version: number }>();
   const inFlight = new Map<string, Promise<void>>();
@@ -256,7 +253,6 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
       .where('id', '=', row.id)
       .where('pull_state', '=', stateText(held))
       .execute();
-    onPolled?.(row.id, outcome);
   };
 
   const claim = async (row: SourceRow): Promise<PullState | undefined> => {
@@ -293,7 +289,7 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
     ticking = pollDue()
       .catch((err: unknown) => logger.warn({ err }, 'looking for due pull sources failed'))
       .finally(() => {
-        if (!stopped) timer = setTimeout(tick, options.tickMs ?? TICK_MS).unref();
+        if (!stopped) timer = setTimeout(tick, TICK_MS).unref();
       });
   };
   tick();
