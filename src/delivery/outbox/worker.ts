@@ -37,16 +37,12 @@ export interface WorkerSettings {
   readonly breaker: BreakerPolicy;
   /** How long transient failures are retried when the row names no deadline (TOCSIN_DELIVERY_DEADLINE_HOURS). */
   readonly deliveryDeadlineMs: number;
-  /**
-   * Shortest time between two commits of finished attempts: sends that finish within it share one
-   * commit. It is also how long a crash may leave an accepted email unrecorded, and so sent twice.
-   * Default by engine (COMMIT_WINDOW_MS).
-   */
-  readonly commitWindowMs?: number;
 }
 
 /**
- * COMMIT_WINDOW_MS: on SQLite a commit is an fsync that blocks the whole process (every SMTP
+ * COMMIT_WINDOW_MS is the shortest time between two commits of finished attempts: sends that finish
+ * within it share one commit. It is also how long a crash may leave an accepted email unrecorded,
+ * and so sent twice. On SQLite a commit is an fsync that blocks the whole process (every SMTP
  * connection waits), so results are gathered for 25 ms. PostgreSQL commits without blocking, yet
  * each commit is five statements (begin, mail health, results, attempt log, commit): with no window
  * a commit took what finished during the one before, so a worker sending half as fast, one of two
@@ -155,7 +151,7 @@ export class DeliveryWorker {
         return leases;
       },
     });
-    this.#recorder = deps.recorder ?? new AttemptRecorder(deps.storage, this.settings.commitWindowMs ?? COMMIT_WINDOW_MS[deps.storage.dialect]);
+    this.#recorder = deps.recorder ?? new AttemptRecorder(deps.storage, COMMIT_WINDOW_MS[deps.storage.dialect]);
   }
 
   /** start runs the claim loop until stop(); the doorbell and wake() cut a poll short. */
