@@ -577,6 +577,43 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('tells a screen reader again of a count it told before, once the count fell and new alerts brought it back', async () => {
+    const { context, page } = await open();
+    // The bell refreshes every 3 s and tells at most once every 30 s, on a clock the test moves; what
+    // the status says is recorded as it changes, since a screen reader hears only a change.
+    await page.clock.install();
+    await page.addInitScript(`{
+      window.__said = [];
+      new MutationObserver(() => {
+        const text = document.querySelector('.bell [role=status]')?.textContent ?? null;
+        if (text !== null && text !== window.__said[window.__said.length - 1]) window.__said.push(text);
+      }).observe(document, { subtree: true, childList: true, characterData: true });
+    }`);
+    const counted = page.waitForResponse((response) => response.url().endsWith('/alerts/unread-count'));
+    await signIn(page, 'admin@acme.example', '#/settings/mail');
+    const before: number = (await (await counted).json()).unread;
+    const bell = (unread: number) => page.getByRole('button', { name: `Alerts: ${unread} unread` });
+    const until = async (unread: number) =>
+      expect
+        .poll(async () => {
+          await page.clock.runFor(3_000);
+          return bell(unread).count();
+        })
+        .toBe(1);
+    const said = `Alerts: ${before + 1} unread`;
+    const [first] = await raiseOnQueues('Error', ['Queue Q-19 is not draining']);
+    await until(before + 1);
+    await call('DELETE', `/api/v1/tenants/acme/alerts/${first}`);
+    await until(before);
+    await page.clock.runFor(30_000);
+    const [second] = await raiseOnQueues('Error', ['Queue Q-20 is not draining']);
+    await until(before + 1);
+    await page.clock.runFor(3_000);
+    expect((await page.evaluate<string[]>('window.__said')).filter((text) => text === said)).toHaveLength(2);
+    await call('DELETE', `/api/v1/tenants/acme/alerts/${second}`);
+    await context.close();
+  });
+
   it("changes alert preferences, its own language and time zone, and an administrator opens another user's from Manage Access", async () => {
     // An Alerts Viewer on the tenant's default language chooses French and Paris for itself, without Users.Edit.
     const paul = await addUser('paul@acme.example', ['Alerts Viewer']);

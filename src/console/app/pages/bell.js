@@ -10,6 +10,12 @@ import { Banner, html, problemText } from '../lib/ui.js';
 
 /** SAY_MS is how long the bell waits after telling a screen reader of new alerts before telling it again. */
 const SAY_MS = 30_000;
+/**
+ * SAID_MS is how long what the bell told stays in its status: emptied, the same sentence said
+ * later (the count back where it was, after alerts read) is a change a screen reader hears again,
+ * and a reader going through the page finds no count of long ago.
+ */
+const SAID_MS = 5_000;
 
 /**
  * newAlertsSpeaker tells a screen reader when the unread count rises, as the badge shows it to the
@@ -37,6 +43,11 @@ export function Bell({ session }) {
   const [unread, setUnread] = useState(/** @type {any} */ (null));
   const [news, setNews] = useState('');
   const hear = useRef(newAlertsSpeaker(setNews)).current;
+  useEffect(() => {
+    if (!news) return undefined;
+    const said = setTimeout(() => setNews(''), SAID_MS);
+    return () => clearTimeout(said);
+  }, [news]);
   const [open, setOpen] = useState(false);
   const [items, setItems] = useState(/** @type {any[]} */ ([]));
   const [error, setError] = useState(/** @type {unknown} */ (null));
