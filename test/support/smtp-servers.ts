@@ -384,6 +384,28 @@ export function startDribblingServer(byteEveryMs: number, at: 'ehlo' | 'data' = 
   });
 }
 
+/**
+ * startVerbatimServer starts a raw SMTP server that answers RCPT TO with `rcptReply` byte for byte
+ * (smtp-server tidies a scripted reply: a NUL in it goes out as a space), and every other command
+ * with a plain 250.
+ */
+export function startVerbatimServer(rcptReply: string): Promise<SilentServer> {
+  return startRawServer((socket) => {
+    let buffer = '';
+    socket.setEncoding('latin1');
+    socket.write('220 verbatim.test ESMTP\r\n');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
+        const verb = buffer.slice(0, 4).toUpperCase();
+        buffer = buffer.slice(end + 2);
+        if (verb === 'QUIT') return void socket.end('221 bye\r\n');
+        socket.write(verb === 'RCPT' ? `${rcptReply}\r\n` : '250 verbatim.test\r\n');
+      }
+    });
+  });
+}
+
 /** startRawServer starts a TCP server whose connections `handle` speaks on, tracking them as a SilentServer. */
 async function startRawServer(handle: (socket: net.Socket) => void): Promise<SilentServer> {
   const sockets = new Set<net.Socket>();

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
-import { maskSecrets } from '../../shared/redact.js';
+import { type KnownSecrets, maskSecrets } from '../../shared/redact.js';
 import { isRetryable } from '../../shared/stage-error.js';
 import { EndpointError, type MailSender, type OutgoingEmail, type RenderedEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { bindMessageIds } from '../message-id.js';
@@ -148,7 +148,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     const receipt = await ctx.sender.send(endpoint, outgoingEmail(email, delivery));
     ctx.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);
     ctx.gate.endpointAnswered(endpoint);
-    const response = maskSecrets(receipt.response, secrets);
+    const response = serverSaid(receipt.response, secrets);
     // Logged as such in the delivery log; it says nothing of the tenant's own server.
     const messageId = receipt.messageId;
     if (endpoint.fallback) return { status: 'sent', response: `${FALLBACK_NOTE}${response}`, messageId };
@@ -160,8 +160,8 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // A transient failure counts against the endpoint; a definite answer (5xx) proves it is up.
     if (retryable) ctx.gate.endpointFailed(endpoint, ctx.clock.now());
     else ctx.gate.endpointAnswered(endpoint);
-    const error = maskSecrets(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets);
-    const response = smtp?.response === undefined ? undefined : maskSecrets(smtp.response, secrets);
+    const error = serverSaid(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets);
+    const response = smtp?.response === undefined ? undefined : serverSaid(smtp.response, secrets);
     // A refused recipient is that address's problem, not the server's, unless the refusal is the
     // server's policy (relaying denied): that one refuses every alert email. An open breaker is no more
     // than a run of transient failures (five in one burst, a server restarting): mail health waits
@@ -182,6 +182,15 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     const messageId = smtp?.stage === 'data' ? bindMessageIds(delivery.messageId, endpoint.fromAddress) : undefined;
     return { ...failure(ctx, delivery, retryable, error, smtp?.code, response), messageId, health };
   }
+}
+
+/**
+ * serverSaid is a server's words (its reply, or an error quoting it) as they are logged and stored:
+ * the secrets it may echo masked, and a NUL character, which PostgreSQL cannot store in text, as
+ * U+FFFD. Refused, the attempt went unrecorded and its email out again at every lease.
+ */
+function serverSaid(text: string, secrets: KnownSecrets): string {
+  return maskSecrets(text, secrets).replaceAll('\0', '\uFFFD');
 }
 
 function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, error: string, code?: number, response?: string): AttemptResult {

@@ -20,6 +20,7 @@ import {
   startDribblingServer,
   startSilentServer,
   startTestSmtpServer,
+  startVerbatimServer,
 } from '../../../test/support/smtp-servers.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { claimDue } from './leases.js';
@@ -224,6 +225,21 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       error: expect.stringContaining('Greylisted, come back later'),
       nextAttemptAt: new Date(T0 + 30_000).toISOString(),
     });
+  });
+
+  it('records a server reply holding a NUL character with U+FFFD in its place, rather than failing to record the attempt', async () => {
+    // PostgreSQL stores no NUL in text: the attempt's record was refused and the row stayed 'sending',
+    // to be sent again at every lease (an email the server took, again and again); SQLite kept the NUL.
+    const server = await startVerbatimServer('550 5.1.1 No such\u0000 user here');
+    servers.push(server);
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const d = await enqueueOne(tenantX, clock);
+    await worker(clock).runOnce();
+    const failed = await row(d.id);
+    expect(failed).toMatchObject({ status: 'failed', attempts: 1, last_code: 550, smtp_response: '550 5.1.1 No such\ufffd user here' });
+    expect(failed.last_error).toContain('No such\ufffd user here');
+    expect((await attempts(d.id)).map((a) => [a.outcome, a.code, a.response])).toEqual([['failed', 550, '550 5.1.1 No such\ufffd user here']]);
   });
 
   it('fails a 554 after DATA at once and never counts it as sent', async () => {
