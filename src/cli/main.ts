@@ -22,7 +22,7 @@ const COMMANDS: Record<string, { run: Command; summary: string; usage: () => Pro
   },
   raise: {
     run: async (args) => (await import('./raise.js')).raiseCommand(args),
-    summary: 'raise one alert through the HTTP API (token from --token or TOCSIN_TOKEN)',
+    summary: 'raise one alert through the HTTP API (token from --token, TOCSIN_TOKEN or TOCSIN_ADMIN_TOKEN)',
     usage: async () => (await import('./raise.js')).RAISE_USAGE,
   },
   'test-mail': {
