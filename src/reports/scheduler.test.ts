@@ -2,6 +2,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { decideReports } from '../../test/support/report-runs.js';
 import { FakeClock } from '../shared/clock.js';
 import { createTenant } from '../access/tenants.js';
 import { insertAlerts } from '../alerts/store.js';
@@ -344,5 +345,33 @@ describeEachDialect('report schedule across tenants', (dialect) => {
     } finally {
       await second.close();
     }
+  });
+});
+
+describeEachDialect('report scheduler and a time zone the runtime does not know', (dialect) => {
+  let t: TestApp;
+  const clock = new FakeClock(Date.parse('2026-03-28T08:59:00Z'));
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+  });
+  afterAll(() => t.close());
+
+  it("decides that tenant's daily report at its time in UTC, and holds back no other tenant's", async () => {
+    const db = t.tocsin.deps.storage.db;
+    const paris = (await t.call('POST', '/api/v1/tenants', { name: 'paris', timeZone: 'Europe/Paris' })).json().id;
+    // Saved by a process whose runtime knew the zone (a newer Node during a rolling upgrade, say), as the emails allow for.
+    const unknown = (await t.call('POST', '/api/v1/tenants', { name: 'unknown', timeZone: 'Europe/Paris' })).json().id;
+    await db.updateTable('tenants').set({ time_zone: 'Mars/Olympus' }).where('id', '=', unknown).execute();
+    await decideReports(t.tocsin, clock, INTERVAL);
+    // 10:00 in Paris.
+    clock.set(Date.parse('2026-03-28T09:00:02Z'));
+    await decideReports(t.tocsin, clock, INTERVAL);
+    expect(await lastWindowEnd(db, paris, 'daily')).toBe(Date.parse('2026-03-28T09:00:00Z'));
+    expect(await lastWindowEnd(db, unknown, 'daily')).toBeUndefined();
+    // 10:00 in UTC.
+    clock.set(Date.parse('2026-03-28T10:00:02Z'));
+    await decideReports(t.tocsin, clock, INTERVAL);
+    expect(await lastWindowEnd(db, unknown, 'daily')).toBe(Date.parse('2026-03-28T10:00:00Z'));
+    expect(await lastWindowEnd(db, unknown, 'summary')).toBe(Date.parse('2026-03-28T10:00:00Z'));
   });
 });

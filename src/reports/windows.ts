@@ -70,6 +70,15 @@ function offsetsOf(zone: string): (t: number) => number {
 }
 
 /**
+ * knownZone is the zone whose clock a daily report follows: a zone the host does not know (saved
+ * by a process whose runtime knew it) counts as UTC, as for summary windows, rather than giving no
+ * report time at all (and failing the decisions of the other tenants claimed with it).
+ */
+function knownZone(zone: string): string {
+  return IANAZone.isValidZone(zone) ? zone : 'UTC';
+}
+
+/**
  * offsetChange is the first instant after `before` whose offset differs from the one there, given
  * that the offset at `after` does (a binary search, to the millisecond).
  */
@@ -103,7 +112,10 @@ export function parseReportTime(value: string): ReportTime {
  * twice in autumn is its second occurrence (standard time).
  */
 export function reportInstant(date: DateTime, time: ReportTime, zone: string): number {
-  const local = DateTime.fromObject({ year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute, second: time.second }, { zone });
+  const local = DateTime.fromObject(
+    { year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute, second: time.second },
+    { zone: knownZone(zone) },
+  );
   // luxon resolves a repeated time with the offset in force today, so ask for both occurrences:
   // the report must not move with the date the schedule happens to be computed on.
   return Math.max(...local.getPossibleOffsets().map((d) => d.toMillis()));
@@ -133,7 +145,7 @@ export function dueDailyWindow(now: number, time: ReportTime, zone: string, last
  * It is the same for every tenant with that zone and time: the scheduler computes it once for them.
  */
 export function latestDailyWindow(now: number, time: ReportTime, zone: string): Window {
-  const today = DateTime.fromMillis(now, { zone }).startOf('day');
+  const today = DateTime.fromMillis(now, { zone: knownZone(zone) }).startOf('day');
   const window = dailyWindowEndingOn(today, time, zone);
   return window.end > now ? dailyWindowEndingOn(today.minus({ days: 1 }), time, zone) : window;
 }
@@ -149,7 +161,7 @@ export function dailyWindowIfDue(latest: Window, lastEnd: number | undefined, no
 
 /** nextReportInstant is the first report time strictly after now, when the next daily window ends. */
 export function nextReportInstant(now: number, time: ReportTime, zone: string): number {
-  const today = DateTime.fromMillis(now, { zone }).startOf('day');
+  const today = DateTime.fromMillis(now, { zone: knownZone(zone) }).startOf('day');
   const instant = reportInstant(today, time, zone);
   return instant > now ? instant : reportInstant(today.plus({ days: 1 }), time, zone);
 }
