@@ -9,7 +9,18 @@ import { ReadCache } from '../shared/read-cache.js';
 import { answerClientError, requireHost } from './client-errors.js';
 import { trackConnections } from './connections.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
-import { MAX_JSON_DEPTH, decodeBody, jsonDepthExceeds, noteNulFree, prototypeKey, refuseListKeys, refuseNul, tooDeep, wellFormedJson } from './input-guard.js';
+import {
+  MAX_JSON_DEPTH,
+  decodeBody,
+  inflateBody,
+  jsonDepthExceeds,
+  noteNulFree,
+  prototypeKey,
+  refuseListKeys,
+  refuseNul,
+  tooDeep,
+  wellFormedJson,
+} from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
 import { OrchestratorPaths, orchestratorError } from './orchestrator-paths.js';
 import { HttpError, type FieldError, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
@@ -159,7 +170,8 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     if (bytes.length === 0) return done(null, undefined);
     let body: string;
     try {
-      body = decodeBody(bytes as Buffer, request.headers['content-type']);
+      const sent = inflateBody(bytes as Buffer, request.headers['content-encoding'], request.routeOptions.bodyLimit ?? BODY_LIMIT_BYTES);
+      body = decodeBody(sent, request.headers['content-type']);
     } catch (error) {
       return done(error as Error, undefined);
     }

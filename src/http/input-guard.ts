@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import type { FastifyRequest } from 'fastify';
 import { HttpError, badRequest, fieldError } from './problem.js';
 
@@ -91,6 +92,41 @@ export function findNul(value: unknown, prefix = ''): string | undefined {
     }
   }
   return undefined;
+}
+
+const INFLATERS: Record<string, (body: Buffer, options: zlib.ZlibOptions & zlib.BrotliOptions) => Buffer> = {
+  gzip: zlib.gunzipSync,
+  'x-gzip': zlib.gunzipSync,
+  deflate: zlib.inflateSync,
+  br: zlib.brotliDecompressSync,
+};
+
+/**
+ * inflateBody returns a body's bytes as sent before its Content-Encoding (gzip, deflate, br), at most
+ * `limit` bytes of them (else a 413, as a body that large sent plain is); a coding it does not know is
+ * a 415, bytes that are not what the coding names a 400. They were parsed as they came: a client that
+ * compresses its requests got "Body is not valid JSON".
+ */
+export function inflateBody(body: Buffer, contentEncoding: string | undefined, limit: number): Buffer {
+  const coding = contentEncoding?.trim().toLowerCase();
+  if (!coding || coding === 'identity') return body;
+  const inflate = INFLATERS[coding];
+  if (!inflate) {
+    throw new HttpError(
+      415,
+      'Unsupported Media Type',
+      `The body's Content-Encoding "${coding}" is not one Tocsin reads: send it as is, or gzip, deflate or br.`,
+    );
+  }
+  try {
+    return inflate(body, { maxOutputLength: limit });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new HttpError(413, 'Content Too Large', `The body is over ${limit} bytes once its ${coding} coding is undone.`);
+    }
+    const message = `is not ${coding}-compressed data, as its Content-Encoding says`;
+    throw badRequest(`The body ${message}.`, [{ path: '(root)', message }]);
+  }
 }
 
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;

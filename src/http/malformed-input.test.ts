@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import type { HTTPMethods, LightMyRequestResponse } from 'fastify';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -378,6 +379,39 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     expect(unknown.statusCode).toBe(415);
     expect(unknown.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(unknown.json().detail).toContain('x-klingon');
+  });
+
+  it('reads a JSON body sent gzip-, deflate- or br-compressed, and refuses a coding it does not know with 415', async () => {
+    // The compressed bytes were parsed as JSON: a client that compresses its requests got "Body is not valid JSON".
+    const post = (encoding: string, payload: Buffer) =>
+      t.tocsin.app.inject({
+        method: 'POST',
+        url: '/api/v1/tenants/fuzz-home/alerts',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', 'content-encoding': encoding },
+        payload,
+      });
+    const body = Buffer.from('{"severity":"Info","component":"Robots","message":"compressed"}');
+    for (const [encoding, payload] of [
+      ['gzip', zlib.gzipSync(body)],
+      ['deflate', zlib.deflateSync(body)],
+      ['br', zlib.brotliCompressSync(body)],
+      ['GZIP', zlib.gzipSync(body)],
+      ['identity', body],
+    ] as const) {
+      const raised = await post(encoding, payload);
+      expect(raised.statusCode, `${encoding}: ${raised.body}`).toBe(202);
+      expect((await t.call('GET', `/api/v1/tenants/fuzz-home/alerts/${raised.json().ids[0]}`)).json().message).toBe('compressed');
+    }
+    const unknown = await post('zstd', body);
+    expect(unknown.statusCode).toBe(415);
+    expect(unknown.json().detail).toContain('zstd');
+    const corrupt = await post('gzip', body);
+    expect(corrupt.statusCode).toBe(400);
+    expect(corrupt.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(corrupt.json().errors).toEqual([{ path: '(root)', message: expect.stringContaining('gzip') }]);
+    // A small body that inflates past the size limit is refused as too large, not inflated whole.
+    const bomb = await post('gzip', zlib.gzipSync(Buffer.alloc(BODY_LIMIT_BYTES + 1, 0x20)));
+    expect(bomb.statusCode).toBe(413);
   });
 
   it('refuses a filter sent as a list (severity[]=Fatal, status[0]=sent) with a 400 naming it, rather than listing everything unfiltered', async () => {
