@@ -5,6 +5,7 @@ import { type ZodTypeProvider, hasZodFastifySchemaValidationErrors, serializerCo
 import { StageError } from '../shared/stage-error.js';
 import { classifyDbError, isStorageOutage } from '../storage/errors.js';
 import { accessHook, forgetPrincipalsOnChange } from './access-hook.js';
+import { goneMeanwhile } from './lost-races.js';
 import { ReadCache } from '../shared/read-cache.js';
 import { answerClientError, requireHost } from './client-errors.js';
 import { trackConnections } from './connections.js';
@@ -123,12 +124,14 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.setErrorHandler((raised, request, reply) => {
+  app.setErrorHandler(async (raised, request, reply) => {
     // A stage that says trying again may help (the database is unreachable, restarting), or such an
     // outage met before any stage (reading the caller's token), is a 503 asking the client to come
-    // back, not a 500; a permanent stage error keeps its own answer.
+    // back, not a 500; a permanent stage error keeps its own answer. A write that lost a race with a
+    // deletion of what its path names is a 404 for that (goneMeanwhile).
     const unavailable = raised instanceof StageError ? raised.retryable : isStorageOutage(raised);
-    const error = unavailable ? serviceUnavailable('The service cannot answer this now; retry later.') : raised;
+    const gone = !unavailable && classifyDbError(raised) === 'foreign-key' ? await goneMeanwhile(deps.storage.db, request).catch(() => undefined) : undefined;
+    const error = unavailable ? serviceUnavailable('The service cannot answer this now; retry later.') : (gone ?? raised);
     if (error !== raised) request.log.warn({ err: raised }, 'answered 503: the database is unavailable');
     const problem = toProblem(error);
     if (problem.status >= 500 && error === raised) request.log.error({ err: error }, 'unhandled error');
