@@ -116,7 +116,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
     const databaseTime = options.clock ? undefined : await databaseClock(storage, systemClock, logger);
     if (databaseTime) closers.push(async () => databaseTime.stop());
     const clock: Clock = options.clock ?? databaseTime ?? systemClock;
-    await migrateOrStop(storage);
+    await migrateOrStop(storage, config.databaseSetting);
     const admin = await ensureAdminToken(storage.db, config.adminToken, clock);
     const secretBox = openSecretBox(config);
     if ((await checkSecretKey(storage.db, secretBox)) === 'other') logger.error(OTHER_SECRET_KEY);

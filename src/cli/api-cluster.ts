@@ -42,7 +42,7 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
   const storage = await openStorageWhenReachable(config.databaseUrl, { poolSize: 1, setting: config.databaseSetting, logger });
   let generatedAdminToken: string | undefined;
   try {
-    await migrateOrStop(storage);
+    await migrateOrStop(storage, config.databaseSetting);
     generatedAdminToken = (await ensureAdminToken(storage.db, config.adminToken, systemClock)).generated;
   } finally {
     await storage.close();

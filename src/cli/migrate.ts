@@ -20,7 +20,7 @@ export async function migrateCommand(args: string[]): Promise<number> {
   // A migration job runs one statement at a time: two connections keep its share of the budget small.
   const storage = await openStorageOrStop(config.databaseUrl, { poolSize: 2, setting: config.databaseSetting });
   try {
-    const applied = await migrateOrStop(storage);
+    const applied = await migrateOrStop(storage, config.databaseSetting);
     process.stdout.write(
       applied.length > 0
         ? `applied ${applied.length} migration(s) to ${storage.description}:\n  ${applied.join('\n  ')}\n`

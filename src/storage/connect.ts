@@ -92,21 +92,22 @@ export async function openStorageOrStop(url: string, options: { poolSize: number
  * migrateOrStop applies the pending migrations; a role that may not create tables (PostgreSQL 15 and
  * later let only the database's owner create them in public), a read-only SQLite file or a database
  * that a newer Tocsin migrated (an older build started again after an upgrade: Kysely refuses a
- * database that ran a migration it does not list) stops the start naming DATABASE_URL, as
- * cannotOpen does; any other failure is thrown as it is.
+ * database that ran a migration it does not list) stops the start naming the variable that chose
+ * the database (DATABASE_URL, else TOCSIN_DATA_DIR), as cannotOpen does; any other failure is
+ * thrown as it is.
  */
-export async function migrateOrStop(storage: Storage): Promise<string[]> {
+export async function migrateOrStop(storage: Storage, setting: DatabaseSetting = 'DATABASE_URL'): Promise<string[]> {
   return migrate(storage).catch((err: unknown) => {
     const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
     const unknown = typeof message === 'string' ? /previously executed migration (\S+) is missing/.exec(message)?.[1] : undefined;
     if (unknown !== undefined) {
       throw new ConfigError(
-        `DATABASE_URL: the database was migrated by a newer Tocsin (migration ${unknown}, which this version does not know): run that version or a later one, or restore the backup taken before the upgrade`,
+        `${setting}: the database was migrated by a newer Tocsin (migration ${unknown}, which this version does not know): run that version or a later one, or restore the backup taken before the upgrade`,
       );
     }
     if (code !== '42501' && !(typeof code === 'string' && code.startsWith('SQLITE_READONLY'))) throw err;
     throw new ConfigError(
-      `DATABASE_URL: cannot create Tocsin's tables: ${String(message)} (its role needs CREATE on the schema, which the database's owner has)`,
+      `${setting}: cannot create Tocsin's tables: ${String(message)} (its role needs CREATE on the schema, which the database's owner has)`,
     );
   });
 }

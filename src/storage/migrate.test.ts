@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -96,3 +98,29 @@ describeEachDialect('starting on a database that a newer Tocsin migrated', (dial
     });
   });
 });
+
+it('names TOCSIN_DATA_DIR, not DATABASE_URL, when the SQLite file of the data folder was migrated by a newer Tocsin', async () => {
+  // An operator who never set DATABASE_URL (the data folder's tocsin.db) was told to look at it.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-newer-'));
+  try {
+    const { DATABASE_URL: _unset, ...env } = process.env;
+    const storage = await openStorage(`sqlite:${path.join(dataDir, 'tocsin.db')}`, { poolSize: 1 });
+    try {
+      await migrate(storage);
+      await sql`insert into kysely_migration (name, timestamp) values (${'29991231-10-from-a-newer-tocsin'}, ${new Date().toISOString()})`.execute(storage.db);
+    } finally {
+      await storage.close();
+    }
+    const failed = await promisify(execFile)(process.execPath, ['--import', 'tsx', MAIN, 'migrate'], {
+      env: { ...env, TOCSIN_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+      timeout: 120_000,
+    }).then(
+      () => undefined,
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toMatch(/^tocsin: TOCSIN_DATA_DIR: the database was migrated by a newer Tocsin/);
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 120_000);
