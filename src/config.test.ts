@@ -186,6 +186,26 @@ describe('the database URL', () => {
       expect(loadConfig({ DATABASE_URL: value }).databaseUrl).toBe(value);
     }
   });
+
+  it("says to percent-encode the user and password when one of their characters leaves PostgreSQL's host unclear", () => {
+    // `p@ss#1` written as is: the start said only "getaddrinfo ENOTFOUND ss" (the `#` began a fragment, `ss` became the host).
+    for (const value of [
+      'postgres://tocsin:p@ss#1@db.example.com:5432/tocsin',
+      'postgres://tocsin:a/b@db.example.com/tocsin',
+      'postgresql://tocsin:100%sure@db.example.com/tocsin',
+    ]) {
+      expect(() => loadConfig({ DATABASE_URL: value }), value).toThrow(/DATABASE_URL: .*percent-encode \/ # \? @ : %/);
+    }
+    for (const value of [
+      'postgres://tocsin:p%40ss%231@db.example.com:5432/tocsin',
+      // The last @ ends the password, for PostgreSQL's driver as for URLs.
+      'postgres://tocsin:p@ss@db.example.com/tocsin',
+      'postgres://tocsin:secret@[::1]:5432/tocsin?sslmode=require',
+      'postgres:///tocsin?host=/var/run/postgresql',
+    ]) {
+      expect(loadConfig({ DATABASE_URL: value }).databaseUrl, value).toBe(value);
+    }
+  });
 });
 
 describe('the public URL', () => {

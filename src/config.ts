@@ -33,6 +33,24 @@ function isProxyAddress(entry: string): boolean {
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128));
 }
 
+/**
+ * isClearPostgresUrl: a PostgreSQL URL whose host is the one meant. A `#` or `/` of a password left
+ * as is ends the user and password early (`postgres://u:p@ss#1@db/x` names the host `ss`), and a `%`
+ * not followed by two hex digits is no percent-encoding the driver can read.
+ */
+function isClearPostgresUrl(url: string): boolean {
+  if (dialectOfUrl(url) !== 'postgres') return true;
+  if (!URL.canParse(url)) return false;
+  const parsed = new URL(url);
+  if (/@/.test(parsed.pathname + parsed.hash)) return false;
+  try {
+    decodeURIComponent(parsed.username + parsed.password);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** isLinkBase: an http(s) URL that a path can be appended to (no query, no fragment). */
 function isLinkBase(url: string): boolean {
   return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol) && !/[?#]/.test(url);
@@ -46,6 +64,7 @@ const envSchema = z.object({
     .refine((url) => dialectOfUrl(url) !== undefined, DATABASE_URL_MESSAGE)
     // better-sqlite3 opens a temporary database for an empty path: the data would be gone at the next start.
     .refine((url) => url !== 'sqlite:', 'sqlite: needs the path of a file, such as sqlite:./data/tocsin.db')
+    .refine(isClearPostgresUrl, `is not a URL such as postgres://user:pass@host:5432/db (${PERCENT_ENCODE_HINT})`)
     .optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_PORT),
   HOST: z.string().min(1).default(DEFAULT_HOST),
