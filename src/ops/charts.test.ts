@@ -110,6 +110,27 @@ describeEachDialect("the console's chart aggregates", (dialect) => {
     expect(JSON.stringify(hours.json())).toContain('hours');
   });
 
+  it("draws its hours in the tenant's zone, else UTC, when the caller's stored zone is one the runtime does not know", async () => {
+    // Saved by a process whose runtime knew it (a newer Node during a rolling upgrade, say): the bars had no start or end.
+    const db = t.tocsin.deps.storage.db;
+    await db.updateTable('users').set({ time_zone: 'Mars/Olympus' }).where('id', '=', acme.userId).execute();
+    try {
+      for (const path of ['alerts/histogram?range=24h', 'deliveries/hourly']) {
+        const body = (await t.call('GET', `/api/v1/tenants/acme/${path}`, undefined, acme.token)).json();
+        expect(body.timeZone, path).toBe('Europe/Paris');
+        expect(body.buckets.at(-1).start, path).toBe('2026-11-30T10:00:00+01:00');
+      }
+      const lost = await t.tenantWithUser('lost');
+      await db.updateTable('tenants').set({ time_zone: 'Mars/Olympus' }).where('id', '=', lost.tenantId).execute();
+      const body = (await t.call('GET', '/api/v1/tenants/lost/alerts/histogram?range=7d', undefined, lost.token)).json();
+      expect(body.timeZone).toBe('UTC');
+      expect(body.buckets.at(-1)).toMatchObject({ start: '2026-11-30T06:00:00Z', end: '2026-11-30T12:00:00Z' });
+    } finally {
+      await db.updateTable('users').set({ time_zone: null }).where('id', '=', acme.userId).execute();
+      await t.call('DELETE', '/api/v1/tenants/lost');
+    }
+  });
+
   it('counts delivery attempts per hour by outcome, with the failing server’s last reply', async () => {
     const res = await t.call('GET', '/api/v1/tenants/acme/deliveries/hourly', undefined, acme.token);
     expect(res.statusCode).toBe(200);
