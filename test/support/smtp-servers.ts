@@ -36,7 +36,7 @@ export interface TestSmtpOptions {
     readonly username: string;
     readonly password?: string;
     readonly accessToken?: string;
-    readonly methods?: readonly ('PLAIN' | 'LOGIN' | 'XOAUTH2')[];
+    readonly methods?: readonly ('PLAIN' | 'LOGIN' | 'XOAUTH2' | 'NTLM')[];
     /** Refuse every login with a 535 that repeats what the client sent, plainly and as AUTH PLAIN's blob (as careless diagnostics do). */
     readonly echo?: boolean;
     /** More accounts, user name to password, beside `username` (a provider's server shared by tenants). */

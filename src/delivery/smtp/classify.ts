@@ -76,6 +76,9 @@ const TEMPORARY_DNS_ERRORS = new Set(['EAI_AGAIN', 'ETIMEOUT', 'ESERVFAIL', 'ECO
 // Configuration mistakes found before or without talking to the server.
 const CONFIG_ERRORS = new Set(['ECONFIG', 'ENOAUTH', 'EFILEACCESS', 'EURLACCESS', 'EOAUTH2']);
 
+// The AUTH mechanisms Tocsin signs in with: those of its settings, and CRAM-MD5 when `auto` meets it alone.
+const SPOKEN_AUTH: readonly string[] = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2'];
+
 /**
  * stageOfCommand maps the SMTP command in progress to the stage Test Mail Settings reports;
  * undefined when the command says nothing about the stage (a drop or timeout reported as CONN).
@@ -166,8 +169,16 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
   // rule, says nothing of the token or the password, and nodemailer's words ("Invalid login sequence
   // while waiting for …") name neither the method nor the cure.
   const method = stage === 'auth' ? /^AUTH\s+([\w-]+)/i.exec(err.command ?? '')?.[1]?.toUpperCase() : undefined;
-  if (method && err.response && err.offeredAuth?.length && !err.offeredAuth.includes(method)) {
-    return `the server does not offer AUTH ${method} (it offers ${err.offeredAuth.join(', ')}): choose the sign-in method auto, or one it offers: ${err.response.trim()}`;
+  const offered = err.offeredAuth ?? [];
+  if (method && err.response && offered.length > 0) {
+    // Only methods Tocsin cannot speak (an Exchange connector's NTLM or GSSAPI alone): `auto` fell back
+    // to PLAIN under the offered name, and no choice of method helps.
+    if (!offered.some((offer) => SPOKEN_AUTH.includes(offer))) {
+      return `the server offers only AUTH ${offered.join(', ')}, none of which Tocsin can sign in with (it speaks ${SPOKEN_AUTH.join(', ')}): allow one of those on the server: ${err.response.trim()}`;
+    }
+    if (!offered.includes(method)) {
+      return `the server does not offer AUTH ${method} (it offers ${offered.join(', ')}): choose the sign-in method auto, or one it offers: ${err.response.trim()}`;
+    }
   }
   // "Invalid login: 535 … Username and Password not accepted" sends one to check a password that was never sent.
   if (stage === 'auth' && /^AUTH XOAUTH2/i.test(err.command ?? '') && err.response) {

@@ -197,6 +197,15 @@ describe('SMTP sender against real smtp-server instances', () => {
       }
     }
     expect(server.messages).toHaveLength(0);
+    // An Exchange connector offering Windows sign-in alone: no method of Tocsin's settings would do.
+    const ntlmOnly = await start({ tls: 'starttls', auth: { username: 'robot', password: PASSWORD, methods: ['NTLM'] } });
+    const error = await failure(
+      sender.send(endpointFor(ntlmOnly, { security: 'starttls', authMethod: 'auto', domain: 'CORP', username: 'robot', password: PASSWORD }), email()),
+    );
+    expect(error).toMatchObject({ stage: 'auth', retryable: false, code: 504 });
+    expect(error.message).toBe(
+      'the server offers only AUTH NTLM, none of which Tocsin can sign in with (it speaks PLAIN, LOGIN, CRAM-MD5, XOAUTH2): allow one of those on the server: 504 Error: Unrecognized authentication type',
+    );
   });
 
   it('reports a wrong password as a 535 auth failure that is not retried', async () => {

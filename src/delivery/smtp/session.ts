@@ -291,10 +291,18 @@ export class SmtpSession {
     }, this.replyTimeoutMs);
   }
 
-  /** #said is what the server's EHLO offered, as the connection read it: extensions and AUTH mechanisms, upper case. */
+  /**
+   * #said is what the server's last EHLO offered: the extensions the connection read, and every AUTH
+   * mechanism listed, upper case (the connection keeps only those it speaks, and an Exchange may list NTLM alone).
+   */
   #said(): { readonly extensions: readonly string[]; readonly auth: readonly string[] } {
-    const read = this.smtp as unknown as { _supportedExtensions?: string[]; _supportedAuth?: string[] };
-    return { extensions: read._supportedExtensions ?? [], auth: read._supportedAuth ?? [] };
+    const read = this.smtp as unknown as { _supportedExtensions?: string[]; _ehloLines?: string[] };
+    const auth = new Set<string>();
+    for (const line of read._ehloLines ?? []) {
+      const listed = /^AUTH[ =](.*)/i.exec(line)?.[1];
+      for (const mechanism of listed?.split(/[ =]+/) ?? []) if (mechanism) auth.add(mechanism.toUpperCase());
+    }
+    return { extensions: read._supportedExtensions ?? [], auth: [...auth] };
   }
 
   /** #failure classifies an error at the command it interrupted (the message itself counts as DATA). */
