@@ -2,6 +2,7 @@ import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Principal } from '../access/principal.js';
 import type { Kysely } from 'kysely';
 import type { Database, Db } from '../storage/database.js';
+import { classifyDbError } from '../storage/errors.js';
 
 /**
  * Reader is whose read state a query uses. Read state is per user and costs nothing until a user
@@ -71,20 +72,29 @@ export async function markAlerts(db: Db, tenantId: string, userId: string, selec
   const ids = [...new Set(selection.ids ?? [])];
   const groupIds = [...new Set(selection.groupIds ?? [])];
   if (ids.length === 0 && groupIds.length === 0) return;
-  await db
-    .insertInto('alert_read_state')
-    .columns(['user_id', 'alert_id', 'tenant_id', 'read'])
-    .expression((eb) =>
-      eb
-        .selectFrom('alerts')
-        .select([eb.val(userId).as('user_id'), 'id', 'tenant_id', eb.val(read ? 1 : 0).as('read')])
-        .where('tenant_id', '=', tenantId)
-        .where((w) =>
-          w.or([...(ids.length > 0 ? [w('id', 'in', ids)] : []), ...(groupIds.length > 0 ? [w('group_id', 'in', groupIds), w('id', 'in', groupIds)] : [])]),
-        ),
-    )
-    .onConflict((oc) => oc.columns(['user_id', 'alert_id']).doUpdateSet({ read: read ? 1 : 0 }))
-    .execute();
+  const mark = () =>
+    db
+      .insertInto('alert_read_state')
+      .columns(['user_id', 'alert_id', 'tenant_id', 'read'])
+      .expression((eb) =>
+        eb
+          .selectFrom('alerts')
+          .select([eb.val(userId).as('user_id'), 'id', 'tenant_id', eb.val(read ? 1 : 0).as('read')])
+          .where('tenant_id', '=', tenantId)
+          .where((w) =>
+            w.or([...(ids.length > 0 ? [w('id', 'in', ids)] : []), ...(groupIds.length > 0 ? [w('group_id', 'in', groupIds), w('id', 'in', groupIds)] : [])]),
+          ),
+      )
+      .onConflict((oc) => oc.columns(['user_id', 'alert_id']).doUpdateSet({ read: read ? 1 : 0 }))
+      .execute();
+  try {
+    await mark();
+  } catch (err) {
+    // An alert named was deleted between the statement's read and its write (PostgreSQL; SQLite
+    // writes one at a time): marked again, the ids of no alert are left out as always.
+    if (classifyDbError(err) !== 'foreign-key') throw err;
+    await mark();
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ import { type TestApp, startTestApp } from '../../test/support/http.js';
  * committed (PostgreSQL: the request's write waits on the deleted rows, then finds them gone), and
  * returns its answer. SQLite takes one writer at a time, so there the deletion simply comes first.
  */
-async function whileDeleting<T>(dialect: string, db: Db, table: 'users' | 'groups' | 'tenants', id: string, request: () => Promise<T>): Promise<T> {
+async function whileDeleting<T>(dialect: string, db: Db, table: 'users' | 'groups' | 'tenants' | 'alerts', id: string, request: () => Promise<T>): Promise<T> {
   if (dialect === 'sqlite') {
     await db.deleteFrom(table).where('id', '=', id).execute();
     return request();
@@ -56,5 +56,18 @@ describeEachDialect('a change that loses a race with a deletion', (dialect) => {
 
     const role = await whileDeleting(dialect, db(), 'tenants', tenantId, () => t.call('POST', `${base}/roles`, { name: 'Late', permissions: ['Alerts.View'] }));
     expect.soft(detail(role)).toBe('404 Tenant not found.');
+  });
+
+  it('marks an alert read or unread while it is deleted, as one deleted before: 200, the other alerts marked', async () => {
+    const { token } = await t.tenantWithUser('marking', ['Alerts Viewer']);
+    const url = '/api/v1/tenants/marking/alerts';
+    const raised = (
+      await t.call('POST', url, { alerts: ['kept', 'gone', 'gone too'].map((message) => ({ severity: 'Error', component: 'Jobs', message })) })
+    ).json<{ ids: string[] }>().ids;
+    const [kept, gone, goneToo] = raised as [string, string, string];
+    const read = await whileDeleting(dialect, db(), 'alerts', gone, () => t.call('POST', `${url}/mark-read`, { ids: [kept, gone] }, token));
+    expect.soft(`${read.statusCode} ${read.body}`).toBe('200 {"unread":1}');
+    const unread = await whileDeleting(dialect, db(), 'alerts', goneToo, () => t.call('POST', `${url}/mark-unread`, { ids: [kept, goneToo] }, token));
+    expect.soft(`${unread.statusCode} ${unread.body}`).toBe('200 {"unread":1}');
   });
 });
