@@ -24,6 +24,47 @@ describe('retrying a database that refuses', () => {
     expect(isWorthRetrying({ code: '55000', message: 'currval of sequence "s" is not yet defined in this session' })).toBe(false);
   });
 
+  it("retries a database closed to connections whatever language the server's messages are in (lc_messages)", () => {
+    // A server set up in German says so in German: read from the words alone, it stopped the start
+    // as a database that never opens, and answered 500 with a stack trace at every request.
+    const german = {
+      code: '55000',
+      severity: 'FATAL',
+      routine: 'CheckMyDatabase',
+      message: 'Datenbank \u00bbtocsin\u00ab akzeptiert gegenw\u00e4rtig keine Verbindungen',
+    };
+    expect(isWorthRetrying(german)).toBe(true);
+    expect(unavailableReason(german)).toBe('the database is not accepting connections now (ALLOW_CONNECTIONS false)');
+    expect(
+      isWorthRetrying({
+        code: '55000',
+        routine: 'currval_oid',
+        message: 'currval des Sequenzobjekts \u00bbs\u00ab ist in dieser Sitzung noch nicht definiert',
+      }),
+    ).toBe(false);
+  });
+
+  it.runIf(TEST_PG_URL)('knows the refusal of a database closed to connections by where PostgreSQL raises it, not only by its words [postgres]', async () => {
+    const database = await createTestDatabase('postgres');
+    const admin = new pg.Client({ connectionString: TEST_PG_URL });
+    await admin.connect();
+    const name = new URL(database.url).pathname.slice(1);
+    const client = new pg.Client({ connectionString: database.url });
+    try {
+      await admin.query(`alter database ${name} allow_connections false`);
+      const refused = await client.connect().then(
+        () => undefined,
+        (err: unknown) => err as { code?: string; routine?: string },
+      );
+      expect(refused).toMatchObject({ code: '55000', routine: 'CheckMyDatabase' });
+      expect(isWorthRetrying({ ...refused, message: 'in the words of another language' })).toBe(true);
+    } finally {
+      await admin.query(`alter database ${name} allow_connections true`);
+      await admin.end();
+      await database.drop();
+    }
+  });
+
   it('says why in words an operator acts on, without credentials or host names', () => {
     expect(unavailableReason({ code: '53300', message: 'sorry, too many clients already' })).toMatch(
       /^too many connections: .*too many clients already.*TOCSIN_DB_POOL_SIZE/,

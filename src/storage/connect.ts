@@ -24,10 +24,16 @@ export function backoffDelay(failures: number, policy: BackoffPolicy, random: ()
 /** The SQLSTATEs and socket codes of a server that is there but full, starting or not reachable yet. */
 const TOO_MANY_CONNECTIONS = '53300';
 const STARTING_UP = '57P03';
-/** PostgreSQL's "database … is not currently accepting connections" (ALLOW_CONNECTIONS false: a maintenance) is 55000, a code it shares. */
+/**
+ * PostgreSQL's "database … is not currently accepting connections" (ALLOW_CONNECTIONS false: a
+ * maintenance) is 55000, a code it shares; it is told apart by the function that raises it
+ * (CheckMyDatabase), which a server whose messages are in another language (lc_messages) names
+ * alike, or else by its English words.
+ */
 const NOT_ACCEPTING_CONNECTIONS = '55000';
-function refusesConnections(code: unknown, message: unknown): boolean {
-  return code === NOT_ACCEPTING_CONNECTIONS && typeof message === 'string' && /not currently accepting connections/i.test(message);
+function refusesConnections(error: { code?: unknown; message?: unknown; routine?: unknown }): boolean {
+  if (error.code !== NOT_ACCEPTING_CONNECTIONS) return false;
+  return error.routine === 'CheckMyDatabase' || (typeof error.message === 'string' && /not currently accepting connections/i.test(error.message));
 }
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
@@ -42,7 +48,7 @@ export function unavailableReason(error: unknown): string {
     return `too many connections: PostgreSQL refused a new one (${typeof message === 'string' ? message : 'limit reached'}); see TOCSIN_DB_POOL_SIZE`;
   }
   if (code === STARTING_UP) return 'the database is starting up';
-  if (refusesConnections(code, message)) return 'the database is not accepting connections now (ALLOW_CONNECTIONS false)';
+  if (refusesConnections(error ?? {})) return 'the database is not accepting connections now (ALLOW_CONNECTIONS false)';
   if (typeof code === 'string' && code.startsWith('28')) return 'the database refused the credentials of DATABASE_URL';
   if (code === '3D000') return 'the database named in DATABASE_URL does not exist';
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return `database unreachable (${code})`;
@@ -58,7 +64,7 @@ export function unavailableReason(error: unknown): string {
 export function isWorthRetrying(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (typeof code === 'string') {
-    return NETWORK_CODES.has(code) || /^(08|53)[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code) || refusesConnections(code, message);
+    return NETWORK_CODES.has(code) || /^(08|53)[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code) || refusesConnections(error ?? {});
   }
   // pg reports a server that hangs up during the handshake without a code.
   return typeof message === 'string' && /connection terminated/i.test(message);
