@@ -86,6 +86,30 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(login.json().userId).toBe(zoe.json().id);
   });
 
+  it('refuses an email with an invisible, bidirectional or space-like character, naming it, where it made a second user of one address', async () => {
+    // 'ana\u200b@example.com' reads as ana@example.com, yet was a user of its own beside her (no 409), and no server delivers to it.
+    await t.call('POST', '/api/v1/tenants', { name: 'invisible' });
+    const users = '/api/v1/tenants/invisible/users';
+    expect((await t.call('POST', users, { email: 'ana@example.com', name: 'Ana' })).statusCode).toBe(201);
+    for (const email of [
+      'ana\u200b@example.com',
+      'a\u202ena@example.com',
+      'ana@exa\u200dmple.com',
+      'ana\u00a0x@example.com',
+      'ana@example.com\u2060',
+      'an\u00ada@example.com',
+    ]) {
+      const res = await t.call('POST', users, { email, name: 'Twin' });
+      expect(res.statusCode, JSON.stringify(email)).toBe(400);
+      expect(res.json().errors, JSON.stringify(email)).toEqual([{ path: 'email', message: expect.any(String) }]);
+      const group = await t.call('POST', '/api/v1/tenants/invisible/groups', { name: `g${email.length}${email.codePointAt(3)}`, email });
+      expect(group.statusCode, JSON.stringify(email)).toBe(400);
+    }
+    expect((await t.call('GET', users)).json().items).toHaveLength(1);
+    // Letters beyond ASCII stay welcome (RFC 6531).
+    expect((await t.call('POST', users, { email: 'søren@københavn.example', name: 'Søren' })).statusCode).toBe(201);
+  });
+
   it('grants a role named twice once, to a user or a group', async () => {
     const user = await t.call('POST', '/api/v1/tenants/people/users', { email: 'twice@example.com', name: 'Twice', roles: ['Robot', 'Robot'] });
     expect(user.statusCode).toBe(201);

@@ -18,15 +18,19 @@ const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uFFFF-]+(\.[A-Za-z0-9!#
 // Domain: labels of letters, digits and hyphens (any non-ASCII letter for IDNs), or an address literal.
 const DOMAIN_LABEL = /^(?!-)[A-Za-z0-9\u0080-\uFFFF-]{1,63}(?<!-)$/;
 const ADDRESS_LITERAL = /^\[(IPv6:[0-9A-Fa-f:.]+|\d{1,3}(\.\d{1,3}){3})\]$/;
+// Controls, format characters (zero-width, bidirectional overrides, soft hyphen) and spaces of any
+// kind: unseen in an address, they made 'ana\u200b@example.com' a second user beside ana@example.com.
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}]/u;
 
 /**
  * isEmailAddress accepts a mailbox as RFC 5321 allows it on the envelope (dot-atom local part, a
  * domain of at least two labels, `localhost` or an address literal), including internationalized
  * addresses. One-label domains are refused as the typo they usually are (`ops@example`), except
  * `localhost`, which the built-in default's From address (`tocsin@localhost`) and local MTAs use.
+ * Invisible characters are refused: no one can type them, and a lookalike address is not a second one.
  */
 export function isEmailAddress(value: string): boolean {
-  if (value.length > 254 || HEADER_BREAKING.test(value)) return false;
+  if (value.length > 254 || HEADER_BREAKING.test(value) || INVISIBLE.test(value)) return false;
   const at = value.lastIndexOf('@');
   if (at < 1) return false;
   const local = value.slice(0, at);
