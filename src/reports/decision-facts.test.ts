@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect, insertManyUsers, sqlitePlanOf } from '../../test/support/storage.js';
@@ -8,6 +8,10 @@ import { recipientPages } from '../recipients/query.js';
 import type { Db } from '../storage/database.js';
 import { committedFatalFloods } from './alert-facts.js';
 import { decisionFacts } from './decision-facts.js';
+import { decideInCommit } from './immediate.js';
+import type { NewAlert } from '../alerts/input.js';
+import { writeAlerts } from '../alerts/store.js';
+import { systemClock } from '../shared/clock.js';
 import { reportTenants } from './decision-transactions.js';
 
 describeEachDialect('the facts of a decision in one statement', (dialect) => {
@@ -117,6 +121,64 @@ describeEachDialect('the facts of a decision in one statement', (dialect) => {
     }
     const [on] = await decisionFacts(db(), [tenantId], alertIds, Date.now());
     expect(on!.floods.length).toBeGreaterThan(0);
+  });
+
+  it("decides a commit whose tenants do not mail by reading only that, not the decision's facts, and reads the facts at once for a tenant seen mailing", async () => {
+    const decide = decideInCommit({ clock: systemClock });
+    /**
+     * Stores a Fatal alert of the tenant and decides it as the group commit does, in a transaction
+     * rolled back after it: the statements the decision ran, and the emails it queued.
+     */
+    const run = (tenant: string) =>
+      db()
+        .transaction()
+        .execute(async (tx) => {
+          const alert: NewAlert = {
+            severity: 'Fatal',
+            component: 'Robots',
+            event: 'Robot.StatusChanged.Offline',
+            message: 'offline',
+            data: null,
+            source: null,
+            folder: null,
+            dedupKey: null,
+            occurredAt: undefined,
+          };
+          const ids = await writeAlerts(tx, tenant, [alert], Date.now(), undefined, { undecided: false });
+          const before = await tx.selectFrom('deliveries').select('id').execute();
+          const texts: string[] = [];
+          const counted = tx.withPlugin({ transformQuery: (args) => args.node, transformResult: async (args) => args.result });
+          const executor = counted.getExecutor();
+          const execute = executor.executeQuery.bind(executor);
+          executor.executeQuery = (<R>(query: CompiledQuery<R>) => {
+            texts.push(query.sql);
+            return execute(query);
+          }) as typeof executor.executeQuery;
+          await decide(counted, [{ tenantId: tenant, alertIds: ids }]);
+          const after = await tx.selectFrom('deliveries').select('id').execute();
+          throw Object.assign(new Error('rolled back'), { texts, queued: after.length - before.length });
+        })
+        .catch((err: { texts?: string[]; queued?: number }) => {
+          if (!err.texts) throw err;
+          return { facts: err.texts.filter((text) => text.includes('mailing as materialized')).length, statements: err.texts.length, queued: err.queued };
+        });
+    // A tenant whose alert emails are off: one small read, nothing queued.
+    expect(await run(quietId)).toEqual({ facts: 0, statements: 1, queued: 0 });
+    // Not seen yet: the same read, then the facts; seen mailing: the facts at once.
+    const first = await run(tenantId);
+    expect(first).toMatchObject({ facts: 1 });
+    expect(first.queued).toBeGreaterThan(0);
+    expect(await run(tenantId)).toEqual({ ...first, statements: first.statements - 1 });
+    // Turned off meanwhile: the facts say so, nothing is queued, and the next commit reads only whether it mails.
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: false });
+    try {
+      expect(await run(tenantId)).toMatchObject({ facts: 1, queued: 0 });
+      expect(await run(tenantId)).toEqual({ facts: 0, statements: 1, queued: 0 });
+    } finally {
+      await t.enableAlertEmails('facts');
+    }
+    // On again: seen at the next commit.
+    expect(await run(tenantId)).toEqual(first);
   });
 
   it('leaves the users of tenants larger than one page to be read by pages', async () => {

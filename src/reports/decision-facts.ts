@@ -102,6 +102,24 @@ union all select 'up', u.tenant_id, null, o.owner_id, o.subscriptions, ${sql.raw
 }
 
 /**
+ * mailingTenants answers which of the tenants have their alert emails on, in one small statement
+ * (prepared once per connection on PostgreSQL): for a commit none of whose tenants mails, what the
+ * in-commit decision reads instead of the facts' statement, a dozen parts that PostgreSQL spent
+ * about 0.4 CPU-ms starting and running in every group commit to find nothing to decide.
+ */
+export async function mailingTenants(db: Db, someTenantIds: readonly string[]): Promise<Set<string>> {
+  if (someTenantIds.length === 0) return new Set();
+  const tenantIds = inListOf(someTenantIds);
+  const text = serverPrepared(
+    sqlOnce(db, `mailingTenants ${tenantIds.length}`, () =>
+      db.selectFrom('tenant_mail_settings').select('tenant_id').where('tenant_id', 'in', tenantIds).where('alerts_email_enabled', '=', 1),
+    ),
+  );
+  const { rows } = await db.executeQuery<{ tenant_id: string }>(CompiledQuery.raw(text, [...tenantIds, 1]));
+  return new Set(rows.map((r) => r.tenant_id));
+}
+
+/**
  * decisionFacts reads, in one statement, what deciding the immediate emails of some just-committed
  * alerts needs of each of their tenants (those that exist): the tenant, whether its alert emails
  * are on and, only when they are, the floods of its Fatal alerts among them, its mutes in force at

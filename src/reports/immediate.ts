@@ -12,7 +12,7 @@ import { readSendSettings } from '../settings/mail-settings.js';
 import { committedFatalFloods } from './alert-facts.js';
 import { immediateFactsOf } from './composers.js';
 import type { ReportData } from './recipient-rules.js';
-import { decisionFacts } from './decision-facts.js';
+import { decisionFacts, mailingTenants } from './decision-facts.js';
 import { type ReportSettingsSource, decideImmediate, forgetUndecided, immediateRows, immediateRowsOf, reportTenants } from './decision-transactions.js';
 
 /**
@@ -41,16 +41,30 @@ export function decideInCommit(deps: {
   readonly leasedReads?: LeasedReads | undefined;
 }): CommitDecision {
   const { clock, sender, doorbell, leasedReads } = deps;
+  // The tenants whose alert emails were on when this process last read their facts. Only which
+  // statement comes first depends on it: what is decided is always read in the transaction.
+  const mailing = new Set<string>();
   return async (tx, commits) => {
     const now = clock.now();
     const rows: NewDelivery[] = [];
+    let tenantIds = [...new Set(commits.map((c) => c.tenantId))];
+    if (!tenantIds.some((id) => mailing.has(id))) {
+      // None known to mail (a tenant with alert emails off, or not seen yet): whether any does is
+      // one small read, and the facts are read only for those that do.
+      const on = await mailingTenants(tx, tenantIds);
+      tenantIds = tenantIds.filter((id) => on.has(id));
+      if (tenantIds.length === 0) return () => false;
+    }
     const facts = await decisionFacts(
       tx,
-      [...new Set(commits.map((c) => c.tenantId))],
-      commits.flatMap((c) => c.alertIds),
+      tenantIds,
+      commits.filter((c) => tenantIds.includes(c.tenantId)).flatMap((c) => c.alertIds),
       now,
     );
+    if (mailing.size > MAX_TENANTS_REMEMBERED) mailing.clear();
     for (const { tenant, alertsEmailEnabled, floods, mutes, recipients } of facts) {
+      if (alertsEmailEnabled) mailing.add(tenant.id);
+      else mailing.delete(tenant.id);
       if (!alertsEmailEnabled || floods.length === 0) continue;
       rows.push(...(recipients ? immediateRowsOf(tenant.id, floods, recipients, mutes, now) : await immediateRows(tx, tenant, floods, now)));
     }
@@ -71,6 +85,9 @@ export function decideInCommit(deps: {
     };
   };
 }
+
+/** At most this many tenants are remembered as mailing by one decideInCommit (past it, it starts again). */
+const MAX_TENANTS_REMEMBERED = 10_000;
 
 /**
  * MAX_ALERTS_READ_AT_COMMIT: a commit of at most this many emailed Fatal alerts reads what their
