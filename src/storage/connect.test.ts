@@ -27,12 +27,7 @@ describe('retrying a database that refuses', () => {
   it("retries a database closed to connections whatever language the server's messages are in (lc_messages)", () => {
     // A server set up in German says so in German: read from the words alone, it stopped the start
     // as a database that never opens, and answered 500 with a stack trace at every request.
-    const german = {
-      code: '55000',
-      severity: 'FATAL',
-      routine: 'CheckMyDatabase',
-      message: 'Datenbank \u00bbtocsin\u00ab akzeptiert gegenw\u00e4rtig keine Verbindungen',
-    };
+    const german = { code: '55000', routine: 'CheckMyDatabase', message: 'Datenbank \u00bbtocsin\u00ab akzeptiert gegenw\u00e4rtig keine Verbindungen' };
     expect(isWorthRetrying(german)).toBe(true);
     expect(unavailableReason(german)).toBe('the database is not accepting connections now (ALLOW_CONNECTIONS false)');
     expect(
