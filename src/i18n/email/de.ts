@@ -57,6 +57,8 @@ export const de = {
     subject_other: '{{tenant}}: tägliche Alarmübersicht, {{count, number}} Alarme',
     subjectQuiet: '{{tenant}}: tägliche Alarmübersicht, keine Vorkommnisse',
     heading: 'Alarmübersicht',
+    catchUp_one: 'Tocsin konnte eine Zeit lang keine täglichen Übersichten senden; diese umfasst daher {{count, number}} Tag.',
+    catchUp_other: 'Tocsin konnte eine Zeit lang keine täglichen Übersichten senden; diese umfasst daher {{count, number}} Tage.',
     intro_one: '{{count, number}} Alarm von {{start}} bis {{end}}.',
     intro_other: '{{count, number}} Alarme von {{start}} bis {{end}}.',
     quiet: 'Keine Alarme von {{start}} bis {{end}}: alles ruhig.',

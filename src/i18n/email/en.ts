@@ -61,6 +61,8 @@ export const en = {
     subject_other: '{{tenant}}: daily alerts summary, {{count, number}} alerts',
     subjectQuiet: '{{tenant}}: daily alerts summary, all quiet',
     heading: 'Alerts summary',
+    catchUp_one: 'Tocsin could not send daily reports for a while, so this one covers {{count, number}} day.',
+    catchUp_other: 'Tocsin could not send daily reports for a while, so this one covers {{count, number}} days.',
     intro_one: '{{count, number}} alert from {{start}} to {{end}}.',
     intro_other: '{{count, number}} alerts from {{start}} to {{end}}.',
     quiet: 'No alerts from {{start}} to {{end}}: all quiet.',

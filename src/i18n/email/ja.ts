@@ -49,6 +49,7 @@ export const ja = {
     subject_other: '{{tenant}}: 日次アラート概要 ({{count, number}} 件)',
     subjectQuiet: '{{tenant}}: 日次アラート概要 (異常なし)',
     heading: 'アラートの概要',
+    catchUp_other: 'Tocsin はしばらく日次レポートを送信できなかったため、このレポートは {{count, number}} 日分をまとめています。',
     intro_other: '{{start}} から {{end}} までのアラートは {{count, number}} 件です。',
     quiet: '{{start}} から {{end}} までにアラートはありませんでした。異常はありません。',
     quietWhy: '問題がない日もこのレポートをお送りします。届かない場合は、何らかの問題が発生しています。',

@@ -1,3 +1,4 @@
+import { DateTime, IANAZone } from 'luxon';
 import { SEVERITIES, severityRank } from '../../alerts/severity.js';
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { type Translate, emailTranslator } from '../../i18n/email-i18n.js';
@@ -130,6 +131,9 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
   const at = onWholeMinutes(period.start, period.end) ? fmt.dateTime : fmt.dateTimeToSecond;
   const bounds = { start: at(period.start), end: at(period.end) };
   const intro = allQuiet ? t('daily.quiet', bounds) : t('daily.intro', { ...bounds, count: total });
+  // After downtime the missed days go out as one report (PRODUCT.md): said, as a catch-up summary says it.
+  const days = calendarDays(period, tenant.timeZone);
+  const catchUp = days > 1 ? t('daily.catchUp', { count: days }) : null;
   const muted = mutedAlerts > 0 ? t('summary.muted', { count: mutedAlerts }) : null;
   const ordered = [...counts].sort(
     (a, b) =>
@@ -158,6 +162,7 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
   const timesIn = t('common.timesIn', { zone: fmt.zoneLabel(period.end) });
   const body = {
     intro,
+    catchUp,
     quiet,
     quietWhy: allQuiet ? t('daily.quietWhy') : null,
     timesIn,
@@ -177,9 +182,10 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
     mutes,
   };
   const text = quiet
-    ? [intro, timesIn, ...(allQuiet ? [t('daily.quietWhy')] : [])]
+    ? [intro, ...(catchUp ? [catchUp] : []), timesIn, ...(allQuiet ? [t('daily.quietWhy')] : [])]
     : [
         intro,
+        ...(catchUp ? [catchUp] : []),
         timesIn,
         '',
         cards.map((card) => fmt.labelled(card.label, card.count)).join(' · '),
@@ -213,4 +219,14 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
     t,
     fmt,
   );
+}
+
+/**
+ * calendarDays is how many days of the tenant's calendar a daily period spans, end date less start
+ * date: 1 for a day (23 or 25 hours across a change, or longer when the report time moved later),
+ * more when reports were missed.
+ */
+function calendarDays(period: { start: number; end: number }, zone: string): number {
+  const day = (ms: number) => DateTime.fromMillis(ms, { zone: IANAZone.isValidZone(zone) ? zone : 'UTC' }).startOf('day');
+  return Math.round(day(period.end).diff(day(period.start), 'days').days);
 }

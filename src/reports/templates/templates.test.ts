@@ -461,6 +461,28 @@ describe('the daily report', () => {
     expect(email.text).toContain('Times are shown in Europe/Paris.');
   });
 
+  it("reads as a catch-up when it covers several days of the tenant's calendar, not when a moved report time made it longer", () => {
+    const view = sampleDaily(context('en'));
+    // 10:00 in Paris on 24 and on 27 November: the reports of the 25th and 26th were missed.
+    const missed = renderDailyEmail({ ...view, period: { start: Date.UTC(2026, 10, 24, 9), end: Date.UTC(2026, 10, 27, 9) } });
+    expect(missed.text).toContain('Tocsin could not send daily reports for a while, so this one covers 3 days.');
+    expect(missed.html).toContain('so this one covers 3 days.');
+    expect(
+      renderDailyEmail({
+        ...view,
+        period: { start: Date.UTC(2026, 10, 24, 9), end: Date.UTC(2026, 10, 27, 9) },
+        recipient: { ...view.recipient, language: 'fr' },
+      }).text,
+    ).toContain('celui-ci couvre donc 3 jours.');
+    // Yesterday 10:00 to today 18:00 (the report time moved later), or one ordinary day: no such note.
+    for (const period of [
+      { start: Date.UTC(2026, 10, 26, 9), end: Date.UTC(2026, 10, 27, 17) },
+      { start: Date.UTC(2026, 10, 26, 9), end: Date.UTC(2026, 10, 27, 9) },
+    ]) {
+      expect(renderDailyEmail({ ...view, period }).text).not.toContain('could not send');
+    }
+  });
+
   it('writes the period to the second when the report time has seconds', () => {
     const view = sampleDaily(context('en'));
     const end = Date.UTC(2026, 11, 1, 12, 49, 19);
