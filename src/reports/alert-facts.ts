@@ -13,15 +13,11 @@ export interface EventCount {
 }
 
 /**
- * eventCounts aggregates a tenant's alerts created in a window by event, component and severity
- * (optionally from a severity up): what the daily report shows, and what decides who gets a
+ * eventCountsOf aggregates the alerts created in a window by tenant, event, component and severity
+ * (optionally from a severity up), for many tenants sharing the window by one query (a tenant
+ * without alerts there is left out): what the daily report shows, and what decides who gets a
  * summary, without reading the alerts themselves.
  */
-export async function eventCounts(db: Db, tenantId: string, window: Window, minSeverity?: Severity): Promise<EventCount[]> {
-  return (await eventCountsOf(db, [tenantId], window, minSeverity)).get(tenantId) ?? [];
-}
-
-/** eventCountsOf is eventCounts of many tenants sharing one window, by one query (a tenant without alerts there is left out). */
 export async function eventCountsOf(db: Db, tenantIds: readonly string[], window: Window, minSeverity?: Severity): Promise<Map<string, EventCount[]>> {
   if (tenantIds.length === 0) return new Map();
   const rows = await db
@@ -71,7 +67,7 @@ export interface SourcedEventCount extends EventCount {
 }
 
 /**
- * sourcedEventCounts is eventCounts split further by the process, robot and queue of the alerts'
+ * sourcedEventCounts is a tenant's event counts split further by the process, robot and queue of the alerts'
  * sources: what deciding and composing need when a mute may match some of a window's alerts and
  * not others. Read only when the tenant has mutes in force.
  */
