@@ -175,7 +175,7 @@ export function publicUrlOf(publicUrl: string | undefined, host: string, port: n
 }
 
 /** SHORT_SECRET_LENGTH: an admin token or secret key shorter than this is guessable enough to warn about. */
-export const SHORT_SECRET_LENGTH = 16;
+const SHORT_SECRET_LENGTH = 16;
 
 /** UNSPECIFIED_HOSTS are the hostnames of "every address": one to listen on, never one to open. */
 const UNSPECIFIED_HOSTS = new Set(['0.0.0.0', '[::]']);

@@ -11,7 +11,7 @@ import { passwordLogin } from './password-login.js';
 import { createApiToken } from './tokens.js';
 
 /** TENANT_HEADER is how the host administrator names the tenant on Orchestrator-compatible routes. */
-export const TENANT_HEADER = 'x-tocsin-tenant';
+const TENANT_HEADER = 'x-tocsin-tenant';
 
 /** UIPATH_TENANT_HEADER is Orchestrator's: the host administrator may name the tenant with it when TENANT_HEADER is left out. */
 const UIPATH_TENANT_HEADER = 'x-uipath-tenantname';
@@ -23,7 +23,7 @@ export const AUTHENTICATE_TOKEN_NAME = 'Orchestrator Authenticate';
  * Orchestrator's bearer tokens expire; ours do not, so a user's Authenticate tokens older than
  * this are removed at each new sign-in rather than accumulating forever.
  */
-export const AUTHENTICATE_TOKEN_TTL_MS = 24 * 3_600_000;
+const AUTHENTICATE_TOKEN_TTL_MS = 24 * 3_600_000;
 
 /**
  * lowerCaseKeys copies an object with its keys lower-cased: Orchestrator's ASP.NET server binds

@@ -35,7 +35,7 @@ export interface PageContext {
 const TITLE: Record<ActionKind, string> = { mute: 'actions.muteTitle', snooze: 'actions.snoozeTitle', acknowledge: 'actions.acknowledgeTitle' };
 
 /** whatText writes an option for people: `Robot: R7`, `Event: Robot went offline`. */
-export function whatText(parts: readonly MatchPart[], language: Language): string {
+function whatText(parts: readonly MatchPart[], language: Language): string {
   return matchText(parts, emailTranslator(language), localeFormat(language, 'UTC'));
 }
 

@@ -29,7 +29,7 @@ export interface AlertIngest {
 }
 
 /** MAX_ALERTS_PER_COMMIT bounds one group commit, so that no transaction holds the writer long. */
-export const MAX_ALERTS_PER_COMMIT = 5_000;
+const MAX_ALERTS_PER_COMMIT = 5_000;
 
 interface Pending {
   readonly tenantId: string;

@@ -26,7 +26,7 @@ export interface NewAlert {
 }
 
 /** COMPONENT_MESSAGE says what a component must be, where one is refused. */
-export const COMPONENT_MESSAGE = 'must be a component of the catalogue (GET /alerts/catalogue), e.g. Robots, Jobs, Queues';
+const COMPONENT_MESSAGE = 'must be a component of the catalogue (GET /alerts/catalogue), e.g. Robots, Jobs, Queues';
 
 /** unknownComponent refuses a component outside the catalogue, naming it (in a batch of a thousand, which one was wrong). */
 export function unknownComponent(given: string): string {
@@ -38,7 +38,7 @@ export const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const short = z.string().min(1).max(512);
 
 /** alertSource is where an alert comes from; every field optional (null as if left out), nothing else allowed. */
-export const alertSource = z
+const alertSource = z
   .object({ process: short.nullable(), robot: short.nullable(), machine: short.nullable(), queue: short.nullable(), job: short.nullable() })
   .partial()
   .strict();

@@ -18,7 +18,7 @@ export interface Reader {
 }
 
 /** HOST_READER reads nothing: everything is unread for the host administrator. */
-export const HOST_READER: Reader = Object.freeze({ userId: '', readThrough: -1 });
+const HOST_READER: Reader = Object.freeze({ userId: '', readThrough: -1 });
 
 /** readerFor loads the caller's watermark (one primary-key lookup). */
 export async function readerFor(db: Db, principal: Principal): Promise<Reader> {

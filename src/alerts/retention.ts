@@ -8,9 +8,9 @@ import type { Db } from '../storage/database.js';
 
 const DAY_MS = 86_400_000;
 /** RETENTION_BATCH is how many alerts one delete removes: small, so writers never wait long. */
-export const RETENTION_BATCH = 500;
+const RETENTION_BATCH = 500;
 /** RETENTION_INTERVAL_MS is how often the purge runs. */
-export const RETENTION_INTERVAL_MS = 60_000;
+const RETENTION_INTERVAL_MS = 60_000;
 
 /**
  * purgeExpiredAlerts deletes, tenant by tenant, the alerts created before the tenant's retention

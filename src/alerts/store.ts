@@ -443,7 +443,7 @@ export interface PanelEntry extends ReadAlert {
 }
 
 /** PANEL_SIZE is how many lines the bell panel shows. */
-export const PANEL_SIZE = 5;
+const PANEL_SIZE = 5;
 
 /**
  * panelAlerts gives the bell panel: at most five unread floods, most severe first, then newest;

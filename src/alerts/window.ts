@@ -53,7 +53,7 @@ export interface WindowCursor {
 }
 
 /** WINDOW_PAGE_SIZE is the default number of groups per page. */
-export const WINDOW_PAGE_SIZE = 500;
+const WINDOW_PAGE_SIZE = 500;
 
 function severityFilter(alias: 'a' | 'b', query: WindowQuery): Expression<SqlBool> {
   const column = sql.ref(`${alias}.severity`);

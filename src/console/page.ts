@@ -44,7 +44,7 @@ ${vendorStyles}<link rel="stylesheet" href="/console/app.css">
  * securityHeaders are sent with every console response. Styles may be inline only because email
  * previews are HTML emails, which carry their styles inline by necessity; scripts never may.
  */
-export function securityHeaders(importMap: string): Record<string, string> {
+function securityHeaders(importMap: string): Record<string, string> {
   const hash = createHash('sha256').update(importMap).digest('base64');
   const csp = [
     "default-src 'self'",

@@ -22,7 +22,7 @@ export function newMessageId(id: string): string {
 let last: { readonly from: string; readonly domain: string } = { from: '', domain: MESSAGE_ID_DOMAIN };
 
 /** messageIdDomain is the From address's domain in ASCII, lower case; MESSAGE_ID_DOMAIN for an address without one (a literal IP). */
-export function messageIdDomain(fromAddress: string): string {
+function messageIdDomain(fromAddress: string): string {
   if (last.from === fromAddress) return last.domain;
   const at = fromAddress.lastIndexOf('@');
   const domain = at > 0 ? domainToASCII(fromAddress.slice(at + 1)).toLowerCase() : '';

@@ -61,7 +61,7 @@ const VALIDATION_CONTEXT_SEGMENT: Record<string, readonly string[]> = {
  * the socket. Node looks for late requests every `connectionsCheckingInterval`, so the timeout
  * itself is that much shorter and the close lands within the limit.
  */
-export function requestTimeouts(limitMs: number) {
+function requestTimeouts(limitMs: number) {
   const checkEveryMs = Math.max(25, Math.min(1_000, Math.floor(limitMs / 10)));
   const requestTimeout = limitMs - checkEveryMs;
   return {

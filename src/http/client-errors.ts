@@ -8,7 +8,7 @@ import { type ProblemDocument, fieldError, problemTypeFor } from './problem.js';
  * clientErrorProblem decides the answer to a request Node could not even parse (a garbage request
  * line, bytes that are not HTTP, headers too large, a request too slow): 408, 431 or 400.
  */
-export function clientErrorProblem(code: string | undefined): ProblemDocument {
+function clientErrorProblem(code: string | undefined): ProblemDocument {
   const [status, detail] =
     code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, 'The request took too long to arrive.']

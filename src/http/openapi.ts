@@ -14,7 +14,7 @@ export const listOf = (item: z.ZodType) => z.object({ items: z.array(item) });
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
 
 /** PROBLEM_SCHEMA is the JSON schema of a problem document, as `src/http/problem.ts` builds it. */
-export const PROBLEM_SCHEMA = {
+const PROBLEM_SCHEMA = {
   type: 'object',
   required: ['type', 'title', 'status', 'detail'],
   properties: {
@@ -53,7 +53,7 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
  * credentials (so scripts see which routes take a bearer token) and adds the error statuses the
  * route declares in `config.problems`, and its success answer of `config.answer` and `config.status`.
  */
-export const documentRoute: SwaggerTransform = (input) => {
+const documentRoute: SwaggerTransform = (input) => {
   const config = input.route.config ?? {};
   const answer = config.answer ? { response: { [config.status ?? 200]: config.answer, ...(input.schema?.response as object) } } : {};
   const result = jsonSchemaTransform({ ...input, schema: { ...input.schema, ...answer } });
@@ -87,7 +87,7 @@ type Json = Record<string, any>;
  * or is Orchestrator's (its tenant named by a header),
  * 413/415 when it takes a body. Answers a route documents itself are kept.
  */
-export function withProblemResponses(doc: Json): Json {
+function withProblemResponses(doc: Json): Json {
   return {
     ...mapOperations(doc, (path, operation) => (typeof operation === 'object' && operation?.responses ? withErrors(path, operation) : operation)),
     components: {
@@ -110,7 +110,7 @@ export function withProblemResponses(doc: Json): Json {
  * withOptionalBodies marks as optional the request body of a route whose body schema takes null
  * (`POST /settings/mail/test`: no body is every default): @fastify/swagger marks every body required.
  */
-export function withOptionalBodies(doc: Json): Json {
+function withOptionalBodies(doc: Json): Json {
   return mapOperations(doc, (_path, operation) => {
     const body = operation?.requestBody;
     return body?.content?.['application/json']?.schema?.nullable === true ? { ...operation, requestBody: { ...body, required: false } } : operation;
@@ -131,7 +131,7 @@ function mapOperations(doc: Json, map: (path: string, operation: Json) => Json):
  * user's language): OpenAPI 3.0.3 says an enum holds all allowed values, nullable or not, so
  * validators and generated clients refused the null the server takes.
  */
-export function withNullInEnums(node: unknown): any {
+function withNullInEnums(node: unknown): any {
   if (Array.isArray(node)) return node.map(withNullInEnums);
   if (typeof node !== 'object' || node === null) return node;
   const result: Json = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, withNullInEnums(value)]));
@@ -144,7 +144,7 @@ export function withNullInEnums(node: unknown): any {
  * `.../OData.GetUnreadCount()`: the router matches them literally, but @fastify/swagger reads them
  * as a regular expression and writes `{regexp1}`, a path parameter that does not exist.
  */
-export function withLiteralParentheses(doc: Json): Json {
+function withLiteralParentheses(doc: Json): Json {
   const paths: Json = {};
   for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
     if (!/\{regexp\d+\}/.test(path)) {

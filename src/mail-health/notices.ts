@@ -24,7 +24,7 @@ import type { MailHealthTransition } from './model.js';
 import type { MailHealthChange } from './store.js';
 
 /** The component and event of the alert raised when a tenant's mail fails (API.md). */
-export const MAIL_HEALTH_ALERT = { component: 'Tocsin', event: 'Mail.DeliveryFailing' } as const;
+const MAIL_HEALTH_ALERT = { component: 'Tocsin', event: 'Mail.DeliveryFailing' } as const;
 
 /** The permission that makes a user an administrator of the tenant's mail (the Administrator role has it). */
 const ADMIN_PERMISSION: Permission = 'Settings.Edit';
@@ -236,7 +236,7 @@ interface MailHealthAdmin {
  * mailAdmins are the tenant's active users who may change its mail settings (Settings.Edit, through
  * their own roles or a group's; the Administrator role has it).
  */
-export async function mailAdmins(db: Db, tenantId: string): Promise<MailHealthAdmin[]> {
+async function mailAdmins(db: Db, tenantId: string): Promise<MailHealthAdmin[]> {
   const facts = await loadAccessFacts(db, tenantId);
   const roles = [...facts.rolePermissions].filter(([, permissions]) => permissions.has(ADMIN_PERMISSION)).map(([id]) => id);
   if (roles.length === 0) return [];

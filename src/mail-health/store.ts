@@ -146,7 +146,7 @@ export async function observeAndNotify(tx: Db, dialect: Dialect, context: Notice
  * OWN_SERVER_RETRY_MS is how long, under `fallbackToDefault`, the system default stands in for a
  * tenant's own server after it last refused for good; then the next alert email tries it again.
  */
-export const OWN_SERVER_RETRY_MS = 15 * 60_000;
+const OWN_SERVER_RETRY_MS = 15 * 60_000;
 
 /**
  * fallbackStandsIn tells whether a tenant's alert emails go through the system default now, under

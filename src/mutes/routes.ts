@@ -28,7 +28,7 @@ const muteParams = tenantParams.extend({ muteId: ref });
 const matchValue = z.string().trim().min(1).max(256);
 
 /** muteMatch is the `match` of POST /mutes: at least one of the fields. */
-export const muteMatch = z
+const muteMatch = z
   .object({
     component: matchValue.optional(),
     event: matchValue.optional(),
@@ -50,7 +50,7 @@ const muteBody = z
   .strict();
 
 /** canonicalMatch writes a known component or event as the catalogue names it, as alerts store them. */
-export function canonicalMatch(match: MuteMatch): MuteMatch {
+function canonicalMatch(match: MuteMatch): MuteMatch {
   const out: Record<string, string> = {};
   for (const field of MATCH_FIELDS) {
     const value = match[field];

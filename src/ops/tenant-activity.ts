@@ -20,7 +20,7 @@ export interface TenantActivity {
  * ended) since a time, with each tenant's mail health: three grouped queries, whatever the number
  * of tenants.
  */
-export async function tenantActivity(db: Db, since: number): Promise<TenantActivity[]> {
+async function tenantActivity(db: Db, since: number): Promise<TenantActivity[]> {
   const [tenants, alerts, attempts, health] = await Promise.all([
     db.selectFrom('tenants').select(['id', 'name', 'display_name']).orderBy('name').execute(),
     db

@@ -11,7 +11,7 @@ export interface EmailChoices {
 export type EmailChoice = keyof EmailChoices;
 
 /** DEFAULT_EMAIL_CHOICES are API.md's defaults: both reports on, Fatal-immediately off. */
-export const DEFAULT_EMAIL_CHOICES: EmailChoices = Object.freeze({
+const DEFAULT_EMAIL_CHOICES: EmailChoices = Object.freeze({
   tenMinuteSummary: true,
   dailyReport: true,
   fatalImmediately: false,
@@ -46,7 +46,7 @@ export interface Preferences {
 export const NO_PREFERENCES: Preferences = Object.freeze({ own: undefined, groups: Object.freeze([]) });
 
 /** layerOpinion is one layer's say on an event: its event entry, else its component entry, else none. */
-export function layerOpinion(layer: PreferenceLayer, component: string, event: string): boolean | undefined {
+function layerOpinion(layer: PreferenceLayer, component: string, event: string): boolean | undefined {
   return entryOf(layer, event) ?? entryOf(layer, component);
 }
 

@@ -20,7 +20,7 @@ export async function loadAccessFacts(db: Db, tenantId: string): Promise<AccessF
 }
 
 /** loadAccessFactsOf is loadAccessFacts of many tenants by the same four queries; every id asked for is in the answer. */
-export async function loadAccessFactsOf(db: Db, tenantIds: readonly string[]): Promise<Map<string, AccessFacts>> {
+async function loadAccessFactsOf(db: Db, tenantIds: readonly string[]): Promise<Map<string, AccessFacts>> {
   if (tenantIds.length === 0) return new Map();
   const roles = await db.selectFrom('roles').select(['id', 'tenant_id', 'permissions']).where('tenant_id', 'in', tenantIds).execute();
   const groups = await db.selectFrom('groups').selectAll().where('tenant_id', 'in', tenantIds).orderBy(inCodePointOrder(db, 'name')).execute();

@@ -152,7 +152,7 @@ export interface ImmediateDeciderSettings {
 export const DEFAULT_IMMEDIATE_SETTINGS: ImmediateDeciderSettings = Object.freeze({ sweepIntervalMs: 30_000, sweepGraceMs: 30_000 });
 
 /** MAX_ALERTS_PER_DECISION bounds how many heard Fatal alerts one decision reads. */
-export const MAX_ALERTS_PER_DECISION = 1_000;
+const MAX_ALERTS_PER_DECISION = 1_000;
 
 /**
  * ImmediateDecider decides the immediate emails of Fatal alerts stored undecided, in a transaction

@@ -61,7 +61,7 @@ export interface SchedulerSettings {
 }
 
 /** DEFAULT_SCHEDULER_SETTINGS: look every second, so a window is decided within about a second of its end. */
-export const DEFAULT_SCHEDULER_SETTINGS: Omit<SchedulerSettings, 'summaryIntervalMs'> = Object.freeze({
+const DEFAULT_SCHEDULER_SETTINGS: Omit<SchedulerSettings, 'summaryIntervalMs'> = Object.freeze({
   tickMs: 1_000,
   settleMs: 1_000,
   batchSize: 500,

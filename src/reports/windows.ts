@@ -7,7 +7,7 @@ export interface Window {
 }
 
 /** FIRST_SUMMARY_LOOKBACK_MS bounds the first summary of a tenant that had none (e.g. after an upgrade). */
-export const FIRST_SUMMARY_LOOKBACK_MS = 24 * 3_600_000;
+const FIRST_SUMMARY_LOOKBACK_MS = 24 * 3_600_000;
 
 /**
  * dueSummaryWindow decides the summary window to decide now, if any. Windows are aligned on the
@@ -111,7 +111,7 @@ export function parseReportTime(value: string): ReportTime {
  * spring moves forward by the gap (02:30 → 03:30), as luxon resolves it; a time that happens
  * twice in autumn is its second occurrence (standard time).
  */
-export function reportInstant(date: DateTime, time: ReportTime, zone: string): number {
+function reportInstant(date: DateTime, time: ReportTime, zone: string): number {
   const local = DateTime.fromObject(
     { year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute, second: time.second },
     { zone: knownZone(zone) },

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { StageError } from '../shared/stage-error.js';
 
 /** GUARDED_PORTS are the only SMTP ports a tenant may use when private hosts are refused. */
-export const GUARDED_PORTS: readonly number[] = [25, 465, 587, 2525];
+const GUARDED_PORTS: readonly number[] = [25, 465, 587, 2525];
 
 /** REFUSED_HOST_MESSAGE is the one answer for every refused host, so refusals reveal nothing about the network. */
 export const REFUSED_HOST_MESSAGE = 'This SMTP server cannot be used: give a public host name or address, on port 25, 465, 587 or 2525.';
@@ -68,7 +68,7 @@ export class RefusedHostError extends StageError {
 export type Resolver = (host: string) => Promise<string[]>;
 
 /** systemResolver asks the operating system, as a connection would. */
-export const systemResolver: Resolver = async (host) => (await dns.lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+const systemResolver: Resolver = async (host) => (await dns.lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
 /**
  * checkSmtpHost resolves a tenant's SMTP host once, refuses it unless every address is public and

@@ -5,7 +5,7 @@ import type { MailSettingsInput, TenantMailSettings } from './mail-settings.js';
 import { type SmtpSettingsInput, smtpSettingsInput } from './smtp-settings.js';
 
 /** SETTING_KEYS are the Orchestrator setting names Tocsin maps onto its mail settings. */
-export const SETTING_KEYS = {
+const SETTING_KEYS = {
   enabled: 'Alerts.Email.Enabled',
   host: 'Abp.Net.Mail.Smtp.Host',
   port: 'Abp.Net.Mail.Smtp.Port',
@@ -20,7 +20,7 @@ export const SETTING_KEYS = {
 } as const;
 
 /** PASSWORD_MASK stands for a stored password in `GET /odata/Settings`; sending it back keeps the password. */
-export const PASSWORD_MASK = '********';
+const PASSWORD_MASK = '********';
 
 /** SettingDto is one Orchestrator setting. */
 export interface SettingDto {

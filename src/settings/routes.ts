@@ -72,7 +72,7 @@ const systemSmtpView = smtpSettingsView.extend({ source: z.enum(['url', 'saved']
  * with no body at all (`curl -X POST`) is every default, as `{}` is; a field sent as null is left
  * out too, as in every other request body.
  */
-export const testMailInput = z
+const testMailInput = z
   .object({ sendTo: emailAddress.nullish(), settings: smtpSettingsInput.nullish() })
   .strict()
   .nullish()

@@ -16,7 +16,7 @@ export function catcherSmtpUrl(port: number): string {
 }
 
 /** DEFAULT_TIMEOUT_MS bounds each SMTP step (connect, greeting, each reply) unless a tenant says otherwise. */
-export const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 const SECURITIES = ['none', 'starttls', 'tls'] as const satisfies readonly SmtpSecurity[];
 const AUTH_METHODS = ['auto', 'none', 'plain', 'login', 'xoauth2'] as const satisfies readonly SmtpAuthMethod[];
@@ -39,7 +39,7 @@ export function isHostName(value: string): boolean {
  * address literal (`[IPv6:2001:db8::1]`, `[192.0.2.1]`) writes around it, where users copy hosts
  * from; anything else, a bracketed name included, stays as it is (and isHostName refuses it).
  */
-export function bareHost(value: string): string {
+function bareHost(value: string): string {
   const inside = /^\[(?:IPv6:)?([^[\]]+)\]$/i.exec(value)?.[1];
   return inside !== undefined && net.isIP(inside) ? inside : value;
 }
@@ -107,7 +107,7 @@ export function securityFromEnableSsl(enableSsl: boolean, port: number): SmtpSec
 }
 
 /** PLAINTEXT_AUTH_REFUSED explains why credentials need TLS, and the way out for a server that truly has none. */
-export const PLAINTEXT_AUTH_REFUSED =
+const PLAINTEXT_AUTH_REFUSED =
   'would be sent without encryption with security "none": choose security "starttls" or "tls", or set allowPlaintextAuth to true to accept that';
 
 /**
@@ -116,7 +116,7 @@ export const PLAINTEXT_AUTH_REFUSED =
  * or `authMethod: none` sends none (Orchestrator's UseDefaultCredentials, whose form keeps the
  * user name and password it then ignores, with Enable SSL off as that form requires).
  */
-export function plaintextCredential(
+function plaintextCredential(
   smtp: Pick<StoredSmtp, 'security' | 'username' | 'allowPlaintextAuth' | 'authMethod'>,
   secrets: SmtpSecrets,
 ): 'username' | 'password' | 'accessToken' | null {

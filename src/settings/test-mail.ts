@@ -74,7 +74,7 @@ export function sentSecret(smtp: Pick<StoredSmtp, 'username' | 'authMethod'>): '
 }
 
 /** SECRET_STAYS_WITH_ITS_HOST asks for a secret again when a test names another host than the saved one. */
-export const SECRET_STAYS_WITH_ITS_HOST = 'type it again to test another host: the saved one is only ever sent to the saved host';
+const SECRET_STAYS_WITH_ITS_HOST = 'type it again to test another host: the saved one is only ever sent to the saved host';
 
 async function savedEndpoint(deps: TestMailDeps, tenantId: string): Promise<{ endpoint: SmtpEndpoint; source: SmtpSource }> {
   const { smtp, secrets, source } = effectiveSmtp(deps.secretBox, await readSendSettings(deps.db, tenantId), deps.context.systemSmtp);

@@ -6,10 +6,10 @@
  */
 
 /** REDACTED replaces a secret in a log line. */
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /** MASK replaces a secret in a text shown to people: the delivery log, a dialogue, the banner. */
-export const MASK = '***';
+const MASK = '***';
 
 /** Shorter secrets would blank out ordinary words; no real password or token is this short. */
 const MIN_SECRET_LENGTH = 4;

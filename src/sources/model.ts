@@ -46,7 +46,7 @@ const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be a 
  * and whether it raises an alert at all (`alert: true` opts a type in that is not alert-worthy by
  * default, such as `queueItem.added`; `alert: false` silences one).
  */
-export const eventOverride = z.object({ severity: severityName.optional(), component: componentName.optional(), alert: z.boolean().optional() }).strict();
+const eventOverride = z.object({ severity: severityName.optional(), component: componentName.optional(), alert: z.boolean().optional() }).strict();
 
 /** EventOverride is a parsed eventOverride. */
 export type EventOverride = z.infer<typeof eventOverride>;
@@ -159,7 +159,7 @@ const folderId = z.union([
  * clientSecret, identityUrl and scope of an external application). `password` and `clientSecret`
  * are write-only; in a PATCH a field left out keeps its value and null clears it.
  */
-export const pullInput = z
+const pullInput = z
   .object({
     baseUrl: httpUrl.describe('The Orchestrator base URL, e.g. https://orchestrator.example.com or https://cloud.uipath.com/org/tenant/orchestrator_'),
     tenancyName: upstreamText.nullable().optional(),
@@ -233,7 +233,7 @@ export const sourcePatch = z
 export const RECEPTION_SLOTS = 20;
 
 /** RECEPTION_OUTCOMES are what a reception can come to. */
-export const RECEPTION_OUTCOMES = ['accepted', 'duplicate', 'ignored', 'rejected', 'invalid', 'unavailable'] as const;
+const RECEPTION_OUTCOMES = ['accepted', 'duplicate', 'ignored', 'rejected', 'invalid', 'unavailable'] as const;
 
 /** ReceptionOutcome is one of RECEPTION_OUTCOMES. */
 export type ReceptionOutcome = (typeof RECEPTION_OUTCOMES)[number];

@@ -22,7 +22,7 @@ import { DELIVERY_KEY_DAYS, type Reception, type SourceRow, activeSecrets, recor
 export const MAX_RECEIVE_BYTES = 1024 * 1024;
 
 /** RETRY_AFTER_SECONDS is what a 503 asks the sender to wait (the same as every 503 of the API). */
-export const RETRY_AFTER_SECONDS = UNAVAILABLE_RETRY_AFTER_SECONDS;
+const RETRY_AFTER_SECONDS = UNAVAILABLE_RETRY_AFTER_SECONDS;
 
 /** ReceiveAnswer is what the receive route sends: a status, a JSON body, and extra headers. */
 export interface ReceiveAnswer {
@@ -62,7 +62,7 @@ const standardHeader = (headers: IncomingHttpHeaders, part: 'id' | 'timestamp' |
  * active secrets (and kept with them): the HMAC keys of the signing kinds, the SHA-256 digests of
  * an alertmanager source's bearer secrets.
  */
-export function verificationKeys(kind: SourceKind, secrets: readonly string[]): Buffer[] {
+function verificationKeys(kind: SourceKind, secrets: readonly string[]): Buffer[] {
   return secrets.map((s) => (kind === 'alertmanager' ? secretDigest(s) : signingKey(kind, s)));
 }
 
@@ -229,7 +229,7 @@ export interface Receiver {
  * this process applies at once; through another, within this time (a rotated secret at once: a
  * failed check reads the secrets again).
  */
-export const SOURCE_CACHE_MS = 1_000;
+const SOURCE_CACHE_MS = 1_000;
 const MAX_CACHED_SOURCES = 10_000;
 
 /** STORE_TRIES is how many times a delivery is stored again after racing another for a key. */

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { SourceKind } from './model.js';
 
 /** WEBHOOK_SECRET_PREFIX starts a Standard Webhooks secret; the rest is the Base64 of the key. */
-export const WEBHOOK_SECRET_PREFIX = 'whsec_';
+const WEBHOOK_SECRET_PREFIX = 'whsec_';
 
 /**
  * newSourceSecret generates a source's secret in the form its sender takes: Orchestrator's

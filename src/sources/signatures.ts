@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
  * either way, in the header's own unit: compared with the current whole second, as the reference
  * library does, a timestamp 300 s before it is taken whatever part of that second it arrives in.
  */
-export const STANDARD_WEBHOOK_TOLERANCE_SECONDS = 5 * 60;
+const STANDARD_WEBHOOK_TOLERANCE_SECONDS = 5 * 60;
 
 /** Verdict is the outcome of a signature check: why it failed stays on our side (logs, lastError). */
 export type Verdict = { ok: true } | { ok: false; reason: string };
@@ -14,7 +14,7 @@ const FAIL = (reason: string): Verdict => ({ ok: false, reason });
 const OK: Verdict = { ok: true };
 
 /** sameBytes compares two byte strings in constant time (for equal lengths; the length is not secret). */
-export function sameBytes(a: Buffer, b: Buffer): boolean {
+function sameBytes(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && crypto.timingSafeEqual(a, b);
 }
 

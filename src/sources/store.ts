@@ -32,7 +32,7 @@ import { type PullState, pullStats, readState } from './pull/odata.js';
 export type SourceRow = SourceTables['sources'];
 
 /** ACTIVE_SECRETS is how many secrets a source accepts at once: the newest and the one before. */
-export const ACTIVE_SECRETS = 2;
+const ACTIVE_SECRETS = 2;
 
 /** receivePath is the path of a source's receive URL; the random source id makes it unguessable. */
 export function receivePath(sourceId: string): string {

@@ -76,7 +76,7 @@ export function isWorthRetrying(error: unknown): boolean {
  * DATABASE_URL, printed without a stack trace as every other bad setting. The driver's words say
  * why; they carry no password.
  */
-export function cannotOpen(err: unknown, setting: DatabaseSetting = 'DATABASE_URL'): ConfigError {
+function cannotOpen(err: unknown, setting: DatabaseSetting = 'DATABASE_URL'): ConfigError {
   const { message } = (err ?? {}) as { message?: unknown };
   return new ConfigError(`${setting}: cannot open the database: ${typeof message === 'string' && message ? message : String(err)}`);
 }

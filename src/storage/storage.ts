@@ -100,7 +100,7 @@ const MAX_PREPARED_STATEMENTS = 1_000;
  * deferred transaction that reads and then writes fails at once with SQLITE_BUSY when another
  * process wrote in between, where an immediate one waits its turn (busy_timeout) at its start.
  */
-export function preparedOnce(database: SqliteDatabase.Database, onCommit?: () => void): KyselySqliteDatabase {
+function preparedOnce(database: SqliteDatabase.Database, onCommit?: () => void): KyselySqliteDatabase {
   const statements = new Map<string, SqliteStatement & { readonly busy: boolean }>();
   return {
     close: () => database.close(),

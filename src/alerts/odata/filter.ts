@@ -59,10 +59,10 @@ export class FilterSyntaxError extends Error {
 }
 
 /** MAX_FILTER_COMPARISONS bounds a `$filter`, as Orchestrator does (100 expressions). */
-export const MAX_FILTER_COMPARISONS = 100;
+const MAX_FILTER_COMPARISONS = 100;
 
 /** MAX_FILTER_DEPTH bounds nesting, so that no input can exhaust the parser's stack. */
-export const MAX_FILTER_DEPTH = 32;
+const MAX_FILTER_DEPTH = 32;
 
 const OPERATORS = new Set<string>(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
 const FOLDS = new Set<string>(['tolower', 'toupper']);

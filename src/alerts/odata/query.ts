@@ -17,7 +17,7 @@ import {
 const SQL_OPERATOR: Record<ComparisonOperator, string> = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' };
 
 /** FILTER_PROPERTIES are the AlertDto properties that `$filter` accepts. */
-export const FILTER_PROPERTIES = ['Severity', 'Component', 'State', 'CreationTime', 'NotificationName', 'Id'] as const;
+const FILTER_PROPERTIES = ['Severity', 'Component', 'State', 'CreationTime', 'NotificationName', 'Id'] as const;
 
 type Property = (typeof FILTER_PROPERTIES)[number];
 
@@ -177,7 +177,7 @@ export interface OrderTerm {
 }
 
 /** MAX_ORDER_TERMS bounds `$orderby`, as Orchestrator does. */
-export const MAX_ORDER_TERMS = 5;
+const MAX_ORDER_TERMS = 5;
 
 /**
  * parseOrderBy reads `$orderby` (e.g. `Severity desc,CreationTime`), default newest first; the

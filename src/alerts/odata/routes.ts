@@ -35,7 +35,7 @@ const alertDtoView = z
 /** odataCount documents the answer of GetUnreadCount and MarkAsRead: `value` is the caller's unread count. */
 const odataCount = z.object({ '@odata.context': z.string(), value: z.number().int() });
 /** MAX_TOP is Orchestrator's cap on `$top` for alerts. */
-export const MAX_TOP = 1_000;
+const MAX_TOP = 1_000;
 
 const listOptions = {
   $top: queryCount(MAX_TOP).optional(),

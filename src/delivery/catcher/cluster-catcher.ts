@@ -32,7 +32,7 @@ export function shareCatcher(catcher: MailCatcher, worker: Worker): void {
 }
 
 /** PrimaryCatcher is the primary's catcher as an api process reads it; `port` is where it takes mail. */
-export class PrimaryCatcher implements CaughtMail {
+class PrimaryCatcher implements CaughtMail {
   readonly #ask = callOnChannel<CatcherOp, CaughtMessage[]>(CHANNEL, "the primary's mail catcher");
 
   constructor(readonly port: number) {}

@@ -34,7 +34,7 @@ export function serverAddress(endpoint: SmtpEndpoint): string {
  * but not its limits: one account's throttling (421, 454) or a mailbox's submission limit must not
  * pause the other tenants' mail. Tenants of one account (the system default) share its breaker.
  */
-export function breakerKey(endpoint: SmtpEndpoint): string {
+function breakerKey(endpoint: SmtpEndpoint): string {
   const login = loginName(endpoint);
   return login === undefined ? serverAddress(endpoint) : `${serverAddress(endpoint)} as ${login}`;
 }

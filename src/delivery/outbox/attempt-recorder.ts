@@ -13,7 +13,7 @@ const MAX_BATCH = 500;
  * 100 ms, doubling, five more times (about 3 s in all, well inside a lease). After that its
  * callers hear the error and the rows keep their lease until it ends, then are claimed again.
  */
-export const RECORD_RETRY: { readonly backoff: BackoffPolicy; readonly tries: number } = Object.freeze({
+const RECORD_RETRY: { readonly backoff: BackoffPolicy; readonly tries: number } = Object.freeze({
   backoff: Object.freeze({ firstMs: 100, maxMs: 1_600 }),
   tries: 6,
 });

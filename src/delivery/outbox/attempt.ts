@@ -29,7 +29,7 @@ export type EndpointRoute = 'tenant' | 'system';
 export type EndpointResolver = (tenantId: string, route: EndpointRoute, leaseToken: string | null) => Promise<SmtpEndpoint>;
 
 /** routeOf is the route of a delivery: the mail health notices go through the system default. */
-export function routeOf(delivery: Delivery): EndpointRoute {
+function routeOf(delivery: Delivery): EndpointRoute {
   return delivery.kind === 'mail-health' ? 'system' : 'tenant';
 }
 

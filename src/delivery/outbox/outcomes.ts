@@ -200,7 +200,7 @@ export async function recordAttempts(storage: Storage, attempts: readonly Finish
 }
 
 /** codeOf reads the reply code at the start of an SMTP reply such as `250 2.0.0 Ok`. */
-export function codeOf(reply: string): number | null {
+function codeOf(reply: string): number | null {
   const match = /^(\d{3})\b/.exec(reply.trim());
   return match ? Number(match[1]) : null;
 }

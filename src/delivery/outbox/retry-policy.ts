@@ -3,11 +3,11 @@
  * alert mail goes to the tenant's own submission server and is time-critical, so the ladder starts
  * short and settles at the RFC's 30 minutes.
  */
-export const RETRY_LADDER_MS: readonly number[] = Object.freeze([30_000, 120_000, 600_000]);
+const RETRY_LADDER_MS: readonly number[] = Object.freeze([30_000, 120_000, 600_000]);
 /** RETRY_STEADY_MS is the delay once the ladder is climbed. */
-export const RETRY_STEADY_MS = 1_800_000;
+const RETRY_STEADY_MS = 1_800_000;
 /** RETRY_JITTER spreads retries ±20 % so that a server coming back is not hit by every row at once. */
-export const RETRY_JITTER = 0.2;
+const RETRY_JITTER = 0.2;
 
 /** Random returns a number in [0, 1); injected so that tests know the jitter. */
 export type Random = () => number;

@@ -190,7 +190,7 @@ function assertHeaderValue(name: string, value: string): void {
 }
 
 /** headerLine is one whole header, folded and encoded as its value needs. */
-export function headerLine(name: string, value: string): string {
+function headerLine(name: string, value: string): string {
   assertHeaderValue(name, value);
   return AS_WRITTEN.test(value) ? foldAscii(`${name}: ${value}`) : `${name}: ${encodedWords(value)}`;
 }
@@ -203,7 +203,7 @@ export function asciiAddress(address: string): string {
 }
 
 /** mailboxHeader writes an address with its display name: as is, quoted, or encoded, as the name needs. */
-export function mailboxHeader(name: string, mailbox: Mailbox): string {
+function mailboxHeader(name: string, mailbox: Mailbox): string {
   const address = asciiAddress(mailbox.address);
   assertHeaderValue(name, address);
   if (!mailbox.name) return `${name}: ${address}`;
@@ -214,7 +214,7 @@ export function mailboxHeader(name: string, mailbox: Mailbox): string {
 }
 
 /** dateHeader is an RFC 5322 date in UTC, e.g. `Mon, 30 Nov 2026 01:53:03 +0000`. */
-export function dateHeader(at: Date): string {
+function dateHeader(at: Date): string {
   return at.toUTCString().replace(/GMT$/, '+0000');
 }
 

@@ -5,7 +5,7 @@ import { type Envelope, SmtpSession } from './session.js';
  * KEEPALIVES_PER_CONNECTION bounds the RSETs one warm session hears before it is ended and a fresh
  * one opened: servers count idle commands (Postfix starts penalising after 100 "junk" commands).
  */
-export const KEEPALIVES_PER_CONNECTION = 30;
+const KEEPALIVES_PER_CONNECTION = 30;
 
 const MAX_RETRY_MS = 10 * 60_000;
 
@@ -14,7 +14,7 @@ const MAX_RETRY_MS = 10 * 60_000;
  * socket timeout (`timeoutMs`, which would end a silent connection) and at most once a minute, far
  * under the 5 minutes RFC 5321 lets a server wait before it drops an idle client.
  */
-export function keepaliveIntervalMs(timeoutMs: number): number {
+function keepaliveIntervalMs(timeoutMs: number): number {
   return Math.max(250, Math.min(Math.floor(timeoutMs / 3), 60_000));
 }
 

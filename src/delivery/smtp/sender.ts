@@ -39,7 +39,7 @@ interface Pool {
 }
 
 /** assertHeaderSafe refuses a message whose header values could start a new header line. */
-export function assertHeaderSafe(endpoint: SmtpEndpoint, email: OutgoingEmail): void {
+function assertHeaderSafe(endpoint: SmtpEndpoint, email: OutgoingEmail): void {
   const values: [string, string | undefined][] = [
     ['Subject', email.subject],
     ['To', email.to.address],

@@ -17,7 +17,7 @@ const EARLY_PROBE_AFTER_MS = 1_000;
  * It sends no SMTP and no credentials, so the certificate is not what it judges (the real
  * connection verifies it); any failure or silence within the time given is "no".
  */
-export function speaksImplicitTls(endpoint: SmtpEndpoint, timeoutMs: number): Promise<boolean> {
+function speaksImplicitTls(endpoint: SmtpEndpoint, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = tls.connect({
       host: endpoint.connectAddress ?? endpoint.host,

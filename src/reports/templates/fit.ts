@@ -6,7 +6,7 @@ import type { RenderedEmail } from '../../delivery/contract.js';
  * the "See more" link, the preferences and the unsubscribe link are. A little is left for what
  * the transfer adds.
  */
-export const HTML_BUDGET = 100 * 1024;
+const HTML_BUDGET = 100 * 1024;
 
 /**
  * fitUnderBudget renders an email showing as many of its items (lines, rows) as keep its HTML

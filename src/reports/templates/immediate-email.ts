@@ -10,7 +10,7 @@ import { field, oneLine } from './text.js';
 import type { ImmediateEmailView } from './view-models.js';
 
 /** IMMEDIATE_DATA_MAX_FIELDS is how many fields of an alert's JSON data the email lists. */
-export const IMMEDIATE_DATA_MAX_FIELDS = 20;
+const IMMEDIATE_DATA_MAX_FIELDS = 20;
 
 // The most of a custom alert's message its subject shows, in characters (inboxes show about 70).
 const SUBJECT_MESSAGE_MAX = 100;

@@ -299,7 +299,7 @@ export function sampleImmediate(context: SampleContext): ImmediateEmailView {
 }
 
 /** sampleTest is the Test Mail Settings email as the settings page would send it. */
-export function sampleTest(context: SampleContext): TestEmailInput {
+function sampleTest(context: SampleContext): TestEmailInput {
   return {
     language: context.language,
     tenantName: context.tenant.name,
@@ -333,7 +333,7 @@ export const PREVIEW_KINDS: readonly PreviewKind[] = [
  * sampleMailHealth is a notice to an administrator: the tenant's server refusing a changed password
  * for 20 minutes, mail working again now, or an XOAUTH2 token expiring in 5 hours.
  */
-export function sampleMailHealth(context: SampleContext, kind: MailHealthNoticeKind): MailHealthNoticeInput {
+function sampleMailHealth(context: SampleContext, kind: MailHealthNoticeKind): MailHealthNoticeInput {
   const at = { failing: context.now - 20 * 60_000, recovered: context.now, 'token-expiring': context.now + 5 * 3_600_000 }[kind];
   return {
     transition: kind,

@@ -17,7 +17,7 @@ export function oneLine(value: string): string {
 }
 
 /** FIELD_MAX is the longest a one-line field (a name, an event, a folder) is shown, in characters. */
-export const FIELD_MAX = 200;
+const FIELD_MAX = 200;
 
 /** field is a name or label as an email shows it: on one line and at most `max` characters. */
 export function field(value: string, max = FIELD_MAX): string {

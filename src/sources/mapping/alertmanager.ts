@@ -13,7 +13,7 @@ const labels = z.record(z.string(), z.string());
  * alertmanagerPayload is Alertmanager's webhook body, version 4 (reference §3.1 [D]); fields
  * Tocsin does not read are let through, newer senders add some (notification_reason, routeLabels).
  */
-export const alertmanagerPayload = z.object({
+const alertmanagerPayload = z.object({
   version: z.literal('4', { error: 'must be "4" (Alertmanager\'s webhook format)' }),
   groupKey: z.string().optional(),
   status: z.string().optional(),

@@ -6,7 +6,7 @@ import type { FieldError } from '../../http/problem.js';
 import type { EventOverride } from '../model.js';
 
 /** MAX_PAYLOAD_BYTES bounds the sender's payload kept in an alert's `data`, leaving room for the rest. */
-export const MAX_PAYLOAD_BYTES = 12 * 1024;
+const MAX_PAYLOAD_BYTES = 12 * 1024;
 
 /** MappedAlerts is what a sender's event becomes: the alerts to store and the keys that make it once-only. */
 export interface MappedAlerts {

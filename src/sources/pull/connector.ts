@@ -27,13 +27,13 @@ import {
 import { type Bearer, type Credentials, type PageRequest, UpstreamError, fetchAlertsPage, signIn } from './upstream.js';
 
 /** TICK_MS is how often a worker looks for pull sources that are due. */
-export const TICK_MS = 1_000;
+const TICK_MS = 1_000;
 
 /** MAX_CONCURRENT_POLLS bounds the sources one worker polls at once. */
-export const MAX_CONCURRENT_POLLS = 8;
+const MAX_CONCURRENT_POLLS = 8;
 
 /** RECEPTION_IDS bounds the alert ids one import lists in the source's receptions. */
-export const RECEPTION_IDS = 100;
+const RECEPTION_IDS = 100;
 
 /** PullConnectorOptions are what the connector needs; time and the Fatal signal are passed in. */
 export interface PullConnectorOptions {
@@ -60,7 +60,7 @@ const stateText = (state: PullState) => JSON.stringify(state);
  * and the reports, but a Fatal alert of yesterday is no news to email at once, and mailing each
  * one sent every opted-in reader a burst of stale Fatal emails on the day Orchestrator was connected.
  */
-export function isNews(source: Pick<SourceRow, 'created_at'>, alert: Pick<NewAlert, 'occurredAt'>): boolean {
+function isNews(source: Pick<SourceRow, 'created_at'>, alert: Pick<NewAlert, 'occurredAt'>): boolean {
   return alert.occurredAt === undefined || alert.occurredAt >= source.created_at;
 }
 

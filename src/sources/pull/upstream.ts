@@ -4,7 +4,7 @@ import type { StoredPull } from '../model.js';
 import { type UpstreamAlert, alertsUrl, readAlertsPage, retryAfterMs } from './odata.js';
 
 /** UPSTREAM_TIMEOUT_MS bounds every request to an upstream Orchestrator or identity server. */
-export const UPSTREAM_TIMEOUT_MS = 15_000;
+const UPSTREAM_TIMEOUT_MS = 15_000;
 
 /** UpstreamError is a failed upstream exchange, with the wait the upstream asked for (429/503 Retry-After). */
 export class UpstreamError extends Error {
@@ -143,7 +143,7 @@ export function defaultTokenUrl(baseUrl: string): string {
  * `https://cloud.uipath.com/identity_`, what UiPath's docs call its address) rather than its
  * token endpoint; without one, defaultTokenUrl.
  */
-export function tokenUrlOf(credentials: Pick<Credentials, 'identityUrl' | 'baseUrl'>): string {
+function tokenUrlOf(credentials: Pick<Credentials, 'identityUrl' | 'baseUrl'>): string {
   if (credentials.identityUrl === null) return defaultTokenUrl(credentials.baseUrl);
   const url = new URL(credentials.identityUrl);
   const path = url.pathname.replace(/\/+$/, '');
