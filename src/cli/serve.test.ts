@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../shared/config-error.js';
-import { serveCommand } from './serve.js';
+import { loadConfig } from '../config.js';
+import { banner, serveCommand } from './serve.js';
 
 describe('tocsin serve given a bad option value', () => {
   it('names the option typed, --processes or --role, and the variable it stands for, and starts nothing', async () => {
@@ -12,6 +13,19 @@ describe('tocsin serve given a bad option value', () => {
       const failure = await serveCommand([...args]).catch((err: unknown) => err);
       expect(failure, args.join(' ')).toBeInstanceOf(ConfigError);
       expect((failure as Error).message, args.join(' ')).toMatch(named);
+    }
+  });
+});
+
+describe("tocsin serve's banner", () => {
+  const shown = { url: 'http://127.0.0.1:8080/', database: 'SQLite ./data/tocsin.db', smtp: 'smtp://mail.example.com:587', generatedAdminToken: undefined };
+
+  it("says of a worker's URL that it serves no console, which the api processes serve", () => {
+    // "Tocsin is running: http://127.0.0.1:8080/" from a worker: the operator who opened it got a 404 and no word why.
+    const running = banner(loadConfig({ TOCSIN_ROLE: 'worker' }), shown).split('\n')[1];
+    expect(running).toBe('  Tocsin is running: http://127.0.0.1:8080/ (worker: /healthz, /readyz and /metrics only; the console is on the api processes)');
+    for (const role of ['api', 'all']) {
+      expect(banner(loadConfig({ TOCSIN_ROLE: role }), shown).split('\n')[1], role).toBe('  Tocsin is running: http://127.0.0.1:8080/');
     }
   });
 });

@@ -125,10 +125,13 @@ async function serveCluster(config: Config): Promise<number> {
   return api.exited;
 }
 
-function banner(config: Config, shown: { url: string; database: string; smtp: string; generatedAdminToken: string | undefined }): string {
+/** banner is what `tocsin serve` prints once serving: where, on what, and the admin token generated on first start. */
+export function banner(config: Config, shown: { url: string; database: string; smtp: string; generatedAdminToken: string | undefined }): string {
+  // A worker's URL answers only its probes: one opened in a browser would be a 404 with no word why.
+  const served = config.role === 'worker' ? ' (worker: /healthz, /readyz and /metrics only; the console is on the api processes)' : '';
   const lines = [
     '',
-    `  Tocsin is running: ${shown.url}`,
+    `  Tocsin is running: ${shown.url}${served}`,
     `  Database:          ${shown.database}`,
     `  System SMTP:       ${shown.smtp}`,
     shown.generatedAdminToken
