@@ -61,6 +61,8 @@ export interface FatalDecisions {
 
 /** InCommitDecisionError wraps the failure of a CommitDecision, to tell it from a failure to store. */
 class InCommitDecisionError extends Error {
+  override readonly name = 'InCommitDecisionError';
+
   constructor(readonly reason: unknown) {
     super('the decision in the commit failed');
   }

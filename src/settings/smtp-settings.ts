@@ -132,6 +132,7 @@ function plaintextCredential(
  * `message`), and in `fields` every such field when several are (host, port and fromAddress).
  */
 export class MergeError extends Error {
+  override readonly name = 'MergeError';
   readonly fields: readonly { path: string; message: string }[];
 
   constructor(

@@ -1,5 +1,7 @@
 /** DeadlineError: what was waited for did not settle in time. */
-export class DeadlineError extends Error {}
+export class DeadlineError extends Error {
+  override readonly name = 'DeadlineError';
+}
 
 /**
  * withinMs settles as `promise` does, or rejects with a DeadlineError ("`what` did not answer within
