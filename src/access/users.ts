@@ -56,6 +56,7 @@ export const userView = z.object({
   updatedAt: z.string(),
 });
 
+/** UserView is a user as the API answers it (userView's shape). */
 export type UserView = z.infer<typeof userView>;
 
 async function assertEmailFree(db: Db, tenantId: string, email: string, exceptUserId?: string) {
