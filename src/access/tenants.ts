@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { TenantRow } from '../http/context.js';
-import { conflict, notFound } from '../http/problem.js';
+import { type HttpError, conflict, notFound } from '../http/problem.js';
 import { DEFAULT_LANGUAGE } from '../i18n/languages.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -77,7 +77,12 @@ export function showTenant(row: TenantRow): z.infer<typeof tenantView> {
 /** assertNameFree refuses (409) a name another tenant has. */
 async function assertNameFree(db: Db, name: string): Promise<void> {
   const taken = await db.selectFrom('tenants').select('id').where('name', '=', name).executeTakeFirst();
-  if (taken) throw conflict(`A tenant named "${name}" already exists.`, 'name');
+  if (taken) throw tenantNameTaken(name);
+}
+
+/** tenantNameTaken is the 409 for a name another tenant has. */
+export function tenantNameTaken(name: string): HttpError {
+  return conflict(`A tenant named "${name}" already exists.`, 'name');
 }
 
 /** createTenant stores a tenant with its built-in roles, in one transaction. */

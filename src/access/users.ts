@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { conflict, notFound } from '../http/problem.js';
+import { type HttpError, conflict, notFound } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
@@ -62,7 +62,12 @@ export type UserView = z.infer<typeof userView>;
 async function assertEmailFree(db: Db, tenantId: string, email: string, exceptUserId?: string) {
   let query = db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('email_key', '=', emailKey(email));
   if (exceptUserId) query = query.where('id', '!=', exceptUserId);
-  if (await query.executeTakeFirst()) throw conflict(`A user with the email ${email} already exists.`, 'email');
+  if (await query.executeTakeFirst()) throw emailTaken(email);
+}
+
+/** emailTaken is the 409 for an email another user of the tenant has. */
+export function emailTaken(email: string): HttpError {
+  return conflict(`A user with the email ${email} already exists.`, 'email');
 }
 
 /** createUser stores a user with its roles; the email is unique in the tenant, ignoring case and Unicode spelling (emailKey). */

@@ -5,7 +5,7 @@ import { type ZodTypeProvider, hasZodFastifySchemaValidationErrors, serializerCo
 import { StageError } from '../shared/stage-error.js';
 import { classifyDbError, isStorageOutage } from '../storage/errors.js';
 import { accessHook, forgetPrincipalsOnChange } from './access-hook.js';
-import { goneMeanwhile } from './lost-races.js';
+import { goneMeanwhile, takenMeanwhile } from './lost-races.js';
 import { ReadCache } from '../shared/read-cache.js';
 import { answerClientError, requireHost } from './client-errors.js';
 import { trackConnections } from './connections.js';
@@ -128,11 +128,18 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     // A stage that says trying again may help (the database is unreachable, restarting), or such an
     // outage met before any stage (reading the caller's token), is a 503 asking the client to come
     // back, not a 500; a permanent stage error keeps its own answer. A write that lost a race with a
-    // deletion of what its path names is a 404 for that (goneMeanwhile).
+    // deletion of what its path names is a 404 for that (goneMeanwhile), one with a request that took
+    // the same name first the 409 naming the field (takenMeanwhile).
     const unavailable = raised instanceof StageError ? raised.retryable : isStorageOutage(raised);
-    const gone = !unavailable && classifyDbError(raised) === 'foreign-key' ? await goneMeanwhile(deps.storage.db, request).catch(() => undefined) : undefined;
-    const error = unavailable ? serviceUnavailable('The service cannot answer this now; retry later.') : (gone ?? raised);
-    if (error !== raised) request.log.warn({ err: raised }, 'answered 503: the database is unavailable');
+    const refused = unavailable ? undefined : classifyDbError(raised);
+    const lostRace =
+      refused === 'foreign-key'
+        ? await goneMeanwhile(deps.storage.db, request).catch(() => undefined)
+        : refused === 'unique'
+          ? takenMeanwhile(raised, request)
+          : undefined;
+    const error = unavailable ? serviceUnavailable('The service cannot answer this now; retry later.') : (lostRace ?? raised);
+    if (unavailable) request.log.warn({ err: raised }, 'answered 503: the database is unavailable');
     const problem = toProblem(error);
     if (problem.status >= 500 && error === raised) request.log.error({ err: error }, 'unhandled error');
     else if (classifyDbError(error)) request.log.warn({ err: error }, 'database refused a client value');

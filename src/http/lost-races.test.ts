@@ -4,30 +4,36 @@ import { describeEachDialect } from '../../test/support/storage.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 
 /**
- * whileDeleting runs `request` while another transaction deletes rows of `table` and has not yet
- * committed (PostgreSQL: the request's write waits on the deleted rows, then finds them gone), and
- * returns its answer. SQLite takes one writer at a time, so there the deletion simply comes first.
+ * whileWriting runs `request` while another transaction has made `write` and not yet committed it
+ * (PostgreSQL: the request's own write waits on those rows, then finds them deleted or its key
+ * taken), and returns its answer. SQLite takes one writer at a time, so there the write simply
+ * comes first.
  */
-async function whileDeleting<T>(dialect: string, db: Db, table: 'users' | 'groups' | 'tenants' | 'alerts', id: string, request: () => Promise<T>): Promise<T> {
+async function whileWriting<T>(dialect: string, db: Db, write: (tx: Db) => Promise<unknown>, request: () => Promise<T>): Promise<T> {
   if (dialect === 'sqlite') {
-    await db.deleteFrom(table).where('id', '=', id).execute();
+    await write(db);
     return request();
   }
   let commit!: () => void;
   const held = new Promise<void>((resolve) => (commit = resolve));
-  let deleted!: () => void;
-  const done = new Promise<void>((resolve) => (deleted = resolve));
-  const deleting = db.transaction().execute(async (tx) => {
-    await tx.deleteFrom(table).where('id', '=', id).execute();
-    deleted();
+  let written!: () => void;
+  const done = new Promise<void>((resolve) => (written = resolve));
+  const writing = db.transaction().execute(async (tx) => {
+    await write(tx);
+    written();
     await held;
   });
   await done;
   const answer = request();
   await new Promise((resolve) => setTimeout(resolve, 300));
   commit();
-  await deleting;
+  await writing;
   return answer;
+}
+
+/** whileDeleting is whileWriting of the deletion of the row `id` of `table`. */
+function whileDeleting<T>(dialect: string, db: Db, table: 'users' | 'groups' | 'tenants' | 'alerts', id: string, request: () => Promise<T>): Promise<T> {
+  return whileWriting(dialect, db, (tx) => tx.deleteFrom(table).where('id', '=', id).execute(), request);
 }
 
 describeEachDialect('a change that loses a race with a deletion', (dialect) => {
@@ -69,5 +75,62 @@ describeEachDialect('a change that loses a race with a deletion', (dialect) => {
     expect.soft(`${read.statusCode} ${read.body}`).toBe('200 {"unread":1}');
     const unread = await whileDeleting(dialect, db(), 'alerts', goneToo, () => t.call('POST', `${url}/mark-unread`, { ids: [kept, goneToo] }, token));
     expect.soft(`${unread.statusCode} ${unread.body}`).toBe('200 {"unread":1}');
+  });
+
+  it('refuses a name or address another request took meanwhile with the 409 naming the field, as when taken before', async () => {
+    const { tenantId } = await t.tenantWithUser('taking');
+    const base = '/api/v1/tenants/taking';
+    const row = { tenant_id: tenantId, created_at: 0, updated_at: 0 };
+    const takeUser = (email: string) => (tx: Db) =>
+      tx
+        .insertInto('users')
+        .values({ ...row, id: `u-${email}`, email, email_key: email, name: 'First', language: null, time_zone: null, active: 1, password_hash: null })
+        .execute();
+    const user = await whileWriting(dialect, db(), takeUser('same@example.com'), () =>
+      t.call('POST', `${base}/users`, { email: 'Same@example.com', name: 'Second' }),
+    );
+    expect
+      .soft(`${user.statusCode} ${user.body}`)
+      .toContain(
+        '409 {"type":"https://tocsin.dev/problems/409","title":"Conflict","status":409,"detail":"A user with the email Same@example.com already exists.","errors":[{"path":"email"',
+      );
+    const other = (await t.call('POST', `${base}/users`, { email: 'other@example.com', name: 'Other' })).json<{ id: string }>();
+    const renamed = await whileWriting(dialect, db(), takeUser('taken@example.com'), () =>
+      t.call('PATCH', `${base}/users/${other.id}`, { email: 'taken@example.com' }),
+    );
+    expect.soft(renamed.json()).toMatchObject({ status: 409, errors: [{ path: 'email' }] });
+
+    const takeSource = (tx: Db) =>
+      tx
+        .insertInto('sources')
+        .values({
+          ...row,
+          id: 'first-source',
+          name: 'hook',
+          kind: 'webhook',
+          enabled: 1,
+          mapping: '{}',
+          pull: null,
+          pull_password: null,
+          pull_client_secret: null,
+          pull_state: null,
+          last_received_at: null,
+          accepted: 0,
+          rejected: 0,
+          receptions: 0,
+          last_error: null,
+          last_error_at: null,
+        })
+        .execute();
+    const source = await whileWriting(dialect, db(), takeSource, () => t.call('POST', `${base}/sources`, { name: 'hook', kind: 'webhook' }));
+    expect.soft(source.json()).toMatchObject({ status: 409, detail: 'A source named "hook" already exists.', errors: [{ path: 'name' }] });
+
+    const takeTenant = (tx: Db) =>
+      tx
+        .insertInto('tenants')
+        .values({ id: 'first-tenant', name: 'wanted', display_name: 'wanted', time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 0 })
+        .execute();
+    const tenant = await whileWriting(dialect, db(), takeTenant, () => t.call('POST', '/api/v1/tenants', { name: 'wanted' }));
+    expect.soft(tenant.json()).toMatchObject({ status: 409, detail: 'A tenant named "wanted" already exists.', errors: [{ path: 'name' }] });
   });
 });

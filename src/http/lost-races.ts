@@ -1,6 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../storage/database.js';
 import { findTenant } from './access-hook.js';
+import { emailTaken } from '../access/users.js';
+import { tenantNameTaken } from '../access/tenants.js';
+import { sourceNameTaken } from '../sources/store.js';
 import { type HttpError, notFound } from './problem.js';
 
 /** The objects a path names by id after its tenant, with their tables; each table has a tenant_id. */
@@ -31,4 +34,25 @@ export async function goneMeanwhile(db: Db, request: FastifyRequest): Promise<Ht
     if (!row) return notFound(what);
   }
   return undefined;
+}
+
+/** The unique constraints a request's field can break, each with that field and the 409 its store gives. */
+const TAKEN: Readonly<Record<string, readonly [field: string, answer: (value: string) => HttpError]>> = {
+  users_tenant_email_key: ['email', emailTaken],
+  tenants_name_key: ['name', tenantNameTaken],
+  sources_tenant_name: ['name', sourceNameTaken],
+};
+
+/**
+ * takenMeanwhile answers a write that PostgreSQL refused for a unique constraint, because another
+ * request took the same email or name between the store's check and its write, with the 409 the
+ * check gives, naming the field (as SQLite, one writer at a time, always answers); undefined for
+ * another constraint (the generic 409 stays).
+ */
+export function takenMeanwhile(error: unknown, request: FastifyRequest): HttpError | undefined {
+  const constraint = (error as { constraint?: unknown } | null)?.constraint;
+  if (typeof constraint !== 'string' || !Object.hasOwn(TAKEN, constraint)) return undefined;
+  const [field, answer] = TAKEN[constraint]!;
+  const value = (request.body as Record<string, unknown> | undefined)?.[field];
+  return typeof value === 'string' ? answer(value) : undefined;
 }

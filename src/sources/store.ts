@@ -1,7 +1,7 @@
 import { CompiledQuery, sql } from 'kysely';
 import crypto from 'node:crypto';
 import type { z } from 'zod';
-import { conflict, fieldError, notFound } from '../http/problem.js';
+import { type HttpError, conflict, fieldError, notFound } from '../http/problem.js';
 import type { SecretBox } from '../settings/secret-box.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -120,7 +120,12 @@ function mergePull(box: SecretBox, sourceId: string, current: SealedPull | undef
 async function assertNameFree(db: Db, tenantId: string, name: string, except?: string) {
   let query = db.selectFrom('sources').select('id').where('tenant_id', '=', tenantId).where('name', '=', name);
   if (except) query = query.where('id', '!=', except);
-  if (await query.executeTakeFirst()) throw conflict(`A source named "${name}" already exists.`, 'name');
+  if (await query.executeTakeFirst()) throw sourceNameTaken(name);
+}
+
+/** sourceNameTaken is the 409 for a name another source of the tenant has. */
+export function sourceNameTaken(name: string): HttpError {
+  return conflict(`A source named "${name}" already exists.`, 'name');
 }
 
 async function addSecret(db: Db, box: SecretBox, sourceId: string, kind: SourceKind, now: number): Promise<string> {
