@@ -241,6 +241,19 @@ describeEachDialect('email action links', (dialect) => {
     expect(done).toContain('Hecho: acts user atiende la alerta «Robot sin conexión: R7 offline» desde el ');
   });
 
+  it('names the host administrator who took an alert on first in the reader’s language, as the emails do', async () => {
+    // The page said « … est prise en charge par Host administrator … » to a French reader.
+    const french = await t.tenantWithUser('acts', ['Alerts Viewer']);
+    await t.call('PATCH', `${api}/users/${french.userId}`, { language: 'fr' });
+    const alertId = await raise({ robot: 'R12' });
+    expect((await t.call('POST', `${api}/alerts/${alertId}/acknowledge`)).statusCode).toBe(200);
+    const url = links.urlsFor({ tenantId, userId: french.userId, canMute: false }, { alertId }).acknowledge;
+    clock.advance(1000);
+    const done = (await post(url)).body;
+    expect(done).toContain('est prise en charge par Administrateur de l’hôte le ');
+    expect(done).not.toContain('Host administrator');
+  });
+
   it('answers 404 for a tampered, expired or foreign link, and 403 once the recipient lost the permission', async () => {
     const alertId = await raise({ robot: 'R10' });
     const url = links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { alertId }).acknowledge!;

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { userPrincipal } from '../access/principal.js';
 import { acknowledgeAlert } from '../alerts/acknowledgements.js';
+import { actorName } from '../alerts/action-audit.js';
 import { eventDisplayName } from '../alerts/catalogue.js';
 import { type StoredAlert, toStoredAlert } from '../alerts/store.js';
 import type { RouteModule } from '../http/context.js';
@@ -156,7 +157,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
             let page: string;
             if (r.grant.action === 'acknowledge') {
               const ack = await acknowledgeAlert(db, r.grant.tenantId, r.alert!, r.actor, 'email', now);
-              page = donePage(r.page, { name: ack.by.name, at: ack.at });
+              page = donePage(r.page, { name: actorName(ack.by, r.page.language), at: ack.at });
             } else {
               const key = form.get('what') ?? [...r.matches.keys()][0]!;
               const match = r.matches.get(key);

@@ -1,4 +1,6 @@
 import type { Principal } from '../access/principal.js';
+import { emailTranslator } from '../i18n/email-i18n.js';
+import type { Language } from '../i18n/languages.js';
 import { newId } from '../shared/ids.js';
 import type { Db } from '../storage/database.js';
 
@@ -10,6 +12,11 @@ export interface Actor {
 
 /** HOST_ACTOR stands for the host administrator, who is no user of the tenant. */
 export const HOST_ACTOR: Actor = Object.freeze({ userId: 'host', name: 'Host administrator' });
+
+/** actorName is who muted or acknowledged, as a reader reads it: the host administrator, no user, in the reader's language. */
+export function actorName(actor: Actor, language: Language): string {
+  return actor.userId === HOST_ACTOR.userId ? emailTranslator(language)('common.hostAdministrator') : actor.name;
+}
 
 /** actorOf names the caller: a user by its id and current name, or the host administrator. */
 export async function actorOf(db: Db, principal: Principal): Promise<Actor> {

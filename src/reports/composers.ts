@@ -3,10 +3,9 @@ import type { ActionLinks, ActionSubject, AlertActionUrls } from '../actions/lin
 import type { Permission } from '../access/permissions.js';
 import { effectivePermissions } from '../access/principal.js';
 import { type Acknowledgement, acknowledgementFromRow, acknowledgementsOf } from '../alerts/acknowledgements.js';
-import { type Actor, HOST_ACTOR } from '../alerts/action-audit.js';
+import { actorName } from '../alerts/action-audit.js';
 import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
 import type { Severity } from '../alerts/severity.js';
-import { emailTranslator } from '../i18n/email-i18n.js';
 import type { Language } from '../i18n/languages.js';
 import { toStoredAlert, type StoredAlert } from '../alerts/store.js';
 import { type AlertGroup, streamAlertsInWindow } from '../alerts/window.js';
@@ -323,11 +322,6 @@ async function loadGroups(db: Db, tenantId: string, window: { start: number; end
 /** muteLineOf is how a report shows a mute or snooze: what it matches in the recipient's words, until when, by whom. */
 function muteLineOf(mute: Mute, language: Language): MuteLineView {
   return { what: matchParts(mute.match, language), until: mute.until, by: actorName(mute.createdBy, language), snooze: mute.scope === 'user' };
-}
-
-/** actorName is who muted or acknowledged, as the recipient reads it: the host administrator, no user, in the recipient's language. */
-function actorName(actor: Actor, language: Language): string {
-  return actor.userId === HOST_ACTOR.userId ? emailTranslator(language)('common.hostAdministrator') : actor.name;
 }
 
 /**
