@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { zeroedCounter } from '../ops/metrics.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import { storageFailure } from '../storage/errors.js';
@@ -224,14 +225,12 @@ export function createAlertIngest(deps: {
   readonly decideInCommit?: CommitDecision | undefined;
   readonly logger?: Logger | undefined;
 }): AlertIngest {
-  const stored = new Counter({
+  const stored = zeroedCounter(deps.registry, {
     name: 'tocsin_alerts_stored_total',
     help: 'Alerts durably stored, by severity.',
-    labelNames: ['severity'] as const,
-    registers: [deps.registry],
+    label: 'severity',
+    values: SEVERITIES,
   });
-  // Listed at 0 from the start: increase() and rate() miss the first increment of a series that appears with it.
-  for (const severity of SEVERITIES) stored.inc({ severity }, 0);
   const commit = groupCommit(deps.storage, deps.clock, deps.floodWindowMs, deps.storage.dialect === 'sqlite' ? 1 : 4, {
     inCommit: deps.decideInCommit,
     undecided: coalescedFatalSignal(deps.fatalSignal),

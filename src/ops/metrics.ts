@@ -9,6 +9,19 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 const EVENT_LOOP_SAMPLE_MS = 100;
 
 /**
+ * zeroedCounter is a counter of one label with each of its `values` listed at 0 from the start:
+ * increase() and rate() miss the first increment of a series that appears with it.
+ */
+export function zeroedCounter<L extends string>(
+  registry: Registry,
+  series: { readonly name: string; readonly help: string; readonly label: L; readonly values: readonly string[] },
+): Counter<L> {
+  const counter = new Counter({ name: series.name, help: series.help, labelNames: [series.label] as const, registers: [registry] });
+  for (const value of series.values) counter.inc({ [series.label]: value } as Partial<Record<L, string>>, 0);
+  return counter;
+}
+
+/**
  * Metrics owns one Prometheus registry per process (not the library's global one, so that tests
  * can build many apps side by side); domains add their own series to `registry`.
  */

@@ -1,4 +1,8 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { type Counter, Histogram, type Registry } from 'prom-client';
+import { zeroedCounter } from '../ops/metrics.js';
+
+/** The kinds of report window, each listed at 0 from the start. */
+const KINDS = ['summary', 'daily'];
 
 /** ReportMetrics count the windows decided and the mail queued, and how late each decision was. */
 export class ReportMetrics {
@@ -7,17 +11,17 @@ export class ReportMetrics {
   readonly lateness: Histogram<'kind'>;
 
   constructor(registry: Registry) {
-    this.windowsDecided = new Counter({
+    this.windowsDecided = zeroedCounter(registry, {
       name: 'tocsin_report_windows_decided_total',
       help: 'Summary and daily windows decided by this process (a window lost to another instance is not counted).',
-      labelNames: ['kind'] as const,
-      registers: [registry],
+      label: 'kind',
+      values: KINDS,
     });
-    this.deliveriesQueued = new Counter({
+    this.deliveriesQueued = zeroedCounter(registry, {
       name: 'tocsin_report_deliveries_queued_total',
       help: 'Alert emails queued by the report scheduler, by kind.',
-      labelNames: ['kind'] as const,
-      registers: [registry],
+      label: 'kind',
+      values: KINDS,
     });
     this.lateness = new Histogram({
       name: 'tocsin_report_decision_lateness_seconds',
@@ -26,11 +30,6 @@ export class ReportMetrics {
       buckets: [0.5, 1, 2, 3, 5, 10, 30, 60, 600],
       registers: [registry],
     });
-    // Listed at 0 from the start: increase() and rate() miss the first increment of a series that appears with it.
-    for (const kind of ['summary', 'daily']) {
-      this.windowsDecided.inc({ kind }, 0);
-      this.deliveriesQueued.inc({ kind }, 0);
-    }
   }
 
   /** decided records one window this process decided, with the deliveries it queued. */

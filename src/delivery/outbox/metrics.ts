@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { type Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { zeroedCounter } from '../../ops/metrics.js';
 import type { Clock } from '../../shared/clock.js';
 import { withinMs } from '../../shared/deadline.js';
 import type { Storage } from '../../storage/storage.js';
@@ -29,23 +30,23 @@ export class OutboxMetrics {
   readonly claimed: Counter<'how'>;
 
   constructor(registry: Registry, storage: Storage, clock: Clock) {
-    this.attempts = new Counter({
+    this.attempts = zeroedCounter(registry, {
       name: 'tocsin_delivery_attempts_total',
       help: 'Delivery attempts by outcome (sent, retry, failed, deferred, lost_lease).',
-      labelNames: ['outcome'] as const,
-      registers: [registry],
+      label: 'outcome',
+      values: ['sent', 'retry', 'failed', 'deferred', 'lost_lease'],
     });
-    this.finished = new Counter({
+    this.finished = zeroedCounter(registry, {
       name: 'tocsin_deliveries_finished_total',
       help: 'Deliveries that reached a final status in this process (sent or failed).',
-      labelNames: ['status'] as const,
-      registers: [registry],
+      label: 'status',
+      values: ['sent', 'failed'],
     });
-    this.claimed = new Counter({
+    this.claimed = zeroedCounter(registry, {
       name: 'tocsin_deliveries_taken_total',
       help: 'Deliveries this process took to send: by a claim (how="claim") or leased to it by the transaction that queued them (how="insert", no claim needed).',
-      labelNames: ['how'] as const,
-      registers: [registry],
+      label: 'how',
+      values: ['claim', 'insert'],
     });
     this.smtpLatency = new Histogram({
       name: 'tocsin_smtp_send_duration_seconds',
@@ -54,10 +55,6 @@ export class OutboxMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     });
-    // Listed at 0 from the start: increase() and rate() miss the first increment of a series that appears with it.
-    for (const outcome of ['sent', 'retry', 'failed', 'deferred', 'lost_lease']) this.attempts.inc({ outcome }, 0);
-    for (const status of ['sent', 'failed']) this.finished.inc({ status }, 0);
-    for (const how of ['claim', 'insert']) this.claimed.inc({ how }, 0);
     new Gauge({
       name: 'tocsin_deliveries',
       // Read from the shared database: several api processes each read the same value (cluster-metrics.ts).
