@@ -6,13 +6,12 @@ import pg from 'pg';
 import { expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { TEST_PG_URL } from '../../test/support/storage.js';
-import { startTcpProxy, viaProxy } from '../../test/support/tcp-proxy.js';
+import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { StorageUnavailableError } from '../storage/errors.js';
 import { type NewAlert, parseAlertsBody } from './input.js';
 
 it.runIf(TEST_PG_URL)('answers 503 with Retry-After while alerts cannot be stored, and 202 once the database is back [postgres]', async () => {
-  const server = new URL(TEST_PG_URL!);
-  const proxy = await startTcpProxy(Number(server.port || 5432), server.hostname);
+  const proxy = await proxyFor(TEST_PG_URL!);
   const t = await startTestApp('postgres', {}, {}, { reach: (url) => viaProxy(url, proxy) });
   try {
     const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'outage' })).json<{ id: string }>().id;

@@ -6,7 +6,7 @@ import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { migrate } from '../storage/migrate.js';
 import { openStorage } from '../storage/storage.js';
 import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
-import { startTcpProxy, viaProxy } from '../../test/support/tcp-proxy.js';
+import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { Metrics } from './metrics.js';
 import { opsRoutes } from './routes.js';
 
@@ -195,8 +195,7 @@ describeEachDialect('operations endpoints', (dialect) => {
 });
 
 it.runIf(TEST_PG_URL)('answers /readyz 503 and /metrics 200 within seconds while the database does not answer at all [postgres]', async () => {
-  const server = new URL(TEST_PG_URL!);
-  const proxy = await startTcpProxy(Number(server.port || 5432), server.hostname);
+  const proxy = await proxyFor(TEST_PG_URL!);
   const t = await startTestApp('postgres', {}, {}, { reach: (url) => viaProxy(url, proxy) });
   try {
     expect((await t.call('GET', '/readyz', undefined, '')).statusCode).toBe(200);

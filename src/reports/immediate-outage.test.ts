@@ -6,15 +6,14 @@ import { expect, it } from 'vitest';
 import { captureWarnings } from '../../test/support/log-capture.js';
 import { openTestOutboxDatabase } from '../../test/support/outbox-fixtures.js';
 import { TEST_PG_URL } from '../../test/support/storage.js';
-import { startTcpProxy, viaProxy } from '../../test/support/tcp-proxy.js';
+import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { systemClock } from '../shared/clock.js';
 import { openStorage } from '../storage/storage.js';
 import { ImmediateDecider } from './immediate.js';
 
 it.runIf(TEST_PG_URL)('stops deciding at the first failure to reach the database and leaves the rest to the sweep [postgres]', async () => {
   const database = await openTestOutboxDatabase('postgres');
-  const server = new URL(database.url);
-  const proxy = await startTcpProxy(Number(server.port || 5432), server.hostname);
+  const proxy = await proxyFor(database.url);
   const storage = await openStorage(viaProxy(database.url, proxy), { poolSize: 2 });
   const { log, entries } = captureWarnings();
   const decider = new ImmediateDecider({

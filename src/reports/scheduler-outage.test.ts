@@ -6,7 +6,7 @@ import { expect, it, vi } from 'vitest';
 import { captureWarnings } from '../../test/support/log-capture.js';
 import { openTestOutboxDatabase } from '../../test/support/outbox-fixtures.js';
 import { TEST_PG_URL } from '../../test/support/storage.js';
-import { startTcpProxy, viaProxy } from '../../test/support/tcp-proxy.js';
+import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { startTestApp } from '../../test/support/http.js';
 import { FakeClock, systemClock } from '../shared/clock.js';
 import { openStorage } from '../storage/storage.js';
@@ -14,8 +14,7 @@ import { ReportScheduler } from './scheduler.js';
 
 it.runIf(TEST_PG_URL)('backs off while it cannot reach the database, and looks again once it is back [postgres]', async () => {
   const database = await openTestOutboxDatabase('postgres');
-  const server = new URL(database.url);
-  const proxy = await startTcpProxy(Number(server.port || 5432), server.hostname);
+  const proxy = await proxyFor(database.url);
   const storage = await openStorage(viaProxy(database.url, proxy), { poolSize: 2 });
   const { log, entries } = captureWarnings();
   const scheduler = new ReportScheduler({
@@ -57,8 +56,7 @@ it.runIf(TEST_PG_URL)('keeps a batch whose decision met an outage whole, instead
   const INTERVAL = 600_000;
   const T0 = Date.parse('2026-03-28T08:00:30Z');
   const clock = new FakeClock(T0);
-  const server = new URL(TEST_PG_URL!);
-  const proxy = await startTcpProxy(Number(server.port || 5432), server.hostname);
+  const proxy = await proxyFor(TEST_PG_URL!);
   const t = await startTestApp('postgres', { TOCSIN_ROLE: 'api' }, { clock }, { reach: (url) => viaProxy(url, proxy) });
   const { log, entries } = captureWarnings();
   const settings = { alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false };

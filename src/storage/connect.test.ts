@@ -3,7 +3,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, isWorthRetrying, openStorageWhenReachable, unavailableReason } from './connect.js';
 import { DIALECTS, TEST_PG_URL, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
-import { startTcpProxy, viaProxy } from '../../test/support/tcp-proxy.js';
+import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 
 describe('retrying a database that refuses', () => {
   it('doubles the wait up to the cap, spread over its upper half', () => {
@@ -107,8 +107,7 @@ describe.runIf(DIALECTS.includes('postgres'))('opening PostgreSQL that takes the
     // A frozen host or a firewall that lets the connection in: the first query waited for ever, so
     // `tocsin serve` neither listened (no /healthz, no /readyz) nor said anything.
     const database = await createTestDatabase('postgres');
-    const server = new URL(TEST_PG_URL!);
-    const proxy = await startTcpProxy(Number(server.port || 5432), server.hostname);
+    const proxy = await proxyFor(TEST_PG_URL!);
     try {
       proxy.stall();
       const reasons: string[] = [];

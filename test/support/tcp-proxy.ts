@@ -85,6 +85,12 @@ export async function startTcpProxy(port: number, host = '127.0.0.1'): Promise<T
   };
 }
 
+/** proxyFor is a TcpProxy in front of the server a postgres:// URL names (port 5432 when it names none). */
+export function proxyFor(url: string): Promise<TcpProxy> {
+  const server = new URL(url);
+  return startTcpProxy(Number(server.port || 5432), server.hostname);
+}
+
 /** viaProxy rewrites a postgres:// URL to reach its server through the proxy. */
 export function viaProxy(url: string, proxy: TcpProxy): string {
   const parsed = new URL(url);

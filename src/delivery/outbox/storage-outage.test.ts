@@ -8,7 +8,7 @@ import { captureWarnings } from '../../../test/support/log-capture.js';
 import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
 import { startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
-import { type TcpProxy, startTcpProxy, viaProxy } from '../../../test/support/tcp-proxy.js';
+import { type TcpProxy, proxyFor, viaProxy } from '../../../test/support/tcp-proxy.js';
 import { systemClock } from '../../shared/clock.js';
 import { StorageRejectedError } from '../../storage/errors.js';
 import { type Storage, openStorage } from '../../storage/storage.js';
@@ -28,7 +28,7 @@ describeEachDialect('the outbox through a storage outage', (dialect) => {
     database = await openTestOutboxDatabase(dialect);
     tenant = await insertTestTenant(database.storage.db, 'outage');
     if (dialect !== 'postgres') return;
-    proxy = await startTcpProxy(Number(new URL(database.url).port || 5432), new URL(database.url).hostname);
+    proxy = await proxyFor(database.url);
     proxied = await openStorage(viaProxy(database.url, proxy), { poolSize: 2 });
   });
   afterAll(async () => {
