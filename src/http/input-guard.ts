@@ -183,6 +183,23 @@ export async function refuseListKeys(request: FastifyRequest): Promise<void> {
   }
 }
 
+/**
+ * boundEntries returns a preValidation hook that refuses a body whose object at a dotted path has
+ * more keys than its bound, before the schema reads each entry (and counts them only then): a record
+ * of 300,000 entries, each looked up in the catalogue, held the event loop for half a minute.
+ */
+export function boundEntries(bounds: Readonly<Record<string, number>>) {
+  return async (request: FastifyRequest): Promise<void> => {
+    for (const [path, max] of Object.entries(bounds)) {
+      let value: unknown = request.body;
+      for (const key of path.split('.')) value = isPlainObject(value) && Object.hasOwn(value, key) ? value[key] : undefined;
+      if (isPlainObject(value) && Object.keys(value).length > max) throw fieldError(path, `at most ${max} entries`);
+    }
+  };
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** refuseNul is a preValidation hook: a NUL in a path parameter, the query or the body is a 400. */
 export async function refuseNul(request: FastifyRequest): Promise<void> {
   const sources: [unknown, string][] = [

@@ -51,7 +51,12 @@ const eventOverride = z.object({ severity: severityName.optional(), component: c
 /** EventOverride is a parsed eventOverride. */
 export type EventOverride = z.infer<typeof eventOverride>;
 
-const overrides = z.record(z.string().min(1).max(128), eventOverride).refine((r) => Object.keys(r).length <= 200, 'at most 200 entries');
+/** MAPPING_BOUNDS bound a mapping's records, checked before their entries are read (boundEntries). */
+export const MAPPING_BOUNDS = { 'mapping.events': 200, 'mapping.severities': 50 } as const;
+
+const overrides = z
+  .record(z.string().min(1).max(128), eventOverride)
+  .refine((r) => Object.keys(r).length <= MAPPING_BOUNDS['mapping.events'], `at most ${MAPPING_BOUNDS['mapping.events']} entries`);
 
 /**
  * mappingInput is a source's mapping as a client writes it: per-event overrides for every kind,
@@ -64,7 +69,7 @@ export const mappingInput = z
     severityLabel: labelName.nullable().optional().describe('alertmanager: the label holding the severity (default severity)'),
     severities: z
       .record(z.string().min(1).max(64), severityName)
-      .refine((r) => Object.keys(r).length <= 50, 'at most 50 entries')
+      .refine((r) => Object.keys(r).length <= MAPPING_BOUNDS['mapping.severities'], `at most ${MAPPING_BOUNDS['mapping.severities']} entries`)
       .nullable()
       .optional()
       .describe('alertmanager: label value (any case) → severity (default critical→Fatal, page→Fatal, error→Error, warning→Warn, info→Info)'),

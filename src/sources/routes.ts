@@ -3,12 +3,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { tenantOf } from '../access/routes.js';
 import type { RouteModule, TocsinApp } from '../http/context.js';
+import { boundEntries } from '../http/input-guard.js';
 import { PROBLEM_MEDIA_TYPE } from '../http/openapi.js';
 import { problemTypeFor } from '../http/problem.js';
 import { type Receiver, MAX_RECEIVE_BYTES, type ReceiveAnswer, createReceiver } from './receive.js';
 import { checkUpstream } from './pull/connector.js';
 import { signedSample } from './samples.js';
-import { type SourceKind, receptionView, sourceInput, sourcePatch, sourceView } from './model.js';
+import { MAPPING_BOUNDS, type SourceKind, receptionView, sourceInput, sourcePatch, sourceView } from './model.js';
 import {
   activeSecrets,
   createSource,
@@ -47,6 +48,8 @@ function sendAnswer(reply: FastifyReply, answer: ReceiveAnswer) {
 
 const rawBodies = new WeakMap<FastifyRequest, Buffer>();
 
+// A mapping's records are counted before their entries are read (each override checks the catalogue).
+const boundMapping = boundEntries(MAPPING_BOUNDS);
 /**
  * receiveRoute registers the receive URL in its own scope, where every body is read as raw bytes
  * (at most MAX_RECEIVE_BYTES, else 413): signatures are checked on exactly the bytes received,
@@ -121,6 +124,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
     base,
     {
       config: { permission: 'Sources.Edit', problems: [409] },
+      preValidation: boundMapping,
       schema: {
         params: tenantParams,
         body: sourceInput,
@@ -145,7 +149,11 @@ export const sourceRoutes: RouteModule = (app, deps) => {
   );
   app.patch(
     `${base}/:sourceId`,
-    { config: { permission: 'Sources.Edit', problems: [409] }, schema: { params: sourceParams, body: sourcePatch, response: { 200: sourceView } } },
+    {
+      config: { permission: 'Sources.Edit', problems: [409] },
+      preValidation: boundMapping,
+      schema: { params: sourceParams, body: sourcePatch, response: { 200: sourceView } },
+    },
     async (request) => {
       const tenantId = tenantOf(request).id;
       const row = await requireSource(db, tenantId, request.params.sourceId);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 import { grantSourcePermissions } from '../storage/migrations/20261130-70-sources.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import { sourceSecretOwner } from './secrets.js';
@@ -15,6 +15,22 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     await t.call('POST', '/api/v1/tenants', { name: 'acme-sources' });
   });
   afterAll(() => t.close());
+
+  it('refuses a mapping of too many event overrides before reading each one, so one request cannot hold the server for seconds', async () => {
+    // Each of 400,000 overrides was checked (its severity, its component in the catalogue) before the count.
+    const events = Array.from({ length: 400_000 }, (_, i) => `"e${i}":{"severity":"Error"}`).join(',');
+    const started = performance.now();
+    const res = await t.tocsin.app.inject({
+      method: 'POST',
+      url: base,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      payload: `{"name":"flood","kind":"webhook","mapping":{"events":{${events}}}}`,
+    });
+    const took = performance.now() - started;
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors).toEqual([{ path: 'mapping.events', message: 'at most 200 entries' }]);
+    expect(took).toBeLessThan(6_000);
+  });
 
   it('creates a source with its receive URL, the kind default mapping, zero counters and a secret shown once', async () => {
     const res = await t.call('POST', base, { name: 'Prometheus', kind: 'alertmanager' });
