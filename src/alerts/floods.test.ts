@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { newAlert } from '../../test/support/alerts.js';
 import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import type { NewAlert } from './input.js';
@@ -8,17 +9,8 @@ import { DEFAULT_FLOOD_WINDOW_MS, insertAlerts, writeAlerts } from './store.js';
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const MIN = 60_000;
 
-const flap = (dedupKey: string): NewAlert => ({
-  severity: 'Fatal',
-  component: 'Robots',
-  event: 'Robot.StatusChanged.NotResponding',
-  message: 'flap',
-  data: null,
-  source: null,
-  folder: null,
-  dedupKey,
-  occurredAt: undefined,
-});
+const flap = (dedupKey: string): NewAlert =>
+  newAlert({ severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.NotResponding', message: 'flap', dedupKey });
 
 describeEachDialect('floods of a dedup key stored by concurrent commits', (dialect) => {
   let storage: Storage;

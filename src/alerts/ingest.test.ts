@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newAlert } from '../../test/support/alerts.js';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
@@ -8,17 +9,7 @@ import type { NewAlert } from './input.js';
 import { insertChunks } from './store.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
-const one = (message: string): NewAlert => ({
-  severity: 'Error',
-  component: 'Jobs',
-  event: 'Process.RaiseAlert',
-  message,
-  data: null,
-  source: null,
-  folder: null,
-  dedupKey: 'k',
-  occurredAt: undefined,
-});
+const one = (message: string): NewAlert => newAlert({ severity: 'Error', component: 'Jobs', event: 'Process.RaiseAlert', message, dedupKey: 'k' });
 
 describeEachDialect('group commit of alert batches', (dialect) => {
   let storage: Storage;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { newAlert } from '../../test/support/alerts.js';
 import pino from 'pino';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
@@ -15,17 +16,7 @@ import type { NewAlert } from './input.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
-const one: NewAlert = {
-  severity: 'Info',
-  component: 'Jobs',
-  event: 'Process.RaiseAlert',
-  message: 'm',
-  data: null,
-  source: null,
-  folder: null,
-  dedupKey: null,
-  occurredAt: undefined,
-};
+const one: NewAlert = newAlert({ severity: 'Info', component: 'Jobs', event: 'Process.RaiseAlert', message: 'm' });
 
 describeEachDialect('alert retention', (dialect) => {
   let storage: Storage;

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { newAlert } from '../../test/support/alerts.js';
 import { deleteTenant } from '../access/tenants.js';
 import { classifyDbError } from '../storage/errors.js';
 import type { Storage } from '../storage/storage.js';
@@ -9,17 +10,7 @@ import type { NewAlert } from './input.js';
 import { insertAlerts, writeAlerts } from './store.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
-const alert: NewAlert = {
-  severity: 'Fatal',
-  component: 'Robots',
-  event: 'Robot.StatusChanged.NotResponding',
-  message: 'm',
-  data: null,
-  source: null,
-  folder: null,
-  dedupKey: 'robot-1',
-  occurredAt: undefined,
-};
+const alert: NewAlert = newAlert({ severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.NotResponding', message: 'm', dedupKey: 'robot-1' });
 
 // On PostgreSQL no foreign key ties an alert to its tenant (migration 20261130-97): the insert
 // checks the tenant once per statement and deleteTenant deletes the alerts itself.

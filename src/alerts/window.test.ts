@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { newAlert } from '../../test/support/alerts.js';
 import type { Database } from '../storage/database.js';
 import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
@@ -11,18 +12,7 @@ const T0 = Date.parse('2026-03-01T10:00:00Z');
 const MIN = 60_000;
 
 function alert(over: Partial<NewAlert> = {}): NewAlert {
-  return {
-    severity: 'Error',
-    component: 'Robots',
-    event: 'Robot.StatusChanged.NotResponding',
-    message: 'm',
-    data: null,
-    source: null,
-    folder: null,
-    dedupKey: null,
-    occurredAt: undefined,
-    ...over,
-  };
+  return newAlert({ severity: 'Error', component: 'Robots', event: 'Robot.StatusChanged.NotResponding', message: 'm', ...over });
 }
 
 async function tenant(db: Kysely<Database>, name: string): Promise<string> {

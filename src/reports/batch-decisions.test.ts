@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { newAlert } from '../../test/support/alerts.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import type { Severity } from '../alerts/severity.js';
@@ -16,8 +17,7 @@ const HOUR = 3_600_000;
 const REPORT_AT = Date.parse('2026-01-14T09:00:00Z');
 const CREATED = REPORT_AT - 24 * HOUR + 60_000;
 
-const alert = (severity: Severity, component: string, event: string) =>
-  ({ severity, component, event, message: 'x', data: null, source: null, folder: null, dedupKey: null, occurredAt: undefined }) as const;
+const alert = (severity: Severity, component: string, event: string) => newAlert({ severity, component, event, message: 'x' });
 
 describeEachDialect('daily and summary windows decided many tenants to a transaction', (dialect) => {
   let t: TestApp;

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { expect, it, vi } from 'vitest';
+import { newAlert } from '../../test/support/alerts.js';
 import { insertAlerts } from '../alerts/store.js';
 import { startTestApp } from '../../test/support/http.js';
 import { listenForOutbox, OutboxDoorbell } from '../delivery/outbox/doorbell.js';
@@ -113,19 +114,7 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
       insertAlerts(
         storage.db,
         viewer.tenantId,
-        [
-          {
-            severity: 'Fatal',
-            component: 'Robots',
-            event: 'Robot.StatusChanged.Offline',
-            message,
-            data: null,
-            source: null,
-            folder: null,
-            dedupKey: null,
-            occurredAt: undefined,
-          },
-        ],
+        [newAlert({ severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message })],
         clock.now(),
       );
     const decider = new ImmediateDecider({ storage, clock, logger, settingsOf, settings: { sweepIntervalMs: 10 } });

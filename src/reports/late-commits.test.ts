@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { newAlert } from '../../test/support/alerts.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { until } from '../../test/support/until.js';
@@ -23,8 +24,7 @@ const T0 = Date.parse('2026-11-02T10:01:00Z');
 const INTERVAL = 600_000;
 const FIRST_END = Math.ceil(T0 / INTERVAL) * INTERVAL;
 
-const BARE = { data: null, source: null, folder: null, dedupKey: null, occurredAt: undefined } as const;
-const error = (message: string): NewAlert => ({ severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message, ...BARE });
+const error = (message: string): NewAlert => newAlert({ severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message });
 
 describeEachDialect('summaries of alerts committed late', (dialect) => {
   let t: TestApp;

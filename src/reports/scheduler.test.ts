@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newAlert } from '../../test/support/alerts.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { decideReports } from '../../test/support/report-runs.js';
 import { FakeClock } from '../shared/clock.js';
@@ -314,17 +315,7 @@ describeEachDialect('report schedule across tenants', (dialect) => {
       clock.advance(INTERVAL);
       // An Error alert in every tenant's window, so that each window gets a decision of its own (and reads the settings).
       const tenants = await t.tocsin.deps.storage.db.selectFrom('tenants').select('id').execute();
-      const error = {
-        severity: 'Error',
-        component: 'Jobs',
-        event: 'Process.JobExecution.Faulted',
-        message: 'x',
-        data: null,
-        source: null,
-        folder: null,
-        dedupKey: null,
-        occurredAt: undefined,
-      } as const;
+      const error = newAlert({ severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'x' });
       const windowEnd = Math.floor((clock.now() - 1_000) / INTERVAL) * INTERVAL;
       for (const { id } of tenants) await insertAlerts(t.tocsin.deps.storage.db, id, [error], windowEnd - 1_000);
       const seen = [new Map<string, number>(), new Map<string, number>()];

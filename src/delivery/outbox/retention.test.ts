@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { newAlert } from '../../../test/support/alerts.js';
 import type { NewAlert } from '../../alerts/input.js';
 import { purgeExpiredAlerts } from '../../alerts/retention.js';
 import { insertAlerts } from '../../alerts/store.js';
@@ -105,17 +106,7 @@ describeEachDialect('email retention', (dialect) => {
       .insertInto('tenants')
       .values({ id: 'flapping', name: 'flapping', display_name: 'flapping', time_zone: 'UTC', language: 'en', retention_days: 1, created_at: T0 })
       .execute();
-    const offline: NewAlert = {
-      severity: 'Fatal',
-      component: 'Robots',
-      event: 'Robot.Offline',
-      message: 'R7 is offline',
-      data: null,
-      source: null,
-      folder: null,
-      dedupKey: 'robot-7',
-      occurredAt: undefined,
-    };
+    const offline: NewAlert = newAlert({ severity: 'Fatal', component: 'Robots', event: 'Robot.Offline', message: 'R7 is offline', dedupKey: 'robot-7' });
     // A flood slides: each repeat within the window joins it. Repeats a day apart stand for a robot
     // failing every few minutes for days (the default 10-minute window), in a few rows.
     const floodWindowMs = 2 * DAY;
