@@ -615,6 +615,24 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(login.json().permissions).toEqual(me.json().permissions);
   });
 
+  it('names the field of a password sign-in that is wrong or missing, rather than the body as a whole', async () => {
+    // '(root): Invalid input' for a null password: the body fits neither way of signing in, and the answer said no more.
+    for (const [payload, paths] of [
+      [{ tenant: 'people', email: 'ana@example.com', password: null }, ['password']],
+      [{ tenant: 'people', email: 42, password: 'a long secret phrase' }, ['email']],
+      [{ tenant: 'people', email: 'ana@example.com' }, ['password']],
+      [{}, ['tenant', 'email', 'password']],
+      [{ adminToken: '' }, ['adminToken']],
+    ] as const) {
+      const res = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload });
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(
+        res.json().errors.map((e: { path: string }) => e.path),
+        JSON.stringify(payload),
+      ).toEqual(paths);
+    }
+  });
+
   it('deletes a user and answers 404 afterwards', async () => {
     const { userId } = await t.tenantWithUser('people');
     expect((await t.call('DELETE', `/api/v1/tenants/people/users/${userId}`)).statusCode).toBe(204);

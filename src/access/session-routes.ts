@@ -1,15 +1,27 @@
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CSRF_HEADER, SESSION_COOKIE } from '../http/access-hook.js';
 import type { RouteModule } from '../http/context.js';
-import { unauthorized } from '../http/problem.js';
+import { fieldErrors, unauthorized, zodIssueFieldErrors } from '../http/problem.js';
 import { createSession, deleteSession, SESSION_TTL_MS } from './credentials.js';
 import { assertNotThrottled, passwordLogin } from './password-login.js';
 import { HOST_PRINCIPAL, userPrincipal } from './principal.js';
 
-const loginBody = z.union([
-  z.object({ tenant: z.string().min(1).max(200), email: z.string().min(1).max(254), password: z.string().min(1).max(256) }),
-  z.object({ adminToken: z.string().min(1).max(512) }),
-]);
+const passwordSignIn = z.object({ tenant: z.string().min(1).max(200), email: z.string().min(1).max(254), password: z.string().min(1).max(256) });
+const tokenSignIn = z.object({ adminToken: z.string().min(1).max(512) });
+const loginBody = z.union([passwordSignIn, tokenSignIn]);
+
+/**
+ * namedSignInFields checks a sign-in body the way it means to sign in (with adminToken, else with a
+ * password) before the union does, so a 400 names the field: a body that fits neither way was
+ * '(root): Invalid input', whatever field was wrong.
+ */
+async function namedSignInFields(request: FastifyRequest): Promise<void> {
+  const body = request.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
+  const parsed = ('adminToken' in body ? tokenSignIn : passwordSignIn).safeParse(body);
+  if (!parsed.success) throw fieldErrors(parsed.error.issues.flatMap(zodIssueFieldErrors));
+}
 
 /**
  * sessionRoutes sign the console in and out. The session lives in an HTTP-only, SameSite=Strict
@@ -19,39 +31,43 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
   const db = storage.db;
   const secure = config.publicUrl.startsWith('https://');
 
-  app.post('/api/v1/auth/login', { config: { access: 'public', problems: [401, 429] }, schema: { body: loginBody } }, async (request, reply) => {
-    const body = request.body;
-    let owner: { tenantId: string; userId: string } | 'host';
-    if ('adminToken' in body) {
-      const keys = { address: request.ip };
-      assertNotThrottled(loginThrottle, keys);
-      if (!authenticator.isAdminToken(body.adminToken)) {
-        loginThrottle.failed(keys);
-        throw unauthorized('The admin token is not valid.');
+  app.post(
+    '/api/v1/auth/login',
+    { config: { access: 'public', problems: [401, 429] }, preValidation: namedSignInFields, schema: { body: loginBody } },
+    async (request, reply) => {
+      const body = request.body;
+      let owner: { tenantId: string; userId: string } | 'host';
+      if ('adminToken' in body) {
+        const keys = { address: request.ip };
+        assertNotThrottled(loginThrottle, keys);
+        if (!authenticator.isAdminToken(body.adminToken)) {
+          loginThrottle.failed(keys);
+          throw unauthorized('The admin token is not valid.');
+        }
+        owner = 'host';
+      } else {
+        owner = await passwordLogin(db, loginThrottle, { ...body, address: request.ip });
       }
-      owner = 'host';
-    } else {
-      owner = await passwordLogin(db, loginThrottle, { ...body, address: request.ip });
-    }
-    const session = await createSession(db, owner, clock);
-    void reply.setCookie(SESSION_COOKIE, session.cookie, {
-      httpOnly: true,
-      sameSite: 'strict',
-      secure,
-      path: '/',
-      maxAge: Math.floor(SESSION_TTL_MS / 1000),
-    });
-    const principal = owner === 'host' ? HOST_PRINCIPAL : await userPrincipal(db, owner.userId);
-    return {
-      csrfToken: session.csrfToken,
-      csrfHeader: CSRF_HEADER,
-      kind: owner === 'host' ? 'host' : 'user',
-      tenantId: owner === 'host' ? null : owner.tenantId,
-      userId: owner === 'host' ? null : owner.userId,
-      permissions: principal ? [...principal.permissions].sort() : [],
-      expiresAt: new Date(session.expiresAt).toISOString(),
-    };
-  });
+      const session = await createSession(db, owner, clock);
+      void reply.setCookie(SESSION_COOKIE, session.cookie, {
+        httpOnly: true,
+        sameSite: 'strict',
+        secure,
+        path: '/',
+        maxAge: Math.floor(SESSION_TTL_MS / 1000),
+      });
+      const principal = owner === 'host' ? HOST_PRINCIPAL : await userPrincipal(db, owner.userId);
+      return {
+        csrfToken: session.csrfToken,
+        csrfHeader: CSRF_HEADER,
+        kind: owner === 'host' ? 'host' : 'user',
+        tenantId: owner === 'host' ? null : owner.tenantId,
+        userId: owner === 'host' ? null : owner.userId,
+        permissions: principal ? [...principal.permissions].sort() : [],
+        expiresAt: new Date(session.expiresAt).toISOString(),
+      };
+    },
+  );
 
   app.get('/api/v1/auth/session', { config: { access: 'public' } }, async (request) => {
     const cookie = request.cookies[SESSION_COOKIE];
