@@ -118,7 +118,10 @@ export async function migrateOrStop(storage: Storage, setting: DatabaseSetting =
   });
 }
 
-/** ConnectOptions: the pool size, the log, and what to tell while waiting; tests pass the sleep and the randomness. */
+/**
+ * ConnectOptions: the pool size, the log, and what to tell while waiting; the backoff policy, the
+ * sleep and the randomness are passed in (default CONNECT_BACKOFF, setTimeout and Math.random).
+ */
 export interface ConnectOptions {
   readonly poolSize: number;
   readonly logger: Logger;
