@@ -15,19 +15,17 @@ describeEachDialect('alert preferences API', (dialect) => {
   afterAll(() => t.close());
 
   it('refuses a body of too many subscriptions before reading each name, so one request cannot hold the server for seconds', async () => {
-    // Each of 300,000 names was checked against the catalogue before the count: any viewer's one PUT took ~10 s of the event loop.
-    const names = Array.from({ length: 300_000 }, (_, i) => `"c${i}":true`).join(',');
-    const started = performance.now();
+    // Each name was looked up in the catalogue before the count: any viewer's PUT of 300,000 names held the event loop
+    // for half a minute. Counted first, the count alone is the answer, even with a malformed name among them.
+    const names = Array.from({ length: 501 }, (_, i) => `"${i === 7 ? 'not a name!' : `c${i}`}":true`).join(',');
     const res = await t.tocsin.app.inject({
       method: 'PUT',
       url: `${base}/me/alert-preferences`,
       headers: { authorization: `Bearer ${viewer.token}`, 'content-type': 'application/json' },
       payload: `{"subscriptions":{${names}}}`,
     });
-    const took = performance.now() - started;
     expect(res.statusCode).toBe(400);
     expect(res.json().errors).toEqual([{ path: 'subscriptions', message: 'at most 500 entries' }]);
-    expect(took).toBeLessThan(8_000);
   });
 
   it('starts from the defaults: every component and event subscribed, both reports on, Fatal-immediately off', async () => {

@@ -17,19 +17,22 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
   afterAll(() => t.close());
 
   it('refuses a mapping of too many event overrides before reading each one, so one request cannot hold the server for seconds', async () => {
-    // Each of 400,000 overrides was checked (its severity, its component in the catalogue) before the count.
-    const events = Array.from({ length: 400_000 }, (_, i) => `"e${i}":{"severity":"Error"}`).join(',');
-    const started = performance.now();
-    const res = await t.tocsin.app.inject({
-      method: 'POST',
-      url: base,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      payload: `{"name":"flood","kind":"webhook","mapping":{"events":{${events}}}}`,
-    });
-    const took = performance.now() - started;
-    expect(res.statusCode).toBe(400);
-    expect(res.json().errors).toEqual([{ path: 'mapping.events', message: 'at most 200 entries' }]);
-    expect(took).toBeLessThan(6_000);
+    // Each override (its severity, its component in the catalogue) was read before the count: 400,000 of them held
+    // the event loop ~10 s. Counted first, the count alone is the answer, even with a wrong override among them.
+    const events = Array.from({ length: 201 }, (_, i) => `"e${i}":{"severity":"${i === 7 ? 'Loud' : 'Error'}"}`).join(',');
+    for (const [method, url] of [
+      ['POST', base],
+      ['PATCH', `${base}/${(await t.call('POST', base, { name: 'flood', kind: 'webhook' })).json().id}`],
+    ] as const) {
+      const res = await t.tocsin.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        payload: `{"name":"flood","kind":"webhook","mapping":{"events":{${events}}}}`.replace(method === 'PATCH' ? '"kind":"webhook",' : '', ''),
+      });
+      expect(res.statusCode, method).toBe(400);
+      expect(res.json().errors, method).toEqual([{ path: 'mapping.events', message: 'at most 200 entries' }]);
+    }
   });
 
   it('creates a source with its receive URL, the kind default mapping, zero counters and a secret shown once', async () => {
