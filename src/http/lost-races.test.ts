@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { until } from '../../test/support/until.js';
 import type { Db } from '../storage/database.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
@@ -16,16 +18,23 @@ async function whileWriting<T>(dialect: string, db: Db, write: (tx: Db) => Promi
   }
   let commit!: () => void;
   const held = new Promise<void>((resolve) => (commit = resolve));
-  let written!: () => void;
-  const done = new Promise<void>((resolve) => (written = resolve));
+  let written!: (pid: number) => void;
+  const done = new Promise<number>((resolve) => (written = resolve));
   const writing = db.transaction().execute(async (tx) => {
     await write(tx);
-    written();
+    written((await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid);
     await held;
   });
-  await done;
-  const answer = request();
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  const writer = await done;
+  let settled = false;
+  const answer = request().finally(() => (settled = true));
+  // The request's write waits on the rows the writer holds (or, should it not touch them, has its answer).
+  await until(
+    async () =>
+      settled ||
+      (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${writer} = any(pg_blocking_pids(pid))`.execute(db)).rows[0]!.n > 0,
+    "the request's write waiting on the uncommitted one",
+  );
   commit();
   await writing;
   return answer;
