@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type StartOptions, type Tocsin, startTocsin } from '../../src/server.js';
 import type { Dialect } from '../../src/storage/dialect.js';
-import { createTestDatabase } from './storage.js';
+import { type IcuLocale, createTestDatabase } from './storage.js';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -36,7 +36,7 @@ export async function startTestApp(
    * `reach` rewrites the test database's URL, e.g. to go through a TcpProxy that can cut it;
    * `icuLocale` gives a PostgreSQL database that collation (createTestDatabase).
    */
-  { reach = (url: string) => url, icuLocale }: { reach?: (url: string) => string; icuLocale?: 'en-US' } = {},
+  { reach = (url: string) => url, icuLocale }: { reach?: (url: string) => string; icuLocale?: IcuLocale } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect, { icuLocale });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-'));

@@ -23,11 +23,18 @@ export interface TestDatabase {
 }
 
 /**
+ * IcuLocale is a collation a test's PostgreSQL database may be given: en-US, or en-US passing over
+ * punctuation (`ka-shifted`), as glibc's en_US.utf8 (the official Docker image's) does, where
+ * 'a-b' sorts after 'aa'.
+ */
+export type IcuLocale = 'en-US' | 'en-US-u-ka-shifted';
+
+/**
  * createTestDatabase makes a new empty database: a temp SQLite file, or a PostgreSQL database;
  * `icuLocale` (PostgreSQL only) gives it that ICU collation, as an operator's database may have
  * (the official Docker image's is en_US), instead of the server's default.
  */
-export async function createTestDatabase(dialect: Dialect, { icuLocale }: { icuLocale?: 'en-US' } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(dialect: Dialect, { icuLocale }: { icuLocale?: IcuLocale } = {}): Promise<TestDatabase> {
   const suffix = crypto.randomBytes(6).toString('hex');
   if (dialect === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-test-'));
