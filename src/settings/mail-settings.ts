@@ -27,7 +27,7 @@ import {
 import type { MailSettingsTables } from './tables.js';
 
 /** DEFAULT_DAILY_REPORT_TIME is when the daily report goes out, in the tenant's time zone. */
-const DEFAULT_DAILY_REPORT_TIME = '10:00';
+export const DEFAULT_DAILY_REPORT_TIME = '10:00';
 
 const DAILY_REPORT_TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
 
