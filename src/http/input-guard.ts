@@ -133,18 +133,32 @@ const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 
 /**
  * decodeBody reads a body's bytes in the charset its Content-Type names (`application/json;
- * charset=ISO-8859-1`, `utf-16le`, as .NET and Java clients may label what they send), UTF-8
- * when it names none; a charset it does not know is a 415. Read as UTF-8 whatever its label, an
- * ISO-8859-1 "café" was stored as "caf\uFFFD".
+ * charset=ISO-8859-1`, `utf-16le`, as .NET and Java clients may label what they send), or its byte
+ * order mark says, UTF-8 when it names none; a charset it does not know is a 415. Read as UTF-8
+ * whatever its label, an ISO-8859-1 "café" was stored as "caf\uFFFD".
  */
 export function decodeBody(body: Buffer, contentType: string | undefined): string {
   const label = CHARSET.exec(contentType ?? '')?.[1]?.toLowerCase();
   if (label === undefined || label === 'utf-8' || label === 'utf8') return body.toString('utf8');
+  let encoding: string;
   try {
-    return new TextDecoder(label).decode(body);
+    encoding = new TextDecoder(label).encoding;
   } catch {
     throw new HttpError(415, 'Unsupported Media Type', `The body's charset "${label}" is not one Tocsin reads: send UTF-8.`);
   }
+  return new TextDecoder(byteOrderMark(body) ?? encoding).decode(body);
+}
+
+/**
+ * byteOrderMark is the encoding a body's byte order mark says, which decides over its label as the
+ * Encoding Standard decodes: Java labels UTF-16 what it writes big-endian after FE FF, where the
+ * label alone reads little-endian (as .NET writes it, with no mark), and the body was "not valid JSON".
+ */
+function byteOrderMark(body: Buffer): string | undefined {
+  if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) return 'utf-8';
+  if (body[0] === 0xfe && body[1] === 0xff) return 'utf-16be';
+  if (body[0] === 0xff && body[1] === 0xfe) return 'utf-16le';
+  return undefined;
 }
 
 /** tooDeep is the 400 for a body nested deeper than MAX_JSON_DEPTH. */
