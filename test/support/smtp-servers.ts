@@ -91,6 +91,15 @@ export interface TestSmtpServer {
   waitForCommand(command: string, count: number, timeoutMs?: number): Promise<void>;
   /** dropConnections ends every open connection without a word, as a server that times idle clients out. */
   dropConnections(): void;
+  /**
+   * holdReplies keeps back the reply to each message's final "." from now on, the message read
+   * whole, until releaseReplies: the moment a sender waits for its 250.
+   */
+  holdReplies(): void;
+  /** waitForHeld resolves once `count` replies are held back. */
+  waitForHeld(count: number, timeoutMs?: number): Promise<void>;
+  /** releaseReplies gives the held replies (each message then counts as received) and holds no more. */
+  releaseReplies(): void;
   /** waitForMessages resolves once `count` messages arrived, or rejects after `timeoutMs`. */
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   close(): Promise<void>;
@@ -129,6 +138,8 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
   const transactions = new Map<string, number>();
   // Replies held back (dataReplyDelayMs) and not yet given when the server closes are never given.
   const replyTimers = new Set<NodeJS.Timeout>();
+  let holding = false;
+  const held: (() => void)[] = [];
   const destroySession = (id: string) => {
     for (const connection of server.connections as Set<{ id: string; _socket: net.Socket }>) {
       if (connection.id === id) connection._socket.destroy();
@@ -241,6 +252,11 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
           for (const wake of waiters) wake();
           callback(null, `Ok: queued as ${messages.length}`);
         };
+        if (holding) {
+          held.push(reply);
+          for (const wake of waiters) wake();
+          return;
+        }
         if (!options.dataReplyDelayMs) return reply();
         const timer = setTimeout(() => {
           replyTimers.delete(timer);
@@ -290,6 +306,20 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
         timeoutMs,
         () => `expected ${count} ${command}, got ${commandCounts.get(command) ?? 0}`,
       ),
+    holdReplies() {
+      holding = true;
+    },
+    waitForHeld: (count, timeoutMs = 15_000) =>
+      waitFor(
+        waiters,
+        () => held.length >= count,
+        timeoutMs,
+        () => `expected ${count} held replies, got ${held.length}`,
+      ),
+    releaseReplies() {
+      holding = false;
+      for (const reply of held.splice(0)) reply();
+    },
     dropConnections() {
       for (const connection of server.connections as Set<{ _socket: net.Socket }>) connection._socket.destroy();
     },

@@ -8,15 +8,16 @@ import { type AfterRecord, type FinishedAttempt, recordAttempts } from './outcom
 const MAX_BATCH = 500;
 
 /**
- * RECORD_RETRY: a commit that failed for a reason that may pass (the record stage's
- * StorageUnavailableError: the database restarting, a dropped connection) is tried again after
- * 100 ms, doubling, five more times (about 3 s in all, well inside a lease). After that its
- * callers hear the error and the rows keep their lease until it ends, then are claimed again.
+ * RECORD_BACKOFF: a commit that failed for a reason that may pass (the record stage's
+ * StorageUnavailableError: the database restarting, refusing connections, its lock held) is tried
+ * again after 100 ms, doubling up to 1.6 s, until it is committed. It is not given up: the server
+ * took these emails, and a result dropped would leave its row to be claimed and sent again once
+ * its lease ran out, every email the server took during an outage of more than a few seconds
+ * arriving twice. Meanwhile the worker keeps renewing those leases (by token, expired or not), so
+ * once the database answers again the rows stay its own until their results are in. A process
+ * stopping during an outage is ended by its shutdown grace, like a kill.
  */
-const RECORD_RETRY: { readonly backoff: BackoffPolicy; readonly tries: number } = Object.freeze({
-  backoff: Object.freeze({ firstMs: 100, maxMs: 1_600 }),
-  tries: 6,
-});
+const RECORD_BACKOFF: BackoffPolicy = Object.freeze({ firstMs: 100, maxMs: 1_600 });
 
 /**
  * RecordResult is what became of a finished attempt's result: false, recorded; true, lost (another
@@ -37,6 +38,8 @@ export class AttemptRecorder {
   #queued: { attempt: FinishedAttempt; settle: (result: RecordResult) => void; fail: (err: unknown) => void }[] = [];
   #scheduled = false;
   #lastCommitAt = 0;
+  /** Set while a commit that failed is being tried again; settled once it is committed (or refused). */
+  #behind: { readonly done: Promise<void>; readonly settle: () => void } | undefined;
 
   /** `windowMs` is the shortest time between two commits; `afterRecord` runs in each commit. */
   constructor(storage: Storage, windowMs: number, afterRecord?: AfterRecord) {
@@ -51,6 +54,16 @@ export class AttemptRecorder {
       this.#queued.push({ attempt, settle, fail });
       if (!this.#scheduled) this.#schedule();
     });
+  }
+
+  /**
+   * caughtUp resolves at once, or, while a commit that failed (the database away) is being tried
+   * again, once it is committed or refused: a worker claims nothing before its own results are in,
+   * since the leases of their rows may have run out during the outage and a claim would take
+   * them back and send them again.
+   */
+  caughtUp(): Promise<void> {
+    return this.#behind?.done ?? Promise.resolve();
   }
 
   #schedule(): void {
@@ -79,20 +92,32 @@ export class AttemptRecorder {
           const id = b.attempt.deliveryId;
           b.settle(gone.has(id) ? 'gone' : lost.has(id));
         }
+        this.#catchUp();
         break;
       } catch (err) {
         // A permanent failure (the database refused the write) would be refused again: fail now.
-        if (isRetryable(err) && failures + 1 < RECORD_RETRY.tries) {
-          const waitMs = backoffDelay(failures, RECORD_RETRY.backoff, Math.random);
+        if (isRetryable(err)) {
+          if (!this.#behind) {
+            let settle = () => {};
+            const done = new Promise<void>((resolve) => (settle = resolve));
+            this.#behind = { done, settle };
+          }
+          const waitMs = backoffDelay(failures, RECORD_BACKOFF, Math.random);
           await new Promise((resolve) => setTimeout(resolve, waitMs));
           continue;
         }
         for (const b of batch) b.fail(err);
+        this.#catchUp();
         break;
       }
     }
     this.#lastCommitAt = performance.now();
     if (this.#queued.length > 0) this.#schedule();
     else this.#scheduled = false;
+  }
+
+  #catchUp(): void {
+    this.#behind?.settle();
+    this.#behind = undefined;
   }
 }

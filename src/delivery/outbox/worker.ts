@@ -295,6 +295,8 @@ export class DeliveryWorker {
     await this.#recheckPaused(now);
     const plan = this.#admission.plan(now);
     if (plan.limit === 0) return { claimed: 0, limit: 0 };
+    // Once the database is back from an outage, this worker's results first (recorder.caughtUp).
+    await this.#recorder.caughtUp();
     const batch = await claimDue(this.#deps.storage, {
       workerId: this.id,
       now,

@@ -1,0 +1,132 @@
+/**
+ * Acceptance test of an operator's bad day, told as a timeline: the built server run as
+ * `tocsin serve`, a real SMTP server that holds its answer to each message's final ".", and the
+ * database going away (PostgreSQL refusing connections with the server's own ended; SQLite's
+ * write lock held by another process) just as the SMTP server takes the emails. The server's
+ * 250s arrive while nothing can be written, and the database comes back only after the emails'
+ * leases have run out: each email must still arrive once, recorded sent at its first attempt.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DEFAULT_WORKER_SETTINGS } from '../../src/delivery/outbox/worker.js';
+import { freePort } from '../support/ports.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
+import { TEST_PG_URL, type TestDatabase, createTestDatabase, describeEachDialect } from '../support/storage.js';
+import { until } from '../support/until.js';
+import { type Started, cleanEnv, ensureBuilt, killGroup, start } from './processes.js';
+
+const ADMIN = 'database-outage-admin-token-0123456789';
+const RECIPIENTS = ['ana@example.com', 'ben@example.com', 'cy@example.com'];
+
+beforeAll(ensureBuilt, 180_000);
+
+describeEachDialect('a database outage while the SMTP server takes the emails', (dialect) => {
+  let database: TestDatabase;
+  let smtp: TestSmtpServer;
+  let server: Started | undefined;
+  let url: string;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-outage-'));
+
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    smtp = await startTestSmtpServer();
+    server = start('node', ['bin/tocsin.js', 'serve'], {
+      env: cleanEnv({
+        DATABASE_URL: database.url,
+        PORT: String(await freePort()),
+        TOCSIN_ADMIN_TOKEN: ADMIN,
+        TOCSIN_DATA_DIR: dataDir,
+        TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=tocsin@example.com`,
+        LOG_LEVEL: 'warn',
+      }),
+      group: true,
+    });
+    url = (await server.waitFor(/Tocsin is running: (http:\/\/[^\s/]+)\//))[1]!;
+  }, 60_000);
+  afterAll(async () => {
+    if (server) killGroup(server);
+    await smtp?.close();
+    await database?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function api(method: string, route: string, body?: unknown): Promise<any> {
+    const res = await fetch(`${url}/api/v1/tenants${route}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    expect(res.status, `${method} ${route}: ${text}`).toBeLessThan(300);
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  /**
+   * takeDatabaseAway makes the database unusable to the server and returns how to give it back:
+   * PostgreSQL refuses new connections and ends the server's (a maintenance, a restart); SQLite's
+   * write lock is held by another connection (a backup or an operator's sqlite3 shell).
+   */
+  async function takeDatabaseAway(): Promise<() => Promise<void>> {
+    if (dialect === 'sqlite') {
+      const other = new Database(database.url.slice('sqlite:'.length));
+      other.exec('begin exclusive');
+      return async () => {
+        other.exec('rollback');
+        other.close();
+      };
+    }
+    const admin = new pg.Client({ connectionString: TEST_PG_URL });
+    await admin.connect();
+    const name = new URL(database.url).pathname.slice(1);
+    await admin.query(`alter database ${name} allow_connections false`);
+    await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
+    return async () => {
+      await admin.query(`alter database ${name} allow_connections true`);
+      await admin.end();
+    };
+  }
+
+  it('records the emails the SMTP server took while the database was away once it is back, and sends none of them twice', async () => {
+    // 1. Three people want Fatal alerts at once, and nothing else.
+    await api('POST', '', { name: 'acme' });
+    await api('PUT', '/acme/settings/mail', { alertsEmailEnabled: true });
+    for (const email of RECIPIENTS) {
+      const user = await api('POST', '/acme/users', { email, name: email.split('@')[0], roles: ['Alerts Viewer'] });
+      await api('PUT', `/acme/users/${user.id}/alert-preferences`, { email: { fatalImmediately: true, tenMinuteSummary: false, dailyReport: false } });
+    }
+
+    // 2. A robot goes down; its three emails reach the SMTP server, which reads each whole and
+    // has not answered yet.
+    smtp.holdReplies();
+    await api('POST', '/acme/alerts', { alerts: [{ severity: 'Fatal', component: 'Robots', message: 'Robot R1 is down' }] });
+    await smtp.waitForHeld(RECIPIENTS.length);
+
+    // 3. The database goes away; then the SMTP server answers 250 to each email.
+    const giveBack = await takeDatabaseAway();
+    const awayAt = Date.now();
+    smtp.releaseReplies();
+
+    // 4. The outage lasts until the emails' leases have run out (no renewal reaches the database),
+    // as a restart or a failover of a dozen seconds does: its length is the scenario, nothing is
+    // checked by waiting.
+    await new Promise((resolve) => setTimeout(resolve, awayAt + DEFAULT_WORKER_SETTINGS.leaseMs + 2_000 - Date.now()));
+    await giveBack();
+
+    // 5. Each email is recorded sent at its first attempt, and arrived once.
+    let log: { recipient: string; status: string; attempts: number; messageId: string }[] = [];
+    await until(
+      async () => {
+        log = (await api('GET', '/acme/deliveries?kind=immediate')).items;
+        return log.length === RECIPIENTS.length && log.every((d) => d.status === 'sent');
+      },
+      'the three emails to be recorded sent',
+      { timeoutMs: 30_000 },
+    );
+    expect(log.map((d) => [d.recipient, d.attempts]).sort()).toEqual(RECIPIENTS.map((r) => [r, 1]));
+    expect(smtp.messages.map((m) => m.messageId).sort()).toEqual(log.map((d) => d.messageId).sort());
+  }, 90_000);
+});
