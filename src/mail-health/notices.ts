@@ -15,7 +15,7 @@ import { localeFormat } from '../i18n/format.js';
 import type { Language } from '../i18n/languages.js';
 import { loadAccessFacts } from '../recipients/query.js';
 import { languageOf } from '../recipients/eligibility.js';
-import { emailHeaders, headerText } from '../reports/templates/headers.js';
+import { emailHeaders, headerText, subjectTenant } from '../reports/templates/headers.js';
 import { mailSettingsUrl } from '../reports/templates/links.js';
 import { loadUnsubscribeKey, unsubscribeUrl } from '../reports/unsubscribe/links.js';
 import { emailTranslator } from '../i18n/email-i18n.js';
@@ -214,7 +214,7 @@ export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEm
   const unsubscribe = input.unsubscribeUrl;
   const unsubscribeText = t('mail-health.unsubscribe');
   return {
-    subject: headerText(texts.subject(input.tenantDisplayName)),
+    subject: headerText(texts.subject(subjectTenant(input.tenantDisplayName))),
     text: `${lines.join('\n\n')}\n${unsubscribe ? `\n-- \n${fmt.labelled(unsubscribeText, unsubscribe)}\n` : ''}`,
     html: `<!doctype html><html lang="${input.language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head><body>${html.join('')}${
       unsubscribe ? `<p${P}><small><a href="${escapeHtml(unsubscribe)}">${escapeHtml(unsubscribeText)}</a></small></p>` : ''

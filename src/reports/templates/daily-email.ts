@@ -7,6 +7,7 @@ import { actionLinks, sourceTitle } from './alert-line.js';
 import { type Link, greeting, link, linkText, renderEmail, why } from './frame.js';
 import { fitUnderBudget } from './fit.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
+import { subjectTenant } from './headers.js';
 import { field } from './text.js';
 import type { DailyEmailView, DailyHealthView, MatchPartView, MuteLineView } from './view-models.js';
 
@@ -203,7 +204,9 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
     'daily',
     {
       language: recipient.language,
-      subject: allQuiet ? t('daily.subjectQuiet', { tenant: tenant.displayName }) : t('daily.subject', { count: total, tenant: tenant.displayName }),
+      subject: allQuiet
+        ? t('daily.subjectQuiet', { tenant: subjectTenant(tenant.displayName) })
+        : t('daily.subject', { count: total, tenant: subjectTenant(tenant.displayName) }),
       preheader: intro,
       accent: allQuiet ? SEVERITY_COLOURS.Success : (rows[0]?.colour ?? SEVERITY_COLOURS.Info),
       tenantDisplayName: tenant.displayName,

@@ -1,10 +1,19 @@
 import type { EmailKind } from '../../delivery/contract.js';
 import { MESSAGE_ID_DOMAIN } from '../../delivery/message-id.js';
 import { httpUrl } from './links.js';
-import { clip } from './text.js';
+import { clip, field } from './text.js';
 
 /** SUBJECT_MAX_LENGTH bounds a subject, in characters, well inside one 998-octet header line. */
 export const SUBJECT_MAX_LENGTH = 180;
+
+// The most of a tenant's display name a subject shows, in characters: a name as long as the API
+// takes (200) would fill SUBJECT_MAX_LENGTH and cut off what the email is about.
+const SUBJECT_TENANT_MAX = 60;
+
+/** subjectTenant is a tenant's display name as a subject names it: on one line, cut to SUBJECT_TENANT_MAX characters. */
+export function subjectTenant(displayName: string): string {
+  return field(displayName, SUBJECT_TENANT_MAX);
+}
 
 // Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: any of them in a
 // header either ends the line (header injection) or shows as garbage.

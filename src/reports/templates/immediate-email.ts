@@ -4,7 +4,7 @@ import { emailTranslator } from '../../i18n/email-i18n.js';
 import { isoDay, localeFormat } from '../../i18n/format.js';
 import { alertLine, alertLineText } from './alert-line.js';
 import { greeting, link, linkText, renderEmail, why } from './frame.js';
-import { SUBJECT_MAX_LENGTH, threadId } from './headers.js';
+import { SUBJECT_MAX_LENGTH, subjectTenant, threadId } from './headers.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { field, oneLine } from './text.js';
 import type { ImmediateEmailView } from './view-models.js';
@@ -51,8 +51,10 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
   })
     .slice(0, 2)
     .join(', ');
-  const subjectOf = (event: string) =>
-    source ? t('immediate.subjectFrom', { tenant: tenant.displayName, event, source }) : t('immediate.subject', { tenant: tenant.displayName, event });
+  const subjectOf = (event: string) => {
+    const named = subjectTenant(tenant.displayName);
+    return source ? t('immediate.subjectFrom', { tenant: named, event, source }) : t('immediate.subject', { tenant: named, event });
+  };
   // A subject longer than a header takes is cut at its end, where the source is: the message gives
   // way instead (down to SUBJECT_MESSAGE_MIN), so that a long message still names its robot.
   const over = message ? Array.from(subjectOf(message)).length - SUBJECT_MAX_LENGTH : 0;

@@ -5,7 +5,7 @@ import { groupBySource, sourceKeyId } from '../source-groups.js';
 import { alertLine, alertLineText, sourceTitle, timeRange } from './alert-line.js';
 import { muteLines } from './daily-email.js';
 import { greeting, link, linkText, renderEmail, why } from './frame.js';
-import { threadId } from './headers.js';
+import { subjectTenant, threadId } from './headers.js';
 import { SEVERITY_COLOURS, mostSevereFirst } from './severity-style.js';
 import { fitUnderBudget } from './fit.js';
 import type { AlertGroupView, SummaryEmailView } from './view-models.js';
@@ -42,7 +42,7 @@ export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
  */
 function summarySubject(view: SummaryEmailView, t: Translate, fmt: LocaleFormat): string {
   const count = view.totalAlerts;
-  const tenant = view.tenant.displayName;
+  const tenant = subjectTenant(view.tenant.displayName);
   const fatal = view.fatalAlerts ?? view.groups.reduce((sum, group) => sum + (group.severity === 'Fatal' ? group.count : 0), 0);
   if (fatal <= 0) return t('summary.subject', { count, tenant });
   if (fatal >= count) return t('summary.subjectFatal', { count, tenant });

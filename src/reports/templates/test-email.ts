@@ -3,6 +3,7 @@ import { emailTranslator } from '../../i18n/email-i18n.js';
 import { localeFormat } from '../../i18n/format.js';
 import { hostAndPort } from '../../shared/host-port.js';
 import { greeting, renderEmail } from './frame.js';
+import { subjectTenant } from './headers.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import type { TestEmailInput } from './view-models.js';
 
@@ -22,7 +23,7 @@ export function renderTestEmail(input: TestEmailInput): RenderedEmail {
     'test',
     {
       language: input.language,
-      subject: t('test.subject', { tenant: input.tenantDisplayName }),
+      subject: t('test.subject', { tenant: subjectTenant(input.tenantDisplayName) }),
       preheader: intro,
       accent: SEVERITY_COLOURS.Success,
       tenantDisplayName: input.tenantDisplayName,
