@@ -16,6 +16,8 @@ import { createUser, findUser, listUsers, requireUser, updateUser, userInput, us
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
+import type { Config } from '../config.js';
+import { replyCreated } from '../http/created.js';
 
 const ref = z.string().min(1).max(200);
 const tenantParams = z.object({ tenant: ref });
@@ -56,7 +58,7 @@ export function assertSelfOr(request: FastifyRequest, userId: string | undefined
 const SELF_EDITABLE = ['name', 'language', 'timeZone'] as const;
 
 /** accessRoutes are the host's tenants and each tenant's users, groups, roles and tokens. */
-export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle }) => {
+export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, config }) => {
   const db = storage.db;
   // A user or group deleted answers 204 with no body (so the OpenAPI document says).
   const deletes = { permission: 'Users.Edit', status: 204 } as const;
@@ -64,7 +66,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle }
   const editsUser = { answer: userView, problems: [409] };
   const viewsGroup = { permission: 'Users.View', answer: groupView } as const;
   const listsOf = (item: z.ZodType) => ({ permission: 'Users.View', answer: listOf(item) }) as const;
-  tenantsRoutes(app, db, clock);
+  tenantsRoutes(app, db, clock, config);
 
   app.get('/api/v1/tenants/:tenant/me', { config: { answer: meView }, schema: { params: tenantParams } }, async (request) => {
     const p = request.principal!;
@@ -79,11 +81,11 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle }
 
   app.post(
     '/api/v1/tenants/:tenant/users',
-    { config: { permission: 'Users.Edit', problems: [409] }, schema: { params: tenantParams, body: userInput, response: { 201: userView } } },
+    { config: { permission: 'Users.Edit', problems: [409], created: true }, schema: { params: tenantParams, body: userInput, response: { 201: userView } } },
     async (request, reply) => {
       const tenant = tenantOf(request);
       const id = await createUser(db, tenant.id, request.body, clock);
-      return reply.status(201).send(await requireUser(db, tenant.id, id));
+      return replyCreated(request, reply, config, await requireUser(db, tenant.id, id));
     },
   );
   app.get('/api/v1/tenants/:tenant/users', { config: listsOf(userView), schema: { params: tenantParams } }, async (request) => ({
@@ -124,12 +126,12 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle }
   });
   app.post(
     '/api/v1/tenants/:tenant/users/:userId/tokens',
-    { config: { status: 201, answer: createdToken }, schema: { params: userParams, body: z.object({ name: displayText }).strict() } },
+    { config: { status: 201, answer: createdToken, created: true }, schema: { params: userParams, body: z.object({ name: displayText }).strict() } },
     async (request, reply) => {
       assertSelfOr(request, request.params.userId, 'Users.Edit');
       const tenant = tenantOf(request);
       await requireUser(db, tenant.id, request.params.userId);
-      return reply.status(201).send(await createApiToken(db, tenant.id, request.params.userId, request.body.name, clock));
+      return replyCreated(request, reply, config, await createApiToken(db, tenant.id, request.params.userId, request.body.name, clock));
     },
   );
   // A token that leaked, or whose script is gone, is revoked on its own: without these, only
@@ -159,11 +161,11 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle }
 
   app.post(
     '/api/v1/tenants/:tenant/groups',
-    { config: { permission: 'Users.Edit', problems: [409] }, schema: { params: tenantParams, body: groupInput, response: { 201: groupView } } },
+    { config: { permission: 'Users.Edit', problems: [409], created: true }, schema: { params: tenantParams, body: groupInput, response: { 201: groupView } } },
     async (request, reply) => {
       const tenant = tenantOf(request);
       const id = await saveGroup(db, tenant.id, undefined, request.body, clock);
-      return reply.status(201).send(await requireGroup(db, tenant.id, id));
+      return replyCreated(request, reply, config, await requireGroup(db, tenant.id, id));
     },
   );
   app.get('/api/v1/tenants/:tenant/groups', { config: listsOf(groupView), schema: { params: tenantParams } }, async (request) => ({
@@ -198,11 +200,11 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle }
   );
 };
 
-function tenantsRoutes(app: TocsinApp, db: Db, clock: Clock) {
+function tenantsRoutes(app: TocsinApp, db: Db, clock: Clock, config: Config) {
   app.post(
     '/api/v1/tenants',
-    { config: { access: 'host', problems: [409] }, schema: { body: tenantInput, response: { 201: tenantView } } },
-    async (request, reply) => reply.status(201).send(showTenant(await createTenant(db, request.body, clock))),
+    { config: { access: 'host', problems: [409], created: true }, schema: { body: tenantInput, response: { 201: tenantView } } },
+    async (request, reply) => replyCreated(request, reply, config, showTenant(await createTenant(db, request.body, clock))),
   );
   app.get('/api/v1/tenants', { config: { access: 'host', answer: listOf(tenantView) } }, async () => ({
     items: (await db.selectFrom('tenants').selectAll().orderBy(inCodePointOrder(db, 'name')).execute()).map(showTenant),

@@ -45,6 +45,8 @@ export interface RouteAccess {
    * openapi-answers.test.ts holds the real answers to it.
    */
   answer?: z.ZodType;
+  /** The route answers its 201 with the new object's address in Location (replyCreated), as the OpenAPI document then says. */
+  created?: true;
 }
 
 declare module 'fastify' {

@@ -74,12 +74,19 @@ const documentRoute: SwaggerTransform = (input) => {
   const schema = {
     ...result.schema,
     ...(config.access === 'public' ? { security: [] } : {}),
-    response: { ...success, ...response, ...declared },
+    response: { ...success, ...withLocation(config.created, response), ...declared },
   };
   return { ...result, schema };
 };
 
 type Json = Record<string, any>;
+
+/** withLocation documents the Location header of a route's 201 when the route declares `created` (replyCreated sends it). */
+function withLocation(created: true | undefined, response: Record<string, unknown>): Record<string, unknown> {
+  if (!created || !response['201']) return response;
+  const location = { type: 'string', description: 'The address of the new object: this path and its id (absolute under TOCSIN_PUBLIC_URL).' };
+  return { ...response, '201': { ...(response['201'] as Json), headers: { Location: location } } };
+}
 
 /**
  * withProblemResponses adds the problem+json error answers to every operation of an OpenAPI

@@ -5,6 +5,7 @@ import { actorOf } from '../alerts/action-audit.js';
 import { findComponent, findEvent } from '../alerts/catalogue.js';
 import { unknownComponent } from '../alerts/input.js';
 import type { RouteModule } from '../http/context.js';
+import { replyCreated } from '../http/created.js';
 import { listOf } from '../http/openapi.js';
 import { isoInstant } from '../shared/validation.js';
 import { type FieldError, badRequest, conflict, forbidden, notFound } from '../http/problem.js';
@@ -89,7 +90,7 @@ export const muteRoutes: RouteModule = (app, deps) => {
     base,
     {
       // Alerts.Edit alone may mute the tenant, Alerts.View alone may snooze: the handler checks the scope's.
-      config: { permission: ['Alerts.View', 'Alerts.Edit'], problems: [409], status: 201, answer: muteView },
+      config: { permission: ['Alerts.View', 'Alerts.Edit'], problems: [409], status: 201, answer: muteView, created: true },
       schema: {
         params: tenantParams,
         body: muteBody,
@@ -120,7 +121,7 @@ export const muteRoutes: RouteModule = (app, deps) => {
         'api',
         now,
       );
-      return reply.status(201).send(showMute(mute));
+      return replyCreated(request, reply, deps.config, showMute(mute));
     },
   );
 

@@ -6,6 +6,7 @@ import type { RouteModule, TocsinApp } from '../http/context.js';
 import { boundEntries } from '../http/input-guard.js';
 import { PROBLEM_MEDIA_TYPE } from '../http/openapi.js';
 import { problemTypeFor } from '../http/problem.js';
+import { replyCreated } from '../http/created.js';
 import { type Receiver, MAX_RECEIVE_BYTES, type ReceiveAnswer, createReceiver } from './receive.js';
 import { checkUpstream } from './pull/connector.js';
 import { signedSample } from './samples.js';
@@ -123,7 +124,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
   app.post(
     base,
     {
-      config: { permission: 'Sources.Edit', problems: [409] },
+      config: { permission: 'Sources.Edit', problems: [409], created: true },
       preValidation: boundMapping,
       schema: {
         params: tenantParams,
@@ -136,7 +137,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
     },
     async (request, reply) => {
       const { row, secret } = await createSource(db, secretBox, clock, tenantOf(request).id, request.body);
-      return reply.status(201).send({ ...show(row), secret });
+      return replyCreated(request, reply, config, { ...show(row), secret });
     },
   );
   app.get(
@@ -150,7 +151,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
   app.patch(
     `${base}/:sourceId`,
     {
-      config: { permission: 'Sources.Edit', problems: [409] },
+      config: { permission: 'Sources.Edit', problems: [409], created: true },
       preValidation: boundMapping,
       schema: { params: sourceParams, body: sourcePatch, response: { 200: sourceView } },
     },
