@@ -1,10 +1,13 @@
+import { sql } from 'kysely';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
+import { until } from '../../test/support/until.js';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import { type FatalCommit, FatalSignal } from './fatal-signal.js';
-import { coalescedFatalSignal, groupCommit } from './ingest.js';
+import { coalescedFatalSignal, createAlertIngest, groupCommit } from './ingest.js';
 import type { NewAlert } from './input.js';
 import { insertChunks } from './store.js';
 
@@ -50,6 +53,57 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     results.forEach((ids, b) => {
       expect(ids.map((id) => byId.get(id))).toEqual(Array.from({ length: 1000 }, (_, i) => `full ${b}-${i}`));
     });
+  });
+
+  it.skipIf(dialect !== 'postgres')('runs two commits of a process at a time on PostgreSQL: batches that come meanwhile wait and share the next', async () => {
+    await storage.db
+      .insertInto('tenants')
+      .values({ id: 'busy', name: 'busy', display_name: 'busy', time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 })
+      .execute();
+    // Each commit reads the clock once: a clock that moves on every read gives each commit its own created_at.
+    let reads = 0;
+    const ingest = createAlertIngest({
+      storage,
+      clock: { now: () => T0 + reads++ },
+      floodWindowMs: 600_000,
+      registry: new Registry(),
+      fatalSignal: new FatalSignal(),
+    });
+    const raise = (message: string) => ingest.raise('busy', [{ ...one(message), dedupKey: null }]);
+    // The tenant's row locked, every commit storing its alerts waits at the insert (FOR KEY SHARE).
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: (pid: number) => void;
+    const holder = new Promise<number>((resolve) => (locked = resolve));
+    const holding = storage.db.transaction().execute(async (tx) => {
+      await sql`select id from tenants where id = 'busy' for update`.execute(tx);
+      locked((await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid);
+      await released;
+    });
+    const pid = await holder;
+    const waiting = (n: number) =>
+      until(
+        async () =>
+          (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${pid} = any(pg_blocking_pids(pid))`.execute(storage.db)).rows[0]!
+            .n >= n,
+        `${n} commits waiting on the tenant's row`,
+      );
+    const raised = [raise('first')];
+    await waiting(1);
+    raised.push(raise('second'));
+    await waiting(2);
+    // A free slot would have taken the third batch by the next turn, and the fourth after it.
+    raised.push(raise('third'));
+    await new Promise((resolve) => setImmediate(resolve));
+    raised.push(raise('fourth'));
+    release();
+    await holding;
+    await Promise.all(raised);
+    const rows = await storage.db.selectFrom('alerts').select(['message', 'created_at']).where('tenant_id', '=', 'busy').orderBy('created_at').execute();
+    const commitOf = new Map(rows.map((r) => [r.message, Number(r.created_at)]));
+    expect(rows).toHaveLength(4);
+    expect(new Set(commitOf.values()).size).toBe(3);
+    expect(commitOf.get('third')).toBe(commitOf.get('fourth'));
   });
 
   it("fails only the batch that cannot be stored, not its neighbours'", async () => {
