@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { isTimeZone } from '../shared/validation.js';
+import { firstKnownZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { tenantOf } from './routes.js';
 
@@ -12,5 +12,5 @@ export async function callerTimeZone(db: Db, request: FastifyRequest): Promise<s
   const tenant = tenantOf(request);
   const principal = request.principal;
   const user = principal?.kind === 'user' ? await db.selectFrom('users').select('time_zone').where('id', '=', principal.userId).executeTakeFirst() : undefined;
-  return [user?.time_zone, tenant.time_zone].find((zone) => zone && isTimeZone(zone)) ?? 'UTC';
+  return firstKnownZone(user?.time_zone, tenant.time_zone);
 }

@@ -151,6 +151,25 @@ describeEachDialect('email action links', (dialect) => {
     }
   });
 
+  it("reads the end of a snooze in the tenant's zone, the one the page names, when its reader's stored zone is one the runtime does not know", async () => {
+    // A zone saved by a process whose runtime knew it: the page said 'UTC' and 2030-01-02T10:00 was a 400, 'must be a date and time'.
+    const mars = await t.tenantWithUser('acts-mars', ['Administrator']);
+    await t.call('PATCH', '/api/v1/tenants/acts-mars', { timeZone: 'Asia/Tokyo' });
+    await t.tocsin.deps.storage.db.updateTable('users').set({ time_zone: 'Mars/Olympus_Mons' }).where('id', '=', mars.userId).execute();
+    const raised = await t.call('POST', '/api/v1/tenants/acts-mars/alerts', {
+      severity: 'Error',
+      component: 'Robots',
+      message: 'R-mars',
+      source: { robot: 'R-mars' },
+    });
+    const url = links.urlsFor({ tenantId: mars.tenantId, userId: mars.userId, canMute: true }, { alertId: raised.json().ids[0] }).snooze;
+    expect((await get(url)).body).toContain('Times are shown in Asia/Tokyo (UTC+09:00).');
+    const done = await post(url, 'what=robot&for=until&until=2030-01-02T10:00');
+    expect(done.statusCode, done.body).toBe(200);
+    const own = (await t.call('GET', '/api/v1/tenants/acts-mars/mutes', undefined, mars.token)).json().items;
+    expect(own).toMatchObject([{ scope: 'user', match: { robot: 'R-mars' }, until: '2030-01-02T01:00:00.000Z' }]);
+  });
+
   it('reads the same choices from a JSON body as from the form', async () => {
     const alertId = await raise({ robot: 'R-json', process: 'Json' });
     const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).snooze;

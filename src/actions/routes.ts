@@ -14,6 +14,7 @@ import { muteAlerts } from '../mutes/actions.js';
 import { type MuteMatch, matchParts, sourceMatchOf } from '../mutes/model.js';
 import { languageOf } from '../recipients/eligibility.js';
 import type { Db } from '../storage/database.js';
+import { firstKnownZone } from '../shared/validation.js';
 import { ActionLinks } from './links.js';
 import { DURATIONS, type Duration, type PageContext, type WhatOption, confirmationPage, donePage, refusalPage } from './page.js';
 import type { ActionGrant } from './token.js';
@@ -62,7 +63,8 @@ async function resolve(db: Db, links: ActionLinks, token: string): Promise<Resol
     if (match) matches.set(key, match);
   }
   const options: WhatOption[] = [...matches].map(([key, match]) => ({ key: key as WhatOption['key'], parts: matchParts(match, language) }));
-  const timeZone = user.time_zone ?? tenant.time_zone;
+  // The zone the page names and reads a snooze's end in: an unknown one read that end as no time at all (400).
+  const timeZone = firstKnownZone(user.time_zone, tenant.time_zone);
   return {
     grant,
     actor: { userId: grant.userId, name: user.name },

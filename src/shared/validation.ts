@@ -72,6 +72,15 @@ export function isTimeZone(value: string): boolean {
 }
 
 /**
+ * firstKnownZone is the first of a person's stored time zones (a user's own, then the tenant's) that
+ * the runtime knows, else UTC: a zone saved by a process whose runtime knew it (a newer Node or
+ * tzdata) is passed over for the next, rather than read as no zone at all.
+ */
+export function firstKnownZone(...zones: readonly (string | null | undefined)[]): string {
+  return zones.find((zone): zone is string => !!zone && isTimeZone(zone)) ?? 'UTC';
+}
+
+/**
  * ZONE_SPELLINGS are the names of time zones as IANA writes them, by their lower-case form: the
  * runtime's own and every alias CLDR knows, since the runtime names some zones by a former name
  * (Node's ICU says Asia/Katmandu for Asia/Kathmandu, Asia/Calcutta for Asia/Kolkata).
