@@ -8,22 +8,30 @@ import { writeTransaction } from './write-transaction.js';
 
 const tenant = (id: string) => ({ id, name: id, display_name: 'x'.repeat(2_000), time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 1 });
 
+/**
+ * sqliteWithIdleUpkeep opens a migrated SQLite database whose idle upkeep checkpoints after
+ * `minCommits` commits, and a promise of its first checkpoint. Migrated through a connection of
+ * its own, so that the connection under test counts only the test's commits, and checkpointed
+ * there, so that what the test writes is in the WAL only.
+ */
+async function sqliteWithIdleUpkeep(minCommits: number) {
+  const database = await createTestDatabase('sqlite');
+  const migrating = await openStorage(database.url);
+  await migrate(migrating);
+  migrating.sqlite!.pragma('wal_checkpoint(TRUNCATE)');
+  await migrating.close();
+  let checkpointed!: () => void;
+  const checkpoint = new Promise<void>((resolve) => {
+    checkpointed = resolve;
+  });
+  const storage = await openStorage(database.url, { idleUpkeep: { idleMs: 10, minCommits, onCheckpoint: () => checkpointed() } });
+  return { database, file: database.url.slice('sqlite:'.length), storage, checkpoint };
+}
+
 describe("SQLite's checkpoint when the process idles after writing", () => {
   it('copies the commits of Kysely transactions and of the write transaction from the WAL into the database file', async () => {
-    const database = await createTestDatabase('sqlite');
-    const file = database.url.slice('sqlite:'.length);
-    // Migrated through a connection of its own, so that the connection under test counts only the
-    // 40 commits below (20 of each kind: a checkpoint proves that both kinds were counted), and
-    // checkpointed there, so that what follows is in the WAL only.
-    const migrating = await openStorage(database.url);
-    await migrate(migrating);
-    migrating.sqlite!.pragma('wal_checkpoint(TRUNCATE)');
-    await migrating.close();
-    let checkpointed!: () => void;
-    const checkpoint = new Promise<void>((resolve) => {
-      checkpointed = resolve;
-    });
-    const storage = await openStorage(database.url, { idleUpkeep: { idleMs: 10, minCommits: 40, onCheckpoint: () => checkpointed() } });
+    // 40 commits below, 20 of each kind: a checkpoint proves that both kinds were counted.
+    const { database, file, storage, checkpoint } = await sqliteWithIdleUpkeep(40);
     try {
       const before = fs.statSync(file).size;
       const write = writeTransaction(storage);
@@ -45,6 +53,30 @@ describe("SQLite's checkpoint when the process idles after writing", () => {
 
       await checkpoint;
       expect(fs.statSync(file).size).toBeGreaterThan(before + 40 * 2_000);
+    } finally {
+      await storage.close();
+      await database.drop();
+    }
+  });
+});
+
+/** walCheckpointNumber reads the WAL header's checkpoint sequence number, which SQLite raises each time it starts the WAL afresh. */
+const walCheckpointNumber = (file: string) => fs.readFileSync(`${file}-wal`).readUInt32BE(12);
+
+describe("SQLite's WAL after the idle checkpoint", () => {
+  it('starts afresh at the idle moment, not in the next commit (whose header fsync was on a Fatal alert’s path)', async () => {
+    const { database, file, storage, checkpoint } = await sqliteWithIdleUpkeep(2);
+    try {
+      const write = writeTransaction(storage);
+      for (const id of ['a', 'b']) await write((tx) => tx.insertInto('tenants').values(tenant(id)).execute());
+      const written = walCheckpointNumber(file);
+
+      await checkpoint;
+      expect(walCheckpointNumber(file)).toBe(written + 1);
+      // The next commit appends to the WAL started at the idle moment, and the rows are all there.
+      await write((tx) => tx.insertInto('tenants').values(tenant('c')).execute());
+      expect(walCheckpointNumber(file)).toBe(written + 1);
+      expect(await storage.db.selectFrom('tenants').select('id').where('id', 'in', ['a', 'b', 'c']).execute()).toHaveLength(3);
     } finally {
       await storage.close();
       await database.drop();

@@ -1,6 +1,6 @@
 import type SqliteDatabase from 'better-sqlite3';
 import type { Db } from './database.js';
-import { SQLITE_BUSY_TIMEOUT_MS, type Storage } from './storage.js';
+import { SQLITE_BUSY_TIMEOUT_MS, type Storage, withoutBusyWait } from './storage.js';
 
 /** WriteTransaction runs `fn` in a transaction that writes, commits it, and returns what `fn` returned. */
 export type WriteTransaction = <T>(fn: (tx: Db) => Promise<T>) => Promise<T>;
@@ -60,9 +60,7 @@ export function writeTransaction(storage: Storage, options: WriteTransactionOpti
 /**
  * sqliteWriteLock runs the statements around a write transaction on the SQLite connection itself:
  * through Kysely, the busy_timeout pair, the begin and the commit cost about a tenth of a
- * millisecond of JavaScript per commit, on the path of every alert. The pragmas are prepared at
- * each use (`database.pragma`): SQLite applies a busy_timeout when it compiles the statement, so
- * one prepared ahead would not set it on its first run.
+ * millisecond of JavaScript per commit, on the path of every alert.
  */
 function sqliteWriteLock(database: SqliteDatabase.Database, onCommit: (() => void) | undefined) {
   const begin = database.prepare('begin immediate');
@@ -71,19 +69,16 @@ function sqliteWriteLock(database: SqliteDatabase.Database, onCommit: (() => voi
   return {
     /**
      * begin takes SQLite's write lock if it is free and tells whether it did; `last` lets the
-     * SQLITE_BUSY error through instead (the wait is over). The connection's busy_timeout is 0
-     * for this one statement, so that a refusal comes at once instead of after a blocking wait.
+     * SQLITE_BUSY error through instead (the wait is over). A refusal comes at once instead of
+     * after a blocking wait (withoutBusyWait).
      */
     begin(last: boolean): boolean {
-      database.pragma('busy_timeout = 0');
       try {
-        begin.run();
+        withoutBusyWait(database, () => begin.run());
         return true;
       } catch (err) {
         if (!last && (err as { code?: unknown }).code === 'SQLITE_BUSY') return false;
         throw err;
-      } finally {
-        database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
       }
     },
     commit(): void {
