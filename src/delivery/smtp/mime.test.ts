@@ -105,6 +105,28 @@ describe('MIME written for the send stage', () => {
     expect(first.headers.get('x-tocsin-kind')).toBe('immediate');
   });
 
+  it('keeps every header line holding an encoded word to 76 characters (RFC 2047), the first line with its header name included', async () => {
+    // "Subject: " and a 72-character encoded word made 81: the first line of every non-ASCII subject was over.
+    const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 200 }).filter((s) => s.trim() !== '' && !/[\r\n\0\u0085\u2028\u2029]/.test(s));
+    await fc.assert(
+      fc.asyncProperty(text, text, async (subject, name) => {
+        const template = prepareMime({ subject: `é ${subject}`, text: 'a', html: '<p>a</p>', headers: { 'X-Tocsin-Tenant': `é ${name}` } });
+        const raw = writeMime(template, {
+          ...SEND,
+          from: { address: 'alerts@example.com', name: `é ${name}` },
+          to: { address: 'ana@example.com', name: `Ä ${name}` },
+        });
+        const all = lines(raw);
+        const head = all.slice(0, all.indexOf(''));
+        for (const line of head.filter((l) => l.includes('=?'))) expect(line.length, line).toBeLessThanOrEqual(76);
+        const parsed = await simpleParser(raw);
+        expect(parsed.subject).toBe(`é ${subject}`);
+        expect(parsed.from?.value[0]).toMatchObject({ address: 'alerts@example.com', name: `é ${name}` });
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('shows a subject or display name that looks like an encoded word as written, never decoded into other text', async () => {
     // An alert message or a user's name is tenant data: written as it is, "=?utf-8?B?…?=" would be
     // read by every mail program as the text it encodes (here a line break and a Bcc header).

@@ -148,18 +148,35 @@ const SCRATCH_CHARS = 32 * 1024;
 const SCRATCH_IN = Buffer.allocUnsafeSlow(SCRATCH_CHARS * 3);
 const SCRATCH_OUT = Buffer.allocUnsafeSlow(worstCase(SCRATCH_IN.length));
 
-/** encodedWords writes text as RFC 2047 UTF-8 "B" encoded words of at most 75 characters, folded onto lines of their own. */
-function encodedWords(text: string): string {
+// RFC 2047, section 2: a header line holding an encoded word is at most 76 characters long.
+const ENCODED_LINE_MAX = 76;
+// What an encoded word adds around its base64: "=?UTF-8?B?" and "?=".
+const ENCODED_WORD_FRAME = '=?UTF-8?B??='.length;
+
+/** encodedWordBytes is how many bytes of text one encoded word carries on a line already holding `used` characters. */
+function encodedWordBytes(used: number): number {
+  // Base64 writes each 3 bytes as 4 characters.
+  return Math.floor((ENCODED_LINE_MAX - used - ENCODED_WORD_FRAME) / 4) * 3;
+}
+
+/**
+ * encodedWords writes text as RFC 2047 UTF-8 "B" encoded words, each line at most 76 characters:
+ * the first after the `firstLineUsed` characters before it (the header's name), the others on
+ * folded lines of their own.
+ */
+function encodedWords(text: string, firstLineUsed: number): string {
   const words: string[] = [];
+  let budget = encodedWordBytes(firstLineUsed);
   let chunk = '';
   let bytes = 0;
   for (const char of text) {
     const size = Buffer.byteLength(char);
-    // 45 bytes make 60 base64 characters: 72 with the =?UTF-8?B? … ?= around them.
-    if (bytes + size > 45) {
+    if (bytes + size > budget && chunk) {
       words.push(chunk);
       chunk = '';
       bytes = 0;
+      // A folded line starts with one space.
+      budget = encodedWordBytes(1);
     }
     chunk += char;
     bytes += size;
@@ -192,7 +209,7 @@ function assertHeaderValue(name: string, value: string): void {
 /** headerLine is one whole header, folded and encoded as its value needs. */
 function headerLine(name: string, value: string): string {
   assertHeaderValue(name, value);
-  return AS_WRITTEN.test(value) ? foldAscii(`${name}: ${value}`) : `${name}: ${encodedWords(value)}`;
+  return AS_WRITTEN.test(value) ? foldAscii(`${name}: ${value}`) : `${name}: ${encodedWords(value, name.length + 2)}`;
 }
 
 /** asciiAddress writes an address's domain in punycode, as SMTP and headers without SMTPUTF8 need it. */
@@ -208,7 +225,13 @@ function mailboxHeader(name: string, mailbox: Mailbox): string {
   assertHeaderValue(name, address);
   if (!mailbox.name) return `${name}: ${address}`;
   assertHeaderValue(name, mailbox.name);
-  if (!AS_WRITTEN.test(mailbox.name)) return `${name}: ${encodedWords(mailbox.name)} <${address}>`;
+  if (!AS_WRITTEN.test(mailbox.name)) {
+    const encoded = `${name}: ${encodedWords(mailbox.name, name.length + 2)}`;
+    // The address follows on the last encoded word's line while that stays within 76 characters.
+    const fold = encoded.lastIndexOf(CRLF);
+    const lastLine = fold < 0 ? encoded : encoded.slice(fold + CRLF.length);
+    return lastLine.length + address.length + 3 <= ENCODED_LINE_MAX ? `${encoded} <${address}>` : `${encoded}${CRLF} <${address}>`;
+  }
   if (ATOM_PHRASE.test(mailbox.name)) return foldAscii(`${name}: ${mailbox.name} <${address}>`);
   return foldAscii(`${name}: "${mailbox.name.replace(/[\\"]/g, '\\$&')}" <${address}>`);
 }
