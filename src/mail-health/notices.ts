@@ -22,6 +22,7 @@ import { emailTranslator } from '../i18n/email-i18n.js';
 import type { Db } from '../storage/database.js';
 import type { MailHealthTransition } from './model.js';
 import type { MailHealthChange } from './store.js';
+import { firstKnownZone } from '../shared/validation.js';
 
 /** The component and event of the alert raised when a tenant's mail fails (API.md). */
 const MAIL_HEALTH_ALERT = { component: 'Tocsin', event: 'Mail.DeliveryFailing' } as const;
@@ -364,7 +365,7 @@ export async function queueAdminNotices(tx: Db, tenantId: string, notice: AdminN
     tx,
     admins.map((admin) => {
       const language = languageOf(admin.language, tenant.language);
-      const timeZone = admin.timeZone ?? tenant.time_zone;
+      const timeZone = firstKnownZone(admin.timeZone, tenant.time_zone);
       return {
         tenantId,
         kind: 'mail-health' as const,

@@ -2,6 +2,7 @@ import type { Permission } from '../access/permissions.js';
 import type { EmailKind } from '../delivery/contract.js';
 import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../i18n/languages.js';
 import { EMAIL_CHOICE_OF, NO_PREFERENCES, type PreferenceLayer, type Preferences, wantsEmail } from '../preferences/model.js';
+import { firstKnownZone } from '../shared/validation.js';
 
 /** Recipient is one mailbox that may receive alert emails, with how to write to it. */
 export interface Recipient {
@@ -80,7 +81,7 @@ export function userRecipient(user: UserFacts, facts: AccessFacts, tenant: Tenan
     address: user.email,
     name: user.name,
     language: languageOf(user.language, tenant.language),
-    timeZone: user.timeZone ?? tenant.timeZone,
+    timeZone: firstKnownZone(user.timeZone, tenant.timeZone),
     preferences: { own: user.own, groups: groups.flatMap((g) => (g.rules ? [g.rules] : [])) },
     optedOut: new Set(),
   };

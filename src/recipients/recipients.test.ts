@@ -47,6 +47,15 @@ describeEachDialect('alert email recipients', (dialect) => {
     expect(byAddress.get('viagroup@example.com')).toMatchObject({ language: 'de', timeZone: 'Europe/Paris' });
   });
 
+  it("writes in the tenant's time zone to a user whose stored zone the runtime does not know, as the console shows it", async () => {
+    // Saved by a process whose runtime knew it: the emails said 'Times are shown in UTC', the console and action pages the tenant's.
+    const martian = await user('martian@example.com', { roles: ['Alerts Viewer'] });
+    await t.tocsin.deps.storage.db.updateTable('users').set({ time_zone: 'Mars/Olympus_Mons' }).where('id', '=', martian).execute();
+    const recipients = await all();
+    await t.call('DELETE', `${base}/users/${martian}`);
+    expect(recipients.find((r) => r.address === 'martian@example.com')).toMatchObject({ timeZone: 'Europe/Paris' });
+  });
+
   it('writes once to a group address in the group language, never to an expanded or blind group, and lets the individual win a shared address', async () => {
     const groups = (await all(1000)).filter((r) => r.type === 'group');
     expect(groups.map((g) => [g.address, g.language])).toEqual([['ops@example.com', 'ja']]);

@@ -22,6 +22,7 @@ import { RefusedHostError } from './host-guard.js';
 import { getMailSettings, mergeOverCustom, readSendSettings } from './mail-settings.js';
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
 import type { SmtpSettingsInput, StoredSmtp } from './smtp-settings.js';
+import { firstKnownZone } from '../shared/validation.js';
 
 /** TestMailDeps are the parts a test send needs. */
 export interface TestMailDeps {
@@ -218,6 +219,6 @@ export async function testMailRecipient(
     tenant,
     sendTo: address,
     language: asLanguage(user?.language) ?? asLanguage(tenant.language) ?? DEFAULT_LANGUAGE,
-    timeZone: user?.timeZone ?? tenant.time_zone,
+    timeZone: firstKnownZone(user?.timeZone, tenant.time_zone),
   };
 }
