@@ -15,16 +15,37 @@ export interface Reader {
   readonly userId: string;
   /** Alerts created at or before this epoch ms are read unless marked otherwise; -1 reads nothing. */
   readonly readThrough: number;
+  /**
+   * No alert created before this epoch ms is unread for the reader: the one after the watermark, or
+   * the oldest alert the reader marked unread when that is older. Every query of unread alerts also
+   * says `created_at >= unreadFrom`, which changes no answer but lets both engines start the
+   * tenant's index range there: without it, a user who read all but the last day's alerts of a
+   * year (1.5 million) had every one of them walked for each unread count, 3 s apart in the console.
+   */
+  readonly unreadFrom: number;
 }
 
 /** HOST_READER reads nothing: everything is unread for the host administrator. */
-const HOST_READER: Reader = Object.freeze({ userId: '', readThrough: -1 });
+const HOST_READER: Reader = Object.freeze({ userId: '', readThrough: -1, unreadFrom: 0 });
 
-/** readerFor loads the caller's watermark (one primary-key lookup). */
+/**
+ * readerFor loads the caller's watermark (one primary-key lookup) and, when there is one, the
+ * oldest alert the caller marked unread (the caller's exception rows, which markAllRead keeps few).
+ */
 export async function readerFor(db: Db, principal: Principal): Promise<Reader> {
   if (principal.kind === 'host') return HOST_READER;
   const mark = await db.selectFrom('alert_read_marks').select('read_through').where('user_id', '=', principal.userId).executeTakeFirst();
-  return { userId: principal.userId, readThrough: mark?.read_through ?? -1 };
+  const readThrough = Number(mark?.read_through ?? -1);
+  if (readThrough < 0) return { userId: principal.userId, readThrough, unreadFrom: 0 };
+  const marked = await db
+    .selectFrom('alert_read_state as r')
+    .innerJoin('alerts as a', 'a.id', 'r.alert_id')
+    .select((eb) => eb.fn.min('a.created_at').as('oldest'))
+    .where('r.user_id', '=', principal.userId)
+    .where('r.read', '=', 0)
+    .executeTakeFirst();
+  const oldest = marked?.oldest === null || marked?.oldest === undefined ? Number.POSITIVE_INFINITY : Number(marked.oldest);
+  return { userId: principal.userId, readThrough, unreadFrom: Math.min(readThrough + 1, oldest) };
 }
 
 /**
@@ -45,15 +66,19 @@ export function isReadExpression(reader: Reader): RawBuilder<number> {
 
 /** isUnreadCondition holds for the alerts the reader has not read. */
 export function isUnreadCondition(reader: Reader): Expression<SqlBool> {
-  return sql<SqlBool>`(r.read = 0 or (r.read is null and a.created_at > ${reader.readThrough}))`;
+  return sql<SqlBool>`(a.created_at >= ${reader.unreadFrom} and (r.read = 0 or (r.read is null and a.created_at > ${reader.readThrough})))`;
+}
+
+/** unreadCountQuery is unreadCount's statement: the tenant's alerts the reader has not read, counted as `n`. */
+export function unreadCountQuery(db: Db, tenantId: string, reader: Reader) {
+  return readStateQuery(db, tenantId, reader)
+    .where(isUnreadCondition(reader))
+    .select((eb) => eb.fn.countAll<number>().as('n'));
 }
 
 /** unreadCount counts the tenant's alerts the reader has not read. */
 export async function unreadCount(db: Db, tenantId: string, reader: Reader): Promise<number> {
-  const row = await readStateQuery(db, tenantId, reader)
-    .where(isUnreadCondition(reader))
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
+  const row = await unreadCountQuery(db, tenantId, reader).executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
