@@ -318,6 +318,13 @@ export async function tocsinDeliveryRate(
 /** SEED_ALERTS distinct Fatal alerts are seeded, so the queued emails are about many alerts, not one rendered once. */
 export const SEED_ALERTS = 1_000;
 
+/**
+ * SCALE_OUT_LIMIT is the scale-out target of issue 12: 2 worker processes' CPU per email at most
+ * this many times one worker's. Its margin (0.1) is also the scatter of paired runs above which
+ * the benchmarks call the target undecided (bench/stats.ts pairedVerdict).
+ */
+export const SCALE_OUT_LIMIT = 1.1;
+
 /** OPERATORS of the seeded tenant ask for immediate emails: each alert's email goes to each of them (queueCopies). */
 export const OPERATORS = 10;
 

@@ -15,6 +15,7 @@ describe('the benchmark report', () => {
       { goal: 'ingestion ≥ 2× Alertmanager', figure: '2.4×', met: true },
       { goal: 'p95 ≤ Alertmanager', figure: '2,000 ms vs 12 ms', met: false },
       { goal: 'reports', figure: 'n/a', met: undefined },
+      { goal: 'scale-out ≤ 1.1×', figure: 'pairs 1.05×, 1.30×', met: 'undecided' },
     ],
     sections: [
       { title: 'Ingestion', method: 'How.', figures: [{ label: 'Tocsin', runs: [3, 1, 2], unit: 'alerts/s', command: 'npm run bench' }], notes: ['a note'] },
@@ -22,10 +23,11 @@ describe('the benchmark report', () => {
     caveats: ['ingest: 2 runs instead of 3.'],
   });
 
-  it('states every target as met, missed or not measured', () => {
+  it('states every target as met, missed, undecided or not measured', () => {
     expect(report).toContain('| ingestion ≥ 2× Alertmanager | 2.4× | **met** |');
     expect(report).toContain('| p95 ≤ Alertmanager | 2,000 ms vs 12 ms | **missed** |');
     expect(report).toContain('| reports | n/a | not measured |');
+    expect(report).toContain('| scale-out ≤ 1.1× | pairs 1.05×, 1.30× | **undecided** (the runs scatter more than the margin) |');
   });
 
   it('shows each figure as the median of its runs, with the runs and the command', () => {

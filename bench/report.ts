@@ -18,8 +18,11 @@ export interface Figure {
 export interface Target {
   readonly goal: string;
   readonly figure: string;
-  /** undefined when the run could not measure it. */
-  readonly met: boolean | undefined;
+  /**
+   * undefined when the run could not measure it; 'undecided' when its runs scattered more than the
+   * target's margin on both sides of it (pairedVerdict), so that no single run may decide.
+   */
+  readonly met: boolean | 'undecided' | undefined;
 }
 
 /** Section is a titled table of figures with what it measured and how. */
@@ -73,7 +76,8 @@ function figureRow(f: Figure): string {
   return `| ${f.label} | **${formatNumber(medianOf(f))}** ${f.unit} | ${runs} | \`${f.command}\`${f.note ? ` (${f.note})` : ''} |`;
 }
 
-function verdict(met: boolean | undefined): string {
+function verdict(met: Target['met']): string {
+  if (met === 'undecided') return '**undecided** (the runs scatter more than the margin)';
   return met === undefined ? 'not measured' : met ? '**met**' : '**missed**';
 }
 

@@ -9,6 +9,10 @@
  *
  *   TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts [--emails 4000] [--runs 2] [--idle-seconds 10] [--warmup 500] [--cpu-prof] [--node-flags=--single-threaded-gc]
  *
+ * The runs go in pairs (1 and 2 workers back to back, which first alternating); the last line
+ * gives each pair's ratio of CPU per email, their median and spread, and whether they decide the
+ * 1.1× target or scatter more than its margin (bench/stats.ts pairedVerdict).
+ *
  * It also prints, per email: how many workers made each alert's email (1.00 when no alert's
  * recipients were split between the workers, each of which would read its facts and render its
  * MIME), the workers' CPU on their main threads and on their other threads (GC and compiler
@@ -25,10 +29,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type DeliveryResult, seedDatabase, tocsinDeliveryRate } from './delivery.js';
+import { type DeliveryResult, SCALE_OUT_LIMIT, seedDatabase, tocsinDeliveryRate } from './delivery.js';
 import { ROOT, postgresDatabase, releaseAll, releaseOnSignals, sleep, tempDir } from './lifecycle.js';
 import { startSinkProcess } from './sink-client.js';
-import { median } from './stats.js';
+import { describePairs, median, pairedVerdict } from './stats.js';
 import { type ThreadStats, processStats, startTocsinServer, threadStats } from './tocsin.js';
 
 const { values: args } = parseArgs({
@@ -220,10 +224,15 @@ async function main(): Promise<void> {
       return;
     }
     const runs: Run[] = [];
+    const pairs: [number, number][] = [];
     for (let i = 0; i < RUNS; i++) {
-      for (const workers of [1, 2]) {
+      // Each pair back to back, the first of it alternating (1 2, 2 1, …): a load that rises or
+      // falls through the pair weighs on the 1-worker and the 2-worker figure alike across pairs.
+      const cpuOf: Record<number, number> = {};
+      for (const workers of i % 2 === 0 ? [1, 2] : [2, 1]) {
         const run = await deliveryRun(url, sink, workers, i);
         runs.push(run);
+        cpuOf[workers] = run.result.clientCpuMsPerEmail ?? Number.NaN;
         console.log(describe(run));
         console.log(
           `  load: ${os
@@ -232,9 +241,12 @@ async function main(): Promise<void> {
             .join(', ')}`,
         );
       }
+      pairs.push([cpuOf[1]!, cpuOf[2]!]);
     }
     const cpu = (w: number) => median(runs.filter((r) => r.workers === w).map((r) => r.result.clientCpuMsPerEmail ?? Number.NaN));
     console.log(`median CPU-ms/email: 1 worker ${cpu(1).toFixed(2)}, 2 workers ${cpu(2).toFixed(2)} = ${(cpu(2) / cpu(1)).toFixed(3)}×`);
+    const verdict = pairedVerdict(pairs, SCALE_OUT_LIMIT, SCALE_OUT_LIMIT - 1);
+    if (verdict) console.log(`2 workers / 1 worker, CPU per email, pair by pair: ${describePairs(verdict, SCALE_OUT_LIMIT, SCALE_OUT_LIMIT - 1)}`);
     if (IDLE_SECONDS > 0) {
       for (const workers of [1, 2]) {
         const idle = await idleCost(url, workers);
