@@ -19,7 +19,7 @@ import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl, urlSmtp } from './settings/smt
 import { type Clock, systemClock } from './shared/clock.js';
 import { databaseClock } from './storage/database-clock.js';
 import { OTHER_SECRET_KEY, checkSecretKey } from './settings/secret-key-check.js';
-import { migrateOrStop, openStorageWhenReachable } from './storage/connect.js';
+import { migrateWhenFree, openStorageWhenReachable } from './storage/connect.js';
 import { connectionBudget, warnIfOverBudget } from './storage/connection-budget.js';
 
 /**
@@ -93,30 +93,29 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
   // While the database refuses (full, down, starting), a stand-in answers /healthz and /readyz on
   // the process's port, so the orchestrator reads why instead of restarting a crashed process.
   let probe: StartupProbe | undefined;
+  const onWaiting = async (reason: string) => {
+    if (probe) probe.setReason(reason);
+    else if (listen) probe = await listenStartupProbe(config.port, config.host, reason);
+  };
   const storage = await openStorageWhenReachable(config.databaseUrl, {
     poolSize: config.dbPoolSize,
     setting: config.databaseSetting,
     logger,
-    onWaiting: async (reason) => {
-      if (probe) probe.setReason(reason);
-      else if (listen) probe = await listenStartupProbe(config.port, config.host, reason);
-    },
+    onWaiting,
   }).catch(async (err: unknown) => {
     await probe?.close();
     throw err;
   });
-  const closers: (() => Promise<void>)[] = [() => storage.close()];
-  if (probe) {
-    probe.setReason('applying migrations');
-    closers.unshift(() => probe!.close());
-  }
+  // The stand-in may also start while the migrations wait for the database (migrateWhenFree).
+  const closers: (() => Promise<void>)[] = [async () => probe?.close(), () => storage.close()];
+  probe?.setReason('applying migrations');
   try {
     await warnIfOverBudget(storage, connectionBudget(config.role, config.dbPoolSize), logger);
     // Processes on machines whose clocks disagree keep one time, the database's (tests bring their own clock).
     const databaseTime = options.clock ? undefined : await databaseClock(storage, systemClock, logger);
     if (databaseTime) closers.push(async () => databaseTime.stop());
     const clock: Clock = options.clock ?? databaseTime ?? systemClock;
-    await migrateOrStop(storage, config.databaseSetting);
+    await migrateWhenFree(storage, { setting: config.databaseSetting, logger, onWaiting });
     const admin = await ensureAdminToken(storage.db, config.adminToken, clock);
     const secretBox = openSecretBox(config);
     if ((await checkSecretKey(storage.db, secretBox)) === 'other') logger.error(OTHER_SECRET_KEY);

@@ -8,7 +8,7 @@ import { shareMetrics } from '../ops/cluster-metrics.js';
 import { MailCatcher } from '../delivery/catcher/mail-catcher.js';
 import { systemClock } from '../shared/clock.js';
 import { ConfigError } from '../shared/config-error.js';
-import { migrateOrStop, openStorageWhenReachable } from '../storage/connect.js';
+import { migrateWhenFree, openStorageWhenReachable } from '../storage/connect.js';
 
 /** ApiCluster is the primary of several `api` processes sharing one port. */
 export interface ApiCluster {
@@ -42,7 +42,7 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
   const storage = await openStorageWhenReachable(config.databaseUrl, { poolSize: 1, setting: config.databaseSetting, logger });
   let generatedAdminToken: string | undefined;
   try {
-    await migrateOrStop(storage, config.databaseSetting);
+    await migrateWhenFree(storage, { setting: config.databaseSetting, logger });
     generatedAdminToken = (await ensureAdminToken(storage.db, config.adminToken, systemClock)).generated;
   } finally {
     await storage.close();

@@ -48,6 +48,7 @@ export function unavailableReason(error: unknown): string {
     return `too many connections: PostgreSQL refused a new one (${typeof message === 'string' ? message : 'limit reached'}); see TOCSIN_DB_POOL_SIZE`;
   }
   if (code === STARTING_UP) return 'the database is starting up';
+  if (code === 'SQLITE_BUSY') return 'the SQLite file is locked by another process (a backup, an sqlite3 shell, a migration)';
   if (refusesConnections(error ?? {})) return 'the database is not accepting connections now (ALLOW_CONNECTIONS false)';
   if (typeof code === 'string' && code.startsWith('28')) return 'the database refused the credentials of DATABASE_URL';
   if (code === '3D000') return 'the database named in DATABASE_URL does not exist';
@@ -140,18 +141,50 @@ export interface ConnectOptions {
  * ending the process: a worker started while PostgreSQL has no free connection joins when one frees.
  */
 export async function openStorageWhenReachable(url: string, options: ConnectOptions): Promise<Storage> {
+  return whileUnavailable(
+    () => openStorage(url, { poolSize: options.poolSize }),
+    { ...options, retried: isWorthRetrying, stop: (err) => cannotOpen(err, options.setting), waitingFor: 'cannot connect to the database' },
+    (failures) => options.logger.info({ attempts: failures + 1 }, 'database reachable again'),
+  );
+}
+
+/**
+ * migrateWhenFree applies the pending migrations as migrateOrStop does, but waits out an SQLite
+ * file whose write lock another process holds past the busy timeout (a backup, an sqlite3 shell, a
+ * `tocsin migrate` beside it), logged and reported through onWaiting as openStorageWhenReachable's
+ * waits are, where the start used to end with a stack trace and 'database is locked'.
+ */
+export async function migrateWhenFree(storage: Storage, options: Omit<ConnectOptions, 'poolSize'>): Promise<string[]> {
+  return whileUnavailable(() => migrateOrStop(storage, options.setting), {
+    ...options,
+    retried: (err) => (err as { code?: unknown } | null)?.code === 'SQLITE_BUSY',
+    stop: (err) => err,
+    waitingFor: 'cannot apply the migrations',
+  });
+}
+
+/**
+ * whileUnavailable runs `attempt` until it succeeds, waiting with backoff after each failure that
+ * `retried` says may pass (logged as `waitingFor`, its reason given to onWaiting); any other
+ * failure is thrown as `stop` makes it. `recovered` hears how many failures came before success.
+ */
+async function whileUnavailable<T>(
+  attempt: () => Promise<T>,
+  options: Omit<ConnectOptions, 'poolSize'> & { retried: (err: unknown) => boolean; stop: (err: unknown) => unknown; waitingFor: string },
+  recovered?: (failures: number) => void,
+): Promise<T> {
   const policy = options.policy ?? CONNECT_BACKOFF;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   for (let failures = 0; ; failures += 1) {
     try {
-      const storage = await openStorage(url, { poolSize: options.poolSize });
-      if (failures > 0) options.logger.info({ attempts: failures + 1 }, 'database reachable again');
-      return storage;
+      const result = await attempt();
+      if (failures > 0) recovered?.(failures);
+      return result;
     } catch (err) {
-      if (!isWorthRetrying(err)) throw cannotOpen(err, options.setting);
+      if (!options.retried(err)) throw options.stop(err);
       const reason = unavailableReason(err);
       const waitMs = backoffDelay(failures, policy, options.random ?? Math.random);
-      options.logger.warn({ reason, retryInMs: waitMs }, 'cannot connect to the database; retrying');
+      options.logger.warn({ reason, retryInMs: waitMs }, `${options.waitingFor}; retrying`);
       await options.onWaiting?.(reason);
       await sleep(waitMs);
     }

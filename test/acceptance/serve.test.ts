@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +136,30 @@ describe('tocsin serve, as a user runs it', () => {
       expect(bad.stderr(), command).not.toContain('    at ');
     }
   });
+
+  it('waits for an SQLite file another process holds locked at start, saying so, and serves once it is free', async () => {
+    // A restart while a backup or an sqlite3 shell held the write lock ended after the busy timeout
+    // with 'tocsin: SqliteError: database is locked' and a stack trace, where an unreachable
+    // PostgreSQL is waited for.
+    const dataDir = tempDir('tocsin-accept-');
+    const migrated = start('node', ['bin/tocsin.js', 'migrate'], { env: cleanEnv({ TOCSIN_DATA_DIR: dataDir }) });
+    expect((await migrated.exited()).code).toBe(0);
+    const backup = new Database(path.join(dataDir, 'tocsin.db'));
+    backup.exec('begin exclusive');
+    try {
+      const started = serve({ TOCSIN_DATA_DIR: dataDir });
+      await started.waitFor(
+        /"reason":"the SQLite file is locked by another process[^"]*","retryInMs":\d+,"msg":"cannot apply the migrations; retrying"/,
+        30_000,
+      );
+      backup.exec('rollback');
+      await started.waitFor(RUNNING, 30_000);
+      expect(started.stderr()).toBe('');
+      expect((await stopped(started, 'SIGTERM', true)).code).toBe(0);
+    } finally {
+      backup.close();
+    }
+  }, 90_000);
 
   it('says which port is taken, without a stack trace, when another process holds it', async () => {
     const holder = net.createServer();
