@@ -59,6 +59,11 @@ export class RefusedHostError extends StageError {
   constructor(
     /** Whether asking again later may help (a DNS failure), for the outbox. */
     readonly retryable: boolean,
+    /**
+     * The setting at fault, for a 400 that names it: `port` when the port is not a mail port (known
+     * before any lookup, so naming it tells nothing about the network), `host` otherwise.
+     */
+    readonly field: 'host' | 'port' = 'host',
   ) {
     super(REFUSED_HOST_MESSAGE);
   }
@@ -76,7 +81,7 @@ const systemResolver: Resolver = async (host) => (await dns.lookup(host, { all: 
  * (DNS rebinding) cannot send the connection elsewhere.
  */
 export async function checkSmtpHost(host: string, port: number, resolve: Resolver = systemResolver): Promise<string> {
-  if (!GUARDED_PORTS.includes(port)) throw new RefusedHostError(false);
+  if (!GUARDED_PORTS.includes(port)) throw new RefusedHostError(false, 'port');
   let addresses: string[];
   try {
     addresses = await addressesOf(host, resolve);
@@ -95,7 +100,7 @@ export async function checkSmtpHost(host: string, port: number, resolve: Resolve
  * Throws RefusedHostError, whose message is the same whatever the reason.
  */
 export async function checkSavedSmtpHost(host: string, port: number, resolve: Resolver = systemResolver): Promise<void> {
-  if (!GUARDED_PORTS.includes(port)) throw new RefusedHostError(false);
+  if (!GUARDED_PORTS.includes(port)) throw new RefusedHostError(false, 'port');
   const addresses = await addressesOf(host, resolve).catch(() => []);
   if (!addresses.every(isPublicAddress)) throw new RefusedHostError(false);
 }

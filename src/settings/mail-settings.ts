@@ -199,7 +199,8 @@ export interface HostPolicy {
  * saveMailSettings applies a PUT: fields left out keep their value; `custom` merges over the stored
  * custom values (so switching to the default and back keeps them); `custom: null` clears them.
  * When private hosts are refused, a custom host the connection would refuse is a 400 on
- * `custom.host` with the one generic message of a refused host.
+ * `custom.host` (`custom.port` for a port that is not a mail port) with the one generic message of
+ * a refused host.
  */
 export async function saveMailSettings(
   db: Db,
@@ -216,7 +217,7 @@ export async function saveMailSettings(
     try {
       await checkSavedSmtpHost(merged.smtp.host, merged.smtp.port, hosts.resolver);
     } catch (err) {
-      if (err instanceof RefusedHostError) throw fieldError('custom.host', err.message);
+      if (err instanceof RefusedHostError) throw fieldError(`custom.${err.field}`, err.message);
       throw err;
     }
   }

@@ -651,6 +651,20 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
     await t.close();
     await server.close();
   });
+  /** updateSmtpBulk saves a custom host and port as Orchestrator's UpdateBulk does. */
+  const updateSmtpBulk = (host: string, port: string, token: string) =>
+    t.call(
+      'POST',
+      '/odata/Settings/UiPath.Server.Configuration.OData.UpdateBulk',
+      {
+        settings: [
+          { name: 'Abp.Net.Mail.Smtp.Host', value: host },
+          { name: 'Abp.Net.Mail.Smtp.Port', value: port },
+          { name: 'Abp.Net.Mail.DefaultFromAddress', value: 'a@example.com' },
+        ],
+      },
+      token,
+    );
 
   it('refuses loopback, private, metadata and mapped addresses and odd ports with one generic message', async () => {
     // Three tenants, as each may test 10 times a minute.
@@ -737,18 +751,7 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
       expect(res.statusCode, host).toBe(400);
       expect(res.json().errors, host).toEqual([{ path: 'custom.host', message: generic }]);
     }
-    const bulk = await t.call(
-      'POST',
-      '/odata/Settings/UiPath.Server.Configuration.OData.UpdateBulk',
-      {
-        settings: [
-          { name: 'Abp.Net.Mail.Smtp.Host', value: '172.16.0.1' },
-          { name: 'Abp.Net.Mail.Smtp.Port', value: '25' },
-          { name: 'Abp.Net.Mail.DefaultFromAddress', value: 'a@example.com' },
-        ],
-      },
-      token,
-    );
+    const bulk = await updateSmtpBulk('172.16.0.1', '25', token);
     expect(bulk.json()).toMatchObject({ status: 400, errors: [{ path: 'Abp.Net.Mail.Smtp.Host', message: generic }] });
     expect((await t.call('GET', '/api/v1/tenants/guarded/settings/mail', undefined, token)).json()).toMatchObject({ useCustom: false, custom: null });
     // A public address saves, and keeps its precise diagnostics for when it is tested.
@@ -761,6 +764,17 @@ describeEachDialect('Test Mail Settings with private SMTP hosts refused', (diale
     expect(saved.json().custom).toMatchObject({ host: '93.184.215.14' });
     await t.call('DELETE', '/api/v1/tenants/guarded/settings/mail/custom', undefined, token);
     expect(server.connections()).toBe(0);
+  });
+
+  it('names the port, not the host, when a public host is saved on a port other than 25, 465, 587 or 2525', async () => {
+    const { token } = await t.tenantWithUser('guarded-port');
+    const custom = { host: '93.184.215.14', port: 8025, security: 'starttls', fromAddress: 'a@example.com' };
+    const put = await t.call('PUT', '/api/v1/tenants/guarded-port/settings/mail', { useCustom: true, custom }, token);
+    expect(put.statusCode).toBe(400);
+    expect(put.json().errors).toEqual([{ path: 'custom.port', message: REFUSED_HOST_MESSAGE }]);
+    const bulk = await updateSmtpBulk('93.184.215.14', '8025', token);
+    expect(bulk.json()).toMatchObject({ status: 400, errors: [{ path: 'Abp.Net.Mail.Smtp.Port', message: REFUSED_HOST_MESSAGE }] });
+    expect((await t.call('GET', '/api/v1/tenants/guarded-port/settings/mail', undefined, token)).json()).toMatchObject({ useCustom: false, custom: null });
   });
 
   it('refuses a tenant endpoint for the outbox too, but trusts the system default', async () => {
