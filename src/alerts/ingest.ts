@@ -5,12 +5,12 @@ import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import { storageFailure } from '../storage/errors.js';
 import type { Storage } from '../storage/storage.js';
-import { type WriteTransactionOptions, writeTransaction } from '../storage/write-transaction.js';
+import type { WriteTransactionOptions } from '../storage/write-transaction.js';
 import type { FatalCommit, FatalSignal } from './fatal-signal.js';
 import type { NewAlert } from './input.js';
 import { multiMap } from '../shared/multi-map.js';
 import { writeAlerts } from './store.js';
-import { alertTimeFloor } from './time-floor.js';
+import { floorTransaction } from './time-floor.js';
 import { SEVERITIES } from './severity.js';
 
 /**
@@ -98,7 +98,7 @@ export function groupCommit(
 ): AlertIngest['raise'] {
   const queue: Pending[] = [];
   let committing = 0;
-  const transaction = writeTransaction(storage, lock);
+  const transaction = floorTransaction(storage, lock);
   const takeOnceLocked = storage.dialect === 'sqlite';
 
   const take = (): Pending[] => {
@@ -144,10 +144,9 @@ export function groupCommit(
     let afterCommit: (() => boolean) | undefined;
     let ids: string[][];
     try {
-      ids = await transaction(async (tx) => {
+      // Stamped no earlier than the report windows already judged (time-floor.ts): read before the clock.
+      ids = await transaction(async (tx, floor) => {
         items ??= take();
-        // Stamped no earlier than the report windows already judged (time-floor.ts): read before the clock.
-        const floor = await alertTimeFloor(tx);
         const out = await write(tx, items, Math.max(clock.now(), floor), decide !== undefined);
         const commits = fatalCommits(items, out);
         if (decide && commits.length > 0) afterCommit = await decide(tx, commits).catch((err: unknown) => Promise.reject(new InCommitDecisionError(err)));

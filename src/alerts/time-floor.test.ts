@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, openTestStorage } from '../../test/support/storage.js';
+import { DIALECTS, describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import type { Storage } from '../storage/storage.js';
-import { alertTimeFloor, raiseAlertTimeFloor } from './time-floor.js';
+import { alertTimeFloor, floorTransaction, raiseAlertTimeFloor } from './time-floor.js';
 
 describe.runIf(DIALECTS.includes('postgres'))('the alerts time floor on PostgreSQL', () => {
   let storage: Storage;
@@ -45,5 +45,41 @@ describe.runIf(DIALECTS.includes('postgres'))('the alerts time floor on PostgreS
     release();
     await raising;
     expect(await reading).toEqual({ floor: 2_000, shared: 1 });
+  });
+});
+
+describeEachDialect('a transaction that stores alerts, the floor read first', (dialect) => {
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+  });
+  afterAll(() => storage.close());
+
+  const storedFloor = async () =>
+    Number((await storage.db.selectFrom('alert_time_floor').select('not_before').where('id', '=', 1).executeTakeFirstOrThrow()).not_before);
+
+  it('is given the floor, with the lock held shared on PostgreSQL, and commits what it wrote', async () => {
+    await raiseAlertTimeFloor(storage.db, 5_000);
+    const seen = await floorTransaction(storage)(async (tx, floor) => {
+      await tx.updateTable('alert_time_floor').set({ not_before: 6_000 }).where('id', '=', 1).execute();
+      if (dialect !== 'postgres') return { floor, shared: 1 };
+      const { rows } = await sql<{ n: string }>`
+        select count(*) as n from pg_locks where locktype = 'advisory' and mode = 'ShareLock' and granted and pid = pg_backend_pid()`.execute(tx);
+      return { floor, shared: Number(rows[0]!.n) };
+    });
+    expect(seen).toEqual({ floor: 5_000, shared: 1 });
+    expect(await storedFloor()).toBe(6_000);
+  });
+
+  it('rolls back what it wrote when its work fails, and fails with that error', async () => {
+    await raiseAlertTimeFloor(storage.db, 7_000);
+    const failure = await floorTransaction(storage)(async (tx) => {
+      await tx.updateTable('alert_time_floor').set({ not_before: 8_000 }).where('id', '=', 1).execute();
+      throw new Error('the work failed');
+    }).catch((err: unknown) => err);
+    expect((failure as Error).message).toBe('the work failed');
+    expect(await storedFloor()).toBe(7_000);
+    // The connection is free and out of any transaction: the next one begins and commits.
+    expect(await floorTransaction(storage)(async (_tx, floor) => floor)).toBe(7_000);
   });
 });

@@ -27,4 +27,12 @@ describe.runIf(DIALECTS.includes('postgres'))('statements prepared on PostgreSQL
       expect(statements).not.toContain(unmarked);
     });
   });
+
+  it('answers a text of several statements, sent as one, with the rows of its last', async () => {
+    await storage.db.connection().execute(async (conn) => {
+      const { rows } = await conn.executeQuery(CompiledQuery.raw('begin; select 41 + 1 as answer', []));
+      expect(rows).toEqual([{ answer: 42 }]);
+      await conn.executeQuery(CompiledQuery.raw('rollback', []));
+    });
+  });
 });

@@ -28,7 +28,9 @@ const wrapped = new WeakSet<object>();
 /**
  * preparedOnServer hands Kysely a pool whose clients run the texts marked by serverPrepared as
  * named prepared statements (pg prepares a name once per connection and then only binds and
- * executes it), and every other query as they would.
+ * executes it), and every other query as they would. A text of several statements without parameters
+ * (one round trip, pg's simple query) answers with its last statement's result, which Kysely reads;
+ * pg gives an array of them, in which Kysely would find no rows.
  */
 export function preparedOnServer(pool: pg.Pool): PostgresPool {
   return {
@@ -39,11 +41,18 @@ export function preparedOnServer(pool: pg.Pool): PostgresPool {
         const query = client.query.bind(client) as (...args: unknown[]) => unknown;
         (client as { query: unknown }).query = (text: unknown, values?: unknown[]) => {
           const name = typeof text === 'string' ? names.get(text) : undefined;
-          return name === undefined ? query(text, values) : query({ name, text, values });
+          if (name !== undefined) return query({ name, text, values });
+          const answer = query(text, values);
+          return answer instanceof Promise ? answer.then(lastResult) : answer;
         };
       }
       return client as unknown as PostgresPoolClient;
     },
     end: () => pool.end(),
   };
+}
+
+/** lastResult is the result of a query's last statement: pg answers a text of several statements with an array. */
+function lastResult(result: unknown): unknown {
+  return Array.isArray(result) ? result[result.length - 1] : result;
 }
