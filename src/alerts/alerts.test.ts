@@ -1,4 +1,3 @@
-import { CompiledQuery, type Kysely, PostgresAdapter } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import type { Principal } from '../access/principal.js';
@@ -6,30 +5,10 @@ import { createApiToken } from '../access/tokens.js';
 import { createTenant, deleteTenant } from '../access/tenants.js';
 import { createUser } from '../access/users.js';
 import { FakeClock } from '../shared/clock.js';
-import { describeEachDialect } from '../../test/support/storage.js';
-import type { Database, Db } from '../storage/database.js';
+import { describeEachDialect, planOf } from '../../test/support/storage.js';
 import { readerFor, unreadCountQuery } from './read-state.js';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
-
-/**
- * planOf is the engine's plan of a compiled query, one line per step; PostgreSQL is told to avoid
- * whole-table scans, which it prefers for a test's few rows, so that the plan shows the index it can use.
- */
-async function planOf(db: Db, query: CompiledQuery): Promise<string> {
-  return (db as Kysely<Database>).connection().execute(async (c) => {
-    const postgres = c.getExecutor().adapter instanceof PostgresAdapter;
-    if (postgres) await c.executeQuery(CompiledQuery.raw('set enable_seqscan = off'));
-    try {
-      const { rows } = await c.executeQuery<Record<string, unknown>>(
-        CompiledQuery.raw(`explain ${postgres ? '' : 'query plan '}${query.sql}`, [...query.parameters]),
-      );
-      return rows.map((row) => String(row['QUERY PLAN'] ?? row.detail)).join('\n');
-    } finally {
-      if (postgres) await c.executeQuery(CompiledQuery.raw('reset enable_seqscan'));
-    }
-  });
-}
 
 describeEachDialect('alerts API', (dialect) => {
   let t: TestApp;

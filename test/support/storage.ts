@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type CompiledQuery, CompiledQuery as Compiled, PostgresAdapter } from 'kysely';
 import pg from 'pg';
 import SqliteDatabase from 'better-sqlite3';
 import { describe, vi } from 'vitest';
@@ -194,4 +195,23 @@ export async function sqlitePlanOf(marker: string, use: () => Promise<unknown>):
   } finally {
     prepare.mockRestore();
   }
+}
+
+/**
+ * planOf is the engine's plan of a compiled query, one line per step. PostgreSQL is told to avoid
+ * whole-table scans on that connection meanwhile, which it prefers for a test's few rows, so that
+ * the plan shows the index it can use.
+ */
+export async function planOf(db: Storage['db'], query: CompiledQuery): Promise<string> {
+  return db.connection().execute(async (c) => {
+    const postgres = c.getExecutor().adapter instanceof PostgresAdapter;
+    if (postgres) await c.executeQuery(Compiled.raw('set enable_seqscan = off'));
+    try {
+      const explain = `explain ${postgres ? '' : 'query plan '}${query.sql}`;
+      const { rows } = await c.executeQuery<Record<string, unknown>>(Compiled.raw(explain, [...query.parameters]));
+      return rows.map((row) => String(row['QUERY PLAN'] ?? row.detail)).join('\n');
+    } finally {
+      if (postgres) await c.executeQuery(Compiled.raw('reset enable_seqscan'));
+    }
+  });
 }

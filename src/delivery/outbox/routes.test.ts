@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../../test/support/http.js';
 import { FakeClock } from '../../shared/clock.js';
-import { describeEachDialect } from '../../../test/support/storage.js';
+import { describeEachDialect, planOf } from '../../../test/support/storage.js';
+import { deliveryLogPage } from './log.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { testDelivery } from '../../../test/support/outbox-fixtures.js';
 import { startTestSmtpServer } from '../../../test/support/smtp-servers.js';
@@ -88,6 +89,15 @@ describeEachDialect('delivery log API and metrics', (dialect) => {
     expect((await get('kind=summary')).map((i) => i.recipient)).toEqual(['User0@Example.com']);
     expect((await get('recipient=user3@example.COM')).map((i) => i.recipient)).toEqual(['User3@Example.com']);
     expect(await get('status=sent&kind=summary')).toEqual([]);
+  });
+
+  it("reads one recipient's emails from an index, not by walking the tenant's whole log", async () => {
+    const page = deliveryLogPage(t.tocsin.deps.storage.db, acme.tenantId, { recipient: 'user3@example.com', limit: 100 }, 'ascii');
+    expect(await planOf(t.tocsin.deps.storage.db, page.compile())).toMatch(
+      dialect === 'sqlite'
+        ? /USING INDEX deliveries_tenant_recipient \(tenant_id=\? AND <expr>=\?\)/
+        : /deliveries_tenant_recipient[\s\S]*Index Cond: .*lower\(recipient_address\)/,
+    );
   });
 
   it('pages with limit and an opaque cursor', async () => {
