@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../shared/config-error.js';
-import { migrate } from './migrate.js';
+import { migrate, pendingMigrations } from './migrate.js';
 import { type Storage, openStorage } from './storage.js';
 
 /** BackoffPolicy spaces the attempts to reach a database: doubling from `firstMs` up to `maxMs`. */
@@ -95,17 +95,27 @@ export async function openStorageOrStop(url: string, options: { poolSize: number
   });
 }
 
+/** PostgreSQL's read_only_sql_transaction: a hot standby, or default_transaction_read_only on. */
+const READ_ONLY_TRANSACTION = '25006';
+
 /**
  * migrateOrStop applies the pending migrations; a role that may not create tables (PostgreSQL 15 and
- * later let only the database's owner create them in public), a read-only SQLite file or a database
- * that a newer Tocsin migrated (an older build started again after an upgrade: Kysely refuses a
- * database that ran a migration it does not list) stops the start naming the variable that chose
- * the database (DATABASE_URL, else TOCSIN_DATA_DIR), as cannotOpen does; any other failure is
- * thrown as it is.
+ * later let only the database's owner create them in public), a read-only SQLite file, a read-only
+ * PostgreSQL database (an upgrade pointed at a standby) or a database that a newer Tocsin migrated
+ * (an older build started again after an upgrade: Kysely refuses a database that ran a migration it
+ * does not list) stops the start naming the variable that chose the database (DATABASE_URL, else
+ * TOCSIN_DATA_DIR), as cannotOpen does; any other failure is thrown as it is.
  */
 export async function migrateOrStop(storage: Storage, setting: DatabaseSetting = 'DATABASE_URL'): Promise<string[]> {
-  return migrate(storage).catch((err: unknown) => {
+  return migrate(storage).catch(async (err: unknown) => {
     const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+    if (code === READ_ONLY_TRANSACTION) {
+      // Kysely rolled the migrations back; which ones wait is what the operator needs to know.
+      const pending = await pendingMigrations(storage).catch(() => []);
+      throw new ConfigError(
+        `${setting}: the database is read-only (${String(message)}), so this version cannot apply its migrations (${pending.join(', ')}): point it at the primary server, or let the role write, and start again`,
+      );
+    }
     const unknown = typeof message === 'string' ? /previously executed migration (\S+) is missing/.exec(message)?.[1] : undefined;
     if (unknown !== undefined) {
       throw new ConfigError(

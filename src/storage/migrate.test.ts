@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
-import { createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
+import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { migrate, pendingMigrations } from './migrate.js';
 import { type Storage, openStorage } from './storage.js';
@@ -124,3 +124,39 @@ it('names TOCSIN_DATA_DIR, not DATABASE_URL, when the SQLite file of the data fo
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }, 120_000);
+
+it.runIf(TEST_PG_URL)(
+  'stops with one line naming DATABASE_URL when the PostgreSQL database is read-only and a migration is pending, not a stack trace',
+  async () => {
+    // An upgrade pointed at a standby, or at a database set default_transaction_read_only, printed
+    // 'tocsin: error: cannot execute CREATE FUNCTION in a read-only transaction' and a Kysely stack.
+    const database = await createTestDatabase('postgres');
+    const name = new URL(database.url).pathname.slice(1);
+    try {
+      const storage = await openStorage(database.url, { poolSize: 1 });
+      try {
+        await migrate(storage);
+        // As a database left by the version before the last migration (which only replaces a function).
+        const last = Object.keys(MIGRATIONS).at(-1)!;
+        await sql`delete from kysely_migration where name = ${last}`.execute(storage.db);
+        await sql`alter database ${sql.id(name)} set default_transaction_read_only = on`.execute(storage.db);
+      } finally {
+        await storage.close();
+      }
+      const readOnly = await openStorage(database.url, { poolSize: 1 });
+      try {
+        const failure = await migrateOrStop(readOnly).catch((err: unknown) => err);
+        expect(failure).toBeInstanceOf(ConfigError);
+        const message = (failure as Error).message;
+        expect(message).toMatch(/^DATABASE_URL: /);
+        expect(message).toMatch(/read-only/);
+        expect(message).toContain(Object.keys(MIGRATIONS).at(-1));
+        expect(message).not.toContain('\n');
+      } finally {
+        await readOnly.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  },
+);
