@@ -4,7 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { displayText, emailAddress, language } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
-import { inCodePointOrder } from '../storage/text-order.js';
+import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { roleIdsOf, sameName } from './roles.js';
 
@@ -146,7 +146,7 @@ export async function listGroups(db: Db, tenantId: string, groupId?: string): Pr
     roles: roles
       .filter((x) => x.group_id === r.id)
       .map((x) => x.name)
-      .sort(),
+      .sort(byCodePoint),
     expandMembers: r.expand_members === 1,
     createdAt: new Date(r.created_at).toISOString(),
   }));

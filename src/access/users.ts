@@ -5,7 +5,7 @@ import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
 import { displayText, emailAddress, emailKey, language, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
-import { inCodePointOrder } from '../storage/text-order.js';
+import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
 import { hashPassword } from './passwords.js';
 import { resolveRoleIds } from './roles.js';
 import type { AccessTables } from './tables.js';
@@ -160,7 +160,7 @@ export async function listUsers(db: Db, tenantId: string, ids?: readonly string[
     timeZone: r.time_zone,
     active: r.active === 1,
     hasPassword: r.password_hash !== null,
-    roles: (rolesOf.get(r.id) ?? []).sort(),
+    roles: (rolesOf.get(r.id) ?? []).sort(byCodePoint),
     groups: groupsOf.get(r.id) ?? [],
     createdAt: new Date(r.created_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),

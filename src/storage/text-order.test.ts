@@ -6,8 +6,15 @@ import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http
 // Names whose order SQLite (by code point) and a PostgreSQL collated en-US (the official Docker
 // image's database is en_US.utf8, which passes over punctuation as ka-shifted does) read
 // differently: case, accents, punctuation, digits.
-const NAMES = ['ops', 'Finance', 'admins', 'Zeta', 'éclair', 'Eclair', 'a-b', 'ab', 'a b', '_x', '1st', 'Émile'];
-const byCodePoint = (names: readonly string[]) => [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+// And one beyond U+FFFF (its UTF-16 surrogates come before U+FF21, where its code point comes after).
+const NAMES = ['ops', 'Finance', 'admins', 'Zeta', 'éclair', 'Eclair', 'a-b', 'ab', 'a b', '_x', '1st', 'Émile', '\u{1F525} fire', '\uFF21 wide'];
+const codePoints = (text: string) => [...text].map((c) => c.codePointAt(0)!);
+const compareCodePoints = (a: string, b: string) => {
+  const [x, y] = [codePoints(a), codePoints(b)];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+};
+const byCodePoint = (names: readonly string[]) => [...names].sort(compareCodePoints);
 
 describeEachDialect('text in code-point order whatever the database collation', (dialect) => {
   let t: TestApp;
@@ -41,6 +48,10 @@ describeEachDialect('text in code-point order whatever the database collation', 
     const tenantId = (await t.call('GET', base)).json<{ id: string }>().id;
     const facts = await loadAccessFacts(t.tocsin.deps.storage.db, tenantId);
     expect([...facts.groups.values()].map((g) => g.name)).toEqual(byCodePoint(NAMES));
+    // The role names of a user or a group, in the same order as the roles' list.
+    const holder = await t.call('POST', `${base}/users`, { email: 'holder@example.com', name: 'Holder', roles: NAMES });
+    expect(holder.json().roles).toEqual(byCodePoint(NAMES));
+    expect((await t.call('POST', `${base}/groups`, { name: 'holders', roles: NAMES })).json().roles).toEqual(byCodePoint(NAMES));
   });
 
   it("orders OData's $orderby=NotificationName and Component in the same order on both", async () => {
