@@ -130,7 +130,8 @@ export async function listGroups(db: Db, tenantId: string, groupId?: string): Pr
   const rows = await q.orderBy(inCodePointOrder(db, 'name')).execute();
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
-  const members = await db.selectFrom('group_members').selectAll().where('group_id', 'in', ids).execute();
+  // By id: as stored, they came back in SQLite's index order and PostgreSQL's order of writing.
+  const members = await db.selectFrom('group_members').selectAll().where('group_id', 'in', ids).orderBy(inCodePointOrder(db, 'user_id')).execute();
   const roles = await db
     .selectFrom('group_roles')
     .innerJoin('roles', 'roles.id', 'group_roles.role_id')

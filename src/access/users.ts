@@ -149,7 +149,13 @@ export async function listUsers(db: Db, tenantId: string, ids?: readonly string[
     .select(['user_roles.user_id', 'roles.name'])
     .where('user_roles.user_id', 'in', userIds)
     .execute();
-  const groups = await db.selectFrom('group_members').select(['user_id', 'group_id']).where('user_id', 'in', userIds).execute();
+  // By id: as stored, they came back in each engine's own order (an index's, or that of writing).
+  const groups = await db
+    .selectFrom('group_members')
+    .select(['user_id', 'group_id'])
+    .where('user_id', 'in', userIds)
+    .orderBy(inCodePointOrder(db, 'group_id'))
+    .execute();
   const rolesOf = multiMap(roles.map((x) => [x.user_id, x.name]));
   const groupsOf = multiMap(groups.map((x) => [x.user_id, x.group_id]));
   return rows.map((r) => ({

@@ -54,6 +54,18 @@ describeEachDialect('text in code-point order whatever the database collation', 
     expect((await t.call('POST', `${base}/groups`, { name: 'holders', roles: NAMES })).json().roles).toEqual(byCodePoint(NAMES));
   });
 
+  it("lists a group's members and a user's groups in one order on both engines, whatever order they were given in", async () => {
+    const base = '/api/v1/tenants/order-a0';
+    const user = async (email: string) => (await t.call('POST', `${base}/users`, { email, name: email })).json<{ id: string }>().id;
+    const [first, second] = [await user('first@example.com'), await user('second@example.com')];
+    const group = async (name: string) => (await t.call('POST', `${base}/groups`, { name, members: [second, first] })).json<{ id: string }>().id;
+    const [one, two] = [await group('one'), await group('two')];
+    await t.call('PATCH', `${base}/groups/${one}`, { members: [second, first] });
+    const groupIds = [one, two].sort();
+    expect((await t.call('GET', `${base}/groups/${one}`)).json().members).toEqual([first, second].sort());
+    expect((await t.call('GET', `${base}/users/${first}`)).json().groups).toEqual(groupIds);
+  });
+
   it("orders OData's $orderby=NotificationName and Component in the same order on both", async () => {
     const events = ['my.custom_Event', 'My.Custom.Event', 'my-custom.event', 'mycustom.event', 'Z.event', '9.event', 'my:custom'];
     const raised = await t.call('POST', '/api/v1/tenants/order-zeta/alerts', {
