@@ -4,7 +4,8 @@
  * database going away (PostgreSQL refusing connections with the server's own ended; SQLite's
  * write lock held by another process) just as the SMTP server takes the emails. The server's
  * 250s arrive while nothing can be written, and the database comes back only after the emails'
- * leases have run out: each email must still arrive once, recorded sent at its first attempt.
+ * leases have run out, with a second instance working the same queue: each email must still
+ * arrive once, recorded sent at its first attempt.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,21 +21,20 @@ import { until } from '../support/until.js';
 import { type Started, cleanEnv, ensureBuilt, killGroup, start } from './processes.js';
 
 const ADMIN = 'database-outage-admin-token-0123456789';
-const RECIPIENTS = ['ana@example.com', 'ben@example.com', 'cy@example.com'];
+const RECIPIENTS = Array.from({ length: 10 }, (_, i) => `operator${i}@example.com`);
 
 beforeAll(ensureBuilt, 180_000);
 
 describeEachDialect('a database outage while the SMTP server takes the emails', (dialect) => {
   let database: TestDatabase;
   let smtp: TestSmtpServer;
-  let server: Started | undefined;
+  const servers: Started[] = [];
   let url: string;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-outage-'));
 
-  beforeAll(async () => {
-    database = await createTestDatabase(dialect);
-    smtp = await startTestSmtpServer();
-    server = start('node', ['bin/tocsin.js', 'serve'], {
+  /** serve starts an instance of the built server (api and worker) and returns its URL. */
+  async function serve(): Promise<string> {
+    const server = start('node', ['bin/tocsin.js', 'serve'], {
       env: cleanEnv({
         DATABASE_URL: database.url,
         PORT: String(await freePort()),
@@ -45,10 +45,19 @@ describeEachDialect('a database outage while the SMTP server takes the emails', 
       }),
       group: true,
     });
-    url = (await server.waitFor(/Tocsin is running: (http:\/\/[^\s/]+)\//))[1]!;
+    servers.push(server);
+    return (await server.waitFor(/Tocsin is running: (http:\/\/[^\s/]+)\//))[1]!;
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    smtp = await startTestSmtpServer();
+    // The alerts go to the first; the second works the same queue (on SQLite, the same file).
+    url = await serve();
+    await serve();
   }, 60_000);
   afterAll(async () => {
-    if (server) killGroup(server);
+    for (const server of servers) killGroup(server);
     await smtp?.close();
     await database?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -90,8 +99,8 @@ describeEachDialect('a database outage while the SMTP server takes the emails', 
     };
   }
 
-  it('records the emails the SMTP server took while the database was away once it is back, and sends none of them twice', async () => {
-    // 1. Three people want Fatal alerts at once, and nothing else.
+  it('records the emails the SMTP server took while the database was away once it is back, and sends none of them twice, though another instance works the same queue', async () => {
+    // 1. Ten people want Fatal alerts at once, and nothing else.
     await api('POST', '', { name: 'acme' });
     await api('PUT', '/acme/settings/mail', { alertsEmailEnabled: true });
     for (const email of RECIPIENTS) {
@@ -99,7 +108,7 @@ describeEachDialect('a database outage while the SMTP server takes the emails', 
       await api('PUT', `/acme/users/${user.id}/alert-preferences`, { email: { fatalImmediately: true, tenMinuteSummary: false, dailyReport: false } });
     }
 
-    // 2. A robot goes down; its three emails reach the SMTP server, which reads each whole and
+    // 2. A robot goes down; its ten emails reach the SMTP server, which reads each whole and
     // has not answered yet.
     smtp.holdReplies();
     await api('POST', '/acme/alerts', { alerts: [{ severity: 'Fatal', component: 'Robots', message: 'Robot R1 is down' }] });
@@ -123,7 +132,7 @@ describeEachDialect('a database outage while the SMTP server takes the emails', 
         log = (await api('GET', '/acme/deliveries?kind=immediate')).items;
         return log.length === RECIPIENTS.length && log.every((d) => d.status === 'sent');
       },
-      'the three emails to be recorded sent',
+      'the ten emails to be recorded sent',
       { timeoutMs: 30_000 },
     );
     expect(log.map((d) => [d.recipient, d.attempts]).sort()).toEqual(RECIPIENTS.map((r) => [r, 1]));

@@ -50,17 +50,18 @@ export class LeaseRenewal {
    * ticks (a third of a lease), which two missed renewals in a row (or a lost lease) no longer give.
    */
   leased(id: string, now: number): boolean {
-    return (this.#confirmedUntil.get(id) ?? -Infinity) - now >= 2 * this.#tickMs;
+    return (this.#confirmedUntil.get(id) ?? -Infinity) - now >= 2 * this.tickMs;
   }
 
-  get #tickMs(): number {
+  /** tickMs is how often the heartbeat runs: a sixth of the lease. */
+  get tickMs(): number {
     return Math.max(50, Math.floor(this.#leaseMs / 6));
   }
 
   /** start renews from now on (again calls do nothing while it runs). */
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.#renewShort(), this.#tickMs);
+    this.#timer = setInterval(() => void this.#renewShort(), this.tickMs);
     this.#timer.unref();
   }
 
@@ -79,7 +80,7 @@ export class LeaseRenewal {
 
   /** #renewShort is the tick: it renews the leases that would be in doubt before the tick after next. */
   #renewShort(): Promise<void> {
-    const due = this.#clock.now() + 3 * this.#tickMs;
+    const due = this.#clock.now() + 3 * this.tickMs;
     return this.#renew((id) => (this.#confirmedUntil.get(id) ?? -Infinity) < due);
   }
 

@@ -4,7 +4,9 @@ import pino from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import { newId, randomToken } from '../../shared/ids.js';
 import { isRetryable } from '../../shared/stage-error.js';
+import { sql } from 'kysely';
 import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
+import { asStage } from '../../storage/errors.js';
 import type { Dialect } from '../../storage/dialect.js';
 import type { Storage } from '../../storage/storage.js';
 import type { MailSender } from '../contract.js';
@@ -222,6 +224,7 @@ export class DeliveryWorker {
       let full = false;
       let waitMs = this.settings.pollIntervalMs;
       try {
+        if (failures > 0) await this.#afterOutage();
         const { claimed, limit, nextDueAt } = await this.#claimAndDispatch();
         failures = 0;
         full = claimed > 0 && claimed === limit;
@@ -244,6 +247,18 @@ export class DeliveryWorker {
       // A full batch means more rows may be due: go again at once, without waiting a poll.
       if (this.#running && !full) await this.#sleep(waitMs);
     }
+  }
+
+  /**
+   * #afterOutage runs before the first claim after failed ones: once the database answers again,
+   * it waits two heartbeats, so that every live worker renews the leases that ran out while it
+   * could not (renewals go by token, expired or not) before this one claims. Claiming at once
+   * took another process's rows whose emails its SMTP server had already taken during the outage,
+   * results not yet recorded, and sent them again.
+   */
+  async #afterOutage(): Promise<void> {
+    await asStage('claim', () => sql`select 1`.execute(this.#deps.storage.db));
+    await new Promise((resolve) => setTimeout(resolve, 2 * this.#renewal.tickMs));
   }
 
   async #sleep(ms: number): Promise<void> {
