@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newAlert } from '../../../test/support/alerts.js';
 import type { NewAlert } from '../../alerts/input.js';
@@ -9,9 +10,10 @@ import { FakeClock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { Storage } from '../../storage/storage.js';
 import { testDelivery } from '../../../test/support/outbox-fixtures.js';
-import { describeEachDialect, openTestStorage } from '../../../test/support/storage.js';
+import { describeEachDialect, openTestStorage, planOf } from '../../../test/support/storage.js';
+import { up as indexRecipients } from '../../storage/migrations/20261202-20-deliveries-by-recipient.js';
 import { enqueueDeliveries } from './enqueue.js';
-import { purgeExpiredDeliveries } from './retention.js';
+import { oldestEmails, purgeExpiredDeliveries } from './retention.js';
 import type { DeliveryStatus } from './tables.js';
 
 const DAY = 86_400_000;
@@ -137,5 +139,24 @@ describeEachDialect('email retention', (dialect) => {
     await purgeExpiredAlerts(db, T0 + 5 * DAY);
     expect(await purgeExpiredDeliveries(db, T0 + 5 * DAY, 100)).toBe(1);
     expect(await left('flapping')).toEqual([]);
+  });
+
+  it.runIf(dialect === 'sqlite')('finds each tenant oldest email by its age index once the recipient index is added to an analyzed database', async () => {
+    const db = storage.db;
+    await db
+      .insertInto('tenants')
+      .values({ id: 'analyzed', name: 'analyzed', display_name: 'analyzed', time_zone: 'UTC', language: 'en', retention_days: 7, created_at: T0 })
+      .execute();
+    // A tenant of a few thousand emails, so that tenant_id alone says little in the statistics.
+    await sql`with recursive n(i) as (select 1 union all select i + 1 from n where i < 3000)
+      insert into deliveries (id, tenant_id, kind, idempotency_key, recipient_address, recipient_language, recipient_time_zone, payload, message_id, status, attempts, next_attempt_at, created_at)
+      select 'd' || i, 'analyzed', 'test', 'k' || i, 'r' || (i % 50) || '@acme.example', 'en', 'UTC', '{}', '<' || i || '@acme>', 'sent', 1, ${T0} + i, ${T0} + i from n`.execute(
+      db,
+    );
+    // A database analyzed before the migration: every index but the new one has statistics.
+    await sql`drop index deliveries_tenant_recipient`.execute(db);
+    await sql`analyze`.execute(db);
+    await indexRecipients(db, 'sqlite');
+    expect(await planOf(db, oldestEmails(db).compile())).toMatch(/SEARCH deliveries USING COVERING INDEX deliveries_tenant_created \(tenant_id=\?\)/);
   });
 });

@@ -16,9 +16,9 @@ const DAY_MS = 86_400_000;
  * long decided (report_windows), a mail-health notice is claimed in mail_health_notices, and an
  * immediate email stays as long as its Fatal flood has an alert stored (liveFloods).
  */
-export async function purgeExpiredDeliveries(db: Db, now: number, batchSize: number): Promise<number> {
-  // One index seek per tenant (its oldest email), not a scan of every tenant's emails.
-  const tenants = await db
+/** oldestEmails is each tenant's retention and the creation time of its oldest email: one index seek per tenant, not a scan of every tenant's emails. */
+export function oldestEmails(db: Db) {
+  return db
     .selectFrom('tenants')
     .select(['id', 'retention_days'])
     .select((eb) =>
@@ -27,8 +27,11 @@ export async function purgeExpiredDeliveries(db: Db, now: number, batchSize: num
         .select(sql<number | string | null>`min(created_at)`.as('oldest'))
         .whereRef('deliveries.tenant_id', '=', 'tenants.id')
         .as('oldest'),
-    )
-    .execute();
+    );
+}
+
+export async function purgeExpiredDeliveries(db: Db, now: number, batchSize: number): Promise<number> {
+  const tenants = await oldestEmails(db).execute();
   let deleted = 0;
   for (const tenant of tenants) {
     const cutoff = now - tenant.retention_days * DAY_MS;
