@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../shared/config-error.js';
 import { openSecretBox } from './open-secret-box.js';
 import { SecretBox, SecretDecryptError } from './secret-box.js';
@@ -68,6 +68,26 @@ describe('SecretBox', () => {
     const second = SecretBox.fromDataDir(dir);
     expect(fs.readFileSync(file, 'utf8')).toBe(key);
     expect(second.open(sealed, owner)).toBe('hunter2');
+  });
+
+  it('creates the key file on a filesystem without hard links (an SMB or FUSE volume), where the start failed with EPERM', () => {
+    const dir = path.join(tempDir(), 'data');
+    const refused = Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
+    const link = vi.spyOn(fs, 'linkSync').mockImplementation(() => {
+      throw refused;
+    });
+    try {
+      const first = SecretBox.fromDataDir(dir);
+      expect(link).toHaveBeenCalled();
+      const file = path.join(dir, 'secret.key');
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      expect(Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64')).toHaveLength(32);
+      expect(SecretBox.fromDataDir(dir).open(first.seal('hunter2', owner), owner)).toBe('hunter2');
+      // No draft is left beside the key.
+      expect(fs.readdirSync(dir)).toEqual(['secret.key']);
+    } finally {
+      link.mockRestore();
+    }
   });
 
   it('gives processes starting at once on an empty data folder one complete key, where those that lost the race read it empty and stopped', async () => {

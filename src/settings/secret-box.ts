@@ -86,29 +86,47 @@ export class SecretBox {
   }
 }
 
+/** What link(2) answers on a filesystem without hard links (some SMB/CIFS and FUSE volumes). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
 /**
  * createKeyFile makes the key file appear whole and durable, or not at all: the key is written and
  * flushed under a name of its own, then linked to its real name, which fails for every process but
  * the first. Creating the real name and then writing it let a process starting at the same moment
  * read it empty and refuse to start; and a key lost to a power cut after secrets were sealed with
- * it would leave every stored password unreadable.
+ * it would leave every stored password unreadable. A filesystem without hard links gets the key
+ * written under its real name (created exclusively, then flushed): durable, but with that race.
  */
 function createKeyFile(file: string): void {
+  const key = crypto.randomBytes(32).toString('base64');
   const draft = `${file}.${process.pid}.${crypto.randomBytes(6).toString('hex')}`;
-  const fd = fs.openSync(draft, 'wx', 0o600);
+  writeFlushed(draft, key);
   try {
-    fs.writeSync(fd, crypto.randomBytes(32).toString('base64'));
+    fs.linkSync(draft, file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return;
+    if (!NO_HARD_LINKS.has(code)) throw err;
+    try {
+      writeFlushed(file, key);
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code !== 'EEXIST') throw again;
+      return;
+    }
+  } finally {
+    fs.rmSync(draft, { force: true });
+  }
+  syncFolder(path.dirname(file));
+}
+
+/** writeFlushed creates `file` (mode 0600; EEXIST if it is there) holding `text`, flushed to the disk. */
+function writeFlushed(file: string, text: string): void {
+  const fd = fs.openSync(file, 'wx', 0o600);
+  try {
+    fs.writeSync(fd, text);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
-  }
-  try {
-    fs.linkSync(draft, file);
-    syncFolder(path.dirname(file));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
-    fs.rmSync(draft, { force: true });
   }
 }
 
