@@ -261,6 +261,8 @@ export async function tocsinDeliveryRate(
      * emails does not amortise.
      */
     warmup?: number;
+    /** Each worker process in a session of its own (startTocsinServer's ownSession), as the scale-out runs start them. */
+    ownSessions?: boolean;
     /** Called with the worker processes' ids as the timed window opens, when the emails fall due. */
     atStart?: (pids: readonly number[]) => void;
     /** Called with the worker processes' ids as the timed window closes, when the sink has every email. */
@@ -269,7 +271,15 @@ export async function tocsinDeliveryRate(
 ): Promise<DeliveryResult> {
   const servers = await Promise.all(
     Array.from({ length: options.workers }, () =>
-      startTocsinServer({ databaseUrl, role: 'worker', smtpPort: sink.port, cpuProfile: options.cpuProfile, env: options.env, nodeFlags: options.nodeFlags }),
+      startTocsinServer({
+        databaseUrl,
+        role: 'worker',
+        smtpPort: sink.port,
+        cpuProfile: options.cpuProfile,
+        env: options.env,
+        nodeFlags: options.nodeFlags,
+        ownSession: options.ownSessions,
+      }),
     ),
   );
   const postgres = databaseUrl.startsWith('postgres');

@@ -459,7 +459,7 @@ async function deliveryStep(): Promise<void> {
         for (let p = 0; p < SCALE_OUT_PAIRS; p++) {
           const order = (run + p) % 2 === 0 ? [1, 2] : [2, 1];
           const pair: Record<number, DeliveryResult> = {};
-          for (const workers of order) pair[workers] = await tocsinDeliveryRate(pgUrl, plain, { emails: n, workers, warmup, timeoutMs });
+          for (const workers of order) pair[workers] = await tocsinDeliveryRate(pgUrl, plain, { emails: n, workers, warmup, timeoutMs, ownSessions: true });
           onePg.results.push(pair[1]!);
           twoPg.results.push(pair[2]!);
           pairLoads.push(machine().loadAverage[0]!);
@@ -510,6 +510,7 @@ async function deliveryStep(): Promise<void> {
         '`FOR UPDATE SKIP LOCKED` under a lease). Every email has its own Message-ID; the sink counts duplicates and the missing. ' +
         `The runs are made in pairs, 1 and 2 workers back to back, ${SCALE_OUT_PAIRS} pairs per delivery run in the order 1 2 2 1 (2 1 1 2 in the next run), and the target is judged on each pair's ratio: ` +
         'their median and spread, and undecided when the pairs fall on both sides of the limit and scatter more than its 10 % margin (a shared machine moves the figure by more than that). ' +
+        'Each worker process runs in a session of its own: Linux shares the CPU between sessions (autogroup), so two workers in the benchmark’s session would split one worker’s share of a loaded machine. ' +
         'Statements per email by kind, claim sizes and an idle worker’s CPU per second: `TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts --warmup 500` (bench/hot-paths.md).',
       figures: [onePg.rate, twoPg.rate],
       notes: [

@@ -132,6 +132,7 @@ async function deliveryRun(url: string, sink: Awaited<ReturnType<typeof startSin
     timeoutMs: 180_000,
     env: preloadEnv(dir, profiles),
     nodeFlags: args['node-flags'] ? args['node-flags'].split(' ') : undefined,
+    ownSessions: true,
     // The statement counts start from zero, and the profiler (--cpu-prof) starts, then stops.
     atStart: (pids) => {
       threadsAtStart = threadsOf(pids);

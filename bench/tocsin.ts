@@ -32,6 +32,13 @@ export interface TocsinServerOptions {
   /** Run the built JavaScript (`node dist/cli/main.js`, as `npm start` does) instead of the sources through tsx. */
   readonly built?: boolean;
   readonly env?: Record<string, string>;
+  /**
+   * Start the server in a session of its own (setsid). Linux's autogroup scheduling
+   * (/proc/sys/kernel/sched_autogroup_enabled) shares the CPU fairly between sessions, not
+   * processes: on a loaded machine two worker processes in the benchmark's session split the one
+   * share that one worker had, as no two workers on two hosts or services would.
+   */
+  readonly ownSession?: boolean;
 }
 
 /** startTocsinServer starts `tocsin serve --role …` and waits for /readyz. */
@@ -44,6 +51,7 @@ export async function startTocsinServer(options: TocsinServerOptions): Promise<T
   if (options.built && !fs.existsSync(entry.at(-1)!)) throw new Error('dist/cli/main.js is missing: run npm run build first');
   const { child, stop } = startProcess('tocsin serve', process.execPath, [...entry, 'serve', '--role', options.role], {
     cwd: ROOT,
+    detached: options.ownSession ?? false,
     env: {
       ...process.env,
       DATABASE_URL: options.databaseUrl,
