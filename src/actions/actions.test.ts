@@ -3,15 +3,22 @@ import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { SecretBox } from '../settings/secret-box.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
-import { ActionLinks } from './links.js';
-import { openActionToken, sealActionToken } from './token.js';
+import { type ActionRecipient, type ActionSubject, ActionLinks } from './links.js';
+import { addressTag, openActionToken, sealActionToken } from './token.js';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 const DAY = 86_400_000;
 
 describe('action tokens', () => {
   const key = Buffer.alloc(32, 3);
-  const grant = { tenantId: 'tenant-1', userId: 'user-1', action: 'mute', alertId: 'alert-1', expiresAt: T0 + DAY } as const;
+  const grant = {
+    tenantId: 'tenant-1',
+    userId: 'user-1',
+    action: 'mute',
+    alertId: 'alert-1',
+    expiresAt: T0 + DAY,
+    addressTag: addressTag('ann@example.com'),
+  } as const;
 
   it('round-trip a grant, show nothing readable, and refuse a changed, foreign-key or expired token', () => {
     const token = sealActionToken(key, grant);
@@ -82,13 +89,18 @@ describeEachDialect('email action links', (dialect) => {
   const get = (url: string | undefined) => t.tocsin.app.inject({ method: 'GET', url: path(url) });
   const post = (url: string | undefined, form = '') =>
     t.tocsin.app.inject({ method: 'POST', url: path(url), headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form });
+  // The links of an email to the user's address now, as the composers make them.
+  const linksOf = async (recipient: Omit<ActionRecipient, 'address'>, subject: ActionSubject) => {
+    const user = await t.tocsin.deps.storage.db.selectFrom('users').select('email').where('id', '=', recipient.userId).executeTakeFirst();
+    return links.urlsFor({ ...recipient, address: user?.email ?? 'nobody@example.com' }, subject);
+  };
   const mutes = async (token: string) => (await t.call('GET', `${api}/mutes`, undefined, token)).json().items;
 
-  it('offers mute for everyone only to a holder of Alerts.Edit, and acknowledge only for an alert', () => {
-    const alertLinks = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId: 'a' });
+  it('offers mute for everyone only to a holder of Alerts.Edit, and acknowledge only for an alert', async () => {
+    const alertLinks = await linksOf({ tenantId, userId: viewer.userId, canMute: false }, { alertId: 'a' });
     expect(alertLinks.mute).toBeUndefined();
     expect(alertLinks.snooze).toMatch(/^https:\/\/tocsin\.example\.com\/actions\/[\w-]+$/);
-    expect(links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { event: { component: 'Robots', event: 'E' } })).toMatchObject({
+    expect(await linksOf({ tenantId, userId: admin.userId, canMute: true }, { event: { component: 'Robots', event: 'E' } })).toMatchObject({
       mute: expect.any(String),
       acknowledge: undefined,
     });
@@ -96,7 +108,7 @@ describeEachDialect('email action links', (dialect) => {
 
   it('shows a confirmation page on GET that changes nothing, and mutes for everyone on POST', async () => {
     const alertId = await raise({ robot: 'R7', process: 'Invoices' });
-    const url = links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { alertId }).mute;
+    const url = (await linksOf({ tenantId, userId: admin.userId, canMute: true }, { alertId })).mute;
     const page = await get(url);
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toContain('text/html');
@@ -118,7 +130,7 @@ describeEachDialect('email action links', (dialect) => {
   it('snoozes for the clicker only, until a time chosen in its own zone', async () => {
     await t.call('PATCH', `${api}/users/${viewer.userId}`, { timeZone: 'Europe/Paris' });
     const alertId = await raise({ robot: 'R8' });
-    const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).snooze;
+    const url = (await linksOf({ tenantId, userId: viewer.userId, canMute: false }, { alertId })).snooze;
     expect((await post(url, 'what=robot&for=until&until=2026-03-02T18:00')).statusCode).toBe(200);
     const own = (await mutes(viewer.token)).filter((m: { scope: string }) => m.scope === 'user');
     expect(own).toMatchObject([{ match: { robot: 'R8' }, until: '2026-03-02T17:00:00.000Z', createdBy: { userId: viewer.userId } }]);
@@ -139,7 +151,7 @@ describeEachDialect('email action links', (dialect) => {
     const tokyo = await t.tenantWithUser('acts', ['Administrator']);
     await t.call('PATCH', `${api}/users/${tokyo.userId}`, { timeZone: 'Asia/Tokyo', language: 'de' });
     const alertId = await raise({ robot: 'R-tokyo' });
-    const urls = links.urlsFor({ tenantId, userId: tokyo.userId, canMute: true }, { alertId });
+    const urls = await linksOf({ tenantId, userId: tokyo.userId, canMute: true }, { alertId });
     for (const url of [urls.snooze, urls.mute]) {
       const page = await get(url);
       expect(page.body).toContain('<input type="datetime-local" name="until"');
@@ -162,7 +174,7 @@ describeEachDialect('email action links', (dialect) => {
       message: 'R-mars',
       source: { robot: 'R-mars' },
     });
-    const url = links.urlsFor({ tenantId: mars.tenantId, userId: mars.userId, canMute: true }, { alertId: raised.json().ids[0] }).snooze;
+    const url = (await linksOf({ tenantId: mars.tenantId, userId: mars.userId, canMute: true }, { alertId: raised.json().ids[0] })).snooze;
     expect((await get(url)).body).toContain('Times are shown in Asia/Tokyo (UTC+09:00).');
     const done = await post(url, 'what=robot&for=until&until=2030-01-02T10:00');
     expect(done.statusCode, done.body).toBe(200);
@@ -172,7 +184,7 @@ describeEachDialect('email action links', (dialect) => {
 
   it('reads the same choices from a JSON body as from the form', async () => {
     const alertId = await raise({ robot: 'R-json', process: 'Json' });
-    const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).snooze;
+    const url = (await linksOf({ tenantId, userId: viewer.userId, canMute: false }, { alertId })).snooze;
     const done = await t.tocsin.app.inject({ method: 'POST', url: path(url), payload: { what: 'process', for: '24h' } });
     expect(done.statusCode).toBe(200);
     expect((await mutes(viewer.token)).filter((m: { match: { process?: string } }) => m.match.process === 'Json')).toMatchObject([
@@ -182,7 +194,7 @@ describeEachDialect('email action links', (dialect) => {
 
   it('reads the same choices from a multipart form (as some mail clients and browsers post) as from the form-encoded one', async () => {
     const alertId = await raise({ robot: 'R-multipart', process: 'Multipart' });
-    const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).snooze;
+    const url = (await linksOf({ tenantId, userId: viewer.userId, canMute: false }, { alertId })).snooze;
     const form = new FormData();
     form.append('what', 'process');
     form.append('for', '24h');
@@ -202,7 +214,7 @@ describeEachDialect('email action links', (dialect) => {
 
   it('keeps one snooze when its link is confirmed twice, ending at the later end', async () => {
     const alertId = await raise({ robot: 'R-twice' });
-    const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).snooze;
+    const url = (await linksOf({ tenantId, userId: viewer.userId, canMute: false }, { alertId })).snooze;
     const twice = async () => (await mutes(viewer.token)).filter((m: { match: { robot?: string } }) => m.match.robot === 'R-twice');
     expect((await post(url, 'what=robot&for=24h')).statusCode).toBe(200);
     expect((await post(url, 'what=robot&for=1h')).statusCode).toBe(200);
@@ -214,7 +226,7 @@ describeEachDialect('email action links', (dialect) => {
 
   it('keeps one mute when its link is confirmed by several requests at once (a double click, a mail scanner and its person)', async () => {
     const alertId = await raise({ robot: 'R-racing' });
-    const url = links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { alertId }).mute;
+    const url = (await linksOf({ tenantId, userId: admin.userId, canMute: true }, { alertId })).mute;
     const answers = await Promise.all(Array.from({ length: 6 }, () => post(url, 'what=robot&for=24h')));
     expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 200, 200]);
     expect((await mutes(admin.token)).filter((m: { match: { robot?: string } }) => m.match.robot === 'R-racing')).toHaveLength(1);
@@ -222,7 +234,7 @@ describeEachDialect('email action links', (dialect) => {
 
   it('acknowledges from the email, visible to every reader, and GET alone acknowledges nothing', async () => {
     const alertId = await raise({ robot: 'R9' });
-    const url = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).acknowledge;
+    const url = (await linksOf({ tenantId, userId: viewer.userId, canMute: false }, { alertId })).acknowledge;
     expect((await get(url)).statusCode).toBe(200);
     expect((await t.call('GET', `${api}/alerts/${alertId}`, undefined, admin.token)).json().acknowledgedBy).toBeNull();
     clock.advance(1000);
@@ -239,7 +251,7 @@ describeEachDialect('email action links', (dialect) => {
     const french = await t.tenantWithUser('acts', ['Alerts Viewer']);
     await t.call('PATCH', `${api}/users/${french.userId}`, { language: 'fr' });
     const alertId = await raise({ robot: 'R10' });
-    const url = links.urlsFor({ tenantId, userId: french.userId, canMute: false }, { alertId }).acknowledge;
+    const url = (await linksOf({ tenantId, userId: french.userId, canMute: false }, { alertId })).acknowledge;
     const page = await get(url);
     expect(page.body).toContain('Robot hors ligne\u00a0: R7 offline');
     clock.advance(1000);
@@ -253,7 +265,7 @@ describeEachDialect('email action links', (dialect) => {
     const spanish = await t.tenantWithUser('acts', ['Alerts Viewer']);
     await t.call('PATCH', `${api}/users/${spanish.userId}`, { language: 'es' });
     const alertId = await raise({ robot: 'R11' });
-    const url = links.urlsFor({ tenantId, userId: spanish.userId, canMute: false }, { alertId }).acknowledge;
+    const url = (await linksOf({ tenantId, userId: spanish.userId, canMute: false }, { alertId })).acknowledge;
     clock.advance(1000);
     const done = (await post(url)).body;
     // « la atiende » took its « la » from the event's name (« Robot sin conexión », masculine), its inner colon run into the sentence.
@@ -266,16 +278,35 @@ describeEachDialect('email action links', (dialect) => {
     await t.call('PATCH', `${api}/users/${french.userId}`, { language: 'fr' });
     const alertId = await raise({ robot: 'R12' });
     expect((await t.call('POST', `${api}/alerts/${alertId}/acknowledge`)).statusCode).toBe(200);
-    const url = links.urlsFor({ tenantId, userId: french.userId, canMute: false }, { alertId }).acknowledge;
+    const url = (await linksOf({ tenantId, userId: french.userId, canMute: false }, { alertId })).acknowledge;
     clock.advance(1000);
     const done = (await post(url)).body;
     expect(done).toContain('est prise en charge par Administrateur de l’hôte le ');
     expect(done).not.toContain('Host administrator');
   });
 
+  it("answers 404 to a link sent to a user's former address, and changes nothing: that mailbox is no longer the user's", async () => {
+    const moved = await t.tenantWithUser('acts', ['Administrator']);
+    const alertId = await raise({ robot: 'R-moved' });
+    const former = await linksOf({ tenantId, userId: moved.userId, canMute: true }, { alertId });
+    await t.call('PATCH', `${api}/users/${moved.userId}`, { email: `moved-${moved.userId}@acts.example.com` });
+    for (const url of [former.acknowledge, former.mute, former.snooze]) {
+      for (const res of [await get(url), await post(url)]) {
+        expect(res.statusCode).toBe(404);
+        expect(res.headers['content-type']).toContain('application/problem+json');
+      }
+    }
+    expect((await t.call('GET', `${api}/alerts/${alertId}`, undefined, moved.token)).json().acknowledgedBy).toBeNull();
+    expect((await mutes(moved.token)).filter((m: { match: { robot?: string } }) => m.match.robot === 'R-moved')).toEqual([]);
+    // The links of an email to the new address, written in another case, work.
+    await t.call('PATCH', `${api}/users/${moved.userId}`, { email: `MOVED-${moved.userId}@acts.example.com` });
+    const current = links.urlsFor({ tenantId, userId: moved.userId, address: `moved-${moved.userId}@acts.example.com`, canMute: true }, { alertId });
+    expect((await post(current.acknowledge)).statusCode).toBe(200);
+  });
+
   it('answers 404 for a tampered, expired or foreign link, and 403 once the recipient lost the permission', async () => {
     const alertId = await raise({ robot: 'R10' });
-    const url = links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { alertId }).acknowledge!;
+    const url = (await linksOf({ tenantId, userId: admin.userId, canMute: true }, { alertId })).acknowledge!;
     const tampered = `${url.slice(0, -3)}${url.endsWith('AAA') ? 'BBB' : 'AAA'}`;
     // A link cut short before its token is no link either: 404 like the others, not a 400 about the path.
     for (const bad of [tampered, 'https://tocsin.example.com/actions/nope', 'https://tocsin.example.com/actions/']) {
@@ -285,11 +316,11 @@ describeEachDialect('email action links', (dialect) => {
       }
     }
     // Another tenant's alert, or a token naming this tenant for another tenant's user.
-    expect((await post(links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { alertId: foreignAlert }).acknowledge)).statusCode).toBe(404);
+    expect((await post((await linksOf({ tenantId, userId: admin.userId, canMute: true }, { alertId: foreignAlert })).acknowledge)).statusCode).toBe(404);
     const strangerId = (await t.call('GET', '/api/v1/tenants/other-acts/users')).json().items[0].id;
-    expect((await get(links.urlsFor({ tenantId, userId: strangerId, canMute: true }, { alertId }).snooze)).statusCode).toBe(404);
+    expect((await get((await linksOf({ tenantId, userId: strangerId, canMute: true }, { alertId })).snooze)).statusCode).toBe(404);
 
-    const muteUrl = links.urlsFor({ tenantId, userId: admin.userId, canMute: true }, { alertId }).mute;
+    const muteUrl = (await linksOf({ tenantId, userId: admin.userId, canMute: true }, { alertId })).mute;
     await t.call('PATCH', `${api}/users/${admin.userId}`, { roles: ['Alerts Viewer'] });
     expect((await post(muteUrl)).statusCode).toBe(403);
     expect((await post(url)).statusCode).toBe(200);
@@ -307,13 +338,13 @@ describeEachDialect('email action links', (dialect) => {
     const asBrowser = (method: 'GET' | 'POST', url: string | undefined, form = '') =>
       t.tocsin.app.inject({ method, url: path(url), headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' }, payload: form });
     const alertId = await raise({ robot: 'R-browser' });
-    const snooze = links.urlsFor({ tenantId, userId: viewer.userId, canMute: false }, { alertId }).snooze;
+    const snooze = (await linksOf({ tenantId, userId: viewer.userId, canMute: false }, { alertId })).snooze;
     const past = await asBrowser('POST', snooze, 'what=robot&for=until&until=2020-01-01T00:00');
     expect(past.statusCode).toBe(400);
     expect(past.headers['content-type']).toContain('text/html');
     expect(past.body).toContain('Choisissez une date et une heure à venir');
 
-    const mute = links.urlsFor({ tenantId, userId: viewer.userId, canMute: true }, { alertId }).mute;
+    const mute = (await linksOf({ tenantId, userId: viewer.userId, canMute: true }, { alertId })).mute;
     const lost = await asBrowser('GET', mute);
     expect(lost.statusCode).toBe(403);
     expect(lost.headers['content-type']).toContain('text/html');

@@ -1,6 +1,6 @@
 import type { SecretBox } from '../settings/secret-box.js';
 import type { Clock } from '../shared/clock.js';
-import { type ActionGrant, type ActionKind, openActionToken, sealActionToken } from './token.js';
+import { type ActionGrant, type ActionKind, addressTag, openActionToken, sealActionToken } from './token.js';
 
 /** AlertActionUrls are the action links of one alert line or event row; absent ones are not offered. */
 export interface AlertActionUrls {
@@ -9,10 +9,12 @@ export interface AlertActionUrls {
   readonly acknowledge?: string | undefined;
 }
 
-/** ActionRecipient is whom a link is for: a user of a tenant, and whether it may mute for everyone. */
+/** ActionRecipient is whom a link is for: a user of a tenant at one address, and whether it may mute for everyone. */
 export interface ActionRecipient {
   readonly tenantId: string;
   readonly userId: string;
+  /** The mailbox the email goes to: the link works only while it is still the user's address. */
+  readonly address: string;
   /** Holds Alerts.Edit: only then is "mute for everyone" offered. */
   readonly canMute: boolean;
 }
@@ -42,8 +44,8 @@ export class ActionLinks {
   /** urlsFor gives a recipient's links for one line: snooze always, mute with Alerts.Edit, acknowledge for an alert. */
   urlsFor(recipient: ActionRecipient, subject: ActionSubject): AlertActionUrls {
     const expiresAt = this.clock.now() + this.lifetimeMs;
-    const url = (action: ActionKind) =>
-      `${this.publicUrl}/actions/${sealActionToken(this.#key, { tenantId: recipient.tenantId, userId: recipient.userId, action, ...subject, expiresAt })}`;
+    const grant = { tenantId: recipient.tenantId, userId: recipient.userId, ...subject, expiresAt, addressTag: addressTag(recipient.address) };
+    const url = (action: ActionKind) => `${this.publicUrl}/actions/${sealActionToken(this.#key, { ...grant, action })}`;
     return {
       mute: recipient.canMute ? url('mute') : undefined,
       snooze: url('snooze'),

@@ -17,7 +17,7 @@ import type { Db } from '../storage/database.js';
 import { firstKnownZone } from '../shared/validation.js';
 import { ActionLinks } from './links.js';
 import { DURATIONS, type Duration, type PageContext, type WhatOption, confirmationPage, donePage, refusalPage } from './page.js';
-import type { ActionGrant } from './token.js';
+import { type ActionGrant, addressTag } from './token.js';
 
 // No lower bound: a link cut short before its token is refused like any other that opens nothing (404).
 const params = z.object({ token: z.string().max(600) });
@@ -34,14 +34,16 @@ interface Resolved {
 
 /**
  * resolve checks a link now: a genuine, unexpired token (else 404), for a user still active in
- * the token's tenant (404), still holding Alerts.View, and Alerts.Edit to mute for everyone (403),
- * about an alert that still exists in that tenant (404).
+ * the token's tenant at the address the link was sent to (404: whoever reads a former address of
+ * the user, such as a mailbox handed on, must not act as that user), still holding Alerts.View,
+ * and Alerts.Edit to mute for everyone (403), about an alert that still exists in that tenant (404).
  */
 async function resolve(db: Db, links: ActionLinks, token: string): Promise<Resolved> {
   const grant = links.open(token);
   if (!grant) throw notFound('Action link');
   const principal = await userPrincipal(db, grant.userId);
   if (principal?.kind !== 'user' || principal.tenantId !== grant.tenantId) throw notFound('Action link');
+  if (grant.addressTag && !grant.addressTag.equals(addressTag(principal.email))) throw notFound('Action link');
   if (!principal.permissions.has('Alerts.View')) throw forbidden('This link needs the Alerts.View permission, which its recipient no longer holds.');
   if (grant.action === 'mute' && !principal.permissions.has('Alerts.Edit')) {
     throw forbidden("Muting for everyone needs the Alerts.Edit permission, which this link's recipient no longer holds.");

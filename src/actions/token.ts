@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { openToken, sealToken } from '../shared/sealed-token.js';
 
 /** ActionKind is what an email's action link does: mute for the tenant, snooze for me, acknowledge. */
@@ -19,6 +20,20 @@ export interface ActionGrant {
   readonly event?: { readonly component: string; readonly event: string } | undefined;
   /** Epoch ms after which the link is refused. */
   readonly expiresAt: number;
+  /**
+   * The addressTag of the mailbox the link was sent to, so that it stops working once that address
+   * is no longer the user's. Absent only in links sealed before it was added (layout 1), which
+   * expire within TOCSIN_ACTION_LINK_DAYS.
+   */
+  readonly addressTag?: Buffer | undefined;
+}
+
+// Six bytes of digest: one in 2^48 that another address matches by chance, and 8 characters more per link.
+const ADDRESS_TAG_BYTES = 6;
+
+/** addressTag is what a link carries of its mailbox: a short digest of the address, case ignored, readable by no one (sealed). */
+export function addressTag(address: string): Buffer {
+  return crypto.createHash('sha256').update(address.toLowerCase()).digest().subarray(0, ADDRESS_TAG_BYTES);
 }
 
 // The sealed layout and this purpose are those of the links already sent: they open as before.
@@ -28,7 +43,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // A field is a UUID in 16 bytes (tag 0), which every Tocsin id is, or any other text as its
 // UTF-8 length (1-255) and bytes: a summary carries 150 of these links, so every byte counts
 // against Gmail's 102 KB clipping. Written into scratch space that sealing copies at once.
-const SCRATCH = Buffer.allocUnsafeSlow(7 + 4 * 256);
+const SCRATCH = Buffer.allocUnsafeSlow(7 + 4 * 256 + ADDRESS_TAG_BYTES);
 
 function putField(at: number, value: string): number {
   if (value.length === 36 && UUID.test(value)) {
@@ -52,27 +67,34 @@ function takeField(raw: Buffer, at: { i: number }): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** encodeGrant writes a grant compactly: version, action, expiry in seconds, then its fields (valid until the next call). */
+/**
+ * encodeGrant writes a grant compactly: layout, action, expiry in seconds, its fields, then the
+ * address tag (layout 2; layout 1 had none) — valid until the next call.
+ */
 function encodeGrant(grant: ActionGrant): Buffer {
-  SCRATCH[0] = 1;
+  if (grant.addressTag?.length !== ADDRESS_TAG_BYTES) throw new RangeError('an action link needs the addressTag of its mailbox');
+  SCRATCH[0] = 2;
   SCRATCH[1] = KINDS.indexOf(grant.action);
   SCRATCH[2] = grant.event ? 1 : 0;
   SCRATCH.writeUInt32BE(Math.floor(grant.expiresAt / 1000), 3);
   let at = putField(putField(7, grant.tenantId), grant.userId);
   if (grant.event) at = putField(putField(at, grant.event.component), grant.event.event);
   else at = putField(at, grant.alertId ?? '');
-  return SCRATCH.subarray(0, at);
+  return SCRATCH.subarray(0, at + grant.addressTag.copy(SCRATCH, at));
 }
 
 function decodeGrant(raw: Buffer): ActionGrant | undefined {
   const action = KINDS[raw[1] ?? -1];
-  if (raw[0] !== 1 || !action || raw.length < 7) return undefined;
+  const layout = raw[0];
+  if ((layout !== 1 && layout !== 2) || !action || raw.length < 7) return undefined;
   const at = { i: 7 };
   const expiresAt = raw.readUInt32BE(3) * 1000;
   const tenantId = takeField(raw, at);
   const userId = takeField(raw, at);
   const subject = raw[2] === 1 ? { event: { component: takeField(raw, at), event: takeField(raw, at) } } : { alertId: takeField(raw, at) };
-  return at.i === raw.length ? { tenantId, userId, action, expiresAt, ...subject } : undefined;
+  if (layout === 1) return at.i === raw.length ? { tenantId, userId, action, expiresAt, ...subject } : undefined;
+  const tag = raw.subarray(at.i);
+  return tag.length === ADDRESS_TAG_BYTES ? { tenantId, userId, action, expiresAt, ...subject, addressTag: Buffer.from(tag) } : undefined;
 }
 
 /**

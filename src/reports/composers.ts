@@ -63,6 +63,8 @@ interface Context {
   readonly data: ReportData;
   readonly tenant: TenantView & { readonly id: string };
   readonly recipient: RecipientView;
+  /** The mailbox this email goes to, which its action links are bound to. */
+  readonly address: string;
   readonly links: ReportLinks;
 }
 
@@ -176,6 +178,7 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
       language: languageOf(delivery.recipient.language),
       timeZone: delivery.recipient.timeZone,
     },
+    address: delivery.recipient.address,
     links: { preferences: preferencesUrl(deps.publicUrl, row.name, data.recipient.type === 'group' ? data.recipient.id : undefined), unsubscribe },
   };
 }
@@ -237,7 +240,7 @@ async function emailOf(db: Db, userId: string): Promise<string | undefined> {
 function actionsOf(deps: ComposerDeps, c: Context, permissions: ReadonlySet<Permission> | undefined): (subject: ActionSubject) => AlertActionUrls | undefined {
   const links = deps.actionLinks;
   if (!links || !permissions) return () => undefined;
-  const recipient = { tenantId: c.tenant.id, userId: c.data.recipient.id, canMute: permissions.has('Alerts.Edit') };
+  const recipient = { tenantId: c.tenant.id, userId: c.data.recipient.id, address: c.address, canMute: permissions.has('Alerts.Edit') };
   return (subject) => links.urlsFor(recipient, subject);
 }
 
