@@ -1,5 +1,4 @@
 import type { Registry } from 'prom-client';
-import net from 'node:net';
 import type { Logger } from 'pino';
 import { Authenticator, ensureAdminToken } from './access/credentials.js';
 import { LoginThrottle } from './access/login-throttle.js';
@@ -12,6 +11,7 @@ import type { AppDeps, RouteModule, TocsinApp } from './http/context.js';
 import { createLogger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
+import { type HeldPort, holdFreePort } from './ops/port-hold.js';
 import { type StartupProbe, listenStartupProbe } from './ops/startup-probe.js';
 import { startPipeline } from './pipeline.js';
 import { openSecretBox } from './settings/open-secret-box.js';
@@ -65,20 +65,18 @@ export interface StartOptions {
 /**
  * withChosenPort settles PORT=0 ("any free port") before anything is built: the port is picked
  * now, so the links in emails and the sources' receive URLs (TOCSIN_PUBLIC_URL's default,
- * http://HOST:PORT) name the port the server listens on, not 0. A TOCSIN_PUBLIC_URL that was
- * given stays as it is; several api processes share one port, so they keep theirs.
+ * http://HOST:PORT) name the port the server listens on, not 0, and it is held until the server
+ * (or its stand-in) listens on it (holdFreePort). A TOCSIN_PUBLIC_URL that was given stays as it
+ * is; several api processes share one port, so they keep theirs.
  */
-async function withChosenPort(config: Config): Promise<Config> {
-  if (config.port !== 0 || config.apiProcesses > 1) return config;
-  const probe = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, config.host, resolve);
-  });
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+async function withChosenPort(config: Config): Promise<{ config: Config; held?: HeldPort }> {
+  if (config.port !== 0 || config.apiProcesses > 1) return { config };
+  const held = await holdFreePort(config.host);
   const derived = config.publicUrl === httpOrigin(config.host, 0);
-  return Object.freeze({ ...config, port, ...(derived ? { publicUrl: httpOrigin(config.host, port) } : {}) });
+  return {
+    config: Object.freeze({ ...config, port: held.port, ...(derived ? { publicUrl: httpOrigin(config.host, held.port) } : {}) }),
+    held,
+  };
 }
 
 /**
@@ -87,7 +85,7 @@ async function withChosenPort(config: Config): Promise<Config> {
  */
 export async function startTocsin(configured: Config, options: StartOptions = {}): Promise<Tocsin> {
   const listen = options.listen ?? true;
-  const config = listen ? await withChosenPort(configured) : configured;
+  const { config, held } = listen ? await withChosenPort(configured) : { config: configured, held: undefined };
   const logger = options.logger ?? createLogger(config.logLevel);
   for (const warning of configWarnings(config)) logger.warn(warning);
   // While the database refuses (full, down, starting), a stand-in answers /healthz and /readyz on
@@ -95,7 +93,10 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
   let probe: StartupProbe | undefined;
   const onWaiting = async (reason: string) => {
     if (probe) probe.setReason(reason);
-    else if (listen) probe = await listenStartupProbe(config.port, config.host, reason);
+    else if (listen) {
+      await held?.release();
+      probe = await listenStartupProbe(config.port, config.host, reason);
+    }
   };
   const storage = await openStorageWhenReachable(config.databaseUrl, {
     poolSize: config.dbPoolSize,
@@ -103,11 +104,12 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
     logger,
     onWaiting,
   }).catch(async (err: unknown) => {
+    await held?.release();
     await probe?.close();
     throw err;
   });
   // The stand-in may also start while the migrations wait for the database (migrateWhenFree).
-  const closers: (() => Promise<void>)[] = [async () => probe?.close(), () => storage.close()];
+  const closers: (() => Promise<void>)[] = [async () => held?.release(), async () => probe?.close(), () => storage.close()];
   probe?.setReason('applying migrations');
   try {
     await warnIfOverBudget(storage, connectionBudget(config.role, config.dbPoolSize), logger);
@@ -170,6 +172,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
     let url: string | undefined;
     if (listen) {
       // The stand-in hands its port (the one chosen, when the configured one is 0) to the app.
+      await held?.release();
       await probe?.close();
       await app.listen({ port: probe?.port ?? config.port, host: config.host });
       const address = app.server.address();
