@@ -17,8 +17,8 @@ export interface TestApp {
   readonly tocsin: Tocsin;
   /** call sends a request with a bearer token (the admin's unless another is given). */
   call(method: InjectOptions['method'], url: string, body?: unknown, token?: string): Promise<LightMyRequestResponse>;
-  /** tenantWithUser creates the tenant if needed and a user with the given roles (Administrator by default), returning its token. */
-  tenantWithUser(name: string, roles?: string[]): Promise<{ tenantId: string; userId: string; token: string }>;
+  /** tenantWithUser creates the tenant if needed and a user with the given roles (Administrator by default), returning its id, token and address. */
+  tenantWithUser(name: string, roles?: string[]): Promise<{ tenantId: string; userId: string; token: string; email: string }>;
   /** enableAlertEmails switches a tenant's alert emails on, as the guide's first step does (new tenants start with them off). */
   enableAlertEmails(tenant: string): Promise<void>;
   close(): Promise<void>;
@@ -69,11 +69,11 @@ export async function startTestApp(
         name: `${name} user`,
         roles,
       });
-      const userId = user.json<{ id: string }>().id;
+      const { id: userId, email } = user.json<{ id: string; email: string }>();
       const token = (await call('POST', `/api/v1/tenants/${name}/users/${userId}/tokens`, { name: 'test' })).json<{
         token: string;
       }>().token;
-      return { tenantId, userId, token };
+      return { tenantId, userId, token, email };
     },
     async enableAlertEmails(tenant) {
       const res = await call('PUT', `/api/v1/tenants/${tenant}/settings/mail`, { alertsEmailEnabled: true });

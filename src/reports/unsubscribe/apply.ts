@@ -1,18 +1,24 @@
 import { EMAIL_CHOICE_OF, applyPatch } from '../../preferences/model.js';
 import { loadLayers, saveLayer } from '../../preferences/store.js';
 import type { Clock } from '../../shared/clock.js';
+import { emailKey } from '../../shared/validation.js';
 import type { Db } from '../../storage/database.js';
 import { lockTransactionOn } from '../../storage/transaction-lock.js';
 import type { UnsubscribeTarget } from './token.js';
 
-/** recipientExists tells whether a link's recipient (user or group) is still in its tenant. */
+/**
+ * recipientExists tells whether a link's recipient is still in its tenant: the group, or the user
+ * still at the address the link was sent to. Whoever reads a user's former address (a mailbox
+ * handed on) must not turn that user's reports off. A group's link turns off only its own address.
+ */
 export async function recipientExists(db: Db, target: UnsubscribeTarget): Promise<boolean> {
   const { tenantId, recipient } = target;
-  const found =
-    recipient.type === 'group'
-      ? await db.selectFrom('groups').select('id').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst()
-      : await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst();
-  return found !== undefined;
+  if (recipient.type === 'group') {
+    return (await db.selectFrom('groups').select('id').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst()) !== undefined;
+  }
+  const user = await db.selectFrom('users').select('email').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst();
+  // Compared as the addresses are, not through the stored email_key: rows older than its normalisation keep theirs.
+  return user !== undefined && emailKey(user.email) === emailKey(recipient.address);
 }
 
 /**

@@ -77,7 +77,7 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
   let t: TestApp;
   let links: UnsubscribeLinks;
   let tenantId: string;
-  let user: { userId: string; token: string };
+  let user: { userId: string; token: string; email: string };
   let key: Buffer;
   const clock = new FakeClock(Date.now());
   beforeAll(async () => {
@@ -101,7 +101,7 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     });
 
   it('shows a page with a button on GET and changes nothing', async () => {
-    const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: user.userId, address: 'me@example.com' } });
+    const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: user.userId, address: user.email } });
     expect(url.startsWith('https://tocsin.example.com/unsubscribe/')).toBe(true);
     const res = await t.tocsin.app.inject({ method: 'GET', url: pathOf(url) });
     expect(res.statusCode).toBe(200);
@@ -113,7 +113,7 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
   });
 
   it('turns that report off on a one-click POST, harmlessly when replayed, and leaves the others on', async () => {
-    const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: user.userId, address: 'me@example.com' } });
+    const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: user.userId, address: user.email } });
     expect((await oneClick(pathOf(url))).statusCode).toBe(200);
     expect((await oneClick(pathOf(url))).statusCode).toBe(200);
     const prefs = (await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, user.token)).json();
@@ -124,7 +124,7 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     for (let round = 0; round < 5; round++) {
       const someone = await t.tenantWithUser('unsub', ['Alerts Viewer']);
       await t.call('PUT', '/api/v1/tenants/unsub/me/alert-preferences', { email: { fatalImmediately: true } }, someone.token);
-      const recipient = { type: 'user' as const, id: someone.userId, address: `both${round}@example.com` };
+      const recipient = { type: 'user' as const, id: someone.userId, address: someone.email };
       const urls = await Promise.all((['summary', 'daily', 'immediate'] as const).map((kind) => links.url({ tenantId, kind, recipient })));
       expect((await Promise.all(urls.map((url) => oneClick(pathOf(url))))).map((res) => res.statusCode)).toEqual([200, 200, 200]);
       const prefs = (await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, someone.token)).json();
@@ -142,7 +142,7 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     ];
     for (const [i, { type, payload }] of bodies.entries()) {
       const someone = await t.tenantWithUser('unsub', ['Alerts Viewer']);
-      const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: someone.userId, address: `u${i}@example.com` } });
+      const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: someone.userId, address: someone.email } });
       const res = await t.tocsin.app.inject({
         method: 'POST',
         url: pathOf(url),
@@ -156,7 +156,7 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
   });
 
   it('answers 404 for a tampered token, without a login', async () => {
-    const url = await links.url({ tenantId, kind: 'summary', recipient: { type: 'user', id: user.userId, address: 'me@example.com' } });
+    const url = await links.url({ tenantId, kind: 'summary', recipient: { type: 'user', id: user.userId, address: user.email } });
     const res = await oneClick(`${pathOf(url).slice(0, -2)}xx`);
     expect(res.statusCode).toBe(404);
     expect(res.headers['content-type']).toContain('application/problem+json');
@@ -183,20 +183,38 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
 
   it('answers 404 for a link with a character added or its last one changed, on GET and POST, and unsubscribes no one', async () => {
     // Addresses of three lengths give tokens of every length modulo 4.
+    const owners: string[] = [];
     for (const address of ['me@example.com', 'mee@example.com', 'meee@example.com']) {
-      const url = await links.url({ tenantId, kind: 'summary', recipient: { type: 'user', id: user.userId, address } });
+      const owner = (await t.call('POST', '/api/v1/tenants/unsub/users', { email: address, name: address, roles: ['Alerts Viewer'] })).json();
+      owners.push(owner.id);
+      const url = await links.url({ tenantId, kind: 'summary', recipient: { type: 'user', id: owner.id, address } });
+      expect((await t.tocsin.app.inject({ method: 'GET', url: pathOf(url) })).statusCode).toBe(200);
       const token = pathOf(url).split('/').pop()!;
       for (const tampered of lookAlikeTokens(token)) {
         expect((await t.tocsin.app.inject({ method: 'GET', url: `/unsubscribe/${tampered}` })).statusCode).toBe(404);
         expect((await oneClick(`/unsubscribe/${tampered}`)).statusCode).toBe(404);
       }
     }
-    expect((await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, user.token)).json().email.tenMinuteSummary).toBe(true);
+    const saved = await t.tocsin.deps.storage.db.selectFrom('user_alert_preferences').select('owner_id').where('owner_id', 'in', owners).execute();
+    expect(saved).toEqual([]);
+  });
+
+  it("answers 404 to the link sent to a user's former address, and leaves the user's reports on: that mailbox is no longer the user's", async () => {
+    const mover = await t.tenantWithUser('unsub', ['Alerts Viewer']);
+    const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: mover.userId, address: mover.email } });
+    expect((await t.call('PATCH', `/api/v1/tenants/unsub/users/${mover.userId}`, { email: `moved-${mover.email}` })).statusCode).toBe(200);
+    expect((await t.tocsin.app.inject({ method: 'GET', url: pathOf(url) })).statusCode).toBe(404);
+    expect((await oneClick(pathOf(url))).statusCode).toBe(404);
+    expect((await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, mover.token)).json().email.dailyReport).toBe(true);
+    // The link sent to the address it has now works, whatever the case it is written in.
+    const now = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: mover.userId, address: `MOVED-${mover.email.toUpperCase()}` } });
+    expect((await oneClick(pathOf(now))).statusCode).toBe(200);
+    expect((await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, mover.token)).json().email.dailyReport).toBe(false);
   });
 
   it('answers 404 on GET as on POST for the link of a user removed since, rather than a page whose button fails', async () => {
     const leaver = await t.tenantWithUser('unsub', ['Alerts Viewer']);
-    const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: leaver.userId, address: 'leaver@example.com' } });
+    const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: leaver.userId, address: leaver.email } });
     expect((await t.tocsin.app.inject({ method: 'GET', url: pathOf(url) })).statusCode).toBe(200);
     expect((await t.call('DELETE', `/api/v1/tenants/unsub/users/${leaver.userId}`)).statusCode).toBe(204);
     expect((await t.tocsin.app.inject({ method: 'GET', url: pathOf(url) })).statusCode).toBe(404);
@@ -251,7 +269,7 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     const group = (await t.call('POST', '/api/v1/tenants/unsub/groups', { name: 'Night shift', email: 'night@example.com', roles: ['Alerts Viewer'] })).json();
     const optOuts = (kind: string) =>
       t.tocsin.deps.storage.db.selectFrom('email_unsubscribes').select('address_key').where('tenant_id', '=', tenantId).where('kind', '=', kind).execute();
-    const user = { type: 'user' as const, id: someone.userId, address: 'someone@example.com' };
+    const user = { type: 'user' as const, id: someone.userId, address: someone.email };
     const targets: [UnsubscribeTarget, () => Promise<boolean>][] = [
       [
         { tenantId, kind: 'summary', recipient: user },
@@ -261,7 +279,7 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
         { tenantId, kind: 'daily', recipient: { type: 'group', id: group.id, address: 'night@example.com' } },
         async () => !(await optOuts('daily')).some((r) => r.address_key === 'night@example.com'),
       ],
-      [{ tenantId, kind: 'mail-health', recipient: user }, async () => !(await optOuts('mail-health')).some((r) => r.address_key === 'someone@example.com')],
+      [{ tenantId, kind: 'mail-health', recipient: user }, async () => !(await optOuts('mail-health')).some((r) => r.address_key === someone.email)],
     ];
     for (const [target, subscribed] of targets) {
       const path = pathOf(await links.url(target));
@@ -285,16 +303,16 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
   });
 
   it('puts no address or id in the URL', async () => {
-    const url = await links.url({ tenantId, kind: 'summary', recipient: { type: 'user', id: user.userId, address: 'me@example.com' } });
+    const url = await links.url({ tenantId, kind: 'summary', recipient: { type: 'user', id: user.userId, address: user.email } });
     for (const shown of [url, decodeURIComponent(url), Buffer.from(pathOf(url).split('/').pop()!, 'base64url').toString('latin1')]) {
-      expect(shown).not.toContain('me@example.com');
+      expect(shown).not.toContain(user.email);
       expect(shown).not.toContain(user.userId);
       expect(shown).not.toContain(tenantId);
     }
   });
 
   it('hands one recipient the same link for a minute, then seals a new one that works as well', async () => {
-    const target = { tenantId, kind: 'summary', recipient: { type: 'user', id: user.userId, address: 'me@example.com' } } as const;
+    const target = { tenantId, kind: 'summary', recipient: { type: 'user', id: user.userId, address: user.email } } as const;
     const first = await links.url(target);
     expect(await links.url(target)).toBe(first);
     expect(await links.url({ ...target, kind: 'daily' })).not.toBe(first);
@@ -306,7 +324,7 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
   });
 
   it('keeps old links working until their cut-off, and new ones until they expire', async () => {
-    const target = { tenantId, kind: 'immediate', recipient: { type: 'user', id: user.userId, address: 'me@example.com' } } as const;
+    const target = { tenantId, kind: 'immediate', recipient: { type: 'user', id: user.userId, address: user.email } } as const;
     const old = `/unsubscribe/${legacyToken(key, target)}`;
     const fresh = pathOf(await links.url(target));
     expect((await t.tocsin.app.inject({ method: 'GET', url: old })).statusCode).toBe(200);
