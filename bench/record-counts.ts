@@ -97,7 +97,11 @@ async function run(dialect: Dialect, emails: number, recording: Recording): Prom
       timeoutMs: 10_000,
     };
     // The "before": each outcome committed alone, as a recorder without grouping would.
-    const alone = { record: async (attempt) => (await recordAttempts(storage, [attempt])).length > 0 } satisfies Pick<AttemptRecorder, 'record'>;
+    const alone = {
+      record: async (attempt) => (await recordAttempts(storage, [attempt])).length > 0,
+      // Each outcome is committed before record returns: never behind.
+      caughtUp: async () => {},
+    } satisfies Pick<AttemptRecorder, 'record' | 'caughtUp'>;
     const worker = new DeliveryWorker({
       storage,
       clock: systemClock,
