@@ -13,8 +13,9 @@ const MAX_BATCH = 500;
  * again after 100 ms, doubling up to 1.6 s, until it is committed. It is not given up: the server
  * took these emails, and a result dropped would leave its row to be claimed and sent again once
  * its lease ran out, every email the server took during an outage of more than a few seconds
- * arriving twice. Meanwhile the worker keeps renewing those leases (by token, expired or not), so
- * once the database answers again the rows stay its own until their results are in. A process
+ * arriving twice. Meanwhile the worker keeps renewing those leases (by token, expired or not), and
+ * no other worker takes them over before the database has answered it for a whole lease
+ * (answered-time.ts), so the rows stay this worker's until their results are in. A process
  * stopping during an outage is ended by its shutdown grace, like a kill.
  */
 const RECORD_BACKOFF: BackoffPolicy = Object.freeze({ firstMs: 100, maxMs: 1_600 });

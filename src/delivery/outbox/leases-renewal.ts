@@ -3,6 +3,11 @@ import type { Clock } from '../../shared/clock.js';
 import type { Storage } from '../../storage/storage.js';
 import { renewLeases } from './leases.js';
 
+/** heartbeatMs is how often a worker renews its leases and asks whether the database answers: a sixth of the lease. */
+export function heartbeatMs(leaseMs: number): number {
+  return Math.max(50, Math.floor(leaseMs / 6));
+}
+
 /**
  * LeaseRenewal is a worker's heartbeat: it extends the leases of the rows `held()` names (id →
  * lease token) before they run short, so a long send or a row waiting for a slot is not taken
@@ -55,7 +60,7 @@ export class LeaseRenewal {
 
   /** tickMs is how often the heartbeat runs: a sixth of the lease. */
   get tickMs(): number {
-    return Math.max(50, Math.floor(this.#leaseMs / 6));
+    return heartbeatMs(this.#leaseMs);
   }
 
   /** start renews from now on (again calls do nothing while it runs). */

@@ -20,6 +20,11 @@ export interface ClaimRequest {
   readonly leaseMs: number;
   readonly limit: number;
   readonly excludeTenants?: readonly string[];
+  /**
+   * Asked once the claim's transaction has begun (the database answering it): whether rows whose
+   * lease ran out may be taken over (AnsweredTime.wholeLease). Unset, they may.
+   */
+  readonly takeOver?: () => boolean;
 }
 
 /** ClaimedBatch is what a claim took: the rows, leased to the worker, this attempt counted. */
@@ -31,6 +36,8 @@ export interface ClaimedBatch {
    * take none queued now. Whatever is queued later rings the doorbell.
    */
   readonly nextDueAt?: number | null;
+  /** How many rows whose lease ran out the claim left to their owner (`takeOver` said no), when any. */
+  readonly leftToOwners?: number;
 }
 
 const NOTHING: ClaimedBatch = Object.freeze({ deliveries: Object.freeze([]) });
@@ -56,9 +63,35 @@ function queuedRows(db: QueryCreator<Database>, request: ClaimRequest) {
   return queued.orderBy('next_attempt_at');
 }
 
-/** The oldest due rows (queued, waiting to retry, or leased by a worker whose lease ran out), as a claim sees them. */
-function dueRows(db: QueryCreator<Database>, request: ClaimRequest) {
-  return queuedRows(db, request).where('next_attempt_at', '<=', request.now).limit(request.limit);
+/**
+ * The oldest due rows (queued, waiting to retry, or, when `takeOver`, leased by a worker whose
+ * lease ran out), as a claim sees them.
+ */
+function dueRows(db: QueryCreator<Database>, request: ClaimRequest, takeOver: boolean) {
+  const due = queuedRows(db, request).where('next_attempt_at', '<=', request.now);
+  return (takeOver ? due : due.where('status', '<>', 'sending')).limit(request.limit);
+}
+
+/** expiredLeases counts the rows a claim may take but for `takeOver`: leased, and their lease ran out. */
+async function expiredLeases(db: QueryCreator<Database>, request: ClaimRequest): Promise<number> {
+  const { n } = await queuedRows(db, request)
+    .clearOrderBy()
+    .where('next_attempt_at', '<=', request.now)
+    .where('status', '=', 'sending')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
+/**
+ * claimedIn finishes a claim in its transaction: it asks the request whether leases that ran out
+ * may be taken over, runs the claim, and counts the rows it left to their owner.
+ */
+async function claimedIn(tx: Db, request: ClaimRequest, claim: (takeOver: boolean) => Promise<readonly DeliveryRow[]>): Promise<ClaimedBatch> {
+  const takeOver = request.takeOver?.() ?? true;
+  const deliveries = (await claim(takeOver)).map(toDelivery);
+  const left = takeOver ? 0 : await expiredLeases(tx, request);
+  return left > 0 ? { deliveries, leftToOwners: left } : { deliveries };
 }
 
 /** A row as it was before a claim took it: a row still `sending` was a dead worker's, its attempt interrupted. */
@@ -92,6 +125,7 @@ interface Before {
  *   lease_expires_at = $5, next_attempt_at = $5 from due where deliveries.id = due.id
  * returning deliveries.*, due.status, due.lease_owner, …
  * ```
+ * (`and status <> 'sending'` added when `takeOver` says no: expired leases are left to their owner.)
  * SQLite (one writer at a time, and RETURNING sees only the new row): the due rows are read whole
  * outside the transaction, then read again and leased by id in one write transaction. A failure
  * is the claim stage's StorageUnavailableError (back off) or StorageRejectedError.
@@ -104,47 +138,53 @@ export async function claimDue(storage: Storage, request: ClaimRequest): Promise
       const first = await queuedRows(storage.db, request).select('next_attempt_at').limit(1).executeTakeFirst();
       if (!first) return { deliveries: [], nextDueAt: null };
       if (Number(first.next_attempt_at) > request.now) return { deliveries: [], nextDueAt: Number(first.next_attempt_at) };
-      return storage.db.transaction().execute(async (tx) => {
-        const rows = await tx
-          .with('due', (db) =>
-            dueRows(db, request)
-              .select(['id as due_id', 'status as was_status', 'lease_owner as was_owner', 'attempts as was_attempts', 'lease_expires_at as was_until'])
-              .forUpdate()
-              .skipLocked(),
-          )
-          .updateTable('deliveries')
-          .from('due')
-          .set(set)
-          .whereRef('deliveries.id', '=', 'due.due_id')
-          .returningAll('deliveries')
-          .returning(['was_status', 'was_owner', 'was_attempts', 'was_until'])
-          .execute();
-        const before = rows.map((r) => ({ id: r.id, status: r.was_status, owner: r.was_owner, attempts: r.was_attempts, until: r.was_until }));
-        await logInterrupted(tx, rows, before, request);
-        return { deliveries: rows.map(toDelivery) };
-      });
+      return storage.db.transaction().execute((tx) =>
+        claimedIn(tx, request, async (takeOver) => {
+          const rows = await tx
+            .with('due', (db) =>
+              dueRows(db, request, takeOver)
+                .select(['id as due_id', 'status as was_status', 'lease_owner as was_owner', 'attempts as was_attempts', 'lease_expires_at as was_until'])
+                .forUpdate()
+                .skipLocked(),
+            )
+            .updateTable('deliveries')
+            .from('due')
+            .set(set)
+            .whereRef('deliveries.id', '=', 'due.due_id')
+            .returningAll('deliveries')
+            .returning(['was_status', 'was_owner', 'was_attempts', 'was_until'])
+            .execute();
+          const before = rows.map((r) => ({ id: r.id, status: r.was_status, owner: r.was_owner, attempts: r.was_attempts, until: r.was_until }));
+          await logInterrupted(tx, rows, before, request);
+          return rows;
+        }),
+      );
     }
     // A claim that finds nothing due takes no write lock; one that does reads the due rows again
     // under the lock, so that its answer is exact even when another process claimed in between.
-    const read = (db: QueryCreator<Database>) =>
-      dueRows(db, request).select(['id', 'status', 'lease_owner as owner', 'attempts', 'lease_expires_at as until']).execute();
-    if ((await read(storage.db)).length === 0) return NOTHING;
-    return storage.db.transaction().execute(async (tx) => {
-      const due = await read(tx);
-      if (due.length === 0) return NOTHING;
-      const rows = await tx
-        .updateTable('deliveries')
-        .set(set)
-        .where(
-          'id',
-          'in',
-          due.map((r) => r.id),
-        )
-        .returningAll()
-        .execute();
-      await logInterrupted(tx, rows, due, request);
-      return { deliveries: rows.map(toDelivery) };
-    });
+    // The first read counts expired leases as due: whether they may be taken over is asked under
+    // the lock, whose wait may have been an outage (another process holding it).
+    const read = (db: QueryCreator<Database>, takeOver: boolean) =>
+      dueRows(db, request, takeOver).select(['id', 'status', 'lease_owner as owner', 'attempts', 'lease_expires_at as until']).execute();
+    if ((await read(storage.db, true)).length === 0) return NOTHING;
+    return storage.db.transaction().execute((tx) =>
+      claimedIn(tx, request, async (takeOver) => {
+        const due = await read(tx, takeOver);
+        if (due.length === 0) return [];
+        const rows = await tx
+          .updateTable('deliveries')
+          .set(set)
+          .where(
+            'id',
+            'in',
+            due.map((r) => r.id),
+          )
+          .returningAll()
+          .execute();
+        await logInterrupted(tx, rows, due, request);
+        return rows;
+      }),
+    );
   });
 }
 

@@ -24,6 +24,7 @@ import {
 } from '../../../test/support/smtp-servers.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { claimDue } from './leases.js';
+import { heartbeatMs } from './leases-renewal.js';
 import { OutboxMetrics } from './metrics.js';
 import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
 import { DeliveryWorker, type DeliveryWorkerDeps } from './worker.js';
@@ -80,6 +81,16 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
   async function enqueueOne(tenantId: string, clock: { now(): number }, overrides = {}) {
     await enqueueDeliveries(database.storage.db, [testDelivery(tenantId, 'ops@example.com', overrides)], clock);
     return database.storage.db.selectFrom('deliveries').selectAll().orderBy('id', 'desc').executeTakeFirstOrThrow();
+  }
+
+  /** answeredForALease moves the fake clock over a whole lease, the database answering each of the worker's heartbeats. */
+  async function answeredForALease(w: DeliveryWorker, clock: FakeClock) {
+    const beat = heartbeatMs(w.settings.leaseMs);
+    for (let t = 0; t < w.settings.leaseMs; t += beat) {
+      await w.heartbeat();
+      clock.advance(beat);
+    }
+    await w.heartbeat();
   }
 
   const row = (id: string) => database.storage.db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
@@ -522,9 +533,31 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     const w = worker(clock);
     expect(await w.runOnce()).toBe(0);
     clock.advance(60_000);
+    await answeredForALease(w, clock);
     expect(await w.runOnce()).toBe(1);
     expect(await row(d.id)).toMatchObject({ status: 'sent', attempts: 2 });
     expect((await attempts(d.id)).map((a) => a.outcome)).toEqual(['interrupted', 'sent']);
+    expect(server.messages).toHaveLength(1);
+  });
+
+  it('leaves a row whose lease ran out while the database was away to its owner, until the database has answered for a whole lease', async () => {
+    const server = await smtp();
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const d = await enqueueOne(tenantX, clock);
+    const w = worker(clock);
+    await answeredForALease(w, clock);
+    const leaseMs = w.settings.leaseMs;
+    await claimDue(database.storage, { workerId: 'owner', now: clock.now(), leaseMs, limit: 10 });
+    // The database is away for longer than the lease: no heartbeat, no renewal reaches it. Once it
+    // is back, this worker's claim comes first: the owner may hold the server's 250 for the row.
+    clock.advance(leaseMs + 2_000);
+    expect(await w.runOnce()).toBe(0);
+    expect(await row(d.id)).toMatchObject({ status: 'sending', lease_owner: 'owner', attempts: 1 });
+    // The owner renews nothing for a whole lease in which the database answers: it is dead.
+    await answeredForALease(w, clock);
+    expect(await w.runOnce()).toBe(1);
+    expect(await row(d.id)).toMatchObject({ status: 'sent', attempts: 2 });
     expect(server.messages).toHaveLength(1);
   });
 

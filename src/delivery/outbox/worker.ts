@@ -4,14 +4,13 @@ import pino from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import { newId, randomToken } from '../../shared/ids.js';
 import { isRetryable } from '../../shared/stage-error.js';
-import { sql } from 'kysely';
 import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
-import { asStage } from '../../storage/errors.js';
 import type { Dialect } from '../../storage/dialect.js';
 import type { Storage } from '../../storage/storage.js';
 import type { MailSender } from '../contract.js';
 import { Admission, type HeldRow } from './admission.js';
 import { type AttemptContext, type AttemptOutcome, type EndpointResolver, attemptDelivery, onePerClaim } from './attempt.js';
+import { AnsweredTime } from './answered-time.js';
 import { AttemptRecorder } from './attempt-recorder.js';
 import type { ConcurrencyLimits } from './capacity.js';
 import { type BreakerPolicy, DEFAULT_BREAKER_POLICY } from './circuit-breaker.js';
@@ -111,6 +110,9 @@ export class DeliveryWorker {
   readonly #attempt: AttemptContext;
   readonly #renewal: LeaseRenewal;
   readonly #recorder: AttemptRecorder;
+  readonly #answered: AnsweredTime;
+  /** The run of answers (its start) in which the rows left to their owner were last logged. */
+  #leftLoggedIn: number | undefined;
   /** Rows this worker is working on (sending, or sent and waiting for the commit), by id. */
   readonly #inFlight = new Map<string, { token: string; done: Promise<void> }>();
   #stopping = false;
@@ -154,6 +156,7 @@ export class DeliveryWorker {
       },
     });
     this.#recorder = deps.recorder ?? new AttemptRecorder(deps.storage, COMMIT_WINDOW_MS[deps.storage.dialect]);
+    this.#answered = new AnsweredTime({ storage: deps.storage, clock: deps.clock, leaseMs: this.settings.leaseMs });
   }
 
   /** start runs the claim loop until stop(); the doorbell and wake() cut a poll short. */
@@ -161,6 +164,7 @@ export class DeliveryWorker {
     if (this.#running) return;
     this.#running = true;
     this.#unsubscribe = this.#deps.doorbell?.subscribe(() => this.wake());
+    this.#answered.start();
     this.#loop = this.#run();
   }
 
@@ -171,6 +175,7 @@ export class DeliveryWorker {
     this.#unsubscribe?.();
     this.wake();
     await this.#loop;
+    this.#answered.stop();
     this.#settleIdle();
     // Rows not started yet go back to the queue for another worker rather than out at shutdown.
     await releaseClaimed(
@@ -185,6 +190,14 @@ export class DeliveryWorker {
   wake(): void {
     this.#woken = true;
     this.#wakeSleeper?.();
+  }
+
+  /**
+   * heartbeat asks the database whether it answers now (AnsweredTime.beat): the running worker does
+   * every sixth of a lease; a test driving a fake clock calls it as it moves the clock.
+   */
+  heartbeat(): Promise<void> {
+    return this.#answered.beat();
   }
 
   /** runOnce claims one batch and waits until those sends are recorded; tests drive time with it. */
@@ -224,7 +237,6 @@ export class DeliveryWorker {
       let full = false;
       let waitMs = this.settings.pollIntervalMs;
       try {
-        if (failures > 0) await this.#afterOutage();
         const { claimed, limit, nextDueAt } = await this.#claimAndDispatch();
         failures = 0;
         full = claimed > 0 && claimed === limit;
@@ -247,18 +259,6 @@ export class DeliveryWorker {
       // A full batch means more rows may be due: go again at once, without waiting a poll.
       if (this.#running && !full) await this.#sleep(waitMs);
     }
-  }
-
-  /**
-   * #afterOutage runs before the first claim after failed ones: once the database answers again,
-   * it waits two heartbeats, so that every live worker renews the leases that ran out while it
-   * could not (renewals go by token, expired or not) before this one claims. Claiming at once
-   * took another process's rows whose emails its SMTP server had already taken during the outage,
-   * results not yet recorded, and sent them again.
-   */
-  async #afterOutage(): Promise<void> {
-    await asStage('claim', () => sql`select 1`.execute(this.#deps.storage.db));
-    await new Promise((resolve) => setTimeout(resolve, 2 * this.#renewal.tickMs));
   }
 
   async #sleep(ms: number): Promise<void> {
@@ -318,10 +318,30 @@ export class DeliveryWorker {
       leaseMs: this.settings.leaseMs,
       limit: plan.limit,
       excludeTenants: plan.excludeTenants,
+      takeOver: () => {
+        this.#answered.answered();
+        return this.#answered.wholeLease();
+      },
     });
+    if (batch.leftToOwners !== undefined) this.#logLeftToOwners(batch.leftToOwners);
     if (batch.deliveries.length > 0) this.#deps.metrics?.claimed.inc({ how: 'claim' }, batch.deliveries.length);
     this.#take(batch, now, now + this.settings.leaseMs, batch.deliveries.length === plan.limit);
     return { claimed: batch.deliveries.length, limit: plan.limit, nextDueAt: batch.nextDueAt };
+  }
+
+  /**
+   * #logLeftToOwners says, once per run of the database's answers, that rows whose lease ran out
+   * wait for their owner to renew them (after an outage, or this worker's start) rather than being
+   * taken over now, and from when they may be.
+   */
+  #logLeftToOwners(count: number): void {
+    const since = this.#answered.since;
+    if (since === undefined || since === this.#leftLoggedIn) return;
+    this.#leftLoggedIn = since;
+    this.#log.info(
+      { deliveries: count, takeOverFrom: new Date(since + this.settings.leaseMs).toISOString() },
+      'emails whose lease ran out are left to their worker until the database has answered this one for a whole lease; their worker may be alive, its results not yet recorded',
+    );
   }
 
   /**
