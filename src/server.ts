@@ -60,6 +60,8 @@ export interface StartOptions {
   mailCatcher?: boolean | (CaughtMail & { readonly port: number });
   /** How /metrics reads the whole from this process's registry (one of several api processes: from its primary); default, the registry alone. */
   wholeMetrics?: (registry: Registry) => () => Promise<string>;
+  /** Aborted to give up waiting for the database (a SIGTERM meanwhile): the start then rejects, having closed what it opened. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -103,6 +105,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
     setting: config.databaseSetting,
     logger,
     onWaiting,
+    signal: options.signal,
   }).catch(async (err: unknown) => {
     await held?.release();
     await probe?.close();
@@ -117,7 +120,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
     const databaseTime = options.clock ? undefined : await databaseClock(storage, systemClock, logger);
     if (databaseTime) closers.push(async () => databaseTime.stop());
     const clock: Clock = options.clock ?? databaseTime ?? systemClock;
-    await migrateWhenFree(storage, { setting: config.databaseSetting, logger, onWaiting });
+    await migrateWhenFree(storage, { setting: config.databaseSetting, logger, onWaiting, signal: options.signal });
     const admin = await ensureAdminToken(storage.db, config.adminToken, clock);
     const secretBox = openSecretBox(config);
     if ((await checkSecretKey(storage.db, secretBox)) === 'other') logger.error(OTHER_SECRET_KEY);

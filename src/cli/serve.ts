@@ -39,48 +39,62 @@ export async function serveCommand(args: string[]): Promise<number> {
   servingHeap(config.role, config.leanHeap);
   if (config.apiProcesses > 1 && cluster.isPrimary) return serveCluster(config);
 
+  // SIGTERM and SIGINT are heard from the first moment, not once serving: one that came while the
+  // database was waited for (a locked SQLite file, an unreachable PostgreSQL), or between the banner
+  // and the handlers, found none and ended the process by the signal (exit code null, no log).
+  const log = createLogger(config.logLevel);
+  const stopping = new AbortController();
+  const received = new Promise<string>((resolve) => {
+    const on = (signal: string) => {
+      stopping.abort();
+      resolve(signal);
+    };
+    process.once('SIGTERM', () => on('SIGTERM'));
+    process.once('SIGINT', () => on('SIGINT'));
+  });
   // One of several api processes sends to and reads its primary's catcher rather than run its own.
   const primaryCatcher = cluster.isWorker ? primaryCatcherOf(process.env) : undefined;
   const tocsin = await startTocsin(config, {
+    logger: log,
+    signal: stopping.signal,
     ...(primaryCatcher ? { mailCatcher: primaryCatcher } : {}),
     // It answers /metrics with every api process's counts, which its primary gathers, not its own share.
     ...(cluster.isWorker ? { wholeMetrics: metricsFromPrimary } : {}),
-  }).catch((err: unknown) => {
+  }).catch(async (err: unknown) => {
+    // Stopped while it waited: the start closed what it had opened, and stopping is what was asked.
+    if (stopping.signal.aborted && (err as Error | undefined)?.name === 'AbortError') {
+      log.info({ signal: await received }, 'stopped waiting for the database; exiting');
+      return undefined;
+    }
     // An api process that cannot start (its port taken) lets go of its channel to the primary, which
     // would keep it alive: it exits, and the primary stops the others and exits too.
     cluster.worker?.disconnect();
     throw err;
   });
-  const log = tocsin.deps.logger;
-  log.info({ url: tocsin.url, database: tocsin.deps.storage.description, smtp: displaySmtpUrl(tocsin.systemSmtpUrl), role: config.role }, 'tocsin is serving');
-  // One of several api processes: the primary prints the banner once for all.
-  if (cluster.isPrimary) {
-    process.stdout.write(
-      banner(config, {
-        url: `${tocsin.url}/`,
-        database: tocsin.deps.storage.description,
-        smtp: `${tocsin.deps.mailCatcher ? 'built-in mail catcher at ' : ''}${displaySmtpUrl(tocsin.systemSmtpUrl)}`,
-        generatedAdminToken: tocsin.generatedAdminToken,
-      }),
+  if (tocsin) {
+    log.info(
+      { url: tocsin.url, database: tocsin.deps.storage.description, smtp: displaySmtpUrl(tocsin.systemSmtpUrl), role: config.role },
+      'tocsin is serving',
     );
+    // One of several api processes: the primary prints the banner once for all.
+    if (cluster.isPrimary) {
+      process.stdout.write(
+        banner(config, {
+          url: `${tocsin.url}/`,
+          database: tocsin.deps.storage.description,
+          smtp: `${tocsin.deps.mailCatcher ? 'built-in mail catcher at ' : ''}${displaySmtpUrl(tocsin.systemSmtpUrl)}`,
+          generatedAdminToken: tocsin.generatedAdminToken,
+        }),
+      );
+    }
+    log.info({ signal: await received }, 'shutting down');
+    const force = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    await tocsin.close().catch((err: unknown) => log.error({ err }, 'error while shutting down'));
   }
-
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      const force = setTimeout(() => {
-        log.error('shutdown took too long; exiting');
-        process.exit(1);
-      }, SHUTDOWN_GRACE_MS);
-      force.unref();
-      tocsin.close().then(resolve, (err: unknown) => {
-        log.error({ err }, 'error while shutting down');
-        resolve();
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
   // An api process of several: its channel to the primary would keep it alive.
   cluster.worker?.disconnect();
   return 0;

@@ -1,4 +1,4 @@
-import { isTimeZone } from '../shared/validation.js';
+import { firstKnownZone } from '../shared/validation.js';
 import type { Language } from './languages.js';
 
 /** LocaleFormat formats times and numbers for one recipient: their language and time zone. */
@@ -39,12 +39,10 @@ export function localeFormat(language: Language, timeZone: string): LocaleFormat
   return format;
 }
 
-// A zone the runtime does not know (stored before an ICU update, say) shows times in UTC, labelled
-// so, rather than failing the email.
-const knownZone = (timeZone: string) => (isTimeZone(timeZone) ? timeZone : 'UTC');
-
 function buildLocaleFormat(language: Language, requestedZone: string): LocaleFormat {
-  const timeZone = knownZone(requestedZone);
+  // A zone the runtime does not know (stored before an ICU update, say) shows times in UTC, labelled
+  // so, rather than failing the email.
+  const timeZone = firstKnownZone(requestedZone);
   const dateTimeOptions: Intl.DateTimeFormatOptions = {
     timeZone,
     year: 'numeric',
@@ -94,7 +92,7 @@ export function isoDay(epochMs: number, timeZone: string): string {
   let day = dayFormats.get(timeZone);
   if (!day) {
     // en-CA writes dates as YYYY-MM-DD.
-    day = new Intl.DateTimeFormat('en-CA', { timeZone: knownZone(timeZone), year: 'numeric', month: '2-digit', day: '2-digit' });
+    day = new Intl.DateTimeFormat('en-CA', { timeZone: firstKnownZone(timeZone), year: 'numeric', month: '2-digit', day: '2-digit' });
     dayFormats.set(timeZone, day);
   }
   return day.format(epochMs);
@@ -120,6 +118,6 @@ export function acrossOffsetChange(fmt: LocaleFormat, timeZone: string, start: n
     dateTimeToSecond: withOffset(fmt.dateTimeToSecond),
     clock: withOffset(fmt.clock),
     time: withOffset(fmt.time),
-    zoneLabel: () => knownZone(timeZone),
+    zoneLabel: () => firstKnownZone(timeZone),
   };
 }

@@ -1,4 +1,5 @@
 import { DateTime, IANAZone } from 'luxon';
+import { firstKnownZone } from '../shared/validation.js';
 
 /** Window is a half-open span of time [start, end) in epoch milliseconds. */
 export interface Window {
@@ -62,20 +63,14 @@ export function nextSummaryEnd(t: number, intervalMs: number, zone: string): num
   }
 }
 
-/** offsetsOf is the UTC offset of a zone at an instant, in milliseconds (UTC's for an unknown zone). */
-function offsetsOf(zone: string): (t: number) => number {
-  const known = IANAZone.create(zone);
-  if (!known.isValid) return () => 0;
-  return (t) => known.offset(t) * 60_000;
-}
-
 /**
- * knownZone is the zone whose clock a daily report follows: a zone the host does not know (saved
- * by a process whose runtime knew it) counts as UTC, as for summary windows, rather than giving no
- * report time at all (and failing the decisions of the other tenants claimed with it).
+ * offsetsOf is the UTC offset of a zone at an instant, in milliseconds. A zone the host does not know
+ * (saved by a process whose runtime knew it) counts as UTC, for summary and daily windows alike,
+ * rather than giving no window at all (and failing the decisions of the other tenants claimed with it).
  */
-function knownZone(zone: string): string {
-  return IANAZone.isValidZone(zone) ? zone : 'UTC';
+function offsetsOf(zone: string): (t: number) => number {
+  const known = IANAZone.create(firstKnownZone(zone));
+  return (t) => known.offset(t) * 60_000;
 }
 
 /**
@@ -114,7 +109,7 @@ export function parseReportTime(value: string): ReportTime {
 function reportInstant(date: DateTime, time: ReportTime, zone: string): number {
   const local = DateTime.fromObject(
     { year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute, second: time.second },
-    { zone: knownZone(zone) },
+    { zone: firstKnownZone(zone) },
   );
   // luxon resolves a repeated time with the offset in force today, so ask for both occurrences:
   // the report must not move with the date the schedule happens to be computed on.
@@ -145,7 +140,7 @@ export function dueDailyWindow(now: number, time: ReportTime, zone: string, last
  * It is the same for every tenant with that zone and time: the scheduler computes it once for them.
  */
 export function latestDailyWindow(now: number, time: ReportTime, zone: string): Window {
-  const today = DateTime.fromMillis(now, { zone: knownZone(zone) }).startOf('day');
+  const today = DateTime.fromMillis(now, { zone: firstKnownZone(zone) }).startOf('day');
   const window = dailyWindowEndingOn(today, time, zone);
   return window.end > now ? dailyWindowEndingOn(today.minus({ days: 1 }), time, zone) : window;
 }
@@ -161,7 +156,7 @@ export function dailyWindowIfDue(latest: Window, lastEnd: number | undefined, no
 
 /** nextReportInstant is the first report time strictly after now, when the next daily window ends. */
 export function nextReportInstant(now: number, time: ReportTime, zone: string): number {
-  const today = DateTime.fromMillis(now, { zone: knownZone(zone) }).startOf('day');
+  const today = DateTime.fromMillis(now, { zone: firstKnownZone(zone) }).startOf('day');
   const instant = reportInstant(today, time, zone);
   return instant > now ? instant : reportInstant(today.plus({ days: 1 }), time, zone);
 }

@@ -61,11 +61,26 @@ export function emailKey(address: string): string {
   return address.trim().normalize('NFC').toLowerCase();
 }
 
+// Asking the runtime builds an Intl formatter, tens of microseconds, and report windows ask once per
+// window computed: the answers are kept, up to a bound, since names typed into requests are not.
+const zonesKnown = new Map<string, boolean>();
+const ZONES_KNOWN_KEPT = 1_000;
+
 /** isTimeZone tells whether the runtime knows an IANA time zone name. */
 export function isTimeZone(value: string): boolean {
+  let known = zonesKnown.get(value);
+  if (known === undefined) {
+    known = value.length <= 64 && formatsIn(value);
+    if (zonesKnown.size >= ZONES_KNOWN_KEPT) zonesKnown.clear();
+    zonesKnown.set(value, known);
+  }
+  return known;
+}
+
+function formatsIn(timeZone: string): boolean {
   try {
-    new Intl.DateTimeFormat('en', { timeZone: value });
-    return value.length <= 64;
+    new Intl.DateTimeFormat('en', { timeZone });
+    return true;
   } catch {
     return false;
   }

@@ -119,6 +119,21 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect((await t.call('PATCH', `${base}/${source.id}`, { pull: { intervalSeconds: 0 } })).json().errors[0].path).toBe('pull.intervalSeconds');
   });
 
+  it('patches the other pull settings of a source whose sign-in was cleared, and asks for a whole sign-in only when one is given', async () => {
+    const pull = { baseUrl: 'https://orch.example.com', username: 'poller', password: 'upstream-pass-123' };
+    const source = (await t.call('POST', base, { name: 'Cleared sign-in', kind: 'orchestrator-pull', pull })).json();
+    expect((await t.call('PATCH', `${base}/${source.id}`, { pull: { password: null } })).statusCode).toBe(200);
+    // The PATCH names no credential: the cleared sign-in it keeps is the server's own answer to the one before.
+    const interval = await t.call('PATCH', `${base}/${source.id}`, { pull: { intervalSeconds: 30, tenancyName: null } });
+    expect(interval.statusCode, interval.body).toBe(200);
+    expect(interval.json().pull).toMatchObject({ intervalSeconds: 30, tenancyName: null, username: 'poller', passwordSet: false });
+    const halfWay = await t.call('PATCH', `${base}/${source.id}`, { pull: { clientId: 'app' } });
+    expect(halfWay.statusCode).toBe(400);
+    expect(halfWay.json().errors[0].path).toBe('pull.username');
+    const whole = await t.call('PATCH', `${base}/${source.id}`, { pull: { password: 'upstream-pass-456' } });
+    expect(whole.json().pull).toMatchObject({ intervalSeconds: 30, passwordSet: true });
+  });
+
   it('keeps every field of source PATCHes sent at once, each of one field, the pull settings and the mapping too', async () => {
     // Each PATCH merged the pull settings and the mapping it had read, and wrote them whole: on
     // PostgreSQL, of { pull: { tenancyName } } and { pull: { scope } } sent together one was lost.

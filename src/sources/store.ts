@@ -109,9 +109,12 @@ function mergePull(box: SecretBox, sourceId: string, current: SealedPull | undef
   const clientSecret = sealed(input.clientSecret, current?.pull_client_secret, pullSecretOwner.clientSecret(sourceId));
   const canSignIn = (pull.username !== null && password !== null) || (pull.clientId !== null && clientSecret !== null);
   // A new source must name a way in; a PATCH may clear one (null clears, as an SMTP password's
-  // does): its polls then say what is missing (signIn).
-  const clearing = current !== undefined && [input.username, input.password, input.clientId, input.clientSecret].includes(null);
-  if (!canSignIn && !clearing) {
+  // does): its polls then say what is missing (signIn). A later PATCH naming no credential keeps
+  // that cleared sign-in like any field left out; one that gives credentials must make a whole one.
+  const credentials = [input.username, input.password, input.clientId, input.clientSecret];
+  const clearing = current !== undefined && credentials.includes(null);
+  const keeping = current !== undefined && credentials.every((value) => value === undefined);
+  if (!canSignIn && !clearing && !keeping) {
     throw fieldError('pull.username', 'give username and password (on-premises) or clientId and clientSecret (external application)');
   }
   return { pull: JSON.stringify(pull), pull_password: password, pull_client_secret: clientSecret };

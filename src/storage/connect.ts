@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ConfigError } from '../shared/config-error.js';
 import { migrate, pendingMigrations } from './migrate.js';
@@ -130,8 +131,9 @@ export async function migrateOrStop(storage: Storage, setting: DatabaseSetting =
 }
 
 /**
- * ConnectOptions: the pool size, the log, and what to tell while waiting; the backoff policy, the
- * sleep and the randomness are passed in (default CONNECT_BACKOFF, setTimeout and Math.random).
+ * ConnectOptions: the pool size, the log, what to tell while waiting and when to give up waiting; the
+ * backoff policy, the sleep and the randomness are passed in (default CONNECT_BACKOFF, setTimeout and
+ * Math.random).
  */
 export interface ConnectOptions {
   readonly poolSize: number;
@@ -140,6 +142,11 @@ export interface ConnectOptions {
   readonly setting?: DatabaseSetting;
   /** Called with the reason before each wait; the first call comes at the first refusal. */
   readonly onWaiting?: (reason: string) => void | Promise<void>;
+  /**
+   * Ends the waiting once aborted (a SIGTERM while the database is waited for): the next attempt is
+   * not made and the wait under way ends, rejecting with the signal's reason.
+   */
+  readonly signal?: AbortSignal;
   readonly policy?: BackoffPolicy;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
@@ -184,8 +191,9 @@ async function whileUnavailable<T>(
   recovered?: (failures: number) => void,
 ): Promise<T> {
   const policy = options.policy ?? CONNECT_BACKOFF;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? ((ms: number) => delay(ms, undefined, { signal: options.signal }));
   for (let failures = 0; ; failures += 1) {
+    options.signal?.throwIfAborted();
     try {
       const result = await attempt();
       if (failures > 0) recovered?.(failures);

@@ -1,4 +1,4 @@
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
 import { SEVERITIES, severityRank } from '../../alerts/severity.js';
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { type Translate, emailTranslator } from '../../i18n/email-i18n.js';
@@ -9,6 +9,7 @@ import { fitUnderBudget } from './fit.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { subjectTenant } from './headers.js';
 import { field } from './text.js';
+import { firstKnownZone } from '../../shared/validation.js';
 import type { DailyEmailView, DailyHealthView, MatchPartView, MuteLineView } from './view-models.js';
 
 /** matchText writes what a mute matches for people: `Robot: R7 · Event: Robot went offline`. */
@@ -230,6 +231,6 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
  * more when reports were missed.
  */
 function calendarDays(period: { start: number; end: number }, zone: string): number {
-  const day = (ms: number) => DateTime.fromMillis(ms, { zone: IANAZone.isValidZone(zone) ? zone : 'UTC' }).startOf('day');
+  const day = (ms: number) => DateTime.fromMillis(ms, { zone: firstKnownZone(zone) }).startOf('day');
   return Math.round(day(period.end).diff(day(period.start), 'days').days);
 }

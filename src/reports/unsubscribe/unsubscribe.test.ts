@@ -140,7 +140,7 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
       { type: 'application/x-www-form-urlencoded; charset=utf-8', payload: 'List-Unsubscribe=One-Click' },
       {},
     ];
-    for (const [i, { type, payload }] of bodies.entries()) {
+    for (const { type, payload } of bodies) {
       const someone = await t.tenantWithUser('unsub', ['Alerts Viewer']);
       const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: someone.userId, address: someone.email } });
       const res = await t.tocsin.app.inject({
