@@ -2,7 +2,8 @@
  * R9 on SQLite: four worker processes claim, send and record from one SQLite file at once, as
  * several `tocsin serve --role worker` on one machine would. SQLite has one writer at a time: every
  * claim and every recorded result waits its turn (busy_timeout), so every email arrives exactly
- * once and no worker logs a single warning (a SQLITE_BUSY reaching the code would be one).
+ * once and no busy database reaches the code. Under load a heartbeat may come too late for a row not
+ * sent yet, which its worker then leaves to the next claim: an extra attempt, never a second email.
  */
 import { useWorkerProcesses } from '../../../test/support/processes/worker-processes.js';
 import { describe, expect, it, vi } from 'vitest';
@@ -40,17 +41,31 @@ describe('four worker processes on one SQLite file', () => {
     await Promise.all(workers.map((w) => new Promise((resolve) => (w.exitCode === null ? w.once('exit', resolve) : resolve(null)))));
 
     const ids = fixture.sink.messages.map((m) => m.messageId);
-    const attempts = await fixture.database.storage.db.selectFrom('delivery_attempts').select(['outcome', 'worker']).execute();
-    const workersThatSent = new Set(attempts.map((a) => a.worker)).size;
+    const attempts = await fixture.database.storage.db.selectFrom('delivery_attempts').select(['delivery_id', 'outcome', 'worker']).execute();
+    const sent = attempts.filter((a) => a.outcome === 'sent');
+    const workersThatSent = new Set(sent.map((a) => a.worker)).size;
     process.stdout.write(
-      `[${WORKERS} SQLite workers] ${ids.length} received, ${new Set(ids).size} unique, ${workersThatSent} workers sent, ${logged.length} log lines\n`,
+      `[${WORKERS} SQLite workers] ${ids.length} received, ${new Set(ids).size} unique, ${attempts.length} attempts, ${workersThatSent} workers sent, ${logged.length} log lines\n`,
     );
+    // Exactly once is what the sink saw: every email, none twice (the sink keeps every message it took).
     expect(new Set(ids).size).toBe(EMAILS);
     expect(ids).toHaveLength(EMAILS);
-    // One attempt per email, each ended sent: no row was claimed twice, none was interrupted.
-    expect(attempts).toHaveLength(EMAILS);
-    expect(attempts.every((a) => a.outcome === 'sent')).toBe(true);
+    // One sent attempt per email. Any other is a takeover, not a resend: a worker whose heartbeat did
+    // not renew in time under load gives up a row it has not sent yet ('lease lost or in doubt before
+    // the send; not sending'), and whoever claims it once the lease ran out logs that attempt as
+    // interrupted and sends it (a run under load saw 405 attempts, its sink 400 emails, each once).
+    expect(sent).toHaveLength(EMAILS);
+    expect(new Set(sent.map((a) => a.delivery_id)).size).toBe(EMAILS);
+    const others = attempts.filter((a) => a.outcome !== 'sent');
+    expect(
+      others.filter((a) => a.outcome !== 'interrupted'),
+      JSON.stringify(others),
+    ).toEqual([]);
     expect(workersThatSent).toBeGreaterThan(1);
-    expect(logged).toEqual([]);
+    // Only those takeovers' own warnings: no busy database, failed claim or lost record reached the code.
+    expect(
+      logged.filter((line) => !line.includes('lease lost or in doubt before the send; not sending')),
+      `${others.length} takeovers`,
+    ).toEqual([]);
   }, 120_000);
 });
