@@ -21,4 +21,19 @@ describe('a port chosen for a server that listens later', () => {
     expect(server).toBeInstanceOf(net.Server);
     await new Promise((resolve) => (server as net.Server).close(resolve));
   });
+
+  it('lets go of the port though a client connected to it while held and keeps its connection open', async () => {
+    // server.close() waits for the connections it accepted: one left open held the start before listening.
+    const held = await holdFreePort('127.0.0.1');
+    const client = net.connect(held.port, '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+    try {
+      await held.release();
+      const server = await listenOn(held.port);
+      expect(server).toBeInstanceOf(net.Server);
+      await new Promise((resolve) => (server as net.Server).close(resolve));
+    } finally {
+      client.destroy();
+    }
+  });
 });

@@ -15,7 +15,9 @@ export interface HeldPort {
  * from the same ephemeral range, and one that drew it made the listen fail with EADDRINUSE.
  */
 export async function holdFreePort(host: string): Promise<HeldPort> {
-  const server = net.createServer();
+  // Nothing is served while the port is held: a connection is closed at once, since close() waits
+  // for every connection it accepted, and one left open would keep the server from listening.
+  const server = net.createServer((socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, host, resolve);
