@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
 import { until } from '../../test/support/until.js';
@@ -7,7 +6,7 @@ import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import { type FatalCommit, FatalSignal } from './fatal-signal.js';
-import { coalescedFatalSignal, createAlertIngest, groupCommit } from './ingest.js';
+import { POSTGRES_COMMITS, coalescedFatalSignal, groupCommit } from './ingest.js';
 import type { NewAlert } from './input.js';
 import { insertChunks } from './store.js';
 
@@ -55,56 +54,82 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     });
   });
 
-  it.skipIf(dialect !== 'postgres')('runs two commits of a process at a time on PostgreSQL: batches that come meanwhile wait and share the next', async () => {
-    await storage.db
-      .insertInto('tenants')
-      .values({ id: 'busy', name: 'busy', display_name: 'busy', time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 })
-      .execute();
-    // Each commit reads the clock once: a clock that moves on every read gives each commit its own created_at.
-    let reads = 0;
-    const ingest = createAlertIngest({
-      storage,
-      clock: { now: () => T0 + reads++ },
-      floodWindowMs: 600_000,
-      registry: new Registry(),
-      fatalSignal: new FatalSignal(),
-    });
-    const raise = (message: string) => ingest.raise('busy', [{ ...one(message), dedupKey: null }]);
-    // The tenant's row locked, every commit storing its alerts waits at the insert (FOR KEY SHARE).
+  it.skipIf(dialect !== 'postgres')(
+    'starts no second commit on PostgreSQL while the one under way is not stalled: batches that come meanwhile wait and share the next',
+    async () => {
+      await addTenant('busy');
+      // Each commit reads the clock once: a clock that moves on every read gives each commit its own created_at.
+      let reads = 0;
+      // The product's concurrency, with a stall too long to come in this test.
+      const raise = groupCommit(storage, { now: () => T0 + reads++ }, 600_000, { ...POSTGRES_COMMITS, stalledAfterMs: 600_000 });
+      const busy = await holdTenantRow('busy');
+      const raised = [raise('busy', [{ ...one('first'), dedupKey: null }])];
+      await busy.waiting(1);
+      // A free slot would have taken the second batch by the next turn, and the third after it.
+      raised.push(raise('busy', [{ ...one('second'), dedupKey: null }]));
+      await new Promise((resolve) => setImmediate(resolve));
+      raised.push(raise('busy', [{ ...one('third'), dedupKey: null }]));
+      await busy.release();
+      await Promise.all(raised);
+      const rows = await storage.db.selectFrom('alerts').select(['message', 'created_at']).where('tenant_id', '=', 'busy').execute();
+      const commitOf = new Map(rows.map((r) => [r.message, Number(r.created_at)]));
+      expect(rows).toHaveLength(3);
+      expect(new Set(commitOf.values()).size).toBe(2);
+      expect(commitOf.get('second')).toBe(commitOf.get('third'));
+    },
+  );
+
+  it.skipIf(dialect !== 'postgres')(
+    "starts another commit on PostgreSQL once the one under way is stalled: a tenant's locked row holds no other tenant back",
+    async () => {
+      await addTenant('held');
+      await addTenant('free');
+      const raise = groupCommit(storage, new FakeClock(T0), 600_000, { max: 2, stalledAfterMs: 20 });
+      const held = await holdTenantRow('held');
+      const waitingOne = raise('held', [{ ...one('held back'), dedupKey: null }]);
+      await held.waiting(1);
+      const [id] = await raise('free', [{ ...one('not held back'), dedupKey: null }]);
+      const stored = await storage.db.selectFrom('alerts').select('message').where('id', '=', id!).executeTakeFirst();
+      expect(stored?.message).toBe('not held back');
+      await held.release();
+      expect(await waitingOne).toHaveLength(1);
+    },
+  );
+
+  /** addTenant adds a tenant of that id (and name). */
+  const addTenant = (id: string) =>
+    storage.db.insertInto('tenants').values({ id, name: id, display_name: id, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 }).execute();
+
+  /**
+   * holdTenantRow locks a tenant's row in a transaction of its own (PostgreSQL), so that every
+   * commit storing that tenant's alerts waits at its insert (FOR KEY SHARE) until release.
+   */
+  async function holdTenantRow(id: string) {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let locked!: (pid: number) => void;
     const holder = new Promise<number>((resolve) => (locked = resolve));
     const holding = storage.db.transaction().execute(async (tx) => {
-      await sql`select id from tenants where id = 'busy' for update`.execute(tx);
+      await sql`select id from tenants where id = ${id} for update`.execute(tx);
       locked((await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid);
       await released;
     });
     const pid = await holder;
-    const waiting = (n: number) =>
-      until(
-        async () =>
-          (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${pid} = any(pg_blocking_pids(pid))`.execute(storage.db)).rows[0]!
-            .n >= n,
-        `${n} commits waiting on the tenant's row`,
-      );
-    const raised = [raise('first')];
-    await waiting(1);
-    raised.push(raise('second'));
-    await waiting(2);
-    // A free slot would have taken the third batch by the next turn, and the fourth after it.
-    raised.push(raise('third'));
-    await new Promise((resolve) => setImmediate(resolve));
-    raised.push(raise('fourth'));
-    release();
-    await holding;
-    await Promise.all(raised);
-    const rows = await storage.db.selectFrom('alerts').select(['message', 'created_at']).where('tenant_id', '=', 'busy').orderBy('created_at').execute();
-    const commitOf = new Map(rows.map((r) => [r.message, Number(r.created_at)]));
-    expect(rows).toHaveLength(4);
-    expect(new Set(commitOf.values()).size).toBe(3);
-    expect(commitOf.get('third')).toBe(commitOf.get('fourth'));
-  });
+    return {
+      /** waiting waits until `n` transactions wait on the row. */
+      waiting: (n: number) =>
+        until(
+          async () =>
+            (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${pid} = any(pg_blocking_pids(pid))`.execute(storage.db)).rows[0]!
+              .n >= n,
+          `${n} commits waiting on the tenant's row`,
+        ),
+      release: async () => {
+        release();
+        await holding;
+      },
+    };
+  }
 
   it("fails only the batch that cannot be stored, not its neighbours'", async () => {
     const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);

@@ -33,13 +33,29 @@ export interface AlertIngest {
 const MAX_ALERTS_PER_COMMIT = 5_000;
 
 /**
- * POSTGRES_CONCURRENT_COMMITS is how many group commits one process runs side by side on
- * PostgreSQL. Each costs some seven round trips whatever its size, and a batch that arrives while a
- * slot is free gets a commit of its own: with four, commits under bench:ingest held 154 alerts on
- * average, with two 217 (fewer round trips per alert for the process and the backends alike).
- * Two, not one, so that a commit waiting on a lock (a tenant being deleted) leaves one running.
+ * POSTGRES_COMMITS is how many group commits one process runs side by side on PostgreSQL, and when.
+ * Each commit costs some six round trips and a WAL flush whatever its size, and a batch that finds
+ * a slot free gets a commit of its own: with two slots always open, commits under bench:ingest held
+ * 201–211 alerts on average with 1 api process and 127–143 with 2 (four commits in flight on one
+ * tenant's rows, the flood locks and the WAL). So the second commit starts only once the one under
+ * way is stalled (waiting on a lock, such as a tenant being deleted, or on a slow disk): batches
+ * that come meanwhile share the next commit, and one stalled commit holds the process's other
+ * tenants back that long. Stalled is measured against the commits just made, so that on a loaded
+ * machine, where every commit takes longer, one slot stays the rule. Never more than two, as before.
  */
-const POSTGRES_CONCURRENT_COMMITS = 2;
+export const POSTGRES_COMMITS: CommitConcurrency = { max: 2, stalledAfterMs: 50, stalledAfterTypical: 4 };
+
+/**
+ * CommitConcurrency is how many group commits may run at once (`max`) and, when given, when a
+ * running commit counts as stalled: under way for longer than `stalledAfterMs` and than
+ * `stalledAfterTypical` times a recent commit's typical duration. A further commit starts only
+ * while every one under way is stalled. Without it, up to `max` start as soon as there are batches.
+ */
+export interface CommitConcurrency {
+  readonly max: number;
+  readonly stalledAfterMs?: number | undefined;
+  readonly stalledAfterTypical?: number | undefined;
+}
 
 interface Pending {
   readonly tenantId: string;
@@ -92,12 +108,22 @@ export function groupCommit(
   storage: Storage,
   clock: Clock,
   windowMs: number,
-  maxConcurrentCommits: number,
+  concurrency: number | CommitConcurrency,
   fatal?: FatalDecisions,
   lock?: WriteTransactionOptions,
 ): AlertIngest['raise'] {
   const queue: Pending[] = [];
-  let committing = 0;
+  const { max, stalledAfterMs, stalledAfterTypical = 0 } = typeof concurrency === 'number' ? { max: concurrency } : concurrency;
+  /**
+   * A commit's typical duration in ms, a moving average over the last eight or so; each duration
+   * counts at most twice the average, so that one stall (a lock held for seconds) does not make the
+   * next stall look ordinary.
+   */
+  let typicalMs: number | undefined;
+  /** When each commit under way began (performance.now()), one entry per running drain. */
+  const running = new Set<{ began: number }>();
+  /** The timer that looks again once the youngest commit under way would count as stalled. */
+  let recheck: NodeJS.Timeout | undefined;
   const transaction = floorTransaction(storage, lock);
   const takeOnceLocked = storage.dialect === 'sqlite';
 
@@ -185,20 +211,40 @@ export function groupCommit(
   };
 
   const drain = async () => {
-    committing += 1;
+    const slot = { began: performance.now() };
+    running.add(slot);
     try {
       // Let the requests already read in this turn of the event loop join the commit.
       await new Promise((resolve) => setImmediate(resolve));
-      while (queue.length > 0) await commit(takeOnceLocked ? undefined : take(), fatal?.inCommit);
+      while (queue.length > 0) {
+        slot.began = performance.now();
+        await commit(takeOnceLocked ? undefined : take(), fatal?.inCommit);
+        const tookMs = performance.now() - slot.began;
+        typicalMs = typicalMs === undefined ? tookMs : typicalMs + (Math.min(tookMs, 2 * typicalMs) - typicalMs) / 8;
+      }
     } finally {
-      committing -= 1;
+      running.delete(slot);
     }
+  };
+
+  /** startDrains starts a commit for the queued batches when a slot is free and every commit under way is stalled. */
+  const startDrains = () => {
+    if (queue.length === 0 || running.size >= max) return;
+    if (running.size === 0 || stalledAfterMs === undefined) return void drain();
+    const youngest = Math.max(...[...running].map((r) => r.began));
+    const wait = youngest + Math.max(stalledAfterMs, stalledAfterTypical * (typicalMs ?? 0)) - performance.now();
+    if (wait <= 0) return void drain();
+    if (recheck) return;
+    recheck = setTimeout(() => {
+      recheck = undefined;
+      startDrains();
+    }, wait);
   };
 
   return (tenantId, alerts, alongside) =>
     new Promise<string[]>((resolve, reject) => {
       queue.push({ tenantId, alerts, alongside, resolve, reject });
-      if (committing < maxConcurrentCommits) void drain();
+      startDrains();
     });
 }
 
@@ -219,9 +265,10 @@ function fatalCommits(items: readonly Pending[], ids: readonly string[][]): Fata
 /**
  * createAlertIngest builds a process's one AlertIngest, the pipeline's first stage (the REST and
  * the Orchestrator routes share it, and with it the group commit and the metric series). SQLite
- * has one writer, so one commit at a time; PostgreSQL takes two side by side. The Fatal alerts
- * are decided in the transaction that stores them (decideInCommit); without it, or when it fails,
- * they are stored undecided and signalled to the decide stage once committed.
+ * has one writer, so one commit at a time; PostgreSQL one, and more only while those under way
+ * are stalled (POSTGRES_COMMITS). The Fatal alerts are decided in the transaction that stores
+ * them (decideInCommit); without it, or when it fails, they are stored undecided and signalled to
+ * the decide stage once committed.
  */
 export function createAlertIngest(deps: {
   readonly storage: Storage;
@@ -239,7 +286,7 @@ export function createAlertIngest(deps: {
     label: 'severity',
     values: SEVERITIES,
   });
-  const commit = groupCommit(deps.storage, deps.clock, deps.floodWindowMs, deps.storage.dialect === 'sqlite' ? 1 : POSTGRES_CONCURRENT_COMMITS, {
+  const commit = groupCommit(deps.storage, deps.clock, deps.floodWindowMs, deps.storage.dialect === 'sqlite' ? 1 : POSTGRES_COMMITS, {
     inCommit: deps.decideInCommit,
     undecided: coalescedFatalSignal(deps.fatalSignal),
     failed: (err) => deps.logger?.error({ err }, 'deciding Fatal alerts in their commit failed; stored undecided, they are decided after it'),
