@@ -3,14 +3,11 @@ import type { LightMyRequestResponse } from 'fastify';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
-import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
-import type { Storage } from '../storage/storage.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 import { FakeClock } from '../shared/clock.js';
-import { deliveryLookup, planOnce } from './receive.js';
+import { planOnce } from './receive.js';
 import { signingKey } from './secrets.js';
-import { DELIVERY_KEY_DAYS, createSource, purgeOldDeliveries, requireSource, rotateSecret } from './store.js';
-import { createTenant } from '../access/tenants.js';
-import { SecretBox } from '../settings/secret-box.js';
+import { DELIVERY_KEY_DAYS, purgeOldDeliveries, requireSource, rotateSecret } from './store.js';
 import { ORCHESTRATOR_MAX_SKEW_MS } from './mapping/orchestrator.js';
 import { signOrchestrator, signStandardWebhook } from './signatures.js';
 
@@ -99,48 +96,6 @@ describe('planOnce', () => {
     const plan = planOnce(['a', 'b', 'a', 'c'], new Map([['b', { ids: ['old-b'] }]]));
     expect(plan.fresh).toEqual([0, 3]);
     expect(plan.answer(['new-a', 'new-c'])).toEqual(['new-a', 'old-b', 'new-a', 'new-c']);
-  });
-});
-
-describeEachDialect('reading the delivery keys of requests that arrive together', (dialect) => {
-  let storage: Storage;
-  let sourceId: string;
-  let tenantId: string;
-  beforeAll(async () => {
-    storage = await openTestStorage(dialect);
-    const clock = new FakeClock(Date.now());
-    tenantId = (await createTenant(storage.db, { name: 'lookup' }, clock)).id;
-    const box = SecretBox.fromPassphrase('a passphrase of some length');
-    sourceId = (await createSource(storage.db, box, clock, tenantId, { name: 'lookup', kind: 'webhook' })).row.id;
-  });
-  afterAll(() => storage.close());
-
-  it('answers each request its stored keys from one read per source, and a key stored meanwhile from the next read', async () => {
-    const store = (key: string, ids: string[]) =>
-      storage.db
-        .insertInto('source_deliveries')
-        .values({ source_id: sourceId, delivery_id: key, tenant_id: tenantId, alert_ids: JSON.stringify(ids), received_at: Date.now() })
-        .execute();
-    await store('webhook-id:a', ['alert-a']);
-    await store('webhook-id:c', ['alert-c']);
-    let reads = 0;
-    const lookup = deliveryLookup(
-      storage.db.withPlugin({
-        transformQuery: (args) => args.node,
-        transformResult: async (args) => {
-          reads++;
-          return args.result;
-        },
-      }),
-    );
-    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((k) => [`webhook-id:${k}`]);
-    const found = await Promise.all(keys.map((k) => lookup(sourceId, k)));
-    expect(found.map((map, i) => map.get(keys[i]![0]!)?.ids ?? null)).toEqual([['alert-a'], null, ['alert-c'], null, null, null, null, null]);
-    expect(reads).toBe(1);
-    // Asked after its write, a key is read by a read begun after that, never answered from an older one.
-    await store('webhook-id:b', ['alert-b']);
-    expect((await lookup(sourceId, ['webhook-id:b'])).get('webhook-id:b')?.ids).toEqual(['alert-b']);
-    expect(reads).toBe(2);
   });
 });
 

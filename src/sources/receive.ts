@@ -117,65 +117,30 @@ function normalised(mapped: MappedAlerts): NewAlert[] | MappingFailure {
   return out;
 }
 
-/** Delivery is a stored delivery key's alert ids and when it was received. */
-type Delivery = { ids: string[]; at: number };
-
-/** MAX_KEYS_PER_READ bounds one read's `in` list (a few statement shapes, far under either engine's parameter limit). */
-const MAX_KEYS_PER_READ = 512;
-
 /**
  * findDeliveries gives the stored deliveries among `keys`, each with its alert ids and when it was
- * received (compiled once per key count). The earliest is picked by the caller, not by an
- * `order by`: with two keys or more SQLite sorted the (at most a few) rows in a temporary B-tree.
+ * received (compiled once per key count: it runs for every event). The earliest is picked by the
+ * caller, not by an `order by`: with two keys or more SQLite sorted the (at most a few) rows in a
+ * temporary B-tree, which cost about 0.25 CPU-ms an event under bench:sources, a quarter of an
+ * orchestrator-webhook event's work.
  */
-async function findDeliveries(db: Db, sourceId: string, keys: readonly string[]): Promise<Map<string, Delivery>> {
-  const found = new Map<string, Delivery>();
-  for (let from = 0; from < keys.length; from += MAX_KEYS_PER_READ) {
-    const padded = inListOf(keys.slice(from, from + MAX_KEYS_PER_READ));
-    const text = sqlOnce(db, `findDeliveries ${padded.length}`, () =>
-      db
-        .selectFrom('source_deliveries')
-        .select(['delivery_id', 'alert_ids', 'received_at'])
-        .where('source_id', '=', sourceId)
-        .where('delivery_id', 'in', padded),
-    );
-    const { rows } = await db.executeQuery<{ delivery_id: string; alert_ids: string; received_at: number | string }>(
-      CompiledQuery.raw(text, [sourceId, ...padded]),
-    );
-    for (const row of rows) found.set(row.delivery_id, { ids: JSON.parse(row.alert_ids) as string[], at: Number(row.received_at) });
-  }
+async function findDeliveries(db: Db, sourceId: string, keys: readonly string[]): Promise<Map<string, { ids: string[]; at: number }>> {
+  const found = new Map<string, { ids: string[]; at: number }>();
+  if (keys.length === 0) return found;
+  const padded = inListOf(keys);
+  const text = sqlOnce(db, `findDeliveries ${padded.length}`, () =>
+    db.selectFrom('source_deliveries').select(['delivery_id', 'alert_ids', 'received_at']).where('source_id', '=', sourceId).where('delivery_id', 'in', padded),
+  );
+  const { rows } = await db.executeQuery<{ delivery_id: string; alert_ids: string; received_at: number | string }>(
+    CompiledQuery.raw(text, [sourceId, ...padded]),
+  );
+  for (const row of rows) found.set(row.delivery_id, { ids: JSON.parse(row.alert_ids) as string[], at: Number(row.received_at) });
   return found;
 }
 
-/**
- * deliveryLookup reads the stored deliveries among a request's keys, one read per source for all
- * the requests that ask while none is under way or while one is (coalesced): under load several
- * requests of a source come in one turn of the event loop, and a read of its own cost each of
- * them more than its alerts' write. On SQLite a read outside a transaction takes and drops the
- * database's and the WAL's locks (about 80 µs against 14 inside one, measured in a loop) and it
- * cost about 260 CPU-µs an event under bench:sources, the largest of a receiver's statements. Each
- * answer comes from a read begun after its request asked, so it sees every delivery committed
- * before. The map answered holds the other requests' keys too: callers look up their own.
- */
-export function deliveryLookup(db: Db): (sourceId: string, keys: readonly string[]) => Promise<ReadonlyMap<string, Delivery>> {
-  const wanted = new Map<string, Set<string>>();
-  const read = coalesced(async (sourceId: string) => {
-    const keys = wanted.get(sourceId) ?? new Set<string>();
-    wanted.delete(sourceId);
-    return findDeliveries(db, sourceId, [...keys]);
-  });
-  return async (sourceId, keys) => {
-    if (keys.length === 0) return new Map();
-    let pending = wanted.get(sourceId);
-    if (!pending) wanted.set(sourceId, (pending = new Set()));
-    for (const key of keys) pending.add(key);
-    return read(sourceId);
-  };
-}
-
 /** earliestOf is the alert ids of the first received of `keys` among the found deliveries, if any. */
-function earliestOf(found: ReadonlyMap<string, Delivery>, keys: readonly string[]): string[] | undefined {
-  let first: Delivery | undefined;
+function earliestOf(found: ReadonlyMap<string, { ids: string[]; at: number }>, keys: readonly string[]): string[] | undefined {
+  let first: { ids: string[]; at: number } | undefined;
   for (const key of keys) {
     const hit = found.get(key);
     if (hit && (!first || hit.at < first.at)) first = hit;
@@ -290,7 +255,6 @@ export function createReceiver(deps: AppDeps): Receiver {
   const db = storage.db;
   const ingest = deps.ingest;
   const limiter = new RateLimiter(deps.config.sourceRequestsPerMinute, 60_000, clock);
-  const storedDeliveries = deliveryLookup(db);
 
   const cache = new Map<string, Known>();
   /** load returns the source and whether it came from the cache (undefined: no such source). */
@@ -414,7 +378,7 @@ export function createReceiver(deps: AppDeps): Receiver {
      * alerts not received before (their alert keys) with both kinds of keys and the reception.
      */
     const store = async (): Promise<ReceiveAnswer> => {
-      const found = await storedDeliveries(source.id, alertKeys ? [...deliveryKeys, ...alertKeys] : deliveryKeys);
+      const found = await findDeliveries(db, source.id, alertKeys ? [...deliveryKeys, ...alertKeys] : deliveryKeys);
       if (alertKeys) await keepAlive(db, source.id, alertKeys, found, clock.now());
       const plan = alertKeys ? planOnce(alertKeys, found) : undefined;
       // The ids of all the delivery's alerts, given those of the ones stored now.
