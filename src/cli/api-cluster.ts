@@ -36,13 +36,13 @@ export interface ApiCluster {
  * do not race a first start. Without TOCSIN_SMTP_URL this primary runs the one built-in mail
  * catcher that every process sends to and reads (cluster-catcher.ts). When one process dies on its
  * own the others are stopped and the primary exits non-zero: the orchestrator restarts the whole,
- * as it would a single process.
+ * as it would a single process. `signal`, once aborted, ends the wait for the database (a SIGTERM meanwhile).
  */
-export async function startApiCluster(config: Config, logger: Logger, graceMs: number): Promise<ApiCluster> {
-  const storage = await openStorageWhenReachable(config.databaseUrl, { poolSize: 1, setting: config.databaseSetting, logger });
+export async function startApiCluster(config: Config, logger: Logger, graceMs: number, signal?: AbortSignal): Promise<ApiCluster> {
+  const storage = await openStorageWhenReachable(config.databaseUrl, { poolSize: 1, setting: config.databaseSetting, logger, signal });
   let generatedAdminToken: string | undefined;
   try {
-    await migrateWhenFree(storage, { setting: config.databaseSetting, logger });
+    await migrateWhenFree(storage, { setting: config.databaseSetting, logger, signal });
     generatedAdminToken = (await ensureAdminToken(storage.db, config.adminToken, systemClock)).generated;
   } finally {
     await storage.close();

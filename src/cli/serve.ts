@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import type { Logger } from 'pino';
 import { parseArgs } from 'node:util';
 import { type Config, httpOrigin, loadConfig } from '../config.js';
 import { ConfigError } from '../shared/config-error.js';
@@ -6,7 +7,7 @@ import { createLogger } from '../ops/logger.js';
 import { startTocsin } from '../server.js';
 import { displaySmtpUrl } from '../shared/redact.js';
 import { metricsFromPrimary } from '../ops/cluster-metrics.js';
-import { startApiCluster } from './api-cluster.js';
+import { type ApiCluster, startApiCluster } from './api-cluster.js';
 import { servingHeap } from './heap.js';
 import { primaryCatcherOf } from '../delivery/catcher/cluster-catcher.js';
 import { catcherSmtpUrl } from '../settings/smtp-settings.js';
@@ -39,33 +40,18 @@ export async function serveCommand(args: string[]): Promise<number> {
   servingHeap(config.role, config.leanHeap);
   if (config.apiProcesses > 1 && cluster.isPrimary) return serveCluster(config);
 
-  // SIGTERM and SIGINT are heard from the first moment, not once serving: one that came while the
-  // database was waited for (a locked SQLite file, an unreachable PostgreSQL), or between the banner
-  // and the handlers, found none and ended the process by the signal (exit code null, no log).
   const log = createLogger(config.logLevel);
-  const stopping = new AbortController();
-  const received = new Promise<string>((resolve) => {
-    const on = (signal: string) => {
-      stopping.abort();
-      resolve(signal);
-    };
-    process.once('SIGTERM', () => on('SIGTERM'));
-    process.once('SIGINT', () => on('SIGINT'));
-  });
+  const stop = listenForStop();
   // One of several api processes sends to and reads its primary's catcher rather than run its own.
   const primaryCatcher = cluster.isWorker ? primaryCatcherOf(process.env) : undefined;
   const tocsin = await startTocsin(config, {
     logger: log,
-    signal: stopping.signal,
+    signal: stop.signal,
     ...(primaryCatcher ? { mailCatcher: primaryCatcher } : {}),
     // It answers /metrics with every api process's counts, which its primary gathers, not its own share.
     ...(cluster.isWorker ? { wholeMetrics: metricsFromPrimary } : {}),
   }).catch(async (err: unknown) => {
-    // Stopped while it waited: the start closed what it had opened, and stopping is what was asked.
-    if (stopping.signal.aborted && (err as Error | undefined)?.name === 'AbortError') {
-      log.info({ signal: await received }, 'stopped waiting for the database; exiting');
-      return undefined;
-    }
+    if (await stoppedWaiting(err, stop, log)) return undefined;
     // An api process that cannot start (its port taken) lets go of its channel to the primary, which
     // would keep it alive: it exits, and the primary stops the others and exits too.
     cluster.worker?.disconnect();
@@ -87,7 +73,7 @@ export async function serveCommand(args: string[]): Promise<number> {
         }),
       );
     }
-    log.info({ signal: await received }, 'shutting down');
+    log.info({ signal: await stop.received }, 'shutting down');
     const force = setTimeout(() => {
       log.error('shutdown took too long; exiting');
       process.exit(1);
@@ -116,10 +102,52 @@ function loadWithOptions(env: NodeJS.ProcessEnv, options: { role?: string | unde
   }
 }
 
+/** StopSignals: the first SIGTERM or SIGINT, as an AbortSignal for what waits and as its name. */
+interface StopSignals {
+  readonly signal: AbortSignal;
+  readonly received: Promise<string>;
+}
+
+/**
+ * listenForStop hears SIGTERM and SIGINT from now on. A serving process listens before it starts,
+ * not once serving: a signal that came while the database was waited for (a locked SQLite file, an
+ * unreachable PostgreSQL), or between the banner and the handlers, found none and ended the process
+ * by the signal (exit code null, nothing logged).
+ */
+function listenForStop(): StopSignals {
+  const controller = new AbortController();
+  const received = new Promise<string>((resolve) => {
+    const on = (signal: string) => {
+      controller.abort();
+      resolve(signal);
+    };
+    process.once('SIGTERM', () => on('SIGTERM'));
+    process.once('SIGINT', () => on('SIGINT'));
+  });
+  return { signal: controller.signal, received };
+}
+
+/**
+ * stoppedWaiting tells whether a start failed because a stop signal ended its wait for the database
+ * (the start closed what it had opened, and stopping is what was asked), and logs so.
+ */
+async function stoppedWaiting(err: unknown, stop: StopSignals, log: Logger): Promise<boolean> {
+  if (!stop.signal.aborted || (err as Error | undefined)?.name !== 'AbortError') return false;
+  log.info({ signal: await stop.received }, 'stopped waiting for the database; exiting');
+  return true;
+}
+
 /** serveCluster runs the api processes and passes SIGTERM or SIGINT on to them. */
 async function serveCluster(config: Config): Promise<number> {
   const log = createLogger(config.logLevel);
-  const api = await startApiCluster(config, log, SHUTDOWN_GRACE_MS);
+  const stop = listenForStop();
+  let api: ApiCluster;
+  try {
+    api = await startApiCluster(config, log, SHUTDOWN_GRACE_MS, stop.signal);
+  } catch (err) {
+    if (await stoppedWaiting(err, stop, log)) return 0;
+    throw err;
+  }
   const url = httpOrigin(config.host, config.port);
   log.info({ url, processes: api.pids.length, pids: api.pids, role: config.role }, 'tocsin is serving');
   process.stdout.write(
@@ -130,12 +158,10 @@ async function serveCluster(config: Config): Promise<number> {
       generatedAdminToken: api.generatedAdminToken,
     }),
   );
-  const stop = (signal: string) => {
+  void stop.received.then((signal) => {
     log.info({ signal }, 'shutting down');
     api.stop();
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  });
   return api.exited;
 }
 

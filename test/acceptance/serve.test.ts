@@ -167,21 +167,29 @@ describe('tocsin serve, as a user runs it', () => {
     }
   }, 90_000);
 
-  it('stops waiting for a locked SQLite file on SIGTERM, saying so, and exits 0', async () => {
-    // The signal handlers were installed once serving: a SIGTERM while the file was waited for ended
-    // the process by the signal (exit code null), as a supervisor stopping a stuck start would see.
-    const { dataDir, backup } = await lockedDataDir();
-    try {
-      const started = serve({ TOCSIN_DATA_DIR: dataDir, LOG_LEVEL: 'info' });
-      await started.waitFor(/"msg":"cannot apply the migrations; retrying"/, 30_000);
-      expect(await stopped(started, 'SIGTERM', true)).toMatchObject({ code: 0, signal: null });
-      expect(started.stdout()).toMatch(/"signal":"SIGTERM","msg":"stopped waiting for the database; exiting"/);
-      expect(started.stdout()).not.toMatch(RUNNING);
-      expect(started.stderr()).toBe('');
-    } finally {
-      backup.close();
-    }
-  }, 90_000);
+  it.each([
+    ['one process', ['bin/tocsin.js', 'serve']],
+    // The primary of several api processes waits for the migrations before it starts any.
+    ['several api processes', ['bin/tocsin.js', 'serve', '--role', 'api', '--processes', '2']],
+  ])(
+    'stops waiting for a locked SQLite file on SIGTERM, saying so, and exits 0 (%s)',
+    async (_, args) => {
+      // The signal handlers were installed once serving: a SIGTERM while the file was waited for ended
+      // the process by the signal (exit code null), as a supervisor stopping a stuck start would see.
+      const { dataDir, backup } = await lockedDataDir();
+      try {
+        const started = serve({ TOCSIN_DATA_DIR: dataDir, LOG_LEVEL: 'info' }, undefined, ['node', args]);
+        await started.waitFor(/"msg":"cannot apply the migrations; retrying"/, 30_000);
+        expect(await stopped(started, 'SIGTERM', true)).toMatchObject({ code: 0, signal: null });
+        expect(started.stdout()).toMatch(/"signal":"SIGTERM","msg":"stopped waiting for the database; exiting"/);
+        expect(started.stdout()).not.toMatch(RUNNING);
+        expect(started.stderr()).toBe('');
+      } finally {
+        backup.close();
+      }
+    },
+    90_000,
+  );
 
   it('says which port is taken, without a stack trace, when another process holds it', async () => {
     const holder = net.createServer();
