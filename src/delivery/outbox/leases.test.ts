@@ -95,6 +95,10 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
       .execute();
     // The dead worker's attempt is closed by the claim; w2's is logged once it ends.
     expect(attempts.map((a) => [a.attempt, a.worker, a.outcome, Number(a.finished_at)])).toEqual([[1, 'dead', 'interrupted', clock.now()]]);
+    // Said as what is known: a worker that could not renew its lease gives the email up unsent, alive.
+    expect(attempts[0]!.response).toBe(
+      'the lease ran out before its worker ended this attempt: the worker stopped, or gave the email up unsent when it could not renew the lease',
+    );
     // The dead worker's late completion changes nothing: its lease token no longer matches.
     const d = dead.deliveries[0]!;
     const rowsGone = new Set<string>();

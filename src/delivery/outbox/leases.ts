@@ -189,9 +189,10 @@ export async function claimDue(storage: Storage, request: ClaimRequest): Promise
 }
 
 /**
- * logInterrupted closes, as `interrupted`, the attempt of each claimed row that a dead worker was
- * still sending (its lease ran out). When it started is not kept: the row's last lease start, from
- * its expiry, stands for it, the last moment that worker was known to be at work.
+ * logInterrupted closes, as `interrupted`, the attempt of each claimed row whose worker did not end
+ * it before its lease ran out: a dead worker, or a live one that could not renew the lease and so
+ * gave the email up unsent (worker.ts). When it started is not kept: the row's last lease start,
+ * from its expiry, stands for it, the last moment that worker was known to be at work.
  */
 async function logInterrupted(tx: Db, claimed: readonly DeliveryRow[], before: readonly Before[], request: ClaimRequest): Promise<void> {
   const was = new Map(before.map((b) => [b.id, b]));
@@ -209,7 +210,7 @@ async function logInterrupted(tx: Db, claimed: readonly DeliveryRow[], before: r
         started_at: Math.min(request.now, until - request.leaseMs),
         finished_at: request.now,
         outcome: 'interrupted',
-        response: 'the worker stopped during this attempt; its lease expired',
+        response: 'the lease ran out before its worker ended this attempt: the worker stopped, or gave the email up unsent when it could not renew the lease',
       },
     ];
   });
