@@ -192,7 +192,7 @@ describeEachDialect('group commit of alert batches', (dialect) => {
         expect(await tx.selectFrom('alerts').select('id').where('id', 'in', commits[0]!.alertIds).execute()).toHaveLength(commits[0]!.alertIds.length);
         if (fail) throw new Error('no decision today');
         decided.push(...commits);
-        return () => false;
+        return () => undefined;
       },
       undecided: (tenantId, alertIds) => undecided.push({ tenantId, alertIds }),
       failed: (err) => failures.push(err),
@@ -211,6 +211,37 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     expect(await undecidedRows(failed)).toEqual([{ alert_id: failed[0] }]);
     expect(undecided).toEqual([{ tenantId: 't', alertIds: failed }]);
     expect(failures).toHaveLength(1);
+  });
+  it('answers the callers of a commit that handed emails to the sender once their servers have answered, and not later than the cap when they hang', async () => {
+    const fatal = (message: string): NewAlert => ({ ...one(message), severity: 'Fatal', dedupKey: null });
+    const heard: string[] = [];
+    let handedOver: (serverAnswered: () => void) => void = () => {};
+    let hang = false;
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1, {
+      inCommit: async () => () =>
+        hang
+          ? new Promise<void>(() => {})
+          : new Promise<void>((resolve) =>
+              handedOver(() => {
+                heard.push('server answered');
+                resolve();
+              }),
+            ),
+      undecided: () => {},
+    });
+
+    const serverAnswers = new Promise<() => void>((resolve) => {
+      handedOver = resolve;
+    });
+    const answered = raise('t', [fatal('robot 7 is offline')]).then((ids) => heard.push(`caller answered with ${ids.length} id`));
+    (await serverAnswers)();
+    await answered;
+    expect(heard).toEqual(['server answered', 'caller answered with 1 id']);
+
+    // A server that never answers keeps nobody waiting beyond ANSWER_WAIT_MS: the alert is stored.
+    hang = true;
+    const [id] = await raise('t', [fatal('robot 8 is offline')]);
+    expect(await storage.db.selectFrom('alerts').select('message').where('id', '=', id!).executeTakeFirst()).toEqual({ message: 'robot 8 is offline' });
   });
 });
 

@@ -69,11 +69,39 @@ interface Pending {
  * CommitDecision decides, inside the transaction that stores a group commit, what its Fatal alerts
  * bring (their immediate emails, queued with them), given those alerts per tenant, and returns
  * what to do once that transaction has committed: hand the queued rows to this process's sender,
- * saying so (true), or ring the outbox's doorbell (false). When it throws, the commit is made again
- * without it: the alerts are stored undecided, as if none were given, and decided after the commit
- * or by the sweep.
+ * returning a promise settled when their SMTP servers have answered, or ring the outbox's doorbell
+ * (undefined). When it throws, the commit is made again without it: the alerts are stored
+ * undecided, as if none were given, and decided after the commit or by the sweep.
  */
-export type CommitDecision = (tx: Db, fatal: readonly FatalCommit[]) => Promise<() => boolean>;
+export type CommitDecision = (tx: Db, fatal: readonly FatalCommit[]) => Promise<() => Promise<unknown> | undefined>;
+
+/**
+ * ANSWER_WAIT_MS is the longest the callers of a commit that handed emails to this process's
+ * sender wait for those emails' servers before they hear back (see answerAfter).
+ */
+export const ANSWER_WAIT_MS = 25;
+
+/**
+ * answerAfter calls `answer` once `sent` settles, or after ANSWER_WAIT_MS, whichever comes first.
+ * A Fatal alert's email is the most urgent thing the process has to do, and one JavaScript thread
+ * does it all: the callers' answers (a 202 each, its hooks and socket writes, about half a
+ * millisecond) written while the SMTP server's replies come in would make the email wait for them,
+ * for the replies to MAIL, RCPT and DATA are read one turn of the event loop apart, and a woken
+ * client shares the cores with the server it waits on. A prompt server has answered within a few
+ * milliseconds; the cap keeps a slow or hanging one from holding the callers, whose alerts are
+ * durable already.
+ */
+function answerAfter(sent: Promise<unknown>, answer: () => void): void {
+  let answered = false;
+  const once = () => {
+    if (answered) return;
+    answered = true;
+    clearTimeout(cap);
+    answer();
+  };
+  const cap = setTimeout(once, ANSWER_WAIT_MS);
+  sent.then(once, once);
+}
 
 /** FatalDecisions are what a group commit does with the Fatal alerts it stores. */
 export interface FatalDecisions {
@@ -167,7 +195,7 @@ export function groupCommit(
   /** commit stores `given`, or when undefined what the queue holds once the transaction has begun. */
   const commit = async (given: Pending[] | undefined, decide: CommitDecision | undefined): Promise<void> => {
     let items = given;
-    let afterCommit: (() => boolean) | undefined;
+    let afterCommit: (() => Promise<unknown> | undefined) | undefined;
     let ids: string[][];
     try {
       // Stamped no earlier than the report windows already judged (time-floor.ts): read before the clock.
@@ -190,9 +218,9 @@ export function groupCommit(
       for (const item of items) await commit([item], decide);
       return;
     }
-    let sending = false;
+    let sent: Promise<unknown> | undefined;
     try {
-      sending = afterCommit?.() ?? false;
+      sent = afterCommit?.();
     } catch (err) {
       // The rows it queued are durable: they wait for a claim or their lease to run out.
       fatal?.failed?.(err);
@@ -203,10 +231,7 @@ export function groupCommit(
       stored.forEach((item, i) => {
         item.resolve(ids[i]!);
       });
-    // The emails just handed to the sender are rendered and written to their SMTP servers within
-    // this turn of the event loop (what they read, their commit read): the callers' answers (a 202
-    // each) follow them, in the wait for the servers' replies, rather than ahead of them.
-    if (sending) setImmediate(answer);
+    if (sent) answerAfter(sent, answer);
     else answer();
   };
 

@@ -87,6 +87,18 @@ describeEachDialect('Fatal alert to email in one commit', (dialect) => {
     expect(attempt).toEqual({ attempt: 1, started_at: rows[0]!.created_at });
   });
 
+  it("answers the robot while the SMTP server still holds back its answer to the alert's email, and sends the email once", async () => {
+    const { t, smtp } = await start();
+    await optedIn(t, 'ana@example.com');
+    smtp.holdReplies();
+    const res = await t.call('POST', '/api/v1/tenants/ops/alerts', fatal('R1', 'robot 1 is offline'));
+    expect(res.statusCode).toBe(202);
+    await smtp.waitForHeld(1, 10_000);
+    smtp.releaseReplies();
+    const [message] = await smtp.waitForMessages(1, 10_000);
+    expect(message!.envelope.to).toEqual(['ana@example.com']);
+  });
+
   it('leaves the rows of a process killed after the commit and before the send to the lease expiry; another process sends each once', async () => {
     const { t, smtp } = await start();
     await optedIn(t, 'ana@example.com');

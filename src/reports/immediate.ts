@@ -21,7 +21,8 @@ import { type ReportSettingsSource, decideImmediate, forgetUndecided, immediateR
  */
 export interface ImmediateSender {
   leaseForInsert(now: number): InsertLease | undefined;
-  adopt(batch: ClaimedBatch, lease: InsertLease): void;
+  /** adopt sends the rows; it returns a promise settled once the servers of those it started at once have answered. */
+  adopt(batch: ClaimedBatch, lease: InsertLease): Promise<void>;
 }
 
 /**
@@ -53,7 +54,7 @@ export function decideInCommit(deps: {
       // one small read, and the facts are read only for those that do.
       const on = await mailingTenants(tx, tenantIds);
       tenantIds = tenantIds.filter((id) => on.has(id));
-      if (tenantIds.length === 0) return () => false;
+      if (tenantIds.length === 0) return () => undefined;
     }
     const facts = await decisionFacts(
       tx,
@@ -68,20 +69,17 @@ export function decideInCommit(deps: {
       if (!alertsEmailEnabled || floods.length === 0) continue;
       rows.push(...(recipients ? immediateRowsOf(tenant.id, floods, recipients, mutes, now) : await immediateRows(tx, tenant, floods, now)));
     }
-    if (rows.length === 0) return () => false;
+    if (rows.length === 0) return () => undefined;
     const lease = sender?.leaseForInsert(now);
     if (sender && lease) {
       const batch = await enqueueLeased(tx, rows, lease);
       if (leasedReads) await readForSending(tx, batch, lease.token, leasedReads);
-      return () => {
-        sender.adopt(batch, lease);
-        return true;
-      };
+      return () => sender.adopt(batch, lease);
     }
     const queued = await enqueueDeliveries(tx, rows, clock);
     return () => {
       if (queued > 0) doorbell?.ring();
-      return false;
+      return undefined;
     };
   };
 }

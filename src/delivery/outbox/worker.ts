@@ -115,6 +115,8 @@ export class DeliveryWorker {
   #leftLoggedIn: number | undefined;
   /** Rows this worker is working on (sending, or sent and waiting for the commit), by id. */
   readonly #inFlight = new Map<string, { token: string; done: Promise<void> }>();
+  /** adopt's waits for the server's answer to rows leased at insert, by id. */
+  readonly #answerWaiters = new Map<string, () => void>();
   #stopping = false;
   #running = false;
   #loop: Promise<void> | undefined;
@@ -291,18 +293,31 @@ export class DeliveryWorker {
 
   /**
    * adopt takes the rows leased to this worker at insert, once their transaction has committed,
-   * and sends them as it sends claimed ones. A worker stopped meanwhile hands them back.
+   * and sends them as it sends claimed ones. A worker stopped meanwhile hands them back. The
+   * promise settles once the SMTP server of each row started at once has answered its attempt
+   * (accepted, refused or failed); rows admission holds back for a free slot are not waited for.
    */
-  adopt(batch: ClaimedBatch, lease: InsertLease): void {
-    if (batch.deliveries.length === 0) return;
+  adopt(batch: ClaimedBatch, lease: InsertLease): Promise<void> {
+    if (batch.deliveries.length === 0) return Promise.resolve();
     this.#deps.metrics?.claimed.inc({ how: 'insert' }, batch.deliveries.length);
     if (this.#stopping) {
       releaseClaimed(this.#deps.storage, batch.deliveries, this.#deps.clock.now()).catch((err: unknown) =>
         this.#log.error({ err }, 'could not hand back the rows leased at insert; they are due again when the lease runs out'),
       );
-      return;
+      return Promise.resolve();
     }
+    const answered = batch.deliveries.map((d) => new Promise<void>((resolve) => this.#answerWaiters.set(d.id, resolve)));
     this.#take(batch, lease.now, lease.until);
+    for (const d of batch.deliveries) if (!this.#inFlight.has(d.id)) this.#heardBack(d.id);
+    return Promise.all(answered).then(() => undefined);
+  }
+
+  /** #heardBack settles adopt's wait for one row, if it has one. */
+  #heardBack(deliveryId: string): void {
+    const waiter = this.#answerWaiters.get(deliveryId);
+    if (!waiter) return;
+    this.#answerWaiters.delete(deliveryId);
+    waiter();
   }
 
   async #claimAndDispatch(): Promise<{ claimed: number; limit: number; nextDueAt?: number | null }> {
@@ -388,6 +403,7 @@ export class DeliveryWorker {
     const freeSlot = () => {
       if (slotFreed) return;
       slotFreed = true;
+      this.#heardBack(delivery.id);
       this.#admission.release(tenantId);
       this.#pump();
       if (this.#admission.worthClaiming(tenantId)) this.wake();

@@ -36,7 +36,10 @@ const ingest = createAlertIngest({
     clock: systemClock,
     sender: {
       leaseForInsert: (now) => worker.leaseForInsert(now),
-      adopt: () => process.kill(process.pid, 'SIGKILL'),
+      adopt: () => {
+        process.kill(process.pid, 'SIGKILL');
+        return Promise.resolve();
+      },
     },
     doorbell: { ring() {} },
   }),
