@@ -123,9 +123,11 @@ describeEachDialect('Fatal alert to email in one commit', (dialect) => {
     for (const row of queued) expect(row).toMatchObject({ status: 'sending', attempts: 1, lease_owner: expect.stringMatching(/^worker-/) });
     expect(smtp.messages).toHaveLength(0);
 
-    // This process's worker takes each row once the dead process's lease ran out, and sends it.
+    // This process's worker takes each row once the dead process's lease ran out and the database has
+    // answered it for a whole lease of its own (answered-time.ts: at least 10 s after its start, more
+    // when a loaded machine delays its heartbeats), and sends it.
     await vi.waitFor(async () => expect((await db.selectFrom('deliveries').select('status').execute()).map((r) => r.status)).toEqual(['sent', 'sent']), {
-      timeout: 20_000,
+      timeout: 90_000,
       interval: 50,
     });
     // Each with its row's Message-ID, under the From address's domain once sent.
