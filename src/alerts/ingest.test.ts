@@ -131,6 +131,47 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     };
   }
 
+  it('stores what each batch chooses in the transaction, its alongside write given those ids, and decides only the Fatal alerts chosen', async () => {
+    const fatal = (message: string): NewAlert => ({ ...one(message), severity: 'Fatal', dedupKey: null });
+    const decided: string[] = [];
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1, {
+      inCommit: async (_tx, commits) => {
+        decided.push(...commits.flatMap((c) => c.alertIds));
+        return () => undefined;
+      },
+      undecided: () => {},
+    });
+    const alongside: (readonly string[])[] = [];
+    const candidates = [fatal('chosen 0'), fatal('passed over 1'), one('chosen 2')];
+    const [picked, none, plain] = await Promise.all([
+      raise('t', candidates, {
+        // Inside the transaction, before any alert of the commit is written: the plain batch's is not there yet.
+        choose: async (tx) => {
+          expect(await tx.selectFrom('alerts').select('id').where('message', '=', 'plain beside').execute()).toEqual([]);
+          return [candidates[0]!, candidates[2]!];
+        },
+        alongside: async (_tx, ids) => void alongside.push(ids),
+      }),
+      raise('t', [fatal('a redelivery')], { choose: async () => [], alongside: async (_tx, ids) => void alongside.push(ids) }),
+      raise('t', [one('plain beside')]),
+    ]);
+    const messages = new Map(
+      (
+        await storage.db
+          .selectFrom('alerts')
+          .select(['id', 'message'])
+          .where('id', 'in', [...picked!, ...plain!])
+          .execute()
+      ).map((r) => [r.id, r.message]),
+    );
+    expect(picked!.map((id) => messages.get(id))).toEqual(['chosen 0', 'chosen 2']);
+    expect(none).toEqual([]);
+    expect(plain!.map((id) => messages.get(id))).toEqual(['plain beside']);
+    expect(alongside).toEqual([picked, []]);
+    expect(decided).toEqual([picked![0]]);
+    expect(await storage.db.selectFrom('alerts').select('id').where('message', 'in', ['passed over 1', 'a redelivery']).execute()).toEqual([]);
+  });
+
   it("fails only the batch that cannot be stored, not its neighbours'", async () => {
     const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);
     const outcomes = await Promise.allSettled([raise('t', [one('before')]), raise('no-such-tenant', [one('orphan')]), raise('t', [one('after')])]);

@@ -19,14 +19,30 @@ import { SEVERITIES } from './severity.js';
  */
 export type AlongsideWrite = (tx: Db, alertIds: readonly string[]) => Promise<void>;
 
+/**
+ * InCommit is what a batch reads and writes in the transaction that stores it, besides its alerts
+ * (an inbound source's redeliveries, delivery keys and counters): all of it commits, or none.
+ */
+export interface InCommit {
+  /**
+   * choose runs in the transaction before the commit writes any alert and returns which of the
+   * batch's alerts to store (some of them, in their order; none for a redelivery). A read there
+   * sees what no other commit can change before this one ends (SQLite's write lock), and on SQLite
+   * costs a tenth of one made alone, which takes and drops the database's locks for itself.
+   */
+  readonly choose?: ((tx: Db) => Promise<readonly NewAlert[]>) | undefined;
+  /** alongside writes after the commit's alerts, given the ids of the batch's stored ones. */
+  readonly alongside?: AlongsideWrite | undefined;
+}
+
 /** AlertIngest stores validated alerts for one running app and counts them for /metrics. */
 export interface AlertIngest {
   /**
-   * raise stores alerts durably (with `alongside`, in the same transaction) and returns their ids
-   * once committed. It fails with the ingest stage's StorageUnavailableError (retryable) or
-   * StorageRejectedError (permanent) when the database does.
+   * raise stores alerts durably (with what `inCommit` chooses and writes, in the same transaction)
+   * and returns the ids of those stored once committed. It fails with the ingest stage's
+   * StorageUnavailableError (retryable) or StorageRejectedError (permanent) when the database does.
    */
-  raise(tenantId: string, alerts: readonly NewAlert[], alongside?: AlongsideWrite): Promise<string[]>;
+  raise(tenantId: string, alerts: readonly NewAlert[], inCommit?: InCommit): Promise<string[]>;
 }
 
 /** MAX_ALERTS_PER_COMMIT bounds one group commit, so that no transaction holds the writer long. */
@@ -59,8 +75,9 @@ export interface CommitConcurrency {
 
 interface Pending {
   readonly tenantId: string;
+  /** The batch's alerts: those stored, unless `inCommit.choose` picks some of them. */
   readonly alerts: readonly NewAlert[];
-  readonly alongside: AlongsideWrite | undefined;
+  readonly inCommit: InCommit | undefined;
   resolve(ids: string[]): void;
   reject(err: unknown): void;
 }
@@ -168,41 +185,39 @@ export function groupCommit(
   /**
    * write stores the batches of each tenant with one writeAlerts (one flood lookup and one insert
    * statement per tenant instead of per batch, floods grouped across them as if they had come one
-   * by one), then the writes that go alongside each batch, given its own ids.
+   * by one), each batch's alerts as its `choose` picked them, then the writes that go alongside
+   * each batch, given its own ids. It returns what it stored of each batch.
    */
-  const write = async (tx: Db, items: readonly Pending[], now: number, decided: boolean) => {
+  const write = async (tx: Db, items: readonly Pending[], now: number, decided: boolean): Promise<Stored[]> => {
+    const chosen: (readonly NewAlert[])[] = [];
+    for (const item of items) chosen.push(item.inCommit?.choose ? await item.inCommit.choose(tx) : item.alerts);
     const out: string[][] = new Array(items.length);
     // Tenants in the order of their ids: their flood locks (writeAlerts) are then taken in one order by every commit.
     const byTenant = [...multiMap(items.map((item, i) => [item.tenantId, i] as const))].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [tenantId, indexes] of byTenant) {
-      const ids = await writeAlerts(
-        tx,
-        tenantId,
-        indexes.flatMap((i) => items[i]!.alerts),
-        now,
-        windowMs,
-        { undecided: !decided },
-      );
+      const alerts = indexes.flatMap((i) => chosen[i]!);
+      // Batches that chose nothing (redeliveries) write only alongside.
+      const ids = alerts.length === 0 ? [] : await writeAlerts(tx, tenantId, alerts, now, windowMs, { undecided: !decided });
       let offset = 0;
       for (const i of indexes) {
-        out[i] = ids.slice(offset, (offset += items[i]!.alerts.length));
+        out[i] = ids.slice(offset, (offset += chosen[i]!.length));
       }
     }
-    for (const [i, item] of items.entries()) if (item.alongside) await item.alongside(tx, out[i]!);
-    return out;
+    for (const [i, item] of items.entries()) await item.inCommit?.alongside?.(tx, out[i]!);
+    return items.map((item, i) => ({ tenantId: item.tenantId, alerts: chosen[i]!, ids: out[i]! }));
   };
 
   /** commit stores `given`, or when undefined what the queue holds once the transaction has begun. */
   const commit = async (given: Pending[] | undefined, decide: CommitDecision | undefined): Promise<void> => {
     let items = given;
     let afterCommit: (() => Promise<unknown> | undefined) | undefined;
-    let ids: string[][];
+    let stored: Stored[];
     try {
       // Stamped no earlier than the report windows already judged (time-floor.ts): read before the clock.
-      ids = await transaction(async (tx, floor) => {
+      stored = await transaction(async (tx, floor) => {
         items ??= take();
         const out = await write(tx, items, Math.max(clock.now(), floor), decide !== undefined);
-        const commits = fatalCommits(items, out);
+        const commits = fatalCommits(out);
         if (decide && commits.length > 0) afterCommit = await decide(tx, commits).catch((err: unknown) => Promise.reject(new InCommitDecisionError(err)));
         return out;
       });
@@ -225,11 +240,11 @@ export function groupCommit(
       // The rows it queued are durable: they wait for a claim or their lease to run out.
       fatal?.failed?.(err);
     }
-    const stored = items!;
-    if (!decide) for (const c of fatalCommits(stored, ids)) fatal?.undecided(c.tenantId, c.alertIds);
+    if (!decide) for (const c of fatalCommits(stored)) fatal?.undecided(c.tenantId, c.alertIds);
+    const answered = items!;
     const answer = () =>
-      stored.forEach((item, i) => {
-        item.resolve(ids[i]!);
+      answered.forEach((item, i) => {
+        item.resolve(stored[i]!.ids);
       });
     if (sent) answerAfter(sent, answer);
     else answer();
@@ -266,24 +281,31 @@ export function groupCommit(
     }, wait);
   };
 
-  return (tenantId, alerts, alongside) =>
+  return (tenantId, alerts, inCommit) =>
     new Promise<string[]>((resolve, reject) => {
-      queue.push({ tenantId, alerts, alongside, resolve, reject });
+      queue.push({ tenantId, alerts, inCommit, resolve, reject });
       startDrains();
     });
 }
 
+/** Stored is what a commit wrote of one batch: its alerts and their ids, in the same order. */
+interface Stored {
+  readonly tenantId: string;
+  readonly alerts: readonly NewAlert[];
+  readonly ids: string[];
+}
+
 /** fatalCommits lists the Fatal alerts of a commit's batches, by tenant in the order first met. */
-function fatalCommits(items: readonly Pending[], ids: readonly string[][]): FatalCommit[] {
+function fatalCommits(batches: readonly Stored[]): FatalCommit[] {
   const byTenant = new Map<string, string[]>();
-  items.forEach((item, i) => {
-    item.alerts.forEach((alert, j) => {
+  for (const { tenantId, alerts, ids } of batches) {
+    alerts.forEach((alert, j) => {
       if (alert.severity !== 'Fatal') return;
-      const list = byTenant.get(item.tenantId) ?? [];
-      if (list.length === 0) byTenant.set(item.tenantId, list);
-      list.push(ids[i]![j]!);
+      const list = byTenant.get(tenantId) ?? [];
+      if (list.length === 0) byTenant.set(tenantId, list);
+      list.push(ids[j]!);
     });
-  });
+  }
   return [...byTenant].map(([tenantId, alertIds]) => ({ tenantId, alertIds }));
 }
 
@@ -317,10 +339,13 @@ export function createAlertIngest(deps: {
     failed: (err) => deps.logger?.error({ err }, 'deciding Fatal alerts in their commit failed; stored undecided, they are decided after it'),
   });
   return {
-    async raise(tenantId, alerts, alongside) {
-      const ids = await commit(tenantId, alerts, alongside);
+    async raise(tenantId, alerts, inCommit) {
+      // Counted as stored: the alerts the batch's choose picked in the transaction that committed (its last).
+      let chosen = alerts;
+      const choose = inCommit?.choose;
+      const ids = await commit(tenantId, alerts, choose ? { ...inCommit, choose: async (tx) => (chosen = await choose(tx)) } : inCommit);
       const bySeverity = new Map<string, number>();
-      for (const a of alerts) bySeverity.set(a.severity, (bySeverity.get(a.severity) ?? 0) + 1);
+      for (const a of chosen) bySeverity.set(a.severity, (bySeverity.get(a.severity) ?? 0) + 1);
       for (const [severity, n] of bySeverity) stored.inc({ severity }, n);
       return ids;
     },

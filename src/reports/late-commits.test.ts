@@ -39,9 +39,11 @@ describeEachDialect('summaries of alerts committed late', (dialect) => {
     let stamped!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const inside = new Promise<void>((resolve) => (stamped = resolve));
-    const committed = ingest(tenantId, [error(message)], async () => {
-      stamped();
-      await gate;
+    const committed = ingest(tenantId, [error(message)], {
+      alongside: async () => {
+        stamped();
+        await gate;
+      },
     });
     return { inside, release, committed };
   };

@@ -375,37 +375,43 @@ export function createReceiver(deps: AppDeps): Receiver {
     const { alerts, deliveryKeys, alertKeys } = mapped;
     /**
      * store answers the ids of a delivery received before (its delivery keys), else stores its
-     * alerts not received before (their alert keys) with both kinds of keys and the reception.
+     * alerts not received before (their alert keys) with both kinds of keys and the reception. The
+     * keys are read in the group commit's transaction, before it writes any alert: a read of its
+     * own cost SQLite more than the rest of an event's work, its locks taken and dropped for it.
      */
     const store = async (): Promise<ReceiveAnswer> => {
-      const found = await findDeliveries(db, source.id, alertKeys ? [...deliveryKeys, ...alertKeys] : deliveryKeys);
-      if (alertKeys) await keepAlive(db, source.id, alertKeys, found, clock.now());
-      const plan = alertKeys ? planOnce(alertKeys, found) : undefined;
+      // What the transaction that committed found, set by its choose (a retried commit chooses again).
+      let found: { earlier: string[] | undefined; plan: OncePlan | undefined; stored: number } | undefined;
       // The ids of all the delivery's alerts, given those of the ones stored now.
-      const all = (ids: readonly string[]) => (plan ? plan.answer(ids) : [...ids]);
-      const everySeen = plan !== undefined && alerts.length > 0 && plan.fresh.length === 0;
-      const earlier = earliestOf(found, deliveryKeys) ?? (everySeen ? all([]) : undefined);
-      if (earlier) {
-        await note(source, { outcome: 'duplicate', status: 202, alertIds: earlier, error: null });
-        return { status: 202, ids: earlier };
+      const all = (ids: readonly string[]) => (found?.plan ? found.plan.answer(ids) : [...ids]);
+      const ids = await ingest.raise(source.tenant_id, alerts, {
+        choose: async (tx) => {
+          const stored = await findDeliveries(tx, source.id, alertKeys ? [...deliveryKeys, ...alertKeys] : deliveryKeys);
+          if (alertKeys) await keepAlive(tx, source.id, alertKeys, stored, clock.now());
+          const plan = alertKeys ? planOnce(alertKeys, stored) : undefined;
+          // Every alert received before, by other deliveries: the ids they were stored under.
+          const everySeen = plan !== undefined && alerts.length > 0 && plan.fresh.length === 0 ? plan.answer([]) : undefined;
+          const earlier = earliestOf(stored, deliveryKeys) ?? everySeen;
+          const fresh = earlier ? [] : plan ? plan.fresh.map((i) => alerts[i]!) : alerts;
+          found = { earlier, plan, stored: fresh.length };
+          return fresh;
+        },
+        alongside: async (tx, ids) => {
+          if (!found || found.earlier) return;
+          const { plan } = found;
+          const now = clock.now();
+          const keys: [string, readonly string[]][] = [
+            ...deliveryKeys.map((key): [string, readonly string[]] => [key, all(ids)]),
+            ...(plan?.fresh.map((i, at): [string, readonly string[]] => [alertKeys![i]!, [ids[at]!]]) ?? []),
+          ];
+          await storeDeliveryKeys(tx, source, keys, now);
+          await recordReception(tx, source.id, now, { outcome: found.stored > 0 ? 'accepted' : 'ignored', status: 202, alertIds: all(ids), error: null });
+        },
+      });
+      if (found?.earlier) {
+        await note(source, { outcome: 'duplicate', status: 202, alertIds: found.earlier, error: null });
+        return { status: 202, ids: found.earlier };
       }
-      const fresh = plan ? plan.fresh.map((i) => alerts[i]!) : alerts;
-      const now = clock.now();
-      const alongside = async (tx: Db, ids: readonly string[]) => {
-        const keys: [string, readonly string[]][] = [
-          ...deliveryKeys.map((key): [string, readonly string[]] => [key, all(ids)]),
-          ...(plan?.fresh.map((i, at): [string, readonly string[]] => [alertKeys![i]!, [ids[at]!]]) ?? []),
-        ];
-        await storeDeliveryKeys(tx, source, keys, now);
-        await recordReception(tx, source.id, now, { outcome: fresh.length > 0 ? 'accepted' : 'ignored', status: 202, alertIds: all(ids), error: null });
-      };
-      const ids =
-        fresh.length > 0
-          ? await ingest.raise(source.tenant_id, fresh, alongside)
-          : await db.transaction().execute(async (tx) => {
-              await alongside(tx, []);
-              return [];
-            });
       return { status: 202, ids: all(ids) };
     };
     let err: unknown;
