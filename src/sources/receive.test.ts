@@ -195,6 +195,33 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect((await h.orchestrator(source, jobFaulted('cache-2'), rotated)).statusCode).toBe(202);
     });
 
+    it('refuses at once the secret that two rotations through another process retired, although this one holds the source for a second', async () => {
+      const source = await h.create('orchestrator-webhook');
+      expect((await h.orchestrator(source, jobFaulted('retired-1'))).statusCode).toBe(202);
+      const { storage, secretBox, clock } = t.tocsin.deps;
+      const row = await requireSource(storage.db, (await t.call('GET', `/api/v1/tenants/${TENANT}`)).json().id, source.id);
+      await rotateSecret(storage.db, secretBox, clock, row);
+      const newest = await rotateSecret(storage.db, secretBox, clock, row);
+      const refused = await h.orchestrator(source, jobFaulted('retired-2'));
+      expect(refused.statusCode).toBe(401);
+      expect((await h.orchestrator(source, jobFaulted('retired-3'), newest)).statusCode).toBe(202);
+      // The refused event stored nothing: its EventId is new to the source.
+      const again = await h.orchestrator(source, jobFaulted('retired-2'), newest);
+      expect(again.statusCode).toBe(202);
+      expect(await h.alerts(again.json().ids)).toHaveLength(1);
+    });
+
+    it('refuses at once the events of a source disabled through another process, storing nothing of them', async () => {
+      const source = await h.create('orchestrator-webhook');
+      expect((await h.orchestrator(source, jobFaulted('disabled-1'))).statusCode).toBe(202);
+      const { storage } = t.tocsin.deps;
+      await storage.db.updateTable('sources').set({ enabled: 0 }).where('id', '=', source.id).execute();
+      expect((await h.orchestrator(source, jobFaulted('disabled-2'))).statusCode).toBe(404);
+      expect(await h.stats(source)).toMatchObject({ accepted: 1 });
+      const stored = await storage.db.selectFrom('source_deliveries').select('delivery_id').where('source_id', '=', source.id).execute();
+      expect(stored.map((r) => r.delivery_id).filter((key) => key.includes('disabled-2'))).toEqual([]);
+    });
+
     it('counts every bad signature of a flood sent at once in a few writes, not one each, and still takes the good one', async () => {
       const source = await h.create('alertmanager');
       const payload = amPayload([amAlert({ fingerprint: crypto.randomBytes(8).toString('hex') })]);

@@ -16,7 +16,7 @@ import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey, map
 import type { SourceKind, SourceMapping } from './model.js';
 import { signingKey } from './secrets.js';
 import { secretDigest, verifyBearerOrBasic, verifyOrchestrator, verifyStandardWebhook, type Verdict } from './signatures.js';
-import { DELIVERY_KEY_DAYS, type Reception, type SourceRow, activeSecrets, recordReception } from './store.js';
+import { DELIVERY_KEY_DAYS, type ReceivedAs, type Reception, type SourceRow, readSecrets, recordReception, stillReceives } from './store.js';
 
 /** MAX_RECEIVE_BYTES bounds a received body (413 above it); signatures are checked on these bytes. */
 export const MAX_RECEIVE_BYTES = 1024 * 1024;
@@ -225,12 +225,18 @@ export interface Receiver {
 
 /**
  * SOURCE_CACHE_MS is how long a process reuses a source and its opened secrets: at thousands of
- * events a second, two reads and a decryption per request are worth saving. A change made through
- * this process applies at once; through another, within this time (a rotated secret at once: a
- * failed check reads the secrets again).
+ * events a second, two reads and a decryption per request are worth saving. What a change made
+ * through another process takes away applies at once all the same: the transaction that stores an
+ * event checks that the source is still enabled with the mapping and secrets the event was checked
+ * against (stillReceives), else the event is received again from a fresh read. A new secret's
+ * first event fails the cached check and reads the secrets again; a source enabled again is taken
+ * within this time.
  */
 const SOURCE_CACHE_MS = 1_000;
 const MAX_CACHED_SOURCES = 10_000;
+
+/** CHANGED: the transaction storing an event found its source changed since it was read. */
+const CHANGED = Symbol('source changed');
 
 /** STORE_TRIES is how many times a delivery is stored again after racing another for a key. */
 const STORE_TRIES = 4;
@@ -240,6 +246,8 @@ interface Known {
   /** The verificationKeys of its active secrets. */
   readonly keys: Buffer[];
   readonly mapping: SourceMapping;
+  /** What the keys and mapping were read from, checked again when an event is stored. */
+  readonly as: ReceivedAs;
   readonly at: number;
 }
 
@@ -267,8 +275,10 @@ export function createReceiver(deps: AppDeps): Receiver {
       cache.delete(sourceId);
       return [undefined, false];
     }
-    const keys = verificationKeys(source.kind as SourceKind, await activeSecrets(db, secretBox, source.id));
-    const known = { source, keys, mapping: JSON.parse(source.mapping) as SourceMapping, at: now };
+    const secrets = await readSecrets(db, secretBox, source.id);
+    const keys = verificationKeys(source.kind as SourceKind, secrets.opened);
+    const as = { sourceId: source.id, mapping: source.mapping, secretIds: secrets.ids };
+    const known = { source, keys, mapping: JSON.parse(source.mapping) as SourceMapping, as, at: now };
     if (cache.size >= MAX_CACHED_SOURCES) cache.clear();
     cache.set(sourceId, known);
     return [known, false];
@@ -306,11 +316,15 @@ export function createReceiver(deps: AppDeps): Receiver {
     return answer;
   };
 
-  const receive: Receiver['receive'] = async (sourceId, headers, raw) => {
+  /**
+   * receiveOnce answers one request as the source was read (`reread`: read now, not taken from the
+   * cache), or says CHANGED when the transaction storing its event found the source changed since.
+   */
+  const receiveOnce = async (sourceId: string, headers: IncomingHttpHeaders, raw: Buffer, reread: boolean): Promise<ReceiveAnswer | typeof CHANGED> => {
     let known: Known | undefined;
     let verdict: Verdict | undefined;
     try {
-      for (const fresh of [false, true]) {
+      for (const fresh of reread ? [true] : [false, true]) {
         const [found, cached] = fresh ? await reload(sourceId) : await load(sourceId, false);
         known = found;
         if (known?.source.enabled !== 1 || known.source.kind === 'orchestrator-pull') return NOT_FOUND;
@@ -379,13 +393,17 @@ export function createReceiver(deps: AppDeps): Receiver {
      * keys are read in the group commit's transaction, before it writes any alert: a read of its
      * own cost SQLite more than the rest of an event's work, its locks taken and dropped for it.
      */
-    const store = async (): Promise<ReceiveAnswer> => {
+    const store = async (): Promise<ReceiveAnswer | typeof CHANGED> => {
       // What the transaction that committed found, set by its choose (a retried commit chooses again).
       let found: { earlier: string[] | undefined; plan: OncePlan | undefined; stored: number } | undefined;
+      // Whether it found the source changed since `known` was read (disabled, remapped, a secret retired).
+      let changed = false;
       // The ids of all the delivery's alerts, given those of the ones stored now.
       const all = (ids: readonly string[]) => (found?.plan ? found.plan.answer(ids) : [...ids]);
       const ids = await ingest.raise(source.tenant_id, alerts, {
         choose: async (tx) => {
+          changed = !(await stillReceives(tx, known!.as));
+          if (changed) return [];
           const stored = await findDeliveries(tx, source.id, alertKeys ? [...deliveryKeys, ...alertKeys] : deliveryKeys);
           if (alertKeys) await keepAlive(tx, source.id, alertKeys, stored, clock.now());
           const plan = alertKeys ? planOnce(alertKeys, stored) : undefined;
@@ -397,7 +415,7 @@ export function createReceiver(deps: AppDeps): Receiver {
           return fresh;
         },
         alongside: async (tx, ids) => {
-          if (!found || found.earlier) return;
+          if (changed || !found || found.earlier) return;
           const { plan } = found;
           const now = clock.now();
           const keys: [string, readonly string[]][] = [
@@ -408,6 +426,7 @@ export function createReceiver(deps: AppDeps): Receiver {
           await recordReception(tx, source.id, now, { outcome: found.stored > 0 ? 'accepted' : 'ignored', status: 202, alertIds: all(ids), error: null });
         },
       });
+      if (changed) return CHANGED;
       if (found?.earlier) {
         await note(source, { outcome: 'duplicate', status: 202, alertIds: found.earlier, error: null });
         return { status: 202, ids: found.earlier };
@@ -449,6 +468,14 @@ export function createReceiver(deps: AppDeps): Receiver {
     } catch (err) {
       logger.warn({ err, sourceId }, 'could not record a source reception');
     }
+  };
+
+  const receive: Receiver['receive'] = async (sourceId, headers, raw) => {
+    const answer = await receiveOnce(sourceId, headers, raw, false);
+    if (answer !== CHANGED) return answer;
+    // Changed through another process since this one cached it: received again as it is now.
+    const again = await receiveOnce(sourceId, headers, raw, true);
+    return again === CHANGED ? unavailable('The source was changed while the alerts were stored; retry.') : again;
   };
 
   return { receive, tooLarge, forget: (sourceId) => void cache.delete(sourceId) };

@@ -263,8 +263,48 @@ export async function rotateSecret(db: Db, box: SecretBox, clock: Clock, row: So
 
 /** activeSecrets opens a source's accepted secrets, newest first. */
 export async function activeSecrets(db: Db, box: SecretBox, sourceId: string): Promise<string[]> {
-  const rows = await db.selectFrom('source_secrets').select('sealed').where('source_id', '=', sourceId).orderBy('id', 'desc').limit(ACTIVE_SECRETS).execute();
-  return rows.map((r) => box.open(r.sealed, sourceSecretOwner(sourceId)));
+  return (await readSecrets(db, box, sourceId)).opened;
+}
+
+/**
+ * readSecrets opens a source's accepted secrets, newest first, and lists the ids of all its
+ * secret rows (a rotation under way may hold one more, about to be retired).
+ */
+export async function readSecrets(db: Db, box: SecretBox, sourceId: string): Promise<{ opened: string[]; ids: string[] }> {
+  const rows = await db.selectFrom('source_secrets').select(['id', 'sealed']).where('source_id', '=', sourceId).orderBy('id', 'desc').execute();
+  return { opened: rows.slice(0, ACTIVE_SECRETS).map((r) => box.open(r.sealed, sourceSecretOwner(sourceId))), ids: rows.map((r) => r.id) };
+}
+
+/**
+ * ReceivedAs is what a receiver checked an event against: the source's mapping, and the ids of
+ * its secret rows when the keys were read.
+ */
+export interface ReceivedAs {
+  readonly sourceId: string;
+  readonly mapping: string;
+  readonly secretIds: readonly string[];
+}
+
+/**
+ * stillReceives says whether, in `db`'s transaction, the source is still enabled with the same
+ * mapping and secret rows as `as` (any rotation since, or a retirement, tells otherwise): one
+ * statement, compiled once and without an `order by` (SQLite would sort its rows in a temporary
+ * B-tree), run by every event a receiver stores, so that a change made through another process
+ * applies to the next commit.
+ */
+export async function stillReceives(db: Db, as: ReceivedAs): Promise<boolean> {
+  const text = sqlOnce(db, 'stillReceives', () =>
+    db
+      .selectFrom('sources')
+      .leftJoin('source_secrets', 'source_secrets.source_id', 'sources.id')
+      .select(['sources.enabled', 'sources.mapping', 'source_secrets.id'])
+      .where('sources.id', '=', as.sourceId),
+  );
+  const { rows } = await db.executeQuery<{ enabled: number; mapping: string; id: string | null }>(CompiledQuery.raw(text, [as.sourceId]));
+  const first = rows[0];
+  if (!first || Number(first.enabled) !== 1 || first.mapping !== as.mapping) return false;
+  const ids = rows.flatMap((r) => (r.id === null ? [] : [r.id]));
+  return ids.length === as.secretIds.length && ids.every((id) => as.secretIds.includes(id));
 }
 
 /** Reception is one request a source received, as its log and counters record it. */
