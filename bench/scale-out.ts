@@ -22,6 +22,10 @@
  * --node-flags: flags for the worker processes' node (V8's, which NODE_OPTIONS refuses).
  *
  * --warmup N: each worker process first sends N emails, untimed (as npm run bench does).
+ * --control: after the pairs, the same two worker processes with nothing to coordinate: each
+ * alone on a database and a sink of its own, sending half the emails, both at once. What they cost
+ * per email over one worker alone is what two busy processes cost on this machine, not what the
+ * claims, leases and shared queue of two workers on one database cost.
  * --cpu-prof: each worker's timed window is profiled (bench/window-profile.mjs) into
  * bench/profiles/scale-out/run<i>-<n>w/; read with bench/profile-summary.ts.
  */
@@ -43,6 +47,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '0' },
     'cpu-prof': { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
+    control: { type: 'boolean', default: false },
   },
 });
 const EMAILS = Number(args.emails);
@@ -116,7 +121,7 @@ function threadsOf(pids: readonly number[]): ThreadStats {
   }));
 }
 
-async function deliveryRun(url: string, sink: Awaited<ReturnType<typeof startSinkProcess>>, workers: number, run: number): Promise<Run> {
+async function deliveryRun(url: string, sink: Awaited<ReturnType<typeof startSinkProcess>>, workers: number, run: number, emails = EMAILS): Promise<Run> {
   const dir = tempDir('statements');
   const profiles = args['cpu-prof'] ? path.join(PROFILES, `run${run}-${workers}w`) : undefined;
   if (profiles) fs.mkdirSync(profiles, { recursive: true });
@@ -126,7 +131,7 @@ async function deliveryRun(url: string, sink: Awaited<ReturnType<typeof startSin
   let threadsAtStart: ThreadStats | undefined;
   let threads: ThreadStats | undefined;
   const result = await tocsinDeliveryRate(url, sink, {
-    emails: EMAILS,
+    emails,
     workers,
     warmup: WARMUP,
     timeoutMs: 180_000,
@@ -207,6 +212,33 @@ function describe(run: Run): string {
   return lines.join('\n');
 }
 
+/**
+ * independentPair runs the control of --control: one worker alone on `url` and `sink`, then two
+ * workers that share nothing (the second on a database and a sink of its own), each sending half
+ * the emails at the same time, and compares their CPU per email with the lone worker's.
+ */
+async function independentPair(url: string, sink: Awaited<ReturnType<typeof startSinkProcess>>): Promise<string> {
+  const otherUrl = await postgresDatabase();
+  const otherSink = await startSinkProcess();
+  await seedDatabase(otherUrl, otherSink);
+  const alone = await deliveryRun(url, sink, 1, RUNS);
+  const both = await Promise.all([deliveryRun(url, sink, 1, RUNS, EMAILS / 2), deliveryRun(otherUrl, otherSink, 1, RUNS, EMAILS / 2)]);
+  const cpu = (r: Run) => r.result.clientCpuMsPerEmail ?? Number.NaN;
+  const together = (cpu(both[0]) + cpu(both[1])) / 2;
+  const window = (r: Run) => `${r.result.emailsPerSecond.toFixed(0)} emails/s`;
+  return [
+    `control, 1 worker alone: ${cpu(alone).toFixed(2)} CPU-ms/email (${window(alone)})`,
+    `control, 2 independent workers at once (a database and a sink each): ${cpu(both[0]).toFixed(2)} and ${cpu(both[1]).toFixed(2)} CPU-ms/email ` +
+      `(${window(both[0])}, ${window(both[1])}) = ${(together / cpu(alone)).toFixed(3)}× the lone worker's; ` +
+      `${both[0].result.lost + both[1].result.lost} lost, ${both[0].result.duplicates + both[1].result.duplicates} duplicates`,
+    `  CPU-ms/email, main threads: alone ${(alone.threads.mainCpuMs / alone.result.received).toFixed(3)}, together ${both
+      .map((r) => (r.threads.mainCpuMs / r.result.received).toFixed(3))
+      .join(' and ')}; involuntary context switches/email: alone ${(alone.threads.involuntary / alone.result.received).toFixed(3)}, together ${both
+      .map((r) => (r.threads.involuntary / r.result.received).toFixed(3))
+      .join(' and ')}`,
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   releaseOnSignals();
   console.log(
@@ -248,6 +280,7 @@ async function main(): Promise<void> {
     console.log(`median CPU-ms/email: 1 worker ${cpu(1).toFixed(2)}, 2 workers ${cpu(2).toFixed(2)} = ${(cpu(2) / cpu(1)).toFixed(3)}×`);
     const verdict = pairedVerdict(pairs, SCALE_OUT_LIMIT, SCALE_OUT_LIMIT - 1);
     if (verdict) console.log(`2 workers / 1 worker, CPU per email, pair by pair: ${describePairs(verdict, SCALE_OUT_LIMIT, SCALE_OUT_LIMIT - 1)}`);
+    if (args.control) console.log(await independentPair(url, sink));
     if (IDLE_SECONDS > 0) {
       for (const workers of [1, 2]) {
         const idle = await idleCost(url, workers);
