@@ -191,17 +191,21 @@ async function idleCost(url: string, workers: number): Promise<{ cpuMsPerSecond:
   }
 }
 
+/** perEmail is `n` (a count or CPU-ms of a run) per email the sink received, as printed. */
+function perEmail(run: Run, n: number): string {
+  return (n / Math.max(1, run.result.received)).toFixed(3);
+}
+
 function describe(run: Run): string {
   const r = run.result;
-  const sent = Math.max(1, r.received);
-  const per = (n: number) => (n / sent).toFixed(3);
+  const per = (n: number) => perEmail(run, n);
   const claim = run.statements.get('claim');
   const lines = [
     `${run.workers} worker(s): ${r.emailsPerSecond.toFixed(0)} emails/s, ${r.clientCpuMsPerEmail?.toFixed(2)} CPU-ms/email, ` +
       `${r.database?.commitsPerEmail.toFixed(3)} commits/email, ${r.database?.rowsWrittenPerEmail.toFixed(2)} rows written/email; ` +
       `${r.received} received, ${r.duplicates} duplicates, ${r.lost} lost; per worker ${r.perWorker?.join(' + ')}; ` +
       `${r.alertShares?.alerts} alerts, made by ${r.alertShares ? (r.alertShares.shares / Math.max(1, r.alertShares.alerts)).toFixed(2) : '-'} workers each`,
-    `  CPU-ms/email: main threads ${(run.threads.mainCpuMs / sent).toFixed(3)}, other threads ${(run.threads.otherCpuMs / sent).toFixed(3)}; ` +
+    `  CPU-ms/email: main threads ${per(run.threads.mainCpuMs)}, other threads ${per(run.threads.otherCpuMs)}; ` +
       `context switches/email: voluntary ${per(run.threads.voluntary)}, involuntary ${per(run.threads.involuntary)}`,
     `  statements/email ${per(statementCalls(run.statements))}; claims: ${claim?.calls ?? 0} ` +
       `(${claim?.empty ?? 0} empty), ${claim ? (claim.rows / Math.max(1, claim.calls)).toFixed(1) : '-'} rows each`,
@@ -221,8 +225,9 @@ async function independentPair(url: string, sink: Awaited<ReturnType<typeof star
   const otherUrl = await postgresDatabase();
   const otherSink = await startSinkProcess();
   await seedDatabase(otherUrl, otherSink);
+  // Run numbers after the pairs' (they name --cpu-prof's folders), one per worker process.
   const alone = await deliveryRun(url, sink, 1, RUNS);
-  const both = await Promise.all([deliveryRun(url, sink, 1, RUNS, EMAILS / 2), deliveryRun(otherUrl, otherSink, 1, RUNS, EMAILS / 2)]);
+  const both = await Promise.all([deliveryRun(url, sink, 1, RUNS + 1, EMAILS / 2), deliveryRun(otherUrl, otherSink, 1, RUNS + 2, EMAILS / 2)]);
   const cpu = (r: Run) => r.result.clientCpuMsPerEmail ?? Number.NaN;
   const together = (cpu(both[0]) + cpu(both[1])) / 2;
   const window = (r: Run) => `${r.result.emailsPerSecond.toFixed(0)} emails/s`;
@@ -231,10 +236,10 @@ async function independentPair(url: string, sink: Awaited<ReturnType<typeof star
     `control, 2 independent workers at once (a database and a sink each): ${cpu(both[0]).toFixed(2)} and ${cpu(both[1]).toFixed(2)} CPU-ms/email ` +
       `(${window(both[0])}, ${window(both[1])}) = ${(together / cpu(alone)).toFixed(3)}× the lone worker's; ` +
       `${both[0].result.lost + both[1].result.lost} lost, ${both[0].result.duplicates + both[1].result.duplicates} duplicates`,
-    `  CPU-ms/email, main threads: alone ${(alone.threads.mainCpuMs / alone.result.received).toFixed(3)}, together ${both
-      .map((r) => (r.threads.mainCpuMs / r.result.received).toFixed(3))
-      .join(' and ')}; involuntary context switches/email: alone ${(alone.threads.involuntary / alone.result.received).toFixed(3)}, together ${both
-      .map((r) => (r.threads.involuntary / r.result.received).toFixed(3))
+    `  CPU-ms/email, main threads: alone ${perEmail(alone, alone.threads.mainCpuMs)}, together ${both
+      .map((r) => perEmail(r, r.threads.mainCpuMs))
+      .join(' and ')}; involuntary context switches/email: alone ${perEmail(alone, alone.threads.involuntary)}, together ${both
+      .map((r) => perEmail(r, r.threads.involuntary))
       .join(' and ')}`,
   ].join('\n');
 }
