@@ -287,7 +287,9 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     it(`gives up on a server that ${what} at its timeout, retryable, leaving no socket open`, async () => {
       const hanging = await start();
       servers.push(hanging);
-      endpoints.set(tenantX, endpointFor(hanging.port, { timeoutMs: 500 }));
+      // The one timeout also bounds the greeting, which a busy CI machine delayed past 500 ms (the
+      // stall after DATA then failed as a greeting timed out at connect): long enough for a greeting.
+      endpoints.set(tenantX, endpointFor(hanging.port, { timeoutMs: 2_000 }));
       const clock = new FakeClock(T0);
       const d = await enqueueOne(tenantX, clock);
       const w = worker(clock);
@@ -317,9 +319,10 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
   it('keeps the Message-ID the server may have received when the From address changes before the resend', async () => {
     // The first server keeps the message but answers "." after the client's timeout: it may be
     // delivered. The admin then moves to another server and From domain; the resend is the same email.
-    const slow = await smtp({ dataReplyDelayMs: 800 });
+    // A timeout that also leaves room for the greeting of a busy machine (see the hanging servers above).
+    const slow = await smtp({ dataReplyDelayMs: 4_000 });
     const fast = await smtp();
-    endpoints.set(tenantX, endpointFor(slow.port, { timeoutMs: 400, fromAddress: 'alerts@old.example' }));
+    endpoints.set(tenantX, endpointFor(slow.port, { timeoutMs: 2_000, fromAddress: 'alerts@old.example' }));
     const clock = new FakeClock(T0);
     const d = await enqueueOne(tenantX, clock);
     const w = worker(clock);
