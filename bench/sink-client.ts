@@ -17,11 +17,14 @@ export interface SinkProcess {
   stop(): Promise<void>;
 }
 
-/** startSinkProcess forks bench/sink-process.ts (with STARTTLS when `tls`) and waits until it listens. */
-export async function startSinkProcess(options: { tls?: boolean } = {}): Promise<SinkProcess> {
+/**
+ * startSinkProcess forks bench/sink-process.ts (with STARTTLS when `tls`, each reply held
+ * `replyDelayMs` when given: FastSinkOptions) and waits until it listens.
+ */
+export async function startSinkProcess(options: { tls?: boolean; replyDelayMs?: number } = {}): Promise<SinkProcess> {
   const child = fork(path.join(ROOT, 'bench/sink-process.ts'), [], {
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, SINK_TLS: options.tls ? '1' : '0' },
+    env: { ...process.env, SINK_TLS: options.tls ? '1' : '0', SINK_REPLY_DELAY_MS: String(options.replyDelayMs ?? 0) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   let nextId = 1;

@@ -12,6 +12,7 @@ let watching = false;
 const send = (message: unknown) => process.send?.(message);
 const sink = new FastSink({
   tls: process.env.SINK_TLS === '1' ? testCertificates().localhost : undefined,
+  replyDelayMs: Number(process.env.SINK_REPLY_DELAY_MS ?? 0),
   onMessage: (message: SinkMessage) => {
     if (watching) send({ event: 'accepted', message });
   },

@@ -35,6 +35,11 @@ export interface FastSinkOptions {
   readonly tls?: { readonly key: string; readonly cert: string };
   /** Called for every accepted message, after its 250 is written. */
   readonly onMessage?: (message: SinkMessage) => void;
+  /**
+   * Holds every reply (the greeting too) this long before writing it: a server one network link
+   * away, each round trip costing this much more than on loopback (default 0).
+   */
+  readonly replyDelayMs?: number;
 }
 
 const TERMINATOR = Buffer.from('\r\n.\r\n');
@@ -210,11 +215,14 @@ export class FastSink {
             replies.push('502 5.5.2 Command not recognized');
         }
       }
-      if (replies.length > 0) socket.write(`${replies.join('\r\n')}\r\n`);
+      if (replies.length > 0) reply(`${replies.join('\r\n')}\r\n`);
     };
+    // Timers of one delay fire in the order they were set: replies keep their order.
+    const delayMs = this.#options.replyDelayMs ?? 0;
+    const reply = (text: string) => (delayMs > 0 ? setTimeout(() => socket.writable && socket.write(text), delayMs) : socket.write(text));
 
     raw.on('data', onData);
-    raw.write('220 sink ESMTP ready\r\n');
+    reply('220 sink ESMTP ready\r\n');
   }
 }
 

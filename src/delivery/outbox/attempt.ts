@@ -3,7 +3,16 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import { type KnownSecrets, maskSecrets } from '../../shared/redact.js';
 import { isRetryable } from '../../shared/stage-error.js';
-import { EndpointError, type MailSender, type OutgoingEmail, type RenderedEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+import {
+  EndpointError,
+  type Mailbox,
+  type MailSender,
+  type OutgoingEmail,
+  type PendingEmail,
+  type RenderedEmail,
+  type SmtpEndpoint,
+  SmtpDeliveryError,
+} from '../contract.js';
 import { bindMessageIds } from '../message-id.js';
 import { endpointSecrets } from '../smtp/transport-options.js';
 import { type EndpointGate, serverAddress } from './admission.js';
@@ -102,20 +111,36 @@ function outgoingEmail(email: RenderedEmail, delivery: Delivery): OutgoingEmail 
     },
     headers: { 'X-Tocsin-Kind': delivery.kind, ...email.headers },
     prepared: email.prepared,
-    to: { address: delivery.recipient.address, name: delivery.recipient.name },
+    to: recipientOf(delivery),
     messageId: delivery.messageId,
   };
+}
+
+function recipientOf(delivery: Delivery): Mailbox {
+  return { address: delivery.recipient.address, name: delivery.recipient.name };
+}
+
+/**
+ * rendersWhileSending is whether an email's render can run while its SMTP transaction starts
+ * (PendingEmail): a Fatal alert's email at its first attempt, whose render reads only what the
+ * commit that decided it read (or a claim's batch) and calls nothing off. A retry may find its reader
+ * gone or muted, and a report may find nothing left to report: those render first, for an email
+ * called off should cost no SMTP transaction, and ending one costs its connection.
+ */
+function rendersWhileSending(delivery: Delivery): boolean {
+  return delivery.kind === 'immediate' && delivery.attempts === 1;
 }
 
 /**
  * attemptDelivery is one attempt at one claimed row: resolve the tenant's endpoint, render the
  * email, ask the server's breaker, send, and turn the answer into what to record (sent, retrying
  * at the policy's next time, or failed), every stored text cleared of the endpoint's secrets.
+ * A Fatal alert's first email renders while the server answers its envelope (rendersWhileSending).
  */
 export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): Promise<AttemptOutcome> {
   // Every stage's error says whether it is permanent (StageError); anything else is transient.
   let endpoint: SmtpEndpoint;
-  let email: RenderedEmail;
+  let email: RenderedEmail | undefined;
   try {
     endpoint = await ctx.endpointOf(delivery);
   } catch (err) {
@@ -126,10 +151,13 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     return { ...result, health: healthOf(delivery, { kind: isRetryable(err) ? 'transient' : 'permanent', error }) };
   }
   const secrets = endpointSecrets(endpoint);
-  try {
-    email = await renderDelivery(delivery, ctx.composers);
-  } catch (err) {
-    return failure(ctx, delivery, isRetryable(err), maskSecrets(`render: ${messageOf(err)}`, secrets));
+  const renderFailure = (err: unknown) => failure(ctx, delivery, isRetryable(err), maskSecrets(`render: ${messageOf(err)}`, secrets));
+  if (!rendersWhileSending(delivery)) {
+    try {
+      email = await renderDelivery(delivery, ctx.composers);
+    } catch (err) {
+      return renderFailure(err);
+    }
   }
 
   const verdict = ctx.gate.admitEndpoint(delivery.tenantId, endpoint, ctx.clock.now());
@@ -142,10 +170,30 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   }
 
   // The last moment this worker can stop a send: once handed to the sender, the email goes out.
+  // A render still under way is the last moment itself: its message is not written if the lease is gone.
   if (ctx.leased && !ctx.leased(delivery)) return { status: 'unleased' };
+  let calledOff: AttemptOutcome | undefined;
+  const outgoing: OutgoingEmail | PendingEmail = email
+    ? outgoingEmail(email, delivery)
+    : {
+        to: recipientOf(delivery),
+        rendering: renderDelivery(delivery, ctx.composers).then(
+          (rendered) => {
+            if (ctx.leased && !ctx.leased(delivery)) {
+              calledOff = { status: 'unleased' };
+              throw new Error('lease lost while rendering');
+            }
+            return outgoingEmail(rendered, delivery);
+          },
+          (err: unknown) => {
+            calledOff = renderFailure(err);
+            throw err;
+          },
+        ),
+      };
   const t0 = performance.now();
   try {
-    const receipt = await ctx.sender.send(endpoint, outgoingEmail(email, delivery));
+    const receipt = await ctx.sender.send(endpoint, outgoing);
     ctx.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);
     ctx.gate.endpointAnswered(endpoint);
     const response = serverSaid(receipt.response, secrets);
@@ -154,6 +202,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     if (endpoint.fallback) return { status: 'sent', response: `${FALLBACK_NOTE}${response}`, messageId };
     return { status: 'sent', response, messageId, health: healthOf(delivery, { kind: 'delivered' }) };
   } catch (err) {
+    if (calledOff) return calledOff;
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;
     const retryable = isRetryable(err);

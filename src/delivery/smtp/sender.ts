@@ -1,4 +1,4 @@
-import { type MailSender, type OutgoingEmail, type SendReceipt, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+import { type Mailbox, type MailSender, type OutgoingEmail, type PendingEmail, type SendReceipt, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { bindMessageIds } from '../message-id.js';
 import { asciiAddress, prepareMime, writeMime } from './mime.js';
 import { SessionPool } from './pool.js';
@@ -38,20 +38,33 @@ interface Pool {
   lastUsed: number;
 }
 
-/** assertHeaderSafe refuses a message whose header values could start a new header line. */
-function assertHeaderSafe(endpoint: SmtpEndpoint, email: OutgoingEmail): void {
-  const values: [string, string | undefined][] = [
-    ['Subject', email.subject],
-    ['To', email.to.address],
-    ['To name', email.to.name],
+/**
+ * assertEnvelopeSafe refuses addresses and names that could start a new command or header line:
+ * they are the envelope's (MAIL FROM, RCPT TO) and the From and To headers'.
+ */
+function assertEnvelopeSafe(endpoint: SmtpEndpoint, to: Mailbox): void {
+  assertNoBreaks([
+    ['To', to.address],
+    ['To name', to.name],
     ['From', endpoint.fromAddress],
     ['From name', endpoint.fromDisplayName],
+  ]);
+}
+
+/** assertHeaderSafe refuses a message whose header values could start a new header line. */
+function assertHeaderSafe(endpoint: SmtpEndpoint, email: OutgoingEmail): void {
+  assertEnvelopeSafe(endpoint, email.to);
+  assertNoBreaks([
+    ['Subject', email.subject],
     ['Message-ID', email.messageId],
     ...Object.entries(email.headers).flatMap(([name, value]): [string, string][] => [
       ['header name', name],
       [name, value],
     ]),
-  ];
+  ]);
+}
+
+function assertNoBreaks(values: readonly [string, string | undefined][]): void {
   for (const [name, value] of values) {
     if (value !== undefined && HEADER_BREAKING.test(value)) {
       throw new SmtpDeliveryError(`${name} contains a line break or NUL; the message was not sent`, 'data', false);
@@ -74,8 +87,8 @@ function messageOf(endpoint: SmtpEndpoint, email: OutgoingEmail): Buffer {
   });
 }
 
-function envelopeOf(endpoint: SmtpEndpoint, email: OutgoingEmail): Envelope {
-  return { from: asciiAddress(endpoint.fromAddress), to: [asciiAddress(email.to.address)] };
+function envelopeOf(endpoint: SmtpEndpoint, to: Mailbox): Envelope {
+  return { from: asciiAddress(endpoint.fromAddress), to: [asciiAddress(to.address)] };
 }
 
 /** CONNECTIONS_PER_ENDPOINT is how many SMTP connections a worker opens to one server at most. */
@@ -126,12 +139,19 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     return pool;
   };
 
-  const sendPooled = async (endpoint: SmtpEndpoint, email: OutgoingEmail): Promise<SendReceipt> => {
+  const sendPooled = async (endpoint: SmtpEndpoint, email: OutgoingEmail | PendingEmail): Promise<SendReceipt> => {
     const pool = poolFor(endpoint);
     pool.lastUsed = Date.now();
+    let messageId: string | undefined;
+    const written = (ready: OutgoingEmail) => {
+      assertHeaderSafe(endpoint, ready);
+      messageId = ready.messageId;
+      return messageOf(endpoint, ready);
+    };
     try {
-      const response = await pool.sessions.send(envelopeOf(endpoint, email), messageOf(endpoint, email));
-      return { messageId: bindMessageIds(email.messageId, endpoint.fromAddress), response };
+      const message = 'rendering' in email ? email.rendering.then(written) : written(email);
+      const response = await pool.sessions.send(envelopeOf(endpoint, email.to), message);
+      return { messageId: bindMessageIds(messageId!, endpoint.fromAddress), response };
     } finally {
       pool.lastUsed = Date.now();
     }
@@ -142,7 +162,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     let session: SmtpSession | undefined;
     try {
       session = await SmtpSession.open(endpoint, transcript.logger, { probeEarly: true });
-      const response = await session.send(envelopeOf(endpoint, email), messageOf(endpoint, email));
+      const response = await session.send(envelopeOf(endpoint, email.to), messageOf(endpoint, email));
       return { messageId: bindMessageIds(email.messageId, endpoint.fromAddress), response, transcript: transcript.lines() };
     } catch (err) {
       throw new TranscribedSmtpError(err as SmtpDeliveryError, transcript.lines());
@@ -154,8 +174,12 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
   return {
     async send(endpoint, email, sendOptions = {}) {
       if (closed) throw new SmtpDeliveryError('the mail sender is closed', 'connect', true);
-      assertHeaderSafe(endpoint, email);
-      return sendOptions.transcript ? sendTranscribed(endpoint, email) : sendPooled(endpoint, email);
+      assertEnvelopeSafe(endpoint, email.to);
+      if (!sendOptions.transcript) return sendPooled(endpoint, email);
+      // A transcript is one send's whole dialogue (Test Mail Settings): the render comes first.
+      const ready = 'rendering' in email ? await email.rendering : email;
+      assertHeaderSafe(endpoint, ready);
+      return sendTranscribed(endpoint, ready);
     },
     warm(endpoint) {
       if (closed || warmMs <= 0) return;

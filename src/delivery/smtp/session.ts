@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { domainToUnicode } from 'node:url';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { ExternalLogger } from 'nodemailer/lib/shared';
@@ -70,6 +71,8 @@ export class SmtpSession {
   #lastCommand: string | undefined;
   /** Whether the server answered this transaction's DATA with 354, so the message went out. */
   #messageSent = false;
+  /** Whether this side ended the connection under the send because its message failed to come. */
+  #abandoned = false;
   /** Fails the send or RSET under way, when the connection ends before its callback. */
   #interrupt: ((err: unknown) => void) | undefined;
   #ended = false;
@@ -193,14 +196,44 @@ export class SmtpSession {
 
   /**
    * send runs MAIL FROM, RCPT TO and DATA and writes `message` (final bytes, CRLF line ends),
-   * resolving with the server's reply to the final "." only when it is a 2xx.
+   * resolving with the server's reply to the final "." only when it is a 2xx. A message still to
+   * come (a render) is written when it resolves, its commands already on their way; the server
+   * waits for it as for any slow client, up to its timeout and the session's own (the reply
+   * deadline and nodemailer's idle socket). If it rejects while the send is under way, the
+   * connection ends before the "." (the server delivers nothing) and the send fails with that
+   * rejection as it is.
    */
-  send(envelope: Envelope, message: Buffer): Promise<string> {
+  send(envelope: Envelope, message: Buffer | Promise<Buffer>): Promise<string> {
     const unsendable = unsendableAddress(envelope, this.#said().extensions);
     if (unsendable) return Promise.reject(unsendable);
     this.sent += 1;
     this.#reused = this.#used;
     this.#used = true;
+    this.#abandoned = false;
+    if (Buffer.isBuffer(message)) return this.#transaction(envelope, message);
+    const body = new PassThrough();
+    const sending = this.#transaction(envelope, body);
+    // This send's own interrupt: once it is cleared, the send has settled and the session may carry another.
+    const underWay = this.#interrupt;
+    let abandoned: { readonly error: unknown } | undefined;
+    message.then(
+      (bytes) => {
+        if (underWay === undefined || this.#interrupt !== underWay) return;
+        if (!body.destroyed) body.end(bytes);
+      },
+      (error: unknown) => {
+        if (underWay === undefined || this.#interrupt !== underWay) return;
+        abandoned = { error };
+        this.#abandoned = true;
+        this.smtp.close();
+      },
+    );
+    return sending.catch((err: unknown) => {
+      throw abandoned ? abandoned.error : err;
+    });
+  }
+
+  #transaction(envelope: Envelope, message: Buffer | PassThrough): Promise<string> {
     return this.#call<string>((done) =>
       this.smtp.send({ from: envelope.from, to: [...envelope.to] }, message, (err, info) => {
         if (err) return done(err);
@@ -231,7 +264,7 @@ export class SmtpSession {
         // A 421 closes the connection too: on a session already used (a message, a keepalive RSET)
         // it is the server's limit of messages per connection or its idle timer, not a verdict on this one.
         const closedOnReuse = (err as { responseCode?: number }).responseCode === 421 && this.#reused;
-        this.droppedBeforeMessage = (code === 'ECONNECTION' || code === 'ESOCKET' || closedOnReuse) && !this.#messageSent;
+        this.droppedBeforeMessage = (code === 'ECONNECTION' || code === 'ESOCKET' || closedOnReuse) && !this.#messageSent && !this.#abandoned;
         reject(this.#failure(err));
       };
       if (this.#ended) return done(Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' }));
