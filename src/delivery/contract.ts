@@ -77,6 +77,18 @@ export interface OutgoingEmail extends RenderedEmail {
   readonly messageId: string;
 }
 
+/**
+ * PendingEmail is an email still being rendered whose recipient is already known. The sender
+ * starts its SMTP transaction at once (MAIL FROM, RCPT TO and DATA, one round trip to the server)
+ * and writes the message when the render resolves, so the render runs while the server answers.
+ * A render that fails ends the connection before the message's final ".": nothing is delivered,
+ * and the send fails with the render's own error.
+ */
+export interface PendingEmail {
+  readonly to: Mailbox;
+  readonly rendering: Promise<OutgoingEmail>;
+}
+
 /** SMTP_STAGES are where a send can fail, as Test Mail Settings reports it. */
 export const SMTP_STAGES = ['connect', 'tls', 'auth', 'sender', 'recipient', 'data'] as const;
 /** SmtpStage is one of SMTP_STAGES. */
@@ -124,7 +136,7 @@ export interface SendReceipt {
 
 /** MailSender sends one email through one endpoint; transports are pooled per endpoint inside. */
 export interface MailSender {
-  send(endpoint: SmtpEndpoint, email: OutgoingEmail, options?: { transcript?: boolean }): Promise<SendReceipt>;
+  send(endpoint: SmtpEndpoint, email: OutgoingEmail | PendingEmail, options?: { transcript?: boolean }): Promise<SendReceipt>;
   /** warm opens a connection to the endpoint ahead of its first email, where the sender keeps connections warm. */
   warm(endpoint: SmtpEndpoint): void;
   close(): Promise<void>;

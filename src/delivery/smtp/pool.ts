@@ -34,9 +34,10 @@ export interface SessionPoolOptions {
 
 interface Waiting {
   readonly envelope: Envelope;
-  readonly message: Buffer;
+  readonly message: Buffer | Promise<Buffer>;
   readonly resolve: (response: string) => void;
-  readonly reject: (error: SmtpDeliveryError) => void;
+  /** Rejects with the SmtpDeliveryError of the send, or the message's own rejection. */
+  readonly reject: (error: unknown) => void;
   /** Whether it was put back once already after a session dropped before its message was sent. */
   requeued: boolean;
 }
@@ -90,11 +91,23 @@ export class SessionPool {
     return this.#queue.length + this.#slots.filter((slot) => slot.state === 'sending').length;
   }
 
-  /** send queues the message and resolves with the server's 2xx reply after DATA. */
-  send(envelope: Envelope, message: Buffer): Promise<string> {
+  /**
+   * send queues the message and resolves with the server's 2xx reply after DATA. A message still to
+   * come (SmtpSession.send) that fails while it waits for a session leaves the queue with its error.
+   */
+  send(envelope: Envelope, message: Buffer | Promise<Buffer>): Promise<string> {
     if (this.#closed) return Promise.reject(closedError());
     return new Promise<string>((resolve, reject) => {
-      this.#queue.push({ envelope, message, resolve, reject, requeued: false });
+      const waiting: Waiting = { envelope, message, resolve, reject, requeued: false };
+      this.#queue.push(waiting);
+      if (!Buffer.isBuffer(message)) {
+        message.catch((error: unknown) => {
+          const at = this.#queue.indexOf(waiting);
+          if (at < 0) return;
+          this.#queue.splice(at, 1);
+          reject(error);
+        });
+      }
       this.#dispatch();
     });
   }
@@ -161,7 +174,7 @@ export class SessionPool {
         if (session.sent >= this.options.maxMessages) this.#quit(slot);
         else this.#idle(slot);
       },
-      (error: SmtpDeliveryError) => {
+      (error: unknown) => {
         if (!waiting.requeued && session.droppedBeforeMessage && !this.#closed) {
           waiting.requeued = true;
           this.#queue.unshift(waiting);
@@ -172,7 +185,8 @@ export class SessionPool {
         }
         waiting.reject(error);
         // The server refused this message, not the session: end its transaction and go on.
-        if (error.code !== undefined && error.code !== 421 && !session.ended) {
+        const code = error instanceof SmtpDeliveryError ? error.code : undefined;
+        if (code !== undefined && code !== 421 && !session.ended) {
           slot.state = 'keepalive';
           session.reset().then(
             () => this.#idle(slot),

@@ -33,6 +33,17 @@ function endpointFor(server: { port: number; ca?: string }, overrides: Partial<S
   };
 }
 
+/** later is a promise settled from outside: a render that finishes when the test says so. */
+function later<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  return { promise, resolve, reject };
+}
+
 async function failure(promise: Promise<unknown>): Promise<SmtpDeliveryError> {
   try {
     await promise;
@@ -578,6 +589,46 @@ describe('SMTP sender against real smtp-server instances', () => {
     await failure(sender.send(endpointFor(server), email({ headers: { 'X-Tocsin-Tenant': 'a\nBcc: x@example.com' } })));
     await failure(sender.send(endpointFor(server, { fromDisplayName: 'x\u2028y' }), email()));
     expect(server.connections()).toBe(0);
+  });
+
+  it('says MAIL FROM, RCPT TO and DATA while the email still renders, and writes it once rendered', async () => {
+    const server = await start();
+    const render = later<OutgoingEmail>();
+    const message = email();
+    const sending = sender.send(endpointFor(server), { to: message.to, rendering: render.promise });
+    await server.waitForCommand('DATA', 1);
+    render.resolve(message);
+    expect(await sending).toMatchObject({ messageId: message.messageId, response: expect.stringMatching(/^250 /) });
+    expect(server.messages).toMatchObject([{ messageId: message.messageId, envelope: { from: 'alerts@example.com', to: ['ops@example.com'] } }]);
+  });
+
+  it('ends the connection before the final "." when the render fails after DATA: nothing is delivered, the render\'s own error is the answer, and the next email goes out', async () => {
+    const server = await start();
+    const render = later<OutgoingEmail>();
+    const sending = sender.send(endpointFor(server), { to: email().to, rendering: render.promise });
+    await server.waitForCommand('DATA', 1);
+    const why = new Error('alert 42 no longer exists');
+    render.reject(why);
+    await expect(sending).rejects.toBe(why);
+    const next = email();
+    await sender.send(endpointFor(server), next);
+    expect(server.messages.map((m) => m.messageId)).toEqual([next.messageId]);
+    expect(server.connections()).toBe(2);
+  });
+
+  it('refuses a line break in a rendered header after the envelope without sending the message, and in the envelope before any command', async () => {
+    const server = await start();
+    const pending = (overrides: Partial<OutgoingEmail>) => {
+      const message = email(overrides);
+      return { to: message.to, rendering: Promise.resolve(message) };
+    };
+    await failure(sender.send(endpointFor(server), pending({ to: { address: 'ops@example.com>\r\nRCPT TO:<victim@example.com' } })));
+    expect(server.connections()).toBe(0);
+    const error = await failure(sender.send(endpointFor(server), pending({ subject: 'hi\r\nBcc: victim@example.com' })));
+    expect(error).toMatchObject({ stage: 'data', retryable: false });
+    const next = email();
+    await sender.send(endpointFor(server), next);
+    expect(server.messages.map((m) => m.messageId)).toEqual([next.messageId]);
   });
 
   it('records a transcript with the AUTH credentials and the password masked', async () => {
