@@ -66,6 +66,19 @@ describe('FastSink', () => {
     expect(sink.stats()).toMatchObject({ messages: 0, uniqueMessageIds: 0 });
   });
 
+  it('holds every reply, the greeting first, replyDelayMs before writing it, in order, as a server one link away', async () => {
+    const { sink, port } = await startSink({ replyDelayMs: 30 });
+    const started = performance.now();
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('data', resolve));
+    socket.destroy();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(29);
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+    const info = await transport.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 'x', text: 'hello', messageId: '<late@bench>' });
+    expect(info.response).toMatch(/^250 /);
+    expect(sink.stats()).toMatchObject({ messages: 1, uniqueMessageIds: 1 });
+  });
+
   it('answers pipelined commands and finds a terminator split across packets', async () => {
     const accepted: SinkMessage[] = [];
     const { port } = await startSink({ onMessage: (m) => accepted.push(m) });
