@@ -3,7 +3,8 @@
  * against the bench sink in a process of its own (no TLS, 10 connections, 20 sends in flight):
  * nodemailer's pool transport given the bytes as a `raw` message, nodemailer's SMTPConnection
  * given the same bytes, and Tocsin's sender (createMailSender: SessionPool over SMTPConnection,
- * writing each message from a MIME prepared once, with its own From, To, Message-ID and Date). The rounds alternate so load drifts hit each alike.
+ * writing each message from a MIME prepared once, with its own From, To, Message-ID and Date), given
+ * the email rendered or as a PendingEmail. The rounds alternate so load drifts hit each alike.
  *
  *   npx tsx bench/smtp-cpu.ts [emails=3000] [rounds=2]
  */
@@ -74,15 +75,23 @@ const endpoint = plainEndpointOf(sink);
 // Prepared once, as an immediate email is for all its recipients: each send writes its own headers.
 const rendered = { subject: 'Fatal', text: TEXT, html: HTML, headers: {} };
 const prepared = { template: prepareMime(rendered), values: [] };
+const email = (tag: string, i: number) => ({ ...rendered, to: { address: 'ops@example.com', name: 'Ops' }, messageId: `<${tag}-${i}@bench>`, prepared });
 const tocsin: Way = (count, tag) =>
   runConcurrently(count, IN_FLIGHT, async (i) => {
-    await sender.send(endpoint, { ...rendered, to: { address: 'ops@example.com', name: 'Ops' }, messageId: `<${tag}-${i}@bench>`, prepared });
+    await sender.send(endpoint, email(tag, i));
+  });
+// The same, as a PendingEmail (a Fatal alert's first email): MAIL FROM, RCPT TO and DATA go out before the render resolves.
+const pending: Way = (count, tag) =>
+  runConcurrently(count, IN_FLIGHT, async (i) => {
+    const ready = email(tag, i);
+    await sender.send(endpoint, { to: ready.to, rendering: Promise.resolve(ready) });
   });
 
 const ways: [string, Way][] = [
   ["nodemailer's pool transport, raw bytes", pool],
   ["nodemailer's SMTPConnection, the same bytes", connection],
   ['Tocsin createMailSender, a prepared MIME written per email', tocsin],
+  ['Tocsin createMailSender, the same as a PendingEmail', pending],
 ];
 const cpu = new Map<string, number[]>();
 for (const [, way] of ways) await way(300, `warm-${crypto.randomUUID()}`);

@@ -631,6 +631,19 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(server.messages.map((m) => m.messageId)).toEqual([next.messageId]);
   });
 
+  it('leaves no unhandled rejection when it refuses an email (closed, an unsafe address) whose render then fails', async () => {
+    const server = await start();
+    const render = later<OutgoingEmail>();
+    // Promises the test does not hold, as a caller's chain after the render: a rejection nobody reads fails the run.
+    const unsafe = sender.send(endpointFor(server), { to: { address: 'a@example.com\r\nRSET' }, rendering: render.promise.then((e) => e) });
+    await sender.close();
+    const closed = sender.send(endpointFor(server), { to: email().to, rendering: render.promise.then((e) => e) });
+    render.reject(new Error('alert 42 no longer exists'));
+    expect(await failure(unsafe)).toMatchObject({ stage: 'data', retryable: false });
+    expect(await failure(closed)).toMatchObject({ retryable: true, message: 'the mail sender is closed' });
+    await expect(render.promise).rejects.toThrow('no longer exists');
+  });
+
   it('records a transcript with the AUTH credentials and the password masked', async () => {
     const server = await start({ tls: 'starttls', auth: { username: 'robot', password: PASSWORD, methods: ['PLAIN', 'LOGIN'] } });
     for (const authMethod of ['plain', 'login'] as const) {

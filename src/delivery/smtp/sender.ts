@@ -150,6 +150,8 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     };
     try {
       const message = 'rendering' in email ? email.rendering.then(written) : written(email);
+      // A pool that refuses the send (closed) never reads a failed render: the render's owner does.
+      if (!Buffer.isBuffer(message)) message.catch(() => {});
       const response = await pool.sessions.send(envelopeOf(endpoint, email.to), message);
       return { messageId: bindMessageIds(messageId!, endpoint.fromAddress), response };
     } finally {
@@ -173,6 +175,8 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
 
   return {
     async send(endpoint, email, sendOptions = {}) {
+      // A send refused before its render is read (closed, an unsafe address) leaves the render's failure to its owner, not unhandled.
+      if ('rendering' in email) email.rendering.catch(() => {});
       if (closed) throw new SmtpDeliveryError('the mail sender is closed', 'connect', true);
       assertEnvelopeSafe(endpoint, email.to);
       if (!sendOptions.transcript) return sendPooled(endpoint, email);
