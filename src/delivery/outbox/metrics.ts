@@ -50,7 +50,7 @@ export class OutboxMetrics {
     });
     this.smtpLatency = new Histogram({
       name: 'tocsin_smtp_send_duration_seconds',
-      help: 'Time from starting an SMTP send to the server reply after DATA (or the failure).',
+      help: 'Time from starting an SMTP send to the server reply after DATA (or the failure); a Fatal alert’s first email renders within it.',
       labelNames: ['outcome'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
