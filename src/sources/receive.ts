@@ -229,8 +229,8 @@ export interface Receiver {
  * through another process takes away applies at once all the same: the transaction that stores an
  * event checks that the source is still enabled with the mapping and secrets the event was checked
  * against (stillReceives), else the event is received again from a fresh read. A new secret's
- * first event fails the cached check and reads the secrets again; a source enabled again is taken
- * within this time.
+ * first event fails the cached check and reads the secrets again, and an event for a source cached
+ * as disabled reads it again, so one enabled again is taken at once too.
  */
 const SOURCE_CACHE_MS = 1_000;
 const MAX_CACHED_SOURCES = 10_000;
@@ -327,6 +327,8 @@ export function createReceiver(deps: AppDeps): Receiver {
       for (const fresh of reread ? [true] : [false, true]) {
         const [found, cached] = fresh ? await reload(sourceId) : await load(sourceId, false);
         known = found;
+        // Nor is a source enabled again through another process: a disabled copy is read again once.
+        if (known?.source.enabled === 0 && cached) continue;
         if (known?.source.enabled !== 1 || known.source.kind === 'orchestrator-pull') return NOT_FOUND;
         verdict = authenticate(known.source.kind as SourceKind, headers, raw, known.keys, clock.now());
         // A secret rotated through another process is not in a cached copy: read again once.
