@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
-import { mailboxReadable, postfixAvailable, waitForMailbox } from '../../test/support/postfix.js';
+import { LOCAL_POSTFIX, mailboxReadable, postfixAvailable, waitForMailbox } from '../../test/support/postfix.js';
 import { DIALECTS } from '../../test/support/storage.js';
 
 const available = await postfixAvailable();
@@ -16,14 +16,7 @@ describe.skipIf(!available)('Test Mail Settings through a real Postfix', () => {
     await t.tenantWithUser('postfix');
     const res = await t.call('POST', '/api/v1/tenants/postfix/settings/mail/test', {
       sendTo: 'root@localhost.localdomain',
-      settings: {
-        host: '127.0.0.1',
-        port: 25,
-        security: 'none',
-        authMethod: 'none',
-        fromAddress: 'tocsin@localhost.localdomain',
-        fromDisplayName: 'Tocsin CI',
-      },
+      settings: LOCAL_POSTFIX,
     });
     const body = res.json<{ ok: boolean; messageId: string; transcript: string[] }>();
     expect(body, JSON.stringify(body)).toMatchObject({ ok: true });

@@ -3,6 +3,16 @@ import net from 'node:net';
 import { until } from './until.js';
 
 const POSTFIX = '/usr/sbin/postfix';
+/** LOCAL_POSTFIX is the local Postfix as mail settings name it (the API's and an endpoint's fields). */
+export const LOCAL_POSTFIX = {
+  host: '127.0.0.1',
+  port: 25,
+  security: 'none',
+  authMethod: 'none',
+  fromAddress: 'tocsin@localhost.localdomain',
+  fromDisplayName: 'Tocsin CI',
+} as const;
+
 /** MAILBOX is where the local-only Postfix of .ci/run delivers root@localhost.localdomain's mail. */
 export const MAILBOX = '/var/mail/root';
 const HOW_TO_RUN =

@@ -1,21 +1,13 @@
 import crypto from 'node:crypto';
 import type { ExternalLogger } from 'nodemailer/lib/shared';
 import { describe, expect, it } from 'vitest';
-import { inMailbox, mailboxReadable, postfixAvailable, waitForMailbox } from '../../../test/support/postfix.js';
+import { LOCAL_POSTFIX, inMailbox, mailboxReadable, postfixAvailable, waitForMailbox } from '../../../test/support/postfix.js';
 import type { SmtpEndpoint } from '../contract.js';
 import { SmtpSession } from './session.js';
 
 const available = await postfixAvailable();
 
-const POSTFIX: SmtpEndpoint = {
-  host: '127.0.0.1',
-  port: 25,
-  security: 'none',
-  authMethod: 'none',
-  fromAddress: 'tocsin@localhost.localdomain',
-  fromDisplayName: 'Tocsin CI',
-  timeoutMs: 10_000,
-};
+const POSTFIX: SmtpEndpoint = { ...LOCAL_POSTFIX, timeoutMs: 10_000 };
 /** An envelope to root's mailbox whose own address (root+tag, Postfix's recipient_delimiter) its local delivery writes down (X-Original-To). */
 const envelopeTo = (tag: string) => ({ from: POSTFIX.fromAddress, to: [`root+${tag}@localhost.localdomain`] });
 
