@@ -93,14 +93,15 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
  * withoutBusyWait runs `fn` with the connection's busy_timeout at 0, so that a statement that needs
  * a lock another connection holds fails at once with SQLITE_BUSY instead of sleeping in the
  * calling thread, which is the whole process's. The pragmas are run, not prepared ahead: SQLite
- * applies a busy_timeout when it compiles the statement.
+ * applies a busy_timeout when it compiles the statement. `exec` compiles and runs them without a
+ * statement object or a result: 1.1–1.3 µs the pair, against 5–6.4 through `pragma()` (warm, a bare loop).
  */
 export function withoutBusyWait<T>(database: SqliteDatabase.Database, fn: () => T): T {
-  database.pragma('busy_timeout = 0');
+  database.exec('PRAGMA busy_timeout = 0');
   try {
     return fn();
   } finally {
-    database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    database.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   }
 }
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { describeEachDialect, createTestDatabase, openTestStorage } from '../../test/support/storage.js';
 import { isStorageOutage } from './errors.js';
 import { migrate } from './migrate.js';
-import { type Storage, openStorage } from './storage.js';
+import { SQLITE_BUSY_TIMEOUT_MS, type Storage, openStorage } from './storage.js';
 import { writeTransaction } from './write-transaction.js';
 
 const tenant = (id: string) => ({ id, name: id, display_name: id, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 1 });
@@ -91,6 +91,8 @@ describe('a write transaction on SQLite while another connection holds the write
     await firstRefusal;
     // SQLite's own wait (busy_timeout) would hold the thread: this read could not be answered before the lock is free.
     expect(await waiter.db.selectFrom('tenants').select('id').execute()).toEqual([]);
+    // Between tries the connection keeps its usual wait for every other statement.
+    expect(waiter.sqlite!.pragma('busy_timeout', { simple: true })).toBe(SQLITE_BUSY_TIMEOUT_MS);
     await lock.release();
     expect(await write).toBe('written');
     expect((await holder.db.selectFrom('tenants').select('id').execute()).map((r) => r.id)).toEqual(['after-the-lock']);
