@@ -93,21 +93,23 @@ export class SessionPool {
 
   /**
    * send queues the message and resolves with the server's 2xx reply after DATA. A message still to
-   * come (SmtpSession.send) that fails while it waits for a session leaves the queue with its error.
+   * come (SmtpSession.send) that fails while it waits for a session leaves the queue with its error;
+   * one a closed pool refuses is read all the same, so that its failure is never left unhandled.
    */
   send(envelope: Envelope, message: Buffer | Promise<Buffer>): Promise<string> {
+    let waiting: Waiting | undefined;
+    if (!Buffer.isBuffer(message)) {
+      message.catch((error: unknown) => {
+        const at = waiting ? this.#queue.indexOf(waiting) : -1;
+        if (at < 0) return;
+        this.#queue.splice(at, 1);
+        waiting!.reject(error);
+      });
+    }
     if (this.#closed) return Promise.reject(closedError());
     return new Promise<string>((resolve, reject) => {
-      const waiting: Waiting = { envelope, message, resolve, reject, requeued: false };
+      waiting = { envelope, message, resolve, reject, requeued: false };
       this.#queue.push(waiting);
-      if (!Buffer.isBuffer(message)) {
-        message.catch((error: unknown) => {
-          const at = this.#queue.indexOf(waiting);
-          if (at < 0) return;
-          this.#queue.splice(at, 1);
-          reject(error);
-        });
-      }
       this.#dispatch();
     });
   }

@@ -150,8 +150,6 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     };
     try {
       const message = 'rendering' in email ? email.rendering.then(written) : written(email);
-      // A pool that refuses the send (closed) never reads a failed render: the render's owner does.
-      if (!Buffer.isBuffer(message)) message.catch(() => {});
       const response = await pool.sessions.send(envelopeOf(endpoint, email.to), message);
       return { messageId: bindMessageIds(messageId!, endpoint.fromAddress), response };
     } finally {

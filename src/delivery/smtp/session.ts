@@ -71,8 +71,8 @@ export class SmtpSession {
   #lastCommand: string | undefined;
   /** Whether the server answered this transaction's DATA with 354, so the message went out. */
   #messageSent = false;
-  /** Whether this side ended the connection under the send because its message failed to come. */
-  #abandoned = false;
+  /** Why this side ended the connection under the send under way: its message failed to come. */
+  #abandoned: { readonly error: unknown } | undefined;
   /** Fails the send or RSET under way, when the connection ends before its callback. */
   #interrupt: ((err: unknown) => void) | undefined;
   #ended = false;
@@ -209,13 +209,12 @@ export class SmtpSession {
     this.sent += 1;
     this.#reused = this.#used;
     this.#used = true;
-    this.#abandoned = false;
+    this.#abandoned = undefined;
     if (Buffer.isBuffer(message)) return this.#transaction(envelope, message);
     const body = new PassThrough();
     const sending = this.#transaction(envelope, body);
     // This send's own interrupt: once it is cleared, the send has settled and the session may carry another.
     const underWay = this.#interrupt;
-    let abandoned: { readonly error: unknown } | undefined;
     message.then(
       (bytes) => {
         if (underWay === undefined || this.#interrupt !== underWay) return;
@@ -223,13 +222,12 @@ export class SmtpSession {
       },
       (error: unknown) => {
         if (underWay === undefined || this.#interrupt !== underWay) return;
-        abandoned = { error };
-        this.#abandoned = true;
+        this.#abandoned = { error };
         this.smtp.close();
       },
     );
     return sending.catch((err: unknown) => {
-      throw abandoned ? abandoned.error : err;
+      throw this.#abandoned ? this.#abandoned.error : err;
     });
   }
 
