@@ -272,6 +272,23 @@ describeEachDialect('email action links', (dialect) => {
     expect(done).toContain('Hecho: acts user atiende la alerta «Robot sin conexión: R7 offline» desde el ');
   });
 
+  it('names the acknowledged alert in quotes in English, German and Japanese too, so that its own colon does not run into the sentence', async () => {
+    // The page read 'Done: Robot offline: R7 offline is acknowledged by …', two colons and no telling where the alert's name ends.
+    const expected = {
+      en: 'Done: “Robot offline: R7 offline” is acknowledged by acts user on ',
+      de: 'Erledigt: „Roboter offline: R7 offline“ wurde von acts user am ',
+      ja: '完了しました。「ロボットがオフライン: R7 offline」は acts user が ',
+    };
+    for (const [language, sentence] of Object.entries(expected)) {
+      const reader = await t.tenantWithUser('acts', ['Alerts Viewer']);
+      await t.call('PATCH', `${api}/users/${reader.userId}`, { language });
+      const alertId = await raise({ robot: `R-${language}` });
+      const url = (await linksOf({ tenantId, userId: reader.userId, canMute: false }, { alertId })).acknowledge;
+      clock.advance(1000);
+      expect((await post(url)).body).toContain(sentence);
+    }
+  });
+
   it('names the host administrator who took an alert on first in the reader’s language, as the emails do', async () => {
     // The page said « … est prise en charge par Host administrator … » to a French reader.
     const french = await t.tenantWithUser('acts', ['Alerts Viewer']);

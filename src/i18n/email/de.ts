@@ -112,7 +112,7 @@ export const de = {
     confirm: 'Bestätigen',
     muted: 'Erledigt: Niemand in {{tenant}} erhält bis {{until}} E-Mails zu {{what}}. Sie können das in der Konsole aufheben.',
     snoozed: 'Erledigt: Sie erhalten bis {{until}} keine E-Mails zu {{what}}.',
-    done: 'Erledigt: {{alert}} wurde von {{name}} am {{time}} übernommen.',
+    done: 'Erledigt: „{{alert}}“ wurde von {{name}} am {{time}} übernommen.',
     invalidTitle: 'Link ungültig',
     invalid: 'Dieser Link ist ungültig oder abgelaufen. Sie können dies weiterhin beim Alarm in der Tocsin-Konsole tun.',
     forbidden: 'Sie haben die Berechtigung, die dieser Link erfordert, nicht mehr. Ein Administrator Ihres Mandanten kann sie Ihnen wieder erteilen.',

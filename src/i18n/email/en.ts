@@ -117,7 +117,8 @@ export const en = {
     confirm: 'Confirm',
     muted: 'Done: nobody of {{tenant}} gets emails about {{what}} until {{until}}. You can lift this in the console.',
     snoozed: 'Done: you get no emails about {{what}} until {{until}}.',
-    done: 'Done: {{alert}} is acknowledged by {{name}} on {{time}}.',
+    // The alert is named in quotes: its name holds a colon of its own ('Robot offline: R7 offline'), which ran into the sentence.
+    done: 'Done: “{{alert}}” is acknowledged by {{name}} on {{time}}.',
     invalidTitle: 'Link not valid',
     invalid: "This link is not valid or has expired. You can still do this from the alert in Tocsin's console.",
     forbidden: 'You no longer hold the permission this link needs. An administrator of your tenant can give it back.',
