@@ -113,6 +113,8 @@ describeEachDialect('email action links', (dialect) => {
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toContain('text/html');
     expect(page.body).toContain('<form method="post">');
+    // Its Confirm applies with no login: no other site may frame it (framing.browser.test.ts).
+    expect(page.headers).toMatchObject({ 'x-frame-options': 'DENY', 'content-security-policy': expect.stringContaining("frame-ancestors 'none'") });
     expect(page.body).toContain('value="robot" checked');
     expect(page.body).toContain('value="process"');
     expect(await mutes(admin.token)).toEqual([]);

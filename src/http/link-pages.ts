@@ -6,13 +6,28 @@ import { HttpError } from './problem.js';
 export type RefusalPage = (refusal: HttpError, language: Language) => string | undefined;
 
 /**
+ * LINK_PAGE_HEADERS keep a link's page to itself. Its Confirm button applies a mute or an
+ * unsubscribe with no login, the token in the address being the permission: a page of another
+ * site that framed it could lay a decoy over that button (clickjacking), so no site may frame it
+ * (frame-ancestors, and X-Frame-Options for older browsers). It loads nothing (its style is inline),
+ * its form posts only to itself, and the token in its address is not sent on as a Referer.
+ */
+const LINK_PAGE_HEADERS = Object.freeze({
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+});
+
+/**
  * answerLinkPage sends the HTML page `work` makes for a link that emails carry (no login). A link
  * it refuses (an HttpError: tampered, expired, a choice it cannot take) is a problem document for
  * scripts and mail clients, but a person who clicked it in a mail client gets a page in their
  * browser's language saying so, with the same status (browsers ask for text/html), not JSON.
  */
 export async function answerLinkPage(request: FastifyRequest, reply: FastifyReply, work: () => Promise<string>, refusalPage: RefusalPage) {
-  const html = (status: number, page: string) => reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page);
+  const html = (status: number, page: string) => reply.code(status).type('text/html; charset=utf-8').headers(LINK_PAGE_HEADERS).send(page);
   try {
     return html(200, await work());
   } catch (err) {

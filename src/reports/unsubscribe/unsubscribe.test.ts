@@ -108,6 +108,7 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect(res.headers['content-type']).toContain('text/html');
     expect(res.body).toContain('<form method="post">');
     expect(res.body).toContain('Unsubscribe from daily reports');
+    expect(res.headers).toMatchObject({ 'x-frame-options': 'DENY', 'content-security-policy': expect.stringContaining("frame-ancestors 'none'") });
     const prefs = (await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, user.token)).json();
     expect(prefs.email.dailyReport).toBe(true);
   });
