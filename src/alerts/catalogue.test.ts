@@ -41,12 +41,16 @@ describe('event catalogue', () => {
     }
   });
 
+  it('writes the French names with the typographic apostrophe the emails use, so that a line of an email never mixes the two', () => {
+    for (const item of [...COMPONENTS, ...EVENTS]) expect(item.displayName.fr, item.name).not.toContain("'");
+  });
+
   it('shows unknown events and components by their own name, and unknown languages in English', () => {
     expect(eventDisplayName('Robot.StatusChanged.Offline', 'fr')).toBe('Robot hors ligne');
     expect(eventDisplayName('robot.statuschanged.offline', 'ja')).toBe('ロボットがオフライン');
     expect(eventDisplayName('Robot.StatusChanged.Offline', 'xx')).toBe('Robot offline');
     expect(eventDisplayName('Custom.Thing', 'de')).toBe('Custom.Thing');
-    expect(componentDisplayName('Queues', 'fr')).toBe("Files d'attente");
+    expect(componentDisplayName('Queues', 'fr')).toBe('Files d’attente');
     expect(componentDisplayName('Elsewhere', 'fr')).toBe('Elsewhere');
   });
 });

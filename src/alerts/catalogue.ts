@@ -31,10 +31,10 @@ export const COMPONENTS: readonly CatalogueComponent[] = Object.freeze([
   { name: 'Robots', displayName: l('Robots', 'Robots', 'Roboter', 'Robots', 'ロボット') },
   { name: 'Jobs', displayName: l('Jobs', 'Tâches', 'Aufträge', 'Trabajos', 'ジョブ') },
   { name: 'Transactions', displayName: l('Transactions', 'Transactions', 'Transaktionen', 'Transacciones', 'トランザクション') },
-  { name: 'Queues', displayName: l('Queues', "Files d'attente", 'Warteschlangen', 'Colas', 'キュー') },
+  { name: 'Queues', displayName: l('Queues', 'Files d’attente', 'Warteschlangen', 'Colas', 'キュー') },
   { name: 'Schedules', displayName: l('Schedules', 'Planifications', 'Zeitpläne', 'Programaciones', 'スケジュール') },
   { name: 'Triggers', displayName: l('Triggers', 'Déclencheurs', 'Trigger', 'Desencadenadores', 'トリガー') },
-  { name: 'Tasks', displayName: l('Tasks', "Tâches d'Action Center", 'Aufgaben', 'Tareas', 'タスク') },
+  { name: 'Tasks', displayName: l('Tasks', 'Tâches d’Action Center', 'Aufgaben', 'Tareas', 'タスク') },
   { name: 'Actions', displayName: l('Actions', 'Actions', 'Aktionen', 'Acciones', 'アクション') },
   { name: 'Process', displayName: l('Process', 'Processus', 'Prozess', 'Proceso', 'プロセス') },
   { name: 'Folders', displayName: l('Folders', 'Dossiers', 'Ordner', 'Carpetas', 'フォルダー') },
@@ -107,7 +107,7 @@ export const EVENTS: readonly CatalogueEvent[] = Object.freeze([
     defaultSeverity: 'Error',
     displayName: l(
       'Job execution faulted',
-      "Échec de l'exécution de la tâche",
+      'Échec de l’exécution de la tâche',
       'Auftragsausführung fehlgeschlagen',
       'Error en la ejecución del trabajo',
       'ジョブの実行が失敗しました',
@@ -131,7 +131,7 @@ export const EVENTS: readonly CatalogueEvent[] = Object.freeze([
     defaultSeverity: 'Error',
     displayName: l(
       'Queue item failed (application exception)',
-      "Échec de l'élément de file (exception d'application)",
+      'Échec de l’élément de file (exception d’application)',
       'Warteschlangenelement fehlgeschlagen (Anwendungsausnahme)',
       'Error del elemento de cola (excepción de aplicación)',
       'キュー アイテムが失敗 (アプリケーション例外)',
@@ -143,7 +143,7 @@ export const EVENTS: readonly CatalogueEvent[] = Object.freeze([
     defaultSeverity: 'Warn',
     displayName: l(
       'Queue item failed (business exception)',
-      "Échec de l'élément de file (exception métier)",
+      'Échec de l’élément de file (exception métier)',
       'Warteschlangenelement fehlgeschlagen (Geschäftsausnahme)',
       'Error del elemento de cola (excepción de negocio)',
       'キュー アイテムが失敗 (ビジネス例外)',
@@ -197,7 +197,7 @@ export const EVENTS: readonly CatalogueEvent[] = Object.freeze([
     defaultSeverity: 'Error',
     displayName: l(
       'Schedule failed to execute',
-      "Échec de l'exécution de la planification",
+      'Échec de l’exécution de la planification',
       'Zeitplan konnte nicht ausgeführt werden',
       'No se pudo ejecutar la programación',
       'スケジュールの実行に失敗しました',

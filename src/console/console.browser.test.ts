@@ -1833,7 +1833,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const faulted = page.locator('tr', { hasText: 'Job Payroll faulted' });
     await faulted.waitFor({ timeout: 12_000 });
     expect(await faulted.locator('[title="Jobs"]').textContent()).toBe('Tâches');
-    expect(await faulted.locator('[title="Process.JobExecution.Faulted"]').textContent()).toBe("Échec de l'exécution de la tâche");
+    expect(await faulted.locator('[title="Process.JobExecution.Faulted"]').textContent()).toBe('Échec de l’exécution de la tâche');
     expect(await page.getByLabel('Composant').locator('option:checked').textContent()).toBe('Tâches');
     expect(await page.evaluate<string[]>(clipped)).toEqual([]);
     await page.goto(`${base}/#/access/groups`);

@@ -114,7 +114,7 @@ describeEachDialect('report composers', (dialect) => {
     }));
     const listOf = (event: string, source?: { robot?: string; process?: string }) =>
       alertListUrl('https://tocsin.example.com', { tenant: 'compose', severity: 'Error', event, since: row.window_start!, until: row.window_end!, source });
-    expect(hrefs).toContainEqual({ href: listOf('Process.JobExecution.Faulted'), text: 'Échec de l&#x27;exécution de la tâche' });
+    expect(hrefs).toContainEqual({ href: listOf('Process.JobExecution.Faulted'), text: 'Échec de l’exécution de la tâche' });
     expect(hrefs).toContainEqual({ href: listOf('Robot.StatusChanged.Offline', { robot: 'R2' }), text: 'Robot hors ligne' });
   });
 

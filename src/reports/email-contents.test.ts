@@ -222,7 +222,7 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
     expect(subjects.sort()).toEqual([
       'Fleet\u00a0: alerte Fatal, Robot hors ligne (Robot\u00a0: R7)',
       'Fleet\u00a0: alerte Fatal, Robot hors ligne (Robot\u00a0: R8)',
-      "Fleet\u00a0: alerte Fatal, Échec de l'exécution de la tâche (Robot\u00a0: R9, Processus\u00a0: Payroll)",
+      'Fleet\u00a0: alerte Fatal, Échec de l’exécution de la tâche (Robot\u00a0: R9, Processus\u00a0: Payroll)',
     ]);
   });
 });

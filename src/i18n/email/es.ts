@@ -93,7 +93,8 @@ export const es = {
     dayBefore: 'Día anterior',
     stillFailing: 'Siguen fallando',
     lastFailure: 'último fallo {{time}}',
-    recovered: 'Recuperados',
+    // The same words as beside one source in the summary (sourceRecovered), for the sources under this heading.
+    recovered: 'Funcionan de nuevo',
     noisiest: 'Fuentes más ruidosas',
     moreSources_one: '… y {{count, number}} fuente más',
     moreSources_many: '… y {{count, number}} de fuentes más',

@@ -96,7 +96,8 @@ export const fr = {
     dayBefore: 'La veille',
     stillFailing: 'Toujours en échec',
     lastFailure: 'dernier échec {{time}}',
-    recovered: 'Rétablis',
+    // The same words as beside one source in the summary (sourceRecovered), for the sources under this heading.
+    recovered: 'Fonctionnent de nouveau',
     noisiest: 'Sources les plus bruyantes',
     moreSources_one: '… et {{count, number}} autre source',
     moreSources_many: '… et {{count, number}} d’autres sources',

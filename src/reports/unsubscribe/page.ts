@@ -48,12 +48,11 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
     resubscribed: 'C’est fait\u00a0: {address} recevra de nouveau ces e-mails.',
   },
   de: {
-    confirm: 'Damit werden diese E-Mails an {address} beendet. Sie können sie in Ihren Alarmeinstellungen wieder aktivieren.',
+    confirm: 'Danach erhält {address} diese E-Mails nicht mehr. Sie können sie in Ihren Alarmeinstellungen wieder aktivieren.',
     done: 'Erledigt: {address} erhält diese E-Mails nicht mehr. Sie können sie in Ihren Alarmeinstellungen wieder aktivieren.',
-    confirmNotices:
-      'Damit werden die Hinweise zum Mailserver des Mandanten an {address} beendet; sein Alarm und das Banner der Konsole melden Fehler weiterhin.',
+    confirmNotices: 'Danach erhält {address} keine Hinweise zum Mailserver des Mandanten mehr; sein Alarm und das Banner der Konsole melden Fehler weiterhin.',
     doneNotices: 'Erledigt: {address} erhält keine Hinweise zum Mailserver des Mandanten mehr; sein Alarm und das Banner der Konsole melden Fehler weiterhin.',
-    confirmGroup: 'Damit werden diese E-Mails an {address} beendet.',
+    confirmGroup: 'Danach erhält {address} diese E-Mails nicht mehr.',
     doneGroup: 'Erledigt: {address} erhält diese E-Mails nicht mehr.',
     invalidTitle: 'Link ungültig',
     invalid: 'Dieser Abmeldelink ist ungültig oder abgelaufen. Sie können diese E-Mails weiterhin in Ihren Alarmeinstellungen abbestellen.',
