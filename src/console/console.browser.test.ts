@@ -307,7 +307,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Test Mail Settings' }).click();
     await expect.poll(() => page.getByTestId('test-plaintext-auth').textContent()).toContain('sent without encryption');
     await page.getByRole('button', { name: 'Send', exact: true }).click();
-    await expect.poll(() => page.getByRole('dialog').textContent()).toContain('allowPlaintextAuth');
+    await expect
+      .poll(() => page.getByRole('dialog').locator('.banner.error[role=alert]').textContent())
+      .toContain('turn on "Allow sign-in without encryption"');
     expect(smtp.messages).toHaveLength(0);
     await page.keyboard.press('Escape');
     await page.getByRole('dialog').waitFor({ state: 'detached' });
@@ -810,6 +812,47 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const banner = dialog.locator('.banner.error');
     expect(await banner.textContent()).toBe('Certaines valeurs ont été refusées\u202f: Saisissez un fuseau horaire IANA, par exemple Europe/Paris.');
     expect(await banner.locator('[lang=en]').count()).toBe(0);
+    await context.close();
+  });
+
+  it("says in the user's language, not the API's English, a console password too short, a timeout out of range and credentials without TLS", async () => {
+    const { context, page } = await open();
+    await signIn(page, 'marie@acme.example', '#/access/users');
+    await page.getByRole('button', { name: 'Ajouter un utilisateur' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Adresse e-mail').fill('court@acme.example');
+    await dialog.getByLabel('Nom', { exact: true }).fill('Court');
+    await dialog.getByLabel('Mot de passe de la console').fill('court');
+    await dialog.getByRole('button', { name: 'Enregistrer' }).click();
+    await expect.poll(() => page.locator('#user-password-error').textContent()).toBe('Au moins 8 caractères.');
+    expect(await dialog.locator('.banner.error').textContent()).toBe('Certaines valeurs ont été refusées\u202f: Au moins 8 caractères.');
+    await page.keyboard.press('Escape');
+
+    // Settings > Mail asks for the timeout in seconds, and the API counts milliseconds.
+    await page.goto(`${base}/#/settings/mail`);
+    await page.getByLabel('Utiliser les paramètres personnalisés').check();
+    await page.getByLabel('Hôte SMTP').fill('localhost');
+    await page.getByLabel('Port SMTP').fill(String(smtp.port));
+    await page.getByLabel("Adresse d'expédition par défaut").fill(SMTP_USER);
+    await page.getByText("Authentification et délai d'attente").click();
+    await page.getByLabel("Délai d'attente (secondes)").fill('900');
+    await page.getByRole('button', { name: 'Enregistrer', exact: true }).click();
+    await page.getByRole('button', { name: 'Continuer sans tester' }).click();
+    await expect.poll(() => page.locator('#mail-timeout-error').textContent()).toBe('Saisissez un délai de 1 à 600 secondes.');
+    await page.getByLabel("Délai d'attente (secondes)").fill('');
+
+    // A user name without TLS: refused under the field and above the form, in French, without the API's field codes.
+    await page.getByLabel('Activer SSL').uncheck();
+    await page.getByLabel("Autoriser l'authentification sans chiffrement").uncheck();
+    await page.getByLabel("Nom d'utilisateur SMTP").fill(SMTP_USER);
+    await page.getByRole('button', { name: 'Enregistrer', exact: true }).click();
+    await page.getByRole('button', { name: 'Continuer sans tester' }).click();
+    const username = page.locator('#mail-username-error');
+    await expect.poll(() => username.textContent()).toMatch(/^Votre nom d'utilisateur et votre mot de passe seraient envoyés sans chiffrement/);
+    expect(await username.getAttribute('lang')).toBeNull();
+    const banner = page.locator('form.mail-settings .banner.error');
+    expect(await banner.textContent()).not.toMatch(/allowPlaintextAuth|custom\.username/);
+    expect((await call('GET', '/api/v1/tenants/acme/settings/mail')).custom?.timeoutMs ?? null).not.toBe(900_000);
     await context.close();
   });
 

@@ -436,6 +436,18 @@ describe('console decisions', () => {
         "Saisissez un nom d'hôte ou une adresse IP, par exemple smtp.example.com.",
       );
       expect(apiWords('must be 1 to 63 lower-case letters, digits or hyphens').text).toBe("De 1 à 63 lettres minuscules, chiffres ou traits d'union.");
+      // A console password too short (Add user), a timeout out of range in the seconds the form asks
+      // for (the API counts milliseconds), SMTP credentials that would go without TLS (Save).
+      expect(apiWords('must be at least 8 characters')).toEqual({ text: 'Au moins 8 caractères.', lang: undefined });
+      expect(apiWords('must be from 1,000 to 600,000 milliseconds (1 second to 10 minutes)')).toEqual({
+        text: 'Saisissez un délai de 1 à 600 secondes.',
+        lang: undefined,
+      });
+      const plaintext = apiWords(
+        'would be sent without encryption with security "none": choose security "starttls" or "tls", or set allowPlaintextAuth to true to accept that',
+      );
+      expect(plaintext.lang).toBeUndefined();
+      expect(plaintext.text).toMatch(/^Votre nom d'utilisateur et votre mot de passe seraient envoyés sans chiffrement/);
       expect(apiWords('must be a time of day as HH:MM or HH:MM:SS')).toEqual({ text: 'must be a time of day as HH:MM or HH:MM:SS', lang: 'en' });
     } finally {
       vi.unstubAllGlobals();

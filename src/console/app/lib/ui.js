@@ -22,7 +22,8 @@ export function Code({ children }) {
 /**
  * API_WORDS are the API's English refusals that the console knows and says in the user's language:
  * an email or a name already taken (409), a value left empty, too short or too long, an email
- * address, time zone, SMTP host or port, or tenant name it could not read. A pattern's `(?<name>)` groups fill the string's
+ * address, time zone, SMTP host, port or timeout, or tenant name it could not read, a password too
+ * short, SMTP credentials that would go without TLS. A pattern's `(?<name>)` groups fill the string's
  * `{name}` placeholders. Any other refusal is shown as the API wrote it.
  * @type {[RegExp, string][]}
  */
@@ -31,11 +32,16 @@ const API_WORDS = [
   [/^An? [a-z]+ named ".*" already exists\.$/, 'problem.nameTaken'],
   [/^Too small: expected string to have >=1 characters$|^is required$/, 'problem.required'],
   [/^Too small: expected string to have >=(?<min>\d+) characters$/, 'problem.tooShort'],
+  [/^must be at least (?<min>\d+) characters$/, 'problem.tooShort'],
   [/^Too big: expected string to have <=(?<max>\d+) characters$/, 'problem.tooLong'],
   [/^must be an email address\b/, 'problem.email'],
   [/^must be an IANA time zone\b/, 'problem.timeZone'],
   [/^must be a host name or an IP address\b/, 'problem.host'],
   [/^must be a port number from 1 to 65535\b/, 'problem.port'],
+  // The form asks for seconds where the API counts milliseconds.
+  [/^must be from 1,000 to 600,000 milliseconds\b/, 'problem.timeout'],
+  // Credentials without TLS: what Test Mail Settings says of them before a test, said the same on Save.
+  [/^would be sent without encryption\b/, 'test.plaintextAuth.refused'],
   [/^must be 1 to 63 lower-case letters, digits or hyphens$/, 'problem.tenantName'],
 ];
 
