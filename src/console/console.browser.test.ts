@@ -1024,6 +1024,19 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says in which time zone the alert list's From and To are read: the user's, which may not be the browser's", async () => {
+    const { context, page } = await open();
+    await signIn(page, 'marie@acme.example', '#/alerts?since=2026-01-02T03:04:00.000Z');
+    // Marie has no time zone of her own: the tenant's, Paris (UTC+1 in January), not the browser's.
+    await expect.poll(() => page.locator('#filter-since').inputValue()).toBe('2026-01-02T04:04');
+    const zone = page.locator('#filter-zone');
+    expect(await zone.textContent()).toBe('Dates et heures dans votre fuseau horaire (Europe/Paris).');
+    for (const field of ['#filter-since', '#filter-until']) {
+      expect(await page.locator(field).getAttribute('aria-describedby'), field).toBe('filter-zone');
+    }
+    await context.close();
+  });
+
   it("opens its own preferences from the bell after another user's, without that user's name or unsaved changes", async () => {
     const prefsOf = (email: string) => `/api/v1/tenants/acme/users/${users[email]}/alert-preferences`;
     await call('PUT', prefsOf('admin@acme.example'), { email: { dailyReport: true } });

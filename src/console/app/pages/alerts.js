@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, query as toQuery } from '../lib/api.js';
 import { Named, useCatalogue } from '../lib/catalogue.js';
-import { formatTime, isoToLocalInput, localInputToIso } from '../lib/format.js';
+import { formatTime, isoToLocalInput, localInputToIso, timeZone } from '../lib/format.js';
 import { currentLanguage, t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
@@ -299,14 +299,15 @@ export function AlertsPage({ session, query }) {
       <${FilterField} id="filter-event" label=${t('alerts.event')} value=${filters.event ?? ''} list="event-list"
         onCommit=${(value) => setFilter('event', value.trim())} />
       <${FilterField} id="filter-since" type="datetime-local" label=${t('alerts.since')} value=${isoToLocalInput(filters.since)}
-        onCommit=${(value) => setFilter('since', localInputToIso(value))} />
+        aria-describedby="filter-zone" onCommit=${(value) => setFilter('since', localInputToIso(value))} />
       <${FilterField} id="filter-until" type="datetime-local" label=${t('alerts.until')} value=${isoToLocalInput(filters.until)}
-        onCommit=${(value) => setFilter('until', localInputToIso(value))} />
+        aria-describedby="filter-zone" onCommit=${(value) => setFilter('until', localInputToIso(value))} />
       <${Toggle} id="filter-unread" label=${t('alerts.unreadOnly')} checked=${filters.unread === 'true'}
         onChange=${(on) => setFilter('unread', on ? 'true' : '')} />
       <datalist id="event-list">${events.map((event) => html`<option value=${event.name} label=${event.displayName} />`)}</datalist>
       ${sourceFilter.length ? html`<p class="source-filter">${t('labelled', { label: t('alerts.source') })} <strong>${labelledParts(sourceFilter, names)}</strong></p>` : null}
       ${Object.keys(filters).length ? html`<button type="button" class="secondary" onClick=${() => navigate('/alerts')}>${t('alerts.clearFilters')}</button>` : null}
+      <small class="hint filters-zone" id="filter-zone">${t('alerts.zoneHint', { zone: timeZone() })}</small>
     </form>
     <div class="toolbar">
       <button type="button" disabled=${chosen.length === 0} onClick=${() => mark({ ids: chosen })}>${t('alerts.markSelectedRead', { count: chosen.length })}</button>
