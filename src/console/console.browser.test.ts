@@ -1037,6 +1037,17 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says in the user's language, not the API's English, that a link's component is not in the catalogue", async () => {
+    const { context, page } = await open();
+    await signIn(page, 'marie@acme.example', '#/alerts?component=Nope');
+    const banner = page.locator('main .banner.error');
+    await expect
+      .poll(() => banner.textContent())
+      .toBe("Certaines valeurs ont été refusées\u202f: Ce composant n'est pas dans le catalogue\u202f: choisissez-en un dans la liste.");
+    expect(await banner.locator('[lang=en]').count()).toBe(0);
+    await context.close();
+  });
+
   it("opens its own preferences from the bell after another user's, without that user's name or unsaved changes", async () => {
     const prefsOf = (email: string) => `/api/v1/tenants/acme/users/${users[email]}/alert-preferences`;
     await call('PUT', prefsOf('admin@acme.example'), { email: { dailyReport: true } });

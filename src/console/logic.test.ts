@@ -448,6 +448,10 @@ describe('console decisions', () => {
       );
       expect(plaintext.lang).toBeUndefined();
       expect(plaintext.text).toMatch(/^Votre nom d'utilisateur et votre mot de passe seraient envoyés sans chiffrement/);
+      expect(apiWords("must be a component of the catalogue (GET /alerts/catalogue), e.g. Robots, Jobs, Queues, not 'Nope'")).toEqual({
+        text: "Ce composant n'est pas dans le catalogue\u202f: choisissez-en un dans la liste.",
+        lang: undefined,
+      });
       expect(apiWords('must be a time of day as HH:MM or HH:MM:SS')).toEqual({ text: 'must be a time of day as HH:MM or HH:MM:SS', lang: 'en' });
     } finally {
       vi.unstubAllGlobals();

@@ -23,7 +23,7 @@ export function Code({ children }) {
  * API_WORDS are the API's English refusals that the console knows and says in the user's language:
  * an email or a name already taken (409), a value left empty, too short or too long, an email
  * address, time zone, SMTP host, port or timeout, or tenant name it could not read, a password too
- * short, SMTP credentials that would go without TLS. A pattern's `(?<name>)` groups fill the string's
+ * short, SMTP credentials that would go without TLS, a component not in the catalogue. A pattern's `(?<name>)` groups fill the string's
  * `{name}` placeholders. Any other refusal is shown as the API wrote it.
  * @type {[RegExp, string][]}
  */
@@ -42,6 +42,8 @@ const API_WORDS = [
   [/^must be from 1,000 to 600,000 milliseconds\b/, 'problem.timeout'],
   // Credentials without TLS: what Test Mail Settings says of them before a test, said the same on Save.
   [/^would be sent without encryption\b/, 'test.plaintextAuth.refused'],
+  // A component the catalogue does not have, in an old or edited link to the alert list.
+  [/^must be a component of the catalogue\b/, 'problem.component'],
   [/^must be 1 to 63 lower-case letters, digits or hyphens$/, 'problem.tenantName'],
 ];
 
