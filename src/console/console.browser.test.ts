@@ -991,6 +991,41 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says when a retrying email is tried next, in the user's language and time zone, and nothing of the kind for other rows", async () => {
+    const { context, page } = await open();
+    // The log as the API gives it while a tenant's mail server refuses for now: one email retrying,
+    // and a pending and a sent one. The API gives nextAttemptAt for every unfinished email.
+    const row = (id: string, status: string, nextAttemptAt: string | null) => ({
+      id,
+      kind: 'summary',
+      recipient: 'marie@acme.example',
+      recipientName: 'marie',
+      status,
+      attempts: status === 'pending' ? 0 : 2,
+      lastError: status === 'retrying' ? '451 4.3.0 Mail server temporarily rejected message' : null,
+      lastCode: status === 'retrying' ? 451 : null,
+      smtpResponse: null,
+      messageId: `<${id}@acme.example>`,
+      createdAt: '2026-01-12T09:59:00.000Z',
+      sentAt: status === 'sent' ? '2026-01-12T10:00:00.000Z' : null,
+      nextAttemptAt,
+    });
+    const items = [
+      row('d-retrying', 'retrying', '2026-01-12T10:05:30.000Z'),
+      row('d-pending', 'pending', '2026-01-12T10:04:00.000Z'),
+      row('d-sent', 'sent', null),
+    ];
+    await page.route('**/deliveries?**', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ items }) }));
+    // Marie reads French, on her tenant's clock (Paris, UTC+1 in January), not the browser's.
+    await signIn(page, 'marie@acme.example', '#/deliveries');
+    const retrying = page.locator('main tbody tr', { hasText: 'Nouvelle tentative' });
+    await retrying.locator('.next-attempt').waitFor();
+    expect(await retrying.locator('.next-attempt').textContent()).toMatch(/^Prochaine tentative\u202f: .*\b11:05:30\b/);
+    expect(await page.locator('main .next-attempt').count()).toBe(1);
+    await page.unroute('**/deliveries?**');
+    await context.close();
+  });
+
   it('keeps what is being typed in a text filter while the list refreshes: Delivery log recipient, Alerts event', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/deliveries');

@@ -96,7 +96,12 @@ export function DeliveriesPage({ session, query }) {
       <tbody>${items.map(
         (row) => html`<tr key=${row.id}>
         <td class="nowrap">${formatTime(row.createdAt)}</td><td>${t(`kind.${row.kind}`)}${row.windowStart ? html`<small class="muted"> ${formatTime(row.windowStart)}</small>` : null}</td>
-        <td>${row.recipient}</td><td><span class=${`status ${row.status}`}>${t(`deliveries.status.${row.status}`)}</span></td>
+        <td>${row.recipient}</td><td><span class=${`status ${row.status}`}>${t(`deliveries.status.${row.status}`)}</span>${
+          // A failing email is still being tried: when next, so its failure is not taken for the last word.
+          row.status === 'retrying' && row.nextAttemptAt
+            ? html`<small class="muted next-attempt">${t('deliveries.nextAttempt', { time: formatTime(row.nextAttemptAt) })}</small>`
+            : null
+        }</td>
         <td>${
           row.attempts > 0
             ? html`<button type="button" class="link" aria-expanded=${Boolean(open[row.id])} aria-controls=${`attempts-${row.id}`}
