@@ -222,6 +222,39 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('says on Settings > Mail why a Settings.View holder without Settings.Edit cannot change it, and shows its switch disabled', async () => {
+    await call('POST', '/api/v1/tenants/acme/roles', { name: 'Mail Reader', permissions: ['Settings.View'] });
+    await addUser('mailreader@acme.example', ['Mail Reader']);
+    const { context, page } = await open();
+    await signIn(page, 'mailreader@acme.example', '#/settings/mail');
+    const notice = page.locator('main form.mail-settings #mail-readonly');
+    await notice.waitFor();
+    expect(await notice.textContent()).toBe(
+      'You can view these settings. Changing them needs the Edit settings permission (Settings.Edit); an administrator of your tenant can give it.',
+    );
+    // The notice comes first in the form, and a screen reader hears it with the fields it explains.
+    expect(await page.locator('main form.mail-settings > :first-child').getAttribute('id')).toBe('mail-readonly');
+    expect(await page.locator('main form.mail-settings > fieldset').getAttribute('aria-describedby')).toBe('mail-readonly');
+    // Enable alerts email is disabled for assistive technology and looks it, as the greyed fields beside it do.
+    const enable = page.getByRole('switch', { name: 'Enable alerts email', disabled: true });
+    expect(await enable.count()).toBe(1);
+    const look = await enable.evaluate((e: any) => {
+      const style = e.ownerDocument.defaultView.getComputedStyle(e);
+      return { disabled: Boolean(e.disabled), opacity: String(style.opacity), cursor: String(style.cursor) };
+    });
+    expect(look.disabled).toBe(true);
+    expect(Number(look.opacity)).toBeLessThanOrEqual(0.5);
+    expect(look.cursor).toBe('not-allowed');
+    await context.close();
+    // Who may edit sees no such notice.
+    const admin = await open();
+    await signIn(admin.page, 'admin@acme.example', '#/settings/mail');
+    await admin.page.getByRole('switch', { name: 'Enable alerts email' }).waitFor();
+    expect(await admin.page.locator('#mail-readonly').count()).toBe(0);
+    expect(await admin.page.getByRole('switch', { name: 'Enable alerts email' }).isDisabled()).toBe(false);
+    await admin.context.close();
+  });
+
   it('says why the sign-in form is back when the session ends under a click, and returns to the page after signing in again', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/preferences');

@@ -154,9 +154,13 @@ export function MailSettingsPage({ session }) {
       <a role="tab" aria-selected="true" href="#/settings/mail">${t('settings.mailTab')}</a>
     </div>
     <form class="mail-settings" onSubmit=${askThenSave} novalidate>
-      <fieldset disabled=${!editable}>
+      ${
+        // Without Settings.Edit the form is read only: said once above it, rather than left greyed out unexplained.
+        editable ? null : html`<p class="banner info" id="mail-readonly">${t('mail.readOnly', { permission: t('permission.Settings.Edit') })}</p>`
+      }
+      <fieldset disabled=${!editable} aria-describedby=${editable ? undefined : 'mail-readonly'}>
         <${Toggle} id="mail-enabled" switch label=${t('mail.enableAlertsEmail')} checked=${form.alertsEmailEnabled}
-          onChange=${(on) => update({ alertsEmailEnabled: on })} hint=${t('mail.enableAlertsEmailHint')} />
+          onChange=${(on) => update({ alertsEmailEnabled: on })} hint=${t('mail.enableAlertsEmailHint')} disabled=${!editable} />
         <div class="radio-group" role="radiogroup" aria-label=${t('mail.which')}>
           <div class="toggle"><input type="radio" id="mail-default" name="mail-which" checked=${!form.useCustom} onChange=${() => update({ useCustom: false })} />
             <label for="mail-default">${t('mail.useDefault')}</label></div>
