@@ -255,6 +255,34 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await admin.context.close();
   });
 
+  it('suggests IANA zones, UTC among them, in every time zone field from one list per page: preferences, Manage Access, tenants', async () => {
+    // Each field names the page's one list; typed values stay free text for the server to check.
+    const zoneLists = (page: Page) =>
+      page.evaluate(`[...document.querySelectorAll('datalist')].map((list) => ({ id: list.id,
+        utc: Boolean(list.querySelector('option[value="UTC"]')), paris: Boolean(list.querySelector('option[value="Europe/Paris"]')) }))`);
+    const listOf = (page: Page, field: string) => page.locator(field).getAttribute('list');
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/preferences');
+    await page.locator('#me-timeZone').waitFor();
+    await page.goto(`${base}/#/access/users`);
+    await page.getByRole('button', { name: 'Add user' }).click();
+    await page.locator('#user-timeZone').waitFor();
+    expect(await zoneLists(page)).toEqual([{ id: 'time-zones', utc: true, paris: true }]);
+    expect(await listOf(page, '#user-timeZone')).toBe('time-zones');
+    await page.goto(`${base}/#/preferences`);
+    await page.locator('#me-timeZone').waitFor();
+    expect(await listOf(page, '#me-timeZone')).toBe('time-zones');
+    expect(await zoneLists(page)).toHaveLength(1);
+    await context.close();
+    const host = await open();
+    await signInAsHost(host.page);
+    await host.page.getByRole('button', { name: 'Add tenant' }).click();
+    await host.page.locator('#tenant-timeZone').waitFor();
+    expect(await listOf(host.page, '#tenant-timeZone')).toBe('time-zones');
+    expect(await zoneLists(host.page)).toEqual([{ id: 'time-zones', utc: true, paris: true }]);
+    await host.context.close();
+  });
+
   it('says why the sign-in form is back when the session ends under a click, and returns to the page after signing in again', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/preferences');

@@ -284,6 +284,16 @@ describe('console decisions', () => {
     expect(languageAndZone({ language: '', timeZone: '  ' })).toEqual({ language: null, timeZone: null });
   });
 
+  it('suggests every IANA zone the browser knows, and UTC, which Intl does not list, once and in order', async () => {
+    const { timeZoneNames } = await load('lib/person-fields.js');
+    const zones: string[] = timeZoneNames();
+    expect(zones).toContain('UTC');
+    expect(zones).toContain('Europe/Paris');
+    expect(zones).toContain('America/New_York');
+    expect(new Set(zones).size).toBe(zones.length);
+    expect(zones).toEqual([...zones].sort());
+  });
+
   it("offers to mute an alert by its event or by each part of its source it carries, as the email's links do", async () => {
     const { muteOptions } = await load('pages/alerts.js');
     const alert = { component: 'Robots', event: 'Robot.StatusChanged.NotResponding', source: { robot: 'R7', machine: 'VM-1', queue: 'Q1' } };

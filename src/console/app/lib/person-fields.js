@@ -14,14 +14,39 @@ export function LanguageField({ id, value, onChange, error }) {
 }
 
 /**
- * TimeZoneField takes an IANA time zone, typed or picked from the browser's list; empty means
- * the tenant's zone, shown as the placeholder.
+ * timeZoneNames are the IANA zones the browser knows, UTC among them (Intl lists only the zones of
+ * places, and UTC is the tenants' default), in alphabetical order.
+ * @returns {string[]}
+ */
+export function timeZoneNames() {
+  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  return [...new Set([...zones, 'UTC'])].sort();
+}
+
+const ZONE_LIST = 'time-zones';
+
+/**
+ * zoneListId is the id of the page's one list of time zones, which every time zone field suggests
+ * from: made once, the first time a field asks for it, not once per field and render.
+ */
+function zoneListId() {
+  if (!document.getElementById(ZONE_LIST)) {
+    const list = document.createElement('datalist');
+    list.id = ZONE_LIST;
+    list.append(...timeZoneNames().map((zone) => Object.assign(document.createElement('option'), { value: zone })));
+    document.body.append(list);
+  }
+  return ZONE_LIST;
+}
+
+/**
+ * TimeZoneField takes an IANA time zone, typed or picked from the suggested zones; the server
+ * checks what is typed. With a tenantZone, empty means that zone, shown as the placeholder.
  * @param {{ id: string, value: string, onInput: (value: string) => void, error?: string, tenantZone?: string }} props
  */
 export function TimeZoneField({ id, value, onInput, error, tenantZone }) {
   return html`<${TextField} id=${id} label=${t('access.timeZone')} value=${value} onInput=${onInput} error=${error}
-      placeholder=${tenantZone} hint=${t('access.timeZoneHint')} list=${`${id}-zones`} />
-    <datalist id=${`${id}-zones`}>${(Intl.supportedValuesOf?.('timeZone') ?? []).map((zone) => html`<option value=${zone} />`)}</datalist>`;
+      placeholder=${tenantZone} hint=${tenantZone ? t('access.timeZoneHint') : undefined} list=${zoneListId()} spellcheck="false" />`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { LANGUAGES, t } from '../lib/i18n.js';
+import { TimeZoneField } from '../lib/person-fields.js';
 import { SmtpFields, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
 import { Banner, Dialog, SelectField, TextField, html, problemText } from '../lib/ui.js';
 import { useLoadWhenBack, usePolling } from '../lib/polling.js';
@@ -33,7 +34,7 @@ function TenantDialog({ tenant, onClose, onSaved }) {
     <form onSubmit=${submit}>
       <${TextField} id="tenant-name" label=${t('tenants.name')} value=${form.name} onInput=${set('name')} error=${errors.name} disabled=${Boolean(tenant)} hint=${t('tenants.nameHint')} required />
       <${TextField} id="tenant-displayName" label=${t('tenants.displayName')} value=${form.displayName} onInput=${set('displayName')} error=${errors.displayName} />
-      <${TextField} id="tenant-timeZone" label=${t('access.timeZone')} value=${form.timeZone} onInput=${set('timeZone')} error=${errors.timeZone} />
+      <${TimeZoneField} id="tenant-timeZone" value=${form.timeZone} onInput=${set('timeZone')} error=${errors.timeZone} />
       <${SelectField} id="tenant-language" label=${t('language')} value=${form.language} onChange=${set('language')} error=${errors.language}
         options=${LANGUAGES.map((code) => [code, t(`lang.${code}`)])} />
       <${Banner}>${message}<//>
