@@ -56,6 +56,8 @@ export const de = {
     subject_one: '{{tenant}}: tägliche Alarmübersicht, {{count, number}} Alarm',
     subject_other: '{{tenant}}: tägliche Alarmübersicht, {{count, number}} Alarme',
     subjectQuiet: '{{tenant}}: tägliche Alarmübersicht, keine Vorkommnisse',
+    subjectFatal_one: '{{tenant}}: tägliche Alarmübersicht, {{count, number}} Alarm, davon {{fatal}} schwerwiegend',
+    subjectFatal_other: '{{tenant}}: tägliche Alarmübersicht, {{count, number}} Alarme, davon {{fatal}} schwerwiegend',
     heading: 'Alarmübersicht',
     catchUp_one: 'Tocsin konnte eine Zeit lang keine täglichen Übersichten senden; diese umfasst daher {{count, number}} Tag.',
     catchUp_other: 'Tocsin konnte eine Zeit lang keine täglichen Übersichten senden; diese umfasst daher {{count, number}} Tage.',

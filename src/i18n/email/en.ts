@@ -60,6 +60,9 @@ export const en = {
     subject_one: '{{tenant}}: daily alerts summary, {{count, number}} alert',
     subject_other: '{{tenant}}: daily alerts summary, {{count, number}} alerts',
     subjectQuiet: '{{tenant}}: daily alerts summary, all quiet',
+    // Fatal named for the reader who triages by subject, as the summary does.
+    subjectFatal_one: '{{tenant}}: daily alerts summary, {{count, number}} alert, {{fatal}} Fatal',
+    subjectFatal_other: '{{tenant}}: daily alerts summary, {{count, number}} alerts, {{fatal}} Fatal',
     heading: 'Alerts summary',
     catchUp_one: 'Tocsin could not send daily reports for a while, so this one covers {{count, number}} day.',
     catchUp_other: 'Tocsin could not send daily reports for a while, so this one covers {{count, number}} days.',

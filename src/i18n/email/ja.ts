@@ -48,6 +48,7 @@ export const ja = {
   daily: {
     subject_other: '{{tenant}}: 日次アラート概要 ({{count, number}} 件)',
     subjectQuiet: '{{tenant}}: 日次アラート概要 (異常なし)',
+    subjectFatal_other: '{{tenant}}: 日次アラート概要 ({{count, number}} 件、うち致命的 {{fatal}} 件)',
     heading: 'アラートの概要',
     catchUp_other: 'Tocsin はしばらく日次レポートを送信できなかったため、このレポートは {{count, number}} 日分をまとめています。',
     intro_other: '{{start}} から {{end}} までのアラートは {{count, number}} 件です。',

@@ -103,6 +103,16 @@ function healthText(health: NonNullable<ReturnType<typeof healthSection>>, fmt: 
 }
 
 /**
+ * dailySubject names Fatal for a reader who triages by subject, as the summary's does: "daily
+ * alerts summary, 135 alerts, 2 Fatal" when the day had any, "all quiet" when it had none at all.
+ */
+function dailySubject(allQuiet: boolean, total: number, fatal: number, tenant: string, t: Translate, fmt: LocaleFormat): string {
+  if (allQuiet) return t('daily.subjectQuiet', { tenant });
+  if (fatal <= 0) return t('daily.subject', { count: total, tenant });
+  return t('daily.subjectFatal', { count: total, tenant, fatal: fmt.number(fatal) });
+}
+
+/**
  * renderDailyEmail renders one recipient's daily Alerts summary: severity-coloured totals, then
  * the count of each event (most severe first, then most frequent; as many as keep the HTML under
  * Gmail's clipping, see fitUnderBudget), the total, the health section
@@ -152,12 +162,11 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
   const moreEvents = ordered.length > rows.length ? t('daily.moreEvents', { count: ordered.length - rows.length }) : null;
   // The mutes in force are listed so that nobody wonders why a source went silent.
   const mutes = muteLines(view.mutes ?? [], t, fmt);
-  const cards = [...SEVERITIES]
-    .reverse()
-    .map((severity) => ({
-      severity,
-      count: counts.filter((row) => row.severity === severity).reduce((sum, row) => sum + row.count, 0),
-    }))
+  const severityCounts = [...SEVERITIES].reverse().map((severity) => ({
+    severity,
+    count: counts.filter((row) => row.severity === severity).reduce((sum, row) => sum + row.count, 0),
+  }));
+  const cards = severityCounts
     .filter((card) => card.count > 0)
     .map((card) => ({ colour: SEVERITY_COLOURS[card.severity], label: t(`severity.${card.severity}`), count: fmt.number(card.count) }));
   const viewAll = link(view.links.viewAll, t('daily.viewAll'));
@@ -205,9 +214,7 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
     'daily',
     {
       language: recipient.language,
-      subject: allQuiet
-        ? t('daily.subjectQuiet', { tenant: subjectTenant(tenant.displayName) })
-        : t('daily.subject', { count: total, tenant: subjectTenant(tenant.displayName) }),
+      subject: dailySubject(allQuiet, total, severityCounts.find((card) => card.severity === 'Fatal')?.count ?? 0, subjectTenant(tenant.displayName), t, fmt),
       preheader: intro,
       accent: allQuiet ? SEVERITY_COLOURS.Success : (rows[0]?.colour ?? SEVERITY_COLOURS.Info),
       tenantDisplayName: tenant.displayName,

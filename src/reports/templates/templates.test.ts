@@ -84,7 +84,7 @@ describe('every email in every language', () => {
   it('speaks the recipient language, not the tenant one', () => {
     expect(renderSample('summary', context('fr')).subject).toBe('Acme Finance\u00a0: 14 nouvelles alertes d’erreur, dont 1 Fatal');
     expect(renderSample('summary', context('de')).subject).toBe('Acme Finance: 14 neue Fehleralarme, davon 1 schwerwiegend');
-    expect(renderSample('daily', context('ja')).subject).toBe('Acme Finance: 日次アラート概要 (135 件)');
+    expect(renderSample('daily', context('ja')).subject).toBe('Acme Finance: 日次アラート概要 (135 件、うち致命的 2 件)');
     expect(renderSample('test', context('es')).subject).toBe('Acme Finance: correo de prueba de Tocsin');
   });
 
@@ -433,7 +433,7 @@ describe('the 10-minute summary', () => {
 describe('the daily report', () => {
   it('counts per event with severity colours, most severe first, and the total', () => {
     const email = renderDailyEmail(sampleDaily(context('en')));
-    expect(email.subject).toBe('Acme Finance: daily alerts summary, 135 alerts');
+    expect(email.subject).toBe('Acme Finance: daily alerts summary, 135 alerts, 2 Fatal');
     expect(email.text).toContain('Fatal: 2 · Error: 38 · Warning: 44 · Success: 30 · Info: 21');
     const rows = email.text.split('\n').filter((line) => /^\s+\d+\s+\[/.test(line));
     expect(rows[0]).toMatch(/2 {2}\[Fatal\] Robot offline \(Robots\)/);
@@ -442,6 +442,54 @@ describe('the daily report', () => {
     for (const colour of ['#7f1d1d', '#c62828', '#b45309', '#15803d', '#1d4ed8']) expect(email.html).toContain(colour);
     expect(email.text).toContain('View all alerts: https://tocsin.example.com/#/alerts?tenant=acme&since=');
     expect(email.text).toContain('Alert preferences: https://tocsin.example.com/#/preferences?tenant=acme');
+  });
+
+  it('names Fatal in the subject when the day had Fatal alerts, in each language with its plurals, as the summary does', () => {
+    const subject = (language: Language, fatal: number, error: number) => {
+      const view = sampleDaily(context(language));
+      const row = view.counts[0]!;
+      const counts = [
+        ...(fatal > 0 ? [{ ...row, severity: 'Fatal' as const, count: fatal }] : []),
+        ...(error > 0 ? [{ ...row, severity: 'Error' as const, event: 'Queue.Item.Failed', count: error }] : []),
+      ];
+      return renderDailyEmail({ ...view, counts }).subject.replace(/^Acme Finance\u00a0?: /, '');
+    };
+    const expected: Record<Language, [string, string, string, string]> = {
+      en: [
+        'daily alerts summary, 1 alert, 1 Fatal',
+        'daily alerts summary, 5 alerts, 3 Fatal',
+        'daily alerts summary, 2 alerts',
+        'daily alerts summary, 1,240 alerts, 40 Fatal',
+      ],
+      fr: [
+        'récapitulatif quotidien des alertes, 1 alerte, dont 1 Fatal',
+        'récapitulatif quotidien des alertes, 5 alertes, dont 3 Fatal',
+        'récapitulatif quotidien des alertes, 2 alertes',
+        'récapitulatif quotidien des alertes, 1\u202f240 alertes, dont 40 Fatal',
+      ],
+      de: [
+        'tägliche Alarmübersicht, 1 Alarm, davon 1 schwerwiegend',
+        'tägliche Alarmübersicht, 5 Alarme, davon 3 schwerwiegend',
+        'tägliche Alarmübersicht, 2 Alarme',
+        'tägliche Alarmübersicht, 1.240 Alarme, davon 40 schwerwiegend',
+      ],
+      es: [
+        'resumen diario de alertas, 1 alerta, 1 Fatal',
+        'resumen diario de alertas, 5 alertas, 3 de ellas Fatal',
+        'resumen diario de alertas, 2 alertas',
+        'resumen diario de alertas, 1240 alertas, 40 de ellas Fatal',
+      ],
+      ja: [
+        '日次アラート概要 (1 件、うち致命的 1 件)',
+        '日次アラート概要 (5 件、うち致命的 3 件)',
+        '日次アラート概要 (2 件)',
+        '日次アラート概要 (1,240 件、うち致命的 40 件)',
+      ],
+    };
+    for (const language of LANGUAGES) {
+      const got = [subject(language, 1, 0), subject(language, 3, 2), subject(language, 0, 2), subject(language, 40, 1200)];
+      expect([language, got]).toEqual([language, expected[language]]);
+    }
   });
 
   it('says the period across a daylight-saving change with each time in its own offset, not one offset for the day', () => {
