@@ -89,7 +89,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown, lowerItems = false): 
  * /odata/Settings`, `UpdateBulk` and `VerifySmtpSetting` (a test email, sharing the per-tenant
  * limit of Test Mail Settings through `beforeTest`).
  */
-export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps, beforeTest: (tenantId: string) => void) {
+export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps, beforeTest: (tenantId: string) => Promise<void>) {
   const { storage, secretBox, clock } = deps;
   const db = storage.db;
 

@@ -21,8 +21,7 @@ import { SecretDecryptError } from './secret-box.js';
 import { showMailHealth } from '../mail-health/model.js';
 import { getMailHealth } from '../mail-health/store.js';
 import { accessTokenExpiry, warnBeforeTokenExpiry } from '../mail-health/token-expiry.js';
-import { RateLimiter } from './rate-limit.js';
-import type { Clock } from '../shared/clock.js';
+import { TEST_MAILS_PER_MINUTE, takeTestMailTurn } from './test-mail-limit.js';
 import { smtpSettingsInput, smtpSettingsView } from './smtp-settings.js';
 import { SMTP_STAGES } from '../delivery/contract.js';
 import { odataSettingsRoutes } from './odata-routes.js';
@@ -49,15 +48,6 @@ const testMailAnswer = z.union([
   z.object({ ok: z.literal(true), messageId: z.string(), transcript: z.array(z.string()) }),
   z.object({ ok: z.literal(false), stage: z.enum(SMTP_STAGES), code: z.number().int().optional(), message: z.string(), transcript: z.array(z.string()) }),
 ]);
-
-/** TEST_MAILS_PER_MINUTE bounds Test Mail Settings per tenant: it opens connections on request. */
-export const TEST_MAILS_PER_MINUTE = 10;
-
-/** testMailLimiter counts a tenant's tests (and VerifySmtpSetting calls) against TEST_MAILS_PER_MINUTE. */
-export function testMailLimiter(clock: Clock): RateLimiter {
-  // At most 10 in any minute, as API.md says: a fixed minute would let 20 through around its edge.
-  return new RateLimiter(TEST_MAILS_PER_MINUTE, 60_000, clock, true);
-}
 
 /**
  * systemSmtpInput is the body of `PUT /system/mail-settings`: an SmtpSettings, and the `source` its
@@ -92,9 +82,8 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     context: endpointContext(deps.config, deps.systemSmtp),
     health: { dialect: storage.dialect, notices: { publicUrl: deps.config.publicUrl } },
   };
-  const limiter = testMailLimiter(clock);
-  const beforeTest = (tenantId: string) => {
-    const turn = limiter.take(tenantId);
+  const beforeTest = async (tenantId: string) => {
+    const turn = await takeTestMailTurn(db, tenantId, clock.now());
     if (!turn.allowed) {
       throw tooManyRequests(`At most ${TEST_MAILS_PER_MINUTE} test emails a minute per tenant.`, turn.retryAfterMs / 1000);
     }

@@ -44,4 +44,9 @@ export interface MailSettingsTables {
     kind: string;
     created_at: number;
   };
+  /** When each of a tenant's recent test emails was let through (ms), for the limit of Test Mail Settings; at most 10 a tenant, those over a minute old deleted at its next test. */
+  test_mail_turns: {
+    tenant_id: string;
+    at: number;
+  };
 }

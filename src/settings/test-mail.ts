@@ -51,7 +51,7 @@ export interface TestMailRequest {
    * Counts the test against the tenant's limit once its settings are valid, before anything is
    * resolved or connected to (it throws the 429): a request refused as invalid tested nothing.
    */
-  readonly beforeConnect?: (() => void) | undefined;
+  readonly beforeConnect?: (() => Promise<void>) | undefined;
 }
 
 /** TestMailResult is the answer of `POST /settings/mail/test` (always 200). */
@@ -132,7 +132,7 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
   try {
     const { endpoint: unchecked, source, testsSaved: saved } = await endpointToTest(deps, request.tenant.id, request.settings);
     testsSaved = saved;
-    request.beforeConnect?.();
+    await request.beforeConnect?.();
     endpoint = await guardEndpoint(unchecked, source, deps.context);
   } catch (err) {
     if (err instanceof RefusedHostError) return { ok: false, stage: 'connect', message: err.message, transcript: [] };

@@ -25,4 +25,5 @@ export const MIGRATIONS: Readonly<Record<string, () => Promise<TocsinMigration>>
   '20261201-20-deliveries-by-age': () => import('./20261201-20-deliveries-by-age.js'),
   '20261202-10-alerts-time-floor-plpgsql': () => import('./20261202-10-alerts-time-floor-plpgsql.js'),
   '20261202-20-deliveries-by-recipient': () => import('./20261202-20-deliveries-by-recipient.js'),
+  '20261203-10-settings-test-mail-turns': () => import('./20261203-10-settings-test-mail-turns.js'),
 };

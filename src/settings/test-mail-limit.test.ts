@@ -1,0 +1,62 @@
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestApp, ADMIN_TOKEN, startTestApp } from '../../test/support/http.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { describeEachDialect } from '../../test/support/storage.js';
+import { type Tocsin, startTocsin } from '../server.js';
+import { TEST_MAILS_PER_MINUTE, takeTestMailTurn } from './test-mail-limit.js';
+
+describeEachDialect('the limit of Test Mail Settings across processes', (dialect) => {
+  let first: TestApp;
+  let second: Tocsin;
+  let server: TestSmtpServer;
+
+  beforeAll(async () => {
+    first = await startTestApp(dialect);
+    // A second api process on the same database, as behind a load balancer (README, Scale-out).
+    second = await startTocsin({ ...first.tocsin.deps.config, role: 'api' }, { listen: false, logger: pino({ level: 'silent' }) });
+    server = await startTestSmtpServer();
+  });
+  afterAll(async () => {
+    await second.close();
+    await first.close();
+    await server.close();
+  });
+
+  it(`lets a tenant send ${TEST_MAILS_PER_MINUTE} tests a minute in all, whichever process each request reaches`, async () => {
+    await first.tenantWithUser('limit-shared');
+    const settings = { host: '127.0.0.1', port: server.port, security: 'none', fromAddress: 'alerts@example.com' };
+    const test = (app: Tocsin) =>
+      app.app.inject({
+        method: 'POST',
+        url: '/api/v1/tenants/limit-shared/settings/mail/test',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        payload: { sendTo: 'qa@example.com', settings },
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < TEST_MAILS_PER_MINUTE; i += 1) statuses.push((await test(i % 2 === 0 ? first.tocsin : second)).statusCode);
+    expect(statuses).toEqual(Array(TEST_MAILS_PER_MINUTE).fill(200));
+    for (const app of [first.tocsin, second]) {
+      const limited = await test(app);
+      expect(limited.statusCode).toBe(429);
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    }
+    expect(server.messages).toHaveLength(TEST_MAILS_PER_MINUTE);
+  });
+
+  it(`never allows more than ${TEST_MAILS_PER_MINUTE} tests in any minute, across the edge of a minute too, and says how long to wait`, async () => {
+    const db = first.tocsin.deps.storage.db;
+    const { tenantId: a } = await first.tenantWithUser('limit-a');
+    const { tenantId: b } = await first.tenantWithUser('limit-b');
+    const take = (tenantId: string, at: number) => takeTestMailTurn(db, tenantId, at);
+    // One at the start of a minute, the rest at its very end: a fixed window allowed ten more a second later.
+    expect(await take(a, 0)).toEqual({ allowed: true });
+    for (let i = 1; i < TEST_MAILS_PER_MINUTE; i++) expect(await take(a, 59_000)).toEqual({ allowed: true });
+    expect(await take(b, 59_000)).toEqual({ allowed: true });
+    // The first has left the last minute: one more, then none until the others are a minute old.
+    expect(await take(a, 61_000)).toEqual({ allowed: true });
+    expect(await take(a, 61_000)).toEqual({ allowed: false, retryAfterMs: 58_000 });
+    for (let i = 1; i < TEST_MAILS_PER_MINUTE; i++) expect(await take(a, 119_000)).toEqual({ allowed: true });
+    expect(await take(a, 119_000)).toEqual({ allowed: false, retryAfterMs: 2_000 });
+  });
+});
