@@ -49,4 +49,5 @@ function opens(secretBox: SecretBox, sealed: string, owner: string): boolean {
 export const OTHER_SECRET_KEY =
   "this process's secret key (TOCSIN_SECRET_KEY, else the data folder's secret.key) opens none of the SMTP passwords and source secrets saved in this database: " +
   "the passwords read as unset and the emails of those tenants fail, and the sources' receive URLs answer 503; start every process with the key that saved them " +
-  "(the same TOCSIN_SECRET_KEY everywhere, README: Scale-out; a restored backup's own key), or save the passwords again and rotate the sources' secrets";
+  "(the same TOCSIN_SECRET_KEY everywhere, README: Scale-out; a restored backup's own key; a copy of the data folder's secret.key file, " +
+  "whose contents set as TOCSIN_SECRET_KEY are a passphrase and give another key), or save the passwords again and rotate the sources' secrets";
