@@ -54,6 +54,13 @@ describe('OData $filter subset', () => {
     expect(parseFilter('CreationTime ge 2026-03-01')).toMatchObject({ value: { kind: 'datetime', value: Date.parse('2026-03-01T00:00:00Z') } });
   });
 
+  it('refuses a date or date-time that is not on the calendar, which Date.parse rolls over (2026-02-30 read as March 2)', () => {
+    for (const input of ['CreationTime gt 2026-02-30T00:00:00Z', 'CreationTime ge 2026-04-31', 'CreationTime lt 2027-02-29T10:00:00+01:00']) {
+      expect(() => parseFilter(input), input).toThrow(FilterSyntaxError);
+    }
+    expect(parseFilter('CreationTime ge 2028-02-29')).toMatchObject({ value: { kind: 'datetime', value: Date.parse('2028-02-29T00:00:00Z') } });
+  });
+
   it('says where a filter goes wrong', () => {
     const error = (input: string) => {
       try {

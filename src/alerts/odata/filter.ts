@@ -68,8 +68,31 @@ const OPERATORS = new Set<string>(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
 const FOLDS = new Set<string>(['tolower', 'toupper']);
 const STRING_FUNCTIONS = new Set<string>(['contains', 'startswith', 'endswith']);
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+// OData 3's datetime'…' literal carries no offset; Orchestrator's times are UTC.
+const ZONELESS_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$/i;
 // An OData Edm.Date literal, compared with a date-time as that day's midnight UTC.
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+// Date.parse rolls a day the month lacks over (2026-02-30 is March 2), so the day is checked first.
+function onCalendar(text: string): boolean {
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
+  return days !== undefined && day >= 1 && day <= days;
+}
+
+/**
+ * instantOf is the instant that a date-time with an offset or a date (its midnight UTC) names, or,
+ * with `zoneless`, also a date-time without an offset (read as UTC); undefined for any other text,
+ * a day the calendar lacks included.
+ */
+export function instantOf(text: string, zoneless = false): number | undefined {
+  const iso = DATETIME.test(text) ? text : DATE.test(text) ? `${text}T00:00:00Z` : zoneless && ZONELESS_DATETIME.test(text) ? `${text}Z` : undefined;
+  if (iso === undefined || !onCalendar(text)) return undefined;
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? undefined : at;
+}
 // OData 4 writes an Edm.Guid (AlertDto's Id) unquoted, so generated clients send `Id eq 01a2…`.
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -145,10 +168,8 @@ export function parseFilter(input: string): FilterNode {
       if (t.text.toLowerCase() === 'null') return { kind: 'null' };
       if (/^-?\d+(\.\d+)?$/.test(t.text)) return { kind: 'number', value: Number(t.text) };
       if (GUID.test(t.text)) return { kind: 'string', value: t.text };
-      if (DATETIME.test(t.text) && !Number.isNaN(Date.parse(t.text))) return { kind: 'datetime', value: Date.parse(t.text), text: t.text };
-      if (DATE.test(t.text) && !Number.isNaN(Date.parse(`${t.text}T00:00:00Z`))) {
-        return { kind: 'datetime', value: Date.parse(`${t.text}T00:00:00Z`), text: t.text };
-      }
+      const at = instantOf(t.text);
+      if (at !== undefined) return { kind: 'datetime', value: at, text: t.text };
     }
     throw new FilterSyntaxError(`expected a value such as 'Error' or 2024-01-31T00:00:00Z, got "${t.text}"`, t.offset);
   };

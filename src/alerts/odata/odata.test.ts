@@ -423,6 +423,41 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await t.call('GET', `/odata/Alerts?$filter=${encodeURIComponent(`CreationTime lt ${day}`)}`, undefined, reader)).json().value).toHaveLength(0);
   });
 
+  it("reads a quoted CreationTime only as an ISO date-time or date (a zone-less one, as in datetime'…', in UTC) and answers 400 for any other text", async () => {
+    const filter = (expression: string) => t.call('GET', `/odata/Alerts?$filter=${encodeURIComponent(expression)}`, undefined, token);
+    // Date.parse took these as 2001-01-01, 12 March and 2 March: a list that looked like the answer.
+    for (const expression of [
+      "CreationTime gt '1'",
+      "CreationTime gt '03/12/2026'",
+      "CreationTime gt '2026-02-30T00:00:00Z'",
+      "CreationTime gt datetime'2026'",
+    ]) {
+      const res = await filter(expression);
+      expect(res.statusCode, expression).toBe(400);
+      expect(res.json().errors[0].path, expression).toBe('$filter');
+    }
+    // Date.parse reads a zone-less date-time in the server's own zone, so the answer moved with TZ.
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      for (const expression of [
+        "CreationTime gt datetime'2026-03-01T08:02:30'",
+        "CreationTime gt '2026-03-01T08:02:30'",
+        "CreationTime gt '2026-03-01T09:02:30+01:00'",
+      ]) {
+        const res = await filter(expression);
+        expect(res.statusCode, expression).toBe(200);
+        expect(
+          res.json().value.map((a: { Severity: string }) => a.Severity),
+          expression,
+        ).toEqual(['Warn', 'Fatal']);
+      }
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   it('answers only the $select-ed AlertDto properties (names in any case) and refuses an unknown one naming $select', async () => {
     const some = (await t.call('GET', '/odata/Alerts?$select=Id,severity&$top=1', undefined, token)).json();
     expect(some.value).toEqual([{ Severity: 'Warn', Id: ids[3] }]);

@@ -11,6 +11,7 @@ import {
   FilterSyntaxError,
   type StringFunction,
   applyFold,
+  instantOf,
   matchesFunction,
 } from './filter.js';
 
@@ -72,8 +73,9 @@ function compare(property: Property, op: ComparisonOperator, value: FilterLitera
       return sql<SqlBool>`${isReadExpression(reader)} ${sqlOp} ${read}`;
     }
     case 'CreationTime': {
-      const at = value.kind === 'datetime' ? value.value : value.kind === 'string' ? Date.parse(value.value) : Number.NaN;
-      if (Number.isNaN(at)) throw new FilterSyntaxError(`CreationTime must be compared with a date-time such as 2024-01-31T00:00:00Z`, 0);
+      // A quoted one (or datetime'…') is read as strictly as an unquoted one, a missing offset as UTC.
+      const at = value.kind === 'datetime' ? value.value : value.kind === 'string' ? instantOf(value.value.trim(), true) : undefined;
+      if (at === undefined) throw new FilterSyntaxError(`CreationTime must be compared with a date-time such as 2024-01-31T00:00:00Z`, 0);
       return sql<SqlBool>`a.created_at ${sqlOp} ${at}`;
     }
   }
