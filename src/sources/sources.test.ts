@@ -84,6 +84,20 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect(pullOnPush.json().errors[0].path).toBe('pull');
   });
 
+  it('keeps names unique ignoring case, as group and role names, on create, on rename and when both are sent at once', async () => {
+    // "Billing Prod" and "BILLING PROD" were two sources that read as one in every list.
+    const first = (await t.call('POST', base, { name: 'Billing Prod', kind: 'orchestrator-webhook' })).json();
+    const upper = await t.call('POST', base, { name: 'BILLING PROD', kind: 'webhook' });
+    expect(upper.statusCode).toBe(409);
+    expect(upper.json().errors[0].path).toBe('name');
+    const other = (await t.call('POST', base, { name: 'Staging', kind: 'webhook' })).json();
+    expect((await t.call('PATCH', `${base}/${other.id}`, { name: 'billing prod' })).statusCode).toBe(409);
+    // Its own name in another case is a rename, not a conflict.
+    expect((await t.call('PATCH', `${base}/${first.id}`, { name: 'billing prod' })).json().name).toBe('billing prod');
+    const together = await Promise.all(['Nightly', 'NIGHTLY', 'nightly'].map((name) => t.call('POST', base, { name, kind: 'webhook' })));
+    expect(together.map((res) => res.statusCode).sort()).toEqual([201, 409, 409]);
+  });
+
   it('stores an orchestrator-pull source with write-only secrets, defaults, and no receive URL', async () => {
     const noAuth = await t.call('POST', base, { name: 'Upstream', kind: 'orchestrator-pull', pull: { baseUrl: 'https://orch.example.com' } });
     expect(noAuth.statusCode).toBe(400);

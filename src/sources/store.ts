@@ -2,6 +2,7 @@ import { CompiledQuery, sql } from 'kysely';
 import crypto from 'node:crypto';
 import type { z } from 'zod';
 import { type HttpError, conflict, fieldError, notFound } from '../http/problem.js';
+import { sameName } from '../access/roles.js';
 import type { SecretBox } from '../settings/secret-box.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -120,10 +121,17 @@ function mergePull(box: SecretBox, sourceId: string, current: SealedPull | undef
   return { pull: JSON.stringify(pull), pull_password: password, pull_client_secret: clientSecret };
 }
 
-async function assertNameFree(db: Db, tenantId: string, name: string, except?: string) {
-  let query = db.selectFrom('sources').select('id').where('tenant_id', '=', tenantId).where('name', '=', name);
+/**
+ * assertNameFree refuses a name another source of the tenant has, ignoring case and how accents were
+ * typed, as group and role names (see sameName). The database's constraint sees only the exact name,
+ * so it runs in the caller's transaction `tx`, under the tenant's lock on source names that it takes.
+ */
+async function assertNameFree(tx: Db, tenantId: string, name: string, except?: string) {
+  await lockTransactionOn(tx, `source-names:${tenantId}`);
+  let query = tx.selectFrom('sources').select('name').where('tenant_id', '=', tenantId);
   if (except) query = query.where('id', '!=', except);
-  if (await query.executeTakeFirst()) throw sourceNameTaken(name);
+  const names = (await query.execute()).map((source) => source.name);
+  if (sameName(names, name)) throw sourceNameTaken(name);
 }
 
 /** sourceNameTaken is the 409 for a name another source of the tenant has. */
@@ -151,7 +159,6 @@ export async function createSource(
   const mapping = mappingFor(input.kind, input.mapping);
   if (input.kind !== 'orchestrator-pull' && input.pull !== undefined) throw fieldError('pull', 'only an orchestrator-pull source takes it');
   if (input.kind === 'orchestrator-pull' && input.pull === undefined) throw fieldError('pull', 'is required for kind orchestrator-pull');
-  await assertNameFree(db, tenantId, input.name);
   const now = clock.now();
   const id = crypto.randomUUID();
   const pull = input.pull ? mergePull(box, id, undefined, input.pull, now) : { pull: null, pull_password: null, pull_client_secret: null };
@@ -173,8 +180,11 @@ export async function createSource(
     created_at: now,
     updated_at: now,
   };
-  await db.insertInto('sources').values(row).execute();
-  const secret = await addSecret(db, box, id, input.kind, now);
+  const secret = await db.transaction().execute(async (tx) => {
+    await assertNameFree(tx, tenantId, input.name);
+    await tx.insertInto('sources').values(row).execute();
+    return addSecret(tx, box, id, input.kind, now);
+  });
   return { row, secret };
 }
 
