@@ -600,6 +600,74 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.tocsin.app.inject({ method: 'GET', url: `${base}/me`, headers: { cookie } })).statusCode).toBe(200);
   });
 
+  it('lets users without Users.Edit change their own console password by giving the current one, ending their other sign-ins', async () => {
+    const base = '/api/v1/tenants/people';
+    const { id, cookie, csrfToken } = await signedIn('gina@example.com', ['Alerts Viewer']);
+    const other = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tenant: 'people', email: 'gina@example.com', password: 'the old password' },
+    });
+    const otherCookie = String(other.headers['set-cookie']).split(';')[0]!;
+    const script = (await t.call('POST', `${base}/users/${id}/tokens`, { name: 'script' })).json().token as string;
+    const change = (payload: unknown) =>
+      t.tocsin.app.inject({ method: 'POST', url: `${base}/me/password`, headers: { cookie, 'x-csrf-token': csrfToken }, payload: payload as object });
+    const me = (headers: Record<string, string>) => t.tocsin.app.inject({ method: 'GET', url: `${base}/me`, headers }).then((r) => r.statusCode);
+
+    const wrong = await change({ currentPassword: 'not the password', newPassword: 'a brand new password' });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json().errors).toEqual([{ path: 'currentPassword', message: 'is not your current password' }]);
+    const short = await change({ currentPassword: 'the old password', newPassword: 'short' });
+    expect(short.json().errors).toEqual([{ path: 'newPassword', message: 'must be at least 8 characters' }]);
+    expect((await change({ currentPassword: 'the old password', newPassword: 'the old password' })).json().errors[0].path).toBe('newPassword');
+
+    expect((await change({ currentPassword: 'the old password', newPassword: 'a brand new password' })).statusCode).toBe(204);
+    // The session that changed it stays; the other one ends; a token made on purpose keeps working.
+    expect([await me({ cookie }), await me({ cookie: otherCookie }), await me({ authorization: `Bearer ${script}` })]).toEqual([200, 401, 200]);
+    const login = (password: string) =>
+      t.tocsin.app
+        .inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tenant: 'people', email: 'gina@example.com', password } })
+        .then((r) => r.statusCode);
+    expect([await login('the old password'), await login('a brand new password')]).toEqual([401, 200]);
+  });
+
+  it('counts a wrong current password as a failed sign-in, so the password form guesses no faster than the sign-in page', async () => {
+    const base = '/api/v1/tenants/people';
+    const { cookie, csrfToken } = await signedIn('hugo@example.com', ['Alerts Viewer']);
+    const change = (currentPassword: string) =>
+      t.tocsin.app.inject({
+        method: 'POST',
+        url: `${base}/me/password`,
+        headers: { cookie, 'x-csrf-token': csrfToken },
+        payload: { currentPassword, newPassword: 'a brand new password' },
+      });
+    const answers = [];
+    for (const guess of ['guess 1', 'guess 2', 'guess 3', 'guess 4', 'guess 5', 'the old password']) answers.push((await change(guess)).statusCode);
+    // The right password, once the account has 5 failures, waits as a sign-in would.
+    expect(answers).toEqual([400, 400, 400, 400, 400, 429]);
+    const signIn = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tenant: 'people', email: 'hugo@example.com', password: 'the old password' },
+    });
+    expect(signIn.statusCode).toBe(429);
+  });
+
+  it('asks for an administrator to set the first console password of a user without one, and has none for the host administrator', async () => {
+    const { token } = await t.tenantWithUser('tokens-only', ['Alerts Viewer']);
+    const change = (authorization: string) =>
+      t.tocsin.app.inject({
+        method: 'POST',
+        url: '/api/v1/tenants/tokens-only/me/password',
+        headers: { authorization },
+        payload: { currentPassword: 'anything', newPassword: 'a brand new password' },
+      });
+    const first = await change(`Bearer ${token}`);
+    expect(first.statusCode).toBe(409);
+    expect(first.headers['content-type']).toContain('application/problem+json');
+    expect((await change(`Bearer ${ADMIN_TOKEN}`)).statusCode).toBe(404);
+  });
+
   it('signs the host administrator in with the admin token, its permissions all ten as its session and /me say', async () => {
     const login = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { adminToken: ADMIN_TOKEN } });
     expect(login.statusCode).toBe(200);

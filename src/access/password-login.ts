@@ -1,10 +1,12 @@
 import { findTenant } from '../http/access-hook.js';
-import { tooManyRequests, unauthorized } from '../http/problem.js';
+import { conflict, fieldError, tooManyRequests, unauthorized } from '../http/problem.js';
 import type { Db } from '../storage/database.js';
 import type { LoginKeys, LoginThrottle } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { nameKey } from './roles.js';
 import { emailKey } from '../shared/validation.js';
+import type { Clock } from '../shared/clock.js';
+import { endSignIns } from './credentials.js';
 
 /** PasswordAttempt is one sign-in with a tenant, an email and a password, from a client address. */
 export interface PasswordAttempt {
@@ -95,4 +97,53 @@ export async function passwordLogin(db: Db, throttle: LoginThrottle, attempt: Pa
   }
   throttle.succeeded(keys);
   return { tenantId: tenant.id, userId: user.id };
+}
+
+/** OwnPasswordChange is a signed-in user changing its own console password. */
+export interface OwnPasswordChange {
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly currentPassword: string;
+  readonly newPassword: string;
+  /** The client's address, as fastify sees it (`request.ip`). */
+  readonly address: string;
+  /** The session cookie making the change, which stays signed in. */
+  readonly keepCookie?: string | undefined;
+}
+
+/** WRONG_CURRENT_PASSWORD is the refusal of a change whose current password is not the user's. */
+export const WRONG_CURRENT_PASSWORD = 'is not your current password';
+
+/**
+ * changeOwnPassword sets a user's console password when the current one is given: a session or a
+ * token left open (a borrowed laptop, a script's token) must not be enough to take the account.
+ * A wrong current password counts as a failed sign-in of the account, so the form cannot be used to
+ * guess it faster than the sign-in page; too many answer 429. A user without a password (one that
+ * signs in with tokens only) gets its first one from an administrator. What the old password signed
+ * in ends, as when an administrator replaces it, but the session making the change.
+ */
+export async function changeOwnPassword(db: Db, throttle: LoginThrottle, clock: Clock, change: OwnPasswordChange): Promise<void> {
+  const user = await db
+    .selectFrom('users')
+    .select(['email_key', 'password_hash'])
+    .where('tenant_id', '=', change.tenantId)
+    .where('id', '=', change.userId)
+    .executeTakeFirst();
+  if (!user?.password_hash) throw conflict('You have no console password yet: an administrator sets the first one in Manage Access.');
+  const keys: LoginKeys = { account: accountKey(change.tenantId, user.email_key), address: change.address };
+  assertNotThrottled(throttle, keys);
+  if (!(await verifyPassword(user.password_hash, change.currentPassword))) {
+    throttle.failed(keys);
+    throw fieldError('currentPassword', WRONG_CURRENT_PASSWORD);
+  }
+  throttle.succeeded(keys);
+  if (change.newPassword === change.currentPassword) throw fieldError('newPassword', 'is your current password: choose another one');
+  const passwordHash = await hashPassword(change.newPassword);
+  await db
+    .updateTable('users')
+    .set({ password_hash: passwordHash, updated_at: clock.now() })
+    .where('tenant_id', '=', change.tenantId)
+    .where('id', '=', change.userId)
+    .execute();
+  await endSignIns(db, change.userId, change.keepCookie);
 }

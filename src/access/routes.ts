@@ -10,9 +10,9 @@ import { inCodePointOrder } from '../storage/text-order.js';
 import { createTenant, deleteTenant, showTenant, tenantInput, tenantPatch, tenantView, updateTenant } from './tenants.js';
 import { createApiToken, listApiTokens, revokeApiToken } from './tokens.js';
 import { endSignIns } from './credentials.js';
-import { forgetFailedSignIns } from './password-login.js';
+import { changeOwnPassword, forgetFailedSignIns } from './password-login.js';
 import { SESSION_COOKIE } from '../http/access-hook.js';
-import { createUser, findUser, listUsers, requireUser, updateUser, userInput, userPatch, userView } from './users.js';
+import { consolePassword, createUser, findUser, listUsers, requireUser, updateUser, userInput, userPatch, userView } from './users.js';
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
@@ -79,6 +79,31 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     return { ...user, kind: 'user', tenant: showTenant(tenant), user, permissions };
   });
 
+  app.post(
+    '/api/v1/tenants/:tenant/me/password',
+    {
+      config: { status: 204, problems: [404, 409, 429] },
+      schema: {
+        params: tenantParams,
+        body: z.object({ currentPassword: z.string().min(1).max(256), newPassword: consolePassword }).strict(),
+        description:
+          "The caller changes its own console password, giving the current one (no permission needed): a wrong one is a 400 naming currentPassword and counts as a failed sign-in (429 after too many); 409 for a user without a password yet. The caller's other sessions and Authenticate tokens end; its API tokens stay. 404 for the host administrator, who has none.",
+      },
+    },
+    async (request, reply) => {
+      const p = request.principal;
+      if (p?.kind !== 'user') throw notFound('User (the host administrator has no console password)');
+      await changeOwnPassword(db, loginThrottle, clock, {
+        tenantId: tenantOf(request).id,
+        userId: p.userId,
+        currentPassword: request.body.currentPassword,
+        newPassword: request.body.newPassword,
+        address: request.ip,
+        keepCookie: request.cookies?.[SESSION_COOKIE],
+      });
+      return reply.status(204).send();
+    },
+  );
   app.post(
     '/api/v1/tenants/:tenant/users',
     { config: { permission: 'Users.Edit', problems: [409], created: true }, schema: { params: tenantParams, body: userInput, response: { 201: userView } } },

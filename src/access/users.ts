@@ -12,7 +12,8 @@ import type { AccessTables } from './tables.js';
 
 type UserRow = AccessTables['users'];
 
-const password = z.string().min(8, 'must be at least 8 characters').max(256);
+/** consolePassword is a console password as the API takes it, set by an administrator or by its user. */
+export const consolePassword = z.string().min(8, 'must be at least 8 characters').max(256);
 
 /** userInput is the body of POST /users. */
 export const userInput = z
@@ -21,7 +22,7 @@ export const userInput = z
     name: displayText,
     language: language.nullable().optional(),
     timeZone: timeZone.nullable().optional(),
-    password: password.nullish(),
+    password: consolePassword.nullish(),
     roles: z.array(z.string().max(200)).max(50).nullish(),
     active: z.boolean().nullish(),
   })
@@ -34,7 +35,7 @@ export const userPatch = z
     name: displayText,
     language: language.nullable(),
     timeZone: timeZone.nullable(),
-    password: password.nullable(),
+    password: consolePassword.nullable(),
     roles: z.array(z.string().max(200)).max(50).nullable(),
     active: z.boolean().nullable(),
   })

@@ -782,6 +782,40 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('lets an Alerts Viewer change its own console password in its language, giving the current one and the new one twice', async () => {
+    await addUser('pia@acme.example', ['Alerts Viewer'], 'de');
+    const { context, page } = await open();
+    await signIn(page, 'pia@acme.example', '#/preferences');
+    const current = page.getByLabel('Aktuelles Passwort');
+    const next = page.getByLabel('Neues Passwort', { exact: true });
+    const repeat = page.getByLabel('Neues Passwort wiederholen');
+    const change = page.getByRole('button', { name: 'Passwort ändern' });
+    await current.fill('not my password');
+    await next.fill('ein neues Passwort');
+    await repeat.fill('ein anderes Passwort');
+    await change.click();
+    // Typed twice differently: nothing is sent.
+    await expect.poll(() => page.locator('#me-repeatPassword-error').textContent()).toBe('Die beiden neuen Passwörter stimmen nicht überein.');
+    await repeat.fill('ein neues Passwort');
+    await change.click();
+    await expect.poll(() => page.locator('#me-currentPassword-error').textContent()).toBe('Das ist nicht Ihr aktuelles Passwort.');
+    await current.fill(PASSWORD);
+    await change.click();
+    await page.getByRole('status').filter({ hasText: 'Ihr Passwort wurde geändert.' }).waitFor();
+    expect([await current.inputValue(), await next.inputValue(), await repeat.inputValue()]).toEqual(['', '', '']);
+    // Still signed in here; the new password signs in, the old one no longer does.
+    await page.getByRole('link', { name: 'Alarme', exact: true }).click();
+    await page.locator('nav.main-nav').waitFor();
+    const login = (password: string) =>
+      fetch(`${base}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tenant: 'acme', email: 'pia@acme.example', password }),
+      }).then((r) => r.status);
+    expect([await login(PASSWORD), await login('ein neues Passwort')]).toEqual([401, 200]);
+    await context.close();
+  });
+
   it('says a new language is saved when the console cannot be drawn in it, and not again on the next visit of the page', async () => {
     await addUser('lea@acme.example', ['Alerts Viewer']);
     const { context, page } = await open();

@@ -88,6 +88,7 @@ export const BODY_SAMPLES: Record<string, BodySample> = {
   'POST /api/v1/tenants/:tenant/roles': (s) => ({ name: s.unique(), permissions: ['Alerts.View'] }),
   'PUT /api/v1/tenants/:tenant/users/:userId/alert-preferences': () => ({ email: { fatalImmediately: true } }),
   'PUT /api/v1/tenants/:tenant/me/alert-preferences': () => ({ subscriptions: { Robots: false } }),
+  'POST /api/v1/tenants/:tenant/me/password': () => ({ currentPassword: 'the current password', newPassword: 'a new sample password' }),
   'PUT /api/v1/tenants/:tenant/groups/:groupId/alert-preferences': () => ({ email: { dailyReport: false } }),
   'PUT /api/v1/tenants/:tenant/settings/mail': () => ({ dailyReportTime: '09:00', sendEmptyDailyReport: true }),
   // The test app's system SMTP (127.0.0.1:1) refuses at once: the answer is a fast 200 {ok: false}.

@@ -23,7 +23,7 @@ export function Code({ children }) {
  * API_WORDS are the API's English refusals that the console knows and says in the user's language:
  * an email or a name already taken (409), a value left empty, too short or too long, an email
  * address, time zone, SMTP host, port or timeout, or tenant name it could not read, a password too
- * short, SMTP credentials that would go without TLS, a component not in the catalogue. A pattern's `(?<name>)` groups fill the string's
+ * short, a wrong current password, SMTP credentials that would go without TLS, a component not in the catalogue. A pattern's `(?<name>)` groups fill the string's
  * `{name}` placeholders. Any other refusal is shown as the API wrote it.
  * @type {[RegExp, string][]}
  */
@@ -33,6 +33,9 @@ const API_WORDS = [
   [/^Too small: expected string to have >=1 characters$|^is required$/, 'problem.required'],
   [/^Too small: expected string to have >=(?<min>\d+) characters$/, 'problem.tooShort'],
   [/^must be at least (?<min>\d+) characters$/, 'problem.tooShort'],
+  // Changing one's own password (Alert preferences).
+  [/^is not your current password$/, 'problem.wrongPassword'],
+  [/^is your current password\b/, 'problem.samePassword'],
   [/^Too big: expected string to have <=(?<max>\d+) characters$/, 'problem.tooLong'],
   [/^must be an email address\b/, 'problem.email'],
   [/^must be an IANA time zone\b/, 'problem.timeZone'],

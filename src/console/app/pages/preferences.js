@@ -90,6 +90,53 @@ function LanguageAndZoneForm({ session, onSaved }) {
   </form>`;
 }
 
+const NO_PASSWORDS = { currentPassword: '', newPassword: '', repeatPassword: '' };
+
+/**
+ * PasswordForm lets signed-in users change their own console password, giving the current one
+ * (POST /me/password, no Users.Edit needed). The new one is typed twice, since nobody sees it; the
+ * fields empty once it is changed, and the API signs the user's other sessions out.
+ * @param {{ session: import('../lib/session.js').TenantSession }} props
+ */
+function PasswordForm({ session }) {
+  const [form, setForm] = useState(NO_PASSWORDS);
+  const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
+  const [message, setMessage] = useState(/** @type {{ kind: string, text: import('preact').ComponentChildren } | null} */ (null));
+  const set = (name) => (value) => {
+    setForm({ ...form, [name]: value });
+    setMessage(null);
+  };
+  const save = async (event) => {
+    event.preventDefault();
+    if (form.newPassword !== form.repeatPassword) {
+      setErrors({ repeatPassword: t('prefs.passwordsDiffer') });
+      return;
+    }
+    try {
+      await api('POST', tenantApi(session, 'me/password'), { currentPassword: form.currentPassword, newPassword: form.newPassword });
+    } catch (err) {
+      setErrors(fieldErrors(err));
+      setMessage({ kind: 'error', text: problemText(err) });
+      return;
+    }
+    setForm(NO_PASSWORDS);
+    setErrors({});
+    setMessage({ kind: 'success', text: t('prefs.passwordSaved') });
+  };
+  const field = (name, autocomplete) =>
+    html`<${TextField} id=${`me-${name}`} type="password" label=${t(`prefs.${name}`)} value=${form[name]} onInput=${set(name)} error=${errors[name]}
+      autocomplete=${autocomplete} required />`;
+  return html`<form onSubmit=${save}>
+    <fieldset>
+      <legend>${t('prefs.password')}</legend>
+      <p class="hint">${t('prefs.passwordHint')}</p>
+      ${field('currentPassword', 'current-password')} ${field('newPassword', 'new-password')} ${field('repeatPassword', 'new-password')}
+    </fieldset>
+    <${Banner} kind=${message?.kind}>${message?.text}<//>
+    <div class="actions"><button type="submit">${t('prefs.savePassword')}</button></div>
+  </form>`;
+}
+
 /**
  * PreferencesPage shows which components and events a user subscribes to and the three email
  * switches; with a user id (from Manage Access) an administrator edits someone else's, and with a
@@ -172,7 +219,7 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   return html`<section class="page">
     <h1>${groupId ? t('prefs.groupTitle') : t('prefs.title')}${who ? html` <small>— ${groupId ? who.name : who.email}</small>` : null}</h1>
     ${groupId ? html`<p class="hint">${t('prefs.groupHint')}</p>` : null}
-    ${!owner && session.kind === 'user' && session.user ? html`<${LanguageAndZoneForm} session=${session} onSaved=${onUserChanged} />` : null}
+    ${!owner && session.kind === 'user' && session.user ? html`<${LanguageAndZoneForm} session=${session} onSaved=${onUserChanged} /><${PasswordForm} session=${session} />` : null}
     <form onSubmit=${save}><fieldset class="plain" disabled=${readOnly}>
       <fieldset>
         <legend>${t('prefs.emails')}</legend>
