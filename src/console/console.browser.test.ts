@@ -1881,6 +1881,33 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('tests the system mail settings from their page, the values shown and not saved, and lands the email in the catcher', async () => {
+    const { context, page } = await open();
+    await signInAsHost(page);
+    await page.getByRole('link', { name: 'System mail settings' }).click();
+    const port = page.getByLabel('SMTP Port');
+    const saved = await port.inputValue();
+    const test = async (sendTo: string) => {
+      await page.getByRole('button', { name: 'Test Mail Settings' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Send To').fill(sendTo);
+      await dialog.getByRole('button', { name: 'Send', exact: true }).click();
+      const result = dialog.getByRole('status');
+      await result.waitFor();
+      const text = await result.textContent();
+      await dialog.getByRole('button', { name: 'Close', exact: true }).last().click();
+      return text;
+    };
+    expect(await test('ops@host.example')).toContain('The test email was sent to ops@host.example.');
+    // An unsaved port nobody listens on: the test says so, and nothing is saved.
+    await port.fill('1');
+    expect(await test('ops@host.example')).toContain('Connecting to the server');
+    expect((await call('GET', '/api/v1/system/mail-settings')).port).toBe(Number(saved));
+    await page.getByRole('link', { name: 'Mail catcher' }).click();
+    await page.locator('tr', { hasText: 'ops@host.example' }).filter({ hasText: 'Test email' }).waitFor();
+    await context.close();
+  });
+
   it('shows the host administrator no system mail form to save over the settings while Tocsin cannot be reached, and the tenants and the form once it answers again', async () => {
     const { context, page } = await open();
     await signInAsHost(page);

@@ -159,7 +159,7 @@ function customSecretsOf(row: Row | undefined, secretBox: SecretBox, tenantId: s
  * mergeOrExplain merges an SmtpSettings input over stored values, turning a missing required
  * field into a 400 naming it under `prefix`.
  */
-function mergeOrExplain(prefix: string, stored: StoredSmtp | null, secrets: SmtpSecrets, input: SmtpSettingsInput) {
+export function mergeOrExplain(prefix: string, stored: StoredSmtp | null, secrets: SmtpSecrets, input: SmtpSettingsInput) {
   try {
     return mergeSmtp(stored, secrets, input);
   } catch (err) {

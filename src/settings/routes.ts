@@ -3,7 +3,8 @@ import { tenantOf } from '../access/routes.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
 import type { RouteModule } from '../http/context.js';
 import { tooManyRequests } from '../http/problem.js';
-import { emailAddress } from '../shared/validation.js';
+import { emailAddress, language } from '../shared/validation.js';
+import { DEFAULT_LANGUAGE } from '../i18n/languages.js';
 import { endpointContext } from './endpoint.js';
 import {
   clearCustomSmtp,
@@ -25,7 +26,7 @@ import { TEST_MAILS_PER_MINUTE, takeTestMailTurn } from './test-mail-limit.js';
 import { smtpSettingsInput, smtpSettingsView } from './smtp-settings.js';
 import { SMTP_STAGES } from '../delivery/contract.js';
 import { odataSettingsRoutes } from './odata-routes.js';
-import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.js';
+import { type TestMailDeps, sendSystemTestMail, sendTestMail, testMailRecipient } from './test-mail.js';
 
 const tenantParams = z.object({ tenant: z.string().min(1).max(200) });
 
@@ -67,6 +68,19 @@ const testMailInput = z
   .strict()
   .nullish()
   .transform((body) => ({ sendTo: body?.sendTo ?? undefined, settings: body?.settings ?? undefined }));
+
+/**
+ * systemTestInput is the body of `POST /system/mail-settings/test`: the host administrator has no
+ * address or language of its own, so `sendTo` is required and the email's language is asked for.
+ * Unsaved settings may carry the `source` a GET of the settings answers, ignored as in the PUT.
+ */
+const systemTestInput = z
+  .object({ sendTo: emailAddress, settings: systemSmtpInput.nullish(), language: language.nullish() })
+  .strict()
+  .transform(({ settings, ...rest }) => {
+    const { source: _readOnly, ...smtp } = settings ?? {};
+    return { ...rest, settings: settings ? smtp : undefined };
+  });
 
 /** settingsRoutes are the tenant's Mail tab, Test Mail Settings and the host's system mail settings. */
 export const settingsRoutes: RouteModule = (app, deps) => {
@@ -162,6 +176,22 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     const { source: _readOnly, ...input } = request.body;
     return showSystemSmtp(await saveSystemSmtp(db, secretBox, deps.systemSmtp, input, clock));
   });
+
+  app.post(
+    '/api/v1/system/mail-settings/test',
+    {
+      config: { access: 'host', answer: testMailAnswer },
+      schema: {
+        body: systemTestInput,
+        description:
+          "Test Mail Settings of the system default: a test email to `sendTo` through the saved system settings, or through `settings` merged over them (nothing is saved), answered as the tenant's test is. It belongs to no tenant: no delivery log keeps it and it carries no X-Tocsin-Tenant; `language` (default en) is the email's.",
+      },
+    },
+    async (request) => {
+      const { sendTo, settings, language } = request.body;
+      return sendSystemTestMail(testMail, { sendTo, settings, language: language ?? DEFAULT_LANGUAGE });
+    },
+  );
 
   odataSettingsRoutes(app, deps, testMail, beforeTest);
 };

@@ -376,6 +376,35 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect(parsed.from?.value[0]).toEqual({ address: 'tocsin@host.example.com', name: 'Tocsin' });
   });
 
+  it("tests the system default for the host administrator, saved or with unsaved values over it, as no tenant's email", async () => {
+    const test = (body: unknown, as?: string) => call('POST', '/api/v1/system/mail-settings/test', body, as);
+    const saved = await test({ sendTo: 'ops@host.example.com', language: 'de' });
+    expect(saved.statusCode).toBe(200);
+    expect(saved.json(), saved.body).toMatchObject({ ok: true });
+    expect(saved.json().transcript.join('\n')).toContain('AUTH');
+    const got = server.messages.find((m) => m.messageId === saved.json().messageId)!;
+    expect(got.envelope.to[0]).toBe('ops@host.example.com');
+    expect(got.raw).toMatch(/^X-Tocsin-Kind: test\r?$/m);
+    expect(got.raw).not.toMatch(/^X-Tocsin-Tenant:/m);
+    const parsed = await simpleParser(got.raw);
+    expect(parsed.subject).toBe('Tocsin: Test-E-Mail der System-E-Mail-Einstellungen');
+    expect(parsed.text).toContain('um die System-E-Mail-Einstellungen von Tocsin zu prüfen');
+
+    // Unsaved values go over the saved ones (the saved password kept for the saved host) and are not saved.
+    const wrong = await test({ sendTo: 'ops@host.example.com', settings: { password: 'not the password' } });
+    expect(wrong.json()).toMatchObject({ ok: false, stage: 'auth', code: 535 });
+    expect(wrong.body).not.toContain('not the password');
+    const other = await test({ sendTo: 'ops@host.example.com', settings: { host: 'localhost' } });
+    expect(other.json().errors).toEqual([{ path: 'settings.password', message: expect.stringContaining('type it again') }]);
+    expect((await test({ sendTo: 'ops@host.example.com' })).json()).toMatchObject({ ok: true });
+
+    // The host administrator's only: a tenant administrator gets 403, and sendTo is required.
+    const { token } = await t.tenantWithUser('mail-system-test');
+    expect((await test({ sendTo: 'ops@host.example.com' }, token)).statusCode).toBe(403);
+    const bare = await test({});
+    expect([bare.statusCode, bare.json().errors[0].path]).toEqual([400, 'sendTo']);
+  });
+
   it('takes a test request with no body at all, as both its fields are optional: to the caller, through the saved settings', async () => {
     const { token } = await t.tenantWithUser('mail-bodiless');
     const me = (await call('GET', '/api/v1/tenants/mail-bodiless/me', undefined, token)).json();

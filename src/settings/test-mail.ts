@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { findUser } from '../access/users.js';
-import type { MailSender, SmtpEndpoint, SmtpStage } from '../delivery/contract.js';
+import type { MailSender, OutgoingEmail, SmtpEndpoint, SmtpStage } from '../delivery/contract.js';
 import { SmtpDeliveryError } from '../delivery/contract.js';
 import { type DirectOutcome, recordDirectSend } from '../delivery/outbox/direct.js';
 import { bindMessageIds, newMessageId } from '../delivery/message-id.js';
@@ -19,9 +19,9 @@ import { observeAndNotify } from '../mail-health/store.js';
 import type { NoticeContext } from '../mail-health/notices.js';
 import { type EndpointContext, type SmtpSource, UNREADABLE_SECRET, effectiveSmtp, guardEndpoint, toEndpoint } from './endpoint.js';
 import { RefusedHostError } from './host-guard.js';
-import { getMailSettings, mergeOverCustom, readSendSettings } from './mail-settings.js';
+import { getMailSettings, getSystemSmtp, mergeOrExplain, mergeOverCustom, readSendSettings } from './mail-settings.js';
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
-import type { SmtpSettingsInput, StoredSmtp } from './smtp-settings.js';
+import type { SmtpSecrets, SmtpSettingsInput, StoredSmtp } from './smtp-settings.js';
 import { firstKnownZone } from '../shared/validation.js';
 
 /** TestMailDeps are the parts a test send needs. */
@@ -108,17 +108,83 @@ async function unsavedEndpoint(deps: TestMailDeps, tenantId: string, settings: S
   // Unsaved values go over the saved custom ones, so an unchanged password need not be typed again.
   const saved = await getMailSettings(deps.db, tenantId);
   const merged = await mergeOverCustom(deps.db, deps.secretBox, tenantId, 'settings.', saved.custom, settings);
-  // But a saved secret goes only to the saved host: else an editor could name a server of their
-  // own and receive it. For another host it counts as not given, and one the login needs is asked for.
-  if (saved.custom && settings.host !== undefined && !sameSmtpHost(settings.host, saved.custom.host)) {
-    const needed = sentSecret(merged.smtp);
-    for (const field of ['password', 'accessToken'] as const) {
-      if (settings[field] !== undefined) continue;
-      if (field === needed && merged.secrets[field] !== null) throw fieldError(`settings.${field}`, SECRET_STAYS_WITH_ITS_HOST);
-      merged.secrets[field] = null;
-    }
-  }
+  keepSecretsWithTheirHost(saved.custom?.host, settings, merged);
   return toEndpoint(merged.smtp, merged.secrets);
+}
+
+/**
+ * keepSecretsWithTheirHost drops from `merged` the saved secrets that a test naming another host
+ * than `savedHost` would carry there: else an editor could name a server of their own and receive
+ * them. For another host a saved secret counts as not given, and one the login needs is asked for.
+ */
+function keepSecretsWithTheirHost(savedHost: string | undefined, settings: SmtpSettingsInput, merged: { smtp: StoredSmtp; secrets: SmtpSecrets }): void {
+  if (savedHost === undefined || settings.host === undefined || sameSmtpHost(settings.host, savedHost)) return;
+  const needed = sentSecret(merged.smtp);
+  for (const field of ['password', 'accessToken'] as const) {
+    if (settings[field] !== undefined) continue;
+    if (field === needed && merged.secrets[field] !== null) throw fieldError(`settings.${field}`, SECRET_STAYS_WITH_ITS_HOST);
+    merged.secrets[field] = null;
+  }
+}
+
+/**
+ * sendTest sends one test email and says how it went, for the answer (with the dialogue) and for
+ * the delivery log. A server may repeat a credential in what it says: neither ever does.
+ */
+async function sendTest(sender: MailSender, endpoint: SmtpEndpoint, message: OutgoingEmail): Promise<{ result: TestMailResult; outcome: DirectOutcome }> {
+  const secrets = endpointSecrets(endpoint);
+  try {
+    const receipt = await sender.send(endpoint, message, { transcript: true });
+    return {
+      result: { ok: true, messageId: receipt.messageId, transcript: receipt.transcript ?? [] },
+      outcome: { status: 'sent', response: maskSecrets(receipt.response, secrets) },
+    };
+  } catch (err) {
+    if (!(err instanceof SmtpDeliveryError)) throw err;
+    const text = maskSecrets(err.message, secrets);
+    return {
+      result: {
+        ok: false,
+        stage: err.stage,
+        ...(err.code !== undefined ? { code: err.code } : {}),
+        message: text,
+        transcript: err instanceof TranscribedSmtpError ? err.transcript : [],
+      },
+      outcome: { status: 'failed', error: text, code: err.code, response: err.response === undefined ? undefined : maskSecrets(err.response, secrets) },
+    };
+  }
+}
+
+/** SystemTestRequest is a Test Mail Settings of the host's system default, by the host administrator. */
+export interface SystemTestRequest {
+  readonly sendTo: string;
+  /** The language the email is written in (the host administrator has none of its own): the console's. */
+  readonly language: Language;
+  /** Unsaved settings, merged over the saved system default as a tenant's are over its custom ones. */
+  readonly settings?: SmtpSettingsInput | undefined;
+}
+
+/**
+ * sendSystemTestMail sends a test email through the system default, saved or as given unsaved,
+ * so that the host administrator knows the settings every tenant on "default" uses deliver. It
+ * belongs to no tenant: no delivery log keeps it, and it carries no X-Tocsin-Tenant.
+ */
+export async function sendSystemTestMail(deps: TestMailDeps, request: SystemTestRequest): Promise<TestMailResult> {
+  const current = await getSystemSmtp(deps.db, deps.secretBox, deps.context.systemSmtp);
+  let endpoint = toEndpoint(current.smtp, current.secrets);
+  if (request.settings) {
+    const merged = mergeOrExplain('settings.', current.smtp, current.secrets, request.settings);
+    keepSecretsWithTheirHost(current.smtp.host, request.settings, merged);
+    endpoint = toEndpoint(merged.smtp, merged.secrets);
+  }
+  const rendered = renderTestEmail({
+    language: request.language,
+    sentAt: deps.clock.now(),
+    timeZone: 'UTC',
+    tested: { host: endpoint.host, port: endpoint.port, security: endpoint.security, fromAddress: endpoint.fromAddress },
+  });
+  const messageId = bindMessageIds(newMessageId(newId()), endpoint.fromAddress);
+  return (await sendTest(deps.sender, endpoint, { ...rendered, to: { address: request.sendTo }, messageId })).result;
 }
 
 /**
@@ -141,8 +207,7 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
   }
   const rendered = renderTestEmail({
     language: request.language,
-    tenantName: request.tenant.name,
-    tenantDisplayName: request.tenant.display_name,
+    tenant: { name: request.tenant.name, displayName: request.tenant.display_name },
     sentAt: deps.clock.now(),
     timeZone: request.timeZone,
     tested: { host: endpoint.host, port: endpoint.port, security: endpoint.security, fromAddress: endpoint.fromAddress },
@@ -151,26 +216,7 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
   // Under the domain it is sent from, in the answer and the delivery log as in the email, sent or not.
   const messageId = bindMessageIds(newMessageId(deliveryId), endpoint.fromAddress);
   const startedAt = deps.clock.now();
-  let result: TestMailResult;
-  let outcome: DirectOutcome;
-  // A server may repeat a credential in what it says: the answer and the delivery log never do.
-  const secrets = endpointSecrets(endpoint);
-  try {
-    const receipt = await deps.sender.send(endpoint, { ...rendered, to: { address: request.sendTo }, messageId }, { transcript: true });
-    result = { ok: true, messageId: receipt.messageId, transcript: receipt.transcript ?? [] };
-    outcome = { status: 'sent', response: maskSecrets(receipt.response, secrets) };
-  } catch (err) {
-    if (!(err instanceof SmtpDeliveryError)) throw err;
-    const message = maskSecrets(err.message, secrets);
-    result = {
-      ok: false,
-      stage: err.stage,
-      ...(err.code !== undefined ? { code: err.code } : {}),
-      message,
-      transcript: err instanceof TranscribedSmtpError ? err.transcript : [],
-    };
-    outcome = { status: 'failed', error: message, code: err.code, response: err.response === undefined ? undefined : maskSecrets(err.response, secrets) };
-  }
+  const { result, outcome } = await sendTest(deps.sender, endpoint, { ...rendered, to: { address: request.sendTo }, messageId });
   // A test of the saved settings that gets through proves the tenant's mail works again: the
   // failing banner and the incident end now, not at the next alert email, maybe hours away.
   const health = deps.health;

@@ -94,6 +94,7 @@ export const BODY_SAMPLES: Record<string, BodySample> = {
   // The test app's system SMTP (127.0.0.1:1) refuses at once: the answer is a fast 200 {ok: false}.
   'POST /api/v1/tenants/:tenant/settings/mail/test': () => ({ sendTo: 'qa@example.com' }),
   'PUT /api/v1/system/mail-settings': () => ({ fromDisplayName: 'Sample system sender' }),
+  'POST /api/v1/system/mail-settings/test': () => ({ sendTo: 'qa@example.com' }),
   'POST /odata/Settings/UiPath.Server.Configuration.OData.UpdateBulk': () => ({ settings: [{ Name: 'Alerts.Email.Enabled', Value: 'true' }] }),
   // Port 1 refuses at once: the answer is a fast 400 naming the SMTP error.
   'POST /odata/Settings/UiPath.Server.Configuration.OData.VerifySmtpSetting': () => ({

@@ -123,6 +123,9 @@ export const de = {
   },
   test: {
     subject: '{{tenant}}: Test-E-Mail von Tocsin',
+    subjectSystem: 'Tocsin: Test-E-Mail der System-E-Mail-Einstellungen',
+    introSystem:
+      'Diese Test-E-Mail wurde am {{time}} gesendet, um die System-E-Mail-Einstellungen von Tocsin zu prüfen, mit denen die Mandanten mit den Standardeinstellungen senden.',
     heading: 'Ihre E-Mail-Einstellungen funktionieren',
     intro: 'Diese Test-E-Mail wurde am {{time}} gesendet, um die E-Mail-Einstellungen von {{tenant}} zu prüfen.',
     settings: 'Geprüfte Einstellungen: {{server}} ({{security}}), Absender {{from}}',

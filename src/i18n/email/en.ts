@@ -130,6 +130,8 @@ export const en = {
   },
   test: {
     subject: '{{tenant}}: test email from Tocsin',
+    subjectSystem: 'Tocsin: test email of the system mail settings',
+    introSystem: 'This test email was sent on {{time}} to check the system mail settings of Tocsin, which the tenants on the default settings send with.',
     heading: 'Your mail settings work',
     intro: 'This test email was sent on {{time}} to check the mail settings of {{tenant}}.',
     settings: 'Settings tested: {{server}} ({{security}}), sending as {{from}}',

@@ -141,6 +141,9 @@ export const es = {
   },
   test: {
     subject: '{{tenant}}: correo de prueba de Tocsin',
+    subjectSystem: 'Tocsin: correo de prueba de la configuración de correo del sistema',
+    introSystem:
+      'Este correo de prueba se envió el {{time}} para comprobar la configuración de correo del sistema de Tocsin, con la que envían los inquilinos que usan la configuración predeterminada.',
     heading: 'Su configuración de correo funciona',
     intro: 'Este correo de prueba se envió el {{time}} para comprobar la configuración de correo de {{tenant}}.',
     settings: 'Configuración probada: {{server}} ({{security}}), enviando como {{from}}',

@@ -147,6 +147,9 @@ export const fr = {
   },
   test: {
     subject: '{{tenant}}\u00a0: e-mail de test de Tocsin',
+    subjectSystem: 'Tocsin\u00a0: e-mail de test des paramètres de messagerie du système',
+    introSystem:
+      'Cet e-mail de test a été envoyé le {{time}} pour vérifier les paramètres de messagerie du système de Tocsin, avec lesquels envoient les locataires qui utilisent les paramètres par défaut.',
     heading: 'Vos paramètres de messagerie fonctionnent',
     intro: 'Cet e-mail de test a été envoyé le {{time}} pour vérifier les paramètres de messagerie du locataire {{tenant}}.',
     settings: 'Paramètres testés\u00a0: {{server}} ({{security}}), envoi en tant que {{from}}',

@@ -110,6 +110,8 @@ export const ja = {
   },
   test: {
     subject: '{{tenant}}: Tocsin からのテスト メール',
+    subjectSystem: 'Tocsin: システムのメール設定のテスト メール',
+    introSystem: 'このテスト メールは、既定の設定を使うテナントが送信に使う Tocsin のシステムのメール設定を確認するために、{{time}} に送信されました。',
     heading: 'メール設定は正常に機能しています',
     intro: 'このテスト メールは、{{tenant}} のメール設定を確認するために {{time}} に送信されました。',
     settings: 'テストした設定: {{server}} ({{security}})、送信元 {{from}}',

@@ -42,7 +42,8 @@ export function threadId(tenantName: string, isoDay: string): string {
 /** HeaderInput is what decides an email's extra headers. */
 export interface HeaderInput {
   readonly kind: EmailKind;
-  readonly tenantName: string;
+  /** The tenant the email is for; none only for a test of the host's system default, which is no tenant's. */
+  readonly tenantName: string | undefined;
   /** The one-click unsubscribe URL; test emails have none. */
   readonly unsubscribe?: string | undefined;
   /** The thread to join (`threadId`), for the emails that come many a day. */
@@ -57,7 +58,7 @@ export interface HeaderInput {
 export function emailHeaders(input: HeaderInput): Record<string, string> {
   const headers: Record<string, string> = {
     'X-Tocsin-Kind': input.kind,
-    'X-Tocsin-Tenant': headerText(input.tenantName, 100),
+    ...(input.tenantName === undefined ? {} : { 'X-Tocsin-Tenant': headerText(input.tenantName, 100) }),
     'Auto-Submitted': 'auto-generated',
     'X-Auto-Response-Suppress': 'OOF, AutoReply',
   };

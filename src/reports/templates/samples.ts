@@ -302,8 +302,7 @@ export function sampleImmediate(context: SampleContext): ImmediateEmailView {
 function sampleTest(context: SampleContext): TestEmailInput {
   return {
     language: context.language,
-    tenantName: context.tenant.name,
-    tenantDisplayName: context.tenant.displayName,
+    tenant: { name: context.tenant.name, displayName: context.tenant.displayName },
     sentAt: context.now,
     timeZone: context.timeZone,
     tested: { host: 'smtp.example.com', port: 587, security: 'starttls', fromAddress: 'alerts@example.com' },

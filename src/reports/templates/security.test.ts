@@ -100,8 +100,7 @@ function hostileEmails(language: (typeof LANGUAGES)[number]): RenderedEmail[] {
     }),
     renderTestEmail({
       language,
-      tenantName: `acme\r\nBcc: x@example.com`,
-      tenantDisplayName: EVIL,
+      tenant: { name: `acme\r\nBcc: x@example.com`, displayName: EVIL },
       sentAt: 0,
       timeZone: 'UTC',
       tested: { host: EVIL, port: 25, security: 'none', fromAddress: EVIL },

@@ -692,8 +692,7 @@ describe('the test email', () => {
   it('says when it was sent and what it tested, in the user language, without unsubscribe headers', () => {
     const email = renderTestEmail({
       language: 'fr',
-      tenantName: 'acme',
-      tenantDisplayName: 'Acme Finance',
+      tenant: { name: 'acme', displayName: 'Acme Finance' },
       sentAt: NOW,
       timeZone: 'Europe/Paris',
       tested: { host: 'smtp.example.com', port: 587, security: 'starttls', fromAddress: 'alertes@acme.example.com' },
@@ -709,10 +708,19 @@ describe('the test email', () => {
     });
   });
 
+  it.each(LANGUAGES)("names the host's system mail settings in %s when it tests them, with no tenant and no X-Tocsin-Tenant", (language) => {
+    const tested = { host: 'smtp.example.com', port: 465, security: 'tls', fromAddress: 'tocsin@example.com' } as const;
+    const email = renderTestEmail({ language, sentAt: NOW, timeZone: 'UTC', tested });
+    for (const part of [email.subject, email.text, email.html]) expect(part).not.toMatch(/\{\{|test\.(subject|intro)System/);
+    expect(email.subject).toMatch(/^Tocsin\u00a0?: /);
+    expect(email.text).toContain('smtp.example.com:465');
+    expect(Object.keys(email.headers)).not.toContain('X-Tocsin-Tenant');
+  });
+
   it('writes the settings it tested wholly in the user language, the security mode included', () => {
     const tested = { host: 'mail.example.com', port: 25, security: 'none', fromAddress: 'alerts@example.com' } as const;
     const line = (language: 'en' | 'de' | 'es') =>
-      renderTestEmail({ language, tenantName: 'acme', tenantDisplayName: 'Acme', sentAt: NOW, timeZone: 'UTC', tested }).text;
+      renderTestEmail({ language, tenant: { name: 'acme', displayName: 'Acme' }, sentAt: NOW, timeZone: 'UTC', tested }).text;
     expect(line('en')).toContain('Settings tested: mail.example.com:25 (no TLS), sending as alerts@example.com');
     expect(line('de')).toContain('Geprüfte Einstellungen: mail.example.com:25 (ohne TLS), Absender alerts@example.com');
     expect(line('es')).toContain('Configuración probada: mail.example.com:25 (sin TLS), enviando como alerts@example.com');
@@ -720,15 +728,14 @@ describe('the test email', () => {
 
   it('writes an IPv6 server in brackets, as a URL does, so that its port reads apart from the address', () => {
     const tested = { host: '2001:db8::25', port: 587, security: 'starttls', fromAddress: 'alerts@example.com' } as const;
-    const email = renderTestEmail({ language: 'fr', tenantName: 'acme', tenantDisplayName: 'Acme', sentAt: NOW, timeZone: 'UTC', tested });
+    const email = renderTestEmail({ language: 'fr', tenant: { name: 'acme', displayName: 'Acme' }, sentAt: NOW, timeZone: 'UTC', tested });
     for (const part of [email.text, email.html]) expect(part).toContain('Paramètres testés\u00a0: [2001:db8::25]:587 (STARTTLS)');
   });
 
   it('bounds its subject however long the tenant name, keeping what it is', () => {
     const email = renderTestEmail({
       language: 'en',
-      tenantName: 'acme',
-      tenantDisplayName: 'A'.repeat(500),
+      tenant: { name: 'acme', displayName: 'A'.repeat(500) },
       sentAt: NOW,
       timeZone: 'UTC',
       tested: { host: 'h', port: 25, security: 'none', fromAddress: 'a@b.c' },

@@ -9,12 +9,15 @@ import type { TestEmailInput } from './view-models.js';
 
 /**
  * renderTestEmail renders the email of Test Mail Settings in the requesting user's language: when
- * it was sent and which settings it tested. It carries no unsubscribe (nobody subscribed to it).
+ * it was sent and which settings it tested, a tenant's or the host's system default. It carries no
+ * unsubscribe (nobody subscribed to it), nor X-Tocsin-Tenant for the system default (no tenant's).
  */
 export function renderTestEmail(input: TestEmailInput): RenderedEmail {
   const t = emailTranslator(input.language);
   const fmt = localeFormat(input.language, input.timeZone);
-  const intro = t('test.intro', { tenant: input.tenantDisplayName, time: fmt.dateTime(input.sentAt) });
+  const { tenant } = input;
+  const time = fmt.dateTime(input.sentAt);
+  const intro = tenant ? t('test.intro', { tenant: tenant.displayName, time }) : t('test.introSystem', { time });
   const timesIn = t('common.timesIn', { zone: fmt.zoneLabel(input.sentAt) });
   const { host, port, security, fromAddress } = input.tested;
   const settings = t('test.settings', { server: hostAndPort(host, port), security: t(`test.security.${security}`), from: fromAddress });
@@ -23,10 +26,10 @@ export function renderTestEmail(input: TestEmailInput): RenderedEmail {
     'test',
     {
       language: input.language,
-      subject: t('test.subject', { tenant: subjectTenant(input.tenantDisplayName) }),
+      subject: tenant ? t('test.subject', { tenant: subjectTenant(tenant.displayName) }) : t('test.subjectSystem'),
       preheader: intro,
       accent: SEVERITY_COLOURS.Success,
-      tenantDisplayName: input.tenantDisplayName,
+      tenantDisplayName: tenant?.displayName ?? 'Tocsin',
       heading: t('test.heading'),
       greeting: greeting(t, undefined),
       why: null,
@@ -35,7 +38,7 @@ export function renderTestEmail(input: TestEmailInput): RenderedEmail {
     },
     { intro, timesIn, settings, nothingSaved },
     [intro, timesIn, '', settings, '', nothingSaved],
-    { tenantName: input.tenantName },
+    { tenantName: tenant?.name },
     t,
     fmt,
   );

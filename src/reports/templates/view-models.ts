@@ -222,8 +222,8 @@ export interface TestedSettings {
 /** TestEmailInput is what Test Mail Settings knows when it sends its email. */
 export interface TestEmailInput {
   readonly language: Language;
-  readonly tenantName: string;
-  readonly tenantDisplayName: string;
+  /** The tenant whose settings are tested; none for the host's system default. */
+  readonly tenant?: { readonly name: string; readonly displayName: string } | undefined;
   readonly sentAt: number;
   readonly timeZone: string;
   /** The settings tested, written out in the email in the user's language. */

@@ -1,12 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
-import { LANGUAGES, t } from '../lib/i18n.js';
+import { LANGUAGES, currentLanguage, t } from '../lib/i18n.js';
 import { TimeZoneField } from '../lib/person-fields.js';
-import { SmtpFields, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
+import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
 import { Banner, Dialog, SelectField, TextField, html, problemText } from '../lib/ui.js';
 import { useLoadWhenBack, usePolling } from '../lib/polling.js';
 import { TenantsActivityChart } from './charts.js';
+import { TestMailDialog } from './test-mail.js';
 
 function TenantDialog({ tenant, onClose, onSaved }) {
   const [form, setForm] = useState({
@@ -114,9 +115,14 @@ export function TenantsPage({ onChanged }) {
   </section>`;
 }
 
-/** SystemMailPage edits the host's system mail settings: the "default settings" tenants use. */
+/**
+ * SystemMailPage edits the host's system mail settings: the "default settings" tenants use. Test
+ * Mail Settings sends through the values shown, saved or not, as a tenant's Settings > Mail does;
+ * the host administrator has no address of its own, so Send To starts empty.
+ */
 export function SystemMailPage() {
   const [form, setForm] = useState(/** @type {any} */ (null));
+  const [testing, setTesting] = useState(false);
   const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
   const [message, setMessage] = useState(/** @type {{ kind: string, text: import('preact').ComponentChildren } | null} */ (null));
   const load = () =>
@@ -157,8 +163,18 @@ export function SystemMailPage() {
         setMessage(null);
       }} />
       <${Banner} kind=${message?.kind}>${message?.text}<//>
-      <div class="actions"><button type="submit">${t('save')}</button></div>
+      <div class="actions">
+        <button type="submit">${t('save')}</button>
+        <button type="button" class="secondary" onClick=${() => setTesting(true)}>${t('mail.test')}</button>
+      </div>
     </form>
+    ${
+      testing
+        ? html`<${TestMailDialog} sendTo="" onClose=${() => setTesting(false)} plaintextAuth=${plaintextAuthOf(form)}
+      run=${(sendTo) => api('POST', 'system/mail-settings/test', { sendTo, settings: smtpPayload(form), language: currentLanguage() })}
+      onErrors=${(err) => setErrors(fieldErrors(err, ['settings.']))} />`
+        : null
+    }
   </section>`;
 }
 
