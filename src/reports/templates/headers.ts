@@ -1,7 +1,7 @@
 import type { EmailKind } from '../../delivery/contract.js';
 import { MESSAGE_ID_DOMAIN } from '../../delivery/message-id.js';
 import { httpUrl } from './links.js';
-import { clip, field } from './text.js';
+import { clip, field, withoutBidiControls } from './text.js';
 
 /** SUBJECT_MAX_LENGTH bounds a subject, in characters, well inside one 998-octet header line. */
 export const SUBJECT_MAX_LENGTH = 180;
@@ -21,12 +21,12 @@ const UNSAFE_IN_HEADER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 
 /**
  * headerText makes any text safe as a header value such as a subject: line breaks and other
- * control characters become a space, runs of spaces collapse, and it is cut to `max` characters
- * (never inside a surrogate pair) with an ellipsis.
+ * control characters become a space, bidirectional controls go (withoutBidiControls), runs of
+ * spaces collapse, and it is cut to `max` characters (never inside a surrogate pair) with an ellipsis.
  */
 export function headerText(value: string, max = SUBJECT_MAX_LENGTH): string {
   // Only ASCII spaces collapse: French subjects keep their no-break space before ":".
-  return clip(value.replace(UNSAFE_IN_HEADER, ' ').replace(/ {2,}/g, ' ').trim(), max);
+  return clip(withoutBidiControls(value).replace(UNSAFE_IN_HEADER, ' ').replace(/ {2,}/g, ' ').trim(), max);
 }
 
 /** msgIdPart keeps the characters a Message-ID's dot-atom allows without quoting. */

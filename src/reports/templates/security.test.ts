@@ -204,3 +204,25 @@ describe('headerText', () => {
     expect(headerText('Acme\u00a0: 2')).toBe('Acme\u00a0: 2');
   });
 });
+
+describe('bidirectional controls in alert fields', () => {
+  // An override or embedding left open reorders everything after it on its line: an alert whose
+  // message or robot carried U+202E showed "acme: Fatal alert, \u202egnp.exe (Robot: R1)" in the
+  // inbox as "acme: Fatal alert, (1R :toboR) exe.png", its own labels spelled backwards.
+  const controls = /[\u202a-\u202e\u2066-\u2069]/;
+  const opened = '\u202egnp.exe\u2066\u202b';
+
+  it('keeps an override in an alert field from reversing the rest of the subject and of the lines that name it', () => {
+    const c = context('en');
+    const immediate = sampleImmediate(c);
+    const email = renderImmediateEmail({
+      ...immediate,
+      tenant: { ...immediate.tenant, displayName: `Acme${opened}` },
+      alert: { ...immediate.alert, event: 'Process.RaiseAlert', eventDisplayName: 'Custom alert', message: `Down ${opened}`, source: { robot: `R1${opened}` } },
+    });
+    expect(email.subject).not.toMatch(controls);
+    expect(email.subject).toBe('Acmegnp.exe: Fatal alert, Down gnp.exe (Robot: R1gnp.exe)');
+    expect(email.text.split('\n').find((line) => line.includes('Robot: R1'))).not.toMatch(controls);
+    expect(headerText(`x${opened} (Robot: R1)`)).toBe('xgnp.exe (Robot: R1)');
+  });
+});

@@ -11,9 +11,19 @@ export function clip(value: string, max: number): string {
         .trimEnd()}…`;
 }
 
-/** oneLine folds every run of whitespace, line breaks included, into one space. */
+// Explicit bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): one left
+// open in a name reorders everything after it on its line, so a robot's "\u202egnp.exe" turned the
+// subject's own "(Robot: R1)" backwards. Without them, text keeps its letters' natural direction.
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
+
+/** withoutBidiControls drops the explicit bidirectional controls (BIDI_CONTROLS) from text shown inline with other text. */
+export function withoutBidiControls(value: string): string {
+  return value.replace(BIDI_CONTROLS, '');
+}
+
+/** oneLine folds every run of whitespace, line breaks included, into one space, without bidirectional controls. */
 export function oneLine(value: string): string {
-  return value.replace(/\s+/g, ' ').trim();
+  return withoutBidiControls(value).replace(/\s+/g, ' ').trim();
 }
 
 /** FIELD_MAX is the longest a one-line field (a name, an event, a folder) is shown, in characters. */
