@@ -35,7 +35,9 @@ export function unknownComponent(given: string): string {
 
 /** EVENT_NAME is what an event name outside the catalogue may be (sources map senders' names into it). */
 export const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
-const short = z.string().min(1).max(512);
+/** SOURCE_PART_MAX is the longest an alert's process, robot, machine, queue or job may be, in characters. */
+export const SOURCE_PART_MAX = 512;
+const short = z.string().min(1).max(SOURCE_PART_MAX);
 
 /** alertSource is where an alert comes from; every field optional (null as if left out), nothing else allowed. */
 const alertSource = z
@@ -262,7 +264,7 @@ function quickSource(value: unknown): Checked | undefined {
   for (const field of SOURCE_FIELDS) {
     const v = value[field];
     if (v === undefined) continue;
-    if (!isString(v, 1, 512)) return undefined;
+    if (!isString(v, 1, SOURCE_PART_MAX)) return undefined;
     source[field] = v;
     known += 1;
   }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { tenantOf } from '../access/routes.js';
 import { actorOf } from '../alerts/action-audit.js';
 import { findComponent, findEvent } from '../alerts/catalogue.js';
-import { unknownComponent } from '../alerts/input.js';
+import { SOURCE_PART_MAX, unknownComponent } from '../alerts/input.js';
 import type { RouteModule } from '../http/context.js';
 import { replyCreated } from '../http/created.js';
 import { listOf } from '../http/openapi.js';
@@ -26,16 +26,17 @@ const muteView = z.object({
 });
 const tenantParams = z.object({ tenant: ref });
 const muteParams = tenantParams.extend({ muteId: ref });
-const matchValue = z.string().trim().min(1).max(256);
+// As long as an alert's own value may be (AlertInput): a shorter bound left the longer names unmutable.
+const matchValue = (max: number) => z.string().trim().min(1).max(max).optional();
 
 /** muteMatch is the `match` of POST /mutes: at least one of the fields. */
 const muteMatch = z
   .object({
-    component: matchValue.optional(),
-    event: matchValue.optional(),
-    process: matchValue.optional(),
-    robot: matchValue.optional(),
-    queue: matchValue.optional(),
+    component: matchValue(64),
+    event: matchValue(128),
+    process: matchValue(SOURCE_PART_MAX),
+    robot: matchValue(SOURCE_PART_MAX),
+    queue: matchValue(SOURCE_PART_MAX),
   })
   .strict()
   .refine((m) => MATCH_FIELDS.some((f) => m[f] !== undefined), { message: `give at least one of ${MATCH_FIELDS.join(', ')}` });
