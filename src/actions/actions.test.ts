@@ -149,6 +149,21 @@ describeEachDialect('email action links', (dialect) => {
     }
   });
 
+  it('refuses an end of snooze past the year 9999 in UTC (400 on until), which the list of mutes showed as +010000-…', async () => {
+    // 9999-12-31T23:59 in Honolulu is 10000-01-01T09:59Z: stored, it was listed as "+010000-01-01T09:59:00.000Z", no ISO-8601 date-time.
+    const honolulu = await t.tenantWithUser('acts', ['Alerts Viewer']);
+    await t.call('PATCH', `${api}/users/${honolulu.userId}`, { timeZone: 'Pacific/Honolulu' });
+    const alertId = await raise({ robot: 'R-far' });
+    const url = (await linksOf({ tenantId, userId: honolulu.userId, canMute: false }, { alertId })).snooze;
+    const far = await post(url, 'what=robot&for=until&until=9999-12-31T23:59');
+    expect(far.statusCode, far.body).toBe(400);
+    expect(far.json().errors[0].path).toBe('until');
+    const snoozes = async () => (await mutes(honolulu.token)).filter((m: { scope: string }) => m.scope === 'user');
+    expect(await snoozes()).toEqual([]);
+    expect((await post(url, 'what=robot&for=until&until=9999-12-31T13:59')).statusCode).toBe(200);
+    expect(await snoozes()).toMatchObject([{ match: { robot: 'R-far' }, until: '9999-12-31T23:59:00.000Z' }]);
+  });
+
   it('says in which time zone it reads and writes the end of a snooze or mute, the one its reader is in', async () => {
     const tokyo = await t.tenantWithUser('acts', ['Administrator']);
     await t.call('PATCH', `${api}/users/${tokyo.userId}`, { timeZone: 'Asia/Tokyo', language: 'de' });

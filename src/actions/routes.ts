@@ -14,7 +14,7 @@ import { muteAlerts } from '../mutes/actions.js';
 import { type MuteMatch, matchParts, sourceMatchOf } from '../mutes/model.js';
 import { languageOf } from '../recipients/eligibility.js';
 import type { Db } from '../storage/database.js';
-import { firstKnownZone } from '../shared/validation.js';
+import { INSTANT_RANGE_MESSAGE, firstKnownZone, isWrittenAsIso } from '../shared/validation.js';
 import { ActionLinks } from './links.js';
 import { DURATIONS, type Duration, type PageContext, type WhatOption, confirmationPage, donePage, refusalPage } from './page.js';
 import { type ActionGrant, addressTag } from './token.js';
@@ -90,6 +90,8 @@ function untilOf(form: URLSearchParams, now: number, timeZone: string): number {
     const chosen = DateTime.fromISO(form.get('until') ?? '', { zone: timeZone });
     if (!chosen.isValid) throw fieldError('until', 'must be a date and time such as 2026-03-01T18:00');
     if (chosen.toMillis() <= now) throw fieldError('until', 'must be in the future');
+    // A local end late on 9999-12-31 west of UTC falls in the year 10000, which no API answer can write.
+    if (!isWrittenAsIso(chosen.toMillis())) throw fieldError('until', INSTANT_RANGE_MESSAGE);
     return chosen.toMillis();
   }
   // Own keys only: `for=constructor` would otherwise find Object's function, and no end time.

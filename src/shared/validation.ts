@@ -148,12 +148,20 @@ export const displayText = headerSafe(200).pipe(z.string().trim().min(1));
 const FIRST_INSTANT = Date.parse('0000-01-01T00:00:00.000Z');
 const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
 
+/** INSTANT_RANGE_MESSAGE is what an instant outside isWrittenAsIso must be instead. */
+export const INSTANT_RANGE_MESSAGE = 'must fall within the years 0000 to 9999 in UTC';
+
+/** isWrittenAsIso tells whether an epoch ms falls within the years 0000 to 9999 in UTC, the ones an ISO-8601 date-time writes. */
+export function isWrittenAsIso(at: number): boolean {
+  return at >= FIRST_INSTANT && at <= LAST_INSTANT;
+}
+
 /** isoInstant is an ISO-8601 date-time with offset whose instant falls within the years 0000 to 9999 in UTC. */
 export const isoInstant = z.iso.datetime({ offset: true }).refine((value) => {
   const at = Date.parse(value);
   // NaN is a text that is no date-time at all, already refused as such.
-  return Number.isNaN(at) || (at >= FIRST_INSTANT && at <= LAST_INSTANT);
-}, 'must fall within the years 0000 to 9999 in UTC');
+  return Number.isNaN(at) || isWrittenAsIso(at);
+}, INSTANT_RANGE_MESSAGE);
 
 /**
  * queryInstant is isoInstant read from a query string, where an unencoded '+' arrives as a space:
