@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
+import { systemClock } from '../shared/clock.js';
+import { saveLayer } from './store.js';
 
 describeEachDialect('alert preferences API', (dialect) => {
   let t: TestApp;
@@ -26,6 +28,35 @@ describeEachDialect('alert preferences API', (dialect) => {
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().errors).toEqual([{ path: 'subscriptions', message: 'at most 500 entries' }]);
+  });
+
+  it('keeps at most 500 subscriptions stored however many PUTs add them, refusing the one that would pass it (400 naming subscriptions)', async () => {
+    // Only each body was counted: three PUTs of 450 new names stored 1,350, and so on without end,
+    // all read again for every email decided for that user.
+    const someone = await t.tenantWithUser('prefs', ['Alerts Viewer']);
+    const put = (from: number, count: number) =>
+      t.call(
+        'PUT',
+        `${base}/me/alert-preferences`,
+        { subscriptions: Object.fromEntries(Array.from({ length: count }, (_, i) => [`ev${from + i}`, true])) },
+        someone.token,
+      );
+    expect((await put(0, 450)).statusCode).toBe(200);
+    const over = await put(450, 51);
+    expect(over.statusCode).toBe(400);
+    expect(over.json().errors.map((e: { path: string }) => e.path)).toEqual(['subscriptions']);
+    const own = (await t.call('GET', `${base}/me/alert-preferences`, undefined, someone.token)).json().own.subscriptions;
+    expect(Object.keys(own)).toHaveLength(450);
+    // Entries already stored, or cleared in the same PUT, make room.
+    expect((await put(400, 100)).statusCode).toBe(200);
+    const clearAndAdd = { ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`ev${i}`, null])), extra: true };
+    expect((await t.call('PUT', `${base}/me/alert-preferences`, { subscriptions: clearAndAdd }, someone.token)).statusCode).toBe(200);
+    // A layer stored over the bound before it held can still be changed, as long as the change adds no entry.
+    const grown = { subscriptions: Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`old${i}`, true])), email: {} };
+    await saveLayer(t.tocsin.deps.storage.db, 'user_alert_preferences', someone.tenantId, someone.userId, grown, systemClock);
+    const choice = await t.call('PUT', `${base}/me/alert-preferences`, { email: { dailyReport: false }, subscriptions: { old0: null } }, someone.token);
+    expect(choice.statusCode, choice.body).toBe(200);
+    expect((await put(0, 1)).statusCode).toBe(400);
   });
 
   it('starts from the defaults: every component and event subscribed, both reports on, Fatal-immediately off', async () => {

@@ -7,11 +7,11 @@ import { COMPONENTS, EVENTS, findComponent, findEvent } from '../alerts/catalogu
 import { EVENT_NAME } from '../alerts/input.js';
 import type { RouteModule } from '../http/context.js';
 import { boundEntries } from '../http/input-guard.js';
-import { notFound } from '../http/problem.js';
+import { fieldError, notFound } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
-import { type PreferencePatch, type Preferences, applyPatch, effectiveEmail, effectiveSubscriptions } from './model.js';
+import { type PreferenceLayer, type PreferencePatch, type Preferences, applyPatch, effectiveEmail, effectiveSubscriptions } from './model.js';
 import { type PreferenceTable, loadLayers, saveLayer, userPreferences } from './store.js';
 
 const MAX_SUBSCRIPTION_ENTRIES = 500;
@@ -84,7 +84,8 @@ const USER_DESCRIPTION =
   'else the union of the default rules of the groups it belongs to (subscribed when any group subscribes), ' +
   "else subscribed; an event entry overrides its component's. `email` resolves the same way (defaults: both " +
   'reports on, Fatal-immediately off). `own` is what the user set itself. In a PUT, left out keeps and null ' +
-  'clears an entry (it inherits again); `subscriptions: null` and `email: null` clear them all.';
+  'clears an entry (it inherits again); `subscriptions: null` and `email: null` clear them all. At most ' +
+  `${MAX_SUBSCRIPTION_ENTRIES} subscription entries are kept: a PUT that would store more is a 400 naming subscriptions.`;
 
 const GROUP_DESCRIPTION =
   "A group's default alert rules, applied to each member for whatever the member has not set itself " +
@@ -103,7 +104,15 @@ async function putLayer(db: Db, table: PreferenceTable, tenantId: string, ownerI
   await db.transaction().execute(async (tx) => {
     await lockTransactionOn(tx, `preferences:${ownerId}`);
     const current = (await loadLayers(tx, table, [ownerId])).get(ownerId);
-    await saveLayer(tx, table, tenantId, ownerId, applyPatch(current, patch), clock);
+    const next = applyPatch(current, patch);
+    // The bound holds for what is stored, not only for one body: PUTs of 450 new names each grew a
+    // layer without end, and every email decided for its owner reads it all again. A PUT that adds
+    // nothing still passes, so a layer stored over the bound before can be changed and trimmed.
+    const count = (layer: PreferenceLayer | undefined) => Object.keys(layer?.subscriptions ?? {}).length;
+    if (count(next) > MAX_SUBSCRIPTION_ENTRIES && count(next) > count(current)) {
+      throw fieldError('subscriptions', `at most ${MAX_SUBSCRIPTION_ENTRIES} entries, counting those already set`);
+    }
+    await saveLayer(tx, table, tenantId, ownerId, next, clock);
   });
 }
 
