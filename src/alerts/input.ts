@@ -35,6 +35,8 @@ export function unknownComponent(given: string): string {
 
 /** EVENT_NAME is what an event name outside the catalogue may be (sources map senders' names into it). */
 export const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+/** EVENT_NAME_MESSAGE says what an event name must be, where one outside EVENT_NAME is refused. */
+export const EVENT_NAME_MESSAGE = 'must be an event name such as Robot.StatusChanged.NotResponding (letters, digits, . _ : -)';
 /** SOURCE_PART_MAX is the longest an alert's process, robot, machine, queue or job may be, in characters. */
 export const SOURCE_PART_MAX = 512;
 const short = z.string().min(1).max(SOURCE_PART_MAX);
@@ -146,7 +148,7 @@ function checkCatalogue(input: { severity?: unknown; component?: unknown; event?
   // The catalogue's names are valid event names, and a name's case does not change whether it is one.
   const knownEvent = findEvent(eventName);
   if (!knownEvent && !EVENT_NAME.test(eventName)) {
-    errors.push({ path: 'event', message: 'must be an event name such as Robot.StatusChanged.NotResponding (letters, digits, . _ : -)' });
+    errors.push({ path: 'event', message: EVENT_NAME_MESSAGE });
   }
   let data: string | null = null;
   if (typeof input.data === 'object' && input.data !== null && !Array.isArray(input.data)) {

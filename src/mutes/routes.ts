@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { tenantOf } from '../access/routes.js';
 import { actorOf } from '../alerts/action-audit.js';
 import { findComponent, findEvent } from '../alerts/catalogue.js';
-import { SOURCE_PART_MAX, unknownComponent } from '../alerts/input.js';
+import { EVENT_NAME, EVENT_NAME_MESSAGE, SOURCE_PART_MAX, unknownComponent } from '../alerts/input.js';
 import type { RouteModule } from '../http/context.js';
 import { replyCreated } from '../http/created.js';
 import { listOf } from '../http/openapi.js';
@@ -111,6 +111,9 @@ export const muteRoutes: RouteModule = (app, deps) => {
       // Every stored alert has a catalogue component: another one (Robot for Robots) is a typo that would mute nothing, silently.
       if (match.component !== undefined && !findComponent(match.component))
         errors.push({ path: 'match.component', message: unknownComponent(match.component) });
+      // An event outside the catalogue is kept (an Alertmanager alertname), but not one no alert's event can be.
+      if (match.event !== undefined && !findEvent(match.event) && !EVENT_NAME.test(match.event))
+        errors.push({ path: 'match.event', message: EVENT_NAME_MESSAGE });
       if (end <= now) errors.push({ path: 'until', message: 'must be in the future' });
       if (errors.length > 0) throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
       if (scope === 'user' && p.kind !== 'user') throw conflict(HOST_HAS_NO_EMAIL);
