@@ -164,6 +164,20 @@ describeEachDialect('email action links', (dialect) => {
     expect(await snoozes()).toMatchObject([{ match: { robot: 'R-far' }, until: '9999-12-31T23:59:00.000Z' }]);
   });
 
+  it("names the alert on its pages as the emails do: on one line, without its message's bidirectional controls, cut whole", async () => {
+    // The message went in as stored: an override left open in it turned the rest of "Done: “…” is acknowledged by Ann on …"
+    // backwards, and a cut at 200 UTF-16 units could split an emoji in two.
+    const message = `Line one\r\n\u202eline two ${'😀'.repeat(300)}`;
+    const raised = await t.call('POST', `${api}/alerts`, { severity: 'Fatal', component: 'Robots', message, source: { robot: 'R-title' } }, robot);
+    const url = (await linksOf({ tenantId, userId: viewer.userId, canMute: false }, { alertId: raised.json().ids[0] })).acknowledge;
+    for (const page of [await get(url), await post(url)]) {
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain(`Line one line two ${'😀'.repeat(180)}`);
+      expect(page.body).toContain('😀…');
+      expect(page.body).not.toMatch(/[\u202a-\u202e\u2066-\u2069\ufffd]/);
+    }
+  });
+
   it('says in which time zone it reads and writes the end of a snooze or mute, the one its reader is in', async () => {
     const tokyo = await t.tenantWithUser('acts', ['Administrator']);
     await t.call('PATCH', `${api}/users/${tokyo.userId}`, { timeZone: 'Asia/Tokyo', language: 'de' });

@@ -13,6 +13,7 @@ import { fieldError, forbidden, notFound } from '../http/problem.js';
 import { muteAlerts } from '../mutes/actions.js';
 import { type MuteMatch, matchParts, sourceMatchOf } from '../mutes/model.js';
 import { languageOf } from '../recipients/eligibility.js';
+import { field } from '../reports/templates/text.js';
 import type { Db } from '../storage/database.js';
 import { INSTANT_RANGE_MESSAGE, firstKnownZone, isWrittenAsIso } from '../shared/validation.js';
 import { ActionLinks } from './links.js';
@@ -77,7 +78,8 @@ async function resolve(db: Db, links: ActionLinks, token: string): Promise<Resol
       timeZone,
       tenantName: tenant.display_name,
       action: grant.action,
-      alertTitle: alert ? localeFormat(language, timeZone).labelled(eventDisplayName(alert.event, language), alert.message.slice(0, 200)) : '',
+      // Sits inside a sentence ("Done: “…” is acknowledged by …"): one line, no bidirectional control, cut whole, as in the emails.
+      alertTitle: alert ? localeFormat(language, timeZone).labelled(eventDisplayName(alert.event, language), field(alert.message, 200)) : '',
       options,
     },
   };
