@@ -309,6 +309,30 @@ describeEachDialect('report schedule across tenants', (dialect) => {
     ]);
   });
 
+  it('sends a new tenant the first daily report that downtime hid, once, with every alert since its creation', async () => {
+    // Created at 09:00 Paris on 22 October, an hour before its first report; the server is then down for four days.
+    clock.set(Date.parse('2026-10-22T07:00:00Z'));
+    const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'hidden', timeZone: 'Europe/Paris' })).json().id;
+    await t.enableAlertEmails('hidden');
+    await t.call('POST', '/api/v1/tenants/hidden/users', { email: 'ops@hidden.example.com', name: 'ops', roles: ['Alerts Viewer'] });
+    const scheduler = schedulerOfTheApp();
+    await scheduler.tick();
+    clock.advance(MINUTE);
+    expect((await t.call('POST', '/api/v1/tenants/hidden/alerts', { severity: 'Warn', component: 'Queues', message: 'slow' })).statusCode).toBe(202);
+    clock.set(Date.parse('2026-10-26T11:00:00Z'));
+    await schedulerOfTheApp().tick();
+    await schedulerOfTheApp().tick();
+    const dailies = await t.tocsin.deps.storage.db
+      .selectFrom('deliveries')
+      .select(['window_start', 'window_end'])
+      .where('tenant_id', '=', tenantId)
+      .where('kind', '=', 'daily')
+      .execute();
+    expect(dailies.map((d) => [Number(d.window_start), Number(d.window_end)])).toEqual([
+      [Date.parse('2026-10-21T08:00:00Z'), Date.parse('2026-10-26T09:00:00Z')],
+    ]);
+  });
+
   it.runIf(dialect === 'postgres')('lets two schedulers tick at once, each due (tenant, kind) claimed and decided by one of them only', async () => {
     const second = await openStorage(t.tocsin.deps.config.databaseUrl, { poolSize: 4 });
     try {

@@ -23,6 +23,7 @@ import { tenantsWithAlerts } from './alert-facts.js';
 import { type DueReport, claimDueReports, prepareSchedule, rescheduleReports, scheduleUnscheduledTenants } from './schedule.js';
 import {
   type Window,
+  dailyChainEnd,
   dailyWindowIfDue,
   latestDailyWindow,
   nextReportInstant,
@@ -301,13 +302,14 @@ export class ReportScheduler {
       try {
         const tenantSettings = settings.get(tenant.id)!;
         const key = `${tenant.timeZone}\n${tenantSettings.dailyReportTime}`;
+        const time = parseReportTime(tenantSettings.dailyReportTime);
         let zoned = instants.get(key);
         if (!zoned) {
-          const time = parseReportTime(tenantSettings.dailyReportTime);
           zoned = { latest: latestDailyWindow(settled, time, tenant.timeZone), next: nextReportInstant(settled, time, tenant.timeZone) };
           instants.set(key, zoned);
         }
-        const window = dailyWindowIfDue(zoned.latest, lastEnds.get(tenant.id), tenant.createdAt);
+        const lastEnd = dailyChainEnd(lastEnds.get(tenant.id), tenant.createdAt, time, tenant.timeZone);
+        const window = dailyWindowIfDue(zoned.latest, lastEnd, tenant.createdAt);
         if (window) due.push({ tenant, window, settings: tenantSettings });
         next.push([zoned.next + this.settings.settleMs, tenant.id]);
       } catch (err) {

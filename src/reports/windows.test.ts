@@ -271,4 +271,31 @@ describe('daily windows', () => {
     // Moved earlier the same day it was reported: nothing more is due that day.
     expect(dueDailyWindow(utc('2026-10-28T17:30:00Z'), parseReportTime('08:00'), zone, utc('2026-10-28T17:00:00Z'), 0)).toBeUndefined();
   });
+
+  it('covers every day since its creation in a tenant’s first daily report when downtime hid the first report time', () => {
+    const zone = 'Europe/Paris';
+    // Created at 09:00 Paris on 22 October (07:00 UTC), the server then down until 26 October at noon.
+    const created = utc('2026-10-22T07:00:00Z');
+    expect(dueDailyWindow(utc('2026-10-26T11:00:00Z'), TEN, zone, undefined, created)).toEqual({
+      start: utc('2026-10-21T08:00:00Z'),
+      end: utc('2026-10-26T09:00:00Z'),
+    });
+    // Without downtime the first report is the one after its creation, covering the day before it, as ever.
+    expect(dueDailyWindow(utc('2026-10-22T08:00:00Z'), TEN, zone, undefined, created)).toEqual({
+      start: utc('2026-10-21T08:00:00Z'),
+      end: utc('2026-10-22T08:00:00Z'),
+    });
+  });
+
+  it('sends a new tenant its first daily report at a report time moved to later the same day, as one who tries it out expects', () => {
+    const zone = 'Europe/Paris';
+    // Created at 13:00 Paris, after that day's 10:00; its administrator moves the report to 13:06 to see one.
+    const created = utc('2026-10-22T11:00:00Z');
+    const moved = parseReportTime('13:06');
+    expect(dueDailyWindow(utc('2026-10-22T11:05:59Z'), moved, zone, undefined, created)).toBeUndefined();
+    expect(dueDailyWindow(utc('2026-10-22T11:06:00Z'), moved, zone, undefined, created)).toEqual({
+      start: utc('2026-10-21T11:06:00Z'),
+      end: utc('2026-10-22T11:06:00Z'),
+    });
+  });
 });

@@ -129,10 +129,21 @@ export function dailyWindowEndingOn(date: DateTime, time: ReportTime, zone: stri
  * latest not after now; nothing is due once it was decided, nor before `notBefore`. Like summary
  * windows, it begins where the last decided one ended: after downtime the missed days go out as
  * one catch-up report (not one per missed day, and no alert of them left out), and after the
- * report time moves no alert is in two daily reports. A tenant's first covers the day before it.
+ * report time moves no alert is in two daily reports. A tenant's first begins at the report time
+ * before its creation (see dailyChainEnd).
  */
 export function dueDailyWindow(now: number, time: ReportTime, zone: string, lastEnd: number | undefined, notBefore: number): Window | undefined {
-  return dailyWindowIfDue(latestDailyWindow(now, time, zone), lastEnd, notBefore);
+  return dailyWindowIfDue(latestDailyWindow(now, time, zone), dailyChainEnd(lastEnd, notBefore, time, zone), notBefore);
+}
+
+/**
+ * dailyChainEnd is where a tenant's next daily report begins: where its last one ended, or for its
+ * first, at the report time at or before its creation (`notBefore`), as if a report had gone out
+ * then. The first report thus covers the day before it, and when downtime hid its report time,
+ * every day since, as a catch-up report does.
+ */
+export function dailyChainEnd(lastEnd: number | undefined, notBefore: number, time: ReportTime, zone: string): number {
+  return lastEnd ?? latestDailyWindow(notBefore, time, zone).end;
 }
 
 /**
@@ -147,11 +158,11 @@ export function latestDailyWindow(now: number, time: ReportTime, zone: string): 
 
 /**
  * dailyWindowIfDue is a tenant's latest daily window, unless it was decided already or ended before
- * `notBefore`, starting where the last decided one ended (see dueDailyWindow).
+ * `notBefore`, starting where the last one ended (`lastEnd`, dailyChainEnd).
  */
-export function dailyWindowIfDue(latest: Window, lastEnd: number | undefined, notBefore: number): Window | undefined {
-  if (latest.end <= notBefore || (lastEnd !== undefined && lastEnd >= latest.end)) return undefined;
-  return lastEnd === undefined ? latest : { start: lastEnd, end: latest.end };
+export function dailyWindowIfDue(latest: Window, lastEnd: number, notBefore: number): Window | undefined {
+  if (latest.end <= notBefore || lastEnd >= latest.end) return undefined;
+  return { start: lastEnd, end: latest.end };
 }
 
 /** nextReportInstant is the first report time strictly after now, when the next daily window ends. */
