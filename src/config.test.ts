@@ -208,6 +208,18 @@ describe('the database URL', () => {
   });
 });
 
+describe('the listen address', () => {
+  it('stops the start naming HOST when no URL can hold it, and takes an IPv6 address in brackets as URLs write it', () => {
+    // HOST=999.1.1.1 or HOST=[::1] stopped the start with a TypeError and its stack trace, naming nothing.
+    for (const value of ['999.1.1.1', 'a b', 'http://tocsin.example.com', '[::1']) {
+      expect(() => loadConfig({ HOST: value }), value).toThrow(ConfigError);
+      expect(() => loadConfig({ HOST: value }), value).toThrow(/HOST: must be an address or host name of this machine/);
+    }
+    expect(loadConfig({ HOST: '[::1]', PORT: '9000' })).toMatchObject({ host: '::1', publicUrl: 'http://[::1]:9000' });
+    expect(loadConfig({ HOST: 'tocsin-1.internal' }).host).toBe('tocsin-1.internal');
+  });
+});
+
 describe('the public URL', () => {
   it('defaults to http://HOST:PORT, an IPv6 host in brackets so that links stay URLs, and drops a trailing slash when given', () => {
     expect(loadConfig({ HOST: '0.0.0.0', PORT: '9000' }).publicUrl).toBe('http://0.0.0.0:9000');

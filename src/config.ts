@@ -51,6 +51,15 @@ function isClearPostgresUrl(url: string): boolean {
   }
 }
 
+/**
+ * isListenHost: an IP address, or a host name that a URL can hold as its host (`http://HOST:PORT` is
+ * the default base of every link): not `999.1.1.1`, a URL, or a name with a space or a path in it.
+ */
+function isListenHost(host: string): boolean {
+  if (isIP(host) !== 0) return true;
+  return /^[^\s/?#@\\[\]:]+$/.test(host) && URL.canParse(`http://${host}`);
+}
+
 /** isLinkBase: an http(s) URL that a path can be appended to (no query, no fragment). */
 function isLinkBase(url: string): boolean {
   return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol) && !/[?#]/.test(url);
@@ -67,7 +76,13 @@ const envSchema = z.object({
     .refine(isClearPostgresUrl, `is not a URL such as postgres://user:pass@host:5432/db (${PERCENT_ENCODE_HINT})`)
     .optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_PORT),
-  HOST: z.string().min(1).default(DEFAULT_HOST),
+  HOST: z
+    .string()
+    .min(1)
+    // Written as in a URL, `[::1]` is the IPv6 address ::1 (listen takes it without brackets).
+    .transform((host) => (/^\[.*\]$/.test(host) && isIP(host.slice(1, -1)) === 6 ? host.slice(1, -1) : host))
+    .refine(isListenHost, 'must be an address or host name of this machine, such as 127.0.0.1, 0.0.0.0 (every address), ::1 or localhost')
+    .default(DEFAULT_HOST),
   // Any value is taken (API.md: the admin token "is the value of" the variable), but for the spaces and
   // line breaks around it (a secret file's last line break), which no Authorization header can carry; a
   // short one is only warned about at start-up (configWarnings), so an operator's or a test's choice still starts.

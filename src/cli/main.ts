@@ -67,9 +67,12 @@ function failureMessage(err: unknown): string {
     return `${error.address}:${error.port} is already in use (another Tocsin?): stop that process, or choose another port with PORT (HTTP) or TOCSIN_MAIL_CATCHER_PORT (the mail catcher)`;
   }
   // HOST names no address of this machine, or a name that does not resolve.
-  const host = error?.code === 'EADDRNOTAVAIL' && error.syscall === 'listen' ? error.address : error?.syscall === 'getaddrinfo' ? error.hostname : undefined;
-  if (host !== undefined && host === process.env.HOST) {
-    return `cannot listen on HOST=${host} (${error!.code}): choose an address of this machine with HOST, such as 127.0.0.1, or 0.0.0.0 for all of them`;
+  // A link-local IPv6 address without its zone (fe80::1) is EINVAL.
+  const unlistenable = (error?.code === 'EADDRNOTAVAIL' || error?.code === 'EINVAL') && error.syscall === 'listen';
+  const host = unlistenable ? error.address : error?.syscall === 'getaddrinfo' ? error.hostname : undefined;
+  // HOST may name an IPv6 address in brackets, as URLs write it (config.ts takes it without them).
+  if (host !== undefined && host === process.env.HOST?.replace(/^\[(.*)\]$/, '$1')) {
+    return `cannot listen on HOST=${process.env.HOST} (${error!.code}): choose an address of this machine with HOST, such as 127.0.0.1, or 0.0.0.0 for all of them`;
   }
   return String(error?.stack ?? err);
 }

@@ -308,12 +308,13 @@ describe('tocsin serve, as a user runs it', () => {
   });
 
   it('says which HOST cannot be listened on, without a stack trace, when it is no address of this machine', async () => {
-    for (const host of ['192.0.2.1', 'no-such-host.invalid']) {
+    // A link-local IPv6 address without its zone (fe80::99, or [fe80::99] as URLs write it) is EINVAL, not EADDRNOTAVAIL.
+    for (const host of ['192.0.2.1', 'no-such-host.invalid', 'fe80::99', '[fe80::99]']) {
       const bad = serve({ TOCSIN_DATA_DIR: tempDir('tocsin-accept-'), HOST: host });
       const { code } = await bad.exited();
       running.delete(bad);
       expect(code, host).toBe(1);
-      expect(bad.stderr(), host).toMatch(new RegExp(`^tocsin: .*HOST.*${host.replace(/\./g, '\\.')}`));
+      expect(bad.stderr(), host).toMatch(new RegExp(`^tocsin: .*HOST.*${host.replace(/[.[\]]/g, '\\$&')}`));
       expect(bad.stderr(), host).not.toContain('    at ');
     }
   });
