@@ -134,9 +134,28 @@ export interface SendReceipt {
   readonly transcript?: readonly string[];
 }
 
+/**
+ * SendCalledOffError: a send whose `signal` aborted while it waited for a connection. Nothing of it
+ * reached the server, so its row can go back to the queue without counting an attempt.
+ */
+export class SendCalledOffError extends Error {
+  override readonly name = 'SendCalledOffError';
+
+  constructor() {
+    super('called off before a connection took it: nothing was sent');
+  }
+}
+
+/** SendOptions: `transcript` asks for the SMTP dialogue (Test Mail Settings); `signal` calls off a send still waiting for a connection. */
+export interface SendOptions {
+  readonly transcript?: boolean;
+  /** Aborted, a send not yet taken by a connection fails with SendCalledOffError; one under way goes on. */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** MailSender sends one email through one endpoint; transports are pooled per endpoint inside. */
 export interface MailSender {
-  send(endpoint: SmtpEndpoint, email: OutgoingEmail | PendingEmail, options?: { transcript?: boolean }): Promise<SendReceipt>;
+  send(endpoint: SmtpEndpoint, email: OutgoingEmail | PendingEmail, options?: SendOptions): Promise<SendReceipt>;
   /** warm opens a connection to the endpoint ahead of its first email, where the sender keeps connections warm. */
   warm(endpoint: SmtpEndpoint): void;
   close(): Promise<void>;

@@ -10,6 +10,7 @@ import {
   type OutgoingEmail,
   type PendingEmail,
   type RenderedEmail,
+  SendCalledOffError,
   type SmtpEndpoint,
   SmtpDeliveryError,
 } from '../contract.js';
@@ -73,8 +74,8 @@ export function onePerClaim(resolve: EndpointResolver): ClaimEndpoints {
 }
 
 /**
- * AttemptOutcome is an attempt's result to record, or `deferred`: the server's breaker is open, so
- * the row goes back unrecorded, or `unleased`: the worker's lease on the row was lost or is in
+ * AttemptOutcome is an attempt's result to record, or `deferred`: the server's breaker is open, or
+ * the worker stopped before a connection took the email, so the row goes back unrecorded, or `unleased`: the worker's lease on the row was lost or is in
  * doubt, so it was not sent and is left to whoever claims it next.
  */
 export type AttemptOutcome = AttemptResult | { readonly status: 'deferred'; readonly retryAt: number } | { readonly status: 'unleased' };
@@ -93,6 +94,8 @@ export interface AttemptContext {
   readonly metrics?: OutboxMetrics | undefined;
   /** Whether the worker's lease on the row still stands; asked just before the email goes to the sender. */
   readonly leased?: ((delivery: Delivery) => boolean) | undefined;
+  /** Aborted when the worker stops: a send still waiting for a connection is called off and its row handed back. */
+  readonly stopping?: AbortSignal | undefined;
 }
 
 /**
@@ -193,7 +196,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
       };
   const t0 = performance.now();
   try {
-    const receipt = await ctx.sender.send(endpoint, outgoing);
+    const receipt = await ctx.sender.send(endpoint, outgoing, { signal: ctx.stopping });
     ctx.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);
     ctx.gate.endpointAnswered(endpoint);
     const response = serverSaid(receipt.response, secrets);
@@ -202,6 +205,8 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     if (endpoint.fallback) return { status: 'sent', response: `${FALLBACK_NOTE}${response}`, messageId };
     return { status: 'sent', response, messageId, health: healthOf(delivery, { kind: 'delivered' }) };
   } catch (err) {
+    // A stopping worker's email that no connection had taken: nothing was sent, it goes back to the queue now.
+    if (err instanceof SendCalledOffError) return { status: 'deferred', retryAt: ctx.clock.now() };
     if (calledOff) return calledOff;
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;

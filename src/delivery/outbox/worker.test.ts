@@ -387,9 +387,10 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     );
     const w = worker(systemClock, { settings: { limits: { global: 8, perTenant: 2 }, batchSize: 6 } });
     w.start();
-    // Stopped only once two sends are in flight (each held 300 ms at DATA), however long the worker
-    // takes to start on a loaded machine: stopping before would leave it nothing to finish.
-    await vi.waitFor(() => expect(w.inFlightCount).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 5 });
+    // Stopped only once two sends are at the server (each held 300 ms at DATA), however long the worker
+    // takes to start on a loaded machine: stopping before would leave it nothing to finish (a send
+    // still waiting for its connection is handed back, as the next test shows).
+    await vi.waitFor(() => expect(server.mailFromSeen.length).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 5 });
     await w.stop();
     const rows = await database.storage.db.selectFrom('deliveries').select(['status', 'attempts', 'lease_token']).execute();
     const sent = rows.filter((r) => r.status === 'sent');
@@ -397,6 +398,38 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(server.messages).toHaveLength(sent.length);
     // Nothing is left leased to a stopped worker: the rest is queued again, its attempt not counted.
     for (const r of rows.filter((r) => r.status !== 'sent')) expect(r).toMatchObject({ status: 'pending', attempts: 0, lease_token: null });
+  });
+
+  it('when stopped, finishes only the sends a connection has taken, and hands back at once those still waiting for one', async () => {
+    // A SIGTERM while a slow server held 10 connections and 90 sends waited for them went on sending
+    // those 90 until the 15 s grace ran out, exited 1 with the rest leased, and sent again after the
+    // restart the ones whose 250 it had not yet recorded.
+    const server = await smtp({ dataReplyDelayMs: 1500 });
+    endpoints.set(tenantX, endpointFor(server.port, { timeoutMs: 10_000 }));
+    await enqueueDeliveries(
+      database.storage.db,
+      Array.from({ length: 20 }, () => testDelivery(tenantX, 'x@example.com')),
+      systemClock,
+    );
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      // Five connections (the helper's sender) for twenty sends in flight.
+      const w = worker(systemClock, { settings: { limits: { global: 20, perTenant: 20 }, batchSize: 20 } });
+      w.start();
+      await vi.waitFor(() => expect(server.mailFromSeen.length).toBeGreaterThanOrEqual(5), { timeout: 20_000, interval: 5 });
+      await w.stop();
+      const rows = await database.storage.db.selectFrom('deliveries').select(['status', 'attempts', 'lease_token']).execute();
+      expect(rows.filter((r) => r.status === 'sent')).toHaveLength(5);
+      expect(server.messages).toHaveLength(5);
+      for (const r of rows.filter((r) => r.status !== 'sent')) expect(r).toMatchObject({ status: 'pending', attempts: 0, lease_token: null });
+      // Fifteen sends waiting on one stop signal are no listener leak (Node warns past 10).
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('pauses an endpoint after a run of transient failures, without counting attempts, then probes it', async () => {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import pino from 'pino';
@@ -118,6 +119,8 @@ export class DeliveryWorker {
   /** adopt's waits for the server's answer to rows leased at insert, by id. */
   readonly #answerWaiters = new Map<string, () => void>();
   #stopping = false;
+  /** Aborted by stop(): the sends still waiting for a connection are called off and handed back. */
+  readonly #stopSends = new AbortController();
   #running = false;
   #loop: Promise<void> | undefined;
   #woken = false;
@@ -145,7 +148,10 @@ export class DeliveryWorker {
       deliveryDeadlineMs: this.settings.deliveryDeadlineMs,
       metrics: deps.metrics,
       leased: (delivery) => this.#renewal.leased(delivery.id, deps.clock.now()),
+      stopping: this.#stopSends.signal,
     };
+    // Every send waiting for a connection listens to it (hundreds under a burst): no leak to warn of.
+    setMaxListeners(0, this.#stopSends.signal);
     this.#renewal = new LeaseRenewal({
       storage: deps.storage,
       clock: deps.clock,
@@ -170,10 +176,15 @@ export class DeliveryWorker {
     this.#loop = this.#run();
   }
 
-  /** stop claims nothing more and resolves once every send in flight is finished and recorded. */
+  /**
+   * stop claims nothing more and resolves once every send a connection has taken is finished and
+   * recorded; the rows still waiting (for a slot, or for a connection to a slow server) go back to
+   * the queue unsent, so that a stop takes one server reply at most, not the whole backlog.
+   */
   async stop(): Promise<void> {
     this.#running = false;
     this.#stopping = true;
+    this.#stopSends.abort();
     this.#unsubscribe?.();
     this.wake();
     await this.#loop;

@@ -1,4 +1,4 @@
-import { type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+import { SendCalledOffError, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { type Envelope, SmtpSession } from './session.js';
 
 /**
@@ -40,6 +40,8 @@ interface Waiting {
   readonly reject: (error: unknown) => void;
   /** Whether it was put back once already after a session dropped before its message was sent. */
   requeued: boolean;
+  /** Aborted, the send is called off while no session has it (SessionPool.send). */
+  readonly signal: AbortSignal | undefined;
 }
 
 type SlotState = 'opening' | 'idle' | 'sending' | 'keepalive' | 'closing';
@@ -95,23 +97,27 @@ export class SessionPool {
    * send queues the message and resolves with the server's 2xx reply after DATA. A message still to
    * come (SmtpSession.send) that fails while it waits for a session leaves the queue with its error;
    * one a closed pool refuses is read all the same, so that its failure is never left unhandled.
+   * `signal` aborted while the message still waits for a session takes it out of the queue with a
+   * SendCalledOffError (a stopping worker hands it back); a message a session took goes on.
    */
-  send(envelope: Envelope, message: Buffer | Promise<Buffer>): Promise<string> {
+  send(envelope: Envelope, message: Buffer | Promise<Buffer>, signal?: AbortSignal): Promise<string> {
     let waiting: Waiting | undefined;
-    if (!Buffer.isBuffer(message)) {
-      message.catch((error: unknown) => {
-        const at = waiting ? this.#queue.indexOf(waiting) : -1;
-        if (at < 0) return;
-        this.#queue.splice(at, 1);
-        waiting!.reject(error);
-      });
-    }
+    const leave = (error: unknown) => {
+      const at = waiting ? this.#queue.indexOf(waiting) : -1;
+      if (at < 0) return;
+      this.#queue.splice(at, 1);
+      waiting!.reject(error);
+    };
+    if (!Buffer.isBuffer(message)) message.catch(leave);
     if (this.#closed) return Promise.reject(closedError());
+    if (signal?.aborted) return Promise.reject(new SendCalledOffError());
+    const callOff = () => leave(new SendCalledOffError());
+    signal?.addEventListener('abort', callOff, { once: true });
     return new Promise<string>((resolve, reject) => {
-      waiting = { envelope, message, resolve, reject, requeued: false };
+      waiting = { envelope, message, resolve, reject, requeued: false, signal };
       this.#queue.push(waiting);
       this.#dispatch();
-    });
+    }).finally(() => signal?.removeEventListener('abort', callOff));
   }
 
   /** close ends every session at once (a send under way fails) and fails the queued sends. */
@@ -178,10 +184,14 @@ export class SessionPool {
       },
       (error: unknown) => {
         if (!waiting.requeued && session.droppedBeforeMessage && !this.#closed) {
-          waiting.requeued = true;
-          this.#queue.unshift(waiting);
           slot.state = 'closing';
           session.close();
+          // Nothing of it was sent: called off meanwhile, it is not put back.
+          if (waiting.signal?.aborted) waiting.reject(new SendCalledOffError());
+          else {
+            waiting.requeued = true;
+            this.#queue.unshift(waiting);
+          }
           this.#dispatch();
           return;
         }

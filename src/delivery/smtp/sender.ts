@@ -139,7 +139,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     return pool;
   };
 
-  const sendPooled = async (endpoint: SmtpEndpoint, email: OutgoingEmail | PendingEmail): Promise<SendReceipt> => {
+  const sendPooled = async (endpoint: SmtpEndpoint, email: OutgoingEmail | PendingEmail, signal: AbortSignal | undefined): Promise<SendReceipt> => {
     const pool = poolFor(endpoint);
     pool.lastUsed = Date.now();
     let messageId: string | undefined;
@@ -150,7 +150,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     };
     try {
       const message = 'rendering' in email ? email.rendering.then(written) : written(email);
-      const response = await pool.sessions.send(envelopeOf(endpoint, email.to), message);
+      const response = await pool.sessions.send(envelopeOf(endpoint, email.to), message, signal);
       return { messageId: bindMessageIds(messageId!, endpoint.fromAddress), response };
     } finally {
       pool.lastUsed = Date.now();
@@ -177,7 +177,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
       if ('rendering' in email) email.rendering.catch(() => {});
       if (closed) throw new SmtpDeliveryError('the mail sender is closed', 'connect', true);
       assertEnvelopeSafe(endpoint, email.to);
-      if (!sendOptions.transcript) return sendPooled(endpoint, email);
+      if (!sendOptions.transcript) return sendPooled(endpoint, email, sendOptions.signal);
       // A transcript is one send's whole dialogue (Test Mail Settings): the render comes first.
       const ready = 'rendering' in email ? await email.rendering : email;
       assertHeaderSafe(endpoint, ready);
