@@ -7,6 +7,7 @@ import { alertTimeFloor } from '../../alerts/time-floor.js';
 import type { SecretBox } from '../../settings/secret-box.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Db } from '../../storage/database.js';
+import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
 import { classifyDbError } from '../../storage/errors.js';
 import type { SourceMapping, StoredPull } from '../model.js';
 import { pullSecretOwner } from '../secrets.js';
@@ -43,6 +44,8 @@ export interface PullConnectorOptions {
   readonly logger: Logger;
   readonly floodWindowMs: number;
   readonly fatalSignal?: FatalSignal;
+  /** How often to look for due sources (TICK_MS; tests shorten it). */
+  readonly tickMs?: number;
 }
 
 /** PullConnector is a worker's running connector. */
@@ -165,6 +168,8 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> = Promise.resolve();
+  /** Looks that failed in a row: through an outage the loop backs off as the scheduler and the outbox do. */
+  let failures = 0;
 
   const bearerFor = async (row: SourceRow, credentials: Credentials, fresh: boolean): Promise<Bearer> => {
     const cached = tokens.get(row.id);
@@ -285,11 +290,22 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
     }
   };
 
+  const tickMs = options.tickMs ?? TICK_MS;
   const tick = () => {
+    let next = tickMs;
     ticking = pollDue()
-      .catch((err: unknown) => logger.warn({ err }, 'looking for due pull sources failed'))
+      .then(
+        () => {
+          failures = 0;
+        },
+        (err: unknown) => {
+          // Doubling from a tick up to CONNECT_BACKOFF's ceiling, not a failed look (and its stack) every second.
+          next = backoffDelay(failures++, { firstMs: tickMs, maxMs: CONNECT_BACKOFF.maxMs }, Math.random);
+          logger.warn({ err, retryInMs: next }, 'looking for due pull sources failed; will try again');
+        },
+      )
       .finally(() => {
-        if (!stopped) timer = setTimeout(tick, TICK_MS).unref();
+        if (!stopped) timer = setTimeout(tick, next).unref();
       });
   };
   tick();

@@ -1,0 +1,45 @@
+/**
+ * The pull connector through a real outage: PostgreSQL reached through a TCP proxy that drops its
+ * connections and hangs up on new ones until restored.
+ */
+import { expect, it, vi } from 'vitest';
+import { captureWarnings, expectBackingOff } from '../../../test/support/log-capture.js';
+import { openTestOutboxDatabase } from '../../../test/support/outbox-fixtures.js';
+import { TEST_PG_URL } from '../../../test/support/storage.js';
+import { proxyFor, viaProxy } from '../../../test/support/tcp-proxy.js';
+import { SecretBox } from '../../settings/secret-box.js';
+import { systemClock } from '../../shared/clock.js';
+import { openStorage } from '../../storage/storage.js';
+import { startPullConnector } from './connector.js';
+
+it.runIf(TEST_PG_URL)('backs off while it cannot look for due sources, rather than log a stack trace every second [postgres]', async () => {
+  // A worker cut off from PostgreSQL for an hour logged 'looking for due pull sources failed', with
+  // the error's stack, 3,600 times, where the scheduler and the outbox beside it back off to 15 s.
+  const database = await openTestOutboxDatabase('postgres');
+  const proxy = await proxyFor(database.url);
+  const storage = await openStorage(viaProxy(database.url, proxy), { poolSize: 2 });
+  const { log, entries } = captureWarnings();
+  proxy.cut();
+  const connector = startPullConnector({
+    db: storage.db,
+    secretBox: SecretBox.fromPassphrase('connector-outage-test-key'),
+    clock: systemClock,
+    logger: log,
+    floodWindowMs: 0,
+    tickMs: 20,
+  });
+  try {
+    const failures = () => entries.filter((e) => e.msg === 'looking for due pull sources failed; will try again');
+    await vi.waitFor(() => expect(failures().length).toBeGreaterThanOrEqual(3), { timeout: 10_000, interval: 10 });
+    expectBackingOff(failures(), 20);
+    proxy.restore();
+    // Back, its looks succeed again.
+    await connector.pollDue();
+  } finally {
+    proxy.restore();
+    await connector.stop();
+    await storage.close();
+    await proxy.close();
+    await database.close();
+  }
+});
