@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
@@ -62,6 +65,8 @@ describeEachDialect('tocsin test-mail', (dialect) => {
 describeEachDialect('tocsin test-mail on a database that was never migrated', (dialect) => {
   it('says to migrate first, exiting 2, instead of a stack trace about a missing table', async () => {
     const database = await createTestDatabase(dialect);
+    // An SQLite file that exists but holds no table (one that does not exist is no database at all: next test).
+    if (dialect === 'sqlite') fs.writeFileSync(database.url.slice('sqlite:'.length), '');
     try {
       const c = capturedIo({ DATABASE_URL: database.url, TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1?from=tocsin@example.com', LOG_LEVEL: 'silent' });
       expect(await testMailCommand(['--tenant', 'acme', '--to', 'ops@example.com'], c.io)).toBe(2);
@@ -71,6 +76,25 @@ describeEachDialect('tocsin test-mail on a database that was never migrated', (d
       expect(c.out()).toBe('');
     } finally {
       await database.drop();
+    }
+  });
+});
+
+describe('tocsin test-mail where there is no SQLite database', () => {
+  it('says which file is missing and which variable names it, creating none', async () => {
+    // Run from another folder, it created ./data/tocsin.db and said to run `tocsin migrate`, which
+    // would have made an empty database there: the operator's tenants were in another one.
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-test-mail-'));
+    const dataDir = path.join(cwd, 'data');
+    try {
+      const c = capturedIo({ TOCSIN_DATA_DIR: dataDir, TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1?from=tocsin@example.com', LOG_LEVEL: 'silent' });
+      expect(await testMailCommand(['--tenant', 'acme', '--to', 'ops@example.com'], c.io)).toBe(2);
+      expect(c.err()).toBe(
+        `tocsin test-mail: no database at ${path.join(dataDir, 'tocsin.db')} (TOCSIN_DATA_DIR): set TOCSIN_DATA_DIR or DATABASE_URL as for tocsin serve\n`,
+      );
+      expect(fs.existsSync(dataDir)).toBe(false);
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
     }
   });
 });

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
@@ -10,6 +11,7 @@ import { systemClock } from '../shared/clock.js';
 import { isEmailAddress } from '../shared/validation.js';
 import { pendingMigrations } from '../storage/migrate.js';
 import { openStorageOrStop } from '../storage/connect.js';
+import { dialectOfUrl } from '../storage/storage.js';
 import type { CommandIo } from './io.js';
 
 /** TEST_MAIL_USAGE is the help text of `tocsin test-mail`. */
@@ -37,6 +39,14 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
     return 2;
   }
   const config = loadConfig(io.env);
+  // Opening an SQLite file that is not there makes an empty one, and "run tocsin migrate" would then
+  // fill a second database in the wrong place: run from another folder, say which file is missing.
+  const sqliteFile = dialectOfUrl(config.databaseUrl) === 'sqlite' ? config.databaseUrl.slice('sqlite:'.length) : undefined;
+  if (sqliteFile !== undefined && !fs.existsSync(sqliteFile)) {
+    const setting = config.databaseSetting;
+    io.stderr.write(`tocsin test-mail: no database at ${sqliteFile} (${setting}): set TOCSIN_DATA_DIR or DATABASE_URL as for tocsin serve\n`);
+    return 2;
+  }
   // A database that cannot be opened stops it with one line naming the variable, as serve and migrate do.
   const storage = await openStorageOrStop(config.databaseUrl, { poolSize: config.dbPoolSize, setting: config.databaseSetting });
   const sender = createMailSender();
