@@ -94,6 +94,26 @@ describe('the system SMTP URL', () => {
     );
   });
 
+  it('reads starttls and allowPlaintextAuth as the other switches, and stops the start on a parameter it does not take', () => {
+    // ?starttls=yes (or True, or 1) meant no TLS at all, and ?secure=true or ?fromname= were dropped in silence:
+    // the system mail then went in clear, or under the name Tocsin, with nothing said at start-up.
+    for (const on of ['true', 'True', 'yes', '1']) {
+      expect(loadConfig({ TOCSIN_SMTP_URL: `smtp://mail.example.com:587?starttls=${on}` }).systemSmtp?.smtp.security, on).toBe('starttls');
+    }
+    expect(loadConfig({ TOCSIN_SMTP_URL: 'smtp://mail.example.com?starttls=false' }).systemSmtp?.smtp.security).toBe('none');
+    expect(loadConfig({ TOCSIN_SMTP_URL: 'smtp://u:p@mail.example.com?allowPlaintextAuth=YES' }).systemSmtp?.smtp.allowPlaintextAuth).toBe(true);
+    expect(() => loadConfig({ TOCSIN_SMTP_URL: 'smtp://mail.example.com?starttls=on' })).toThrow(/TOCSIN_SMTP_URL: starttls must be true or false/);
+    for (const [query, name] of [
+      ['secure=true', 'secure'],
+      ['from=a@example.com&fromname=Ops', 'fromname'],
+      ['pool=true', 'pool'],
+    ]) {
+      expect(() => loadConfig({ TOCSIN_SMTP_URL: `smtp://mail.example.com?${query}` }), query).toThrow(
+        new RegExp(`TOCSIN_SMTP_URL: the URL takes no parameter ${name} \\(it takes `),
+      );
+    }
+  });
+
   it("reads a from address with a '+' written as is, which a query string would decode as a space", () => {
     // alerts+ops@example.com is a plus address (Gmail, Microsoft 365): refusing it as 'no email address' confused its owner.
     expect(loadConfig({ TOCSIN_SMTP_URL: 'smtps://mail.example.com?from=alerts+ops@example.com' }).systemSmtp?.smtp.fromAddress).toBe('alerts+ops@example.com');

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
 import { ConfigError } from './shared/config-error.js';
 import { hostAndPort } from './shared/host-port.js';
+import { SWITCH_WORDS, switchValue } from './shared/switch.js';
 import { PERCENT_ENCODE_HINT, type UrlSmtp, urlSmtp } from './settings/smtp-settings.js';
 import type { DatabaseSetting } from './storage/connect.js';
 import { DATABASE_URL_MESSAGE, DEFAULT_DB_POOL_SIZE, dialectOfUrl } from './storage/storage.js';
@@ -15,7 +16,7 @@ export const DEFAULT_HOST = '127.0.0.1';
 // In any case: a template writing a YAML boolean into the environment gives `False` or `TRUE`.
 const booleanFromEnv = z.preprocess(
   (value) => (typeof value === 'string' ? value.toLowerCase() : value),
-  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes'),
+  z.enum(SWITCH_WORDS).transform((value) => switchValue(value) === true),
 );
 
 /** What TOCSIN_SMTP_URL must be; a `/`, `#`, `?` or `@` of a password cuts the URL short unless percent-encoded. */

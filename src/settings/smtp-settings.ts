@@ -2,6 +2,7 @@ import net from 'node:net';
 import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import type { SmtpAuthMethod, SmtpSecurity } from '../delivery/contract.js';
+import { switchValue } from '../shared/switch.js';
 import { displayText, emailAddress, headerSafe, isEmailAddress, patchedValue } from '../shared/validation.js';
 
 /** PERCENT_ENCODE_HINT says how to write a user name or password that has a character URLs give a meaning to. */
@@ -233,6 +234,18 @@ export interface UrlSmtp {
   readonly secrets: SmtpSecrets;
 }
 
+/** URL_PARAMETERS are the query parameters an SMTP URL may carry (smtpFromUrl). */
+const URL_PARAMETERS = ['from', 'fromName', 'starttls', 'security', 'domain', 'timeoutMs', 'allowPlaintextAuth'];
+
+/** urlSwitch reads a switch parameter of an SMTP URL as the environment's switches are read (`?starttls=yes`): absent is false. */
+function urlSwitch(query: URLSearchParams, name: string): boolean {
+  const text = query.get(name);
+  if (text === null) return false;
+  const value = switchValue(text);
+  if (value === undefined) throw new Error(`${name} must be true or false (or yes, no, 1, 0)`);
+  return value;
+}
+
 /** urlSmtp reads an SMTP URL once, for the process's lifetime; throws as smtpFromUrl does. */
 export function urlSmtp(url: string): UrlSmtp {
   return { url, ...smtpFromUrl(url) };
@@ -240,8 +253,8 @@ export function urlSmtp(url: string): UrlSmtp {
 
 /**
  * smtpFromUrl reads TOCSIN_SMTP_URL (`smtp://` plain, `smtps://` implicit TLS, `?starttls=true`
- * or `?security=`, `?from=`, `?fromName=`, user and password in the URL). Throws on a bad URL, and
- * on credentials without TLS unless the URL says `?allowPlaintextAuth=true`.
+ * or `?security=`, `?from=`, `?fromName=`, user and password in the URL). Throws on a bad URL, on a
+ * parameter it does not read, and on credentials without TLS unless the URL says `?allowPlaintextAuth=true`.
  */
 export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecrets } {
   const parsed = new URL(url);
@@ -250,7 +263,10 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   const implicit = parsed.protocol === 'smtps:';
   if (!implicit && parsed.protocol !== 'smtp:') throw new Error('the SMTP URL must start with smtp:// or smtps://');
   const query = parsed.searchParams;
-  const security = (query.get('security') ?? (query.get('starttls') === 'true' ? 'starttls' : implicit ? 'tls' : 'none')) as SmtpSecurity;
+  // A parameter it does not read (?secure=true, ?fromname=) was dropped in silence: the mail went in clear, or under another name.
+  const unknown = [...query.keys()].find((key) => !URL_PARAMETERS.includes(key));
+  if (unknown !== undefined) throw new Error(`the URL takes no parameter ${unknown} (it takes ${URL_PARAMETERS.join(', ')})`);
+  const security = (query.get('security') ?? (urlSwitch(query, 'starttls') ? 'starttls' : implicit ? 'tls' : 'none')) as SmtpSecurity;
   if (!SECURITIES.includes(security)) throw new Error('security must be none, starttls or tls');
   const host = bareHost(parsed.hostname);
   const timeoutMs = Number(query.get('timeoutMs') ?? DEFAULT_TIMEOUT_MS);
@@ -267,7 +283,7 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   const domain = query.get('domain') || null;
   // The name of the EHLO line: a line break would send commands of its own, as in a tenant's domain.
   if (domain && !headerSafe(255).safeParse(domain).success) throw new Error('domain must be one line of at most 255 characters');
-  const allowPlaintextAuth = query.get('allowPlaintextAuth') === 'true';
+  const allowPlaintextAuth = urlSwitch(query, 'allowPlaintextAuth');
   if (plaintextCredential({ security, username, allowPlaintextAuth, authMethod: 'auto' }, { password, accessToken: null })) {
     throw new Error(
       'the URL has a user name or password but no TLS, so they would cross the network in clear: use smtps://, add ?starttls=true, or add ?allowPlaintextAuth=true to accept that',
