@@ -5,7 +5,7 @@ import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
 import { ConfigError } from './shared/config-error.js';
 import { hostAndPort } from './shared/host-port.js';
 import { SWITCH_WORDS, switchValue } from './shared/switch.js';
-import { PERCENT_ENCODE_HINT, type UrlSmtp, urlSmtp } from './settings/smtp-settings.js';
+import { PERCENT_ENCODE_HINT, SMTP_URL_PARAMETERS, type UrlSmtp, unreadUrlParameters, urlSmtp } from './settings/smtp-settings.js';
 import type { DatabaseSetting } from './storage/connect.js';
 import { DATABASE_URL_MESSAGE, DEFAULT_DB_POOL_SIZE, dialectOfUrl } from './storage/storage.js';
 
@@ -199,13 +199,20 @@ const UNSPECIFIED_HOSTS = new Set(['0.0.0.0', '[::]']);
 /**
  * configWarnings are what start-up logs about a configuration that works but is weak: an admin
  * token or secret key shorter than SHORT_SECRET_LENGTH characters (taken as given, see envSchema),
- * and a public URL on every address (HOST=0.0.0.0 without TOCSIN_PUBLIC_URL, as in a container),
- * which no email link or receive URL built from it can reach.
+ * a public URL on every address (HOST=0.0.0.0 without TOCSIN_PUBLIC_URL, as in a container),
+ * which no email link or receive URL built from it can reach, and parameters of TOCSIN_SMTP_URL it
+ * does not read (`?secure=true`: the mail may not go as the operator meant).
  */
-export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey' | 'publicUrl' | 'publicUrlSet' | 'host'>): string[] {
+export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey' | 'publicUrl' | 'publicUrlSet' | 'host' | 'systemSmtp'>): string[] {
   const short = (value: string | undefined) => value !== undefined && value.length < SHORT_SECRET_LENGTH;
   const everyAddress = UNSPECIFIED_HOSTS.has(new URL(config.publicUrl).hostname);
+  const unread = config.systemSmtp ? unreadUrlParameters(config.systemSmtp.url) : [];
   return [
+    ...(unread.length > 0
+      ? [
+          `TOCSIN_SMTP_URL: ${unread.join(', ')} ${unread.length === 1 ? 'is' : 'are'} not read and has no effect (the URL takes ${SMTP_URL_PARAMETERS.join(', ')})`,
+        ]
+      : []),
     ...(short(config.adminToken) ? [`TOCSIN_ADMIN_TOKEN is shorter than ${SHORT_SECRET_LENGTH} characters: anyone who guesses it is host administrator`] : []),
     ...(short(config.secretKey)
       ? [`TOCSIN_SECRET_KEY is shorter than ${SHORT_SECRET_LENGTH} characters: the secrets it encrypts are only as safe as it is`]

@@ -234,8 +234,17 @@ export interface UrlSmtp {
   readonly secrets: SmtpSecrets;
 }
 
-/** URL_PARAMETERS are the query parameters an SMTP URL may carry (smtpFromUrl). */
-const URL_PARAMETERS = ['from', 'fromName', 'starttls', 'security', 'domain', 'timeoutMs', 'allowPlaintextAuth'];
+/** SMTP_URL_PARAMETERS are the query parameters an SMTP URL may carry (smtpFromUrl). */
+export const SMTP_URL_PARAMETERS: readonly string[] = ['from', 'fromName', 'starttls', 'security', 'domain', 'timeoutMs', 'allowPlaintextAuth'];
+
+/**
+ * unreadUrlParameters are the query parameters of an SMTP URL that smtpFromUrl does not read
+ * (`?secure=true`, `?fromname=`, a nodemailer-style `?pool=true`): start-up warns of them rather
+ * than stop, since a URL that worked before must still start.
+ */
+export function unreadUrlParameters(url: string): string[] {
+  return [...new URL(url).searchParams.keys()].filter((key) => !SMTP_URL_PARAMETERS.includes(key));
+}
 
 /** urlSwitch reads a switch parameter of an SMTP URL as the environment's switches are read (`?starttls=yes`): absent is false. */
 function urlSwitch(query: URLSearchParams, name: string): boolean {
@@ -253,8 +262,8 @@ export function urlSmtp(url: string): UrlSmtp {
 
 /**
  * smtpFromUrl reads TOCSIN_SMTP_URL (`smtp://` plain, `smtps://` implicit TLS, `?starttls=true`
- * or `?security=`, `?from=`, `?fromName=`, user and password in the URL). Throws on a bad URL, on a
- * parameter it does not read, and on credentials without TLS unless the URL says `?allowPlaintextAuth=true`.
+ * or `?security=`, `?from=`, `?fromName=`, user and password in the URL). Throws on a bad URL, and
+ * on credentials without TLS unless the URL says `?allowPlaintextAuth=true`.
  */
 export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecrets } {
   const parsed = new URL(url);
@@ -263,9 +272,6 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   const implicit = parsed.protocol === 'smtps:';
   if (!implicit && parsed.protocol !== 'smtp:') throw new Error('the SMTP URL must start with smtp:// or smtps://');
   const query = parsed.searchParams;
-  // A parameter it does not read (?secure=true, ?fromname=) was dropped in silence: the mail went in clear, or under another name.
-  const unknown = [...query.keys()].find((key) => !URL_PARAMETERS.includes(key));
-  if (unknown !== undefined) throw new Error(`the URL takes no parameter ${unknown} (it takes ${URL_PARAMETERS.join(', ')})`);
   const security = (query.get('security') ?? (urlSwitch(query, 'starttls') ? 'starttls' : implicit ? 'tls' : 'none')) as SmtpSecurity;
   if (!SECURITIES.includes(security)) throw new Error('security must be none, starttls or tls');
   const host = bareHost(parsed.hostname);
