@@ -256,7 +256,8 @@ function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, er
     random: ctx.random,
   });
   if (decision.status === 'failed') {
-    ctx.log.info({ delivery: delivery.id, tenant: delivery.tenantId, code, error }, 'delivery failed');
+    // An email given up on is what an operator running at LOG_LEVEL=warn must still see.
+    ctx.log.warn({ delivery: delivery.id, tenant: delivery.tenantId, code, error }, 'delivery failed');
     return { status: 'failed', error, code, response };
   }
   // Logged as a final failure is: an operator sees a greylisting or a full mailbox before its deadline.

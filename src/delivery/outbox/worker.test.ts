@@ -205,12 +205,23 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(await w.runOnce()).toBe(0);
   });
 
-  it('fails a 550 at RCPT after one attempt, keeping the code', async () => {
+  /** logLines are the JSON log lines a captured logger wrote. */
+  const logLines = (logged: ReturnType<typeof captureLog>) =>
+    logged
+      .text()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  it('fails a 550 at RCPT after one attempt, keeping the code, and logs it as a warning an operator at LOG_LEVEL=warn sees', async () => {
     const server = await smtp({ failures: [{ at: 'rcpt', code: 550, message: 'No such user' }] });
     endpoints.set(tenantX, endpointFor(server.port));
     const clock = new FakeClock(T0);
+    const logged = captureLog('warn');
     const d = await enqueueOne(tenantX, clock);
-    await worker(clock).runOnce();
+    await worker(clock, { logger: logged.log }).runOnce();
+    const lines = logLines(logged);
+    expect(lines.find((line) => line.delivery === d.id)).toMatchObject({ level: 40, msg: 'delivery failed', tenant: tenantX, code: 550 });
     expect(await row(d.id)).toMatchObject({ status: 'failed', attempts: 1, last_code: 550, sent_at: null });
     expect((await row(d.id)).last_error).toContain('recipient');
     expect(await attempts(d.id)).toMatchObject([{ outcome: 'failed', code: 550 }]);
@@ -224,11 +235,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     const d = await enqueueOne(tenantX, clock);
     await worker(clock, { logger: logged.log }).runOnce();
     expect(await row(d.id)).toMatchObject({ status: 'retrying', last_code: 451 });
-    const lines = logged
-      .text()
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = logLines(logged);
     expect(lines.find((line) => line.delivery === d.id)).toMatchObject({
       msg: 'delivery will be retried',
       tenant: tenantX,
