@@ -88,9 +88,9 @@ describe('tocsin test-mail where there is no SQLite database', () => {
     const dataDir = path.join(cwd, 'data');
     try {
       const c = capturedIo({ TOCSIN_DATA_DIR: dataDir, TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1?from=tocsin@example.com', LOG_LEVEL: 'silent' });
-      expect(await testMailCommand(['--tenant', 'acme', '--to', 'ops@example.com'], c.io)).toBe(2);
+      expect(await testMailCommand(['--tenant', 'acme', '--to', 'ops@example.com'], c.io)).toBe(1);
       expect(c.err()).toBe(
-        `tocsin test-mail: no database at ${path.join(dataDir, 'tocsin.db')} (TOCSIN_DATA_DIR): set TOCSIN_DATA_DIR or DATABASE_URL as for tocsin serve\n`,
+        `tocsin: no database at ${path.join(dataDir, 'tocsin.db')} (TOCSIN_DATA_DIR): set TOCSIN_DATA_DIR or DATABASE_URL as for tocsin serve\n`,
       );
       expect(fs.existsSync(dataDir)).toBe(false);
     } finally {

@@ -44,8 +44,9 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
   const sqliteFile = dialectOfUrl(config.databaseUrl) === 'sqlite' ? config.databaseUrl.slice('sqlite:'.length) : undefined;
   if (sqliteFile !== undefined && !fs.existsSync(sqliteFile)) {
     const setting = config.databaseSetting;
-    io.stderr.write(`tocsin test-mail: no database at ${sqliteFile} (${setting}): set TOCSIN_DATA_DIR or DATABASE_URL as for tocsin serve\n`);
-    return 2;
+    // Said and ended as a database that cannot be opened is (serve, migrate): status 1, one line naming the variable.
+    io.stderr.write(`tocsin: no database at ${sqliteFile} (${setting}): set TOCSIN_DATA_DIR or DATABASE_URL as for tocsin serve\n`);
+    return 1;
   }
   // A database that cannot be opened stops it with one line naming the variable, as serve and migrate do.
   const storage = await openStorageOrStop(config.databaseUrl, { poolSize: config.dbPoolSize, setting: config.databaseSetting });
