@@ -22,6 +22,7 @@ import type { ReportMetrics } from './metrics.js';
 import { tenantsWithAlerts } from './alert-facts.js';
 import { type DueReport, claimDueReports, prepareSchedule, rescheduleReports, scheduleUnscheduledTenants } from './schedule.js';
 import {
+  type ReportTime,
   type Window,
   dailyChainEnd,
   dailyWindowIfDue,
@@ -297,18 +298,18 @@ export class ReportScheduler {
     const next: (readonly [number, string])[] = [];
     const due: WindowDecision[] = [];
     // Time zone arithmetic is the costly part of a tenant here: done once per zone and report time.
-    const instants = new Map<string, { latest: Window; next: number }>();
+    const instants = new Map<string, { time: ReportTime; latest: Window; next: number }>();
     for (const tenant of tenants) {
       try {
         const tenantSettings = settings.get(tenant.id)!;
         const key = `${tenant.timeZone}\n${tenantSettings.dailyReportTime}`;
-        const time = parseReportTime(tenantSettings.dailyReportTime);
         let zoned = instants.get(key);
         if (!zoned) {
-          zoned = { latest: latestDailyWindow(settled, time, tenant.timeZone), next: nextReportInstant(settled, time, tenant.timeZone) };
+          const time = parseReportTime(tenantSettings.dailyReportTime);
+          zoned = { time, latest: latestDailyWindow(settled, time, tenant.timeZone), next: nextReportInstant(settled, time, tenant.timeZone) };
           instants.set(key, zoned);
         }
-        const lastEnd = dailyChainEnd(lastEnds.get(tenant.id), tenant.createdAt, time, tenant.timeZone);
+        const lastEnd = dailyChainEnd(lastEnds.get(tenant.id), tenant.createdAt, zoned.time, tenant.timeZone);
         const window = dailyWindowIfDue(zoned.latest, lastEnd, tenant.createdAt);
         if (window) due.push({ tenant, window, settings: tenantSettings });
         next.push([zoned.next + this.settings.settleMs, tenant.id]);

@@ -55,7 +55,7 @@ const testMailAnswer = z.union([
  * GET answers with, taken and ignored (it says where the settings in force come from, which a save
  * decides), so that a script can send back what it read with one field changed.
  */
-const systemSmtpInput = smtpSettingsInput.extend({ source: z.enum(['url', 'saved']).optional() });
+const systemSmtpInput = smtpSettingsInput.extend({ source: z.enum(['url', 'saved']).optional() }).transform(({ source: _readOnly, ...smtp }) => smtp);
 const systemSmtpView = smtpSettingsView.extend({ source: z.enum(['url', 'saved']) });
 
 /**
@@ -74,13 +74,7 @@ const testMailInput = z
  * address or language of its own, so `sendTo` is required and the email's language is asked for.
  * Unsaved settings may carry the `source` a GET of the settings answers, ignored as in the PUT.
  */
-const systemTestInput = z
-  .object({ sendTo: emailAddress, settings: systemSmtpInput.nullish(), language: language.nullish() })
-  .strict()
-  .transform(({ settings, ...rest }) => {
-    const { source: _readOnly, ...smtp } = settings ?? {};
-    return { ...rest, settings: settings ? smtp : undefined };
-  });
+const systemTestInput = z.object({ sendTo: emailAddress, settings: systemSmtpInput.nullish(), language: language.nullish() }).strict();
 
 /** settingsRoutes are the tenant's Mail tab, Test Mail Settings and the host's system mail settings. */
 export const settingsRoutes: RouteModule = (app, deps) => {
@@ -173,8 +167,7 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     showSystemSmtp(await getSystemSmtp(db, secretBox, deps.systemSmtp)),
   );
   app.put('/api/v1/system/mail-settings', { config: { access: 'host', answer: systemSmtpView }, schema: { body: systemSmtpInput } }, async (request) => {
-    const { source: _readOnly, ...input } = request.body;
-    return showSystemSmtp(await saveSystemSmtp(db, secretBox, deps.systemSmtp, input, clock));
+    return showSystemSmtp(await saveSystemSmtp(db, secretBox, deps.systemSmtp, request.body, clock));
   });
 
   app.post(
@@ -189,7 +182,7 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     },
     async (request) => {
       const { sendTo, settings, language } = request.body;
-      return sendSystemTestMail(testMail, { sendTo, settings, language: language ?? DEFAULT_LANGUAGE });
+      return sendSystemTestMail(testMail, { sendTo, settings: settings ?? undefined, language: language ?? DEFAULT_LANGUAGE });
     },
   );
 

@@ -6,6 +6,7 @@
  * parentheses. Literals are 'strings' (with '' for a quote), numbers, `null`, unquoted ISO date-times and dates (midnight UTC), unquoted Guids (OData 4's Edm.Guid, read as strings), and enum literals such as
  * `UiPath.Core.Enums.NotificationSeverity'Error'`.
  */
+import { DateTime } from 'luxon';
 
 /** ComparisonOperator is one of OData's comparison operators that the subset supports. */
 export type ComparisonOperator = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
@@ -72,15 +73,6 @@ const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2
 const ZONELESS_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$/i;
 // An OData Edm.Date literal, compared with a date-time as that day's midnight UTC.
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-// Date.parse rolls a day the month lacks over (2026-02-30 is March 2), so the day is checked first.
-function onCalendar(text: string): boolean {
-  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
-  return days !== undefined && day >= 1 && day <= days;
-}
 
 /**
  * instantOf is the instant that a date-time with an offset or a date (its midnight UTC) names, or,
@@ -89,10 +81,12 @@ function onCalendar(text: string): boolean {
  */
 export function instantOf(text: string, zoneless = false): number | undefined {
   const iso = DATETIME.test(text) ? text : DATE.test(text) ? `${text}T00:00:00Z` : zoneless && ZONELESS_DATETIME.test(text) ? `${text}Z` : undefined;
-  if (iso === undefined || !onCalendar(text)) return undefined;
-  const at = Date.parse(iso);
-  return Number.isNaN(at) ? undefined : at;
+  if (iso === undefined) return undefined;
+  // Luxon, not Date.parse, which rolls a day the month lacks over (2026-02-30 is March 2).
+  const at = DateTime.fromISO(iso, { setZone: true });
+  return at.isValid ? at.toMillis() : undefined;
 }
+
 // OData 4 writes an Edm.Guid (AlertDto's Id) unquoted, so generated clients send `Id eq 01a2…`.
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
