@@ -18,22 +18,25 @@ import { heartbeatMs } from './leases-renewal.js';
  *
  * An answer is a heartbeat (`beat`, every sixth of a lease while the worker runs) or the start of
  * a claim's transaction; a break is two heartbeats (a third of a lease) with no answer. A fresh
- * worker, too, takes over nothing in its first lease.
+ * worker, too, takes over nothing in its first lease. `onRun` hears of each new run of answers
+ * (the first, and each after a break): the database is back.
  */
 export class AnsweredTime {
   readonly #storage: Storage;
   readonly #clock: Clock;
   readonly #leaseMs: number;
+  readonly #onRun: () => void;
   /** When the current unbroken run of answers began; undefined before the first answer. */
   #since: number | undefined;
   #last = Number.NEGATIVE_INFINITY;
   #beating = false;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(deps: { storage: Storage; clock: Clock; leaseMs: number }) {
+  constructor(deps: { storage: Storage; clock: Clock; leaseMs: number; onRun?: () => void }) {
     this.#storage = deps.storage;
     this.#clock = deps.clock;
     this.#leaseMs = deps.leaseMs;
+    this.#onRun = deps.onRun ?? (() => {});
   }
 
   /** start beats now and every heartbeat until stop() (again calls do nothing while it runs). */
@@ -82,8 +85,10 @@ export class AnsweredTime {
   /** answered notes that the database answered this worker just now. */
   answered(): void {
     const now = this.#clock.now();
-    if (this.#since === undefined || this.#broken(now)) this.#since = now;
+    const run = this.#since === undefined || this.#broken(now);
+    if (run) this.#since = now;
     this.#last = Math.max(this.#last, now);
+    if (run) this.#onRun();
   }
 
   /** wholeLease tells whether the database has answered this worker without a break for a whole lease, up to now. */

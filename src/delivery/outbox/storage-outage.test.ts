@@ -16,7 +16,7 @@ import { createMailSender } from '../smtp/sender.js';
 import { AttemptRecorder } from './attempt-recorder.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { claimDue } from './leases.js';
-import { DeliveryWorker } from './worker.js';
+import { DeliveryWorker, type WorkerSettings } from './worker.js';
 
 describeEachDialect('the outbox through a storage outage', (dialect) => {
   let database: TestOutboxDatabase;
@@ -55,7 +55,11 @@ describeEachDialect('the outbox through a storage outage', (dialect) => {
     result: { status: 'sent' as const, response: '250 2.0.0 Ok' },
   });
 
-  it.runIf(dialect === 'postgres')('backs off while the claim cannot reach the database, then sends what is due once it is back', async () => {
+  /**
+   * proxiedWorker is a worker on the proxied connection sending to a real SMTP server, its
+   * warnings kept and its back-off's randomness fixed (the middle of each spread).
+   */
+  async function proxiedWorker(settings: Partial<WorkerSettings>) {
     const server = await startTestSmtpServer();
     const sender = createMailSender({ maxConnections: 1 });
     const { log, entries } = captureWarnings();
@@ -74,8 +78,13 @@ describeEachDialect('the outbox through a storage outage', (dialect) => {
       composers: {},
       logger: log,
       random: () => 0.5,
-      settings: { pollIntervalMs: 20 },
+      settings,
     });
+    return { server, sender, worker, entries };
+  }
+
+  it.runIf(dialect === 'postgres')('backs off while the claim cannot reach the database, then sends what is due once it is back', async () => {
+    const { server, sender, worker, entries } = await proxiedWorker({ pollIntervalMs: 20 });
     proxy.cut();
     worker.start();
     try {
@@ -91,6 +100,29 @@ describeEachDialect('the outbox through a storage outage', (dialect) => {
       await enqueueDeliveries(database.storage.db, [testDelivery(tenant, 'back@example.com')], systemClock);
       proxy.restore();
       await server.waitForMessages(1, 10_000);
+    } finally {
+      proxy.restore();
+      await worker.stop();
+      await sender.close();
+      await server.close();
+    }
+  });
+
+  it.runIf(dialect === 'postgres')('claims again as soon as its heartbeat finds the database back, however long its back-off has grown', async () => {
+    // A poll of a minute; the heartbeat asks every 100 ms.
+    const { server, sender, worker, entries } = await proxiedWorker({ pollIntervalMs: 60_000, leaseMs: 600 });
+    proxy.cut();
+    worker.start();
+    try {
+      const backoff = () => entries.find((e) => e.msg === 'delivery claim failed; backing off');
+      // The first failed claim backs off as long as it may: CONNECT_BACKOFF's ceiling, 11.25 s with this randomness.
+      await vi.waitFor(() => expect(backoff()?.retryInMs).toBe(11_250), { timeout: 10_000, interval: 10 });
+      const backingOffSince = Date.now();
+      await enqueueDeliveries(database.storage.db, [testDelivery(tenant, 'back-soon@example.com')], systemClock);
+      proxy.restore();
+      await server.waitForMessages(1, 30_000);
+      // Sent before the back-off ended: the heartbeat's first answer woke the claim loop.
+      expect(Date.now() - backingOffSince).toBeLessThan(11_250);
     } finally {
       proxy.restore();
       await worker.stop();

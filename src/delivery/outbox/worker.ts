@@ -124,6 +124,8 @@ export class DeliveryWorker {
   #running = false;
   #loop: Promise<void> | undefined;
   #woken = false;
+  /** Whether the claim loop's last claim failed for an outage, and it waits its back-off. */
+  #backingOff = false;
   #wakeSleeper: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
   /** Callers of idle() waiting for the loop's next idle moment. */
@@ -164,7 +166,16 @@ export class DeliveryWorker {
       },
     });
     this.#recorder = deps.recorder ?? new AttemptRecorder(deps.storage, COMMIT_WINDOW_MS[deps.storage.dialect]);
-    this.#answered = new AnsweredTime({ storage: deps.storage, clock: deps.clock, leaseMs: this.settings.leaseMs });
+    this.#answered = new AnsweredTime({
+      storage: deps.storage,
+      clock: deps.clock,
+      leaseMs: this.settings.leaseMs,
+      // A claim loop backing off through an outage (up to 15 s a wait) claims as soon as the
+      // database answers a heartbeat again, rather than sending up to a back-off late.
+      onRun: () => {
+        if (this.#backingOff) this.wake();
+      },
+    });
   }
 
   /** start runs the claim loop until stop(); the doorbell and wake() cut a poll short. */
@@ -252,6 +263,7 @@ export class DeliveryWorker {
       try {
         const { claimed, limit, nextDueAt } = await this.#claimAndDispatch();
         failures = 0;
+        this.#backingOff = false;
         full = claimed > 0 && claimed === limit;
         // Nothing due: sleep until the first queued row falls due, or a wake (new rows, a slot freed).
         if (nextDueAt !== undefined && this.settings.idlePollIntervalMs !== undefined) {
@@ -263,6 +275,7 @@ export class DeliveryWorker {
         // The claim stage's error says whether waiting helps: an outage backs off (doubling from a
         // poll up to CONNECT_BACKOFF's ceiling), so a database that is down is not hammered every poll.
         if (isRetryable(err)) {
+          this.#backingOff = true;
           waitMs = backoffDelay(failures++, { firstMs: this.settings.pollIntervalMs, maxMs: CONNECT_BACKOFF.maxMs }, this.#attempt.random);
           this.#log.warn({ err, retryInMs: waitMs }, 'delivery claim failed; backing off');
         } else {
