@@ -58,6 +58,15 @@ describeEachDialect('tocsin raise', (dialect) => {
     });
   });
 
+  it("takes the API's own address as --url too, as an operator copies it from the README or a script's base URL", async () => {
+    const args = ['--token', token, '--tenant', 'ops', '--severity', 'Info', '--component', 'Jobs', '--message', 'Given the API base'];
+    for (const url of [`${t.tocsin.url}/api/v1`, `${t.tocsin.url}/api/v1/`]) {
+      const c = capturedIo();
+      expect(await raiseCommand([...args, '--url', url], c.io), c.err()).toBe(0);
+      expect((await t.call('GET', `/api/v1/tenants/ops/alerts/${c.out().trim()}`)).json().message).toBe('Given the API base');
+    }
+  });
+
   it("takes the host administrator's TOCSIN_ADMIN_TOKEN when no other token is given, as the server's own environment has it", async () => {
     const c = capturedIo({ TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN, TOCSIN_PUBLIC_URL: t.tocsin.url! });
     const code = await raiseCommand(['--tenant', 'ops', '--severity', 'Warn', '--component', 'Jobs', '--message', 'From the host shell'], c.io);

@@ -64,10 +64,10 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
     ...(data === undefined ? {} : { data }),
   };
   // Without --url, the server the same knobs describe: a PORT=9000 in the environment meant 8080 here.
-  const base = (values.url ?? publicUrlOf(io.env.TOCSIN_PUBLIC_URL || undefined, io.env.HOST || DEFAULT_HOST, Number(io.env.PORT || DEFAULT_PORT))).replace(
-    /\/+$/,
-    '',
-  );
+  // The API's own base (…/api/v1) names the same server: it was asked for /api/v1/api/v1/….
+  const base = (values.url ?? publicUrlOf(io.env.TOCSIN_PUBLIC_URL || undefined, io.env.HOST || DEFAULT_HOST, Number(io.env.PORT || DEFAULT_PORT)))
+    .replace(/\/+$/, '')
+    .replace(/\/api\/v1$/, '');
   const url = `${base}/api/v1/tenants/${encodeURIComponent(values.tenant!)}/alerts`;
   let response: Response;
   try {
