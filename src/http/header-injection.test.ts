@@ -2,6 +2,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 import { type ReceivedMessage, type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { OWN_HEADERS, headerNames, longestLine } from '../../test/support/raw-mail.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 
 const TENANT = 'inject';
@@ -14,34 +15,6 @@ const USER_NAME = 'Mallory %0D%0ABcc: eve@evil.example, "Boss" <boss@evil.exampl
 const FROM_NAME = 'Alerts" <spoof@evil.example>, Bcc: eve@evil.example';
 const LONG_NAME = 'x'.repeat(200);
 const LONG_EVENT = `Custom.${'A'.repeat(120)}`;
-// The headers Tocsin writes (mime.ts, headers.ts); anything else in a message was injected.
-const OWN_HEADERS = new Set([
-  'from',
-  'to',
-  'subject',
-  'message-id',
-  'date',
-  'mime-version',
-  'content-type',
-  'x-tocsin-kind',
-  'x-tocsin-tenant',
-  'auto-submitted',
-  'x-auto-response-suppress',
-  'list-unsubscribe',
-  'list-unsubscribe-post',
-  'in-reply-to',
-  'references',
-]);
-
-/** headerNames lists the names of a raw message's headers, folded lines joined to theirs. */
-function headerNames(raw: string): string[] {
-  const head = raw.split('\r\n\r\n', 1)[0]!;
-  return head
-    .split('\r\n')
-    .filter((line) => !/^[ \t]/.test(line))
-    .map((line) => line.slice(0, line.indexOf(':')).toLowerCase());
-}
-
 describeEachDialect('header-bound fields: line breaks refused at the API, the rest never adds a header or recipient', (dialect) => {
   let t: TestApp;
   let server: TestSmtpServer;
@@ -154,7 +127,7 @@ describeEachDialect('header-bound fields: line breaks refused at the API, the re
       expect(message.envelope.to).toHaveLength(1);
       expect(expected.has(message.envelope.to[0]!), message.envelope.to[0]).toBe(true);
       expect(headerNames(message.raw).filter((name) => !OWN_HEADERS.has(name))).toEqual([]);
-      expect(Math.max(...message.raw.split('\r\n').map((line) => Buffer.byteLength(line)))).toBeLessThanOrEqual(998);
+      expect(longestLine(message.raw)).toBeLessThanOrEqual(998);
       const parsed = await simpleParser(message.raw);
       expect([parsed.cc, parsed.bcc]).toEqual([undefined, undefined]);
       expect(parsed.from?.value.map((v) => v.address)).toEqual(['alerts@inject.example.com']);

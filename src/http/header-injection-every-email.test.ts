@@ -1,0 +1,111 @@
+/**
+ * S1 of the security test list for the emails header-injection.test.ts does not send: the 10-minute
+ * summary and the daily report, in every language, where the tenant's display name, the readers'
+ * names and the sender's display name are put into translated subjects and address headers. The
+ * real app sends them (its own worker and scheduler) to a test SMTP server that keeps each raw
+ * session, which is what is checked: recipients, header names and line lengths.
+ */
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { OWN_HEADERS, headerNames, longestLine } from '../../test/support/raw-mail.js';
+import { type ReceivedMessage, type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { describeEachDialect } from '../../test/support/storage.js';
+import { LANGUAGES } from '../i18n/languages.js';
+
+const TENANT = 'inject-every';
+// Each is accepted by the API (no line break), and each would add a header, a recipient or a
+// decoded line break if glued into a header unencoded: percent-encoded CR/LF, an RFC 2047 encoded
+// word that decodes to CR/LF, a quoted name closing early, address lists, and an invalid header tail.
+const PAYLOADS = [
+  'Acme %0d%0aBcc: eve@evil.example',
+  '=?utf-8?q?x=0D=0ABcc:_eve@evil.example?=',
+  '"Boss" <boss@evil.example>, Bcc: eve@evil.example',
+  'Ops\tX-Injected: 1',
+];
+// At the length limit, in a script that encodes to many more octets than characters.
+const LONG_NAME = 'é日'.repeat(100);
+const KINDS = ['summary', 'daily'] as const;
+
+describeEachDialect('header-bound fields in the summary and the daily report, in every language, on the wire', (dialect) => {
+  let t: TestApp;
+  let server: TestSmtpServer;
+
+  beforeAll(async () => {
+    server = await startTestSmtpServer();
+    t = await startTestApp(dialect, { TOCSIN_SUMMARY_INTERVAL_SECONDS: '1', TOCSIN_PUBLIC_URL: 'https://tocsin.example.com' });
+  });
+  afterAll(async () => {
+    await t.close();
+    await server.close();
+  });
+
+  it('sends each reader one RCPT, only its own headers, no line over 998 octets, and the hostile names back as text', async () => {
+    const base = `/api/v1/tenants/${TENANT}`;
+    const displayName = `${PAYLOADS[0]} ${PAYLOADS[1]}`;
+    expect((await t.call('POST', '/api/v1/tenants', { name: TENANT, displayName, timeZone: 'UTC' })).statusCode).toBe(201);
+    // The report time a few seconds from now, in the tenant's zone: the daily report comes then.
+    const soon = new Date(Date.now() + 4_000).toISOString().slice(11, 19);
+    const mail = await t.call('PUT', `${base}/settings/mail`, {
+      alertsEmailEnabled: true,
+      dailyReportTime: soon,
+      useCustom: true,
+      custom: { host: '127.0.0.1', port: server.port, security: 'none', fromAddress: 'alerts@inject.example.com', fromDisplayName: PAYLOADS[2] },
+    });
+    expect(mail.statusCode, mail.body).toBe(200);
+    // A reader per language and payload, named with it; one more with the longest name.
+    const readers = new Map<string, string>();
+    for (const [index, language] of LANGUAGES.entries()) {
+      const name = index === 0 ? LONG_NAME : PAYLOADS[index % PAYLOADS.length]!;
+      const email = `reader-${language}@inject.example.com`;
+      const user = await t.call('POST', `${base}/users`, { email, name, language, roles: ['Alerts Viewer'] });
+      expect(user.statusCode, user.body).toBe(201);
+      readers.set(email, name);
+    }
+    const raised = await t.call('POST', `${base}/alerts`, {
+      alerts: PAYLOADS.map((payload, i) => ({
+        severity: i % 2 ? 'Error' : 'Fatal',
+        component: 'Robots',
+        event: `Custom.Event${i}`,
+        message: `${payload} ${'m'.repeat(4_000)}`,
+        source: { process: payload, robot: LONG_NAME, queue: payload },
+      })),
+    });
+    expect(raised.statusCode, raised.body).toBe(202);
+
+    // Every reader gets one summary and one daily report.
+    let received: ReceivedMessage[] = [];
+    const kindOf = (m: ReceivedMessage) => /^X-Tocsin-Kind: (\w+)/m.exec(m.raw)?.[1];
+    for (;;) {
+      received = server.messages.filter((m) => (KINDS as readonly string[]).includes(kindOf(m) ?? ''));
+      if (received.length >= readers.size * KINDS.length) break;
+      await server.waitForMessages(server.messages.length + 1, 20_000);
+    }
+    expect(received.map((m) => `${m.envelope.to.join(',')} ${kindOf(m)}`).sort()).toEqual(
+      [...readers.keys()].flatMap((email) => KINDS.map((kind) => `${email} ${kind}`)).sort(),
+    );
+    for (const message of received) {
+      const what = `${message.envelope.to.join(',')} ${kindOf(message)}`;
+      expect(
+        headerNames(message.raw).filter((name) => !OWN_HEADERS.has(name)),
+        what,
+      ).toEqual([]);
+      expect(longestLine(message.raw), what).toBeLessThanOrEqual(998);
+      const parsed = await simpleParser(message.raw);
+      expect([parsed.cc, parsed.bcc], what).toEqual([undefined, undefined]);
+      expect(
+        parsed.from?.value.map((v) => [v.address, v.name]),
+        what,
+      ).toEqual([['alerts@inject.example.com', PAYLOADS[2]]]);
+      const to = parsed.to && !Array.isArray(parsed.to) ? parsed.to.value : [];
+      expect(
+        to.map((v) => [v.address, v.name]),
+        what,
+      ).toEqual([[message.envelope.to[0], readers.get(message.envelope.to[0]!)]]);
+      // The tenant's name in each language's subject is its display name, as text (clipped, with an ellipsis, when long).
+      expect(parsed.subject, what).toContain(PAYLOADS[0]);
+      expect(parsed.subject, what).not.toMatch(/[\r\n]/);
+      expect(parsed.headers.get('x-tocsin-tenant'), what).toBe(TENANT);
+    }
+  });
+});
