@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SmtpEndpoint } from '../contract.js';
 import { SessionPool } from './pool.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
+import { until } from '../../../test/support/until.js';
+import { type TestSmtpServer, startSilentServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 
-function endpointFor(server: TestSmtpServer): SmtpEndpoint {
+function endpointFor(server: { readonly port: number }): SmtpEndpoint {
   return { host: 'localhost', port: server.port, security: 'none', authMethod: 'none', fromAddress: 'alerts@example.com', timeoutMs: 10_000 };
 }
 
@@ -29,6 +30,21 @@ describe('SessionPool against a real smtp-server', () => {
   afterEach(async () => {
     for (const pool of pools.splice(0)) pool.close();
     await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  it('ends a connection still waiting for the greeting when closed, so that a silent server holds no stopping process', async () => {
+    const silent = await startSilentServer();
+    try {
+      const pool = new SessionPool({ ...endpointFor(silent), timeoutMs: 120_000 }, { maxConnections: 1, maxMessages: 100, warm: false });
+      const sent = pool.send(envelope, message(0));
+      await until(() => silent.openConnections() === 1, 'the pool to connect');
+      pool.close();
+      await expect(sent).rejects.toThrow('closed');
+      // The client's socket is gone: nothing of the pool keeps the event loop alive for the greeting's two minutes.
+      await silent.allClosed();
+    } finally {
+      await silent.close();
+    }
   });
 
   it('says QUIT after maxMessages on a session and sends the rest on a fresh one', async () => {

@@ -71,6 +71,8 @@ export class SessionPool {
   readonly #intervalMs: number;
   #ceiling: number;
   #closed = false;
+  /** Aborted by close: ends the sessions still being opened (a silent server's greeting is awaited for its whole timeout). */
+  readonly #closing = new AbortController();
   /** Opens that failed in a row, and the time before which the keepalive opens none (backoff). */
   #failures = 0;
   #retryAt = 0;
@@ -120,9 +122,10 @@ export class SessionPool {
     }).finally(() => signal?.removeEventListener('abort', callOff));
   }
 
-  /** close ends every session at once (a send under way fails) and fails the queued sends. */
+  /** close ends every session at once (a send under way fails, one being opened too) and fails the queued sends. */
   close(): void {
     this.#closed = true;
+    this.#closing.abort();
     if (this.#timer) clearInterval(this.#timer);
     for (const waiting of this.#queue.splice(0)) waiting.reject(closedError());
     for (const slot of this.#slots.splice(0)) slot.session?.close();
@@ -150,7 +153,7 @@ export class SessionPool {
   #open(): void {
     const slot: Slot = { state: 'opening', idleSince: 0, keepalives: 0 };
     this.#slots.push(slot);
-    SmtpSession.open(this.endpoint).then(
+    SmtpSession.open(this.endpoint, undefined, { signal: this.#closing.signal }).then(
       (session) => {
         if (this.#closed || !this.#slots.includes(slot)) return session.close();
         this.#failures = 0;

@@ -119,8 +119,14 @@ export class SmtpSession {
    * (watchForImplicitTls): for a person waiting on Test Mail Settings only. An email's session
    * waits for the greeting, as a server that delays it on purpose (Postfix's postscreen, sendmail's
    * greet_pause) may penalise a client that speaks first, even on a connection of its own.
+   * `signal` aborted ends an opening not yet done: a closing pool is not held by a silent server
+   * for the greeting's whole timeout.
    */
-  static open(endpoint: SmtpEndpoint, log?: ExternalLogger, { probeEarly = false }: { probeEarly?: boolean } = {}): Promise<SmtpSession> {
+  static open(
+    endpoint: SmtpEndpoint,
+    log?: ExternalLogger,
+    { probeEarly = false, signal }: { probeEarly?: boolean; signal?: AbortSignal | undefined } = {},
+  ): Promise<SmtpSession> {
     let options: ReturnType<typeof connectionOptions>;
     let auth: ReturnType<typeof loginOf>;
     try {
@@ -148,10 +154,12 @@ export class SmtpSession {
       let settled = false;
       // A port that expects implicit TLS never greets a plain connection: found out early, it fails the opening.
       let watch: ImplicitTlsWatch | undefined;
+      const abandon = () => fail(Object.assign(new Error('the connection was called off before it was open'), { code: 'ECONNABORTED' }));
       const fail = (err: unknown) => {
         if (settled) return;
         settled = true;
         watch?.stop();
+        signal?.removeEventListener('abort', abandon);
         smtp.close();
         // The idle socket's timeout has the greeting's length and may end the wait first on a busy machine:
         // either way, what timed out was the wait for the greeting.
@@ -164,6 +172,8 @@ export class SmtpSession {
       };
       smtp.once('error', fail);
       opening.onEnd(() => fail(opening.#endError('Connection closed unexpectedly')));
+      if (signal?.aborted) return abandon();
+      signal?.addEventListener('abort', abandon, { once: true });
       if (probeEarly) watch = watchForImplicitTls(endpoint, () => opening.#greeted, fail);
       smtp.connect((err) => {
         if (err) return fail(err);
@@ -171,6 +181,7 @@ export class SmtpSession {
           if (settled) return;
           settled = true;
           watch?.stop();
+          signal?.removeEventListener('abort', abandon);
           smtp.removeListener('error', fail);
           resolve(opening);
         };
