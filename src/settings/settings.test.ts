@@ -4,9 +4,11 @@ import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smt
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { captureLog } from '../../test/support/log-capture.js';
 import { up as keepAlertsEmailOfExistingTenants } from '../storage/migrations/20261129-61-settings-existing-tenants-keep-alerts-email.js';
+import { up as keepPlaintextAuthOfOlderSettings } from '../storage/migrations/20261203-20-settings-older-plaintext-auth-kept.js';
+import { loginOf } from '../delivery/smtp/transport-options.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
-import { getMailSettings } from './mail-settings.js';
-import { resolveEndpoint } from './endpoint.js';
+import { getMailSettings, getSystemSmtp, readSendSettings } from './mail-settings.js';
+import { effectiveSmtp, resolveEndpoint, toEndpoint } from './endpoint.js';
 import { REFUSED_HOST_MESSAGE } from './host-guard.js';
 import { SecretBox } from './secret-box.js';
 import { sameSmtpHost, sentSecret } from './test-mail.js';
@@ -876,6 +878,86 @@ describeEachDialect('alert emails of tenants that existed before they started of
       expect(await getMailSettings(db, 'saved-off')).toMatchObject({ alertsEmailEnabled: false, dailyReportTime: '07:00', sendEmptyDailyReport: true });
       expect(await getMailSettings(db, 'saved-on')).toMatchObject({ alertsEmailEnabled: true, dailyReportTime: '07:00' });
       expect(await db.selectFrom('tenant_mail_settings').select('updated_at').where('tenant_id', '=', 'saved-off').executeTakeFirst()).toEqual({
+        updated_at: 5,
+      });
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+describeEachDialect('SMTP settings saved before allowPlaintextAuth existed', (dialect) => {
+  it('keep signing in over a connection without TLS after the upgrade, as they did, and nothing else gains it', async () => {
+    // Tocsin of 2026-11-29 23:04 sent a saved user name and password over security "none"; main
+    // then refused them at every send ("credentials are never sent without TLS"), so the emails
+    // queued before the upgrade failed for good and the tenant's mail stopped until someone acted.
+    const storage = await openTestStorage(dialect);
+    try {
+      const db = storage.db;
+      const box = SecretBox.fromPassphrase('upgrade-secret-key');
+      const tenant = (id: string) => ({ id, name: id, display_name: id, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 0 });
+      await db
+        .insertInto('tenants')
+        .values([tenant('plain-auth'), tenant('starttls'), tenant('relay'), tenant('no-auth')])
+        .execute();
+      // The JSON as the code of that time wrote it: no allowPlaintextAuth key.
+      const oldSmtp = (overrides: Record<string, unknown>) =>
+        JSON.stringify({
+          host: '127.0.0.1',
+          port: 2525,
+          security: 'none',
+          domain: null,
+          username: 'user',
+          authMethod: 'auto',
+          fromAddress: 'alerts@acme.example.com',
+          fromDisplayName: null,
+          timeoutMs: 30000,
+          ...overrides,
+        });
+      const saved = (tenantId: string, smtp: string, password: boolean) => ({
+        tenant_id: tenantId,
+        alerts_email_enabled: 1,
+        use_custom: 1,
+        daily_report_time: '10:00',
+        send_empty_daily_report: 0,
+        custom_smtp: smtp,
+        custom_password: password ? box.seal(PASSWORD, `tenant:${tenantId}:smtp-password`) : null,
+        custom_access_token: null,
+        updated_at: 5,
+      });
+      await db
+        .insertInto('tenant_mail_settings')
+        .values([
+          saved('plain-auth', oldSmtp({}), true),
+          saved('starttls', oldSmtp({ security: 'starttls', port: 587 }), true),
+          saved('relay', oldSmtp({ username: null }), false),
+          saved('no-auth', oldSmtp({ authMethod: 'none' }), true),
+        ])
+        .execute();
+      await db
+        .insertInto('host_settings')
+        .values({
+          key: 'system-mail-settings',
+          value: JSON.stringify({ smtp: oldSmtp({ username: 'host-user' }), password: box.seal(PASSWORD, 'system:smtp-password'), accessToken: null }),
+          updated_at: 5,
+        })
+        .execute();
+
+      await keepPlaintextAuthOfOlderSettings(db);
+
+      const sendsWith = async (tenantId: string) => {
+        const { smtp, secrets } = effectiveSmtp(box, await readSendSettings(db, tenantId), CONTEXT.systemSmtp);
+        return loginOf(toEndpoint(smtp, secrets));
+      };
+      expect(await sendsWith('plain-auth')).toEqual({ user: 'user', credentials: { user: 'user', pass: PASSWORD } });
+      expect((await getMailSettings(db, 'plain-auth')).custom).toMatchObject({ security: 'none', allowPlaintextAuth: true });
+      expect((await getSystemSmtp(db, box, CONTEXT.systemSmtp)).smtp).toMatchObject({ username: 'host-user', allowPlaintextAuth: true });
+      // Settings that send no credentials in clear are left as they were.
+      for (const other of ['starttls', 'relay', 'no-auth']) {
+        expect((await getMailSettings(db, other)).custom?.allowPlaintextAuth, other).toBe(false);
+      }
+      expect(await db.selectFrom('tenant_mail_settings').select(['custom_smtp', 'updated_at']).where('tenant_id', '=', 'starttls').executeTakeFirst()).toEqual({
+        custom_smtp: oldSmtp({ security: 'starttls', port: 587 }),
         updated_at: 5,
       });
     } finally {

@@ -208,7 +208,7 @@ const storedSmtp = z.object({
   fromAddress: z.string(),
   fromDisplayName: z.string().nullable(),
   timeoutMs: z.number(),
-  // Settings saved before the field existed never allowed it.
+  // Settings saved before the field existed that signed in without TLS carry it (migration 20261203-20); the others never allowed it.
   allowPlaintextAuth: z.boolean().default(false),
 });
 

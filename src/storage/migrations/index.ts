@@ -26,4 +26,5 @@ export const MIGRATIONS: Readonly<Record<string, () => Promise<TocsinMigration>>
   '20261202-10-alerts-time-floor-plpgsql': () => import('./20261202-10-alerts-time-floor-plpgsql.js'),
   '20261202-20-deliveries-by-recipient': () => import('./20261202-20-deliveries-by-recipient.js'),
   '20261203-10-settings-test-mail-turns': () => import('./20261203-10-settings-test-mail-turns.js'),
+  '20261203-20-settings-older-plaintext-auth-kept': () => import('./20261203-20-settings-older-plaintext-auth-kept.js'),
 };
