@@ -30,8 +30,9 @@ class ListedMigrationProvider implements MigrationProvider {
  * already run (main of 2026-11-29 23:29 ran 20261130-70-sources before 20261130-61-reports-schedule
  * existed): it is applied all the same, in name order with the other pending ones, rather than
  * refusing the database. Each migration stands on the ones named before it, never on later ones.
+ * Tests also build an older version's schema with it (`migrateTo`).
  */
-function migratorFor(storage: Storage, db: Kysely<any> = storage.db): Migrator {
+export function migratorFor(storage: Storage, db: Kysely<any> = storage.db): Migrator {
   return new Migrator({ db, provider: new ListedMigrationProvider(storage.dialect), allowUnorderedMigrations: true });
 }
 

@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type StartOptions, type Tocsin, startTocsin } from '../../src/server.js';
 import type { Dialect } from '../../src/storage/dialect.js';
-import { type IcuLocale, createTestDatabase } from './storage.js';
+import { type IcuLocale, type TestDatabase, createTestDatabase } from './storage.js';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,12 +34,18 @@ export async function startTestApp(
   options: StartOptions = {},
   /**
    * `reach` rewrites the test database's URL, e.g. to go through a TcpProxy that can cut it;
-   * `icuLocale` gives a PostgreSQL database that collation (createTestDatabase).
+   * `icuLocale` gives a PostgreSQL database that collation (createTestDatabase); `prepare` lays out
+   * the database and the data folder before Tocsin starts on them (an older version's installation).
    */
-  { reach = (url: string) => url, icuLocale }: { reach?: (url: string) => string; icuLocale?: IcuLocale } = {},
+  {
+    reach = (url: string) => url,
+    icuLocale,
+    prepare,
+  }: { reach?: (url: string) => string; icuLocale?: IcuLocale; prepare?: (database: TestDatabase, dataDir: string) => Promise<void> } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect, { icuLocale });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-'));
+  await prepare?.(database, dataDir);
   const config = loadConfig({
     DATABASE_URL: reach(database.url),
     TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN,
