@@ -100,6 +100,11 @@ export interface TestSmtpServer {
   waitForHeld(count: number, timeoutMs?: number): Promise<void>;
   /** releaseReplies gives the held replies (each message then counts as received) and holds no more. */
   releaseReplies(): void;
+  /**
+   * pendingReplies is how many messages were read whole and still wait for the reply to their "."
+   * (dataReplyDelayMs or holdReplies): a sender killed now cannot know they were taken.
+   */
+  pendingReplies(): number;
   /** waitForMessages resolves once `count` messages arrived, or rejects after `timeoutMs`. */
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   close(): Promise<void>;
@@ -316,6 +321,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
         timeoutMs,
         () => `expected ${count} held replies, got ${held.length}`,
       ),
+    pendingReplies: () => replyTimers.size + held.length,
     releaseReplies() {
       holding = false;
       for (const reply of held.splice(0)) reply();
