@@ -8,8 +8,9 @@
  *   `--rounds` times; every alert answered 202 must be stored with what was posted.
  * - R2, kill mid-send: 500 emails, a sink that answers each "." after 2 s, one worker process (the
  *   production lease, heartbeat and poll, 3 connections) SIGKILLed `--kills` times, each after a random
- *   life of `--kill-every` seconds, and started again each time; no email lost, duplicates only among the messages whose "." the sink held at a kill, and
- *   how long after its lease ran out each held row was claimed again.
+ *   life of `--kill-every` seconds, and started again each time; no email lost, duplicates only among the
+ *   rows a dead worker held (its "." read by the sink, the 250 unheard or not committed), and how long
+ *   after its lease ran out each held row was claimed again (behind the rows queued before it fell due).
  * - R9, claims under concurrency: 10,000 emails, 8 worker processes on PostgreSQL or 4 on SQLite; double
  *   claims (two attempts of one row running at once, or an email received twice), emails per second, and
  *   busy-database errors the workers logged.
@@ -170,8 +171,9 @@ async function r2(dialect: Dialect): Promise<void> {
   // Each worker lives a random time in this range (seconds): a life shorter than a lease (10 s) takes over no row.
   const [fromS, toS] = opts['kill-every'].split('-').map(Number) as [number, number];
   const unsent = async () => (await storage.db.selectFrom('deliveries').select('id').where('status', '!=', 'sent').execute()).length;
-  // Per kill: the messages whose "." the sink held, and the rows held (lease expiry, attempt in flight).
+  // Per kill: the messages whose "." the sink held, and how many rows the dead worker left held.
   const inWindow: number[] = [];
+  const heldPerKill: number[] = [];
   // A row still held by a dead worker at the next kill keeps its first entry: nobody renewed its lease.
   const held = new Map<string, { messageId: string; leaseExpiresAt: number; attempt: number; killedAt: number }>();
   const started = Date.now();
@@ -190,10 +192,12 @@ async function r2(dialect: Dialect): Promise<void> {
       .select(['id', 'message_id', 'lease_expires_at', 'attempts'])
       .where('status', '=', 'sending')
       .execute();
+    const before = held.size;
     for (const r of rows) {
       if (held.get(r.id)?.attempt !== r.attempts)
         held.set(r.id, { messageId: r.message_id, leaseExpiresAt: r.lease_expires_at!, attempt: r.attempts, killedAt });
     }
+    heldPerKill.push(held.size - before);
   }
   const last = await startWorker(url, sink, env);
   await waitUntil('every email sent', async () => (await unsent()) === 0, 600_000, 200);
@@ -221,16 +225,18 @@ async function r2(dialect: Dialect): Promise<void> {
   }
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const lost = emails - counts.size;
-  const windowMessages = inWindow.reduce((a, b) => a + b, 0);
+  // The window of doubt: a "." the sink read whose 250 the worker did not hear, or heard and did not commit (the
+  // group commit). Only rows the dead worker held can be in it, so every duplicate must be one of them.
+  const repliesHeld = inWindow.reduce((a, b) => a + b, 0);
   process.stdout.write(
     `R2 ${dialect}: ${emails} emails, ${landed} SIGKILLs of the worker (lease ${DEFAULT_WORKER_SETTINGS.leaseMs / 1000} s), the sink answering "." after 2 s; ` +
-      `lost ${lost}, duplicates ${duplicates} (${((100 * duplicates) / emails).toFixed(1)} %), ` +
-      `${inWindow.filter((n) => n > 0).length} kills inside the window holding ${windowMessages} messages, duplicates outside it ${outsideWindow}; ` +
-      `rows held at the kills ${held.size}, claimed again after their lease expired p50 ${s(median(afterLease))} p99 ${s(percentile(afterLease, 99))} ` +
+      `lost ${lost}, duplicates ${duplicates} (${((100 * duplicates) / emails).toFixed(1)} %), duplicates not held at a kill ${outsideWindow}; ` +
+      `${heldPerKill.filter((n) => n > 0).length} kills left ${held.size} rows held, the sink holding ${repliesHeld} replies to "." at the kills; ` +
+      `held rows claimed again after their lease expired p50 ${s(median(afterLease))} p99 ${s(percentile(afterLease, 99))} ` +
       `(after the kill p50 ${s(median(afterKill))} p99 ${s(percentile(afterKill, 99))}); ${seconds.toFixed(0)} s\n` +
       `  ${reproduce('R2', dialect, `--kills ${kills} --kill-every ${opts['kill-every']} `)}\n`,
   );
-  if (lost > 0 || outsideWindow > 0 || duplicates > windowMessages) process.exitCode = 1;
+  if (lost > 0 || outsideWindow > 0) process.exitCode = 1;
 }
 
 async function r9(dialect: Dialect): Promise<void> {
