@@ -299,8 +299,9 @@ describe('SMTP sender against real smtp-server instances', () => {
     const implicit = await start({ tls: 'implicit' });
     for (const security of ['starttls', 'none'] as const) {
       // Room for a loaded machine to connect before the wait for the greeting starts (500 ms left none on CI),
-      // and for the handshake of the probe made after it, which has a twentieth of the timeout.
-      const onImplicit = await failure(sender.send(endpointFor(implicit, { security, timeoutMs: 3_000 }), email()));
+      // and for the handshake of the probe made after it, which has a twentieth of the timeout (250 ms:
+      // a loopback handshake on a machine as loaded as CI's takes some tens).
+      const onImplicit = await failure(sender.send(endpointFor(implicit, { security, timeoutMs: 5_000 }), email()));
       expect(onImplicit).toMatchObject({ stage: 'tls', retryable: false });
       expect(onImplicit.message).toMatch(/expects implicit TLS/);
     }
