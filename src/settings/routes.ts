@@ -81,7 +81,8 @@ export const settingsRoutes: RouteModule = (app, deps) => {
   const { storage, secretBox, clock } = deps;
   const db = storage.db;
   const sender = createMailSender();
-  app.addHook('onClose', () => sender.close());
+  // Before the requests in flight are waited for: a test on a silent server is answered at once, not after its timeout.
+  app.addHook('preClose', () => sender.close());
   const testMail: TestMailDeps = {
     db,
     secretBox,

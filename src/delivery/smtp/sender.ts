@@ -106,6 +106,9 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
   const idleMs = Math.max(options.idleMs ?? 4 * 60_000, warmMs);
   const pools = new Map<string, Pool>();
   let closed = false;
+  // Aborted by close, with what a transcribed send still under way answers: a person waiting on
+  // Test Mail Settings hears that Tocsin is stopping, and the stop does not wait for the timeout.
+  const closing = new AbortController();
 
   const sweep = setInterval(
     () => {
@@ -160,13 +163,16 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
   const sendTranscribed = async (endpoint: SmtpEndpoint, email: OutgoingEmail): Promise<SendReceipt> => {
     const transcript = createTranscript(endpointSecrets(endpoint));
     let session: SmtpSession | undefined;
+    const end = () => session?.close();
+    closing.signal.addEventListener('abort', end, { once: true });
     try {
-      session = await SmtpSession.open(endpoint, transcript.logger, { probeEarly: true });
+      session = await SmtpSession.open(endpoint, transcript.logger, { probeEarly: true, signal: closing.signal });
       const response = await session.send(envelopeOf(endpoint, email.to), messageOf(endpoint, email));
       return { messageId: bindMessageIds(email.messageId, endpoint.fromAddress), response, transcript: transcript.lines() };
     } catch (err) {
-      throw new TranscribedSmtpError(err as SmtpDeliveryError, transcript.lines());
+      throw new TranscribedSmtpError(closing.signal.aborted ? closing.signal.reason : (err as SmtpDeliveryError), transcript.lines());
     } finally {
+      closing.signal.removeEventListener('abort', end);
       session?.quit();
     }
   };
@@ -189,6 +195,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     },
     async close() {
       closed = true;
+      closing.abort(new SmtpDeliveryError('Tocsin is stopping: the test was called off. Try again once it is back.', 'connect', true));
       clearInterval(sweep);
       for (const pool of pools.values()) pool.sessions.close();
       pools.clear();

@@ -154,7 +154,7 @@ export class SmtpSession {
       let settled = false;
       // A port that expects implicit TLS never greets a plain connection: found out early, it fails the opening.
       let watch: ImplicitTlsWatch | undefined;
-      const abandon = () => fail(Object.assign(new Error('the connection was called off before it was open'), { code: 'ECONNABORTED' }));
+      const abandon = () => fail(new SmtpDeliveryError('the connection was called off before it was open', 'connect', true));
       const fail = (err: unknown) => {
         if (settled) return;
         settled = true;
