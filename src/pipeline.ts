@@ -73,6 +73,8 @@ export interface PipelineDeps {
   readonly secretBox: SecretBox;
   /** The system default SMTP in force, read once at start (TOCSIN_SMTP_URL, else the built-in catcher's). */
   readonly systemSmtp: UrlSmtp;
+  /** How often the pull connector looks for due sources (StartOptions.pullTickMs); its own default when undefined. */
+  readonly pullTickMs?: number;
 }
 
 /** Stoppable is a started loop of a stage. */
@@ -222,7 +224,15 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       if (remote) listener = await listenForOutbox(config.databaseUrl, doorbell, logger);
       // ingest, pulled: the workers poll Orchestrator pull sources (a lease on each source keeps two
       // workers from polling it at once), started last, once their alerts' decider listens.
-      pull = startPullConnector({ db: storage.db, secretBox: deps.secretBox, clock, logger, floodWindowMs: config.floodWindowMs, fatalSignal });
+      pull = startPullConnector({
+        db: storage.db,
+        secretBox: deps.secretBox,
+        clock,
+        logger,
+        floodWindowMs: config.floodWindowMs,
+        fatalSignal,
+        tickMs: deps.pullTickMs,
+      });
     }
 
     return {

@@ -62,6 +62,8 @@ export interface StartOptions {
   wholeMetrics?: (registry: Registry) => () => Promise<string>;
   /** Aborted to give up waiting for the database (a SIGTERM meanwhile): the start then rejects, having closed what it opened. */
   signal?: AbortSignal;
+  /** How often a worker looks for Orchestrator pull sources that are due (default 1 s): tests that wait for polls shorten it. */
+  pullTickMs?: number;
 }
 
 /**
@@ -149,6 +151,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
       registry: metrics.registry,
       secretBox,
       systemSmtp,
+      pullTickMs: options.pullTickMs,
     });
     closers.unshift(() => pipeline.stop());
     const deps: AppDeps = {

@@ -10,11 +10,17 @@ import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../../test/support/h
 import { captureLog } from '../../../test/support/log-capture.js';
 import { type Tocsin, startTocsin } from '../../server.js';
 import { createTestDatabase, describeEachDialect, type TestDatabase } from '../../../test/support/storage.js';
+import { SQLITE_BUSY_TIMEOUT_MS } from '../../storage/storage.js';
 import { importAlerts } from './connector.js';
 import type { UpstreamAlert } from './odata.js';
 import { defaultTokenUrl } from './upstream.js';
 
 const WAIT = { timeout: 30_000, interval: 100 };
+/**
+ * PULL: the importing Tocsin looks for due sources every 100 ms, not every second, so that a poll a
+ * test waits for (intervalSeconds 1, a Retry-After, a backoff) starts close to when it is due.
+ */
+const PULL = { pullTickMs: 100 };
 const PASSWORD = 'upstream robot password';
 
 /** upstreamOrchestrator is a Tocsin that plays Orchestrator: a tenant, a user who signs in, and alerts to list. */
@@ -58,7 +64,7 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
 
   beforeAll(async () => {
     orchestrator = await upstreamOrchestrator(dialect);
-    t = await startTestApp(dialect);
+    t = await startTestApp(dialect, {}, PULL);
     await t.call('POST', '/api/v1/tenants', { name: 'ops' });
   });
   afterAll(async () => {
@@ -382,13 +388,16 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
   });
 });
 
-/** cloudOrchestrator is a tiny Automation Cloud stand-in: an OAuth token endpoint and /odata/Alerts that first answers 429. */
-async function cloudOrchestrator(rows: UpstreamAlert[]) {
+/**
+ * cloudOrchestrator is a tiny Automation Cloud stand-in: an OAuth token endpoint and /odata/Alerts
+ * that first answers 429 with Retry-After: 2, unless told not to (`throttleFirst: false`).
+ */
+async function cloudOrchestrator(rows: UpstreamAlert[], { throttleFirst = true } = {}) {
   const seen: { tokenForms: URLSearchParams[]; alertRequests: { at: number; headers: http.IncomingHttpHeaders; url: string }[] } = {
     tokenForms: [],
     alertRequests: [],
   };
-  let throttled = false;
+  let throttled = !throttleFirst;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -433,7 +442,7 @@ const cloudAlert = (): UpstreamAlert => ({
 describeEachDialect('orchestrator-pull: Automation Cloud (OAuth client credentials) and 429', (dialect) => {
   it('signs in with client credentials (at identity_ when no identityUrl is given), sends the folder header, waits out a 429 Retry-After, then imports', async () => {
     const cloud = await cloudOrchestrator([cloudAlert()]);
-    const t = await startTestApp(dialect);
+    const t = await startTestApp(dialect, {}, PULL);
     try {
       await t.call('POST', '/api/v1/tenants', { name: 'cloudy' });
       const created = await t.call('POST', '/api/v1/tenants/cloudy/sources', {
@@ -503,8 +512,9 @@ describeEachDialect('orchestrator-pull: an upstream alert holding a lone UTF-16 
     // upstream .NET serializer escapes one (\ud800) as JSON allows, from a text cut in the middle of an emoji.
     const escapedInData = { ...cloudAlert(), Id: 'a1', Data: JSON.stringify({ Message: 'a\ud800b', RobotName: 'R\udc00' }) };
     const escapedInAnswer = { ...cloudAlert(), Id: 'a2', Data: '{"Message":"c\udbffd"}' };
-    const cloud = await cloudOrchestrator([escapedInData, escapedInAnswer]);
-    const t = await startTestApp(dialect);
+    // Not throttled: the 429's two seconds are the test above's.
+    const cloud = await cloudOrchestrator([escapedInData, escapedInAnswer], { throttleFirst: false });
+    const t = await startTestApp(dialect, {}, PULL);
     try {
       await t.call('POST', '/api/v1/tenants', { name: 'cloudy' });
       const pull = { baseUrl: `${cloud.origin}/org/tenant/orchestrator_`, clientId: 'app-id', clientSecret: 'app-secret', intervalSeconds: 1 };
@@ -545,7 +555,7 @@ describeEachDialect('orchestrator-pull: an upstream that repeats the credentials
     const password = 'robot "pass" \\ word';
     const clientSecret = 'app secret & more';
     const logged = captureLog('debug');
-    const t = await startTestApp(dialect, {}, { logger: logged.log });
+    const t = await startTestApp(dialect, {}, { ...PULL, logger: logged.log });
     try {
       await t.call('POST', '/api/v1/tenants', { name: 'echo' });
       const base = '/api/v1/tenants/echo/sources';
@@ -634,7 +644,7 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       3,
       'http://orchestrator.internal:8080',
     );
-    const t = await startTestApp(dialect);
+    const t = await startTestApp(dialect, {}, PULL);
     try {
       await t.call('POST', '/api/v1/tenants', { name: 'paged' });
       for (const [name, upstream] of [
@@ -675,7 +685,7 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       Data: JSON.stringify({ Message: `burst ${i}` }),
     }));
     const upstream = await pagingOrchestrator(rows, 2);
-    const t = await startTestApp(dialect);
+    const t = await startTestApp(dialect, {}, PULL);
     try {
       await t.call('POST', '/api/v1/tenants', { name: 'burst' });
       const pull = { baseUrl: upstream.origin, tenancyName: 'Default', username: 'poller', password: 'pw', intervalSeconds: 1 };
@@ -699,7 +709,7 @@ async function startWorker(database: TestDatabase, role: 'api' | 'worker', dataD
     PORT: '0',
     LOG_LEVEL: 'silent',
   });
-  return startTocsin(config, { listen: false, logger: pino({ level: 'silent' }) });
+  return startTocsin(config, { ...PULL, listen: false, logger: pino({ level: 'silent' }) });
 }
 
 describeEachDialect('orchestrator-pull: two workers', (dialect) => {
@@ -769,10 +779,16 @@ describeEachDialect('orchestrator-pull: two workers', (dialect) => {
       Data: JSON.stringify({ Message: `race ${i}` }),
       DeepLinkRelativeUrl: null,
     }));
+    // On SQLite both workers' connections are in this thread: while the first holds the write lock
+    // (awaiting its statements), the second's begin cannot wait for it, since its busy_timeout sleeps
+    // the thread the first needs to commit. It waited out the whole timeout (10 s) to fail as it now
+    // fails at once; in two processes it waits for the commit and then finds the keys taken.
+    const sqlite = b!.deps.storage.sqlite;
+    sqlite?.pragma('busy_timeout = 0');
     const results = await Promise.allSettled([
       importAlerts(a!.deps.storage.db, sourceRow, page, Date.now(), 600_000),
       importAlerts(b!.deps.storage.db, sourceRow, page, Date.now(), 600_000),
-    ]);
+    ]).finally(() => sqlite?.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`));
     const stored = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.ids : []));
     expect(stored).toHaveLength(50);
     const raced = await a!.deps.storage.db.selectFrom('alerts').select('id').where('message', 'like', 'race %').execute();
