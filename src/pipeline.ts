@@ -75,6 +75,8 @@ export interface PipelineDeps {
   readonly systemSmtp: UrlSmtp;
   /** How often the pull connector looks for due sources (StartOptions.pullTickMs); its own default when undefined. */
   readonly pullTickMs?: number;
+  /** The delivery worker's lease (StartOptions.outboxLeaseMs); DEFAULT_WORKER_SETTINGS's when undefined. */
+  readonly outboxLeaseMs?: number;
 }
 
 /** Stoppable is a started loop of a stage. */
@@ -179,7 +181,11 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         recorder: record,
         // On PostgreSQL an idle worker wakes when the next row falls due, or at an api process's
         // NOTIFY, or after IDLE_POLL_MS, rather than 4 times a second (each worker process paid it).
-        settings: { deliveryDeadlineMs: config.deliveryDeadlineMs, ...(remote ? { idlePollIntervalMs: IDLE_POLL_MS } : {}) },
+        settings: {
+          deliveryDeadlineMs: config.deliveryDeadlineMs,
+          ...(remote ? { idlePollIntervalMs: IDLE_POLL_MS } : {}),
+          ...(deps.outboxLeaseMs === undefined ? {} : { leaseMs: deps.outboxLeaseMs }),
+        },
         logger: logger.child({ component: 'delivery' }),
         metrics,
         doorbell,

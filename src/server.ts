@@ -64,6 +64,8 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** How often a worker looks for Orchestrator pull sources that are due (default 1 s): tests that wait for polls shorten it. */
   pullTickMs?: number;
+  /** The delivery worker's lease (default 10 s, DEFAULT_WORKER_SETTINGS): tests of a dead process's rows taken over shorten it. */
+  outboxLeaseMs?: number;
 }
 
 /**
@@ -152,6 +154,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
       secretBox,
       systemSmtp,
       pullTickMs: options.pullTickMs,
+      outboxLeaseMs: options.outboxLeaseMs,
     });
     closers.unshift(() => pipeline.stop());
     const deps: AppDeps = {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { simpleParser } from 'mailparser';
 import type { Counter } from 'prom-client';
 import { afterEach, expect, it, vi } from 'vitest';
+import type { StartOptions } from '../server.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
@@ -17,6 +18,11 @@ import { describeEachDialect } from '../../test/support/storage.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The lease the killed process writes: short, so that the other process takes the row over soon. */
 const LEASE_MS = 1_000;
+/**
+ * The lease of the process that takes the rows over: it does so once the database has answered it
+ * for a whole lease of its own (answered-time.ts), 10 s after its start with the default lease.
+ */
+const TAKER_LEASE_MS = 2_000;
 
 const fatal = (robot: string, message: string) => ({
   severity: 'Fatal',
@@ -37,10 +43,13 @@ describeEachDialect('Fatal alert to email in one commit', (dialect) => {
     t = smtp = undefined;
   });
 
-  /** start runs an all-in-one Tocsin sending to a real SMTP server, with a tenant whose alert emails are on. */
-  async function start(): Promise<{ t: TestApp; smtp: TestSmtpServer }> {
+  /**
+   * start runs an all-in-one Tocsin sending to a real SMTP server, with a tenant whose alert emails
+   * are on; `options` are startTocsin's (a shorter lease).
+   */
+  async function start(options: StartOptions = {}): Promise<{ t: TestApp; smtp: TestSmtpServer }> {
     smtp = await startTestSmtpServer();
-    t = await startTestApp(dialect, { TOCSIN_ROLE: 'all', TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com` });
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'all', TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com` }, options);
     await t.call('POST', '/api/v1/tenants', { name: 'ops' });
     await t.enableAlertEmails('ops');
     return { t, smtp };
@@ -100,7 +109,7 @@ describeEachDialect('Fatal alert to email in one commit', (dialect) => {
   });
 
   it('leaves the rows of a process killed after the commit and before the send to the lease expiry; another process sends each once', async () => {
-    const { t, smtp } = await start();
+    const { t, smtp } = await start({ outboxLeaseMs: TAKER_LEASE_MS });
     await optedIn(t, 'ana@example.com');
     await optedIn(t, 'ben@example.com');
     const tenantId = (await t.call('GET', '/api/v1/tenants/ops')).json().id as string;
@@ -124,8 +133,8 @@ describeEachDialect('Fatal alert to email in one commit', (dialect) => {
     expect(smtp.messages).toHaveLength(0);
 
     // This process's worker takes each row once the dead process's lease ran out and the database has
-    // answered it for a whole lease of its own (answered-time.ts: at least 10 s after its start, more
-    // when a loaded machine delays its heartbeats), and sends it.
+    // answered it for a whole lease of its own (answered-time.ts: at least TAKER_LEASE_MS after its
+    // start, more when a loaded machine delays its heartbeats), and sends it.
     await vi.waitFor(async () => expect((await db.selectFrom('deliveries').select('status').execute()).map((r) => r.status)).toEqual(['sent', 'sent']), {
       timeout: 90_000,
       interval: 50,
