@@ -73,10 +73,24 @@ export interface PipelineDeps {
   readonly secretBox: SecretBox;
   /** The system default SMTP in force, read once at start (TOCSIN_SMTP_URL, else the built-in catcher's). */
   readonly systemSmtp: UrlSmtp;
-  /** How often the pull connector looks for due sources (StartOptions.pullTickMs); its own default when undefined. */
+  /** Shorter waits of the loops, for tests (StartOptions.timings); the production ones when left out. */
+  readonly timings?: LoopTimings;
+}
+
+/**
+ * LoopTimings shorten the waits of the background loops, for tests that wait on what a loop does
+ * next on real timers (a poll, a window's decision, a dead process's rows taken over). Each left
+ * out is the loop's production default; `tocsin serve` sets none.
+ */
+export interface LoopTimings {
+  /** How often a worker looks for Orchestrator pull sources that are due (1 s). */
   readonly pullTickMs?: number;
-  /** The delivery worker's lease (StartOptions.outboxLeaseMs); DEFAULT_WORKER_SETTINGS's when undefined. */
+  /** The delivery worker's lease (10 s, DEFAULT_WORKER_SETTINGS): a killed worker's rows move on after about one. */
   readonly outboxLeaseMs?: number;
+  /** How often the report scheduler looks for due windows (1 s). */
+  readonly reportTickMs?: number;
+  /** How long after its end the report scheduler judges a window (1 s; exactness does not hang on it: SchedulerSettings). */
+  readonly reportSettleMs?: number;
 }
 
 /** Stoppable is a started loop of a stage. */
@@ -184,7 +198,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         settings: {
           deliveryDeadlineMs: config.deliveryDeadlineMs,
           ...(remote ? { idlePollIntervalMs: IDLE_POLL_MS } : {}),
-          ...(deps.outboxLeaseMs === undefined ? {} : { leaseMs: deps.outboxLeaseMs }),
+          ...(deps.timings?.outboxLeaseMs === undefined ? {} : { leaseMs: deps.timings.outboxLeaseMs }),
         },
         logger: logger.child({ component: 'delivery' }),
         metrics,
@@ -210,7 +224,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     // decisions a crash lost), and the window reports where the workers run.
     immediate = startImmediateDecisions({ storage, clock, logger, doorbell: { ring }, fatalSignal });
     const decided = immediate;
-    if (sends) scheduler = startReportScheduler({ storage, clock, logger, config, doorbell, registry });
+    if (sends) scheduler = startReportScheduler({ storage, clock, logger, config, doorbell, registry, timings: deps.timings });
 
     if (claim && send) {
       const [worker, sender] = [claim, send];
@@ -237,7 +251,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         logger,
         floodWindowMs: config.floodWindowMs,
         fatalSignal,
-        tickMs: deps.pullTickMs,
+        tickMs: deps.timings?.pullTickMs,
       });
     }
 

@@ -13,7 +13,7 @@ import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import { type HeldPort, holdFreePort } from './ops/port-hold.js';
 import { type StartupProbe, listenStartupProbe } from './ops/startup-probe.js';
-import { startPipeline } from './pipeline.js';
+import { type LoopTimings, startPipeline } from './pipeline.js';
 import { openSecretBox } from './settings/open-secret-box.js';
 import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl, urlSmtp } from './settings/smtp-settings.js';
 import { type Clock, systemClock } from './shared/clock.js';
@@ -62,10 +62,8 @@ export interface StartOptions {
   wholeMetrics?: (registry: Registry) => () => Promise<string>;
   /** Aborted to give up waiting for the database (a SIGTERM meanwhile): the start then rejects, having closed what it opened. */
   signal?: AbortSignal;
-  /** How often a worker looks for Orchestrator pull sources that are due (default 1 s): tests that wait for polls shorten it. */
-  pullTickMs?: number;
-  /** The delivery worker's lease (default 10 s, DEFAULT_WORKER_SETTINGS): tests of a dead process's rows taken over shorten it. */
-  outboxLeaseMs?: number;
+  /** Shorter waits of the background loops (a poll, a window's decision, a lease), for tests that wait on them; see LoopTimings. */
+  timings?: LoopTimings;
 }
 
 /**
@@ -153,8 +151,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
       registry: metrics.registry,
       secretBox,
       systemSmtp,
-      pullTickMs: options.pullTickMs,
-      outboxLeaseMs: options.outboxLeaseMs,
+      timings: options.timings,
     });
     closers.unshift(() => pipeline.stop());
     const deps: AppDeps = {

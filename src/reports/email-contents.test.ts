@@ -20,11 +20,16 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
 
   beforeAll(async () => {
     smtp = await startTestSmtpServer();
-    t = await startTestApp(dialect, {
-      TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com`,
-      TOCSIN_SUMMARY_INTERVAL_SECONDS: '1',
-      TOCSIN_PUBLIC_URL: 'https://tocsin.example.com',
-    });
+    t = await startTestApp(
+      dialect,
+      {
+        TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com`,
+        TOCSIN_SUMMARY_INTERVAL_SECONDS: '1',
+        TOCSIN_PUBLIC_URL: 'https://tocsin.example.com',
+      },
+      // A window is decided a tenth of a second after its end, not one to two seconds: each summary test waits for one.
+      { timings: { reportTickMs: 100, reportSettleMs: 100 } },
+    );
   });
   afterAll(async () => {
     await t?.close();

@@ -109,7 +109,7 @@ describeEachDialect('Fatal alert to email in one commit', (dialect) => {
   });
 
   it('leaves the rows of a process killed after the commit and before the send to the lease expiry; another process sends each once', async () => {
-    const { t, smtp } = await start({ outboxLeaseMs: TAKER_LEASE_MS });
+    const { t, smtp } = await start({ timings: { outboxLeaseMs: TAKER_LEASE_MS } });
     await optedIn(t, 'ana@example.com');
     await optedIn(t, 'ben@example.com');
     const tenantId = (await t.call('GET', '/api/v1/tenants/ops')).json().id as string;

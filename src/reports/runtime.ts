@@ -53,7 +53,14 @@ export function composersFor(
  * startReportScheduler starts the loop that decides the alert emails (in a worker or all-in-one
  * process), reading each tenant's mail settings, and rings the outbox doorbell when it queued mail.
  */
-export function startReportScheduler(deps: ReportRuntimeDeps & { readonly doorbell?: { ring(): void }; readonly registry?: Registry }): {
+export function startReportScheduler(
+  deps: ReportRuntimeDeps & {
+    readonly doorbell?: { ring(): void };
+    readonly registry?: Registry;
+    /** Shorter tick and settle for tests (LoopTimings); the scheduler's defaults when left out. */
+    readonly timings?: { readonly reportTickMs?: number; readonly reportSettleMs?: number };
+  },
+): {
   stop(): Promise<void>;
   ticked(): Promise<void>;
 } {
@@ -64,7 +71,11 @@ export function startReportScheduler(deps: ReportRuntimeDeps & { readonly doorbe
     doorbell: deps.doorbell,
     settingsOf: getMailSettings,
     settingsOfTenants: getMailSettingsOf,
-    settings: { summaryIntervalMs: deps.config.summaryIntervalSeconds * 1000 },
+    settings: {
+      summaryIntervalMs: deps.config.summaryIntervalSeconds * 1000,
+      ...(deps.timings?.reportTickMs === undefined ? {} : { tickMs: deps.timings.reportTickMs }),
+      ...(deps.timings?.reportSettleMs === undefined ? {} : { settleMs: deps.timings.reportSettleMs }),
+    },
     metrics: deps.registry ? new ReportMetrics(deps.registry) : undefined,
   });
   scheduler.start();

@@ -20,7 +20,7 @@ const WAIT = { timeout: 30_000, interval: 100 };
  * PULL: the importing Tocsin looks for due sources every 100 ms, not every second, so that a poll a
  * test waits for (intervalSeconds 1, a Retry-After, a backoff) starts close to when it is due.
  */
-const PULL = { pullTickMs: 100 };
+const PULL = { timings: { pullTickMs: 100 } };
 const PASSWORD = 'upstream robot password';
 
 /** upstreamOrchestrator is a Tocsin that plays Orchestrator: a tenant, a user who signs in, and alerts to list. */
