@@ -11,7 +11,7 @@ import { openStorage } from '../storage/storage.js';
 import { seededRandom } from '../../test/support/seeded-random.js';
 
 const ADMIN = 'acked-kill-admin-token-0123456789';
-// Each start of `tocsin serve` through tsx takes seconds: two kills (one restart after a kill) keep the file short.
+// Each start of `tocsin serve` takes seconds: two kills (one restart after a kill) keep the file short.
 const KILLS = 2;
 const CLIENTS = 8;
 const BATCH = 5;

@@ -3,9 +3,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureBuilt } from '../../acceptance/processes.js';
 import { freePort } from '../ports.js';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src/cli/main.ts');
+/**
+ * MAIN is the compiled CLI in dist/, which ensureBuilt keeps up to date with src/: each of its
+ * processes (a primary and its api processes) starts in about a second, where through tsx each
+ * compiled the server's modules anew, some 9 s more per start on a loaded 2-core machine.
+ */
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/cli/main.js');
 
 /** ServeProcess is a `tocsin serve` running in a child process of the test. */
 export interface ServeProcess {
@@ -18,13 +24,15 @@ export interface ServeProcess {
 }
 
 /**
- * startServeProcess runs `tocsin serve ARGS` (through tsx) on a free port with `env`, and waits
- * for its banner, which it prints once it (every api process of it) listens.
+ * startServeProcess runs `tocsin serve ARGS` (the compiled CLI, built first if src/ changed since)
+ * on a free port with `env`, and waits for its banner, which it prints once it (every api process
+ * of it) listens.
  */
 export async function startServeProcess(args: readonly string[], env: Record<string, string>, timeoutMs = 180_000): Promise<ServeProcess> {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-serve-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
+  ensureBuilt();
+  const child = spawn(process.execPath, [MAIN, 'serve', ...args], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', TOCSIN_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
