@@ -7,7 +7,7 @@
  */
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { REPORTS_SOON, type TestApp, startTestApp } from '../../test/support/http.js';
 import { OWN_HEADERS, headerNames, longestLine } from '../../test/support/raw-mail.js';
 import { type ReceivedMessage, type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
@@ -33,7 +33,7 @@ describeEachDialect('header-bound fields in the summary and the daily report, in
 
   beforeAll(async () => {
     server = await startTestSmtpServer();
-    t = await startTestApp(dialect, { TOCSIN_SUMMARY_INTERVAL_SECONDS: '1', TOCSIN_PUBLIC_URL: 'https://tocsin.example.com' });
+    t = await startTestApp(dialect, { TOCSIN_SUMMARY_INTERVAL_SECONDS: '1', TOCSIN_PUBLIC_URL: 'https://tocsin.example.com' }, REPORTS_SOON);
   });
   afterAll(async () => {
     await t.close();

@@ -5,7 +5,7 @@
  */
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { REPORTS_SOON, type TestApp, startTestApp } from '../../test/support/http.js';
 import { decideReports, sendQueuedReports } from '../../test/support/report-runs.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
@@ -28,7 +28,7 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
         TOCSIN_PUBLIC_URL: 'https://tocsin.example.com',
       },
       // A window is decided a tenth of a second after its end, not one to two seconds: each summary test waits for one.
-      { timings: { reportTickMs: 100, reportSettleMs: 100 } },
+      REPORTS_SOON,
     );
   });
   afterAll(async () => {
