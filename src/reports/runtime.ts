@@ -11,6 +11,7 @@ import { getMailSettings, getMailSettingsOf } from '../settings/mail-settings.js
 import type { Clock } from '../shared/clock.js';
 import type { SecretBox } from '../settings/secret-box.js';
 import type { Storage } from '../storage/storage.js';
+import type { LoopTimings } from '../pipeline.js';
 import { reportComposers } from './composers.js';
 import { ReportMetrics } from './metrics.js';
 import { ImmediateDecider, type ImmediateSender, decideInCommit } from './immediate.js';
@@ -58,7 +59,7 @@ export function startReportScheduler(
     readonly doorbell?: { ring(): void };
     readonly registry?: Registry;
     /** Shorter tick and settle for tests (LoopTimings); the scheduler's defaults when left out. */
-    readonly timings?: { readonly reportTickMs?: number; readonly reportSettleMs?: number };
+    readonly timings?: Pick<LoopTimings, 'reportTickMs' | 'reportSettleMs'> | undefined;
   },
 ): {
   stop(): Promise<void>;

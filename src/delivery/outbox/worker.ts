@@ -124,8 +124,8 @@ export class DeliveryWorker {
   #running = false;
   #loop: Promise<void> | undefined;
   #woken = false;
-  /** Whether the claim loop's last claim failed for an outage, and it waits its back-off. */
-  #backingOff = false;
+  /** Claims in a row that failed for an outage: the claim loop waits a back-off while there are any. */
+  #claimFailures = 0;
   #wakeSleeper: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
   /** Callers of idle() waiting for the loop's next idle moment. */
@@ -173,7 +173,7 @@ export class DeliveryWorker {
       // A claim loop backing off through an outage (up to 15 s a wait) claims as soon as the
       // database answers a heartbeat again, rather than sending up to a back-off late.
       onRun: () => {
-        if (this.#backingOff) this.wake();
+        if (this.#claimFailures > 0) this.wake();
       },
     });
   }
@@ -256,14 +256,12 @@ export class DeliveryWorker {
   }
 
   async #run(): Promise<void> {
-    let failures = 0;
     while (this.#running) {
       let full = false;
       let waitMs = this.settings.pollIntervalMs;
       try {
         const { claimed, limit, nextDueAt } = await this.#claimAndDispatch();
-        failures = 0;
-        this.#backingOff = false;
+        this.#claimFailures = 0;
         full = claimed > 0 && claimed === limit;
         // Nothing due: sleep until the first queued row falls due, or a wake (new rows, a slot freed).
         if (nextDueAt !== undefined && this.settings.idlePollIntervalMs !== undefined) {
@@ -275,8 +273,7 @@ export class DeliveryWorker {
         // The claim stage's error says whether waiting helps: an outage backs off (doubling from a
         // poll up to CONNECT_BACKOFF's ceiling), so a database that is down is not hammered every poll.
         if (isRetryable(err)) {
-          this.#backingOff = true;
-          waitMs = backoffDelay(failures++, { firstMs: this.settings.pollIntervalMs, maxMs: CONNECT_BACKOFF.maxMs }, this.#attempt.random);
+          waitMs = backoffDelay(this.#claimFailures++, { firstMs: this.settings.pollIntervalMs, maxMs: CONNECT_BACKOFF.maxMs }, this.#attempt.random);
           this.#log.warn({ err, retryInMs: waitMs }, 'delivery claim failed; backing off');
         } else {
           this.#log.error({ err }, 'the database refused the delivery claim; trying again at the next poll');

@@ -70,8 +70,10 @@ export class SessionPool {
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #intervalMs: number;
   #ceiling: number;
-  #closed = false;
-  /** Aborted by close: ends the sessions still being opened (a silent server's greeting is awaited for its whole timeout). */
+  /**
+   * Aborted by close: the pool takes no more sends, and the sessions still being opened end (a
+   * silent server's greeting would be awaited for its whole timeout).
+   */
   readonly #closing = new AbortController();
   /** Opens that failed in a row, and the time before which the keepalive opens none (backoff). */
   #failures = 0;
@@ -111,7 +113,7 @@ export class SessionPool {
       waiting!.reject(error);
     };
     if (!Buffer.isBuffer(message)) message.catch(leave);
-    if (this.#closed) return Promise.reject(closedError());
+    if (this.#closing.signal.aborted) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(new SendCalledOffError());
     const callOff = () => leave(new SendCalledOffError());
     signal?.addEventListener('abort', callOff, { once: true });
@@ -124,7 +126,6 @@ export class SessionPool {
 
   /** close ends every session at once (a send under way fails, one being opened too) and fails the queued sends. */
   close(): void {
-    this.#closed = true;
     this.#closing.abort();
     if (this.#timer) clearInterval(this.#timer);
     for (const waiting of this.#queue.splice(0)) waiting.reject(closedError());
@@ -132,7 +133,7 @@ export class SessionPool {
   }
 
   #dispatch(): void {
-    while (this.#queue.length > 0 && !this.#closed) {
+    while (this.#queue.length > 0 && !this.#closing.signal.aborted) {
       const idle = this.#slots.find((slot) => slot.state === 'idle');
       if (idle) {
         this.#sendOn(idle, this.#queue.shift()!);
@@ -155,7 +156,7 @@ export class SessionPool {
     this.#slots.push(slot);
     SmtpSession.open(this.endpoint, undefined, { signal: this.#closing.signal }).then(
       (session) => {
-        if (this.#closed || !this.#slots.includes(slot)) return session.close();
+        if (this.#closing.signal.aborted || !this.#slots.includes(slot)) return session.close();
         this.#failures = 0;
         slot.session = session;
         session.onEnd(() => this.#forget(slot));
@@ -186,7 +187,7 @@ export class SessionPool {
         else this.#idle(slot);
       },
       (error: unknown) => {
-        if (!waiting.requeued && session.droppedBeforeMessage && !this.#closed) {
+        if (!waiting.requeued && session.droppedBeforeMessage && !this.#closing.signal.aborted) {
           slot.state = 'closing';
           session.close();
           // Nothing of it was sent: called off meanwhile, it is not put back.
@@ -245,7 +246,7 @@ export class SessionPool {
    * KEEPALIVES_PER_CONNECTION RSETs, and says QUIT to the other idle sessions a burst opened.
    */
   #tend(): void {
-    if (this.#closed) return;
+    if (this.#closing.signal.aborted) return;
     const alive = this.#slots.filter((slot) => slot.state !== 'closing');
     if (alive.length === 0) {
       if (Date.now() >= this.#retryAt) this.#open();

@@ -105,9 +105,9 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
   const warmMs = options.warmMs ?? 0;
   const idleMs = Math.max(options.idleMs ?? 4 * 60_000, warmMs);
   const pools = new Map<string, Pool>();
-  let closed = false;
-  // Aborted by close, with what a transcribed send still under way answers: a person waiting on
-  // Test Mail Settings hears that Tocsin is stopping, and the stop does not wait for the timeout.
+  // Aborted by close (the sender then takes no more sends), with what a transcribed send still under
+  // way answers: a person waiting on Test Mail Settings hears that Tocsin is stopping, and the stop
+  // does not wait for the timeout.
   const closing = new AbortController();
 
   const sweep = setInterval(
@@ -181,7 +181,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     async send(endpoint, email, sendOptions = {}) {
       // A send refused before its render is read (closed, an unsafe address) leaves the render's failure to its owner, not unhandled.
       if ('rendering' in email) email.rendering.catch(() => {});
-      if (closed) throw new SmtpDeliveryError('the mail sender is closed', 'connect', true);
+      if (closing.signal.aborted) throw new SmtpDeliveryError('the mail sender is closed', 'connect', true);
       assertEnvelopeSafe(endpoint, email.to);
       if (!sendOptions.transcript) return sendPooled(endpoint, email, sendOptions.signal);
       // A transcript is one send's whole dialogue (Test Mail Settings): the render comes first.
@@ -190,11 +190,10 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
       return sendTranscribed(endpoint, ready);
     },
     warm(endpoint) {
-      if (closed || warmMs <= 0) return;
+      if (closing.signal.aborted || warmMs <= 0) return;
       poolFor(endpoint).lastUsed = Date.now();
     },
     async close() {
-      closed = true;
       closing.abort(new SmtpDeliveryError('Tocsin is stopping: the test was called off. Try again once it is back.', 'connect', true));
       clearInterval(sweep);
       for (const pool of pools.values()) pool.sessions.close();

@@ -2,8 +2,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 
-// How long the early probe (watchForImplicitTls) waits for a TLS handshake: at most 5 s, and at least 2 s whatever the endpoint's own timeout, which bounds the SMTP dialogue: a
-// handshake on a busy server (or a busy machine) can take longer than a short dialogue timeout.
+// How long the early probe (watchForImplicitTls) waits for a TLS handshake: at most 5 s, and at
+// least 2 s whatever the endpoint's own timeout, which bounds the SMTP dialogue: a handshake on a
+// busy server (or a busy machine) can take longer than a short dialogue timeout.
 const PROBE_MIN_MS = 2_000;
 const PROBE_MAX_MS = 5_000;
 // The share of the endpoint's timeout that a probe made once the greeting's wait is over (an email's,
