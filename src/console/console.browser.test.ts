@@ -16,9 +16,6 @@ const PASSWORD = 'correct horse battery staple';
 const SMTP_USER = 'alerts@acme.example';
 const SMTP_PASSWORD = 'app-password-16ch';
 
-/** POLL_MS is how often the console's bell and lists refresh in these tests (window.tocsinPollMs; 3 s in use). */
-const POLL_MS = 500;
-
 /** UNAVAILABLE is Tocsin's answer while its database is down or restarting. */
 const UNAVAILABLE = { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The service cannot answer this now; retry later.' };
 
@@ -92,8 +89,6 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
 
   async function open(width = 1200): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport: { width, height: 860 }, locale: 'en-GB' });
-    // The bell and the lists refresh every POLL_MS (polling.js), not every 3 s: many tests wait for a refresh.
-    await context.addInitScript(`window.tocsinPollMs = ${POLL_MS}`);
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -647,7 +642,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
 
   it('tells a screen reader again of a count it told before, once the count fell and new alerts brought it back', async () => {
     const { context, page } = await open();
-    // The bell refreshes every POLL_MS and tells at most once every 30 s, on a clock the test moves; what
+    // The bell refreshes every 3 s and tells at most once every 30 s, on a clock the test moves; what
     // the status says is recorded as it changes, since a screen reader hears only a change.
     await page.clock.install();
     await page.addInitScript(`{
@@ -1008,7 +1003,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
     expect(await page.evaluate('location.hash')).toBe('#/alerts');
     expect(await page.getByText('You do not have the permission to do this.').count()).toBe(0);
-    // A page it still may not open, by a link, says so and stays; its refreshes, refused every POLL_MS, ask GET /me
+    // A page it still may not open, by a link, says so and stays; its refreshes, refused every 3 seconds, ask GET /me
     // again at most once in a while.
     await page.goto(`${base}/#/deliveries`);
     await expect.poll(() => page.getByRole('alert').first().textContent()).toBe('You do not have the permission to do this.');
@@ -1129,8 +1124,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   it('keeps what is being typed in a text filter while the list refreshes: Delivery log recipient, Alerts event', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/deliveries');
-    // The list is read again every POLL_MS. Two of its refreshes answered: the first has been drawn by
-    // the time the second is answered, POLL_MS later.
+    // The list is read again every 3 seconds. Two of its refreshes answered: the first has been drawn by
+    // the time the second is answered, 3 s later.
     const refreshed = async (list: '/deliveries' | '/alerts') => {
       for (let cycle = 0; cycle < 2; cycle++) await page.waitForResponse((response) => new URL(response.url()).pathname.endsWith(list));
     };
@@ -1434,7 +1429,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
 
   it('asks Tocsin once per list while it does not answer, not once more every refresh, and goes on once it answers', async () => {
     const { context, page } = await open();
-    // The page's refreshes (every POLL_MS) run on a clock the test moves; its questions are counted as it asks them.
+    // The page's refreshes (every 3 s) run on a clock the test moves; its questions are counted as it asks them.
     await page.clock.install();
     await page.addInitScript(`{
       const fetch = window.fetch;

@@ -2,22 +2,8 @@ import { useEffect } from 'preact/hooks';
 import { REACHABLE } from './api.js';
 import { ALERTS_CHANGED } from './session.js';
 
-/**
- * POLL_MS is how often the bell and the lists ask for news: every 3 s. A page given
- * `window.tocsinPollMs` (whole milliseconds, 100 or more) before the console loads asks that often
- * instead: the browser tests set it in an init script, so that the refreshes they wait for come
- * sooner on real timers. Nothing in the console or the server sets it.
- */
-export const POLL_MS = pollInterval(/** @type {{ tocsinPollMs?: unknown }} */ (globalThis).tocsinPollMs);
-
-/**
- * pollInterval is the interval a page was given, when it is a whole number of milliseconds no
- * shorter than 100, else the 3 s the console polls at.
- * @param {unknown} given
- */
-function pollInterval(given) {
-  return typeof given === 'number' && Number.isInteger(given) && given >= 100 ? given : 3000;
-}
+/** POLL_MS is how often the bell and the lists ask for news. */
+export const POLL_MS = 3000;
 
 /** MAX_LIMIT is the API's largest page. */
 export const MAX_LIMIT = 1000;
