@@ -87,8 +87,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await server?.close();
   });
 
-  async function open(width = 1200): Promise<{ context: BrowserContext; page: Page }> {
+  /**
+   * open opens a page in a context of its own; with `clock`, its timers run on a clock the test can
+   * move (afterRefreshes), and otherwise flows as usual.
+   */
+  async function open(width = 1200, { clock = false } = {}): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport: { width, height: 860 }, locale: 'en-GB' });
+    if (clock) await context.clock.install();
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -99,6 +104,21 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       process.stderr.write(`[tocsin] screenshot of the failed page: ${file}\n`);
     });
     return { context, page };
+  }
+  /**
+   * afterRefreshes is expect.poll for a page opened with `clock`: before each look its clock moves on
+   * by one of the console's refreshes (every 3 s, POLL_MS in app/lib/polling.js), so what the bell or a
+   * list draws at its next refresh is read once drawn rather than up to 3 s later. Date moves with it:
+   * it is not for what depends on how long something stays on screen.
+   */
+  function afterRefreshes<T>(page: Page, read: () => Promise<T>, timeout?: number) {
+    return expect.poll(
+      async () => {
+        await page.clock.runFor(3_000);
+        return read();
+      },
+      timeout === undefined ? {} : { timeout },
+    );
   }
   async function signIn(page: Page, email: string, hash = '#/alerts', tenant = 'acme') {
     await page.goto(`${base}/${hash}`);
@@ -542,7 +562,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   });
 
   it('counts unread alerts in the bell as they are raised, and marks them read', { timeout: 60_000 }, async () => {
-    const { context, page } = await open();
+    const { context, page } = await open(1200, { clock: true });
     await signIn(page, 'admin@acme.example');
     await expect.poll(() => page.getByTestId('unread-count').count()).toBe(0);
     await raise([
@@ -563,11 +583,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
         data: { disk: 'D:', freeBytes: 0 },
       },
     ]);
-    await expect.poll(() => page.getByTestId('unread-count').textContent(), { timeout: 12_000 }).toBe('3');
+    await afterRefreshes(page, () => page.getByTestId('unread-count').textContent()).toBe('3');
     await raise([{ severity: 'Warn', component: 'Queues', message: 'Queue Invoices is 80% full' }]);
-    await expect.poll(() => page.getByTestId('unread-count').textContent(), { timeout: 12_000 }).toBe('4');
+    await afterRefreshes(page, () => page.getByTestId('unread-count').textContent()).toBe('4');
     // The list keeps its place: the new alert waits behind a notice until asked for.
-    await page.getByRole('button', { name: '1 new alert — show' }).click({ timeout: 12_000 });
+    const arrived = page.getByRole('button', { name: '1 new alert — show' });
+    await afterRefreshes(page, () => arrived.count()).toBe(1);
+    await arrived.click();
     await expect.poll(() => page.locator('table.alerts tbody tr').count()).toBe(4);
     await shot(page, 'alerts');
 
@@ -656,13 +678,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await signIn(page, 'admin@acme.example', '#/settings/mail');
     const before: number = (await (await counted).json()).unread;
     const bell = (unread: number) => page.getByRole('button', { name: `Alerts: ${unread} unread` });
-    const until = async (unread: number) =>
-      expect
-        .poll(async () => {
-          await page.clock.runFor(3_000);
-          return bell(unread).count();
-        })
-        .toBe(1);
+    const until = (unread: number) => afterRefreshes(page, () => bell(unread).count()).toBe(1);
     const said = `Alerts: ${before + 1} unread`;
     const [first] = await raiseOnQueues('Error', ['Queue Q-19 is not draining']);
     await until(before + 1);
@@ -990,7 +1006,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
 
   it('follows roles another administrator takes away: on a refusal the menu and the page show what the user may still do, without a loop of requests', async () => {
     const pavel = await addUser('pavel@acme.example', ['Administrator']);
-    const { context, page } = await open();
+    const { context, page } = await open(1200, { clock: true });
     const asked: string[] = [];
     page.on('request', (request) => {
       if (/^\/api\/v1\/tenants\/[^/]+\/me$/.test(new URL(request.url()).pathname)) asked.push(request.url());
@@ -999,7 +1015,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('heading', { name: 'Delivery log' }).waitFor();
     // Another administrator leaves it only Alerts Viewer; the Delivery log's next refresh is refused.
     await call('PATCH', `/api/v1/tenants/acme/users/${pavel}`, { roles: ['Alerts Viewer'] });
-    await expect.poll(() => page.locator('nav.main-nav a').allTextContents(), { timeout: 8_000 }).toEqual(['Alerts', 'Alert preferences']);
+    await afterRefreshes(page, () => page.locator('nav.main-nav a').allTextContents()).toEqual(['Alerts', 'Alert preferences']);
     await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
     expect(await page.evaluate('location.hash')).toBe('#/alerts');
     expect(await page.getByText('You do not have the permission to do this.').count()).toBe(0);
@@ -1009,7 +1025,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await expect.poll(() => page.getByRole('alert').first().textContent()).toBe('You do not have the permission to do this.');
     // Counted over refresh cycles, not seconds: two refused refreshes, then the next one asked (a cycle after
     // the second, so a GET /me that refusal led to is sent by then). A console asking on every refusal asks
-    // twice; one asking at most once per 10 s asks once at most, as these cycles span less than 10 s.
+    // twice; one asking at most once per 10 s asks once at most, as these cycles span less than 10 s: they
+    // come at the page's own pace, the clock left alone.
     const refused = asked.length;
     const logRefresh = (response: { url(): string; status(): number }) => /\/deliveries$/.test(new URL(response.url()).pathname);
     for (let cycle = 0; cycle < 2; cycle++) expect((await page.waitForResponse(logRefresh)).status()).toBe(403);
@@ -1122,12 +1139,18 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   });
 
   it('keeps what is being typed in a text filter while the list refreshes: Delivery log recipient, Alerts event', async () => {
-    const { context, page } = await open();
+    const { context, page } = await open(1200, { clock: true });
     await signIn(page, 'admin@acme.example', '#/deliveries');
-    // The list is read again every 3 seconds. Two of its refreshes answered: the first has been drawn by
-    // the time the second is answered, 3 s later.
+    // The list is read again at each refresh. Two of its refreshes answered: the first has been drawn by
+    // the time the second is answered, as a list asks again only once its last answer is in.
     const refreshed = async (list: '/deliveries' | '/alerts') => {
-      for (let cycle = 0; cycle < 2; cycle++) await page.waitForResponse((response) => new URL(response.url()).pathname.endsWith(list));
+      let answered = 0;
+      const count = (response: { url(): string }) => {
+        if (new URL(response.url()).pathname.endsWith(list)) answered += 1;
+      };
+      page.on('response', count);
+      await afterRefreshes(page, async () => answered).toBeGreaterThanOrEqual(2);
+      page.off('response', count);
     };
     const recipient = page.locator('#delivery-recipient');
     await recipient.pressSequentially('marie@acme', { delay: 20 });
@@ -1335,16 +1358,16 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   });
 
   it("says in the user's language that Tocsin cannot be reached, not the browser's 'Failed to fetch'", async () => {
-    const { context, page } = await open();
+    const { context, page } = await open(1200, { clock: true });
     await signIn(page, 'marie@acme.example', '#/alerts');
     await page.getByRole('heading', { name: 'Alertes', exact: true }).waitFor();
     await page.route('**/api/v1/**', (route) => route.abort('connectionrefused'));
-    await expect
-      .poll(() => page.locator('main .banner.error').first().textContent(), { timeout: 8_000 })
-      .toBe('Impossible de joindre Tocsin. Vérifiez votre connexion réseau et réessayez.');
+    await afterRefreshes(page, () => page.locator('main .banner.error').first().textContent()).toBe(
+      'Impossible de joindre Tocsin. Vérifiez votre connexion réseau et réessayez.',
+    );
     // Once it answers again, the next refresh takes the message away.
     await page.unroute('**/api/v1/**');
-    await page.locator('main .banner.error').waitFor({ state: 'detached' });
+    await afterRefreshes(page, () => page.locator('main .banner.error').count()).toBe(0);
     await context.close();
     // The sign-in form says so too.
     const other = await open();
@@ -1465,19 +1488,14 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     for (const route of held.splice(0)) await route.continue();
     await raise([{ severity: 'Fatal', component: 'Robots', message: 'Robot R-42 went quiet during the outage' }]);
     const arrived = page.getByRole('button', { name: '1 new alert — show' });
-    await expect
-      .poll(async () => {
-        await page.clock.runFor(3_000);
-        return arrived.count();
-      })
-      .toBe(1);
+    await afterRefreshes(page, () => arrived.count()).toBe(1);
     await arrived.click();
     await page.getByText('Robot R-42 went quiet during the outage').waitFor();
     await context.close();
   });
 
   it('shows Settings > Mail, Alert preferences, Manage Access and Email previews by itself once Tocsin answers again, when they were opened while it could not be reached', async () => {
-    const { context, page } = await open();
+    const { context, page } = await open(1200, { clock: true });
     await signIn(page, 'admin@acme.example', '#/alerts');
     await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
     const pages: [string, Locator][] = [
@@ -1494,14 +1512,14 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
         .toBe('Tocsin could not be reached. Check your network connection and try again.');
       // Tocsin is back: the page shows itself at the next refresh of the bell, without a reload, and the message goes.
       await page.unroute('**/api/v1/**');
-      await shown.waitFor();
+      await afterRefreshes(page, () => shown.count()).toBeGreaterThan(0);
       expect(await page.locator('main .banner.error').count()).toBe(0);
     }
     await context.close();
   });
 
   it('shows Settings > Mail by itself once Tocsin answers again, when it was opened while Tocsin answered 503 (its database down)', async () => {
-    const { context, page } = await open();
+    const { context, page } = await open(1200, { clock: true });
     await signIn(page, 'admin@acme.example', '#/alerts');
     await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
     // Tocsin is up but its database is not (a restart, a maintenance): every read is a 503 with Retry-After.
@@ -1510,13 +1528,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await expect.poll(() => page.locator('main .banner.error').first().textContent()).toBe(UNAVAILABLE.detail);
     // The database is back: the page shows itself at the next refresh of the bell, without a reload, and the message goes.
     await page.unroute('**/api/v1/**');
-    await page.getByRole('switch', { name: 'Enable alerts email' }).waitFor();
+    await afterRefreshes(page, () => page.getByRole('switch', { name: 'Enable alerts email' }).count()).toBe(1);
     expect(await page.locator('main .banner.error').count()).toBe(0);
     await context.close();
   });
 
   it("names the alert list's components and events once Tocsin answers again, when their catalogue was read while it could not", async () => {
-    const { context, page } = await open();
+    const { context, page } = await open(1200, { clock: true });
     // The catalogue's read is refused (Tocsin restarting when the console opened); the rest answers.
     const { refused } = await refuseCatalogue(page);
     await signIn(page, 'admin@acme.example', '#/alerts');
@@ -1526,13 +1544,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     expect(await components.count()).toBe(1);
     // Tocsin answers it again: the Component filter offers the catalogue's components, without a reload.
     await page.unroute('**/alerts/catalogue*');
-    await expect.poll(() => components.count(), { timeout: 15_000 }).toBeGreaterThan(1);
+    await afterRefreshes(page, () => components.count()).toBeGreaterThan(1);
     expect(await page.locator('#filter-component option', { hasText: /^Robots$/ }).count()).toBe(1);
     await context.close();
   });
 
   it("shows Alert preferences' switches once Tocsin answers again, when the catalogue was refused and the preferences were not", async () => {
-    const { context, page } = await open();
+    const { context, page } = await open(1200, { clock: true });
     const { refused } = await refuseCatalogue(page);
     await signIn(page, 'admin@acme.example', '#/preferences');
     await page.getByRole('heading', { name: 'Alert preferences' }).waitFor();
@@ -1546,7 +1564,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const wasChecked = await daily.isChecked();
     await daily.click();
     await page.unroute('**/alerts/catalogue*');
-    await expect.poll(() => expanders.count(), { timeout: 15_000 }).toBeGreaterThan(1);
+    await afterRefreshes(page, () => expanders.count()).toBeGreaterThan(1);
     expect(await daily.isChecked()).toBe(!wasChecked);
     await context.close();
   });
@@ -1736,7 +1754,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await shot(page, 'email-previews');
     await context.close();
 
-    const narrow = await open(360);
+    const narrow = await open(360, { clock: true });
     await signIn(narrow.page, 'admin@acme.example');
     await narrow.page.locator('table.alerts').waitFor();
     await shot(narrow.page, 'alerts-360');
@@ -1751,7 +1769,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
         message: 'Commands to robot R-17 timed out while the Invoices queue was processed',
       },
     ]);
-    await expect.poll(() => narrow.page.getByTestId('unread-count').count(), { timeout: 12_000 }).toBe(1);
+    await afterRefreshes(narrow.page, () => narrow.page.getByTestId('unread-count').count()).toBe(1);
     await narrow.page.locator('.bell-button').click();
     const bellPanel = narrow.page.locator('#bell-panel');
     await expect.poll(() => bellPanel.locator('li').count()).toBeGreaterThan(0);
@@ -1909,7 +1927,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   });
 
   it('shows the host administrator no system mail form to save over the settings while Tocsin cannot be reached, and the tenants and the form once it answers again', async () => {
-    const { context, page } = await open();
+    const { context, page } = await open(1200, { clock: true });
     await signInAsHost(page);
     // The page's own message: acme's mail, failing since the seed guide's Gmail values, has its banner above it.
     const message = page.locator('main .banner.error:not(.mail-health)');
@@ -1925,7 +1943,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       else expect(await page.locator('tr:visible', { hasText: 'acme' }).count()).toBe(0);
       // Tocsin is back: the page reads again at the bell's next refresh, and the message goes.
       await page.unroute('**/api/v1/**');
-      await shown.waitFor();
+      await afterRefreshes(page, () => shown.count()).toBeGreaterThan(0);
       expect(await message.count()).toBe(0);
     }
     await context.close();
@@ -1998,10 +2016,10 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   });
 
   it('shows alerts that arrive as "N new alerts — show", keeping the filters, the selection and the place; older ones with Load more', async () => {
-    const { context, page } = await open(1280);
+    const { context, page } = await open(1280, { clock: true });
     await signIn(page, 'admin@acme.example', '#/alerts?component=Transactions');
     await raise([{ severity: 'Warn', component: 'Transactions', message: 'Transaction T-1 retried' }]);
-    await expect.poll(() => page.locator('table.alerts tbody tr').count(), { timeout: 12_000 }).toBe(1);
+    await afterRefreshes(page, () => page.locator('table.alerts tbody tr').count()).toBe(1);
     await page.getByLabel('Select alert: Transaction T-1').check();
     await raise([
       { severity: 'Error', component: 'Transactions', message: 'Transaction T-2 failed' },
@@ -2009,7 +2027,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       { severity: 'Error', component: 'Queues', message: 'Queue Orders is stuck' },
     ]);
     const news = page.getByRole('button', { name: '2 new alerts — show' });
-    await news.waitFor({ timeout: 12_000 });
+    await afterRefreshes(page, () => news.count()).toBe(1);
     // Nothing moved under the reader: same rows, same selection, same filter.
     expect(await page.locator('table.alerts tbody tr').count()).toBe(1);
     expect(await page.getByLabel('Select alert: Transaction T-1').isChecked()).toBe(true);
@@ -2036,11 +2054,11 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
 
     // At 360 px the notice fits the screen.
-    const narrow = await open(360);
+    const narrow = await open(360, { clock: true });
     await signIn(narrow.page, 'admin@acme.example', '#/alerts?component=Transactions');
     await expect.poll(() => narrow.page.locator('table.alerts tbody tr').count(), { timeout: 12_000 }).toBe(3);
     await raise([{ severity: 'Error', component: 'Transactions', message: 'Transaction T-4 failed' }]);
-    await narrow.page.getByRole('button', { name: '1 new alert — show' }).waitFor({ timeout: 12_000 });
+    await afterRefreshes(narrow.page, () => narrow.page.getByRole('button', { name: '1 new alert — show' }).count()).toBe(1);
     expect(await narrow.page.evaluate<string[]>(offScreen('body *'))).toEqual([]);
     expect(await narrow.page.evaluate<number>(SIDEWAYS)).toBeLessThanOrEqual(0);
     await narrow.context.close();
@@ -2101,7 +2119,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       fromAddress: SMTP_USER,
     };
     await call('PUT', '/api/v1/tenants/globex/settings/mail', { alertsEmailEnabled: true, useCustom: true, custom });
-    const { context, page } = await open(1280);
+    const { context, page } = await open(1280, { clock: true });
     await page.goto(`${base}/#/alerts`);
     await page.getByLabel('Tenant', { exact: true }).fill('globex');
     await page.getByLabel('Email').fill('ana@globex.example');
@@ -2113,7 +2131,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const fatal = (message: string) => call('POST', '/api/v1/tenants/globex/alerts', { severity: 'Fatal', component: 'Jobs', message });
     await fatal('Job Billing faulted');
     const banner = page.getByTestId('mail-health');
-    await banner.waitFor({ timeout: 30_000 });
+    await afterRefreshes(page, () => banner.count(), 30_000).toBe(1);
     expect(await banner.textContent()).toContain('Los correos de alerta no se entregan desde');
     expect(await banner.textContent()).toContain('535');
     // On every page, with the way to Settings > Mail.
@@ -2127,13 +2145,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('link', { name: 'Registro de envíos' }).click();
     await page.getByLabel('Tipo').selectOption('mail-health');
     // The unfiltered log (which no longer lists the notices) stays on screen until the filtered one arrives.
-    await expect
-      .poll(() => page.locator('main table tbody tr', { hasText: 'ana@globex.example' }).first().textContent(), { timeout: 30_000 })
-      .toContain('Aviso sobre el estado del correo');
+    await afterRefreshes(page, () => page.locator('main table tbody tr', { hasText: 'ana@globex.example' }).first().textContent(), 30_000).toContain(
+      'Aviso sobre el estado del correo',
+    );
     await context.close();
 
     // At 360 px it fits the screen.
-    const narrow = await open(360);
+    const narrow = await open(360, { clock: true });
     await narrow.page.goto(`${base}/#/alerts`);
     await narrow.page.getByLabel('Tenant', { exact: true }).fill('globex');
     await narrow.page.getByLabel('Email').fill('ana@globex.example');
@@ -2147,7 +2165,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // The password fixed, the next email gets through and the warning goes.
     await call('PUT', '/api/v1/tenants/globex/settings/mail', { custom: { ...custom, password: SMTP_PASSWORD } });
     await fatal('Job Billing faulted again');
-    await narrowBanner.waitFor({ state: 'detached', timeout: 30_000 });
+    await afterRefreshes(narrow.page, () => narrowBanner.count(), 30_000).toBe(0);
 
     // An OAuth access token that expires within the day: a warning while mail still works.
     const claims = Buffer.from(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 2 * 3600 })).toString('base64url');
@@ -2155,7 +2173,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       custom: { ...custom, password: undefined, authMethod: 'xoauth2', accessToken: `e30.${claims}.c2ln` },
     });
     const expiry = narrow.page.getByTestId('token-expiry');
-    await expiry.waitFor();
+    await afterRefreshes(narrow.page, () => expiry.count()).toBe(1);
     expect(await expiry.textContent()).toContain('El token de acceso OAuth de su servidor de correo caduca el');
     expect(await narrow.page.evaluate<number>(SIDEWAYS)).toBeLessThanOrEqual(0);
     await narrow.context.close();
