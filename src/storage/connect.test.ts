@@ -1,7 +1,10 @@
+import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
-import { backoffDelay, isWorthRetrying, openStorageWhenReachable, unavailableReason } from './connect.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backoffDelay, isWorthRetrying, migrateWhenFree, openStorageWhenReachable, unavailableReason } from './connect.js';
+import { pendingMigrations } from './migrate.js';
+import { type Storage, openStorage } from './storage.js';
 import { DIALECTS, TEST_PG_URL, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
 import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 
@@ -127,4 +130,75 @@ describe.runIf(DIALECTS.includes('postgres'))('opening PostgreSQL that takes the
       await database.drop();
     }
   }, 60_000);
+});
+
+describe('applying the migrations to an SQLite file another process holds locked', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** lockedFile is a new SQLite file, its storage, and another connection holding its write lock (as a backup would). */
+  async function lockedFile(): Promise<{ storage: Storage; backup: SqliteDatabase.Database }> {
+    const database = await createTestDatabase('sqlite');
+    cleanups.push(database.drop);
+    const storage = await openStorage(database.url, { poolSize: 1 });
+    cleanups.push(() => storage.close());
+    const backup = new SqliteDatabase(database.url.slice('sqlite:'.length));
+    cleanups.push(() => {
+      backup.close();
+    });
+    backup.exec('begin exclusive');
+    return { storage, backup };
+  }
+
+  it('waits for the lock without holding up its process: a lock freed meanwhile by a timer of that process is taken', async () => {
+    // SQLite's own wait (busy_timeout) slept in the process's thread for 10 s: no timer ran, so this
+    // one could not free the lock before the wait ended in 'cannot apply the migrations; retrying'.
+    const { storage, backup } = await lockedFile();
+    const freed = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        backup.exec('rollback');
+        resolve();
+      }, 50),
+    );
+    const reasons: string[] = [];
+    await migrateWhenFree(storage, { logger: pino({ level: 'silent' }), onWaiting: (reason) => void reasons.push(reason) });
+    await freed;
+    expect(reasons).toEqual([]);
+    expect(await pendingMigrations(storage)).toEqual([]);
+  });
+
+  it('says it waits for the file once the lock stays held, and applies the migrations when it frees', async () => {
+    const { storage, backup } = await lockedFile();
+    const reasons: string[] = [];
+    const logged: unknown[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+    await migrateWhenFree(storage, {
+      logger,
+      policy: { firstMs: 20, maxMs: 100 },
+      onWaiting: (reason) => {
+        reasons.push(reason);
+        backup.exec('rollback');
+      },
+    });
+    expect(reasons).toEqual(['the SQLite file is locked by another process (a backup, an sqlite3 shell, a migration)']);
+    expect(logged).toMatchObject([{ msg: 'cannot apply the migrations; retrying', reason: reasons[0] }]);
+    expect(await pendingMigrations(storage)).toEqual([]);
+  });
+
+  it('stops waiting for the lock once its signal is aborted (a SIGTERM), at once rather than after the wait', async () => {
+    // The signal was heard only once SQLite's 10 s wait ended, after a retry had been logged.
+    const { storage } = await lockedFile();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const reasons: string[] = [];
+    const failure = await migrateWhenFree(storage, {
+      logger: pino({ level: 'silent' }),
+      signal: controller.signal,
+      onWaiting: (reason) => void reasons.push(reason),
+    }).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ name: 'AbortError' });
+    expect(reasons).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ConfigError } from '../shared/config-error.js';
-import { migrate, pendingMigrations } from './migrate.js';
+import { type MigrationLockWait, migrate, pendingMigrations } from './migrate.js';
 import { type Storage, openStorage } from './storage.js';
 
 /** BackoffPolicy spaces the attempts to reach a database: doubling from `firstMs` up to `maxMs`. */
@@ -105,10 +105,11 @@ const READ_ONLY_TRANSACTION = '25006';
  * PostgreSQL database (an upgrade pointed at a standby) or a database that a newer Tocsin migrated
  * (an older build started again after an upgrade: Kysely refuses a database that ran a migration it
  * does not list) stops the start naming the variable that chose the database (DATABASE_URL, else
- * TOCSIN_DATA_DIR), as cannotOpen does; any other failure is thrown as it is.
+ * TOCSIN_DATA_DIR), as cannotOpen does; any other failure is thrown as it is. `lockWait` bounds the
+ * wait for a locked SQLite file (migrate's; SQLITE_BUSY after it).
  */
-export async function migrateOrStop(storage: Storage, setting: DatabaseSetting = 'DATABASE_URL'): Promise<string[]> {
-  return migrate(storage).catch(async (err: unknown) => {
+export async function migrateOrStop(storage: Storage, setting: DatabaseSetting = 'DATABASE_URL', lockWait?: MigrationLockWait): Promise<string[]> {
+  return migrate(storage, lockWait).catch(async (err: unknown) => {
     const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
     if (code === READ_ONLY_TRANSACTION) {
       // Kysely rolled the migrations back; which ones wait is what the operator needs to know.
@@ -166,18 +167,32 @@ export async function openStorageWhenReachable(url: string, options: ConnectOpti
 }
 
 /**
+ * MIGRATION_LOCK_WAIT_MS: how long a starting server waits for a locked SQLite file before it says
+ * so: a commit of another process holds the lock for milliseconds, a backup or a shell for longer,
+ * and an operator should not wait busy_timeout's 10 s in silence to learn which.
+ */
+const MIGRATION_LOCK_WAIT_MS = 1_000;
+
+/**
  * migrateWhenFree applies the pending migrations as migrateOrStop does, but waits out an SQLite
- * file whose write lock another process holds past the busy timeout (a backup, an sqlite3 shell, a
- * `tocsin migrate` beside it), logged and reported through onWaiting as openStorageWhenReachable's
- * waits are, where the start used to end with a stack trace and 'database is locked'.
+ * file whose write lock another process holds past MIGRATION_LOCK_WAIT_MS (a backup, an sqlite3
+ * shell, a `tocsin migrate` beside it), logged and reported through onWaiting as
+ * openStorageWhenReachable's waits are, where the start used to end with a stack trace and
+ * 'database is locked'. The signal ends that wait too, and the one for the lock within an attempt.
  */
 export async function migrateWhenFree(storage: Storage, options: Omit<ConnectOptions, 'poolSize'>): Promise<string[]> {
-  return whileUnavailable(() => migrateOrStop(storage, options.setting), {
+  const lockWait = { timeoutMs: MIGRATION_LOCK_WAIT_MS, sleep: abortableSleep(options.signal) };
+  return whileUnavailable(() => migrateOrStop(storage, options.setting, lockWait), {
     ...options,
     retried: (err) => (err as { code?: unknown } | null)?.code === 'SQLITE_BUSY',
     stop: (err) => err,
     waitingFor: 'cannot apply the migrations',
   });
+}
+
+/** abortableSleep is a pause that ends, rejecting with an AbortError, once `signal` is aborted. */
+function abortableSleep(signal: AbortSignal | undefined): (ms: number) => Promise<void> {
+  return (ms) => delay(ms, undefined, { signal });
 }
 
 /**
@@ -191,7 +206,7 @@ async function whileUnavailable<T>(
   recovered?: (failures: number) => void,
 ): Promise<T> {
   const policy = options.policy ?? CONNECT_BACKOFF;
-  const sleep = options.sleep ?? ((ms: number) => delay(ms, undefined, { signal: options.signal }));
+  const sleep = options.sleep ?? abortableSleep(options.signal);
   for (let failures = 0; ; failures += 1) {
     options.signal?.throwIfAborted();
     try {

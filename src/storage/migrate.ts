@@ -1,7 +1,8 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import type { Dialect } from './dialect.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { Storage } from './storage.js';
+import { type WriteTransactionOptions, writeTransaction } from './write-transaction.js';
 
 /**
  * A migration module in `migrations/`, listed in `migrations/index.ts`: its file name
@@ -43,26 +44,24 @@ async function migrateToLatest(migrator: Migrator): Promise<string[]> {
 }
 
 /**
+ * MigrationLockWait: how long migrate waits for SQLite's write lock before failing with SQLITE_BUSY
+ * (default busy_timeout's 10 s), and how it pauses between tries (a pause that rejects ends the wait).
+ */
+export type MigrationLockWait = Pick<WriteTransactionOptions, 'timeoutMs' | 'sleep'>;
+
+/**
  * migrate applies every pending migration and returns the names it applied. On PostgreSQL Kysely
  * runs them in one transaction under an advisory lock. On SQLite it takes no lock and no
  * transaction, so two processes starting on one file (tocsin migrate beside tocsin serve) both
  * read "nothing applied" and the second failed on a table the first had made: there they run in
- * one `begin immediate` transaction, which the others wait for (busy_timeout) and then find done;
- * a failure or a crash midway leaves the file as it was.
+ * one `begin immediate` transaction, which the others wait for and then find done; a failure or a
+ * crash midway leaves the file as it was. That wait is writeTransaction's, which leaves the event
+ * loop free: SQLite's own (busy_timeout) slept in the thread, so a starting `tocsin serve` neither
+ * logged nor heard a SIGTERM for its 10 s.
  */
-export async function migrate(storage: Storage): Promise<string[]> {
+export async function migrate(storage: Storage, lockWait: MigrationLockWait = {}): Promise<string[]> {
   if (storage.dialect !== 'sqlite') return migrateToLatest(migratorFor(storage));
-  return storage.db.connection().execute(async (connection) => {
-    await sql`begin immediate`.execute(connection);
-    try {
-      const applied = await migrateToLatest(migratorFor(storage, connection));
-      await sql`commit`.execute(connection);
-      return applied;
-    } catch (err) {
-      await sql`rollback`.execute(connection).catch(() => {});
-      throw err;
-    }
-  });
+  return writeTransaction(storage, lockWait)((connection) => migrateToLatest(migratorFor(storage, connection)));
 }
 
 /** pendingMigrations names the migrations not yet applied (readiness requires none). */

@@ -19,7 +19,8 @@ const RETRY_MS = 1;
 const BUSY = Symbol('busy');
 
 /**
- * writeTransaction is how a hot writer (the ingest's group commit) opens its transactions. On
+ * writeTransaction is how a hot writer (the ingest's group commit) opens its transactions, and how
+ * the migrations take SQLite's write lock (migrate), which a starting server waits for. On
  * PostgreSQL it is Kysely's transaction. On SQLite, where one connection at a time may write, it
  * waits for the write lock without blocking the event loop: SQLite's own wait (busy_timeout) sleeps
  * in the calling thread, so an api process beside another (`--processes`) read and parsed nothing
