@@ -6,7 +6,9 @@ import Database from 'better-sqlite3';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../src/storage/migrate.js';
 import { MIGRATIONS } from '../../src/storage/migrations/index.js';
+import { openStorage } from '../../src/storage/storage.js';
 import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../support/storage.js';
 import { REPO_ROOT, type Started, cleanEnv, ensureBuilt, groupAlive, killGroup, start, stop } from './processes.js';
 
@@ -36,11 +38,18 @@ function serve(env: Record<string, string>, cwd?: string, command: [string, stri
   return started;
 }
 
-/** lockedDataDir is a migrated data folder whose SQLite file another connection holds locked, as a backup would. */
+/**
+ * lockedDataDir is a migrated data folder whose SQLite file another connection holds locked, as a
+ * backup would. It is migrated here, not by a `tocsin migrate` of its own: what is tested is the start beside the lock.
+ */
 async function lockedDataDir(): Promise<{ dataDir: string; backup: Database.Database }> {
   const dataDir = tempDir('tocsin-accept-');
-  const migrated = start('node', ['bin/tocsin.js', 'migrate'], { env: cleanEnv({ TOCSIN_DATA_DIR: dataDir }) });
-  expect((await migrated.exited()).code).toBe(0);
+  const storage = await openStorage(`sqlite:${path.join(dataDir, 'tocsin.db')}`);
+  try {
+    await migrate(storage);
+  } finally {
+    await storage.close();
+  }
   const backup = new Database(path.join(dataDir, 'tocsin.db'));
   backup.exec('begin exclusive');
   return { dataDir, backup };
@@ -117,9 +126,11 @@ describe('tocsin serve, as a user runs it', () => {
       missing.pathname = '/tocsin_no_such_database';
       urls.push(wrongPassword.toString(), missing.toString());
     }
-    for (const url of urls) {
-      // test-mail opens the database too: it printed the driver's stack trace.
-      for (const command of ['serve', 'migrate', 'test-mail']) {
+    // test-mail opens the database too: it printed the driver's stack trace.
+    const runs = urls.flatMap((url) => ['serve', 'migrate', 'test-mail'].map((command) => ({ url, command })));
+    // Each run fails on its own database URL, so they run at once.
+    await Promise.all(
+      runs.map(async ({ url, command }) => {
         const args = command === 'test-mail' ? ['--tenant', 'acme', '--to', 'ops@example.com'] : [];
         const bad = start('node', ['bin/tocsin.js', command, ...args], {
           env: cleanEnv({ DATABASE_URL: url, PORT: '0', TOCSIN_MAIL_CATCHER_PORT: '0', TOCSIN_DATA_DIR: dir }),
@@ -128,8 +139,8 @@ describe('tocsin serve, as a user runs it', () => {
         expect(bad.stderr(), `${command} ${url}`).toMatch(/^tocsin: .*DATABASE_URL/);
         expect(bad.stderr(), `${command} ${url}`).not.toContain('    at ');
         expect(bad.stderr(), `${command} ${url}`).not.toContain('not-the-password');
-      }
-    }
+      }),
+    );
   }, 120_000);
 
   it('names TOCSIN_DATA_DIR, not the DATABASE_URL left unset, when the default SQLite file cannot be made there', async () => {
@@ -137,14 +148,16 @@ describe('tocsin serve, as a user runs it', () => {
     // looking for a variable they never set.
     const file = path.join(tempDir('tocsin-accept-'), 'not-a-folder');
     fs.writeFileSync(file, '');
-    for (const command of ['serve', 'migrate']) {
-      const bad = start('node', ['bin/tocsin.js', command], {
-        env: cleanEnv({ PORT: '0', TOCSIN_MAIL_CATCHER_PORT: '0', TOCSIN_DATA_DIR: file }),
-      });
-      expect((await bad.exited()).code, command).toBe(1);
-      expect(bad.stderr(), command).toMatch(/^tocsin: TOCSIN_DATA_DIR: cannot open the database: .*not-a-folder/);
-      expect(bad.stderr(), command).not.toContain('    at ');
-    }
+    await Promise.all(
+      ['serve', 'migrate'].map(async (command) => {
+        const bad = start('node', ['bin/tocsin.js', command], {
+          env: cleanEnv({ PORT: '0', TOCSIN_MAIL_CATCHER_PORT: '0', TOCSIN_DATA_DIR: file }),
+        });
+        expect((await bad.exited()).code, command).toBe(1);
+        expect(bad.stderr(), command).toMatch(/^tocsin: TOCSIN_DATA_DIR: cannot open the database: .*not-a-folder/);
+        expect(bad.stderr(), command).not.toContain('    at ');
+      }),
+    );
   });
 
   it('waits for an SQLite file another process holds locked at start, saying so, and serves once it is free', async () => {
@@ -292,14 +305,16 @@ describe('tocsin serve, as a user runs it', () => {
       const url = new URL(database.url);
       url.username = role;
       url.password = 'guest-password';
-      for (const command of ['serve', 'migrate']) {
-        const bad = start('node', ['bin/tocsin.js', command], {
-          env: cleanEnv({ DATABASE_URL: url.toString(), PORT: '0', TOCSIN_MAIL_CATCHER_PORT: '0', TOCSIN_DATA_DIR: tempDir('tocsin-accept-') }),
-        });
-        expect((await bad.exited()).code, command).toBe(1);
-        expect(bad.stderr(), command).toMatch(/^tocsin: .*DATABASE_URL.*permission denied/);
-        expect(bad.stderr(), command).not.toContain('    at ');
-      }
+      await Promise.all(
+        ['serve', 'migrate'].map(async (command) => {
+          const bad = start('node', ['bin/tocsin.js', command], {
+            env: cleanEnv({ DATABASE_URL: url.toString(), PORT: '0', TOCSIN_MAIL_CATCHER_PORT: '0', TOCSIN_DATA_DIR: tempDir('tocsin-accept-') }),
+          });
+          expect((await bad.exited()).code, command).toBe(1);
+          expect(bad.stderr(), command).toMatch(/^tocsin: .*DATABASE_URL.*permission denied/);
+          expect(bad.stderr(), command).not.toContain('    at ');
+        }),
+      );
     } finally {
       await database.drop();
       await admin.query(`drop role if exists ${role}`);
@@ -309,30 +324,37 @@ describe('tocsin serve, as a user runs it', () => {
 
   it('says which HOST cannot be listened on, without a stack trace, when it is no address of this machine', async () => {
     // A link-local IPv6 address without its zone (fe80::99, or [fe80::99] as URLs write it) is EINVAL, not EADDRNOTAVAIL.
-    for (const host of ['192.0.2.1', 'no-such-host.invalid', 'fe80::99', '[fe80::99]']) {
-      const bad = serve({ TOCSIN_DATA_DIR: tempDir('tocsin-accept-'), HOST: host });
-      const { code } = await bad.exited();
-      running.delete(bad);
-      expect(code, host).toBe(1);
-      expect(bad.stderr(), host).toMatch(new RegExp(`^tocsin: .*HOST.*${host.replace(/[.[\]]/g, '\\$&')}`));
-      expect(bad.stderr(), host).not.toContain('    at ');
-    }
+    await Promise.all(
+      ['192.0.2.1', 'no-such-host.invalid', 'fe80::99', '[fe80::99]'].map(async (host) => {
+        const bad = serve({ TOCSIN_DATA_DIR: tempDir('tocsin-accept-'), HOST: host });
+        const { code } = await bad.exited();
+        running.delete(bad);
+        expect(code, host).toBe(1);
+        expect(bad.stderr(), host).toMatch(new RegExp(`^tocsin: .*HOST.*${host.replace(/[.[\]]/g, '\\$&')}`));
+        expect(bad.stderr(), host).not.toContain('    at ');
+      }),
+    );
   });
 
   it('answers --help of each command with its usage, exit 0, starting and migrating nothing', async () => {
     const cwd = tempDir('tocsin-help-');
-    for (const command of ['serve', 'migrate', 'raise', 'test-mail']) {
-      const help = start('node', [path.join(REPO_ROOT, 'bin/tocsin.js'), command, '--help'], { cwd, env: cleanEnv({}) });
-      expect((await help.exited()).code, command).toBe(0);
-      expect(help.stdout()).toContain(`usage: tocsin ${command}`);
-    }
-    expect(fs.existsSync(path.join(cwd, 'data')), 'no ./data created').toBe(false);
+    const tocsin = (args: string[]) => start('node', [path.join(REPO_ROOT, 'bin/tocsin.js'), ...args], { cwd, env: cleanEnv({}) });
+    // Every run is in one folder, which none may write to, so they run at once.
+    const helped = Promise.all(
+      ['serve', 'migrate', 'raise', 'test-mail'].map(async (command) => {
+        const help = tocsin([command, '--help']);
+        expect((await help.exited()).code, command).toBe(0);
+        expect(help.stdout(), command).toContain(`usage: tocsin ${command}`);
+      }),
+    );
     // Without a command it is a usage error: the usage goes to standard error, as an unknown command's does.
-    const none = start('node', [path.join(REPO_ROOT, 'bin/tocsin.js')], { cwd, env: cleanEnv({}) });
+    const none = tocsin([]);
+    const bad = tocsin(['serve', '--bogus']);
+    await Promise.all([helped, none.exited(), bad.exited()]);
+    expect(fs.existsSync(path.join(cwd, 'data')), 'no ./data created').toBe(false);
     expect((await none.exited()).code).toBe(2);
     expect(none.stderr()).toContain('usage:\n  tocsin serve');
     expect(none.stdout()).toBe('');
-    const bad = start('node', [path.join(REPO_ROOT, 'bin/tocsin.js'), 'serve', '--bogus'], { cwd, env: cleanEnv({}) });
     expect((await bad.exited()).code).toBe(2);
     expect(bad.stderr()).toContain("Unknown option '--bogus'");
     expect(bad.stderr()).not.toContain('    at ');
@@ -341,12 +363,14 @@ describe('tocsin serve, as a user runs it', () => {
   it('refuses an option or argument `tocsin migrate` does not take, exit 2, migrating nothing', async () => {
     // `tocsin migrate --dry-run` (or a stray word) applied every pending migration and exited 0.
     const cwd = tempDir('tocsin-migrate-args-');
-    for (const args of [['--dry-run'], ['now']]) {
-      const bad = start('node', [path.join(REPO_ROOT, 'bin/tocsin.js'), 'migrate', ...args], { cwd, env: cleanEnv({}) });
-      expect((await bad.exited()).code, args[0]).toBe(2);
-      expect(bad.stderr(), args[0]).toMatch(/^tocsin migrate: .*\nusage: tocsin migrate/);
-      expect(bad.stderr(), args[0]).not.toContain('    at ');
-    }
+    await Promise.all(
+      [['--dry-run'], ['now']].map(async (args) => {
+        const bad = start('node', [path.join(REPO_ROOT, 'bin/tocsin.js'), 'migrate', ...args], { cwd, env: cleanEnv({}) });
+        expect((await bad.exited()).code, args[0]).toBe(2);
+        expect(bad.stderr(), args[0]).toMatch(/^tocsin migrate: .*\nusage: tocsin migrate/);
+        expect(bad.stderr(), args[0]).not.toContain('    at ');
+      }),
+    );
     expect(fs.existsSync(path.join(cwd, 'data')), 'no ./data created').toBe(false);
   });
 
