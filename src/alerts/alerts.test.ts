@@ -114,6 +114,32 @@ describeEachDialect('alerts API', (dialect) => {
     expect(one.json<{ errors: { path: string }[] }>().errors.map((e) => e.path)).toEqual(['severity', 'component', 'message']);
   });
 
+  it('takes an occurredAt as scripts write it with its offset: RFC 3339 with a space or lower case, minutes without seconds, +0100', async () => {
+    // `date --rfc-3339=seconds` writes a space, `date -Iminutes` no seconds, strftime's %z no colon:
+    // each was a 400, and the robot's alert was not stored.
+    for (const occurredAt of [
+      '2026-03-01 09:00:00+01:00',
+      '2026-03-01t08:00:00z',
+      '2026-03-01T09:00+01:00',
+      '2026-03-01T09:00:00+0100',
+      '2026-03-01T09:00:00.000+0100',
+      '2026-03-01 08:00Z',
+    ]) {
+      const res = await raise({ alerts: [{ severity: 'Info', component: 'Robots', message: 'm', occurredAt }] });
+      expect(res.statusCode, occurredAt).toBe(202);
+      const [id] = res.json<{ ids: string[] }>().ids;
+      expect((await t.call('GET', `${api}/${id}`, undefined, viewer.token)).json().occurredAt, occurredAt).toBe('2026-03-01T08:00:00.000Z');
+    }
+    // Without an offset the instant is unknown; the answer says what to write.
+    for (const occurredAt of ['2026-03-01T09:00:00', '2026-03-01', '2026-03-01T09:00:00+1', '2026-03-01T09:00:00 +01:00']) {
+      const res = await raise({ severity: 'Info', component: 'Robots', message: 'm', occurredAt });
+      expect(res.json(), occurredAt).toMatchObject({
+        status: 400,
+        errors: [{ path: 'occurredAt', message: expect.stringContaining('2026-03-01T09:00:00+01:00') }],
+      });
+    }
+  });
+
   it('refuses an occurredAt outside the years 0000 to 9999 in UTC, which no ISO-8601 reader could take back', async () => {
     // 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC: it was stored and shown as +010000-01-01T13:59:59.000Z.
     for (const occurredAt of ['9999-12-31T23:59:59-14:00', '0000-01-01T00:00:00+01:00']) {
@@ -213,10 +239,11 @@ describeEachDialect('alerts API', (dialect) => {
     expect(await messages(`since=${paris}`)).toEqual(['after']);
     expect(await messages(`until=${paris}`)).toEqual(['before']);
     expect(await messages(`since=${encodeURIComponent(paris)}`)).toEqual(['after']);
-    // A space elsewhere is still no time.
-    const res = await t.call('GET', `${url}?since=2026-03-01%2009:02:00Z`);
+    // A space elsewhere is still no time; one between the date and the time is RFC 3339's.
+    const res = await t.call('GET', `${url}?since=2026-03-01T09:02:%2000Z`);
     expect(res.statusCode).toBe(400);
-    expect(res.json().errors).toEqual([{ path: 'since', message: 'Invalid ISO datetime' }]);
+    expect(res.json().errors).toEqual([{ path: 'since', message: expect.stringMatching(/^must be a date and time with its offset from UTC/) }]);
+    expect(await messages(`since=${paris.replace('T', '%20')}`)).toEqual(['after']);
   });
 
   it('answers 400 for a bad severity, limit or cursor', async () => {

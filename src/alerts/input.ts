@@ -69,7 +69,12 @@ export const alertInput = z
     source: alertSource.nullable().optional(),
     folder: z.string().min(1).max(256).nullable().optional(),
     dedupKey: z.string().min(1).max(256).nullable().optional(),
-    occurredAt: isoInstant.nullable().optional().describe('When it happened; default when stored'),
+    occurredAt: isoInstant
+      .nullable()
+      .optional()
+      .describe(
+        'When it happened, with its offset from UTC (RFC 3339; a space for the T, minutes without seconds and +0100 are read too); default when stored',
+      ),
   })
   .strict();
 
@@ -239,7 +244,8 @@ function quickAlert(value: unknown): AlertInput | undefined {
   if (!optionalString(folder, 256) || !optionalString(dedupKey, 256)) return undefined;
   // A `__proto__` key is copied differently by zod's record; leave such data to zod.
   if (data != null && (!isPlainObject(data) || Object.hasOwn(data, '__proto__'))) return undefined;
-  if (occurredAt != null && !occurredAtSchema.safeParse(occurredAt).success) return undefined;
+  const at = occurredAt == null ? undefined : occurredAtSchema.safeParse(occurredAt);
+  if (at && !at.success) return undefined;
   // Built in the schema's key order, as zod's output is.
   const input: Checked = { severity, component };
   if (event !== undefined) input.event = event;
@@ -252,7 +258,8 @@ function quickAlert(value: unknown): AlertInput | undefined {
   }
   if (folder !== undefined) input.folder = folder;
   if (dedupKey !== undefined) input.dedupKey = dedupKey;
-  if (occurredAt !== undefined) input.occurredAt = occurredAt;
+  // As the schema gives it: written the usual way.
+  if (occurredAt !== undefined) input.occurredAt = at ? at.data : occurredAt;
   return input as AlertInput;
 }
 

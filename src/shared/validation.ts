@@ -156,12 +156,38 @@ export function isWrittenAsIso(at: number): boolean {
   return at >= FIRST_INSTANT && at <= LAST_INSTANT;
 }
 
-/** isoInstant is an ISO-8601 date-time with offset whose instant falls within the years 0000 to 9999 in UTC. */
-export const isoInstant = z.iso.datetime({ offset: true }).refine((value) => {
-  const at = Date.parse(value);
-  // NaN is a text that is no date-time at all, already refused as such.
-  return Number.isNaN(at) || isWrittenAsIso(at);
-}, INSTANT_RANGE_MESSAGE);
+/**
+ * An instant with its offset as scripts write it beside RFC 3339's usual form: a space or a
+ * lower-case t between date and time and a lower-case z (RFC 3339 §5.6 allows them; `date
+ * --rfc-3339=seconds` writes the space), minutes without seconds (ISO 8601; `date -Iminutes`), and
+ * an offset without its colon (ISO 8601's basic form; strftime's %z).
+ */
+const WRITTEN_INSTANT = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2})(:\d{2}(?:\.\d+)?)?(?:([Zz])|([+-]\d{2}):?(\d{2}))$/;
+
+/** canonicalInstant writes such an instant as RFC 3339 usually does; anything else is left for the schema to refuse. */
+function canonicalInstant(value: unknown): unknown {
+  const written = typeof value === 'string' ? WRITTEN_INSTANT.exec(value) : null;
+  if (!written) return value;
+  const [, date, minutes, seconds = ':00', utc, offsetHours, offsetMinutes] = written;
+  return `${date}T${minutes}${seconds}${utc ? 'Z' : `${offsetHours}:${offsetMinutes}`}`;
+}
+
+/** INSTANT_MESSAGE says what an instant must look like, with the example of one. */
+const INSTANT_MESSAGE = 'must be a date and time with its offset from UTC, such as 2026-03-01T09:00:00+01:00 or 2026-03-01T08:00:00Z';
+
+/**
+ * isoInstant is a date-time with its offset (RFC 3339, or the forms canonicalInstant reads) whose
+ * instant falls within the years 0000 to 9999 in UTC; it gives it as RFC 3339 usually writes it. A
+ * time without an offset is refused: which instant it means is unknown.
+ */
+export const isoInstant = z.preprocess(
+  canonicalInstant,
+  z.iso.datetime({ offset: true, error: INSTANT_MESSAGE }).refine((value) => {
+    const at = Date.parse(value);
+    // NaN is a text that is no date-time at all, already refused as such.
+    return Number.isNaN(at) || isWrittenAsIso(at);
+  }, INSTANT_RANGE_MESSAGE),
+);
 
 /**
  * queryInstant is isoInstant read from a query string, where an unencoded '+' arrives as a space:
@@ -169,6 +195,6 @@ export const isoInstant = z.iso.datetime({ offset: true }).refine((value) => {
  * decodes it as ' 01:00'. A space followed by the offset's HH:MM at the end is read as that '+'.
  */
 export const queryInstant = z.preprocess(
-  (value) => (typeof value === 'string' ? value.replace(/(T\d{2}:\d{2}:\d{2}(?:\.\d+)?) (\d{2}:\d{2})$/, '$1+$2') : value),
+  (value) => (typeof value === 'string' ? value.replace(/([Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$/, '$1+$2') : value),
   isoInstant,
 );
