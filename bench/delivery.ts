@@ -14,7 +14,7 @@ import { type Storage, openStorage } from '../src/storage/storage.js';
 import { type Alertmanager, amAlert } from './alertmanager.js';
 import { sleep } from './lifecycle.js';
 import type { SinkProcess } from './sink-client.js';
-import type { SinkStats } from './sink.js';
+import { type SinkStats, monotonicNow } from './sink.js';
 import { runConcurrently } from './stats.js';
 import { addOperators, api, processStats, provisionTenant, startTocsinServer } from './tocsin.js';
 
@@ -64,6 +64,7 @@ export async function databaseActivity(url: string): Promise<DatabaseActivity> {
   }
 }
 
+/** resultOf sums up a timed run from the sink's stats; `since` opened its window, on monotonicNow's clock as the sink's times are. */
 function resultOf(emails: number, stats: SinkStats, since: number): DeliveryResult {
   const seconds = ((stats.lastAcceptedAt ?? since) - since) / 1000;
   return {
@@ -113,7 +114,7 @@ export async function rawNodemailerRate(
     // Warm the JIT and the pool first, so the first figure of a run is not the cold one.
     await sendMany(Math.min(500, Math.ceil(options.emails / 10)), 'warm');
     await sink.reset();
-    const since = performance.timeOrigin + performance.now();
+    const since = monotonicNow();
     const cpu = process.cpuUsage();
     await sendMany(options.emails, 'raw');
     const used = process.cpuUsage(cpu);
@@ -131,7 +132,7 @@ export async function rawNodemailerRate(
 export async function alertmanagerDeliveryRate(am: Pick<Alertmanager, 'url'>, sink: SinkProcess, emails: number, timeoutMs: number): Promise<DeliveryResult> {
   await sink.reset();
   const run = `d${Date.now()}`;
-  const since = performance.timeOrigin + performance.now();
+  const since = monotonicNow();
   await runConcurrently(Math.ceil(emails / 100), 4, async (b) => {
     const body = JSON.stringify(Array.from({ length: Math.min(100, emails - b * 100) }, (_, i) => amAlert(b * 100 + i, 'critical', run)));
     const res = await fetch(`${am.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -236,6 +237,9 @@ async function sentPerWorker(databaseUrl: string, since: number): Promise<{ perW
   }
 }
 
+/** How long after they are queued the timed emails fall due: room for the insert and the workers' next look. */
+const DUE_IN_MS = 1_500;
+
 /**
  * tocsinDeliveryRate starts `workers` worker processes on a database that holds one real
  * immediate email, queues `emails` copies due a moment later, and times the sink from then.
@@ -293,7 +297,9 @@ export async function tocsinDeliveryRate(
       await queueCopies(databaseUrl, count, Date.now(), options.order);
       await sink.waitForMessages(count, options.timeoutMs);
     }
-    dueAt = Date.now() + 1_500;
+    dueAt = Date.now() + DUE_IN_MS;
+    // The window opens when the emails fall due, on the sink's clock (monotonicNow), not the wall clock the rows are due by.
+    const windowOpens = monotonicNow() + DUE_IN_MS;
     await sink.reset();
     await queueCopies(databaseUrl, options.emails, dueAt, options.order);
     if (postgres) before = await databaseActivity(databaseUrl);
@@ -309,7 +315,7 @@ export async function tocsinDeliveryRate(
     await sleep(1_000);
     const after = await sink.stats();
     result = {
-      ...resultOf(options.emails, { ...after, lastAcceptedAt: after.duplicates > done.duplicates ? done.lastAcceptedAt : after.lastAcceptedAt }, dueAt),
+      ...resultOf(options.emails, { ...after, lastAcceptedAt: after.duplicates > done.duplicates ? done.lastAcceptedAt : after.lastAcceptedAt }, windowOpens),
       clientCpuMsPerEmail: cpuMs / Math.max(1, done.uniqueMessageIds),
     };
   } finally {

@@ -4,7 +4,7 @@
  */
 import { type Alertmanager, amAlert } from './alertmanager.js';
 import type { SinkProcess } from './sink-client.js';
-import { type SinkMessage, preciseNow } from './sink.js';
+import { type SinkMessage, monotonicNow } from './sink.js';
 import { openStorage } from '../src/storage/storage.js';
 import { median, percentile } from './stats.js';
 import { type BenchTenant, api } from './tocsin.js';
@@ -32,7 +32,7 @@ async function measure(
   const samples: number[] = [];
   for (let i = 0; i < warmUp + repetitions; i++) {
     const accepted = sink.nextAccepted(timeoutMs, wanted);
-    const started = preciseNow();
+    const started = monotonicNow();
     await raise(i);
     const message = await accepted;
     if (i >= warmUp) samples.push(message.acceptedAt - started);

@@ -3,7 +3,8 @@ import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testCertificates } from '../test/support/certificates.js';
-import { FastSink, type SinkMessage, headerOf, messageIdOf } from './sink.js';
+import { FastSink, type SinkMessage, headerOf, messageIdOf, monotonicNow } from './sink.js';
+import { startSinkProcess } from './sink-client.js';
 
 const sinks: FastSink[] = [];
 afterEach(async () => {
@@ -31,6 +32,25 @@ async function talk(port: number, chunks: string[]): Promise<string> {
 }
 
 describe('FastSink', () => {
+  it("stamps a message accepted in the sink's own process on the benchmark's clock: between its send and its answer", async () => {
+    // The benchmark subtracts these stamps from its own times (latency, a run's window); each process's
+    // performance.timeOrigin is the wall clock at its start, which moved between two starts on this machine.
+    const sink = await startSinkProcess();
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true });
+    try {
+      const accepted = sink.nextAccepted(10_000);
+      const before = monotonicNow();
+      await transport.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 'x', text: 'x', messageId: '<clock@bench>' });
+      const after = monotonicNow();
+      const { acceptedAt } = await accepted;
+      expect(acceptedAt).toBeGreaterThanOrEqual(before);
+      expect(acceptedAt).toBeLessThanOrEqual(after);
+    } finally {
+      transport.close();
+      await sink.stop();
+    }
+  });
+
   it('greets sooner than smtp-server, which waits 100 ms before its greeting', async () => {
     const greetingTime = async (port: number) => {
       const started = performance.now();
