@@ -138,7 +138,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
         : refused === 'unique'
           ? takenMeanwhile(raised, request)
           : undefined;
-    const error = unavailable ? serviceUnavailable('The service cannot answer this now; retry later.') : (lostRace ?? raised);
+    const error = unavailable ? serviceUnavailable('The service cannot answer this now; retry later.') : (lostRace ?? notJson(raised, request) ?? raised);
     if (unavailable) request.log.warn({ err: raised }, 'answered 503: the database is unavailable');
     const problem = toProblem(error);
     if (problem.status >= 500 && error === raised) request.log.error({ err: error }, 'unhandled error');
@@ -217,6 +217,18 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
 
   for (const register of modules) register(app, deps);
   return app;
+}
+
+/**
+ * notJson says what to send instead of a body no parser of the route takes: `curl -d` without a
+ * content-type header labels its JSON application/x-www-form-urlencoded, and Fastify's bare
+ * "Unsupported Media Type" left a script's author guessing which header was wrong.
+ */
+function notJson(error: unknown, request: FastifyRequest): HttpError | undefined {
+  if ((error as { code?: unknown }).code !== 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return undefined;
+  const type = request.headers['content-type']?.slice(0, 100);
+  const named = type ? `the body is labelled ${type}` : 'the body has no Content-Type';
+  return new HttpError(415, titleFor(415), `Send the body as JSON with Content-Type: application/json (${named}).`);
 }
 
 /** toProblem maps any error thrown while answering to a problem document; unknown ones are 500. */

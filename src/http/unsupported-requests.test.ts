@@ -30,6 +30,23 @@ describe('requests a route does not take', () => {
     expect((await t.call('GET', '/api/v1/tenants/typed/alerts')).json()).toMatchObject({ items: [] });
   });
 
+  // curl -d without -H 'content-type: application/json' labels the body application/x-www-form-urlencoded.
+  it.each([
+    ['application/x-www-form-urlencoded', 'the body is labelled application/x-www-form-urlencoded'],
+    ['text/plain;charset=UTF-8', 'the body is labelled text/plain;charset=UTF-8'],
+    ['text/csv', 'the body is labelled text/csv'],
+  ])('says a body sent as %s must be JSON with Content-Type: application/json, naming the type sent', async (type, named) => {
+    await t.call('POST', '/api/v1/tenants', { name: 'curl-form' });
+    const res = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/tenants/curl-form/alerts',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': type },
+      payload: JSON.stringify({ severity: 'Info', component: 'Jobs', message: 'x' }),
+    });
+    expect(res.statusCode, res.body).toBe(415);
+    expect(res.json().detail).toBe(`Send the body as JSON with Content-Type: application/json (${named}).`);
+  });
+
   // fetch(url, { method: 'POST', body: '' }) labels its empty body text/plain too: that is no body, not one of another type.
   it('takes an empty body labelled text/plain as no body on the routes that take none', async () => {
     await t.call('POST', '/api/v1/tenants', { name: 'empty-text' });
