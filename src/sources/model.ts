@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { findComponent } from '../alerts/catalogue.js';
 import { SEVERITY_MESSAGE, type Severity, parseSeverity } from '../alerts/severity.js';
-import { displayText, headerSafe } from '../shared/validation.js';
+import { displayText, headerSafe, isoInstant } from '../shared/validation.js';
 
 /** SOURCE_KINDS are the kinds of inbound source (API.md, "Tenant: inbound sources"). */
 export const SOURCE_KINDS = ['orchestrator-webhook', 'orchestrator-pull', 'alertmanager', 'webhook'] as const;
@@ -181,11 +181,7 @@ const pullInput = z
     scope: z.string().min(1).max(1000).nullable().optional().describe('Space-separated, e.g. OR.Monitoring.Read'),
     organizationUnitId: folderId.nullable().optional().describe('Folder id (X-UIPATH-OrganizationUnitId): a number, or its digits as a string'),
     intervalSeconds: z.number().int().min(1).max(86_400).nullable().optional().describe('Default 60 (null: back to it)'),
-    since: z.iso
-      .datetime({ offset: true })
-      .nullable()
-      .optional()
-      .describe('Where the first import starts; default (and null) 24 hours before the source was created'),
+    since: isoInstant.nullable().optional().describe('Where the first import starts; default (and null) 24 hours before the source was created'),
   })
   .strict();
 

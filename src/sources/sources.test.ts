@@ -196,6 +196,24 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect(Date.parse(created.json().createdAt) - Date.parse(created.json().pull.since)).toBe(24 * 3_600_000);
   });
 
+  it("reads a pull's since as an alert's occurredAt is read: a space for the T, no seconds, +0100, and refuses it without an offset", async () => {
+    const pull = { baseUrl: 'https://orch.example.com', username: 'poller', password: 'upstream-pass-123' };
+    const written = [
+      ['2026-01-02 03:04:05+01:00', '2026-01-02T03:04:05+01:00'],
+      ['2026-01-02T03:04+0100', '2026-01-02T03:04:00+01:00'],
+      ['2026-01-02t02:04:05z', '2026-01-02T02:04:05Z'],
+    ];
+    for (const [i, [since, read]] of written.entries()) {
+      const created = await t.call('POST', base, { name: `Since ${i}`, kind: 'orchestrator-pull', pull: { ...pull, since } });
+      expect(created.statusCode, since).toBe(201);
+      expect(Date.parse(created.json().pull.since), since).toBe(Date.parse(read!));
+      const patched = await t.call('PATCH', `${base}/${created.json().id}`, { pull: { since } });
+      expect(Date.parse(patched.json().pull.since), since).toBe(Date.parse(read!));
+    }
+    const local = await t.call('POST', base, { name: 'Since local', kind: 'orchestrator-pull', pull: { ...pull, since: '2026-01-02T03:04:05' } });
+    expect(local.json()).toMatchObject({ status: 400, errors: [{ path: 'pull.since', message: expect.stringMatching(/offset from UTC/) }] });
+  });
+
   it('takes the folder id (organizationUnitId) as a number or as its digits in a string, as ids are written, and refuses other text', async () => {
     const pull = { baseUrl: 'https://orch.example.com', clientId: 'app', clientSecret: 'app-secret-123' };
     const created = await t.call('POST', base, { name: 'Folder as text', kind: 'orchestrator-pull', pull: { ...pull, organizationUnitId: '12' } });
