@@ -619,4 +619,24 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await page('/odata/Alerts?$top=1000'))['@odata.nextLink']).toBeUndefined();
     expect((await page('/odata/Alerts?$skip=7'))['@odata.nextLink']).toBeUndefined();
   });
+
+  it('marks read the alerts whose ids MarkAsRead gives in upper case, as .NET prints a Guid, as $filter on Id already reads them', async () => {
+    // An id in upper case matched no alert: 200 with the same unread count, and the alert stayed unread.
+    const upper = await t.tenantWithUser('upper-ids', ['Robot']);
+    const raised = (
+      await t.call(
+        'POST',
+        '/api/v1/tenants/upper-ids/alerts',
+        { alerts: ['one', 'two', 'three'].map((message) => ({ severity: 'Error', component: 'Jobs', message })) },
+        upper.token,
+      )
+    ).json().ids as string[];
+    const marked = await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: [raised[0]!.toUpperCase(), ` ${raised[1]} `] }, upper.token);
+    expect(marked.statusCode, marked.body).toBe(200);
+    expect(marked.json().value).toBe(1);
+    const states = (await t.call('GET', '/odata/Alerts?$orderby=CreationTime%20asc', undefined, upper.token))
+      .json()
+      .value.map((a: { State: string }) => a.State);
+    expect(states).toEqual(['Read', 'Read', 'Unread']);
+  });
 });

@@ -198,7 +198,9 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       const tenant = await orchestratorTenant(db, request);
       const principal = request.principal!;
       if (principal.kind !== 'user') throw conflict('The host administrator has no read state; mark alerts with a user token.');
-      await markAlerts(db, tenant.id, principal.userId, { ids: parsed.data.ids }, true);
+      // Ids are lower-case UUIDs; Orchestrator's are Guids, the same in either case (.NET prints them upper-case), as `Id eq` reads them.
+      const ids = parsed.data.ids.map((id) => id.trim().toLowerCase());
+      await markAlerts(db, tenant.id, principal.userId, { ids }, true);
       return { '@odata.context': context('Edm.Int64'), value: await unreadCount(db, tenant.id, await readerFor(db, principal)) };
     },
   );
