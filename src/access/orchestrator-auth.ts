@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { findTenant } from '../http/access-hook.js';
 import { caseInsensitiveBody } from '../http/openapi.js';
 import type { RouteModule, TenantRow } from '../http/context.js';
+import { takeOrchestratorJsonTypes } from '../http/orchestrator-paths.js';
 import { badRequest, fieldError, notFound, unauthorized } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
@@ -117,6 +118,7 @@ async function issueAuthenticateToken(db: Db, clock: Clock, owner: { tenantId: s
  */
 export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, loginThrottle }) =>
   void app.register(async (scope) => {
+    takeOrchestratorJsonTypes(scope);
     // Orchestrator (ASP.NET) binds a form post as well as JSON, and scripts send one: PowerShell's
     // `Invoke-RestMethod -Method Post -Body @{tenancyName=…; …}` posts the hashtable form-encoded.
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) =>

@@ -10,18 +10,7 @@ import { ReadCache } from '../shared/read-cache.js';
 import { answerClientError, requireHost } from './client-errors.js';
 import { trackConnections } from './connections.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
-import {
-  MAX_JSON_DEPTH,
-  decodeBody,
-  inflateBody,
-  jsonDepthExceeds,
-  noteNulFree,
-  prototypeKey,
-  refuseListKeys,
-  refuseNul,
-  tooDeep,
-  wellFormedJson,
-} from './input-guard.js';
+import { jsonBodyParser, refuseListKeys, refuseNul } from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
 import { OrchestratorPaths, orchestratorError } from './orchestrator-paths.js';
 import { HttpError, type FieldError, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
@@ -171,28 +160,8 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (request, body, done) =>
     body === '' ? done(null, undefined) : done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type']), undefined),
   );
-  // Fastify's own JSON parser (which refuses __proto__ and constructor keys), plus a depth bound.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes, done) => {
-    // No body at all, as clients that label every request JSON send to a route that takes none
-    // (`POST …/rotate-secret`): nothing to parse, and a route that needs a body says it is missing.
-    if (bytes.length === 0) return done(null, undefined);
-    let body: string;
-    try {
-      const sent = inflateBody(bytes as Buffer, request.headers['content-encoding'], request.routeOptions.bodyLimit ?? BODY_LIMIT_BYTES);
-      body = decodeBody(sent, request.headers['content-type']);
-    } catch (error) {
-      return done(error as Error, undefined);
-    }
-    parseJson(request, body, (err, value) => {
-      if (err) return done(prototypeKey(body) ?? err, undefined);
-      if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) return done(tooDeep(), undefined);
-      const parsed = wellFormedJson(body, value);
-      noteNulFree(body, parsed);
-      return done(null, parsed);
-    });
-  });
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, jsonBodyParser(app, BODY_LIMIT_BYTES));
 
   await app.register(fastifyCookie);
   await registerOpenApi(app);

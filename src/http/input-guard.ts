@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError, badRequest, fieldError } from './problem.js';
 
 /**
@@ -226,4 +226,36 @@ export async function refuseNul(request: FastifyRequest): Promise<void> {
     const at = findNul(value);
     if (at !== undefined) throw fieldError(`${prefix}${at}`, 'must not contain NUL characters');
   }
+}
+
+/**
+ * jsonBodyParser is how `app` reads a JSON body (a content-type parser taking a buffer): undone
+ * from its Content-Encoding and decoded from its charset, parsed by Fastify's own JSON parser
+ * (which refuses __proto__ and constructor keys), bounded in depth, its lone surrogates made well
+ * formed. `bodyLimit` bounds the body once inflated when the route names no limit of its own.
+ */
+export function jsonBodyParser(
+  app: Pick<FastifyInstance, 'getDefaultJsonParser'>,
+  bodyLimit: number,
+): (request: FastifyRequest, bytes: string | Buffer, done: (err: Error | null, body?: unknown) => void) => void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  return (request, bytes, done) => {
+    // No body at all, as clients that label every request JSON send to a route that takes none
+    // (`POST …/rotate-secret`): nothing to parse, and a route that needs a body says it is missing.
+    if (bytes.length === 0) return done(null, undefined);
+    let body: string;
+    try {
+      const sent = inflateBody(bytes as Buffer, request.headers['content-encoding'], request.routeOptions.bodyLimit ?? bodyLimit);
+      body = decodeBody(sent, request.headers['content-type']);
+    } catch (error) {
+      return done(error as Error, undefined);
+    }
+    parseJson(request, body, (err, value) => {
+      if (err) return done(prototypeKey(body) ?? err, undefined);
+      if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) return done(tooDeep(), undefined);
+      const parsed = wellFormedJson(body, value);
+      noteNulFree(body, parsed);
+      return done(null, parsed);
+    });
+  };
 }

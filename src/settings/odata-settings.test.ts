@@ -279,6 +279,25 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     });
   });
 
+  it('takes UpdateBulk and VerifySmtpSetting bodies sent as application/json-patch+json or application/*+json, as the 2020.10 swagger lists them', async () => {
+    // Both were a 415, so a client generated from that swagger could change no setting.
+    const fresh = (await t.tenantWithUser('orch-json-types')).token;
+    const post = (url: string, type: string, body: unknown) =>
+      t.tocsin.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${fresh}`, 'content-type': type }, payload: JSON.stringify(body) });
+    const bulk = await post(`${ACTIONS}.UpdateBulk`, 'application/json-patch+json', { settings: [{ Name: 'Alerts.Email.Enabled', Value: 'true' }] });
+    expect(bulk.statusCode, bulk.body).toBe(200);
+    expect((await t.call('GET', '/api/v1/tenants/orch-json-types/settings/mail', undefined, fresh)).json()).toMatchObject({ alertsEmailEnabled: true });
+    const plain = await startTestSmtpServer();
+    try {
+      const model = { Host: '127.0.0.1', Port: plain.port, UseDefaultCredentials: true, DefaultFromAddress: 'robot@orch.example.com' };
+      const verify = await post(`${ACTIONS}.VerifySmtpSetting`, 'application/*+json', { sendTo: 'types@orch.example.com', smtpSettingModel: model });
+      expect(verify.statusCode, verify.body).toBe(200);
+      expect((await plain.waitForMessages(1))[0]!.envelope.to).toEqual(['types@orch.example.com']);
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('filters the settings on Name (eq, ne, in, and, or, not), as scripts read one setting, and refuses another filter naming $filter', async () => {
     const fresh = (await t.tenantWithUser('orch-filter')).token;
     const names = async (filter: string) => {

@@ -639,4 +639,39 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
       .value.map((a: { State: string }) => a.State);
     expect(states).toEqual(['Read', 'Read', 'Unread']);
   });
+
+  it("reads a JSON body sent as any type Orchestrator's swaggers list for it (text/json, application/json-patch+json, application/*+json), as clients generated from them send", async () => {
+    // Each was a 415: the 2018 and 2019 swaggers list text/json for the sign-in, the 2020.10 one
+    // application/json-patch+json and application/*+json for the OData actions, and a generated client may pick any.
+    const send = (url: string, type: string, body: unknown, bearer?: string) =>
+      t.tocsin.app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': type, ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+        payload: JSON.stringify(body),
+      });
+    const signedIn = await send('/api/Account/Authenticate', 'text/json; charset=utf-8', {
+      tenancyName: 'default',
+      usernameOrEmailAddress: 'robot@example.com',
+      password: 'correct horse battery',
+    });
+    expect(signedIn.statusCode, signedIn.body).toBe(200);
+    const bearer = signedIn.json().result;
+    for (const type of ['application/json-patch+json', 'application/*+json', 'text/json']) {
+      const raised = await send(
+        `${ACTIONS}.RaiseProcessAlert`,
+        type,
+        { processAlert: { Message: type, Severity: 'Info', ProcessName: 'P', RobotName: 'R' } },
+        bearer,
+      );
+      expect(raised.statusCode, `${type}: ${raised.body}`).toBe(200);
+    }
+    const [latest] = (await t.call('GET', '/odata/Alerts?$top=1', undefined, bearer)).json().value;
+    expect(JSON.parse(latest.Data).Message).toBe('text/json');
+    const marked = await send(`${ACTIONS}.MarkAsRead`, 'application/json-patch+json', { ids: [latest.Id] }, bearer);
+    expect(marked.statusCode, marked.body).toBe(200);
+    // A malformed one is a 400 as JSON's is; the REST API still takes only application/json.
+    expect((await send(`${ACTIONS}.MarkAsRead`, 'text/json', '{"ids": [', bearer)).statusCode).toBe(400);
+    expect((await send('/api/v1/tenants/default/alerts', 'text/json', { severity: 'Info', component: 'Jobs', message: 'x' }, bearer)).statusCode).toBe(415);
+  });
 });
