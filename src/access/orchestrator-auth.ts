@@ -36,6 +36,23 @@ export function lowerCaseKeys(value: unknown): unknown {
 }
 
 /**
+ * textFields copies an object (with lower-cased keys) with each of `fields` that holds a JSON
+ * number or boolean as the text .NET's binder makes of it for a string property, as Orchestrator
+ * reads `"Message": 42` as "42" and `true` as "True"; PowerShell's ConvertTo-Json writes a number
+ * variable so. Any other value, and any other field, is left as it is.
+ */
+export function textFields(value: unknown, fields: readonly string[]): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const copy: Record<string, unknown> = { ...value };
+  for (const field of fields) {
+    const given = copy[field];
+    if (typeof given === 'number') copy[field] = String(given);
+    else if (typeof given === 'boolean') copy[field] = given ? 'True' : 'False';
+  }
+  return copy;
+}
+
+/**
  * tenancyRef reads a tenant named on the Orchestrator-compatible routes case-insensitively, as
  * Orchestrator does (its first tenant is `Default`, which scripts write as such): Tocsin's names
  * and ids are lower case, so `Default` can only mean `default`.
@@ -125,7 +142,7 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
       done(null, Object.fromEntries(new URLSearchParams(body as string))),
     );
     const authenticate = async (request: FastifyRequest) => {
-      const parsed = authenticateBody.safeParse(lowerCaseKeys(request.body));
+      const parsed = authenticateBody.safeParse(textFields(lowerCaseKeys(request.body), Object.keys(FIELD_NAMES)));
       if (!parsed.success) {
         const errors = parsed.error.issues.map((i) => ({ path: FIELD_NAMES[String(i.path[0])] ?? '(root)', message: i.message }));
         throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);

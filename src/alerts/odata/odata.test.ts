@@ -674,4 +674,31 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await send(`${ACTIONS}.MarkAsRead`, 'text/json', '{"ids": [', bearer)).statusCode).toBe(400);
     expect((await send('/api/v1/tenants/default/alerts', 'text/json', { severity: 'Info', component: 'Jobs', message: 'x' }, bearer)).statusCode).toBe(415);
   });
+
+  it('reads a number where Orchestrator takes a string, as its .NET binder does: a Message or name sent as a number, a Severity as its number in a string, a Password as digits', async () => {
+    // PowerShell's ConvertTo-Json writes `Message = $count` as a number: each was a 400 'expected string, received number'.
+    const raised = await t.call(
+      'POST',
+      `${ACTIONS}.RaiseProcessAlert`,
+      { processAlert: { Message: 42, Severity: '3', ProcessName: 1234, RobotName: true } },
+      token,
+    );
+    expect(raised.statusCode, raised.body).toBe(200);
+    const [latest] = (await t.call('GET', '/api/v1/tenants/default/alerts?limit=1')).json().items;
+    expect(latest).toMatchObject({ message: '42', severity: 'Error', source: { process: '1234', robot: 'True' } });
+    expect(
+      (await t.call('POST', `${ACTIONS}.RaiseProcessAlert`, { processAlert: { Message: 'x', Severity: '9', ProcessName: 'P', RobotName: 'R' } }, token)).json(),
+    ).toMatchObject({
+      status: 400,
+      errors: [{ path: 'processAlert.Severity' }],
+    });
+    await t.call('POST', '/api/v1/tenants/default/users', { email: 'pin@example.com', name: 'Pin', password: '12345678', roles: ['Robot'] });
+    const signedIn = await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'pin@example.com', password: 12345678 });
+    expect(signedIn.statusCode, signedIn.body).toBe(200);
+    // An object or a list is still no string.
+    expect((await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'pin@example.com', password: [1] })).json()).toMatchObject({
+      status: 400,
+      errors: [{ path: 'Password' }],
+    });
+  });
 });

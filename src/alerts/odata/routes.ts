@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { lowerCaseKeys, orchestratorTenant } from '../../access/orchestrator-auth.js';
+import { lowerCaseKeys, orchestratorTenant, textFields } from '../../access/orchestrator-auth.js';
 import type { RouteModule, TocsinApp } from '../../http/context.js';
 import { takeOrchestratorJsonTypes } from '../../http/orchestrator-paths.js';
 import { caseInsensitiveBody } from '../../http/openapi.js';
@@ -225,7 +225,9 @@ const alertRoutesIn: RouteModule = (app, deps) => {
     },
     async (request, reply) => {
       const outer = lowerCaseKeys(request.body) as Record<string, unknown> | undefined;
-      const fields = lowerCaseKeys(outer?.processalert) as Record<string, unknown> | undefined;
+      const fields = textFields(lowerCaseKeys(outer?.processalert), ['message', 'processname', 'robotname']) as Record<string, unknown> | undefined;
+      // .NET reads an enum from its number written as a string too ("3" is Error).
+      if (typeof fields?.severity === 'string' && /^\s*\d{1,3}\s*$/.test(fields.severity)) fields.severity = Number(fields.severity);
       const parsed = processAlert.safeParse(fields);
       const errors: FieldError[] = parsed.success
         ? []
