@@ -42,7 +42,8 @@ const updateBulkBody = z.object({
   settings: z.array(z.object({ name: z.string().min(1).max(128), value: z.unknown() }).passthrough()).max(200),
 });
 const verifyBody = z.object({
-  sendto: z.string().max(254).optional(),
+  // null as left out: the caller's address, as POST /settings/mail/test reads it.
+  sendto: z.string().max(254).nullish(),
   smtpsettingmodel: z.record(z.string(), z.unknown()),
 });
 
@@ -238,7 +239,7 @@ function settingsRoutesIn(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps,
       settleEnableSsl(model, saved ? { port: String(saved.port), enableSsl: saved.security !== 'none' } : undefined);
       const { input, errors } = smtpInputFromModel(model, (field) => `smtpSettingModel.${MODEL_NAMES[field]}`, storedAuthMethod);
       if (errors.length > 0) throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
-      if (body.sendto !== undefined && !isEmailAddress(body.sendto.trim())) throw fieldError('sendTo', 'must be an email address');
+      if (body.sendto != null && !isEmailAddress(body.sendto.trim())) throw fieldError('sendTo', 'must be an email address');
       const recipient = await testMailRecipient(deps, request, tenant, body.sendto?.trim());
       const result = await inOrchestratorTerms(
         'settings.',

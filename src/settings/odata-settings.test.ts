@@ -298,6 +298,22 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     }
   });
 
+  it("sends VerifySmtpSetting's test email to the caller when sendTo is null, as when it is left out (PowerShell's $null, Python's None)", async () => {
+    // A null sendTo was a 400 'expected string, received null', where POST /settings/mail/test reads it as the caller's address.
+    const fresh = await t.tenantWithUser('orch-null-send-to');
+    const plain = await startTestSmtpServer();
+    try {
+      const model = { Host: '127.0.0.1', Port: plain.port, UseDefaultCredentials: true, DefaultFromAddress: 'robot@orch.example.com' };
+      const verify = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: null, smtpSettingModel: model }, fresh.token);
+      expect(verify.statusCode, verify.body).toBe(200);
+      expect((await plain.waitForMessages(1))[0]!.envelope.to).toEqual([fresh.email]);
+      const empty = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: '', smtpSettingModel: model }, fresh.token);
+      expect(empty.json()).toMatchObject({ status: 400, errors: [{ path: 'sendTo' }] });
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('filters the settings on Name (eq, ne, in, and, or, not), as scripts read one setting, and refuses another filter naming $filter', async () => {
     const fresh = (await t.tenantWithUser('orch-filter')).token;
     const names = async (filter: string) => {
