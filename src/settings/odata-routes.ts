@@ -23,7 +23,7 @@ import {
   settingKeyOf,
   smtpInputFromModel,
 } from './orchestrator-settings.js';
-import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.js';
+import { type TestMailDeps, sameSmtpHost, sendTestMail, testMailRecipient } from './test-mail.js';
 import { orchestratorZone } from './windows-zones.js';
 
 const ACTIONS = '/odata/Settings/UiPath.Server.Configuration.OData';
@@ -236,6 +236,12 @@ function settingsRoutesIn(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps,
       // The model is tested over the saved server: UseDefaultCredentials false undoes a saved 'none'.
       const saved = (await getMailSettings(db, tenant.id)).custom;
       const storedAuthMethod = saved?.authMethod;
+      // Orchestrator tests the model it is given: on another host, a UserName or Domain left out is
+      // none (as its form sends it empty), not the saved server's, which goes with its password.
+      if (saved && typeof model.host === 'string' && !sameSmtpHost(model.host.trim(), saved.host)) {
+        model.username ??= '';
+        model.domain ??= '';
+      }
       settleEnableSsl(model, saved ? { port: String(saved.port), enableSsl: saved.security !== 'none' } : undefined);
       const { input, errors } = smtpInputFromModel(model, (field) => `smtpSettingModel.${MODEL_NAMES[field]}`, storedAuthMethod);
       if (errors.length > 0) throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);

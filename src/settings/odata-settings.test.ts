@@ -314,6 +314,40 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     }
   });
 
+  it("tests another host than the saved one as the model has it: a UserName and Domain left out are none, not the saved server's", async () => {
+    // Orchestrator tests the model it is given (UserName is optional in its SmtpSettingModel). The saved
+    // server's user name was merged in, and a relay tested without one was refused for that user name
+    // 'sent without encryption', or asked for the saved password again.
+    const fresh = await t.tenantWithUser('orch-other-host');
+    const custom = {
+      host: 'smtp.saved.example.com',
+      port: 587,
+      security: 'starttls',
+      domain: 'CORP',
+      username: 'saved-user',
+      password: 'saved-Secret-1',
+      fromAddress: 'robot@orch.example.com',
+    };
+    expect((await t.call('PUT', '/api/v1/tenants/orch-other-host/settings/mail', { useCustom: true, custom }, fresh.token)).statusCode).toBe(200);
+    const relay = await startTestSmtpServer();
+    try {
+      const model = { Host: '127.0.0.1', Port: relay.port, EnableSsl: false, DefaultFromAddress: 'robot@orch.example.com' };
+      const verify = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'relay@orch.example.com', smtpSettingModel: model }, fresh.token);
+      expect(verify.statusCode, verify.body).toBe(200);
+      expect((await relay.waitForMessages(1))[0]!.envelope.to).toEqual(['relay@orch.example.com']);
+      expect(relay.authSeen).toEqual([]);
+    } finally {
+      await relay.close();
+    }
+    // The saved server's own values stay as they were.
+    expect((await t.call('GET', '/api/v1/tenants/orch-other-host/settings/mail', undefined, fresh.token)).json().custom).toMatchObject({
+      host: 'smtp.saved.example.com',
+      username: 'saved-user',
+      domain: 'CORP',
+      passwordSet: true,
+    });
+  });
+
   it('filters the settings on Name (eq, ne, in, and, or, not), as scripts read one setting, and refuses another filter naming $filter', async () => {
     const fresh = (await t.tenantWithUser('orch-filter')).token;
     const names = async (filter: string) => {
