@@ -46,6 +46,33 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('GET', '/api/v1/tenants', undefined, 'nope')).statusCode).toBe(401);
   });
 
+  it('asks for the token before reading the body: 401, 404 and 403 come before a malformed or unsupported body is judged', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'unread' });
+    await t.call('POST', '/api/v1/tenants', { name: 'other-tenant' });
+    const viewer = await t.tenantWithUser('unread', ['Alerts Viewer']);
+    const send = (url: string, token: string, type: string, payload: string) =>
+      t.tocsin.app.inject({ method: 'POST', url, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': type }, payload });
+    for (const [url, token, status] of [
+      ['/api/v1/tenants', '', 401],
+      ['/api/v1/tenants/unread/users', '', 401],
+      ['/api/v1/tenants/unread/users', 'nope', 401],
+      ['/api/v1/tenants/no-such-tenant/users', '', 401],
+      ['/api/v1/tenants/other-tenant/users', viewer.token, 404],
+      ['/api/v1/tenants/unread/users', viewer.token, 403],
+      ['/api/v1/tenants', viewer.token, 403],
+    ] as const) {
+      for (const [type, payload] of [
+        ['application/json', '{"email":'],
+        ['text/plain', 'name=acme'],
+        ['application/x-www-form-urlencoded', 'name=acme'],
+      ]) {
+        const res = await send(url, token, type!, payload!);
+        expect(res.statusCode, `${url} with ${token || 'no token'} and ${type}: ${res.body}`).toBe(status);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      }
+    }
+  });
+
   it('creates users with roles, never shows a password, and refuses a duplicate email ignoring case', async () => {
     await t.call('POST', '/api/v1/tenants', { name: 'people' });
     const created = await t.call('POST', '/api/v1/tenants/people/users', {

@@ -79,9 +79,10 @@ export async function raiseInTenant<T>(request: FastifyRequest, write: (tenantId
 }
 
 /**
- * accessHook runs before validation on every request: it finds the caller (401), resolves the
- * tenant of the path and hides other tenants (404), then checks the route's permission (403).
- * Doing this before body validation means a stranger learns nothing from a 400. The tenants of
+ * accessHook runs before the body is parsed on every request (a preParsing hook): it finds the
+ * caller (401), resolves the tenant of the path and hides other tenants (404), then checks the
+ * route's permission (403). Doing this before the body is read or validated means a stranger
+ * learns nothing from a 400, 413 or 415, and no stranger's body is read at all. The tenants of
  * requests raising alerts are kept in `raising` (keptTenant); every other request reads its tenant.
  */
 export function accessHook(deps: AppDeps, raising: ReadCache) {

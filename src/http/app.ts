@@ -178,7 +178,8 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.addHook('onRequest', requireHost);
   // The tenants of requests raising alerts, kept between them (accessHook).
   const raising = new ReadCache();
-  app.addHook('preValidation', accessHook(deps, raising));
+  // Before the body is parsed: a stranger's malformed JSON or unsupported content type is a 401, not a 400 or 415.
+  app.addHook('preParsing', accessHook(deps, raising));
   app.addHook('onSend', forgetPrincipalsOnChange(deps, raising));
   app.addHook('preValidation', refuseNul);
   app.addHook('preValidation', refuseListKeys);
