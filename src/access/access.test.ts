@@ -372,6 +372,29 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('GET', `/api/v1/tenants/people/users/${userId}`)).json()).toMatchObject({ name: 'Me', language: 'fr', roles: ['Alerts Viewer'] });
   });
 
+  it('tells a caller without Users.Edit 403 for another user whatever its body, as for a route of that permission', async () => {
+    const me = await t.tenantWithUser('selfish', ['Alerts Viewer']);
+    const other = await t.tenantWithUser('selfish', ['Alerts Viewer']);
+    const base = `/api/v1/tenants/selfish/users/${other.userId}`;
+    for (const [method, url, body] of [
+      ['PATCH', base, { email: 'not an address' }],
+      ['PATCH', base, { bogus: true }],
+      ['POST', `${base}/tokens`, { name: '' }],
+      ['PUT', `${base}/alert-preferences`, { email: { dailyReport: 'no' } }],
+      ['POST', '/api/v1/tenants/selfish/groups', { name: '' }],
+    ] as const) {
+      const res = await t.call(method, url, body, me.token);
+      expect(res.statusCode, `${method} ${url}: ${res.body}`).toBe(403);
+      expect(res.json().detail).toContain('Users.Edit');
+    }
+    // On itself the same bodies are judged: 400 naming the field, or 403 for what only Users.Edit may change.
+    const own = `/api/v1/tenants/selfish/users/${me.userId}`;
+    expect((await t.call('PATCH', own, { name: '' }, me.token)).json().errors[0].path).toBe('name');
+    expect((await t.call('PATCH', own, { email: 'not an address' }, me.token)).statusCode).toBe(400);
+    expect((await t.call('PATCH', own, { email: 'me@example.com' }, me.token)).statusCode).toBe(403);
+    expect((await t.call('PUT', `${own}/alert-preferences`, { email: { dailyReport: 'no' } }, me.token)).json().errors[0].path).toBe('email.dailyReport');
+  });
+
   it('forbids with 403 and names the missing permission', async () => {
     const { token } = await t.tenantWithUser('people', ['Alerts Viewer']);
     const res = await t.call('GET', '/api/v1/tenants/people/users', undefined, token);

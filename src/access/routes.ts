@@ -51,6 +51,15 @@ export function assertSelfOr(request: FastifyRequest, userId: string | undefined
 }
 
 /**
+ * selfOrBeforeBody is assertSelfOr as a preValidation hook, for the `:userId` routes with a body: a
+ * caller acting on another user without the permission is told 403 before its body is judged, as
+ * on the routes whose permission the access hook checks, not what was wrong with the body.
+ */
+export function selfOrBeforeBody(permission: 'Users.Edit' | 'Users.View') {
+  return async (request: FastifyRequest) => assertSelfOr(request, (request.params as { userId?: string }).userId, permission);
+}
+
+/**
  * SELF_EDITABLE are the fields users may change on themselves without Users.Edit: how they are
  * called and in which language and time zone they read the console and their emails. Their
  * address, password, roles and active flag stay with the holders of Users.Edit.
@@ -124,6 +133,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     '/api/v1/tenants/:tenant/users/:userId',
     {
       config: editsUser,
+      preValidation: selfOrBeforeBody('Users.Edit'),
       schema: {
         params: userParams,
         body: userPatch,
@@ -151,9 +161,12 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
   });
   app.post(
     '/api/v1/tenants/:tenant/users/:userId/tokens',
-    { config: { status: 201, answer: createdToken, created: true }, schema: { params: userParams, body: z.object({ name: displayText }).strict() } },
+    {
+      config: { status: 201, answer: createdToken, created: true },
+      preValidation: selfOrBeforeBody('Users.Edit'),
+      schema: { params: userParams, body: z.object({ name: displayText }).strict() },
+    },
     async (request, reply) => {
-      assertSelfOr(request, request.params.userId, 'Users.Edit');
       const tenant = tenantOf(request);
       await requireUser(db, tenant.id, request.params.userId);
       return replyCreated(request, reply, config, await createApiToken(db, tenant.id, request.params.userId, request.body.name, clock));

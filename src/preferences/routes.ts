@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requireGroup } from '../access/groups.js';
-import { assertSelfOr, tenantOf } from '../access/routes.js';
+import { assertSelfOr, selfOrBeforeBody, tenantOf } from '../access/routes.js';
 import { requireUser } from '../access/users.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from '../alerts/catalogue.js';
 import { EVENT_NAME } from '../alerts/input.js';
@@ -134,9 +134,8 @@ export const preferenceRoutes: RouteModule = (app, { storage, clock }) => {
   });
   app.put(
     `${base}/users/:userId/alert-preferences`,
-    { preValidation: boundSubscriptions, schema: { ...userSchema, body: preferencesInput } },
+    { preValidation: [selfOrBeforeBody('Users.Edit'), boundSubscriptions], schema: { ...userSchema, body: preferencesInput } },
     async (request) => {
-      assertSelfOr(request, request.params.userId, 'Users.Edit');
       const tenant = tenantOf(request);
       await requireUser(db, tenant.id, request.params.userId);
       await putLayer(db, 'user_alert_preferences', tenant.id, request.params.userId, request.body, clock);
