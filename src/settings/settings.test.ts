@@ -309,6 +309,21 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect((await call('PUT', '/api/v1/system/mail-settings', { fromDisplayName, timeoutMs, domain })).statusCode).toBe(200);
   });
 
+  it('takes null for enableSsl, passwordSet and accessTokenSet, which keep no value of their own, as left out', async () => {
+    await t.tenantWithUser('mail-null-derived');
+    const path = '/api/v1/tenants/mail-null-derived/settings/mail';
+    const custom = { host: 'smtp.example.com', port: 465, security: 'tls', username: 'u', password: 'p', fromAddress: 'a@example.com' };
+    expect((await call('PUT', path, { custom })).statusCode).toBe(200);
+    const nulls = { enableSsl: null, passwordSet: null, accessTokenSet: null };
+    const tenant = await call('PUT', path, { custom: { ...nulls, domain: null } });
+    expect(tenant.statusCode, tenant.body).toBe(200);
+    expect(tenant.json().custom).toMatchObject({ port: 465, security: 'tls', enableSsl: true, passwordSet: true, domain: null });
+    const saved = (await call('GET', '/api/v1/system/mail-settings')).json();
+    const system = await call('PUT', '/api/v1/system/mail-settings', nulls);
+    expect(system.statusCode, system.body).toBe(200);
+    expect(system.json()).toEqual(saved);
+  });
+
   it('refuses credentials over security none, naming the field, unless allowPlaintextAuth is set explicitly', async () => {
     const { token } = await t.tenantWithUser('plain');
     const inClear = { host: '127.0.0.1', port: server.port, security: 'none', username: 'robot', password: PASSWORD, fromAddress: 'a@plain.example.com' };

@@ -60,15 +60,18 @@ export const smtpSettingsInput = z
     host: z.string().trim().max(253).transform(bareHost).refine(isHostName, 'must be a host name or an IP address, such as smtp.example.com'),
     port: z.number({ error: PORT }).int(PORT).min(1, PORT).max(65535, PORT),
     security: z.enum(SECURITIES),
-    enableSsl: z.boolean(),
+    // enableSsl is input only and the two *Set flags answers only: none keeps a value of its own
+    // that null could clear, so null is taken as left out, as a script writing null into every
+    // optional field expects (API.md: null clears an optional field).
+    enableSsl: z.boolean().nullable(),
     domain: headerSafe(255).pipe(z.string().trim()).nullable(),
     username: headerSafe(320).pipe(z.string().trim()).nullable(),
     password: secret.nullable(),
-    passwordSet: z.boolean(),
+    passwordSet: z.boolean().nullable(),
     // null sets the default back (API.md: null clears an optional field), as for the fields below.
     authMethod: z.enum(AUTH_METHODS).nullable(),
     accessToken: secret.nullable(),
-    accessTokenSet: z.boolean(),
+    accessTokenSet: z.boolean().nullable(),
     fromAddress: emailAddress,
     fromDisplayName: displayText.nullable(),
     timeoutMs: z.number({ error: TIMEOUT }).int(TIMEOUT).min(1_000, TIMEOUT).max(600_000, TIMEOUT).nullable(),
@@ -165,7 +168,7 @@ export function mergeSmtp(stored: StoredSmtp | null, secrets: SmtpSecrets, input
     throw new MergeError(first, 'is required', more);
   }
   const security =
-    input.security ?? (input.enableSsl !== undefined ? securityFromEnableSsl(input.enableSsl, port) : (stored?.security ?? securityFromEnableSsl(true, port)));
+    input.security ?? (input.enableSsl != null ? securityFromEnableSsl(input.enableSsl, port) : (stored?.security ?? securityFromEnableSsl(true, port)));
   const smtp: StoredSmtp = {
     host,
     port,
