@@ -324,16 +324,19 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect(system.json()).toEqual(saved);
   });
 
-  it('refuses credentials over security none, naming the field, unless allowPlaintextAuth is set explicitly', async () => {
+  it('refuses credentials over security none, naming each field that would be sent, unless allowPlaintextAuth is set explicitly', async () => {
     const { token } = await t.tenantWithUser('plain');
     const inClear = { host: '127.0.0.1', port: server.port, security: 'none', username: 'robot', password: PASSWORD, fromAddress: 'a@plain.example.com' };
     const tenantPut = await call('PUT', '/api/v1/tenants/plain/settings/mail', { useCustom: true, custom: inClear }, token);
     expect(tenantPut.statusCode).toBe(400);
-    expect(tenantPut.json().errors).toEqual([{ path: 'custom.username', message: expect.stringContaining('allowPlaintextAuth') }]);
+    expect(tenantPut.json().errors).toEqual([
+      { path: 'custom.username', message: expect.stringContaining('allowPlaintextAuth') },
+      { path: 'custom.password', message: expect.stringContaining('allowPlaintextAuth') },
+    ]);
     const systemPut = await call('PUT', '/api/v1/system/mail-settings', { ...inClear, username: null, allowPlaintextAuth: false });
     expect(systemPut.json()).toMatchObject({ status: 400, errors: [{ path: 'password' }] });
     const test = await call('POST', '/api/v1/tenants/plain/settings/mail/test', { sendTo: 'qa@example.com', settings: inClear }, token);
-    expect(test.json()).toMatchObject({ status: 400, errors: [{ path: 'settings.username' }] });
+    expect(test.json()).toMatchObject({ status: 400, errors: [{ path: 'settings.username' }, { path: 'settings.password' }] });
     expect(server.authSeen.filter((a) => !a.secure)).toHaveLength(0);
     // Allowed explicitly, it is saved and answered; with TLS no permission is needed.
     const allowed = await call('PUT', '/api/v1/tenants/plain/settings/mail', { useCustom: true, custom: { ...inClear, allowPlaintextAuth: true } }, token);

@@ -52,17 +52,19 @@ describe('SMTP settings', () => {
     ).toBe('accessToken');
   });
 
-  it('refuses credentials over security none, naming the field, unless plaintext AUTH is allowed explicitly', () => {
+  it('refuses credentials over security none, naming each one it would send, unless plaintext AUTH is allowed explicitly', () => {
     const refused = (stored: Parameters<typeof mergeSmtp>[0], secrets: Parameters<typeof mergeSmtp>[1], input: Parameters<typeof mergeSmtp>[2]) => {
       try {
         mergeSmtp(stored, secrets, input);
       } catch (err) {
-        return err instanceof MergeError ? `${err.path}: ${err.message}` : String(err);
+        return err instanceof MergeError ? err.fields.map((field) => `${field.path}: ${field.message}`).join('\n') : String(err);
       }
       return undefined;
     };
     const base = { host: 'relay.example.com', port: 25, security: 'none' as const, fromAddress: 'a@example.com' };
-    expect(refused(null, NO_SECRETS, { ...base, username: 'robot', password: 'p' })).toMatch(/^username: would be sent without encryption.*allowPlaintextAuth/);
+    expect(refused(null, NO_SECRETS, { ...base, username: 'robot', password: 'p' })).toMatch(
+      /^username: would be sent without encryption.*allowPlaintextAuth.*\npassword: would be sent without encryption.*allowPlaintextAuth.*$/,
+    );
     expect(refused(null, NO_SECRETS, { ...base, password: 'p' })).toMatch(/^password: /);
     expect(refused(null, NO_SECRETS, { ...base, authMethod: 'none' })).toBeUndefined();
     // No AUTH at all: a user name or password kept in the form is never sent, so nothing crosses in clear.

@@ -115,20 +115,22 @@ const PLAINTEXT_AUTH_REFUSED =
   'would be sent without encryption with security "none": choose security "starttls" or "tls", or set allowPlaintextAuth to true to accept that';
 
 /**
- * plaintextCredential names the credential that `security: none` would send in clear
- * (`username`, else `password`, else `accessToken`), or null when there is none, it is allowed,
- * or `authMethod: none` sends none (Orchestrator's UseDefaultCredentials, whose form keeps the
- * user name and password it then ignores, with Enable SSL off as that form requires).
+ * plaintextCredentials names the credentials that `security: none` would send in clear
+ * (`username`, `password`, `accessToken`, those set), none when it is allowed or `authMethod:
+ * none` sends none (Orchestrator's UseDefaultCredentials, whose form keeps the user name and
+ * password it then ignores, with Enable SSL off as that form requires). Each is named, so that a
+ * script sending a user name and a password is told of the password too, the secret at stake.
  */
-function plaintextCredential(
+function plaintextCredentials(
   smtp: Pick<StoredSmtp, 'security' | 'username' | 'allowPlaintextAuth' | 'authMethod'>,
   secrets: SmtpSecrets,
-): 'username' | 'password' | 'accessToken' | null {
-  if (smtp.security !== 'none' || smtp.allowPlaintextAuth || smtp.authMethod === 'none') return null;
-  if (smtp.username) return 'username';
-  if (secrets.password) return 'password';
-  if (secrets.accessToken) return 'accessToken';
-  return null;
+): ('username' | 'password' | 'accessToken')[] {
+  if (smtp.security !== 'none' || smtp.allowPlaintextAuth || smtp.authMethod === 'none') return [];
+  return [
+    ...(smtp.username ? ['username' as const] : []),
+    ...(secrets.password ? ['password' as const] : []),
+    ...(secrets.accessToken ? ['accessToken' as const] : []),
+  ];
 }
 
 /**
@@ -191,8 +193,8 @@ export function mergeSmtp(stored: StoredSmtp | null, secrets: SmtpSecrets, input
   if ((smtp.authMethod === 'plain' || smtp.authMethod === 'login') && (!smtp.username || merged.password === null)) {
     throw new MergeError(smtp.username ? 'password' : 'username', `is required for ${smtp.authMethod.toUpperCase()}`);
   }
-  const inClear = plaintextCredential(smtp, merged);
-  if (inClear) throw new MergeError(inClear, PLAINTEXT_AUTH_REFUSED);
+  const [inClear, ...moreInClear] = plaintextCredentials(smtp, merged);
+  if (inClear) throw new MergeError(inClear, PLAINTEXT_AUTH_REFUSED, moreInClear);
   return { smtp, secrets: merged };
 }
 
@@ -293,7 +295,7 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   // The name of the EHLO line: a line break would send commands of its own, as in a tenant's domain.
   if (domain && !headerSafe(255).safeParse(domain).success) throw new Error('domain must be one line of at most 255 characters');
   const allowPlaintextAuth = urlSwitch(query, 'allowPlaintextAuth');
-  if (plaintextCredential({ security, username, allowPlaintextAuth, authMethod: 'auto' }, { password, accessToken: null })) {
+  if (plaintextCredentials({ security, username, allowPlaintextAuth, authMethod: 'auto' }, { password, accessToken: null }).length > 0) {
     throw new Error(
       'the URL has a user name or password but no TLS, so they would cross the network in clear: use smtps://, add ?starttls=true, or add ?allowPlaintextAuth=true to accept that',
     );
