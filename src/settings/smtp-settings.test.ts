@@ -111,8 +111,8 @@ describe('SMTP settings', () => {
     expect(() => smtpFromUrl('smtp://mail.example.com?timeoutMs=soon')).toThrow(/timeoutMs/);
   });
 
-  it('refuses a TOCSIN_SMTP_URL whose domain would break the EHLO line', () => {
-    // The domain is the name Tocsin greets with: a line break in it would send commands of its own.
+  it("refuses a TOCSIN_SMTP_URL whose domain is not one line, as a tenant's domain must be", () => {
+    // The SMTP Domain, joined with the user name when signing in (DOMAIN\user), is one line as every setting.
     expect(() => smtpFromUrl('smtp://relay.example.com?domain=a%0D%0AMAIL%20FROM:%3Cx@y%3E')).toThrow(/domain must be one line/);
     expect(() => smtpFromUrl('smtp://relay.example.com?domain=a%00b')).toThrow(/domain must be one line/);
     expect(smtpFromUrl('smtp://relay.example.com?domain=tocsin.example.com').smtp).toMatchObject({ domain: 'tocsin.example.com' });

@@ -292,7 +292,7 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   const fromName = query.get('fromName');
   if (fromName && !displayText.safeParse(fromName).success) throw new Error('fromName must be one line of at most 200 characters');
   const domain = query.get('domain') || null;
-  // The name of the EHLO line: a line break would send commands of its own, as in a tenant's domain.
+  // The SMTP Domain, joined with the user name when signing in (DOMAIN\user): one line, as a tenant's domain must be.
   if (domain && !headerSafe(255).safeParse(domain).success) throw new Error('domain must be one line of at most 255 characters');
   const allowPlaintextAuth = urlSwitch(query, 'allowPlaintextAuth');
   if (plaintextCredentials({ security, username, allowPlaintextAuth, authMethod: 'auto' }, { password, accessToken: null }).length > 0) {
