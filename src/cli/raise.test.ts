@@ -58,6 +58,23 @@ describeEachDialect('tocsin raise', (dialect) => {
     });
   });
 
+  it('raises an alert with its source (process, robot, machine, queue, job) and when it occurred, every field an AlertInput has', async () => {
+    // Without them a script could not say which process or robot failed, nor date an alert it raises late.
+    const c = capturedIo({ TOCSIN_TOKEN: token });
+    const args = ['--url', t.tocsin.url!, '--tenant', 'ops', '--severity', 'Error', '--component', 'Jobs', '--message', 'Invoice run faulted'];
+    const source = ['--process', 'Invoices', '--robot', 'RB-01', '--machine', 'PC-7', '--queue', 'InvoiceQueue', '--job', 'job-42'];
+    expect(await raiseCommand([...args, ...source, '--occurred-at', '2026-11-30T08:15:00+01:00'], c.io), c.err()).toBe(0);
+    const alert = (await t.call('GET', `/api/v1/tenants/ops/alerts/${c.out().trim()}`)).json();
+    expect(alert.source).toEqual({ process: 'Invoices', robot: 'RB-01', machine: 'PC-7', queue: 'InvoiceQueue', job: 'job-42' });
+    expect(Date.parse(alert.occurredAt)).toBe(Date.parse('2026-11-30T07:15:00Z'));
+    const robotOnly = capturedIo({ TOCSIN_TOKEN: token });
+    expect(await raiseCommand([...args, '--robot', 'RB-02'], robotOnly.io), robotOnly.err()).toBe(0);
+    expect((await t.call('GET', `/api/v1/tenants/ops/alerts/${robotOnly.out().trim()}`)).json().source).toEqual({ robot: 'RB-02' });
+    const late = capturedIo({ TOCSIN_TOKEN: token });
+    expect(await raiseCommand([...args, '--occurred-at', 'yesterday'], late.io)).toBe(1);
+    expect(late.err()).toMatch(/^tocsin raise: 400 occurredAt: /);
+  });
+
   it("takes the API's own address as --url too, as an operator copies it from the README or a script's base URL", async () => {
     const args = ['--token', token, '--tenant', 'ops', '--severity', 'Info', '--component', 'Jobs', '--message', 'Given the API base'];
     for (const url of [`${t.tocsin.url}/api/v1`, `${t.tocsin.url}/api/v1/`]) {

@@ -5,9 +5,12 @@ import type { CommandIo } from './io.js';
 /** RAISE_USAGE is the help text of `tocsin raise`. */
 export const RAISE_USAGE = `usage: tocsin raise --tenant T --severity Error --component Jobs --message "…"
          [--event Process.RaiseAlert] [--dedup-key K] [--folder F] [--data '{"k":"v"}']
+         [--process P] [--robot R] [--machine M] [--queue Q] [--job J] [--occurred-at 2026-11-30T08:15:00+01:00]
          [--url URL] [--token TOKEN]   (or TOCSIN_TOKEN, else the host administrator's TOCSIN_ADMIN_TOKEN; the URL
          defaults to TOCSIN_PUBLIC_URL, else http://HOST:PORT, http://127.0.0.1:8080 when unset, as the server's)`;
 const REQUEST_TIMEOUT_MS = 30_000;
+/** SOURCE_PARTS are the fields of an AlertInput's source, each an option of the same name. */
+const SOURCE_PARTS = ['process', 'robot', 'machine', 'queue', 'job'] as const;
 
 /**
  * raiseCommand raises one alert through the HTTP API (so it works against any Tocsin, local or
@@ -28,6 +31,12 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
         'dedup-key': { type: 'string' },
         folder: { type: 'string' },
         data: { type: 'string' },
+        process: { type: 'string' },
+        robot: { type: 'string' },
+        machine: { type: 'string' },
+        queue: { type: 'string' },
+        job: { type: 'string' },
+        'occurred-at': { type: 'string' },
         url: { type: 'string' },
         token: { type: 'string' },
       },
@@ -54,6 +63,8 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
       return 2;
     }
   }
+  // The alert's source, of the parts given: each is an option of its own, as scripts have them in variables.
+  const sourceParts = SOURCE_PARTS.filter((part) => values[part]).map((part) => [part, values[part]]);
   const body = {
     severity: values.severity,
     component: values.component,
@@ -62,6 +73,8 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
     ...(values['dedup-key'] ? { dedupKey: values['dedup-key'] } : {}),
     ...(values.folder ? { folder: values.folder } : {}),
     ...(data === undefined ? {} : { data }),
+    ...(sourceParts.length > 0 ? { source: Object.fromEntries(sourceParts) } : {}),
+    ...(values['occurred-at'] ? { occurredAt: values['occurred-at'] } : {}),
   };
   // Without --url, the server the same knobs describe: a PORT=9000 in the environment meant 8080 here.
   // The API's own base (…/api/v1) names the same server: it was asked for /api/v1/api/v1/….
