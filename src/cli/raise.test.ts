@@ -106,6 +106,23 @@ describeEachDialect('tocsin raise', (dialect) => {
     expect(c.err()).toContain('severity: must be one of');
   });
 
+  it('says each refused field once, not the first again under the detail that already names it', async () => {
+    // The problem's detail is its first field error: printed above the list, that error came twice.
+    const args = ['--url', t.tocsin.url!, '--token', token, '--tenant', 'ops', '--component', 'Jobs', '--message', 'x'];
+    const one = capturedIo();
+    expect(await raiseCommand([...args, '--severity', 'Loud'], one.io)).toBe(1);
+    expect(one.err()).toMatch(/^tocsin raise: 400 severity: must be one of [^\n]+\n$/);
+    const two = capturedIo();
+    expect(await raiseCommand([...args, '--severity', 'Loud', '--folder', 'f'.repeat(300)], two.io)).toBe(1);
+    expect(
+      two
+        .err()
+        .split('\n')
+        .filter((line) => line.includes('severity:')),
+    ).toHaveLength(1);
+    expect(two.err()).toMatch(/\n {2}folder: .+\n$/);
+  });
+
   it('exits 2 with the usage when an option or the token is missing', async () => {
     const c = capturedIo();
     expect(await raiseCommand(['--tenant', 'ops', '--severity', 'Error'], c.io)).toBe(2);

@@ -96,7 +96,12 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
   }
   const answer = (await response.json().catch(() => ({}))) as { ids?: string[]; detail?: string; errors?: { path: string; message: string }[] };
   if (response.status !== 202) {
-    const details = (answer.errors ?? []).map((e) => `\n  ${e.path}: ${e.message}`).join('');
+    // The detail is the first field error when there is one: listed again below it, it was said twice.
+    const details = (answer.errors ?? [])
+      .map((e) => `${e.path}: ${e.message}`)
+      .filter((line) => line !== answer.detail)
+      .map((line) => `\n  ${line}`)
+      .join('');
     io.stderr.write(`tocsin raise: ${response.status} ${answer.detail ?? response.statusText}${details}\n`);
     return 1;
   }
