@@ -299,3 +299,43 @@ describe('the configuration module', () => {
     expect(run.status).toBe(0);
   });
 });
+
+describe('a refused number or address', () => {
+  /** problemOf is the message loadConfig stops with for these variables. */
+  const problemOf = (env: NodeJS.ProcessEnv): string => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error(`${JSON.stringify(env)} was taken`);
+  };
+
+  it('is said in one line naming the variable and what it takes, not in the words of the validation library', () => {
+    // PORT=abc stopped with 'PORT: Invalid input: expected number, received NaN', and PORT=-1 with
+    // 'Too small: expected number to be >=0': an operator had to guess what was wanted.
+    const cases: [string, string[], string][] = [
+      ['PORT', ['abc', '-1', '70000', '80.5'], 'must be a whole number from 0 to 65535'],
+      ['TOCSIN_MAIL_CATCHER_PORT', ['x', '65536'], 'must be a whole number from 0 to 65535'],
+      ['TOCSIN_SUMMARY_INTERVAL_SECONDS', ['ten', '0', '86401'], 'must be a whole number of seconds from 1 to 86400'],
+      ['TOCSIN_FLOOD_WINDOW_SECONDS', ['soon', '-1', '1.5'], 'must be a whole number of seconds from 0 to 86400'],
+      ['TOCSIN_HTTP_BODY_TIMEOUT_MS', ['soon', '50'], 'must be a whole number of milliseconds from 100 to 3600000'],
+      ['TOCSIN_SOURCE_REQUESTS_PER_MINUTE', ['lots', '0'], 'must be a whole number of at least 1'],
+      ['TOCSIN_DB_POOL_SIZE', ['many', '0', '1001'], 'must be a whole number from 1 to 1000'],
+      ['TOCSIN_API_PROCESSES', ['two', '0', '65'], 'must be a whole number from 1 to 64'],
+      ['TOCSIN_DELIVERY_DEADLINE_HOURS', ['a day', '0', '-2'], 'must be a number of hours above 0, such as 24 or 0.5'],
+      ['TOCSIN_ACTION_LINK_DAYS', ['week', '0', '366'], 'must be a number of days above 0 and at most 365'],
+    ];
+    for (const [variable, values, says] of cases) {
+      for (const value of values) {
+        expect(problemOf({ [variable]: value }), `${variable}=${value}`).toBe(`invalid configuration:\n  ${variable}: ${says}`);
+      }
+    }
+  });
+
+  it('is one line for TOCSIN_PUBLIC_URL too, not a second one saying only "Invalid URL"', () => {
+    expect(problemOf({ TOCSIN_PUBLIC_URL: 'example.com' })).toBe(
+      'invalid configuration:\n  TOCSIN_PUBLIC_URL: must be an http:// or https:// address without ? or #, such as https://tocsin.example.com',
+    );
+  });
+});

@@ -66,6 +66,24 @@ function isLinkBase(url: string): boolean {
   return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol) && !/[?#]/.test(url);
 }
 
+/**
+ * wholeNumber reads a variable that is a whole number from min to max (at least min when max is
+ * unset), with one message naming what it takes for every way it can be wrong: the validation
+ * library's own ('Invalid input: expected number, received NaN', 'Too small: expected number to be
+ * >=0') left an operator to guess what was wanted.
+ */
+function wholeNumber(min: number, max?: number, unit = '') {
+  const message = `must be a whole number${unit ? ` of ${unit}` : ''} ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`}`;
+  const atLeast = z.coerce.number({ message }).int({ message }).min(min, { message });
+  return max === undefined ? atLeast : atLeast.max(max, { message });
+}
+
+/** positiveNumber reads a variable that is a number above 0 (a fraction allowed), at most max when given. */
+function positiveNumber(message: string, max?: number) {
+  const positive = z.coerce.number({ message }).positive({ message });
+  return max === undefined ? positive : positive.max(max, { message });
+}
+
 const envSchema = z.object({
   // Checked here so that a wrong one stops the start with this message, not a stack trace when opened.
   DATABASE_URL: z
@@ -76,7 +94,7 @@ const envSchema = z.object({
     .refine((url) => url !== 'sqlite:', 'sqlite: needs the path of a file, such as sqlite:./data/tocsin.db')
     .refine(isClearPostgresUrl, `is not a URL such as postgres://user:pass@host:5432/db (${PERCENT_ENCODE_HINT})`)
     .optional(),
-  PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_PORT),
+  PORT: wholeNumber(0, 65535).default(DEFAULT_PORT),
   HOST: z
     .string()
     .min(1)
@@ -90,13 +108,9 @@ const envSchema = z.object({
   TOCSIN_ADMIN_TOKEN: z.string().trim().optional(),
   TOCSIN_SECRET_KEY: z.string().optional(),
   TOCSIN_SMTP_URL: z.string().url(SMTP_URL_MESSAGE).optional(),
-  TOCSIN_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  TOCSIN_SUMMARY_INTERVAL_SECONDS: wholeNumber(1, 86_400, 'seconds').default(600),
   // Links are this base and a path: `host:8080` (a URL of scheme `host:`), a query or a fragment would make them dead.
-  TOCSIN_PUBLIC_URL: z
-    .string()
-    .url()
-    .refine(isLinkBase, 'must be an http:// or https:// address without ? or #, such as https://tocsin.example.com')
-    .optional(),
+  TOCSIN_PUBLIC_URL: z.string().refine(isLinkBase, 'must be an http:// or https:// address without ? or #, such as https://tocsin.example.com').optional(),
   TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS: booleanFromEnv.default(true),
   // Only named proxies, never `true` or a hop count: either believes the X-Forwarded-For of any client
   // that reaches the port, who could then pose as a new address at each sign-in it tries.
@@ -109,20 +123,15 @@ const envSchema = z.object({
     )
     .optional(),
   TOCSIN_DATA_DIR: z.string().min(1).default('./data'),
-  TOCSIN_MAIL_CATCHER_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
-  TOCSIN_DELIVERY_DEADLINE_HOURS: z.coerce.number().positive().default(24),
-  TOCSIN_FLOOD_WINDOW_SECONDS: z.coerce
-    .number({ message: 'must be a whole number of seconds from 0 to 86400' })
-    .int()
-    .min(0)
-    .max(86_400)
-    .default(DEFAULT_FLOOD_WINDOW_MS / 1000),
-  TOCSIN_SOURCE_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(60_000),
-  TOCSIN_HTTP_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
-  TOCSIN_ACTION_LINK_DAYS: z.coerce.number().positive().max(365).default(7),
+  TOCSIN_MAIL_CATCHER_PORT: wholeNumber(0, 65535).default(2525),
+  TOCSIN_DELIVERY_DEADLINE_HOURS: positiveNumber('must be a number of hours above 0, such as 24 or 0.5').default(24),
+  TOCSIN_FLOOD_WINDOW_SECONDS: wholeNumber(0, 86_400, 'seconds').default(DEFAULT_FLOOD_WINDOW_MS / 1000),
+  TOCSIN_SOURCE_REQUESTS_PER_MINUTE: wholeNumber(1).default(60_000),
+  TOCSIN_HTTP_BODY_TIMEOUT_MS: wholeNumber(100, 3_600_000, 'milliseconds').default(30_000),
+  TOCSIN_ACTION_LINK_DAYS: positiveNumber('must be a number of days above 0 and at most 365', 365).default(7),
   TOCSIN_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
-  TOCSIN_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(DEFAULT_DB_POOL_SIZE),
-  TOCSIN_API_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
+  TOCSIN_DB_POOL_SIZE: wholeNumber(1, 1_000).default(DEFAULT_DB_POOL_SIZE),
+  TOCSIN_API_PROCESSES: wholeNumber(1, 64).default(1),
   TOCSIN_LEAN_HEAP: booleanFromEnv.default(false),
   // In any case, as the switches: operators write LOG_LEVEL=INFO (and pino knows only lower case).
   LOG_LEVEL: z

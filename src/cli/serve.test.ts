@@ -6,7 +6,7 @@ import { banner, serveCommand } from './serve.js';
 describe('tocsin serve given a bad option value', () => {
   it('names the option typed, --processes or --role, and the variable it stands for, and starts nothing', async () => {
     for (const [args, named] of [
-      [['--role', 'api', '--processes', '0'], /\n {2}--processes \(TOCSIN_API_PROCESSES\): Too small/],
+      [['--role', 'api', '--processes', '0'], /\n {2}--processes \(TOCSIN_API_PROCESSES\): must be a whole number from 1 to 64/],
       [['--role', 'api', '--processes', 'two'], /\n {2}--processes \(TOCSIN_API_PROCESSES\): /],
       [['--role', 'API'], /\n {2}--role \(TOCSIN_ROLE\): Invalid option/],
     ] as const) {
