@@ -17,6 +17,35 @@ describe('tocsin serve given a bad option value', () => {
   });
 });
 
+describe('tocsin serve given several api processes without the api role', () => {
+  it('names what the operator set, the variable or the option, and the role that several processes need', async () => {
+    // TOCSIN_API_PROCESSES=4 alone was refused as '--processes (TOCSIN_API_PROCESSES): … for --role api only',
+    // an option nobody typed, and without the variable that sets the role from the same environment.
+    const saved = { processes: process.env.TOCSIN_API_PROCESSES, role: process.env.TOCSIN_ROLE };
+    process.env.TOCSIN_API_PROCESSES = '4';
+    delete process.env.TOCSIN_ROLE;
+    try {
+      const fromEnv = await serveCommand([]).catch((err: unknown) => err);
+      expect(fromEnv).toBeInstanceOf(ConfigError);
+      expect((fromEnv as Error).message).toBe(
+        'invalid configuration:\n  TOCSIN_API_PROCESSES: several processes on one port are for the api role only (TOCSIN_ROLE=api or --role api)',
+      );
+      const fromOption = await serveCommand(['--processes', '2', '--role', 'all']).catch((err: unknown) => err);
+      expect((fromOption as Error).message).toBe(
+        'invalid configuration:\n  --processes (TOCSIN_API_PROCESSES): several processes on one port are for the api role only (TOCSIN_ROLE=api or --role api)',
+      );
+    } finally {
+      for (const [name, value] of [
+        ['TOCSIN_API_PROCESSES', saved.processes],
+        ['TOCSIN_ROLE', saved.role],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+});
+
 describe("tocsin serve's banner", () => {
   const shown = { url: 'http://127.0.0.1:8080/', database: 'SQLite ./data/tocsin.db', smtp: 'smtp://mail.example.com:587', generatedAdminToken: undefined };
 

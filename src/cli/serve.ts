@@ -35,7 +35,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (values.processes) env.TOCSIN_API_PROCESSES = values.processes;
   const config = loadWithOptions(env, values);
   if (config.apiProcesses > 1 && config.role !== 'api') {
-    throw new ConfigError('invalid configuration:\n  --processes (TOCSIN_API_PROCESSES): several processes on one port are for --role api only');
+    // Named as the operator set it: the option, or the variable alone (no --processes was typed).
+    const setting = values.processes ? '--processes (TOCSIN_API_PROCESSES)' : 'TOCSIN_API_PROCESSES';
+    throw new ConfigError(`invalid configuration:\n  ${setting}: several processes on one port are for the api role only (TOCSIN_ROLE=api or --role api)`);
   }
   servingHeap(config.role, config.leanHeap);
   if (config.apiProcesses > 1 && cluster.isPrimary) return serveCluster(config);
