@@ -34,10 +34,12 @@ const COMMANDS: Record<string, { run: Command; summary: string; usage: () => Pro
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  tocsin ${name.padEnd(10)} ${c.summary}`);
-  return `usage:\n${lines.join('\n')}\n\nConfiguration comes from environment variables; see README.md.`;
+  return `usage:\n${lines.join('\n')}\n\n\`tocsin help <command>\` (or \`tocsin <command> --help\`) shows its options. Configuration comes from environment variables; see README.md.`;
 }
 
 async function main(argv: string[]): Promise<number> {
+  // `tocsin help raise` asks what `tocsin raise --help` does, as git's and npm's help do.
+  if (argv[0] === 'help' && argv[1] !== undefined) return main([argv[1], '--help']);
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     // Asked for, the usage is the answer (stdout, 0); without a command it is a usage error (stderr, 2).

@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, cleanEnv, ensureBuilt, start } from './processes.js';
+
+const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-cli-usage-'));
+
+/** tocsin runs bin/tocsin.js as a user types it, in a folder of its own, and waits for its end. */
+async function tocsin(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = start('node', [path.join(REPO_ROOT, 'bin/tocsin.js'), ...args], { cwd, env: cleanEnv({}) });
+  const { code } = await run.exited();
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+beforeAll(ensureBuilt, 180_000);
+afterAll(() => fs.rmSync(cwd, { recursive: true, force: true }));
+
+describe('tocsin, typed by a person', () => {
+  it('answers `tocsin help <command>` with that command’s usage, as `<command> --help` does', async () => {
+    // `tocsin help raise` printed the list of commands, the page that had sent the user to ask.
+    for (const command of ['serve', 'migrate', 'raise', 'test-mail']) {
+      const help = await tocsin('help', command);
+      expect(help.code, command).toBe(0);
+      expect(help.stdout, command).toBe((await tocsin(command, '--help')).stdout);
+      expect(help.stdout, command).toMatch(new RegExp(`^usage: tocsin ${command}`));
+    }
+    // The list of commands says how to ask.
+    expect((await tocsin('help')).stdout).toContain('`tocsin help <command>` (or `tocsin <command> --help`) shows its options.');
+    const unknown = await tocsin('help', 'serv');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^tocsin: unknown command "serv"/);
+    expect(fs.existsSync(path.join(cwd, 'data')), 'no ./data created').toBe(false);
+  });
+});
