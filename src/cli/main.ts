@@ -1,4 +1,5 @@
 import { holdYoungGeneration } from './heap.js';
+import { closestName } from './suggest.js';
 
 /** A CLI command: it parses its own arguments and returns the process exit code. */
 export type Command = (args: string[]) => Promise<number>;
@@ -48,7 +49,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(`tocsin: unknown command "${name}"\n${usage()}\n`);
+    const near = closestName(name, Object.keys(COMMANDS));
+    process.stderr.write(`tocsin: unknown command "${name}"${near ? ` (did you mean tocsin ${near}?)` : ''}\n${usage()}\n`);
     return 2;
   }
   // Asked for help, a command only says how to use it: `migrate --help` applies no migration, and

@@ -123,6 +123,12 @@ describeEachDialect('tocsin raise', (dialect) => {
     expect(two.err()).toMatch(/\n {2}folder: .+\n$/);
   });
 
+  it('names the option a misspelt one is near, exiting 2 with the usage', async () => {
+    const c = capturedIo({ TOCSIN_TOKEN: token });
+    expect(await raiseCommand(['--tennant', 'ops', '--severity', 'Error', '--component', 'Jobs', '--message', 'x'], c.io)).toBe(2);
+    expect(c.err()).toMatch(/^tocsin raise: Unknown option '--tennant' \(did you mean --tenant\?\)\nusage: tocsin raise /);
+  });
+
   it('exits 2 with the usage when an option or the token is missing', async () => {
     const c = capturedIo();
     expect(await raiseCommand(['--tenant', 'ops', '--severity', 'Error'], c.io)).toBe(2);

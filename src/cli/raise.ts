@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_HOST, DEFAULT_PORT, publicUrlOf } from '../config.js';
 import type { CommandIo } from './io.js';
+import { didYouMean } from './suggest.js';
 
 /** RAISE_USAGE is the help text of `tocsin raise`. */
 export const RAISE_USAGE = `usage: tocsin raise --tenant T --severity Error --component Jobs --message "…"
@@ -9,6 +10,25 @@ export const RAISE_USAGE = `usage: tocsin raise --tenant T --severity Error --co
          [--url URL] [--token TOKEN]   (or TOCSIN_TOKEN, else the host administrator's TOCSIN_ADMIN_TOKEN; the URL
          defaults to TOCSIN_PUBLIC_URL, else http://HOST:PORT, http://127.0.0.1:8080 when unset, as the server's)`;
 const REQUEST_TIMEOUT_MS = 30_000;
+/** RAISE_OPTIONS are the options of `tocsin raise`, every one a string. */
+const RAISE_OPTIONS = {
+  tenant: { type: 'string' },
+  severity: { type: 'string' },
+  component: { type: 'string' },
+  message: { type: 'string' },
+  event: { type: 'string' },
+  'dedup-key': { type: 'string' },
+  folder: { type: 'string' },
+  data: { type: 'string' },
+  process: { type: 'string' },
+  robot: { type: 'string' },
+  machine: { type: 'string' },
+  queue: { type: 'string' },
+  job: { type: 'string' },
+  'occurred-at': { type: 'string' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+} as const;
 /** SOURCE_PARTS are the fields of an AlertInput's source, each an option of the same name. */
 const SOURCE_PARTS = ['process', 'robot', 'machine', 'queue', 'job'] as const;
 
@@ -22,27 +42,10 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
     ({ values } = parseArgs({
       args,
       strict: true,
-      options: {
-        tenant: { type: 'string' },
-        severity: { type: 'string' },
-        component: { type: 'string' },
-        message: { type: 'string' },
-        event: { type: 'string' },
-        'dedup-key': { type: 'string' },
-        folder: { type: 'string' },
-        data: { type: 'string' },
-        process: { type: 'string' },
-        robot: { type: 'string' },
-        machine: { type: 'string' },
-        queue: { type: 'string' },
-        job: { type: 'string' },
-        'occurred-at': { type: 'string' },
-        url: { type: 'string' },
-        token: { type: 'string' },
-      },
+      options: RAISE_OPTIONS,
     }));
   } catch (err) {
-    io.stderr.write(`tocsin raise: ${(err as Error).message}\n${RAISE_USAGE}\n`);
+    io.stderr.write(`tocsin raise: ${(err as Error).message}${didYouMean(err, Object.keys(RAISE_OPTIONS))}\n${RAISE_USAGE}\n`);
     return 2;
   }
   const missing = (['tenant', 'severity', 'component', 'message'] as const).filter((k) => !values[k]);

@@ -9,6 +9,7 @@ import { displaySmtpUrl } from '../shared/redact.js';
 import { metricsFromPrimary } from '../ops/cluster-metrics.js';
 import { type ApiCluster, startApiCluster } from './api-cluster.js';
 import { servingHeap } from './heap.js';
+import { didYouMean } from './suggest.js';
 import { primaryCatcherOf } from '../delivery/catcher/cluster-catcher.js';
 import { catcherSmtpUrl } from '../settings/smtp-settings.js';
 
@@ -27,7 +28,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({ args, options: { role: { type: 'string' }, processes: { type: 'string' } }, strict: true }));
   } catch (err) {
-    process.stderr.write(`tocsin serve: ${(err as Error).message}\n${SERVE_USAGE}\n`);
+    process.stderr.write(`tocsin serve: ${(err as Error).message}${didYouMean(err, ['role', 'processes'])}\n${SERVE_USAGE}\n`);
     return 2;
   }
   const env = { ...process.env };

@@ -13,6 +13,7 @@ import { pendingMigrations } from '../storage/migrate.js';
 import { openStorageOrStop } from '../storage/connect.js';
 import { dialectOfUrl } from '../storage/storage.js';
 import type { CommandIo } from './io.js';
+import { didYouMean } from './suggest.js';
 
 /** TEST_MAIL_USAGE is the help text of `tocsin test-mail`. */
 export const TEST_MAIL_USAGE = 'usage: tocsin test-mail --tenant <name or id> --to <address>';
@@ -27,7 +28,7 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
   try {
     ({ values } = parseArgs({ args, options: { tenant: { type: 'string' }, to: { type: 'string' } }, strict: true }));
   } catch (err) {
-    io.stderr.write(`tocsin test-mail: ${(err as Error).message}\n${TEST_MAIL_USAGE}\n`);
+    io.stderr.write(`tocsin test-mail: ${(err as Error).message}${didYouMean(err, ['tenant', 'to'])}\n${TEST_MAIL_USAGE}\n`);
     return 2;
   }
   // Says what is wrong, as `tocsin raise` does: the usage alone did not tell a mistyped address from a missing one.

@@ -32,4 +32,19 @@ describe('tocsin, typed by a person', () => {
     expect(unknown.stderr).toMatch(/^tocsin: unknown command "serv"/);
     expect(fs.existsSync(path.join(cwd, 'data')), 'no ./data created').toBe(false);
   });
+
+  it('names the command a misspelt one is near, exiting 2, and the option of a command near a misspelt one', async () => {
+    const serv = await tocsin('serv');
+    expect(serv.code).toBe(2);
+    expect(serv.stderr).toMatch(/^tocsin: unknown command "serv" \(did you mean tocsin serve\?\)\nusage:/);
+    const far = await tocsin('start');
+    expect(far.stderr).toMatch(/^tocsin: unknown command "start"\nusage:/);
+    const option = await tocsin('serve', '--roles', 'api');
+    expect(option.code).toBe(2);
+    expect(option.stderr).toMatch(/^tocsin serve: Unknown option '--roles' \(did you mean --role\?\)\n/);
+    const testMail = await tocsin('test-mail', '--tenent', 'acme', '--to', 'ops@example.com');
+    expect(testMail.code).toBe(2);
+    expect(testMail.stderr).toMatch(/^tocsin test-mail: Unknown option '--tenent' \(did you mean --tenant\?\)\n/);
+    expect(fs.existsSync(path.join(cwd, 'data')), 'no ./data created').toBe(false);
+  });
 });
