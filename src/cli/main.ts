@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { holdYoungGeneration } from './heap.js';
 import { closestName } from './suggest.js';
 
@@ -42,6 +44,10 @@ async function main(argv: string[]): Promise<number> {
   // `tocsin help raise` asks what `tocsin raise --help` does, as git's and npm's help do.
   if (argv[0] === 'help' && argv[1] !== undefined) return main([argv[1], '--help']);
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`tocsin ${packageVersion()}\n`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     // Asked for, the usage is the answer (stdout, 0); without a command it is a usage error (stderr, 2).
     (name ? process.stdout : process.stderr).write(`${usage()}\n`);
@@ -60,6 +66,12 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   return command.run(rest);
+}
+
+/** packageVersion is the version of package.json, two folders up from src/cli and from dist/cli alike. */
+function packageVersion(): string {
+  const file = fileURLToPath(new URL('../../package.json', import.meta.url));
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 /** failureMessage says why a command failed: a sentence for what an operator can fix, else the stack. */

@@ -47,4 +47,15 @@ describe('tocsin, typed by a person', () => {
     expect(testMail.stderr).toMatch(/^tocsin test-mail: Unknown option '--tenent' \(did you mean --tenant\?\)\n/);
     expect(fs.existsSync(path.join(cwd, 'data')), 'no ./data created').toBe(false);
   });
+
+  it('says which version it is with --version (or -V, or `tocsin version`), as an operator asks before an upgrade', async () => {
+    // It was an unknown command, exit 2: nothing on the machine said which Tocsin was installed.
+    const { version } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const asked of ['--version', '-V', 'version']) {
+      const answer = await tocsin(asked);
+      expect(answer.code, asked).toBe(0);
+      expect(answer.stdout, asked).toBe(`tocsin ${version}\n`);
+      expect(answer.stderr, asked).toBe('');
+    }
+  });
 });
