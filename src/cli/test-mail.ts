@@ -82,7 +82,8 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
         timeZone: tenant.time_zone,
       },
     );
-    io.stdout.write(`${result.transcript.join('\n')}\n\n`);
+    // A connection never made has no dialogue: its two empty lines only pushed the stage down.
+    if (result.transcript.length > 0) io.stdout.write(`${result.transcript.join('\n')}\n\n`);
     if (result.ok) {
       io.stdout.write(`sent: ${result.messageId} to ${to}\n`);
       return 0;
