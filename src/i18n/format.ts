@@ -3,6 +3,8 @@ import type { Language } from './languages.js';
 
 /** LocaleFormat formats times and numbers for one recipient: their language and time zone. */
 export interface LocaleFormat {
+  /** A day without a time, e.g. `27 Nov 2026`. */
+  date(epochMs: number): string;
   /** A day and a time to the minute, e.g. `27 Nov 2026, 14:05`. */
   dateTime(epochMs: number): string;
   /** A day and a time to the second, e.g. `27 Nov 2026, 14:05:09`. */
@@ -43,15 +45,14 @@ function buildLocaleFormat(language: Language, requestedZone: string): LocaleFor
   // A zone the runtime does not know (stored before an ICU update, say) shows times in UTC, labelled
   // so, rather than failing the email.
   const timeZone = firstKnownZone(requestedZone);
-  const dateTimeOptions: Intl.DateTimeFormatOptions = {
+  const dateOptions: Intl.DateTimeFormatOptions = {
     timeZone,
     year: 'numeric',
     month: language === 'ja' || language === 'de' ? '2-digit' : 'short',
     day: language === 'ja' || language === 'de' ? '2-digit' : 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
   };
+  const dateTimeOptions: Intl.DateTimeFormatOptions = { ...dateOptions, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+  const date = new Intl.DateTimeFormat(language, dateOptions);
   const dateTime = new Intl.DateTimeFormat(language, dateTimeOptions);
   const dateTimeToSecond = new Intl.DateTimeFormat(language, { ...dateTimeOptions, second: '2-digit' });
   const clock = new Intl.DateTimeFormat(language, { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
@@ -71,6 +72,7 @@ function buildLocaleFormat(language: Language, requestedZone: string): LocaleFor
     return name === 'GMT' ? 'UTC+00:00' : name.replace('GMT', 'UTC');
   };
   return {
+    date: (epochMs) => date.format(epochMs),
     dateTime: (epochMs) => dateTime.format(epochMs),
     dateTimeToSecond: (epochMs) => dateTimeToSecond.format(epochMs),
     clock: (epochMs) => clock.format(epochMs),

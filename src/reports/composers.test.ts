@@ -222,7 +222,7 @@ describeEachDialect('report composers', (dialect) => {
       expect(email.text).toContain('8 alertes de cette période ne sont pas affichées, coupées dans les e-mails par\u00a0:');
       expect(email.html).toContain('8 alertes de cette période ne sont pas affichées');
       for (const part of [email.subject, email.text, email.html]) expect(part).not.toContain('rien à signaler');
-      expect(email.subject).toBe('compose\u00a0: récapitulatif quotidien des alertes, 0 alerte');
+      expect(email.subject).toBe('compose\u00a0: récapitulatif quotidien des alertes, 0 alerte (1 juin 2026)');
     } finally {
       for (const id of mutes) await t.call('DELETE', `${base}/mutes/${id}`);
       await t.call('PUT', `${base}/settings/mail`, { sendEmptyDailyReport: false });

@@ -71,7 +71,10 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
     await ok('POST', '/fatals/alerts', {
       alerts: [down, down, { ...down, message: 'R8 offline', dedupKey: 'r8' }, { severity: 'Error', component: 'Jobs', message: 'Billing failed' }],
     });
-    expect((await mailOf('fatals@example.com', 'summary')).subject).toBe('fatals\u00a0: 4 nouvelles alertes d’erreur, dont 3 Fatal');
+    // The window, last, is a second long here (INTERVAL): written to the second.
+    expect((await mailOf('fatals@example.com', 'summary')).subject).toMatch(
+      /^fatals\u00a0: 4 nouvelles alertes d’erreur, dont 3 Fatal \(\d\d:\d\d:\d\d–\d\d:\d\d:\d\d\)$/,
+    );
   });
 
   it('gives a dedup key’s Fatal alert of another event its own summary line, counted as the only Fatal, even for a reader who left the first event out', async () => {
@@ -90,11 +93,11 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
       ],
     });
     const all = await mailOf('all@keyed.example.com', 'summary');
-    expect(all.subject).toBe('keyed: 4 new error alerts, 2 of them Fatal');
+    expect(all.subject).toMatch(/^keyed: 4 new error alerts, 2 of them Fatal \(.+\)$/);
     expect(all.text).toContain('[Fatal] Robot offline\n  R7 is offline\n');
     expect(all.text).toContain('[Error] Robot not responding\n  R7 is not responding\n');
     const mine = await mailOf('picky@keyed.example.com', 'summary');
-    expect(mine.subject).toBe('keyed: 3 new error alerts, 2 of them Fatal');
+    expect(mine.subject).toMatch(/^keyed: 3 new error alerts, 2 of them Fatal \(.+\)$/);
     expect(mine.text).toContain('[Fatal] Robot offline\n  R7 is offline\n');
     expect(mine.text).not.toContain('R7 is not responding');
   });
@@ -285,7 +288,7 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
 
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
     expect(smtp.messages.map((m) => m.envelope.to[0])).toEqual(['kept@example.com']);
-    expect((await simpleParser(smtp.messages[0]!.raw)).subject).toBe('later: 1 new error alert');
+    expect((await simpleParser(smtp.messages[0]!.raw)).subject).toBe('later: 1 new error alert (09:00–09:10)');
     const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string }[];
     expect(log.find((d) => d.recipient === 'gone@example.com')).toMatchObject({ status: 'failed', lastError: `render: ${NOTHING_LEFT}` });
   });
@@ -472,7 +475,7 @@ describeEachDialect('a daily report across a daylight-saving change', (dialect) 
     const rows = await t.tocsin.deps.storage.db.selectFrom('deliveries').select(['window_start', 'window_end', 'status']).where('kind', '=', 'daily').execute();
     expect(rows).toEqual([{ window_start: Date.parse('2026-10-24T08:00:00Z'), window_end: Date.parse('2026-10-25T09:00:00Z'), status: 'sent' }]);
     const mail = await simpleParser(smtp.messages.find((m) => /^X-Tocsin-Kind: daily/m.test(m.raw))!.raw);
-    expect(mail.subject).toBe('autumn: daily alerts summary, 2 alerts');
+    expect(mail.subject).toBe('autumn: daily alerts summary, 2 alerts (Oct 25, 2026)');
     expect(mail.text).toContain('2 alerts from Oct 24, 2026, 10:00 (UTC+02:00) to Oct 25, 2026, 10:00 (UTC+01:00).');
     expect(mail.text).toContain('Times are shown in Europe/Paris.');
   });

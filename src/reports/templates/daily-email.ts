@@ -7,7 +7,7 @@ import { actionLinks, sourceTitle } from './alert-line.js';
 import { type Link, greeting, link, linkText, renderEmail, why } from './frame.js';
 import { fitUnderBudget } from './fit.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
-import { subjectTenant } from './headers.js';
+import { subjectForPeriod, subjectTenant } from './headers.js';
 import { field } from './text.js';
 import { firstKnownZone } from '../../shared/validation.js';
 import type { DailyEmailView, DailyHealthView, MatchPartView, MuteLineView } from './view-models.js';
@@ -104,12 +104,26 @@ function healthText(health: NonNullable<ReturnType<typeof healthSection>>, fmt: 
 
 /**
  * dailySubject names Fatal for a reader who triages by subject, as the summary's does: "daily
- * alerts summary, 135 alerts, 2 Fatal" when the day had any, "all quiet" when it had none at all.
+ * alerts summary, 135 alerts, 2 Fatal" when the day had any, "all quiet" when it had none at all;
+ * then its day ("(Nov 27, 2026)"), so that every quiet day's report is not one more "all quiet".
  */
-function dailySubject(allQuiet: boolean, total: number, fatal: number, tenant: string, t: Translate, fmt: LocaleFormat): string {
-  if (allQuiet) return t('daily.subjectQuiet', { tenant });
-  if (fatal <= 0) return t('daily.subject', { count: total, tenant });
-  return t('daily.subjectFatal', { count: total, tenant, fatal: fmt.number(fatal) });
+function dailySubject(allQuiet: boolean, total: number, fatal: number, tenant: string, t: Translate, fmt: LocaleFormat, day: string): string {
+  const subject = allQuiet
+    ? t('daily.subjectQuiet', { tenant })
+    : fatal <= 0
+      ? t('daily.subject', { count: total, tenant })
+      : t('daily.subjectFatal', { count: total, tenant, fatal: fmt.number(fatal) });
+  return subjectForPeriod(subject, day);
+}
+
+/**
+ * reportDay is the day a daily report is of, as its subject names it in the recipient's zone: the
+ * last day it covers (the day of its report time; the day before for a report at midnight), or
+ * from its first to its last day for a catch-up of missed days.
+ */
+function reportDay(period: { start: number; end: number }, days: number, fmt: LocaleFormat): string {
+  const last = fmt.date(period.end - 1);
+  return days > 1 ? `${fmt.date(period.start)} – ${last}` : last;
 }
 
 /**
@@ -214,7 +228,15 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
     'daily',
     {
       language: recipient.language,
-      subject: dailySubject(allQuiet, total, severityCounts.find((card) => card.severity === 'Fatal')?.count ?? 0, subjectTenant(tenant.displayName), t, fmt),
+      subject: dailySubject(
+        allQuiet,
+        total,
+        severityCounts.find((card) => card.severity === 'Fatal')?.count ?? 0,
+        subjectTenant(tenant.displayName),
+        t,
+        fmt,
+        reportDay(period, days, fmt),
+      ),
       preheader: intro,
       accent: allQuiet ? SEVERITY_COLOURS.Success : (rows[0]?.colour ?? SEVERITY_COLOURS.Info),
       tenantDisplayName: tenant.displayName,

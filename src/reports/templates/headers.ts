@@ -15,6 +15,16 @@ export function subjectTenant(displayName: string): string {
   return field(displayName, SUBJECT_TENANT_MAX);
 }
 
+/**
+ * subjectForPeriod adds to a report's subject the period it covers, so that two reports saying the
+ * same count ("1 new error alert", every quiet day's "all quiet") differ in an inbox list, where
+ * the subject is what a reader scans. It goes last: what the email says comes first, and a subject
+ * cut short loses the period first.
+ */
+export function subjectForPeriod(subject: string, period: string): string {
+  return `${subject} (${period})`;
+}
+
 // Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: any of them in a
 // header either ends the line (header injection) or shows as garbage.
 const UNSAFE_IN_HEADER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;

@@ -5,7 +5,7 @@ import { groupBySource, sourceKeyId } from '../source-groups.js';
 import { alertLine, alertLineText, sourceTitle, timeRange } from './alert-line.js';
 import { muteLines } from './daily-email.js';
 import { greeting, link, linkText, renderEmail, why } from './frame.js';
-import { subjectTenant, threadId } from './headers.js';
+import { subjectForPeriod, subjectTenant, threadId } from './headers.js';
 import { SEVERITY_COLOURS, mostSevereFirst } from './severity-style.js';
 import { fitUnderBudget } from './fit.js';
 import type { AlertGroupView, SummaryEmailView } from './view-models.js';
@@ -38,15 +38,33 @@ export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
 
 /**
  * summarySubject names Fatal for a reader who triages by subject: "N new Fatal alerts" when they
- * all are, "N new error alerts, F of them Fatal" for a mix, "N new error alerts" without Fatal.
+ * all are, "N new error alerts, F of them Fatal" for a mix, "N new error alerts" without Fatal;
+ * then its window ("(10:40–10:50)"), so that summaries of one count read apart in the inbox.
  */
-function summarySubject(view: SummaryEmailView, t: Translate, fmt: LocaleFormat): string {
+function summarySubject(view: SummaryEmailView, t: Translate, fmt: LocaleFormat, period: string): string {
   const count = view.totalAlerts;
   const tenant = subjectTenant(view.tenant.displayName);
   const fatal = view.fatalAlerts ?? view.groups.reduce((sum, group) => sum + (group.severity === 'Fatal' ? group.count : 0), 0);
-  if (fatal <= 0) return t('summary.subject', { count, tenant });
-  if (fatal >= count) return t('summary.subjectFatal', { count, tenant });
-  return t('summary.subjectSomeFatal', { count, tenant, fatal: fmt.number(fatal) });
+  const subject =
+    fatal <= 0
+      ? t('summary.subject', { count, tenant })
+      : fatal >= count
+        ? t('summary.subjectFatal', { count, tenant })
+        : t('summary.subjectSomeFatal', { count, tenant, fatal: fmt.number(fatal) });
+  return subjectForPeriod(subject, period);
+}
+
+/**
+ * windowPeriod is a summary's window as its subject names it, in the recipient's zone: `10:40–10:50`
+ * within a day (to the second for a short interval), each end with its day across midnight.
+ */
+function windowPeriod(window: { start: number; end: number }, fmt: LocaleFormat, oneDay: boolean, toSecond: boolean): string {
+  if (oneDay) {
+    const time = toSecond ? fmt.time : fmt.clock;
+    return `${time(window.start)}–${time(window.end)}`;
+  }
+  const dateTime = toSecond ? fmt.dateTimeToSecond : fmt.dateTime;
+  return `${dateTime(window.start)} – ${dateTime(window.end)}`;
 }
 
 /** renderSummaryLines renders a summary showing these lines (the most severe first) and counting the others. */
@@ -95,7 +113,7 @@ function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupVi
     'summary',
     {
       language: recipient.language,
-      subject: summarySubject(view, t, fmt),
+      subject: summarySubject(view, t, fmt, windowPeriod(window, fmt, oneDay, toSecond)),
       preheader: intro,
       accent: shown.some((group) => group.severity === 'Fatal') ? SEVERITY_COLOURS.Fatal : SEVERITY_COLOURS.Error,
       tenantDisplayName: tenant.displayName,

@@ -69,7 +69,8 @@ describe('every email in every language', () => {
     it(`the all-quiet daily report in ${language} is complete`, () => {
       const email = renderDailyEmail(sampleDaily(context(language), true));
       expect(email.html + email.text + email.subject).not.toContain('{{');
-      expect(email.subject).toBe(emailTranslator(language)('daily.subjectQuiet', { tenant: 'Acme Finance' }));
+      expect(email.subject).toMatch(/ \(.*2026.*\)$/);
+      expect(email.subject.startsWith(emailTranslator(language)('daily.subjectQuiet', { tenant: 'Acme Finance' }))).toBe(true);
       expect(email.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
     });
   }
@@ -82,9 +83,9 @@ describe('every email in every language', () => {
   });
 
   it('speaks the recipient language, not the tenant one', () => {
-    expect(renderSample('summary', context('fr')).subject).toBe('Acme Finance\u00a0: 14 nouvelles alertes d’erreur, dont 1 Fatal');
-    expect(renderSample('summary', context('de')).subject).toBe('Acme Finance: 14 neue Fehleralarme, davon 1 schwerwiegend');
-    expect(renderSample('daily', context('ja')).subject).toBe('Acme Finance: 日次アラート概要 (135 件、うち致命的 2 件)');
+    expect(renderSample('summary', context('fr')).subject).toBe('Acme Finance\u00a0: 14 nouvelles alertes d’erreur, dont 1 Fatal (09:50–10:00)');
+    expect(renderSample('summary', context('de')).subject).toBe('Acme Finance: 14 neue Fehleralarme, davon 1 schwerwiegend (09:50–10:00)');
+    expect(renderSample('daily', context('ja')).subject).toBe('Acme Finance: 日次アラート概要 (135 件、うち致命的 2 件) (2026/11/27)');
     expect(renderSample('test', context('es')).subject).toBe('Acme Finance: correo de prueba de Tocsin');
   });
 
@@ -105,7 +106,7 @@ describe('every email in every language', () => {
       expect(subject, kind).toContain('Acme Finance Shared Services');
       expect(Array.from(subject).length, kind).toBeLessThanOrEqual(SUBJECT_MAX_LENGTH);
     }
-    expect(renderPreview('summary', long('fr')).subject).toMatch(/…\u00a0: 14 nouvelles alertes d’erreur, dont 1 Fatal$/);
+    expect(renderPreview('summary', long('fr')).subject).toMatch(/…\u00a0: 14 nouvelles alertes d’erreur, dont 1 Fatal \(09:50–10:00\)$/);
   });
 });
 
@@ -325,8 +326,10 @@ describe('the 10-minute summary', () => {
 
   it('says "1 new alert" and "2 new alerts" in each language', () => {
     const one = summaryView({ groups: [group()], totalAlerts: 1 });
-    expect(renderSummaryEmail(one).subject).toBe('Acme Finance: 1 new error alert');
-    expect(renderSummaryEmail({ ...one, totalAlerts: 2, groups: [group({ count: 2, dedupKey: 'k' })] }).subject).toBe('Acme Finance: 2 new error alerts');
+    expect(renderSummaryEmail(one).subject).toBe('Acme Finance: 1 new error alert (09:50–10:00)');
+    expect(renderSummaryEmail({ ...one, totalAlerts: 2, groups: [group({ count: 2, dedupKey: 'k' })] }).subject).toBe(
+      'Acme Finance: 2 new error alerts (09:50–10:00)',
+    );
     const fr = { ...one, recipient: { ...one.recipient, language: 'fr' as const } };
     expect(renderSummaryEmail(fr).text).toContain('1 nouvelle alerte Fatal ou Erreur');
   });
@@ -377,13 +380,31 @@ describe('the 10-minute summary', () => {
         subject(language, [fatal(1), error(1)]),
         subject(language, [fatal(3), error(2)]),
       ];
-      expect([language, got.map((s) => s.replace(/^Acme Finance\u00a0?: /, ''))]).toEqual([language, expected[language]]);
+      expect([language, got.map((s) => s.replace(/^Acme Finance\u00a0?: /, '').replace(/ \(09:50–10:00\)$/, ''))]).toEqual([language, expected[language]]);
     }
+  });
+
+  it('tells two summaries of the same count apart by their window in the subject, in the recipient zone and each language', () => {
+    const at = (start: number, language: Language = 'en', timeZone = 'Europe/Paris') => {
+      const view = summaryView({ window: { start, end: start + 600_000 }, groups: [group()], totalAlerts: 1 });
+      return renderSummaryEmail({ ...view, recipient: { ...view.recipient, language, timeZone } }).subject;
+    };
+    // 09:40–09:50 and 09:50–10:00 UTC: 10:40–10:50 and 10:50–11:00 in Paris.
+    const first = at(Date.UTC(2026, 10, 27, 9, 40));
+    const second = at(Date.UTC(2026, 10, 27, 9, 50));
+    expect(first).toBe('Acme Finance: 1 new error alert (10:40–10:50)');
+    expect(second).toBe('Acme Finance: 1 new error alert (10:50–11:00)');
+    expect(at(Date.UTC(2026, 10, 27, 9, 40), 'en', 'Asia/Kathmandu')).toBe('Acme Finance: 1 new error alert (15:25–15:35)');
+    expect(at(Date.UTC(2026, 10, 27, 9, 40), 'fr')).toBe('Acme Finance\u00a0: 1 nouvelle alerte d’erreur (10:40–10:50)');
+    expect(at(Date.UTC(2026, 10, 27, 9, 40), 'ja')).toBe('Acme Finance: 新しいエラー アラート 1 件 (10:40–10:50)');
+    // A catch-up across midnight says both days.
+    const catchUp = summaryView({ window: { start: Date.UTC(2026, 10, 26, 22, 40), end: Date.UTC(2026, 10, 27, 0, 0) }, windowCount: 8 });
+    expect(renderSummaryEmail(catchUp).subject).toMatch(/\(Nov 26, 2026, 23:40 – Nov 27, 2026, 01:00\)$/);
   });
 
   it('counts every Fatal alert of the period in the subject, also those beyond the lines shown', () => {
     const view = summaryView({ groups: [group()], totalAlerts: 60, fatalAlerts: 59 });
-    expect(renderSummaryEmail(view).subject).toBe('Acme Finance: 60 new error alerts, 59 of them Fatal');
+    expect(renderSummaryEmail(view).subject).toBe('Acme Finance: 60 new error alerts, 59 of them Fatal (09:50–10:00)');
   });
 
   it('reads as a catch-up when it covers several windows, with both days shown', () => {
@@ -433,7 +454,7 @@ describe('the 10-minute summary', () => {
 describe('the daily report', () => {
   it('counts per event with severity colours, most severe first, and the total', () => {
     const email = renderDailyEmail(sampleDaily(context('en')));
-    expect(email.subject).toBe('Acme Finance: daily alerts summary, 135 alerts, 2 Fatal');
+    expect(email.subject).toBe('Acme Finance: daily alerts summary, 135 alerts, 2 Fatal (Nov 27, 2026)');
     expect(email.text).toContain('Fatal: 2 · Error: 38 · Warning: 44 · Success: 30 · Info: 21');
     const rows = email.text.split('\n').filter((line) => /^\s+\d+\s+\[/.test(line));
     expect(rows[0]).toMatch(/2 {2}\[Fatal\] Robot offline \(Robots\)/);
@@ -452,7 +473,9 @@ describe('the daily report', () => {
         ...(fatal > 0 ? [{ ...row, severity: 'Fatal' as const, count: fatal }] : []),
         ...(error > 0 ? [{ ...row, severity: 'Error' as const, event: 'Queue.Item.Failed', count: error }] : []),
       ];
-      return renderDailyEmail({ ...view, counts }).subject.replace(/^Acme Finance\u00a0?: /, '');
+      return renderDailyEmail({ ...view, counts })
+        .subject.replace(/^Acme Finance\u00a0?: /, '')
+        .replace(/ \([^()]*2026[^()]*\)$/, '');
     };
     const expected: Record<Language, [string, string, string, string]> = {
       en: [
@@ -490,6 +513,26 @@ describe('the daily report', () => {
       const got = [subject(language, 1, 0), subject(language, 3, 2), subject(language, 0, 2), subject(language, 40, 1200)];
       expect([language, got]).toEqual([language, expected[language]]);
     }
+  });
+
+  it('dates its subject by the last day it covers, so that the reports of two quiet days differ in an inbox', () => {
+    const on = (end: number, quiet: boolean, language: Language = 'en') => {
+      const view = sampleDaily(context(language), quiet);
+      return renderDailyEmail({ ...view, period: { start: end - 86_400_000, end } }).subject;
+    };
+    // 10:00 in Paris on 26 and 27 November.
+    expect(on(Date.UTC(2026, 10, 26, 9), true)).toBe('Acme Finance: daily alerts summary, all quiet (Nov 26, 2026)');
+    expect(on(Date.UTC(2026, 10, 27, 9), true)).toBe('Acme Finance: daily alerts summary, all quiet (Nov 27, 2026)');
+    expect(on(Date.UTC(2026, 10, 27, 9), true, 'fr')).toBe('Acme Finance\u00a0: récapitulatif quotidien des alertes, rien à signaler (27 nov. 2026)');
+    expect(on(Date.UTC(2026, 10, 27, 9), true, 'de')).toBe('Acme Finance: tägliche Alarmübersicht, keine Vorkommnisse (27.11.2026)');
+    expect(on(Date.UTC(2026, 10, 27, 9), true, 'ja')).toMatch(/ \(2026\/11\/27\)$/);
+    expect(on(Date.UTC(2026, 10, 27, 9), false)).toMatch(/^Acme Finance: daily alerts summary, \d+ alerts.* \(Nov 27, 2026\)$/);
+    // A report at midnight covers the day before it, and says so.
+    expect(on(Date.UTC(2026, 10, 26, 23), true)).toBe('Acme Finance: daily alerts summary, all quiet (Nov 26, 2026)');
+    // A catch-up of missed days names its first and last.
+    const view = sampleDaily(context('en'), true);
+    const missed = renderDailyEmail({ ...view, period: { start: Date.UTC(2026, 10, 24, 9), end: Date.UTC(2026, 10, 27, 9) } });
+    expect(missed.subject).toBe('Acme Finance: daily alerts summary, all quiet (Nov 24, 2026 – Nov 27, 2026)');
   });
 
   it('says the period across a daylight-saving change with each time in its own offset, not one offset for the day', () => {
@@ -604,7 +647,7 @@ describe('the daily report', () => {
 
   it('is an "all quiet" report when nothing happened, saying why it comes and in which zone its times are', () => {
     const email = renderDailyEmail(sampleDaily(context('fr'), true));
-    expect(email.subject).toBe('Acme Finance\u00a0: récapitulatif quotidien des alertes, rien à signaler');
+    expect(email.subject).toBe('Acme Finance\u00a0: récapitulatif quotidien des alertes, rien à signaler (27 nov. 2026)');
     expect(email.text).toContain('Aucune alerte du 26 nov. 2026, 10:03 au 27 nov. 2026, 10:03\u00a0: rien à signaler.');
     for (const part of [email.text, email.html]) expect(part).toContain('Les heures sont indiquées dans le fuseau Europe/Paris');
     expect(email.text).toContain('s’il n’arrive pas');
