@@ -144,6 +144,11 @@ export function healthBySource(counts: readonly HealthCount[]): Map<string, Sour
   return result;
 }
 
+/** byTrend orders components as the health section lists them: the most alerts first, then the most the day before, then by name. */
+export function byTrend(a: ComponentTrend, b: ComponentTrend): number {
+  return b.count - a.count || b.previous - a.previous || a.component.localeCompare(b.component);
+}
+
 /**
  * dailyHealth decides the section. A source (a process, robot or queue, see sourceKeyOf) is still failing when its latest
  * alert of the period is an Error or Fatal one; it recovered when a milder alert (a Success, say)
@@ -155,7 +160,7 @@ export function dailyHealth(current: readonly HealthCount[], previous: readonly 
   const before = perComponent(previous);
   const components = [...new Set([...now.keys(), ...before.keys()])]
     .map((component) => ({ component, count: now.get(component) ?? 0, previous: before.get(component) ?? 0 }))
-    .sort((a, b) => b.count - a.count || b.previous - a.previous || a.component.localeCompare(b.component));
+    .sort(byTrend);
 
   const today = factsBySource(current);
   const yesterday = factsBySource(previous);

@@ -9,6 +9,7 @@ import { renderImmediateEmail } from './immediate-email.js';
 import { alertListUrl, mailSettingsUrl, preferencesUrl } from './links.js';
 import { renderSummaryEmail } from './summary-email.js';
 import { renderTestEmail } from './test-email.js';
+import { byTrend } from '../daily-health.js';
 import { SourceTally } from '../source-groups.js';
 import { latestDailyWindow, parseReportTime, summaryWindowEnd } from '../windows.js';
 import type {
@@ -109,6 +110,9 @@ const SAMPLE_DAY: readonly (readonly [string, Severity | undefined, number])[] =
   ['Process.RaiseAlert', 'Success', 30],
 ];
 
+// The alerts of each component the day before the daily sample, which its health section compares with.
+const SAMPLE_DAY_BEFORE: Readonly<Record<string, number>> = { Transactions: 58, Process: 41, Jobs: 9, Tasks: 11, Robots: 3, Queues: 2 };
+
 const SAMPLE_RECIPIENT_NAME = 'Camille Martin';
 
 function catalogued(event: string, language: Language, severity?: Severity) {
@@ -187,20 +191,15 @@ function sampleHealth(context: SampleContext, period: { start: number; end: numb
   const url = (field: 'process' | 'robot' | 'queue', value: string) =>
     alertListUrl(context.publicUrl, { tenant: context.tenant.name, since: period.start, until: period.end, source: { [field]: value } });
   const source = (field: 'process' | 'robot' | 'queue', value: string) => ({ key: { field, value }, url: url(field, value) });
-  const components: [string, number, number][] = [
-    ['Queues', 67, 12],
-    ['Process', 44, 51],
-    ['Robots', 14, 3],
-    ['Tasks', 9, 11],
-    ['Schedules', 1, 0],
-  ];
+  // The day's counts per component are those of the event rows above the section, as in a real report.
+  const today = new Map<string, number>();
+  for (const [event, , count] of SAMPLE_DAY) {
+    const { component } = catalogued(event, context.language);
+    today.set(component, (today.get(component) ?? 0) + count);
+  }
+  const components = [...today].map(([component, count]) => ({ component, count, previous: SAMPLE_DAY_BEFORE[component] ?? 0 })).sort(byTrend);
   return {
-    components: components.map(([component, count, previous]) => ({
-      component,
-      componentDisplayName: componentDisplayName(component, context.language),
-      count,
-      previous,
-    })),
+    components: components.map((trend) => ({ ...trend, componentDisplayName: componentDisplayName(trend.component, context.language) })),
     stillFailing: [
       { ...source('queue', 'Invoices'), failures: 23, lastFailureAt: period.end - 14 * 60_000 },
       { ...source('process', 'PayrollExport'), failures: 1, lastFailureAt: period.end - 9 * 3_600_000 },

@@ -604,7 +604,7 @@ describe('the daily report', () => {
   it('has a health section: alerts per component against the day before, sources still failing and recovered, the noisiest', () => {
     const email = renderDailyEmail(sampleDaily(context('en')));
     const section = email.text.slice(email.text.indexOf('\nHealth\n'), email.text.indexOf('Muted in emails'));
-    expect(section).toContain('  Alerts by component (Alerts / Day before)\n      67      12  Queues\n      44      51  Process\n');
+    expect(section).toContain('  Alerts by component (Alerts / Day before)\n      64      58  Transactions\n      30      41  Process\n');
     expect(section).toContain(
       '  Still failing\n    Queue: Invoices · Alerts: 23 · last failure Nov 27, 2026, 09:49\n      Show these alerts: https://tocsin.example.com/#/alerts?tenant=acme&queue=Invoices&since=',
     );
@@ -636,6 +636,20 @@ describe('the daily report', () => {
       expect(email.html).toContain(line.replaceAll("'", '&#x27;'));
     }
     expect(renderDailyEmail(view).text).not.toContain(t('daily.moreSources', { count: 87 }));
+  });
+
+  it('previews a health section whose count per component adds up the rows of that component above it', () => {
+    for (const language of LANGUAGES) {
+      const { text } = renderSample('daily', context(language));
+      const byEvent = new Map<string, number>();
+      for (const [, count, component] of text.matchAll(/^ {2}\s*([\d.,\u202f]+) {2}\[[^\]]+\] .* \((.+)\)$/gm)) {
+        byEvent.set(component!, (byEvent.get(component!) ?? 0) + Number(count!.replace(/\D/g, '')));
+      }
+      const byComponent = new Map(
+        [...text.matchAll(/^ {2}\s*([\d.,\u202f]+) {2}\s*[\d.,\u202f]+ {2}(\S.*)$/gm)].map(([, count, c]) => [c!, Number(count!.replace(/\D/g, ''))]),
+      );
+      expect([language, byComponent]).toEqual([language, byEvent]);
+    }
   });
 
   it('leaves the health section out when neither day had an alert', () => {
