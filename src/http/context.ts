@@ -47,6 +47,17 @@ export interface RouteAccess {
   answer?: z.ZodType;
   /** The route answers its 201 with the new object's address in Location (replyCreated), as the OpenAPI document then says. */
   created?: true;
+  /**
+   * Answers of other statuses whose body is not a problem (readiness's 503 `{status, reason}`),
+   * documented only, as `answer` is.
+   */
+  otherAnswers?: Readonly<Partial<Record<number, z.ZodType>>>;
+  /**
+   * `false` for a route that answers without the database (liveness, metrics): every other route
+   * reads it (a user's token, a session, the tenant), so the OpenAPI document lists the 503 its
+   * outage answers.
+   */
+  database?: false;
 }
 
 declare module 'fastify' {

@@ -5,7 +5,8 @@ import type { HTTPMethods, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fillPath, hasSamples, makeObjects, sampleBody } from '../../test/support/route-walk.js';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
-import { describeEachDialect } from '../../test/support/storage.js';
+import { TEST_PG_URL, describeEachDialect } from '../../test/support/storage.js';
+import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { OPENAPI_PATH } from './openapi.js';
 
 type Json = Record<string, any>;
@@ -225,6 +226,47 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     }
     expect(failures.join('\n')).toBe('');
   });
+
+  // An outage is a connection cut between Tocsin and PostgreSQL; the document is the same on SQLite.
+  it.runIf(dialect === 'postgres')(
+    'documents the 503 a database outage answers: readiness its own JSON, every route that reads the database a problem',
+    async () => {
+      const proxy = await proxyFor(TEST_PG_URL!);
+      const cut = await startTestApp('postgres', {}, {}, { reach: (url) => viaProxy(url, proxy) });
+      const failures: string[] = [];
+      try {
+        await cut.call('POST', '/api/v1/tenants', { name: TENANT });
+        // A user's token is looked up in the database, the host administrator's is not.
+        const user = (await cut.call('POST', `/api/v1/tenants/${TENANT}/users`, { email: 'cut@documented.example.com', name: 'Cut' })).json<{ id: string }>();
+        const { token } = (await cut.call('POST', `/api/v1/tenants/${TENANT}/users/${user.id}/tokens`, { name: 'cut' })).json<{ token: string }>();
+        proxy.cut();
+        const calls: [HTTPMethods, string, string, unknown, string][] = [
+          ['GET', '/readyz', '/readyz', undefined, ''],
+          ['GET', '/api/v1/tenants', '/api/v1/tenants', undefined, ADMIN_TOKEN],
+          ['GET', `/api/v1/tenants/${TENANT}/alerts`, '/api/v1/tenants/{tenant}/alerts', undefined, token],
+          [
+            'POST',
+            `/api/v1/tenants/${TENANT}/alerts`,
+            '/api/v1/tenants/{tenant}/alerts',
+            { severity: 'Error', component: 'Jobs', message: 'lost' },
+            ADMIN_TOKEN,
+          ],
+        ];
+        for (const [method, url, path, payload, bearer] of calls) {
+          const res = await cut.call(method, url, payload, bearer);
+          expect(res.statusCode, `${url} ${res.body}`).toBe(503);
+          failures.push(...check(method, path, res));
+        }
+      } finally {
+        proxy.restore();
+        await cut.close();
+        await proxy.close();
+      }
+      // Liveness and the metrics read no database: they never answer it.
+      for (const path of ['/healthz', '/metrics']) expect(doc.paths[path].get.responses['503'], path).toBeUndefined();
+      expect(failures.join('\n')).toBe('');
+    },
+  );
 
   it('declares the media type of the Prometheus text that /metrics answers', async () => {
     const res = await t.call('GET', '/metrics', undefined, '');

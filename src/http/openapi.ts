@@ -46,27 +46,34 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
   '413': 'The request body is too large.',
   '415': 'The content type of the body is not supported.',
   '429': 'Rate limited; `Retry-After` says how many seconds to wait.',
+  '503': 'The service cannot answer now (its database is unreachable); `Retry-After` says how many seconds to wait before trying again.',
 };
 
 /**
  * documentRoute turns a route's zod schemas into OpenAPI, marks public routes as needing no
  * credentials (so scripts see which routes take a bearer token) and adds the error statuses the
- * route declares in `config.problems`, and its success answer of `config.answer` and `config.status`.
+ * route declares in `config.problems` and the 503 of a database outage (unless `config.database`
+ * is false), and its answers of `config.answer` and `config.status`, and of `config.otherAnswers`.
  */
 const documentRoute: SwaggerTransform = (input) => {
   const config = input.route.config ?? {};
-  const answer = config.answer ? { response: { [config.status ?? 200]: config.answer, ...(input.schema?.response as object) } } : {};
+  const answers = { ...(config.answer ? { [config.status ?? 200]: config.answer } : {}), ...config.otherAnswers };
+  const answer = Object.keys(answers).length > 0 ? { response: { ...answers, ...(input.schema?.response as object) } } : {};
   const result = jsonSchemaTransform({ ...input, schema: { ...input.schema, ...answer } });
-  const declared = Object.fromEntries(
-    (config.problems ?? []).map((status) => [
-      String(status),
-      {
-        description: ERROR_DESCRIPTIONS[String(status)] ?? 'Error.',
-        content: { [PROBLEM_MEDIA_TYPE]: { schema: PROBLEM_SCHEMA } },
-      },
-    ]),
-  );
   const response = (result.schema?.response ?? {}) as Record<string, unknown>;
+  const problems = new Set([...(config.problems ?? []), ...(config.database === false ? [] : [503])].map(String));
+  const declared = Object.fromEntries(
+    [...problems]
+      // An answer the route documents itself (readiness's 503) is not a problem.
+      .filter((status) => !response[status])
+      .map((status) => [
+        status,
+        {
+          description: ERROR_DESCRIPTIONS[status] ?? 'Error.',
+          content: { [PROBLEM_MEDIA_TYPE]: { schema: PROBLEM_SCHEMA } },
+        },
+      ]),
+  );
   // Without a 2xx of its own, @fastify/swagger would write a 200 (or none once problems are added).
   const success = Object.keys(response).some((status) => status.startsWith('2'))
     ? {}

@@ -11,12 +11,21 @@ import { pendingMigrations } from '../storage/migrate.js';
  */
 const READINESS_TIMEOUT_MS = 3000;
 
+/** notReady is the answer of /readyz when it is not ready: JSON for probes and people, not a problem. */
+const notReady = z.union([
+  z.object({ status: z.literal('migrating'), pending: z.array(z.string()).describe('The migrations not applied yet') }),
+  z.object({ status: z.literal('unavailable'), reason: z.string().describe('Why the database cannot be used, e.g. "database unreachable"') }),
+]);
+
 /** opsRoutes answer liveness, readiness and Prometheus scrapes; none needs credentials. */
 export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
   // Listed in the OpenAPI document: API.md names them, and load balancers and scrapers are its readers too.
   app.get(
     '/healthz',
-    { config: { access: 'public', answer: z.object({ status: z.literal('ok') }) }, schema: { description: 'The process is up → 200 `{status: "ok"}`.' } },
+    {
+      config: { access: 'public', database: false, answer: z.object({ status: z.literal('ok') }) },
+      schema: { description: 'The process is up → 200 `{status: "ok"}`.' },
+    },
     async () => ({
       status: 'ok',
     }),
@@ -25,7 +34,11 @@ export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
   app.get(
     '/readyz',
     {
-      config: { access: 'public', answer: z.object({ status: z.literal('ready'), database: z.enum(['sqlite', 'postgres']) }) },
+      config: {
+        access: 'public',
+        answer: z.object({ status: z.literal('ready'), database: z.enum(['sqlite', 'postgres']) }),
+        otherAnswers: { 503: notReady },
+      },
       schema: {
         description:
           'The database answers and every migration is applied → 200 `{status: "ready", database}`; 503 `{status: "migrating", pending}` or `{status: "unavailable", reason}` otherwise.',
@@ -53,7 +66,7 @@ export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
   app.get(
     '/metrics',
     {
-      config: { access: 'public' },
+      config: { access: 'public', database: false },
       schema: {
         description: 'Prometheus text format.',
         response: { 200: { description: 'The metrics.', content: { [prometheusText]: { schema: z.string() } } } },
