@@ -5,11 +5,24 @@ import type { RouteModule } from '../http/context.js';
 import { fieldErrors, unauthorized, zodIssueFieldErrors } from '../http/problem.js';
 import { createSession, deleteSession, SESSION_TTL_MS } from './credentials.js';
 import { assertNotThrottled, passwordLogin } from './password-login.js';
+import { PERMISSIONS } from './permissions.js';
 import { HOST_PRINCIPAL, userPrincipal } from './principal.js';
 
 const passwordSignIn = z.object({ tenant: z.string().min(1).max(200), email: z.string().min(1).max(254), password: z.string().min(1).max(256) });
 const tokenSignIn = z.object({ adminToken: z.string().min(1).max(512) });
 const loginBody = z.union([passwordSignIn, tokenSignIn]);
+
+/** The signed-in console's session, as sign-in and the session probe answer it. */
+const sessionFields = {
+  csrfToken: z.string().describe('Echo it in the header csrfHeader names on every change made with the session cookie'),
+  csrfHeader: z.literal(CSRF_HEADER),
+  kind: z.enum(['host', 'user']),
+  tenantId: z.string().nullable().describe('null for the host administrator'),
+  userId: z.string().nullable().describe('null for the host administrator'),
+  permissions: z.array(z.enum(PERMISSIONS)),
+};
+const signedIn = z.object({ ...sessionFields, expiresAt: z.iso.datetime() });
+const sessionProbe = z.union([z.object({ signedIn: z.literal(false) }), z.object({ signedIn: z.literal(true), ...sessionFields })]);
 
 /**
  * namedSignInFields checks a sign-in body the way it means to sign in (with adminToken, else with a
@@ -33,7 +46,7 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
 
   app.post(
     '/api/v1/auth/login',
-    { config: { access: 'public', problems: [401, 429] }, preValidation: namedSignInFields, schema: { body: loginBody } },
+    { config: { access: 'public', problems: [401, 429], answer: signedIn }, preValidation: namedSignInFields, schema: { body: loginBody } },
     async (request, reply) => {
       const body = request.body;
       let owner: { tenantId: string; userId: string } | 'host';
@@ -69,7 +82,7 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
     },
   );
 
-  app.get('/api/v1/auth/session', { config: { access: 'public' } }, async (request) => {
+  app.get('/api/v1/auth/session', { config: { access: 'public', answer: sessionProbe } }, async (request) => {
     const cookie = request.cookies[SESSION_COOKIE];
     const session = cookie ? await authenticator.fromSession(cookie) : undefined;
     // Not being signed in is this probe's ordinary answer (the console asks on every visit), not an error:

@@ -132,7 +132,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
   app.get(
     '/actions/:token',
     {
-      config: { access: 'public', problems: [403] },
+      config: { access: 'public', problems: [403], page: 'What the action does, with a form to apply it' },
       schema: { params, description: "Shows what the email's action link does, with a form; changes nothing. 404 for a tampered, expired or foreign link." },
     },
     (request, reply) =>
@@ -146,7 +146,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
     scope.withTypeProvider<ZodTypeProvider>().post(
       '/actions/:token',
       {
-        config: { access: 'public', problems: [403] },
+        config: { access: 'public', problems: [403], page: 'What was done' },
         bodyLimit: 4096,
         schema: {
           params,

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { bucketOf } from '../storage/buckets.js';
 import type { Db } from '../storage/database.js';
 import type { TimeBuckets } from '../shared/time-buckets.js';
@@ -5,6 +6,9 @@ import { SEVERITIES, type Severity, severityOfRank } from './severity.js';
 
 /** SeverityCounts counts alerts per severity. */
 export type SeverityCounts = Record<Severity, number>;
+
+/** severityCountsView documents a SeverityCounts in an answer. */
+export const severityCountsView = z.object(Object.fromEntries(SEVERITIES.map((s) => [s, z.number().int()])) as Record<Severity, z.ZodNumber>);
 
 /** noSeverities is a SeverityCounts of zeros. */
 export function noSeverities(): SeverityCounts {

@@ -5,10 +5,10 @@ import { tenantOf } from '../access/routes.js';
 import type { RouteModule } from '../http/context.js';
 import { raiseInTenant } from '../http/access-hook.js';
 import { badRequest, conflict, fieldError, notFound } from '../http/problem.js';
-import { CHART_RANGES, bucketPeriods, rangeBuckets } from '../shared/time-buckets.js';
+import { CHART_RANGES, bucketPeriodView, bucketPeriods, rangeBuckets } from '../shared/time-buckets.js';
 import { queryInstant, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
-import { alertHistogram } from './histogram.js';
+import { alertHistogram, severityCountsView } from './histogram.js';
 import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
 import { actorOf, listActions } from './action-audit.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from './catalogue.js';
@@ -42,6 +42,24 @@ const histogramQuery = z.object({
   range: z.enum(CHART_RANGES).default('24h').describe('24h: 24 hourly bars; 7d: 28 bars of six hours; 30d: 30 daily bars.'),
   timeZone: timeZone.optional().describe("The local clock that hours and days follow; by default the caller's (a user's own, else the tenant's)."),
 });
+
+const histogramView = z.object({
+  range: z.enum(CHART_RANGES),
+  unit: z.enum(['hour', '6h', 'day']),
+  timeZone: z.string(),
+  buckets: z.array(z.object({ ...bucketPeriodView, counts: severityCountsView })).describe('Oldest first, the last one holding now'),
+});
+
+const auditView = listOf(
+  z.object({
+    id: z.string(),
+    action: z.enum(['acknowledge', 'mute', 'snooze', 'lift']),
+    via: z.enum(['api', 'email']),
+    by: z.object({ userId: z.string(), name: z.string() }),
+    at: z.iso.datetime(),
+    detail: z.record(z.string(), z.unknown()).describe('What was acted on: {alertId, groupId} or {muteId, scope, match, until}'),
+  }),
+);
 
 const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
@@ -174,7 +192,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.get(
     '/api/v1/tenants/:tenant/alert-actions',
     {
-      config: { permission: 'Alerts.Edit' },
+      config: { permission: 'Alerts.Edit', answer: auditView },
       schema: {
         params: tenantParams,
         querystring: auditQuery,
@@ -257,7 +275,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.get(
     `${base}/histogram`,
     {
-      config: { permission: 'Alerts.View' },
+      config: { permission: 'Alerts.View', answer: histogramView },
       schema: {
         params: tenantParams,
         querystring: histogramQuery,

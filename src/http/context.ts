@@ -58,6 +58,8 @@ export interface RouteAccess {
    * outage answers.
    */
   database?: false;
+  /** What the HTML page a route answers shows (the links in emails, previews), for the OpenAPI document. */
+  page?: string;
 }
 
 declare module 'fastify' {

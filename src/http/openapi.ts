@@ -1,7 +1,7 @@
 import fastifySwagger, { type SwaggerTransform } from '@fastify/swagger';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { TocsinApp } from './context.js';
+import type { RouteAccess, TocsinApp } from './context.js';
 import { problemTypeFor } from './problem.js';
 
 /** OPENAPI_PATH is where the OpenAPI document of the HTTP API is served. */
@@ -53,7 +53,8 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
  * documentRoute turns a route's zod schemas into OpenAPI, marks public routes as needing no
  * credentials (so scripts see which routes take a bearer token) and adds the error statuses the
  * route declares in `config.problems` and the 503 of a database outage (unless `config.database`
- * is false), and its answers of `config.answer` and `config.status`, and of `config.otherAnswers`.
+ * is false), and its answers of `config.answer` and `config.status` (an HTML page for
+ * `config.page`), and of `config.otherAnswers`.
  */
 const documentRoute: SwaggerTransform = (input) => {
   const config = input.route.config ?? {};
@@ -81,10 +82,21 @@ const documentRoute: SwaggerTransform = (input) => {
   const schema = {
     ...result.schema,
     ...(config.access === 'public' ? { security: [] } : {}),
-    response: { ...success, ...withLocation(config.created, response), ...declared },
+    response: { ...withPage(config, { ...success, ...withLocation(config.created, response) }), ...declared },
   };
   return { ...result, schema };
 };
+
+/** withPage adds the HTML page a route answers (`config.page`) to its success answer, beside the JSON one if any. */
+function withPage(config: RouteAccess, response: Record<string, unknown>): Record<string, unknown> {
+  if (!config.page) return response;
+  const status = String(config.status ?? 200);
+  const answer = response[status] as Json | undefined;
+  const html = { 'text/html': { schema: { type: 'string', description: config.page } } };
+  // Without a JSON answer (only the placeholder documentRoute writes), the page is the answer.
+  if (!answer || answer.type === 'null') return { ...response, [status]: { description: config.page, content: html } };
+  return { ...response, [status]: { description: answer.description ?? 'Default Response', content: { 'application/json': { schema: answer }, ...html } } };
+}
 
 type Json = Record<string, any>;
 

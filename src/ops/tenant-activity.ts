@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { type SeverityCounts, noSeverities } from '../alerts/histogram.js';
+import { type SeverityCounts, noSeverities, severityCountsView } from '../alerts/histogram.js';
 import { severityOfRank } from '../alerts/severity.js';
-import type { AttemptCounts } from '../delivery/outbox/hourly.js';
+import { type AttemptCounts, attemptCountsView } from '../delivery/outbox/hourly.js';
 import type { RouteModule } from '../http/context.js';
 import type { Db } from '../storage/database.js';
 import { inCodePointOrder } from '../storage/text-order.js';
@@ -75,6 +75,25 @@ async function tenantActivity(db: Db, since: number): Promise<TenantActivity[]> 
   return [...byTenant.values()];
 }
 
+const activityView = z.object({
+  since: z.iso.datetime(),
+  items: z.array(
+    z.object({
+      tenantId: z.string(),
+      name: z.string(),
+      displayName: z.string().nullable(),
+      alerts: severityCountsView,
+      attempts: attemptCountsView,
+      mailHealth: z.object({
+        state: z.enum(['ok', 'failing']),
+        since: z.iso.datetime().nullable(),
+        lastCode: z.number().int().nullable(),
+        lastError: z.string().nullable(),
+      }),
+    }),
+  ),
+});
+
 const activityQuery = z.object({
   hours: z.coerce.number().int().min(1).max(720).default(24).describe('How many hours back to count.'),
 });
@@ -84,7 +103,7 @@ export const tenantActivityRoutes: RouteModule = (app, { storage, clock }) => {
   app.get(
     '/api/v1/system/tenant-activity',
     {
-      config: { access: 'host' },
+      config: { access: 'host', answer: activityView },
       schema: {
         querystring: activityQuery,
         description:

@@ -7,6 +7,12 @@ import { getMailSettings } from '../settings/mail-settings.js';
 import { PREVIEW_KINDS, type PreviewKind, renderPreview } from './templates/samples.js';
 
 const previewParams = z.object({ tenant: z.string().min(1).max(200) });
+const previewView = z.object({
+  subject: z.string(),
+  text: z.string(),
+  html: z.string(),
+  headers: z.record(z.string(), z.string()).describe('The X-Tocsin-… and List-Unsubscribe headers the email carries'),
+});
 const previewQuery = z.object({
   kind: z.enum(PREVIEW_KINDS as [PreviewKind, ...PreviewKind[]]).default('summary'),
   language: language.optional(),
@@ -31,7 +37,7 @@ export const previewRoutes: RouteModule = (app, { config, clock, storage }) => {
   app.get(
     '/api/v1/tenants/:tenant/emails/preview',
     {
-      config: { permission: 'Settings.View' },
+      config: { permission: 'Settings.View', answer: previewView, page: 'With format=html: the HTML of the email alone' },
       schema: {
         params: previewParams,
         querystring: previewQuery,

@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { z } from 'zod';
 
 /** CHART_RANGES are the periods the console's charts offer. */
 export const CHART_RANGES = ['24h', '7d', '30d'] as const;
@@ -44,6 +45,12 @@ export function hourBuckets(hours: number, timeZone: string, now: number): TimeB
   const end = DateTime.fromMillis(now, { zone: timeZone }).startOf('hour').plus({ hours: 1 });
   return { unit: 'hour', timeZone, bounds: Array.from({ length: hours + 1 }, (_, i) => end.minus({ hours: hours - i }).toMillis()) };
 }
+
+/** bucketPeriodView documents a bucket's period as bucketPeriods writes it, with the zone's offset. */
+export const bucketPeriodView = {
+  start: z.iso.datetime({ offset: true }).describe('Included'),
+  end: z.iso.datetime({ offset: true }).describe('Excluded'),
+};
 
 /** bucketStarts are the buckets' periods as ISO strings with the zone's offset, for an API answer. */
 export function bucketPeriods(buckets: TimeBuckets): { start: string; end: string }[] {

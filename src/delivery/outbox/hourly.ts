@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { bucketOf } from '../../storage/buckets.js';
 import type { Db } from '../../storage/database.js';
 import type { TimeBuckets } from '../../shared/time-buckets.js';
@@ -10,6 +11,13 @@ export interface AttemptCounts {
   /** Failed for good. */
   failed: number;
 }
+
+/** attemptCountsView documents an AttemptCounts in an answer. */
+export const attemptCountsView = z.object({
+  sent: z.number().int(),
+  retrying: z.number().int().describe('Failed for now, tried again later'),
+  failed: z.number().int().describe('Failed for good'),
+});
 
 /** FailingReply is the last reply of a failed attempt: what the failing server said, verbatim. */
 export interface FailingReply {

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { callerTimeZone } from '../../access/caller-zone.js';
 import { tenantOf } from '../../access/routes.js';
 import type { AppDeps, RouteModule } from '../../http/context.js';
-import { bucketPeriods, hourBuckets } from '../../shared/time-buckets.js';
+import { bucketPeriodView, bucketPeriods, hourBuckets } from '../../shared/time-buckets.js';
 import { emailAddress, timeZone } from '../../shared/validation.js';
-import { attemptHistogram, lastFailingReply } from './hourly.js';
+import { attemptCountsView, attemptHistogram, lastFailingReply } from './hourly.js';
 import { DELIVERY_STATUSES, UNFINISHED_STATUSES } from './tables.js';
 import { notFound } from '../../http/problem.js';
 import { type DeliveryLogEntry, decodeLogCursor, encodeLogCursor, findDelivery, listDeliveries, showDelivery } from './log.js';
@@ -55,6 +55,21 @@ const attemptEntry = z.object({
   startedAt: z.string(),
   finishedAt: z.string().nullable(),
   durationMs: z.number().int().nullable(),
+});
+
+const hourlyView = z.object({
+  timeZone: z.string(),
+  buckets: z.array(z.object({ ...bucketPeriodView, ...attemptCountsView.shape })).describe('Oldest first, the last one holding now'),
+  lastFailure: z
+    .object({
+      at: z.iso.datetime(),
+      code: z.number().int().nullable(),
+      response: z.string().nullable().describe("The server's reply, verbatim"),
+      recipient: z.string(),
+      final: z.boolean().describe('false: the email is tried again'),
+    })
+    .nullable()
+    .describe('The newest failed attempt of the period'),
 });
 
 const hourlyQuery = z.object({
@@ -129,7 +144,7 @@ export const deliveryRoutes: RouteModule = (app, deps) => {
   app.get(
     '/api/v1/tenants/:tenant/deliveries/hourly',
     {
-      config: { permission: 'Settings.View' },
+      config: { permission: 'Settings.View', answer: hourlyView },
       schema: {
         params: tenantParams,
         querystring: hourlyQuery,

@@ -42,7 +42,10 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
 
   app.get(
     '/unsubscribe/:token',
-    { config: { access: 'public' }, schema: { params, description: 'Shows what the link unsubscribes from, with a button; changes nothing.' } },
+    {
+      config: { access: 'public', page: 'What the link unsubscribes from, with a button' },
+      schema: { params, description: 'Shows what the link unsubscribes from, with a button; changes nothing.' },
+    },
     (request, reply) =>
       answerNotFound(request, reply, async () => {
         const found = await target(request.params.token);
@@ -60,12 +63,15 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
     const change = (url: string, subscribed: boolean, description: string) =>
       scope
         .withTypeProvider<ZodTypeProvider>()
-        .post(url, { config: { access: 'public' }, bodyLimit: 4096, schema: { params, description } }, (request, reply) =>
-          answerNotFound(request, reply, async () => {
-            const found = await target(request.params.token);
-            if (!(await applySubscription(storage.db, found, clock, subscribed))) throw notFound('Unsubscribe link');
-            return unsubscribePage(found, await pageLanguage(storage.db, found), subscribed ? 'resubscribed' : 'unsubscribed', request.params.token);
-          }),
+        .post(
+          url,
+          { config: { access: 'public', page: 'What changed, in the recipient language' }, bodyLimit: 4096, schema: { params, description } },
+          (request, reply) =>
+            answerNotFound(request, reply, async () => {
+              const found = await target(request.params.token);
+              if (!(await applySubscription(storage.db, found, clock, subscribed))) throw notFound('Unsubscribe link');
+              return unsubscribePage(found, await pageLanguage(storage.db, found), subscribed ? 'resubscribed' : 'unsubscribed', request.params.token);
+            }),
         );
     change('/unsubscribe/:token', false, 'RFC 8058 one-click unsubscribe (body `List-Unsubscribe=One-Click`) → 200.');
     // The confirmation's "subscribe again" button: a POST only, as a mail scanner following links must not undo an unsubscribe.
