@@ -145,6 +145,25 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(failures.join('\n')).toBe('');
   });
 
+  it('takes in its request schemas every form of a value the server reads (a folder id as a number, its digits, or null)', async () => {
+    const sources = (await t.call('GET', `/api/v1/tenants/${TENANT}/sources`)).json<{ items: { id: string; kind: string }[] }>().items;
+    const pull = sources.find((source) => source.kind === 'orchestrator-pull')!.id;
+    const path = '/api/v1/tenants/{tenant}/sources/{sourceId}';
+    const schema = doc.paths[path].patch.requestBody.content['application/json'].schema;
+    const validate = ajv.compile({ ...schema, components: doc.components });
+    const failures: string[] = [];
+    for (const organizationUnitId of [42, '42', null]) {
+      const body = { pull: { organizationUnitId } };
+      const res = await t.call('PATCH', `/api/v1/tenants/${TENANT}/sources/${pull}`, body);
+      expect(res.statusCode, `${JSON.stringify(body)} ${res.body}`).toBe(200);
+      if (!validate(body)) failures.push(`PATCH ${path} ${JSON.stringify(body)}: ${JSON.stringify(validate.errors)}`);
+    }
+    // OpenAPI 3.0 reads nullable only beside a type: a nullable union says so in its branches.
+    const field = schema.properties.pull.properties.organizationUnitId;
+    expect(field.nullable, JSON.stringify(field)).toBeUndefined();
+    expect(failures.join('\n')).toBe('');
+  });
+
   it('answers every documented operation with a documented status and a body of its schema', async () => {
     const failures: string[] = [];
     let checked = 0;

@@ -166,6 +166,19 @@ function withNullInEnums(node: unknown): any {
 }
 
 /**
+ * withNullableBranches moves the `nullable` of a union (`anyOf` without a `type`) into its
+ * branches: OpenAPI 3.0.3 reads nullable only beside a type, so validators refused the schema (or
+ * the null the server takes, `organizationUnitId: null`).
+ */
+function withNullableBranches(node: unknown): any {
+  if (Array.isArray(node)) return node.map(withNullableBranches);
+  if (typeof node !== 'object' || node === null) return node;
+  const { nullable, ...rest }: Json = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, withNullableBranches(value)]));
+  if (nullable !== true || rest.type !== undefined || !Array.isArray(rest.anyOf)) return nullable === undefined ? rest : { ...rest, nullable };
+  return { ...rest, anyOf: rest.anyOf.map((branch: Json) => (branch.$ref ? { allOf: [branch], nullable: true } : { ...branch, nullable: true })) };
+}
+
+/**
  * withLiteralParentheses restores the `()` of paths like Orchestrator's
  * `.../OData.GetUnreadCount()`: the router matches them literally, but @fastify/swagger reads them
  * as a regular expression and writes `{regexp1}`, a path parameter that does not exist.
@@ -242,7 +255,10 @@ export async function registerOpenApi(app: TocsinApp): Promise<void> {
     },
     transform: documentRoute,
     transformObject: (documentObject) =>
-      withNullInEnums(withProblemResponses(withOptionalBodies(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json)))),
+      // Nullable unions first: their branches' enums then take null too.
+      withNullInEnums(
+        withNullableBranches(withProblemResponses(withOptionalBodies(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json)))),
+      ),
   });
   app.get(OPENAPI_PATH, { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 }

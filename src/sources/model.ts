@@ -179,7 +179,8 @@ const pullInput = z
         'Token endpoint of the identity server (OAuth client credentials), or the identity server itself (…/identity, …/identity_), /connect/token then added',
       ),
     scope: z.string().min(1).max(1000).nullable().optional().describe('Space-separated, e.g. OR.Monitoring.Read'),
-    organizationUnitId: folderId.nullable().optional().describe('Folder id (X-UIPATH-OrganizationUnitId): a number, or its digits as a string'),
+    // Described before nullable: described after it, the union lost its digits branch in the OpenAPI document.
+    organizationUnitId: folderId.describe('Folder id (X-UIPATH-OrganizationUnitId): a number, or its digits as a string').nullable().optional(),
     intervalSeconds: z.number().int().min(1).max(86_400).nullable().optional().describe('Default 60 (null: back to it)'),
     since: isoInstant.nullable().optional().describe('Where the first import starts; default (and null) 24 hours before the source was created'),
   })
