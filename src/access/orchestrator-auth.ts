@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { findTenant } from '../http/access-hook.js';
 import { caseInsensitiveBody } from '../http/openapi.js';
+import { ORCHESTRATOR_TENANT_HEADER, UIPATH_TENANT_HEADER } from '../http/orchestrator-paths.js';
 import type { RouteModule, TenantRow } from '../http/context.js';
 import { takeOrchestratorJsonTypes } from '../http/orchestrator-paths.js';
 import { badRequest, fieldError, notFound, unauthorized } from '../http/problem.js';
@@ -10,12 +11,6 @@ import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import { passwordLogin } from './password-login.js';
 import { createApiToken } from './tokens.js';
-
-/** TENANT_HEADER is how the host administrator names the tenant on Orchestrator-compatible routes. */
-const TENANT_HEADER = 'x-tocsin-tenant';
-
-/** UIPATH_TENANT_HEADER is Orchestrator's: the host administrator may name the tenant with it when TENANT_HEADER is left out. */
-const UIPATH_TENANT_HEADER = 'x-uipath-tenantname';
 
 /** AUTHENTICATE_TOKEN_NAME names the API tokens that `POST /api/Account/Authenticate` issues. */
 export const AUTHENTICATE_TOKEN_NAME = 'Orchestrator Authenticate';
@@ -98,7 +93,7 @@ export async function orchestratorTenant(db: Db, request: FastifyRequest): Promi
     const value = request.headers[name];
     return typeof value === 'string' && value.trim() !== '' ? tenancyRef(value).slice(0, 200) : undefined;
   };
-  const named = headerRef(TENANT_HEADER);
+  const named = headerRef(ORCHESTRATOR_TENANT_HEADER);
   if (principal.kind === 'user') {
     const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', principal.tenantId).executeTakeFirst();
     if (!tenant || (named !== undefined && named !== tenant.id && named !== tenant.name)) throw notFound('Tenant');

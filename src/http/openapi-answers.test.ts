@@ -350,6 +350,18 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(res.body).toMatch(/^# HELP /m);
   });
 
+  it("lists the headers that name an Orchestrator route's tenant among its parameters", () => {
+    const missing: string[] = [];
+    for (const [path, item] of Object.entries<Json>(doc.paths)) {
+      if (!path.startsWith('/odata/')) continue;
+      for (const [method, operation] of Object.entries<Json>(item)) {
+        const headers = (operation.parameters ?? []).filter((p: Json) => p.in === 'header').map((p: Json) => p.name.toLowerCase());
+        for (const name of ['x-tocsin-tenant', 'x-uipath-tenantname']) if (!headers.includes(name)) missing.push(`${method} ${path}: ${name}`);
+      }
+    }
+    expect(missing.join('\n')).toBe('');
+  });
+
   it('documents the 404 of an Orchestrator route whose X-Tocsin-Tenant names no tenant', async () => {
     const failures: string[] = [];
     const calls: [HTTPMethods, string, unknown][] = [

@@ -2,6 +2,7 @@ import fastifySwagger, { type SwaggerTransform } from '@fastify/swagger';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { RouteAccess, TocsinApp } from './context.js';
+import { ORCHESTRATOR_TENANT_HEADER, UIPATH_TENANT_HEADER } from './orchestrator-paths.js';
 import { problemTypeFor } from './problem.js';
 
 /** OPENAPI_PATH is where the OpenAPI document of the HTTP API is served. */
@@ -132,6 +133,35 @@ function withProblemResponses(doc: Json): Json {
   };
 }
 
+/** TENANT_HEADERS name the tenant of an Orchestrator route for the host administrator (orchestratorTenant). */
+const TENANT_HEADERS = [
+  {
+    in: 'header',
+    name: ORCHESTRATOR_TENANT_HEADER,
+    required: false,
+    schema: { type: 'string', maxLength: 200 },
+    description: "The tenant's name or id. Required of the host administrator; a user's token is its own tenant's, and another one named here is a 404.",
+  },
+  {
+    in: 'header',
+    name: UIPATH_TENANT_HEADER,
+    required: false,
+    schema: { type: 'string', maxLength: 200 },
+    description: `Orchestrator's own, as its cloud clients send it: read when ${ORCHESTRATOR_TENANT_HEADER} is left out.`,
+  },
+];
+
+/**
+ * withTenantHeaders lists the headers that name the tenant among the parameters of the
+ * Orchestrator routes (`/odata/…`), which have no `{tenant}` in their path: without them a client
+ * generated from the document had no parameter for them, and the host administrator's calls were a 400.
+ */
+function withTenantHeaders(doc: Json): Json {
+  return mapOperations(doc, (path, operation) =>
+    path.startsWith('/odata/') ? { ...operation, parameters: [...(operation.parameters ?? []), ...TENANT_HEADERS] } : operation,
+  );
+}
+
 /**
  * withOptionalBodies marks as optional the request body of a route whose body schema takes null
  * (`POST /settings/mail/test`: no body is every default): @fastify/swagger marks every body required.
@@ -257,7 +287,9 @@ export async function registerOpenApi(app: TocsinApp): Promise<void> {
     transformObject: (documentObject) =>
       // Nullable unions first: their branches' enums then take null too.
       withNullInEnums(
-        withNullableBranches(withProblemResponses(withOptionalBodies(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json)))),
+        withNullableBranches(
+          withProblemResponses(withTenantHeaders(withOptionalBodies(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json)))),
+        ),
       ),
   });
   app.get(OPENAPI_PATH, { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());

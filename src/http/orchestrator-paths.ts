@@ -1,6 +1,12 @@
 import type { TocsinApp } from './context.js';
 import { jsonBodyParser } from './input-guard.js';
 
+/** ORCHESTRATOR_TENANT_HEADER is how the host administrator names the tenant on Orchestrator-compatible routes. */
+export const ORCHESTRATOR_TENANT_HEADER = 'x-tocsin-tenant';
+
+/** UIPATH_TENANT_HEADER is Orchestrator's: the host administrator may name the tenant with it when ORCHESTRATOR_TENANT_HEADER is left out. */
+export const UIPATH_TENANT_HEADER = 'x-uipath-tenantname';
+
 /** The paths of the Orchestrator-compatible subset (API.md): `/odata/…`, `/api/Account` and `/api/Account/…`. */
 const ORCHESTRATOR_PATH = /^\/(?:odata\/|api\/account(?:[/?]|$))/i;
 
