@@ -81,6 +81,9 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
         .split('/')
         .slice(1)
         .reduce((node: Json, key: string) => node[key], doc);
+    // A header the document gives an answer (Location, Retry-After) is one clients read from it.
+    const headers = Object.keys(response.headers ?? {}).filter((name) => res.headers[name.toLowerCase()] === undefined);
+    if (headers.length > 0) return [`${where}: answers without the documented ${headers.join(', ')}`];
     const type = String(res.headers['content-type'] ?? '').split(';')[0]!;
     if (res.statusCode === 204 || res.body === '') return [];
     const content = response.content ?? {};
@@ -340,6 +343,22 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
       await catcher.close();
     }
     expect(failures.join('\n')).toBe('');
+  });
+
+  it('documents the Retry-After header of every 429 and 503 problem it lists', () => {
+    const missing: string[] = [];
+    for (const [path, item] of Object.entries<Json>(doc.paths)) {
+      for (const [method, operation] of Object.entries<Json>(item)) {
+        for (const status of ['429', '503']) {
+          let response = operation.responses?.[status];
+          if (response?.$ref) response = doc.components.responses[response.$ref.split('/').pop()];
+          // Readiness's 503 is its own JSON for probes, not a problem to retry.
+          const problem = response?.content?.['application/problem+json'];
+          if (problem && !response.headers?.['Retry-After']) missing.push(`${method} ${path} ${status}`);
+        }
+      }
+    }
+    expect(missing.join('\n')).toBe('');
   });
 
   it('declares the media type of the Prometheus text that /metrics answers', async () => {

@@ -50,6 +50,12 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
   '503': 'The service cannot answer now (its database is unreachable); `Retry-After` says how many seconds to wait before trying again.',
 };
 
+/** RETRY_AFTER is the header of every 429 and 503 (tooManyRequests, serviceUnavailable), as a JSON schema. */
+const RETRY_AFTER = { type: 'integer', minimum: 1, description: 'How many seconds to wait before trying again.' } as const;
+
+/** RETRIED are the statuses that carry RETRY_AFTER. */
+const RETRIED = new Set(['429', '503']);
+
 /**
  * documentRoute turns a route's zod schemas into OpenAPI, marks public routes as needing no
  * credentials (so scripts see which routes take a bearer token) and adds the error statuses the
@@ -72,6 +78,7 @@ const documentRoute: SwaggerTransform = (input) => {
         status,
         {
           description: ERROR_DESCRIPTIONS[status] ?? 'Error.',
+          ...(RETRIED.has(status) ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
           content: { [PROBLEM_MEDIA_TYPE]: { schema: PROBLEM_SCHEMA } },
         },
       ]),
@@ -125,7 +132,12 @@ function withProblemResponses(doc: Json): Json {
         ...Object.fromEntries(
           Object.entries(ERROR_DESCRIPTIONS).map(([status, description]) => [
             `Problem${status}`,
-            { description, content: { [PROBLEM_MEDIA_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } } },
+            {
+              description,
+              // An OpenAPI header object here: @fastify/swagger writes the routes' own from RETRY_AFTER.
+              ...(RETRIED.has(status) ? { headers: { 'Retry-After': { description: RETRY_AFTER.description, schema: { type: 'integer', minimum: 1 } } } } : {}),
+              content: { [PROBLEM_MEDIA_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
+            },
           ]),
         ),
       },
