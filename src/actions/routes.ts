@@ -119,6 +119,16 @@ async function formOf(body: unknown, contentType: string | undefined): Promise<U
   return new URLSearchParams(Object.entries(body).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
 
+/** actionForm documents the fields the POST of a mute or snooze reads (formOf); acknowledging reads none. */
+const actionForm = z.object({
+  what: z.enum(['robot', 'process', 'queue', 'event']).optional().describe('What to mute: one the page offers; by default its first'),
+  for: z
+    .enum([...(Object.keys(DURATIONS) as (keyof typeof DURATIONS)[]), 'until'])
+    .optional()
+    .describe('How long; default 1h'),
+  until: z.string().optional().describe("With for=until: a local date-time such as 2026-03-01T18:00, in the recipient's time zone"),
+});
+
 /**
  * actionRoutes are API.md's email actions (no login): GET /actions/{token} shows a confirmation
  * page in the recipient's language and changes nothing (mail scanners follow links); POST
@@ -146,7 +156,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
     scope.withTypeProvider<ZodTypeProvider>().post(
       '/actions/:token',
       {
-        config: { access: 'public', problems: [403], page: 'What was done' },
+        config: { access: 'public', problems: [403], page: 'What was done', form: actionForm },
         bodyLimit: 4096,
         schema: {
           params,

@@ -58,6 +58,12 @@ export interface RouteAccess {
    * outage answers.
    */
   database?: false;
+  /**
+   * The form fields (application/x-www-form-urlencoded or multipart) a route reads from a body it
+   * takes as text, every one optional: documented only, as `answer` is, since a body schema would
+   * refuse the text its own parser leaves.
+   */
+  form?: z.ZodObject;
   /** What the HTML page a route answers shows (the links in emails, previews), for the OpenAPI document. */
   page?: string;
 }

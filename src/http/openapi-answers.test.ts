@@ -361,6 +361,26 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(missing.join('\n')).toBe('');
   });
 
+  it("documents the form the email links' POSTs read, every field optional", () => {
+    const form = 'application/x-www-form-urlencoded';
+    const expected: [string, string[]][] = [
+      ['/actions/{token}', ['what', 'for', 'until']],
+      ['/unsubscribe/{token}', ['List-Unsubscribe']],
+    ];
+    const failures: string[] = [];
+    for (const [path, fields] of expected) {
+      const body = doc.paths[path].post.requestBody;
+      const schema = body?.content?.[form]?.schema;
+      if (!schema) failures.push(`${path}: no ${form} body (has ${Object.keys(body?.content ?? {}).join(', ') || 'none'})`);
+      else if (Object.keys(schema.properties ?? {}).join() !== fields.join()) failures.push(`${path}: fields ${Object.keys(schema.properties ?? {})}`);
+      // No field is needed: an empty POST snoozes for an hour, or unsubscribes, as the page's defaults are.
+      if (body?.required !== false) failures.push(`${path}: body required`);
+      // Any content type is read as the form (or as no choice made): none is refused.
+      if (doc.paths[path].post.responses['415']) failures.push(`${path}: lists a 415`);
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
   it('declares the media type of the Prometheus text that /metrics answers', async () => {
     const res = await t.call('GET', '/metrics', undefined, '');
     expect(res.statusCode).toBe(200);

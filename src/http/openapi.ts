@@ -50,6 +50,9 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
   '503': 'The service cannot answer now (its database is unreachable); `Retry-After` says how many seconds to wait before trying again.',
 };
 
+/** FORM_MEDIA_TYPE is the body of an HTML form's POST (the email links' pages). */
+const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
+
 /** RETRY_AFTER is the header of every 429 and 503 (tooManyRequests, serviceUnavailable), as a JSON schema. */
 const RETRY_AFTER = { type: 'integer', minimum: 1, description: 'How many seconds to wait before trying again.' } as const;
 
@@ -67,7 +70,8 @@ const documentRoute: SwaggerTransform = (input) => {
   const config = input.route.config ?? {};
   const answers = { ...(config.answer ? { [config.status ?? 200]: config.answer } : {}), ...config.otherAnswers };
   const answer = Object.keys(answers).length > 0 ? { response: { ...answers, ...(input.schema?.response as object) } } : {};
-  const result = jsonSchemaTransform({ ...input, schema: { ...input.schema, ...answer } });
+  const form = config.form ? { body: config.form, consumes: [FORM_MEDIA_TYPE, 'multipart/form-data'] } : {};
+  const result = jsonSchemaTransform({ ...input, schema: { ...input.schema, ...answer, ...form } });
   const response = (result.schema?.response ?? {}) as Record<string, unknown>;
   const problems = new Set([...(config.problems ?? []), ...(config.database === false ? [] : [503])].map(String));
   const declared = Object.fromEntries(
@@ -119,7 +123,7 @@ function withLocation(created: true | undefined, response: Record<string, unknow
  * withProblemResponses adds the problem+json error answers to every operation of an OpenAPI
  * document: 400 everywhere, 401/403 unless the route is public, 404 when the path has parameters
  * or is Orchestrator's (its tenant named by a header),
- * 413/415 when it takes a body. Answers a route documents itself are kept.
+ * 413 when it takes a body, 415 when that is JSON. Answers a route documents itself are kept.
  */
 function withProblemResponses(doc: Json): Json {
   return {
@@ -176,12 +180,14 @@ function withTenantHeaders(doc: Json): Json {
 
 /**
  * withOptionalBodies marks as optional the request body of a route whose body schema takes null
- * (`POST /settings/mail/test`: no body is every default): @fastify/swagger marks every body required.
+ * (`POST /settings/mail/test`: no body is every default), or a form (`config.form`, whose fields
+ * are all optional): @fastify/swagger marks every body required.
  */
 function withOptionalBodies(doc: Json): Json {
   return mapOperations(doc, (_path, operation) => {
     const body = operation?.requestBody;
-    return body?.content?.['application/json']?.schema?.nullable === true ? { ...operation, requestBody: { ...body, required: false } } : operation;
+    const optional = body?.content?.['application/json']?.schema?.nullable === true || body?.content?.[FORM_MEDIA_TYPE] !== undefined;
+    return optional ? { ...operation, requestBody: { ...body, required: false } } : operation;
   });
 }
 
@@ -249,7 +255,9 @@ function withErrors(path: string, operation: Json): Json {
   if (!isPublic) statuses.push('401', '403');
   // An Orchestrator route's tenant is the one the host administrator names in X-Tocsin-Tenant: 404 when none has that name.
   if (path.includes('{') || path.startsWith('/odata/')) statuses.push('404');
-  if (operation.requestBody) statuses.push('413', '415');
+  if (operation.requestBody) statuses.push('413');
+  // A form route takes any content type (its fields or nothing): only JSON routes refuse one.
+  if (operation.requestBody && !operation.requestBody.content?.[FORM_MEDIA_TYPE]) statuses.push('415');
   const errors = Object.fromEntries(statuses.map((s) => [s, { $ref: `#/components/responses/Problem${s}` }]));
   return { ...operation, responses: { ...errors, ...operation.responses } };
 }

@@ -60,12 +60,16 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => done(null, body));
-    const change = (url: string, subscribed: boolean, description: string) =>
+    const change = (url: string, subscribed: boolean, description: string, form?: z.ZodObject) =>
       scope
         .withTypeProvider<ZodTypeProvider>()
         .post(
           url,
-          { config: { access: 'public', page: 'What changed, in the recipient language' }, bodyLimit: 4096, schema: { params, description } },
+          {
+            config: { access: 'public', page: 'What changed, in the recipient language', ...(form ? { form } : {}) },
+            bodyLimit: 4096,
+            schema: { params, description },
+          },
           (request, reply) =>
             answerNotFound(request, reply, async () => {
               const found = await target(request.params.token);
@@ -73,7 +77,9 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
               return unsubscribePage(found, await pageLanguage(storage.db, found), subscribed ? 'resubscribed' : 'unsubscribed', request.params.token);
             }),
         );
-    change('/unsubscribe/:token', false, 'RFC 8058 one-click unsubscribe (body `List-Unsubscribe=One-Click`) → 200.');
+    // RFC 8058's body, which mail clients send: read as the intent, whatever it holds.
+    const oneClick = z.object({ 'List-Unsubscribe': z.literal('One-Click').optional() });
+    change('/unsubscribe/:token', false, 'RFC 8058 one-click unsubscribe (body `List-Unsubscribe=One-Click`) → 200.', oneClick);
     // The confirmation's "subscribe again" button: a POST only, as a mail scanner following links must not undo an unsubscribe.
     change('/unsubscribe/:token/resubscribe', true, 'Turns back on what the link turned off, from the button of its confirmation page → 200 page.');
   });
