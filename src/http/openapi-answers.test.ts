@@ -381,6 +381,18 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(failures.join('\n')).toBe('');
   });
 
+  it("documents the console's session cookie as the other way to call the API, as the server takes it", async () => {
+    const login = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { adminToken: ADMIN_TOKEN } });
+    const cookie = login.cookies.find((c) => c.name === 'tocsin_session')!;
+    const res = await t.tocsin.app.inject({ method: 'GET', url: `/api/v1/tenants/${TENANT}`, cookies: { [cookie.name]: cookie.value } });
+    expect(res.statusCode, res.body).toBe(200);
+    const schemes = Object.entries<Json>(doc.components.securitySchemes ?? {});
+    const session = schemes.find(([, scheme]) => scheme.type === 'apiKey' && scheme.in === 'cookie' && scheme.name === cookie.name);
+    expect(session, JSON.stringify(doc.components.securitySchemes)).toBeDefined();
+    // Either credential will do: two alternatives of the document's security, not one of both.
+    expect(doc.security).toEqual(expect.arrayContaining([{ bearer: [] }, { [session![0]]: [] }]));
+  });
+
   it('declares the media type of the Prometheus text that /metrics answers', async () => {
     const res = await t.call('GET', '/metrics', undefined, '');
     expect(res.statusCode).toBe(200);

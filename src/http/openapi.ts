@@ -1,6 +1,7 @@
 import fastifySwagger, { type SwaggerTransform } from '@fastify/swagger';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { CSRF_HEADER, SESSION_COOKIE } from './access-hook.js';
 import type { RouteAccess, TocsinApp } from './context.js';
 import { ORCHESTRATOR_TENANT_HEADER, UIPATH_TENANT_HEADER } from './orchestrator-paths.js';
 import { problemTypeFor } from './problem.js';
@@ -299,9 +300,18 @@ export async function registerOpenApi(app: TocsinApp): Promise<void> {
         description: 'Alerts and alert emails. Errors are application/problem+json (RFC 9457): `{type, title, status, detail, errors?}`.',
       },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          // The web console's (API.md): every route that takes a token takes the session too.
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: SESSION_COOKIE,
+            description: `The console's session, from POST /api/v1/auth/login. A POST, PUT, PATCH or DELETE made with it sends the sign-in's csrfToken in the ${CSRF_HEADER} header (else 403).`,
+          },
+        },
       },
-      security: [{ bearer: [] }],
+      security: [{ bearer: [] }, { session: [] }],
     },
     transform: documentRoute,
     transformObject: (documentObject) =>
