@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { type FieldError, conflict, fieldErrors, notFound } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
-import { displayText, emailAddress, language } from '../shared/validation.js';
+import { displayText, emailAddress, instantText, language } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
@@ -32,7 +32,7 @@ export const groupView = z.object({
   members: z.array(z.string()),
   roles: z.array(z.string()),
   expandMembers: z.boolean(),
-  createdAt: z.string(),
+  createdAt: instantText,
 });
 
 type GroupView = z.infer<typeof groupView>;

@@ -4,7 +4,7 @@ import { type HttpError, conflict, notFound } from '../http/problem.js';
 import { DEFAULT_LANGUAGE } from '../i18n/languages.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
-import { displayText, language, patchedValue, timeZone } from '../shared/validation.js';
+import { displayText, instantText, language, patchedValue, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { reportsDueNow } from '../reports/schedule.js';
@@ -57,8 +57,8 @@ export const tenantView = z.object({
   displayName: z.string(),
   timeZone: z.string(),
   language: z.string(),
-  retentionDays: z.number(),
-  createdAt: z.string(),
+  retentionDays: z.number().int(),
+  createdAt: instantText,
 });
 
 /** showTenant maps a row to the API's shape. */

@@ -3,7 +3,7 @@ import { type HttpError, conflict, notFound } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
-import { displayText, emailAddress, emailKey, language, timeZone } from '../shared/validation.js';
+import { displayText, emailAddress, emailKey, instantText, language, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
 import { hashPassword } from './passwords.js';
@@ -53,8 +53,8 @@ export const userView = z.object({
   hasPassword: z.boolean(),
   roles: z.array(z.string()),
   groups: z.array(z.string()),
-  createdAt: z.string(),
-  updatedAt: z.string(),
+  createdAt: instantText,
+  updatedAt: instantText,
 });
 
 /** UserView is a user as the API answers it (userView's shape). */

@@ -212,6 +212,31 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(missing.join('\n')).toBe('');
   });
 
+  it('types the times of its answers as date-time and their numbers as integers, as generated clients read them', () => {
+    // Times are named …At, since, until or windowStart/windowEnd; the one number that has a fraction is a lag in seconds.
+    const TIME = /(At|^since|^until|^windowStart|^windowEnd)$/;
+    const FRACTIONAL = new Set(['lagSeconds']);
+    const wrong = new Set<string>();
+    const walk = (node: Json | undefined, where: string, name?: string): void => {
+      if (!node || typeof node !== 'object') return;
+      if (name && TIME.test(name) && node.type === 'string' && node.format !== 'date-time') wrong.add(`${where}: ${name} is no date-time`);
+      if (name && node.type === 'number' && !FRACTIONAL.has(name)) wrong.add(`${where}: ${name} is a number, not an integer`);
+      for (const [key, value] of Object.entries<Json>(node.properties ?? {})) walk(value, where, key);
+      for (const branch of [...(node.anyOf ?? []), ...(node.oneOf ?? []), ...(node.allOf ?? [])]) walk(branch, where, name);
+      if (node.items) walk(node.items, where, name);
+      if (typeof node.additionalProperties === 'object') walk(node.additionalProperties, where, name);
+    };
+    for (const [path, item] of Object.entries<Json>(doc.paths)) {
+      for (const [method, operation] of Object.entries<Json>(item)) {
+        for (const [status, response] of Object.entries<Json>(operation.responses ?? {})) {
+          if (!status.startsWith('2')) continue;
+          for (const media of Object.values<Json>(response.content ?? {})) walk(media.schema, `${method} ${path}`);
+        }
+      }
+    }
+    expect([...wrong].join('\n')).toBe('');
+  });
+
   it('lists the conflicts and rate limits API.md names among the answers', () => {
     const tenant = '/api/v1/tenants/{tenant}';
     const expected: [string, string, string][] = [

@@ -3,7 +3,7 @@ import { tenantOf } from '../access/routes.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
 import type { RouteModule } from '../http/context.js';
 import { tooManyRequests } from '../http/problem.js';
-import { emailAddress, language } from '../shared/validation.js';
+import { emailAddress, instantText, language } from '../shared/validation.js';
 import { DEFAULT_LANGUAGE } from '../i18n/languages.js';
 import { endpointContext } from './endpoint.js';
 import {
@@ -33,11 +33,10 @@ const tenantParams = z.object({ tenant: z.string().min(1).max(200) });
 /** mailHealthAnswer documents `GET /settings/mail/health` (API.md). */
 const mailHealthAnswer = z.object({
   state: z.enum(['ok', 'failing']),
-  since: z.string().optional(),
+  since: instantText.optional(),
   lastCode: z.number().int().optional(),
   lastError: z.string().optional(),
-  accessTokenExpiresAt: z
-    .string()
+  accessTokenExpiresAt: instantText
     .optional()
     .describe(
       "When the XOAUTH2 access token of the tenant's own server expires, when that is known (a JWT's exp); the administrators are emailed once, through the system default, from 24 hours before.",

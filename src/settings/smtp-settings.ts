@@ -205,14 +205,14 @@ export function showSmtp(smtp: StoredSmtp, secrets: { passwordSet: boolean; acce
 
 const storedSmtp = z.object({
   host: z.string(),
-  port: z.number(),
+  port: z.number().int(),
   security: z.enum(SECURITIES),
   domain: z.string().nullable(),
   username: z.string().nullable(),
   authMethod: z.enum(AUTH_METHODS),
   fromAddress: z.string(),
   fromDisplayName: z.string().nullable(),
-  timeoutMs: z.number(),
+  timeoutMs: z.number().int(),
   // Settings saved before the field existed that signed in without TLS carry it (migration 20261203-20); the others never allowed it.
   allowPlaintextAuth: z.boolean().default(false),
 });

@@ -190,6 +190,15 @@ export const isoInstant = z.preprocess(
 );
 
 /**
+ * instantText is an instant in an answer, as the API writes it (RFC 3339: toISOString(), or with a
+ * zone's offset), documented as an OpenAPI date-time so that generated clients read a time, as
+ * they do the alerts'. It checks only that it is text: a response schema that refused a stored
+ * value would turn the whole answer into a 500 (openapi-answers.test.ts holds the real ones to
+ * date-time).
+ */
+export const instantText = z.string().meta({ format: 'date-time' });
+
+/**
  * queryInstant is isoInstant read from a query string, where an unencoded '+' arrives as a space:
  * curl '…?since=2026-03-01T09:00:00+01:00' sends the offset's '+' as is, and the query string
  * decodes it as ' 01:00'. A space followed by the offset's HH:MM at the end is read as that '+'.

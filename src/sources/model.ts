@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { findComponent } from '../alerts/catalogue.js';
 import { SEVERITY_MESSAGE, type Severity, parseSeverity } from '../alerts/severity.js';
-import { displayText, headerSafe, isoInstant } from '../shared/validation.js';
+import { displayText, headerSafe, instantText, isoInstant } from '../shared/validation.js';
 
 /** SOURCE_KINDS are the kinds of inbound source (API.md, "Tenant: inbound sources"). */
 export const SOURCE_KINDS = ['orchestrator-webhook', 'orchestrator-pull', 'alertmanager', 'webhook'] as const;
@@ -249,9 +249,9 @@ const pullView = z.object({
   clientSecretSet: z.boolean(),
   identityUrl: z.string().nullable(),
   scope: z.string().nullable(),
-  organizationUnitId: z.number().nullable(),
-  intervalSeconds: z.number(),
-  since: z.string(),
+  organizationUnitId: z.number().int().nullable(),
+  intervalSeconds: z.number().int(),
+  since: instantText,
 });
 
 /** sourceView is a Source as the API shows it (never a secret). */
@@ -264,25 +264,25 @@ export const sourceView = z.object({
   mapping: z.record(z.string(), z.unknown()),
   pull: pullView.optional(),
   stats: z.object({
-    lastReceivedAt: z.string().nullable(),
-    accepted: z.number(),
-    rejected: z.number(),
+    lastReceivedAt: instantText.nullable(),
+    accepted: z.number().int(),
+    rejected: z.number().int(),
     lastError: z.string().nullable(),
-    lastErrorAt: z.string().nullable(),
+    lastErrorAt: instantText.nullable(),
     pull: z
       .object({
-        lastPolledAt: z.string().nullable().describe('When the last successful poll ended'),
-        nextPollAt: z.string().nullable(),
+        lastPolledAt: instantText.nullable().describe('When the last successful poll ended'),
+        nextPollAt: instantText.nullable(),
         lagSeconds: z.number().nullable().describe("At the last import: from the newest imported alert's creation upstream to its import"),
-        imported: z.number().describe('Upstream alerts imported so far'),
-        consecutiveFailures: z.number().describe('Failed polls in a row (each doubles the wait, capped at 15 minutes; a 429 Retry-After is honoured)'),
+        imported: z.number().int().describe('Upstream alerts imported so far'),
+        consecutiveFailures: z.number().int().describe('Failed polls in a row (each doubles the wait, capped at 15 minutes; a 429 Retry-After is honoured)'),
         cursor: z.string().describe('CreationTime of the newest upstream alert read; each poll re-reads two minutes before it'),
       })
       .optional()
       .describe('orchestrator-pull, once it has polled'),
   }),
-  createdAt: z.string(),
-  updatedAt: z.string(),
+  createdAt: instantText,
+  updatedAt: instantText,
 });
 
 /** SourceView is a parsed sourceView. */
@@ -290,9 +290,9 @@ export type SourceView = z.infer<typeof sourceView>;
 
 /** receptionView is one of a source's last receptions. */
 export const receptionView = z.object({
-  receivedAt: z.string(),
+  receivedAt: instantText,
   outcome: z.enum(RECEPTION_OUTCOMES),
-  status: z.number(),
+  status: z.number().int(),
   alertIds: z.array(z.string()),
   error: z.string().nullable(),
 });

@@ -206,7 +206,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
       config: { permission: 'Sources.Edit' },
       schema: {
         params: sourceParams,
-        response: { 200: z.object({ ok: z.boolean(), alertIds: z.array(z.string()), status: z.number(), detail: z.string().nullable() }) },
+        response: { 200: z.object({ ok: z.boolean(), alertIds: z.array(z.string()), status: z.number().int(), detail: z.string().nullable() }) },
         description:
           "Sends the source's receive URL a sample event of its kind, signed with its newest secret, and answers what came of it: " +
           'ok and the stored alert ids, or the status and detail the receiver answered (a disabled source answers 404). ' +

@@ -3,7 +3,7 @@ import { callerTimeZone } from '../../access/caller-zone.js';
 import { tenantOf } from '../../access/routes.js';
 import type { AppDeps, RouteModule } from '../../http/context.js';
 import { bucketPeriodView, bucketPeriods, hourBuckets } from '../../shared/time-buckets.js';
-import { emailAddress, timeZone } from '../../shared/validation.js';
+import { emailAddress, instantText, timeZone } from '../../shared/validation.js';
 import { attemptCountsView, attemptHistogram, lastFailingReply } from './hourly.js';
 import { DELIVERY_STATUSES, UNFINISHED_STATUSES } from './tables.js';
 import { notFound } from '../../http/problem.js';
@@ -37,11 +37,11 @@ const logEntry = z.object({
   lastCode: z.number().int().nullable().describe('The SMTP reply code of the last failure, when the server answered.'),
   smtpResponse: z.string().nullable().describe('The server reply to the final "." of the accepted send, or of the last failure.'),
   messageId: z.string().describe('Stable for the email, the same on every attempt.'),
-  windowStart: z.string().optional(),
-  windowEnd: z.string().optional(),
-  createdAt: z.string(),
-  sentAt: z.string().nullable(),
-  nextAttemptAt: z.string().nullable().describe('When an unfinished delivery is next tried.'),
+  windowStart: instantText.optional(),
+  windowEnd: instantText.optional(),
+  createdAt: instantText,
+  sentAt: instantText.nullable(),
+  nextAttemptAt: instantText.nullable().describe('When an unfinished delivery is next tried.'),
 });
 
 const attemptEntry = z.object({
@@ -52,8 +52,8 @@ const attemptEntry = z.object({
     .string()
     .nullable()
     .describe("The server's reply verbatim, or why the attempt failed without one (a timeout, a drop); never holds a password or token."),
-  startedAt: z.string(),
-  finishedAt: z.string().nullable(),
+  startedAt: instantText,
+  finishedAt: instantText.nullable(),
   durationMs: z.number().int().nullable(),
 });
 
