@@ -237,6 +237,23 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect([...wrong].join('\n')).toBe('');
   });
 
+  it('refers to its shared problem answers rather than repeating the problem schema in every operation', () => {
+    const inline: string[] = [];
+    for (const [path, item] of Object.entries<Json>(doc.paths)) {
+      for (const [method, operation] of Object.entries<Json>(item)) {
+        for (const [status, response] of Object.entries<Json>(operation.responses ?? {})) {
+          const schema = response.content?.['application/problem+json']?.schema;
+          if (schema && !schema.$ref) inline.push(`${method} ${path} ${status}`);
+        }
+      }
+    }
+    expect(inline.join('\n')).toBe('');
+    // Each shared answer is used: a 409, 429 or 503 is one a route declares.
+    const used = JSON.stringify(doc.paths);
+    const unused = Object.keys(doc.components.responses).filter((name) => !used.includes(`#/components/responses/${name}"`));
+    expect(unused).toEqual([]);
+  });
+
   it('lists the conflicts and rate limits API.md names among the answers', () => {
     const tenant = '/api/v1/tenants/{tenant}';
     const expected: [string, string, string][] = [

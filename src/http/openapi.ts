@@ -260,7 +260,16 @@ function withErrors(path: string, operation: Json): Json {
   // A form route takes any content type (its fields or nothing): only JSON routes refuse one.
   if (operation.requestBody && !operation.requestBody.content?.[FORM_MEDIA_TYPE]) statuses.push('415');
   const errors = Object.fromEntries(statuses.map((s) => [s, { $ref: `#/components/responses/Problem${s}` }]));
-  return { ...operation, responses: { ...errors, ...operation.responses } };
+  // The problems a route declares (documentRoute) are the shared answers: referred to, not repeated in each operation.
+  const own = Object.fromEntries(
+    Object.entries<Json>(operation.responses).map(([status, response]) => [
+      status,
+      response.description === ERROR_DESCRIPTIONS[status] && response.content?.[PROBLEM_MEDIA_TYPE]
+        ? { $ref: `#/components/responses/Problem${status}` }
+        : response,
+    ]),
+  );
+  return { ...operation, responses: { ...errors, ...own } };
 }
 
 /**
