@@ -61,22 +61,20 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => done(null, body));
     const change = (url: string, subscribed: boolean, description: string, form?: z.ZodObject) =>
-      scope
-        .withTypeProvider<ZodTypeProvider>()
-        .post(
-          url,
-          {
-            config: { access: 'public', page: 'What changed, in the recipient language', ...(form ? { form } : {}) },
-            bodyLimit: 4096,
-            schema: { params, description },
-          },
-          (request, reply) =>
-            answerNotFound(request, reply, async () => {
-              const found = await target(request.params.token);
-              if (!(await applySubscription(storage.db, found, clock, subscribed))) throw notFound('Unsubscribe link');
-              return unsubscribePage(found, await pageLanguage(storage.db, found), subscribed ? 'resubscribed' : 'unsubscribed', request.params.token);
-            }),
-        );
+      scope.withTypeProvider<ZodTypeProvider>().post(
+        url,
+        {
+          config: { access: 'public', page: 'What changed, in the recipient language', ...(form ? { form } : {}) },
+          bodyLimit: 4096,
+          schema: { params, description },
+        },
+        (request, reply) =>
+          answerNotFound(request, reply, async () => {
+            const found = await target(request.params.token);
+            if (!(await applySubscription(storage.db, found, clock, subscribed))) throw notFound('Unsubscribe link');
+            return unsubscribePage(found, await pageLanguage(storage.db, found), subscribed ? 'resubscribed' : 'unsubscribed', request.params.token);
+          }),
+      );
     // RFC 8058's body, which mail clients send: read as the intent, whatever it holds.
     const oneClick = z.object({ 'List-Unsubscribe': z.literal('One-Click').optional() });
     change('/unsubscribe/:token', false, 'RFC 8058 one-click unsubscribe (body `List-Unsubscribe=One-Click`) → 200.', oneClick);
