@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, describeEachDialect, openTestStorage } from '../../test/support/storage.js';
-import type { Storage } from '../storage/storage.js';
+import { DIALECTS, type TestDatabase, createTestDatabase, describeEachDialect, openTestStorage } from '../../test/support/storage.js';
+import { migrate } from '../storage/migrate.js';
+import { type Storage, openStorage } from '../storage/storage.js';
 import { alertTimeFloor, floorTransaction, raiseAlertTimeFloor } from './time-floor.js';
 
 describe.runIf(DIALECTS.includes('postgres'))('the alerts time floor on PostgreSQL', () => {
@@ -46,6 +47,51 @@ describe.runIf(DIALECTS.includes('postgres'))('the alerts time floor on PostgreS
     await raising;
     expect(await reading).toEqual({ floor: 2_000, shared: 1 });
   });
+});
+
+describe.runIf(DIALECTS.includes('postgres'))('a process that stops answering while it stores alerts, on PostgreSQL', () => {
+  let database: TestDatabase;
+  let frozen: Storage;
+  let other: Storage;
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres');
+    frozen = await openStorage(database.url, { poolSize: 1 });
+    await migrate(frozen);
+    other = await openStorage(database.url, { poolSize: 2 });
+  });
+  afterAll(async () => {
+    await other?.close();
+    await frozen?.close();
+    await database?.drop();
+  });
+
+  // A process stopped (SIGSTOP, a paused VM) or cut off from the database in the middle of a group
+  // commit holds the floor's lock shared, and the scheduler's exclusive request queued behind it
+  // holds up every other process's next one: before, no api process stored an alert again (nor was
+  // any summary decided) until the stopped one came back, or for hours, until TCP keepalive.
+  it("lets the other processes raise the floor and store alerts again, and fails the stopped one's commit", async () => {
+    let resume!: () => void;
+    const stopped = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    let inside!: () => void;
+    const began = new Promise<void>((resolve) => {
+      inside = resolve;
+    });
+    const abandoned = floorTransaction(frozen)(async () => {
+      inside();
+      await stopped;
+    }).then(
+      () => 'committed',
+      () => 'failed',
+    );
+    await began;
+    await raiseAlertTimeFloor(other.db, 9_000);
+    expect(await floorTransaction(other)(async (_tx, floor) => floor)).toBe(9_000);
+    resume();
+    // Its request was never answered 202: the alerts of a commit that fails are not acknowledged.
+    expect(await abandoned).toBe('failed');
+  }, 40_000);
 });
 
 describeEachDialect('a transaction that stores alerts, the floor read first', (dialect) => {

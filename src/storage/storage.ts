@@ -169,11 +169,23 @@ function told(commit: SqliteDatabase.Statement, onCommit: () => void): SqliteSta
 /** FIRST_ANSWER_MS bounds the first query of a new PostgreSQL pool, which opening waits for. */
 const FIRST_ANSWER_MS = 10_000;
 
+/**
+ * ABANDONED_TRANSACTION_MS is how long the server lets one of our sessions sit idle inside a
+ * transaction before it ends the session (idle_in_transaction_session_timeout). A process stopped
+ * (SIGSTOP, a paused VM) or cut off in the middle of a transaction keeps its locks until its
+ * connection ends, hours later for TCP keepalive: the alerts' time floor taken shared by a group
+ * commit then holds the scheduler's exclusive request, which holds every other process's next
+ * commit behind it, and no api process stores an alert again. Tocsin's transactions wait only for
+ * the database between their statements, never seconds; a lease (10 s) is how long a process may
+ * stop answering before the others take it for dead. Its commit then fails: nothing acknowledged.
+ */
+export const ABANDONED_TRANSACTION_MS = 10_000;
+
 async function openPostgres(url: string, poolSize: number): Promise<Storage> {
   const parsed = new URL(url);
   // pg falls back to $USER, which is unset on our machines; name the role explicitly.
   const user = decodeURIComponent(parsed.username) || 'postgres';
-  const pool = new pg.Pool({ connectionString: url, user, max: poolSize });
+  const pool = new pg.Pool({ connectionString: url, user, max: poolSize, idle_in_transaction_session_timeout: ABANDONED_TRANSACTION_MS });
   // An idle client whose server goes away (restart, failover, dropped database) emits 'error' on
   // the pool; unheard, that event would crash the process. The pool replaces the client itself.
   pool.on('error', () => {});
