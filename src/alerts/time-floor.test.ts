@@ -55,7 +55,8 @@ describe.runIf(DIALECTS.includes('postgres'))('a process that stops answering wh
   let other: Storage;
   beforeAll(async () => {
     database = await createTestDatabase('postgres');
-    frozen = await openStorage(database.url, { poolSize: 1 });
+    // The server ends its abandoned transaction after 2 s here, a minute in service (ABANDONED_TRANSACTION_MS).
+    frozen = await openStorage(database.url, { poolSize: 1, abandonedTransactionMs: 2_000 });
     await migrate(frozen);
     other = await openStorage(database.url, { poolSize: 2 });
   });

@@ -46,9 +46,12 @@ pg.types.setTypeParser(PG_INT8_OID, (value) => Number(value));
  * synchronous=FULL, and PostgreSQL sessions with synchronous_commit=on whatever the server's
  * default, because a 202 for an alert promises it survives a power cut, not just a crash.
  */
-export async function openStorage(url: string, options: { poolSize?: number; idleUpkeep?: IdleUpkeepOptions } = {}): Promise<Storage> {
+export async function openStorage(
+  url: string,
+  options: { poolSize?: number; idleUpkeep?: IdleUpkeepOptions; abandonedTransactionMs?: number } = {},
+): Promise<Storage> {
   const dialect = dialectOfUrl(url);
-  if (dialect === 'postgres') return openPostgres(url, options.poolSize ?? DEFAULT_DB_POOL_SIZE);
+  if (dialect === 'postgres') return openPostgres(url, options.poolSize ?? DEFAULT_DB_POOL_SIZE, options.abandonedTransactionMs ?? ABANDONED_TRANSACTION_MS);
   if (dialect === 'sqlite') return openSqlite(url.slice('sqlite:'.length), options.idleUpkeep);
   throw new Error(`DATABASE_URL ${DATABASE_URL_MESSAGE} (got "${url.split(':')[0]}:")`);
 }
@@ -175,17 +178,19 @@ const FIRST_ANSWER_MS = 10_000;
  * (SIGSTOP, a paused VM) or cut off in the middle of a transaction keeps its locks until its
  * connection ends, hours later for TCP keepalive: the alerts' time floor taken shared by a group
  * commit then holds the scheduler's exclusive request, which holds every other process's next
- * commit behind it, and no api process stores an alert again. Tocsin's transactions wait only for
- * the database between their statements, never seconds; a lease (10 s) is how long a process may
- * stop answering before the others take it for dead. Its commit then fails: nothing acknowledged.
+ * commit behind it, and no api process stores an alert again. Its commit then fails: nothing
+ * acknowledged. Tocsin's transactions wait only for the database and the process's own CPU between
+ * their statements; a minute is far beyond that even for a large tenant's daily reports on a busy
+ * machine (whose transaction, ended early, would be tried again and ended again for ever), while
+ * still freeing the others within a minute instead of hours.
  */
-export const ABANDONED_TRANSACTION_MS = 10_000;
+export const ABANDONED_TRANSACTION_MS = 60_000;
 
-async function openPostgres(url: string, poolSize: number): Promise<Storage> {
+async function openPostgres(url: string, poolSize: number, abandonedTransactionMs: number): Promise<Storage> {
   const parsed = new URL(url);
   // pg falls back to $USER, which is unset on our machines; name the role explicitly.
   const user = decodeURIComponent(parsed.username) || 'postgres';
-  const pool = new pg.Pool({ connectionString: url, user, max: poolSize, idle_in_transaction_session_timeout: ABANDONED_TRANSACTION_MS });
+  const pool = new pg.Pool({ connectionString: url, user, max: poolSize, idle_in_transaction_session_timeout: abandonedTransactionMs });
   // An idle client whose server goes away (restart, failover, dropped database) emits 'error' on
   // the pool; unheard, that event would crash the process. The pool replaces the client itself.
   pool.on('error', () => {});
