@@ -42,7 +42,14 @@ describe.runIf(DIALECTS.includes('postgres'))('the alerts time floor on PostgreS
         select count(*) as n from pg_locks where locktype = 'advisory' and mode = 'ShareLock' and granted and pid = pg_backend_pid()`.execute(tx);
       return { floor, shared: Number(rows[0]!.n) };
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The reader is queued behind the exclusive lock: its shared request shows in pg_locks, not granted.
+    await expect
+      .poll(async () => {
+        const { rows } = await sql<{ n: string }>`
+          select count(*) as n from pg_locks where locktype = 'advisory' and mode = 'ShareLock' and not granted`.execute(storage.db);
+        return Number(rows[0]!.n);
+      })
+      .toBe(1);
     release();
     await raising;
     expect(await reading).toEqual({ floor: 2_000, shared: 1 });
