@@ -221,6 +221,7 @@ export const sourceInput = z
 export const sourcePatch = z
   .object({
     name: displayText.pipe(z.string().max(100)).optional(),
+    kind: z.enum(SOURCE_KINDS).optional().describe("The source's own kind, which changes nothing: another kind is refused (a new source is needed)"),
     enabled: z.boolean().nullable().optional().describe('null: back to the default, true'),
     mapping: mappingInput.nullable().optional().describe("Its fields left out keep their value; null: back to the kind's default"),
     pull: pullInput

@@ -212,6 +212,9 @@ export async function updateSource(db: Db, box: SecretBox, clock: Clock, row: So
     await lockTransactionOn(tx, `source:${row.id}`);
     const current = await tx.selectFrom('sources').selectAll().where('id', '=', row.id).executeTakeFirst();
     if (!current) throw notFound('Source');
+    // The kind made the secret's format, the receive URL's checks and the mapping: another kind is
+    // another source. Its own kind is no change (a client may send back the source it read).
+    if (patch.kind !== undefined && patch.kind !== kind) throw fieldError('kind', `cannot change (${kind}): create a new source of kind ${patch.kind}`);
     if (patch.name !== undefined) {
       await assertNameFree(tx, current.tenant_id, patch.name, current.id);
       set.name = patch.name;
