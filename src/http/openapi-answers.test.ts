@@ -423,6 +423,13 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(failures.join('\n')).toBe('');
   });
 
+  it("documents a source's receive URL as taking a body of any content type, which it never refuses with a 415", () => {
+    // Senders label their JSON as they like (Alertmanager application/json, others text/plain or none): the receiver reads the raw bytes.
+    const operation = doc.paths['/api/v1/sources/{sourceId}/receive'].post;
+    expect(Object.keys(operation.requestBody.content)).toEqual(['*/*']);
+    expect(operation.responses['415']).toBeUndefined();
+  });
+
   it("documents the console's session cookie as the other way to call the API, as the server takes it", async () => {
     const login = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { adminToken: ADMIN_TOKEN } });
     const cookie = login.cookies.find((c) => c.name === 'tocsin_session')!;

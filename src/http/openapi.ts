@@ -257,8 +257,9 @@ function withErrors(path: string, operation: Json): Json {
   // An Orchestrator route's tenant is the one the host administrator names in X-Tocsin-Tenant: 404 when none has that name.
   if (path.includes('{') || path.startsWith('/odata/')) statuses.push('404');
   if (operation.requestBody) statuses.push('413');
-  // A form route takes any content type (its fields or nothing): only JSON routes refuse one.
-  if (operation.requestBody && !operation.requestBody.content?.[FORM_MEDIA_TYPE]) statuses.push('415');
+  // A form route takes any content type (its fields or nothing), as does one that reads any (a source's receive URL): only JSON routes refuse one.
+  const content = operation.requestBody?.content;
+  if (content && !content[FORM_MEDIA_TYPE] && !content['*/*']) statuses.push('415');
   const errors = Object.fromEntries(statuses.map((s) => [s, { $ref: `#/components/responses/Problem${s}` }]));
   // The problems a route declares (documentRoute) are the shared answers: referred to, not repeated in each operation.
   const own = Object.fromEntries(

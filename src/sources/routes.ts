@@ -75,6 +75,8 @@ function receiveRoute(app: TocsinApp, receiver: Receiver) {
         // The body is read raw and checked by the receiver after the signature; the schemas document it.
         validatorCompiler: () => (data) => ({ value: data }),
         schema: {
+          // Read whatever its label (senders send JSON as application/json, text/plain or nothing): never a 415.
+          consumes: ['*/*'],
           params: z.object({ sourceId: ref }),
           headers: z.object({
             'x-uipath-signature': z.string().optional().describe('orchestrator-webhook: Base64 HMAC-SHA256 of the raw body (sha256=hex accepted)'),
