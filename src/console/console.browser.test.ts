@@ -1972,6 +1972,38 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     }
   });
 
+  it('tells the host administrator of a new installation, in its language, to add a tenant, rather than show an empty table', async () => {
+    const fresh = await startConsoleServer(ADMIN_TOKEN);
+    try {
+      const context = await browser.newContext({ viewport: { width: 1200, height: 860 }, locale: 'fr-FR' });
+      const page = await context.newPage();
+      page.setDefaultTimeout(10_000);
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await page.goto(fresh.base);
+      await page.getByRole('tab', { name: "Administrateur de l'hôte" }).click();
+      await page.locator('#signin-token').fill(ADMIN_TOKEN);
+      await page.locator('#signin-token').press('Enter');
+      await page.getByRole('heading', { level: 1, name: 'Locataires' }).waitFor();
+      const hint = page.locator('main p.empty');
+      await expect
+        .poll(() => hint.textContent())
+        .toBe(
+          'Aucun locataire pour l’instant. Cliquez sur Ajouter un locataire pour créer le premier\u202f: ses utilisateurs se connectent ensuite avec son nom.',
+        );
+      // No table of headings over no rows.
+      expect(await page.locator('main table').isVisible()).toBe(false);
+      // The first tenant added through the button the hint names: the hint gives way to its row.
+      await page.getByRole('button', { name: 'Ajouter un locataire' }).click();
+      await page.getByRole('dialog').getByLabel('Nom', { exact: true }).fill('initech');
+      await page.getByRole('dialog').getByRole('button', { name: 'Enregistrer' }).click();
+      await page.locator('main tr', { hasText: 'initech' }).waitFor();
+      expect(await hint.count()).toBe(0);
+      await context.close();
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it("tells the host administrator opening #/preferences, in its language, that it has no alert preferences, not the API's English 404", async () => {
     const context = await browser.newContext({ viewport: { width: 1200, height: 860 }, locale: 'de-DE' });
     const page = await context.newPage();

@@ -94,7 +94,11 @@ export function TenantsPage({ onChanged }) {
     <div class="toolbar"><button type="button" onClick=${() => setDialog({})}>${t('tenants.add')}</button></div>
     <${Banner}>${problemText(error)}<//>
     <${TenantsActivityChart} activity=${activity} />
-    <div class="table-wrap"><table>
+    ${
+      // A new installation: the way in is the button above, named in the hint, not a table of headings over nothing.
+      loaded && tenants.length === 0 ? html`<p class="empty">${t('tenants.none', { add: t('tenants.add') })}</p>` : null
+    }
+    <div class="table-wrap" hidden=${tenants.length === 0}><table>
       <thead><tr><th scope="col">${t('tenants.name')}</th><th scope="col">${t('tenants.displayName')}</th><th scope="col">${t('access.timeZone')}</th>
         <th scope="col">${t('language')}</th><th scope="col">${t('tenants.alerts24h')}</th><th scope="col">${t('tenants.mail24h')}</th><th scope="col">${t('tenants.created')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
       <tbody>${tenants.map(
