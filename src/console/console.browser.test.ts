@@ -647,6 +647,43 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('marks read only the alerts the filters show when the list is filtered, older pages too, and says so on the button', { timeout: 60_000 }, async () => {
+    // A tenant of its own: its 61 unread alerts would fill every other test's bell panel.
+    await call('POST', '/api/v1/tenants', { name: 'initrode' });
+    const reader = await call('POST', '/api/v1/tenants/initrode/users', {
+      email: 'filtered@initrode.example',
+      name: 'Filtered',
+      password: PASSWORD,
+      roles: ['Alerts Viewer'],
+    });
+    const token = (await call('POST', `/api/v1/tenants/initrode/users/${reader.id}/tokens`, { name: 'check' })).token;
+    // More noise than one page of the list shows, and a Fatal alert elsewhere the user has not seen.
+    const noise = Array.from({ length: 60 }, (_, i) => ({ severity: 'Warn', component: 'Triggers', message: `Trigger noise ${i}` }));
+    await call('POST', '/api/v1/tenants/initrode/alerts', {
+      alerts: [{ severity: 'Fatal', component: 'Schedules', message: 'Schedule Payroll-Nightly faulted' }, ...noise],
+    });
+    const unread = async (component: string) =>
+      (await call('GET', `/api/v1/tenants/initrode/alerts?unread=true&limit=1000&component=${component}`, undefined, token)).items.map(
+        (alert: { message: string }) => alert.message,
+      );
+    expect(await unread('Triggers')).toHaveLength(60);
+
+    const { context, page } = await open();
+    await signIn(page, 'filtered@initrode.example', '#/alerts?component=Triggers', 'initrode');
+    await expect.poll(() => page.locator('table.alerts tbody tr').count()).toBe(50);
+    // Unfiltered, the button marks every alert; filtered, it says that it marks those of the filters.
+    expect(await page.getByRole('button', { name: 'Mark all as read', exact: true }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Mark all matching as read' }).click();
+    await expect.poll(() => unread('Triggers')).toEqual([]);
+    // The Fatal alert the filters hid is still unread, and the list shows the marked rows as read.
+    expect(await unread('Schedules')).toContain('Schedule Payroll-Nightly faulted');
+    await expect.poll(() => page.locator('table.alerts tbody tr.unread').count()).toBe(0);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByRole('button', { name: 'Mark all as read', exact: true }).waitFor();
+    await context.close();
+    await call('DELETE', '/api/v1/tenants/initrode');
+  });
+
   it('tells a screen reader when new alerts raise the unread count, on any page, but not the count the page opens with', async () => {
     const { context, page } = await open();
     const counted = page.waitForResponse((response) => response.url().endsWith('/alerts/unread-count'));

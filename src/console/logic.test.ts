@@ -262,6 +262,16 @@ describe('console decisions', () => {
     expect(parseHash('')).toEqual({ path: '/', query: {} });
   });
 
+  it('counts as narrowing the alert list every filter but unread only and the lowest severity and above', async () => {
+    const { narrows } = await load('pages/alerts.js');
+    expect(narrows({})).toBe(false);
+    expect(narrows({ unread: 'true', severity: 'Info' })).toBe(false);
+    expect(narrows({ severity: 'Success' })).toBe(true);
+    expect(narrows({ component: 'Queues', unread: 'true' })).toBe(true);
+    expect(narrows({ since: '2026-01-01T00:00:00Z' })).toBe(true);
+    expect(narrows({ robot: 'R7' })).toBe(true);
+  });
+
   it('lets an event override its component, and a component switch send its events back to following it', async () => {
     const { subscribed, toggleComponent } = await load('pages/preferences.js');
     const robots = { name: 'Robots', events: [{ name: 'Robot.StatusChanged.NotResponding' }] };

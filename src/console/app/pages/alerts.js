@@ -7,13 +7,23 @@ import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
 import { Banner, Dialog, FilterField, SelectField, Toggle, html, problemText } from '../lib/ui.js';
 import { emptyList, showArrived, updateRows, withFirstPage, withOlderPage } from '../lib/live-list.js';
-import { PAGE_SIZE, usePolling } from '../lib/polling.js';
+import { MAX_LIMIT, PAGE_SIZE, usePolling } from '../lib/polling.js';
 import { AlertsChart } from './charts.js';
 
 /** @import { CatalogueNames } from '../lib/catalogue.js' */
 
 const SOURCE_FILTERS = ['process', 'robot', 'queue'];
 const FILTERS = ['severity', 'component', 'event', 'unread', 'since', 'until', ...SOURCE_FILTERS];
+
+/**
+ * narrows says whether filters leave some alerts out of the list: then "mark all as read" means the
+ * alerts the user is looking at, not a Fatal one that the filters hide. Unread only, and the lowest
+ * severity "and above", leave no unread alert out.
+ * @param {Record<string, string>} filters as filtersOf keeps them
+ */
+export function narrows(filters) {
+  return Object.keys(filters).some((name) => name !== 'unread' && !(name === 'severity' && filters.severity === SEVERITIES[0]));
+}
 
 /** filtersOf keeps the alert-list filters of a hash query (the ones email links carry too). */
 export function filtersOf(query) {
@@ -220,11 +230,31 @@ export function AlertsPage({ session, query }) {
     }
   };
   const setFilter = (name, value) => navigate('/alerts', { ...filters, [name]: value });
+  /**
+   * unreadMatching is the mark-read bodies for every unread alert the filters match, older pages than
+   * the list has read included, in batches the API takes (its largest page is its largest batch).
+   * @returns {Promise<{ ids: string[] }[]>}
+   */
+  const unreadMatching = async () => {
+    const ids = [];
+    let cursor;
+    do {
+      const answer = await api('GET', tenantApi(session, `alerts${toQuery({ ...filters, unread: 'true', limit: MAX_LIMIT, cursor })}`));
+      ids.push(...answer.items.map((/** @type {{ id: string }} */ alert) => alert.id));
+      cursor = answer.nextCursor;
+    } while (cursor);
+    const bodies = [];
+    for (let at = 0; at < ids.length; at += MAX_LIMIT) bodies.push({ ids: ids.slice(at, at + MAX_LIMIT) });
+    return bodies;
+  };
+  /** mark marks the alerts of `body` read (or unread); `{all: true}` under filters that narrow the list, only those they match. */
   const mark = async (body, read = true) => {
     try {
-      await api('POST', tenantApi(session, read ? 'alerts/mark-read' : 'alerts/mark-unread'), body);
-      const ids = new Set(body.ids ?? []);
-      setList((shown) => updateRows(shown, (row) => (body.all || ids.has(row.id) ? { ...row, read } : row)));
+      const bodies = body.all && narrows(filters) ? await unreadMatching() : [body];
+      for (const each of bodies) await api('POST', tenantApi(session, read ? 'alerts/mark-read' : 'alerts/mark-unread'), each);
+      const all = bodies.some((each) => each.all);
+      const ids = new Set(bodies.flatMap((each) => each.ids ?? []));
+      setList((shown) => updateRows(shown, (row) => (all || ids.has(row.id) ? { ...row, read } : row)));
       setSelected(new Set());
       alertsChanged();
     } catch (err) {
@@ -312,7 +342,7 @@ export function AlertsPage({ session, query }) {
     <div class="toolbar">
       <button type="button" disabled=${chosen.length === 0} onClick=${() => mark({ ids: chosen })}>${t('alerts.markSelectedRead', { count: chosen.length })}</button>
       <button type="button" class="secondary" disabled=${chosen.length === 0} onClick=${() => mark({ ids: chosen }, false)}>${t('alerts.markSelectedUnread')}</button>
-      <button type="button" class="secondary" onClick=${() => mark({ all: true })}>${t('alerts.markAllRead')}</button>
+      <button type="button" class="secondary" onClick=${() => mark({ all: true })}>${t(narrows(filters) ? 'alerts.markMatchingRead' : 'alerts.markAllRead')}</button>
     </div>
     <${Banner}>${problemText(error)}<//>
     <${MutesBar} session=${session} mutes=${mutes} names=${names} onLift=${lift} />
