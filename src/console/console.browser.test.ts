@@ -303,6 +303,43 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await host.context.close();
   });
 
+  it('puts the keyboard in the first field a window asks for, so what is typed right after opening it lands there', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/access/users');
+    const typedInto = async (opener: string, field: string, text: string) => {
+      await page.getByRole('button', { name: opener }).first().click();
+      await page.getByRole('dialog').waitFor();
+      await page.keyboard.type(text);
+      const value = await page.locator(field).inputValue();
+      await page.keyboard.press('Escape');
+      await page.getByRole('dialog').waitFor({ state: 'detached' });
+      return value;
+    };
+    expect(await typedInto('Add user', '#user-email', 'new@acme.example')).toBe('new@acme.example');
+    // Edit user: its first field that may change.
+    await page.locator('tr', { hasText: 'marie@acme.example' }).getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('dialog').waitFor();
+    expect(await page.evaluate('document.activeElement.id')).toBe(await page.getByRole('dialog').locator('input:enabled').first().getAttribute('id'));
+    await page.keyboard.press('Escape');
+    await page.goto(`${base}/#/sources`);
+    await page.getByRole('heading', { name: 'Sources', exact: true }).waitFor();
+    expect(await typedInto('Add a source', '#source-name', 'Jenkins')).toBe('Jenkins');
+    // Test Mail Settings: Send To, filled in, has the focus, so Enter sends.
+    await page.goto(`${base}/#/settings/mail`);
+    await page.getByRole('button', { name: 'Test Mail Settings' }).click();
+    await page.getByRole('dialog').waitFor();
+    expect(await page.evaluate('document.activeElement.id')).toBe('test-sendTo');
+    await page.keyboard.press('Escape');
+    await context.close();
+    const host = await open();
+    await signInAsHost(host.page);
+    await host.page.getByRole('button', { name: 'Add tenant' }).click();
+    await host.page.getByRole('dialog').waitFor();
+    await host.page.keyboard.type('hooli');
+    expect(await host.page.locator('#tenant-name').inputValue()).toBe('hooli');
+    await host.context.close();
+  });
+
   it('says why the sign-in form is back when the session ends under a click, and returns to the page after signing in again', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/preferences');

@@ -198,7 +198,10 @@ function trapTab(event) {
   }
 }
 
-/** Dialog is a modal <dialog>: focus stays inside, Escape closes it; its title (an alert's message, say) takes the direction of its own script. */
+/** DIALOG_FIELDS are the fields a window asks for: the first one shown takes the focus when it opens. */
+const DIALOG_FIELDS = 'input:not([type=hidden]):enabled, select:enabled, textarea:enabled';
+
+/** Dialog is a modal <dialog>: the focus goes to its first field and stays inside, Escape closes it; its title (an alert's message, say) takes the direction of its own script. */
 export function Dialog({ title, onClose, children, wide = false }) {
   const ref = useRef(/** @type {HTMLDialogElement | null} */ (null));
   const titleId = useRef(uid('dialog-title')).current;
@@ -206,7 +209,12 @@ export function Dialog({ title, onClose, children, wide = false }) {
   // click that opened it already reaches the dialog.
   useLayoutEffect(() => {
     const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
+    if (dialog && !dialog.open) {
+      dialog.showModal();
+      // The first field the window asks for takes the focus rather than its Close button, so what is
+      // typed right after opening it lands there; a window with no field keeps the browser's choice.
+      /** @type {HTMLElement | undefined} */ ([...dialog.querySelectorAll(DIALOG_FIELDS)].find((field) => field.checkVisibility()))?.focus();
+    }
     return () => dialog?.open && dialog.close();
   }, []);
   return html`<dialog ref=${ref} class=${wide ? 'wide' : ''} aria-labelledby=${titleId} onKeyDown=${trapTab}
