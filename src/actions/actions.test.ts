@@ -4,7 +4,8 @@ import { SecretBox } from '../settings/secret-box.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { type ActionRecipient, type ActionSubject, ActionLinks } from './links.js';
-import { addressTag, openActionToken, sealActionToken } from './token.js';
+import { addressTag } from '../shared/sealed-token.js';
+import { openActionToken, sealActionToken } from './token.js';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 const DAY = 86_400_000;

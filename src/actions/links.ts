@@ -1,6 +1,7 @@
 import type { SecretBox } from '../settings/secret-box.js';
 import type { Clock } from '../shared/clock.js';
-import { type ActionGrant, type ActionKind, addressTag, openActionToken, sealActionToken } from './token.js';
+import { addressTag } from '../shared/sealed-token.js';
+import { type ActionGrant, type ActionKind, openActionToken, sealActionToken } from './token.js';
 
 /** AlertActionUrls are the action links of one alert line or event row; absent ones are not offered. */
 export interface AlertActionUrls {

@@ -18,7 +18,8 @@ import type { Db } from '../storage/database.js';
 import { INSTANT_RANGE_MESSAGE, firstKnownZone, isWrittenAsIso } from '../shared/validation.js';
 import { ActionLinks } from './links.js';
 import { DURATIONS, type Duration, type PageContext, type WhatOption, confirmationPage, donePage, refusalPage } from './page.js';
-import { type ActionGrant, addressTag } from './token.js';
+import { addressTag } from '../shared/sealed-token.js';
+import type { ActionGrant } from './token.js';
 
 // No lower bound: a link cut short before its token is refused like any other that opens nothing (404).
 const params = z.object({ token: z.string().max(600) });

@@ -1,5 +1,4 @@
-import crypto from 'node:crypto';
-import { openToken, sealToken } from '../shared/sealed-token.js';
+import { ADDRESS_TAG_BYTES, openToken, sealToken } from '../shared/sealed-token.js';
 
 /** ActionKind is what an email's action link does: mute for the tenant, snooze for me, acknowledge. */
 export type ActionKind = 'mute' | 'snooze' | 'acknowledge';
@@ -26,14 +25,6 @@ export interface ActionGrant {
    * expire within TOCSIN_ACTION_LINK_DAYS.
    */
   readonly addressTag?: Buffer | undefined;
-}
-
-// Six bytes of digest: one in 2^48 that another address matches by chance, and 8 characters more per link.
-const ADDRESS_TAG_BYTES = 6;
-
-/** addressTag is what a link carries of its mailbox: a short digest of the address, case ignored, readable by no one (sealed). */
-export function addressTag(address: string): Buffer {
-  return crypto.createHash('sha256').update(address.toLowerCase()).digest().subarray(0, ADDRESS_TAG_BYTES);
 }
 
 // The sealed layout and this purpose are those of the links already sent: they open as before.

@@ -12,6 +12,18 @@ import { pooledRandomBytes } from './ids.js';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
+/** ADDRESS_TAG_BYTES: six bytes of digest, one in 2^48 that another address matches by chance, and 8 characters per link. */
+export const ADDRESS_TAG_BYTES = 6;
+
+/**
+ * addressTag is what an email link carries of its mailbox, so that it stops working once that
+ * address is no longer its recipient's: a short digest of the address, case ignored, readable by
+ * no one (sealed), and as short for the longest address as for any other.
+ */
+export function addressTag(address: string): Buffer {
+  return crypto.createHash('sha256').update(address.toLowerCase()).digest().subarray(0, ADDRESS_TAG_BYTES);
+}
+
 /** sealToken encrypts and authenticates a payload for one purpose. */
 export function sealToken(key: Buffer, purpose: Buffer, payload: Buffer): string {
   const token = Buffer.allocUnsafe(IV_BYTES + TAG_BYTES + payload.length);

@@ -1,10 +1,30 @@
 import { EMAIL_CHOICE_OF, applyPatch } from '../../preferences/model.js';
 import { loadLayers, saveLayer } from '../../preferences/store.js';
 import type { Clock } from '../../shared/clock.js';
+import { addressTag } from '../../shared/sealed-token.js';
 import { emailKey } from '../../shared/validation.js';
 import type { Db } from '../../storage/database.js';
 import { lockTransactionOn } from '../../storage/transaction-lock.js';
-import type { UnsubscribeTarget } from './token.js';
+import type { SealedTarget, UnsubscribeTarget } from './token.js';
+
+/** recipientRow reads a link's recipient in its tenant: its address now (a group's may have none), or undefined once it is gone. */
+async function recipientRow(db: Db, tenantId: string, recipient: { readonly type: 'user' | 'group'; readonly id: string }) {
+  const table = recipient.type === 'group' ? 'groups' : 'users';
+  return db.selectFrom(table).select('email').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst();
+}
+
+/**
+ * addressedTarget is a link's target with its address: the one it carries (links sealed before
+ * v4), or its recipient's address now when that is still the one the link was sent to (its
+ * addressTag); undefined otherwise, as for whoever reads a former address of the recipient.
+ */
+export async function addressedTarget(db: Db, sealed: SealedTarget): Promise<UnsubscribeTarget | undefined> {
+  const { recipient } = sealed;
+  if (!('addressTag' in recipient)) return { ...sealed, recipient };
+  const address = (await recipientRow(db, sealed.tenantId, recipient))?.email;
+  if (!address || !addressTag(address).equals(recipient.addressTag)) return undefined;
+  return { ...sealed, recipient: { type: recipient.type, id: recipient.id, address } };
+}
 
 /**
  * recipientExists tells whether a link's recipient is still in its tenant: the group, or the user
@@ -13,12 +33,10 @@ import type { UnsubscribeTarget } from './token.js';
  */
 export async function recipientExists(db: Db, target: UnsubscribeTarget): Promise<boolean> {
   const { tenantId, recipient } = target;
-  if (recipient.type === 'group') {
-    return (await db.selectFrom('groups').select('id').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst()) !== undefined;
-  }
-  const user = await db.selectFrom('users').select('email').where('tenant_id', '=', tenantId).where('id', '=', recipient.id).executeTakeFirst();
+  const row = await recipientRow(db, tenantId, recipient);
+  if (recipient.type === 'group') return row !== undefined;
   // Compared as the addresses are, not through the stored email_key: rows older than its normalisation keep theirs.
-  return user !== undefined && emailKey(user.email) === emailKey(recipient.address);
+  return row?.email != null && emailKey(row.email) === emailKey(recipient.address);
 }
 
 /**

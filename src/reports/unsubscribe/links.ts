@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Clock } from '../../shared/clock.js';
 import type { Db } from '../../storage/database.js';
+import { addressedTarget } from './apply.js';
 import { UNSUBSCRIBE_LINK_TTL_MS, type UnsubscribeTarget, openUnsubscribeToken, sealUnsubscribeToken, verifyLegacyUnsubscribeToken } from './token.js';
 
 const KEY_SETTING = 'reports.unsubscribe-hmac-key';
@@ -89,7 +90,10 @@ export class UnsubscribeLinks {
   async verify(token: string): Promise<UnsubscribeTarget | undefined> {
     const { key, legacyUntil } = await this.#loadKeys();
     const now = this.clock.now();
-    if (!token.includes('.')) return openUnsubscribeToken(key, token, now);
+    if (!token.includes('.')) {
+      const sealed = openUnsubscribeToken(key, token, now);
+      return sealed && addressedTarget(this.db, sealed);
+    }
     return now < legacyUntil ? verifyLegacyUnsubscribeToken(key, token) : undefined;
   }
 }

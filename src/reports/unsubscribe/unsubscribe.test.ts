@@ -8,6 +8,7 @@ import { recipientPages } from '../../recipients/query.js';
 import { FakeClock } from '../../shared/clock.js';
 import { up as keepLegacyLinksForAWhile } from '../../storage/migrations/20261130-90-reports-unsubscribe-legacy-links.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
+import { addressTag, sealToken } from '../../shared/sealed-token.js';
 import { UnsubscribeLinks, loadUnsubscribeKey } from './links.js';
 import { unsubscribePage } from './page.js';
 import { UNSUBSCRIBE_LINK_TTL_MS, type UnsubscribeTarget, openUnsubscribeToken, sealUnsubscribeToken, verifyLegacyUnsubscribeToken } from './token.js';
@@ -36,9 +37,10 @@ describe('unsubscribe tokens', () => {
   const target = { tenantId: 'tenant-4f1c', kind: 'daily', recipient: { type: 'user', id: 'user-9a2b', address: 'ana.lopez@example.com' } } as const;
   const NOW = 1_800_000_000_000;
 
-  it('round-trips a target, shows nothing of it, and refuses an altered, foreign or expired token', () => {
+  it('round-trips a target, its address as a tag, shows nothing of it, and refuses an altered, foreign or expired token', () => {
     const token = sealUnsubscribeToken(key, target, NOW + DAY);
-    expect(openUnsubscribeToken(key, token, NOW)).toEqual(target);
+    const tagged = { ...target, recipient: { type: 'user', id: 'user-9a2b', addressTag: addressTag('Ana.Lopez@example.com') } };
+    expect(openUnsubscribeToken(key, token, NOW)).toEqual(tagged);
     expect(token).toMatch(/^[\w-]+$/);
     const readable = `${token} ${Buffer.from(token, 'base64url').toString('latin1')}`;
     for (const secret of ['ana.lopez', 'example.com', 'user-9a2b', 'tenant-4f1c', 'daily']) expect(readable).not.toContain(secret);
@@ -49,6 +51,15 @@ describe('unsubscribe tokens', () => {
     expect(openUnsubscribeToken(Buffer.alloc(32, 8), token, NOW)).toBeUndefined();
     expect(openUnsubscribeToken(key, token, NOW + DAY)).toBeUndefined();
     expect(openUnsubscribeToken(key, 'garbage', NOW)).toBeUndefined();
+  });
+
+  it('opens the sealed links of emails sent before, which carried the address (v3), until they expire', () => {
+    const plain = [String(NOW + DAY), target.kind, target.recipient.type, target.tenantId, target.recipient.id, target.recipient.address].join('\n');
+    const sealing = Buffer.from(crypto.hkdfSync('sha256', key, Buffer.alloc(0), 'tocsin-unsubscribe-seal', 32));
+    const v3 = sealToken(sealing, Buffer.from('tocsin-unsubscribe-v3'), Buffer.from(plain, 'utf8'));
+    expect(openUnsubscribeToken(key, v3, NOW)).toEqual(target);
+    expect(openUnsubscribeToken(key, v3, NOW + DAY)).toBeUndefined();
+    expect(openUnsubscribeToken(Buffer.alloc(32, 8), v3, NOW)).toBeUndefined();
   });
 
   it('opens the sealed links of emails sent before (v2) until they expire, refusing an altered one', () => {
@@ -309,6 +320,32 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
       expect(shown).not.toContain(user.email);
       expect(shown).not.toContain(user.userId);
       expect(shown).not.toContain(tenantId);
+    }
+  });
+
+  it('opens the link of the longest address, ASCII or not, and seals it as short as any other (it was refused 414 once past 500 characters)', async () => {
+    // 254 characters, as POST /users takes: an ASCII one at the limit, and one of three-byte characters.
+    const ascii = `${'l'.repeat(64)}@${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(57)}.com`;
+    const japanese = `${'あ'.repeat(64)}@${'い'.repeat(63)}.${'う'.repeat(63)}.${'え'.repeat(58)}.jp`;
+    const short = pathOf(await links.url({ tenantId, kind: 'mail-health', recipient: { type: 'user', id: user.userId, address: user.email } }));
+    for (const email of [ascii, japanese]) {
+      expect(email).toHaveLength(254);
+      const created = await t.call('POST', '/api/v1/tenants/unsub/users', { email, name: 'Long', roles: ['Alerts Viewer'] });
+      expect(created.statusCode, created.body).toBe(201);
+      const recipient = { type: 'user' as const, id: created.json().id, address: email };
+      const path = pathOf(await links.url({ tenantId, kind: 'mail-health', recipient }));
+      expect(path.length).toBe(short.length);
+      const asked = await t.tocsin.app.inject({ method: 'GET', url: path });
+      expect(asked.statusCode, asked.body).toBe(200);
+      expect(asked.body).toContain(email);
+      expect((await oneClick(path)).statusCode).toBe(200);
+      const optedOut = await t.tocsin.deps.storage.db
+        .selectFrom('email_unsubscribes')
+        .select('kind')
+        .where('tenant_id', '=', tenantId)
+        .where('address_key', '=', email)
+        .execute();
+      expect(optedOut).toEqual([{ kind: 'mail-health' }]);
     }
   });
 
