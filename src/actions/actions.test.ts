@@ -279,6 +279,24 @@ describeEachDialect('email action links', (dialect) => {
     });
   });
 
+  it('says on GET who took the alert on already, in the reader’s language, with no button that would change nothing', async () => {
+    // The page still asked « Tell everyone … that you are taking care of this alert » and its button then answered « Done: … by » someone else.
+    const alertId = await raise({ robot: 'R-taken' });
+    clock.advance(1000);
+    expect((await t.call('POST', `${api}/alerts/${alertId}/acknowledge`, undefined, admin.token)).statusCode).toBe(200);
+    const french = await t.tenantWithUser('acts', ['Alerts Viewer']);
+    await t.call('PATCH', `${api}/users/${french.userId}`, { language: 'fr', timeZone: 'Europe/Paris' });
+    const url = (await linksOf({ tenantId, userId: french.userId, canMute: false }, { alertId })).acknowledge;
+    clock.advance(60_000);
+    const page = await get(url);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Robot hors ligne\u00a0: R7 offline');
+    expect(page.body).toContain('Prise en charge par acts user le ');
+    expect(page.body).toContain('fuseau Europe/Paris');
+    expect(page.body).not.toContain('<form');
+    expect((await t.call('GET', `${api}/alerts/${alertId}`, undefined, admin.token)).json().acknowledgedBy).toMatchObject({ userId: admin.userId });
+  });
+
   it("names the alert to acknowledge as its reader's language writes a label, in French with the space before the colon and « l’alerte … prise en charge »", async () => {
     const french = await t.tenantWithUser('acts', ['Alerts Viewer']);
     await t.call('PATCH', `${api}/users/${french.userId}`, { language: 'fr' });

@@ -30,6 +30,8 @@ export interface PageContext {
   /** The alert's event and message, for the acknowledge page. */
   readonly alertTitle: string;
   readonly options: readonly WhatOption[];
+  /** Who took the alert on, and when, once someone has (the acknowledge page). */
+  readonly acknowledged?: { readonly name: string; readonly at: number } | undefined;
 }
 
 const TITLE: Record<ActionKind, string> = { mute: 'actions.muteTitle', snooze: 'actions.snoozeTitle', acknowledge: 'actions.acknowledgeTitle' };
@@ -47,6 +49,12 @@ function whatText(parts: readonly MatchPart[], language: Language): string {
 export function confirmationPage(c: PageContext, now: number): string {
   const t = emailTranslator(c.language);
   const title = t(TITLE[c.action]);
+  if (c.action === 'acknowledge' && c.acknowledged) {
+    // The first one stands (acknowledgeFlood): a button would change nothing, so the page says who is on it.
+    const { name, at } = c.acknowledged;
+    const taken = t('actions.acknowledged', { name, time: localeFormat(c.language, c.timeZone).dateTime(at) });
+    return smallPage(c.language, title, `<p>${escapeHtml(c.alertTitle)}</p><p>${escapeHtml(taken)}</p><p>${escapeHtml(timesIn(c, at))}</p>`);
+  }
   if (c.action === 'acknowledge') {
     const intro = escapeHtml(t('actions.acknowledgeIntro', { tenant: c.tenantName, alert: c.alertTitle }));
     return smallPage(c.language, title, `<p>${intro}</p><form method="post"><button type="submit">${escapeHtml(t('actions.acknowledge'))}</button></form>`);

@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { userPrincipal } from '../access/principal.js';
-import { acknowledgeAlert } from '../alerts/acknowledgements.js';
+import { acknowledgeAlert, acknowledgementsOf } from '../alerts/acknowledgements.js';
 import { actorName } from '../alerts/action-audit.js';
 import { eventDisplayName } from '../alerts/catalogue.js';
 import { type StoredAlert, toStoredAlert } from '../alerts/store.js';
@@ -69,6 +69,7 @@ async function resolve(db: Db, links: ActionLinks, token: string): Promise<Resol
   const options: WhatOption[] = [...matches].map(([key, match]) => ({ key: key as WhatOption['key'], parts: matchParts(match, language) }));
   // The zone the page names and reads a snooze's end in: an unknown one read that end as no time at all (400).
   const timeZone = firstKnownZone(user.time_zone, tenant.time_zone);
+  const taken = grant.action === 'acknowledge' && alert ? (await acknowledgementsOf(db, grant.tenantId, [alert.groupId])).get(alert.groupId) : undefined;
   return {
     grant,
     actor: { userId: grant.userId, name: user.name },
@@ -82,6 +83,7 @@ async function resolve(db: Db, links: ActionLinks, token: string): Promise<Resol
       // Sits inside a sentence ("Done: “…” is acknowledged by …"): one line, no bidirectional control, cut whole, as in the emails.
       alertTitle: alert ? localeFormat(language, timeZone).labelled(eventDisplayName(alert.event, language), field(alert.message, 200)) : '',
       options,
+      acknowledged: taken && { name: actorName(taken.by, language), at: taken.at },
     },
   };
 }
