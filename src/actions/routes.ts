@@ -159,7 +159,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
     scope.withTypeProvider<ZodTypeProvider>().post(
       '/actions/:token',
       {
-        config: { access: 'public', problems: [403], page: 'What was done', form: actionForm },
+        config: { access: 'public', problems: [403, 409], page: 'What was done', form: actionForm },
         bodyLimit: 4096,
         schema: {
           params,

@@ -1,14 +1,16 @@
 import type { Kysely } from 'kysely';
 import { type ActionChannel, type Actor, recordAction } from '../alerts/action-audit.js';
+import { conflict } from '../http/problem.js';
 import type { Database } from '../storage/database.js';
 import type { Mute } from './model.js';
-import { type NewMute, createMute, extendMute, findSameMute, liftMute } from './store.js';
+import { type NewMute, SNOOZES_PER_USER_MAX, TENANT_MUTES_MAX, createMute, extendMute, findSameMute, liftMute, mutesInForce } from './store.js';
 
 /**
  * muteAlerts creates a mute (or a snooze) and records it in the audit list, in one transaction:
  * what the API does. With `once` (an email's action link, which its recipient may confirm twice:
  * a double click, a reload), a mute in force with the same scope, owner and match is kept instead,
- * ending at the later of the two ends, so the list does not show it twice.
+ * ending at the later of the two ends, so the list does not show it twice. A new one past
+ * TENANT_MUTES_MAX in the tenant, or SNOOZES_PER_USER_MAX of its owner, is refused (409).
  */
 export async function muteAlerts(
   db: Kysely<Database>,
@@ -26,6 +28,7 @@ export async function muteAlerts(
       result = { ...same, until: Math.max(same.until, mute.until) };
       if (result.until !== same.until) await extendMute(tx, tenantId, same.id, result.until);
     } else {
+      await refuseOverLimits(tx, tenantId, mute, now);
       result = await createMute(tx, tenantId, mute, actor, now);
     }
     await recordAction(tx, tenantId, {
@@ -37,6 +40,18 @@ export async function muteAlerts(
     });
     return result;
   });
+}
+
+async function refuseOverLimits(db: Kysely<Database>, tenantId: string, mute: NewMute, now: number): Promise<void> {
+  const count = await mutesInForce(db, tenantId, mute.ownerId, now);
+  if (count.owner >= SNOOZES_PER_USER_MAX) {
+    throw conflict(`You have ${SNOOZES_PER_USER_MAX} snoozes in force, the most one user keeps: lift some (DELETE /mutes/{muteId}) or let them end first.`);
+  }
+  if (count.tenant >= TENANT_MUTES_MAX) {
+    throw conflict(
+      `The tenant has ${TENANT_MUTES_MAX.toLocaleString('en')} mutes and snoozes in force, the most it keeps: lift some (DELETE /mutes/{muteId}) or let them end first.`,
+    );
+  }
 }
 
 /**

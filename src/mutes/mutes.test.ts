@@ -3,6 +3,7 @@ import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { type Mute, isMutedFor, matchesMute, sourceMatchOf } from './model.js';
+import { SNOOZES_PER_USER_MAX, TENANT_MUTES_MAX, createMute } from './store.js';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 const HOUR = 3_600_000;
@@ -188,6 +189,43 @@ describeEachDialect('mutes API', (dialect) => {
       expect(res.statusCode, res.body).toBe(201);
       expect(res.json().match).toEqual({ event: stored });
     }
+  });
+
+  it('keeps at most 100 snoozes per user and 1,000 mutes and snoozes per tenant in force (409), which every alert is matched against', async () => {
+    // A script snoozing in a loop made 20,000 in two minutes: every Fatal alert of the tenant then took 250 ms to store, and another tenant's 22 s behind it.
+    const crowd = await t.tenantWithUser('crowded', ['Administrator']);
+    const looper = await t.tenantWithUser('crowded', ['Alerts Viewer']);
+    const db = t.tocsin.deps.storage.db;
+    const store = (n: number, scope: 'user' | 'tenant', ownerId: string | null) =>
+      db.transaction().execute(async (tx) => {
+        for (let i = 0; i < n; i++)
+          await createMute(
+            tx,
+            crowd.tenantId,
+            { scope, ownerId, match: { robot: `R${i}` }, until: clock.now() + HOUR },
+            { userId: crowd.userId, name: 'x' },
+            clock.now(),
+          );
+      });
+    const crowded = '/api/v1/tenants/crowded/mutes';
+    const snooze = () => t.call('POST', crowded, { scope: 'user', match: { queue: 'Q' }, until: until(HOUR) }, looper.token);
+    await store(SNOOZES_PER_USER_MAX - 1, 'user', looper.userId);
+    const last = await snooze();
+    expect(last.statusCode, last.body).toBe(201);
+    const refused = await snooze();
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().detail).toContain(`${SNOOZES_PER_USER_MAX} snoozes in force`);
+    expect((await t.call('DELETE', `${crowded}/${last.json().id}`, undefined, looper.token)).statusCode).toBe(204);
+    expect((await snooze()).statusCode).toBe(201);
+
+    await store(TENANT_MUTES_MAX - SNOOZES_PER_USER_MAX, 'tenant', null);
+    const full = await t.call('POST', crowded, { scope: 'tenant', match: { queue: 'Q' }, until: until(HOUR) }, crowd.token);
+    expect(full.statusCode).toBe(409);
+    expect(full.json().detail).toContain(`${TENANT_MUTES_MAX.toLocaleString('en')} mutes and snoozes in force`);
+    expect((await t.call('POST', crowded, { scope: 'user', match: { queue: 'Q' }, until: until(HOUR) }, crowd.token)).statusCode).toBe(409);
+    // Those that ended leave room.
+    clock.advance(HOUR);
+    expect((await t.call('POST', crowded, { scope: 'tenant', match: { queue: 'Q' }, until: until(HOUR) }, crowd.token)).statusCode).toBe(201);
   });
 
   it('refuses a snooze for the host administrator, who gets no email (409)', async () => {
