@@ -153,6 +153,21 @@ describe('SecretBox', () => {
     expect(() => openSecretBox({ secretKey: 'a passphrase of some length', dataDir: notAFolder })).not.toThrow();
   });
 
+  it('says the data folder is a file, not a folder, where it was a bare EEXIST or ENOTDIR from mkdir', () => {
+    const file = path.join(tempDir(), 'a-file');
+    fs.writeFileSync(file, '');
+    for (const dataDir of [file, path.join(file, 'data')]) {
+      const failure = (() => {
+        try {
+          openSecretBox({ secretKey: undefined, dataDir });
+        } catch (err) {
+          return (err as Error).message;
+        }
+      })();
+      expect(failure, dataDir).toBe(`TOCSIN_SECRET_KEY is unset and the key file of TOCSIN_DATA_DIR cannot be used: ${file} is a file, not a folder`);
+    }
+  });
+
   it('derives the same key from the same TOCSIN_SECRET_KEY, so several processes agree', () => {
     const sealed = SecretBox.fromPassphrase('shared secret key value').seal('hunter2', owner);
     expect(SecretBox.fromPassphrase('shared secret key value').open(sealed, owner)).toBe('hunter2');

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeFolder } from '../shared/make-folder.js';
 import { StageError } from '../shared/stage-error.js';
 
 const VERSION = 'v1';
@@ -39,7 +40,7 @@ export class SecretBox {
    */
   static fromDataDir(dataDir: string): SecretBox {
     const file = path.join(dataDir, KEY_FILE);
-    fs.mkdirSync(dataDir, { recursive: true });
+    makeFolder(dataDir);
     if (!fs.existsSync(file)) createKeyFile(file);
     if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
     const key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');

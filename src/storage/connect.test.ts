@@ -1,8 +1,11 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backoffDelay, isWorthRetrying, migrateWhenFree, openStorageWhenReachable, unavailableReason } from './connect.js';
+import { backoffDelay, isWorthRetrying, migrateWhenFree, openStorageOrStop, openStorageWhenReachable, unavailableReason } from './connect.js';
 import { pendingMigrations } from './migrate.js';
 import { type Storage, openStorage } from './storage.js';
 import { DIALECTS, TEST_PG_URL, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
@@ -200,5 +203,43 @@ describe('applying the migrations to an SQLite file another process holds locked
     }).catch((err: unknown) => err);
     expect(failure).toMatchObject({ name: 'AbortError' });
     expect(reasons).toEqual([]);
+  });
+});
+
+describe('an SQLite path that cannot be a database file', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const tempDir = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-connect-'));
+    dirs.push(dir);
+    return dir;
+  };
+  const failure = (url: string, setting: 'DATABASE_URL' | 'TOCSIN_DATA_DIR') =>
+    openStorageOrStop(url, { poolSize: 1, setting }).then(
+      async (storage) => {
+        await storage.close();
+        return 'opened';
+      },
+      (err: unknown) => (err as Error).message,
+    );
+
+  it('says which part of it is a file where a folder was needed, where it was a bare EEXIST or ENOTDIR from mkdir', async () => {
+    const file = path.join(tempDir(), 'not-a-folder');
+    fs.writeFileSync(file, '');
+    expect(await failure(`sqlite:${path.join(file, 'tocsin.db')}`, 'TOCSIN_DATA_DIR')).toBe(
+      `TOCSIN_DATA_DIR: cannot open the database: ${file} is a file, not a folder`,
+    );
+    expect(await failure(`sqlite:${path.join(file, 'deeper', 'tocsin.db')}`, 'DATABASE_URL')).toBe(
+      `DATABASE_URL: cannot open the database: ${file} is a file, not a folder`,
+    );
+  });
+
+  it("says that a path naming a folder is a folder, where SQLite's words were only 'unable to open database file'", async () => {
+    const dir = tempDir();
+    expect(await failure(`sqlite:${dir}`, 'DATABASE_URL')).toBe(
+      `DATABASE_URL: cannot open the database: ${dir} is a folder, not a file: name a file in it, such as sqlite:${path.join(dir, 'tocsin.db')}`,
+    );
   });
 });

@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Database } from './database.js';
 import type { Dialect } from './dialect.js';
 import { DeadlineError, withinMs } from '../shared/deadline.js';
+import { makeFolder } from '../shared/make-folder.js';
 import { scavengeIfHalfFull } from '../shared/young-generation.js';
 import { IdleUpkeep, type IdleUpkeepOptions } from './idle-upkeep.js';
 import { preparedOnServer } from './pg-prepared.js';
@@ -67,7 +68,13 @@ export function dialectOfUrl(url: string): 'postgres' | 'sqlite' | undefined {
 
 function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
   const inMemory = file === ':memory:';
-  if (!inMemory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (!inMemory) {
+    makeFolder(path.dirname(path.resolve(file)));
+    // SQLite's own words for a folder are "unable to open database file", which do not say why.
+    if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new Error(`${file} is a folder, not a file: name a file in it, such as sqlite:${path.join(file, 'tocsin.db')}`);
+    }
+  }
   const database = new SqliteDatabase(file);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');

@@ -154,7 +154,7 @@ describe('tocsin serve, as a user runs it', () => {
           env: cleanEnv({ PORT: '0', TOCSIN_MAIL_CATCHER_PORT: '0', TOCSIN_DATA_DIR: file }),
         });
         expect((await bad.exited()).code, command).toBe(1);
-        expect(bad.stderr(), command).toMatch(/^tocsin: TOCSIN_DATA_DIR: cannot open the database: .*not-a-folder/);
+        expect(bad.stderr(), command).toBe(`tocsin: TOCSIN_DATA_DIR: cannot open the database: ${file} is a file, not a folder\n`);
         expect(bad.stderr(), command).not.toContain('    at ');
       }),
     );

@@ -1,0 +1,37 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * makeFolder makes a folder and those above it (mkdir -p). When a file stands where one of them
+ * should be, it throws an Error saying which path is a file, not a folder: mkdir's own words were
+ * "EEXIST: file already exists, mkdir '/srv/tocsin'" (or ENOTDIR for a path under that file), which
+ * the start printed as they were, and which read as if the folder were fine. Another failure (no
+ * permission, a full disk) is thrown as it is: its words already say why.
+ */
+export function makeFolder(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const file = code === 'EEXIST' || code === 'ENOTDIR' ? fileInTheWay(path.resolve(dir)) : undefined;
+    if (file !== undefined) throw new Error(`${file} is a file, not a folder`);
+    throw err;
+  }
+}
+
+/**
+ * fileInTheWay is the nearest of `dir` and the folders above it that exists, when it is not a
+ * folder. A path under a file cannot be stat'ed (ENOTDIR), no more than a missing one: both are passed.
+ */
+function fileInTheWay(dir: string): string | undefined {
+  for (let at = dir; ; at = path.dirname(at)) {
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(at);
+    } catch {
+      if (path.dirname(at) === at) return undefined;
+      continue;
+    }
+    return stat.isDirectory() ? undefined : at;
+  }
+}
