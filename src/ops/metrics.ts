@@ -9,6 +9,13 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 const EVENT_LOOP_SAMPLE_MS = 100;
 
 /**
+ * GAUGES_NAMED_AS_COUNTERS are prom-client's default gauges whose names end in _total, which
+ * Prometheus keeps for counters: `promtool check metrics` failed a scrape of /metrics on them. Each
+ * is the sum of a gauge kept by type (tocsin_nodejs_active_handles{type}, …), so nothing is lost.
+ */
+const GAUGES_NAMED_AS_COUNTERS = ['handles', 'requests', 'resources'].map((what) => `tocsin_nodejs_active_${what}_total`);
+
+/**
  * zeroedCounter is a counter of one label with each of its `values` listed at 0 from the start:
  * increase() and rate() miss the first increment of a series that appears with it.
  */
@@ -49,6 +56,7 @@ export class Metrics {
   constructor(options: { defaultMetrics?: boolean; whole?: (registry: Registry) => () => Promise<string> } = {}) {
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: 'tocsin_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+      for (const name of GAUGES_NAMED_AS_COUNTERS) this.registry.removeSingleMetric(name);
     }
     this.text = options.whole ? options.whole(this.registry) : () => this.registry.metrics();
   }

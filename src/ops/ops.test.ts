@@ -76,6 +76,14 @@ describeEachDialect('operations endpoints', (dialect) => {
     expect(res.body).toContain('tocsin_process_cpu_seconds_total');
   });
 
+  it("names no metric but a counter with _total, which promtool check metrics refuses (as prom-client's default active handles, requests and resources gauges were)", async () => {
+    const res = await t.call('GET', '/metrics', undefined, '');
+    const types = [...res.body.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => ({ name, type }));
+    expect(types.length).toBeGreaterThan(10);
+    expect(types.filter(({ name, type }) => type !== 'counter' && name?.endsWith('_total'))).toEqual([]);
+    expect(res.body).toMatch(/^tocsin_nodejs_active_handles\{type="\w+"\} \d+$/m);
+  });
+
   it('counts a request refused before routing (a malformed URL) as the other requests are', async () => {
     // Its 400 never reached the counter: a client sending broken URLs did not show in the error rate.
     const bad = await t.tocsin.app.inject({ method: 'GET', url: '/api/v1/tenants/%zz' });
