@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * makeFolder makes a folder and those above it (mkdir -p). When a file stands where one of them
+ * makeFolder makes a folder and those above it (mkdir -p), each it creates readable by its owner
+ * only (0700): the data folder holds the SQLite file (alerts, addresses, password hashes) and the
+ * key file, which are no other local account's, and was made 0755 by the umask. A folder that
+ * exists keeps its mode: an operator who made it chose it. When a file stands where one of them
  * should be, it throws an Error saying which path is a file, not a folder: mkdir's own words were
  * "EEXIST: file already exists, mkdir '/srv/tocsin'" (or ENOTDIR for a path under that file), which
  * the start printed as they were, and which read as if the folder were fine. Another failure (no
@@ -10,7 +13,7 @@ import path from 'node:path';
  */
 export function makeFolder(dir: string): void {
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const file = code === 'EEXIST' || code === 'ENOTDIR' ? fileInTheWay(path.resolve(dir)) : undefined;
