@@ -325,6 +325,11 @@ describe('a refused number or address', () => {
       ['TOCSIN_API_PROCESSES', ['two', '0', '65'], 'must be a whole number from 1 to 64'],
       ['TOCSIN_DELIVERY_DEADLINE_HOURS', ['a day', '0', '-2'], 'must be a number of hours above 0, such as 24 or 0.5'],
       ['TOCSIN_ACTION_LINK_DAYS', ['week', '0', '366'], 'must be a number of days above 0 and at most 365'],
+      // The switches and the lists of words were said as 'Invalid option: expected one of "0"|"1"|"true"|…'.
+      ['TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS', ['maybe', '2'], 'must be true or false (yes and no, 1 and 0 also do, in any case)'],
+      ['TOCSIN_LEAN_HEAP', ['small'], 'must be true or false (yes and no, 1 and 0 also do, in any case)'],
+      ['TOCSIN_ROLE', ['web'], 'must be api, worker or all'],
+      ['LOG_LEVEL', ['verbose'], 'must be fatal, error, warn, info, debug, trace or silent'],
     ];
     for (const [variable, values, says] of cases) {
       for (const value of values) {

@@ -16,7 +16,7 @@ export const DEFAULT_HOST = '127.0.0.1';
 // In any case: a template writing a YAML boolean into the environment gives `False` or `TRUE`.
 const booleanFromEnv = z.preprocess(
   (value) => (typeof value === 'string' ? value.toLowerCase() : value),
-  z.enum(SWITCH_WORDS).transform((value) => switchValue(value) === true),
+  z.enum(SWITCH_WORDS, { message: 'must be true or false (yes and no, 1 and 0 also do, in any case)' }).transform((value) => switchValue(value) === true),
 );
 
 /** What TOCSIN_SMTP_URL must be; a `/`, `#`, `?` or `@` of a password cuts the URL short unless percent-encoded. */
@@ -78,6 +78,11 @@ function wholeNumber(min: number, max?: number, unit = '') {
   return max === undefined ? atLeast : atLeast.max(max, { message });
 }
 
+/** oneOf reads a variable that is one of `values`, saying them in words when it is not ("must be api, worker or all"). */
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { message: `must be ${values.slice(0, -1).join(', ')} or ${values.at(-1)}` });
+}
+
 /** positiveNumber reads a variable that is a number above 0 (a fraction allowed), at most max when given. */
 function positiveNumber(message: string, max?: number) {
   const positive = z.coerce.number({ message }).positive({ message });
@@ -129,7 +134,7 @@ const envSchema = z.object({
   TOCSIN_SOURCE_REQUESTS_PER_MINUTE: wholeNumber(1).default(60_000),
   TOCSIN_HTTP_BODY_TIMEOUT_MS: wholeNumber(100, 3_600_000, 'milliseconds').default(30_000),
   TOCSIN_ACTION_LINK_DAYS: positiveNumber('must be a number of days above 0 and at most 365', 365).default(7),
-  TOCSIN_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  TOCSIN_ROLE: oneOf(['api', 'worker', 'all']).default('all'),
   TOCSIN_DB_POOL_SIZE: wholeNumber(1, 1_000).default(DEFAULT_DB_POOL_SIZE),
   TOCSIN_API_PROCESSES: wholeNumber(1, 64).default(1),
   TOCSIN_LEAN_HEAP: booleanFromEnv.default(false),
@@ -137,7 +142,7 @@ const envSchema = z.object({
   LOG_LEVEL: z
     .preprocess(
       (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
-      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+      oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     )
     .default('info'),
 });

@@ -8,7 +8,7 @@ describe('tocsin serve given a bad option value', () => {
     for (const [args, named] of [
       [['--role', 'api', '--processes', '0'], /\n {2}--processes \(TOCSIN_API_PROCESSES\): must be a whole number from 1 to 64/],
       [['--role', 'api', '--processes', 'two'], /\n {2}--processes \(TOCSIN_API_PROCESSES\): /],
-      [['--role', 'API'], /\n {2}--role \(TOCSIN_ROLE\): Invalid option/],
+      [['--role', 'API'], /\n {2}--role \(TOCSIN_ROLE\): must be api, worker or all$/],
     ] as const) {
       const failure = await serveCommand([...args]).catch((err: unknown) => err);
       expect(failure, args.join(' ')).toBeInstanceOf(ConfigError);
