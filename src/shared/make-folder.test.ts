@@ -1,19 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeFolder } from './make-folder.js';
+import { useTempDirs } from '../../test/support/temp-dirs.js';
 
 describe('makeFolder', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-  });
-  const tempDir = () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-folder-'));
-    dirs.push(dir);
-    return dir;
-  };
+  const tempDir = useTempDirs('tocsin-folder-');
 
   it("makes the folders it creates readable by their owner only (0700), as the data folder's database and key are no one else's, and leaves an existing folder as it is", () => {
     // Made with the umask's 0755, the data folder let every local account read tocsin.db (alerts,

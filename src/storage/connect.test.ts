@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
@@ -10,6 +9,7 @@ import { pendingMigrations } from './migrate.js';
 import { type Storage, openStorage } from './storage.js';
 import { DIALECTS, TEST_PG_URL, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
 import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
+import { useTempDirs } from '../../test/support/temp-dirs.js';
 
 describe('retrying a database that refuses', () => {
   it('doubles the wait up to the cap, spread over its upper half', () => {
@@ -207,15 +207,7 @@ describe('applying the migrations to an SQLite file another process holds locked
 });
 
 describe('an SQLite path that cannot be a database file', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-  });
-  const tempDir = () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-connect-'));
-    dirs.push(dir);
-    return dir;
-  };
+  const tempDir = useTempDirs('tocsin-connect-');
   const failure = (url: string, setting: 'DATABASE_URL' | 'TOCSIN_DATA_DIR') =>
     openStorageOrStop(url, { poolSize: 1, setting }).then(
       async (storage) => {
