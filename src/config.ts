@@ -5,6 +5,7 @@ import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
 import { ConfigError } from './shared/config-error.js';
 import { hostAndPort } from './shared/host-port.js';
 import { SWITCH_WORDS, switchValue } from './shared/switch.js';
+import { inWords } from './shared/validation.js';
 import { PERCENT_ENCODE_HINT, SMTP_URL_PARAMETERS, type UrlSmtp, unreadUrlParameters, urlSmtp } from './settings/smtp-settings.js';
 import type { DatabaseSetting } from './storage/connect.js';
 import { DATABASE_URL_MESSAGE, DEFAULT_DB_POOL_SIZE, dialectOfUrl } from './storage/storage.js';
@@ -80,7 +81,7 @@ function wholeNumber(min: number, max?: number, unit = '') {
 
 /** oneOf reads a variable that is one of `values`, saying them in words when it is not ("must be api, worker or all"). */
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.enum(values, { message: `must be ${values.slice(0, -1).join(', ')} or ${values.at(-1)}` });
+  return z.enum(values, { message: `must be ${inWords(values)}` });
 }
 
 /** positiveNumber reads a variable that is a number above 0 (a fraction allowed), at most max when given. */

@@ -26,6 +26,22 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(paths).toEqual(expect.arrayContaining(['name', 'timeZone']));
   });
 
+  it('says a value outside a list by the list in words, where it was zod\'s \'Invalid option: expected one of "en"|"fr"|…\'', async () => {
+    const bad = await t.call('POST', '/api/v1/tenants', { name: 'portuguese', language: 'pt' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors).toEqual([{ path: 'language', message: 'must be en, fr, de, es or ja' }]);
+    const mute = await t.call('POST', '/api/v1/tenants', { name: 'listed' });
+    expect(mute.statusCode).toBe(201);
+    const admin = await t.tenantWithUser('listed', ['Administrator']);
+    const scope = await t.call(
+      'POST',
+      '/api/v1/tenants/listed/mutes',
+      { scope: 'everyone', match: { component: 'Jobs' }, until: '2099-01-01T00:00:00Z' },
+      admin.token,
+    );
+    expect(scope.json().errors).toEqual([{ path: 'scope', message: 'must be tenant or user' }]);
+  });
+
   it('refuses a tenant name shaped like an id, so that {tenant} is never ambiguous', async () => {
     const { id } = (await t.call('POST', '/api/v1/tenants', { name: 'initech' })).json();
     const clash = await t.call('POST', '/api/v1/tenants', { name: id });

@@ -119,6 +119,22 @@ export function zoneSpelling(value: string): string {
   return value.toLowerCase().replace(/(^|[/_-])([a-z])/g, (_, separator: string, letter: string) => separator + letter.toUpperCase());
 }
 
+/** inWords says a list of allowed values as a sentence does: "en, fr, de, es or ja", "tenant or user". */
+export function inWords(values: readonly unknown[]): string {
+  const words = values.map(String);
+  return words.length < 2 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+
+/**
+ * sayListsInWords makes zod say a value outside a list (an enum, a literal) as the list in words,
+ * "must be en, fr, de, es or ja", where its own words were 'Invalid option: expected one of
+ * "en"|"fr"|…' in a problem document; a message a schema gives itself is kept, and zod's own
+ * words for every other issue.
+ */
+export function sayListsInWords(): void {
+  z.config({ customError: (issue) => (issue.code === 'invalid_value' ? `must be ${inWords(issue.values)}` : undefined) });
+}
+
 /** timeZone is a zod schema for an IANA time zone name such as Europe/Paris, kept as IANA spells it. */
 export const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris').transform(zoneSpelling);
 
