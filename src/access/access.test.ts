@@ -42,6 +42,14 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(scope.json().errors).toEqual([{ path: 'scope', message: 'must be tenant or user' }]);
   });
 
+  it("says a required field left out is required, where it was 'Invalid input: expected string, received undefined'", async () => {
+    const bad = await t.call('POST', '/api/v1/tenants', { displayName: 'No name' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ detail: 'name: is required', errors: [{ path: 'name', message: 'is required' }] });
+    const wrongType = await t.call('POST', '/api/v1/tenants', { name: 7 });
+    expect(wrongType.json().errors).toEqual([{ path: 'name', message: 'Invalid input: expected string, received number' }]);
+  });
+
   it('refuses a tenant name shaped like an id, so that {tenant} is never ambiguous', async () => {
     const { id } = (await t.call('POST', '/api/v1/tenants', { name: 'initech' })).json();
     const clash = await t.call('POST', '/api/v1/tenants', { name: id });

@@ -3,7 +3,7 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyReply, type FastifyRequest, LogController, errorCodes } from 'fastify';
 import { type ZodTypeProvider, hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { StageError } from '../shared/stage-error.js';
-import { sayListsInWords } from '../shared/validation.js';
+import { sayIssuesInWords } from '../shared/validation.js';
 import { classifyDbError, isStorageOutage } from '../storage/errors.js';
 import { accessHook, forgetPrincipalsOnChange } from './access-hook.js';
 import { goneMeanwhile, takenMeanwhile } from './lost-races.js';
@@ -66,7 +66,7 @@ function requestTimeouts(limitMs: number) {
  * tests call `inject`, the server calls `listen`.
  */
 export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): Promise<TocsinApp> {
-  sayListsInWords();
+  sayIssuesInWords();
   const orchestratorPaths = new OrchestratorPaths();
   const count = (request: FastifyRequest, reply: FastifyReply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -126,13 +126,20 @@ export function inWords(values: readonly unknown[]): string {
 }
 
 /**
- * sayListsInWords makes zod say a value outside a list (an enum, a literal) as the list in words,
- * "must be en, fr, de, es or ja", where its own words were 'Invalid option: expected one of
- * "en"|"fr"|…' in a problem document; a message a schema gives itself is kept, and zod's own
- * words for every other issue.
+ * sayIssuesInWords makes zod say two issues as the API's own messages do: a value outside a list (an
+ * enum, a literal) as the list in words, "must be en, fr, de, es or ja", where its words were
+ * 'Invalid option: expected one of "en"|"fr"|…'; and a required field left out as "is required",
+ * where they were 'Invalid input: expected string, received undefined'. A message a schema gives
+ * itself is kept, and zod's own words for every other issue.
  */
-export function sayListsInWords(): void {
-  z.config({ customError: (issue) => (issue.code === 'invalid_value' ? `must be ${inWords(issue.values)}` : undefined) });
+export function sayIssuesInWords(): void {
+  z.config({
+    customError: (issue) => {
+      if (issue.code === 'invalid_value') return `must be ${inWords(issue.values)}`;
+      if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+      return undefined;
+    },
+  });
 }
 
 /** timeZone is a zod schema for an IANA time zone name such as Europe/Paris, kept as IANA spells it. */
