@@ -6,6 +6,7 @@ import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../config.js';
 import { startTocsin } from '../server.js';
+import { listenStartupProbe } from './startup-probe.js';
 import { freePort } from '../../test/support/ports.js';
 import { DIALECTS, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
 
@@ -55,6 +56,26 @@ describe.runIf(DIALECTS.includes('postgres'))('a process started while PostgreSQ
       for (const holder of holders) await holder.end().catch(() => {});
       await database.drop();
       await role.drop();
+    }
+  });
+});
+
+describe('the stand-in listener of a process waiting for its database', () => {
+  it("answers any other request with a problem document of the API's own type, as the app answers its 503, with Retry-After", async () => {
+    // Its type was about:blank where every other problem of the API names https://tocsin.dev/problems/503.
+    const probe = await listenStartupProbe(0, '127.0.0.1', 'database unreachable (ECONNREFUSED)');
+    try {
+      const res = await fetch(`http://127.0.0.1:${probe.port}/api/v1/tenants`);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(await res.json()).toEqual({
+        type: 'https://tocsin.dev/problems/503',
+        title: 'Service Unavailable',
+        status: 503,
+        detail: 'Tocsin is starting and waiting for its database: database unreachable (ECONNREFUSED).',
+      });
+    } finally {
+      await probe.close();
     }
   });
 });

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS, problemTypeFor } from '../http/problem.js';
 
 /** StartupProbe is the stand-in listener of a process still waiting for its database. */
 export interface StartupProbe {
@@ -21,9 +22,10 @@ export async function listenStartupProbe(port: number, host: string, reason: str
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/healthz') return answer(response, 200, 'application/json', { status: 'ok' });
     if (path === '/readyz') return answer(response, 503, 'application/json', { status: 'unavailable', reason: current });
-    response.setHeader('retry-after', '5');
+    response.setHeader('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     answer(response, 503, 'application/problem+json', {
-      type: 'about:blank',
+      // The API's own problem type, as the app's 503 names it once it serves.
+      type: problemTypeFor(503),
       title: 'Service Unavailable',
       status: 503,
       detail: `Tocsin is starting and waiting for its database: ${current}.`,
