@@ -60,7 +60,7 @@ describeEachDialect('email previews', (dialect) => {
   it('takes a language and a time zone', async () => {
     const res = await t.call('GET', '/api/v1/tenants/acme/emails/preview?kind=daily&language=ja&timeZone=Asia/Tokyo');
     const body = res.json();
-    expect(body.subject).toBe('Acme Finance: 日次アラート概要 (135 件、うち致命的 2 件) (2026/11/27)');
+    expect(body.subject).toBe('Acme Finance: 日次アラート概要 - 135 件、うち致命的 2 件 (2026/11/27)');
     expect(body.text).toContain('Asia/Tokyo (UTC+09:00)');
   });
 

@@ -32,7 +32,8 @@ export const ja = {
   summary: {
     subject_other: '{{tenant}}: 新しいエラー アラート {{count, number}} 件',
     subjectFatal_other: '{{tenant}}: 新しい致命的なアラート {{count, number}} 件',
-    subjectSomeFatal_other: '{{tenant}}: 新しいエラー アラート {{count, number}} 件 (うち致命的 {{fatal}} 件)',
+    // The subject ends in its window in parentheses: the counts read without any, joined by 「、」.
+    subjectSomeFatal_other: '{{tenant}}: 新しいエラー アラート {{count, number}} 件、うち致命的 {{fatal}} 件',
     heading: 'エラーの概要',
     intro_other: '{{start}} から {{end}} までに、致命的またはエラーのアラートが新たに {{count, number}} 件発生しました。',
     introDays_other: '{{start}} から {{end}} までに、致命的またはエラーのアラートが新たに {{count, number}} 件発生しました。',
@@ -46,9 +47,10 @@ export const ja = {
     unsubscribe: 'エラーの概要の配信を停止',
   },
   daily: {
-    subject_other: '{{tenant}}: 日次アラート概要 ({{count, number}} 件)',
-    subjectQuiet: '{{tenant}}: 日次アラート概要 (異常なし)',
-    subjectFatal_other: '{{tenant}}: 日次アラート概要 ({{count, number}} 件、うち致命的 {{fatal}} 件)',
+    // The subject ends in its day in parentheses: the counts follow 「 - 」, as the Fatal alert's event does.
+    subject_other: '{{tenant}}: 日次アラート概要 - {{count, number}} 件',
+    subjectQuiet: '{{tenant}}: 日次アラート概要 - 異常なし',
+    subjectFatal_other: '{{tenant}}: 日次アラート概要 - {{count, number}} 件、うち致命的 {{fatal}} 件',
     heading: 'アラートの概要',
     catchUp_other: 'Tocsin はしばらく日次レポートを送信できなかったため、このレポートは {{count, number}} 日分をまとめています。',
     intro_other: '{{start}} から {{end}} までのアラートは {{count, number}} 件です。',

@@ -85,8 +85,28 @@ describe('every email in every language', () => {
   it('speaks the recipient language, not the tenant one', () => {
     expect(renderSample('summary', context('fr')).subject).toBe('Acme Finance\u00a0: 14 nouvelles alertes d’erreur, dont 1 Fatal (09:50–10:00)');
     expect(renderSample('summary', context('de')).subject).toBe('Acme Finance: 14 neue Fehleralarme, davon 1 schwerwiegend (09:50–10:00)');
-    expect(renderSample('daily', context('ja')).subject).toBe('Acme Finance: 日次アラート概要 (135 件、うち致命的 2 件) (2026/11/27)');
+    expect(renderSample('daily', context('ja')).subject).toBe('Acme Finance: 日次アラート概要 - 135 件、うち致命的 2 件 (2026/11/27)');
     expect(renderSample('test', context('es')).subject).toBe('Acme Finance: correo de prueba de Tocsin');
+  });
+
+  it("puts a report's period in the one pair of parentheses of its subject, in every language and count", () => {
+    // Japanese put the counts in parentheses too: "日次アラート概要 (6 件、うち致命的 1 件) (2026/12/03)".
+    const fatal = group({ severity: 'Fatal', count: 2, dedupKey: 'f' });
+    const error = group({ count: 3, dedupKey: 'e', event: 'Queue.Item.Failed' });
+    for (const language of LANGUAGES) {
+      const summary = (groups: AlertGroupView[]) => {
+        const view = summaryView({ groups, totalAlerts: groups.reduce((sum, g) => sum + g.count, 0), fatalAlerts: undefined });
+        return renderSummaryEmail({ ...view, recipient: { ...view.recipient, language } }).subject;
+      };
+      const daily = (severities: ReadonlyArray<'Fatal' | 'Error'>) => {
+        const view = sampleDaily(context(language), severities.length === 0);
+        const row = view.counts[0]!;
+        const counts = severities.map((severity, i) => ({ ...row, severity, event: `Event.${i}`, count: 4 }));
+        return renderDailyEmail({ ...view, counts: severities.length === 0 ? view.counts : counts }).subject;
+      };
+      const subjects = [summary([fatal]), summary([error]), summary([fatal, error]), daily([]), daily(['Error']), daily(['Fatal', 'Error'])];
+      for (const subject of subjects) expect([language, subject]).toEqual([language, expect.stringMatching(/^[^()]+ \([^()]+\)$/)]);
+    }
   });
 
   it('keeps what the email is about in its subject when the tenant display name is long, cutting the name instead', () => {
@@ -368,8 +388,8 @@ describe('the 10-minute summary', () => {
         '新しい致命的なアラート 1 件',
         '新しい致命的なアラート 3 件',
         '新しいエラー アラート 1 件',
-        '新しいエラー アラート 2 件 (うち致命的 1 件)',
-        '新しいエラー アラート 5 件 (うち致命的 3 件)',
+        '新しいエラー アラート 2 件、うち致命的 1 件',
+        '新しいエラー アラート 5 件、うち致命的 3 件',
       ],
     };
     for (const language of LANGUAGES) {
@@ -503,10 +523,10 @@ describe('the daily report', () => {
         'resumen diario de alertas, 1240 alertas, 40 de ellas Fatal',
       ],
       ja: [
-        '日次アラート概要 (1 件、うち致命的 1 件)',
-        '日次アラート概要 (5 件、うち致命的 3 件)',
-        '日次アラート概要 (2 件)',
-        '日次アラート概要 (1,240 件、うち致命的 40 件)',
+        '日次アラート概要 - 1 件、うち致命的 1 件',
+        '日次アラート概要 - 5 件、うち致命的 3 件',
+        '日次アラート概要 - 2 件',
+        '日次アラート概要 - 1,240 件、うち致命的 40 件',
       ],
     };
     for (const language of LANGUAGES) {
