@@ -5,10 +5,21 @@ import { describeEachDialect, planOf } from '../../../test/support/storage.js';
 import { deliveryLogPage } from './log.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { testDelivery } from '../../../test/support/outbox-fixtures.js';
-import { startTestSmtpServer } from '../../../test/support/smtp-servers.js';
+import { type ScriptedFailure, type TestSmtpServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 import { until } from '../../../test/support/until.js';
 
 const T0 = Date.UTC(2026, 10, 27, 9);
+
+/** OneEmail is what a test of one email's log entry reads it with. */
+interface OneEmail {
+  readonly t: TestApp;
+  readonly token: string;
+  readonly server: TestSmtpServer;
+  readonly clock: FakeClock;
+  readonly id: string;
+  readonly list: (query?: string) => Promise<any[]>;
+  readonly detail: () => Promise<any>;
+}
 
 describeEachDialect('delivery log API and metrics', (dialect) => {
   let t: TestApp;
@@ -188,25 +199,36 @@ describeEachDialect('delivery log API and metrics', (dialect) => {
 });
 
 describeEachDialect('one email of the delivery log, attempt by attempt', (dialect) => {
-  it("shows every attempt with the server's code and reply, the refused ones too once the email is sent, and from the first the Message-ID it is sent with", async () => {
-    // The app's own worker sends, on a fake clock that the test moves past the retry.
+  /**
+   * oneEmail queues one immediate email to `recipient` through a test server that answers as
+   * `failures` say, sent by the app's own worker on a fake clock that the test moves past retries.
+   */
+  async function oneEmail(recipient: string, failures: ScriptedFailure[], check: (email: OneEmail) => Promise<void>) {
     const clock = new FakeClock(Date.now());
     const t = await startTestApp(dialect, {}, { clock });
-    const server = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 451, message: '4.7.1 Greylisted, try again later', times: 1 }] });
+    const server = await startTestSmtpServer({ failures });
     try {
       const acme = await t.tenantWithUser('acme');
       await t.enableAlertEmails('acme');
       const custom = { host: '127.0.0.1', port: server.port, security: 'none', authMethod: 'none', fromAddress: 'alerts@acme.example.com' };
       expect((await t.call('PUT', '/api/v1/tenants/acme/settings/mail', { useCustom: true, custom })).statusCode).toBe(200);
-      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(acme.tenantId, 'ops@acme.example.com', { kind: 'immediate' })], clock);
-      const [{ id }] = (await t.call('GET', '/api/v1/tenants/acme/deliveries', undefined, acme.token)).json().items;
+      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(acme.tenantId, recipient, { kind: 'immediate' })], clock);
+      const list = async (query = '') => (await t.call('GET', `/api/v1/tenants/acme/deliveries${query}`, undefined, acme.token)).json().items;
+      const [{ id }] = await list();
       const detail = async () => (await t.call('GET', `/api/v1/tenants/acme/deliveries/${id}`, undefined, acme.token)).json();
+      await check({ t, token: acme.token, server, clock, id, list, detail });
+    } finally {
+      await t.close();
+      await server.close();
+    }
+  }
+
+  it("shows every attempt with the server's code and reply, the refused ones too once the email is sent, and from the first the Message-ID it is sent with", async () => {
+    const greylisted: ScriptedFailure = { at: 'rcpt', code: 451, message: '4.7.1 Greylisted, try again later', times: 1 };
+    await oneEmail('ops@acme.example.com', [greylisted], async ({ t, token, server, clock, id, list, detail }) => {
       await until(async () => (await detail()).status === 'retrying', 'the refused first attempt');
       // Waiting for its retry, the email is shown under the ID it goes with (not a placeholder, then another).
-      const waiting = {
-        detail: (await detail()).messageId,
-        listed: (await t.call('GET', '/api/v1/tenants/acme/deliveries', undefined, acme.token)).json().items[0].messageId,
-      };
+      const waiting = { detail: (await detail()).messageId, listed: (await list())[0].messageId };
       clock.advance(60_000);
       const [received] = await server.waitForMessages(1);
       await until(async () => (await detail()).status === 'sent', 'the sent email recorded');
@@ -227,11 +249,25 @@ describeEachDialect('one email of the delivery log, attempt by attempt', (dialec
         expect.objectContaining({ attempt: 2, outcome: 'sent', code: 250, response: sent.smtpResponse }),
       ]);
       expect(Date.parse(sent.history[1].startedAt)).toBeGreaterThan(Date.parse(sent.history[0].finishedAt));
-      expect((await t.call('GET', '/api/v1/tenants/acme/deliveries/no-such-delivery', undefined, acme.token)).statusCode).toBe(404);
-    } finally {
-      await t.close();
-      await server.close();
-    }
+      expect((await t.call('GET', '/api/v1/tenants/acme/deliveries/no-such-delivery', undefined, token)).statusCode).toBe(404);
+    });
+  });
+
+  it('keeps showing an email refused for good before its message went under the Message-ID it was shown with while it waited', async () => {
+    // It was shown as '<id@acme.example.com>' while retrying, then as the placeholder '<id@tocsin>' once failed.
+    const failures: ScriptedFailure[] = [
+      { at: 'rcpt', code: 451, message: '4.2.1 Mailbox busy, try again later', times: 1 },
+      { at: 'rcpt', code: 550, message: '5.1.1 No such user' },
+    ];
+    await oneEmail('gone@acme.example.com', failures, async ({ clock, list, detail }) => {
+      await until(async () => (await detail()).status === 'retrying', 'the refused first attempt');
+      const waiting = (await detail()).messageId;
+      expect(waiting).toMatch(/@acme\.example\.com>$/);
+      clock.advance(60_000);
+      await until(async () => (await detail()).status === 'failed', 'the email failed for good');
+      const listed = (await list('?status=failed'))[0].messageId;
+      expect({ detail: (await detail()).messageId, listed }).toEqual({ detail: waiting, listed: waiting });
+    });
   });
 });
 

@@ -5,7 +5,7 @@ import type { AppDeps, RouteModule } from '../../http/context.js';
 import { bucketPeriodView, bucketPeriods, hourBuckets } from '../../shared/time-buckets.js';
 import { emailAddress, instantText, timeZone } from '../../shared/validation.js';
 import { attemptCountsView, attemptHistogram, lastFailingReply } from './hourly.js';
-import { DELIVERY_STATUSES, UNFINISHED_STATUSES } from './tables.js';
+import { DELIVERY_STATUSES } from './tables.js';
 import { notFound } from '../../http/problem.js';
 import { type DeliveryLogEntry, decodeLogCursor, encodeLogCursor, findDelivery, listDeliveries, showDelivery } from './log.js';
 import { bindMessageIds, holdsUnboundMessageId } from '../message-id.js';
@@ -84,10 +84,12 @@ const tenantParams = z.object({ tenant: z.string().min(1).max(200) });
  * gets the From address's domain only when sent (bindMessageIds), so a waiting email showed its
  * placeholder '<id@tocsin>' and then, once sent, another ID. Their domain is the From address their
  * tenant sends with now (the system default's for the mail health notices), as the sender will
- * write it; an email sent or failed shows the ID it was stored with.
+ * write it. So is an email that failed before its message went (a recipient refused, a server never
+ * reached), which kept its placeholder: it read '<id@tocsin>' once failed after the ID it showed
+ * while retrying. An email whose message went, sent or not, shows the ID it was sent with.
  */
 async function withSendingIds<T extends DeliveryLogEntry>(deps: AppDeps, tenantId: string, entries: T[]): Promise<T[]> {
-  const waiting = (entry: T) => UNFINISHED_STATUSES.includes(entry.status) && holdsUnboundMessageId(entry.messageId);
+  const waiting = (entry: T) => entry.status !== 'sent' && holdsUnboundMessageId(entry.messageId);
   if (!entries.some(waiting)) return entries;
   const read = await readSendSettings(deps.storage.db, tenantId);
   const system = read.systemSmtp(deps.secretBox, deps.systemSmtp).smtp.fromAddress;
