@@ -134,3 +134,29 @@ export function applyPatch(layer: PreferenceLayer | undefined, patch: Preference
   }
   return { subscriptions, email };
 }
+
+/** PreferencesShown is a preferences answer's two parts: every subscription and email choice in force. */
+export interface PreferencesShown {
+  readonly subscriptions: Readonly<Record<string, boolean>>;
+  readonly email: EmailChoices;
+}
+
+/**
+ * editsOf is what a GET answer sent back as a PUT changes: the entries and choices whose value
+ * differs from what is in force (`shown`, as a GET answers now), and those it clears (null). Its
+ * other entries only repeat what was read: set, each event the answer lists would be pinned, so
+ * that turning a component off there left every one of its events on.
+ */
+export function editsOf(patch: PreferencePatch, shown: PreferencesShown): PreferencePatch {
+  // A name no layer mentions and outside the catalogue is not listed: it is subscribed, as by default.
+  const inForce = (name: string) => (Object.hasOwn(shown.subscriptions, name) ? shown.subscriptions[name] : true);
+  const changed = (entries: Readonly<Record<string, boolean | null | undefined>>, current: (name: string) => boolean | undefined) => {
+    const edits: Record<string, boolean | null> = {};
+    for (const [name, value] of Object.entries(entries)) if (value !== undefined && value !== current(name)) edits[name] = value;
+    return edits;
+  };
+  return {
+    subscriptions: patch.subscriptions && changed(patch.subscriptions, inForce),
+    email: patch.email && changed(patch.email, (choice) => shown.email[choice as EmailChoice]),
+  };
+}

@@ -95,6 +95,41 @@ describeEachDialect('alert preferences API', (dialect) => {
     expect(cleared.json()).toMatchObject({ email: { tenMinuteSummary: true, dailyReport: true, fatalImmediately: false }, own: { email: {} } });
   });
 
+  it('takes back what its GET answered with switches changed, setting only what changed, its own part not read', async () => {
+    // The answer's `own` (what the user set itself) made the PUT of that very answer a 400 "own: is not a known field".
+    const someone = await t.tenantWithUser('prefs', ['Alerts Viewer']);
+    const group = (await t.call('POST', `${base}/groups`, { name: 'Round trip', members: [someone.userId] })).json();
+    await t.call('PUT', `${base}/groups/${group.id}/alert-preferences`, { subscriptions: { Queues: false } });
+    const read = async () => (await t.call('GET', `${base}/me/alert-preferences`, undefined, someone.token)).json();
+    const sendBack = async (changed: (answer: any) => void) => {
+      const answer = await read();
+      changed(answer);
+      const res = await t.call('PUT', `${base}/me/alert-preferences`, answer, someone.token);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json();
+    };
+    const before = await read();
+    const daily = await sendBack((answer) => {
+      answer.email.dailyReport = false;
+    });
+    expect(daily).toMatchObject({ subscriptions: before.subscriptions, email: { ...before.email, dailyReport: false } });
+    // Only the switch changed is the user's own: the group's Queues rule still decides for it.
+    expect(daily.own).toEqual({ subscriptions: {}, email: { dailyReport: false } });
+    // A component turned off in the answer turns its events off too: they were sent back as read, not pinned on.
+    const robots = await sendBack((answer) => {
+      answer.subscriptions.Robots = false;
+    });
+    expect(robots.subscriptions).toMatchObject({ Robots: false, 'Robot.StatusChanged.Offline': false, Jobs: true });
+    expect(robots.own.subscriptions).toEqual({ Robots: false });
+    // `own` says what the user set, not what a body claims it set; anything but an object there is a 400 naming it.
+    const claimed = await t.call('PUT', `${base}/me/alert-preferences`, { own: { subscriptions: {}, email: { fatalImmediately: true } } }, someone.token);
+    expect(claimed.statusCode, claimed.body).toBe(200);
+    expect(claimed.json().email.fatalImmediately).toBe(false);
+    expect((await t.call('PUT', `${base}/me/alert-preferences`, { own: 'all' }, someone.token)).json().errors).toEqual([
+      { path: 'own', message: expect.any(String) },
+    ]);
+  });
+
   it('says what a subscription name must be when one is not a name, naming it', async () => {
     const res = await t.call('PUT', `${base}/me/alert-preferences`, { subscriptions: { 'Queue SLA': false } }, viewer.token);
     expect(res.statusCode).toBe(400);

@@ -11,7 +11,7 @@ import { fieldError, notFound } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
-import { type PreferenceLayer, type PreferencePatch, type Preferences, applyPatch, effectiveEmail, effectiveSubscriptions } from './model.js';
+import { type PreferenceLayer, type PreferencePatch, type Preferences, applyPatch, editsOf, effectiveEmail, effectiveSubscriptions } from './model.js';
 import { type PreferenceTable, loadLayers, saveLayer, userPreferences } from './store.js';
 
 const MAX_SUBSCRIPTION_ENTRIES = 500;
@@ -34,7 +34,12 @@ const emailChoices = { tenMinuteSummary: z.boolean(), dailyReport: z.boolean(), 
 // Checked before the schema reads each name (a catalogue lookup apiece): 300,000 names held the event loop for half a minute.
 const boundSubscriptions = boundEntries({ subscriptions: MAX_SUBSCRIPTION_ENTRIES });
 
-/** preferencesInput is the body of a preferences PUT: left out keeps, null clears (inherits again). */
+/**
+ * preferencesInput is the body of a preferences PUT: left out keeps, null clears (inherits again).
+ * A body with the `own` that GET answers with is that answer sent back, one switch changed: only
+ * what differs from what is in force is set (editsOf), and `own` itself is not read (it says what
+ * was set, which the PUT decides).
+ */
 const preferencesInput = z
   .object({
     subscriptions: z
@@ -50,9 +55,14 @@ const preferencesInput = z
       .partial()
       .strict()
       .nullable(),
+    own: z.looseObject({}),
   })
   .partial()
-  .strict();
+  .strict()
+  .transform(({ own, ...patch }) => ({ ...patch, asRead: own !== undefined }));
+
+/** PreferencesBody is a PUT body read: the patch, and whether it is a GET answer sent back. */
+type PreferencesBody = PreferencePatch & { readonly asRead: boolean };
 
 /** preferencesView is API.md's shape, plus `own`: what this user or group set explicitly. */
 const preferencesView = z.object({
@@ -84,7 +94,9 @@ const USER_DESCRIPTION =
   'else the union of the default rules of the groups it belongs to (subscribed when any group subscribes), ' +
   "else subscribed; an event entry overrides its component's. `email` resolves the same way (defaults: both " +
   'reports on, Fatal-immediately off). `own` is what the user set itself. In a PUT, left out keeps and null ' +
-  'clears an entry (it inherits again); `subscriptions: null` and `email: null` clear them all. At most ' +
+  'clears an entry (it inherits again); `subscriptions: null` and `email: null` clear them all. A body with ' +
+  '`own` is the answer of a GET sent back, some switches changed: only what differs from what is in force is ' +
+  'set (a component turned off there turns its events off with it), and `own` itself is not read. At most ' +
   `${MAX_SUBSCRIPTION_ENTRIES} subscription entries are kept: a PUT that would store more is a 400 naming subscriptions.`;
 
 const GROUP_DESCRIPTION =
@@ -97,14 +109,22 @@ function callerId(request: FastifyRequest): string {
   return p.userId;
 }
 
-async function putLayer(db: Db, table: PreferenceTable, tenantId: string, ownerId: string, patch: PreferencePatch, clock: Clock) {
+async function putLayer(
+  db: Db,
+  table: PreferenceTable,
+  tenantId: string,
+  ownerId: string,
+  body: PreferencesBody,
+  clock: Clock,
+  inForce: (tx: Db) => Promise<Preferences>,
+) {
   // A PUT merges into what is stored, so two at once (two toggles of the console, or a toggle and an
   // unsubscribe link: reports/unsubscribe/apply.ts) each read and write under the owner's lock: the
   // second reads what the first wrote, rather than putting back what the first changed.
   await db.transaction().execute(async (tx) => {
     await lockTransactionOn(tx, `preferences:${ownerId}`);
     const current = (await loadLayers(tx, table, [ownerId])).get(ownerId);
-    const next = applyPatch(current, patch);
+    const next = applyPatch(current, body.asRead ? editsOf(body, view(await inForce(tx))) : body);
     // The bound holds for what is stored, not only for one body: PUTs of 450 new names each grew a
     // layer without end, and every email decided for its owner reads it all again. A PUT that adds
     // nothing still passes, so a layer stored over the bound before can be changed and trimmed.
@@ -138,7 +158,7 @@ export const preferenceRoutes: RouteModule = (app, { storage, clock }) => {
     async (request) => {
       const tenant = tenantOf(request);
       await requireUser(db, tenant.id, request.params.userId);
-      await putLayer(db, 'user_alert_preferences', tenant.id, request.params.userId, request.body, clock);
+      await putLayer(db, 'user_alert_preferences', tenant.id, request.params.userId, request.body, clock, (tx) => userPreferences(tx, request.params.userId));
       return view(await userPreferences(db, request.params.userId));
     },
   );
@@ -146,7 +166,7 @@ export const preferenceRoutes: RouteModule = (app, { storage, clock }) => {
   app.get(`${base}/me/alert-preferences`, { schema: meSchema }, async (request) => view(await userPreferences(db, callerId(request))));
   app.put(`${base}/me/alert-preferences`, { preValidation: boundSubscriptions, schema: { ...meSchema, body: preferencesInput } }, async (request) => {
     const userId = callerId(request);
-    await putLayer(db, 'user_alert_preferences', tenantOf(request).id, userId, request.body, clock);
+    await putLayer(db, 'user_alert_preferences', tenantOf(request).id, userId, request.body, clock, (tx) => userPreferences(tx, userId));
     return view(await userPreferences(db, userId));
   });
 
@@ -161,7 +181,9 @@ export const preferenceRoutes: RouteModule = (app, { storage, clock }) => {
     async (request) => {
       const tenant = tenantOf(request);
       await requireGroup(db, tenant.id, request.params.groupId);
-      await putLayer(db, 'group_alert_preferences', tenant.id, request.params.groupId, request.body, clock);
+      await putLayer(db, 'group_alert_preferences', tenant.id, request.params.groupId, request.body, clock, (tx) =>
+        groupPreferences(tx, request.params.groupId),
+      );
       return view(await groupPreferences(db, request.params.groupId));
     },
   );
