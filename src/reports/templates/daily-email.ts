@@ -118,12 +118,18 @@ function dailySubject(allQuiet: boolean, total: number, fatal: number, tenant: s
 
 /**
  * reportDay is the day a daily report is of, as its subject names it in the recipient's zone: the
- * last day it covers (the day of its report time; the day before for a report at midnight), or
- * from its first to its last day for a catch-up of missed days.
+ * last day it covers (the day of its report time; the day before for a report at midnight), or for
+ * a catch-up of missed days, from the day of the first report it stands for to the last, so that
+ * the subjects of consecutive reports follow one another in an inbox, none naming a day twice.
  */
-function reportDay(period: { start: number; end: number }, days: number, fmt: LocaleFormat): string {
-  const last = fmt.date(period.end - 1);
-  return days > 1 ? `${fmt.date(period.start)} – ${last}` : last;
+function reportDay(period: { start: number; end: number }, days: number, fmt: LocaleFormat, tenantZone: string): string {
+  const dayOf = (end: number) => fmt.date(end - 1);
+  if (days <= 1) return dayOf(period.end);
+  // The first report it stands for ends a day of the tenant's calendar after the period starts (23 or 25 hours across a change).
+  const firstEnd = DateTime.fromMillis(period.start, { zone: firstKnownZone(tenantZone) })
+    .plus({ days: 1 })
+    .toMillis();
+  return `${dayOf(firstEnd)} – ${dayOf(period.end)}`;
 }
 
 /**
@@ -235,7 +241,7 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
         subjectTenant(tenant.displayName),
         t,
         fmt,
-        reportDay(period, days, fmt),
+        reportDay(period, days, fmt, tenant.timeZone),
       ),
       preheader: intro,
       accent: allQuiet ? SEVERITY_COLOURS.Success : (rows[0]?.colour ?? SEVERITY_COLOURS.Info),

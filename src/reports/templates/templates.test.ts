@@ -549,10 +549,26 @@ describe('the daily report', () => {
     expect(on(Date.UTC(2026, 10, 27, 9), false)).toMatch(/^Acme Finance: daily alerts summary, \d+ alerts.* \(Nov 27, 2026\)$/);
     // A report at midnight covers the day before it, and says so.
     expect(on(Date.UTC(2026, 10, 26, 23), true)).toBe('Acme Finance: daily alerts summary, all quiet (Nov 26, 2026)');
-    // A catch-up of missed days names its first and last.
+    // A catch-up of missed days names the first and last day of the reports it stands for.
     const view = sampleDaily(context('en'), true);
     const missed = renderDailyEmail({ ...view, period: { start: Date.UTC(2026, 10, 24, 9), end: Date.UTC(2026, 10, 27, 9) } });
-    expect(missed.subject).toBe('Acme Finance: daily alerts summary, all quiet (Nov 24, 2026 – Nov 27, 2026)');
+    expect(missed.subject).toBe('Acme Finance: daily alerts summary, all quiet (Nov 25, 2026 – Nov 27, 2026)');
+  });
+
+  it('names in a catch-up the days of the reports it stands for, following the last one sent without taking its day again', () => {
+    // The report of 24 November (10:00 in Paris) was "(Nov 24, 2026)"; the one covering the 25th to the 27th,
+    // "3 days", read "(Nov 24, 2026 – Nov 27, 2026)": four days, the 24th twice in the inbox.
+    const subject = (start: number, end: number, timeZone = 'Europe/Paris') => {
+      const view = sampleDaily(context('en', timeZone), true);
+      return renderDailyEmail({ ...view, tenant: { ...view.tenant, timeZone }, period: { start, end } }).subject.replace(/^.*\(/, '(');
+    };
+    expect(subject(Date.UTC(2026, 10, 24, 9), Date.UTC(2026, 10, 27, 9))).toBe('(Nov 25, 2026 – Nov 27, 2026)');
+    // Reports at midnight are of the day before: from midnight on the 24th to midnight on the 27th, the 24th to the 26th.
+    expect(subject(Date.UTC(2026, 10, 23, 23), Date.UTC(2026, 10, 26, 23))).toBe('(Nov 24, 2026 – Nov 26, 2026)');
+    // Across the autumn change (25 October 2026 in Paris, a day of 25 hours), at midnight: the 24th to the 26th.
+    expect(subject(Date.UTC(2026, 9, 23, 22), Date.UTC(2026, 9, 26, 23))).toBe('(Oct 24, 2026 – Oct 26, 2026)');
+    // Two days at 10:00 across the spring change (29 March 2026, 23 hours): the 29th and the 30th.
+    expect(subject(Date.UTC(2026, 2, 28, 9), Date.UTC(2026, 2, 30, 8))).toBe('(Mar 29, 2026 – Mar 30, 2026)');
   });
 
   it('says the period across a daylight-saving change with each time in its own offset, not one offset for the day', () => {
