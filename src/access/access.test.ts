@@ -265,6 +265,17 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('PATCH', `/api/v1/tenants/renamed/users/${id}`, { timeZone: 'europe/kyiv' })).json().timeZone).toBe('Europe/Kyiv');
   });
 
+  it('keeps CET, EET, MET and WET upper-case as IANA writes them, in any case, not Cet', async () => {
+    // Node's ICU resolves these to a city (CET is Europe/Brussels) and lists them nowhere else, so
+    // they fell to the word-by-word capitals of a name newer than the runtime: emails said "Times are shown in Cet".
+    await t.call('POST', '/api/v1/tenants', { name: 'legacy-zones', timeZone: 'CET' });
+    expect((await t.call('GET', '/api/v1/tenants/legacy-zones')).json().timeZone).toBe('CET');
+    expect((await t.call('PATCH', '/api/v1/tenants/legacy-zones', { timeZone: 'eet' })).json().timeZone).toBe('EET');
+    const { id } = (await t.call('POST', '/api/v1/tenants/legacy-zones/users', { email: 'wet@example.com', name: 'Wet', timeZone: 'wet' })).json();
+    expect((await t.call('GET', `/api/v1/tenants/legacy-zones/users/${id}`)).json().timeZone).toBe('WET');
+    expect((await t.call('PATCH', `/api/v1/tenants/legacy-zones/users/${id}`, { timeZone: 'Met' })).json().timeZone).toBe('MET');
+  });
+
   it('reads a language tag as BCP 47 does, in any case and by its language: FR, fr-FR and es-MX are fr, fr and es', async () => {
     // A .NET or browser client sends its culture's name (fr-FR, es-MX), as a time zone in any case is taken above.
     const created = await t.call('POST', '/api/v1/tenants', { name: 'tags', language: 'FR' });

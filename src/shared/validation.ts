@@ -96,12 +96,19 @@ export function firstKnownZone(...zones: readonly (string | null | undefined)[])
 }
 
 /**
+ * UPPER_CASE_ZONES are IANA's names of one upper-case word that a runtime may resolve to a city
+ * and list nowhere (Node 20's ICU reads CET as Europe/Brussels), so that they are not capitalised
+ * word by word as a name newer than the runtime would be (Cet).
+ */
+const UPPER_CASE_ZONES = 'CET EET MET WET EST HST MST CST6CDT EST5EDT MST7MDT PST8PDT GMT UTC UCT GB NZ PRC ROC ROK'.split(' ');
+
+/**
  * ZONE_SPELLINGS are the names of time zones as IANA writes them, by their lower-case form: the
  * runtime's own and every alias CLDR knows, since the runtime names some zones by a former name
  * (Node's ICU says Asia/Katmandu for Asia/Kathmandu, Asia/Calcutta for Asia/Kolkata).
  */
 const ZONE_SPELLINGS = new Map(
-  [...IANA_ALIAS_MAP.flatMap((zone) => zone.alias), ...Intl.supportedValuesOf('timeZone')].map((name) => [name.toLowerCase(), name]),
+  [...IANA_ALIAS_MAP.flatMap((zone) => zone.alias), ...Intl.supportedValuesOf('timeZone'), ...UPPER_CASE_ZONES].map((name) => [name.toLowerCase(), name]),
 );
 
 /**
