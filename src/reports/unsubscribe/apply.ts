@@ -55,6 +55,17 @@ export async function optedOut(db: Db, tenantId: string, address: string, kind: 
 }
 
 /**
+ * unsubscribed tells whether what a link turns off is off already: a user's choice in its own
+ * preferences (as applySubscription sets it), else the opt-out recorded against the address.
+ */
+export async function unsubscribed(db: Db, target: UnsubscribeTarget): Promise<boolean> {
+  const { tenantId, recipient, kind } = target;
+  const choice = EMAIL_CHOICE_OF[kind];
+  if (recipient.type === 'group' || !choice) return optedOut(db, tenantId, recipient.address, kind);
+  return (await loadLayers(db, 'user_alert_preferences', [recipient.id])).get(recipient.id)?.email[choice] === false;
+}
+
+/**
  * applySubscription turns one kind of email off (`subscribed` false) or back on for one recipient
  * and says whether the recipient still exists. A user's choice of an alert email goes into its own
  * preferences (where it can also be changed); a group mailbox's, and an administrator's of the

@@ -6,7 +6,7 @@ import { answerLinkPage } from '../../http/link-pages.js';
 import { notFound } from '../../http/problem.js';
 import type { Db } from '../../storage/database.js';
 import { languageOf } from '../../recipients/eligibility.js';
-import { applySubscription, recipientExists } from './apply.js';
+import { applySubscription, recipientExists, unsubscribed } from './apply.js';
 import { UnsubscribeLinks } from './links.js';
 import { invalidLinkPage, unsubscribePage } from './page.js';
 import type { UnsubscribeTarget } from './token.js';
@@ -26,7 +26,7 @@ const params = z.object({ token: z.string().max(1_000) });
 
 /**
  * unsubscribeRoutes are API.md's one-click unsubscribe endpoints (no login): GET shows a page with
- * a button and changes nothing (mail scanners follow links); POST, from the button or from the
+ * a button (or, for a link taken before, that it is done, with the button that undoes it) and changes nothing (mail scanners follow links); POST, from the button or from the
  * mail client (RFC 8058 `List-Unsubscribe=One-Click`), turns that email off for that recipient.
  */
 export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) => {
@@ -51,7 +51,9 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
         const found = await target(request.params.token);
         // The button would only lead to a 404: a removed user's or group's link is gone already.
         if (!(await recipientExists(storage.db, found))) throw notFound('Unsubscribe link');
-        return unsubscribePage(found, await pageLanguage(storage.db, found), 'ask', request.params.token);
+        // A link taken before shows it done, with the button that undoes it, not the question again.
+        const state = (await unsubscribed(storage.db, found)) ? 'unsubscribed' : 'ask';
+        return unsubscribePage(found, await pageLanguage(storage.db, found), state, request.params.token);
       }),
   );
 

@@ -314,6 +314,30 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect((await t.tocsin.app.inject({ method: 'POST', url: `${tampered}/resubscribe` })).statusCode).toBe(404);
   });
 
+  it('shows a link taken before as done, with the button that subscribes again, for a user, a group mailbox and the mail-health notices', async () => {
+    // Its page offered to unsubscribe once more, as if the first click had done nothing.
+    const someone = await t.tenantWithUser('unsub', ['Alerts Viewer']);
+    const group = (await t.call('POST', '/api/v1/tenants/unsub/groups', { name: 'Day shift', email: 'day@example.com', roles: ['Alerts Viewer'] })).json();
+    const user = { type: 'user' as const, id: someone.userId, address: someone.email };
+    const targets: UnsubscribeTarget[] = [
+      { tenantId, kind: 'summary', recipient: user },
+      { tenantId, kind: 'daily', recipient: { type: 'group', id: group.id, address: 'day@example.com' } },
+      { tenantId, kind: 'mail-health', recipient: user },
+    ];
+    for (const target of targets) {
+      const path = pathOf(await links.url(target));
+      const token = path.split('/').pop()!;
+      const before = await t.tocsin.app.inject({ method: 'GET', url: path });
+      expect(before.body, target.kind).toContain('<input type="hidden" name="List-Unsubscribe" value="One-Click">');
+      expect((await oneClick(path)).statusCode).toBe(200);
+      const after = await t.tocsin.app.inject({ method: 'GET', url: path });
+      expect(after.statusCode).toBe(200);
+      expect(after.body, target.kind).toContain(`<form method="post" action="${token}/resubscribe"><button type="submit">Subscribe again</button>`);
+      expect(after.body, target.kind).toContain('will no longer receive');
+      expect(after.body, target.kind).not.toContain('One-Click');
+    }
+  });
+
   it('puts no address or id in the URL', async () => {
     const url = await links.url({ tenantId, kind: 'summary', recipient: { type: 'user', id: user.userId, address: user.email } });
     for (const shown of [url, decodeURIComponent(url), Buffer.from(pathOf(url).split('/').pop()!, 'base64url').toString('latin1')]) {
