@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type FieldError, conflict, fieldErrors, notFound } from '../http/problem.js';
+import { GROUP_EMAIL_KINDS, type GroupEmailKind, groupOptOuts, setGroupOptOuts } from '../reports/unsubscribe/apply.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { displayText, emailAddress, instantText, language } from '../shared/validation.js';
@@ -20,8 +21,17 @@ const groupFields = {
 /** groupInput is the body of POST /groups. */
 export const groupInput = z.object(groupFields).partial().required({ name: true }).strict();
 
-/** groupPatch is the body of PATCH /groups/{groupId}: left out keeps, null clears (no members, no roles, not expanded). */
-export const groupPatch = z.object(groupFields).partial().strict();
+/**
+ * groupPatch is the body of PATCH /groups/{groupId}: left out keeps, null clears (no members, no
+ * roles, not expanded, no opt-out). `unsubscribed` sets what its mailbox opted out of (see groupView).
+ */
+export const groupPatch = z
+  .object({
+    ...groupFields,
+    unsubscribed: z.array(z.enum(GROUP_EMAIL_KINDS)).max(10).nullable(),
+  })
+  .partial()
+  .strict();
 
 /** groupView is a group as the API shows it. */
 export const groupView = z.object({
@@ -32,6 +42,8 @@ export const groupView = z.object({
   members: z.array(z.string()),
   roles: z.array(z.string()),
   expandMembers: z.boolean(),
+  /** The emails its address opted out of through their one-click links, which stop until turned back on. */
+  unsubscribed: z.array(z.enum(GROUP_EMAIL_KINDS)),
   createdAt: instantText,
 });
 
@@ -62,6 +74,13 @@ async function memberErrors(db: Db, tenantId: string, members: readonly string[]
     ).map((r) => r.id),
   );
   return members.flatMap((id, index) => (found.has(id) ? [] : [{ path: `members.${index}`, message: `no user ${id} in this tenant` }]));
+}
+
+/** setUnsubscribed records a group's opt-outs against its address (as saved in the same transaction), which one without an address cannot have. */
+async function setUnsubscribed(tx: Db, tenantId: string, groupId: string, kinds: readonly GroupEmailKind[], clock: Clock) {
+  const email = (await tx.selectFrom('groups').select('email').where('tenant_id', '=', tenantId).where('id', '=', groupId).executeTakeFirst())?.email;
+  if (email) await setGroupOptOuts(tx, tenantId, email, kinds, clock);
+  else if (kinds.length > 0) throw fieldErrors([{ path: 'unsubscribed', message: 'a group without an email address receives no email to opt out of' }]);
 }
 
 /** saveGroup creates (no id) or patches a group, replacing members and roles when given. */
@@ -119,6 +138,7 @@ export async function saveGroup(db: Db, tenantId: string, groupId: string | unde
           .execute();
       }
     }
+    if (input.unsubscribed !== undefined) await setUnsubscribed(tx, tenantId, id, input.unsubscribed ?? [], clock);
   });
   return id;
 }
@@ -138,6 +158,11 @@ export async function listGroups(db: Db, tenantId: string, groupId?: string): Pr
     .select(['group_roles.group_id', 'roles.name'])
     .where('group_roles.group_id', 'in', ids)
     .execute();
+  const optOuts = await groupOptOuts(
+    db,
+    tenantId,
+    rows.flatMap((r) => (r.email ? [r.email] : [])),
+  );
   return rows.map((r) => ({
     id: r.id,
     name: r.name,
@@ -149,6 +174,7 @@ export async function listGroups(db: Db, tenantId: string, groupId?: string): Pr
       .map((x) => x.name)
       .sort(byCodePoint),
     expandMembers: r.expand_members === 1,
+    unsubscribed: (r.email && optOuts.get(r.email.toLowerCase())) || [],
     createdAt: new Date(r.created_at).toISOString(),
   }));
 }

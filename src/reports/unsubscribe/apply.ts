@@ -39,6 +39,56 @@ export async function recipientExists(db: Db, target: UnsubscribeTarget): Promis
   return row?.email != null && emailKey(row.email) === emailKey(recipient.address);
 }
 
+/** GROUP_EMAIL_KINDS are the emails a group mailbox receives, each of which its one-click links can turn off. */
+export const GROUP_EMAIL_KINDS = ['summary', 'daily', 'immediate'] as const;
+
+/** GroupEmailKind is one of GROUP_EMAIL_KINDS. */
+export type GroupEmailKind = (typeof GROUP_EMAIL_KINDS)[number];
+
+// An opt-out is recorded against the address as its mailbox reads it, whatever its case.
+const addressKey = (address: string) => address.toLowerCase();
+
+/**
+ * groupOptOuts reads which of GROUP_EMAIL_KINDS each of a tenant's addresses opted out of, by its
+ * address in lower case (none listed: none), so that an administrator sees a mailbox whose mail
+ * stopped because anyone reading it pressed Unsubscribe.
+ */
+export async function groupOptOuts(db: Db, tenantId: string, addresses: readonly string[]): Promise<Map<string, GroupEmailKind[]>> {
+  const found = new Map<string, GroupEmailKind[]>();
+  if (addresses.length === 0) return found;
+  const rows = await db
+    .selectFrom('email_unsubscribes')
+    .select(['address_key', 'kind'])
+    .where('tenant_id', '=', tenantId)
+    .where('address_key', 'in', [...new Set(addresses.map(addressKey))])
+    .where('kind', 'in', [...GROUP_EMAIL_KINDS])
+    .execute();
+  for (const kind of GROUP_EMAIL_KINDS) {
+    for (const row of rows) if (row.kind === kind) found.set(row.address_key, [...(found.get(row.address_key) ?? []), kind]);
+  }
+  return found;
+}
+
+/**
+ * setGroupOptOuts makes `kinds` the ones of GROUP_EMAIL_KINDS an address is opted out of, as an
+ * administrator sets them on its group: those left out are turned back on, as the confirmation
+ * page's button does; the mail-health notices' opt-out, no group's to set, is left as it is.
+ */
+export async function setGroupOptOuts(db: Db, tenantId: string, address: string, kinds: readonly GroupEmailKind[], clock: Clock): Promise<void> {
+  const address_key = addressKey(address);
+  const back = GROUP_EMAIL_KINDS.filter((kind) => !kinds.includes(kind));
+  if (back.length > 0) {
+    await db.deleteFrom('email_unsubscribes').where('tenant_id', '=', tenantId).where('address_key', '=', address_key).where('kind', 'in', back).execute();
+  }
+  if (kinds.length > 0) {
+    await db
+      .insertInto('email_unsubscribes')
+      .values([...new Set(kinds)].map((kind) => ({ tenant_id: tenantId, address_key, kind, created_at: clock.now() })))
+      .onConflict((oc) => oc.columns(['tenant_id', 'address_key', 'kind']).doNothing())
+      .execute();
+  }
+}
+
 /**
  * optedOut tells whether an address took the one-click unsubscribe of a kind of email (a group
  * mailbox's, or the mail-health notices'), as recorded by applySubscription.
@@ -48,7 +98,7 @@ export async function optedOut(db: Db, tenantId: string, address: string, kind: 
     .selectFrom('email_unsubscribes')
     .select('kind')
     .where('tenant_id', '=', tenantId)
-    .where('address_key', '=', address.toLowerCase())
+    .where('address_key', '=', addressKey(address))
     .where('kind', '=', kind)
     .executeTakeFirst();
   return found !== undefined;
@@ -77,7 +127,7 @@ export async function applySubscription(db: Db, target: UnsubscribeTarget, clock
   const choice = EMAIL_CHOICE_OF[kind];
   if (!(await recipientExists(db, target))) return false;
   if (recipient.type === 'group' || !choice) {
-    const address_key = recipient.address.toLowerCase();
+    const address_key = addressKey(recipient.address);
     if (subscribed) {
       await db.deleteFrom('email_unsubscribes').where('tenant_id', '=', tenantId).where('address_key', '=', address_key).where('kind', '=', kind).execute();
     } else {
