@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } fr
 import { freePort } from '../../test/support/ports.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type ConsoleServer, haveChromium, launchChromium, startConsoleServer } from '../../test/support/browser.js';
+import { UnsubscribeLinks } from '../reports/unsubscribe/links.js';
 
 const HAVE_CHROMIUM = haveChromium();
 // `npm run screenshots` refreshes the README's pictures; otherwise they go to a temporary folder.
@@ -239,6 +240,40 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     expect(await page.locator('#pref-dailyReport').isDisabled()).toBe(true);
     expect(await page.getByRole('button', { name: 'Save', exact: true }).count()).toBe(0);
     expect(refused).toEqual([]);
+    await context.close();
+  });
+
+  it("shows a group mailbox that unsubscribed through its one-click link, in the user's language, and turns it back on", async () => {
+    const tenantId = (await call('GET', '/api/v1/tenants/acme')).id;
+    const links = new UnsubscribeLinks(server.tocsin.deps.storage.db, base, server.tocsin.deps.clock);
+    const optOut = async (group: { id: string; email: string }, kind: 'summary' | 'daily') => {
+      const url = await links.url({ tenantId, kind, recipient: { type: 'group', id: group.id, address: group.email } });
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+      expect(res.status).toBe(200);
+    };
+    const desk = await call('POST', '/api/v1/tenants/acme/groups', { name: 'Pager desk', email: 'desk@acme.example', roles: ['Alerts Viewer'] });
+    const support = await call('POST', '/api/v1/tenants/acme/groups', { name: 'Support desk', email: 'support@acme.example', roles: ['Alerts Viewer'] });
+    await optOut(desk, 'daily');
+    await optOut(support, 'summary');
+    await optOut(support, 'daily');
+    const { context, page } = await open();
+    await signIn(page, 'marie@acme.example', '#/access/groups');
+    const deskRow = page.locator('main tbody tr', { hasText: 'Pager desk' });
+    await expect.poll(() => deskRow.textContent()).toContain('Désabonnée\u202f: Rapport quotidien');
+    // From the list: one button turns every email of the mailbox back on.
+    await deskRow.getByRole('button', { name: 'Réabonner' }).click();
+    await expect.poll(async () => (await call('GET', `/api/v1/tenants/acme/groups/${desk.id}`)).unsubscribed).toEqual([]);
+    await expect.poll(() => deskRow.textContent()).not.toContain('Désabonnée');
+    // From the dialog: a checkbox per email it unsubscribed from, unchecked to turn that one back on.
+    await page.locator('main tbody tr', { hasText: 'Support desk' }).getByRole('button', { name: 'Modifier' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.getByLabel('Résumé de dix minutes').isChecked()).toBe(true);
+    await dialog.getByLabel('Rapport quotidien').uncheck();
+    await dialog.getByRole('button', { name: 'Enregistrer', exact: true }).click();
+    await expect.poll(async () => (await call('GET', `/api/v1/tenants/acme/groups/${support.id}`)).unsubscribed).toEqual(['summary']);
+    await expect.poll(() => page.locator('main tbody tr', { hasText: 'Support desk' }).textContent()).toContain('Désabonnée\u202f: Résumé de dix minutes');
+    // A mailbox subscribed to everything shows nothing of it.
+    expect(await deskRow.getByRole('button', { name: 'Réabonner' }).count()).toBe(0);
     await context.close();
   });
 

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { PERMISSIONS } from 'tocsin/permissions';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
-import { t } from '../lib/i18n.js';
+import { currentLanguage, t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
@@ -40,11 +40,12 @@ function RoleNames({ roles }) {
   return roles.map((role, i) => html`${i ? ', ' : ''}<span title=${roleName(role) === role ? undefined : role}>${roleName(role)}</span>`);
 }
 
-/** CheckList is a labelled group of checkboxes choosing some of `options` ([value, text] pairs). */
-function CheckList({ id, legend, options, value, onChange, error }) {
+/** CheckList is a labelled group of checkboxes choosing some of `options` ([value, text] pairs), with an optional hint under its legend. */
+function CheckList({ id, legend, hint = '', options, value, onChange, error }) {
   const chosen = new Set(value);
   return html`<fieldset class=${`checklist${error ? ' invalid' : ''}`}>
     <legend>${legend}</legend>
+    ${hint ? html`<small class="hint">${hint}</small>` : null}
     ${options.length === 0 ? html`<p class="muted">—</p>` : null}
     ${options.map(
       ([optionValue, text]) => html`<${Toggle} id=${`${id}-${optionValue}`} label=${text} checked=${chosen.has(optionValue)}
@@ -170,6 +171,12 @@ function TokenDialog({ session, user, onClose }) {
   <//>`;
 }
 
+/**
+ * kindNames lists kinds of email (a group mailbox's opt-outs) by their names in the user's language.
+ * @param {string[]} kinds
+ */
+const kindNames = (kinds) => new Intl.ListFormat(currentLanguage(), { type: 'conjunction' }).format(kinds.map((kind) => t(`kind.${kind}`)));
+
 function GroupDialog({ session, group, users, roles, onClose, onSaved }) {
   const [form, setForm] = useState({
     name: group?.name ?? '',
@@ -178,12 +185,22 @@ function GroupDialog({ session, group, users, roles, onClose, onSaved }) {
     members: group?.members ?? [],
     roles: group?.roles ?? [],
     expandMembers: group?.expandMembers ?? false,
+    unsubscribed: group?.unsubscribed ?? [],
   });
+  // Only what its mailbox had unsubscribed from when opened, to turn back on: sent only when changed,
+  // so that saving the name does not undo an unsubscribe taken since.
+  const optedOut = group?.unsubscribed ?? [];
   const { errors, message, run } = useSaver(onSaved);
   const set = (name) => (value) => setForm({ ...form, [name]: value });
   const submit = (event) => {
     event.preventDefault();
-    const body = { ...form, email: form.email.trim() || null, language: form.language || null };
+    const { unsubscribed, ...fields } = form;
+    const body = {
+      ...fields,
+      email: form.email.trim() || null,
+      language: form.language || null,
+      ...(unsubscribed.length !== optedOut.length ? { unsubscribed } : {}),
+    };
     run(() => (group ? api('PATCH', tenantApi(session, `groups/${group.id}`), body) : api('POST', tenantApi(session, 'groups'), body)));
   };
   return html`<${Dialog} title=${group ? t('access.editGroup') : t('access.addGroup')} onClose=${onClose} wide>
@@ -194,6 +211,12 @@ function GroupDialog({ session, group, users, roles, onClose, onSaved }) {
       <${Toggle} id="group-expand" label=${t('access.expandMembers')} hint=${t('access.expandMembersHint')} checked=${form.expandMembers} onChange=${set('expandMembers')} />
       <${CheckList} id="group-members" legend=${t('access.members')} options=${users.map((user) => [user.id, user.email])} value=${form.members} onChange=${set('members')} error=${errors.members} />
       <${CheckList} id="group-roles" legend=${t('access.roles')} options=${roles.map((role) => [role.name, roleName(role.name)])} value=${form.roles} onChange=${set('roles')} error=${errors.roles} />
+      ${
+        optedOut.length > 0
+          ? html`<${CheckList} id="group-unsubscribed" legend=${t('access.unsubscribedLegend')} hint=${t('access.unsubscribedHint')}
+          options=${optedOut.map((kind) => [kind, t(`kind.${kind}`)])} value=${form.unsubscribed} onChange=${set('unsubscribed')} error=${errors.unsubscribed} />`
+          : null
+      }
       <${Banner}>${message}<//>
       <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('save')}</button></div>
     </form>
@@ -260,6 +283,15 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
       setError(err);
     }
   };
+  // A group mailbox that unsubscribed (anyone reading it may have pressed Unsubscribe) gets everything again.
+  const subscribeAgain = async (group) => {
+    try {
+      await api('PATCH', tenantApi(session, `groups/${group.id}`), { unsubscribed: [] });
+      load();
+    } catch (err) {
+      setError(err);
+    }
+  };
   const userEmail = (id) => data.users.find((user) => user.id === id)?.email ?? id;
   // The API lists a user's groups by id; people know them by name.
   const groupName = (id) => data.groups.find((group) => group.id === id)?.name ?? id;
@@ -303,12 +335,15 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
           <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.expandMembers')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
         <tbody>${data.groups.map(
           (group) => html`<tr key=${group.id}>
-          <td>${group.name}</td><td>${group.email ?? ''}</td><td>${group.language ? t(`lang.${group.language}`) : ''}</td>
+          <td>${group.name}</td><td>${group.email ?? ''}${
+            group.unsubscribed?.length ? html`<small class="opted-out">${t('access.unsubscribedFrom', { kinds: kindNames(group.unsubscribed) })}</small>` : null
+          }</td><td>${group.language ? t(`lang.${group.language}`) : ''}</td>
           <td>${group.members.map(userEmail).join(', ')}</td><td><${RoleNames} roles=${group.roles} /></td><td>${group.expandMembers ? t('yes') : t('no')}</td>
           <td class="row-actions"><a class="link" href=${href(`/preferences/group/${group.id}`)}>${t('access.groupRules')}</a>
             ${
               edit
-                ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>
+                ? html`${group.unsubscribed?.length ? html`<button type="button" class="link" onClick=${() => subscribeAgain(group)}>${t('access.subscribeAgain')}</button>` : null}
+            <button type="button" class="link" onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>
             <button type="button" class="link danger" onClick=${() => remove('groups', group)}>${t('delete')}</button>`
                 : null
             }</td></tr>`,
