@@ -7,8 +7,8 @@ export const ORCHESTRATOR_TENANT_HEADER = 'x-tocsin-tenant';
 /** UIPATH_TENANT_HEADER is Orchestrator's: the host administrator may name the tenant with it when ORCHESTRATOR_TENANT_HEADER is left out. */
 export const UIPATH_TENANT_HEADER = 'x-uipath-tenantname';
 
-/** The paths of the Orchestrator-compatible subset (API.md): `/odata/…`, `/api/Account` and `/api/Account/…`. */
-const ORCHESTRATOR_PATH = /^\/(?:odata\/|api\/account(?:[/?]|$))/i;
+/** The paths of the Orchestrator-compatible subset (API.md): `/odata` (the service document), `/odata/…`, `/api/Account` and `/api/Account/…`. */
+const ORCHESTRATOR_PATH = /^\/(?:odata(?:[/?]|$)|api\/account(?:[/?]|$))/i;
 
 /**
  * OrchestratorPaths lets the Orchestrator-compatible routes match a path in any case, as

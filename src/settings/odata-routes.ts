@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { lowerCaseKeys, orchestratorTenant } from '../access/orchestrator-auth.js';
 import { FilterSyntaxError, parseFilter } from '../alerts/odata/filter.js';
+import { metadataUrl } from '../alerts/odata/metadata.js';
 import { MAX_SKIP, commonListOptions, odataQuery, queryCount } from '../alerts/odata/options.js';
 import { updateTenant } from '../access/tenants.js';
 import type { SmtpStage } from '../delivery/contract.js';
@@ -146,7 +147,7 @@ function settingsRoutesIn(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps,
       // Absolute, as on /odata/Alerts and in Orchestrator's answers; a projection is named in it.
       const entitySet = selected ? `Settings(${selected.join(',')})` : 'Settings';
       return {
-        '@odata.context': `${deps.config.publicUrl}/odata/$metadata#${entitySet}`,
+        '@odata.context': `${metadataUrl(deps.config.publicUrl)}#${entitySet}`,
         ...(q.$count ? { '@odata.count': count } : {}),
         value: shown,
       };
@@ -188,7 +189,7 @@ function settingsRoutesIn(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps,
   const byKey = '/odata/Settings(*';
   app.get<{ Params: { '*': string } }>(byKey, { config: { permission: 'Settings.View' }, schema: { hide: true } }, async (request) => {
     const { setting } = await settingByKey(request);
-    return { '@odata.context': `${deps.config.publicUrl}/odata/$metadata#Edm.String`, value: setting.Value };
+    return { '@odata.context': `${metadataUrl(deps.config.publicUrl)}#Edm.String`, value: setting.Value };
   });
   app.put<{ Params: { '*': string } }>(byKey, { config: { permission: 'Settings.Edit' }, schema: { hide: true } }, async (request) => {
     const { tenant, setting } = await settingByKey(request);

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { lowerCaseKeys, orchestratorTenant, textFields } from '../../access/orchestrator-auth.js';
 import type { RouteModule, TocsinApp } from '../../http/context.js';
@@ -12,6 +12,7 @@ import { SEVERITY_MESSAGE, parseSeverity, SEVERITIES } from '../severity.js';
 import { inCodePointOrder } from '../../storage/text-order.js';
 import { toStoredAlert } from '../store.js';
 import { parseSelect, selectFields, toAlertDto } from './dto.js';
+import { ODATA_METADATA, metadataUrl, serviceDocument } from './metadata.js';
 import { FilterSyntaxError, parseFilter } from './filter.js';
 import { MAX_SKIP, commonListOptions, odataQuery, queryCount } from './options.js';
 import { STATE_ORDER, TEXT_ORDER_COLUMNS, filterCondition, parseOrderBy } from './query.js';
@@ -48,6 +49,15 @@ const listOptions = {
 };
 
 const listQuery = odataQuery(listOptions);
+
+/** serviceDocumentView documents the service document (serviceDocument). */
+const serviceDocumentView = z.object({
+  '@odata.context': z.string(),
+  value: z.array(z.object({ name: z.string(), kind: z.literal('EntitySet'), url: z.string() })),
+});
+
+/** ODATA_VERSION is the header by which OData 4 clients know the version of an answer. */
+const ODATA_VERSION = { 'OData-Version': '4.0' } as const;
 
 const markAsReadBody = z.object({ ids: z.array(z.string().min(1).max(200)).max(MAX_TOP) });
 
@@ -95,7 +105,7 @@ export const odataAlertRoutes: RouteModule = (app, deps) =>
 const alertRoutesIn: RouteModule = (app, deps) => {
   const db = deps.storage.db;
   const ingest = deps.ingest;
-  const context = (what: string) => `${deps.config.publicUrl}/odata/$metadata#${what}`;
+  const context = (what: string) => `${metadataUrl(deps.config.publicUrl)}#${what}`;
   const view = { access: 'authenticated', permission: 'Alerts.View' } as const;
   /** nextLink is the list's URL (`url`, its query as the client wrote it) at the page that starts at `skip`. */
   const nextLink = (url: string, skip: number): string => {
@@ -104,6 +114,30 @@ const alertRoutesIn: RouteModule = (app, deps) => {
     const parts = [...query].map(([key, value]) => `${encodeURIComponent(key).replace(/^%24/, '$')}=${encodeURIComponent(value)}`);
     return `${deps.config.publicUrl}/odata/Alerts?${parts.join('&')}`;
   };
+
+  // Public, as Orchestrator's: the same for every tenant, no tenant's data, and read by clients before they sign in.
+  app.get(
+    '/odata/$metadata',
+    {
+      config: { access: 'public', database: false },
+      schema: {
+        description:
+          "OData 4 CSDL (EDMX XML) of this subset, which every answer's @odata.context names: the Alerts and Settings entity sets and their bound operations.",
+        response: { 200: { description: 'The CSDL document.', content: { 'application/xml': { schema: z.string() } } } },
+      },
+    },
+    async (_request, reply) => reply.headers(ODATA_VERSION).type('application/xml; charset=utf-8').send(ODATA_METADATA),
+  );
+  const service = async (_request: FastifyRequest, reply: FastifyReply) => reply.headers(ODATA_VERSION).send(serviceDocument(deps.config.publicUrl));
+  app.get(
+    '/odata/',
+    {
+      config: { access: 'public', database: false, answer: serviceDocumentView },
+      schema: { description: 'The OData service document: the entity sets Alerts and Settings. Also at /odata.' },
+    },
+    service,
+  );
+  app.get('/odata', { config: { access: 'public', database: false }, schema: { hide: true } }, service);
 
   app.get(
     '/odata/Alerts',
