@@ -13,7 +13,7 @@ import { trackConnections } from './connections.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { jsonBodyParser, refuseListKeys, refuseNul } from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
-import { OrchestratorPaths, orchestratorError } from './orchestrator-paths.js';
+import { OrchestratorPaths, orchestratorError, sayODataVersion } from './orchestrator-paths.js';
 import { HttpError, type FieldError, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
 
 /** RouteEntry is one row of the route table, which the isolation and fuzz tests walk. */
@@ -177,6 +177,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
   });
+  app.addHook('onSend', sayODataVersion);
   app.addHook('onRequest', requireHost);
   // The tenants of requests raising alerts, kept between them (accessHook).
   const raising = new ReadCache();

@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TocsinApp } from './context.js';
 import { jsonBodyParser } from './input-guard.js';
 
@@ -44,6 +45,17 @@ export class OrchestratorPaths {
     for (const [start, spelt] of this.#prefixes) if (lower.startsWith(start)) return `${spelt}${path.slice(start.length)}`;
     return undefined;
   }
+}
+
+const ODATA_PATH = /^\/odata(?:[/?]|$)/i;
+
+/**
+ * sayODataVersion is an onSend hook: every answer on an `/odata` path (errors too) says
+ * `OData-Version: 4.0`, the version its $metadata declares, which OData clients (Power Query,
+ * Microsoft.OData.Client) read from each answer to know how to read it.
+ */
+export async function sayODataVersion(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (ODATA_PATH.test(request.url)) void reply.header('odata-version', '4.0');
 }
 
 const ACCOUNT_PATH = /^\/api\/account(?:[/?]|$)/i;

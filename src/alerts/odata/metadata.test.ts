@@ -194,6 +194,20 @@ describeEachDialect('OData $metadata and service document', (dialect) => {
     }
   });
 
+  it('says OData-Version 4.0 on every answer of an /odata path, an error included, as the $metadata it names declares', async () => {
+    // Clients that read the version from the answer (Power Query, Microsoft.OData.Client) found it only on $metadata.
+    const answers = [
+      await asTenant('/odata/Alerts'),
+      await asTenant('/odata/Alerts/UiPath.Server.Configuration.OData.GetUnreadCount()'),
+      await asTenant('/odata/Settings'),
+      await asTenant('/odata/Alerts?$top=nope'),
+      await t.call('GET', '/odata/Alerts', undefined, ''),
+    ];
+    expect(answers.map((res) => res.statusCode)).toEqual([200, 200, 200, 400, 401]);
+    expect(answers.map((res) => res.headers['odata-version'])).toEqual(['4.0', '4.0', '4.0', '4.0', '4.0']);
+    expect((await t.call('GET', '/api/v1/tenants/described/alerts')).headers['odata-version']).toBeUndefined();
+  });
+
   it('documents $metadata and the service document in the OpenAPI document, public', async () => {
     const doc = (await t.call('GET', OPENAPI_PATH, undefined, '')).json<Record<string, any>>();
     expect(Object.keys(doc.paths['/odata/$metadata'].get.responses['200'].content)).toEqual(['application/xml']);

@@ -56,9 +56,6 @@ const serviceDocumentView = z.object({
   value: z.array(z.object({ name: z.string(), kind: z.literal('EntitySet'), url: z.string() })),
 });
 
-/** ODATA_VERSION is the header by which OData 4 clients know the version of an answer. */
-const ODATA_VERSION = { 'OData-Version': '4.0' } as const;
-
 const markAsReadBody = z.object({ ids: z.array(z.string().min(1).max(200)).max(MAX_TOP) });
 
 // Required as .NET's [Required] has it: blank (only white space) is missing too.
@@ -126,9 +123,9 @@ const alertRoutesIn: RouteModule = (app, deps) => {
         response: { 200: { description: 'The CSDL document.', content: { 'application/xml': { schema: z.string() } } } },
       },
     },
-    async (_request, reply) => reply.headers(ODATA_VERSION).type('application/xml; charset=utf-8').send(ODATA_METADATA),
+    async (_request, reply) => reply.type('application/xml; charset=utf-8').send(ODATA_METADATA),
   );
-  const service = async (_request: FastifyRequest, reply: FastifyReply) => reply.headers(ODATA_VERSION).send(serviceDocument(deps.config.publicUrl));
+  const service = async (_request: FastifyRequest, reply: FastifyReply) => reply.send(serviceDocument(deps.config.publicUrl));
   app.get(
     '/odata/',
     {
