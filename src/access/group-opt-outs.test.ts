@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { decideReports, sendQueuedReports } from '../../test/support/report-runs.js';
+import { takeOneClick } from '../../test/support/one-click.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { optedOut } from '../reports/unsubscribe/apply.js';
-import { UnsubscribeLinks } from '../reports/unsubscribe/links.js';
 import { FakeClock } from '../shared/clock.js';
 
 describeEachDialect("a group mailbox's one-click opt-outs", (dialect) => {
@@ -36,16 +36,8 @@ describeEachDialect("a group mailbox's one-click opt-outs", (dialect) => {
   });
 
   /** oneClick takes a group's link as Gmail's Unsubscribe button does (RFC 8058). */
-  async function oneClick(groupId: string, address: string, kind: 'summary' | 'daily' | 'immediate') {
-    const url = await new UnsubscribeLinks(t.tocsin.deps.storage.db, PUBLIC, clock).url({ tenantId, kind, recipient: { type: 'group', id: groupId, address } });
-    const res = await t.tocsin.app.inject({
-      method: 'POST',
-      url: new URL(url).pathname,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'List-Unsubscribe=One-Click',
-    });
-    expect(res.statusCode).toBe(200);
-  }
+  const oneClick = (groupId: string, address: string, kind: 'summary' | 'daily' | 'immediate') =>
+    takeOneClick(t, clock, { tenantId, kind, recipient: { type: 'group', id: groupId, address } }, PUBLIC);
 
   it('shows the daily report a group mailbox unsubscribed from, and sends it again once an administrator turns it back on', async () => {
     const group = (await t.call('POST', `${base}/groups`, { name: 'Ops', email: 'Ops@team.example.com', roles: ['Alerts Viewer'] })).json();

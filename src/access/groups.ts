@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type FieldError, conflict, fieldErrors, notFound } from '../http/problem.js';
-import { GROUP_EMAIL_KINDS, type GroupEmailKind, groupOptOuts, setGroupOptOuts } from '../reports/unsubscribe/apply.js';
+import { GROUP_EMAIL_KINDS, type GroupEmailKind, addressOptOuts, setAddressOptOuts } from '../reports/unsubscribe/apply.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { displayText, emailAddress, instantText, language } from '../shared/validation.js';
@@ -79,7 +79,7 @@ async function memberErrors(db: Db, tenantId: string, members: readonly string[]
 /** setUnsubscribed records a group's opt-outs against its address (as saved in the same transaction), which one without an address cannot have. */
 async function setUnsubscribed(tx: Db, tenantId: string, groupId: string, kinds: readonly GroupEmailKind[], clock: Clock) {
   const email = (await tx.selectFrom('groups').select('email').where('tenant_id', '=', tenantId).where('id', '=', groupId).executeTakeFirst())?.email;
-  if (email) await setGroupOptOuts(tx, tenantId, email, kinds, clock);
+  if (email) await setAddressOptOuts(tx, tenantId, email, GROUP_EMAIL_KINDS, kinds, clock);
   else if (kinds.length > 0) throw fieldErrors([{ path: 'unsubscribed', message: 'a group without an email address receives no email to opt out of' }]);
 }
 
@@ -158,10 +158,11 @@ export async function listGroups(db: Db, tenantId: string, groupId?: string): Pr
     .select(['group_roles.group_id', 'roles.name'])
     .where('group_roles.group_id', 'in', ids)
     .execute();
-  const optOuts = await groupOptOuts(
+  const optOuts = await addressOptOuts(
     db,
     tenantId,
-    rows.flatMap((r) => (r.email ? [r.email] : [])),
+    rows.map((r) => r.email),
+    GROUP_EMAIL_KINDS,
   );
   return rows.map((r) => ({
     id: r.id,
@@ -174,7 +175,7 @@ export async function listGroups(db: Db, tenantId: string, groupId?: string): Pr
       .map((x) => x.name)
       .sort(byCodePoint),
     expandMembers: r.expand_members === 1,
-    unsubscribed: (r.email && optOuts.get(r.email.toLowerCase())) || [],
+    unsubscribed: optOuts(r.email),
     createdAt: new Date(r.created_at).toISOString(),
   }));
 }

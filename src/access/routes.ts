@@ -61,10 +61,11 @@ export function selfOrBeforeBody(permission: 'Users.Edit' | 'Users.View') {
 
 /**
  * SELF_EDITABLE are the fields users may change on themselves without Users.Edit: how they are
- * called and in which language and time zone they read the console and their emails. Their
- * address, password, roles and active flag stay with the holders of Users.Edit.
+ * called, in which language and time zone they read the console and their emails, and whether their
+ * own inbox gets the mail-health notices (as their one-click link's page sets it). Their address,
+ * password, roles and active flag stay with the holders of Users.Edit.
  */
-const SELF_EDITABLE = ['name', 'language', 'timeZone'] as const;
+const SELF_EDITABLE = ['name', 'language', 'timeZone', 'unsubscribed'] as const;
 
 /** accessRoutes are the host's tenants and each tenant's users, groups, roles and tokens. */
 export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, config }) => {

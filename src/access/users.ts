@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type HttpError, conflict, notFound } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
+import { USER_OPT_OUT_KINDS, addressOptOuts, setAddressOptOuts } from '../reports/unsubscribe/apply.js';
 import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
 import { displayText, emailAddress, emailKey, instantText, language, timeZone } from '../shared/validation.js';
@@ -28,7 +29,10 @@ export const userInput = z
   })
   .strict();
 
-/** userPatch is the body of PATCH /users/{userId}: left out keeps, null clears (no roles; `active` back to its default, true). */
+/**
+ * userPatch is the body of PATCH /users/{userId}: left out keeps, null clears (no roles; `active`
+ * back to its default, true; no opt-out). `unsubscribed` sets what its address opted out of (see userView).
+ */
 export const userPatch = z
   .object({
     email: emailAddress,
@@ -38,6 +42,7 @@ export const userPatch = z
     password: consolePassword.nullable(),
     roles: z.array(z.string().max(200)).max(50).nullable(),
     active: z.boolean().nullable(),
+    unsubscribed: z.array(z.enum(USER_OPT_OUT_KINDS)).max(10).nullable(),
   })
   .partial()
   .strict();
@@ -53,6 +58,8 @@ export const userView = z.object({
   hasPassword: z.boolean(),
   roles: z.array(z.string()),
   groups: z.array(z.string()),
+  /** The emails no preference holds (the mail-health notices) that its address opted out of through their one-click links, which stop until turned back on. */
+  unsubscribed: z.array(z.enum(USER_OPT_OUT_KINDS)),
   createdAt: instantText,
   updatedAt: instantText,
 });
@@ -102,7 +109,10 @@ export async function createUser(db: Db, tenantId: string, input: z.infer<typeof
   return id;
 }
 
-/** updateUser applies a patch; `roles`, when given, replaces the user's own roles. */
+/**
+ * updateUser applies a patch; `roles`, when given, replaces the user's own roles, and
+ * `unsubscribed` its address's opt-outs, against the address as saved by the same patch.
+ */
 export async function updateUser(db: Db, tenantId: string, userId: string, patch: z.infer<typeof userPatch>, clock: Clock): Promise<void> {
   if (patch.email !== undefined) await assertEmailFree(db, tenantId, patch.email, userId);
   const roleIds = patch.roles === undefined ? undefined : await resolveRoleIds(db, tenantId, patch.roles ?? [], 'roles');
@@ -130,6 +140,10 @@ export async function updateUser(db: Db, tenantId: string, userId: string, patch
           .values(roleIds.map((role_id) => ({ user_id: userId, role_id })))
           .execute();
       }
+    }
+    if (patch.unsubscribed !== undefined) {
+      const { email } = await tx.selectFrom('users').select('email').where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirstOrThrow();
+      await setAddressOptOuts(tx, tenantId, email, USER_OPT_OUT_KINDS, patch.unsubscribed ?? [], clock);
     }
   });
 }
@@ -159,6 +173,12 @@ export async function listUsers(db: Db, tenantId: string, ids?: readonly string[
     .execute();
   const rolesOf = multiMap(roles.map((x) => [x.user_id, x.name]));
   const groupsOf = multiMap(groups.map((x) => [x.user_id, x.group_id]));
+  const optOuts = await addressOptOuts(
+    db,
+    tenantId,
+    rows.map((r) => r.email),
+    USER_OPT_OUT_KINDS,
+  );
   return rows.map((r) => ({
     id: r.id,
     email: r.email,
@@ -169,6 +189,7 @@ export async function listUsers(db: Db, tenantId: string, ids?: readonly string[
     hasPassword: r.password_hash !== null,
     roles: (rolesOf.get(r.id) ?? []).sort(byCodePoint),
     groups: groupsOf.get(r.id) ?? [],
+    unsubscribed: optOuts(r.email),
     createdAt: new Date(r.created_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
   }));

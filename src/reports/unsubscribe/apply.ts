@@ -45,45 +45,71 @@ export const GROUP_EMAIL_KINDS = ['summary', 'daily', 'immediate'] as const;
 /** GroupEmailKind is one of GROUP_EMAIL_KINDS. */
 export type GroupEmailKind = (typeof GROUP_EMAIL_KINDS)[number];
 
+/**
+ * USER_OPT_OUT_KINDS are the emails whose one-click opt-out is recorded against a user's address,
+ * no preference of its own holding them: the mail-health notices. (Its alert emails are choices of
+ * its alert preferences, where applySubscription puts them.)
+ */
+export const USER_OPT_OUT_KINDS = ['mail-health'] as const;
+
+/** UserOptOutKind is one of USER_OPT_OUT_KINDS. */
+export type UserOptOutKind = (typeof USER_OPT_OUT_KINDS)[number];
+
 // An opt-out is recorded against the address as its mailbox reads it, whatever its case.
 const addressKey = (address: string) => address.toLowerCase();
 
 /**
- * groupOptOuts reads which of GROUP_EMAIL_KINDS each of a tenant's addresses opted out of, by its
- * address in lower case (none listed: none), so that an administrator sees a mailbox whose mail
- * stopped because anyone reading it pressed Unsubscribe.
+ * addressOptOuts reads which of `kinds` each of a tenant's addresses opted out of, so that an
+ * administrator sees a mailbox (a group's, or a user's for the mail-health notices) whose mail
+ * stopped because anyone reading it pressed Unsubscribe. It answers a lookup by address, in any
+ * case: those opted out of, in the order of `kinds`, none for an address not read or none at all.
  */
-export async function groupOptOuts(db: Db, tenantId: string, addresses: readonly string[]): Promise<Map<string, GroupEmailKind[]>> {
-  const found = new Map<string, GroupEmailKind[]>();
-  if (addresses.length === 0) return found;
-  const rows = await db
-    .selectFrom('email_unsubscribes')
-    .select(['address_key', 'kind'])
-    .where('tenant_id', '=', tenantId)
-    .where('address_key', 'in', [...new Set(addresses.map(addressKey))])
-    .where('kind', 'in', [...GROUP_EMAIL_KINDS])
-    .execute();
-  for (const kind of GROUP_EMAIL_KINDS) {
+export async function addressOptOuts<K extends string>(
+  db: Db,
+  tenantId: string,
+  addresses: readonly (string | null)[],
+  kinds: readonly K[],
+): Promise<(address: string | null) => K[]> {
+  const keys = [...new Set(addresses.flatMap((address) => (address === null ? [] : [addressKey(address)])))];
+  const rows =
+    keys.length === 0
+      ? []
+      : await db
+          .selectFrom('email_unsubscribes')
+          .select(['address_key', 'kind'])
+          .where('tenant_id', '=', tenantId)
+          .where('address_key', 'in', keys)
+          .where('kind', 'in', [...kinds])
+          .execute();
+  const found = new Map<string, K[]>();
+  for (const kind of kinds) {
     for (const row of rows) if (row.kind === kind) found.set(row.address_key, [...(found.get(row.address_key) ?? []), kind]);
   }
-  return found;
+  return (address) => (address === null ? undefined : found.get(addressKey(address))) ?? [];
 }
 
 /**
- * setGroupOptOuts makes `kinds` the ones of GROUP_EMAIL_KINDS an address is opted out of, as an
- * administrator sets them on its group: those left out are turned back on, as the confirmation
- * page's button does; the mail-health notices' opt-out, no group's to set, is left as it is.
+ * setAddressOptOuts makes `off` the ones of `kinds` an address is opted out of, as an administrator
+ * sets them on its group or user, or a link's page for one kind: those of `kinds` left out are
+ * turned back on, as the confirmation page's button does; other kinds are left as they are.
  */
-export async function setGroupOptOuts(db: Db, tenantId: string, address: string, kinds: readonly GroupEmailKind[], clock: Clock): Promise<void> {
+export async function setAddressOptOuts<K extends string>(
+  db: Db,
+  tenantId: string,
+  address: string,
+  kinds: readonly K[],
+  off: readonly K[],
+  clock: Clock,
+): Promise<void> {
   const address_key = addressKey(address);
-  const back = GROUP_EMAIL_KINDS.filter((kind) => !kinds.includes(kind));
+  const back = kinds.filter((kind) => !off.includes(kind));
   if (back.length > 0) {
     await db.deleteFrom('email_unsubscribes').where('tenant_id', '=', tenantId).where('address_key', '=', address_key).where('kind', 'in', back).execute();
   }
-  if (kinds.length > 0) {
+  if (off.length > 0) {
     await db
       .insertInto('email_unsubscribes')
-      .values([...new Set(kinds)].map((kind) => ({ tenant_id: tenantId, address_key, kind, created_at: clock.now() })))
+      .values([...new Set(off)].map((kind) => ({ tenant_id: tenantId, address_key, kind, created_at: clock.now() })))
       .onConflict((oc) => oc.columns(['tenant_id', 'address_key', 'kind']).doNothing())
       .execute();
   }
@@ -127,16 +153,7 @@ export async function applySubscription(db: Db, target: UnsubscribeTarget, clock
   const choice = EMAIL_CHOICE_OF[kind];
   if (!(await recipientExists(db, target))) return false;
   if (recipient.type === 'group' || !choice) {
-    const address_key = addressKey(recipient.address);
-    if (subscribed) {
-      await db.deleteFrom('email_unsubscribes').where('tenant_id', '=', tenantId).where('address_key', '=', address_key).where('kind', '=', kind).execute();
-    } else {
-      await db
-        .insertInto('email_unsubscribes')
-        .values({ tenant_id: tenantId, address_key, kind, created_at: clock.now() })
-        .onConflict((oc) => oc.columns(['tenant_id', 'address_key', 'kind']).doNothing())
-        .execute();
-    }
+    await setAddressOptOuts(db, tenantId, recipient.address, [kind], subscribed ? [] : [kind], clock);
     return true;
   }
   await db.transaction().execute(async (tx) => {
