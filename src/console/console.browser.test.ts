@@ -7,6 +7,7 @@ import { freePort } from '../../test/support/ports.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type ConsoleServer, haveChromium, launchChromium, startConsoleServer } from '../../test/support/browser.js';
 import { UnsubscribeLinks } from '../reports/unsubscribe/links.js';
+import type { UnsubscribeTarget } from '../reports/unsubscribe/token.js';
 
 const HAVE_CHROMIUM = haveChromium();
 // `npm run screenshots` refreshes the README's pictures; otherwise they go to a temporary folder.
@@ -243,14 +244,17 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  /** takeOneClick takes the unsubscribe link of an email to `target` as a mail client's Unsubscribe button does (RFC 8058). */
+  async function takeOneClick(target: UnsubscribeTarget) {
+    const url = await new UnsubscribeLinks(server.tocsin.deps.storage.db, base, server.tocsin.deps.clock).url(target);
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    expect(res.status).toBe(200);
+  }
+
   it("shows a group mailbox that unsubscribed through its one-click link, in the user's language, and turns it back on", async () => {
     const tenantId = (await call('GET', '/api/v1/tenants/acme')).id;
-    const links = new UnsubscribeLinks(server.tocsin.deps.storage.db, base, server.tocsin.deps.clock);
-    const optOut = async (group: { id: string; email: string }, kind: 'summary' | 'daily') => {
-      const url = await links.url({ tenantId, kind, recipient: { type: 'group', id: group.id, address: group.email } });
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
-      expect(res.status).toBe(200);
-    };
+    const optOut = (group: { id: string; email: string }, kind: 'summary' | 'daily') =>
+      takeOneClick({ tenantId, kind, recipient: { type: 'group', id: group.id, address: group.email } });
     const desk = await call('POST', '/api/v1/tenants/acme/groups', { name: 'Pager desk', email: 'desk@acme.example', roles: ['Alerts Viewer'] });
     const support = await call('POST', '/api/v1/tenants/acme/groups', { name: 'Support desk', email: 'support@acme.example', roles: ['Alerts Viewer'] });
     await optOut(desk, 'daily');
@@ -274,6 +278,25 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await expect.poll(() => page.locator('main tbody tr', { hasText: 'Support desk' }).textContent()).toContain('Désabonnée\u202f: Résumé de dix minutes');
     // A mailbox subscribed to everything shows nothing of it.
     expect(await deskRow.getByRole('button', { name: 'Réabonner' }).count()).toBe(0);
+    await context.close();
+  });
+
+  it("shows a user who unsubscribed from the mail-health notices through their one-click link, in the user's language, and turns them back on", async () => {
+    const tenantId = (await call('GET', '/api/v1/tenants/acme')).id;
+    const keeper = await addUser('keeper@acme.example', ['Administrator']);
+    await takeOneClick({ tenantId, kind: 'mail-health', recipient: { type: 'user', id: keeper, address: 'keeper@acme.example' } });
+    const { context, page } = await open();
+    await signIn(page, 'marie@acme.example', '#/access/users');
+    const row = page.locator('main tbody tr', { hasText: 'keeper@acme.example' });
+    // Said of a person, whatever its gender, and why, on hover.
+    await expect.poll(() => row.textContent()).toContain("Ne reçoit plus\u202f: Avis sur l'état de la messagerie");
+    expect(await row.locator('.opted-out').getAttribute('title')).toContain('lien de désabonnement');
+    await row.getByRole('button', { name: 'Réabonner' }).click();
+    await expect.poll(async () => (await call('GET', `/api/v1/tenants/acme/users/${keeper}`)).unsubscribed).toEqual([]);
+    await expect.poll(() => row.textContent()).not.toContain('Ne reçoit plus');
+    // A user who gets every email shows nothing of it.
+    expect(await row.getByRole('button', { name: 'Réabonner' }).count()).toBe(0);
+    expect(await page.locator('main tbody tr', { hasText: 'marie@acme.example' }).locator('.opted-out').count()).toBe(0);
     await context.close();
   });
 

@@ -172,10 +172,19 @@ function TokenDialog({ session, user, onClose }) {
 }
 
 /**
- * kindNames lists kinds of email (a group mailbox's opt-outs) by their names in the user's language.
+ * kindNames lists kinds of email (a group mailbox's or a user's opt-outs) by their names in the user's language.
  * @param {string[]} kinds
  */
 const kindNames = (kinds) => new Intl.ListFormat(currentLanguage(), { type: 'conjunction' }).format(kinds.map((kind) => t(`kind.${kind}`)));
+
+/**
+ * OptedOut says under an address the emails it unsubscribed from through their one-click links
+ * (`unsubscribed`, as the Group and User answers list them), which stop until turned back on; nothing when none.
+ * `label` is the key of its text, which French words for a mailbox or for a person; `hint`, what happened, on hover.
+ */
+function OptedOut({ unsubscribed, label, hint = undefined }) {
+  return unsubscribed?.length ? html`<small class="opted-out" title=${hint}>${t(label, { kinds: kindNames(unsubscribed) })}</small>` : null;
+}
 
 function GroupDialog({ session, group, users, roles, onClose, onSaved }) {
   const [form, setForm] = useState({
@@ -283,10 +292,10 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
       setError(err);
     }
   };
-  // A group mailbox that unsubscribed (anyone reading it may have pressed Unsubscribe) gets everything again.
-  const subscribeAgain = async (group) => {
+  // A group mailbox or a user that unsubscribed (anyone reading it may have pressed Unsubscribe) gets everything again.
+  const subscribeAgain = async (kind, item) => {
     try {
-      await api('PATCH', tenantApi(session, `groups/${group.id}`), { unsubscribed: [] });
+      await api('PATCH', tenantApi(session, `${kind}/${item.id}`), { unsubscribed: [] });
       load();
     } catch (err) {
       setError(err);
@@ -311,11 +320,17 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
           <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.active')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
         <tbody>${data.users.map(
           (user) => html`<tr key=${user.id}>
-          <td>${user.email}</td><td>${user.name}</td><td>${user.language ? t(`lang.${user.language}`) : html`<span class="muted">${t('access.tenantDefault')}</span>`}</td>
+          <td>${user.email}<${OptedOut} unsubscribed=${user.unsubscribed} label="access.userUnsubscribedFrom" hint=${t('access.userUnsubscribedHint')} /></td><td>${user.name}</td><td>${user.language ? t(`lang.${user.language}`) : html`<span class="muted">${t('access.tenantDefault')}</span>`}</td>
           <td>${user.timeZone ?? html`<span class="muted">${session.tenant.timeZone}</span>`}</td>
           <td><${RoleNames} roles=${user.roles} />${(user.groups ?? []).map((id, i) => `${user.roles.length || i ? ', ' : ''}(${groupName(id)})`)}</td>
           <td>${user.active ? t('yes') : t('no')}</td>
           <td class="row-actions">
+            ${
+              // The user's own inbox: it may turn its notices back on itself, as the link's page does.
+              (edit || self(user)) && user.unsubscribed?.length
+                ? html`<button type="button" class="link" onClick=${() => subscribeAgain('users', user)}>${t('access.subscribeAgain')}</button>`
+                : null
+            }
             ${edit ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'user', item: user })}>${t('edit')}</button>` : null}
             ${edit || self(user) ? html`<a class="link" href=${href(`/preferences/${user.id}`)}>${t('access.preferences')}</a>` : null}
             ${edit || self(user) ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'token', item: user })}>${t('access.createToken')}</button>` : null}
@@ -335,14 +350,12 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
           <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.expandMembers')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
         <tbody>${data.groups.map(
           (group) => html`<tr key=${group.id}>
-          <td>${group.name}</td><td>${group.email ?? ''}${
-            group.unsubscribed?.length ? html`<small class="opted-out">${t('access.unsubscribedFrom', { kinds: kindNames(group.unsubscribed) })}</small>` : null
-          }</td><td>${group.language ? t(`lang.${group.language}`) : ''}</td>
+          <td>${group.name}</td><td>${group.email ?? ''}<${OptedOut} unsubscribed=${group.unsubscribed} label="access.unsubscribedFrom" /></td><td>${group.language ? t(`lang.${group.language}`) : ''}</td>
           <td>${group.members.map(userEmail).join(', ')}</td><td><${RoleNames} roles=${group.roles} /></td><td>${group.expandMembers ? t('yes') : t('no')}</td>
           <td class="row-actions"><a class="link" href=${href(`/preferences/group/${group.id}`)}>${t('access.groupRules')}</a>
             ${
               edit
-                ? html`${group.unsubscribed?.length ? html`<button type="button" class="link" onClick=${() => subscribeAgain(group)}>${t('access.subscribeAgain')}</button>` : null}
+                ? html`${group.unsubscribed?.length ? html`<button type="button" class="link" onClick=${() => subscribeAgain('groups', group)}>${t('access.subscribeAgain')}</button>` : null}
             <button type="button" class="link" onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>
             <button type="button" class="link danger" onClick=${() => remove('groups', group)}>${t('delete')}</button>`
                 : null
