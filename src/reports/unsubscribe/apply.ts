@@ -1,6 +1,7 @@
 import { EMAIL_CHOICE_OF, applyPatch } from '../../preferences/model.js';
 import { loadLayers, saveLayer } from '../../preferences/store.js';
 import type { Clock } from '../../shared/clock.js';
+import { multiMap } from '../../shared/multi-map.js';
 import { addressTag } from '../../shared/sealed-token.js';
 import { emailKey } from '../../shared/validation.js';
 import type { Db } from '../../storage/database.js';
@@ -81,11 +82,11 @@ export async function addressOptOuts<K extends string>(
           .where('address_key', 'in', keys)
           .where('kind', 'in', [...kinds])
           .execute();
-  const found = new Map<string, K[]>();
-  for (const kind of kinds) {
-    for (const row of rows) if (row.kind === kind) found.set(row.address_key, [...(found.get(row.address_key) ?? []), kind]);
-  }
-  return (address) => (address === null ? undefined : found.get(addressKey(address))) ?? [];
+  const found = multiMap(rows.map((row) => [row.address_key, row.kind] as const));
+  return (address) => {
+    const off = address === null ? undefined : found.get(addressKey(address));
+    return off ? kinds.filter((kind) => off.includes(kind)) : [];
+  };
 }
 
 /**

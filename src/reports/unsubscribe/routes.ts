@@ -26,8 +26,9 @@ const params = z.object({ token: z.string().max(1_000) });
 
 /**
  * unsubscribeRoutes are API.md's one-click unsubscribe endpoints (no login): GET shows a page with
- * a button (or, for a link taken before, that it is done, with the button that undoes it) and changes nothing (mail scanners follow links); POST, from the button or from the
- * mail client (RFC 8058 `List-Unsubscribe=One-Click`), turns that email off for that recipient.
+ * a button (for a link taken before, that it is done, with the button that undoes it) and changes
+ * nothing (mail scanners follow links); POST, from the button or from the mail client (RFC 8058
+ * `List-Unsubscribe=One-Click`), turns that email off for that recipient.
  */
 export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) => {
   const links = new UnsubscribeLinks(storage.db, config.publicUrl, clock);
