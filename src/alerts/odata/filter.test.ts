@@ -54,6 +54,19 @@ describe('OData $filter subset', () => {
     expect(parseFilter('CreationTime ge 2026-03-01')).toMatchObject({ value: { kind: 'datetime', value: Date.parse('2026-03-01T00:00:00Z') } });
   });
 
+  it("reads a date-time's offset whose '+' an unencoded query string turned into a space, as GET /alerts' since and until do", () => {
+    // curl '…/odata/Alerts?$filter=CreationTime ge 2026-03-01T10:00:00+01:00' sends the '+' as is: it arrives as ' 01:00'.
+    expect(parseFilter('CreationTime ge 2026-03-01T10:00:00 01:00')).toMatchObject({
+      value: { kind: 'datetime', value: Date.parse('2026-03-01T09:00:00Z') },
+    });
+    expect(parseFilter("(CreationTime lt 2026-03-01T10:00 05:30) and Severity eq 'Error'")).toMatchObject({
+      kind: 'and',
+      left: { value: { kind: 'datetime', value: Date.parse('2026-03-01T04:30:00Z') } },
+    });
+    // A '-' offset is never decoded, and a time with an offset of its own takes no second one.
+    expect(() => parseFilter('CreationTime ge 2026-03-01T10:00:00Z 01:00')).toThrow(FilterSyntaxError);
+  });
+
   it('refuses a date or date-time that is not on the calendar, which Date.parse rolls over (2026-02-30 read as March 2)', () => {
     for (const input of ['CreationTime gt 2026-02-30T00:00:00Z', 'CreationTime ge 2026-04-31', 'CreationTime lt 2027-02-29T10:00:00+01:00']) {
       expect(() => parseFilter(input), input).toThrow(FilterSyntaxError);

@@ -130,14 +130,21 @@ function tokenize(input: string): Token[] {
     } else {
       const match = /^[A-Za-z0-9_.:+-]+/.exec(input.slice(i));
       if (!match) throw new FilterSyntaxError(`unexpected character "${c}"`, i);
-      const word = match[0];
-      if (input[i + word.length] === "'") {
-        const [value, end] = readString(i + word.length);
+      let word = match[0];
+      let length = word.length;
+      // An offset's '+' sent unencoded arrives as a space (as for GET /alerts' since, see queryInstant): ' 01:00' after a time without one is its offset.
+      const offset = ZONELESS_DATETIME.test(word) ? /^ (\d{2}:\d{2})(?![\w.:+-])/.exec(input.slice(i + length)) : null;
+      if (offset) {
+        word = `${word}+${offset[1]}`;
+        length += offset[0].length;
+      }
+      if (input[i + length] === "'") {
+        const [value, end] = readString(i + length);
         tokens.push({ kind: 'enum', text: value, offset: i });
         i = end;
       } else {
         tokens.push({ kind: 'word', text: word, offset: i });
-        i += word.length;
+        i += length;
       }
     }
   }
