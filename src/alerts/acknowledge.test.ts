@@ -48,6 +48,16 @@ describeEachDialect('acknowledging alerts', (dialect) => {
     expect(JSON.parse(dto.Data)).toMatchObject({ AcknowledgedBy: { UserId: first.userId, Name: 'ack user' }, AcknowledgedAt: expected.acknowledgedAt });
   });
 
+  it("carries in the OData Data the Alert's own acknowledgedBy and acknowledgedAt, under the names API.md gives them", async () => {
+    const [alertId] = await raise({ severity: 'Fatal', component: 'Robots', message: 'robot offline' });
+    const dataOf = async () =>
+      JSON.parse((await t.call('GET', '/odata/Alerts', undefined, second.token)).json().value.find((a: { Id: string }) => a.Id === alertId).Data);
+    expect(await dataOf()).not.toHaveProperty('acknowledgedBy');
+    const alert = (await t.call('POST', `${api}/${alertId}/acknowledge`, undefined, second.token)).json();
+    expect(await dataOf()).toMatchObject({ acknowledgedBy: alert.acknowledgedBy, acknowledgedAt: alert.acknowledgedAt });
+    expect(alert.acknowledgedBy).toEqual({ userId: second.userId, name: 'ack user' });
+  });
+
   it('acknowledges the whole flood, keeps the first acknowledgement, and records each in the audit list', async () => {
     const floodIds = await raise({ alerts: [1, 2, 3].map((i) => ({ severity: 'Error', component: 'Robots', message: `r${i}`, dedupKey: 'robot-7' })) });
     const ackAt = clock.now();

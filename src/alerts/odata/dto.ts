@@ -24,15 +24,20 @@ export interface AlertDto {
  * toAlertDto maps an alert read by a caller to Orchestrator's AlertDto. Orchestrator keeps one
  * delivery row per user and alert; Tocsin has none, so UserNotificationId is derived from the
  * pair (stable, and distinct per user). An acknowledged flood's alerts carry `AcknowledgedBy`
- * `{UserId, Name}` and `AcknowledgedAt` in Data, Orchestrator having no field of its own for it.
+ * `{UserId, Name}` and `AcknowledgedAt` in Data, Orchestrator having no field of its own for it,
+ * and the Alert's own `acknowledgedBy` `{userId, name}` and `acknowledgedAt` beside them.
  */
 export function toAlertDto(alert: ReadAlert, userId: string, acknowledgement?: Acknowledgement): AlertDto {
   const context: Record<string, unknown> = { ...alert.data, Message: alert.message };
   if (alert.source) context.Source = alert.source;
   if (alert.folder) context.Folder = alert.folder;
   if (acknowledgement) {
+    const at = new Date(acknowledgement.at).toISOString();
     context.AcknowledgedBy = { UserId: acknowledgement.by.userId, Name: acknowledgement.by.name };
-    context.AcknowledgedAt = new Date(acknowledgement.at).toISOString();
+    context.AcknowledgedAt = at;
+    // Also as API.md names them on the Alert, which it says Data carries: a script reads the same fields in both APIs.
+    context.acknowledgedBy = { userId: acknowledgement.by.userId, name: acknowledgement.by.name };
+    context.acknowledgedAt = at;
   }
   return {
     NotificationName: alert.event,
