@@ -601,7 +601,7 @@ describeEachDialect('orchestrator-pull: an upstream that repeats the credentials
  * `@odata.nextLink` to the next page (OData's server-driven paging): on `nextOrigin` when given
  * (a proxy's inner address, unreachable from outside), else on its own.
  */
-async function pagingOrchestrator(rows: UpstreamAlert[], pageSize: number, nextOrigin?: string) {
+async function pagingOrchestrator(rows: UpstreamAlert[], pageSize: number, nextOrigin?: string, ignoresFilter = false) {
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -613,7 +613,8 @@ async function pagingOrchestrator(rows: UpstreamAlert[], pageSize: number, nextO
       if (req.method !== 'GET' || url.pathname !== '/odata/Alerts' || req.headers.authorization !== 'Bearer paging-token') return res.writeHead(404).end();
       const skip = Number(url.searchParams.get('$skip') ?? 0);
       const [, op, at] = /^CreationTime (gt|ge) (\S+)$/.exec(url.searchParams.get('$filter') ?? '') ?? [];
-      const after = (r: UpstreamAlert) => !at || (op === 'gt' ? Date.parse(r.CreationTime) > Date.parse(at) : Date.parse(r.CreationTime) >= Date.parse(at));
+      const after = (r: UpstreamAlert) =>
+        ignoresFilter || !at || (op === 'gt' ? Date.parse(r.CreationTime) > Date.parse(at) : Date.parse(r.CreationTime) >= Date.parse(at));
       const page = rows.filter(after).slice(skip, skip + pageSize);
       const body: Record<string, unknown> = { '@odata.context': `${origin}/odata/$metadata#Alerts`, value: page };
       if (skip + page.length < rows.filter(after).length) {
@@ -672,6 +673,38 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       await t.close();
       await direct.close();
       await proxied.close();
+    }
+  }, 60_000);
+
+  it('imports nothing created before since from an upstream that lists its alerts without applying $filter', async () => {
+    const since = Date.now() - 3_600_000;
+    const rows = [
+      { ...cloudAlert(), Id: 'before-since', CreationTime: new Date(since - 60_000).toISOString(), Data: JSON.stringify({ Message: 'before since' }) },
+      { ...cloudAlert(), Id: 'after-since', CreationTime: new Date(since + 60_000).toISOString(), Data: JSON.stringify({ Message: 'after since' }) },
+    ];
+    const upstream = await pagingOrchestrator(rows, 1000, undefined, true);
+    const t = await startTestApp(dialect, {}, PULL);
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'unfiltered' });
+      const pull = {
+        baseUrl: upstream.origin,
+        tenancyName: 'Default',
+        username: 'poller',
+        password: 'pw',
+        intervalSeconds: 1,
+        since: new Date(since).toISOString(),
+      };
+      const created = (await t.call('POST', '/api/v1/tenants/unfiltered/sources', { name: 'Unfiltered', kind: 'orchestrator-pull', pull })).json();
+      await vi.waitFor(async () => expect((await alertsOf(t, 'unfiltered')).map((a) => a.message)).toContain('after since'), WAIT);
+      const imported = Date.now();
+      await vi.waitFor(async () => {
+        const { stats } = (await t.call('GET', `/api/v1/tenants/unfiltered/sources/${created.id}`)).json();
+        expect(Date.parse(stats.pull.lastPolledAt)).toBeGreaterThan(imported);
+      }, WAIT);
+      expect((await alertsOf(t, 'unfiltered')).map((a) => a.message)).toEqual(['after since']);
+    } finally {
+      await t.close();
+      await upstream.close();
     }
   }, 60_000);
 

@@ -220,11 +220,15 @@ export async function fetchAlertsPage(
 ): Promise<{ alerts: UpstreamAlert[]; rows: number; more: boolean; link?: string }> {
   const headers: Record<string, string> = { authorization: `Bearer ${bearer.token}`, accept: 'application/json' };
   if (credentials.organizationUnitId !== null) headers['x-uipath-organizationunitid'] = String(credentials.organizationUnitId);
-  const url = at.link ?? alertsUrl(credentials.baseUrl, at.cursorTime, at.skip, Date.parse(credentials.since), at.continuing);
+  const sinceMs = Date.parse(credentials.since);
+  const url = at.link ?? alertsUrl(credentials.baseUrl, at.cursorTime, at.skip, sinceMs, at.continuing);
   const res = await exchange(url, { headers }, now, secretsOf(credentials), stop);
   const page = readAlertsPage(await json(res, '/odata/Alerts'));
   if ('invalid' in page) throw new UpstreamError(page.invalid, res.status, undefined);
   const next = page.nextLink !== undefined && URL.canParse(page.nextLink, url) ? new URL(page.nextLink, url) : undefined;
   const link = next?.origin === new URL(url).origin ? next.href : undefined;
-  return { alerts: page.alerts, rows: page.rows, more: page.nextLink !== undefined, ...(link ? { link } : {}) };
+  // An upstream that lists without applying $filter (an older or proxied OData service) still must
+  // not import what was created before `since`: the import starts there (API.md).
+  const alerts = page.alerts.filter((a) => Date.parse(a.CreationTime) >= sinceMs);
+  return { alerts, rows: page.rows, more: page.nextLink !== undefined, ...(link ? { link } : {}) };
 }
