@@ -599,14 +599,24 @@ describeEachDialect('orchestrator-pull: an upstream that repeats the credentials
 /**
  * pagingOrchestrator lists its alerts `pageSize` at a time whatever `$top` asks, with an
  * `@odata.nextLink` to the next page (OData's server-driven paging): on `nextOrigin` when given
- * (a proxy's inner address, unreachable from outside), else on its own.
+ * (a proxy's inner address, unreachable from outside), else on its own. `ignoresFilter` lists
+ * every row whatever `$filter` asks; `authenticatePath` is the one spelling its sign-in answers at
+ * (its router minds the case, unlike Orchestrator's).
  */
-async function pagingOrchestrator(rows: UpstreamAlert[], pageSize: number, nextOrigin?: string, ignoresFilter = false) {
+async function pagingOrchestrator(
+  rows: UpstreamAlert[],
+  pageSize: number,
+  {
+    nextOrigin,
+    ignoresFilter = false,
+    authenticatePath = '/api/Account/Authenticate',
+  }: { nextOrigin?: string; ignoresFilter?: boolean; authenticatePath?: string } = {},
+) {
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://x');
-      if (req.method === 'POST' && url.pathname === '/api/Account/Authenticate') {
+      if (req.method === 'POST' && url.pathname === authenticatePath) {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ result: 'paging-token', success: true }));
         return;
       }
@@ -643,7 +653,7 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
     const proxied = await pagingOrchestrator(
       rows.map((r) => ({ ...r, Id: `proxied-${r.Id}` })),
       3,
-      'http://orchestrator.internal:8080',
+      { nextOrigin: 'http://orchestrator.internal:8080' },
     );
     const t = await startTestApp(dialect, {}, PULL);
     try {
@@ -682,7 +692,7 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       { ...cloudAlert(), Id: 'before-since', CreationTime: new Date(since - 60_000).toISOString(), Data: JSON.stringify({ Message: 'before since' }) },
       { ...cloudAlert(), Id: 'after-since', CreationTime: new Date(since + 60_000).toISOString(), Data: JSON.stringify({ Message: 'after since' }) },
     ];
-    const upstream = await pagingOrchestrator(rows, 1000, undefined, true);
+    const upstream = await pagingOrchestrator(rows, 1000, { ignoresFilter: true });
     const t = await startTestApp(dialect, {}, PULL);
     try {
       await t.call('POST', '/api/v1/tenants', { name: 'unfiltered' });
@@ -702,6 +712,24 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
         expect(Date.parse(stats.pull.lastPolledAt)).toBeGreaterThan(imported);
       }, WAIT);
       expect((await alertsOf(t, 'unfiltered')).map((a) => a.message)).toEqual(['after since']);
+    } finally {
+      await t.close();
+      await upstream.close();
+    }
+  }, 60_000);
+
+  it('signs in at /api/account/authenticate, as UiPath documents it, when the upstream knows only that spelling', async () => {
+    const rows = [
+      { ...cloudAlert(), Id: 'lower-case', CreationTime: new Date(Date.now() - 60_000).toISOString(), Data: JSON.stringify({ Message: 'signed in' }) },
+    ];
+    const upstream = await pagingOrchestrator(rows, 1000, { authenticatePath: '/api/account/authenticate' });
+    const t = await startTestApp(dialect, {}, PULL);
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'spelling' });
+      const pull = { baseUrl: upstream.origin, tenancyName: 'Default', username: 'poller', password: 'pw', intervalSeconds: 1 };
+      const created = (await t.call('POST', '/api/v1/tenants/spelling/sources', { name: 'Lower case', kind: 'orchestrator-pull', pull })).json();
+      expect((await t.call('POST', `/api/v1/tenants/spelling/sources/${created.id}/test`)).json()).toMatchObject({ ok: true, status: 200 });
+      await vi.waitFor(async () => expect((await alertsOf(t, 'spelling')).map((a) => a.message)).toEqual(['signed in']), WAIT);
     } finally {
       await t.close();
       await upstream.close();

@@ -151,6 +151,9 @@ function tokenUrlOf(credentials: Pick<Credentials, 'identityUrl' | 'baseUrl'>): 
   return url.href;
 }
 
+/** AUTHENTICATE_PATHS are the two spellings of Orchestrator's sign-in: its client libraries' first, then its documentation's. */
+const AUTHENTICATE_PATHS = ['/api/Account/Authenticate', '/api/account/authenticate'] as const;
+
 /**
  * signIn gets a bearer token: with clientId and clientSecret, OAuth client credentials at
  * tokenUrlOf (form-encoded, the scope space-separated, Automation Cloud's external
@@ -176,17 +179,31 @@ export async function signIn(credentials: Credentials, now: number, stop?: Abort
   if (credentials.username === null || credentials.password === null) {
     throw new UpstreamError('no sign-in: give pull.username and pull.password, or pull.clientId and pull.clientSecret', undefined, undefined);
   }
-  const res = await exchange(
-    `${credentials.baseUrl.replace(/\/+$/, '')}/api/Account/Authenticate`,
-    {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ TenancyName: credentials.tenancyName ?? 'Default', UsernameOrEmailAddress: credentials.username, Password: credentials.password }),
-    },
-    now,
-    secretsOf(credentials),
-    stop,
-  );
+  const authenticate = (path: string) =>
+    exchange(
+      `${credentials.baseUrl.replace(/\/+$/, '')}${path}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({
+          TenancyName: credentials.tenancyName ?? 'Default',
+          UsernameOrEmailAddress: credentials.username,
+          Password: credentials.password,
+        }),
+      },
+      now,
+      secretsOf(credentials),
+      stop,
+    );
+  let res: Response;
+  try {
+    res = await authenticate(AUTHENTICATE_PATHS[0]);
+  } catch (err) {
+    // Orchestrator's routes ignore case, but a gateway or a stand-in in front of it may not: its
+    // client libraries write one spelling, UiPath's documentation the other.
+    if (!(err instanceof UpstreamError) || err.status !== 404) throw err;
+    res = await authenticate(AUTHENTICATE_PATHS[1]);
+  }
   const body = (await json(res, 'Account/Authenticate')) as { result?: unknown };
   if (typeof body.result !== 'string') throw new UpstreamError('Account/Authenticate answered no result token', res.status, undefined);
   return { token: body.result, expiresAt: now + ROPC_REUSE_MS };
