@@ -9,10 +9,11 @@ import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { testDelivery } from '../../test/support/outbox-fixtures.js';
 import { DeliveryWorker } from '../delivery/outbox/worker.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { type TestSmtpServer, plainEndpointOf, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
+import { FAILING_AFTER_MS } from './model.js';
 import { mailHealthAfterRecord } from './store.js';
 
 const T0 = Date.UTC(2026, 10, 30, 9);
@@ -86,6 +87,60 @@ describeEachDialect('mail health', (dialect) => {
       expect((await health(acme.token)).json()).toEqual({ state: 'ok', since: new Date(T0 + 60_000).toISOString() });
     } finally {
       await sender.close();
+    }
+  });
+
+  it('turns failing when an email is given up on at a deadline shorter than the transient wait', async () => {
+    // TOCSIN_DELIVERY_DEADLINE_HOURS=0.1: a server that only ever says 451 loses the email after six
+    // minutes, well before 15 minutes of transient failures would call the mail failing. The email
+    // is gone, so the administrators must hear of it.
+    const beta = await t.tenantWithUser('beta');
+    const greylisting = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 451, message: '4.7.1 greylisted, come back later' }] });
+    const clock = new FakeClock(T0);
+    const storage = t.tocsin.deps.storage;
+    const sender = createMailSender();
+    const worker = new DeliveryWorker({
+      storage,
+      clock,
+      sender,
+      resolveEndpoint: async () => ({ ...plainEndpointOf(greylisting), timeoutMs: 2_000 }),
+      composers: {},
+      recorder: new AttemptRecorder(storage, 0, mailHealthAfterRecord(storage.dialect, { publicUrl: 'https://tocsin.example.com' })),
+      settings: { deliveryDeadlineMs: 6 * 60_000 },
+    });
+    const betaHealth = () => t.call('GET', '/api/v1/tenants/beta/settings/mail/health', undefined, beta.token);
+    try {
+      await enqueueDeliveries(storage.db, [testDelivery(beta.tenantId, 'ops@beta.example.com', { kind: 'immediate' })], clock);
+      await worker.runOnce();
+      expect((await betaHealth()).json()).toEqual({ state: 'ok' });
+      for (let tries = 0; tries < 10; tries += 1) {
+        const [row] = await storage.db
+          .selectFrom('deliveries')
+          .select(['status', 'next_attempt_at'])
+          .where('tenant_id', '=', beta.tenantId)
+          .where('kind', '=', 'immediate')
+          .execute();
+        if (row!.status === 'failed') break;
+        clock.set(Number(row!.next_attempt_at));
+        await worker.runOnce();
+      }
+      const [row] = await storage.db
+        .selectFrom('deliveries')
+        .select(['status', 'attempts'])
+        .where('tenant_id', '=', beta.tenantId)
+        .where('kind', '=', 'immediate')
+        .execute();
+      expect(row).toMatchObject({ status: 'failed' });
+      expect(clock.now() - T0).toBeLessThan(FAILING_AFTER_MS);
+      expect((await betaHealth()).json()).toEqual({
+        state: 'failing',
+        since: new Date(T0).toISOString(),
+        lastCode: 451,
+        lastError: '451 4.7.1 greylisted, come back later',
+      });
+    } finally {
+      await sender.close();
+      await greylisting.close();
     }
   });
 

@@ -56,6 +56,15 @@ describe('mail health decisions', () => {
     expect(failing.health).toMatchObject({ state: 'failing', since: T0, lastCode: 451, permanent: false, incident: 1 });
   });
 
+  it('fails at once when a transient failure ends its email at the deadline, before the 15 minutes', () => {
+    const failing = fold([
+      [transient, T0],
+      [{ ...transient, gaveUp: true } as MailHealthSignal, T0 + 60_000],
+    ]);
+    expect(failing.transitions).toEqual(['failing']);
+    expect(failing.health).toMatchObject({ state: 'failing', since: T0, lastCode: 451, permanent: false, incident: 1 });
+  });
+
   it('counts one incident however many failures follow, and a new one after a delivery', () => {
     const { health, transitions } = fold([
       [permanent, T0],

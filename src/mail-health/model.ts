@@ -12,7 +12,17 @@ export const FAILING_AFTER_MS = 15 * 60_000;
  */
 export type MailHealthSignal =
   | { readonly kind: 'delivered' }
-  | { readonly kind: 'transient' | 'permanent'; readonly code?: number | undefined; readonly error: string };
+  | {
+      readonly kind: 'transient' | 'permanent';
+      readonly code?: number | undefined;
+      readonly error: string;
+      /**
+       * The email was given up on: its deadline passed while the server kept failing for now. Its
+       * reader will never get it, so the mail is failing however short the deadline (less than
+       * FAILING_AFTER_MS under TOCSIN_DELIVERY_DEADLINE_HOURS=0.1), not only after that wait.
+       */
+      readonly gaveUp?: boolean;
+    };
 
 /** MailHealthObservation is one signal about one tenant's mail, at one time. */
 export interface MailHealthObservation {
@@ -56,7 +66,8 @@ export type MailHealthTransition = 'failing' | 'recovered';
 /**
  * nextHealth folds one signal into a tenant's health. A delivery ends an incident; a permanent
  * refusal starts one at once; transient failures start one once they have gone on for more than
- * FAILING_AFTER_MS. A failure during an incident only updates the last reply.
+ * FAILING_AFTER_MS, or once an email is given up on at its deadline. A failure during an incident
+ * only updates the last reply.
  */
 export function nextHealth(health: MailHealth, signal: MailHealthSignal, at: number): { health: MailHealth; transition?: MailHealthTransition } {
   if (signal.kind === 'delivered') {
@@ -79,7 +90,7 @@ export function nextHealth(health: MailHealth, signal: MailHealthSignal, at: num
     transientSince,
   };
   if (health.state === 'failing') return { health: failed };
-  const failing = signal.kind !== 'transient' || at - transientSince! > FAILING_AFTER_MS;
+  const failing = signal.kind !== 'transient' || signal.gaveUp === true || at - transientSince! > FAILING_AFTER_MS;
   if (!failing) return { health: failed };
   return {
     health: { ...failed, state: 'failing', since: signal.kind === 'transient' ? transientSince : at, incident: health.incident + 1 },

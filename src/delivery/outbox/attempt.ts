@@ -151,7 +151,8 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     const result = failure(ctx, delivery, isRetryable(err), error);
     // Settings that can no longer be used fail every email as surely as a refused password: never silently.
     if (!(err instanceof EndpointError && err.failsMail)) return result;
-    return { ...result, health: healthOf(delivery, { kind: isRetryable(err) ? 'transient' : 'permanent', error }) };
+    const signal = healthOf(delivery, { kind: isRetryable(err) ? 'transient' : 'permanent', error });
+    return { ...result, health: signal && gaveUpOn(signal, result.status === 'failed') };
   }
   const secrets = endpointSecrets(endpoint);
   const renderFailure = (err: unknown) => failure(ctx, delivery, isRetryable(err), maskSecrets(`render: ${messageOf(err)}`, secrets));
@@ -167,7 +168,9 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   if (!verdict.allow) {
     // A paused endpoint still cannot keep an email past its deadline: it fails then, like a retry would.
     if (ctx.clock.now() >= deadlineOf(ctx, delivery)) {
-      return failure(ctx, delivery, false, `connect: ${serverAddress(endpoint)} keeps failing; paused until the deadline passed`);
+      const error = `connect: ${serverAddress(endpoint)} keeps failing; paused until the deadline passed`;
+      const health = endpoint.fallback ? undefined : healthOf(delivery, { kind: 'transient', error, gaveUp: true });
+      return { ...failure(ctx, delivery, false, error), health };
     }
     return { status: 'deferred', retryAt: verdict.retryAt };
   }
@@ -229,12 +232,13 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // again at once, and its next claim resolves the system default (the health of this commit).
     if (endpoint.fallsBack && health?.kind === 'permanent')
       return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, code: smtp?.code, response, health };
+    const result = failure(ctx, delivery, retryable, error, smtp?.code, response);
     // A message sent whole whose answer never came (a timeout or a drop after ".") may have been
     // delivered: its resend keeps the Message-ID it went with, for the receiver's deduplication,
     // even if the From address (and so the ID's domain) changes in between. A message refused
     // after "." is logged under the ID the server saw and logged too.
     const messageId = smtp?.stage === 'data' ? bindMessageIds(delivery.messageId, endpoint.fromAddress) : undefined;
-    return { ...failure(ctx, delivery, retryable, error, smtp?.code, response), messageId, health };
+    return { ...result, messageId, health: health && gaveUpOn(health, retryable && result.status === 'failed') };
   }
 }
 
@@ -279,6 +283,11 @@ function refusesToRelay(reply: string): boolean {
 
 /** FALLBACK_NOTE starts the recorded reply of an alert email sent through the system default instead of the tenant's failing server. */
 export const FALLBACK_NOTE = 'sent through the system default (fallbackToDefault: the custom server refuses): ';
+
+/** gaveUpOn marks a transient failure's signal when it ended its email at the deadline (MailHealthSignal's gaveUp). */
+function gaveUpOn(signal: MailHealthSignal, gaveUp: boolean): MailHealthSignal {
+  return gaveUp && signal.kind === 'transient' ? { ...signal, gaveUp } : signal;
+}
 
 /** healthOf is the mail health signal of an attempt at a tenant's alert email, through its own route. */
 function healthOf(delivery: Delivery, signal: MailHealthSignal): MailHealthSignal | undefined {
