@@ -15,8 +15,12 @@ export interface HeldRow {
 
 /** EndpointGate is what one attempt asks of admission: may it talk to this server now, and how did it go. */
 export interface EndpointGate {
-  /** admitEndpoint lets a send to the tenant's server start, or says until when its rows wait. */
-  admitEndpoint(tenantId: string, endpoint: SmtpEndpoint, now: number): { readonly allow: true } | { readonly allow: false; readonly retryAt: number };
+  /**
+   * admitEndpoint lets a send to the tenant's server start, or says until when its rows wait;
+   * `tenantId` null for a send that is not through the tenant's own route (a mail health notice
+   * through the system default), which says nothing of the server the tenant's rows wait for.
+   */
+  admitEndpoint(tenantId: string | null, endpoint: SmtpEndpoint, now: number): { readonly allow: true } | { readonly allow: false; readonly retryAt: number };
   /** endpointAnswered: the server answered, with a 2xx or a definite 5xx; it is up. */
   endpointAnswered(endpoint: SmtpEndpoint): void;
   /** endpointFailed counts a transient failure (timeout, refused connection, 4xx) against the server. */
@@ -147,8 +151,8 @@ export class Admission implements EndpointGate {
     this.#tenantServer.set(tenantId, breakerKey(endpoint));
   }
 
-  admitEndpoint(tenantId: string, endpoint: SmtpEndpoint, now: number): { readonly allow: true } | { readonly allow: false; readonly retryAt: number } {
-    this.seenServer(tenantId, endpoint);
+  admitEndpoint(tenantId: string | null, endpoint: SmtpEndpoint, now: number): { readonly allow: true } | { readonly allow: false; readonly retryAt: number } {
+    if (tenantId !== null) this.seenServer(tenantId, endpoint);
     const key = breakerKey(endpoint);
     const verdict = breakerAdmit(this.#breakers.get(key) ?? closedBreaker(this.#policy), now);
     if (!verdict.allow) return verdict;

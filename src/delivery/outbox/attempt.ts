@@ -164,7 +164,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     }
   }
 
-  const verdict = ctx.gate.admitEndpoint(delivery.tenantId, endpoint, ctx.clock.now());
+  const verdict = ctx.gate.admitEndpoint(routeOf(delivery) === 'tenant' ? delivery.tenantId : null, endpoint, ctx.clock.now());
   if (!verdict.allow) {
     // A paused endpoint still cannot keep an email past its deadline: it fails then, like a retry would.
     if (ctx.clock.now() >= deadlineOf(ctx, delivery)) {

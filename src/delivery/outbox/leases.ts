@@ -59,7 +59,10 @@ function leaseColumns(request: ClaimRequest, token: string) {
 /** The unfinished rows a claim may take, first due first (now or later). */
 function queuedRows(db: QueryCreator<Database>, request: ClaimRequest) {
   let queued = db.selectFrom('deliveries').where(isUnfinished);
-  if (request.excludeTenants?.length) queued = queued.where('tenant_id', 'not in', request.excludeTenants);
+  // A mail health notice goes through the system default, not the server that keeps its tenant out
+  // (paused): it tells of that server's failure, so it must not wait for that server's next probe.
+  const excluded = request.excludeTenants;
+  if (excluded?.length) queued = queued.where((eb) => eb.or([eb('tenant_id', 'not in', excluded), eb('kind', '=', 'mail-health')]));
   return queued.orderBy('next_attempt_at');
 }
 

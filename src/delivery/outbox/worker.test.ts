@@ -498,6 +498,29 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(after.some((r) => r.last_error?.includes('paused'))).toBe(true);
   });
 
+  it("sends the mail health notices through the system default while the tenant's own server is paused, and keeps that server paused", async () => {
+    // The notices say the tenant's server is failing: they are needed exactly while its breaker is
+    // open, and go through another server. Kept out with the tenant's rows, they waited for the
+    // next probe of the dead server, up to 10 minutes.
+    const own = await smtp({ failures: [{ at: 'connect', code: 421 }] });
+    const system = await smtp();
+    endpoints.set(tenantX, endpointFor(own.port));
+    const clock = new FakeClock(T0);
+    const w = worker(clock, {
+      resolveEndpoint: async (tenantId, route) => (route === 'system' ? endpointFor(system.port) : endpoints.get(tenantId)!),
+      settings: { breaker: { failureThreshold: 1, initialCooldownMs: 60_000, maxCooldownMs: 600_000 } },
+    });
+    await enqueueOne(tenantX, clock, { kind: 'immediate' });
+    expect(await w.runOnce()).toBe(1);
+    const notice = await enqueueOne(tenantX, clock, { kind: 'mail-health' });
+    expect(await w.runOnce()).toBe(1);
+    expect(await row(notice.id)).toMatchObject({ status: 'sent', attempts: 1 });
+    expect(system.messages).toHaveLength(1);
+    // Its send through the system default did not stand for the tenant's server: that one stays paused.
+    await enqueueOne(tenantX, clock, { kind: 'immediate' });
+    expect(await w.runOnce()).toBe(0);
+  });
+
   it("keeps a tenant's mail going on a provider's server where another tenant's account is throttled", async () => {
     // One server, as smtp.office365.com is for every tenant of the preset, and two accounts: X's is throttled.
     const server = await smtp({
