@@ -36,6 +36,15 @@ describe('SMTP settings', () => {
     expect(mergeSmtp(second.smtp, second.secrets, { password: null }).secrets.password).toBeNull();
   });
 
+  it('clears the display name when it is sent empty or blank, as an empty domain or user name is cleared', () => {
+    const stored = mergeSmtp(null, NO_SECRETS, { host: 'smtp.example.com', port: 587, fromAddress: 'a@example.com', fromDisplayName: 'Ops' }).smtp;
+    for (const empty of ['', '   ']) {
+      const input = smtpSettingsInput.parse({ fromDisplayName: empty, domain: empty, username: empty });
+      expect(mergeSmtp(stored, NO_SECRETS, input).smtp, JSON.stringify(empty)).toMatchObject({ fromDisplayName: null, domain: null, username: null });
+    }
+    expect(smtpSettingsInput.safeParse({ fromDisplayName: 'x'.repeat(201) }).success).toBe(false);
+  });
+
   it('names what is missing, including the credentials an AUTH method needs', () => {
     const missing = (fn: () => unknown) => {
       try {

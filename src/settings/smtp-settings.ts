@@ -73,7 +73,9 @@ export const smtpSettingsInput = z
     accessToken: secret.nullable(),
     accessTokenSet: z.boolean().nullable(),
     fromAddress: emailAddress,
-    fromDisplayName: displayText.nullable(),
+    // Empty or blank clears it, as for domain and username: the seed's form leaves the field empty
+    // for no display name, and Orchestrator's model sends "" (a 400 'Too small' said nothing useful).
+    fromDisplayName: headerSafe(200).pipe(z.string().trim()).nullable(),
     timeoutMs: z.number({ error: TIMEOUT }).int(TIMEOUT).min(1_000, TIMEOUT).max(600_000, TIMEOUT).nullable(),
     allowPlaintextAuth: z.boolean().nullable(),
   })
@@ -179,7 +181,7 @@ export function mergeSmtp(stored: StoredSmtp | null, secrets: SmtpSecrets, input
     username: pick(input.username, stored?.username ?? null) || null,
     authMethod: patchedValue(input.authMethod, stored?.authMethod ?? 'auto', 'auto'),
     fromAddress,
-    fromDisplayName: pick(input.fromDisplayName, stored?.fromDisplayName ?? null),
+    fromDisplayName: pick(input.fromDisplayName, stored?.fromDisplayName ?? null) || null,
     timeoutMs: patchedValue(input.timeoutMs, stored?.timeoutMs ?? DEFAULT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
     allowPlaintextAuth: patchedValue(input.allowPlaintextAuth, stored?.allowPlaintextAuth ?? false, false),
   };
