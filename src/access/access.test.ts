@@ -535,6 +535,61 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(names).toContain('Mail admin');
   });
 
+  it('changes and deletes a custom role, its holders and groups losing what it granted, where a role once made could never be corrected nor removed', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'roleedit' });
+    const role = (await t.call('POST', '/api/v1/tenants/roleedit/roles', { name: 'Mail admni', permissions: ['Settings.View'] })).json();
+    const { userId, token } = await t.tenantWithUser('roleedit', ['Mail admni']);
+    const group = (await t.call('POST', '/api/v1/tenants/roleedit/groups', { name: 'Mailers', roles: ['Mail admni'] })).json();
+
+    expect((await t.call('GET', `/api/v1/tenants/roleedit/roles/${role.id}`)).json()).toEqual(role);
+    const renamed = await t.call('PATCH', `/api/v1/tenants/roleedit/roles/${role.id}`, { name: 'Mail admin' });
+    expect(renamed.json()).toEqual({ ...role, name: 'Mail admin' });
+    const widened = await t.call('PATCH', `/api/v1/tenants/roleedit/roles/${role.id}`, { permissions: ['Settings.View', 'Settings.Edit'] });
+    expect(widened.json()).toMatchObject({ name: 'Mail admin', permissions: ['Settings.View', 'Settings.Edit'] });
+    expect((await t.call('GET', '/api/v1/tenants/roleedit/me', undefined, token)).json()).toMatchObject({
+      roles: ['Mail admin'],
+      permissions: ['Settings.Edit', 'Settings.View'],
+    });
+
+    expect((await t.call('DELETE', `/api/v1/tenants/roleedit/roles/${role.id}`)).statusCode).toBe(204);
+    expect((await t.call('GET', `/api/v1/tenants/roleedit/roles/${role.id}`)).statusCode).toBe(404);
+    expect((await t.call('DELETE', `/api/v1/tenants/roleedit/roles/${role.id}`)).statusCode).toBe(404);
+    expect((await t.call('GET', `/api/v1/tenants/roleedit/users/${userId}`)).json().roles).toEqual([]);
+    expect((await t.call('GET', `/api/v1/tenants/roleedit/groups/${group.id}`)).json().roles).toEqual([]);
+    expect((await t.call('GET', '/api/v1/tenants/roleedit/me', undefined, token)).json().permissions).toEqual([]);
+  });
+
+  it('keeps the built-in roles as they are (409) and a custom role from taking a taken name (409) or an unknown permission (400)', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'rolefixed' });
+    const roles = (await t.call('GET', '/api/v1/tenants/rolefixed/roles')).json().items as { id: string; name: string }[];
+    const viewer = roles.find((r) => r.name === 'Alerts Viewer')!;
+    const change = await t.call('PATCH', `/api/v1/tenants/rolefixed/roles/${viewer.id}`, { permissions: ['Alerts.View', 'Users.Edit'] });
+    expect(change.statusCode).toBe(409);
+    expect(change.headers['content-type']).toContain('application/problem+json');
+    expect((await t.call('DELETE', `/api/v1/tenants/rolefixed/roles/${viewer.id}`)).statusCode).toBe(409);
+    expect((await t.call('GET', `/api/v1/tenants/rolefixed/roles/${viewer.id}`)).json()).toMatchObject({ permissions: ['Alerts.View'], builtIn: true });
+
+    const custom = (await t.call('POST', '/api/v1/tenants/rolefixed/roles', { name: 'Auditor', permissions: ['Users.View'] })).json();
+    const taken = await t.call('PATCH', `/api/v1/tenants/rolefixed/roles/${custom.id}`, { name: 'robot' });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json().errors).toEqual([{ path: 'name', message: 'A role named "robot" already exists.' }]);
+    expect((await t.call('PATCH', `/api/v1/tenants/rolefixed/roles/${custom.id}`, { name: 'AUDITOR' })).json().name).toBe('AUDITOR');
+    const unknown = await t.call('PATCH', `/api/v1/tenants/rolefixed/roles/${custom.id}`, { permissions: ['Users.Fly'] });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().errors[0].path).toBe('permissions.0');
+    const cleared = await t.call('PATCH', `/api/v1/tenants/rolefixed/roles/${custom.id}`, { name: null });
+    expect(cleared.statusCode).toBe(400);
+    expect(cleared.json().errors[0].path).toBe('name');
+
+    const viewerUser = await t.tenantWithUser('rolefixed', ['Auditor']);
+    expect((await t.call('PATCH', `/api/v1/tenants/rolefixed/roles/${custom.id}`, { name: 'x' }, viewerUser.token)).statusCode).toBe(403);
+    expect((await t.call('GET', `/api/v1/tenants/rolefixed/roles/${custom.id}`, undefined, viewerUser.token)).statusCode).toBe(200);
+    const stranger = await t.tenantWithUser('rolestranger');
+    expect((await t.call('GET', `/api/v1/tenants/rolefixed/roles/${custom.id}`, undefined, stranger.token)).statusCode).toBe(404);
+    expect((await t.call('GET', `/api/v1/tenants/rolestranger/roles/${custom.id}`, undefined, stranger.token)).statusCode).toBe(404);
+    expect((await t.call('DELETE', `/api/v1/tenants/rolestranger/roles/${custom.id}`, undefined, stranger.token)).statusCode).toBe(404);
+  });
+
   it('turns an inactive user away', async () => {
     const { userId, token } = await t.tenantWithUser('people');
     await t.call('PATCH', `/api/v1/tenants/people/users/${userId}`, { active: false });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type FieldError, conflict, fieldErrors } from '../http/problem.js';
+import { type FieldError, conflict, fieldErrors, notFound } from '../http/problem.js';
 import { newId } from '../shared/ids.js';
 import { displayText } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
@@ -28,15 +28,11 @@ export const roleView = z.object({
   builtIn: z.boolean(),
 });
 
-/** listRoles returns a tenant's roles, built-in ones first. */
-export async function listRoles(db: Db, tenantId: string): Promise<z.infer<typeof roleView>[]> {
-  const rows = await db
-    .selectFrom('roles')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .orderBy('built_in', 'desc')
-    .orderBy(inCodePointOrder(db, 'name'))
-    .execute();
+/** listRoles returns a tenant's roles, built-in ones first; with `roleId`, only that one (if it is the tenant's). */
+export async function listRoles(db: Db, tenantId: string, roleId?: string): Promise<RoleView[]> {
+  let query = db.selectFrom('roles').selectAll().where('tenant_id', '=', tenantId);
+  if (roleId !== undefined) query = query.where('id', '=', roleId);
+  const rows = await query.orderBy('built_in', 'desc').orderBy(inCodePointOrder(db, 'name')).execute();
   return rows.map((r) => ({
     id: r.id,
     name: r.name,
@@ -65,24 +61,85 @@ export function sameName(names: readonly string[], name: string): boolean {
   return names.some((n) => nameKey(n) === key);
 }
 
+/** rolePatch is the body of PATCH /roles/{roleId}: a field left out keeps its value; neither may be cleared. */
+export const rolePatch = roleInput.partial();
+
+/** RoleView is a role as the API shows it. */
+export type RoleView = z.infer<typeof roleView>;
+
 /**
- * createRole stores a custom role; names are unique within the tenant, ignoring case. The database's
- * constraint sees only the exact name, so the check and the insert run under the tenant's lock on
- * role names: "Ops" and "ops" sent at once make one role, not two.
+ * assertRoleNameFree refuses (409) a name another role of the tenant has, ignoring case. The
+ * database's constraint sees only the exact name, so callers hold the tenant's lock on role names
+ * (lockRoleNames) from this check to their write: "Ops" and "ops" sent at once make one role, not two.
  */
-export async function createRole(db: Db, tenantId: string, input: z.infer<typeof roleInput>) {
+async function assertRoleNameFree(tx: Db, tenantId: string, name: string, exceptId?: string) {
+  let query = tx.selectFrom('roles').select('name').where('tenant_id', '=', tenantId);
+  if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
+  const names = (await query.execute()).map((r) => r.name);
+  if (sameName(names, name)) throw conflict(`A role named "${name}" already exists.`, 'name');
+}
+
+const lockRoleNames = (tx: Db, tenantId: string) => lockTransactionOn(tx, `role-names:${tenantId}`);
+
+/** createRole stores a custom role; names are unique within the tenant, ignoring case. */
+export async function createRole(db: Db, tenantId: string, input: z.infer<typeof roleInput>): Promise<RoleView> {
   const permissions = [...new Set(input.permissions)];
   const id = newId();
   await db.transaction().execute(async (tx) => {
-    await lockTransactionOn(tx, `role-names:${tenantId}`);
-    const names = (await tx.selectFrom('roles').select('name').where('tenant_id', '=', tenantId).execute()).map((r) => r.name);
-    if (sameName(names, input.name)) throw conflict(`A role named "${input.name}" already exists.`, 'name');
+    await lockRoleNames(tx, tenantId);
+    await assertRoleNameFree(tx, tenantId, input.name);
     await tx
       .insertInto('roles')
       .values({ id, tenant_id: tenantId, name: input.name, permissions: JSON.stringify(permissions), built_in: 0 })
       .execute();
   });
   return { id, name: input.name, permissions, builtIn: false };
+}
+
+/** requireRole returns one role of a tenant, or throws 404 (also for another tenant's role). */
+export async function requireRole(db: Db, tenantId: string, roleId: string): Promise<RoleView> {
+  const role = (await listRoles(db, tenantId, roleId))[0];
+  if (!role) throw notFound('Role');
+  return role;
+}
+
+/**
+ * customRole reads a role about to be changed or deleted: 404 when the tenant has none of that id,
+ * 409 for a built-in one, which every tenant has as API.md lists it (its holders keep what it grants).
+ */
+async function customRole(tx: Db, tenantId: string, roleId: string): Promise<RoleView> {
+  const role = await requireRole(tx, tenantId, roleId);
+  if (role.builtIn) throw conflict(`The built-in role "${role.name}" cannot be changed or deleted; create a custom role instead.`);
+  return role;
+}
+
+/**
+ * updateRole renames a custom role or replaces its permissions; its holders, users and groups, hold
+ * it by id, so they keep it under its new name and get its new permissions.
+ */
+export async function updateRole(db: Db, tenantId: string, roleId: string, patch: z.infer<typeof rolePatch>): Promise<RoleView> {
+  return db.transaction().execute(async (tx) => {
+    await lockRoleNames(tx, tenantId);
+    const role = await customRole(tx, tenantId, roleId);
+    if (patch.name !== undefined) await assertRoleNameFree(tx, tenantId, patch.name, roleId);
+    const permissions = patch.permissions === undefined ? role.permissions : [...new Set(patch.permissions)];
+    const name = patch.name ?? role.name;
+    await tx
+      .updateTable('roles')
+      .set({ name, permissions: JSON.stringify(permissions) })
+      .where('id', '=', roleId)
+      .execute();
+    return { ...role, name, permissions };
+  });
+}
+
+/** deleteRole deletes a custom role; the users and groups holding it lose it (and what it granted) with it. */
+export async function deleteRole(db: Db, tenantId: string, roleId: string): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await customRole(tx, tenantId, roleId);
+    // user_roles and group_roles go with it (ON DELETE CASCADE).
+    await tx.deleteFrom('roles').where('id', '=', roleId).execute();
+  });
 }
 
 /**

@@ -4,7 +4,7 @@ import { listOf } from '../http/openapi.js';
 import { forbidden, notFound } from '../http/problem.js';
 import { displayText } from '../shared/validation.js';
 import { groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup } from './groups.js';
-import { createRole, listRoles, roleInput, roleView } from './roles.js';
+import { createRole, deleteRole, listRoles, requireRole, roleInput, rolePatch, roleView, updateRole } from './roles.js';
 import { PERMISSIONS } from './permissions.js';
 import { inCodePointOrder } from '../storage/text-order.js';
 import { createTenant, deleteTenant, showTenant, tenantInput, tenantPatch, tenantView, updateTenant } from './tenants.js';
@@ -24,6 +24,7 @@ const tenantParams = z.object({ tenant: ref });
 const userParams = tenantParams.extend({ userId: ref });
 const groupParams = tenantParams.extend({ groupId: ref });
 const tokenParams = userParams.extend({ tokenId: ref });
+const roleParams = tenantParams.extend({ roleId: ref });
 const permissionList = z.array(z.enum(PERMISSIONS)).describe('The effective permissions');
 /** meView documents GET /me: the host administrator, or a user (its fields, and again under `user`) with its permissions. */
 const meView = z.union([
@@ -236,6 +237,36 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     '/api/v1/tenants/:tenant/roles',
     { config: { permission: 'Users.Edit', problems: [409] }, schema: { params: tenantParams, body: roleInput, response: { 201: roleView } } },
     async (request, reply) => reply.status(201).send(await createRole(db, tenantOf(request).id, request.body)),
+  );
+  // Beyond API.md: a custom role made with a typo or too wide could otherwise never be corrected nor removed.
+  app.get(
+    '/api/v1/tenants/:tenant/roles/:roleId',
+    { config: { permission: 'Users.View', answer: roleView }, schema: { params: roleParams } },
+    async (request) => requireRole(db, tenantOf(request).id, request.params.roleId),
+  );
+  app.patch(
+    '/api/v1/tenants/:tenant/roles/:roleId',
+    {
+      config: { permission: 'Users.Edit', answer: roleView, problems: [409] },
+      schema: {
+        params: roleParams,
+        body: rolePatch,
+        description:
+          'Renames a custom role or replaces its permissions; its users and groups keep it and get what it now grants. 409 for a built-in role or a name another role has (ignoring case).',
+      },
+    },
+    async (request) => updateRole(db, tenantOf(request).id, request.params.roleId, request.body),
+  );
+  app.delete(
+    '/api/v1/tenants/:tenant/roles/:roleId',
+    {
+      config: { ...deletes, problems: [409] },
+      schema: { params: roleParams, description: 'Deletes a custom role; its users and groups lose it. 409 for a built-in role.' },
+    },
+    async (request, reply) => {
+      await deleteRole(db, tenantOf(request).id, request.params.roleId);
+      return reply.status(204).send();
+    },
   );
 };
 

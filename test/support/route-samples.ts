@@ -48,6 +48,7 @@ export async function createdId(what: string, answer: Promise<LightMyRequestResp
 export const PARAM_SAMPLES: Record<string, ParamSample> = {
   userId: (s) => createdId(':userId', s.call('POST', `/api/v1/tenants/${s.tenant}/users`, { email: `${s.unique()}@example.com`, name: 'Sample user' })),
   groupId: (s) => createdId(':groupId', s.call('POST', `/api/v1/tenants/${s.tenant}/groups`, { name: s.unique() })),
+  roleId: (s) => createdId(':roleId', s.call('POST', `/api/v1/tenants/${s.tenant}/roles`, { name: s.unique(), permissions: ['Alerts.View'] })),
   tokenId: (s) => createdId(':tokenId', s.call('POST', `/api/v1/tenants/${s.tenant}/users/${s.ids.userId}/tokens`, { name: s.unique() })),
   alertId: async (s) => {
     const res = await s.call('POST', `/api/v1/tenants/${s.tenant}/alerts`, { severity: 'Error', component: 'Jobs', message: s.unique() });
@@ -86,6 +87,7 @@ export const BODY_SAMPLES: Record<string, BodySample> = {
   'POST /api/v1/tenants/:tenant/groups': (s) => ({ name: s.unique() }),
   'PATCH /api/v1/tenants/:tenant/groups/:groupId': () => ({ expandMembers: true }),
   'POST /api/v1/tenants/:tenant/roles': (s) => ({ name: s.unique(), permissions: ['Alerts.View'] }),
+  'PATCH /api/v1/tenants/:tenant/roles/:roleId': () => ({ permissions: ['Alerts.View', 'Users.View'] }),
   'PUT /api/v1/tenants/:tenant/users/:userId/alert-preferences': () => ({ email: { fatalImmediately: true } }),
   'PUT /api/v1/tenants/:tenant/me/alert-preferences': () => ({ subscriptions: { Robots: false } }),
   'POST /api/v1/tenants/:tenant/me/password': () => ({ currentPassword: 'the current password', newPassword: 'a new sample password' }),
