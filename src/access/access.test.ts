@@ -541,6 +541,9 @@ describeEachDialect('tenants, people and access', (dialect) => {
     const { userId, token } = await t.tenantWithUser('roleedit', ['Mail admni']);
     const group = (await t.call('POST', '/api/v1/tenants/roleedit/groups', { name: 'Mailers', roles: ['Mail admni'] })).json();
 
+    const created = await t.call('POST', '/api/v1/tenants/roleedit/roles', { name: 'Located', permissions: [] });
+    expect(created.headers.location).toBe(`/api/v1/tenants/roleedit/roles/${created.json().id}`);
+    expect((await t.call('GET', String(created.headers.location))).json()).toEqual(created.json());
     expect((await t.call('GET', `/api/v1/tenants/roleedit/roles/${role.id}`)).json()).toEqual(role);
     const renamed = await t.call('PATCH', `/api/v1/tenants/roleedit/roles/${role.id}`, { name: 'Mail admin' });
     expect(renamed.json()).toEqual({ ...role, name: 'Mail admin' });

@@ -235,8 +235,8 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
   }));
   app.post(
     '/api/v1/tenants/:tenant/roles',
-    { config: { permission: 'Users.Edit', problems: [409] }, schema: { params: tenantParams, body: roleInput, response: { 201: roleView } } },
-    async (request, reply) => reply.status(201).send(await createRole(db, tenantOf(request).id, request.body)),
+    { config: { permission: 'Users.Edit', problems: [409], created: true }, schema: { params: tenantParams, body: roleInput, response: { 201: roleView } } },
+    async (request, reply) => replyCreated(request, reply, config, await createRole(db, tenantOf(request).id, request.body)),
   );
   // Beyond API.md: a custom role made with a typo or too wide could otherwise never be corrected nor removed.
   app.get(
