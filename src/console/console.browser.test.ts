@@ -1115,6 +1115,21 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await dialog.waitFor({ state: 'detached' });
     const roles = (await call('GET', '/api/v1/tenants/acme/roles')).items as { name: string; permissions: string[] }[];
     expect(roles.find((role) => role.name === 'Auditeur')?.permissions).toEqual(['Alerts.View', 'Users.View']);
+    // Built-in roles offer no change (the API refuses it); a custom one is edited and deleted there.
+    expect(await viewer.getByRole('button').count()).toBe(0);
+    const auditor = page.locator('main tbody tr', { hasText: 'Auditeur' });
+    await auditor.getByRole('button', { name: 'Modifier' }).click();
+    const edit = page.getByRole('dialog', { name: 'Modifier le rôle' });
+    await edit.getByLabel('Nom', { exact: true }).fill('Auditrice');
+    await edit.getByLabel('Consultation des paramètres').check();
+    await edit.getByRole('button', { name: 'Enregistrer' }).click();
+    await edit.waitFor({ state: 'detached' });
+    const edited = ((await call('GET', '/api/v1/tenants/acme/roles')).items as { name: string; permissions: string[] }[]).find((r) => r.name === 'Auditrice');
+    expect(edited?.permissions.slice().sort()).toEqual(['Alerts.View', 'Settings.View', 'Users.View']);
+    page.once('dialog', (confirmation) => confirmation.accept());
+    await page.locator('main tbody tr', { hasText: 'Auditrice' }).getByRole('button', { name: 'Supprimer' }).click();
+    await page.locator('main tbody tr', { hasText: 'Auditrice' }).waitFor({ state: 'detached' });
+    expect(((await call('GET', '/api/v1/tenants/acme/roles')).items as { name: string }[]).map((r) => r.name)).not.toContain('Auditrice');
     await context.close();
   });
 

@@ -232,13 +232,13 @@ function GroupDialog({ session, group, users, roles, onClose, onSaved }) {
   <//>`;
 }
 
-function RoleDialog({ session, onClose, onSaved }) {
-  const [form, setForm] = useState({ name: '', permissions: ['Alerts.View'] });
+function RoleDialog({ session, role, onClose, onSaved }) {
+  const [form, setForm] = useState({ name: role?.name ?? '', permissions: role?.permissions ?? ['Alerts.View'] });
   const { errors, message, run } = useSaver(onSaved);
-  return html`<${Dialog} title=${t('access.addRole')} onClose=${onClose}>
+  return html`<${Dialog} title=${role ? t('access.editRole') : t('access.addRole')} onClose=${onClose}>
     <form onSubmit=${(event) => {
       event.preventDefault();
-      run(() => api('POST', tenantApi(session, 'roles'), form));
+      run(() => (role ? api('PATCH', tenantApi(session, `roles/${role.id}`), form) : api('POST', tenantApi(session, 'roles'), form)));
     }}>
       <${TextField} id="role-name" label=${t('access.name')} value=${form.name} onInput=${(name) => setForm({ ...form, name })} error=${errors.name} required />
       <${CheckList} id="role-permissions" legend=${t('access.permissions')} options=${PERMISSIONS.map((p) => [p, permissionName(p)])} value=${form.permissions}
@@ -369,14 +369,25 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
         ? html`
       ${edit ? html`<div class="toolbar"><button type="button" onClick=${() => setDialog({ kind: 'role' })}>${t('access.addRole')}</button></div>` : null}
       <div class="table-wrap"><table>
-        <thead><tr><th scope="col">${t('access.name')}</th><th scope="col">${t('access.permissions')}</th><th scope="col">${t('access.builtIn')}</th></tr></thead>
-        <tbody>${data.roles.map((role) => html`<tr key=${role.id}><td><${RoleNames} roles=${[role.name]} /></td><td><${PermissionNames} permissions=${role.permissions} /></td><td>${role.builtIn ? t('yes') : t('no')}</td></tr>`)}</tbody>
+        <thead><tr><th scope="col">${t('access.name')}</th><th scope="col">${t('access.permissions')}</th><th scope="col">${t('access.builtIn')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
+        <tbody>${data.roles.map(
+          (
+            role,
+          ) => html`<tr key=${role.id}><td><${RoleNames} roles=${[role.name]} /></td><td><${PermissionNames} permissions=${role.permissions} /></td><td>${role.builtIn ? t('yes') : t('no')}</td>
+          <td class="row-actions">${
+            // Built-in roles cannot be changed (the API answers 409): only custom ones offer Edit and Delete.
+            edit && !role.builtIn
+              ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'role', item: role })}>${t('edit')}</button>
+            <button type="button" class="link danger" onClick=${() => remove('roles', role)}>${t('delete')}</button>`
+              : null
+          }</td></tr>`,
+        )}</tbody>
       </table></div>`
         : null
     }
     ${dialog?.kind === 'user' ? html`<${UserDialog} session=${session} user=${dialog.item} roles=${data.roles} onClose=${() => setDialog(null)} onSaved=${saved} />` : null}
     ${dialog?.kind === 'token' ? html`<${TokenDialog} session=${session} user=${dialog.item} onClose=${() => setDialog(null)} />` : null}
     ${dialog?.kind === 'group' ? html`<${GroupDialog} session=${session} group=${dialog.item} users=${data.users} roles=${data.roles} onClose=${() => setDialog(null)} onSaved=${saved} />` : null}
-    ${dialog?.kind === 'role' ? html`<${RoleDialog} session=${session} onClose=${() => setDialog(null)} onSaved=${saved} />` : null}
+    ${dialog?.kind === 'role' ? html`<${RoleDialog} session=${session} role=${dialog.item} onClose=${() => setDialog(null)} onSaved=${saved} />` : null}
   </section>`;
 }
