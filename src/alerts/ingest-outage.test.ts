@@ -141,3 +141,24 @@ it.runIf(TEST_PG_URL)(
       expect(stored.statusCode).toBe(202);
     }),
 );
+
+it.runIf(TEST_PG_URL)(
+  'answers 503 with Retry-After, not 500, while the database named in DATABASE_URL is gone (renamed or dropped for a restore), and 202 once it is back [postgres]',
+  () =>
+    asOperator('renamed', 'alter database {db}_moved rename to {db}', async ({ t, sql, endConnections }) => {
+      // An operator's restore: the database moved aside, so every new connection is refused with 3D000.
+      await sql('alter database {db} allow_connections false');
+      await endConnections();
+      await sql('alter database {db} rename to {db}_moved');
+      await sql('alter database {db}_moved allow_connections true');
+      const refused = await t.call('POST', '/api/v1/tenants/renamed/alerts', ALERT);
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(refused.json()).toMatchObject({ status: 503, detail: expect.stringMatching(/retry later/) });
+      expect((await t.call('GET', '/api/v1/tenants/renamed/alerts')).statusCode).toBe(503);
+      expect((await t.call('GET', '/readyz')).json()).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/does not exist/) });
+      await sql('alter database {db}_moved rename to {db}');
+      const stored = await t.call('POST', '/api/v1/tenants/renamed/alerts', ALERT);
+      expect(stored.statusCode).toBe(202);
+    }),
+);

@@ -37,12 +37,17 @@ export function classifyDbError(error: unknown): DbErrorKind | undefined {
  * full, restarting (isWorthRetrying), SQLite's lock held past the busy timeout or its disk full
  * (until the operator frees room, as PostgreSQL's disk_full, class 53), or PostgreSQL cancelling a
  * transaction that lost a serialization or deadlock race, or refusing writes for now (a standby
- * after a failover, or default_transaction_read_only set for a maintenance).
+ * after a failover, or default_transaction_read_only set for a maintenance). Once serving, a
+ * database that new connections no longer find (renamed or dropped for a restore, 3D000) or whose
+ * credentials they no longer pass (rotated, class 28) is an outage too: at start-up those stop the
+ * process (isWorthRetrying), but here the database was there and is what the operator is changing.
  */
 export function isStorageOutage(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return (
     isWorthRetrying(error) ||
+    code === '3D000' ||
+    (typeof code === 'string' && /^28[0-9A-Z]{3}$/.test(code)) ||
     code === 'SQLITE_BUSY' ||
     code === 'SQLITE_LOCKED' ||
     code === SQLITE_FULL ||
