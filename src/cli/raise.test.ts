@@ -4,6 +4,9 @@ import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http
 import { describeEachDialect } from '../../test/support/storage.js';
 import { raiseCommand } from './raise.js';
 import { capturedIo } from '../../test/support/cli.js';
+import { hasIpv6Loopback } from '../../test/support/ports.js';
+
+const IPV6_LOOPBACK = await hasIpv6Loopback();
 
 describeEachDialect('tocsin raise', (dialect) => {
   let t: TestApp;
@@ -150,5 +153,22 @@ describe('tocsin raise, when the server cannot be reached', () => {
     const unknown = capturedIo();
     expect(await raiseCommand([...args, '--url', 'http://no-such-host.invalid'], unknown.io)).toBe(1);
     expect(unknown.err()).toMatch(/^tocsin raise: cannot reach http:\/\/no-such-host\.invalid: getaddrinfo (ENOTFOUND|EAI_AGAIN) no-such-host\.invalid\n$/);
+  });
+});
+
+describe.runIf(IPV6_LOOPBACK)('tocsin raise to a server on IPv6', () => {
+  it('finds a server whose HOST is an IPv6 address written in brackets, as the server itself takes it ([::1])', async () => {
+    const t = await startTestApp('sqlite', { HOST: '::1' }, { listen: true });
+    try {
+      const { token } = await t.tenantWithUser('ops', ['Robot']);
+      const { port } = new URL(t.tocsin.url!);
+      const args = ['--tenant', 'ops', '--severity', 'Info', '--component', 'Jobs', '--message', 'Found on [::1]'];
+      for (const host of ['[::1]', '::1']) {
+        const c = capturedIo({ TOCSIN_TOKEN: token, HOST: host, PORT: port });
+        expect(await raiseCommand(args, c.io), c.err()).toBe(0);
+      }
+    } finally {
+      await t.close();
+    }
   });
 });

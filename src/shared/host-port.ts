@@ -3,5 +3,6 @@
  * where `2001:db8::25:587` would not say where the address ends and the port begins.
  */
 export function hostAndPort(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // One already in brackets (HOST=[::1], as README allows, read by `tocsin raise`) keeps them: `[[::1]]` is no URL.
+  return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
 }
