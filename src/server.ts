@@ -12,7 +12,7 @@ import { createLogger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
 import { type HeldPort, holdFreePort } from './ops/port-hold.js';
-import { type StartupProbe, listenStartupProbe } from './ops/startup-probe.js';
+import { type NotReady, type StartupProbe, listenStartupProbe } from './ops/startup-probe.js';
 import { type LoopTimings, startPipeline } from './pipeline.js';
 import { openSecretBox } from './settings/open-secret-box.js';
 import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl, urlSmtp } from './settings/smtp-settings.js';
@@ -20,6 +20,7 @@ import { type Clock, systemClock } from './shared/clock.js';
 import { databaseClock } from './storage/database-clock.js';
 import { OTHER_SECRET_KEY, checkSecretKey } from './settings/secret-key-check.js';
 import { migrateWhenFree, openStorageWhenReachable } from './storage/connect.js';
+import { pendingMigrations } from './storage/migrate.js';
 import { connectionBudget, warnIfOverBudget } from './storage/connection-budget.js';
 
 /**
@@ -95,13 +96,14 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
   // While the database refuses (full, down, starting), a stand-in answers /healthz and /readyz on
   // the process's port, so the orchestrator reads why instead of restarting a crashed process.
   let probe: StartupProbe | undefined;
-  const onWaiting = async (reason: string) => {
-    if (probe) probe.setReason(reason);
+  const notReady = async (state: NotReady) => {
+    if (probe) probe.setState(state);
     else if (listen) {
       await held?.release();
-      probe = await listenStartupProbe(config.port, config.host, reason);
+      probe = await listenStartupProbe(config.port, config.host, state);
     }
   };
+  const onWaiting = (reason: string) => notReady({ status: 'unavailable', reason });
   const storage = await openStorageWhenReachable(config.databaseUrl, {
     poolSize: config.dbPoolSize,
     setting: config.databaseSetting,
@@ -115,13 +117,17 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
   });
   // The stand-in may also start while the migrations wait for the database (migrateWhenFree).
   const closers: (() => Promise<void>)[] = [async () => held?.release(), async () => probe?.close(), () => storage.close()];
-  probe?.setReason('applying migrations');
   try {
     await warnIfOverBudget(storage, connectionBudget(config.role, config.dbPoolSize), logger);
     // Processes on machines whose clocks disagree keep one time, the database's (tests bring their own clock).
     const databaseTime = options.clock ? undefined : await databaseClock(storage, systemClock, logger);
     if (databaseTime) closers.push(async () => databaseTime.stop());
     const clock: Clock = options.clock ?? databaseTime ?? systemClock;
+    // Migrations to apply (a first start, an upgrade) may take long or wait for another process
+    // applying them (PostgreSQL's migration lock): the stand-in says so as the app's /readyz would.
+    const pending = listen ? await pendingMigrations(storage) : [];
+    if (pending.length > 0) await notReady({ status: 'migrating', pending });
+    else probe?.setState({ status: 'unavailable', reason: 'the database answers; starting' });
     await migrateWhenFree(storage, { setting: config.databaseSetting, logger, onWaiting, signal: options.signal });
     const admin = await ensureAdminToken(storage.db, config.adminToken, clock);
     const secretBox = openSecretBox(config);

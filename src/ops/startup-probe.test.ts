@@ -60,10 +60,57 @@ describe.runIf(DIALECTS.includes('postgres'))('a process started while PostgreSQ
   });
 });
 
+/** Kysely's advisory lock on PostgreSQL: the one a process applying the migrations holds (postgres-adapter.js LOCK_ID). */
+const KYSELY_MIGRATION_LOCK = '3853314791062309107';
+
+describe.runIf(DIALECTS.includes('postgres'))('a process started while another applies the migrations', () => {
+  it('stays up, answers /readyz 503 migrating with the pending migrations, and serves once they are applied', async () => {
+    const database = await createTestDatabase('postgres');
+    // Another process's migration, held for as long as the test needs: this one waits for its lock.
+    const other = new pg.Client({ connectionString: database.url });
+    const port = await freePort();
+    const config = loadConfig({
+      DATABASE_URL: database.url,
+      TOCSIN_ADMIN_TOKEN: 'test-admin-token-0123456789',
+      TOCSIN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-')),
+      TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1',
+      PORT: String(port),
+    });
+    try {
+      await other.connect();
+      await other.query(`select pg_advisory_lock(${KYSELY_MIGRATION_LOCK})`);
+      const starting = startTocsin(config, { logger: pino({ level: 'silent' }) });
+      const base = `http://127.0.0.1:${port}`;
+      const waiting = await vi.waitFor(
+        async () => {
+          const res = await fetch(`${base}/readyz`);
+          expect(res.status).toBe(503);
+          return res.json();
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+      expect(waiting).toEqual({ status: 'migrating', pending: expect.arrayContaining([expect.stringMatching(/^\d{8}-/)]) });
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/api/v1/tenants`)).status).toBe(503);
+
+      await other.query(`select pg_advisory_unlock(${KYSELY_MIGRATION_LOCK})`);
+      const tocsin = await starting;
+      try {
+        expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      } finally {
+        await tocsin.close();
+      }
+    } finally {
+      await other.end().catch(() => {});
+      await database.drop();
+    }
+  });
+});
+
 describe('the stand-in listener of a process waiting for its database', () => {
   it("answers any other request with a problem document of the API's own type, as the app answers its 503, with Retry-After", async () => {
     // Its type was about:blank where every other problem of the API names https://tocsin.dev/problems/503.
-    const probe = await listenStartupProbe(0, '127.0.0.1', 'database unreachable (ECONNREFUSED)');
+    const probe = await listenStartupProbe(0, '127.0.0.1', { status: 'unavailable', reason: 'database unreachable (ECONNREFUSED)' });
     try {
       const res = await fetch(`http://127.0.0.1:${probe.port}/api/v1/tenants`);
       expect(res.status).toBe(503);

@@ -1,34 +1,44 @@
 import http from 'node:http';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS, problemTypeFor } from '../http/problem.js';
 
-/** StartupProbe is the stand-in listener of a process still waiting for its database. */
+/**
+ * NotReady is why a starting process is not ready, as /readyz says it: the database cannot be used
+ * (`reason`), or its migrations are being applied (`pending`, the shapes of the app's own /readyz 503).
+ */
+export type NotReady = { readonly status: 'unavailable'; readonly reason: string } | { readonly status: 'migrating'; readonly pending: readonly string[] };
+
+/** StartupProbe is the stand-in listener of a process still waiting for its database or its migrations. */
 export interface StartupProbe {
   /** The port it listens on (the configured one, or the one chosen for port 0). */
   readonly port: number;
-  /** setReason changes why the process is not ready yet. */
-  setReason(reason: string): void;
+  /** setState changes why the process is not ready yet. */
+  setState(state: NotReady): void;
   close(): Promise<void>;
 }
 
 /**
- * listenStartupProbe answers on the process's own port while it cannot reach its database, so an
- * orchestrator sees it alive (/healthz 200) but not ready (/readyz 503 with the reason) instead of
- * a crash loop; any other request is a 503 problem document asking to come back. The real app
- * takes the port over once the database answers.
+ * listenStartupProbe answers on the process's own port while it cannot reach its database or applies
+ * its migrations (or waits for another process applying them), so an orchestrator sees it alive
+ * (/healthz 200) but not ready (/readyz 503 with the reason or the pending migrations) instead of a
+ * crash loop or a port that refuses connections; any other request is a 503 problem document asking
+ * to come back. The real app takes the port over once the database is ready.
  */
-export async function listenStartupProbe(port: number, host: string, reason: string): Promise<StartupProbe> {
-  let current = reason;
+export async function listenStartupProbe(port: number, host: string, state: NotReady): Promise<StartupProbe> {
+  let current = state;
   const server = http.createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/healthz') return answer(response, 200, 'application/json', { status: 'ok' });
-    if (path === '/readyz') return answer(response, 503, 'application/json', { status: 'unavailable', reason: current });
+    if (path === '/readyz') return answer(response, 503, 'application/json', current);
     response.setHeader('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     answer(response, 503, 'application/problem+json', {
       // The API's own problem type, as the app's 503 names it once it serves.
       type: problemTypeFor(503),
       title: 'Service Unavailable',
       status: 503,
-      detail: `Tocsin is starting and waiting for its database: ${current}.`,
+      detail:
+        current.status === 'migrating'
+          ? `Tocsin is starting and applying its database migrations (${current.pending.length} pending).`
+          : `Tocsin is starting and waiting for its database: ${current.reason}.`,
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -38,7 +48,7 @@ export async function listenStartupProbe(port: number, host: string, reason: str
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : port,
-    setReason: (next) => {
+    setState: (next) => {
       current = next;
     },
     close: () =>
