@@ -10,6 +10,18 @@ import { listenStartupProbe } from './startup-probe.js';
 import { freePort } from '../../test/support/ports.js';
 import { DIALECTS, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
 
+/** notReadyAnswer waits until a starting process answers /readyz (a 503) and gives its body. */
+function notReadyAnswer(base: string): Promise<unknown> {
+  return vi.waitFor(
+    async () => {
+      const res = await fetch(`${base}/readyz`);
+      expect(res.status).toBe(503);
+      return res.json();
+    },
+    { timeout: 10_000, interval: 50 },
+  );
+}
+
 describe.runIf(DIALECTS.includes('postgres'))('a process started while PostgreSQL has no free connection', () => {
   it('stays up, answers /readyz 503 with the reason, and serves once a connection frees', async () => {
     const database = await createTestDatabase('postgres');
@@ -29,14 +41,7 @@ describe.runIf(DIALECTS.includes('postgres'))('a process started while PostgreSQ
       for (const holder of holders) await holder.connect();
       const starting = startTocsin(config, { logger: pino({ level: 'silent' }) });
       const base = `http://127.0.0.1:${port}`;
-      const waiting = await vi.waitFor(
-        async () => {
-          const res = await fetch(`${base}/readyz`);
-          expect(res.status).toBe(503);
-          return res.json();
-        },
-        { timeout: 10_000, interval: 50 },
-      );
+      const waiting = await notReadyAnswer(base);
       expect(waiting).toEqual({ status: 'unavailable', reason: expect.stringMatching(/^too many connections: .*too many connections for role/) });
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       const api = await fetch(`${base}/api/v1/tenants`);
@@ -81,14 +86,7 @@ describe.runIf(DIALECTS.includes('postgres'))('a process started while another a
       await other.query(`select pg_advisory_lock(${KYSELY_MIGRATION_LOCK})`);
       const starting = startTocsin(config, { logger: pino({ level: 'silent' }) });
       const base = `http://127.0.0.1:${port}`;
-      const waiting = await vi.waitFor(
-        async () => {
-          const res = await fetch(`${base}/readyz`);
-          expect(res.status).toBe(503);
-          return res.json();
-        },
-        { timeout: 10_000, interval: 50 },
-      );
+      const waiting = await notReadyAnswer(base);
       expect(waiting).toEqual({ status: 'migrating', pending: expect.arrayContaining([expect.stringMatching(/^\d{8}-/)]) });
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       expect((await fetch(`${base}/api/v1/tenants`)).status).toBe(503);
