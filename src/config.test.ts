@@ -210,6 +210,17 @@ describe('the database URL', () => {
     }
   });
 
+  it('refuses sqlite://NAME, which named a file at the root of the disk (/NAME), saying how to write a relative or absolute path', () => {
+    // `sqlite://tocsin.db` and `sqlite://./data/tocsin.db` opened /tocsin.db and /data/tocsin.db (POSIX reads `//x` as `/x`).
+    for (const value of ['sqlite://tocsin.db', 'sqlite://./data/tocsin.db', 'sqlite://data/tocsin.db']) {
+      expect(() => loadConfig({ DATABASE_URL: value }), value).toThrow(/DATABASE_URL: .*sqlite:\.\/data\/tocsin\.db.*sqlite:\/var\/lib\/tocsin\/tocsin\.db/);
+    }
+    // Three slashes are an absolute path, as in other tools' sqlite:/// URLs.
+    for (const value of ['sqlite:///var/lib/tocsin.db', 'sqlite:./data/tocsin.db', 'sqlite:data/tocsin.db']) {
+      expect(loadConfig({ DATABASE_URL: value }).databaseUrl).toBe(value);
+    }
+  });
+
   it("says to percent-encode the user and password when one of their characters leaves PostgreSQL's host unclear", () => {
     // `p@ss#1` written as is: the start said only "getaddrinfo ENOTFOUND ss" (the `#` began a fragment, `ss` became the host).
     for (const value of [

@@ -98,6 +98,11 @@ const envSchema = z.object({
     .refine((url) => dialectOfUrl(url) !== undefined, DATABASE_URL_MESSAGE)
     // better-sqlite3 opens a temporary database for an empty path: the data would be gone at the next start.
     .refine((url) => url !== 'sqlite:', 'sqlite: needs the path of a file, such as sqlite:./data/tocsin.db')
+    // POSIX reads `//x` as `/x`: `sqlite://tocsin.db`, meant relative as in other tools' URLs, opened /tocsin.db.
+    .refine(
+      (url) => !/^sqlite:\/\/[^/]/.test(url),
+      'sqlite://NAME names the file /NAME at the root of the disk: write sqlite:./data/tocsin.db for a path from the working folder, or sqlite:/var/lib/tocsin/tocsin.db for an absolute one',
+    )
     .refine(isClearPostgresUrl, `is not a URL such as postgres://user:pass@host:5432/db (${PERCENT_ENCODE_HINT})`)
     .optional(),
   PORT: wholeNumber(0, 65535).default(DEFAULT_PORT),
