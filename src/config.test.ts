@@ -172,6 +172,26 @@ describe('the admin token read from a file', () => {
   });
 });
 
+describe('URLs read from a file or a template', () => {
+  it('are taken without the line break or spaces around them, which put a line break inside every email link and a file name', () => {
+    // A secret or ConfigMap file's last line break: links were `https://tocsin.example.com\n/unsubscribe/…`.
+    expect(loadConfig({ TOCSIN_PUBLIC_URL: ' https://tocsin.example.com/\n' }).publicUrl).toBe('https://tocsin.example.com');
+    expect(loadConfig({ DATABASE_URL: 'sqlite:./data/tocsin.db\n' }).databaseUrl).toBe('sqlite:./data/tocsin.db');
+    expect(loadConfig({ DATABASE_URL: 'postgres://tocsin@db/tocsin \n' }).databaseUrl).toBe('postgres://tocsin@db/tocsin');
+  });
+
+  it('refuses a public URL with a space, tab or line break inside, or a user and password, which every email would show', () => {
+    for (const value of [
+      'https://tocsin.example.com/a b',
+      'https://tocsin.example.com\t/x',
+      'https://tocsin.example.com\n/x',
+      'https://ops:s3cret@tocsin.example.com',
+    ]) {
+      expect(() => loadConfig({ TOCSIN_PUBLIC_URL: value }), value).toThrow(/TOCSIN_PUBLIC_URL: /);
+    }
+  });
+});
+
 describe('a variable set to nothing', () => {
   it('means its default, as if it were not set', () => {
     const config = loadConfig({
@@ -351,7 +371,7 @@ describe('a refused number or address', () => {
 
   it('is one line for TOCSIN_PUBLIC_URL too, not a second one saying only "Invalid URL"', () => {
     expect(problemOf({ TOCSIN_PUBLIC_URL: 'example.com' })).toBe(
-      'invalid configuration:\n  TOCSIN_PUBLIC_URL: must be an http:// or https:// address without ? or #, such as https://tocsin.example.com',
+      'invalid configuration:\n  TOCSIN_PUBLIC_URL: must be an http:// or https:// address without ? or #, spaces or a user and password, such as https://tocsin.example.com',
     );
   });
 });

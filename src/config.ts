@@ -62,9 +62,15 @@ function isListenHost(host: string): boolean {
   return /^[^\s/?#@\\[\]:]+$/.test(host) && URL.canParse(`http://${host}`);
 }
 
-/** isLinkBase: an http(s) URL that a path can be appended to (no query, no fragment). */
+/**
+ * isLinkBase: an http(s) URL that a path can be appended to: no query, no fragment, no white space
+ * or control character (the URL parser drops a tab or line break, the links would keep it), and no
+ * user or password, which every email's links would show to its recipients.
+ */
 function isLinkBase(url: string): boolean {
-  return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol) && !/[?#]/.test(url);
+  if (!URL.canParse(url) || /[?#\s\p{Cc}]/u.test(url)) return false;
+  const parsed = new URL(url);
+  return /^https?:$/.test(parsed.protocol) && parsed.username === '' && parsed.password === '';
 }
 
 /**
@@ -94,6 +100,8 @@ const envSchema = z.object({
   // Checked here so that a wrong one stops the start with this message, not a stack trace when opened.
   DATABASE_URL: z
     .string()
+    // A secret or ConfigMap file's last line break would end up in the database's name or file name.
+    .trim()
     .min(1)
     .refine((url) => dialectOfUrl(url) !== undefined, DATABASE_URL_MESSAGE)
     // better-sqlite3 opens a temporary database for an empty path: the data would be gone at the next start.
@@ -121,7 +129,11 @@ const envSchema = z.object({
   TOCSIN_SMTP_URL: z.string().url(SMTP_URL_MESSAGE).optional(),
   TOCSIN_SUMMARY_INTERVAL_SECONDS: wholeNumber(1, 86_400, 'seconds').default(600),
   // Links are this base and a path: `host:8080` (a URL of scheme `host:`), a query or a fragment would make them dead.
-  TOCSIN_PUBLIC_URL: z.string().refine(isLinkBase, 'must be an http:// or https:// address without ? or #, such as https://tocsin.example.com').optional(),
+  TOCSIN_PUBLIC_URL: z
+    .string()
+    .trim()
+    .refine(isLinkBase, 'must be an http:// or https:// address without ? or #, spaces or a user and password, such as https://tocsin.example.com')
+    .optional(),
   TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS: booleanFromEnv.default(true),
   // Only named proxies, never `true` or a hop count: either believes the X-Forwarded-For of any client
   // that reaches the port, who could then pose as a new address at each sign-in it tries.
