@@ -161,6 +161,22 @@ describe('the admin token and secret key', () => {
     expect(configWarnings(loadConfig({ TOCSIN_ADMIN_TOKEN: 'a'.repeat(16), TOCSIN_SECRET_KEY: 'k'.repeat(16) }))).toEqual([]);
     expect(configWarnings(loadConfig({}))).toEqual([]);
   });
+
+  it('warn at start-up of an admin token with a character other than printable ASCII, which HTTP clients send each their own way', () => {
+    // `tökén…` worked from Node's fetch (sent as Latin-1) and was a 401 from curl (sent as UTF-8); a space or `é` no browser sends alike.
+    for (const token of ['tökén-0123456789abcdef', 'トークン-0123456789abcdef']) {
+      expect(configWarnings(loadConfig({ TOCSIN_ADMIN_TOKEN: token })), token).toEqual([expect.stringMatching(/^TOCSIN_ADMIN_TOKEN has .*ASCII/)]);
+    }
+    expect(configWarnings(loadConfig({ TOCSIN_ADMIN_TOKEN: 'tcs_admin_A-b.c~d+e/f=0123456789' }))).toEqual([]);
+  });
+
+  it('refuse an admin token that no request could carry: a space or line break inside, or over 512 characters', () => {
+    // Taken as given, it started, and every request with it was a 401.
+    for (const token of ['admin token 0123456789', 'admin\ttoken-0123456789', 'line\nbreak-0123456789', 'x'.repeat(513)]) {
+      expect(() => loadConfig({ TOCSIN_ADMIN_TOKEN: token }), token).toThrow(/TOCSIN_ADMIN_TOKEN: /);
+    }
+    expect(loadConfig({ TOCSIN_ADMIN_TOKEN: 'x'.repeat(512) }).adminToken).toHaveLength(512);
+  });
 });
 
 describe('the admin token read from a file', () => {

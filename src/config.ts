@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
 import { ConfigError } from './shared/config-error.js';
+import { MAX_BEARER_LENGTH } from './shared/bearer.js';
 import { hostAndPort } from './shared/host-port.js';
 import { SWITCH_WORDS, switchValue } from './shared/switch.js';
 import { inWords } from './shared/validation.js';
@@ -124,7 +125,14 @@ const envSchema = z.object({
   // Any value is taken (API.md: the admin token "is the value of" the variable), but for the spaces and
   // line breaks around it (a secret file's last line break), which no Authorization header can carry; a
   // short one is only warned about at start-up (configWarnings), so an operator's or a test's choice still starts.
-  TOCSIN_ADMIN_TOKEN: z.string().trim().optional(),
+  // One with white space inside or over 512 characters is refused: no Authorization header the API
+  // reads carries it (access-hook's bearer), so it started and every request with it was a 401.
+  TOCSIN_ADMIN_TOKEN: z
+    .string()
+    .trim()
+    .refine((token) => !/\s/.test(token), 'must have no space, tab or line break inside: no Authorization header can carry one')
+    .refine((token) => token.length <= MAX_BEARER_LENGTH, `must be at most ${MAX_BEARER_LENGTH} characters, the longest bearer token the API reads`)
+    .optional(),
   TOCSIN_SECRET_KEY: z.string().optional(),
   TOCSIN_SMTP_URL: z.string().url(SMTP_URL_MESSAGE).optional(),
   TOCSIN_SUMMARY_INTERVAL_SECONDS: wholeNumber(1, 86_400, 'seconds').default(600),
@@ -244,6 +252,10 @@ export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey' |
       ? [
           `TOCSIN_SMTP_URL: ${unread.join(', ')} ${unread.length === 1 ? 'is' : 'are'} not read and has no effect (the URL takes ${SMTP_URL_PARAMETERS.join(', ')})`,
         ]
+      : []),
+    // Sent as Latin-1 by one client (Node's fetch) and as UTF-8 by another (curl), it matches for some only.
+    ...(config.adminToken !== undefined && /[^\x21-\x7e]/.test(config.adminToken)
+      ? ['TOCSIN_ADMIN_TOKEN has characters other than printable ASCII, which HTTP clients send each their own way: it may be refused as a bad token']
       : []),
     ...(short(config.adminToken) ? [`TOCSIN_ADMIN_TOKEN is shorter than ${SHORT_SECRET_LENGTH} characters: anyone who guesses it is host administrator`] : []),
     ...(short(config.secretKey)

@@ -8,6 +8,7 @@ import { sqlOnce } from '../storage/sql-once.js';
 import { StorageRejectedError } from '../storage/errors.js';
 import type { Principal } from '../access/principal.js';
 import type { ReadCache } from '../shared/read-cache.js';
+import { MAX_BEARER_LENGTH } from '../shared/bearer.js';
 
 /** SESSION_COOKIE is the name of the console's HTTP-only session cookie. */
 export const SESSION_COOKIE = 'tocsin_session';
@@ -141,10 +142,13 @@ export function forgetPrincipalsOnChange(deps: AppDeps, raising: ReadCache) {
   };
 }
 
+/** BEARER reads the token of an `Authorization: Bearer <token>` header: no white space, MAX_BEARER_LENGTH at most. */
+const BEARER = new RegExp(`^Bearer\\s+(\\S{1,${MAX_BEARER_LENGTH}})\\s*$`, 'i');
+
 async function authenticate(deps: AppDeps, request: FastifyRequest) {
   const header = request.headers.authorization;
   if (typeof header === 'string' && header.length > 0) {
-    const match = /^Bearer\s+(\S{1,512})\s*$/i.exec(header);
+    const match = BEARER.exec(header);
     return match?.[1] ? deps.authenticator.fromBearer(match[1]) : undefined;
   }
   const cookie = request.cookies?.[SESSION_COOKIE];
