@@ -85,6 +85,14 @@ async function withChosenPort(config: Config): Promise<{ config: Config; held?: 
 }
 
 /**
+ * MIGRATING_STAND_IN_AFTER_MS is how long migrations run before the stand-in listens to say so. A
+ * first start's take about a second, during which the port stays closed as it always was, so a
+ * client waiting for it to open (or for /healthz) then finds the API ready; longer ones (a big
+ * upgrade, another process's migrations waited for) would leave liveness probes unanswered.
+ */
+const MIGRATING_STAND_IN_AFTER_MS = 10_000;
+
+/**
  * startTocsin opens storage, applies migrations, builds the app and (unless told not to) listens.
  * It is what `tocsin serve` runs, and what acceptance tests run in-process.
  */
@@ -123,12 +131,24 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
     const databaseTime = options.clock ? undefined : await databaseClock(storage, systemClock, logger);
     if (databaseTime) closers.push(async () => databaseTime.stop());
     const clock: Clock = options.clock ?? databaseTime ?? systemClock;
-    // Migrations to apply (a first start, an upgrade) may take long or wait for another process
-    // applying them (PostgreSQL's migration lock): the stand-in says so as the app's /readyz would.
+    // Migrations to apply (a big upgrade, or a wait for another process applying them, PostgreSQL's
+    // migration lock) may take long: past MIGRATING_STAND_IN_AFTER_MS the stand-in says so as the app's /readyz would.
     const pending = listen ? await pendingMigrations(storage) : [];
-    if (pending.length > 0) await notReady({ status: 'migrating', pending });
-    else probe?.setState({ status: 'unavailable', reason: 'the database answers; starting' });
-    await migrateWhenFree(storage, { setting: config.databaseSetting, logger, onWaiting, signal: options.signal });
+    probe?.setState(pending.length > 0 ? { status: 'migrating', pending } : { status: 'unavailable', reason: 'the database answers; starting' });
+    let standingIn: Promise<void> | undefined;
+    const slow =
+      pending.length > 0
+        ? setTimeout(() => {
+            if (!probe)
+              standingIn = notReady({ status: 'migrating', pending }).catch((err: unknown) => logger.warn({ err }, 'cannot answer probes while migrating'));
+          }, MIGRATING_STAND_IN_AFTER_MS)
+        : undefined;
+    try {
+      await migrateWhenFree(storage, { setting: config.databaseSetting, logger, onWaiting, signal: options.signal });
+    } finally {
+      clearTimeout(slow);
+      await standingIn;
+    }
     const admin = await ensureAdminToken(storage.db, config.adminToken, clock);
     const secretBox = openSecretBox(config);
     if ((await checkSecretKey(storage.db, secretBox)) === 'other') logger.error(OTHER_SECRET_KEY);

@@ -11,14 +11,14 @@ import { freePort } from '../../test/support/ports.js';
 import { DIALECTS, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
 
 /** notReadyAnswer waits until a starting process answers /readyz (a 503) and gives its body. */
-function notReadyAnswer(base: string): Promise<unknown> {
+function notReadyAnswer(base: string, timeout = 10_000): Promise<unknown> {
   return vi.waitFor(
     async () => {
       const res = await fetch(`${base}/readyz`);
       expect(res.status).toBe(503);
       return res.json();
     },
-    { timeout: 10_000, interval: 50 },
+    { timeout, interval: 50 },
   );
 }
 
@@ -86,7 +86,8 @@ describe.runIf(DIALECTS.includes('postgres'))('a process started while another a
       await other.query(`select pg_advisory_lock(${KYSELY_MIGRATION_LOCK})`);
       const starting = startTocsin(config, { logger: pino({ level: 'silent' }) });
       const base = `http://127.0.0.1:${port}`;
-      const waiting = await notReadyAnswer(base);
+      // The stand-in listens once the migrations have run (here, waited) for 10 s.
+      const waiting = await notReadyAnswer(base, 20_000);
       expect(waiting).toEqual({ status: 'migrating', pending: expect.arrayContaining([expect.stringMatching(/^\d{8}-/)]) });
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       expect((await fetch(`${base}/api/v1/tenants`)).status).toBe(503);
@@ -102,7 +103,7 @@ describe.runIf(DIALECTS.includes('postgres'))('a process started while another a
       await other.end().catch(() => {});
       await database.drop();
     }
-  });
+  }, 45_000);
 });
 
 describe('the stand-in listener of a process waiting for its database', () => {
