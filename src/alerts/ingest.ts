@@ -17,7 +17,14 @@ import { SEVERITIES } from './severity.js';
  * AlongsideWrite is more to write in the transaction that stores a batch, given the batch's ids
  * (an inbound source's delivery key and counters): both commit, or neither.
  */
-export type AlongsideWrite = (tx: Db, alertIds: readonly string[]) => Promise<void>;
+export type AlongsideWrite = (tx: Db, alertIds: readonly string[], shared: CommitShared) => Promise<void>;
+
+/**
+ * CommitShared is what the batches of one try of a group commit share in its transaction, keyed by
+ * whoever put it there: what several batches would each read or write (an inbound source's
+ * check, its counters) gathered, and read or written once. Made anew for each transaction.
+ */
+export type CommitShared = Map<unknown, unknown>;
 
 /**
  * InCommit is what a batch reads and writes in the transaction that stores it, besides its alerts
@@ -30,9 +37,11 @@ export interface InCommit {
    * sees what no other commit can change before this one ends (SQLite's write lock), and on SQLite
    * costs a tenth of one made alone, which takes and drops the database's locks for itself.
    */
-  readonly choose?: ((tx: Db) => Promise<readonly NewAlert[]>) | undefined;
+  readonly choose?: ((tx: Db, shared: CommitShared) => Promise<readonly NewAlert[]>) | undefined;
   /** alongside writes after the commit's alerts, given the ids of the batch's stored ones. */
   readonly alongside?: AlongsideWrite | undefined;
+  /** settle runs once every batch's alongside has: it writes what the batches gathered in `shared`. */
+  readonly settle?: ((tx: Db, shared: CommitShared) => Promise<void>) | undefined;
 }
 
 /** AlertIngest stores validated alerts for one running app and counts them for /metrics. */
@@ -186,11 +195,12 @@ export function groupCommit(
    * write stores the batches of each tenant with one writeAlerts (one flood lookup and one insert
    * statement per tenant instead of per batch, floods grouped across them as if they had come one
    * by one), each batch's alerts as its `choose` picked them, then the writes that go alongside
-   * each batch, given its own ids. It returns what it stored of each batch.
+   * each batch, given its own ids, and what they gathered to write once. It returns what it stored of each batch.
    */
   const write = async (tx: Db, items: readonly Pending[], now: number, decided: boolean): Promise<Stored[]> => {
+    const shared: CommitShared = new Map();
     const chosen: (readonly NewAlert[])[] = [];
-    for (const item of items) chosen.push(item.inCommit?.choose ? await item.inCommit.choose(tx) : item.alerts);
+    for (const item of items) chosen.push(item.inCommit?.choose ? await item.inCommit.choose(tx, shared) : item.alerts);
     const out: string[][] = new Array(items.length);
     // Tenants in the order of their ids: their flood locks (writeAlerts) are then taken in one order by every commit.
     const byTenant = [...multiMap(items.map((item, i) => [item.tenantId, i] as const))].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -203,7 +213,8 @@ export function groupCommit(
         out[i] = ids.slice(offset, (offset += chosen[i]!.length));
       }
     }
-    for (const [i, item] of items.entries()) await item.inCommit?.alongside?.(tx, out[i]!);
+    for (const [i, item] of items.entries()) await item.inCommit?.alongside?.(tx, out[i]!, shared);
+    for (const item of items) await item.inCommit?.settle?.(tx, shared);
     return items.map((item, i) => ({ tenantId: item.tenantId, alerts: chosen[i]!, ids: out[i]! }));
   };
 
@@ -343,7 +354,7 @@ export function createAlertIngest(deps: {
       // Counted as stored: the alerts the batch's choose picked in the transaction that committed (its last).
       let chosen = alerts;
       const choose = inCommit?.choose;
-      const ids = await commit(tenantId, alerts, choose ? { ...inCommit, choose: async (tx) => (chosen = await choose(tx)) } : inCommit);
+      const ids = await commit(tenantId, alerts, choose ? { ...inCommit, choose: async (tx, shared) => (chosen = await choose(tx, shared)) } : inCommit);
       const bySeverity = new Map<string, number>();
       for (const a of chosen) bySeverity.set(a.severity, (bySeverity.get(a.severity) ?? 0) + 1);
       for (const [severity, n] of bySeverity) stored.inc({ severity }, n);

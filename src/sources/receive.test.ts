@@ -646,6 +646,21 @@ describeEachDialect('receiving from sources', (dialect) => {
     expect(log).toHaveLength(20);
     expect((await h.stats(source)).rejected).toBe(23);
   });
+
+  it('counts and logs each of the events that one group commit stores together', async () => {
+    const source = await h.create('orchestrator-webhook');
+    // Sent at once, they share commits: the source's counters and log are written once per commit for all of them.
+    const answers = await Promise.all(Array.from({ length: 25 }, (_, i) => h.orchestrator(source, jobFaulted(`ev-together-${i}`))));
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(25).fill(202));
+    const ids = answers.map((a) => a.json().ids[0] as string);
+    expect(await h.stats(source)).toMatchObject({ accepted: 25, rejected: 0 });
+    const log = (await t.call('GET', `${base}/${source.id}/receptions`)).json().items as { outcome: string; alertIds: string[] }[];
+    expect(log).toHaveLength(20);
+    expect(log.every((r) => r.outcome === 'accepted')).toBe(true);
+    const logged = log.map((r) => r.alertIds[0]!);
+    expect(new Set(logged).size).toBe(20);
+    expect(ids).toEqual(expect.arrayContaining(logged));
+  });
 });
 
 describeEachDialect('counting what a source refuses', (dialect) => {

@@ -1,6 +1,7 @@
 import { CompiledQuery } from 'kysely';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type AlertInput, type NewAlert, normaliseAlert, parseAlertsBody } from '../alerts/input.js';
+import type { CommitShared } from '../alerts/ingest.js';
 import type { AppDeps } from '../http/context.js';
 import { MAX_JSON_DEPTH, findNul, jsonDepthExceeds, wellFormedJson, withoutNul } from '../http/input-guard.js';
 import { RateLimiter } from '../settings/rate-limit.js';
@@ -16,7 +17,7 @@ import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey, map
 import type { SourceKind, SourceMapping } from './model.js';
 import { signingKey } from './secrets.js';
 import { secretDigest, verifyBearerOrBasic, verifyOrchestrator, verifyStandardWebhook, type Verdict } from './signatures.js';
-import { DELIVERY_KEY_DAYS, type ReceivedAs, type Reception, type SourceRow, readSecrets, recordReception, stillReceives } from './store.js';
+import { DELIVERY_KEY_DAYS, type ReceivedAs, type Reception, type SourceRow, readSecrets, recordReception, recordReceptions, stillReceives } from './store.js';
 
 /** MAX_RECEIVE_BYTES bounds a received body (413 above it); signatures are checked on these bytes. */
 export const MAX_RECEIVE_BYTES = 1024 * 1024;
@@ -211,6 +212,48 @@ async function keepAlive(db: Db, sourceId: string, keys: readonly string[], foun
   await db.updateTable('source_deliveries').set({ received_at: now }).where('source_id', '=', sourceId).where('delivery_id', 'in', old).execute();
 }
 
+/** What a group commit's deliveries share in its transaction (CommitShared), under these keys. */
+const CHECKED = Symbol('sources checked');
+const RECEIVED = Symbol('receptions to record');
+
+/**
+ * stillReceivesIn is stillReceives read once per commit for all the events checked against the
+ * same read of a source: in one transaction the answer is the same for each (on SQLite nothing
+ * else writes meanwhile; on PostgreSQL a change committed elsewhere applies to the next commit,
+ * as it would have to an event whose check came just before it), and it was a statement per event.
+ */
+function stillReceivesIn(tx: Db, shared: CommitShared, as: ReceivedAs): Promise<boolean> {
+  let checked = shared.get(CHECKED) as Map<ReceivedAs, Promise<boolean>> | undefined;
+  if (!checked) shared.set(CHECKED, (checked = new Map()));
+  let answer = checked.get(as);
+  if (!answer) checked.set(as, (answer = stillReceives(tx, as)));
+  return answer;
+}
+
+/**
+ * gatherReception keeps an accepted event's reception to be recorded with the others of its source
+ * in the same commit (recordGathered): one update of the source's counters and one of its ring per
+ * commit, instead of both per event, on the same row.
+ */
+function gatherReception(shared: CommitShared, sourceId: string, now: number, reception: Reception): void {
+  let received = shared.get(RECEIVED) as Map<string, { now: number; receptions: Reception[] }> | undefined;
+  if (!received) shared.set(RECEIVED, (received = new Map()));
+  const gathered = received.get(sourceId);
+  if (gathered) {
+    gathered.now = now;
+    gathered.receptions.push(reception);
+  } else received.set(sourceId, { now, receptions: [reception] });
+}
+
+/** recordGathered records the receptions gathered for a source in this commit, once (the first of its events to settle). */
+async function recordGathered(tx: Db, shared: CommitShared, sourceId: string): Promise<void> {
+  const received = shared.get(RECEIVED) as Map<string, { now: number; receptions: Reception[] }> | undefined;
+  const gathered = received?.get(sourceId);
+  if (!gathered) return;
+  received!.delete(sourceId);
+  await recordReceptions(tx, sourceId, gathered.now, gathered.receptions);
+}
+
 /** Receiver answers requests to the sources' receive URLs. */
 export interface Receiver {
   receive(sourceId: string, headers: IncomingHttpHeaders, raw: Buffer): Promise<ReceiveAnswer>;
@@ -403,8 +446,8 @@ export function createReceiver(deps: AppDeps): Receiver {
       // The ids of all the delivery's alerts, given those of the ones stored now.
       const all = (ids: readonly string[]) => (found?.plan ? found.plan.answer(ids) : [...ids]);
       const ids = await ingest.raise(source.tenant_id, alerts, {
-        choose: async (tx) => {
-          changed = !(await stillReceives(tx, known!.as));
+        choose: async (tx, shared) => {
+          changed = !(await stillReceivesIn(tx, shared, known!.as));
           if (changed) return [];
           const stored = await findDeliveries(tx, source.id, alertKeys ? [...deliveryKeys, ...alertKeys] : deliveryKeys);
           if (alertKeys) await keepAlive(tx, source.id, alertKeys, stored, clock.now());
@@ -416,7 +459,7 @@ export function createReceiver(deps: AppDeps): Receiver {
           found = { earlier, plan, stored: fresh.length };
           return fresh;
         },
-        alongside: async (tx, ids) => {
+        alongside: async (tx, ids, shared) => {
           if (changed || !found || found.earlier) return;
           const { plan } = found;
           const now = clock.now();
@@ -425,8 +468,9 @@ export function createReceiver(deps: AppDeps): Receiver {
             ...(plan?.fresh.map((i, at): [string, readonly string[]] => [alertKeys![i]!, [ids[at]!]]) ?? []),
           ];
           await storeDeliveryKeys(tx, source, keys, now);
-          await recordReception(tx, source.id, now, { outcome: found.stored > 0 ? 'accepted' : 'ignored', status: 202, alertIds: all(ids), error: null });
+          gatherReception(shared, source.id, now, { outcome: found.stored > 0 ? 'accepted' : 'ignored', status: 202, alertIds: all(ids), error: null });
         },
+        settle: (tx, shared) => recordGathered(tx, shared, source.id),
       });
       if (changed) return CHANGED;
       if (found?.earlier) {

@@ -331,29 +331,44 @@ export interface Reception {
 /**
  * recordReception counts a reception (or `count` alike, written as one) on its source (accepted or
  * rejected, last received, last error) and writes it into the source's ring of RECEPTION_SLOTS slots, so the log never needs
- * trimming. Accepted ones are recorded in the transaction that stores their alerts. Both
- * statements are compiled once (sqlOnce): a receiver runs them for every event, and building them
- * cost Kysely more CPU than SQLite spends running them.
+ * trimming. Accepted ones are recorded in the transaction that stores their alerts.
  */
 export async function recordReception(db: Db, sourceId: string, now: number, reception: Reception, count = 1): Promise<void> {
+  await recordReceptions(db, sourceId, now, [reception], count);
+}
+
+/**
+ * recordReceptions counts `count` receptions (by default one per entry) on their source with one
+ * update, and writes the last RECEPTION_SLOTS of `receptions`, in their order, into its ring with
+ * one statement: a receiver's group commit records the events of a source together, instead of
+ * two statements per event on the same row. The counters are those of the first reception (the
+ * caller gives only receptions counted alike). Both statements are compiled once per shape
+ * (sqlOnce): building them cost Kysely more CPU than SQLite spends running them.
+ */
+export async function recordReceptions(db: Db, sourceId: string, now: number, receptions: readonly Reception[], count = receptions.length): Promise<void> {
+  const first = receptions[0];
+  if (!first) return;
   // A malformed body is refused for good like a bad signature (senders drop a 4xx), so both count.
-  const rejected = reception.outcome === 'rejected' || reception.outcome === 'invalid';
-  const failed = reception.error !== null;
+  const rejected = first.outcome === 'rejected' || first.outcome === 'invalid';
+  const failed = first.error !== null;
   const counters = sqlOnce(db, `recordReception ${rejected} ${failed}`, () => ({
     compile: () =>
       sql`update sources set receptions = receptions + ${count}${rejected ? sql`, rejected = rejected + ${count}` : sql``}${
         !rejected && !failed ? sql`, accepted = accepted + ${count}, last_received_at = ${now}` : sql``
-      }${failed ? sql`, last_error = ${reception.error}, last_error_at = ${now}` : sql``} where id = ${sourceId} returning receptions`.compile(db),
+      }${failed ? sql`, last_error = ${first.error}, last_error_at = ${now}` : sql``} where id = ${sourceId} returning receptions`.compile(db),
   }));
   // In the order the statement's placeholders take them.
-  const params = [count, ...(rejected ? [count] : []), ...(!rejected && !failed ? [count, now] : []), ...(failed ? [reception.error, now] : []), sourceId];
+  const params = [count, ...(rejected ? [count] : []), ...(!rejected && !failed ? [count, now] : []), ...(failed ? [first.error, now] : []), sourceId];
   const { rows } = await db.executeQuery<{ receptions: number | string }>(CompiledQuery.raw(counters, params));
   const counted = rows[0];
   if (!counted) return;
-  const ring = sqlOnce(db, 'recordReception ring', () =>
+  // At most one row per slot: a statement may not upsert one row twice (PostgreSQL refuses it).
+  const kept = receptions.slice(-RECEPTION_SLOTS);
+  const row = { source_id: sourceId, slot: 0, received_at: now, outcome: first.outcome, status: first.status, alert_ids: '', error: null };
+  const ring = sqlOnce(db, `recordReception ring ${kept.length}`, () =>
     db
       .insertInto('source_receptions')
-      .values({ source_id: sourceId, slot: 0, received_at: now, outcome: reception.outcome, status: reception.status, alert_ids: '', error: null })
+      .values(kept.map(() => row))
       .onConflict((oc) =>
         oc.columns(['source_id', 'slot']).doUpdateSet((eb) => ({
           received_at: eb.ref('excluded.received_at'),
@@ -364,9 +379,13 @@ export async function recordReception(db: Db, sourceId: string, now: number, rec
         })),
       ),
   );
-  const slot = (Number(counted.receptions) - 1) % RECEPTION_SLOTS;
+  // The last of them takes the slot of the last reception counted.
+  const next = Number(counted.receptions) - kept.length;
   await db.executeQuery(
-    CompiledQuery.raw(ring, [sourceId, slot, now, reception.outcome, reception.status, JSON.stringify(reception.alertIds), reception.error]),
+    CompiledQuery.raw(
+      ring,
+      kept.flatMap((r, i) => [sourceId, (next + i) % RECEPTION_SLOTS, now, r.outcome, r.status, JSON.stringify(r.alertIds), r.error]),
+    ),
   );
 }
 
