@@ -113,6 +113,28 @@ describeEachDialect('mutes API', (dialect) => {
     expect((await t.call('DELETE', `${api}/${created.json().id}`, undefined, nobody.token)).statusCode).toBe(403);
   });
 
+  it('reads one mute at the Location its POST answered: the tenant mute for everyone, a snooze for its owner, 404 for others and once ended', async () => {
+    // The 201's Location answered GET with 405: a script following it (RFC 9110) could not read what it had just made.
+    const created = await t.call('POST', api, { scope: 'tenant', match: { robot: 'R-read' }, until: until(HOUR) }, admin.token);
+    const location = created.headers.location as string;
+    const read = await t.call('GET', location, undefined, viewer.token);
+    expect(read.statusCode, read.body).toBe(200);
+    expect(read.json()).toEqual(created.json());
+    const snooze = await t.call('POST', api, { scope: 'user', match: { robot: 'R-read' }, until: until(HOUR) }, viewer.token);
+    const snoozeAt = snooze.headers.location as string;
+    expect((await t.call('GET', snoozeAt, undefined, viewer.token)).json()).toEqual(snooze.json());
+    expect((await t.call('GET', snoozeAt, undefined, other.token)).statusCode).toBe(404);
+    expect((await t.call('GET', `/api/v1/tenants/other-mute/mutes/${created.json().id}`, undefined, stranger)).statusCode).toBe(404);
+    const nobody = await t.tenantWithUser('mute', []);
+    expect((await t.call('GET', location, undefined, nobody.token)).statusCode).toBe(403);
+    expect((await t.call('DELETE', location, undefined, admin.token)).statusCode).toBe(204);
+    const gone = await t.call('GET', location, undefined, admin.token);
+    expect(gone.statusCode).toBe(404);
+    expect(gone.headers['content-type']).toMatch(/^application\/problem\+json/);
+    clock.advance(HOUR);
+    expect((await t.call('GET', snoozeAt, undefined, viewer.token)).statusCode).toBe(404);
+  });
+
   it('lifts a tenant mute with Alerts.Edit only, records every step in the audit list, and hides it from other tenants', async () => {
     const mute = (await t.call('POST', api, { scope: 'tenant', match: { queue: 'Orders' }, until: until(HOUR) }, admin.token)).json();
     expect((await t.call('DELETE', `${api}/${mute.id}`, undefined, viewer.token)).statusCode).toBe(403);

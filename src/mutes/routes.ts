@@ -129,6 +129,22 @@ export const muteRoutes: RouteModule = (app, deps) => {
     },
   );
 
+  app.get(
+    `${base}/:muteId`,
+    {
+      config: { permission: 'Alerts.View', answer: muteView },
+      schema: {
+        params: muteParams,
+        description: "One mute in force, at the Location its POST answered: the tenant's, or the caller's own snooze; 404 once it ends or is lifted.",
+      },
+    },
+    async (request) => {
+      const mute = await findActiveMute(db, tenantOf(request).id, request.params.muteId, deps.clock.now());
+      if (!mute || !visibleTo(request, mute)) throw notFound('Mute');
+      return showMute(mute);
+    },
+  );
+
   app.delete(
     `${base}/:muteId`,
     {
