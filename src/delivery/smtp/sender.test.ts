@@ -386,6 +386,20 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(server.messages).toHaveLength(1);
   });
 
+  it('places a 421 that closes the connection at the command it answered, MAIL FROM or RCPT TO, not the next one pipelined', async () => {
+    for (const [at, stage] of [
+      ['mail', 'sender'],
+      ['rcpt', 'recipient'],
+    ] as const) {
+      const server = await start({ failures: [{ at, code: 421, message: 'Closing connection, shutting down' }] });
+      for (const options of [{}, { transcript: true }]) {
+        const error = await failure(sender.send(endpointFor(server), email(), options));
+        expect(error).toMatchObject({ stage, retryable: true, code: 421 });
+        expect(error.message).toContain('421 Closing connection, shutting down');
+      }
+    }
+  });
+
   it('does not retry a 550 at RCPT TO or a 554 after DATA, and keeps the server text', async () => {
     const rcpt = await start({ failures: [{ at: 'rcpt', code: 550, message: 'No such user here' }] });
     const e1 = await failure(sender.send(endpointFor(rcpt), email()));

@@ -69,6 +69,8 @@ export class SmtpSession {
    */
   readonly #unanswered: string[] = [];
   #lastCommand: string | undefined;
+  /** The command the server's last reply answered (none for the greeting): a 421 that closes names it. */
+  #lastAnswered: string | undefined;
   /** Whether the server answered this transaction's DATA with 354, so the message went out. */
   #messageSent = false;
   /** Why this side ended the connection under the send under way: its message failed to come. */
@@ -312,6 +314,7 @@ export class SmtpSession {
       if (this.#challenged) this.#challenge = line.slice(4).trim();
       // The greeting answers no command; every other reply answers the oldest unanswered one.
       const answered = this.#unanswered.shift();
+      this.#lastAnswered = answered;
       if (answered === 'DATA' && line.startsWith('354')) {
         this.#messageSent = true;
         this.#unanswered.unshift('DATA');
@@ -358,6 +361,10 @@ export class SmtpSession {
       const { timeoutType, code } = err as { timeoutType?: string; code?: string };
       if (timeoutType || code === 'ETIMEDOUT') Object.assign(err, { timeoutMs: this.replyTimeoutMs });
     }
-    return classifySmtpError(err, this.#unanswered[0] ?? (this.#messageSent ? 'DATA' : this.#lastCommand));
+    // A reply that closes the connection (421) answered a command already taken off the unanswered
+    // ones: with PIPELINING, a 421 to RCPT TO is the recipient's, not the DATA sent behind it.
+    const { command, responseCode } = (err ?? {}) as { command?: string; responseCode?: number };
+    const closedBy = command === 'CONN' && typeof responseCode === 'number' ? this.#lastAnswered : undefined;
+    return classifySmtpError(err, closedBy ?? this.#unanswered[0] ?? (this.#messageSent ? 'DATA' : this.#lastCommand));
   }
 }
