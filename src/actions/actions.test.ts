@@ -376,7 +376,9 @@ describeEachDialect('email action links', (dialect) => {
     const url = (await linksOf({ tenantId, userId: admin.userId, canMute: true }, { alertId })).acknowledge!;
     const tampered = `${url.slice(0, -3)}${url.endsWith('AAA') ? 'BBB' : 'AAA'}`;
     // A link cut short before its token is no link either: 404 like the others, not a 400 about the path.
-    for (const bad of [tampered, 'https://tocsin.example.com/actions/nope', 'https://tocsin.example.com/actions/']) {
+    // A token padded past any link's length is tampered too: it was a 414 past the router's 500 characters.
+    const padded = [`${url}${'A'.repeat(501)}`, `https://tocsin.example.com/actions/${'A'.repeat(1_500)}`];
+    for (const bad of [tampered, 'https://tocsin.example.com/actions/nope', 'https://tocsin.example.com/actions/', ...padded]) {
       for (const res of [await get(bad), await post(bad)]) {
         expect(res.statusCode).toBe(404);
         expect(res.headers['content-type']).toContain('application/problem+json');

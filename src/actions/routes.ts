@@ -21,8 +21,8 @@ import { DURATIONS, type Duration, type PageContext, type WhatOption, confirmati
 import { addressTag } from '../shared/sealed-token.js';
 import type { ActionGrant } from './token.js';
 
-// No lower bound: a link cut short before its token is refused like any other that opens nothing (404).
-const params = z.object({ token: z.string().max(600) });
+// No bound: a link cut short, or padded, is refused like any other that opens nothing (404).
+const params = z.object({ token: z.string() });
 
 /** Resolved is a genuine link checked against the database: who acts, on what, in which words. */
 interface Resolved {

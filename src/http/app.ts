@@ -83,7 +83,9 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     ...(deps.config.trustProxy ? { trustProxy: [...deps.config.trustProxy] } : {}),
     // One line per request would dominate the log at thousands of alerts a second.
     logController: new LogController({ disableRequestLogging: true }),
-    routerOptions: { maxParamLength: 500 },
+    // A path segment past this is a 414. Above any id or link token, so that a link token padded with
+    // hundreds of characters is refused as the tampered link it is (404), not as a URI too long.
+    routerOptions: { maxParamLength: 2_048 },
     // A malformed URL (bad percent-encoding, an overlong segment) is still answered in problem+json.
     // Answered before routing, so before the hooks: counted once sent, as the onResponse hook counts the others.
     frameworkErrors: (error, request, reply) => {

@@ -173,6 +173,13 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect(res.statusCode).toBe(404);
     expect(res.headers['content-type']).toContain('application/problem+json');
     expect((await t.tocsin.app.inject({ method: 'GET', url: '/unsubscribe/nope' })).statusCode).toBe(404);
+    // A token padded past any link's length is tampered too: it was a 414 past the router's 500 characters.
+    for (const padded of [`${pathOf(url)}${'A'.repeat(501)}`, `/unsubscribe/${'A'.repeat(1_500)}`]) {
+      expect((await t.tocsin.app.inject({ method: 'GET', url: padded })).statusCode).toBe(404);
+      const posted = await oneClick(padded);
+      expect(posted.statusCode).toBe(404);
+      expect(posted.headers['content-type']).toContain('application/problem+json');
+    }
     // A link cut short before its token is no link either: 404 like the others, not a 400 about the path.
     expect((await t.tocsin.app.inject({ method: 'GET', url: '/unsubscribe/' })).statusCode).toBe(404);
     expect((await oneClick('/unsubscribe/')).statusCode).toBe(404);
