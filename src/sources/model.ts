@@ -213,7 +213,7 @@ export const sourceInput = z
     kind: z.enum(SOURCE_KINDS),
     enabled: z.boolean().nullable().optional().describe('Default true (also for null)'),
     mapping: mappingInput.nullable().optional().describe("Default: the kind's mapping"),
-    pull: pullInput.optional().describe('Required for kind orchestrator-pull, refused for the others'),
+    pull: pullInput.nullable().optional().describe('Required for kind orchestrator-pull, refused for the others (null: none)'),
   })
   .strict();
 
@@ -227,8 +227,12 @@ export const sourcePatch = z
     pull: pullInput
       .partial()
       .strict()
+      .nullable()
       .optional()
-      .describe('Fields left out keep their value; null clears an optional one (intervalSeconds, since: back to the default)'),
+      .describe(
+        'Fields left out keep their value; null clears an optional one (intervalSeconds, since: back to the default). ' +
+          'pull null: none, which only a source of another kind has',
+      ),
   })
   .strict();
 

@@ -307,6 +307,25 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect(created.json().enabled).toBe(true);
   });
 
+  it('takes pull null as none for a push kind, as enabled and mapping take null, and as missing for an orchestrator-pull source', async () => {
+    // A client that sends every field (null for those without a value) creates and patches a push source as one that leaves pull out.
+    const created = await t.call('POST', base, { name: 'Pull null', kind: 'webhook', enabled: null, mapping: null, pull: null });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json()).not.toHaveProperty('pull');
+    const patched = await t.call('PATCH', `${base}/${created.json().id}`, { name: 'Pull null, renamed', pull: null });
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect(patched.json()).toMatchObject({ name: 'Pull null, renamed', kind: 'webhook' });
+    // An orchestrator-pull source cannot be without its pull settings: null is a 400 naming pull.
+    const missing = await t.call('POST', base, { name: 'Pull none', kind: 'orchestrator-pull', pull: null });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().errors).toEqual([{ path: 'pull', message: 'is required for kind orchestrator-pull' }]);
+    const pull = { baseUrl: 'https://orchestrator.example.com', username: 'robot', password: 'pw' };
+    const puller = (await t.call('POST', base, { name: 'Pull kept', kind: 'orchestrator-pull', enabled: false, pull })).json();
+    const cleared = await t.call('PATCH', `${base}/${puller.id}`, { pull: null });
+    expect(cleared.statusCode).toBe(400);
+    expect(cleared.json().errors).toEqual([{ path: 'pull', message: 'is required for kind orchestrator-pull' }]);
+  });
+
   it('rotates the secret: two active at a time, sealed at rest', async () => {
     const source = (await t.call('POST', base, { name: 'Rotating', kind: 'webhook' })).json();
     const second = (await t.call('POST', `${base}/${source.id}/rotate-secret`)).json().secret;

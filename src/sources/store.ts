@@ -157,8 +157,9 @@ export async function createSource(
   input: z.infer<typeof sourceInput>,
 ): Promise<{ row: SourceRow; secret: string }> {
   const mapping = mappingFor(input.kind, input.mapping);
-  if (input.kind !== 'orchestrator-pull' && input.pull !== undefined) throw fieldError('pull', 'only an orchestrator-pull source takes it');
-  if (input.kind === 'orchestrator-pull' && input.pull === undefined) throw fieldError('pull', 'is required for kind orchestrator-pull');
+  // null is none, as for any optional field: what a source of another kind has, and an orchestrator-pull source lacks.
+  if (input.kind !== 'orchestrator-pull' && input.pull != null) throw fieldError('pull', 'only an orchestrator-pull source takes it');
+  if (input.kind === 'orchestrator-pull' && input.pull == null) throw fieldError('pull', 'is required for kind orchestrator-pull');
   const now = clock.now();
   const id = crypto.randomUUID();
   const pull = input.pull ? mergePull(box, id, undefined, input.pull, now) : { pull: null, pull_password: null, pull_client_secret: null };
@@ -225,14 +226,16 @@ export async function updateSource(db: Db, box: SecretBox, clock: Clock, row: So
     if (patch.mapping !== undefined) {
       set.mapping = JSON.stringify(mappingFor(kind, patch.mapping && { ...(JSON.parse(current.mapping) as SourceMapping), ...patch.mapping }));
     }
-    if (patch.pull !== undefined) {
+    // pull null: none, which a source of another kind already has and an orchestrator-pull source cannot have.
+    if (patch.pull === null && kind === 'orchestrator-pull') throw fieldError('pull', 'is required for kind orchestrator-pull');
+    if (patch.pull != null) {
       if (kind !== 'orchestrator-pull') throw fieldError('pull', 'only an orchestrator-pull source takes it');
       Object.assign(set, mergePull(box, current.id, current, patch.pull, current.created_at));
     }
     await tx.updateTable('sources').set(set).where('id', '=', current.id).execute();
     return current;
   });
-  if (patch.pull !== undefined) await pollAtOnce(db, current, set.updated_at!);
+  if (patch.pull != null) await pollAtOnce(db, current, set.updated_at!);
 }
 
 /**
