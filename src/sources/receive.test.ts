@@ -378,6 +378,24 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect((await h.alerts(resolved.json().ids))[0]).toMatchObject({ severity: 'Success', dedupKey: 'a1b2c3d4e5f6a7b8', message: 'Resolved: vm1 down' });
     });
 
+    it('keeps the receive time for a startsAt or endsAt beyond the year 9999, so that every answer writes occurredAt as ISO-8601', async () => {
+      const source = await h.create('alertmanager');
+      const res = await h.alertmanager(
+        source,
+        amPayload([
+          amAlert({ fingerprint: 'far-start', startsAt: '+275760-09-13T00:00:00Z' }),
+          amAlert({ fingerprint: 'far-end', status: 'resolved', endsAt: '+010000-01-01T00:00:00Z' }),
+        ]),
+      );
+      expect(res.statusCode, res.body).toBe(202);
+      const stored = await h.alerts(res.json().ids);
+      expect(stored).toHaveLength(2);
+      for (const alert of stored) {
+        expect(alert.occurredAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+        expect(Math.abs(Date.parse(alert.occurredAt) - Date.now())).toBeLessThan(60_000);
+      }
+    });
+
     it('takes Basic with the secret as password, refuses others, and answers a retried notification with the same ids', async () => {
       const source = await h.create('alertmanager');
       const basic = `Basic ${Buffer.from(`alertmanager:${source.secret}`).toString('base64')}`;

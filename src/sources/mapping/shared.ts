@@ -4,6 +4,7 @@ import { type AlertInput, MAX_DATA_BYTES, MAX_MESSAGE_LENGTH } from '../../alert
 import type { Severity } from '../../alerts/severity.js';
 import type { FieldError } from '../../http/problem.js';
 import type { EventOverride } from '../model.js';
+import { isWrittenAsIso } from '../../shared/validation.js';
 
 /** MAX_PAYLOAD_BYTES bounds the sender's payload kept in an alert's `data`, leaving room for the rest. */
 const MAX_PAYLOAD_BYTES = 12 * 1024;
@@ -143,13 +144,14 @@ const TIME_OF_DAY = /\d[T ]\d{2}:\d{2}/;
 /**
  * instantOf reads a sender's ISO-8601 time as epoch ms. A date-time without a zone designator is
  * UTC: Orchestrator documents its times as UTC and a .NET DateTime may be written without `Z`,
- * which JavaScript would read in the server's own time zone. Unreadable text, and Go's zero time
- * (`0001-01-01T00:00:00Z`, Alertmanager's "not ended"), give undefined.
+ * which JavaScript would read in the server's own time zone. Unreadable text, Go's zero time
+ * (`0001-01-01T00:00:00Z`, Alertmanager's "not ended"), and a time beyond the year 9999 (written
+ * `+010000-…`, which no ISO-8601 reader of the API takes back) give undefined.
  */
 export function instantOf(text: string | undefined): number | undefined {
   if (!text) return undefined;
   const ms = Date.parse(TIME_OF_DAY.test(text) && !ZONE.test(text) ? `${text}Z` : text);
-  return Number.isNaN(ms) || ms <= 0 ? undefined : ms;
+  return Number.isNaN(ms) || ms <= 0 || !isWrittenAsIso(ms) ? undefined : ms;
 }
 
 /** Resolved is how one event type comes out after the source's overrides. */

@@ -117,6 +117,12 @@ describe('pull connector decisions', () => {
     expect(deliveryKey(FAULTED)).toBe(`orch-alert:${FAULTED.Id}`);
   });
 
+  it('skips a row whose CreationTime is beyond the year 9999, which no ISO-8601 reader takes back and would carry the cursor past every later alert', () => {
+    const page = readAlertsPage({ value: [{ ...FAULTED, Id: 'far', CreationTime: '+275760-09-13T00:00:00Z' }, FAULTED] });
+    expect(page).toMatchObject({ rows: 2, alerts: [{ Id: FAULTED.Id }] });
+    expect((page as { alerts: unknown[] }).alerts).toHaveLength(1);
+  });
+
   it("reads a CreationTime without a zone as UTC, whatever the server's time zone", () => {
     const zone = process.env.TZ;
     process.env.TZ = 'Asia/Tokyo';
