@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { findComponent } from '../alerts/catalogue.js';
 import { SEVERITY_MESSAGE, type Severity, parseSeverity } from '../alerts/severity.js';
-import { displayText, headerSafe, instantText, isoInstant } from '../shared/validation.js';
+import { headerSafe, instantText, isoInstant } from '../shared/validation.js';
 
 /** SOURCE_KINDS are the kinds of inbound source (API.md, "Tenant: inbound sources"). */
 export const SOURCE_KINDS = ['orchestrator-webhook', 'orchestrator-pull', 'alertmanager', 'webhook'] as const;
@@ -206,10 +206,13 @@ export interface StoredPull {
 /** DEFAULT_PULL_INTERVAL_SECONDS is how often a pull source polls by default. */
 export const DEFAULT_PULL_INTERVAL_SECONDS = 60;
 
+/** sourceName is a source's name: a one-line label of at most 100 characters (displayText's 200 would be named first). */
+const sourceName = headerSafe(100).pipe(z.string().trim().min(1));
+
 /** sourceInput is the body of POST /sources. */
 export const sourceInput = z
   .object({
-    name: displayText.pipe(z.string().max(100)),
+    name: sourceName,
     kind: z.enum(SOURCE_KINDS),
     enabled: z.boolean().nullable().optional().describe('Default true (also for null)'),
     mapping: mappingInput.nullable().optional().describe("Default: the kind's mapping"),
@@ -220,7 +223,7 @@ export const sourceInput = z
 /** sourcePatch is the body of PATCH /sources/{sourceId}; the kind cannot change. */
 export const sourcePatch = z
   .object({
-    name: displayText.pipe(z.string().max(100)).optional(),
+    name: sourceName.optional(),
     kind: z.enum(SOURCE_KINDS).optional().describe("The source's own kind, which changes nothing: another kind is refused (a new source is needed)"),
     enabled: z.boolean().nullable().optional().describe('null: back to the default, true'),
     mapping: mappingInput.nullable().optional().describe("Its fields left out keep their value; null: back to the kind's default"),

@@ -84,6 +84,18 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect(pullOnPush.json().errors[0].path).toBe('pull');
   });
 
+  it('says a name is at most 100 characters however long it is, on create and on rename', async () => {
+    const source = (await t.call('POST', base, { name: 'Short', kind: 'webhook' })).json();
+    for (const length of [101, 201, 1_000]) {
+      const created = await t.call('POST', base, { name: 'x'.repeat(length), kind: 'webhook' });
+      expect(created.statusCode, `${length}`).toBe(400);
+      expect(created.json().errors, `${length}`).toEqual([{ path: 'name', message: expect.stringContaining('100') }]);
+      const renamed = await t.call('PATCH', `${base}/${source.id}`, { name: 'x'.repeat(length) });
+      expect(renamed.json().errors, `${length}`).toEqual([{ path: 'name', message: expect.stringContaining('100') }]);
+    }
+    expect((await t.call('POST', base, { name: 'y'.repeat(100), kind: 'webhook' })).statusCode).toBe(201);
+  });
+
   it('keeps names unique ignoring case, as group and role names, on create, on rename and when both are sent at once', async () => {
     // "Billing Prod" and "BILLING PROD" were two sources that read as one in every list.
     const first = (await t.call('POST', base, { name: 'Billing Prod', kind: 'orchestrator-webhook' })).json();
