@@ -449,6 +449,40 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     }
   });
 
+  it('says nothing of the server when it refuses one mailbox after DATA (5.2.2 mailbox full, 5.1.1 no such user), but warns when it refuses the message itself', async () => {
+    const hooli = await t.tenantWithUser('hooli');
+    await t.enableAlertEmails('hooli');
+    const state = async () => (await t.call('GET', '/api/v1/tenants/hooli/settings/mail/health', undefined, hooli.token)).json();
+    // Servers that look mailboxes up only after the message (LMTP behind Postfix, Exchange's recipient filter) refuse one there.
+    const server = await startTestSmtpServer({
+      failures: [
+        { at: 'data', code: 552, message: '5.2.2 <full@hooli.example.com>: Mailbox full', address: 'full@hooli.example.com' },
+        { at: 'data', code: 550, message: '5.1.1 <gone@hooli.example.com>: User unknown in virtual mailbox table', address: 'gone@hooli.example.com' },
+        { at: 'data', code: 553, message: '5.1.8 <alerts@hooli.example.com>: Sender address rejected: Domain not found', address: 'cto@hooli.example.com' },
+        { at: 'data', code: 554, message: '5.7.1 Message rejected: sender not authorised' },
+      ],
+    });
+    try {
+      await useServer(server, {}, 'hooli');
+      const worker = startWorker();
+      const email = (to: string) => enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(hooli.tenantId, to, { kind: 'immediate' })], clock);
+      await email('full@hooli.example.com');
+      await worker.runOnce();
+      await email('gone@hooli.example.com');
+      await worker.runOnce();
+      expect(await state()).toEqual({ state: 'ok' });
+      // 5.1.8 is about the sender's address, which every alert email has.
+      await email('cto@hooli.example.com');
+      await worker.runOnce();
+      expect(await state()).toMatchObject({ state: 'failing', lastCode: 553 });
+      await email('ops@hooli.example.com');
+      await worker.runOnce();
+      expect(await state()).toMatchObject({ state: 'failing', lastCode: 554, lastError: '554 5.7.1 Message rejected: sender not authorised' });
+    } finally {
+      await server.close();
+    }
+  });
+
   it('tries its own server again a quarter of an hour after it last refused, under fallbackToDefault, and says when mail works again', async () => {
     const soylent = await t.tenantWithUser('soylent');
     await t.enableAlertEmails('soylent');

@@ -12,7 +12,7 @@ export interface ScriptedFailure {
   readonly message?: string;
   /** How many times to fail before behaving (default: always). */
   readonly times?: number;
-  /** At `rcpt`: fail only this recipient, accepting the others (a mailbox that is gone or full). */
+  /** At `rcpt` or `data`: fail only this recipient, accepting the others (a mailbox that is gone or full). */
   readonly address?: string;
   /** At `mail`, `rcpt` or `data`: fail only in sessions signed in as this user (one account of several throttled). */
   readonly user?: string;
@@ -242,7 +242,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
           return destroySession(session.id);
         }
         const reply = () => {
-          const error = fail('data', undefined, session.user);
+          const error = fail('data', session.envelope.rcptTo[0]?.address, session.user);
           if (error) return callback(error);
           messages.push({
             messageId: messageIdOf(raw),

@@ -220,13 +220,13 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     const error = serverSaid(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets);
     const response = smtp?.response === undefined ? undefined : serverSaid(smtp.response, secrets);
     // A refused recipient is that address's problem, not the server's, unless the refusal is the
-    // server's policy (relaying denied): that one refuses every alert email. An open breaker is no more
-    // than a run of transient failures (five in one burst, a server restarting): mail health waits
-    // for them to go on, as for any transient failure, before it calls the tenant's mail failing.
-    const signal: MailHealthSignal | undefined =
-      smtp?.stage === 'recipient' && !retryable && !refusesToRelay(response ?? error)
-        ? undefined
-        : { kind: retryable ? 'transient' : 'permanent', code: smtp?.code, error: response ?? error };
+    // server's policy (relaying denied): that one refuses every alert email. So is one mailbox
+    // refused after DATA by a server that looks it up only then. An open breaker is no more than a
+    // run of transient failures (five in one burst, a server restarting): mail health waits for
+    // them to go on, as for any transient failure, before it calls the tenant's mail failing.
+    const reply = response ?? error;
+    const recipientsOwn = !retryable && ((smtp?.stage === 'recipient' && !refusesToRelay(reply)) || (smtp?.stage === 'data' && refusesOneMailbox(reply)));
+    const signal: MailHealthSignal | undefined = recipientsOwn ? undefined : { kind: retryable ? 'transient' : 'permanent', code: smtp?.code, error: reply };
     const health = signal && !endpoint.fallback ? healthOf(delivery, signal) : undefined;
     // Under fallbackToDefault the refusal that starts the fallback loses no email either: it goes
     // again at once, and its next claim resolves the system default (the health of this commit).
@@ -279,6 +279,17 @@ function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, er
  */
 function refusesToRelay(reply: string): boolean {
   return /\b5\.7\.54\b|\b(unable to|not permitted to|not allowed to|cannot) relay|\brelay(ing)? (access )?(denied|not permitted|prohibited)/i.test(reply);
+}
+
+/**
+ * refusesOneMailbox tells a refusal after DATA that is about the recipient's mailbox (RFC 3463's
+ * 5.1.x, a bad or unknown address, but for 5.1.7 and 5.1.8, the sender's, and 5.2.x, a mailbox
+ * full or disabled), as servers that look mailboxes up only once they have the message give it
+ * (LMTP behind Postfix, Exchange's recipient filter), from one of the message or the sender,
+ * which every alert email would meet.
+ */
+function refusesOneMailbox(reply: string): boolean {
+  return /\b5\.(?:1\.(?![78]\b)\d{1,3}|2\.\d{1,3})\b/.test(reply);
 }
 
 /** FALLBACK_NOTE starts the recorded reply of an alert email sent through the system default instead of the tenant's failing server. */
