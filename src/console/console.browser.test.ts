@@ -218,6 +218,15 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('says a Manage Access tab it could not read is refused, not that the tenant has no groups', async () => {
+    await call('POST', '/api/v1/tenants/acme/groups', { name: 'Night shift', email: 'night@acme.example' });
+    const { context, page } = await open();
+    await signIn(page, 'viewer@acme.example', '#/access/groups');
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('Dafür fehlt Ihnen die Berechtigung.');
+    expect(await page.locator('.empty').count()).toBe(0);
+    await context.close();
+  });
+
   it("offers a Users.View holder no link or switch that the API would refuse: other users' preferences, group rules", async () => {
     await call('POST', '/api/v1/tenants/acme/roles', { name: 'Auditor', permissions: ['Alerts.View', 'Users.View'] });
     await addUser('auditor@acme.example', ['Auditor']);

@@ -344,7 +344,10 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
       tab === 'groups'
         ? html`
       ${edit ? html`<div class="toolbar"><button type="button" onClick=${() => setDialog({ kind: 'group' })}>${t('access.addGroup')}</button></div>` : null}
-      ${data.groups.length === 0 ? html`<p class="empty">${t('access.noGroups')}</p>` : null}
+      ${
+        // Only a list that was read can be empty: a refused or failed read is told by the banner above.
+        loaded && data.groups.length === 0 ? html`<p class="empty">${t('access.noGroups')}</p>` : null
+      }
       <div class="table-wrap" hidden=${data.groups.length === 0}><table>
         <thead><tr><th scope="col">${t('access.name')}</th><th scope="col">${t('access.groupEmail')}</th><th scope="col">${t('language')}</th><th scope="col">${t('access.members')}</th>
           <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.expandMembers')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
