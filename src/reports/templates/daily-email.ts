@@ -8,7 +8,7 @@ import { type Link, greeting, link, linkText, renderEmail, why } from './frame.j
 import { fitUnderBudget } from './fit.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { subjectForPeriod, subjectTenant } from './headers.js';
-import { field } from './text.js';
+import { field, shownTenant } from './text.js';
 import { firstKnownZone } from '../../shared/validation.js';
 import type { DailyEmailView, DailyHealthView, MatchPartView, MuteLineView } from './view-models.js';
 
@@ -149,7 +149,8 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
 
 /** renderDailyRows renders a daily report listing its first `shown` rows of counts and saying how many more there are. */
 function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
-  const { recipient, tenant, period } = view;
+  const { recipient, period } = view;
+  const tenant = shownTenant(view.tenant);
   const t = emailTranslator(recipient.language);
   // Across a daylight-saving change (a 23- or 25-hour day), each time says its own offset.
   const fmt = acrossOffsetChange(localeFormat(recipient.language, recipient.timeZone), recipient.timeZone, period.start, period.end);

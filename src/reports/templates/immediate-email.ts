@@ -6,7 +6,7 @@ import { alertLine, alertLineText } from './alert-line.js';
 import { greeting, link, linkText, renderEmail, why } from './frame.js';
 import { SUBJECT_MAX_LENGTH, subjectTenant, threadId } from './headers.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
-import { field, oneLine } from './text.js';
+import { field, oneLine, shownTenant } from './text.js';
 import type { ImmediateEmailView } from './view-models.js';
 
 /** IMMEDIATE_DATA_MAX_FIELDS is how many fields of an alert's JSON data the email lists. */
@@ -25,7 +25,8 @@ const SUBJECT_SOURCE_MAX = 40;
  * with its line breaks, where it came from, the first fields of its data and a link to it.
  */
 export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
-  const { recipient, tenant, alert } = view;
+  const { recipient, alert } = view;
+  const tenant = shownTenant(view.tenant);
   const t = emailTranslator(recipient.language);
   const fmt = localeFormat(recipient.language, recipient.timeZone);
   const line = alertLine(alert, t, fmt, { messageMax: 4096, foldMessage: false });

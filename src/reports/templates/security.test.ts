@@ -8,7 +8,7 @@ import { renderDailyEmail } from './daily-email.js';
 import { headerText } from './headers.js';
 import { renderImmediateEmail } from './immediate-email.js';
 import { httpUrl } from './links.js';
-import { type SampleContext, sampleDaily, sampleImmediate, sampleSummary } from './samples.js';
+import { PREVIEW_KINDS, type SampleContext, renderPreview, sampleDaily, sampleImmediate, sampleSummary } from './samples.js';
 import { renderSummaryEmail } from './summary-email.js';
 import { renderTestEmail } from './test-email.js';
 
@@ -224,5 +224,17 @@ describe('bidirectional controls in alert fields', () => {
     expect(email.subject).toBe('Acmegnp.exe: Fatal alert, Down gnp.exe (Robot: R1gnp.exe)');
     expect(email.text.split('\n').find((line) => line.includes('Robot: R1'))).not.toMatch(controls);
     expect(headerText(`x${opened} (Robot: R1)`)).toBe('xgnp.exe (Robot: R1)');
+  });
+
+  // A tenant's display name sits inside sentences of every email ("You get this email because you
+  // subscribe to the alerts of {tenant}.", "このメールは、{tenant} のアラートを…"): an override left open
+  // in it turned the rest of those sentences backwards, in the text part and in the HTML alike.
+  it.each(PREVIEW_KINDS)('keeps an override in the tenant display name out of the %s email body', (kind) => {
+    for (const language of LANGUAGES) {
+      const email = renderPreview(kind, { ...context(language), tenant: { name: 'acme', displayName: `Acme${opened}`, timeZone: 'Europe/Paris' } });
+      expect(email.text, language).not.toMatch(controls);
+      expect(email.html, language).not.toMatch(controls);
+      expect(email.text, language).toContain('Acmegnp.exe');
+    }
   });
 });

@@ -9,6 +9,7 @@ import { subjectForPeriod, subjectTenant, threadId } from './headers.js';
 import { SEVERITY_COLOURS, mostSevereFirst } from './severity-style.js';
 import { fitUnderBudget } from './fit.js';
 import type { AlertGroupView, SummaryEmailView } from './view-models.js';
+import { shownTenant } from './text.js';
 
 /**
  * SUMMARY_MAX_LINES is the most lines a summary lists; the rest is counted and reached through
@@ -69,7 +70,8 @@ function windowPeriod(window: { start: number; end: number }, fmt: LocaleFormat,
 
 /** renderSummaryLines renders a summary showing these lines (the most severe first) and counting the others. */
 function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupView[]): RenderedEmail {
-  const { recipient, tenant, window } = view;
+  const { recipient, window } = view;
+  const tenant = shownTenant(view.tenant);
   const t = emailTranslator(recipient.language);
   // A window across a daylight-saving change (a catch-up, or the changing hour itself): each time says its own offset.
   const fmt = acrossOffsetChange(localeFormat(recipient.language, recipient.timeZone), recipient.timeZone, window.start, window.end);

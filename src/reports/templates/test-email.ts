@@ -6,6 +6,7 @@ import { greeting, renderEmail } from './frame.js';
 import { subjectTenant } from './headers.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import type { TestEmailInput } from './view-models.js';
+import { shownTenant } from './text.js';
 
 /**
  * renderTestEmail renders the email of Test Mail Settings in the requesting user's language: when
@@ -15,7 +16,7 @@ import type { TestEmailInput } from './view-models.js';
 export function renderTestEmail(input: TestEmailInput): RenderedEmail {
   const t = emailTranslator(input.language);
   const fmt = localeFormat(input.language, input.timeZone);
-  const { tenant } = input;
+  const tenant = input.tenant && shownTenant(input.tenant);
   const time = fmt.dateTime(input.sentAt);
   const intro = tenant ? t('test.intro', { tenant: tenant.displayName, time }) : t('test.introSystem', { time });
   const timesIn = t('common.timesIn', { zone: fmt.zoneLabel(input.sentAt) });

@@ -21,6 +21,14 @@ export function withoutBidiControls(value: string): string {
   return value.replace(BIDI_CONTROLS, '');
 }
 
+/**
+ * shownTenant is a tenant as an email's sentences name it ("…the alerts of {tenant}."): without
+ * bidirectional controls, which would turn the rest of those sentences backwards.
+ */
+export function shownTenant<T extends { readonly displayName: string }>(tenant: T): T {
+  return { ...tenant, displayName: withoutBidiControls(tenant.displayName) };
+}
+
 /** oneLine folds every run of whitespace, line breaks included, into one space, without bidirectional controls. */
 export function oneLine(value: string): string {
   return withoutBidiControls(value).replace(/\s+/g, ' ').trim();
