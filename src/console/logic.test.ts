@@ -119,6 +119,19 @@ describe('console decisions', () => {
     }
   });
 
+  it('explains a server without STARTTLS by the Enable SSL switch that asks for it, not by a password the form may not have, in every language', async () => {
+    // Enable SSL on a port other than 465 requires STARTTLS with or without credentials: the test fails the same
+    // way for a server that needs no sign-in, so the explanation names the switch and both ways out.
+    const password: Record<string, RegExp> = { en: /password/i, fr: /mot de passe/i, de: /passwort/i, es: /contraseña/i, ja: /パスワード/ };
+    for (const language of LANGUAGES) {
+      const strings = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8')) as Record<string, string>;
+      const why = strings['test.why.noStarttls'];
+      expect(why, language).toContain(strings['mail.enableSsl']);
+      expect(why, language).toContain('465');
+      expect(why, language).not.toMatch(password[language] as RegExp);
+    }
+  });
+
   it('explains a failed test by its stage, code and words, and says when the server calls it temporary', async () => {
     const { failureReasons } = await load('lib/smtp-failure.js');
     const why = (stage: string, message: string, code?: number) => failureReasons({ stage, message, code });
