@@ -205,6 +205,20 @@ describe('headerText', () => {
   });
 });
 
+describe('direction of the emails', () => {
+  // <html dir="auto"> (MJML's default) takes its direction from the first strong letter of the
+  // document, the <title>'s, which is the subject and begins with the tenant's display name: a
+  // tenant named in Hebrew or Arabic laid out a French or Japanese email right to left, its
+  // sentences' punctuation moved to the wrong end. Every language Tocsin writes is left to right.
+  it.each(PREVIEW_KINDS)('lays the %s email out left to right whatever script the tenant is named in', (kind) => {
+    for (const language of LANGUAGES) {
+      const email = renderPreview(kind, { ...context(language), tenant: { name: 'acme', displayName: 'שלום עולם', timeZone: 'Europe/Paris' } });
+      const root = /<html\b[^>]*>/.exec(email.html)?.[0] ?? '';
+      expect(root, language).not.toMatch(/\bdir="(auto|rtl)"/);
+    }
+  });
+});
+
 describe('bidirectional controls in alert fields', () => {
   // An override or embedding left open reorders everything after it on its line: an alert whose
   // message or robot carried U+202E showed "acme: Fatal alert, \u202egnp.exe (Robot: R1)" in the
