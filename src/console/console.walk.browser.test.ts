@@ -378,6 +378,53 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
     await context.close();
   }, 120_000);
 
+  it('keeps the charts and their open tables through a refresh that fails, as the lists keep their rows', async () => {
+    const { context, page } = await open('en', 1280);
+    await page.goto(`${base}/#/alerts`);
+    await page.locator('#signin-tenant').fill('walk-en-1280');
+    await page.locator('#signin-email').fill('en@acme.example');
+    await page.locator('#signin-password').fill(PASSWORD);
+    await page.locator('#signin-password').press('Enter');
+    for (const [hash, chart, answer] of [
+      ['#/alerts', '#alerts-chart', '**/alerts/histogram?*'],
+      ['#/deliveries', '#deliveries-chart', '**/deliveries/hourly?*'],
+    ] as const) {
+      await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+      await page.locator(`${chart} canvas`).first().waitFor();
+      await page.locator(`${chart} summary`).click();
+      await expect.poll(() => page.locator(`${chart} tbody tr`).count()).toBeGreaterThan(0);
+      const rows = await page.locator(`${chart} tbody tr`).count();
+      // The network drops the chart's next refreshes (every 3 s): what it showed stays, open as it was.
+      let failed = 0;
+      await page.route(answer, (route) => {
+        failed++;
+        return route.abort('connectionrefused');
+      });
+      await expect.poll(() => failed, { timeout: 10_000 }).toBeGreaterThan(1);
+      expect(await page.locator(`${chart} tbody tr`).count(), chart).toBe(rows);
+      expect(await page.locator(`${chart} details`).getAttribute('open'), chart).not.toBeNull();
+      await page.unroute(answer);
+    }
+    await context.close();
+    // The host's Tenants page: the tenants' chart, and the Alerts (24 h) and Mail (24 h) columns read from the same answer.
+    const host = await open('en', 1280);
+    await host.page.goto(base);
+    await host.page.getByRole('tab', { name: 'Host administrator' }).click();
+    await host.page.locator('input[type="password"]').fill(ADMIN_TOKEN);
+    await host.page.locator('input[type="password"]').press('Enter');
+    await host.page.locator('#tenants-alerts-chart canvas').first().waitFor();
+    const columns = await host.page.locator('tr', { hasText: 'walk-en-1280' }).first().textContent();
+    let failed = 0;
+    await host.page.route('**/system/tenant-activity', (route) => {
+      failed++;
+      return route.abort('connectionrefused');
+    });
+    await expect.poll(() => failed, { timeout: 10_000 }).toBeGreaterThan(1);
+    expect(await host.page.locator('#tenants-alerts-chart canvas').count()).toBeGreaterThan(0);
+    expect(await host.page.locator('tr', { hasText: 'walk-en-1280' }).first().textContent()).toBe(columns);
+    await host.context.close();
+  }, 60_000);
+
   it('filters the alert list to the period and severity of a bar of the chart', async () => {
     const { context, page, problems } = await open('en', 1280);
     await page.goto(`${base}/#/alerts`);

@@ -29,9 +29,18 @@ export function bucketLabel(start, unit) {
  */
 export function AlertsChart({ session, onPick }) {
   const [range, setRange] = useState('24h');
-  const [answer, setAnswer] = useState(/** @type {{unit: string, buckets: {start: string, end: string, counts: Record<string, number>}[]} | null} */ (null));
+  const [answer, setAnswer] = useState(
+    /** @type {{key: string, unit: string, buckets: {start: string, end: string, counts: Record<string, number>}[]} | null} */ (null),
+  );
   usePolling(() => {
-    return api('GET', tenantApi(session, `alerts/histogram${toQuery({ range, timeZone: timeZone() })}`)).then(setAnswer, () => setAnswer(null));
+    // A refresh that fails keeps what the chart shows (as the list keeps its rows), so long as it is
+    // the tenant and range asked for: the table opened under it and the focus in it stay. (A range
+    // being read leaves the last one drawn until its answer is in.)
+    const key = `${session.tenant.id} ${range}`;
+    return api('GET', tenantApi(session, `alerts/histogram${toQuery({ range, timeZone: timeZone() })}`)).then(
+      (next) => setAnswer({ ...next, key }),
+      () => setAnswer((last) => (last?.key === key ? last : null)),
+    );
   }, [range, session.tenant.id]);
   if (!answer) return null;
   const pick = (i, severity) => {
@@ -51,12 +60,17 @@ export function AlertsChart({ session, onPick }) {
 /** DeliveriesChart shows the last 24 hours of delivery attempts by outcome, with the failing server's last reply. */
 export function DeliveriesChart({ session }) {
   const [answer, setAnswer] = useState(
-    /** @type {{buckets: {start: string, sent: number, retrying: number, failed: number}[], lastFailure: {at: string, code: number | null, response: string | null, recipient: string} | null} | null} */ (
+    /** @type {{tenant: string, buckets: {start: string, sent: number, retrying: number, failed: number}[], lastFailure: {at: string, code: number | null, response: string | null, recipient: string} | null} | null} */ (
       null
     ),
   );
   usePolling(() => {
-    return api('GET', tenantApi(session, `deliveries/hourly${toQuery({ timeZone: timeZone() })}`)).then(setAnswer, () => setAnswer(null));
+    // A refresh that fails keeps the hours shown (as the log keeps its rows), so long as they are the tenant's.
+    const tenant = session.tenant.id;
+    return api('GET', tenantApi(session, `deliveries/hourly${toQuery({ timeZone: timeZone() })}`)).then(
+      (next) => setAnswer({ ...next, tenant }),
+      () => setAnswer((last) => (last?.tenant === tenant ? last : null)),
+    );
   }, [session.tenant.id]);
   if (!answer) return null;
   const series = [

@@ -65,7 +65,8 @@ export function TenantsPage({ onChanged }) {
   const [activity, setActivity] = useState(/** @type {any} */ (null));
   const [loaded, setLoaded] = useState(false);
   usePolling(() => {
-    return api('GET', 'system/tenant-activity').then(setActivity, () => setActivity(null));
+    // A refresh that fails keeps the last day shown, as the tenants' list keeps its rows.
+    return api('GET', 'system/tenant-activity').then(setActivity, () => {});
   }, []);
   /** @param {{id: string}} tenant */
   const activityOf = (tenant) => activity?.items.find((/** @type {{tenantId: string}} */ item) => item.tenantId === tenant.id);
