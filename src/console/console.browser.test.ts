@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Locator, Page, Route } from 'playwright-c
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { freePort } from '../../test/support/ports.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
-import { type ConsoleServer, haveChromium, launchChromium, startConsoleServer } from '../../test/support/browser.js';
+import { type ConsoleServer, haveChromium, launchChromium, seriousAxeViolations, startConsoleServer } from '../../test/support/browser.js';
 import { UnsubscribeLinks } from '../reports/unsubscribe/links.js';
 import type { UnsubscribeTarget } from '../reports/unsubscribe/token.js';
 
@@ -215,6 +215,25 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('link', { name: 'Alarme', exact: true }).click();
     await page.getByRole('heading', { name: 'Alarme' }).waitFor();
     await page.getByRole('button', { name: 'Alle als gelesen markieren' }).waitFor();
+    await context.close();
+  });
+
+  it("lets the keyboard scroll an alert's data in its details when it is longer than its box", async () => {
+    const data = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`field${i}`, `value ${i}`]));
+    await raise([{ severity: 'Warn', component: 'Queues', message: 'Alert with much data', data }]);
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/alerts');
+    await page.locator('tr', { hasText: 'Alert with much data' }).getByRole('button', { name: 'Details' }).click();
+    const details = page.getByRole('dialog');
+    await details.getByText('"field39"', { exact: false }).waitFor({ state: 'attached' });
+    // The data scrolls in its own box: a keyboard reaches it (Tab from the close button), and a screen reader names it.
+    await details.getByRole('region', { name: 'Data' }).waitFor();
+    await details.getByRole('button', { name: 'Close' }).focus();
+    await page.keyboard.press('Tab');
+    const focused = `(() => { const box = document.activeElement;
+      return box.getAttribute('role') + ' ' + box.getAttribute('aria-label') + ' ' + (box.scrollHeight > box.clientHeight ? 'scrolls' : 'fits'); })()`;
+    expect(await page.evaluate<string>(focused)).toBe('region Data scrolls');
+    expect(await seriousAxeViolations(page)).toEqual([]);
     await context.close();
   });
 

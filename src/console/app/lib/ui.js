@@ -230,6 +230,15 @@ export function Dialog({ title, onClose, children, wide = false }) {
   </dialog>`;
 }
 
+/**
+ * ScrollPre is preformatted text in a box of its own height (app.css caps a pre at 320 px and
+ * scrolls it): the keyboard reaches it, to scroll it, and a screen reader names it.
+ * @param {{ label: string, className?: string, children?: import('preact').ComponentChildren }} props
+ */
+export function ScrollPre({ label, className = '', children }) {
+  return html`<pre class=${className || undefined} tabindex="0" role="region" aria-label=${label}>${children}</pre>`;
+}
+
 /** Banner shows a message above a form: an error's detail, or a success. */
 export function Banner({ kind = 'error', children }) {
   if (!children) return null;

@@ -5,7 +5,7 @@ import { formatTime, isoToLocalInput, localInputToIso, timeZone } from '../lib/f
 import { currentLanguage, t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
-import { Banner, Dialog, FilterField, SelectField, Toggle, html, problemText } from '../lib/ui.js';
+import { Banner, Dialog, FilterField, ScrollPre, SelectField, Toggle, html, problemText } from '../lib/ui.js';
 import { emptyList, showArrived, updateRows, withFirstPage, withOlderPage } from '../lib/live-list.js';
 import { MAX_LIMIT, PAGE_SIZE, usePolling } from '../lib/polling.js';
 import { AlertsChart } from './charts.js';
@@ -174,7 +174,7 @@ function AlertDetails({ alert, names, onClose }) {
   return html`<${Dialog} title=${alert.message.slice(0, 120)} onClose=${onClose} wide>
     <p class="message-full" dir="auto">${alert.message}</p>
     <dl class="facts">${facts.map(([label, value]) => html`<dt>${label}</dt><dd>${value}</dd>`)}</dl>
-    ${alert.data ? html`<h3>${t('alerts.data')}</h3><pre>${JSON.stringify(alert.data, null, 2)}</pre>` : null}
+    ${alert.data ? html`<h3>${t('alerts.data')}</h3><${ScrollPre} label=${t('alerts.data')}>${JSON.stringify(alert.data, null, 2)}<//>` : null}
   <//>`;
 }
 

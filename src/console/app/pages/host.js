@@ -4,7 +4,7 @@ import { formatTime } from '../lib/format.js';
 import { LANGUAGES, currentLanguage, t } from '../lib/i18n.js';
 import { TimeZoneField } from '../lib/person-fields.js';
 import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
-import { Banner, Dialog, SelectField, TextField, html, problemText } from '../lib/ui.js';
+import { Banner, Dialog, ScrollPre, SelectField, TextField, html, problemText } from '../lib/ui.js';
 import { useLoadWhenBack, usePolling } from '../lib/polling.js';
 import { TenantsActivityChart } from './charts.js';
 import { TestMailDialog } from './test-mail.js';
@@ -241,10 +241,10 @@ export function CatcherPage() {
         ? html`<${Dialog} title=${open.subject || t('catcher.noSubject')} onClose=${() => setOpen(null)} wide>
       <dl class="facts"><dt>${t('catcher.from')}</dt><dd>${open.from}</dd><dt>${t('catcher.to')}</dt><dd>${open.to}</dd>
         <dt>Message-ID</dt><dd><code>${open.messageId}</code></dd></dl>
-      ${open.html ? html`<iframe title=${open.subject || ''} sandbox="" srcdoc=${open.html}></iframe>` : html`<pre class="email-text">${open.text}</pre>`}
-      <details><summary>${t('catcher.headers')}</summary><pre>${Object.entries(open.headers)
+      ${open.html ? html`<iframe title=${open.subject || ''} sandbox="" srcdoc=${open.html}></iframe>` : html`<${ScrollPre} className="email-text" label=${open.subject || t('catcher.noSubject')}>${open.text}<//>`}
+      <details><summary>${t('catcher.headers')}</summary><${ScrollPre} label=${t('catcher.headers')}>${Object.entries(open.headers)
         .map(([k, v]) => `${k}: ${v}`)
-        .join('\n')}</pre></details>
+        .join('\n')}<//></details>
     <//>`
         : null
     }

@@ -3,7 +3,7 @@ import { api, query as toQuery } from '../lib/api.js';
 import { LANGUAGES, currentLanguage, t } from '../lib/i18n.js';
 import { useLoadWhenBack } from '../lib/polling.js';
 import { tenantApi } from '../lib/session.js';
-import { Banner, SelectField, html, problemText } from '../lib/ui.js';
+import { Banner, ScrollPre, SelectField, html, problemText } from '../lib/ui.js';
 
 const KINDS = ['summary', 'daily', 'immediate', 'test', 'mail-health-failing', 'mail-health-recovered', 'mail-health-token'];
 
@@ -50,7 +50,7 @@ export function PreviewsPage({ session }) {
       ${
         view === 'html'
           ? html`<iframe title=${t('previews.title')} sandbox="" srcdoc=${preview.html}></iframe>`
-          : html`<pre class="email-text">${preview.text}</pre>`
+          : html`<${ScrollPre} className="email-text" label=${preview.subject}>${preview.text}<//>`
       }
     </div>`
         : null

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../lib/i18n.js';
 import { failureFacts, failureReasons } from '../lib/smtp-failure.js';
-import { Banner, Dialog, TextField, html, problemText } from '../lib/ui.js';
+import { Banner, Dialog, ScrollPre, TextField, html, problemText } from '../lib/ui.js';
 
 /**
  * TestMailDialog is the seed's Test Mail Settings window: Send To (pre-filled with the signed-in
@@ -64,7 +64,7 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
         ${
           result.transcript
             ? html`<details class="transcript"><summary>${t('test.transcript')}</summary>
-          <pre>${Array.isArray(result.transcript) ? result.transcript.join('\n') : typeof result.transcript === 'string' ? result.transcript : JSON.stringify(result.transcript, null, 2)}</pre></details>`
+          <${ScrollPre} label=${t('test.transcript')}>${Array.isArray(result.transcript) ? result.transcript.join('\n') : typeof result.transcript === 'string' ? result.transcript : JSON.stringify(result.transcript, null, 2)}<//></details>`
             : null
         }
         <p class="hint">${t('test.notSaved')}</p>
