@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp } from '../http/app.js';
 import { OPENAPI_PATH } from '../http/openapi.js';
@@ -59,6 +60,25 @@ describeEachDialect('operations endpoints', (dialect) => {
       expect(res.json()).toEqual({ status: 'unavailable', reason: 'database unreachable' });
     } finally {
       await app.close();
+      await database.drop();
+    }
+  });
+
+  it.runIf(dialect === 'sqlite')('is not ready (503) once the SQLite file is removed while open, saying so', async () => {
+    const database = await createTestDatabase(dialect);
+    const storage = await openStorage(database.url, { poolSize: 2 });
+    await migrate(storage);
+    const app = await buildApp({ ...t.tocsin.deps, storage, metrics: new Metrics({ defaultMetrics: false }) }, [opsRoutes]);
+    try {
+      expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+      fs.rmSync(database.url.slice('sqlite:'.length));
+      const res = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().status).toBe('unavailable');
+      expect(res.json().reason).toMatch(/removed or replaced/);
+    } finally {
+      await app.close();
+      await storage.close();
       await database.drop();
     }
   });

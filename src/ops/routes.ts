@@ -45,6 +45,8 @@ export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
       },
     },
     async (request, reply) => {
+      const gone = storage.fileGone?.();
+      if (gone) return reply.status(503).send({ status: 'unavailable', reason: gone });
       try {
         const pending = await withinMs(
           sql`select 1`.execute(storage.db).then(() => pendingMigrations(storage)),

@@ -53,9 +53,13 @@ export function isStorageOutage(error: unknown): boolean {
     code === SQLITE_FULL ||
     code === '40001' ||
     code === '40P01' ||
-    code === READ_ONLY
+    code === READ_ONLY ||
+    code === SQLITE_FILE_GONE
   );
 }
+
+/** The code of the error a write gets once the SQLite file was removed or replaced (Storage.fileGone). */
+export const SQLITE_FILE_GONE = 'TOCSIN_SQLITE_FILE_GONE';
 
 /** PostgreSQL's read_only_sql_transaction: a write sent to a server that takes none now. */
 const READ_ONLY = '25006';
@@ -78,6 +82,7 @@ function outageReason(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return 'locked by another writer';
   if (code === SQLITE_FULL) return 'the disk of the SQLite database is full';
+  if (code === SQLITE_FILE_GONE) return (error as Error).message;
   if (code === '40001' || code === '40P01') return 'a concurrent transaction conflicted';
   if (code === READ_ONLY) return 'the database takes no writes now (read-only: a standby, or a maintenance)';
   return unavailableReason(error);

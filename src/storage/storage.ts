@@ -25,6 +25,13 @@ export interface Storage {
   readonly sqlite?: SqliteDatabase.Database | undefined;
   /** Tells the idle upkeep (SQLite's checkpoint) of a commit made on `sqlite` directly (Kysely's commits tell it themselves). */
   readonly noteCommit?: (() => void) | undefined;
+  /**
+   * fileGone says why the SQLite file can no longer be used (undefined while it can, and on
+   * PostgreSQL): removed, or replaced by another file (a restore moved into place), while this
+   * process holds the one it opened. SQLite goes on writing into the file it holds, which no later
+   * start opens, so every commit from then on would be lost at the next restart.
+   */
+  readonly fileGone?: (() => string | undefined) | undefined;
   close(): Promise<void>;
 }
 
@@ -76,6 +83,7 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
     }
   }
   const database = new SqliteDatabase(file);
+  const fileGone = inMemory ? undefined : watchForReplacement(file);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
@@ -96,7 +104,17 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
     idle?.close();
     return db.destroy();
   };
-  return { db, dialect: 'sqlite', description: `SQLite ${file}`, sqlite: database, noteCommit, close };
+  return { db, dialect: 'sqlite', description: `SQLite ${file}`, sqlite: database, noteCommit, fileGone, close };
+}
+
+/** watchForReplacement is Storage.fileGone for the SQLite file just opened: the path must still name that file. */
+function watchForReplacement(file: string): () => string | undefined {
+  const opened = fs.statSync(file);
+  return () => {
+    const now = fs.statSync(file, { throwIfNoEntry: false });
+    if (now?.ino === opened.ino && now.dev === opened.dev) return undefined;
+    return `the SQLite file ${file} was removed or replaced while open: restart Tocsin to open the one there now`;
+  };
 }
 
 /**

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeEachDialect, createTestDatabase, openTestStorage } from '../../test/support/storage.js';
@@ -107,5 +108,25 @@ describe('a write transaction on SQLite while another connection holds the write
     await lock.release();
     // The connection is usable again, with its usual wait.
     expect(await writeTransaction(waiter)(async () => 'afterwards')).toBe('afterwards');
+  });
+});
+
+describe('a write transaction on SQLite once its file is removed or replaced', () => {
+  it('is refused as an outage, not committed into a file no later start will open', async () => {
+    const database = await createTestDatabase('sqlite');
+    const storage = await openStorage(database.url, { poolSize: 1 });
+    try {
+      await migrate(storage);
+      const file = database.url.slice('sqlite:'.length);
+      const transaction = writeTransaction(storage);
+      await transaction((tx) => tx.insertInto('tenants').values(tenant('before')).execute());
+      fs.renameSync(file, `${file}.moved`);
+      const refused = await transaction((tx) => tx.insertInto('tenants').values(tenant('after')).execute()).catch((err) => err);
+      expect(isStorageOutage(refused)).toBe(true);
+      expect(String(refused.message)).toMatch(/removed or replaced/);
+    } finally {
+      await storage.close();
+      await database.drop();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import type SqliteDatabase from 'better-sqlite3';
 import type { Db } from './database.js';
+import { SQLITE_FILE_GONE } from './errors.js';
 import { SQLITE_BUSY_TIMEOUT_MS, type Storage, withoutBusyWait } from './storage.js';
 
 /** WriteTransaction runs `fn` in a transaction that writes, commits it, and returns what `fn` returned. */
@@ -33,9 +34,13 @@ export function writeTransaction(storage: Storage, options: WriteTransactionOpti
   const database = storage.sqlite;
   if (!database) return (fn) => storage.db.transaction().execute(fn);
   const lock = sqliteWriteLock(database, storage.noteCommit);
+  const fileGone = storage.fileGone;
   const timeoutMs = options.timeoutMs ?? SQLITE_BUSY_TIMEOUT_MS;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   return async <T>(fn: (tx: Db) => Promise<T>): Promise<T> => {
+    // A commit into a file no later start opens would acknowledge what the next restart loses.
+    const gone = fileGone?.();
+    if (gone) throw Object.assign(new Error(gone), { code: SQLITE_FILE_GONE });
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const last = Date.now() >= deadline;
