@@ -1625,6 +1625,23 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("keeps saying an action failed after the list refreshes: 'I'm on it' on an alert deleted meanwhile", async () => {
+    const [id] = await raiseOnQueues('Error', ['Refreshed page: acknowledged']);
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/alerts');
+    const row = page.locator(`tr[data-alert-id="${id}"]`);
+    await row.waitFor();
+    await call('DELETE', `/api/v1/tenants/acme/alerts/${id}`);
+    await row.getByRole('button', { name: "I'm on it" }).click();
+    const said = 'This alert is no longer there: it was deleted meanwhile.';
+    await expect.poll(() => page.locator('main .banner.error').allTextContents()).toEqual([said]);
+    // The list refreshes (every 3 s, and at once after a change) and answers well: what the action met stays said.
+    await page.waitForResponse((response) => /\/alerts\?/.test(response.url()) && response.ok());
+    await page.waitForResponse((response) => /\/alerts\?/.test(response.url()) && response.ok());
+    expect(await page.locator('main .banner.error').allTextContents()).toEqual([said]);
+    await context.close();
+  });
+
   it('asks Tocsin once per list while it does not answer, not once more every refresh, and goes on once it answers', async () => {
     const { context, page } = await open();
     // The page's refreshes (every 3 s) run on a clock the test moves; its questions are counted as it asks them.

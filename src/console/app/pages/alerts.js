@@ -190,6 +190,8 @@ export function AlertsPage({ session, query }) {
   const [list, setList] = useState(/** @type {import('../lib/live-list.js').LiveList<any>} */ (emptyList()));
   const [selected, setSelected] = useState(/** @type {Set<string>} */ (new Set()));
   const [error, setError] = useState(/** @type {unknown} */ (null));
+  // What the user's last action met: kept until the next action, not cleared by the list's refreshes as `error` (a read's) is.
+  const [failure, setFailure] = useState(/** @type {unknown} */ (null));
   const [details, setDetails] = useState(/** @type {any} */ (null));
   const [muting, setMuting] = useState(/** @type {any} */ (null));
   const [mutes, setMutes] = useState(/** @type {any[]} */ ([]));
@@ -203,6 +205,7 @@ export function AlertsPage({ session, query }) {
     shownKey.current = key;
     setList(emptyList());
     setSelected(new Set());
+    setFailure(null);
   }, [key]);
 
   usePolling(() => {
@@ -220,11 +223,12 @@ export function AlertsPage({ session, query }) {
   const loadMore = async () => {
     const asked = key;
     setLoadingMore(true);
+    setFailure(null);
     try {
       const answer = await api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: PAGE_SIZE, cursor: list.nextCursor })}`));
       if (shownKey.current === asked) setList((shown) => withOlderPage(shown, answer));
     } catch (err) {
-      setError(err);
+      setFailure(err);
     } finally {
       setLoadingMore(false);
     }
@@ -249,6 +253,7 @@ export function AlertsPage({ session, query }) {
   };
   /** mark marks the alerts of `body` read (or unread); `{all: true}` under filters that narrow the list, only those they match. */
   const mark = async (body, read = true) => {
+    setFailure(null);
     try {
       const bodies = body.all && narrows(filters) ? await unreadMatching() : [body];
       for (const each of bodies) await api('POST', tenantApi(session, read ? 'alerts/mark-read' : 'alerts/mark-unread'), each);
@@ -258,7 +263,7 @@ export function AlertsPage({ session, query }) {
       setSelected(new Set());
       alertsChanged();
     } catch (err) {
-      setError(err);
+      setFailure(err);
     }
   };
   const toggle = (id, on) => {
@@ -276,31 +281,34 @@ export function AlertsPage({ session, query }) {
   };
   const remove = async (id) => {
     if (!confirm(t('alerts.confirmDelete'))) return;
+    setFailure(null);
     try {
       await api('DELETE', tenantApi(session, `alerts/${encodeURIComponent(id)}`));
       drop(id);
     } catch (err) {
       if (gone(err)) drop(id);
-      else setError(err);
+      else setFailure(err);
     }
   };
   const acknowledge = async (id) => {
+    setFailure(null);
     try {
       const acknowledged = await api('POST', tenantApi(session, `alerts/${encodeURIComponent(id)}/acknowledge`));
       setList((shown) => updateRows(shown, (row) => (row.id === id ? { ...row, ...acknowledged, read: row.read } : row)));
       alertsChanged();
     } catch (err) {
       if (gone(err)) drop(id);
-      setError(gone(err) ? new Error(t('alerts.gone')) : err);
+      setFailure(gone(err) ? new Error(t('alerts.gone')) : err);
     }
   };
   // A mute lifted meanwhile (by another administrator, or ended) is lifted: it goes from the bar, as after a lift.
   const lift = async (id) => {
+    setFailure(null);
     try {
       await api('DELETE', tenantApi(session, `mutes/${encodeURIComponent(id)}`));
     } catch (err) {
       if (!gone(err)) {
-        setError(err);
+        setFailure(err);
         return;
       }
     }
@@ -344,7 +352,7 @@ export function AlertsPage({ session, query }) {
       <button type="button" class="secondary" disabled=${chosen.length === 0} onClick=${() => mark({ ids: chosen }, false)}>${t('alerts.markSelectedUnread')}</button>
       <button type="button" class="secondary" onClick=${() => mark({ all: true })}>${t(narrows(filters) ? 'alerts.markMatchingRead' : 'alerts.markAllRead')}</button>
     </div>
-    <${Banner}>${problemText(error)}<//>
+    <${Banner}>${problemText(failure ?? error)}<//>
     <${MutesBar} session=${session} mutes=${mutes} names=${names} onLift=${lift} />
     ${
       list.arrived.length
