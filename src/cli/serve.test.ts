@@ -57,4 +57,12 @@ describe("tocsin serve's banner", () => {
       expect(banner(loadConfig({ TOCSIN_ROLE: role }), shown).split('\n')[1], role).toBe('  Tocsin is running: http://127.0.0.1:8080/');
     }
   });
+
+  it('says where the emails the built-in mail catcher takes can be read, and says nothing of it for another SMTP server', () => {
+    const caught = { ...shown, smtp: 'built-in mail catcher at smtp://127.0.0.1:2525', mailCatcherPage: 'http://127.0.0.1:8080/#/host/catcher' };
+    expect(banner(loadConfig({}), caught)).toContain(
+      '\n  Caught emails:     http://127.0.0.1:8080/#/host/catcher (signed in with the admin token), or GET /api/v1/system/mail-catcher/messages\n',
+    );
+    expect(banner(loadConfig({}), shown)).not.toContain('Caught emails');
+  });
 });

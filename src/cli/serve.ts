@@ -72,6 +72,7 @@ export async function serveCommand(args: string[]): Promise<number> {
           url: `${tocsin.url}/`,
           database: tocsin.deps.storage.description,
           smtp: `${tocsin.deps.mailCatcher ? 'built-in mail catcher at ' : ''}${displaySmtpUrl(tocsin.systemSmtpUrl)}`,
+          mailCatcherPage: tocsin.deps.mailCatcher && config.role !== 'worker' ? `${tocsin.url}/#/host/catcher` : undefined,
           generatedAdminToken: tocsin.generatedAdminToken,
         }),
       );
@@ -158,6 +159,7 @@ async function serveCluster(config: Config): Promise<number> {
       url: `${url}/ (${api.pids.length} api processes)`,
       database: api.database,
       smtp: config.systemSmtp ? displaySmtpUrl(config.systemSmtp.url) : `built-in mail catcher at ${displaySmtpUrl(catcherSmtpUrl(api.mailCatcherPort!))}`,
+      mailCatcherPage: config.systemSmtp ? undefined : `${url}/#/host/catcher`,
       generatedAdminToken: api.generatedAdminToken,
     }),
   );
@@ -169,7 +171,10 @@ async function serveCluster(config: Config): Promise<number> {
 }
 
 /** banner is what `tocsin serve` prints once serving: where, on what, and the admin token generated on first start. */
-export function banner(config: Config, shown: { url: string; database: string; smtp: string; generatedAdminToken: string | undefined }): string {
+export function banner(
+  config: Config,
+  shown: { url: string; database: string; smtp: string; generatedAdminToken: string | undefined; mailCatcherPage?: string | undefined },
+): string {
   // A worker's URL answers only its probes: one opened in a browser would be a 404 with no word why.
   const served = config.role === 'worker' ? ' (worker: /healthz, /readyz and /metrics only; the console is on the api processes)' : '';
   const lines = [
@@ -177,6 +182,10 @@ export function banner(config: Config, shown: { url: string; database: string; s
     `  Tocsin is running: ${shown.url}${served}`,
     `  Database:          ${shown.database}`,
     `  System SMTP:       ${shown.smtp}`,
+    // The catcher's SMTP address says where emails go, not where a person reads them.
+    ...(shown.mailCatcherPage
+      ? [`  Caught emails:     ${shown.mailCatcherPage} (signed in with the admin token), or GET /api/v1/system/mail-catcher/messages`]
+      : []),
     shown.generatedAdminToken
       ? `  Admin token:       ${shown.generatedAdminToken}\n                     (shown once; set TOCSIN_ADMIN_TOKEN to choose your own)`
       : `  Admin token:       ${config.adminToken ? 'from TOCSIN_ADMIN_TOKEN' : 'generated on first start (set TOCSIN_ADMIN_TOKEN to replace it)'}`,
