@@ -220,7 +220,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
 
   it("lets the keyboard scroll an alert's data in its details when it is longer than its box", async () => {
     const data = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`field${i}`, `value ${i}`]));
-    await raise([{ severity: 'Warn', component: 'Queues', message: 'Alert with much data', data }]);
+    // Deleted at the end: the tests after this one count the tenant's unread alerts.
+    const { ids } = await call(
+      'POST',
+      '/api/v1/tenants/acme/alerts',
+      { alerts: [{ severity: 'Warn', component: 'Queues', message: 'Alert with much data', data }] },
+      robotToken,
+    );
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/alerts');
     await page.locator('tr', { hasText: 'Alert with much data' }).getByRole('button', { name: 'Details' }).click();
@@ -235,15 +241,18 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     expect(await page.evaluate<string>(focused)).toBe('region Data scrolls');
     expect(await seriousAxeViolations(page)).toEqual([]);
     await context.close();
+    await call('DELETE', `/api/v1/tenants/acme/alerts/${ids[0]}`);
   });
 
   it('says a Manage Access tab it could not read is refused, not that the tenant has no groups', async () => {
-    await call('POST', '/api/v1/tenants/acme/groups', { name: 'Night shift', email: 'night@acme.example' });
+    // Deleted at the end: a later test makes its own group of that tenant.
+    const group = await call('POST', '/api/v1/tenants/acme/groups', { name: 'Refused tab', email: 'refused@acme.example' });
     const { context, page } = await open();
     await signIn(page, 'viewer@acme.example', '#/access/groups');
     await expect.poll(() => page.getByRole('alert').textContent()).toBe('Dafür fehlt Ihnen die Berechtigung.');
     expect(await page.locator('.empty').count()).toBe(0);
     await context.close();
+    await call('DELETE', `/api/v1/tenants/acme/groups/${group.id}`);
   });
 
   it("offers a Users.View holder no link or switch that the API would refuse: other users' preferences, group rules", async () => {
