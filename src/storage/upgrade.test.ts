@@ -273,9 +273,13 @@ describeEachDialect('upgrading an installation of 2026-11-29 to this version', (
       await until(() => toBob().some((m) => m.messageId?.includes(queuedId)), 'the queued immediate email reaches the server');
       // The window after the one the old version sent is summarised, from where that one ended.
       await until(() => toBob().some((m) => m.raw.includes('X-Tocsin-Kind: summary')), 'the next summary reaches the server');
-      const deliveries = (await app.call('GET', '/api/v1/tenants/acme/deliveries?recipient=bob@acme.test')).json<{
-        items: { id: string; kind: string; status: string; attempts: number; windowStart?: string }[];
-      }>().items;
+      const bobsDeliveries = async () =>
+        (await app.call('GET', '/api/v1/tenants/acme/deliveries?recipient=bob@acme.test')).json<{
+          items: { id: string; kind: string; status: string; attempts: number; windowStart?: string }[];
+        }>().items;
+      // The outcome is recorded after the server's 250, so it may trail the message it records.
+      await until(async () => (await bobsDeliveries()).find((d) => d.id === queuedId)?.status !== 'sending', 'the queued email’s outcome is recorded');
+      const deliveries = await bobsDeliveries();
       expect(deliveries.find((d) => d.id === queuedId)).toMatchObject({ kind: 'immediate', status: 'sent', attempts: 2 });
       const summaries = deliveries.filter((d) => d.kind === 'summary').map((d) => d.windowStart);
       expect(summaries.sort()).toEqual([new Date(sentWindow).toISOString(), new Date(sentWindow + SUMMARY_MS).toISOString()]);
