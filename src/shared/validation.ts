@@ -170,8 +170,16 @@ export function patchedValue<T>(given: T | null | undefined, current: T, cleared
   return given === undefined ? current : given === null ? cleared : given;
 }
 
+/**
+ * displayTextOf is a header-safe human label of at most `max` characters, trimmed and not empty;
+ * the bound is checked first, so a label too long is refused naming its own limit.
+ */
+export function displayTextOf(max: number) {
+  return headerSafe(max).pipe(z.string().trim().min(1));
+}
+
 /** displayText is a short, header-safe human label (names, display names). */
-export const displayText = headerSafe(200).pipe(z.string().trim().min(1));
+export const displayText = displayTextOf(200);
 
 // Outside these, toISOString writes a signed six-digit year (+010000-01-01T…, -000001-…), which
 // no ISO-8601 reader of the API takes back.

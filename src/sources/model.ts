@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { findComponent } from '../alerts/catalogue.js';
 import { SEVERITY_MESSAGE, type Severity, parseSeverity } from '../alerts/severity.js';
-import { headerSafe, instantText, isoInstant } from '../shared/validation.js';
+import { displayTextOf, headerSafe, instantText, isoInstant } from '../shared/validation.js';
 
 /** SOURCE_KINDS are the kinds of inbound source (API.md, "Tenant: inbound sources"). */
 export const SOURCE_KINDS = ['orchestrator-webhook', 'orchestrator-pull', 'alertmanager', 'webhook'] as const;
@@ -207,7 +207,7 @@ export interface StoredPull {
 export const DEFAULT_PULL_INTERVAL_SECONDS = 60;
 
 /** sourceName is a source's name: a one-line label of at most 100 characters (displayText's 200 would be named first). */
-const sourceName = headerSafe(100).pipe(z.string().trim().min(1));
+const sourceName = displayTextOf(100);
 
 /** sourceInput is the body of POST /sources. */
 export const sourceInput = z
