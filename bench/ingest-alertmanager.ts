@@ -1,8 +1,9 @@
 /**
  * Alertmanager's side of the ingestion comparison, driven the way bench/ingest.ts drives Tocsin:
- * keep-alive fetch clients posting batches of distinct alerts to POST /api/v2/alerts.
+ * the same keep-alive clients (post-client.ts) posting batches of distinct alerts to POST /api/v2/alerts.
  */
 import { type Alertmanager, amAlert } from './alertmanager.js';
+import { postClient } from './post-client.js';
 import { percentile, runConcurrently } from './stats.js';
 import { processStats } from './tocsin.js';
 
@@ -37,12 +38,11 @@ export async function alertmanagerIngest(am: Pick<Alertmanager, 'url' | 'pid'>, 
   const bodies = Array.from({ length: requests }, (_, r) =>
     JSON.stringify(Array.from({ length: shape.batch }, (_, i) => amAlert(r * shape.batch + i, ['critical', 'warning', 'info'][i % 3], run))),
   );
+  const client = postClient(`${am.url}/api/v2/alerts`, shape.clients, {});
   const post = async (body: string) => {
-    const started = performance.now();
-    const res = await fetch(`${am.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    await res.arrayBuffer();
-    if (!res.ok) throw new Error(`Alertmanager POST /api/v2/alerts: ${res.status}`);
-    return performance.now() - started;
+    const { status, ms } = await client.post(body);
+    if (status < 200 || status >= 300) throw new Error(`Alertmanager POST /api/v2/alerts: ${status}`);
+    return ms;
   };
   // Warm-up with other label sets, not counted, as bench/ingest.ts does for Tocsin.
   for (let i = 0; i < 20; i++) await post(JSON.stringify([amAlert(i, 'info', `${run}-warm`)]));

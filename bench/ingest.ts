@@ -1,7 +1,7 @@
 /**
  * bench:ingest measures alert ingestion through the HTTP batch API, as robots would drive it:
  * a Tocsin server in a child process (so its CPU and memory are its own), a fresh database, and
- * several keep-alive clients posting batches of 100 alerts until 50,000 are stored. It runs on
+ * several keep-alive clients (post-client.ts) posting batches of 100 alerts until 50,000 are stored. It runs on
  * SQLite, then on PostgreSQL when a server is given (TOCSIN_TEST_PG_URL or --pg), creating and
  * dropping its own database.
  *
@@ -20,6 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { freePort } from './lifecycle.js';
+import { postClient } from './post-client.js';
 
 const ADMIN_TOKEN = `bench-admin-${crypto.randomBytes(8).toString('hex')}`;
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -232,16 +233,11 @@ async function run(name: Target['name'], processes: number) {
       token: string;
     };
     const bodies = batchBodies(50);
+    const poster = postClient(`${base}/api/v1/tenants/bench/alerts`, CLIENTS, { authorization: `Bearer ${token}` });
     const post = async (body: string) => {
-      const started = performance.now();
-      const res = await fetch(`${base}/api/v1/tenants/bench/alerts`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body,
-      });
-      await res.arrayBuffer();
-      if (res.status !== 202) throw new Error(`POST alerts: ${res.status}`);
-      return performance.now() - started;
+      const { status, ms } = await poster.post(body);
+      if (status !== 202) throw new Error(`POST alerts: ${status}`);
+      return ms;
     };
     for (let i = 0; i < 20; i++) await post(bodies[i % bodies.length]!); // warm-up, not counted
     const requests = Math.ceil(TOTAL / BATCH);

@@ -206,7 +206,7 @@ async function ingestStep(): Promise<void> {
   addSection({
     title: 'Ingestion: alerts per second',
     method:
-      `${n.toLocaleString('en-US')} distinct alerts in HTTP batches of 100 from 8 concurrent keep-alive clients (fetch). Tocsin runs as ` +
+      `${n.toLocaleString('en-US')} distinct alerts in HTTP batches of 100 from 8 concurrent keep-alive clients (node:http, bench/post-client.ts, the same for both). Tocsin runs as ` +
       `\`tocsin serve --role api --processes N\` (N = ${API_PROCESSES.join(' and ')}, one port, node:cluster) on a fresh database and answers 202 only after the batch is committed ` +
       '(bench/ingest.ts); its CPU is that of all its processes. Alertmanager 0.25 runs with clustering off, alerts grouped by `alertname` into a receiver that sends nothing ' +
       '(its ingestion alone; it keeps alerts in memory and writes nothing to disk per alert). Each alert has a distinct label set.',
