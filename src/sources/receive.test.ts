@@ -657,6 +657,14 @@ describeEachDialect('receiving from sources', (dialect) => {
     }
   });
 
+  it('answers 404, not 500, to a test of a source deleted while its test was prepared (its secrets went with it)', async () => {
+    // A DELETE that commits between the test's read of the source and of its secrets leaves this.
+    const source = await h.create('webhook');
+    await t.tocsin.deps.storage.db.deleteFrom('source_secrets').where('source_id', '=', source.id).execute();
+    const test = await t.call('POST', `${base}/${source.id}/test`);
+    expect(`${test.statusCode} ${test.json().detail}`).toBe('404 Source not found.');
+  });
+
   it('keeps only the last 20 receptions', async () => {
     const source = await h.create('webhook');
     for (let i = 0; i < 23; i++) await h.post(source, '{}');

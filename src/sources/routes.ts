@@ -5,7 +5,7 @@ import { tenantOf } from '../access/routes.js';
 import type { RouteModule, TocsinApp } from '../http/context.js';
 import { boundEntries } from '../http/input-guard.js';
 import { PROBLEM_MEDIA_TYPE } from '../http/openapi.js';
-import { problemTypeFor } from '../http/problem.js';
+import { notFound, problemTypeFor } from '../http/problem.js';
 import { replyCreated } from '../http/created.js';
 import { type Receiver, MAX_RECEIVE_BYTES, type ReceiveAnswer, createReceiver } from './receive.js';
 import { checkUpstream } from './pull/connector.js';
@@ -221,7 +221,9 @@ export const sourceRoutes: RouteModule = (app, deps) => {
       // A pull source has no receive URL: its test is a sign-in and a read upstream.
       if (row.kind === 'orchestrator-pull') return { alertIds: [], ...(await checkUpstream(row, secretBox, clock.now())) };
       const [secret] = await activeSecrets(db, secretBox, row.id);
-      const sample = signedSample(row.kind as SourceKind, secret!, clock.now(), crypto.randomUUID());
+      // None left: the source was deleted since it was read (its secrets go with it), so it is answered as one deleted before.
+      if (secret === undefined) throw notFound('Source');
+      const sample = signedSample(row.kind as SourceKind, secret, clock.now(), crypto.randomUUID());
       const res = await app.inject({ method: 'POST', url: receivePath(row.id), headers: sample.headers, payload: sample.body });
       const answer = res.json<{ ids?: string[]; detail?: string }>();
       return { ok: res.statusCode === 202, alertIds: answer.ids ?? [], status: res.statusCode, detail: answer.detail ?? null };
