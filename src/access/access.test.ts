@@ -471,6 +471,28 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('GET', `${base}/users/${userId}/tokens`)).json().items.map((x: { name: string }) => x.name)).toEqual(['test']);
   });
 
+  it('reads one API token, without the token, at the Location its POST answered', async () => {
+    const base = '/api/v1/tenants/people';
+    const { userId, token: own } = await t.tenantWithUser('people', ['Alerts Viewer']);
+    const created = await t.call('POST', `${base}/users/${userId}/tokens`, { name: 'deploy' }, own);
+    expect(created.statusCode).toBe(201);
+    const location = created.headers.location as string;
+    expect(location).toBe(`${base}/users/${userId}/tokens/${created.json().id}`);
+    const read = await t.call('GET', location, undefined, own);
+    expect(read.statusCode).toBe(200);
+    expect(read.json()).toEqual({ id: created.json().id, name: 'deploy', createdAt: expect.any(String) });
+    expect(read.body).not.toContain(created.json().token);
+    expect((await t.call('GET', location)).statusCode).toBe(200);
+    const other = await t.tenantWithUser('people', ['Alerts Viewer']);
+    expect((await t.call('GET', location, undefined, other.token)).statusCode).toBe(403);
+    expect((await t.call('GET', `${base}/users/${other.userId}/tokens/${created.json().id}`)).statusCode).toBe(404);
+    expect((await t.call('GET', `${base}/users/${userId}/tokens/no-such-token`)).statusCode).toBe(404);
+    await t.call('POST', '/api/v1/tenants', { name: 'people-elsewhere' });
+    expect((await t.call('GET', location.replace('/people/', '/people-elsewhere/'))).statusCode).toBe(404);
+    expect((await t.call('DELETE', location, undefined, own)).statusCode).toBe(204);
+    expect((await t.call('GET', location, undefined, own)).statusCode).toBe(404);
+  });
+
   it('creates one role and one group of names differing only in case sent at once, refusing the others with 409', async () => {
     await t.call('POST', '/api/v1/tenants', { name: 'case-race' });
     const base = '/api/v1/tenants/case-race';

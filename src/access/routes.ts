@@ -24,6 +24,7 @@ const tenantParams = z.object({ tenant: ref });
 const userParams = tenantParams.extend({ userId: ref });
 const groupParams = tenantParams.extend({ groupId: ref });
 const tokenParams = userParams.extend({ tokenId: ref });
+const tokenView = z.object({ id: z.string(), name: z.string(), createdAt: z.iso.datetime() });
 const roleParams = tenantParams.extend({ roleId: ref });
 const permissionList = z.array(z.enum(PERMISSIONS)).describe('The effective permissions');
 /** meView documents GET /me: the host administrator, or a user (its fields, and again under `user`) with its permissions. */
@@ -179,7 +180,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
   app.get(
     '/api/v1/tenants/:tenant/users/:userId/tokens',
     {
-      config: { answer: listOf(z.object({ id: z.string(), name: z.string(), createdAt: z.iso.datetime() })) },
+      config: { answer: listOf(tokenView) },
       schema: { params: userParams, description: "The user's API tokens (id, name, createdAt), never the tokens: Users.View, or the user itself." },
     },
     async (request) => {
@@ -187,6 +188,20 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
       const tenant = tenantOf(request);
       await requireUser(db, tenant.id, request.params.userId);
       return { items: await listApiTokens(db, tenant.id, request.params.userId) };
+    },
+  );
+  // The Location that POST .../tokens answers (RFC 9110, 201): what was made, never the token.
+  app.get(
+    '/api/v1/tenants/:tenant/users/:userId/tokens/:tokenId',
+    {
+      config: { answer: tokenView },
+      schema: { params: tokenParams, description: 'One API token of the user (id, name, createdAt), never the token: Users.View, or the user itself.' },
+    },
+    async (request) => {
+      assertSelfOr(request, request.params.userId, 'Users.View');
+      const [token] = await listApiTokens(db, tenantOf(request).id, request.params.userId, request.params.tokenId);
+      if (token === undefined) throw notFound('Token');
+      return token;
     },
   );
   app.delete(

@@ -20,16 +20,11 @@ export interface ApiTokenView {
   readonly createdAt: string;
 }
 
-/** listApiTokens lists a user's API tokens, oldest first. */
-export async function listApiTokens(db: Db, tenantId: string, userId: string): Promise<ApiTokenView[]> {
-  const rows = await db
-    .selectFrom('api_tokens')
-    .select(['id', 'name', 'created_at'])
-    .where('tenant_id', '=', tenantId)
-    .where('user_id', '=', userId)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+/** listApiTokens lists a user's API tokens, oldest first; with tokenId, that one only (none when it is not the user's). */
+export async function listApiTokens(db: Db, tenantId: string, userId: string, tokenId?: string): Promise<ApiTokenView[]> {
+  let query = db.selectFrom('api_tokens').select(['id', 'name', 'created_at']).where('tenant_id', '=', tenantId).where('user_id', '=', userId);
+  if (tokenId !== undefined) query = query.where('id', '=', tokenId);
+  const rows = await query.orderBy('created_at').orderBy('id').execute();
   return rows.map((r) => ({ id: r.id, name: r.name, createdAt: new Date(r.created_at).toISOString() }));
 }
 
