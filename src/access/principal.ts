@@ -44,15 +44,14 @@ export async function effectivePermissions(db: Db, userId: string): Promise<Set<
   return result;
 }
 
-/** userPrincipal loads an active user and its permissions, or undefined when inactive or gone. */
+/**
+ * userPrincipal loads an active user and its permissions, or undefined when inactive or gone. The
+ * permissions are read first: a user (or its tenant) deleted between the two reads is then found
+ * gone (401), where reading the user first made it a user without permissions (403).
+ */
 export async function userPrincipal(db: Db, userId: string): Promise<Principal | undefined> {
+  const permissions = await effectivePermissions(db, userId);
   const user = await db.selectFrom('users').select(['id', 'tenant_id', 'email', 'active']).where('id', '=', userId).executeTakeFirst();
   if (user?.active !== 1) return undefined;
-  return {
-    kind: 'user',
-    tenantId: user.tenant_id,
-    userId: user.id,
-    email: user.email,
-    permissions: await effectivePermissions(db, user.id),
-  };
+  return { kind: 'user', tenantId: user.tenant_id, userId: user.id, email: user.email, permissions };
 }
