@@ -121,7 +121,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     // A stage that says trying again may help (the database is unreachable, restarting), or such an
     // outage met before any stage (reading the caller's token), is a 503 asking the client to come
     // back, not a 500; a permanent stage error keeps its own answer. A write that lost a race with a
-    // deletion of what its path names is a 404 for that (goneMeanwhile), one with a request that took
+    // deletion of what its path names is a 404 for that, of its caller a 401 (goneMeanwhile), one with a request that took
     // the same name first the 409 naming the field (takenMeanwhile).
     const unavailable = raised instanceof StageError ? raised.retryable : isStorageOutage(raised);
     const refused = unavailable ? undefined : classifyDbError(raised);

@@ -86,6 +86,24 @@ describeEachDialect('a change that loses a race with a deletion', (dialect) => {
     expect.soft(`${unread.statusCode} ${unread.body}`).toBe('200 {"unread":1}');
   });
 
+  it('answers 401, as a moment later, a caller whose user or tenant was deleted while its change was written, not 409', async () => {
+    const base = '/api/v1/tenants/leaving';
+    const snooze = { scope: 'user', match: { robot: 'R1' }, until: '2999-01-01T00:00:00Z' };
+    const caller = await t.tenantWithUser('leaving', ['Alerts Viewer']);
+    const snoozed = await whileDeleting(dialect, db(), 'users', caller.userId, () => t.call('POST', `${base}/mutes`, snooze, caller.token));
+    expect.soft(detail(snoozed)).toBe('401 A valid bearer token or session is required.');
+    const reader = await t.tenantWithUser('leaving', ['Alerts Viewer']);
+    const read = await whileDeleting(dialect, db(), 'users', reader.userId, () => t.call('POST', `${base}/alerts/mark-read`, { all: true }, reader.token));
+    expect.soft(detail(read)).toBe('401 A valid bearer token or session is required.');
+    // Orchestrator's routes name no tenant in their path: the caller went with its tenant.
+    const raiser = await t.tenantWithUser('leaving', ['Administrator']);
+    const raise = { processAlert: { Message: 'm', Severity: 'Error', ProcessName: 'p', RobotName: 'r' } };
+    const raised = await whileDeleting(dialect, db(), 'tenants', raiser.tenantId, () =>
+      t.call('POST', '/odata/Alerts/UiPath.Server.Configuration.OData.RaiseProcessAlert', raise, raiser.token),
+    );
+    expect.soft(detail(raised)).toBe('401 A valid bearer token or session is required.');
+  });
+
   it('refuses a name or address another request took meanwhile with the 409 naming the field, as when taken before', async () => {
     const { tenantId } = await t.tenantWithUser('taking');
     const base = '/api/v1/tenants/taking';

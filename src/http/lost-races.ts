@@ -4,7 +4,7 @@ import { findTenant } from './access-hook.js';
 import { emailTaken } from '../access/users.js';
 import { tenantNameTaken } from '../access/tenants.js';
 import { sourceNameTaken } from '../sources/store.js';
-import { type HttpError, notFound } from './problem.js';
+import { type HttpError, notFound, unauthorized } from './problem.js';
 
 /** The objects a path names by id after its tenant, with their tables; each table has a tenant_id. */
 const PATH_OBJECTS = [
@@ -18,11 +18,15 @@ const PATH_OBJECTS = [
 /**
  * goneMeanwhile answers a write that the database refused for a lost race with a deletion
  * (foreign-key) as it would be answered a moment later, and as SQLite (one writer at a time)
- * answers it: 404 naming the tenant of the path, or the user, group, source, mute or alert of the
- * path, deleted meanwhile. Undefined when they are all still there: then something else went (a
- * role, a member), and the 409 stays.
+ * answers it: 401 when the caller's own user went (alone or with its tenant), else 404 naming the
+ * tenant of the path, or the user, group, source, mute or alert of the path, deleted meanwhile.
+ * Undefined when they are all still there: then something else went (a role, a member), and the
+ * 409 stays.
  */
 export async function goneMeanwhile(db: Db, request: FastifyRequest): Promise<HttpError | undefined> {
+  // The caller itself first: its token stops working with its user (or its tenant), so a moment later this is a 401.
+  const caller = request.principal;
+  if (caller?.kind === 'user' && !(await db.selectFrom('users').select('id').where('id', '=', caller.userId).executeTakeFirst())) return unauthorized();
   const params = (request.params ?? {}) as Record<string, string | undefined>;
   if (params.tenant === undefined || !request.tenant) return undefined;
   const tenant = await findTenant(db, params.tenant);
