@@ -6,6 +6,9 @@ import { describeEachDialect } from '../../test/support/storage.js';
 import { type ActionRecipient, type ActionSubject, ActionLinks } from './links.js';
 import { addressTag } from '../shared/sealed-token.js';
 import { openActionToken, sealActionToken } from './token.js';
+import { resolveLink } from './routes.js';
+import { afterReads } from '../../test/support/between-reads.js';
+import { whileDeleting } from '../../test/support/lost-race.js';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 const DAY = 86_400_000;
@@ -369,6 +372,21 @@ describeEachDialect('email action links', (dialect) => {
     await t.call('PATCH', `${api}/users/${moved.userId}`, { email: `MOVED-${moved.userId}@acts.example.com` });
     const current = links.urlsFor({ tenantId, userId: moved.userId, address: `moved-${moved.userId}@acts.example.com`, canMute: true }, { alertId });
     expect((await post(current.acknowledge)).statusCode).toBe(200);
+  });
+
+  it('answers 404, not a 500 or a 409, to a link whose recipient is deleted while the link is read or while its action is applied', async () => {
+    const db = t.tocsin.deps.storage.db;
+    const read = await t.tenantWithUser('acts', ['Administrator']);
+    const token = (url: string | undefined) => path(url).split('/').pop()!;
+    const first = await linksOf({ tenantId, userId: read.userId, canMute: true }, { alertId: await raise({ robot: 'R31' }) });
+    // The recipient's principal is two statements, the page's tenant the third; the user goes before the page reads its name.
+    const racing = afterReads(db, 3, () => db.deleteFrom('users').where('id', '=', read.userId).execute());
+    await expect(resolveLink(racing, links, token(first.acknowledge))).rejects.toMatchObject({ status: 404, message: 'Action link not found.' });
+    // A snooze is its recipient's own (an acknowledgement or a tenant mute outlives its author, and is done first).
+    const snoozer = await t.tenantWithUser('acts', ['Administrator']);
+    const url = (await linksOf({ tenantId, userId: snoozer.userId, canMute: true }, { alertId: await raise({ robot: 'R32' }) })).snooze;
+    const snoozed = await whileDeleting(dialect, db, 'users', snoozer.userId, () => post(url));
+    expect(`${snoozed.statusCode} ${snoozed.json().detail}`).toBe('404 Action link not found.');
   });
 
   it('answers 404 for a tampered, expired or foreign link, and 403 once the recipient lost the permission', async () => {

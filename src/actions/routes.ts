@@ -15,6 +15,7 @@ import { type MuteMatch, matchParts, sourceMatchOf } from '../mutes/model.js';
 import { languageOf } from '../recipients/eligibility.js';
 import { field } from '../reports/templates/text.js';
 import type { Db } from '../storage/database.js';
+import { classifyDbError } from '../storage/errors.js';
 import { INSTANT_RANGE_MESSAGE, firstKnownZone, isWrittenAsIso } from '../shared/validation.js';
 import { ActionLinks } from './links.js';
 import { DURATIONS, type Duration, type PageContext, type WhatOption, confirmationPage, donePage, refusalPage } from './page.js';
@@ -35,12 +36,12 @@ interface Resolved {
 }
 
 /**
- * resolve checks a link now: a genuine, unexpired token (else 404), for a user still active in
+ * resolveLink checks a link now: a genuine, unexpired token (else 404), for a user still active in
  * the token's tenant at the address the link was sent to (404: whoever reads a former address of
  * the user, such as a mailbox handed on, must not act as that user), still holding Alerts.View,
  * and Alerts.Edit to mute for everyone (403), about an alert that still exists in that tenant (404).
  */
-async function resolve(db: Db, links: ActionLinks, token: string): Promise<Resolved> {
+export async function resolveLink(db: Db, links: ActionLinks, token: string): Promise<Resolved> {
   const grant = links.open(token);
   if (!grant) throw notFound('Action link');
   const principal = await userPrincipal(db, grant.userId);
@@ -51,12 +52,14 @@ async function resolve(db: Db, links: ActionLinks, token: string): Promise<Resol
     throw forbidden("Muting for everyone needs the Alerts.Edit permission, which this link's recipient no longer holds.");
   }
   const [tenant, user, row] = await Promise.all([
-    db.selectFrom('tenants').select(['display_name', 'language', 'time_zone']).where('id', '=', grant.tenantId).executeTakeFirstOrThrow(),
-    db.selectFrom('users').select(['name', 'language', 'time_zone']).where('id', '=', grant.userId).executeTakeFirstOrThrow(),
+    db.selectFrom('tenants').select(['display_name', 'language', 'time_zone']).where('id', '=', grant.tenantId).executeTakeFirst(),
+    db.selectFrom('users').select(['name', 'language', 'time_zone']).where('id', '=', grant.userId).executeTakeFirst(),
     grant.alertId === undefined
       ? undefined
       : db.selectFrom('alerts').selectAll().where('tenant_id', '=', grant.tenantId).where('id', '=', grant.alertId).executeTakeFirst(),
   ]);
+  // The recipient (or its tenant) deleted since its principal was read: the link is gone with it, as a moment later.
+  if (!tenant || !user) throw notFound('Action link');
   if (grant.alertId !== undefined && !row) throw notFound('Alert');
   const alert = row ? toStoredAlert(row) : undefined;
   const language = languageOf(user.language, tenant.language);
@@ -149,7 +152,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
       schema: { params, description: "Shows what the email's action link does, with a form; changes nothing. 404 for a tampered, expired or foreign link." },
     },
     (request, reply) =>
-      answerLinkPage(request, reply, async () => confirmationPage((await resolve(db, links, request.params.token)).page, clock.now()), refusalPage),
+      answerLinkPage(request, reply, async () => confirmationPage((await resolveLink(db, links, request.params.token)).page, clock.now()), refusalPage),
   );
 
   void app.register(async (scope) => {
@@ -171,37 +174,37 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
         answerLinkPage(
           request,
           reply,
-          async () => {
-            const r = await resolve(db, links, request.params.token);
-            const now = clock.now();
-            const form = await formOf(request.body, request.headers['content-type']);
-            let page: string;
-            if (r.grant.action === 'acknowledge') {
-              const ack = await acknowledgeAlert(db, r.grant.tenantId, r.alert!, r.actor, 'email', now);
-              page = donePage(r.page, { name: actorName(ack.by, r.page.language), at: ack.at });
-            } else {
-              const key = form.get('what') ?? [...r.matches.keys()][0]!;
-              const match = r.matches.get(key);
-              if (!match) throw fieldError('what', `must be one of ${[...r.matches.keys()].join(', ')}`);
-              const until = untilOf(form, now, r.page.timeZone);
-              const scope = r.grant.action === 'mute' ? 'tenant' : 'user';
-              const mute = await muteAlerts(
-                db,
-                r.grant.tenantId,
-                { scope, ownerId: scope === 'user' ? r.actor.userId : null, match, until },
-                r.actor,
-                'email',
-                now,
-                {
-                  once: true,
-                },
-              );
-              page = donePage(r.page, { what: matchParts(match, r.page.language), until: mute.until });
-            }
-            return page;
-          },
+          () =>
+            applyLink(request.params.token, request.body, request.headers['content-type']).catch(async (err: unknown) => {
+              // Refused for what it refers to (its recipient deleted meanwhile): answered as the link is now, 404.
+              if (classifyDbError(err) === 'foreign-key') await resolveLink(db, links, request.params.token);
+              throw err;
+            }),
           refusalPage,
         ),
     );
   });
+
+  /** applyLink applies a link's action now, with the choices of its form, and returns the done page. */
+  async function applyLink(token: string, body: unknown, contentType: string | undefined): Promise<string> {
+    const r = await resolveLink(db, links, token);
+    const now = clock.now();
+    const form = await formOf(body, contentType);
+    let page: string;
+    if (r.grant.action === 'acknowledge') {
+      const ack = await acknowledgeAlert(db, r.grant.tenantId, r.alert!, r.actor, 'email', now);
+      page = donePage(r.page, { name: actorName(ack.by, r.page.language), at: ack.at });
+    } else {
+      const key = form.get('what') ?? [...r.matches.keys()][0]!;
+      const match = r.matches.get(key);
+      if (!match) throw fieldError('what', `must be one of ${[...r.matches.keys()].join(', ')}`);
+      const until = untilOf(form, now, r.page.timeZone);
+      const scope = r.grant.action === 'mute' ? 'tenant' : 'user';
+      const mute = await muteAlerts(db, r.grant.tenantId, { scope, ownerId: scope === 'user' ? r.actor.userId : null, match, until }, r.actor, 'email', now, {
+        once: true,
+      });
+      page = donePage(r.page, { what: matchParts(match, r.page.language), until: mute.until });
+    }
+    return page;
+  }
 };
