@@ -5,6 +5,7 @@ import { multiMap } from '../../shared/multi-map.js';
 import { addressTag } from '../../shared/sealed-token.js';
 import { emailKey } from '../../shared/validation.js';
 import type { Db } from '../../storage/database.js';
+import { classifyDbError } from '../../storage/errors.js';
 import { lockTransactionOn } from '../../storage/transaction-lock.js';
 import type { SealedTarget, UnsubscribeTarget } from './token.js';
 
@@ -153,15 +154,21 @@ export async function applySubscription(db: Db, target: UnsubscribeTarget, clock
   const { tenantId, recipient, kind } = target;
   const choice = EMAIL_CHOICE_OF[kind];
   if (!(await recipientExists(db, target))) return false;
-  if (recipient.type === 'group' || !choice) {
-    await setAddressOptOuts(db, tenantId, recipient.address, [kind], subscribed ? [] : [kind], clock);
+  try {
+    if (recipient.type === 'group' || !choice) {
+      await setAddressOptOuts(db, tenantId, recipient.address, [kind], subscribed ? [] : [kind], clock);
+      return true;
+    }
+    await db.transaction().execute(async (tx) => {
+      // Two links of one user taken at once (its summary's and its Fatal email's) each change one choice of the same row.
+      await lockTransactionOn(tx, `preferences:${recipient.id}`);
+      const current = (await loadLayers(tx, 'user_alert_preferences', [recipient.id])).get(recipient.id);
+      await saveLayer(tx, 'user_alert_preferences', tenantId, recipient.id, applyPatch(current, { email: { [choice]: subscribed } }), clock);
+    });
     return true;
+  } catch (err) {
+    // Refused for what it refers to: the recipient (or its tenant) deleted meanwhile is gone, as a moment later.
+    if (classifyDbError(err) === 'foreign-key' && !(await recipientExists(db, target))) return false;
+    throw err;
   }
-  await db.transaction().execute(async (tx) => {
-    // Two links of one user taken at once (its summary's and its Fatal email's) each change one choice of the same row.
-    await lockTransactionOn(tx, `preferences:${recipient.id}`);
-    const current = (await loadLayers(tx, 'user_alert_preferences', [recipient.id])).get(recipient.id);
-    await saveLayer(tx, 'user_alert_preferences', tenantId, recipient.id, applyPatch(current, { email: { [choice]: subscribed } }), clock);
-  });
-  return true;
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../../test/support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 import { lookAlikeTokens } from '../../../test/support/tokens.js';
+import { whileDeleting } from '../../../test/support/lost-race.js';
 import { LANGUAGES } from '../../i18n/languages.js';
 import { recipientPages } from '../../recipients/query.js';
 import { FakeClock } from '../../shared/clock.js';
@@ -238,6 +239,13 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect((await t.call('DELETE', `/api/v1/tenants/unsub/users/${leaver.userId}`)).statusCode).toBe(204);
     expect((await t.tocsin.app.inject({ method: 'GET', url: pathOf(url) })).statusCode).toBe(404);
     expect((await oneClick(pathOf(url))).statusCode).toBe(404);
+  });
+
+  it('answers 404, not 409, to a one-click POST whose user is deleted while its choice is written', async () => {
+    const leaver = await t.tenantWithUser('unsub', ['Alerts Viewer']);
+    const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: leaver.userId, address: leaver.email } });
+    const posted = await whileDeleting(dialect, t.tocsin.deps.storage.db, 'users', leaver.userId, () => oneClick(pathOf(url)));
+    expect(`${posted.statusCode} ${posted.json().detail}`).toBe('404 Unsubscribe link not found.');
   });
 
   it("records a group mailbox's opt-out against its address, speaking the group's language", async () => {
