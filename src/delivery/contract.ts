@@ -123,6 +123,8 @@ export class SmtpDeliveryError extends StageError {
  */
 export abstract class EndpointError extends StageError {
   abstract readonly failsMail: boolean;
+  /** Whether the refused endpoint is the tenant's own server under `fallbackToDefault`, which the system default then stands in for. */
+  readonly fallsBack: boolean = false;
 }
 
 /** SendReceipt is the server's acceptance of a message after DATA. */

@@ -16,7 +16,7 @@ import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smt
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { startTcpProxy } from '../../test/support/tcp-proxy.js';
 import { until } from '../../test/support/until.js';
-import { endpointContext, resolveEndpoint, resolveSystemEndpoint } from '../settings/endpoint.js';
+import { type EndpointContext, endpointContext, resolveEndpoint, resolveSystemEndpoint } from '../settings/endpoint.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { FALLBACK_NOTE } from '../delivery/outbox/attempt.js';
@@ -62,9 +62,9 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
   };
 
   /** A worker as the pipeline builds one; a new one is a restarted process (its breakers and caches forgotten). */
-  const startWorker = (breaker = { ...DEFAULT_BREAKER_POLICY, failureThreshold: 1_000 }) => {
+  const startWorker = (breaker = { ...DEFAULT_BREAKER_POLICY, failureThreshold: 1_000 }, contextChanges: Partial<EndpointContext> = {}) => {
     const { storage, secretBox, config, systemSmtp } = t.tocsin.deps;
-    const context = endpointContext(config, systemSmtp, clock);
+    const context = { ...endpointContext(config, systemSmtp, clock), ...contextChanges };
     return new DeliveryWorker({
       storage,
       clock,
@@ -77,6 +77,20 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
       settings: { breaker },
       random: () => 0.5,
     });
+  };
+  /** The refused email, retried at once, and the next one both leave through the system default (fallbackToDefault). */
+  const sendsBothThroughTheDefault = async (
+    worker: ReturnType<typeof startWorker>,
+    email: () => Promise<unknown>,
+    log: () => Promise<{ status: string; attempts: number; smtpResponse: string }[]>,
+  ) => {
+    await worker.runOnce();
+    await email();
+    await worker.runOnce();
+    const [second, first] = await log();
+    expect(first).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(second).toMatchObject({ status: 'sent', attempts: 1 });
+    for (const item of [first!, second!]) expect(item.smtpResponse.startsWith(FALLBACK_NOTE)).toBe(true);
   };
   const alertEmail = () => enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(acme.tenantId, 'ops@acme.example.com', { kind: 'immediate' })], clock);
   const health = async () => (await t.call('GET', '/api/v1/tenants/acme/settings/mail/health', undefined, acme.token)).json();
@@ -273,13 +287,7 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     const log = async () => (await t.call('GET', '/api/v1/tenants/acme/deliveries?kind=immediate&limit=2', undefined, acme.token)).json().items;
     // The email the server refused goes again at once, through the system default: none is lost to the refusal.
     expect((await log())[0]).toMatchObject({ status: 'retrying', attempts: 1, lastCode: 535 });
-    await worker.runOnce();
-    await alertEmail();
-    await worker.runOnce();
-    const [second, first] = await log();
-    expect(first).toMatchObject({ status: 'sent', attempts: 2 });
-    expect(second).toMatchObject({ status: 'sent', attempts: 1 });
-    for (const item of [first, second]) expect(item.smtpResponse.startsWith(FALLBACK_NOTE)).toBe(true);
+    await sendsBothThroughTheDefault(worker, alertEmail, log);
     expect(system.messages.length).toBeGreaterThan(before);
     // Still failing: the fallback says nothing about the tenant's own server.
     expect((await health()).state).toBe('failing');
@@ -564,5 +572,22 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     expect(warning!.raw).toMatch(/^X-Tocsin-Kind: mail-health/im);
     expect(warning!.raw).toMatch(/^X-Tocsin-Tenant: initech/im);
     expect((await simpleParser(warning!.raw)).text).toContain('no longer decrypts');
+  });
+
+  it('sends through the system default, the first email included, a custom server that can no longer be used (its host now refused), when the tenant asks for it', async () => {
+    const globex = await t.tenantWithUser('globex');
+    await t.enableAlertEmails('globex');
+    await useServer(own, { username: 'robot', password: PASSWORD }, 'globex');
+    await t.call('PUT', '/api/v1/tenants/globex/settings/mail', { fallbackToDefault: true });
+    // Saved while loopback hosts were allowed; TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS=false now refuses it at every send.
+    const worker = startWorker(undefined, { allowPrivateHosts: false });
+    const email = () => enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(globex.tenantId, 'ops@globex.example.com', { kind: 'immediate' })], clock);
+    const log = async () => (await t.call('GET', '/api/v1/tenants/globex/deliveries?kind=immediate&limit=2', undefined, globex.token)).json().items;
+    await email();
+    await worker.runOnce();
+    expect((await t.call('GET', '/api/v1/tenants/globex/settings/mail/health', undefined, globex.token)).json().state).toBe('failing');
+    // The refusal that starts the fallback loses no email, as a refusing server's does not.
+    expect((await log())[0]).toMatchObject({ status: 'retrying', attempts: 1 });
+    await sendsBothThroughTheDefault(worker, email, log);
   });
 });

@@ -50,6 +50,7 @@ export class EndpointRefusedError extends EndpointError {
     readonly reason: EndpointRefusal,
     message: string,
     readonly retryable: boolean,
+    override readonly fallsBack = false,
   ) {
     super(message);
   }
@@ -140,8 +141,10 @@ export async function resolveEndpoint(
     const endpoint = await guardEndpoint(toEndpoint(smtp, secrets), source, context);
     return source === 'custom' && settings.fallbackToDefault ? { ...endpoint, fallsBack: true } : endpoint;
   } catch (err) {
-    if (err instanceof RefusedHostError) throw new EndpointRefusedError('refused-host', err.message, err.retryable);
-    if (err instanceof SecretDecryptError) throw new EndpointRefusedError('unreadable-secret', UNREADABLE_SECRET, false);
+    // The own server that can no longer be used is refused for good too: under fallbackToDefault the system default stands in.
+    const fallsBack = settings.useCustom && settings.custom !== null && settings.fallbackToDefault;
+    if (err instanceof RefusedHostError) throw new EndpointRefusedError('refused-host', err.message, err.retryable, fallsBack);
+    if (err instanceof SecretDecryptError) throw new EndpointRefusedError('unreadable-secret', UNREADABLE_SECRET, false, fallsBack);
     throw err;
   }
 }

@@ -152,6 +152,8 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // Settings that can no longer be used fail every email as surely as a refused password: never silently.
     if (!(err instanceof EndpointError && err.failsMail)) return result;
     const signal = healthOf(delivery, { kind: isRetryable(err) ? 'transient' : 'permanent', error });
+    // As for a refusing server: under fallbackToDefault this email goes again at once, through the system default.
+    if (err.fallsBack && signal?.kind === 'permanent') return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, health: signal };
     return { ...result, health: signal && gaveUpOn(signal, result.status === 'failed') };
   }
   const secrets = endpointSecrets(endpoint);
