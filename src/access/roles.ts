@@ -124,11 +124,13 @@ export async function updateRole(db: Db, tenantId: string, roleId: string, patch
     if (patch.name !== undefined) await assertRoleNameFree(tx, tenantId, patch.name, roleId);
     const permissions = patch.permissions === undefined ? role.permissions : [...new Set(patch.permissions)];
     const name = patch.name ?? role.name;
-    await tx
+    const updated = await tx
       .updateTable('roles')
       .set({ name, permissions: JSON.stringify(permissions) })
       .where('id', '=', roleId)
-      .execute();
+      .executeTakeFirst();
+    // Deleted since it was read (PostgreSQL: the update waited on that deletion): gone, as when deleted before.
+    if (Number(updated.numUpdatedRows) === 0) throw notFound('Role');
     return { ...role, name, permissions };
   });
 }
@@ -137,8 +139,9 @@ export async function updateRole(db: Db, tenantId: string, roleId: string, patch
 export async function deleteRole(db: Db, tenantId: string, roleId: string): Promise<void> {
   await db.transaction().execute(async (tx) => {
     await customRole(tx, tenantId, roleId);
-    // user_roles and group_roles go with it (ON DELETE CASCADE).
-    await tx.deleteFrom('roles').where('id', '=', roleId).execute();
+    // user_roles and group_roles go with it (ON DELETE CASCADE). None deleted: another request deleted it since it was read.
+    const deleted = await tx.deleteFrom('roles').where('id', '=', roleId).executeTakeFirst();
+    if (Number(deleted.numDeletedRows) === 0) throw notFound('Role');
   });
 }
 

@@ -32,6 +32,19 @@ describeEachDialect('a change that loses a race with a deletion', (dialect) => {
     expect.soft(detail(role)).toBe('404 Tenant not found.');
   });
 
+  it('answers 404 to a DELETE or PATCH of a role deleted meanwhile, as when deleted before, not 204 or 200 for a role that is gone', async () => {
+    await t.tenantWithUser('unroling');
+    const base = '/api/v1/tenants/unroling/roles';
+    const dropRole = (id: string) => (tx: Db) => tx.deleteFrom('roles').where('id', '=', id).execute();
+    const role = async (name: string) => (await t.call('POST', base, { name, permissions: ['Alerts.View'] })).json<{ id: string }>().id;
+    const gone = await role('Gone');
+    const deleted = await whileWriting(dialect, db(), dropRole(gone), () => t.call('DELETE', `${base}/${gone}`));
+    expect.soft(`${deleted.statusCode} ${deleted.body && deleted.json().detail}`).toBe('404 Role not found.');
+    const goneToo = await role('Gone too');
+    const patched = await whileWriting(dialect, db(), dropRole(goneToo), () => t.call('PATCH', `${base}/${goneToo}`, { permissions: ['Users.View'] }));
+    expect.soft(`${patched.statusCode} ${patched.json().detail}`).toBe('404 Role not found.');
+  });
+
   it('marks an alert read or unread while it is deleted, as one deleted before: 200, the other alerts marked', async () => {
     const { token } = await t.tenantWithUser('marking', ['Alerts Viewer']);
     const url = '/api/v1/tenants/marking/alerts';
