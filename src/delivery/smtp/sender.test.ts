@@ -169,6 +169,18 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(server.messages[0]).toMatchObject({ secure: true, user: 'CORP\\robot' });
   });
 
+  it('sends a user name typed already qualified (CORP\\robot, or robot@corp.example.com) as it is, not with the domain joined again', async () => {
+    const qualified = await start({ tls: 'implicit', auth: { username: 'CORP\\robot', password: PASSWORD, methods: ['LOGIN'] } });
+    await sender.send(endpointFor(qualified, { security: 'tls', authMethod: 'login', domain: 'CORP', username: 'CORP\\robot', password: PASSWORD }), email());
+    expect(qualified.messages[0]).toMatchObject({ user: 'CORP\\robot' });
+    const principal = await start({ tls: 'implicit', auth: { username: 'robot@corp.example.com', password: PASSWORD, methods: ['PLAIN'] } });
+    await sender.send(
+      endpointFor(principal, { security: 'tls', authMethod: 'plain', domain: 'CORP', username: 'robot@corp.example.com', password: PASSWORD }),
+      email(),
+    );
+    expect(principal.messages[0]).toMatchObject({ user: 'robot@corp.example.com' });
+  });
+
   it('authenticates with XOAUTH2 and an access token, and reports a refused token as an auth failure', async () => {
     const server = await start({ tls: 'starttls', auth: { username: 'robot@example.com', accessToken: 'ya29.good', methods: ['XOAUTH2'] } });
     const base = { security: 'starttls' as const, authMethod: 'xoauth2' as const, username: 'robot@example.com' };

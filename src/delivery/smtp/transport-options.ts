@@ -27,10 +27,15 @@ export function poolKey(endpoint: SmtpEndpoint): string {
   return sha256(JSON.stringify(fields.map((field) => endpoint[field] ?? null)));
 }
 
-/** loginName is the user name sent to the server: `DOMAIN\username` when a domain is set. */
+/**
+ * loginName is the user name sent to the server: `DOMAIN\username` when a domain is set, unless the
+ * user name is typed qualified already (`CORP\robot`, or a principal name `robot@corp.example.com`),
+ * which a second domain would only break.
+ */
 export function loginName(endpoint: SmtpEndpoint): string | undefined {
   if (!endpoint.username) return undefined;
-  return endpoint.domain ? `${endpoint.domain}\\${endpoint.username}` : endpoint.username;
+  const qualified = /[\\@]/.test(endpoint.username);
+  return endpoint.domain && !qualified ? `${endpoint.domain}\\${endpoint.username}` : endpoint.username;
 }
 
 /** endpointSecrets are what to mask in anything an endpoint's server said: its password or token, and the login name their AUTH blobs carry. */
