@@ -182,6 +182,37 @@ describeEachDialect('email action links', (dialect) => {
     }
   });
 
+  it('names the tenant and who took the alert on without their bidirectional controls, as the emails do', async () => {
+    // An override left open in the tenant's display name turned the rest of "Tell everyone of {tenant} that…" (and of the
+    // mute and snooze sentences) backwards, and one in a user's name the time after "acknowledged by {name} on".
+    const bidi = await t.tenantWithUser('acts-bidi', ['Administrator']);
+    await t.call('PATCH', '/api/v1/tenants/acts-bidi', { displayName: 'Acme \u202eSpa' });
+    await t.call('PATCH', `/api/v1/tenants/acts-bidi/users/${bidi.userId}`, { name: 'Ann \u202eLee' });
+    const raised = await t.call(
+      'POST',
+      '/api/v1/tenants/acts-bidi/alerts',
+      { severity: 'Error', component: 'Robots', message: 'down', source: { robot: 'R-bidi' } },
+      bidi.token,
+    );
+    const urls = await linksOf({ tenantId: bidi.tenantId, userId: bidi.userId, canMute: true }, { alertId: raised.json().ids[0] });
+    const pages = [
+      await get(urls.acknowledge),
+      await post(urls.acknowledge),
+      await get(urls.acknowledge),
+      await get(urls.mute),
+      await post(urls.mute),
+      await get(urls.snooze),
+      await post(urls.snooze),
+    ];
+    for (const page of pages) {
+      expect(page.statusCode).toBe(200);
+      expect(page.body).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+    }
+    expect(pages[0]!.body).toContain('Acme Spa');
+    expect(pages[1]!.body).toContain('Ann Lee');
+    expect(pages[4]!.body).toContain('Acme Spa');
+  });
+
   it('says in which time zone it reads and writes the end of a snooze or mute, the one its reader is in', async () => {
     const tokyo = await t.tenantWithUser('acts', ['Administrator']);
     await t.call('PATCH', `${api}/users/${tokyo.userId}`, { timeZone: 'Asia/Tokyo', language: 'de' });

@@ -13,7 +13,7 @@ import { fieldError, forbidden, notFound } from '../http/problem.js';
 import { muteAlerts } from '../mutes/actions.js';
 import { type MuteMatch, matchParts, sourceMatchOf } from '../mutes/model.js';
 import { languageOf } from '../recipients/eligibility.js';
-import { field } from '../reports/templates/text.js';
+import { field, withoutBidiControls } from '../reports/templates/text.js';
 import type { Db } from '../storage/database.js';
 import { classifyDbError } from '../storage/errors.js';
 import { INSTANT_RANGE_MESSAGE, firstKnownZone, isWrittenAsIso } from '../shared/validation.js';
@@ -81,15 +81,19 @@ export async function resolveLink(db: Db, links: ActionLinks, token: string): Pr
     page: {
       language,
       timeZone,
-      tenantName: tenant.display_name,
+      // Inside sentences too ("Tell everyone of {tenant} that…"): without bidirectional controls, as the emails name it.
+      tenantName: withoutBidiControls(tenant.display_name),
       action: grant.action,
       // Sits inside a sentence ("Done: “…” is acknowledged by …"): one line, no bidirectional control, cut whole, as in the emails.
       alertTitle: alert ? localeFormat(language, timeZone).labelled(eventDisplayName(alert.event, language), field(alert.message, 200)) : '',
       options,
-      acknowledged: taken && { name: actorName(taken.by, language), at: taken.at },
+      acknowledged: taken && { name: shownName(actorName(taken.by, language)), at: taken.at },
     },
   };
 }
+
+/** shownName is who took an alert on as the pages' sentences name them: as the emails' lines do (alert-line.ts). */
+const shownName = (name: string) => field(name, 100);
 
 /** untilOf reads the form's duration (1 h when none is chosen) as an end time after `now`. */
 function untilOf(form: URLSearchParams, now: number, timeZone: string): number {
@@ -193,7 +197,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
     let page: string;
     if (r.grant.action === 'acknowledge') {
       const ack = await acknowledgeAlert(db, r.grant.tenantId, r.alert!, r.actor, 'email', now);
-      page = donePage(r.page, { name: actorName(ack.by, r.page.language), at: ack.at });
+      page = donePage(r.page, { name: shownName(actorName(ack.by, r.page.language)), at: ack.at });
     } else {
       const key = form.get('what') ?? [...r.matches.keys()][0]!;
       const match = r.matches.get(key);
