@@ -252,6 +252,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         floodWindowMs: config.floodWindowMs,
         fatalSignal,
         tickMs: deps.timings?.pullTickMs,
+        hosts: { allowPrivateHosts: config.allowPrivateSmtpHosts },
       });
     }
 

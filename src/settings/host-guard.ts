@@ -82,6 +82,15 @@ const systemResolver: Resolver = async (host) => (await dns.lookup(host, { all: 
  */
 export async function checkSmtpHost(host: string, port: number, resolve: Resolver = systemResolver): Promise<string> {
   if (!GUARDED_PORTS.includes(port)) throw new RefusedHostError(false, 'port');
+  return checkPublicHost(host, resolve);
+}
+
+/**
+ * checkPublicHost resolves a tenant-chosen host once (an SMTP server, a pull source's Orchestrator),
+ * refuses it unless every address is public, and returns the address to connect to, so that a
+ * second resolution (DNS rebinding) cannot send the connection elsewhere. Throws RefusedHostError.
+ */
+export async function checkPublicHost(host: string, resolve: Resolver = systemResolver): Promise<string> {
   let addresses: string[];
   try {
     addresses = await addressesOf(host, resolve);
@@ -101,8 +110,19 @@ export async function checkSmtpHost(host: string, port: number, resolve: Resolve
  */
 export async function checkSavedSmtpHost(host: string, port: number, resolve: Resolver = systemResolver): Promise<void> {
   if (!GUARDED_PORTS.includes(port)) throw new RefusedHostError(false, 'port');
+  await checkSavedHost(host, resolve);
+}
+
+/** checkSavedHost refuses, when a tenant saves it, a host of which any address is not public (checkSavedSmtpHost without the port). */
+export async function checkSavedHost(host: string, resolve: Resolver = systemResolver): Promise<void> {
   const addresses = await addressesOf(host, resolve).catch(() => []);
   if (!addresses.every(isPublicAddress)) throw new RefusedHostError(false);
+}
+
+/** HostPolicy is TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS and the DNS to check tenant-chosen hosts with. */
+export interface HostPolicy {
+  readonly allowPrivateHosts: boolean;
+  readonly resolver?: Resolver | undefined;
 }
 
 async function addressesOf(host: string, resolve: Resolver): Promise<string[]> {

@@ -9,7 +9,7 @@ import { tryOwnServerAgain } from '../mail-health/store.js';
 import type { Db } from '../storage/database.js';
 import { sqlOnce } from '../storage/sql-once.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
-import { RefusedHostError, type Resolver, checkSavedSmtpHost } from './host-guard.js';
+import { type HostPolicy, RefusedHostError, checkSavedSmtpHost } from './host-guard.js';
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
 import {
   MergeError,
@@ -189,11 +189,7 @@ export async function mergeOverCustom(db: Db, secretBox: SecretBox, tenantId: st
   return mergeOrExplain(prefix, stored, secrets, input);
 }
 
-/** HostPolicy is TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS and the DNS to check saved hosts with. */
-export interface HostPolicy {
-  readonly allowPrivateHosts: boolean;
-  readonly resolver?: Resolver | undefined;
-}
+export type { HostPolicy } from './host-guard.js';
 
 /**
  * saveMailSettings applies a PUT: fields left out keep their value; `custom` merges over the stored

@@ -120,6 +120,8 @@ export const sourceRoutes: RouteModule = (app, deps) => {
   const db = storage.db;
   const base = '/api/v1/tenants/:tenant/sources';
   const show = (row: Parameters<typeof showSource>[0]) => showSource(row, config.publicUrl);
+  // TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS covers the pull sources' upstream addresses as well.
+  const hosts = { allowPrivateHosts: config.allowPrivateSmtpHosts };
   const receiver = createReceiver(deps);
   receiveRoute(app, receiver);
 
@@ -138,7 +140,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
       },
     },
     async (request, reply) => {
-      const { row, secret } = await createSource(db, secretBox, clock, tenantOf(request).id, request.body);
+      const { row, secret } = await createSource(db, secretBox, clock, tenantOf(request).id, request.body, hosts);
       return replyCreated(request, reply, config, { ...show(row), secret });
     },
   );
@@ -160,7 +162,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
     async (request) => {
       const tenantId = tenantOf(request).id;
       const row = await requireSource(db, tenantId, request.params.sourceId);
-      await updateSource(db, secretBox, clock, row, request.body);
+      await updateSource(db, secretBox, clock, row, request.body, hosts);
       receiver.forget(row.id);
       return show(await requireSource(db, tenantId, row.id));
     },
@@ -219,7 +221,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
     async (request) => {
       const row = await requireSource(db, tenantOf(request).id, request.params.sourceId);
       // A pull source has no receive URL: its test is a sign-in and a read upstream.
-      if (row.kind === 'orchestrator-pull') return { alertIds: [], ...(await checkUpstream(row, secretBox, clock.now())) };
+      if (row.kind === 'orchestrator-pull') return { alertIds: [], ...(await checkUpstream(row, secretBox, clock.now(), hosts)) };
       const [secret] = await activeSecrets(db, secretBox, row.id);
       // None left: the source was deleted since it was read (its secrets go with it), so it is answered as one deleted before.
       if (secret === undefined) throw notFound('Source');

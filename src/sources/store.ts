@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import type { z } from 'zod';
 import { type HttpError, conflict, fieldError, notFound } from '../http/problem.js';
 import { sameName } from '../access/roles.js';
+import { type HostPolicy, RefusedHostError, checkSavedHost } from '../settings/host-guard.js';
 import type { SecretBox } from '../settings/secret-box.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -28,6 +29,7 @@ import {
 import { newSourceSecret, pullSecretOwner, sourceSecretOwner } from './secrets.js';
 import type { SourceTables } from './tables.js';
 import { type PullState, pullStats, readState } from './pull/odata.js';
+import { REFUSED_URL_MESSAGE, urlHost } from './pull/upstream.js';
 
 /** SourceRow is a source as stored. */
 export type SourceRow = SourceTables['sources'];
@@ -122,6 +124,28 @@ function mergePull(box: SecretBox, sourceId: string, current: SealedPull | undef
 }
 
 /**
+ * checkPullHosts refuses, when private hosts are refused, a baseUrl or identityUrl given whose host
+ * has an address that is not public: a 400 naming the field, with the one generic message. Checked
+ * before any transaction, whose lock a DNS lookup must not hold; every request checks again.
+ */
+async function checkPullHosts(input: Partial<PullInput> | null | undefined, hosts: HostPolicy): Promise<void> {
+  if (!input || hosts.allowPrivateHosts) return;
+  for (const field of ['baseUrl', 'identityUrl'] as const) {
+    const url = input[field];
+    if (!url) continue;
+    try {
+      await checkSavedHost(urlHost(url), hosts.resolver);
+    } catch (err) {
+      if (err instanceof RefusedHostError) throw fieldError(`pull.${field}`, REFUSED_URL_MESSAGE);
+      throw err;
+    }
+  }
+}
+
+/** ANY_HOST is TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS=true, the default. */
+const ANY_HOST: HostPolicy = { allowPrivateHosts: true };
+
+/**
  * assertNameFree refuses a name another source of the tenant has, ignoring case and how accents were
  * typed, as group and role names (see sameName). The database's constraint sees only the exact name,
  * so it runs in the caller's transaction `tx`, under the tenant's lock on source names that it takes.
@@ -155,11 +179,13 @@ export async function createSource(
   clock: Clock,
   tenantId: string,
   input: z.infer<typeof sourceInput>,
+  hosts: HostPolicy = ANY_HOST,
 ): Promise<{ row: SourceRow; secret: string }> {
   const mapping = mappingFor(input.kind, input.mapping);
   // null is none, as for any optional field: what a source of another kind has, and an orchestrator-pull source lacks.
   if (input.kind !== 'orchestrator-pull' && input.pull != null) throw fieldError('pull', 'only an orchestrator-pull source takes it');
   if (input.kind === 'orchestrator-pull' && input.pull == null) throw fieldError('pull', 'is required for kind orchestrator-pull');
+  await checkPullHosts(input.pull, hosts);
   const now = clock.now();
   const id = crypto.randomUUID();
   const pull = input.pull ? mergePull(box, id, undefined, input.pull, now) : { pull: null, pull_password: null, pull_client_secret: null };
@@ -206,8 +232,16 @@ export async function requireSource(db: Db, tenantId: string, sourceId: string):
  * the kind's default. The row is read again under a lock on the source: PATCHes sent at once each
  * merge the pull settings and mapping the one before wrote, rather than the same stale ones.
  */
-export async function updateSource(db: Db, box: SecretBox, clock: Clock, row: SourceRow, patch: z.infer<typeof sourcePatch>): Promise<void> {
+export async function updateSource(
+  db: Db,
+  box: SecretBox,
+  clock: Clock,
+  row: SourceRow,
+  patch: z.infer<typeof sourcePatch>,
+  hosts: HostPolicy = ANY_HOST,
+): Promise<void> {
   const kind = row.kind as SourceKind;
+  if (row.kind === 'orchestrator-pull') await checkPullHosts(patch.pull, hosts);
   const set: Partial<SourceRow> = { updated_at: clock.now() };
   const current = await db.transaction().execute(async (tx) => {
     await lockTransactionOn(tx, `source:${row.id}`);

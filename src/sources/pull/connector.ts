@@ -4,6 +4,7 @@ import type { FatalSignal } from '../../alerts/fatal-signal.js';
 import { type NewAlert, normaliseAlert } from '../../alerts/input.js';
 import { writeAlerts } from '../../alerts/store.js';
 import { alertTimeFloor } from '../../alerts/time-floor.js';
+import type { HostPolicy } from '../../settings/host-guard.js';
 import type { SecretBox } from '../../settings/secret-box.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Db } from '../../storage/database.js';
@@ -46,6 +47,8 @@ export interface PullConnectorOptions {
   readonly fatalSignal?: FatalSignal;
   /** How often to look for due sources (TICK_MS; tests shorten it). */
   readonly tickMs?: number;
+  /** TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS, which covers the upstream addresses too (allowed when absent). */
+  readonly hosts?: HostPolicy;
 }
 
 /** PullConnector is a worker's running connector. */
@@ -125,10 +128,11 @@ export async function importAlerts(
   });
 }
 
-function credentialsOf(row: SourceRow, box: SecretBox): Credentials {
+function credentialsOf(row: SourceRow, box: SecretBox, hosts: HostPolicy | undefined): Credentials {
   const pull = JSON.parse(row.pull!) as StoredPull;
   return {
     ...pull,
+    ...(hosts ? { hosts } : {}),
     password: row.pull_password === null ? null : box.open(row.pull_password, pullSecretOwner.password(row.id)),
     clientSecret: row.pull_client_secret === null ? null : box.open(row.pull_client_secret, pullSecretOwner.clientSecret(row.id)),
   };
@@ -139,9 +143,14 @@ function credentialsOf(row: SourceRow, box: SecretBox): Credentials {
  * the alerts of the last minutes as a poll would, importing nothing and leaving the source's state
  * and counters alone. A refusal answers the upstream's status (0 when none answered) and words.
  */
-export async function checkUpstream(row: SourceRow, box: SecretBox, now: number): Promise<{ ok: boolean; status: number; detail: string | null }> {
+export async function checkUpstream(
+  row: SourceRow,
+  box: SecretBox,
+  now: number,
+  hosts?: HostPolicy,
+): Promise<{ ok: boolean; status: number; detail: string | null }> {
   try {
-    const credentials = credentialsOf(row, box);
+    const credentials = credentialsOf(row, box, hosts);
     await fetchAlertsPage(credentials, await signIn(credentials, now), { cursorTime: now, continuing: false, skip: 0 }, now);
     return { ok: true, status: 200, detail: null };
   } catch (err) {
@@ -159,7 +168,7 @@ export async function checkUpstream(row: SourceRow, box: SecretBox, now: number)
  * source changes.
  */
 export function startPullConnector(options: PullConnectorOptions): PullConnector {
-  const { db, secretBox, clock, logger, floodWindowMs, fatalSignal } = options;
+  const { db, secretBox, clock, logger, floodWindowMs, fatalSignal, hosts } = options;
   const owner = crypto.randomUUID();
   const tokens = new Map<string, { bearer: Bearer; version: number }>();
   const inFlight = new Map<string, Promise<void>>();
@@ -192,7 +201,7 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
 
   /** poll reads and imports what is new upstream; the lease bounds how long it may go on. */
   const poll = async (row: SourceRow, state: PullState): Promise<PollOutcome> => {
-    const credentials = credentialsOf(row, secretBox);
+    const credentials = credentialsOf(row, secretBox, hosts);
     let cursorTime = state.cursorTime;
     let cursorId = state.cursorId;
     let imported = 0;

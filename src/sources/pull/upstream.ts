@@ -1,4 +1,9 @@
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { Readable } from 'node:stream';
 import { wellFormedJson, withoutNul } from '../../http/input-guard.js';
+import { type HostPolicy, RefusedHostError, type Resolver, checkPublicHost } from '../../settings/host-guard.js';
 import { type KnownSecrets, maskSecrets } from '../../shared/redact.js';
 import type { StoredPull } from '../model.js';
 import { type UpstreamAlert, alertsUrl, readAlertsPage, retryAfterMs } from './odata.js';
@@ -22,6 +27,81 @@ export class UpstreamError extends Error {
 export interface Credentials extends StoredPull {
   readonly password: string | null;
   readonly clientSecret: string | null;
+  /** TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS (allowed when absent): when false, every request goes to a checked public address only. */
+  readonly hosts?: HostPolicy;
+}
+
+/**
+ * REFUSED_URL_MESSAGE is the one answer for every refused upstream address (private hosts refused),
+ * after the field it is in, so that refusals reveal nothing about the network.
+ */
+export const REFUSED_URL_MESSAGE = 'This address cannot be used: give a public host name or address.';
+
+/** UrlField is the pull setting a request's address comes from, named when it is refused. */
+type UrlField = 'pull.baseUrl' | 'pull.identityUrl';
+
+/** urlHost is a URL's host as a resolver or net.isIP takes it (an IPv6 address without its brackets). */
+export function urlHost(url: string): string {
+  return new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
+/** UpstreamRequest is what exchange sends. */
+interface UpstreamRequest {
+  readonly method?: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+}
+
+/** NULL_BODY_STATUSES answer without a body (a Response given one for them throws). */
+const NULL_BODY_STATUSES = [204, 205, 304];
+
+/**
+ * pinnedFetch is fetch (redirects not followed) for private hosts refused: it resolves the host once,
+ * refuses it unless every address is public (RefusedHostError), and connects to the address checked,
+ * so that a second resolution (DNS rebinding) cannot send the request elsewhere; TLS still verifies
+ * the certificate against the host name. Node 20's fetch cannot be given the address (undici can), hence node:http.
+ */
+async function pinnedFetch(url: string, init: UpstreamRequest, signal: AbortSignal, resolve?: Resolver): Promise<Response> {
+  const address = await checkPublicHost(urlHost(url), resolve);
+  signal.throwIfAborted();
+  return fetchAt(url, address, init, signal);
+}
+
+/** fetchAt sends a request to `url` over a connection to `address`, whatever the host name resolves to (pinnedFetch). */
+export function fetchAt(url: string, address: string, init: UpstreamRequest, signal: AbortSignal): Promise<Response> {
+  const family = net.isIP(address);
+  const headers = init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) };
+  return new Promise<Response>((resolved, rejected) => {
+    const request = (url.startsWith('https:') ? https : http).request(
+      url,
+      {
+        method: init.method ?? 'GET',
+        headers,
+        signal,
+        lookup: (_host, options, callback) =>
+          (options as { all?: boolean }).all
+            ? (callback as (err: null, all: { address: string; family: number }[]) => void)(null, [{ address, family }])
+            : callback(null, address, family),
+      },
+      (res) => {
+        try {
+          const answer = new Headers();
+          for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) answer.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+          const status = res.statusCode ?? 0;
+          const body = NULL_BODY_STATUSES.includes(status) ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+          if (body === null) res.resume();
+          resolved(new Response(body, { status, headers: answer }));
+        } catch (err) {
+          // A status a Response cannot have (under 200 or over 599).
+          res.destroy();
+          rejected(err);
+        }
+      },
+    );
+    // As fetch: an abort (the timeout, the worker stopping) rejects with the signal's reason.
+    request.on('error', (err) => rejected(signal.aborted ? signal.reason : err));
+    request.end(init.body);
+  });
 }
 
 /** Bearer is an upstream access token and when to stop reusing it (epoch ms). */
@@ -46,13 +126,19 @@ function secretsOf(credentials: Credentials): KnownSecrets {
   return { values };
 }
 
-async function exchange(url: string, init: RequestInit, now: number, secrets: KnownSecrets, stop?: AbortSignal): Promise<Response> {
+async function exchange(url: string, field: UrlField, init: UpstreamRequest, now: number, credentials: Credentials, stop?: AbortSignal): Promise<Response> {
   let res: Response;
+  const secrets = secretsOf(credentials);
   const timeout = AbortSignal.timeout(UPSTREAM_TIMEOUT_MS);
+  const signal = stop ? AbortSignal.any([timeout, stop]) : timeout;
   try {
     // Never followed (the credentials would go to another address), but said: an http:// baseUrl of an https-only server.
-    res = await fetch(url, { ...init, redirect: 'manual', signal: stop ? AbortSignal.any([timeout, stop]) : timeout });
+    res =
+      credentials.hosts?.allowPrivateHosts === false
+        ? await pinnedFetch(url, init, signal, credentials.hosts.resolver)
+        : await fetch(url, { ...init, redirect: 'manual', signal });
   } catch (err) {
+    if (err instanceof RefusedHostError) throw new UpstreamError(`${field}: ${REFUSED_URL_MESSAGE}`, undefined, undefined);
     const cause =
       (err as Error).name === 'TimeoutError'
         ? `no answer within ${UPSTREAM_TIMEOUT_MS / 1000} s`
@@ -166,9 +252,10 @@ export async function signIn(credentials: Credentials, now: number, stop?: Abort
     if (credentials.scope) form.set('scope', credentials.scope);
     const res = await exchange(
       tokenUrl,
+      credentials.identityUrl === null ? 'pull.baseUrl' : 'pull.identityUrl',
       { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() },
       now,
-      secretsOf(credentials),
+      credentials,
       stop,
     );
     const body = (await json(res, 'the token endpoint')) as { access_token?: unknown; expires_in?: unknown };
@@ -182,6 +269,7 @@ export async function signIn(credentials: Credentials, now: number, stop?: Abort
   const authenticate = (path: string) =>
     exchange(
       `${credentials.baseUrl.replace(/\/+$/, '')}${path}`,
+      'pull.baseUrl',
       {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
@@ -192,7 +280,7 @@ export async function signIn(credentials: Credentials, now: number, stop?: Abort
         }),
       },
       now,
-      secretsOf(credentials),
+      credentials,
       stop,
     );
   let res: Response;
@@ -239,7 +327,7 @@ export async function fetchAlertsPage(
   if (credentials.organizationUnitId !== null) headers['x-uipath-organizationunitid'] = String(credentials.organizationUnitId);
   const sinceMs = Date.parse(credentials.since);
   const url = at.link ?? alertsUrl(credentials.baseUrl, at.cursorTime, at.skip, sinceMs, at.continuing);
-  const res = await exchange(url, { headers }, now, secretsOf(credentials), stop);
+  const res = await exchange(url, 'pull.baseUrl', { headers }, now, credentials, stop);
   const page = readAlertsPage(await json(res, '/odata/Alerts'));
   if ('invalid' in page) throw new UpstreamError(page.invalid, res.status, undefined);
   const next = page.nextLink !== undefined && URL.canParse(page.nextLink, url) ? new URL(page.nextLink, url) : undefined;
