@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { firstKnownZone } from '../shared/validation.js';
 import type { Language } from './languages.js';
 
@@ -110,9 +111,10 @@ export function onWholeMinutes(...instants: number[]): boolean {
  * the same at both ends, else ones that write each date and time with its own offset
  * (`Oct 24, 2026, 10:00 (UTC+02:00)`), since one offset said for the whole period would be wrong
  * for the times on the other side of a daylight-saving change; the zone is then named without one.
+ * So is a period with an end in the hour the clock repeats (onRepeatedClock), same offset or not.
  */
 export function acrossOffsetChange(fmt: LocaleFormat, timeZone: string, start: number, end: number): LocaleFormat {
-  if (fmt.utcOffset(start) === fmt.utcOffset(end)) return fmt;
+  if (fmt.utcOffset(start) === fmt.utcOffset(end) && !onRepeatedClock(timeZone, start) && !onRepeatedClock(timeZone, end)) return fmt;
   const withOffset = (write: (epochMs: number) => string) => (epochMs: number) => `${write(epochMs)} (${fmt.utcOffset(epochMs)})`;
   return {
     ...fmt,
@@ -122,4 +124,13 @@ export function acrossOffsetChange(fmt: LocaleFormat, timeZone: string, start: n
     time: withOffset(fmt.time),
     zoneLabel: () => firstKnownZone(timeZone),
   };
+}
+
+/**
+ * onRepeatedClock says whether the zone's clock reads the same at another instant too (the hour
+ * repeated when summer time ends): a time written there needs its offset to say which it is, or
+ * the summaries of 02:00–02:10 summer time and 02:00–02:10 winter time read the same.
+ */
+function onRepeatedClock(timeZone: string, epochMs: number): boolean {
+  return DateTime.fromMillis(epochMs, { zone: firstKnownZone(timeZone) }).getPossibleOffsets().length > 1;
 }

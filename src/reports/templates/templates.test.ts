@@ -608,6 +608,23 @@ describe('the daily report', () => {
     expect(email.text).toContain('Times are shown in Europe/Paris.');
   });
 
+  it('tells apart in their subjects the two summaries of the hour the clock repeats when summer time ends', () => {
+    // 02:00–02:10 happens twice in Paris on 25 Oct 2026: at 00:00 UTC (summer time) and at 01:00 UTC (winter time).
+    const subject = (start: number) => {
+      const view = summaryView({
+        window: { start, end: start + 600_000 },
+        groups: [group({ firstAt: start + 60_000, lastAt: start + 60_000 })],
+        totalAlerts: 1,
+        sources: undefined,
+      });
+      return renderSummaryEmail(view).subject.replace(/^.*?\(/, '(');
+    };
+    expect(subject(Date.UTC(2026, 9, 25, 0, 0))).toBe('(02:00 (UTC+02:00)–02:10 (UTC+02:00))');
+    expect(subject(Date.UTC(2026, 9, 25, 1, 0))).toBe('(02:00 (UTC+01:00)–02:10 (UTC+01:00))');
+    // An hour the clock does not repeat keeps the short form.
+    expect(subject(Date.UTC(2026, 9, 25, 3, 0))).toBe('(04:00–04:10)');
+  });
+
   it("reads as a catch-up when it covers several days of the tenant's calendar, not when a moved report time made it longer", () => {
     const view = sampleDaily(context('en'));
     // 10:00 in Paris on 24 and on 27 November: the reports of the 25th and 26th were missed.
