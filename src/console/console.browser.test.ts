@@ -475,6 +475,22 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('keeps the language the host administrator chose on the sign-in form, after signing in and after a reload', async () => {
+    // The host has no account of its own to hold a language: the form's choice is all it said, and
+    // signing in answered it with the browser's (English here).
+    const { context, page } = await open();
+    await page.goto(base);
+    await page.locator('#signin-language').selectOption('fr');
+    await page.getByRole('tab', { name: "Administrateur de l'hôte" }).click();
+    await page.getByLabel("Jeton d'administration").fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.getByRole('heading', { name: 'Locataires', exact: true }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Locataires', exact: true }).waitFor();
+    expect(await page.locator('html').getAttribute('lang')).toBe('fr');
+    await context.close();
+  });
+
   it("says in the user's language how long to wait when Test Mail Settings is run too often, not the API's English", async () => {
     // A tenant of its own, so that no other test's emails count against its 10 tests a minute.
     await call('POST', '/api/v1/tenants', { name: 'umbrella', language: 'fr' });

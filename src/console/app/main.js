@@ -2,7 +2,7 @@ import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, configureApi } from './lib/api.js';
 import { setTimeZone } from './lib/format.js';
-import { currentLanguage, loadLanguage, pickLanguage, t } from './lib/i18n.js';
+import { chosenLanguage, currentLanguage, loadLanguage, pickLanguage, t } from './lib/i18n.js';
 import { href, navigate, parseHash, useRoute } from './lib/router.js';
 import { can } from './lib/session.js';
 import { keepFocusInPlace } from './lib/keep-focus.js';
@@ -45,7 +45,7 @@ async function loadSession(auth) {
     const tenants = (await api('GET', 'tenants')).items;
     const chosen = localStorage.getItem(HOST_TENANT_KEY);
     const tenant = tenants.find((item) => item.id === chosen) ?? tenants[0] ?? null;
-    await loadLanguage(pickLanguage(navigator.languages));
+    await loadLanguage(pickLanguage(chosenLanguage(), navigator.languages));
     setTimeZone(Intl.DateTimeFormat().resolvedOptions().timeZone);
     return { kind: 'host', permissions: auth.permissions, tenants, tenant, user: null };
   }
@@ -104,7 +104,7 @@ function App() {
   useEffect(() => {
     configureApi({ onUnauthorized: signedOut, onForbidden: followRefusals(() => shown.current, setSession) });
     const signIn = async () => {
-      await loadLanguage(pickLanguage(route.query.lang, navigator.languages));
+      await loadLanguage(pickLanguage(route.query.lang, chosenLanguage(), navigator.languages));
       setSession(null);
     };
     api('GET', 'auth/session')

@@ -6,6 +6,22 @@ export const LANGUAGES = ['en', 'fr', 'de', 'es', 'ja'];
 /** @type {{ language: string, strings: Record<string, string>, fallback: Record<string, string> }} */
 const state = { language: 'en', strings: {}, fallback: {} };
 
+/** CHOSEN_KEY keeps the language picked on the sign-in form, the host administrator's only say in it. */
+const CHOSEN_KEY = 'tocsin.language';
+
+/**
+ * chooseLanguage remembers the language picked on the sign-in form, for the next sign-in and reload.
+ * @param {string} language
+ */
+export function chooseLanguage(language) {
+  localStorage.setItem(CHOSEN_KEY, language);
+}
+
+/** chosenLanguage is the language last picked on the sign-in form, if any. */
+export function chosenLanguage() {
+  return localStorage.getItem(CHOSEN_KEY);
+}
+
 /**
  * pickLanguage returns the first supported language among candidates (`fr-CA` counts as `fr`).
  * @param {...(string | null | undefined | readonly (string | null | undefined)[])} candidates

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
-import { LANGUAGES, currentLanguage, loadLanguage, t } from '../lib/i18n.js';
+import { LANGUAGES, chooseLanguage, currentLanguage, loadLanguage, t } from '../lib/i18n.js';
 import { Banner, SelectField, TextField, html, problemText } from '../lib/ui.js';
 
 const LAST_TENANT_KEY = 'tocsin.lastTenant';
@@ -64,6 +64,7 @@ export function SignIn({ query, notice = '', onSignedIn }) {
         options=${LANGUAGES.map((code) => [code, t(`lang.${code}`)])}
         onChange=${async (code) => {
           await loadLanguage(code);
+          chooseLanguage(code);
           setLanguage(code);
         }} />
     </form>
