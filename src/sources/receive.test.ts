@@ -302,6 +302,19 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect(items.every((a) => a.event === 'Queue.TransactionStatus.Abandoned' && a.source.queue === 'invoices')).toBe(true);
     });
 
+    it("stores the first 1,000 alerts of an event listing more, counting the others in each one's data, instead of a 503 for ever", async () => {
+      // 14,000 stopped jobs: PostgreSQL could not take a flood lock per dedup key in one transaction
+      // (out of shared memory, max_locks_per_transaction 64), so every retry was a 503.
+      const source = await h.create('orchestrator-webhook');
+      const jobs = Array.from({ length: 14_000 }, (_, i) => ({ Id: 500_000 + i }));
+      const res = await h.orchestrator(source, { Type: 'job.stopped', EventId: 'js-many', Timestamp: NOW_ISO, Jobs: jobs });
+      expect(res.statusCode, res.body).toBe(202);
+      expect(res.json().ids).toHaveLength(1_000);
+      const [last] = await h.alerts(res.json().ids.slice(-1));
+      expect(last).toMatchObject({ dedupKey: 'job.stopped:500999', data: { truncatedAlerts: 13_000 } });
+      const again = await h.orchestrator(source, { Type: 'job.stopped', EventId: 'js-many', Timestamp: NOW_ISO, Jobs: jobs });
+      expect(again.json().ids).toEqual(res.json().ids);
+    });
     it('acknowledges quiet types without an alert unless the mapping opts in, and keeps unknown types as Info', async () => {
       const source = await h.create('orchestrator-webhook');
       const ping = await h.orchestrator(source, { Type: 'ping', EventId: 'p-1' });

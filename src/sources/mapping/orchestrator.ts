@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { AlertInput } from '../../alerts/input.js';
+import { type AlertInput, MAX_BATCH } from '../../alerts/input.js';
 import { type Severity, parseSeverity } from '../../alerts/severity.js';
 import type { SourceMapping } from '../model.js';
 import {
@@ -405,16 +405,28 @@ export function mapOrchestratorEvent(body: unknown, rawText: string, mapping: So
   const occurred = eventTime(payload);
   const occurredAt = occurred === undefined ? undefined : new Date(occurred).toISOString();
   const folder = folderOf(payload);
-  const alerts: AlertInput[] = [];
-  let ignored = 0;
+  const kept: [Draft, Resolved][] = [];
   for (const draft of found) {
     const resolved: Resolved = applyOverride({ ...draft.rule }, mapping.events, type, draft.rule.event);
-    if (!resolved.alert) {
-      ignored += 1;
-      continue;
-    }
+    if (resolved.alert) kept.push([draft, resolved]);
+  }
+  const ignored = found.length - kept.length;
+  // An event that lists more (robot.status sessions, stopped jobs, abandoned items) keeps its first
+  // MAX_BATCH alerts, as POST /alerts takes and an Alertmanager group is cut, each counting the
+  // others: stored whole, some 13,000 were more flood locks than PostgreSQL holds in one
+  // transaction (max_locks_per_transaction 64), a 503 at every retry, so the event was never stored.
+  const truncated = Math.max(0, kept.length - MAX_BATCH);
+  const alerts: AlertInput[] = [];
+  for (const [draft, resolved] of kept.slice(0, MAX_BATCH)) {
     const data = withPayload(
-      { eventId: eventId?.slice(0, 200) ?? null, type, tenantId: payload.TenantId ?? null, folder: folder ?? null, ...draft.facts },
+      {
+        eventId: eventId?.slice(0, 200) ?? null,
+        type,
+        tenantId: payload.TenantId ?? null,
+        folder: folder ?? null,
+        ...draft.facts,
+        ...(truncated > 0 ? { truncatedAlerts: truncated } : {}),
+      },
       payload,
       rawText,
     );
