@@ -365,13 +365,13 @@ const folderOf = (payload: Payload) =>
 const eventTime = (payload: Payload) => instantOf(str(payload.Timestamp)) ?? instantOf(str(payload.EventTime));
 
 /**
- * ORCHESTRATOR_MAX_SKEW_MS is how far an event's Timestamp may be from now, either way. Orchestrator
- * signs no time and its signatures never expire, so an old request replayed after its delivery
- * keys are purged (DELIVERY_KEY_DAYS) would store its alerts again (reference §1.3, §5.3: add a
- * freshness window on Timestamp). Orchestrator's own retries end within minutes; a day leaves room
- * for a sender's clock or queue running late, and stays well inside the keys' lifetime.
+ * ORCHESTRATOR_MAX_SKEW_MS is how far an event's Timestamp may be from now, either way: the 5
+ * minutes API.md gives every receiver ("401 … stale timestamp (over 5 minutes)"), as Standard
+ * Webhooks' timestamp has. Orchestrator signs no time of its own but signs the body, Timestamp
+ * included, and its signatures never expire, so without it a captured request replayed once its
+ * delivery keys are purged (DELIVERY_KEY_DAYS) would store its alerts again (reference §1.3, §5.3).
  */
-export const ORCHESTRATOR_MAX_SKEW_MS = 24 * 3_600_000;
+export const ORCHESTRATOR_MAX_SKEW_MS = 5 * 60_000;
 
 /**
  * orchestratorStaleness says why an authentic event is too old (or too far ahead) to be a delivery,
@@ -381,7 +381,7 @@ export function orchestratorStaleness(body: unknown, nowMs: number): string | un
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
   const at = eventTime(body as Payload);
   if (at === undefined || Math.abs(nowMs - at) <= ORCHESTRATOR_MAX_SKEW_MS) return undefined;
-  return `Timestamp ${new Date(at).toISOString()} is more than 24 hours from now`;
+  return `Timestamp ${new Date(at).toISOString()} is more than 5 minutes from now`;
 }
 
 const hash = (text: string) => crypto.createHash('sha256').update(text).digest('base64url');
