@@ -120,7 +120,7 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     expect(warning!.raw).toMatch(/^X-Tocsin-Tenant: acme/im);
     expect(warning!.raw).toMatch(/^Message-ID: <.+@example\.com>/im);
     const text = (await simpleParser(warning!.raw)).text!;
-    expect(text).toContain('https://tocsin.example.com/#/settings/mail?tenant=acme');
+    expect(text).toContain(`https://tocsin.example.com/#/settings/mail?tenant=${acme.tenantId}`);
     expect(text).toContain('535');
 
     // More refusals, and a restart: the same incident, no second warning.

@@ -380,7 +380,7 @@ export async function queueAdminNotices(tx: Db, tenantId: string, notice: AdminN
           tenantDisplayName: tenant.display_name,
           at: notice.at,
           lastError: notice.lastError,
-          settingsUrl: mailSettingsUrl(notice.context.publicUrl, tenant.name),
+          settingsUrl: mailSettingsUrl(notice.context.publicUrl, tenantId),
           unsubscribeUrl: unsubscribeUrl(
             notice.context.publicUrl,
             linkKey,

@@ -66,7 +66,7 @@ describeEachDialect('XOAUTH2 tenants warned before the token expires', (dialect)
   });
 
   it('emails the administrators once through the system default, shows the expiry in the health answer, and sends alerts by XOAUTH2 meanwhile', async () => {
-    await api('POST', '', { name: 'acme', timeZone: 'UTC' });
+    const acme = await api('POST', '', { name: 'acme', timeZone: 'UTC' });
     await api('POST', '/acme/users', { email: 'admin@acme.example.com', name: 'Ada', language: 'fr', roles: ['Administrator'] });
     await api('PUT', '/acme/settings/mail', { alertsEmailEnabled: true, ...xoauth2(soon) });
 
@@ -74,7 +74,7 @@ describeEachDialect('XOAUTH2 tenants warned before the token expires', (dialect)
     const mail = await simpleParser(warning!.raw);
     expect(mail.headers.get('x-tocsin-kind')).toBe('mail-health');
     expect(mail.subject).toBe('Le jeton d’accès au serveur de messagerie du locataire acme expire bientôt');
-    expect(mail.text).toContain('https://tocsin.example.com/#/settings/mail?tenant=acme');
+    expect(mail.text).toContain(`https://tocsin.example.com/#/settings/mail?tenant=${acme.id}`);
     expect(mail.text).not.toContain(soon);
     const health = await api('GET', '/acme/settings/mail/health');
     expect(health).toEqual({ state: 'ok', accessTokenExpiresAt: new Date(accessTokenExpiry(soon)!).toISOString() });

@@ -113,7 +113,7 @@ describeEachDialect('report composers', (dialect) => {
       text,
     }));
     const listOf = (event: string, source?: { robot?: string; process?: string }) =>
-      alertListUrl('https://tocsin.example.com', { tenant: 'compose', severity: 'Error', event, since: row.window_start!, until: row.window_end!, source });
+      alertListUrl('https://tocsin.example.com', { tenant: row.tenant_id, severity: 'Error', event, since: row.window_start!, until: row.window_end!, source });
     expect(hrefs).toContainEqual({ href: listOf('Process.JobExecution.Faulted'), text: 'Échec de l’exécution de la tâche' });
     expect(hrefs).toContainEqual({ href: listOf('Robot.StatusChanged.Offline', { robot: 'R2' }), text: 'Robot hors ligne' });
   });
@@ -125,7 +125,7 @@ describeEachDialect('report composers', (dialect) => {
     const hrefs = [...email.html.matchAll(/<a href="([^"]+)"/g)].map(([, href]) => href!.replaceAll('&#x3D;', '=').replaceAll('&amp;', '&'));
     const payroll = hrefs.filter((href) => href.includes('event=Process.JobExecution.Faulted') && href.includes('process=Payroll'));
     const both = alertListUrl('https://tocsin.example.com', {
-      tenant: 'compose',
+      tenant: row.tenant_id,
       severity: 'Error',
       event: 'Process.JobExecution.Faulted',
       since: row.window_start!,
@@ -133,7 +133,7 @@ describeEachDialect('report composers', (dialect) => {
       source: { process: 'Payroll' },
     });
     expect(payroll).toEqual([both]);
-    const listed = await t.call('GET', `${base}/alerts?${new URL(both.replace('/#/alerts', '/')).searchParams.toString().replace(/^tenant=compose&/, '')}`);
+    const listed = await t.call('GET', `${base}/alerts?${new URL(both.replace('/#/alerts', '/')).searchParams.toString().replace(/^tenant=[^&]+&/, '')}`);
     expect(
       listed
         .json()
@@ -154,7 +154,7 @@ describeEachDialect('report composers', (dialect) => {
     const alert = await t.tocsin.deps.storage.db.selectFrom('alerts').select('created_at').where('id', '=', alertId).executeTakeFirstOrThrow();
     const email = await render('immediate', 'fr@example.com');
     const list = alertListUrl('https://tocsin.example.com', {
-      tenant: 'compose',
+      tenant: row.tenant_id,
       severity: 'Fatal',
       event: 'Robot.StatusChanged.Offline',
       since: Number(alert.created_at),

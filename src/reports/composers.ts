@@ -179,7 +179,7 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
       timeZone: delivery.recipient.timeZone,
     },
     address: delivery.recipient.address,
-    links: { preferences: preferencesUrl(deps.publicUrl, row.name, data.recipient.type === 'group' ? data.recipient.id : undefined), unsubscribe },
+    links: { preferences: preferencesUrl(deps.publicUrl, row.id, data.recipient.type === 'group' ? data.recipient.id : undefined), unsubscribe },
   };
 }
 
@@ -389,7 +389,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
     if (lines.length < SUMMARY_MAX_LINES) {
       // The event's name opens the list of this line's alerts: its event (and the process, robot, queue they share) in the window.
       const url = alertListUrl(deps.publicUrl, {
-        tenant: c.tenant.name,
+        tenant: c.tenant.id,
         severity: 'Error',
         event: view.event,
         since: window.start,
@@ -409,7 +409,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
     await caches.sourcedCounts.get(`${c.tenant.id}:${window.start}:${window.end}`, () => sourcedEventCounts(deps.db, c.tenant.id, window)),
   );
   const listOf = (key: SourceKey) =>
-    alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity: 'Error', since: window.start, until: window.end, ...sourceFilterOf(key) });
+    alertListUrl(deps.publicUrl, { tenant: c.tenant.id, severity: 'Error', since: window.start, until: window.end, ...sourceFilterOf(key) });
   return renderSummaryEmail({
     recipient: c.recipient,
     tenant: c.tenant,
@@ -427,7 +427,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
     })),
     links: {
       ...c.links,
-      seeMore: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity: 'Error', since: window.start, until: window.end }),
+      seeMore: alertListUrl(deps.publicUrl, { tenant: c.tenant.id, severity: 'Error', since: window.start, until: window.end }),
     },
   });
 }
@@ -471,7 +471,7 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
   // never a daily report whose alerts went away between its decision and a late send.
   if (!merged.some((e) => e.count > 0) && !(await getMailSettings(deps.db, c.tenant.id)).sendEmptyDailyReport) throw new ComposeError(NOTHING_LEFT);
   const listOf = (key: SourceKey, severity?: Severity) =>
-    alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity, since: period.start, until: period.end, ...sourceFilterOf(key) });
+    alertListUrl(deps.publicUrl, { tenant: c.tenant.id, severity, since: period.start, until: period.end, ...sourceFilterOf(key) });
   const actions = actionsOf(deps, c, reader);
   const counts = merged.map((e) => ({
     ...e,
@@ -495,11 +495,11 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
       // A source that recovered without failing in the period links to the day before, where its failures are.
       recovered: health.recovered.map((s) => ({
         ...s,
-        url: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, since: before.start, until: period.end, ...sourceFilterOf(s.key) }),
+        url: alertListUrl(deps.publicUrl, { tenant: c.tenant.id, since: before.start, until: period.end, ...sourceFilterOf(s.key) }),
       })),
       noisiest: health.noisiest.map((s) => ({ ...s, url: listOf(s.key) })),
     },
-    links: { ...c.links, viewAll: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, since: period.start, until: period.end }) },
+    links: { ...c.links, viewAll: alertListUrl(deps.publicUrl, { tenant: c.tenant.id, since: period.start, until: period.end }) },
   });
 }
 
@@ -545,7 +545,7 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
     links: {
       ...c.links,
       // Its flood's alerts, not every robot's, process's or queue's of the same event since then.
-      alert: alertListUrl(deps.publicUrl, { tenant: c.tenant.name, severity: 'Fatal', event: alert.event, since: alert.createdAt, source: sourceView(alert) }),
+      alert: alertListUrl(deps.publicUrl, { tenant: c.tenant.id, severity: 'Fatal', event: alert.event, since: alert.createdAt, source: sourceView(alert) }),
     },
   };
   // The alert's only email of its commit (most Fatal alerts: one person on call) is rendered as it

@@ -388,11 +388,12 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await expectSummariesOnlyTo(base, 'desk@example.com', former, NOT_A_READER);
   });
 
-  it("sends a group mailbox to the group's alert preferences, which decide what it gets, and a user to its own", async () => {
+  it("sends a group mailbox to the group's alert preferences, which decide what it gets, and a user to its own, naming the tenant by id to outlive a rename", async () => {
     const base = '/api/v1/tenants/prefdesk';
     const user = await tenantOfReaders('prefdesk');
     await user('own@example.com');
     const desk = (await t.call('POST', `${base}/groups`, { name: 'Desk', email: 'pref-desk@example.com', roles: ['Alerts Viewer'] })).json().id as string;
+    const tenant = (await t.call('GET', base)).json().id as string;
     clock.advance(60_000);
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Payroll failed' })).statusCode).toBe(202);
     clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
@@ -400,9 +401,12 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
     const mailTo = async (address: string) => simpleParser(smtp.messages.find((m) => m.envelope.to[0] === address)!.raw);
     const group = await mailTo('pref-desk@example.com');
-    expect(group.text).toContain(`Alert preferences: ${PUBLIC}/#/preferences/group/${desk}?tenant=prefdesk`);
-    expect(group.html).toContain(`href="${PUBLIC}/#/preferences/group/${desk}?tenant&#x3D;prefdesk"`);
-    expect((await mailTo('own@example.com')).text).toContain(`Alert preferences: ${PUBLIC}/#/preferences?tenant=prefdesk`);
+    expect(group.text).toContain(`Alert preferences: ${PUBLIC}/#/preferences/group/${desk}?tenant=${tenant}`);
+    expect(group.html).toContain(`href="${PUBLIC}/#/preferences/group/${desk}?tenant&#x3D;${tenant}"`);
+    expect((await mailTo('own@example.com')).text).toContain(`Alert preferences: ${PUBLIC}/#/preferences?tenant=${tenant}`);
+    // Every link names the tenant by id: an email sent before the tenant is renamed still opens its page.
+    expect(group.text).toContain(`See more: ${PUBLIC}/#/alerts?tenant=${tenant}&severity=Error`);
+    expect(group.text).not.toContain('tenant=prefdesk');
     // A group subscribed to nothing itself: its footer says why its mailbox gets the email.
     expect(group.text).toContain('You receive this email because this address is the mailbox of the group Desk, which receives the alerts of prefdesk.');
     expect(group.text).not.toContain('you subscribed');
