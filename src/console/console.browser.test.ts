@@ -205,6 +205,30 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await fresh.context.close();
   });
 
+  it("opens an email's link that names its tenant by id after the tenant's rename, signed out or in, under the tenant's current name", async () => {
+    const tenant = await call('POST', '/api/v1/tenants', { name: 'wayne', displayName: 'Wayne' });
+    await call('POST', '/api/v1/tenants/wayne/users', { email: 'bruce@wayne.example', name: 'Bruce', password: PASSWORD, roles: ['Administrator'] });
+    // The email went out before the rename.
+    const link = `${base}/#/alerts?tenant=${tenant.id}&severity=Error`;
+    await call('PATCH', `/api/v1/tenants/${tenant.id}`, { name: 'wayne-enterprises', displayName: 'Wayne Enterprises' });
+    const { context, page } = await open();
+    await page.goto(link);
+    await page.getByLabel('Email').fill('bruce@wayne.example');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Password').press('Enter');
+    await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+    expect(await page.getByLabel('Severity', { exact: true }).inputValue()).toBe('Error');
+    expect(await page.locator('header .tenant').textContent()).toBe('Wayne Enterprises');
+    // Signed in, the link opens its page too; signed out, the form offers the tenant's name, not the link's id.
+    await page.goto(`${base}/#/preferences?tenant=${tenant.id}`);
+    await page.getByRole('heading', { name: 'Alert preferences' }).waitFor();
+    await page.goto(`${base}/#/alerts`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    expect(await page.getByLabel('Tenant', { exact: true }).inputValue()).toBe('wayne-enterprises');
+    await context.close();
+    await call('DELETE', `/api/v1/tenants/${tenant.id}`);
+  });
+
   it('shows an Alerts Viewer only what it may use, in its own language', async () => {
     const { context, page } = await open();
     await signIn(page, 'viewer@acme.example', '#/settings/mail');

@@ -120,6 +120,7 @@ function App() {
       // Go where the link pointed (an email's "See more"), else home; before rendering, so no page flashes.
       if (route.path === '/' || route.path === '/signin') navigate(homeOf(next));
       setSession(next);
+      return next;
     }} />`;
   }
   return html`<${Shell} session=${session} route=${route} setSession=${setSession} />`;

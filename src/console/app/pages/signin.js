@@ -29,8 +29,9 @@ export function SignIn({ query, notice = '', onSignedIn }) {
     try {
       const body = mode === 'host' ? { adminToken } : { tenant: tenant.trim(), email: email.trim(), password };
       const auth = await api('POST', 'auth/login', body, { quiet401: true });
-      if (mode === 'user') localStorage.setItem(LAST_TENANT_KEY, tenant.trim());
-      await onSignedIn(auth);
+      const session = await onSignedIn(auth);
+      // The tenant's name rather than what was typed: an email's link names its tenant by id.
+      if (mode === 'user') localStorage.setItem(LAST_TENANT_KEY, session?.tenant?.name || tenant.trim());
     } catch (caught) {
       const err = /** @type {import('../lib/api.js').ApiError} */ (caught);
       // 429: too many failed sign-ins, said in the user's language rather than the API's English.
