@@ -189,8 +189,6 @@ export async function mergeOverCustom(db: Db, secretBox: SecretBox, tenantId: st
   return mergeOrExplain(prefix, stored, secrets, input);
 }
 
-export type { HostPolicy } from './host-guard.js';
-
 /**
  * saveMailSettings applies a PUT: fields left out keep their value; `custom` merges over the stored
  * custom values (so switching to the default and back keeps them); `custom: null` clears them.

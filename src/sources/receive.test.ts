@@ -8,8 +8,7 @@ import { FakeClock } from '../shared/clock.js';
 import { planOnce } from './receive.js';
 import { signingKey } from './secrets.js';
 import { DELIVERY_KEY_DAYS, purgeOldDeliveries, requireSource, rotateSecret } from './store.js';
-import { ORCHESTRATOR_MAX_SKEW_MS } from './mapping/orchestrator.js';
-import { signOrchestrator, signStandardWebhook } from './signatures.js';
+import { MAX_TIMESTAMP_SKEW_MS, signOrchestrator, signStandardWebhook } from './signatures.js';
 
 const TENANT = 'acme-receive';
 const base = `/api/v1/tenants/${TENANT}/sources`;
@@ -160,7 +159,7 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect((await h.orchestrator(source, { ...jobFaulted('late'), Timestamp: minutes(-4) })).statusCode).toBe(202);
       const { Timestamp: _none, ...undated } = jobFaulted('undated');
       expect((await h.orchestrator(source, undated)).statusCode).toBe(202);
-      expect(ORCHESTRATOR_MAX_SKEW_MS).toBeLessThan(DELIVERY_KEY_DAYS * 86_400_000);
+      expect(MAX_TIMESTAMP_SKEW_MS).toBeLessThan(DELIVERY_KEY_DAYS * 86_400_000);
     });
 
     it('accepts the previous secret until the next rotation', async () => {

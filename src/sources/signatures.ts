@@ -1,11 +1,18 @@
 import crypto from 'node:crypto';
 
 /**
- * STANDARD_WEBHOOK_TOLERANCE_SECONDS is how far a Standard Webhooks timestamp may be from now,
- * either way, in the header's own unit: compared with the current whole second, as the reference
- * library does, a timestamp 300 s before it is taken whatever part of that second it arrives in.
+ * MAX_TIMESTAMP_SKEW_MS is how far a sender's time (a Standard Webhooks timestamp, an Orchestrator
+ * event's Timestamp) may be from now, either way: past it the request is stale, a 401 (API.md:
+ * "stale timestamp (over 5 minutes)").
  */
-const STANDARD_WEBHOOK_TOLERANCE_SECONDS = 5 * 60;
+export const MAX_TIMESTAMP_SKEW_MS = 5 * 60_000;
+
+/**
+ * STANDARD_WEBHOOK_TOLERANCE_SECONDS is MAX_TIMESTAMP_SKEW_MS in the header's own unit: compared
+ * with the current whole second, as the reference library does, a timestamp 300 s before it is
+ * taken whatever part of that second it arrives in.
+ */
+const STANDARD_WEBHOOK_TOLERANCE_SECONDS = MAX_TIMESTAMP_SKEW_MS / 1000;
 
 /** Verdict is the outcome of a signature check: why it failed stays on our side (logs, lastError). */
 export type Verdict = { ok: true } | { ok: false; reason: string };

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { type AlertInput, MAX_BATCH } from '../../alerts/input.js';
 import { type Severity, parseSeverity } from '../../alerts/severity.js';
 import type { SourceMapping } from '../model.js';
+import { MAX_TIMESTAMP_SKEW_MS } from '../signatures.js';
 import {
   type MappedAlerts,
   type MappingFailure,
@@ -365,22 +366,16 @@ const folderOf = (payload: Payload) =>
 const eventTime = (payload: Payload) => instantOf(str(payload.Timestamp)) ?? instantOf(str(payload.EventTime));
 
 /**
- * ORCHESTRATOR_MAX_SKEW_MS is how far an event's Timestamp may be from now, either way: the 5
- * minutes API.md gives every receiver ("401 … stale timestamp (over 5 minutes)"), as Standard
- * Webhooks' timestamp has. Orchestrator signs no time of its own but signs the body, Timestamp
- * included, and its signatures never expire, so without it a captured request replayed once its
- * delivery keys are purged (DELIVERY_KEY_DAYS) would store its alerts again (reference §1.3, §5.3).
- */
-export const ORCHESTRATOR_MAX_SKEW_MS = 5 * 60_000;
-
-/**
  * orchestratorStaleness says why an authentic event is too old (or too far ahead) to be a delivery,
- * or undefined when its time is within ORCHESTRATOR_MAX_SKEW_MS of now or it carries none.
+ * or undefined when its time is within MAX_TIMESTAMP_SKEW_MS of now or it carries none. Orchestrator
+ * signs no time of its own but signs the body, Timestamp included, and its signatures never expire,
+ * so without it a captured request replayed once its delivery keys are purged (DELIVERY_KEY_DAYS)
+ * would store its alerts again (reference §1.3, §5.3).
  */
 export function orchestratorStaleness(body: unknown, nowMs: number): string | undefined {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
   const at = eventTime(body as Payload);
-  if (at === undefined || Math.abs(nowMs - at) <= ORCHESTRATOR_MAX_SKEW_MS) return undefined;
+  if (at === undefined || Math.abs(nowMs - at) <= MAX_TIMESTAMP_SKEW_MS) return undefined;
   return `Timestamp ${new Date(at).toISOString()} is more than 5 minutes from now`;
 }
 
