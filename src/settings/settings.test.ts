@@ -1,6 +1,6 @@
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { type TestSmtpServer, startTestSmtpServer, startVerbatimServer } from '../../test/support/smtp-servers.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { captureLog } from '../../test/support/log-capture.js';
 import { up as keepAlertsEmailOfExistingTenants } from '../storage/migrations/20261129-61-settings-existing-tenants-keep-alerts-email.js';
@@ -598,6 +598,26 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
       expect(server.messages.filter((m) => m.envelope.to[0] === 'log-ok@example.com')).toHaveLength(1);
     } finally {
       await rejecting.close();
+    }
+  });
+
+  it('answers and logs a refusal holding a NUL character with U+FFFD in its place, rather than a 400 for a test that was made', async () => {
+    // PostgreSQL stores no NUL in text: recording the test failed, so the test that had reached the
+    // server was answered 400 'A value is out of range or cannot be stored'; SQLite kept the NUL.
+    await t.tenantWithUser('mail-nul');
+    const verbatim = await startVerbatimServer('550 5.1.1 No such\u0000 user here');
+    try {
+      const res = await call('POST', '/api/v1/tenants/mail-nul/settings/mail/test', {
+        sendTo: 'nul@example.com',
+        settings: { ...smtpFor({ port: verbatim.port }), authMethod: 'none' },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ ok: false, stage: 'recipient', code: 550 });
+      expect(res.json().message).toContain('No such\ufffd user here');
+      const [logged] = (await call('GET', '/api/v1/tenants/mail-nul/deliveries?kind=test')).json().items;
+      expect(logged).toMatchObject({ status: 'failed', lastCode: 550, smtpResponse: '550 5.1.1 No such\ufffd user here', lastError: res.json().message });
+    } finally {
+      await verbatim.close();
     }
   });
 

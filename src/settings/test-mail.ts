@@ -12,7 +12,7 @@ import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../i18n/languages.js
 import { renderTestEmail } from '../reports/templates/test-email.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
-import { maskSecrets } from '../shared/redact.js';
+import { serverSaid } from '../shared/redact.js';
 import type { Db } from '../storage/database.js';
 import type { Dialect } from '../storage/dialect.js';
 import { observeAndNotify } from '../mail-health/store.js';
@@ -137,11 +137,11 @@ async function sendTest(sender: MailSender, endpoint: SmtpEndpoint, message: Out
     const receipt = await sender.send(endpoint, message, { transcript: true });
     return {
       result: { ok: true, messageId: receipt.messageId, transcript: receipt.transcript ?? [] },
-      outcome: { status: 'sent', response: maskSecrets(receipt.response, secrets) },
+      outcome: { status: 'sent', response: serverSaid(receipt.response, secrets) },
     };
   } catch (err) {
     if (!(err instanceof SmtpDeliveryError)) throw err;
-    const text = maskSecrets(err.message, secrets);
+    const text = serverSaid(err.message, secrets);
     return {
       result: {
         ok: false,
@@ -150,7 +150,7 @@ async function sendTest(sender: MailSender, endpoint: SmtpEndpoint, message: Out
         message: text,
         transcript: err instanceof TranscribedSmtpError ? err.transcript : [],
       },
-      outcome: { status: 'failed', error: text, code: err.code, response: err.response === undefined ? undefined : maskSecrets(err.response, secrets) },
+      outcome: { status: 'failed', error: text, code: err.code, response: err.response === undefined ? undefined : serverSaid(err.response, secrets) },
     };
   }
 }

@@ -84,6 +84,16 @@ export function maskSecrets(text: string, secrets: KnownSecrets): string {
 }
 
 /**
+ * serverSaid is a server's words (its reply, or an error quoting it) as they are logged, stored and
+ * answered: the secrets it may echo masked, and a NUL character, which PostgreSQL cannot store in
+ * text, as U+FFFD. Refused, an alert email's attempt went unrecorded and the email out again at
+ * every lease, and a Test Mail Settings that had reached the server was answered 400.
+ */
+export function serverSaid(text: string, secrets: KnownSecrets): string {
+  return maskSecrets(text, secrets).replaceAll('\0', '\uFFFD');
+}
+
+/**
  * maskDialogueLine hides credentials in one SMTP dialogue line: the argument of a client AUTH
  * command, the client's answers to AUTH challenges, and the known secrets in any form.
  */

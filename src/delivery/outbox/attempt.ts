@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
-import { type KnownSecrets, maskSecrets } from '../../shared/redact.js';
+import { maskSecrets, serverSaid } from '../../shared/redact.js';
 import { isRetryable } from '../../shared/stage-error.js';
 import {
   EndpointError,
@@ -242,15 +242,6 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     const messageId = smtp?.stage === 'data' ? bindMessageIds(delivery.messageId, endpoint.fromAddress) : undefined;
     return { ...result, messageId, health: health && gaveUpOn(health, retryable && result.status === 'failed') };
   }
-}
-
-/**
- * serverSaid is a server's words (its reply, or an error quoting it) as they are logged and stored:
- * the secrets it may echo masked, and a NUL character, which PostgreSQL cannot store in text, as
- * U+FFFD. Refused, the attempt went unrecorded and its email out again at every lease.
- */
-function serverSaid(text: string, secrets: KnownSecrets): string {
-  return maskSecrets(text, secrets).replaceAll('\0', '\uFFFD');
 }
 
 function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, error: string, code?: number, response?: string): AttemptResult {
