@@ -480,6 +480,26 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: 'x' }, token)).statusCode).toBe(400);
   });
 
+  it('refuses a query option that GetUnreadCount or MarkAsRead would ignore (a count of every unread alert read as the filtered one), naming it', async () => {
+    for (const [method, url] of [
+      ['GET', `${ACTIONS}.GetUnreadCount()`],
+      ['GET', `${ACTIONS}.GetUnreadCount`],
+      ['POST', `${ACTIONS}.MarkAsRead`],
+    ] as const) {
+      for (const option of ['$filter=Severity%20eq%20%27Fatal%27', '$top=1', '$count=true', '$select=Id', '$search=x']) {
+        const res = await t.call(method, `${url}?${option}`, method === 'POST' ? { ids: [] } : undefined, token);
+        expect(res.statusCode, `${url}?${option}`).toBe(400);
+        expect(res.headers['content-type']).toContain('application/problem+json');
+        expect(res.json().errors[0].path, `${url}?${option}`).toBe(option.slice(0, option.indexOf('=')));
+      }
+      for (const query of ['$format=json', 'api-version=1']) {
+        const res = await t.call(method, `${url}?${query}`, method === 'POST' ? { ids: [] } : undefined, token);
+        expect(res.statusCode, `${url}?${query}`).toBe(200);
+        expect(typeof res.json().value).toBe('number');
+      }
+    }
+  });
+
   it('raises a process alert from the Raise Alert body, with the folder and job headers', async () => {
     const res = await t.tocsin.app.inject({
       method: 'POST',

@@ -50,6 +50,13 @@ const listOptions = {
 
 const listQuery = odataQuery(listOptions);
 
+/**
+ * actionQuery is the query of GetUnreadCount and MarkAsRead: their answer is one count, which a
+ * `$filter` or `$top` would not change, so a script sending one would read the count of every
+ * unread alert as the count of those it asked for; such an option is refused, naming it.
+ */
+const actionQuery = odataQuery({ $format: commonListOptions.$format });
+
 /** serviceDocumentView documents the service document (serviceDocument). */
 const serviceDocumentView = z.object({
   '@odata.context': z.string(),
@@ -219,14 +226,15 @@ const alertRoutesIn: RouteModule = (app, deps) => {
     return { '@odata.context': context('Edm.Int64'), value: await unreadCount(db, tenant.id, await readerFor(db, request.principal!)) };
   };
   // The 2018 swagger writes the function call with (), later clients without.
-  app.get(`${ACTIONS}.GetUnreadCount()`, { config: { ...view, answer: odataCount } }, getUnreadCount);
-  app.get(`${ACTIONS}.GetUnreadCount`, { config: view, schema: { hide: true } }, getUnreadCount);
+  app.get(`${ACTIONS}.GetUnreadCount()`, { config: { ...view, answer: odataCount }, schema: { querystring: actionQuery } }, getUnreadCount);
+  app.get(`${ACTIONS}.GetUnreadCount`, { config: view, schema: { querystring: actionQuery, hide: true } }, getUnreadCount);
 
   app.post(
     `${ACTIONS}.MarkAsRead`,
     {
       config: { ...view, problems: [409], answer: odataCount },
       schema: {
+        querystring: actionQuery,
         body: caseInsensitiveBody(markAsReadBody, {}),
         description: '{"ids": [id]} → remaining unread count; 409 for the host administrator, who has no read state.',
       },
