@@ -17,3 +17,18 @@ export function withinMs<T>(promise: Promise<T>, ms: number, what: string): Prom
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * untilAborted settles as `promise` does, or rejects with `signal`'s reason once it aborts (at once
+ * when it already has), as fetch does: for a step of a request that cannot be handed the signal
+ * itself (a DNS lookup). The work goes on and its late outcome is ignored.
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort!));
+}

@@ -49,6 +49,8 @@ export interface PullConnectorOptions {
   readonly tickMs?: number;
   /** TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS, which covers the upstream addresses too (allowed when absent). */
   readonly hosts?: HostPolicy;
+  /** How long an upstream request may take, its DNS lookup included (UPSTREAM_TIMEOUT_MS; tests shorten it). */
+  readonly upstreamTimeoutMs?: number;
 }
 
 /** PullConnector is a worker's running connector. */
@@ -128,11 +130,12 @@ export async function importAlerts(
   });
 }
 
-function credentialsOf(row: SourceRow, box: SecretBox, hosts: HostPolicy | undefined): Credentials {
+function credentialsOf(row: SourceRow, box: SecretBox, hosts: HostPolicy | undefined, timeoutMs?: number): Credentials {
   const pull = JSON.parse(row.pull!) as StoredPull;
   return {
     ...pull,
     ...(hosts ? { hosts } : {}),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
     password: row.pull_password === null ? null : box.open(row.pull_password, pullSecretOwner.password(row.id)),
     clientSecret: row.pull_client_secret === null ? null : box.open(row.pull_client_secret, pullSecretOwner.clientSecret(row.id)),
   };
@@ -168,7 +171,7 @@ export async function checkUpstream(
  * source changes.
  */
 export function startPullConnector(options: PullConnectorOptions): PullConnector {
-  const { db, secretBox, clock, logger, floodWindowMs, fatalSignal, hosts } = options;
+  const { db, secretBox, clock, logger, floodWindowMs, fatalSignal, hosts, upstreamTimeoutMs } = options;
   const owner = crypto.randomUUID();
   const tokens = new Map<string, { bearer: Bearer; version: number }>();
   const inFlight = new Map<string, Promise<void>>();
@@ -201,7 +204,7 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
 
   /** poll reads and imports what is new upstream; the lease bounds how long it may go on. */
   const poll = async (row: SourceRow, state: PullState): Promise<PollOutcome> => {
-    const credentials = credentialsOf(row, secretBox, hosts);
+    const credentials = credentialsOf(row, secretBox, hosts, upstreamTimeoutMs);
     let cursorTime = state.cursorTime;
     let cursorId = state.cursorId;
     let imported = 0;

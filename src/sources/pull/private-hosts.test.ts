@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testCertificates } from '../../../test/support/certificates.js';
 import { type TestApp, startTestApp } from '../../../test/support/http.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
+import pino from 'pino';
+import { startPullConnector } from './connector.js';
 import { REFUSED_URL_MESSAGE, fetchAt, signIn } from './upstream.js';
 
 const WAIT = { timeout: 30_000, interval: 100 };
@@ -230,5 +232,83 @@ describe('orchestrator-pull requests pinned to the address checked', () => {
     };
     await expect(signIn(credentials, Date.now())).rejects.toMatchObject({ message: `pull.baseUrl: ${REFUSED_URL_MESSAGE}`, status: undefined });
     expect(asked).toEqual(['orchestrator.example.com']);
+  });
+});
+
+describeEachDialect('orchestrator-pull with private hosts refused, when the DNS never answers', (dialect) => {
+  // An `api` process runs no pull connector: the one each test starts is the only one polling.
+  let t: TestApp;
+  const base = '/api/v1/tenants/ops/sources';
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
+    await t.call('POST', '/api/v1/tenants', { name: 'ops' });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  /** unanswered is a resolver that never answers, and the hosts it was asked. */
+  function unanswered() {
+    const asked: string[] = [];
+    let lookedUp: () => void = () => {};
+    const firstLookup = new Promise<void>((resolve) => {
+      lookedUp = resolve;
+    });
+    const resolver = (host: string) => {
+      asked.push(host);
+      lookedUp();
+      return new Promise<string[]>(() => {});
+    };
+    return { asked, firstLookup, resolver };
+  }
+
+  const connectorFor = (resolver: (host: string) => Promise<string[]>, upstreamTimeoutMs?: number) =>
+    startPullConnector({
+      db: t.tocsin.deps.storage.db,
+      secretBox: t.tocsin.deps.secretBox,
+      clock: t.tocsin.deps.clock,
+      logger: pino({ level: 'silent' }),
+      floodWindowMs: 0,
+      tickMs: 60_000,
+      hosts: { allowPrivateHosts: false, resolver },
+      ...(upstreamTimeoutMs === undefined ? {} : { upstreamTimeoutMs }),
+    });
+
+  it("gives the lookup up at the poll's request timeout and shows it as the source's last error, as a server that never answers", async () => {
+    const created = await t.call('POST', base, { name: 'unresolved', kind: 'orchestrator-pull', pull: pullBody('https://orchestrator.example.com:8443') });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().id as string;
+    const dns = unanswered();
+    const connector = connectorFor(dns.resolver, 50);
+    try {
+      // pollDue returns once the polls it started have ended: the lookup no longer holds the poll.
+      await connector.pollDue();
+      const said = 'orchestrator.example.com:8443: no answer within 0.05 s';
+      const { stats } = (await t.call('GET', `${base}/${id}`)).json();
+      expect(stats).toMatchObject({ lastError: said, pull: { consecutiveFailures: 1 } });
+      const receptions = (await t.call('GET', `${base}/${id}/receptions`)).json().items;
+      expect(receptions[0]).toMatchObject({ outcome: 'unavailable', status: 0, error: said });
+      expect(dns.asked).toContain('orchestrator.example.com');
+    } finally {
+      await connector.stop();
+      await t.call('DELETE', `${base}/${id}`);
+    }
+  });
+
+  it('stops at once while a lookup is under way, recording no failure of the upstream', async () => {
+    const created = await t.call('POST', base, { name: 'stopping', kind: 'orchestrator-pull', pull: pullBody('https://orchestrator.example.com') });
+    const id = created.json().id as string;
+    const dns = unanswered();
+    // A request timeout longer than the test's: only the stop can end the lookup in time.
+    const connector = connectorFor(dns.resolver, 600_000);
+    try {
+      await dns.firstLookup;
+    } finally {
+      await connector.stop();
+    }
+    const { stats } = (await t.call('GET', `${base}/${id}`)).json();
+    expect(stats.lastError).toBeNull();
+    expect((await t.call('GET', `${base}/${id}/receptions`)).json().items).toEqual([]);
+    await t.call('DELETE', `${base}/${id}`);
   });
 });

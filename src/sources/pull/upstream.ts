@@ -4,11 +4,12 @@ import net from 'node:net';
 import { Readable } from 'node:stream';
 import { wellFormedJson, withoutNul } from '../../http/input-guard.js';
 import { type HostPolicy, RefusedHostError, type Resolver, checkPublicHost } from '../../settings/host-guard.js';
+import { untilAborted } from '../../shared/deadline.js';
 import { type KnownSecrets, maskSecrets } from '../../shared/redact.js';
 import type { StoredPull } from '../model.js';
 import { type UpstreamAlert, alertsUrl, readAlertsPage, retryAfterMs } from './odata.js';
 
-/** UPSTREAM_TIMEOUT_MS bounds every request to an upstream Orchestrator or identity server. */
+/** UPSTREAM_TIMEOUT_MS bounds every request to an upstream Orchestrator or identity server, its DNS lookup included. */
 const UPSTREAM_TIMEOUT_MS = 15_000;
 
 /** UpstreamError is a failed upstream exchange, with the wait the upstream asked for (429/503 Retry-After). */
@@ -29,6 +30,8 @@ export interface Credentials extends StoredPull {
   readonly clientSecret: string | null;
   /** TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS (allowed when absent): when false, every request goes to a checked public address only. */
   readonly hosts?: HostPolicy;
+  /** How long a request may take, its lookup included: UPSTREAM_TIMEOUT_MS unless a test shortens it. */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -60,10 +63,11 @@ const NULL_BODY_STATUSES = [204, 205, 304];
  * refuses it unless every address is public (RefusedHostError), and connects to the address checked,
  * so that a second resolution (DNS rebinding) cannot send the request elsewhere; TLS still verifies
  * the certificate against the host name. Node 20's fetch cannot be given the address (undici can), hence node:http.
+ * The lookup ends with `signal` as the request does: a resolver that never answers holds the poll
+ * no longer than a server that never answers (the request's timeout), nor a stopping worker.
  */
 async function pinnedFetch(url: string, init: UpstreamRequest, signal: AbortSignal, resolve?: Resolver): Promise<Response> {
-  const address = await checkPublicHost(urlHost(url), resolve);
-  signal.throwIfAborted();
+  const address = await untilAborted(checkPublicHost(urlHost(url), resolve), signal);
   return fetchAt(url, address, init, signal);
 }
 
@@ -129,7 +133,8 @@ function secretsOf(credentials: Credentials): KnownSecrets {
 async function exchange(url: string, field: UrlField, init: UpstreamRequest, now: number, credentials: Credentials, stop?: AbortSignal): Promise<Response> {
   let res: Response;
   const secrets = secretsOf(credentials);
-  const timeout = AbortSignal.timeout(UPSTREAM_TIMEOUT_MS);
+  const timeoutMs = credentials.timeoutMs ?? UPSTREAM_TIMEOUT_MS;
+  const timeout = AbortSignal.timeout(timeoutMs);
   const signal = stop ? AbortSignal.any([timeout, stop]) : timeout;
   try {
     // Never followed (the credentials would go to another address), but said: an http:// baseUrl of an https-only server.
@@ -140,9 +145,7 @@ async function exchange(url: string, field: UrlField, init: UpstreamRequest, now
   } catch (err) {
     if (err instanceof RefusedHostError) throw new UpstreamError(`${field}: ${REFUSED_URL_MESSAGE}`, undefined, undefined);
     const cause =
-      (err as Error).name === 'TimeoutError'
-        ? `no answer within ${UPSTREAM_TIMEOUT_MS / 1000} s`
-        : ((err as { cause?: Error }).cause?.message ?? (err as Error).message);
+      (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : ((err as { cause?: Error }).cause?.message ?? (err as Error).message);
     throw new UpstreamError(maskSecrets(`${new URL(url).host}: ${cause}`, secrets), undefined, undefined);
   }
   const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
