@@ -16,7 +16,7 @@ function consoleStrings(language: string): Record<string, string> {
   return JSON.parse(fs.readFileSync(new URL(`../console/app/i18n/${language}.json`, import.meta.url), 'utf8'));
 }
 
-function notice(transition: MailHealthNoticeKind, language: (typeof LANGUAGES)[number]) {
+function notice(transition: MailHealthNoticeKind, language: (typeof LANGUAGES)[number], lastError = '535 5.7.8 Authentication credentials invalid') {
   return renderMailHealthNotice({
     transition,
     language,
@@ -24,7 +24,7 @@ function notice(transition: MailHealthNoticeKind, language: (typeof LANGUAGES)[n
     tenantName: 'acme',
     tenantDisplayName: 'Acme Robotics',
     at: Date.UTC(2026, 11, 1, 9),
-    lastError: '535 5.7.8 Authentication credentials invalid',
+    lastError,
     settingsUrl: 'https://tocsin.example/#/settings/mail?tenant=acme',
     unsubscribeUrl: 'https://tocsin.example/unsubscribe/abc',
   });
@@ -68,6 +68,15 @@ describe('mail health notices', () => {
       expect(email.subject).toContain('du locataire Acme Robotics');
       expect(email.text).toContain('Se désabonner des avis sur le serveur de messagerie\u00a0: https://tocsin.example/unsubscribe/abc');
     }
+  });
+
+  it("shows the server's reply without its bidirectional controls, and without the double space a control between two spaces leaves", () => {
+    // An override left open turned the rest of the reply's line backwards; dropped, it left two spaces where it stood.
+    const email = notice('failing', 'en', '\u2067 550 5.7.1 Sender \u202e deyolpmi \u202c blocked \u2066by\u2069 policy  (see  RFC 5321) \u202e');
+    const shown = '550 5.7.1 Sender deyolpmi blocked by policy  (see  RFC 5321)';
+    expect(email.text).toContain(`The server's last reply: ${shown}\n`);
+    expect(email.html).toContain(`The server&#39;s last reply: ${shown}</p>`);
+    expect(`${email.text}${email.html}`).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
   });
 });
 

@@ -23,7 +23,7 @@ import type { Db } from '../storage/database.js';
 import type { MailHealthTransition } from './model.js';
 import type { MailHealthChange } from './store.js';
 import { firstKnownZone } from '../shared/validation.js';
-import { withoutBidiControls } from '../reports/templates/text.js';
+import { withoutBidiControls, withoutBidiControlsOrTheirGap } from '../reports/templates/text.js';
 
 /** The component and event of the alert raised when a tenant's mail fails (API.md). */
 const MAIL_HEALTH_ALERT = { component: 'Tocsin', event: 'Mail.DeliveryFailing' } as const;
@@ -206,7 +206,9 @@ export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEm
   const fmt = localeFormat(input.language, input.timeZone);
   const since = fmt.dateTime(input.at);
   const t = emailTranslator(input.language);
-  const [first, ...rest] = texts.body({ tenant: withoutBidiControls(input.tenantDisplayName), since, reply: input.lastError ?? '—', link: input.settingsUrl });
+  // The server's reply without the bidirectional controls that would turn the rest of its line backwards, as the tenant's name.
+  const reply = input.lastError === null ? '—' : withoutBidiControlsOrTheirGap(input.lastError);
+  const [first, ...rest] = texts.body({ tenant: withoutBidiControls(input.tenantDisplayName), since, reply, link: input.settingsUrl });
   // The first line gives the time: name its zone, as every other email does (the tenant's, for an administrator who set none).
   const lines = [first!, t('common.timesIn', { zone: fmt.zoneLabel(input.at) }), ...rest];
   const html = lines.map(
