@@ -102,12 +102,26 @@ describe('classifySmtpError', () => {
   it('says how long it waited and for what: the TCP connection, the greeting, or the answer to a named command', () => {
     const timeout = (timeoutType: string, command?: string) =>
       classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', command: 'CONN', timeoutType, timeoutMs: 4_000 }), command).message;
-    expect(timeout('CONNECTION_TIMEOUT')).toBe(
+    // nodemailer 10's names; HANDSHAKE_TIMEOUT is the session's, for an implicit TLS port that took the connection.
+    expect(timeout('CONNECT_TIMEOUT')).toBe(
       'timed out during connect after 4 s: nothing answered the TCP connection (the host or the port may be wrong, or a firewall drops it)',
     );
     expect(timeout('GREETING_TIMEOUT')).toBe(
       'timed out after 4 s waiting for the SMTP greeting: the port accepted the connection but no SMTP server answered on it',
     );
+    const handshake = (timeoutType: string, command?: string) =>
+      classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', command: 'CONN', timeoutType, timeoutMs: 4_000 }), command);
+    expect(handshake('HANDSHAKE_TIMEOUT')).toMatchObject({
+      stage: 'tls',
+      retryable: true,
+      message:
+        'timed out after 4 s waiting for the TLS handshake: the port accepted the connection but did not complete a TLS handshake (is it an implicit TLS port, such as 465?)',
+    });
+    expect(handshake('UPGRADE_TIMEOUT', 'STARTTLS')).toMatchObject({
+      stage: 'tls',
+      retryable: true,
+      message: 'timed out after 4 s waiting for the TLS handshake: the server agreed to STARTTLS, then did not complete a handshake',
+    });
     expect(timeout('REPLY_TIMEOUT', 'EHLO')).toBe("timed out during connect after 4 s, waiting for the server's answer to EHLO");
     expect(timeout('SOCKET_TIMEOUT', 'RCPT TO')).toBe("timed out during recipient after 4 s, waiting for the server's answer to RCPT TO");
     expect(timeout('REPLY_TIMEOUT', 'DATA')).toBe("timed out during data after 4 s, waiting for the server's answer to DATA");

@@ -102,7 +102,8 @@ function stageOf(err: NodemailerErrorLike, lastCommand: string | undefined): Smt
   // encryption ("530 5.7.0 Must issue a STARTTLS command first", Gmail's on a plain port 587). The
   // stage names what to fix, not the command that was refused.
   if (err.responseCode === 530) return /STARTTLS/i.test(err.response ?? '') ? 'tls' : 'auth';
-  if (err.timeoutType === 'CONNECTION_TIMEOUT' || err.timeoutType === 'GREETING_TIMEOUT') return 'connect';
+  if (err.timeoutType === 'HANDSHAKE_TIMEOUT' || err.timeoutType === 'UPGRADE_TIMEOUT') return 'tls';
+  if (err.timeoutType === 'CONNECT_TIMEOUT' || err.timeoutType === 'GREETING_TIMEOUT') return 'connect';
   return stageOfCommand(err.command) ?? stageOfCommand(lastCommand) ?? 'connect';
 }
 
@@ -133,13 +134,22 @@ function unresolved(err: NodemailerErrorLike): string {
   return `could not resolve the SMTP host${host} (${code}): ${why}`;
 }
 
-/** timedOut says how long the wait was and what for: the TCP connection, the greeting, or the answer to a named command. */
+/**
+ * timedOut says how long the wait was and what for: the TCP connection, the greeting, a TLS
+ * handshake, or the answer to a named command. The timeout types are nodemailer's (10.x), and the
+ * session's HANDSHAKE_TIMEOUT: an implicit TLS connection whose TCP connection was answered.
+ */
 function timedOut(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): string {
   const after = err.timeoutMs ? ` after ${Number((err.timeoutMs / 1000).toFixed(1))} s` : '';
   // Connected but never greeted: the host and port answer, but not as an SMTP server does.
   if (err.timeoutType === 'GREETING_TIMEOUT')
     return `timed out${after} waiting for the SMTP greeting: the port accepted the connection but no SMTP server answered on it`;
-  if (err.timeoutType === 'CONNECTION_TIMEOUT')
+  if (err.timeoutType === 'HANDSHAKE_TIMEOUT')
+    return `timed out${after} waiting for the TLS handshake: the port accepted the connection but did not complete a TLS handshake (is it an implicit TLS port, such as 465?)`;
+  // The server answered STARTTLS: what never came is the handshake, not an answer to the command.
+  if (err.timeoutType === 'UPGRADE_TIMEOUT')
+    return `timed out${after} waiting for the TLS handshake: the server agreed to STARTTLS, then did not complete a handshake`;
+  if (err.timeoutType === 'CONNECT_TIMEOUT')
     return `timed out during ${stage}${after}: nothing answered the TCP connection (the host or the port may be wrong, or a firewall drops it)`;
   const command = lastCommand?.trim().toUpperCase();
   return `timed out during ${stage}${after}${command ? `, waiting for the server's answer to ${command}` : ''}`;

@@ -3,7 +3,14 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type MailSender, type OutgoingEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { TranscribedSmtpError, createMailSender } from './sender.js';
 import { connectionOptions } from './transport-options.js';
-import { type SilentServer, type TestSmtpServer, startDribblingServer, startSilentServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
+import {
+  type SilentServer,
+  type TestSmtpServer,
+  startBlackHole,
+  startDribblingServer,
+  startSilentServer,
+  startTestSmtpServer,
+} from '../../../test/support/smtp-servers.js';
 
 const PASSWORD = 'pa55-w0rd-S3CRET';
 
@@ -432,6 +439,50 @@ describe('SMTP sender against real smtp-server instances', () => {
     // The server sees the sender's socket close (its 'close' event), rather than a pause hoping it has.
     await silent.allClosed();
     expect(silent.openConnections()).toBe(0);
+  });
+
+  it('says what a connection timed out on: a TCP connection nothing answered, or a TLS handshake that a port which connected never completed', async () => {
+    // nodemailer 10 names its timeouts CONNECT_TIMEOUT and UPGRADE_TIMEOUT: the answer said only
+    // "timed out during connect", for a firewall dropping the connection and a port that took it alike.
+    const hole = await startBlackHole();
+    try {
+      for (const security of ['none', 'tls'] as const) {
+        const error = await failure(sender.send(endpointFor(hole, { host: '127.0.0.1', security, timeoutMs: 500 }), email(), { transcript: true }));
+        expect(error, security).toMatchObject({ stage: 'connect', retryable: true });
+        expect(error.message).toBe(
+          'timed out during connect after 0.5 s: nothing answered the TCP connection (the host or the port may be wrong, or a firewall drops it)',
+        );
+      }
+    } finally {
+      await hole.close();
+    }
+    const silent = await startSilentServer();
+    servers.push(silent);
+    const implicit = await failure(sender.send(endpointFor(silent, { security: 'tls', timeoutMs: 500 }), email()));
+    expect(implicit).toMatchObject({ stage: 'tls', retryable: true });
+    expect(implicit.message).toBe(
+      'timed out after 0.5 s waiting for the TLS handshake: the port accepted the connection but did not complete a TLS handshake (is it an implicit TLS port, such as 465?)',
+    );
+    // A server that agrees to STARTTLS, then says nothing: its answer came, the handshake did not.
+    const agreeing = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.write('220 agreeing.test ESMTP\r\n');
+      socket.on('data', (chunk) => {
+        const line = chunk.toString();
+        if (/^EHLO/i.test(line)) socket.write('250-agreeing.test\r\n250 STARTTLS\r\n');
+        else if (/^STARTTLS/i.test(line)) socket.write('220 2.0.0 Ready to start TLS\r\n');
+      });
+    });
+    await new Promise<void>((resolve) => agreeing.listen(0, '127.0.0.1', resolve));
+    try {
+      const upgrade = await failure(
+        sender.send(endpointFor({ port: (agreeing.address() as AddressInfo).port }, { security: 'starttls', timeoutMs: 500 }), email()),
+      );
+      expect(upgrade).toMatchObject({ stage: 'tls', retryable: true });
+      expect(upgrade.message).toBe('timed out after 0.5 s waiting for the TLS handshake: the server agreed to STARTTLS, then did not complete a handshake');
+    } finally {
+      agreeing.close();
+    }
   });
 
   it('asks a silent port once whether it expects implicit TLS: an email after its timeout, Test Mail Settings early enough to answer at the timeout', async () => {

@@ -1,3 +1,4 @@
+import type net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { domainToUnicode } from 'node:url';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
@@ -162,6 +163,12 @@ export class SmtpSession {
         settled = true;
         watch?.stop();
         signal?.removeEventListener('abort', abandon);
+        // nodemailer's connect timeout covers an implicit TLS handshake too: one whose TCP connection
+        // was answered (read before close() drops the socket) waited for the handshake, not for the host.
+        const tcpAnswered = (smtp as unknown as { _socket?: net.Socket })._socket?.pending === false;
+        if (endpoint.security === 'tls' && tcpAnswered && (err as { timeoutType?: string }).timeoutType === 'CONNECT_TIMEOUT') {
+          Object.assign(err as object, { timeoutType: 'HANDSHAKE_TIMEOUT' });
+        }
         smtp.close();
         // The idle socket's timeout has the greeting's length and may end the wait first on a busy machine:
         // either way, what timed out was the wait for the greeting.
