@@ -148,6 +148,10 @@ describe('console decisions', () => {
     // A server that greeted and then stopped answering is no wrong host or port.
     expect(why('connect', "timed out during connect after 30 s, waiting for the server's answer to EHLO")).toEqual(['stoppedAnswering']);
     expect(why('data', "timed out during data after 30 s, waiting for the server's answer to DATA")).toEqual(['stoppedAnswering']);
+    // A server that agreed to STARTTLS and then never completed the handshake answered at first too.
+    expect(why('tls', 'timed out after 30 s waiting for the TLS handshake: the server agreed to STARTTLS, then did not complete a handshake')).toEqual([
+      'stoppedAnswering',
+    ]);
     expect(why('connect', 'timed out after 30 s waiting for the SMTP greeting: the port accepted the connection but no SMTP server answered on it')).toEqual([
       'timeout',
     ]);

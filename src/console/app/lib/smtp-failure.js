@@ -44,8 +44,8 @@ function whatFailed(stage, code, message) {
   if (/cannot be used/i.test(message)) return 'refusedHost';
   // Before the timeouts: a DNS lookup that timed out (ETIMEOUT) is no server that did not answer.
   if (stage === 'connect' && /could not resolve/i.test(message) && /likely transient|EAI_AGAIN|ETIMEOUT|ESERVFAIL/.test(message)) return 'dnsTemporary';
-  // Greeted, then silent under a command (classify.ts names it): the host and port are right.
-  if (/timed out .*waiting for the server's answer to/i.test(message)) return 'stoppedAnswering';
+  // Greeted, then silent under a command or in the handshake STARTTLS agreed to (classify.ts names it): the host and port are right.
+  if (/timed out .*(waiting for the server's answer to|agreed to STARTTLS)/i.test(message)) return 'stoppedAnswering';
   if (/timed out|timeout|ETIMEDOUT/i.test(message)) return 'timeout';
   if (/WRONG_VERSION_NUMBER|wrong version number|packet length too long|expects implicit TLS/i.test(message)) return 'tlsMode';
   // A hang-up once the connection was set up refused nothing: it is no verdict on the sender, recipient or message.
