@@ -61,6 +61,9 @@ const PLAIN_SERVER_ERRORS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PA
 // OpenSSL's codes for a server whose TLS versions are all older than the TLS 1.2 Tocsin requires.
 const OLD_TLS_ERRORS = new Set(['ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION']);
 
+// Node's words for a connection that ended in the TLS handshake (code ECONNRESET, nodemailer's ESOCKET).
+const HUNG_UP_IN_HANDSHAKE = /before secure TLS connection was established/i;
+
 /** tlsFailureOf names the kind of TLS failure an OpenSSL or Node code means, if it is one; retrying cannot fix any. */
 function tlsFailureOf(err: NodemailerErrorLike): 'certificate' | 'plain-server' | 'old-tls' | undefined {
   const code = err.originalCode ?? err.code ?? '';
@@ -95,7 +98,7 @@ export function stageOfCommand(command: string | undefined): SmtpStage | undefin
 }
 
 function stageOf(err: NodemailerErrorLike, lastCommand: string | undefined): SmtpStage {
-  if (err.code === 'ETLS' || err.code === 'EREQUIRETLS' || tlsFailureOf(err)) return 'tls';
+  if (err.code === 'ETLS' || err.code === 'EREQUIRETLS' || tlsFailureOf(err) || HUNG_UP_IN_HANDSHAKE.test(err.message ?? '')) return 'tls';
   if (err.code === 'EAUTH' || err.code === 'ENOAUTH' || err.code === 'EOAUTH2') return 'auth';
   if (err.code === 'EDNS') return 'connect';
   // 530 answers MAIL, RCPT or DATA when the server wants something first (RFC 4954): a sign-in, or
@@ -171,6 +174,12 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
     return `the server does not speak TLS from the first byte on this port (${tlsCode}): it expects STARTTLS or no TLS, not implicit TLS (usually port 587 with STARTTLS, port 465 with implicit TLS)`;
   }
   if (tlsFailure === 'old-tls') return `the server offers no TLS version Tocsin accepts (${tlsCode}): Tocsin requires TLS 1.2 or later`;
+  // Not the word STARTTLS: the console would read it as a server that does not offer it.
+  if (HUNG_UP_IN_HANDSHAKE.test(err.message ?? '')) {
+    return stageOfCommand(lastCommand) === 'tls'
+      ? 'the server closed the connection during the TLS handshake it had agreed to start'
+      : 'the server closed the connection during the TLS handshake: it may not speak TLS from the first byte on this port, or refuse TLS 1.2 and later, which Tocsin requires';
+  }
   if (err.code === 'ETLS' && err.command === 'STARTTLS') {
     const reply = err.response?.trim();
     return `the server did not upgrade to TLS (STARTTLS is required)${reply ? `: ${reply}` : ''}`;

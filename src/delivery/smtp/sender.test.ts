@@ -61,6 +61,24 @@ async function failure(promise: Promise<unknown>): Promise<SmtpDeliveryError> {
   throw new Error('expected the send to fail');
 }
 
+/**
+ * startAgreeingServer starts a raw SMTP server that offers STARTTLS and agrees to it (220), then
+ * never starts the handshake: it falls silent, or hangs up.
+ */
+async function startAgreeingServer(then: 'silent' | 'hang up'): Promise<net.Server & { port: number }> {
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.write('220 agreeing.test ESMTP\r\n');
+    socket.on('data', (chunk) => {
+      const line = chunk.toString();
+      if (/^EHLO/i.test(line)) socket.write('250-agreeing.test\r\n250 STARTTLS\r\n');
+      else if (/^STARTTLS/i.test(line)) socket.write('220 2.0.0 Ready to start TLS\r\n', () => (then === 'hang up' ? socket.end() : undefined));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(server, { port: (server.address() as AddressInfo).port });
+}
+
 describe('SMTP sender against real smtp-server instances', () => {
   const servers: (TestSmtpServer | SilentServer)[] = [];
   let sender: MailSender = createMailSender();
@@ -310,6 +328,31 @@ describe('SMTP sender against real smtp-server instances', () => {
     }
   });
 
+  it('places a server that hangs up in the TLS handshake at the TLS stage, implicit or after STARTTLS, and says so', async () => {
+    // Node's words were the answer, and for implicit TLS at the connect stage: "Tocsin could not reach the server".
+    const hangingUp = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => socket.end());
+    });
+    await new Promise<void>((resolve) => hangingUp.listen(0, '127.0.0.1', resolve));
+    const agreeingThenHangingUp = await startAgreeingServer('hang up');
+    try {
+      const implicit = await failure(
+        sender.send(endpointFor({ port: (hangingUp.address() as AddressInfo).port }, { security: 'tls' }), email(), { transcript: true }),
+      );
+      expect(implicit).toMatchObject({ stage: 'tls', retryable: true });
+      expect(implicit.message).toBe(
+        'the server closed the connection during the TLS handshake: it may not speak TLS from the first byte on this port, or refuse TLS 1.2 and later, which Tocsin requires',
+      );
+      const upgraded = await failure(sender.send(endpointFor(agreeingThenHangingUp, { security: 'starttls' }), email()));
+      expect(upgraded).toMatchObject({ stage: 'tls', retryable: true });
+      expect(upgraded.message).toBe('the server closed the connection during the TLS handshake it had agreed to start');
+    } finally {
+      hangingUp.close();
+      agreeingThenHangingUp.close();
+    }
+  });
+
   it('names the security mode a port expects: implicit TLS on a plain port, and STARTTLS or plain on an implicit TLS port, not retried', async () => {
     const plain = await start();
     const onPlain = await failure(sender.send(endpointFor(plain, { security: 'tls' }), email()));
@@ -464,20 +507,9 @@ describe('SMTP sender against real smtp-server instances', () => {
       'timed out after 0.5 s waiting for the TLS handshake: the port accepted the connection but did not complete a TLS handshake (is it an implicit TLS port, such as 465?)',
     );
     // A server that agrees to STARTTLS, then says nothing: its answer came, the handshake did not.
-    const agreeing = net.createServer((socket) => {
-      socket.on('error', () => {});
-      socket.write('220 agreeing.test ESMTP\r\n');
-      socket.on('data', (chunk) => {
-        const line = chunk.toString();
-        if (/^EHLO/i.test(line)) socket.write('250-agreeing.test\r\n250 STARTTLS\r\n');
-        else if (/^STARTTLS/i.test(line)) socket.write('220 2.0.0 Ready to start TLS\r\n');
-      });
-    });
-    await new Promise<void>((resolve) => agreeing.listen(0, '127.0.0.1', resolve));
+    const agreeing = await startAgreeingServer('silent');
     try {
-      const upgrade = await failure(
-        sender.send(endpointFor({ port: (agreeing.address() as AddressInfo).port }, { security: 'starttls', timeoutMs: 500 }), email()),
-      );
+      const upgrade = await failure(sender.send(endpointFor(agreeing, { security: 'starttls', timeoutMs: 500 }), email()));
       expect(upgrade).toMatchObject({ stage: 'tls', retryable: true });
       expect(upgrade.message).toBe('timed out after 0.5 s waiting for the TLS handshake: the server agreed to STARTTLS, then did not complete a handshake');
     } finally {
