@@ -164,10 +164,10 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     const leasedReads = new LeasedReads();
     const context = endpointContext(config, deps.systemSmtp, clock);
     const resolve: EndpointResolver = warningBeforeTokenExpiry(
-      (tenantId, route, leaseToken) =>
+      (tenantId, route, leaseToken, stop) =>
         route === 'system'
           ? resolveSystemEndpoint(storage.db, deps.secretBox, context)
-          : resolveEndpoint(storage.db, deps.secretBox, tenantId, context, leasedReads.get(leaseToken, LEASED_KEYS.sendSettings(tenantId))),
+          : resolveEndpoint(storage.db, deps.secretBox, tenantId, context, leasedReads.get(leaseToken, LEASED_KEYS.sendSettings(tenantId)), stop),
       storage.db,
       () => clock.now(),
       { publicUrl: config.publicUrl, onQueued: ring, onError: (err) => logger.warn({ err }, 'could not check the XOAUTH2 token expiry') },

@@ -74,8 +74,8 @@ export function warningBeforeTokenExpiry(
   now: () => number,
   context: NoticeContext & { onQueued?: () => void; onError?: (err: unknown) => void },
 ): EndpointResolver {
-  return async (tenantId, route, leaseToken) => {
-    const endpoint = await resolve(tenantId, route, leaseToken);
+  return async (tenantId, route, leaseToken, stop) => {
+    const endpoint = await resolve(tenantId, route, leaseToken, stop);
     if (route !== 'system' && !endpoint.fallback && endpoint.authMethod === 'xoauth2' && endpoint.accessToken) {
       await warnBeforeTokenExpiry(db, tenantId, endpoint.accessToken, now(), context).then(
         (queued) => queued && context.onQueued?.(),

@@ -2,8 +2,10 @@ import net from 'node:net';
 import { domainToASCII } from 'node:url';
 import type { Config } from '../config.js';
 import { EndpointError, type SmtpEndpoint } from '../delivery/contract.js';
+import { lookupTimedOut } from '../delivery/smtp/classify.js';
 import { fallbackStandsIn } from '../mail-health/store.js';
 import { type Clock, systemClock } from '../shared/clock.js';
+import { untilAborted } from '../shared/deadline.js';
 import type { Db } from '../storage/database.js';
 import { RefusedHostError, type Resolver, checkSmtpHost } from './host-guard.js';
 import { type SendSettings, getSystemSmtp, readSendSettings } from './mail-settings.js';
@@ -103,19 +105,33 @@ export function effectiveSmtp(secretBox: SecretBox, read: SendSettings, systemSm
  * guardEndpoint applies TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS=false to a tenant's own server: resolve
  * once, refuse non-public addresses and non-mail ports, and pin the connection to the checked
  * address. The host administrator's system settings are trusted (the catcher is on loopback).
- * Throws RefusedHostError.
+ * Throws RefusedHostError. The lookup waits no longer than the connection would (the endpoint's
+ * timeout), then fails as a server that never answers does, a retryable connect-stage
+ * SmtpDeliveryError naming the host; and it ends at `stop` (the worker's, Tocsin's) with its reason.
+ * The lookup itself cannot be cancelled: its late answer is ignored.
  */
-export async function guardEndpoint(endpoint: SmtpEndpoint, source: SmtpSource, context: EndpointContext): Promise<SmtpEndpoint> {
+export async function guardEndpoint(endpoint: SmtpEndpoint, source: SmtpSource, context: EndpointContext, stop?: AbortSignal): Promise<SmtpEndpoint> {
   if (context.allowPrivateHosts || source === 'system') return endpoint;
-  const connectAddress = await checkSmtpHost(endpoint.host, endpoint.port, context.resolver);
-  return { ...endpoint, connectAddress };
+  const deadline = AbortSignal.timeout(endpoint.timeoutMs);
+  try {
+    const connectAddress = await untilAborted(
+      checkSmtpHost(endpoint.host, endpoint.port, context.resolver),
+      stop ? AbortSignal.any([deadline, stop]) : deadline,
+    );
+    return { ...endpoint, connectAddress };
+  } catch (err) {
+    if (deadline.aborted && err === deadline.reason) throw lookupTimedOut(endpoint.host, endpoint.timeoutMs);
+    throw err;
+  }
 }
 
 /**
  * resolveEndpoint gives the outbox the endpoint to send a tenant's alert emails through, or throws
  * EndpointRefusedError: alerts email switched off, a refused host (retryable when DNS failed for a
- * while), or a secret that no longer decrypts (the key changed). `atCommit` is the settings as the
- * transaction that queued the email read them an instant ago (LeasedReads); without it they are read.
+ * while), or a secret that no longer decrypts (the key changed); or guardEndpoint's failures of a
+ * lookup that got no answer in time or was stopped by `stop` (the worker's). `atCommit` is the
+ * settings as the transaction that queued the email read them an instant ago (LeasedReads); without
+ * it they are read.
  */
 export async function resolveEndpoint(
   db: Db,
@@ -123,6 +139,7 @@ export async function resolveEndpoint(
   tenantId: string,
   context: EndpointContext,
   atCommit?: SendSettings,
+  stop?: AbortSignal,
 ): Promise<SmtpEndpoint> {
   // Read for every email, never kept: a worker that kept them would send with a password another
   // process has just replaced, and a refused password (535) fails the email for good.
@@ -138,7 +155,7 @@ export async function resolveEndpoint(
   }
   try {
     const { smtp, secrets, source } = effectiveSmtp(secretBox, read, context.systemSmtp);
-    const endpoint = await guardEndpoint(toEndpoint(smtp, secrets), source, context);
+    const endpoint = await guardEndpoint(toEndpoint(smtp, secrets), source, context, stop);
     return source === 'custom' && settings.fallbackToDefault ? { ...endpoint, fallsBack: true } : endpoint;
   } catch (err) {
     // The own server that can no longer be used is refused for good too: under fallbackToDefault the system default stands in.

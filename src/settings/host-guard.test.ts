@@ -53,15 +53,16 @@ describe('private SMTP host guard', () => {
 
   it('refuses when saved what a connection would refuse, checking every address, but saves a name that does not resolve', async () => {
     const unresolvable = async () => Promise.reject(Object.assign(new Error('x'), { code: 'ENOTFOUND' }));
-    await expect(checkSavedSmtpHost('smtp.example.com', 587, async () => ['93.184.215.14', '2606:4700::1111'])).resolves.toBeUndefined();
-    await expect(checkSavedSmtpHost('not-yet.example.com', 587, unresolvable)).resolves.toBeUndefined();
-    await expect(checkSavedSmtpHost('93.184.215.14', 465)).resolves.toBeUndefined();
+    const inTime = () => AbortSignal.timeout(10_000);
+    await expect(checkSavedSmtpHost('smtp.example.com', 587, inTime(), async () => ['93.184.215.14', '2606:4700::1111'])).resolves.toBeUndefined();
+    await expect(checkSavedSmtpHost('not-yet.example.com', 587, inTime(), unresolvable)).resolves.toBeUndefined();
+    await expect(checkSavedSmtpHost('93.184.215.14', 465, inTime())).resolves.toBeUndefined();
     for (const attempt of [
-      checkSavedSmtpHost('smtp.example.com', 25, async () => ['93.184.215.14', '10.0.0.1']),
-      checkSavedSmtpHost('rebind.example.com', 25, async () => ['169.254.169.254']),
-      checkSavedSmtpHost('fe80::1', 25, unresolvable),
-      checkSavedSmtpHost('192.168.1.10', 587),
-      checkSavedSmtpHost('smtp.example.com', 6379, async () => ['93.184.215.14']),
+      checkSavedSmtpHost('smtp.example.com', 25, inTime(), async () => ['93.184.215.14', '10.0.0.1']),
+      checkSavedSmtpHost('rebind.example.com', 25, inTime(), async () => ['169.254.169.254']),
+      checkSavedSmtpHost('fe80::1', 25, inTime(), unresolvable),
+      checkSavedSmtpHost('192.168.1.10', 587, inTime()),
+      checkSavedSmtpHost('smtp.example.com', 6379, inTime(), async () => ['93.184.215.14']),
     ]) {
       await expect(attempt).rejects.toThrow(REFUSED_HOST_MESSAGE);
     }

@@ -1,5 +1,6 @@
 import dns from 'node:dns/promises';
 import net from 'node:net';
+import { untilAborted } from '../shared/deadline.js';
 import { StageError } from '../shared/stage-error.js';
 
 /** GUARDED_PORTS are the only SMTP ports a tenant may use when private hosts are refused. */
@@ -105,17 +106,18 @@ export async function checkPublicHost(host: string, resolve: Resolver = systemRe
 /**
  * checkSavedSmtpHost refuses, when a tenant saves its SMTP settings, a host that the connection
  * would refuse: a non-mail port, or a name or address of which any address is not public. A name
- * that does not resolve now is no private host and may be saved (every connection checks again).
- * Throws RefusedHostError, whose message is the same whatever the reason.
+ * that does not resolve now, or not before `until` aborts (the settings' timeout: a resolver that
+ * never answers holds no save), is no private host and may be saved (every connection checks
+ * again). Throws RefusedHostError, whose message is the same whatever the reason.
  */
-export async function checkSavedSmtpHost(host: string, port: number, resolve: Resolver = systemResolver): Promise<void> {
+export async function checkSavedSmtpHost(host: string, port: number, until: AbortSignal, resolve: Resolver = systemResolver): Promise<void> {
   if (!GUARDED_PORTS.includes(port)) throw new RefusedHostError(false, 'port');
-  await checkSavedHost(host, resolve);
+  await checkSavedHost(host, until, resolve);
 }
 
 /** checkSavedHost refuses, when a tenant saves it, a host of which any address is not public (checkSavedSmtpHost without the port). */
-export async function checkSavedHost(host: string, resolve: Resolver = systemResolver): Promise<void> {
-  const addresses = await addressesOf(host, resolve).catch(() => []);
+export async function checkSavedHost(host: string, until: AbortSignal, resolve: Resolver = systemResolver): Promise<void> {
+  const addresses = await untilAborted(addressesOf(host, resolve), until).catch(() => []);
   if (!addresses.every(isPublicAddress)) throw new RefusedHostError(false);
 }
 
@@ -123,6 +125,8 @@ export async function checkSavedHost(host: string, resolve: Resolver = systemRes
 export interface HostPolicy {
   readonly allowPrivateHosts: boolean;
   readonly resolver?: Resolver | undefined;
+  /** How long the lookup of a source's host being saved may take: the upstream request's timeout unless a test shortens it. */
+  readonly lookupTimeoutMs?: number | undefined;
 }
 
 async function addressesOf(host: string, resolve: Resolver): Promise<string[]> {

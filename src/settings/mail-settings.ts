@@ -209,7 +209,8 @@ export async function saveMailSettings(
   if (input.custom && !hosts.allowPrivateHosts) {
     const merged = await mergeOverCustom(db, secretBox, tenantId, 'custom.', (await getMailSettings(db, tenantId)).custom, input.custom);
     try {
-      await checkSavedSmtpHost(merged.smtp.host, merged.smtp.port, hosts.resolver);
+      // No longer than a connection with these settings would wait: a resolver that never answers holds no save.
+      await checkSavedSmtpHost(merged.smtp.host, merged.smtp.port, AbortSignal.timeout(merged.smtp.timeoutMs), hosts.resolver);
     } catch (err) {
       if (err instanceof RefusedHostError) throw fieldError(`custom.${err.field}`, err.message);
       throw err;

@@ -80,8 +80,12 @@ export const settingsRoutes: RouteModule = (app, deps) => {
   const { storage, secretBox, clock } = deps;
   const db = storage.db;
   const sender = createMailSender();
-  // Before the requests in flight are waited for: a test on a silent server is answered at once, not after its timeout.
-  app.addHook('preClose', () => sender.close());
+  const stopping = new AbortController();
+  // Before the requests in flight are waited for: a test on a silent server, or on a DNS that does not answer, is answered at once, not after its timeout.
+  app.addHook('preClose', () => {
+    stopping.abort();
+    return sender.close();
+  });
   const testMail: TestMailDeps = {
     db,
     secretBox,
@@ -89,6 +93,7 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     clock,
     context: endpointContext(deps.config, deps.systemSmtp),
     health: { dialect: storage.dialect, notices: { publicUrl: deps.config.publicUrl } },
+    stopping: stopping.signal,
   };
   const beforeTest = async (tenantId: string) => {
     const turn = await takeTestMailTurn(db, tenantId, clock.now());

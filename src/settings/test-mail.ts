@@ -4,7 +4,7 @@ import type { MailSender, OutgoingEmail, SmtpEndpoint, SmtpStage } from '../deli
 import { SmtpDeliveryError } from '../delivery/contract.js';
 import { type DirectOutcome, recordDirectSend } from '../delivery/outbox/direct.js';
 import { bindMessageIds, newMessageId } from '../delivery/message-id.js';
-import { TranscribedSmtpError } from '../delivery/smtp/sender.js';
+import { TranscribedSmtpError, testCalledOff } from '../delivery/smtp/sender.js';
 import { endpointSecrets, poolKey } from '../delivery/smtp/transport-options.js';
 import type { AppDeps, TenantRow } from '../http/context.js';
 import { fieldError } from '../http/problem.js';
@@ -33,6 +33,8 @@ export interface TestMailDeps {
   readonly context: EndpointContext;
   /** Where a test of the saved settings reports that they deliver (mail health), and its notices link to. */
   readonly health?: { readonly dialect: Dialect; readonly notices: NoticeContext } | undefined;
+  /** Aborted when Tocsin stops: a test still looking its server's name up is answered at once, called off (as the sender's close answers one connecting). */
+  readonly stopping?: AbortSignal | undefined;
 }
 
 /** TestMailRequest is one Test Mail Settings click. */
@@ -199,9 +201,12 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
     const { endpoint: unchecked, source, testsSaved: saved } = await endpointToTest(deps, request.tenant.id, request.settings);
     testsSaved = saved;
     await request.beforeConnect?.();
-    endpoint = await guardEndpoint(unchecked, source, deps.context);
+    endpoint = await guardEndpoint(unchecked, source, deps.context, deps.stopping);
   } catch (err) {
     if (err instanceof RefusedHostError) return { ok: false, stage: 'connect', message: err.message, transcript: [] };
+    // The lookup of the host got no answer within the settings' timeout (a connect failure), or Tocsin stopped meanwhile.
+    const failed = deps.stopping?.aborted && err === deps.stopping.reason ? testCalledOff() : err;
+    if (failed instanceof SmtpDeliveryError) return { ok: false, stage: failed.stage, message: failed.message, transcript: [] };
     if (err instanceof SecretDecryptError) return { ok: false, stage: 'auth', message: UNREADABLE_SECRET, transcript: [] };
     throw err;
   }

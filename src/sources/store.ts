@@ -29,7 +29,7 @@ import {
 import { newSourceSecret, pullSecretOwner, sourceSecretOwner } from './secrets.js';
 import type { SourceTables } from './tables.js';
 import { type PullState, pullStats, readState } from './pull/odata.js';
-import { REFUSED_URL_MESSAGE, urlHost } from './pull/upstream.js';
+import { REFUSED_URL_MESSAGE, UPSTREAM_TIMEOUT_MS, urlHost } from './pull/upstream.js';
 
 /** SourceRow is a source as stored. */
 export type SourceRow = SourceTables['sources'];
@@ -134,7 +134,8 @@ async function checkPullHosts(input: Partial<PullInput> | null | undefined, host
     const url = input[field];
     if (!url) continue;
     try {
-      await checkSavedHost(urlHost(url), hosts.resolver);
+      // No longer than a request to it would wait: a resolver that never answers holds no save.
+      await checkSavedHost(urlHost(url), AbortSignal.timeout(hosts.lookupTimeoutMs ?? UPSTREAM_TIMEOUT_MS), hosts.resolver);
     } catch (err) {
       if (err instanceof RefusedHostError) throw fieldError(`pull.${field}`, REFUSED_URL_MESSAGE);
       throw err;

@@ -34,9 +34,10 @@ export type EndpointRoute = 'tenant' | 'system';
  * EndpointResolver gives a tenant's effective SMTP endpoint (its custom settings or the system
  * default), or the system default for the `system` route, or throws why it has none: a StageError
  * saying whether that may pass (settings' resolveEndpoint and its EndpointRefusedError). The rows'
- * lease token finds what the commit that leased them read of the settings (LeasedReads).
+ * lease token finds what the commit that leased them read of the settings (LeasedReads). A lookup
+ * of the server's name (private hosts refused) ends at `stop`, the worker's, rejecting with its reason.
  */
-export type EndpointResolver = (tenantId: string, route: EndpointRoute, leaseToken: string | null) => Promise<SmtpEndpoint>;
+export type EndpointResolver = (tenantId: string, route: EndpointRoute, leaseToken: string | null, stop?: AbortSignal) => Promise<SmtpEndpoint>;
 
 /** routeOf is the route of a delivery: the mail health notices go through the system default. */
 function routeOf(delivery: Delivery): EndpointRoute {
@@ -55,14 +56,14 @@ const CLAIMS_KEPT = 1_024;
  * refusal or failure included, and the next claim reads afresh, so a change of settings applies
  * from the next claim on; settings are not read and decrypted per email.
  */
-export function onePerClaim(resolve: EndpointResolver): ClaimEndpoints {
+export function onePerClaim(resolve: EndpointResolver, stop?: AbortSignal): ClaimEndpoints {
   const resolutions = new Map<string, Promise<SmtpEndpoint>>();
   return (delivery) => {
     const route = routeOf(delivery);
     const key = `${delivery.leaseToken}:${delivery.tenantId}:${route}`;
     let resolution = resolutions.get(key);
     if (!resolution) {
-      resolution = resolve(delivery.tenantId, route, delivery.leaseToken);
+      resolution = resolve(delivery.tenantId, route, delivery.leaseToken, stop);
       // A refusal or failure is the claim's answer too; it is read when the rows are awaited.
       resolution.catch(() => {});
       resolutions.set(key, resolution);
@@ -147,13 +148,19 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   try {
     endpoint = await ctx.endpointOf(delivery);
   } catch (err) {
-    const error = `mail settings: ${messageOf(err)}`;
+    // A stopping worker's email whose server's name was still being looked up: nothing was sent, it goes back to the queue now.
+    if (ctx.stopping?.aborted && err === ctx.stopping.reason) return { status: 'deferred', retryAt: ctx.clock.now() };
+    // A lookup of the server's name that got no answer within the endpoint's timeout (settings'
+    // guardEndpoint) fails as a server that never answers does: at the connect stage, retryable.
+    const unanswered = err instanceof SmtpDeliveryError ? err : undefined;
+    const error = unanswered ? `${unanswered.stage}: ${unanswered.message}` : `mail settings: ${messageOf(err)}`;
     const result = failure(ctx, delivery, isRetryable(err), error);
     // Settings that can no longer be used fail every email as surely as a refused password: never silently.
-    if (!(err instanceof EndpointError && err.failsMail)) return result;
+    const failsMail = err instanceof EndpointError && err.failsMail;
+    if (!failsMail && !unanswered) return result;
     const signal = healthOf(delivery, { kind: isRetryable(err) ? 'transient' : 'permanent', error });
     // As for a refusing server: under fallbackToDefault this email goes again at once, through the system default.
-    if (err.fallsBack && signal?.kind === 'permanent') return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, health: signal };
+    if (failsMail && err.fallsBack && signal?.kind === 'permanent') return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, health: signal };
     return { ...result, health: signal && gaveUpOn(signal, result.status === 'failed') };
   }
   const secrets = endpointSecrets(endpoint);

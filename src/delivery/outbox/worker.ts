@@ -142,7 +142,7 @@ export class DeliveryWorker {
     this.#attempt = {
       clock: deps.clock,
       sender: deps.sender,
-      endpointOf: onePerClaim(deps.resolveEndpoint),
+      endpointOf: onePerClaim(deps.resolveEndpoint, this.#stopSends.signal),
       composers: deps.composers,
       gate: this.#admission,
       log: this.#log,
@@ -392,7 +392,7 @@ export class DeliveryWorker {
     this.#pausedCheckedAt = at;
     for (const tenantId of this.#admission.pausedTenants(now)) {
       try {
-        this.#admission.seenServer(tenantId, await this.#deps.resolveEndpoint(tenantId, 'tenant', null));
+        this.#admission.seenServer(tenantId, await this.#deps.resolveEndpoint(tenantId, 'tenant', null, this.#stopSends.signal));
       } catch {
         // Alerts email switched off, settings refused, the database away: it stays out until its server's cool-down ends.
       }

@@ -131,10 +131,24 @@ function unresolved(err: NodemailerErrorLike): string {
   // An internationalized name was looked up as punycode (endpoint.ts): it is named as the settings write it.
   const host = err.hostname ? ` "${domainToUnicode(err.hostname) || err.hostname}"` : '';
   const code = err.originalCode ?? 'DNS error';
+  const said = code === 'ETIMEOUT' && err.timeoutMs ? `no answer within ${seconds(err.timeoutMs)} s` : code;
   const why = TEMPORARY_DNS_ERRORS.has(code)
     ? 'the DNS lookup failed for now, likely transient: trying again later may work'
     : 'DNS knows no such name, likely permanent: check its spelling';
-  return `could not resolve the SMTP host${host} (${code}): ${why}`;
+  return `could not resolve the SMTP host${host} (${said}): ${why}`;
+}
+
+/**
+ * lookupTimedOut is the failure of a lookup of the SMTP host that got no answer within the
+ * endpoint's timeout (endpoint.ts's guardEndpoint, when private hosts are refused): a connect
+ * failure that may pass, as a server that never answers is, written as any DNS failure is.
+ */
+export function lookupTimedOut(host: string, timeoutMs: number): SmtpDeliveryError {
+  return classifySmtpError({ code: 'EDNS', originalCode: 'ETIMEOUT', hostname: host, timeoutMs });
+}
+
+function seconds(ms: number): number {
+  return Number((ms / 1000).toFixed(1));
 }
 
 /**
@@ -143,7 +157,7 @@ function unresolved(err: NodemailerErrorLike): string {
  * session's HANDSHAKE_TIMEOUT: an implicit TLS connection whose TCP connection was answered.
  */
 function timedOut(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): string {
-  const after = err.timeoutMs ? ` after ${Number((err.timeoutMs / 1000).toFixed(1))} s` : '';
+  const after = err.timeoutMs ? ` after ${seconds(err.timeoutMs)} s` : '';
   // Connected but never greeted: the host and port answer, but not as an SMTP server does.
   if (err.timeoutType === 'GREETING_TIMEOUT')
     return `timed out${after} waiting for the SMTP greeting: the port accepted the connection but no SMTP server answered on it`;

@@ -94,6 +94,11 @@ function envelopeOf(endpoint: SmtpEndpoint, to: Mailbox): Envelope {
 /** CONNECTIONS_PER_ENDPOINT is how many SMTP connections a worker opens to one server at most. */
 export const CONNECTIONS_PER_ENDPOINT = 10;
 
+/** testCalledOff is the failure a Test Mail Settings still under way answers when Tocsin stops. */
+export function testCalledOff(): SmtpDeliveryError {
+  return new SmtpDeliveryError('Tocsin is stopping: the test was called off. Try again once it is back.', 'connect', true);
+}
+
 /**
  * createMailSender returns the MailSender of the delivery path: one SessionPool per distinct
  * endpoint (keyed by a hash of its settings), closed when idle and on `close()`. A send resolves
@@ -194,7 +199,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
       poolFor(endpoint).lastUsed = Date.now();
     },
     async close() {
-      closing.abort(new SmtpDeliveryError('Tocsin is stopping: the test was called off. Try again once it is back.', 'connect', true));
+      closing.abort(testCalledOff());
       clearInterval(sweep);
       for (const pool of pools.values()) pool.sessions.close();
       pools.clear();

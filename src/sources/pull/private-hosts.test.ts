@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testCertificates } from '../../../test/support/certificates.js';
 import { type TestApp, startTestApp } from '../../../test/support/http.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
+import { unansweredDns } from '../../../test/support/unanswered-dns.js';
 import pino from 'pino';
+import { sourceInput } from '../model.js';
+import { createSource } from '../store.js';
 import { startPullConnector } from './connector.js';
 import { REFUSED_URL_MESSAGE, fetchAt, signIn } from './upstream.js';
 
@@ -247,21 +250,6 @@ describeEachDialect('orchestrator-pull with private hosts refused, when the DNS 
     await t?.close();
   });
 
-  /** unanswered is a resolver that never answers, and the hosts it was asked. */
-  function unanswered() {
-    const asked: string[] = [];
-    let lookedUp: () => void = () => {};
-    const firstLookup = new Promise<void>((resolve) => {
-      lookedUp = resolve;
-    });
-    const resolver = (host: string) => {
-      asked.push(host);
-      lookedUp();
-      return new Promise<string[]>(() => {});
-    };
-    return { asked, firstLookup, resolver };
-  }
-
   const connectorFor = (resolver: (host: string) => Promise<string[]>, upstreamTimeoutMs?: number) =>
     startPullConnector({
       db: t.tocsin.deps.storage.db,
@@ -278,7 +266,7 @@ describeEachDialect('orchestrator-pull with private hosts refused, when the DNS 
     const created = await t.call('POST', base, { name: 'unresolved', kind: 'orchestrator-pull', pull: pullBody('https://orchestrator.example.com:8443') });
     expect(created.statusCode, created.body).toBe(201);
     const id = created.json().id as string;
-    const dns = unanswered();
+    const dns = unansweredDns();
     const connector = connectorFor(dns.resolver, 50);
     try {
       // pollDue returns once the polls it started have ended: the lookup no longer holds the poll.
@@ -295,10 +283,21 @@ describeEachDialect('orchestrator-pull with private hosts refused, when the DNS 
     }
   });
 
+  it('saves a source whose host does not answer within the lookup timeout, as one whose name does not resolve (every request looks it up again)', async () => {
+    const { storage, secretBox, clock } = t.tocsin.deps;
+    const tenant = (await t.call('GET', '/api/v1/tenants/ops')).json().id as string;
+    const dns = unansweredDns();
+    const input = sourceInput.parse({ name: 'saved unresolved', kind: 'orchestrator-pull', enabled: false, pull: pullBody('https://saved.example.com') });
+    const { row } = await createSource(storage.db, secretBox, clock, tenant, input, { allowPrivateHosts: false, resolver: dns.resolver, lookupTimeoutMs: 50 });
+    expect(dns.asked).toEqual(['saved.example.com']);
+    expect((await t.call('GET', `${base}/${row.id}`)).json()).toMatchObject({ name: 'saved unresolved', pull: { baseUrl: 'https://saved.example.com' } });
+    await t.call('DELETE', `${base}/${row.id}`);
+  });
+
   it('stops at once while a lookup is under way, recording no failure of the upstream', async () => {
     const created = await t.call('POST', base, { name: 'stopping', kind: 'orchestrator-pull', pull: pullBody('https://orchestrator.example.com') });
     const id = created.json().id as string;
-    const dns = unanswered();
+    const dns = unansweredDns();
     // A request timeout longer than the test's: only the stop can end the lookup in time.
     const connector = connectorFor(dns.resolver, 600_000);
     try {

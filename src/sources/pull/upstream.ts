@@ -10,7 +10,7 @@ import type { StoredPull } from '../model.js';
 import { type UpstreamAlert, alertsUrl, readAlertsPage, retryAfterMs } from './odata.js';
 
 /** UPSTREAM_TIMEOUT_MS bounds every request to an upstream Orchestrator or identity server, its DNS lookup included. */
-const UPSTREAM_TIMEOUT_MS = 15_000;
+export const UPSTREAM_TIMEOUT_MS = 15_000;
 
 /** UpstreamError is a failed upstream exchange, with the wait the upstream asked for (429/503 Retry-After). */
 export class UpstreamError extends Error {
