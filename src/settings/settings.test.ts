@@ -621,6 +621,27 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     }
   });
 
+  it("cuts a server's reply of hundreds of kilobytes to 2,000 characters in the answer and the delivery log", async () => {
+    // Every attempt of every email stored the whole of it (and every retry of a 4xx again), and every answer and page of the log carried it.
+    await t.tenantWithUser('mail-long');
+    const verbatim = await startVerbatimServer(`550 5.1.1 ${'x'.repeat(200_000)}`);
+    try {
+      const res = await call('POST', '/api/v1/tenants/mail-long/settings/mail/test', {
+        sendTo: 'long@example.com',
+        settings: { ...smtpFor({ port: verbatim.port }), authMethod: 'none' },
+      });
+      const answer = res.json();
+      expect(answer).toMatchObject({ ok: false, stage: 'recipient', code: 550 });
+      expect(answer.message.length).toBeLessThan(2_100);
+      expect(answer.message).toMatch(/^Can't send mail - all recipients were rejected: 550 5\.1\.1 x+… \([\d,]+ more characters\)$/);
+      const [logged] = (await call('GET', '/api/v1/tenants/mail-long/deliveries?kind=test')).json().items;
+      expect(logged).toMatchObject({ lastError: answer.message });
+      expect(logged.smtpResponse).toBe(`550 5.1.1 ${'x'.repeat(1_990)}… (198,010 more characters)`);
+    } finally {
+      await verbatim.close();
+    }
+  });
+
   it('names the SMTP host that did not resolve, its DNS code and whether that looks permanent, in the answer and the delivery log', async () => {
     await t.tenantWithUser('mail-dns');
     const res = await call('POST', '/api/v1/tenants/mail-dns/settings/mail/test', {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displaySmtpUrl, maskDialogueLine, maskSecrets } from './redact.js';
+import { displaySmtpUrl, maskDialogueLine, maskSecrets, serverSaid } from './redact.js';
 
 describe('maskSecrets', () => {
   it('removes a password written plainly, in base64 and inside an AUTH PLAIN blob', () => {
@@ -15,6 +15,21 @@ describe('maskSecrets', () => {
 
   it('leaves text alone when there is no secret', () => {
     expect(maskSecrets('421 try later', { values: [undefined, ''] })).toBe('421 try later');
+  });
+});
+
+describe('serverSaid', () => {
+  it('keeps a reply whole up to 2,000 characters and cuts a longer one, saying how much was left out', () => {
+    const gmail = `550-5.1.1 The email account that you tried to reach does not exist.\n550 5.1.1 ${'x'.repeat(1_900)}`;
+    expect(serverSaid(gmail, { values: [] })).toBe(gmail);
+    const flood = `550 5.1.1 ${'x'.repeat(200_000)}`;
+    const said = serverSaid(flood, { values: [] });
+    expect(said).toBe(`${flood.slice(0, 2_000)}… (198,010 more characters)`);
+  });
+
+  it('masks the secrets and replaces NUL before it cuts', () => {
+    const password = 's3cret-Pa55';
+    expect(serverSaid(`535 ${'y'.repeat(1_990)}${password}\0`, { values: [password] })).toBe(`535 ${'y'.repeat(1_990)}***\uFFFD`);
   });
 });
 

@@ -84,13 +84,23 @@ export function maskSecrets(text: string, secrets: KnownSecrets): string {
 }
 
 /**
+ * SERVER_SAID_MAX_LENGTH bounds what is kept of a server's words: ten times the 512 octets of an
+ * SMTP reply line (RFC 5321) would still be whole, a server's multi-line refusal too.
+ */
+const SERVER_SAID_MAX_LENGTH = 2_000;
+
+/**
  * serverSaid is a server's words (its reply, or an error quoting it) as they are logged, stored and
  * answered: the secrets it may echo masked, and a NUL character, which PostgreSQL cannot store in
  * text, as U+FFFD. Refused, an alert email's attempt went unrecorded and the email out again at
- * every lease, and a Test Mail Settings that had reached the server was answered 400.
+ * every lease, and a Test Mail Settings that had reached the server was answered 400. Beyond
+ * SERVER_SAID_MAX_LENGTH characters it is cut, saying how many were left out: a server may answer
+ * with hundreds of kilobytes, which every attempt stored and every answer carried.
  */
 export function serverSaid(text: string, secrets: KnownSecrets): string {
-  return maskSecrets(text, secrets).replaceAll('\0', '\uFFFD');
+  const said = maskSecrets(text, secrets).replaceAll('\0', '\uFFFD');
+  if (said.length <= SERVER_SAID_MAX_LENGTH) return said;
+  return `${said.slice(0, SERVER_SAID_MAX_LENGTH)}… (${(said.length - SERVER_SAID_MAX_LENGTH).toLocaleString('en-US')} more characters)`;
 }
 
 /**
