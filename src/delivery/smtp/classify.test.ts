@@ -130,6 +130,27 @@ describe('classifySmtpError', () => {
     );
   });
 
+  it('words a reset connection (TCP RST) as a hang-up under the command it interrupted, never naming STARTTLS', () => {
+    const reset = (message: string, command?: string) => classifySmtpError(nodemailerError({ code: 'ESOCKET', command: 'CONN', message }), command);
+    expect(reset('read ECONNRESET')).toMatchObject({
+      stage: 'connect',
+      retryable: true,
+      message: 'the server closed the connection abruptly (ECONNRESET) before its SMTP greeting, without a word',
+    });
+    expect(reset('read ECONNRESET', 'MAIL FROM')).toMatchObject({
+      stage: 'sender',
+      message: 'the server closed the connection abruptly (ECONNRESET) without answering MAIL FROM',
+    });
+    expect(reset('write EPIPE', 'DATA')).toMatchObject({
+      stage: 'data',
+      message: 'the server closed the connection abruptly (EPIPE) during DATA, without accepting the message',
+    });
+    expect(reset('read ECONNRESET', 'STARTTLS')).toMatchObject({
+      stage: 'tls',
+      message: 'the server closed the connection abruptly (ECONNRESET) while starting TLS',
+    });
+  });
+
   it('retries drops and timeouts, placing them with the last command sent', () => {
     expect(classifySmtpError(nodemailerError({ code: 'ECONNECTION', command: 'CONN' }), 'DATA')).toMatchObject({ stage: 'data', retryable: true });
     expect(classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', command: 'CONN', timeoutType: 'GREETING_TIMEOUT' }), 'DATA')).toMatchObject({

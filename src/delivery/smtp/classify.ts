@@ -219,13 +219,16 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
     return `the server refused the access token (XOAUTH2)${why ? `, ${why}` : ''}: it may have expired, or not allow sending mail: ${err.response.trim()}`;
   }
   // The server hung up under a command: say which one, as nodemailer's "Connection closed unexpectedly" did not.
+  // A reset (TCP RST: Node's "read ECONNRESET", "write EPIPE") is a hang-up too, not a refusal of the command.
   const interrupted = lastCommand?.trim().toUpperCase();
-  if (err.code === 'ECONNECTION' && /^Connection closed/i.test(err.message ?? '')) {
+  const reset = err.code === 'ESOCKET' ? /\b(ECONNRESET|EPIPE)\b/.exec(err.message ?? '')?.[1] : undefined;
+  if ((err.code === 'ECONNECTION' && /^Connection closed/i.test(err.message ?? '')) || reset) {
+    const closed = `the server closed the connection${reset ? ` abruptly (${reset})` : ''}`;
     // Under no command at all: the client sends EHLO as soon as the server greets.
-    if (!interrupted) return 'the server closed the connection before its SMTP greeting, without a word';
-    return interrupted.startsWith('DATA')
-      ? 'the server closed the connection during DATA, without accepting the message'
-      : `the server closed the connection without answering ${interrupted}`;
+    if (!interrupted) return `${closed} before its SMTP greeting, without a word`;
+    // Not the word STARTTLS: the console would read it as a server that does not offer it.
+    if (stageOfCommand(interrupted) === 'tls') return `${closed} while starting TLS`;
+    return interrupted.startsWith('DATA') ? `${closed} during DATA, without accepting the message` : `${closed} without answering ${interrupted}`;
   }
   // nodemailer writes some refusals as "Invalid greeting. response=<reply>: <reply>": the reply once is enough.
   return (err.message ?? '').replace(/\. response=([\s\S]+): \1$/, ': $1') || 'SMTP error';

@@ -65,14 +65,18 @@ async function failure(promise: Promise<unknown>): Promise<SmtpDeliveryError> {
  * startAgreeingServer starts a raw SMTP server that offers STARTTLS and agrees to it (220), then
  * never starts the handshake: it falls silent, or hangs up.
  */
-async function startAgreeingServer(then: 'silent' | 'hang up'): Promise<net.Server & { port: number }> {
+async function startAgreeingServer(then: 'silent' | 'hang up' | 'reset'): Promise<net.Server & { port: number }> {
   const server = net.createServer((socket) => {
     socket.on('error', () => {});
     socket.write('220 agreeing.test ESMTP\r\n');
     socket.on('data', (chunk) => {
       const line = chunk.toString();
       if (/^EHLO/i.test(line)) socket.write('250-agreeing.test\r\n250 STARTTLS\r\n');
-      else if (/^STARTTLS/i.test(line)) socket.write('220 2.0.0 Ready to start TLS\r\n', () => (then === 'hang up' ? socket.end() : undefined));
+      else if (/^STARTTLS/i.test(line)) {
+        socket.write('220 2.0.0 Ready to start TLS\r\n', () => (then === 'hang up' ? socket.end() : undefined));
+        // A reset comes with the client's first handshake bytes, as from a middlebox that drops TLS.
+        if (then === 'reset') socket.once('data', () => socket.resetAndDestroy());
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -347,6 +351,17 @@ describe('SMTP sender against real smtp-server instances', () => {
       const upgraded = await failure(sender.send(endpointFor(agreeingThenHangingUp, { security: 'starttls' }), email()));
       expect(upgraded).toMatchObject({ stage: 'tls', retryable: true });
       expect(upgraded.message).toBe('the server closed the connection during the TLS handshake it had agreed to start');
+      const reset = await startAgreeingServer('reset');
+      try {
+        const resetUpgrade = await failure(sender.send(endpointFor(reset, { security: 'starttls' }), email()));
+        expect(resetUpgrade).toMatchObject({ stage: 'tls', retryable: true });
+        // Node reports the reset as a read's or as the handshake's end, as the packets fall: both say what happened, neither says STARTTLS.
+        expect(resetUpgrade.message).toMatch(
+          /^the server closed the connection (abruptly \((ECONNRESET|EPIPE)\) while starting TLS|during the TLS handshake it had agreed to start)$/,
+        );
+      } finally {
+        reset.close();
+      }
     } finally {
       hangingUp.close();
       agreeingThenHangingUp.close();
@@ -601,6 +616,36 @@ describe('SMTP sender against real smtp-server instances', () => {
       }
     } finally {
       mute.close();
+    }
+  });
+
+  it('names the command a server reset the connection under (TCP RST) as one it closed it under, not as a refusal of the sender, recipient or message', async () => {
+    // "read ECONNRESET" at the sender stage read as "The server refused the sender address" in the console.
+    const resetter = (at: 'greeting' | 'MAIL' | 'RCPT') =>
+      net.createServer((socket) => {
+        socket.on('error', () => {});
+        if (at === 'greeting') return void socket.resetAndDestroy();
+        socket.write('220 resetter.test ESMTP\r\n');
+        socket.on('data', (chunk) => {
+          const text = chunk.toString();
+          if (text.includes(`${at} `)) return void socket.resetAndDestroy();
+          if (/^EHLO/i.test(text)) socket.write('250 resetter.test\r\n');
+          else if (/^MAIL/i.test(text)) socket.write('250 2.1.0 Ok\r\n');
+        });
+      });
+    for (const [at, stage, message] of [
+      ['greeting', 'connect', 'the server closed the connection abruptly (ECONNRESET) before its SMTP greeting, without a word'],
+      ['MAIL', 'sender', 'the server closed the connection abruptly (ECONNRESET) without answering MAIL FROM'],
+      ['RCPT', 'recipient', 'the server closed the connection abruptly (ECONNRESET) without answering RCPT TO'],
+    ] as const) {
+      const server = resetter(at);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const error = await failure(sender.send(endpointFor({ port: (server.address() as AddressInfo).port }), email(), { transcript: true }));
+        expect(error, at).toMatchObject({ stage, retryable: true, message });
+      } finally {
+        server.close();
+      }
     }
   });
 
