@@ -385,6 +385,20 @@ describe('a refused number or address', () => {
     }
   });
 
+  it('is the whole numbers written in decimal digits only: PORT=0x10 listened on port 16 and PORT=1e3 on port 1000', () => {
+    const cases: [string, string[], string][] = [
+      ['PORT', ['0x10', '1e3', '0b1', '0o17', '+80', '8_080', 'Infinity'], 'must be a whole number from 0 to 65535'],
+      ['TOCSIN_SUMMARY_INTERVAL_SECONDS', ['1e1', '0xA', '5.0'], 'must be a whole number of seconds from 1 to 86400'],
+      ['TOCSIN_MAIL_CATCHER_PORT', ['0x9C4'], 'must be a whole number from 0 to 65535'],
+    ];
+    for (const [variable, values, says] of cases) {
+      for (const value of values) {
+        expect(problemOf({ [variable]: value }), `${variable}=${value}`).toBe(`invalid configuration:\n  ${variable}: ${says}`);
+      }
+    }
+    expect(loadConfig({ PORT: ' 8081\n', TOCSIN_SUMMARY_INTERVAL_SECONDS: '05' })).toMatchObject({ port: 8081, summaryIntervalSeconds: 5 });
+  });
+
   it('is one line for TOCSIN_PUBLIC_URL too, not a second one saying only "Invalid URL"', () => {
     expect(problemOf({ TOCSIN_PUBLIC_URL: 'example.com' })).toBe(
       'invalid configuration:\n  TOCSIN_PUBLIC_URL: must be an http:// or https:// address without ? or #, spaces or a user and password, such as https://tocsin.example.com',

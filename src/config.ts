@@ -82,8 +82,14 @@ function isLinkBase(url: string): boolean {
  */
 function wholeNumber(min: number, max?: number, unit = '') {
   const message = `must be a whole number${unit ? ` of ${unit}` : ''} ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`}`;
-  const atLeast = z.coerce.number({ message }).int({ message }).min(min, { message });
-  return max === undefined ? atLeast : atLeast.max(max, { message });
+  // Decimal digits only: Number() also reads 0x10 (16), 1e3, 0b1 and 0o17, so PORT=0x10 listened on port 16.
+  const atLeast = z.number().int({ message }).min(min, { message });
+  return z
+    .string({ message })
+    .trim()
+    .regex(/^\d+$/, { message })
+    .transform(Number)
+    .pipe(max === undefined ? atLeast : atLeast.max(max, { message }));
 }
 
 /** oneOf reads a variable that is one of `values`, saying them in words when it is not ("must be api, worker or all"). */
