@@ -84,6 +84,14 @@ describe('the system SMTP URL', () => {
     expect(loadConfig({ TOCSIN_SMTP_URL: 'smtps://ops:pa%2F%23%3Fss@mail.example.com' }).systemSmtp?.secrets.password).toBe('pa/#?ss');
   });
 
+  it('says how to percent-encode when a % of the user or password starts no escape, not only "URI malformed"', () => {
+    for (const url of ['smtps://ops:50%off@mail.example.com', 'smtps://ops:p%ZZ@mail.example.com', 'smtps://o%G1ps:pw@mail.example.com']) {
+      expect(() => loadConfig({ TOCSIN_SMTP_URL: url }), url).toThrow(/^invalid configuration:\n {2}TOCSIN_SMTP_URL: .*%25 for %/);
+      expect(() => loadConfig({ TOCSIN_SMTP_URL: url }), url).not.toThrow(/URI malformed|off|ZZ|G1/);
+    }
+    expect(loadConfig({ TOCSIN_SMTP_URL: 'smtps://ops:50%25off@mail.example.com' }).systemSmtp?.secrets.password).toBe('50%off');
+  });
+
   it('stops the start naming the variable and from when its from is no email address, which every email would have failed on', () => {
     for (const from of ['alerts', 'Alerts%20%3Calerts@example.com%3E', 'alerts@example.com%0D%0ABcc:%20x@example.org']) {
       expect(() => loadConfig({ TOCSIN_SMTP_URL: `smtps://mail.example.com?from=${from}` }), from).toThrow(ConfigError);

@@ -268,6 +268,18 @@ export function urlSmtp(url: string): UrlSmtp {
 }
 
 /**
+ * decodedUserInfo decodes the user name or password of an SMTP URL (null when empty). A `%` that starts
+ * no escape (`50%off`) made decodeURIComponent stop the start with only 'URI malformed'; it says how to write one.
+ */
+function decodedUserInfo(encoded: string): string | null {
+  try {
+    return decodeURIComponent(encoded) || null;
+  } catch {
+    throw new Error(`the user name or password has a % that starts no %XX escape: ${PERCENT_ENCODE_HINT}, %25 for %`);
+  }
+}
+
+/**
  * smtpFromUrl reads TOCSIN_SMTP_URL (`smtp://` plain, `smtps://` implicit TLS, `?starttls=true`
  * or `?security=`, `?from=`, `?fromName=`, user and password in the URL). Throws on a bad URL, and
  * on credentials without TLS unless the URL says `?allowPlaintextAuth=true`.
@@ -285,8 +297,8 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   const timeoutMs = Number(query.get('timeoutMs') ?? DEFAULT_TIMEOUT_MS);
   if (!isHostName(host)) throw new Error('the SMTP URL needs a host name or address');
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1_000) throw new Error('timeoutMs must be a whole number of milliseconds, at least 1000');
-  const username = decodeURIComponent(parsed.username) || null;
-  const password = decodeURIComponent(parsed.password) || null;
+  const username = decodedUserInfo(parsed.username);
+  const password = decodedUserInfo(parsed.password);
   // An address has no space: a '+' there is the address's own (alerts+ops@example.com), not a space.
   const from = query.get('from')?.replaceAll(' ', '+') ?? null;
   // Every email of every tenant on the default would have failed at the sender (or carried a header of its own).
