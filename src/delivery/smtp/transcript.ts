@@ -18,7 +18,8 @@ export function createTranscript(known: KnownSecrets): Transcript {
   const record = (data: unknown, message?: unknown, ...args: unknown[]) => {
     if (lines.length >= MAX_LINES) return;
     const tnx = (data as { tnx?: string } | undefined)?.tnx;
-    const text = typeof message === 'string' ? format(message, ...args) : '';
+    // A connection reset at once leaves nodemailer no address to name: "established to undefined:undefined".
+    const text = typeof message === 'string' ? format(message, ...args).replace(/ to undefined:undefined$/, '') : '';
     const prefix = tnx === 'client' ? 'C: ' : tnx === 'server' ? 'S: ' : tnx === 'network' ? '* ' : undefined;
     if (prefix === undefined || !text) return;
     for (const part of text.split(/\r?\n/)) {
