@@ -19,7 +19,7 @@ import { until } from '../../test/support/until.js';
 import { type EndpointContext, endpointContext, resolveEndpoint, resolveSystemEndpoint } from '../settings/endpoint.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
-import { FALLBACK_NOTE } from '../delivery/outbox/attempt.js';
+import { FALLBACK_NOTE, FALLBACK_REFUSED_NOTE } from '../delivery/outbox/attempt.js';
 import { mailHealthAfterRecord } from './store.js';
 import { SecretBox } from '../settings/secret-box.js';
 
@@ -589,5 +589,34 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     // The refusal that starts the fallback loses no email, as a refusing server's does not.
     expect((await log())[0]).toMatchObject({ status: 'retrying', attempts: 1 });
     await sendsBothThroughTheDefault(worker, email, log);
+  });
+
+  it("says in the delivery log that a refusal came from the system default under fallbackToDefault, not from the tenant's own server", async () => {
+    // The log read 535 from the tenant's server, then 550 'no such user' with nothing to say that the system default had answered it.
+    const initech = await t.tenantWithUser('initech');
+    await t.enableAlertEmails('initech');
+    await useServer(own, { username: 'robot', password: 'not-the-password' }, 'initech');
+    await t.call('PUT', '/api/v1/tenants/initech/settings/mail', { fallbackToDefault: true });
+    const refusing = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 550, message: '5.1.1 no such user here' }] });
+    const host = t.tocsin.deps.systemSmtp.smtp;
+    try {
+      expect((await t.call('PUT', '/api/v1/system/mail-settings', { ...host, port: refusing.port })).statusCode).toBe(200);
+      const worker = startWorker();
+      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(initech.tenantId, 'ops@initech.example.com', { kind: 'immediate' })], clock);
+      await worker.runOnce();
+      await worker.runOnce();
+      const [logged] = (await t.call('GET', '/api/v1/tenants/initech/deliveries?kind=immediate', undefined, initech.token)).json().items;
+      expect(logged).toMatchObject({ status: 'failed', attempts: 2, lastCode: 550 });
+      expect(logged.lastError).toBe(`${FALLBACK_REFUSED_NOTE}recipient: Can't send mail - all recipients were rejected: 550 5.1.1 no such user here`);
+      expect(logged.smtpResponse).toBe(`${FALLBACK_REFUSED_NOTE}550 5.1.1 no such user here`);
+      const { history } = (await t.call('GET', `/api/v1/tenants/initech/deliveries/${logged.id}`, undefined, initech.token)).json();
+      expect(history.map((a: { code: number; response: string }) => [a.code, a.response.startsWith(FALLBACK_REFUSED_NOTE)])).toEqual([
+        [535, false],
+        [550, true],
+      ]);
+    } finally {
+      await t.call('PUT', '/api/v1/system/mail-settings', { ...host });
+      await refusing.close();
+    }
   });
 });

@@ -226,8 +226,10 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // A transient failure counts against the endpoint; a definite answer (5xx) proves it is up.
     if (retryable) ctx.gate.endpointFailed(endpoint, ctx.clock.now());
     else ctx.gate.endpointAnswered(endpoint);
-    const error = serverSaid(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets);
-    const response = smtp?.response === undefined ? undefined : serverSaid(smtp.response, secrets);
+    // Standing in for the tenant's server, the system default's refusal says so, as its acceptance does.
+    const note = endpoint.fallback ? FALLBACK_REFUSED_NOTE : '';
+    const error = note + serverSaid(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets);
+    const response = smtp?.response === undefined ? undefined : note + serverSaid(smtp.response, secrets);
     // A refused recipient is that address's problem, not the server's, unless the refusal is the
     // server's policy (relaying denied): that one refuses every alert email. So is one mailbox
     // refused after DATA by a server that looks it up only then. An open breaker is no more than a
@@ -294,6 +296,9 @@ function refusesOneMailbox(reply: string): boolean {
 
 /** FALLBACK_NOTE starts the recorded reply of an alert email sent through the system default instead of the tenant's failing server. */
 export const FALLBACK_NOTE = 'sent through the system default (fallbackToDefault: the custom server refuses): ';
+
+/** FALLBACK_REFUSED_NOTE starts the recorded error and reply of an alert email that the system default refused, standing in for the tenant's failing server. */
+export const FALLBACK_REFUSED_NOTE = 'through the system default (fallbackToDefault: the custom server refuses): ';
 
 /** gaveUpOn marks a transient failure's signal when it ended its email at the deadline (MailHealthSignal's gaveUp). */
 function gaveUpOn(signal: MailHealthSignal, gaveUp: boolean): MailHealthSignal {
