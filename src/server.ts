@@ -14,9 +14,11 @@ import { opsRoutes } from './ops/routes.js';
 import { type HeldPort, holdFreePort } from './ops/port-hold.js';
 import { type NotReady, type StartupProbe, listenStartupProbe } from './ops/startup-probe.js';
 import { type LoopTimings, startPipeline } from './pipeline.js';
+import { savedSystemSmtpAddress } from './settings/mail-settings.js';
 import { openSecretBox } from './settings/open-secret-box.js';
 import { DEFAULT_SYSTEM_SMTP_URL, catcherSmtpUrl, urlSmtp } from './settings/smtp-settings.js';
 import { type Clock, systemClock } from './shared/clock.js';
+import { displaySmtpUrl } from './shared/redact.js';
 import { databaseClock } from './storage/database-clock.js';
 import { OTHER_SECRET_KEY, checkSecretKey } from './settings/secret-key-check.js';
 import { migrateWhenFree, openStorageWhenReachable } from './storage/connect.js';
@@ -42,6 +44,8 @@ export interface Tocsin {
   readonly url: string | undefined;
   /** The system default SMTP URL in force (the catcher's when no TOCSIN_SMTP_URL). */
   readonly systemSmtpUrl: string;
+  /** Where the system default saved in System mail settings sends (`smtp://host:port`), used instead of systemSmtpUrl; undefined when none is saved. */
+  readonly systemSmtpSaved: string | undefined;
   /** decisionsSettled resolves once the immediate emails of the Fatal alerts committed so far are decided (tests wait on it). */
   decisionsSettled(): Promise<void>;
   /** reportsTicked resolves once the report scheduler's next look for due windows has ended, at once in an `api` process (tests wait on it). */
@@ -166,6 +170,15 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
       systemSmtp = urlSmtp(catcherSmtpUrl(port));
     }
     systemSmtp ??= urlSmtp(DEFAULT_SYSTEM_SMTP_URL);
+    // Saved once, it is what every email goes through, restart after restart, while the start named only
+    // the variable or the catcher: an operator who changed TOCSIN_SMTP_URL read it back and saw nothing change.
+    const systemSmtpSaved = await savedSystemSmtpAddress(storage.db);
+    if (systemSmtpSaved) {
+      const unused = `${config.systemSmtp ? 'TOCSIN_SMTP_URL' : 'the built-in mail catcher'} (${displaySmtpUrl(systemSmtp.url)})`;
+      logger.warn(
+        `the system default SMTP saved in System mail settings (${systemSmtpSaved}) is used, not ${unused}: change or replace the saved one there (PUT /api/v1/system/mail-settings)`,
+      );
+    }
 
     const metrics = new Metrics(options.wholeMetrics ? { whole: options.wholeMetrics } : {});
     // The path of an alert from POST to an inbox, stage by stage: see src/pipeline.ts.
@@ -218,6 +231,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
       generatedAdminToken: admin.generated,
       url,
       systemSmtpUrl: systemSmtp.url,
+      systemSmtpSaved,
       decisionsSettled: () => pipeline.decide.settled(),
       reportsTicked: () => pipeline.decide.reportsTicked(),
       close: () => runAll(closers),

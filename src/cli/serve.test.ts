@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../shared/config-error.js';
 import { loadConfig } from '../config.js';
-import { banner, serveCommand } from './serve.js';
+import { banner, serveCommand, shownSystemSmtp } from './serve.js';
 
 describe('tocsin serve given a bad option value', () => {
   it('names the option typed, --processes or --role, and the variable it stands for, and starts nothing', async () => {
@@ -64,5 +64,19 @@ describe("tocsin serve's banner", () => {
       '\n  Caught emails:     http://127.0.0.1:8080/#/host/catcher (signed in with the admin token), or GET /api/v1/system/mail-catcher/messages\n',
     );
     expect(banner(loadConfig({}), shown)).not.toContain('Caught emails');
+  });
+});
+
+describe("tocsin serve's System SMTP line", () => {
+  it('names the system default saved in System mail settings, which every email goes through, and what it is used instead of', () => {
+    expect(shownSystemSmtp('smtps://ops:pw@mail.example.com', false, undefined)).toBe('smtps://ops:***@mail.example.com');
+    expect(shownSystemSmtp('smtp://127.0.0.1:2525', true, undefined)).toBe('built-in mail catcher at smtp://127.0.0.1:2525');
+    // It named the variable's server (or the catcher) while the saved one took every email.
+    expect(shownSystemSmtp('smtps://ops:pw@mail.example.com', false, 'smtp://saved.example.com:587')).toBe(
+      'smtp://saved.example.com:587, saved in System mail settings (used instead of TOCSIN_SMTP_URL smtps://ops:***@mail.example.com)',
+    );
+    expect(shownSystemSmtp('smtp://127.0.0.1:2525', true, 'smtps://saved.example.com:465')).toBe(
+      'smtps://saved.example.com:465, saved in System mail settings (used instead of the built-in mail catcher at smtp://127.0.0.1:2525)',
+    );
   });
 });

@@ -62,7 +62,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   });
   if (tocsin) {
     log.info(
-      { url: tocsin.url, database: tocsin.deps.storage.description, smtp: displaySmtpUrl(tocsin.systemSmtpUrl), role: config.role },
+      { url: tocsin.url, database: tocsin.deps.storage.description, smtp: tocsin.systemSmtpSaved ?? displaySmtpUrl(tocsin.systemSmtpUrl), role: config.role },
       'tocsin is serving',
     );
     // One of several api processes: the primary prints the banner once for all.
@@ -71,7 +71,7 @@ export async function serveCommand(args: string[]): Promise<number> {
         banner(config, {
           url: `${tocsin.url}/`,
           database: tocsin.deps.storage.description,
-          smtp: `${tocsin.deps.mailCatcher ? 'built-in mail catcher at ' : ''}${displaySmtpUrl(tocsin.systemSmtpUrl)}`,
+          smtp: shownSystemSmtp(tocsin.systemSmtpUrl, tocsin.deps.mailCatcher !== undefined, tocsin.systemSmtpSaved),
           mailCatcherPage: tocsin.deps.mailCatcher && config.role !== 'worker' ? `${tocsin.url}/#/host/catcher` : undefined,
           generatedAdminToken: tocsin.generatedAdminToken,
         }),
@@ -168,6 +168,15 @@ async function serveCluster(config: Config): Promise<number> {
     api.stop();
   });
   return api.exited;
+}
+
+/**
+ * shownSystemSmtp is the banner's System SMTP: TOCSIN_SMTP_URL's server or the built-in catcher, or,
+ * when a host administrator saved one in System mail settings, that one, which every email goes through.
+ */
+export function shownSystemSmtp(url: string, catcher: boolean, saved: string | undefined): string {
+  const configured = `${catcher ? 'built-in mail catcher at ' : ''}${displaySmtpUrl(url)}`;
+  return saved ? `${saved}, saved in System mail settings (used instead of ${catcher ? 'the ' : 'TOCSIN_SMTP_URL '}${configured})` : configured;
 }
 
 /** banner is what `tocsin serve` prints once serving: where, on what, and the admin token generated on first start. */

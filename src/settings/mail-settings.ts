@@ -328,6 +328,18 @@ function systemSmtpOf(value: string | null, secretBox: SecretBox, startup: UrlSm
   };
 }
 
+/**
+ * savedSystemSmtpAddress is where the system default a host administrator saved (System mail settings,
+ * `PUT /system/mail-settings`) sends, as `smtp[s]://host:port`: every email then goes there rather than
+ * to TOCSIN_SMTP_URL or the built-in catcher, so the start names it. Undefined when none is saved.
+ */
+export async function savedSystemSmtpAddress(db: Db): Promise<string | undefined> {
+  const row = await db.selectFrom('host_settings').select('value').where('key', '=', SYSTEM_KEY).executeTakeFirst();
+  if (!row) return undefined;
+  const { host, port, security } = parseStoredSmtp((JSON.parse(row.value) as { smtp: string }).smtp)!;
+  return `${security === 'tls' ? 'smtps' : 'smtp'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** showSystemSmtp is the API answer for the system settings. */
 export function showSystemSmtp(system: SystemSmtp): SmtpSettingsView & { source: 'url' | 'saved' } {
   return {
