@@ -120,6 +120,14 @@ describe('SMTP settings', () => {
     expect(() => smtpFromUrl('smtp://mail.example.com?timeoutMs=soon')).toThrow(/timeoutMs/);
   });
 
+  it('refuses smtps:// with ?security=none, which sent every email in clear while the scheme and the banner said TLS', () => {
+    expect(() => smtpFromUrl('smtps://mail.example.com?security=none')).toThrow(
+      'smtps:// is implicit TLS, which ?security=none would turn off: write smtp:// for a server without TLS',
+    );
+    expect(smtpFromUrl('smtps://mail.example.com?security=tls').smtp).toMatchObject({ port: 465, security: 'tls' });
+    expect(smtpFromUrl('smtp://mail.example.com?security=none').smtp).toMatchObject({ port: 25, security: 'none' });
+  });
+
   it("refuses a TOCSIN_SMTP_URL whose domain is not one line, as a tenant's domain must be", () => {
     // The SMTP Domain, joined with the user name when signing in (DOMAIN\user), is one line as every setting.
     expect(() => smtpFromUrl('smtp://relay.example.com?domain=a%0D%0AMAIL%20FROM:%3Cx@y%3E')).toThrow(/domain must be one line/);

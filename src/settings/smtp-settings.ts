@@ -293,6 +293,8 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   const query = parsed.searchParams;
   const security = (query.get('security') ?? (urlSwitch(query, 'starttls') ? 'starttls' : implicit ? 'tls' : 'none')) as SmtpSecurity;
   if (!SECURITIES.includes(security)) throw new Error('security must be none, starttls or tls');
+  // The scheme asks for TLS and the banner shows it: a parameter silently sending every email in clear is refused.
+  if (implicit && security === 'none') throw new Error('smtps:// is implicit TLS, which ?security=none would turn off: write smtp:// for a server without TLS');
   const host = bareHost(parsed.hostname);
   const timeoutMs = Number(query.get('timeoutMs') ?? DEFAULT_TIMEOUT_MS);
   if (!isHostName(host)) throw new Error('the SMTP URL needs a host name or address');
