@@ -296,6 +296,14 @@ describe('the listen address', () => {
     expect(loadConfig({ HOST: '[::1]', PORT: '9000' })).toMatchObject({ host: '::1', publicUrl: 'http://[::1]:9000' });
     expect(loadConfig({ HOST: 'tocsin-1.internal' }).host).toBe('tocsin-1.internal');
   });
+
+  it('refuses an IPv6 address with a zone (fe80::1%eth0), which no URL can hold, in one line rather than a stack trace', () => {
+    // It was taken, and the start then stopped on 'TypeError: Invalid URL' and its stack, building the default public URL.
+    for (const host of ['fe80::1%eth0', '[fe80::1%eth0]', 'fe80::1%25eth0']) {
+      expect(() => configWarnings(loadConfig({ HOST: host })), host).toThrow(ConfigError);
+      expect(() => loadConfig({ HOST: host }), host).toThrow(/^invalid configuration:\n {2}HOST: .*zone/);
+    }
+  });
 });
 
 describe('the public URL', () => {

@@ -126,6 +126,12 @@ const envSchema = z.object({
     .min(1)
     // Written as in a URL, `[::1]` is the IPv6 address ::1 (listen takes it without brackets).
     .transform((host) => (/^\[.*\]$/.test(host) && isIP(host.slice(1, -1)) === 6 ? host.slice(1, -1) : host))
+    // Node listens on one, but no URL can hold it (the WHATWG URL has no zones), so the default public URL
+    // http://HOST:PORT stopped the start with 'TypeError: Invalid URL' and its stack.
+    .refine((host) => !(isIP(host) === 6 && host.includes('%')), {
+      message: 'must be an address without an IPv6 zone (%eth0), which no URL can hold: listen on :: (every address) or a global address of this machine',
+      abort: true,
+    })
     .refine(isListenHost, 'must be an address or host name of this machine, such as 127.0.0.1, 0.0.0.0 (every address), ::1 or localhost')
     .default(DEFAULT_HOST),
   // Any value is taken (API.md: the admin token "is the value of" the variable), but for the spaces and
