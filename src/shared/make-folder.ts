@@ -13,12 +13,38 @@ import path from 'node:path';
  */
 export function makeFolder(dir: string): void {
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeEach(path.resolve(dir));
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const file = code === 'EEXIST' || code === 'ENOTDIR' ? fileInTheWay(path.resolve(dir)) : undefined;
     if (file !== undefined) throw new Error(`${file} is a file, not a folder`);
     throw err;
+  }
+}
+
+/**
+ * makeEach is mkdir -p one level at a time, each made 0700. Node's own (`recursive: true`) loops
+ * forever, a CPU spinning and deaf to SIGTERM, where mkdir answers ENOENT under a folder that exists
+ * (/proc, some network and FUSE file systems): that answer is thrown here, once the parent is there.
+ */
+function makeEach(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'EEXIST' && isFolder(dir)) return;
+    const parent = path.dirname(dir);
+    if (code !== 'ENOENT' || parent === dir || isFolder(parent)) throw err;
+    makeEach(parent);
+    makeEach(dir);
+  }
+}
+
+function isFolder(at: string): boolean {
+  try {
+    return fs.statSync(at).isDirectory();
+  } catch {
+    return false;
   }
 }
 
