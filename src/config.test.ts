@@ -327,7 +327,19 @@ describe('the public URL', () => {
       expect(() => loadConfig({ TOCSIN_PUBLIC_URL: value }), value).toThrow(ConfigError);
       expect(() => loadConfig({ TOCSIN_PUBLIC_URL: value }), value).toThrow(/TOCSIN_PUBLIC_URL: /);
     }
-    expect(loadConfig({ TOCSIN_PUBLIC_URL: 'HTTP://Alerts.Example.com:8080' }).publicUrl).toBe('HTTP://Alerts.Example.com:8080');
+    // Taken, in its normal form (the same address): the scheme and host in lower case.
+    expect(loadConfig({ TOCSIN_PUBLIC_URL: 'HTTP://Alerts.Example.com:8080' }).publicUrl).toBe('http://alerts.example.com:8080');
+  });
+});
+
+describe('an internationalized public URL', () => {
+  it('is taken in its ASCII form, the host in punycode and the path percent-encoded, as the emails write it', () => {
+    // Taken as typed, it went raw into the Location header of every 201, which Node refuses outside Latin-1
+    // (the object created, the answer a 500 'Invalid character in header content') and sends as bare
+    // Latin-1 bytes otherwise, and into the sources' receive URLs, while the emails' links were ASCII.
+    expect(loadConfig({ TOCSIN_PUBLIC_URL: 'https://例え.jp/警報/' }).publicUrl).toBe('https://xn--r8jz45g.jp/%E8%AD%A6%E5%A0%B1');
+    expect(loadConfig({ TOCSIN_PUBLIC_URL: 'https://tocsin.bücher.example/pfäd' }).publicUrl).toBe('https://tocsin.xn--bcher-kva.example/pf%C3%A4d');
+    expect(loadConfig({ TOCSIN_PUBLIC_URL: 'https://alerts.example.com/tocsin/' }).publicUrl).toBe('https://alerts.example.com/tocsin');
   });
 });
 

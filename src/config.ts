@@ -239,7 +239,9 @@ export function httpOrigin(host: string, port: number): string {
 
 /** publicUrlOf is the base of Tocsin's links: TOCSIN_PUBLIC_URL without trailing slashes, by default `http://HOST:PORT`. */
 export function publicUrlOf(publicUrl: string | undefined, host: string, port: number): string {
-  return (publicUrl ?? httpOrigin(host, port)).replace(/\/+$/, '');
+  // In its ASCII form (punycode host, percent-encoded path), as links and headers carry it: typed
+  // https://例え.jp, it went raw into the Location header of every 201, which Node refused (a 500).
+  return (publicUrl === undefined ? httpOrigin(host, port) : new URL(publicUrl).href).replace(/\/+$/, '');
 }
 
 /** SHORT_SECRET_LENGTH: an admin token or secret key shorter than this is guessable enough to warn about. */
