@@ -123,6 +123,10 @@ describe('the system SMTP URL', () => {
       ]);
     }
     expect(configWarnings(loadConfig({ TOCSIN_SMTP_URL: 'smtp://mail.example.com?from=a@example.com&starttls=true' }))).toEqual([]);
+    // Several were said 'secure, pool are not read and has no effect'.
+    expect(configWarnings(loadConfig({ TOCSIN_SMTP_URL: 'smtp://mail.example.com?secure=true&pool=true' }))).toEqual([
+      expect.stringMatching(/^TOCSIN_SMTP_URL: secure, pool are not read and have no effect \(the URL takes from, /),
+    ]);
   });
 
   it("reads a from address with a '+' written as is, which a query string would decode as a space", () => {

@@ -264,7 +264,7 @@ export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey' |
   return [
     ...(unread.length > 0
       ? [
-          `TOCSIN_SMTP_URL: ${unread.join(', ')} ${unread.length === 1 ? 'is' : 'are'} not read and has no effect (the URL takes ${SMTP_URL_PARAMETERS.join(', ')})`,
+          `TOCSIN_SMTP_URL: ${unread.join(', ')} ${unread.length === 1 ? 'is not read and has' : 'are not read and have'} no effect (the URL takes ${SMTP_URL_PARAMETERS.join(', ')})`,
         ]
       : []),
     // Sent as Latin-1 by one client (Node's fetch) and as UTF-8 by another (curl), it matches for some only.
