@@ -460,7 +460,8 @@ describeEachDialect('email action links', (dialect) => {
     const past = await asBrowser('POST', snooze, 'what=robot&for=until&until=2020-01-01T00:00');
     expect(past.statusCode).toBe(400);
     expect(past.headers['content-type']).toContain('text/html');
-    expect(past.body).toContain('Choisissez une date et une heure à venir');
+    // The link is the viewer's: in the language of its confirmation page (the tenant's English), as the next test says.
+    expect(past.body).toContain('Choose a date and time in the future');
 
     const mute = (await linksOf({ tenantId, userId: viewer.userId, canMute: true }, { alertId })).mute;
     const lost = await asBrowser('GET', mute);
@@ -477,5 +478,19 @@ describeEachDialect('email action links', (dialect) => {
     }
     // A script asking for JSON still gets the problem.
     expect((await post(snooze)).headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('asks a recipient to check a past end in the language of the page their choice came from, not their browser’s', async () => {
+    // The link is known to be theirs: its confirmation and done pages are in the recipient's language, so is this one.
+    const reader = await t.tenantWithUser('acts', ['Alerts Viewer']);
+    await t.call('PATCH', `${api}/users/${reader.userId}`, { language: 'de' });
+    const alertId = await raise({ robot: 'R-lang' });
+    const snooze = (await linksOf({ tenantId, userId: reader.userId, canMute: false }, { alertId })).snooze;
+    const headers = { accept: 'text/html', 'accept-language': 'en-US,en;q=0.9', 'content-type': 'application/x-www-form-urlencoded' };
+    expect((await t.tocsin.app.inject({ method: 'GET', url: path(snooze), headers })).body).toContain('<html lang="de">');
+    const past = await t.tocsin.app.inject({ method: 'POST', url: path(snooze), headers, payload: 'what=robot&for=until&until=2020-01-01T00:00' });
+    expect(past.statusCode).toBe(400);
+    expect(past.body).toContain('<html lang="de">');
+    expect(past.body).toContain('Wählen Sie ein Datum und eine Uhrzeit in der Zukunft');
   });
 });

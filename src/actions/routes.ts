@@ -8,6 +8,7 @@ import { eventDisplayName } from '../alerts/catalogue.js';
 import { type StoredAlert, toStoredAlert } from '../alerts/store.js';
 import type { RouteModule } from '../http/context.js';
 import { localeFormat } from '../i18n/format.js';
+import type { Language } from '../i18n/languages.js';
 import { answerLinkPage } from '../http/link-pages.js';
 import { fieldError, forbidden, notFound } from '../http/problem.js';
 import { muteAlerts } from '../mutes/actions.js';
@@ -174,24 +175,29 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
             'Applies the action → 200 page. Mute and snooze read the form fields `what` (robot, process, queue or event) and `for` (1h, 24h, 7d, or until with `until` a local date-time); 1 h of the first choice when none is given.',
         },
       },
-      (request, reply) =>
-        answerLinkPage(
+      (request, reply) => {
+        // A choice refused on a link known to be the recipient's (a past end) is answered in the language
+        // of the page it came from, the recipient's; a link refused as such, in the browser's.
+        const recipient: { language?: Language } = {};
+        return answerLinkPage(
           request,
           reply,
           () =>
-            applyLink(request.params.token, request.body, request.headers['content-type']).catch(async (err: unknown) => {
+            applyLink(request.params.token, request.body, request.headers['content-type'], recipient).catch(async (err: unknown) => {
               // Refused for what it refers to (its recipient deleted meanwhile): answered as the link is now, 404.
               if (classifyDbError(err) === 'foreign-key') await resolveLink(db, links, request.params.token);
               throw err;
             }),
-          refusalPage,
-        ),
+          (refusal, browserLanguage) => refusalPage(refusal, recipient.language ?? browserLanguage),
+        );
+      },
     );
   });
 
-  /** applyLink applies a link's action now, with the choices of its form, and returns the done page. */
-  async function applyLink(token: string, body: unknown, contentType: string | undefined): Promise<string> {
+  /** applyLink applies a link's action now, with the choices of its form, and returns the done page; `recipient` learns the link's language once it is known. */
+  async function applyLink(token: string, body: unknown, contentType: string | undefined, recipient: { language?: Language }): Promise<string> {
     const r = await resolveLink(db, links, token);
+    recipient.language = r.page.language;
     const now = clock.now();
     const form = await formOf(body, contentType);
     let page: string;
