@@ -33,6 +33,33 @@ const FINDINGS = `(() => {
   return found;
 })()`;
 
+/**
+ * OVERRIDES_LEAKING lists the text an embedding or override left open in a value (U+202A, B, D, E)
+ * runs on into: the text after it up to the end of the nearest element that isolates it (a bdi, an
+ * element with dir, any block), unless a PDF or PDI closes it first in its own text.
+ */
+const OVERRIDES_LEAKING = `(() => {
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.nodeValue || '';
+    const at = text.search(/[\\u202a\\u202b\\u202d\\u202e][^\\u202c\\u2069]*$/);
+    if (at < 0) continue;
+    let box = node.parentElement;
+    while (box && box !== document.body) {
+      const style = getComputedStyle(box);
+      if (/isolate|plaintext/.test(style.unicodeBidi) || !/^inline/.test(style.display)) break;
+      box = box.parentElement;
+    }
+    const range = document.createRange();
+    range.setStart(node, text.length);
+    range.setEnd(box, box.childNodes.length);
+    const after = text.slice(at + 1) + range.toString();
+    if (after.trim()) found.push(JSON.stringify(text.slice(at)) + ' runs into ' + JSON.stringify(after.trim().slice(0, 80)));
+  }
+  return found;
+})()`;
+
 describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, in every language', () => {
   let server: ConsoleServer;
   let browser: Browser;
@@ -135,6 +162,43 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
       await context.close();
     });
   }
+
+  it('keeps a name or a mute value holding a bidirectional override to itself: the date after an acknowledgement and the rest of a mute line read the right way', async () => {
+    // U+202E (RIGHT-TO-LEFT OVERRIDE) left open in a user's name or a robot's name turned every word after it
+    // backwards up to the end of the line: 'Acknowledged by Mallory ,4 ceD no CTU…', 'R7 … yrollaM yb ,CTU 00:00:00 ,7202 ,1 naJ litnu —'.
+    await call('POST', '/api/v1/tenants', { name: 'bidi' });
+    await call('POST', '/api/v1/tenants/bidi/users', { email: 'ops@bidi.example', name: 'Ops', password: PASSWORD, roles: ['Administrator'] });
+    const mallory = await call('POST', '/api/v1/tenants/bidi/users', { email: 'mallory@bidi.example', name: 'Mallory \u202e', roles: ['Robot'] });
+    const { token } = await call('POST', `/api/v1/tenants/bidi/users/${mallory.id}/tokens`, { name: 'robot' });
+    const { ids } = await server.call(
+      'POST',
+      '/api/v1/tenants/bidi/alerts',
+      { severity: 'Error', component: 'Queues', message: 'Queue stuck', source: { robot: 'R7\u202e' } },
+      token,
+    );
+    await server.call('POST', `/api/v1/tenants/bidi/alerts/${ids[0]}/acknowledge`, {}, token);
+    const mute = await server.call(
+      'POST',
+      '/api/v1/tenants/bidi/mutes',
+      { scope: 'tenant', match: { robot: 'R7\u202e', process: 'Payroll\u202e' }, until: '2099-01-01T00:00:00Z' },
+      token,
+    );
+    expect(mute.createdBy.name).toBe('Mallory \u202e');
+    const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'en' });
+    await page.goto(`${base}/`);
+    await page.locator('#signin-tenant').fill('bidi');
+    await page.locator('#signin-email').fill('ops@bidi.example');
+    await page.locator('#signin-password').fill(PASSWORD);
+    await page.locator('#signin-password').press('Enter');
+    await page.locator('section.mutes li').first().waitFor();
+    await page.locator('small.ack').first().waitFor();
+    expect(await page.evaluate<string[]>(OVERRIDES_LEAKING)).toEqual([]);
+    // The words are all there, in their order.
+    expect(await page.locator('small.ack').first().textContent()).toMatch(/^✓ Acknowledged by Mallory \u202e on /);
+    expect(await page.locator('section.mutes li').first().textContent()).toContain('by Mallory \u202e');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
 
   it('wraps an alert message of one long unbroken word (a URL, a stack trace) in the alert list, and keeps the bell panel short', async () => {
     await call('POST', '/api/v1/tenants', { name: 'overlong' });

@@ -83,9 +83,36 @@ function pluralKey(strings, language, key, count) {
  * @param {Record<string, unknown>} [vars]
  */
 export function t(key, vars = {}) {
+  const { text, values } = lookUp(key, vars);
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+/**
+ * tParts is t's sentence as a list of its words and its values as they are given, not made text,
+ * so that a value can be an element: a name in a `<bdi>`, which keeps a bidirectional override it
+ * holds from turning the words after it backwards.
+ * @param {string} key
+ * @param {Record<string, unknown>} [vars]
+ * @returns {unknown[]}
+ */
+export function tParts(key, vars = {}) {
+  const { text, values } = lookUp(key, vars);
+  return text.split(/(\{\w+\})/).map((part) => {
+    const name = /^\{(\w+)\}$/.exec(part)?.[1];
+    return name !== undefined && name in values ? values[name] : part;
+  });
+}
+
+/**
+ * lookUp is the string of key in the language, in the plural form `count` takes, and the values
+ * to fill it with (the count written with its digit grouping).
+ * @param {string} key
+ * @param {Record<string, unknown>} vars
+ */
+function lookUp(key, vars) {
   const { count } = vars;
   const own = state.strings[pluralKey(state.strings, state.language, key, count)];
   const text = own ?? state.fallback[pluralKey(state.fallback, 'en', key, count)] ?? key;
   const values = typeof count === 'number' ? { ...vars, count: count.toLocaleString(state.language) } : vars;
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+  return { text, values };
 }

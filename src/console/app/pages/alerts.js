@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, query as toQuery } from '../lib/api.js';
 import { Named, useCatalogue } from '../lib/catalogue.js';
 import { formatTime, isoToLocalInput, localInputToIso, timeZone } from '../lib/format.js';
-import { currentLanguage, t } from '../lib/i18n.js';
+import { currentLanguage, t, tParts } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
 import { Banner, Dialog, FilterField, ScrollPre, SelectField, Toggle, html, problemText } from '../lib/ui.js';
@@ -52,26 +52,27 @@ function partLabel(key) {
 
 /**
  * labelledParts is parts in one line, each named in the user's language: `Robot: R7 · Event: Robot
- * offline`, components and events by their catalogue names.
+ * offline`, components and events by their catalogue names. Each value is isolated, as the source's
+ * parts are: a bidirectional override in a robot's name would otherwise turn the rest of the line
+ * backwards.
  * @param {string[][]} parts
  * @param {CatalogueNames} names
  */
 function labelledParts(parts, names) {
-  return parts
-    .map(
-      ([key, value]) =>
-        `${t('labelled', { label: partLabel(key) })} ${key === 'component' ? names.component(value) : key === 'event' ? names.event(value) : value}`,
-    )
-    .join(' · ');
+  return parts.map(
+    ([key, value], index) =>
+      html`${index ? ' · ' : ''}${t('labelled', { label: partLabel(key) })} <bdi>${key === 'component' ? names.component(value) : key === 'event' ? names.event(value) : value}</bdi>`,
+  );
 }
 
 /**
  * personName is who acknowledged an alert or set a mute, as shown: the host administrator (user id
- * `host`, named in English by the API) in the user's language, anyone else by their name.
+ * `host`, named in English by the API) in the user's language, anyone else by their name, isolated
+ * from the words around it (a bidirectional override in a name would turn the date after it backwards).
  * @param {{ userId: string, name: string }} person
  */
 function personName(person) {
-  return person.userId === 'host' ? t('host.admin') : person.name;
+  return person.userId === 'host' ? t('host.admin') : html`<bdi>${person.name}</bdi>`;
 }
 
 /**
@@ -85,9 +86,9 @@ function MutesBar({ session, mutes, names, onLift }) {
     <h2>${t('mutes.title')}</h2>
     <ul>${mutes.map(
       (mute) => html`<li key=${mute.id} data-mute-id=${mute.id}>
-      <strong>${labelledParts(Object.entries(mute.match), names)}</strong> — ${t('mutes.line', {
+      <strong>${labelledParts(Object.entries(mute.match), names)}</strong> — ${tParts('mutes.line', {
         until: t('mutes.until', { time: formatTime(mute.until) }),
-        who: mute.scope === 'user' ? t('mutes.snooze') : t('mutes.by', { name: personName(mute.createdBy) }),
+        who: mute.scope === 'user' ? t('mutes.snooze') : tParts('mutes.by', { name: personName(mute.createdBy) }),
       })}
       ${mayLift(mute) ? html` <button type="button" class="link" onClick=${() => onLift(mute.id)}>${t('mutes.lift')}</button>` : null}
     </li>`,
@@ -382,7 +383,7 @@ export function AlertsPage({ session, query }) {
         <td class="event"><${Named} name=${names.event(alert.event)} code=${alert.event} /></td>
         <td class="message"><bdi>${alert.message}</bdi>${alert.folder ? html`<small class="muted"> — <bdi>${alert.folder}</bdi></small>` : null}${
           alert.acknowledgedBy
-            ? html`<br /><small class="ack">✓ ${t('alerts.acknowledgedBy', { name: personName(alert.acknowledgedBy), time: formatTime(alert.acknowledgedAt) })}</small>`
+            ? html`<br /><small class="ack">✓ ${tParts('alerts.acknowledgedBy', { name: personName(alert.acknowledgedBy), time: formatTime(alert.acknowledgedAt) })}</small>`
             : null
         }</td>
         <td class="source">${sourceText(alert.source)}</td>
