@@ -127,6 +127,20 @@ export function acrossOffsetChange(fmt: LocaleFormat, timeZone: string, start: n
 }
 
 /**
+ * dateTimeBeside writes an instant far from the one whose offset an email says its times are in
+ * (`Times are shown in Europe/Paris (UTC+01:00)` at `statedAt`), such as a mute's end months
+ * ahead: with its own offset when that differs (`May 1, 2027, 10:00 (UTC+02:00)`), else as
+ * dateTime does. A format from acrossOffsetChange, whose zone is said without an offset, already
+ * writes one with every time.
+ */
+export function dateTimeBeside(fmt: LocaleFormat, epochMs: number, statedAt: number): string {
+  const stated = fmt.utcOffset(statedAt);
+  const own = fmt.utcOffset(epochMs);
+  if (own === stated || !fmt.zoneLabel(statedAt).includes(stated)) return fmt.dateTime(epochMs);
+  return `${fmt.dateTime(epochMs)} (${own})`;
+}
+
+/**
  * onRepeatedClock says whether the zone's clock reads the same at another instant too (the hour
  * repeated when summer time ends): a time written there needs its offset to say which it is, or
  * the summaries of 02:00–02:10 summer time and 02:00–02:10 winter time read the same.

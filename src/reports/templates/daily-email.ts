@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import { SEVERITIES, severityRank } from '../../alerts/severity.js';
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { type Translate, emailTranslator } from '../../i18n/email-i18n.js';
-import { type LocaleFormat, acrossOffsetChange, localeFormat, onWholeMinutes } from '../../i18n/format.js';
+import { type LocaleFormat, acrossOffsetChange, dateTimeBeside, localeFormat, onWholeMinutes } from '../../i18n/format.js';
 import { actionLinks, sourceTitle } from './alert-line.js';
 import { type Link, greeting, link, linkText, renderEmail, why } from './frame.js';
 import { fitUnderBudget } from './fit.js';
@@ -26,12 +26,17 @@ export const MAX_MUTE_LINES = 10;
 
 /**
  * muteLines writes the mutes and snoozes that cover a recipient, one line each: what, until when,
- * by whom; at most MAX_MUTE_LINES, then how many more.
+ * by whom; at most MAX_MUTE_LINES, then how many more. An end past a daylight-saving change says
+ * its own offset, as the email's times are said to be in the one of `statedAt` (dateTimeBeside).
  */
-export function muteLines(mutes: readonly MuteLineView[], t: Translate, fmt: LocaleFormat): string[] {
-  const lines = mutes
-    .slice(0, MAX_MUTE_LINES)
-    .map((m) => t(m.snooze ? 'daily.snoozeLine' : 'daily.muteLine', { what: matchText(m.what, t, fmt), until: fmt.dateTime(m.until), name: field(m.by, 100) }));
+export function muteLines(mutes: readonly MuteLineView[], t: Translate, fmt: LocaleFormat, statedAt: number): string[] {
+  const lines = mutes.slice(0, MAX_MUTE_LINES).map((m) =>
+    t(m.snooze ? 'daily.snoozeLine' : 'daily.muteLine', {
+      what: matchText(m.what, t, fmt),
+      until: dateTimeBeside(fmt, m.until, statedAt),
+      name: field(m.by, 100),
+    }),
+  );
   return mutes.length > MAX_MUTE_LINES ? [...lines, t('daily.moreMutes', { count: mutes.length - MAX_MUTE_LINES })] : lines;
 }
 
@@ -182,7 +187,7 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
   }));
   const moreEvents = ordered.length > rows.length ? t('daily.moreEvents', { count: ordered.length - rows.length }) : null;
   // The mutes in force are listed so that nobody wonders why a source went silent.
-  const mutes = muteLines(view.mutes ?? [], t, fmt);
+  const mutes = muteLines(view.mutes ?? [], t, fmt, period.end);
   const severityCounts = [...SEVERITIES].reverse().map((severity) => ({
     severity,
     count: counts.filter((row) => row.severity === severity).reduce((sum, row) => sum + row.count, 0),

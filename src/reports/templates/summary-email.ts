@@ -108,7 +108,7 @@ function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupVi
   // Said so that nobody wonders why a failing source went quiet in the summaries.
   const mutedAlerts = view.muted?.alerts ?? 0;
   const muted = mutedAlerts > 0 ? t('summary.muted', { count: mutedAlerts }) : null;
-  const mutes = muted ? muteLines(view.muted?.mutes ?? [], t, fmt) : [];
+  const mutes = muted ? muteLines(view.muted?.mutes ?? [], t, fmt, window.start) : [];
   const seeMore = link(view.links.seeMore, t('summary.seeMore'));
   const timesIn = t('common.timesIn', { zone: fmt.zoneLabel(window.start) });
   return renderEmail(

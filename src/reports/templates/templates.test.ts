@@ -216,6 +216,24 @@ describe('the 10-minute summary', () => {
     expect(none.text).not.toContain('coupées');
   });
 
+  it('writes the end of a mute past a daylight-saving change with its own offset, not the one the email says its times are in', () => {
+    // NOW is 27 Nov 2026, Paris on UTC+01:00; a mute until 1 May 2027 10:00 in Paris ends at 08:00 UTC (summer time).
+    const mutes = [
+      { what: [{ field: 'robot', value: 'R-summer' }], until: Date.UTC(2027, 4, 1, 8), by: 'Sam Lee', snooze: false },
+      { what: [{ field: 'robot', value: 'R-winter' }], until: Date.UTC(2027, 0, 5, 9), by: 'Sam Lee', snooze: false },
+    ] as const;
+    const summary = renderSummaryEmail({ ...sampleSummary(context('en')), muted: { alerts: 2, mutes } });
+    const daily = renderDailyEmail({ ...sampleDaily(context('en')), mutes });
+    for (const email of [summary, daily]) {
+      expect(email.text).toContain('Times are shown in Europe/Paris (UTC+01:00).');
+      for (const part of [email.text, email.html]) {
+        expect(part).toContain('Robot: R-summer until May 1, 2027, 10:00 (UTC+02:00) (by Sam Lee)');
+        // On the offset the email states: as it was.
+        expect(part).toContain('Robot: R-winter until Jan 5, 2027, 10:00 (by Sam Lee)');
+      }
+    }
+  });
+
   it.each(LANGUAGES)('lists in %s at most MAX_MUTE_LINES mutes and counts the others, so that a thousand mutes leave the alerts shown', (language) => {
     const t = emailTranslator(language);
     const base = sampleSummary(context(language));
