@@ -163,12 +163,14 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
     });
   }
 
-  it('keeps a name or a mute value holding a bidirectional override to itself: the date after an acknowledgement and the rest of a mute line read the right way', async () => {
+  it('keeps a name or a mute value holding a bidirectional override to itself: the date after an acknowledgement, the rest of a mute line and the roles after a role read the right way', async () => {
     // U+202E (RIGHT-TO-LEFT OVERRIDE) left open in a user's name or a robot's name turned every word after it
     // backwards up to the end of the line: 'Acknowledged by Mallory ,4 ceD no CTU…', 'R7 … yrollaM yb ,CTU 00:00:00 ,7202 ,1 naJ litnu —'.
     await call('POST', '/api/v1/tenants', { name: 'bidi' });
     await call('POST', '/api/v1/tenants/bidi/users', { email: 'ops@bidi.example', name: 'Ops', password: PASSWORD, roles: ['Administrator'] });
-    const mallory = await call('POST', '/api/v1/tenants/bidi/users', { email: 'mallory@bidi.example', name: 'Mallory \u202e', roles: ['Robot'] });
+    await call('POST', '/api/v1/tenants/bidi/roles', { name: 'Role\u202e', permissions: ['Alerts.View'] });
+    const mallory = await call('POST', '/api/v1/tenants/bidi/users', { email: 'mallory@bidi.example', name: 'Mallory \u202e', roles: ['Robot', 'Role\u202e'] });
+    await call('POST', '/api/v1/tenants/bidi/groups', { name: 'Group\u202e', members: [mallory.id] });
     const { token } = await call('POST', `/api/v1/tenants/bidi/users/${mallory.id}/tokens`, { name: 'robot' });
     const { ids } = await server.call(
       'POST',
@@ -196,6 +198,11 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
     // The words are all there, in their order.
     expect(await page.locator('small.ack').first().textContent()).toMatch(/^✓ Acknowledged by Mallory \u202e on /);
     expect(await page.locator('section.mutes li').first().textContent()).toContain('by Mallory \u202e');
+    // Manage Access lists a user's roles and groups in one cell.
+    await page.evaluate(`location.hash = '#/access/users'`);
+    const roles = page.locator('tr', { hasText: 'mallory@bidi.example' }).locator('td').nth(4);
+    await expect.poll(() => roles.textContent()).toBe('Robot, Role\u202e, (Group\u202e)');
+    expect(await page.evaluate<string[]>(OVERRIDES_LEAKING)).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -33,11 +33,12 @@ function PermissionNames({ permissions }) {
 const permissionName = (code) => (PERMISSIONS.includes(code) ? t(`permission.${code}`) : code);
 
 /**
- * RoleNames lists roles by their shown names, each with its own name in a tooltip when it differs.
+ * RoleNames lists roles by their shown names, each with its own name in a tooltip when it differs,
+ * each isolated: a bidirectional override in one would turn the names after it backwards.
  * @param {{ roles: string[] }} props
  */
 function RoleNames({ roles }) {
-  return roles.map((role, i) => html`${i ? ', ' : ''}<span title=${roleName(role) === role ? undefined : role}>${roleName(role)}</span>`);
+  return roles.map((role, i) => html`${i ? ', ' : ''}<bdi title=${roleName(role) === role ? undefined : role}>${roleName(role)}</bdi>`);
 }
 
 /** CheckList is a labelled group of checkboxes choosing some of `options` ([value, text] pairs), with an optional hint under its legend. */
@@ -322,7 +323,7 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
           (user) => html`<tr key=${user.id}>
           <td>${user.email}<${OptedOut} unsubscribed=${user.unsubscribed} label="access.userUnsubscribedFrom" hint=${t('access.userUnsubscribedHint')} /></td><td>${user.name}</td><td>${user.language ? t(`lang.${user.language}`) : html`<span class="muted">${t('access.tenantDefault')}</span>`}</td>
           <td>${user.timeZone ?? html`<span class="muted">${session.tenant.timeZone}</span>`}</td>
-          <td><${RoleNames} roles=${user.roles} />${(user.groups ?? []).map((id, i) => `${user.roles.length || i ? ', ' : ''}(${groupName(id)})`)}</td>
+          <td><${RoleNames} roles=${user.roles} />${(user.groups ?? []).map((id, i) => html`${user.roles.length || i ? ', ' : ''}(<bdi>${groupName(id)}</bdi>)`)}</td>
           <td>${user.active ? t('yes') : t('no')}</td>
           <td class="row-actions">
             ${
