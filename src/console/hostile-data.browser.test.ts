@@ -163,7 +163,7 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
     });
   }
 
-  it('keeps a name or a mute value holding a bidirectional override to itself: the date after an acknowledgement, the rest of a mute line and the roles after a role read the right way', async () => {
+  it('keeps a name or a mute value holding a bidirectional override to itself: the date after an acknowledgement, the rest of a mute line, the roles after a role and a question to delete it read the right way', async () => {
     // U+202E (RIGHT-TO-LEFT OVERRIDE) left open in a user's name or a robot's name turned every word after it
     // backwards up to the end of the line: 'Acknowledged by Mallory ,4 ceD no CTU…', 'R7 … yrollaM yb ,CTU 00:00:00 ,7202 ,1 naJ litnu —'.
     await call('POST', '/api/v1/tenants', { name: 'bidi' });
@@ -171,6 +171,7 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
     await call('POST', '/api/v1/tenants/bidi/roles', { name: 'Role\u202e', permissions: ['Alerts.View'] });
     const mallory = await call('POST', '/api/v1/tenants/bidi/users', { email: 'mallory@bidi.example', name: 'Mallory \u202e', roles: ['Robot', 'Role\u202e'] });
     await call('POST', '/api/v1/tenants/bidi/groups', { name: 'Group\u202e', members: [mallory.id] });
+    await call('POST', '/api/v1/tenants/bidi/sources', { name: 'Source\u202e', kind: 'webhook' });
     const { token } = await call('POST', `/api/v1/tenants/bidi/users/${mallory.id}/tokens`, { name: 'robot' });
     const { ids } = await server.call(
       'POST',
@@ -203,6 +204,20 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
     const roles = page.locator('tr', { hasText: 'mallory@bidi.example' }).locator('td').nth(4);
     await expect.poll(() => roles.textContent()).toBe('Robot, Role\u202e, (Group\u202e)');
     expect(await page.evaluate<string[]>(OVERRIDES_LEAKING)).toEqual([]);
+    // A question asked with confirm() is text only: the name in it is isolated there too.
+    const questions: string[] = [];
+    page.on('dialog', (dialog) => {
+      questions.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.evaluate(`location.hash = '#/access/groups'`);
+    await page.locator('tr', { hasText: 'Group' }).getByRole('button', { name: 'Delete' }).click();
+    await page.evaluate(`location.hash = '#/sources'`);
+    await page.getByRole('button', { name: 'Source\u202e' }).click();
+    await page.locator('button.danger', { hasText: 'Delete' }).click();
+    await expect
+      .poll(() => questions)
+      .toEqual(['Delete \u2068Group\u202e\u2069?', 'Delete the source \u2068Source\u202e\u2069? Its sender will get 404 from now on.']);
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -88,6 +88,16 @@ export function t(key, vars = {}) {
 }
 
 /**
+ * isolated is a value to put in a sentence that can only be text (a confirm() box), between FIRST
+ * STRONG ISOLATE and POP DIRECTIONAL ISOLATE, as a <bdi> holds one in the page: a bidirectional
+ * override left open in a name would otherwise turn the rest of the question backwards.
+ * @param {string} value
+ */
+export function isolated(value) {
+  return `\u2068${value}\u2069`;
+}
+
+/**
  * tParts is t's sentence as a list of its words and its values as they are given, not made text,
  * so that a value can be an element: a name in a `<bdi>`, which keeps a bidirectional override it
  * holds from turning the words after it backwards.

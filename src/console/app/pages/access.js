@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { PERMISSIONS } from 'tocsin/permissions';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
-import { currentLanguage, t } from '../lib/i18n.js';
+import { currentLanguage, isolated, t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
@@ -141,7 +141,7 @@ function TokenDialog({ session, user, onClose }) {
     }
   };
   const revoke = async (item) => {
-    if (!confirm(t('access.confirmRevoke', { name: item.name }))) return;
+    if (!confirm(t('access.confirmRevoke', { name: isolated(item.name) }))) return;
     try {
       await api('DELETE', `${tokensApi}/${item.id}`);
       load();
@@ -285,7 +285,7 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
     if (dialog?.kind === 'user' && item && self(item)) await onUserChanged(item);
   };
   const remove = async (kind, item) => {
-    if (!confirm(t('access.confirmDelete', { name: item.email ?? item.name }))) return;
+    if (!confirm(t('access.confirmDelete', { name: isolated(item.email ?? item.name) }))) return;
     try {
       await api('DELETE', tenantApi(session, `${kind}/${item.id}`));
       load();

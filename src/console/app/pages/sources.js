@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
-import { t } from '../lib/i18n.js';
+import { isolated, t } from '../lib/i18n.js';
 import { usePolling } from '../lib/polling.js';
 import { can, tenantApi } from '../lib/session.js';
 import { Banner, Copyable, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
@@ -155,7 +155,7 @@ function SourceDetails({ session, source, onChanged, onSecret }) {
   const rotate = () => act(async () => onSecret(source, (await api('POST', tenantApi(session, `sources/${source.id}/rotate-secret`))).secret));
   const setEnabled = (enabled) => act(() => api('PATCH', tenantApi(session, `sources/${source.id}`), { enabled }));
   const remove = () => {
-    if (confirm(t('sources.confirmDelete', { name: source.name }))) act(() => api('DELETE', tenantApi(session, `sources/${source.id}`)));
+    if (confirm(t('sources.confirmDelete', { name: isolated(source.name) }))) act(() => api('DELETE', tenantApi(session, `sources/${source.id}`)));
   };
   const pull = source.stats.pull;
   return html`<section class="source-details" aria-labelledby="source-title">
