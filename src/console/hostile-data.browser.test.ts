@@ -163,7 +163,7 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
     });
   }
 
-  it('keeps a name or a mute value holding a bidirectional override to itself: the date after an acknowledgement, the rest of a mute line, the roles after a role and a question to delete it read the right way', async () => {
+  it('keeps a name or a mute value holding a bidirectional override to itself: the date after an acknowledgement, the rest of a mute line, the roles after a role, the day of a token, the kind of a source and a question to delete it read the right way', async () => {
     // U+202E (RIGHT-TO-LEFT OVERRIDE) left open in a user's name or a robot's name turned every word after it
     // backwards up to the end of the line: 'Acknowledged by Mallory ,4 ceD no CTU…', 'R7 … yrollaM yb ,CTU 00:00:00 ,7202 ,1 naJ litnu —'.
     await call('POST', '/api/v1/tenants', { name: 'bidi' });
@@ -172,7 +172,7 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
     const mallory = await call('POST', '/api/v1/tenants/bidi/users', { email: 'mallory@bidi.example', name: 'Mallory \u202e', roles: ['Robot', 'Role\u202e'] });
     await call('POST', '/api/v1/tenants/bidi/groups', { name: 'Group\u202e', members: [mallory.id] });
     await call('POST', '/api/v1/tenants/bidi/sources', { name: 'Source\u202e', kind: 'webhook' });
-    const { token } = await call('POST', `/api/v1/tenants/bidi/users/${mallory.id}/tokens`, { name: 'robot' });
+    const { token } = await call('POST', `/api/v1/tenants/bidi/users/${mallory.id}/tokens`, { name: 'Token\u202e' });
     const { ids } = await server.call(
       'POST',
       '/api/v1/tenants/bidi/alerts',
@@ -204,6 +204,11 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
     const roles = page.locator('tr', { hasText: 'mallory@bidi.example' }).locator('td').nth(4);
     await expect.poll(() => roles.textContent()).toBe('Robot, Role\u202e, (Group\u202e)');
     expect(await page.evaluate<string[]>(OVERRIDES_LEAKING)).toEqual([]);
+    // The user's API tokens, each named before the day it was made.
+    await page.locator('tr', { hasText: 'mallory@bidi.example' }).getByRole('button', { name: 'New API token' }).click();
+    await page.locator('.token-list li').first().waitFor();
+    expect(await page.evaluate<string[]>(OVERRIDES_LEAKING)).toEqual([]);
+    await page.keyboard.press('Escape');
     // A question asked with confirm() is text only: the name in it is isolated there too.
     const questions: string[] = [];
     page.on('dialog', (dialog) => {
@@ -214,6 +219,9 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
     await page.locator('tr', { hasText: 'Group' }).getByRole('button', { name: 'Delete' }).click();
     await page.evaluate(`location.hash = '#/sources'`);
     await page.getByRole('button', { name: 'Source\u202e' }).click();
+    // The source's heading: its name, then its kind.
+    await page.locator('#source-title').waitFor();
+    expect(await page.evaluate<string[]>(OVERRIDES_LEAKING)).toEqual([]);
     await page.locator('button.danger', { hasText: 'Delete' }).click();
     await expect
       .poll(() => questions)

@@ -159,7 +159,7 @@ function TokenDialog({ session, user, onClose }) {
             tokens.length
               ? html`<h3>${t('access.tokensInUse')}</h3>
                 <ul class="token-list">${tokens.map(
-                  (item) => html`<li key=${item.id}>${item.name} <span class="muted">${formatTime(item.createdAt)}</span>
+                  (item) => html`<li key=${item.id}><bdi>${item.name}</bdi> <span class="muted">${formatTime(item.createdAt)}</span>
                     <button type="button" class="link danger" onClick=${() => revoke(item)}>${t('access.revoke')}</button></li>`,
                 )}</ul>`
               : null

@@ -159,7 +159,7 @@ function SourceDetails({ session, source, onChanged, onSecret }) {
   };
   const pull = source.stats.pull;
   return html`<section class="source-details" aria-labelledby="source-title">
-    <h2 id="source-title">${source.name} <small class="muted">${t(`sources.kind.${source.kind}`)}</small></h2>
+    <h2 id="source-title"><bdi>${source.name}</bdi> <small class="muted">${t(`sources.kind.${source.kind}`)}</small></h2>
     ${source.url ? html`<${Copyable} id="source-url-view" label=${t('sources.url')} value=${source.url} />` : null}
     <${SetupSteps} source=${source} />
     <dl class="facts">
