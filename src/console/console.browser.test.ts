@@ -63,6 +63,25 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   async function raise(alerts: object[]) {
     await call('POST', '/api/v1/tenants/acme/alerts', { alerts }, robotToken);
   }
+  /** raiseForThisTest raises one alert and deletes it once the test ends, for the tests after it. */
+  async function raiseForThisTest(alert: object) {
+    const [id] = (await call('POST', '/api/v1/tenants/acme/alerts', { alerts: [alert] }, robotToken)).ids;
+    onTestFinished(async () => {
+      await call('DELETE', `/api/v1/tenants/acme/alerts/${id}`);
+    });
+  }
+  /**
+   * mailAcmeToCatcher puts acme's alert emails on, through the default settings (whose emails land in the built-in
+   * catcher), when they are not so already, and puts them back as they were once the test ends.
+   */
+  async function mailAcmeToCatcher() {
+    const mail = await call('GET', '/api/v1/tenants/acme/settings/mail');
+    if (mail.alertsEmailEnabled && !mail.useCustom) return;
+    await call('PUT', '/api/v1/tenants/acme/settings/mail', { alertsEmailEnabled: true, useCustom: false });
+    onTestFinished(async () => {
+      await call('PUT', '/api/v1/tenants/acme/settings/mail', { alertsEmailEnabled: mail.alertsEmailEnabled, useCustom: mail.useCustom });
+    });
+  }
   /** raiseOnQueues raises one alert of `severity` on Queues per message and returns their ids, in the same order. */
   async function raiseOnQueues(severity: string, messages: string[]): Promise<string[]> {
     return (await call('POST', '/api/v1/tenants/acme/alerts', { alerts: messages.map((message) => ({ severity, component: 'Queues', message })) }, robotToken))
@@ -906,13 +925,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // The Fatal alert below is mailed at once to the catcher: acme's alert emails on, through the default settings
     // (whose emails land in the built-in catcher), as the Mail tab test leaves them. Set here, so that this test does
     // not lean on that one having run before it; put back as they were after it, for the tests that follow.
-    const mail = await call('GET', '/api/v1/tenants/acme/settings/mail');
-    if (!mail.alertsEmailEnabled || mail.useCustom) {
-      await call('PUT', '/api/v1/tenants/acme/settings/mail', { alertsEmailEnabled: true, useCustom: false });
-      onTestFinished(async () => {
-        await call('PUT', '/api/v1/tenants/acme/settings/mail', { alertsEmailEnabled: mail.alertsEmailEnabled, useCustom: mail.useCustom });
-      });
-    }
+    await mailAcmeToCatcher();
     // An Alerts Viewer on the tenant's default language chooses French and Paris for itself, without Users.Edit.
     const paul = await addUser('paul@acme.example', ['Alerts Viewer']);
     const paulToken = (await call('POST', `/api/v1/tenants/acme/users/${paul}/tokens`, { name: 'paul' })).token;
@@ -1921,6 +1934,21 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   });
 
   it('renders every other page, also at 360 px wide, for the README', { timeout: 60_000 }, async () => {
+    // The delivery log below shows an immediate email to admin@acme.example, sent: this test mails it itself, rather
+    // than lean on the preferences test having run before it. For that, acme's alert emails on, through the default
+    // settings (whose emails land in the built-in catcher), and the admin's Fatal-immediately on, each put back as it
+    // was after this test; the Fatal alert is deleted after it too.
+    await mailAcmeToCatcher();
+    const adminPrefs = `/api/v1/tenants/acme/users/${users['admin@acme.example']}/alert-preferences`;
+    const prefs = await call('GET', adminPrefs);
+    if (!prefs.email.fatalImmediately) {
+      await call('PUT', adminPrefs, { email: { fatalImmediately: true } });
+      // null: back to following the defaults, when it was not the admin's own choice.
+      onTestFinished(async () => {
+        await call('PUT', adminPrefs, { email: { fatalImmediately: prefs.own.email.fatalImmediately ?? null } });
+      });
+    }
+    await raiseForThisTest({ severity: 'Fatal', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'Job Month-End faulted: out of memory' });
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/access/users');
     await page.getByRole('button', { name: 'Add user' }).click();
@@ -1980,10 +2008,14 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.goto(`${base}/#/access/roles`);
     await page.locator('tr', { hasText: 'Alerts Viewer' }).waitFor();
     await shot(page, 'access-roles');
+    // The immediate email of the Fatal alert above, once sent.
+    const sentImmediately = async () =>
+      ((await call('GET', '/api/v1/tenants/acme/deliveries?kind=immediate&recipient=admin%40acme.example')).items as { status: string }[]).map((d) => d.status);
+    await expect.poll(sentImmediately, { timeout: 15_000 }).toContain('sent');
     await page.goto(`${base}/#/deliveries`);
     await page.getByRole('heading', { name: 'Delivery log' }).waitFor();
-    // The immediate email of the preferences test, sent, with the server's reply. The row is found by
-    // its kind too: until the filter's answer replaces the table, the first row may be a summary.
+    // That immediate email, sent, with the server's reply. The row is found by its kind too: until the
+    // filter's answer replaces the table, the first row may be a summary.
     await page.getByLabel('Kind').selectOption('immediate');
     const row = page.locator('tbody tr', { hasText: 'admin@acme.example' }).filter({ hasText: 'Fatal immediately' }).first();
     await expect.poll(() => row.textContent()).toContain('Sent');
