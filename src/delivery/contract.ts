@@ -153,6 +153,8 @@ export interface SendOptions {
   readonly transcript?: boolean;
   /** Aborted, a send not yet taken by a connection fails with SendCalledOffError; one under way goes on. */
   readonly signal?: AbortSignal | undefined;
+  /** Asked when a connection takes the send: false fails it with SendCalledOffError, nothing sent (a lease run out while it waited). */
+  readonly mayStart?: (() => boolean) | undefined;
 }
 
 /** MailSender sends one email through one endpoint; transports are pooled per endpoint inside. */

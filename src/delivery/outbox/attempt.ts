@@ -208,7 +208,9 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
       };
   const t0 = performance.now();
   try {
-    const receipt = await ctx.sender.send(endpoint, outgoing, { signal: ctx.stopping });
+    // Checked again when a connection takes it: one that waited for a connection past its lease is not sent.
+    const leased = ctx.leased;
+    const receipt = await ctx.sender.send(endpoint, outgoing, { signal: ctx.stopping, mayStart: leased && (() => leased(delivery)) });
     ctx.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);
     ctx.gate.endpointAnswered(endpoint);
     const response = serverSaid(receipt.response, secrets);
@@ -217,8 +219,10 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     if (endpoint.fallback) return { status: 'sent', response: `${FALLBACK_NOTE}${response}`, messageId };
     return { status: 'sent', response, messageId, health: healthOf(delivery, { kind: 'delivered' }) };
   } catch (err) {
-    // A stopping worker's email that no connection had taken: nothing was sent, it goes back to the queue now.
-    if (err instanceof SendCalledOffError) return { status: 'deferred', retryAt: ctx.clock.now() };
+    // An email that no connection had taken: nothing was sent. Its lease gone, the row is its new
+    // owner's; else a stopping worker's, it goes back to the queue now.
+    if (err instanceof SendCalledOffError)
+      return ctx.leased && !ctx.leased(delivery) ? { status: 'unleased' } : { status: 'deferred', retryAt: ctx.clock.now() };
     if (calledOff) return calledOff;
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;

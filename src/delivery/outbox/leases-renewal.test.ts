@@ -16,6 +16,11 @@ import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, test
 import { DeliveryWorker } from './worker.js';
 import { captureWarnings } from '../../../test/support/log-capture.js';
 
+/** warned waits until a warning with this message has been logged. */
+function warned(entries: readonly { readonly msg: string }[], msg: string): Promise<void> {
+  return vi.waitFor(() => expect(entries.map((e) => e.msg)).toContain(msg), { timeout: 10_000, interval: 20 });
+}
+
 describeEachDialect('lease renewal warns only of leases really lost', (dialect) => {
   let database: TestOutboxDatabase;
   let tenant: string;
@@ -155,12 +160,9 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
       await database.storage.db.updateTable('deliveries').set({ lease_expires_at: 0, next_attempt_at: 0 }).execute();
       const stolen = await claimDue(database.storage, { workerId: 'other', now: Date.now(), leaseMs: 60_000, limit: 1 });
       expect(stolen.deliveries).toHaveLength(1);
-      await vi.waitFor(() => expect(entries.map((e) => e.msg)).toContain('leases lost while sending'), { timeout: 10_000, interval: 20 });
+      await warned(entries, 'leases lost while sending');
       finishRendering();
-      await vi.waitFor(() => expect(entries.map((e) => e.msg)).toContain('lease lost or in doubt before the send; not sending'), {
-        timeout: 10_000,
-        interval: 20,
-      });
+      await warned(entries, 'lease lost or in doubt before the send; not sending');
       await worker.stop();
     } finally {
       await sender.close();
@@ -168,6 +170,31 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
     }
     expect(sink.messages).toHaveLength(0);
   });
+
+  it('does not start a send that waited for a connection while its lease ran out and another worker took it', async () => {
+    await database.storage.db.deleteFrom('deliveries').execute();
+    // One connection to a slow server: the second email waits in the sender's queue behind the first.
+    const sink = await startTestSmtpServer({ dataReplyDelayMs: 3_000 });
+    const sender = createMailSender({ maxConnections: 1 });
+    const { log, entries } = captureWarnings();
+    const worker = await queuedWorker(tenant, 2, sink, sender, log, 2_000);
+    try {
+      worker.start();
+      await vi.waitFor(() => expect(sink.connections()).toBe(1), { timeout: 10_000, interval: 20 });
+      // The worker stalls past its lease (a paused VM, SIGSTOP, the database out of reach): another takes both rows.
+      await database.storage.db.updateTable('deliveries').set({ lease_expires_at: 0, next_attempt_at: 0 }).execute();
+      const stolen = await claimDue(database.storage, { workerId: 'other', now: Date.now(), leaseMs: 60_000, limit: 2 });
+      expect(stolen.deliveries).toHaveLength(2);
+      await warned(entries, 'leases lost while sending');
+      await warned(entries, 'lease lost or in doubt before the send; not sending');
+      await worker.stop();
+    } finally {
+      await sender.close();
+      await sink.close();
+    }
+    // The first email was at the server when the lease went: only it reached the server.
+    expect(sink.messages).toHaveLength(1);
+  }, 30_000);
 
   it('holds back sends once renewals have failed for two thirds of a lease, and lets them go after a renewal', async () => {
     await database.storage.db.deleteFrom('deliveries').execute();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SmtpEndpoint } from '../contract.js';
+import { SendCalledOffError, type SmtpEndpoint } from '../contract.js';
 import { SessionPool } from './pool.js';
 import { until } from '../../../test/support/until.js';
 import { type TestSmtpServer, startSilentServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
@@ -45,6 +45,24 @@ describe('SessionPool against a real smtp-server', () => {
     } finally {
       await silent.close();
     }
+  });
+
+  it('calls off a queued send whose mayStart says no when a session takes it, and sends the next', async () => {
+    const server = await start();
+    const pool = poolFor(server, { maxConnections: 1, maxMessages: 100 });
+    let asked = 0;
+    const first = pool.send(envelope, message(0));
+    // Its lease ran out while it waited for the one session: it must not start.
+    const refused = pool.send(envelope, message(1), undefined, () => {
+      asked += 1;
+      return false;
+    });
+    const last = pool.send(envelope, message(2), undefined, () => true);
+    await expect(refused).rejects.toBeInstanceOf(SendCalledOffError);
+    expect(await first).toMatch(/^250/);
+    expect(await last).toMatch(/^250/);
+    expect(asked).toBe(1);
+    expect(server.messages.map((m) => m.messageId)).toEqual(['<pool-0@tocsin.test>', '<pool-2@tocsin.test>']);
   });
 
   it('says QUIT after maxMessages on a session and sends the rest on a fresh one', async () => {

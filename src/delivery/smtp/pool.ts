@@ -42,6 +42,8 @@ interface Waiting {
   requeued: boolean;
   /** Aborted, the send is called off while no session has it (SessionPool.send). */
   readonly signal: AbortSignal | undefined;
+  /** Asked when a session takes it: false calls it off, nothing sent (SessionPool.send). */
+  readonly mayStart: (() => boolean) | undefined;
 }
 
 type SlotState = 'opening' | 'idle' | 'sending' | 'keepalive' | 'closing';
@@ -103,8 +105,10 @@ export class SessionPool {
    * one a closed pool refuses is read all the same, so that its failure is never left unhandled.
    * `signal` aborted while the message still waits for a session takes it out of the queue with a
    * SendCalledOffError (a stopping worker hands it back); a message a session took goes on.
+   * `mayStart` is asked when a session takes the message, however long it waited: false calls it
+   * off as an aborted `signal` does (a worker whose lease ran out meanwhile: another may send it).
    */
-  send(envelope: Envelope, message: Buffer | Promise<Buffer>, signal?: AbortSignal): Promise<string> {
+  send(envelope: Envelope, message: Buffer | Promise<Buffer>, signal?: AbortSignal, mayStart?: () => boolean): Promise<string> {
     let waiting: Waiting | undefined;
     const leave = (error: unknown) => {
       const at = waiting ? this.#queue.indexOf(waiting) : -1;
@@ -118,7 +122,7 @@ export class SessionPool {
     const callOff = () => leave(new SendCalledOffError());
     signal?.addEventListener('abort', callOff, { once: true });
     return new Promise<string>((resolve, reject) => {
-      waiting = { envelope, message, resolve, reject, requeued: false, signal };
+      waiting = { envelope, message, resolve, reject, requeued: false, signal, mayStart };
       this.#queue.push(waiting);
       this.#dispatch();
     }).finally(() => signal?.removeEventListener('abort', callOff));
@@ -136,7 +140,9 @@ export class SessionPool {
     while (this.#queue.length > 0 && !this.#closing.signal.aborted) {
       const idle = this.#slots.find((slot) => slot.state === 'idle');
       if (idle) {
-        this.#sendOn(idle, this.#queue.shift()!);
+        const next = this.#queue.shift()!;
+        if (next.mayStart && !next.mayStart()) next.reject(new SendCalledOffError());
+        else this.#sendOn(idle, next);
         continue;
       }
       // A session being opened or saying RSET is free within a round trip: wait for it rather

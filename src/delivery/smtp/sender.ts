@@ -1,4 +1,13 @@
-import { type Mailbox, type MailSender, type OutgoingEmail, type PendingEmail, type SendReceipt, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+import {
+  type Mailbox,
+  type MailSender,
+  type OutgoingEmail,
+  type PendingEmail,
+  type SendOptions,
+  type SendReceipt,
+  type SmtpEndpoint,
+  SmtpDeliveryError,
+} from '../contract.js';
 import { bindMessageIds } from '../message-id.js';
 import { asciiAddress, prepareMime, writeMime } from './mime.js';
 import { SessionPool } from './pool.js';
@@ -147,7 +156,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     return pool;
   };
 
-  const sendPooled = async (endpoint: SmtpEndpoint, email: OutgoingEmail | PendingEmail, signal: AbortSignal | undefined): Promise<SendReceipt> => {
+  const sendPooled = async (endpoint: SmtpEndpoint, email: OutgoingEmail | PendingEmail, options: SendOptions): Promise<SendReceipt> => {
     const pool = poolFor(endpoint);
     pool.lastUsed = Date.now();
     let messageId: string | undefined;
@@ -158,7 +167,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     };
     try {
       const message = 'rendering' in email ? email.rendering.then(written) : written(email);
-      const response = await pool.sessions.send(envelopeOf(endpoint, email.to), message, signal);
+      const response = await pool.sessions.send(envelopeOf(endpoint, email.to), message, options.signal, options.mayStart);
       return { messageId: bindMessageIds(messageId!, endpoint.fromAddress), response };
     } finally {
       pool.lastUsed = Date.now();
@@ -188,7 +197,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
       if ('rendering' in email) email.rendering.catch(() => {});
       if (closing.signal.aborted) throw new SmtpDeliveryError('the mail sender is closed', 'connect', true);
       assertEnvelopeSafe(endpoint, email.to);
-      if (!sendOptions.transcript) return sendPooled(endpoint, email, sendOptions.signal);
+      if (!sendOptions.transcript) return sendPooled(endpoint, email, sendOptions);
       // A transcript is one send's whole dialogue (Test Mail Settings): the render comes first.
       const ready = 'rendering' in email ? await email.rendering : email;
       assertHeaderSafe(endpoint, ready);
