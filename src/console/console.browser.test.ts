@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
 import { freePort } from '../../test/support/ports.js';
+import { SMTP_PASSWORD, SMTP_USER, customSmtpOf } from '../../test/support/console-smtp.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type ConsoleServer, haveChromium, launchChromium, seriousAxeViolations, startConsoleServer } from '../../test/support/browser.js';
 import { UnsubscribeLinks } from '../reports/unsubscribe/links.js';
@@ -15,8 +16,6 @@ const SHOTS = process.env.TOCSIN_SCREENSHOTS ? path.resolve('docs/screenshots') 
 
 const ADMIN_TOKEN = 'browser-admin-token-0123456789';
 const PASSWORD = 'correct horse battery staple';
-const SMTP_USER = 'alerts@acme.example';
-const SMTP_PASSWORD = 'app-password-16ch';
 
 /** UNAVAILABLE is Tocsin's answer while its database is down or restarting. */
 const UNAVAILABLE = { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The service cannot answer this now; retry later.' };
@@ -1845,15 +1844,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // before it; the test saves its own values over it.
     if (!(await call('GET', '/api/v1/tenants/acme/settings/mail')).custom?.passwordSet) {
       await call('PUT', '/api/v1/tenants/acme/settings/mail', {
-        custom: {
-          host: 'localhost',
-          port: smtp.port,
-          security: 'none',
-          allowPlaintextAuth: true,
-          username: SMTP_USER,
-          password: SMTP_PASSWORD,
-          fromAddress: SMTP_USER,
-        },
+        custom: customSmtpOf(smtp.port),
       });
     }
     const { context, page } = await open();
@@ -2492,15 +2483,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // Globex (Spanish) sends through its own server with a wrong password: a Fatal alert, mailed at once, is refused for good.
     const ana = await call('POST', '/api/v1/tenants/globex/users', { email: 'ana@globex.example', name: 'Ana', password: PASSWORD, roles: ['Administrator'] });
     await call('PUT', `/api/v1/tenants/globex/users/${ana.id}/alert-preferences`, { email: { fatalImmediately: true } });
-    const custom = {
-      host: 'localhost',
-      port: smtp.port,
-      security: 'none',
-      allowPlaintextAuth: true,
-      username: SMTP_USER,
-      password: 'changed-elsewhere',
-      fromAddress: SMTP_USER,
-    };
+    const custom = customSmtpOf(smtp.port, 'changed-elsewhere');
     await call('PUT', '/api/v1/tenants/globex/settings/mail', { alertsEmailEnabled: true, useCustom: true, custom });
     const { context, page } = await open(1280, { clock: true });
     await page.goto(`${base}/#/alerts`);

@@ -15,6 +15,7 @@ import {
   untranslated,
 } from '../../test/support/browser.js';
 import { testDelivery } from '../../test/support/outbox-fixtures.js';
+import { SMTP_PASSWORD, SMTP_USER, customSmtpOf } from '../../test/support/console-smtp.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { systemClock } from '../shared/clock.js';
@@ -29,8 +30,6 @@ const HAVE_CHROMIUM = haveChromium();
 const SHOTS = process.env.TOCSIN_SCREENSHOTS ? path.resolve('docs/screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-walk-shots-'));
 const ADMIN_TOKEN = 'walk-admin-token-0123456789';
 const PASSWORD = 'correct horse battery staple';
-const SMTP_USER = 'alerts@acme.example';
-const SMTP_PASSWORD = 'app-password-16ch';
 const LANGUAGES = ['en', 'fr', 'de', 'es', 'ja'] as const;
 const WIDTHS = [1280, 360] as const;
 const ZONES: Record<(typeof LANGUAGES)[number], string> = {
@@ -146,15 +145,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
     // Custom values stored but not in use: the keyboard walk switches to them and tests them.
     await call('PUT', '/api/v1/tenants/keys/settings/mail', {
       useCustom: false,
-      custom: {
-        host: 'localhost',
-        port: smtp.port,
-        security: 'none',
-        allowPlaintextAuth: true,
-        username: SMTP_USER,
-        password: SMTP_PASSWORD,
-        fromAddress: SMTP_USER,
-      },
+      custom: customSmtpOf(smtp.port),
     });
     browser = await launchChromium();
   }, 120_000);

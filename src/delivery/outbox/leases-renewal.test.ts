@@ -83,7 +83,8 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
       await vi.waitFor(() => expect(sink.connections()).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 20 });
       // The host administrator deletes the tenant through another process: its rows go with it.
       await database.storage.db.deleteFrom('tenants').where('id', '=', doomed).execute();
-      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      // Until the sends at the server have ended and been recorded, and nothing is left to claim.
+      await worker.idle();
       await worker.stop();
     } finally {
       await sender.close();
