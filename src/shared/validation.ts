@@ -175,7 +175,9 @@ export function patchedValue<T>(given: T | null | undefined, current: T, cleared
  * the bound is checked first, so a label too long is refused naming its own limit.
  */
 export function displayTextOf(max: number) {
-  return headerSafe(max).pipe(z.string().trim().min(1));
+  // min(1) before the pipe too: the OpenAPI document reads a request's schema from the pipe's first
+  // part, so without it the document took the empty names that the trimmed part refuses.
+  return headerSafe(max).min(1).pipe(z.string().trim().min(1));
 }
 
 /** displayText is a short, header-safe human label (names, display names). */
