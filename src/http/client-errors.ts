@@ -1,4 +1,4 @@
-import http from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { PROBLEM_MEDIA_TYPE } from './openapi.js';
@@ -41,4 +41,22 @@ export async function requireHost(request: FastifyRequest): Promise<void> {
   if (request.raw.httpVersion === '1.1' && !request.headers.host) {
     throw fieldError('header.host', 'HTTP/1.1 requests must send a Host header');
   }
+}
+
+/**
+ * answerUnmetExpectation answers a request whose Expect header asks for something other than
+ * 100-continue (the server's 'checkExpectation' event): 417 in problem+json, where Node wrote a
+ * bare 417 with no body. The request goes no further, so it reaches no route.
+ */
+export function answerUnmetExpectation(request: IncomingMessage, response: ServerResponse): void {
+  const expectation = String(request.headers.expect ?? '').slice(0, 100);
+  const problem: ProblemDocument = {
+    type: problemTypeFor(417),
+    title: http.STATUS_CODES[417]!,
+    status: 417,
+    detail: `The server meets no expectation but 100-continue (the request sent Expect: ${expectation}).`,
+  };
+  const body = JSON.stringify(problem);
+  response.writeHead(417, { 'content-type': PROBLEM_MEDIA_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close' });
+  response.end(body);
 }
