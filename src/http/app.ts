@@ -119,6 +119,9 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(async (raised, request, reply) => {
+    // A request no route takes is answered so (404, 405) whatever its body, which no route reads: one
+    // that was no JSON, of another type, too large, or a QUERY without a type was answered 400, 413 or 415.
+    if (request.is404) return sendProblem(reply, noRoute(routes, request, reply));
     // A stage that says trying again may help (the database is unreachable, restarting), or such an
     // outage met before any stage (reading the caller's token), is a 503 asking the client to come
     // back, not a 500; a permanent stage error keeps its own answer. A write that lost a race with a
@@ -140,21 +143,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     if (error instanceof HttpError && error.headers) void reply.headers(error.headers);
     return sendProblem(reply, problem);
   });
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0]!;
-    // A path that routes take with other methods is a 405 naming them (RFC 9110), not a 404.
-    const allow = allowedMethods(routes, path);
-    if (allow.length > 0) {
-      void reply.header('allow', allow.join(', '));
-      return sendProblem(reply, {
-        type: problemTypeFor(405),
-        title: titleFor(405),
-        status: 405,
-        detail: `${request.method} is not allowed on ${path}; it takes ${allow.join(', ')}.`,
-      });
-    }
-    return sendProblem(reply, { type: problemTypeFor(404), title: 'Not Found', status: 404, detail: `No route ${request.method} ${path}.` });
-  });
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, noRoute(routes, request, reply)));
 
   // JSON routes take JSON only: a body sent as text/plain (fetch without a content-type header) is
   // a 415, as any other type is, not a string that fails validation. Routes that take other types
@@ -275,6 +264,23 @@ const DB_ERROR_DETAILS = {
   'foreign-key': 'Something this refers to was removed at the same time; read it again and retry.',
   'invalid-value': 'A value is out of range or cannot be stored.',
 } as const;
+
+/**
+ * noRoute is the answer to a request no route takes: a path that routes take with other methods is
+ * a 405 naming them in Allow (RFC 9110, set on `reply`), any other a 404.
+ */
+function noRoute(routes: readonly RouteEntry[], request: FastifyRequest, reply: FastifyReply): ProblemDocument {
+  const path = request.url.split('?')[0]!;
+  const allow = allowedMethods(routes, path);
+  if (allow.length === 0) return { type: problemTypeFor(404), title: 'Not Found', status: 404, detail: `No route ${request.method} ${path}.` };
+  void reply.header('allow', allow.join(', '));
+  return {
+    type: problemTypeFor(405),
+    title: titleFor(405),
+    status: 405,
+    detail: `${request.method} is not allowed on ${path}; it takes ${allow.join(', ')}.`,
+  };
+}
 
 /** routePattern matches the paths a route URL takes (`:name` one segment, `*` the rest). */
 function routePattern(url: string): RegExp {

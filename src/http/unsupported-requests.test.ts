@@ -73,6 +73,27 @@ describe('requests a route does not take', () => {
     expect(res.json()).toMatchObject({ status: 405, title: 'Method Not Allowed', type: expect.any(String), detail: expect.stringContaining(allow) });
   });
 
+  // What a route would make of a body is no matter where no route takes the request: no route reads it.
+  it.each([
+    ['PUT', '/api/v1/tenants', 'text/plain', 'x', 405],
+    ['PUT', '/api/v1/tenants', 'application/json', '{not json', 405],
+    ['PATCH', '/healthz', 'application/json; charset=no-such-charset', '{}', 405],
+    ['QUERY', '/api/v1/tenants', undefined, '', 405],
+    ['PUT', '/api/v1/no-such-thing', 'text/plain', 'x', 404],
+    ['POST', '/api/v1/no-such-thing', 'application/json', '{not json', 404],
+    ['QUERY', '/api/v1/no-such-thing', undefined, '', 404],
+  ])('answers %s %s labelled %s with body %j as no route takes it: %i, whatever the body', async (method, url, type, payload, status) => {
+    const res = await t.tocsin.app.inject({
+      method: method as 'PUT',
+      url,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(type ? { 'content-type': type } : {}) },
+      payload,
+    });
+    expect(res.statusCode, res.body).toBe(status);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ status, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
+  });
+
   it('answers 404 on a path no route takes, whatever the method', async () => {
     for (const method of ['GET', 'POST', 'DELETE'] as const) {
       const res = await t.call(method, '/api/v1/no-such-thing');
