@@ -8,7 +8,7 @@ import { classifyDbError, isStorageOutage } from '../storage/errors.js';
 import { accessHook, forgetPrincipalsOnChange } from './access-hook.js';
 import { goneMeanwhile, takenMeanwhile } from './lost-races.js';
 import { ReadCache } from '../shared/read-cache.js';
-import { answerClientError, answerUnmetExpectation, requireHost } from './client-errors.js';
+import { answerClientError, answerConnect, answerUnmetExpectation, requireHost } from './client-errors.js';
 import { trackConnections } from './connections.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { jsonBodyParser, refuseListKeys, refuseNul } from './input-guard.js';
@@ -100,6 +100,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
 
   trackConnections(app.server);
   app.server.on('checkExpectation', answerUnmetExpectation);
+  app.server.on('connect', answerConnect);
   const routes: RouteEntry[] = [];
   app.decorate('routeTable', routes);
   app.addHook('onRoute', (route) => {

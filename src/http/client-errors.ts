@@ -25,15 +25,32 @@ function clientErrorProblem(code: string | undefined): ProblemDocument {
  */
 export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  if (socket.writable) {
-    const problem = clientErrorProblem(error.code);
-    const body = JSON.stringify(problem);
-    socket.write(
-      `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: ${PROBLEM_MEDIA_TYPE}\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
+  if (socket.writable) writeProblem(socket, clientErrorProblem(error.code));
   socket.destroy(error);
+}
+
+/** writeProblem writes `problem` as a whole answer straight to `socket`, announcing that it closes. */
+function writeProblem(socket: Duplex, problem: ProblemDocument, headers = ''): void {
+  const body = JSON.stringify(problem);
+  socket.write(
+    `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: ${PROBLEM_MEDIA_TYPE}\r\n${headers}` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * answerConnect answers a CONNECT request (the server's 'connect' event), which Node otherwise
+ * answers by closing the connection without a word: 405 in problem+json, with an empty Allow, as
+ * Tocsin tunnels nothing.
+ */
+export function answerConnect(_request: IncomingMessage, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  writeProblem(
+    socket,
+    { type: problemTypeFor(405), title: http.STATUS_CODES[405]!, status: 405, detail: 'Tocsin is no proxy: CONNECT is not allowed.' },
+    'Allow: \r\n',
+  );
+  socket.end();
 }
 
 /** requireHost is an onRequest hook: an HTTP/1.1 request without a Host header is a 400 (RFC 9112). */

@@ -46,6 +46,8 @@ describe('requests that are not valid HTTP, over a real socket', () => {
       400,
     ],
     // Node answers an expectation it does not know with a bare 417 and no body unless told otherwise.
+    // Node closes the connection of a CONNECT without a word unless told otherwise: Tocsin is no proxy.
+    ['a CONNECT request', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405],
     ['an Expect other than 100-continue', 'POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nExpect: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}', 417],
   ])('answers %s in problem+json', async (_what, request, expected) => {
     const answer = await exchange(port, Buffer.isBuffer(request) ? request : Buffer.from(request, 'latin1'));
