@@ -203,11 +203,46 @@ async function reasonOf(res: Response, secrets: KnownSecrets): Promise<string | 
   }
 }
 
+/**
+ * MAX_ANSWER_BYTES bounds what is read of an upstream's answer: a page of 1,000 alerts is a few
+ * MB. An answer without end (a broken or hostile server, which any tenant may name as its
+ * baseUrl) was read whole into memory, by each of the polls a worker runs at once, until the
+ * process shared by every tenant held gigabytes.
+ */
+export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+
+/** textOf is an answer's text, read no further than MAX_ANSWER_BYTES (UpstreamError beyond). */
+async function textOf(res: Response, what: string): Promise<string> {
+  const tooLarge = () => new UpstreamError(`${what} answered more than ${MAX_ANSWER_BYTES / (1024 * 1024)} MB`, res.status, undefined);
+  if (Number(res.headers.get('content-length')) > MAX_ANSWER_BYTES) {
+    await res.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  const reader = res.body?.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (reader) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  // As Response.text(): UTF-8, a leading byte order mark dropped, malformed bytes as U+FFFD.
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
 async function json(res: Response, what: string): Promise<unknown> {
+  const text = await textOf(res, what).catch((err: unknown) => {
+    if (err instanceof UpstreamError) throw err;
+    throw new UpstreamError(`${what} did not answer JSON`, res.status, undefined);
+  });
   try {
     // A lone surrogate (an escape JSON allows) becomes U+FFFD, as in a body the REST API receives,
     // and so does a NUL, which PostgreSQL cannot store: refused, the page would be read again for ever.
-    const text = await res.text();
     return withoutNul(text, wellFormedJson(text, JSON.parse(text)));
   } catch {
     throw new UpstreamError(`${what} did not answer JSON`, res.status, undefined);

@@ -1,0 +1,76 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Credentials, MAX_ANSWER_BYTES, UpstreamError, fetchAlertsPage, signIn } from './upstream.js';
+
+/** endless is an upstream whose answers never end (a hostile or broken server): it counts what it managed to send. */
+async function endless(status = 200) {
+  let sent = 0;
+  const chunk = Buffer.alloc(1024 * 1024, 'x');
+  const server = http.createServer((req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.write(req.url?.includes('/odata/') ? '{"value": [{"Id": "1", "CreationTime": "2026-03-01T08:00:00Z", "Data": "' : '{"result": "');
+    const more = () => {
+      while (!res.destroyed && sent < 4 * MAX_ANSWER_BYTES) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', more);
+      }
+      res.end('"}]}');
+    };
+    res.on('close', () => res.destroy());
+    more();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, sent: () => sent, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+const credentialsAt = (baseUrl: string): Credentials => ({
+  baseUrl,
+  tenancyName: 'Default',
+  username: 'poller',
+  password: 'pw',
+  clientId: null,
+  clientSecret: null,
+  identityUrl: null,
+  scope: null,
+  organizationUnitId: null,
+  intervalSeconds: 60,
+  since: '2026-01-01T00:00:00Z',
+});
+
+describe('upstream answers', () => {
+  let upstream: Awaited<ReturnType<typeof endless>> | undefined;
+  afterEach(async () => {
+    await upstream?.close();
+    upstream = undefined;
+  });
+
+  it('stops reading an alerts page larger than MAX_ANSWER_BYTES and says so, rather than holding it whole in memory', async () => {
+    upstream = await endless();
+    const now = Date.now();
+    const failure = await fetchAlertsPage(
+      credentialsAt(upstream.url),
+      { token: 't', expiresAt: now + 60_000 },
+      { cursorTime: now, continuing: false, skip: 0 },
+      now,
+    ).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(UpstreamError);
+    expect((failure as UpstreamError).message).toBe(`/odata/Alerts answered more than ${MAX_ANSWER_BYTES / (1024 * 1024)} MB`);
+    // Read up to the bound, then dropped: not the whole answer (sockets buffer a few MB beyond it).
+    expect(upstream.sent()).toBeLessThan(MAX_ANSWER_BYTES + 16 * 1024 * 1024);
+  }, 30_000);
+
+  it('stops reading a sign-in answer larger than MAX_ANSWER_BYTES', async () => {
+    upstream = await endless();
+    const failure = await signIn(credentialsAt(upstream.url), Date.now()).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect((failure as UpstreamError).message).toBe(`Account/Authenticate answered more than ${MAX_ANSWER_BYTES / (1024 * 1024)} MB`);
+    expect(upstream.sent()).toBeLessThan(MAX_ANSWER_BYTES + 16 * 1024 * 1024);
+  }, 30_000);
+});
