@@ -12,7 +12,7 @@ import { answerClientError, answerConnect, answerUnmetExpectation, requireHost }
 import { trackConnections } from './connections.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { jsonBodyParser, refuseListKeys, refuseNul } from './input-guard.js';
-import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
+import { MERGE_PATCH_MEDIA_TYPE, PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
 import { OrchestratorPaths, orchestratorError, sayODataVersion } from './orchestrator-paths.js';
 import { HttpError, type FieldError, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
 
@@ -156,7 +156,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     body === '' ? done(null, undefined) : done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type']), undefined),
   );
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, jsonBodyParser(app, BODY_LIMIT_BYTES));
+  app.addContentTypeParser([MERGE_PATCH_MEDIA_TYPE, 'application/json'], { parseAs: 'buffer' }, jsonBodyParser(app, BODY_LIMIT_BYTES));
 
   await app.register(fastifyCookie);
   await registerOpenApi(app);

@@ -14,6 +14,8 @@ export const listOf = (item: z.ZodType) => z.object({ items: z.array(item) });
 
 /** PROBLEM_MEDIA_TYPE is the content type of every error answer (RFC 9457). */
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+/** MERGE_PATCH_MEDIA_TYPE is JSON Merge Patch (RFC 7396): read as JSON, as a PATCH's body is one. */
+export const MERGE_PATCH_MEDIA_TYPE = 'application/merge-patch+json';
 
 /** PROBLEM_SCHEMA is the JSON schema of a problem document, as `src/http/problem.ts` builds it. */
 const PROBLEM_SCHEMA = {
@@ -192,11 +194,23 @@ function withOptionalBodies(doc: Json): Json {
   });
 }
 
+/**
+ * withMergePatch lists application/merge-patch+json (RFC 7396, what API.md's PATCH is) beside
+ * application/json as a type a PATCH body may be sent as (jsonBodyParser reads both alike).
+ */
+function withMergePatch(doc: Json): Json {
+  return mapOperations(doc, (_path, operation, method) => {
+    const json = method === 'patch' ? operation?.requestBody?.content?.['application/json'] : undefined;
+    if (!json) return operation;
+    return { ...operation, requestBody: { ...operation.requestBody, content: { ...operation.requestBody.content, [MERGE_PATCH_MEDIA_TYPE]: json } } };
+  });
+}
+
 /** mapOperations is `doc` with each operation of each path replaced by what `map` makes of it. */
-function mapOperations(doc: Json, map: (path: string, operation: Json) => Json): Json {
+function mapOperations(doc: Json, map: (path: string, operation: Json, method: string) => Json): Json {
   const paths: Json = {};
   for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
-    paths[path] = Object.fromEntries(Object.entries<Json>(item).map(([method, operation]) => [method, map(path, operation)]));
+    paths[path] = Object.fromEntries(Object.entries<Json>(item).map(([method, operation]) => [method, map(path, operation, method)]));
   }
   return { ...doc, paths };
 }
@@ -328,7 +342,9 @@ export async function registerOpenApi(app: TocsinApp): Promise<void> {
       // Nullable unions first: their branches' enums then take null too.
       withNullInEnums(
         withNullableBranches(
-          withProblemResponses(withTenantHeaders(withOptionalBodies(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json)))),
+          withMergePatch(
+            withProblemResponses(withTenantHeaders(withOptionalBodies(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json)))),
+          ),
         ),
       ),
   });

@@ -30,6 +30,22 @@ describe('requests a route does not take', () => {
     expect((await t.call('GET', '/api/v1/tenants/typed/alerts')).json()).toMatchObject({ items: [] });
   });
 
+  // API.md's PATCH is a JSON merge patch (RFC 7396): a client that says so in its Content-Type is understood.
+  it('takes a PATCH body sent as application/merge-patch+json: null clears, a field left out keeps its value', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'merge-patch' });
+    const group = (await t.call('POST', '/api/v1/tenants/merge-patch/groups', { name: 'Night shift', email: 'night@example.com', language: 'fr' })).json();
+    const res = await t.tocsin.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/tenants/merge-patch/groups/${group.id}`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/merge-patch+json' },
+      payload: JSON.stringify({ email: null }),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ name: 'Night shift', email: null, language: 'fr' });
+    const doc = (await t.call('GET', '/api/openapi.json')).json();
+    expect(Object.keys(doc.paths['/api/v1/tenants/{tenant}/groups/{groupId}'].patch.requestBody.content)).toContain('application/merge-patch+json');
+  });
+
   // curl -d without -H 'content-type: application/json' labels the body application/x-www-form-urlencoded.
   it.each([
     ['application/x-www-form-urlencoded', 'the body is labelled application/x-www-form-urlencoded'],
