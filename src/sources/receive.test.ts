@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 import type { LightMyRequestResponse } from 'fastify';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -593,6 +594,49 @@ describeEachDialect('receiving from sources', (dialect) => {
     expect(fromWebhook.statusCode, fromWebhook.body).toBe(202);
     expect(await h.alerts(fromWebhook.json().ids)).toMatchObject([{ message: 'sent with a BOM' }]);
     expect((await h.stats(webhook)).rejected).toBe(0);
+  });
+
+  it('takes a body sent gzip-, deflate- or br-compressed, signed over what it compresses or as sent, as the REST API reads one', async () => {
+    const webhook = await h.create('webhook');
+    const body = JSON.stringify({ severity: 'Error', component: 'Jobs', message: 'sent gzipped' });
+    const ts = String(Math.floor(Date.now() / 1000));
+    const signature = signStandardWebhook(signingKey('webhook', webhook.secret), 'msg_gzip', ts, body);
+    const gzipped = await h.post(webhook, zlib.gzipSync(body), {
+      'content-encoding': 'gzip',
+      'webhook-id': 'msg_gzip',
+      'webhook-timestamp': ts,
+      'webhook-signature': signature,
+    });
+    expect(gzipped.statusCode, gzipped.body).toBe(202);
+    expect(await h.alerts(gzipped.json().ids)).toMatchObject([{ message: 'sent gzipped' }]);
+
+    const orchestrator = await h.create('orchestrator-webhook');
+    const event = JSON.stringify(jobFaulted(`deflate-${crypto.randomUUID()}`));
+    const deflated = zlib.deflateSync(event);
+    // Signed over the compressed bytes, as a sender that signs what it puts on the wire does.
+    const fromOrchestrator = await h.post(orchestrator, deflated, {
+      'content-encoding': 'deflate',
+      'x-uipath-signature': signOrchestrator(Buffer.from(orchestrator.secret), deflated),
+    });
+    expect(fromOrchestrator.statusCode, fromOrchestrator.body).toBe(202);
+    expect(await h.alerts(fromOrchestrator.json().ids)).toMatchObject([{ event: 'Process.JobExecution.Faulted' }]);
+
+    const alertmanager = await h.create('alertmanager');
+    const notification = zlib.brotliCompressSync(JSON.stringify(amPayload([amAlert({ fingerprint: crypto.randomBytes(8).toString('hex') })])));
+    const fromAlertmanager = await h.post(alertmanager, notification, { 'content-encoding': 'br', authorization: `Bearer ${alertmanager.secret}` });
+    expect(fromAlertmanager.statusCode, fromAlertmanager.body).toBe(202);
+    expect(await h.alerts(fromAlertmanager.json().ids)).toMatchObject([{ message: 'vm1 down' }]);
+
+    // Inflating past 1 MB is a body over 1 MB: 413, counted; bytes that are not the coding named, a 400.
+    const bomb = await h.post(alertmanager, zlib.gzipSync(Buffer.alloc(2 * 1024 * 1024, 0x20)), {
+      'content-encoding': 'gzip',
+      authorization: `Bearer ${alertmanager.secret}`,
+    });
+    expect(bomb.statusCode).toBe(413);
+    expect(bomb.headers['content-type']).toContain('application/problem+json');
+    const notGzip = await h.post(alertmanager, Buffer.from('{}'), { 'content-encoding': 'gzip', authorization: `Bearer ${alertmanager.secret}` });
+    expect(notGzip.statusCode).toBe(400);
+    expect(await h.stats(alertmanager)).toMatchObject({ accepted: 1, rejected: 2 });
   });
 
   it('keeps a lone UTF-16 surrogate of a received body as one U+FFFD on both dialects, as the REST API does', async () => {

@@ -3,11 +3,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { type AlertInput, type NewAlert, normaliseAlert, parseAlertsBody } from '../alerts/input.js';
 import type { CommitShared } from '../alerts/ingest.js';
 import type { AppDeps } from '../http/context.js';
-import { MAX_JSON_DEPTH, findNul, jsonDepthExceeds, wellFormedJson, withoutNul } from '../http/input-guard.js';
+import { MAX_JSON_DEPTH, findNul, inflateBody, jsonDepthExceeds, wellFormedJson, withoutNul } from '../http/input-guard.js';
 import { RateLimiter } from '../settings/rate-limit.js';
 import type { Db } from '../storage/database.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
-import { type FieldError, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/problem.js';
+import { type FieldError, HttpError, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/problem.js';
 import { isRetryable } from '../shared/stage-error.js';
 import { coalesced } from '../shared/coalesced.js';
 import { classifyDbError, lostTransactionRace } from '../storage/errors.js';
@@ -363,7 +363,22 @@ export function createReceiver(deps: AppDeps): Receiver {
    * receiveOnce answers one request as the source was read (`reread`: read now, not taken from the
    * cache), or says CHANGED when the transaction storing its event found the source changed since.
    */
-  const receiveOnce = async (sourceId: string, headers: IncomingHttpHeaders, raw: Buffer, reread: boolean): Promise<ReceiveAnswer | typeof CHANGED> => {
+  const receiveOnce = async (sourceId: string, headers: IncomingHttpHeaders, sent: Buffer, reread: boolean): Promise<ReceiveAnswer | typeof CHANGED> => {
+    // A body sent compressed (Content-Encoding gzip, deflate or br) is read as the REST API reads
+    // one, at most MAX_RECEIVE_BYTES once inflated. Its signature is checked on what it compresses
+    // (what a web framework hands a sender's verifying code), else on the bytes as sent.
+    let raw = sent;
+    let unreadable: HttpError | undefined;
+    try {
+      raw = inflateBody(sent, header(headers, 'content-encoding'), MAX_RECEIVE_BYTES);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      unreadable = err;
+    }
+    const check = (found: Known) => {
+      const verdict = authenticate(found.source.kind as SourceKind, headers, raw, found.keys, clock.now());
+      return verdict.ok || raw === sent ? verdict : authenticate(found.source.kind as SourceKind, headers, sent, found.keys, clock.now());
+    };
     let known: Known | undefined;
     let verdict: Verdict | undefined;
     try {
@@ -373,7 +388,8 @@ export function createReceiver(deps: AppDeps): Receiver {
         // Nor is a source enabled again through another process: a disabled copy is read again once.
         if (known?.source.enabled === 0 && cached) continue;
         if (known?.source.enabled !== 1 || known.source.kind === 'orchestrator-pull') return NOT_FOUND;
-        verdict = authenticate(known.source.kind as SourceKind, headers, raw, known.keys, clock.now());
+        if (unreadable) break;
+        verdict = check(known);
         // A secret rotated through another process is not in a cached copy: read again once.
         if (verdict.ok || !cached) break;
       }
@@ -383,6 +399,9 @@ export function createReceiver(deps: AppDeps): Receiver {
     }
     const { source, mapping } = known!;
     const kind = source.kind as SourceKind;
+    if (unreadable?.status === 413) return refuse(source, 'invalid', { status: 413, detail: unreadable.message }, 'the body is over 1 MB once inflated');
+    if (unreadable)
+      return refuse(source, 'invalid', malformed(mappingFailure(unreadable.errors ?? [{ path: '(root)', message: unreadable.message }])), unreadable.message);
     if (!verdict!.ok) {
       logger.info({ sourceId, reason: verdict!.reason }, 'source request refused');
       return refuse(source, 'rejected', UNAUTHORIZED, `refused: ${verdict!.reason}`);
