@@ -8,7 +8,7 @@ import { classifyDbError, isStorageOutage } from '../storage/errors.js';
 import { accessHook, forgetPrincipalsOnChange } from './access-hook.js';
 import { goneMeanwhile, takenMeanwhile } from './lost-races.js';
 import { ReadCache } from '../shared/read-cache.js';
-import { answerClientError, answerConnect, answerUnmetExpectation, requireHost } from './client-errors.js';
+import { answerClientError, answerConnect, answerUnmetExpectation, isMissingHost, requireHost } from './client-errors.js';
 import { trackConnections } from './connections.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { jsonBodyParser, refuseListKeys, refuseNul } from './input-guard.js';
@@ -122,7 +122,8 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.setErrorHandler(async (raised, request, reply) => {
     // A request no route takes is answered so (404, 405) whatever its body, which no route reads: one
     // that was no JSON, of another type, too large, or a QUERY without a type was answered 400, 413 or 415.
-    if (request.is404) return sendProblem(reply, noRoute(routes, request, reply));
+    // Only a request without a Host header is refused as such first, whatever its path (RFC 9112).
+    if (request.is404 && !isMissingHost(raised)) return sendProblem(reply, noRoute(routes, request, reply));
     // A stage that says trying again may help (the database is unreachable, restarting), or such an
     // outage met before any stage (reading the caller's token), is a 503 asking the client to come
     // back, not a 500; a permanent stage error keeps its own answer. A write that lost a race with a

@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { PROBLEM_MEDIA_TYPE } from './openapi.js';
-import { type ProblemDocument, fieldError, problemTypeFor } from './problem.js';
+import { HttpError, type ProblemDocument, fieldError, problemTypeFor } from './problem.js';
 
 /**
  * clientErrorProblem decides the answer to a request Node could not even parse (a garbage request
@@ -53,11 +53,18 @@ export function answerConnect(_request: IncomingMessage, socket: Duplex): void {
   socket.end();
 }
 
+const HOST_FIELD = 'header.host';
+
 /** requireHost is an onRequest hook: an HTTP/1.1 request without a Host header is a 400 (RFC 9112). */
 export async function requireHost(request: FastifyRequest): Promise<void> {
   if (request.raw.httpVersion === '1.1' && !request.headers.host) {
-    throw fieldError('header.host', 'HTTP/1.1 requests must send a Host header');
+    throw fieldError(HOST_FIELD, 'HTTP/1.1 requests must send a Host header');
   }
+}
+
+/** isMissingHost tells whether `error` is requireHost's: a 400 on any path, one no route takes too (RFC 9112). */
+export function isMissingHost(error: unknown): boolean {
+  return error instanceof HttpError && error.errors?.[0]?.path === HOST_FIELD;
 }
 
 /**
