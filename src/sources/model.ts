@@ -166,7 +166,10 @@ const folderId = z.union([
  */
 const pullInput = z
   .object({
-    baseUrl: httpUrl.describe('The Orchestrator base URL, e.g. https://orchestrator.example.com or https://cloud.uipath.com/org/tenant/orchestrator_'),
+    // Tocsin adds `/odata/Alerts?…` (and the sign-in path) to it: a query or fragment would swallow them.
+    baseUrl: httpUrl
+      .refine((u) => !/[?#]/.test(u), 'must not hold a query (?…) or fragment (#…): Tocsin adds the paths and the query it asks for')
+      .describe('The Orchestrator base URL, e.g. https://orchestrator.example.com or https://cloud.uipath.com/org/tenant/orchestrator_'),
     tenancyName: upstreamText.nullable().optional(),
     username: upstreamText.nullable().optional(),
     password: z.string().min(1).max(500).nullable().optional().describe('Write-only'),

@@ -110,6 +110,23 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect(together.map((res) => res.statusCode).sort()).toEqual([201, 409, 409]);
   });
 
+  it('refuses a baseUrl with a query or fragment, which would swallow the /odata/Alerts path and query Tocsin adds to it', async () => {
+    for (const baseUrl of ['https://orch.example.com/?tenant=a', 'https://orch.example.com/orchestrator_#top', 'https://orch.example.com?']) {
+      const res = await t.call('POST', base, { name: 'Query', kind: 'orchestrator-pull', pull: { baseUrl, username: 'u', password: 'p' } });
+      expect(res.statusCode, baseUrl).toBe(400);
+      expect(res.json().errors[0].path).toBe('pull.baseUrl');
+    }
+    const fine = await t.call('POST', base, {
+      name: 'Query',
+      kind: 'orchestrator-pull',
+      pull: { baseUrl: 'https://orch.example.com/', username: 'u', password: 'p' },
+    });
+    expect(fine.statusCode).toBe(201);
+    const patched = await t.call('PATCH', `${base}/${fine.json().id}`, { pull: { baseUrl: 'https://orch.example.com/#x' } });
+    expect(patched.statusCode).toBe(400);
+    expect(patched.json().errors[0].path).toBe('pull.baseUrl');
+  });
+
   it('stores an orchestrator-pull source with write-only secrets, defaults, and no receive URL', async () => {
     const noAuth = await t.call('POST', base, { name: 'Upstream', kind: 'orchestrator-pull', pull: { baseUrl: 'https://orch.example.com' } });
     expect(noAuth.statusCode).toBe(400);
