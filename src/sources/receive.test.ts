@@ -634,6 +634,7 @@ describeEachDialect('receiving from sources', (dialect) => {
     });
     expect(bomb.statusCode).toBe(413);
     expect(bomb.headers['content-type']).toContain('application/problem+json');
+    expect(bomb.json()).toMatchObject({ status: 413, title: 'Content Too Large' });
     const notGzip = await h.post(alertmanager, Buffer.from('{}'), { 'content-encoding': 'gzip', authorization: `Bearer ${alertmanager.secret}` });
     expect(notGzip.statusCode).toBe(400);
     expect(await h.stats(alertmanager)).toMatchObject({ accepted: 1, rejected: 2 });

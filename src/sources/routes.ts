@@ -28,7 +28,7 @@ const ref = z.string().min(1).max(200);
 const tenantParams = z.object({ tenant: ref });
 const sourceParams = tenantParams.extend({ sourceId: ref });
 
-const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' };
+const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 413: 'Content Too Large', 503: 'Service Unavailable' };
 
 /** sendAnswer writes a receiver's answer: 202 `{ids}`, or a problem document with its headers. */
 function sendAnswer(reply: FastifyReply, answer: ReceiveAnswer) {
