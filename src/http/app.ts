@@ -180,10 +180,32 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.addHook('onSend', forgetPrincipalsOnChange(deps, raising));
   app.addHook('preValidation', refuseNul);
   app.addHook('preValidation', refuseListKeys);
+  const fileGone = deps.storage.fileGone;
+  if (fileGone) app.addHook('preHandler', refuseWritesOnceGone(fileGone));
   app.addHook('onResponse', async (request, reply) => count(request, reply));
 
   for (const register of modules) register(app, deps);
   return app;
+}
+
+/** READ_METHODS change nothing: they are answered from the SQLite file still open once it is gone. */
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'QUERY']);
+
+/**
+ * refuseWritesOnceGone answers 503 with Retry-After to a request that may write once the SQLite file
+ * was removed or replaced while open (a restored copy moved into place): its commit would go into a
+ * file no later start opens, so a 201 for a tenant, a user or a setting was lost at the next restart.
+ * The alerts' ingest refuses so in its own transaction (write-transaction.ts); this does for the rest.
+ * Run before the handler, so that a request refused for its credentials or its body still says why.
+ */
+function refuseWritesOnceGone(fileGone: () => string | undefined) {
+  return async (request: FastifyRequest) => {
+    if (READ_METHODS.has(request.method)) return;
+    const gone = fileGone();
+    if (!gone) return;
+    request.log.warn({ reason: gone }, 'answered 503: the SQLite file is gone');
+    throw serviceUnavailable('The service cannot answer this now; retry later.');
+  };
 }
 
 /**

@@ -83,6 +83,34 @@ describeEachDialect('operations endpoints', (dialect) => {
     }
   });
 
+  it.runIf(dialect === 'sqlite')(
+    'refuses every write (503 with Retry-After) once the SQLite file is removed while open, not only alerts: what it took would be gone at the next start',
+    async () => {
+      const app = await startTestApp(dialect);
+      try {
+        expect((await app.call('POST', '/api/v1/tenants', { name: 'before' })).statusCode).toBe(201);
+        fs.rmSync(app.tocsin.deps.config.databaseUrl.slice('sqlite:'.length));
+        const writes: [string, string, unknown][] = [
+          ['POST', '/api/v1/tenants', { name: 'after' }],
+          ['PATCH', '/api/v1/tenants/before', { displayName: 'Lost' }],
+          ['POST', '/api/v1/tenants/before/users', { email: 'lost@example.com', name: 'Lost' }],
+          ['PUT', '/api/v1/tenants/before/settings/mail', { alertsEmailEnabled: true }],
+          ['DELETE', '/api/v1/tenants/before', undefined],
+        ];
+        const answers = [];
+        for (const [method, url, body] of writes) {
+          const res = await app.call(method as 'POST', url, body);
+          answers.push(`${method} ${url} ${res.statusCode} ${res.headers['content-type']} retry-after=${res.headers['retry-after']}`);
+        }
+        expect(answers).toEqual(writes.map(([method, url]) => `${method} ${url} 503 application/problem+json; charset=utf-8 retry-after=5`));
+        // Reading what the process still holds goes on.
+        expect((await app.call('GET', '/api/v1/tenants/before')).statusCode).toBe(200);
+      } finally {
+        await app.close();
+      }
+    },
+  );
+
   it('exposes Prometheus metrics counting requests by route pattern and status', async () => {
     await t.call('GET', '/api/v1/tenants');
     await t.call('GET', '/api/v1/tenants/nope', undefined);
