@@ -1442,6 +1442,31 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('shows when an alert was received under when it occurred, when they differ: the order, From and To go by the time received', async () => {
+    // On Tasks, where no other test raises alerts. Raised now about something that happened five hours ago (a pulled or re-sent alert), and one raised as it happens.
+    const occurredAt = new Date(Date.now() - 5 * 3_600_000).toISOString();
+    await raiseForThisTest({ severity: 'Warn', component: 'Tasks', message: 'Late arrival, five hours old', occurredAt });
+    await raiseForThisTest({ severity: 'Warn', component: 'Tasks', message: 'On-time arrival' });
+    const listed = (await call('GET', '/api/v1/tenants/acme/alerts?component=Tasks&limit=10')).items as { message: string; createdAt: string }[];
+    const late = listed.find((alert) => alert.message === 'Late arrival, five hours old')!;
+    // The admin reads English on the tenant's clock (Paris): the list From an hour ago holds the late alert, received now.
+    const clock = (iso: string) =>
+      new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(
+        new Date(iso),
+      );
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', `#/alerts?component=Tasks&since=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}`);
+    const lateRow = page.locator('table.alerts tbody tr', { hasText: 'Late arrival' });
+    await lateRow.waitFor();
+    const time = lateRow.locator('td').nth(2);
+    expect(await time.textContent()).toContain(clock(occurredAt));
+    expect(await time.locator('.received').textContent()).toMatch(new RegExp(`^Received: .*\\b${clock(late.createdAt)}\\b`));
+    // Raised as it happened: one time, no second line.
+    const onTime = page.locator('table.alerts tbody tr', { hasText: 'On-time arrival' });
+    expect(await onTime.locator('.received').count()).toBe(0);
+    await context.close();
+  });
+
   it("says in the user's language, not the API's English, that a link's component is not in the catalogue", async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/alerts?component=Nope');

@@ -157,6 +157,16 @@ function MuteDialog({ session, alert, names, onMuted, onClose }) {
   <//>`;
 }
 
+/**
+ * receivedLater says whether an alert reached Tocsin a minute or more after it occurred (pulled, re-sent,
+ * or sent late): its row then also says when it was received, since the list's order, its From and To
+ * and its chart go by that time, not the time it occurred, which the row and the emails show first.
+ * @param {{ occurredAt?: string | null, createdAt: string }} alert
+ */
+function receivedLater(alert) {
+  return Boolean(alert.occurredAt) && Date.parse(alert.createdAt) - Date.parse(String(alert.occurredAt)) >= 60_000;
+}
+
 /** gone says whether the API refused an action because its alert or mute is no longer there (404). */
 const gone = (err) => /** @type {{ status?: number }} */ (err)?.status === 404;
 
@@ -378,7 +388,11 @@ export function AlertsPage({ session, query }) {
         <td><input type="checkbox" aria-label=${t('alerts.select', { message: alert.message.slice(0, 60) })} checked=${selected.has(alert.id)}
           onChange=${(event) => toggle(alert.id, event.currentTarget.checked)} /></td>
         <td><span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>${alert.read ? null : html` <span class="dot" title=${t('alerts.unread')}><span class="sr-only">${t('alerts.unread')}</span></span>`}</td>
-        <td class="nowrap">${formatTime(alert.occurredAt || alert.createdAt)}</td>
+        <td class="nowrap">${formatTime(alert.occurredAt || alert.createdAt)}${
+          receivedLater(alert)
+            ? html`<br /><small class="muted received">${t('labelled', { label: t('alerts.received') })} ${formatTime(alert.createdAt)}</small>`
+            : null
+        }</td>
         <td><${Named} name=${names.component(alert.component)} code=${alert.component} /></td>
         <td class="event"><${Named} name=${names.event(alert.event)} code=${alert.event} /></td>
         <td class="message"><bdi>${alert.message}</bdi>${alert.folder ? html`<small class="muted"> — <bdi>${alert.folder}</bdi></small>` : null}${
