@@ -129,7 +129,9 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     // back, not a 500; a permanent stage error keeps its own answer. A write that lost a race with a
     // deletion of what its path names is a 404 for that, of its caller a 401 (goneMeanwhile), one with a request that took
     // the same name first the 409 naming the field (takenMeanwhile).
-    const unavailable = raised instanceof StageError ? raised.retryable : isStorageOutage(raised);
+    // The request's own stream failing (its client gone mid-body: Node's 'aborted', code ECONNRESET as a
+    // dropped database connection has) is the client's doing, not an outage.
+    const unavailable = raised instanceof StageError ? raised.retryable : raised !== request.raw.errored && isStorageOutage(raised);
     const refused = unavailable ? undefined : classifyDbError(raised);
     const lostRace =
       refused === 'foreign-key'

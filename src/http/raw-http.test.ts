@@ -2,6 +2,7 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
+import { captureWarnings } from '../../test/support/log-capture.js';
 
 /** exchange sends raw bytes to the server and returns everything it answered before closing. */
 function exchange(port: number, data: Buffer): Promise<string> {
@@ -109,5 +110,33 @@ describe('a request whose body stalls, over a real socket', () => {
     // the upper bound is loose so a loaded machine does not make it flaky.
     expect(elapsed).toBeGreaterThanOrEqual(LIMIT_MS / 2);
     expect(elapsed).toBeLessThan(10_000);
+  });
+});
+
+describe('a request whose client gives up mid-body, over a real socket', () => {
+  let t: TestApp;
+  let port: number;
+  const { log, entries } = captureWarnings();
+  beforeAll(async () => {
+    t = await startTestApp('sqlite', {}, { listen: true, logger: log });
+    port = Number(new URL(t.tocsin.url!).port);
+  });
+  afterAll(() => t.close());
+
+  // Node's 'aborted' error has the code ECONNRESET, as a database connection that drops has.
+  it('is not logged as the database being unavailable', async () => {
+    await new Promise<void>((resolve, reject) => {
+      // The headers promise 100 bytes of body; 4 come, then the client closes the connection.
+      const socket = net.connect(port, '127.0.0.1', () =>
+        socket.write(
+          `POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`,
+          () => setTimeout(() => socket.destroy(), 100),
+        ),
+      );
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(entries.map((e) => e.msg)).not.toContainEqual(expect.stringMatching(/database/));
   });
 });
