@@ -289,7 +289,7 @@ export type PollOutcome =
   | { readonly ok: false; readonly retryAfterMs?: number };
 
 /**
- * afterPoll is the state once a poll ends, its lease released: success moves the cursor and
+ * afterPoll is the state once a poll ends, its lease released: success moves the cursor (never past now) and
  * schedules the next poll an interval later (at once when a backlog remains); a failure waits
  * for Retry-After when the upstream gave one (never under the interval), else backs off.
  */
@@ -305,7 +305,9 @@ export function afterPoll(state: PullState, outcome: PollOutcome, intervalMs: nu
     ...released,
     failures: 0,
     backlog: outcome.more,
-    cursorTime: Math.max(state.cursorTime, outcome.cursorTime),
+    // Never past now: an alert dated ahead (an upstream clock that ran fast, then was set right)
+    // would otherwise hold the cursor there, and every alert created before that time was skipped.
+    cursorTime: Math.min(Math.max(state.cursorTime, outcome.cursorTime), now),
     cursorId: outcome.cursorTime >= state.cursorTime ? outcome.cursorId : state.cursorId,
     nextPollAt: outcome.more ? now : now + intervalMs,
     lastPolledAt: now,

@@ -686,6 +686,28 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
     }
   }, 60_000);
 
+  it('goes on importing after an alert dated ahead of its clock (an upstream clock that ran fast, then was set right): the cursor never passes now', async () => {
+    const rows = [
+      { ...cloudAlert(), Id: 'ahead', CreationTime: new Date(Date.now() + 3_600_000).toISOString(), Data: JSON.stringify({ Message: 'dated ahead' }) },
+    ];
+    const upstream = await pagingOrchestrator(rows, 1000);
+    const t = await startTestApp(dialect, {}, PULL);
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'ahead' });
+      const pull = { baseUrl: upstream.origin, tenancyName: 'Default', username: 'poller', password: 'pw', intervalSeconds: 1 };
+      const created = (await t.call('POST', '/api/v1/tenants/ahead/sources', { name: 'Fast clock', kind: 'orchestrator-pull', pull })).json();
+      await vi.waitFor(async () => expect((await alertsOf(t, 'ahead')).map((a) => a.message)).toEqual(['dated ahead']), WAIT);
+      const { cursor } = (await t.call('GET', `/api/v1/tenants/ahead/sources/${created.id}`)).json().stats.pull;
+      expect(Date.parse(cursor)).toBeLessThanOrEqual(Date.now());
+      // Set right, the upstream's clock dates its next alert now: it is imported, and the one ahead not again.
+      rows.push({ ...cloudAlert(), Id: 'on-time', CreationTime: new Date().toISOString(), Data: JSON.stringify({ Message: 'on time' }) });
+      await vi.waitFor(async () => expect((await alertsOf(t, 'ahead')).map((a) => a.message).sort()).toEqual(['dated ahead', 'on time']), WAIT);
+    } finally {
+      await t.close();
+      await upstream.close();
+    }
+  }, 60_000);
+
   it('imports nothing created before since from an upstream that lists its alerts without applying $filter', async () => {
     const since = Date.now() - 3_600_000;
     const rows = [
