@@ -148,24 +148,28 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(failures.join('\n')).toBe('');
   });
 
-  it('refuses in its request schemas the empty names the server refuses', async () => {
+  it('refuses in its request schemas the empty names and secrets the server refuses', async () => {
     const user = (await t.call('POST', `/api/v1/tenants/${TENANT}/users`, { email: 'names@documented.example.com', name: 'Names' })).json<{
       id: string;
     }>();
-    const calls: [string, string, Json][] = [
-      ['/api/v1/tenants', '/api/v1/tenants', { name: 'empty-display-name', displayName: '' }],
-      [`/api/v1/tenants/${TENANT}/users`, '/api/v1/tenants/{tenant}/users', { email: 'empty@documented.example.com', name: '' }],
-      [`/api/v1/tenants/${TENANT}/users/${user.id}/tokens`, '/api/v1/tenants/{tenant}/users/{userId}/tokens', { name: '' }],
-      [`/api/v1/tenants/${TENANT}/groups`, '/api/v1/tenants/{tenant}/groups', { name: '' }],
-      [`/api/v1/tenants/${TENANT}/roles`, '/api/v1/tenants/{tenant}/roles', { name: '', permissions: [] }],
-      [`/api/v1/tenants/${TENANT}/sources`, '/api/v1/tenants/{tenant}/sources', { name: '', kind: 'webhook' }],
+    const smtp = { host: 'smtp.example.com', port: 587, security: 'starttls', username: 'alerts', fromAddress: 'alerts@example.com' };
+    const calls: [HTTPMethods, string, string, Json][] = [
+      ['POST', '/api/v1/tenants', '/api/v1/tenants', { name: 'empty-display-name', displayName: '' }],
+      ['POST', `/api/v1/tenants/${TENANT}/users`, '/api/v1/tenants/{tenant}/users', { email: 'empty@documented.example.com', name: '' }],
+      ['POST', `/api/v1/tenants/${TENANT}/users/${user.id}/tokens`, '/api/v1/tenants/{tenant}/users/{userId}/tokens', { name: '' }],
+      ['POST', `/api/v1/tenants/${TENANT}/groups`, '/api/v1/tenants/{tenant}/groups', { name: '' }],
+      ['POST', `/api/v1/tenants/${TENANT}/roles`, '/api/v1/tenants/{tenant}/roles', { name: '', permissions: [] }],
+      ['POST', `/api/v1/tenants/${TENANT}/sources`, '/api/v1/tenants/{tenant}/sources', { name: '', kind: 'webhook' }],
+      ['PUT', `/api/v1/tenants/${TENANT}/settings/mail`, '/api/v1/tenants/{tenant}/settings/mail', { custom: { ...smtp, password: '' } }],
+      ['PUT', `/api/v1/tenants/${TENANT}/settings/mail`, '/api/v1/tenants/{tenant}/settings/mail', { custom: { ...smtp, accessToken: '' } }],
+      ['PUT', '/api/v1/system/mail-settings', '/api/v1/system/mail-settings', { ...smtp, password: '' }],
     ];
     const accepted: string[] = [];
-    for (const [url, path, body] of calls) {
-      const res = await t.call('POST', url, body);
-      expect(res.statusCode, `POST ${url} ${res.body}`).toBe(400);
-      const schema = doc.paths[path].post.requestBody.content['application/json'].schema;
-      if (ajv.compile({ ...schema, components: doc.components })(body)) accepted.push(`POST ${path} ${JSON.stringify(body)}`);
+    for (const [method, url, path, body] of calls) {
+      const res = await t.call(method, url, body);
+      expect(res.statusCode, `${method} ${url} ${res.body}`).toBe(400);
+      const schema = doc.paths[path][method.toLowerCase()].requestBody.content['application/json'].schema;
+      if (ajv.compile({ ...schema, components: doc.components })(body)) accepted.push(`${method} ${path} ${JSON.stringify(body)}`);
     }
     expect(accepted.join('\n')).toBe('');
   });

@@ -52,7 +52,7 @@ const PORT = 'must be a port number from 1 to 65535, such as 465 or 587';
 const TIMEOUT = 'must be from 1,000 to 600,000 milliseconds (1 second to 10 minutes)';
 
 // Secrets go into AUTH commands, where a line break or NUL would end or split the command.
-const secret = headerSafe(4096).pipe(z.string().min(1));
+const secret = headerSafe(4096).min(1);
 
 /** smtpSettingsInput is the body of an SmtpSettings in a PUT: every field optional, `null` clears. */
 export const smtpSettingsInput = z
