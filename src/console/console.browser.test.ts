@@ -1355,6 +1355,50 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("reads the whole delivery log with Load more, past the API's largest page of 1,000, with its cursor", { timeout: 60_000 }, async () => {
+    // A busy tenant's log of 1,100 emails, newest first, as the API pages it: `limit` rows from `cursor` on.
+    const total = 1_100;
+    const start = Date.parse('2026-01-12T10:00:00.000Z');
+    const log = Array.from({ length: total }, (_, i) => ({
+      id: `d-${String(total - i).padStart(5, '0')}`,
+      kind: 'summary',
+      recipient: `user${i + 1}@acme.example`,
+      status: 'sent',
+      attempts: 1,
+      lastError: null,
+      smtpResponse: '250 OK',
+      messageId: null,
+      createdAt: new Date(start - i * 60_000).toISOString(),
+      sentAt: new Date(start - i * 60_000).toISOString(),
+      nextAttemptAt: null,
+    }));
+    const { context, page } = await open();
+    await page.route('**/deliveries?**', (route) => {
+      const asked = new URL(route.request().url()).searchParams;
+      const limit = Number(asked.get('limit') ?? 50);
+      const cursor = asked.get('cursor');
+      const from = cursor === null ? 0 : log.findIndex((row) => row.id === cursor) + 1;
+      const items = log.slice(from, from + limit);
+      const nextCursor = from + limit < total ? items.at(-1)!.id : null;
+      return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ items, nextCursor }) });
+    });
+    await signIn(page, 'admin@acme.example', '#/deliveries');
+    const rows = page.locator('main tbody tr');
+    await rows.first().waitFor();
+    const loadMore = page.getByRole('button', { name: 'Load more' });
+    for (let shown = 50; shown < total; shown += 50) {
+      expect(await rows.count(), 'rows before Load more').toBe(shown);
+      await loadMore.click();
+      await expect.poll(() => rows.count()).toBe(shown + 50);
+    }
+    // The oldest email is reached, once, and nothing is left to load.
+    expect(await rows.last().textContent()).toContain(`user${total}@acme.example`);
+    expect(await page.locator('main tbody tr', { hasText: `user${total}@` }).count()).toBe(1);
+    expect(await loadMore.count()).toBe(0);
+    await page.unroute('**/deliveries?**');
+    await context.close();
+  });
+
   it("says when a retrying email is tried next, in the user's language and time zone, and nothing of the kind for other rows", async () => {
     const { context, page } = await open();
     // The log as the API gives it while a tenant's mail server refuses for now: one email retrying,

@@ -1,11 +1,12 @@
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, query as toQuery } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { tenantApi } from '../lib/session.js';
 import { Banner, FilterField, SelectField, html, problemText } from '../lib/ui.js';
-import { MAX_LIMIT, pageLimit, usePolling } from '../lib/polling.js';
+import { emptyList, showArrived, withFirstPage, withOlderPage } from '../lib/live-list.js';
+import { MAX_LIMIT, PAGE_SIZE, pageLimit, usePolling } from '../lib/polling.js';
 import { DeliveriesChart } from './charts.js';
 
 const STATUSES = ['pending', 'sending', 'retrying', 'sent', 'failed'];
@@ -44,13 +45,20 @@ function AttemptHistory({ session, id }) {
   )}</ol>`;
 }
 
-/** DeliveriesPage is the delivery log: one row per email, with its status, attempts and the server's reply. */
+/**
+ * DeliveriesPage is the delivery log: one row per email, with its status, attempts and the server's
+ * reply. Its first page is polled, and grows with Load more up to the API's largest page, so the
+ * rows read refresh their status in place and new emails come on top; past that, Load more reads
+ * older pages with the API's cursor, as they are.
+ */
 export function DeliveriesPage({ session, query }) {
   const filters = { status: query.status, kind: query.kind, recipient: query.recipient };
   const key = JSON.stringify(filters);
-  const [items, setItems] = useState(/** @type {any[]} */ ([]));
-  const [cursor, setCursor] = useState(/** @type {any} */ (null));
+  const [list, setList] = useState(/** @type {import('../lib/live-list.js').LiveList<any>} */ (emptyList()));
   const [more, setMore] = useState(0);
+  const [loadingMore, setLoadingMore] = useState(false);
+  // Whether pages older than the polled one were read: until then, Load more goes on from the polled page's end.
+  const readOlder = useRef(false);
   const [error, setError] = useState(/** @type {unknown} */ (null));
   const [open, setOpen] = useState(/** @type {Record<string, boolean>} */ ({}));
   // The filters the rows shown answer: until the log answers the ones chosen, it shows no rows of
@@ -58,17 +66,45 @@ export function DeliveriesPage({ session, query }) {
   const [answered, setAnswered] = useState(/** @type {string | null} */ (null));
   const shownKey = useRef(key);
   shownKey.current = key;
+  const items = list.items;
+
+  useEffect(() => {
+    setList(emptyList());
+    setMore(0);
+    readOlder.current = false;
+  }, [key]);
 
   usePolling(() => {
     const asked = key;
     return api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: pageLimit(more) })}`)).then((answer) => {
       if (shownKey.current !== asked) return;
       setAnswered(asked);
-      setItems(answer.items);
-      setCursor(answer.nextCursor ?? null);
+      setList((shown) => {
+        const next = showArrived(withFirstPage(shown, answer));
+        return readOlder.current ? next : { ...next, nextCursor: next.firstPageCursor };
+      });
       setError(null);
     }, setError);
   }, [key, more, session.tenant.id]);
+  const loadMore = async () => {
+    if (pageLimit(more) < MAX_LIMIT) {
+      setMore(more + 1);
+      return;
+    }
+    const asked = key;
+    setLoadingMore(true);
+    try {
+      const answer = await api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: PAGE_SIZE, cursor: list.nextCursor })}`));
+      if (shownKey.current !== asked) return;
+      readOlder.current = true;
+      setList((shown) => withOlderPage(shown, answer));
+      setError(null);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setLoadingMore(false);
+    }
+  };
   const setFilter = (name, value) => navigate('/deliveries', { ...filters, [name]: value });
 
   return html`<section class="page">
@@ -114,6 +150,10 @@ export function DeliveriesPage({ session, query }) {
       )}</tbody>
     </table></div>`
     }
-    ${cursor && pageLimit(more) < MAX_LIMIT ? html`<div class="actions"><button type="button" class="secondary" onClick=${() => setMore(more + 1)}>${t('loadMore')}</button></div>` : null}
+    ${
+      answered === key && list.nextCursor && items.length
+        ? html`<div class="actions"><button type="button" class="secondary" disabled=${loadingMore} aria-busy=${loadingMore} onClick=${loadMore}>${t('loadMore')}</button></div>`
+        : null
+    }
   </section>`;
 }
