@@ -65,6 +65,18 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(patched.json()).toMatchObject({ language: 'fr', timeZone: 'Europe/Paris' });
   });
 
+  // Names are lower case, so `Vandelay` can only mean `vandelay`: as the sign-in form, Authenticate's
+  // TenancyName and the X-Tocsin-Tenant header take it, the path does, for the host administrator and a user.
+  it('finds a tenant named in the path in another case', async () => {
+    const { id } = (await t.call('POST', '/api/v1/tenants', { name: 'vandelay' })).json();
+    const user = (await t.call('POST', '/api/v1/tenants/vandelay/users', { email: 'art@vandelay.example', name: 'Art', roles: ['Administrator'] })).json();
+    const { token } = (await t.call('POST', `/api/v1/tenants/vandelay/users/${user.id}/tokens`, { name: 'script' })).json();
+    expect((await t.call('GET', '/api/v1/tenants/Vandelay')).json()).toMatchObject({ id, name: 'vandelay' });
+    const raised = await t.call('POST', '/api/v1/tenants/VANDELAY/alerts', { severity: 'Info', component: 'Jobs', message: 'x' }, token);
+    expect(raised.statusCode, raised.body).toBe(202);
+    expect((await t.call('GET', '/api/v1/tenants/Vandelay/alerts', undefined, token)).json().items).toHaveLength(1);
+  });
+
   it('requires a token: 401 without one, 401 with a wrong one', async () => {
     expect((await t.call('GET', '/api/v1/tenants', undefined, '')).statusCode).toBe(401);
     expect((await t.call('GET', '/api/v1/tenants', undefined, 'nope')).statusCode).toBe(401);

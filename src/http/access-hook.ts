@@ -19,14 +19,18 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 // Names are at most 63 characters and ids are UUIDs; anything longer cannot match.
 const MAX_TENANT_REF = 200;
 
-/** findTenant resolves a `{tenant}` path segment, which is the tenant's id or its name. */
+/**
+ * findTenant resolves a `{tenant}` path segment, which is the tenant's id or its name. A name is
+ * read in any case: names are lower case, so `Acme` can only mean `acme`, as the sign-in form,
+ * Authenticate's TenancyName and the X-Tocsin-Tenant header take it. An id is opaque: only as given.
+ */
 export async function findTenant(db: Db, ref: string): Promise<TenantRow | undefined> {
   // No tenant has such a name or id, and PostgreSQL would refuse the NUL rather than say so.
   if (ref.length > MAX_TENANT_REF || ref.includes('\0')) return undefined;
   // Read on every request: compiled once (building the query cost more than SQLite's lookup).
   const by = looksLikeTenantId(ref) ? 'id' : 'name';
   const text = sqlOnce(db, `findTenant ${by}`, () => db.selectFrom('tenants').selectAll().where(by, '=', ref));
-  const { rows } = await db.executeQuery<TenantRow>(CompiledQuery.raw(text, [ref]));
+  const { rows } = await db.executeQuery<TenantRow>(CompiledQuery.raw(text, [by === 'name' ? ref.toLowerCase() : ref]));
   return rows[0];
 }
 
