@@ -2288,6 +2288,23 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     }
   });
 
+  it("clears a tenant's display name in Edit tenant, which then goes by its name", async () => {
+    const hooli = await call('POST', '/api/v1/tenants', { name: 'hooli', displayName: 'Hooli XYZ' });
+    onTestFinished(async () => {
+      await call('DELETE', `/api/v1/tenants/${hooli.id}`);
+    });
+    const { context, page } = await open();
+    await signInAsHost(page);
+    const row = page.locator('main tbody tr', { hasText: 'hooli' });
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Display name').fill('');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect((await call('GET', `/api/v1/tenants/${hooli.id}`)).displayName).toBe('hooli');
+    await context.close();
+  });
+
   it("names the host administrator's tenant picker on a phone too, where its word is hidden to save room", async () => {
     const { context, page } = await open(360);
     await signInAsHost(page);

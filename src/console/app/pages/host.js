@@ -23,7 +23,8 @@ function TenantDialog({ tenant, onClose, onSaved }) {
     event.preventDefault();
     const { name, ...rest } = form;
     try {
-      if (tenant) await api('PATCH', `tenants/${tenant.id}`, rest);
+      // A display name left empty is none: null clears it on an edit (the tenant then goes by its name), as it is left out on a creation.
+      if (tenant) await api('PATCH', `tenants/${tenant.id}`, { ...rest, displayName: rest.displayName || null });
       else await api('POST', 'tenants', { name, ...rest, displayName: rest.displayName || undefined });
       onSaved();
     } catch (err) {
