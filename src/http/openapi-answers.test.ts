@@ -148,12 +148,15 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(failures.join('\n')).toBe('');
   });
 
-  it('refuses in its request schemas the empty names and secrets the server refuses', async () => {
+  it('refuses in its request schemas the empty names, secrets and required texts the server refuses', async () => {
     const user = (await t.call('POST', `/api/v1/tenants/${TENANT}/users`, { email: 'names@documented.example.com', name: 'Names' })).json<{
       id: string;
     }>();
     const smtp = { host: 'smtp.example.com', port: 587, security: 'starttls', username: 'alerts', fromAddress: 'alerts@example.com' };
-    const calls: [HTTPMethods, string, string, Json][] = [
+    const robot = (await t.tenantWithUser(TENANT, ['Robot'])).token;
+    const processAlert = { Message: 'm', Severity: 'Error', ProcessName: 'p', RobotName: 'r' };
+    const raise = `/odata/Alerts/${ODATA}.RaiseProcessAlert`;
+    const calls: [HTTPMethods, string, string, Json, string?][] = [
       ['POST', '/api/v1/tenants', '/api/v1/tenants', { name: 'empty-display-name', displayName: '' }],
       ['POST', `/api/v1/tenants/${TENANT}/users`, '/api/v1/tenants/{tenant}/users', { email: 'empty@documented.example.com', name: '' }],
       ['POST', `/api/v1/tenants/${TENANT}/users/${user.id}/tokens`, '/api/v1/tenants/{tenant}/users/{userId}/tokens', { name: '' }],
@@ -163,10 +166,13 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
       ['PUT', `/api/v1/tenants/${TENANT}/settings/mail`, '/api/v1/tenants/{tenant}/settings/mail', { custom: { ...smtp, password: '' } }],
       ['PUT', `/api/v1/tenants/${TENANT}/settings/mail`, '/api/v1/tenants/{tenant}/settings/mail', { custom: { ...smtp, accessToken: '' } }],
       ['PUT', '/api/v1/system/mail-settings', '/api/v1/system/mail-settings', { ...smtp, password: '' }],
+      ['POST', raise, raise, { processAlert: { ...processAlert, Message: '' } }, robot],
+      ['POST', raise, raise, { processAlert: { ...processAlert, ProcessName: '' } }, robot],
+      ['POST', raise, raise, { processAlert: { ...processAlert, RobotName: '' } }, robot],
     ];
     const accepted: string[] = [];
-    for (const [method, url, path, body] of calls) {
-      const res = await t.call(method, url, body);
+    for (const [method, url, path, body, token] of calls) {
+      const res = await t.call(method, url, body, token);
       expect(res.statusCode, `${method} ${url} ${res.body}`).toBe(400);
       const schema = doc.paths[path][method.toLowerCase()].requestBody.content['application/json'].schema;
       if (ajv.compile({ ...schema, components: doc.components })(body)) accepted.push(`${method} ${path} ${JSON.stringify(body)}`);

@@ -65,11 +65,14 @@ const serviceDocumentView = z.object({
 
 const markAsReadBody = z.object({ ids: z.array(z.string().min(1).max(200)).max(MAX_TOP) });
 
-// Required as .NET's [Required] has it: blank (only white space) is missing too.
+// Required as .NET's [Required] has it: blank (only white space) is missing too. The min(1) says so
+// in the OpenAPI document, which cannot show the refinement (aborting: one error for "", not two).
+const REQUIRED_TEXT = 'is required: it cannot be empty or only white space';
 const requiredText = z
   .string()
+  .min(1, { message: REQUIRED_TEXT, abort: true })
   .max(512)
-  .refine((text) => text.trim() !== '', 'is required: it cannot be empty or only white space');
+  .refine((text) => text.trim() !== '', REQUIRED_TEXT);
 
 const processAlert = z.object({
   message: requiredText,
