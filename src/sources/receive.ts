@@ -17,7 +17,7 @@ import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey, map
 import type { SourceKind, SourceMapping } from './model.js';
 import { signingKey } from './secrets.js';
 import { secretDigest, verifyBearerOrBasic, verifyOrchestrator, verifyStandardWebhook, type Verdict } from './signatures.js';
-import { DELIVERY_KEY_DAYS, type ReceivedAs, type Reception, type SourceRow, readSecrets, recordReception, recordReceptions, stillReceives } from './store.js';
+import { type ReceivedAs, keepAlive, type Reception, type SourceRow, readSecrets, recordReception, recordReceptions, stillReceives } from './store.js';
 
 /** MAX_RECEIVE_BYTES bounds a received body (413 above it); signatures are checked on these bytes. */
 export const MAX_RECEIVE_BYTES = 1024 * 1024;
@@ -194,22 +194,6 @@ async function storeDeliveryKeys(tx: Db, source: SourceRow, keys: readonly (read
       keys.flatMap(([key, ids]) => [source.id, key, source.tenant_id, JSON.stringify(ids), now]),
     ),
   );
-}
-
-/** KEEP_ALIVE_AFTER_MS is the age at which an alert key seen again is dated anew: half the keys' lifetime. */
-const KEEP_ALIVE_AFTER_MS = (DELIVERY_KEY_DAYS * 86_400_000) / 2;
-
-/**
- * keepAlive dates anew the alert keys of a delivery that were received over KEEP_ALIVE_AFTER_MS
- * ago. Alertmanager re-sends a firing alert every repeat_interval for as long as it fires, weeks
- * maybe: its key, dated by its first delivery, was purged after DELIVERY_KEY_DAYS and the next
- * repeat stored the alert again (and emailed it), dated when it started. Kept alive while it is
- * re-sent, it is purged once it has not been for DELIVERY_KEY_DAYS; one write per key and half-lifetime.
- */
-async function keepAlive(db: Db, sourceId: string, keys: readonly string[], found: ReadonlyMap<string, { at: number }>, now: number): Promise<void> {
-  const old = keys.filter((key) => (found.get(key)?.at ?? now) < now - KEEP_ALIVE_AFTER_MS);
-  if (old.length === 0) return;
-  await db.updateTable('source_deliveries').set({ received_at: now }).where('source_id', '=', sourceId).where('delivery_id', 'in', old).execute();
 }
 
 /** What a group commit's deliveries share in its transaction (CommitShared), under these keys. */

@@ -453,6 +453,24 @@ export async function listReceptions(db: Db, sourceId: string) {
  */
 export const DELIVERY_KEY_DAYS = 7;
 
+/** KEEP_ALIVE_AFTER_MS is the age at which an alert key seen again is dated anew: half the keys' lifetime. */
+export const KEEP_ALIVE_AFTER_MS = (DELIVERY_KEY_DAYS * 86_400_000) / 2;
+
+/**
+ * keepAlive dates anew the alert keys of a delivery that were received over KEEP_ALIVE_AFTER_MS
+ * ago. Alertmanager re-sends a firing alert every repeat_interval for as long as it fires, weeks
+ * maybe: its key, dated by its first delivery, was purged after DELIVERY_KEY_DAYS and the next
+ * repeat stored the alert again (and emailed it), dated when it started. Kept alive while it is
+ * re-sent, it is purged once it has not been for DELIVERY_KEY_DAYS; one write per key and half-lifetime.
+ * So are the keys of the upstream alerts a pull re-reads (the two minutes before its cursor, for as
+ * long as nothing newer comes upstream).
+ */
+export async function keepAlive(db: Db, sourceId: string, keys: readonly string[], found: ReadonlyMap<string, { at: number }>, now: number): Promise<void> {
+  const old = keys.filter((key) => (found.get(key)?.at ?? now) < now - KEEP_ALIVE_AFTER_MS);
+  if (old.length === 0) return;
+  await db.updateTable('source_deliveries').set({ received_at: now }).where('source_id', '=', sourceId).where('delivery_id', 'in', old).execute();
+}
+
 /** purgeOldDeliveries deletes the delivery keys older than DELIVERY_KEY_DAYS, in batches; returns how many. */
 export async function purgeOldDeliveries(db: Db, now: number, batchSize = 1_000): Promise<number> {
   const cutoff = now - DELIVERY_KEY_DAYS * 86_400_000;

@@ -12,7 +12,7 @@ import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
 import { classifyDbError } from '../../storage/errors.js';
 import type { SourceMapping, StoredPull } from '../model.js';
 import { pullSecretOwner } from '../secrets.js';
-import { type SourceRow, recordReception } from '../store.js';
+import { type SourceRow, keepAlive, recordReception } from '../store.js';
 import {
   MAX_PAGES_PER_POLL,
   PAGE_SIZE,
@@ -89,10 +89,14 @@ export async function importAlerts(
   return db.transaction().execute(async (tx) => {
     const seen = await tx
       .selectFrom('source_deliveries')
-      .select('delivery_id')
+      .select(['delivery_id', 'received_at'])
       .where('source_id', '=', source.id)
       .where('delivery_id', 'in', [...byKey.keys()])
       .execute();
+    // Re-read by every poll while nothing newer comes upstream: dated anew, or purged after
+    // DELIVERY_KEY_DAYS and imported again by the next poll.
+    const found = new Map(seen.map((row) => [row.delivery_id, { at: Number(row.received_at) }]));
+    await keepAlive(tx, source.id, [...found.keys()], found, now);
     for (const row of seen) byKey.delete(row.delivery_id);
     if (byKey.size === 0) return { ids: [], alerts: [] };
     const { events } = JSON.parse(source.mapping) as SourceMapping;

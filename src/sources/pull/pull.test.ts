@@ -11,6 +11,7 @@ import { captureLog } from '../../../test/support/log-capture.js';
 import { type Tocsin, startTocsin } from '../../server.js';
 import { createTestDatabase, describeEachDialect, type TestDatabase } from '../../../test/support/storage.js';
 import { SQLITE_BUSY_TIMEOUT_MS } from '../../storage/storage.js';
+import { DELIVERY_KEY_DAYS, purgeOldDeliveries } from '../store.js';
 import { importAlerts } from './connector.js';
 import type { UpstreamAlert } from './odata.js';
 import { defaultTokenUrl } from './upstream.js';
@@ -876,5 +877,43 @@ describeEachDialect('orchestrator-pull: two workers', (dialect) => {
     expect(stored).toHaveLength(50);
     const raced = await a!.deps.storage.db.selectFrom('alerts').select('id').where('message', 'like', 'race %').execute();
     expect(raced).toHaveLength(50);
+  });
+});
+
+describeEachDialect('orchestrator-pull: an upstream with nothing new for weeks', (dialect) => {
+  it('imports its newest alert once, though every poll re-reads it (the overlap) past the days delivery keys are kept', async () => {
+    const t = await startTestApp(dialect);
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'quiet' });
+      // Disabled: this test polls by hand, day after day, with the nightly purge between.
+      const pull = { baseUrl: 'https://orch.example.com', username: 'poller', password: 'pw' };
+      const created = await t.call('POST', '/api/v1/tenants/quiet/sources', { name: 'Quiet plant', kind: 'orchestrator-pull', enabled: false, pull });
+      expect(created.statusCode).toBe(201);
+      const db = t.tocsin.deps.storage.db;
+      const row = await db
+        .selectFrom('sources')
+        .select(['id', 'tenant_id', 'mapping', 'created_at'])
+        .where('id', '=', created.json().id)
+        .executeTakeFirstOrThrow();
+      const newest: UpstreamAlert = {
+        Id: 'last-before-the-holidays',
+        NotificationName: 'Process.JobExecution.Faulted',
+        Component: 'Jobs',
+        Severity: 'Error',
+        CreationTime: new Date().toISOString(),
+        Data: JSON.stringify({ Message: 'the last fault for weeks' }),
+        DeepLinkRelativeUrl: null,
+      };
+      let now = Date.now();
+      expect((await importAlerts(db, row, [newest], now, 600_000)).ids).toHaveLength(1);
+      for (let day = 1; day <= 3 * DELIVERY_KEY_DAYS; day++) {
+        now += 86_400_000;
+        await purgeOldDeliveries(db, now);
+        expect((await importAlerts(db, row, [newest], now, 600_000)).ids, `day ${day}`).toEqual([]);
+      }
+      expect((await alertsOf(t, 'quiet')).map((a) => a.message)).toEqual(['the last fault for weeks']);
+    } finally {
+      await t.close();
+    }
   });
 });
