@@ -1399,6 +1399,49 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("shows an email's attempts on screen at 360 px, where its count is clicked at the right of the log's scrolled table", async () => {
+    const reply = '451 4.3.0 Mail server temporarily rejected message';
+    const item = {
+      id: 'd-narrow',
+      kind: 'summary',
+      recipient: 'marie@acme.example',
+      status: 'retrying',
+      attempts: 2,
+      lastError: reply,
+      smtpResponse: null,
+      messageId: null,
+      createdAt: '2026-01-12T09:59:00.000Z',
+      sentAt: null,
+      nextAttemptAt: '2026-01-12T10:09:00.000Z',
+    };
+    const history = [1, 2].map((attempt) => ({
+      attempt,
+      outcome: 'retry',
+      startedAt: `2026-01-12T10:0${attempt}:00.000Z`,
+      finishedAt: `2026-01-12T10:0${attempt}:01.000Z`,
+      response: reply,
+    }));
+    const { context, page } = await open(360);
+    await page.route('**/deliveries?**', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ items: [item] }) }));
+    await page.route('**/deliveries/d-narrow', (route) =>
+      route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...item, history }) }),
+    );
+    await signIn(page, 'admin@acme.example', '#/deliveries');
+    const count = page.locator('main tbody tr').first().getByRole('button', { name: /2$/ });
+    await count.waitFor();
+    // The count is in the fifth of seven columns: the table scrolls to it.
+    await page.locator('main .table-wrap').evaluate((wrap) => wrap.scrollTo({ left: wrap.scrollWidth }));
+    await count.click();
+    const attempts = page.locator('main ol.attempts');
+    await attempts.locator('li').first().waitFor();
+    const box = (await attempts.boundingBox())!;
+    expect(box.x, 'left edge').toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width, 'right edge').toBeLessThanOrEqual(360);
+    await page.unroute('**/deliveries?**');
+    await page.unroute('**/deliveries/d-narrow');
+    await context.close();
+  });
+
   it("says when a retrying email is tried next, in the user's language and time zone, and nothing of the kind for other rows", async () => {
     const { context, page } = await open();
     // The log as the API gives it while a tenant's mail server refuses for now: one email retrying,
