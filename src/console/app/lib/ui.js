@@ -64,10 +64,20 @@ export function apiWords(message) {
   return { text: message, lang: 'en' };
 }
 
-/** FieldError is a field's inline error: the API's refusal, in the user's language when the console knows it. */
+/**
+ * ownWords marks a field's error that the console says itself (a check made before asking the API),
+ * already in the user's language: FieldError shows it as it is, not as the API's English.
+ * @param {string} text
+ * @returns {{ own: string }}
+ */
+export function ownWords(text) {
+  return { own: text };
+}
+
+/** FieldError is a field's inline error: the API's refusal, in the user's language when the console knows it, or the console's own words (ownWords). */
 export function FieldError({ id, error }) {
   if (!error) return null;
-  const words = apiWords(error);
+  const words = typeof error === 'object' && 'own' in error ? { text: error.own, lang: undefined } : apiWords(error);
   return html`<small class="error" id=${id} role="alert" lang=${words.lang}>${words.text}</small>`;
 }
 

@@ -4,11 +4,14 @@ import { Named, loadCatalogue } from '../lib/catalogue.js';
 import { currentLanguage, pickLanguage, t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { can, tenantApi } from '../lib/session.js';
-import { Banner, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { Banner, TextField, Toggle, html, ownWords, problemText } from '../lib/ui.js';
 import { useLoadWhenBack } from '../lib/polling.js';
 
 const EMAIL_SWITCHES = ['tenMinuteSummary', 'dailyReport', 'fatalImmediately'];
 const EMPTY_PATCH = { subscriptions: {}, email: {} };
+
+/** EVENT_NAME is what the API takes as a component or event name (src/alerts/input.ts): no alert's event is named otherwise. */
+const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 /** subscribed says whether a component or event is on: its own entry, else its component's, else on. */
 export function subscribed(subscriptions, component, event) {
@@ -100,7 +103,7 @@ const NO_PASSWORDS = { currentPassword: '', newPassword: '', repeatPassword: '' 
  */
 function PasswordForm({ session }) {
   const [form, setForm] = useState(NO_PASSWORDS);
-  const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
+  const [errors, setErrors] = useState(/** @type {Record<string, string | { own: string }>} */ ({}));
   const [message, setMessage] = useState(/** @type {{ kind: string, text: import('preact').ComponentChildren } | null} */ (null));
   const set = (name) => (value) => {
     setForm({ ...form, [name]: value });
@@ -109,7 +112,7 @@ function PasswordForm({ session }) {
   const save = async (event) => {
     event.preventDefault();
     if (form.newPassword !== form.repeatPassword) {
-      setErrors({ repeatPassword: t('prefs.passwordsDiffer') });
+      setErrors({ repeatPassword: ownWords(t('prefs.passwordsDiffer')) });
       return;
     }
     try {
@@ -156,6 +159,7 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   const [open, setOpen] = useState(/** @type {Record<string, boolean>} */ ({}));
   const [patch, setPatch] = useState(EMPTY_PATCH);
   const [added, setAdded] = useState('');
+  const [addedError, setAddedError] = useState(/** @type {{ own: string } | null} */ (null));
 
   const load = () => {
     api('GET', tenantApi(session, path)).then(setPrefs, (err) => setMessage({ kind: 'error', text: problemText(err) }));
@@ -199,6 +203,12 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   // A catalogue name opens its component instead, where its switch already is.
   const addEvent = () => {
     const name = added.trim();
+    // A name no event can have (a space in it) is said so next to the field, which keeps it to be corrected.
+    if (name && !EVENT_NAME.test(name)) {
+      setAddedError(ownWords(t('prefs.addEventInvalid')));
+      return;
+    }
+    setAddedError(null);
     setAdded('');
     if (!name) return;
     const owner = catalogue.find((component) => component.events.some((event) => event.name === name));
@@ -258,7 +268,7 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
         </li>`,
         )}</ul>
         <div class="add-event">
-          <${TextField} id="sub-add" label=${t('prefs.addEvent')} hint=${t('prefs.addEventHint')} value=${added} onInput=${setAdded} autocomplete="off"
+          <${TextField} id="sub-add" label=${t('prefs.addEvent')} hint=${t('prefs.addEventHint')} value=${added} onInput=${setAdded} error=${addedError} autocomplete="off"
             onKeyDown=${(event) => {
               // Enter adds the event rather than saving the whole form.
               if (event.key === 'Enter') {
