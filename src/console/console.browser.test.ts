@@ -223,6 +223,27 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await fresh.context.close();
   });
 
+  it('lets Back leave the console after signing in: the sign-in address and the redirects home stay out of the history', async () => {
+    const { context, page } = await open();
+    // The page the user came from, then the console's address as typed, then its sign-in.
+    await page.goto('about:blank');
+    await page.goto(`${base}/`);
+    await page.getByLabel('Tenant', { exact: true }).fill('acme');
+    await page.getByLabel('Email').fill('admin@acme.example');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('nav.main-nav').waitFor();
+    await expect.poll(() => page.evaluate('location.hash')).toBe('#/alerts');
+    await page.getByRole('link', { name: 'Alert preferences' }).click();
+    await expect.poll(() => page.evaluate('location.hash')).toBe('#/preferences');
+    await page.goBack();
+    await expect.poll(() => page.evaluate('location.hash')).toBe('#/alerts');
+    // One more Back goes where the user came from, not to the console's address, which sends it home again.
+    await page.goBack();
+    await expect.poll(() => page.url()).toBe('about:blank');
+    await context.close();
+  });
+
   it("opens an email's link that names its tenant by id after the tenant's rename, signed out or in, under the tenant's current name", async () => {
     const tenant = await call('POST', '/api/v1/tenants', { name: 'wayne', displayName: 'Wayne' });
     await call('POST', '/api/v1/tenants/wayne/users', { email: 'bruce@wayne.example', name: 'Bruce', password: PASSWORD, roles: ['Administrator'] });

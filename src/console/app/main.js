@@ -118,7 +118,7 @@ function App() {
       setEnded(false);
       const next = await loadSession(auth);
       // Go where the link pointed (an email's "See more"), else home; before rendering, so no page flashes.
-      if (route.path === '/' || route.path === '/signin') navigate(homeOf(next));
+      if (route.path === '/' || route.path === '/signin') navigate(homeOf(next), {}, { replace: true });
       setSession(next);
       return next;
     }} />`;
@@ -139,7 +139,7 @@ function homeOf(session) {
 /** leaveIfClosed goes home when the permissions changed and the page at `path` is no longer in the menu. */
 function leaveIfClosed(before, next, path) {
   const changed = String(next.permissions) !== String(before.permissions);
-  if (changed && !navItems(next).some(([item]) => sectionOf(path).startsWith(item))) navigate(homeOf(next));
+  if (changed && !navItems(next).some(([item]) => sectionOf(path).startsWith(item))) navigate(homeOf(next), {}, { replace: true });
 }
 
 function navItems(session) {
@@ -197,7 +197,7 @@ function page(session, route, setSession) {
   if (first === 'deliveries') return html`<${DeliveriesPage} session=${session} query=${query} />`;
   if (first === 'previews') return html`<${PreviewsPage} session=${session} />`;
   if (path === '/sources' && can(session, 'Sources.View')) return html`<${SourcesPage} session=${session} />`;
-  if (path !== homeOf(session)) navigate(homeOf(session));
+  if (path !== homeOf(session)) navigate(homeOf(session), {}, { replace: true });
   return null;
 }
 

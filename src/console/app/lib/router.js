@@ -26,12 +26,16 @@ export function href(path, params = {}) {
 }
 
 /**
- * navigate goes to a hash route.
+ * navigate goes to a hash route. With `replace`, the route takes the place of the current one in
+ * the history: a redirect (home after signing in, or from a page the user may not open), which
+ * Back would otherwise return to, and be sent on from again.
  * @param {string} path
  * @param {Record<string, unknown>} [params]
+ * @param {{ replace?: boolean }} [options]
  */
-export function navigate(path, params) {
-  location.hash = href(path, params);
+export function navigate(path, params, { replace = false } = {}) {
+  if (replace) location.replace(href(path, params));
+  else location.hash = href(path, params);
 }
 
 /** useRoute is the current hash route, updated on every hash change. */
