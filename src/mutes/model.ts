@@ -52,6 +52,16 @@ export function appliesTo(mute: Mute, mailbox: MailboxRef, now: number): boolean
 }
 
 /**
+ * windowMuteInstant is the instant the email of a window (a summary's, a daily report's) judges
+ * its mutes at: when it is decided or written, or the window's last instant when that is earlier.
+ * A mute ending exactly when the window ends was in force for all of the window it reaches: the
+ * window's email, decided an instant after that end, still leaves its alerts out.
+ */
+export function windowMuteInstant(window: { readonly end: number }, now: number): number {
+  return Math.min(now, window.end - 1);
+}
+
+/**
  * isMutedFor decides whether a mailbox gets no email about an alert: some active mute covering
  * that mailbox matches it. Muted alerts are still stored, listed and counted; only mail stops.
  */

@@ -17,7 +17,7 @@ import { languageOf, writesToGroupAddress } from '../recipients/eligibility.js';
 import { loadAccessFacts } from '../recipients/query.js';
 import { EMAIL_CHOICE_OF, type Preferences, isSubscribed, wantsEmail } from '../preferences/model.js';
 import { loadLayers, userPreferences } from '../preferences/store.js';
-import { type MailboxRef, type Mute, appliesTo, isMutedFor, matchParts, unmutedFor } from '../mutes/model.js';
+import { type MailboxRef, type Mute, appliesTo, isMutedFor, matchParts, unmutedFor, windowMuteInstant } from '../mutes/model.js';
 import { activeMutes } from '../mutes/store.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { Database, Db } from '../storage/database.js';
@@ -185,11 +185,21 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
 
 /**
  * mutesOf reads the tenant's mutes in force at send time, once per claimed batch, keeping those
- * that cover this email's mailbox (every tenant mute, and a user's own snoozes).
+ * that cover this email's mailbox (every tenant mute, and a user's own snoozes); for the email of
+ * a window, those in force at its last instant too (windowMuteInstant). `now` is the instant they
+ * are judged at.
  */
-async function mutesOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, mailbox: MailboxRef): Promise<{ mutes: Mute[]; now: number }> {
-  const now = (deps.clock ?? systemClock).now();
-  const all = await perClaim(deps, caches, delivery, `mutes:${delivery.tenantId}`, () => activeMutes(deps.db, delivery.tenantId, now));
+async function mutesOf(
+  deps: ComposerDeps,
+  caches: Caches,
+  delivery: Delivery,
+  mailbox: MailboxRef,
+  window?: { readonly end: number },
+): Promise<{ mutes: Mute[]; now: number }> {
+  const sentAt = (deps.clock ?? systemClock).now();
+  const now = window ? windowMuteInstant(window, sentAt) : sentAt;
+  const key = `mutes:${delivery.tenantId}${window ? `:${window.end}` : ''}`;
+  const all = await perClaim(deps, caches, delivery, key, () => activeMutes(deps.db, delivery.tenantId, now));
   return { mutes: all.filter((m) => appliesTo(m, mailbox, now)), now };
 }
 
@@ -361,8 +371,8 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   const reader = await readerOf(deps, caches, delivery, c.data);
   const preferences = await preferencesOf(deps, c.data);
   await stillWants(deps, preferences, delivery, c.data);
-  const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
   const window = windowOf(delivery);
+  const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient, window);
   const cached = await caches.groups.get(`${c.tenant.id}:${window.start}:${window.end}`, () => loadGroups(deps.db, c.tenant.id, window));
   const groups = cached ?? streamAlertsInWindow(deps.db, c.tenant.id, { from: window.start, to: window.end, minSeverity: 'Error' });
   const actions = actionsOf(deps, c, reader);
@@ -443,7 +453,7 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
   await stillWants(deps, preferences, delivery, c.data);
   const period = windowOf(delivery);
   const language = c.recipient.language;
-  const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
+  const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient, period);
   // The day before, for the health section: the same report time a calendar day earlier in the tenant's zone;
   // before a window shortened by a moved report time, a period as long, so that the trends compare like with like.
   const zone = c.tenant.timeZone;

@@ -1,6 +1,6 @@
 import { CompiledQuery } from 'kysely';
 import { type NewDelivery, enqueueDeliveries, enqueueDeliveriesPerTenant } from '../delivery/outbox/enqueue.js';
-import { type Mute, isMutedFor, unmutedFor } from '../mutes/model.js';
+import { type Mute, isMutedFor, unmutedFor, windowMuteInstant } from '../mutes/model.js';
 import { activeMutes, activeMutesOf } from '../mutes/store.js';
 import type { Recipient } from '../recipients/eligibility.js';
 import { recipientPages, recipientPagesOf } from '../recipients/query.js';
@@ -161,10 +161,18 @@ export async function decideWindows(
     const mailing = sorted.filter((d) => queued.has(d.tenant.id) && d.settings.alertsEmailEnabled);
     if (mailing.length === 0) return queued;
     const now = clock.now();
-    const mutes = await activeMutesOf(
+    // Each window's mutes as at its last instant, or now if earlier (windowMuteInstant); a tenant none applies to is left out.
+    const mutedAt = new Map(mailing.map((d) => [d.tenant.id, windowMuteInstant(d.window, now)]));
+    const inForce = await activeMutesOf(
       tx,
       mailing.map((d) => d.tenant.id),
-      now,
+      Math.min(...mutedAt.values()),
+    );
+    const mutes = new Map(
+      [...inForce].flatMap(([tenantId, all]) => {
+        const kept = all.filter((m) => m.until > mutedAt.get(tenantId)!);
+        return kept.length > 0 ? [[tenantId, kept] as const] : [];
+      }),
     );
     const events = await windowEvents(tx, kind, mailing, mutes);
     // Nobody gets a report of an empty window, so the recipients of those need not even be read.
@@ -180,7 +188,7 @@ export async function decideWindows(
         const tenantEvents = events.get(tenantId) ?? [];
         const tenantMutes = mutes.get(tenantId) ?? [];
         return recipients
-          .filter((r) => getsWindowReport(r, kind, unmutedFor(tenantEvents, tenantMutes, r, now), settings.sendEmptyDailyReport))
+          .filter((r) => getsWindowReport(r, kind, unmutedFor(tenantEvents, tenantMutes, r, mutedAt.get(tenantId)!), settings.sendEmptyDailyReport))
           .map((r) => windowDelivery(tenantId, kind, window, r));
       });
       for (const [tenantId, n] of await enqueueDeliveriesPerTenant(tx, rows, clock)) queued.set(tenantId, queued.get(tenantId)! + n);
