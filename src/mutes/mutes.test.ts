@@ -113,6 +113,20 @@ describeEachDialect('mutes API', (dialect) => {
     expect((await t.call('DELETE', `${api}/${created.json().id}`, undefined, nobody.token)).statusCode).toBe(403);
   });
 
+  it("tells a caller without the scope's permission 403 whatever the rest of its body, as for a route of that permission", async () => {
+    const invalid = { match: { component: 'Nope' }, until: 'garbage' };
+    // An Alerts Viewer asking for a tenant mute learns nothing about the body's fields: 403, not 400 naming until.
+    const viewerTenant = await t.call('POST', api, { scope: 'tenant', ...invalid }, viewer.token);
+    expect(viewerTenant.statusCode, viewerTenant.body).toBe(403);
+    expect(viewerTenant.headers['content-type']).toMatch(/^application\/problem\+json/);
+    await t.call('POST', '/api/v1/tenants/mute/roles', { name: 'Mute only', permissions: ['Alerts.Edit'] });
+    const keeper = await t.tenantWithUser('mute', ['Mute only']);
+    expect((await t.call('POST', api, { scope: 'user', ...invalid }, keeper.token)).statusCode).toBe(403);
+    // With the scope's permission the body is judged as before.
+    expect((await t.call('POST', api, { scope: 'user', ...invalid }, viewer.token)).statusCode).toBe(400);
+    expect((await t.call('POST', api, { scope: 'tenant', ...invalid }, keeper.token)).statusCode).toBe(400);
+  });
+
   it('reads one mute at the Location its POST answered: the tenant mute for everyone, a snooze for its owner, 404 for others and once ended', async () => {
     // The 201's Location answered GET with 405: a script following it (RFC 9110) could not read what it had just made.
     const created = await t.call('POST', api, { scope: 'tenant', match: { robot: 'R-read' }, until: until(HOUR) }, admin.token);

@@ -68,6 +68,27 @@ function visibleTo(request: FastifyRequest, mute: Mute): boolean {
   return mute.scope === 'tenant' || (p.kind === 'user' && p.userId === mute.ownerId);
 }
 
+/**
+ * SCOPE_PERMISSION is what each scope of POST /mutes needs: the route takes either, so the access
+ * hook lets both through and the scope decides (API.md's permission column).
+ */
+const SCOPE_PERMISSION = { tenant: 'Alerts.Edit', user: 'Alerts.View' } as const;
+
+/**
+ * scopePermissionBeforeBody refuses a mute whose scope the caller may not set (403) before the body
+ * is validated, as the access hook does for a route's own permission: a viewer asking for a tenant
+ * mute learned the body's faults (400 naming until) first, and was refused only once they were fixed.
+ * A missing or unknown scope is left to the schema (400), the caller holding one of the two.
+ */
+async function scopePermissionBeforeBody(request: FastifyRequest): Promise<void> {
+  const scope = (request.body as { scope?: unknown } | null | undefined)?.scope;
+  if (scope !== 'tenant' && scope !== 'user') return;
+  const needed = SCOPE_PERMISSION[scope];
+  if (!request.principal?.permissions.has(needed)) {
+    throw forbidden(scope === 'tenant' ? 'A tenant mute needs the Alerts.Edit permission.' : 'A snooze needs the Alerts.View permission.');
+  }
+}
+
 const HOST_HAS_NO_EMAIL = 'The host administrator receives no alert emails, so it has nothing to snooze; snooze with a user token.';
 
 /** muteRoutes list, create and lift a tenant's mutes and the caller's snoozes (API.md "Tenant: mutes and snoozes"). */
@@ -92,6 +113,7 @@ export const muteRoutes: RouteModule = (app, deps) => {
     {
       // Alerts.Edit alone may mute the tenant, Alerts.View alone may snooze: the handler checks the scope's.
       config: { permission: ['Alerts.View', 'Alerts.Edit'], problems: [409], status: 201, answer: muteView, created: true },
+      preValidation: scopePermissionBeforeBody,
       schema: {
         params: tenantParams,
         body: muteBody,
@@ -103,8 +125,6 @@ export const muteRoutes: RouteModule = (app, deps) => {
       const tenant = tenantOf(request);
       const p = request.principal!;
       const { scope, match, until } = request.body;
-      if (scope === 'tenant' && !p.permissions.has('Alerts.Edit')) throw forbidden('A tenant mute needs the Alerts.Edit permission.');
-      if (scope === 'user' && !p.permissions.has('Alerts.View')) throw forbidden('A snooze needs the Alerts.View permission.');
       const now = deps.clock.now();
       const end = Date.parse(until);
       const errors: FieldError[] = [];
