@@ -216,20 +216,24 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
     let at: PageRequest = { cursorTime: state.cursorTime, continuing: state.backlog === true, skip: 0 };
     for (let page = 0; page < MAX_PAGES_PER_POLL; page += 1) {
       const { alerts, rows, more, link } = await fetchPage(row, credentials, at);
-      let stored: Awaited<ReturnType<typeof importAlerts>>;
-      try {
-        stored = await importAlerts(db, row, alerts, clock.now(), floodWindowMs);
-      } catch (err) {
-        // Another worker imported some of these first (its lease had expired): re-read at once.
-        if (classifyDbError(err) !== 'unique') throw err;
-        return { ok: true, cursorTime, cursorId, imported, newestImported, more: true };
+      // At most PAGE_SIZE a transaction: an upstream that answers more rows than $top asked for
+      // bound more values than a statement takes (SQLite 32,766), and every poll failed on them.
+      for (let from = 0; from < alerts.length; from += PAGE_SIZE) {
+        let stored: Awaited<ReturnType<typeof importAlerts>>;
+        try {
+          stored = await importAlerts(db, row, alerts.slice(from, from + PAGE_SIZE), clock.now(), floodWindowMs);
+        } catch (err) {
+          // Another worker imported some of these first (its lease had expired): re-read at once.
+          if (classifyDbError(err) !== 'unique') throw err;
+          return { ok: true, cursorTime, cursorId, imported, newestImported, more: true };
+        }
+        if (stored.ids.length > 0 && fatalSignal) {
+          const fatal = stored.ids.filter((_, i) => stored.alerts[i]!.severity === 'Fatal' && isNews(row, stored.alerts[i]!));
+          if (fatal.length > 0) fatalSignal.notify({ tenantId: row.tenant_id, alertIds: fatal });
+        }
+        imported += stored.ids.length;
+        for (const a of stored.alerts) newestImported = Math.max(newestImported ?? 0, a.occurredAt ?? 0);
       }
-      if (stored.ids.length > 0 && fatalSignal) {
-        const fatal = stored.ids.filter((_, i) => stored.alerts[i]!.severity === 'Fatal' && isNews(row, stored.alerts[i]!));
-        if (fatal.length > 0) fatalSignal.notify({ tenantId: row.tenant_id, alertIds: fatal });
-      }
-      imported += stored.ids.length;
-      for (const a of stored.alerts) newestImported = Math.max(newestImported ?? 0, a.occurredAt ?? 0);
       for (const a of alerts) {
         const at = Date.parse(a.CreationTime);
         if (at >= cursorTime) [cursorTime, cursorId] = [at, a.Id];

@@ -709,6 +709,35 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
     }
   }, 60_000);
 
+  it('imports an answer of more rows than $top asked for (33,000: more than one statement binds) in batches, not failing at every poll', async () => {
+    const created = Date.now() - 600_000;
+    const rows = Array.from({ length: 33_000 }, (_, i) => ({
+      ...cloudAlert(),
+      Id: `big-${i}`,
+      CreationTime: new Date(created + i).toISOString(),
+      Data: JSON.stringify({ Message: `big ${i}` }),
+    }));
+    // An OData service (or a proxy dropping the query) that answers every row in one page.
+    const upstream = await pagingOrchestrator(rows, rows.length);
+    const t = await startTestApp(dialect, {}, PULL);
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'untopped' });
+      const pull = { baseUrl: upstream.origin, tenancyName: 'Default', username: 'poller', password: 'pw', intervalSeconds: 60 };
+      const source = (await t.call('POST', '/api/v1/tenants/untopped/sources', { name: 'All at once', kind: 'orchestrator-pull', pull })).json();
+      await vi.waitFor(
+        async () => {
+          const { stats } = (await t.call('GET', `/api/v1/tenants/untopped/sources/${source.id}`)).json();
+          expect(stats.lastError).toBeNull();
+          expect(stats.pull.imported).toBe(rows.length);
+        },
+        { timeout: 90_000, interval: 500 },
+      );
+    } finally {
+      await t.close();
+      await upstream.close();
+    }
+  }, 120_000);
+
   it('imports nothing created before since from an upstream that lists its alerts without applying $filter', async () => {
     const since = Date.now() - 3_600_000;
     const rows = [
