@@ -725,6 +725,31 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('says once in Test Mail Settings, after Send, why credentials without TLS are refused', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/settings/mail');
+    await page.getByLabel('Use custom settings').check();
+    await page.getByLabel('Enable SSL').uncheck();
+    const allow = page.getByLabel('Allow sign-in without encryption');
+    if (await allow.isChecked()) await allow.uncheck();
+    await page.getByLabel('SMTP Host').fill('localhost');
+    await page.getByLabel('SMTP Port').fill(String(smtp.port));
+    await page.getByLabel('SMTP Username').fill(SMTP_USER);
+    const replace = page.getByRole('button', { name: 'Replace' });
+    if (await replace.count()) await replace.click();
+    await page.getByLabel('SMTP Password').fill(SMTP_PASSWORD);
+    await page.getByLabel('Default From Address').fill(SMTP_USER);
+    await page.getByRole('button', { name: 'Test Mail Settings' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Send', exact: true }).click();
+    await dialog.locator('.banner.error[role=alert]').waitFor();
+    // The refusal is announced, and the reason is said once in the window, not once before Send and again after it.
+    const why = 'Your user name and password would be sent without encryption';
+    expect(((await dialog.textContent()) ?? '').split(why).length - 1).toBe(1);
+    expect(await dialog.locator('.banner.error[role=alert]').textContent()).toContain(why);
+    await context.close();
+  });
+
   it('offers no Test while "Use default settings" is chosen over saved custom values: a test would run the saved custom server', async () => {
     // Saved custom values (a server of its own), in force.
     const custom = { host: 'smtp.initech.example', port: 587, security: 'starttls', fromAddress: 'alerts@initech.example' };

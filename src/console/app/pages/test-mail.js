@@ -1,7 +1,18 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../lib/i18n.js';
 import { failureFacts, failureReasons } from '../lib/smtp-failure.js';
-import { Banner, Dialog, ScrollPre, TextField, html, problemText } from '../lib/ui.js';
+import { Banner, Dialog, ScrollPre, TextField, apiWords, html, problemText } from '../lib/ui.js';
+
+/**
+ * refusesPlaintext says whether a test was refused for credentials that would go without TLS: what
+ * the window says before Send, which the refusal then says in its place (once, and announced).
+ * @param {unknown} error
+ */
+function refusesPlaintext(error) {
+  const refused = t('test.plaintextAuth.refused');
+  const errors = /** @type {{ problem?: { errors?: { message: string }[] } } | null} */ (error)?.problem?.errors ?? [];
+  return errors.some((item) => apiWords(item.message).text === refused);
+}
 
 /**
  * TestMailDialog is the seed's Test Mail Settings window: Send To (pre-filled with the signed-in
@@ -78,7 +89,11 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
       </div>`
         : html`<form onSubmit=${send}>
         <${TextField} id="test-sendTo" type="email" label=${t('test.sendTo')} value=${sendTo} onInput=${setSendTo} required autocomplete="email" />
-        ${plaintextAuth ? html`<p class=${`banner ${plaintextAuth === 'refused' ? 'error' : 'warning'}`} data-testid="test-plaintext-auth">${t(`test.plaintextAuth.${plaintextAuth}`)}</p>` : null}
+        ${
+          plaintextAuth && !(plaintextAuth === 'refused' && refusesPlaintext(error))
+            ? html`<p class=${`banner ${plaintextAuth === 'refused' ? 'error' : 'warning'}`} data-testid="test-plaintext-auth">${t(`test.plaintextAuth.${plaintextAuth}`)}</p>`
+            : null
+        }
         <${Banner}>${error ? problemText(error) : ''}<//>
         <p class="hint">${t('test.notSaved')}</p>
         <div class="actions">
