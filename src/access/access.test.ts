@@ -442,6 +442,27 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('PUT', `${own}/alert-preferences`, { email: { dailyReport: 'no' } }, me.token)).json().errors[0].path).toBe('email.dailyReport');
   });
 
+  it("tells a caller without Users.View or Users.Edit 403 for another user's routes whatever the id in the path, as for a route of that permission", async () => {
+    const me = await t.tenantWithUser('selfish', ['Alerts Viewer']);
+    const users = '/api/v1/tenants/selfish/users';
+    // An id longer than any (the path's bound) was a 400 for these, where PATCH /users/{id} said 403.
+    const long = 'x'.repeat(300);
+    for (const [method, url, permission] of [
+      ['GET', `${users}/${long}`, 'Users.View'],
+      ['GET', `${users}/${long}/tokens`, 'Users.View'],
+      ['GET', `${users}/${long}/tokens/t`, 'Users.View'],
+      ['DELETE', `${users}/${long}/tokens/t`, 'Users.Edit'],
+      ['GET', `${users}/${long}/alert-preferences`, 'Users.Edit'],
+      ['PATCH', `${users}/${long}`, 'Users.Edit'],
+    ] as const) {
+      const res = await t.call(method, url, method === 'PATCH' ? { name: 'x' } : undefined, me.token);
+      expect(res.statusCode, `${method} ${url}: ${res.body}`).toBe(403);
+      expect(res.json().detail).toContain(permission);
+    }
+    // A holder of the permission is told what is wrong with the id.
+    expect((await t.call('GET', `${users}/${long}`)).statusCode).toBe(400);
+  });
+
   it('forbids with 403 and names the missing permission', async () => {
     const { token } = await t.tenantWithUser('people', ['Alerts Viewer']);
     const res = await t.call('GET', '/api/v1/tenants/people/users', undefined, token);

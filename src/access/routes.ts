@@ -53,9 +53,10 @@ export function assertSelfOr(request: FastifyRequest, userId: string | undefined
 }
 
 /**
- * selfOrBeforeBody is assertSelfOr as a preValidation hook, for the `:userId` routes with a body: a
- * caller acting on another user without the permission is told 403 before its body is judged, as
- * on the routes whose permission the access hook checks, not what was wrong with the body.
+ * selfOrBeforeBody is assertSelfOr as a preValidation hook, for every `:userId` route: a caller
+ * acting on another user without the permission is told 403 before its path and body are judged, as
+ * on the routes whose permission the access hook checks, not what was wrong with them (an id past
+ * the path's bound was a 400 for GET /users/{id} and its tokens, a 403 for PATCH).
  */
 export function selfOrBeforeBody(permission: 'Users.Edit' | 'Users.View') {
   return async (request: FastifyRequest) => assertSelfOr(request, (request.params as { userId?: string }).userId, permission);
@@ -128,10 +129,11 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
   app.get('/api/v1/tenants/:tenant/users', { config: listsOf(userView), schema: { params: tenantParams } }, async (request) => ({
     items: await listUsers(db, tenantOf(request).id),
   }));
-  app.get('/api/v1/tenants/:tenant/users/:userId', { config: showsUser, schema: { params: userParams } }, async (request) => {
-    assertSelfOr(request, request.params.userId, 'Users.View');
-    return requireUser(db, tenantOf(request).id, request.params.userId);
-  });
+  app.get(
+    '/api/v1/tenants/:tenant/users/:userId',
+    { config: showsUser, preValidation: selfOrBeforeBody('Users.View'), schema: { params: userParams } },
+    async (request) => requireUser(db, tenantOf(request).id, request.params.userId),
+  );
   app.patch(
     '/api/v1/tenants/:tenant/users/:userId',
     {
@@ -181,10 +183,10 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     '/api/v1/tenants/:tenant/users/:userId/tokens',
     {
       config: { answer: listOf(tokenView) },
+      preValidation: selfOrBeforeBody('Users.View'),
       schema: { params: userParams, description: "The user's API tokens (id, name, createdAt), never the tokens: Users.View, or the user itself." },
     },
     async (request) => {
-      assertSelfOr(request, request.params.userId, 'Users.View');
       const tenant = tenantOf(request);
       await requireUser(db, tenant.id, request.params.userId);
       return { items: await listApiTokens(db, tenant.id, request.params.userId) };
@@ -195,10 +197,10 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     '/api/v1/tenants/:tenant/users/:userId/tokens/:tokenId',
     {
       config: { answer: tokenView },
+      preValidation: selfOrBeforeBody('Users.View'),
       schema: { params: tokenParams, description: 'One API token of the user (id, name, createdAt), never the token: Users.View, or the user itself.' },
     },
     async (request) => {
-      assertSelfOr(request, request.params.userId, 'Users.View');
       const [token] = await listApiTokens(db, tenantOf(request).id, request.params.userId, request.params.tokenId);
       if (token === undefined) throw notFound('Token');
       return token;
@@ -206,9 +208,12 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
   );
   app.delete(
     '/api/v1/tenants/:tenant/users/:userId/tokens/:tokenId',
-    { config: { status: 204 }, schema: { params: tokenParams, description: 'Revokes one API token at once: Users.Edit, or the user itself.' } },
+    {
+      config: { status: 204 },
+      preValidation: selfOrBeforeBody('Users.Edit'),
+      schema: { params: tokenParams, description: 'Revokes one API token at once: Users.Edit, or the user itself.' },
+    },
     async (request, reply) => {
-      assertSelfOr(request, request.params.userId, 'Users.Edit');
       if (!(await revokeApiToken(db, tenantOf(request).id, request.params.userId, request.params.tokenId))) throw notFound('Token');
       return reply.status(204).send();
     },

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requireGroup } from '../access/groups.js';
-import { assertSelfOr, selfOrBeforeBody, tenantOf } from '../access/routes.js';
+import { selfOrBeforeBody, tenantOf } from '../access/routes.js';
 import { requireUser } from '../access/users.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from '../alerts/catalogue.js';
 import { EVENT_NAME } from '../alerts/input.js';
@@ -147,8 +147,7 @@ export const preferenceRoutes: RouteModule = (app, { storage, clock }) => {
   const userSchema = { params: userParams, response: { 200: preferencesView }, description: USER_DESCRIPTION };
   const meSchema = { params: tenantParams, response: { 200: preferencesView }, description: USER_DESCRIPTION };
 
-  app.get(`${base}/users/:userId/alert-preferences`, { schema: userSchema }, async (request) => {
-    assertSelfOr(request, request.params.userId, 'Users.Edit');
+  app.get(`${base}/users/:userId/alert-preferences`, { preValidation: selfOrBeforeBody('Users.Edit'), schema: userSchema }, async (request) => {
     await requireUser(db, tenantOf(request).id, request.params.userId);
     return view(await userPreferences(db, request.params.userId));
   });
