@@ -738,6 +738,36 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
     }
   }, 120_000);
 
+  it('ends an answer whose @odata.nextLink names the page just read, instead of reading it again and again', async () => {
+    let reads = 0;
+    const rows = [0, 1].map((i) => ({ ...cloudAlert(), Id: `looped-${i}`, Data: JSON.stringify({ Message: `looped ${i}` }) }));
+    const looping = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.method === 'POST')
+          return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ result: 'loop-token', success: true }));
+        reads += 1;
+        const self = `http://127.0.0.1:${(looping.address() as AddressInfo).port}${req.url}`;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: rows, '@odata.nextLink': self }));
+      });
+    });
+    await new Promise<void>((resolve) => looping.listen(0, '127.0.0.1', resolve));
+    const t = await startTestApp(dialect, {}, PULL);
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'looped' });
+      const pull = { baseUrl: `http://127.0.0.1:${(looping.address() as AddressInfo).port}`, username: 'poller', password: 'pw', intervalSeconds: 60 };
+      const source = (await t.call('POST', '/api/v1/tenants/looped/sources', { name: 'Self link', kind: 'orchestrator-pull', pull })).json();
+      await vi.waitFor(async () => expect((await t.call('GET', `/api/v1/tenants/looped/sources/${source.id}`)).json().stats.pull.imported).toBe(2), WAIT);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // One poll, one read: the next is an interval (a minute) away.
+      expect(reads).toBe(1);
+      expect((await alertsOf(t, 'looped')).length).toBe(2);
+    } finally {
+      await t.close();
+      await new Promise((resolve) => looping.close(resolve));
+    }
+  });
+
   it('imports nothing created before since from an upstream that lists its alerts without applying $filter', async () => {
     const since = Date.now() - 3_600_000;
     const rows = [

@@ -369,9 +369,12 @@ export async function fetchAlertsPage(
   const page = readAlertsPage(await json(res, '/odata/Alerts'));
   if ('invalid' in page) throw new UpstreamError(page.invalid, res.status, undefined);
   const next = page.nextLink !== undefined && URL.canParse(page.nextLink, url) ? new URL(page.nextLink, url) : undefined;
-  const link = next?.origin === new URL(url).origin ? next.href : undefined;
+  // A link to the page just read (a broken server or proxy) ends the answer: followed, it was read
+  // again and again, 20 times a poll and a poll at once after each, for as long as the source ran.
+  const loops = next?.href === new URL(url).href;
+  const link = next?.origin === new URL(url).origin && !loops ? next.href : undefined;
   // An upstream that lists without applying $filter (an older or proxied OData service) still must
   // not import what was created before `since`: the import starts there (API.md).
   const alerts = page.alerts.filter((a) => Date.parse(a.CreationTime) >= sinceMs);
-  return { alerts, rows: page.rows, more: page.nextLink !== undefined, ...(link ? { link } : {}) };
+  return { alerts, rows: page.rows, more: page.nextLink !== undefined && !loops, ...(link ? { link } : {}) };
 }
