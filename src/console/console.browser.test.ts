@@ -1718,6 +1718,27 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('offers the host administrator, who has no read state, no control to mark alerts read or unread, which the API refuses it', async () => {
+    await raiseForThisTest({ severity: 'Error', component: 'Robots', message: 'Robot R-44 disconnected' });
+    const { context, page } = await open();
+    await signInAsHost(page);
+    await page.goto(`${base}/#/alerts`);
+    const row = page.locator('table.alerts tbody tr', { hasText: 'Robot R-44 disconnected' });
+    await row.waitFor();
+    // What it may do stays: details, I'm on it, mute, delete.
+    await row.getByRole('button', { name: 'Details' }).waitFor();
+    expect(await row.getByRole('button', { name: 'Mute…' }).count()).toBe(1);
+    for (const name of ['Mark as read', 'Mark as unread', 'Mark all as read', 'Mark selected as unread']) {
+      expect(await page.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+    }
+    expect(await page.getByRole('button', { name: /^Mark selected as read/ }).count()).toBe(0);
+    expect(await page.locator('table.alerts input[type=checkbox]').count()).toBe(0);
+    await page.locator('.bell-button').click();
+    await page.locator('#bell-panel li').first().waitFor();
+    expect(await page.locator('#bell-panel').getByRole('button', { name: 'Mark as read' }).count()).toBe(0);
+    await context.close();
+  });
+
   it("keeps the keyboard in the list when the control it pressed goes: I'm on it, Lift, Delete", async () => {
     await raise([
       { severity: 'Warn', component: 'Queues', message: 'Queue Q-71 backlog' },

@@ -333,6 +333,9 @@ export function AlertsPage({ session, query }) {
   const events = names.components.flatMap((component) => component.events);
   // The selection counts only rows still shown (one deleted elsewhere, or no longer matching, drops out).
   const chosen = items.filter((alert) => selected.has(alert.id)).map((alert) => alert.id);
+  // The host administrator has no read state (every alert is unread for it, and the API refuses it
+  // marking any): it gets no selection, no mark read or unread, and no row shown as unread.
+  const readState = session.kind === 'user';
   // A whole page of arrivals may hide more: `50+`, in the plural.
   const arrived = list.gap ? `${list.arrived.length.toLocaleString(currentLanguage())}+` : list.arrived.length;
 
@@ -358,11 +361,15 @@ export function AlertsPage({ session, query }) {
       ${Object.keys(filters).length ? html`<button type="button" class="secondary" onClick=${() => navigate('/alerts')}>${t('alerts.clearFilters')}</button>` : null}
       <small class="hint filters-zone" id="filter-zone">${t('alerts.zoneHint', { zone: timeZone() })}</small>
     </form>
-    <div class="toolbar">
+    ${
+      readState
+        ? html`<div class="toolbar">
       <button type="button" disabled=${chosen.length === 0} onClick=${() => mark({ ids: chosen })}>${t('alerts.markSelectedRead', { count: chosen.length })}</button>
       <button type="button" class="secondary" disabled=${chosen.length === 0} onClick=${() => mark({ ids: chosen }, false)}>${t('alerts.markSelectedUnread')}</button>
       <button type="button" class="secondary" onClick=${() => mark({ all: true })}>${t(narrows(filters) ? 'alerts.markMatchingRead' : 'alerts.markAllRead')}</button>
-    </div>
+    </div>`
+        : null
+    }
     <${Banner}>${problemText(failure ?? error)}<//>
     <${MutesBar} session=${session} mutes=${mutes} names=${names} onLift=${lift} />
     ${
@@ -378,16 +385,24 @@ export function AlertsPage({ session, query }) {
           : html`<p class="empty">${t('alerts.none')}</p>`
         : html`<div class="table-wrap"><table class="alerts">
       <thead><tr>
-        <th scope="col"><input type="checkbox" aria-label=${t('alerts.selectAll')} checked=${chosen.length > 0 && chosen.length === items.length}
-          onChange=${(event) => setSelected(event.currentTarget.checked ? new Set(items.map((a) => a.id)) : new Set())} /></th>
+        <th scope="col">${
+          readState
+            ? html`<input type="checkbox" aria-label=${t('alerts.selectAll')} checked=${chosen.length > 0 && chosen.length === items.length}
+          onChange=${(event) => setSelected(event.currentTarget.checked ? new Set(items.map((a) => a.id)) : new Set())} />`
+            : null
+        }</th>
         <th scope="col">${t('alerts.severity')}</th><th scope="col">${t('alerts.time')}</th><th scope="col">${t('alerts.component')}</th>
         <th scope="col">${t('alerts.event')}</th><th scope="col">${t('alerts.message')}</th><th scope="col">${t('alerts.source')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th>
       </tr></thead>
       <tbody>${items.map(
-        (alert) => html`<tr key=${alert.id} class=${alert.read ? 'read' : 'unread'} data-alert-id=${alert.id}>
-        <td><input type="checkbox" aria-label=${t('alerts.select', { message: alert.message.slice(0, 60) })} checked=${selected.has(alert.id)}
-          onChange=${(event) => toggle(alert.id, event.currentTarget.checked)} /></td>
-        <td><span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>${alert.read ? null : html` <span class="dot" title=${t('alerts.unread')}><span class="sr-only">${t('alerts.unread')}</span></span>`}</td>
+        (alert) => html`<tr key=${alert.id} class=${alert.read || !readState ? 'read' : 'unread'} data-alert-id=${alert.id}>
+        <td>${
+          readState
+            ? html`<input type="checkbox" aria-label=${t('alerts.select', { message: alert.message.slice(0, 60) })} checked=${selected.has(alert.id)}
+          onChange=${(event) => toggle(alert.id, event.currentTarget.checked)} />`
+            : null
+        }</td>
+        <td><span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>${alert.read || !readState ? null : html` <span class="dot" title=${t('alerts.unread')}><span class="sr-only">${t('alerts.unread')}</span></span>`}</td>
         <td class="nowrap">${formatTime(alert.occurredAt || alert.createdAt)}${
           receivedLater(alert)
             ? html`<br /><small class="muted received">${t('labelled', { label: t('alerts.received') })} ${formatTime(alert.createdAt)}</small>`
@@ -404,9 +419,11 @@ export function AlertsPage({ session, query }) {
         <td class="row-actions">
           <button type="button" class="link" onClick=${() => setDetails(alert)}>${t('alerts.details')}</button>
           ${
-            alert.read
-              ? html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] }, false)}>${t('alerts.markUnread')}</button>`
-              : html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] })}>${t('alerts.markRead')}</button>`
+            !readState
+              ? null
+              : alert.read
+                ? html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] }, false)}>${t('alerts.markUnread')}</button>`
+                : html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] })}>${t('alerts.markRead')}</button>`
           }
           ${alert.acknowledgedBy ? null : html` <button type="button" class="link" onClick=${() => acknowledge(alert.id)}>${t('alerts.acknowledge')}</button>`}
           <button type="button" class="link" onClick=${() => setMuting(alert)}>${t('mutes.action')}</button>

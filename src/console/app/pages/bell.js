@@ -136,7 +136,10 @@ export function Bell({ session }) {
           <span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>
           <span class="panel-text"><span class="panel-message"><strong><${Named} name=${names.component(alert.component)} code=${alert.component} /></strong> <bdi>${alert.message}</bdi>${alert.count > 1 ? html` <span class="pill">×${alert.count}</span>` : null}</span>
             <small class="muted">${formatTime(alert.occurredAt || alert.createdAt)}</small></span>
-          <button type="button" class="link" onClick=${() => markRead(alert.id)}>${t('alerts.markRead')}</button>
+          ${
+            // The host administrator has no read state: the API refuses it marking any.
+            session.kind === 'user' ? html`<button type="button" class="link" onClick=${() => markRead(alert.id)}>${t('alerts.markRead')}</button>` : null
+          }
         </li>`,
         )}
       </ul>`
