@@ -230,6 +230,12 @@ export class SmtpSession {
     this.#reused = this.#used;
     this.#used = true;
     this.#abandoned = undefined;
+    // Nothing of this message has left yet: the previous one's DATA, answered, says nothing of it. A
+    // server that hangs up right after its 250 to the last message can end the connection before
+    // this MAIL FROM is written: a drop before the message, sent again on a fresh session, not one
+    // during DATA that may have delivered it.
+    this.#messageSent = false;
+    this.#lastCommand = 'MAIL FROM';
     if (Buffer.isBuffer(message)) return this.#transaction(envelope, message);
     const body = new PassThrough();
     const sending = this.#transaction(envelope, body);

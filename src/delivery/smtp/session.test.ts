@@ -1,0 +1,34 @@
+/**
+ * A session's account of a drop: a message is in doubt (the server may have queued it) only once
+ * its own DATA was answered with 354, never because the message before it on the connection was.
+ */
+import type net from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type TestSmtpServer, plainEndpointOf, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
+import { SmtpDeliveryError } from '../contract.js';
+import { SmtpSession } from './session.js';
+
+const envelope = { from: 'alerts@example.com', to: ['ops@example.com'] };
+const message = (n: number) => Buffer.from(`Message-ID: <session-${n}@tocsin.test>\r\nSubject: ${n}\r\n\r\nbody ${n}\r\n`);
+
+describe('a session whose connection the server ends right after its 250 to a message', () => {
+  let server: TestSmtpServer;
+  afterAll(() => server?.close());
+
+  it('fails the next message as dropped before it was sent, not in doubt during DATA, so the pool sends it again on a fresh session', async () => {
+    server = await startTestSmtpServer();
+    const session = await SmtpSession.open(plainEndpointOf(server));
+    expect(await session.send(envelope, message(1))).toMatch(/^250/);
+    // The server hung up after its 250: the socket is gone before the connection hears its close
+    // event, which is when a worker hands this idle session its next email.
+    (session as unknown as { smtp: { _socket: net.Socket } }).smtp._socket.destroy();
+    const failure = await session.send(envelope, message(2)).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(SmtpDeliveryError);
+    expect((failure as SmtpDeliveryError).stage).not.toBe('data');
+    expect(session.droppedBeforeMessage).toBe(true);
+    expect(server.messages.map((m) => m.messageId)).toEqual(['<session-1@tocsin.test>']);
+  });
+});
