@@ -7,6 +7,7 @@ import { type ActionRecipient, type ActionSubject, ActionLinks } from './links.j
 import { addressTag } from '../shared/sealed-token.js';
 import { openActionToken, sealActionToken } from './token.js';
 import { resolveLink } from './routes.js';
+import { SNOOZES_PER_USER_MAX } from '../mutes/store.js';
 import { afterReads } from '../../test/support/between-reads.js';
 import { whileDeleting } from '../../test/support/lost-race.js';
 
@@ -478,6 +479,26 @@ describeEachDialect('email action links', (dialect) => {
     }
     // A script asking for JSON still gets the problem.
     expect((await post(snooze)).headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('tells a person who already keeps as many snoozes as Tocsin allows so on a page in their language, not in JSON naming an API route', async () => {
+    const reader = await t.tenantWithUser('acts', ['Alerts Viewer']);
+    await t.call('PATCH', `${api}/users/${reader.userId}`, { language: 'fr' });
+    const until = new Date(clock.now() + DAY).toISOString();
+    for (let i = 0; i < SNOOZES_PER_USER_MAX; i++) {
+      expect((await t.call('POST', `${api}/mutes`, { scope: 'user', match: { robot: `R-full-${i}` }, until }, reader.token)).statusCode).toBe(201);
+    }
+    const alertId = await raise({ robot: 'R-one-more' });
+    const snooze = (await linksOf({ tenantId, userId: reader.userId, canMute: false }, { alertId })).snooze;
+    const headers = { accept: 'text/html,application/xhtml+xml', 'accept-language': 'en-US', 'content-type': 'application/x-www-form-urlencoded' };
+    const full = await t.tocsin.app.inject({ method: 'POST', url: path(snooze), headers, payload: 'what=robot&for=1h' });
+    expect(full.statusCode).toBe(409);
+    expect(full.headers['content-type']).toContain('text/html');
+    expect(full.body).toContain('<html lang="fr">');
+    expect(full.body).toContain('Levez-en dans la console');
+    expect(full.body).not.toContain('DELETE /mutes');
+    // A script still gets the problem.
+    expect((await post(snooze, 'what=robot&for=1h')).headers['content-type']).toContain('application/problem+json');
   });
 
   it('asks a recipient to check a past end in the language of the page their choice came from, not their browser’s', async () => {

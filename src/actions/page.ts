@@ -105,8 +105,9 @@ function timesIn(c: PageContext, at: number): string {
 
 /**
  * refusalPage is what a person who clicked a link gets for a refusal, in their browser's language:
- * a link tampered with or expired (404), a permission its recipient no longer holds (403), or an
- * end time that is missing or past (400 on `until`). Anything else stays a problem document.
+ * a link tampered with or expired (404), a permission its recipient no longer holds (403), an
+ * end time that is missing or past (400 on `until`), or a mute or snooze past the most in force
+ * (409, whose problem names the API). Anything else stays a problem document.
  */
 export function refusalPage(refusal: HttpError, language: Language): string | undefined {
   const t = emailTranslator(language);
@@ -114,5 +115,6 @@ export function refusalPage(refusal: HttpError, language: Language): string | un
   if (refusal.status === 404) return page('actions.invalidTitle', 'actions.invalid');
   if (refusal.status === 403) return page('actions.invalidTitle', 'actions.forbidden');
   if (refusal.status === 400 && refusal.errors?.[0]?.path === 'until') return page('actions.checkTitle', 'actions.badChoice');
+  if (refusal.status === 409) return page('actions.fullTitle', 'actions.full');
   return undefined;
 }

@@ -120,6 +120,8 @@ export const de = {
     forbidden: 'Sie haben die Berechtigung, die dieser Link erfordert, nicht mehr. Ein Administrator Ihres Mandanten kann sie Ihnen wieder erteilen.',
     checkTitle: 'Auswahl prüfen',
     badChoice: 'Wählen Sie ein Datum und eine Uhrzeit in der Zukunft und bestätigen Sie erneut.',
+    fullTitle: 'Zu viele aktiv',
+    full: 'Es sind bereits so viele Stummschaltungen und Pausen aktiv, wie Tocsin aufbewahrt. Heben Sie einige in der Konsole auf oder warten Sie, bis einige enden, und bestätigen Sie dann erneut.',
   },
   test: {
     subject: '{{tenant}}: Test-E-Mail von Tocsin',

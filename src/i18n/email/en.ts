@@ -127,6 +127,8 @@ export const en = {
     forbidden: 'You no longer hold the permission this link needs. An administrator of your tenant can give it back.',
     checkTitle: 'Check your choice',
     badChoice: 'Choose a date and time in the future, then confirm again.',
+    fullTitle: 'Too many in force',
+    full: 'As many mutes and snoozes are in force as Tocsin keeps. Lift some in the console, or wait for some to end, then confirm again.',
   },
   test: {
     subject: '{{tenant}}: test email from Tocsin',

@@ -138,6 +138,8 @@ export const es = {
     forbidden: 'Ya no tiene el permiso que requiere este enlace. Un administrador de su inquilino puede devolvérselo.',
     checkTitle: 'Revise su elección',
     badChoice: 'Elija una fecha y hora futuras y vuelva a confirmar.',
+    fullTitle: 'Demasiados en vigor',
+    full: 'Ya hay tantos silenciamientos y aplazamientos en vigor como Tocsin conserva. Levante algunos en la consola, o espere a que terminen algunos, y vuelva a confirmar.',
   },
   test: {
     subject: '{{tenant}}: correo de prueba de Tocsin',

@@ -144,6 +144,8 @@ export const fr = {
     forbidden: 'Vous n’avez plus l’autorisation qu’exige ce lien. Un administrateur de votre locataire peut vous la rendre.',
     checkTitle: 'Vérifiez votre choix',
     badChoice: 'Choisissez une date et une heure à venir, puis confirmez de nouveau.',
+    fullTitle: 'Trop de coupures en cours',
+    full: 'Il y a déjà autant de coupures et de mises en veille en cours que Tocsin en garde. Levez-en dans la console, ou attendez que certaines prennent fin, puis confirmez de nouveau.',
   },
   test: {
     subject: '{{tenant}}\u00a0: e-mail de test de Tocsin',
