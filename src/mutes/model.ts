@@ -35,13 +35,16 @@ export interface MailboxRef {
   readonly id: string;
 }
 
-/** matchesMute tells whether an alert has every value the match gives. */
+/**
+ * matchesMute tells whether an alert has every value the match gives, spaces around either left
+ * out: an alert keeps its source as sent ("  R7 "), while POST /mutes trims the value it is given.
+ */
 export function matchesMute(match: MuteMatch, alert: MutableAlert): boolean {
   return MATCH_FIELDS.every((field) => {
     const wanted = match[field];
     if (wanted === undefined) return true;
     const value = field === 'component' ? alert.component : field === 'event' ? alert.event : alert.source?.[field];
-    return value === wanted;
+    return value === wanted || (typeof value === 'string' && value.trim() === wanted.trim());
   });
 }
 

@@ -30,6 +30,16 @@ describe('mute decisions', () => {
     expect(matchesMute({ queue: 'Q' }, alert)).toBe(false);
   });
 
+  it('matches a source part stored with spaces around it, which POST /mutes trims from the value it is given', () => {
+    // An alert keeps its source as sent; the API stores a mute of that robot, named as the alert lists it, trimmed.
+    const spaced = { ...alert, source: { robot: '  R7 ', process: 'Invoices' } };
+    expect(matchesMute({ robot: 'R7' }, spaced)).toBe(true);
+    // A mute from an email's link takes the alert's own value.
+    expect(matchesMute(sourceMatchOf(spaced, 'robot')!, spaced)).toBe(true);
+    expect(matchesMute({ robot: '  R7 ' }, alert)).toBe(true);
+    expect(matchesMute({ robot: 'R 7' }, spaced)).toBe(false);
+  });
+
   it('covers everyone for a tenant mute, only its owner for a snooze, and nobody once ended', () => {
     expect(isMutedFor([mute({})], alert, ops, T0)).toBe(true);
     const snooze = mute({ scope: 'user', ownerId: 'ana' });
