@@ -223,6 +223,34 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await fresh.context.close();
   });
 
+  it('follows, once looked at again, a sign-out or a sign-in as someone else in another tab of the same browser', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/alerts');
+    await page.locator('main h1').waitFor();
+    // Another tab of the same browser, which shares its cookie: it signs out, and in as the Alerts Viewer.
+    const other = await context.newPage();
+    await other.goto(`${base}/#/alerts`);
+    await other.getByRole('button', { name: 'Sign out' }).click();
+    await other.getByLabel('Tenant', { exact: true }).fill('acme');
+    await other.getByLabel('Email').fill('viewer@acme.example');
+    await other.getByLabel('Password').fill(PASSWORD);
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    await other.locator('nav.main-nav').waitFor();
+    // Back in the first tab: it is the viewer's console now, in German, not the admin's page refused under the viewer's cookie.
+    await page.bringToFront();
+    await page.evaluate("dispatchEvent(new Event('focus'))");
+    await expect.poll(() => page.locator('header .who').textContent()).toBe('viewer@acme.example');
+    await page.getByRole('link', { name: 'Alarme', exact: true }).waitFor();
+    expect(await page.getByRole('link', { name: 'Zugriff verwalten' }).count()).toBe(0);
+    // Signed out there: the first tab says so when looked at again.
+    await other.getByRole('button', { name: 'Abmelden' }).click();
+    await other.getByLabel('Mandant', { exact: true }).waitFor();
+    await page.bringToFront();
+    await page.evaluate("dispatchEvent(new Event('focus'))");
+    await page.getByText('Ihre Sitzung ist beendet', { exact: false }).waitFor();
+    await context.close();
+  });
+
   it('lets Back leave the console after signing in: the sign-in address and the redirects home stay out of the history', async () => {
     const { context, page } = await open();
     // The page the user came from, then the console's address as typed, then its sign-in.
@@ -2422,19 +2450,19 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   });
 
   it("clears a tenant's display name in Edit tenant, which then goes by its name", async () => {
-    const hooli = await call('POST', '/api/v1/tenants', { name: 'hooli', displayName: 'Hooli XYZ' });
+    const raviga = await call('POST', '/api/v1/tenants', { name: 'raviga', displayName: 'Raviga Capital' });
     onTestFinished(async () => {
-      await call('DELETE', `/api/v1/tenants/${hooli.id}`);
+      await call('DELETE', `/api/v1/tenants/${raviga.id}`);
     });
     const { context, page } = await open();
     await signInAsHost(page);
-    const row = page.locator('main tbody tr', { hasText: 'hooli' });
+    const row = page.locator('main tbody tr', { hasText: 'raviga' });
     await row.getByRole('button', { name: 'Edit' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Display name').fill('');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
-    expect((await call('GET', `/api/v1/tenants/${hooli.id}`)).displayName).toBe('hooli');
+    expect((await call('GET', `/api/v1/tenants/${raviga.id}`)).displayName).toBe('raviga');
     await context.close();
   });
 

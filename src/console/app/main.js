@@ -111,6 +111,31 @@ function App() {
       .then((auth) => (auth.signedIn ? loadSession(auth).then(setSession) : signIn()))
       .catch(signIn);
   }, []);
+  // Another tab of the browser shares the session cookie: it may have signed out, or in as someone
+  // else. When this tab is looked at again, it asks who is signed in and follows, as a reload would,
+  // rather than show one user's page under another's cookie, whose every call it would be refused.
+  useEffect(() => {
+    const follow = async () => {
+      const before = shown.current;
+      if (!before || document.visibilityState !== 'visible') return;
+      try {
+        const auth = await api('GET', 'auth/session');
+        if (shown.current !== before) return;
+        if (!auth.signedIn) signedOut();
+        else if (auth.kind !== before.kind || (auth.kind === 'user' && auth.userId !== before.user?.id)) setSession(await loadSession(auth));
+        // The same principal signed in again there: its new session's CSRF token.
+        else configureApi({ csrfToken: auth.csrfToken });
+      } catch {
+        // Tocsin unreachable: the page's own calls say so.
+      }
+    };
+    addEventListener('focus', follow);
+    document.addEventListener('visibilitychange', follow);
+    return () => {
+      removeEventListener('focus', follow);
+      document.removeEventListener('visibilitychange', follow);
+    };
+  }, []);
 
   if (session === undefined) return html`<p class="loading" aria-busy="true">…</p>`;
   if (session === null) {
