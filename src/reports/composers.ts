@@ -38,6 +38,7 @@ import type { AlertGroupView, AlertSourceView, ImmediateEmailView, MuteLineView,
 import { optedOut } from './unsubscribe/apply.js';
 import type { UnsubscribeLinks } from './unsubscribe/links.js';
 import { WindowCache } from './window-cache.js';
+import { summaryWindowCount } from './windows.js';
 import type { ReadCache } from '../shared/read-cache.js';
 
 /** ComposerDeps are what the report composers read from at send time. */
@@ -424,7 +425,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
     recipient: c.recipient,
     tenant: c.tenant,
     window,
-    windowCount: Math.max(1, Math.round((window.end - window.start) / deps.summaryIntervalMs)),
+    windowCount: summaryWindowCount(window, deps.summaryIntervalMs, c.tenant.timeZone),
     totalAlerts,
     fatalAlerts,
     muted: { alerts: mutedAlerts, mutes: [...muting].map((m) => muteLineOf(m, c.recipient.language)) },

@@ -63,6 +63,24 @@ export function nextSummaryEnd(t: number, intervalMs: number, zone: string): num
   }
 }
 
+// The most windows summaryWindowCount steps through one by one; past it, a catch-up's length tells.
+const MAX_STEPPED_WINDOWS = 48;
+
+/**
+ * summaryWindowCount is how many summary windows `window` covers on the zone's clock (see
+ * summaryWindowEnd): one for a window that a change of offset made longer (Lord Howe's 90-minute
+ * hour of the change, for an hourly summary), where its length over the interval would say two;
+ * each window missed for a catch-up. Past MAX_STEPPED_WINDOWS it is the length over the interval.
+ */
+export function summaryWindowCount(window: Window, intervalMs: number, zone: string): number {
+  let count = 0;
+  for (let end = window.start; end < window.end; count += 1) {
+    if (count === MAX_STEPPED_WINDOWS) return Math.round((window.end - window.start) / intervalMs);
+    end = nextSummaryEnd(end, intervalMs, zone);
+  }
+  return Math.max(1, count);
+}
+
 /**
  * offsetsOf is the UTC offset of a zone at an instant, in milliseconds. A zone the host does not know
  * (saved by a process whose runtime knew it) counts as UTC, for summary and daily windows alike,
