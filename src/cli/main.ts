@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { failureMessage } from './failure.js';
 import { holdYoungGeneration } from './heap.js';
 import { closestName } from './suggest.js';
 
@@ -72,25 +73,6 @@ async function main(argv: string[]): Promise<number> {
 function packageVersion(): string {
   const file = fileURLToPath(new URL('../../package.json', import.meta.url));
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
-}
-
-/** failureMessage says why a command failed: a sentence for what an operator can fix, else the stack. */
-function failureMessage(err: unknown): string {
-  const error = err as (Error & { code?: string; address?: string; port?: number; syscall?: string; hostname?: string }) | undefined;
-  // Known by its name: main loads none of the service's modules (config.ts among them) before a command runs.
-  if (error?.name === 'ConfigError') return error.message;
-  if (error?.code === 'EADDRINUSE') {
-    return `${error.address}:${error.port} is already in use (another Tocsin?): stop that process, or choose another port with PORT (HTTP) or TOCSIN_MAIL_CATCHER_PORT (the mail catcher)`;
-  }
-  // HOST names no address of this machine, or a name that does not resolve.
-  // A link-local IPv6 address without its zone (fe80::1) is EINVAL.
-  const unlistenable = (error?.code === 'EADDRNOTAVAIL' || error?.code === 'EINVAL') && error.syscall === 'listen';
-  const host = unlistenable ? error.address : error?.syscall === 'getaddrinfo' ? error.hostname : undefined;
-  // HOST may name an IPv6 address in brackets, as URLs write it (config.ts takes it without them).
-  if (host !== undefined && host === process.env.HOST?.replace(/^\[(.*)\]$/, '$1')) {
-    return `cannot listen on HOST=${process.env.HOST} (${error!.code}): choose an address of this machine with HOST, such as 127.0.0.1, or 0.0.0.0 for all of them`;
-  }
-  return String(error?.stack ?? err);
 }
 
 main(process.argv.slice(2)).then(

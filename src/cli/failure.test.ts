@@ -1,0 +1,58 @@
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { failureMessage } from './failure.js';
+
+/** listenError is what Node rejects a listen with, as a real server's would be. */
+function listenError(code: string, port: number, syscall = 'listen'): Error {
+  return Object.assign(new Error(`${syscall} ${code}: permission denied 127.0.0.1:${port}`), {
+    code,
+    errno: -13,
+    syscall,
+    address: '127.0.0.1',
+    port,
+  });
+}
+
+describe('a start that cannot listen', () => {
+  it('says in one line, without a stack, that a port below 1024 needs privileges', () => {
+    // Started as an ordinary user with PORT=80 (or TOCSIN_MAIL_CATCHER_PORT=25), the process printed
+    // Node's stack trace, which names neither the variable nor what to do.
+    const message = failureMessage(listenError('EACCES', 80));
+    expect(message).not.toContain('\n');
+    expect(message).not.toContain('    at ');
+    expect(message).toContain('127.0.0.1:80');
+    expect(message).toContain('PORT');
+    expect(message).toContain('TOCSIN_MAIL_CATCHER_PORT');
+  });
+
+  it('says the same for an api process of --processes, whose port the primary binds', () => {
+    const message = failureMessage(listenError('EACCES', 80, 'bind'));
+    expect(message).not.toContain('\n');
+    expect(message).toContain('127.0.0.1:80');
+    expect(message).toContain('PORT');
+  });
+
+  it('says so in one line for another refusal of the listen too', () => {
+    const message = failureMessage(listenError('EPERM', 8080));
+    expect(message).not.toContain('\n');
+    expect(message).toContain('127.0.0.1:8080');
+    expect(message).toContain('EPERM');
+  });
+
+  it('still names a port in use', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+    const second = net.createServer();
+    const error = await new Promise<Error>((resolve) => second.once('error', resolve).listen(port, '127.0.0.1'));
+    holder.close();
+    expect(failureMessage(error)).toBe(
+      `127.0.0.1:${port} is already in use (another Tocsin?): stop that process, or choose another port with PORT (HTTP) or TOCSIN_MAIL_CATCHER_PORT (the mail catcher)`,
+    );
+  });
+
+  it('keeps the stack of an error no operator can fix, which is a bug to report', () => {
+    const bug = new TypeError('x is undefined');
+    expect(failureMessage(bug)).toContain('    at ');
+  });
+});
