@@ -2032,6 +2032,25 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says Tocsin cannot be reached, not the proxy's HTML, while a reverse proxy answers 502 for it, and shows the page by itself once it answers", async () => {
+    const { context, page } = await open(1200, { clock: true });
+    await signIn(page, 'admin@acme.example', '#/alerts');
+    await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
+    // Tocsin restarting behind nginx: the proxy answers every call with its own HTML page.
+    const nginx =
+      '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+    await page.route('**/api/v1/**', (route) => route.fulfill({ status: 502, contentType: 'text/html', body: nginx }));
+    await page.evaluate(`location.hash = '#/preferences'`);
+    await expect
+      .poll(() => page.locator('main .banner.error').first().textContent())
+      .toBe('Tocsin could not be reached. Check your network connection and try again.');
+    expect(await page.locator('main').textContent()).not.toContain('<html>');
+    await page.unroute('**/api/v1/**');
+    await afterRefreshes(page, () => page.getByRole('switch', { name: 'Daily report' }).count()).toBe(1);
+    expect(await page.locator('main .banner.error').count()).toBe(0);
+    await context.close();
+  });
+
   it("names the alert list's components and events once Tocsin answers again, when their catalogue was read while it could not", async () => {
     const { context, page } = await open(1200, { clock: true });
     // The catalogue's read is refused (Tocsin restarting when the console opened); the rest answers.

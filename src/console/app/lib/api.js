@@ -74,19 +74,25 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
     state.unreachable = true;
     throw Object.assign(new Error(String(err)), { unreachable: true });
   }
+  const type = response.headers.get('content-type') || '';
+  const json = type.includes('json');
   // A 503 is Tocsin up but unable to serve (its database restarting): a page whose read it refused
-  // waits for Tocsin to answer again, as one that could not reach it at all does.
-  if (response.status === 503) state.unreachable = true;
+  // waits for Tocsin to answer again, as one that could not reach it at all does. A 502 or 504 that
+  // is not Tocsin's own answer (no JSON) is a reverse proxy's that could not reach Tocsin: the same.
+  const proxyAlone = !json && (response.status === 502 || response.status === 504);
+  if (response.status === 503 || proxyAlone) state.unreachable = true;
   else if (state.unreachable) {
     state.unreachable = false;
     state.returns += 1;
     dispatchEvent(new Event(REACHABLE));
   }
   if (response.status === 204) return null;
-  const type = response.headers.get('content-type') || '';
-  const data = type.includes('json') ? await response.json() : await response.text();
+  // Said as when Tocsin cannot be reached at all, not with the proxy's HTML page.
+  if (proxyAlone) throw Object.assign(new Error(`HTTP ${response.status}`), { unreachable: true });
+  const data = json ? await response.json() : await response.text();
   if (!response.ok) {
-    const problem = typeof data === 'object' && data ? data : { title: response.statusText, detail: String(data).slice(0, 300) };
+    // An answer that is not a problem document (another proxy's error page) is named by its status, never shown as its HTML.
+    const problem = typeof data === 'object' && data ? data : { title: `HTTP ${response.status} ${response.statusText}`.trim() };
     if (response.status === 401 && !quiet401) state.onUnauthorized();
     if (response.status === 403) state.onForbidden();
     const wait = Number(response.headers.get('retry-after') ?? '');
