@@ -68,9 +68,11 @@ const MAX_FILTER_DEPTH = 32;
 const OPERATORS = new Set<string>(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
 const FOLDS = new Set<string>(['tolower', 'toupper']);
 const STRING_FUNCTIONS = new Set<string>(['contains', 'startswith', 'endswith']);
-const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+// Hours 00–23 and minutes 00–59, in the time and in its offset, as GET /alerts' since reads them:
+// Luxon takes +99:00 (99 hours ahead) and 24:00 (the next midnight), instants nobody wrote.
+const DATETIME = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d(:\d{2}(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/i;
 // OData 3's datetime'…' literal carries no offset; Orchestrator's times are UTC.
-const ZONELESS_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$/i;
+const ZONELESS_DATETIME = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d(:\d{2}(\.\d{1,9})?)?$/i;
 // An OData Edm.Date literal, compared with a date-time as that day's midnight UTC.
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
