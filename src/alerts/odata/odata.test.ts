@@ -540,6 +540,20 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await t.call('POST', `${ACTIONS}.RaiseProcessAlert`, undefined, token)).statusCode).toBe(400);
   });
 
+  it('says a Severity left out is required, as the other three, and one of another JSON type in the severities\' words', async () => {
+    // Both were zod's bare "Invalid input", beside "is required" for the text fields.
+    const raise = (processAlert: unknown) => t.call('POST', `${ACTIONS}.RaiseProcessAlert`, { processAlert }, token);
+    const missing = await raise({ Message: 'x', ProcessName: 'P', RobotName: 'R' });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().errors).toEqual([{ path: 'processAlert.Severity', message: 'is required' }]);
+    expect((await raise({})).json().errors.map((e: { message: string }) => e.message)).toEqual(['is required', 'is required', 'is required', 'is required']);
+    for (const Severity of [true, null, 1.5, ['Error'], { name: 'Error' }]) {
+      const res = await raise({ Message: 'x', Severity, ProcessName: 'P', RobotName: 'R' });
+      expect(res.statusCode, JSON.stringify(Severity)).toBe(400);
+      expect(res.json().errors, JSON.stringify(Severity)).toEqual([{ path: 'processAlert.Severity', message: expect.stringMatching(/^must be one of Info, Success, Warn, Error, Fatal/) }]);
+    }
+  });
+
   it('refuses a blank process-alert field as missing, as .NET [Required] does', async () => {
     const full = { Message: 'x', Severity: 'Error', ProcessName: 'P', RobotName: 'R' };
     for (const field of ['Message', 'ProcessName', 'RobotName'] as const) {

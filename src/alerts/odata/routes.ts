@@ -76,7 +76,10 @@ const requiredText = z
 
 const processAlert = z.object({
   message: requiredText,
-  severity: z.union([z.string().max(512), z.number().int().min(0).max(4)]),
+  // A union left out or of another type says only "Invalid input": said as the other fields and GET /alerts say it.
+  severity: z.union([z.string().max(512), z.number().int().min(0).max(4)], {
+    error: (issue) => (issue.code !== 'invalid_union' ? undefined : issue.input === undefined ? 'is required' : SEVERITY_MESSAGE),
+  }),
   processname: requiredText,
   robotname: requiredText,
 });
