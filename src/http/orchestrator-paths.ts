@@ -30,13 +30,16 @@ export class OrchestratorPaths {
     else this.#spelling.set(path.toLowerCase(), path);
   }
 
-  /** canonical is `url` with its path spelt as the route that matches it whatever the case. */
+  /** canonical is `url` with its path spelt as the route that matches it whatever the case, without a trailing slash. */
   canonical(url: string): string {
     if (!ORCHESTRATOR_PATH.test(url)) return url;
     const query = url.indexOf('?');
-    const path = query < 0 ? url : url.slice(0, query);
+    const written = query < 0 ? url : url.slice(0, query);
+    // ASP.NET ignores a trailing slash (`$url/api/Account/Authenticate/`); `/odata/` is a route of its own.
+    const path = written.length > 1 && written.endsWith('/') && !this.#spelling.has(written.toLowerCase()) ? written.slice(0, -1) : written;
     const spelt = this.#spelling.get(path.toLowerCase()) ?? this.#spelledStart(path);
-    return spelt === undefined || spelt === path ? url : `${spelt}${query < 0 ? '' : url.slice(query)}`;
+    const canonical = spelt ?? path;
+    return canonical === written ? url : `${canonical}${query < 0 ? '' : url.slice(query)}`;
   }
 
   /** #spelledStart is `path` with the start a wildcard route fixes spelt as that route has it (the rest, a key, as written). */

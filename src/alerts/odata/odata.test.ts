@@ -243,6 +243,24 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await t.call('GET', '/API/V1/TENANTS', undefined)).statusCode).toBe(404);
   });
 
+  it('matches its paths with a trailing slash too, as ASP.NET routes do (`$url/api/Account/Authenticate/`)', async () => {
+    const res = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/Account/Authenticate/',
+      payload: { tenancyName: 'default', usernameOrEmailAddress: 'robot@example.com', password: 'correct horse battery' },
+    });
+    expect(res.statusCode).toBe(200);
+    const slashed = res.json().result;
+    const page = await t.call('GET', '/odata/Alerts/?$top=1&$orderby=CreationTime%20asc', undefined, slashed);
+    expect(page.statusCode).toBe(200);
+    expect(page.json().value.map((a: { Id: string }) => a.Id)).toEqual([ids[0]]);
+    expect((await t.call('GET', `${ACTIONS}.GetUnreadCount()/`, undefined, slashed)).json()).toMatchObject({ value: expect.any(Number) });
+    expect((await t.call('POST', `${ACTIONS}.MarkAsRead/`, { ids: [] }, slashed)).statusCode).toBe(200);
+    // The service document keeps its own slash, and another path is still unknown.
+    expect((await t.call('GET', '/odata/', undefined, slashed)).json().value).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'Alerts' })]));
+    expect((await t.call('GET', '/odata/Nope/', undefined, slashed)).statusCode).toBe(404);
+  });
+
   it('throttles repeated wrong passwords with 429, like the console sign-in', async () => {
     const wrong = { tenancyName: 'default', usernameOrEmailAddress: 'viewer@example.com', password: 'nope' };
     const statuses = [];
