@@ -558,7 +558,7 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await t.call('POST', `${ACTIONS}.RaiseProcessAlert`, undefined, token)).statusCode).toBe(400);
   });
 
-  it('says a Severity left out is required, as the other three, and one of another JSON type in the severities\' words', async () => {
+  it("says a Severity left out is required, as the other three, and one of another JSON type in the severities' words", async () => {
     // Both were zod's bare "Invalid input", beside "is required" for the text fields.
     const raise = (processAlert: unknown) => t.call('POST', `${ACTIONS}.RaiseProcessAlert`, { processAlert }, token);
     const missing = await raise({ Message: 'x', ProcessName: 'P', RobotName: 'R' });
@@ -568,7 +568,9 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     for (const Severity of [true, null, 1.5, ['Error'], { name: 'Error' }]) {
       const res = await raise({ Message: 'x', Severity, ProcessName: 'P', RobotName: 'R' });
       expect(res.statusCode, JSON.stringify(Severity)).toBe(400);
-      expect(res.json().errors, JSON.stringify(Severity)).toEqual([{ path: 'processAlert.Severity', message: expect.stringMatching(/^must be one of Info, Success, Warn, Error, Fatal/) }]);
+      expect(res.json().errors, JSON.stringify(Severity)).toEqual([
+        { path: 'processAlert.Severity', message: expect.stringMatching(/^must be one of Info, Success, Warn, Error, Fatal/) },
+      ]);
     }
   });
 
