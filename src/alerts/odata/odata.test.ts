@@ -35,7 +35,18 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
   });
   afterAll(() => t.close());
 
-  const signIn = (body: unknown) => t.tocsin.app.inject({ method: 'POST', url: '/api/Account/Authenticate', payload: body as object });
+  const signIn = (body: unknown, url = '/api/Account/Authenticate') => t.tocsin.app.inject({ method: 'POST', url, payload: body as object });
+  /** robotAt is the robot's token from a sign-in at `url`, and oldestAt the id of the oldest alert that `path` lists. */
+  const robotAt = async (url: string) => {
+    const res = await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'robot@example.com', password: 'correct horse battery' }, url);
+    expect(res.statusCode).toBe(200);
+    return res.json().result as string;
+  };
+  const oldestAt = async (path: string, bearer: string) => {
+    const page = await t.call('GET', `${path}?$top=1&$orderby=CreationTime%20asc`, undefined, bearer);
+    expect(page.statusCode).toBe(200);
+    return page.json().value.map((a: { Id: string }) => a.Id);
+  };
 
   it('signs in as Orchestrator clients do (camelCase keys) and the token works', async () => {
     const res = await signIn({ tenancyName: 'default', usernameOrEmailAddress: 'robot@example.com', password: 'correct horse battery' });
@@ -226,16 +237,8 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
   });
 
   it('matches its paths whatever their case, as Orchestrator does (its docs write /api/account/authenticate)', async () => {
-    const res = await t.tocsin.app.inject({
-      method: 'POST',
-      url: '/api/account/authenticate',
-      payload: { tenancyName: 'default', usernameOrEmailAddress: 'robot@example.com', password: 'correct horse battery' },
-    });
-    expect(res.statusCode).toBe(200);
-    const lower = res.json().result;
-    const page = await t.call('GET', '/odata/alerts?$top=1&$orderby=CreationTime%20asc', undefined, lower);
-    expect(page.statusCode).toBe(200);
-    expect(page.json().value.map((a: { Id: string }) => a.Id)).toEqual([ids[0]]);
+    const lower = await robotAt('/api/account/authenticate');
+    expect(await oldestAt('/odata/alerts', lower)).toEqual([ids[0]]);
     const unread = await t.call('GET', `${ACTIONS.toUpperCase()}.GETUNREADCOUNT()`, undefined, lower);
     expect(unread.statusCode).toBe(200);
     expect(unread.json()).toMatchObject({ value: expect.any(Number) });
@@ -244,16 +247,8 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
   });
 
   it('matches its paths with a trailing slash too, as ASP.NET routes do (`$url/api/Account/Authenticate/`)', async () => {
-    const res = await t.tocsin.app.inject({
-      method: 'POST',
-      url: '/api/Account/Authenticate/',
-      payload: { tenancyName: 'default', usernameOrEmailAddress: 'robot@example.com', password: 'correct horse battery' },
-    });
-    expect(res.statusCode).toBe(200);
-    const slashed = res.json().result;
-    const page = await t.call('GET', '/odata/Alerts/?$top=1&$orderby=CreationTime%20asc', undefined, slashed);
-    expect(page.statusCode).toBe(200);
-    expect(page.json().value.map((a: { Id: string }) => a.Id)).toEqual([ids[0]]);
+    const slashed = await robotAt('/api/Account/Authenticate/');
+    expect(await oldestAt('/odata/Alerts/', slashed)).toEqual([ids[0]]);
     expect((await t.call('GET', `${ACTIONS}.GetUnreadCount()/`, undefined, slashed)).json()).toMatchObject({ value: expect.any(Number) });
     expect((await t.call('POST', `${ACTIONS}.MarkAsRead/`, { ids: [] }, slashed)).statusCode).toBe(200);
     // The service document keeps its own slash, and another path is still unknown.
