@@ -140,10 +140,10 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
           ? takenMeanwhile(raised, request)
           : undefined;
     const error = unavailable ? serviceUnavailable('The service cannot answer this now; retry later.') : (lostRace ?? notJson(raised, request) ?? raised);
-    if (unavailable) request.log.warn({ err: raised }, 'answered 503: the database is unavailable');
+    if (unavailable) request.log.warn({ ...requestNamed(request), err: raised }, 'answered 503: the database is unavailable');
     const problem = toProblem(error);
-    if (problem.status >= 500 && error === raised) request.log.error({ err: error }, 'unhandled error');
-    else if (classifyDbError(error)) request.log.warn({ err: error }, 'database refused a client value');
+    if (problem.status >= 500 && error === raised) request.log.error({ ...requestNamed(request), err: error }, 'unhandled error');
+    else if (classifyDbError(error)) request.log.warn({ ...requestNamed(request), err: error }, 'database refused a client value');
     if (error instanceof HttpError && error.headers) void reply.headers(error.headers);
     return sendProblem(reply, problem);
   });
@@ -194,6 +194,15 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'QUERY']);
 
 /**
+ * requestNamed is what a request's warning or error says of it besides its id: its method and route
+ * pattern. No line is written per request (see logController), so the id alone named nothing an
+ * operator could find; the path itself is not logged, as it may carry a link's token.
+ */
+function requestNamed(request: FastifyRequest): { method: string; route: string } {
+  return { method: request.method, route: request.routeOptions.url ?? 'unmatched' };
+}
+
+/**
  * refuseWritesOnceGone answers 503 with Retry-After to a request that may write once the SQLite file
  * was removed or replaced while open (a restored copy moved into place): its commit would go into a
  * file no later start opens, so a 201 for a tenant, a user or a setting was lost at the next restart.
@@ -205,7 +214,7 @@ function refuseWritesOnceGone(fileGone: () => string | undefined) {
     if (READ_METHODS.has(request.method)) return;
     const gone = fileGone();
     if (!gone) return;
-    request.log.warn({ reason: gone }, 'answered 503: the SQLite file is gone');
+    request.log.warn({ ...requestNamed(request), reason: gone }, 'answered 503: the SQLite file is gone');
     throw serviceUnavailable('The service cannot answer this now; retry later.');
   };
 }
