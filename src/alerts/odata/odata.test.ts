@@ -493,6 +493,15 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: 'x' }, token)).statusCode).toBe(400);
   });
 
+  it('names the body itself, not ids, when MarkAsRead is sent no JSON object (a list, null)', async () => {
+    // A bare list of ids was answered "ids: expected object, received array", naming a field it has not.
+    const list = await t.call('POST', `${ACTIONS}.MarkAsRead`, [ids[1]], token);
+    expect(list.statusCode).toBe(400);
+    expect(list.json().errors).toEqual([{ path: '(root)', message: expect.stringMatching(/object/) }]);
+    expect((await t.call('POST', `${ACTIONS}.MarkAsRead`, {}, token)).json().errors).toEqual([{ path: 'ids', message: 'is required' }]);
+    expect((await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: [1] }, token)).json().errors).toEqual([{ path: 'ids', message: expect.any(String) }]);
+  });
+
   it('refuses a query option that GetUnreadCount or MarkAsRead would ignore (a count of every unread alert read as the filtered one), naming it', async () => {
     for (const [method, url] of [
       ['GET', `${ACTIONS}.GetUnreadCount()`],

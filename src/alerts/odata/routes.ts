@@ -247,7 +247,9 @@ const alertRoutesIn: RouteModule = (app, deps) => {
     },
     async (request) => {
       const parsed = markAsReadBody.safeParse(lowerCaseKeys(request.body));
-      if (!parsed.success) throw fieldError('ids', parsed.error.issues[0]?.message ?? 'must be a list of alert ids');
+      // A body that is no object (a bare list of ids) is the body's fault, not a field's.
+      if (!parsed.success)
+        throw fieldError(parsed.error.issues[0]?.path.length === 0 ? '(root)' : 'ids', parsed.error.issues[0]?.message ?? 'must be a list of alert ids');
       const tenant = await orchestratorTenant(db, request);
       const principal = request.principal!;
       if (principal.kind !== 'user') throw conflict('The host administrator has no read state; mark alerts with a user token.');
