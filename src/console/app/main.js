@@ -95,10 +95,12 @@ function App() {
   const shown = useRef(session);
   shown.current = session;
 
-  // A call answered 401 (the session expired, or ended elsewhere) brings the sign-in form back, saying why.
-  const [ended, setEnded] = useState(false);
+  // A call answered 401 (the session expired, or ended elsewhere) brings the sign-in form back, saying
+  // why, with who was signed in filled in (the first of the calls refused says who).
+  const [ended, setEnded] = useState(/** @type {import('./pages/signin.js').SignedInBefore | null} */ (null));
   const signedOut = useCallback(() => {
-    setEnded(true);
+    const was = shown.current;
+    setEnded((before) => before ?? { kind: was?.kind ?? 'user', tenant: was?.tenant?.name ?? '', email: was?.user?.email ?? '' });
     setSession(null);
   }, []);
   useEffect(() => {
@@ -139,8 +141,8 @@ function App() {
 
   if (session === undefined) return html`<p class="loading" aria-busy="true">…</p>`;
   if (session === null) {
-    return html`<${SignIn} query=${route.query} notice=${ended ? t('signIn.sessionEnded') : ''} onSignedIn=${async (auth) => {
-      setEnded(false);
+    return html`<${SignIn} query=${route.query} notice=${ended ? t('signIn.sessionEnded') : ''} before=${ended} onSignedIn=${async (auth) => {
+      setEnded(null);
       const next = await loadSession(auth);
       // Go where the link pointed (an email's "See more"), else home; before rendering, so no page flashes.
       if (route.path === '/' || route.path === '/signin') navigate(homeOf(next), {}, { replace: true });

@@ -6,13 +6,25 @@ import { Banner, SelectField, TextField, html, problemText } from '../lib/ui.js'
 const LAST_TENANT_KEY = 'tocsin.lastTenant';
 
 /**
- * SignIn signs a tenant user in with tenant, email and password, or the host administrator with
- * the admin token. Links from emails may name the tenant (`?tenant=acme`).
+ * @typedef {object} SignedInBefore Who was signed in when the session ended under them.
+ * @property {'user' | 'host'} kind
+ * @property {string} tenant the tenant's name ('' for the host administrator)
+ * @property {string} email ('' for the host administrator)
  */
-export function SignIn({ query, notice = '', onSignedIn }) {
-  const [mode, setMode] = useState('user');
-  const [tenant, setTenant] = useState(query.tenant || localStorage.getItem(LAST_TENANT_KEY) || '');
-  const [email, setEmail] = useState('');
+
+/**
+ * SignIn signs a tenant user in with tenant, email and password, or the host administrator with
+ * the admin token. Links from emails may name the tenant (`?tenant=acme`). When the session ended
+ * under someone (`before`), the form is theirs again, all filled in but the password or token,
+ * where the keyboard is.
+ * @param {{ query: Record<string, string>, notice?: string, before?: SignedInBefore | null, onSignedIn: (auth: any) => Promise<any> }} props
+ */
+export function SignIn({ query, notice = '', before = null, onSignedIn }) {
+  // A link naming another tenant is not theirs: its tenant, and no one's email.
+  const theirs = before && (!query.tenant || query.tenant === before.tenant) ? before : null;
+  const [mode, setMode] = useState(theirs?.kind ?? 'user');
+  const [tenant, setTenant] = useState(query.tenant || theirs?.tenant || localStorage.getItem(LAST_TENANT_KEY) || '');
+  const [email, setEmail] = useState(theirs?.email ?? '');
   const [password, setPassword] = useState('');
   const [adminToken, setAdminToken] = useState('');
   const [error, setError] = useState(/** @type {import('preact').ComponentChildren} */ (''));
@@ -21,6 +33,9 @@ export function SignIn({ query, notice = '', onSignedIn }) {
   useEffect(() => {
     document.title = `${t('signIn.title')} — ${t('appName')}`;
   }, [language]);
+  useEffect(() => {
+    if (theirs) document.getElementById(theirs.kind === 'host' ? 'signin-token' : 'signin-password')?.focus();
+  }, []);
 
   const submit = async (event) => {
     event.preventDefault();
