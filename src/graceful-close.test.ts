@@ -128,3 +128,24 @@ describeEachDialect('graceful close', (dialect) => {
     await t.close();
   });
 });
+
+describeEachDialect('graceful close of a request whose body stalls', (dialect) => {
+  it('ends the connection of a request whose body stopped arriving, rather than hold the stop past its grace', async () => {
+    // A client that sent its headers and part of its body, then nothing (a stalled upload): Node stops
+    // timing requests out once the server closes, so the close waited for it until `tocsin serve`'s
+    // 15 s grace ran out and the process exited 1, its database and workers never closed.
+    const t = await startTestApp(dialect, {}, { listen: true });
+    await t.call('POST', '/api/v1/tenants', { name: 'stalled' });
+    const port = Number(new URL(t.tocsin.url!).port);
+    const { head, body } = roleRequest('stalled', 'Never whole');
+    const client = await rawClient(port);
+    const inFlight = new Promise<void>((resolve) => t.tocsin.app.server.once('request', () => resolve()));
+    client.socket.write(head + body.slice(0, 5));
+    await inFlight;
+    const started = Date.now();
+    await t.tocsin.close();
+    await client.ended;
+    expect(Date.now() - started).toBeLessThan(12_000);
+    await t.close();
+  }, 30_000);
+});

@@ -5,8 +5,16 @@ import type { TocsinApp } from './context.js';
 /** How often a closing server looks again for connections that carry no request. */
 const SWEEP_MS = 50;
 
-/** The connections of each tracked server that are open, and how many requests each carries now. */
-const tracked = new WeakMap<Server, { open: Set<Socket>; busy: Map<Socket, number> }>();
+/**
+ * How long a closing server waits for the rest of a request's body. An upload under way finishes
+ * within it; one that stalled would hold the close (Node times no request out once it closes) until
+ * `tocsin serve`'s grace ran out and the process exited 1 without closing its database. Nothing of
+ * such a request has run: its handler waits for the whole body.
+ */
+export const CLOSE_BODY_WAIT_MS = 5_000;
+
+/** The connections of each tracked server that are open, and the requests each carries now. */
+const tracked = new WeakMap<Server, { open: Set<Socket>; busy: Map<Socket, Set<IncomingMessage>> }>();
 
 /**
  * trackConnections follows which of a server's connections carry a request, from its first one.
@@ -17,8 +25,8 @@ const tracked = new WeakMap<Server, { open: Set<Socket>; busy: Map<Socket, numbe
  */
 export function trackConnections(server: Server): void {
   const open = new Set<Socket>();
-  // A count, not a flag: a pipelining client's next request is in flight before the one ahead is answered.
-  const busy = new Map<Socket, number>();
+  // A set, not a flag: a pipelining client's next request is in flight before the one ahead is answered.
+  const busy = new Map<Socket, Set<IncomingMessage>>();
   tracked.set(server, { open, busy });
   server.on('connection', (socket: Socket) => {
     open.add(socket);
@@ -30,11 +38,12 @@ export function trackConnections(server: Server): void {
   // Node emits 'request' once a request's headers are in: from then on it is in flight.
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const socket = request.socket;
-    busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    const requests = busy.get(socket) ?? new Set<IncomingMessage>();
+    requests.add(request);
+    busy.set(socket, requests);
     response.once('close', () => {
-      const left = (busy.get(socket) ?? 1) - 1;
-      if (left > 0) busy.set(socket, left);
-      else busy.delete(socket);
+      requests.delete(request);
+      if (requests.size === 0 && busy.get(socket) === requests) busy.delete(socket);
     });
   });
 }
@@ -43,13 +52,23 @@ export function trackConnections(server: Server): void {
  * closeHttp closes the app gracefully and in bounded time: requests in flight finish (and Node
  * then ends their connections), new connections are refused, and a connection carrying no request
  * is ended at once, and again while the close waits, instead of holding the close until its
- * client hangs up. A connection still writing an answer is left to finish it.
+ * client hangs up. A connection still writing an answer is left to finish it; one whose request's
+ * body has not all come `CLOSE_BODY_WAIT_MS` into the close is ended.
  */
 export async function closeHttp(app: TocsinApp): Promise<void> {
   const connections = tracked.get(app.server as Server);
+  const bodyDeadline = Date.now() + CLOSE_BODY_WAIT_MS;
   const endIdle = () => {
     if (!connections) return;
-    for (const socket of connections.open) if (!connections.busy.has(socket) && socket.writableLength === 0) socket.destroy();
+    const stalled = Date.now() >= bodyDeadline;
+    for (const socket of connections.open) {
+      const requests = connections.busy.get(socket);
+      if (requests === undefined) {
+        if (socket.writableLength === 0) socket.destroy();
+      } else if (stalled && [...requests].some((request) => !request.complete)) {
+        socket.destroy();
+      }
+    }
   };
   const closing = app.close();
   endIdle();
