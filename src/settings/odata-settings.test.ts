@@ -49,6 +49,17 @@ describe('Orchestrator setting keys', () => {
     expect(dtos.every((d) => d.Id === d.Name && d.Scope === 'Tenant')).toBe(true);
   });
 
+  it("keeps the stored password for Orchestrator's own mask ('••••••••••••', as its GET /odata/Settings shows one) as for Tocsin's", () => {
+    // Settings copied from an Orchestrator (its GET, or the Excel export of one) carry its bullets:
+    // they were saved as the new SMTP password, and sign-in failed from then on.
+    const kept = bulkUpdate([{ name: 'Abp.Net.Mail.Smtp.Password', value: '********' }]);
+    expect(kept.mail.custom).not.toHaveProperty('password');
+    for (const value of ['••••••••••••', '••••••••', '************']) {
+      expect(bulkUpdate([{ name: 'Abp.Net.Mail.Smtp.Password', value }]), value).toEqual(kept);
+    }
+    expect(bulkUpdate([{ name: 'Abp.Net.Mail.Smtp.Password', value: 'p•ssword' }]).mail).toEqual({ useCustom: true, custom: { password: 'p•ssword' } });
+  });
+
   it('maps an UpdateBulk onto the mail settings and names a bad value by its key', () => {
     const ok = bulkUpdate([
       { name: 'Abp.Net.Mail.Smtp.Port', value: '465' },

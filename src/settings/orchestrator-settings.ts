@@ -22,6 +22,13 @@ const SETTING_KEYS = {
 /** PASSWORD_MASK stands for a stored password in `GET /odata/Settings`; sending it back keeps the password. */
 const PASSWORD_MASK = '********';
 
+/**
+ * isPasswordMask is whether a password sent is a mask, not a password: Tocsin's asterisks, or
+ * Orchestrator's bullets ('••••••••••••' in its GET /odata/Settings), which settings copied from an
+ * Orchestrator carry; either keeps the stored password.
+ */
+const isPasswordMask = (value: unknown): boolean => typeof value === 'string' && /^(?:\*+|\u2022+)$/.test(value);
+
 /** SettingDto is one Orchestrator setting. */
 export interface SettingDto {
   Id: string;
@@ -209,7 +216,7 @@ export function smtpInputFromModel(
       if (flag === false && storedAuthMethod !== 'none') continue;
       value = flag === true ? 'none' : flag === false ? 'auto' : value;
     }
-    if (field === 'password' && (value === '' || value === PASSWORD_MASK)) continue;
+    if (field === 'password' && (value === '' || isPasswordMask(value))) continue;
     if ((field === 'username' || field === 'domain' || field === 'defaultfromdisplayname') && value === '') value = null;
     raw[target] = value;
     origin.set(target, field);
