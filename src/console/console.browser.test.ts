@@ -2427,6 +2427,26 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says in the user's language, next to the field and without the API's field path, that an Orchestrator URL must be http or https", async () => {
+    const { context, page } = await open();
+    // Marie reads French.
+    await signIn(page, 'marie@acme.example', '#/sources');
+    await page.getByRole('button', { name: 'Ajouter une source' }).click();
+    const create = page.getByRole('dialog');
+    await create.locator('#source-name').fill('Orchestrator FTP');
+    await create.locator('#source-kind').selectOption('orchestrator-pull');
+    // The browser takes ftp:// as a URL; the API does not.
+    await create.locator('#source-baseUrl').fill('ftp://orchestrator.example.com');
+    await create.locator('#source-username').fill('admin');
+    await create.locator('#source-password').fill('orchestrator password');
+    await create.locator('button[type=submit]').click();
+    const said = 'Saisissez une adresse http:// ou https://, par exemple https://orchestrator.example.com.';
+    await expect.poll(() => create.locator('#source-baseUrl-error').textContent()).toBe(said);
+    expect(await create.locator('.banner.error').textContent()).toBe(`Certaines valeurs ont été refusées\u202f: ${said}`);
+    expect(await create.locator('[lang=en]').count()).toBe(0);
+    await context.close();
+  });
+
   it('signs the host administrator in with the admin token: tenants, system mail settings, mail catcher', async () => {
     // The catcher's emails are this test's own, from a tenant of its own on the default settings (whose emails
     // land in the built-in catcher): it does not lean on what the tests before it mailed, nor on which tenants

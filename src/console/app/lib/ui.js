@@ -22,7 +22,7 @@ export function Code({ children }) {
 /**
  * API_WORDS are the API's English refusals that the console knows and says in the user's language:
  * an email or a name already taken (409), a value left empty, too short or too long, an email
- * address, time zone, SMTP host, port or timeout, or tenant name it could not read, a password too
+ * address, time zone, SMTP host, port or timeout, http(s) URL, or tenant name it could not read, a password too
  * short, a wrong current password, SMTP credentials that would go without TLS, a component not in the catalogue. A pattern's `(?<name>)` groups fill the string's
  * `{name}` placeholders. Any other refusal is shown as the API wrote it.
  * @type {[RegExp, string][]}
@@ -40,6 +40,8 @@ const API_WORDS = [
   [/^must be an email address\b/, 'problem.email'],
   [/^must be an IANA time zone\b/, 'problem.timeZone'],
   [/^must be a host name or an IP address\b/, 'problem.host'],
+  // An Orchestrator's address (Sources) that the browser takes as a URL, such as ftp://….
+  [/^must be an http or https URL$/, 'problem.url'],
   [/^must be a port number from 1 to 65535\b/, 'problem.port'],
   // The form asks for seconds where the API counts milliseconds.
   [/^must be from 1,000 to 600,000 milliseconds\b/, 'problem.timeout'],
