@@ -2440,7 +2440,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await create.locator('#source-username').fill('admin');
     await create.locator('#source-password').fill('orchestrator password');
     await create.locator('button[type=submit]').click();
-    const said = 'Saisissez une adresse http:// ou https://, par exemple https://orchestrator.example.com.';
+    const said = 'Saisissez une adresse en http ou https, par exemple https://orchestrator.example.com.';
     await expect.poll(() => create.locator('#source-baseUrl-error').textContent()).toBe(said);
     expect(await create.locator('.banner.error').textContent()).toBe(`Certaines valeurs ont été refusées\u202f: ${said}`);
     expect(await create.locator('[lang=en]').count()).toBe(0);
