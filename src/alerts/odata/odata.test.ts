@@ -733,6 +733,32 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await send('/api/v1/tenants/default/alerts', 'text/json', { severity: 'Info', component: 'Jobs', message: 'x' }, bearer)).statusCode).toBe(415);
   });
 
+  it("reads a Severity name with white space around it, as .NET's enum reader does (' Error ', 'Fatal\\n'), as it already read ' 3 '", async () => {
+    // Newtonsoft's StringEnumConverter trims the name before matching it in any case; these were a 400.
+    for (const [Severity, severity] of [
+      [' Error ', 'Error'],
+      ['Fatal\n', 'Fatal'],
+      ['\twarning ', 'Warn'],
+    ]) {
+      const res = await t.call(
+        'POST',
+        `${ACTIONS}.RaiseProcessAlert`,
+        { processAlert: { Message: `spaced ${severity}`, Severity, ProcessName: 'P', RobotName: 'R' } },
+        token,
+      );
+      expect(res.statusCode, `${JSON.stringify(Severity)}: ${res.body}`).toBe(200);
+      const [latest] = (await t.call('GET', '/api/v1/tenants/default/alerts?limit=1')).json().items;
+      expect(latest).toMatchObject({ message: `spaced ${severity}`, severity });
+    }
+    const blank = await t.call(
+      'POST',
+      `${ACTIONS}.RaiseProcessAlert`,
+      { processAlert: { Message: 'x', Severity: '  ', ProcessName: 'P', RobotName: 'R' } },
+      token,
+    );
+    expect(blank.json()).toMatchObject({ status: 400, errors: [{ path: 'processAlert.Severity' }] });
+  });
+
   it('reads a number where Orchestrator takes a string, as its .NET binder does: a Message or name sent as a number, a Severity as its number in a string, a Password as digits', async () => {
     // PowerShell's ConvertTo-Json writes `Message = $count` as a number: each was a 400 'expected string, received number'.
     const raised = await t.call(

@@ -273,8 +273,8 @@ const alertRoutesIn: RouteModule = (app, deps) => {
     async (request, reply) => {
       const outer = lowerCaseKeys(request.body) as Record<string, unknown> | undefined;
       const fields = textFields(lowerCaseKeys(outer?.processalert), ['message', 'processname', 'robotname']) as Record<string, unknown> | undefined;
-      // .NET reads an enum from its number written as a string too ("3" is Error).
-      if (typeof fields?.severity === 'string' && /^\s*\d{1,3}\s*$/.test(fields.severity)) fields.severity = Number(fields.severity);
+      // .NET reads an enum from its number written as a string too ("3" is Error), and its name with white space around it (" Error ").
+      if (typeof fields?.severity === 'string') fields.severity = /^\s*\d{1,3}\s*$/.test(fields.severity) ? Number(fields.severity) : fields.severity.trim();
       const parsed = processAlert.safeParse(fields);
       const errors: FieldError[] = parsed.success
         ? []
