@@ -1,7 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement, sql } from 'kysely';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  type QueryResult,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  type SqliteDatabase as KyselySqliteDatabase,
+  type SqliteStatement,
+  sql,
+} from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.js';
 import type { Dialect } from './dialect.js';
@@ -99,7 +112,7 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
         idleOptions,
       );
   const noteCommit = idle && (() => idle.noteCommit());
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: preparedOnce(database, noteCommit) }) });
+  const db = new Kysely<Database>({ dialect: new LockWaitingSqliteDialect({ database: preparedOnce(database, noteCommit) }, database) });
   const close = () => {
     idle?.close();
     return db.destroy();
@@ -176,6 +189,79 @@ function preparedOnce(database: SqliteDatabase.Database, onCommit?: () => void):
       statements.set(sql, statement);
       return statement;
     },
+  };
+}
+
+/**
+ * BUSY_PAUSES_MS are the pauses between two tries for SQLite's write lock, the ones SQLite's own
+ * busy handler sleeps (sqliteDefaultBusyCallback), then its last one again until the wait is over.
+ */
+const BUSY_PAUSES_MS = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100] as const;
+
+/**
+ * LockWaitingSqliteDialect is Kysely's SQLite dialect whose statements wait for the write lock
+ * without blocking the event loop. SQLite's own wait (busy_timeout) sleeps in the calling thread:
+ * while another process held the lock (an sqlite3 shell, another Tocsin on the file), each of the
+ * worker's claims, results and lease renewals and each scheduler tick froze the whole process for
+ * up to 10 s, one after the other, so that no request, health check, metric scrape or SMTP reply was
+ * heard meanwhile. Here a statement outside a transaction (a `begin`, which is `begin immediate`,
+ * or a write on its own) is tried without waiting and, refused, tried again after SQLite's own
+ * pauses, for at most busy_timeout's 10 s; then it fails with SQLITE_BUSY as before. Inside a
+ * transaction, which holds the lock, nothing waits for it. The ingest's group commits do the same
+ * in writeTransaction, releasing the connection between tries.
+ */
+class LockWaitingSqliteDialect extends SqliteDialect {
+  constructor(
+    private readonly config: SqliteDialectConfig,
+    private readonly database: SqliteDatabase.Database,
+  ) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    return new LockWaitingSqliteDriver(this.config, this.database);
+  }
+}
+
+class LockWaitingSqliteDriver extends SqliteDriver {
+  #connection: DatabaseConnection | undefined;
+
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly database: SqliteDatabase.Database,
+  ) {
+    super(config);
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await super.acquireConnection();
+    this.#connection ??= lockWaiting(connection, this.database);
+    return this.#connection;
+  }
+}
+
+/** READ is a statement that only reads (`with … select` may write, and waits as a write). */
+const READ = /^\s*select\b/i;
+
+/** lockWaiting is `connection` whose statements outside a transaction wait for the write lock in pauses, not in the thread. */
+function lockWaiting(connection: DatabaseConnection, database: SqliteDatabase.Database): DatabaseConnection {
+  return {
+    async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+      // A read in WAL mode takes no lock that a writer holds: it runs as it comes, with no pragma pair.
+      if (database.inTransaction || READ.test(query.sql)) return connection.executeQuery<R>(query);
+      const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+      for (let tries = 0; ; tries += 1) {
+        try {
+          // The statement runs (or is refused) within the call; only its result is awaited.
+          return await withoutBusyWait(database, () => connection.executeQuery<R>(query));
+        } catch (err) {
+          if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+        }
+        const pause = BUSY_PAUSES_MS[Math.min(tries, BUSY_PAUSES_MS.length - 1)]!;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
+      }
+    },
+    streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
   };
 }
 

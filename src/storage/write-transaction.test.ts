@@ -99,6 +99,49 @@ describe('a write transaction on SQLite while another connection holds the write
     expect((await holder.db.selectFrom('tenants').select('id').execute()).map((r) => r.id)).toEqual(['after-the-lock']);
   });
 
+  it('leaves its process free while any other transaction waits for the lock too (the worker’s claims and results, the scheduler), and commits it once the lock is free', async () => {
+    const [holder, waiter] = await twoConnections();
+    const lock = await holdWriteLock(holder);
+    const write = waiter.db.transaction().execute(async (tx) => {
+      await tx.insertInto('tenants').values(tenant('through-kysely')).execute();
+      return 'written';
+    });
+    // SQLite's own wait (busy_timeout) slept in the thread: no timer, no request, no SMTP reply of
+    // the process was heard until the lock was free or 10 s had passed (a /healthz answered in 18 s).
+    const started = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await lock.release();
+    expect(await write).toBe('written');
+    expect((await holder.db.selectFrom('tenants').select('id').execute()).map((r) => r.id)).toEqual(['through-kysely']);
+    expect(waiter.sqlite!.pragma('busy_timeout', { simple: true })).toBe(SQLITE_BUSY_TIMEOUT_MS);
+  });
+
+  it('leaves its process free while a write on its own (a lease renewal, a result) waits for the lock, and makes it once the lock is free', async () => {
+    const [holder, waiter] = await twoConnections();
+    const lock = await holdWriteLock(holder);
+    const write = waiter.db.insertInto('tenants').values(tenant('on-its-own')).execute();
+    const started = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await lock.release();
+    await write;
+    expect((await holder.db.selectFrom('tenants').select('id').execute()).map((r) => r.id)).toEqual(['on-its-own']);
+  });
+
+  it('fails any transaction with SQLITE_BUSY, an outage (503), once its wait for the lock is over', async () => {
+    const [holder, waiter] = await twoConnections();
+    const lock = await holdWriteLock(holder);
+    const failure = await waiter.db
+      .transaction()
+      .execute(async () => 'never')
+      .catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: 'SQLITE_BUSY' });
+    expect(isStorageOutage(failure)).toBe(true);
+    await lock.release();
+    expect(await waiter.db.transaction().execute(async () => 'afterwards')).toBe('afterwards');
+  }, 20_000);
+
   it('fails with SQLITE_BUSY, an outage (503), once its wait is over', async () => {
     const [holder, waiter] = await twoConnections();
     const lock = await holdWriteLock(holder);
