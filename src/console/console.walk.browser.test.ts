@@ -237,17 +237,20 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
         expect((await call('GET', `/api/v1/tenants/${tenant}/settings/mail`)).custom.host).toBe('smtp.gmail.com');
 
         // Every other page of the tenant.
-        for (const [hash, name, ready] of [
-          ['#/alerts', 'alerts', '#alerts-chart canvas'],
-          ['#/preferences', 'preferences', 'form'],
-          ['#/access/users', 'access-users', 'table tbody tr'],
-          ['#/access/groups', 'access-groups', 'h1'],
-          ['#/access/roles', 'access-roles', 'table tbody tr'],
-          ['#/sources', 'sources', 'h1'],
-          ['#/deliveries', 'deliveries', '#deliveries-chart canvas'],
-          ['#/previews', 'previews', 'iframe'],
+        for (const [hash, name, ready, navLink] of [
+          ['#/alerts', 'alerts', '#alerts-chart canvas', '#/alerts'],
+          ['#/preferences', 'preferences', 'form', '#/preferences'],
+          ['#/access/users', 'access-users', 'table tbody tr', '#/access/users'],
+          ['#/access/groups', 'access-groups', 'h1', '#/access/users'],
+          ['#/access/roles', 'access-roles', 'table tbody tr', '#/access/users'],
+          ['#/sources', 'sources', 'h1', '#/sources'],
+          ['#/deliveries', 'deliveries', '#deliveries-chart canvas', '#/deliveries'],
+          ['#/previews', 'previews', 'iframe', '#/previews'],
         ] as const) {
           await page.goto(`${base}/${hash}`);
+          // A change of hash keeps the page before on screen until the console draws the new one,
+          // whose `ready` may be the same (an h1): the navigation's current item says it is drawn.
+          await page.locator(`nav.main-nav a[aria-current="page"][href="${navLink}"]`).waitFor();
           await page.locator(ready).first().waitFor();
           await page.locator('main h1').first().waitFor();
           await check(hash);

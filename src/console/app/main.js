@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, configureApi } from './lib/api.js';
 import { setTimeZone } from './lib/format.js';
 import { chosenLanguage, currentLanguage, loadLanguage, pickLanguage, t } from './lib/i18n.js';
@@ -231,9 +231,10 @@ function page(session, route, setSession) {
 function Shell({ session, route, setSession }) {
   const items = navItems(session);
   // The browser's tab, history and a screen reader's first words name the page, in the user's language.
+  // Set with the render that changes the page, not after its paint: the tab never names the page before.
   const here = items.find(([path]) => sectionOf(route.path).startsWith(path));
   const title = here ? `${here[1]} — ${session.tenant?.displayName || session.tenant?.name || t('appName')}` : t('appName');
-  useEffect(() => {
+  useLayoutEffect(() => {
     document.title = title;
   }, [title]);
   // Signing out goes to the sign-in form's own address, but for a link of another tenant: that
