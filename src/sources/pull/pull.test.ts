@@ -757,9 +757,11 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       await t.call('POST', '/api/v1/tenants', { name: 'looped' });
       const pull = { baseUrl: `http://127.0.0.1:${(looping.address() as AddressInfo).port}`, username: 'poller', password: 'pw', intervalSeconds: 60 };
       const source = (await t.call('POST', '/api/v1/tenants/looped/sources', { name: 'Self link', kind: 'orchestrator-pull', pull })).json();
-      await vi.waitFor(async () => expect((await t.call('GET', `/api/v1/tenants/looped/sources/${source.id}`)).json().stats.pull.imported).toBe(2), WAIT);
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      // One poll, one read: the next is an interval (a minute) away.
+      // The poll ends (a looping one never would), having read the page once: the next is an interval (a minute) away.
+      await vi.waitFor(async () => {
+        const { stats } = (await t.call('GET', `/api/v1/tenants/looped/sources/${source.id}`)).json();
+        expect(stats.pull).toMatchObject({ imported: 2, lastPolledAt: expect.any(String) });
+      }, WAIT);
       expect(reads).toBe(1);
       expect((await alertsOf(t, 'looped')).length).toBe(2);
     } finally {
