@@ -23,7 +23,7 @@ import type { Db } from '../storage/database.js';
 import type { MailHealthTransition } from './model.js';
 import type { MailHealthChange } from './store.js';
 import { firstKnownZone } from '../shared/validation.js';
-import { withoutBidiControls, withoutBidiControlsOrTheirGap } from '../reports/templates/text.js';
+import { withoutBidiControls, withoutBidiControlsOrTheirGap } from '../shared/bidi.js';
 
 /** The component and event of the alert raised when a tenant's mail fails (API.md). */
 const MAIL_HEALTH_ALERT = { component: 'Tocsin', event: 'Mail.DeliveryFailing' } as const;

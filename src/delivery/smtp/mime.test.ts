@@ -105,6 +105,21 @@ describe('MIME written for the send stage', () => {
     expect(first.headers.get('x-tocsin-kind')).toBe('immediate');
   });
 
+  // As the subject drops them (headerText): a mail client shows From and To names in a list beside
+  // other text, which an override left open in a name turns backwards ("\u202egnp.exe").
+  it('drops bidirectional controls from the display names of From and To, keeping their letters', async () => {
+    const template = prepareMime({ subject: 's', text: 'a', html: '<p>a</p>', headers: {} });
+    const mail = await simpleParser(
+      writeMime(template, {
+        ...SEND,
+        from: { address: 'alerts@example.com', name: 'Acme \u202eAlerts' },
+        to: { address: 'ana@example.com', name: '\u2067Ana\u2069 M' },
+      }),
+    );
+    expect(mail.from?.value).toEqual([{ address: 'alerts@example.com', name: 'Acme Alerts' }]);
+    expect(mail.to).toMatchObject({ value: [{ address: 'ana@example.com', name: 'Ana M' }] });
+  });
+
   it('keeps every header line holding an encoded word to 76 characters (RFC 2047), the first line with its header name included', async () => {
     // "Subject: " and a 72-character encoded word made 81: the first line of every non-ASCII subject was over.
     const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 200 }).filter((s) => s.trim() !== '' && !/[\r\n\0\u0085\u2028\u2029]/.test(s));

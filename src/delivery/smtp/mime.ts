@@ -1,4 +1,5 @@
 import { domainToASCII } from 'node:url';
+import { withoutBidiControls } from '../../shared/bidi.js';
 import { pooledRandomBytes } from '../../shared/ids.js';
 import { type Mailbox, type RenderedEmail, SmtpDeliveryError } from '../contract.js';
 import { bindMessageIds, holdsUnboundMessageId } from '../message-id.js';
@@ -219,21 +220,26 @@ export function asciiAddress(address: string): string {
   return `${address.slice(0, at)}@${domainToASCII(address.slice(at + 1)) || address.slice(at + 1)}`;
 }
 
-/** mailboxHeader writes an address with its display name: as is, quoted, or encoded, as the name needs. */
+/**
+ * mailboxHeader writes an address with its display name: as is, quoted, or encoded, as the name
+ * needs; without bidirectional controls, as the subject is written (a mail client lists the name
+ * beside other text, which an override left open in it would turn backwards).
+ */
 function mailboxHeader(name: string, mailbox: Mailbox): string {
   const address = asciiAddress(mailbox.address);
   assertHeaderValue(name, address);
-  if (!mailbox.name) return `${name}: ${address}`;
-  assertHeaderValue(name, mailbox.name);
-  if (!AS_WRITTEN.test(mailbox.name)) {
-    const encoded = `${name}: ${encodedWords(mailbox.name, name.length + 2)}`;
+  const display = mailbox.name && withoutBidiControls(mailbox.name);
+  if (!display) return `${name}: ${address}`;
+  assertHeaderValue(name, display);
+  if (!AS_WRITTEN.test(display)) {
+    const encoded = `${name}: ${encodedWords(display, name.length + 2)}`;
     // The address follows on the last encoded word's line while that stays within 76 characters.
     const fold = encoded.lastIndexOf(CRLF);
     const lastLine = fold < 0 ? encoded : encoded.slice(fold + CRLF.length);
     return lastLine.length + address.length + 3 <= ENCODED_LINE_MAX ? `${encoded} <${address}>` : `${encoded}${CRLF} <${address}>`;
   }
-  if (ATOM_PHRASE.test(mailbox.name)) return foldAscii(`${name}: ${mailbox.name} <${address}>`);
-  return foldAscii(`${name}: "${mailbox.name.replace(/[\\"]/g, '\\$&')}" <${address}>`);
+  if (ATOM_PHRASE.test(display)) return foldAscii(`${name}: ${display} <${address}>`);
+  return foldAscii(`${name}: "${display.replace(/[\\"]/g, '\\$&')}" <${address}>`);
 }
 
 /** dateHeader is an RFC 5322 date in UTC, e.g. `Mon, 30 Nov 2026 01:53:03 +0000`. */

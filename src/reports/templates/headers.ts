@@ -1,7 +1,8 @@
 import type { EmailKind } from '../../delivery/contract.js';
 import { MESSAGE_ID_DOMAIN } from '../../delivery/message-id.js';
 import { httpUrl } from './links.js';
-import { clip, field, withoutBidiControls } from './text.js';
+import { withoutBidiControls } from '../../shared/bidi.js';
+import { clip, field } from './text.js';
 
 /** SUBJECT_MAX_LENGTH bounds a subject, in characters, well inside one 998-octet header line. */
 export const SUBJECT_MAX_LENGTH = 180;
