@@ -3,6 +3,7 @@ import type { Principal } from '../access/principal.js';
 import type { Kysely } from 'kysely';
 import type { Database, Db } from '../storage/database.js';
 import { classifyDbError } from '../storage/errors.js';
+import { holdAlertTimeFloor, raiseAlertTimeFloorIn } from './time-floor.js';
 
 /**
  * Reader is whose read state a query uses. Read state is per user and costs nothing until a user
@@ -124,19 +125,35 @@ export async function markAlerts(db: Db, tenantId: string, userId: string, selec
 
 /**
  * markAllRead moves the user's watermark to `now` and drops the exceptions it makes moot, so a
- * user's read state stays one row however many alerts the tenant has.
+ * user's read state stays one row however many alerts the tenant has. The watermark marks the
+ * alerts stored when it is set, and no later one: an alert's created_at is taken when its
+ * transaction begins, so the mark waits for the transactions under way to end (on PostgreSQL one
+ * stamped before `now` used to commit after the answer, below the watermark: read unseen), reaches
+ * up to the newest alert they stored, and raises the time floor above it for the next ones.
  */
 export async function markAllRead(db: Kysely<Database>, tenantId: string, userId: string, now: number): Promise<void> {
   await db.transaction().execute(async (tx) => {
-    await tx
-      .insertInto('alert_read_marks')
-      .values({ user_id: userId, tenant_id: tenantId, read_through: now })
-      .onConflict((oc) => oc.column('user_id').doUpdateSet({ read_through: now }))
-      .execute();
+    await holdAlertTimeFloor(tx);
+    // The first write: on SQLite it takes the write lock before the alerts are read.
+    const setMark = (through: number) =>
+      tx
+        .insertInto('alert_read_marks')
+        .values({ user_id: userId, tenant_id: tenantId, read_through: through })
+        .onConflict((oc) => oc.column('user_id').doUpdateSet({ read_through: through }))
+        .execute();
+    await setMark(now);
+    const newest = await tx
+      .selectFrom('alerts')
+      .select((eb) => eb.fn.max('created_at').as('at'))
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    const through = Math.max(now, Number(newest?.at ?? 0));
+    if (through > now) await setMark(through);
+    await raiseAlertTimeFloorIn(tx, through + 1);
     await tx
       .deleteFrom('alert_read_state')
       .where('user_id', '=', userId)
-      .where('alert_id', 'in', (eb) => eb.selectFrom('alerts').select('id').where('tenant_id', '=', tenantId).where('created_at', '<=', now))
+      .where('alert_id', 'in', (eb) => eb.selectFrom('alerts').select('id').where('tenant_id', '=', tenantId).where('created_at', '<=', through))
       .execute();
   });
 }

@@ -73,8 +73,23 @@ export function floorTransaction(storage: Storage, options?: WriteTransactionOpt
  */
 export async function raiseAlertTimeFloor(db: Db, notBefore: number): Promise<void> {
   await db.transaction().execute(async (tx) => {
-    await lockTransactionOn(tx, LOCK);
-    // On SQLite the update takes the write lock even when the floor is already as high.
-    await tx.updateTable('alert_time_floor').set({ not_before: notBefore }).where('id', '=', 1).where('not_before', '<', notBefore).execute();
+    await holdAlertTimeFloor(tx);
+    await raiseAlertTimeFloorIn(tx, notBefore);
   });
+}
+
+/**
+ * holdAlertTimeFloor makes the transaction `tx` wait until every transaction storing alerts has
+ * ended, and the next ones wait until `tx` ends (PostgreSQL: the floor's lock exclusive; SQLite:
+ * its one write lock, which `tx` holds from its first write): what `tx` reads of the alerts then
+ * holds every alert stamped so far.
+ */
+export async function holdAlertTimeFloor(tx: Db): Promise<void> {
+  await lockTransactionOn(tx, LOCK);
+}
+
+/** raiseAlertTimeFloorIn raises the floor to `notBefore` (never lowers it) in `tx`, which holds it (holdAlertTimeFloor). */
+export async function raiseAlertTimeFloorIn(tx: Db, notBefore: number): Promise<void> {
+  // On SQLite the update takes the write lock even when the floor is already as high.
+  await tx.updateTable('alert_time_floor').set({ not_before: notBefore }).where('id', '=', 1).where('not_before', '<', notBefore).execute();
 }
