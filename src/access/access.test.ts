@@ -246,6 +246,26 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(token.json().errors).toEqual([{ path: 'expires', message: 'is not a known field' }]);
   });
 
+  it('takes back the answer of a GET as a PATCH, its read-only fields ignored, as the mail settings and preferences do', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'echoed' });
+    const tenant = (await t.call('GET', '/api/v1/tenants/echoed')).json();
+    const patchedTenant = await t.call('PATCH', '/api/v1/tenants/echoed', { ...tenant, displayName: 'Echoed Inc' });
+    expect(patchedTenant.statusCode).toBe(200);
+    expect(patchedTenant.json()).toMatchObject({ id: tenant.id, createdAt: tenant.createdAt, displayName: 'Echoed Inc' });
+    const user = (await t.call('POST', '/api/v1/tenants/echoed/users', { email: 'ed@example.com', name: 'Ed' })).json();
+    const patchedUser = await t.call('PATCH', `/api/v1/tenants/echoed/users/${user.id}`, { ...user, name: 'Eddie' });
+    expect(patchedUser.statusCode).toBe(200);
+    expect(patchedUser.json()).toMatchObject({ id: user.id, name: 'Eddie', hasPassword: false, createdAt: user.createdAt });
+    const group = (await t.call('POST', '/api/v1/tenants/echoed/groups', { name: 'Ops' })).json();
+    const patchedGroup = await t.call('PATCH', `/api/v1/tenants/echoed/groups/${group.id}`, { ...group, language: 'de' });
+    expect(patchedGroup.statusCode).toBe(200);
+    expect(patchedGroup.json()).toMatchObject({ id: group.id, language: 'de', createdAt: group.createdAt });
+    // A mistyped field is still refused: only the answers' own names are let through.
+    expect((await t.call('PATCH', '/api/v1/tenants/echoed', { timezone: 'Europe/Paris' })).json().errors).toEqual([
+      { path: 'timezone', message: 'is not a known field' },
+    ]);
+  });
+
   it('keeps fields left out of a PATCH and clears those set to null', async () => {
     const { id } = (
       await t.call('POST', '/api/v1/tenants/people/users', { email: 'bo@example.com', name: 'Bo', language: 'fr', timeZone: 'Asia/Tokyo' })

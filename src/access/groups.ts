@@ -3,7 +3,7 @@ import { type FieldError, conflict, fieldErrors, notFound } from '../http/proble
 import { GROUP_EMAIL_KINDS, type GroupEmailKind, addressOptOuts, setAddressOptOuts } from '../reports/unsubscribe/apply.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
-import { displayText, emailAddress, instantText, language } from '../shared/validation.js';
+import { acceptingAnswerFields, displayText, emailAddress, instantText, language } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
@@ -25,13 +25,16 @@ export const groupInput = z.object(groupFields).partial().required({ name: true 
  * groupPatch is the body of PATCH /groups/{groupId}: left out keeps, null clears (no members, no
  * roles, not expanded, no opt-out). `unsubscribed` sets what its mailbox opted out of (see groupView).
  */
-export const groupPatch = z
-  .object({
-    ...groupFields,
-    unsubscribed: z.array(z.enum(GROUP_EMAIL_KINDS)).max(10).nullable(),
-  })
-  .partial()
-  .strict();
+export const groupPatch = acceptingAnswerFields(
+  z
+    .object({
+      ...groupFields,
+      unsubscribed: z.array(z.enum(GROUP_EMAIL_KINDS)).max(10).nullable(),
+    })
+    .partial()
+    .strict(),
+  ['id', 'createdAt'],
+);
 
 /** groupView is a group as the API shows it. */
 export const groupView = z.object({

@@ -4,7 +4,7 @@ import { type HttpError, conflict, notFound } from '../http/problem.js';
 import { DEFAULT_LANGUAGE } from '../i18n/languages.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
-import { displayText, instantText, language, patchedValue, timeZone } from '../shared/validation.js';
+import { acceptingAnswerFields, displayText, instantText, language, patchedValue, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { reportsDueNow } from '../reports/schedule.js';
@@ -48,7 +48,7 @@ const DEFAULT_RETENTION_DAYS = 30;
  * tenantPatch is the body of PATCH /tenants/{tenant}: API.md's tenant fields, the name too (still
  * unique: 409); left out keeps, null puts back the default.
  */
-export const tenantPatch = tenantInput.partial();
+export const tenantPatch = acceptingAnswerFields(tenantInput.partial(), ['id', 'createdAt']);
 
 /** tenantView is a tenant as the API shows it. */
 export const tenantView = z.object({

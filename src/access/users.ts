@@ -4,7 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import { USER_OPT_OUT_KINDS, addressOptOuts, setAddressOptOuts } from '../reports/unsubscribe/apply.js';
 import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
-import { displayText, emailAddress, emailKey, instantText, language, timeZone } from '../shared/validation.js';
+import { acceptingAnswerFields, displayText, emailAddress, emailKey, instantText, language, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
 import { hashPassword } from './passwords.js';
@@ -33,19 +33,22 @@ export const userInput = z
  * userPatch is the body of PATCH /users/{userId}: left out keeps, null clears (no roles; `active`
  * back to its default, true; no opt-out). `unsubscribed` sets what its address opted out of (see userView).
  */
-export const userPatch = z
-  .object({
-    email: emailAddress,
-    name: displayText,
-    language: language.nullable(),
-    timeZone: timeZone.nullable(),
-    password: consolePassword.nullable(),
-    roles: z.array(z.string().max(200)).max(50).nullable(),
-    active: z.boolean().nullable(),
-    unsubscribed: z.array(z.enum(USER_OPT_OUT_KINDS)).max(10).nullable(),
-  })
-  .partial()
-  .strict();
+export const userPatch = acceptingAnswerFields(
+  z
+    .object({
+      email: emailAddress,
+      name: displayText,
+      language: language.nullable(),
+      timeZone: timeZone.nullable(),
+      password: consolePassword.nullable(),
+      roles: z.array(z.string().max(200)).max(50).nullable(),
+      active: z.boolean().nullable(),
+      unsubscribed: z.array(z.enum(USER_OPT_OUT_KINDS)).max(10).nullable(),
+    })
+    .partial()
+    .strict(),
+  ['id', 'hasPassword', 'groups', 'createdAt', 'updatedAt'],
+);
 
 /** userView is a user as the API shows it: never a password or its hash. */
 export const userView = z.object({

@@ -247,3 +247,17 @@ export const queryInstant = z.preprocess(
   (value) => (typeof value === 'string' ? value.replace(/([Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$/, '$1+$2') : value),
   isoInstant,
 );
+
+/**
+ * acceptingAnswerFields lets a PATCH body carry the read-only fields of its resource's answer, and
+ * drops them: a client may send back what it read, changed (as the mail settings' `passwordSet` and
+ * the preferences' `own`), while a field neither settable nor answered is still refused.
+ */
+export function acceptingAnswerFields<S extends z.ZodObject>(schema: S, readOnly: readonly string[]) {
+  const ignored = Object.fromEntries(readOnly.map((name) => [name, z.unknown().optional()]));
+  return schema.extend(ignored).transform((body) => {
+    const kept: Record<string, unknown> = { ...body };
+    for (const name of readOnly) delete kept[name];
+    return kept as z.output<S>;
+  });
+}
