@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { waitingBehindFloor } from '../../test/support/floor-lock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { FakeClock } from '../shared/clock.js';
 import { groupCommit } from './ingest.js';
@@ -51,8 +52,8 @@ describeEachDialect('marking all alerts read while alerts are being stored', (di
       order.push('marked');
       return res;
     });
-    // Long enough for the mark to be answered, were it not to wait for the commit under way.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The mark either answers (it did not wait for the commit under way) or waits behind it.
+    await waitingBehindFloor(dialect, t.tocsin.deps.storage.db, marking, 'the mark to answer or to wait for the commit under way');
     release();
     const [id] = await committed;
     const marked = await marking;

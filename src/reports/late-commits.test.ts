@@ -7,13 +7,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
-import { until } from '../../test/support/until.js';
+import { waitingBehindFloor } from '../../test/support/floor-lock.js';
 import { type AlertIngest, groupCommit } from '../alerts/ingest.js';
 import type { NewAlert } from '../alerts/input.js';
 import { FakeClock } from '../shared/clock.js';
@@ -48,23 +47,9 @@ describeEachDialect('summaries of alerts committed late', (dialect) => {
     return { inside, release, committed };
   };
 
-  /**
-   * waitingBehind resolves once a scheduler (`judging`, this process's tick or another process)
-   * waits for the stalled commit, or once it is over: on PostgreSQL its exclusive request of the
-   * time floor's lock shows in pg_locks, not granted. On SQLite its turn on the one connection, or
-   * its write from another process, cannot come before the commit: nothing to wait for.
-   */
-  const waitingBehind = (judging: Promise<unknown>) => {
-    if (dialect !== 'postgres') return Promise.resolve();
-    let over = false;
-    judging.then(
-      () => (over = true),
-      () => (over = true),
-    );
-    const waiting = sql<{ n: number }>`select count(*)::int as n from pg_locks
-      where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())`;
-    return until(async () => over || (await waiting.execute(t.tocsin.deps.storage.db)).rows[0]!.n > 0, 'the scheduler to wait for the stalled commit');
-  };
+  /** waitingBehind resolves once a scheduler (`judging`, this process's tick or another process) waits for the stalled commit, or once it is over. */
+  const waitingBehind = (judging: Promise<unknown>) =>
+    waitingBehindFloor(dialect, t.tocsin.deps.storage.db, judging, 'the scheduler to wait for the stalled commit');
 
   /** The summaries whose window holds the alert, by recipient: each must have exactly one. */
   const summariesHolding = async (alertId: string) => {

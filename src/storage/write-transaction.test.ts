@@ -109,7 +109,8 @@ describe('a write transaction on SQLite while another connection holds the write
     // SQLite's own wait (busy_timeout) slept in the thread: no timer, no request, no SMTP reply of
     // the process was heard until the lock was free or 10 s had passed (a /healthz answered in 18 s).
     const started = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // One turn of the event loop: the write has been tried by then, and the turn ends at once unless it sleeps in the thread.
+    await new Promise((resolve) => setImmediate(resolve));
     expect(Date.now() - started).toBeLessThan(1_000);
     await lock.release();
     expect(await write).toBe('written');
@@ -122,7 +123,8 @@ describe('a write transaction on SQLite while another connection holds the write
     const lock = await holdWriteLock(holder);
     const write = waiter.db.insertInto('tenants').values(tenant('on-its-own')).execute();
     const started = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // One turn of the event loop: the write has been tried by then, and the turn ends at once unless it sleeps in the thread.
+    await new Promise((resolve) => setImmediate(resolve));
     expect(Date.now() - started).toBeLessThan(1_000);
     await lock.release();
     await write;
