@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
 import { LANGUAGES, chooseLanguage, currentLanguage, loadLanguage, t } from '../lib/i18n.js';
 import { Banner, SelectField, TextField, html, problemText } from '../lib/ui.js';
@@ -33,7 +33,8 @@ export function SignIn({ query, notice = '', before = null, onSignedIn }) {
   useEffect(() => {
     document.title = `${t('signIn.title')} — ${t('appName')}`;
   }, [language]);
-  useEffect(() => {
+  // With the render, not a frame later, so what is typed at once lands in the field.
+  useLayoutEffect(() => {
     if (theirs) document.getElementById(theirs.kind === 'host' ? 'signin-token' : 'signin-password')?.focus();
   }, []);
 

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../lib/i18n.js';
 import { failureFacts, failureReasons } from '../lib/smtp-failure.js';
 import { Banner, Dialog, ScrollPre, TextField, apiWords, html, problemText } from '../lib/ui.js';
@@ -31,9 +31,11 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
   // The form that had the focus gives way to the result: the focus moves to it, so a keyboard or
   // screen reader user stays in the window and hears what happened.
   // Test again gives the form back, with the focus in Send To rather than lost with the result.
+  // A layout effect moves it with the render: after a frame, it would take the focus from wherever
+  // a quick keyboard user had already gone (Test again, which then did nothing).
   const resultRef = useRef(/** @type {HTMLDivElement | null} */ (null));
   const again = useRef(false);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (result) resultRef.current?.focus();
     else if (again.current) document.getElementById('test-sendTo')?.focus();
   }, [result]);
