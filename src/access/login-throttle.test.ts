@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
-import { LOGIN_RULES, LoginThrottle, waitMs } from './login-throttle.js';
+import { LOGIN_RULES, LoginThrottle, UNDER_WAY_WAIT_MS, waitMs } from './login-throttle.js';
 
 const rule = { limit: 3, windowMs: 60_000 };
 
@@ -33,6 +33,23 @@ describe('login throttle decisions', () => {
     throttle.failed(ana);
     throttle.failed(ana);
     expect(throttle.retryAfterMs(ana)).toBe(0);
+  });
+
+  it('counts sign-ins under way until they are settled, and an ended one as nothing', () => {
+    const clock = new FakeClock(0);
+    const throttle = new LoginThrottle(clock, { account: rule, address: { limit: 10, windowMs: 60_000 } });
+    const ana = { account: 't:ana', address: '10.0.0.1' };
+    throttle.failed(ana);
+    const first = throttle.begin(ana);
+    expect(throttle.retryAfterMs(ana)).toBe(0);
+    const second = throttle.begin(ana);
+    expect(throttle.retryAfterMs(ana)).toBe(UNDER_WAY_WAIT_MS);
+    second.end();
+    expect(throttle.retryAfterMs(ana)).toBe(0);
+    first.failed();
+    first.end();
+    throttle.begin(ana).failed();
+    expect(throttle.retryAfterMs(ana)).toBe(60_000);
   });
 });
 
@@ -73,6 +90,33 @@ describeEachDialect('login throttling over HTTP', (dialect) => {
     expect((await login({ ...wrong, password: 'the forgotten one' }, '192.0.2.44')).statusCode).toBe(429);
     expect((await t.call('PATCH', `/api/v1/tenants/guarded/users/${bo.id}`, { password: 'a brand new password' })).statusCode).toBe(200);
     expect((await login({ ...wrong, password: 'a brand new password' }, '192.0.2.44')).statusCode).toBe(200);
+  });
+
+  it('counts the sign-ins still being checked, so wrong passwords sent at once get no more tries than one after another', async () => {
+    // Each check waited for argon2 before it counted: 40 guesses sent together were all checked (401), the limit being 5.
+    await t.call('POST', '/api/v1/tenants/guarded/users', { email: 'cy@example.com', name: 'Cy', password: 'the real password' });
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => login({ tenant: 'guarded', email: 'cy@example.com', password: `guess ${i}` }, `192.0.2.${100 + i}`)),
+    );
+    const checked = burst.filter((answer) => answer.statusCode === 401).length;
+    expect(checked).toBeLessThanOrEqual(LOGIN_RULES.account.limit);
+    expect(burst.every((answer) => answer.statusCode === 401 || (answer.statusCode === 429 && Number(answer.headers['retry-after']) > 0))).toBe(true);
+    // And own-password changes guessing the current one, at once, from one session's token.
+    const cy = (await t.call('GET', '/api/v1/tenants/guarded/users')).json().items.find((u: { email: string }) => u.email === 'cy@example.com');
+    const token = (await t.call('POST', `/api/v1/tenants/guarded/users/${cy.id}/tokens`, { name: 'cy' })).json().token;
+    clock.advance(LOGIN_RULES.account.windowMs);
+    const changes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        t.tocsin.app.inject({
+          method: 'POST',
+          url: '/api/v1/tenants/guarded/me/password',
+          headers: { authorization: `Bearer ${token}` },
+          payload: { currentPassword: `guess ${i}`, newPassword: 'a brand new password' },
+          remoteAddress: `192.0.2.${150 + i}`,
+        }),
+      ),
+    );
+    expect(changes.filter((answer) => answer.statusCode === 400).length).toBeLessThanOrEqual(LOGIN_RULES.account.limit);
   });
 
   it('answers 429 to an address that sprays many accounts, while other addresses go on', async () => {

@@ -34,13 +34,29 @@ export interface LoginKeys {
   readonly address: string;
 }
 
+/** SignInAttempt is a sign-in being checked: it counts against its keys until it is settled. */
+export interface SignInAttempt {
+  /** failed records its wrong password (as LoginThrottle.failed) and ends it. */
+  failed(): void;
+  /** succeeded forgets the account's failures (as LoginThrottle.succeeded) and ends it. */
+  succeeded(): void;
+  /** end ends it unsettled (its check did not finish), counting nothing; a settled one stays as settled. */
+  end(): void;
+}
+
+/** How long a sign-in refused only for the attempts still being checked waits: one password check takes far less. */
+export const UNDER_WAY_WAIT_MS = 1_000;
+
 /**
  * LoginThrottle counts failed sign-ins in memory, per account and per client address. Each
  * process counts its own; several processes behind one address multiply the limits, which still
- * keeps online guessing far too slow to matter.
+ * keeps online guessing far too slow to matter. The attempts still being checked count too
+ * (begin): a check waits for the password hash, and guesses sent at once were all let through
+ * before the first of them was counted.
  */
 export class LoginThrottle {
   readonly #failures = new Map<string, number[]>();
+  readonly #underWay = new Map<string, number>();
 
   constructor(
     private readonly clock: Clock,
@@ -50,7 +66,44 @@ export class LoginThrottle {
   /** retryAfterMs is how long these keys must wait before trying again (0: go ahead). */
   retryAfterMs(keys: LoginKeys): number {
     const now = this.clock.now();
-    return Math.max(...this.#entries(keys).map(([key, rule]) => waitMs(this.#failures.get(key) ?? [], rule, now)));
+    return Math.max(
+      ...this.#entries(keys).map(([key, rule]) => {
+        const failures = this.#failures.get(key) ?? [];
+        const wait = waitMs(failures, rule, now);
+        if (wait > 0) return wait;
+        const underWay = this.#underWay.get(key) ?? 0;
+        return underWay > 0 && failures.filter((at) => at > now - rule.windowMs).length + underWay >= rule.limit ? UNDER_WAY_WAIT_MS : 0;
+      }),
+    );
+  }
+
+  /**
+   * begin counts a sign-in about to be checked against its keys until it is settled: ask
+   * retryAfterMs first, in the same turn of the event loop, and settle or end it in a finally.
+   */
+  begin(keys: LoginKeys): SignInAttempt {
+    const entries = this.#entries(keys);
+    for (const [key] of entries) this.#underWay.set(key, (this.#underWay.get(key) ?? 0) + 1);
+    let open = true;
+    const end = () => {
+      if (!open) return false;
+      open = false;
+      for (const [key] of entries) {
+        const left = (this.#underWay.get(key) ?? 1) - 1;
+        if (left > 0) this.#underWay.set(key, left);
+        else this.#underWay.delete(key);
+      }
+      return true;
+    };
+    return {
+      failed: () => {
+        if (end()) this.failed(keys);
+      },
+      succeeded: () => {
+        if (end()) this.succeeded(keys);
+      },
+      end: () => void end(),
+    };
   }
 
   /** failed records a wrong password, unknown account or bad admin token. */

@@ -1,7 +1,7 @@
 import { findTenant } from '../http/access-hook.js';
 import { conflict, fieldError, tooManyRequests, unauthorized } from '../http/problem.js';
 import type { Db } from '../storage/database.js';
-import type { LoginKeys, LoginThrottle } from './login-throttle.js';
+import type { LoginKeys, LoginThrottle, SignInAttempt } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { nameKey } from './roles.js';
 import { emailKey } from '../shared/validation.js';
@@ -68,10 +68,14 @@ export async function forgetFailedSignIns(db: Db, throttle: LoginThrottle, tenan
   if (user) throttle.succeeded({ account: accountKey(tenantId, user.email_key), address: '' });
 }
 
-/** assertNotThrottled throws 429, with the seconds to wait, when these keys failed too often. */
-export function assertNotThrottled(throttle: LoginThrottle, keys: LoginKeys): void {
+/**
+ * beginSignIn throws 429, with the seconds to wait, when these keys failed too often (counting the
+ * sign-ins of theirs still being checked), else counts this one until it is settled (see LoginThrottle.begin).
+ */
+export function beginSignIn(throttle: LoginThrottle, keys: LoginKeys): SignInAttempt {
   const waitMs = throttle.retryAfterMs(keys);
   if (waitMs > 0) throw tooManyRequests('Too many failed sign-ins; wait before trying again.', waitMs / 1000);
+  return throttle.begin(keys);
 }
 
 /**
@@ -89,14 +93,18 @@ export async function passwordLogin(db: Db, throttle: LoginThrottle, attempt: Pa
   // The tenant's id when it exists, so its name and its id share one count; the account's address
   // when it is known, so its email and its name share one too.
   const keys: LoginKeys = { account: accountKey(tenant?.id ?? tenantRef, user?.email_key ?? typed.toLowerCase()), address: attempt.address };
-  assertNotThrottled(throttle, keys);
-  const ok = await verifyPassword(user?.password_hash ?? (await hashForMissingUser()), attempt.password);
-  if (!tenant || !user || !ok || user.active !== 1) {
-    throttle.failed(keys);
-    throw unauthorized('The tenant, email or password is wrong.');
+  const signIn = beginSignIn(throttle, keys);
+  try {
+    const ok = await verifyPassword(user?.password_hash ?? (await hashForMissingUser()), attempt.password);
+    if (!tenant || !user || !ok || user.active !== 1) {
+      signIn.failed();
+      throw unauthorized('The tenant, email or password is wrong.');
+    }
+    signIn.succeeded();
+    return { tenantId: tenant.id, userId: user.id };
+  } finally {
+    signIn.end();
   }
-  throttle.succeeded(keys);
-  return { tenantId: tenant.id, userId: user.id };
 }
 
 /** OwnPasswordChange is a signed-in user changing its own console password. */
@@ -131,12 +139,16 @@ export async function changeOwnPassword(db: Db, throttle: LoginThrottle, clock: 
     .executeTakeFirst();
   if (!user?.password_hash) throw conflict('You have no console password yet: an administrator sets the first one in Manage Access.');
   const keys: LoginKeys = { account: accountKey(change.tenantId, user.email_key), address: change.address };
-  assertNotThrottled(throttle, keys);
-  if (!(await verifyPassword(user.password_hash, change.currentPassword))) {
-    throttle.failed(keys);
-    throw fieldError('currentPassword', WRONG_CURRENT_PASSWORD);
+  const signIn = beginSignIn(throttle, keys);
+  try {
+    if (!(await verifyPassword(user.password_hash, change.currentPassword))) {
+      signIn.failed();
+      throw fieldError('currentPassword', WRONG_CURRENT_PASSWORD);
+    }
+    signIn.succeeded();
+  } finally {
+    signIn.end();
   }
-  throttle.succeeded(keys);
   if (change.newPassword === change.currentPassword) throw fieldError('newPassword', 'is your current password: choose another one');
   const passwordHash = await hashPassword(change.newPassword);
   await db

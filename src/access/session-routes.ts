@@ -4,7 +4,7 @@ import { CSRF_HEADER, SESSION_COOKIE } from '../http/access-hook.js';
 import type { RouteModule } from '../http/context.js';
 import { fieldErrors, unauthorized, zodIssueFieldErrors } from '../http/problem.js';
 import { createSession, deleteSession, SESSION_TTL_MS } from './credentials.js';
-import { assertNotThrottled, passwordLogin } from './password-login.js';
+import { beginSignIn, passwordLogin } from './password-login.js';
 import { PERMISSIONS } from './permissions.js';
 import { HOST_PRINCIPAL, userPrincipal } from './principal.js';
 
@@ -51,12 +51,12 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
       const body = request.body;
       let owner: { tenantId: string; userId: string } | 'host';
       if ('adminToken' in body) {
-        const keys = { address: request.ip };
-        assertNotThrottled(loginThrottle, keys);
+        const signIn = beginSignIn(loginThrottle, { address: request.ip });
         if (!authenticator.isAdminToken(body.adminToken)) {
-          loginThrottle.failed(keys);
+          signIn.failed();
           throw unauthorized('The admin token is not valid.');
         }
+        signIn.succeeded();
         owner = 'host';
       } else {
         owner = await passwordLogin(db, loginThrottle, { ...body, address: request.ip });
