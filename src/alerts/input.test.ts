@@ -111,3 +111,31 @@ describe('event names', () => {
     });
   });
 });
+
+describe("a message's length", () => {
+  const alert = (message: string) => ({ severity: 'Info', component: 'Jobs', message });
+  const paths = (body: unknown) => {
+    const result = parseAlertsBody(body);
+    return 'errors' in result ? result.errors.map((e) => e.path) : [];
+  };
+
+  it('counts characters as a reader does: an emoji, a letter with its combining accent, a family of joined emoji are one each', () => {
+    const emoji = '\u{1F6A8}';
+    const accented = 'e\u0301';
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}';
+    for (const one of ['x', emoji, accented, family, '\u{1F1EB}\u{1F1F7}']) {
+      expect(paths(alert(one.repeat(4096))), one).toEqual([]);
+      expect(paths(alert(`${'x'.repeat(4095)}${one}`)), one).toEqual([]);
+      expect(paths(alert(one.repeat(4097))), one).toEqual(['message']);
+      // In a batch, where the fast path reads it, as alone.
+      expect(paths({ alerts: [alert('m'), alert(one.repeat(4096))] }), one).toEqual([]);
+      expect(paths({ alerts: [alert('m'), alert(one.repeat(4097))] }), one).toEqual(['alerts.1.message']);
+    }
+    expect(parseAlertsBody(alert(accented.repeat(4096)))).toEqual({ alerts: [expect.objectContaining({ message: accented.repeat(4096) })] });
+  });
+
+  it('still bounds what one character may hold, so that a letter under a hundred thousand accents is no way around the limit', () => {
+    expect(paths(alert(`a${'\u0301'.repeat(200_000)}`))).toEqual(['message']);
+    expect(paths(alert(''))).toEqual(['message']);
+  });
+});

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type FieldError, zodIssueFieldErrors } from '../http/problem.js';
+import { fitsCharacters, textOfCharacters } from '../shared/characters.js';
 import { isoInstant } from '../shared/validation.js';
 import { CUSTOM_EVENT, findComponent, findEvent } from './catalogue.js';
 import { SEVERITY_MESSAGE, type Severity, parseSeverity } from './severity.js';
@@ -8,7 +9,7 @@ import { SEVERITY_MESSAGE, type Severity, parseSeverity } from './severity.js';
 export const MAX_BATCH = 1_000;
 /** MAX_DATA_BYTES bounds an alert's `data`, measured as UTF-8 JSON. */
 export const MAX_DATA_BYTES = 16 * 1024;
-/** MAX_MESSAGE_LENGTH bounds an alert's message, in characters. */
+/** MAX_MESSAGE_LENGTH bounds an alert's message, in characters as a reader counts them (fitsCharacters). */
 export const MAX_MESSAGE_LENGTH = 4_096;
 
 /** NewAlert is a validated, normalised alert ready to store (names canonical, JSON serialised). */
@@ -37,9 +38,9 @@ export function unknownComponent(given: string): string {
 export const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 /** EVENT_NAME_MESSAGE says what an event name must be, where one outside EVENT_NAME is refused. */
 export const EVENT_NAME_MESSAGE = 'must be an event name such as Robot.StatusChanged.NotResponding (letters, digits, . _ : -)';
-/** SOURCE_PART_MAX is the longest an alert's process, robot, machine, queue or job may be, in characters. */
+/** SOURCE_PART_MAX is the longest an alert's process, robot, machine, queue or job may be, in characters as a reader counts them. */
 export const SOURCE_PART_MAX = 512;
-const short = z.string().min(1).max(SOURCE_PART_MAX);
+const short = textOfCharacters(1, SOURCE_PART_MAX);
 
 /** alertSource is where an alert comes from; every field optional (null as if left out), nothing else allowed. */
 const alertSource = z
@@ -59,7 +60,9 @@ export const alertInput = z
     severity: z.string().max(32).describe('Info, Success, Warn, Error or Fatal (Warning is accepted for Warn)'),
     component: z.string().min(1).max(64).describe('A component of GET /alerts/catalogue, e.g. Robots'),
     event: z.string().max(128).nullable().optional().describe('Default (also for null) Process.RaiseAlert; events outside the catalogue are kept as named'),
-    message: z.string().min(1).max(MAX_MESSAGE_LENGTH),
+    message: textOfCharacters(1, MAX_MESSAGE_LENGTH).describe(
+      'At most 4,096 characters as a reader counts them: an emoji, a flag or a letter with its combining accents is one (maxLength counts code points: every text within it is taken)',
+    ),
     data: jsonObject
       .nullable()
       .optional()
@@ -239,7 +242,8 @@ function quickAlert(value: unknown): AlertInput | undefined {
   if (!isPlainObject(value)) return undefined;
   for (const key in value) if (!ALERT_FIELDS.has(key)) return undefined;
   const { severity, component, event, message, data, source, folder, dedupKey, occurredAt } = value;
-  if (!isString(severity, 0, 32) || !isString(component, 1, 64) || !isString(message, 1, MAX_MESSAGE_LENGTH)) return undefined;
+  if (!isString(severity, 0, 32) || !isString(component, 1, 64) || !isString(message, 1, Number.MAX_SAFE_INTEGER)) return undefined;
+  if (!fitsCharacters(message, MAX_MESSAGE_LENGTH)) return undefined;
   if (event !== undefined && !isString(event, 0, 128)) return undefined;
   if (!optionalString(folder, 256) || !optionalString(dedupKey, 256)) return undefined;
   // A `__proto__` key is copied differently by zod's record; leave such data to zod.
@@ -273,7 +277,7 @@ function quickSource(value: unknown): Checked | undefined {
   for (const field of SOURCE_FIELDS) {
     const v = value[field];
     if (v === undefined) continue;
-    if (!isString(v, 1, SOURCE_PART_MAX)) return undefined;
+    if (!isString(v, 1, Number.MAX_SAFE_INTEGER) || !fitsCharacters(v, SOURCE_PART_MAX)) return undefined;
     source[field] = v;
     known += 1;
   }

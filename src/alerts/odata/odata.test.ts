@@ -578,6 +578,24 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     }
   });
 
+  it('counts the 512 characters of a process-alert field as a reader does: an emoji or a letter with its combining accent is one', async () => {
+    const raise = (processAlert: unknown) => t.call('POST', `${ACTIONS}.RaiseProcessAlert`, { processAlert }, token);
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}';
+    for (const one of ['\u{1F6A8}', 'e\u0301', family]) {
+      const fits = await raise({ Message: one.repeat(512), Severity: 'Error', ProcessName: one.repeat(512), RobotName: one.repeat(512) });
+      expect(fits.statusCode, one).toBe(200);
+      const over = await raise({ Message: one.repeat(513), Severity: 'Error', ProcessName: one.repeat(513), RobotName: 'R' });
+      expect(
+        over.json().errors.map((e: { path: string }) => e.path),
+        one,
+      ).toEqual(['processAlert.Message', 'processAlert.ProcessName']);
+    }
+    const raised = (await t.call('GET', '/api/v1/tenants/default/alerts?limit=3')).json().items;
+    expect(raised[0]).toMatchObject({ message: family.repeat(512), source: { process: family.repeat(512), robot: family.repeat(512) } });
+    // The tests after this one count the tenant's alerts.
+    for (const { id } of raised) expect((await t.call('DELETE', `/api/v1/tenants/default/alerts/${id}`)).statusCode).toBe(204);
+  });
+
   it('refuses a blank process-alert field as missing, as .NET [Required] does', async () => {
     const full = { Message: 'x', Severity: 'Error', ProcessName: 'P', RobotName: 'R' };
     for (const field of ['Message', 'ProcessName', 'RobotName'] as const) {

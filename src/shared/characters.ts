@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/**
+ * UNITS_PER_CHARACTER bounds how many UTF-16 code units the characters of a text hold on average:
+ * a family of joined emoji with skin tones holds 19, so 32 takes any real text, while a letter
+ * under a hundred thousand combining accents (one character to a reader) is still refused.
+ */
+const UNITS_PER_CHARACTER = 32;
+
+/**
+ * fitsCharacters tells whether a text holds at most `max` characters as a reader counts them
+ * (Unicode's grapheme clusters): an emoji, a flag, a family of joined emoji or a letter with its
+ * combining accents is one character, where JavaScript's length counts 2 to 11 and zod's max
+ * counts code points. A text of at most `max` code units needs no segmenting.
+ */
+export function fitsCharacters(text: string, max: number): boolean {
+  if (text.length <= max) return true;
+  if (text.length > max * UNITS_PER_CHARACTER) return false;
+  let count = 0;
+  for (const _ of graphemes.segment(text)) if (++count > max) return false;
+  return true;
+}
+
+/**
+ * textOfCharacters is a zod string of `min` to `max` characters as fitsCharacters counts them. The
+ * OpenAPI document says maxLength `max`, which JSON Schema counts in code points: every text that
+ * fits it is taken, and so is a longer one of at most `max` characters to a reader.
+ */
+export function textOfCharacters(min: number, max: number, tooShort?: { message: string; abort: boolean }) {
+  return z
+    .string()
+    .min(min, tooShort)
+    .max(max * UNITS_PER_CHARACTER, { message: `Too big: expected string to have <=${max} characters`, abort: true })
+    .refine((text) => fitsCharacters(text, max), `Too big: expected string to have <=${max} characters`)
+    .meta({ maxLength: max });
+}
