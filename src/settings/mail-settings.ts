@@ -191,7 +191,7 @@ export async function mergeOverCustom(db: Db, secretBox: SecretBox, tenantId: st
 
 /**
  * saveMailSettings applies a PUT: fields left out keep their value; `custom` merges over the stored
- * custom values (so switching to the default and back keeps them); `custom: null` clears them.
+ * custom values (so switching to the default and back keeps them); `custom: null` clears them and, unless the PUT sets useCustom, goes back to the default.
  * When private hosts are refused, a custom host the connection would refuse is a 400 on
  * `custom.host` (`custom.port` for a port that is not a mail port) with the one generic message of
  * a refused host.
@@ -246,7 +246,9 @@ async function writeMailSettings(tx: Db, secretBox: SecretBox, tenantId: string,
   }
   const given = <K extends keyof MailSettingsInput & keyof TenantMailSettings>(field: K) =>
     patchedValue(input[field], current[field], NEW_TENANT_MAIL_SETTINGS[field]) as TenantMailSettings[K];
-  const useCustom = given('useCustom');
+  // `custom: null` clears the custom values as DELETE /settings/mail/custom does: a tenant that used
+  // them goes back to the default, unless the same PUT asks for custom (the 400 below).
+  const useCustom = input.custom === null && input.useCustom === undefined ? false : given('useCustom');
   if (useCustom && custom === null) throw fieldError('custom', 'is required when useCustom is true');
   const values = {
     alerts_email_enabled: given('alertsEmailEnabled') ? 1 : 0,

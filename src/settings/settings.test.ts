@@ -193,6 +193,20 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect((await call('GET', '/api/v1/tenants/mail-a/settings/mail')).json()).toMatchObject({ useCustom: false, custom: null });
   });
 
+  it('clears the custom values with custom: null as DELETE does, going back to the default, unless the same PUT asks for custom', async () => {
+    await t.tenantWithUser('mail-clear');
+    const path = '/api/v1/tenants/mail-clear/settings/mail';
+    const custom = { host: 'smtp.example.com', port: 587, security: 'starttls', username: 'u', password: 'p', fromAddress: 'a@example.com' };
+    expect((await call('PUT', path, { alertsEmailEnabled: true, useCustom: true, custom })).statusCode).toBe(200);
+    const both = await call('PUT', path, { useCustom: true, custom: null });
+    expect(both.statusCode).toBe(400);
+    expect(both.json().errors).toEqual([{ path: 'custom', message: 'is required when useCustom is true' }]);
+    const cleared = await call('PUT', path, { custom: null });
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    expect(cleared.json()).toMatchObject({ alertsEmailEnabled: true, useCustom: false, custom: null });
+    expect((await call('GET', path)).json()).toMatchObject({ useCustom: false, custom: null });
+  });
+
   it('names every required SMTP field still missing, not only the first', async () => {
     await call('POST', '/api/v1/tenants', { name: 'mail-missing' });
     const paths = (res: { json(): { errors?: { path: string }[] } }) => res.json().errors?.map((e) => e.path);
