@@ -6,6 +6,7 @@ import { sha256 } from '../shared/ids.js';
 import { Authenticator, PRINCIPAL_CACHE_MS, SESSION_TTL_MS, createSession, ensureAdminToken } from './credentials.js';
 import { createTenant } from './tenants.js';
 import { createApiToken } from './tokens.js';
+import { AUTHENTICATE_TOKEN_NAME, AUTHENTICATE_TOKEN_TTL_MS } from './orchestrator-auth.js';
 import { createUser } from './users.js';
 
 describeEachDialect('bearer principals cached briefly', (dialect) => {
@@ -106,5 +107,30 @@ describeEachDialect('console sessions', (dialect) => {
     expect(stored).toEqual([sha256(live.cookie), sha256(next.cookie)].sort());
     const auth = new Authenticator(storage.db, 'not-the-admin', clock);
     expect(await auth.fromSession(live.cookie)).toBeDefined();
+  });
+});
+
+describeEachDialect('Authenticate tokens', (dialect) => {
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+  });
+  afterAll(() => storage.close());
+
+  it('stop working a day after their sign-in, as the next sign-in removes them, while API tokens made on purpose go on', async () => {
+    // A token that a password gave (Orchestrator's expire in 30 minutes) worked for ever unless its user signed in again.
+    const clock = new FakeClock(Date.UTC(2026, 11, 1, 8));
+    const tenant = await createTenant(storage.db, { name: 'authenticate' }, clock);
+    const userId = await createUser(storage.db, tenant.id, { email: 'ops@example.com', name: 'Ops', roles: ['Robot'] }, clock);
+    const signedIn = await createApiToken(storage.db, tenant.id, userId, AUTHENTICATE_TOKEN_NAME, clock);
+    const script = await createApiToken(storage.db, tenant.id, userId, 'nightly script', clock);
+    const auth = new Authenticator(storage.db, 'not-the-admin', clock);
+    clock.advance(AUTHENTICATE_TOKEN_TTL_MS - 1);
+    auth.forget();
+    expect((await auth.fromBearer(signedIn.token))?.kind).toBe('user');
+    clock.advance(1);
+    auth.forget();
+    expect(await auth.fromBearer(signedIn.token)).toBeUndefined();
+    expect((await auth.fromBearer(script.token))?.kind).toBe('user');
   });
 });

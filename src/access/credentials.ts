@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Clock } from '../shared/clock.js';
 import { randomToken, sha256 } from '../shared/ids.js';
 import type { Db } from '../storage/database.js';
-import { AUTHENTICATE_TOKEN_NAME } from './orchestrator-auth.js';
+import { AUTHENTICATE_TOKEN_NAME, AUTHENTICATE_TOKEN_TTL_MS } from './orchestrator-auth.js';
 import { HOST_PRINCIPAL, type Principal, userPrincipal } from './principal.js';
 
 const ADMIN_TOKEN_KEY = 'admin_token_hash';
@@ -83,12 +83,14 @@ export class Authenticator {
     const cached = this.principals.get(hash);
     if (cached && cached.until > now) return cached.principal;
     const generation = this.generation;
-    const row = await this.db.selectFrom('api_tokens').select('user_id').where('token_hash', '=', hash).executeTakeFirst();
-    const principal = row ? await userPrincipal(this.db, row.user_id) : undefined;
+    const row = await this.db.selectFrom('api_tokens').select(['user_id', 'name', 'created_at']).where('token_hash', '=', hash).executeTakeFirst();
+    // A token that a password gave (Authenticate) ends a day after that sign-in; one made on purpose, when revoked.
+    const expiresAt = row?.name === AUTHENTICATE_TOKEN_NAME ? row.created_at + AUTHENTICATE_TOKEN_TTL_MS : Number.POSITIVE_INFINITY;
+    const principal = row && expiresAt > now ? await userPrincipal(this.db, row.user_id) : undefined;
     // Unknown tokens are not cached: a token created by another process works at once.
     if (principal && generation === this.generation) {
       if (this.principals.size >= MAX_CACHED_PRINCIPALS) this.principals.clear();
-      this.principals.set(hash, { principal, until: now + PRINCIPAL_CACHE_MS });
+      this.principals.set(hash, { principal, until: Math.min(now + PRINCIPAL_CACHE_MS, expiresAt) });
     }
     return principal;
   }

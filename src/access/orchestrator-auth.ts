@@ -16,10 +16,11 @@ import { createApiToken } from './tokens.js';
 export const AUTHENTICATE_TOKEN_NAME = 'Orchestrator Authenticate';
 
 /**
- * Orchestrator's bearer tokens expire; ours do not, so a user's Authenticate tokens older than
- * this are removed at each new sign-in rather than accumulating forever.
+ * AUTHENTICATE_TOKEN_TTL_MS is how long a token from Authenticate works (Authenticator.fromBearer):
+ * Orchestrator's expire in 30 minutes, so its scripts sign in again; a day is kinder and still ends
+ * a token that leaked. A user's older ones are removed at each new sign-in rather than accumulating.
  */
-const AUTHENTICATE_TOKEN_TTL_MS = 24 * 3_600_000;
+export const AUTHENTICATE_TOKEN_TTL_MS = 24 * 3_600_000;
 
 /**
  * lowerCaseKeys copies an object with its keys lower-cased: Orchestrator's ASP.NET server binds
@@ -171,7 +172,7 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
         schema: {
           body: caseInsensitiveBody(authenticateBody, FIELD_NAMES),
           description:
-            "{TenancyName, UsernameOrEmailAddress, Password} (key case ignored; JSON or form-encoded) → {result: <bearer token>, success: true}; 401 when wrong. Without TenancyName, the installation's only tenant (401 when there are several).",
+            "{TenancyName, UsernameOrEmailAddress, Password} (key case ignored; JSON or form-encoded) → {result: <bearer token>, success: true}; 401 when wrong. Without TenancyName, the installation's only tenant (401 when there are several). The token works for 24 hours (Orchestrator's for 30 minutes), and ends sooner when the user's password changes or the user is deactivated.",
         },
       },
       authenticate,
