@@ -89,6 +89,16 @@ describe('console decisions', () => {
     expect(withPort({ ...empty, port: '25', security: 'none' }, '465')).toMatchObject({ security: 'none' });
   });
 
+  it('opens "Authentication and timeout" when OAuth 2 is chosen, so its access token field is in sight', async () => {
+    const { smtpFormOf, advancedOpen } = await load('lib/smtp-form.js');
+    const plain = smtpFormOf({ host: 'smtp.example.com', port: 587, security: 'starttls', fromAddress: 'a@b.example' });
+    expect(advancedOpen(plain, {})).toBe(false);
+    // The Microsoft 365 preset (and a saved OAuth 2 server) signs in with an access token only that section asks for.
+    expect(advancedOpen({ ...plain, authMethod: 'xoauth2' }, {})).toBe(true);
+    expect(advancedOpen(smtpFormOf({ ...plain, port: 587, timeoutMs: 30000, authMethod: 'xoauth2', accessTokenSet: true }), {})).toBe(true);
+    expect(advancedOpen(plain, { timeoutMs: 'must be a whole number' })).toBe(true);
+  });
+
   it('counts a test as covering the form only when it ran the values shown', async () => {
     const { testsWhatIsShown } = await load('pages/mail-settings.js');
     expect(testsWhatIsShown({ useCustom: true }, { useCustom: false })).toBe(true);

@@ -121,6 +121,18 @@ export function withPort(form, port) {
 }
 
 /**
+ * advancedOpen says whether "Authentication and timeout" starts open: when one of its fields is
+ * refused, and when OAuth 2 is chosen (the Microsoft 365 preset, or a saved server), whose access
+ * token only that section asks for while the seed's SMTP Password above it goes unused.
+ * @param {SmtpForm} form
+ * @param {Record<string, string>} errors
+ * @returns {boolean}
+ */
+export function advancedOpen(form, errors) {
+  return form.authMethod === 'xoauth2' || Boolean(errors.authMethod || errors.timeoutMs || errors.accessToken);
+}
+
+/**
  * SmtpFields are the custom SMTP fields of the seed, in its order, plus security, auth and timeout.
  * @param {{ form: SmtpForm, onChange: (form: SmtpForm) => void, errors?: Record<string, string>, prefix: string, legend?: string }} props
  */
@@ -171,7 +183,7 @@ export function SmtpFields({ form, onChange, errors = {}, prefix, legend = t('ma
     }
     <${TextField} id=${id('fromAddress')} type="email" label=${t('mail.fromAddress')} value=${form.fromAddress} onInput=${set('fromAddress')} error=${errors.fromAddress} />
     <${TextField} id=${id('fromDisplayName')} label=${t('mail.fromDisplayName')} value=${form.fromDisplayName} onInput=${set('fromDisplayName')} error=${errors.fromDisplayName} hint=${t('mail.fromDisplayNameHint')} />
-    <details class="advanced" open=${Boolean(errors.authMethod || errors.timeoutMs || errors.accessToken)}>
+    <details class="advanced" open=${advancedOpen(form, errors)}>
       <summary>${t('mail.advanced')}</summary>
       <${SelectField} id=${id('authMethod')} label=${t('mail.authMethod')} value=${form.authMethod} error=${errors.authMethod}
         options=${AUTH_METHODS.map((method) => [method, t(`mail.auth.${method}`)])} onChange=${set('authMethod')} />
