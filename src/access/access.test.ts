@@ -246,7 +246,7 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(token.json().errors).toEqual([{ path: 'expires', message: 'is not a known field' }]);
   });
 
-  it('takes back the answer of a GET as a PATCH, its read-only fields ignored, as the mail settings and preferences do', async () => {
+  it('takes back the answer of a GET as a PATCH of a tenant, user, group or role, its read-only fields ignored, as the mail settings and preferences do', async () => {
     await t.call('POST', '/api/v1/tenants', { name: 'echoed' });
     const tenant = (await t.call('GET', '/api/v1/tenants/echoed')).json();
     const patchedTenant = await t.call('PATCH', '/api/v1/tenants/echoed', { ...tenant, displayName: 'Echoed Inc' });
@@ -260,6 +260,10 @@ describeEachDialect('tenants, people and access', (dialect) => {
     const patchedGroup = await t.call('PATCH', `/api/v1/tenants/echoed/groups/${group.id}`, { ...group, language: 'de' });
     expect(patchedGroup.statusCode).toBe(200);
     expect(patchedGroup.json()).toMatchObject({ id: group.id, language: 'de', createdAt: group.createdAt });
+    const role = (await t.call('POST', '/api/v1/tenants/echoed/roles', { name: 'Readers', permissions: ['Alerts.View'] })).json();
+    const patchedRole = await t.call('PATCH', `/api/v1/tenants/echoed/roles/${role.id}`, { ...role, name: 'Alert readers' });
+    expect(patchedRole.statusCode, patchedRole.body).toBe(200);
+    expect(patchedRole.json()).toEqual({ ...role, name: 'Alert readers' });
     // A mistyped field is still refused: only the answers' own names are let through.
     expect((await t.call('PATCH', '/api/v1/tenants/echoed', { timezone: 'Europe/Paris' })).json().errors).toEqual([
       { path: 'timezone', message: 'is not a known field' },

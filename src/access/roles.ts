@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type FieldError, conflict, fieldErrors, notFound } from '../http/problem.js';
 import { newId } from '../shared/ids.js';
-import { displayText } from '../shared/validation.js';
+import { acceptingAnswerFields, displayText } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { inCodePointOrder } from '../storage/text-order.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
@@ -61,8 +61,11 @@ export function sameName(names: readonly string[], name: string): boolean {
   return names.some((n) => nameKey(n) === key);
 }
 
-/** rolePatch is the body of PATCH /roles/{roleId}: a field left out keeps its value; neither may be cleared. */
-export const rolePatch = roleInput.partial();
+/**
+ * rolePatch is the body of PATCH /roles/{roleId}: a field left out keeps its value; neither may be
+ * cleared. The answer's read-only fields may come back with it (a role read, changed, sent back).
+ */
+export const rolePatch = acceptingAnswerFields(roleInput.partial(), ['id', 'builtIn']);
 
 /** RoleView is a role as the API shows it. */
 export type RoleView = z.infer<typeof roleView>;
