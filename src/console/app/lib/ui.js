@@ -119,7 +119,9 @@ export function TextField({ id, label, value, onInput, error, hint, type = 'text
  */
 export function FilterField({ value, onCommit, ...rest }) {
   const [draft, setDraft] = useState(value);
-  useEffect(() => setDraft(value), [value]);
+  // With the render, not after its paint: an effect a frame later (at mount too) put the filter
+  // back over what had been typed in that frame, so the first keys typed on a page just drawn went.
+  useLayoutEffect(() => setDraft(value), [value]);
   return html`<${TextField} ...${rest} value=${draft} onInput=${setDraft} onChange=${(/** @type {Event} */ event) =>
     onCommit(/** @type {HTMLInputElement} */ (event.currentTarget).value)} />`;
 }
