@@ -115,15 +115,24 @@ function App() {
   }, []);
   // Another tab of the browser shares the session cookie: it may have signed out, or in as someone
   // else. When this tab is looked at again, it asks who is signed in and follows, as a reload would,
-  // rather than show one user's page under another's cookie, whose every call it would be refused.
+  // rather than show one user's page under another's cookie, whose every call it would be refused;
+  // its sign-in form too (the session had ended under it, a refresh met the other tab's sign-out)
+  // gives way to whoever signed in there since.
   useEffect(() => {
     const follow = async () => {
       const before = shown.current;
-      if (!before || document.visibilityState !== 'visible') return;
+      if (before === undefined || document.visibilityState !== 'visible') return;
       try {
         const auth = await api('GET', 'auth/session');
         if (shown.current !== before) return;
-        if (!auth.signedIn) signedOut();
+        if (!before) {
+          if (!auth.signedIn) return;
+          const next = await loadSession(auth);
+          if (shown.current !== before) return;
+          setEnded(null);
+          if (['/', '/signin'].includes(parseHash(location.hash).path)) navigate(homeOf(next), {}, { replace: true });
+          setSession(next);
+        } else if (!auth.signedIn) signedOut();
         else if (auth.kind !== before.kind || (auth.kind === 'user' && auth.userId !== before.user?.id)) setSession(await loadSession(auth));
         // The same principal signed in again there: its new session's CSRF token.
         else configureApi({ csrfToken: auth.csrfToken });
