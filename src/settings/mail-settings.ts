@@ -228,6 +228,46 @@ export async function saveMailSettings(
   return getMailSettings(db, tenantId);
 }
 
+/**
+ * sameSmtpHost tells whether a host typed for a test or a save names the saved one: DNS names
+ * compare case-insensitively, a trailing root dot aside. A port change keeps the host.
+ */
+export function sameSmtpHost(a: string, b: string): boolean {
+  const norm = (host: string) => host.replace(/\.$/, '').toLowerCase();
+  return norm(a) === norm(b);
+}
+
+/** sentSecret is the secret a login with these settings sends, or null when it signs in with none. */
+export function sentSecret(smtp: Pick<StoredSmtp, 'username' | 'authMethod'>): 'password' | 'accessToken' | null {
+  if (!smtp.username || smtp.authMethod === 'none') return null;
+  return smtp.authMethod === 'xoauth2' ? 'accessToken' : 'password';
+}
+
+/**
+ * keepSecretsWithTheirHost drops from `merged` the saved secrets that a test or a save naming
+ * another host than `savedHost` would carry there: else an editor, to whom they are write-only,
+ * could name a server of their own and receive them (at once by a test, with the next email by a
+ * save). For another host a saved secret counts as not given, and one the login needs is asked
+ * for again (400 on `prefix` + its field).
+ */
+export function keepSecretsWithTheirHost(
+  prefix: string,
+  doing: 'test' | 'save',
+  savedHost: string | undefined,
+  settings: SmtpSettingsInput,
+  merged: { smtp: StoredSmtp; secrets: SmtpSecrets },
+): void {
+  if (savedHost === undefined || settings.host === undefined || sameSmtpHost(settings.host, savedHost)) return;
+  const needed = sentSecret(merged.smtp);
+  for (const field of ['password', 'accessToken'] as const) {
+    if (settings[field] !== undefined) continue;
+    if (field === needed && merged.secrets[field] !== null) {
+      throw fieldError(`${prefix}${field}`, `type it again to ${doing} another host: the saved one is only ever sent to the saved host`);
+    }
+    merged.secrets[field] = null;
+  }
+}
+
 /** writeMailSettings merges a PUT over the stored settings and writes the row, in the caller's transaction. */
 async function writeMailSettings(tx: Db, secretBox: SecretBox, tenantId: string, input: MailSettingsInput, clock: Clock): Promise<void> {
   const current = await getMailSettings(tx, tenantId);
@@ -238,6 +278,7 @@ async function writeMailSettings(tx: Db, secretBox: SecretBox, tenantId: string,
     sealed = { password: null, accessToken: null };
   } else if (input.custom !== undefined) {
     const merged = await mergeOverCustom(tx, secretBox, tenantId, 'custom.', current.custom, input.custom);
+    keepSecretsWithTheirHost('custom.', 'save', current.custom?.host, input.custom, merged);
     custom = merged.smtp;
     sealed = {
       password: merged.secrets.password === null ? null : secretBox.seal(merged.secrets.password, secretOwner.password(tenantId)),

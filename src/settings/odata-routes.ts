@@ -11,7 +11,7 @@ import { caseInsensitiveBody } from '../http/openapi.js';
 import { takeOrchestratorJsonTypes } from '../http/orchestrator-paths.js';
 import { badRequest, fieldError, notFound } from '../http/problem.js';
 import { isEmailAddress } from '../shared/validation.js';
-import { getMailSettings, saveMailSettings } from './mail-settings.js';
+import { getMailSettings, sameSmtpHost, saveMailSettings } from './mail-settings.js';
 import {
   type OrchestratorSmtpModel,
   bulkUpdate,
@@ -24,7 +24,7 @@ import {
   settingKeyOf,
   smtpInputFromModel,
 } from './orchestrator-settings.js';
-import { type TestMailDeps, sameSmtpHost, sendTestMail, testMailRecipient } from './test-mail.js';
+import { type TestMailDeps, sendTestMail, testMailRecipient } from './test-mail.js';
 import { orchestratorZone } from './windows-zones.js';
 
 const ACTIONS = '/odata/Settings/UiPath.Server.Configuration.OData';

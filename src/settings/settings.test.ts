@@ -7,11 +7,10 @@ import { up as keepAlertsEmailOfExistingTenants } from '../storage/migrations/20
 import { up as keepPlaintextAuthOfOlderSettings } from '../storage/migrations/20261203-20-settings-older-plaintext-auth-kept.js';
 import { loginOf } from '../delivery/smtp/transport-options.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
-import { getMailSettings, getSystemSmtp, readSendSettings } from './mail-settings.js';
+import { getMailSettings, getSystemSmtp, readSendSettings, sameSmtpHost, sentSecret } from './mail-settings.js';
 import { effectiveSmtp, resolveEndpoint, toEndpoint } from './endpoint.js';
 import { REFUSED_HOST_MESSAGE } from './host-guard.js';
 import { SecretBox } from './secret-box.js';
-import { sameSmtpHost, sentSecret } from './test-mail.js';
 import { urlSmtp } from './smtp-settings.js';
 import { FakeClock } from '../shared/clock.js';
 import { DEFAULT_BREAKER_POLICY } from '../delivery/outbox/circuit-breaker.js';
@@ -496,6 +495,30 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
       await other.close();
       await open.close();
     }
+  });
+
+  it('keeps the saved password with the saved host when a save names another: asks for it again, by PUT and by UpdateBulk', async () => {
+    // The password is write-only, yet an editor who saved a server of their own as the host had it sent there with the next email.
+    const { token } = await t.tenantWithUser('mail-save-host');
+    const path = '/api/v1/tenants/mail-save-host/settings/mail';
+    await call('PUT', path, { custom: smtpFor({ host: 'localhost', port: 2, authMethod: 'plain', username: 'robot', password: PASSWORD }) });
+    const moved = await call('PUT', path, { custom: { host: '127.0.0.1' } }, token);
+    expect(moved.statusCode, moved.body).toBe(400);
+    expect(moved.json()).toMatchObject({ errors: [{ path: 'custom.password', message: expect.stringContaining('type it again') }] });
+    const bulk = await call(
+      'POST',
+      '/odata/Settings/UiPath.Server.Configuration.OData.UpdateBulk',
+      { settings: [{ Name: 'Abp.Net.Mail.Smtp.Host', Value: '127.0.0.1' }] },
+      token,
+    );
+    expect(bulk.statusCode, bulk.body).toBe(400);
+    expect((await call('GET', path)).json().custom).toMatchObject({ host: 'localhost', passwordSet: true });
+    // The saved host in other letters, on another port, keeps it; typed again, it goes to the new host; a host without sign-in drops it.
+    expect((await call('PUT', path, { custom: { host: 'LocalHost', port: 3 } }, token)).json().custom).toMatchObject({ passwordSet: true });
+    const typed = await call('PUT', path, { custom: { host: '127.0.0.1', password: 'typed-again' } }, token);
+    expect(typed.json().custom).toMatchObject({ host: '127.0.0.1', passwordSet: true });
+    const anonymous = await call('PUT', path, { custom: { host: 'localhost', authMethod: 'none' } }, token);
+    expect(anonymous.json().custom).toMatchObject({ host: 'localhost', passwordSet: false });
   });
 
   it('reports the failing stage, code and server text', async () => {

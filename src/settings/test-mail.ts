@@ -19,9 +19,9 @@ import { observeAndNotify } from '../mail-health/store.js';
 import type { NoticeContext } from '../mail-health/notices.js';
 import { type EndpointContext, type SmtpSource, UNREADABLE_SECRET, effectiveSmtp, guardEndpoint, toEndpoint } from './endpoint.js';
 import { RefusedHostError } from './host-guard.js';
-import { getMailSettings, getSystemSmtp, mergeOrExplain, mergeOverCustom, readSendSettings } from './mail-settings.js';
+import { getMailSettings, getSystemSmtp, keepSecretsWithTheirHost, mergeOrExplain, mergeOverCustom, readSendSettings } from './mail-settings.js';
 import { type SecretBox, SecretDecryptError } from './secret-box.js';
-import type { SmtpSecrets, SmtpSettingsInput, StoredSmtp } from './smtp-settings.js';
+import type { SmtpSettingsInput } from './smtp-settings.js';
 import { firstKnownZone } from '../shared/validation.js';
 
 /** TestMailDeps are the parts a test send needs. */
@@ -61,24 +61,6 @@ export type TestMailResult =
   | { ok: true; messageId: string; transcript: readonly string[] }
   | { ok: false; stage: SmtpStage; code?: number; message: string; transcript: readonly string[] };
 
-/**
- * sameSmtpHost tells whether a host typed for a test names the saved one: DNS names compare
- * case-insensitively, a trailing root dot aside. A port change keeps the host.
- */
-export function sameSmtpHost(a: string, b: string): boolean {
-  const norm = (host: string) => host.replace(/\.$/, '').toLowerCase();
-  return norm(a) === norm(b);
-}
-
-/** sentSecret is the secret a login with these settings sends, or null when it signs in with none. */
-export function sentSecret(smtp: Pick<StoredSmtp, 'username' | 'authMethod'>): 'password' | 'accessToken' | null {
-  if (!smtp.username || smtp.authMethod === 'none') return null;
-  return smtp.authMethod === 'xoauth2' ? 'accessToken' : 'password';
-}
-
-/** SECRET_STAYS_WITH_ITS_HOST asks for a secret again when a test names another host than the saved one. */
-const SECRET_STAYS_WITH_ITS_HOST = 'type it again to test another host: the saved one is only ever sent to the saved host';
-
 async function savedEndpoint(deps: TestMailDeps, tenantId: string): Promise<{ endpoint: SmtpEndpoint; source: SmtpSource }> {
   const { smtp, secrets, source } = effectiveSmtp(deps.secretBox, await readSendSettings(deps.db, tenantId), deps.context.systemSmtp);
   return { endpoint: toEndpoint(smtp, secrets), source };
@@ -110,23 +92,8 @@ async function unsavedEndpoint(deps: TestMailDeps, tenantId: string, settings: S
   // Unsaved values go over the saved custom ones, so an unchanged password need not be typed again.
   const saved = await getMailSettings(deps.db, tenantId);
   const merged = await mergeOverCustom(deps.db, deps.secretBox, tenantId, 'settings.', saved.custom, settings);
-  keepSecretsWithTheirHost(saved.custom?.host, settings, merged);
+  keepSecretsWithTheirHost('settings.', 'test', saved.custom?.host, settings, merged);
   return toEndpoint(merged.smtp, merged.secrets);
-}
-
-/**
- * keepSecretsWithTheirHost drops from `merged` the saved secrets that a test naming another host
- * than `savedHost` would carry there: else an editor could name a server of their own and receive
- * them. For another host a saved secret counts as not given, and one the login needs is asked for.
- */
-function keepSecretsWithTheirHost(savedHost: string | undefined, settings: SmtpSettingsInput, merged: { smtp: StoredSmtp; secrets: SmtpSecrets }): void {
-  if (savedHost === undefined || settings.host === undefined || sameSmtpHost(settings.host, savedHost)) return;
-  const needed = sentSecret(merged.smtp);
-  for (const field of ['password', 'accessToken'] as const) {
-    if (settings[field] !== undefined) continue;
-    if (field === needed && merged.secrets[field] !== null) throw fieldError(`settings.${field}`, SECRET_STAYS_WITH_ITS_HOST);
-    merged.secrets[field] = null;
-  }
 }
 
 /**
@@ -176,7 +143,7 @@ export async function sendSystemTestMail(deps: TestMailDeps, request: SystemTest
   let endpoint = toEndpoint(current.smtp, current.secrets);
   if (request.settings) {
     const merged = mergeOrExplain('settings.', current.smtp, current.secrets, request.settings);
-    keepSecretsWithTheirHost(current.smtp.host, request.settings, merged);
+    keepSecretsWithTheirHost('settings.', 'test', current.smtp.host, request.settings, merged);
     endpoint = toEndpoint(merged.smtp, merged.secrets);
   }
   const rendered = renderTestEmail({
