@@ -45,6 +45,21 @@ describe('the health section of the daily report', () => {
     ]);
   });
 
+  it('takes no Warn after a failure for a recovery: a business exception or a stopped job after a faulted one is no sign of health', () => {
+    const current = [
+      count({ source: { queue: 'Invoices' }, lastAt: 1_000 }),
+      count({ source: { queue: 'Invoices' }, severity: 'Warn', lastAt: 2_000 }),
+      count({ source: { process: 'Billing' }, severity: 'Fatal', lastAt: 1_000 }),
+      count({ source: { process: 'Billing' }, severity: 'Warn', lastAt: 2_000 }),
+      count({ source: { process: 'Billing' }, severity: 'Info', lastAt: 3_000 }),
+    ];
+    expect(healthBySource(current).get('queue\nInvoices')).toBe('stillFailing');
+    expect(healthBySource(current).get('process\nBilling')).toBe('recovered');
+    const health = dailyHealth(current, []);
+    expect(health.stillFailing).toEqual([{ key: { field: 'queue', value: 'Invoices' }, failures: 1, lastFailureAt: 1_000 }]);
+    expect(health.recovered).toEqual([{ key: { field: 'process', value: 'Billing' }, lastFailureAt: 1_000 }]);
+  });
+
   it('tells which of a failure and a milder alert of the same millisecond came last by the order they were stored in (one batch)', () => {
     // POST {alerts: [Error R7, Success R7]}: both occurred when the batch was stored, and R7's ids count up in the batch's order.
     const batch = (first: HealthCount, second: HealthCount) =>

@@ -72,6 +72,9 @@ export const NOISIEST = 5;
 export const HEALTH_LIST_MAX = 10;
 
 const isFailure = (severity: Severity) => severityRank(severity) >= severityRank('Error');
+// What says a source works again: a Success or an Info (a robot available). A Warn is a failure of
+// its own (a business exception, a job stopped, an item abandoned), so it ends no failure.
+const isRecovery = (severity: Severity) => severityRank(severity) < severityRank('Warn');
 
 /** Latest is when the last of some alerts occurred, and the greatest id of those that occurred then. */
 interface Latest {
@@ -107,7 +110,7 @@ function factsBySource(counts: readonly HealthCount[]): Map<string, SourceFacts>
     if (isFailure(c.severity)) {
       f.failures += c.count;
       f.lastFailure = later(f.lastFailure, c);
-    } else f.lastOk = later(f.lastOk, c);
+    } else if (isRecovery(c.severity)) f.lastOk = later(f.lastOk, c);
   }
   return facts;
 }
@@ -124,7 +127,7 @@ const byName = (a: SourceKey, b: SourceKey) => sourceKeyId(a).localeCompare(sour
 export type SourceHealth = 'stillFailing' | 'recovered';
 
 /**
- * healthOf is the rule of both reports: recovered when a milder alert came after the source's last
+ * healthOf is the rule of both reports: recovered when a Success or Info alert came after the source's last
  * failure, later in time or, in the same millisecond (one batch), stored after it.
  */
 function healthOf(lastFailure: Latest, lastOk: Latest | undefined): SourceHealth {
@@ -150,10 +153,10 @@ export function byTrend(a: ComponentTrend, b: ComponentTrend): number {
 }
 
 /**
- * dailyHealth decides the section. A source (a process, robot or queue, see sourceKeyOf) is still failing when its latest
- * alert of the period is an Error or Fatal one; it recovered when a milder alert (a Success, say)
- * came after its last failure of the period, or when it failed the day before and not in this
- * period at all.
+ * dailyHealth decides the section. A source (a process, robot or queue, see sourceKeyOf) that had an
+ * Error or Fatal alert in the period is still failing unless a Success or Info alert (not a Warn)
+ * came after its last one; it recovered when one did, or when it failed the day before and not in
+ * this period at all.
  */
 export function dailyHealth(current: readonly HealthCount[], previous: readonly HealthCount[]): DailyHealth {
   const now = perComponent(current);

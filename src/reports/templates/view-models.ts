@@ -92,7 +92,7 @@ export interface SourceGroupView extends SourceTotals {
   readonly label?: string | undefined;
   /** The console's alert list filtered to this source and period (see alertListUrl). */
   readonly url?: string | undefined;
-  /** Whether this process, robot or queue was still failing at the period's end or recovered (a milder alert came after its last failure). */
+  /** Whether this process, robot or queue was still failing at the period's end or recovered (a Success or Info alert came after its last failure). */
   readonly health?: SourceHealth | undefined;
 }
 
