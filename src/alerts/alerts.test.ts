@@ -301,12 +301,27 @@ describeEachDialect('alerts API', (dialect) => {
       expect(await count()).toBe(2);
     });
 
-    it('keeps read state per user, and the host administrator has none (409)', async () => {
+    it('keeps read state per user, and the host administrator its own in each tenant, as API.md gives mark-read to every caller with Alerts.View', async () => {
       const someone = await t.tenantWithUser('reading', ['Alerts Viewer']);
       expect(await count(someone.token)).toBe(8);
-      const host = await t.call('POST', `${url}/mark-read`, { all: true });
-      expect(host.statusCode).toBe(409);
-      expect((await t.call('GET', `${url}/unread-count`)).json().unread).toBe(8);
+      // The host administrator's token works on every tenant (API.md): it marks as a user does, for itself alone.
+      expect((await t.call('GET', `${url}/unread-count`)).json()).toEqual({ unread: 8 });
+      expect((await t.call('POST', `${url}/mark-read`, { ids: [ids[0], ids[1]] })).json()).toEqual({ unread: 6 });
+      expect((await t.call('GET', `${url}/${ids[0]}`)).json().read).toBe(true);
+      expect((await t.call('GET', `${url}?unread=true`)).json().items.map((a: { id: string }) => a.id)).not.toContain(ids[0]);
+      expect((await t.call('POST', `${url}/mark-unread`, { ids: [ids[0]] })).json()).toEqual({ unread: 7 });
+      expect((await t.call('GET', `${url}/panel`)).json().items.map((a: { id: string }) => a.id)).not.toContain(ids[1]);
+      expect((await t.call('POST', `${url}/mark-read`, { all: true })).json()).toEqual({ unread: 0 });
+      expect((await t.call('GET', `${url}/panel`)).json().items).toEqual([]);
+      // No one else's: the users' counts stand, and another tenant's alerts stay unread for the host.
+      expect(await count(someone.token)).toBe(8);
+      expect((await t.call('GET', '/api/v1/tenants/globex/alerts/unread-count')).json()).toEqual({ unread: 0 });
+      const [elsewhere] = (await t.call('POST', '/api/v1/tenants/globex/alerts', { severity: 'Info', component: 'Jobs', message: 'globex' })).json().ids;
+      expect((await t.call('GET', '/api/v1/tenants/globex/alerts/unread-count')).json()).toEqual({ unread: 1 });
+      expect((await t.call('POST', '/api/v1/tenants/globex/alerts/mark-read', { ids: [elsewhere] })).json()).toEqual({ unread: 0 });
+      expect((await t.call('GET', `${url}/unread-count`)).json()).toEqual({ unread: 0 });
+      expect((await t.call('POST', `${url}/mark-unread`, { ids: [ids[0]] })).json()).toEqual({ unread: 1 });
+      expect((await t.call('POST', '/api/v1/tenants/globex/alerts/mark-unread', { ids: [elsewhere] })).json()).toEqual({ unread: 1 });
     });
 
     it('counts, lists and shows an alert marked unread behind the watermark, reading the index only from it on', async () => {
@@ -324,7 +339,7 @@ describeEachDialect('alerts API', (dialect) => {
       // The count starts the tenant's index range at the oldest unread alert, not at the tenant's first alert.
       const db = t.tocsin.deps.storage.db;
       const principal: Principal = { kind: 'user', tenantId: late.tenantId, userId: late.userId, email: '', permissions: new Set() };
-      const reader = await readerFor(db, principal);
+      const reader = await readerFor(db, principal, late.tenantId);
       expect(reader.unreadFrom).toBe(Date.parse((await t.call('GET', `${url}/${ids[0]}`, undefined, late.token)).json().createdAt));
       expect(await planOf(db, unreadCountQuery(db, late.tenantId, reader).compile())).toMatch(
         dialect === 'sqlite' ? /SEARCH a USING (COVERING )?INDEX alerts_tenant_created \(tenant_id=\? AND created_at>\?\)/ : /Index Cond: .*created_at >=/,

@@ -8,11 +8,11 @@ import { holdAlertTimeFloor, raiseAlertTimeFloorIn } from './time-floor.js';
 /**
  * Reader is whose read state a query uses. Read state is per user and costs nothing until a user
  * reads: a watermark ("everything created up to T is read", none at first) plus one exception row
- * per alert the user marked against it. The host administrator has no read state: every alert is
- * unread for it, and marking is refused (409), since it is no user of the tenant.
+ * per alert the user marked against it. The host administrator, who is no user, has its own in
+ * each tenant, kept alike in host_alert_read_marks and host_alert_read_state.
  */
 export interface Reader {
-  /** The user id, or '' for the host administrator (no exception row ever matches it). */
+  /** The user id, or HOST for the host administrator. */
   readonly userId: string;
   /** Alerts created at or before this epoch ms are read unless marked otherwise; -1 reads nothing. */
   readonly readThrough: number;
@@ -26,38 +26,52 @@ export interface Reader {
   readonly unreadFrom: number;
 }
 
-/** HOST_READER reads nothing: everything is unread for the host administrator. */
-const HOST_READER: Reader = Object.freeze({ userId: '', readThrough: -1, unreadFrom: 0 });
+/** HOST is the reader and marker id of the host administrator, which no user id is (ids are UUIDs). */
+export const HOST = 'host';
+
+/** readerIdOf is whose read state a caller reads and marks: its user id, or HOST. */
+export function readerIdOf(principal: Principal): string {
+  return principal.kind === 'host' ? HOST : principal.userId;
+}
 
 /**
- * readerFor loads the caller's watermark (one primary-key lookup) and, when there is one, the
- * oldest alert the caller marked unread (the caller's exception rows, which markAllRead keeps few).
+ * readerFor loads the caller's watermark in the tenant (one primary-key lookup) and, when there is
+ * one, the oldest alert the caller marked unread (the caller's exception rows, which markAllRead
+ * keeps few).
  */
-export async function readerFor(db: Db, principal: Principal): Promise<Reader> {
-  if (principal.kind === 'host') return HOST_READER;
-  const mark = await db.selectFrom('alert_read_marks').select('read_through').where('user_id', '=', principal.userId).executeTakeFirst();
+export async function readerFor(db: Db, principal: Principal, tenantId: string): Promise<Reader> {
+  const userId = readerIdOf(principal);
+  const mark =
+    userId === HOST
+      ? await db.selectFrom('host_alert_read_marks').select('read_through').where('tenant_id', '=', tenantId).executeTakeFirst()
+      : await db.selectFrom('alert_read_marks').select('read_through').where('user_id', '=', userId).executeTakeFirst();
   const readThrough = Number(mark?.read_through ?? -1);
-  if (readThrough < 0) return { userId: principal.userId, readThrough, unreadFrom: 0 };
-  const marked = await db
-    .selectFrom('alert_read_state as r')
+  if (readThrough < 0) return { userId, readThrough, unreadFrom: 0 };
+  const marked = await exceptionsOf(db, tenantId, userId)
     .innerJoin('alerts as a', 'a.id', 'r.alert_id')
     .select((eb) => eb.fn.min('a.created_at').as('oldest'))
-    .where('r.user_id', '=', principal.userId)
     .where('r.read', '=', 0)
     .executeTakeFirst();
   const oldest = marked?.oldest === null || marked?.oldest === undefined ? Number.POSITIVE_INFINITY : Number(marked.oldest);
-  return { userId: principal.userId, readThrough, unreadFrom: Math.min(readThrough + 1, oldest) };
+  return { userId, readThrough, unreadFrom: Math.min(readThrough + 1, oldest) };
 }
 
 /**
  * readStateQuery starts a query on a tenant's alerts (`a`) joined with the reader's exceptions
  * (`r`); every alert read-aware query starts here so that they all agree on what "read" means.
  */
-export function readStateQuery(db: Db, tenantId: string, reader: Reader) {
-  return db
-    .selectFrom('alerts as a')
-    .leftJoin('alert_read_state as r', (join) => join.onRef('r.alert_id', '=', 'a.id').on('r.user_id', '=', reader.userId))
-    .where('a.tenant_id', '=', tenantId);
+export function readStateQuery(db: Db, tenantId: string, reader: Pick<Reader, 'userId'>) {
+  const alerts = db.selectFrom('alerts as a').where('a.tenant_id', '=', tenantId);
+  const user = () => alerts.leftJoin('alert_read_state as r', (join) => join.onRef('r.alert_id', '=', 'a.id').on('r.user_id', '=', reader.userId));
+  // The same columns under the same alias, but user_id, which no read-aware query reads.
+  if (reader.userId === HOST) return alerts.leftJoin('host_alert_read_state as r', 'r.alert_id', 'a.id') as unknown as ReturnType<typeof user>;
+  return user();
+}
+
+/** exceptionsOf reads the reader's exception rows (`r`) in the tenant: a user's, or the host administrator's there. */
+function exceptionsOf(db: Db, tenantId: string, userId: string) {
+  const user = () => db.selectFrom('alert_read_state as r').where('r.user_id', '=', userId);
+  return userId === HOST ? (db.selectFrom('host_alert_read_state as r').where('r.tenant_id', '=', tenantId) as unknown as ReturnType<typeof user>) : user();
 }
 
 /** isReadExpression is 1 when the reader has read the alert, else 0. */
@@ -90,29 +104,35 @@ export interface AlertSelection {
 }
 
 /**
- * markAlerts sets the user's read state of some of the tenant's alerts: those named, and every
- * alert of the floods named, so that a panel line "×500" is marked with one click. Ids of other
- * tenants' alerts, or of no alert, are ignored.
+ * markAlerts sets the reader's read state (a user id, or HOST) of some of the tenant's alerts: those
+ * named, and every alert of the floods named, so that a panel line "×500" is marked with one click.
+ * Ids of other tenants' alerts, or of no alert, are ignored.
  */
 export async function markAlerts(db: Db, tenantId: string, userId: string, selection: AlertSelection, read: boolean): Promise<void> {
   const ids = [...new Set(selection.ids ?? [])];
   const groupIds = [...new Set(selection.groupIds ?? [])];
   if (ids.length === 0 && groupIds.length === 0) return;
+  const flag = read ? 1 : 0;
+  const selected = db
+    .selectFrom('alerts')
+    .where('tenant_id', '=', tenantId)
+    .where((w) =>
+      w.or([...(ids.length > 0 ? [w('id', 'in', ids)] : []), ...(groupIds.length > 0 ? [w('group_id', 'in', groupIds), w('id', 'in', groupIds)] : [])]),
+    );
   const mark = () =>
-    db
-      .insertInto('alert_read_state')
-      .columns(['user_id', 'alert_id', 'tenant_id', 'read'])
-      .expression((eb) =>
-        eb
-          .selectFrom('alerts')
-          .select([eb.val(userId).as('user_id'), 'id', 'tenant_id', eb.val(read ? 1 : 0).as('read')])
-          .where('tenant_id', '=', tenantId)
-          .where((w) =>
-            w.or([...(ids.length > 0 ? [w('id', 'in', ids)] : []), ...(groupIds.length > 0 ? [w('group_id', 'in', groupIds), w('id', 'in', groupIds)] : [])]),
-          ),
-      )
-      .onConflict((oc) => oc.columns(['user_id', 'alert_id']).doUpdateSet({ read: read ? 1 : 0 }))
-      .execute();
+    userId === HOST
+      ? db
+          .insertInto('host_alert_read_state')
+          .columns(['alert_id', 'tenant_id', 'read'])
+          .expression(selected.select((eb) => ['id', 'tenant_id', eb.val(flag).as('read')]))
+          .onConflict((oc) => oc.column('alert_id').doUpdateSet({ read: flag }))
+          .execute()
+      : db
+          .insertInto('alert_read_state')
+          .columns(['user_id', 'alert_id', 'tenant_id', 'read'])
+          .expression(selected.select((eb) => [eb.val(userId).as('user_id'), 'id', 'tenant_id', eb.val(flag).as('read')]))
+          .onConflict((oc) => oc.columns(['user_id', 'alert_id']).doUpdateSet({ read: flag }))
+          .execute();
   try {
     await mark();
   } catch (err) {
@@ -124,8 +144,8 @@ export async function markAlerts(db: Db, tenantId: string, userId: string, selec
 }
 
 /**
- * markAllRead moves the user's watermark to `now` and drops the exceptions it makes moot, so a
- * user's read state stays one row however many alerts the tenant has. The watermark marks the
+ * markAllRead moves the reader's watermark (a user id, or HOST) to `now` and drops the exceptions it
+ * makes moot, so a reader's read state stays one row however many alerts the tenant has. The watermark marks the
  * alerts stored when it is set, and no later one: an alert's created_at is taken when its
  * transaction begins, so the mark waits for the transactions under way to end (on PostgreSQL one
  * stamped before `now` used to commit after the answer, below the watermark: read unseen), reaches
@@ -136,11 +156,17 @@ export async function markAllRead(db: Kysely<Database>, tenantId: string, userId
     await holdAlertTimeFloor(tx);
     // The first write: on SQLite it takes the write lock before the alerts are read.
     const setMark = (through: number) =>
-      tx
-        .insertInto('alert_read_marks')
-        .values({ user_id: userId, tenant_id: tenantId, read_through: through })
-        .onConflict((oc) => oc.column('user_id').doUpdateSet({ read_through: through }))
-        .execute();
+      userId === HOST
+        ? tx
+            .insertInto('host_alert_read_marks')
+            .values({ tenant_id: tenantId, read_through: through })
+            .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ read_through: through }))
+            .execute()
+        : tx
+            .insertInto('alert_read_marks')
+            .values({ user_id: userId, tenant_id: tenantId, read_through: through })
+            .onConflict((oc) => oc.column('user_id').doUpdateSet({ read_through: through }))
+            .execute();
     await setMark(now);
     const newest = await tx
       .selectFrom('alerts')
@@ -150,10 +176,8 @@ export async function markAllRead(db: Kysely<Database>, tenantId: string, userId
     const through = Math.max(now, Number(newest?.at ?? 0));
     if (through > now) await setMark(through);
     await raiseAlertTimeFloorIn(tx, through + 1);
-    await tx
-      .deleteFrom('alert_read_state')
-      .where('user_id', '=', userId)
-      .where('alert_id', 'in', (eb) => eb.selectFrom('alerts').select('id').where('tenant_id', '=', tenantId).where('created_at', '<=', through))
-      .execute();
+    const moot = tx.selectFrom('alerts').select('id').where('tenant_id', '=', tenantId).where('created_at', '<=', through);
+    if (userId === HOST) await tx.deleteFrom('host_alert_read_state').where('tenant_id', '=', tenantId).where('alert_id', 'in', moot).execute();
+    else await tx.deleteFrom('alert_read_state').where('user_id', '=', userId).where('alert_id', 'in', moot).execute();
   });
 }

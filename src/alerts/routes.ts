@@ -1,10 +1,9 @@
-import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { callerTimeZone } from '../access/caller-zone.js';
 import { tenantOf } from '../access/routes.js';
 import type { RouteModule } from '../http/context.js';
 import { raiseInTenant } from '../http/access-hook.js';
-import { badRequest, conflict, fieldError, notFound } from '../http/problem.js';
+import { badRequest, fieldError, notFound } from '../http/problem.js';
 import { CHART_RANGES, bucketPeriodView, bucketPeriods, rangeBuckets } from '../shared/time-buckets.js';
 import { queryInstant, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
@@ -13,7 +12,7 @@ import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './ac
 import { actorOf, listActions } from './action-audit.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from './catalogue.js';
 import { MAX_BATCH, alertsBody, parseAlertsBody, unknownComponent } from './input.js';
-import { markAlerts, markAllRead, readerFor, unreadCount } from './read-state.js';
+import { markAlerts, markAllRead, readerFor, readerIdOf, unreadCount } from './read-state.js';
 import { SEVERITIES, SEVERITY_MESSAGE, parseSeverity } from './severity.js';
 import { type ReadAlert, deleteAlert, findAlert, listAlerts, panelAlerts } from './store.js';
 import { alertView, decodeCursor, encodeCursor, panelEntryView, showAlert, showPanelEntry, unreadView } from './view.js';
@@ -96,14 +95,7 @@ const markUnreadBody = z
   .strict()
   .refine((b) => b.ids !== undefined || b.groupIds !== undefined, { message: 'give ids and/or groupIds', path: ['ids'] });
 
-const HOST_HAS_NO_READ_STATE = 'The host administrator has no read state (every alert is unread for it); mark alerts with a user token.';
-
-/** userIdOf is the calling user's id; the host administrator has none, so marking is a 409. */
-function userIdOf(request: FastifyRequest): string {
-  const p = request.principal!;
-  if (p.kind !== 'user') throw conflict(HOST_HAS_NO_READ_STATE);
-  return p.userId;
-}
+const READ_STATE = "Read state is the caller's own: each user's, and the host administrator's in each tenant.";
 
 /** showAlerts maps alerts to the API's shape with their floods' acknowledgements, read in one query. */
 async function showAlerts<T extends ReadAlert, V>(
@@ -157,7 +149,8 @@ export const alertRoutes: RouteModule = (app, deps) => {
       schema: {
         params: tenantParams,
         querystring: listQuery,
-        description: "Newest first (by createdAt); `read` is the caller's. A user's alerts start unread; for the host administrator every alert is unread.",
+        description:
+          "Newest first (by createdAt); `read` is the caller's (each user's, and the host administrator's in each tenant); every alert starts unread.",
       },
     },
     async (request) => {
@@ -168,7 +161,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
       const component = q.component === undefined ? undefined : findComponent(q.component)?.name;
       if (q.component !== undefined && !component) throw fieldError('component', unknownComponent(q.component));
       const tenant = tenantOf(request);
-      const reader = await readerFor(db, request.principal!);
+      const reader = await readerFor(db, request.principal!, tenant.id);
       const page = await listAlerts(
         db,
         tenant.id,
@@ -220,11 +213,12 @@ export const alertRoutes: RouteModule = (app, deps) => {
     `${base}/unread-count`,
     {
       config: { permission: 'Alerts.View', answer: unreadView },
-      schema: { params: tenantParams, description: `The caller's unread alerts. ${HOST_HAS_NO_READ_STATE}` },
+      schema: { params: tenantParams, description: `The caller's unread alerts. ${READ_STATE}` },
     },
-    async (request) => ({
-      unread: await unreadCount(db, tenantOf(request).id, await readerFor(db, request.principal!)),
-    }),
+    async (request) => {
+      const tenantId = tenantOf(request).id;
+      return { unread: await unreadCount(db, tenantId, await readerFor(db, request.principal!, tenantId)) };
+    },
   );
 
   app.get(
@@ -239,7 +233,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
     },
     async (request) => {
       const tenantId = tenantOf(request).id;
-      const entries = await panelAlerts(db, tenantId, await readerFor(db, request.principal!));
+      const entries = await panelAlerts(db, tenantId, await readerFor(db, request.principal!, tenantId));
       return { items: await showAlerts(db, tenantId, entries, showPanelEntry) };
     },
   );
@@ -247,28 +241,28 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.post(
     `${base}/mark-read`,
     {
-      config: { permission: 'Alerts.View', problems: [409], answer: unreadView },
-      schema: { params: tenantParams, body: markReadBody, description: `409 for the host administrator: ${HOST_HAS_NO_READ_STATE}` },
+      config: { permission: 'Alerts.View', answer: unreadView },
+      schema: { params: tenantParams, body: markReadBody, description: `→ the caller's unread count. ${READ_STATE}` },
     },
     async (request) => {
       const tenant = tenantOf(request);
-      const userId = userIdOf(request);
+      const userId = readerIdOf(request.principal!);
       if (request.body.all) await markAllRead(db, tenant.id, userId, deps.clock.now());
       else await markAlerts(db, tenant.id, userId, request.body, true);
-      return { unread: await unreadCount(db, tenant.id, await readerFor(db, request.principal!)) };
+      return { unread: await unreadCount(db, tenant.id, await readerFor(db, request.principal!, tenant.id)) };
     },
   );
 
   app.post(
     `${base}/mark-unread`,
     {
-      config: { permission: 'Alerts.View', problems: [409], answer: unreadView },
-      schema: { params: tenantParams, body: markUnreadBody, description: `409 for the host administrator: ${HOST_HAS_NO_READ_STATE}` },
+      config: { permission: 'Alerts.View', answer: unreadView },
+      schema: { params: tenantParams, body: markUnreadBody, description: `→ the caller's unread count. ${READ_STATE}` },
     },
     async (request) => {
       const tenant = tenantOf(request);
-      await markAlerts(db, tenant.id, userIdOf(request), request.body, false);
-      return { unread: await unreadCount(db, tenant.id, await readerFor(db, request.principal!)) };
+      await markAlerts(db, tenant.id, readerIdOf(request.principal!), request.body, false);
+      return { unread: await unreadCount(db, tenant.id, await readerFor(db, request.principal!, tenant.id)) };
     },
   );
 
@@ -300,7 +294,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
 
   app.get(`${base}/:alertId`, { config: { permission: 'Alerts.View', answer: alertView }, schema: { params: alertParams } }, async (request) => {
     const tenant = tenantOf(request);
-    const alert = await findAlert(db, tenant.id, await readerFor(db, request.principal!), request.params.alertId);
+    const alert = await findAlert(db, tenant.id, await readerFor(db, request.principal!, tenant.id), request.params.alertId);
     if (!alert) throw notFound('Alert');
     return (await showAlerts(db, tenant.id, [alert], showAlert))[0];
   });
@@ -317,7 +311,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
     },
     async (request) => {
       const tenant = tenantOf(request);
-      const alert = await findAlert(db, tenant.id, await readerFor(db, request.principal!), request.params.alertId);
+      const alert = await findAlert(db, tenant.id, await readerFor(db, request.principal!, tenant.id), request.params.alertId);
       if (!alert) throw notFound('Alert');
       const ack = await acknowledgeAlert(db, tenant.id, alert, await actorOf(db, request.principal!), 'api', deps.clock.now());
       return showAlert(alert, ack);

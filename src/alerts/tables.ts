@@ -39,6 +39,17 @@ export interface AlertTables {
     tenant_id: string;
     read: number;
   };
+  /** host_alert_read_marks holds the host administrator's watermark in each tenant, as alert_read_marks a user's. */
+  host_alert_read_marks: {
+    tenant_id: string;
+    read_through: number;
+  };
+  /** host_alert_read_state holds the exceptions to the host administrator's watermark (an alert has one tenant): 1 read, 0 unread. */
+  host_alert_read_state: {
+    alert_id: string;
+    tenant_id: string;
+    read: number;
+  };
   /** alert_acknowledgements: one "I'm on it" per flood (group id; a lone alert's own id). */
   alert_acknowledgements: {
     tenant_id: string;

@@ -4,10 +4,10 @@ import { lowerCaseKeys, orchestratorTenant, textFields } from '../../access/orch
 import type { RouteModule, TocsinApp } from '../../http/context.js';
 import { takeOrchestratorJsonTypes } from '../../http/orchestrator-paths.js';
 import { caseInsensitiveBody } from '../../http/openapi.js';
-import { badRequest, conflict, type FieldError, fieldError } from '../../http/problem.js';
+import { badRequest, type FieldError, fieldError } from '../../http/problem.js';
 import { acknowledgementsOf } from '../acknowledgements.js';
 import { CUSTOM_EVENT } from '../catalogue.js';
-import { markAlerts, readerFor, readStateQuery, isReadExpression, unreadCount } from '../read-state.js';
+import { markAlerts, readerFor, readerIdOf, readStateQuery, isReadExpression, unreadCount } from '../read-state.js';
 import { SEVERITY_MESSAGE, parseSeverity, SEVERITIES } from '../severity.js';
 import { inCodePointOrder } from '../../storage/text-order.js';
 import { toStoredAlert } from '../store.js';
@@ -167,7 +167,7 @@ const alertRoutesIn: RouteModule = (app, deps) => {
     async (request) => {
       const q = request.query;
       const tenant = await orchestratorTenant(db, request);
-      const reader = await readerFor(db, request.principal!);
+      const reader = await readerFor(db, request.principal!, tenant.id);
       let condition;
       try {
         condition = q.$filter === undefined || q.$filter.trim() === '' ? undefined : filterCondition(parseFilter(q.$filter), reader);
@@ -226,7 +226,7 @@ const alertRoutesIn: RouteModule = (app, deps) => {
 
   const getUnreadCount = async (request: FastifyRequest) => {
     const tenant = await orchestratorTenant(db, request);
-    return { '@odata.context': context('Edm.Int64'), value: await unreadCount(db, tenant.id, await readerFor(db, request.principal!)) };
+    return { '@odata.context': context('Edm.Int64'), value: await unreadCount(db, tenant.id, await readerFor(db, request.principal!, tenant.id)) };
   };
   // The 2018 swagger writes the function call with (), later clients without.
   app.get(`${ACTIONS}.GetUnreadCount()`, { config: { ...view, answer: odataCount }, schema: { querystring: actionQuery } }, getUnreadCount);
@@ -235,11 +235,11 @@ const alertRoutesIn: RouteModule = (app, deps) => {
   app.post(
     `${ACTIONS}.MarkAsRead`,
     {
-      config: { ...view, problems: [409], answer: odataCount },
+      config: { ...view, answer: odataCount },
       schema: {
         querystring: actionQuery,
         body: caseInsensitiveBody(markAsReadBody, {}),
-        description: '{"ids": [id]} → remaining unread count; 409 for the host administrator, who has no read state.',
+        description: '{"ids": [id]} → the caller\'s remaining unread count (the host administrator\'s own in the tenant it names).',
       },
     },
     async (request) => {
@@ -249,11 +249,10 @@ const alertRoutesIn: RouteModule = (app, deps) => {
         throw fieldError(parsed.error.issues[0]?.path.length === 0 ? '(root)' : 'ids', parsed.error.issues[0]?.message ?? 'must be a list of alert ids');
       const tenant = await orchestratorTenant(db, request);
       const principal = request.principal!;
-      if (principal.kind !== 'user') throw conflict('The host administrator has no read state; mark alerts with a user token.');
       // Ids are lower-case UUIDs; Orchestrator's are Guids, the same in either case (.NET prints them upper-case), as `Id eq` reads them.
       const ids = parsed.data.ids.map((id) => id.trim().toLowerCase());
-      await markAlerts(db, tenant.id, principal.userId, { ids }, true);
-      return { '@odata.context': context('Edm.Int64'), value: await unreadCount(db, tenant.id, await readerFor(db, principal)) };
+      await markAlerts(db, tenant.id, readerIdOf(principal), { ids }, true);
+      return { '@odata.context': context('Edm.Int64'), value: await unreadCount(db, tenant.id, await readerFor(db, principal, tenant.id)) };
     },
   );
 

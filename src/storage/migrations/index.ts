@@ -27,4 +27,5 @@ export const MIGRATIONS: Readonly<Record<string, () => Promise<TocsinMigration>>
   '20261202-20-deliveries-by-recipient': () => import('./20261202-20-deliveries-by-recipient.js'),
   '20261203-10-settings-test-mail-turns': () => import('./20261203-10-settings-test-mail-turns.js'),
   '20261203-20-settings-older-plaintext-auth-kept': () => import('./20261203-20-settings-older-plaintext-auth-kept.js'),
+  '20261205-10-alerts-host-read-state': () => import('./20261205-10-alerts-host-read-state.js'),
 };

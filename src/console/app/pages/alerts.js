@@ -333,8 +333,9 @@ export function AlertsPage({ session, query }) {
   const events = names.components.flatMap((component) => component.events);
   // The selection counts only rows still shown (one deleted elsewhere, or no longer matching, drops out).
   const chosen = items.filter((alert) => selected.has(alert.id)).map((alert) => alert.id);
-  // The host administrator has no read state (every alert is unread for it, and the API refuses it
-  // marking any): it gets no selection, no mark read or unread, and no row shown as unread.
+  // The console offers the host administrator, who looks after tenants rather than reads their
+  // alerts, no selection, no mark read or unread and no row shown as unread (the API keeps it a read
+  // state of its own in each tenant, for scripts using its token).
   const readState = session.kind === 'user';
   // A whole page of arrivals may hide more: `50+`, in the plural.
   const arrived = list.gap ? `${list.arrived.length.toLocaleString(currentLanguage())}+` : list.arrived.length;

@@ -137,7 +137,7 @@ export function Bell({ session }) {
           <span class="panel-text"><span class="panel-message"><strong><${Named} name=${names.component(alert.component)} code=${alert.component} /></strong> <bdi>${alert.message}</bdi>${alert.count > 1 ? html` <span class="pill">×${alert.count}</span>` : null}</span>
             <small class="muted">${formatTime(alert.occurredAt || alert.createdAt)}</small></span>
           ${
-            // The host administrator has no read state: the API refuses it marking any.
+            // Not offered to the host administrator, as on the Alerts page.
             session.kind === 'user' ? html`<button type="button" class="link" onClick=${() => markRead(alert.id)}>${t('alerts.markRead')}</button>` : null
           }
         </li>`,
