@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sha256 } from '../shared/ids.js';
+import { PERMISSIONS } from './permissions.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 
@@ -409,7 +410,7 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(group.json()).toMatchObject({ members: [], roles: [], expandMembers: false });
   });
 
-  it('gives group members the group roles, and /me reports the effective permissions', async () => {
+  it('gives group members the group roles, and /me reports the effective permissions in API.md\'s order', async () => {
     const { userId, token } = await t.tenantWithUser('people', []);
     const before = (await t.call('GET', '/api/v1/tenants/people/me', undefined, token)).json();
     expect(before.permissions).toEqual([]);
@@ -424,7 +425,9 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(group.statusCode).toBe(201);
     expect(group.json()).toMatchObject({ members: [userId], roles: ['Robot'], expandMembers: true, language: 'de' });
     const after = (await t.call('GET', '/api/v1/tenants/people/me', undefined, token)).json();
-    expect(after.permissions).toEqual(['Alerts.Create', 'Alerts.Edit', 'Alerts.View']);
+    // In API.md's order, as the built-in roles list them, not alphabetical.
+    expect(after.permissions).toEqual(['Alerts.View', 'Alerts.Create', 'Alerts.Edit']);
+    expect((await t.call('GET', '/api/v1/tenants/people/me')).json().permissions).toEqual([...PERMISSIONS]);
     expect(after.user.id).toBe(userId);
     // The caller itself: its own fields at the top, as API.md's "the caller, with its permissions".
     expect(after).toMatchObject({ id: userId, email: after.user.email, name: after.user.name });
@@ -630,7 +633,7 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(widened.json()).toMatchObject({ name: 'Mail admin', permissions: ['Settings.View', 'Settings.Edit'] });
     expect((await t.call('GET', '/api/v1/tenants/roleedit/me', undefined, token)).json()).toMatchObject({
       roles: ['Mail admin'],
-      permissions: ['Settings.Edit', 'Settings.View'],
+      permissions: ['Settings.View', 'Settings.Edit'],
     });
 
     expect((await t.call('DELETE', `/api/v1/tenants/roleedit/roles/${role.id}`)).statusCode).toBe(204);

@@ -26,3 +26,8 @@ export const BUILT_IN_ROLES: Readonly<Record<string, readonly Permission[]>> = O
 export function isPermission(value: string): value is Permission {
   return (PERMISSIONS as readonly string[]).includes(value);
 }
+
+/** listedInOrder lists held permissions in API.md's order (that of PERMISSIONS and the built-in roles), so answers list them alike. */
+export function listedInOrder(held: ReadonlySet<Permission>): Permission[] {
+  return PERMISSIONS.filter((permission) => held.has(permission));
+}

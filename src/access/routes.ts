@@ -5,7 +5,7 @@ import { forbidden, notFound } from '../http/problem.js';
 import { displayText } from '../shared/validation.js';
 import { groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup } from './groups.js';
 import { createRole, deleteRole, listRoles, requireRole, roleInput, rolePatch, roleView, updateRole } from './roles.js';
-import { PERMISSIONS } from './permissions.js';
+import { PERMISSIONS, listedInOrder } from './permissions.js';
 import { inCodePointOrder } from '../storage/text-order.js';
 import { createTenant, deleteTenant, showTenant, tenantInput, tenantPatch, tenantView, updateTenant } from './tenants.js';
 import { createApiToken, listApiTokens, revokeApiToken } from './tokens.js';
@@ -26,7 +26,7 @@ const groupParams = tenantParams.extend({ groupId: ref });
 const tokenParams = userParams.extend({ tokenId: ref });
 const tokenView = z.object({ id: z.string(), name: z.string(), createdAt: z.iso.datetime() });
 const roleParams = tenantParams.extend({ roleId: ref });
-const permissionList = z.array(z.enum(PERMISSIONS)).describe('The effective permissions');
+const permissionList = z.array(z.enum(PERMISSIONS)).describe("The effective permissions, in API.md's order");
 /** meView documents GET /me: the host administrator, or a user (its fields, and again under `user`) with its permissions. */
 const meView = z.union([
   z.object({
@@ -84,7 +84,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
   app.get('/api/v1/tenants/:tenant/me', { config: { answer: meView }, schema: { params: tenantParams } }, async (request) => {
     const p = request.principal!;
     const tenant = tenantOf(request);
-    const permissions = [...p.permissions].sort();
+    const permissions = listedInOrder(p.permissions);
     if (p.kind === 'host') return { kind: 'host', tenant: showTenant(tenant), user: null, permissions };
     // API.md: "the caller, with its effective permissions": the user's own fields at the top,
     // and again under `user` beside its tenant for the console.

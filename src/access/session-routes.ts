@@ -5,7 +5,7 @@ import type { RouteModule } from '../http/context.js';
 import { fieldErrors, unauthorized, zodIssueFieldErrors } from '../http/problem.js';
 import { createSession, deleteSession, SESSION_TTL_MS } from './credentials.js';
 import { beginSignIn, passwordLogin } from './password-login.js';
-import { PERMISSIONS } from './permissions.js';
+import { PERMISSIONS, listedInOrder } from './permissions.js';
 import { HOST_PRINCIPAL, userPrincipal } from './principal.js';
 
 const passwordSignIn = z.object({ tenant: z.string().min(1).max(200), email: z.string().min(1).max(254), password: z.string().min(1).max(256) });
@@ -76,7 +76,7 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
         kind: owner === 'host' ? 'host' : 'user',
         tenantId: owner === 'host' ? null : owner.tenantId,
         userId: owner === 'host' ? null : owner.userId,
-        permissions: principal ? [...principal.permissions].sort() : [],
+        permissions: principal ? listedInOrder(principal.permissions) : [],
         expiresAt: new Date(session.expiresAt).toISOString(),
       };
     },
@@ -96,7 +96,7 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
       kind: p.kind,
       tenantId: p.kind === 'user' ? p.tenantId : null,
       userId: p.kind === 'user' ? p.userId : null,
-      permissions: [...p.permissions].sort(),
+      permissions: listedInOrder(p.permissions),
     };
   });
 
