@@ -227,8 +227,11 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;
     const retryable = isRetryable(err);
-    // A transient failure counts against the endpoint; a definite answer (5xx) proves it is up.
-    if (retryable) ctx.gate.endpointFailed(endpoint, ctx.clock.now());
+    // A transient failure counts against the endpoint; a definite answer (5xx) proves it is up, and
+    // so does a mailbox refusing for now (greylisting, a full mailbox: 4xx to RCPT): else five
+    // readers with such mailboxes in a row paused the server, the system default's for every
+    // tenant on it, up to 10 minutes.
+    if (retryable && !mailboxRefusesForNow(smtp)) ctx.gate.endpointFailed(endpoint, ctx.clock.now());
     else ctx.gate.endpointAnswered(endpoint);
     // Standing in for the tenant's server, the system default's refusal says so, as its acceptance does.
     const note = endpoint.fallback ? FALLBACK_REFUSED_NOTE : '';
@@ -285,6 +288,15 @@ function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, er
  */
 function refusesToRelay(reply: string): boolean {
   return /\b5\.7\.54\b|\b(unable to|not permitted to|not allowed to|cannot) relay|\brelay(ing)? (access )?(denied|not permitted|prohibited)/i.test(reply);
+}
+
+/**
+ * mailboxRefusesForNow tells a recipient refused for now (RCPT answered 450, 451, 452: greylisting,
+ * a full mailbox, a recipient's domain not reachable yet) by a server that took the connection and
+ * the sender, from 421, the server closing the session, which is about the server whatever the stage.
+ */
+function mailboxRefusesForNow(smtp: SmtpDeliveryError | undefined): boolean {
+  return smtp?.stage === 'recipient' && smtp.code !== undefined && smtp.code >= 400 && smtp.code < 500 && smtp.code !== 421;
 }
 
 /**

@@ -546,6 +546,45 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(server.messages.map((m) => m.user)).toEqual(['y@tenant-y.example.com']);
   });
 
+  it("pauses no server for mailboxes that refuse for now: one tenant's greylisted or full mailboxes leave the shared server to the others", async () => {
+    // The system default serves both tenants; X's readers' mailboxes answer RCPT with 451 / 452
+    // (greylisting, a full mailbox). The server took the connection and MAIL FROM: it is up.
+    const server = await smtp({
+      failures: ['a', 'b', 'c'].map((box) => ({
+        at: 'rcpt' as const,
+        code: box === 'c' ? 452 : 451,
+        message: '4.7.1 greylisted, try again later',
+        address: `${box}@tenant-x.example.com`,
+      })),
+    });
+    endpoints.set(tenantX, endpointFor(server.port));
+    endpoints.set(tenantY, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const w = worker(clock, { settings: { breaker: { failureThreshold: 2, initialCooldownMs: 60_000, maxCooldownMs: 600_000 } } });
+    await enqueueDeliveries(
+      database.storage.db,
+      ['a', 'b', 'c'].map((box) => testDelivery(tenantX, `${box}@tenant-x.example.com`)),
+      clock,
+    );
+    expect(await w.runOnce()).toBe(3);
+    const y = await enqueueOne(tenantY, clock);
+    expect(await w.runOnce()).toBe(1);
+    expect(await row(y.id)).toMatchObject({ status: 'sent', attempts: 1 });
+    // A 421 at RCPT is the server closing the session, not a mailbox: that one still counts against it.
+    const closing = await smtp({ failures: [{ at: 'rcpt', code: 421, message: '4.7.0 too many errors, closing' }] });
+    endpoints.set(tenantX, endpointFor(closing.port));
+    endpoints.set(tenantY, endpointFor(closing.port));
+    await enqueueDeliveries(
+      database.storage.db,
+      ['d', 'e'].map((box) => testDelivery(tenantX, `${box}@tenant-x.example.com`)),
+      clock,
+    );
+    expect(await w.runOnce()).toBe(2);
+    const paused = await enqueueOne(tenantY, clock);
+    await w.runOnce();
+    expect(await row(paused.id)).toMatchObject({ status: 'pending', attempts: 0 });
+  });
+
   it('counts attempts by outcome and observes SMTP latency', async () => {
     const server = await smtp({ failures: [{ at: 'mail', code: 451, times: 1 }] });
     endpoints.set(tenantX, endpointFor(server.port));
