@@ -74,3 +74,66 @@ describe('upstream answers', () => {
     expect(upstream.sent()).toBeLessThan(MAX_ANSWER_BYTES + 16 * 1024 * 1024);
   }, 30_000);
 });
+
+/**
+ * closingKeptAlive is an upstream that closes a kept-alive connection as the next request reaches
+ * it (its idle timeout firing just then: Node's 5 s, IIS's 120 s), or every connection when
+ * `always`: it answers only a connection's first request.
+ */
+async function closingKeptAlive({ always = false } = {}) {
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    const socket = req.socket as typeof req.socket & { served?: boolean };
+    const drop = always || socket.served === true;
+    requests.push(drop ? 'dropped' : 'answered');
+    if (drop) return void socket.destroy();
+    socket.served = true;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: [] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(resolve);
+      }),
+  };
+}
+
+describe('connections the upstream closes', () => {
+  const page = (url: string) => {
+    const now = Date.now();
+    return fetchAlertsPage(credentialsAt(url), { token: 't', expiresAt: now + 60_000 }, { cursorTime: now, continuing: false, skip: 0 }, now);
+  };
+
+  it('asks again on a fresh connection when the kept-alive one is closed as the request goes out, rather than failing the poll for a whole interval', async () => {
+    const upstream = await closingKeptAlive();
+    try {
+      await page(upstream.url);
+      // The connection goes back to the pool once the answer's end has been handled.
+      await new Promise((resolve) => setImmediate(resolve));
+      await expect(page(upstream.url)).resolves.toMatchObject({ alerts: [], more: false });
+      expect(upstream.requests).toEqual(['answered', 'dropped', 'answered']);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('asks once more, not again and again, of an upstream that closes every connection, and says what happened', async () => {
+    const upstream = await closingKeptAlive({ always: true });
+    try {
+      const failure = await page(upstream.url).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(failure).toBeInstanceOf(UpstreamError);
+      expect((failure as UpstreamError).message).toMatch(/^127\.0\.0\.1:\d+: (other side closed|.*ECONNRESET.*|socket hang up)$/);
+      expect(upstream.requests).toEqual(['dropped', 'dropped']);
+    } finally {
+      await upstream.close();
+    }
+  });
+});

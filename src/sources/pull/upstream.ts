@@ -130,18 +130,31 @@ function secretsOf(credentials: Credentials): KnownSecrets {
   return { values };
 }
 
+/** closedUnderneath says a request failed because its connection was closed or reset before any answer. */
+function closedUnderneath(err: unknown): boolean {
+  const code = (err as { cause?: { code?: unknown } } | null)?.cause?.code ?? (err as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
+}
+
 async function exchange(url: string, field: UrlField, init: UpstreamRequest, now: number, credentials: Credentials, stop?: AbortSignal): Promise<Response> {
   let res: Response;
   const secrets = secretsOf(credentials);
   const timeoutMs = credentials.timeoutMs ?? UPSTREAM_TIMEOUT_MS;
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = stop ? AbortSignal.any([timeout, stop]) : timeout;
+  // Never followed (the credentials would go to another address), but said: an http:// baseUrl of an https-only server.
+  const send = () =>
+    credentials.hosts?.allowPrivateHosts === false
+      ? pinnedFetch(url, init, signal, credentials.hosts.resolver)
+      : fetch(url, { ...init, redirect: 'manual', signal });
   try {
-    // Never followed (the credentials would go to another address), but said: an http:// baseUrl of an https-only server.
-    res =
-      credentials.hosts?.allowPrivateHosts === false
-        ? await pinnedFetch(url, init, signal, credentials.hosts.resolver)
-        : await fetch(url, { ...init, redirect: 'manual', signal });
+    // A kept-alive connection that the upstream closes as the request goes out (its idle timeout
+    // firing just then) fails it before any answer: asked again once, on a fresh connection, as
+    // browsers do, rather than the poll failing and waiting a whole interval.
+    res = await send().catch((err: unknown) => {
+      if (signal.aborted || !closedUnderneath(err)) throw err;
+      return send();
+    });
   } catch (err) {
     if (err instanceof RefusedHostError) throw new UpstreamError(`${field}: ${REFUSED_URL_MESSAGE}`, undefined, undefined);
     const cause =
