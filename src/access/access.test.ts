@@ -410,7 +410,7 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(group.json()).toMatchObject({ members: [], roles: [], expandMembers: false });
   });
 
-  it('gives group members the group roles, and /me reports the effective permissions in API.md\'s order', async () => {
+  it("gives group members the group roles, and /me reports the effective permissions in API.md's order", async () => {
     const { userId, token } = await t.tenantWithUser('people', []);
     const before = (await t.call('GET', '/api/v1/tenants/people/me', undefined, token)).json();
     expect(before.permissions).toEqual([]);
