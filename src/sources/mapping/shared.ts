@@ -40,9 +40,10 @@ export function mappingFailure(errors: readonly FieldError[]): MappingFailure {
 }
 
 /**
- * cut keeps the first `max` UTF-16 units of a text (the unit the alert's bounds count), one fewer
- * when the last would be the first half of a character outside the BMP (an emoji 🚨, many CJK
- * ideographs): half a character is stored as U+FFFD and shown as "�".
+ * cut keeps the first `max` UTF-16 units of a text (within the alert's bounds, which count
+ * characters as a reader does, so never over them), one fewer when the last would be the first half
+ * of a character outside the BMP (an emoji 🚨, many CJK ideographs): half a character is stored as
+ * U+FFFD and shown as "�".
  */
 export function cut(text: string, max: number): string {
   if (text.length <= max) return text;
