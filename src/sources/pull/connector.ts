@@ -55,7 +55,7 @@ export interface PullConnectorOptions {
 
 /** PullConnector is a worker's running connector. */
 export interface PullConnector {
-  /** pollDue polls, once, every source that is due and not held by another worker. */
+  /** pollDue polls, once, every source that is due and not held by another worker, and returns when those polls and the tick's under way have ended. */
   pollDue(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -332,6 +332,8 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
 
   return {
     async pollDue() {
+      // A tick under way may be claiming a source this look then finds held: its poll is waited for too.
+      await ticking;
       await pollDue();
       await Promise.all(inFlight.values());
     },
