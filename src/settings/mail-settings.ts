@@ -2,6 +2,7 @@ import { CompiledQuery, type Selectable, sql } from 'kysely';
 import { z } from 'zod';
 import { fieldError, fieldErrors } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
+import { sameHostName } from '../shared/host-port.js';
 import { patchedValue } from '../shared/validation.js';
 import { reportsDueNow } from '../reports/schedule.js';
 import { retrySystemRouteNow, retryTenantNow } from '../delivery/outbox/leases.js';
@@ -233,8 +234,7 @@ export async function saveMailSettings(
  * compare case-insensitively, a trailing root dot aside. A port change keeps the host.
  */
 export function sameSmtpHost(a: string, b: string): boolean {
-  const norm = (host: string) => host.replace(/\.$/, '').toLowerCase();
-  return norm(a) === norm(b);
+  return sameHostName(a, b);
 }
 
 /** sentSecret is the secret a login with these settings sends, or null when it signs in with none. */

@@ -177,6 +177,31 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect(whole.json().pull).toMatchObject({ intervalSeconds: 30, passwordSet: true });
   });
 
+  it('sends a saved pull secret only to the host it was saved for: a PATCH naming another asks for it again', async () => {
+    // Both are write-only, yet a Sources.Edit holder who named a server of their own as baseUrl or identityUrl received them with the next poll or test.
+    const onPrem = { baseUrl: 'https://orch.example.com', username: 'poller', password: 'upstream-pass-123' };
+    const source = (await t.call('POST', base, { name: 'Moved on-prem', kind: 'orchestrator-pull', enabled: false, pull: onPrem })).json();
+    const moved = await t.call('PATCH', `${base}/${source.id}`, { pull: { baseUrl: 'https://attacker.example.net' } });
+    expect(moved.statusCode, moved.body).toBe(400);
+    expect(moved.json().errors).toEqual([{ path: 'pull.password', message: expect.stringContaining('type it again') }]);
+    expect((await t.call('GET', `${base}/${source.id}`)).json().pull).toMatchObject({ baseUrl: 'https://orch.example.com', passwordSet: true });
+    // The same host in other letters, on another port or path, keeps it; typed again, it goes to the new host.
+    const port = await t.call('PATCH', `${base}/${source.id}`, { pull: { baseUrl: 'https://ORCH.example.com:8443/orchestrator' } });
+    expect(port.json().pull).toMatchObject({ passwordSet: true });
+    const typed = await t.call('PATCH', `${base}/${source.id}`, { pull: { baseUrl: 'https://orch2.example.com', password: 'typed-again' } });
+    expect(typed.json().pull).toMatchObject({ baseUrl: 'https://orch2.example.com', passwordSet: true });
+
+    const cloud = { baseUrl: 'https://cloud.uipath.com/org/tenant/orchestrator_', clientId: 'app', clientSecret: 'client-secret-123' };
+    const app = (await t.call('POST', base, { name: 'Moved cloud', kind: 'orchestrator-pull', enabled: false, pull: cloud })).json();
+    for (const pull of [{ identityUrl: 'https://attacker.example.net/identity' }, { baseUrl: 'https://attacker.example.net/org/tenant/orchestrator_' }]) {
+      const answer = await t.call('PATCH', `${base}/${app.id}`, { pull });
+      expect(answer.statusCode, answer.body).toBe(400);
+      expect(answer.json().errors).toEqual([{ path: 'pull.clientSecret', message: expect.stringContaining('type it again') }]);
+    }
+    const identity = await t.call('PATCH', `${base}/${app.id}`, { pull: { identityUrl: 'https://cloud.uipath.com/identity_' } });
+    expect(identity.json().pull).toMatchObject({ clientSecretSet: true });
+  });
+
   it('keeps every field of source PATCHes sent at once, each of one field, the pull settings and the mapping too', async () => {
     // Each PATCH merged the pull settings and the mapping it had read, and wrote them whole: on
     // PostgreSQL, of { pull: { tenancyName } } and { pull: { scope } } sent together one was lost.

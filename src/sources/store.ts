@@ -6,6 +6,7 @@ import { sameName } from '../access/roles.js';
 import { type HostPolicy, RefusedHostError, checkSavedHost } from '../settings/host-guard.js';
 import type { SecretBox } from '../settings/secret-box.js';
 import type { Clock } from '../shared/clock.js';
+import { sameHostName } from '../shared/host-port.js';
 import { newId } from '../shared/ids.js';
 import type { Db } from '../storage/database.js';
 import { inCodePointOrder } from '../storage/text-order.js';
@@ -80,6 +81,9 @@ function mappingFor(kind: SourceKind, input: z.infer<typeof mappingInput> | null
 
 type SealedPull = Pick<SourceRow, 'pull' | 'pull_password' | 'pull_client_secret'>;
 
+/** SECRET_STAYS_WITH_ITS_HOST asks for a saved pull secret again when a PATCH moves it to another host. */
+const SECRET_STAYS_WITH_ITS_HOST = 'type it again to send it to another host: the saved one is only ever sent to the host it was saved for';
+
 /**
  * mergePull applies a `pull` body to the stored settings (none on create): fields left out keep
  * their value, the two secrets are sealed, and the result must name a way to sign in.
@@ -108,8 +112,25 @@ function mergePull(box: SecretBox, sourceId: string, current: SealedPull | undef
   };
   const sealed = (value: string | null | undefined, kept: string | null | undefined, owner: string) =>
     value === undefined ? (kept ?? null) : value === null ? null : box.seal(value, owner);
-  const password = sealed(input.password, current?.pull_password, pullSecretOwner.password(sourceId));
-  const clientSecret = sealed(input.clientSecret, current?.pull_client_secret, pullSecretOwner.clientSecret(sourceId));
+  let password = sealed(input.password, current?.pull_password, pullSecretOwner.password(sourceId));
+  let clientSecret = sealed(input.clientSecret, current?.pull_client_secret, pullSecretOwner.clientSecret(sourceId));
+  // A saved secret goes only to the host it was saved for (the password to baseUrl's, the client
+  // secret to the token endpoint's): both are write-only, and an editor naming a server of their own
+  // received them with the next poll. Kept for another host, one the sign-in uses is asked for again,
+  // as a saved SMTP password is (keepSecretsWithTheirHost); one it does not use is dropped.
+  if (current?.pull) {
+    const was = JSON.parse(current.pull) as StoredPull;
+    const tokenHost = (p: StoredPull) => urlHost(p.identityUrl ?? p.baseUrl);
+    if (input.clientSecret === undefined && clientSecret !== null && !sameHostName(tokenHost(was), tokenHost(pull))) {
+      if (pull.clientId !== null) throw fieldError('pull.clientSecret', SECRET_STAYS_WITH_ITS_HOST);
+      clientSecret = null;
+    }
+    if (input.password === undefined && password !== null && !sameHostName(urlHost(was.baseUrl), urlHost(pull.baseUrl))) {
+      const viaClient = pull.clientId !== null && clientSecret !== null;
+      if (!viaClient && pull.username !== null) throw fieldError('pull.password', SECRET_STAYS_WITH_ITS_HOST);
+      password = null;
+    }
+  }
   const canSignIn = (pull.username !== null && password !== null) || (pull.clientId !== null && clientSecret !== null);
   // A new source must name a way in; a PATCH may clear one (null clears, as an SMTP password's
   // does): its polls then say what is missing (signIn). A later PATCH naming no credential keeps
