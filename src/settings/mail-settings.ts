@@ -190,6 +190,9 @@ export async function mergeOverCustom(db: Db, secretBox: SecretBox, tenantId: st
   return mergeOrExplain(prefix, stored, secrets, input);
 }
 
+/** lockMailSettings holds a tenant's mail settings for the transaction `tx`: one save or clear at a time, each reading what the one before wrote. */
+export const lockMailSettings = (tx: Db, tenantId: string): Promise<void> => lockTransactionOn(tx, `mail-settings:${tenantId}`);
+
 /**
  * saveMailSettings applies a PUT: fields left out keep their value; `custom` merges over the stored
  * custom values (so switching to the default and back keeps them); `custom: null` clears them and, unless the PUT sets useCustom, goes back to the default.
@@ -220,7 +223,7 @@ export async function saveMailSettings(
   await db.transaction().execute(async (tx) => {
     // Each save reads the row and writes it back whole: two at once (a script setting the report
     // time while another enables alert emails) would each undo the other's fields.
-    await lockTransactionOn(tx, `mail-settings:${tenantId}`);
+    await lockMailSettings(tx, tenantId);
     await writeMailSettings(tx, secretBox, tenantId, input, clock);
   });
   // The report time and the alert emails flag decide the tenant's report windows.
@@ -319,13 +322,20 @@ async function serverChanged(db: Db, tenantId: string, now: number): Promise<voi
   await retryTenantNow(db, tenantId, now);
 }
 
-/** clearCustomSmtp forgets the stored custom SMTP values and secrets; a tenant using them falls back to the default. */
+/**
+ * clearCustomSmtp forgets the stored custom SMTP values and secrets; a tenant using them falls back
+ * to the default. It waits for a save under way (saveMailSettings' lock), which writes back the
+ * row it read: else that save put the custom server back, switched on, without its secrets.
+ */
 export async function clearCustomSmtp(db: Db, tenantId: string, clock: Clock): Promise<void> {
-  await db
-    .updateTable('tenant_mail_settings')
-    .set({ custom_smtp: null, custom_password: null, custom_access_token: null, use_custom: 0, updated_at: clock.now() })
-    .where('tenant_id', '=', tenantId)
-    .execute();
+  await db.transaction().execute(async (tx) => {
+    await lockMailSettings(tx, tenantId);
+    await tx
+      .updateTable('tenant_mail_settings')
+      .set({ custom_smtp: null, custom_password: null, custom_access_token: null, use_custom: 0, updated_at: clock.now() })
+      .where('tenant_id', '=', tenantId)
+      .execute();
+  });
   await serverChanged(db, tenantId, clock.now());
 }
 

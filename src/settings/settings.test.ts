@@ -7,7 +7,7 @@ import { up as keepAlertsEmailOfExistingTenants } from '../storage/migrations/20
 import { up as keepPlaintextAuthOfOlderSettings } from '../storage/migrations/20261203-20-settings-older-plaintext-auth-kept.js';
 import { loginOf } from '../delivery/smtp/transport-options.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
-import { getMailSettings, getSystemSmtp, readSendSettings, sameSmtpHost, sentSecret } from './mail-settings.js';
+import { getMailSettings, getSystemSmtp, lockMailSettings, readSendSettings, sameSmtpHost, sentSecret } from './mail-settings.js';
 import { effectiveSmtp, resolveEndpoint, toEndpoint } from './endpoint.js';
 import { REFUSED_HOST_MESSAGE } from './host-guard.js';
 import { SecretBox } from './secret-box.js';
@@ -17,6 +17,7 @@ import { DEFAULT_BREAKER_POLICY } from '../delivery/outbox/circuit-breaker.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { testDelivery } from '../../test/support/outbox-fixtures.js';
 import { until } from '../../test/support/until.js';
+import { waitingBehindFloor } from '../../test/support/floor-lock.js';
 import { hasIpv6Loopback } from '../../test/support/ports.js';
 
 const IPV6_LOOPBACK = await hasIpv6Loopback();
@@ -158,6 +159,38 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
         fallbackToDefault: true,
       });
     }
+  });
+
+  it('clears the custom values for good when a save of other fields is under way: DELETE /settings/mail/custom waits for it', async () => {
+    const { tenantId } = await t.tenantWithUser('mail-clear-race');
+    const path = '/api/v1/tenants/mail-clear-race/settings/mail';
+    const custom = {
+      host: 'smtp.example.com',
+      port: 587,
+      security: 'starttls',
+      authMethod: 'plain',
+      username: 'u',
+      password: 'p',
+      fromAddress: 'a@example.com',
+    };
+    expect((await call('PUT', path, { useCustom: true, custom })).statusCode).toBe(200);
+    const db = t.tocsin.deps.storage.db;
+    let cleared: ReturnType<typeof call> | undefined;
+    // A PUT of the report time, as saveMailSettings makes it: under the tenant's lock, the row read, then written back whole.
+    await db.transaction().execute(async (tx) => {
+      await lockMailSettings(tx, tenantId);
+      const row = await tx.selectFrom('tenant_mail_settings').selectAll().where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+      cleared = call('DELETE', `${path}/custom`);
+      await waitingBehindFloor(dialect, db, cleared, 'the DELETE waiting for the save');
+      await tx
+        .updateTable('tenant_mail_settings')
+        .set({ custom_smtp: row.custom_smtp, use_custom: row.use_custom, daily_report_time: '12:00' })
+        .where('tenant_id', '=', tenantId)
+        .execute();
+    });
+    expect((await cleared!).statusCode).toBe(204);
+    // Not the custom server back, switched on and without its password (PLAIN with none), as when the DELETE went between the read and the write.
+    expect((await call('GET', path)).json()).toMatchObject({ useCustom: false, custom: null, dailyReportTime: '12:00' });
   });
 
   it('stores the password sealed, bound to the tenant', async () => {
