@@ -315,6 +315,28 @@ describe('console decisions', () => {
     });
   });
 
+  it("tells a person's switch set by a group's default rules from its own choice and the built-in default", async () => {
+    const { fromGroupRules } = await load('pages/preferences.js');
+    // Bob chose Jobs off and Fatal immediately on; his group "night" turned Queues and the daily report off.
+    const prefs = {
+      subscriptions: { Queues: false, Robots: true, Jobs: false },
+      email: { tenMinuteSummary: true, dailyReport: false, fatalImmediately: true },
+      own: { subscriptions: { Jobs: false }, email: { fatalImmediately: true } },
+    };
+    const unchanged = { subscriptions: {}, email: {} };
+    expect(fromGroupRules(prefs, unchanged, 'subscriptions', 'Queues')).toBe(true);
+    expect(fromGroupRules(prefs, unchanged, 'email', 'dailyReport')).toBe(true);
+    // His own choices, and what no rule changed, are not the group's.
+    expect(fromGroupRules(prefs, unchanged, 'subscriptions', 'Jobs')).toBe(false);
+    expect(fromGroupRules(prefs, unchanged, 'email', 'fatalImmediately')).toBe(false);
+    expect(fromGroupRules(prefs, unchanged, 'subscriptions', 'Robots')).toBe(false);
+    expect(fromGroupRules(prefs, unchanged, 'email', 'tenMinuteSummary')).toBe(false);
+    // Switched on this page, not saved yet: already his own.
+    expect(fromGroupRules(prefs, { subscriptions: { Queues: true }, email: {} }, 'subscriptions', 'Queues')).toBe(false);
+    // A group's own rules page has no `own` part: nothing there comes from another group.
+    expect(fromGroupRules({ subscriptions: { Queues: false }, email: {} }, unchanged, 'subscriptions', 'Queues')).toBe(false);
+  });
+
   it("sends a person's language and time zone as chosen, and the tenant's default (left empty) as null, which clears them", async () => {
     const { languageAndZone } = await load('lib/person-fields.js');
     expect(languageAndZone({ language: 'fr', timeZone: ' Europe/Paris ' })).toEqual({ language: 'fr', timeZone: 'Europe/Paris' });

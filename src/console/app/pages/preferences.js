@@ -20,6 +20,23 @@ export function subscribed(subscriptions, component, event) {
   return (Object.hasOwn(subscriptions, component) ? subscriptions[component] : undefined) ?? true;
 }
 
+/** BUILT_IN_EMAIL is what an email switch is when nobody chose (API.md); every component is on. */
+const BUILT_IN_EMAIL = { tenMinuteSummary: true, dailyReport: true, fatalImmediately: false };
+
+/**
+ * fromGroupRules says whether a person's email switch or component (`part` 'email' or
+ * 'subscriptions') shows what a group's default rules set: neither chosen by the person (the
+ * answer's `own`, or changed on this page) nor the built-in default. Else a reader whose group
+ * turned Queues off saw the switch off with nothing saying why. A group's page has no `own`.
+ */
+export function fromGroupRules(prefs, patch, part, name) {
+  const own = prefs.own?.[part];
+  if (!own || Object.hasOwn(own, name) || Object.hasOwn(patch[part] ?? {}, name)) return false;
+  const value = prefs[part]?.[name];
+  const builtIn = part === 'email' ? BUILT_IN_EMAIL[name] : true;
+  return value !== undefined && value !== builtIn;
+}
+
 /**
  * toggleComponent turns a whole component on or off: its events follow it again, so their own
  * entries are cleared (null in the PUT, which merges). Returns the new shown map and patch.
@@ -234,7 +251,8 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
       <fieldset>
         <legend>${t('prefs.emails')}</legend>
         ${EMAIL_SWITCHES.map(
-          (name) => html`<${Toggle} id=${`pref-${name}`} switch label=${t(`prefs.${name}`)} hint=${t(`prefs.${name}Hint`)}
+          (name) => html`<${Toggle} id=${`pref-${name}`} switch label=${t(`prefs.${name}`)}
+          hint=${fromGroupRules(prefs, patch, 'email', name) ? `${t(`prefs.${name}Hint`)} ${t('prefs.fromGroup')}` : t(`prefs.${name}Hint`)}
           checked=${prefs.email?.[name]} onChange=${(on) => setEmail(name, on)} />`,
         )}
       </fieldset>
@@ -246,7 +264,8 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
           (component) => html`<li key=${component.name}>
           <div class="component-row">
             <${Toggle} id=${`sub-${component.name}`} label=${html`<${Named} name=${component.displayName} code=${component.name} />`} checked=${subscribed(subscriptions, component.name)}
-              onChange=${(on) => setComponent(component, on)} />
+              onChange=${(on) => setComponent(component, on)}
+              aria-describedby=${fromGroupRules(prefs, patch, 'subscriptions', component.name) ? `sub-${component.name}-group` : undefined} />
             ${
               component.events.length
                 ? html`<button type="button" class="link" aria-expanded=${Boolean(open[component.name])}
@@ -254,6 +273,12 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
                 : null
             }
           </div>
+          ${
+            // Under the row, not in the switch: the events' button stays beside the component's name.
+            fromGroupRules(prefs, patch, 'subscriptions', component.name)
+              ? html`<small class="hint component-note" id=${`sub-${component.name}-group`}>${t('prefs.fromGroup')}</small>`
+              : null
+          }
           ${
             open[component.name]
               ? html`<ul class="events">${component.events.map(
