@@ -44,19 +44,18 @@ export interface SignInAttempt {
   end(): void;
 }
 
-/** How long a sign-in refused only for the attempts still being checked waits: one password check takes far less. */
-export const UNDER_WAY_WAIT_MS = 1_000;
-
 /**
  * LoginThrottle counts failed sign-ins in memory, per account and per client address. Each
  * process counts its own; several processes behind one address multiply the limits, which still
  * keeps online guessing far too slow to matter. The attempts still being checked count too
  * (begin): a check waits for the password hash, and guesses sent at once were all let through
- * before the first of them was counted.
+ * before the first of them was counted. One that would pass a limit with them waits until one of
+ * them is settled (crowded, settled), so right passwords sent at once all sign in.
  */
 export class LoginThrottle {
   readonly #failures = new Map<string, number[]>();
   readonly #underWay = new Map<string, number>();
+  readonly #waiting: (() => void)[] = [];
 
   constructor(
     private readonly clock: Clock,
@@ -66,43 +65,50 @@ export class LoginThrottle {
   /** retryAfterMs is how long these keys must wait before trying again (0: go ahead). */
   retryAfterMs(keys: LoginKeys): number {
     const now = this.clock.now();
-    return Math.max(
-      ...this.#entries(keys).map(([key, rule]) => {
-        const failures = this.#failures.get(key) ?? [];
-        const wait = waitMs(failures, rule, now);
-        if (wait > 0) return wait;
-        const underWay = this.#underWay.get(key) ?? 0;
-        return underWay > 0 && failures.filter((at) => at > now - rule.windowMs).length + underWay >= rule.limit ? UNDER_WAY_WAIT_MS : 0;
-      }),
-    );
+    return Math.max(...this.#entries(keys).map(([key, rule]) => waitMs(this.#failures.get(key) ?? [], rule, now)));
+  }
+
+  /**
+   * crowded tells whether these keys' recent failures and their attempts still being checked
+   * reach a limit: the next attempt must wait until one of those is settled (settled), then ask
+   * retryAfterMs again, since each of them may yet fail.
+   */
+  crowded(keys: LoginKeys): boolean {
+    const now = this.clock.now();
+    return this.#entries(keys).some(([key, rule]) => {
+      const underWay = this.#underWay.get(key) ?? 0;
+      return underWay > 0 && (this.#failures.get(key) ?? []).filter((at) => at > now - rule.windowMs).length + underWay >= rule.limit;
+    });
+  }
+
+  /** settled resolves once any attempt under way is settled or ended. */
+  settled(): Promise<void> {
+    return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
   /**
    * begin counts a sign-in about to be checked against its keys until it is settled: ask
-   * retryAfterMs first, in the same turn of the event loop, and settle or end it in a finally.
+   * retryAfterMs and crowded first, in the same turn of the event loop, and settle or end it in a finally.
    */
   begin(keys: LoginKeys): SignInAttempt {
     const entries = this.#entries(keys);
     for (const [key] of entries) this.#underWay.set(key, (this.#underWay.get(key) ?? 0) + 1);
     let open = true;
-    const end = () => {
-      if (!open) return false;
+    const end = (record?: () => void) => {
+      if (!open) return;
       open = false;
       for (const [key] of entries) {
         const left = (this.#underWay.get(key) ?? 1) - 1;
         if (left > 0) this.#underWay.set(key, left);
         else this.#underWay.delete(key);
       }
-      return true;
+      record?.();
+      for (const wake of this.#waiting.splice(0)) wake();
     };
     return {
-      failed: () => {
-        if (end()) this.failed(keys);
-      },
-      succeeded: () => {
-        if (end()) this.succeeded(keys);
-      },
-      end: () => void end(),
+      failed: () => end(() => this.failed(keys)),
+      succeeded: () => end(() => this.succeeded(keys)),
+      end: () => end(),
     };
   }
 

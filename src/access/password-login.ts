@@ -69,13 +69,17 @@ export async function forgetFailedSignIns(db: Db, throttle: LoginThrottle, tenan
 }
 
 /**
- * beginSignIn throws 429, with the seconds to wait, when these keys failed too often (counting the
- * sign-ins of theirs still being checked), else counts this one until it is settled (see LoginThrottle.begin).
+ * beginSignIn throws 429, with the seconds to wait, when these keys failed too often, else counts
+ * this sign-in until it is settled (see LoginThrottle.begin); while the ones of these keys still
+ * being checked could yet make too many, it waits for them.
  */
-export function beginSignIn(throttle: LoginThrottle, keys: LoginKeys): SignInAttempt {
-  const waitMs = throttle.retryAfterMs(keys);
-  if (waitMs > 0) throw tooManyRequests('Too many failed sign-ins; wait before trying again.', waitMs / 1000);
-  return throttle.begin(keys);
+export async function beginSignIn(throttle: LoginThrottle, keys: LoginKeys): Promise<SignInAttempt> {
+  for (;;) {
+    const waitMs = throttle.retryAfterMs(keys);
+    if (waitMs > 0) throw tooManyRequests('Too many failed sign-ins; wait before trying again.', waitMs / 1000);
+    if (!throttle.crowded(keys)) return throttle.begin(keys);
+    await throttle.settled();
+  }
 }
 
 /**
@@ -93,7 +97,7 @@ export async function passwordLogin(db: Db, throttle: LoginThrottle, attempt: Pa
   // The tenant's id when it exists, so its name and its id share one count; the account's address
   // when it is known, so its email and its name share one too.
   const keys: LoginKeys = { account: accountKey(tenant?.id ?? tenantRef, user?.email_key ?? typed.toLowerCase()), address: attempt.address };
-  const signIn = beginSignIn(throttle, keys);
+  const signIn = await beginSignIn(throttle, keys);
   try {
     const ok = await verifyPassword(user?.password_hash ?? (await hashForMissingUser()), attempt.password);
     if (!tenant || !user || !ok || user.active !== 1) {
@@ -139,7 +143,7 @@ export async function changeOwnPassword(db: Db, throttle: LoginThrottle, clock: 
     .executeTakeFirst();
   if (!user?.password_hash) throw conflict('You have no console password yet: an administrator sets the first one in Manage Access.');
   const keys: LoginKeys = { account: accountKey(change.tenantId, user.email_key), address: change.address };
-  const signIn = beginSignIn(throttle, keys);
+  const signIn = await beginSignIn(throttle, keys);
   try {
     if (!(await verifyPassword(user.password_hash, change.currentPassword))) {
       signIn.failed();

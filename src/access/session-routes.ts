@@ -51,7 +51,7 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
       const body = request.body;
       let owner: { tenantId: string; userId: string } | 'host';
       if ('adminToken' in body) {
-        const signIn = beginSignIn(loginThrottle, { address: request.ip });
+        const signIn = await beginSignIn(loginThrottle, { address: request.ip });
         if (!authenticator.isAdminToken(body.adminToken)) {
           signIn.failed();
           throw unauthorized('The admin token is not valid.');
