@@ -8,6 +8,8 @@ const KINDS: readonly TemplateName[] = ['summary', 'daily', 'immediate', 'test']
 
 // What a phone shows an email at (an iPhone 12 to 15 in portrait).
 const PHONE = 390;
+// The narrowest common phone in portrait (many Android phones).
+const NARROW_PHONE = 360;
 
 // Text wider than the box it sits in: it runs over its neighbour (a card's label over the next
 // card) without the page scrolling sideways. (Page functions are strings: test code has no DOM types.)
@@ -16,12 +18,34 @@ const SPILLING = `[...document.body.querySelectorAll('*')].filter((e) => {
     return e.scrollWidth > e.clientWidth + 1;
   }).map((e) => e.textContent.trim().slice(0, 40))`;
 
-it.skipIf(!haveChromium())(`every email in every language fits a ${PHONE} px screen: no sideways scrolling, no text spilling out of its box`, async () => {
+// Words of a label or a sentence that the layout cuts in two lines, as a box too narrow for its
+// word does (a severity card's "Informatio / n"): words in Latin letters of up to 13 (Schwerwiegend,
+// Avertissement); longer compounds (Warteschlangenelement) may break in a narrow column, and
+// Japanese breaks between any two characters.
+const BROKEN_WORDS = `(() => {
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest('[style*="display:none"]')) continue;
+    for (const match of node.data.matchAll(/\\p{Script=Latin}+/gu)) {
+      if (match[0].length < 2 || match[0].length > 13) continue;
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      if (tops.size > 1) found.push(match[0]);
+    }
+  }
+  return found;
+})()`;
+
+it.skipIf(!haveChromium())(`every email in every language fits a ${PHONE} and a ${NARROW_PHONE} px screen: no sideways scrolling, no text spilling out of its box, no word cut in two`, async () => {
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: PHONE, height: 800 } });
     const found: string[] = [];
-    for (const language of LANGUAGES) {
+    for (const [width, language] of [PHONE, NARROW_PHONE].flatMap((width) => LANGUAGES.map((language) => [width, language] as const))) {
+      await page.setViewportSize({ width, height: 800 });
       const context: SampleContext = {
         tenant: { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris' },
         language,
@@ -33,8 +57,9 @@ it.skipIf(!haveChromium())(`every email in every language fits a ${PHONE} px scr
       for (const kind of KINDS) {
         await page.setContent(renderSample(kind, context).html);
         const sideways = await page.evaluate<number>('document.scrollingElement.scrollWidth - innerWidth');
-        if (sideways > 0) found.push(`${kind} in ${language} scrolls ${sideways} px sideways`);
-        for (const text of await page.evaluate<string[]>(SPILLING)) found.push(`${kind} in ${language}: "${text}" spills out of its box`);
+        if (sideways > 0) found.push(`${kind} in ${language} at ${width} px scrolls ${sideways} px sideways`);
+        for (const text of await page.evaluate<string[]>(SPILLING)) found.push(`${kind} in ${language} at ${width} px: "${text}" spills out of its box`);
+        for (const word of await page.evaluate<string[]>(BROKEN_WORDS)) found.push(`${kind} in ${language} at ${width} px: "${word}" is cut in two lines`);
       }
     }
     expect(found).toEqual([]);
