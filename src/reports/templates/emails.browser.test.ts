@@ -39,31 +39,34 @@ const BROKEN_WORDS = `(() => {
   return found;
 })()`;
 
-it.skipIf(!haveChromium())(`every email in every language fits a ${PHONE} and a ${NARROW_PHONE} px screen: no sideways scrolling, no text spilling out of its box, no word cut in two`, async () => {
-  const browser = await launchChromium();
-  try {
-    const page = await browser.newPage({ viewport: { width: PHONE, height: 800 } });
-    const found: string[] = [];
-    for (const [width, language] of [PHONE, NARROW_PHONE].flatMap((width) => LANGUAGES.map((language) => [width, language] as const))) {
-      await page.setViewportSize({ width, height: 800 });
-      const context: SampleContext = {
-        tenant: { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris' },
-        language,
-        timeZone: 'Europe/Paris',
-        now: Date.UTC(2026, 10, 27, 9, 3, 0),
-        publicUrl: 'https://tocsin.example.com',
-        summaryIntervalSeconds: 600,
-      };
-      for (const kind of KINDS) {
-        await page.setContent(renderSample(kind, context).html);
-        const sideways = await page.evaluate<number>('document.scrollingElement.scrollWidth - innerWidth');
-        if (sideways > 0) found.push(`${kind} in ${language} at ${width} px scrolls ${sideways} px sideways`);
-        for (const text of await page.evaluate<string[]>(SPILLING)) found.push(`${kind} in ${language} at ${width} px: "${text}" spills out of its box`);
-        for (const word of await page.evaluate<string[]>(BROKEN_WORDS)) found.push(`${kind} in ${language} at ${width} px: "${word}" is cut in two lines`);
+it.skipIf(!haveChromium())(
+  `every email in every language fits a ${PHONE} and a ${NARROW_PHONE} px screen: no sideways scrolling, no text spilling out of its box, no word cut in two`,
+  async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: PHONE, height: 800 } });
+      const found: string[] = [];
+      for (const [width, language] of [PHONE, NARROW_PHONE].flatMap((width) => LANGUAGES.map((language) => [width, language] as const))) {
+        await page.setViewportSize({ width, height: 800 });
+        const context: SampleContext = {
+          tenant: { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris' },
+          language,
+          timeZone: 'Europe/Paris',
+          now: Date.UTC(2026, 10, 27, 9, 3, 0),
+          publicUrl: 'https://tocsin.example.com',
+          summaryIntervalSeconds: 600,
+        };
+        for (const kind of KINDS) {
+          await page.setContent(renderSample(kind, context).html);
+          const sideways = await page.evaluate<number>('document.scrollingElement.scrollWidth - innerWidth');
+          if (sideways > 0) found.push(`${kind} in ${language} at ${width} px scrolls ${sideways} px sideways`);
+          for (const text of await page.evaluate<string[]>(SPILLING)) found.push(`${kind} in ${language} at ${width} px: "${text}" spills out of its box`);
+          for (const word of await page.evaluate<string[]>(BROKEN_WORDS)) found.push(`${kind} in ${language} at ${width} px: "${word}" is cut in two lines`);
+        }
       }
+      expect(found).toEqual([]);
+    } finally {
+      await browser.close();
     }
-    expect(found).toEqual([]);
-  } finally {
-    await browser.close();
-  }
-});
+  },
+);
