@@ -337,6 +337,29 @@ describe('console decisions', () => {
     expect(fromGroupRules({ subscriptions: { Queues: false }, email: {} }, unchanged, 'subscriptions', 'Queues')).toBe(false);
   });
 
+  it("fills in the sign-in form's tenant by the name people know when an email's link names it by id", async () => {
+    const { signInStart } = await load('pages/signin.js');
+    const id = '01a2438f-e2e3-74a9-810e-14f8d1cf7328';
+    const last = { name: 'acme', id };
+    const nobody = { name: null, id: null };
+    // Signed in to acme before in this browser: its email's link shows "acme", not the id.
+    expect(signInStart({ tenant: id }, null, last)).toEqual({ theirs: null, tenant: 'acme' });
+    // A tenant never signed in to here, or one named by the link: as the link says.
+    expect(signInStart({ tenant: id }, null, nobody).tenant).toBe(id);
+    expect(signInStart({ tenant: 'globex' }, null, last).tenant).toBe('globex');
+    expect(signInStart({}, null, last).tenant).toBe('acme');
+    // The session ended under Ann, then she opens acme's email link: still hers, email filled in.
+    const ann = { kind: 'user', tenant: 'acme', tenantId: id, email: 'ann@acme.example' };
+    expect(signInStart({ tenant: id }, ann, nobody)).toEqual({ theirs: ann, tenant: 'acme' });
+    expect(signInStart({ tenant: 'acme' }, ann, nobody)).toEqual({ theirs: ann, tenant: 'acme' });
+    // Another tenant's link is not hers: no email of hers, its tenant as named.
+    expect(signInStart({ tenant: 'globex' }, ann, last)).toEqual({ theirs: null, tenant: 'globex' });
+    // The host administrator's ended session keeps its kind when no link names a tenant.
+    const host = { kind: 'host', tenant: '', tenantId: '', email: '' };
+    expect(signInStart({}, host, last)).toEqual({ theirs: host, tenant: 'acme' });
+    expect(signInStart({ tenant: id }, host, last)).toEqual({ theirs: null, tenant: 'acme' });
+  });
+
   it("sends a person's language and time zone as chosen, and the tenant's default (left empty) as null, which clears them", async () => {
     const { languageAndZone } = await load('lib/person-fields.js');
     expect(languageAndZone({ language: 'fr', timeZone: ' Europe/Paris ' })).toEqual({ language: 'fr', timeZone: 'Europe/Paris' });

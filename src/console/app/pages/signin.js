@@ -4,13 +4,36 @@ import { LANGUAGES, chooseLanguage, currentLanguage, loadLanguage, t } from '../
 import { Banner, SelectField, TextField, html, problemText } from '../lib/ui.js';
 
 const LAST_TENANT_KEY = 'tocsin.lastTenant';
+/** The id of that tenant: an email's link names its tenant by id, the form shows the name people know. */
+const LAST_TENANT_ID_KEY = 'tocsin.lastTenantId';
 
 /**
  * @typedef {object} SignedInBefore Who was signed in when the session ended under them.
  * @property {'user' | 'host'} kind
  * @property {string} tenant the tenant's name ('' for the host administrator)
+ * @property {string} [tenantId] the tenant's id ('' for the host administrator)
  * @property {string} email ('' for the host administrator)
  */
+
+/**
+ * signInStart decides what the form starts with: who was signed in (`before`), unless the link
+ * names another tenant, and the tenant to fill in. A link names its tenant by name or, from an
+ * email, by id: a known id (the session that ended, or the tenant signed in to last in this
+ * browser, `last`) is shown by its name, as people type it, rather than as an opaque id.
+ * @param {Record<string, string>} query
+ * @param {SignedInBefore | null} before
+ * @param {{ name: string | null, id: string | null }} last
+ * @returns {{ theirs: SignedInBefore | null, tenant: string }}
+ */
+export function signInStart(query, before, last) {
+  const linked = query.tenant;
+  const names = (/** @type {SignedInBefore} */ who) => linked === who.tenant || (Boolean(who.tenantId) && linked === who.tenantId);
+  // A link naming another tenant is not theirs: its tenant, and no one's email.
+  const theirs = before && (!linked || names(before)) ? before : null;
+  if (!linked) return { theirs, tenant: theirs?.tenant || last.name || '' };
+  if (theirs) return { theirs, tenant: theirs.tenant };
+  return { theirs, tenant: last.id && linked === last.id && last.name ? last.name : linked };
+}
 
 /**
  * SignIn signs a tenant user in with tenant, email and password, or the host administrator with
@@ -20,10 +43,10 @@ const LAST_TENANT_KEY = 'tocsin.lastTenant';
  * @param {{ query: Record<string, string>, notice?: string, before?: SignedInBefore | null, onSignedIn: (auth: any) => Promise<any> }} props
  */
 export function SignIn({ query, notice = '', before = null, onSignedIn }) {
-  // A link naming another tenant is not theirs: its tenant, and no one's email.
-  const theirs = before && (!query.tenant || query.tenant === before.tenant) ? before : null;
+  const [start] = useState(() => signInStart(query, before, { name: localStorage.getItem(LAST_TENANT_KEY), id: localStorage.getItem(LAST_TENANT_ID_KEY) }));
+  const { theirs } = start;
   const [mode, setMode] = useState(theirs?.kind ?? 'user');
-  const [tenant, setTenant] = useState(query.tenant || theirs?.tenant || localStorage.getItem(LAST_TENANT_KEY) || '');
+  const [tenant, setTenant] = useState(start.tenant);
   const [email, setEmail] = useState(theirs?.email ?? '');
   const [password, setPassword] = useState('');
   const [adminToken, setAdminToken] = useState('');
@@ -47,7 +70,11 @@ export function SignIn({ query, notice = '', before = null, onSignedIn }) {
       const auth = await api('POST', 'auth/login', body, { quiet401: true });
       const session = await onSignedIn(auth);
       // The tenant's name rather than what was typed: an email's link names its tenant by id.
-      if (mode === 'user') localStorage.setItem(LAST_TENANT_KEY, session?.tenant?.name || tenant.trim());
+      if (mode === 'user') {
+        localStorage.setItem(LAST_TENANT_KEY, session?.tenant?.name || tenant.trim());
+        if (session?.tenant?.id) localStorage.setItem(LAST_TENANT_ID_KEY, session.tenant.id);
+        else localStorage.removeItem(LAST_TENANT_ID_KEY);
+      }
     } catch (caught) {
       const err = /** @type {import('../lib/api.js').ApiError} */ (caught);
       // 429: too many failed sign-ins, said in the user's language rather than the API's English.
