@@ -83,6 +83,13 @@ describe('the health section of the daily report', () => {
     expect(daily(back, failed).stillFailing).toEqual([{ key: { field: 'robot', value: 'R7' }, failures: 1, lastFailureAt: 5_000 }]);
   });
 
+  it('lists sources of equal standing in the order people number them: R2 before R10', () => {
+    const current = ['R10', 'R2', 'R1', 'R12'].map((robot) => count({ source: { robot } }));
+    const health = dailyHealth(current, []);
+    expect(health.stillFailing.map((s) => s.key.value)).toEqual(['R1', 'R2', 'R10', 'R12']);
+    expect(health.noisiest.map((s) => s.key.value)).toEqual(['R1', 'R2', 'R10', 'R12']);
+  });
+
   it(`names at most the ${NOISIEST} noisiest sources`, () => {
     const current = Array.from({ length: 8 }, (_, i) => count({ source: { robot: `R${i}` }, count: i + 1 }));
     expect(dailyHealth(current, []).noisiest.map((n) => n.key.value)).toEqual(['R7', 'R6', 'R5', 'R4', 'R3']);

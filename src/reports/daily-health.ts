@@ -1,5 +1,5 @@
 import { type Severity, severityRank } from '../alerts/severity.js';
-import { type SourceKey, type Sourced, sourceKeyId, sourceKeyOf } from './source-groups.js';
+import { type SourceKey, type Sourced, bySourceName, sourceKeyId, sourceKeyOf } from './source-groups.js';
 
 /**
  * The health section of the daily report, decided from the counts of two periods (the report's
@@ -121,8 +121,6 @@ function perComponent(counts: readonly HealthCount[]): Map<string, number> {
   return totals;
 }
 
-const byName = (a: SourceKey, b: SourceKey) => sourceKeyId(a).localeCompare(sourceKeyId(b));
-
 /** SourceHealth is how a source that failed in a period stands at its end. */
 export type SourceHealth = 'stillFailing' | 'recovered';
 
@@ -178,14 +176,14 @@ export function dailyHealth(current: readonly HealthCount[], previous: readonly 
     if (f.lastFailure !== undefined && today.get(id)?.lastFailure === undefined) recovered.push({ key: f.key, lastFailureAt: f.lastFailure.at });
   }
   const noisiest = [...today.values()]
-    .sort((a, b) => b.count - a.count || byName(a.key, b.key))
+    .sort((a, b) => b.count - a.count || bySourceName(a.key, b.key))
     .slice(0, NOISIEST)
     .map((f) => ({ key: f.key, count: f.count }));
   return {
     components,
-    stillFailing: stillFailing.sort((a, b) => b.failures - a.failures || byName(a.key, b.key)).slice(0, HEALTH_LIST_MAX),
+    stillFailing: stillFailing.sort((a, b) => b.failures - a.failures || bySourceName(a.key, b.key)).slice(0, HEALTH_LIST_MAX),
     moreStillFailing: Math.max(0, stillFailing.length - HEALTH_LIST_MAX),
-    recovered: recovered.sort((a, b) => b.lastFailureAt - a.lastFailureAt || byName(a.key, b.key)).slice(0, HEALTH_LIST_MAX),
+    recovered: recovered.sort((a, b) => b.lastFailureAt - a.lastFailureAt || bySourceName(a.key, b.key)).slice(0, HEALTH_LIST_MAX),
     moreRecovered: Math.max(0, recovered.length - HEALTH_LIST_MAX),
     noisiest,
   };

@@ -90,11 +90,14 @@ export interface SourceGroup<L> extends SourceTotals {
   readonly lines: readonly L[];
 }
 
+/** bySourceName orders sources by name, numbers in names in their order (R2 before R10), as people number their robots and processes. */
+export function bySourceName(a: SourceKey, b: SourceKey): number {
+  return sourceKeyId(a).localeCompare(sourceKeyId(b), undefined, { numeric: true });
+}
+
 /** worstFirst orders groups: most severe, then most alerts, then earliest, then by name. */
 function worstFirst(a: SourceTotals, b: SourceTotals): number {
-  return (
-    severityRank(b.severity) - severityRank(a.severity) || b.count - a.count || a.firstAt - b.firstAt || sourceKeyId(a.key).localeCompare(sourceKeyId(b.key))
-  );
+  return severityRank(b.severity) - severityRank(a.severity) || b.count - a.count || a.firstAt - b.firstAt || bySourceName(a.key, b.key);
 }
 
 /**
