@@ -531,6 +531,15 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('GET', `${base}/users/${userId}/tokens`)).json().items.map((x: { name: string }) => x.name)).toEqual(['test']);
   });
 
+  it("keeps Authenticate's token name for its tokens: an API token named so would end with a password change, and after a day", async () => {
+    const { userId } = await t.tenantWithUser('people', ['Alerts Viewer']);
+    for (const name of ['Orchestrator Authenticate', ' orchestrator authenticate ']) {
+      const refused = await t.call('POST', `/api/v1/tenants/people/users/${userId}/tokens`, { name });
+      expect(refused.statusCode, name).toBe(400);
+      expect(refused.json().errors).toEqual([{ path: 'name', message: expect.stringContaining('Authenticate') }]);
+    }
+  });
+
   it('reads one API token, without the token, at the Location its POST answered', async () => {
     const base = '/api/v1/tenants/people';
     const { userId, token: own } = await t.tenantWithUser('people', ['Alerts Viewer']);

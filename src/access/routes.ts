@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { RouteModule, TocsinApp } from '../http/context.js';
 import { listOf } from '../http/openapi.js';
-import { forbidden, notFound } from '../http/problem.js';
+import { fieldError, forbidden, notFound } from '../http/problem.js';
 import { displayText } from '../shared/validation.js';
 import { groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup } from './groups.js';
-import { createRole, deleteRole, listRoles, requireRole, roleInput, rolePatch, roleView, updateRole } from './roles.js';
+import { createRole, deleteRole, listRoles, nameKey, requireRole, roleInput, rolePatch, roleView, updateRole } from './roles.js';
+import { AUTHENTICATE_TOKEN_NAME } from './orchestrator-auth.js';
 import { PERMISSIONS, listedInOrder } from './permissions.js';
 import { inCodePointOrder } from '../storage/text-order.js';
 import { createTenant, deleteTenant, showTenant, tenantInput, tenantPatch, tenantView, updateTenant } from './tenants.js';
@@ -172,6 +173,10 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
       schema: { params: userParams, body: z.object({ name: displayText }).strict() },
     },
     async (request, reply) => {
+      // The tokens Authenticate issues go by this name: one made here would end with them (a password change, a day).
+      if (nameKey(request.body.name) === nameKey(AUTHENTICATE_TOKEN_NAME)) {
+        throw fieldError('name', `is the name of the tokens Authenticate issues, which end after a day: choose another`);
+      }
       const tenant = tenantOf(request);
       await requireUser(db, tenant.id, request.params.userId);
       return replyCreated(request, reply, config, await createApiToken(db, tenant.id, request.params.userId, request.body.name, clock));
