@@ -149,11 +149,25 @@ export function forgetPrincipalsOnChange(deps: AppDeps, raising: ReadCache) {
 /** BEARER reads the token of an `Authorization: Bearer <token>` header: no white space, MAX_BEARER_LENGTH at most. */
 const BEARER = new RegExp(`^Bearer\\s+(\\S{1,${MAX_BEARER_LENGTH}})\\s*$`, 'i');
 
+/** The requests an `Authorization: Bearer` header authenticated (authenticate), not a session cookie. */
+const byBearer = new WeakSet<FastifyRequest>();
+
+/**
+ * authenticatedByBearer tells whether an `Authorization: Bearer` token authenticated the request,
+ * which no browser sends cross-site without a CORS preflight: false for the console's session
+ * cookie, a stranger, and a public route (which authenticates no one).
+ */
+export function authenticatedByBearer(request: FastifyRequest): boolean {
+  return byBearer.has(request);
+}
+
 async function authenticate(deps: AppDeps, request: FastifyRequest) {
   const header = request.headers.authorization;
   if (typeof header === 'string' && header.length > 0) {
     const match = BEARER.exec(header);
-    return match?.[1] ? deps.authenticator.fromBearer(match[1]) : undefined;
+    const principal = match?.[1] ? await deps.authenticator.fromBearer(match[1]) : undefined;
+    if (principal) byBearer.add(request);
+    return principal;
   }
   const cookie = request.cookies?.[SESSION_COOKIE];
   if (!cookie) return undefined;

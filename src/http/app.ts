@@ -5,7 +5,7 @@ import { type ZodTypeProvider, hasZodFastifySchemaValidationErrors, serializerCo
 import { StageError } from '../shared/stage-error.js';
 import { sayIssuesInWords } from '../shared/validation.js';
 import { classifyDbError, isStorageOutage } from '../storage/errors.js';
-import { accessHook, forgetPrincipalsOnChange } from './access-hook.js';
+import { accessHook, authenticatedByBearer, forgetPrincipalsOnChange } from './access-hook.js';
 import { goneMeanwhile, takenMeanwhile } from './lost-races.js';
 import { ReadCache } from '../shared/read-cache.js';
 import { answerClientError, answerConnect, answerUnmetExpectation, isMissingHost, requireHost } from './client-errors.js';
@@ -14,7 +14,7 @@ import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { jsonBodyParser, refuseListKeys, refuseNul } from './input-guard.js';
 import { MERGE_PATCH_MEDIA_TYPE, PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
 import { OrchestratorPaths, orchestratorError, sayODataVersion } from './orchestrator-paths.js';
-import { HttpError, type FieldError, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
+import { HttpError, type FieldError, badRequest, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
 
 /** RouteEntry is one row of the route table, which the isolation and fuzz tests walk. */
 export interface RouteEntry {
@@ -149,17 +149,19 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, noRoute(routes, request, reply)));
 
-  // JSON routes take JSON only: a body sent as text/plain (fetch without a content-type header) is
-  // a 415, as any other type is, not a string that fails validation. Routes that take other types
-  // (unsubscribe, actions, inbound sources) add their own parsers in their scope.
+  // JSON routes take JSON. A body labelled as fetch labels it without a content-type header
+  // (text/plain), as `curl -d` does without -H (application/x-www-form-urlencoded), or not at all,
+  // is read as JSON, by the same parser, when a bearer token authenticated the request (no browser
+  // adds one cross-site without a CORS preflight); for the console's session cookie and a stranger
+  // it is a 415, as any other type is for everyone: a cross-site form sends those three with no
+  // preflight. Routes that take other types (unsubscribe, actions, a source's receive URL,
+  // Authenticate's form) add their own parsers in their scope.
+  const parseJson = jsonBodyParser(app, BODY_LIMIT_BYTES);
   app.removeContentTypeParser('text/plain');
-  // An empty body is no body, whatever its label (fetch(url, { method: 'POST', body: '' }) labels it
-  // text/plain): a route that takes none (…/acknowledge, DELETE) answers as it does without one.
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (request, body, done) =>
-    body === '' ? done(null, undefined) : done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type']), undefined),
-  );
+  app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, jsonIfBearer(parseJson));
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, jsonIfBearer(parseJson));
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser([MERGE_PATCH_MEDIA_TYPE, 'application/json'], { parseAs: 'buffer' }, jsonBodyParser(app, BODY_LIMIT_BYTES));
+  app.addContentTypeParser([MERGE_PATCH_MEDIA_TYPE, 'application/json'], { parseAs: 'buffer' }, parseJson);
 
   await app.register(fastifyCookie);
   await registerOpenApi(app);
@@ -219,6 +221,46 @@ function refuseWritesOnceGone(fileGone: () => string | undefined) {
   };
 }
 
+/** The types a JSON body comes labelled with when its sender forgot the header; '' is none. */
+const UNLABELLED_JSON_TYPES = new Set(['text/plain', 'application/x-www-form-urlencoded', '']);
+
+type BodyParser = ReturnType<typeof jsonBodyParser>;
+
+/**
+ * jsonIfBearer is the parser of a body labelled text/plain, or of a type no other parser takes: a
+ * body labelled text/plain or application/x-www-form-urlencoded, or unlabelled, is parsed by
+ * `parseJson` when a bearer token authenticated the request; one that is no JSON is a 400 saying
+ * so and naming its label (Fastify's own said its content-type was application/json). Any other
+ * is refused as of a type the route does not take (a 415, notJson), but an empty body labelled
+ * text/plain, which is no body (fetch(url, { method: 'POST', body: '' }) labels it so): a route
+ * that takes none (…/acknowledge, DELETE) answers as it does without one.
+ */
+function jsonIfBearer(parseJson: BodyParser): BodyParser {
+  return (request, bytes, done) => {
+    const label = request.headers['content-type'];
+    const type = (label ?? '').split(';', 1)[0]!.trim().toLowerCase();
+    if (UNLABELLED_JSON_TYPES.has(type) && authenticatedByBearer(request)) {
+      return parseJson(request, bytes, (error, body) => done(error && isInvalidJson(error) ? notJsonBody(label) : error, body));
+    }
+    if (type === 'text/plain' && bytes.length === 0) return done(null, undefined);
+    return done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(label), undefined);
+  };
+}
+
+const isInvalidJson = (error: Error) => (error as { code?: unknown }).code === 'FST_ERR_CTP_INVALID_JSON_BODY';
+
+/** notJsonBody is the 400 for a body read as JSON, whatever its label, that is no JSON. */
+function notJsonBody(label: string | undefined): HttpError {
+  return badRequest(`The body is not JSON (${labelNamed(label)}): send JSON, with Content-Type: application/json.`, [
+    { path: '(root)', message: 'is not JSON' },
+  ]);
+}
+
+/** labelNamed says what a body's Content-Type is, in an answer refusing it. */
+function labelNamed(label: string | undefined): string {
+  return label ? `the body is labelled ${label.slice(0, 100)}` : 'the body has no Content-Type';
+}
+
 /**
  * notJson says what to send instead of a body no parser of the route takes: `curl -d` without a
  * content-type header labels its JSON application/x-www-form-urlencoded, and Fastify's bare
@@ -226,9 +268,7 @@ function refuseWritesOnceGone(fileGone: () => string | undefined) {
  */
 function notJson(error: unknown, request: FastifyRequest): HttpError | undefined {
   if ((error as { code?: unknown }).code !== 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return undefined;
-  const type = request.headers['content-type']?.slice(0, 100);
-  const named = type ? `the body is labelled ${type}` : 'the body has no Content-Type';
-  return new HttpError(415, titleFor(415), `Send the body as JSON with Content-Type: application/json (${named}).`);
+  return new HttpError(415, titleFor(415), `Send the body as JSON with Content-Type: application/json (${labelNamed(request.headers['content-type'])}).`);
 }
 
 /** toProblem maps any error thrown while answering to a problem document; unknown ones are 500. */

@@ -48,7 +48,8 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
   '404': 'Not found, also for any object of another tenant.',
   '409': 'Conflict, e.g. a name or address already taken.',
   '413': 'The request body is too large.',
-  '415': 'The content type of the body is not supported.',
+  '415':
+    'The content type of the body is not supported. Send JSON as application/json; with a bearer token it may also come labelled text/plain or application/x-www-form-urlencoded, or unlabelled (a 400 when it is not JSON), never with the session cookie.',
   '429': 'Rate limited; `Retry-After` says how many seconds to wait.',
   '503': 'The service cannot answer now (its database is unreachable); `Retry-After` says how many seconds to wait before trying again.',
 };
@@ -321,7 +322,8 @@ export async function registerOpenApi(app: TocsinApp): Promise<void> {
       info: {
         title: 'Tocsin API',
         version: '1',
-        description: 'Alerts and alert emails. Errors are application/problem+json (RFC 9457): `{type, title, status, detail, errors?}`.',
+        description:
+          'Alerts and alert emails. Request bodies are JSON, sent as application/json (a PATCH also as application/merge-patch+json); a request with a bearer token may label its JSON text/plain or application/x-www-form-urlencoded, or not at all, as fetch and curl -d do without a Content-Type header, but one with the session cookie may not (415). Errors are application/problem+json (RFC 9457): `{type, title, status, detail, errors?}`.',
       },
       components: {
         securitySchemes: {
