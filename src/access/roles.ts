@@ -43,11 +43,12 @@ export async function listRoles(db: Db, tenantId: string, roleId?: string): Prom
 
 /**
  * nameKey is what two spellings of one name (a role's, a group's, a user's signing in by it) share:
- * trimmed, composed (NFC: an accent typed as its own combining character is the same letter) and
- * in lower case.
+ * without the characters that show nothing (a zero-width space, a soft hyphen, a byte order mark:
+ * "Alerts Viewer" with one read as the built-in role in every list), trimmed, composed (NFC: an
+ * accent typed as its own combining character is the same letter) and in lower case.
  */
 export function nameKey(name: string): string {
-  return name.trim().normalize('NFC').toLowerCase();
+  return name.replace(/\p{Default_Ignorable_Code_Point}/gu, '').trim().normalize('NFC').toLowerCase();
 }
 
 /**
