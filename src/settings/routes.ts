@@ -58,15 +58,16 @@ const systemSmtpInput = smtpSettingsInput.extend({ source: z.enum(['url', 'saved
 const systemSmtpView = smtpSettingsView.extend({ source: z.enum(['url', 'saved']) });
 
 /**
- * testMailInput is the body of `POST /settings/mail/test`. Both fields are optional, so a request
+ * testMailInput is the body of `POST /settings/mail/test`. Every field is optional, so a request
  * with no body at all (`curl -X POST`) is every default, as `{}` is; a field sent as null is left
- * out too, as in every other request body.
+ * out too, as in every other request body. `language` is the email's for a caller with none of its
+ * own (the host administrator: its console's); a user's test email is in the user's language.
  */
 const testMailInput = z
-  .object({ sendTo: emailAddress.nullish(), settings: smtpSettingsInput.nullish() })
+  .object({ sendTo: emailAddress.nullish(), settings: smtpSettingsInput.nullish(), language: language.nullish() })
   .strict()
   .nullish()
-  .transform((body) => ({ sendTo: body?.sendTo ?? undefined, settings: body?.settings ?? undefined }));
+  .transform((body) => ({ sendTo: body?.sendTo ?? undefined, settings: body?.settings ?? undefined, language: body?.language ?? undefined }));
 
 /**
  * systemTestInput is the body of `POST /system/mail-settings/test`: the host administrator has no
@@ -163,7 +164,7 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     { config: { permission: 'Settings.Edit', answer: testMailAnswer, problems: [429] }, schema: { params: tenantParams, body: testMailInput } },
     async (request) => {
       const tenant = tenantOf(request);
-      const recipient = await testMailRecipient(deps, request, tenant, request.body.sendTo);
+      const recipient = await testMailRecipient(deps, request, tenant, request.body.sendTo, request.body.language);
       return sendTestMail(testMail, { ...recipient, settings: request.body.settings, beforeConnect: () => beforeTest(tenant.id) });
     },
   );

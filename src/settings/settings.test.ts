@@ -442,6 +442,27 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect(parsed.from?.value[0]).toEqual({ address: 'tocsin@host.example.com', name: 'Tocsin' });
   });
 
+  it("writes a tenant's test email for the host administrator in the language its console asks for, a user's always in the user's", async () => {
+    const { userId, token } = await t.tenantWithUser('mail-lang');
+    await call('PATCH', '/api/v1/tenants/mail-lang', { language: 'fr' });
+    const subjectOf = async (res: { json(): any; statusCode: number; body: string }) => {
+      expect(res.statusCode, res.body).toBe(200);
+      const got = server.messages.find((m) => m.messageId === res.json().messageId)!;
+      return (await simpleParser(got.raw)).subject;
+    };
+    // The host administrator has no language of its own: its console's, else the tenant's.
+    const asked = await call('POST', '/api/v1/tenants/mail-lang/settings/mail/test', { sendTo: 'ops@host.example.com', language: 'de' });
+    expect(await subjectOf(asked)).toBe('mail-lang: Test-E-Mail von Tocsin');
+    const unasked = await call('POST', '/api/v1/tenants/mail-lang/settings/mail/test', { sendTo: 'ops@host.example.com' });
+    expect(await subjectOf(unasked)).toBe('mail-lang\u00a0: e-mail de test de Tocsin');
+    // A user's test email is in the user's language, whatever is asked.
+    await call('PATCH', `/api/v1/tenants/mail-lang/users/${userId}`, { language: 'es' });
+    const user = await call('POST', '/api/v1/tenants/mail-lang/settings/mail/test', { language: 'de' }, token);
+    expect(await subjectOf(user)).toMatch(/correo de prueba/);
+    const refused = await call('POST', '/api/v1/tenants/mail-lang/settings/mail/test', { sendTo: 'ops@host.example.com', language: 'xx' });
+    expect(refused.json()).toMatchObject({ status: 400, errors: [{ path: 'language' }] });
+  });
+
   it("tests the system default for the host administrator, saved or with unsaved values over it, as no tenant's email", async () => {
     const test = (body: unknown, as?: string) => call('POST', '/api/v1/system/mail-settings/test', body, as);
     const saved = await test({ sendTo: 'ops@host.example.com', language: 'de' });

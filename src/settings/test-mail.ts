@@ -221,13 +221,15 @@ function asLanguage(value: string | null | undefined): Language | undefined {
 
 /**
  * testMailRecipient works out who a test email is for: `sendTo`, else the calling user's address,
- * written in the caller's language and time zone (the tenant's when the caller has none).
+ * written in the caller's language and time zone (the tenant's when the caller has none). A caller
+ * who is no user of the tenant (the host administrator) may name its language: its console's.
  */
 export async function testMailRecipient(
   deps: Pick<AppDeps, 'storage'>,
   request: FastifyRequest,
   tenant: TenantRow,
   sendTo: string | undefined,
+  asked?: string,
 ): Promise<Omit<TestMailRequest, 'settings' | 'beforeConnect'>> {
   const principal = request.principal;
   const user = principal?.kind === 'user' ? await findUser(deps.storage.db, tenant.id, principal.userId) : undefined;
@@ -236,7 +238,7 @@ export async function testMailRecipient(
   return {
     tenant,
     sendTo: address,
-    language: asLanguage(user?.language) ?? asLanguage(tenant.language) ?? DEFAULT_LANGUAGE,
+    language: asLanguage(user ? user.language : asked) ?? asLanguage(tenant.language) ?? DEFAULT_LANGUAGE,
     timeZone: firstKnownZone(user?.timeZone, tenant.time_zone),
   };
 }

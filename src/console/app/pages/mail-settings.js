@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
-import { t } from '../lib/i18n.js';
+import { currentLanguage, t } from '../lib/i18n.js';
 import { can, tenantApi } from '../lib/session.js';
 import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
 import { Banner, Dialog, TextField, Toggle, html, problemText } from '../lib/ui.js';
@@ -201,7 +201,13 @@ export function MailSettingsPage({ session }) {
       dialog === 'test'
         ? html`<${TestMailDialog} sendTo=${session.user?.email ?? ''} onClose=${() => setDialog(null)}
       plaintextAuth=${form.useCustom ? plaintextAuthOf(form.custom) : null}
-      run=${(sendTo) => api('POST', tenantApi(session, 'settings/mail/test'), { sendTo, ...(form.useCustom ? { settings: smtpPayload(form.custom) } : {}) })}
+      run=${(sendTo) =>
+        api('POST', tenantApi(session, 'settings/mail/test'), {
+          sendTo,
+          ...(form.useCustom ? { settings: smtpPayload(form.custom) } : {}),
+          // The host administrator has no language of its own: the email is in its console's. A user's is the user's.
+          ...(session.kind === 'host' ? { language: currentLanguage() } : {}),
+        })}
       onTested=${(ok) => setTested(ok && testsWhatIsShown(form, stored) ? testedKey(form) : null)} onErrors=${(err) => setErrors(fieldErrors(err, ['settings.', 'custom.']))} />`
         : null
     }
