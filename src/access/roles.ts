@@ -48,7 +48,11 @@ export async function listRoles(db: Db, tenantId: string, roleId?: string): Prom
  * accent typed as its own combining character is the same letter) and in lower case.
  */
 export function nameKey(name: string): string {
-  return name.replace(/\p{Default_Ignorable_Code_Point}/gu, '').trim().normalize('NFC').toLowerCase();
+  return name
+    .replace(/\p{Default_Ignorable_Code_Point}/gu, '')
+    .trim()
+    .normalize('NFC')
+    .toLowerCase();
 }
 
 /**
