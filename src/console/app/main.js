@@ -100,7 +100,9 @@ function App() {
   const [ended, setEnded] = useState(/** @type {import('./pages/signin.js').SignedInBefore | null} */ (null));
   const signedOut = useCallback(() => {
     const was = shown.current;
-    setEnded((before) => before ?? { kind: was?.kind ?? 'user', tenant: was?.tenant?.name ?? '', tenantId: was?.tenant?.id ?? '', email: was?.user?.email ?? '' });
+    setEnded(
+      (before) => before ?? { kind: was?.kind ?? 'user', tenant: was?.tenant?.name ?? '', tenantId: was?.tenant?.id ?? '', email: was?.user?.email ?? '' },
+    );
     setSession(null);
   }, []);
   useEffect(() => {
