@@ -52,6 +52,8 @@ function whatFailed(stage, code, message) {
   if ((stage === 'sender' || stage === 'recipient' || stage === 'data') && /closed the connection/i.test(message)) return 'closedMidway';
   switch (stage) {
     case 'connect':
+      // A reply code at connect is the server's own refusal (421 busy, 554 blocked): the host and port are right.
+      if (code >= 400) return 'greetingRefused';
       if (/ECONNREFUSED/.test(message)) return 'connectionRefused';
       if (/ENOTFOUND|EAI_AGAIN|could not resolve/i.test(message)) return 'hostNotFound';
       if (/ECONNRESET|closed|unexpected/i.test(message)) return 'connectionClosed';
