@@ -187,7 +187,10 @@ describe('console decisions', () => {
   it('explains a server that greeted with a refusal (421 busy, 554 blocked) as reached and refusing, not as a wrong host or port', async () => {
     const { failureReasons } = await load('lib/smtp-failure.js');
     // The host and port are right: a server answered on them, and its reply says why it will not talk now.
-    expect(failureReasons({ stage: 'connect', message: 'Invalid greeting: 421 Too many connections, try later', code: 421 })).toEqual(['greetingRefused', 'temporary']);
+    expect(failureReasons({ stage: 'connect', message: 'Invalid greeting: 421 Too many connections, try later', code: 421 })).toEqual([
+      'greetingRefused',
+      'temporary',
+    ]);
     expect(failureReasons({ stage: 'connect', message: 'Invalid greeting: 554 5.7.1 Client host blocked', code: 554 })).toEqual(['greetingRefused']);
     for (const language of LANGUAGES) {
       const strings = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8')) as Record<string, string>;
