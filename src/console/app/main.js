@@ -54,6 +54,11 @@ async function loadSession(auth) {
   return { kind: 'user', permissions: me.permissions, tenants: [me.tenant], tenant: me.tenant, user: me.user };
 }
 
+/** principalOf names who a session is (null when signed out), whatever permissions it holds. @param {Session | null | undefined} session */
+function principalOf(session) {
+  return session ? `${session.kind}:${session.user?.id ?? ''}` : null;
+}
+
 /** RECHECK_MS is how long after reading GET /me again a refusal may have it read again. */
 const RECHECK_MS = 10_000;
 
@@ -122,15 +127,18 @@ function App() {
   // gives way to whoever signed in there since.
   useEffect(() => {
     const follow = async () => {
-      const before = shown.current;
-      if (before === undefined || document.visibilityState !== 'visible') return;
+      if (shown.current === undefined || document.visibilityState !== 'visible') return;
+      const who = principalOf(shown.current);
       try {
         const auth = await api('GET', 'auth/session');
-        if (shown.current !== before) return;
+        // Someone signed in or out in this tab meanwhile: what was asked is out of date. Permissions
+        // read again meanwhile (a refusal under the other tab's cookie) are no reason to stop.
+        const before = shown.current;
+        if (before === undefined || principalOf(before) !== who) return;
         if (!before) {
           if (!auth.signedIn) return;
           const next = await loadSession(auth);
-          if (shown.current !== before) return;
+          if (principalOf(shown.current) !== who) return;
           setEnded(null);
           if (['/', '/signin'].includes(parseHash(location.hash).path)) navigate(homeOf(next), {}, { replace: true });
           setSession(next);
