@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
 import { Named, loadCatalogue } from '../lib/catalogue.js';
 import { currentLanguage, pickLanguage, t } from '../lib/i18n.js';
@@ -178,13 +178,23 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   const [added, setAdded] = useState('');
   const [addedError, setAddedError] = useState(/** @type {{ own: string } | null} */ (null));
 
+  // The preferences' read under way: the answer that says Tocsin is back (REACHABLE, after the
+  // catalogue's refusal) may be its own, and a second read then came after the user's first
+  // switch and put it back.
+  const reading = useRef(false);
   const load = () => {
-    api('GET', tenantApi(session, path)).then(setPrefs, (err) => setMessage({ kind: 'error', text: problemText(err) }));
+    reading.current = true;
+    api('GET', tenantApi(session, path))
+      .then(setPrefs, (err) => setMessage({ kind: 'error', text: problemText(err) }))
+      .finally(() => {
+        reading.current = false;
+      });
     loadCatalogue(session).then(setCatalogue);
     if (owner) api('GET', tenantApi(session, owner)).then(setWho, () => {});
   };
   useEffect(load, [session.tenant.id, path]);
   useLoadWhenBack(() => {
+    if (reading.current) return;
     setMessage(null);
     load();
   }, prefs !== null);
