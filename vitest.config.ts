@@ -13,5 +13,9 @@ export default defineConfig({
     // still builds what it tests (its own databases, servers, clocks) and closes it; src/ keeps no
     // module state but caches of pure values (compiled SQL, formats, translators).
     isolate: false,
+    // expect.poll waits for what a server round trip or a browser's next frame brings; its 1 s
+    // default is a few round trips on CI's loaded two cores, where the console's polls failed.
+    // A poll that should hold at once is an expect, not a poll.
+    expect: { poll: { timeout: 10_000 } },
   },
 });
