@@ -833,6 +833,53 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('asks before leaving Settings > Mail with unsaved changes, by a menu link or Back, and keeps them when the user stays', async () => {
+    await call('POST', '/api/v1/tenants', { name: 'stark' });
+    await call('POST', '/api/v1/tenants/stark/users', { email: 'admin@stark.example', name: 'Admin', password: PASSWORD, roles: ['Administrator'] });
+    const { context, page } = await open();
+    await signIn(page, 'admin@stark.example', '#/alerts', 'stark');
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
+    await page.getByLabel('Use custom settings').waitFor();
+    const asked: string[] = [];
+    let answer = false;
+    page.on('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void (answer ? dialog.accept() : dialog.dismiss());
+    });
+    // Nothing changed: Back leaves without a word.
+    await page.goBack();
+    await page.waitForURL(/#\/alerts/);
+    await page.goForward();
+    await page.getByLabel('Use custom settings').check();
+    await page.getByLabel('SMTP host').fill('smtp.stark.example');
+    // Changed: staying keeps the page and what was typed, by the menu and by Back alike.
+    await page.getByRole('link', { name: 'Alerts', exact: true }).click();
+    await expect.poll(() => asked.length).toBe(1);
+    expect(asked[0]).toBe('Leave this page? Your changes are not saved.');
+    expect(page.url()).toMatch(/#\/settings\/mail$/);
+    expect(await page.getByLabel('SMTP host').inputValue()).toBe('smtp.stark.example');
+    await page.goBack();
+    await expect.poll(() => asked.length).toBe(2);
+    expect(page.url()).toMatch(/#\/settings\/mail$/);
+    expect(await page.getByLabel('SMTP host').inputValue()).toBe('smtp.stark.example');
+    // Back still leads back, asking again.
+    await page.goBack();
+    await expect.poll(() => asked.length).toBe(3);
+    expect(page.url()).toMatch(/#\/settings\/mail$/);
+    // Leaving is the user's choice; once saved, nothing is asked.
+    answer = true;
+    await page.getByRole('link', { name: 'Alerts', exact: true }).click();
+    await page.waitForURL(/#\/alerts/);
+    await page.goto(`${base}/#/settings/mail`);
+    await page.getByLabel('Enable alerts email').check();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('The mail settings are saved.').waitFor();
+    await page.getByRole('link', { name: 'Alerts', exact: true }).click();
+    await page.waitForURL(/#\/alerts/);
+    expect(asked).toHaveLength(4);
+    await context.close();
+  });
+
   it("shows the API's field errors next to the fields", async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/settings/mail');

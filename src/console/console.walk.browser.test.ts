@@ -235,6 +235,12 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
         await dialog.waitFor({ state: 'detached' });
         // The test saved nothing.
         expect((await call('GET', `/api/v1/tenants/${tenant}/settings/mail`)).custom.host).toBe('smtp.gmail.com');
+        // So leaving the tested, unsaved values asks first, in the user's language.
+        const asked: string[] = [];
+        page.once('dialog', (question) => {
+          asked.push(question.message());
+          void question.accept();
+        });
 
         // Every other page of the tenant.
         for (const [hash, name, ready, navLink] of [
@@ -251,6 +257,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
           // A change of hash keeps the page before on screen until the console draws the new one,
           // whose `ready` may be the same (an h1): the navigation's current item says it is drawn.
           await page.locator(`nav.main-nav a[aria-current="page"][href="${navLink}"]`).waitFor();
+          if (name === 'alerts') expect(asked).toEqual([s['unsaved.leave']]);
           await page.locator(ready).first().waitFor();
           await page.locator('main h1').first().waitFor();
           await check(hash);

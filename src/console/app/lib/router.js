@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 
 /**
  * parseHash splits `#/alerts?severity=Error` into the path and its query parameters.
@@ -25,6 +25,11 @@ export function href(path, params = {}) {
   return `#${path}${text ? `?${text}` : ''}`;
 }
 
+/** @type {string | null} What to ask before leaving the page shown (useLeaveGuard), or nothing. */
+let leaveQuestion = null;
+/** Whether the hash change under way replaces the entry shown (navigate's redirects) rather than adds one. */
+let replacing = false;
+
 /**
  * navigate goes to a hash route. With `replace`, the route takes the place of the current one in
  * the history: a redirect (home after signing in, or from a page the user may not open), which
@@ -34,6 +39,7 @@ export function href(path, params = {}) {
  * @param {{ replace?: boolean }} [options]
  */
 export function navigate(path, params, { replace = false } = {}) {
+  replacing = replace && href(path, params) !== location.hash;
   if (replace) location.replace(href(path, params));
   else location.hash = href(path, params);
 }
@@ -42,9 +48,52 @@ export function navigate(path, params, { replace = false } = {}) {
 export function useRoute() {
   const [route, setRoute] = useState(() => parseHash(location.hash));
   useEffect(() => {
-    const update = () => setRoute(parseHash(location.hash));
+    let shown = location.hash;
+    // Each entry shown is marked, so a change to a marked one is Back or Forward, not a new link.
+    const mark = () => history.replaceState({ ...history.state, shown: true }, '');
+    mark();
+    const update = () => {
+      // A page with unsaved changes asks first (a menu link, Back, a link in the bell's panel alike);
+      // the user who stays keeps the page, its address and what was typed: Back undoes a new entry
+      // (a redirect's is replaced), and after Back or Forward it comes again, the entry left kept.
+      if (leaveQuestion && location.hash !== shown && !confirm(leaveQuestion)) {
+        if (history.state?.shown) history.pushState({ shown: true }, '', shown);
+        else if (replacing) history.replaceState({ shown: true }, '', shown);
+        else history.back();
+        replacing = false;
+        return;
+      }
+      shown = location.hash;
+      replacing = false;
+      mark();
+      setRoute(parseHash(location.hash));
+    };
     addEventListener('hashchange', update);
     return () => removeEventListener('hashchange', update);
   }, []);
   return route;
+}
+
+/**
+ * useLeaveGuard asks `question` before the console leaves the page while `unsaved` holds, and lets
+ * the browser ask before a reload or closing the tab. Set with the render (a layout effect): a
+ * click right after typing is asked about too.
+ * @param {boolean} unsaved
+ * @param {string} question
+ */
+export function useLeaveGuard(unsaved, question) {
+  useLayoutEffect(() => {
+    if (!unsaved) return;
+    leaveQuestion = question;
+    /** @param {BeforeUnloadEvent} event */
+    const ask = (event) => {
+      event.preventDefault();
+      event.returnValue = '';
+    };
+    addEventListener('beforeunload', ask);
+    return () => {
+      if (leaveQuestion === question) leaveQuestion = null;
+      removeEventListener('beforeunload', ask);
+    };
+  }, [unsaved, question]);
 }

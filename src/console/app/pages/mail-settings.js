@@ -6,6 +6,7 @@ import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smt
 import { Banner, Dialog, TextField, Toggle, html, problemText } from '../lib/ui.js';
 import { TestMailDialog } from './test-mail.js';
 import { useLoadWhenBack } from '../lib/polling.js';
+import { useLeaveGuard } from '../lib/router.js';
 
 /** mailFormOf turns the API's MailSettings into the form's state. */
 function mailFormOf(settings) {
@@ -97,8 +98,13 @@ export function MailSettingsPage({ session }) {
   const [dialog, setDialog] = useState(/** @type {any} */ (null));
   const editable = can(session, 'Settings.Edit');
 
+  const [shown, setShown] = useState(/** @type {string | null} */ (null));
+  // Changes not saved yet: leaving the page asks first.
+  useLeaveGuard(editable && form !== null && JSON.stringify(form) !== shown, t('unsaved.leave'));
+
   const show = (settings) => {
     setForm(mailFormOf(settings));
+    setShown(JSON.stringify(mailFormOf(settings)));
     setStored({ custom: settings.custom !== null && settings.custom !== undefined, useCustom: Boolean(settings.useCustom) });
   };
   const load = () => api('GET', tenantApi(session, 'settings/mail')).then(show, (err) => setMessage({ kind: 'error', text: problemText(err) }));
