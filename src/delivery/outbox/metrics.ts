@@ -18,6 +18,34 @@ async function scrapeRead(read: () => Promise<void>): Promise<void> {
 }
 
 /**
+ * readGauge registers an unlabeled gauge read from the shared database at scrape time (aggregated as
+ * the first process's value), with no sample until a read has answered: prom-client writes an
+ * unlabeled gauge never set as 0, which for the queue depth and the oldest age said an empty queue
+ * when a process's first scrape came while the database was down. Once read, a failed read keeps
+ * the last value, as scrapeRead says.
+ */
+function readGauge(registry: Registry, name: string, help: string, read: () => Promise<number>): void {
+  let known = false;
+  const gauge = new Gauge({
+    name,
+    help,
+    aggregator: 'first',
+    registers: [registry],
+    async collect() {
+      await scrapeRead(async () => {
+        this.set(await read());
+        known = true;
+      });
+    },
+  });
+  const get = gauge.get.bind(gauge);
+  gauge.get = async () => {
+    const metric = await get();
+    return known ? metric : { ...metric, values: [] };
+  };
+}
+
+/**
  * OutboxMetrics are the delivery series: attempts by outcome, finished deliveries, SMTP latency,
  * and (read from the database at scrape time, so every process reports the shared queue)
  * deliveries by status, queue depth and the age of the oldest waiting delivery.
@@ -74,38 +102,22 @@ export class OutboxMetrics {
         });
       },
     });
-    new Gauge({
-      name: 'tocsin_delivery_queue_depth',
-      aggregator: 'first',
-      help: 'Deliveries not yet finished (pending, sending or retrying).',
-      registers: [registry],
-      async collect() {
-        await scrapeRead(async () => {
-          const row = await storage.db
-            .selectFrom('deliveries')
-            .select((eb) => eb.fn.countAll<string | number>().as('n'))
-            .where(isUnfinished)
-            .executeTakeFirst();
-          this.set(Number(row?.n ?? 0));
-        });
-      },
+    readGauge(registry, 'tocsin_delivery_queue_depth', 'Deliveries not yet finished (pending, sending or retrying).', async () => {
+      const row = await storage.db
+        .selectFrom('deliveries')
+        .select((eb) => eb.fn.countAll<string | number>().as('n'))
+        .where(isUnfinished)
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
     });
-    new Gauge({
-      name: 'tocsin_delivery_oldest_pending_age_seconds',
-      aggregator: 'first',
-      help: 'Age of the oldest delivery not yet finished, 0 when the queue is empty.',
-      registers: [registry],
-      async collect() {
-        await scrapeRead(async () => {
-          const row = await storage.db
-            .selectFrom('deliveries')
-            .select((eb) => eb.fn.min<number | null>('created_at').as('oldest'))
-            .where(isUnfinished)
-            .executeTakeFirst();
-          const oldest = row?.oldest == null ? null : Number(row.oldest);
-          this.set(oldest === null ? 0 : Math.max(0, (clock.now() - oldest) / 1000));
-        });
-      },
+    readGauge(registry, 'tocsin_delivery_oldest_pending_age_seconds', 'Age of the oldest delivery not yet finished, 0 when the queue is empty.', async () => {
+      const row = await storage.db
+        .selectFrom('deliveries')
+        .select((eb) => eb.fn.min<number | null>('created_at').as('oldest'))
+        .where(isUnfinished)
+        .executeTakeFirst();
+      const oldest = row?.oldest == null ? null : Number(row.oldest);
+      return oldest === null ? 0 : Math.max(0, (clock.now() - oldest) / 1000);
     });
   }
 }
