@@ -514,19 +514,22 @@ describe('SMTP sender against real smtp-server instances', () => {
     } finally {
       await hole.close();
     }
+    // A server that takes the connection must be heard to take it within the timeout: 2 s, not 0.5,
+    // so that a loaded machine's late turn of the event loop does not read as the connection's
+    // timeout (CI saw the STARTTLS answer read after 0.5 s at a load of 14).
     const silent = await startSilentServer();
     servers.push(silent);
-    const implicit = await failure(sender.send(endpointFor(silent, { security: 'tls', timeoutMs: 500 }), email()));
+    const implicit = await failure(sender.send(endpointFor(silent, { security: 'tls', timeoutMs: 2_000 }), email()));
     expect(implicit).toMatchObject({ stage: 'tls', retryable: true });
     expect(implicit.message).toBe(
-      'timed out after 0.5 s waiting for the TLS handshake: the port accepted the connection but did not complete a TLS handshake (is it an implicit TLS port, such as 465?)',
+      'timed out after 2 s waiting for the TLS handshake: the port accepted the connection but did not complete a TLS handshake (is it an implicit TLS port, such as 465?)',
     );
     // A server that agrees to STARTTLS, then says nothing: its answer came, the handshake did not.
     const agreeing = await startAgreeingServer('silent');
     try {
-      const upgrade = await failure(sender.send(endpointFor(agreeing, { security: 'starttls', timeoutMs: 500 }), email()));
+      const upgrade = await failure(sender.send(endpointFor(agreeing, { security: 'starttls', timeoutMs: 2_000 }), email()));
       expect(upgrade).toMatchObject({ stage: 'tls', retryable: true });
-      expect(upgrade.message).toBe('timed out after 0.5 s waiting for the TLS handshake: the server agreed to STARTTLS, then did not complete a handshake');
+      expect(upgrade.message).toBe('timed out after 2 s waiting for the TLS handshake: the server agreed to STARTTLS, then did not complete a handshake');
     } finally {
       agreeing.close();
     }
@@ -651,7 +654,8 @@ describe('SMTP sender against real smtp-server instances', () => {
 
   it("places a server's silence or hang-up under AUTH LOGIN's user name or password at the auth stage, naming AUTH, not a fragment of the Base64", async () => {
     // A server asking for the user name, then the password (AUTH LOGIN's 334 challenges), that
-    // then says nothing (a slow directory behind it) or hangs up, after the line `after`.
+    // then says nothing (a slow directory behind it) or hangs up, after the line `after`. Its
+    // timeout is 2 s so that each answer before the stall is read in time on a loaded machine.
     const stallingAuth = async (after: 'user' | 'password', then: 'stall' | 'hang-up') => {
       const sockets = new Set<net.Socket>();
       const server = net.createServer((socket) => {
@@ -675,7 +679,7 @@ describe('SMTP sender against real smtp-server instances', () => {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const port = (server.address() as AddressInfo).port;
       return {
-        endpoint: endpointFor({ port }, { username: 'Ops.Mailer', password: PASSWORD, authMethod: 'login', allowPlaintextAuth: true, timeoutMs: 500 }),
+        endpoint: endpointFor({ port }, { username: 'Ops.Mailer', password: PASSWORD, authMethod: 'login', allowPlaintextAuth: true, timeoutMs: 2_000 }),
         close: () => {
           for (const socket of sockets) socket.destroy();
           server.close();
@@ -693,7 +697,7 @@ describe('SMTP sender against real smtp-server instances', () => {
               retryable: true,
               message:
                 then === 'stall'
-                  ? "timed out during auth after 0.5 s, waiting for the server's answer to AUTH"
+                  ? "timed out during auth after 2 s, waiting for the server's answer to AUTH"
                   : 'the server closed the connection without answering AUTH',
             });
           }
