@@ -68,8 +68,10 @@ export function isWorthRetrying(error: unknown): boolean {
   if (typeof code === 'string') {
     return NETWORK_CODES.has(code) || /^(08|53)[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code) || refusesConnections(error ?? {});
   }
-  // pg reports a server that hangs up during the handshake without a code.
-  return typeof message === 'string' && /connection terminated/i.test(message);
+  // pg reports a server that hangs up during the handshake without a code, and so a statement sent
+  // on a client whose connection already failed ('Client has encountered a connection error and is
+  // not queryable'; 'Client was closed…'): a transaction's next statement, or its rollback.
+  return typeof message === 'string' && /connection terminated|is not queryable/i.test(message);
 }
 
 /**

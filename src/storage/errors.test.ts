@@ -1,6 +1,7 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toProblem } from '../http/app.js';
-import { StorageUnavailableError, classifyDbError, lostTransactionRace } from './errors.js';
+import { StorageUnavailableError, classifyDbError, isStorageOutage, lostTransactionRace } from './errors.js';
 import type { Storage } from './storage.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 
@@ -39,6 +40,21 @@ describeEachDialect('database errors a client can provoke', (dialect) => {
     const err = await failureOf(storage.db.insertInto('host_settings').values({ key: 'a\u0000b', value: 'x', updated_at: 1 }).execute());
     expect(classifyDbError(err)).toBe('invalid-value');
     expect(toProblem(err).status).toBe(400);
+  });
+
+  it.runIf(dialect === 'postgres')('reads a transaction whose connection the server ended between two statements as an outage (503)', async () => {
+    // PostgreSQL restarted under load: mark-read answered 500, since what the transaction threw was
+    // pg's 'Client has encountered a connection error and is not queryable', which carries no code.
+    const err = await failureOf(
+      storage.db.transaction().execute(async (trx) => {
+        const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+        await sql`select pg_terminate_backend(${rows[0]?.pid})`.execute(storage.db);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await sql`select 1`.execute(trx);
+      }),
+    );
+    expect(isStorageOutage(err)).toBe(true);
+    expect(await storage.db.selectFrom('host_settings').select('key').execute()).toBeInstanceOf(Array);
   });
 
   it('leaves anything else a 500, logged', () => {
