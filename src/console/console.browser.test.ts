@@ -2615,8 +2615,20 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await port.fill('1');
     expect(await test('ops@host.example')).toContain('Connecting to the server');
     expect((await call('GET', '/api/v1/system/mail-settings')).port).toBe(Number(saved));
+    // Leaving the unsaved port asks first; staying keeps it, leaving is the user's choice.
+    const asked: string[] = [];
+    let leave = false;
+    page.on('dialog', (question) => {
+      asked.push(question.message());
+      void (leave ? question.accept() : question.dismiss());
+    });
+    await page.getByRole('link', { name: 'Mail catcher' }).click();
+    await expect.poll(() => asked).toEqual(['Leave this page? Your changes are not saved.']);
+    expect(await port.inputValue()).toBe('1');
+    leave = true;
     await page.getByRole('link', { name: 'Mail catcher' }).click();
     await page.locator('tr', { hasText: 'ops@host.example' }).filter({ hasText: 'Test email' }).waitFor();
+    expect(asked).toHaveLength(2);
     await context.close();
   });
 

@@ -6,6 +6,7 @@ import { TimeZoneField } from '../lib/person-fields.js';
 import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
 import { Banner, Dialog, ScrollPre, SelectField, TextField, html, problemText } from '../lib/ui.js';
 import { useLoadWhenBack, usePolling } from '../lib/polling.js';
+import { useLeaveGuard } from '../lib/router.js';
 import { TenantsActivityChart } from './charts.js';
 import { TestMailDialog } from './test-mail.js';
 
@@ -131,16 +132,24 @@ export function SystemMailPage() {
   const [testing, setTesting] = useState(false);
   const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
   const [message, setMessage] = useState(/** @type {{ kind: string, text: import('preact').ComponentChildren } | null} */ (null));
+  // The form as last read or saved: leaving it changed asks first.
+  const [shown, setShown] = useState(/** @type {string | null} */ (null));
+  useLeaveGuard(form !== null && JSON.stringify(form) !== shown, t('unsaved.leave'));
+  /** @param {any} next */
+  const show = (next) => {
+    setForm(next);
+    setShown(JSON.stringify(next));
+  };
   const load = () =>
     api('GET', 'system/mail-settings').then(
       (settings) => {
         setMessage(null);
-        setForm(smtpFormOf(settings));
+        show(smtpFormOf(settings));
       },
       (err) => {
         // None saved yet: a form to fill. Any other failure shows no form, whose Save would write
         // empty values over the settings every tenant on the default settings sends with.
-        if (err.status === 404) setForm(smtpFormOf(null));
+        if (err.status === 404) show(smtpFormOf(null));
         else setMessage({ kind: 'error', text: problemText(err) });
       },
     );
@@ -152,7 +161,7 @@ export function SystemMailPage() {
   const save = async (event) => {
     event.preventDefault();
     try {
-      setForm(smtpFormOf(await api('PUT', 'system/mail-settings', smtpPayload(form))));
+      show(smtpFormOf(await api('PUT', 'system/mail-settings', smtpPayload(form))));
       setErrors({});
       setMessage({ kind: 'success', text: t('mail.saved') });
     } catch (err) {
