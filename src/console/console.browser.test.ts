@@ -556,10 +556,18 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/preferences');
     await page.getByRole('switch', { name: 'Daily report' }).waitFor();
-    // The session ends (expired, or signed out elsewhere): the next call is answered 401.
-    await context.clearCookies();
+    // The session ends (expired, or signed out elsewhere) as Save goes out: its call is answered 401.
+    // Ended before the clicks, a refresh of the bell in between met it first, and the sign-in form
+    // took the page away under the click (seen with API answers delayed as under load).
+    await page.route('**/me/alert-preferences', async (route) => {
+      if (route.request().method() === 'PUT') await context.clearCookies();
+      await route.fallback();
+    });
     await page.getByRole('switch', { name: 'Daily report' }).click();
+    const refused = page.waitForResponse((response) => response.request().method() === 'PUT' && response.url().endsWith('/me/alert-preferences'));
     await page.getByRole('button', { name: 'Save', exact: true }).click();
+    expect((await refused).status()).toBe(401);
+    await page.unroute('**/me/alert-preferences');
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await expect.poll(() => page.getByRole('status').textContent()).toBe('Your session has ended: sign in again.');
     // Who was signed in is filled in, and the keyboard is in the password, the one field left to type.
