@@ -1,8 +1,10 @@
 import { Writable } from 'node:stream';
+import { sql } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { type ServerRoom, connectionBudget, readServerRoom, roomFor, warnIfOverBudget } from './connection-budget.js';
+import { OutboxDoorbell, listenForOutbox } from '../delivery/outbox/doorbell.js';
 import { openStorage } from './storage.js';
 import { DIALECTS, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
 
@@ -67,6 +69,40 @@ describe.runIf(DIALECTS.includes('postgres'))('the connection budget against a r
       await other.end();
       await database.drop();
       await role.drop();
+    }
+  });
+});
+
+describe.runIf(DIALECTS.includes('postgres'))('the sessions of a process in pg_stat_activity', () => {
+  it("are named tocsin, and the outbox's LISTEN session tocsin outbox listener, unless the URL names them itself", async () => {
+    const database = await createTestDatabase('postgres');
+    const named = async (url: string) => {
+      const storage = await openStorage(url, { poolSize: 1 });
+      try {
+        const { rows } = await sql<{ name: string }>`select application_name as name from pg_stat_activity where pid = pg_backend_pid()`.execute(storage.db);
+        return rows[0]?.name;
+      } finally {
+        await storage.close();
+      }
+    };
+    try {
+      expect(await named(database.url)).toBe('tocsin');
+      const withName = new URL(database.url);
+      withName.searchParams.set('application_name', 'tocsin-eu-1');
+      expect(await named(withName.href)).toBe('tocsin-eu-1');
+      const listening = await listenForOutbox(database.url, new OutboxDoorbell(), pino({ level: 'silent' }));
+      const storage = await openStorage(database.url, { poolSize: 1 });
+      try {
+        const { rows } = await sql<{
+          name: string;
+        }>`select application_name as name from pg_stat_activity where datname = current_database() and query like 'LISTEN%'`.execute(storage.db);
+        expect(rows.map((row) => row.name)).toEqual(['tocsin outbox listener']);
+      } finally {
+        await storage.close();
+        await listening.stop();
+      }
+    } finally {
+      await database.drop();
     }
   });
 });

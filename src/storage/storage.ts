@@ -297,11 +297,22 @@ const FIRST_ANSWER_MS = 10_000;
  */
 export const ABANDONED_TRANSACTION_MS = 60_000;
 
-async function openPostgres(url: string, poolSize: number, abandonedTransactionMs: number): Promise<Storage> {
+/**
+ * postgresClientConfig is how Tocsin connects to `url`: the role named (pg falls back to $USER,
+ * which is unset on our machines), and an application_name that shows the operator whose sessions
+ * these are in pg_stat_activity and the server's log (`tocsin`, or what the URL sets itself).
+ */
+export function postgresClientConfig(url: string, applicationName = 'tocsin'): pg.ClientConfig {
   const parsed = new URL(url);
-  // pg falls back to $USER, which is unset on our machines; name the role explicitly.
-  const user = decodeURIComponent(parsed.username) || 'postgres';
-  const pool = new pg.Pool({ connectionString: url, user, max: poolSize, idle_in_transaction_session_timeout: abandonedTransactionMs });
+  return {
+    connectionString: url,
+    user: decodeURIComponent(parsed.username) || 'postgres',
+    ...(parsed.searchParams.has('application_name') ? {} : { application_name: applicationName }),
+  };
+}
+
+async function openPostgres(url: string, poolSize: number, abandonedTransactionMs: number): Promise<Storage> {
+  const pool = new pg.Pool({ ...postgresClientConfig(url), max: poolSize, idle_in_transaction_session_timeout: abandonedTransactionMs });
   // An idle client whose server goes away (restart, failover, dropped database) emits 'error' on
   // the pool; unheard, that event would crash the process. The pool replaces the client itself.
   pool.on('error', () => {});
@@ -330,6 +341,7 @@ async function openPostgres(url: string, poolSize: number, abandonedTransactionM
     await db.destroy();
     throw err;
   }
+  const parsed = new URL(url);
   const description = `PostgreSQL ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
   return { db, dialect: 'postgres', description, close: () => db.destroy() };
 }

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { CONNECT_BACKOFF, backoffDelay, unavailableReason } from '../../storage/connect.js';
 import type { Db } from '../../storage/database.js';
+import { postgresClientConfig } from '../../storage/storage.js';
 
 /**
  * OutboxDoorbell lets code that has just committed deliveries tell the workers of this process
@@ -55,7 +56,7 @@ export async function listenForOutbox(url: string, doorbell: OutboxDoorbell, log
     timer.unref();
   };
   const connect = async () => {
-    const attempt = new pg.Client({ connectionString: url, user: decodeURIComponent(new URL(url).username) || 'postgres' });
+    const attempt = new pg.Client(postgresClientConfig(url, 'tocsin outbox listener'));
     client = attempt;
     attempt.on('notification', () => doorbell.ring());
     attempt.on('error', (err) => retry(attempt, err));
