@@ -169,10 +169,14 @@ export class SmtpSession {
         if (endpoint.security === 'tls' && tcpAnswered && (err as { timeoutType?: string }).timeoutType === 'CONNECT_TIMEOUT') {
           Object.assign(err as object, { timeoutType: 'HANDSHAKE_TIMEOUT' });
         }
-        smtp.close();
-        // The idle socket's timeout has the greeting's length and may end the wait first on a busy machine:
-        // either way, what timed out was the wait for the greeting.
+        // The idle socket's timeout has the length of the wait for the greeting, and of the wait for the
+        // handshake after STARTTLS's 220, and may end either first on a busy machine: what timed out was
+        // that wait, not an answer to STARTTLS (read before close() ends the upgrade).
         const timeoutType = (err as { timeoutType?: string }).timeoutType;
+        if (timeoutType === 'SOCKET_TIMEOUT' && (smtp as unknown as { upgrading?: boolean }).upgrading === true) {
+          Object.assign(err as object, { timeoutType: 'UPGRADE_TIMEOUT' });
+        }
+        smtp.close();
         const silent = !opening.#greeted && (timeoutType === 'GREETING_TIMEOUT' || timeoutType === 'SOCKET_TIMEOUT');
         const failure = opening.#failure(silent ? Object.assign(err as object, { timeoutType: 'GREETING_TIMEOUT' }) : err);
         // A server waiting for a TLS handshake never greets: find out, so the answer names the setting to change.
