@@ -1624,11 +1624,11 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
-  it("says when a retrying email is tried next, in the user's language and time zone, and nothing of the kind for other rows", async () => {
+  it("says when a retrying email is tried next, in the user's language and time zone, and of a failed one that its deadline ended it", async () => {
     const { context, page } = await open();
     // The log as the API gives it while a tenant's mail server refuses for now: one email retrying,
     // and a pending and a sent one. The API gives nextAttemptAt for every unfinished email.
-    const row = (id: string, status: string, nextAttemptAt: string | null) => ({
+    const row = (id: string, status: string, nextAttemptAt: string | null, deadlineReached = false) => ({
       id,
       kind: 'summary',
       recipient: 'marie@acme.example',
@@ -1642,11 +1642,14 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       createdAt: '2026-01-12T09:59:00.000Z',
       sentAt: status === 'sent' ? '2026-01-12T10:00:00.000Z' : null,
       nextAttemptAt,
+      deadlineReached,
     });
     const items = [
       row('d-retrying', 'retrying', '2026-01-12T10:05:30.000Z'),
       row('d-pending', 'pending', '2026-01-12T10:04:00.000Z'),
       row('d-sent', 'sent', null),
+      // Given up at its deadline after "451 try later"s: the status says it was no refusal.
+      row('d-gave-up', 'failed', null, true),
     ];
     await page.route('**/deliveries?**', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ items }) }));
     // Marie reads French, on her tenant's clock (Paris, UTC+1 in January), not the browser's.
@@ -1655,6 +1658,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await retrying.locator('.next-attempt').waitFor();
     expect(await retrying.locator('.next-attempt').textContent()).toMatch(/^Prochaine tentative\u202f: .*\b11:05:30\b/);
     expect(await page.locator('main .next-attempt').count()).toBe(1);
+    expect(await page.locator('main .deadline-reached').allTextContents()).toEqual([
+      'Abandonné à son échéance après plusieurs essais ; l’échec était temporaire, pas un refus',
+    ]);
     await page.unroute('**/deliveries?**');
     await context.close();
   });

@@ -1,6 +1,7 @@
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { SmtpEndpoint } from '../contract.js';
-import { serverAddress } from './admission.js';
+import { Admission, serverAddress } from './admission.js';
 
 const endpoint = (host: string, connectAddress?: string): SmtpEndpoint => ({
   host,
@@ -19,5 +20,37 @@ describe('serverAddress', () => {
     expect(serverAddress(endpoint('smtp.example.com', '2001:db8::26'))).toBe('[2001:db8::26]:587');
     expect(serverAddress(endpoint('smtp.example.com'))).toBe('smtp.example.com:587');
     expect(serverAddress(endpoint('smtp.example.com', '192.0.2.25'))).toBe('192.0.2.25:587');
+  });
+});
+
+describe('Admission breakers', () => {
+  const policy = { failureThreshold: 1, initialCooldownMs: 1_000, maxCooldownMs: 4_000 };
+  const server = endpoint('smtp.example.com');
+  const paused = () => {
+    const admission = new Admission({ global: 10, perTenant: 10 }, 10, policy, pino({ level: 'silent' }));
+    admission.endpointFailed(server, 0);
+    return admission;
+  };
+
+  it("tells the sends waiting on a server's probe how it went", async () => {
+    const admission = paused();
+    expect(admission.admitEndpoint('t', server, 500)).toEqual({ allow: false, retryAt: 1_000 });
+    expect(admission.admitEndpoint('t', server, 1_000)).toEqual({ allow: true, probe: true });
+    const waiting = admission.admitEndpoint('t', server, 1_001);
+    if (waiting.allow || !waiting.probe) throw new Error('expected to wait on the probe');
+    admission.endpointAnswered(server);
+    expect(await waiting.probe).toBe(true);
+    expect(admission.admitEndpoint('t', server, 1_002)).toEqual({ allow: true, probe: false });
+  });
+
+  it('hands the probe on when it never reached the server, rather than keeping the server paused for good', async () => {
+    const admission = paused();
+    expect(admission.admitEndpoint('t', server, 1_000)).toEqual({ allow: true, probe: true });
+    const waiting = admission.admitEndpoint('t', server, 1_001);
+    if (waiting.allow || !waiting.probe) throw new Error('expected to wait on the probe');
+    admission.probeUntried(server);
+    expect(await waiting.probe).toBe(false);
+    expect(admission.pausedTenants(1_002)).toEqual([]);
+    expect(admission.admitEndpoint('t', server, 1_002)).toEqual({ allow: true, probe: true });
   });
 });

@@ -1,7 +1,16 @@
 import type { Logger } from 'pino';
 import type { SmtpEndpoint } from '../contract.js';
 import { type ClaimPlan, type ConcurrencyLimits, admissionBunch, admitClaimed, planClaim } from './capacity.js';
-import { type BreakerPolicy, type BreakerState, breakerAdmit, breakerBlocked, breakerFailed, breakerSucceeded, closedBreaker } from './circuit-breaker.js';
+import {
+  type BreakerPolicy,
+  type BreakerState,
+  breakerAdmit,
+  breakerBlocked,
+  breakerFailed,
+  breakerProbeUntried,
+  breakerSucceeded,
+  closedBreaker,
+} from './circuit-breaker.js';
 import type { Delivery } from './delivery.js';
 import { loginName } from '../smtp/transport-options.js';
 import { hostAndPort } from '../../shared/host-port.js';
@@ -20,12 +29,23 @@ export interface EndpointGate {
    * `tenantId` null for a send that is not through the tenant's own route (a mail health notice
    * through the system default), which says nothing of the server the tenant's rows wait for.
    */
-  admitEndpoint(tenantId: string | null, endpoint: SmtpEndpoint, now: number): { readonly allow: true } | { readonly allow: false; readonly retryAt: number };
+  admitEndpoint(tenantId: string | null, endpoint: SmtpEndpoint, now: number): EndpointVerdict;
+  /** probeUntried: the send let through as the server's probe (`probe` true) ended before reaching it; the next send probes instead. */
+  probeUntried(endpoint: SmtpEndpoint): void;
   /** endpointAnswered: the server answered, with a 2xx or a definite 5xx; it is up. */
   endpointAnswered(endpoint: SmtpEndpoint): void;
   /** endpointFailed counts a transient failure (timeout, refused connection, 4xx) against the server. */
   endpointFailed(endpoint: SmtpEndpoint, now: number): void;
 }
+
+/**
+ * EndpointVerdict: a send may start (`probe` when it is the one that decides whether a paused
+ * server is back), or waits until `retryAt`; `probe` then is the verdict of the probe in flight,
+ * true when the server answered it, false when it failed again (or the probe never reached it).
+ */
+export type EndpointVerdict =
+  | { readonly allow: true; readonly probe: boolean }
+  | { readonly allow: false; readonly retryAt: number; readonly probe?: Promise<boolean> | undefined };
 
 /** serverAddress names an SMTP server: where the connection goes, whoever's settings lead there. */
 export function serverAddress(endpoint: SmtpEndpoint): string {
@@ -64,6 +84,8 @@ export class Admission implements EndpointGate {
   /** The tenants the last claim left out (at their limit, or their server paused): rows of theirs may be due. */
   #lastExcluded: ReadonlySet<string> = new Set();
   readonly #breakers = new Map<string, BreakerState>();
+  /** The probe in flight per breaker, for the rows past their deadline that wait for its verdict. */
+  readonly #probes = new Map<string, { readonly verdict: Promise<boolean>; readonly settle: (back: boolean) => void }>();
   /** Each tenant's server as last seen, so an open breaker keeps its tenants out of claims. */
   readonly #tenantServer = new Map<string, string>();
 
@@ -151,17 +173,36 @@ export class Admission implements EndpointGate {
     this.#tenantServer.set(tenantId, breakerKey(endpoint));
   }
 
-  admitEndpoint(tenantId: string | null, endpoint: SmtpEndpoint, now: number): { readonly allow: true } | { readonly allow: false; readonly retryAt: number } {
+  admitEndpoint(tenantId: string | null, endpoint: SmtpEndpoint, now: number): EndpointVerdict {
     if (tenantId !== null) this.seenServer(tenantId, endpoint);
     const key = breakerKey(endpoint);
-    const verdict = breakerAdmit(this.#breakers.get(key) ?? closedBreaker(this.#policy), now);
-    if (!verdict.allow) return verdict;
+    const before = this.#breakers.get(key) ?? closedBreaker(this.#policy);
+    const verdict = breakerAdmit(before, now);
+    if (!verdict.allow) return verdict.probing ? { allow: false, retryAt: verdict.retryAt, probe: this.#probes.get(key)?.verdict } : verdict;
     this.#breakers.set(key, verdict.state);
-    return { allow: true };
+    const probe = verdict.state.probing && !before.probing;
+    if (probe) {
+      let settle!: (back: boolean) => void;
+      const waiting = new Promise<boolean>((resolve) => {
+        settle = resolve;
+      });
+      this.#probes.get(key)?.settle(false);
+      this.#probes.set(key, { verdict: waiting, settle });
+    }
+    return { allow: true, probe };
+  }
+
+  probeUntried(endpoint: SmtpEndpoint): void {
+    const key = breakerKey(endpoint);
+    const state = this.#breakers.get(key);
+    if (state) this.#breakers.set(key, breakerProbeUntried(state));
+    this.#settleProbe(key, false);
   }
 
   endpointAnswered(endpoint: SmtpEndpoint): void {
-    this.#breakers.set(breakerKey(endpoint), breakerSucceeded(this.#policy));
+    const key = breakerKey(endpoint);
+    this.#breakers.set(key, breakerSucceeded(this.#policy));
+    this.#settleProbe(key, true);
   }
 
   endpointFailed(endpoint: SmtpEndpoint, now: number): void {
@@ -172,6 +213,15 @@ export class Admission implements EndpointGate {
       this.#log.warn({ endpoint: key, until: new Date(after.openUntil).toISOString() }, 'SMTP endpoint failing; pausing its deliveries');
     }
     this.#breakers.set(key, after);
+    if (before.probing) this.#settleProbe(key, false);
+  }
+
+  /** #settleProbe tells the rows waiting on a server's probe how it went. */
+  #settleProbe(key: string, back: boolean): void {
+    const probe = this.#probes.get(key);
+    if (!probe) return;
+    this.#probes.delete(key);
+    probe.settle(back);
   }
 
   /** #held counts a tenant's rows in this worker: sending, or waiting for a slot. */

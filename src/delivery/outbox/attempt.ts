@@ -173,20 +173,18 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     }
   }
 
-  const verdict = ctx.gate.admitEndpoint(routeOf(delivery) === 'tenant' ? delivery.tenantId : null, endpoint, ctx.clock.now());
-  if (!verdict.allow) {
-    // A paused endpoint still cannot keep an email past its deadline: it fails then, like a retry would.
-    if (ctx.clock.now() >= deadlineOf(ctx, delivery)) {
-      const error = `connect: ${serverAddress(endpoint)} keeps failing; paused until the deadline passed`;
-      const health = endpoint.fallback ? undefined : healthOf(delivery, { kind: 'transient', error, gaveUp: true });
-      return { ...failure(ctx, delivery, false, error), health };
-    }
-    return { status: 'deferred', retryAt: verdict.retryAt };
-  }
+  const admitted = await admitPastPause(ctx, delivery, endpoint);
+  if (admitted !== 'probe' && admitted !== 'send') return admitted;
+  // The probe that reaches no server (called off, its lease lost) hands its turn on: else the
+  // server stayed paused for good in this worker, its tenants' rows never claimed again.
+  const untried = <T>(outcome: T): T => {
+    if (admitted === 'probe') ctx.gate.probeUntried(endpoint);
+    return outcome;
+  };
 
   // The last moment this worker can stop a send: once handed to the sender, the email goes out.
   // A render still under way is the last moment itself: its message is not written if the lease is gone.
-  if (ctx.leased && !ctx.leased(delivery)) return { status: 'unleased' };
+  if (ctx.leased && !ctx.leased(delivery)) return untried({ status: 'unleased' });
   let calledOff: AttemptOutcome | undefined;
   const outgoing: OutgoingEmail | PendingEmail = email
     ? outgoingEmail(email, delivery)
@@ -222,8 +220,8 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // An email that no connection had taken: nothing was sent. Its lease gone, the row is its new
     // owner's; else a stopping worker's, it goes back to the queue now.
     if (err instanceof SendCalledOffError)
-      return ctx.leased && !ctx.leased(delivery) ? { status: 'unleased' } : { status: 'deferred', retryAt: ctx.clock.now() };
-    if (calledOff) return calledOff;
+      return untried(ctx.leased && !ctx.leased(delivery) ? { status: 'unleased' } : { status: 'deferred', retryAt: ctx.clock.now() });
+    if (calledOff) return untried(calledOff);
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;
     const retryable = isRetryable(err);
@@ -260,6 +258,47 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   }
 }
 
+/**
+ * admitPastPause asks the server's breaker whether the email may go now ('send', or 'probe' when it
+ * is the send that decides whether a paused server is back), or what becomes of it: deferred until
+ * the breaker lets sends through, or failed once its deadline has passed while the server was
+ * paused. An email past its deadline claimed along with the probe waits for the probe's verdict:
+ * the server back, it gets its one last try (as an email whose deadline passed while Tocsin was
+ * down does); failing again, it fails now.
+ */
+async function admitPastPause(ctx: AttemptContext, delivery: Delivery, endpoint: SmtpEndpoint): Promise<'send' | 'probe' | AttemptOutcome> {
+  const tenantId = routeOf(delivery) === 'tenant' ? delivery.tenantId : null;
+  let verdict = ctx.gate.admitEndpoint(tenantId, endpoint, ctx.clock.now());
+  if (verdict.allow) return verdict.probe ? 'probe' : 'send';
+  if (ctx.clock.now() < deadlineOf(ctx, delivery)) return { status: 'deferred', retryAt: verdict.retryAt };
+  if (verdict.probe) {
+    const back = await probeVerdict(verdict.probe, ctx.stopping);
+    if (back === 'stopped') return { status: 'deferred', retryAt: ctx.clock.now() };
+    if (back) {
+      verdict = ctx.gate.admitEndpoint(tenantId, endpoint, ctx.clock.now());
+      if (verdict.allow) return verdict.probe ? 'probe' : 'send';
+    }
+  }
+  // A paused endpoint still cannot keep an email past its deadline: it fails then, like a retry would.
+  const error = `connect: ${serverAddress(endpoint)} keeps failing; paused until the deadline passed`;
+  const health = endpoint.fallback ? undefined : healthOf(delivery, { kind: 'transient', error, gaveUp: true });
+  return { ...failure(ctx, delivery, true, error), health };
+}
+
+/** probeVerdict waits for a probe's verdict, or for the worker to stop ('stopped': the row goes back to the queue). */
+function probeVerdict(probe: Promise<boolean>, stopping: AbortSignal | undefined): Promise<boolean | 'stopped'> {
+  if (!stopping) return probe;
+  if (stopping.aborted) return Promise.resolve('stopped');
+  return new Promise((resolve) => {
+    const stop = () => resolve('stopped');
+    stopping.addEventListener('abort', stop, { once: true });
+    probe.then((back) => {
+      stopping.removeEventListener('abort', stop);
+      resolve(back);
+    });
+  });
+}
+
 function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, error: string, code?: number, response?: string): AttemptResult {
   const decision = decideAfterFailure({
     retryable,
@@ -269,9 +308,12 @@ function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, er
     random: ctx.random,
   });
   if (decision.status === 'failed') {
+    // A transient failure (451 try later) that ends its email only because the deadline came says
+    // so: the bare reply read as the server refusing the email for good.
+    const said = retryable ? gaveUpText(deadlineOf(ctx, delivery) - delivery.createdAt, error) : error;
     // An email given up on is what an operator running at LOG_LEVEL=warn must still see.
-    ctx.log.warn({ delivery: delivery.id, tenant: delivery.tenantId, code, error }, 'delivery failed');
-    return { status: 'failed', error, code, response };
+    ctx.log.warn({ delivery: delivery.id, tenant: delivery.tenantId, code, error: said }, 'delivery failed');
+    return { status: 'failed', error: said, code, response };
   }
   // Logged as a final failure is: an operator sees a greylisting or a full mailbox before its deadline.
   const nextAttemptAt = new Date(decision.nextAttemptAt).toISOString();
@@ -324,6 +366,20 @@ function gaveUpOn(signal: MailHealthSignal, gaveUp: boolean): MailHealthSignal {
 /** healthOf is the mail health signal of an attempt at a tenant's alert email, through its own route. */
 function healthOf(delivery: Delivery, signal: MailHealthSignal): MailHealthSignal | undefined {
   return delivery.kind === 'test' || routeOf(delivery) === 'system' ? undefined : signal;
+}
+
+/** GAVE_UP_PREFIX starts the recorded error of an email given up at its deadline after transient failures (the log's `deadlineReached`). */
+export const GAVE_UP_PREFIX = 'gave up after ';
+
+/** gaveUpText is the recorded error of an email whose transient failures lasted until its deadline: "gave up after 24 h of retries: 451 …". */
+function gaveUpText(retriedMs: number, error: string): string {
+  const span =
+    retriedMs >= 3_600_000 && retriedMs % 3_600_000 === 0
+      ? `${retriedMs / 3_600_000} h`
+      : retriedMs >= 60_000 && retriedMs % 60_000 === 0
+        ? `${retriedMs / 60_000} min`
+        : `${Math.max(0, Math.round(retriedMs / 1_000))} s`;
+  return `${GAVE_UP_PREFIX}${span} of retries: ${error}`;
 }
 
 function deadlineOf(ctx: AttemptContext, delivery: Delivery): number {

@@ -35,20 +35,28 @@ export function closedBreaker(policy: BreakerPolicy = DEFAULT_BREAKER_POLICY): B
 }
 
 /** BreakerVerdict says whether a send to the endpoint may start now, and if not until when to wait. */
-export type BreakerVerdict = { readonly allow: true; readonly state: BreakerState } | { readonly allow: false; readonly retryAt: number };
+export type BreakerVerdict =
+  | { readonly allow: true; readonly state: BreakerState }
+  /** `probing`: the cool-down is over and a probe is deciding now, rather than the breaker open for a while yet. */
+  | { readonly allow: false; readonly retryAt: number; readonly probing?: true };
 
 /** breakerAdmit lets a send through a closed breaker, one probe through an expired open one, and defers the rest. */
 export function breakerAdmit(state: BreakerState, now: number): BreakerVerdict {
   if (state.openUntil === null) return { allow: true, state };
   if (now < state.openUntil) return { allow: false, retryAt: state.openUntil };
   // Rows waiting on a probe look again shortly rather than at the next full cool-down.
-  if (state.probing) return { allow: false, retryAt: now + Math.min(state.cooldownMs, 5_000) };
+  if (state.probing) return { allow: false, retryAt: now + Math.min(state.cooldownMs, 5_000), probing: true };
   return { allow: true, state: { ...state, probing: true } };
 }
 
 /** breakerBlocked tells whether no send to the endpoint may start now (for choosing rows to claim). */
 export function breakerBlocked(state: BreakerState | undefined, now: number): boolean {
   return state !== undefined && state.openUntil !== null && (now < state.openUntil || state.probing);
+}
+
+/** breakerProbeUntried hands the probe's turn on: the send let through as the probe never reached the server (called off, its lease lost). */
+export function breakerProbeUntried(state: BreakerState): BreakerState {
+  return state.probing ? { ...state, probing: false } : state;
 }
 
 /** breakerSucceeded closes the breaker: the endpoint answered. */

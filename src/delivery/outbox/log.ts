@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { fieldError } from '../../http/problem.js';
 import type { Db } from '../../storage/database.js';
 import type { EmailKind } from '../contract.js';
+import { GAVE_UP_PREFIX } from './attempt.js';
 import type { DeliveryRow } from './delivery.js';
 import { type DeliveryStatus, UNFINISHED_STATUSES } from './tables.js';
 
@@ -25,6 +26,8 @@ export interface DeliveryLogEntry {
   attempts: number;
   lastError: string | null;
   lastCode: number | null;
+  /** A failed email given up at its deadline after transient failures, not refused for good by its server. */
+  deadlineReached: boolean;
   smtpResponse: string | null;
   messageId: string;
   windowStart?: string;
@@ -136,6 +139,7 @@ export function showDelivery(row: DeliveryRow): DeliveryLogEntry {
     attempts: row.attempts,
     lastError: row.last_error,
     lastCode: row.last_code,
+    deadlineReached: row.status === 'failed' && row.last_error?.startsWith(GAVE_UP_PREFIX) === true,
     smtpResponse: row.smtp_response,
     messageId: row.message_id,
     ...(row.window_start === null ? {} : { windowStart: iso(row.window_start) }),

@@ -35,6 +35,11 @@ const logEntry = z.object({
   attempts: z.number().int(),
   lastError: z.string().nullable().describe('Why the last attempt failed; never holds a password or token.'),
   lastCode: z.number().int().nullable().describe('The SMTP reply code of the last failure, when the server answered.'),
+  deadlineReached: z
+    .boolean()
+    .describe(
+      'True when the email failed because its deadline (24 h by default) came while its server was failing for now (timeouts, 4xx): lastError then starts "gave up after … of retries:" and the reply is not a refusal for good.',
+    ),
   smtpResponse: z.string().nullable().describe('The server reply to the final "." of the accepted send, or of the last failure.'),
   messageId: z.string().describe('Stable for the email, the same on every attempt.'),
   windowStart: instantText.optional(),

@@ -25,6 +25,7 @@ import {
 import { enqueueDeliveries } from './enqueue.js';
 import { claimDue } from './leases.js';
 import { heartbeatMs } from './leases-renewal.js';
+import { showDelivery } from './log.js';
 import { OutboxMetrics } from './metrics.js';
 import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
 import { DeliveryWorker, type DeliveryWorkerDeps } from './worker.js';
@@ -356,7 +357,22 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(await row(d.id)).toMatchObject({ status: 'retrying', attempts: 2, next_attempt_at: T0 + 60_000 });
     clock.advance(30_000);
     await w.runOnce();
-    expect(await row(d.id)).toMatchObject({ status: 'failed', attempts: 3, last_code: 451 });
+    const failed = await row(d.id);
+    expect(failed).toMatchObject({ status: 'failed', attempts: 3, last_code: 451 });
+    // The log says that the deadline ended it: the bare "451" read as the server refusing it for good.
+    expect(failed.last_error).toMatch(/^gave up after 1 min of retries: .*451/);
+    expect(showDelivery(failed)).toMatchObject({ status: 'failed', deadlineReached: true, lastCode: 451 });
+  });
+
+  it('says of a permanent refusal that it is no deadline', async () => {
+    const server = await smtp({ failures: [{ at: 'rcpt', code: 550, message: '5.1.1 no such user' }] });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const d = await enqueueOne(tenantX, clock);
+    await worker(clock).runOnce();
+    const failed = await row(d.id);
+    expect(failed.last_error).not.toContain('gave up');
+    expect(showDelivery(failed)).toMatchObject({ status: 'failed', deadlineReached: false, lastCode: 550 });
   });
 
   it('fails at once when the tenant has switched alerts email off', async () => {
@@ -497,6 +513,42 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(after.map((r) => r.status)).toEqual(['failed', 'failed']);
     expect(after.some((r) => r.last_error?.includes('paused'))).toBe(true);
   });
+
+  for (const back of [true, false]) {
+    it(`gives the emails whose deadline passed while their server was paused one last try when its probe ${back ? 'succeeds' : 'fails: none'}`, async () => {
+      // One 421 pauses the server; its three emails' deadline (1 min) passes during the pause. The
+      // claim after the cool-down takes them together: one is the probe, the others wait for it.
+      const server = await smtp({ failures: [{ at: 'connect', code: 421, times: back ? 1 : undefined }] });
+      endpoints.set(tenantX, endpointFor(server.port));
+      const clock = new FakeClock(T0);
+      const w = worker(clock, {
+        settings: { deliveryDeadlineMs: 60_000, breaker: { failureThreshold: 1, initialCooldownMs: 10_000, maxCooldownMs: 60_000 } },
+      });
+      const first = await enqueueOne(tenantX, clock);
+      expect(await w.runOnce()).toBe(1);
+      expect(await row(first.id)).toMatchObject({ status: 'retrying', attempts: 1 });
+      await enqueueDeliveries(
+        database.storage.db,
+        Array.from({ length: 2 }, () => testDelivery(tenantX, 'x@example.com')),
+        clock,
+      );
+      // Paused: nothing of the tenant's is claimed.
+      expect(await w.runOnce()).toBe(0);
+      clock.advance(70_000);
+      expect(await w.runOnce()).toBe(3);
+      const rows = await database.storage.db.selectFrom('deliveries').selectAll().execute();
+      if (back) {
+        expect(rows.map((r) => r.status)).toEqual(['sent', 'sent', 'sent']);
+        expect(server.messages).toHaveLength(3);
+      } else {
+        expect(rows.map((r) => r.status)).toEqual(['failed', 'failed', 'failed']);
+        // Only the probe went to the server; the others failed with its verdict, at their deadline.
+        expect(server.connections()).toBe(2);
+        expect(rows.filter((r) => r.last_error?.includes('paused until the deadline passed'))).toHaveLength(2);
+        expect(rows.map((r) => showDelivery(r).deadlineReached)).toEqual([true, true, true]);
+      }
+    });
+  }
 
   it("sends the mail health notices through the system default while the tenant's own server is paused, and keeps that server paused", async () => {
     // The notices say the tenant's server is failing: they are needed exactly while its breaker is

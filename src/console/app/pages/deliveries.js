@@ -136,7 +136,10 @@ export function DeliveriesPage({ session, query }) {
           // A failing email is still being tried: when next, so its failure is not taken for the last word.
           row.status === 'retrying' && row.nextAttemptAt
             ? html`<small class="muted next-attempt">${t('deliveries.nextAttempt', { time: formatTime(row.nextAttemptAt) })}</small>`
-            : null
+            : // Failed at its deadline after replies such as "451 try later": not a refusal for good.
+              row.status === 'failed' && row.deadlineReached
+              ? html`<small class="muted deadline-reached">${t('deliveries.deadlineReached')}</small>`
+              : null
         }</td>
         <td>${
           row.attempts > 0
