@@ -1802,6 +1802,39 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("closes the bell's panel on a click elsewhere made in the frame that draws it, not only after the next paint", async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/alerts');
+    // Opened, then a click elsewhere before the frame that draws the panel has been painted (a quick
+    // user, or a loaded machine's late frame): the panel listens for it from its render on.
+    await page.evaluate(`(async () => {
+      document.querySelector('.bell-button').click();
+      await new Promise((drawn) => setTimeout(drawn, 0));
+      if (!document.getElementById('bell-panel')) throw new Error('the panel was not drawn');
+      document.querySelector('main').click();
+    })()`);
+    await expect.poll(() => page.locator('#bell-panel').count()).toBe(0);
+    expect(await page.locator('.bell-button').getAttribute('aria-expanded')).toBe('false');
+    await context.close();
+  });
+
+  it('paints no alert of the filters left in the frame that shows the ones chosen', async () => {
+    await raiseForThisTest({ severity: 'Error', component: 'Robots', message: 'Robot R-77 left behind by a filter' });
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/alerts?component=Robots');
+    await page.getByText('Robot R-77 left behind by a filter').waitFor();
+    // The filters change; what the next painted frame holds is read in its animation frame callback.
+    const painted = await page.evaluate(`(async () => {
+      const changed = new Promise((done) => addEventListener('hashchange', done, { once: true }));
+      location.hash = '#/alerts?component=Robots&event=No.Such.Event';
+      await changed;
+      await new Promise((frame) => requestAnimationFrame(frame));
+      return { filter: document.getElementById('filter-event')?.value, rows: document.querySelector('main').textContent.includes('R-77') };
+    })()`);
+    expect(painted).toEqual({ filter: 'No.Such.Event', rows: false });
+    await context.close();
+  });
+
   it("says in the user's language when an alert cannot be marked read from the bell: Tocsin unreachable, or refused", async () => {
     await raise([{ severity: 'Error', component: 'Robots', message: 'Robot R-43 disconnected' }]);
     const { context, page } = await open();

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, query as toQuery } from '../lib/api.js';
 import { Named, useCatalogue } from '../lib/catalogue.js';
 import { formatTime, isoToLocalInput, localInputToIso, timeZone } from '../lib/format.js';
@@ -212,7 +212,9 @@ export function AlertsPage({ session, query }) {
   const shownKey = useRef(key);
   const items = list.items;
 
-  useEffect(() => {
+  // With the render, not after the next paint: the frame that shows the filters chosen holds no
+  // row of the ones left, which a quick click would act on.
+  useLayoutEffect(() => {
     shownKey.current = key;
     setList(emptyList());
     setSelected(new Set());

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
 import { Named, useCatalogue } from '../lib/catalogue.js';
 import { formatTime } from '../lib/format.js';
@@ -78,7 +78,9 @@ export function Bell({ session }) {
     return Promise.all([count, panel]);
   }, [session.tenant.id, open]);
 
-  useEffect(() => {
+  // With the render, not after the next paint: a click elsewhere or Escape in the frame that draws
+  // the panel closes it, instead of being lost.
+  useLayoutEffect(() => {
     if (!open) return undefined;
     const outside = (event) => {
       if (box.current && !box.current.contains(event.target)) setOpen(false);
