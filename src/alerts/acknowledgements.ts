@@ -31,6 +31,26 @@ export async function acknowledgementsOf(db: Db, tenantId: string, groupIds: rea
   return new Map(rows.map((r) => [r.group_id, acknowledgementFromRow(r)]));
 }
 
+/**
+ * acknowledgementsOfAlerts reads, for some alerts of a tenant, the acknowledgement of the flood each
+ * belongs to (its group id, or its own id for a flood's first alert), by alert id; alerts whose
+ * flood nobody acknowledged are left out.
+ */
+export async function acknowledgementsOfAlerts(db: Db, tenantId: string, alertIds: readonly string[]): Promise<Map<string, Acknowledgement>> {
+  const unique = [...new Set(alertIds)];
+  if (unique.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('alerts as a')
+    .innerJoin('alert_acknowledgements as k', (join) =>
+      join.onRef('k.tenant_id', '=', 'a.tenant_id').on((eb) => eb('k.group_id', '=', eb.fn.coalesce('a.group_id', 'a.id'))),
+    )
+    .select(['a.id', 'k.user_id', 'k.user_name', 'k.acknowledged_at'])
+    .where('a.tenant_id', '=', tenantId)
+    .where('a.id', 'in', unique)
+    .execute();
+  return new Map(rows.map((r) => [r.id, acknowledgementFromRow(r)]));
+}
+
 /** acknowledgementFromRow reads a stored acknowledgement's who and when. */
 export function acknowledgementFromRow(row: {
   readonly user_id: string;

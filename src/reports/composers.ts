@@ -2,7 +2,7 @@ import { CompiledQuery, type Selectable, sql } from 'kysely';
 import type { ActionLinks, ActionSubject, AlertActionUrls } from '../actions/links.js';
 import type { Permission } from '../access/permissions.js';
 import { effectivePermissions } from '../access/principal.js';
-import { type Acknowledgement, acknowledgementFromRow, acknowledgementsOf } from '../alerts/acknowledgements.js';
+import { type Acknowledgement, acknowledgementFromRow, acknowledgementsOf, acknowledgementsOfAlerts } from '../alerts/acknowledgements.js';
 import { actorName } from '../alerts/action-audit.js';
 import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
 import type { Severity } from '../alerts/severity.js';
@@ -75,7 +75,7 @@ interface Caches {
   /** A daily window's counts split by source (and the day before's): the counts, mutes and health section read them. */
   readonly sourcedCounts: WindowCache<SourcedEventCount[]>;
   /** A daily period's counts and health section for one set of subscriptions and mutes. */
-  readonly dailyFacts: WindowCache<{ merged: EventCount[]; health: DailyHealth; mutedAlerts: number }>;
+  readonly dailyFacts: WindowCache<{ merged: EventCount[]; health: DailyHealth; acknowledged: Map<string, Acknowledgement>; mutedAlerts: number }>;
   /** Rows every email of one claimed batch reads alike, keyed by the batch's lease token. */
   readonly claimed: WindowCache<unknown>;
   readonly immediate: ImmediateEmailCache;
@@ -472,11 +472,18 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
   // Recipients with the same subscriptions and mutes (most of a tenant) get the same counts and
   // health: worked out once, not from every count of both days again for each of them.
   const alike = JSON.stringify([c.tenant.id, period, preferences, mutes.map((m) => [m.id, m.until, m.match])]);
-  const { merged, health, mutedAlerts } = await caches.dailyFacts.get(alike, async () => {
+  const { merged, health, acknowledged, mutedAlerts } = await caches.dailyFacts.get(alike, async () => {
     const [all, current, previous] = await Promise.all([subscribed(period), mine(period), mine(before)]);
     // As a summary does: a report says how many alerts its mutes kept out, so a muted day is not taken for a quiet one.
     const sum = (counts: readonly { count: number }[]) => counts.reduce((total, e) => total + e.count, 0);
-    return { merged: mergeEventCounts(current), health: dailyHealth(current, previous), mutedAlerts: sum(all) - sum(current) };
+    const health = dailyHealth(current, previous);
+    // Who is on each source still failing: whoever acknowledged the flood of its last failure, as a summary line says it.
+    const acknowledged = await acknowledgementsOfAlerts(
+      deps.db,
+      c.tenant.id,
+      health.stillFailing.flatMap((s) => (s.lastFailureId === undefined ? [] : [s.lastFailureId])),
+    );
+    return { merged: mergeEventCounts(current), health, acknowledged, mutedAlerts: sum(all) - sum(current) };
   });
   // As a summary (see NOTHING_LEFT): an "all quiet" report is only for a tenant that asked for one,
   // never a daily report whose alerts went away between its decision and a late send.
@@ -500,7 +507,10 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
     health: {
       components: health.components.map((trend) => ({ ...trend, componentDisplayName: componentDisplayName(trend.component, language) })),
       // A source still failing counts its failures: its link lists those (Error and Fatal), not its milder alerts too.
-      stillFailing: health.stillFailing.map((s) => ({ ...s, url: listOf(s.key, 'Error') })),
+      stillFailing: health.stillFailing.map((s) => {
+        const ack = s.lastFailureId === undefined ? undefined : acknowledged.get(s.lastFailureId);
+        return { ...s, url: listOf(s.key, 'Error'), acknowledged: ack ? { name: actorName(ack.by, language), at: ack.at } : undefined };
+      }),
       moreStillFailing: health.moreStillFailing,
       moreRecovered: health.moreRecovered,
       // A source that recovered without failing in the period links to the day before, where its failures are.

@@ -80,7 +80,10 @@ describe('the health section of the daily report', () => {
         [],
       );
     expect(daily(failed, back).recovered).toEqual([{ key: { field: 'robot', value: 'R7' }, lastFailureAt: 5_000 }]);
-    expect(daily(back, failed).stillFailing).toEqual([{ key: { field: 'robot', value: 'R7' }, failures: 1, lastFailureAt: 5_000 }]);
+    // Its last failure is the one whose flood the report asks about: "acknowledged by".
+    expect(daily(back, failed).stillFailing).toEqual([
+      { key: { field: 'robot', value: 'R7' }, failures: 1, lastFailureAt: 5_000, lastFailureId: '01a2310f-d808-7fab-a82c-81206997d5da' },
+    ]);
   });
 
   it('lists sources of equal standing in the order people number them: R2 before R10', () => {

@@ -33,6 +33,8 @@ export interface FailingSource {
   /** Error and Fatal alerts in the period. */
   readonly failures: number;
   readonly lastFailureAt: number;
+  /** The id of its last failure (see HealthCount.lastId), whose flood someone may have acknowledged. */
+  readonly lastFailureId?: string | undefined;
 }
 
 /** RecoveredSource is a source that failed (in the period or the one before) and has not since. */
@@ -170,7 +172,7 @@ export function dailyHealth(current: readonly HealthCount[], previous: readonly 
   for (const f of today.values()) {
     if (f.lastFailure === undefined) continue;
     if (healthOf(f.lastFailure, f.lastOk) === 'recovered') recovered.push({ key: f.key, lastFailureAt: f.lastFailure.at });
-    else stillFailing.push({ key: f.key, failures: f.failures, lastFailureAt: f.lastFailure.at });
+    else stillFailing.push({ key: f.key, failures: f.failures, lastFailureAt: f.lastFailure.at, lastFailureId: f.lastFailure.id });
   }
   for (const [id, f] of yesterday) {
     if (f.lastFailure !== undefined && today.get(id)?.lastFailure === undefined) recovered.push({ key: f.key, lastFailureAt: f.lastFailure.at });

@@ -166,8 +166,8 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
     const shown = (mail.text!.match(/^\[Error\] /gm) ?? []).length;
     expect(shown).toBeGreaterThan(10);
     expect(mail.text).toContain(`${120 - shown} more alerts are not shown here.`);
-    // What clipping would hide is there: the "See more" link and the one-click unsubscribe.
-    expect(mail.html).toContain('See more');
+    // What clipping would hide is there: the link to the window's alerts and the one-click unsubscribe.
+    expect(mail.html).toContain('See all Error and Fatal alerts of this window');
     const unsubscribe = /^Unsubscribe from error summaries: (https:\S+)$/m.exec(mail.text!)![1]!;
     expect(mail.html).toContain(unsubscribe);
   });
@@ -190,6 +190,50 @@ describeEachDialect('alert emails as their readers see them', (dialect) => {
     expect(mail.text).toMatch(/^ +300 {2}Total$/m);
     const unsubscribe = /^Unsubscribe from daily reports: (https:\S+)$/m.exec(mail.text!)![1]!;
     expect(mail.html).toContain(unsubscribe);
+  });
+
+  it('says that the summary’s last link lists every Error and Fatal alert of the window, more than it counted for a reader who left a component out', async () => {
+    const reader = await tenant('partial', {}, { email: 'partial@example.com', language: 'en' });
+    await ok('PUT', `/partial/users/${reader}/alert-preferences`, { subscriptions: { Jobs: false } });
+    const job = { severity: 'Error', component: 'Jobs', message: 'Billing failed' };
+    await ok('POST', '/partial/alerts', {
+      alerts: [job, { ...job, message: 'Payroll failed' }, { severity: 'Error', component: 'Queues', message: 'Claims stuck' }],
+    });
+    const mail = await mailOf('partial@example.com', 'summary');
+    expect(mail.subject).toMatch(/^partial: 1 new error alert /);
+    // The console's list has one component at a time (and subscriptions name events too): the link lists the window's three, and says so.
+    const link = /^See all Error and Fatal alerts of this window: (https:\S+)$/m.exec(mail.text!)![1]!;
+    expect(new URL(link).hash).toMatch(/^#\/alerts\?tenant=[^&]+&severity=Error&since=[^&]+&until=[^&]+$/);
+    expect(mail.text).not.toContain('See more');
+    expect(mail.html).toContain('See all Error and Fatal alerts of this window');
+  });
+
+  it('says under a source still failing in the daily report who is on it, in the words and look of a summary line, text and HTML', async () => {
+    const soon = new Date(Date.now() + 4_000).toISOString().slice(11, 19);
+    await tenant('oncall', { timeZone: 'UTC' }, { email: 'oncall@example.com', language: 'en' });
+    await ok('PUT', '/oncall/settings/mail', { dailyReportTime: soon });
+    const { ids } = await ok('POST', '/oncall/alerts', {
+      alerts: [
+        { severity: 'Error', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'R7 offline', source: { robot: 'R7' } },
+        { severity: 'Error', component: 'Jobs', message: 'Billing failed', source: { process: 'Billing' } },
+      ],
+    });
+    const acked = await ok('POST', `/oncall/alerts/${ids[0]}/acknowledge`);
+    const said = `Acknowledged by ${acked.acknowledgedBy.name} on ${localeFormat('en', 'UTC').dateTime(Date.parse(acked.acknowledgedAt))}`;
+    const mail = await mailOf('oncall@example.com', 'daily');
+    const lines = mail.text!.split('\n');
+    const r7 = lines.findIndex((line) => line.startsWith('    Robot: R7 · '));
+    const billing = lines.findIndex((line) => line.startsWith('    Process: Billing · '));
+    expect(lines.indexOf('  Still failing')).toBeGreaterThan(-1);
+    expect(lines.indexOf('  Still failing')).toBeLessThan(Math.min(r7, billing));
+    expect(lines[r7 + 1]).toBe(`      ${said}`);
+    // The source nobody is on says nothing of it.
+    expect(lines[billing + 1]).toMatch(/^ {6}Show these alerts: https:/);
+    expect(mail.text!.split(said)).toHaveLength(2);
+    // As under a summary's line: a green tick and the same words.
+    expect(mail.html).toMatch(
+      new RegExp(`<div class="tocsin-break" style="[^"]*color:#15803d;[^"]*">&#10003; ${said.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</div>`),
+    );
   });
 
   it('names a custom Fatal alert by its message in the subject of its immediate email, where its event says only "Custom alert"', async () => {
@@ -405,7 +449,7 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     expect(group.html).toContain(`href="${PUBLIC}/#/preferences/group/${desk}?tenant&#x3D;${tenant}"`);
     expect((await mailTo('own@example.com')).text).toContain(`Alert preferences: ${PUBLIC}/#/preferences?tenant=${tenant}`);
     // Every link names the tenant by id: an email sent before the tenant is renamed still opens its page.
-    expect(group.text).toContain(`See more: ${PUBLIC}/#/alerts?tenant=${tenant}&severity=Error`);
+    expect(group.text).toContain(`See all Error and Fatal alerts of this window: ${PUBLIC}/#/alerts?tenant=${tenant}&severity=Error`);
     expect(group.text).not.toContain('tenant=prefdesk');
     // A group subscribed to nothing itself: its footer says why its mailbox gets the email.
     expect(group.text).toContain('You receive this email because this address is the mailbox of the group Desk, which receives the alerts of prefdesk.');

@@ -82,11 +82,14 @@ export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat
     messageLines: message.split(LINE_BREAK),
     time: timeRange(group.firstAt, group.lastAt, fmt, options.day),
     meta,
-    acknowledged: group.acknowledged
-      ? t('actions.acknowledged', { name: field(group.acknowledged.name, 100), time: fmt.dateTime(group.acknowledged.at) })
-      : null,
+    acknowledged: acknowledgedText(group.acknowledged, t, fmt),
     actions: actionLinks(group.actions, t),
   };
+}
+
+/** acknowledgedText is "Acknowledged by NAME on TIME" for a flood someone acknowledged, else null: a summary's line and a daily report's source still failing say it alike. */
+export function acknowledgedText(acknowledged: AlertGroupView['acknowledged'], t: Translate, fmt: LocaleFormat): string | null {
+  return acknowledged ? t('actions.acknowledged', { name: field(acknowledged.name, 100), time: fmt.dateTime(acknowledged.at) }) : null;
 }
 
 /**

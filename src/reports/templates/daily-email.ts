@@ -3,7 +3,7 @@ import { SEVERITIES, severityRank } from '../../alerts/severity.js';
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { type Translate, emailTranslator } from '../../i18n/email-i18n.js';
 import { type LocaleFormat, acrossOffsetChange, dateTimeBeside, localeFormat, onWholeMinutes } from '../../i18n/format.js';
-import { actionLinks, sourceTitle } from './alert-line.js';
+import { acknowledgedText, actionLinks, sourceTitle } from './alert-line.js';
 import { type Link, greeting, link, linkText, renderEmail, why } from './frame.js';
 import { fitUnderBudget } from './fit.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
@@ -43,7 +43,13 @@ export function muteLines(mutes: readonly MuteLineView[], t: Translate, fmt: Loc
 /** HealthList is one list of the health section: still failing, recovered, or noisiest. */
 interface HealthList {
   readonly heading: string;
-  readonly items: readonly { readonly title: string; readonly detail: string; readonly link: Link | null }[];
+  readonly items: readonly {
+    readonly title: string;
+    readonly detail: string;
+    readonly link: Link | null;
+    /** "Acknowledged by NAME on TIME" under a source still failing, as under a summary's line; null for none. */
+    readonly acknowledged?: string | null;
+  }[];
   /** How many more sources there are than the items, said in words; null when none. */
   readonly more: string | null;
 }
@@ -65,6 +71,7 @@ function healthSection(health: DailyHealthView | undefined, t: Translate, fmt: L
         title: sourceTitle(s.key, undefined, t, fmt),
         detail: `${alerts(s.failures)} · ${lastFailure(s.lastFailureAt)}`,
         link: link(s.url, show),
+        acknowledged: acknowledgedText(s.acknowledged, t, fmt),
       })),
       more: more(health.moreStillFailing),
     },
@@ -101,7 +108,11 @@ function healthText(health: NonNullable<ReturnType<typeof healthSection>>, fmt: 
     ...health.lists.flatMap((list) => [
       '',
       `  ${list.heading}`,
-      ...list.items.flatMap((item) => [`    ${item.title} · ${item.detail}`, ...(item.link ? [`      ${linkText(item.link, fmt)}`] : [])]),
+      ...list.items.flatMap((item) => [
+        `    ${item.title} · ${item.detail}`,
+        ...(item.acknowledged ? [`      ${item.acknowledged}`] : []),
+        ...(item.link ? [`      ${linkText(item.link, fmt)}`] : []),
+      ]),
       ...(list.more ? [`    ${list.more}`] : []),
     ]),
   ];

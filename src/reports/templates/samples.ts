@@ -201,7 +201,13 @@ function sampleHealth(context: SampleContext, period: { start: number; end: numb
   return {
     components: components.map((trend) => ({ ...trend, componentDisplayName: componentDisplayName(trend.component, context.language) })),
     stillFailing: [
-      { ...source('queue', 'Invoices'), failures: 23, lastFailureAt: period.end - 14 * 60_000 },
+      // Someone is on the queue: the report says who, as a summary's line does.
+      {
+        ...source('queue', 'Invoices'),
+        failures: 23,
+        lastFailureAt: period.end - 14 * 60_000,
+        acknowledged: { name: SAMPLE_COLLEAGUE, at: period.end - 10 * 60_000 },
+      },
       { ...source('process', 'PayrollExport'), failures: 1, lastFailureAt: period.end - 9 * 3_600_000 },
     ],
     recovered: [

@@ -258,12 +258,12 @@ describe('the 10-minute summary', () => {
     expect(lines(summary.text)).toBe(lines(renderSummaryEmail(base).text));
   });
 
-  it('links "See more" to the console alert list filtered to the window', () => {
+  it('links "See all Error and Fatal alerts of this window" to the console alert list filtered to the window', () => {
     const email = renderSummaryEmail(sampleSummary(context('en')));
     const href =
       'https://tocsin.example.com/#/alerts?tenant=acme&amp;severity=Error&amp;since=2026-11-27T08%3A50%3A00.000Z&amp;until=2026-11-27T09%3A00%3A00.000Z';
     expect(email.html.replaceAll('&#x3D;', '=')).toContain(`href="${href}"`);
-    expect(email.text).toContain('See more: https://tocsin.example.com/#/alerts?tenant=acme&severity=Error');
+    expect(email.text).toContain('See all Error and Fatal alerts of this window: https://tocsin.example.com/#/alerts?tenant=acme&severity=Error');
   });
 
   it('links each line to the alert list filtered to its source', () => {
@@ -677,8 +677,11 @@ describe('the daily report', () => {
     const section = email.text.slice(email.text.indexOf('\nHealth\n'), email.text.indexOf('Muted in emails'));
     expect(section).toContain('  Alerts by component (Alerts / Day before)\n      64      58  Transactions\n      30      41  Process\n');
     expect(section).toContain(
-      '  Still failing\n    Queue: Invoices · Alerts: 23 · last failure Nov 27, 2026, 09:49\n      Show these alerts: https://tocsin.example.com/#/alerts?tenant=acme&queue=Invoices&since=',
+      '  Still failing\n    Queue: Invoices · Alerts: 23 · last failure Nov 27, 2026, 09:49\n      Acknowledged by Sam Lee on Nov 27, 2026, 09:53\n      Show these alerts: https://tocsin.example.com/#/alerts?tenant=acme&queue=Invoices&since=',
     );
+    // Nobody is on PayrollExport: its link follows it.
+    expect(section).toMatch(/\n {4}Process: PayrollExport · [^\n]*\n {6}Show these alerts: /);
+    expect(email.html).toContain('&#10003; Acknowledged by Sam Lee on Nov 27, 2026, 09:53</div>');
     expect(section).toContain('  Recovered\n    Robot: FIN-UNATT-07 · last failure Nov 27, 2026, 04:03\n');
     expect(section.slice(section.indexOf('Noisiest sources')).match(/^ {4}\S/gm)).toHaveLength(5);
     const html = email.html.replaceAll('&#x3D;', '=');

@@ -170,7 +170,8 @@ interface HealthSourceLink {
  */
 export interface DailyHealthView {
   readonly components: readonly (ComponentTrend & { readonly componentDisplayName: string })[];
-  readonly stillFailing: readonly (FailingSource & HealthSourceLink)[];
+  /** Each with who acknowledged the flood of its last failure ("I'm on it"), and when, if someone did. */
+  readonly stillFailing: readonly (FailingSource & HealthSourceLink & { readonly acknowledged?: AlertGroupView['acknowledged'] })[];
   /** How many more sources are still failing than the list names (see HEALTH_LIST_MAX). */
   readonly moreStillFailing?: number | undefined;
   readonly recovered: readonly (RecoveredSource & HealthSourceLink)[];
