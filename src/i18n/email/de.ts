@@ -46,7 +46,7 @@ export const de = {
     more_other: '{{count, number}} weitere Alarme werden hier nicht angezeigt.',
     muted_one: '{{count, number}} Alarm dieses Zeitraums wird nicht angezeigt, in E-Mails stummgeschaltet durch:',
     muted_other: '{{count, number}} Alarme dieses Zeitraums werden nicht angezeigt, in E-Mails stummgeschaltet durch:',
-    seeMore: 'Alle Alarme „Fehler“ und „Schwerwiegend“ dieses Zeitraums anzeigen',
+    seeMore: 'Mehr anzeigen',
     // Beside one process, robot or queue (singular, and the same for each gender of its name).
     sourceStillFailing: 'Weiterhin fehlerhaft',
     sourceRecovered: 'Wieder in Ordnung',

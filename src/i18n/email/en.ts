@@ -50,8 +50,7 @@ export const en = {
     more_other: '{{count, number}} more alerts are not shown here.',
     muted_one: '{{count, number}} alert of this period is not shown, as it is muted in emails by:',
     muted_other: '{{count, number}} alerts of this period are not shown, as they are muted in emails by:',
-    // The link lists every Error and Fatal alert of the window, not only the reader's subscriptions: said, so that its count and the email's do not seem to disagree.
-    seeMore: 'See all Error and Fatal alerts of this window',
+    seeMore: 'See more',
     // Beside one process, robot or queue (singular, and the same for each gender of its name).
     sourceStillFailing: 'Still failing',
     sourceRecovered: 'Recovered',

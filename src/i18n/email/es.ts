@@ -55,7 +55,7 @@ export const es = {
     muted_one: '{{count, number}} alerta de este periodo no se muestra, silenciada en los correos por:',
     muted_many: '{{count, number}} de alertas de este periodo no se muestran, silenciadas en los correos por:',
     muted_other: '{{count, number}} alertas de este periodo no se muestran, silenciadas en los correos por:',
-    seeMore: 'Ver todas las alertas Error y Fatal de este periodo',
+    seeMore: 'Ver más',
     // Beside one process, robot or queue (singular, and the same for each gender of its name).
     sourceStillFailing: 'Sigue fallando',
     sourceRecovered: 'Funciona de nuevo',

@@ -58,7 +58,7 @@ export const fr = {
     muted_one: '{{count, number}} alerte de cette période n’est pas affichée, coupée dans les e-mails par\u00a0:',
     muted_many: '{{count, number}} d’alertes de cette période ne sont pas affichées, coupées dans les e-mails par\u00a0:',
     muted_other: '{{count, number}} alertes de cette période ne sont pas affichées, coupées dans les e-mails par\u00a0:',
-    seeMore: 'Voir toutes les alertes Erreur et Fatal de cette période',
+    seeMore: 'Voir plus',
     // Beside one process, robot or queue (singular, and the same for each gender of its name).
     sourceStillFailing: 'Toujours en échec',
     sourceRecovered: 'Fonctionne de nouveau',

@@ -40,7 +40,7 @@ export const ja = {
     catchUp_other: 'Tocsin はしばらく概要を送信できなかったため、このメールは {{count, number}} 回分の期間をまとめています。',
     more_other: 'ほか {{count, number}} 件のアラートはここに表示されていません。',
     muted_other: 'この期間のアラート {{count, number}} 件はメールでミュートされているため表示されていません。ミュート:',
-    seeMore: 'この期間のエラーおよび致命的なアラートをすべて表示',
+    seeMore: 'さらに表示',
     // Beside one process, robot or queue (singular, and the same for each gender of its name).
     sourceStillFailing: '失敗が続いている',
     sourceRecovered: '回復済み',

@@ -258,12 +258,12 @@ describe('the 10-minute summary', () => {
     expect(lines(summary.text)).toBe(lines(renderSummaryEmail(base).text));
   });
 
-  it('links "See all Error and Fatal alerts of this window" to the console alert list filtered to the window', () => {
+  it('links "See more" to the console alert list filtered to the window', () => {
     const email = renderSummaryEmail(sampleSummary(context('en')));
     const href =
       'https://tocsin.example.com/#/alerts?tenant=acme&amp;severity=Error&amp;since=2026-11-27T08%3A50%3A00.000Z&amp;until=2026-11-27T09%3A00%3A00.000Z';
     expect(email.html.replaceAll('&#x3D;', '=')).toContain(`href="${href}"`);
-    expect(email.text).toContain('See all Error and Fatal alerts of this window: https://tocsin.example.com/#/alerts?tenant=acme&severity=Error');
+    expect(email.text).toContain('See more: https://tocsin.example.com/#/alerts?tenant=acme&severity=Error');
   });
 
   it('links each line to the alert list filtered to its source', () => {
