@@ -74,7 +74,7 @@ describe.runIf(DIALECTS.includes('postgres'))('the connection budget against a r
 });
 
 describe.runIf(DIALECTS.includes('postgres'))('the sessions of a process in pg_stat_activity', () => {
-  it("are named tocsin, and the outbox's LISTEN session tocsin outbox listener, unless the URL names them itself", async () => {
+  it("are named tocsin, and the outbox's LISTEN session tocsin outbox listener, unless the URL or PGAPPNAME names them", async () => {
     const database = await createTestDatabase('postgres');
     const named = async (url: string) => {
       const storage = await openStorage(url, { poolSize: 1 });
@@ -90,6 +90,12 @@ describe.runIf(DIALECTS.includes('postgres'))('the sessions of a process in pg_s
       const withName = new URL(database.url);
       withName.searchParams.set('application_name', 'tocsin-eu-1');
       expect(await named(withName.href)).toBe('tocsin-eu-1');
+      process.env.PGAPPNAME = 'tocsin-from-env';
+      try {
+        expect(await named(database.url)).toBe('tocsin-from-env');
+      } finally {
+        delete process.env.PGAPPNAME;
+      }
       const listening = await listenForOutbox(database.url, new OutboxDoorbell(), pino({ level: 'silent' }));
       const storage = await openStorage(database.url, { poolSize: 1 });
       try {

@@ -300,14 +300,16 @@ export const ABANDONED_TRANSACTION_MS = 60_000;
 /**
  * postgresClientConfig is how Tocsin connects to `url`: the role named (pg falls back to $USER,
  * which is unset on our machines), and an application_name that shows the operator whose sessions
- * these are in pg_stat_activity and the server's log (`tocsin`, or what the URL sets itself).
+ * these are in pg_stat_activity and the server's log: `tocsin`, unless the URL or libpq's
+ * PGAPPNAME names them (`env`, the process's environment).
  */
-export function postgresClientConfig(url: string, applicationName = 'tocsin'): pg.ClientConfig {
+export function postgresClientConfig(url: string, applicationName = 'tocsin', env: NodeJS.ProcessEnv = process.env): pg.ClientConfig {
   const parsed = new URL(url);
+  const named = parsed.searchParams.has('application_name') || Boolean(env.PGAPPNAME);
   return {
     connectionString: url,
     user: decodeURIComponent(parsed.username) || 'postgres',
-    ...(parsed.searchParams.has('application_name') ? {} : { application_name: applicationName }),
+    ...(named ? {} : { application_name: applicationName }),
   };
 }
 
