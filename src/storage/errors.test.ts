@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { toProblem } from '../http/app.js';
 import { StorageUnavailableError, classifyDbError, isStorageOutage, lostTransactionRace } from './errors.js';
 import type { Storage } from './storage.js';
@@ -47,9 +47,11 @@ describeEachDialect('database errors a client can provoke', (dialect) => {
     // pg's 'Client has encountered a connection error and is not queryable', which carries no code.
     const err = await failureOf(
       storage.db.transaction().execute(async (trx) => {
-        const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
-        await sql`select pg_terminate_backend(${rows[0]?.pid})`.execute(storage.db);
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]?.pid;
+        await sql`select pg_terminate_backend(${pid})`.execute(storage.db);
+        // Until the backend is gone: it sends the transaction's client its FATAL before it exits.
+        const backends = sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where pid = ${pid}`;
+        await vi.waitFor(async () => expect((await backends.execute(storage.db)).rows[0]?.n).toBe(0));
         await sql`select 1`.execute(trx);
       }),
     );
