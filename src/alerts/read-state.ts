@@ -3,6 +3,7 @@ import type { Principal } from '../access/principal.js';
 import type { Kysely } from 'kysely';
 import type { Database, Db } from '../storage/database.js';
 import { classifyDbError } from '../storage/errors.js';
+import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { holdAlertTimeFloor, raiseAlertTimeFloorIn } from './time-floor.js';
 
 /**
@@ -108,7 +109,7 @@ export interface AlertSelection {
  * named, and every alert of the floods named, so that a panel line "×500" is marked with one click.
  * Ids of other tenants' alerts, or of no alert, are ignored.
  */
-export async function markAlerts(db: Db, tenantId: string, userId: string, selection: AlertSelection, read: boolean): Promise<void> {
+export async function markAlerts(db: Kysely<Database>, tenantId: string, userId: string, selection: AlertSelection, read: boolean): Promise<void> {
   const ids = [...new Set(selection.ids ?? [])];
   const groupIds = [...new Set(selection.groupIds ?? [])];
   if (ids.length === 0 && groupIds.length === 0) return;
@@ -119,20 +120,25 @@ export async function markAlerts(db: Db, tenantId: string, userId: string, selec
     .where((w) =>
       w.or([...(ids.length > 0 ? [w('id', 'in', ids)] : []), ...(groupIds.length > 0 ? [w('group_id', 'in', groupIds), w('id', 'in', groupIds)] : [])]),
     );
-  const mark = () =>
+  const write = (tx: Db) =>
     userId === HOST
-      ? db
+      ? tx
           .insertInto('host_alert_read_state')
           .columns(['alert_id', 'tenant_id', 'read'])
           .expression(selected.select((eb) => ['id', 'tenant_id', eb.val(flag).as('read')]))
           .onConflict((oc) => oc.column('alert_id').doUpdateSet({ read: flag }))
           .execute()
-      : db
+      : tx
           .insertInto('alert_read_state')
           .columns(['user_id', 'alert_id', 'tenant_id', 'read'])
           .expression(selected.select((eb) => [eb.val(userId).as('user_id'), 'id', 'tenant_id', eb.val(flag).as('read')]))
           .onConflict((oc) => oc.columns(['user_id', 'alert_id']).doUpdateSet({ read: flag }))
           .execute();
+  const mark = () =>
+    db.transaction().execute(async (tx) => {
+      await lockReadState(tx, tenantId, userId);
+      await write(tx);
+    });
   try {
     await mark();
   } catch (err) {
@@ -141,6 +147,18 @@ export async function markAlerts(db: Db, tenantId: string, userId: string, selec
     if (classifyDbError(err) !== 'foreign-key') throw err;
     await mark();
   }
+}
+
+/**
+ * lockReadState makes the transaction `tx` the only one writing the reader's read state in the
+ * tenant until it ends (PostgreSQL; SQLite writes one at a time). Each mark writes the reader's rows
+ * in the order its plan meets them (markAllRead's delete in the table's, markAlerts' upsert in the
+ * alerts'), so two marks of one reader sent at once (the bell and the Alerts page, a script, two
+ * api processes) could each hold a row the other waited for, and PostgreSQL cancelled one of them
+ * as a deadlock: a 503 for a click. Other readers' rows are others, so they do not wait.
+ */
+async function lockReadState(tx: Db, tenantId: string, userId: string): Promise<void> {
+  await lockTransactionOn(tx, `alert read state ${tenantId} ${userId}`);
 }
 
 /**
@@ -153,6 +171,8 @@ export async function markAlerts(db: Db, tenantId: string, userId: string, selec
  */
 export async function markAllRead(db: Kysely<Database>, tenantId: string, userId: string, now: number): Promise<void> {
   await db.transaction().execute(async (tx) => {
+    // Before the floor, which markAlerts never takes: the two locks are always taken in this order.
+    await lockReadState(tx, tenantId, userId);
     await holdAlertTimeFloor(tx);
     // The first write: on SQLite it takes the write lock before the alerts are read.
     const setMark = (through: number) =>
