@@ -646,6 +646,38 @@ describeEachDialect('receiving from sources', (dialect) => {
     expect(await h.stats(alertmanager)).toMatchObject({ accepted: 1, rejected: 2 });
   });
 
+  it('refuses a body in a coding it cannot read with 401 when the request is not authenticated, a 400 only to its authenticated sender', async () => {
+    // Anyone who knows a receive URL could send that: a 400 there told them their request was
+    // authentic enough to be read, and its Content-Encoding became the source's lastError.
+    const alertmanager = await h.create('alertmanager');
+    for (const headers of [{ 'content-encoding': 'gzip' }, { 'content-encoding': 'x-mine', authorization: 'Bearer wrong' }] as Record<string, string>[]) {
+      const res = await h.post(alertmanager, Buffer.from('{}'), headers);
+      expect(res.statusCode, res.body).toBe(401);
+    }
+    const webhook = await h.create('webhook');
+    const ts = String(Math.floor(Date.now() / 1000));
+    const foreign = signStandardWebhook(crypto.randomBytes(32), 'msg_coding', ts, '{}');
+    const res = await h.post(webhook, Buffer.from('{}'), {
+      'content-encoding': 'br',
+      'webhook-id': 'msg_coding',
+      'webhook-timestamp': ts,
+      'webhook-signature': foreign,
+    });
+    expect(res.statusCode, res.body).toBe(401);
+    expect(await h.stats(alertmanager)).toMatchObject({ accepted: 0, rejected: 2, lastError: expect.stringMatching(/^refused: /) });
+    expect(await h.stats(webhook)).toMatchObject({ accepted: 0, rejected: 1, lastError: expect.stringMatching(/^refused: /) });
+    // Signed over the bytes as sent, the sender is told what is wrong with them.
+    const signed = signStandardWebhook(signingKey('webhook', webhook.secret), 'msg_coding', ts, '{}');
+    const authentic = await h.post(webhook, Buffer.from('{}'), {
+      'content-encoding': 'br',
+      'webhook-id': 'msg_coding',
+      'webhook-timestamp': ts,
+      'webhook-signature': signed,
+    });
+    expect(authentic.statusCode, authentic.body).toBe(400);
+    expect(authentic.json().errors).toMatchObject([{ path: '(root)' }]);
+  });
+
   it('keeps a lone UTF-16 surrogate of a received body as one U+FFFD on both dialects, as the REST API does', async () => {
     // SQLite stored the surrogate's three CESU-8 bytes and read back three U+FFFD; PostgreSQL one.
     const webhook = await h.create('webhook');

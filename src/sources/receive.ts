@@ -372,7 +372,9 @@ export function createReceiver(deps: AppDeps): Receiver {
         // Nor is a source enabled again through another process: a disabled copy is read again once.
         if (known?.source.enabled === 0 && cached) continue;
         if (known?.source.enabled !== 1 || known.source.kind === 'orchestrator-pull') return NOT_FOUND;
-        if (unreadable) break;
+        // A body inflating past 1 MB is refused unread (as one sent over it); one that does not
+        // inflate is authenticated on its bytes as sent: only its authentic sender hears the 400.
+        if (unreadable?.status === 413) break;
         verdict = check(known);
         // A secret rotated through another process is not in a cached copy: read again once.
         if (verdict.ok || !cached) break;
@@ -384,12 +386,17 @@ export function createReceiver(deps: AppDeps): Receiver {
     const { source, mapping } = known!;
     const kind = source.kind as SourceKind;
     if (unreadable?.status === 413) return refuse(source, 'invalid', { status: 413, detail: unreadable.message }, 'the body is over 1 MB once inflated');
-    if (unreadable)
-      return refuse(source, 'invalid', malformed(mappingFailure(unreadable.errors ?? [{ path: '(root)', message: unreadable.message }])), unreadable.message);
     if (!verdict!.ok) {
       logger.info({ sourceId, reason: verdict!.reason }, 'source request refused');
       return refuse(source, 'rejected', UNAUTHORIZED, `refused: ${verdict!.reason}`);
     }
+    if (unreadable)
+      return refuse(
+        source,
+        'invalid',
+        malformed(mappingFailure(unreadable.errors ?? [{ path: '(root)', message: unreadable.message }])),
+        unreadable.message.slice(0, 500),
+      );
     const turn = limiter.take(source.id);
     if (!turn.allowed) {
       const answer = {
