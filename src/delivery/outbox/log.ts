@@ -99,8 +99,13 @@ export function deliveryLogPage(db: Db, tenantId: string, query: DeliveryLogQuer
   // The notices of a mail incident (sent to the administrators through the system default) are listed
   // when asked for: API.md's log is of the four kinds a tenant's readers receive.
   q = query.kind ? q.where('kind', '=', query.kind) : q.where('kind', '!=', 'mail-health');
-  // lower(recipient_address) is the expression of the index deliveries_tenant_recipient.
-  if (addresses === 'ascii') q = q.where(sql<string>`lower(recipient_address)`, '=', (query.recipient ?? '').toLowerCase());
+  // lower(recipient_address) is the expression of the index deliveries_tenant_recipient. An address
+  // typed in ASCII names only ASCII addresses: PostgreSQL's lower() also folds 'İ' to 'i' and the
+  // Kelvin sign to 'k', which SQLite's keeps, so only PostgreSQL found such addresses for it.
+  if (addresses === 'ascii')
+    q = q
+      .where(sql<string>`lower(recipient_address)`, '=', (query.recipient ?? '').toLowerCase())
+      .where(sql<boolean>`octet_length(recipient_address) = length(recipient_address)`);
   else if (addresses !== undefined) q = q.where('recipient_address', 'in', addresses);
   if (query.before) q = q.where('id', '<', query.before);
   return q.orderBy('id', 'desc').limit(query.limit + 1);

@@ -305,4 +305,21 @@ describeEachDialect('delivery log recipient filter', (dialect) => {
     const second = await get(`limit=1&recipient=${encodeURIComponent('émile.zoë@exemple.fr')}&cursor=${first.nextCursor}`);
     expect(second).toEqual({ items: [expect.objectContaining({ recipient: 'Émile.Zoë@Exemple.fr' })], nextCursor: null });
   });
+
+  it('matches an address typed in ASCII to the ASCII addresses only, on both dialects', async () => {
+    // PostgreSQL's lower() folds 'İ' (U+0130) to 'i' and the Kelvin sign 'K' (U+212A) to 'k': an
+    // ASCII recipient found these addresses there, and not on SQLite, whose lower() keeps them.
+    const clock = new FakeClock(T0);
+    for (const address of ['İnci@Exemple.fr', 'Inci@Exemple.fr', 'Kemal@Exemple.fr', '\u212Aemal@Exemple.fr']) {
+      clock.advance(1_000);
+      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(initech.tenantId, address)], clock);
+    }
+    const found = async (typed: string) =>
+      (await t.call('GET', `/api/v1/tenants/initech/deliveries?recipient=${encodeURIComponent(typed)}`, undefined, initech.token))
+        .json<{ items: { recipient: string }[] }>()
+        .items.map((i) => i.recipient);
+    expect(await found('inci@exemple.fr')).toEqual(['Inci@Exemple.fr']);
+    expect(await found('KEMAL@exemple.fr')).toEqual(['Kemal@Exemple.fr']);
+    expect(await found('İnci@Exemple.fr')).toEqual(['İnci@Exemple.fr']);
+  });
 });
