@@ -49,9 +49,10 @@ describeEachDialect('database errors a client can provoke', (dialect) => {
       storage.db.transaction().execute(async (trx) => {
         const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]?.pid;
         await sql`select pg_terminate_backend(${pid})`.execute(storage.db);
-        // Until the backend is gone: it sends the transaction's client its FATAL before it exits.
+        // Until the backend is gone: it sends the transaction's client its FATAL before it exits. Not
+        // vi.waitFor's 1 s default: a backend signalled on CI's loaded two cores may take longer to exit.
         const backends = sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where pid = ${pid}`;
-        await vi.waitFor(async () => expect((await backends.execute(storage.db)).rows[0]?.n).toBe(0));
+        await vi.waitFor(async () => expect((await backends.execute(storage.db)).rows[0]?.n).toBe(0), { timeout: 20_000, interval: 50 });
         await sql`select 1`.execute(trx);
       }),
     );
