@@ -790,6 +790,27 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(wrong.statusCode).toBe(401);
   });
 
+  it('signs no one in to a user without a console password, whatever password is typed: not even the one a missing account is checked against', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'nopassword' });
+    const robot = await t.call('POST', '/api/v1/tenants/nopassword/users', { email: 'robot@example.com', name: 'Robot', roles: ['Administrator'] });
+    expect(robot.statusCode).toBe(201);
+    // The phrase the sign-in hashed to check a missing account's password as long as a real one.
+    for (const password of ['no such user, no such password', 'anything']) {
+      const login = await t.tocsin.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { tenant: 'nopassword', email: 'robot@example.com', password },
+      });
+      expect(login.statusCode, password).toBe(401);
+      const orchestrator = await t.tocsin.app.inject({
+        method: 'POST',
+        url: '/api/Account/Authenticate',
+        payload: { tenancyName: 'nopassword', usernameOrEmailAddress: 'robot@example.com', password },
+      });
+      expect(orchestrator.statusCode, password).toBe(401);
+    }
+  });
+
   it("takes Authenticate as a form post too, as PowerShell's Invoke-RestMethod -Body @{…} sends it and Orchestrator binds it", async () => {
     const { userId } = await t.tenantWithUser('formpost', ['Alerts Viewer']);
     await t.call('PATCH', `/api/v1/tenants/formpost/users/${userId}`, { email: 'gus@example.com', password: 'a form & its secret' });

@@ -100,7 +100,9 @@ export async function passwordLogin(db: Db, throttle: LoginThrottle, attempt: Pa
   const signIn = await beginSignIn(throttle, keys);
   try {
     const ok = await verifyPassword(user?.password_hash ?? (await hashForMissingUser()), attempt.password);
-    if (!tenant || !user || !ok || user.active !== 1) {
+    // A user without a password signs in with none: its check, against the missing account's hash
+    // (of a phrase anyone could read here and type), only takes as long as a real one.
+    if (!tenant || !user?.password_hash || !ok || user.active !== 1) {
       signIn.failed();
       throw unauthorized('The tenant, email or password is wrong.');
     }
