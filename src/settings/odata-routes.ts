@@ -207,7 +207,7 @@ function settingsRoutesIn(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps,
       schema: {
         body: caseInsensitiveBody(updateBulkBody, BODY_NAMES),
         description:
-          '{"settings": [{Name, Value}]} with string values; names Tocsin does not keep are ignored, and so are SMTP values equal to what GET /odata/Settings shows (sending its list back changes nothing).',
+          '{"settings": [{Name, Value}]} with string values; names Tocsin does not keep are ignored, and so are SMTP values equal to what GET /odata/Settings shows (sending its list back changes nothing). A Value null resets an SMTP setting as an empty one does (Domain, UserName, the display name cleared; Host, Port, EnableSsl, DefaultFromAddress a 400) and clears the password.',
       },
     },
     async (request, reply) => {

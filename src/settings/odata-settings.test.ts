@@ -593,6 +593,46 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     expect(bad.json().errors[0].path).toBe('Abp.Net.Mail.Smtp.Port');
   });
 
+  it('resets an SMTP setting sent with Value null, as Orchestrator resets it, where the null was dropped with a 200 and the setting kept', async () => {
+    const fresh = (await t.tenantWithUser('orch-null-value')).token;
+    // No password stored (nor a server): nothing to reset.
+    const none = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Name: 'Abp.Net.Mail.Smtp.Password', Value: null }] }, fresh);
+    expect(none.statusCode, none.body).toBe(200);
+    const bulk = (settings: { Name: string; Value: string | null }[]) => t.call('POST', `${ACTIONS}.UpdateBulk`, { settings }, fresh);
+    const mail = async () => (await t.call('GET', '/api/v1/tenants/orch-null-value/settings/mail', undefined, fresh)).json().custom;
+    const saved = await bulk([
+      { Name: 'Abp.Net.Mail.Smtp.Host', Value: '127.0.0.1' },
+      { Name: 'Abp.Net.Mail.Smtp.Port', Value: '587' },
+      { Name: 'Abp.Net.Mail.Smtp.EnableSsl', Value: 'true' },
+      { Name: 'Abp.Net.Mail.Smtp.UserName', Value: 'robot' },
+      { Name: 'Abp.Net.Mail.Smtp.Password', Value: PASSWORD },
+      { Name: 'Abp.Net.Mail.Smtp.Domain', Value: 'CORP' },
+      { Name: 'Abp.Net.Mail.DefaultFromAddress', Value: 'robot@orch-null-value.example.com' },
+      { Name: 'Abp.Net.Mail.DefaultFromDisplayName', Value: 'Orchestrator Administrator' },
+    ]);
+    expect(saved.statusCode, saved.body).toBe(200);
+    // The list sent back with null for its empty values (as a client's null-for-empty model writes it) changes nothing.
+    const shown = (await t.call('GET', '/odata/Settings', undefined, fresh)).json().value as { Name: string; Value: string }[];
+    expect((await bulk(shown.map((s) => ({ ...s, Value: s.Value === '' ? null : s.Value })))).statusCode).toBe(200);
+    expect(await mail()).toMatchObject({ domain: 'CORP', fromDisplayName: 'Orchestrator Administrator', username: 'robot', passwordSet: true });
+    // Reset one by one: the optional ones are cleared, as an empty value clears them.
+    for (const name of ['Abp.Net.Mail.Smtp.Domain', 'Abp.Net.Mail.DefaultFromDisplayName', 'Abp.Net.Mail.Smtp.Password']) {
+      const res = await bulk([{ Name: name, Value: null }]);
+      expect(res.statusCode, `${name}: ${res.body}`).toBe(200);
+    }
+    expect(await mail()).toMatchObject({ domain: null, fromDisplayName: null, username: 'robot', passwordSet: false });
+    const byKey = await t.call('PUT', "/odata/Settings('Abp.Net.Mail.Smtp.UserName')", { Value: null }, fresh);
+    expect(byKey.statusCode, byKey.body).toBe(200);
+    expect(await mail()).toMatchObject({ username: null, host: '127.0.0.1' });
+    // One Tocsin cannot send without is refused naming its key, as an empty one is, never taken as kept.
+    for (const name of ['Abp.Net.Mail.Smtp.Host', 'Abp.Net.Mail.Smtp.Port', 'Abp.Net.Mail.Smtp.EnableSsl', 'Abp.Net.Mail.DefaultFromAddress']) {
+      const res = await bulk([{ Name: name, Value: null }]);
+      expect(res.statusCode, name).toBe(400);
+      expect(res.json().errors.map((e: { path: string }) => e.path)).toContain(name);
+    }
+    expect(await mail()).toMatchObject({ host: '127.0.0.1', port: 587, fromAddress: 'robot@orch-null-value.example.com' });
+  });
+
   it('derives the TLS mode again from EnableSsl when an UpdateBulk changes only the port: implicit TLS on 465, STARTTLS elsewhere', async () => {
     const fresh = (await t.tenantWithUser('orch-port')).token;
     const bulk = (settings: { Name: string; Value: string }[]) => t.call('POST', `${ACTIONS}.UpdateBulk`, { settings }, fresh);

@@ -292,6 +292,11 @@ export function settingKeyOf(field: keyof OrchestratorSmtpModel): string {
  * list back with another value edited, and its empty SMTP values (no server of the tenant's own)
  * or the stored server of a tenant that uses the default must neither be refused nor switch that
  * server on. Once one SMTP value differs, all of them are taken, as before.
+ *
+ * A Value null resets an SMTP setting, as Orchestrator (ABP) resets a setting to its empty
+ * default: it is read as the empty value GET /odata/Settings then shows (Domain, UserName and the
+ * display name cleared; Host, Port, EnableSsl… refused as an empty one is) and clears the
+ * password; it was dropped, with a 200, the setting kept.
  */
 export function bulkUpdate(given: readonly { name: string; value: unknown }[], shown: readonly SettingDto[] = []): BulkUpdate {
   const settings = given.map(({ name, value }) => ({ name: KEY_OF_NAME.get(name.trim().toLowerCase()) ?? name, value }));
@@ -300,13 +305,18 @@ export function bulkUpdate(given: readonly { name: string; value: unknown }[], s
   const errors: FieldError[] = [];
   let timeZone: string | undefined;
   const shownValue = new Map(shown.map((s) => [s.Name, s.Value]));
-  const unchanged = settings.every(
-    ({ name, value }) => !KEY_TO_MODEL.has(name) || shownValue.get(name) === (typeof value === 'string' ? value : JSON.stringify(value)),
-  );
+  const smtpText = (value: unknown) => (value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value));
+  const unchanged = settings.every(({ name, value }) => !KEY_TO_MODEL.has(name) || shownValue.get(name) === smtpText(value));
+  let clearPassword = false;
   for (const { name, value } of settings) {
     const modelField = KEY_TO_MODEL.get(name);
     if (modelField && unchanged) continue;
-    if (modelField) model[modelField] = value;
+    if (modelField === 'password') {
+      // (None stored, as GET shows it: nothing to clear, and no server to save.)
+      clearPassword = value === null && shownValue.get(SETTING_KEYS.password) !== '';
+      if (value === null) delete model.password;
+      else model.password = value;
+    } else if (modelField) model[modelField] = value === null ? '' : value;
     else if (name === SETTING_KEYS.enabled) {
       const flag = asBoolean(value);
       if (typeof flag === 'boolean') mail.alertsEmailEnabled = flag;
@@ -316,7 +326,7 @@ export function bulkUpdate(given: readonly { name: string; value: unknown }[], s
       else errors.push({ path: name, message: 'must be a string' });
     }
   }
-  if (Object.keys(model).length > 0) {
+  if (Object.keys(model).length > 0 || clearPassword) {
     // (Without the list GET shows, as in a unit's call, the model is taken as it is.)
     const shownHost = shownValue.get(SETTING_KEYS.host);
     if (shownHost !== undefined) {
@@ -328,7 +338,7 @@ export function bulkUpdate(given: readonly { name: string; value: unknown }[], s
     const storedAuthMethod = shownValue.get(SETTING_KEYS.useDefaultCredentials) === 'true' ? 'none' : undefined;
     const converted = smtpInputFromModel(model, settingKeyOf, storedAuthMethod);
     errors.push(...converted.errors);
-    mail.custom = converted.input;
+    mail.custom = clearPassword ? { ...converted.input, password: null } : converted.input;
     mail.useCustom = true;
   }
   return { mail, ...(timeZone !== undefined ? { timeZone } : {}), errors };
