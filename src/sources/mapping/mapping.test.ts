@@ -167,6 +167,26 @@ describe('the Orchestrator webhook mapping table', () => {
       errors: [{ path: 'Type', message: 'must be the event type, e.g. job.faulted' }],
     });
   });
+
+  it("keeps the ids, names and states it copies into data within the alert's 16 KiB, however long the event writes them", () => {
+    // Copied whole, one long value made data too large: a 400, which Orchestrator counts as a
+    // failed delivery (its circuit breaker then skips the webhook's events for an hour).
+    const long = 'k'.repeat(20_000);
+    const events = [
+      { Type: 'job.faulted', TenantId: long, Job: { ...job, Id: long, Key: long, State: long } },
+      { Type: 'robot.status', Sessions: [{ RobotId: long, State: 'Disconnected' }] },
+      { Type: 'queueItem.transactionAbandoned', Queue: { Name: 'q' }, QueueItems: [{ Id: long, Key: long, RetryNumber: { nested: long } }] },
+      { Type: 'schedule.failed', ProcessSchedule: { Id: long, Name: long }, Reason: 'pending jobs' },
+      { Type: 'task.assignmentChanged', Task: { Id: 7, Title: long } },
+    ];
+    for (const event of events) {
+      const mapped = orchestrator({ EventId: `long-${event.Type}`, ...event });
+      expect(mapped.alerts).toHaveLength(1);
+      for (const alert of mapped.alerts) expect(normaliseAlert(alert), event.Type).not.toHaveProperty('errors');
+    }
+    const [faulted] = orchestrator({ EventId: 'long-kept', Type: 'job.faulted', Job: { ...job, Key: long } }).alerts;
+    expect(faulted!.data).toMatchObject({ jobId: 1, jobKey: 'k'.repeat(512), process: 'Invoices' });
+  });
 });
 
 describe('the Alertmanager mapping', () => {

@@ -9,6 +9,7 @@ import {
   type Resolved,
   applyOverride,
   clip,
+  cut,
   deliveryKey,
   eventName,
   firstLine,
@@ -381,6 +382,23 @@ export function orchestratorStaleness(body: unknown, nowMs: number): string | un
 
 const hash = (text: string) => crypto.createHash('sha256').update(text).digest('base64url');
 
+/** MAX_FACT_CHARS bounds an id, name or state copied into an alert's data (the payload keeps the rest). */
+const MAX_FACT_CHARS = 512;
+
+/**
+ * fact is a value of the event copied into data as it came, a text cut to MAX_FACT_CHARS and
+ * anything longer dropped: copied whole, one long id or title made data too large for the alert,
+ * a 400 that Orchestrator counts as a failed delivery.
+ */
+function fact(value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return cut(value, MAX_FACT_CHARS);
+  if (typeof value !== 'object') return value;
+  return JSON.stringify(value).length <= MAX_FACT_CHARS ? value : null;
+}
+
+const factsOf = (facts: Record<string, unknown>) => Object.fromEntries(Object.entries(facts).map(([key, value]) => [key, fact(value)]));
+
 /**
  * mapOrchestratorEvent turns one authentic Orchestrator webhook event into alerts per the table
  * and the source's overrides. The delivery keys are the EventId (a redelivery) and, for events
@@ -417,9 +435,9 @@ export function mapOrchestratorEvent(body: unknown, rawText: string, mapping: So
       {
         eventId: eventId?.slice(0, 200) ?? null,
         type,
-        tenantId: payload.TenantId ?? null,
+        tenantId: fact(payload.TenantId),
         folder: folder ?? null,
-        ...draft.facts,
+        ...factsOf(draft.facts),
         ...(truncated > 0 ? { truncatedAlerts: truncated } : {}),
       },
       payload,
