@@ -9,7 +9,7 @@ import { takeOrchestratorJsonTypes } from '../http/orchestrator-paths.js';
 import { badRequest, fieldError, notFound, unauthorized } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
-import { passwordLogin } from './password-login.js';
+import { passwordLogin, storeSignIn } from './password-login.js';
 import { createApiToken } from './tokens.js';
 
 /** AUTHENTICATE_TOKEN_NAME names the API tokens that `POST /api/Account/Authenticate` issues. */
@@ -114,14 +114,14 @@ export async function orchestratorTenant(db: Db, request: FastifyRequest): Promi
  * issueAuthenticateToken gives a signed-in user a new bearer token, first removing its own
  * Authenticate tokens older than AUTHENTICATE_TOKEN_TTL_MS.
  */
-async function issueAuthenticateToken(db: Db, clock: Clock, owner: { tenantId: string; userId: string }): Promise<string> {
+async function issueAuthenticateToken(db: Db, clock: Clock, owner: { tenantId: string; userId: string }): Promise<{ id: string; token: string }> {
   await db
     .deleteFrom('api_tokens')
     .where('user_id', '=', owner.userId)
     .where('name', '=', AUTHENTICATE_TOKEN_NAME)
     .where('created_at', '<', clock.now() - AUTHENTICATE_TOKEN_TTL_MS)
     .execute();
-  return (await createApiToken(db, owner.tenantId, owner.userId, AUTHENTICATE_TOKEN_NAME, clock)).token;
+  return createApiToken(db, owner.tenantId, owner.userId, AUTHENTICATE_TOKEN_NAME, clock);
 }
 
 /**
@@ -151,7 +151,12 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
         address: request.ip,
         orName: true,
       });
-      const token = await issueAuthenticateToken(storage.db, clock, owner);
+      const { token } = await storeSignIn(
+        storage.db,
+        owner,
+        () => issueAuthenticateToken(storage.db, clock, owner),
+        (issued) => storage.db.deleteFrom('api_tokens').where('id', '=', issued.id).execute(),
+      );
       return { result: token, targetUrl: null, success: true, error: null, unAuthorizedRequest: false, __abp: true };
     };
     scope.withTypeProvider<ZodTypeProvider>().post(

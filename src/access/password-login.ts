@@ -82,12 +82,23 @@ export async function beginSignIn(throttle: LoginThrottle, keys: LoginKeys): Pro
   }
 }
 
+/** PasswordOwner is whose a password sign-in is, with the stored hash the password was checked against. */
+export interface PasswordOwner {
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly passwordHash: string;
+}
+
+/** WRONG_SIGN_IN is the one refusal of every failed password sign-in. */
+const WRONG_SIGN_IN = 'The tenant, email or password is wrong.';
+
 /**
  * passwordLogin checks a password sign-in and returns whose it is. Every failure is the same 401
  * (no hint whether the tenant, the email or the password was wrong) and counts against the
- * account and the address; too many failures answer 429 before any password is checked.
+ * account and the address; too many failures answer 429 before any password is checked. What the
+ * sign-in gives is stored with storeSignIn.
  */
-export async function passwordLogin(db: Db, throttle: LoginThrottle, attempt: PasswordAttempt): Promise<{ tenantId: string; userId: string }> {
+export async function passwordLogin(db: Db, throttle: LoginThrottle, attempt: PasswordAttempt): Promise<PasswordOwner> {
   // Tenant names and ids are lower case, and stored emails trimmed: `Acme` or ` ops@acme.example ` typed
   // into the sign-in form is the same account, as Orchestrator's Authenticate takes it.
   const tenantRef = attempt.tenant.trim().toLowerCase();
@@ -104,13 +115,30 @@ export async function passwordLogin(db: Db, throttle: LoginThrottle, attempt: Pa
     // (of a phrase anyone could read here and type), only takes as long as a real one.
     if (!tenant || !user?.password_hash || !ok || user.active !== 1) {
       signIn.failed();
-      throw unauthorized('The tenant, email or password is wrong.');
+      throw unauthorized(WRONG_SIGN_IN);
     }
     signIn.succeeded();
-    return { tenantId: tenant.id, userId: user.id };
+    return { tenantId: tenant.id, userId: user.id, passwordHash: user.password_hash };
   } finally {
     signIn.end();
   }
+}
+
+/**
+ * storeSignIn stores what a password sign-in gives (a console session, an Authenticate token), then
+ * makes sure the password it checked is still the user's and the user still active: a password
+ * changed (or a user deactivated) while the sign-in was being checked ended the user's sign-ins
+ * before this one was stored, which outlived the change it was made with the old password. Then
+ * it is taken back (`undo`) and refused as a wrong password. Stored first and checked after, no
+ * order of the two escapes: a check that still reads the old hash came before the change, whose
+ * ending of the sign-ins then finds this one stored.
+ */
+export async function storeSignIn<T>(db: Db, owner: PasswordOwner, store: () => Promise<T>, undo: (stored: T) => Promise<unknown>): Promise<T> {
+  const stored = await store();
+  const user = await db.selectFrom('users').select(['password_hash', 'active']).where('id', '=', owner.userId).executeTakeFirst();
+  if (user?.password_hash === owner.passwordHash && user.active === 1) return stored;
+  await undo(stored);
+  throw unauthorized(WRONG_SIGN_IN);
 }
 
 /** OwnPasswordChange is a signed-in user changing its own console password. */
@@ -157,11 +185,15 @@ export async function changeOwnPassword(db: Db, throttle: LoginThrottle, clock: 
   }
   if (change.newPassword === change.currentPassword) throw fieldError('newPassword', 'is your current password: choose another one');
   const passwordHash = await hashPassword(change.newPassword);
-  await db
+  // Only over the password checked: one changed meanwhile (another change, an administrator's reset)
+  // is no longer the current one, and stays.
+  const changed = await db
     .updateTable('users')
     .set({ password_hash: passwordHash, updated_at: clock.now() })
     .where('tenant_id', '=', change.tenantId)
     .where('id', '=', change.userId)
-    .execute();
+    .where('password_hash', '=', user.password_hash)
+    .executeTakeFirst();
+  if (Number(changed.numUpdatedRows) === 0) throw fieldError('currentPassword', WRONG_CURRENT_PASSWORD);
   await endSignIns(db, change.userId, change.keepCookie);
 }

@@ -4,7 +4,7 @@ import { CSRF_HEADER, SESSION_COOKIE } from '../http/access-hook.js';
 import type { RouteModule } from '../http/context.js';
 import { fieldErrors, unauthorized, zodIssueFieldErrors } from '../http/problem.js';
 import { createSession, deleteSession, SESSION_TTL_MS } from './credentials.js';
-import { beginSignIn, passwordLogin } from './password-login.js';
+import { beginSignIn, passwordLogin, storeSignIn } from './password-login.js';
 import { PERMISSIONS, listedInOrder } from './permissions.js';
 import { HOST_PRINCIPAL, userPrincipal } from './principal.js';
 
@@ -50,6 +50,7 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
     async (request, reply) => {
       const body = request.body;
       let owner: { tenantId: string; userId: string } | 'host';
+      let session: Awaited<ReturnType<typeof createSession>>;
       if ('adminToken' in body) {
         const signIn = await beginSignIn(loginThrottle, { address: request.ip });
         if (!authenticator.isAdminToken(body.adminToken)) {
@@ -58,10 +59,17 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
         }
         signIn.succeeded();
         owner = 'host';
+        session = await createSession(db, owner, clock);
       } else {
-        owner = await passwordLogin(db, loginThrottle, { ...body, address: request.ip });
+        const user = await passwordLogin(db, loginThrottle, { ...body, address: request.ip });
+        owner = { tenantId: user.tenantId, userId: user.userId };
+        session = await storeSignIn(
+          db,
+          user,
+          () => createSession(db, owner, clock),
+          (stored) => deleteSession(db, stored.cookie),
+        );
       }
-      const session = await createSession(db, owner, clock);
       void reply.setCookie(SESSION_COOKIE, session.cookie, {
         httpOnly: true,
         sameSite: 'strict',
