@@ -58,6 +58,35 @@ describeEachDialect('acknowledging alerts', (dialect) => {
     expect(alert.acknowledgedBy).toEqual({ userId: second.userId, name: 'ack user' });
   });
 
+  it("shows in the OData Data only Tocsin's acknowledgement, never one the raiser wrote in its data under those names", async () => {
+    // A robot's data carrying AcknowledgedBy (or acknowledgedBy) made an alert nobody acknowledged read as acknowledged in Data.
+    const forged = { UserId: 'someone', Name: 'The Boss' };
+    const [alertId] = await raise({
+      severity: 'Fatal',
+      component: 'Robots',
+      message: 'robot offline, forged',
+      data: {
+        AcknowledgedBy: forged,
+        AcknowledgedAt: '2026-01-01T00:00:00.000Z',
+        acknowledgedBy: { userId: 'someone', name: 'The Boss' },
+        acknowledgedAt: '2026-01-01T00:00:00.000Z',
+        robotId: 7,
+      },
+    });
+    const dataOf = async () =>
+      JSON.parse((await t.call('GET', '/odata/Alerts', undefined, second.token)).json().value.find((a: { Id: string }) => a.Id === alertId).Data);
+    const before = await dataOf();
+    expect(before).toMatchObject({ robotId: 7, Message: 'robot offline, forged' });
+    for (const key of ['AcknowledgedBy', 'AcknowledgedAt', 'acknowledgedBy', 'acknowledgedAt']) expect(before, key).not.toHaveProperty(key);
+    const alert = (await t.call('POST', `${api}/${alertId}/acknowledge`, undefined, first.token)).json();
+    expect(await dataOf()).toMatchObject({
+      AcknowledgedBy: { UserId: first.userId, Name: 'ack user' },
+      AcknowledgedAt: alert.acknowledgedAt,
+      acknowledgedBy: alert.acknowledgedBy,
+      robotId: 7,
+    });
+  });
+
   it('acknowledges the whole flood, keeps the first acknowledgement, and records each in the audit list', async () => {
     const floodIds = await raise({ alerts: [1, 2, 3].map((i) => ({ severity: 'Error', component: 'Robots', message: `r${i}`, dedupKey: 'robot-7' })) });
     const ackAt = clock.now();

@@ -20,6 +20,9 @@ export interface AlertDto {
   Id: string;
 }
 
+/** ACKNOWLEDGEMENT_KEYS are the names under which Data carries an acknowledgement (toAlertDto). */
+const ACKNOWLEDGEMENT_KEYS = ['AcknowledgedBy', 'AcknowledgedAt', 'acknowledgedBy', 'acknowledgedAt'] as const;
+
 /**
  * toAlertDto maps an alert read by a caller to Orchestrator's AlertDto. Orchestrator keeps one
  * delivery row per user and alert; Tocsin has none, so UserNotificationId is derived from the
@@ -29,6 +32,8 @@ export interface AlertDto {
  */
 export function toAlertDto(alert: ReadAlert, userId: string, acknowledgement?: Acknowledgement): AlertDto {
   const context: Record<string, unknown> = { ...alert.data, Message: alert.message };
+  // Those names are Tocsin's, as Message is: the raiser's data under them made an alert nobody acknowledged read as acknowledged.
+  for (const key of ACKNOWLEDGEMENT_KEYS) delete context[key];
   if (alert.source) context.Source = alert.source;
   if (alert.folder) context.Folder = alert.folder;
   if (acknowledgement) {
