@@ -62,7 +62,8 @@ describe.runIf(DIALECTS.includes('postgres'))('a process started while PostgreSQ
       await database.drop();
       await role.drop();
     }
-  });
+    // Once connected, the start migrates a fresh database: 6 s under a load of 20, and 25 s once, past vitest's 30 s default.
+  }, 90_000);
 });
 
 /** Kysely's advisory lock on PostgreSQL: the one a process applying the migrations holds (postgres-adapter.js LOCK_ID). */
@@ -103,7 +104,8 @@ describe.runIf(DIALECTS.includes('postgres'))('a process started while another a
       await other.end().catch(() => {});
       await database.drop();
     }
-  }, 45_000);
+    // Up to 20 s for the stand-in, then the migrations of a fresh database (25 s once under load).
+  }, 90_000);
 });
 
 describe('the stand-in listener of a process waiting for its database', () => {
