@@ -217,6 +217,22 @@ describe('daily windows', () => {
     expect(hours(w)).toBe(24);
   });
 
+  it('neither decides nor skips a report time that the spring change moves past midnight (Nuuk skips 23:00–24:00)', () => {
+    // Greenland's clock jumps from 23:00 (UTC-02:00) to 00:00 (UTC-01:00) on Saturday 28 March 2026:
+    // that Saturday's 23:30 report falls at 00:30 on Sunday (01:30 UTC), the date after its own.
+    const zone = 'America/Nuuk';
+    const time = parseReportTime('23:30');
+    const friday = utc('2026-03-28T01:30:00Z');
+    const saturday = utc('2026-03-29T01:30:00Z');
+    expect(dailyWindowEndingOn(day('2026-03-28', zone), time, zone).end).toBe(saturday);
+    // Between Sunday 00:00 and 00:30 that report is still ahead: nothing is due, and it is the next one.
+    const sundayAt0010 = utc('2026-03-29T01:10:00Z');
+    expect(dueDailyWindow(sundayAt0010, time, zone, friday, 0)).toBeUndefined();
+    expect(nextReportInstant(sundayAt0010, time, zone)).toBe(saturday);
+    expect(dueDailyWindow(saturday, time, zone, friday, 0)).toEqual({ start: friday, end: saturday });
+    expect(nextReportInstant(saturday, time, zone)).toBe(utc('2026-03-30T00:30:00Z'));
+  });
+
   it('puts a report time inside the repeated hour at its second occurrence, whatever the date it is computed on', () => {
     const realNow = Settings.now;
     const cases = [

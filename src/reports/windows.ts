@@ -170,8 +170,12 @@ export function dailyChainEnd(lastEnd: number | undefined, notBefore: number, ti
  */
 export function latestDailyWindow(now: number, time: ReportTime, zone: string): Window {
   const today = DateTime.fromMillis(now, { zone: firstKnownZone(zone) }).startOf('day');
-  const window = dailyWindowEndingOn(today, time, zone);
-  return window.end > now ? dailyWindowEndingOn(today.minus({ days: 1 }), time, zone) : window;
+  // A report time that the spring change moves past midnight (Greenland's clock skips 23:00–24:00)
+  // falls on the date after its own: yesterday's report can still be ahead, so look one more day back.
+  for (let back = 0; ; back += 1) {
+    const window = dailyWindowEndingOn(today.minus({ days: back }), time, zone);
+    if (window.end <= now || back === 2) return window;
+  }
 }
 
 /**
@@ -186,6 +190,10 @@ export function dailyWindowIfDue(latest: Window, lastEnd: number, notBefore: num
 /** nextReportInstant is the first report time strictly after now, when the next daily window ends. */
 export function nextReportInstant(now: number, time: ReportTime, zone: string): number {
   const today = DateTime.fromMillis(now, { zone: firstKnownZone(zone) }).startOf('day');
-  const instant = reportInstant(today, time, zone);
-  return instant > now ? instant : reportInstant(today.plus({ days: 1 }), time, zone);
+  // Yesterday's first: moved past midnight by the spring change, it may still be ahead (see latestDailyWindow).
+  for (const days of [-1, 0]) {
+    const instant = reportInstant(today.plus({ days }), time, zone);
+    if (instant > now) return instant;
+  }
+  return reportInstant(today.plus({ days: 1 }), time, zone);
 }
