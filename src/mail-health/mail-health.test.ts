@@ -25,6 +25,22 @@ describeEachDialect('mail health', (dialect) => {
   let acme: { tenantId: string; token: string };
   const health = (token?: string) => t.call('GET', '/api/v1/tenants/acme/settings/mail/health', undefined, token);
 
+  /** A worker on a fake clock whose emails are given up six minutes after they were queued (TOCSIN_DELIVERY_DEADLINE_HOURS=0.1). */
+  const sixMinuteDeadlineWorker = (server: TestSmtpServer, clock: FakeClock) => {
+    const storage = t.tocsin.deps.storage;
+    const sender = createMailSender();
+    const worker = new DeliveryWorker({
+      storage,
+      clock,
+      sender,
+      resolveEndpoint: async () => ({ ...plainEndpointOf(server), timeoutMs: 2_000 }),
+      composers: {},
+      recorder: new AttemptRecorder(storage, 0, mailHealthAfterRecord(storage.dialect, { publicUrl: 'https://tocsin.example.com' })),
+      settings: { deliveryDeadlineMs: 6 * 60_000 },
+    });
+    return { sender, worker };
+  };
+
   beforeAll(async () => {
     // An api-only app: the test's own worker, on a fake clock, is the only one that sends.
     t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
@@ -98,16 +114,7 @@ describeEachDialect('mail health', (dialect) => {
     const greylisting = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 451, message: '4.7.1 greylisted, come back later' }] });
     const clock = new FakeClock(T0);
     const storage = t.tocsin.deps.storage;
-    const sender = createMailSender();
-    const worker = new DeliveryWorker({
-      storage,
-      clock,
-      sender,
-      resolveEndpoint: async () => ({ ...plainEndpointOf(greylisting), timeoutMs: 2_000 }),
-      composers: {},
-      recorder: new AttemptRecorder(storage, 0, mailHealthAfterRecord(storage.dialect, { publicUrl: 'https://tocsin.example.com' })),
-      settings: { deliveryDeadlineMs: 6 * 60_000 },
-    });
+    const { sender, worker } = sixMinuteDeadlineWorker(greylisting, clock);
     const betaHealth = () => t.call('GET', '/api/v1/tenants/beta/settings/mail/health', undefined, beta.token);
     const betaEmail = async () =>
       (
@@ -139,6 +146,58 @@ describeEachDialect('mail health', (dialect) => {
     } finally {
       await sender.close();
       await greylisting.close();
+    }
+  });
+
+  it('starts no incident when one mailbox that refused for now is given up on while the server took the other emails', async () => {
+    // A reader's mailbox full or greylisted (4xx to RCPT) until the deadline, while the same server took
+    // every other email meanwhile: that mailbox's problem, as a 550 "no such user" is. It used to start
+    // an incident at each email given up, which the next delivery ended: two notices to every
+    // administrator and an Error alert each time.
+    const gamma = await t.tenantWithUser('gamma');
+    const server = await startTestSmtpServer({
+      failures: [{ at: 'rcpt', code: 452, message: '4.2.2 <full@gamma.example.com>: mailbox full', address: 'full@gamma.example.com' }],
+    });
+    const clock = new FakeClock(T0);
+    const storage = t.tocsin.deps.storage;
+    const { sender, worker } = sixMinuteDeadlineWorker(server, clock);
+    const gammaHealth = async () => (await t.call('GET', '/api/v1/tenants/gamma/settings/mail/health', undefined, gamma.token)).json();
+    const fullEmail = async () =>
+      (await storage.db
+        .selectFrom('deliveries')
+        .select(['status', 'next_attempt_at'])
+        .where('tenant_id', '=', gamma.tenantId)
+        .where('recipient_address', '=', 'full@gamma.example.com')
+        .executeTakeFirst())!;
+    const toOps = () => enqueueDeliveries(storage.db, [testDelivery(gamma.tenantId, 'ops@gamma.example.com', { kind: 'immediate' })], clock);
+    try {
+      await enqueueDeliveries(storage.db, [testDelivery(gamma.tenantId, 'full@gamma.example.com', { kind: 'immediate' })], clock);
+      await worker.runOnce();
+      for (let tries = 0; tries < 10; tries += 1) {
+        const row = await fullEmail();
+        if (row.status === 'failed') break;
+        // The server takes another reader's email between each of the full mailbox's tries.
+        clock.set(Number(row.next_attempt_at) - 1_000);
+        await toOps();
+        await worker.runOnce();
+        clock.set(Number(row.next_attempt_at));
+        await worker.runOnce();
+      }
+      expect(await fullEmail()).toMatchObject({ status: 'failed' });
+      const gammaEmails = await storage.db
+        .selectFrom('deliveries')
+        .select(['kind', 'recipient_address', 'status'])
+        .where('tenant_id', '=', gamma.tenantId)
+        .execute();
+      const toOpsSent = gammaEmails.filter((row) => row.recipient_address === 'ops@gamma.example.com');
+      expect(toOpsSent.length).toBeGreaterThan(0);
+      expect(toOpsSent.every((row) => row.status === 'sent')).toBe(true);
+      expect((await gammaHealth()).state).toBe('ok');
+      // No notice to the administrators: nothing was failing but that mailbox.
+      expect(gammaEmails.filter((row) => row.kind === 'mail-health')).toEqual([]);
+    } finally {
+      await sender.close();
+      await server.close();
     }
   });
 

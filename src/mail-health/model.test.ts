@@ -65,6 +65,25 @@ describe('mail health decisions', () => {
     expect(failing.health).toMatchObject({ state: 'failing', since: T0, lastCode: 451, permanent: false, incident: 1 });
   });
 
+  it('fails when a mailbox that refused for now is given up on only if the server took no email since its first failure', () => {
+    const full: MailHealthSignal = { kind: 'transient', code: 452, error: '452 4.2.2 mailbox full', mailboxSince: T0 + 1_000 };
+    const givenUp = { ...full, gaveUp: true } as MailHealthSignal;
+    const alone = fold([
+      [full, T0 + 1_000],
+      [full, T0 + 30_000],
+      [givenUp, T0 + 6 * 60_000],
+    ]);
+    expect(alone.transitions).toEqual(['failing']);
+    const amongOthers = fold([
+      [full, T0 + 1_000],
+      [{ kind: 'delivered' }, T0 + 20_000],
+      [full, T0 + 30_000],
+      [givenUp, T0 + 6 * 60_000],
+    ]);
+    expect(amongOthers.transitions).toEqual([]);
+    expect(amongOthers.health.state).toBe('ok');
+  });
+
   it('counts one incident however many failures follow, and a new one after a delivery', () => {
     const { health, transitions } = fold([
       [permanent, T0],

@@ -22,6 +22,13 @@ export type MailHealthSignal =
        * FAILING_AFTER_MS under TOCSIN_DELIVERY_DEADLINE_HOURS=0.1), not only after that wait.
        */
       readonly gaveUp?: boolean;
+      /**
+       * A mailbox refusing for now (4xx to RCPT, but 421) rather than the server: when that email
+       * first failed. Given up on, it says the mail is failing only if the server took no email since
+       * (tookEmailSince); else it is that mailbox's problem (full, greylisting one address), as a 550
+       * "no such user" is, and no incident that the next delivery would end.
+       */
+      readonly mailboxSince?: number;
     };
 
 /** MailHealthObservation is one signal about one tenant's mail, at one time. */
@@ -90,12 +97,22 @@ export function nextHealth(health: MailHealth, signal: MailHealthSignal, at: num
     transientSince,
   };
   if (health.state === 'failing') return { health: failed };
-  const failing = signal.kind !== 'transient' || signal.gaveUp === true || at - transientSince! > FAILING_AFTER_MS;
+  const gaveUp = signal.kind === 'transient' && signal.gaveUp === true && !(signal.mailboxSince !== undefined && tookEmailSince(health, signal.mailboxSince));
+  const failing = signal.kind !== 'transient' || gaveUp || at - transientSince! > FAILING_AFTER_MS;
   if (!failing) return { health: failed };
   return {
     health: { ...failed, state: 'failing', since: signal.kind === 'transient' ? transientSince : at, incident: health.incident + 1 },
     transition: 'failing',
   };
+}
+
+/**
+ * tookEmailSince tells whether the server took an email after `since`, the first failure of one
+ * email: that failure began a run of failures (transientSince) or joined one, which only a delivery
+ * ends, so a run that began later, or none at all, means another email got through meanwhile.
+ */
+function tookEmailSince(health: MailHealth, since: number): boolean {
+  return health.transientSince === null || health.transientSince > since;
 }
 
 /** MailHealthView is the answer of `GET /settings/mail/health` (API.md). */

@@ -6,7 +6,7 @@ import type { Db } from '../storage/database.js';
 import type { Dialect } from '../storage/dialect.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import { type NoticeContext, sendMailHealthNotices } from './notices.js';
-import { HEALTHY, type MailHealth, type MailHealthObservation, type MailHealthTransition, nextHealth } from './model.js';
+import { HEALTHY, type MailHealth, type MailHealthObservation, type MailHealthSignal, type MailHealthTransition, nextHealth } from './model.js';
 
 type Row = Selectable<MailSettingsTables['tenant_mail_health']>;
 
@@ -122,9 +122,29 @@ function isClean(health: MailHealth): boolean {
  */
 export function mailHealthAfterRecord(dialect: Dialect, context: NoticeContext): AfterRecord {
   return async (tx, recorded) => {
-    const observations = recorded.flatMap((a) => (a.result.health ? [{ tenantId: a.tenantId, at: a.finishedAt, signal: a.result.health }] : []));
+    const observations: MailHealthObservation[] = [];
+    for (const a of recorded) {
+      if (a.result.health) observations.push({ tenantId: a.tenantId, at: a.finishedAt, signal: await withFirstFailure(tx, a.deliveryId, a.result.health) });
+    }
     await observeAndNotify(tx, dialect, context, observations);
   };
+}
+
+/**
+ * withFirstFailure gives a mailbox's email given up on (MailHealthSignal's mailboxSince) the time
+ * its first attempt failed, from the attempt log; without one, the signal is the server's, as before.
+ */
+async function withFirstFailure(tx: Db, deliveryId: string, signal: MailHealthSignal): Promise<MailHealthSignal> {
+  if (signal.kind !== 'transient' || signal.mailboxSince === undefined) return signal;
+  const { mailboxSince: _queued, ...rest } = signal;
+  if (signal.gaveUp !== true) return rest;
+  const first = await tx
+    .selectFrom('delivery_attempts')
+    .select((eb) => eb.fn.min('finished_at').as('at'))
+    .where('delivery_id', '=', deliveryId)
+    .where('outcome', '=', 'retry')
+    .executeTakeFirst();
+  return first?.at == null ? rest : { ...rest, mailboxSince: Number(first.at) };
 }
 
 /**

@@ -242,7 +242,13 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // them to go on, as for any transient failure, before it calls the tenant's mail failing.
     const reply = response ?? error;
     const recipientsOwn = !retryable && ((smtp?.stage === 'recipient' && !refusesToRelay(reply)) || (smtp?.stage === 'data' && refusesOneMailbox(reply)));
-    const signal: MailHealthSignal | undefined = recipientsOwn ? undefined : { kind: retryable ? 'transient' : 'permanent', code: smtp?.code, error: reply };
+    // A mailbox refusing for now (full, greylisted): given up on while the server took other emails,
+    // it is that mailbox's problem (MailHealthSignal's mailboxSince: the store reads when this email
+    // first failed from its attempt log). Its first try alone proves nothing of the others.
+    const mailboxSince = mailboxRefusesForNow(smtp) && delivery.attempts > 1 ? { mailboxSince: delivery.createdAt } : {};
+    const signal: MailHealthSignal | undefined = recipientsOwn
+      ? undefined
+      : { kind: retryable ? 'transient' : 'permanent', code: smtp?.code, error: reply, ...mailboxSince };
     const health = signal && !endpoint.fallback ? healthOf(delivery, signal) : undefined;
     // Under fallbackToDefault the refusal that starts the fallback loses no email either: it goes
     // again at once, and its next claim resolves the system default (the health of this commit).
