@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { normaliseAlert } from '../../alerts/input.js';
 import {
   LEASE_MS,
   MAX_BACKOFF_MS,
@@ -96,6 +97,17 @@ describe('pull connector decisions', () => {
       const kept = (input.data as { dataTruncated: string }).dataTruncated;
       expect(kept.length, filler).toBeGreaterThan(1_000);
       expect(lone.test(kept), filler).toBe(false);
+    }
+  });
+
+  it('keeps within the 16 KiB of data an alert whose Id or deep link is longer than that, rather than skip it', () => {
+    // Copied whole beside Data, they made data too large whatever Data was cut to: the alert
+    // failed its check and was skipped for good (its key stored), never imported.
+    const long = { ...FAULTED, Id: `id-${'i'.repeat(20_000)}`, DeepLinkRelativeUrl: `/jobs?q=${'q'.repeat(20_000)}` };
+    for (const alert of [long, { ...long, Data: JSON.stringify({ Message: 'big', Stack: 'x'.repeat(40_000) }) }]) {
+      const input = toAlertInput(alert)!;
+      expect(normaliseAlert(input)).not.toHaveProperty('errors');
+      expect(input.data).toMatchObject({ upstreamId: expect.stringMatching(/^id-i+$/), deepLink: expect.stringMatching(/^\/jobs\?q=q+$/) });
     }
   });
 

@@ -165,6 +165,10 @@ export function deliveryKey(alert: UpstreamAlert): string {
   return senderDeliveryKey('orch-alert', alert.Id);
 }
 
+/** The most of an upstream Id and of its deep link that an alert's data keeps (both are far shorter from Orchestrator). */
+const MAX_UPSTREAM_ID_CHARS = 1024;
+const MAX_DEEP_LINK_CHARS = 2048;
+
 const MESSAGE_KEYS = ['Message', 'message', 'ErrorMessage', 'Details', 'Reason', 'Info'];
 const SOURCE_KEYS = {
   process: ['ProcessName', 'ReleaseName'],
@@ -239,7 +243,11 @@ export function toAlertInput(alert: UpstreamAlert, overrides: Readonly<Record<st
     if (value) source[field] = value;
   }
   const folder = firstString(parsed, FOLDER_KEYS, 256);
-  const upstream = { upstreamId: alert.Id, ...(alert.DeepLinkRelativeUrl ? { deepLink: alert.DeepLinkRelativeUrl } : {}) };
+  // Bounded, as Data is below: copied whole, an Id or link of 16 KiB left no room, and the alert was skipped.
+  const upstream = {
+    upstreamId: cut(alert.Id, MAX_UPSTREAM_ID_CHARS),
+    ...(alert.DeepLinkRelativeUrl ? { deepLink: cut(alert.DeepLinkRelativeUrl, MAX_DEEP_LINK_CHARS) } : {}),
+  };
   let data: Record<string, unknown> = { ...parsed, ...upstream };
   if (Buffer.byteLength(JSON.stringify(data)) > MAX_DATA_BYTES) data = truncatedData(upstream, alert.Data ?? '');
   const created = new Date(Date.parse(alert.CreationTime)).toISOString();
