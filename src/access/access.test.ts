@@ -446,6 +446,42 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('GET', `/api/v1/tenants/people/users/${userId}`)).json()).toMatchObject({ name: 'Me', language: 'fr', roles: ['Alerts Viewer'] });
   });
 
+  it('lets a holder of Users.Edit grant only what it holds: no Administrator of itself, nor the keys of one (403)', async () => {
+    const base = '/api/v1/tenants/no-escalation';
+    const admin = await t.tenantWithUser('no-escalation', ['Administrator']);
+    expect((await t.call('POST', `${base}/roles`, { name: 'People desk', permissions: ['Users.View', 'Users.Edit', 'Alerts.View'] })).statusCode).toBe(201);
+    const desk = await t.tenantWithUser('no-escalation', ['People desk']);
+    const admins = (await t.call('POST', `${base}/groups`, { name: 'Admins', roles: ['Administrator'] })).json();
+    const refused = async (method: 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown) => {
+      const res = await t.call(method, url, body, desk.token);
+      expect(res.statusCode, `${method} ${url}: ${res.body}`).toBe(403);
+      expect(res.json().detail).toContain('Settings.Edit');
+    };
+    // Made an Administrator: by its own roles, a group's, a role it writes, or joining the Administrators' group.
+    await refused('PATCH', `${base}/users/${desk.userId}`, { roles: ['People desk', 'Administrator'] });
+    await refused('POST', `${base}/users`, { email: 'sock@example.com', name: 'Sock', password: 'a long password', roles: ['Administrator'] });
+    await refused('POST', `${base}/groups`, { name: 'Mine', members: [desk.userId], roles: ['Administrator'] });
+    await refused('PATCH', `${base}/groups/${admins.id}`, { members: [desk.userId] });
+    await refused('POST', `${base}/roles`, { name: 'Everything', permissions: ['Users.Edit', 'Settings.Edit'] });
+    const own = (await t.call('POST', `${base}/roles`, { name: 'Desk helper', permissions: ['Users.View'] }, desk.token)).json();
+    await refused('PATCH', `${base}/roles/${own.id}`, { permissions: ['Settings.Edit'] });
+    // Acting as an Administrator: its password, a token of its own, its address, its removal.
+    await refused('PATCH', `${base}/users/${admin.userId}`, { password: 'taken over at last' });
+    await refused('PATCH', `${base}/users/${admin.userId}`, { email: 'desk@example.com' });
+    await refused('POST', `${base}/users/${admin.userId}/tokens`, { name: 'mine now' });
+    await refused('DELETE', `${base}/users/${admin.userId}`);
+    expect((await t.call('GET', `${base}/me`, undefined, desk.token)).json().permissions).toEqual(['Alerts.View', 'Users.View', 'Users.Edit']);
+    expect((await t.call('GET', `${base}/groups/${admins.id}`)).json().members).toEqual([]);
+    // What it holds it still grants, and an Administrator grants anything.
+    const viewer = await t.call('POST', `${base}/users`, { email: 'vi@example.com', name: 'Vi', roles: ['Alerts Viewer', 'Desk helper'] }, desk.token);
+    expect(viewer.statusCode, viewer.body).toBe(201);
+    expect((await t.call('PATCH', `${base}/users/${viewer.json().id}`, { password: 'a new long password' }, desk.token)).statusCode).toBe(200);
+    expect((await t.call('POST', `${base}/users/${viewer.json().id}/tokens`, { name: 'for Vi' }, desk.token)).statusCode).toBe(201);
+    expect((await t.call('POST', `${base}/groups`, { name: 'Viewers', members: [desk.userId], roles: ['Alerts Viewer'] }, desk.token)).statusCode).toBe(201);
+    expect((await t.call('PATCH', `${base}/users/${desk.userId}`, { roles: ['Administrator'] }, admin.token)).statusCode).toBe(200);
+    expect((await t.call('PATCH', `${base}/users/${admin.userId}`, { name: 'Still mine' }, desk.token)).statusCode).toBe(200);
+  });
+
   it('tells a caller without Users.Edit 403 for another user whatever its body, as for a route of that permission', async () => {
     const me = await t.tenantWithUser('selfish', ['Alerts Viewer']);
     const other = await t.tenantWithUser('selfish', ['Alerts Viewer']);

@@ -20,23 +20,47 @@ export const HOST_PRINCIPAL: Principal = Object.freeze({ kind: 'host', permissio
  * inactive or deleted user has none. One statement: a late email's sender asks it of its
  * recipient, on the path of every Fatal email.
  */
-export async function effectivePermissions(db: Db, userId: string): Promise<Set<Permission>> {
-  const direct = db
+export function effectivePermissions(db: Db, userId: string): Promise<Set<Permission>> {
+  return rolePermissions(db, userId, { activeOnly: true });
+}
+
+/**
+ * grantedPermissions is what a user of the tenant is granted through its roles and its groups',
+ * active or not (a deactivated Administrator switched on again is an Administrator): none for a
+ * user that is not the tenant's.
+ */
+export function grantedPermissions(db: Db, tenantId: string, userId: string): Promise<Set<Permission>> {
+  return rolePermissions(db, userId, { activeOnly: false, tenantId });
+}
+
+async function rolePermissions(db: Db, userId: string, scope: { activeOnly: boolean; tenantId?: string }): Promise<Set<Permission>> {
+  const { activeOnly, tenantId } = scope;
+  let direct = db
     .selectFrom('user_roles')
     .innerJoin('users', 'users.id', 'user_roles.user_id')
     .innerJoin('roles', 'roles.id', 'user_roles.role_id')
     .select('roles.permissions')
-    .where('user_roles.user_id', '=', userId)
-    .where('users.active', '=', 1);
-  const viaGroups = db
+    .where('user_roles.user_id', '=', userId);
+  let viaGroups = db
     .selectFrom('group_members')
     .innerJoin('users', 'users.id', 'group_members.user_id')
     .innerJoin('group_roles', 'group_roles.group_id', 'group_members.group_id')
     .innerJoin('roles', 'roles.id', 'group_roles.role_id')
     .select('roles.permissions')
-    .where('group_members.user_id', '=', userId)
-    .where('users.active', '=', 1);
-  const rows = await direct.unionAll(viaGroups).execute();
+    .where('group_members.user_id', '=', userId);
+  if (activeOnly) {
+    direct = direct.where('users.active', '=', 1);
+    viaGroups = viaGroups.where('users.active', '=', 1);
+  }
+  if (tenantId !== undefined) {
+    direct = direct.where('users.tenant_id', '=', tenantId);
+    viaGroups = viaGroups.where('users.tenant_id', '=', tenantId);
+  }
+  return permissionsOfRows(await direct.unionAll(viaGroups).execute());
+}
+
+/** permissionsOfRows unions the permissions of roles' rows (their JSON lists). */
+export function permissionsOfRows(rows: readonly { permissions: string }[]): Set<Permission> {
   const result = new Set<Permission>();
   for (const row of rows) {
     for (const p of JSON.parse(row.permissions) as string[]) if (isPermission(p)) result.add(p);

@@ -19,6 +19,8 @@ import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import type { Config } from '../config.js';
 import { replyCreated } from '../http/created.js';
+import { assertHeld, groupPermissions, rolesPermissions } from './grants.js';
+import { grantedPermissions } from './principal.js';
 
 const ref = z.string().min(1).max(200);
 const tenantParams = z.object({ tenant: ref });
@@ -70,6 +72,19 @@ export function selfOrBeforeBody(permission: 'Users.Edit' | 'Users.View') {
  * password, roles and active flag stay with the holders of Users.Edit.
  */
 const SELF_EDITABLE = ['name', 'language', 'timeZone', 'unsubscribed'] as const;
+
+/**
+ * assertMayActOn refuses (403) a change, by a holder of Users.Edit, of a user granted a permission
+ * the caller lacks: its password, address, tokens or very existence would make the caller that user.
+ */
+async function assertMayActOn(db: Db, request: FastifyRequest, tenantId: string, userId: string): Promise<void> {
+  assertHeld(request, await grantedPermissions(db, tenantId, userId), 'This user holds');
+}
+
+/** assertRolesHeld refuses (403) roles, given by name, that grant a permission the caller lacks. */
+async function assertRolesHeld(db: Db, request: FastifyRequest, tenantId: string, roles: readonly string[] | null | undefined): Promise<void> {
+  assertHeld(request, await rolesPermissions(db, tenantId, roles), roles?.length === 1 ? 'This role grants' : 'These roles grant');
+}
 
 /** accessRoutes are the host's tenants and each tenant's users, groups, roles and tokens. */
 export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, config }) => {
@@ -123,6 +138,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     { config: { permission: 'Users.Edit', problems: [409], created: true }, schema: { params: tenantParams, body: userInput, response: { 201: userView } } },
     async (request, reply) => {
       const tenant = tenantOf(request);
+      await assertRolesHeld(db, request, tenant.id, request.body.roles);
       const id = await createUser(db, tenant.id, request.body, clock);
       return replyCreated(request, reply, config, await requireUser(db, tenant.id, id));
     },
@@ -151,6 +167,10 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
       assertSelfOr(request, selfEditable ? request.params.userId : undefined, 'Users.Edit');
       const tenant = tenantOf(request);
       await requireUser(db, tenant.id, request.params.userId);
+      if (!selfEditable) {
+        await assertMayActOn(db, request, tenant.id, request.params.userId);
+        await assertRolesHeld(db, request, tenant.id, request.body.roles);
+      }
       await updateUser(db, tenant.id, request.params.userId, request.body, clock);
       if (request.body.password != null) await forgetFailedSignIns(db, loginThrottle, tenant.id, request.params.userId);
       // Deactivated too: switched on again, the user signs in anew rather than finding its old sessions alive.
@@ -161,6 +181,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     },
   );
   app.delete('/api/v1/tenants/:tenant/users/:userId', { config: deletes, schema: { params: userParams } }, async (request, reply) => {
+    await assertMayActOn(db, request, tenantOf(request).id, request.params.userId);
     const result = await db.deleteFrom('users').where('tenant_id', '=', tenantOf(request).id).where('id', '=', request.params.userId).executeTakeFirst();
     if (Number(result.numDeletedRows) === 0) throw notFound('User');
     return reply.status(204).send();
@@ -179,6 +200,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
       }
       const tenant = tenantOf(request);
       await requireUser(db, tenant.id, request.params.userId);
+      await assertMayActOn(db, request, tenant.id, request.params.userId);
       return replyCreated(request, reply, config, await createApiToken(db, tenant.id, request.params.userId, request.body.name, clock));
     },
   );
@@ -229,6 +251,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     { config: { permission: 'Users.Edit', problems: [409], created: true }, schema: { params: tenantParams, body: groupInput, response: { 201: groupView } } },
     async (request, reply) => {
       const tenant = tenantOf(request);
+      await assertRolesHeld(db, request, tenant.id, request.body.roles);
       const id = await saveGroup(db, tenant.id, undefined, request.body, clock);
       return replyCreated(request, reply, config, await requireGroup(db, tenant.id, id));
     },
@@ -245,6 +268,9 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     async (request) => {
       const tenant = tenantOf(request);
       await requireGroup(db, tenant.id, request.params.groupId);
+      // New members get what the group grants: its roles as they will be.
+      if (request.body.roles !== undefined) await assertRolesHeld(db, request, tenant.id, request.body.roles);
+      else if (request.body.members) assertHeld(request, await groupPermissions(db, tenant.id, request.params.groupId), 'This group grants');
       await saveGroup(db, tenant.id, request.params.groupId, request.body, clock);
       return requireGroup(db, tenant.id, request.params.groupId);
     },
@@ -261,7 +287,10 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
   app.post(
     '/api/v1/tenants/:tenant/roles',
     { config: { permission: 'Users.Edit', problems: [409], created: true }, schema: { params: tenantParams, body: roleInput, response: { 201: roleView } } },
-    async (request, reply) => replyCreated(request, reply, config, await createRole(db, tenantOf(request).id, request.body)),
+    async (request, reply) => {
+      assertHeld(request, new Set(request.body.permissions), 'This role would grant');
+      return replyCreated(request, reply, config, await createRole(db, tenantOf(request).id, request.body));
+    },
   );
   // Beyond API.md: a custom role made with a typo or too wide could otherwise never be corrected nor removed.
   app.get(
@@ -280,7 +309,10 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
           'Renames a custom role or replaces its permissions; its users and groups keep it and get what it now grants. 409 for a built-in role or a name another role has (ignoring case).',
       },
     },
-    async (request) => updateRole(db, tenantOf(request).id, request.params.roleId, request.body),
+    async (request) => {
+      if (request.body.permissions) assertHeld(request, new Set(request.body.permissions), 'This role would grant');
+      return updateRole(db, tenantOf(request).id, request.params.roleId, request.body);
+    },
   );
   app.delete(
     '/api/v1/tenants/:tenant/roles/:roleId',
