@@ -181,7 +181,8 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
   const bounds = { start: at(period.start), end: at(period.end) };
   const intro = allQuiet ? t('daily.quiet', bounds) : t('daily.intro', { ...bounds, count: total });
   // After downtime the missed days go out as one report (PRODUCT.md): said, as a catch-up summary says it.
-  const days = calendarDays(period, tenant.timeZone);
+  const reported = reportedPeriod(period, tenant.timeZone);
+  const days = calendarDays(reported, tenant.timeZone);
   const catchUp = days > 1 ? t('daily.catchUp', { count: days }) : null;
   const muted = mutedAlerts > 0 ? t('summary.muted', { count: mutedAlerts }) : null;
   const ordered = [...counts].sort(
@@ -258,7 +259,7 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
         subjectTenant(tenant.displayName),
         t,
         fmt,
-        reportDay(period, days, fmt, tenant.timeZone),
+        reportDay(reported, days, fmt, tenant.timeZone),
       ),
       preheader: intro,
       accent: allQuiet ? SEVERITY_COLOURS.Success : (rows[0]?.colour ?? SEVERITY_COLOURS.Info),
@@ -275,6 +276,30 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
     t,
     fmt,
   );
+}
+
+/**
+ * reportedPeriod is a daily period with each end on the day it reports on. A report time that the
+ * spring change skips moves forward by the gap (windows.ts), past midnight where the clock skips
+ * the day's last hour (Greenland's 23:00–24:00: that Saturday's 23:30 report falls at 00:30 on
+ * Sunday): such an end, whose report time the other end reads, is taken back by the gap, to the
+ * day it stands for. A 00:30 report of that Sunday, whose other end reads 00:30 too, stays.
+ */
+function reportedPeriod(period: { start: number; end: number }, zone: string): { start: number; end: number } {
+  const known = firstKnownZone(zone);
+  const back = (instant: number, other: number): number => {
+    const local = DateTime.fromMillis(instant, { zone: known });
+    const time = DateTime.fromMillis(other, { zone: known });
+    const yesterday = local.minus({ days: 1 });
+    const meant = DateTime.fromObject(
+      { year: yesterday.year, month: yesterday.month, day: yesterday.day, hour: time.hour, minute: time.minute, second: time.second },
+      { zone: known },
+    );
+    if (meant.toMillis() !== instant) return instant;
+    const seconds = (t: DateTime) => t.hour * 3_600 + t.minute * 60 + t.second;
+    return instant - ((((seconds(local) - seconds(time)) % 86_400) + 86_400) % 86_400) * 1_000;
+  };
+  return { start: back(period.start, period.end), end: back(period.end, period.start) };
 }
 
 /**

@@ -589,6 +589,26 @@ describe('the daily report', () => {
     expect(subject(Date.UTC(2026, 2, 28, 9), Date.UTC(2026, 2, 30, 8))).toBe('(Mar 29, 2026 – Mar 30, 2026)');
   });
 
+  it('dates a report time that the spring change moved past midnight by its own day, not as a catch-up (Nuuk skips 23:00–24:00)', () => {
+    // Greenland's clock jumps from 23:00 to 00:00 on Saturday 28 March 2026: that Saturday's 23:30
+    // report falls at 00:30 on Sunday; Sunday's is at 23:30 that day.
+    const zone = 'America/Nuuk';
+    const report = (start: string, end: string) => {
+      const view = sampleDaily(context('en', zone), true);
+      return renderDailyEmail({ ...view, tenant: { ...view.tenant, timeZone: zone }, period: { start: Date.parse(start), end: Date.parse(end) } });
+    };
+    const saturday = report('2026-03-28T01:30:00Z', '2026-03-29T01:30:00Z');
+    expect(saturday.subject).toBe('Acme Finance: daily alerts summary, all quiet (Mar 28, 2026)');
+    expect(saturday.text).not.toContain('could not send');
+    const sunday = report('2026-03-29T01:30:00Z', '2026-03-30T00:30:00Z');
+    expect(sunday.subject).toBe('Acme Finance: daily alerts summary, all quiet (Mar 29, 2026)');
+    expect(sunday.text).not.toContain('could not send');
+    // A report at 00:15, which that Sunday has, is Sunday's; two days missed before Sunday's 23:30, a catch-up of three.
+    expect(report('2026-03-28T02:15:00Z', '2026-03-29T01:15:00Z').subject).toMatch(/\(Mar 29, 2026\)$/);
+    expect(report('2026-03-27T01:30:00Z', '2026-03-30T00:30:00Z').subject).toMatch(/\(Mar 27, 2026 – Mar 29, 2026\)$/);
+    expect(report('2026-03-27T01:30:00Z', '2026-03-30T00:30:00Z').text).toContain('covers 3 days');
+  });
+
   it('says the period across a daylight-saving change with each time in its own offset, not one offset for the day', () => {
     const daily = (timeZone: string, start: number, end: number) => {
       const view = sampleDaily(context('en', timeZone));
