@@ -470,6 +470,10 @@ describeEachDialect('tenants, people and access', (dialect) => {
     await refused('PATCH', `${base}/users/${admin.userId}`, { email: 'desk@example.com' });
     await refused('POST', `${base}/users/${admin.userId}/tokens`, { name: 'mine now' });
     await refused('DELETE', `${base}/users/${admin.userId}`);
+    // Taking it away from the Administrators: their group, or a role of theirs.
+    await refused('DELETE', `${base}/groups/${admins.id}`);
+    const settings = (await t.call('POST', `${base}/roles`, { name: 'Mail desk', permissions: ['Settings.Edit'] })).json();
+    await refused('DELETE', `${base}/roles/${settings.id}`);
     expect((await t.call('GET', `${base}/me`, undefined, desk.token)).json().permissions).toEqual(['Alerts.View', 'Users.View', 'Users.Edit']);
     expect((await t.call('GET', `${base}/groups/${admins.id}`)).json().members).toEqual([]);
     // What it holds it still grants, and an Administrator grants anything.

@@ -6,7 +6,7 @@ import { displayText } from '../shared/validation.js';
 import { groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup } from './groups.js';
 import { createRole, deleteRole, listRoles, nameKey, requireRole, roleInput, rolePatch, roleView, updateRole } from './roles.js';
 import { AUTHENTICATE_TOKEN_NAME } from './orchestrator-auth.js';
-import { PERMISSIONS, listedInOrder } from './permissions.js';
+import { PERMISSIONS, isPermission, listedInOrder } from './permissions.js';
 import { inCodePointOrder } from '../storage/text-order.js';
 import { createTenant, deleteTenant, showTenant, tenantInput, tenantPatch, tenantView, updateTenant } from './tenants.js';
 import { createApiToken, listApiTokens, revokeApiToken } from './tokens.js';
@@ -276,6 +276,8 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     },
   );
   app.delete('/api/v1/tenants/:tenant/groups/:groupId', { config: deletes, schema: { params: groupParams } }, async (request, reply) => {
+    // Its members lose what it grants: as a PATCH of its members, only by one who holds it all.
+    assertHeld(request, await groupPermissions(db, tenantOf(request).id, request.params.groupId), 'This group grants');
     const result = await db.deleteFrom('groups').where('tenant_id', '=', tenantOf(request).id).where('id', '=', request.params.groupId).executeTakeFirst();
     if (Number(result.numDeletedRows) === 0) throw notFound('Group');
     return reply.status(204).send();
@@ -321,7 +323,10 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
       schema: { params: roleParams, description: 'Deletes a custom role; its users and groups lose it. 409 for a built-in role.' },
     },
     async (request, reply) => {
-      await deleteRole(db, tenantOf(request).id, request.params.roleId);
+      const tenantId = tenantOf(request).id;
+      // Its holders lose what it grants: as a change of its permissions, only by one who holds them all.
+      assertHeld(request, new Set((await requireRole(db, tenantId, request.params.roleId)).permissions.filter(isPermission)), 'This role grants');
+      await deleteRole(db, tenantId, request.params.roleId);
       return reply.status(204).send();
     },
   );
