@@ -187,6 +187,24 @@ describeEachDialect('receiving from sources', (dialect) => {
       }
     });
 
+    it('takes every event signed with the current secret while a rotation runs: the previous secret never fails, even for a moment', async () => {
+      // A rotation added the new secret and retired the oldest in two commits: an event whose source
+      // was read between them found the source changed again when it stored, and got a 503.
+      const source = await h.create('orchestrator-webhook');
+      let secret = source.secret;
+      const refused: string[] = [];
+      for (let round = 0; round < 20; round++) {
+        const [rotated, ...events] = await Promise.all([
+          t.call('POST', `${base}/${source.id}/rotate-secret`),
+          ...Array.from({ length: 8 }, (_, i) => h.orchestrator(source, jobFaulted(`rotating-${round}-${i}`), secret)),
+        ]);
+        expect(rotated!.statusCode).toBe(200);
+        for (const event of events) if (event.statusCode !== 202) refused.push(`round ${round}: ${event.statusCode} ${event.body}`);
+        secret = rotated!.json().secret;
+      }
+      expect(refused).toEqual([]);
+    });
+
     it('accepts a secret rotated by another process at once, although this one holds the source for a second', async () => {
       const source = await h.create('orchestrator-webhook');
       expect((await h.orchestrator(source, jobFaulted('cache-1'))).statusCode).toBe(202);

@@ -321,9 +321,16 @@ export async function deleteSource(db: Db, tenantId: string, sourceId: string): 
 
 /**
  * rotateSecret adds a new secret and retires all but the newest ACTIVE_SECRETS: the previous one
- * stays valid until the next rotation, so the sender can be switched over without a gap.
+ * stays valid until the next rotation, so the sender can be switched over without a gap. Both in
+ * one transaction: a receiver that read the source's secrets between two commits (the new one
+ * added, the oldest not yet retired) found them changed again when it stored, and answered an
+ * event signed with the previous secret 503.
  */
 export async function rotateSecret(db: Db, box: SecretBox, clock: Clock, row: SourceRow): Promise<string> {
+  return db.transaction().execute((tx) => rotateSecretIn(tx, box, clock, row));
+}
+
+async function rotateSecretIn(db: Db, box: SecretBox, clock: Clock, row: SourceRow): Promise<string> {
   const secret = await addSecret(db, box, row.id, row.kind as SourceKind, clock.now());
   const keep = await db.selectFrom('source_secrets').select('id').where('source_id', '=', row.id).orderBy('id', 'desc').limit(ACTIVE_SECRETS).execute();
   // Only secrets older than those kept go: one that a rotation running at the same time added after
