@@ -60,6 +60,35 @@ describeEachDialect('database errors a client can provoke', (dialect) => {
     expect(await storage.db.selectFrom('host_settings').select('key').execute()).toBeInstanceOf(Array);
   });
 
+  it.runIf(dialect === 'postgres')('reads a lock or statement timeout the operator set on the database as an outage (503)', async () => {
+    // ALTER DATABASE … SET lock_timeout (or statement_timeout), with a table locked by a maintenance:
+    // POST and GET /alerts answered 500 'canceling statement due to lock timeout' instead of 503.
+    const key = 'errors.test lock timeout';
+    const holder = storage.db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
+      const waiter = failureOf(
+        storage.db.transaction().execute(async (other) => {
+          await sql`set local lock_timeout = '50ms'`.execute(other);
+          await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(other);
+        }),
+      );
+      return waiter;
+    });
+    const lockTimeout = await holder;
+    expect((lockTimeout as { code?: string }).code).toBe('55P03');
+    const statementTimeout = await failureOf(
+      storage.db.transaction().execute(async (trx) => {
+        await sql`set local statement_timeout = '50ms'`.execute(trx);
+        await sql`select pg_sleep(5)`.execute(trx);
+      }),
+    );
+    expect((statementTimeout as { code?: string }).code).toBe('57014');
+    for (const err of [lockTimeout, statementTimeout]) {
+      expect(isStorageOutage(err)).toBe(true);
+      expect(new StorageUnavailableError('ingest', err).message).toMatch(/timeout/);
+    }
+  });
+
   it('leaves anything else a 500, logged', () => {
     expect(classifyDbError(new Error('connection terminated'))).toBeUndefined();
     expect(classifyDbError({ code: 'ECONNREFUSED' })).toBeUndefined();

@@ -41,6 +41,8 @@ export function classifyDbError(error: unknown): DbErrorKind | undefined {
  * database that new connections no longer find (renamed or dropped for a restore, 3D000) or whose
  * credentials they no longer pass (rotated, class 28) is an outage too: at start-up those stop the
  * process (isWorthRetrying), but here the database was there and is what the operator is changing.
+ * So is a statement PostgreSQL cancelled after a lock_timeout or statement_timeout the operator set
+ * on the database or role (a table locked by a maintenance): POST /alerts answered 500 for it.
  */
 export function isStorageOutage(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
@@ -53,6 +55,8 @@ export function isStorageOutage(error: unknown): boolean {
     code === SQLITE_FULL ||
     code === '40001' ||
     code === '40P01' ||
+    code === LOCK_TIMEOUT ||
+    code === STATEMENT_CANCELLED ||
     code === READ_ONLY ||
     code === SQLITE_FILE_GONE
   );
@@ -63,6 +67,12 @@ export const SQLITE_FILE_GONE = 'TOCSIN_SQLITE_FILE_GONE';
 
 /** PostgreSQL's read_only_sql_transaction: a write sent to a server that takes none now. */
 const READ_ONLY = '25006';
+
+/** PostgreSQL's lock_not_available: a lock not had within lock_timeout (or NOWAIT). */
+const LOCK_TIMEOUT = '55P03';
+
+/** PostgreSQL's query_canceled: statement_timeout, or an operator's pg_cancel_backend. */
+const STATEMENT_CANCELLED = '57014';
 
 /** better-sqlite3's code for "database or disk is full". */
 const SQLITE_FULL = 'SQLITE_FULL';
@@ -84,6 +94,8 @@ function outageReason(error: unknown): string {
   if (code === SQLITE_FULL) return 'the disk of the SQLite database is full';
   if (code === SQLITE_FILE_GONE) return (error as Error).message;
   if (code === '40001' || code === '40P01') return 'a concurrent transaction conflicted';
+  if (code === LOCK_TIMEOUT) return 'a lock was not had within the lock_timeout of the database (a table locked by another session)';
+  if (code === STATEMENT_CANCELLED) return 'the database cancelled the statement (its statement_timeout, or an operator)';
   if (code === READ_ONLY) return 'the database takes no writes now (read-only: a standby, or a maintenance)';
   return unavailableReason(error);
 }
