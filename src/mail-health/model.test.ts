@@ -84,6 +84,49 @@ describe('mail health decisions', () => {
     expect(amongOthers.health.state).toBe('ok');
   });
 
+  it("fails on a relay refusal only when the server took no email lately: one reader refused among delivered ones is that reader's problem", () => {
+    const MINUTE = 60_000;
+    const relay = (tookEmailAt: number | null): MailHealthSignal => ({
+      kind: 'permanent',
+      code: 554,
+      error: '554 5.7.1 <reader@example.com>: Relay access denied',
+      relayDenied: true,
+      tookEmailAt,
+    });
+    const delivered: MailHealthSignal = { kind: 'delivered' };
+    // A server that never took an email: it refuses every reader, an incident at once (as before).
+    const never = fold([[relay(null), T0]]);
+    expect(never.transitions).toEqual(['failing']);
+    expect(never.health).toMatchObject({ state: 'failing', since: T0, lastCode: 554, permanent: true, incident: 1 });
+    // Windows 25 minutes apart, the refused reader's email before or after the other reader's.
+    const mixed = fold([
+      [delivered, T0],
+      [relay(T0), T0 + 1_000],
+      [relay(T0), T0 + 25 * MINUTE],
+      [delivered, T0 + 25 * MINUTE + 1_000],
+      [relay(T0 + 25 * MINUTE + 1_000), T0 + 50 * MINUTE],
+      [delivered, T0 + 50 * MINUTE + 1_000],
+      [delivered, T0 + 75 * MINUTE],
+      [relay(T0 + 75 * MINUTE), T0 + 75 * MINUTE + 1_000],
+    ]);
+    expect(mixed.transitions).toEqual([]);
+    expect(mixed.health.state).toBe('ok');
+    // The same server then refusing every reader: an incident once it has taken nothing for more than FAILING_AFTER_MS of refusals.
+    const refusingAll = fold([
+      [delivered, T0],
+      [relay(T0), T0 + MINUTE],
+      [relay(T0), T0 + 20 * MINUTE],
+      [relay(T0), T0 + 30 * MINUTE],
+      [relay(T0), T0 + 20 * MINUTE + FAILING_AFTER_MS],
+    ]);
+    expect(refusingAll.transitions).toEqual([]);
+    const failing = fold([[relay(T0), T0 + 20 * MINUTE + FAILING_AFTER_MS + 1]], refusingAll.health);
+    expect(failing.transitions).toEqual(['failing']);
+    expect(failing.health).toMatchObject({ state: 'failing', since: T0 + 20 * MINUTE, lastCode: 554, permanent: true, incident: 1 });
+    // An incident already running goes on through such a refusal, until an email gets through.
+    expect(fold([[relay(T0 + 50 * MINUTE), T0 + 50 * MINUTE + 1]], failing.health).health.state).toBe('failing');
+  });
+
   it('counts one incident however many failures follow, and a new one after a delivery', () => {
     const { health, transitions } = fold([
       [permanent, T0],

@@ -29,6 +29,14 @@ export type MailHealthSignal =
        * "no such user" is, and no incident that the next delivery would end.
        */
       readonly mailboxSince?: number;
+      /**
+       * A relay refusal (554 5.7.1 Relay access denied at RCPT): the server's problem only when it is
+       * not delivering other emails (relayVerdict), as one external reader refused among delivered
+       * ones is that reader's, as a 550 "no such user" is. With tookEmailAt, when the server last took
+       * an email before it (null: none that the attempt log keeps), which the store reads.
+       */
+      readonly relayDenied?: boolean;
+      readonly tookEmailAt?: number | null;
     };
 
 /** MailHealthObservation is one signal about one tenant's mail, at one time. */
@@ -72,7 +80,8 @@ export type MailHealthTransition = 'failing' | 'recovered';
 
 /**
  * nextHealth folds one signal into a tenant's health. A delivery ends an incident; a permanent
- * refusal starts one at once; transient failures start one once they have gone on for more than
+ * refusal starts one at once, but a relay refusal while the server delivers other emails
+ * (relayVerdict); transient failures start one once they have gone on for more than
  * FAILING_AFTER_MS, or once an email is given up on at its deadline. A failure during an incident
  * only updates the last reply.
  */
@@ -85,7 +94,12 @@ export function nextHealth(health: MailHealth, signal: MailHealthSignal, at: num
       ...(recovered ? { transition: 'recovered' as const } : {}),
     };
   }
-  const transientSince = signal.kind === 'transient' ? (health.transientSince ?? at) : health.transientSince;
+  const relay = relayVerdict(signal, at);
+  if (relay === 'reader' && health.state === 'ok') return { health };
+  // Transient failures, and a relay refusal after a while without deliveries, make a run of failures
+  // that only a delivery ends, and the mail failing once it goes on for more than FAILING_AFTER_MS.
+  const joinsRun = signal.kind === 'transient' || relay === 'run';
+  const transientSince = joinsRun ? (health.transientSince ?? at) : health.transientSince;
   const failed: MailHealth = {
     ...health,
     lastCode: signal.code ?? null,
@@ -98,10 +112,10 @@ export function nextHealth(health: MailHealth, signal: MailHealthSignal, at: num
   };
   if (health.state === 'failing') return { health: failed };
   const gaveUp = signal.kind === 'transient' && signal.gaveUp === true && !(signal.mailboxSince !== undefined && tookEmailSince(health, signal.mailboxSince));
-  const failing = signal.kind !== 'transient' || gaveUp || at - transientSince! > FAILING_AFTER_MS;
+  const failing = !joinsRun || gaveUp || at - transientSince! > FAILING_AFTER_MS;
   if (!failing) return { health: failed };
   return {
-    health: { ...failed, state: 'failing', since: signal.kind === 'transient' ? transientSince : at, incident: health.incident + 1 },
+    health: { ...failed, state: 'failing', since: joinsRun ? transientSince : at, incident: health.incident + 1 },
     transition: 'failing',
   };
 }
@@ -113,6 +127,24 @@ export function nextHealth(health: MailHealth, signal: MailHealthSignal, at: num
  */
 function tookEmailSince(health: MailHealth, since: number): boolean {
   return health.transientSince === null || health.transientSince > since;
+}
+
+/**
+ * relayVerdict tells what a relay refusal says of the server, from when it last took an email
+ * (MailHealthSignal's tookEmailAt): 'server' when it never did (it refuses every reader: an
+ * incident at once, as any refusal for good); 'reader' when it took one within FAILING_AFTER_MS
+ * before (the server delivers the others: that reader's email fails alone, health unchanged);
+ * else 'run', a failure that begins or joins the run of failures that only a delivery ends, so
+ * that a server that took emails before and now refuses every reader starts an incident once it
+ * has taken none for more than FAILING_AFTER_MS of refusals (since: the first of them), a little
+ * later than its first refusal. The run begins only past FAILING_AFTER_MS after the last delivery,
+ * so that the refused reader's email sent last in one window and first in the next, with the
+ * other readers' emails around them, makes no incident. Undefined for any other signal.
+ */
+function relayVerdict(signal: MailHealthSignal, at: number): 'server' | 'reader' | 'run' | undefined {
+  if (signal.kind !== 'permanent' || signal.relayDenied !== true || signal.tookEmailAt === undefined) return undefined;
+  if (signal.tookEmailAt === null) return 'server';
+  return at - signal.tookEmailAt <= FAILING_AFTER_MS ? 'reader' : 'run';
 }
 
 /** MailHealthView is the answer of `GET /settings/mail/health` (API.md). */

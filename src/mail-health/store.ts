@@ -1,4 +1,5 @@
 import { CompiledQuery, type Selectable } from 'kysely';
+import { FALLBACK_NOTE } from '../delivery/outbox/attempt.js';
 import { retryTenantAfterOutage, retryTenantNow } from '../delivery/outbox/leases.js';
 import type { AfterRecord } from '../delivery/outbox/outcomes.js';
 import type { MailSettingsTables } from '../settings/tables.js';
@@ -124,7 +125,9 @@ export function mailHealthAfterRecord(dialect: Dialect, context: NoticeContext):
   return async (tx, recorded) => {
     const observations: MailHealthObservation[] = [];
     for (const a of recorded) {
-      if (a.result.health) observations.push({ tenantId: a.tenantId, at: a.finishedAt, signal: await withFirstFailure(tx, a.deliveryId, a.result.health) });
+      if (!a.result.health) continue;
+      const signal = await withLastEmailTaken(tx, a.tenantId, a.finishedAt, await withFirstFailure(tx, a.deliveryId, a.result.health));
+      observations.push({ tenantId: a.tenantId, at: a.finishedAt, signal });
     }
     await observeAndNotify(tx, dialect, context, observations);
   };
@@ -145,6 +148,28 @@ async function withFirstFailure(tx: Db, deliveryId: string, signal: MailHealthSi
     .where('outcome', '=', 'retry')
     .executeTakeFirst();
   return first?.at == null ? rest : { ...rest, mailboxSince: Number(first.at) };
+}
+
+/**
+ * withLastEmailTaken gives a relay refusal (MailHealthSignal's relayDenied) when the tenant's server
+ * last took an email before it, from the attempt log: its alert emails sent, not through the system
+ * default (the notices, fallbackToDefault); null when the log keeps none.
+ */
+async function withLastEmailTaken(tx: Db, tenantId: string, at: number, signal: MailHealthSignal): Promise<MailHealthSignal> {
+  if (signal.kind !== 'permanent' || signal.relayDenied !== true) return signal;
+  const last = await tx
+    .selectFrom('delivery_attempts as a')
+    .innerJoin('deliveries as d', 'd.id', 'a.delivery_id')
+    .select('a.finished_at')
+    .where('a.tenant_id', '=', tenantId)
+    .where('a.outcome', '=', 'sent')
+    .where('a.finished_at', '<', at)
+    .where('d.kind', '<>', 'mail-health')
+    .where('a.response', 'not like', `${FALLBACK_NOTE}%`)
+    .orderBy('a.finished_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return { ...signal, tookEmailAt: last?.finished_at == null ? null : Number(last.finished_at) };
 }
 
 /**

@@ -236,7 +236,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     const error = note + serverSaid(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets);
     const response = smtp?.response === undefined ? undefined : note + serverSaid(smtp.response, secrets);
     // A refused recipient is that address's problem, not the server's, unless the refusal is the
-    // server's policy (relaying denied): that one refuses every alert email. So is one mailbox
+    // server's policy (relaying denied): that one may refuse every alert email. So is one mailbox
     // refused after DATA by a server that looks it up only then. An open breaker is no more than a
     // run of transient failures (five in one burst, a server restarting): mail health waits for
     // them to go on, as for any transient failure, before it calls the tenant's mail failing.
@@ -246,9 +246,13 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // it is that mailbox's problem (MailHealthSignal's mailboxSince: the store reads when this email
     // first failed from its attempt log). Its first try alone proves nothing of the others.
     const mailboxSince = mailboxRefusesForNow(smtp) && delivery.attempts > 1 ? { mailboxSince: delivery.createdAt } : {};
+    // A relay refusal is the server's only while it delivers no other email (MailHealthSignal's
+    // relayDenied: the store reads when it last took one). Not under fallbackToDefault: there the
+    // refusal sends this email through the system default at once, which only an incident does.
+    const relayDenied = !retryable && smtp?.stage === 'recipient' && refusesToRelay(reply) && !endpoint.fallsBack ? { relayDenied: true } : {};
     const signal: MailHealthSignal | undefined = recipientsOwn
       ? undefined
-      : { kind: retryable ? 'transient' : 'permanent', code: smtp?.code, error: reply, ...mailboxSince };
+      : { kind: retryable ? 'transient' : 'permanent', code: smtp?.code, error: reply, ...mailboxSince, ...relayDenied };
     const health = signal && !endpoint.fallback ? healthOf(delivery, signal) : undefined;
     // Under fallbackToDefault the refusal that starts the fallback loses no email either: it goes
     // again at once, and its next claim resolves the system default (the health of this commit).
@@ -331,8 +335,9 @@ function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, er
  * refusesToRelay tells a server that relays for nobody of ours ("550 5.7.54 Unable to relay",
  * "554 5.7.1 Relay access denied") from a recipient refused for its own sake (5.1.1 no such user,
  * 5.2.2 mailbox full, and the same 5.7.1 of a policy barring that one address, e.g. Postfix's
- * "Recipient address rejected: Access denied"): only the first refuses every alert email, so only
- * it makes the tenant's mail failing. The class X.7 alone cannot tell the two apart; the words can.
+ * "Recipient address rejected: Access denied"): only the first may refuse every alert email, so only
+ * it may make the tenant's mail failing: when the server delivers no other (model.ts relayVerdict).
+ * The class X.7 alone cannot tell the two apart; the words can.
  */
 function refusesToRelay(reply: string): boolean {
   return /\b5\.7\.54\b|\b(unable to|not permitted to|not allowed to|cannot) relay|\brelay(ing)? (access )?(denied|not permitted|prohibited)/i.test(reply);
