@@ -1,6 +1,7 @@
 import { findTenant } from '../http/access-hook.js';
 import { conflict, fieldError, tooManyRequests, unauthorized } from '../http/problem.js';
 import type { Db } from '../storage/database.js';
+import { classifyDbError } from '../storage/errors.js';
 import type { LoginKeys, LoginThrottle, SignInAttempt } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { nameKey } from './roles.js';
@@ -134,7 +135,14 @@ export async function passwordLogin(db: Db, throttle: LoginThrottle, attempt: Pa
  * ending of the sign-ins then finds this one stored.
  */
 export async function storeSignIn<T>(db: Db, owner: PasswordOwner, store: () => Promise<T>, undo: (stored: T) => Promise<unknown>): Promise<T> {
-  const stored = await store();
+  let stored: T;
+  try {
+    stored = await store();
+  } catch (err) {
+    // The user (or its tenant) deleted since its password was checked: a wrong sign-in now, not a conflict to retry.
+    if (classifyDbError(err) === 'foreign-key') throw unauthorized(WRONG_SIGN_IN);
+    throw err;
+  }
   const user = await db.selectFrom('users').select(['password_hash', 'active']).where('id', '=', owner.userId).executeTakeFirst();
   if (user?.password_hash === owner.passwordHash && user.active === 1) return stored;
   await undo(stored);

@@ -92,6 +92,21 @@ describeEachDialect('signing in while the password changes', (dialect) => {
     expect({ status: answer.statusCode, me: me.statusCode }).toEqual({ status: 401, me: 401 });
   });
 
+  it('refuses with 401 a sign-in checked while an administrator deleted the user, where it was a 409 asking to retry', async () => {
+    for (const [email, path, payload] of [
+      ['dee@example.com', '/api/v1/auth/login', { tenant, email: 'dee@example.com', password: 'the old password' }],
+      ['eve@example.com', '/api/Account/Authenticate', { tenancyName: tenant, usernameOrEmailAddress: 'eve@example.com', password: 'the old password' }],
+    ] as const) {
+      const userId = await userWithPassword(email);
+      const held = holdNextCheck();
+      const signIn = t.tocsin.app.inject({ method: 'POST', url: path, payload });
+      await held.inside;
+      expect((await t.call('DELETE', `/api/v1/tenants/${tenant}/users/${userId}`)).statusCode).toBe(204);
+      held.release();
+      expect((await signIn).statusCode, path).toBe(401);
+    }
+  });
+
   it("keeps an administrator's new password over the user's own change checked against the old one meanwhile", async () => {
     const userId = await userWithPassword('cid@example.com');
     const token = (await t.call('POST', `/api/v1/tenants/${tenant}/users/${userId}/tokens`, { name: 'script' })).json().token as string;
