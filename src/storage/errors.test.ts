@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { toProblem } from '../http/app.js';
@@ -106,5 +111,35 @@ describe('a transaction that lost a race with another', () => {
     }
     expect(lostTransactionRace(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
     expect(lostTransactionRace(new Error('boom'))).toBe(false);
+  });
+});
+
+describe('an SQLite file that may grow no more (a file size limit, a quota)', () => {
+  it('is an outage (503), as a full disk is', async () => {
+    // `ulimit -f` (or a user's disk quota, EDQUOT) makes SQLite's write fail with EFBIG, which it
+    // reports as SQLITE_IOERR_WRITE ("disk I/O error"), not SQLITE_FULL: POST /alerts answered 500.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-fsize-'));
+    try {
+      const script = `
+        const Database = require('better-sqlite3');
+        const db = new Database(${JSON.stringify(path.join(dir, 't.db'))});
+        db.pragma('journal_mode = WAL');
+        db.exec('create table t (v text)');
+        try {
+          for (let i = 0; i < 1000; i++) db.prepare('insert into t values (?)').run('x'.repeat(4000));
+          console.log('no error');
+        } catch (err) {
+          console.log(err.code);
+        }`;
+      const run = promisify(execFile);
+      const { stdout } = await run('sh', ['-c', 'ulimit -f 256 && exec "$0" -e "$1"', process.execPath, script], { cwd: process.cwd() });
+      const code = stdout.trim();
+      expect(code).toMatch(/^SQLITE_/);
+      const err = Object.assign(new Error('disk I/O error'), { code });
+      expect(isStorageOutage(err)).toBe(true);
+      expect(new StorageUnavailableError('ingest', err).message).toMatch(/SQLite/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

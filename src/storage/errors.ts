@@ -53,6 +53,7 @@ export function isStorageOutage(error: unknown): boolean {
     code === 'SQLITE_BUSY' ||
     code === 'SQLITE_LOCKED' ||
     code === SQLITE_FULL ||
+    isSqliteIoError(code) ||
     code === '40001' ||
     code === '40P01' ||
     code === LOCK_TIMEOUT ||
@@ -67,6 +68,15 @@ export const SQLITE_FILE_GONE = 'TOCSIN_SQLITE_FILE_GONE';
 
 /** PostgreSQL's read_only_sql_transaction: a write sent to a server that takes none now. */
 const READ_ONLY = '25006';
+
+/**
+ * isSqliteIoError: SQLite's disk failed a read or write (SQLITE_IOERR and its extended codes). A
+ * write past a file size limit (`ulimit -f`) or a user's disk quota (EDQUOT) is one: SQLite says
+ * SQLITE_FULL only for ENOSPC. The file cannot store now, as a full disk cannot: a 503, not a 500.
+ */
+function isSqliteIoError(code: unknown): boolean {
+  return typeof code === 'string' && /^SQLITE_IOERR(_[A-Z_]+)?$/.test(code);
+}
 
 /** PostgreSQL's lock_not_available: a lock not had within lock_timeout (or NOWAIT). */
 const LOCK_TIMEOUT = '55P03';
@@ -92,6 +102,7 @@ function outageReason(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return 'locked by another writer';
   if (code === SQLITE_FULL) return 'the disk of the SQLite database is full';
+  if (isSqliteIoError(code)) return `the disk of the SQLite database failed (${String(code)}: full to its size limit or quota, or failing)`;
   if (code === SQLITE_FILE_GONE) return (error as Error).message;
   if (code === '40001' || code === '40P01') return 'a concurrent transaction conflicted';
   if (code === LOCK_TIMEOUT) return 'a lock was not had within the lock_timeout of the database (a table locked by another session)';
