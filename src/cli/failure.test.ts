@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
+import SqliteDatabase from 'better-sqlite3';
 import { failureMessage } from './failure.js';
 
 /** listenError is what Node rejects a listen with, as a real server's would be. */
@@ -54,5 +55,31 @@ describe('a start that cannot listen', () => {
   it('keeps the stack of an error no operator can fix, which is a bug to report', () => {
     const bug = new TypeError('x is undefined');
     expect(failureMessage(bug)).toContain('    at ');
+  });
+});
+
+describe('a start on an SQLite file that may grow no more', () => {
+  it('says in one line, without a stack, that its disk is full or failing and what to do', () => {
+    // Started on a full disk (or past `ulimit -f`, a quota), the first write of the start (the admin
+    // token's row) failed and the process printed better-sqlite3's stack trace.
+    const db = new SqliteDatabase(':memory:');
+    db.exec('create table t (v text)');
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    const full = ((): unknown => {
+      try {
+        db.prepare('insert into t values (?)').run('x'.repeat(100_000));
+      } catch (err) {
+        return err;
+      }
+    })();
+    db.close();
+    const failing = Object.assign(new Error('disk I/O error'), { name: 'SqliteError', code: 'SQLITE_IOERR_WRITE' });
+    for (const err of [full, failing]) {
+      const message = failureMessage(err);
+      expect(message).not.toContain('\n');
+      expect(message).not.toContain('    at ');
+      expect(message).toMatch(/disk/);
+      expect(message).toMatch(/free room/);
+    }
   });
 });

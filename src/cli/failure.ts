@@ -20,5 +20,10 @@ export function failureMessage(err: unknown): string {
   if (host !== undefined && host === process.env.HOST?.replace(/^\[(.*)\]$/, '$1')) {
     return `cannot listen on HOST=${process.env.HOST} (${error!.code}): choose an address of this machine with HOST, such as 127.0.0.1, or 0.0.0.0 for all of them`;
   }
+  // SQLite's disk cannot take the start's first writes (the admin token's row, a migration): full,
+  // or the file at its size limit (`ulimit -f`) or quota, which SQLite says as an I/O error.
+  if (error?.name === 'SqliteError' && typeof error.code === 'string' && /^SQLITE_(FULL|IOERR)/.test(error.code)) {
+    return `the disk of the SQLite database is full or failing (${error.code}: ${error.message}): free room on it (or raise the file size limit or quota of this user) and start again`;
+  }
   return String(error?.stack ?? err);
 }
