@@ -412,6 +412,17 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
         expect(res.statusCode, `${method} ${url} ${res.body.slice(0, 300)}`).toBe(200);
         failures.push(...check(method, path, res));
       }
+      // A body past the 4 KiB the links' POSTs read is refused (413), as each of them documents.
+      const links: [string, string][] = [
+        [new URL(snooze).pathname, '/actions/{token}'],
+        [new URL(unsubscribe).pathname, '/unsubscribe/{token}'],
+        [`${new URL(unsubscribe).pathname}/resubscribe`, '/unsubscribe/{token}/resubscribe'],
+      ];
+      for (const [url, path] of links) {
+        const res = await app.inject({ method: 'POST', url, headers: form, payload: `List-Unsubscribe=One-Click&x=${'x'.repeat(5000)}` });
+        expect(res.statusCode, `POST ${url} ${res.body.slice(0, 300)}`).toBe(413);
+        failures.push(...check('POST', path, res));
+      }
     } finally {
       await app.close();
       await catcher.close();

@@ -82,6 +82,12 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
     const oneClick = z.object({ 'List-Unsubscribe': z.literal('One-Click').optional() });
     change('/unsubscribe/:token', false, 'RFC 8058 one-click unsubscribe (body `List-Unsubscribe=One-Click`) → 200.', oneClick);
     // The confirmation's "subscribe again" button: a POST only, as a mail scanner following links must not undo an unsubscribe.
-    change('/unsubscribe/:token/resubscribe', true, 'Turns back on what the link turned off, from the button of its confirmation page → 200 page.');
+    // Its button posts an empty form; a body past the 4 KiB both read is refused (413), which the form's documented body lists.
+    change(
+      '/unsubscribe/:token/resubscribe',
+      true,
+      'Turns back on what the link turned off, from the button of its confirmation page → 200 page.',
+      z.object({}),
+    );
   });
 };
