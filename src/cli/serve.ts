@@ -20,7 +20,7 @@ const SHUTDOWN_GRACE_MS = 15_000;
 export const SERVE_USAGE = 'usage: tocsin serve [--role api|worker|all] [--processes N]   (or TOCSIN_ROLE, TOCSIN_API_PROCESSES)';
 
 /**
- * serveCommand runs Tocsin until SIGTERM or SIGINT, then shuts down gracefully. With
+ * serveCommand runs Tocsin until SIGTERM, SIGINT or SIGHUP, then shuts down gracefully. With
  * `--processes N` (or TOCSIN_API_PROCESSES) and the api role it runs N api processes on one port.
  */
 export async function serveCommand(args: string[]): Promise<number> {
@@ -106,7 +106,7 @@ function loadWithOptions(env: NodeJS.ProcessEnv, options: { role?: string | unde
   }
 }
 
-/** StopSignals: the first SIGTERM or SIGINT, as an AbortSignal for what waits and as its name. */
+/** StopSignals: the first SIGTERM, SIGINT or SIGHUP, as an AbortSignal for what waits and as its name. */
 interface StopSignals {
   readonly signal: AbortSignal;
   readonly received: Promise<string>;
@@ -116,7 +116,9 @@ interface StopSignals {
  * listenForStop hears SIGTERM and SIGINT from now on. A serving process listens before it starts,
  * not once serving: a signal that came while the database was waited for (a locked SQLite file, an
  * unreachable PostgreSQL), or between the banner and the handlers, found none and ended the process
- * by the signal (exit code null, nothing logged).
+ * by the signal (exit code null, nothing logged). SIGHUP (the terminal it ran in closed) stops it as
+ * gracefully: Node's default ended it at once, cutting off requests in flight and leaving the emails
+ * being sent leased, to be sent again by the next start.
  */
 function listenForStop(): StopSignals {
   const controller = new AbortController();
@@ -127,6 +129,7 @@ function listenForStop(): StopSignals {
     };
     process.once('SIGTERM', () => on('SIGTERM'));
     process.once('SIGINT', () => on('SIGINT'));
+    process.once('SIGHUP', () => on('SIGHUP'));
   });
   return { signal: controller.signal, received };
 }
@@ -141,7 +144,7 @@ async function stoppedWaiting(err: unknown, stop: StopSignals, log: Logger): Pro
   return true;
 }
 
-/** serveCluster runs the api processes and passes SIGTERM or SIGINT on to them. */
+/** serveCluster runs the api processes and passes SIGTERM, SIGINT or SIGHUP on to them. */
 async function serveCluster(config: Config): Promise<number> {
   const log = createLogger(config.logLevel);
   const stop = listenForStop();

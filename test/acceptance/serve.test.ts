@@ -108,6 +108,15 @@ describe('tocsin serve, as a user runs it', () => {
     expect((await stopped(second)).code).toBe(0);
   });
 
+  it('stops gracefully on SIGHUP (its terminal closed), as on SIGTERM, exit 0', async () => {
+    // Node's default for SIGHUP ends the process at once: requests in flight were cut off and the
+    // emails being sent left leased, to be sent again by the next start.
+    const started = serve({ TOCSIN_DATA_DIR: tempDir('tocsin-accept-'), LOG_LEVEL: 'info' });
+    await started.waitFor(RUNNING);
+    expect(await stopped(started, 'SIGHUP')).toMatchObject({ code: 0, signal: null });
+    expect(started.stdout()).toMatch(/"signal":"SIGHUP","msg":"shutting down"/);
+  });
+
   it('stops with a message naming the variable when the configuration is invalid', async () => {
     const bad = serve({ TOCSIN_DATA_DIR: tempDir('tocsin-accept-'), PORT: 'eighty' });
     const { code } = await bad.exited();
