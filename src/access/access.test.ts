@@ -486,6 +486,43 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('PATCH', `${base}/users/${admin.userId}`, { name: 'Still mine' }, desk.token)).statusCode).toBe(200);
   });
 
+  it("lets a holder of Users.Edit take away only what it holds: no PATCH clears the Administrators' group, narrows a role of theirs or revokes an Administrator's token (403)", async () => {
+    const base = '/api/v1/tenants/no-escalation-patch';
+    const admin = await t.tenantWithUser('no-escalation-patch', ['Administrator']);
+    expect((await t.call('POST', `${base}/roles`, { name: 'People desk', permissions: ['Users.View', 'Users.Edit', 'Alerts.View'] })).statusCode).toBe(201);
+    const mailDesk = (await t.call('POST', `${base}/roles`, { name: 'Mail desk', permissions: ['Settings.View', 'Settings.Edit'] })).json();
+    const desk = await t.tenantWithUser('no-escalation-patch', ['People desk']);
+    const mailer = await t.tenantWithUser('no-escalation-patch', ['Mail desk']);
+    const admins = (await t.call('POST', `${base}/groups`, { name: 'Admins', members: [admin.userId], roles: ['Administrator'] })).json();
+    const adminTokens = (await t.call('GET', `${base}/users/${admin.userId}/tokens`)).json().items;
+    const refused = async (method: 'PATCH' | 'DELETE', url: string, body?: unknown) => {
+      const res = await t.call(method, url, body, desk.token);
+      expect(res.statusCode, `${method} ${url} ${JSON.stringify(body)}: ${res.body}`).toBe(403);
+      expect(res.json().detail).toContain('Settings.Edit');
+    };
+    // As deleting it: the group's roles replaced or its members cleared, the role's permissions narrowed, a token of theirs revoked.
+    await refused('PATCH', `${base}/groups/${admins.id}`, { roles: [] });
+    await refused('PATCH', `${base}/groups/${admins.id}`, { roles: ['Alerts Viewer'] });
+    await refused('PATCH', `${base}/groups/${admins.id}`, { members: null });
+    await refused('PATCH', `${base}/groups/${admins.id}`, { members: [] });
+    await refused('PATCH', `${base}/roles/${mailDesk.id}`, { permissions: ['Alerts.View'] });
+    await refused('DELETE', `${base}/users/${admin.userId}/tokens/${adminTokens[0].id}`);
+    const group = (await t.call('GET', `${base}/groups/${admins.id}`)).json();
+    expect([group.roles, group.members]).toEqual([['Administrator'], [admin.userId]]);
+    expect((await t.call('GET', `${base}/me`, undefined, admin.token)).json().permissions).toEqual([...PERMISSIONS]);
+    expect((await t.call('GET', `${base}/me`, undefined, mailer.token)).json().permissions).toEqual(['Settings.View', 'Settings.Edit']);
+    // What grants only what it holds it still changes, and a name is no grant.
+    const viewers = (await t.call('POST', `${base}/groups`, { name: 'Viewers', members: [desk.userId], roles: ['Alerts Viewer'] }, desk.token)).json();
+    expect((await t.call('PATCH', `${base}/groups/${viewers.id}`, { roles: [], members: null }, desk.token)).statusCode).toBe(200);
+    expect((await t.call('PATCH', `${base}/groups/${admins.id}`, { name: 'Administrators' }, desk.token)).statusCode).toBe(200);
+    const helper = (await t.call('POST', `${base}/roles`, { name: 'Desk helper', permissions: ['Users.View'] }, desk.token)).json();
+    expect((await t.call('PATCH', `${base}/roles/${helper.id}`, { permissions: ['Alerts.View'] }, desk.token)).statusCode).toBe(200);
+    expect((await t.call('PATCH', `${base}/roles/${mailDesk.id}`, { name: 'Mail people' }, desk.token)).statusCode).toBe(200);
+    const ownTokens = (await t.call('GET', `${base}/users/${desk.userId}/tokens`, undefined, desk.token)).json().items;
+    expect((await t.call('DELETE', `${base}/users/${desk.userId}/tokens/${ownTokens[0].id}`, undefined, desk.token)).statusCode).toBe(204);
+    expect((await t.call('DELETE', `${base}/users/${admin.userId}/tokens/${adminTokens[0].id}`, undefined, admin.token)).statusCode).toBe(204);
+  });
+
   it('tells a caller without Users.Edit 403 for another user whatever its body, as for a route of that permission', async () => {
     const me = await t.tenantWithUser('selfish', ['Alerts Viewer']);
     const other = await t.tenantWithUser('selfish', ['Alerts Viewer']);

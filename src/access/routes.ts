@@ -238,9 +238,14 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     {
       config: { status: 204 },
       preValidation: selfOrBeforeBody('Users.Edit'),
-      schema: { params: tokenParams, description: 'Revokes one API token at once: Users.Edit, or the user itself.' },
+      schema: {
+        params: tokenParams,
+        description: 'Revokes one API token at once: Users.Edit (403 for a user holding a permission the caller lacks), or the user itself.',
+      },
     },
     async (request, reply) => {
+      // Revoking an Administrator's token is acting on it, as deactivating it is.
+      await assertMayActOn(db, request, tenantOf(request).id, request.params.userId);
       if (!(await revokeApiToken(db, tenantOf(request).id, request.params.userId, request.params.tokenId))) throw notFound('Token');
       return reply.status(204).send();
     },
@@ -268,9 +273,12 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     async (request) => {
       const tenant = tenantOf(request);
       await requireGroup(db, tenant.id, request.params.groupId);
-      // New members get what the group grants: its roles as they will be.
+      // Its members (old, new) gain or lose what it grants, now and as it will be: as deleting it, only
+      // by one who holds it all, whether its roles change or its members (null clears them).
       if (request.body.roles !== undefined) await assertRolesHeld(db, request, tenant.id, request.body.roles);
-      else if (request.body.members) assertHeld(request, await groupPermissions(db, tenant.id, request.params.groupId), 'This group grants');
+      if (request.body.roles !== undefined || request.body.members !== undefined) {
+        assertHeld(request, await groupPermissions(db, tenant.id, request.params.groupId), 'This group grants');
+      }
       await saveGroup(db, tenant.id, request.params.groupId, request.body, clock);
       return requireGroup(db, tenant.id, request.params.groupId);
     },
@@ -312,7 +320,12 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
       },
     },
     async (request) => {
-      if (request.body.permissions) assertHeld(request, new Set(request.body.permissions), 'This role would grant');
+      if (request.body.permissions) {
+        assertHeld(request, new Set(request.body.permissions), 'This role would grant');
+        // Its holders lose what it grants now: as deleting it, only by one who holds them all.
+        const role = await requireRole(db, tenantOf(request).id, request.params.roleId);
+        assertHeld(request, new Set(role.permissions.filter(isPermission)), 'This role grants');
+      }
       return updateRole(db, tenantOf(request).id, request.params.roleId, request.body);
     },
   );
