@@ -246,6 +246,27 @@ describeEachDialect('alerts API', (dialect) => {
     expect(await messages(`since=${paris.replace('T', '%20')}`)).toEqual(['after']);
   });
 
+  it('answers 400 for a cursor altered by a byte, forged, or handed out in another tenant', async () => {
+    for (let i = 0; i < 3; i++) await raise({ severity: 'Info', component: 'Jobs', message: `page ${i}` });
+    const cursor: string = (await t.call('GET', `${api}?limit=1`, undefined, viewer.token)).json().nextCursor;
+    expect((await t.call('GET', `${api}?limit=1&cursor=${cursor}`, undefined, viewer.token)).statusCode).toBe(200);
+    const [createdAt, id] = Buffer.from(cursor, 'base64url').toString().split('.');
+    const forged = [
+      cursor.slice(0, -1),
+      `${cursor.slice(0, 3)}${cursor[3] === 'A' ? 'B' : 'A'}${cursor.slice(4)}`,
+      Buffer.from(`${Number(createdAt) + 1}.${id}`).toString('base64url'),
+      Buffer.from(`1.${id}`).toString('base64url'),
+    ];
+    for (const bad of forged) {
+      const res = await t.call('GET', `${api}?cursor=${bad}`, undefined, viewer.token);
+      expect(res.statusCode, bad).toBe(400);
+      expect(res.json().errors, bad).toEqual([{ path: 'cursor', message: 'must be a nextCursor returned by a previous page' }]);
+    }
+    const elsewhere = await t.call('GET', `/api/v1/tenants/globex/alerts?cursor=${cursor}`, undefined, other);
+    expect(elsewhere.statusCode).toBe(400);
+    expect(elsewhere.json().errors[0].path).toBe('cursor');
+  });
+
   it('answers 400 for a bad severity, limit or cursor', async () => {
     for (const [q, path] of [
       ['severity=Loud', 'severity'],

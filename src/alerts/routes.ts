@@ -15,7 +15,7 @@ import { MAX_BATCH, alertsBody, parseAlertsBody, unknownComponent } from './inpu
 import { markAlerts, markAllRead, readerFor, readerIdOf, unreadCount } from './read-state.js';
 import { SEVERITIES, SEVERITY_MESSAGE, parseSeverity } from './severity.js';
 import { type ReadAlert, deleteAlert, findAlert, listAlerts, panelAlerts } from './store.js';
-import { alertView, decodeCursor, encodeCursor, panelEntryView, showAlert, showPanelEntry, unreadView } from './view.js';
+import { CURSOR_KEY_PURPOSE, alertView, decodeCursor, encodeCursor, panelEntryView, showAlert, showPanelEntry, unreadView } from './view.js';
 import { listOf } from '../http/openapi.js';
 
 const ref = z.string().min(1).max(200);
@@ -116,6 +116,7 @@ async function showAlerts<T extends ReadAlert, V>(
 export const alertRoutes: RouteModule = (app, deps) => {
   const db = deps.storage.db;
   const ingest = deps.ingest;
+  const cursorKey = deps.secretBox.deriveKey(CURSOR_KEY_PURPOSE);
   const base = '/api/v1/tenants/:tenant/alerts';
 
   app.post(
@@ -176,9 +177,9 @@ export const alertRoutes: RouteModule = (app, deps) => {
           groupId: q.groupId,
           source: { process: q.process, robot: q.robot, queue: q.queue },
         },
-        { limit: q.limit, after: q.cursor === undefined ? undefined : decodeCursor(q.cursor) },
+        { limit: q.limit, after: q.cursor === undefined ? undefined : decodeCursor(cursorKey, tenant.id, q.cursor) },
       );
-      return { items: await showAlerts(db, tenant.id, page.items, showAlert), nextCursor: page.next ? encodeCursor(page.next) : null };
+      return { items: await showAlerts(db, tenant.id, page.items, showAlert), nextCursor: page.next ? encodeCursor(cursorKey, tenant.id, page.next) : null };
     },
   );
 
