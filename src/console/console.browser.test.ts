@@ -398,6 +398,57 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('offers a holder of Users.Edit without Alerts.View only what it may grant, and names in its language what a refusal says it lacks', async () => {
+    const keeperRole = await call('POST', '/api/v1/tenants/acme/roles', { name: 'Keeper', permissions: ['Users.View', 'Users.Edit'] });
+    await addUser('keeper@acme.example', ['Keeper']);
+    onTestFinished(async () => {
+      for (const email of ['keeper@acme.example', 'newbie@acme.example']) if (users[email]) await call('DELETE', `/api/v1/tenants/acme/users/${users[email]}`);
+      await call('DELETE', `/api/v1/tenants/acme/roles/${keeperRole.id}`);
+    });
+    const { context, page } = await open();
+    const refused: string[] = [];
+    page.on('response', (response) => {
+      if (response.status() === 403) refused.push(`${response.request().method()} ${new URL(response.url()).pathname}`);
+    });
+    await signIn(page, 'keeper@acme.example', '#/access/users');
+    // An Administrator holds what the keeper does not: no Edit, Delete or token the API would refuse; its own row has them.
+    await page.locator('main tbody tr', { hasText: 'keeper@acme.example' }).getByRole('button', { name: 'Edit' }).waitFor();
+    const admin = page.locator('main tbody tr', { hasText: 'admin@acme.example' });
+    await admin.waitFor();
+    for (const name of ['Edit', 'New API token', 'Delete']) expect(await admin.getByRole('button', { name, exact: true }).count()).toBe(0);
+    // Add user chooses no role it may not grant, and offers none: Save adds the user.
+    await page.getByRole('button', { name: 'Add user' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Email').fill('newbie@acme.example');
+    await dialog.getByLabel('Name').fill('newbie');
+    expect(await dialog.getByLabel('Alerts Viewer').isChecked()).toBe(false);
+    expect(await dialog.getByLabel('Alerts Viewer').isDisabled()).toBe(true);
+    expect(await dialog.getByLabel('Keeper').isDisabled()).toBe(false);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const newbie = page.locator('main tbody tr', { hasText: 'newbie@acme.example' });
+    await newbie.waitFor();
+    users['newbie@acme.example'] = (await call('GET', '/api/v1/tenants/acme/users')).items.find(
+      (user: { email: string }) => user.email === 'newbie@acme.example',
+    ).id;
+    // Add role starts from nothing it may not grant.
+    await page.getByRole('tab', { name: 'Roles' }).click();
+    await page.getByRole('button', { name: 'Add role' }).click();
+    expect(await dialog.getByLabel('View alerts').isChecked()).toBe(false);
+    expect(await dialog.getByLabel('View alerts').isDisabled()).toBe(true);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect(refused).toEqual([]);
+    // Made an Administrator meanwhile by someone else, the new user is refused to the keeper: the refusal names what it lacks.
+    await page.getByRole('tab', { name: 'Users' }).click();
+    await newbie.getByRole('button', { name: 'Edit' }).click();
+    await call('PATCH', `/api/v1/tenants/acme/users/${users['newbie@acme.example']}`, { roles: ['Administrator'] });
+    await dialog.getByLabel('Name').fill('newbie renamed');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => dialog.getByRole('alert').textContent()).toContain('View alerts, Create alerts');
+    expect(await dialog.getByRole('alert').textContent()).not.toContain('You do not have the permission to do this.');
+    await context.close();
+  });
+
   /** takeOneClick takes the unsubscribe link of an email to `target` as a mail client's Unsubscribe button does (RFC 8058). */
   async function takeOneClick(target: UnsubscribeTarget) {
     const url = await new UnsubscribeLinks(server.tocsin.deps.storage.db, base, server.tocsin.deps.clock).url(target);

@@ -1,7 +1,7 @@
 import { h } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
-import { t } from './i18n.js';
+import { currentLanguage, t } from './i18n.js';
 
 /** html is htm bound to preact: JSX-like templates without a build step. */
 export const html = htm.bind(h);
@@ -277,6 +277,29 @@ function refusalWords(detail, errors) {
 }
 
 /**
+ * LACKING is the API's refusal of a holder of Users.Edit that would grant, or act as one holding,
+ * permissions it lacks itself ("This role grants Alerts.View, which you do not hold."): the console
+ * names them in the user's language, as the Roles tab does, rather than a bare "no permission".
+ */
+const LACKING =
+  /^(?<what>This user holds|This group grants|This role grants|These roles grant|This role would grant) (?<codes>\w+\.\w+(?:, \w+\.\w+)*), which you do not hold\.$/;
+
+/**
+ * lackingText says which permissions a refusal of LACKING's kind names, in the user's language; undefined for another refusal.
+ * @param {unknown} detail
+ */
+function lackingText(detail) {
+  const match = LACKING.exec(String(detail ?? ''));
+  if (!match?.groups) return undefined;
+  const names = match.groups.codes.split(', ').map((code) => {
+    const name = t(`permission.${code}`);
+    return name === `permission.${code}` ? code : name;
+  });
+  const permissions = new Intl.ListFormat(currentLanguage(), { type: 'conjunction' }).format(names);
+  return t(match.groups.what === 'This user holds' ? 'forbidden.userHoldsMore' : 'forbidden.lacksToGrant', { permissions });
+}
+
+/**
  * problemText is what to show for a failed call: the problem's detail, else its title. The API
  * answers in English: words the console knows are said in the user's language (apiWords), others
  * are marked English (screen readers read them so), and refused values are announced in the
@@ -290,7 +313,7 @@ export function problemText(caught) {
     /** @type {{ status?: number, unreachable?: boolean, retryAfter?: number | null, problem?: { detail?: string, title?: string, errors?: unknown[] }, message?: string }} */ (
       caught
     );
-  if (error.status === 403) return t('forbidden');
+  if (error.status === 403) return lackingText(error.problem?.detail) ?? t('forbidden');
   // Rate limited (Test Mail Settings' 10 a minute): how long to wait, in the user's language.
   if (error.status === 429) return error.retryAfter ? t('problem.rateLimitedFor', { seconds: error.retryAfter }) : t('problem.rateLimited');
   if (error.unreachable) return t('problem.unreachable');

@@ -41,7 +41,21 @@ function RoleNames({ roles }) {
   return roles.map((role, i) => html`${i ? ', ' : ''}<bdi title=${roleName(role) === role ? undefined : role}>${roleName(role)}</bdi>`);
 }
 
-/** CheckList is a labelled group of checkboxes choosing some of `options` ([value, text] pairs), with an optional hint under its legend. */
+/**
+ * heldBy is what the signed-in principal holds: the API lets a holder of Users.Edit grant only
+ * that (roles, groups' roles, a role's permissions), and change no user who holds more.
+ * @param {import('../lib/session.js').Session} session
+ */
+function heldBy(session) {
+  const held = new Set(session.kind === 'host' ? PERMISSIONS : session.permissions);
+  return (/** @type {string[]} */ permissions) => permissions.every((p) => held.has(p));
+}
+
+/**
+ * CheckList is a labelled group of checkboxes choosing some of `options` ([value, text] pairs), with
+ * an optional hint under its legend; an option [value, text, false] is one the user may not grant:
+ * disabled unless chosen already (it may still be taken away).
+ */
 function CheckList({ id, legend, hint = '', options, value, onChange, error }) {
   const chosen = new Set(value);
   return html`<fieldset class=${`checklist${error ? ' invalid' : ''}`}>
@@ -49,8 +63,8 @@ function CheckList({ id, legend, hint = '', options, value, onChange, error }) {
     ${hint ? html`<small class="hint">${hint}</small>` : null}
     ${options.length === 0 ? html`<p class="muted">—</p>` : null}
     ${options.map(
-      ([optionValue, text]) => html`<${Toggle} id=${`${id}-${optionValue}`} label=${text} checked=${chosen.has(optionValue)}
-      onChange=${(on) => {
+      ([optionValue, text, grantable = true]) => html`<${Toggle} id=${`${id}-${optionValue}`} label=${text} checked=${chosen.has(optionValue)}
+      disabled=${!grantable && !chosen.has(optionValue)} onChange=${(on) => {
         const next = new Set(chosen);
         if (on) next.add(optionValue);
         else next.delete(optionValue);
@@ -59,6 +73,16 @@ function CheckList({ id, legend, hint = '', options, value, onChange, error }) {
     )}
     <${FieldError} error=${error} />
   </fieldset>`;
+}
+
+/**
+ * roleOptions are the roles to choose in a CheckList, those granting what the user lacks not grantable, and the hint saying why.
+ * @param {import('../lib/session.js').Session} session @param {{ name: string, permissions: string[] }[]} roles
+ */
+function roleOptions(session, roles) {
+  const holds = heldBy(session);
+  const options = roles.map((role) => [role.name, roleName(role.name), holds(role.permissions)]);
+  return { options, hint: options.some((option) => !option[2]) ? t('access.grantOnlyHeld') : '' };
 }
 
 /** useSaver runs an API call for a dialog, keeping its field errors and message. */
@@ -83,7 +107,8 @@ function UserDialog({ session, user, roles, onClose, onSaved }) {
     language: user?.language ?? '',
     timeZone: user?.timeZone ?? '',
     password: '',
-    roles: user?.roles ?? ['Alerts Viewer'],
+    // A new user is an Alerts Viewer, when the user adding it may grant that.
+    roles: user?.roles ?? roles.filter((role) => role.name === 'Alerts Viewer' && heldBy(session)(role.permissions)).map((role) => role.name),
     active: user?.active ?? true,
   });
   const { errors, message, run } = useSaver(onSaved);
@@ -108,7 +133,7 @@ function UserDialog({ session, user, roles, onClose, onSaved }) {
       <${TextField} id="user-password" type="password" label=${user ? t('access.newPassword') : t('access.password')} value=${form.password}
         onInput=${set('password')} error=${errors.password} autocomplete="new-password" />
       <${Toggle} id="user-active" label=${t('access.active')} checked=${form.active} onChange=${set('active')} />
-      <${CheckList} id="user-roles" legend=${t('access.roles')} options=${roles.map((role) => [role.name, roleName(role.name)])} value=${form.roles} onChange=${set('roles')} error=${errors.roles} />
+      <${CheckList} id="user-roles" legend=${t('access.roles')} ...${roleOptions(session, roles)} value=${form.roles} onChange=${set('roles')} error=${errors.roles} />
       <${Banner}>${message}<//>
       <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('save')}</button></div>
     </form>
@@ -220,7 +245,7 @@ function GroupDialog({ session, group, users, roles, onClose, onSaved }) {
       <${LanguageField} id="group-language" value=${form.language} onChange=${set('language')} error=${errors.language} />
       <${Toggle} id="group-expand" label=${t('access.expandMembers')} hint=${t('access.expandMembersHint')} checked=${form.expandMembers} onChange=${set('expandMembers')} />
       <${CheckList} id="group-members" legend=${t('access.members')} options=${users.map((user) => [user.id, user.email])} value=${form.members} onChange=${set('members')} error=${errors.members} />
-      <${CheckList} id="group-roles" legend=${t('access.roles')} options=${roles.map((role) => [role.name, roleName(role.name)])} value=${form.roles} onChange=${set('roles')} error=${errors.roles} />
+      <${CheckList} id="group-roles" legend=${t('access.roles')} ...${roleOptions(session, roles)} value=${form.roles} onChange=${set('roles')} error=${errors.roles} />
       ${
         optedOut.length > 0
           ? html`<${CheckList} id="group-unsubscribed" legend=${t('access.unsubscribedLegend')} hint=${t('access.unsubscribedHint')}
@@ -234,7 +259,9 @@ function GroupDialog({ session, group, users, roles, onClose, onSaved }) {
 }
 
 function RoleDialog({ session, role, onClose, onSaved }) {
-  const [form, setForm] = useState({ name: role?.name ?? '', permissions: role?.permissions ?? ['Alerts.View'] });
+  const holds = heldBy(session);
+  const [form, setForm] = useState({ name: role?.name ?? '', permissions: role?.permissions ?? ['Alerts.View'].filter((p) => holds([p])) });
+  const options = PERMISSIONS.map((p) => [p, permissionName(p), holds([p])]);
   const { errors, message, run } = useSaver(onSaved);
   return html`<${Dialog} title=${role ? t('access.editRole') : t('access.addRole')} onClose=${onClose}>
     <form onSubmit=${(event) => {
@@ -242,7 +269,8 @@ function RoleDialog({ session, role, onClose, onSaved }) {
       run(() => (role ? api('PATCH', tenantApi(session, `roles/${role.id}`), form) : api('POST', tenantApi(session, 'roles'), form)));
     }}>
       <${TextField} id="role-name" label=${t('access.name')} value=${form.name} onInput=${(name) => setForm({ ...form, name })} error=${errors.name} required />
-      <${CheckList} id="role-permissions" legend=${t('access.permissions')} options=${PERMISSIONS.map((p) => [p, permissionName(p)])} value=${form.permissions}
+      <${CheckList} id="role-permissions" legend=${t('access.permissions')} options=${options} value=${form.permissions}
+        hint=${options.some((option) => !option[2]) ? t('access.grantOnlyHeld') : ''}
         onChange=${(permissions) => setForm({ ...form, permissions })} error=${errors.permissions} />
       <${Banner}>${message}<//>
       <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('save')}</button></div>
@@ -261,6 +289,12 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
   const edit = can(session, 'Users.Edit');
   // Another user's preferences and tokens need Users.Edit (the API answers 403); one's own do not.
   const self = (user) => session.user?.id === user.id;
+  // A user, group or role granting what the signed-in user lacks is one it may not change (the API answers 403).
+  const holds = heldBy(session);
+  const granted = (roleNames) => data.roles.filter((role) => roleNames.includes(role.name)).flatMap((role) => role.permissions);
+  const groupGrants = (group) => granted(group.roles);
+  const mayChange = (user) =>
+    edit && holds([...granted(user.roles), ...(user.groups ?? []).flatMap((id) => groupGrants(data.groups.find((group) => group.id === id) ?? { roles: [] }))]);
 
   const [loaded, setLoaded] = useState(false);
   const load = async () => {
@@ -332,10 +366,10 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
                 ? html`<button type="button" class="link" onClick=${() => subscribeAgain('users', user)}>${t('access.subscribeAgain')}</button>`
                 : null
             }
-            ${edit ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'user', item: user })}>${t('edit')}</button>` : null}
+            ${mayChange(user) ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'user', item: user })}>${t('edit')}</button>` : null}
             ${edit || self(user) ? html`<a class="link" href=${href(`/preferences/${user.id}`)}>${t('access.preferences')}</a>` : null}
-            ${edit || self(user) ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'token', item: user })}>${t('access.createToken')}</button>` : null}
-            ${edit ? html`<button type="button" class="link danger" onClick=${() => remove('users', user)}>${t('delete')}</button>` : null}
+            ${mayChange(user) || self(user) ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'token', item: user })}>${t('access.createToken')}</button>` : null}
+            ${mayChange(user) ? html`<button type="button" class="link danger" onClick=${() => remove('users', user)}>${t('delete')}</button>` : null}
           </td></tr>`,
         )}</tbody>
       </table></div>`
@@ -360,7 +394,7 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
             ${
               edit
                 ? html`${group.unsubscribed?.length ? html`<button type="button" class="link" onClick=${() => subscribeAgain('groups', group)}>${t('access.subscribeAgain')}</button>` : null}
-            <button type="button" class="link" onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>
+            ${holds(groupGrants(group)) ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>` : null}
             <button type="button" class="link danger" onClick=${() => remove('groups', group)}>${t('delete')}</button>`
                 : null
             }</td></tr>`,
@@ -381,7 +415,7 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
           <td class="row-actions">${
             // Built-in roles cannot be changed (the API answers 409): only custom ones offer Edit and Delete.
             edit && !role.builtIn
-              ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'role', item: role })}>${t('edit')}</button>
+              ? html`${holds(role.permissions) ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'role', item: role })}>${t('edit')}</button>` : null}
             <button type="button" class="link danger" onClick=${() => remove('roles', role)}>${t('delete')}</button>`
               : null
           }</td></tr>`,
