@@ -5,6 +5,7 @@ import type { RouteModule } from '../http/context.js';
 import { raiseInTenant } from '../http/access-hook.js';
 import { badRequest, fieldError, notFound } from '../http/problem.js';
 import { CHART_RANGES, bucketPeriodView, bucketPeriods, rangeBuckets } from '../shared/time-buckets.js';
+import { CURSOR_KEY_PURPOSE } from '../shared/signed-cursor.js';
 import { queryInstant, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { alertHistogram, severityCountsView } from './histogram.js';
@@ -15,7 +16,7 @@ import { MAX_BATCH, alertsBody, parseAlertsBody, unknownComponent } from './inpu
 import { markAlerts, markAllRead, readerFor, readerIdOf, unreadCount } from './read-state.js';
 import { SEVERITIES, SEVERITY_MESSAGE, parseSeverity } from './severity.js';
 import { type ReadAlert, deleteAlert, findAlert, listAlerts, panelAlerts } from './store.js';
-import { CURSOR_KEY_PURPOSE, alertView, decodeCursor, encodeCursor, panelEntryView, showAlert, showPanelEntry, unreadView } from './view.js';
+import { alertView, decodeCursor, encodeCursor, panelEntryView, showAlert, showPanelEntry, unreadView } from './view.js';
 import { listOf } from '../http/openapi.js';
 
 const ref = z.string().min(1).max(200);

@@ -1,6 +1,6 @@
-import crypto from 'node:crypto';
 import { z } from 'zod';
 import { fieldError } from '../http/problem.js';
+import { CURSOR_MESSAGE, openCursor, signCursor } from '../shared/signed-cursor.js';
 import { SEVERITIES } from './severity.js';
 import type { Acknowledgement } from './acknowledgements.js';
 import type { ListPosition, PanelEntry, ReadAlert } from './store.js';
@@ -61,33 +61,14 @@ export function showPanelEntry(entry: PanelEntry, acknowledgement: Acknowledgeme
   return { ...showAlert(entry, acknowledgement), count: entry.count, firstCreatedAt: iso(entry.firstCreatedAt), lastCreatedAt: iso(entry.lastCreatedAt) };
 }
 
-/** CURSOR_KEY_PURPOSE names the key (SecretBox.deriveKey) that signs the list's cursors. */
-export const CURSOR_KEY_PURPOSE = 'alert-list-cursor';
-
-/** cursorMac signs a position for one tenant: 16 bytes of HMAC-SHA256, in base64url (22 characters). */
-function cursorMac(key: Buffer, tenantId: string, position: string): string {
-  return crypto.createHmac('sha256', key).update(`${tenantId}\n${position}`).digest().subarray(0, 16).toString('base64url');
-}
-
-/**
- * encodeCursor turns a list position into the opaque `cursor` of the next page, signed for the
- * tenant (`key` from SecretBox.deriveKey(CURSOR_KEY_PURPOSE)), so that decodeCursor can tell one it
- * handed out from one altered or forged, or handed out in another tenant.
- */
+/** encodeCursor turns a list position into the opaque `cursor` of the next page, signed for the tenant (signCursor). */
 export function encodeCursor(key: Buffer, tenantId: string, position: ListPosition): string {
-  const text = `${position.createdAt}.${position.id}`;
-  return Buffer.from(`${text}.${cursorMac(key, tenantId, text)}`).toString('base64url');
+  return signCursor(key, tenantId, `${position.createdAt}.${position.id}`);
 }
 
 /** decodeCursor reads a `cursor` back; anything this server did not hand out for this tenant is a 400. */
 export function decodeCursor(key: Buffer, tenantId: string, cursor: string): ListPosition {
-  const text = Buffer.from(cursor, 'base64url').toString();
-  const match = /^((\d{1,16})\.([\w-]{1,64}))\.([\w-]{22})$/.exec(text);
-  const mac = match && Buffer.from(match[4]!);
-  const expected = match && Buffer.from(cursorMac(key, tenantId, match[1]!));
-  // The text must also be what this cursor's base64url gives back: a changed last character can decode to the same bytes.
-  if (!match || !mac || !expected || !crypto.timingSafeEqual(mac, expected) || Buffer.from(text).toString('base64url') !== cursor) {
-    throw fieldError('cursor', 'must be a nextCursor returned by a previous page');
-  }
-  return { createdAt: Number(match[2]), id: match[3]! };
+  const match = /^(\d{1,16})\.([\w-]{1,64})$/.exec(openCursor(key, tenantId, cursor) ?? '');
+  if (!match) throw fieldError('cursor', CURSOR_MESSAGE);
+  return { createdAt: Number(match[1]), id: match[2]! };
 }

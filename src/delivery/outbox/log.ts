@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { fieldError } from '../../http/problem.js';
+import { CURSOR_MESSAGE, openCursor, signCursor } from '../../shared/signed-cursor.js';
 import type { Db } from '../../storage/database.js';
 import type { EmailKind } from '../contract.js';
 import { GAVE_UP_PREFIX } from './attempt.js';
@@ -155,14 +156,14 @@ export function showDelivery(row: DeliveryRow): DeliveryLogEntry {
   };
 }
 
-/** encodeLogCursor makes the opaque `nextCursor` of a page from the id of its last row. */
-export function encodeLogCursor(id: string): string {
-  return Buffer.from(`d.${id}`).toString('base64url');
+/** encodeLogCursor makes the opaque `nextCursor` of a page from the id of its last row, signed for the tenant (signCursor). */
+export function encodeLogCursor(key: Buffer, tenantId: string, id: string): string {
+  return signCursor(key, tenantId, `d.${id}`);
 }
 
-/** decodeLogCursor reads a cursor back; anything this server did not hand out is a 400 naming `cursor`. */
-export function decodeLogCursor(cursor: string): string {
-  const match = /^d\.([\w-]{1,64})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw fieldError('cursor', 'must be a nextCursor returned by a previous page');
+/** decodeLogCursor reads a cursor back; anything this server did not hand out for this tenant is a 400 naming `cursor`. */
+export function decodeLogCursor(key: Buffer, tenantId: string, cursor: string): string {
+  const match = /^d\.([\w-]{1,64})$/.exec(openCursor(key, tenantId, cursor) ?? '');
+  if (!match) throw fieldError('cursor', CURSOR_MESSAGE);
   return match[1]!;
 }

@@ -150,6 +150,26 @@ describeEachDialect('delivery log API and metrics', (dialect) => {
     }
   });
 
+  it('answers 400 for a cursor altered by a byte, forged, or handed out in another tenant', async () => {
+    const cursor: string = (await t.call('GET', `${url}?limit=1`, undefined, acme.token)).json().nextCursor;
+    expect((await t.call('GET', `${url}?limit=1&cursor=${cursor}`, undefined, acme.token)).statusCode).toBe(200);
+    const id = Buffer.from(cursor, 'base64url').toString().split('.')[1];
+    const forged = [
+      cursor.slice(0, -1),
+      `${cursor.slice(0, 3)}${cursor[3] === 'A' ? 'B' : 'A'}${cursor.slice(4)}`,
+      Buffer.from(`d.${id}`).toString('base64url'),
+    ];
+    for (const bad of forged) {
+      const res = await t.call('GET', `${url}?cursor=${bad}`, undefined, acme.token);
+      expect(res.statusCode, bad).toBe(400);
+      expect(res.json().errors, bad).toEqual([{ path: 'cursor', message: 'must be a nextCursor returned by a previous page' }]);
+    }
+    const globex = await t.tenantWithUser('globex');
+    const elsewhere = await t.call('GET', `/api/v1/tenants/globex/deliveries?cursor=${cursor}`, undefined, globex.token);
+    expect(elsewhere.statusCode).toBe(400);
+    expect(elsewhere.json().errors[0].path).toBe('cursor');
+  });
+
   it('needs Settings.View', async () => {
     const viewer = await t.tenantWithUser('acme', ['Alerts Viewer']);
     expect((await t.call('GET', url, undefined, viewer.token)).statusCode).toBe(403);

@@ -3,6 +3,7 @@ import { callerTimeZone } from '../../access/caller-zone.js';
 import { tenantOf } from '../../access/routes.js';
 import type { AppDeps, RouteModule } from '../../http/context.js';
 import { bucketPeriodView, bucketPeriods, hourBuckets } from '../../shared/time-buckets.js';
+import { CURSOR_KEY_PURPOSE } from '../../shared/signed-cursor.js';
 import { emailAddress, instantText, timeZone } from '../../shared/validation.js';
 import { attemptCountsView, attemptHistogram, lastFailingReply } from './hourly.js';
 import { DELIVERY_STATUSES } from './tables.js';
@@ -107,6 +108,7 @@ async function withSendingIds<T extends DeliveryLogEntry>(deps: AppDeps, tenantI
 /** deliveryRoutes serve the delivery log: one row per email with its status, attempts and the server's reply. */
 export const deliveryRoutes: RouteModule = (app, deps) => {
   const { storage, clock } = deps;
+  const cursorKey = deps.secretBox.deriveKey(CURSOR_KEY_PURPOSE);
   app.get(
     '/api/v1/tenants/:tenant/deliveries',
     {
@@ -119,15 +121,16 @@ export const deliveryRoutes: RouteModule = (app, deps) => {
     },
     async (request) => {
       const q = request.query;
-      const page = await listDeliveries(storage.db, tenantOf(request).id, {
+      const tenantId = tenantOf(request).id;
+      const page = await listDeliveries(storage.db, tenantId, {
         status: q.status,
         kind: q.kind,
         recipient: q.recipient,
         limit: q.limit,
-        before: q.cursor === undefined ? undefined : decodeLogCursor(q.cursor),
+        before: q.cursor === undefined ? undefined : decodeLogCursor(cursorKey, tenantId, q.cursor),
       });
-      const items = await withSendingIds(deps, tenantOf(request).id, page.rows.map(showDelivery));
-      return { items, nextCursor: page.next === null ? null : encodeLogCursor(page.next) };
+      const items = await withSendingIds(deps, tenantId, page.rows.map(showDelivery));
+      return { items, nextCursor: page.next === null ? null : encodeLogCursor(cursorKey, tenantId, page.next) };
     },
   );
 
