@@ -7,8 +7,8 @@ import { actorName } from '../alerts/action-audit.js';
 import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
 import type { Severity } from '../alerts/severity.js';
 import type { Language } from '../i18n/languages.js';
-import { toStoredAlert, type StoredAlert } from '../alerts/store.js';
-import { type AlertGroup, streamAlertsInWindow } from '../alerts/window.js';
+import { toStoredAlert } from '../alerts/store.js';
+import { type AlertGroup, type WindowAlert, streamAlertsInWindow } from '../alerts/window.js';
 import type { EmailKind, RenderedEmail } from '../delivery/contract.js';
 import { ComposeError, type ComposerRegistry } from '../delivery/outbox/render.js';
 import type { Delivery } from '../delivery/outbox/delivery.js';
@@ -285,7 +285,7 @@ function windowOf(delivery: Delivery): { start: number; end: number } {
   return { start: delivery.windowStart, end: delivery.windowEnd };
 }
 
-function sourceView(alert: StoredAlert): AlertSourceView | undefined {
+function sourceView(alert: WindowAlert): AlertSourceView | undefined {
   return alert.source ? (alert.source as AlertSourceView) : undefined;
 }
 
@@ -293,7 +293,7 @@ function sourceView(alert: StoredAlert): AlertSourceView | undefined {
  * alertFieldsOf is what a line shows of the alert it stands for (a summary line's first alert, the
  * immediate email's own), with the catalogue's names in the recipient's language.
  */
-function alertFieldsOf(alert: StoredAlert, language: string) {
+function alertFieldsOf(alert: WindowAlert, language: string) {
   return {
     component: alert.component,
     componentDisplayName: componentDisplayName(alert.component, language),
