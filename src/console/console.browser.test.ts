@@ -1942,6 +1942,26 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('mutes for everyone when the host administrator mutes from the console: it has no emails of its own to snooze (the API answers 409)', async () => {
+    await raiseForThisTest({ severity: 'Error', component: 'Robots', message: 'Robot R-45 disconnected', source: { robot: 'R-45' } });
+    const { context, page } = await open();
+    await signInAsHost(page);
+    await page.goto(`${base}/#/alerts`);
+    const row = page.locator('table.alerts tbody tr', { hasText: 'Robot R-45 disconnected' });
+    await row.getByRole('button', { name: 'Mute…' }).click();
+    const muting = page.getByRole('dialog');
+    expect(await muting.getByLabel('Snooze for me').count()).toBe(0);
+    await muting.getByLabel('Robot: R-45').check();
+    await muting.getByRole('button', { name: 'Confirm' }).click();
+    await muting.waitFor({ state: 'detached' });
+    const mutes = (await call('GET', '/api/v1/tenants/acme/mutes')).items.filter((mute: { match: { robot?: string } }) => mute.match.robot === 'R-45');
+    onTestFinished(async () => {
+      for (const mute of mutes) await call('DELETE', `/api/v1/tenants/acme/mutes/${mute.id}`);
+    });
+    expect(mutes.map((mute: { scope: string }) => mute.scope)).toEqual(['tenant']);
+    await context.close();
+  });
+
   it("keeps the keyboard in the list when the control it pressed goes: I'm on it, Lift, Delete", async () => {
     await raise([
       { severity: 'Warn', component: 'Queues', message: 'Queue Q-71 backlog' },

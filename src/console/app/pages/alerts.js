@@ -129,11 +129,13 @@ function RadioGroup({ id, legend, value, onChange, choices }) {
  */
 function MuteDialog({ session, alert, names, onMuted, onClose }) {
   const options = muteOptions(alert);
-  const [scope, setScope] = useState('user');
+  // The host administrator receives no alert emails: it has nothing to snooze (the API answers 409), only mutes for everyone.
+  const snooze = session.kind === 'user';
+  const [scope, setScope] = useState(snooze ? 'user' : 'tenant');
   const [which, setWhich] = useState(options[0]?.[0] ?? 'event');
   const [span, setSpan] = useState('1h');
   const [error, setError] = useState(/** @type {unknown} */ (null));
-  const scopes = [['user', t('mutes.scope.user')], ...(can(session, 'Alerts.Edit') ? [['tenant', t('mutes.scope.tenant')]] : [])];
+  const scopes = [...(snooze ? [['user', t('mutes.scope.user')]] : []), ...(can(session, 'Alerts.Edit') ? [['tenant', t('mutes.scope.tenant')]] : [])];
   const submit = async (event) => {
     event.preventDefault();
     try {
