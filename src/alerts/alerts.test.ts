@@ -302,6 +302,9 @@ describeEachDialect('alerts API', (dialect) => {
       expect(marked.json()).toEqual({ unread: 5 });
       const list = (await t.call('GET', `${url}?unread=true`, undefined, reader.token)).json().items;
       expect(list.map((a: { id: string }) => a.id)).not.toContain(ids[0]);
+      // unread=false filters nothing, as if left out: read and unread alike.
+      const every = (await t.call('GET', `${url}?unread=false`, undefined, reader.token)).json().items;
+      expect(every.map((a: { id: string }) => a.id)).toEqual([...ids].reverse());
       expect((await t.call('GET', `${url}/${ids[0]}`, undefined, reader.token)).json().read).toBe(true);
       expect((await t.call('POST', `${url}/mark-unread`, { ids: [ids[0]] }, reader.token)).json()).toEqual({ unread: 6 });
     });

@@ -27,7 +27,10 @@ const listQuery = z.object({
   severity: z.string().max(32).optional().describe('That severity and every one above it (Warning = Warn).'),
   component: z.string().max(64).optional(),
   event: z.string().max(128).optional(),
-  unread: z.enum(['true', 'false']).optional(),
+  unread: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe('true: only the alerts the caller has not read; false filters nothing, as if left out (read and unread alike).'),
   since: queryInstant.optional().describe('Created at or after.'),
   until: queryInstant.optional().describe('Created before.'),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
