@@ -34,7 +34,13 @@ const listQuery = z.object({
   since: queryInstant.optional().describe('Created at or after.'),
   until: queryInstant.optional().describe('Created before.'),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
-  cursor: z.string().max(400).optional().describe('The nextCursor of the previous page.'),
+  cursor: z
+    .string()
+    .max(400)
+    .optional()
+    .describe(
+      "The nextCursor of the previous page, as given (opaque, and signed for the tenant: one altered, or from another tenant, is a 400 naming cursor). Filters and limit may change between pages; the walk goes on after the cursor's alert.",
+    ),
   groupId: z.string().max(200).optional().describe("Only the alerts of one flood (a panel line's groupId)."),
   process: z.string().max(512).optional().describe("Only the alerts whose source names this process (the emails' per-source links)."),
   robot: z.string().max(512).optional().describe('Only the alerts whose source names this robot.'),

@@ -24,7 +24,13 @@ const logQuery = z.object({
     .optional()
     .describe('The recipient address (case ignored).'),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
-  cursor: z.string().max(200).optional().describe('The nextCursor of the previous page.'),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .describe(
+      "The nextCursor of the previous page, as given (opaque, and signed for the tenant: one altered, or from another tenant, is a 400 naming cursor). Filters and limit may change between pages; the walk goes on after the cursor's row.",
+    ),
 });
 
 const logEntry = z.object({
