@@ -1962,6 +1962,68 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('sends a double-clicked New API token or Confirm of Mute… once while the API is slow: no second token nobody is shown, no second mute', async () => {
+    await raiseForThisTest({ severity: 'Error', component: 'Robots', message: 'Robot R-46 disconnected', source: { robot: 'R-46' } });
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/access/users');
+    // The API holds each POST until the test lets it go; a request the console sends after the clicks marks when they were handled.
+    const sent: string[] = [];
+    let release = () => {};
+    let held = Promise.resolve();
+    const hold = () => {
+      held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    };
+    hold();
+    await page.route(/\/api\/v1\/tenants\/[^/]+\/(users\/[^/]+\/tokens|mutes)$/, async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      sent.push(new URL(route.request().url()).pathname);
+      await held;
+      await route.continue();
+    });
+    const handled = async () => {
+      const marker = page.waitForRequest((request) => request.url().endsWith('/console/bell.svg?handled'));
+      await page.evaluate("fetch('/console/bell.svg?handled')");
+      await marker;
+    };
+    const viewer = users['viewer@acme.example'];
+    const tokensBefore = (await call('GET', `/api/v1/tenants/acme/users/${viewer}/tokens`)).items.length;
+    await page.locator('main tbody tr', { hasText: 'viewer@acme.example' }).getByRole('button', { name: 'New API token' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Token name').fill('double');
+    await dialog.getByRole('button', { name: 'New API token' }).dblclick();
+    await handled();
+    await expect.poll(() => sent.length).toBe(1);
+    release();
+    await dialog.locator('#token-value').waitFor();
+    const tokens = (await call('GET', `/api/v1/tenants/acme/users/${viewer}/tokens`)).items;
+    onTestFinished(async () => {
+      for (const token of tokens.slice(tokensBefore)) await call('DELETE', `/api/v1/tenants/acme/users/${viewer}/tokens/${token.id}`);
+    });
+    expect(tokens.length - tokensBefore).toBe(1);
+    expect(sent.length).toBe(1);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await page.goto(`${base}/#/alerts`);
+    await page.locator('table.alerts tbody tr', { hasText: 'Robot R-46 disconnected' }).getByRole('button', { name: 'Mute…' }).click();
+    await dialog.getByLabel('Mute for everyone').check();
+    await dialog.getByLabel('Robot: R-46').check();
+    hold();
+    await dialog.getByRole('button', { name: 'Confirm' }).dblclick();
+    await handled();
+    await expect.poll(() => sent.length).toBe(2);
+    release();
+    await dialog.waitFor({ state: 'detached' });
+    const mutes = (await call('GET', '/api/v1/tenants/acme/mutes')).items.filter((mute: { match: { robot?: string } }) => mute.match.robot === 'R-46');
+    onTestFinished(async () => {
+      for (const mute of mutes) await call('DELETE', `/api/v1/tenants/acme/mutes/${mute.id}`);
+    });
+    expect(mutes.length).toBe(1);
+    expect(sent.length).toBe(2);
+    await context.close();
+  });
+
   it("keeps the keyboard in the list when the control it pressed goes: I'm on it, Lift, Delete", async () => {
     await raise([
       { severity: 'Warn', component: 'Queues', message: 'Queue Q-71 backlog' },

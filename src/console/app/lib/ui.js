@@ -300,6 +300,30 @@ function lackingText(detail) {
 }
 
 /**
+ * useOneAtATime runs a dialog's call one at a time: a second Save or Confirm while the first is
+ * still on its way (a double click on a slow API) is not sent again, which would make a second API
+ * token nobody is shown, a second mute. `busy` says one is on its way (aria-busy on the button; it
+ * stays enabled, so the keyboard stays on it).
+ */
+export function useOneAtATime() {
+  const running = useRef(false);
+  const [busy, setBusy] = useState(false);
+  /** @param {() => Promise<unknown>} call */
+  const once = async (call) => {
+    if (running.current) return;
+    running.current = true;
+    setBusy(true);
+    try {
+      await call();
+    } finally {
+      running.current = false;
+      setBusy(false);
+    }
+  };
+  return { busy, once };
+}
+
+/**
  * problemText is what to show for a failed call: the problem's detail, else its title. The API
  * answers in English: words the console knows are said in the user's language (apiWords), others
  * are marked English (screen readers read them so), and refused values are announced in the

@@ -6,7 +6,7 @@ import { currentLanguage, isolated, t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
-import { Banner, Copyable, Dialog, FieldError, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { Banner, Copyable, Dialog, FieldError, TextField, Toggle, html, problemText, useOneAtATime } from '../lib/ui.js';
 import { useLoadWhenBack } from '../lib/polling.js';
 
 /** BUILT_IN_ROLES are the roles every tenant has; the console names them in the user's language. */
@@ -89,15 +89,17 @@ function roleOptions(session, roles) {
 function useSaver(onDone) {
   const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
   const [message, setMessage] = useState(/** @type {import('preact').ComponentChildren} */ (''));
-  const run = async (call) => {
-    try {
-      onDone(await call());
-    } catch (err) {
-      setErrors(fieldErrors(err));
-      setMessage(problemText(err));
-    }
-  };
-  return { errors, message, run };
+  const { busy, once } = useOneAtATime();
+  const run = (call) =>
+    once(async () => {
+      try {
+        onDone(await call());
+      } catch (err) {
+        setErrors(fieldErrors(err));
+        setMessage(problemText(err));
+      }
+    });
+  return { errors, message, run, busy };
 }
 
 function UserDialog({ session, user, roles, onClose, onSaved }) {
@@ -111,7 +113,7 @@ function UserDialog({ session, user, roles, onClose, onSaved }) {
     roles: user?.roles ?? roles.filter((role) => role.name === 'Alerts Viewer' && heldBy(session)(role.permissions)).map((role) => role.name),
     active: user?.active ?? true,
   });
-  const { errors, message, run } = useSaver(onSaved);
+  const { errors, message, run, busy } = useSaver(onSaved);
   const set = (name) => (value) => setForm({ ...form, [name]: value });
   const submit = (event) => {
     event.preventDefault();
@@ -135,7 +137,7 @@ function UserDialog({ session, user, roles, onClose, onSaved }) {
       <${Toggle} id="user-active" label=${t('access.active')} checked=${form.active} onChange=${set('active')} />
       <${CheckList} id="user-roles" legend=${t('access.roles')} ...${roleOptions(session, roles)} value=${form.roles} onChange=${set('roles')} error=${errors.roles} />
       <${Banner}>${message}<//>
-      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('save')}</button></div>
+      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit" aria-busy=${busy}>${t('save')}</button></div>
     </form>
   <//>`;
 }
@@ -157,13 +159,16 @@ function TokenDialog({ session, user, onClose }) {
   useEffect(() => {
     load();
   }, [user.id]);
-  const create = async (event) => {
+  const { busy, once } = useOneAtATime();
+  const create = (event) => {
     event.preventDefault();
-    try {
-      setToken(await api('POST', tokensApi, { name }));
-    } catch (err) {
-      setError(problemText(err));
-    }
+    once(async () => {
+      try {
+        setToken(await api('POST', tokensApi, { name }));
+      } catch (err) {
+        setError(problemText(err));
+      }
+    });
   };
   const revoke = async (item) => {
     if (!confirm(t('access.confirmRevoke', { name: isolated(item.name) }))) return;
@@ -191,7 +196,7 @@ function TokenDialog({ session, user, onClose }) {
           }<form onSubmit=${create}>
           <${TextField} id="token-name" label=${t('access.tokenName')} value=${name} onInput=${setName} required />
           <${Banner}>${error}<//>
-          <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('access.createToken')}</button></div>
+          <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit" aria-busy=${busy}>${t('access.createToken')}</button></div>
         </form>`
     }
   <//>`;
@@ -225,7 +230,7 @@ function GroupDialog({ session, group, users, roles, onClose, onSaved }) {
   // Only what its mailbox had unsubscribed from when opened, to turn back on: sent only when changed,
   // so that saving the name does not undo an unsubscribe taken since.
   const optedOut = group?.unsubscribed ?? [];
-  const { errors, message, run } = useSaver(onSaved);
+  const { errors, message, run, busy } = useSaver(onSaved);
   const set = (name) => (value) => setForm({ ...form, [name]: value });
   const submit = (event) => {
     event.preventDefault();
@@ -253,7 +258,7 @@ function GroupDialog({ session, group, users, roles, onClose, onSaved }) {
           : null
       }
       <${Banner}>${message}<//>
-      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('save')}</button></div>
+      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit" aria-busy=${busy}>${t('save')}</button></div>
     </form>
   <//>`;
 }
@@ -262,7 +267,7 @@ function RoleDialog({ session, role, onClose, onSaved }) {
   const holds = heldBy(session);
   const [form, setForm] = useState({ name: role?.name ?? '', permissions: role?.permissions ?? ['Alerts.View'].filter((p) => holds([p])) });
   const options = PERMISSIONS.map((p) => [p, permissionName(p), holds([p])]);
-  const { errors, message, run } = useSaver(onSaved);
+  const { errors, message, run, busy } = useSaver(onSaved);
   return html`<${Dialog} title=${role ? t('access.editRole') : t('access.addRole')} onClose=${onClose}>
     <form onSubmit=${(event) => {
       event.preventDefault();
@@ -273,7 +278,7 @@ function RoleDialog({ session, role, onClose, onSaved }) {
         hint=${options.some((option) => !option[2]) ? t('access.grantOnlyHeld') : ''}
         onChange=${(permissions) => setForm({ ...form, permissions })} error=${errors.permissions} />
       <${Banner}>${message}<//>
-      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('save')}</button></div>
+      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit" aria-busy=${busy}>${t('save')}</button></div>
     </form>
   <//>`;
 }

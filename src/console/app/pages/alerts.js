@@ -5,7 +5,7 @@ import { formatTime, isoToLocalInput, localInputToIso, timeZone } from '../lib/f
 import { currentLanguage, t, tParts } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
-import { Banner, Dialog, FilterField, ScrollPre, SelectField, Toggle, html, problemText } from '../lib/ui.js';
+import { Banner, Dialog, FilterField, ScrollPre, SelectField, Toggle, html, problemText, useOneAtATime } from '../lib/ui.js';
 import { emptyList, showArrived, updateRows, withFirstPage, withOlderPage } from '../lib/live-list.js';
 import { MAX_LIMIT, PAGE_SIZE, usePolling } from '../lib/polling.js';
 import { AlertsChart } from './charts.js';
@@ -136,14 +136,17 @@ function MuteDialog({ session, alert, names, onMuted, onClose }) {
   const [span, setSpan] = useState('1h');
   const [error, setError] = useState(/** @type {unknown} */ (null));
   const scopes = [...(snooze ? [['user', t('mutes.scope.user')]] : []), ...(can(session, 'Alerts.Edit') ? [['tenant', t('mutes.scope.tenant')]] : [])];
-  const submit = async (event) => {
+  const { busy, once } = useOneAtATime();
+  const submit = (event) => {
     event.preventDefault();
-    try {
-      const match = options.find(([key]) => key === which)?.[1];
-      onMuted(await api('POST', tenantApi(session, 'mutes'), { scope, match, until: new Date(Date.now() + MUTE_SPANS[span]).toISOString() }));
-    } catch (err) {
-      setError(err);
-    }
+    once(async () => {
+      try {
+        const match = options.find(([key]) => key === which)?.[1];
+        onMuted(await api('POST', tenantApi(session, 'mutes'), { scope, match, until: new Date(Date.now() + MUTE_SPANS[span]).toISOString() }));
+      } catch (err) {
+        setError(err);
+      }
+    });
   };
   return html`<${Dialog} title=${t('mutes.dialogTitle')} onClose=${onClose}>
     <form onSubmit=${submit}>
@@ -154,7 +157,7 @@ function MuteDialog({ session, alert, names, onMuted, onClose }) {
       <${SelectField} id="mute-for" label=${t('mutes.for')} value=${span} onChange=${setSpan}
         options=${Object.keys(MUTE_SPANS).map((key) => [key, t(`mutes.for.${key}`)])} />
       <${Banner}>${problemText(error)}<//>
-      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('mutes.submit')}</button></div>
+      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit" aria-busy=${busy}>${t('mutes.submit')}</button></div>
     </form>
   <//>`;
 }

@@ -4,7 +4,7 @@ import { formatTime } from '../lib/format.js';
 import { isolated, t } from '../lib/i18n.js';
 import { usePolling } from '../lib/polling.js';
 import { can, tenantApi } from '../lib/session.js';
-import { Banner, Copyable, Dialog, SelectField, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { Banner, Copyable, Dialog, SelectField, TextField, Toggle, html, problemText, useOneAtATime } from '../lib/ui.js';
 
 const KINDS = ['orchestrator-webhook', 'alertmanager', 'webhook', 'orchestrator-pull'];
 
@@ -73,15 +73,18 @@ function CreateDialog({ session, onClose, onCreated }) {
   const [message, setMessage] = useState(/** @type {import('preact').ComponentChildren} */ (''));
   const set = (name) => (value) => setForm({ ...form, [name]: value });
   const pull = form.kind === 'orchestrator-pull';
-  const submit = async (event) => {
+  const { busy, once } = useOneAtATime();
+  const submit = (event) => {
     event.preventDefault();
-    try {
-      const body = { name: form.name, kind: form.kind, ...(pull ? { pull: pullBody(form) } : {}) };
-      onCreated(await api('POST', tenantApi(session, 'sources'), body));
-    } catch (err) {
-      setErrors(fieldErrors(err, ['pull.', '']));
-      setMessage(problemText(err));
-    }
+    once(async () => {
+      try {
+        const body = { name: form.name, kind: form.kind, ...(pull ? { pull: pullBody(form) } : {}) };
+        onCreated(await api('POST', tenantApi(session, 'sources'), body));
+      } catch (err) {
+        setErrors(fieldErrors(err, ['pull.', '']));
+        setMessage(problemText(err));
+      }
+    });
   };
   const field = (
     name,
@@ -110,7 +113,7 @@ function CreateDialog({ session, onClose, onCreated }) {
           : null
       }
       <${Banner}>${message}<//>
-      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('sources.create')}</button></div>
+      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit" aria-busy=${busy}>${t('sources.create')}</button></div>
     </form>
   <//>`;
 }
