@@ -6,7 +6,7 @@
  * replaced, wrote over the administrator's. Each check here is held until the other request is done.
  */
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { type TestApp, startTestApp } from '../../test/support/http.js';
+import type { TestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 
 const gate = vi.hoisted(() => ({ hold: undefined as undefined | { entered: () => void; released: Promise<void> } }));
@@ -43,6 +43,11 @@ describeEachDialect('signing in while the password changes', (dialect) => {
   let t: TestApp;
   const tenant = 'sign-in-races';
   beforeAll(async () => {
+    // The suite's files share one module graph per worker (vitest.config.ts, isolate: false), so
+    // a file run before this one may have loaded the server with the real passwords module: the
+    // server is loaded afresh here, for the mock above to be the one its sign-ins call.
+    vi.resetModules();
+    const { startTestApp } = await import('../../test/support/http.js');
     t = await startTestApp(dialect);
     await t.call('POST', '/api/v1/tenants', { name: tenant });
   });
