@@ -38,7 +38,7 @@ import type { ComposerRegistry } from './delivery/outbox/render.js';
 import { COMMIT_WINDOW_MS, DeliveryWorker } from './delivery/outbox/worker.js';
 import { CONNECTIONS_PER_ENDPOINT, createMailSender } from './delivery/smtp/sender.js';
 import { mailHealthComposer } from './mail-health/notices.js';
-import { mailHealthAfterRecord } from './mail-health/store.js';
+import { mailHealthAfterRecord, mailHealthHeldOut } from './mail-health/store.js';
 import { warningBeforeTokenExpiry } from './mail-health/token-expiry.js';
 import { composersFor, immediateInCommit, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
 import { endpointContext, resolveEndpoint, resolveSystemEndpoint } from './settings/endpoint.js';
@@ -203,6 +203,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         logger: logger.child({ component: 'delivery' }),
         metrics,
         doorbell,
+        // A paused server's tenants whose emails it holds out have their mail failing too.
+        heldOut: mailHealthHeldOut(storage, { publicUrl: config.publicUrl }),
       });
     }
 

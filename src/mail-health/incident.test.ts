@@ -20,7 +20,7 @@ import { type EndpointContext, endpointContext, resolveEndpoint, resolveSystemEn
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { FALLBACK_NOTE, FALLBACK_REFUSED_NOTE } from '../delivery/outbox/attempt.js';
-import { mailHealthAfterRecord } from './store.js';
+import { mailHealthAfterRecord, mailHealthHeldOut } from './store.js';
 import { SecretBox } from '../settings/secret-box.js';
 
 const T0 = Date.UTC(2026, 10, 30, 9);
@@ -73,6 +73,7 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
         route === 'system' ? resolveSystemEndpoint(storage.db, secretBox, context) : resolveEndpoint(storage.db, secretBox, tenantId, context),
       composers: {},
       recorder: new AttemptRecorder(storage, 0, mailHealthAfterRecord(storage.dialect, { publicUrl: config.publicUrl })),
+      heldOut: mailHealthHeldOut(storage, { publicUrl: config.publicUrl }),
       // By default a breaker that never opens, so that it is the 15 minutes of transient failures that count here.
       settings: { breaker },
       random: () => 0.5,
@@ -663,6 +664,73 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     } finally {
       await t.call('PUT', '/api/v1/system/mail-settings', { ...host });
       await refusing.close();
+    }
+  });
+
+  it('warns each tenant whose emails a paused server holds out, once, after the same wait as failures of its own, and each recovers', async () => {
+    // Tenants whose settings lead to one server, no login: one breaker. Only the probes' tenants had
+    // attempts; the others' emails waited unsent with their mail health `ok` and no one told.
+    const names = ['cyberdyne', 'weyland', 'oscorp'];
+    const tenants = new Map<string, { tenantId: string; token: string }>();
+    const server = await startTestSmtpServer();
+    const outage = await startTcpProxy(server.port);
+    try {
+      for (const name of names) {
+        tenants.set(name, await t.tenantWithUser(name));
+        await t.enableAlertEmails(name);
+        await useServer(outage, {}, name);
+      }
+      outage.cut();
+      const worker = startWorker({ failureThreshold: 1, initialCooldownMs: MINUTE, maxCooldownMs: 4 * MINUTE });
+      const sent = new Map(names.map((name) => [name, 0]));
+      const email = (name: string) =>
+        sent.set(name, sent.get(name)! + 1) &&
+        enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(tenants.get(name)!.tenantId, `ops@${name}.example.com`, { kind: 'immediate' })], clock);
+      const state = async (name: string) => (await t.call('GET', `/api/v1/tenants/${name}/settings/mail/health`, undefined, tenants.get(name)!.token)).json();
+      const alerts = async (name: string) =>
+        (
+          await t.tocsin.deps.storage.db
+            .selectFrom('alerts')
+            .select('id')
+            .where('tenant_id', '=', tenants.get(name)!.tenantId)
+            .where('event', '=', 'Mail.DeliveryFailing')
+            .execute()
+        ).length;
+      // The first tenant's email opens the breaker; the others' are queued while it is open.
+      await email(names[0]!);
+      await worker.runOnce();
+      const start = clock.now();
+      for (const name of names.slice(1)) await email(name);
+      await worker.runOnce();
+      for (const name of names) expect((await state(name)).state, name).toBe('ok');
+      // Their alerts go on: each tenant queues an email every 5 minutes.
+      for (let minute = 1; clock.now() - start <= 20 * MINUTE; minute++) {
+        clock.advance(MINUTE);
+        if (minute % 5 === 0) for (const name of names) await email(name);
+        await worker.runOnce();
+        if (clock.now() - start < 14 * MINUTE) for (const name of names) expect((await state(name)).state, `${name} at ${clock.now() - start}`).toBe('ok');
+      }
+      for (const name of names) {
+        expect(await state(name), name).toMatchObject({ state: 'failing' });
+        expect(await alerts(name), name).toBe(1);
+      }
+      outage.restore();
+      const delivered = (name: string) => server.messages.filter((m) => m.envelope.to.includes(`ops@${name}.example.com`)).length;
+      const allBack = async () =>
+        (await Promise.all(names.map(state))).every((h) => h.state === 'ok') && names.every((name) => delivered(name) === sent.get(name));
+      for (let i = 0; i < 30 && !(await allBack()); i++) {
+        clock.advance(MINUTE);
+        await worker.runOnce();
+      }
+      for (const name of names) {
+        expect((await state(name)).state, name).toBe('ok');
+        expect(await alerts(name), name).toBe(1);
+      }
+      // Every email went out once: none lost, none twice.
+      for (const name of names) expect(delivered(name), name).toBe(sent.get(name));
+    } finally {
+      await outage.close();
+      await server.close();
     }
   });
 });

@@ -143,4 +143,25 @@ describe('mail health decisions', () => {
     expect(nextHealth(HEALTHY, { kind: 'delivered' }, T0).health).toBe(HEALTHY);
     expect(showMailHealth(HEALTHY)).toEqual({ state: 'ok' });
   });
+
+  it('starts the run of emails held out by a paused server when they were first held, and fails once it goes on for more than 15 minutes', () => {
+    const held = (heldSince: number): MailHealthSignal => ({ kind: 'transient', error: 'connect: paused', heldSince });
+    expect(fold([[held(T0), T0 + FAILING_AFTER_MS]]).transitions).toEqual([]);
+    const failing = fold([[held(T0), T0 + FAILING_AFTER_MS + 1]]);
+    expect(failing.transitions).toEqual(['failing']);
+    expect(failing.health.since).toBe(T0);
+    // An earlier failure of its own began the run: it stays the start.
+    expect(
+      fold([
+        [transient, T0 - 60_000],
+        [held(T0), T0 + FAILING_AFTER_MS - 30_000],
+      ]).transitions,
+    ).toEqual(['failing']);
+    expect(
+      fold([
+        [held(T0), T0 + 60_000],
+        [{ kind: 'delivered' }, T0 + 120_000],
+      ]).health.transientSince,
+    ).toBeNull();
+  });
 });

@@ -37,6 +37,12 @@ export type MailHealthSignal =
        */
       readonly relayDenied?: boolean;
       readonly tookEmailAt?: number | null;
+      /**
+       * The tenant's due emails are held out by its server's open circuit breaker, since this time
+       * (when the breaker opened, or its first held email fell due, if later): no attempt tells of
+       * its mail, which is failing for now all the same, its run of failures starting then.
+       */
+      readonly heldSince?: number;
     };
 
 /** MailHealthObservation is one signal about one tenant's mail, at one time. */
@@ -99,7 +105,7 @@ export function nextHealth(health: MailHealth, signal: MailHealthSignal, at: num
   // Transient failures, and a relay refusal after a while without deliveries, make a run of failures
   // that only a delivery ends, and the mail failing once it goes on for more than FAILING_AFTER_MS.
   const joinsRun = signal.kind === 'transient' || relay === 'run';
-  const transientSince = joinsRun ? (health.transientSince ?? at) : health.transientSince;
+  const transientSince = joinsRun ? (health.transientSince ?? Math.min(signal.heldSince ?? at, at)) : health.transientSince;
   const failed: MailHealth = {
     ...health,
     lastCode: signal.code ?? null,

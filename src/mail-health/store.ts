@@ -1,7 +1,9 @@
 import { CompiledQuery, type Selectable } from 'kysely';
 import { FALLBACK_NOTE } from '../delivery/outbox/attempt.js';
 import { retryTenantAfterOutage, retryTenantNow } from '../delivery/outbox/leases.js';
+import type { HeldOut } from '../delivery/outbox/admission.js';
 import type { AfterRecord } from '../delivery/outbox/outcomes.js';
+import type { Storage } from '../storage/storage.js';
 import type { MailSettingsTables } from '../settings/tables.js';
 import type { Db } from '../storage/database.js';
 import type { Dialect } from '../storage/dialect.js';
@@ -131,6 +133,34 @@ export function mailHealthAfterRecord(dialect: Dialect, context: NoticeContext):
     }
     await observeAndNotify(tx, dialect, context, observations);
   };
+}
+
+/**
+ * mailHealthHeldOut is the worker's observer of a circuit breaker's verdict (admission.ts HeldOut):
+ * each tenant it holds out with alert emails due before the breaker lets sends through again has
+ * its mail failing for now, as a transient failure of its own would say, its run starting when the
+ * breaker opened or when its first held email was queued, if later. One observation per tenant and
+ * verdict, in one transaction; a tenant with no email due is left alone.
+ */
+export function mailHealthHeldOut(storage: Storage, context: NoticeContext): (held: HeldOut) => Promise<void> {
+  return (held) =>
+    storage.db.transaction().execute(async (tx) => {
+      const due = await tx
+        .selectFrom('deliveries')
+        .select(['tenant_id', (eb) => eb.fn.min('created_at').as('first')])
+        .where('tenant_id', 'in', held.tenantIds)
+        .where('status', 'in', ['pending', 'retrying'])
+        .where('kind', 'not in', ['mail-health', 'test'])
+        .where('next_attempt_at', '<=', held.until)
+        .groupBy('tenant_id')
+        .execute();
+      const observations = due.map((row) => ({
+        tenantId: row.tenant_id,
+        at: held.at,
+        signal: { kind: 'transient' as const, error: held.error, heldSince: Math.max(held.since, Number(row.first)) },
+      }));
+      await observeAndNotify(tx, storage.dialect, context, observations);
+    });
 }
 
 /**

@@ -53,4 +53,25 @@ describe('Admission breakers', () => {
     expect(admission.pausedTenants(1_002)).toEqual([]);
     expect(admission.admitEndpoint('t', server, 1_002)).toEqual({ allow: true, probe: true });
   });
+
+  it('hands on each verdict that holds tenants out, once, with the tenants whose health is theirs, since the breaker opened', () => {
+    const admission = new Admission({ global: 10, perTenant: 10 }, 10, policy, pino({ level: 'silent' }));
+    admission.seenServer('a', server);
+    admission.seenServer('b', server);
+    admission.seenServer('stood-in-for', { ...server, fallback: true });
+    admission.seenServer('elsewhere', endpoint('smtp.other.example'));
+    admission.endpointFailed(server, 100);
+    expect(admission.takeHeldOut()).toEqual([
+      { tenantIds: ['a', 'b'], since: 100, until: 1_100, at: 100, error: expect.stringContaining('smtp.example.com:587') },
+    ]);
+    expect(admission.takeHeldOut()).toEqual([]);
+    // A failure while open (a send already under way) is no new verdict; the failed probe is.
+    admission.endpointFailed(server, 200);
+    expect(admission.takeHeldOut()).toEqual([]);
+    expect(admission.admitEndpoint('a', server, 1_100)).toEqual({ allow: true, probe: true });
+    admission.endpointFailed(server, 1_200);
+    expect(admission.takeHeldOut()).toEqual([{ tenantIds: ['a', 'b'], since: 100, until: 3_200, at: 1_200, error: expect.any(String) }]);
+    admission.endpointAnswered(server);
+    expect(admission.takeHeldOut()).toEqual([]);
+  });
 });

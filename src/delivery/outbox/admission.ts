@@ -7,6 +7,7 @@ import {
   breakerAdmit,
   breakerBlocked,
   breakerFailed,
+  breakerHoldsOut,
   breakerProbeUntried,
   breakerSucceeded,
   closedBreaker,
@@ -36,6 +37,19 @@ export interface EndpointGate {
   endpointAnswered(endpoint: SmtpEndpoint): void;
   /** endpointFailed counts a transient failure (timeout, refused connection, 4xx) against the server. */
   endpointFailed(endpoint: SmtpEndpoint, now: number): void;
+}
+
+/**
+ * HeldOut is one breaker verdict that keeps its tenants' mail out (it opened, or its probe failed):
+ * the tenants it holds out whose mail health is observed (not under the system default standing
+ * in), since when it is open, until when, and what to tell of it.
+ */
+export interface HeldOut {
+  readonly tenantIds: readonly string[];
+  readonly since: number;
+  readonly until: number;
+  readonly at: number;
+  readonly error: string;
 }
 
 /**
@@ -88,6 +102,10 @@ export class Admission implements EndpointGate {
   readonly #probes = new Map<string, { readonly verdict: Promise<boolean>; readonly settle: (back: boolean) => void }>();
   /** Each tenant's server as last seen, so an open breaker keeps its tenants out of claims. */
   readonly #tenantServer = new Map<string, string>();
+  /** The tenants last seen sending through the system default standing in for their server: no health of theirs to observe. */
+  readonly #standingIn = new Set<string>();
+  /** The breakers' verdicts that held tenants out, for the worker to tell their mail health (takeHeldOut). */
+  #heldOut: HeldOut[] = [];
 
   constructor(limits: ConcurrencyLimits, batchSize: number, policy: BreakerPolicy, log: Logger) {
     this.#limits = limits;
@@ -171,6 +189,13 @@ export class Admission implements EndpointGate {
    */
   seenServer(tenantId: string, endpoint: SmtpEndpoint): void {
     this.#tenantServer.set(tenantId, breakerKey(endpoint));
+    if (endpoint.fallback) this.#standingIn.add(tenantId);
+    else this.#standingIn.delete(tenantId);
+  }
+
+  /** takeHeldOut removes and returns the verdicts that held tenants out since the last call. */
+  takeHeldOut(): HeldOut[] {
+    return this.#heldOut.splice(0);
   }
 
   admitEndpoint(tenantId: string | null, endpoint: SmtpEndpoint, now: number): EndpointVerdict {
@@ -214,6 +239,12 @@ export class Admission implements EndpointGate {
     }
     this.#breakers.set(key, after);
     if (before.probing) this.#settleProbe(key, false);
+    const held = breakerHoldsOut(before, after);
+    if (held) {
+      const tenantIds = [...this.#tenantServer].filter(([tenant, k]) => k === key && !this.#standingIn.has(tenant)).map(([tenant]) => tenant);
+      const error = `connect: ${serverAddress(endpoint)} keeps failing; its emails are paused until ${new Date(held.until).toISOString()}`;
+      if (tenantIds.length > 0) this.#heldOut.push({ tenantIds, ...held, at: now, error });
+    }
   }
 
   /** #settleProbe tells the rows waiting on a server's probe how it went. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { breakerAdmit, breakerBlocked, breakerFailed, breakerSucceeded, closedBreaker } from './circuit-breaker.js';
+import { breakerAdmit, breakerBlocked, breakerFailed, breakerHoldsOut, breakerSucceeded, closedBreaker } from './circuit-breaker.js';
 
 const policy = { failureThreshold: 3, initialCooldownMs: 1_000, maxCooldownMs: 4_000 };
 
@@ -45,5 +45,19 @@ describe('circuit breaker', () => {
     expect(state).toEqual(closedBreaker(policy));
     expect(breakerBlocked(state, 0)).toBe(false);
     expect(breakerBlocked(undefined, 0)).toBe(false);
+  });
+
+  it('holds its tenants out from when it opened, through its relapses, at each verdict only', () => {
+    const closed = closedBreaker(policy);
+    expect(breakerHoldsOut(closed, breakerFailed(closed, 0, policy))).toBeNull();
+    const opened = failTimes(3, 100);
+    expect(breakerHoldsOut(failTimes(2, 100), opened)).toEqual({ since: 100, until: 1_100 });
+    // A send already under way failing while it is open is no verdict.
+    expect(breakerHoldsOut(opened, breakerFailed(opened, 200, policy))).toBeNull();
+    const probe = breakerAdmit(opened, 1_100);
+    if (!probe.allow) throw new Error('probe refused');
+    const relapse = breakerFailed(probe.state, 1_200, policy);
+    expect(breakerHoldsOut(probe.state, relapse)).toEqual({ since: 100, until: 3_200 });
+    expect(breakerSucceeded(policy).openedAt).toBeNull();
   });
 });

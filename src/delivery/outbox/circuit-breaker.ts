@@ -27,11 +27,13 @@ export interface BreakerState {
   readonly cooldownMs: number;
   /** A probe is in flight after the cool-down; everything else waits for its verdict. */
   readonly probing: boolean;
+  /** When it opened, kept through its relapses until it closes: since when its tenants' mail is held out. */
+  readonly openedAt: number | null;
 }
 
 /** closedBreaker is the state of an endpoint with no recent failures. */
 export function closedBreaker(policy: BreakerPolicy = DEFAULT_BREAKER_POLICY): BreakerState {
-  return { consecutiveFailures: 0, openUntil: null, cooldownMs: policy.initialCooldownMs, probing: false };
+  return { consecutiveFailures: 0, openUntil: null, cooldownMs: policy.initialCooldownMs, probing: false, openedAt: null };
 }
 
 /** BreakerVerdict says whether a send to the endpoint may start now, and if not until when to wait. */
@@ -72,10 +74,20 @@ export function breakerFailed(state: BreakerState, now: number, policy: BreakerP
   const failures = state.consecutiveFailures + 1;
   if (state.probing) {
     const cooldownMs = Math.min(state.cooldownMs * 2, policy.maxCooldownMs);
-    return { consecutiveFailures: failures, openUntil: now + cooldownMs, cooldownMs, probing: false };
+    return { consecutiveFailures: failures, openUntil: now + cooldownMs, cooldownMs, probing: false, openedAt: state.openedAt ?? now };
   }
   if (state.openUntil === null && failures >= policy.failureThreshold) {
-    return { consecutiveFailures: failures, openUntil: now + state.cooldownMs, cooldownMs: state.cooldownMs, probing: false };
+    return { consecutiveFailures: failures, openUntil: now + state.cooldownMs, cooldownMs: state.cooldownMs, probing: false, openedAt: now };
   }
   return { ...state, consecutiveFailures: failures };
+}
+
+/**
+ * breakerHoldsOut tells, after a failure, whether the breaker's verdict keeps its tenants' mail out
+ * until a new time (it just opened, or its probe failed): what their mail health observes, once
+ * per verdict. Null when it does not (still closed, or the failure was not a verdict).
+ */
+export function breakerHoldsOut(before: BreakerState, after: BreakerState): { readonly since: number; readonly until: number } | null {
+  if (after.openUntil === null || after.openedAt === null || after.openUntil === before.openUntil) return null;
+  return { since: after.openedAt, until: after.openUntil };
 }

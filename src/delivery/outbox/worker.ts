@@ -9,7 +9,7 @@ import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
 import type { Dialect } from '../../storage/dialect.js';
 import type { Storage } from '../../storage/storage.js';
 import type { MailSender } from '../contract.js';
-import { Admission, type HeldRow } from './admission.js';
+import { Admission, type HeldOut, type HeldRow } from './admission.js';
 import { type AttemptContext, type AttemptOutcome, type EndpointResolver, attemptDelivery, onePerClaim } from './attempt.js';
 import { AnsweredTime } from './answered-time.js';
 import { AttemptRecorder } from './attempt-recorder.js';
@@ -92,6 +92,11 @@ export interface DeliveryWorkerDeps {
   readonly random?: Random;
   readonly doorbell?: OutboxDoorbell;
   readonly workerId?: string;
+  /**
+   * Told of each breaker verdict that holds tenants' emails out (the mail health's
+   * mailHealthHeldOut): no attempt of theirs tells that their mail is not going out.
+   */
+  readonly heldOut?: (held: HeldOut) => Promise<void>;
 }
 
 /**
@@ -443,6 +448,17 @@ export class DeliveryWorker {
     this.#renewal.start();
   }
 
+  /** #tellHeldOut hands the breakers' verdicts that held tenants out to the mail health, once each. */
+  async #tellHeldOut(): Promise<void> {
+    for (const held of this.#admission.takeHeldOut()) {
+      try {
+        await this.#deps.heldOut?.(held);
+      } catch (err) {
+        this.#log.error({ err, tenants: held.tenantIds.length }, 'could not record the mail health of the tenants a paused server holds out');
+      }
+    }
+  }
+
   async #deliver({ delivery, claimedAt }: HeldRow, freeSlot: () => void): Promise<void> {
     const startedAt = this.#deps.clock.now();
     let outcome: AttemptOutcome;
@@ -451,6 +467,7 @@ export class DeliveryWorker {
     } finally {
       freeSlot();
     }
+    await this.#tellHeldOut();
     const metrics = this.#deps.metrics;
     if (outcome.status === 'unleased') {
       // Not sent: the row's next owner (maybe this worker, once the lease ran out) sends it; a row
