@@ -86,6 +86,11 @@ async function assertRolesHeld(db: Db, request: FastifyRequest, tenantId: string
   assertHeld(request, await rolesPermissions(db, tenantId, roles), roles?.length === 1 ? 'This role grants' : 'These roles grant');
 }
 
+/** assertRoleHeld refuses (403) a change of a role granting a permission the caller lacks: its holders would lose it. */
+async function assertRoleHeld(db: Db, request: FastifyRequest, tenantId: string, roleId: string): Promise<void> {
+  assertHeld(request, new Set((await requireRole(db, tenantId, roleId)).permissions.filter(isPermission)), 'This role grants');
+}
+
 /** accessRoutes are the host's tenants and each tenant's users, groups, roles and tokens. */
 export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, config }) => {
   const db = storage.db;
@@ -323,8 +328,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
       if (request.body.permissions) {
         assertHeld(request, new Set(request.body.permissions), 'This role would grant');
         // Its holders lose what it grants now: as deleting it, only by one who holds them all.
-        const role = await requireRole(db, tenantOf(request).id, request.params.roleId);
-        assertHeld(request, new Set(role.permissions.filter(isPermission)), 'This role grants');
+        await assertRoleHeld(db, request, tenantOf(request).id, request.params.roleId);
       }
       return updateRole(db, tenantOf(request).id, request.params.roleId, request.body);
     },
@@ -338,7 +342,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     async (request, reply) => {
       const tenantId = tenantOf(request).id;
       // Its holders lose what it grants: as a change of its permissions, only by one who holds them all.
-      assertHeld(request, new Set((await requireRole(db, tenantId, request.params.roleId)).permissions.filter(isPermission)), 'This role grants');
+      await assertRoleHeld(db, request, tenantId, request.params.roleId);
       await deleteRole(db, tenantId, request.params.roleId);
       return reply.status(204).send();
     },

@@ -23,11 +23,13 @@ export type MailHealthSignal =
        */
       readonly gaveUp?: boolean;
       /**
-       * A mailbox refusing for now (4xx to RCPT, but 421) rather than the server: when that email
-       * first failed. Given up on, it says the mail is failing only if the server took no email since
-       * (tookEmailSince); else it is that mailbox's problem (full, greylisting one address), as a 550
-       * "no such user" is, and no incident that the next delivery would end.
+       * A mailbox refusing for now (4xx to RCPT, but 421) rather than the server. With mailboxSince,
+       * when that email first failed, which the store reads: given up on, it says the mail is failing
+       * only if the server took no email since (tookEmailSince); else it is that mailbox's problem
+       * (full, greylisting one address), as a 550 "no such user" is, and no incident that the next
+       * delivery would end.
        */
+      readonly mailboxRefused?: boolean;
       readonly mailboxSince?: number;
       /**
        * A relay refusal (554 5.7.1 Relay access denied at RCPT): the server's problem only when it is

@@ -164,20 +164,19 @@ export function mailHealthHeldOut(storage: Storage, context: NoticeContext): (he
 }
 
 /**
- * withFirstFailure gives a mailbox's email given up on (MailHealthSignal's mailboxSince) the time
- * its first attempt failed, from the attempt log; without one, the signal is the server's, as before.
+ * withFirstFailure gives a mailbox's email given up on (MailHealthSignal's mailboxRefused) the time
+ * its first attempt failed (mailboxSince), from the attempt log; without one, the signal is the
+ * server's, as before.
  */
 async function withFirstFailure(tx: Db, deliveryId: string, signal: MailHealthSignal): Promise<MailHealthSignal> {
-  if (signal.kind !== 'transient' || signal.mailboxSince === undefined) return signal;
-  const { mailboxSince: _queued, ...rest } = signal;
-  if (signal.gaveUp !== true) return rest;
+  if (signal.kind !== 'transient' || signal.mailboxRefused !== true || signal.gaveUp !== true) return signal;
   const first = await tx
     .selectFrom('delivery_attempts')
     .select((eb) => eb.fn.min('finished_at').as('at'))
     .where('delivery_id', '=', deliveryId)
     .where('outcome', '=', 'retry')
     .executeTakeFirst();
-  return first?.at == null ? rest : { ...rest, mailboxSince: Number(first.at) };
+  return first?.at == null ? signal : { ...signal, mailboxSince: Number(first.at) };
 }
 
 /**

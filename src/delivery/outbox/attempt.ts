@@ -243,16 +243,16 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     const reply = response ?? error;
     const recipientsOwn = !retryable && ((smtp?.stage === 'recipient' && !refusesToRelay(reply)) || (smtp?.stage === 'data' && refusesOneMailbox(reply)));
     // A mailbox refusing for now (full, greylisted): given up on while the server took other emails,
-    // it is that mailbox's problem (MailHealthSignal's mailboxSince: the store reads when this email
+    // it is that mailbox's problem (MailHealthSignal's mailboxRefused: the store reads when this email
     // first failed from its attempt log). Its first try alone proves nothing of the others.
-    const mailboxSince = mailboxRefusesForNow(smtp) && delivery.attempts > 1 ? { mailboxSince: delivery.createdAt } : {};
+    const mailboxRefused = mailboxRefusesForNow(smtp) && delivery.attempts > 1 ? { mailboxRefused: true } : {};
     // A relay refusal is the server's only while it delivers no other email (MailHealthSignal's
     // relayDenied: the store reads when it last took one). Not under fallbackToDefault: there the
     // refusal sends this email through the system default at once, which only an incident does.
     const relayDenied = !retryable && smtp?.stage === 'recipient' && refusesToRelay(reply) && !endpoint.fallsBack ? { relayDenied: true } : {};
     const signal: MailHealthSignal | undefined = recipientsOwn
       ? undefined
-      : { kind: retryable ? 'transient' : 'permanent', code: smtp?.code, error: reply, ...mailboxSince, ...relayDenied };
+      : { kind: retryable ? 'transient' : 'permanent', code: smtp?.code, error: reply, ...mailboxRefused, ...relayDenied };
     const health = signal && !endpoint.fallback ? healthOf(delivery, signal) : undefined;
     // Under fallbackToDefault the refusal that starts the fallback loses no email either: it goes
     // again at once, and its next claim resolves the system default (the health of this commit).
