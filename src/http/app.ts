@@ -177,6 +177,9 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   });
   app.addHook('onSend', sayODataVersion);
   app.addHook('onRequest', requireHost);
+  app.addHook('onRequest', async (request, reply) => {
+    if (shadowedRoute(routes, request)) return sendProblem(reply, noRoute(routes, request, reply));
+  });
   // The tenants of requests raising alerts, kept between them (accessHook).
   const raising = new ReadCache();
   // Before the body is parsed: a stranger's malformed JSON or unsupported content type is a 401, not a 400 or 415.
@@ -357,6 +360,48 @@ function noRoute(routes: readonly RouteEntry[], request: FastifyRequest, reply: 
   };
 }
 
+/**
+ * shadowedRoute tells whether the route that took `request` did so for a path that a more specific
+ * route names with other methods only: GET /alerts/mark-read was taken by GET /alerts/:alertId
+ * (fastify falls back to a parameter when the fixed segment has no route of the method), and
+ * answered "Alert not found" where the path is POST /alerts/mark-read's, a 405.
+ */
+function shadowedRoute(routes: readonly RouteEntry[], request: FastifyRequest): boolean {
+  const url = request.routeOptions.url;
+  if (url === undefined || !url.includes(':')) return false;
+  let rivals = moreSpecificRoutes.get(routes)?.get(url);
+  if (!rivals) {
+    const own = specificity(url);
+    rivals = routes.filter((route) => route.url !== url && dominates(specificity(route.url), own));
+    let byUrl = moreSpecificRoutes.get(routes);
+    if (!byUrl) moreSpecificRoutes.set(routes, (byUrl = new Map()));
+    byUrl.set(url, rivals);
+  }
+  if (rivals.length === 0) return false;
+  const path = request.url.split('?')[0]!;
+  return rivals.some((route) => patternOf(route).test(path));
+}
+
+const moreSpecificRoutes = new WeakMap<readonly RouteEntry[], Map<string, RouteEntry[]>>();
+
+/** specificity ranks a route URL's segments as the router prefers them: fixed, then mixed, then `:name`, then `*`. */
+function specificity(url: string): number[] {
+  return url.split('/').map((segment) => (segment === '*' ? 0 : /^:[A-Za-z_][A-Za-z0-9_]*$/.test(segment) ? 1 : segment.includes(':') ? 2 : 3));
+}
+
+/** dominates tells whether a route of rank `a` is at least as specific as one of rank `b` at every segment, and more at one. */
+function dominates(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((rank, i) => rank >= b[i]!) && compareSpecificity(a, b) > 0;
+}
+
+function compareSpecificity(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const difference = (a[i] ?? -1) - (b[i] ?? -1);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
+
 /** routePattern matches the paths a route URL takes (`:name` one segment, `*` the rest). */
 function routePattern(url: string): RegExp {
   const parts = url.split(/(:[A-Za-z_][A-Za-z0-9_]*|\*)/);
@@ -366,13 +411,25 @@ function routePattern(url: string): RegExp {
 
 const patterns = new WeakMap<RouteEntry, RegExp>();
 
-/** allowedMethods lists, sorted, the methods of the routes that take `path` (HEAD with GET). */
+function patternOf(route: RouteEntry): RegExp {
+  let pattern = patterns.get(route);
+  if (!pattern) patterns.set(route, (pattern = routePattern(route.url)));
+  return pattern;
+}
+
+/**
+ * allowedMethods lists, sorted, the methods of the routes that take `path` (HEAD with GET): of the
+ * most specific ones only, as the path /alerts/mark-read is POST's, not also GET /alerts/:alertId's.
+ */
 function allowedMethods(routes: readonly RouteEntry[], path: string): string[] {
-  const methods = new Set<string>();
+  let best: number[] = [];
+  let methods = new Set<string>();
   for (const route of routes) {
-    let pattern = patterns.get(route);
-    if (!pattern) patterns.set(route, (pattern = routePattern(route.url)));
-    if (!pattern.test(path)) continue;
+    if (!patternOf(route).test(path)) continue;
+    const rank = specificity(route.url);
+    const order = compareSpecificity(rank, best);
+    if (order < 0) continue;
+    if (order > 0) [best, methods] = [rank, new Set()];
     methods.add(route.method);
     if (route.method === 'GET') methods.add('HEAD');
   }

@@ -92,6 +92,34 @@ describe('requests a route does not take', () => {
     expect(res.json()).toMatchObject({ status: 405, title: 'Method Not Allowed', type: expect.any(String), detail: expect.stringContaining(allow) });
   });
 
+  // A fixed path beside a route's `{alertId}` is its own resource: GET /alerts/mark-read went to GET
+  // /alerts/{alertId} ("Alert not found", 404), and a PATCH there listed that route's GET and DELETE in Allow.
+  it.each([
+    ['GET', '/api/v1/tenants/some-tenant/alerts/mark-read', 'POST'],
+    ['DELETE', '/api/v1/tenants/some-tenant/alerts/mark-unread', 'POST'],
+    ['DELETE', '/api/v1/tenants/some-tenant/alerts/unread-count', 'GET, HEAD'],
+    ['DELETE', '/api/v1/tenants/some-tenant/alerts/panel', 'GET, HEAD'],
+    ['PATCH', '/api/v1/tenants/some-tenant/alerts/mark-read', 'POST'],
+    ['HEAD', '/api/v1/tenants/some-tenant/alerts/mark-read', 'POST'],
+  ])('answers %s %s, a fixed path beside an id route, with 405 and Allow: %s, before any token is asked for', async (method, url, allow) => {
+    for (const authorization of [`Bearer ${ADMIN_TOKEN}`, undefined]) {
+      const res = await t.tocsin.app.inject({ method: method as 'GET', url, headers: authorization ? { authorization } : {} });
+      expect(res.statusCode, res.body).toBe(405);
+      expect(res.headers.allow).toBe(allow);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      if (method !== 'HEAD') expect(res.json()).toMatchObject({ status: 405, detail: expect.stringContaining(allow) });
+    }
+  });
+
+  it('still takes the id routes beside those fixed paths: an unknown alert is a 404 of that alert', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'beside' });
+    for (const method of ['GET', 'DELETE'] as const) {
+      const res = await t.call(method, '/api/v1/tenants/beside/alerts/no-such-alert');
+      expect(res.statusCode, res.body).toBe(404);
+      expect(res.json().detail).toBe('Alert not found.');
+    }
+  });
+
   // What a route would make of a body is no matter where no route takes the request: no route reads it.
   it.each([
     ['PUT', '/api/v1/tenants', 'text/plain', 'x', 405],
