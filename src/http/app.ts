@@ -178,7 +178,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.addHook('onSend', sayODataVersion);
   app.addHook('onRequest', requireHost);
   app.addHook('onRequest', async (request, reply) => {
-    if (shadowedRoute(routes, request)) return sendProblem(reply, noRoute(routes, request, reply));
+    if (shadowedRoute(routes, request) || emptySegment(request)) return sendProblem(reply, noRoute(routes, request, reply));
   });
   // The tenants of requests raising alerts, kept between them (accessHook).
   const raising = new ReadCache();
@@ -380,6 +380,12 @@ function shadowedRoute(routes: readonly RouteEntry[], request: FastifyRequest): 
   if (rivals.length === 0) return false;
   const path = request.url.split('?')[0]!;
   return rivals.some((route) => patternOf(route).test(path));
+}
+
+/** emptySegment tells whether a path took a route with nothing for one of its `:name` segments (`/users/` for `/users/:userId`). */
+function emptySegment(request: FastifyRequest): boolean {
+  const params = request.params as Record<string, unknown> | undefined;
+  return params !== undefined && Object.entries(params).some(([name, value]) => name !== '*' && value === '');
 }
 
 const moreSpecificRoutes = new WeakMap<readonly RouteEntry[], Map<string, RouteEntry[]>>();

@@ -120,6 +120,22 @@ describe('requests a route does not take', () => {
     }
   });
 
+  // A trailing slash names no resource: GET /users/ was GET /users/{userId} with an empty id, a 400
+  // naming path.userId, where GET /tenants/ and PATCH /alerts/ were 404s.
+  it.each([
+    ['GET', '/api/v1/tenants/beside/users/'],
+    ['DELETE', '/api/v1/tenants/beside/groups/'],
+    ['PATCH', '/api/v1/tenants/beside/roles/'],
+    ['GET', '/api/v1/tenants/beside/alerts/'],
+    ['GET', '/api/v1/tenants/'],
+  ])('answers %s %s, a collection with a trailing slash, 404 as no route takes it', async (method, url) => {
+    await t.call('POST', '/api/v1/tenants', { name: 'beside' });
+    const res = await t.call(method as 'GET', url, method === 'PATCH' ? {} : undefined);
+    expect(res.statusCode, res.body).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ status: 404, title: 'Not Found' });
+  });
+
   // What a route would make of a body is no matter where no route takes the request: no route reads it.
   it.each([
     ['PUT', '/api/v1/tenants', 'text/plain', 'x', 405],
