@@ -246,6 +246,26 @@ describeEachDialect('alerts API', (dialect) => {
     expect(await messages(`since=${paris.replace('T', '%20')}`)).toEqual(['after']);
   });
 
+  it('reads since and until finer than a millisecond as the instants they name: created at or after, created before', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'fine-times' });
+    const url = '/api/v1/tenants/fine-times/alerts';
+    clock.advance(60_000);
+    await t.call('POST', url, { severity: 'Info', component: 'Jobs', message: 'at' });
+    // Created at …:00.000 (times are kept to the millisecond); …:00.000001 is a microsecond later.
+    const at = new Date(clock.now()).toISOString();
+    const later = at.replace('Z', '001Z');
+    const messages = async (q: string) => {
+      const res = await t.call('GET', `${url}?${q}`);
+      expect(res.statusCode, q).toBe(200);
+      return res.json().items.map((a: { message: string }) => a.message);
+    };
+    // The time was cut to the millisecond, so the alert was taken as created at or after, not before, a later instant.
+    expect(await messages(`since=${later}`)).toEqual([]);
+    expect(await messages(`until=${later}`)).toEqual(['at']);
+    expect(await messages(`since=${at.replace('Z', '000Z')}`)).toEqual(['at']);
+    expect(await messages(`until=${at.replace('Z', '000Z')}`)).toEqual([]);
+  });
+
   it('answers 400 for a cursor altered by a byte, forged, or handed out in another tenant', async () => {
     for (let i = 0; i < 3; i++) await raise({ severity: 'Info', component: 'Jobs', message: `page ${i}` });
     const cursor: string = (await t.call('GET', `${api}?limit=1`, undefined, viewer.token)).json().nextCursor;

@@ -6,7 +6,7 @@ import { raiseInTenant } from '../http/access-hook.js';
 import { badRequest, fieldError, notFound } from '../http/problem.js';
 import { CHART_RANGES, bucketPeriodView, bucketPeriods, rangeBuckets } from '../shared/time-buckets.js';
 import { CURSOR_KEY_PURPOSE } from '../shared/signed-cursor.js';
-import { queryInstant, timeZone } from '../shared/validation.js';
+import { millisecondsUp, queryInstant, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { alertHistogram, severityCountsView } from './histogram.js';
 import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
@@ -182,8 +182,8 @@ export const alertRoutes: RouteModule = (app, deps) => {
           component,
           event: q.event === undefined ? undefined : (findEvent(q.event)?.name ?? q.event),
           unreadOnly: q.unread === 'true',
-          since: q.since === undefined ? undefined : Date.parse(q.since),
-          until: q.until === undefined ? undefined : Date.parse(q.until),
+          since: q.since === undefined ? undefined : millisecondsUp(q.since),
+          until: q.until === undefined ? undefined : millisecondsUp(q.until),
           groupId: q.groupId,
           source: { process: q.process, robot: q.robot, queue: q.queue },
         },

@@ -230,6 +230,16 @@ export const isoInstant = z.preprocess(
 );
 
 /**
+ * millisecondsUp is an isoInstant as the whole milliseconds times are kept in, rounded up: a time
+ * finer than a millisecond (`…00.000001Z`) comes after everything stored within that millisecond,
+ * where Date.parse cuts it down to the millisecond itself. A bound of a filter on stored times.
+ */
+export function millisecondsUp(instant: string): number {
+  const at = Date.parse(instant);
+  return /\.\d{3}\d*[1-9]/.test(instant) ? at + 1 : at;
+}
+
+/**
  * instantText is an instant in an answer, as the API writes it (RFC 3339: toISOString(), or with a
  * zone's offset), documented as an OpenAPI date-time so that generated clients read a time, as
  * they do the alerts'. It checks only that it is text: a response schema that refused a stored
