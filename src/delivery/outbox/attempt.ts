@@ -97,6 +97,12 @@ export interface AttemptContext {
   readonly leased?: ((delivery: Delivery) => boolean) | undefined;
   /** Aborted when the worker stops: a send still waiting for a connection is called off and its row handed back. */
   readonly stopping?: AbortSignal | undefined;
+  /**
+   * How many of the row's earlier attempts the server failed for now (`retry` in the attempt log):
+   * the retry ladder's step. An attempt a dead worker left (`interrupted`) was no answer of the
+   * server's; without it, every earlier attempt counts.
+   */
+  readonly failedBefore?: ((delivery: Delivery) => Promise<number>) | undefined;
 }
 
 /**
@@ -154,7 +160,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // guardEndpoint) fails as a server that never answers does: at the connect stage, retryable.
     const unanswered = err instanceof SmtpDeliveryError ? err : undefined;
     const error = unanswered ? `${unanswered.stage}: ${unanswered.message}` : `mail settings: ${messageOf(err)}`;
-    const result = failure(ctx, delivery, isRetryable(err), error);
+    const result = await failure(ctx, delivery, isRetryable(err), error);
     // Settings that can no longer be used fail every email as surely as a refused password: never silently.
     const failsMail = err instanceof EndpointError && err.failsMail;
     if (!failsMail && !unanswered) return result;
@@ -185,7 +191,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   // The last moment this worker can stop a send: once handed to the sender, the email goes out.
   // A render still under way is the last moment itself: its message is not written if the lease is gone.
   if (ctx.leased && !ctx.leased(delivery)) return untried({ status: 'unleased' });
-  let calledOff: AttemptOutcome | undefined;
+  let calledOff: AttemptOutcome | Promise<AttemptOutcome> | undefined;
   const outgoing: OutgoingEmail | PendingEmail = email
     ? outgoingEmail(email, delivery)
     : {
@@ -221,7 +227,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // owner's; else a stopping worker's, it goes back to the queue now.
     if (err instanceof SendCalledOffError)
       return untried(ctx.leased && !ctx.leased(delivery) ? { status: 'unleased' } : { status: 'deferred', retryAt: ctx.clock.now() });
-    if (calledOff) return untried(calledOff);
+    if (calledOff) return untried(await calledOff);
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;
     const retryable = isRetryable(err);
@@ -258,7 +264,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // again at once, and its next claim resolves the system default (the health of this commit).
     if (endpoint.fallsBack && health?.kind === 'permanent')
       return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, code: smtp?.code, response, health };
-    const result = failure(ctx, delivery, retryable, error, smtp?.code, response);
+    const result = await failure(ctx, delivery, retryable, error, smtp?.code, response);
     // A message sent whole whose answer never came (a timeout or a drop after ".") may have been
     // delivered: its resend keeps the Message-ID it went with, for the receiver's deduplication,
     // even if the From address (and so the ID's domain) changes in between. A message refused
@@ -292,7 +298,7 @@ async function admitPastPause(ctx: AttemptContext, delivery: Delivery, endpoint:
   // A paused endpoint still cannot keep an email past its deadline: it fails then, like a retry would.
   const error = `connect: ${serverAddress(endpoint)} keeps failing; paused until the deadline passed`;
   const health = endpoint.fallback ? undefined : healthOf(delivery, { kind: 'transient', error, gaveUp: true });
-  return { ...failure(ctx, delivery, true, error), health };
+  return { ...(await failure(ctx, delivery, true, error)), health };
 }
 
 /** probeVerdict waits for a probe's verdict, or for the worker to stop ('stopped': the row goes back to the queue). */
@@ -309,10 +315,10 @@ function probeVerdict(probe: Promise<boolean>, stopping: AbortSignal | undefined
   });
 }
 
-function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, error: string, code?: number, response?: string): AttemptResult {
+async function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, error: string, code?: number, response?: string): Promise<AttemptResult> {
   const decision = decideAfterFailure({
     retryable,
-    attempts: delivery.attempts,
+    attempts: retryable ? await serverFailures(ctx, delivery) : delivery.attempts,
     now: ctx.clock.now(),
     deadline: deadlineOf(ctx, delivery),
     random: ctx.random,
@@ -329,6 +335,21 @@ function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, er
   const nextAttemptAt = new Date(decision.nextAttemptAt).toISOString();
   ctx.log.info({ delivery: delivery.id, tenant: delivery.tenantId, code, error, nextAttemptAt }, 'delivery will be retried');
   return { status: 'retrying', nextAttemptAt: decision.nextAttemptAt, error, code, response };
+}
+
+/**
+ * serverFailures counts this attempt's failure and the earlier ones the server gave, for the retry
+ * ladder: attempts that crashed or stopped workers left unfinished (kill -9, a lease given up) are
+ * not the server's, else a single 450 after two restarts waited 10 minutes instead of 30 s. A first
+ * attempt needs no look; one the attempt log cannot answer now counts every earlier attempt.
+ */
+async function serverFailures(ctx: AttemptContext, delivery: Delivery): Promise<number> {
+  if (delivery.attempts <= 1 || !ctx.failedBefore) return delivery.attempts;
+  try {
+    return (await ctx.failedBefore(delivery)) + 1;
+  } catch {
+    return delivery.attempts;
+  }
 }
 
 /**

@@ -199,6 +199,20 @@ export async function recordAttempts(storage: Storage, attempts: readonly Finish
   return lost;
 }
 
+/**
+ * transientFailuresOf counts a row's attempts that its server failed for now (`retry`), the steps
+ * of the retry ladder it has climbed; interrupted attempts are not among them.
+ */
+export async function transientFailuresOf(storage: Storage, deliveryId: string): Promise<number> {
+  const row = await storage.db
+    .selectFrom('delivery_attempts')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('delivery_id', '=', deliveryId)
+    .where('outcome', '=', 'retry')
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
 /** codeOf reads the reply code at the start of an SMTP reply such as `250 2.0.0 Ok`. */
 function codeOf(reply: string): number | null {
   const match = /^(\d{3})\b/.exec(reply.trim());

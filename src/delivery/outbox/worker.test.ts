@@ -697,6 +697,31 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(server.messages).toHaveLength(1);
   });
 
+  it('waits the ladder’s first step after the server’s first transient failure, however many attempts crashed workers left before it', async () => {
+    // Seen under kill -9 of workers: interrupted, interrupted, then one 450 waited 10 minutes, not 30 s.
+    const server = await smtp({ failures: [{ at: 'rcpt', code: 450, times: 2 }] });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const d = await enqueueOne(tenantX, clock);
+    for (const crashed of ['crashed-1', 'crashed-2']) {
+      await claimDue(database.storage, { workerId: crashed, now: clock.now(), leaseMs: 60_000, limit: 10 });
+      clock.advance(60_000);
+    }
+    const w = worker(clock);
+    await answeredForALease(w, clock);
+    expect(await w.runOnce()).toBe(1);
+    expect(await row(d.id)).toMatchObject({ status: 'retrying', attempts: 3, last_code: 450, next_attempt_at: clock.now() + 30_000 });
+    clock.advance(30_000);
+    expect(await w.runOnce()).toBe(1);
+    // The second failure the server gave waits the second step.
+    expect(await row(d.id)).toMatchObject({ status: 'retrying', attempts: 4, last_code: 450, next_attempt_at: clock.now() + 120_000 });
+    clock.advance(120_000);
+    expect(await w.runOnce()).toBe(1);
+    expect(await row(d.id)).toMatchObject({ status: 'sent', attempts: 5 });
+    expect((await attempts(d.id)).map((a) => a.outcome)).toEqual(['interrupted', 'interrupted', 'retry', 'retry', 'sent']);
+    expect(server.messages).toHaveLength(1);
+  });
+
   it('leaves a row whose lease ran out while the database was away to its owner, until the database has answered for a whole lease', async () => {
     const server = await smtp();
     endpoints.set(tenantX, endpointFor(server.port));

@@ -20,6 +20,7 @@ import type { OutboxDoorbell } from './doorbell.js';
 import { type ClaimedBatch, type InsertLease, claimDue, releaseClaimed } from './leases.js';
 import { LeaseRenewal } from './leases-renewal.js';
 import type { OutboxMetrics } from './metrics.js';
+import { transientFailuresOf } from './outcomes.js';
 import type { Random } from './retry-policy.js';
 
 /** WorkerSettings tune a DeliveryWorker; tests shorten the lease and the poll. */
@@ -156,6 +157,7 @@ export class DeliveryWorker {
       metrics: deps.metrics,
       leased: (delivery) => this.#renewal.leased(delivery.id, deps.clock.now()),
       stopping: this.#stopSends.signal,
+      failedBefore: (delivery) => transientFailuresOf(deps.storage, delivery.id),
     };
     // Every send waiting for a connection listens to it (hundreds under a burst): no leak to warn of.
     setMaxListeners(0, this.#stopSends.signal);
