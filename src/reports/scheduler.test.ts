@@ -12,7 +12,7 @@ import { type Storage, openStorage } from '../storage/storage.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { type ReportSettings, lastWindowEnd, purgeDecidedWindows } from './decision-transactions.js';
 import { ReportMetrics } from './metrics.js';
-import { ReportScheduler } from './scheduler.js';
+import { ReportScheduler, nextTickDelay } from './scheduler.js';
 
 const T0 = Date.parse('2026-03-28T08:00:30Z'); // 09:00:30 in Paris, the day before the spring change
 const MINUTE = 60_000;
@@ -190,6 +190,24 @@ describe('report scheduler loop', () => {
     await scheduler.ticked();
     await scheduler.stop();
     expect(errors.length).toBeGreaterThan(1);
+  });
+
+  it('starts each look at the same point of its tick however long the last took, so no 1-second summary window is merged into the next', () => {
+    // Windows of 1 s ending at 10:00:03 and :04 are due a settling second later, at :04 and :05.
+    const whole = Date.parse('2026-03-28T10:00:04Z');
+    // A look that started at :04.05 and took 980 ms (a busy SQLite under load): the next starts at :05.05, not at :06.03,
+    // which would see both windows ended and decide them as one catch-up summary.
+    const delay = nextTickDelay(whole + 1_030, 1_000);
+    expect(whole + 1_030 + delay).toBe(whole + 1_050);
+    // Quick looks keep the same point: one a second, each just after a window's due time.
+    expect(whole + 1_060 + nextTickDelay(whole + 1_060, 1_000)).toBe(whole + 2_050);
+    expect(whole + 1_050 + nextTickDelay(whole + 1_050, 1_000)).toBe(whole + 2_050);
+    // Never a wait of more than a tick, nor of none.
+    for (const now of [whole, whole + 1, whole + 49, whole + 999]) {
+      expect(nextTickDelay(now, 1_000)).toBeGreaterThan(0);
+      expect(nextTickDelay(now, 1_000)).toBeLessThanOrEqual(1_000);
+    }
+    expect(nextTickDelay(whole + 3, 5)).toBeGreaterThan(0);
   });
 
   it('counts the windows it decides and how late it decided them', async () => {

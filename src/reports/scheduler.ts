@@ -93,6 +93,22 @@ export type ManyReportSettingsSource = (db: Db, tenantIds: readonly string[]) =>
 /** How often a scheduler looks again for tenants without schedule rows. */
 const PREPARE_EVERY_MS = 5 * 60_000;
 
+/** How long after each whole tick on the clock a look starts: due times are whole seconds, and a timer may fire a little early. */
+const TICK_PHASE_MS = 50;
+
+/**
+ * nextTickDelay is how long to wait for the next look: until just after the next whole tick on
+ * the clock (a multiple of tickMs, plus TICK_PHASE_MS or a tenth of a short tick). Looks thus start
+ * at the same point of each tick however long the last one took. Timed from the end of the last
+ * one, they drifted by its length: with 1-second summary windows, every few seconds a look fell
+ * after the next window's due time as well, and two windows went out as one catch-up summary
+ * ("Tocsin could not send summaries for a while") though nothing was down.
+ */
+export function nextTickDelay(now: number, tickMs: number): number {
+  const phase = Math.min(TICK_PHASE_MS, Math.floor(tickMs / 10));
+  return (Math.floor((now - phase) / tickMs) + 1) * tickMs + phase - now;
+}
+
 /**
  * ReportScheduler is the loop that decides the summary and daily windows that are due (the
  * immediate emails of Fatal alerts are the ImmediateDecider's). Each tick claims the due
@@ -156,6 +172,7 @@ export class ReportScheduler {
         .then(
           () => {
             this.#failures = 0;
+            next = nextTickDelay(this.#deps.clock.now(), this.settings.tickMs);
           },
           (raised: unknown) => {
             // The decide stage's error says whether waiting helps: through an outage the loop backs
