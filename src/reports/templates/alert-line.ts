@@ -2,7 +2,6 @@ import type { Translate } from '../../i18n/email-i18n.js';
 import type { LocaleFormat } from '../../i18n/format.js';
 import type { AlertActionUrls } from '../../actions/links.js';
 import { type Link, link, linkText } from './frame.js';
-import { httpUrl } from './links.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { clip, field, oneLine } from './text.js';
 import type { SourceKey } from '../source-groups.js';
@@ -15,6 +14,8 @@ export interface AlertLine {
   readonly event: string;
   /** The event links to this http(s) URL (the alert list filtered to it), when there is one. */
   readonly href: string | null;
+  /** That link as the text part writes it ("Show these alerts: URL"), or null. */
+  readonly alertsLink: Link | null;
   /** `×N` when the line stands for several alerts, else null. */
   readonly repeats: string | null;
   readonly message: string;
@@ -64,6 +65,7 @@ const SOURCE_PARTS: readonly (keyof AlertSourceView)[] = ['process', 'robot', 'm
  */
 export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat, options: AlertLineOptions): AlertLine {
   const message = clip(options.foldMessage ? oneLine(group.message) : group.message.trim(), options.messageMax);
+  const alertsLink = link(group.url, t('common.showAlerts'));
   const meta = [
     { label: t('field.component'), value: group.componentDisplayName },
     ...SOURCE_PARTS.flatMap((part) => {
@@ -76,7 +78,8 @@ export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat
     colour: SEVERITY_COLOURS[group.severity],
     severity: t(`severity.${group.severity}`),
     event: field(group.eventDisplayName),
-    href: httpUrl(group.url) ?? null,
+    href: alertsLink?.href ?? null,
+    alertsLink,
     repeats: group.count > 1 ? `×${fmt.number(group.count)}` : null,
     message,
     messageLines: message.split(LINE_BREAK),
@@ -117,6 +120,7 @@ export function alertLineText(line: AlertLine, fmt: LocaleFormat): string[] {
     ...line.messageLines.map((text) => `  ${text}`),
     `  ${details}`,
     ...(line.acknowledged ? [`  ${line.acknowledged}`] : []),
+    ...(line.alertsLink ? [`  ${linkText(line.alertsLink, fmt)}`] : []),
     ...line.actions.map((action) => `  ${linkText(action, fmt)}`),
   ];
 }

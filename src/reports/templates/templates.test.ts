@@ -7,7 +7,7 @@ import { localeFormat } from '../../i18n/format.js';
 import { MAX_MUTE_LINES, renderDailyEmail } from './daily-email.js';
 import { SUBJECT_MAX_LENGTH } from './headers.js';
 import { renderImmediateEmail } from './immediate-email.js';
-import { type PreviewKind, type SampleContext, renderPreview, renderSample, sampleDaily, sampleImmediate, sampleSummary } from './samples.js';
+import { PREVIEW_KINDS, type PreviewKind, type SampleContext, renderPreview, renderSample, sampleDaily, sampleImmediate, sampleSummary } from './samples.js';
 import { SUMMARY_MAX_LINES, renderSummaryEmail } from './summary-email.js';
 import { renderTestEmail } from './test-email.js';
 import type { AlertGroupView, SummaryEmailView } from './view-models.js';
@@ -136,6 +136,17 @@ describe('the text part', () => {
       const [, heading, underline] = renderSample(kind, context(language)).text.split('\n');
       const columns = Array.from(heading!).reduce((sum, c) => sum + (/[\u3000-\u30ff\u4e00-\u9fff\uff01-\uff60]/.test(c) ? 2 : 1), 0);
       expect(underline, `${kind}: ${heading}`).toBe('='.repeat(columns));
+    }
+  });
+
+  // A reader of the text part (a plain-text client, a screen reader set to it) follows the same
+  // links as one of the HTML part: a summary line's event, linked to its alerts, was in the HTML only.
+  it.each(PREVIEW_KINDS)('carries every link of the HTML part in the %s email, in every language', (kind) => {
+    for (const language of LANGUAGES) {
+      const email = renderPreview(kind, context(language));
+      const hrefs = new Set([...email.html.matchAll(/href="([^"]*)"/g)].map(([, href]) => href!.replaceAll('&#x3D;', '=').replaceAll('&amp;', '&')));
+      const missing = [...hrefs].filter((href) => !email.text.includes(href));
+      expect(missing, `${kind} in ${language}`).toEqual([]);
     }
   });
 });
