@@ -41,7 +41,7 @@ describeEachDialect('tocsin test-mail', (dialect) => {
     const failed = capturedIo(env);
     expect(await testMailCommand(['--tenant', 'cli-mail', '--to', 'ops@example.com'], failed.io)).toBe(1);
     // Nothing was said over a connection never made: the stage alone, not two empty lines of dialogue above it.
-    expect(failed.out()).toMatch(/^failed at connect: .*ECONNREFUSED 127\.0\.0\.1:1\n$/);
+    expect(failed.out()).toMatch(/^failed at connect: .*ECONNREFUSED 127\.0\.0\.1:1: the server refused the connection, .*check the host and the port.*\n$/);
     const noTo = capturedIo(env);
     expect(await testMailCommand(['--tenant', 'cli-mail'], noTo.io)).toBe(2);
     expect(noTo.err()).toMatch(/^tocsin test-mail: missing --to\nusage: /);

@@ -146,6 +146,16 @@ describe('console decisions', () => {
     const { failureReasons } = await load('lib/smtp-failure.js');
     const why = (stage: string, message: string, code?: number) => failureReasons({ stage, message, code });
     expect(why('connect', 'connect ECONNREFUSED 127.0.0.1:2525')).toEqual(['connectionRefused']);
+    // As classify.ts words it: the cure it names (host, port, firewall) is no timeout, closed connection or security mode.
+    expect(
+      why(
+        'connect',
+        'connect ECONNREFUSED 127.0.0.1:2525: the server refused the connection, so nothing takes connections on this host and port: check the host and the port (usually 587 with STARTTLS, 465 with implicit TLS), and that no firewall refuses them',
+      ),
+    ).toEqual(['connectionRefused']);
+    expect(
+      why('connect', "connect ENETUNREACH 2001:db8::25:587: Tocsin's machine has no route to this address: check the host, and this machine's network"),
+    ).toEqual(['connect']);
     expect(why('connect', 'could not resolve the SMTP host (ENOTFOUND)')).toEqual(['hostNotFound']);
     // A lookup that failed for now is no misspelt name; its ETIMEOUT is no server that did not answer either.
     expect(why('connect', 'could not resolve the SMTP host "smtp.example.com" (EAI_AGAIN): the DNS lookup failed for now, likely transient')).toEqual([

@@ -168,6 +168,25 @@ describe('classifySmtpError', () => {
     });
   });
 
+  it('says what a refused or unroutable connection means and what to check, keeping the system error and its address', () => {
+    const refused = classifySmtpError(
+      nodemailerError({ code: 'ESOCKET', command: 'CONN', originalCode: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:2526' }),
+    );
+    expect(refused).toMatchObject({ stage: 'connect', retryable: true });
+    expect(refused.message).toBe(
+      'connect ECONNREFUSED 127.0.0.1:2526: the server refused the connection, so nothing takes connections on this host and port: check the host and the port (usually 587 with STARTTLS, 465 with implicit TLS), and that no firewall refuses them',
+    );
+    for (const code of ['EHOSTUNREACH', 'ENETUNREACH']) {
+      const unroutable = classifySmtpError(
+        nodemailerError({ code: 'ESOCKET', command: 'CONN', originalCode: code, message: `connect ${code} 2001:db8::25:587` }),
+      );
+      expect(unroutable).toMatchObject({ stage: 'connect', retryable: true });
+      expect(unroutable.message).toBe(
+        `connect ${code} 2001:db8::25:587: Tocsin's machine has no route to this address: check the host, and this machine's network (an IPv6 address from a machine without IPv6, or a firewall)`,
+      );
+    }
+  });
+
   it('retries a temporary DNS failure but not a host that does not exist', () => {
     expect(classifySmtpError(nodemailerError({ code: 'EDNS', originalCode: 'EAI_AGAIN' }))).toMatchObject({ stage: 'connect', retryable: true });
     expect(classifySmtpError(nodemailerError({ code: 'EDNS', originalCode: 'ENOTFOUND' }))).toMatchObject({ stage: 'connect', retryable: false });

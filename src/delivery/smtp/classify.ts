@@ -76,6 +76,17 @@ function tlsFailureOf(err: NodemailerErrorLike): 'certificate' | 'plain-server' 
 // DNS answers that mean "try again later" rather than "no such host".
 const TEMPORARY_DNS_ERRORS = new Set(['EAI_AGAIN', 'ETIMEOUT', 'ESERVFAIL', 'ECONNREFUSED', 'ETIMEDOUT']);
 
+// What a connection that never opened means, by Node's code (nodemailer's ESOCKET): Node's own
+// words ("connect ECONNREFUSED 127.0.0.1:587") name the address and no cure.
+const NO_ROUTE =
+  "Tocsin's machine has no route to this address: check the host, and this machine's network (an IPv6 address from a machine without IPv6, or a firewall)";
+const UNREACHED: Readonly<Record<string, string>> = {
+  ECONNREFUSED:
+    'the server refused the connection, so nothing takes connections on this host and port: check the host and the port (usually 587 with STARTTLS, 465 with implicit TLS), and that no firewall refuses them',
+  EHOSTUNREACH: NO_ROUTE,
+  ENETUNREACH: NO_ROUTE,
+};
+
 // Configuration mistakes found before or without talking to the server.
 const CONFIG_ERRORS = new Set(['ECONFIG', 'ENOAUTH', 'EFILEACCESS', 'EURLACCESS', 'EOAUTH2']);
 
@@ -175,6 +186,8 @@ function timedOut(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
 function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): string {
   if (err.timeoutType || err.code === 'ETIMEDOUT') return timedOut(err, stage, lastCommand);
   if (err.code === 'EDNS') return unresolved(err);
+  const unreached = err.code === 'ESOCKET' ? UNREACHED[err.originalCode ?? ''] : undefined;
+  if (unreached) return `${err.message ?? err.originalCode}: ${unreached}`;
   const tlsFailure = stage === 'tls' ? tlsFailureOf(err) : undefined;
   const tlsCode = err.originalCode ?? err.code;
   if (tlsFailure === 'certificate') return `the server's certificate did not verify (${tlsCode}): ${err.message ?? ''}`.trim();
