@@ -132,4 +132,36 @@ describeEachDialect('a change that loses a race with a deletion', (dialect) => {
     const tenant = await whileWriting(dialect, db(), takeTenant, () => t.call('POST', '/api/v1/tenants', { name: 'wanted' }));
     expect.soft(tenant.json()).toMatchObject({ status: 409, detail: 'A tenant named "wanted" already exists.', errors: [{ path: 'name' }] });
   });
+
+  it('refuses an address that a request sent at the same time took while its password was hashed with the 409 naming email, on SQLite too', async () => {
+    // The check of the address and the insert are a password hash apart: on SQLite every request of a burst passed the
+    // check, and all but one got the generic "Another request created the same thing" 409 with no field named.
+    await t.tenantWithUser('hashing');
+    const base = '/api/v1/tenants/hashing/users';
+    const burst = (body: (i: number) => object, url: (i: number) => string, method: 'POST' | 'PATCH') =>
+      Promise.all(Array.from({ length: 4 }, (_, i) => t.call(method, url(i), body(i))));
+    const created = await burst(
+      () => ({ email: 'burst@example.com', name: 'Burst', password: 'a long enough password' }),
+      () => base,
+      'POST',
+    );
+    expect(created.filter((res) => res.statusCode === 201)).toHaveLength(1);
+    for (const res of created.filter((r) => r.statusCode !== 201)) {
+      expect(res.json()).toMatchObject({ status: 409, detail: 'A user with the email burst@example.com already exists.', errors: [{ path: 'email' }] });
+    }
+    const others = await burst(
+      (i) => ({ email: `other-${i}@example.com`, name: 'Other' }),
+      () => base,
+      'POST',
+    );
+    const renamed = await burst(
+      () => ({ email: 'renamed@example.com', password: 'another long password' }),
+      (i) => `${base}/${others[i]!.json<{ id: string }>().id}`,
+      'PATCH',
+    );
+    expect(renamed.filter((res) => res.statusCode === 200)).toHaveLength(1);
+    for (const res of renamed.filter((r) => r.statusCode !== 200)) {
+      expect(res.json()).toMatchObject({ status: 409, detail: 'A user with the email renamed@example.com already exists.', errors: [{ path: 'email' }] });
+    }
+  });
 });

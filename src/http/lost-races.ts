@@ -48,14 +48,34 @@ const TAKEN: Readonly<Record<string, readonly [field: string, answer: (value: st
 };
 
 /**
- * takenMeanwhile answers a write that PostgreSQL refused for a unique constraint, because another
+ * SQLite names no constraint: its error lists the columns (`UNIQUE constraint failed: users.tenant_id,
+ * users.email_key`), which say the same.
+ */
+const SQLITE_UNIQUE_COLUMNS: Readonly<Record<string, keyof typeof TAKEN>> = {
+  'users.tenant_id, users.email_key': 'users_tenant_email_key',
+  'tenants.name': 'tenants_name_key',
+  'sources.tenant_id, sources.name': 'sources_tenant_name',
+};
+
+/** uniqueConstraint names the unique constraint a database error broke: PostgreSQL's name, or SQLite's columns mapped to it. */
+function uniqueConstraint(error: unknown): string | undefined {
+  const { constraint, code, message } = (error ?? {}) as { constraint?: unknown; code?: unknown; message?: unknown };
+  if (typeof constraint === 'string') return constraint;
+  if (code !== 'SQLITE_CONSTRAINT_UNIQUE' || typeof message !== 'string') return undefined;
+  const columns = message.replace(/^UNIQUE constraint failed: /, '');
+  return Object.hasOwn(SQLITE_UNIQUE_COLUMNS, columns) ? SQLITE_UNIQUE_COLUMNS[columns] : undefined;
+}
+
+/**
+ * takenMeanwhile answers a write that the database refused for a unique constraint, because another
  * request took the same email or name between the store's check and its write, with the 409 the
- * check gives, naming the field (as SQLite, one writer at a time, always answers); undefined for
- * another constraint (the generic 409 stays).
+ * check gives, naming the field; undefined for another constraint (the generic 409 stays). SQLite
+ * takes one writer at a time, but a check and its write may be awaits apart (a password hashed
+ * between them): a burst of requests for one address all passed the check there too.
  */
 export function takenMeanwhile(error: unknown, request: FastifyRequest): HttpError | undefined {
-  const constraint = (error as { constraint?: unknown } | null)?.constraint;
-  if (typeof constraint !== 'string' || !Object.hasOwn(TAKEN, constraint)) return undefined;
+  const constraint = uniqueConstraint(error);
+  if (constraint === undefined || !Object.hasOwn(TAKEN, constraint)) return undefined;
   const [field, answer] = TAKEN[constraint]!;
   const value = (request.body as Record<string, unknown> | undefined)?.[field];
   return typeof value === 'string' ? answer(value) : undefined;
