@@ -10,6 +10,25 @@ describe('SMTP settings', () => {
       expect(isHostName(bad), bad).toBe(false);
   });
 
+  it('says a host written with a port or a scheme must be given alone, the port in its own field', () => {
+    const problem = (value: string) => smtpSettingsInput.safeParse({ host: value }).error?.issues.map((issue) => [issue.path.join('.'), issue.message]);
+    const alone = 'must be a host name or an IP address alone, without a scheme or a port, such as smtp.example.com: the port has a field of its own';
+    for (const withPort of [
+      'smtp.gmail.com:587',
+      'smtp://smtp.gmail.com',
+      'smtps://smtp.gmail.com:465',
+      '[2001:db8::25]:587',
+      '192.0.2.1:25',
+      'SMTP://mail.example.com/',
+    ])
+      expect(problem(withPort), withPort).toEqual([['host', alone]]);
+    // Anything else wrong keeps the general words.
+    for (const bad of ['bad host', 'a..b', '[smtp.example.com]'])
+      expect(problem(bad), bad).toEqual([['host', 'must be a host name or an IP address, such as smtp.example.com']]);
+    // An IPv6 address ends in a group that may look like a port: it is the address, taken as it is.
+    expect(smtpSettingsInput.safeParse({ host: '2001:db8::25' }).data?.host).toBe('2001:db8::25');
+  });
+
   it('takes an IP address out of the brackets URLs and SMTP address literals write around it', () => {
     const host = (value: string) => smtpSettingsInput.safeParse({ host: value }).data?.host;
     expect(['[::1]', '[2001:db8::1]', ' [IPv6:2001:db8::1] ', '[192.0.2.1]'].map(host)).toEqual(['::1', '2001:db8::1', '2001:db8::1', '192.0.2.1']);

@@ -45,6 +45,16 @@ function bareHost(value: string): string {
   return inside !== undefined && net.isIP(inside) ? inside : value;
 }
 
+const HOST = 'must be a host name or an IP address, such as smtp.example.com';
+// What people paste into the host field from a URL or a provider's page ("smtp.gmail.com:587",
+// smtp://…): "must be a host name" alone read as a refusal of the name they meant.
+const HOST_ALONE = 'must be a host name or an IP address alone, without a scheme or a port, such as smtp.example.com: the port has a field of its own';
+
+/** hostProblem is why a host that isHostName refuses is refused: a scheme or a port in it, or anything else. */
+function hostProblem(value: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || /^(?:[^:]+|\[[^\]]*\]):\d+$/.test(value) ? HOST_ALONE : HOST;
+}
+
 // One message for any wrong port (text, empty, a fraction, out of range): zod's own would say
 // "Invalid input: expected number, received string" next to the console's Port field.
 const PORT = 'must be a port number from 1 to 65535, such as 465 or 587';
@@ -57,7 +67,14 @@ const secret = headerSafe(4096).min(1);
 /** smtpSettingsInput is the body of an SmtpSettings in a PUT: every field optional, `null` clears. */
 export const smtpSettingsInput = z
   .object({
-    host: z.string().trim().max(253).transform(bareHost).refine(isHostName, 'must be a host name or an IP address, such as smtp.example.com'),
+    host: z
+      .string()
+      .trim()
+      .max(253)
+      .transform(bareHost)
+      .superRefine((value, ctx) => {
+        if (!isHostName(value)) ctx.addIssue({ code: 'custom', message: hostProblem(value) });
+      }),
     port: z.number({ error: PORT }).int(PORT).min(1, PORT).max(65535, PORT),
     security: z.enum(SECURITIES),
     // enableSsl is input only and the two *Set flags answers only: none keeps a value of its own

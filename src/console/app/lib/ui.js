@@ -39,6 +39,8 @@ const API_WORDS = [
   [/^Too big: expected string to have <=(?<max>\d+) characters$/, 'problem.tooLong'],
   [/^must be an email address\b/, 'problem.email'],
   [/^must be an IANA time zone\b/, 'problem.timeZone'],
+  // A host pasted with its port or scheme (smtp.gmail.com:587): before the general words, which it starts with.
+  [/^must be a host name or an IP address alone, without a scheme or a port\b/, 'problem.hostAlone'],
   [/^must be a host name or an IP address\b/, 'problem.host'],
   // An Orchestrator's address (Sources) that the browser takes as a URL, such as ftp://….
   [/^must be an http or https URL$/, 'problem.url'],
