@@ -523,6 +523,25 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('DELETE', `${base}/users/${admin.userId}/tokens/${adminTokens[0].id}`, undefined, admin.token)).statusCode).toBe(204);
   });
 
+  it("lets a holder of Users.Edit not move the mailbox of a group granting what it lacks: the Administrators' alert emails to an address of its own (403)", async () => {
+    const base = '/api/v1/tenants/no-escalation-mailbox';
+    await t.tenantWithUser('no-escalation-mailbox', ['Administrator']);
+    expect((await t.call('POST', `${base}/roles`, { name: 'People desk', permissions: ['Users.View', 'Users.Edit'] })).statusCode).toBe(201);
+    const desk = await t.tenantWithUser('no-escalation-mailbox', ['People desk']);
+    const admins = (await t.call('POST', `${base}/groups`, { name: 'Admins', email: 'admins@example.com', roles: ['Administrator'] })).json();
+    // The group's own address gets its alert emails (Alerts.View through its role): an address is a grant, as a user's is.
+    for (const email of ['desk@example.com', null]) {
+      const moved = await t.call('PATCH', `${base}/groups/${admins.id}`, { email }, desk.token);
+      expect(moved.statusCode, moved.body).toBe(403);
+      expect(moved.json().detail).toContain('Alerts.View');
+    }
+    expect((await t.call('GET', `${base}/groups/${admins.id}`)).json().email).toBe('admins@example.com');
+    // A group granting only what it holds keeps its address in its hands, and a name is no grant.
+    const desks = (await t.call('POST', `${base}/groups`, { name: 'Desks', email: 'desks@example.com', roles: ['People desk'] }, desk.token)).json();
+    expect((await t.call('PATCH', `${base}/groups/${desks.id}`, { email: 'desk-team@example.com' }, desk.token)).statusCode).toBe(200);
+    expect((await t.call('PATCH', `${base}/groups/${admins.id}`, { name: 'Administrators' }, desk.token)).statusCode).toBe(200);
+  });
+
   it('tells a caller without Users.Edit 403 for another user whatever its body, as for a route of that permission', async () => {
     const me = await t.tenantWithUser('selfish', ['Alerts Viewer']);
     const other = await t.tenantWithUser('selfish', ['Alerts Viewer']);

@@ -279,9 +279,11 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
       const tenant = tenantOf(request);
       await requireGroup(db, tenant.id, request.params.groupId);
       // Its members (old, new) gain or lose what it grants, now and as it will be: as deleting it, only
-      // by one who holds it all, whether its roles change or its members (null clears them).
+      // by one who holds it all, whether its roles change or its members (null clears them). So does
+      // its address, which gets its alert emails as a user's does: moved, the Administrators' went to
+      // one who could not read them.
       if (request.body.roles !== undefined) await assertRolesHeld(db, request, tenant.id, request.body.roles);
-      if (request.body.roles !== undefined || request.body.members !== undefined) {
+      if (request.body.roles !== undefined || request.body.members !== undefined || request.body.email !== undefined) {
         assertHeld(request, await groupPermissions(db, tenant.id, request.params.groupId), 'This group grants');
       }
       await saveGroup(db, tenant.id, request.params.groupId, request.body, clock);
