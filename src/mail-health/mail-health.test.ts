@@ -201,6 +201,34 @@ describeEachDialect('mail health', (dialect) => {
     }
   });
 
+  it("says a refused STARTTLS was the upgrade, not only the server's reply, which names no command", async () => {
+    // "500 5.5.1 command not recognized" alone on the banner, the notice and the alert says nothing of TLS.
+    const gamma = await t.tenantWithUser('gamma');
+    const plain = await startTestSmtpServer();
+    const clock = new FakeClock(T0);
+    const storage = t.tocsin.deps.storage;
+    const sender = createMailSender();
+    const worker = new DeliveryWorker({
+      storage,
+      clock,
+      sender,
+      resolveEndpoint: async () => ({ ...plainEndpointOf(plain), security: 'starttls', timeoutMs: 5_000 }),
+      composers: {},
+      recorder: new AttemptRecorder(storage, 0, mailHealthAfterRecord(storage.dialect, { publicUrl: 'https://tocsin.example.com' })),
+    });
+    try {
+      await enqueueDeliveries(storage.db, [testDelivery(gamma.tenantId, 'ops@gamma.example.com', { kind: 'immediate' })], clock);
+      await worker.runOnce();
+      const failing = (await t.call('GET', '/api/v1/tenants/gamma/settings/mail/health', undefined, gamma.token)).json();
+      expect(failing).toMatchObject({ state: 'failing', lastCode: expect.any(Number) });
+      expect(failing.lastError).toMatch(/STARTTLS/);
+      expect(failing.lastError).toContain(String(failing.lastCode));
+    } finally {
+      await sender.close();
+      await plain.close();
+    }
+  });
+
   it('needs Settings.View', async () => {
     const viewer = await t.tenantWithUser('acme', ['Alerts Viewer']);
     expect((await health(viewer.token)).statusCode).toBe(403);

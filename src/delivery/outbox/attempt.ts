@@ -256,9 +256,11 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // relayDenied: the store reads when it last took one). Not under fallbackToDefault: there the
     // refusal sends this email through the system default at once, which only an incident does.
     const relayDenied = !retryable && smtp?.stage === 'recipient' && refusesToRelay(reply) && !endpoint.fallsBack ? { relayDenied: true } : {};
+    // Mail health shows the server's reply, but a refused upgrade's ("500 command not recognized" to
+    // STARTTLS) names no command: there it shows what failed, the reply in it.
     const signal: MailHealthSignal | undefined = recipientsOwn
       ? undefined
-      : { kind: retryable ? 'transient' : 'permanent', code: smtp?.code, error: reply, ...mailboxRefused, ...relayDenied };
+      : { kind: retryable ? 'transient' : 'permanent', code: smtp?.code, error: smtp?.stage === 'tls' ? error : reply, ...mailboxRefused, ...relayDenied };
     const health = signal && !endpoint.fallback ? healthOf(delivery, signal) : undefined;
     // Under fallbackToDefault the refusal that starts the fallback loses no email either: it goes
     // again at once, and its next claim resolves the system default (the health of this commit).
