@@ -94,7 +94,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     },
     clientErrorHandler: answerClientError,
     // Orchestrator's routes ignore the case of their path; ours do too (see OrchestratorPaths).
-    rewriteUrl: (request) => orchestratorPaths.canonical(request.url ?? '/'),
+    rewriteUrl: (request) => orchestratorPaths.canonical(originForm(request.url ?? '/')),
     ...requestTimeouts(deps.config.httpBodyTimeoutMs),
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -193,6 +193,22 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
 
   for (const register of modules) register(app, deps);
   return app;
+}
+
+// A request-target in absolute form: its scheme and authority, up to the path.
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
+/**
+ * originForm is a request-target as its path and query: one in absolute form (`POST
+ * http://host/api/v1/tenants`, as a proxy sends it, which RFC 9112 has servers take) loses its
+ * scheme and authority. Its URL served as the path: a 201's Location named the client's host (glued
+ * after TOCSIN_PUBLIC_URL when set), and Orchestrator's paths in another case were a 404.
+ */
+function originForm(url: string): string {
+  const authority = ABSOLUTE_FORM.exec(url);
+  if (!authority) return url;
+  const rest = url.slice(authority[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
 /** READ_METHODS change nothing: they are answered from the SQLite file still open once it is gone. */

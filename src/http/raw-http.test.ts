@@ -60,6 +60,33 @@ describe('requests that are not valid HTTP, over a real socket', () => {
     if (expected === 400) expect(problem.errors).toEqual([{ path: expect.any(String), message: expect.any(String) }]);
   });
 
+  it('takes a request-target in absolute form (as a proxy sends it) as its path: Location, Orchestrator paths and errors as in origin form', async () => {
+    // RFC 9112 3.2.2: a server must take it. The URL was used as the path: a 201's Location was the client's
+    // http://evil.example/api/v1/tenants/{id} (after TOCSIN_PUBLIC_URL when set, glued to it), /odata/alerts
+    // in another case a 404, and an OData error without OData-Version and Orchestrator's fields.
+    const body = '{"name":"absolute-form"}';
+    const created = await exchange(
+      port,
+      Buffer.from(
+        `POST http://evil.example/api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      ),
+    );
+    expect(statusAndType(created).status).toBe(201);
+    const { id } = JSON.parse(created.slice(created.indexOf('\r\n\r\n') + 4));
+    expect(/\r\nlocation: ([^\r\n]+)/i.exec(created)?.[1]).toBe(`/api/v1/tenants/${id}`);
+    const get = (target: string) =>
+      exchange(
+        port,
+        Buffer.from(`GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nX-Tocsin-Tenant: absolute-form\r\nConnection: close\r\n\r\n`),
+      );
+    const listed = await get('http://x/odata/alerts?$top=1');
+    expect(statusAndType(listed).status).toBe(200);
+    expect(listed).toMatch(/\r\nodata-version: 4\.0\r\n/i);
+    const missing = await get('HTTPS://x:8080/odata/Nope');
+    expect(statusAndType(missing).status).toBe(404);
+    expect(JSON.parse(missing.slice(missing.indexOf('\r\n\r\n') + 4))).toMatchObject({ detail: 'No route GET /odata/Nope.', errorCode: 404 });
+  });
+
   it('serves a well-formed request over the same socket path', async () => {
     const answer = await exchange(port, Buffer.from('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'));
     expect(statusAndType(answer)).toEqual({ status: 200, type: 'application/json; charset=utf-8' });
