@@ -280,6 +280,23 @@ describeEachDialect('report composers', (dialect) => {
     expect(planned).toEqual([64, 128]);
   });
 
+  it("writes an email sent after its decision (a retry after a mail server outage) in its reader's language, time zone and name of then", async () => {
+    const users = (await t.call('GET', `${base}/users`)).json().items as { id: string; email: string }[];
+    const elise = users.find((u) => u.email === 'fr@example.com')!.id;
+    // Decided for Élise in French on Paris time; she has since moved to Tokyo and reads German.
+    await t.call('PATCH', `${base}/users/${elise}`, { language: 'de', timeZone: 'Asia/Tokyo', name: 'Elise M.' });
+    try {
+      const summary = await render('summary', 'fr@example.com');
+      expect(summary.text).toContain('Hallo Elise M.,');
+      expect(summary.text).toContain('Asia/Tokyo');
+      const immediate = await render('immediate', 'fr@example.com');
+      expect(immediate.text).toContain('Hallo Elise M.,');
+      expect(immediate.text).toContain('Asia/Tokyo');
+    } finally {
+      await t.call('PATCH', `${base}/users/${elise}`, { language: 'fr', timeZone: null, name: 'Élise' });
+    }
+  });
+
   it('fails a summary whose tenant is gone at once: a permanent error, never retried', async () => {
     const delivery = { ...toDelivery(await deliveryRow('summary', 'fr@example.com')), tenantId: 'deleted-tenant' };
     await expect(composers().summary!(delivery)).rejects.toMatchObject({ name: 'ComposeError', retryable: false });

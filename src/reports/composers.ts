@@ -20,6 +20,7 @@ import { loadLayers, userPreferences } from '../preferences/store.js';
 import { type MailboxRef, type Mute, appliesTo, isMutedFor, matchParts, unmutedFor, windowMuteInstant } from '../mutes/model.js';
 import { activeMutes } from '../mutes/store.js';
 import { type Clock, systemClock } from '../shared/clock.js';
+import { firstKnownZone } from '../shared/validation.js';
 import type { Database, Db } from '../storage/database.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import { TurnBatch } from './turn-batch.js';
@@ -160,10 +161,11 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
     caches,
     delivery,
     `tenant:${delivery.tenantId}`,
-    () => deps.db.selectFrom('tenants').select(['id', 'name', 'display_name', 'time_zone']).where('id', '=', delivery.tenantId).executeTakeFirst(),
+    () => deps.db.selectFrom('tenants').select(['id', 'name', 'display_name', 'time_zone', 'language']).where('id', '=', delivery.tenantId).executeTakeFirst(),
     true,
   );
   if (!row) throw new ComposeError(`tenant ${delivery.tenantId} no longer exists`);
+  const reader = await readerNow(deps, caches, delivery, data, row);
   const kind = delivery.kind as Exclude<EmailKind, 'test'>;
   const unsubscribe = await deps.unsubscribeLinks.url({
     tenantId: row.id,
@@ -174,10 +176,10 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
     data,
     tenant: { id: row.id, name: row.name, displayName: row.display_name, timeZone: row.time_zone },
     recipient: {
-      name: delivery.recipient.name,
+      name: reader?.name ?? delivery.recipient.name,
       ...(data.recipient.type === 'group' ? { group: true } : {}),
-      language: languageOf(delivery.recipient.language),
-      timeZone: delivery.recipient.timeZone,
+      language: reader?.language ?? languageOf(delivery.recipient.language),
+      timeZone: reader?.timeZone ?? delivery.recipient.timeZone,
     },
     address: delivery.recipient.address,
     links: { preferences: preferencesUrl(deps.publicUrl, row.id, data.recipient.type === 'group' ? data.recipient.id : undefined), unsubscribe },
@@ -233,14 +235,45 @@ async function readerOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, 
   const permissions = await perClaim(deps, caches, delivery, `permissions:${userId}`, () => effectivePermissions(deps.db, userId), true);
   if (!permissions.has('Alerts.View')) throw new ComposeError(NOT_A_READER);
   // A user whose address changed since the decision: the former mailbox is no longer theirs.
-  const email = await perClaim(deps, caches, delivery, `email:${userId}`, () => emailOf(deps.db, userId), true);
+  const email = (await userNow(deps, caches, delivery, userId))?.email;
   if (email?.toLowerCase() !== delivery.recipient.address.toLowerCase()) throw new ComposeError(NOT_A_READER);
   return permissions;
 }
 
-/** emailOf reads a user's address now (undefined for a user deleted since). */
-async function emailOf(db: Db, userId: string): Promise<string | undefined> {
-  return (await db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirst())?.email;
+type UserNow = Pick<Selectable<Database['users']>, 'email' | 'name' | 'language' | 'time_zone'>;
+
+/** userNow reads a user's address, name, language and time zone now (undefined for a user deleted since), once per claim. */
+function userNow(deps: ComposerDeps, caches: Caches, delivery: Delivery, userId: string): Promise<UserNow | undefined> {
+  return perClaim(
+    deps,
+    caches,
+    delivery,
+    `user:${userId}`,
+    () => deps.db.selectFrom('users').select(['email', 'name', 'language', 'time_zone']).where('id', '=', userId).executeTakeFirst(),
+    true,
+  );
+}
+
+/**
+ * readerNow is how an email's recipient is written to now: its name, language and time zone as
+ * they are when the email is written, which is later than its decision when it is retried after a
+ * mail server outage (a reader who has since chosen German or moved to Tokyo reads it so, as its
+ * subscriptions and mutes are those of then). Undefined when the recipient is gone (readerOf says so).
+ */
+async function readerNow(
+  deps: ComposerDeps,
+  caches: Caches,
+  delivery: Delivery,
+  data: ReportData,
+  tenant: { readonly language: string; readonly time_zone: string },
+): Promise<{ name: string; language: Language; timeZone: string } | undefined> {
+  if (data.recipient.type === 'group') {
+    const facts = await perClaim(deps, caches, delivery, `access:${delivery.tenantId}`, () => loadAccessFacts(deps.db, delivery.tenantId), true);
+    const group = facts.groups.get(data.recipient.id);
+    return group && { name: group.name, language: languageOf(group.language, tenant.language), timeZone: tenant.time_zone };
+  }
+  const user = await userNow(deps, caches, delivery, data.recipient.id);
+  return user && { name: user.name, language: languageOf(user.language, tenant.language), timeZone: firstKnownZone(user.time_zone, tenant.time_zone) };
 }
 
 /**
