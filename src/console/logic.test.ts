@@ -180,6 +180,14 @@ describe('console decisions', () => {
     expect(why('tls', "the server's certificate did not verify (DEPTH_ZERO_SELF_SIGNED_CERT): self-signed certificate")).toEqual(['certificateUntrusted']);
     expect(why('tls', 'the server sent no SMTP greeting: it expects implicit TLS from the first byte on port 465, not STARTTLS')).toEqual(['tlsMode']);
     expect(why('tls', 'the server did not upgrade to TLS (STARTTLS is required)')).toEqual(['noStarttls']);
+    // The reverse: security none, and the server wants TLS before the mail or the sign-in.
+    for (const [code, reply] of [
+      [530, '530 5.7.0 Must issue a STARTTLS command first.'],
+      [538, '538 5.7.11 Encryption required for requested authentication mechanism'],
+    ] as const) {
+      const message = `the server asks for encryption first, and these settings send without TLS: choose security "starttls" (the Enable SSL box), usually with port 587, or "tls" with port 465: ${reply}`;
+      expect(why('tls', message, code), reply).toEqual(['encryptionRequired']);
+    }
     expect(why('auth', 'Invalid login: 535 5.7.8 Error: authentication failed', 535)).toEqual(['auth535']);
     expect(why('auth', 'Invalid login: 534 5.7.9 Application-specific password required', 534)).toEqual(['auth534']);
     // Microsoft 365 with basic authentication off: no password helps, OAuth does.

@@ -51,6 +51,39 @@ describe('classifySmtpError', () => {
     ).toMatchObject({ stage: 'tls', retryable: false, code: 530 });
   });
 
+  it('says a server that wants encryption first (530 STARTTLS, 538) asks for TLS, not for another password or token', () => {
+    const startTlsFirst = classifySmtpError(
+      nodemailerError({
+        code: 'EENVELOPE',
+        command: 'MAIL FROM',
+        message: 'Mail command failed: 530 5.7.0 Must issue a STARTTLS command first.',
+        responseCode: 530,
+        response: '530 5.7.0 Must issue a STARTTLS command first.',
+      }),
+    );
+    expect(startTlsFirst).toMatchObject({ stage: 'tls', retryable: false, code: 530 });
+    expect(startTlsFirst.message).toBe(
+      'the server asks for encryption first, and these settings send without TLS: choose security "starttls" (the Enable SSL box), usually with port 587, or "tls" with port 465: 530 5.7.0 Must issue a STARTTLS command first.',
+    );
+    // RFC 4954's 538 refuses the mechanism over a connection without TLS: the token or password was never judged.
+    for (const command of ['AUTH XOAUTH2', 'AUTH PLAIN']) {
+      const encryptionRequired = classifySmtpError(
+        nodemailerError({
+          code: 'EAUTH',
+          command,
+          message: 'Invalid login: 538 5.7.11 Encryption required for requested authentication mechanism',
+          responseCode: 538,
+          response: '538 5.7.11 Encryption required for requested authentication mechanism',
+          offeredAuth: ['PLAIN', 'XOAUTH2'],
+        }),
+      );
+      expect(encryptionRequired, command).toMatchObject({ stage: 'tls', retryable: false, code: 538 });
+      expect(encryptionRequired.message, command).toBe(
+        'the server asks for encryption first, and these settings send without TLS: choose security "starttls" (the Enable SSL box), usually with port 587, or "tls" with port 465: 538 5.7.11 Encryption required for requested authentication mechanism',
+      );
+    }
+  });
+
   it('does not retry a certificate that fails verification, and calls it a TLS failure', () => {
     const e = classifySmtpError(nodemailerError({ code: 'ESOCKET', command: 'CONN', originalCode: 'ERR_TLS_CERT_ALTNAME_INVALID', message: 'altnames' }));
     expect(e).toMatchObject({ stage: 'tls', retryable: false });

@@ -110,12 +110,14 @@ export function stageOfCommand(command: string | undefined): SmtpStage | undefin
 
 function stageOf(err: NodemailerErrorLike, lastCommand: string | undefined): SmtpStage {
   if (err.code === 'ETLS' || err.code === 'EREQUIRETLS' || tlsFailureOf(err) || HUNG_UP_IN_HANDSHAKE.test(err.message ?? '')) return 'tls';
-  if (err.code === 'EAUTH' || err.code === 'ENOAUTH' || err.code === 'EOAUTH2') return 'auth';
-  if (err.code === 'EDNS') return 'connect';
   // 530 answers MAIL, RCPT or DATA when the server wants something first (RFC 4954): a sign-in, or
   // encryption ("530 5.7.0 Must issue a STARTTLS command first", Gmail's on a plain port 587). The
   // stage names what to fix, not the command that was refused.
   if (err.responseCode === 530) return /STARTTLS/i.test(err.response ?? '') ? 'tls' : 'auth';
+  // 538 refuses a sign-in over a connection without TLS (RFC 4954): the credentials were never judged.
+  if (err.responseCode === 538) return 'tls';
+  if (err.code === 'EAUTH' || err.code === 'ENOAUTH' || err.code === 'EOAUTH2') return 'auth';
+  if (err.code === 'EDNS') return 'connect';
   if (err.timeoutType === 'HANDSHAKE_TIMEOUT' || err.timeoutType === 'UPGRADE_TIMEOUT') return 'tls';
   if (err.timeoutType === 'CONNECT_TIMEOUT' || err.timeoutType === 'GREETING_TIMEOUT') return 'connect';
   return stageOfCommand(err.command) ?? stageOfCommand(lastCommand) ?? 'connect';
@@ -210,6 +212,11 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
   if (err.code === 'ETLS' && err.command === 'STARTTLS') {
     const reply = err.response?.trim();
     return `the server did not upgrade to TLS (STARTTLS is required)${reply ? `: ${reply}` : ''}`;
+  }
+  // A server that takes mail or a sign-in only over TLS (stageOf): nodemailer's "Mail command failed" or
+  // "Invalid login" sent one to the sender or the password, and the console to a server without STARTTLS.
+  if (stage === 'tls' && (err.responseCode === 530 || err.responseCode === 538) && err.response) {
+    return `the server asks for encryption first, and these settings send without TLS: choose security "starttls" (the Enable SSL box), usually with port 587, or "tls" with port 465: ${err.response.trim()}`;
   }
   // A method the server never offered (XOAUTH2 or LOGIN chosen, PLAIN offered): its refusal, a 504 as a
   // rule, says nothing of the token or the password, and nodemailer's words ("Invalid login sequence

@@ -59,6 +59,8 @@ function whatFailed(stage, code, message) {
       if (/ECONNRESET|closed|unexpected/i.test(message)) return 'connectionClosed';
       return 'connect';
     case 'tls':
+      // Security none against a server that wants TLS first (classify.ts words a 530 or 538 so): the reverse of no STARTTLS.
+      if (/asks for encryption first/.test(message)) return 'encryptionRequired';
       if (/STARTTLS/i.test(message)) return 'noStarttls';
       if (/certificate|CERT/.test(message)) {
         // Another host name helps only when the name is what does not match.
