@@ -216,6 +216,28 @@ describe('console decisions', () => {
     }
   });
 
+  it('explains a server that defers mail for reasons of its own (421, storage, load) as the server, not as a sender, recipient or message to change', async () => {
+    const { failureReasons } = await load('lib/smtp-failure.js');
+    const why = (stage: string, message: string, code: number) => failureReasons({ stage, message, code });
+    // 421 closes the session whatever the command: the service, not the address or the message.
+    expect(why('sender', 'Mail command failed: 421 4.7.0 Too many messages, slow down', 421)).toEqual(['serverBusy', 'temporary']);
+    expect(why('recipient', "Can't send mail - all recipients were rejected: 421 4.4.5 Server busy", 421)).toEqual(['serverBusy', 'temporary']);
+    expect(why('data', 'Message failed: 421 4.3.2 System shutting down', 421)).toEqual(['serverBusy', 'temporary']);
+    expect(why('auth', 'Invalid login: 421 4.7.0 Try again later, closing connection', 421)).toEqual(['serverBusy', 'temporary']);
+    expect(why('tls', 'the server did not upgrade to TLS (STARTTLS is required): 421 4.3.2 Service shutting down', 421)).toEqual(['serverBusy', 'temporary']);
+    // A 4xx to MAIL FROM is the server's state (storage, load, rate), unless it names the address (4.1.x).
+    expect(why('sender', 'Mail command failed: 452 4.3.1 Insufficient system storage', 452)).toEqual(['serverBusy', 'temporary']);
+    expect(why('sender', 'Mail command failed: 451 4.7.1 Rate limit exceeded, try later', 451)).toEqual(['serverBusy', 'temporary']);
+    expect(why('sender', 'Mail command failed: 451 4.1.8 Domain of sender address does not resolve', 451)).toEqual(['sender', 'temporary']);
+    expect(why('sender', 'Mail command failed: 553 5.7.1 Sender address rejected', 553)).toEqual(['sender']);
+    // A mailbox busy or full for now is still the recipient's.
+    expect(why('recipient', 'Recipient command failed: 452 4.2.2 Mailbox full', 452)).toEqual(['recipient', 'temporary']);
+    for (const language of LANGUAGES) {
+      const strings = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8')) as Record<string, string>;
+      expect(strings['test.why.serverBusy'], language).toBeTruthy();
+    }
+  });
+
   it('explains a server that hung up after the sign-in as a dropped connection, not as a refused sender, recipient or message', async () => {
     const { failureReasons } = await load('lib/smtp-failure.js');
     expect(failureReasons({ stage: 'sender', message: 'the server closed the connection without answering MAIL FROM' })).toEqual(['closedMidway']);

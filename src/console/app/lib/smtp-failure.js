@@ -50,6 +50,11 @@ function whatFailed(stage, code, message) {
   if (/WRONG_VERSION_NUMBER|wrong version number|packet length too long|expects implicit TLS/i.test(message)) return 'tlsMode';
   // A hang-up once the connection was set up refused nothing: it is no verdict on the sender, recipient or message.
   if ((stage === 'sender' || stage === 'recipient' || stage === 'data') && /closed the connection/i.test(message)) return 'closedMidway';
+  // A 421 after the greeting closes the session for the server's own reasons (RFC 5321), and a 4xx to
+  // MAIL FROM is the server's state (storage, load, a rate) unless its 4.1.x names the address: no
+  // sender, recipient or message to change.
+  if (stage !== 'connect' && code === 421) return 'serverBusy';
+  if (stage === 'sender' && code >= 400 && code < 500 && !/\b4\.1\.\d+\b/.test(message)) return 'serverBusy';
   switch (stage) {
     case 'connect':
       // A reply code at connect is the server's own refusal (421 busy, 554 blocked): the host and port are right.
