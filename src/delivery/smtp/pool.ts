@@ -106,7 +106,8 @@ export class SessionPool {
    * `signal` aborted while the message still waits for a session takes it out of the queue with a
    * SendCalledOffError (a stopping worker hands it back); a message a session took goes on.
    * `mayStart` is asked when a session takes the message, however long it waited: false calls it
-   * off as an aborted `signal` does (a worker whose lease ran out meanwhile: another may send it).
+   * off as an aborted `signal` does (a worker whose lease ran out meanwhile: another may send it);
+   * and again when the server asks for the message (354): false there ends the session unsent.
    */
   send(envelope: Envelope, message: Buffer | Promise<Buffer>, signal?: AbortSignal, mayStart?: () => boolean): Promise<string> {
     let waiting: Waiting | undefined;
@@ -186,7 +187,7 @@ export class SessionPool {
   #sendOn(slot: Slot, waiting: Waiting): void {
     const session = slot.session!;
     slot.state = 'sending';
-    session.send(waiting.envelope, waiting.message).then(
+    session.send(waiting.envelope, waiting.message, waiting.mayStart).then(
       (response) => {
         waiting.resolve(response);
         if (session.sent >= this.options.maxMessages) this.#quit(slot);

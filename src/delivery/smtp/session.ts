@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { domainToUnicode } from 'node:url';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { ExternalLogger } from 'nodemailer/lib/shared';
-import { SmtpDeliveryError, type SmtpEndpoint } from '../contract.js';
+import { SendCalledOffError, SmtpDeliveryError, type SmtpEndpoint } from '../contract.js';
 import { classifySmtpError } from './classify.js';
 import { withFastDataStream } from './data-stream.js';
 import { type ImplicitTlsWatch, explainSilentGreeting, watchForImplicitTls } from './tls-probe.js';
@@ -74,8 +74,10 @@ export class SmtpSession {
   #lastAnswered: string | undefined;
   /** Whether the server answered this transaction's DATA with 354, so the message went out. */
   #messageSent = false;
-  /** Why this side ended the connection under the send under way: its message failed to come. */
+  /** Why this side ended the connection under the send under way: its message failed to come, or may no longer go. */
   #abandoned: { readonly error: unknown } | undefined;
+  /** The send under way's last check before its message goes out (at the server's 354): false ends it unsent. */
+  #mayFinish: (() => boolean) | undefined;
   /** Fails the send or RSET under way, when the connection ends before its callback. */
   #interrupt: ((err: unknown) => void) | undefined;
   #ended = false;
@@ -225,22 +227,25 @@ export class SmtpSession {
    * waits for it as for any slow client, up to its timeout and the session's own (the reply
    * deadline and nodemailer's idle socket). If it rejects while the send is under way, the
    * connection ends before the "." (the server delivers nothing) and the send fails with that
-   * rejection as it is.
+   * rejection as it is. `mayFinish` is asked when the server answers DATA with 354, the last moment
+   * before the message leaves: false ends the connection there, unsent, and the send fails with a
+   * SendCalledOffError (a worker that stalled past its lease meanwhile: another may have sent it).
    */
-  send(envelope: Envelope, message: Buffer | Promise<Buffer>): Promise<string> {
+  send(envelope: Envelope, message: Buffer | Promise<Buffer>, mayFinish?: () => boolean): Promise<string> {
     const unsendable = unsendableAddress(envelope, this.#said().extensions);
     if (unsendable) return Promise.reject(unsendable);
     this.sent += 1;
     this.#reused = this.#used;
     this.#used = true;
     this.#abandoned = undefined;
+    this.#mayFinish = mayFinish;
     // Nothing of this message has left yet: the previous one's DATA, answered, says nothing of it. A
     // server that hangs up right after its 250 to the last message can end the connection before
     // this MAIL FROM is written: a drop before the message, sent again on a fresh session, not one
     // during DATA that may have delivered it.
     this.#messageSent = false;
     this.#lastCommand = 'MAIL FROM';
-    if (Buffer.isBuffer(message)) return this.#transaction(envelope, message);
+    if (Buffer.isBuffer(message)) return this.#transaction(envelope, message).catch((err: unknown) => this.#failedOrCalledOff(err));
     const body = new PassThrough();
     const sending = this.#transaction(envelope, body);
     // This send's own interrupt: once it is cleared, the send has settled and the session may carry another.
@@ -256,9 +261,12 @@ export class SmtpSession {
         this.smtp.close();
       },
     );
-    return sending.catch((err: unknown) => {
-      throw this.#abandoned ? this.#abandoned.error : err;
-    });
+    return sending.catch((err: unknown) => this.#failedOrCalledOff(err));
+  }
+
+  /** #failedOrCalledOff fails a send with why this side ended it, if it did, else with its own error. */
+  #failedOrCalledOff(err: unknown): never {
+    throw this.#abandoned ? this.#abandoned.error : err;
   }
 
   #transaction(envelope: Envelope, message: Buffer | PassThrough): Promise<string> {
@@ -333,6 +341,13 @@ export class SmtpSession {
       const answered = this.#unanswered.shift();
       this.#lastAnswered = answered;
       if (answered === 'DATA' && line.startsWith('354')) {
+        // Heard before the connection writes the message: ended now, not a byte of it goes out.
+        if (this.#mayFinish && !this.#mayFinish()) {
+          clearTimeout(this.#replyTimer);
+          this.#abandoned = { error: new SendCalledOffError() };
+          this.smtp.close();
+          return;
+        }
         this.#messageSent = true;
         this.#unanswered.unshift('DATA');
       }
