@@ -135,7 +135,7 @@ describeEachDialect('tocsin raise', (dialect) => {
   it('exits 2 with the usage when an option or the token is missing', async () => {
     const c = capturedIo();
     expect(await raiseCommand(['--tenant', 'ops', '--severity', 'Error'], c.io)).toBe(2);
-    expect(c.err()).toContain('missing --component, --message, --token (or TOCSIN_TOKEN)');
+    expect(c.err()).toContain('missing --component, --message, --token (or TOCSIN_TOKEN or TOCSIN_ADMIN_TOKEN)');
   });
 });
 

@@ -53,7 +53,7 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
   // `tocsin serve` raises an alert with no token of its own.
   const token = values.token ?? (io.env.TOCSIN_TOKEN || io.env.TOCSIN_ADMIN_TOKEN?.trim() || undefined);
   if (missing.length > 0 || !token) {
-    const what = [...missing.map((k) => `--${k}`), ...(token ? [] : ['--token (or TOCSIN_TOKEN)'])];
+    const what = [...missing.map((k) => `--${k}`), ...(token ? [] : ['--token (or TOCSIN_TOKEN or TOCSIN_ADMIN_TOKEN)'])];
     io.stderr.write(`tocsin raise: missing ${what.join(', ')}\n${RAISE_USAGE}\n`);
     return 2;
   }
