@@ -229,6 +229,10 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
     if (!offered.some((offer) => SPOKEN_AUTH.includes(offer))) {
       return `the server offers only AUTH ${offered.join(', ')}, none of which Tocsin can sign in with (it speaks ${SPOKEN_AUTH.join(', ')}): allow one of those on the server: ${err.response.trim()}`;
     }
+    // A token alone is offered, and a password was sent (any method but XOAUTH2): `auto` cannot help, as it may be what was chosen.
+    if (method !== 'XOAUTH2' && !offered.some((offer) => offer !== 'XOAUTH2' && SPOKEN_AUTH.includes(offer))) {
+      return `the server offers only AUTH XOAUTH2, which signs in with an access token, not a password: choose the sign-in method xoauth2 and give an access token: ${err.response.trim()}`;
+    }
     if (!offered.includes(method)) {
       return `the server does not offer AUTH ${method} (it offers ${offered.join(', ')}): choose the sign-in method auto, or one it offers: ${err.response.trim()}`;
     }

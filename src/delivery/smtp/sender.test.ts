@@ -249,6 +249,16 @@ describe('SMTP sender against real smtp-server instances', () => {
       }
     }
     expect(server.messages).toHaveLength(0);
+    // A server that signs in with an access token alone: a password, whatever the method, cannot do; `auto` is what was chosen.
+    const tokenOnly = await start({ tls: 'starttls', auth: { username: 'robot@example.com', accessToken: 'ya29.good', methods: ['XOAUTH2'] } });
+    for (const authMethod of ['auto', 'plain'] as const) {
+      const withPassword = endpointFor(tokenOnly, { security: 'starttls', authMethod, username: 'robot@example.com', password: PASSWORD });
+      const refused = await failure(sender.send(withPassword, email()));
+      expect(refused, authMethod).toMatchObject({ stage: 'auth', retryable: false, code: 504 });
+      expect(refused.message, authMethod).toBe(
+        'the server offers only AUTH XOAUTH2, which signs in with an access token, not a password: choose the sign-in method xoauth2 and give an access token: 504 Error: Unrecognized authentication type',
+      );
+    }
     // An Exchange connector offering Windows sign-in alone: no method of Tocsin's settings would do.
     const ntlmOnly = await start({ tls: 'starttls', auth: { username: 'robot', password: PASSWORD, methods: ['NTLM'] } });
     const error = await failure(
