@@ -84,6 +84,25 @@ describe('classifySmtpError', () => {
     }
   });
 
+  it("words a refused CRAM-MD5 answer or LOGIN user name as the refused sign-in it is, not as nodemailer's 'login sequence'", () => {
+    for (const [command, waiting] of [
+      ['AUTH CRAM-MD5', '"235"'],
+      ['AUTH LOGIN', '"334 UGFzc3dvcmQ6"'],
+    ] as const) {
+      const refused = classifySmtpError(
+        nodemailerError({
+          code: 'EAUTH',
+          command,
+          message: `Invalid login sequence while waiting for ${waiting}: 535 5.7.8 Authentication credentials invalid`,
+          responseCode: 535,
+          response: '535 5.7.8 Authentication credentials invalid',
+        }),
+      );
+      expect(refused, command).toMatchObject({ stage: 'auth', retryable: false, code: 535 });
+      expect(refused.message, command).toBe('Invalid login: 535 5.7.8 Authentication credentials invalid');
+    }
+  });
+
   it('does not retry a certificate that fails verification, and calls it a TLS failure', () => {
     const e = classifySmtpError(nodemailerError({ code: 'ESOCKET', command: 'CONN', originalCode: 'ERR_TLS_CERT_ALTNAME_INVALID', message: 'altnames' }));
     expect(e).toMatchObject({ stage: 'tls', retryable: false });

@@ -242,6 +242,9 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
     const why = tokenRefusal(err.challenge);
     return `the server refused the access token (XOAUTH2)${why ? `, ${why}` : ''}: it may have expired, or not allow sending mail: ${err.response.trim()}`;
   }
+  // A reply that refuses the sign-in midway (535 to a CRAM-MD5 answer or a LOGIN user name): nodemailer's
+  // "Invalid login sequence while waiting for …" reads as a protocol fault, not as refused credentials.
+  if (stage === 'auth' && err.response && /^Invalid login sequence while waiting for /.test(err.message ?? '')) return `Invalid login: ${err.response.trim()}`;
   // The server hung up under a command: say which one, as nodemailer's "Connection closed unexpectedly" did not.
   // A reset (TCP RST: Node's "read ECONNRESET", "write EPIPE") is a hang-up too, not a refusal of the command.
   const interrupted = lastCommand?.trim().toUpperCase();
