@@ -862,6 +862,37 @@ describeEachDialect('an alert that fires for weeks', (dialect) => {
   });
 });
 
+describeEachDialect('an Orchestrator event delivered again after its Timestamp is 5 minutes old', (dialect) => {
+  it('answers the redelivery (or a folder copy) 202 with the first ids, storing nothing, and still refuses an unknown stale event', async () => {
+    const clock = new FakeClock(Date.now());
+    const app = await startTestApp(dialect, {}, { clock });
+    try {
+      const h = harness(() => app, 'acme-redelivered-late');
+      await app.call('POST', '/api/v1/tenants', { name: 'acme-redelivered-late' });
+      const source = await h.create('orchestrator-webhook');
+      const key = crypto.randomUUID();
+      const event = { ...jobFaulted('late-1', key), Timestamp: new Date(clock.now()).toISOString() };
+      const first = await h.orchestrator(source, event);
+      expect(first.statusCode, first.body).toBe(202);
+      // Orchestrator retries a delivery it counted as failed (a timeout, a lost answer) with the
+      // same body, Timestamp included; a 401 now would open its circuit breaker for minutes.
+      clock.advance(6 * 60_000);
+      const again = await h.orchestrator(source, event);
+      expect(again.statusCode, again.body).toBe(202);
+      expect(again.json().ids).toEqual(first.json().ids);
+      const copy = await h.orchestrator(source, { ...event, EventId: 'late-2', OrganizationUnitId: 8 });
+      expect(copy.statusCode, copy.body).toBe(202);
+      expect(copy.json().ids).toEqual(first.json().ids);
+      // An event never received, dated as long ago, is still refused.
+      expect((await h.orchestrator(source, { ...jobFaulted('late-3'), Timestamp: event.Timestamp })).statusCode).toBe(401);
+      const all = await app.call('GET', '/api/v1/tenants/acme-redelivered-late/alerts');
+      expect(all.json().items).toHaveLength(1);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describeEachDialect('receiving when Tocsin cannot take more', (dialect) => {
   it('answers 503 with Retry-After when the source is over its rate, and when storage is down', async () => {
     const t = await startTestApp(dialect, { TOCSIN_SOURCE_REQUESTS_PER_MINUTE: '2' });

@@ -344,6 +344,25 @@ export function createReceiver(deps: AppDeps): Receiver {
   };
 
   /**
+   * staleOrKnown answers an authentic event dated more than 5 minutes from now: a redelivery of
+   * one received before (Orchestrator retries with the same body, its Timestamp included, after a
+   * lost answer or a timeout; a 401 would open its circuit breaker) gets 202 with the first ids,
+   * storing nothing; any other is refused.
+   */
+  const staleOrKnown = async (source: SourceRow, deliveryKeys: readonly string[], stale: string): Promise<ReceiveAnswer> => {
+    let earlier: string[] | undefined;
+    try {
+      earlier = earliestOf(await findDeliveries(db, source.id, deliveryKeys), deliveryKeys);
+    } catch (err) {
+      logger.warn({ err, sourceId: source.id }, 'source delivery keys could not be read');
+      return refuse(source, 'unavailable', unavailable('The alerts cannot be stored now; retry later.'), 'storage unavailable');
+    }
+    if (!earlier) return refuse(source, 'rejected', UNAUTHORIZED, `refused: ${stale}`);
+    await note(source, { outcome: 'duplicate', status: 202, alertIds: earlier, error: null });
+    return { status: 202, ids: earlier };
+  };
+
+  /**
    * receiveOnce answers one request as the source was read (`reread`: read now, not taken from the
    * cache), or says CHANGED when the transaction storing its event found the source changed since.
    */
@@ -429,9 +448,9 @@ export function createReceiver(deps: AppDeps): Receiver {
       return refuse(source, 'invalid', malformed(mappingFailure([{ path: nulAt, message: 'must not contain NUL characters' }])), 'a NUL character');
     }
     const body = kind === 'webhook' ? wellFormed : withoutNul(text, wellFormed);
-    // Signed but dated long ago (or ahead): a replay that the delivery keys may have forgotten.
+    // Signed but dated long ago (or ahead): a replay that the delivery keys may have forgotten,
+    // unless they still hold it (answered below, as any redelivery).
     const stale = kind === 'orchestrator-webhook' ? orchestratorStaleness(body, clock.now()) : undefined;
-    if (stale) return refuse(source, 'rejected', UNAUTHORIZED, `refused: ${stale}`);
     let mapped: { alerts: NewAlert[]; deliveryKeys: string[]; alertKeys?: readonly string[] } | MappingFailure;
     if (kind === 'webhook') mapped = mapWebhook(body, standardHeader(headers, 'id')!, mapping);
     else {
@@ -439,6 +458,7 @@ export function createReceiver(deps: AppDeps): Receiver {
       const alerts = 'invalid' in drafts ? drafts : normalised(drafts);
       mapped = 'invalid' in alerts ? alerts : { alerts, deliveryKeys: (drafts as MappedAlerts).deliveryKeys, alertKeys: (drafts as MappedAlerts).alertKeys };
     }
+    if (stale) return staleOrKnown(source, 'invalid' in mapped ? [] : mapped.deliveryKeys, stale);
     if ('invalid' in mapped) return refuse(source, 'invalid', malformed(mapped), mapped.invalid.slice(0, 500));
 
     const { alerts, deliveryKeys, alertKeys } = mapped;
