@@ -48,10 +48,17 @@ function terminator(lastByte: number | false): Buffer {
 }
 
 /**
- * speedUpDataStream gives one of nodemailer's DataStreams the fast path described above, keeping
- * its counters (the connection logs and returns them) and its output byte for byte.
+ * MayEnd is asked just before a message's final "." is written: false means the message must not
+ * be delivered (its sender has ended the connection), so the "." is not written.
  */
-export function speedUpDataStream<T extends object>(stream: T): T {
+export type MayEnd = () => boolean;
+
+/**
+ * speedUpDataStream gives one of nodemailer's DataStreams the fast path described above, keeping
+ * its counters (the connection logs and returns them) and its output byte for byte. `mayEnd`, when
+ * given, is asked before the final "." on either path.
+ */
+export function speedUpDataStream<T extends object>(stream: T, mayEnd?: MayEnd): T {
   const s = stream as T & DataStreamInternals;
   const transform = s._transform;
   const flush = s._flush;
@@ -71,6 +78,10 @@ export function speedUpDataStream<T extends object>(stream: T): T {
     done();
   };
   s._flush = (done) => {
+    if (mayEnd && !mayEnd()) {
+      held = undefined;
+      return done();
+    }
     if (!held) return flush.call(s, done);
     const end = terminator(s.lastByte);
     s.outByteCount += end.length;
@@ -83,12 +94,12 @@ export function speedUpDataStream<T extends object>(stream: T): T {
 
 /**
  * withFastDataStream makes every message stream of one SMTPConnection take the fast path (it
- * wraps the connection's `_createSendStream`, which makes a DataStream per message). A nodemailer
- * without that method keeps its own streams as they are.
+ * wraps the connection's `_createSendStream`, which makes a DataStream per message), each asking
+ * `mayEnd` before its final ".". A nodemailer without that method keeps its own streams as they are.
  */
-export function withFastDataStream<T extends object>(connection: T): T {
+export function withFastDataStream<T extends object>(connection: T, mayEnd?: MayEnd): T {
   const c = connection as T & { _createSendStream?: (callback: unknown) => object };
   const create = c._createSendStream;
-  if (typeof create === 'function') c._createSendStream = (callback) => speedUpDataStream(create.call(c, callback));
+  if (typeof create === 'function') c._createSendStream = (callback) => speedUpDataStream(create.call(c, callback), mayEnd);
   return connection;
 }

@@ -79,6 +79,19 @@ describe('SessionPool against a real smtp-server', () => {
     expect(server.messages.map((m) => m.messageId)).toEqual(['<pool-1@tocsin.test>']);
   });
 
+  it('calls off a send whose mayStart says no once its message is written, before the final ".": the server delivers nothing', async () => {
+    // The same stall between the 354 and the message's end (a worker frozen while the message went
+    // out to the connection): the "." that would have the server deliver it is not written.
+    const server = await start();
+    const pool = poolFor(server, { maxConnections: 1, maxMessages: 100 });
+    let asked = 0;
+    const stalled = pool.send(envelope, message(0), undefined, () => ++asked <= 2);
+    await expect(stalled).rejects.toBeInstanceOf(SendCalledOffError);
+    expect(asked).toBe(3);
+    expect(await pool.send(envelope, message(1), undefined, () => true)).toMatch(/^250/);
+    expect(server.messages.map((m) => m.messageId)).toEqual(['<pool-1@tocsin.test>']);
+  });
+
   it('says QUIT after maxMessages on a session and sends the rest on a fresh one', async () => {
     const server = await start();
     const pool = poolFor(server, { maxConnections: 1, maxMessages: 3 });

@@ -152,7 +152,7 @@ export class SmtpSession {
       error: () => {},
       fatal: () => {},
     };
-    const smtp = withFastDataStream(new SMTPConnection({ ...options, logger, transactionLog: true }));
+    const smtp = withFastDataStream(new SMTPConnection({ ...options, logger, transactionLog: true }), () => (session ? session.#mayGoOn() : true));
     session = new SmtpSession(smtp, endpoint.timeoutMs);
     const opening = session;
     return new Promise((resolve, reject) => {
@@ -227,9 +227,9 @@ export class SmtpSession {
    * waits for it as for any slow client, up to its timeout and the session's own (the reply
    * deadline and nodemailer's idle socket). If it rejects while the send is under way, the
    * connection ends before the "." (the server delivers nothing) and the send fails with that
-   * rejection as it is. `mayFinish` is asked when the server answers DATA with 354, the last moment
-   * before the message leaves: false ends the connection there, unsent, and the send fails with a
-   * SendCalledOffError (a worker that stalled past its lease meanwhile: another may have sent it).
+   * rejection as it is. `mayFinish` is asked when the server answers DATA with 354, before the
+   * message leaves, and again before its final ".": false ends the connection there, unsent, and the
+   * send fails with a SendCalledOffError (a worker that stalled past its lease meanwhile: another may have sent it).
    */
   send(envelope: Envelope, message: Buffer | Promise<Buffer>, mayFinish?: () => boolean): Promise<string> {
     const unsendable = unsendableAddress(envelope, this.#said().extensions);
@@ -262,6 +262,20 @@ export class SmtpSession {
       },
     );
     return sending.catch((err: unknown) => this.#failedOrCalledOff(err));
+  }
+
+  /**
+   * #mayGoOn asks the send under way's `mayFinish`, at the 354 and again before the final "." (the
+   * message stream): a no ends the connection there, so the server delivers nothing, and fails the
+   * send with a SendCalledOffError.
+   */
+  #mayGoOn(): boolean {
+    if (this.#abandoned) return false;
+    if (!this.#mayFinish || this.#mayFinish()) return true;
+    clearTimeout(this.#replyTimer);
+    this.#abandoned = { error: new SendCalledOffError() };
+    this.smtp.close();
+    return false;
   }
 
   /** #failedOrCalledOff fails a send with why this side ended it, if it did, else with its own error. */
@@ -342,12 +356,7 @@ export class SmtpSession {
       this.#lastAnswered = answered;
       if (answered === 'DATA' && line.startsWith('354')) {
         // Heard before the connection writes the message: ended now, not a byte of it goes out.
-        if (this.#mayFinish && !this.#mayFinish()) {
-          clearTimeout(this.#replyTimer);
-          this.#abandoned = { error: new SendCalledOffError() };
-          this.smtp.close();
-          return;
-        }
+        if (!this.#mayGoOn()) return;
         this.#messageSent = true;
         this.#unanswered.unshift('DATA');
       }
