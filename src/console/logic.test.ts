@@ -216,6 +216,15 @@ describe('console decisions', () => {
     }
   });
 
+  it('explains a refusal for want of a sign-in that the settings had credentials for, but the server offered no AUTH, by the host, not by empty fields', async () => {
+    const { failureReasons } = await load('lib/smtp-failure.js');
+    const skipped = (reply: string) =>
+      `the server offered no sign-in (AUTH) on this connection, so the user name and password were not sent, and it refused the mail without one: give the host and port of the mail submission service (usually port 587 with STARTTLS), which offers AUTH: ${reply}`;
+    expect(failureReasons({ stage: 'auth', message: skipped('530 5.7.0 Authentication required'), code: 530 })).toEqual(['authNotOffered']);
+    expect(failureReasons({ stage: 'recipient', message: skipped('550 5.7.54 Unable to relay'), code: 550 })).toEqual(['authNotOffered']);
+    expect(failureReasons({ stage: 'auth', message: 'Mail command failed: 530 5.7.0 Authentication required', code: 530 })).toEqual(['authRequired']);
+  });
+
   it('explains a server that defers mail for reasons of its own (421, storage, load) as the server, not as a sender, recipient or message to change', async () => {
     const { failureReasons } = await load('lib/smtp-failure.js');
     const why = (stage: string, message: string, code: number) => failureReasons({ stage, message, code });

@@ -18,6 +18,8 @@ interface NodemailerErrorLike {
   challenge?: string;
   /** The AUTH mechanisms the server's EHLO offered (session.ts), upper case. */
   offeredAuth?: readonly string[];
+  /** Whether the settings had credentials that were not sent, as the server offered no AUTH (session.ts). */
+  signInSkipped?: boolean;
 }
 
 /**
@@ -217,6 +219,11 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
   // "Invalid login" sent one to the sender or the password, and the console to a server without STARTTLS.
   if (stage === 'tls' && (err.responseCode === 530 || err.responseCode === 538) && err.response) {
     return `the server asks for encryption first, and these settings send without TLS: choose security "starttls" (the Enable SSL box), usually with port 587, or "tls" with port 465: ${err.response.trim()}`;
+  }
+  // Credentials set, no AUTH offered (a company's MX host given for its submission server), and the mail refused
+  // for want of a sign-in: its 530 alone sent one to fill in a user name and password already there.
+  if (err.signInSkipped && err.response && (err.responseCode === 530 || (stage === 'recipient' && /relay/i.test(err.response)))) {
+    return `the server offered no sign-in (AUTH) on this connection, so the user name and password were not sent, and it refused the mail without one: give the host and port of the mail submission service (usually port 587 with STARTTLS), which offers AUTH: ${err.response.trim()}`;
   }
   // A method the server never offered (XOAUTH2 or LOGIN chosen, PLAIN offered): its refusal, a 504 as a
   // rule, says nothing of the token or the password, and nodemailer's words ("Invalid login sequence

@@ -290,6 +290,31 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(relay.messages).toHaveLength(1);
   });
 
+  it('says the server offered no AUTH when it refuses the mail for want of a sign-in the settings had credentials for', async () => {
+    // A company's MX host (port 25) given for its submission server: no AUTH there, so the password is never sent.
+    const mx = await start({
+      tls: 'starttls',
+      failures: [{ at: 'rcpt', code: 550, message: '5.7.54 SMTP; Unable to relay recipient in non-accepted domain' }],
+    });
+    const withCredentials = endpointFor(mx, { security: 'starttls', authMethod: 'auto', username: 'robot', password: PASSWORD });
+    for (const options of [{}, { transcript: true }]) {
+      const relay = await failure(sender.send(withCredentials, email(), options));
+      expect(relay).toMatchObject({ stage: 'recipient', retryable: false, code: 550 });
+      expect(relay.message).toBe(
+        'the server offered no sign-in (AUTH) on this connection, so the user name and password were not sent, and it refused the mail without one: give the host and port of the mail submission service (usually port 587 with STARTTLS), which offers AUTH: 550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain',
+      );
+    }
+    const wantsSignIn = await start({ tls: 'starttls', failures: [{ at: 'mail', code: 530, message: '5.7.0 Authentication required' }] });
+    const refused = await failure(
+      sender.send(endpointFor(wantsSignIn, { security: 'starttls', authMethod: 'auto', username: 'robot', password: PASSWORD }), email()),
+    );
+    expect(refused).toMatchObject({ stage: 'auth', retryable: false, code: 530 });
+    expect(refused.message).toMatch(/^the server offered no sign-in \(AUTH\) on this connection, .*: 530 5\.7\.0 Authentication required$/);
+    // Without credentials nothing was left unsent: the refusal is the server's own words.
+    const unsigned = await failure(sender.send(endpointFor(wantsSignIn, { security: 'starttls', authMethod: 'none' }), email()));
+    expect(unsigned.message).not.toMatch(/offered no sign-in/);
+  });
+
   it('never sends credentials over a connection without TLS unless plaintext AUTH is allowed explicitly', async () => {
     const server = await start({ auth: { username: 'robot', password: PASSWORD } });
     for (const authMethod of ['auto', 'plain', 'login'] as const) {

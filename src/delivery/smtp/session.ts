@@ -83,6 +83,8 @@ export class SmtpSession {
   #ended = false;
   /** Whether the server has said anything yet (its greeting comes first). */
   #greeted = false;
+  /** Whether the settings had credentials and the server offered no AUTH, so none were sent. */
+  #signInSkipped = false;
   /** The server's last 334 challenge: after a refused XOAUTH2 token, the reason (Base64 JSON) in it. */
   #challenge: string | undefined;
   /** Whether the server's last reply was a 334 challenge, so the client's next line answers it within AUTH. */
@@ -200,7 +202,9 @@ export class SmtpSession {
           smtp.removeListener('error', fail);
           resolve(opening);
         };
-        // As nodemailer's transports do: a server that offers no AUTH is a relay by address.
+        // As nodemailer's transports do: a server that offers no AUTH is a relay by address. Credentials
+        // left unsent so are said if the server then refuses the mail for want of a sign-in (#failure).
+        opening.#signInSkipped = auth !== undefined && !smtp.allowsAuth;
         if (!auth || !smtp.allowsAuth) return done();
         // `auto` with a user name and no password: relayed above when the server offers no AUTH.
         if (auth.credentials && !auth.credentials.pass) return fail(noPasswordError());
@@ -395,6 +399,7 @@ export class SmtpSession {
   #failure(err: unknown): SmtpDeliveryError {
     if (typeof err === 'object' && err !== null) {
       if (this.#challenge) Object.assign(err, { challenge: this.#challenge });
+      if (this.#signInSkipped) Object.assign(err, { signInSkipped: true });
       // Which sign-in methods the server offered: a refused AUTH of another says nothing of the credentials.
       const offeredAuth = this.#said().auth;
       if (offeredAuth.length > 0) Object.assign(err, { offeredAuth });
