@@ -9,7 +9,7 @@ import { takeOrchestratorJsonTypes } from '../http/orchestrator-paths.js';
 import { badRequest, fieldError, notFound, unauthorized } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
-import { passwordLogin, storeSignIn } from './password-login.js';
+import { SIGN_IN_BODY_LIMIT_BYTES, passwordLogin, storeSignIn } from './password-login.js';
 import { createApiToken } from './tokens.js';
 
 /** AUTHENTICATE_TOKEN_NAME names the API tokens that `POST /api/Account/Authenticate` issues. */
@@ -162,6 +162,7 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
     scope.withTypeProvider<ZodTypeProvider>().post(
       '/api/Account/Authenticate',
       {
+        bodyLimit: SIGN_IN_BODY_LIMIT_BYTES,
         config: {
           access: 'public',
           problems: [401, 429],
@@ -184,5 +185,5 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
     );
     // The login of the 2018.1 and 2018.2 swaggers and of older UiPath clients (uipath-orchestrator
     // before its 'use the correct login endpoint' fix), which Orchestrator still answers.
-    scope.post('/api/Account', { config: { access: 'public' }, schema: { hide: true } }, authenticate);
+    scope.post('/api/Account', { bodyLimit: SIGN_IN_BODY_LIMIT_BYTES, config: { access: 'public' }, schema: { hide: true } }, authenticate);
   });

@@ -4,7 +4,7 @@ import { CSRF_HEADER, SESSION_COOKIE } from '../http/access-hook.js';
 import type { RouteModule } from '../http/context.js';
 import { fieldErrors, unauthorized, zodIssueFieldErrors } from '../http/problem.js';
 import { createSession, deleteSession, SESSION_TTL_MS } from './credentials.js';
-import { beginSignIn, passwordLogin, storeSignIn } from './password-login.js';
+import { SIGN_IN_BODY_LIMIT_BYTES, beginSignIn, passwordLogin, storeSignIn } from './password-login.js';
 import { PERMISSIONS, listedInOrder } from './permissions.js';
 import { HOST_PRINCIPAL, userPrincipal } from './principal.js';
 
@@ -46,7 +46,12 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
 
   app.post(
     '/api/v1/auth/login',
-    { config: { access: 'public', problems: [401, 429], answer: signedIn }, preValidation: namedSignInFields, schema: { body: loginBody } },
+    {
+      bodyLimit: SIGN_IN_BODY_LIMIT_BYTES,
+      config: { access: 'public', problems: [401, 429], answer: signedIn },
+      preValidation: namedSignInFields,
+      schema: { body: loginBody },
+    },
     async (request, reply) => {
       const body = request.body;
       let owner: { tenantId: string; userId: string } | 'host';
