@@ -10,6 +10,15 @@ describe('SMTP settings', () => {
       expect(isHostName(bad), bad).toBe(false);
   });
 
+  it('refuses a host with a slash, backslash, ?, # or % escape, which no host name has', () => {
+    // A URL parser reads a host up to any of these (and decodes %): each was saved as it was written
+    // (`smtp.gmail.com/` a pasted link's), then failed every send at its DNS lookup.
+    for (const bad of ['smtp.gmail.com/', 'smtp.example.com/x', 'smtp.example.com?x', '127.0.0.1#x', 'a\\b.example.com', 'local%68ost', 'a%2eb.com'])
+      expect(isHostName(bad), bad).toBe(false);
+    const problem = (value: string) => smtpSettingsInput.safeParse({ host: value }).error?.issues.map((issue) => [issue.path.join('.'), issue.message]);
+    expect(problem('smtp.example.com/x')).toEqual([['host', 'must be a host name or an IP address, such as smtp.example.com']]);
+  });
+
   it('says a host written with a port or a scheme must be given alone, the port in its own field', () => {
     const problem = (value: string) => smtpSettingsInput.safeParse({ host: value }).error?.issues.map((issue) => [issue.path.join('.'), issue.message]);
     const alone = 'must be a host name or an IP address alone, without a scheme or a port, such as smtp.example.com: the port has a field of its own';

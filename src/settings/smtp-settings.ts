@@ -29,8 +29,10 @@ const ASCII_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
  */
 export function isHostName(value: string): boolean {
   if (net.isIP(value)) return true;
-  // domainToASCII silently drops tabs and line breaks; a host name never has any.
-  if (/[\s\0-\x1f\x7f]/.test(value)) return false;
+  // domainToASCII silently drops tabs and line breaks; a host name never has any. It also reads a
+  // URL's host, up to a `/`, `\`, `?` or `#`, with % escapes decoded: `smtp.gmail.com/` passed as
+  // smtp.gmail.com, and was saved to fail at every lookup.
+  if (/[\s\0-\x1f\x7f/\\?#%]/.test(value)) return false;
   const ascii = domainToASCII(value.replace(/\.$/, ''));
   return ascii.length > 0 && ascii.length <= 253 && ascii.split('.').every((label) => ASCII_LABEL.test(label));
 }
