@@ -593,7 +593,7 @@ describe('console decisions', () => {
       expect(
         apiWords('must be a host name or an IP address alone, without a scheme or a port, such as smtp.example.com: the port has a field of its own').text,
       ).toBe(
-        "Saisissez le nom d'hôte ou l'adresse IP seul, par exemple smtp.example.com, sans smtp:// ni port\u202f: le port se saisit dans le champ Port SMTP.",
+        "Saisissez le nom d'hôte ou l'adresse IP seul, par exemple smtp.example.com, sans préfixe de protocole ni port\u202f: le port se saisit dans le champ Port SMTP.",
       );
       expect(apiWords('must be 1 to 63 lower-case letters, digits or hyphens').text).toBe("De 1 à 63 lettres minuscules, chiffres ou traits d'union.");
       // A console password too short (Add user), a timeout out of range in the seconds the form asks
