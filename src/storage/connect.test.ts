@@ -10,6 +10,7 @@ import { type Storage, openStorage } from './storage.js';
 import { DIALECTS, TEST_PG_URL, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
 import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { useTempDirs } from '../../test/support/temp-dirs.js';
+import { until } from '../../test/support/until.js';
 
 describe('retrying a database that refuses', () => {
   it('doubles the wait up to the cap, spread over its upper half', () => {
@@ -21,6 +22,7 @@ describe('retrying a database that refuses', () => {
   it('retries a full, starting or unreachable server, not refused credentials, a missing database or a bad URL', () => {
     for (const code of ['53300', '57P03', '08006', 'ECONNREFUSED', 'ENOTFOUND']) expect(isWorthRetrying({ code })).toBe(true);
     expect(isWorthRetrying(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isWorthRetrying(new Error('Postgres connection has been discarded'))).toBe(true);
     for (const code of ['28P01', '28000', '3D000', 'SQLITE_CANTOPEN']) expect(isWorthRetrying({ code })).toBe(false);
     expect(isWorthRetrying(new Error('DATABASE_URL must start with sqlite: or postgres://'))).toBe(false);
   });
@@ -130,6 +132,42 @@ describe.runIf(DIALECTS.includes('postgres'))('opening PostgreSQL that takes the
       expect(reasons).toEqual(['database unreachable (ETIMEDOUT)']);
     } finally {
       await proxy.close();
+      await database.drop();
+    }
+  }, 60_000);
+});
+
+describe.runIf(DIALECTS.includes('postgres'))('applying the migrations to PostgreSQL whose connection is cut midway', () => {
+  it('waits and applies them again on a new connection, as when the database was unreachable at the start', async () => {
+    // A PostgreSQL restart (or a failover, an administrator's pg_terminate_backend) while `tocsin
+    // serve` migrated at start: it exited 1 with Kysely's stack trace ('Postgres connection has been discarded').
+    const database = await createTestDatabase('postgres');
+    const storage = await openStorage(database.url, { poolSize: 1 });
+    const other = new pg.Client({ connectionString: database.url });
+    try {
+      await other.connect();
+      // Kysely's migration lock, held here so that the migration waits for it, its connection then cut.
+      await other.query('select pg_advisory_lock(3853314791062309107)');
+      const reasons: string[] = [];
+      const migrating = migrateWhenFree(storage, {
+        logger: pino({ level: 'silent' }),
+        policy: { firstMs: 20, maxMs: 100 },
+        onWaiting: async (reason) => {
+          reasons.push(reason);
+          await other.query('select pg_advisory_unlock(3853314791062309107)');
+        },
+      });
+      const waiting = async () =>
+        (await other.query("select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()"))
+          .rows;
+      await until(async () => (await waiting()).length === 1, 'the migration to wait for its lock');
+      await other.query('select pg_terminate_backend($1)', [(await waiting())[0].pid]);
+      await migrating;
+      expect(reasons).toEqual(['database unreachable']);
+      expect(await pendingMigrations(storage)).toEqual([]);
+    } finally {
+      await other.end();
+      await storage.close();
       await database.drop();
     }
   }, 60_000);

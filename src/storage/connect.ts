@@ -70,8 +70,9 @@ export function isWorthRetrying(error: unknown): boolean {
   }
   // pg reports a server that hangs up during the handshake without a code, and so a statement sent
   // on a client whose connection already failed ('Client has encountered a connection error and is
-  // not queryable'; 'Client was closed…'): a transaction's next statement, or its rollback.
-  return typeof message === 'string' && /connection terminated|is not queryable/i.test(message);
+  // not queryable'; 'Client was closed…'): a transaction's next statement, or its rollback; Kysely
+  // says 'Postgres connection has been discarded' of a statement sent on such a connection.
+  return typeof message === 'string' && /connection terminated|is not queryable|connection has been discarded/i.test(message);
 }
 
 /**
@@ -178,7 +179,7 @@ const MIGRATION_LOCK_WAIT_MS = 1_000;
 /**
  * migrateWhenFree applies the pending migrations as migrateOrStop does, but waits out an SQLite
  * file whose write lock another process holds past MIGRATION_LOCK_WAIT_MS (a backup, an sqlite3
- * shell, a `tocsin migrate` beside it), logged and reported through onWaiting as
+ * shell, a `tocsin migrate` beside it), and a PostgreSQL that went away midway (isWorthRetrying), logged and reported through onWaiting as
  * openStorageWhenReachable's waits are, where the start used to end with a stack trace and
  * 'database is locked'. The signal ends that wait too, and the one for the lock within an attempt.
  */
@@ -186,7 +187,9 @@ export async function migrateWhenFree(storage: Storage, options: Omit<ConnectOpt
   const lockWait = { timeoutMs: MIGRATION_LOCK_WAIT_MS, sleep: abortableSleep(options.signal) };
   return whileUnavailable(() => migrateOrStop(storage, options.setting, lockWait), {
     ...options,
-    retried: (err) => (err as { code?: unknown } | null)?.code === 'SQLITE_BUSY',
+    // A connection lost midway (PostgreSQL restarted, failed over, the backend terminated) took the
+    // transaction of the migrations with it: they are applied again once the database answers.
+    retried: (err) => (err as { code?: unknown } | null)?.code === 'SQLITE_BUSY' || isWorthRetrying(err),
     stop: (err) => err,
     waitingFor: 'cannot apply the migrations',
   });
