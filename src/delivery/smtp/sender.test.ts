@@ -2,7 +2,7 @@ import net, { type AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type MailSender, type OutgoingEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { TranscribedSmtpError, createMailSender } from './sender.js';
-import { connectionOptions } from './transport-options.js';
+import { connectionOptions, ehloName } from './transport-options.js';
 import {
   type SilentServer,
   type TestSmtpServer,
@@ -288,6 +288,45 @@ describe('SMTP sender against real smtp-server instances', () => {
     const relay = await start({ tls: 'starttls' });
     await sender.send(endpointFor(relay, { security: 'starttls', authMethod: 'auto', username: 'robot' }), email());
     expect(relay.messages).toHaveLength(1);
+  });
+
+  it("greets with a name a server can check: the machine's when fully qualified, else the From address's domain, never [127.0.0.1]", async () => {
+    // Google's smtp-relay refuses an address literal (nodemailer's fallback for a short host name, a
+    // container's or a VM's) with a 421 that reads as transient: every email was retried until given up.
+    const ehlos: string[] = [];
+    const relay = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.write('220 relay.test ESMTP\r\n');
+      let buffered = '';
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString();
+        for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
+          const line = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          if (/^EHLO /i.test(line)) {
+            ehlos.push(line.slice(5));
+            if (line.slice(5).startsWith('[')) socket.end('421 4.7.0 Try again later, closing connection. (EHLO)\r\n');
+            else socket.write('250-relay.test\r\n250 8BITMIME\r\n');
+          } else if (/^DATA/i.test(line)) socket.write('354 go ahead\r\n');
+          else if (line === '.' || !/^(QUIT)/i.test(line)) socket.write('250 ok\r\n');
+          else socket.end('221 bye\r\n');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = endpointFor({ port: (relay.address() as AddressInfo).port }, { fromAddress: 'alerts@bücher.example' });
+      await sender.send(endpoint, email());
+      expect(ehlos[0]).toBe(ehloName(endpoint));
+      expect(ehlos[0]).not.toMatch(/^\[/);
+    } finally {
+      await new Promise((resolve) => relay.close(resolve));
+    }
+    const endpoint = endpointFor({ port: 25 }, { fromAddress: 'alerts@bücher.example' });
+    expect(ehloName(endpoint, 'vm')).toBe('xn--bcher-kva.example');
+    expect(ehloName(endpoint, '3f2a1b9c0d4e')).toBe('xn--bcher-kva.example');
+    expect(ehloName(endpoint, 'tocsin-1.prod.example.net')).toBe('tocsin-1.prod.example.net');
+    expect(connectionOptions(endpoint).name).toBe(ehloName(endpoint));
   });
 
   it('says the server offered no AUTH when it refuses the mail for want of a sign-in the settings had credentials for', async () => {

@@ -1,5 +1,7 @@
 import net from 'node:net';
+import os from 'node:os';
 import tls from 'node:tls';
+import { domainToASCII } from 'node:url';
 import type { SMTPConnectionAuth, SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection';
 import XOAuth2 from 'nodemailer/lib/xoauth2';
 import { sha256 } from '../../shared/ids.js';
@@ -103,6 +105,21 @@ export function loginOf(endpoint: SmtpEndpoint): SMTPConnectionAuth | undefined 
 }
 
 /**
+ * ehloName is the name Tocsin greets a server with (EHLO): this machine's host name when it is
+ * fully qualified, as nodemailer sends it, else the domain of the From address (in ASCII).
+ * nodemailer's own fallback for a short host name (a container's "3f2a1b9c0d4e", a VM's "vm") is
+ * the address literal [127.0.0.1], which names no host a server could check: Google's smtp-relay
+ * refuses it with "421 4.7.0 Try again later, closing connection. (EHLO)", a refusal that reads
+ * as transient, so every email waited for retries until given up; Google asks for one of the
+ * sender's domain names there.
+ */
+export function ehloName(endpoint: SmtpEndpoint, hostname: string = os.hostname()): string | undefined {
+  if (hostname.includes('.')) return hostname;
+  const domain = domainToASCII(endpoint.fromAddress.slice(endpoint.fromAddress.lastIndexOf('@') + 1));
+  return domain.includes('.') ? domain : undefined;
+}
+
+/**
  * connectionOptions maps an endpoint to nodemailer's SMTPConnection options. Certificates are
  * always verified (`ca` only adds a trusted CA); `starttls` is required, never opportunistic; the
  * connection may go to an already-checked address while TLS still verifies the host name.
@@ -111,9 +128,11 @@ export function connectionOptions(endpoint: SmtpEndpoint): SMTPConnectionOptions
   // SNI carries host names only (RFC 6066): an IP host is verified against the certificate's IP
   // addresses without one, and Node warns (DEP0123) at every IP it is given.
   const sni = net.isIP(endpoint.host) ? {} : { servername: endpoint.host };
+  const name = ehloName(endpoint);
   return {
     host: endpoint.connectAddress ?? endpoint.host,
     port: endpoint.port,
+    ...(name === undefined ? {} : { name }),
     secure: endpoint.security === 'tls',
     requireTLS: endpoint.security === 'starttls',
     // `none` means plain: no opportunistic upgrade whose certificate problems would surprise.
