@@ -502,6 +502,24 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect((await h.alerts(res.json().ids.slice(-1)))[0]!.data.truncatedAlerts).toBe(100);
     });
 
+    it('stores the alerts a larger group had cut when Alertmanager re-sends it (repeat_interval, a change in the group), once', async () => {
+      const source = await h.create('alertmanager');
+      const many = Array.from({ length: 1_100 }, (_, i) => amAlert({ labels: { alertname: 'FleetDown', instance: `n${i}` }, fingerprint: `fleet-${i}` }));
+      const stored = async () =>
+        (await t.tocsin.deps.storage.db.selectFrom('alerts').select('id').where('event', '=', 'FleetDown').execute()).map((row) => row.id);
+      const first = await h.alertmanager(source, amPayload(many));
+      expect(first.statusCode, first.body).toBe(202);
+      expect(await stored()).toHaveLength(1_000);
+      // The same group again, its order unchanged: the 100 cut the first time are stored now.
+      const again = await h.alertmanager(source, amPayload(many));
+      expect(again.statusCode, again.body).toBe(202);
+      expect(new Set(await stored()).size).toBe(1_100);
+      expect(new Set([...first.json().ids, ...again.json().ids]).size).toBe(1_100);
+      // And nothing more at the next re-send.
+      expect((await h.alertmanager(source, amPayload(many))).statusCode).toBe(202);
+      expect(await stored()).toHaveLength(1_100);
+    });
+
     it('follows the mapping labels and refuses a version other than 4 with a 400 naming it', async () => {
       const source = await h.create('alertmanager', {
         mapping: { severityLabel: 'priority', severities: { p1: 'Error' }, componentLabel: 'area', eventLabel: 'rule' },

@@ -343,6 +343,16 @@ export function createReceiver(deps: AppDeps): Receiver {
     return answer;
   };
 
+  /** receivedKeys are those of `keys` stored for the source (undefined when they cannot be read now). */
+  const receivedKeys = async (sourceId: string, keys: readonly string[]): Promise<ReadonlySet<string> | undefined> => {
+    try {
+      return new Set((await findDeliveries(db, sourceId, keys)).keys());
+    } catch (err) {
+      logger.warn({ err, sourceId }, 'source delivery keys could not be read');
+      return undefined;
+    }
+  };
+
   /**
    * staleOrKnown answers an authentic event dated more than 5 minutes from now: a redelivery of
    * one received before (Orchestrator retries with the same body, its Timestamp included, after a
@@ -454,7 +464,14 @@ export function createReceiver(deps: AppDeps): Receiver {
     let mapped: { alerts: NewAlert[]; deliveryKeys: string[]; alertKeys?: readonly string[] } | MappingFailure;
     if (kind === 'webhook') mapped = mapWebhook(body, standardHeader(headers, 'id')!, mapping);
     else {
-      const drafts = kind === 'alertmanager' ? mapAlertmanager(body, text, mapping) : mapOrchestratorEvent(body, text, mapping);
+      let drafts: (MappedAlerts & { allKeys?: readonly string[] }) | MappingFailure =
+        kind === 'alertmanager' ? mapAlertmanager(body, text, mapping) : mapOrchestratorEvent(body, text, mapping);
+      // A group larger than a batch: mapped again with the alerts received before known.
+      if (!('invalid' in drafts) && drafts.allKeys) {
+        const received = await receivedKeys(source.id, drafts.allKeys);
+        if (received === undefined) return refuse(source, 'unavailable', unavailable('The alerts cannot be stored now; retry later.'), 'storage unavailable');
+        drafts = mapAlertmanager(body, text, mapping, received);
+      }
       const alerts = 'invalid' in drafts ? drafts : normalised(drafts);
       mapped = 'invalid' in alerts ? alerts : { alerts, deliveryKeys: (drafts as MappedAlerts).deliveryKeys, alertKeys: (drafts as MappedAlerts).alertKeys };
     }

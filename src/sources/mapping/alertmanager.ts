@@ -59,8 +59,16 @@ const fingerprintOf = (set: Record<string, string>) =>
  * leaves their group (the whole group is re-sent), while a new episode alerts again (reference §3.1 [I]).
  * Of a group larger than MAX_BATCH, the first MAX_BATCH alerts are kept, as Alertmanager's own
  * max_alerts would; each alert's data counts the alerts cut here and by the sender (truncatedAlerts).
+ * Such a mapping also gives `allKeys`, the key of every alert of the group: mapped again with those
+ * `received` before, it keeps the first MAX_BATCH not received before, so that the alerts cut from
+ * one delivery are stored when Alertmanager sends the group again.
  */
-export function mapAlertmanager(body: unknown, _rawText: string, mapping: SourceMapping): MappedAlerts | MappingFailure {
+export function mapAlertmanager(
+  body: unknown,
+  _rawText: string,
+  mapping: SourceMapping,
+  received?: ReadonlySet<string>,
+): (MappedAlerts & { allKeys?: readonly string[] }) | MappingFailure {
   const parsed = alertmanagerPayload.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -74,11 +82,18 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
   const alerts: AlertInput[] = [];
   const alertKeys: string[] = [];
   let ignored = 0;
-  const kept = payload.alerts.slice(0, MAX_BATCH);
+  const over = payload.alerts.length > MAX_BATCH;
+  // Of a group too large to keep whole, the alerts not received before go first: those a first
+  // delivery cut are stored when Alertmanager sends the group again (it sends it whole each time).
+  const order =
+    over && received
+      ? [...payload.alerts.filter((a) => !received.has(episodeKey(a))), ...payload.alerts.filter((a) => received.has(episodeKey(a)))]
+      : payload.alerts;
+  const kept = order.slice(0, MAX_BATCH);
   const truncated = (payload.truncatedAlerts ?? 0) + payload.alerts.length - kept.length;
   for (const item of kept) {
     const annotations = item.annotations ?? {};
-    const fingerprint = item.fingerprint || fingerprintOf(item.labels);
+    const fingerprint = fingerprintOfItem(item);
     const level = labelOf(item.labels, m.severityLabel).trim().toLowerCase();
     // A label naming one of Tocsin's own severities (severity="fatal", "warn") is that severity.
     const severity = severities.get(level) ?? parseSeverity(level) ?? m.defaultSeverity;
@@ -105,10 +120,18 @@ export function mapAlertmanager(body: unknown, _rawText: string, mapping: Source
       dedupKey: fingerprint.slice(0, 256),
       ...(occurredAt ? { occurredAt } : {}),
     });
-    alertKeys.push(deliveryKey('episode', `${fingerprint}:${item.startsAt ?? ''}:${item.status}`));
+    alertKeys.push(episodeKey(item));
   }
-  return { alerts, deliveryKeys: [], alertKeys, ignored };
+  // The key of every alert of a group that was cut, to learn which were received before (`received`).
+  return { alerts, deliveryKeys: [], alertKeys, ignored, ...(over && !received ? { allKeys: payload.alerts.map(episodeKey) } : {}) };
 }
+
+type Item = z.infer<typeof alertmanagerPayload>['alerts'][number];
+
+const fingerprintOfItem = (item: Item) => item.fingerprint || fingerprintOf(item.labels);
+
+/** episodeKey keys an alert by its episode: (fingerprint, startsAt, status). */
+const episodeKey = (item: Item) => deliveryKey('episode', `${fingerprintOfItem(item)}:${item.startsAt ?? ''}:${item.status}`);
 
 /** labelOf is an alert's own label of that name, else empty: a mapping may name `constructor`, which every object inherits. */
 function labelOf(labels: Readonly<Record<string, string>>, name: string): string {
