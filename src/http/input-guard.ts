@@ -36,23 +36,44 @@ function nestsDeeper(value: unknown, depth: number, limit: number): boolean {
 export const MAX_JSON_ENTRIES = 10_000;
 
 /**
- * oversizedAt returns the dotted path ('(root)' for the body itself) of the first object or array
- * of a parsed JSON value holding more than `limit` entries, else undefined. It counts each one up
- * to `limit` + 1 only; call it on a value known to nest no deeper than MAX_JSON_DEPTH.
+ * shapeError returns the 400 for a parsed JSON body that nests deeper than MAX_JSON_DEPTH, or
+ * holds an object or array of more than MAX_JSON_ENTRIES entries (naming it), else undefined. One
+ * walk, never deeper than the bound, that counts each object's keys only as it walks them (they
+ * were enumerated twice, a second or more each for a million keys) and an array's by its length.
  */
-export function oversizedAt(value: unknown, limit: number, path = ''): string | undefined {
+export function shapeError(value: unknown): Error | undefined {
+  const found = shapeExceeds(value, 1);
+  return found === undefined ? undefined : found === 'depth' ? tooDeep() : tooManyEntries(found.join('.') || '(root)');
+}
+
+/** shapeExceeds is shapeError's walk: 'depth', the path of an object or array with too many entries, or undefined. */
+function shapeExceeds(value: unknown, depth: number): 'depth' | string[] | undefined {
   if (value === null || typeof value !== 'object') return undefined;
+  if (depth > MAX_JSON_DEPTH) return 'depth';
+  const found = (key: string | number, child: unknown) => {
+    const inner = shapeExceeds(child, depth + 1);
+    if (Array.isArray(inner)) inner.unshift(String(key));
+    return inner;
+  };
+  if (Array.isArray(value)) {
+    if (value.length > MAX_JSON_ENTRIES) return [];
+    for (let i = 0; i < value.length; i++) {
+      const inner = found(i, value[i]);
+      if (inner !== undefined) return inner;
+    }
+    return undefined;
+  }
   let entries = 0;
-  for (const _key in value) if (++entries > limit) return path || '(root)';
-  for (const [key, child] of Object.entries(value)) {
-    const at = oversizedAt(child, limit, path ? `${path}.${key}` : key);
-    if (at !== undefined) return at;
+  for (const key in value) {
+    if (++entries > MAX_JSON_ENTRIES) return [];
+    const inner = found(key, (value as Record<string, unknown>)[key]);
+    if (inner !== undefined) return inner;
   }
   return undefined;
 }
 
 /** tooManyEntries is the 400 for a body with an object or array of more than MAX_JSON_ENTRIES entries, naming it. */
-export function tooManyEntries(path: string): Error {
+function tooManyEntries(path: string): Error {
   const message = `has more than ${MAX_JSON_ENTRIES} entries`;
   return badRequest(`${path}: ${message}.`, [{ path, message }]);
 }
@@ -282,9 +303,8 @@ export function jsonBodyParser(
     }
     parseJson(request, body, (err, value) => {
       if (err) return done(prototypeKey(body) ?? err, undefined);
-      if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) return done(tooDeep(), undefined);
-      const oversized = oversizedAt(value, MAX_JSON_ENTRIES);
-      if (oversized !== undefined) return done(tooManyEntries(oversized), undefined);
+      const shape = shapeError(value);
+      if (shape) return done(shape, undefined);
       const parsed = wellFormedJson(body, value);
       noteNulFree(body, parsed);
       return done(null, parsed);
