@@ -247,6 +247,17 @@ describe('console decisions', () => {
     }
   });
 
+  it("explains a server's reply by its code, not by Tocsin's words it happens to contain (a 421 'Timeout', 'cannot be used')", async () => {
+    const { failureReasons } = await load('lib/smtp-failure.js');
+    const why = (stage: string, message: string, code: number) => failureReasons({ stage, message, code });
+    // The server answered, so no host, port or firewall is wrong, and no timeout of Tocsin's ran out: it closed the session itself.
+    expect(why('data', 'Message failed: 421 4.4.2 Timeout, closing', 421)).toEqual(['serverBusy', 'temporary']);
+    expect(why('sender', 'Mail command failed: 421 4.4.2 mx.example.com Error: timeout exceeded', 421)).toEqual(['serverBusy', 'temporary']);
+    expect(why('connect', 'Invalid greeting: 421 4.4.1 Connection timed out', 421)).toEqual(['greetingRefused', 'temporary']);
+    // Tocsin's own refusal of a host has no reply code; a server's refusal that says "cannot be used" is the server's.
+    expect(why('sender', 'Mail command failed: 553 5.7.1 This sender address cannot be used', 553)).toEqual(['sender']);
+  });
+
   it('explains a server that hung up after the sign-in as a dropped connection, not as a refused sender, recipient or message', async () => {
     const { failureReasons } = await load('lib/smtp-failure.js');
     expect(failureReasons({ stage: 'sender', message: 'the server closed the connection without answering MAIL FROM' })).toEqual(['closedMidway']);

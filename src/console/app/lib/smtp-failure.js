@@ -40,13 +40,16 @@ export function failureFacts(result) {
  * @param {string} message
  */
 function whatFailed(stage, code, message) {
+  // Tocsin's own words below come with no reply code: a server's reply that happens to say 'cannot be
+  // used' or '421 4.4.2 Timeout' (it closed the session itself) is explained by its code further on.
+  const replied = code > 0;
   // The API's one message for a host it may not use (host-guard.ts), whatever the reason.
-  if (/cannot be used/i.test(message)) return 'refusedHost';
+  if (!replied && /cannot be used/i.test(message)) return 'refusedHost';
   // Before the timeouts: a DNS lookup that timed out (ETIMEOUT) is no server that did not answer.
   if (stage === 'connect' && /could not resolve/i.test(message) && /likely transient|EAI_AGAIN|ETIMEOUT|ESERVFAIL/.test(message)) return 'dnsTemporary';
   // Greeted, then silent under a command or in the handshake STARTTLS agreed to (classify.ts names it): the host and port are right.
-  if (/timed out .*(waiting for the server's answer to|agreed to STARTTLS)/i.test(message)) return 'stoppedAnswering';
-  if (/timed out|timeout|ETIMEDOUT/i.test(message)) return 'timeout';
+  if (!replied && /timed out .*(waiting for the server's answer to|agreed to STARTTLS)/i.test(message)) return 'stoppedAnswering';
+  if (!replied && /timed out|timeout|ETIMEDOUT/i.test(message)) return 'timeout';
   if (/WRONG_VERSION_NUMBER|wrong version number|packet length too long|expects implicit TLS/i.test(message)) return 'tlsMode';
   // A hang-up once the connection was set up refused nothing: it is no verdict on the sender, recipient or message.
   if ((stage === 'sender' || stage === 'recipient' || stage === 'data') && /closed the connection/i.test(message)) return 'closedMidway';
