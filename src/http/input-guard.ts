@@ -238,13 +238,16 @@ const LIST_KEY = /^([^[\]]+)\[[^\]]*\]/;
 /**
  * refuseListKeys is a preValidation hook: on a route that reads its query, a parameter written as a
  * list (`severity[]=Fatal`, `status[0]=sent`, as PHP, jQuery and qs write one) is a 400 naming it.
- * The key was one the route did not know, so ignored: the list came back unfiltered.
+ * The key was one the route did not know, so ignored: the list came back unfiltered. A parameter
+ * given more than once (`$top=1&$top=2`, a URL appended to) is a 400 saying so, as ASP.NET OData
+ * says it, where the schema said 'expected string, received array' (or 'received NaN' for a number).
  */
 export async function refuseListKeys(request: FastifyRequest): Promise<void> {
   if (!request.routeOptions.schema?.querystring) return;
-  for (const key of Object.keys(request.query as object)) {
+  for (const [key, value] of Object.entries(request.query as object)) {
     const base = LIST_KEY.exec(key)?.[1];
     if (base !== undefined) throw fieldError(key, `is a list, which is not taken here: give ${base} once, as ${base}=value`);
+    if (Array.isArray(value)) throw fieldError(key, `is given more than once: give ${key} once`);
   }
 }
 

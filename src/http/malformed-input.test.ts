@@ -452,6 +452,21 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     }
   });
 
+  it('refuses a parameter given more than once (limit=1&limit=2, $top twice) with a 400 saying so, not zod\'s "received array" or "received NaN"', async () => {
+    // A URL built by appending to one that already had the option (a script's paging loop, a copied link) repeats it.
+    for (const [url, path] of [
+      ['/api/v1/tenants/fuzz-home/alerts?limit=1&limit=2', 'limit'],
+      ['/api/v1/tenants/fuzz-home/alerts?severity=Error&severity=Fatal', 'severity'],
+      ["/odata/Alerts?$filter=Severity%20eq%20'Error'&$filter=Severity%20eq%20'Fatal'", '$filter'],
+      ['/odata/Alerts?$top=1&$top=2', '$top'],
+    ]) {
+      const res = await t.tocsin.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${userToken}` } });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.headers['content-type'], url).toMatch(/^application\/problem\+json/);
+      expect(res.json().errors, url).toEqual([{ path, message: expect.stringContaining('more than once') }]);
+    }
+  });
+
   it('names the URL in the errors of a 400 for a path that is not valid percent-encoding, as every 400 names where', async () => {
     for (const url of ['/api/v1/tenants/fuzz-home/users/%ZZ', '/api/v1/tenants/%E0%A4%A/users', '/odata/Alerts%']) {
       const res = await t.call('GET', url);
