@@ -162,3 +162,35 @@ it.runIf(TEST_PG_URL)(
       expect(stored.statusCode).toBe(202);
     }),
 );
+
+it.runIf(TEST_PG_URL)(
+  'answers 503 with Retry-After within seconds, not after the outage, while PostgreSQL takes the connections and answers nothing, and 202 once it answers [postgres]',
+  async () => {
+    const proxy = await proxyFor(TEST_PG_URL!);
+    const t = await startTestApp('postgres', {}, {}, { reach: (url) => viaProxy(url, proxy) });
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'silent' });
+      // A frozen server or a network partition: the pooled connections and new ones stay open, silent.
+      proxy.stall();
+      const answers = await Promise.all([
+        t.call('POST', '/api/v1/tenants/silent/alerts', ALERT),
+        t.call('GET', '/api/v1/tenants/silent/alerts'),
+        t.call('PUT', '/api/v1/tenants/silent/settings/mail', { dailyReportTime: '09:00' }),
+      ]);
+      for (const answer of answers) {
+        expect(answer.statusCode).toBe(503);
+        expect(answer.headers['retry-after']).toBe('5');
+        expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
+      }
+      proxy.cut();
+      proxy.restore();
+      await expect.poll(async () => (await t.call('POST', '/api/v1/tenants/silent/alerts', ALERT)).statusCode, { timeout: 30_000 }).toBe(202);
+    } finally {
+      proxy.cut();
+      proxy.restore();
+      await t.close();
+      await proxy.close();
+    }
+  },
+  120_000,
+);

@@ -71,8 +71,12 @@ export function isWorthRetrying(error: unknown): boolean {
   // pg reports a server that hangs up during the handshake without a code, and so a statement sent
   // on a client whose connection already failed ('Client has encountered a connection error and is
   // not queryable'; 'Client was closed…'): a transaction's next statement, or its rollback; Kysely
-  // says 'Postgres connection has been discarded' of a statement sent on such a connection.
-  return typeof message === 'string' && /connection terminated|is not queryable|connection has been discarded/i.test(message);
+  // says 'Postgres connection has been discarded' of a statement sent on such a connection. pg-pool
+  // says 'timeout exceeded when trying to connect' when no pooled connection came free within its
+  // connectionTimeoutMillis (each held by a server that does not answer, or busy).
+  return (
+    typeof message === 'string' && /connection terminated|is not queryable|connection has been discarded|timeout exceeded when trying to connect/i.test(message)
+  );
 }
 
 /**

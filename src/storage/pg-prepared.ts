@@ -32,7 +32,7 @@ const wrapped = new WeakSet<object>();
  * (one round trip, pg's simple query) answers with its last statement's result, which Kysely reads;
  * pg gives an array of them, in which Kysely would find no rows.
  */
-export function preparedOnServer(pool: pg.Pool): PostgresPool {
+export function preparedOnServer(pool: pg.Pool, watch?: (client: pg.PoolClient, answer: Promise<unknown>) => void): PostgresPool {
   return {
     connect: async () => {
       const client = await pool.connect();
@@ -41,9 +41,10 @@ export function preparedOnServer(pool: pg.Pool): PostgresPool {
         const query = client.query.bind(client) as (...args: unknown[]) => unknown;
         (client as { query: unknown }).query = (text: unknown, values?: unknown[]) => {
           const name = typeof text === 'string' ? names.get(text) : undefined;
-          if (name !== undefined) return query({ name, text, values });
-          const answer = query(text, values);
-          return answer instanceof Promise ? answer.then(lastResult) : answer;
+          const answer = name !== undefined ? query({ name, text, values }) : query(text, values);
+          if (!(answer instanceof Promise)) return answer;
+          watch?.(client, answer);
+          return name !== undefined ? answer : answer.then(lastResult);
         };
       }
       return client as unknown as PostgresPoolClient;

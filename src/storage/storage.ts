@@ -313,8 +313,79 @@ export function postgresClientConfig(url: string, applicationName = 'tocsin', en
   };
 }
 
+/**
+ * A server that keeps the connections open and answers nothing (a frozen host, a network partition,
+ * a stalled proxy) would hold every request that reaches the database until it answers again, for
+ * as long as that takes (TCP gives up after about 15 minutes), where a dropped connection is a 503
+ * at once. A statement unanswered for SILENT_STATEMENT_MS makes the process ask the server on a new
+ * connection whether it answers at all (within SERVER_CHECK_MS): a statement that is only slow (a
+ * lock wait, a migration's index) goes on; one whose server is silent has its connection dropped,
+ * so it fails as a dropped connection does (retryable: a 503 with Retry-After, the transaction never
+ * committed by a server that never got its commit). CONNECT_MS bounds a new connection's handshake
+ * and a wait for a free pooled connection alike. Together they answer within the request timeout.
+ */
+const SILENT_STATEMENT_MS = 5_000;
+const SERVER_CHECK_MS = 3_000;
+const CONNECT_MS = 10_000;
+
+/** dropConnection destroys a pg client's socket: its pending statements fail with 'Connection terminated unexpectedly'. */
+function dropConnection(client: pg.ClientBase): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
+/** serverAnswers: whether the server answers a `select 1` on a new connection within SERVER_CHECK_MS (any SQLSTATE it sends is an answer). */
+async function serverAnswers(config: pg.ClientConfig): Promise<boolean> {
+  const probe = new pg.Client({ ...config, connectionTimeoutMillis: SERVER_CHECK_MS });
+  probe.on('error', () => {});
+  try {
+    await withinMs(
+      probe.connect().then(() => probe.query('select 1')),
+      SERVER_CHECK_MS,
+      'the database',
+    );
+    probe.end().catch(() => {});
+    return true;
+  } catch (err) {
+    dropConnection(probe);
+    const code = (err as { code?: unknown } | null)?.code;
+    return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+  }
+}
+
+/** silentServerWatch drops the connection of a statement whose server no longer answers (SILENT_STATEMENT_MS). */
+function silentServerWatch(config: pg.ClientConfig): (client: pg.PoolClient, answer: Promise<unknown>) => void {
+  let check: Promise<boolean> | undefined;
+  const answers = () => {
+    check ??= serverAnswers(config).finally(() => {
+      check = undefined;
+    });
+    return check;
+  };
+  return (client, answer) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      timer = setTimeout(() => {
+        void answers().then((answered) => {
+          if (settled) return;
+          if (answered) arm();
+          else dropConnection(client);
+        });
+      }, SILENT_STATEMENT_MS);
+      timer.unref();
+    };
+    const done = () => {
+      settled = true;
+      clearTimeout(timer);
+    };
+    answer.then(done, done);
+    arm();
+  };
+}
+
 async function openPostgres(url: string, poolSize: number, abandonedTransactionMs: number): Promise<Storage> {
-  const pool = new pg.Pool({ ...postgresClientConfig(url), max: poolSize, idle_in_transaction_session_timeout: abandonedTransactionMs });
+  const config = postgresClientConfig(url);
+  const pool = new pg.Pool({ ...config, max: poolSize, idle_in_transaction_session_timeout: abandonedTransactionMs, connectionTimeoutMillis: CONNECT_MS });
   // An idle client whose server goes away (restart, failover, dropped database) emits 'error' on
   // the pool; unheard, that event would crash the process. The pool replaces the client itself.
   pool.on('error', () => {});
@@ -328,7 +399,7 @@ async function openPostgres(url: string, poolSize: number, abandonedTransactionM
     // ahead of the client's first query; a failure shows in that query.
     client.query('set synchronous_commit = on').catch(() => {});
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedOnServer(pool) }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedOnServer(pool, silentServerWatch(config)) }) });
   try {
     // A server that takes the connection and never answers (a frozen host, a firewall) would hold
     // the start for ever, silently: given up on as unreachable (ETIMEDOUT), it is tried again.
