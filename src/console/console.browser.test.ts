@@ -405,6 +405,12 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       for (const email of ['keeper@acme.example', 'newbie@acme.example']) if (users[email]) await call('DELETE', `/api/v1/tenants/acme/users/${users[email]}`);
       await call('DELETE', `/api/v1/tenants/acme/roles/${keeperRole.id}`);
     });
+    const desk = await call('POST', '/api/v1/tenants/acme/groups', { name: 'Night desk of readers', email: 'kdesk@acme.example', roles: ['Alerts Viewer'] });
+    const readers = await call('POST', '/api/v1/tenants/acme/roles', { name: 'Report readers', permissions: ['Alerts.View'] });
+    onTestFinished(async () => {
+      await call('DELETE', `/api/v1/tenants/acme/groups/${desk.id}`);
+      await call('DELETE', `/api/v1/tenants/acme/roles/${readers.id}`);
+    });
     const { context, page } = await open();
     const refused: string[] = [];
     page.on('response', (response) => {
@@ -437,6 +443,17 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     expect(await dialog.getByLabel('View alerts').isChecked()).toBe(false);
     expect(await dialog.getByLabel('View alerts').isDisabled()).toBe(true);
     await dialog.getByRole('button', { name: 'Cancel' }).click();
+    // A group or custom role granting what it lacks (made before the page loads): neither Edit nor Delete, which the API refuses alike (403).
+    await page.getByRole('tab', { name: 'Groups' }).click();
+    const deskRow = page.locator('main tbody tr', { hasText: 'Night desk of readers' });
+    await deskRow.getByRole('link', { name: 'Default alert rules' }).waitFor();
+    for (const name of ['Edit', 'Delete']) expect(await deskRow.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+    await page.getByRole('tab', { name: 'Roles' }).click();
+    const readersRow = page.locator('main tbody tr', { hasText: 'Report readers' });
+    await readersRow.waitFor();
+    for (const name of ['Edit', 'Delete']) expect(await readersRow.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+    // Its own role it holds all of: both offered.
+    await page.locator('main tbody tr', { hasText: 'Keeper', hasNotText: 'Report readers' }).getByRole('button', { name: 'Delete' }).waitFor();
     expect(refused).toEqual([]);
     // Made an Administrator meanwhile by someone else, the new user is refused to the keeper: the refusal names what it lacks.
     await page.getByRole('tab', { name: 'Users' }).click();

@@ -399,8 +399,13 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
             ${
               edit
                 ? html`${group.unsubscribed?.length ? html`<button type="button" class="link" onClick=${() => subscribeAgain('groups', group)}>${t('access.subscribeAgain')}</button>` : null}
-            ${holds(groupGrants(group)) ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>` : null}
+            ${
+              // Deleting it takes from its members what it grants: refused (403) as an edit is, unless all held.
+              holds(groupGrants(group))
+                ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>
             <button type="button" class="link danger" onClick=${() => remove('groups', group)}>${t('delete')}</button>`
+                : null
+            }`
                 : null
             }</td></tr>`,
         )}</tbody>
@@ -420,8 +425,13 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
           <td class="row-actions">${
             // Built-in roles cannot be changed (the API answers 409): only custom ones offer Edit and Delete.
             edit && !role.builtIn
-              ? html`${holds(role.permissions) ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'role', item: role })}>${t('edit')}</button>` : null}
+              ? html`${
+                  // Deleting it takes from its holders what it grants: refused (403) as an edit is, unless all held.
+                  holds(role.permissions)
+                    ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'role', item: role })}>${t('edit')}</button>
             <button type="button" class="link danger" onClick=${() => remove('roles', role)}>${t('delete')}</button>`
+                    : null
+                }`
               : null
           }</td></tr>`,
         )}</tbody>
