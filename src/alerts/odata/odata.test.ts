@@ -436,6 +436,26 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await t.call('GET', `/odata/Alerts?$filter=${encodeURIComponent(`CreationTime lt ${day}`)}`, undefined, reader)).json().value).toHaveLength(0);
   });
 
+  it("compares CreationTime with a time written finer than the millisecond (.NET's seven digits) as that instant, not as the millisecond before it", async () => {
+    // The oldest alert was created at 08:01:00.000; .0001 (.NET's .0001000) is 100 µs later, which luxon cuts to .000.
+    const severities = async (expression: string) => {
+      const res = await t.call('GET', `/odata/Alerts?$filter=${encodeURIComponent(expression)}&$orderby=CreationTime asc`, undefined, token);
+      expect(res.statusCode, expression).toBe(200);
+      return res.json().value.map((a: { Severity: string }) => a.Severity);
+    };
+    for (const time of ['2026-03-01T08:01:00.0001000Z', "'2026-03-01T09:01:00.0001+01:00'", "datetime'2026-03-01T08:01:00.00000001'"]) {
+      expect(await severities(`CreationTime lt ${time}`), time).toEqual(['Info']);
+      expect(await severities(`CreationTime le ${time}`), time).toEqual(['Info']);
+      expect(await severities(`CreationTime ge ${time}`), time).toEqual(['Error', 'Fatal', 'Warn']);
+      expect(await severities(`CreationTime gt ${time}`), time).toEqual(['Error', 'Fatal', 'Warn']);
+      expect(await severities(`CreationTime eq ${time}`), time).toEqual([]);
+      expect(await severities(`CreationTime ne ${time}`), time).toEqual(['Info', 'Error', 'Fatal', 'Warn']);
+    }
+    // Zeros past the millisecond name the millisecond itself.
+    expect(await severities('CreationTime eq 2026-03-01T08:01:00.0000000Z')).toEqual(['Info']);
+    expect(await severities('CreationTime ge 2026-03-01T08:01:00.0000000Z')).toEqual(['Info', 'Error', 'Fatal', 'Warn']);
+  });
+
   it("reads a quoted CreationTime only as an ISO date-time or date (a zone-less one, as in datetime'…', in UTC) and answers 400 for any other text", async () => {
     const filter = (expression: string) => t.call('GET', `/odata/Alerts?$filter=${encodeURIComponent(expression)}`, undefined, token);
     // Date.parse took these as 2001-01-01, 12 March and 2 March: a list that looked like the answer.

@@ -11,6 +11,7 @@ import {
   FilterSyntaxError,
   type StringFunction,
   applyFold,
+  finerThanMillisecond,
   instantOf,
   matchesFunction,
 } from './filter.js';
@@ -74,9 +75,14 @@ function compare(property: Property, op: ComparisonOperator, value: FilterLitera
     }
     case 'CreationTime': {
       // A quoted one (or datetime'…') is read as strictly as an unquoted one, a missing offset as UTC.
-      const at = value.kind === 'datetime' ? value.value : value.kind === 'string' ? instantOf(value.value.trim(), true) : undefined;
+      const text = value.kind === 'datetime' ? value.text : value.kind === 'string' ? value.value.trim() : '';
+      const at = value.kind === 'datetime' ? value.value : value.kind === 'string' ? instantOf(text, true) : undefined;
       if (at === undefined) throw new FilterSyntaxError(`CreationTime must be compared with a date-time such as 2024-01-31T00:00:00Z`, 0);
-      return sql<SqlBool>`a.created_at ${sqlOp} ${at}`;
+      if (!finerThanMillisecond(text)) return sql<SqlBool>`a.created_at ${sqlOp} ${at}`;
+      // Stored to the millisecond, no alert is at an instant between two (`at` is the one before it): none
+      // is equal to it, and at or after it means after `at`, before it at or before `at`.
+      if (op === 'eq' || op === 'ne') return op === 'eq' ? sql<SqlBool>`1 = 0` : sql<SqlBool>`1 = 1`;
+      return sql<SqlBool>`a.created_at ${sql.raw(SQL_OPERATOR[op === 'ge' ? 'gt' : op === 'lt' ? 'le' : op])} ${at}`;
     }
   }
 }
