@@ -236,7 +236,12 @@ export const isoInstant = z.preprocess(
  */
 export function millisecondsUp(instant: string): number {
   const at = Date.parse(instant);
-  return /\.\d{3}\d*[1-9]/.test(instant) ? at + 1 : at;
+  return finerThanMillisecond(instant) ? at + 1 : at;
+}
+
+/** finerThanMillisecond is whether a time's text names an instant between two milliseconds (`.0001`, .NET's seven digits). */
+export function finerThanMillisecond(text: string): boolean {
+  return /\.\d{3}\d*[1-9]/.test(text);
 }
 
 /**

@@ -89,15 +89,6 @@ export function instantOf(text: string, zoneless = false): number | undefined {
   return at.isValid ? at.toMillis() : undefined;
 }
 
-/**
- * finerThanMillisecond is whether a date-time's text names an instant between two milliseconds
- * (`.0001`, .NET's seven digits): instantOf gives the millisecond before it, which alone no
- * comparison may stand for (`lt .0001` holds of `.000`).
- */
-export function finerThanMillisecond(text: string): boolean {
-  return /\.\d{3}\d*[1-9]/.test(text);
-}
-
 // OData 4 writes an Edm.Guid (AlertDto's Id) unquoted, so generated clients send `Id eq 01a2…`.
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

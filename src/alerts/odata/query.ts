@@ -3,6 +3,7 @@ import { findComponent, findEvent } from '../catalogue.js';
 import { unknownComponent } from '../input.js';
 import { type Reader, isReadExpression } from '../read-state.js';
 import { SEVERITIES, parseSeverity, severityRank } from '../severity.js';
+import { finerThanMillisecond } from '../../shared/validation.js';
 import {
   type CaseFold,
   type ComparisonOperator,
@@ -11,7 +12,6 @@ import {
   FilterSyntaxError,
   type StringFunction,
   applyFold,
-  finerThanMillisecond,
   instantOf,
   matchesFunction,
 } from './filter.js';
@@ -79,7 +79,7 @@ function compare(property: Property, op: ComparisonOperator, value: FilterLitera
       const at = value.kind === 'datetime' ? value.value : value.kind === 'string' ? instantOf(text, true) : undefined;
       if (at === undefined) throw new FilterSyntaxError(`CreationTime must be compared with a date-time such as 2024-01-31T00:00:00Z`, 0);
       if (!finerThanMillisecond(text)) return sql<SqlBool>`a.created_at ${sqlOp} ${at}`;
-      // Stored to the millisecond, no alert is at an instant between two (`at` is the one before it): none
+      // Stored to the millisecond, no alert is at an instant between two (instantOf gives the one before it): none
       // is equal to it, and at or after it means after `at`, before it at or before `at`.
       if (op === 'eq' || op === 'ne') return op === 'eq' ? sql<SqlBool>`1 = 0` : sql<SqlBool>`1 = 1`;
       return sql<SqlBool>`a.created_at ${sql.raw(SQL_OPERATOR[op === 'ge' ? 'gt' : op === 'lt' ? 'le' : op])} ${at}`;
