@@ -194,3 +194,26 @@ it.runIf(TEST_PG_URL)(
   },
   120_000,
 );
+
+it.runIf(TEST_PG_URL)(
+  'answers, not hangs, while the pooled connections to PostgreSQL are silent and new ones answer (a partition of the old connections, a failover behind one address) [postgres]',
+  async () => {
+    const proxy = await proxyFor(TEST_PG_URL!);
+    const t = await startTestApp('postgres', {}, {}, { reach: (url) => viaProxy(url, proxy) });
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'half-silent' });
+      // The open connections forward nothing any more; the ones opened from now on work.
+      proxy.stall();
+      proxy.restore();
+      const answers = await Promise.all([t.call('POST', '/api/v1/tenants/half-silent/alerts', ALERT), t.call('GET', '/api/v1/tenants/half-silent/alerts')]);
+      for (const answer of answers) expect([200, 202, 503]).toContain(answer.statusCode);
+      await expect.poll(async () => (await t.call('POST', '/api/v1/tenants/half-silent/alerts', ALERT)).statusCode, { timeout: 30_000 }).toBe(202);
+    } finally {
+      proxy.cut();
+      proxy.restore();
+      await t.close();
+      await proxy.close();
+    }
+  },
+  120_000,
+);

@@ -94,6 +94,17 @@ describeEachDialect('database errors a client can provoke', (dialect) => {
     }
   });
 
+  it.runIf(dialect === 'postgres')(
+    'lets a statement the server is working on run past the check for a silent server',
+    async () => {
+      // A statement unanswered for 5 s has the server asked what its session does: one still at work
+      // (a long statement, a lock wait) must not be cut as a lost one is.
+      const slept = await sql<{ done: number }>`select 1 as done from pg_sleep(9)`.execute(storage.db);
+      expect(slept.rows).toEqual([{ done: 1 }]);
+    },
+    60_000,
+  );
+
   it('leaves anything else a 500, logged', () => {
     expect(classifyDbError(new Error('connection terminated'))).toBeUndefined();
     expect(classifyDbError({ code: 'ECONNREFUSED' })).toBeUndefined();

@@ -318,8 +318,9 @@ export function postgresClientConfig(url: string, applicationName = 'tocsin', en
  * a stalled proxy) would hold every request that reaches the database until it answers again, for
  * as long as that takes (TCP gives up after about 15 minutes), where a dropped connection is a 503
  * at once. A statement unanswered for SILENT_STATEMENT_MS makes the process ask the server on a new
- * connection whether it answers at all (within SERVER_CHECK_MS): a statement that is only slow (a
- * lock wait, a migration's index) goes on; one whose server is silent has its connection dropped,
+ * connection what its session is doing (within SERVER_CHECK_MS): a statement that is only slow (a
+ * lock wait, a migration's index) goes on; one whose server is silent, or whose session is gone or
+ * idle, has its connection dropped,
  * so it fails as a dropped connection does (retryable: a 503 with Retry-After, the transaction never
  * committed by a server that never got its commit). CONNECT_MS bounds a new connection's handshake
  * and a wait for a free pooled connection alike. Together they answer within the request timeout.
@@ -333,30 +334,42 @@ function dropConnection(client: pg.ClientBase): void {
   (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
-/** serverAnswers: whether the server answers a `select 1` on a new connection within SERVER_CHECK_MS (any SQLSTATE it sends is an answer). */
-async function serverAnswers(config: pg.ClientConfig): Promise<boolean> {
+/**
+ * sessionStates asks the server, on a new connection within SERVER_CHECK_MS, what each session of
+ * this database is doing (pg_stat_activity: its process id and state), or says 'silent' when the
+ * server does not answer; 'unknown' when it answered with a refusal (full, starting).
+ */
+async function sessionStates(config: pg.ClientConfig): Promise<Map<number, string | null> | 'silent' | 'unknown'> {
   const probe = new pg.Client({ ...config, connectionTimeoutMillis: SERVER_CHECK_MS });
   probe.on('error', () => {});
   try {
-    await withinMs(
-      probe.connect().then(() => probe.query('select 1')),
+    const result = await withinMs(
+      probe
+        .connect()
+        .then(() => probe.query<{ pid: number; state: string | null }>('select pid, state from pg_stat_activity where datname = current_database()')),
       SERVER_CHECK_MS,
       'the database',
     );
     probe.end().catch(() => {});
-    return true;
+    return new Map(result.rows.map((row) => [row.pid, row.state]));
   } catch (err) {
     dropConnection(probe);
     const code = (err as { code?: unknown } | null)?.code;
-    return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+    return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? 'unknown' : 'silent';
   }
 }
 
-/** silentServerWatch drops the connection of a statement whose server no longer answers (SILENT_STATEMENT_MS). */
+/**
+ * silentServerWatch drops the connection of a statement unanswered for SILENT_STATEMENT_MS unless
+ * the server says that connection's session is still working on it (state `active`: a lock wait, a
+ * long statement): a server that answers nothing, and a session it no longer has or that sits idle
+ * (the statement lost on the way: the old connections of a partition, of a server failed over
+ * behind the same address), fail as a dropped connection does.
+ */
 function silentServerWatch(config: pg.ClientConfig): (client: pg.PoolClient, answer: Promise<unknown>) => void {
-  let check: Promise<boolean> | undefined;
-  const answers = () => {
-    check ??= serverAnswers(config).finally(() => {
+  let check: ReturnType<typeof sessionStates> | undefined;
+  const states = () => {
+    check ??= sessionStates(config).finally(() => {
       check = undefined;
     });
     return check;
@@ -366,9 +379,11 @@ function silentServerWatch(config: pg.ClientConfig): (client: pg.PoolClient, ans
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
       timer = setTimeout(() => {
-        void answers().then((answered) => {
+        void states().then((found) => {
           if (settled) return;
-          if (answered) arm();
+          const pid = (client as unknown as { processID?: number }).processID;
+          const working = found === 'unknown' || (found !== 'silent' && pid !== undefined && found.get(pid) === 'active');
+          if (working) arm();
           else dropConnection(client);
         });
       }, SILENT_STATEMENT_MS);
