@@ -667,6 +667,37 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     }
   });
 
+  it('counts a held-out tenant whose emails the worker holds claimed, waiting for the probe, when the verdict is told', async () => {
+    // At a probe's failure the worker had claimed every tenant's due emails in the probe's batch; those
+    // not yet handed back were `sending`, and the verdict, which counted only pending and retrying
+    // emails, passed their tenant over: 20 minutes held out and its mail still `ok` (seen under load).
+    const stark = await t.tenantWithUser('stark');
+    await t.enableAlertEmails('stark');
+    const { db } = t.tocsin.deps.storage;
+    const queuedAt = clock.now();
+    await enqueueDeliveries(db, [testDelivery(stark.tenantId, 'ops@stark.example.com', { kind: 'immediate' })], clock);
+    clock.advance(16 * MINUTE);
+    // What the worker's claim writes on the row it holds (leases.ts): this tenant's rows only, the other tests' left alone.
+    const lease = {
+      status: 'sending',
+      lease_owner: 'probing-worker',
+      lease_token: 'held',
+      lease_expires_at: clock.now() + 10_000,
+      next_attempt_at: clock.now() + 10_000,
+    };
+    expect(Number((await db.updateTable('deliveries').set(lease).where('tenant_id', '=', stark.tenantId).executeTakeFirst()).numUpdatedRows)).toBe(1);
+    const error = 'connect: 127.0.0.1:25 keeps failing; its emails are paused until later';
+    await mailHealthHeldOut(t.tocsin.deps.storage, { publicUrl: t.tocsin.deps.config.publicUrl })({
+      tenantIds: [stark.tenantId],
+      since: queuedAt,
+      until: clock.now() + 4 * MINUTE,
+      at: clock.now(),
+      error,
+    });
+    const health = (await t.call('GET', '/api/v1/tenants/stark/settings/mail/health', undefined, stark.token)).json();
+    expect(health).toMatchObject({ state: 'failing', since: new Date(queuedAt).toISOString(), lastError: error });
+  });
+
   it('warns each tenant whose emails a paused server holds out, once, after the same wait as failures of its own, and each recovers', async () => {
     // Tenants whose settings lead to one server, no login: one breaker. Only the probes' tenants had
     // attempts; the others' emails waited unsent with their mail health `ok` and no one told.

@@ -139,8 +139,9 @@ export function mailHealthAfterRecord(dialect: Dialect, context: NoticeContext):
  * mailHealthHeldOut is the worker's observer of a circuit breaker's verdict (admission.ts HeldOut):
  * each tenant it holds out with alert emails due before the breaker lets sends through again has
  * its mail failing for now, as a transient failure of its own would say, its run starting when the
- * breaker opened or when its first held email was queued, if later. One observation per tenant and
- * verdict, in one transaction; a tenant with no email due is left alone.
+ * breaker opened or when its first held email was queued, if later. Emails the worker has claimed
+ * (the probe's batch, waiting for its verdict) count as due. One observation per tenant and verdict,
+ * in one transaction; a tenant with no email due is left alone.
  */
 export function mailHealthHeldOut(storage: Storage, context: NoticeContext): (held: HeldOut) => Promise<void> {
   return (held) =>
@@ -149,9 +150,10 @@ export function mailHealthHeldOut(storage: Storage, context: NoticeContext): (he
         .selectFrom('deliveries')
         .select(['tenant_id', (eb) => eb.fn.min('created_at').as('first')])
         .where('tenant_id', 'in', held.tenantIds)
-        .where('status', 'in', ['pending', 'retrying'])
         .where('kind', 'not in', ['mail-health', 'test'])
-        .where('next_attempt_at', '<=', held.until)
+        // Due before the breaker lets sends through again, or claimed: a worker holds those waiting for
+        // the probe's verdict (their next_attempt_at is the lease's end), and they are held out as much.
+        .where((eb) => eb.or([eb('status', '=', 'sending'), eb.and([eb('status', 'in', ['pending', 'retrying']), eb('next_attempt_at', '<=', held.until)])]))
         .groupBy('tenant_id')
         .execute();
       const observations = due.map((row) => ({
