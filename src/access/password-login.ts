@@ -90,7 +90,6 @@ export interface PasswordOwner {
   readonly passwordHash: string;
 }
 
-/** WRONG_SIGN_IN is the one refusal of every failed password sign-in. */
 /**
  * SIGN_IN_BODY_LIMIT_BYTES bounds the body of the routes that sign in with a password or the admin
  * token, which take one from anyone: their fields fit in a few kilobytes, escaped. Under the API's
@@ -98,6 +97,7 @@ export interface PasswordOwner {
  */
 export const SIGN_IN_BODY_LIMIT_BYTES = 64 * 1024;
 
+/** WRONG_SIGN_IN is the one refusal of every failed password sign-in. */
 const WRONG_SIGN_IN = 'The tenant, email or password is wrong.';
 
 /**
