@@ -22,6 +22,9 @@ import { type ReceivedAs, keepAlive, type Reception, type SourceRow, readSecrets
 /** MAX_RECEIVE_BYTES bounds a received body (413 above it); signatures are checked on these bytes. */
 export const MAX_RECEIVE_BYTES = 1024 * 1024;
 
+/** RECEIVED_KEYS_PER_QUERY bounds the keys one lookup of the deliveries received before names (padded to a power of two). */
+const RECEIVED_KEYS_PER_QUERY = 4_096;
+
 /** RETRY_AFTER_SECONDS is what a 503 asks the sender to wait (the same as every 503 of the API). */
 const RETRY_AFTER_SECONDS = UNAVAILABLE_RETRY_AFTER_SECONDS;
 
@@ -343,10 +346,18 @@ export function createReceiver(deps: AppDeps): Receiver {
     return answer;
   };
 
-  /** receivedKeys are those of `keys` stored for the source (undefined when they cannot be read now). */
+  /**
+   * receivedKeys are those of `keys` stored for the source (undefined when they cannot be read now),
+   * looked up a slice at a time: a 1 MB group holds over 16,384 short alerts, whose keys in one
+   * statement passed SQLite's bound of 32,766 variables (a 503 at every delivery of the group).
+   */
   const receivedKeys = async (sourceId: string, keys: readonly string[]): Promise<ReadonlySet<string> | undefined> => {
     try {
-      return new Set((await findDeliveries(db, sourceId, keys)).keys());
+      const received = new Set<string>();
+      for (let start = 0; start < keys.length; start += RECEIVED_KEYS_PER_QUERY) {
+        for (const key of (await findDeliveries(db, sourceId, keys.slice(start, start + RECEIVED_KEYS_PER_QUERY))).keys()) received.add(key);
+      }
+      return received;
     } catch (err) {
       logger.warn({ err, sourceId }, 'source delivery keys could not be read');
       return undefined;
