@@ -337,7 +337,8 @@ function dropConnection(client: pg.ClientBase): void {
 /**
  * sessionStates asks the server, on a new connection within SERVER_CHECK_MS, what each session of
  * this database is doing (pg_stat_activity: its process id and state), or says 'silent' when the
- * server does not answer; 'unknown' when it answered with a refusal (full, starting).
+ * server does not answer; 'unknown' when it answered with a refusal (full, starting), or through a
+ * pooler whose process ids name no session.
  */
 async function sessionStates(config: pg.ClientConfig): Promise<Map<number, string | null> | 'silent' | 'unknown'> {
   const probe = new pg.Client({ ...config, connectionTimeoutMillis: SERVER_CHECK_MS });
@@ -346,11 +347,18 @@ async function sessionStates(config: pg.ClientConfig): Promise<Map<number, strin
     const result = await withinMs(
       probe
         .connect()
-        .then(() => probe.query<{ pid: number; state: string | null }>('select pid, state from pg_stat_activity where datname = current_database()')),
+        .then(() =>
+          probe.query<{ pid: number; state: string | null; own: number }>(
+            'select pid, state, pg_backend_pid() as own from pg_stat_activity where datname = current_database()',
+          ),
+        ),
       SERVER_CHECK_MS,
       'the database',
     );
     probe.end().catch(() => {});
+    // Behind a connection pooler (PgBouncer, RDS Proxy) a client's process id is the pooler's, not
+    // its session's: no session can be told by it, so a server that answers is all that is known.
+    if (result.rows[0]?.own !== (probe as unknown as { processID?: number }).processID) return 'unknown';
     return new Map(result.rows.map((row) => [row.pid, row.state]));
   } catch (err) {
     dropConnection(probe);
