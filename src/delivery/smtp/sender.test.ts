@@ -329,6 +329,15 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(connectionOptions(endpoint).name).toBe(ehloName(endpoint));
   });
 
+  it("greets with the From address's domain, not a bare IP address, on a machine whose host name is its IP address", () => {
+    // RFC 5321 takes an address only as a literal in brackets: "EHLO 10.0.0.5" is refused by a strict
+    // server (Postfix's reject_invalid_helo_hostname), where nodemailer's own fallback bracketed it.
+    const endpoint = endpointFor({ port: 25 }, { fromAddress: 'alerts@example.com' });
+    expect(ehloName(endpoint, '10.0.0.5')).toBe('example.com');
+    expect(ehloName(endpoint, 'fe80::1')).toBe('example.com');
+    expect(ehloName(endpointFor({ port: 25 }, { fromAddress: 'alerts@localhost' }), '10.0.0.5')).toBeUndefined();
+  });
+
   it('says the server offered no AUTH when it refuses the mail for want of a sign-in the settings had credentials for', async () => {
     // A company's MX host (port 25) given for its submission server: no AUTH there, so the password is never sent.
     const mx = await start({

@@ -106,7 +106,7 @@ export function loginOf(endpoint: SmtpEndpoint): SMTPConnectionAuth | undefined 
 
 /**
  * ehloName is the name Tocsin greets a server with (EHLO): this machine's host name when it is
- * fully qualified, as nodemailer sends it, else the domain of the From address (in ASCII).
+ * fully qualified (not an IP address), as nodemailer sends it, else the domain of the From address (in ASCII).
  * nodemailer's own fallback for a short host name (a container's "3f2a1b9c0d4e", a VM's "vm") is
  * the address literal [127.0.0.1], which names no host a server could check: Google's smtp-relay
  * refuses it with "421 4.7.0 Try again later, closing connection. (EHLO)", a refusal that reads
@@ -114,7 +114,8 @@ export function loginOf(endpoint: SmtpEndpoint): SMTPConnectionAuth | undefined 
  * sender's domain names there.
  */
 export function ehloName(endpoint: SmtpEndpoint, hostname: string = os.hostname()): string | undefined {
-  if (hostname.includes('.')) return hostname;
+  // A host name that is an IP address is no name: RFC 5321 takes an address only bracketed.
+  if (hostname.includes('.') && net.isIP(hostname) === 0) return hostname;
   const domain = domainToASCII(endpoint.fromAddress.slice(endpoint.fromAddress.lastIndexOf('@') + 1));
   return domain.includes('.') ? domain : undefined;
 }
