@@ -155,6 +155,11 @@ export interface SendOptions {
   readonly signal?: AbortSignal | undefined;
   /** Asked when a connection takes the send: false fails it with SendCalledOffError, nothing sent (a lease run out while it waited). */
   readonly mayStart?: (() => boolean) | undefined;
+  /**
+   * Asked when the server asks for the message (354) and before its final ".": false ends the
+   * connection there, unsent, and fails the send with SendCalledOffError (a worker frozen past its lease).
+   */
+  readonly mayFinish?: (() => boolean) | undefined;
 }
 
 /** MailSender sends one email through one endpoint; transports are pooled per endpoint inside. */

@@ -93,8 +93,11 @@ export interface AttemptContext {
   /** How long transient failures are retried when the row names no deadline. */
   readonly deliveryDeadlineMs: number;
   readonly metrics?: OutboxMetrics | undefined;
-  /** Whether the worker's lease on the row still stands; asked just before the email goes to the sender. */
-  readonly leased?: ((delivery: Delivery) => boolean) | undefined;
+  /**
+   * Whether the worker's lease on the row still stands, confirmed for `ticks` more of its heartbeat
+   * (two unless given); asked just before the email goes to the sender, and with one before its message goes out.
+   */
+  readonly leased?: ((delivery: Delivery, ticks?: number) => boolean) | undefined;
   /** Aborted when the worker stops: a send still waiting for a connection is called off and its row handed back. */
   readonly stopping?: AbortSignal | undefined;
   /**
@@ -212,9 +215,14 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
       };
   const t0 = performance.now();
   try {
-    // Checked again when a connection takes it: one that waited for a connection past its lease is not sent.
+    // Checked again when a connection takes it: one that waited for a connection past its lease is not sent;
+    // and before its message goes out, with a tick's margin: one frozen past its lease is not finished.
     const leased = ctx.leased;
-    const receipt = await ctx.sender.send(endpoint, outgoing, { signal: ctx.stopping, mayStart: leased && (() => leased(delivery)) });
+    const receipt = await ctx.sender.send(endpoint, outgoing, {
+      signal: ctx.stopping,
+      mayStart: leased && (() => leased(delivery)),
+      mayFinish: leased && (() => leased(delivery, 1)),
+    });
     ctx.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);
     ctx.gate.endpointAnswered(endpoint);
     const response = serverSaid(receipt.response, secrets);

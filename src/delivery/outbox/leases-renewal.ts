@@ -53,9 +53,12 @@ export class LeaseRenewal {
   /**
    * leased tells whether a send of the row may start: its lease is confirmed for at least two more
    * ticks (a third of a lease), which two missed renewals in a row (or a lost lease) no longer give.
+   * A send under way asks for `ticks` = 1 before its message goes out: a renewal running a little
+   * late takes a row just past two ticks, so two would call off a send that is still this worker's,
+   * where a process frozen past its lease is more than a tick short.
    */
-  leased(id: string, now: number): boolean {
-    return (this.#confirmedUntil.get(id) ?? -Infinity) - now >= 2 * this.tickMs;
+  leased(id: string, now: number, ticks = 2): boolean {
+    return (this.#confirmedUntil.get(id) ?? -Infinity) - now >= ticks * this.tickMs;
   }
 
   /** tickMs is how often the heartbeat runs: a sixth of the lease. */

@@ -155,7 +155,7 @@ export class DeliveryWorker {
       random: deps.random ?? Math.random,
       deliveryDeadlineMs: this.settings.deliveryDeadlineMs,
       metrics: deps.metrics,
-      leased: (delivery) => this.#renewal.leased(delivery.id, deps.clock.now()),
+      leased: (delivery, ticks) => this.#renewal.leased(delivery.id, deps.clock.now(), ticks),
       stopping: this.#stopSends.signal,
       failedBefore: (delivery) => transientFailuresOf(deps.storage, delivery.id),
     };

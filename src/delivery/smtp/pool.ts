@@ -44,6 +44,8 @@ interface Waiting {
   readonly signal: AbortSignal | undefined;
   /** Asked when a session takes it: false calls it off, nothing sent (SessionPool.send). */
   readonly mayStart: (() => boolean) | undefined;
+  /** Asked at the server's 354 and before the final ".": false ends the session unsent (SessionPool.send). */
+  readonly mayFinish: (() => boolean) | undefined;
 }
 
 type SlotState = 'opening' | 'idle' | 'sending' | 'keepalive' | 'closing';
@@ -106,10 +108,11 @@ export class SessionPool {
    * `signal` aborted while the message still waits for a session takes it out of the queue with a
    * SendCalledOffError (a stopping worker hands it back); a message a session took goes on.
    * `mayStart` is asked when a session takes the message, however long it waited: false calls it
-   * off as an aborted `signal` does (a worker whose lease ran out meanwhile: another may send it);
-   * and again when the server asks for the message (354): false there ends the session unsent.
+   * off as an aborted `signal` does (a worker whose lease ran out meanwhile: another may send it).
+   * `mayFinish` is asked when the server asks for the message (354) and before its final ".": false
+   * there ends the session unsent.
    */
-  send(envelope: Envelope, message: Buffer | Promise<Buffer>, signal?: AbortSignal, mayStart?: () => boolean): Promise<string> {
+  send(envelope: Envelope, message: Buffer | Promise<Buffer>, signal?: AbortSignal, mayStart?: () => boolean, mayFinish?: () => boolean): Promise<string> {
     let waiting: Waiting | undefined;
     const leave = (error: unknown) => {
       const at = waiting ? this.#queue.indexOf(waiting) : -1;
@@ -123,7 +126,7 @@ export class SessionPool {
     const callOff = () => leave(new SendCalledOffError());
     signal?.addEventListener('abort', callOff, { once: true });
     return new Promise<string>((resolve, reject) => {
-      waiting = { envelope, message, resolve, reject, requeued: false, signal, mayStart };
+      waiting = { envelope, message, resolve, reject, requeued: false, signal, mayStart, mayFinish };
       this.#queue.push(waiting);
       this.#dispatch();
     }).finally(() => signal?.removeEventListener('abort', callOff));
@@ -187,7 +190,7 @@ export class SessionPool {
   #sendOn(slot: Slot, waiting: Waiting): void {
     const session = slot.session!;
     slot.state = 'sending';
-    session.send(waiting.envelope, waiting.message, waiting.mayStart).then(
+    session.send(waiting.envelope, waiting.message, waiting.mayFinish).then(
       (response) => {
         waiting.resolve(response);
         if (session.sent >= this.options.maxMessages) this.#quit(slot);

@@ -167,7 +167,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     };
     try {
       const message = 'rendering' in email ? email.rendering.then(written) : written(email);
-      const response = await pool.sessions.send(envelopeOf(endpoint, email.to), message, options.signal, options.mayStart);
+      const response = await pool.sessions.send(envelopeOf(endpoint, email.to), message, options.signal, options.mayStart, options.mayFinish);
       return { messageId: bindMessageIds(messageId!, endpoint.fromAddress), response };
     } finally {
       pool.lastUsed = Date.now();
