@@ -9,22 +9,12 @@ import { HttpError, badRequest, fieldError } from './problem.js';
 export const MAX_JSON_DEPTH = 64;
 
 /**
- * jsonDepthExceeds tells whether a parsed JSON value nests deeper than `limit`. It recurses, but
- * never deeper than `limit`, and allocates nothing: it runs on every body.
+ * jsonDepthExceeds tells whether a parsed JSON value nests deeper than MAX_JSON_DEPTH, however many
+ * entries it holds (a source's body, bounded by its own size limit). It recurses, but never deeper
+ * than the bound.
  */
-export function jsonDepthExceeds(value: unknown, limit: number): boolean {
-  return nestsDeeper(value, 1, limit);
-}
-
-function nestsDeeper(value: unknown, depth: number, limit: number): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  if (depth > limit) return true;
-  if (Array.isArray(value)) {
-    for (const child of value) if (nestsDeeper(child, depth + 1, limit)) return true;
-    return false;
-  }
-  for (const key in value) if (nestsDeeper((value as Record<string, unknown>)[key], depth + 1, limit)) return true;
-  return false;
+export function jsonDepthExceeds(value: unknown): boolean {
+  return shapeExceeds(value, 1, Number.POSITIVE_INFINITY) === 'depth';
 }
 
 /**
@@ -42,28 +32,28 @@ export const MAX_JSON_ENTRIES = 10_000;
  * were enumerated twice, a second or more each for a million keys) and an array's by its length.
  */
 export function shapeError(value: unknown): Error | undefined {
-  const found = shapeExceeds(value, 1);
+  const found = shapeExceeds(value, 1, MAX_JSON_ENTRIES);
   return found === undefined ? undefined : found === 'depth' ? tooDeep() : tooManyEntries(found.join('.') || '(root)');
 }
 
-/** shapeExceeds is shapeError's walk: 'depth', the path of an object or array with too many entries, or undefined. */
-function shapeExceeds(value: unknown, depth: number): 'depth' | string[] | undefined {
+/** shapeExceeds is the walk of both: 'depth', the path of an object or array of more than `entries` entries, or undefined. */
+function shapeExceeds(value: unknown, depth: number, entries: number): 'depth' | string[] | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   if (depth > MAX_JSON_DEPTH) return 'depth';
   // Plain recursion, no closure per object: it runs over every node of every body (a batch of alerts
   // included), where a closure made per object cost 17 times the depth walk it replaced.
   if (Array.isArray(value)) {
-    if (value.length > MAX_JSON_ENTRIES) return [];
+    if (value.length > entries) return [];
     for (let i = 0; i < value.length; i++) {
-      const inner = shapeExceeds(value[i], depth + 1);
+      const inner = shapeExceeds(value[i], depth + 1, entries);
       if (inner !== undefined) return under(i, inner);
     }
     return undefined;
   }
-  let entries = 0;
+  let count = 0;
   for (const key in value) {
-    if (++entries > MAX_JSON_ENTRIES) return [];
-    const inner = shapeExceeds((value as Record<string, unknown>)[key], depth + 1);
+    if (++count > entries) return [];
+    const inner = shapeExceeds((value as Record<string, unknown>)[key], depth + 1, entries);
     if (inner !== undefined) return under(key, inner);
   }
   return undefined;

@@ -457,7 +457,7 @@ export function createReceiver(deps: AppDeps): Receiver {
       return refuse(source, 'invalid', malformedBody('is not valid JSON'), 'the body is not valid JSON');
     }
     // Bounded before anything walks it: replacing lone surrogates recurses, and would overflow.
-    if (jsonDepthExceeds(parsed, MAX_JSON_DEPTH)) {
+    if (jsonDepthExceeds(parsed)) {
       return refuse(source, 'invalid', malformedBody(`nests deeper than ${MAX_JSON_DEPTH} levels`), 'too deep');
     }
     const wellFormed = wellFormedJson(text, parsed);

@@ -320,9 +320,8 @@ export function postgresClientConfig(url: string, applicationName = 'tocsin', en
  * at once. A statement unanswered for SILENT_STATEMENT_MS makes the process ask the server on a new
  * connection what its session is doing (within SERVER_CHECK_MS): a statement that is only slow (a
  * lock wait, a migration's index) goes on; one whose server is silent, or whose session is gone or
- * idle, has its connection dropped,
- * so it fails as a dropped connection does (retryable: a 503 with Retry-After, the transaction never
- * committed by a server that never got its commit). CONNECT_MS bounds a new connection's handshake
+ * idle, has its connection dropped, so it fails as a dropped connection does (retryable: a 503 with
+ * Retry-After, the transaction never committed by a server that never got its commit). CONNECT_MS bounds a new connection's handshake
  * and a wait for a free pooled connection alike. Together they answer within the request timeout.
  */
 const SILENT_STATEMENT_MS = 5_000;
