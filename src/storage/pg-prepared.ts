@@ -32,25 +32,37 @@ const wrapped = new WeakSet<object>();
  * (one round trip, pg's simple query) answers with its last statement's result, which Kysely reads;
  * pg gives an array of them, in which Kysely would find no rows.
  */
-export function preparedOnServer(pool: pg.Pool, watch?: (client: pg.PoolClient, answer: Promise<unknown>) => void): PostgresPool {
+export function preparedOnServer(pool: pg.Pool, watch?: StatementWatch): PostgresPool {
   return {
     connect: async () => {
       const client = await pool.connect();
       if (!wrapped.has(client)) {
         wrapped.add(client);
         const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        const watched = watch?.client(client);
         (client as { query: unknown }).query = (text: unknown, values?: unknown[]) => {
           const name = typeof text === 'string' ? names.get(text) : undefined;
           const answer = name !== undefined ? query({ name, text, values }) : query(text, values);
           if (!(answer instanceof Promise)) return answer;
-          watch?.(client, answer);
+          watched?.(answer);
           return name !== undefined ? answer : answer.then(lastResult);
         };
       }
       return client as unknown as PostgresPoolClient;
     },
-    end: () => pool.end(),
+    end: () => {
+      watch?.stop();
+      return pool.end();
+    },
   };
+}
+
+/** StatementWatch is told of every statement a pooled client sends, to act on those left unanswered. */
+export interface StatementWatch {
+  /** client is called once per pooled client and gives what to call with each statement's answer. */
+  client(client: pg.PoolClient): (answer: Promise<unknown>) => void;
+  /** stop ends the watch's timers when the pool ends. */
+  stop(): void;
 }
 
 /** lastResult is the result of a query's last statement: pg answers a text of several statements with an array. */

@@ -22,7 +22,7 @@ import { DeadlineError, withinMs } from '../shared/deadline.js';
 import { makeFolder } from '../shared/make-folder.js';
 import { scavengeIfHalfFull } from '../shared/young-generation.js';
 import { IdleUpkeep, type IdleUpkeepOptions } from './idle-upkeep.js';
-import { preparedOnServer } from './pg-prepared.js';
+import { preparedOnServer, type StatementWatch } from './pg-prepared.js';
 
 /** Storage is an open database: the Kysely handle, which engine it is, and how to close it. */
 export interface Storage {
@@ -325,6 +325,7 @@ export function postgresClientConfig(url: string, applicationName = 'tocsin', en
  * and a wait for a free pooled connection alike. Together they answer within the request timeout.
  */
 const SILENT_STATEMENT_MS = 5_000;
+const SWEEP_MS = 1_000;
 const SERVER_CHECK_MS = 3_000;
 const CONNECT_MS = 10_000;
 
@@ -371,9 +372,10 @@ async function sessionStates(config: pg.ClientConfig): Promise<Map<number, strin
  * the server says that connection's session is still working on it (state `active`: a lock wait, a
  * long statement): a server that answers nothing, and a session it no longer has or that sits idle
  * (the statement lost on the way: the old connections of a partition, of a server failed over
- * behind the same address), fail as a dropped connection does.
+ * behind the same address), fail as a dropped connection does. One timer sweeps every client once
+ * a SWEEP_MS, so a statement costs a counter and its answer's callback, not a timer of its own.
  */
-function silentServerWatch(config: pg.ClientConfig): (client: pg.PoolClient, answer: Promise<unknown>) => void {
+function silentServerWatch(config: pg.ClientConfig): StatementWatch {
   let check: ReturnType<typeof sessionStates> | undefined;
   const states = () => {
     check ??= sessionStates(config).finally(() => {
@@ -381,27 +383,43 @@ function silentServerWatch(config: pg.ClientConfig): (client: pg.PoolClient, ans
     });
     return check;
   };
-  return (client, answer) => {
-    let settled = false;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      timer = setTimeout(() => {
-        void states().then((found) => {
-          if (settled) return;
-          const pid = (client as unknown as { processID?: number }).processID;
-          const working = found === 'unknown' || (found !== 'silent' && pid !== undefined && found.get(pid) === 'active');
-          if (working) arm();
-          else dropConnection(client);
-        });
-      }, SILENT_STATEMENT_MS);
-      timer.unref();
-    };
-    const done = () => {
-      settled = true;
-      clearTimeout(timer);
-    };
-    answer.then(done, done);
-    arm();
+  /** Per client: statements sent and not yet answered, those answered, and the sweep since which the oldest unanswered one waits. */
+  const watched = new Map<pg.PoolClient, { pending: number; answered: number; since: number; checking: boolean }>();
+  let sweeps = 0;
+  const timer = setInterval(() => {
+    sweeps += 1;
+    for (const [client, state] of watched) {
+      if (state.pending === 0 || state.checking || sweeps - state.since <= SILENT_STATEMENT_MS / SWEEP_MS) continue;
+      state.checking = true;
+      const answered = state.answered;
+      void states().then((found) => {
+        state.checking = false;
+        if (state.answered !== answered || state.pending === 0) return;
+        const pid = (client as unknown as { processID?: number }).processID;
+        const working = found === 'unknown' || (found !== 'silent' && pid !== undefined && found.get(pid) === 'active');
+        if (working) state.since = sweeps;
+        else dropConnection(client);
+      });
+    }
+  }, SWEEP_MS);
+  timer.unref();
+  return {
+    client(client) {
+      const state = { pending: 0, answered: 0, since: sweeps, checking: false };
+      watched.set(client, state);
+      client.once('end', () => watched.delete(client));
+      // pg answers a client's statements in the order sent: the next one waits from this answer on.
+      const settle = () => {
+        state.pending -= 1;
+        state.answered += 1;
+        state.since = sweeps;
+      };
+      return (answer) => {
+        if (state.pending++ === 0) state.since = sweeps;
+        answer.then(settle, settle);
+      };
+    },
+    stop: () => clearInterval(timer),
   };
 }
 
