@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -153,4 +154,40 @@ describe('an SQLite file that may grow no more (a file size limit, a quota)', ()
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("fails a transaction whose commit the disk refuses with the disk's error, not with the rollback SQLite already did", async () => {
+    // SQLite rolls a transaction back itself when its commit cannot be written (a full disk, a size
+    // limit); Kysely's rollback after it then threw "cannot rollback - no transaction is active", which
+    // hid the disk's error: a new tenant or user on a full disk answered 500 where an alert got 503.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-fsize-commit-'));
+    try {
+      const storageModule = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), 'storage.ts')).href;
+      const script = `
+        const { openStorage } = await import(${JSON.stringify(storageModule)});
+        const { sql } = await import('kysely');
+        const storage = await openStorage(${JSON.stringify(`sqlite:${path.join(dir, 't.db')}`)});
+        await sql\`create table t (v text)\`.execute(storage.db);
+        let outcome = 'no error';
+        try {
+          for (let i = 0; i < 1000; i++) {
+            await storage.db.transaction().execute((trx) => sql\`insert into t values (\${'x'.repeat(4000)})\`.execute(trx));
+          }
+        } catch (err) {
+          outcome = JSON.stringify({ code: err.code, message: err.message });
+        }
+        console.log(outcome);
+        await storage.close().catch(() => {});`;
+      const run = promisify(execFile);
+      const { stdout } = await run('sh', ['-c', 'ulimit -f 256 && exec "$0" --import tsx --input-type=module -e "$1"', process.execPath, script], {
+        cwd: process.cwd(),
+        timeout: 60_000,
+      });
+      const failure = JSON.parse(stdout.trim().split('\n').at(-1)!) as { code: string; message: string };
+      expect(failure.message).not.toMatch(/rollback/);
+      expect(failure.code).toMatch(/^SQLITE_(IOERR|FULL)/);
+      expect(isStorageOutage(failure)).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -238,6 +238,16 @@ class LockWaitingSqliteDriver extends SqliteDriver {
     this.#connection ??= lockWaiting(connection, this.database);
     return this.#connection;
   }
+
+  /**
+   * A commit the disk refused (full, a size limit: SQLITE_FULL, SQLITE_IOERR) is rolled back by
+   * SQLite itself; Kysely's rollback then failed with "no transaction is active" and that error,
+   * a 500, replaced the disk's, an outage (503). As writeTransaction's rollback, it ends only a
+   * transaction still open.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.database.inTransaction) await super.rollbackTransaction(connection);
+  }
 }
 
 /** READ is a statement that only reads (`with … select` may write, and waits as a write). */
