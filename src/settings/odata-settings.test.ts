@@ -134,6 +134,25 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     });
   });
 
+  it("takes back the list GET /odata/Settings shows with its flags written as .NET writes a bool ('True', 'False'): nothing switched on", async () => {
+    // A script's "$false" and C#'s bool.ToString() write 'False' where GET showed 'false': the list
+    // read as edited switched a stored server the tenant had turned off back on, and without one was a 400.
+    const fresh = (await t.tenantWithUser('orch-dotnet-flags')).token;
+    const dotnetFlags = async () => {
+      const shown = (await t.call('GET', '/odata/Settings', undefined, fresh)).json().value as { Name: string; Value: string }[];
+      const sent = shown.map((s) => ({ ...s, Value: s.Value === 'true' ? 'True' : s.Value === 'false' ? ' False' : s.Value }));
+      const res = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: sent }, fresh);
+      expect(res.statusCode, res.body).toBe(200);
+      expect((await t.call('GET', '/odata/Settings', undefined, fresh)).json().value).toEqual(shown);
+    };
+    await dotnetFlags();
+    expect((await t.call('GET', '/api/v1/tenants/orch-dotnet-flags/settings/mail', undefined, fresh)).json()).toMatchObject({ useCustom: false, custom: null });
+    const custom = { host: '127.0.0.1', port: 2525, security: 'starttls', fromAddress: 'robot@orch-dotnet-flags.example.com' };
+    expect((await t.call('PUT', '/api/v1/tenants/orch-dotnet-flags/settings/mail', { useCustom: false, custom }, fresh)).statusCode).toBe(200);
+    await dotnetFlags();
+    expect((await t.call('GET', '/api/v1/tenants/orch-dotnet-flags/settings/mail', undefined, fresh)).json()).toMatchObject({ useCustom: false, custom });
+  });
+
   it('answers an absolute @odata.context, and names body fields in a 400 as Orchestrator spells them', async () => {
     expect((await t.call('GET', '/odata/Settings', undefined, token)).json()['@odata.context']).toMatch(/^https?:\/\/[^/]+\/odata\/\$metadata#Settings$/);
     const noModel = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'ops@orch.example.com' }, token);

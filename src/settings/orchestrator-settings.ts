@@ -267,6 +267,9 @@ const KEY_TO_MODEL: ReadonlyMap<string, keyof OrchestratorSmtpModel> = new Map([
   [SETTING_KEYS.fromDisplayName, 'defaultfromdisplayname'],
 ]);
 
+/** FLAG_KEYS are the SMTP keys whose values are booleans ("true" or "false" in any case). */
+const FLAG_KEYS: ReadonlySet<string> = new Set([SETTING_KEYS.enableSsl, SETTING_KEYS.useDefaultCredentials]);
+
 // Each key by its lower-cased name: a name in another case (`Abp.Net.Mail.Smtp.Username` for
 // `UserName`) is that setting, not one Tocsin does not keep, dropped without a word.
 const KEY_OF_NAME: ReadonlyMap<string, string> = new Map(Object.values(SETTING_KEYS).map((key) => [key.toLowerCase(), key]));
@@ -306,7 +309,12 @@ export function bulkUpdate(given: readonly { name: string; value: unknown }[], s
   let timeZone: string | undefined;
   const shownValue = new Map(shown.map((s) => [s.Name, s.Value]));
   const smtpText = (value: unknown) => (value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value));
-  const unchanged = settings.every(({ name, value }) => !KEY_TO_MODEL.has(name) || shownValue.get(name) === smtpText(value));
+  // A flag as GET shows it, or as .NET writes a bool ('True', a script's "$false"), is the value shown.
+  const asShown = (name: string, value: unknown) => {
+    const flag = FLAG_KEYS.has(name) ? asBoolean(value) : undefined;
+    return typeof flag === 'boolean' ? String(flag) : smtpText(value);
+  };
+  const unchanged = settings.every(({ name, value }) => !KEY_TO_MODEL.has(name) || shownValue.get(name) === asShown(name, value));
   let clearPassword = false;
   for (const { name, value } of settings) {
     const modelField = KEY_TO_MODEL.get(name);
