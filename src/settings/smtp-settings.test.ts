@@ -148,6 +148,16 @@ describe('SMTP settings', () => {
     expect(() => smtpFromUrl('smtp://mail.example.com?timeoutMs=soon')).toThrow(/timeoutMs/);
   });
 
+  it("refuses a TOCSIN_SMTP_URL port or timeoutMs outside what a tenant's settings take", () => {
+    // ?timeoutMs=99999999999 started with Node's TimeoutOverflowWarning, and every send then failed at
+    // once, "timed out after 100000000 s" (the timers ran after 1 ms); port 0 started and never connected.
+    expect(() => smtpFromUrl('smtp://mail.example.com?timeoutMs=99999999999')).toThrow(/timeoutMs must be .* at most 600000/);
+    expect(() => smtpFromUrl('smtp://mail.example.com?timeoutMs=600001')).toThrow(/timeoutMs/);
+    expect(smtpFromUrl('smtp://mail.example.com?timeoutMs=600000').smtp.timeoutMs).toBe(600_000);
+    expect(() => smtpFromUrl('smtp://mail.example.com:0')).toThrow(/the port must be from 1 to 65535/);
+    expect(smtpFromUrl('smtp://mail.example.com:1').smtp.port).toBe(1);
+  });
+
   it('refuses smtps:// with ?security=none, which sent every email in clear while the scheme and the banner said TLS', () => {
     expect(() => smtpFromUrl('smtps://mail.example.com?security=none')).toThrow(
       'smtps:// is implicit TLS, which ?security=none would turn off: write smtp:// for a server without TLS',

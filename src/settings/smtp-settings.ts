@@ -317,7 +317,12 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   const host = bareHost(parsed.hostname);
   const timeoutMs = Number(query.get('timeoutMs') ?? DEFAULT_TIMEOUT_MS);
   if (!isHostName(host)) throw new Error('the SMTP URL needs a host name or address');
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1_000) throw new Error('timeoutMs must be a whole number of milliseconds, at least 1000');
+  // The bounds of a tenant's timeoutMs: past 2^31 ms Node's timers fire at once, failing every send as timed out.
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1_000 || timeoutMs > 600_000) {
+    throw new Error('timeoutMs must be a whole number of milliseconds, at least 1000 and at most 600000 (10 minutes)');
+  }
+  const port = parsed.port ? Number(parsed.port) : implicit ? 465 : 25;
+  if (port === 0) throw new Error('the port must be from 1 to 65535, such as 465 or 587');
   const username = decodedUserInfo(parsed.username);
   const password = decodedUserInfo(parsed.password);
   // An address has no space: a '+' there is the address's own (alerts+ops@example.com), not a space.
@@ -338,7 +343,7 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   return {
     smtp: {
       host,
-      port: parsed.port ? Number(parsed.port) : implicit ? 465 : 25,
+      port,
       security,
       domain,
       username,
