@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import SqliteDatabase from 'better-sqlite3';
 import { failureMessage } from './failure.js';
 
@@ -50,6 +50,27 @@ describe('a start that cannot listen', () => {
     expect(failureMessage(error)).toBe(
       `127.0.0.1:${port} is already in use (another Tocsin?): stop that process, or choose another port with PORT (HTTP) or TOCSIN_MAIL_CATCHER_PORT (the mail catcher)`,
     );
+  });
+
+  it('says in one line that HOST names no address of this machine when it resolves to another address', () => {
+    // HOST=1.2.3 (or a host name that resolves to another machine's address) is listened on as
+    // the address it resolves to, 1.2.0.3: the error named that address, not HOST, and the start printed Node's stack.
+    vi.stubEnv('HOST', '1.2.3');
+    try {
+      const error = Object.assign(new Error('listen EADDRNOTAVAIL: address not available 1.2.0.3:8080'), {
+        code: 'EADDRNOTAVAIL',
+        errno: -99,
+        syscall: 'listen',
+        address: '1.2.0.3',
+        port: 8080,
+      });
+      const message = failureMessage(error);
+      expect(message).not.toContain('\n');
+      expect(message).toContain('HOST=1.2.3');
+      expect(message).toContain('1.2.0.3');
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('keeps the stack of an error no operator can fix, which is a bug to report', () => {

@@ -17,8 +17,11 @@ export function failureMessage(err: unknown): string {
   const unlistenable = (error?.code === 'EADDRNOTAVAIL' || error?.code === 'EINVAL') && error.syscall === 'listen';
   const host = unlistenable ? error.address : error?.syscall === 'getaddrinfo' ? error.hostname : undefined;
   // HOST may name an IPv6 address in brackets, as URLs write it (config.ts takes it without them).
-  if (host !== undefined && host === process.env.HOST?.replace(/^\[(.*)\]$/, '$1')) {
-    return `cannot listen on HOST=${process.env.HOST} (${error!.code}): choose an address of this machine with HOST, such as 127.0.0.1, or 0.0.0.0 for all of them`;
+  const hostVariable = process.env.HOST?.trim().replace(/^\[(.*)\]$/, '$1');
+  // A name (or a short form such as 1.2.3) is listened on as the address it resolves to, which the error names.
+  const resolvedTo = unlistenable && host !== hostVariable && hostVariable ? `, which is ${host}` : '';
+  if (host !== undefined && (host === hostVariable || resolvedTo)) {
+    return `cannot listen on HOST=${process.env.HOST}${resolvedTo} (${error!.code}): choose an address of this machine with HOST, such as 127.0.0.1, or 0.0.0.0 for all of them`;
   }
   // SQLite's disk cannot take the start's first writes (the admin token's row, a migration): full,
   // or the file at its size limit (`ulimit -f`) or quota, which SQLite says as an I/O error.
