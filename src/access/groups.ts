@@ -7,7 +7,7 @@ import { acceptingAnswerFields, displayText, emailAddress, instantText, language
 import type { Db } from '../storage/database.js';
 import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
-import { roleIdsOf, sameName } from './roles.js';
+import { checkedAgain, roleIdsOf, sameName } from './roles.js';
 
 const groupFields = {
   name: displayText,
@@ -94,55 +94,65 @@ export async function saveGroup(db: Db, tenantId: string, groupId: string | unde
   if (errors.length > 0) throw fieldErrors(errors);
   const roleIds = roles?.ids;
   const id = groupId ?? newId();
-  await db.transaction().execute(async (tx) => {
-    // One writer of the tenant's groups at a time: "Ops" and "ops" sent at once make one group, not
-    // two, and two PATCHes of the members (or roles) leave one list or the other, not both nor a 409.
-    await lockTransactionOn(tx, `groups:${tenantId}`);
-    if (input.name !== undefined) await assertNameFree(tx, tenantId, input.name, groupId);
-    if (groupId === undefined) {
-      await tx
-        .insertInto('groups')
-        .values({
-          id,
-          tenant_id: tenantId,
-          name: input.name ?? '',
-          email: input.email ?? null,
-          language: input.language ?? null,
-          expand_members: input.expandMembers ? 1 : 0,
-          created_at: clock.now(),
-        })
-        .execute();
-    } else {
-      const set = {
-        ...(input.name !== undefined ? { name: input.name } : {}),
-        ...(input.email !== undefined ? { email: input.email } : {}),
-        ...(input.language !== undefined ? { language: input.language } : {}),
-        ...(input.expandMembers !== undefined ? { expand_members: input.expandMembers ? 1 : 0 } : {}),
-      };
-      if (Object.keys(set).length > 0) {
-        await tx.updateTable('groups').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
-      }
-    }
-    if (members) {
-      await tx.deleteFrom('group_members').where('group_id', '=', id).execute();
-      if (members.length > 0) {
-        await tx
-          .insertInto('group_members')
-          .values(members.map((user_id) => ({ group_id: id, user_id })))
-          .execute();
-      }
-    }
-    if (roleIds) {
-      await tx.deleteFrom('group_roles').where('group_id', '=', id).execute();
-      if (roleIds.length > 0) {
-        await tx
-          .insertInto('group_roles')
-          .values(roleIds.map((role_id) => ({ group_id: id, role_id })))
-          .execute();
-      }
-    }
-    if (input.unsubscribed !== undefined) await setUnsubscribed(tx, tenantId, id, input.unsubscribed ?? [], clock);
-  });
+  const referencesNow = async () => [
+    ...(input.members ? await memberErrors(db, tenantId, input.members) : []),
+    ...(input.roles ? (await roleIdsOf(db, tenantId, input.roles, 'roles')).errors : []),
+  ];
+  await checkedAgain(
+    db,
+    tenantId,
+    () =>
+      db.transaction().execute(async (tx) => {
+        // One writer of the tenant's groups at a time: "Ops" and "ops" sent at once make one group, not
+        // two, and two PATCHes of the members (or roles) leave one list or the other, not both nor a 409.
+        await lockTransactionOn(tx, `groups:${tenantId}`);
+        if (input.name !== undefined) await assertNameFree(tx, tenantId, input.name, groupId);
+        if (groupId === undefined) {
+          await tx
+            .insertInto('groups')
+            .values({
+              id,
+              tenant_id: tenantId,
+              name: input.name ?? '',
+              email: input.email ?? null,
+              language: input.language ?? null,
+              expand_members: input.expandMembers ? 1 : 0,
+              created_at: clock.now(),
+            })
+            .execute();
+        } else {
+          const set = {
+            ...(input.name !== undefined ? { name: input.name } : {}),
+            ...(input.email !== undefined ? { email: input.email } : {}),
+            ...(input.language !== undefined ? { language: input.language } : {}),
+            ...(input.expandMembers !== undefined ? { expand_members: input.expandMembers ? 1 : 0 } : {}),
+          };
+          if (Object.keys(set).length > 0) {
+            await tx.updateTable('groups').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+          }
+        }
+        if (members) {
+          await tx.deleteFrom('group_members').where('group_id', '=', id).execute();
+          if (members.length > 0) {
+            await tx
+              .insertInto('group_members')
+              .values(members.map((user_id) => ({ group_id: id, user_id })))
+              .execute();
+          }
+        }
+        if (roleIds) {
+          await tx.deleteFrom('group_roles').where('group_id', '=', id).execute();
+          if (roleIds.length > 0) {
+            await tx
+              .insertInto('group_roles')
+              .values(roleIds.map((role_id) => ({ group_id: id, role_id })))
+              .execute();
+          }
+        }
+        if (input.unsubscribed !== undefined) await setUnsubscribed(tx, tenantId, id, input.unsubscribed ?? [], clock);
+      }),
+    referencesNow,
+  );
   return id;
 }
 

@@ -3,6 +3,7 @@ import { type FieldError, conflict, fieldErrors, notFound } from '../http/proble
 import { newId } from '../shared/ids.js';
 import { acceptingAnswerFields, displayText } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
+import { classifyDbError } from '../storage/errors.js';
 import { inCodePointOrder } from '../storage/text-order.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { PERMISSIONS } from './permissions.js';
@@ -161,6 +162,26 @@ export async function resolveRoleIds(db: Db, tenantId: string, names: readonly s
   const { ids, errors } = await roleIdsOf(db, tenantId, names, field);
   if (errors.length > 0) throw fieldErrors(errors);
   return ids;
+}
+
+/**
+ * checkedAgain runs `write`, which stores references checked before it (roles by name, group
+ * members): when the database refuses it because one of them was deleted meanwhile (PostgreSQL,
+ * where the deletion commits between the check and the write; it answered the generic 409), it is
+ * answered as `check` answers now, the 400 naming the field, as SQLite (one writer at a time) and
+ * the same request a moment later answer it. With no such error now (the tenant, the user or the
+ * group of the path went instead), the refusal stays, for the error handler's 404 (goneMeanwhile).
+ */
+export async function checkedAgain<T>(db: Db, tenantId: string, write: () => Promise<T>, check: () => Promise<readonly FieldError[]>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (classifyDbError(err) !== 'foreign-key') throw err;
+    const tenant = await db.selectFrom('tenants').select('id').where('id', '=', tenantId).executeTakeFirst();
+    const errors = tenant ? await check() : [];
+    if (errors.length > 0) throw fieldErrors(errors);
+    throw err;
+  }
 }
 
 /** roleIdsOf is resolveRoleIds that returns the unknown names' errors instead of throwing them. */

@@ -8,7 +8,7 @@ import { acceptingAnswerFields, displayText, emailAddress, emailKey, instantText
 import type { Db } from '../storage/database.js';
 import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
 import { hashPassword } from './passwords.js';
-import { resolveRoleIds } from './roles.js';
+import { checkedAgain, resolveRoleIds, roleIdsOf } from './roles.js';
 import type { AccessTables } from './tables.js';
 
 type UserRow = AccessTables['users'];
@@ -100,15 +100,22 @@ export async function createUser(db: Db, tenantId: string, input: z.infer<typeof
     created_at: now,
     updated_at: now,
   };
-  await db.transaction().execute(async (tx) => {
-    await tx.insertInto('users').values(row).execute();
-    if (roleIds.length > 0) {
-      await tx
-        .insertInto('user_roles')
-        .values(roleIds.map((role_id) => ({ user_id: id, role_id })))
-        .execute();
-    }
-  });
+  const rolesNow = async () => (await roleIdsOf(db, tenantId, input.roles ?? [], 'roles')).errors;
+  await checkedAgain(
+    db,
+    tenantId,
+    () =>
+      db.transaction().execute(async (tx) => {
+        await tx.insertInto('users').values(row).execute();
+        if (roleIds.length > 0) {
+          await tx
+            .insertInto('user_roles')
+            .values(roleIds.map((role_id) => ({ user_id: id, role_id })))
+            .execute();
+        }
+      }),
+    rolesNow,
+  );
   return id;
 }
 
@@ -120,35 +127,42 @@ export async function updateUser(db: Db, tenantId: string, userId: string, patch
   if (patch.email !== undefined) await assertEmailFree(db, tenantId, patch.email, userId);
   const roleIds = patch.roles === undefined ? undefined : await resolveRoleIds(db, tenantId, patch.roles ?? [], 'roles');
   const passwordHash = patch.password === undefined ? undefined : patch.password === null ? null : await hashPassword(patch.password);
-  await db.transaction().execute(async (tx) => {
-    await tx
-      .updateTable('users')
-      .set({
-        ...(patch.email !== undefined ? { email: patch.email, email_key: emailKey(patch.email) } : {}),
-        ...(patch.name !== undefined ? { name: patch.name } : {}),
-        ...(patch.language !== undefined ? { language: patch.language } : {}),
-        ...(patch.timeZone !== undefined ? { time_zone: patch.timeZone } : {}),
-        ...(patch.active !== undefined ? { active: patch.active === false ? 0 : 1 } : {}),
-        ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
-        updated_at: clock.now(),
-      })
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', userId)
-      .execute();
-    if (roleIds) {
-      await tx.deleteFrom('user_roles').where('user_id', '=', userId).execute();
-      if (roleIds.length > 0) {
+  const rolesNow = async () => (await roleIdsOf(db, tenantId, patch.roles ?? [], 'roles')).errors;
+  await checkedAgain(
+    db,
+    tenantId,
+    () =>
+      db.transaction().execute(async (tx) => {
         await tx
-          .insertInto('user_roles')
-          .values(roleIds.map((role_id) => ({ user_id: userId, role_id })))
+          .updateTable('users')
+          .set({
+            ...(patch.email !== undefined ? { email: patch.email, email_key: emailKey(patch.email) } : {}),
+            ...(patch.name !== undefined ? { name: patch.name } : {}),
+            ...(patch.language !== undefined ? { language: patch.language } : {}),
+            ...(patch.timeZone !== undefined ? { time_zone: patch.timeZone } : {}),
+            ...(patch.active !== undefined ? { active: patch.active === false ? 0 : 1 } : {}),
+            ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
+            updated_at: clock.now(),
+          })
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', userId)
           .execute();
-      }
-    }
-    if (patch.unsubscribed !== undefined) {
-      const { email } = await tx.selectFrom('users').select('email').where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirstOrThrow();
-      await setAddressOptOuts(tx, tenantId, email, USER_OPT_OUT_KINDS, patch.unsubscribed ?? [], clock);
-    }
-  });
+        if (roleIds) {
+          await tx.deleteFrom('user_roles').where('user_id', '=', userId).execute();
+          if (roleIds.length > 0) {
+            await tx
+              .insertInto('user_roles')
+              .values(roleIds.map((role_id) => ({ user_id: userId, role_id })))
+              .execute();
+          }
+        }
+        if (patch.unsubscribed !== undefined) {
+          const { email } = await tx.selectFrom('users').select('email').where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirstOrThrow();
+          await setAddressOptOuts(tx, tenantId, email, USER_OPT_OUT_KINDS, patch.unsubscribed ?? [], clock);
+        }
+      }),
+    rolesNow,
+  );
 }
 
 /** listUsers returns users of a tenant (all, or the given ids) as the API shows them, by email. */

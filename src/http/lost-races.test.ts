@@ -45,6 +45,34 @@ describeEachDialect('a change that loses a race with a deletion', (dialect) => {
     expect.soft(`${patched.statusCode} ${patched.json().detail}`).toBe('404 Role not found.');
   });
 
+  it('refuses a member or role deleted while being given with the 400 naming it, as when deleted before, not 409', async () => {
+    const { tenantId } = await t.tenantWithUser('referring');
+    const base = '/api/v1/tenants/referring';
+    const user = async (email: string) => (await t.call('POST', `${base}/users`, { email, name: email })).json<{ id: string }>().id;
+    const group = (await t.call('POST', `${base}/groups`, { name: 'Team' })).json<{ id: string }>().id;
+    const member = await user('member@example.com');
+    const regrouped = await whileDeleting(dialect, db(), 'users', member, () => t.call('PATCH', `${base}/groups/${group}`, { members: [member] }));
+    expect.soft(regrouped.json()).toMatchObject({ status: 400, errors: [{ path: 'members.0', message: `no user ${member} in this tenant` }] });
+    const newcomer = await user('newcomer@example.com');
+    const grouped = await whileDeleting(dialect, db(), 'users', newcomer, () => t.call('POST', `${base}/groups`, { name: 'New', members: [newcomer] }));
+    expect.soft(grouped.json()).toMatchObject({ status: 400, errors: [{ path: 'members.0' }] });
+
+    const dropRole = (name: string) => (tx: Db) => tx.deleteFrom('roles').where('tenant_id', '=', tenantId).where('name', '=', name).execute();
+    const role = async (name: string) => expect((await t.call('POST', `${base}/roles`, { name, permissions: ['Alerts.View'] })).statusCode).toBe(201);
+    await role('Gone');
+    const holder = await user('holder@example.com');
+    const given = await whileWriting(dialect, db(), dropRole('Gone'), () => t.call('PATCH', `${base}/users/${holder}`, { roles: ['Gone'] }));
+    expect.soft(given.json()).toMatchObject({ status: 400, errors: [{ path: 'roles.0', message: 'no role named "Gone" in this tenant' }] });
+    await role('Gone too');
+    const created = await whileWriting(dialect, db(), dropRole('Gone too'), () =>
+      t.call('POST', `${base}/users`, { email: 'late@example.com', name: 'Late', roles: ['Robot', 'Gone too'] }),
+    );
+    expect.soft(created.json()).toMatchObject({ status: 400, errors: [{ path: 'roles.1' }] });
+    await role('Gone three');
+    const grantedGroup = await whileWriting(dialect, db(), dropRole('Gone three'), () => t.call('PATCH', `${base}/groups/${group}`, { roles: ['Gone three'] }));
+    expect.soft(grantedGroup.json()).toMatchObject({ status: 400, errors: [{ path: 'roles.0' }] });
+  });
+
   it('marks an alert read or unread while it is deleted, as one deleted before: 200, the other alerts marked', async () => {
     const { token } = await t.tenantWithUser('marking', ['Alerts Viewer']);
     const url = '/api/v1/tenants/marking/alerts';

@@ -20,8 +20,8 @@ const PATH_OBJECTS = [
  * (foreign-key) as it would be answered a moment later, and as SQLite (one writer at a time)
  * answers it: 401 when the caller's own user went (alone or with its tenant), else 404 naming the
  * tenant of the path, or the user, group, source, mute or alert of the path, deleted meanwhile.
- * Undefined when they are all still there: then something else went (a role, a member), and the
- * 409 stays.
+ * Undefined when they are all still there: then something else went, and the 409 stays (a role or
+ * member deleted meanwhile is answered by its store first, the 400 naming it: checkedAgain).
  */
 export async function goneMeanwhile(db: Db, request: FastifyRequest): Promise<HttpError | undefined> {
   // The caller itself first: its token stops working with its user (or its tenant), so a moment later this is a 401.
