@@ -6,11 +6,15 @@ import { caseInsensitiveBody } from '../http/openapi.js';
 import { ORCHESTRATOR_TENANT_HEADER, UIPATH_TENANT_HEADER } from '../http/orchestrator-paths.js';
 import type { RouteModule, TenantRow } from '../http/context.js';
 import { takeOrchestratorJsonTypes } from '../http/orchestrator-paths.js';
+import { formFields, inflateBody, jsonBodyParser } from '../http/input-guard.js';
 import { badRequest, fieldError, notFound, unauthorized } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import { SIGN_IN_BODY_LIMIT_BYTES, passwordLogin, storeSignIn } from './password-login.js';
 import { createApiToken } from './tokens.js';
+
+/** FORM_LIMIT_BYTES bounds a form-encoded sign-in, once its Content-Encoding is undone: three short fields. */
+const FORM_LIMIT_BYTES = 4096;
 
 /** AUTHENTICATE_TOKEN_NAME names the API tokens that `POST /api/Account/Authenticate` issues. */
 export const AUTHENTICATE_TOKEN_NAME = 'Orchestrator Authenticate';
@@ -134,9 +138,17 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
     takeOrchestratorJsonTypes(scope);
     // Orchestrator (ASP.NET) binds a form post as well as JSON, and scripts send one: PowerShell's
     // `Invoke-RestMethod -Method Post -Body @{tenancyName=…; …}` posts the hashtable form-encoded.
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) =>
-      done(null, Object.fromEntries(new URLSearchParams(body as string))),
-    );
+    // Read as a JSON body is (its Content-Encoding undone, in its charset), and JSON that curl -d labels a form as JSON.
+    const json = jsonBodyParser(scope, FORM_LIMIT_BYTES);
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit: FORM_LIMIT_BYTES }, (request, bytes, done) => {
+      try {
+        const body = inflateBody(bytes as Buffer, request.headers['content-encoding'], FORM_LIMIT_BYTES);
+        if (/^\s*\{/.test(body.subarray(0, 64).toString('latin1'))) return json(request, bytes, done);
+        return done(null, formFields(body, request.headers['content-type']));
+      } catch (error) {
+        return done(error as Error, undefined);
+      }
+    });
     const authenticate = async (request: FastifyRequest) => {
       const parsed = authenticateBody.safeParse(textFields(lowerCaseKeys(request.body), Object.keys(FIELD_NAMES)));
       if (!parsed.success) {

@@ -194,6 +194,35 @@ export function decodeBody(body: Buffer, contentType: string | undefined): strin
 }
 
 /**
+ * formFields reads an application/x-www-form-urlencoded body's fields (the last of a name given
+ * twice), each percent escape a byte of the charset its Content-Type names, as ASP.NET reads a
+ * form (Apache HttpClient labels its forms ISO-8859-1 and escapes 'ü' as %FC), UTF-8 when it names
+ * none; a charset it does not know is a 415.
+ */
+export function formFields(body: Buffer, contentType: string | undefined): Record<string, string> {
+  const label = CHARSET.exec(contentType ?? '')?.[1] || 'utf-8';
+  let decoder: InstanceType<typeof TextDecoder>;
+  try {
+    decoder = new TextDecoder(label);
+  } catch {
+    throw new HttpError(415, 'Unsupported Media Type', `The body's charset "${label}" is not one Tocsin reads: send UTF-8.`);
+  }
+  const decode = (part: string) =>
+    decoder.decode(
+      Buffer.from(
+        part.replaceAll('+', ' ').replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))),
+        'latin1',
+      ),
+    );
+  const pairs = body
+    .toString('latin1')
+    .split('&')
+    .filter((pair) => pair !== '')
+    .map((pair) => (pair.includes('=') ? [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)] : [pair, '']));
+  return Object.fromEntries(pairs.map(([name, value]) => [decode(name!), decode(value!)]));
+}
+
+/**
  * byteOrderMark is the encoding a body's byte order mark says, which decides over its label as the
  * Encoding Standard decodes: Java labels UTF-16 what it writes big-endian after FE FF, where the
  * label alone reads little-endian (as .NET writes it, with no mark), and the body was "not valid JSON".

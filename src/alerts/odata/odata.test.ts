@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../../test/support/http.js';
 import { FakeClock } from '../../shared/clock.js';
@@ -56,6 +57,28 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     const pascal = await signIn({ TenancyName: 'default', UsernameOrEmailAddress: 'ROBOT@example.com', Password: 'correct horse battery' });
     expect(pascal.statusCode).toBe(200);
     expect((await t.call('GET', '/odata/Alerts', undefined, token)).statusCode).toBe(200);
+  });
+
+  it("reads a form-encoded sign-in as a JSON body is read: in its charset (Apache HttpClient's ISO-8859-1), undone from its Content-Encoding, and JSON that curl -d labels a form", async () => {
+    // Percent escapes were read as UTF-8 whatever the charset, so a password with an umlaut was a
+    // 401; a gzipped form was parsed compressed, and curl -d '{…}' was a 400 naming every field.
+    await t.call('POST', '/api/v1/tenants/default/users', { email: 'jurgen@example.com', name: 'Jürgen', password: 'Grüße aus Köln', roles: ['Robot'] });
+    const form = (body: string | Buffer, type: string, headers: Record<string, string> = {}) =>
+      t.tocsin.app.inject({ method: 'POST', url: '/api/Account/Authenticate', headers: { 'content-type': type, ...headers }, payload: body });
+    const fields = 'tenancyName=default&usernameOrEmailAddress=jurgen%40example.com&password=';
+    const signedIn = async (res: Awaited<ReturnType<typeof form>>) => {
+      expect(res.statusCode, res.body).toBe(200);
+      expect((await t.call('GET', '/api/v1/tenants/default/me', undefined, res.json().result)).json().email).toBe('jurgen@example.com');
+    };
+    const latin1 = 'application/x-www-form-urlencoded; charset=ISO-8859-1';
+    await signedIn(await form(`${fields}Gr%FC%DFe+aus+K%F6ln`, latin1));
+    await signedIn(await form(Buffer.from(`${fields}Grüße aus Köln`, 'latin1'), latin1));
+    await signedIn(await form(`${fields}Gr%C3%BC%C3%9Fe%20aus%20K%C3%B6ln`, 'application/x-www-form-urlencoded'));
+    await signedIn(await form(zlib.gzipSync(`${fields}Gr%C3%BC%C3%9Fe+aus+K%C3%B6ln`), 'application/x-www-form-urlencoded', { 'content-encoding': 'gzip' }));
+    const json = JSON.stringify({ tenancyName: 'default', usernameOrEmailAddress: 'jurgen@example.com', password: 'Grüße aus Köln' });
+    await signedIn(await form(json, 'application/x-www-form-urlencoded'));
+    expect((await form(`${fields}x`, 'application/x-www-form-urlencoded; charset=klingon')).statusCode).toBe(415);
+    expect((await form(`${fields}x`, 'application/x-www-form-urlencoded', { 'content-encoding': 'compress' })).statusCode).toBe(415);
   });
 
   it("reads the tenancy name in any case, as Orchestrator does (its first tenant is 'Default'), in Authenticate and X-Tocsin-Tenant", async () => {
