@@ -21,6 +21,18 @@ export async function rolesPermissions(db: Db, tenantId: string, names: readonly
   return permissionsOfRows(rows.filter((row) => keys.has(nameKey(row.name))));
 }
 
+/** roleIdsPermissions is what the tenant's roles of these ids grant (an id not the tenant's grants nothing). */
+export async function roleIdsPermissions(db: Db, tenantId: string, ids: readonly string[]): Promise<Set<Permission>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('roles')
+    .select('permissions')
+    .where('tenant_id', '=', tenantId)
+    .where('id', 'in', [...ids])
+    .execute();
+  return permissionsOfRows(rows);
+}
+
 /** groupPermissions is what a group of the tenant grants its members now (nothing for a group not the tenant's). */
 export async function groupPermissions(db: Db, tenantId: string, groupId: string): Promise<Set<Permission>> {
   const rows = await db

@@ -8,6 +8,7 @@ import type { Db } from '../storage/database.js';
 import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { checkedAgain, roleIdsOf, sameName } from './roles.js';
+import type { MayGrant } from './users.js';
 
 const groupFields = {
   name: displayText,
@@ -86,13 +87,21 @@ async function setUnsubscribed(tx: Db, tenantId: string, groupId: string, kinds:
   else if (kinds.length > 0) throw fieldErrors([{ path: 'unsubscribed', message: 'a group without an email address receives no email to opt out of' }]);
 }
 
-/** saveGroup creates (no id) or patches a group, replacing members and roles when given. */
-export async function saveGroup(db: Db, tenantId: string, groupId: string | undefined, input: z.infer<typeof groupPatch>, clock: Clock): Promise<string> {
+/** saveGroup creates (no id) or patches a group, replacing members and roles when given (those `mayGrant` lets through, by id). */
+export async function saveGroup(
+  db: Db,
+  tenantId: string,
+  groupId: string | undefined,
+  input: z.infer<typeof groupPatch>,
+  clock: Clock,
+  mayGrant?: MayGrant,
+): Promise<string> {
   const members = input.members === undefined ? undefined : [...new Set(input.members ?? [])];
   const roles = input.roles === undefined ? undefined : await roleIdsOf(db, tenantId, input.roles ?? [], 'roles');
   const errors = [...(input.members ? await memberErrors(db, tenantId, input.members) : []), ...(roles?.errors ?? [])];
   if (errors.length > 0) throw fieldErrors(errors);
   const roleIds = roles?.ids;
+  if (roleIds) await mayGrant?.(roleIds);
   const id = groupId ?? newId();
   const referencesNow = async () => [
     ...(input.members ? await memberErrors(db, tenantId, input.members) : []),

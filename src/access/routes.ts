@@ -13,13 +13,13 @@ import { createApiToken, listApiTokens, revokeApiToken } from './tokens.js';
 import { endSignIns } from './credentials.js';
 import { changeOwnPassword, forgetFailedSignIns } from './password-login.js';
 import { SESSION_COOKIE } from '../http/access-hook.js';
-import { consolePassword, createUser, findUser, listUsers, requireUser, updateUser, userInput, userPatch, userView } from './users.js';
+import { type MayGrant, consolePassword, createUser, findUser, listUsers, requireUser, updateUser, userInput, userPatch, userView } from './users.js';
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import type { Config } from '../config.js';
 import { replyCreated } from '../http/created.js';
-import { assertHeld, groupPermissions, rolesPermissions } from './grants.js';
+import { assertHeld, groupPermissions, roleIdsPermissions, rolesPermissions } from './grants.js';
 import { grantedPermissions } from './principal.js';
 
 const ref = z.string().min(1).max(200);
@@ -86,6 +86,16 @@ async function assertRolesHeld(db: Db, request: FastifyRequest, tenantId: string
   assertHeld(request, await rolesPermissions(db, tenantId, roles), roles?.length === 1 ? 'This role grants' : 'These roles grant');
 }
 
+/**
+ * heldRoles is the MayGrant of a write made for the request: the roles it stores, by id, grant only
+ * what the caller holds. assertRolesHeld checked their names first (a 403 before any other fault);
+ * this checks what is written, as a role renamed in between (a name is no grant) takes the name.
+ */
+function heldRoles(db: Db, request: FastifyRequest, tenantId: string): MayGrant {
+  return async (roleIds) =>
+    assertHeld(request, await roleIdsPermissions(db, tenantId, roleIds), roleIds.length === 1 ? 'This role grants' : 'These roles grant');
+}
+
 /** assertRoleHeld refuses (403) a change of a role granting a permission the caller lacks: its holders would lose it. */
 async function assertRoleHeld(db: Db, request: FastifyRequest, tenantId: string, roleId: string): Promise<void> {
   assertHeld(request, new Set((await requireRole(db, tenantId, roleId)).permissions.filter(isPermission)), 'This role grants');
@@ -144,7 +154,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     async (request, reply) => {
       const tenant = tenantOf(request);
       await assertRolesHeld(db, request, tenant.id, request.body.roles);
-      const id = await createUser(db, tenant.id, request.body, clock);
+      const id = await createUser(db, tenant.id, request.body, clock, heldRoles(db, request, tenant.id));
       return replyCreated(request, reply, config, await requireUser(db, tenant.id, id));
     },
   );
@@ -176,7 +186,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
         await assertMayActOn(db, request, tenant.id, request.params.userId);
         await assertRolesHeld(db, request, tenant.id, request.body.roles);
       }
-      await updateUser(db, tenant.id, request.params.userId, request.body, clock);
+      await updateUser(db, tenant.id, request.params.userId, request.body, clock, heldRoles(db, request, tenant.id));
       if (request.body.password != null) await forgetFailedSignIns(db, loginThrottle, tenant.id, request.params.userId);
       // Deactivated too: switched on again, the user signs in anew rather than finding its old sessions alive.
       if (request.body.password !== undefined || request.body.active === false) {
@@ -262,7 +272,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     async (request, reply) => {
       const tenant = tenantOf(request);
       await assertRolesHeld(db, request, tenant.id, request.body.roles);
-      const id = await saveGroup(db, tenant.id, undefined, request.body, clock);
+      const id = await saveGroup(db, tenant.id, undefined, request.body, clock, heldRoles(db, request, tenant.id));
       return replyCreated(request, reply, config, await requireGroup(db, tenant.id, id));
     },
   );
@@ -286,7 +296,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
       if (request.body.roles !== undefined || request.body.members !== undefined || request.body.email !== undefined) {
         assertHeld(request, await groupPermissions(db, tenant.id, request.params.groupId), 'This group grants');
       }
-      await saveGroup(db, tenant.id, request.params.groupId, request.body, clock);
+      await saveGroup(db, tenant.id, request.params.groupId, request.body, clock, heldRoles(db, request, tenant.id));
       return requireGroup(db, tenant.id, request.params.groupId);
     },
   );

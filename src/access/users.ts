@@ -81,10 +81,18 @@ export function emailTaken(email: string): HttpError {
   return conflict(`A user with the email ${email} already exists.`, 'email');
 }
 
+/**
+ * MayGrant refuses (throws) roles, by the ids a write resolved its names to, that the caller may not
+ * grant: asked of the ids that are stored, so a role renamed after the names were checked cannot take
+ * a checked name's place.
+ */
+export type MayGrant = (roleIds: readonly string[]) => Promise<void>;
+
 /** createUser stores a user with its roles; the email is unique in the tenant, ignoring case and Unicode spelling (emailKey). */
-export async function createUser(db: Db, tenantId: string, input: z.infer<typeof userInput>, clock: Clock) {
+export async function createUser(db: Db, tenantId: string, input: z.infer<typeof userInput>, clock: Clock, mayGrant?: MayGrant) {
   await assertEmailFree(db, tenantId, input.email);
   const roleIds = await resolveRoleIds(db, tenantId, input.roles ?? [], 'roles');
+  await mayGrant?.(roleIds);
   const now = clock.now();
   const id = newId();
   const row: UserRow = {
@@ -123,9 +131,10 @@ export async function createUser(db: Db, tenantId: string, input: z.infer<typeof
  * updateUser applies a patch; `roles`, when given, replaces the user's own roles, and
  * `unsubscribed` its address's opt-outs, against the address as saved by the same patch.
  */
-export async function updateUser(db: Db, tenantId: string, userId: string, patch: z.infer<typeof userPatch>, clock: Clock): Promise<void> {
+export async function updateUser(db: Db, tenantId: string, userId: string, patch: z.infer<typeof userPatch>, clock: Clock, mayGrant?: MayGrant): Promise<void> {
   if (patch.email !== undefined) await assertEmailFree(db, tenantId, patch.email, userId);
   const roleIds = patch.roles === undefined ? undefined : await resolveRoleIds(db, tenantId, patch.roles ?? [], 'roles');
+  if (roleIds) await mayGrant?.(roleIds);
   const passwordHash = patch.password === undefined ? undefined : patch.password === null ? null : await hashPassword(patch.password);
   const rolesNow = async () => (await roleIdsOf(db, tenantId, patch.roles ?? [], 'roles')).errors;
   await checkedAgain(
