@@ -248,6 +248,7 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
 
   const run = async (row: SourceRow, held: PullState) => {
     const pull = JSON.parse(row.pull!) as StoredPull;
+    const startedAt = clock.now();
     let outcome: PollOutcome;
     try {
       outcome = await poll(row, held);
@@ -266,7 +267,7 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
           error: message.slice(0, 500),
         }).catch((e: unknown) => logger.warn({ err: e, sourceId: row.id }, 'could not record a pull failure'));
     }
-    let next = afterPoll(held, outcome, pull.intervalSeconds * 1000, clock.now());
+    let next = afterPoll(held, outcome, pull.intervalSeconds * 1000, clock.now(), startedAt);
     // Settings changed while this poll ran on the old ones (PATCH leaves a poll under way alone):
     // they are tried at once, not after the interval or the backoff the old ones earned.
     const current = await db.selectFrom('sources').select('updated_at').where('id', '=', row.id).executeTakeFirst();

@@ -170,6 +170,34 @@ describe('pull connector decisions', () => {
     expect(backlog).toMatchObject({ cursorTime: now - 5_000, cursorId: 'a', nextPollAt: now, lagMs: 5_000 });
   });
 
+  it('schedules the next poll an interval after the poll started, so that its own length and the 1 s tick do not stretch intervalSeconds', () => {
+    // A worker looks for due sources once a second: a poll started by the tick at `started` and
+    // ended 30 ms later was due again 30 ms after the next tick, so intervalSeconds 1 polled every 2 s.
+    const started = Date.parse('2026-03-01T08:00:00Z');
+    const ended = started + 30;
+    const state = claimed(initialState('2026-02-28T08:00:00Z'), 'worker-a', started);
+    const done = afterPoll(
+      state,
+      { ok: true, cursorTime: started - 5_000, cursorId: 'a', imported: 1, newestImported: started - 5_000, more: false },
+      1_000,
+      ended,
+      started,
+    );
+    expect(done.nextPollAt).toBe(started + 1_000);
+    expect(claimable(done, started + 1_000)).toBe(true);
+    // A poll longer than the interval is followed at once, not an interval after it ended.
+    const slow = afterPoll(
+      state,
+      { ok: true, cursorTime: started, cursorId: 'a', imported: 0, newestImported: null, more: false },
+      1_000,
+      started + 4_000,
+      started,
+    );
+    expect(claimable(slow, started + 4_000)).toBe(true);
+    // Failures still wait from when they were known (a Retry-After counts from the answer).
+    expect(afterPoll(state, { ok: false, retryAfterMs: 7_000 }, 1_000, ended, started).nextPollAt).toBe(ended + 7_000);
+  });
+
   it('lets one worker hold a due poll until its lease ends, and restarts the cursor when since changes', () => {
     const now = Date.parse('2026-03-01T08:00:00Z');
     const state = initialState('2026-02-28T08:00:00Z');

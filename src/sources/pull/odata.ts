@@ -298,10 +298,12 @@ export type PollOutcome =
 
 /**
  * afterPoll is the state once a poll ends, its lease released: success moves the cursor (never past now) and
- * schedules the next poll an interval later (at once when a backlog remains); a failure waits
- * for Retry-After when the upstream gave one (never under the interval), else backs off.
+ * schedules the next poll an interval after this one started (`startedAt`; at once when a backlog
+ * remains or the poll took longer): counted from its end, the poll's own length and the worker's
+ * 1 s tick stretched every interval, intervalSeconds 1 to 2 s. A failure waits for Retry-After
+ * when the upstream gave one (never under the interval), else backs off, from `now`.
  */
-export function afterPoll(state: PullState, outcome: PollOutcome, intervalMs: number, now: number): PullState {
+export function afterPoll(state: PullState, outcome: PollOutcome, intervalMs: number, now: number, startedAt = now): PullState {
   const released = { ...state, leaseOwner: null, leaseUntil: 0 };
   if (!outcome.ok) {
     const failures = state.failures + 1;
@@ -317,7 +319,7 @@ export function afterPoll(state: PullState, outcome: PollOutcome, intervalMs: nu
     // would otherwise hold the cursor there, and every alert created before that time was skipped.
     cursorTime: Math.min(Math.max(state.cursorTime, outcome.cursorTime), now),
     cursorId: outcome.cursorTime >= state.cursorTime ? outcome.cursorId : state.cursorId,
-    nextPollAt: outcome.more ? now : now + intervalMs,
+    nextPollAt: outcome.more ? now : Math.min(now, startedAt) + intervalMs,
     lastPolledAt: now,
     imported: state.imported + outcome.imported,
     ...(outcome.imported > 0 ? { lastImportedAt: now, lagMs: outcome.newestImported === null ? null : Math.max(0, now - outcome.newestImported) } : {}),
