@@ -23,7 +23,8 @@ export function Code({ children }) {
  * API_WORDS are the API's English refusals that the console knows and says in the user's language:
  * an email or a name already taken (409), a value left empty, too short or too long, an email
  * address, time zone, SMTP host, port or timeout, http(s) URL, or tenant name it could not read, a password too
- * short, a wrong current password, SMTP credentials that would go without TLS, a component not in the catalogue. A pattern's `(?<name>)` groups fill the string's
+ * short, a wrong current password, SMTP credentials that would go without TLS, a component not in the catalogue, a user,
+ * group, role, API token, source or tenant deleted meanwhile (404). A pattern's `(?<name>)` groups fill the string's
  * `{name}` placeholders. Any other refusal is shown as the API wrote it.
  * @type {[RegExp, string][]}
  */
@@ -52,6 +53,13 @@ const API_WORDS = [
   // A component the catalogue does not have, in an old or edited link to the alert list.
   [/^must be a component of the catalogue\b/, 'problem.component'],
   [/^must be 1 to 63 lower-case letters, digits or hyphens$/, 'problem.tenantName'],
+  // What a page read before shows may be gone since (another administrator deleted it): its 404.
+  [/^User not found\.$/, 'problem.userGone'],
+  [/^Group not found\.$/, 'problem.groupGone'],
+  [/^Role not found\.$/, 'problem.roleGone'],
+  [/^Token not found\.$/, 'problem.tokenGone'],
+  [/^Source not found\.$/, 'problem.sourceGone'],
+  [/^Tenant not found\.$/, 'problem.tenantGone'],
 ];
 
 /**
@@ -324,6 +332,13 @@ export function useOneAtATime() {
   };
   return { busy, once };
 }
+
+/**
+ * gone says whether the API refused an action because what it acts on is no longer there (404):
+ * deleted meanwhile, by someone else or by the retention, while the page showed it.
+ * @param {unknown} err
+ */
+export const gone = (err) => /** @type {{ status?: number }} */ (err)?.status === 404;
 
 /**
  * problemText is what to show for a failed call: the problem's detail, else its title. The API

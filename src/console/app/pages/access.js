@@ -6,7 +6,7 @@ import { currentLanguage, isolated, t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
-import { Banner, Copyable, Dialog, FieldError, TextField, Toggle, html, problemText, useOneAtATime } from '../lib/ui.js';
+import { Banner, Copyable, Dialog, FieldError, TextField, Toggle, gone, html, problemText, useOneAtATime } from '../lib/ui.js';
 import { useLoadWhenBack } from '../lib/polling.js';
 
 /** BUILT_IN_ROLES are the roles every tenant has; the console names them in the user's language. */
@@ -174,10 +174,14 @@ function TokenDialog({ session, user, onClose }) {
     if (!confirm(t('access.confirmRevoke', { name: isolated(item.name) }))) return;
     try {
       await api('DELETE', `${tokensApi}/${item.id}`);
-      load();
     } catch (err) {
-      setError(problemText(err));
+      // Revoked meanwhile (by another administrator): done, as a second Delete on the Alerts page is.
+      if (!gone(err)) {
+        setError(problemText(err));
+        return;
+      }
     }
+    load();
   };
   return html`<${Dialog} title=${t('access.newToken', { email: user.email })} onClose=${onClose}>
     ${
@@ -327,10 +331,14 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
     if (!confirm(t('access.confirmDelete', { name: isolated(item.email ?? item.name) }))) return;
     try {
       await api('DELETE', tenantApi(session, `${kind}/${item.id}`));
-      load();
     } catch (err) {
-      setError(err);
+      // Deleted meanwhile (by another administrator; the page does not refresh by itself): done, its row goes.
+      if (!gone(err)) {
+        setError(err);
+        return;
+      }
     }
+    load();
   };
   // A group mailbox or a user that unsubscribed (anyone reading it may have pressed Unsubscribe) gets everything again.
   const subscribeAgain = async (kind, item) => {

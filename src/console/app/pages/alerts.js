@@ -5,7 +5,7 @@ import { formatTime, isoToLocalInput, localInputToIso, timeZone } from '../lib/f
 import { currentLanguage, t, tParts } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
-import { Banner, Dialog, FilterField, ScrollPre, SelectField, Toggle, html, problemText, useOneAtATime } from '../lib/ui.js';
+import { Banner, Dialog, FilterField, ScrollPre, SelectField, Toggle, gone, html, problemText, useOneAtATime } from '../lib/ui.js';
 import { emptyList, showArrived, updateRows, withFirstPage, withOlderPage } from '../lib/live-list.js';
 import { MAX_LIMIT, PAGE_SIZE, usePolling } from '../lib/polling.js';
 import { AlertsChart } from './charts.js';
@@ -171,9 +171,6 @@ function MuteDialog({ session, alert, names, onMuted, onClose }) {
 function receivedLater(alert) {
   return Boolean(alert.occurredAt) && Date.parse(alert.createdAt) - Date.parse(String(alert.occurredAt)) >= 60_000;
 }
-
-/** gone says whether the API refused an action because its alert or mute is no longer there (404). */
-const gone = (err) => /** @type {{ status?: number }} */ (err)?.status === 404;
 
 /** AlertDetails shows everything an alert carries, its JSON data included. */
 function AlertDetails({ alert, names, onClose }) {
