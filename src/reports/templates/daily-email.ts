@@ -10,6 +10,7 @@ import { SEVERITY_COLOURS } from './severity-style.js';
 import { subjectForPeriod, subjectTenant } from './headers.js';
 import { field, shownTenant } from './text.js';
 import { firstKnownZone } from '../../shared/validation.js';
+import { byCodePoint } from '../../storage/text-order.js';
 import type { DailyEmailView, DailyHealthView, MatchPartView, MuteLineView } from './view-models.js';
 
 /** matchText writes what a mute matches for people: `Robot: R7 · Event: Robot went offline`. */
@@ -185,9 +186,16 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
   const days = calendarDays(reported, tenant.timeZone);
   const catchUp = days > 1 ? t('daily.catchUp', { count: days }) : null;
   const muted = mutedAlerts > 0 ? t('summary.muted', { count: mutedAlerts }) : null;
+  // Then by component and by the names themselves: rows the sort left tied kept the order the database
+  // grouped them in, which SQLite and PostgreSQL give differently.
   const ordered = [...counts].sort(
     (a, b) =>
-      severityRank(b.severity) - severityRank(a.severity) || b.count - a.count || a.eventDisplayName.localeCompare(b.eventDisplayName, recipient.language),
+      severityRank(b.severity) - severityRank(a.severity) ||
+      b.count - a.count ||
+      a.eventDisplayName.localeCompare(b.eventDisplayName, recipient.language) ||
+      a.componentDisplayName.localeCompare(b.componentDisplayName, recipient.language) ||
+      byCodePoint(a.event, b.event) ||
+      byCodePoint(a.component, b.component),
   );
   const rows = ordered.slice(0, shown).map((row) => ({
     colour: SEVERITY_COLOURS[row.severity],
