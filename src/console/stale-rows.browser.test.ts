@@ -89,4 +89,22 @@ describe.skipIf(!HAVE_CHROMIUM)('rows another administrator deleted meanwhile', 
     expect(problems.filter((problem) => !/status of 404/.test(problem))).toEqual([]);
     await context.close();
   });
+
+  it("takes a tenant another host administrator's console deleted meanwhile off Tenants on Delete, with no error", async () => {
+    await call('POST', '/api/v1/tenants', { name: 'stale-gone' });
+    const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'en-GB' });
+    page.on('dialog', (dialog) => dialog.accept());
+    await page.goto(base);
+    await page.getByRole('tab', { name: 'Host administrator' }).click();
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const row = page.locator('tbody tr', { hasText: 'stale-gone' });
+    await row.waitFor();
+    await call('DELETE', '/api/v1/tenants/stale-gone');
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(await page.locator('main .banner.error').count()).toBe(0);
+    expect(problems.filter((problem) => !/status of 404/.test(problem))).toEqual([]);
+    await context.close();
+  });
 });

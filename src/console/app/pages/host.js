@@ -4,7 +4,7 @@ import { formatTime } from '../lib/format.js';
 import { LANGUAGES, currentLanguage, t } from '../lib/i18n.js';
 import { TimeZoneField } from '../lib/person-fields.js';
 import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
-import { Banner, Dialog, ScrollPre, SelectField, TextField, html, problemText } from '../lib/ui.js';
+import { Banner, Dialog, ScrollPre, SelectField, TextField, gone, html, problemText } from '../lib/ui.js';
 import { useLoadWhenBack, usePolling } from '../lib/polling.js';
 import { useLeaveGuard } from '../lib/router.js';
 import { TenantsActivityChart } from './charts.js';
@@ -87,10 +87,14 @@ export function TenantsPage({ onChanged }) {
     if (!confirm(t('tenants.confirmDelete', { name: tenant.name }))) return;
     try {
       await api('DELETE', `tenants/${tenant.id}`);
-      load();
     } catch (err) {
-      setError(err);
+      // Deleted meanwhile (from another console; this list does not refresh by itself): done, its row goes.
+      if (!gone(err)) {
+        setError(err);
+        return;
+      }
     }
+    load();
   };
   return html`<section class="page">
     <h1>${t('tenants.title')}</h1>
