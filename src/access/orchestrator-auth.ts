@@ -13,9 +13,6 @@ import type { Db } from '../storage/database.js';
 import { SIGN_IN_BODY_LIMIT_BYTES, passwordLogin, storeSignIn } from './password-login.js';
 import { createApiToken } from './tokens.js';
 
-/** FORM_LIMIT_BYTES bounds a form-encoded sign-in, once its Content-Encoding is undone: three short fields. */
-const FORM_LIMIT_BYTES = 4096;
-
 /** AUTHENTICATE_TOKEN_NAME names the API tokens that `POST /api/Account/Authenticate` issues. */
 export const AUTHENTICATE_TOKEN_NAME = 'Orchestrator Authenticate';
 
@@ -139,10 +136,11 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
     // Orchestrator (ASP.NET) binds a form post as well as JSON, and scripts send one: PowerShell's
     // `Invoke-RestMethod -Method Post -Body @{tenancyName=…; …}` posts the hashtable form-encoded.
     // Read as a JSON body is (its Content-Encoding undone, in its charset), and JSON that curl -d labels a form as JSON.
-    const json = jsonBodyParser(scope, FORM_LIMIT_BYTES);
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit: FORM_LIMIT_BYTES }, (request, bytes, done) => {
+    // Bounded by the sign-in's limit, once inflated too, as the JSON body is (the route's limit decides over a parser's).
+    const json = jsonBodyParser(scope, SIGN_IN_BODY_LIMIT_BYTES);
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (request, bytes, done) => {
       try {
-        const body = inflateBody(bytes as Buffer, request.headers['content-encoding'], FORM_LIMIT_BYTES);
+        const body = inflateBody(bytes as Buffer, request.headers['content-encoding'], request.routeOptions.bodyLimit ?? SIGN_IN_BODY_LIMIT_BYTES);
         if (/^\s*\{/.test(body.subarray(0, 64).toString('latin1'))) return json(request, bytes, done);
         return done(null, formFields(body, request.headers['content-type']));
       } catch (error) {
