@@ -108,6 +108,20 @@ describe('the health section of the daily report', () => {
     expect(health.moreRecovered).toBe(12 - HEALTH_LIST_MAX);
   });
 
+  it('lists sources whose names compare alike (R1 and R01, a zero-width space) in one order, whatever order the database grouped them in', () => {
+    // Names are compared as a reader sorts them (numbers by value, invisible characters skipped), which leaves
+    // those ties in the order of the day's counts: SQLite's GROUP BY order, PostgreSQL's hash order.
+    const robots = ['R1', 'R01', 'R\u200B1'];
+    const day = robots.flatMap((robot) => [
+      count({ source: { robot }, count: 2, lastAt: 1_000 }),
+      count({ source: { robot }, severity: 'Success', lastAt: 2_000 }),
+    ]);
+    const before = robots.map((robot) => count({ source: { robot }, lastAt: -1_000 }));
+    const failing = robots.map((robot) => count({ source: { robot }, count: 2, lastAt: 1_000 }));
+    expect(dailyHealth([...day].reverse(), [...before].reverse())).toEqual(dailyHealth(day, before));
+    expect(dailyHealth([...failing].reverse(), [])).toEqual(dailyHealth(failing, []));
+  });
+
   it('has nothing to say for two empty days', () => {
     expect(dailyHealth([], [])).toEqual({ components: [], stillFailing: [], moreStillFailing: 0, recovered: [], moreRecovered: 0, noisiest: [] });
   });

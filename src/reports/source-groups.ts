@@ -1,5 +1,6 @@
 import { type Severity, severityRank } from '../alerts/severity.js';
 import { SOURCE_FILTER_PARTS } from '../alerts/source-parts.js';
+import { byCodePoint } from '../storage/text-order.js';
 
 /**
  * What failed, for people: the emails group alert lines by the process, robot or queue that
@@ -90,9 +91,15 @@ export interface SourceGroup<L> extends SourceTotals {
   readonly lines: readonly L[];
 }
 
-/** bySourceName orders sources by name, numbers in names in their order (R2 before R10), as people number their robots and processes. */
+/**
+ * bySourceName orders sources by name, numbers in names in their order (R2 before R10), as people
+ * number their robots and processes; names that compare alike so (R1 and R01, or one with a
+ * zero-width space) by code point, not in the order the database handed them over, which SQLite's
+ * GROUP BY and PostgreSQL's differ in.
+ */
 export function bySourceName(a: SourceKey, b: SourceKey): number {
-  return sourceKeyId(a).localeCompare(sourceKeyId(b), undefined, { numeric: true });
+  const [x, y] = [sourceKeyId(a), sourceKeyId(b)];
+  return x.localeCompare(y, undefined, { numeric: true }) || byCodePoint(x, y);
 }
 
 /** worstFirst orders groups: most severe, then most alerts, then earliest, then by name. */
