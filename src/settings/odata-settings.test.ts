@@ -74,6 +74,17 @@ describe('Orchestrator setting keys', () => {
       { name: 'Alerts.Email.Enabled', value: 'yes' },
     ]);
     expect(bad.errors.map((e) => e.path).sort()).toEqual(['Abp.Net.Mail.Smtp.Port', 'Alerts.Email.Enabled']);
+    // A flag that is no boolean is named beside the other bad values, not alone: they were named only once it was fixed.
+    const flagged = bulkUpdate([
+      { name: 'Abp.Net.Mail.Smtp.Port', value: 'abc' },
+      { name: 'Abp.Net.Mail.Smtp.EnableSsl', value: 'yes' },
+      { name: 'Abp.Net.Mail.DefaultFromAddress', value: 'not an address' },
+    ]);
+    expect([...new Set(flagged.errors.map((e) => e.path))].sort()).toEqual([
+      'Abp.Net.Mail.DefaultFromAddress',
+      'Abp.Net.Mail.Smtp.EnableSsl',
+      'Abp.Net.Mail.Smtp.Port',
+    ]);
     // Names every object has are names Tocsin does not keep, ignored as the others.
     const named = bulkUpdate(['constructor', 'toString', '__proto__'].map((name) => ({ name, value: 'x' })));
     expect(named).toEqual({ mail: {}, errors: [] });

@@ -202,13 +202,14 @@ export function smtpInputFromModel(
   const raw: Record<string, unknown> = {};
   const origin = new Map<string, keyof OrchestratorSmtpModel>();
   // Orchestrator's two flags are booleans: another value is named as such, not by what Tocsin maps it to.
-  const flagErrors = (['enablessl', 'usedefaultcredentials'] as const)
-    .filter((field) => asText(model[field]) !== undefined && typeof asBoolean(model[field]) !== 'boolean')
-    .map((field) => ({ path: nameOf(field), message: 'must be "true" or "false"' }));
-  if (flagErrors.length > 0) return { input: {}, errors: flagErrors };
+  // Such a flag is left out of what is read, so the other fields' errors are named beside it.
+  const badFlags = (['enablessl', 'usedefaultcredentials'] as const).filter(
+    (field) => asText(model[field]) !== undefined && typeof asBoolean(model[field]) !== 'boolean',
+  );
+  const flagErrors = badFlags.map((field) => ({ path: nameOf(field), message: 'must be "true" or "false"' }));
   for (const [field, target] of Object.entries(MODEL_FIELDS) as [keyof OrchestratorSmtpModel, keyof SmtpSettingsInput][]) {
     let value = asText(model[field]);
-    if (value === undefined) continue;
+    if (value === undefined || (badFlags as readonly string[]).includes(field)) continue;
     if (field === 'port' && typeof value === 'string' && /^\d{1,5}$/.test(value.trim())) value = Number(value.trim());
     if (field === 'enablessl') value = asBoolean(value);
     if (field === 'usedefaultcredentials') {
@@ -229,12 +230,12 @@ export function smtpInputFromModel(
     raw.authMethod ??= 'auto';
   }
   const parsed = smtpSettingsInput.safeParse(raw);
-  if (parsed.success) return { input: parsed.data, errors: [] };
-  const errors = parsed.error.issues.map((issue) => {
+  if (parsed.success && flagErrors.length === 0) return { input: parsed.data, errors: [] };
+  const errors = (parsed.error?.issues ?? []).map((issue) => {
     const field = origin.get(String(issue.path[0]));
     return { path: field ? nameOf(field) : '(root)', message: issue.message };
   });
-  return { input: {}, errors };
+  return { input: {}, errors: [...flagErrors, ...errors] };
 }
 
 /**
