@@ -244,9 +244,11 @@ function settingsRoutesIn(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps,
         model.domain ??= '';
       }
       settleEnableSsl(model, saved ? { port: String(saved.port), enableSsl: saved.security !== 'none' } : undefined);
-      const { input, errors } = smtpInputFromModel(model, (field) => `smtpSettingModel.${MODEL_NAMES[field]}`, storedAuthMethod);
+      const converted = smtpInputFromModel(model, (field) => `smtpSettingModel.${MODEL_NAMES[field]}`, storedAuthMethod);
+      const badSendTo = body.sendto != null && !isEmailAddress(body.sendto.trim());
+      const errors = [...(badSendTo ? [{ path: 'sendTo', message: 'must be an email address' }] : []), ...converted.errors];
       if (errors.length > 0) throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
-      if (body.sendto != null && !isEmailAddress(body.sendto.trim())) throw fieldError('sendTo', 'must be an email address');
+      const input = converted.input;
       const recipient = await testMailRecipient(deps, request, tenant, body.sendto?.trim());
       const result = await inOrchestratorTerms(
         'settings.',

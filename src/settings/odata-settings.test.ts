@@ -170,6 +170,9 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     expect(noModel.json()).toMatchObject({ status: 400, errors: [{ path: 'smtpSettingModel' }] });
     const longSendTo = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'x'.repeat(300), smtpSettingModel: {} }, token);
     expect(longSendTo.json()).toMatchObject({ status: 400, errors: [{ path: 'sendTo' }] });
+    // A bad sendTo is named beside the model's bad values, not only once they are fixed.
+    const both = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'nobody', smtpSettingModel: { Host: '127.0.0.1', Port: 'abc' } }, token);
+    expect(both.json().errors.map((e: { path: string }) => e.path)).toEqual(['sendTo', 'smtpSettingModel.Port']);
     const noName = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: [{ Value: 'true' }] }, token);
     expect(noName.json()).toMatchObject({ status: 400, errors: [{ path: 'settings.0.Name' }] });
   });
