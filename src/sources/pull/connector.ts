@@ -206,13 +206,14 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
     }
   };
 
-  /** poll reads and imports what is new upstream; the lease bounds how long it may go on. */
-  const poll = async (row: SourceRow, state: PullState): Promise<PollOutcome> => {
+  /**
+   * poll reads and imports what is new upstream; the lease bounds how long it may go on. What it
+   * imported goes into `progress` as it goes, so that a poll failing or stopped half-way still counts it.
+   */
+  const poll = async (row: SourceRow, state: PullState, progress: { imported: number; newestImported: number | null }): Promise<PollOutcome> => {
     const credentials = credentialsOf(row, secretBox, hosts, upstreamTimeoutMs);
     let cursorTime = state.cursorTime;
     let cursorId = state.cursorId;
-    let imported = 0;
-    let newestImported: number | null = null;
     let at: PageRequest = { cursorTime: state.cursorTime, continuing: state.backlog === true, skip: 0 };
     for (let page = 0; page < MAX_PAGES_PER_POLL; page += 1) {
       const { alerts, rows, more, link } = await fetchPage(row, credentials, at);
@@ -225,39 +226,45 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
         } catch (err) {
           // Another worker imported some of these first (its lease had expired): re-read at once.
           if (classifyDbError(err) !== 'unique') throw err;
-          return { ok: true, cursorTime, cursorId, imported, newestImported, more: true };
+          return { ok: true, cursorTime, cursorId, ...progress, more: true };
         }
         if (stored.ids.length > 0 && fatalSignal) {
           const fatal = stored.ids.filter((_, i) => stored.alerts[i]!.severity === 'Fatal' && isNews(row, stored.alerts[i]!));
           if (fatal.length > 0) fatalSignal.notify({ tenantId: row.tenant_id, alertIds: fatal });
         }
-        imported += stored.ids.length;
-        for (const a of stored.alerts) newestImported = Math.max(newestImported ?? 0, a.occurredAt ?? 0);
+        progress.imported += stored.ids.length;
+        for (const a of stored.alerts) progress.newestImported = Math.max(progress.newestImported ?? 0, a.occurredAt ?? 0);
       }
       for (const a of alerts) {
         const at = Date.parse(a.CreationTime);
         if (at >= cursorTime) [cursorTime, cursorId] = [at, a.Id];
       }
       // A page short of $top ends the answer, unless the upstream pages it itself (@odata.nextLink).
-      if (rows === 0 || (rows < PAGE_SIZE && !more)) return { ok: true, cursorTime, cursorId, imported, newestImported, more: false };
+      if (rows === 0 || (rows < PAGE_SIZE && !more)) return { ok: true, cursorTime, cursorId, ...progress, more: false };
       at = { cursorTime: at.cursorTime, continuing: at.continuing, skip: at.skip + rows, ...(link ? { link } : {}) };
       if (clock.now() > state.leaseUntil - 30_000) break;
     }
-    return { ok: true, cursorTime, cursorId, imported, newestImported, more: true };
+    return { ok: true, cursorTime, cursorId, ...progress, more: true };
   };
 
   const run = async (row: SourceRow, held: PullState) => {
     const pull = JSON.parse(row.pull!) as StoredPull;
     const startedAt = clock.now();
+    const progress = { imported: 0, newestImported: null as number | null };
     let outcome: PollOutcome;
     try {
-      outcome = await poll(row, held);
+      outcome = await poll(row, held, progress);
     } catch (err) {
       const upstream = err instanceof UpstreamError ? err : undefined;
       const message = upstream ? upstream.message : 'the alerts could not be stored';
       if (!upstream) logger.warn({ err, sourceId: row.id }, 'pull import failed');
       else logger.info({ sourceId: row.id, status: upstream.status, error: upstream.message }, 'pull from upstream failed');
-      outcome = upstream?.retryAfterMs !== undefined ? { ok: false, retryAfterMs: upstream.retryAfterMs } : { ok: false };
+      outcome = {
+        ok: false,
+        ...progress,
+        ...(upstream?.retryAfterMs !== undefined ? { retryAfterMs: upstream.retryAfterMs } : {}),
+        ...(aborter.signal.aborted ? { interrupted: true } : {}),
+      };
       // A poll cut short by shutdown is not the upstream's failure.
       if (!aborter.signal.aborted)
         await recordReception(db, row.id, clock.now(), {

@@ -198,6 +198,18 @@ describe('pull connector decisions', () => {
     expect(afterPoll(state, { ok: false, retryAfterMs: 7_000 }, 1_000, ended, started).nextPollAt).toBe(ended + 7_000);
   });
 
+  it('counts what a failed poll imported before it failed, and leaves a poll cut short by its worker stopping due at once, with no failure', () => {
+    const started = Date.parse('2026-03-01T08:00:00Z');
+    const state = claimed({ ...initialState('2026-02-28T08:00:00Z'), imported: 10, nextPollAt: started - 500 }, 'worker-a', started);
+    // Two pages imported, the third answered 500: the next poll re-reads them, finding them imported.
+    const failed = afterPoll(state, { ok: false, imported: 2_000, newestImported: started - 60_000 }, 60_000, started + 5_000, started);
+    expect(failed).toMatchObject({ failures: 1, imported: 2_010, lastImportedAt: started + 5_000, lagMs: 65_000, leaseOwner: null });
+    // A deploy stopping the worker is not the upstream's failure: no backoff, due at once for the next.
+    const cut = afterPoll(state, { ok: false, interrupted: true, imported: 1_000, newestImported: started - 1_000 }, 60_000, started + 5_000, started);
+    expect(cut).toMatchObject({ failures: 0, nextPollAt: started - 500, imported: 1_010, leaseOwner: null, leaseUntil: 0 });
+    expect(claimable(cut, started + 5_000)).toBe(true);
+  });
+
   it('lets one worker hold a due poll until its lease ends, and restarts the cursor when since changes', () => {
     const now = Date.parse('2026-03-01T08:00:00Z');
     const state = initialState('2026-02-28T08:00:00Z');

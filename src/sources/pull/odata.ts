@@ -294,22 +294,43 @@ export type PollOutcome =
       readonly newestImported: number | null;
       readonly more: boolean;
     }
-  | { readonly ok: false; readonly retryAfterMs?: number };
+  | {
+      readonly ok: false;
+      readonly retryAfterMs?: number;
+      /** What the poll imported before it failed (its pages are re-read, and found imported, by the next). */
+      readonly imported?: number;
+      readonly newestImported?: number | null;
+      /** Cut short by its worker stopping (a deploy): not the upstream's failure. */
+      readonly interrupted?: boolean;
+    };
+
+/** importedBy is what a poll's imports add to the state: the count, and the lag of the newest. */
+function importedBy(state: PullState, imported: number, newestImported: number | null, now: number): Partial<PullState> {
+  return {
+    imported: state.imported + imported,
+    ...(imported > 0 ? { lastImportedAt: now, lagMs: newestImported === null ? null : Math.max(0, now - newestImported) } : {}),
+  };
+}
 
 /**
  * afterPoll is the state once a poll ends, its lease released: success moves the cursor (never past now) and
  * schedules the next poll an interval after this one started (`startedAt`; at once when a backlog
  * remains or the poll took longer): counted from its end, the poll's own length and the worker's
  * 1 s tick stretched every interval, intervalSeconds 1 to 2 s. A failure waits for Retry-After
- * when the upstream gave one (never under the interval), else backs off, from `now`.
+ * when the upstream gave one (never under the interval), else backs off, from `now`; a poll cut
+ * short by its worker stopping leaves the source as due as it was, with no failure. Either way
+ * what the poll imported before it ended is counted.
  */
 export function afterPoll(state: PullState, outcome: PollOutcome, intervalMs: number, now: number, startedAt = now): PullState {
   const released = { ...state, leaseOwner: null, leaseUntil: 0 };
   if (!outcome.ok) {
+    const progress = importedBy(state, outcome.imported ?? 0, outcome.newestImported ?? null, now);
+    // Left as it was, due: the next worker (or this one restarted) goes on at once.
+    if (outcome.interrupted) return { ...released, ...progress };
     const failures = state.failures + 1;
     const wait =
       outcome.retryAfterMs !== undefined ? Math.min(Math.max(outcome.retryAfterMs, intervalMs), MAX_BACKOFF_MS * 4) : backoffMs(intervalMs, failures);
-    return { ...released, failures, nextPollAt: now + wait };
+    return { ...released, ...progress, failures, nextPollAt: now + wait };
   }
   return {
     ...released,
@@ -321,8 +342,7 @@ export function afterPoll(state: PullState, outcome: PollOutcome, intervalMs: nu
     cursorId: outcome.cursorTime >= state.cursorTime ? outcome.cursorId : state.cursorId,
     nextPollAt: outcome.more ? now : Math.min(now, startedAt) + intervalMs,
     lastPolledAt: now,
-    imported: state.imported + outcome.imported,
-    ...(outcome.imported > 0 ? { lastImportedAt: now, lagMs: outcome.newestImported === null ? null : Math.max(0, now - outcome.newestImported) } : {}),
+    ...importedBy(state, outcome.imported, outcome.newestImported, now),
   };
 }
 

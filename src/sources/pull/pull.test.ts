@@ -941,6 +941,77 @@ describeEachDialect('orchestrator-pull: two workers', (dialect) => {
   });
 });
 
+describeEachDialect('orchestrator-pull: a worker stopped in the middle of a poll', (dialect) => {
+  it('counts what it imported, shows no failure, and leaves the source due at once: the next worker imports the rest, each alert once', async () => {
+    const database = await createTestDatabase(dialect);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-pull-stop-'));
+    const created = Date.now() - 60_000;
+    const rows = Array.from({ length: 5 }, (_, i) => ({
+      ...cloudAlert(),
+      Id: `deploy-${i}`,
+      CreationTime: new Date(created + i * 1_000).toISOString(),
+      Data: JSON.stringify({ Message: `deploy ${i}` }),
+    }));
+    // Pages of 2; the second page is held (the worker stopping aborts it) until released.
+    let held = true;
+    let heldRequests = 0;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const url = new URL(req.url ?? '/', 'http://x');
+        if (req.method === 'POST') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ result: 'stop-token' }));
+        const skip = Number(url.searchParams.get('$skip') ?? 0);
+        if (skip > 0 && held) {
+          heldRequests += 1;
+          return;
+        }
+        const page = rows.slice(skip, skip + 2);
+        const body: Record<string, unknown> = { value: page };
+        if (skip + page.length < rows.length) {
+          url.searchParams.set('$skip', String(skip + page.length));
+          body['@odata.nextLink'] = `${origin}/odata/Alerts?${url.searchParams.toString()}`;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const running: Tocsin[] = [];
+    try {
+      const api = await startWorker(database, 'api', dataDir);
+      running.push(api);
+      const call = (method: 'GET' | 'POST', url: string, payload?: object) =>
+        api.app.inject({ method, url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, ...(payload ? { payload } : {}) });
+      await call('POST', '/api/v1/tenants', { name: 'deploy' });
+      const pull = { baseUrl: origin, username: 'poller', password: 'pw', intervalSeconds: 3600, since: new Date(created - 1_000).toISOString() };
+      const source = (await call('POST', '/api/v1/tenants/deploy/sources', { name: 'Plant', kind: 'orchestrator-pull', pull })).json();
+      const stats = async () => (await call('GET', `/api/v1/tenants/deploy/sources/${source.id}`)).json().stats;
+      const first = await startWorker(database, 'worker', dataDir);
+      running.push(first);
+      await vi.waitFor(() => expect(heldRequests).toBeGreaterThan(0), WAIT);
+      await vi.waitFor(async () => expect((await stats()).accepted).toBe(1), WAIT);
+      await first.close();
+      running.splice(running.indexOf(first), 1);
+      await vi.waitFor(async () => expect((await stats()).pull).toMatchObject({ imported: 2, consecutiveFailures: 0 }), WAIT);
+      // Due at once (null: as due as a source never polled).
+      const next = (await stats()).pull.nextPollAt as string | null;
+      expect(next === null || Date.parse(next) <= Date.now()).toBe(true);
+
+      held = false;
+      running.push(await startWorker(database, 'worker', dataDir));
+      await vi.waitFor(async () => expect((await stats()).pull).toMatchObject({ imported: 5, consecutiveFailures: 0 }), WAIT);
+      const messages = (await alertsOf(api, 'deploy')).map((a) => a.message).sort();
+      expect(messages).toEqual(['deploy 0', 'deploy 1', 'deploy 2', 'deploy 3', 'deploy 4']);
+    } finally {
+      for (const tocsin of running) await tocsin.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
 describeEachDialect('orchestrator-pull: an upstream with nothing new for weeks', (dialect) => {
   it('imports its newest alert once, though every poll re-reads it (the overlap) past the days delivery keys are kept', async () => {
     const t = await startTestApp(dialect);
