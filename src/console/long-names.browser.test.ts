@@ -1,0 +1,76 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConsoleServer, haveChromium, launchChromium, offScreen, openTestPage, sideways, startConsoleServer } from '../../test/support/browser.js';
+
+const HAVE_CHROMIUM = haveChromium();
+const ADMIN_TOKEN = 'long-names-admin-token-0123456789';
+const PASSWORD = 'correct horse battery staple';
+// Names with no space to break at, as long as the API takes them: an address, a host name, a robot's.
+const EMAIL = `${'firstname.lastname'.repeat(3)}@${'subsidiary-'.repeat(5)}company.example.com`;
+const ROBOT = `robot-${'x'.repeat(250)}`;
+const GROUP = `Operations-${'G'.repeat(150)}`;
+const SOURCE = `Nightly-${'S'.repeat(92)}`;
+const TENANT = `Acme-${'W'.repeat(120)}`;
+
+/**
+ * The walk (console.walk.browser.test.ts) opens every page at 360 px with names of a few words;
+ * names of one long word (an address, a generated robot or host name) must wrap there too, in the
+ * headings and lines that name them, rather than push the page sideways.
+ */
+describe.skipIf(!HAVE_CHROMIUM)('long unbroken names at 360 px', () => {
+  let server: ConsoleServer;
+  let browser: Browser;
+  let base: string;
+  const ids: Record<string, string> = {};
+  const call = (method: string, url: string, body?: unknown) => server.call(method, url, body);
+
+  beforeAll(async () => {
+    server = await startConsoleServer(ADMIN_TOKEN);
+    base = server.base;
+    await call('POST', '/api/v1/tenants', { name: 'long', displayName: TENANT });
+    ids.user = (await call('POST', '/api/v1/tenants/long/users', { email: EMAIL, name: 'Long', password: PASSWORD, roles: ['Administrator'] })).id;
+    ids.group = (await call('POST', '/api/v1/tenants/long/groups', { name: GROUP })).id;
+    await call('POST', '/api/v1/tenants/long/sources', { name: SOURCE, kind: 'webhook' });
+    await call('POST', '/api/v1/tenants/long/alerts', { severity: 'Error', component: 'Robots', message: 'Robot offline', source: { robot: ROBOT } });
+    await call('POST', '/api/v1/tenants/long/mutes', { scope: 'tenant', match: { robot: ROBOT }, until: new Date(Date.now() + 86_400_000).toISOString() });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("wraps them in another user's preferences, a group's rules, the mutes, the source filter, a source's details and a preview's subject", async () => {
+    const { context, page, problems } = await openTestPage(browser, { width: 360, locale: 'en-GB' });
+    await page.goto(`${base}/`);
+    await page.locator('#signin-tenant').fill('long');
+    await page.locator('#signin-email').fill(EMAIL);
+    await page.locator('#signin-password').fill(PASSWORD);
+    await page.locator('#signin-password').press('Enter');
+    await page.locator('nav.main-nav').waitFor();
+    const pages: [string, string][] = [
+      [`#/preferences/${ids.user}`, `h1:has-text("${EMAIL}")`],
+      [`#/preferences/group/${ids.group}`, `h1:has-text("${GROUP}")`],
+      [`#/alerts?robot=${ROBOT}`, `.source-filter:has-text("${ROBOT}")`],
+      ['#/alerts', `.mutes li:has-text("${ROBOT}")`],
+      ['#/previews', 'main iframe'],
+    ];
+    const found: Record<string, { sideways: number; offScreen: string[] }> = {};
+    const look = async (where: string) => {
+      found[where] = { sideways: await sideways(page), offScreen: await offScreen(page) };
+    };
+    for (const [hash, shown] of pages) {
+      await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+      await page.locator(shown).first().waitFor();
+      await look(hash);
+    }
+    await page.evaluate(`location.hash = '#/sources'`);
+    await page.locator('main button', { hasText: SOURCE }).click();
+    await page.locator(`#source-title:has-text("${SOURCE}")`).waitFor();
+    await look('#/sources, its details');
+    const clean = { sideways: expect.toSatisfy((width: number) => width <= 0), offScreen: [] };
+    expect(found).toEqual(Object.fromEntries(Object.keys(found).map((where) => [where, clean])));
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
