@@ -763,6 +763,42 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(states).toEqual(['Read', 'Read', 'Unread']);
   });
 
+  it("marks read the alerts whose UserNotificationIds MarkAsRead gives, as UiPath's API guide says to send them; another reader's mark nothing", async () => {
+    // "The request body must contain the UserNotificationId as the value for the ids field" (Orchestrator
+    // API guide, Alerts requests): a script doing so got 200 with the same unread count, the alerts unread.
+    const ann = await t.tenantWithUser('notification-ids', ['Robot']);
+    const bob = await t.tenantWithUser('notification-ids', ['Robot']);
+    const raised = await t.call(
+      'POST',
+      '/api/v1/tenants/notification-ids/alerts',
+      { alerts: ['one', 'two', 'three'].map((message) => ({ severity: 'Error', component: 'Jobs', message })) },
+      ann.token,
+    );
+    expect(raised.statusCode).toBe(202);
+    const listed = async (token: string) =>
+      (await t.call('GET', '/odata/Alerts?$orderby=CreationTime%20asc', undefined, token)).json().value as {
+        UserNotificationId: string;
+        State: string;
+      }[];
+    const bobs = (await listed(bob.token)).map((a) => a.UserNotificationId);
+    const anns = (await listed(ann.token)).map((a) => a.UserNotificationId);
+    // Bob's notifications are not Ann's: sent by Ann, they name none of hers.
+    const foreign = await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: [bobs[0]] }, ann.token);
+    expect(foreign.json().value).toBe(3);
+    const marked = await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: [anns[0], anns[1]!.toUpperCase()] }, ann.token);
+    expect(marked.statusCode, marked.body).toBe(200);
+    expect(marked.json().value).toBe(1);
+    expect((await listed(ann.token)).map((a) => a.State)).toEqual(['Read', 'Read', 'Unread']);
+    expect((await listed(bob.token)).map((a) => a.State)).toEqual(['Unread', 'Unread', 'Unread']);
+    // The host administrator's own notifications, in the tenant it names.
+    const host = (method: 'GET' | 'POST', url: string, payload?: object) =>
+      t.tocsin.app.inject({ method, url, payload, headers: { authorization: 'Bearer test-admin-token-0123456789', 'x-tocsin-tenant': 'notification-ids' } });
+    const hostIds = (await host('GET', '/odata/Alerts?$orderby=CreationTime%20asc'))
+      .json()
+      .value.map((a: { UserNotificationId: string }) => a.UserNotificationId);
+    expect((await host('POST', `${ACTIONS}.MarkAsRead`, { ids: [hostIds[2]] })).json().value).toBe(2);
+  });
+
   it("reads a JSON body sent as any type Orchestrator's swaggers list for it (text/json, application/json-patch+json, application/*+json), as clients generated from them send", async () => {
     // Each was a 415: the 2018 and 2019 swaggers list text/json for the sign-in, the 2020.10 one
     // application/json-patch+json and application/*+json for the OData actions, and a generated client may pick any.

@@ -11,7 +11,7 @@ import { markAlerts, readerFor, readerIdOf, readStateQuery, isReadExpression, un
 import { SEVERITY_MESSAGE, parseSeverity, SEVERITIES } from '../severity.js';
 import { inCodePointOrder } from '../../storage/text-order.js';
 import { toStoredAlert } from '../store.js';
-import { parseSelect, selectFields, toAlertDto } from './dto.js';
+import { alertIdOfNotification, parseSelect, selectFields, toAlertDto } from './dto.js';
 import { ODATA_METADATA, metadataUrl, serviceDocument } from './metadata.js';
 import { FilterSyntaxError, parseFilter } from './filter.js';
 import { MAX_SKIP, commonListOptions, odataQuery, queryCount } from './options.js';
@@ -239,7 +239,8 @@ const alertRoutesIn: RouteModule = (app, deps) => {
       schema: {
         querystring: actionQuery,
         body: caseInsensitiveBody(markAsReadBody, {}),
-        description: '{"ids": [id]} → the caller\'s remaining unread count (the host administrator\'s own in the tenant it names).',
+        description:
+          "{\"ids\": [id]}, each an AlertDto's UserNotificationId (the caller's own, as UiPath's API guide has it) or its Id → the caller's remaining unread count (the host administrator's own in the tenant it names).",
       },
     },
     async (request) => {
@@ -250,7 +251,10 @@ const alertRoutesIn: RouteModule = (app, deps) => {
       const tenant = await orchestratorTenant(db, request);
       const principal = request.principal!;
       // Ids are lower-case UUIDs; Orchestrator's are Guids, the same in either case (.NET prints them upper-case), as `Id eq` reads them.
-      const ids = parsed.data.ids.map((id) => id.trim().toLowerCase());
+      // UiPath's API guide has MarkAsRead take the caller's UserNotificationIds; an alert's Id is taken too.
+      const readerId = principal.kind === 'user' ? principal.userId : '';
+      const given = parsed.data.ids.map((id) => id.trim().toLowerCase());
+      const ids = [...given, ...given.flatMap((id) => alertIdOfNotification(id, readerId) ?? [])];
       await markAlerts(db, tenant.id, readerIdOf(principal), { ids }, true);
       return { '@odata.context': context('Edm.Int64'), value: await unreadCount(db, tenant.id, await readerFor(db, principal, tenant.id)) };
     },
