@@ -172,6 +172,35 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     expect((await health()).state).toBe('ok');
   });
 
+  it('warns when one email has failed for now for more than 15 minutes, with no other email to tell it, not at its retry half an hour later', async () => {
+    // A quiet tenant: one alert email, greylisted. Its retries (30 s, 2 min, 10 min, then every 30
+    // min) found the run 12.5 minutes long, then 42.5: the mail was failing unseen for half an hour.
+    const vandelay = await t.tenantWithUser('vandelay');
+    await t.enableAlertEmails('vandelay');
+    const greylisting = await startTestSmtpServer({ failures: [{ at: 'mail', code: 451, message: '4.7.1 Greylisted, try again later' }] });
+    try {
+      await useServer(greylisting, {}, 'vandelay');
+      const worker = startWorker();
+      const state = async () => (await t.call('GET', '/api/v1/tenants/vandelay/settings/mail/health', undefined, vandelay.token)).json();
+      const noticesOf = () => notices().filter((m) => /^X-Tocsin-Tenant: vandelay/im.test(m.raw));
+      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(vandelay.tenantId, 'ops@vandelay.example.com', { kind: 'immediate' })], clock);
+      const start = clock.now();
+      await worker.runOnce();
+      while (clock.now() - start <= 16 * MINUTE) {
+        if (clock.now() - start <= 15 * MINUTE) expect((await state()).state, `at ${clock.now() - start} ms`).toBe('ok');
+        clock.advance(MINUTE);
+        await worker.runOnce();
+      }
+      expect(await state()).toMatchObject({ state: 'failing', since: new Date(start).toISOString(), lastCode: 451 });
+      await worker.runOnce();
+      await until(() => noticesOf().length === 1, 'the failing notice');
+      // One try more than the ladder's, when the run passed 15 minutes.
+      expect(greylisting.mailFromSeen).toHaveLength(5);
+    } finally {
+      await greylisting.close();
+    }
+  });
+
   it("words its Mail.DeliveryFailing alert in the tenant's language, as the console and the emails show it to its people", async () => {
     const gaumont = await t.tenantWithUser('gaumont');
     await t.enableAlertEmails('gaumont');

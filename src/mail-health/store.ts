@@ -1,6 +1,6 @@
 import { CompiledQuery, type Selectable } from 'kysely';
 import { FALLBACK_NOTE } from '../delivery/outbox/attempt.js';
-import { retryTenantAfterOutage, retryTenantNow } from '../delivery/outbox/leases.js';
+import { retryTenantAfterOutage, retryTenantBy, retryTenantNow } from '../delivery/outbox/leases.js';
 import type { HeldOut } from '../delivery/outbox/admission.js';
 import type { AfterRecord } from '../delivery/outbox/outcomes.js';
 import type { Storage } from '../storage/storage.js';
@@ -9,7 +9,15 @@ import type { Db } from '../storage/database.js';
 import type { Dialect } from '../storage/dialect.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import { type NoticeContext, sendMailHealthNotices } from './notices.js';
-import { HEALTHY, type MailHealth, type MailHealthObservation, type MailHealthSignal, type MailHealthTransition, nextHealth } from './model.js';
+import {
+  FAILING_AFTER_MS,
+  HEALTHY,
+  type MailHealth,
+  type MailHealthObservation,
+  type MailHealthSignal,
+  type MailHealthTransition,
+  nextHealth,
+} from './model.js';
 
 type Row = Selectable<MailSettingsTables['tenant_mail_health']>;
 
@@ -43,7 +51,8 @@ export interface MailHealthChange {
  * observeMailHealth folds observations into their tenants' health rows, in the caller's
  * transaction (the one that records the attempts), and returns the transitions, and the tenants
  * whose server took an email after transient failures too short-lived to make an incident (the
- * server is back, with no transition). Each tenant's row is locked while it is read and written on
+ * server is back, with no transition), and the tenants left in a run of failures for now too short
+ * for an incident yet, with when it makes one (openRuns). Each tenant's row is locked while it is read and written on
  * PostgreSQL, so two workers observing the same tenant take turns and only one of them sees a given
  * transition; SQLite writes one transaction at a time.
  */
@@ -51,11 +60,12 @@ async function observeMailHealth(
   tx: Db,
   dialect: Dialect,
   observations: readonly MailHealthObservation[],
-): Promise<{ changes: MailHealthChange[]; backAfterFailures: { tenantId: string; at: number }[] }> {
+): Promise<{ changes: MailHealthChange[]; backAfterFailures: { tenantId: string; at: number }[]; openRuns: { tenantId: string; failingAt: number }[] }> {
   const backAfterFailures: { tenantId: string; at: number }[] = [];
+  const openRuns: { tenantId: string; failingAt: number }[] = [];
   const byTenant = new Map<string, MailHealthObservation[]>();
   for (const o of observations) byTenant.set(o.tenantId, [...(byTenant.get(o.tenantId) ?? []), o]);
-  if (byTenant.size === 0) return { changes: [], backAfterFailures };
+  if (byTenant.size === 0) return { changes: [], backAfterFailures, openRuns };
   // Most attempts are deliveries by healthy tenants: they change nothing, and cost one read for all.
   // In every commit of outcomes: compiled once per (padded) tenant count.
   const tenantIds = inListOf([...byTenant.keys()]);
@@ -94,6 +104,7 @@ async function observeMailHealth(
       health = next.health;
       if (next.transition) changes.push({ tenantId, transition: next.transition, health, at: o.at });
     }
+    if (health.state === 'ok' && health.transientSince !== null) openRuns.push({ tenantId, failingAt: health.transientSince + FAILING_AFTER_MS + 1 });
     if (health === before) continue;
     await tx
       .updateTable('tenant_mail_health')
@@ -110,7 +121,7 @@ async function observeMailHealth(
       .where('tenant_id', '=', tenantId)
       .execute();
   }
-  return { changes, backAfterFailures };
+  return { changes, backAfterFailures, openRuns };
 }
 
 /** isClean: healthy with no failure pending, so a delivery changes nothing. */
@@ -209,10 +220,13 @@ async function withLastEmailTaken(tx: Db, tenantId: string, at: number, signal: 
  * tenant's mail works again, its emails waiting for a retry are due at once: the server came
  * back without a settings change (restarted, unblocked), and their next try may be 30 minutes off.
  * So are, after failures too short-lived for an incident, those its server failed as a whole.
+ * While failures for now go on without an incident yet, an email is tried again when they have gone
+ * on long enough for one (retryTenantBy), so that the incident begins then, not at a later retry.
  */
 export async function observeAndNotify(tx: Db, dialect: Dialect, context: NoticeContext, observations: readonly MailHealthObservation[]): Promise<void> {
-  const { changes, backAfterFailures } = await observeMailHealth(tx, dialect, observations);
+  const { changes, backAfterFailures, openRuns } = await observeMailHealth(tx, dialect, observations);
   for (const back of backAfterFailures) await retryTenantAfterOutage(tx, back.tenantId, back.at);
+  for (const run of openRuns) await retryTenantBy(tx, run.tenantId, run.failingAt);
   if (changes.length === 0) return;
   await sendMailHealthNotices(tx, changes, context);
   for (const change of changes) if (change.transition === 'recovered') await retryTenantNow(tx, change.tenantId, change.at);
