@@ -163,7 +163,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
   }));
   app.get(
     '/api/v1/tenants/:tenant/users/:userId',
-    { config: showsUser, preValidation: selfOrBeforeBody('Users.View'), schema: { params: userParams } },
+    { config: showsUser, preValidation: selfOrBeforeBody('Users.View'), schema: { params: userParams, description: 'Users.View, or the user itself.' } },
     async (request) => requireUser(db, tenantOf(request).id, request.params.userId),
   );
   app.patch(
@@ -206,7 +206,12 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     {
       config: { status: 201, answer: createdToken, created: true },
       preValidation: selfOrBeforeBody('Users.Edit'),
-      schema: { params: userParams, body: z.object({ name: displayText }).strict() },
+      schema: {
+        params: userParams,
+        body: z.object({ name: displayText }).strict(),
+        description:
+          'A new API token of the user, shown only in this answer: Users.Edit (403 for a user holding a permission the caller lacks), or the user itself.',
+      },
     },
     async (request, reply) => {
       // The tokens Authenticate issues go by this name: one made here would end with them (a password change, a day).

@@ -286,6 +286,62 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(unused).toEqual([]);
   });
 
+  it('names in each operation of API.md the permission it needs, or that only the host administrator may call it', () => {
+    const tenant = '/api/v1/tenants/{tenant}';
+    const HOST = 'host administrator';
+    const needs: Record<string, string[]> = {
+      [HOST]: [
+        'post /api/v1/tenants',
+        'get /api/v1/tenants',
+        `patch ${tenant}`,
+        `delete ${tenant}`,
+        'get /api/v1/system/mail-settings',
+        'put /api/v1/system/mail-settings',
+      ],
+      'Users.View': ['get /users', 'get /users/{userId}', 'get /groups', 'get /groups/{groupId}', 'get /roles'],
+      'Users.Edit': ['post /users', 'patch /users/{userId}', 'delete /users/{userId}', 'post /users/{userId}/tokens', 'post /groups', 'post /roles'],
+      'Alerts.Create': ['post /alerts', `post /odata/Alerts/${ODATA}.RaiseProcessAlert`],
+      'Alerts.View': ['get /alerts', 'get /alerts/unread-count', 'get /alerts/panel', 'post /alerts/mark-read', 'post /alerts/mark-unread'],
+      'Alerts.Delete': ['delete /alerts/{alertId}'],
+      'Sources.View': ['get /sources', 'get /sources/{sourceId}'],
+      'Sources.Edit': [
+        'post /sources',
+        'patch /sources/{sourceId}',
+        'delete /sources/{sourceId}',
+        'post /sources/{sourceId}/rotate-secret',
+        'post /sources/{sourceId}/test',
+      ],
+      'Settings.View': ['get /settings/mail', 'get /settings/mail/health', 'get /deliveries', 'get /odata/Settings'],
+      'Settings.Edit': ['put /settings/mail', 'delete /settings/mail/custom', 'post /settings/mail/test', `post /odata/Settings/${ODATA}.UpdateBulk`],
+    };
+    needs['Alerts.View']!.push(
+      'post /alerts/{alertId}/acknowledge',
+      'get /mutes',
+      'post /mutes',
+      'get /odata/Alerts',
+      `post /odata/Alerts/${ODATA}.MarkAsRead`,
+    );
+    needs['Alerts.Edit'] = ['post /mutes', 'delete /mutes/{muteId}'];
+    needs['Users.Edit']!.push(
+      'get /users/{userId}/alert-preferences',
+      'put /users/{userId}/alert-preferences',
+      'patch /groups/{groupId}',
+      'delete /groups/{groupId}',
+    );
+    needs['Settings.Edit']!.push(`post /odata/Settings/${ODATA}.VerifySmtpSetting`);
+    const unnamed: string[] = [];
+    for (const [needed, routes] of Object.entries(needs)) {
+      for (const route of routes) {
+        const [method, path] = route.split(' ') as [string, string];
+        const full = path.startsWith('/api/') || path.startsWith('/odata/') ? path : `${tenant}${path}`;
+        const description = String(doc.paths[full]?.[method]?.description ?? '');
+        if (!description.toLowerCase().includes(needed.toLowerCase()))
+          unnamed.push(`${method} ${full}: ${needed} (${description.slice(0, 80) || 'no description'})`);
+      }
+    }
+    expect(unnamed.join('\n')).toBe('');
+  });
+
   it('lists the conflicts and rate limits API.md names among the answers', () => {
     const tenant = '/api/v1/tenants/{tenant}';
     const expected: [string, string, string][] = [

@@ -95,13 +95,27 @@ const documentRoute: SwaggerTransform = (input) => {
   const success = Object.keys(response).some((status) => status.startsWith('2'))
     ? {}
     : { [String(config.status ?? 200)]: { type: 'null', description: config.status === 204 ? 'No content.' : 'Default Response' } };
+  const note = accessNote(config);
+  const description = [(result.schema as Json | undefined)?.description, note].filter(Boolean).join('\n\n');
   const schema = {
     ...result.schema,
+    ...(description ? { description } : {}),
     ...(config.access === 'public' ? { security: [] } : {}),
     response: { ...withPage(config, { ...success, ...withLocation(config.created, response) }), ...declared },
   };
   return { ...result, schema };
 };
+
+/**
+ * accessNote says who may call a route, as API.md's tables do: only the host administrator, or a
+ * holder of the permission the access hook checks (one of them, for a list). A route that lets a
+ * user act on itself without the permission (selfOrBeforeBody) says so in its own description.
+ */
+function accessNote(config: RouteAccess): string | undefined {
+  if (config.access === 'host') return 'Only the host administrator may call it.';
+  const permissions = config.permission === undefined ? [] : [config.permission].flat();
+  return permissions.length > 0 ? `Needs the ${permissions.join(' or ')} permission.` : undefined;
+}
 
 /** withPage adds the HTML page a route answers (`config.page`) to its success answer, beside the JSON one if any. */
 function withPage(config: RouteAccess, response: Record<string, unknown>): Record<string, unknown> {

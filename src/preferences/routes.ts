@@ -144,7 +144,7 @@ async function groupPreferences(db: Db, groupId: string): Promise<Preferences> {
 export const preferenceRoutes: RouteModule = (app, { storage, clock }) => {
   const db = storage.db;
   const base = '/api/v1/tenants/:tenant';
-  const userSchema = { params: userParams, response: { 200: preferencesView }, description: USER_DESCRIPTION };
+  const userSchema = { params: userParams, response: { 200: preferencesView }, description: `${USER_DESCRIPTION}\n\nUsers.Edit, or the user itself.` };
   const meSchema = { params: tenantParams, response: { 200: preferencesView }, description: USER_DESCRIPTION };
 
   app.get(`${base}/users/:userId/alert-preferences`, { preValidation: selfOrBeforeBody('Users.Edit'), schema: userSchema }, async (request) => {
