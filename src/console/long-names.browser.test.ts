@@ -1,6 +1,16 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleServer, haveChromium, launchChromium, offScreen, openTestPage, sideways, startConsoleServer } from '../../test/support/browser.js';
+import {
+  type ConsoleServer,
+  haveChromium,
+  launchChromium,
+  offScreen,
+  openTestPage,
+  seriousAxeViolations,
+  sideways,
+  startConsoleServer,
+} from '../../test/support/browser.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 
 const HAVE_CHROMIUM = haveChromium();
 const ADMIN_TOKEN = 'long-names-admin-token-0123456789';
@@ -20,6 +30,7 @@ const TENANT = `Acme-${'W'.repeat(120)}`;
 describe.skipIf(!HAVE_CHROMIUM)('long unbroken names at 360 px', () => {
   let server: ConsoleServer;
   let browser: Browser;
+  let smtp: TestSmtpServer;
   let base: string;
   const ids: Record<string, string> = {};
   const call = (method: string, url: string, body?: unknown) => server.call(method, url, body);
@@ -33,21 +44,31 @@ describe.skipIf(!HAVE_CHROMIUM)('long unbroken names at 360 px', () => {
     await call('POST', '/api/v1/tenants/long/sources', { name: SOURCE, kind: 'webhook' });
     await call('POST', '/api/v1/tenants/long/alerts', { severity: 'Error', component: 'Robots', message: 'Robot offline', source: { robot: ROBOT } });
     await call('POST', '/api/v1/tenants/long/mutes', { scope: 'tenant', match: { robot: ROBOT }, until: new Date(Date.now() + 86_400_000).toISOString() });
+    // A server whose refusal of the message runs on for lines, as providers' explanations with their links do.
+    const reply = Array.from({ length: 12 }, (_, i) => `5.7.1 line ${i + 1} of why: see https://support.example.com/smtp/5.7.1/${'x'.repeat(40)}`).join(' ');
+    smtp = await startTestSmtpServer({ failures: [{ at: 'data', code: 554, message: reply }] });
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
+    await smtp?.close();
     await server?.close();
   });
 
-  it("wraps them in another user's preferences, a group's rules, the mutes, the source filter, a source's details and a preview's subject", async () => {
-    const { context, page, problems } = await openTestPage(browser, { width: 360, locale: 'en-GB' });
+  async function signIn(width: number) {
+    const opened = await openTestPage(browser, { width, locale: 'en-GB' });
+    const { page } = opened;
     await page.goto(`${base}/`);
     await page.locator('#signin-tenant').fill('long');
     await page.locator('#signin-email').fill(EMAIL);
     await page.locator('#signin-password').fill(PASSWORD);
     await page.locator('#signin-password').press('Enter');
     await page.locator('nav.main-nav').waitFor();
+    return opened;
+  }
+
+  it("wraps them in another user's preferences, a group's rules, the mutes, the source filter, a source's details and a preview's subject", async () => {
+    const { context, page, problems } = await signIn(360);
     const pages: [string, string][] = [
       [`#/preferences/${ids.user}`, `h1:has-text("${EMAIL}")`],
       [`#/preferences/group/${ids.group}`, `h1:has-text("${GROUP}")`],
@@ -70,6 +91,22 @@ describe.skipIf(!HAVE_CHROMIUM)('long unbroken names at 360 px', () => {
     await look('#/sources, its details');
     const clean = { sideways: expect.toSatisfy((width: number) => width <= 0), offScreen: [] };
     expect(found).toEqual(Object.fromEntries(Object.keys(found).map((where) => [where, clean])));
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("lets the keyboard scroll the failing server's last reply on the Delivery log, whose box scrolls at 360 px", async () => {
+    const test = await call('POST', '/api/v1/tenants/long/settings/mail/test', {
+      sendTo: 'ops@example.com',
+      settings: { host: '127.0.0.1', port: smtp.port, security: 'none', fromAddress: 'alerts@example.com' },
+    });
+    expect(test).toMatchObject({ ok: false, stage: 'data', code: 554 });
+    const { context, page, problems } = await signIn(360);
+    await page.evaluate(`location.hash = '#/deliveries'`);
+    const reply = page.locator('.last-failure pre');
+    await reply.waitFor();
+    expect(await reply.evaluate((box) => box.scrollHeight > box.clientHeight)).toBe(true);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
   });

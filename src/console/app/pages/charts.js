@@ -6,7 +6,7 @@ import { formatTime, timeZone } from '../lib/format.js';
 import { currentLanguage, t } from '../lib/i18n.js';
 import { usePolling } from '../lib/polling.js';
 import { SEVERITIES, tenantApi } from '../lib/session.js';
-import { html } from '../lib/ui.js';
+import { ScrollPre, html } from '../lib/ui.js';
 
 const SEVERITY_SERIES = () => SEVERITIES.map((s) => ({ key: s, label: t(`severity.${s}`), color: s.toLowerCase() }));
 const RANGES = ['24h', '7d', '30d'];
@@ -79,14 +79,16 @@ export function DeliveriesChart({ session }) {
     { key: 'failed', label: t('deliveries.status.failed'), color: 'error' },
   ];
   const failure = answer.lastFailure;
+  // A reply of many lines scrolls in its box (a phone's narrow one): a region the keyboard reaches, named by the words above it.
+  const lastFailure = failure && t('chart.lastFailure', { time: formatTime(failure.at), recipient: failure.recipient });
   return html`<section class="chart-card" aria-label=${t('chart.deliveriesTitle')}>
     <${BarChart} id="deliveries-chart" title=${t('chart.deliveriesTitle')} series=${series}
       labels=${answer.buckets.map((b) => bucketLabel(b.start, 'hour'))} rows=${answer.buckets} />
     ${
       failure
         ? html`<div class="last-failure" data-testid="last-failure">
-        <strong>${t('chart.lastFailure', { time: formatTime(failure.at), recipient: failure.recipient })}</strong>
-        <pre class="reply">${failure.response ?? failure.code ?? ''}</pre>
+        <strong>${lastFailure}</strong>
+        <${ScrollPre} className="reply" label=${lastFailure}>${failure.response ?? failure.code ?? ''}<//>
       </div>`
         : null
     }
