@@ -154,6 +154,16 @@ describe('the public URL on every address', () => {
     ]);
   });
 
+  it('is warned about at the start of a worker without it, whose email links would name the worker, which serves no page', () => {
+    // A worker sends the emails: unset, its List-Unsubscribe, action and "See more" links named
+    // http://127.0.0.1:8080 of the worker itself, where every one of them was a 404.
+    expect(configWarnings(loadConfig({ TOCSIN_ROLE: 'worker', PORT: '8081' }))).toEqual([
+      expect.stringMatching(/^TOCSIN_PUBLIC_URL is unset on a worker: the links in the emails it sends name http:\/\/127\.0\.0\.1:8081, .*api processes/),
+    ]);
+    expect(configWarnings(loadConfig({ TOCSIN_ROLE: 'worker', TOCSIN_PUBLIC_URL: 'https://tocsin.example.com' }))).toEqual([]);
+    for (const role of ['api', 'all']) expect(configWarnings(loadConfig({ TOCSIN_ROLE: role })), role).toEqual([]);
+  });
+
   it('names TOCSIN_PUBLIC_URL as set, not unset, when it is set to the very address HOST and PORT would give', () => {
     // A compose file with HOST=0.0.0.0 and TOCSIN_PUBLIC_URL=http://0.0.0.0:8080 was told the variable it had set was unset.
     for (const publicUrl of ['http://0.0.0.0:8080', 'http://0.0.0.0:8080/']) {

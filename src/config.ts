@@ -255,9 +255,10 @@ const UNSPECIFIED_HOSTS = new Set(['0.0.0.0', '[::]']);
  * token or secret key shorter than SHORT_SECRET_LENGTH characters (taken as given, see envSchema),
  * a public URL on every address (HOST=0.0.0.0 without TOCSIN_PUBLIC_URL, as in a container),
  * which no email link or receive URL built from it can reach, and parameters of TOCSIN_SMTP_URL it
- * does not read (`?secure=true`: the mail may not go as the operator meant).
+ * does not read (`?secure=true`: the mail may not go as the operator meant); and a worker without
+ * TOCSIN_PUBLIC_URL, whose email links would name the worker itself.
  */
-export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey' | 'publicUrl' | 'publicUrlSet' | 'host' | 'systemSmtp'>): string[] {
+export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey' | 'publicUrl' | 'publicUrlSet' | 'host' | 'systemSmtp' | 'role'>): string[] {
   const short = (value: string | undefined) => value !== undefined && value.length < SHORT_SECRET_LENGTH;
   const everyAddress = UNSPECIFIED_HOSTS.has(new URL(config.publicUrl).hostname);
   const unread = config.systemSmtp ? unreadUrlParameters(config.systemSmtp.url) : [];
@@ -278,6 +279,12 @@ export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey' |
     ...(everyAddress
       ? [
           `${config.publicUrlSet ? `TOCSIN_PUBLIC_URL names ${config.publicUrl}` : `TOCSIN_PUBLIC_URL is unset and HOST is ${config.host}: the links in emails and the sources' receive URLs name ${config.publicUrl}`}, an address no one can open; set TOCSIN_PUBLIC_URL to the address people and senders reach, such as https://tocsin.example.com`,
+        ]
+      : []),
+    // The worker sends the emails, but serves none of the pages their links open (the api processes do).
+    ...(config.role === 'worker' && !config.publicUrlSet && !everyAddress
+      ? [
+          `TOCSIN_PUBLIC_URL is unset on a worker: the links in the emails it sends name ${config.publicUrl}, this worker, which serves none of their pages (unsubscribe, actions, the console); set it to the address of the api processes, as on them`,
         ]
       : []),
   ];
