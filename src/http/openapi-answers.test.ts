@@ -342,6 +342,33 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(unnamed.join('\n')).toBe('');
   });
 
+  it("bounds the OData lists' $top and $skip in their parameters as the server does ($top of alerts at most 1,000)", async () => {
+    const failures: string[] = [];
+    const cases: [string, string, number][] = [
+      ['/odata/Alerts', '$top', 1000],
+      ['/odata/Alerts', '$skip', 10_000_000],
+      ['/odata/Settings', '$top', 10_000_000],
+      ['/odata/Settings', '$skip', 10_000_000],
+    ];
+    for (const [path, name, max] of cases) {
+      const parameter = (doc.paths[path].get.parameters as Json[]).find((p) => p.in === 'query' && p.name === name)!;
+      const validate = ajv.compile({ ...parameter.schema, components: doc.components });
+      // A client sends the value the schema describes: a number for an integer, else its digits.
+      const takes = (value: number) => validate(parameter.schema.type === 'integer' || parameter.schema.type === 'number' ? value : String(value));
+      for (const value of [0, max, max + 1]) {
+        const res = await t.tocsin.app.inject({
+          method: 'GET',
+          url: `${path}?${name}=${value}`,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-tocsin-tenant': TENANT },
+        });
+        const served = res.statusCode === 200;
+        if (served !== takes(value))
+          failures.push(`${path} ${name}=${value}: the server answers ${res.statusCode}, the document ${takes(value) ? 'takes' : 'refuses'} it`);
+      }
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
   it('lists the conflicts and rate limits API.md names among the answers', () => {
     const tenant = '/api/v1/tenants/{tenant}';
     const expected: [string, string, string][] = [
