@@ -169,6 +169,15 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
       ['POST', raise, raise, { processAlert: { ...processAlert, Message: '' } }, robot],
       ['POST', raise, raise, { processAlert: { ...processAlert, ProcessName: '' } }, robot],
       ['POST', raise, raise, { processAlert: { ...processAlert, RobotName: '' } }, robot],
+      // Blank (only white space) is empty once trimmed, as the server reads a name.
+      ['POST', '/api/v1/tenants', '/api/v1/tenants', { name: 'blank-display-name', displayName: ' \t ' }],
+      ['POST', `/api/v1/tenants/${TENANT}/users`, '/api/v1/tenants/{tenant}/users', { email: 'blank@documented.example.com', name: '   ' }],
+      ['PATCH', `/api/v1/tenants/${TENANT}/users/${user.id}`, '/api/v1/tenants/{tenant}/users/{userId}', { name: ' ' }],
+      ['POST', `/api/v1/tenants/${TENANT}/users/${user.id}/tokens`, '/api/v1/tenants/{tenant}/users/{userId}/tokens', { name: '\u00a0' }],
+      ['POST', `/api/v1/tenants/${TENANT}/groups`, '/api/v1/tenants/{tenant}/groups', { name: '  ' }],
+      ['POST', `/api/v1/tenants/${TENANT}/roles`, '/api/v1/tenants/{tenant}/roles', { name: ' ', permissions: [] }],
+      ['POST', `/api/v1/tenants/${TENANT}/sources`, '/api/v1/tenants/{tenant}/sources', { name: '   ', kind: 'webhook' }],
+      ['POST', raise, raise, { processAlert: { ...processAlert, Message: '  ' } }, robot],
     ];
     const accepted: string[] = [];
     for (const [method, url, path, body, token] of calls) {

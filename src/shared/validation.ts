@@ -170,14 +170,18 @@ export function patchedValue<T>(given: T | null | undefined, current: T, cleared
   return given === undefined ? current : given === null ? cleared : given;
 }
 
+/** NOT_BLANK is the pattern, as the OpenAPI document shows it, of a text that is more than white space (what trim removes). */
+export const NOT_BLANK = '\\S';
+
 /**
  * displayTextOf is a header-safe human label of at most `max` characters, trimmed and not empty;
  * the bound is checked first, so a label too long is refused naming its own limit.
  */
 export function displayTextOf(max: number) {
   // min(1) before the pipe too: the OpenAPI document reads a request's schema from the pipe's first
-  // part, so without it the document took the empty names that the trimmed part refuses.
-  return headerSafe(max).min(1).pipe(z.string().trim().min(1));
+  // part, so without it the document took the empty names that the trimmed part refuses; and the
+  // pattern (a character that is not white space, which trim keeps) says the blank ones are refused too.
+  return headerSafe(max).min(1).pipe(z.string().trim().min(1)).meta({ pattern: NOT_BLANK });
 }
 
 /** displayText is a short, header-safe human label (names, display names). */

@@ -17,6 +17,7 @@ import { FilterSyntaxError, parseFilter } from './filter.js';
 import { MAX_SKIP, commonListOptions, odataQuery, queryCount } from './options.js';
 import { STATE_ORDER, TEXT_ORDER_COLUMNS, filterCondition, parseOrderBy } from './query.js';
 import { textOfCharacters } from '../../shared/characters.js';
+import { NOT_BLANK } from '../../shared/validation.js';
 
 const ACTIONS = '/odata/Alerts/UiPath.Server.Configuration.OData';
 
@@ -66,10 +67,12 @@ const serviceDocumentView = z.object({
 
 const markAsReadBody = z.object({ ids: z.array(z.string().min(1).max(200)).max(MAX_TOP) });
 
-// Required as .NET's [Required] has it: blank (only white space) is missing too. The min(1) says so
-// in the OpenAPI document, which cannot show the refinement (aborting: one error for "", not two).
+// Required as .NET's [Required] has it: blank (only white space) is missing too. The min(1) and the
+// pattern say so in the OpenAPI document, which cannot show the refinement (aborting: one error for "", not two).
 const REQUIRED_TEXT = 'is required: it cannot be empty or only white space';
-const requiredText = textOfCharacters(1, 512, { message: REQUIRED_TEXT, abort: true }).refine((text) => text.trim() !== '', REQUIRED_TEXT);
+const requiredText = textOfCharacters(1, 512, { message: REQUIRED_TEXT, abort: true })
+  .refine((text) => text.trim() !== '', REQUIRED_TEXT)
+  .meta({ pattern: NOT_BLANK });
 
 const processAlert = z.object({
   message: requiredText,
