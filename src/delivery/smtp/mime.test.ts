@@ -155,6 +155,34 @@ describe('MIME written for the send stage', () => {
     expect(quoted.to).toMatchObject({ value: [{ name: `Ana "${looksEncoded}"` }] });
   });
 
+  it('folds a display name holding a long run of spaces without writing a header line of blanks only', async () => {
+    // A user's name, a group's or a From display name of up to 200 characters may hold such a run
+    // ('a', 198 spaces, 'b'). Folded inside the run, it made lines of spaces alone: obsolete syntax
+    // (RFC 5322 4.2) that parsers reading any blank line as the end of the header (ProtonMail's
+    // gluon did) take for the start of the body, with To, Subject and the MIME headers in it.
+    const template = prepareMime({ subject: 's', text: 'a', html: '<p>a</p>', headers: {} });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 70, max: 198 }), fc.constantFrom('', '"'), async (spaces, quote) => {
+        const name = `a${' '.repeat(spaces)}b${quote}`;
+        const raw = writeMime(template, { ...SEND, from: { address: 'alerts@example.com', name }, to: { address: 'ana@example.com', name } });
+        const head = lines(raw).slice(0, lines(raw).indexOf(''));
+        expect(head.filter((line) => line.trim() === '')).toEqual([]);
+        // Unfolded as RFC 5322 2.2.3 says (each CRLF before a blank removed), the names are whole.
+        const unfolded = head
+          .join('\r\n')
+          .replace(/\r\n(?=[ \t])/g, '')
+          .split('\r\n');
+        const written = `"${name.replace(/"/g, '\\"')}"`;
+        expect(unfolded).toContain(`From: ${written} <alerts@example.com>`);
+        expect(unfolded).toContain(`To: ${written} <ana@example.com>`);
+        const mail = await simpleParser(raw);
+        expect(mail.from?.value).toMatchObject([{ address: 'alerts@example.com' }]);
+        expect(mail.to).toMatchObject({ value: [{ address: 'ana@example.com' }] });
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it('refuses a line break or NUL in any header, prepared or spliced, before anything is sent', () => {
     const email = { subject: 'ok', text: 'a', html: 'a', headers: {} };
     expect(() => prepareMime({ ...email, headers: { 'X-Evil': 'a\r\nBcc: eve@example.com' } })).toThrow(SmtpDeliveryError);

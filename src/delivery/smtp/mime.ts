@@ -50,8 +50,9 @@ const PRINTABLE = /^[\x20-\x7e]*$/;
 // Printable ASCII that no mail program would decode: "=?" may start what reads as an encoded word
 // (RFC 2047), which would show text other than the value, so such a value is encoded itself.
 const AS_WRITTEN = /^(?:[\x20-\x3c\x3e-\x7e]|=(?!\?))*$/;
-// An atom-safe display name needs no quoting (RFC 5322 atext and spaces).
-const ATOM_PHRASE = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]+$/;
+// An atom-safe display name needs no quoting: RFC 5322 atoms with one space between them (a run of
+// spaces between atoms means one space, so a name holding one, or starting or ending with a space, is quoted).
+const ATOM_PHRASE = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?: [A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*$/;
 // A spliced header value: printable ASCII without spaces (a URL), so that it never needs folding or encoding.
 const HEADER_SLOT_VALUE = /^[\x21-\x7e]{0,900}$/;
 
@@ -186,14 +187,24 @@ function encodedWords(text: string, firstLineUsed: number): string {
   return words.map((w) => `=?UTF-8?B?${Buffer.from(w, 'utf8').toString('base64')}?=`).join(`${CRLF} `);
 }
 
-/** foldAscii folds a printable ASCII header at spaces so that lines keep to 78 characters where it can. */
+/**
+ * foldAscii folds a printable ASCII header at spaces so that lines keep to 78 characters where it
+ * can. It folds before a run of spaces, never inside one: a folded line of spaces alone is obsolete
+ * syntax (RFC 5322 4.2) that some parsers read as the blank line ending the header.
+ */
 function foldAscii(line: string): string {
   if (line.length <= 78) return line;
   const out: string[] = [];
   let rest = line;
   while (rest.length > 78) {
-    const at = rest.lastIndexOf(' ', 78);
-    if (at <= 0) break;
+    let at = -1;
+    for (let i = 78; i > 0 && at < 0; i--) if (rest[i] === ' ' && rest[i - 1] !== ' ') at = i;
+    // No such space within 78 characters: the first one after them, for as short a line as can be.
+    if (at < 0) {
+      const later = rest.slice(78).search(/[^ ] /);
+      if (later < 0) break;
+      at = later + 79;
+    }
     out.push(rest.slice(0, at));
     rest = rest.slice(at);
   }
