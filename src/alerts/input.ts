@@ -59,7 +59,13 @@ export const alertInput = z
   .object({
     severity: z.string().max(32).describe('Info, Success, Warn, Error or Fatal (Warning is accepted for Warn)'),
     component: z.string().min(1).max(64).describe('A component of GET /alerts/catalogue, e.g. Robots'),
-    event: z.string().max(128).nullable().optional().describe('Default (also for null) Process.RaiseAlert; events outside the catalogue are kept as named'),
+    event: z
+      .string()
+      .max(128)
+      .meta({ pattern: EVENT_NAME.source })
+      .nullable()
+      .optional()
+      .describe('Default (also for null) Process.RaiseAlert; events outside the catalogue are kept as named'),
     message: textOfCharacters(1, MAX_MESSAGE_LENGTH).describe(
       'At most 4,096 characters as a reader counts them: an emoji, a flag or a letter with its combining accents is one (maxLength counts code points: every text within it is taken)',
     ),

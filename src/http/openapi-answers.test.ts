@@ -178,6 +178,31 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
       ['POST', `/api/v1/tenants/${TENANT}/roles`, '/api/v1/tenants/{tenant}/roles', { name: ' ', permissions: [] }],
       ['POST', `/api/v1/tenants/${TENANT}/sources`, '/api/v1/tenants/{tenant}/sources', { name: '   ', kind: 'webhook' }],
       ['POST', raise, raise, { processAlert: { ...processAlert, Message: '  ' } }, robot],
+      // A line break in what becomes an email header, or an SMTP command, is refused (and so is one of U+0085, U+2028, U+2029).
+      ['POST', `/api/v1/tenants/${TENANT}/users`, '/api/v1/tenants/{tenant}/users', { email: 'broken@documented.example.com', name: 'Ann\nSmith' }],
+      ['POST', `/api/v1/tenants/${TENANT}/roles`, '/api/v1/tenants/{tenant}/roles', { name: 'a\u2028b', permissions: [] }],
+      ['PATCH', `/api/v1/tenants/${TENANT}`, '/api/v1/tenants/{tenant}', { displayName: 'a\u0085b' }],
+      [
+        'PUT',
+        `/api/v1/tenants/${TENANT}/settings/mail`,
+        '/api/v1/tenants/{tenant}/settings/mail',
+        { custom: { ...smtp, username: 'a\r\nRCPT TO:<x@example.com>' } },
+      ],
+      ['PUT', '/api/v1/system/mail-settings', '/api/v1/system/mail-settings', { ...smtp, fromDisplayName: 'Alerts\nBcc: x@example.com' }],
+      // An event name outside the catalogue is of letters, digits and . _ : - (what a mute's match may name too, and a blank value there is none).
+      [
+        'POST',
+        `/api/v1/tenants/${TENANT}/alerts`,
+        '/api/v1/tenants/{tenant}/alerts',
+        { severity: 'Info', component: 'Jobs', message: 'm', event: 'not an event!' },
+      ],
+      [
+        'POST',
+        `/api/v1/tenants/${TENANT}/mutes`,
+        '/api/v1/tenants/{tenant}/mutes',
+        { scope: 'tenant', match: { event: 'a b' }, until: '2999-01-01T00:00:00Z' },
+      ],
+      ['POST', `/api/v1/tenants/${TENANT}/mutes`, '/api/v1/tenants/{tenant}/mutes', { scope: 'tenant', match: { robot: '  ' }, until: '2999-01-01T00:00:00Z' }],
     ];
     const accepted: string[] = [];
     for (const [method, url, path, body, token] of calls) {

@@ -7,7 +7,7 @@ import { EVENT_NAME, EVENT_NAME_MESSAGE, SOURCE_PART_MAX, unknownComponent } fro
 import type { RouteModule } from '../http/context.js';
 import { replyCreated } from '../http/created.js';
 import { listOf } from '../http/openapi.js';
-import { isoInstant } from '../shared/validation.js';
+import { NOT_BLANK, isoInstant } from '../shared/validation.js';
 import { type FieldError, badRequest, conflict, forbidden, notFound } from '../http/problem.js';
 import { muteAlerts, liftAlertMute } from './actions.js';
 import { MATCH_FIELDS, type Mute, type MuteMatch } from './model.js';
@@ -27,13 +27,15 @@ const muteView = z.object({
 const tenantParams = z.object({ tenant: ref });
 const muteParams = tenantParams.extend({ muteId: ref });
 // As long as an alert's own value may be (AlertInput): a shorter bound left the longer names unmutable.
-const matchValue = (max: number) => z.string().trim().min(1).max(max).optional();
+// The pattern shows the OpenAPI document's readers what the trimmed value must be: not blank, and an event name for `event`.
+const matchValue = (max: number, pattern = NOT_BLANK) => z.string().trim().min(1).max(max).meta({ pattern }).optional();
 
 /** muteMatch is the `match` of POST /mutes: at least one of the fields. */
 const muteMatch = z
   .object({
     component: matchValue(64),
-    event: matchValue(128),
+    // EVENT_NAME within the white space that trim removes.
+    event: matchValue(128, '^\\s*[A-Za-z0-9][A-Za-z0-9_.:-]*\\s*$'),
     process: matchValue(SOURCE_PART_MAX),
     robot: matchValue(SOURCE_PART_MAX),
     queue: matchValue(SOURCE_PART_MAX),

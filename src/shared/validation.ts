@@ -4,13 +4,18 @@ import { LANGUAGES } from '../i18n/languages.js';
 
 // CR, LF and NUL end a header line; U+0085, U+2028 and U+2029 are line breaks to some parsers.
 const HEADER_BREAKING = /[\r\n\0\u0085\u2028\u2029]/;
+/** ONE_LINE is the pattern, as the OpenAPI document shows it, of a text without HEADER_BREAKING's characters. */
+const ONE_LINE = '^[^\\r\\n\\u0000\\u0085\\u2028\\u2029]*$';
+/** ONE_LINE_NOT_BLANK is ONE_LINE with a character that is not white space (what trim keeps) among them. */
+const ONE_LINE_NOT_BLANK = '^[^\\r\\n\\u0000\\u0085\\u2028\\u2029]*[^\\s\\u0000\\u0085][^\\r\\n\\u0000\\u0085\\u2028\\u2029]*$';
 
 /** headerSafe is a string that may end up in an email header: no line breaks, no NUL. */
 export function headerSafe(max: number) {
   return z
     .string()
     .max(max)
-    .refine((s) => !HEADER_BREAKING.test(s), 'must not contain line breaks or NUL characters');
+    .refine((s) => !HEADER_BREAKING.test(s), 'must not contain line breaks or NUL characters')
+    .meta({ pattern: ONE_LINE });
 }
 
 // Local part: RFC 5322 dot-atom, plus any non-ASCII character (RFC 6531, SMTPUTF8).
@@ -180,8 +185,8 @@ export const NOT_BLANK = '\\S';
 export function displayTextOf(max: number) {
   // min(1) before the pipe too: the OpenAPI document reads a request's schema from the pipe's first
   // part, so without it the document took the empty names that the trimmed part refuses; and the
-  // pattern (a character that is not white space, which trim keeps) says the blank ones are refused too.
-  return headerSafe(max).min(1).pipe(z.string().trim().min(1)).meta({ pattern: NOT_BLANK });
+  // pattern (one line, with a character that is not white space, which trim keeps) says the blank ones are refused too.
+  return headerSafe(max).min(1).pipe(z.string().trim().min(1)).meta({ pattern: ONE_LINE_NOT_BLANK });
 }
 
 /** displayText is a short, header-safe human label (names, display names). */
