@@ -21,6 +21,7 @@ const ROBOT = `robot-${'x'.repeat(250)}`;
 const GROUP = `Operations-${'G'.repeat(150)}`;
 const SOURCE = `Nightly-${'S'.repeat(92)}`;
 const TENANT = `Acme-${'W'.repeat(120)}`;
+const ROLE = `Role-${'R'.repeat(95)}`;
 
 /**
  * The walk (console.walk.browser.test.ts) opens every page at 360 px with names of a few words;
@@ -40,7 +41,8 @@ describe.skipIf(!HAVE_CHROMIUM)('long unbroken names at 360 px', () => {
     base = server.base;
     await call('POST', '/api/v1/tenants', { name: 'long', displayName: TENANT });
     ids.user = (await call('POST', '/api/v1/tenants/long/users', { email: EMAIL, name: 'Long', password: PASSWORD, roles: ['Administrator'] })).id;
-    ids.group = (await call('POST', '/api/v1/tenants/long/groups', { name: GROUP })).id;
+    await call('POST', '/api/v1/tenants/long/roles', { name: ROLE, permissions: ['Alerts.View'] });
+    ids.group = (await call('POST', '/api/v1/tenants/long/groups', { name: GROUP, members: [ids.user] })).id;
     await call('POST', '/api/v1/tenants/long/sources', { name: SOURCE, kind: 'webhook' });
     await call('POST', '/api/v1/tenants/long/alerts', { severity: 'Error', component: 'Robots', message: 'Robot offline', source: { robot: ROBOT } });
     await call('POST', '/api/v1/tenants/long/mutes', { scope: 'tenant', match: { robot: ROBOT }, until: new Date(Date.now() + 86_400_000).toISOString() });
@@ -91,6 +93,37 @@ describe.skipIf(!HAVE_CHROMIUM)('long unbroken names at 360 px', () => {
     await look('#/sources, its details');
     const clean = { sideways: expect.toSatisfy((width: number) => width <= 0), offScreen: [] };
     expect(found).toEqual(Object.fromEntries(Object.keys(found).map((where) => [where, clean])));
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('wraps them in the windows that offer them as choices: the members and roles of a group, what to mute', async () => {
+    const { context, page, problems } = await signIn(360);
+    const dialog = page.getByRole('dialog');
+    const found: Record<string, number> = {};
+    const look = async (where: string) => {
+      found[where] = await dialog.evaluate((box) => box.scrollWidth - box.clientWidth);
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+    };
+    await page.evaluate(`location.hash = '#/access/groups'`);
+    await page
+      .locator('tbody tr', { hasText: GROUP.slice(0, 20) })
+      .getByRole('button', { name: 'Edit' })
+      .click();
+    await dialog.getByText(ROLE).waitFor();
+    await look('Edit group');
+    await page.evaluate(`location.hash = '#/access/users'`);
+    await page
+      .locator('tbody tr', { hasText: EMAIL.slice(0, 20) })
+      .getByRole('button', { name: 'Edit' })
+      .click();
+    await dialog.getByText(ROLE).waitFor();
+    await look('Edit user');
+    await page.evaluate(`location.hash = '#/alerts'`);
+    await page.locator('tbody tr').first().getByRole('button', { name: 'Mute…' }).click();
+    await dialog.getByText(ROBOT).waitFor();
+    await look('Mute…');
+    expect(found).toEqual({ 'Edit group': 0, 'Edit user': 0, 'Mute…': 0 });
     expect(problems).toEqual([]);
     await context.close();
   });
