@@ -301,6 +301,18 @@ describeEachDialect('alerts API', (dialect) => {
     }
   });
 
+  it('answers 400 naming event for an event filter no alert can have, empty included, which listed every alert', async () => {
+    await raise({ severity: 'Info', component: 'Jobs', message: 'one of many' });
+    for (const q of ['event=', 'event=%20', 'event=job%20faulted']) {
+      const res = await t.call('GET', `${api}?${q}`);
+      expect(res.statusCode, q).toBe(400);
+      expect(res.headers['content-type'], q).toMatch(/^application\/problem\+json/);
+      expect(res.json().errors[0].path, q).toBe('event');
+    }
+    // A catalogue event in any case, or any name an alert may carry, still filters.
+    for (const q of ['event=process.raiseAlert', 'event=No.Such.Event']) expect((await t.call('GET', `${api}?${q}`)).statusCode, q).toBe(200);
+  });
+
   describe('read state', () => {
     let ids: string[];
     let reader: { userId: string; token: string };

@@ -12,7 +12,7 @@ import { alertHistogram, severityCountsView } from './histogram.js';
 import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
 import { actorOf, listActions } from './action-audit.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from './catalogue.js';
-import { MAX_BATCH, alertsBody, parseAlertsBody, unknownComponent } from './input.js';
+import { EVENT_NAME, EVENT_NAME_MESSAGE, MAX_BATCH, alertsBody, parseAlertsBody, unknownComponent } from './input.js';
 import { markAlerts, markAllRead, readerFor, readerIdOf, unreadCount } from './read-state.js';
 import { SEVERITIES, SEVERITY_MESSAGE, parseSeverity } from './severity.js';
 import { type ReadAlert, deleteAlert, findAlert, listAlerts, panelAlerts } from './store.js';
@@ -26,7 +26,11 @@ const alertParams = tenantParams.extend({ alertId: ref });
 const listQuery = z.object({
   severity: z.string().max(32).optional().describe('That severity and every one above it (Warning = Warn).'),
   component: z.string().max(64).optional(),
-  event: z.string().max(128).optional(),
+  event: z
+    .string()
+    .max(128)
+    .optional()
+    .describe('A catalogue event (in any case) or another name an alert may carry (letters, digits, . _ : -); another is a 400.'),
   unread: z
     .enum(['true', 'false'])
     .optional()
@@ -171,6 +175,9 @@ export const alertRoutes: RouteModule = (app, deps) => {
       // Every stored alert has a catalogue component: another one (Robot for Robots) can only be a typo, which would list nothing, silently.
       const component = q.component === undefined ? undefined : findComponent(q.component)?.name;
       if (q.component !== undefined && !component) throw fieldError('component', unknownComponent(q.component));
+      // As for a mute's match.event: a name no alert can carry would list nothing, and an empty one filtered nothing (every alert).
+      const knownEvent = q.event === undefined ? undefined : findEvent(q.event);
+      if (q.event !== undefined && !knownEvent && !EVENT_NAME.test(q.event)) throw fieldError('event', EVENT_NAME_MESSAGE);
       const tenant = tenantOf(request);
       const reader = await readerFor(db, request.principal!, tenant.id);
       const page = await listAlerts(
@@ -180,7 +187,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
         {
           minSeverity,
           component,
-          event: q.event === undefined ? undefined : (findEvent(q.event)?.name ?? q.event),
+          event: knownEvent?.name ?? q.event,
           unreadOnly: q.unread === 'true',
           since: q.since === undefined ? undefined : millisecondsUp(q.since),
           until: q.until === undefined ? undefined : millisecondsUp(q.until),
