@@ -161,19 +161,10 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
     caches,
     delivery,
     `tenant:${delivery.tenantId}`,
-    // With its Enable alerts email switch: an email decided while it was on is not sent once it is
-    // switched off (a tenant that never saved its mail settings had none decided by the scheduler).
-    () =>
-      deps.db
-        .selectFrom('tenants as t')
-        .leftJoin('tenant_mail_settings as m', 'm.tenant_id', 't.id')
-        .select(['t.id', 't.name', 't.display_name', 't.time_zone', 't.language', 'm.alerts_email_enabled'])
-        .where('t.id', '=', delivery.tenantId)
-        .executeTakeFirst(),
+    () => deps.db.selectFrom('tenants').select(['id', 'name', 'display_name', 'time_zone', 'language']).where('id', '=', delivery.tenantId).executeTakeFirst(),
     true,
   );
   if (!row) throw new ComposeError(`tenant ${delivery.tenantId} no longer exists`);
-  if (row.alerts_email_enabled === 0) throw new ComposeError(ALERTS_EMAIL_OFF);
   const reader = await readerNow(deps, caches, delivery, data, row);
   const kind = delivery.kind as Exclude<EmailKind, 'test'>;
   const unsubscribe = await deps.unsubscribeLinks.url({
@@ -389,9 +380,6 @@ export const NOTHING_LEFT = 'nothing left to report: since this email was decide
 
 /** TURNED_OFF is why an email is not sent to a recipient who turned that kind of email off after it was decided (the delivery log's error). */
 export const TURNED_OFF = 'not sent: the recipient turned these emails off after this one was decided';
-
-/** ALERTS_EMAIL_OFF is why an alert email is not sent once its tenant switched alert emails off after it was decided (the delivery log's error). */
-export const ALERTS_EMAIL_OFF = "not sent: the tenant's alert emails were switched off after this one was decided";
 
 /**
  * stillWants throws when the recipient no longer wants this kind of email: turned off (by the

@@ -11,7 +11,7 @@ import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smt
 import { describeEachDialect } from '../../test/support/storage.js';
 import { localeFormat } from '../i18n/format.js';
 import { FakeClock } from '../shared/clock.js';
-import { ALERTS_EMAIL_OFF, NOTHING_LEFT, NOT_A_READER, TURNED_OFF } from './composers.js';
+import { NOTHING_LEFT, NOT_A_READER, TURNED_OFF } from './composers.js';
 import { UnsubscribeLinks } from './unsubscribe/links.js';
 
 describeEachDialect('alert emails as their readers see them', (dialect) => {
@@ -453,28 +453,6 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
     expect(smtp.messages.filter((m) => m.envelope.to[0] === 'done@example.com')).toEqual([]);
     expect((await t.call('GET', `${base}/deliveries?kind=summary`)).json().items).toMatchObject([{ status: 'failed', lastError: `render: ${TURNED_OFF}` }]);
-  });
-
-  it("is not sent, summary, daily report or Fatal email, once the tenant's alert emails were switched off after it was decided", async () => {
-    const base = '/api/v1/tenants/switched';
-    await t.call('POST', '/api/v1/tenants', { name: 'switched', timeZone: 'UTC' });
-    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
-    const reader = (await t.call('POST', `${base}/users`, { email: 'switched@example.com', name: 'Sw', roles: ['Alerts Viewer'] })).json().id;
-    await t.call('PUT', `${base}/users/${reader}/alert-preferences`, { email: { fatalImmediately: true } });
-    clock.set(Date.parse('2026-06-02T09:55:00Z'));
-    expect((await t.call('POST', `${base}/alerts`, { severity: 'Fatal', component: 'Robots', message: 'R9 offline' })).statusCode).toBe(202);
-    await t.tocsin.decisionsSettled();
-    // 10:00: the 09:50 summary and the daily report are decided too; then, before any of them goes
-    // out (a flood, its server slow or down), an administrator switches the tenant's alert emails off.
-    clock.set(Date.parse('2026-06-02T10:00:02Z'));
-    await decideReports(t.tocsin, clock, INTERVAL);
-    const queued = (await t.call('GET', `${base}/deliveries`)).json().items as { kind: string }[];
-    expect(queued.map((d) => d.kind).sort()).toEqual(['daily', 'immediate', 'summary']);
-    expect((await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: false })).statusCode).toBe(200);
-    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
-    expect(smtp.messages.filter((m) => m.envelope.to[0] === 'switched@example.com')).toEqual([]);
-    const log = (await t.call('GET', `${base}/deliveries`)).json().items as { status: string; lastError: string }[];
-    expect(log).toEqual(queued.map(() => expect.objectContaining({ status: 'failed', lastError: `render: ${ALERTS_EMAIL_OFF}` })));
   });
 
   it('is not sent to a group mailbox that took its one-click unsubscribe after it was decided', async () => {
