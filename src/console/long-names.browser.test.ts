@@ -128,6 +128,17 @@ describe.skipIf(!HAVE_CHROMIUM)('long unbroken names at 360 px', () => {
     await context.close();
   });
 
+  it("wraps a tenant's display name of one long word in the header of a wider screen too", async () => {
+    const { context, page, problems } = await signIn(1024);
+    await page.locator('header .tenant', { hasText: TENANT }).waitFor();
+    expect({ sideways: await sideways(page), offScreen: await offScreen(page) }).toEqual({
+      sideways: expect.toSatisfy((width: number) => width <= 0),
+      offScreen: [],
+    });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it("lets the keyboard scroll the failing server's last reply on the Delivery log, whose box scrolls at 360 px", async () => {
     const test = await call('POST', '/api/v1/tenants/long/settings/mail/test', {
       sendTo: 'ops@example.com',
