@@ -403,6 +403,21 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(failures.join('\n')).toBe('');
   });
 
+  it('documents the Location of a 201 in both forms the server writes: absolute under TOCSIN_PUBLIC_URL, else a path on this server', () => {
+    // created-location.test.ts holds the server to them; a client that took every Location for an absolute URL failed on the path.
+    const failures: string[] = [];
+    for (const [path, item] of Object.entries<Json>(doc.paths)) {
+      const header = item.post?.responses?.['201']?.headers?.Location;
+      if (!header) continue;
+      const validate = ajv.compile(header.schema);
+      const sent = `${path.replace(/\{\w+\}/g, 'acme')}/1`;
+      for (const value of [`https://tocsin.example.com${sent}`, sent]) if (!validate(value)) failures.push(`${path}: refuses ${value}`);
+      if (header.schema.format !== 'uri-reference') failures.push(`${path}: format ${header.schema.format}`);
+      if (!/TOCSIN_PUBLIC_URL/.test(header.description) || !/relative|a path/.test(header.description)) failures.push(`${path}: ${header.description}`);
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
   it('lists the conflicts and rate limits API.md names among the answers', () => {
     const tenant = '/api/v1/tenants/{tenant}';
     const expected: [string, string, string][] = [

@@ -133,7 +133,13 @@ type Json = Record<string, any>;
 /** withLocation documents the Location header of a route's 201 when the route declares `created` (replyCreated sends it). */
 function withLocation(created: true | undefined, response: Record<string, unknown>): Record<string, unknown> {
   if (!created || !response['201']) return response;
-  const location = { type: 'string', description: 'The address of the new object: this path and its id (absolute under TOCSIN_PUBLIC_URL).' };
+  // Relative without TOCSIN_PUBLIC_URL (locationOf): a client taking it for an absolute URL failed on the path.
+  const location = {
+    type: 'string',
+    format: 'uri-reference',
+    description:
+      'The address of the new object, this path and its id: absolute under TOCSIN_PUBLIC_URL when that is set, else a path on this server (relative to the request URL).',
+  };
   return { ...response, '201': { ...(response['201'] as Json), headers: { Location: location } } };
 }
 
