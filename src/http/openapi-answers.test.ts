@@ -418,6 +418,31 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(failures.join('\n')).toBe('');
   });
 
+  it("takes in the OData lists' parameters every spelling of $count and $format the server reads", async () => {
+    const failures: string[] = [];
+    for (const path of ['/odata/Alerts', '/odata/Settings']) {
+      for (const [name, value] of [
+        ['$count', 'True'],
+        ['$count', 'FALSE'],
+        ['$format', 'JSON'],
+        ['$format', 'Application/Json;odata.metadata=minimal'],
+      ] as const) {
+        const parameter = (doc.paths[path].get.parameters as Json[]).find((p) => p.in === 'query' && p.name === name)!;
+        const res = await t.tocsin.app.inject({
+          method: 'GET',
+          url: `${path}?${name}=${encodeURIComponent(value)}`,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-tocsin-tenant': TENANT },
+        });
+        expect(res.statusCode, `${path} ${name}=${value} ${res.body}`).toBe(200);
+        if (!ajv.compile(parameter.schema)(value)) failures.push(`${path} ${name}=${value}: ${JSON.stringify(parameter.schema)}`);
+      }
+      // And still refuses what the server refuses.
+      const count = (doc.paths[path].get.parameters as Json[]).find((p) => p.name === '$count')!;
+      if (ajv.compile(count.schema)('yes')) failures.push(`${path} $count=yes taken`);
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
   it('lists the conflicts and rate limits API.md names among the answers', () => {
     const tenant = '/api/v1/tenants/{tenant}';
     const expected: [string, string, string][] = [

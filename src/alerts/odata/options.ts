@@ -17,17 +17,31 @@ export const queryCount = (max: number) =>
     .pipe(z.number().max(max))
     .meta({ type: 'integer', minimum: 0, maximum: max });
 
+/**
+ * anyCase is the pattern of a case-insensitive regular expression as the OpenAPI document shows it:
+ * JSON Schema's patterns take no flags, so each letter is written as a class of both its cases
+ * (the document's `^(true|false)$` refused the `$count=True` the server reads).
+ */
+function anyCase(pattern: RegExp): string {
+  return pattern.source.replace(/(?<!\\)[A-Za-z]/g, (letter) => `[${letter.toUpperCase()}${letter.toLowerCase()}]`);
+}
+
+const COUNT = /^(true|false)$/i;
+const FORMAT = /^(application\/)?json\b/i;
+
 /** The system query options every OData list reads besides its own: `$count` and `$format`. */
 export const commonListOptions = {
   // .NET reads a boolean in any case (`$count=True`).
   $count: z
     .string()
-    .regex(/^(true|false)$/i, 'must be true or false')
+    .regex(COUNT, 'must be true or false')
+    .meta({ pattern: anyCase(COUNT) })
     .transform((v) => v.toLowerCase() === 'true')
     .optional(),
   $format: z
     .string()
-    .regex(/^(application\/)?json\b/i, 'must be json: the answer is JSON')
+    .regex(FORMAT, 'must be json: the answer is JSON')
+    .meta({ pattern: anyCase(FORMAT) })
     .optional(),
 };
 
