@@ -189,8 +189,9 @@ function encodedWords(text: string, firstLineUsed: number): string {
 
 /**
  * foldAscii folds a printable ASCII header at spaces so that lines keep to 78 characters where it
- * can. It folds before a run of spaces, never inside one: a folded line of spaces alone is obsolete
- * syntax (RFC 5322 4.2) that some parsers read as the blank line ending the header.
+ * can. In a run of spaces it folds at the last one: a fold inside the run made lines of spaces
+ * alone, obsolete syntax (RFC 5322 4.2) that some parsers read as the blank line ending the
+ * header, and those that unfold a line break with the blanks after it into one space keep the run.
  */
 function foldAscii(line: string): string {
   if (line.length <= 78) return line;
@@ -198,10 +199,10 @@ function foldAscii(line: string): string {
   let rest = line;
   while (rest.length > 78) {
     let at = -1;
-    for (let i = 78; i > 0 && at < 0; i--) if (rest[i] === ' ' && rest[i - 1] !== ' ') at = i;
+    for (let i = 78; i > 0 && at < 0; i--) if (rest[i] === ' ' && rest[i + 1] !== ' ') at = i;
     // No such space within 78 characters: the first one after them, for as short a line as can be.
     if (at < 0) {
-      const later = rest.slice(78).search(/[^ ] /);
+      const later = rest.slice(79).search(/ [^ ]/);
       if (later < 0) break;
       at = later + 79;
     }
