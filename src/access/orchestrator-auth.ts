@@ -50,6 +50,14 @@ export function textFields(value: unknown, fields: readonly string[]): unknown {
 }
 
 /**
+ * withTextFields is `schema` as the OpenAPI document shows it: each of `fields` a number or a
+ * boolean too, which textFields reads as its text (the document's strings alone refused them).
+ */
+export function withTextFields(schema: z.ZodObject, fields: readonly string[]): z.ZodObject {
+  return schema.extend(Object.fromEntries(fields.map((field) => [field, z.union([schema.shape[field] as z.ZodType, z.number(), z.boolean()])])));
+}
+
+/**
  * tenancyRef reads a tenant named on the Orchestrator-compatible routes case-insensitively, as
  * Orchestrator does (its first tenant is `Default`, which scripts write as such): Tocsin's names
  * and ids are lower case, so `Default` can only mean `default`.
@@ -186,7 +194,7 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
           }),
         },
         schema: {
-          body: caseInsensitiveBody(authenticateBody, FIELD_NAMES),
+          body: caseInsensitiveBody(withTextFields(authenticateBody, Object.keys(FIELD_NAMES)), FIELD_NAMES),
           description:
             "{TenancyName, UsernameOrEmailAddress, Password} (key case ignored; JSON or form-encoded) → {result: <bearer token>, success: true}; 401 when wrong. Without TenancyName, the installation's only tenant (401 when there are several). The token works for 24 hours (Orchestrator's for 30 minutes), and ends sooner when the user's password changes or the user is deactivated.",
         },

@@ -233,6 +233,25 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(failures.join('\n')).toBe('');
   });
 
+  it("takes in its request schemas the numbers and booleans Orchestrator's routes read as text, as .NET's binder does", async () => {
+    await t.call('POST', `/api/v1/tenants/${TENANT}/users`, { email: 'digits@documented.example.com', name: 'Digits', password: '12345678', roles: ['Robot'] });
+    const robot = (await t.tenantWithUser(TENANT, ['Robot'])).token;
+    const raise = `/odata/Alerts/${ODATA}.RaiseProcessAlert`;
+    const calls: [string, Json, string?][] = [
+      [raise, { processAlert: { Message: 42, Severity: 'Error', ProcessName: 1234, RobotName: true } }, robot],
+      ['/api/Account/Authenticate', { TenancyName: TENANT, UsernameOrEmailAddress: 'digits@documented.example.com', Password: 12345678 }, ''],
+    ];
+    const refused: string[] = [];
+    for (const [url, body, token] of calls) {
+      const res = await t.call('POST', url, body, token);
+      expect(res.statusCode, `${url} ${res.body}`).toBe(200);
+      const schema = doc.paths[url].post.requestBody.content['application/json'].schema;
+      const validate = ajv.compile({ ...schema, components: doc.components });
+      if (!validate(body)) refused.push(`${url} ${JSON.stringify(body)}: ${JSON.stringify(validate.errors)}`);
+    }
+    expect(refused.join('\n')).toBe('');
+  });
+
   it('answers every documented operation with a documented status and a body of its schema', async () => {
     const failures: string[] = [];
     let checked = 0;

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { lowerCaseKeys, orchestratorTenant, textFields } from '../../access/orchestrator-auth.js';
+import { lowerCaseKeys, orchestratorTenant, textFields, withTextFields } from '../../access/orchestrator-auth.js';
 import type { RouteModule, TocsinApp } from '../../http/context.js';
 import { takeOrchestratorJsonTypes } from '../../http/orchestrator-paths.js';
 import { caseInsensitiveBody } from '../../http/openapi.js';
@@ -83,6 +83,8 @@ const processAlert = z.object({
   processname: requiredText,
   robotname: requiredText,
 });
+/** TEXT_FIELDS are the fields of a processAlert that .NET's binder reads from a number or a boolean too (textFields). */
+const TEXT_FIELDS = ['message', 'processname', 'robotname'];
 const PROCESS_ALERT_FIELDS: Record<string, string> = {
   message: 'Message',
   severity: 'Severity',
@@ -268,14 +270,17 @@ const alertRoutesIn: RouteModule = (app, deps) => {
     {
       config: { access: 'authenticated', permission: 'Alerts.Create' },
       schema: {
-        body: caseInsensitiveBody(z.object({ processalert: processAlert }), { ...PROCESS_ALERT_FIELDS, processalert: 'processAlert' }),
+        body: caseInsensitiveBody(z.object({ processalert: withTextFields(processAlert, TEXT_FIELDS) }), {
+          ...PROCESS_ALERT_FIELDS,
+          processalert: 'processAlert',
+        }),
         description:
           '{"processAlert": {Message, Severity, ProcessName, RobotName}}, all required, each ≤ 512 characters → 200. X-UIPATH-OrganizationUnitId becomes the folder, X-UIPATH-JobKey the job.',
       },
     },
     async (request, reply) => {
       const outer = lowerCaseKeys(request.body) as Record<string, unknown> | undefined;
-      const fields = textFields(lowerCaseKeys(outer?.processalert), ['message', 'processname', 'robotname']) as Record<string, unknown> | undefined;
+      const fields = textFields(lowerCaseKeys(outer?.processalert), TEXT_FIELDS) as Record<string, unknown> | undefined;
       // .NET reads an enum from its number written as a string too ("3" is Error), and its name with white space around it (" Error ").
       if (typeof fields?.severity === 'string') fields.severity = /^\s*\d{1,3}\s*$/.test(fields.severity) ? Number(fields.severity) : fields.severity.trim();
       const parsed = processAlert.safeParse(fields);
