@@ -252,6 +252,34 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(refused.join('\n')).toBe('');
   });
 
+  it('refuses in its request schemas a text with a NUL character, which the server refuses in any path, query or body (400)', async () => {
+    const res = await t.call('POST', `/api/v1/tenants/${TENANT}/groups`, { name: 'nul\u0000group' });
+    expect(res.json(), res.body).toMatchObject({ status: 400, errors: [{ path: 'name', message: 'must not contain NUL characters' }] });
+    const taken: string[] = [];
+    const walk = (node: Json | undefined, where: string): void => {
+      if (!node || typeof node !== 'object') return;
+      if (node.$ref)
+        return walk(
+          node.$ref
+            .split('/')
+            .slice(1)
+            .reduce((n: Json, k: string) => n[k], doc),
+          where,
+        );
+      if (node.type === 'string' && !node.enum && !ajv.compile(node).errors && ajv.compile(node)('a\u0000b')) taken.push(where);
+      for (const [key, value] of Object.entries<Json>(node.properties ?? {})) walk(value, `${where}.${key}`);
+      for (const branch of [...(node.anyOf ?? []), ...(node.oneOf ?? []), ...(node.allOf ?? [])]) walk(branch, where);
+      if (node.items) walk(node.items, `${where}[]`);
+    };
+    for (const [path, item] of Object.entries<Json>(doc.paths)) {
+      for (const [method, operation] of Object.entries<Json>(item)) {
+        for (const parameter of operation.parameters ?? []) if (parameter.in !== 'header') walk(parameter.schema, `${method} ${path} ${parameter.name}`);
+        walk(operation.requestBody?.content?.['application/json']?.schema, `${method} ${path} body`);
+      }
+    }
+    expect(taken.join('\n')).toBe('');
+  });
+
   it('answers every documented operation with a documented status and a body of its schema', async () => {
     const failures: string[] = [];
     let checked = 0;

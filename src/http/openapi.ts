@@ -227,6 +227,41 @@ function withMergePatch(doc: Json): Json {
   });
 }
 
+/** NO_NUL is the pattern of a text without a NUL character: the server refuses one in any path, query or body (refuseNul). */
+const NO_NUL = '^[^\\u0000]*$';
+
+/**
+ * withNulRefused adds NO_NUL to every text of the requests (parameters and JSON bodies) that the
+ * document would otherwise take with a NUL in it: a client or a test generating texts from the
+ * document (NUL is among the first they try) sent them as valid, and the server answered 400.
+ */
+function withNulRefused(doc: Json): Json {
+  const refuse = (node: unknown): any => {
+    if (Array.isArray(node)) return node.map(refuse);
+    if (typeof node !== 'object' || node === null) return node;
+    const result: Json = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, key === 'enum' || key === 'example' ? value : refuse(value)]));
+    if (result.type !== 'string' || Array.isArray(result.enum)) return result;
+    if (result.pattern === undefined) return { ...result, pattern: NO_NUL };
+    return new RegExp(result.pattern, 'u').test('a\u0000b') ? { ...result, allOf: [...(result.allOf ?? []), { pattern: NO_NUL }] } : result;
+  };
+  return mapOperations(doc, (_path, operation) => {
+    const parameters = operation.parameters?.map((parameter: Json) =>
+      parameter.in === 'header' ? parameter : { ...parameter, schema: refuse(parameter.schema) },
+    );
+    const content = operation.requestBody?.content;
+    const json = content
+      ? Object.fromEntries(
+          Object.entries<Json>(content).map(([type, media]) => [type, /json$/.test(type) ? { ...media, schema: refuse(media.schema) } : media]),
+        )
+      : undefined;
+    return {
+      ...operation,
+      ...(parameters ? { parameters } : {}),
+      ...(json ? { requestBody: { ...operation.requestBody, content: json } } : {}),
+    };
+  });
+}
+
 /** mapOperations is `doc` with each operation of each path replaced by what `map` makes of it. */
 function mapOperations(doc: Json, map: (path: string, operation: Json, method: string) => Json): Json {
   const paths: Json = {};
@@ -362,10 +397,12 @@ export async function registerOpenApi(app: TocsinApp): Promise<void> {
     transform: documentRoute,
     transformObject: (documentObject) =>
       // Nullable unions first: their branches' enums then take null too.
-      withNullInEnums(
-        withNullableBranches(
-          withMergePatch(
-            withProblemResponses(withTenantHeaders(withOptionalBodies(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json)))),
+      withNulRefused(
+        withNullInEnums(
+          withNullableBranches(
+            withMergePatch(
+              withProblemResponses(withTenantHeaders(withOptionalBodies(withLiteralParentheses(jsonSchemaTransformObject(documentObject) as Json)))),
+            ),
           ),
         ),
       ),
