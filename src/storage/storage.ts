@@ -345,6 +345,25 @@ function dropConnection(client: pg.ClientBase): void {
 }
 
 /**
+ * GOODBYE_MS bounds how long a closing process waits for the server to end a connection: pg's end
+ * sends its goodbye and waits for the server to hang up, which a server cut off by a partition (or
+ * frozen) never does, so a SIGTERM then ran out its 15 s grace and exited 1.
+ */
+const GOODBYE_MS = 3_000;
+
+/** ended is `ending` (the end of `clients`' connections), whose connections are dropped once GOODBYE_MS passed without it. */
+export async function ended(ending: Promise<unknown>, clients: () => Iterable<pg.ClientBase>): Promise<void> {
+  const timer = setTimeout(() => {
+    for (const client of clients()) dropConnection(client);
+  }, GOODBYE_MS);
+  try {
+    await ending;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * sessionStates asks the server, on a new connection within SERVER_CHECK_MS, what each session of
  * this database is doing (pg_stat_activity: its process id and state), or says 'silent' when the
  * server does not answer; 'unknown' when it answered with a refusal (full, starting), or through a
@@ -442,7 +461,10 @@ async function openPostgres(url: string, poolSize: number, abandonedTransactionM
   // A client in use whose connection drops fails its query (the stage reports a retryable
   // StorageUnavailableError) and then also emits 'error', which the pool no longer hears for a
   // client it has lent out: unheard, it would end the process in the middle of an outage.
+  const clients = new Set<pg.PoolClient>();
+  pool.on('remove', (client) => clients.delete(client));
   pool.on('connect', (client) => {
+    clients.add(client);
     client.on('error', () => {});
     // A 202 promises a commit the server has flushed: a server, database or role defaulting to
     // synchronous_commit=off would acknowledge commits a crash of the server can lose. Queued
@@ -466,5 +488,5 @@ async function openPostgres(url: string, poolSize: number, abandonedTransactionM
   }
   const parsed = new URL(url);
   const description = `PostgreSQL ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
-  return { db, dialect: 'postgres', description, close: () => db.destroy() };
+  return { db, dialect: 'postgres', description, close: () => ended(db.destroy(), () => clients) };
 }

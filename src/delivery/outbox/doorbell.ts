@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { CONNECT_BACKOFF, backoffDelay, unavailableReason } from '../../storage/connect.js';
 import type { Db } from '../../storage/database.js';
-import { postgresClientConfig } from '../../storage/storage.js';
+import { ended, postgresClientConfig } from '../../storage/storage.js';
 
 /**
  * OutboxDoorbell lets code that has just committed deliveries tell the workers of this process
@@ -75,7 +75,12 @@ export async function listenForOutbox(url: string, doorbell: OutboxDoorbell, log
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      await client?.end().catch(() => {});
+      const last = client;
+      if (last)
+        await ended(
+          last.end().catch(() => {}),
+          () => [last],
+        );
     },
   };
 }
