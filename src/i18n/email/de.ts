@@ -9,6 +9,9 @@ export const de = {
     greeting: 'Hallo {{name}},',
     greetingNoName: 'Hallo,',
     timesIn: 'Alle Zeiten sind in {{zone}} angegeben.',
+    // A link's page while the database cannot be reached (503).
+    unavailableTitle: 'Versuchen Sie es gleich noch einmal',
+    unavailable: 'Tocsin kann gerade nicht antworten; es wird vielleicht neu gestartet. Versuchen Sie es gleich noch einmal.',
     preferences: 'Alarmeinstellungen',
     why: 'Sie erhalten diese E-Mail, weil Sie die Alarme von {{tenant}} abonniert haben.',
     whyGroup: 'Sie erhalten diese E-Mail, weil diese Adresse das Postfach der Gruppe {{group}} ist, die die Alarme von {{tenant}} erhält.',

@@ -10,6 +10,9 @@ export const en = {
     greeting: 'Hello {{name}},',
     greetingNoName: 'Hello,',
     timesIn: 'Times are shown in {{zone}}.',
+    // A link's page while the database cannot be reached (503).
+    unavailableTitle: 'Try again in a moment',
+    unavailable: 'Tocsin cannot answer right now; it may be restarting. Try again in a moment.',
     preferences: 'Alert preferences',
     why: 'You receive this email because you subscribed to the alerts of {{tenant}}.',
     // To a group's own address (a shared mailbox), which subscribed to nothing itself.

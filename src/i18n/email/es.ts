@@ -9,6 +9,9 @@ export const es = {
     greeting: 'Hola, {{name}}:',
     greetingNoName: 'Hola:',
     timesIn: 'Las horas se muestran en {{zone}}.',
+    // A link's page while the database cannot be reached (503).
+    unavailableTitle: 'Vuelva a intentarlo en un momento',
+    unavailable: 'Tocsin no puede responder ahora mismo; quizá se está reiniciando. Vuelva a intentarlo en un momento.',
     preferences: 'Preferencias de alertas',
     why: 'Recibe este correo porque está suscrito a las alertas de {{tenant}}.',
     whyGroup: 'Recibe este correo porque esta dirección es el buzón del grupo {{group}}, que recibe las alertas de {{tenant}}.',

@@ -11,6 +11,9 @@ export const fr = {
     greeting: 'Bonjour {{name}},',
     greetingNoName: 'Bonjour,',
     timesIn: 'Les heures sont indiquées dans le fuseau {{zone}}.',
+    // A link's page while the database cannot be reached (503).
+    unavailableTitle: 'Réessayez dans un instant',
+    unavailable: 'Tocsin ne peut pas répondre pour le moment ; il redémarre peut-être. Réessayez dans un instant.',
     preferences: 'Préférences d’alerte',
     // « du locataire X » (Orchestrator's French word for tenant) avoids « de » before a vowel (« de Acme »).
     why: 'Vous recevez cet e-mail car votre compte est abonné aux alertes du locataire {{tenant}}.',

@@ -11,6 +11,9 @@ export const ja = {
     greeting: '{{name}} 様',
     greetingNoName: 'ご担当者様',
     timesIn: '時刻は {{zone}} で表示しています。',
+    // A link's page while the database cannot be reached (503).
+    unavailableTitle: 'しばらくしてからお試しください',
+    unavailable: 'Tocsin は現在応答できません (再起動中の可能性があります)。しばらくしてからもう一度お試しください。',
     preferences: 'アラートの設定',
     why: 'このメールは、{{tenant}} のアラートを購読しているため送信されています。',
     whyGroup: 'このメールは、このアドレスが {{tenant}} のアラートを受け取るグループ {{group}} のメールボックスであるため送信されています。',
