@@ -23,7 +23,8 @@ import type { Db } from '../storage/database.js';
 import type { MailHealthTransition } from './model.js';
 import type { MailHealthChange } from './store.js';
 import { firstKnownZone } from '../shared/validation.js';
-import { withoutBidiControls, withoutBidiControlsOrTheirGap } from '../shared/bidi.js';
+import { withoutBidiControlsOrTheirGap } from '../shared/bidi.js';
+import { tenantShownName } from '../reports/templates/text.js';
 
 /** The component and event of the alert raised when a tenant's mail fails (API.md). */
 const MAIL_HEALTH_ALERT = { component: 'Tocsin', event: 'Mail.DeliveryFailing' } as const;
@@ -208,7 +209,8 @@ export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEm
   const t = emailTranslator(input.language);
   // The server's reply without the bidirectional controls that would turn the rest of its line backwards, as the tenant's name.
   const reply = input.lastError === null ? '—' : withoutBidiControlsOrTheirGap(input.lastError);
-  const [first, ...rest] = texts.body({ tenant: withoutBidiControls(input.tenantDisplayName), since, reply, link: input.settingsUrl });
+  const tenant = tenantShownName(input.tenantName, input.tenantDisplayName);
+  const [first, ...rest] = texts.body({ tenant, since, reply, link: input.settingsUrl });
   // The first line gives the time: name its zone, as every other email does (the tenant's, for an administrator who set none).
   const lines = [first!, t('common.timesIn', { zone: fmt.zoneLabel(input.at) }), ...rest];
   const html = lines.map(
@@ -218,7 +220,7 @@ export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEm
   const unsubscribe = input.unsubscribeUrl;
   const unsubscribeText = t('mail-health.unsubscribe');
   return {
-    subject: headerText(texts.subject(subjectTenant(input.tenantDisplayName))),
+    subject: headerText(texts.subject(subjectTenant(tenant))),
     text: `${lines.join('\n\n')}\n${unsubscribe ? `\n-- \n${fmt.labelled(unsubscribeText, unsubscribe)}\n` : ''}`,
     html: `<!doctype html><html lang="${input.language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head><body>${html.join('')}${
       unsubscribe ? `<p${P}><small><a href="${escapeHtml(unsubscribe)}">${escapeHtml(unsubscribeText)}</a></small></p>` : ''

@@ -44,7 +44,7 @@ export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
  */
 function summarySubject(view: SummaryEmailView, t: Translate, fmt: LocaleFormat, period: string): string {
   const count = view.totalAlerts;
-  const tenant = subjectTenant(view.tenant.displayName);
+  const tenant = subjectTenant(shownTenant(view.tenant).displayName);
   const fatal = view.fatalAlerts ?? view.groups.reduce((sum, group) => sum + (group.severity === 'Fatal' ? group.count : 0), 0);
   const subject =
     fatal <= 0

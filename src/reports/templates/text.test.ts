@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { clip, field } from './text.js';
+import { renderMailHealthNotice } from '../../mail-health/notices.js';
+import { renderTestEmail } from './test-email.js';
+import { clip, field, shownTenant } from './text.js';
 
 describe('fields as emails show them', () => {
   it('keeps text of up to max characters as it is, counting a surrogate pair as one', () => {
@@ -17,5 +19,35 @@ describe('fields as emails show them', () => {
   it('folds whitespace onto one line before clipping', () => {
     expect(field(' a\n\tb  c ', 5)).toBe('a b c');
     expect(field('a\nb c d', 4)).toBe('a b…');
+  });
+
+  it('names a tenant whose display name shows nothing (bidirectional controls, zero-width spaces) by its name', () => {
+    // Such a display name (the API takes '\u202e\u202c') went out as nothing: subjects such as
+    // ': test email from Tocsin' and sentences such as '…the mail settings of .'.
+    for (const displayName of ['\u202e\u202c', '\u2066\u2069', '\u200b', '\u202e \u200d']) {
+      expect(shownTenant({ name: 'acme', displayName }).displayName).toBe('acme');
+      const test = renderTestEmail({
+        language: 'en',
+        timeZone: 'UTC',
+        sentAt: Date.UTC(2026, 11, 5, 9, 0),
+        tenant: { name: 'acme', displayName },
+        tested: { host: 'smtp.example.com', port: 587, security: 'starttls', fromAddress: 'alerts@example.com' },
+      });
+      expect(test.subject).toBe('acme: test email from Tocsin');
+      expect(test.text).toContain('the mail settings of acme.');
+      const notice = renderMailHealthNotice({
+        transition: 'failing',
+        language: 'en',
+        timeZone: 'UTC',
+        tenantName: 'acme',
+        tenantDisplayName: displayName,
+        at: Date.UTC(2026, 11, 5, 9, 0),
+        lastError: '421 busy',
+        settingsUrl: 'https://tocsin.example.com/#/settings/mail?tenant=acme',
+      });
+      expect(notice.subject).toMatch(/^Alert emails of acme /);
+      expect(notice.text).toContain(' acme ');
+    }
+    expect(shownTenant({ name: 'acme', displayName: 'Acme \u202eCorp' }).displayName).toBe('Acme Corp');
   });
 });

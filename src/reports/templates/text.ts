@@ -13,12 +13,22 @@ export function clip(value: string, max: number): string {
         .trimEnd()}…`;
 }
 
+// A display name of blanks, controls and format characters alone (bidirectional controls, zero-width spaces) shows nothing.
+const SHOWS_NOTHING = /^[\s\p{Cc}\p{Cf}]*$/u;
+
 /**
- * shownTenant is a tenant as an email's sentences name it ("…the alerts of {tenant}."): without
- * bidirectional controls, which would turn the rest of those sentences backwards.
+ * tenantShownName is a tenant's display name as an email names it: without bidirectional controls,
+ * which would turn the rest of its line backwards, and the tenant's name instead when it would
+ * show nothing (the API takes '\u202e\u202c', which made subjects such as ': test email from Tocsin').
  */
-export function shownTenant<T extends { readonly displayName: string }>(tenant: T): T {
-  return { ...tenant, displayName: withoutBidiControls(tenant.displayName) };
+export function tenantShownName(name: string, displayName: string): string {
+  const shown = withoutBidiControls(displayName);
+  return SHOWS_NOTHING.test(shown) ? name : shown;
+}
+
+/** shownTenant is a tenant as an email's sentences name it ("…the alerts of {tenant}."): its displayName is tenantShownName's. */
+export function shownTenant<T extends { readonly name: string; readonly displayName: string }>(tenant: T): T {
+  return { ...tenant, displayName: tenantShownName(tenant.name, tenant.displayName) };
 }
 
 /** oneLine folds every run of whitespace, line breaks included, into one space, without bidirectional controls. */
