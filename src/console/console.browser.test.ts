@@ -2301,7 +2301,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // Tocsin is up but its database is not (a restart, a maintenance): every read is a 503 with Retry-After.
     await page.route('**/api/v1/**', answerUnavailable);
     await page.evaluate(`location.hash = '#/settings/mail'`);
-    await expect.poll(() => page.locator('main .banner.error').first().textContent()).toBe(UNAVAILABLE.detail);
+    await expect
+      .poll(() => page.locator('main .banner.error').first().textContent())
+      .toBe('Tocsin cannot answer right now; it may be restarting. Try again in a moment.');
     // The database is back: the page shows itself at the next refresh of the bell, without a reload, and the message goes.
     await page.unroute('**/api/v1/**');
     await afterRefreshes(page, () => page.getByRole('switch', { name: 'Enable alerts email' }).count()).toBe(1);
