@@ -113,7 +113,10 @@ export function quotedPrintable(text: string, final: boolean): Buffer {
     let literal = (b >= 0x21 && b <= 0x7e && b !== 0x3d) || (blank && !(i + 1 === n ? final : isLineEnd(bytes, i + 1)));
     if (b === 0x2e && column === 0) literal = false;
     let width = literal ? 1 : 3;
-    if (column + width > 75) {
+    // A character's UTF-8 bytes stay on one line (its lead byte, 0xC0 and above, reserves room for
+    // all of them): decoders that read each line's bytes as text would show it broken otherwise.
+    const room = b >= 0xc0 ? 3 * utf8Length(b) : width;
+    if (column + room > 75) {
       out[o++] = 0x3d;
       out[o++] = 0x0d;
       out[o++] = 0x0a;
@@ -139,9 +142,18 @@ export function quotedPrintable(text: string, final: boolean): Buffer {
   return scratch ? Buffer.from(out.subarray(0, o)) : out.subarray(0, o);
 }
 
-/** worstCase bounds the quoted-printable of n bytes: every byte escaped (3), a soft break (3) every 25 of them, and the end. */
+/** utf8Length is how many bytes the UTF-8 character starting with lead byte `b` (0xC0 and above) has. */
+function utf8Length(b: number): number {
+  return b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+}
+
+/**
+ * worstCase bounds the quoted-printable of n bytes: every byte escaped (3), a soft break (3) every
+ * 21 of them (a line is broken only past column 63, where a 4-byte character's 12 columns no longer
+ * fit, so it holds at least 22 bytes), and the end.
+ */
 function worstCase(n: number): number {
-  return n * 3 + Math.ceil(n / 25) * 3 + 3;
+  return n * 3 + Math.ceil(n / 21) * 3 + 3;
 }
 
 // The scratch space of quotedPrintable (synchronous, so one per process is enough): a UTF-16 code
