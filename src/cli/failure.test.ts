@@ -73,6 +73,25 @@ describe('a start that cannot listen', () => {
     }
   });
 
+  it('says so in one line for an api process of --processes too, whose address the primary binds', () => {
+    // `--role api --processes 2` with HOST=10.9.9.9 stopped with "Error: bind EADDRNOTAVAIL" and its stack.
+    vi.stubEnv('HOST', '10.9.9.9');
+    try {
+      const error = Object.assign(new Error('bind EADDRNOTAVAIL 10.9.9.9:8080'), {
+        code: 'EADDRNOTAVAIL',
+        errno: -99,
+        syscall: 'bind',
+        address: '10.9.9.9',
+        port: 8080,
+      });
+      const message = failureMessage(error);
+      expect(message).not.toContain('\n');
+      expect(message).toContain('HOST=10.9.9.9');
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('keeps the stack of an error no operator can fix, which is a bug to report', () => {
     const bug = new TypeError('x is undefined');
     expect(failureMessage(bug)).toContain('    at ');

@@ -13,8 +13,8 @@ export function failureMessage(err: unknown): string {
     return `cannot listen on ${error.address}:${error.port} (${error.code}): this user may not take that port (below 1024 needs privileges): choose another with PORT (HTTP) or TOCSIN_MAIL_CATCHER_PORT (the mail catcher), or let a reverse proxy serve the low port`;
   }
   // HOST names no address of this machine, or a name that does not resolve.
-  // A link-local IPv6 address without its zone (fe80::1) is EINVAL.
-  const unlistenable = (error?.code === 'EADDRNOTAVAIL' || error?.code === 'EINVAL') && error.syscall === 'listen';
+  // A link-local IPv6 address without its zone (fe80::1) is EINVAL. The primary of `--processes` binds for its api processes.
+  const unlistenable = (error?.code === 'EADDRNOTAVAIL' || error?.code === 'EINVAL') && (error.syscall === 'listen' || error.syscall === 'bind');
   const host = unlistenable ? error.address : error?.syscall === 'getaddrinfo' ? error.hostname : undefined;
   // HOST may name an IPv6 address in brackets, as URLs write it (config.ts takes it without them).
   const hostVariable = process.env.HOST?.trim().replace(/^\[(.*)\]$/, '$1');
