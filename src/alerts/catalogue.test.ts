@@ -3,6 +3,7 @@ import { LANGUAGES } from '../i18n/languages.js';
 import { COMPONENTS, EVENTS, componentDisplayName, eventDisplayName, findComponent, findEvent } from './catalogue.js';
 import { loadConfig } from '../config.js';
 import { SEVERITIES, parseSeverity } from './severity.js';
+import { ORCHESTRATOR_RULES } from '../sources/mapping/orchestrator.js';
 
 describe('event catalogue', () => {
   it("holds every event of the reference's section 2 with its component and default severity", () => {
@@ -22,6 +23,15 @@ describe('event catalogue', () => {
       expect(findEvent(name), name).toMatchObject({ component, defaultSeverity: severity });
     }
     expect(EVENTS.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it('knows every event the Orchestrator webhook mapping raises, under its component and with its severity, so that preferences list it and emails name it', () => {
+    // An event outside the catalogue is listed by no preferences page and shown by its code in every
+    // language ("[Erreur] Process.Custom"): these are Tocsin's own names, not a sender's.
+    for (const rule of ORCHESTRATOR_RULES) {
+      expect(findEvent(rule.event), rule.event).toMatchObject({ component: rule.component, defaultSeverity: rule.severity });
+      for (const language of LANGUAGES) expect(eventDisplayName(rule.event, language), `${rule.event} ${language}`).not.toBe(rule.event);
+    }
   });
 
   it('names every component and event in all five languages, under a known component', () => {

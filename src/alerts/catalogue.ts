@@ -68,7 +68,10 @@ export const COMPONENTS: readonly CatalogueComponent[] = Object.freeze([
  * EVENTS is the reconstruction of Orchestrator's events per component (reference, section 2).
  * Names that the reference reads in a source are Orchestrator's own; the few it only infers
  * (job stopped, SLA, trigger disabled, task assignment) follow the same Component.Subject.Change
- * pattern. Custom alerts default to Success, as Orchestrator 2019 documents.
+ * pattern. Custom alerts default to Success, as Orchestrator 2019 documents. It also holds the
+ * events Tocsin's own Orchestrator webhook mapping raises (job completed, suspended and resumed,
+ * queue item abandoned, task assignment changed, custom event): outside it, no preferences page
+ * listed them and every email showed them by their code.
  */
 export const EVENTS: readonly CatalogueEvent[] = Object.freeze([
   {
@@ -125,6 +128,25 @@ export const EVENTS: readonly CatalogueEvent[] = Object.freeze([
     defaultSeverity: 'Warn',
     displayName: l('Job stopped', 'Tâche arrêtée', 'Auftrag angehalten', 'Trabajo detenido', 'ジョブが停止しました'),
   },
+  // The jobs' other changes that an Orchestrator webhook source may be told to alert on (off by default).
+  {
+    name: 'Job.Completed',
+    component: 'Jobs',
+    defaultSeverity: 'Success',
+    displayName: l('Job completed', 'Tâche terminée', 'Auftrag abgeschlossen', 'Trabajo completado', 'ジョブが完了しました'),
+  },
+  {
+    name: 'Job.Suspended',
+    component: 'Jobs',
+    defaultSeverity: 'Info',
+    displayName: l('Job suspended', 'Tâche suspendue', 'Auftrag ausgesetzt', 'Trabajo suspendido', 'ジョブが中断されました'),
+  },
+  {
+    name: 'Job.Resumed',
+    component: 'Jobs',
+    defaultSeverity: 'Info',
+    displayName: l('Job resumed', 'Tâche reprise', 'Auftrag fortgesetzt', 'Trabajo reanudado', 'ジョブが再開されました'),
+  },
   {
     name: 'Queue.TransactionStatus.FailedWithApplicationException',
     component: 'Transactions',
@@ -147,6 +169,18 @@ export const EVENTS: readonly CatalogueEvent[] = Object.freeze([
       'Warteschlangenelement fehlgeschlagen (Geschäftsausnahme)',
       'Error del elemento de cola (excepción de negocio)',
       'キュー アイテムが失敗 (ビジネス例外)',
+    ),
+  },
+  {
+    name: 'Queue.TransactionStatus.Abandoned',
+    component: 'Transactions',
+    defaultSeverity: 'Warn',
+    displayName: l(
+      'Queue item abandoned',
+      'Élément de file abandonné',
+      'Warteschlangenelement abgebrochen',
+      'Elemento de cola abandonado',
+      'キュー アイテムが放棄されました',
     ),
   },
   {
@@ -258,6 +292,18 @@ export const EVENTS: readonly CatalogueEvent[] = Object.freeze([
     displayName: l('Task reassigned', 'Action réaffectée', 'Aufgabe neu zugewiesen', 'Tarea reasignada', 'タスクが再割り当てされました'),
   },
   {
+    name: 'Task.AssignmentChanged',
+    component: 'Tasks',
+    defaultSeverity: 'Info',
+    displayName: l(
+      'Task assignment changed',
+      'Affectation de l’action modifiée',
+      'Aufgabenzuweisung geändert',
+      'Asignación de tarea cambiada',
+      'タスクの割り当てが変更されました',
+    ),
+  },
+  {
     name: 'Mail.DeliveryFailing',
     component: 'Tocsin',
     defaultSeverity: 'Error',
@@ -274,6 +320,13 @@ export const EVENTS: readonly CatalogueEvent[] = Object.freeze([
     component: 'Process',
     defaultSeverity: 'Success',
     displayName: l('Custom alert', 'Alerte personnalisée', 'Benutzerdefinierter Alarm', 'Alerta personalizada', 'カスタム アラート'),
+  },
+  // An Orchestrator webhook of type `custom`, which a workflow sends with a severity of its own.
+  {
+    name: 'Process.Custom',
+    component: 'Process',
+    defaultSeverity: 'Info',
+    displayName: l('Custom event', 'Événement personnalisé', 'Benutzerdefiniertes Ereignis', 'Evento personalizado', 'カスタム イベント'),
   },
 ]);
 
