@@ -154,7 +154,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
   app.get(
     '/actions/:token',
     {
-      config: { access: 'public', problems: [403], page: 'What the action does, with a form to apply it' },
+      config: { access: 'public', problems: [403], refusalPages: [403, 404, 503], page: 'What the action does, with a form to apply it' },
       schema: { params, description: "Shows what the email's action link does, with a form; changes nothing. 404 for a tampered, expired or foreign link." },
     },
     (request, reply) =>
@@ -168,7 +168,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
     scope.withTypeProvider<ZodTypeProvider>().post(
       '/actions/:token',
       {
-        config: { access: 'public', problems: [403, 409], page: 'What was done', form: actionForm },
+        config: { access: 'public', problems: [403, 409], refusalPages: [400, 403, 404, 409, 503], page: 'What was done', form: actionForm },
         bodyLimit: 4096,
         schema: {
           params,

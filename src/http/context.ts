@@ -66,6 +66,11 @@ export interface RouteAccess {
   form?: z.ZodObject;
   /** What the HTML page a route answers shows (the links in emails, previews), for the OpenAPI document. */
   page?: string;
+  /**
+   * The refusals a link's route answers a browser (Accept: text/html) as a page in its language,
+   * beside the problem a script gets (answerLinkPage): documented only, as `answer` is.
+   */
+  refusalPages?: readonly number[];
 }
 
 declare module 'fastify' {

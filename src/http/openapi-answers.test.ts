@@ -632,6 +632,30 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(failures.join('\n')).toBe('');
   });
 
+  it('documents the page a browser gets for a link from an email that does not work, beside the problem a script gets', async () => {
+    const failures: string[] = [];
+    const calls: [HTTPMethods, string, string][] = [
+      ['GET', '/actions/tampered', '/actions/{token}'],
+      ['POST', '/actions/tampered', '/actions/{token}'],
+      ['GET', '/unsubscribe/tampered', '/unsubscribe/{token}'],
+      ['POST', '/unsubscribe/tampered', '/unsubscribe/{token}'],
+      ['POST', '/unsubscribe/tampered/resubscribe', '/unsubscribe/{token}/resubscribe'],
+    ];
+    for (const [method, url, path] of calls) {
+      for (const accept of ['text/html,application/xhtml+xml', 'application/json']) {
+        const res = await t.tocsin.app.inject({
+          method,
+          url,
+          headers: { accept, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: method === 'POST' ? '' : undefined,
+        });
+        expect(res.statusCode, `${method} ${url} ${res.body.slice(0, 200)}`).toBe(404);
+        failures.push(...check(method, path, res));
+      }
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
   it('documents the Retry-After header of every 429 and 503 problem it lists', () => {
     const missing: string[] = [];
     for (const [path, item] of Object.entries<Json>(doc.paths)) {

@@ -60,6 +60,9 @@ const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
 /** RETRY_AFTER is the header of every 429 and 503 (tooManyRequests, serviceUnavailable), as a JSON schema. */
 const RETRY_AFTER = { type: 'integer', minimum: 1, description: 'How many seconds to wait before trying again.' } as const;
 
+/** REFUSAL_PAGE says what a browser gets for a refusal of a link's route (`config.refusalPages`). */
+const REFUSAL_PAGE = 'A browser (Accept: text/html) gets a page saying so in its language, with the same status.';
+
 /** RETRIED are the statuses that carry RETRY_AFTER. */
 const RETRIED = new Set(['429', '503']);
 
@@ -77,7 +80,8 @@ const documentRoute: SwaggerTransform = (input) => {
   const form = config.form ? { body: config.form, consumes: [FORM_MEDIA_TYPE, 'multipart/form-data'] } : {};
   const result = jsonSchemaTransform({ ...input, schema: { ...input.schema, ...answer, ...form } });
   const response = (result.schema?.response ?? {}) as Record<string, unknown>;
-  const problems = new Set([...(config.problems ?? []), ...(config.database === false ? [] : [503])].map(String));
+  const problems = new Set([...(config.problems ?? []), ...(config.refusalPages ?? []), ...(config.database === false ? [] : [503])].map(String));
+  const pages = new Set((config.refusalPages ?? []).map(String));
   const declared = Object.fromEntries(
     [...problems]
       // An answer the route documents itself (readiness's 503) is not a problem.
@@ -85,9 +89,9 @@ const documentRoute: SwaggerTransform = (input) => {
       .map((status) => [
         status,
         {
-          description: ERROR_DESCRIPTIONS[status] ?? 'Error.',
+          description: pages.has(status) ? `${ERROR_DESCRIPTIONS[status] ?? 'Error.'} ${REFUSAL_PAGE}` : (ERROR_DESCRIPTIONS[status] ?? 'Error.'),
           ...(RETRIED.has(status) ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
-          content: { [PROBLEM_MEDIA_TYPE]: { schema: PROBLEM_SCHEMA } },
+          content: { [PROBLEM_MEDIA_TYPE]: { schema: PROBLEM_SCHEMA }, ...(pages.has(status) ? { 'text/html': { schema: { type: 'string' } } } : {}) },
         },
       ]),
   );
@@ -337,7 +341,10 @@ function withErrors(path: string, operation: Json): Json {
       status,
       response.description === ERROR_DESCRIPTIONS[status] && response.content?.[PROBLEM_MEDIA_TYPE]
         ? { $ref: `#/components/responses/Problem${status}` }
-        : response,
+        : response.content?.[PROBLEM_MEDIA_TYPE]
+          ? // A problem beside another answer (a link's page): its own response, the shared problem schema.
+            { ...response, content: { ...response.content, [PROBLEM_MEDIA_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } } }
+          : response,
     ]),
   );
   return { ...operation, responses: { ...errors, ...own } };

@@ -44,7 +44,7 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
   app.get(
     '/unsubscribe/:token',
     {
-      config: { access: 'public', page: 'What the link unsubscribes from, with a button' },
+      config: { access: 'public', refusalPages: [404, 503], page: 'What the link unsubscribes from, with a button' },
       schema: { params, description: 'Shows what the link unsubscribes from, with a button; changes nothing.' },
     },
     (request, reply) =>
@@ -67,7 +67,7 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
       scope.withTypeProvider<ZodTypeProvider>().post(
         url,
         {
-          config: { access: 'public', page: 'What changed, in the recipient language', ...(form ? { form } : {}) },
+          config: { access: 'public', refusalPages: [404, 503], page: 'What changed, in the recipient language', ...(form ? { form } : {}) },
           bodyLimit: 4096,
           schema: { params, description },
         },
