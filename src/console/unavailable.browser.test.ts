@@ -17,7 +17,7 @@ function answerUnavailable(route: Route) {
   return route.fulfill({ status: 503, headers: { 'retry-after': '5' }, contentType: 'application/problem+json', body: JSON.stringify(problem) });
 }
 
-describe.skipIf(!HAVE_CHROMIUM)('the console while Tocsin answers 503 (its database down)', () => {
+describe.skipIf(!HAVE_CHROMIUM)('the console when Tocsin asks to come back later (503, 429)', () => {
   let server: ConsoleServer;
   let browser: Browser;
   let base: string;
@@ -56,6 +56,39 @@ describe.skipIf(!HAVE_CHROMIUM)('the console while Tocsin answers 503 (its datab
     await page.route('**/api/v1/tenants/*/me/alert-preferences', answerUnavailable);
     await page.evaluate(`location.hash = '#/preferences'`);
     await expect.poll(() => page.locator('main .banner.error').first().textContent()).toBe(said);
+    await context.close();
+  });
+
+  it('says on Change password, after too many wrong current passwords, that sign-ins are paused for a few minutes, as the sign-in form does', async () => {
+    const { context, page } = await openTestPage(browser, { width: 1280, locale: 'de-DE' });
+    await page.goto(`${base}/#/preferences`);
+    await page.getByLabel('Mandant', { exact: true }).fill('down');
+    await page.getByLabel('E-Mail').fill('jonas@down.example');
+    await page.getByLabel('Passwort').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Anmelden' }).click();
+    await page.locator('#me-currentPassword').waitFor();
+    // What the API answers once the current password was wrong too often: a failed sign-in, paused for 15 minutes.
+    await page.route('**/api/v1/tenants/*/me/password', (route) =>
+      route.fulfill({
+        status: 429,
+        headers: { 'retry-after': '897' },
+        contentType: 'application/problem+json',
+        body: JSON.stringify({
+          type: 'https://tocsin.dev/problems/429',
+          title: 'Too Many Requests',
+          status: 429,
+          detail: 'Too many failed sign-ins; wait before trying again.',
+        }),
+      }),
+    );
+    await page.locator('#me-currentPassword').fill('not it');
+    await page.locator('#me-newPassword').fill('another long password');
+    await page.locator('#me-repeatPassword').fill('another long password');
+    await page.locator('#me-repeatPassword').press('Enter');
+    const form = page.locator('form', { has: page.locator('#me-currentPassword') });
+    await expect
+      .poll(() => form.locator('.banner.error').textContent())
+      .toBe('Zu viele fehlgeschlagene Anmeldungen: Warten Sie einige Minuten, bevor Sie es erneut versuchen.');
     await context.close();
   });
 });

@@ -136,7 +136,9 @@ function PasswordForm({ session }) {
       await api('POST', tenantApi(session, 'me/password'), { currentPassword: form.currentPassword, newPassword: form.newPassword });
     } catch (err) {
       setErrors(fieldErrors(err));
-      setMessage({ kind: 'error', text: problemText(err) });
+      // A wrong current password counts as a failed sign-in: too many pause them (429) for minutes, as the sign-in form says.
+      const throttled = /** @type {{ status?: number }} */ (err)?.status === 429;
+      setMessage({ kind: 'error', text: throttled ? t('signIn.throttled') : problemText(err) });
       return;
     }
     setForm(NO_PASSWORDS);
