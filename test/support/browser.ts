@@ -171,11 +171,16 @@ const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-c
  * protocol, which the page's Content-Security-Policy does not govern, so the console's CSP stays as
  * it ships.
  */
-export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+export function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+  return axeViolations(page, ['serious', 'critical']);
+}
+
+/** axeViolations is seriousAxeViolations for the impacts given (axe's minor, moderate, serious, critical). */
+export async function axeViolations(page: Page, impacts: readonly string[]): Promise<AxeViolation[]> {
   if (!(await page.evaluate<boolean>("'axe' in window"))) await page.evaluate(AXE_SOURCE);
   const run = () =>
     page.evaluate<AxeViolation[]>(`axe.run(document, { resultTypes: ['violations'] }).then((result) => result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .filter((v) => ${JSON.stringify(impacts)}.includes(v.impact))
       .map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) })))`);
   // axe reads the page over several tasks; a render landing in between (a poll's answer) can make
   // a label and its field look apart. A violation that is real is still there on a second look.

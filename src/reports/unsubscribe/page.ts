@@ -138,7 +138,7 @@ export function invalidLinkPage(language: Language): string {
 
 /**
  * smallPage is the shell of the pages that links in emails open (no login, no script): a heading
- * and some HTML already escaped by the caller.
+ * and some HTML already escaped by the caller, in a main landmark (a screen reader's way to the content).
  */
 export function smallPage(language: Language, title: string, bodyHtml: string): string {
   return `<!doctype html><html lang="${language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -146,5 +146,5 @@ export function smallPage(language: Language, title: string, bodyHtml: string): 
 <style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2937;overflow-wrap:anywhere}
 fieldset{border:1px solid #e5e7eb;border-radius:.375rem;margin:0 0 1rem}label{display:block;margin:.25rem 0}
 button{font:inherit;padding:.5rem 1rem;border-radius:.375rem;border:1px solid #b91c1c;background:#dc2626;color:#fff;cursor:pointer}</style>
-</head><body><h1>${escapeHtml(title)}</h1>${bodyHtml}</body></html>`;
+</head><body><main><h1>${escapeHtml(title)}</h1>${bodyHtml}</main></body></html>`;
 }
