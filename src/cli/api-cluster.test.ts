@@ -3,13 +3,22 @@
  * is stored once, under an id no other alert has, whichever process took its request; without
  * TOCSIN_SMTP_URL they share one built-in mail catcher.
  */
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ensureBuilt } from '../../test/acceptance/processes.js';
+import { freePort } from '../../test/support/ports.js';
 import { type ServeProcess, startServeProcess } from '../../test/support/processes/serve.js';
 import { type TestDatabase, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
 import { type Storage, openStorage } from '../storage/storage.js';
 
 const ADMIN = 'cluster-admin-token-0123456789';
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
 const PROCESSES = 2;
 const CLIENTS = 8;
 const REQUESTS = 60;
@@ -136,3 +145,44 @@ describeEachDialect('api processes on one port', (dialect) => {
     expect(await server.stop()).toBe(0);
   }, 180_000);
 });
+
+it('exits 0, logging no failure, when a stop signal reaches the whole group while the api processes start', async () => {
+  // systemd (KillMode=control-group) and Ctrl-C signal every process of the group at once: during the
+  // api processes' start, the primary logged "an api process exited; stopping the others" and exited 1
+  // ("an api process was killed by SIGTERM before it listened"), a failure where a stop was asked.
+  ensureBuilt();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-cluster-stop-'));
+  const child = spawn(process.execPath, [MAIN, 'serve', '--role', 'api', '--processes', '2'], {
+    env: {
+      ...process.env,
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+      TOCSIN_DATA_DIR: dataDir,
+      DATABASE_URL: `sqlite:${path.join(dataDir, 'tocsin.db')}`,
+      TOCSIN_ADMIN_TOKEN: ADMIN,
+      TOCSIN_MAIL_CATCHER_PORT: '0',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let said = '';
+  child.stdout!.on('data', (chunk: Buffer) => (said += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    // The primary forks its api processes once its migrations are applied: signal the group as soon as one exists.
+    await expect
+      .poll(async () => (await promisify(execFile)('ps', ['-o', 'pid=', '--ppid', String(child.pid)]).catch(() => ({ stdout: '' }))).stdout.trim(), {
+        timeout: 120_000,
+        interval: 20,
+      })
+      .not.toBe('');
+    process.kill(-child.pid!, 'SIGTERM');
+    expect(await exited, said).toBe(0);
+    expect(said).not.toMatch(/exited; stopping the others|before it listened/);
+  } finally {
+    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 180_000);

@@ -83,9 +83,10 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
     );
     exits.push(
       new Promise<void>((resolve) => {
-        worker.once('exit', (exitCode, signal) => {
-          if (!stopping) {
-            logger.error({ apiPid: worker.process.pid, code: exitCode, signal }, 'an api process exited; stopping the others');
+        worker.once('exit', (exitCode, killedBy) => {
+          // A stop signal sent to the whole group (systemd, Ctrl-C) reaches the api processes with this one.
+          if (!stopping && !signal?.aborted) {
+            logger.error({ apiPid: worker.process.pid, code: exitCode, signal: killedBy }, 'an api process exited; stopping the others');
             code = 1;
             stop();
           }
@@ -98,12 +99,16 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
     await catcher?.close();
     return code;
   });
+  // A stop signal while the processes start (the group's, or this one's alone) stops them: the start ends as a stop, not a failure.
+  signal?.addEventListener('abort', stop, { once: true });
   try {
     await Promise.all(started);
   } catch (err) {
     stop();
     await exited;
-    throw err;
+    throw signal?.aborted ? signal.reason : err;
+  } finally {
+    signal?.removeEventListener('abort', stop);
   }
   return { generatedAdminToken, database: storage.description, mailCatcherPort, pids: workers.map((w) => w.process.pid!), exited, stop };
 }
