@@ -26,6 +26,28 @@ export interface ApiCluster {
   stop(): void;
 }
 
+/** The signals that stop a process gracefully (serve.ts's listenForStop). */
+const STOP_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+
+/** How long an api process's exit by a stop signal waits for this primary's own, sent to the whole group. */
+const GROUP_SIGNAL_WAIT_MS = 1_000;
+
+/** heard resolves true once `signal` is aborted, or false after `ms` without. */
+function heard(signal: AbortSignal | undefined, ms: number): Promise<boolean> {
+  if (!signal || signal.aborted || ms === 0) return Promise.resolve(signal?.aborted ?? false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', aborted);
+      resolve(false);
+    }, ms);
+    const aborted = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    signal.addEventListener('abort', aborted, { once: true });
+  });
+}
+
 /**
  * startApiCluster runs `config.apiProcesses` copies of this command as `api` processes on one
  * port (node:cluster: this primary accepts the connections and hands them to the processes in
@@ -84,13 +106,17 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
     exits.push(
       new Promise<void>((resolve) => {
         worker.once('exit', (exitCode, killedBy) => {
-          // A stop signal sent to the whole group (systemd, Ctrl-C) reaches the api processes with this one.
-          if (!stopping && !signal?.aborted) {
-            logger.error({ apiPid: worker.process.pid, code: exitCode, signal: killedBy }, 'an api process exited; stopping the others');
-            code = 1;
-            stop();
-          }
-          resolve();
+          // A stop signal sent to the whole group (systemd, Ctrl-C) reaches the api processes with this
+          // one, whose own may be heard after their exits: a process stopped by one waits a moment for it.
+          const stoppedBySignal = exitCode === 0 || (killedBy !== null && STOP_SIGNALS.includes(killedBy));
+          void heard(signal, stoppedBySignal ? GROUP_SIGNAL_WAIT_MS : 0).then((groupStop) => {
+            if (!stopping && !groupStop) {
+              logger.error({ apiPid: worker.process.pid, code: exitCode, signal: killedBy }, 'an api process exited; stopping the others');
+              code = 1;
+              stop();
+            }
+            resolve();
+          });
         });
       }),
     );
