@@ -108,6 +108,15 @@ export function testCalledOff(): SmtpDeliveryError {
   return new SmtpDeliveryError('Tocsin is stopping: the test was called off. Try again once it is back.', 'connect', true);
 }
 
+/** testCalledOffAfterMessage is what a Test Mail Settings answers when Tocsin stops while the server takes its message. */
+function testCalledOffAfterMessage(): SmtpDeliveryError {
+  return new SmtpDeliveryError(
+    'Tocsin is stopping: the test was called off while the server was taking the message, before it answered: the email may still arrive.',
+    'data',
+    true,
+  );
+}
+
 /**
  * createMailSender returns the MailSender of the delivery path: one SessionPool per distinct
  * endpoint (keyed by a hash of its settings), closed when idle and on `close()`. A send resolves
@@ -184,7 +193,9 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
       const response = await session.send(envelopeOf(endpoint, email.to), messageOf(endpoint, email));
       return { messageId: bindMessageIds(email.messageId, endpoint.fromAddress), response, transcript: transcript.lines() };
     } catch (err) {
-      throw new TranscribedSmtpError(closing.signal.aborted ? closing.signal.reason : (err as SmtpDeliveryError), transcript.lines());
+      // Called off once the message went out, the email may still arrive: "try again" would send a second one.
+      const calledOff = session?.messageSent ? testCalledOffAfterMessage() : closing.signal.reason;
+      throw new TranscribedSmtpError(closing.signal.aborted ? calledOff : (err as SmtpDeliveryError), transcript.lines());
     } finally {
       closing.signal.removeEventListener('abort', end);
       session?.quit();

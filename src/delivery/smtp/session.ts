@@ -74,6 +74,10 @@ export class SmtpSession {
   #lastAnswered: string | undefined;
   /** Whether the server answered this transaction's DATA with 354, so the message went out. */
   #messageSent = false;
+  /** Whether the message of the send under way went out (the server's 354 heard): it may be queued however the send ends. */
+  get messageSent(): boolean {
+    return this.#messageSent;
+  }
   /** Why this side ended the connection under the send under way: its message failed to come, or may no longer go. */
   #abandoned: { readonly error: unknown } | undefined;
   /** The send under way's last check before its message goes out (at the server's 354): false ends it unsent. */
