@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { findComponent } from '../alerts/catalogue.js';
+import { findComponent, findEvent } from '../alerts/catalogue.js';
+import { ORCHESTRATOR_RULES, QUIET_TYPES } from './mapping/orchestrator.js';
 import { SEVERITY_MESSAGE, type Severity, parseSeverity } from '../alerts/severity.js';
 import { displayTextOf, headerSafe, instantText, isoInstant } from '../shared/validation.js';
 
@@ -110,19 +111,49 @@ export const ALERTMANAGER_DEFAULTS = Object.freeze({
 
 const ALERTMANAGER_ONLY = ['severityLabel', 'severities', 'defaultSeverity', 'componentLabel', 'defaultComponent', 'eventLabel'] as const;
 
+/** ORCHESTRATOR_TYPES finds a documented Orchestrator webhook type by its name in any case. */
+const ORCHESTRATOR_TYPES = new Map([...ORCHESTRATOR_RULES.map((r) => r.type), ...QUIET_TYPES].map((type) => [type.toLowerCase(), type]));
+
+/**
+ * overridesByName keys a mapping's overrides by the names they are matched with: a Tocsin event
+ * (`process.custom`) by its catalogue name, and for an Orchestrator webhook source a documented
+ * type (`JOB.FAULTED`) by Orchestrator's spelling, as a component is written back by its own.
+ * Kept as written, such a key was saved and never applied. Other keys (an Alertmanager alertname,
+ * a type Tocsin does not know) stay as written. Two keys naming one event or type: the second is named.
+ */
+function overridesByName(
+  kind: SourceKind,
+  events: Record<string, EventOverride>,
+): { readonly events: Record<string, EventOverride> } | { readonly invalid: string; readonly message: string } {
+  // A Map, then fromEntries: a key such as `__proto__` stays an entry rather than set an object's prototype.
+  const out = new Map<string, EventOverride>();
+  for (const [key, value] of Object.entries(events)) {
+    const name = findEvent(key)?.name ?? (kind === 'orchestrator-webhook' ? ORCHESTRATOR_TYPES.get(key.toLowerCase()) : undefined) ?? key;
+    if (out.has(name)) return { invalid: `mapping.events.${key}`, message: `names ${name}, as another key of mapping.events does` };
+    out.set(name, value);
+  }
+  return { events: Object.fromEntries(out) };
+}
+
 /**
  * resolveMapping gives the stored mapping of a kind from what the client wrote (undefined or null
  * means the kind's default), or the dotted path of a field that the kind does not take.
  */
-export function resolveMapping(kind: SourceKind, input: z.infer<typeof mappingInput> | null | undefined): SourceMapping | { invalid: string } {
+export function resolveMapping(
+  kind: SourceKind,
+  input: z.infer<typeof mappingInput> | null | undefined,
+): SourceMapping | { invalid: string; message?: string } {
   const given = input ?? {};
+  const named = overridesByName(kind, given.events ?? {});
+  if ('invalid' in named) return named;
+  const { events } = named;
   if (kind !== 'alertmanager') {
     const foreign = ALERTMANAGER_ONLY.find((field) => given[field] != null);
     if (foreign) return { invalid: `mapping.${foreign}` };
-    return { events: given.events ?? {} };
+    return { events };
   }
   return {
-    events: given.events ?? {},
+    events,
     severityLabel: given.severityLabel ?? ALERTMANAGER_DEFAULTS.severityLabel,
     severities: given.severities ?? { ...ALERTMANAGER_DEFAULTS.severities },
     defaultSeverity: given.defaultSeverity ?? ALERTMANAGER_DEFAULTS.defaultSeverity,

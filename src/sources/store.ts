@@ -75,7 +75,7 @@ export function showSource(row: SourceRow, publicUrl: string): SourceView {
 
 function mappingFor(kind: SourceKind, input: z.infer<typeof mappingInput> | null | undefined): SourceMapping {
   const mapping = resolveMapping(kind, input);
-  if ('invalid' in mapping) throw fieldError(mapping.invalid, 'only an alertmanager source takes it');
+  if ('invalid' in mapping) throw fieldError(mapping.invalid, mapping.message ?? 'only an alertmanager source takes it');
   return mapping;
 }
 

@@ -133,6 +133,25 @@ describe('the Orchestrator webhook mapping table', () => {
     });
   });
 
+  it('takes an override keyed by a Tocsin event or an Orchestrator type written in another case, stored by its own name, rather than keep one that matches nothing', () => {
+    // Saved as written, `process.custom` and `JOB.FAULTED` were answered 201 and never applied.
+    const mapping = resolveMapping('orchestrator-webhook', {
+      events: { 'process.custom': { severity: 'Fatal' }, 'JOB.FAULTED': { severity: 'Warn' }, 'queueitem.ADDED': { alert: true } },
+    }) as SourceMapping;
+    expect(Object.keys(mapping.events)).toEqual(['Process.Custom', 'job.faulted', 'queueItem.added']);
+    expect(orchestrator({ Type: 'custom', EventId: 'c', EventData: { message: 'm' } }, mapping).alerts[0]).toMatchObject({ severity: 'Fatal' });
+    expect(orchestrator({ Type: 'job.faulted', EventId: 'j', Job: job }, mapping).alerts[0]).toMatchObject({ severity: 'Warn' });
+    // An Alertmanager alertname is the sender's own name, kept as written; a Tocsin event's is Tocsin's.
+    const am = resolveMapping('alertmanager', {
+      events: { NodeDown: { alert: false }, 'robot.statuschanged.offline': { severity: 'Fatal' } },
+    }) as SourceMapping;
+    expect(Object.keys(am.events)).toEqual(['NodeDown', 'Robot.StatusChanged.Offline']);
+    // Two keys naming one event or type are one too many: the second is named.
+    expect(resolveMapping('orchestrator-webhook', { events: { 'Process.Custom': {}, 'process.custom': {} } })).toMatchObject({
+      invalid: 'mapping.events.process.custom',
+    });
+  });
+
   it('keys deliveries by EventId, and events about one job or item by content so that per-folder copies collapse', () => {
     const a = orchestrator({ Type: 'job.faulted', EventId: 'a', Job: job, OrganizationUnitId: 1 });
     const b = orchestrator({ Type: 'job.faulted', EventId: 'b', Job: job, OrganizationUnitId: 2 });

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { findComponent } from '../../alerts/catalogue.js';
+import { findComponent, findEvent } from '../../alerts/catalogue.js';
 import { type AlertInput, MAX_DATA_BYTES, MAX_MESSAGE_LENGTH } from '../../alerts/input.js';
 import type { Severity } from '../../alerts/severity.js';
 import type { FieldError } from '../../http/problem.js';
@@ -169,7 +169,9 @@ export interface Resolved {
 export function applyOverride(base: Resolved, overrides: Readonly<Record<string, EventOverride>>, ...keys: string[]): Resolved {
   const out = { ...base };
   for (const key of keys) {
-    const entry = Object.hasOwn(overrides, key) ? overrides[key] : undefined;
+    // A Tocsin event is keyed by its catalogue name (overridesByName), whatever the case the sender wrote it in.
+    const name = Object.hasOwn(overrides, key) ? key : findEvent(key)?.name;
+    const entry = name !== undefined && Object.hasOwn(overrides, name) ? overrides[name] : undefined;
     if (!entry) continue;
     if (entry.severity) out.severity = entry.severity;
     if (entry.component && findComponent(entry.component)) out.component = entry.component;
