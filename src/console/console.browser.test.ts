@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page, Route } from 'playwright-core';
@@ -6,13 +5,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed, onT
 import { freePort } from '../../test/support/ports.js';
 import { SMTP_PASSWORD, SMTP_USER, customSmtpOf } from '../../test/support/console-smtp.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
-import { type ConsoleServer, haveChromium, launchChromium, seriousAxeViolations, startConsoleServer } from '../../test/support/browser.js';
+import { type ConsoleServer, haveChromium, launchChromium, screenshotsDir, seriousAxeViolations, startConsoleServer } from '../../test/support/browser.js';
 import { UnsubscribeLinks } from '../reports/unsubscribe/links.js';
 import type { UnsubscribeTarget } from '../reports/unsubscribe/token.js';
 
 const HAVE_CHROMIUM = haveChromium();
 // `npm run screenshots` refreshes the README's pictures; otherwise they go to a temporary folder.
-const SHOTS = process.env.TOCSIN_SCREENSHOTS ? path.resolve('docs/screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-shots-'));
+const SHOTS = screenshotsDir('tocsin-shots-');
 
 const ADMIN_TOKEN = 'browser-admin-token-0123456789';
 const PASSWORD = 'correct horse battery staple';

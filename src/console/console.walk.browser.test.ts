@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import {
   launchChromium,
   offScreen,
   openTestPage,
+  screenshotsDir,
   seriousAxeViolations,
   sideways,
   startConsoleServer,
@@ -27,7 +27,7 @@ import { APP_DIR } from './assets.js';
 // page for content off the screen, sideways scrolling, console errors, keys shown untranslated and
 // axe-core's serious and critical violations.
 const HAVE_CHROMIUM = haveChromium();
-const SHOTS = process.env.TOCSIN_SCREENSHOTS ? path.resolve('docs/screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-walk-shots-'));
+const SHOTS = screenshotsDir('tocsin-walk-shots-');
 const ADMIN_TOKEN = 'walk-admin-token-0123456789';
 const PASSWORD = 'correct horse battery staple';
 const LANGUAGES = ['en', 'fr', 'de', 'es', 'ja'] as const;

@@ -1,16 +1,32 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
-import { onTestFailed } from 'vitest';
+import { afterAll, onTestFailed } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type Tocsin, startTocsin } from '../../src/server.js';
 import { createTestDatabase, isCi } from './storage.js';
 
 /** CHROMIUM is Debian's chromium (apt-get install chromium), never a downloaded browser. */
 export const CHROMIUM = process.env.TOCSIN_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * screenshotsDir is where a test file's screenshots go: the README's folder under `npm run
+ * screenshots` (TOCSIN_SCREENSHOTS), else a temporary folder removed once the file's tests are done
+ * (each run of the browser tests left one of some 4 MB behind, hundreds of them on a machine that
+ * runs the suite often). The folder is only named here: the first screenshot makes it (Playwright
+ * makes a screenshot's folder), so a file whose tests are skipped leaves none either. Called at
+ * the top of a test file.
+ */
+export function screenshotsDir(prefix: string): string {
+  if (process.env.TOCSIN_SCREENSHOTS) return path.resolve('docs/screenshots');
+  const dir = path.join(os.tmpdir(), `${prefix}${crypto.randomBytes(6).toString('hex')}`);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 /** haveChromium tells whether the browser tests can run; in CI a missing browser is an error. */
 export function haveChromium(): boolean {
