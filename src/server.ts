@@ -137,7 +137,8 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
     const clock: Clock = options.clock ?? databaseTime ?? systemClock;
     // Migrations to apply (a big upgrade, or a wait for another process applying them, PostgreSQL's
     // migration lock) may take long: past MIGRATING_STAND_IN_AFTER_MS the stand-in says so as the app's /readyz would.
-    const pending = listen ? await pendingMigrations(storage) : [];
+    // Unreadable (the tables another role's, the database not reachable again yet), the migrations say why below.
+    const pending = listen ? await pendingMigrations(storage).catch(() => []) : [];
     probe?.setState(pending.length > 0 ? { status: 'migrating', pending } : { status: 'unavailable', reason: 'the database answers; starting' });
     let standingIn: Promise<void> | undefined;
     const slow =

@@ -133,7 +133,7 @@ export async function migrateOrStop(storage: Storage, setting: DatabaseSetting =
     }
     if (code !== '42501' && !(typeof code === 'string' && code.startsWith('SQLITE_READONLY'))) throw err;
     throw new ConfigError(
-      `${setting}: cannot create Tocsin's tables: ${String(message)} (its role needs CREATE on the schema, which the database's owner has)`,
+      `${setting}: cannot create Tocsin's tables: ${String(message)} (its role needs CREATE on the schema, which the database's owner has, and to own the tables another role made: REASSIGN OWNED BY that role TO this one)`,
     );
   });
 }

@@ -331,6 +331,39 @@ describe('tocsin serve, as a user runs it', () => {
     }
   });
 
+  it.runIf(TEST_PG_URL)('says, naming DATABASE_URL and without a stack trace, that its role may not use tables another role made', async () => {
+    // Another role made the tables (a dump restored by an administrator, the app's role rotated): the new
+    // role owns the database but not the tables, and serve stopped with "permission denied for table
+    // kysely_migration" and its stack trace (the check of the pending migrations, before migrateOrStop).
+    const database = await createTestDatabase('postgres');
+    const role = `tocsin_heir_${process.pid}`;
+    const admin = new pg.Client({ connectionString: TEST_PG_URL, user: decodeURIComponent(new URL(TEST_PG_URL!).username) || 'postgres' });
+    await admin.connect();
+    try {
+      const made = start('node', ['bin/tocsin.js', 'migrate'], { env: cleanEnv({ DATABASE_URL: database.url, TOCSIN_DATA_DIR: tempDir('tocsin-accept-') }) });
+      expect((await made.exited()).code).toBe(0);
+      await admin.query(`create role ${role} login password 'heir-password'`);
+      await admin.query(`alter database ${new URL(database.url).pathname.slice(1)} owner to ${role}`);
+      const url = new URL(database.url);
+      url.username = role;
+      url.password = 'heir-password';
+      await Promise.all(
+        ['serve', 'migrate'].map(async (command) => {
+          const bad = start('node', ['bin/tocsin.js', command], {
+            env: cleanEnv({ DATABASE_URL: url.toString(), PORT: '0', TOCSIN_MAIL_CATCHER_PORT: '0', TOCSIN_DATA_DIR: tempDir('tocsin-accept-') }),
+          });
+          expect((await bad.exited()).code, command).toBe(1);
+          expect(bad.stderr(), command).toMatch(/^tocsin: .*DATABASE_URL.*permission denied.*owner/);
+          expect(bad.stderr(), command).not.toContain('    at ');
+        }),
+      );
+    } finally {
+      await database.drop();
+      await admin.query(`drop role if exists ${role}`);
+      await admin.end();
+    }
+  });
+
   it('says which HOST cannot be listened on, without a stack trace, when it is no address of this machine', async () => {
     // A link-local IPv6 address without its zone (fe80::99, or [fe80::99] as URLs write it) is EINVAL, not EADDRNOTAVAIL.
     await Promise.all(
