@@ -214,6 +214,24 @@ describeEachDialect('email action links', (dialect) => {
     expect(pages[4]!.body).toContain('Acme Spa');
   });
 
+  it('names a tenant whose display name shows nothing by its name, as the emails do', async () => {
+    // A display name of bidirectional controls alone (the API takes it) was shown as nothing: "Tell everyone of  that…".
+    const blank = await t.tenantWithUser('acts-blank-name', ['Administrator']);
+    await t.call('PATCH', '/api/v1/tenants/acts-blank-name', { displayName: '\u202e\u202c' });
+    const raised = await t.call(
+      'POST',
+      '/api/v1/tenants/acts-blank-name/alerts',
+      { severity: 'Error', component: 'Robots', message: 'down', source: { robot: 'R-blank' } },
+      blank.token,
+    );
+    const urls = await linksOf({ tenantId: blank.tenantId, userId: blank.userId, canMute: true }, { alertId: raised.json().ids[0] });
+    for (const url of [urls.acknowledge, urls.mute]) {
+      const page = await get(url);
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain('acts-blank-name');
+    }
+  });
+
   it('says in which time zone it reads and writes the end of a snooze or mute, the one its reader is in', async () => {
     const tokyo = await t.tenantWithUser('acts', ['Administrator']);
     await t.call('PATCH', `${api}/users/${tokyo.userId}`, { timeZone: 'Asia/Tokyo', language: 'de' });

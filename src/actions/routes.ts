@@ -14,8 +14,7 @@ import { fieldError, forbidden, notFound } from '../http/problem.js';
 import { muteAlerts } from '../mutes/actions.js';
 import { type MuteMatch, matchParts, sourceMatchOf } from '../mutes/model.js';
 import { languageOf } from '../recipients/eligibility.js';
-import { field } from '../reports/templates/text.js';
-import { withoutBidiControls } from '../shared/bidi.js';
+import { field, tenantShownName } from '../reports/templates/text.js';
 import type { Db } from '../storage/database.js';
 import { classifyDbError } from '../storage/errors.js';
 import { INSTANT_RANGE_MESSAGE, firstKnownZone, isWrittenAsIso } from '../shared/validation.js';
@@ -54,7 +53,7 @@ export async function resolveLink(db: Db, links: ActionLinks, token: string): Pr
     throw forbidden("Muting for everyone needs the Alerts.Edit permission, which this link's recipient no longer holds.");
   }
   const [tenant, user, row] = await Promise.all([
-    db.selectFrom('tenants').select(['display_name', 'language', 'time_zone']).where('id', '=', grant.tenantId).executeTakeFirst(),
+    db.selectFrom('tenants').select(['name', 'display_name', 'language', 'time_zone']).where('id', '=', grant.tenantId).executeTakeFirst(),
     db.selectFrom('users').select(['name', 'language', 'time_zone']).where('id', '=', grant.userId).executeTakeFirst(),
     grant.alertId === undefined
       ? undefined
@@ -83,8 +82,9 @@ export async function resolveLink(db: Db, links: ActionLinks, token: string): Pr
     page: {
       language,
       timeZone,
-      // Inside sentences too ("Tell everyone of {tenant} that…"): without bidirectional controls, as the emails name it.
-      tenantName: withoutBidiControls(tenant.display_name),
+      // Inside sentences too ("Tell everyone of {tenant} that…"): as the emails name it, without bidirectional
+      // controls, and by its name when its display name would show nothing.
+      tenantName: tenantShownName(tenant.name, tenant.display_name),
       action: grant.action,
       // Sits inside a sentence ("Done: “…” is acknowledged by …"): one line, no bidirectional control, cut whole, as in the emails.
       alertTitle: alert ? localeFormat(language, timeZone).labelled(eventDisplayName(alert.event, language), field(alert.message, 200)) : '',
