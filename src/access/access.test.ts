@@ -297,6 +297,23 @@ describeEachDialect('tenants, people and access', (dialect) => {
     ]);
   });
 
+  it('changes nothing, not even updatedAt, for a PATCH of a user with no field to set ({} or only its read-only fields)', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'untouched' });
+    const { id } = (await t.call('POST', '/api/v1/tenants/untouched/users', { email: 'still@example.com', name: 'Still' })).json();
+    const before = (await t.call('GET', `/api/v1/tenants/untouched/users/${id}`)).json();
+    // The clock has moved on since the user was written, so a rewrite would show in updatedAt.
+    await expect.poll(() => Date.now() > Date.parse(before.updatedAt) + 2, { timeout: 10_000 }).toBe(true);
+    for (const body of [
+      {},
+      { id: before.id, hasPassword: before.hasPassword, groups: before.groups, createdAt: before.createdAt, updatedAt: before.updatedAt },
+    ]) {
+      const patched = await t.call('PATCH', `/api/v1/tenants/untouched/users/${id}`, body);
+      expect(patched.statusCode, patched.body).toBe(200);
+      expect(patched.json()).toEqual(before);
+    }
+    expect((await t.call('GET', `/api/v1/tenants/untouched/users/${id}`)).json()).toEqual(before);
+  });
+
   it('keeps fields left out of a PATCH and clears those set to null', async () => {
     const { id } = (
       await t.call('POST', '/api/v1/tenants/people/users', { email: 'bo@example.com', name: 'Bo', language: 'fr', timeZone: 'Asia/Tokyo' })

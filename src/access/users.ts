@@ -137,6 +137,16 @@ export async function updateUser(db: Db, tenantId: string, userId: string, patch
   if (roleIds) await mayGrant?.(roleIds);
   const passwordHash = patch.password === undefined ? undefined : patch.password === null ? null : await hashPassword(patch.password);
   const rolesNow = async () => (await roleIdsOf(db, tenantId, patch.roles ?? [], 'roles')).errors;
+  const columns = {
+    ...(patch.email !== undefined ? { email: patch.email, email_key: emailKey(patch.email) } : {}),
+    ...(patch.name !== undefined ? { name: patch.name } : {}),
+    ...(patch.language !== undefined ? { language: patch.language } : {}),
+    ...(patch.timeZone !== undefined ? { time_zone: patch.timeZone } : {}),
+    ...(patch.active !== undefined ? { active: patch.active === false ? 0 : 1 } : {}),
+    ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
+  };
+  // A PATCH with no field to set ({}, or a GET answer's read-only fields) changes nothing, updatedAt included.
+  if (Object.keys(columns).length === 0 && roleIds === undefined && patch.unsubscribed === undefined) return;
   await checkedAgain(
     db,
     tenantId,
@@ -144,15 +154,7 @@ export async function updateUser(db: Db, tenantId: string, userId: string, patch
       db.transaction().execute(async (tx) => {
         await tx
           .updateTable('users')
-          .set({
-            ...(patch.email !== undefined ? { email: patch.email, email_key: emailKey(patch.email) } : {}),
-            ...(patch.name !== undefined ? { name: patch.name } : {}),
-            ...(patch.language !== undefined ? { language: patch.language } : {}),
-            ...(patch.timeZone !== undefined ? { time_zone: patch.timeZone } : {}),
-            ...(patch.active !== undefined ? { active: patch.active === false ? 0 : 1 } : {}),
-            ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
-            updated_at: clock.now(),
-          })
+          .set({ ...columns, updated_at: clock.now() })
           .where('tenant_id', '=', tenantId)
           .where('id', '=', userId)
           .execute();

@@ -313,6 +313,19 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect((await t.call('DELETE', `${base}/${source.id}`)).statusCode).toBe(404);
   });
 
+  it('changes nothing, not even updatedAt, for a PATCH of a source with no field to set ({} or its own kind)', async () => {
+    const { id } = (await t.call('POST', base, { name: 'untouched', kind: 'webhook' })).json();
+    const before = (await t.call('GET', `${base}/${id}`)).json();
+    // The clock has moved on since the source was written, so a rewrite would show in updatedAt.
+    await expect.poll(() => Date.now() > Date.parse(before.updatedAt) + 2, { timeout: 10_000 }).toBe(true);
+    for (const body of [{}, { kind: 'webhook' }]) {
+      const patched = await t.call('PATCH', `${base}/${id}`, body);
+      expect(patched.statusCode, patched.body).toBe(200);
+      expect(patched.json()).toEqual(before);
+    }
+    expect((await t.call('GET', `${base}/${id}`)).json()).toEqual(before);
+  });
+
   it('refuses to change the kind of a source, saying it cannot change, and takes the kind it has as no change', async () => {
     // `kind` in a PATCH was "is not a known field", although every answer about the source names it.
     const source = (await t.call('POST', base, { name: 'Kind kept', kind: 'orchestrator-webhook' })).json();

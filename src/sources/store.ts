@@ -288,7 +288,9 @@ export async function updateSource(
       if (kind !== 'orchestrator-pull') throw fieldError('pull', 'only an orchestrator-pull source takes it');
       Object.assign(set, mergePull(box, current.id, current, patch.pull, current.created_at));
     }
-    await tx.updateTable('sources').set(set).where('id', '=', current.id).execute();
+    // A PATCH with no field to set ({}, or the kind it has) changes nothing, updatedAt included: the
+    // pull connector takes a new updatedAt for new settings (a new sign-in, a poll at once).
+    if (Object.keys(set).length > 1) await tx.updateTable('sources').set(set).where('id', '=', current.id).execute();
     return current;
   });
   if (patch.pull != null) await pollAtOnce(db, current, set.updated_at!);
