@@ -186,3 +186,34 @@ it('exits 0, logging no failure, when a stop signal reaches the whole group whil
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }, 180_000);
+
+it('names the port chosen for PORT=0 in its banner and its links, one port for every api process', async () => {
+  // With PORT=0 each api process built its links from port 0: the banner said http://127.0.0.1:0/ and
+  // every source's receive URL (and email link) named port 0, where nothing listens.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-cluster-port0-'));
+  const server = await startServeProcess(['--role', 'api', '--processes', '2'], {
+    PORT: '0',
+    TOCSIN_DATA_DIR: dataDir,
+    DATABASE_URL: `sqlite:${path.join(dataDir, 'tocsin.db')}`,
+    TOCSIN_ADMIN_TOKEN: ADMIN,
+    TOCSIN_MAIL_CATCHER_PORT: '0',
+  });
+  try {
+    const named = /Tocsin is running: (http:\/\/127\.0\.0\.1:(\d+))\//.exec(server.printed());
+    expect(named?.[2], server.printed()).not.toBe('0');
+    const origin = named![1]!;
+    const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    expect((await fetch(`${origin}/api/v1/tenants`, { method: 'POST', headers, body: JSON.stringify({ name: 'port0' }) })).status).toBe(201);
+    for (let i = 0; i < 4; i++) {
+      const created = await fetch(`${origin}/api/v1/tenants/port0/sources`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ name: `s${i}`, kind: 'webhook' }),
+      });
+      expect(((await created.json()) as { url: string }).url.startsWith(`${origin}/`)).toBe(true);
+    }
+  } finally {
+    await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 180_000);

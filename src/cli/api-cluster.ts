@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import net from 'node:net';
 import type { Logger } from 'pino';
 import { ensureAdminToken } from '../access/credentials.js';
 import type { Config } from '../config.js';
@@ -18,6 +19,8 @@ export interface ApiCluster {
   readonly database: string;
   /** The port of the built-in mail catcher the processes share, when no TOCSIN_SMTP_URL is set. */
   readonly mailCatcherPort: number | undefined;
+  /** The port the processes listen on: PORT, or the free one chosen for PORT=0. */
+  readonly port: number;
   /** The pids of the api processes, in the order they were started. */
   readonly pids: readonly number[];
   /** exited resolves with the exit code the primary should end with: 0 after stop(), 1 when an api process died on its own. */
@@ -70,6 +73,9 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
     await storage.close();
   }
 
+  // PORT=0: each process would build its links from port 0 (the port is chosen when the first one
+  // listens), so one free port is chosen here and given to them all.
+  const port = config.port === 0 ? await freePortOn(config.host) : config.port;
   const catcher = config.systemSmtp ? undefined : new MailCatcher();
   const mailCatcherPort = await catcher?.listen(config.mailCatcherPort);
 
@@ -88,7 +94,7 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
   const started: Promise<void>[] = [];
   const exits: Promise<void>[] = [];
   for (let i = 0; i < config.apiProcesses; i++) {
-    const worker = cluster.fork({ TOCSIN_ROLE: 'api', ...(mailCatcherPort === undefined ? {} : catcherEnv(mailCatcherPort)) });
+    const worker = cluster.fork({ TOCSIN_ROLE: 'api', PORT: String(port), ...(mailCatcherPort === undefined ? {} : catcherEnv(mailCatcherPort)) });
     if (catcher) shareCatcher(catcher, worker);
     shareMetrics(aggregator, worker);
     workers.push(worker);
@@ -136,5 +142,17 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
   } finally {
     signal?.removeEventListener('abort', stop);
   }
-  return { generatedAdminToken, database: storage.description, mailCatcherPort, pids: workers.map((w) => w.process.pid!), exited, stop };
+  return { generatedAdminToken, database: storage.description, mailCatcherPort, port, pids: workers.map((w) => w.process.pid!), exited, stop };
+}
+
+/** freePortOn is a port free on `host` now, for the api processes to listen on together. */
+function freePortOn(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }

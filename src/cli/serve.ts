@@ -155,7 +155,7 @@ async function serveCluster(config: Config): Promise<number> {
     if (await stoppedWaiting(err, stop, log)) return 0;
     throw err;
   }
-  const url = httpOrigin(config.host, config.port);
+  const url = httpOrigin(config.host, api.port);
   log.info({ url, processes: api.pids.length, pids: api.pids, role: config.role }, 'tocsin is serving');
   process.stdout.write(
     banner(config, {
