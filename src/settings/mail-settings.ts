@@ -403,6 +403,9 @@ export function showSystemSmtp(system: SystemSmtp): SmtpSettingsView & { source:
 
 /** saveSystemSmtp merges a host admin's PUT over the system settings in force and stores them sealed. */
 export async function saveSystemSmtp(db: Db, secretBox: SecretBox, startup: UrlSmtp, input: SmtpSettingsInput, clock: Clock): Promise<SystemSmtp> {
+  // A PUT that sets no field ({}) changes nothing: the URL's settings in force are not saved in the
+  // URL's place, which the next start's TOCSIN_SMTP_URL would then no longer change.
+  if (Object.values(input).every((value) => value === undefined)) return getSystemSmtp(db, secretBox, startup);
   await db.transaction().execute(async (tx) => {
     // The row is read and written back whole: two saves at once would undo each other's fields.
     await lockTransactionOn(tx, SYSTEM_KEY);

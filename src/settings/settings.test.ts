@@ -318,9 +318,15 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect((await call('GET', '/api/v1/system/mail-settings', undefined, token)).statusCode).toBe(403);
   });
 
-  it('serves the system default from TOCSIN_SMTP_URL until the host admin saves others', async () => {
+  it('serves the system default from TOCSIN_SMTP_URL until the host admin saves others, which an empty PUT does not', async () => {
     const initial = await call('GET', '/api/v1/system/mail-settings');
     expect(initial.json()).toMatchObject({ host: '127.0.0.1', port: 1, security: 'none', source: 'url', passwordSet: false, fromAddress: 'tocsin@localhost' });
+    // A PUT that sets no field changes nothing: the URL's settings are not saved in place of the URL
+    // (which the next start's TOCSIN_SMTP_URL would then no longer change).
+    const empty = await call('PUT', '/api/v1/system/mail-settings', {});
+    expect(empty.statusCode).toBe(200);
+    expect(empty.json()).toEqual(initial.json());
+    expect((await call('GET', '/api/v1/system/mail-settings')).json()).toEqual(initial.json());
     // The default as served can be saved back as it is, its read-only source included (as a
     // tenant's passwordSet is): its From address has a one-label domain.
     const again = await call('PUT', '/api/v1/system/mail-settings', initial.json());
