@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { findComponent, findEvent } from '../alerts/catalogue.js';
 import { ORCHESTRATOR_RULES, QUIET_TYPES } from './mapping/orchestrator.js';
 import { SEVERITY_MESSAGE, type Severity, parseSeverity } from '../alerts/severity.js';
-import { displayTextOf, headerSafe, instantText, isoInstant } from '../shared/validation.js';
+import { acceptingAnswerFields, displayTextOf, headerSafe, instantText, isoInstant } from '../shared/validation.js';
 
 /** SOURCE_KINDS are the kinds of inbound source (API.md, "Tenant: inbound sources"). */
 export const SOURCE_KINDS = ['orchestrator-webhook', 'orchestrator-pull', 'alertmanager', 'webhook'] as const;
@@ -255,23 +255,25 @@ export const sourceInput = z
   .strict();
 
 /** sourcePatch is the body of PATCH /sources/{sourceId}; the kind cannot change. */
-export const sourcePatch = z
-  .object({
-    name: sourceName.optional(),
-    kind: z.enum(SOURCE_KINDS).optional().describe("The source's own kind, which changes nothing: another kind is refused (a new source is needed)"),
-    enabled: z.boolean().nullable().optional().describe('null: back to the default, true'),
-    mapping: mappingInput.nullable().optional().describe("Its fields left out keep their value; null: back to the kind's default"),
-    pull: pullInput
-      .partial()
-      .strict()
-      .nullable()
-      .optional()
-      .describe(
-        'Fields left out keep their value; null clears an optional one (intervalSeconds, since: back to the default). ' +
-          'pull null: none, which only a source of another kind has',
-      ),
-  })
-  .strict();
+export const sourcePatch = acceptingAnswerFields(
+  z
+    .object({
+      name: sourceName.optional(),
+      kind: z.enum(SOURCE_KINDS).optional().describe("The source's own kind, which changes nothing: another kind is refused (a new source is needed)"),
+      enabled: z.boolean().nullable().optional().describe('null: back to the default, true'),
+      mapping: mappingInput.nullable().optional().describe("Its fields left out keep their value; null: back to the kind's default"),
+      // A client may send back the source it read, changed: the answer's passwordSet and clientSecretSet are ignored.
+      pull: acceptingAnswerFields(pullInput.partial().strict(), ['passwordSet', 'clientSecretSet'])
+        .nullable()
+        .optional()
+        .describe(
+          'Fields left out keep their value; null clears an optional one (intervalSeconds, since: back to the default). ' +
+            'pull null: none, which only a source of another kind has',
+        ),
+    })
+    .strict(),
+  ['id', 'url', 'stats', 'createdAt', 'updatedAt'],
+);
 
 /** RECEPTION_SLOTS is how many receptions each source keeps. */
 export const RECEPTION_SLOTS = 20;

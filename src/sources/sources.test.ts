@@ -326,6 +326,25 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect((await t.call('GET', `${base}/${id}`)).json()).toEqual(before);
   });
 
+  it('takes back the answer of a GET as a PATCH of a source, its read-only fields ignored (pull.passwordSet too), as a user or group', async () => {
+    const { id } = (await t.call('POST', base, { name: 'echoed', kind: 'webhook' })).json();
+    const read = (await t.call('GET', `${base}/${id}`)).json();
+    const patched = await t.call('PATCH', `${base}/${id}`, { ...read, name: 'echoed again' });
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect(patched.json()).toMatchObject({ id, name: 'echoed again', url: read.url, createdAt: read.createdAt });
+    const pull = { baseUrl: 'https://orchestrator.example.com', username: 'u', password: 'kept-secret', intervalSeconds: 120 };
+    const created = (await t.call('POST', base, { name: 'echoed pull', kind: 'orchestrator-pull', enabled: false, pull })).json();
+    const readPull = (await t.call('GET', `${base}/${created.id}`)).json();
+    const patchedPull = await t.call('PATCH', `${base}/${created.id}`, { ...readPull, pull: { ...readPull.pull, intervalSeconds: 300 } });
+    expect(patchedPull.statusCode, patchedPull.body).toBe(200);
+    expect(patchedPull.json().pull).toMatchObject({ intervalSeconds: 300, username: 'u', passwordSet: true });
+    // A mistyped field is still refused: only the answer's own names are let through.
+    expect((await t.call('PATCH', `${base}/${id}`, { enable: false })).json().errors).toEqual([{ path: 'enable', message: 'is not a known field' }]);
+    expect((await t.call('PATCH', `${base}/${created.id}`, { pull: { interval: 5 } })).json().errors).toEqual([
+      { path: 'pull.interval', message: 'is not a known field' },
+    ]);
+  });
+
   it('refuses to change the kind of a source, saying it cannot change, and takes the kind it has as no change', async () => {
     // `kind` in a PATCH was "is not a known field", although every answer about the source names it.
     const source = (await t.call('POST', base, { name: 'Kind kept', kind: 'orchestrator-webhook' })).json();
