@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
@@ -9,6 +6,10 @@ import { startTocsin } from '../server.js';
 import { listenStartupProbe } from './startup-probe.js';
 import { freePort } from '../../test/support/ports.js';
 import { DIALECTS, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
+import { useTempDirs } from '../../test/support/temp-dirs.js';
+
+/** dataDir is a fresh TOCSIN_DATA_DIR (its secret.key included), removed after the test. */
+const dataDir = useTempDirs('tocsin-data-');
 
 /** notReadyAnswer waits until a starting process answers /readyz (a 503) and gives its body. */
 function notReadyAnswer(base: string, timeout = 10_000): Promise<unknown> {
@@ -33,7 +34,7 @@ describe.runIf(DIALECTS.includes('postgres'))('a process started while PostgreSQ
       TOCSIN_ROLE: 'api',
       TOCSIN_DB_POOL_SIZE: '2',
       TOCSIN_ADMIN_TOKEN: 'test-admin-token-0123456789',
-      TOCSIN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-')),
+      TOCSIN_DATA_DIR: dataDir(),
       TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1',
       PORT: String(port),
     });
@@ -78,7 +79,7 @@ describe.runIf(DIALECTS.includes('postgres'))('a process started while another a
     const config = loadConfig({
       DATABASE_URL: database.url,
       TOCSIN_ADMIN_TOKEN: 'test-admin-token-0123456789',
-      TOCSIN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-')),
+      TOCSIN_DATA_DIR: dataDir(),
       TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1',
       PORT: String(port),
     });
