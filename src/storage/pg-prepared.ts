@@ -63,6 +63,8 @@ export interface StatementWatch {
   client(client: pg.PoolClient): (answer: Promise<unknown>) => void;
   /** stop ends the watch's timers when the pool ends. */
   stop(): void;
+  /** connections are the pooled clients whose connections have not ended yet. */
+  connections(): Iterable<pg.PoolClient>;
 }
 
 /** lastResult is the result of a query's last statement: pg answers a text of several statements with an array. */

@@ -449,6 +449,7 @@ function silentServerWatch(config: pg.ClientConfig): StatementWatch {
       };
     },
     stop: () => clearInterval(timer),
+    connections: () => watched.keys(),
   };
 }
 
@@ -461,17 +462,15 @@ async function openPostgres(url: string, poolSize: number, abandonedTransactionM
   // A client in use whose connection drops fails its query (the stage reports a retryable
   // StorageUnavailableError) and then also emits 'error', which the pool no longer hears for a
   // client it has lent out: unheard, it would end the process in the middle of an outage.
-  const clients = new Set<pg.PoolClient>();
-  pool.on('remove', (client) => clients.delete(client));
   pool.on('connect', (client) => {
-    clients.add(client);
     client.on('error', () => {});
     // A 202 promises a commit the server has flushed: a server, database or role defaulting to
     // synchronous_commit=off would acknowledge commits a crash of the server can lose. Queued
     // ahead of the client's first query; a failure shows in that query.
     client.query('set synchronous_commit = on').catch(() => {});
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedOnServer(pool, silentServerWatch(config)) }) });
+  const watch = silentServerWatch(config);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedOnServer(pool, watch) }) });
   try {
     // A server that takes the connection and never answers (a frozen host, a firewall) would hold
     // the start for ever, silently: given up on as unreachable (ETIMEDOUT), it is tried again.
@@ -488,5 +487,5 @@ async function openPostgres(url: string, poolSize: number, abandonedTransactionM
   }
   const parsed = new URL(url);
   const description = `PostgreSQL ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
-  return { db, dialect: 'postgres', description, close: () => ended(db.destroy(), () => clients) };
+  return { db, dialect: 'postgres', description, close: () => ended(db.destroy(), () => watch.connections()) };
 }
