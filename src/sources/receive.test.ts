@@ -894,6 +894,30 @@ describeEachDialect('an alert that fires for weeks', (dialect) => {
   });
 });
 
+describeEachDialect('receptions received in the same millisecond', (dialect) => {
+  it('lists them newest first past the end of the ring of 20, not by the slot each took in it', async () => {
+    // A clock that stands still: every reception has the same receivedAt, as those of one group commit do.
+    const clock = new FakeClock(Date.parse('2026-05-01T10:00:00Z'));
+    const app = await startTestApp(dialect, {}, { clock });
+    try {
+      const h = harness(() => app, 'acme-same-ms');
+      await app.call('POST', '/api/v1/tenants', { name: 'acme-same-ms' });
+      const source = await h.create('alertmanager');
+      const ids: string[] = [];
+      for (let i = 0; i < 23; i++) {
+        const res = await h.alertmanager(source, amPayload([amAlert({ fingerprint: `fp-${i}`, labels: { alertname: `Down${i}` } })]));
+        expect(res.statusCode, res.body).toBe(202);
+        ids.push(res.json().ids[0]);
+      }
+      const log = (await app.call('GET', `/api/v1/tenants/acme-same-ms/sources/${source.id}/receptions`)).json().items as { alertIds: string[] }[];
+      // The 21st to 23rd took the ring's first slots again; they are still the newest.
+      expect(log.map((r) => r.alertIds[0])).toEqual(ids.slice(3).reverse());
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describeEachDialect('an Orchestrator event delivered again after its Timestamp is 5 minutes old', (dialect) => {
   it('answers the redelivery (or a folder copy) 202 with the first ids, storing nothing, and still refuses an unknown stale event', async () => {
     const clock = new FakeClock(Date.now());

@@ -457,15 +457,23 @@ export async function recordReceptions(db: Db, sourceId: string, now: number, re
   );
 }
 
-/** listReceptions returns a source's last receptions, newest first. */
+/**
+ * listReceptions returns a source's last receptions, newest first. Those of one millisecond (a group
+ * commit's) follow the ring's order: the newest took the slot before `sources.receptions %
+ * RECEPTION_SLOTS`, so once the ring has come round its lowest slots hold the newest, which the
+ * highest slot number listed first (the 21st reception after the 20th).
+ */
 export async function listReceptions(db: Db, sourceId: string) {
+  // One statement, so that the count and the ring are of the same moment.
   const rows = await db
-    .selectFrom('source_receptions')
-    .selectAll()
-    .where('source_id', '=', sourceId)
-    .orderBy('received_at', 'desc')
-    .orderBy('slot', 'desc')
+    .selectFrom('source_receptions as r')
+    .innerJoin('sources as s', 's.id', 'r.source_id')
+    .selectAll('r')
+    .select('s.receptions')
+    .where('r.source_id', '=', sourceId)
     .execute();
+  const age = (r: (typeof rows)[number]) => (((Number(r.receptions) - 1 - r.slot) % RECEPTION_SLOTS) + RECEPTION_SLOTS) % RECEPTION_SLOTS;
+  rows.sort((a, b) => Number(b.received_at) - Number(a.received_at) || age(a) - age(b));
   return rows.map((r) => ({
     receivedAt: iso(r.received_at)!,
     outcome: r.outcome as ReceptionOutcome,
