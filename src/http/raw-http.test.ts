@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 import { captureWarnings } from '../../test/support/log-capture.js';
+import { describeEachDialect } from '../../test/support/storage.js';
 
 /** exchange sends raw bytes to the server and returns everything it answered before closing. */
 function exchange(port: number, data: Buffer): Promise<string> {
@@ -165,5 +166,36 @@ describe('a request whose client gives up mid-body, over a real socket', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(entries.map((e) => e.msg)).not.toContainEqual(expect.stringMatching(/database/));
+  });
+});
+
+// A client that sends its request and then shuts down its sending side (socket.end(request) in Node,
+// shutdown(SHUT_WR), `nc -N`) still reads the answer: Node took that FIN for the client going away and
+// dropped every request whose answer was not written yet, so on PostgreSQL each one (and on SQLite a
+// sign-in, whose password hash takes a moment) got no answer at all.
+describeEachDialect('a request whose client half-closes the connection after sending it, over a real socket', (dialect) => {
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await startTestApp(dialect, {}, { listen: true });
+    port = Number(new URL(t.tocsin.url!).port);
+    await t.call('POST', '/api/v1/tenants', { name: 'half-closed' });
+    const user = { email: 'ann@half-closed.example.com', name: 'Ann', password: 'the right one' };
+    expect((await t.call('POST', '/api/v1/tenants/half-closed/users', user)).statusCode).toBe(201);
+  });
+  afterAll(() => t.close());
+
+  const signIn = JSON.stringify({ tenant: 'half-closed', email: 'ann@half-closed.example.com', password: 'not the one' });
+  it.each([
+    ['GET /readyz', 'GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n', 200],
+    ['a tenant list', `GET /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n\r\n`, 200],
+    [
+      'a sign-in with a wrong password',
+      `POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${signIn.length}\r\n\r\n${signIn}`,
+      401,
+    ],
+  ])('answers %s before closing', async (_what, request, expected) => {
+    const answer = await exchange(port, Buffer.from(request, 'latin1'));
+    expect(statusAndType(answer).status, answer).toBe(expected);
   });
 });
