@@ -49,6 +49,11 @@ export interface TestSmtpOptions {
   readonly dropAtMailFrom?: number;
   /** Answer MAIL FROM with a 421 (which closes the connection) past this many messages on one connection, as providers limit them. */
   readonly messagesPerConnection?: number;
+  /**
+   * Answer MAIL FROM with "530 5.7.0 Authentication required" past this many messages on one signed-in
+   * connection, as a server whose sign-in of a long-lived connection lapsed (a session or token expired).
+   */
+  readonly signInLapsesAfter?: number;
   /** Wait this long before replying to the final "." (to catch a send in flight). */
   readonly dataReplyDelayMs?: number;
   /** Greet a connection beyond this many open ones with a 421 and close it (smtp-server's maxClients). */
@@ -226,6 +231,9 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
       transactions.set(session.id, transaction);
       if (options.messagesPerConnection !== undefined && transaction > options.messagesPerConnection) {
         return callback(smtpError(421, '4.7.0 Too many messages for this connection'));
+      }
+      if (options.signInLapsesAfter !== undefined && session.user !== undefined && transaction > options.signInLapsesAfter) {
+        return callback(smtpError(530, '5.7.0 Authentication required'));
       }
       callback(fail('mail', undefined, session.user) ?? undefined);
     },

@@ -126,6 +126,31 @@ describe('SessionPool against a real smtp-server', () => {
     expect(server.connections()).toBe(3);
   });
 
+  it('sends a message refused with 530 at MAIL FROM on a reused signed-in session (its sign-in lapsed) on a fresh one, signed in again', async () => {
+    // The server forgets a connection's sign-in after two messages: the third is refused for want of one.
+    const server = await start({ auth: { username: 'robot', password: 'S3cret-pw' }, signInLapsesAfter: 2 });
+    const endpoint: SmtpEndpoint = { ...endpointFor(server), authMethod: 'auto', username: 'robot', password: 'S3cret-pw', allowPlaintextAuth: true };
+    const pool = new SessionPool(endpoint, { maxConnections: 1, maxMessages: 100, warm: false });
+    pools.push(pool);
+    const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => pool.send(envelope, message(i))));
+    expect(replies.every((r) => r.startsWith('250'))).toBe(true);
+    expect(server.messages.map((m) => m.messageId).sort()).toEqual(Array.from({ length: 5 }, (_, i) => `<pool-${i}@tocsin.test>`).sort());
+    expect(server.connections()).toBe(3);
+    expect(server.authSeen).toHaveLength(3);
+  });
+
+  it('still refuses at once a 530 on a fresh signed-in session: a new session would be refused alike', async () => {
+    const server = await start({
+      auth: { username: 'robot', password: 'S3cret-pw' },
+      failures: [{ at: 'mail', code: 530, message: '5.7.0 Authentication required' }],
+    });
+    const endpoint: SmtpEndpoint = { ...endpointFor(server), authMethod: 'auto', username: 'robot', password: 'S3cret-pw', allowPlaintextAuth: true };
+    const pool = new SessionPool(endpoint, { maxConnections: 1, maxMessages: 100, warm: false });
+    pools.push(pool);
+    await expect(pool.send(envelope, message(0))).rejects.toMatchObject({ code: 530, stage: 'auth', retryable: false });
+    expect(server.connections()).toBe(1);
+  });
+
   it('sends a message refused with 421 at MAIL FROM on a kept-warm session on a fresh one at once', async () => {
     // The warm session has only said RSET when the server, timing it out, answers the MAIL FROM with a 421.
     const server = await start({ failures: [{ at: 'mail', code: 421, times: 1 }] });

@@ -59,9 +59,9 @@ export class SmtpSession {
   #used = false;
   /**
    * Whether the last send failed because the connection dropped, or a reused one was closed with a
-   * 421, before the server asked for the message (its 354): not a byte of it reached the server, so
-   * it may go on another session (a reused connection the server had just closed, or its limit of
-   * messages per connection reached).
+   * 421 or, signed in, refused with a 530, before the server asked for the message (its 354): not a
+   * byte of it reached the server, so it may go on another session (a reused connection the server
+   * had just closed, its limit of messages per connection reached, or its sign-in lapsed).
    */
   droppedBeforeMessage = false;
   /**
@@ -89,6 +89,8 @@ export class SmtpSession {
   #greeted = false;
   /** Whether the settings had credentials and the server offered no AUTH, so none were sent. */
   #signInSkipped = false;
+  /** Whether the server accepted this session's sign-in (AUTH). */
+  #signedIn = false;
   /** The server's last 334 challenge: after a refused XOAUTH2 token, the reason (Base64 JSON) in it. */
   #challenge: string | undefined;
   /** Whether the server's last reply was a 334 challenge, so the client's next line answers it within AUTH. */
@@ -212,7 +214,11 @@ export class SmtpSession {
         if (!auth || !smtp.allowsAuth) return done();
         // `auto` with a user name and no password: relayed above when the server offers no AUTH.
         if (auth.credentials && !auth.credentials.pass) return fail(noPasswordError());
-        smtp.login(auth, (loginError) => (loginError ? fail(loginError) : done()));
+        smtp.login(auth, (loginError) => {
+          if (loginError) return fail(loginError);
+          opening.#signedIn = true;
+          done();
+        });
       });
     });
   }
@@ -318,11 +324,14 @@ export class SmtpSession {
         settled = true;
         this.#interrupt = undefined;
         if (!err) return resolve(value as T);
-        const code = (err as { code?: string }).code;
+        const { code, responseCode } = err as { code?: string; responseCode?: number };
         // A 421 closes the connection too: on a session already used (a message, a keepalive RSET)
         // it is the server's limit of messages per connection or its idle timer, not a verdict on this one.
-        const closedOnReuse = (err as { responseCode?: number }).responseCode === 421 && this.#reused;
-        this.droppedBeforeMessage = (code === 'ECONNECTION' || code === 'ESOCKET' || closedOnReuse) && !this.#messageSent && !this.#abandoned;
+        // So is a 530 (authentication required) on a reused session the server had signed in: its
+        // sign-in lapsed (a session or token expired while the connection was kept), and a fresh
+        // session signs in again; refused there too, it fails as the server says.
+        const refusedOnReuse = this.#reused && (responseCode === 421 || (responseCode === 530 && this.#signedIn));
+        this.droppedBeforeMessage = (code === 'ECONNECTION' || code === 'ESOCKET' || refusedOnReuse) && !this.#messageSent && !this.#abandoned;
         reject(this.#failure(err));
       };
       if (this.#ended) return done(Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' }));
