@@ -6,26 +6,48 @@ import { HttpError, type ProblemDocument, fieldError, problemTypeFor } from './p
 
 /**
  * clientErrorProblem decides the answer to a request Node could not even parse (a garbage request
- * line, bytes that are not HTTP, headers too large, a request too slow): 408, 431 or 400.
+ * line, bytes that are not HTTP, headers or a URI too large, a request too slow): 408, 414, 431 or 400.
  */
-function clientErrorProblem(code: string | undefined): ProblemDocument {
+function clientErrorProblem(error: ClientError): ProblemDocument {
+  const code = error.code;
   const [status, detail] =
     code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, 'The request took too long to arrive.']
       : code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'The request headers are too large.']
+        ? overflowedOnRequestLine(error)
+          ? [414, 'The request URI is too long.']
+          : [431, 'The request headers are too large.']
         : [400, 'The request is not valid HTTP.'];
   const errors = status === 400 ? { errors: [{ path: '(request)', message: detail }] } : {};
   return { type: problemTypeFor(status), title: http.STATUS_CODES[status]!, status, detail, ...errors };
+}
+
+/** ClientError is what Node hands the server's 'clientError' listener: the bytes it was parsing, and how far it got. */
+type ClientError = Error & { code?: string; rawPacket?: unknown; bytesParsed?: unknown };
+
+// The start of a request line: a method (llhttp takes upper-case ones only), a space, then a path or an absolute URL.
+const REQUEST_LINE_START = /^[A-Z]+ (\/|[A-Za-z][A-Za-z0-9+.-]*:\/\/)/;
+
+/**
+ * overflowedOnRequestLine tells whether Node's header limit (which counts the request line too) was
+ * passed on the request line: its URL is too long (414), where a 431 said the headers were too large.
+ * It reads the line being parsed in the bytes Node was parsing; one that began in bytes read before
+ * (a URL sent slowly, in many pieces) cannot be told apart from a long header, and stays a 431.
+ */
+function overflowedOnRequestLine(error: ClientError): boolean {
+  if (!Buffer.isBuffer(error.rawPacket)) return false;
+  const parsed = typeof error.bytesParsed === 'number' ? error.rawPacket.subarray(0, error.bytesParsed) : error.rawPacket;
+  const lineStart = parsed.lastIndexOf(0x0a) + 1;
+  return REQUEST_LINE_START.test(parsed.subarray(lineStart, lineStart + 64).toString('latin1'));
 }
 
 /**
  * answerClientError writes that answer in problem+json straight to the socket and closes it, as
  * fastify's own handler does in plain JSON: no request object exists yet to answer through.
  */
-export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+export function answerClientError(error: ClientError, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  if (socket.writable) writeProblem(socket, clientErrorProblem(error.code));
+  if (socket.writable) writeProblem(socket, clientErrorProblem(error));
   socket.destroy(error);
 }
 

@@ -42,6 +42,10 @@ describe('requests that are not valid HTTP, over a real socket', () => {
     ['a control character in a header', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n', 400],
     ['a Content-Length that is not a number', 'POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400],
     ['headers larger than the limit', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+    // A URL past the limit on the request line and its headers is too long a URI, not too large headers.
+    ['a request line longer than the limit', `GET /api/v1/tenants/acme/alerts?component=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414],
+    ['a path longer than the limit, in absolute form', `GET http://x/api/v1/tenants/${'a'.repeat(30_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414],
+    ['a header line holding what looks like a request line', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: GET /${'a'.repeat(20_000)}\r\n\r\n`, 431],
     ['a megabyte of headers in many lines', `GET /healthz HTTP/1.1\r\nHost: x\r\n${`X-A: ${'a'.repeat(1_000)}\r\n`.repeat(1_000)}\r\n`, 431],
     [
       'a body shorter than announced',
