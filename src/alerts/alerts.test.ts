@@ -292,6 +292,12 @@ describeEachDialect('alerts API', (dialect) => {
       ['severity=Loud', 'severity'],
       ['limit=1001', 'limit'],
       ['limit=0', 'limit'],
+      // Not decimal digits: these were read as 16, 1000, 5 and 1 (a coerced number), as $top no longer is.
+      ['limit=0x10', 'limit'],
+      ['limit=1e3', 'limit'],
+      ['limit=%2B5', 'limit'],
+      ['limit=%201', 'limit'],
+      ['limit=', 'limit'],
       ['cursor=bm9wZQ', 'cursor'],
       ['since=yesterday', 'since'],
     ]) {

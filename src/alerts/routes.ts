@@ -6,7 +6,7 @@ import { raiseInTenant } from '../http/access-hook.js';
 import { badRequest, fieldError, notFound } from '../http/problem.js';
 import { CHART_RANGES, bucketPeriodView, bucketPeriods, rangeBuckets } from '../shared/time-buckets.js';
 import { CURSOR_KEY_PURPOSE } from '../shared/signed-cursor.js';
-import { millisecondsUp, queryInstant, timeZone } from '../shared/validation.js';
+import { millisecondsUp, queryCount, queryInstant, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { alertHistogram, severityCountsView } from './histogram.js';
 import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
@@ -37,7 +37,7 @@ const listQuery = z.object({
     .describe('true: only the alerts the caller has not read; false filters nothing, as if left out (read and unread alike).'),
   since: queryInstant.optional().describe('Created at or after.'),
   until: queryInstant.optional().describe('Created before.'),
-  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  limit: queryCount(1_000, 1).default(100),
   cursor: z
     .string()
     .max(400)
@@ -75,7 +75,7 @@ const auditView = listOf(
 );
 
 const auditQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  limit: queryCount(1_000, 1).default(100),
   before: z.string().max(200).optional().describe('The id of the last entry of the previous page.'),
 });
 

@@ -5,6 +5,7 @@ import { type AttemptCounts, attemptCountsView } from '../delivery/outbox/hourly
 import type { RouteModule } from '../http/context.js';
 import type { Db } from '../storage/database.js';
 import { inCodePointOrder } from '../storage/text-order.js';
+import { queryCount } from '../shared/validation.js';
 
 /** TenantActivity is one tenant's recent alerts and mail, for the host's Tenants page. */
 export interface TenantActivity {
@@ -95,7 +96,7 @@ const activityView = z.object({
 });
 
 const activityQuery = z.object({
-  hours: z.coerce.number().int().min(1).max(720).default(24).describe('How many hours back to count.'),
+  hours: queryCount(720, 1).default(24).describe('How many hours back to count.'),
 });
 
 /** tenantActivityRoutes serve the host administrator's overview of every tenant's recent alerts and mail. */

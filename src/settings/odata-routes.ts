@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { lowerCaseKeys, orchestratorTenant } from '../access/orchestrator-auth.js';
 import { FilterSyntaxError, parseFilter } from '../alerts/odata/filter.js';
 import { metadataUrl } from '../alerts/odata/metadata.js';
-import { MAX_SKIP, commonListOptions, odataQuery, queryCount } from '../alerts/odata/options.js';
+import { MAX_SKIP, commonListOptions, odataQuery } from '../alerts/odata/options.js';
 import { updateTenant } from '../access/tenants.js';
 import type { SmtpStage } from '../delivery/contract.js';
 import type { FastifyRequest } from 'fastify';
@@ -10,7 +10,7 @@ import type { AppDeps, TenantRow, TocsinApp } from '../http/context.js';
 import { caseInsensitiveBody } from '../http/openapi.js';
 import { takeOrchestratorJsonTypes } from '../http/orchestrator-paths.js';
 import { badRequest, fieldError, notFound } from '../http/problem.js';
-import { isEmailAddress } from '../shared/validation.js';
+import { isEmailAddress, queryCount } from '../shared/validation.js';
 import { getMailSettings, sameSmtpHost, saveMailSettings } from './mail-settings.js';
 import {
   type OrchestratorSmtpModel,

@@ -254,6 +254,21 @@ export function finerThanMillisecond(text: string): boolean {
 }
 
 /**
+ * A count in the query (`$top`, `$skip`, `limit`, `hours`), written in decimal digits as OData's
+ * grammar has it: a coerced number read `$top=` as 0 (an empty page, silently), and `limit=0x10`
+ * as 16, `limit=1e3` as 1000 and `limit=%201` as 1. The OpenAPI document shows it as the whole
+ * number from `min` to `max` that a client sends: as the digits' pattern alone it took any count
+ * up to ten digits, so a client generated from it sent `$top=5000` and got a 400.
+ */
+export const queryCount = (max: number, min = 0) =>
+  z
+    .string()
+    .refine((value) => /^\d{1,10}$/.test(value), 'must be a whole number written in digits')
+    // Coerced, not transformed: the OpenAPI document of a query drops the default of a transformed value.
+    .pipe(z.coerce.number<string>().min(min).max(max))
+    .meta({ type: 'integer', minimum: min, maximum: max });
+
+/**
  * instantText is an instant in an answer, as the API writes it (RFC 3339: toISOString(), or with a
  * zone's offset), documented as an OpenAPI date-time so that generated clients read a time, as
  * they do the alerts'. It checks only that it is text: a response schema that refused a stored

@@ -4,20 +4,6 @@ import { z } from 'zod';
 export const MAX_SKIP = 10_000_000;
 
 /**
- * A count in the query, written in decimal digits as OData's grammar has it: a coerced number
- * read `$top=` as 0 (an empty page, silently) and took `0x10` or `1e3`. The OpenAPI document shows
- * it as the whole number from 0 to `max` that a client sends: as the digits' pattern alone it took
- * any count up to ten digits, so a client generated from it sent `$top=5000` and got a 400.
- */
-export const queryCount = (max: number) =>
-  z
-    .string()
-    .refine((value) => /^\d{1,10}$/.test(value), 'must be a whole number written in digits')
-    .transform(Number)
-    .pipe(z.number().max(max))
-    .meta({ type: 'integer', minimum: 0, maximum: max });
-
-/**
  * anyCase is the pattern of a case-insensitive regular expression as the OpenAPI document shows it:
  * JSON Schema's patterns take no flags, so each letter is written as a class of both its cases
  * (the document's `^(true|false)$` refused the `$count=True` the server reads).

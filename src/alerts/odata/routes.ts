@@ -14,10 +14,10 @@ import { toStoredAlert } from '../store.js';
 import { alertIdOfNotification, parseSelect, selectFields, toAlertDto } from './dto.js';
 import { ODATA_METADATA, metadataUrl, serviceDocument } from './metadata.js';
 import { FilterSyntaxError, parseFilter } from './filter.js';
-import { MAX_SKIP, commonListOptions, odataQuery, queryCount } from './options.js';
+import { MAX_SKIP, commonListOptions, odataQuery } from './options.js';
 import { STATE_ORDER, TEXT_ORDER_COLUMNS, filterCondition, parseOrderBy } from './query.js';
 import { textOfCharacters } from '../../shared/characters.js';
-import { NOT_BLANK } from '../../shared/validation.js';
+import { NOT_BLANK, queryCount } from '../../shared/validation.js';
 
 const ACTIONS = '/odata/Alerts/UiPath.Server.Configuration.OData';
 

@@ -142,6 +142,9 @@ describeEachDialect('delivery log API and metrics', (dialect) => {
       ['kind=weekly', 'kind'],
       ['limit=0', 'limit'],
       ['limit=1001', 'limit'],
+      // Not decimal digits: these were read as 16 and 1000 (a coerced number), as $top no longer is.
+      ['limit=0x10', 'limit'],
+      ['limit=1e3', 'limit'],
       ['cursor=bm9wZQ', 'cursor'],
     ]) {
       const res = await t.call('GET', `${url}?${query}`, undefined, acme.token);

@@ -4,7 +4,7 @@ import { tenantOf } from '../../access/routes.js';
 import type { AppDeps, RouteModule } from '../../http/context.js';
 import { bucketPeriodView, bucketPeriods, hourBuckets } from '../../shared/time-buckets.js';
 import { CURSOR_KEY_PURPOSE } from '../../shared/signed-cursor.js';
-import { emailAddress, instantText, timeZone } from '../../shared/validation.js';
+import { emailAddress, instantText, queryCount, timeZone } from '../../shared/validation.js';
 import { attemptCountsView, attemptHistogram, lastFailingReply } from './hourly.js';
 import { DELIVERY_STATUSES } from './tables.js';
 import { notFound } from '../../http/problem.js';
@@ -23,7 +23,7 @@ const logQuery = z.object({
     .preprocess((value) => (typeof value === 'string' ? value.trim().replaceAll(' ', '+') : value), emailAddress)
     .optional()
     .describe('The recipient address (case ignored).'),
-  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  limit: queryCount(1_000, 1).default(100),
   cursor: z
     .string()
     .max(200)
@@ -85,7 +85,7 @@ const hourlyView = z.object({
 });
 
 const hourlyQuery = z.object({
-  hours: z.coerce.number().int().min(1).max(168).default(24).describe('How many hours back, the current one included.'),
+  hours: queryCount(168, 1).default(24).describe('How many hours back, the current one included.'),
   timeZone: timeZone.optional().describe("The local clock the hours follow; by default the caller's (a user's own, else the tenant's)."),
 });
 
