@@ -8,7 +8,7 @@ import { classifyDbError, isStorageOutage } from '../storage/errors.js';
 import { accessHook, authenticatedByBearer, forgetPrincipalsOnChange } from './access-hook.js';
 import { goneMeanwhile, takenMeanwhile } from './lost-races.js';
 import { ReadCache } from '../shared/read-cache.js';
-import { answerClientError, answerConnect, answerUnmetExpectation, isMissingHost, requireHost } from './client-errors.js';
+import { answerClientError, answerConnect, answerUnmetExpectation, isMissingHost, noteEarlyAnswers, requireHost } from './client-errors.js';
 import { trackConnections } from './connections.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { jsonBodyParser, refuseListKeys, refuseNul } from './input-guard.js';
@@ -104,6 +104,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   // gone and dropped each request not yet answered, so on PostgreSQL every one got no answer at all.
   // Allowed, the answer is written and the connection then closed (squid's half_closed_clients).
   (app.server as { httpAllowHalfOpen?: boolean }).httpAllowHalfOpen = true;
+  noteEarlyAnswers(app.server);
   app.server.on('checkExpectation', answerUnmetExpectation);
   app.server.on('connect', answerConnect);
   const routes: RouteEntry[] = [];

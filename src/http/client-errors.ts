@@ -43,12 +43,35 @@ function overflowedOnRequestLine(error: ClientError): boolean {
 
 /**
  * answerClientError writes that answer in problem+json straight to the socket and closes it, as
- * fastify's own handler does in plain JSON: no request object exists yet to answer through.
+ * fastify's own handler does in plain JSON: no request object exists yet to answer through. A
+ * request answered already, from its headers alone, gets no second answer: its connection is closed.
  */
 export function answerClientError(error: ClientError, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  if (socket.writable) writeProblem(socket, clientErrorProblem(error));
+  if (socket.writable && !isAnswered(socket)) writeProblem(socket, clientErrorProblem(error));
   socket.destroy(error);
+}
+
+/** answeredEarly holds, by connection, the request last answered before its body had all come. */
+const answeredEarly = new WeakMap<Duplex, IncomingMessage>();
+
+/** isAnswered: the request in flight on `socket` has had its answer (a 401 from its headers alone), and its body is still coming. */
+function isAnswered(socket: Duplex): boolean {
+  const request = answeredEarly.get(socket);
+  return request !== undefined && !request.complete;
+}
+
+/**
+ * noteEarlyAnswers keeps the request answered before its body had all come (a 401 or 403 from its
+ * headers alone): Node keeps its connection open to read the rest, and a body that stalled there
+ * ended in a 408 written after the 401, two answers to one request.
+ */
+export function noteEarlyAnswers(server: http.Server): void {
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    response.once('finish', () => {
+      if (!request.complete) answeredEarly.set(request.socket, request);
+    });
+  });
 }
 
 /** writeProblem writes `problem` as a whole answer straight to `socket`, announcing that it closes. */

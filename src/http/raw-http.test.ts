@@ -162,6 +162,38 @@ describe('a request whose body stalls, over a real socket', () => {
     expect(elapsed).toBeGreaterThanOrEqual(LIMIT_MS / 2);
     expect(elapsed).toBeLessThan(10_000);
   });
+
+  it('answered from its headers alone (401), gets that one answer: the connection is closed, with no 408 after it', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () =>
+        // No token: refused before its body is read. 4 of the 100 bytes promised come, then nothing.
+        socket.write(`POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`),
+      );
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    // One request, one answer: a 408 written after the 401 reached the client as a second answer to it.
+    expect(answer.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 401']);
+  });
+
+  it('answered from its headers alone, then its whole body sent, answers the next request of the connection that stalls with 408', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () =>
+        socket.write(`POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"na`),
+      );
+      let received = '';
+      socket.on('data', (chunk: Buffer) => {
+        // Once refused, the rest of the body, then the start of a second request that never ends.
+        if (received === '') socket.write('me":"x"}GET /healthz HTTP/1.1\r\nHo');
+        received += chunk.toString('latin1');
+      });
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    expect(answer.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 401', 'HTTP/1.1 408']);
+  });
 });
 
 describe('a request whose client gives up mid-body, over a real socket', () => {
