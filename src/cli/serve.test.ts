@@ -65,6 +65,15 @@ describe("tocsin serve's banner", () => {
     );
     expect(banner(loadConfig({}), shown)).not.toContain('Caught emails');
   });
+
+  it('says of a token kept from an earlier start that it may be the TOCSIN_ADMIN_TOKEN of then, not only one generated', () => {
+    // Started once with TOCSIN_ADMIN_TOKEN, then without: that value still signs in, and the banner
+    // said "generated on first start", sending the operator after a token no start ever printed.
+    expect(banner(loadConfig({}), shown)).toContain(
+      '\n  Admin token:       kept from an earlier start: the one generated then, or TOCSIN_ADMIN_TOKEN as it was then (set TOCSIN_ADMIN_TOKEN to replace it)\n',
+    );
+    expect(banner(loadConfig({ TOCSIN_ADMIN_TOKEN: 'a-token-of-the-operator' }), shown)).toContain('\n  Admin token:       from TOCSIN_ADMIN_TOKEN\n');
+  });
 });
 
 describe("tocsin serve's System SMTP line", () => {

@@ -182,7 +182,7 @@ export function shownSystemSmtp(url: string, catcher: boolean, saved: string | u
   return saved ? `${saved}, saved in System mail settings (used instead of ${catcher ? 'the ' : 'TOCSIN_SMTP_URL '}${configured})` : configured;
 }
 
-/** banner is what `tocsin serve` prints once serving: where, on what, and the admin token generated on first start. */
+/** banner is what `tocsin serve` prints once serving: where, on what, and the admin token generated on first start (or whence the one kept comes). */
 export function banner(
   config: Config,
   shown: { url: string; database: string; smtp: string; generatedAdminToken: string | undefined; mailCatcherPage?: string | undefined },
@@ -200,7 +200,7 @@ export function banner(
       : []),
     shown.generatedAdminToken
       ? `  Admin token:       ${shown.generatedAdminToken}\n                     (shown once; set TOCSIN_ADMIN_TOKEN to choose your own)`
-      : `  Admin token:       ${config.adminToken ? 'from TOCSIN_ADMIN_TOKEN' : 'generated on first start (set TOCSIN_ADMIN_TOKEN to replace it)'}`,
+      : `  Admin token:       ${config.adminToken ? 'from TOCSIN_ADMIN_TOKEN' : 'kept from an earlier start: the one generated then, or TOCSIN_ADMIN_TOKEN as it was then (set TOCSIN_ADMIN_TOKEN to replace it)'}`,
     '',
   ];
   return `${lines.join('\n')}\n`;
