@@ -487,6 +487,33 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     }
   });
 
+  it('warns when the server refuses the sender or this client at RCPT (Postfix answers its sender and client restrictions there), as every alert email meets it', async () => {
+    // Postfix's smtpd_delay_reject (on by default) answers reject_sender_login_mismatch,
+    // reject_unknown_sender_domain and the client restrictions at RCPT TO, whoever the reader.
+    for (const [tenant, refusal] of [
+      ['initrode', { code: 553, message: '5.7.1 <alerts@initrode.example.com>: Sender address rejected: not owned by user robot' }],
+      ['massive-dynamic', { code: 554, message: '5.7.1 <unknown[203.0.113.9]>: Client host rejected: Access denied' }],
+    ] as const) {
+      const owner = await t.tenantWithUser(tenant);
+      await t.enableAlertEmails(tenant);
+      const server = await startTestSmtpServer({ failures: [{ at: 'rcpt', ...refusal }] });
+      try {
+        await useServer(server, {}, tenant);
+        const worker = startWorker();
+        await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(owner.tenantId, `ops@${tenant}.example.com`, { kind: 'immediate' })], clock);
+        await worker.runOnce();
+        const health = await t.call('GET', `/api/v1/tenants/${tenant}/settings/mail/health`, undefined, owner.token).then((r) => r.json());
+        expect(health).toMatchObject({ state: 'failing', lastCode: refusal.code, lastError: `${refusal.code} ${refusal.message}` });
+        const before = system.messages.length;
+        await worker.runOnce();
+        const [warning] = await system.waitForMessages(before + 1).then((all) => all.slice(before));
+        expect(warning!.raw).toMatch(new RegExp(`^X-Tocsin-Tenant: ${tenant}`, 'im'));
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
   it("says nothing of the server when it refuses to relay to one reader (554 5.7.1 at RCPT) while it delivers the other readers' emails", async () => {
     // Seen black-box through a private Postfix: each email to the one external reader started an
     // incident (an Error alert, a notice to every administrator) that the next delivery ended.

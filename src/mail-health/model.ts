@@ -32,7 +32,8 @@ export type MailHealthSignal =
       readonly mailboxRefused?: boolean;
       readonly mailboxSince?: number;
       /**
-       * A relay refusal (554 5.7.1 Relay access denied at RCPT): the server's problem only when it is
+       * A relay refusal (554 5.7.1 Relay access denied at RCPT), or one of the sender or this client
+       * there (attempt.ts refusesSender): the server's problem only when it is
        * not delivering other emails (relayVerdict), as one external reader refused among delivered
        * ones is that reader's, as a 550 "no such user" is. With tookEmailAt, when the server last took
        * an email before it (null: none that the attempt log keeps), which the store reads.

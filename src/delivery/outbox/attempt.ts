@@ -255,15 +255,17 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // run of transient failures (five in one burst, a server restarting): mail health waits for
     // them to go on, as for any transient failure, before it calls the tenant's mail failing.
     const reply = response ?? error;
-    const recipientsOwn = !retryable && ((smtp?.stage === 'recipient' && !refusesToRelay(reply)) || (smtp?.stage === 'data' && refusesOneMailbox(reply)));
+    // A refusal at RCPT of the sender or of this client (refusesSender) is the server's, as a relay refusal is.
+    const refusesEveryone = refusesToRelay(reply) || refusesSender(reply);
+    const recipientsOwn = !retryable && ((smtp?.stage === 'recipient' && !refusesEveryone) || (smtp?.stage === 'data' && refusesOneMailbox(reply)));
     // A mailbox refusing for now (full, greylisted): given up on while the server took other emails,
     // it is that mailbox's problem (MailHealthSignal's mailboxRefused: the store reads when this email
     // first failed from its attempt log). Its first try alone proves nothing of the others.
     const mailboxRefused = mailboxRefusesForNow(smtp) && delivery.attempts > 1 ? { mailboxRefused: true } : {};
-    // A relay refusal is the server's only while it delivers no other email (MailHealthSignal's
+    // A relay refusal (or of the sender) is the server's only while it delivers no other email (MailHealthSignal's
     // relayDenied: the store reads when it last took one). Not under fallbackToDefault: there the
     // refusal sends this email through the system default at once, which only an incident does.
-    const relayDenied = !retryable && smtp?.stage === 'recipient' && refusesToRelay(reply) && !endpoint.fallsBack ? { relayDenied: true } : {};
+    const relayDenied = !retryable && smtp?.stage === 'recipient' && refusesEveryone && !endpoint.fallsBack ? { relayDenied: true } : {};
     // Mail health shows the server's reply, but a refused upgrade's ("500 command not recognized" to
     // STARTTLS) names no command: there it shows what failed, the reply in it.
     const signal: MailHealthSignal | undefined = recipientsOwn
@@ -372,6 +374,17 @@ async function serverFailures(ctx: AttemptContext, delivery: Delivery): Promise<
  */
 function refusesToRelay(reply: string): boolean {
   return /\b5\.7\.54\b|\b(unable to|not permitted to|not allowed to|cannot) relay|\brelay(ing)? (access )?(denied|not permitted|prohibited)/i.test(reply);
+}
+
+/**
+ * refusesSender tells a refusal at RCPT TO that is about the sender or this client, not the recipient:
+ * Postfix answers its sender, client and HELO restrictions there by default (smtpd_delay_reject), as
+ * "Sender address rejected" (not owned by user, domain not found), "Client host rejected" and "Helo
+ * command rejected", and RFC 3463's 5.1.7 and 5.1.8 are the sender's address. Every alert email meets
+ * them, whoever reads it: like a relay refusal, it is the server's while it delivers no other email.
+ */
+function refusesSender(reply: string): boolean {
+  return /\b5\.1\.[78]\b|\b(sender address|client host|helo command) rejected\b/i.test(reply);
 }
 
 /**
