@@ -27,6 +27,16 @@ describeEachDialect('tocsin raise', (dialect) => {
     expect(await raiseCommand(args, publicUrl.io), publicUrl.err()).toBe(0);
   });
 
+  it('takes a variable set to spaces as unset, as the server does: TOCSIN_PUBLIC_URL and TOCSIN_TOKEN of an env file left blank', async () => {
+    // The server reads `TOCSIN_PUBLIC_URL= ` as unset (http://HOST:PORT); raise stopped with 'tocsin: Invalid URL',
+    // and took a blank TOCSIN_TOKEN for the token rather than go on to TOCSIN_ADMIN_TOKEN.
+    const { hostname, port } = new URL(t.tocsin.url!);
+    const c = capturedIo({ TOCSIN_TOKEN: '  ', TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN, TOCSIN_PUBLIC_URL: ' ', HOST: hostname, PORT: port });
+    const args = ['--tenant', 'ops', '--severity', 'Info', '--component', 'Jobs', '--message', 'Blank variables'];
+    expect(await raiseCommand(args, c.io), c.err()).toBe(0);
+    expect((await t.call('GET', `/api/v1/tenants/ops/alerts/${c.out().trim()}`)).json().message).toBe('Blank variables');
+  });
+
   it('raises an alert on a listening server with the token from TOCSIN_TOKEN and prints its id', async () => {
     const c = capturedIo({ TOCSIN_TOKEN: token });
     const code = await raiseCommand(

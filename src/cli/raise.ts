@@ -51,7 +51,9 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
   const missing = (['tenant', 'severity', 'component', 'message'] as const).filter((k) => !values[k]);
   // The server's own environment names the host administrator's token: a shell set up to run
   // `tocsin serve` raises an alert with no token of its own.
-  const token = values.token ?? (io.env.TOCSIN_TOKEN || io.env.TOCSIN_ADMIN_TOKEN?.trim() || undefined);
+  // A variable set to spaces is unset, as the server reads its own (loadConfig): an env file's `TOCSIN_TOKEN= `.
+  const setting = (name: string) => io.env[name]?.trim() || undefined;
+  const token = values.token ?? setting('TOCSIN_TOKEN') ?? setting('TOCSIN_ADMIN_TOKEN');
   if (missing.length > 0 || !token) {
     const what = [...missing.map((k) => `--${k}`), ...(token ? [] : ['--token (or TOCSIN_TOKEN or TOCSIN_ADMIN_TOKEN)'])];
     io.stderr.write(`tocsin raise: missing ${what.join(', ')}\n${RAISE_USAGE}\n`);
@@ -81,7 +83,7 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
   };
   // Without --url, the server the same knobs describe: a PORT=9000 in the environment meant 8080 here.
   // The API's own base (…/api/v1) names the same server: it was asked for /api/v1/api/v1/….
-  const base = (values.url ?? publicUrlOf(io.env.TOCSIN_PUBLIC_URL || undefined, io.env.HOST || DEFAULT_HOST, Number(io.env.PORT || DEFAULT_PORT)))
+  const base = (values.url ?? publicUrlOf(setting('TOCSIN_PUBLIC_URL'), setting('HOST') ?? DEFAULT_HOST, Number(setting('PORT') ?? DEFAULT_PORT)))
     .replace(/\/+$/, '')
     .replace(/\/api\/v1$/, '');
   const url = `${base}/api/v1/tenants/${encodeURIComponent(values.tenant!)}/alerts`;
