@@ -396,6 +396,19 @@ export interface ReadAlert extends StoredAlert {
   readonly read: boolean;
 }
 
+/** newestAlert is where the tenant's newest alert stands in the newest-first order (listAlerts'), or undefined without one. */
+export async function newestAlert(db: Db, tenantId: string): Promise<ListPosition | undefined> {
+  const row = await db
+    .selectFrom('alerts')
+    .select(['created_at', 'id'])
+    .where('tenant_id', '=', tenantId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row && { createdAt: Number(row.created_at), id: row.id };
+}
+
 /** listAlerts pages through a tenant's alerts, newest first, with the reader's read state. */
 export async function listAlerts(
   db: Db,

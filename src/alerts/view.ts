@@ -61,14 +61,17 @@ export function showPanelEntry(entry: PanelEntry, acknowledgement: Acknowledgeme
   return { ...showAlert(entry, acknowledgement), count: entry.count, firstCreatedAt: iso(entry.firstCreatedAt), lastCreatedAt: iso(entry.lastCreatedAt) };
 }
 
+/** SKIPTOKEN_MESSAGE is what an OData list's `$skiptoken` must be, where one is refused. */
+const SKIPTOKEN_MESSAGE = 'must be the $skiptoken of an @odata.nextLink, as given';
+
 /** encodeCursor turns a list position into the opaque `cursor` of the next page, signed for the tenant (signCursor). */
 export function encodeCursor(key: Buffer, tenantId: string, position: ListPosition): string {
   return signCursor(key, tenantId, `${position.createdAt}.${position.id}`);
 }
 
-/** decodeCursor reads a `cursor` back; anything this server did not hand out for this tenant is a 400. */
-export function decodeCursor(key: Buffer, tenantId: string, cursor: string): ListPosition {
+/** decodeCursor reads a `cursor` (or another `parameter`'s) back; anything this server did not hand out for this tenant is a 400 naming it. */
+export function decodeCursor(key: Buffer, tenantId: string, cursor: string, parameter = 'cursor'): ListPosition {
   const match = /^(\d{1,16})\.([\w-]{1,64})$/.exec(openCursor(key, tenantId, cursor) ?? '');
-  if (!match) throw fieldError('cursor', CURSOR_MESSAGE);
+  if (!match) throw fieldError(parameter, parameter === 'cursor' ? CURSOR_MESSAGE : SKIPTOKEN_MESSAGE);
   return { createdAt: Number(match[1]), id: match[2]! };
 }

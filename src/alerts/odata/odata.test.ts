@@ -743,6 +743,41 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect((await page('/odata/Alerts?$skip=7'))['@odata.nextLink']).toBeUndefined();
   });
 
+  it('follows its @odata.nextLink to the alerts the first page left, none again, while new alerts are raised between pages', async () => {
+    // The next page was the list at $skip=1000 of the alerts then: each alert raised meanwhile
+    // pushed one of the first page onto the second, where a client such as Power BI read it twice.
+    const busy = await t.tenantWithUser('paged-busy', ['Robot']);
+    const raise = async (count: number, label: string) => {
+      const alerts = Array.from({ length: count }, (_, i) => ({ severity: 'Error', component: 'Jobs', message: `${label} ${i}` }));
+      const res = await t.call('POST', '/api/v1/tenants/paged-busy/alerts', { alerts }, busy.token);
+      expect(res.statusCode).toBe(202);
+      return res.json<{ ids: string[] }>().ids;
+    };
+    const before = [...(await raise(1_000, 'old')), ...(await raise(4, 'older'))];
+    const page = async (url: string) => {
+      const res = await t.call('GET', url, undefined, busy.token);
+      expect(res.statusCode, `${url}: ${res.body}`).toBe(200);
+      return res.json<{ value: { Id: string }[]; '@odata.nextLink'?: string; '@odata.count'?: number }>();
+    };
+    const first = await page('/odata/Alerts?$count=true');
+    expect(first.value).toHaveLength(1_000);
+    expect(first['@odata.count']).toBe(1_004);
+    await raise(3, 'new');
+    const next = new URL(first['@odata.nextLink']!);
+    const second = await page(`${next.pathname}${next.search}`);
+    expect(second['@odata.nextLink']).toBeUndefined();
+    expect(second['@odata.count']).toBe(1_004);
+    const read = [...first.value, ...second.value].map((a) => a.Id);
+    expect(read).toHaveLength(1_004);
+    expect(new Set(read)).toEqual(new Set(before));
+    // A token altered is refused, naming it.
+    const altered = new URLSearchParams(next.search);
+    altered.set('$skiptoken', `x${altered.get('$skiptoken')}`);
+    const refused = await t.call('GET', `/odata/Alerts?${altered}`, undefined, busy.token);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().errors[0].path).toBe('$skiptoken');
+  });
+
   it('marks read the alerts whose ids MarkAsRead gives in upper case, as .NET prints a Guid, as $filter on Id already reads them', async () => {
     // An id in upper case matched no alert: 200 with the same unread count, and the alert stayed unread.
     const upper = await t.tenantWithUser('upper-ids', ['Robot']);

@@ -10,7 +10,9 @@ import { CUSTOM_EVENT } from '../catalogue.js';
 import { markAlerts, readerFor, readerIdOf, readStateQuery, isReadExpression, unreadCount } from '../read-state.js';
 import { SEVERITY_MESSAGE, parseSeverity, SEVERITIES } from '../severity.js';
 import { inCodePointOrder } from '../../storage/text-order.js';
-import { toStoredAlert } from '../store.js';
+import { type ListPosition, newestAlert, toStoredAlert } from '../store.js';
+import { decodeCursor, encodeCursor } from '../view.js';
+import { CURSOR_KEY_PURPOSE } from '../../shared/signed-cursor.js';
 import { alertIdOfNotification, parseSelect, selectFields, toAlertDto } from './dto.js';
 import { ODATA_METADATA, metadataUrl, serviceDocument } from './metadata.js';
 import { FilterSyntaxError, parseFilter } from './filter.js';
@@ -47,6 +49,13 @@ const listOptions = {
   $select: z.string().max(500).optional(),
   $orderby: z.string().max(500).optional(),
   $filter: z.string().max(8_000).optional(),
+  $skiptoken: z
+    .string()
+    .max(200)
+    .optional()
+    .describe(
+      "Set by an @odata.nextLink, as given (opaque): the alerts as they were at its list's first page, so that alerts raised since push none of them onto another page, where it was read twice.",
+    ),
   ...commonListOptions,
 };
 
@@ -119,10 +128,15 @@ const alertRoutesIn: RouteModule = (app, deps) => {
   const ingest = deps.ingest;
   const context = (what: string) => `${metadataUrl(deps.config.publicUrl)}#${what}`;
   const view = { access: 'authenticated', permission: 'Alerts.View' } as const;
-  /** nextLink is the list's URL (`url`, its query as the client wrote it) at the page that starts at `skip`. */
-  const nextLink = (url: string, skip: number): string => {
+  const cursorKey = deps.secretBox.deriveKey(CURSOR_KEY_PURPOSE);
+  /**
+   * nextLink is the list's URL (`url`, its query as the client wrote it) at the page that starts at
+   * `skip`, of the alerts up to `newest` (the $skiptoken), those its first page was taken from.
+   */
+  const nextLink = (url: string, skip: number, tenantId: string, newest: ListPosition): string => {
     const query = new URLSearchParams(url.slice(url.indexOf('?') + 1 || url.length));
     query.set('$skip', String(skip));
+    query.set('$skiptoken', encodeCursor(cursorKey, tenantId, newest));
     const parts = [...query].map(([key, value]) => `${encodeURIComponent(key).replace(/^%24/, '$')}=${encodeURIComponent(value)}`);
     return `${deps.config.publicUrl}/odata/Alerts?${parts.join('&')}`;
   };
@@ -191,7 +205,19 @@ const alertRoutesIn: RouteModule = (app, deps) => {
       } catch (err) {
         filterError('$select', err);
       }
-      const base = readStateQuery(db, tenant.id, reader).$if(condition !== undefined, (qb) => qb.where(condition!));
+      // Server-driven paging (no $top) lists the alerts up to the newest one at its first page: an
+      // alert raised between two pages, listed first, would push one of the first onto the next.
+      const newest =
+        q.$skiptoken !== undefined
+          ? decodeCursor(cursorKey, tenant.id, q.$skiptoken, '$skiptoken')
+          : q.$top === undefined
+            ? await newestAlert(db, tenant.id)
+            : undefined;
+      const base = readStateQuery(db, tenant.id, reader)
+        .$if(condition !== undefined, (qb) => qb.where(condition!))
+        .$if(newest !== undefined, (qb) =>
+          qb.where('a.created_at', '<=', newest!.createdAt).where((eb) => eb.or([eb('a.created_at', '<', newest!.createdAt), eb('a.id', '<=', newest!.id)])),
+        );
       let query = base.selectAll('a').select(isReadExpression(reader).as('is_read'));
       for (const term of order)
         query =
@@ -224,7 +250,7 @@ const alertRoutesIn: RouteModule = (app, deps) => {
         '@odata.context': context(entitySet),
         ...(total === undefined ? {} : { '@odata.count': total }),
         value,
-        ...(more ? { '@odata.nextLink': nextLink(request.url, skip + MAX_TOP) } : {}),
+        ...(more && newest ? { '@odata.nextLink': nextLink(request.url, skip + MAX_TOP, tenant.id, newest) } : {}),
       };
     },
   );
