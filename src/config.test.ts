@@ -441,6 +441,26 @@ describe('a refused number or address', () => {
     expect(loadConfig({ PORT: ' 8081\n', TOCSIN_SUMMARY_INTERVAL_SECONDS: '05' })).toMatchObject({ port: 8081, summaryIntervalSeconds: 5 });
   });
 
+  it('is the numbers with a fraction written in decimal digits too: TOCSIN_DELIVERY_DEADLINE_HOURS=0x18 retried for 24 hours', () => {
+    const cases: [string, string[], string][] = [
+      ['TOCSIN_DELIVERY_DEADLINE_HOURS', ['0x18', '1e2', '0b1', '+5', '2,5', '1_0'], 'must be a number of hours above 0, such as 24 or 0.5'],
+      ['TOCSIN_ACTION_LINK_DAYS', ['0x7', '7e0', '+7'], 'must be a number of days above 0 and at most 365'],
+    ];
+    for (const [variable, values, says] of cases) {
+      for (const value of values) {
+        expect(problemOf({ [variable]: value }), `${variable}=${value}`).toBe(`invalid configuration:\n  ${variable}: ${says}`);
+      }
+    }
+    expect(loadConfig({ TOCSIN_DELIVERY_DEADLINE_HOURS: ' 0.5\n', TOCSIN_ACTION_LINK_DAYS: '.5' })).toMatchObject({
+      deliveryDeadlineMs: 1_800_000,
+      actionLinkMs: 43_200_000,
+    });
+    expect(loadConfig({ TOCSIN_DELIVERY_DEADLINE_HOURS: '48', TOCSIN_ACTION_LINK_DAYS: '365' })).toMatchObject({
+      deliveryDeadlineMs: 48 * 3_600_000,
+      actionLinkMs: 365 * 86_400_000,
+    });
+  });
+
   it('is one line for TOCSIN_PUBLIC_URL too, not a second one saying only "Invalid URL"', () => {
     expect(problemOf({ TOCSIN_PUBLIC_URL: 'example.com' })).toBe(
       'invalid configuration:\n  TOCSIN_PUBLIC_URL: must be an http:// or https:// address without ? or #, spaces or a user and password, such as https://tocsin.example.com',

@@ -97,10 +97,18 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   return z.enum(values, { message: `must be ${inWords(values)}` });
 }
 
-/** positiveNumber reads a variable that is a number above 0 (a fraction allowed), at most max when given. */
+/**
+ * positiveNumber reads a variable that is a number above 0 (a fraction allowed), at most max when
+ * given, in decimal digits as wholeNumber reads them: coerced, 0x18 was 24 hours and 1e2 a hundred.
+ */
 function positiveNumber(message: string, max?: number) {
-  const positive = z.coerce.number({ message }).positive({ message });
-  return max === undefined ? positive : positive.max(max, { message });
+  const positive = z.number().positive({ message });
+  return z
+    .string({ message })
+    .trim()
+    .regex(/^(\d+(\.\d*)?|\.\d+)$/, { message })
+    .transform(Number)
+    .pipe(max === undefined ? positive : positive.max(max, { message }));
 }
 
 const envSchema = z.object({
