@@ -42,14 +42,32 @@ function overflowedOnRequestLine(error: ClientError): boolean {
 }
 
 /**
- * answerClientError writes that answer in problem+json straight to the socket and closes it, as
- * fastify's own handler does in plain JSON: no request object exists yet to answer through. A
+ * LINGER_MS bounds how long a connection refused by answerClientError stays open after its answer,
+ * reading and dropping what its client still sends, for the client to read that answer and close.
+ */
+const LINGER_MS = 2_000;
+
+/** The connections answerClientError answered: Node's failed parser reports each later chunk again. */
+const answered = new WeakSet<Duplex>();
+
+/**
+ * answerClientError writes that answer in problem+json straight to the socket (no request object
+ * exists yet to answer through) and then closes it gently: its sending side at once, the rest once the
+ * client closes its own, or after LINGER_MS. Destroyed at once, as fastify's handler does, a connection
+ * whose client was still sending (the body behind headers too large) was reset by the kernel for the
+ * bytes left unread, and the client (fetch, http.request) got ECONNRESET instead of the answer. A
  * request answered already, from its headers alone, gets no second answer: its connection is closed.
  */
 export function answerClientError(error: ClientError, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  if (socket.writable && !isAnswered(socket)) writeProblem(socket, clientErrorProblem(error));
-  socket.destroy(error);
+  if (error.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
+  answered.add(socket);
+  if (!socket.writable || isAnswered(socket)) return void socket.destroy(error);
+  writeProblem(socket, clientErrorProblem(error));
+  // What still arrives goes to Node's parser, which failed and drops it.
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
+  socket.end();
 }
 
 /** answeredEarly holds, by connection, the request last answered before its body had all come. */
