@@ -154,6 +154,10 @@ describe('SMTP settings', () => {
     expect(() => smtpFromUrl('smtp://mail.example.com?timeoutMs=99999999999')).toThrow(/timeoutMs must be .* at most 600000/);
     expect(() => smtpFromUrl('smtp://mail.example.com?timeoutMs=600001')).toThrow(/timeoutMs/);
     expect(smtpFromUrl('smtp://mail.example.com?timeoutMs=600000').smtp.timeoutMs).toBe(600_000);
+    // In decimal digits, as the variables' whole numbers: 0x2710 and 1e4 were taken as 10 seconds.
+    for (const written of ['0x2710', '1e4', '+10000', '10000.0']) {
+      expect(() => smtpFromUrl(`smtp://mail.example.com?timeoutMs=${written}`), written).toThrow(/timeoutMs must be a whole number/);
+    }
     expect(() => smtpFromUrl('smtp://mail.example.com:0')).toThrow(/the port must be from 1 to 65535/);
     expect(smtpFromUrl('smtp://mail.example.com:1').smtp.port).toBe(1);
   });

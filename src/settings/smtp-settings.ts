@@ -315,7 +315,9 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   // The scheme asks for TLS and the banner shows it: a parameter silently sending every email in clear is refused.
   if (implicit && security === 'none') throw new Error('smtps:// is implicit TLS, which ?security=none would turn off: write smtp:// for a server without TLS');
   const host = bareHost(parsed.hostname);
-  const timeoutMs = Number(query.get('timeoutMs') ?? DEFAULT_TIMEOUT_MS);
+  // In decimal digits, as the variables' whole numbers are: Number() also read 0x2710 and 1e4.
+  const timeoutText = query.get('timeoutMs') ?? String(DEFAULT_TIMEOUT_MS);
+  const timeoutMs = /^\d+$/.test(timeoutText) ? Number(timeoutText) : Number.NaN;
   if (!isHostName(host)) throw new Error('the SMTP URL needs a host name or address');
   // The bounds of a tenant's timeoutMs: past 2^31 ms Node's timers fire at once, failing every send as timed out.
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1_000 || timeoutMs > 600_000) {
