@@ -594,6 +594,25 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     }
   });
 
+  it('warns when Exchange Online refuses the sender after DATA (5.2.0 SendAsDenied), though a 5.2.x is otherwise one mailbox full or disabled', async () => {
+    // Exchange Online's answer when the From address is not one the signed-in mailbox may send as: every alert email meets it.
+    const refusal =
+      '5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message Cannot submit message.';
+    const vought = await t.tenantWithUser('vought');
+    await t.enableAlertEmails('vought');
+    const server = await startTestSmtpServer({ failures: [{ at: 'data', code: 554, message: refusal }] });
+    try {
+      await useServer(server, {}, 'vought');
+      const worker = startWorker();
+      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(vought.tenantId, 'ops@vought.example.com', { kind: 'immediate' })], clock);
+      await worker.runOnce();
+      const health = await t.call('GET', '/api/v1/tenants/vought/settings/mail/health', undefined, vought.token).then((r) => r.json());
+      expect(health).toMatchObject({ state: 'failing', lastCode: 554, lastError: `554 ${refusal}` });
+    } finally {
+      await server.close();
+    }
+  });
+
   it('tries its own server again a quarter of an hour after it last refused, under fallbackToDefault, and says when mail works again', async () => {
     const soylent = await t.tenantWithUser('soylent');
     await t.enableAlertEmails('soylent');

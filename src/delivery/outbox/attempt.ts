@@ -257,7 +257,8 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     const reply = response ?? error;
     // A refusal at RCPT of the sender or of this client (refusesSender) is the server's, as a relay refusal is.
     const refusesEveryone = refusesToRelay(reply) || refusesSender(reply);
-    const recipientsOwn = !retryable && ((smtp?.stage === 'recipient' && !refusesEveryone) || (smtp?.stage === 'data' && refusesOneMailbox(reply)));
+    const recipientsOwn =
+      !retryable && ((smtp?.stage === 'recipient' && !refusesEveryone) || (smtp?.stage === 'data' && refusesOneMailbox(reply) && !refusesSender(reply)));
     // A mailbox refusing for now (full, greylisted): given up on while the server took other emails,
     // it is that mailbox's problem (MailHealthSignal's mailboxRefused: the store reads when this email
     // first failed from its attempt log). Its first try alone proves nothing of the others.
@@ -382,9 +383,14 @@ function refusesToRelay(reply: string): boolean {
  * "Sender address rejected" (not owned by user, domain not found), "Client host rejected" and "Helo
  * command rejected", and RFC 3463's 5.1.7 and 5.1.8 are the sender's address. Every alert email meets
  * them, whoever reads it: like a relay refusal, it is the server's while it delivers no other email.
+ * So does Exchange Online's refusal of the signed-in mailbox's submission after DATA, a 5.2.0 that is
+ * no mailbox full: "STOREDRV.Submission.Exception:SendAsDeniedException" (the From address is not
+ * one it may send as), its sending quota or its block for spam.
  */
 function refusesSender(reply: string): boolean {
-  return /\b5\.1\.[78]\b|\b(sender address|client host|helo command) rejected\b/i.test(reply);
+  return /\b5\.1\.[78]\b|\b(sender address|client host|helo command) rejected\b|\bSTOREDRV\.Submission\b|SendAsDenied|permissions to send as|not allowed to send as/i.test(
+    reply,
+  );
 }
 
 /**
@@ -401,7 +407,7 @@ function mailboxRefusesForNow(smtp: SmtpDeliveryError | undefined): boolean {
  * 5.1.x, a bad or unknown address, but for 5.1.7 and 5.1.8, the sender's, and 5.2.x, a mailbox
  * full or disabled), as servers that look mailboxes up only once they have the message give it
  * (LMTP behind Postfix, Exchange's recipient filter), from one of the message or the sender,
- * which every alert email would meet.
+ * which every alert email would meet (refusesSender tells those of them that are the sender's).
  */
 function refusesOneMailbox(reply: string): boolean {
   return /\b5\.(?:1\.(?![78]\b)\d{1,3}|2\.\d{1,3})\b/.test(reply);
