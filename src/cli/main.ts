@@ -69,13 +69,28 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
+/**
+ * ignoreClosedPipe lets a command go on when the reader of its output has gone, as a command killed
+ * by SIGPIPE would have nothing left to say: Node has no SIGPIPE, and the write's EPIPE was thrown,
+ * a stack trace and exit 1 after `tocsin migrate` had applied its migrations. Any other error throws.
+ */
+function ignoreClosedPipe(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EPIPE') throw err;
+}
+
 /** packageVersion is the version of package.json, two folders up from src/cli and from dist/cli alike. */
 function packageVersion(): string {
   const file = fileURLToPath(new URL('../../package.json', import.meta.url));
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+// A command that prints and ends (all but a serve that serves): a reader gone before it
+// (`tocsin migrate | head -1`) only ends what it prints.
+if (argv[0] !== 'serve' || argv.includes('--help') || argv.includes('-h')) {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', ignoreClosedPipe);
+}
+main(argv).then(
   (code) => {
     if (code !== 0) process.exitCode = code;
   },

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,5 +58,26 @@ describe('tocsin, typed by a person', () => {
       expect(answer.stdout, asked).toBe(`tocsin ${version}\n`);
       expect(answer.stderr, asked).toBe('');
     }
+  });
+
+  it('finishes its work when the reader of its output goes away first (`tocsin migrate | head -1`): no EPIPE stack trace, exit 0', async () => {
+    // Node has no SIGPIPE: the write to the closed pipe threw 'Error: write EPIPE' with its stack and
+    // exit 1, after the migrations were applied, so a deploy script under pipefail stopped there.
+    const dataDir = path.join(cwd, 'piped');
+    for (const args of [['migrate'], ['--version'], ['raise', '--help']]) {
+      const child = spawn('node', [path.join(REPO_ROOT, 'bin/tocsin.js'), ...args], {
+        cwd,
+        env: cleanEnv({ TOCSIN_DATA_DIR: dataDir }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      // The reader leaves before the first line comes.
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(stderr, args.join(' ')).toBe('');
+      expect(code, args.join(' ')).toBe(0);
+    }
+    expect(fs.existsSync(path.join(dataDir, 'tocsin.db'))).toBe(true);
   });
 });
