@@ -134,10 +134,30 @@ export function acrossOffsetChange(fmt: LocaleFormat, timeZone: string, start: n
  * writes one with every time.
  */
 export function dateTimeBeside(fmt: LocaleFormat, epochMs: number, statedAt: number): string {
+  return offsetsBeside(fmt, statedAt).dateTime(epochMs);
+}
+
+/**
+ * offsetsBeside gives the formatters of an email that says its times are in the zone's offset at
+ * `statedAt`: each time whose own offset differs (an alert that occurred before a daylight-saving
+ * change, a source that last failed in winter) is written with it, `01:55:00 (UTC+01:00)`; the
+ * others as `fmt` writes them. A format whose zone is said without an offset (acrossOffsetChange)
+ * already writes one with every time, and is kept. Give it the zone's own format, not one it gave.
+ */
+export function offsetsBeside(fmt: LocaleFormat, statedAt: number): LocaleFormat {
   const stated = fmt.utcOffset(statedAt);
-  const own = fmt.utcOffset(epochMs);
-  if (own === stated || !fmt.zoneLabel(statedAt).includes(stated)) return fmt.dateTime(epochMs);
-  return `${fmt.dateTime(epochMs)} (${own})`;
+  if (!fmt.zoneLabel(statedAt).includes(stated)) return fmt;
+  const withOwn = (write: (epochMs: number) => string) => (epochMs: number) => {
+    const own = fmt.utcOffset(epochMs);
+    return own === stated ? write(epochMs) : `${write(epochMs)} (${own})`;
+  };
+  return {
+    ...fmt,
+    dateTime: withOwn(fmt.dateTime),
+    dateTimeToSecond: withOwn(fmt.dateTimeToSecond),
+    clock: withOwn(fmt.clock),
+    time: withOwn(fmt.time),
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import { SEVERITIES, severityRank } from '../../alerts/severity.js';
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { type Translate, emailTranslator } from '../../i18n/email-i18n.js';
-import { type LocaleFormat, acrossOffsetChange, dateTimeBeside, localeFormat, onWholeMinutes } from '../../i18n/format.js';
+import { type LocaleFormat, acrossOffsetChange, dateTimeBeside, localeFormat, offsetsBeside, onWholeMinutes } from '../../i18n/format.js';
 import { acknowledgedText, actionLinks, sourceTitle } from './alert-line.js';
 import { type Link, greeting, link, linkText, renderEmail, why } from './frame.js';
 import { fitUnderBudget } from './fit.js';
@@ -233,7 +233,8 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
     totalLabel: t('daily.total'),
     total: fmt.number(total),
     viewAll,
-    health: healthSection(view.health, t, fmt),
+    // A source that last failed on the other side of a daylight-saving change says that time's own offset.
+    health: healthSection(view.health, t, offsetsBeside(fmt, period.end)),
     mutesHeading: mutes.length > 0 || muted ? t('daily.mutesHeading') : null,
     muted,
     mutes,

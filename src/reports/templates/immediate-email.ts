@@ -1,7 +1,7 @@
 import { CUSTOM_EVENT } from '../../alerts/catalogue.js';
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { emailTranslator } from '../../i18n/email-i18n.js';
-import { isoDay, localeFormat } from '../../i18n/format.js';
+import { isoDay, localeFormat, offsetsBeside } from '../../i18n/format.js';
 import { alertLine, alertLineText } from './alert-line.js';
 import { greeting, link, linkText, renderEmail, why } from './frame.js';
 import { SUBJECT_MAX_LENGTH, subjectTenant, threadId } from './headers.js';
@@ -28,7 +28,9 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
   const { recipient, alert } = view;
   const tenant = shownTenant(view.tenant);
   const t = emailTranslator(recipient.language);
-  const fmt = localeFormat(recipient.language, recipient.timeZone);
+  // Times are said to be in the offset of the alert's first occurrence: a flood that went on across a
+  // daylight-saving change writes its last time with that one's own.
+  const fmt = offsetsBeside(localeFormat(recipient.language, recipient.timeZone), alert.firstAt);
   const line = alertLine(alert, t, fmt, { messageMax: 4096, foldMessage: false });
   const entries = Object.entries(alert.data ?? {});
   const data = entries.slice(0, IMMEDIATE_DATA_MAX_FIELDS).map(([key, value]) => ({

@@ -1,6 +1,6 @@
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { type Translate, emailTranslator } from '../../i18n/email-i18n.js';
-import { type LocaleFormat, acrossOffsetChange, isoDay, localeFormat, onWholeMinutes } from '../../i18n/format.js';
+import { type LocaleFormat, acrossOffsetChange, isoDay, localeFormat, offsetsBeside, onWholeMinutes } from '../../i18n/format.js';
 import { groupBySource, sourceKeyId } from '../source-groups.js';
 import { alertLine, alertLineText, sourceTitle, timeRange } from './alert-line.js';
 import { muteLines } from './daily-email.js';
@@ -79,6 +79,8 @@ function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupVi
   // Times on the window's day are written to the second; those of alerts that occurred another day, with their day.
   const day = oneDay ? window.start : undefined;
   const links = new Map((view.sources ?? []).map((source) => [sourceKeyId(source.key), source]));
+  // An alert that occurred on the other side of a daylight-saving change (delivered or imported late) says its own offset.
+  const alertFmt = offsetsBeside(fmt, window.start);
   const sources = groupBySource(shown, view.sources).map((group) => {
     const known = links.get(sourceKeyId(group.key));
     const label = known?.label ?? (group.key.field === 'component' ? group.lines[0]?.componentDisplayName : undefined);
@@ -88,9 +90,9 @@ function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupVi
       // PRODUCT.md: a report says what is still failing and what recovered.
       health: known?.health ? t(known.health === 'recovered' ? 'summary.sourceRecovered' : 'summary.sourceStillFailing') : null,
       count: fmt.labelled(t('field.count'), fmt.number(group.count)),
-      time: timeRange(group.firstAt, group.lastAt, fmt, day),
+      time: timeRange(group.firstAt, group.lastAt, alertFmt, day),
       link: link(known?.url, t('common.showAlerts')),
-      lines: group.lines.map((line) => alertLine(line, t, fmt, { messageMax: SUMMARY_MESSAGE_MAX, foldMessage: true, day })),
+      lines: group.lines.map((line) => alertLine(line, t, alertFmt, { messageMax: SUMMARY_MESSAGE_MAX, foldMessage: true, day })),
     };
   });
   const hidden = Math.max(0, view.totalAlerts - shown.reduce((sum, group) => sum + group.count, 0));

@@ -673,6 +673,47 @@ describe('the daily report', () => {
     expect(email.text).toContain('Times are shown in Europe/Paris.');
   });
 
+  it('writes the time of an alert from the other side of a daylight-saving change with its own offset, not the one the email says its times are in', () => {
+    // Paris enters summer time on 29 Mar 2026 at 02:00 (01:00 UTC): the window 03:00–03:10 is on UTC+02:00.
+    const window = { start: Date.UTC(2026, 2, 29, 1, 0), end: Date.UTC(2026, 2, 29, 1, 10) };
+    // Delivered late, one alert occurred at 01:55 winter time; another in January; a third inside the window.
+    const before = Date.UTC(2026, 2, 29, 0, 55);
+    const january = Date.UTC(2026, 0, 5, 9);
+    const inside = Date.UTC(2026, 2, 29, 1, 5);
+    const summary = renderSummaryEmail(
+      summaryView({
+        window,
+        groups: [
+          group({ message: 'late', firstAt: before, lastAt: before, source: { robot: 'R-late' } }),
+          group({ message: 'january', firstAt: january, lastAt: january, source: { robot: 'R-january' } }),
+          group({ message: 'inside', firstAt: inside, lastAt: inside, source: { robot: 'R-inside' } }),
+        ],
+        totalAlerts: 3,
+        sources: undefined,
+      }),
+    );
+    expect(summary.text).toContain('Times are shown in Europe/Paris (UTC+02:00).');
+    for (const part of [summary.text, summary.html]) {
+      expect(part).toContain('01:55:00 (UTC+01:00)');
+      expect(part).toContain('Jan 5, 2026, 10:00 (UTC+01:00)');
+      // On the offset the email states: as it was.
+      expect(part).toContain('03:05:00');
+      expect(part).not.toContain('03:05:00 (UTC');
+    }
+    // A Fatal flood that began before the change and went on after it: its email states the offset of its first alert.
+    const view = sampleImmediate(context('en'));
+    const immediate = renderImmediateEmail({ ...view, alert: { ...view.alert, count: 2, firstAt: before, lastAt: inside } });
+    expect(immediate.text).toContain('Times are shown in Europe/Paris (UTC+01:00).');
+    expect(immediate.text).toContain('Mar 29, 2026, 01:55 – Mar 29, 2026, 03:05 (UTC+02:00)');
+    // A daily report after the change whose recovered source last failed before it.
+    const daily = sampleDaily(context('en'));
+    const period = { start: Date.UTC(2026, 2, 29, 8), end: Date.UTC(2026, 2, 30, 8) };
+    const health = { ...daily.health!, recovered: [{ ...daily.health!.recovered[0]!, lastFailureAt: Date.UTC(2026, 2, 28, 17) }] };
+    const report = renderDailyEmail({ ...daily, period, health, mutes: [] });
+    expect(report.text).toContain('Times are shown in Europe/Paris (UTC+02:00).');
+    expect(report.text).toContain('Mar 28, 2026, 18:00 (UTC+01:00)');
+  });
+
   it('tells apart in their subjects the two summaries of the hour the clock repeats when summer time ends', () => {
     // 02:00–02:10 happens twice in Paris on 25 Oct 2026: at 00:00 UTC (summer time) and at 01:00 UTC (winter time).
     const subject = (start: number) => {
