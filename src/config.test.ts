@@ -218,6 +218,14 @@ describe('URLs read from a file or a template', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://tocsin@db/tocsin \n' }).databaseUrl).toBe('postgres://tocsin@db/tocsin');
   });
 
+  it('takes TOCSIN_DATA_DIR without the line break or spaces around it, as DATABASE_URL, whose SQLite file it holds', () => {
+    // Read from a ConfigMap file, `/var/lib/tocsin\n` made a new folder of that name: a new, empty database and key.
+    expect(loadConfig({ TOCSIN_DATA_DIR: ' /var/lib/tocsin\n' })).toMatchObject({
+      dataDir: '/var/lib/tocsin',
+      databaseUrl: 'sqlite:/var/lib/tocsin/tocsin.db',
+    });
+  });
+
   it('refuses a public URL with a space, tab or line break inside, or a user and password, which every email would show', () => {
     for (const value of [
       'https://tocsin.example.com/a b',

@@ -173,7 +173,8 @@ const envSchema = z.object({
       'must be the addresses of the reverse proxies, comma-separated: IP addresses, ranges such as 10.0.0.0/8, or loopback, linklocal, uniquelocal',
     )
     .optional(),
-  TOCSIN_DATA_DIR: z.string().min(1).default('./data'),
+  // A ConfigMap file's last line break made a folder of its own, with a new, empty database and key.
+  TOCSIN_DATA_DIR: z.string().trim().min(1).default('./data'),
   TOCSIN_MAIL_CATCHER_PORT: wholeNumber(0, 65535).default(2525),
   TOCSIN_DELIVERY_DEADLINE_HOURS: positiveNumber('must be a number of hours above 0, such as 24 or 0.5').default(24),
   TOCSIN_FLOOD_WINDOW_SECONDS: wholeNumber(0, 86_400, 'seconds').default(DEFAULT_FLOOD_WINDOW_MS / 1000),
