@@ -60,6 +60,35 @@ describeEachDialect('the time a process keeps', (dialect) => {
       const taken = await claimDue(storage, { workerId: 'a-minute-ahead', now: clock.now(), leaseMs: 10_000, limit: 10 });
       expect(taken.deliveries).toEqual([]);
     });
+
+    // NTP stepping the clock, a VM resumed: the offset read a minute ago no longer holds for a minute.
+    it.each([
+      ['back', -3_600_000],
+      ['ahead', 3_600_000],
+    ])("keeps the database server's time when its machine's clock is stepped an hour %s after it started", async (_, step) => {
+      let stepped = 0;
+      const { clock } = await clockOf({ now: () => Date.now() + stepped });
+      stepped = step;
+      const before = clock.now();
+      const server = await serverNow(storage);
+      const after = clock.now();
+      expect(server).toBeGreaterThan(before - 1_000);
+      expect(server).toBeLessThan(after + 1_000);
+      // Read again once the machine's new clock is measured, too.
+      await expect.poll(async () => Math.abs((await serverNow(storage)) - clock.now()), { timeout: 30_000 }).toBeLessThan(1_000);
+    });
+
+    it("takes no email another worker holds when its machine's clock is stepped a minute ahead after it started", async () => {
+      await enqueueDeliveries(storage.db, [testDelivery(tenant, 'b@example.com')], { now: () => Date.now() });
+      let stepped = 0;
+      const { clock } = await clockOf({ now: () => Date.now() + stepped });
+      // (The email of the test above may be taken with it, its lease run out on a slow machine.)
+      const held = await claimDue(storage, { workerId: 'on-time', now: Date.now(), leaseMs: 10_000, limit: 10 });
+      expect(held.deliveries.map((d) => d.recipient.address)).toContain('b@example.com');
+      stepped = A_MINUTE;
+      const taken = await claimDue(storage, { workerId: 'stepped-ahead', now: clock.now(), leaseMs: 10_000, limit: 10 });
+      expect(taken.deliveries.map((d) => d.recipient.address)).not.toContain('b@example.com');
+    });
   } else {
     it("is the machine's on SQLite, whose processes share one machine", async () => {
       const { clock, log } = await clockOf(aMinuteAhead);

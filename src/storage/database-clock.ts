@@ -13,6 +13,14 @@ const SAMPLES = 3;
  * offset is applied and the start warns: the leases of emails last 10 s.
  */
 const OFF_BY_MS = 1_000;
+/**
+ * How far the machine's clock may move from its monotonic clock since the last read before it
+ * counts as stepped (NTP stepping it, a VM resumed, an operator's `date -s`): far beyond the
+ * drift NTP slews between two reads (0.5 ms a second, 30 ms a minute).
+ */
+const STEPPED_MS = 1_000;
+/** How often, at most, a stepped clock has the server's read again (one at a time: a database away is not asked in a loop). */
+const STEP_REREAD_MS = 1_000;
 
 /** DatabaseClock is a Clock that keeps the database server's time; `stop` ends its re-reads. */
 export interface DatabaseClock extends Clock {
@@ -26,21 +34,47 @@ export interface DatabaseClock extends Clock {
  * when an alert was raised. A worker a minute ahead of the others would otherwise take the emails
  * they hold and send them twice. On SQLite every process is on the database's machine, so it is
  * `machine` itself. A failed re-read keeps the last offset.
+ *
+ * The machine's clock stepped since the last read (by more than STEPPED_MS against the monotonic
+ * clock), the offset read then no longer holds: until the server's clock is read again, at once,
+ * the time is the last read's carried forward by the monotonic clock. Keeping the stepped clock
+ * for up to a minute, a worker stepped an hour back left its leases unrenewed (an hour left, to
+ * it) and another worker took and sent again every email it held; one stepped ahead took theirs.
  */
 export async function databaseClock(storage: Storage, machine: Clock, logger: Logger): Promise<DatabaseClock> {
+  const monotonic = () => performance.now();
   if (storage.dialect !== 'postgres') return { now: () => machine.now(), stop: () => {} };
-  let offset = await measureOffset(storage, machine);
-  warnIfOff(offset, logger);
-  const timer = setInterval(() => {
-    measureOffset(storage, machine).then(
-      (measured) => {
-        offset = measured;
-      },
-      (err: unknown) => logger.debug({ err }, "could not read PostgreSQL's clock; keeping the last offset"),
-    );
-  }, REMEASURE_MS);
+  /** The last read: its offset, and the machine's and the monotonic clock's readings when it was taken. */
+  let read = { offset: await measureOffset(storage, machine), wall: machine.now(), mono: monotonic() };
+  warnIfOff(read.offset, logger);
+  let reading: Promise<void> | undefined;
+  let lastTry = Number.NEGATIVE_INFINITY;
+  const readAgain = () => {
+    lastTry = monotonic();
+    reading ??= measureOffset(storage, machine)
+      .then(
+        (offset) => {
+          read = { offset, wall: machine.now(), mono: monotonic() };
+        },
+        (err: unknown) => logger.debug({ err }, "could not read PostgreSQL's clock; keeping the last offset"),
+      )
+      .finally(() => {
+        reading = undefined;
+      });
+  };
+  const timer = setInterval(readAgain, REMEASURE_MS);
   timer.unref();
-  return { now: () => machine.now() + offset, stop: () => clearInterval(timer) };
+  return {
+    now: () => {
+      const wall = machine.now();
+      const mono = monotonic();
+      const elapsed = mono - read.mono;
+      if (Math.abs(wall - read.wall - elapsed) <= STEPPED_MS) return wall + read.offset;
+      if (reading === undefined && mono - lastTry >= STEP_REREAD_MS) readAgain();
+      return read.wall + read.offset + elapsed;
+    },
+    stop: () => clearInterval(timer),
+  };
 }
 
 async function measureOffset(storage: Storage, machine: Clock): Promise<number> {
