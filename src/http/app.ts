@@ -178,12 +178,14 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
-    // Fastify closes the connection after any body its parser refused, lest the client send more of it;
-    // one that has all come leaves the connection at the next request, which a keep-alive or pipelining
-    // client sends on it. Only Fastify's parser error says close here (the hook above, while closing).
-    else if (request.raw.complete && reply.getHeader('connection') === 'close') reply.removeHeader('connection');
+    // Fastify closes the connection after any body its parser refused, lest the client send more of it.
+    // One that has all come leaves the connection at the next request, which a keep-alive or pipelining
+    // client sends on it; the rest of one still coming (a 413 from its Content-Length) Node reads and
+    // drops before that, within the request timeout: closed under it, the client still sending got
+    // EPIPE instead of the answer. Only Fastify's parser error says close here (the hook above, while closing).
+    else if (reply.getHeader('connection') === 'close') reply.removeHeader('connection');
   });
   app.addHook('onSend', sayODataVersion);
   app.addHook('onRequest', requireHost);
