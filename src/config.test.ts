@@ -238,6 +238,30 @@ describe('URLs read from a file or a template', () => {
   });
 });
 
+describe('a misspelt variable', () => {
+  it('is said at start-up with the one it is near, where it was silently not read: TOCSIN_SUMARY_INTERVAL_SECONDS=60 left ten minutes', () => {
+    const config = loadConfig({
+      TOCSIN_SUMARY_INTERVAL_SECONDS: '60',
+      TOCSIN_SMTP_ULR: 'smtp://mail.example.com',
+      TOCSIN_PUBLIC_URL: 'https://tocsin.example.com',
+    });
+    expect(config.summaryIntervalSeconds).toBe(600);
+    expect(configWarnings(config)).toEqual([
+      'TOCSIN_SUMARY_INTERVAL_SECONDS is not a setting of Tocsin and is not read: did you mean TOCSIN_SUMMARY_INTERVAL_SECONDS?',
+      'TOCSIN_SMTP_ULR is not a setting of Tocsin and is not read: did you mean TOCSIN_SMTP_URL?',
+    ]);
+    // The README's own variables of other programs (the webhook script's, the tests') are far from any setting: not said.
+    const others = {
+      TOCSIN_URL: 'https://x',
+      TOCSIN_SECRET: 'whsec_x',
+      TOCSIN_TOKEN: 't',
+      TOCSIN_TEST_PG_URL: 'postgres://x',
+      TOCSIN_CHROMIUM: '/usr/bin/chromium',
+    };
+    expect(configWarnings(loadConfig(others))).toEqual([]);
+  });
+});
+
 describe('a variable set to nothing', () => {
   it('means its default, as if it were not set', () => {
     const config = loadConfig({

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
+import { closestName } from './cli/suggest.js';
 import { ConfigError } from './shared/config-error.js';
 import { MAX_BEARER_LENGTH } from './shared/bearer.js';
 import { hostAndPort } from './shared/host-port.js';
@@ -194,6 +195,9 @@ const envSchema = z.object({
     .default('info'),
 });
 
+/** SETTING_NAMES are the variables Tocsin reads: the server's, and TOCSIN_TOKEN of `tocsin raise`. */
+const SETTING_NAMES: readonly string[] = [...Object.keys(envSchema.shape), 'TOCSIN_TOKEN'];
+
 /** Config is the validated, immutable runtime configuration of one Tocsin process. */
 export interface Config {
   readonly databaseUrl: string;
@@ -239,6 +243,8 @@ export interface Config {
    */
   readonly leanHeap: boolean;
   readonly logLevel: string;
+  /** TOCSIN_ variables set that are no setting but near one (TOCSIN_SUMARY_INTERVAL_SECONDS), with that one: said at start-up. */
+  readonly misspeltVariables: readonly { readonly name: string; readonly near: string }[];
 }
 
 /** httpOrigin is `http://HOST:PORT`, an IPv6 address in brackets (`http://[::1]:8080`) so that it stays a URL. */
@@ -267,11 +273,14 @@ const UNSPECIFIED_HOSTS = new Set(['0.0.0.0', '[::]']);
  * does not read (`?secure=true`: the mail may not go as the operator meant); and a worker without
  * TOCSIN_PUBLIC_URL, whose email links would name the worker itself.
  */
-export function configWarnings(config: Pick<Config, 'adminToken' | 'secretKey' | 'publicUrl' | 'publicUrlSet' | 'host' | 'systemSmtp' | 'role'>): string[] {
+export function configWarnings(
+  config: Pick<Config, 'adminToken' | 'secretKey' | 'publicUrl' | 'publicUrlSet' | 'host' | 'systemSmtp' | 'role' | 'misspeltVariables'>,
+): string[] {
   const short = (value: string | undefined) => value !== undefined && value.length < SHORT_SECRET_LENGTH;
   const everyAddress = UNSPECIFIED_HOSTS.has(new URL(config.publicUrl).hostname);
   const unread = config.systemSmtp ? unreadUrlParameters(config.systemSmtp.url) : [];
   return [
+    ...config.misspeltVariables.map(({ name, near }) => `${name} is not a setting of Tocsin and is not read: did you mean ${near}?`),
     ...(unread.length > 0
       ? [
           `TOCSIN_SMTP_URL: ${unread.join(', ')} ${unread.length === 1 ? 'is not read and has' : 'are not read and have'} no effect (the URL takes ${SMTP_URL_PARAMETERS.join(', ')})`,
@@ -320,6 +329,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n  TOCSIN_SMTP_URL: ${(err as Error).message}`);
   }
   const dataDir = path.resolve(e.TOCSIN_DATA_DIR);
+  // A misspelt name is no setting, so its value went unread without a word.
+  const misspeltVariables = Object.keys(env)
+    .filter((name) => name.startsWith('TOCSIN_') && !SETTING_NAMES.includes(name))
+    .flatMap((name) => {
+      const near = closestName(name, SETTING_NAMES);
+      return near === undefined ? [] : [{ name, near }];
+    });
   return Object.freeze({
     databaseUrl: e.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'tocsin.db')}`,
     databaseSetting: e.DATABASE_URL === undefined ? 'TOCSIN_DATA_DIR' : 'DATABASE_URL',
@@ -346,5 +362,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiProcesses: e.TOCSIN_API_PROCESSES,
     leanHeap: e.TOCSIN_LEAN_HEAP,
     logLevel: e.LOG_LEVEL,
+    misspeltVariables,
   });
 }
