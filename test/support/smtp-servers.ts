@@ -60,6 +60,8 @@ export interface TestSmtpOptions {
   readonly maxClients?: number;
   /** `false` leaves SMTPUTF8 out of EHLO (a server that takes no international addresses); offered by default. */
   readonly smtputf8?: boolean;
+  /** Answer RSET as an unknown command (a 5xx), as a server that does not take it does. */
+  readonly refuseRset?: boolean;
   /** The loopback address to listen on: 127.0.0.1 by default, or IPv6's ::1. */
   readonly listenOn?: '127.0.0.1' | '::1';
 }
@@ -86,6 +88,8 @@ export interface TestSmtpServer {
   readonly authSeen: { method: string; secure: boolean }[];
   /** How many connections were opened and greeted (those refused over maxClients not counted). */
   connections(): number;
+  /** When each of them was opened (Date.now()), oldest first. */
+  readonly connectedAt: readonly number[];
   /** How many connections were refused with a 421 because maxClients were open. */
   refusedConnections(): number;
   /** How many connections are open right now. */
@@ -142,6 +146,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
   const waiters = new Set<() => void>();
   const failed = new Map<ScriptedFailure, number>();
   let connectionCount = 0;
+  const connectedAt: number[] = [];
   const commandCounts = new Map<string, number>();
   let drops = options.dropAfterData ?? 0;
   let mailDrops = options.dropAtMailFrom ?? 0;
@@ -172,7 +177,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     secure: security === 'implicit',
     key: pair.key,
     cert: pair.cert,
-    disabledCommands: [...(security === 'none' ? ['STARTTLS'] : []), ...(auth ? [] : ['AUTH'])],
+    disabledCommands: [...(security === 'none' ? ['STARTTLS'] : []), ...(auth ? [] : ['AUTH']), ...(options.refuseRset ? ['RSET'] : [])],
     authMethods: [...(auth?.methods ?? ['PLAIN', 'LOGIN', ...(auth?.accessToken ? (['XOAUTH2'] as const) : [])])],
     authOptional: !auth,
     allowInsecureAuth: true,
@@ -197,6 +202,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     ...(options.maxClients ? { maxClients: options.maxClients } : {}),
     onConnect(_session, callback) {
       connectionCount += 1;
+      connectedAt.push(Date.now());
       // The connection is counted open by now (waitForOpenConnections).
       for (const wake of waiters) wake();
       callback(fail('connect') ?? undefined);
@@ -296,6 +302,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     mailFromSeen,
     authSeen,
     connections: () => connectionCount,
+    connectedAt,
     refusedConnections: () => (options.maxClients ? tcpConnections - connectionCount : 0),
     openConnections: () => server.connections.size,
     waitForOpenConnections: (count, timeoutMs = 15_000) =>

@@ -162,6 +162,19 @@ describe('SessionPool against a real smtp-server', () => {
     expect(server.connections()).toBe(2);
   });
 
+  it('opens the kept-warm session again with a backoff, not at every keepalive, when the server keeps ending it while idle', async () => {
+    // A server that takes no RSET: each kept-warm session ends at its first keepalive. Opened again
+    // at every tick, it was a new connection (and sign-in) every few seconds for as long as it is kept warm.
+    const server = await start({ refuseRset: true });
+    const pool = new SessionPool({ ...endpointFor(server), timeoutMs: 900 }, { maxConnections: 1, maxMessages: 100, warm: true });
+    pools.push(pool);
+    await until(() => server.connections() >= 4, 'four kept-warm sessions', { timeoutMs: 30_000 });
+    // A keepalive tick is 300 ms; the third session's end waits 300 ms × 2³ at least before the fourth.
+    expect(server.connectedAt[3]! - server.connectedAt[2]!).toBeGreaterThanOrEqual(2_400);
+    // A send still goes out at once, on a session of its own.
+    expect(await pool.send(envelope, message(0))).toMatch(/^250/);
+  });
+
   it('stops opening sessions once the server refuses one beside live ones, and sends the whole queue on those', async () => {
     // The server takes two connections at once; the pool may open five.
     const server = await start({ maxClients: 2 });

@@ -79,7 +79,11 @@ export class SessionPool {
    * silent server's greeting would be awaited for its whole timeout).
    */
   readonly #closing = new AbortController();
-  /** Opens that failed in a row, and the time before which the keepalive opens none (backoff). */
+  /**
+   * Sessions that failed in a row, to open or to stay open while idle (the server ending them, or
+   * refusing their keepalive RSET), and the time before which the keepalive opens none (backoff).
+   * A send or a keepalive that succeeds ends the run.
+   */
   #failures = 0;
   #retryAt = 0;
 
@@ -167,15 +171,13 @@ export class SessionPool {
     SmtpSession.open(this.endpoint, undefined, { signal: this.#closing.signal }).then(
       (session) => {
         if (this.#closing.signal.aborted || !this.#slots.includes(slot)) return session.close();
-        this.#failures = 0;
         slot.session = session;
         session.onEnd(() => this.#forget(slot));
         this.#idle(slot);
       },
       (error: SmtpDeliveryError) => {
         this.#remove(slot);
-        this.#failures += 1;
-        this.#retryAt = Date.now() + Math.min(this.#intervalMs * 2 ** this.#failures, MAX_RETRY_MS);
+        this.#backOff();
         const alive = this.#slots.some((other) => other.state !== 'closing');
         if (alive) {
           this.#ceiling = this.#slots.filter((other) => other.state !== 'closing').length;
@@ -192,6 +194,7 @@ export class SessionPool {
     slot.state = 'sending';
     session.send(waiting.envelope, waiting.message, waiting.mayFinish).then(
       (response) => {
+        this.#failures = 0;
         waiting.resolve(response);
         if (session.sent >= this.options.maxMessages) this.#quit(slot);
         else this.#idle(slot);
@@ -240,9 +243,21 @@ export class SessionPool {
     this.#dispatch();
   }
 
+  /**
+   * #forget lets go of a session that ended. One that ended while idle or saying RSET (the server
+   * closing idle connections quickly, or taking no RSET) counts as a failure: the kept-warm session
+   * is then opened again with a backoff, not at every keepalive tick.
+   */
   #forget(slot: Slot): void {
+    if ((slot.state === 'idle' || slot.state === 'keepalive') && !this.#closing.signal.aborted) this.#backOff();
     this.#remove(slot);
     this.#dispatch();
+  }
+
+  /** #backOff counts a failure and puts off the keepalive's next open: the interval, doubling, up to MAX_RETRY_MS. */
+  #backOff(): void {
+    this.#failures += 1;
+    this.#retryAt = Date.now() + Math.min(this.#intervalMs * 2 ** this.#failures, MAX_RETRY_MS);
   }
 
   #remove(slot: Slot): void {
@@ -275,7 +290,10 @@ export class SessionPool {
     }
     kept.state = 'keepalive';
     kept.session!.reset().then(
-      () => this.#idle(kept),
+      () => {
+        this.#failures = 0;
+        this.#idle(kept);
+      },
       () => kept.session!.close(),
     );
   }
