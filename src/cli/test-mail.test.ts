@@ -7,6 +7,7 @@ import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
 import { testMailCommand } from './test-mail.js';
 import { capturedIo } from '../../test/support/cli.js';
+import { freePort } from '../../test/support/ports.js';
 
 describeEachDialect('tocsin test-mail', (dialect) => {
   let t: TestApp;
@@ -51,6 +52,19 @@ describeEachDialect('tocsin test-mail', (dialect) => {
     const noTenant = capturedIo(env);
     expect(await testMailCommand(['--tenant', 'nope', '--to', 'ops@example.com'], noTenant.io)).toBe(2);
     expect(noTenant.err()).toBe('tocsin test-mail: no tenant "nope"\n');
+  });
+
+  it('says, when the built-in mail catcher does not answer, that it runs inside tocsin serve', async () => {
+    // Run before `npm start`, or without the TOCSIN_MAIL_CATCHER_PORT it was started with, it said to
+    // check the host and port, "usually 587 with STARTTLS, 465 with implicit TLS", of a server nobody chose.
+    await t.call('POST', '/api/v1/tenants', { name: 'cli-catcher' });
+    const port = await freePort();
+    const c = capturedIo({ ...env, TOCSIN_SMTP_URL: undefined, TOCSIN_MAIL_CATCHER_PORT: String(port) });
+    expect(await testMailCommand(['--tenant', 'cli-catcher', '--to', 'ops@example.com'], c.io)).toBe(1);
+    expect(c.out()).toMatch(new RegExp(`^failed at connect: .*ECONNREFUSED 127\\.0\\.0\\.1:${port}\\b.*\n`));
+    expect(c.out()).toContain(
+      `\nThe system default is the built-in mail catcher, which runs inside tocsin serve: start it first (npm start), with the same TOCSIN_MAIL_CATCHER_PORT (${port}), or set TOCSIN_SMTP_URL.\n`,
+    );
   });
 
   it('names itself when it refuses an option or argument, as the other commands do', async () => {

@@ -89,6 +89,12 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
       return 0;
     }
     io.stdout.write(`failed at ${result.stage}${result.code ? ` (${result.code})` : ''}: ${result.message}\n`);
+    // The catcher is no server of its own: refused, it is that no `tocsin serve` runs with this port.
+    if (!config.systemSmtp && result.stage === 'connect' && result.message.includes(`ECONNREFUSED 127.0.0.1:${config.mailCatcherPort}`)) {
+      io.stdout.write(
+        `The system default is the built-in mail catcher, which runs inside tocsin serve: start it first (npm start), with the same TOCSIN_MAIL_CATCHER_PORT (${config.mailCatcherPort}), or set TOCSIN_SMTP_URL.\n`,
+      );
+    }
     return 1;
   } finally {
     await sender.close();
