@@ -24,7 +24,7 @@ import type { MailHealthTransition } from './model.js';
 import type { MailHealthChange } from './store.js';
 import { firstKnownZone } from '../shared/validation.js';
 import { withoutBidiControlsOrTheirGap } from '../shared/bidi.js';
-import { tenantShownName } from '../reports/templates/text.js';
+import { printable, tenantShownName } from '../reports/templates/text.js';
 
 /** The component and event of the alert raised when a tenant's mail fails (API.md). */
 const MAIL_HEALTH_ALERT = { component: 'Tocsin', event: 'Mail.DeliveryFailing' } as const;
@@ -208,8 +208,8 @@ export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEm
   const since = fmt.dateTime(input.at);
   const t = emailTranslator(input.language);
   // The server's reply without the bidirectional controls that would turn the rest of its line backwards, as the tenant's name.
-  const reply = input.lastError === null ? '—' : withoutBidiControlsOrTheirGap(input.lastError);
-  const tenant = tenantShownName(input.tenantName, input.tenantDisplayName);
+  const reply = input.lastError === null ? '—' : printable(withoutBidiControlsOrTheirGap(input.lastError));
+  const tenant = printable(tenantShownName(input.tenantName, input.tenantDisplayName));
   const [first, ...rest] = texts.body({ tenant, since, reply, link: input.settingsUrl });
   // The first line gives the time: name its zone, as every other email does (the tenant's, for an administrator who set none).
   const lines = [first!, t('common.timesIn', { zone: fmt.zoneLabel(input.at) }), ...rest];

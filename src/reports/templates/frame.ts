@@ -6,7 +6,7 @@ import { HTML_TEMPLATES } from './compile.js';
 import type { TemplateName } from './email-html.js';
 import { type HeaderInput, emailHeaders, headerText } from './headers.js';
 import { httpUrl } from './links.js';
-import { columns, field } from './text.js';
+import { columns, field, printable } from './text.js';
 
 /** Link is a vetted http(s) link and its text, as the templates show it. */
 export interface Link {
@@ -76,38 +76,43 @@ export function renderEmail(
   fmt: LocaleFormat,
 ): RenderedEmail {
   const subject = headerText(frame.subject);
-  const html = HTML_TEMPLATES[kind]({
-    ...body,
-    lang: frame.language,
-    subject,
-    preheader: field(frame.preheader),
-    accent: frame.accent,
-    tenantDisplayName: frame.tenantDisplayName,
-    heading: frame.heading,
-    greeting: frame.greeting,
-    why: frame.why,
-    preferences: frame.preferences,
-    unsubscribe: frame.unsubscribe,
-    sentBy: t('common.sentBy'),
-  });
+  // Whatever a field holds, no control character reaches either part (printable).
+  const html = printable(
+    HTML_TEMPLATES[kind]({
+      ...body,
+      lang: frame.language,
+      subject,
+      preheader: field(frame.preheader),
+      accent: frame.accent,
+      tenantDisplayName: frame.tenantDisplayName,
+      heading: frame.heading,
+      greeting: frame.greeting,
+      why: frame.why,
+      preferences: frame.preferences,
+      unsubscribe: frame.unsubscribe,
+      sentBy: t('common.sentBy'),
+    }),
+  );
   const footer = [
     frame.why,
     frame.preferences && linkText(frame.preferences, fmt),
     frame.unsubscribe && linkText(frame.unsubscribe, fmt),
     t('common.sentBy'),
   ].filter((line): line is string => Boolean(line));
-  const text = [
-    frame.tenantDisplayName,
-    frame.heading,
-    '='.repeat(Math.min(60, columns(frame.heading))),
-    '',
-    frame.greeting,
-    '',
-    ...textBody,
-    '',
-    '-- ',
-    ...footer,
-    '',
-  ].join('\n');
+  const text = printable(
+    [
+      frame.tenantDisplayName,
+      frame.heading,
+      '='.repeat(Math.min(60, columns(frame.heading))),
+      '',
+      frame.greeting,
+      '',
+      ...textBody,
+      '',
+      '-- ',
+      ...footer,
+      '',
+    ].join('\n'),
+  );
   return { subject, text, html, headers: emailHeaders({ kind, ...headers }) };
 }

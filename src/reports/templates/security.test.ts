@@ -11,6 +11,8 @@ import { httpUrl } from './links.js';
 import { PREVIEW_KINDS, type SampleContext, renderPreview, sampleDaily, sampleImmediate, sampleSummary } from './samples.js';
 import { renderSummaryEmail } from './summary-email.js';
 import { renderTestEmail } from './test-email.js';
+import { ImmediateEmailCache } from './immediate-cache.js';
+import { renderMailHealthNotice } from '../../mail-health/notices.js';
 
 // What tenants and robots might put in any field that ends up in an email.
 const PAYLOADS = [
@@ -250,5 +252,74 @@ describe('bidirectional controls in alert fields', () => {
       expect(email.html, language).not.toMatch(controls);
       expect(email.text, language).toContain('Acmegnp.exe');
     }
+  });
+});
+
+describe('control characters in alert fields', () => {
+  // A robot's log line or an exporter's label can carry terminal escapes and other controls: raw in
+  // an email, ESC [31m recoloured (or worse) the terminal of a reader of the text part (mutt,
+  // mailx), and every C0 or C1 control made the HTML part ill-formed (a parse error of the HTML
+  // standard, shown as nothing or a box). They show as what they are, a visible symbol.
+  const payload = 'bell\u0007 esc\u001b[31mred\u001b[0m vt\u000b ff\u000c del\u007f nel\u0085 csi\u009b end';
+  const unprintable = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+
+  function controlEmails(language: (typeof LANGUAGES)[number]): RenderedEmail[] {
+    const c = { ...context(language), tenant: { name: 'acme', displayName: `Acme ${payload}`, timeZone: 'Europe/Paris' } };
+    const summary = sampleSummary(c);
+    const daily = sampleDaily(c);
+    const immediate = sampleImmediate(c);
+    const source = { process: payload, robot: payload, machine: payload, queue: payload, job: payload };
+    const cache = new ImmediateEmailCache();
+    const immediateView = {
+      ...immediate,
+      recipient: { ...immediate.recipient, name: `Ann ${payload}` },
+      alert: { ...immediate.alert, message: `${payload}\nsecond ${payload}`, folder: payload, source, data: { [payload]: payload, nested: { payload } } },
+    };
+    return [
+      renderSummaryEmail({
+        ...summary,
+        recipient: { ...summary.recipient, name: payload },
+        groups: summary.groups.map((g) => ({ ...g, message: payload, folder: payload, source })),
+      }),
+      renderDailyEmail({ ...daily, recipient: { ...daily.recipient, name: payload } }),
+      renderImmediateEmail(immediateView),
+      cache.render(immediateView),
+      cache.render({ ...immediateView, recipient: { ...immediateView.recipient, name: `Bob ${payload}` } }),
+      renderTestEmail({
+        language,
+        tenant: { name: 'acme', displayName: payload },
+        sentAt: 0,
+        timeZone: 'UTC',
+        tested: { host: 'smtp.example.com', port: 25, security: 'none', fromAddress: 'a@example.com' },
+      }),
+      ...PREVIEW_KINDS.map((kind) => renderPreview(kind, c)),
+      renderMailHealthNotice({
+        transition: 'failing',
+        language,
+        timeZone: 'UTC',
+        tenantName: 'acme',
+        tenantDisplayName: payload,
+        at: 0,
+        lastError: `535 ${payload}`,
+        settingsUrl: 'https://tocsin.example.com/#/settings/mail',
+        unsubscribeUrl: 'https://tocsin.example.com/unsubscribe/x',
+      }),
+    ];
+  }
+
+  it.each(LANGUAGES)('in %s: leaves no control character but tab and line breaks in either part, showing each as a visible symbol', (language) => {
+    for (const email of controlEmails(language)) {
+      expect(email.text).not.toMatch(unprintable);
+      expect(email.html).not.toMatch(unprintable);
+      expect(email.text).toContain('esc\u241b[31mred\u241b[0m');
+      expect(email.html).toContain('esc\u241b[31mred\u241b[0m');
+      for (const value of email.prepared?.values ?? []) expect(`${value.text}${value.html}`).not.toMatch(unprintable);
+    }
+  });
+
+  it('keeps the spliced name of a shared immediate email as the full render writes it', () => {
+    const [, , full, , bob] = controlEmails('en');
+    expect(full!.text).toContain('Ann bell\u2407 esc\u241b[31mred');
+    expect(bob!.prepared!.values[0]!.text).toBe(`Bob ${'bell\u2407 esc\u241b[31mred\u241b[0m vt ff del\u2421 nel\ufffd csi\ufffd end'}`);
   });
 });
