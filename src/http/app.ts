@@ -178,14 +178,18 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply) => {
-    if (closing) void reply.header('connection', 'close');
+  app.addHook('onSend', async (request, reply) => {
+    if (closing) return void reply.header('connection', 'close');
     // Fastify closes the connection after any body its parser refused, lest the client send more of it.
     // One that has all come leaves the connection at the next request, which a keep-alive or pipelining
     // client sends on it; the rest of one still coming (a 413 from its Content-Length) Node reads and
     // drops before that, within the request timeout: closed under it, the client still sending got
-    // EPIPE instead of the answer. Only Fastify's parser error says close here (the hook above, while closing).
-    else if (reply.getHeader('connection') === 'close') reply.removeHeader('connection');
+    // EPIPE instead of the answer. Only Fastify's parser error says close here (while closing, the hook).
+    if (reply.getHeader('connection') === 'close') reply.removeHeader('connection');
+    // A connection its client asked to close (Connection: close, as Python's urllib sends) Node closes
+    // once the answer is written: the answer waits for the rest of the body, read and dropped, lest a
+    // client still sending it get a broken pipe instead.
+    if (!request.raw.complete && !reply.raw.shouldKeepAlive) await restOfBody(request.raw, REST_OF_BODY_WAIT_MS);
   });
   app.addHook('onSend', sayODataVersion);
   app.addHook('onRequest', requireHost);
@@ -221,6 +225,23 @@ function originForm(url: string): string {
   if (!authority) return url;
   const rest = url.slice(authority[0].length);
   return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+/** REST_OF_BODY_WAIT_MS bounds how long an answer waits for the rest of a body it did not need (restOfBody). */
+const REST_OF_BODY_WAIT_MS = 10_000;
+
+/** restOfBody reads and drops what is left of `request`'s body, settling once it has all come or gone, or after `waitMs`. */
+function restOfBody(request: FastifyRequest['raw'], waitMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      request.off('end', done).off('close', done).off('error', done);
+      resolve();
+    };
+    const timer = setTimeout(done, waitMs);
+    request.once('end', done).once('close', done).once('error', done);
+    request.resume();
+  });
 }
 
 /** READ_METHODS change nothing: they are answered from the SQLite file still open once it is gone. */
