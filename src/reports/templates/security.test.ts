@@ -320,6 +320,13 @@ describe('control characters in alert fields', () => {
   it('keeps the spliced name of a shared immediate email as the full render writes it', () => {
     const [, , full, , bob] = controlEmails('en');
     expect(full!.text).toContain('Ann bell\u2407 esc\u241b[31mred');
-    expect(bob!.prepared!.values[0]!.text).toBe(`Bob ${'bell\u2407 esc\u241b[31mred\u241b[0m vt ff del\u2421 nel\ufffd csi\ufffd end'}`);
+    // NEL (U+0085) is a line break, folded into a space on one line as CR, LF and U+2028 are.
+    expect(bob!.prepared!.values[0]!.text).toBe(`Bob ${'bell\u2407 esc\u241b[31mred\u241b[0m vt ff del\u2421 nel csi\ufffd end'}`);
+  });
+
+  it('names the tenant and the robot in the subject as the body shows them, each control a visible symbol', () => {
+    const [, , full] = controlEmails('en');
+    const shown = 'bell\u2407 esc\u241b[31mred\u241b[0m vt ff del\u2421 nel csi\ufffd';
+    expect(full!.subject.startsWith(`Acme ${shown} end: Fatal alert, Robot offline (Robot: ${shown.slice(0, 35)}`)).toBe(true);
   });
 });

@@ -47,9 +47,16 @@ export function printable(value: string): string {
   });
 }
 
-/** oneLine folds every run of whitespace, line breaks included, into one space, without bidirectional or other controls (printable). */
+/**
+ * oneLine folds every run of whitespace, line breaks included (NEL, U+0085, too, which \s leaves
+ * out), into one space, without bidirectional or other controls (printable).
+ */
 export function oneLine(value: string): string {
-  return printable(withoutBidiControls(value).replace(/\s+/g, ' ').trim());
+  return printable(
+    withoutBidiControls(value)
+      .replace(/[\s\u0085]+/g, ' ')
+      .trim(),
+  );
 }
 
 /** FIELD_MAX is the longest a one-line field (a name, an event, a folder) is shown, in characters. */
