@@ -1,3 +1,5 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SendCalledOffError, type SmtpEndpoint } from '../contract.js';
 import { SessionPool } from './pool.js';
@@ -173,6 +175,45 @@ describe('SessionPool against a real smtp-server', () => {
     expect(server.connectedAt[3]! - server.connectedAt[2]!).toBeGreaterThanOrEqual(2_400);
     // A send still goes out at once, on a session of its own.
     expect(await pool.send(envelope, message(0))).toMatch(/^250/);
+  });
+
+  it('sends a message once when the server answered its DATA with a 250 go-ahead, which nodemailer takes as a 354, and hung up after the "."', async () => {
+    // Some servers answer DATA with 250 rather than 354; the message then goes out whole, and a drop
+    // after it is in doubt (the server may have queued it), not a drop before it to send again at once.
+    let received = 0;
+    const raw = net.createServer((socket) => {
+      let buffer = '';
+      let inData = false;
+      socket.on('error', () => {});
+      socket.setEncoding('latin1');
+      socket.write('220 go-ahead.test ESMTP\r\n');
+      socket.on('data', (chunk: string) => {
+        buffer += chunk;
+        for (;;) {
+          if (inData) {
+            const end = buffer.indexOf('\r\n.\r\n');
+            if (end < 0) return;
+            received += 1;
+            return void socket.destroy();
+          }
+          const end = buffer.indexOf('\r\n');
+          if (end < 0) return;
+          const verb = buffer.slice(0, 4).toUpperCase();
+          buffer = buffer.slice(end + 2);
+          inData = verb === 'DATA';
+          socket.write(inData ? '250 2.0.0 go ahead\r\n' : '250 go-ahead.test\r\n');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    try {
+      const pool = new SessionPool(endpointFor(raw.address() as AddressInfo), { maxConnections: 1, maxMessages: 100, warm: false });
+      pools.push(pool);
+      await expect(pool.send(envelope, message(0))).rejects.toMatchObject({ stage: 'data', retryable: true });
+      expect(received).toBe(1);
+    } finally {
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
   });
 
   it('stops opening sessions once the server refuses one beside live ones, and sends the whole queue on those', async () => {

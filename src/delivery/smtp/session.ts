@@ -352,7 +352,7 @@ export class SmtpSession {
 
   /**
    * #heard follows the dialogue as the connection logs it (`transactionLog`): commands and replies.
-   * A 354 leaves DATA unanswered until the reply to the message's final ".".
+   * A 354 (the go-ahead) leaves DATA unanswered until the reply to the message's final ".".
    */
   #heard(tnx: string | undefined, line: string): void {
     if (tnx === 'client') {
@@ -371,7 +371,9 @@ export class SmtpSession {
       // The greeting answers no command; every other reply answers the oldest unanswered one.
       const answered = this.#unanswered.shift();
       this.#lastAnswered = answered;
-      if (answered === 'DATA' && line.startsWith('354')) {
+      // The server's go-ahead for the message: a 354, or any 2xx or 3xx, which nodemailer takes as one
+      // too (some servers answer DATA with 250) and then writes the message; not the reply to its ".".
+      if (answered === 'DATA' && !this.#messageSent && /^[23]/.test(line)) {
         // Heard before the connection writes the message: ended now, not a byte of it goes out.
         if (!this.#mayGoOn()) return;
         this.#messageSent = true;
