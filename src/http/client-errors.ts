@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
+import { afterAnswersAhead } from './connections.js';
 import { PROBLEM_MEDIA_TYPE } from './openapi.js';
 import { HttpError, type ProblemDocument, fieldError, problemTypeFor } from './problem.js';
 
@@ -47,6 +48,9 @@ function overflowedOnRequestLine(error: ClientError): boolean {
  */
 const LINGER_MS = 2_000;
 
+/** ANSWERS_AHEAD_WAIT_MS bounds how long a refusal waits for the answers to the requests ahead of it on its connection. */
+const ANSWERS_AHEAD_WAIT_MS = 60_000;
+
 /** The connections answerClientError answered: Node's failed parser reports each later chunk again. */
 const answered = new WeakSet<Duplex>();
 
@@ -61,13 +65,17 @@ const answered = new WeakSet<Duplex>();
 export function answerClientError(error: ClientError, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
   answered.add(socket);
-  if (!socket.writable || isAnswered(socket)) return void socket.destroy(error);
-  writeProblem(socket, clientErrorProblem(error));
-  // What still arrives goes to Node's parser, which failed and drops it.
-  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
-  linger.unref();
-  socket.once('close', () => clearTimeout(linger));
-  socket.end();
+  // A pipelined request is refused after the answers to those ahead of it, as it would be answered.
+  afterAnswersAhead(socket, ANSWERS_AHEAD_WAIT_MS, () => {
+    if (socket.destroyed) return;
+    if (!socket.writable || isAnswered(socket)) return void socket.destroy(error);
+    writeProblem(socket, clientErrorProblem(error));
+    // What still arrives goes to Node's parser, which failed and drops it.
+    const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+    linger.unref();
+    socket.once('close', () => clearTimeout(linger));
+    socket.end();
+  });
 }
 
 /** answeredEarly holds, by connection, the request last answered before its body had all come. */

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TocsinApp } from './context.js';
 
 /** How often a closing server looks again for connections that carry no request. */
@@ -41,11 +42,40 @@ export function trackConnections(server: Server): void {
     const requests = busy.get(socket) ?? new Set<IncomingMessage>();
     requests.add(request);
     busy.set(socket, requests);
+    answers.set(request, response);
     response.once('close', () => {
       requests.delete(request);
       if (requests.size === 0 && busy.get(socket) === requests) busy.delete(socket);
     });
   });
+}
+
+/** The answer of each request in flight, which afterAnswersAhead waits for. */
+const answers = new WeakMap<IncomingMessage, ServerResponse>();
+
+/**
+ * afterAnswersAhead calls `then` once the requests on `socket` that have all come have their answers
+ * written (at once when none is waiting for one): an answer written straight to the socket, for a
+ * pipelined request Node could not parse, goes after theirs, not in their place. Still unanswered
+ * after `waitMs`, the connection is destroyed: no answer can follow theirs.
+ */
+export function afterAnswersAhead(socket: Duplex, waitMs: number, then: () => void): void {
+  const server = (socket as Socket & { server?: Server | null }).server;
+  const requests = server ? tracked.get(server)?.busy.get(socket as Socket) : undefined;
+  const ahead = [...(requests ?? [])].flatMap((request) => {
+    const response = request.complete ? answers.get(request) : undefined;
+    return response && !response.closed ? [response] : [];
+  });
+  if (ahead.length === 0) return then();
+  let left = ahead.length;
+  const done = () => {
+    if (--left > 0) return;
+    clearTimeout(timer);
+    then();
+  };
+  const timer = setTimeout(() => socket.destroy(), waitMs);
+  timer.unref();
+  for (const response of ahead) response.once('close', done);
 }
 
 /**

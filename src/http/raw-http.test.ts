@@ -171,6 +171,20 @@ describe('requests that are not valid HTTP, over a real socket', () => {
     }
   });
 
+  // The refusal of a pipelined request went out at once, ahead of the answer to the request before it:
+  // the client read it as that answer (a 400 for its GET /healthz), and the real one was lost.
+  it.each([
+    ['a request that is not HTTP', 'GARBAGE\r\n\r\n', 400],
+    ['headers larger than the limit', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+  ])('answers the requests ahead of %s first, in order, then refuses it', async (_what, bad, expected) => {
+    const ahead = `GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n\r\n`;
+    const answer = await exchange(port, Buffer.from(ahead + bad, 'latin1'));
+    expect(
+      [...answer.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1])),
+      answer,
+    ).toEqual([200, 200, expected]);
+  });
+
   it('serves a well-formed request over the same socket path', async () => {
     const answer = await exchange(port, Buffer.from('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'));
     expect(statusAndType(answer)).toEqual({ status: 200, type: 'application/json; charset=utf-8' });
