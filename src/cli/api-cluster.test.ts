@@ -217,3 +217,33 @@ it('names the port chosen for PORT=0 in its banner and its links, one port for e
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }, 180_000);
+
+it('names in its banner the system default saved in System mail settings, which every email goes through, not the catcher', async () => {
+  // With --processes the banner said "System SMTP: built-in mail catcher at …" while each api process
+  // warned that the saved server is used, as one process's banner already says.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-cluster-saved-smtp-'));
+  const env = { DATABASE_URL: `sqlite:${path.join(dataDir, 'tocsin.db')}`, TOCSIN_ADMIN_TOKEN: ADMIN, TOCSIN_MAIL_CATCHER_PORT: '0' };
+  try {
+    const first = await startServeProcess([], env);
+    try {
+      const saved = await fetch(`${first.url}/api/v1/system/mail-settings`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ host: 'smtp.example.com', port: 587, security: 'starttls', fromAddress: 'ops@example.com' }),
+      });
+      expect(saved.status).toBe(200);
+    } finally {
+      await first.stop();
+    }
+    const cluster = await startServeProcess(['--role', 'api', '--processes', '2'], env);
+    try {
+      expect(cluster.printed()).toMatch(
+        /\n {2}System SMTP: +smtp:\/\/smtp\.example\.com:587, saved in System mail settings \(used instead of the built-in mail catcher at smtp:\/\/127\.0\.0\.1:\d+\)\n/,
+      );
+    } finally {
+      await cluster.stop();
+    }
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 240_000);

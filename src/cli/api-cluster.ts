@@ -7,6 +7,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { catcherEnv, shareCatcher } from '../delivery/catcher/cluster-catcher.js';
 import { shareMetrics } from '../ops/cluster-metrics.js';
 import { MailCatcher } from '../delivery/catcher/mail-catcher.js';
+import { savedSystemSmtpAddress } from '../settings/mail-settings.js';
 import { systemClock } from '../shared/clock.js';
 import { ConfigError } from '../shared/config-error.js';
 import { migrateWhenFree, openStorageWhenReachable } from '../storage/connect.js';
@@ -17,6 +18,8 @@ export interface ApiCluster {
   readonly generatedAdminToken: string | undefined;
   /** Where the data lives, without credentials. */
   readonly database: string;
+  /** The address of the system default saved in System mail settings, used instead of TOCSIN_SMTP_URL or the catcher; undefined when none is. */
+  readonly systemSmtpSaved: string | undefined;
   /** The port of the built-in mail catcher the processes share, when no TOCSIN_SMTP_URL is set. */
   readonly mailCatcherPort: number | undefined;
   /** The port the processes listen on: PORT, or the free one chosen for PORT=0. */
@@ -66,9 +69,12 @@ function heard(signal: AbortSignal | undefined, ms: number): Promise<boolean> {
 export async function startApiCluster(config: Config, logger: Logger, graceMs: number, signal?: AbortSignal): Promise<ApiCluster> {
   const storage = await openStorageWhenReachable(config.databaseUrl, { poolSize: 1, setting: config.databaseSetting, logger, signal });
   let generatedAdminToken: string | undefined;
+  let systemSmtpSaved: string | undefined;
   try {
     await migrateWhenFree(storage, { setting: config.databaseSetting, logger, signal });
     generatedAdminToken = (await ensureAdminToken(storage.db, config.adminToken, systemClock)).generated;
+    // For the banner, which named TOCSIN_SMTP_URL's server (or the catcher) while the saved one took every email.
+    systemSmtpSaved = await savedSystemSmtpAddress(storage.db);
   } finally {
     await storage.close();
   }
@@ -142,7 +148,7 @@ export async function startApiCluster(config: Config, logger: Logger, graceMs: n
   } finally {
     signal?.removeEventListener('abort', stop);
   }
-  return { generatedAdminToken, database: storage.description, mailCatcherPort, port, pids: workers.map((w) => w.process.pid!), exited, stop };
+  return { generatedAdminToken, database: storage.description, systemSmtpSaved, mailCatcherPort, port, pids: workers.map((w) => w.process.pid!), exited, stop };
 }
 
 /** freePortOn is a port free on `host` now, for the api processes to listen on together. */

@@ -161,7 +161,7 @@ async function serveCluster(config: Config): Promise<number> {
     banner(config, {
       url: `${url}/ (${api.pids.length} api processes)`,
       database: api.database,
-      smtp: config.systemSmtp ? displaySmtpUrl(config.systemSmtp.url) : `built-in mail catcher at ${displaySmtpUrl(catcherSmtpUrl(api.mailCatcherPort!))}`,
+      smtp: shownSystemSmtp(config.systemSmtp ? config.systemSmtp.url : catcherSmtpUrl(api.mailCatcherPort!), !config.systemSmtp, api.systemSmtpSaved),
       mailCatcherPage: config.systemSmtp ? undefined : `${url}/#/host/catcher`,
       generatedAdminToken: api.generatedAdminToken,
     }),
