@@ -24,7 +24,8 @@ import type { MailHealthTransition } from './model.js';
 import type { MailHealthChange } from './store.js';
 import { firstKnownZone } from '../shared/validation.js';
 import { withoutBidiControlsOrTheirGap } from '../shared/bidi.js';
-import { printable, tenantShownName } from '../reports/templates/text.js';
+import { tenantShownName } from '../reports/templates/text.js';
+import { printable } from '../shared/printable.js';
 
 /** The component and event of the alert raised when a tenant's mail fails (API.md). */
 const MAIL_HEALTH_ALERT = { component: 'Tocsin', event: 'Mail.DeliveryFailing' } as const;

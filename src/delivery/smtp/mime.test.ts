@@ -120,6 +120,21 @@ describe('MIME written for the send stage', () => {
     expect(mail.to).toMatchObject({ value: [{ address: 'ana@example.com', name: 'Ana M' }] });
   });
 
+  // A user's name is any one line (the API refuses only line breaks and NUL): "Bob\u001b[2J" went
+  // out as an encoded word holding a raw ESC, which a terminal mail client reading the To line ran
+  // (clearing the screen). Each control shows as its visible symbol, as in the email's greeting.
+  it('shows the control characters of the display names of From and To as visible symbols, as the body does', async () => {
+    const template = prepareMime({ subject: 's', text: 'a', html: '<p>a</p>', headers: {} });
+    const raw = writeMime(template, {
+      ...SEND,
+      from: { address: 'alerts@example.com', name: 'Acme\u0007 Alerts\u007f' },
+      to: { address: 'bob@example.com', name: 'Bob\u001b[2J\u009b' },
+    });
+    const mail = await simpleParser(raw);
+    expect(mail.from?.value).toEqual([{ address: 'alerts@example.com', name: 'Acme\u2407 Alerts\u2421' }]);
+    expect(mail.to).toMatchObject({ value: [{ address: 'bob@example.com', name: 'Bob\u241b[2J\ufffd' }] });
+  });
+
   it('keeps every header line holding an encoded word to 76 characters (RFC 2047), the first line with its header name included', async () => {
     // "Subject: " and a 72-character encoded word made 81: the first line of every non-ASCII subject was over.
     const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 200 }).filter((s) => s.trim() !== '' && !/[\r\n\0\u0085\u2028\u2029]/.test(s));

@@ -1,5 +1,6 @@
 import { domainToASCII } from 'node:url';
 import { withoutBidiControls } from '../../shared/bidi.js';
+import { printable } from '../../shared/printable.js';
 import { pooledRandomBytes } from '../../shared/ids.js';
 import { type Mailbox, type RenderedEmail, SmtpDeliveryError } from '../contract.js';
 import { bindMessageIds, holdsUnboundMessageId } from '../message-id.js';
@@ -247,12 +248,13 @@ export function asciiAddress(address: string): string {
 /**
  * mailboxHeader writes an address with its display name: as is, quoted, or encoded, as the name
  * needs; without bidirectional controls, as the subject is written (a mail client lists the name
- * beside other text, which an override left open in it would turn backwards).
+ * beside other text, which an override left open in it would turn backwards), and any other
+ * control shown as its visible symbol (printable), as the email's greeting shows the name.
  */
 function mailboxHeader(name: string, mailbox: Mailbox): string {
   const address = asciiAddress(mailbox.address);
   assertHeaderValue(name, address);
-  const display = mailbox.name && withoutBidiControls(mailbox.name);
+  const display = mailbox.name && printable(withoutBidiControls(mailbox.name));
   if (!display) return `${name}: ${address}`;
   assertHeaderValue(name, display);
   if (!AS_WRITTEN.test(display)) {

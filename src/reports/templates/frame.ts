@@ -6,7 +6,8 @@ import { HTML_TEMPLATES } from './compile.js';
 import type { TemplateName } from './email-html.js';
 import { type HeaderInput, emailHeaders, headerText } from './headers.js';
 import { httpUrl } from './links.js';
-import { columns, field, printable } from './text.js';
+import { printable } from '../../shared/printable.js';
+import { columns, field } from './text.js';
 
 /** Link is a vetted http(s) link and its text, as the templates show it. */
 export interface Link {
