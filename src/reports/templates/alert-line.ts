@@ -30,7 +30,8 @@ export interface AlertLine {
   readonly actions: readonly Link[];
 }
 
-const LINE_BREAK = /\r\n|\r|\n/;
+// CR LF, CR, LF, and Unicode's other line breaks: NEL and the line and paragraph separators.
+const LINE_BREAK = /\r\n|[\r\n\u0085\u2028\u2029]/;
 
 const ACTION_ORDER = ['acknowledge', 'snooze', 'mute'] as const;
 

@@ -874,6 +874,16 @@ describe('the Fatal-immediately email', () => {
     expect(email.html).toContain('>System.TimeoutException: no logon screen<br>   at Invoice.Run()<br>   at Main() &lt;x&gt;</div>');
   });
 
+  // Unicode's other line breaks (NEL from a mainframe's EBCDIC log, the line and paragraph separators
+  // of a .NET or JavaScript string): a browser drew U+2028 as a space, joining the lines the robot
+  // wrote into one in the HTML part, and NEL showed as \ufffd.
+  it('breaks its message at NEL, U+2028 and U+2029 too, the same in both parts', () => {
+    const view = sampleImmediate(context('en'));
+    const email = renderImmediateEmail({ ...view, alert: { ...view.alert, message: 'one\u0085two\u2028three\u2029four' } });
+    expect(email.text).toContain('  one\n  two\n  three\n  four\n');
+    expect(email.html).toContain('>one<br>two<br>three<br>four</div>');
+  });
+
   it('writes each data field on a line of its own, a value with line breaks folded onto it', () => {
     const view = sampleImmediate(context('en'));
     const email = renderImmediateEmail({ ...view, alert: { ...view.alert, data: { detail: 'first line\r\nsecond line\n', next: 1 } } });
