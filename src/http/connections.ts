@@ -66,7 +66,10 @@ export function afterAnswersAhead(socket: Duplex, waitMs: number, then: () => vo
     const response = request.complete ? answers.get(request) : undefined;
     return response && !response.closed ? [response] : [];
   });
-  if (ahead.length === 0) return then();
+  if (ahead.length === 0) {
+    then();
+    return;
+  }
   let left = ahead.length;
   const done = () => {
     if (--left > 0) return;
