@@ -487,12 +487,20 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     }
   });
 
-  it('warns when the server refuses the sender or this client at RCPT (Postfix answers its sender and client restrictions there), as every alert email meets it', async () => {
+  it('warns when the server refuses the sender or this client at RCPT (Postfix answers its sender and client restrictions there, Gmail its sending limit), as every alert email meets it', async () => {
     // Postfix's smtpd_delay_reject (on by default) answers reject_sender_login_mismatch,
     // reject_unknown_sender_domain and the client restrictions at RCPT TO, whoever the reader.
     for (const [tenant, refusal] of [
       ['initrode', { code: 553, message: '5.7.1 <alerts@initrode.example.com>: Sender address rejected: not owned by user robot' }],
       ['massive-dynamic', { code: 554, message: '5.7.1 <unknown[203.0.113.9]>: Client host rejected: Access denied' }],
+      // Gmail counts its daily sending limit in recipients, and refuses each one past it.
+      [
+        'dunder-mifflin',
+        {
+          code: 550,
+          message: '5.4.5 Daily user sending limit exceeded. For more information on Gmail sending limits go to https://support.google.com/a/answer/166852',
+        },
+      ],
     ] as const) {
       const owner = await t.tenantWithUser(tenant);
       await t.enableAlertEmails(tenant);

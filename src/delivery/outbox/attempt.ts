@@ -385,10 +385,11 @@ function refusesToRelay(reply: string): boolean {
  * them, whoever reads it: like a relay refusal, it is the server's while it delivers no other email.
  * So does Exchange Online's refusal of the signed-in mailbox's submission after DATA, a 5.2.0 that is
  * no mailbox full: "STOREDRV.Submission.Exception:SendAsDeniedException" (the From address is not
- * one it may send as), its sending quota or its block for spam.
+ * one it may send as), its sending quota or its block for spam; and a sending limit of the account,
+ * which Gmail counts in recipients and answers at RCPT ("550 5.4.5 Daily user sending limit exceeded").
  */
 function refusesSender(reply: string): boolean {
-  return /\b5\.1\.[78]\b|\b(sender address|client host|helo command) rejected\b|\bSTOREDRV\.Submission\b|SendAsDenied|permissions to send as|not allowed to send as/i.test(
+  return /\b5\.1\.[78]\b|\b(sender address|client host|helo command) rejected\b|\bSTOREDRV\.Submission\b|SendAsDenied|permissions to send as|not allowed to send as|sending (limit|quota) exceeded/i.test(
     reply,
   );
 }
