@@ -1,3 +1,8 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import { ROUTE_MODULES } from './route-modules.js';
 import { routesFor, startTocsin } from './server.js';
@@ -5,7 +10,7 @@ import { ADMIN_TOKEN, type TestApp, startTestApp } from '../test/support/http.js
 import { captureWarnings } from '../test/support/log-capture.js';
 import { loadConfig } from './config.js';
 import { opsRoutes } from './ops/routes.js';
-import { describeEachDialect } from '../test/support/storage.js';
+import { createTestDatabase, describeEachDialect } from '../test/support/storage.js';
 
 it('gives a worker only the operations routes, and api and all every route', async () => {
   expect(await routesFor('worker')).toEqual([opsRoutes]);
@@ -95,6 +100,35 @@ describeEachDialect('a system default SMTP saved in System mail settings', (dial
       expect(shadowed.warnings.join('\n')).not.toMatch(/pw/);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describeEachDialect('the admin token generated on first start', (dialect) => {
+  it('is printed by the start that serves: a first start that failed (its port taken) takes back the one it generated and never printed', async () => {
+    // The token was stored before the port was found taken, and the start failed without printing it: every
+    // later start said it was "kept from an earlier start", so no one could ever sign in as host administrator.
+    const database = await createTestDatabase(dialect);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-'));
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const config = (port: number) =>
+      loadConfig({ DATABASE_URL: database.url, TOCSIN_DATA_DIR: dataDir, TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1', PORT: String(port), LOG_LEVEL: 'silent' });
+    try {
+      const taken = (holder.address() as net.AddressInfo).port;
+      await expect(startTocsin(config(taken), { logger: pino({ level: 'silent' }) })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      const served = await startTocsin(config(0), { listen: false, logger: pino({ level: 'silent' }) });
+      try {
+        expect(served.generatedAdminToken).toMatch(/^tcs_admin_/);
+        const tenants = await served.app.inject({ method: 'GET', url: '/api/v1/tenants', headers: { authorization: `Bearer ${served.generatedAdminToken}` } });
+        expect(tenants.statusCode).toBe(200);
+      } finally {
+        await served.close();
+      }
+    } finally {
+      holder.close();
+      await database.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

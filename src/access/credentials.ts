@@ -47,6 +47,17 @@ export async function ensureAdminToken(db: Db, configured: string | undefined, c
   return kept === hash ? { hash, generated } : { hash: kept };
 }
 
+/**
+ * takeBackGeneratedAdminToken removes the admin token a start generated (ensureAdminToken) and then
+ * could not serve with (its port taken, its mail catcher's port taken): it was never printed, and
+ * kept, every later start called it "kept from an earlier start", so no one could sign in as the
+ * host administrator. Removed, the next start generates one and prints it. Only while it is still
+ * the stored one.
+ */
+export async function takeBackGeneratedAdminToken(db: Db, hash: string): Promise<void> {
+  await db.deleteFrom('host_settings').where('key', '=', ADMIN_TOKEN_KEY).where('value', '=', hash).execute();
+}
+
 function sameHash(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);

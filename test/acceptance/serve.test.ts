@@ -236,10 +236,9 @@ describe('tocsin serve, as a user runs it', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     try {
       const port = (holder.address() as net.AddressInfo).port;
-      const taken = serve({ TOCSIN_DATA_DIR: tempDir('tocsin-accept-'), PORT: String(port) }, undefined, [
-        'node',
-        ['bin/tocsin.js', 'serve', '--role', 'api', '--processes', '2'],
-      ]);
+      const dataDir = tempDir('tocsin-accept-');
+      const cluster: [string, string[]] = ['node', ['bin/tocsin.js', 'serve', '--role', 'api', '--processes', '2']];
+      const taken = serve({ TOCSIN_DATA_DIR: dataDir, PORT: String(port) }, undefined, cluster);
       // Once an api process has said the port is taken, it and the primary have STOP_WAIT_MS to be gone:
       // the start before that line took 30 s on a loaded 2-core machine, and is no part of the hang.
       await expect.poll(() => taken.stderr(), { timeout: 90_000 }).toContain('is already in use');
@@ -251,6 +250,14 @@ describe('tocsin serve, as a user runs it', () => {
       expect(taken.stderr()).toContain(`127.0.0.1:${port} is already in use`);
       expect(taken.stderr()).not.toContain('    at ');
       await expect.poll(() => groupAlive(taken), { timeout: STOP_WAIT_MS }).toBe(false);
+      // The admin token that start generated was never printed: the next start prints one, which works
+      // (it said "kept from an earlier start", and no one could sign in as the host administrator).
+      expect(taken.stdout()).not.toMatch(GENERATED_TOKEN);
+      const next = serve({ TOCSIN_DATA_DIR: dataDir }, undefined, cluster);
+      const [, url] = await next.waitFor(RUNNING, 90_000);
+      const token = (await next.waitFor(GENERATED_TOKEN))[1]!;
+      expect((await fetch(`${url}/api/v1/tenants`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      await stopped(next, 'SIGTERM', true);
     } finally {
       holder.close();
     }
