@@ -126,14 +126,21 @@ export function answerConnect(_request: IncomingMessage, socket: Duplex): void {
 
 const HOST_FIELD = 'header.host';
 
-/** requireHost is an onRequest hook: an HTTP/1.1 request without a Host header is a 400 (RFC 9112). */
+/**
+ * requireHost is an onRequest hook: an HTTP/1.1 request without a Host header, or any request with
+ * more than one, is a 400 (RFC 9112 3.2); Node keeps the first of several and drops the others.
+ */
 export async function requireHost(request: FastifyRequest): Promise<void> {
   if (request.raw.httpVersion === '1.1' && !request.headers.host) {
     throw fieldError(HOST_FIELD, 'HTTP/1.1 requests must send a Host header');
   }
+  const raw = request.raw.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
+  if (hosts > 1) throw fieldError(HOST_FIELD, 'must be sent once');
 }
 
-/** isMissingHost tells whether `error` is requireHost's: a 400 on any path, one no route takes too (RFC 9112). */
+/** isMissingHost tells whether `error` is requireHost's (no Host, or more than one): a 400 on any path, one no route takes too (RFC 9112). */
 export function isMissingHost(error: unknown): boolean {
   return error instanceof HttpError && error.errors?.[0]?.path === HOST_FIELD;
 }

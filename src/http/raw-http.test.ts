@@ -63,6 +63,9 @@ describe('requests that are not valid HTTP, over a real socket', () => {
     ['a garbage request line', 'HELLO\r\n\r\n', 400],
     ['an HTTP/1.1 request without a Host header', 'GET /healthz HTTP/1.1\r\n\r\n', 400],
     ['an HTTP/1.1 request without a Host header to a path no route takes', 'GET /no-such-path HTTP/1.1\r\n\r\n', 400],
+    // RFC 9112 3.2: more than one Host is a 400 too; Node kept the first and the request was served.
+    ['a request with two Host headers', 'GET /healthz HTTP/1.1\r\nHost: x\r\nhost: y\r\n\r\n', 400],
+    ['a request with the same Host header twice', 'GET /healthz HTTP/1.1\r\nHost: x\r\nHOST: x\r\n\r\n', 400],
     ['bytes that are not UTF-8 in the path', Buffer.from('GET /api/v1/tenants/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n', 'latin1'), 400],
     ['a control character in a header', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n', 400],
     ['a Content-Length that is not a number', 'POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400],
