@@ -487,12 +487,20 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     }
   });
 
-  it('warns when the server refuses the sender or this client at RCPT (Postfix answers its sender and client restrictions there, Gmail its sending limit), as every alert email meets it', async () => {
+  it('warns when the server refuses the sender or this client at RCPT (Postfix answers its sender, client and blocklist restrictions there, Gmail its sending limit), as every alert email meets it', async () => {
     // Postfix's smtpd_delay_reject (on by default) answers reject_sender_login_mismatch,
     // reject_unknown_sender_domain and the client restrictions at RCPT TO, whoever the reader.
     for (const [tenant, refusal] of [
       ['initrode', { code: 553, message: '5.7.1 <alerts@initrode.example.com>: Sender address rejected: not owned by user robot' }],
       ['massive-dynamic', { code: 554, message: '5.7.1 <unknown[203.0.113.9]>: Client host rejected: Access denied' }],
+      // A company's MX taking its own domain's mail without a sign-in, from an address on a blocklist.
+      [
+        'sterling-cooper',
+        {
+          code: 554,
+          message: '5.7.1 Service unavailable; Client host [203.0.113.9] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/203.0.113.9',
+        },
+      ],
       // Gmail counts its daily sending limit in recipients, and refuses each one past it.
       [
         'dunder-mifflin',

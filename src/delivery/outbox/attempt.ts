@@ -386,10 +386,12 @@ function refusesToRelay(reply: string): boolean {
  * So does Exchange Online's refusal of the signed-in mailbox's submission after DATA, a 5.2.0 that is
  * no mailbox full: "STOREDRV.Submission.Exception:SendAsDeniedException" (the From address is not
  * one it may send as), its sending quota or its block for spam; and a sending limit of the account,
- * which Gmail counts in recipients and answers at RCPT ("550 5.4.5 Daily user sending limit exceeded").
+ * which Gmail counts in recipients and answers at RCPT ("550 5.4.5 Daily user sending limit exceeded"),
+ * or this client's address on a blocklist ("Client host [203.0.113.9] blocked using zen.spamhaus.org",
+ * Exchange Online's "banned sending IP"), as a company's MX taking its own domain's mail answers.
  */
 function refusesSender(reply: string): boolean {
-  return /\b5\.1\.[78]\b|\b(sender address|client host|helo command) rejected\b|\bSTOREDRV\.Submission\b|SendAsDenied|permissions to send as|not allowed to send as|sending (limit|quota) exceeded/i.test(
+  return /\b5\.1\.[78]\b|\b(sender address|client host|helo command) rejected\b|\bSTOREDRV\.Submission\b|SendAsDenied|permissions to send as|not allowed to send as|sending (limit|quota) exceeded|\bblocked using\b|banned sending IP/i.test(
     reply,
   );
 }
