@@ -993,6 +993,23 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(await me()).toBe(401);
   });
 
+  it('does not bring back the session with which an administrator deactivated itself when it is switched on again', async () => {
+    // The session making the change was kept, as for a password change: dead while the user was off, it
+    // came back to life with it, though a deactivated user signs in anew once switched on again.
+    const base = '/api/v1/tenants/people';
+    const { id, cookie, csrfToken } = await signedIn('ivy@example.com', ['Administrator']);
+    const me = () => t.tocsin.app.inject({ method: 'GET', url: `${base}/me`, headers: { cookie } }).then((r) => r.statusCode);
+    const off = await t.tocsin.app.inject({
+      method: 'PATCH',
+      url: `${base}/users/${id}`,
+      headers: { cookie, 'x-csrf-token': csrfToken },
+      payload: { active: false },
+    });
+    expect(off.statusCode).toBe(200);
+    expect((await t.call('PATCH', `${base}/users/${id}`, { active: true })).statusCode).toBe(200);
+    expect(await me()).toBe(401);
+  });
+
   it('keeps the session of an administrator who changes its own password', async () => {
     const base = '/api/v1/tenants/people';
     const { id, cookie, csrfToken } = await signedIn('erin@example.com', ['Administrator']);

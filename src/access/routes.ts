@@ -188,10 +188,10 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
       }
       await updateUser(db, tenant.id, request.params.userId, request.body, clock, heldRoles(db, request, tenant.id));
       if (request.body.password != null) await forgetFailedSignIns(db, loginThrottle, tenant.id, request.params.userId);
-      // Deactivated too: switched on again, the user signs in anew rather than finding its old sessions alive.
-      if (request.body.password !== undefined || request.body.active === false) {
-        await endSignIns(db, request.params.userId, request.cookies?.[SESSION_COOKIE]);
-      }
+      // Deactivated too: switched on again, the user signs in anew rather than finding its old sessions alive,
+      // even the one with which it deactivated itself (kept only for a password change).
+      if (request.body.active === false) await endSignIns(db, request.params.userId);
+      else if (request.body.password !== undefined) await endSignIns(db, request.params.userId, request.cookies?.[SESSION_COOKIE]);
       return requireUser(db, tenant.id, request.params.userId);
     },
   );
