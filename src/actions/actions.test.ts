@@ -214,6 +214,29 @@ describeEachDialect('email action links', (dialect) => {
     expect(pages[4]!.body).toContain('Acme Spa');
   });
 
+  it('shows the control characters of the tenant, who took the alert on and its robot as visible symbols, as the emails do', async () => {
+    // The API takes any one line as a name: the tenant's went raw into "Tell everyone of {tenant} that…", a parse error of the page's HTML.
+    const ctl = await t.tenantWithUser('acts-controls', ['Administrator']);
+    await t.call('PATCH', '/api/v1/tenants/acts-controls', { displayName: 'Acme\u0007 Spa\u001b[2J' });
+    await t.call('PATCH', `/api/v1/tenants/acts-controls/users/${ctl.userId}`, { name: 'Ann\u001b[31m Lee' });
+    const raised = await t.call(
+      'POST',
+      '/api/v1/tenants/acts-controls/alerts',
+      { severity: 'Error', component: 'Robots', message: 'down\u0007', source: { robot: 'R\u001b[5m' } },
+      ctl.token,
+    );
+    const urls = await linksOf({ tenantId: ctl.tenantId, userId: ctl.userId, canMute: true }, { alertId: raised.json().ids[0] });
+    const pages = [await get(urls.acknowledge), await post(urls.acknowledge), await get(urls.mute), await post(urls.mute, 'what=robot&for=1h')];
+    for (const page of pages) {
+      expect(page.statusCode).toBe(200);
+      expect(page.body).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/);
+    }
+    expect(pages[0]!.body).toContain('Acme\u2407 Spa\u241b[2J');
+    expect(pages[0]!.body).toContain('down\u2407');
+    expect(pages[1]!.body).toContain('Ann\u241b[31m Lee');
+    expect(pages[2]!.body).toContain('R\u241b[5m');
+  });
+
   it('names a tenant whose display name shows nothing by its name, as the emails do', async () => {
     // A display name of bidirectional controls alone (the API takes it) was shown as nothing: "Tell everyone of  that…".
     const blank = await t.tenantWithUser('acts-blank-name', ['Administrator']);

@@ -1,5 +1,6 @@
 import { emailTranslator } from '../../i18n/email-i18n.js';
 import type { Language } from '../../i18n/languages.js';
+import { printable } from '../../shared/printable.js';
 import type { UnsubscribeTarget } from './token.js';
 
 type PageText = {
@@ -139,12 +140,13 @@ export function invalidLinkPage(language: Language): string {
 /**
  * smallPage is the shell of the pages that links in emails open (no login, no script): a heading
  * and some HTML already escaped by the caller, in a main landmark (a screen reader's way to the content).
+ * As in the emails, any control character of a name or message shows as a visible symbol (printable).
  */
 export function smallPage(language: Language, title: string, bodyHtml: string): string {
-  return `<!doctype html><html lang="${language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+  return printable(`<!doctype html><html lang="${language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2937;overflow-wrap:anywhere}
 fieldset{border:1px solid #e5e7eb;border-radius:.375rem;margin:0 0 1rem}label{display:block;margin:.25rem 0}
 button{font:inherit;padding:.5rem 1rem;border-radius:.375rem;border:1px solid #b91c1c;background:#dc2626;color:#fff;cursor:pointer}</style>
-</head><body><main><h1>${escapeHtml(title)}</h1>${bodyHtml}</main></body></html>`;
+</head><body><main><h1>${escapeHtml(title)}</h1>${bodyHtml}</main></body></html>`);
 }
