@@ -14,7 +14,7 @@ export const MAX_JSON_DEPTH = 64;
  * than the bound.
  */
 export function jsonDepthExceeds(value: unknown): boolean {
-  return shapeExceeds(value, 1, Number.POSITIVE_INFINITY) === 'depth';
+  return shapeExceeds(value, 1, Number.POSITIVE_INFINITY, false) === 'depth';
 }
 
 /**
@@ -27,42 +27,63 @@ export const MAX_JSON_ENTRIES = 10_000;
 
 /**
  * shapeError returns the 400 for a parsed JSON body that nests deeper than MAX_JSON_DEPTH, or
- * holds an object or array of more than MAX_JSON_ENTRIES entries (naming it), else undefined. One
- * walk, never deeper than the bound, that counts each object's keys only as it walks them (they
- * were enumerated twice, a second or more each for a million keys) and an array's by its length.
+ * holds an object or array of more than MAX_JSON_ENTRIES entries, or a number too large for a JSON
+ * number to keep (naming either), else undefined. One walk, never deeper than the bound, that counts
+ * each object's keys only as it walks them (they were enumerated twice, a second or more each for a
+ * million keys) and an array's by its length.
  */
 export function shapeError(value: unknown): Error | undefined {
-  const found = shapeExceeds(value, 1, MAX_JSON_ENTRIES);
-  return found === undefined ? undefined : found === 'depth' ? tooDeep() : tooManyEntries(found.join('.') || '(root)');
+  const found = shapeExceeds(value, 1, MAX_JSON_ENTRIES, true);
+  if (found === undefined) return undefined;
+  if (found === 'depth') return tooDeep();
+  const path = found.path.join('.') || '(root)';
+  return found.infinite ? tooLargeNumber(path) : tooManyEntries(path);
 }
 
-/** shapeExceeds is the walk of both: 'depth', the path of an object or array of more than `entries` entries, or undefined. */
-function shapeExceeds(value: unknown, depth: number, entries: number): 'depth' | string[] | undefined {
-  if (value === null || typeof value !== 'object') return undefined;
+/** Where shapeExceeds found an object or array of too many entries, or a number too large (`infinite`). */
+interface Found {
+  readonly path: string[];
+  readonly infinite: boolean;
+}
+
+/**
+ * shapeExceeds is the walk of all three: 'depth', where it found an object or array of more than
+ * `entries` entries or (when `finite`) a number JSON.parse read as ±Infinity (1e400), or undefined.
+ */
+function shapeExceeds(value: unknown, depth: number, entries: number, finite: boolean): 'depth' | Found | undefined {
+  if (value === null || typeof value !== 'object') {
+    return finite && typeof value === 'number' && !Number.isFinite(value) ? { path: [], infinite: true } : undefined;
+  }
   if (depth > MAX_JSON_DEPTH) return 'depth';
   // Plain recursion, no closure per object: it runs over every node of every body (a batch of alerts
   // included), where a closure made per object cost 17 times the depth walk it replaced.
   if (Array.isArray(value)) {
-    if (value.length > entries) return [];
+    if (value.length > entries) return { path: [], infinite: false };
     for (let i = 0; i < value.length; i++) {
-      const inner = shapeExceeds(value[i], depth + 1, entries);
+      const inner = shapeExceeds(value[i], depth + 1, entries, finite);
       if (inner !== undefined) return under(i, inner);
     }
     return undefined;
   }
   let count = 0;
   for (const key in value) {
-    if (++count > entries) return [];
-    const inner = shapeExceeds((value as Record<string, unknown>)[key], depth + 1, entries);
+    if (++count > entries) return { path: [], infinite: false };
+    const inner = shapeExceeds((value as Record<string, unknown>)[key], depth + 1, entries, finite);
     if (inner !== undefined) return under(key, inner);
   }
   return undefined;
 }
 
 /** under puts a key before the path shapeExceeds found below it ('depth' has none). */
-function under(key: string | number, inner: 'depth' | string[]): 'depth' | string[] {
-  if (inner !== 'depth') inner.unshift(String(key));
+function under(key: string | number, inner: 'depth' | Found): 'depth' | Found {
+  if (inner !== 'depth') inner.path.unshift(String(key));
   return inner;
+}
+
+/** tooLargeNumber is the 400 for a number JSON.parse read as ±Infinity, which JSON.stringify writes as null. */
+function tooLargeNumber(path: string): Error {
+  const message = 'is a number too large to keep (at most ±1.7976931348623157e308)';
+  return badRequest(`${path}: ${message}.`, [{ path, message }]);
 }
 
 /** tooManyEntries is the 400 for a body with an object or array of more than MAX_JSON_ENTRIES entries, naming it. */

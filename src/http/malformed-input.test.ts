@@ -357,6 +357,25 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     }
   });
 
+  it('refuses a number too large for a JSON number to keep (1e400) naming it, rather than storing it as null', async () => {
+    // JSON.parse reads 1e400 as Infinity, which JSON.stringify writes as null: the alert was stored with data.n null.
+    for (const [payload, path] of [
+      ['{"severity":"Info","component":"Robots","message":"m","data":{"n":1e400}}', 'data.n'],
+      ['{"alerts":[{"severity":"Info","component":"Robots","message":"m","data":{"list":[1,-2e308]}}]}', 'alerts.0.data.list.1'],
+    ]) {
+      const res = await postJson('/api/v1/tenants/fuzz-home/alerts', payload!);
+      expect(res.statusCode, payload).toBe(400);
+      expect(res.json().errors, payload).toEqual([{ path, message: expect.stringContaining('too large') }]);
+    }
+    // The largest a JSON number keeps, and one too small to tell from 0, are numbers like any other.
+    const kept = await postJson(
+      '/api/v1/tenants/fuzz-home/alerts',
+      '{"severity":"Info","component":"Robots","message":"m","data":{"max":1.7976931348623157e308,"tiny":1e-400}}',
+    );
+    expect(kept.statusCode, kept.body).toBe(202);
+    expect((await t.call('GET', `/api/v1/tenants/fuzz-home/alerts/${kept.json().ids[0]}`)).json().data).toEqual({ max: 1.7976931348623157e308, tiny: 0 });
+  });
+
   it('keeps a lone UTF-16 surrogate (a \\ud800 escape in the JSON) as one U+FFFD on both dialects, in a message, a name and data', async () => {
     // SQLite stored the surrogate's three CESU-8 bytes and read back three U+FFFD; PostgreSQL one.
     const raised = await postJson(
