@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../../test/support/http.js';
+import pino from 'pino';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
+import { loadConfig } from '../config.js';
+import { startTocsin } from '../server.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { LOGIN_RULES, LoginThrottle, waitMs } from './login-throttle.js';
@@ -142,6 +145,37 @@ describeEachDialect('login throttling over HTTP', (dialect) => {
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
     expect((await login({ adminToken: 'not the admin token at all' }, sprayer)).statusCode).toBe(429);
     expect((await login({ tenant: 'guarded', email: 'ana@example.com', password: 'the real password' })).statusCode).toBe(200);
+  });
+});
+
+describeEachDialect('login throttling in several api processes', (dialect) => {
+  it('lets a user whose administrator set a new password through one process sign in with it through every other one at once', async () => {
+    // Each process counts on its own, and only the process that took the new password forgot the count: the user,
+    // locked out after mistyping, got 429 from every other api process (--processes) for 15 more minutes.
+    const clock = new FakeClock(Date.UTC(2026, 10, 27, 12));
+    const first = await startTestApp(dialect, {}, { clock });
+    const { databaseUrl, dataDir } = first.tocsin.deps.config;
+    const second = await startTocsin(
+      loadConfig({ DATABASE_URL: databaseUrl, TOCSIN_DATA_DIR: dataDir, TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'silent' }),
+      { listen: false, logger: pino({ level: 'silent' }), mailCatcher: false, clock },
+    );
+    try {
+      await first.call('POST', '/api/v1/tenants', { name: 'processes' });
+      const bo = (await first.call('POST', '/api/v1/tenants/processes/users', { email: 'bo@example.com', name: 'Bo', password: 'the forgotten one' })).json();
+      const wrong = { tenant: 'processes', email: 'bo@example.com', password: 'a guess' };
+      const login = (app: TestApp['tocsin']['app'], password: string) =>
+        app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { ...wrong, password }, remoteAddress: '192.0.2.60' }).then((r) => r.statusCode);
+      for (const app of [first.tocsin.app, second.app]) {
+        for (let i = 0; i < LOGIN_RULES.account.limit; i++) expect(await login(app, 'a guess')).toBe(401);
+        expect(await login(app, 'the forgotten one')).toBe(429);
+      }
+      expect((await first.call('PATCH', `/api/v1/tenants/processes/users/${bo.id}`, { password: 'a brand new password' })).statusCode).toBe(200);
+      expect(await login(second.app, 'a brand new password')).toBe(200);
+      expect(await login(first.tocsin.app, 'a brand new password')).toBe(200);
+    } finally {
+      await second.close();
+      await first.close();
+    }
   });
 });
 

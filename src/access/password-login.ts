@@ -8,6 +8,7 @@ import { nameKey } from './roles.js';
 import { emailKey } from '../shared/validation.js';
 import type { Clock } from '../shared/clock.js';
 import { endSignIns } from './credentials.js';
+import { sha256 } from '../shared/ids.js';
 
 /** PasswordAttempt is one sign-in with a tenant, an email and a password, from a client address. */
 export interface PasswordAttempt {
@@ -55,18 +56,15 @@ let missingUserHash: Promise<string> | undefined;
 // Verifying against a real hash when the account does not exist keeps timing from revealing accounts.
 const hashForMissingUser = () => (missingUserHash ??= hashPassword('no such user, no such password'));
 
-/** accountKey names an account in the login throttle: its tenant and its address (users' email_key). */
-function accountKey(tenant: string, emailKey: string): string {
-  return `${tenant}:${emailKey}`;
-}
-
 /**
- * forgetFailedSignIns starts an account's count of wrong passwords again, once an administrator
- * set it a new password: the user locked out for mistyping the old one signs in with it at once.
+ * accountKey names an account in the login throttle: its tenant and its address (users' email_key),
+ * and the password it has (a digest of its hash, salted, so new even when the same password is set
+ * again). A new password, an administrator's or the user's own, set through any api process, is a
+ * new account to the throttle of every process: the user locked out for mistyping the old one signs
+ * in with it at once, whichever process answers, where only the process that took it forgot the count.
  */
-export async function forgetFailedSignIns(db: Db, throttle: LoginThrottle, tenantId: string, userId: string): Promise<void> {
-  const user = await db.selectFrom('users').select('email_key').where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirst();
-  if (user) throttle.succeeded({ account: accountKey(tenantId, user.email_key), address: '' });
+function accountKey(tenant: string, emailKey: string, passwordHash?: string | null): string {
+  return passwordHash ? `${tenant}:${emailKey}:${sha256(passwordHash).slice(0, 16)}` : `${tenant}:${emailKey}`;
 }
 
 /**
@@ -115,7 +113,10 @@ export async function passwordLogin(db: Db, throttle: LoginThrottle, attempt: Pa
   const user = tenant ? await findLoginUser(db, tenant.id, typed, attempt.orName === true) : undefined;
   // The tenant's id when it exists, so its name and its id share one count; the account's address
   // when it is known, so its email and its name share one too.
-  const keys: LoginKeys = { account: accountKey(tenant?.id ?? tenantRef, user?.email_key ?? typed.toLowerCase()), address: attempt.address };
+  const keys: LoginKeys = {
+    account: accountKey(tenant?.id ?? tenantRef, user?.email_key ?? typed.toLowerCase(), user?.password_hash),
+    address: attempt.address,
+  };
   const signIn = await beginSignIn(throttle, keys);
   try {
     const ok = await verifyPassword(user?.password_hash ?? (await hashForMissingUser()), attempt.password);
@@ -187,7 +188,7 @@ export async function changeOwnPassword(db: Db, throttle: LoginThrottle, clock: 
     .where('id', '=', change.userId)
     .executeTakeFirst();
   if (!user?.password_hash) throw conflict('You have no console password yet: an administrator sets the first one in Manage Access.');
-  const keys: LoginKeys = { account: accountKey(change.tenantId, user.email_key), address: change.address };
+  const keys: LoginKeys = { account: accountKey(change.tenantId, user.email_key, user.password_hash), address: change.address };
   const signIn = await beginSignIn(throttle, keys);
   try {
     if (!(await verifyPassword(user.password_hash, change.currentPassword))) {

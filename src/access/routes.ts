@@ -11,7 +11,7 @@ import { inCodePointOrder } from '../storage/text-order.js';
 import { createTenant, deleteTenant, showTenant, tenantInput, tenantPatch, tenantView, updateTenant } from './tenants.js';
 import { createApiToken, listApiTokens, revokeApiToken } from './tokens.js';
 import { endSignIns } from './credentials.js';
-import { changeOwnPassword, forgetFailedSignIns } from './password-login.js';
+import { changeOwnPassword } from './password-login.js';
 import { SESSION_COOKIE } from '../http/access-hook.js';
 import { type MayGrant, consolePassword, createUser, findUser, listUsers, requireUser, updateUser, userInput, userPatch, userView } from './users.js';
 import type { FastifyRequest } from 'fastify';
@@ -187,7 +187,6 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
         await assertRolesHeld(db, request, tenant.id, request.body.roles);
       }
       await updateUser(db, tenant.id, request.params.userId, request.body, clock, heldRoles(db, request, tenant.id));
-      if (request.body.password != null) await forgetFailedSignIns(db, loginThrottle, tenant.id, request.params.userId);
       // Deactivated too: switched on again, the user signs in anew rather than finding its old sessions alive,
       // even the one with which it deactivated itself (kept only for a password change).
       if (request.body.active === false) await endSignIns(db, request.params.userId);
