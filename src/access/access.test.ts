@@ -904,6 +904,31 @@ describeEachDialect('tenants, people and access', (dialect) => {
     return { id: user.id as string, cookie: String(login.headers['set-cookie']).split(';')[0]!, csrfToken: login.json().csrfToken as string };
   }
 
+  it('signs in with a password whose accents are typed composed or decomposed (NFC or NFD), whichever way it was set', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'accents' });
+    const composed = 'Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e';
+    const decomposed = composed.normalize('NFD');
+    const login = (email: string, password: string) =>
+      t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tenant: 'accents', email, password } }).then((r) => r.statusCode);
+    const authenticate = (email: string, password: string) =>
+      t.tocsin.app
+        .inject({ method: 'POST', url: '/api/Account/Authenticate', payload: { tenancyName: 'accents', usernameOrEmailAddress: email, password } })
+        .then((r) => r.statusCode);
+    for (const [email, set] of [
+      ['nfc@example.com', composed],
+      ['nfd@example.com', decomposed],
+    ] as const) {
+      expect((await t.call('POST', '/api/v1/tenants/accents/users', { email, name: email, password: set })).statusCode).toBe(201);
+      expect([
+        await login(email, composed),
+        await login(email, decomposed),
+        await authenticate(email, composed),
+        await authenticate(email, decomposed),
+      ]).toEqual([200, 200, 200, 200]);
+      expect(await login(email, 'Cafe creme brulee')).toBe(401);
+    }
+  });
+
   it('signs in whatever the case of the tenant name and with spaces around the name or email, as Authenticate does', async () => {
     await t.call('POST', '/api/v1/tenants', { name: 'casing' });
     await t.call('POST', '/api/v1/tenants/casing/users', { email: 'dora@example.com', name: 'Dora', password: 'a long secret phrase' });

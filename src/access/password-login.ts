@@ -199,7 +199,8 @@ export async function changeOwnPassword(db: Db, throttle: LoginThrottle, clock: 
   } finally {
     signIn.end();
   }
-  if (change.newPassword === change.currentPassword) throw fieldError('newPassword', 'is your current password: choose another one');
+  if (change.newPassword.normalize('NFC') === change.currentPassword.normalize('NFC'))
+    throw fieldError('newPassword', 'is your current password: choose another one');
   const passwordHash = await hashPassword(change.newPassword);
   // Only over the password checked: one changed meanwhile (another change, an administrator's reset)
   // is no longer the current one, and stays.
