@@ -16,6 +16,22 @@ describe('chart buckets on the local clock', () => {
     expect(bucketPeriods(buckets).map((p) => p.start)).toEqual(['2026-11-30T13:00:00+05:30', '2026-11-30T14:00:00+05:30', '2026-11-30T15:00:00+05:30']);
   });
 
+  it('keeps whole local hours across Lord Howe’s half-hour daylight-saving changes, the hour holding one 90 minutes long', () => {
+    const zone = 'Australia/Lord_Howe';
+    // 4 Oct 2026: 02:00 → 02:30 (15:00 UTC); 5 Apr 2026: 02:00 → 01:30 (15:00 UTC). Asked at 05:20 local either day.
+    for (const now of [at('2026-10-03T18:20:00Z'), at('2026-04-04T18:50:00Z')]) {
+      const buckets = hourBuckets(24, zone, now);
+      const periods = bucketPeriods(buckets);
+      expect(periods).toHaveLength(24);
+      for (const p of [...periods.map((period) => period.start), periods.at(-1)!.end]) expect(p, p).toMatch(/T\d{2}:00:00[+-]/);
+      expect(periods.at(-1)!.start.slice(11, 16)).toBe('05:00');
+      expect(buckets.bounds.at(-2)! <= now && now < buckets.bounds.at(-1)!).toBe(true);
+      const lengths = buckets.bounds.slice(1).map((bound, i) => (bound - buckets.bounds[i]!) / 60_000);
+      // 01:00–03:00 in spring (02:00 never shows), 01:00–02:00 with 01:30–02:00 twice in autumn.
+      expect(lengths.filter((minutes) => minutes !== 60)).toEqual([90]);
+    }
+  });
+
   it('cuts 30 calendar days, a daylight-saving day being 25 hours long', () => {
     const buckets = rangeBuckets('30d', 'Europe/Paris', at('2026-11-10T08:00:00Z'));
     expect(buckets.unit).toBe('day');

@@ -1,5 +1,8 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { nextSummaryEnd, summaryWindowEnd } from '../reports/windows.js';
+
+const HOUR_MS = 3_600_000;
 
 /** CHART_RANGES are the periods the console's charts offer. */
 export const CHART_RANGES = ['24h', '7d', '30d'] as const;
@@ -40,10 +43,15 @@ export function rangeBuckets(range: ChartRange, timeZone: string, now: number): 
   return { unit: '6h', timeZone, bounds: bounds.slice(last - 28, last + 1) };
 }
 
-/** hourBuckets cuts the last `hours` hours, ending with the local hour that holds `now` (whole hours also in a :30 or :45 zone). */
+/**
+ * hourBuckets cuts the last `hours` hours, ending with the local hour that holds `now`: whole hours of
+ * the local clock, also in a :30 or :45 zone and across Lord Howe's half-hour changes, where the hour
+ * holding the change is 90 minutes long (the clock's whole hours as the summary windows find them).
+ */
 export function hourBuckets(hours: number, timeZone: string, now: number): TimeBuckets {
-  const end = DateTime.fromMillis(now, { zone: timeZone }).startOf('hour').plus({ hours: 1 });
-  return { unit: 'hour', timeZone, bounds: Array.from({ length: hours + 1 }, (_, i) => end.minus({ hours: hours - i }).toMillis()) };
+  const bounds = [nextSummaryEnd(now, HOUR_MS, timeZone)];
+  while (bounds.length <= hours) bounds.unshift(summaryWindowEnd(bounds[0]! - 1, HOUR_MS, timeZone));
+  return { unit: 'hour', timeZone, bounds };
 }
 
 /** bucketPeriodView documents a bucket's period as bucketPeriods writes it, with the zone's offset. */
