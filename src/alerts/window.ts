@@ -71,6 +71,13 @@ export interface AlertGroup {
    * parts its repeats differ in: a process failing on several robots): what the line's link filters on.
    */
   readonly sharedSource: { readonly [K in SourceFilterPart]?: string };
+  /**
+   * Every alert of the line has the first's component, process, robot and queue: a reader's
+   * subscriptions and mutes, which look at those, decide the whole line as they decide its first
+   * alert. A line that is not (a process failing on several robots) is read by its parts
+   * (linePartsOf) for a reader whose mutes may keep some of its alerts out and not others.
+   */
+  readonly uniform: boolean;
   readonly firstCreatedAt: number;
   readonly lastCreatedAt: number;
   readonly firstOccurredAt: number;
@@ -95,6 +102,22 @@ function severityFilter(alias: 'a' | 'b', query: WindowQuery): Expression<SqlBoo
     conditions.push(ranks.length > 0 ? sql<SqlBool>`${column} in (${sql.join(ranks)})` : sql<SqlBool>`1 = 0`);
   }
   return sql<SqlBool>`(${sql.join(conditions, sql` and `)})`;
+}
+
+/**
+ * lineFigures are what a line, or a part of one, counts of its alerts: how many, the worst
+ * severity, how many are Fatal, and the first and last times they were stored and occurred.
+ */
+function lineFigures(eb: ExpressionBuilder<Database & { a: Database['alerts'] }, 'a'>) {
+  return [
+    eb.fn.countAll<number>().as('n'),
+    eb.fn.max('a.severity').as('sev'),
+    sql<number>`sum(case when ${sql.ref('a.severity')} = ${severityRank('Fatal')} then 1 else 0 end)`.as('f'),
+    eb.fn.min('a.created_at').as('fc'),
+    eb.fn.max('a.created_at').as('lc'),
+    eb.fn.min('a.occurred_at').as('fo'),
+    eb.fn.max('a.occurred_at').as('lo'),
+  ] as const;
 }
 
 /**
@@ -156,7 +179,10 @@ export async function alertsInWindow(
 
   const pageRows = firsts.slice(0, limit);
   const floodIds = pageRows.flatMap((r) => (r.group_id === null ? [] : [r.group_id]));
-  const counts = new Map<string, { n: number; sev: number; f: number; fc: number; lc: number; fo: number; lo: number; varied: Set<SourceFilterPart> }>();
+  const counts = new Map<
+    string,
+    { n: number; sev: number; f: number; fc: number; lc: number; fo: number; lo: number; varied: Set<SourceFilterPart>; components: number }
+  >();
   const countKey = (groupId: string, event: string) => `${groupId}\n${event}`;
   if (floodIds.length > 0) {
     const rows = await db
@@ -164,15 +190,10 @@ export async function alertsInWindow(
       .select((eb) => [
         'a.group_id',
         'a.event',
-        eb.fn.countAll<number>().as('n'),
-        eb.fn.max('a.severity').as('sev'),
-        sql<number>`sum(case when ${sql.ref('a.severity')} = ${severityRank('Fatal')} then 1 else 0 end)`.as('f'),
-        eb.fn.min('a.created_at').as('fc'),
-        eb.fn.max('a.created_at').as('lc'),
-        eb.fn.min('a.occurred_at').as('fo'),
-        eb.fn.max('a.occurred_at').as('lo'),
+        ...lineFigures(eb),
         // How many values each source part takes among the line's alerts (a missing part counts as one).
         ...SOURCE_FILTER_PARTS.map((part) => sql<number>`count(distinct coalesce(${sourcePart(db, part, 'a')}, ''))`.as(`d_${part}`)),
+        sql<number>`count(distinct ${sql.ref('a.component')})`.as('d_component'),
       ])
       .where('a.tenant_id', '=', tenantId)
       .where('a.group_id', 'in', floodIds)
@@ -184,7 +205,17 @@ export async function alertsInWindow(
     for (const r of rows) {
       const values = r as unknown as Record<`d_${SourceFilterPart}`, number | string>;
       const varied = new Set(SOURCE_FILTER_PARTS.filter((part) => Number(values[`d_${part}`]) > 1));
-      const n = { n: Number(r.n), sev: Number(r.sev), f: Number(r.f), fc: Number(r.fc), lc: Number(r.lc), fo: Number(r.fo), lo: Number(r.lo), varied };
+      const n = {
+        n: Number(r.n),
+        sev: Number(r.sev),
+        f: Number(r.f),
+        fc: Number(r.fc),
+        lc: Number(r.lc),
+        fo: Number(r.fo),
+        lo: Number(r.lo),
+        varied,
+        components: Number(r.d_component),
+      };
       counts.set(countKey(r.group_id!, r.event), n);
     }
   }
@@ -201,6 +232,7 @@ export async function alertsInWindow(
       sharedSource: Object.fromEntries(
         SOURCE_FILTER_PARTS.flatMap((part) => (first.source?.[part] && !c?.varied.has(part) ? [[part, first.source[part]]] : [])),
       ),
+      uniform: !c || (c.varied.size === 0 && c.components <= 1),
       firstCreatedAt: c?.fc ?? first.createdAt,
       lastCreatedAt: c?.lc ?? first.createdAt,
       firstOccurredAt: c?.fo ?? first.occurredAt,
@@ -227,4 +259,64 @@ export async function* streamAlertsInWindow(db: Db, tenantId: string, query: Win
     yield* page.groups;
     after = page.next;
   } while (after);
+}
+
+/** LinePart is the alerts of one line that share a component, process, robot and queue: what subscriptions and mutes look at. */
+export interface LinePart {
+  readonly component: string;
+  readonly source: { readonly [K in SourceFilterPart]?: string };
+  readonly count: number;
+  readonly severity: Severity;
+  readonly fatal: number;
+  /** The part's first alert (ids count up as alerts are stored). */
+  readonly firstId: string;
+  readonly firstCreatedAt: number;
+  readonly lastCreatedAt: number;
+  readonly firstOccurredAt: number;
+  readonly lastOccurredAt: number;
+}
+
+/**
+ * linePartsOf reads the parts of a line that is not uniform (see AlertGroup.uniform): its alerts
+ * in the window counted by component and source parts, one indexed query of a few rows.
+ */
+export async function linePartsOf(db: Db, tenantId: string, query: WindowQuery, group: AlertGroup): Promise<LinePart[]> {
+  const parts = SOURCE_FILTER_PARTS.map((part) => sourcePart(db, part, 'a'));
+  const rows = await db
+    .selectFrom('alerts as a')
+    .select((eb) => ['a.component', ...parts.map((p, i) => p.as(`s${i}`)), ...lineFigures(eb), eb.fn.min('a.id').as('first_id')])
+    .where('a.tenant_id', '=', tenantId)
+    .where('a.group_id', '=', group.groupId)
+    .where('a.event', '=', group.first.event)
+    .where('a.created_at', '>=', query.from)
+    .where('a.created_at', '<', query.to)
+    .where(severityFilter('a', query))
+    .groupBy(['a.component', ...parts])
+    .execute();
+  return rows.map((r) => {
+    const values = r as typeof r & Record<string, string | null>;
+    const source: { [K in SourceFilterPart]?: string } = {};
+    SOURCE_FILTER_PARTS.forEach((part, i) => {
+      const value = values[`s${i}`];
+      if (typeof value === 'string') source[part] = value;
+    });
+    return {
+      component: r.component,
+      source,
+      count: Number(r.n),
+      severity: severityOfRank(Number(r.sev)),
+      fatal: Number(r.f),
+      firstId: String(r.first_id),
+      firstCreatedAt: Number(r.fc),
+      lastCreatedAt: Number(r.lc),
+      firstOccurredAt: Number(r.fo),
+      lastOccurredAt: Number(r.lo),
+    };
+  });
+}
+
+/** windowAlertOf reads one alert of a tenant as a window line shows it (undefined when it is gone). */
+export async function windowAlertOf(db: Db, tenantId: string, id: string): Promise<WindowAlert | undefined> {
+  const row = await db.selectFrom('alerts').select(WINDOW_COLUMNS).where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  return row && toWindowAlert(row);
 }

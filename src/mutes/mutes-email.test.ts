@@ -94,4 +94,46 @@ describeEachDialect('mutes and snoozes in alert emails', (dialect) => {
     const active = (await api('GET', '/quiet/mutes', undefined, ben.token)).items;
     expect(active.map((m: { match: object }) => m.match)).toEqual(expect.arrayContaining([{ robot: 'R-flood' }, { robot: 'R1' }]));
   });
+
+  it('mails the alerts of a flood on several robots that no mute matches, and keeps out those one matches', async () => {
+    // One dedup key for a process that fails on two robots: each reader snoozed one of them.
+    await api('POST', '', { name: 'mixed', timeZone: 'UTC' });
+    await api('PUT', '/mixed/settings/mail', { alertsEmailEnabled: true });
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    for (const [email, robot] of [
+      ['ana@mixed.example.com', 'R1'],
+      ['ben@mixed.example.com', 'R2'],
+    ] as const) {
+      const id = (await api('POST', '/mixed/users', { email, name: email.split('@')[0], roles: ['Alerts Viewer'] })).id;
+      const token = (await api('POST', `/mixed/users/${id}/tokens`, { name: 't' })).token as string;
+      await api('POST', '/mixed/mutes', { scope: 'user', match: { robot }, until }, token);
+    }
+    const failed = (robot: string, message: string) => ({
+      severity: 'Error',
+      component: 'Jobs',
+      event: 'Process.JobExecution.Faulted',
+      message,
+      dedupKey: 'invoice-faulted',
+      source: { process: 'Invoice', robot },
+    });
+    await api('POST', '/mixed/alerts', { alerts: [failed('R1', 'failed on R1'), failed('R2', 'failed on R2'), failed('R2', 'failed on R2 again')] });
+
+    const mails = async () => (await Promise.all(smtp.messages.map((m) => simpleParser(m.raw)))).filter((m) => m.headers.get('x-tocsin-tenant') === 'mixed');
+    await expect
+      .poll(async () => (await mails()).map(to).sort(), { timeout: 20_000, interval: 100 })
+      .toEqual(['ana@mixed.example.com', 'ben@mixed.example.com']);
+    const summaries = new Map((await mails()).map((m) => [to(m), m.text ?? '']));
+    // Ana snoozed R1: the two alerts of R2 are hers, led by the first of them.
+    const ana = summaries.get('ana@mixed.example.com')!;
+    expect(ana).toContain('2 new Fatal or Error alerts between');
+    expect(ana).toMatch(/^\[Error\] Job execution faulted ×2\n {2}failed on R2\n/m);
+    expect(ana).not.toContain('failed on R1');
+    expect(ana).toContain('1 alert of this period is not shown, as it is muted in emails by:');
+    // Ben snoozed R2: only R1's alert, not counted with the two he snoozed.
+    const ben = summaries.get('ben@mixed.example.com')!;
+    expect(ben).toContain('1 new Fatal or Error alert between');
+    expect(ben).toMatch(/^\[Error\] Job execution faulted\n {2}failed on R1\n/m);
+    expect(ben).not.toContain('failed on R2');
+    expect(ben).toContain('2 alerts of this period are not shown, as they are muted in emails by:');
+  });
 });

@@ -5,10 +5,11 @@ import { effectivePermissions } from '../access/principal.js';
 import { type Acknowledgement, acknowledgementFromRow, acknowledgementsOf, acknowledgementsOfAlerts } from '../alerts/acknowledgements.js';
 import { actorName } from '../alerts/action-audit.js';
 import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
-import type { Severity } from '../alerts/severity.js';
+import { type Severity, severityRank } from '../alerts/severity.js';
 import type { Language } from '../i18n/languages.js';
 import { toStoredAlert } from '../alerts/store.js';
-import { type AlertGroup, type WindowAlert, streamAlertsInWindow } from '../alerts/window.js';
+import { type AlertGroup, type LinePart, type WindowAlert, type WindowQuery, linePartsOf, streamAlertsInWindow, windowAlertOf } from '../alerts/window.js';
+import { SOURCE_FILTER_PARTS } from '../alerts/source-parts.js';
 import type { EmailKind, RenderedEmail } from '../delivery/contract.js';
 import { ComposeError, type ComposerRegistry } from '../delivery/outbox/render.js';
 import type { Delivery } from '../delivery/outbox/delivery.js';
@@ -17,7 +18,7 @@ import { languageOf, writesToGroupAddress } from '../recipients/eligibility.js';
 import { loadAccessFacts } from '../recipients/query.js';
 import { EMAIL_CHOICE_OF, type Preferences, isSubscribed, wantsEmail } from '../preferences/model.js';
 import { loadLayers, userPreferences } from '../preferences/store.js';
-import { type MailboxRef, type Mute, appliesTo, isMutedFor, matchParts, unmutedFor, windowMuteInstant } from '../mutes/model.js';
+import { type MailboxRef, type MutableAlert, type Mute, appliesTo, isMutedFor, matchParts, unmutedFor, windowMuteInstant } from '../mutes/model.js';
 import { activeMutes } from '../mutes/store.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { firstKnownZone } from '../shared/validation.js';
@@ -73,6 +74,8 @@ interface Context {
 /** Caches are shared by the composers of one process; see WindowCache. */
 interface Caches {
   readonly groups: WindowCache<AlertGroup[] | undefined>;
+  /** The parts of a window's lines that are not uniform, which every reader with mutes reads alike. */
+  readonly lineParts: WindowCache<LinePart[]>;
   /** A daily window's counts split by source (and the day before's): the counts, mutes and health section read them. */
   readonly sourcedCounts: WindowCache<SourcedEventCount[]>;
   /** A daily period's counts and health section for one set of subscriptions and mutes. */
@@ -395,6 +398,79 @@ async function stillWants(deps: ComposerDeps, preferences: Preferences, delivery
   }
 }
 
+/** MailedLine is what of a summary line a mailbox is mailed about, and how many of its alerts which of its mutes kept out. */
+interface MailedLine {
+  readonly line: AlertGroup | undefined;
+  readonly muted: number;
+  readonly mutes: readonly Mute[];
+}
+
+/**
+ * mailedLine keeps of a summary line the alerts the mailbox subscribes to and no mute of its
+ * covers. A uniform line is decided by its first alert. One that is not (a process failing on
+ * several robots, one of them muted) is decided part by part, as the decision counted its alerts:
+ * the mute of one robot keeps that robot's alerts out and no other's, and the line left is led
+ * by its first alert that is still mailed.
+ */
+async function mailedLine(
+  deps: ComposerDeps,
+  caches: Caches,
+  tenantId: string,
+  query: WindowQuery,
+  group: AlertGroup,
+  preferences: Preferences,
+  mailbox: MailboxRef,
+  mutes: readonly Mute[],
+  now: number,
+): Promise<MailedLine> {
+  const event = group.first.event;
+  const coveredBy = (alert: MutableAlert) => mutes.filter((mute) => isMutedFor([mute], alert, mailbox, now));
+  if (group.uniform) {
+    if (!isSubscribed(preferences, group.first.component, event)) return { line: undefined, muted: 0, mutes: [] };
+    const by = coveredBy(group.first);
+    return by.length > 0 ? { line: undefined, muted: group.count, mutes: by } : { line: group, muted: 0, mutes: [] };
+  }
+  const parts = await caches.lineParts.get(`${tenantId}:${query.from}:${query.to}:${group.groupId}:${event}`, () =>
+    linePartsOf(deps.db, tenantId, query, group),
+  );
+  const kept: LinePart[] = [];
+  const muting = new Set<Mute>();
+  let muted = 0;
+  for (const part of parts) {
+    if (!isSubscribed(preferences, part.component, event)) continue;
+    const by = coveredBy({ component: part.component, event, source: part.source });
+    if (by.length === 0) kept.push(part);
+    else {
+      muted += part.count;
+      for (const mute of by) muting.add(mute);
+    }
+  }
+  if (kept.length === parts.length) return { line: group, muted: 0, mutes: [] };
+  const lead = kept.reduce<LinePart | undefined>((a, b) => (a === undefined || b.firstId < a.firstId ? b : a), undefined);
+  const first = lead && (lead.firstId === group.first.id ? group.first : await windowAlertOf(deps.db, tenantId, lead.firstId));
+  if (!first) return { line: undefined, muted, mutes: [...muting] };
+  const sum = (of: (part: LinePart) => number) => kept.reduce((total, part) => total + of(part), 0);
+  const line: AlertGroup = {
+    ...group,
+    first,
+    count: sum((part) => part.count),
+    fatal: sum((part) => part.fatal),
+    severity: kept.reduce((worst, part) => (severityRank(part.severity) > severityRank(worst) ? part.severity : worst), kept[0]!.severity),
+    sharedSource: Object.fromEntries(
+      SOURCE_FILTER_PARTS.flatMap((part) => {
+        const value = first.source?.[part];
+        return value && kept.every((k) => k.source[part] === value) ? [[part, value]] : [];
+      }),
+    ),
+    uniform: true,
+    firstCreatedAt: Math.min(...kept.map((part) => part.firstCreatedAt)),
+    lastCreatedAt: Math.max(...kept.map((part) => part.lastCreatedAt)),
+    firstOccurredAt: Math.min(...kept.map((part) => part.firstOccurredAt)),
+    lastOccurredAt: Math.max(...kept.map((part) => part.lastOccurredAt)),
+  };
+  return { line, muted, mutes: [...muting] };
+}
+
 /**
  * composeSummary renders a summary at send time: the window's Fatal and Error alert groups the
  * recipient subscribes to, keeping only the lines the email can show (the most severe, then the
@@ -418,13 +494,13 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   let fatalAlerts = 0;
   let mutedAlerts = 0;
   const muting = new Set<Mute>();
-  for await (const group of groups) {
-    if (!isSubscribed(preferences, group.first.component, group.first.event)) continue;
-    if (isMutedFor(mutes, group.first, c.data.recipient, now)) {
-      mutedAlerts += group.count;
-      for (const mute of mutes) if (isMutedFor([mute], group.first, c.data.recipient, now)) muting.add(mute);
-      continue;
-    }
+  const query: WindowQuery = { from: window.start, to: window.end, minSeverity: 'Error' };
+  for await (const whole of groups) {
+    const mailed = await mailedLine(deps, caches, c.tenant.id, query, whole, preferences, c.data.recipient, mutes, now);
+    mutedAlerts += mailed.muted;
+    for (const mute of mailed.mutes) muting.add(mute);
+    const group = mailed.line;
+    if (!group) continue;
     totalAlerts += group.count;
     fatalAlerts += group.fatal;
     const view = groupView(group, c.recipient.language);
@@ -614,6 +690,7 @@ export function reportComposers(deps: ComposerDeps): ComposerRegistry {
   // A claim holds at most a few tenants' rows; 256 entries outlive the batches being rendered.
   const caches: Caches = {
     groups: new WindowCache(),
+    lineParts: new WindowCache(1024),
     sourcedCounts: new WindowCache(),
     dailyFacts: new WindowCache(),
     claimed: new WindowCache(256),
