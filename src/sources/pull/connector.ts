@@ -72,6 +72,20 @@ function isNews(source: Pick<SourceRow, 'created_at'>, alert: Pick<NewAlert, 'oc
   return alert.occurredAt === undefined || alert.occurredAt >= source.created_at;
 }
 
+/** sourceGone tells whether a source no longer exists; false when that cannot be read now (the database away). */
+async function sourceGone(db: Db, sourceId: string): Promise<boolean> {
+  const found = await db
+    .selectFrom('sources')
+    .select('id')
+    .where('id', '=', sourceId)
+    .executeTakeFirst()
+    .then(
+      (row) => row !== undefined,
+      () => true,
+    );
+  return !found;
+}
+
 /**
  * importAlerts stores the upstream alerts of a page that the source has not imported yet, in one
  * transaction with their per-source unique keys and a reception: two workers importing the same
@@ -256,6 +270,12 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
       outcome = await poll(row, held, progress);
     } catch (err) {
       const upstream = err instanceof UpstreamError ? err : undefined;
+      // The source (or its tenant) deleted while it was polled: its import was refused (a foreign
+      // key) and rolled back, as it should be. No failure to warn of, nor anything left to record.
+      if (!upstream && (await sourceGone(db, row.id))) {
+        logger.debug({ sourceId: row.id }, 'pull source deleted during its poll');
+        return;
+      }
       const message = upstream ? upstream.message : 'the alerts could not be stored';
       if (!upstream) logger.warn({ err, sourceId: row.id }, 'pull import failed');
       else logger.info({ sourceId: row.id, status: upstream.status, error: upstream.message }, 'pull from upstream failed');

@@ -7,12 +7,13 @@ import pino from 'pino';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../config.js';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../../test/support/http.js';
-import { captureLog } from '../../../test/support/log-capture.js';
+import { captureLog, captureWarnings } from '../../../test/support/log-capture.js';
 import { type Tocsin, startTocsin } from '../../server.js';
 import { createTestDatabase, describeEachDialect, type TestDatabase } from '../../../test/support/storage.js';
 import { SQLITE_BUSY_TIMEOUT_MS } from '../../storage/storage.js';
 import { DELIVERY_KEY_DAYS, purgeOldDeliveries } from '../store.js';
-import { importAlerts } from './connector.js';
+import { systemClock } from '../../shared/clock.js';
+import { importAlerts, startPullConnector } from './connector.js';
 import type { UpstreamAlert } from './odata.js';
 import { defaultTokenUrl } from './upstream.js';
 
@@ -1048,4 +1049,63 @@ describeEachDialect('orchestrator-pull: an upstream with nothing new for weeks',
       await t.close();
     }
   });
+});
+
+describeEachDialect('orchestrator-pull: a source or tenant deleted while its poll runs', (dialect) => {
+  it('ends the poll quietly, storing nothing and warning of no failed import', async () => {
+    // An `api` process: the test's own connector below is the only one polling.
+    const t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
+    // What the upstream does while it is asked for alerts, before it answers: the sources are deleted meanwhile.
+    let whileListing: () => Promise<void> = async () => {};
+    let listed = 0;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', async () => {
+        if (req.method === 'POST') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ result: 'deleted-token' }));
+        await whileListing();
+        listed += 1;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: [{ ...cloudAlert(), Id: `gone-${listed}` }] }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { log, entries } = captureWarnings();
+    const connector = startPullConnector({
+      db: t.tocsin.deps.storage.db,
+      secretBox: t.tocsin.deps.secretBox,
+      clock: systemClock,
+      logger: log,
+      floodWindowMs: 0,
+      tickMs: 3_600_000,
+    });
+    try {
+      const pull = { baseUrl: origin, username: 'poller', password: 'pw', intervalSeconds: 1 };
+      for (const tenant of ['keeps', 'goes']) {
+        await t.call('POST', '/api/v1/tenants', { name: tenant });
+        const created = await t.call('POST', `/api/v1/tenants/${tenant}/sources`, { name: 'Plant', kind: 'orchestrator-pull', pull });
+        expect(created.statusCode).toBe(201);
+      }
+      const sourceOf = async (tenant: string) => (await t.call('GET', `/api/v1/tenants/${tenant}/sources`)).json().items[0].id as string;
+      const keptSource = await sourceOf('keeps');
+      // The source alone, in one tenant; the whole tenant, with its source, in the other: both
+      // deleted once the first listing is asked for, and no listing answered before.
+      let deleting: Promise<void> | undefined;
+      whileListing = () => {
+        deleting ??= (async () => {
+          expect((await t.call('DELETE', `/api/v1/tenants/keeps/sources/${keptSource}`)).statusCode).toBe(204);
+          expect((await t.call('DELETE', '/api/v1/tenants/goes')).statusCode).toBe(204);
+        })();
+        return deleting;
+      };
+      await connector.pollDue();
+      expect(listed).toBe(2);
+      expect(await alertsOf(t, 'keeps')).toEqual([]);
+      expect(entries).toEqual([]);
+    } finally {
+      await connector.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await t.close();
+    }
+  }, 60_000);
 });
