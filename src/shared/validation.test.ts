@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstKnownZone } from './validation.js';
+import { firstKnownZone, isEmailAddress } from './validation.js';
 
 describe('firstKnownZone', () => {
   it('is the first stored zone the runtime knows, passing over unknown and missing ones, else UTC', () => {
@@ -9,5 +9,14 @@ describe('firstKnownZone', () => {
     expect(firstKnownZone(null, undefined, '', 'America/New_York')).toBe('America/New_York');
     expect(firstKnownZone('Mars/Olympus')).toBe('UTC');
     expect(firstKnownZone()).toBe('UTC');
+  });
+});
+
+describe('isEmailAddress', () => {
+  it('takes an address literal only when it holds an IP address, as it would be delivered to', () => {
+    const valid = ['ops@[192.0.2.1]', 'ops@[IPv6:2001:db8::1]', 'ops@[IPv6:::1]', 'ops@[IPv6:::ffff:192.0.2.1]'];
+    const invalid = ['ops@[999.1.1.1]', 'ops@[192.0.2.256]', 'ops@[IPv6:::::]', 'ops@[IPv6:1.2.3.4]', 'ops@[IPv6:2001:db8::1::2]'];
+    expect(valid.map(isEmailAddress)).toEqual(valid.map(() => true));
+    expect(invalid.map(isEmailAddress)).toEqual(invalid.map(() => false));
   });
 });

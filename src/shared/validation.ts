@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { IANA_ALIAS_MAP } from 'windows-iana';
 import { LANGUAGES } from '../i18n/languages.js';
@@ -22,7 +23,13 @@ export function headerSafe(max: number) {
 const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uFFFF-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uFFFF-]+)*$/;
 // Domain: labels of letters, digits and hyphens (any non-ASCII letter for IDNs), or an address literal.
 const DOMAIN_LABEL = /^(?!-)[A-Za-z0-9\u0080-\uFFFF-]{1,63}(?<!-)$/;
-const ADDRESS_LITERAL = /^\[(IPv6:[0-9A-Fa-f:.]+|\d{1,3}(\.\d{1,3}){3})\]$/;
+const ADDRESS_LITERAL = /^\[(?:IPv6:(?<v6>[0-9A-Fa-f:.]+)|(?<v4>\d{1,3}(?:\.\d{1,3}){3}))\]$/;
+
+/** isAddressLiteral tells whether a domain is an address literal holding an IP address ([192.0.2.1], [IPv6:2001:db8::1]), not digits shaped like one ([999.1.1.1]). */
+function isAddressLiteral(domain: string): boolean {
+  const literal = ADDRESS_LITERAL.exec(domain)?.groups;
+  return !!literal && (literal.v4 !== undefined ? isIPv4(literal.v4) : isIPv6(literal.v6 ?? ''));
+}
 // Controls, format characters (zero-width, bidirectional overrides, soft hyphen) and spaces of any
 // kind: unseen in an address, they made 'ana\u200b@example.com' a second user beside ana@example.com.
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}]/u;
@@ -41,7 +48,7 @@ export function isEmailAddress(value: string): boolean {
   const local = value.slice(0, at);
   const domain = value.slice(at + 1);
   if (local.length > 64 || !LOCAL_PART.test(local)) return false;
-  if (ADDRESS_LITERAL.test(domain)) return true;
+  if (domain.startsWith('[')) return isAddressLiteral(domain);
   const labels = domain.split('.');
   return (labels.length >= 2 || domain.toLowerCase() === 'localhost') && labels.every((label) => DOMAIN_LABEL.test(label));
 }
