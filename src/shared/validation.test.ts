@@ -20,3 +20,13 @@ describe('isEmailAddress', () => {
     expect(invalid.map(isEmailAddress)).toEqual(invalid.map(() => false));
   });
 });
+
+describe('isEmailAddress, internationalized domains', () => {
+  it('takes an internationalized domain only when its punycode is a domain name, as SMTP and DNS will look it up', () => {
+    const valid = ['ops@bücher.de', 'ops@☃.net', `ops@${'ü'.repeat(20)}.de`, 'ops@xn--bcher-kva.de', 'ops@EXAMPLE.com'];
+    // A label of 63 letters with an accent is 70 letters of punycode (DNS takes 63); xn--zz is no punycode at all.
+    const invalid = [`ops@é${'a'.repeat(62)}.de`, `ops@${'ü'.repeat(63)}.de`, 'ops@xn--zz.example'];
+    expect(valid.map(isEmailAddress)).toEqual(valid.map(() => true));
+    expect(invalid.map(isEmailAddress)).toEqual(invalid.map(() => false));
+  });
+});

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import { IANA_ALIAS_MAP } from 'windows-iana';
 import { LANGUAGES } from '../i18n/languages.js';
@@ -50,7 +51,18 @@ export function isEmailAddress(value: string): boolean {
   if (local.length > 64 || !LOCAL_PART.test(local)) return false;
   if (domain.startsWith('[')) return isAddressLiteral(domain);
   const labels = domain.split('.');
-  return (labels.length >= 2 || domain.toLowerCase() === 'localhost') && labels.every((label) => DOMAIN_LABEL.test(label));
+  return (labels.length >= 2 || domain.toLowerCase() === 'localhost') && labels.every((label) => DOMAIN_LABEL.test(label)) && isDomainName(domain);
+}
+
+/**
+ * isDomainName tells whether a domain is a name DNS can hold once written in punycode, as SMTP
+ * without SMTPUTF8 and every lookup write it: a label of 63 letters with an accent is 70 of
+ * punycode, and `xn--zz` is no punycode at all: either was stored, though no email can reach it.
+ */
+function isDomainName(domain: string): boolean {
+  if (/^[A-Za-z0-9.-]*$/.test(domain) && !/(^|\.)xn--/i.test(domain)) return true;
+  const ascii = domainToASCII(domain);
+  return ascii !== '' && ascii.length <= 253 && ascii.split('.').every((label) => label.length <= 63);
 }
 
 /**
