@@ -7,6 +7,7 @@ import { recipientPages, recipientPagesOf } from '../recipients/query.js';
 import { multiMap } from '../shared/multi-map.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
+import { classifyDbError } from '../storage/errors.js';
 import { sqlOnce } from '../storage/sql-once.js';
 import type { Storage } from '../storage/storage.js';
 import { type EventCount, type FatalFlood, eventCountsOf, sourcedEventCountsOf } from './alert-facts.js';
@@ -99,6 +100,48 @@ export async function recordWindows(
 }
 
 /**
+ * recordQuietWindows is recordWindows outside a transaction, for the windows without alerts of
+ * some tenants, any of which may be deleted meanwhile: the row of a deleted tenant's window failed
+ * the whole insert on its foreign key, and with it every other tenant's of the claim (looked at
+ * again only once its lease ran out, a minute later, with an error logged). Refused so, it records
+ * the windows of the tenants still there.
+ */
+export async function recordQuietWindows(
+  db: Db,
+  kind: 'summary' | 'daily',
+  windows: readonly { readonly tenantId: string; readonly window: Window }[],
+  now: number,
+): Promise<string[]> {
+  let left = windows;
+  for (;;) {
+    try {
+      return await recordWindows(db, kind, left, now);
+    } catch (err) {
+      if (classifyDbError(err) !== 'foreign-key') throw err;
+      const live = await liveTenants(
+        db,
+        left.map((w) => w.tenantId),
+        false,
+      );
+      if (live.size === left.length) throw err;
+      left = left.filter((w) => live.has(w.tenantId));
+    }
+  }
+}
+
+/**
+ * liveTenants reads which of some tenants exist; with `lock` (PostgreSQL, in a transaction) it
+ * keeps them so until the transaction ends, taking the lock a foreign key's check takes (FOR KEY
+ * SHARE) in one order. SQLite's transactions hold the database from their start.
+ */
+async function liveTenants(db: Db, ids: readonly string[], lock: boolean): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const query = db.selectFrom('tenants').select('id').where('id', 'in', ids).orderBy('id');
+  const rows = await (lock ? query.forKeyShare() : query).execute();
+  return new Set(rows.map((r) => r.id));
+}
+
+/**
  * purgeDecidedWindows forgets windows decided before a time. Only the latest window of each kind
  * matters to the scheduler, and one is decided at least daily, so old rows are only history.
  */
@@ -149,8 +192,16 @@ export async function decideWindows(
 ): Promise<Map<string, number>> {
   if (decisions.length === 0) return new Map();
   // In one order, so that two instances deciding overlapping batches wait for each other instead of deadlocking.
-  const sorted = [...decisions].sort((a, b) => (a.tenant.id < b.tenant.id ? -1 : a.tenant.id > b.tenant.id ? 1 : 0));
+  const ordered = [...decisions].sort((a, b) => (a.tenant.id < b.tenant.id ? -1 : a.tenant.id > b.tenant.id ? 1 : 0));
   return storage.db.transaction().execute(async (tx) => {
+    // A tenant deleted since it was read is left out: its rows failed the whole batch on their
+    // foreign keys, each tenant was then decided alone, and its own failure logged as an error.
+    const live = await liveTenants(
+      tx,
+      ordered.map((d) => d.tenant.id),
+      storage.dialect === 'postgres',
+    );
+    const sorted = ordered.filter((d) => live.has(d.tenant.id));
     const won = await recordWindows(
       tx,
       kind,

@@ -2,6 +2,8 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
+import { beforeFirstInsert } from '../../test/support/between-reads.js';
+import { captureWarnings } from '../../test/support/log-capture.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { decideReports } from '../../test/support/report-runs.js';
 import { FakeClock } from '../shared/clock.js';
@@ -406,5 +408,54 @@ describeEachDialect('report scheduler and a time zone the runtime does not know'
     await decideReports(t.tocsin, clock, INTERVAL);
     expect(await lastWindowEnd(db, unknown, 'daily')).toBe(Date.parse('2026-03-28T10:00:00Z'));
     expect(await lastWindowEnd(db, unknown, 'summary')).toBe(Date.parse('2026-03-28T10:00:00Z'));
+  });
+});
+
+describeEachDialect('report scheduler and tenants deleted while it decides their windows', (dialect) => {
+  it("decides the other tenants' windows in the same tick, logging no failure", async () => {
+    const clock = new FakeClock(T0);
+    const t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    try {
+      for (const name of ['stays', 'calm', 'gone-busy', 'gone-calm']) {
+        await t.call('POST', '/api/v1/tenants', { name });
+        await t.call('PUT', `/api/v1/tenants/${name}/settings/mail`, { alertsEmailEnabled: true });
+        await t.call('POST', `/api/v1/tenants/${name}/users`, { email: `ann@${name}.example.com`, name: 'Ann', roles: ['Alerts Viewer'] });
+      }
+      clock.set(T0 + MINUTE);
+      for (const name of ['stays', 'gone-busy']) {
+        const raised = await t.call('POST', `/api/v1/tenants/${name}/alerts`, { severity: 'Error', component: 'Jobs', message: 'failed' });
+        expect(raised.statusCode).toBe(202);
+      }
+      const storage = t.tocsin.deps.storage;
+      const deleteTenant = async (name: string) => expect((await t.call('DELETE', `/api/v1/tenants/${name}`)).statusCode).toBe(204);
+      const { log, entries } = captureWarnings();
+      const settings: ReportSettings = { alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false };
+      let busyGone = false;
+      const scheduler = new ReportScheduler({
+        // A tenant without alerts in its window deleted just before the windows without alerts are recorded…
+        storage: { ...storage, db: beforeFirstInsert(storage.db, 'report_windows', () => deleteTenant('gone-calm')) },
+        clock,
+        logger: log,
+        // … and one with alerts, just before those are decided.
+        settingsOf: async () => {
+          if (!busyGone) {
+            busyGone = true;
+            await deleteTenant('gone-busy');
+          }
+          return settings;
+        },
+        settings: { summaryIntervalMs: INTERVAL },
+      });
+      clock.set(Math.ceil((T0 + MINUTE) / INTERVAL) * INTERVAL + 2_000);
+      await scheduler.tick();
+      expect(busyGone).toBe(true);
+      const summaries = await storage.db.selectFrom('deliveries').select('recipient_address').where('kind', '=', 'summary').execute();
+      expect(summaries.map((r) => r.recipient_address)).toEqual(['ann@stays.example.com']);
+      const calm = (await t.call('GET', '/api/v1/tenants/calm')).json().id;
+      expect(await lastWindowEnd(storage.db, calm, 'summary')).toBeDefined();
+      expect(entries).toEqual([]);
+    } finally {
+      await t.close();
+    }
   });
 });

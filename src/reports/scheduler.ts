@@ -15,7 +15,7 @@ import {
   decideWindows,
   lastWindowEnds,
   purgeDecidedWindows,
-  recordWindows,
+  recordQuietWindows,
   reportTenants,
 } from './decision-transactions.js';
 import type { ReportMetrics } from './metrics.js';
@@ -282,7 +282,7 @@ export class ReportScheduler {
     }
     const empty = due.filter((d) => !busy.has(d.tenant.id));
     const recorded = new Set(
-      await recordWindows(
+      await recordQuietWindows(
         db,
         'summary',
         empty.map((d) => ({ tenantId: d.tenant.id, window: d.window })),

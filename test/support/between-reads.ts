@@ -1,33 +1,66 @@
 import type { Db } from '../../src/storage/database.js';
 
 /**
+ * runsFirst wraps a query builder (and those its methods return) so that `before` runs before each
+ * of its statements is executed.
+ */
+function runsFirst<T extends object>(builder: T, before: () => Promise<void>): T {
+  return new Proxy(builder, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      if (key === 'execute' || key === 'executeTakeFirst' || key === 'executeTakeFirstOrThrow') {
+        return async (...args: unknown[]) => {
+          await before();
+          return value.apply(target, args);
+        };
+      }
+      return (...args: unknown[]) => {
+        const out = value.apply(target, args);
+        return out && typeof out === 'object' && 'compile' in out ? runsFirst(out, before) : out;
+      };
+    },
+  });
+}
+
+/**
  * afterReads wraps `db` so that `between` runs once, after the first `reads` statements read
  * through it (`selectFrom`) have their answers and before the next one runs: another request's
  * commit landing between two reads of one request, at a point the test chooses.
  */
 export function afterReads(db: Db, reads: number, between: () => Promise<unknown>): Db {
   let started = 0;
-  const wrap = <T extends object>(builder: T): T =>
-    new Proxy(builder, {
-      get(target, key, receiver) {
-        const value = Reflect.get(target, key, receiver);
-        if (typeof value !== 'function') return value;
-        if (key === 'execute' || key === 'executeTakeFirst' || key === 'executeTakeFirstOrThrow') {
-          return async (...args: unknown[]) => {
-            if (started++ === reads) await between();
-            return value.apply(target, args);
-          };
-        }
-        return (...args: unknown[]) => {
-          const out = value.apply(target, args);
-          return out && typeof out === 'object' && 'compile' in out ? wrap(out) : out;
-        };
-      },
-    });
+  const before = async () => {
+    if (started++ === reads) await between();
+  };
   return new Proxy(db, {
     get(target, key, receiver) {
       const value = Reflect.get(target, key, receiver);
-      return key === 'selectFrom' ? (...args: unknown[]) => wrap((value as (...a: unknown[]) => object).apply(target, args)) : value;
+      return key === 'selectFrom' ? (...args: unknown[]) => runsFirst((value as (...a: unknown[]) => object).apply(target, args), before) : value;
+    },
+  });
+}
+
+/**
+ * beforeFirstInsert wraps `db` so that `between` runs once, just before the first insert into
+ * `table` made through it: another request's commit landing at that point.
+ */
+export function beforeFirstInsert(db: Db, table: string, between: () => Promise<unknown>): Db {
+  let done = false;
+  const before = async () => {
+    if (done) return;
+    done = true;
+    await between();
+  };
+  return new Proxy(db, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      if (key !== 'insertInto') return value.bind(target);
+      return (into: string) => {
+        const builder = (value as (t: string) => object).call(target, into);
+        return into === table ? runsFirst(builder, before) : builder;
+      };
     },
   });
 }
