@@ -219,6 +219,12 @@ describeEachDialect('alerts API', (dialect) => {
     expect(await messages('process=Invoices&robot=R8')).toEqual(['b']);
     expect(await messages(`queue=${encodeURIComponent('O\'Brien "Q"')}`)).toEqual(['c']);
     expect(await messages('robot=nobody')).toEqual([]);
+    // As long as an alert may name them, in characters as a reader counts them: the per-source links
+    // of the emails open this list for a robot of 400 accented letters, which counted 800 code units.
+    const accented = 'e\u0301'.repeat(400);
+    await t.call('POST', url, { severity: 'Error', component: 'Robots', message: 'e', source: { robot: accented, process: accented, queue: accented } });
+    for (const part of ['process', 'robot', 'queue']) expect(await messages(`${part}=${encodeURIComponent(accented)}`)).toEqual(['e']);
+    expect((await t.call('GET', `${url}?robot=${encodeURIComponent('e\u0301'.repeat(513))}`)).json().errors[0].path).toBe('robot');
   });
 
   it("reads since and until with a '+' offset written unencoded in the URL, as curl sends it", async () => {

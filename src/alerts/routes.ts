@@ -6,13 +6,14 @@ import { raiseInTenant } from '../http/access-hook.js';
 import { badRequest, fieldError, notFound } from '../http/problem.js';
 import { CHART_RANGES, bucketPeriodView, bucketPeriods, rangeBuckets } from '../shared/time-buckets.js';
 import { CURSOR_KEY_PURPOSE } from '../shared/signed-cursor.js';
+import { ofCharacters } from '../shared/characters.js';
 import { millisecondsUp, queryCount, queryInstant, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { alertHistogram, severityCountsView } from './histogram.js';
 import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
 import { actorOf, listActions } from './action-audit.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from './catalogue.js';
-import { EVENT_NAME, EVENT_NAME_MESSAGE, MAX_BATCH, alertsBody, parseAlertsBody, unknownComponent } from './input.js';
+import { EVENT_NAME, EVENT_NAME_MESSAGE, MAX_BATCH, SOURCE_PART_MAX, alertsBody, parseAlertsBody, unknownComponent } from './input.js';
 import { markAlerts, markAllRead, readerFor, readerIdOf, unreadCount } from './read-state.js';
 import { SEVERITIES, SEVERITY_MESSAGE, parseSeverity } from './severity.js';
 import { type ReadAlert, deleteAlert, findAlert, listAlerts, panelAlerts } from './store.js';
@@ -46,9 +47,10 @@ const listQuery = z.object({
       "The nextCursor of the previous page, as given (opaque, and signed for the tenant: one altered, or from another tenant, is a 400 naming cursor). Filters and limit may change between pages; the walk goes on after the cursor's alert.",
     ),
   groupId: z.string().max(200).optional().describe("Only the alerts of one flood (a panel line's groupId)."),
-  process: z.string().max(512).optional().describe("Only the alerts whose source names this process (the emails' per-source links)."),
-  robot: z.string().max(512).optional().describe('Only the alerts whose source names this robot.'),
-  queue: z.string().max(512).optional().describe('Only the alerts whose source names this queue.'),
+  // As long as an alert's source part may be (AlertInput), in characters as a reader counts them.
+  process: ofCharacters(z.string(), SOURCE_PART_MAX).optional().describe("Only the alerts whose source names this process (the emails' per-source links)."),
+  robot: ofCharacters(z.string(), SOURCE_PART_MAX).optional().describe('Only the alerts whose source names this robot.'),
+  queue: ofCharacters(z.string(), SOURCE_PART_MAX).optional().describe('Only the alerts whose source names this queue.'),
 });
 
 const histogramQuery = z.object({

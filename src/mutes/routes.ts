@@ -7,6 +7,7 @@ import { EVENT_NAME, EVENT_NAME_MESSAGE, SOURCE_PART_MAX, unknownComponent } fro
 import type { RouteModule } from '../http/context.js';
 import { replyCreated } from '../http/created.js';
 import { listOf } from '../http/openapi.js';
+import { ofCharacters } from '../shared/characters.js';
 import { NOT_BLANK, isoInstant } from '../shared/validation.js';
 import { type FieldError, badRequest, conflict, forbidden, notFound } from '../http/problem.js';
 import { muteAlerts, liftAlertMute } from './actions.js';
@@ -29,6 +30,8 @@ const muteParams = tenantParams.extend({ muteId: ref });
 // As long as an alert's own value may be (AlertInput): a shorter bound left the longer names unmutable.
 // The pattern shows the OpenAPI document's readers what the trimmed value must be: not blank, and an event name for `event`.
 const matchValue = (max: number, pattern = NOT_BLANK) => z.string().trim().min(1).max(max).meta({ pattern }).optional();
+// A source part in characters as a reader counts them, as AlertInput bounds it: an emoji or an accented letter is one.
+const sourcePartValue = () => ofCharacters(z.string().trim().min(1), SOURCE_PART_MAX, { pattern: NOT_BLANK }).optional();
 
 /** muteMatch is the `match` of POST /mutes: at least one of the fields. */
 const muteMatch = z
@@ -36,9 +39,9 @@ const muteMatch = z
     component: matchValue(64),
     // EVENT_NAME within the white space that trim removes.
     event: matchValue(128, '^\\s*[A-Za-z0-9][A-Za-z0-9_.:-]*\\s*$'),
-    process: matchValue(SOURCE_PART_MAX),
-    robot: matchValue(SOURCE_PART_MAX),
-    queue: matchValue(SOURCE_PART_MAX),
+    process: sourcePartValue(),
+    robot: sourcePartValue(),
+    queue: sourcePartValue(),
   })
   .strict()
   .refine((m) => MATCH_FIELDS.some((f) => m[f] !== undefined), { message: `give at least one of ${MATCH_FIELDS.join(', ')}` });

@@ -29,10 +29,17 @@ export function fitsCharacters(text: string, max: number): boolean {
  * fits it is taken, and so is a longer one of at most `max` characters to a reader.
  */
 export function textOfCharacters(min: number, max: number, tooShort?: { message: string; abort: boolean }) {
-  return z
-    .string()
-    .min(min, tooShort)
+  return ofCharacters(z.string().min(min, tooShort), max);
+}
+
+/**
+ * ofCharacters bounds a zod string (trimmed first, or not) to `max` characters as fitsCharacters
+ * counts them, as textOfCharacters does; `meta` is the rest of its OpenAPI description (a pattern).
+ * What looks up an alert by its text (a mute's match, a filter) takes all an alert may hold.
+ */
+export function ofCharacters(text: z.ZodString, max: number, meta: Record<string, unknown> = {}) {
+  return text
     .max(max * UNITS_PER_CHARACTER, { message: `Too big: expected string to have <=${max} characters`, abort: true })
-    .refine((text) => fitsCharacters(text, max), `Too big: expected string to have <=${max} characters`)
-    .meta({ maxLength: max });
+    .refine((value) => fitsCharacters(value, max), `Too big: expected string to have <=${max} characters`)
+    .meta({ ...meta, maxLength: max });
 }
