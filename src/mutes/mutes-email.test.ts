@@ -25,6 +25,19 @@ describeEachDialect('mutes and snoozes in alert emails', (dialect) => {
     await smtp?.close();
   });
 
+  /** mailingTenant makes a tenant with its alert emails on, and a viewer per address, who snoozes the robot given. */
+  async function mailingTenant(name: string, readers: readonly (readonly [string, string | undefined])[], preferences?: object) {
+    await api('POST', '', { name, timeZone: 'UTC' });
+    await api('PUT', `/${name}/settings/mail`, { alertsEmailEnabled: true });
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    for (const [email, robot] of readers) {
+      const id = (await api('POST', `/${name}/users`, { email, name: email.split('@')[0], roles: ['Alerts Viewer'] })).id;
+      if (preferences) await api('PUT', `/${name}/users/${id}/alert-preferences`, preferences);
+      const token = (await api('POST', `/${name}/users/${id}/tokens`, { name: 't' })).token as string;
+      if (robot) await api('POST', `/${name}/mutes`, { scope: 'user', match: { robot }, until }, token);
+    }
+  }
+
   it('mails nobody about a muted robot, and the snoozer nothing about its snoozed one, saying so in the summaries, while every alert is still listed', async () => {
     await api('POST', '', { name: 'quiet', timeZone: 'UTC' });
     await api('PUT', '/quiet/settings/mail', { alertsEmailEnabled: true });
@@ -97,17 +110,10 @@ describeEachDialect('mutes and snoozes in alert emails', (dialect) => {
 
   it('mails the alerts of a flood on several robots that no mute matches, and keeps out those one matches', async () => {
     // One dedup key for a process that fails on two robots: each reader snoozed one of them.
-    await api('POST', '', { name: 'mixed', timeZone: 'UTC' });
-    await api('PUT', '/mixed/settings/mail', { alertsEmailEnabled: true });
-    const until = new Date(Date.now() + 3_600_000).toISOString();
-    for (const [email, robot] of [
+    await mailingTenant('mixed', [
       ['ana@mixed.example.com', 'R1'],
       ['ben@mixed.example.com', 'R2'],
-    ] as const) {
-      const id = (await api('POST', '/mixed/users', { email, name: email.split('@')[0], roles: ['Alerts Viewer'] })).id;
-      const token = (await api('POST', `/mixed/users/${id}/tokens`, { name: 't' })).token as string;
-      await api('POST', '/mixed/mutes', { scope: 'user', match: { robot }, until }, token);
-    }
+    ]);
     const failed = (robot: string, message: string) => ({
       severity: 'Error',
       component: 'Jobs',
@@ -135,5 +141,33 @@ describeEachDialect('mutes and snoozes in alert emails', (dialect) => {
     expect(ben).toMatch(/^\[Error\] Job execution faulted\n {2}failed on R1\n/m);
     expect(ben).not.toContain('failed on R2');
     expect(ben).toContain('2 alerts of this period are not shown, as they are muted in emails by:');
+  });
+
+  it("mails each reader a Fatal flood on several robots by its first alert the reader's mutes leave", async () => {
+    // One dedup key for a robot pool going down in one request: Cy snoozed R1, Dee snoozed nothing.
+    await mailingTenant(
+      'pool',
+      [
+        ['cy@pool.example.com', 'R1'],
+        ['dee@pool.example.com', undefined],
+      ],
+      { email: { fatalImmediately: true, tenMinuteSummary: false } },
+    );
+    const down = (robot: string) => ({
+      severity: 'Fatal',
+      component: 'Robots',
+      event: 'Robot.StatusChanged.Offline',
+      message: `down on ${robot}`,
+      dedupKey: 'pool-down',
+      source: { robot },
+    });
+    await api('POST', '/pool/alerts', { alerts: [down('R1'), down('R2')] });
+
+    const immediate = async () =>
+      (await Promise.all(smtp.messages.map((m) => simpleParser(m.raw))))
+        .filter((m) => m.headers.get('x-tocsin-tenant') === 'pool' && m.headers.get('x-tocsin-kind') === 'immediate')
+        .map((m) => `${to(m)} ${/down on R\d/.exec(m.text ?? '')?.[0]}`)
+        .sort();
+    await expect.poll(immediate, { timeout: 20_000, interval: 100 }).toEqual(['cy@pool.example.com down on R2', 'dee@pool.example.com down on R1']);
   });
 });

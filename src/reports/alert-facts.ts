@@ -135,15 +135,24 @@ export function mergeEventCounts(counts: readonly EventCount[]): EventCount[] {
   return [...merged.values()];
 }
 
-/** FatalFlood is a Fatal alert flood (or a lone Fatal alert) that reached a tenant. */
-export interface FatalFlood {
-  /** The flood's id: its first alert's id; one immediate email per flood and recipient. */
-  readonly groupId: string;
+/** FloodAlert is one Fatal alert of a flood, as the rules deciding its immediate email look at it. */
+export interface FloodAlert {
   readonly alertId: string;
   readonly component: string;
   readonly event: string;
-  /** The first alert's source, which mutes may match. */
+  /** The alert's source, which mutes may match. */
   readonly source: Readonly<Record<string, string>> | null;
+}
+
+/**
+ * FatalFlood is a Fatal alert flood (or a lone Fatal alert) that reached a tenant: its first alert
+ * of the commit (its own fields), and all of them in order (`alerts`), since a reader whose mutes
+ * cover the first (a snoozed robot of a pool) is mailed about the first of them they leave.
+ */
+export interface FatalFlood extends FloodAlert {
+  /** The flood's id: its first alert's id; one immediate email per flood and recipient. */
+  readonly groupId: string;
+  readonly alerts: readonly FloodAlert[];
 }
 
 /** committedFatalFloods lists the floods of some just-committed alerts of a tenant, ignoring those that are not Fatal. */
@@ -162,19 +171,20 @@ function fatalAlerts(db: Db, tenantId: string) {
     .orderBy('id');
 }
 
-/** floodsOf keeps the first alert of each flood, in the order given (the alerts' creation order). */
+/** floodsOf groups the alerts by flood, in the order given (the alerts' creation order): each flood stands as its first alert, with all of them. */
 export function floodsOf(rows: readonly { id: string; group_id: string | null; component: string; event: string; source: string | null }[]): FatalFlood[] {
-  const floods = new Map<string, FatalFlood>();
+  const floods = new Map<string, FatalFlood & { alerts: FloodAlert[] }>();
   for (const r of rows) {
     const groupId = r.group_id ?? r.id;
-    if (!floods.has(groupId))
-      floods.set(groupId, {
-        groupId,
-        alertId: r.id,
-        component: r.component,
-        event: r.event,
-        source: r.source === null ? null : (JSON.parse(r.source) as Record<string, string>),
-      });
+    const alert: FloodAlert = {
+      alertId: r.id,
+      component: r.component,
+      event: r.event,
+      source: r.source === null ? null : (JSON.parse(r.source) as Record<string, string>),
+    };
+    const flood = floods.get(groupId);
+    if (flood) flood.alerts.push(alert);
+    else floods.set(groupId, { groupId, ...alert, alerts: [alert] });
   }
   return [...floods.values()];
 }

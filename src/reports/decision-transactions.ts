@@ -328,7 +328,13 @@ export function immediateRowsOf(
   now: number,
 ): NewDelivery[] {
   const rows: NewDelivery[] = [];
-  for (const r of recipients) for (const f of floods) if (getsImmediate(r, f) && !isMutedFor(mutes, f, r, now)) rows.push(immediateDelivery(tenantId, f, r));
+  for (const r of recipients) {
+    for (const f of floods) {
+      // The flood's first alert this reader gets: a snoozed robot's leaves the next robot's.
+      const alert = f.alerts.find((a) => getsImmediate(r, a) && !isMutedFor(mutes, a, r, now));
+      if (alert) rows.push(immediateDelivery(tenantId, { groupId: f.groupId, alertId: alert.alertId }, r));
+    }
+  }
   return rows;
 }
 

@@ -2,7 +2,7 @@ import { idempotencyKey } from '../delivery/idempotency-key.js';
 import type { NewDelivery } from '../delivery/outbox/enqueue.js';
 import { isSubscribed } from '../preferences/model.js';
 import { type Recipient, wantsKind } from '../recipients/eligibility.js';
-import type { EventCount, FatalFlood } from './alert-facts.js';
+import type { EventCount, FatalFlood, FloodAlert } from './alert-facts.js';
 import type { Window } from './windows.js';
 
 /** ReportData is what a report delivery stores for its composer: whose email it is, and for an immediate one, which alert. */
@@ -27,8 +27,8 @@ export function getsWindowReport(recipient: Recipient, kind: 'summary' | 'daily'
 }
 
 /** getsImmediate decides whether a recipient gets the immediate email of a Fatal alert. */
-export function getsImmediate(recipient: Recipient, flood: FatalFlood): boolean {
-  return wantsKind(recipient, 'immediate') && isSubscribed(recipient.preferences, flood.component, flood.event);
+export function getsImmediate(recipient: Recipient, alert: Pick<FloodAlert, 'component' | 'event'>): boolean {
+  return wantsKind(recipient, 'immediate') && isSubscribed(recipient.preferences, alert.component, alert.event);
 }
 
 /** windowDelivery is the outbox row of a summary or daily report for one recipient. */
@@ -45,8 +45,8 @@ export function windowDelivery(tenantId: string, kind: 'summary' | 'daily', wind
   };
 }
 
-/** immediateDelivery is the outbox row of the immediate email of one Fatal flood for one recipient. */
-export function immediateDelivery(tenantId: string, flood: FatalFlood, recipient: Recipient): NewDelivery {
+/** immediateDelivery is the outbox row of the immediate email of one Fatal flood for one recipient, about one of its alerts (its first by default). */
+export function immediateDelivery(tenantId: string, flood: Pick<FatalFlood, 'groupId' | 'alertId'>, recipient: Recipient): NewDelivery {
   const data: ReportData = { recipient: { type: recipient.type, id: recipient.id }, alertId: flood.alertId, groupId: flood.groupId };
   return {
     tenantId,
