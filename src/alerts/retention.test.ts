@@ -27,6 +27,7 @@ describeEachDialect('alert retention', (dialect) => {
       ['short', 7],
       ['long', 30],
       ['daily', 1],
+      ['fatal', 1],
     ] as const) {
       await db
         .insertInto('tenants')
@@ -147,6 +148,31 @@ describeEachDialect('alert retention', (dialect) => {
     // Sent, it holds nothing back: the alerts past the retention go.
     await db.updateTable('deliveries').set({ status: 'sent' }).where('tenant_id', '=', 'daily').execute();
     expect(await purgeExpiredAlerts(db, end + 8 * 3_600_000)).toBe(3);
+  });
+
+  it("keeps a Fatal flood's alerts while its immediate email waits for a retry past the retention, and purges them once it is sent", async () => {
+    const db = storage.db;
+    const fatal = newAlert({ severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'robot-7 offline', dedupKey: 'robot-7' });
+    const [first] = await insertAlerts(db, 'fatal', [fatal], T0 + 3_600_000);
+    await insertAlerts(db, 'fatal', [fatal], T0 + 3_600_000 + 60_000);
+    await enqueueDeliveries(
+      db,
+      [
+        testDelivery('fatal', 'ops@acme.example', {
+          kind: 'immediate',
+          rendered: undefined,
+          data: { recipient: { type: 'user', id: 'u1' }, alertId: first, groupId: first },
+          idempotencyKey: `immediate:fatal:${first}:ops@acme.example`,
+        }),
+      ],
+      new FakeClock(T0 + 3_600_000),
+    );
+    await db.updateTable('deliveries').set({ status: 'retrying', attempts: 5 }).where('tenant_id', '=', 'fatal').execute();
+    // Retried past the 1 day's retention (a longer deadline, or Tocsin down meanwhile): it still finds its alert and its flood.
+    expect(await purgeExpiredAlerts(db, T0 + 2 * DAY)).toBe(0);
+    expect(await count('fatal')).toBe(2);
+    await db.updateTable('deliveries').set({ status: 'sent' }).where('tenant_id', '=', 'fatal').execute();
+    expect(await purgeExpiredAlerts(db, T0 + 2 * DAY)).toBe(2);
   });
 
   it('runs in the background until stopped, and forgets the emails of the same age too', async () => {

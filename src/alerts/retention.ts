@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
+import { floodOfImmediateKey } from '../delivery/idempotency-key.js';
 import { purgeExpiredDeliveries } from '../delivery/outbox/retention.js';
 import { UNFINISHED_STATUSES } from '../delivery/outbox/tables.js';
 import { purgeOldDeliveries } from '../sources/store.js';
@@ -56,7 +57,8 @@ export async function purgeExpiredAlerts(db: Db, now: number, batchSize = RETENT
  * yet (waiting for a retry while its server is down), or Infinity: a report is written when sent,
  * from the alerts of its window, so they are kept until it is. With a retention of 1 day, a daily
  * report retried for a few hours otherwise lost those hours' alerts (and one retried near its
- * 24-hour deadline was not sent at all), its window being a day long.
+ * 24-hour deadline was not sent at all), its window being a day long. The alerts of a Fatal
+ * flood whose immediate email waits so are kept too (heldByImmediateEmails).
  */
 async function heldByReports(db: Db, tenantId: string): Promise<number> {
   const row = await db
@@ -66,7 +68,40 @@ async function heldByReports(db: Db, tenantId: string): Promise<number> {
     .where('status', 'in', UNFINISHED_STATUSES)
     .where('window_start', 'is not', null)
     .executeTakeFirst();
-  return row?.start == null ? Number.POSITIVE_INFINITY : Number(row.start);
+  const windows = row?.start == null ? Number.POSITIVE_INFINITY : Number(row.start);
+  return Math.min(windows, await heldByImmediateEmails(db, tenantId));
+}
+
+/** FLOODS_PER_READ bounds the flood ids one read of heldByImmediateEmails binds (twice each). */
+const FLOODS_PER_READ = 500;
+
+/**
+ * heldByImmediateEmails is when the oldest alert was created of the Fatal floods whose immediate
+ * email is not sent yet (waiting for a retry), or Infinity: that email is written when sent, from
+ * its alert and its flood, and failed ("alert … no longer exists"), a Fatal email lost, when they
+ * were purged first: retried past the retention (a deadline longer than it, or Tocsin down meanwhile).
+ */
+async function heldByImmediateEmails(db: Db, tenantId: string): Promise<number> {
+  const rows = await db
+    .selectFrom('deliveries')
+    .select('idempotency_key')
+    .where('tenant_id', '=', tenantId)
+    .where('kind', '=', 'immediate')
+    .where('status', 'in', UNFINISHED_STATUSES)
+    .execute();
+  const floods = [...new Set(rows.flatMap((r) => floodOfImmediateKey(r.idempotency_key, tenantId) ?? []))];
+  let oldest = Number.POSITIVE_INFINITY;
+  for (let from = 0; from < floods.length; from += FLOODS_PER_READ) {
+    const some = floods.slice(from, from + FLOODS_PER_READ);
+    const found = await db
+      .selectFrom('alerts')
+      .select(sql<number | string | null>`min(created_at)`.as('start'))
+      .where('tenant_id', '=', tenantId)
+      .where((eb) => eb.or([eb('id', 'in', some), eb('group_id', 'in', some)]))
+      .executeTakeFirst();
+    if (found?.start != null) oldest = Math.min(oldest, Number(found.start));
+  }
+  return oldest;
 }
 
 /**
