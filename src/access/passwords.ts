@@ -24,6 +24,7 @@ export async function verifyPassword(storedHash: string, password: string): Prom
   return false;
 }
 
+/** verifiesAs checks one form of the typed password against `storedHash`; a malformed hash (verify throws) is a mismatch, not an error. */
 async function verifiesAs(storedHash: string, password: string): Promise<boolean> {
   try {
     return await verify(storedHash, password);
