@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { whileDeleting, whileWriting } from '../../test/support/lost-race.js';
 import type { Db } from '../storage/database.js';
 import { describeEachDialect } from '../../test/support/storage.js';
-import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 
 describeEachDialect('a change that loses a race with a deletion', (dialect) => {
   let t: TestApp;
@@ -102,6 +102,21 @@ describeEachDialect('a change that loses a race with a deletion', (dialect) => {
       t.call('POST', '/odata/Alerts/UiPath.Server.Configuration.OData.RaiseProcessAlert', raise, raiser.token),
     );
     expect.soft(detail(raised)).toBe('401 A valid bearer token or session is required.');
+  });
+
+  it("answers 404 to the host administrator's Orchestrator call whose X-Tocsin-Tenant was deleted meanwhile, as when deleted before, not 409", async () => {
+    const hostCall = (url: string, payload: object) =>
+      t.tocsin.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-tocsin-tenant': 'vanishing' }, payload });
+    const raise = { processAlert: { Message: 'm', Severity: 'Error', ProcessName: 'p', RobotName: 'r' } };
+    const settings = { settings: [{ Name: 'Alerts.Email.Enabled', Value: 'true' }] };
+    for (const [url, payload] of [
+      ['/odata/Alerts/UiPath.Server.Configuration.OData.RaiseProcessAlert', raise],
+      ['/odata/Settings/UiPath.Server.Configuration.OData.UpdateBulk', settings],
+    ] as const) {
+      const { tenantId } = await t.tenantWithUser('vanishing');
+      const answer = await whileDeleting(dialect, db(), 'tenants', tenantId, () => hostCall(url, payload));
+      expect.soft(`${url} ${detail(answer)}`).toBe(`${url} 404 Tenant not found.`);
+    }
   });
 
   it('refuses a name or address another request took meanwhile with the 409 naming the field, as when taken before', async () => {

@@ -4,7 +4,8 @@ import { findTenant } from './access-hook.js';
 import { emailTaken } from '../access/users.js';
 import { tenantNameTaken } from '../access/tenants.js';
 import { sourceNameTaken } from '../sources/store.js';
-import { type HttpError, notFound, unauthorized } from './problem.js';
+import { orchestratorTenant } from '../access/orchestrator-auth.js';
+import { HttpError, notFound, unauthorized } from './problem.js';
 
 /** The objects a path names by id after its tenant, with their tables; each table has a tenant_id. */
 const PATH_OBJECTS = [
@@ -19,7 +20,8 @@ const PATH_OBJECTS = [
  * goneMeanwhile answers a write that the database refused for a lost race with a deletion
  * (foreign-key) as it would be answered a moment later, and as SQLite (one writer at a time)
  * answers it: 401 when the caller's own user went (alone or with its tenant), else 404 naming the
- * tenant of the path, or the user, group, source, mute or alert of the path, deleted meanwhile.
+ * tenant of the path (or of the X-Tocsin-Tenant header of the host administrator's Orchestrator
+ * calls), or the user, group, source, mute or alert of the path, deleted meanwhile.
  * Undefined when they are all still there: then something else went, and the 409 stays (a role or
  * member deleted meanwhile is answered by its store first, the 400 naming it: checkedAgain).
  */
@@ -28,6 +30,13 @@ export async function goneMeanwhile(db: Db, request: FastifyRequest): Promise<Ht
   const caller = request.principal;
   if (caller?.kind === 'user' && !(await db.selectFrom('users').select('id').where('id', '=', caller.userId).executeTakeFirst())) return unauthorized();
   const params = (request.params ?? {}) as Record<string, string | undefined>;
+  // Orchestrator's routes name no tenant in their path: the host administrator names it in a header.
+  if (params.tenant === undefined && caller?.kind === 'host') {
+    return orchestratorTenant(db, request).then(
+      () => undefined,
+      (err: unknown) => (err instanceof HttpError && err.status === 404 ? err : undefined),
+    );
+  }
   if (params.tenant === undefined || !request.tenant) return undefined;
   const tenant = await findTenant(db, params.tenant);
   if (tenant?.id !== request.tenant.id) return notFound('Tenant');
