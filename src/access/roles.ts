@@ -148,7 +148,12 @@ export async function updateRole(db: Db, tenantId: string, roleId: string, patch
 export async function deleteRole(db: Db, tenantId: string, roleId: string): Promise<void> {
   await db.transaction().execute(async (tx) => {
     await customRole(tx, tenantId, roleId);
-    // user_roles and group_roles go with it (ON DELETE CASCADE). None deleted: another request deleted it since it was read.
+    // Its holders' rows first, then the role: the order of a write replacing a user's or group's
+    // roles (their rows, then the new roles' keys, locked by the foreign key's check). The role
+    // first, then its rows (the cascade), deadlocked with such a write on PostgreSQL (a 503).
+    await tx.deleteFrom('user_roles').where('role_id', '=', roleId).execute();
+    await tx.deleteFrom('group_roles').where('role_id', '=', roleId).execute();
+    // The rows written since go with it (ON DELETE CASCADE). None deleted: another request deleted it since it was read.
     const deleted = await tx.deleteFrom('roles').where('id', '=', roleId).executeTakeFirst();
     if (Number(deleted.numDeletedRows) === 0) throw notFound('Role');
   });

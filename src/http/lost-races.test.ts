@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { whileDeleting, whileWriting } from '../../test/support/lost-race.js';
 import type { Db } from '../storage/database.js';
-import { describeEachDialect } from '../../test/support/storage.js';
+import { TEST_PG_URL, describeEachDialect } from '../../test/support/storage.js';
+import { until } from '../../test/support/until.js';
+import { sql } from 'kysely';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 
 describeEachDialect('a change that loses a race with a deletion', (dialect) => {
@@ -207,4 +209,37 @@ describeEachDialect('a change that loses a race with a deletion', (dialect) => {
       expect(res.json()).toMatchObject({ status: 409, detail: 'A user with the email renamed@example.com already exists.', errors: [{ path: 'email' }] });
     }
   });
+});
+
+it.runIf(TEST_PG_URL)("deletes a role while a user's roles are being replaced with it, neither deadlocking the other [postgres]", async () => {
+  // A PATCH of a user's roles deletes its role rows, then writes them again (the new role's key
+  // locked by the foreign key's check); DELETE /roles took the role first, then its holders' rows
+  // (the cascade): each waited on the other, and PostgreSQL broke the deadlock with a 503.
+  const t = await startTestApp('postgres');
+  try {
+    const base = '/api/v1/tenants/deadlock';
+    const { userId } = await t.tenantWithUser('deadlock');
+    const role = (await t.call('POST', `${base}/roles`, { name: 'Held', permissions: ['Alerts.View'] })).json<{ id: string }>().id;
+    expect((await t.call('PATCH', `${base}/users/${userId}`, { roles: ['Held'] })).statusCode).toBe(200);
+    const db = t.tocsin.deps.storage.db;
+    let deleting: Promise<{ statusCode: number; body: string }> | undefined;
+    await db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('user_roles').where('user_id', '=', userId).execute();
+      const writer = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid;
+      let settled = false;
+      deleting = t.call('DELETE', `${base}/roles/${role}`).finally(() => (settled = true));
+      await until(
+        async () =>
+          settled ||
+          (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${writer} = any(pg_blocking_pids(pid))`.execute(db)).rows[0]!.n > 0,
+        'the role deletion waiting on the roles being replaced',
+      );
+      await tx.insertInto('user_roles').values({ user_id: userId, role_id: role }).execute();
+    });
+    const deleted = await deleting!;
+    expect(`${deleted.statusCode} ${deleted.body}`).toBe('204 ');
+    expect((await t.call('GET', `${base}/users/${userId}`)).json().roles).toEqual([]);
+  } finally {
+    await t.close();
+  }
 });
