@@ -26,7 +26,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { FatalSignal } from './alerts/fatal-signal.js';
-import { type AlertIngest, createAlertIngest } from './alerts/ingest.js';
+import { type AlertIngest, createAlertIngest, storedAlertsCounter } from './alerts/ingest.js';
 import type { Config } from './config.js';
 import type { MailSender } from './delivery/contract.js';
 import type { EndpointResolver } from './delivery/outbox/attempt.js';
@@ -212,11 +212,12 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     // commit, leased to this process's worker, which sends them once it is durable. The alerts of
     // pull sources (and of a decision in the commit that failed) are signalled to the decider.
     const fatalSignal = new FatalSignal();
+    const countStored = storedAlertsCounter(registry);
     const ingest = createAlertIngest({
       storage,
       clock,
       floodWindowMs: config.floodWindowMs,
-      registry,
+      countStored,
       fatalSignal,
       decideInCommit: immediateInCommit({ clock, sender: claim, doorbell: { ring }, leasedReads }),
       logger,
@@ -253,6 +254,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         logger,
         floodWindowMs: config.floodWindowMs,
         fatalSignal,
+        countStored,
         tickMs: deps.timings?.pullTickMs,
         hosts: { allowPrivateHosts: config.allowPrivateSmtpHosts },
       });

@@ -320,6 +320,28 @@ function fatalCommits(batches: readonly Stored[]): FatalCommit[] {
   return [...byTenant].map(([tenantId, alertIds]) => ({ tenantId, alertIds }));
 }
 
+/** CountStored counts alerts once their transaction committed (tocsin_alerts_stored_total). */
+export type CountStored = (alerts: readonly { readonly severity: string }[]) => void;
+
+/**
+ * storedAlertsCounter registers a process's one tocsin_alerts_stored_total: the alerts its ingest
+ * stores (REST, Orchestrator, sources' receive URLs) and those its pull sources import, which went
+ * uncounted, so a worker importing from Orchestrator showed none stored while GET /alerts listed them.
+ */
+export function storedAlertsCounter(registry: Registry): CountStored {
+  const stored = zeroedCounter(registry, {
+    name: 'tocsin_alerts_stored_total',
+    help: 'Alerts durably stored, by severity.',
+    label: 'severity',
+    values: SEVERITIES,
+  });
+  return (alerts) => {
+    const bySeverity = new Map<string, number>();
+    for (const a of alerts) bySeverity.set(a.severity, (bySeverity.get(a.severity) ?? 0) + 1);
+    for (const [severity, n] of bySeverity) stored.inc({ severity }, n);
+  };
+}
+
 /**
  * createAlertIngest builds a process's one AlertIngest, the pipeline's first stage (the REST and
  * the Orchestrator routes share it, and with it the group commit and the metric series). SQLite
@@ -332,18 +354,13 @@ export function createAlertIngest(deps: {
   readonly storage: Storage;
   readonly clock: Clock;
   readonly floodWindowMs: number;
-  readonly registry: Registry;
+  /** Counts what it stores (storedAlertsCounter), with what the process's pull sources import. */
+  readonly countStored: CountStored;
   readonly fatalSignal: FatalSignal;
   /** Decides the Fatal alerts in the transaction that stores them; those it could not are signalled. */
   readonly decideInCommit?: CommitDecision | undefined;
   readonly logger?: Logger | undefined;
 }): AlertIngest {
-  const stored = zeroedCounter(deps.registry, {
-    name: 'tocsin_alerts_stored_total',
-    help: 'Alerts durably stored, by severity.',
-    label: 'severity',
-    values: SEVERITIES,
-  });
   const commit = groupCommit(deps.storage, deps.clock, deps.floodWindowMs, deps.storage.dialect === 'sqlite' ? 1 : POSTGRES_COMMITS, {
     inCommit: deps.decideInCommit,
     undecided: coalescedFatalSignal(deps.fatalSignal),
@@ -355,9 +372,7 @@ export function createAlertIngest(deps: {
       let chosen = alerts;
       const choose = inCommit?.choose;
       const ids = await commit(tenantId, alerts, choose ? { ...inCommit, choose: async (tx, shared) => (chosen = await choose(tx, shared)) } : inCommit);
-      const bySeverity = new Map<string, number>();
-      for (const a of chosen) bySeverity.set(a.severity, (bySeverity.get(a.severity) ?? 0) + 1);
-      for (const [severity, n] of bySeverity) stored.inc({ severity }, n);
+      deps.countStored(chosen);
       return ids;
     },
   };

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FatalSignal } from '../../alerts/fatal-signal.js';
+import type { CountStored } from '../../alerts/ingest.js';
 import { type NewAlert, normaliseAlert } from '../../alerts/input.js';
 import { writeAlerts } from '../../alerts/store.js';
 import { alertTimeFloor } from '../../alerts/time-floor.js';
@@ -45,6 +46,8 @@ export interface PullConnectorOptions {
   readonly logger: Logger;
   readonly floodWindowMs: number;
   readonly fatalSignal?: FatalSignal;
+  /** Counts the alerts it imports, once committed, with the process's others (tocsin_alerts_stored_total). */
+  readonly countStored?: CountStored;
   /** How often to look for due sources (TICK_MS; tests shorten it). */
   readonly tickMs?: number;
   /** TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS, which covers the upstream addresses too (allowed when absent). */
@@ -189,7 +192,7 @@ export async function checkUpstream(
  * source changes.
  */
 export function startPullConnector(options: PullConnectorOptions): PullConnector {
-  const { db, secretBox, clock, logger, floodWindowMs, fatalSignal, hosts, upstreamTimeoutMs } = options;
+  const { db, secretBox, clock, logger, floodWindowMs, fatalSignal, countStored, hosts, upstreamTimeoutMs } = options;
   const owner = crypto.randomUUID();
   const tokens = new Map<string, { bearer: Bearer; version: number }>();
   const inFlight = new Map<string, Promise<void>>();
@@ -242,6 +245,7 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
           if (classifyDbError(err) !== 'unique') throw err;
           return { ok: true, cursorTime, cursorId, ...progress, more: true };
         }
+        countStored?.(stored.alerts);
         if (stored.ids.length > 0 && fatalSignal) {
           const fatal = stored.ids.filter((_, i) => stored.alerts[i]!.severity === 'Fatal' && isNews(row, stored.alerts[i]!));
           if (fatal.length > 0) fatalSignal.notify({ tenantId: row.tenant_id, alertIds: fatal });

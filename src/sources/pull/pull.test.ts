@@ -1109,3 +1109,35 @@ describeEachDialect('orchestrator-pull: a source or tenant deleted while its pol
     }
   }, 60_000);
 });
+
+describeEachDialect('orchestrator-pull: the alerts it imports in the metrics', (dialect) => {
+  it('counts the alerts a pull source imports in tocsin_alerts_stored_total, by severity, as GET /alerts lists them', async () => {
+    // They were stored without a count: a worker importing from Orchestrator showed 0 alerts stored.
+    const created = new Date(Date.now() - 60_000).toISOString();
+    const rows = ['Error', 'Fatal', 'Info', 'Error'].map((Severity, i) => ({
+      ...cloudAlert(),
+      Id: `counted-${i}`,
+      Severity,
+      CreationTime: created,
+      Data: JSON.stringify({ Message: `counted ${i}` }),
+    }));
+    const upstream = await pagingOrchestrator(rows, 1000);
+    const t = await startTestApp(dialect, {}, PULL);
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'counted-pull' });
+      const pull = { baseUrl: upstream.origin, tenancyName: 'Default', username: 'poller', password: 'pw', intervalSeconds: 1 };
+      expect((await t.call('POST', '/api/v1/tenants/counted-pull/sources', { name: 'Counted', kind: 'orchestrator-pull', pull })).statusCode).toBe(201);
+      await vi.waitFor(async () => expect((await alertsOf(t, 'counted-pull')).length).toBe(4), WAIT);
+      const stored = async () => {
+        const text = (await t.call('GET', '/metrics', undefined, '')).body;
+        return Object.fromEntries(
+          [...text.matchAll(/^tocsin_alerts_stored_total\{severity="(\w+)"\} (\d+)$/gm)].map(([, severity, n]) => [severity, Number(n)]),
+        );
+      };
+      await vi.waitFor(async () => expect(await stored()).toEqual({ Info: 1, Success: 0, Warn: 0, Error: 2, Fatal: 1 }), WAIT);
+    } finally {
+      await t.close();
+      await upstream.close();
+    }
+  }, 90_000);
+});

@@ -5,7 +5,6 @@
  * commit and before the first SMTP byte.
  */
 import pino from 'pino';
-import { Registry } from 'prom-client';
 import { FatalSignal } from '../../../src/alerts/fatal-signal.js';
 import { createAlertIngest } from '../../../src/alerts/ingest.js';
 import { DeliveryWorker } from '../../../src/delivery/outbox/worker.js';
@@ -30,7 +29,7 @@ const ingest = createAlertIngest({
   storage,
   clock: systemClock,
   floodWindowMs: 600_000,
-  registry: new Registry(),
+  countStored: () => {},
   fatalSignal: new FatalSignal(),
   decideInCommit: immediateInCommit({
     clock: systemClock,
