@@ -389,6 +389,19 @@ describe('console decisions', () => {
     });
   });
 
+  it('finds the catalogue component a name typed to add is, or holds the event of, in any case, as the API stores it', async () => {
+    // Typed in another case, `robots` or `robot.statuschanged.offline` became a custom row switched on: saved, the API
+    // stored it under the catalogue name, so Robots (turned off) or its event was pinned on by a look-up.
+    const { catalogueHome } = await load('pages/preferences.js');
+    const robots = { name: 'Robots', events: [{ name: 'Robot.StatusChanged.Offline' }] };
+    const catalogue = [{ name: 'Jobs', events: [] }, robots];
+    expect(catalogueHome(catalogue, 'Robot.StatusChanged.Offline')).toBe(robots);
+    expect(catalogueHome(catalogue, 'robot.statuschanged.offline')).toBe(robots);
+    expect(catalogueHome(catalogue, 'ROBOTS')).toBe(robots);
+    expect(catalogueHome(catalogue, 'jobs')?.name).toBe('Jobs');
+    expect(catalogueHome(catalogue, 'node_down')).toBeUndefined();
+  });
+
   it("tells a person's switch set by a group's default rules from its own choice and the built-in default", async () => {
     const { fromGroupRules } = await load('pages/preferences.js');
     // Bob chose Jobs off and Fatal immediately on; his group "night" turned Queues and the daily report off.

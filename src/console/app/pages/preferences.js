@@ -20,6 +20,16 @@ export function subscribed(subscriptions, component, event) {
   return (Object.hasOwn(subscriptions, component) ? subscriptions[component] : undefined) ?? true;
 }
 
+/**
+ * catalogueHome is the catalogue component a typed name is, or holds the event of, ignoring case as
+ * the API does (it stores `robots` as Robots). Else a name typed in another case became a row of its
+ * own, switched on, and saving it pinned the catalogue's entry on.
+ */
+export function catalogueHome(catalogue, name) {
+  const lower = name.toLowerCase();
+  return catalogue.find((component) => component.name.toLowerCase() === lower || component.events.some((event) => event.name.toLowerCase() === lower));
+}
+
 /** BUILT_IN_EMAIL is what an email switch is when nobody chose (API.md); every component is on. */
 const BUILT_IN_EMAIL = { tenMinuteSummary: true, dailyReport: true, fatalImmediately: false };
 
@@ -229,7 +239,7 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   const setEmail = (name, on) => change(subscriptions, patch.subscriptions, { [name]: on });
   // An event outside the catalogue (an Alertmanager alertname, a webhook's event) has no row until
   // chosen: it is added by its name, as the Alerts page shows it, then switched like any other.
-  // A catalogue name opens its component instead, where its switch already is.
+  // A catalogue name, in any case, opens its component instead, where its switch already is.
   const addEvent = () => {
     const name = added.trim();
     // A name no event can have (a space in it) is said so next to the field, which keeps it to be corrected.
@@ -240,8 +250,8 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
     setAddedError(null);
     setAdded('');
     if (!name) return;
-    const owner = catalogue.find((component) => component.events.some((event) => event.name === name));
-    if (owner) setOpen({ ...open, [owner.name]: true });
+    const home = catalogueHome(catalogue, name);
+    if (home) setOpen({ ...open, [home.name]: home.events.length > 0 });
     else if (!components.some((component) => component.name === name)) setEvent(name, true);
   };
   const save = async (event) => {
