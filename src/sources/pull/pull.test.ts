@@ -219,8 +219,11 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
         ['Read \ufffd past the end', 'nul-in-data'],
         ['robot-9 \ufffd offline', 'nul\ufffdin-id'],
       ]);
-      const { stats } = (await t.call('GET', `/api/v1/tenants/nul/sources/${created.id}`)).json();
-      expect(stats).toMatchObject({ lastError: null, pull: { imported: 2, consecutiveFailures: 0 } });
+      // The poll's count is written once its alerts are: wait for its end.
+      await vi.waitFor(async () => {
+        const { stats } = (await t.call('GET', `/api/v1/tenants/nul/sources/${created.id}`)).json();
+        expect(stats).toMatchObject({ lastError: null, pull: { imported: 2, consecutiveFailures: 0 } });
+      }, WAIT);
     } finally {
       nul.closeAllConnections();
       await new Promise<void>((resolve) => nul.close(() => resolve()));
@@ -1070,14 +1073,9 @@ describeEachDialect('orchestrator-pull: a source or tenant deleted while its pol
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const { log, entries } = captureWarnings();
-    const connector = startPullConnector({
-      db: t.tocsin.deps.storage.db,
-      secretBox: t.tocsin.deps.secretBox,
-      clock: systemClock,
-      logger: log,
-      floodWindowMs: 0,
-      tickMs: 3_600_000,
-    });
+    // Started once the sources are there and the deletes wait for their listings: the connector's
+    // first look runs at its start, and on a loaded machine it found the sources still being created.
+    let connector: ReturnType<typeof startPullConnector> | undefined;
     try {
       const pull = { baseUrl: origin, username: 'poller', password: 'pw', intervalSeconds: 1 };
       for (const tenant of ['keeps', 'goes']) {
@@ -1088,21 +1086,34 @@ describeEachDialect('orchestrator-pull: a source or tenant deleted while its pol
       const sourceOf = async (tenant: string) => (await t.call('GET', `/api/v1/tenants/${tenant}/sources`)).json().items[0].id as string;
       const keptSource = await sourceOf('keeps');
       // The source alone, in one tenant; the whole tenant, with its source, in the other: both
-      // deleted once the first listing is asked for, and no listing answered before.
+      // deleted once both listings are asked for, and no listing answered before.
+      let asked = 0;
+      let bothAsked: () => void = () => {};
+      const listingsAsked = new Promise<void>((resolve) => (bothAsked = resolve));
       let deleting: Promise<void> | undefined;
-      whileListing = () => {
+      whileListing = async () => {
+        if (++asked === 2) bothAsked();
+        await listingsAsked;
         deleting ??= (async () => {
           expect((await t.call('DELETE', `/api/v1/tenants/keeps/sources/${keptSource}`)).statusCode).toBe(204);
           expect((await t.call('DELETE', '/api/v1/tenants/goes')).statusCode).toBe(204);
         })();
         return deleting;
       };
+      connector = startPullConnector({
+        db: t.tocsin.deps.storage.db,
+        secretBox: t.tocsin.deps.secretBox,
+        clock: systemClock,
+        logger: log,
+        floodWindowMs: 0,
+        tickMs: 3_600_000,
+      });
       await connector.pollDue();
       expect(listed).toBe(2);
       expect(await alertsOf(t, 'keeps')).toEqual([]);
       expect(entries).toEqual([]);
     } finally {
-      await connector.stop();
+      await connector?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await t.close();
