@@ -3,7 +3,7 @@ import type { RouteModule, TocsinApp } from '../http/context.js';
 import { listOf } from '../http/openapi.js';
 import { fieldError, forbidden, notFound } from '../http/problem.js';
 import { displayText } from '../shared/validation.js';
-import { groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup } from './groups.js';
+import { deleteGroup, groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup } from './groups.js';
 import { createRole, deleteRole, listRoles, nameKey, requireRole, roleInput, rolePatch, roleView, updateRole } from './roles.js';
 import { AUTHENTICATE_TOKEN_NAME } from './orchestrator-auth.js';
 import { PERMISSIONS, isPermission, listedInOrder } from './permissions.js';
@@ -13,7 +13,19 @@ import { createApiToken, listApiTokens, revokeApiToken } from './tokens.js';
 import { endSignIns } from './credentials.js';
 import { changeOwnPassword } from './password-login.js';
 import { SESSION_COOKIE } from '../http/access-hook.js';
-import { type MayGrant, consolePassword, createUser, findUser, listUsers, requireUser, updateUser, userInput, userPatch, userView } from './users.js';
+import {
+  type MayGrant,
+  consolePassword,
+  createUser,
+  deleteUser,
+  findUser,
+  listUsers,
+  requireUser,
+  updateUser,
+  userInput,
+  userPatch,
+  userView,
+} from './users.js';
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
@@ -196,8 +208,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
   );
   app.delete('/api/v1/tenants/:tenant/users/:userId', { config: deletes, schema: { params: userParams } }, async (request, reply) => {
     await assertMayActOn(db, request, tenantOf(request).id, request.params.userId);
-    const result = await db.deleteFrom('users').where('tenant_id', '=', tenantOf(request).id).where('id', '=', request.params.userId).executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) throw notFound('User');
+    if (!(await deleteUser(db, tenantOf(request).id, request.params.userId))) throw notFound('User');
     return reply.status(204).send();
   });
   app.post(
@@ -307,8 +318,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
   app.delete('/api/v1/tenants/:tenant/groups/:groupId', { config: deletes, schema: { params: groupParams } }, async (request, reply) => {
     // Its members lose what it grants: as a PATCH of its members, only by one who holds it all.
     assertHeld(request, await groupPermissions(db, tenantOf(request).id, request.params.groupId), 'This group grants');
-    const result = await db.deleteFrom('groups').where('tenant_id', '=', tenantOf(request).id).where('id', '=', request.params.groupId).executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) throw notFound('Group');
+    if (!(await deleteGroup(db, tenantOf(request).id, request.params.groupId))) throw notFound('Group');
     return reply.status(204).send();
   });
 

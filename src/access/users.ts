@@ -176,6 +176,22 @@ export async function updateUser(db: Db, tenantId: string, userId: string, patch
   );
 }
 
+/**
+ * deleteUser deletes a user of a tenant with all it owns; false when there was none. Its group
+ * memberships go first, then the user: the order of a PATCH replacing a group's members (their
+ * rows, then the new members' keys, locked by the foreign key's check). The user first, then its
+ * memberships (the cascade), deadlocked with such a PATCH on PostgreSQL (a 503).
+ */
+export async function deleteUser(db: Db, tenantId: string, userId: string): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const user = await tx.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirst();
+    if (!user) return false;
+    await tx.deleteFrom('group_members').where('user_id', '=', userId).execute();
+    const deleted = await tx.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirst();
+    return Number(deleted.numDeletedRows) > 0;
+  });
+}
+
 /** listUsers returns users of a tenant (all, or the given ids) as the API shows them, by email. */
 export async function listUsers(db: Db, tenantId: string, ids?: readonly string[]): Promise<UserView[]> {
   let query = db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId);

@@ -211,35 +211,74 @@ describeEachDialect('a change that loses a race with a deletion', (dialect) => {
   });
 });
 
-it.runIf(TEST_PG_URL)("deletes a role while a user's roles are being replaced with it, neither deadlocking the other [postgres]", async () => {
-  // A PATCH of a user's roles deletes its role rows, then writes them again (the new role's key
-  // locked by the foreign key's check); DELETE /roles took the role first, then its holders' rows
-  // (the cascade): each waited on the other, and PostgreSQL broke the deadlock with a 503.
-  const t = await startTestApp('postgres');
-  try {
-    const base = '/api/v1/tenants/deadlock';
-    const { userId } = await t.tenantWithUser('deadlock');
-    const role = (await t.call('POST', `${base}/roles`, { name: 'Held', permissions: ['Alerts.View'] })).json<{ id: string }>().id;
-    expect((await t.call('PATCH', `${base}/users/${userId}`, { roles: ['Held'] })).statusCode).toBe(200);
-    const db = t.tocsin.deps.storage.db;
-    let deleting: Promise<{ statusCode: number; body: string }> | undefined;
-    await db.transaction().execute(async (tx) => {
-      await tx.deleteFrom('user_roles').where('user_id', '=', userId).execute();
-      const writer = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid;
-      let settled = false;
-      deleting = t.call('DELETE', `${base}/roles/${role}`).finally(() => (settled = true));
-      await until(
-        async () =>
-          settled ||
-          (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${writer} = any(pg_blocking_pids(pid))`.execute(db)).rows[0]!.n > 0,
-        'the role deletion waiting on the roles being replaced',
-      );
-      await tx.insertInto('user_roles').values({ user_id: userId, role_id: role }).execute();
-    });
-    const deleted = await deleting!;
-    expect(`${deleted.statusCode} ${deleted.body}`).toBe('204 ');
-    expect((await t.call('GET', `${base}/users/${userId}`)).json().roles).toEqual([]);
-  } finally {
-    await t.close();
-  }
-});
+/**
+ * deletingWhileReplaced answers `deletion` sent while a transaction replacing the rows that refer to
+ * what it deletes (a PATCH of a user's roles, a group's members) has deleted them and not yet
+ * written them again: once the deletion waits on that transaction, the rows are written again and
+ * it commits. Taking the deleted row first and its rows then (the cascade), the deletion
+ * deadlocked with it.
+ */
+async function deletingWhileReplaced(
+  db: Db,
+  replaced: {
+    readonly table: 'user_roles' | 'group_members';
+    readonly column: 'user_id' | 'group_id';
+    readonly row: { user_id: string; role_id: string } | { group_id: string; user_id: string };
+  },
+  deletion: () => Promise<{ statusCode: number; body: string }>,
+): Promise<string> {
+  const { table, column, row } = replaced;
+  let deleting: Promise<{ statusCode: number; body: string }> | undefined;
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .deleteFrom(table)
+      .where(column, '=', (row as Record<string, string>)[column]!)
+      .execute();
+    const writer = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid;
+    let settled = false;
+    deleting = deletion().finally(() => (settled = true));
+    await until(
+      async () =>
+        settled ||
+        (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${writer} = any(pg_blocking_pids(pid))`.execute(db)).rows[0]!.n > 0,
+      'the deletion waiting on the rows being replaced',
+    );
+    await tx
+      .insertInto(table)
+      .values(row as never)
+      .execute();
+  });
+  const answer = await deleting!;
+  return `${answer.statusCode} ${answer.body}`;
+}
+
+it.runIf(TEST_PG_URL)(
+  "deletes a role, a user or a group while a user's roles or a group's members are being replaced with it, without a deadlock [postgres]",
+  async () => {
+    const t = await startTestApp('postgres');
+    try {
+      const base = '/api/v1/tenants/replacing';
+      const db = t.tocsin.deps.storage.db;
+      const { userId } = await t.tenantWithUser('replacing');
+      const role = (await t.call('POST', `${base}/roles`, { name: 'Held', permissions: ['Alerts.View'] })).json<{ id: string }>().id;
+      expect((await t.call('PATCH', `${base}/users/${userId}`, { roles: ['Held'] })).statusCode).toBe(200);
+      const userRoles = { table: 'user_roles', column: 'user_id', row: { user_id: userId, role_id: role } } as const;
+      expect(await deletingWhileReplaced(db, userRoles, () => t.call('DELETE', `${base}/roles/${role}`))).toBe('204 ');
+      expect((await t.call('GET', `${base}/users/${userId}`)).json().roles).toEqual([]);
+
+      const group = async (name: string) =>
+        (await t.call('POST', `${base}/groups`, { name, members: [userId], roles: ['Alerts Viewer'] })).json<{ id: string }>().id;
+      const desk = await group('Desk');
+      const members = { table: 'group_members', column: 'group_id', row: { group_id: desk, user_id: userId } } as const;
+      expect(await deletingWhileReplaced(db, members, () => t.call('DELETE', `${base}/groups/${desk}`))).toBe('204 ');
+      expect((await t.call('GET', `${base}/groups/${desk}`)).statusCode).toBe(404);
+
+      const ops = await group('Ops');
+      const leaving = { table: 'group_members', column: 'group_id', row: { group_id: ops, user_id: userId } } as const;
+      expect(await deletingWhileReplaced(db, leaving, () => t.call('DELETE', `${base}/users/${userId}`))).toBe('204 ');
+      expect((await t.call('GET', `${base}/groups/${ops}`)).json().members).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  },
+);
