@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp } from '../http/app.js';
 import { OPENAPI_PATH } from '../http/openapi.js';
@@ -274,6 +275,35 @@ it.runIf(TEST_PG_URL)('answers /readyz 503 and /metrics 200 within seconds while
     await proxy.close();
   }
 });
+
+it.runIf(TEST_PG_URL)(
+  'answers /readyz 503 saying so while the PostgreSQL database takes no writes (a standby, default_transaction_read_only) [postgres]',
+  async () => {
+    // It answered 200 "ready" while every write was a 503: a failover that left the address on a standby went unseen.
+    const database = await createTestDatabase('postgres');
+    const name = new URL(database.url).pathname.slice(1);
+    const writable = await openStorage(database.url, { poolSize: 1 });
+    try {
+      await migrate(writable);
+      await sql`alter database ${sql.id(name)} set default_transaction_read_only = on`.execute(writable.db);
+    } finally {
+      await writable.close();
+    }
+    const storage = await openStorage(database.url, { poolSize: 2 });
+    const t = await startTestApp('postgres');
+    const app = await buildApp({ ...t.tocsin.deps, storage, metrics: new Metrics({ defaultMetrics: false }) }, [opsRoutes]);
+    try {
+      const res = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({ status: 'unavailable', reason: expect.stringMatching(/read-only/) });
+    } finally {
+      await app.close();
+      await t.close();
+      await storage.close();
+      await database.drop();
+    }
+  },
+);
 
 describeEachDialect('the alert and email counters of a process just started', (dialect) => {
   it('are listed at 0 for each value of their labels, so that increase() and rate() see the first alert or failed email after a restart', async () => {
