@@ -169,6 +169,15 @@ export async function updateTenant(db: Db, tenant: TenantRow, patch: z.infer<typ
  */
 export async function deleteTenant(db: Db, tenantId: string): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
+    // Who holds which role and belongs to which group goes first, as deleteUser and deleteGroup
+    // take them: a PATCH replacing a user's roles or a group's members deletes those rows, then
+    // writes them again (locking the keys they name), and the tenant's cascade (its users and
+    // groups, then their rows) deadlocked with it on PostgreSQL (a 503).
+    const users = tx.selectFrom('users').select('id').where('tenant_id', '=', tenantId);
+    const groups = tx.selectFrom('groups').select('id').where('tenant_id', '=', tenantId);
+    await tx.deleteFrom('group_members').where('group_id', 'in', groups).execute();
+    await tx.deleteFrom('group_roles').where('group_id', 'in', groups).execute();
+    await tx.deleteFrom('user_roles').where('user_id', 'in', users).execute();
     const deleted = await tx.deleteFrom('tenants').where('id', '=', tenantId).executeTakeFirst();
     await tx.deleteFrom('alerts').where('tenant_id', '=', tenantId).execute();
     return Number(deleted.numDeletedRows) > 0;

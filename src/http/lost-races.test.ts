@@ -253,7 +253,7 @@ async function deletingWhileReplaced(
 }
 
 it.runIf(TEST_PG_URL)(
-  "deletes a role, a user or a group while a user's roles or a group's members are being replaced with it, without a deadlock [postgres]",
+  "deletes a role, a user, a group or their tenant while a user's roles or a group's members are being replaced with it, without a deadlock [postgres]",
   async () => {
     const t = await startTestApp('postgres');
     try {
@@ -277,6 +277,12 @@ it.runIf(TEST_PG_URL)(
       const leaving = { table: 'group_members', column: 'group_id', row: { group_id: ops, user_id: userId } } as const;
       expect(await deletingWhileReplaced(db, leaving, () => t.call('DELETE', `${base}/users/${userId}`))).toBe('204 ');
       expect((await t.call('GET', `${base}/groups/${ops}`)).json().members).toEqual([]);
+
+      // The whole tenant, with its users, groups and roles.
+      const gone = await t.tenantWithUser('replaced');
+      const team = (await t.call('POST', '/api/v1/tenants/replaced/groups', { name: 'Team', members: [gone.userId] })).json<{ id: string }>().id;
+      const teamMembers = { table: 'group_members', column: 'group_id', row: { group_id: team, user_id: gone.userId } } as const;
+      expect(await deletingWhileReplaced(db, teamMembers, () => t.call('DELETE', '/api/v1/tenants/replaced'))).toBe('204 ');
     } finally {
       await t.close();
     }
