@@ -305,6 +305,24 @@ it.runIf(TEST_PG_URL)(
   },
 );
 
+it('answers a scrape 503 with Retry-After, not 500, when the metrics of every api process cannot be gathered (one frozen past 5 s)', async () => {
+  // --processes N: the primary gives up on a process that does not answer (SIGSTOP, a long pause), and
+  // the scrape was a 500 logged as an unhandled error; a partial sum would look like a counter reset.
+  const t = await startTestApp('sqlite');
+  const whole = () => () => Promise.reject(new Error('metrics of the api processes: Operation timed out.'));
+  const app = await buildApp({ ...t.tocsin.deps, metrics: new Metrics({ defaultMetrics: false, whole }) }, [opsRoutes]);
+  try {
+    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.json()).toMatchObject({ status: 503, detail: expect.stringMatching(/api process/) });
+  } finally {
+    await app.close();
+    await t.close();
+  }
+});
+
 describeEachDialect('the alert and email counters of a process just started', (dialect) => {
   it('are listed at 0 for each value of their labels, so that increase() and rate() see the first alert or failed email after a restart', async () => {
     const t = await startTestApp(dialect);

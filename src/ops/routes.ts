@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { RouteModule } from '../http/context.js';
+import { serviceUnavailable } from '../http/problem.js';
 import { DeadlineError, withinMs } from '../shared/deadline.js';
 import { unavailableReason } from '../storage/connect.js';
 import { pendingMigrations } from '../storage/migrate.js';
@@ -85,14 +86,20 @@ export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
   app.get(
     '/metrics',
     {
-      config: { access: 'public', database: false },
+      config: { access: 'public', database: false, problems: [503] },
       schema: {
         description: 'Prometheus text format.',
         response: { 200: { description: 'The metrics.', content: { [prometheusText]: { schema: z.string() } } } },
       },
     },
-    async (_request, reply) => {
-      return reply.type(metrics.registry.contentType).send(await metrics.text());
+    async (request, reply) => {
+      // The whole of several api processes fails when one does not answer within 5 s (frozen, paused):
+      // a scrape to try again, not a 500; a partial sum would look like a reset of every counter.
+      const text = await metrics.text().catch((err: unknown) => {
+        request.log.warn({ err }, 'could not gather the metrics of every api process');
+        throw serviceUnavailable('The metrics of every api process could not be gathered now (one did not answer); retry later.');
+      });
+      return reply.type(metrics.registry.contentType).send(text);
     },
   );
 };
