@@ -1,4 +1,4 @@
-import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
+import { type Expression, PostgresAdapter, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Principal } from '../access/principal.js';
 import type { Kysely } from 'kysely';
 import type { Database, Db } from '../storage/database.js';
@@ -159,6 +159,13 @@ export async function markAlerts(db: Kysely<Database>, tenantId: string, userId:
  */
 async function lockReadState(tx: Db, tenantId: string, userId: string): Promise<void> {
   await lockTransactionOn(tx, `alert read state ${tenantId} ${userId}`);
+  // And the user's key, as its rows' foreign keys will (PostgreSQL): a user deleted meanwhile is
+  // waited for here, holding nothing. Taken later, by the check of a row the mark had already
+  // written (the watermark, moved twice), it waited on the deletion while the deletion's cascade
+  // waited on that row, and PostgreSQL aborted one of them (a 503).
+  if (userId !== HOST && tx.getExecutor().adapter instanceof PostgresAdapter) {
+    await tx.selectFrom('users').select('id').where('id', '=', userId).forKeyShare().execute();
+  }
 }
 
 /**

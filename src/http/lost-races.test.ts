@@ -4,6 +4,8 @@ import type { Db } from '../storage/database.js';
 import { TEST_PG_URL, describeEachDialect } from '../../test/support/storage.js';
 import { until } from '../../test/support/until.js';
 import { sql } from 'kysely';
+import { newAlert } from '../../test/support/alerts.js';
+import { insertAlerts } from '../alerts/store.js';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 
 describeEachDialect('a change that loses a race with a deletion', (dialect) => {
@@ -288,3 +290,41 @@ it.runIf(TEST_PG_URL)(
     }
   },
 );
+
+it.runIf(TEST_PG_URL)('deletes a user while it marks every alert read, without a deadlock: the mark answers 401 [postgres]', async () => {
+  // The mark moves the user's watermark row, then (an alert stored since it began) moves it again,
+  // which checks the row's foreign key: it waited on the user locked by the deletion, whose cascade
+  // waited on that row. PostgreSQL aborted one of them, a 503.
+  const t = await startTestApp('postgres');
+  try {
+    const base = '/api/v1/tenants/marking';
+    const db = t.tocsin.deps.storage.db;
+    const reader = await t.tenantWithUser('marking', ['Alerts Viewer']);
+    expect((await t.call('POST', `${base}/alerts/mark-read`, { all: true }, reader.token)).statusCode).toBe(200);
+    // Stored later than the mark begins, as by a commit under way meanwhile.
+    await insertAlerts(
+      db,
+      reader.tenantId,
+      [newAlert({ severity: 'Error', component: 'Jobs', event: 'Process.RaiseAlert', message: 'later' })],
+      Date.now() + 3_600_000,
+    );
+    let marking: Promise<{ statusCode: number; body: string }> | undefined;
+    await db.transaction().execute(async (tx) => {
+      await tx.selectFrom('users').select('id').where('id', '=', reader.userId).forUpdate().execute();
+      const writer = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid;
+      let settled = false;
+      marking = t.call('POST', `${base}/alerts/mark-read`, { all: true }, reader.token).finally(() => (settled = true));
+      await until(
+        async () =>
+          settled ||
+          (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${writer} = any(pg_blocking_pids(pid))`.execute(db)).rows[0]!.n > 0,
+        'the mark waiting on the user being deleted',
+      );
+      await tx.deleteFrom('users').where('id', '=', reader.userId).execute();
+    });
+    const marked = await marking!;
+    expect(`${marked.statusCode} ${JSON.parse(marked.body).detail}`).toBe('401 A valid bearer token or session is required.');
+  } finally {
+    await t.close();
+  }
+});
