@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureBuilt } from '../../acceptance/processes.js';
-import { freePort } from '../ports.js';
 
 /**
  * MAIN is the compiled CLI in dist/, which ensureBuilt keeps up to date with src/: each of its
@@ -23,26 +22,32 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
+/** RUNNING is the banner's line naming the address served. */
+const RUNNING = /Tocsin is running: (http:\/\/[^\s/]+)\//;
+
 /**
  * startServeProcess runs `tocsin serve ARGS` (the compiled CLI, built first if src/ changed since)
- * on a free port with `env`, and waits for its banner, which it prints once it (every api process
- * of it) listens.
+ * with `env`, and waits for its banner, which it prints once it (every api process of it) listens.
+ * It listens on a port of its own choosing (PORT=0, unless `env` names one), named in the banner:
+ * a port found free and then closed could be taken, on a loaded machine, before the child bound it.
  */
 export async function startServeProcess(args: readonly string[], env: Record<string, string>, timeoutMs = 180_000): Promise<ServeProcess> {
-  const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-serve-'));
   ensureBuilt();
   const child = spawn(process.execPath, [MAIN, 'serve', ...args], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', TOCSIN_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', TOCSIN_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
+  let url = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`tocsin serve did not print its banner in ${timeoutMs} ms`)), timeoutMs);
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('Tocsin is running')) {
+      const running = RUNNING.exec(out);
+      if (running) {
+        url = running[1]!;
         clearTimeout(timer);
         resolve();
       }
@@ -53,7 +58,7 @@ export async function startServeProcess(args: readonly string[], env: Record<str
     });
   });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     child,
     printed: () => out,
     async stop() {
