@@ -6,7 +6,7 @@ import { newId } from '../shared/ids.js';
 import { acceptingAnswerFields, displayText, emailAddress, instantText, language } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
-import { lockTransactionOn } from '../storage/transaction-lock.js';
+import { lockTransactionOn, onPostgres } from '../storage/transaction-lock.js';
 import { checkedAgain, roleIdsOf, sameName } from './roles.js';
 import type { MayGrant } from './users.js';
 
@@ -173,7 +173,12 @@ export async function saveGroup(
  */
 export async function deleteGroup(db: Db, tenantId: string, groupId: string): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
-    const group = await tx.selectFrom('groups').select('id').where('tenant_id', '=', tenantId).where('id', '=', groupId).executeTakeFirst();
+    // The group's row first, as a PATCH takes it when it also sets its name (or email, language):
+    // its rows then, the deletion waited on that row while the PATCH waited on the rows it had taken.
+    // FOR NO KEY UPDATE, not FOR UPDATE: a PATCH of the members alone writes them again meanwhile,
+    // locking the group's key (FOR KEY SHARE), which that lock lets it take.
+    const read = tx.selectFrom('groups').select('id').where('tenant_id', '=', tenantId).where('id', '=', groupId);
+    const group = await (onPostgres(tx) ? read.forNoKeyUpdate() : read).executeTakeFirst();
     if (!group) return false;
     await tx.deleteFrom('group_members').where('group_id', '=', groupId).execute();
     await tx.deleteFrom('group_roles').where('group_id', '=', groupId).execute();

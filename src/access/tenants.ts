@@ -6,7 +6,7 @@ import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { acceptingAnswerFields, displayText, instantText, language, patchedValue, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
-import { lockTransactionOn } from '../storage/transaction-lock.js';
+import { lockTransactionOn, onPostgres } from '../storage/transaction-lock.js';
 import { reportsDueNow } from '../reports/schedule.js';
 import { BUILT_IN_ROLES } from './permissions.js';
 
@@ -175,6 +175,14 @@ export async function deleteTenant(db: Db, tenantId: string): Promise<boolean> {
     // groups, then their rows) deadlocked with it on PostgreSQL (a 503).
     const users = tx.selectFrom('users').select('id').where('tenant_id', '=', tenantId);
     const groups = tx.selectFrom('groups').select('id').where('tenant_id', '=', tenantId);
+    // Their users' and groups' rows before those rows, as a PATCH takes a user's (updateUser writes
+    // it, then its roles) or a group's it renames: the rows first, the deletion waited on that user or
+    // group while the PATCH waited on the rows it had taken. FOR NO KEY UPDATE lets a PATCH of a
+    // group's members alone lock their keys (FOR KEY SHARE) as it writes them again meanwhile.
+    if (onPostgres(tx)) {
+      await users.orderBy('id').forNoKeyUpdate().execute();
+      await groups.orderBy('id').forNoKeyUpdate().execute();
+    }
     await tx.deleteFrom('group_members').where('group_id', 'in', groups).execute();
     await tx.deleteFrom('group_roles').where('group_id', 'in', groups).execute();
     await tx.deleteFrom('user_roles').where('user_id', 'in', users).execute();

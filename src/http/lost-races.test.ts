@@ -328,3 +328,66 @@ it.runIf(TEST_PG_URL)('deletes a user while it marks every alert read, without a
     await t.close();
   }
 });
+/**
+ * deletingWhileSaved is deletingWhileReplaced as a PATCH really writes: saveGroup and updateUser
+ * write the group's or user's own row first (its name, updated_at), then replace its rows. Taking
+ * the rows first and the group or user then, the deletion waited on that row while the PATCH waited
+ * on the rows it had taken: a deadlock.
+ */
+async function deletingWhileSaved(
+  db: Db,
+  saved: { readonly table: 'groups' | 'users'; readonly id: string },
+  replaced: Parameters<typeof deletingWhileReplaced>[1],
+  deletion: () => Promise<{ statusCode: number; body: string }>,
+): Promise<string> {
+  const { table, column, row } = replaced;
+  let deleting: Promise<{ statusCode: number; body: string }> | undefined;
+  await db.transaction().execute(async (tx) => {
+    await sql`update ${sql.table(saved.table)} set tenant_id = tenant_id where id = ${saved.id}`.execute(tx);
+    const writer = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid;
+    let settled = false;
+    deleting = deletion().finally(() => (settled = true));
+    await until(
+      async () =>
+        settled ||
+        (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${writer} = any(pg_blocking_pids(pid))`.execute(db)).rows[0]!.n > 0,
+      'the deletion waiting on the row being saved',
+    );
+    await tx
+      .deleteFrom(table)
+      .where(column, '=', (row as Record<string, string>)[column]!)
+      .execute();
+    await tx
+      .insertInto(table)
+      .values(row as never)
+      .execute();
+  });
+  const answer = await deleting!;
+  return `${answer.statusCode} ${answer.body}`;
+}
+
+it.runIf(TEST_PG_URL)(
+  "deletes a group or its tenant while a PATCH that writes the group's or a user's own row first is replacing its members or roles, without a deadlock [postgres]",
+  async () => {
+    const t = await startTestApp('postgres');
+    try {
+      const db = t.tocsin.deps.storage.db;
+      const { userId } = await t.tenantWithUser('saving');
+      const desk = (await t.call('POST', '/api/v1/tenants/saving/groups', { name: 'Desk', members: [userId] })).json<{ id: string }>().id;
+      const members = { table: 'group_members', column: 'group_id', row: { group_id: desk, user_id: userId } } as const;
+      // A PATCH of the group's name and members, as the console saves a group.
+      expect(await deletingWhileSaved(db, { table: 'groups', id: desk }, members, () => t.call('DELETE', `/api/v1/tenants/saving/groups/${desk}`))).toBe(
+        '204 ',
+      );
+
+      const held = await t.tenantWithUser('held');
+      const role = (await t.call('POST', '/api/v1/tenants/held/roles', { name: 'Held', permissions: ['Alerts.View'] })).json<{ id: string }>().id;
+      expect((await t.call('PATCH', `/api/v1/tenants/held/users/${held.userId}`, { roles: ['Held'] })).statusCode).toBe(200);
+      const userRoles = { table: 'user_roles', column: 'user_id', row: { user_id: held.userId, role_id: role } } as const;
+      // A PATCH of the user's roles: updateUser writes its row (updated_at) before its roles.
+      expect(await deletingWhileSaved(db, { table: 'users', id: held.userId }, userRoles, () => t.call('DELETE', '/api/v1/tenants/held'))).toBe('204 ');
+    } finally {
+      await t.close();
+    }
+  },
+);
