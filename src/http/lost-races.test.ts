@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { whileDeleting, whileWriting } from '../../test/support/lost-race.js';
+import { startBlocked, whileDeleting, whileWriting } from '../../test/support/lost-race.js';
 import type { Db } from '../storage/database.js';
 import { TEST_PG_URL, describeEachDialect } from '../../test/support/storage.js';
-import { until } from '../../test/support/until.js';
 import { sql } from 'kysely';
 import { newAlert } from '../../test/support/alerts.js';
 import { insertAlerts } from '../alerts/store.js';
@@ -230,27 +229,19 @@ async function deletingWhileReplaced(
   deletion: () => Promise<{ statusCode: number; body: string }>,
 ): Promise<string> {
   const { table, column, row } = replaced;
-  let deleting: Promise<{ statusCode: number; body: string }> | undefined;
+  let deleting!: Promise<{ statusCode: number; body: string }>;
   await db.transaction().execute(async (tx) => {
     await tx
       .deleteFrom(table)
       .where(column, '=', (row as Record<string, string>)[column]!)
       .execute();
-    const writer = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid;
-    let settled = false;
-    deleting = deletion().finally(() => (settled = true));
-    await until(
-      async () =>
-        settled ||
-        (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${writer} = any(pg_blocking_pids(pid))`.execute(db)).rows[0]!.n > 0,
-      'the deletion waiting on the rows being replaced',
-    );
+    ({ answer: deleting } = await startBlocked(db, tx, deletion, 'the deletion waiting on the rows being replaced'));
     await tx
       .insertInto(table)
       .values(row as never)
       .execute();
   });
-  const answer = await deleting!;
+  const answer = await deleting;
   return `${answer.statusCode} ${answer.body}`;
 }
 
@@ -308,21 +299,18 @@ it.runIf(TEST_PG_URL)('deletes a user while it marks every alert read, without a
       [newAlert({ severity: 'Error', component: 'Jobs', event: 'Process.RaiseAlert', message: 'later' })],
       Date.now() + 3_600_000,
     );
-    let marking: Promise<{ statusCode: number; body: string }> | undefined;
+    let marking!: Promise<{ statusCode: number; body: string }>;
     await db.transaction().execute(async (tx) => {
       await tx.selectFrom('users').select('id').where('id', '=', reader.userId).forUpdate().execute();
-      const writer = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid;
-      let settled = false;
-      marking = t.call('POST', `${base}/alerts/mark-read`, { all: true }, reader.token).finally(() => (settled = true));
-      await until(
-        async () =>
-          settled ||
-          (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${writer} = any(pg_blocking_pids(pid))`.execute(db)).rows[0]!.n > 0,
+      ({ answer: marking } = await startBlocked(
+        db,
+        tx,
+        () => t.call('POST', `${base}/alerts/mark-read`, { all: true }, reader.token),
         'the mark waiting on the user being deleted',
-      );
+      ));
       await tx.deleteFrom('users').where('id', '=', reader.userId).execute();
     });
-    const marked = await marking!;
+    const marked = await marking;
     expect(`${marked.statusCode} ${JSON.parse(marked.body).detail}`).toBe('401 A valid bearer token or session is required.');
   } finally {
     await t.close();
@@ -341,18 +329,10 @@ async function deletingWhileSaved(
   deletion: () => Promise<{ statusCode: number; body: string }>,
 ): Promise<string> {
   const { table, column, row } = replaced;
-  let deleting: Promise<{ statusCode: number; body: string }> | undefined;
+  let deleting!: Promise<{ statusCode: number; body: string }>;
   await db.transaction().execute(async (tx) => {
     await sql`update ${sql.table(saved.table)} set tenant_id = tenant_id where id = ${saved.id}`.execute(tx);
-    const writer = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid;
-    let settled = false;
-    deleting = deletion().finally(() => (settled = true));
-    await until(
-      async () =>
-        settled ||
-        (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${writer} = any(pg_blocking_pids(pid))`.execute(db)).rows[0]!.n > 0,
-      'the deletion waiting on the row being saved',
-    );
+    ({ answer: deleting } = await startBlocked(db, tx, deletion, 'the deletion waiting on the row being saved'));
     await tx
       .deleteFrom(table)
       .where(column, '=', (row as Record<string, string>)[column]!)
@@ -362,7 +342,7 @@ async function deletingWhileSaved(
       .values(row as never)
       .execute();
   });
-  const answer = await deleting!;
+  const answer = await deleting;
   return `${answer.statusCode} ${answer.body}`;
 }
 

@@ -13,28 +13,30 @@ export async function whileWriting<T>(dialect: string, db: Db, write: (tx: Db) =
     await write(db);
     return request();
   }
-  let commit!: () => void;
-  const held = new Promise<void>((resolve) => (commit = resolve));
-  let written!: (pid: number) => void;
-  const done = new Promise<number>((resolve) => (written = resolve));
-  const writing = db.transaction().execute(async (tx) => {
+  let answer!: Promise<T>;
+  await db.transaction().execute(async (tx) => {
     await write(tx);
-    written((await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid);
-    await held;
+    ({ answer } = await startBlocked(db, tx, request, "the request's write waiting on the uncommitted one"));
   });
-  const writer = await done;
+  return answer;
+}
+
+/**
+ * startBlocked starts `request` while `tx` holds what it has written (PostgreSQL), and once the
+ * request waits on `tx`'s locks (or, should it not touch them, has its answer) gives back that
+ * answer, still to come: what `tx` does next happens while the request waits.
+ */
+export async function startBlocked<T>(db: Db, tx: Db, request: () => Promise<T>, what: string): Promise<{ answer: Promise<T> }> {
+  const writer = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid;
   let settled = false;
   const answer = request().finally(() => (settled = true));
-  // The request's write waits on the rows the writer holds (or, should it not touch them, has its answer).
   await until(
     async () =>
       settled ||
       (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${writer} = any(pg_blocking_pids(pid))`.execute(db)).rows[0]!.n > 0,
-    "the request's write waiting on the uncommitted one",
+    what,
   );
-  commit();
-  await writing;
-  return answer;
+  return { answer };
 }
 
 /** whileDeleting is whileWriting of the deletion of the row `id` of `table`. */
