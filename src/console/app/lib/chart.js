@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
-import { t } from './i18n.js';
+import { formatNumber, t } from './i18n.js';
 import { html } from './ui.js';
 
 /** cssColor reads a colour of the console's palette (app.css), so charts and badges agree. */
@@ -33,6 +33,26 @@ export function pickedSeries(series, rows, idx, y) {
 function tickEvery(width, count) {
   const room = Math.max(1, Math.floor(width / 64));
   return Math.max(1, Math.ceil(count / room));
+}
+
+/** COUNT_AXIS_MIN is the least width of the count axis, in CSS pixels: room for a count of a few digits. */
+const COUNT_AXIS_MIN = 40;
+
+/**
+ * countAxisSize is the width of the count axis: its widest label as drawn, and the axis's ticks and
+ * gap beside it. A fixed width cut counts of thousands (`2,000`, `2 000`) down to their last digits.
+ * @param {uPlot} u
+ * @param {string[] | null} values
+ * @param {number} axisIdx
+ * @param {number} cycleNum
+ */
+function countAxisSize(u, values, axisIdx, cycleNum) {
+  const axis = /** @type {uPlot.Axis & { font: [string, number], _size: number }} */ (u.axes[axisIdx]);
+  // uPlot asks again once the sizes settle; the answer it has is final, so the layout converges.
+  if (cycleNum > 1) return axis._size;
+  u.ctx.font = axis.font[0];
+  const widest = Math.max(0, ...(values ?? []).map((label) => u.ctx.measureText(label).width / devicePixelRatio));
+  return Math.max(COUNT_AXIS_MIN, Math.ceil(widest + (axis.ticks?.size ?? 0) + (axis.gap ?? 0)));
 }
 
 /**
@@ -76,7 +96,7 @@ export function BarChart({ id, title, labels, series, rows, onPick, height = 160
           },
           values: (_u, splits) => splits.map((i) => current.current.labels[i] ?? ''),
         },
-        { stroke: cssColor('muted'), size: 40, values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : '')) },
+        { stroke: cssColor('muted'), size: countAxisSize, values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? formatNumber(v) : '')) },
       ],
       series: [
         {},
@@ -130,7 +150,7 @@ export function BarChart({ id, title, labels, series, rows, onPick, height = 160
         <tbody>${rows.map(
           (row, i) => html`<tr key=${i}>
           <th scope="row">${onPick ? html`<button type="button" class="link" onClick=${() => onPick(i, null)}>${labels[i]}</button>` : labels[i]}</th>
-          ${series.map((s) => html`<td>${row[s.key] ?? 0}</td>`)}</tr>`,
+          ${series.map((s) => html`<td>${formatNumber(row[s.key] ?? 0)}</td>`)}</tr>`,
         )}</tbody>
       </table></div>`
           : null

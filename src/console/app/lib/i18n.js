@@ -123,6 +123,16 @@ function lookUp(key, vars) {
   const { count } = vars;
   const own = state.strings[pluralKey(state.strings, state.language, key, count)];
   const text = own ?? state.fallback[pluralKey(state.fallback, 'en', key, count)] ?? key;
-  const values = typeof count === 'number' ? { ...vars, count: count.toLocaleString(state.language) } : vars;
+  const values = typeof count === 'number' ? { ...vars, count: formatNumber(count) } : vars;
   return { text, values };
+}
+
+/**
+ * formatNumber writes a number as the user's language does (`2,000`, `2 000`, `2.000`): every
+ * count the console shows outside a sentence (a chart's axis and table, a tenant's alerts, a flood's
+ * ×N) as the sentences write theirs.
+ * @param {number} value
+ */
+export function formatNumber(value) {
+  return value.toLocaleString(state.language);
 }

@@ -2,7 +2,7 @@ import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, query as toQuery } from '../lib/api.js';
 import { Named, useCatalogue } from '../lib/catalogue.js';
 import { formatTime, isoToLocalInput, localInputToIso, timeZone } from '../lib/format.js';
-import { currentLanguage, t, tParts } from '../lib/i18n.js';
+import { formatNumber, t, tParts } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
 import { Banner, Dialog, FilterField, ScrollPre, SelectField, Toggle, gone, html, problemText, useOneAtATime } from '../lib/ui.js';
@@ -342,7 +342,7 @@ export function AlertsPage({ session, query }) {
   // state of its own in each tenant, for scripts using its token).
   const readState = session.kind === 'user';
   // A whole page of arrivals may hide more: `50+`, in the plural.
-  const arrived = list.gap ? `${list.arrived.length.toLocaleString(currentLanguage())}+` : list.arrived.length;
+  const arrived = list.gap ? `${formatNumber(list.arrived.length)}+` : list.arrived.length;
 
   return html`<section class="page">
     <h1>${t('alerts.title')}</h1>

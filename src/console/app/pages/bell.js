@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
 import { Named, useCatalogue } from '../lib/catalogue.js';
 import { formatTime } from '../lib/format.js';
-import { t } from '../lib/i18n.js';
+import { formatNumber, t } from '../lib/i18n.js';
 import { href } from '../lib/router.js';
 import { usePolling } from '../lib/polling.js';
 import { alertsChanged, tenantApi } from '../lib/session.js';
@@ -136,7 +136,7 @@ export function Bell({ session }) {
         ${items.map(
           (alert) => html`<li key=${alert.id} class=${`sev-${alert.severity}`}>
           <span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>
-          <span class="panel-text"><span class="panel-message"><strong><${Named} name=${names.component(alert.component)} code=${alert.component} /></strong> <bdi>${alert.message}</bdi>${alert.count > 1 ? html` <span class="pill">×${alert.count}</span>` : null}</span>
+          <span class="panel-text"><span class="panel-message"><strong><${Named} name=${names.component(alert.component)} code=${alert.component} /></strong> <bdi>${alert.message}</bdi>${alert.count > 1 ? html` <span class="pill">×${formatNumber(alert.count)}</span>` : null}</span>
             <small class="muted">${formatTime(alert.occurredAt || alert.createdAt)}</small></span>
           ${
             // Not offered to the host administrator, as on the Alerts page.

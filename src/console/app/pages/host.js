@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
-import { LANGUAGES, currentLanguage, t } from '../lib/i18n.js';
+import { LANGUAGES, currentLanguage, formatNumber, t } from '../lib/i18n.js';
 import { TimeZoneField } from '../lib/person-fields.js';
 import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
 import { Banner, Dialog, ScrollPre, SelectField, TextField, gone, html, problemText } from '../lib/ui.js';
@@ -51,7 +51,7 @@ function ActivityCells({ activity }) {
   if (!activity) return html`<td></td><td></td>`;
   const alerts = Object.values(activity.alerts).reduce((sum, n) => sum + n, 0);
   const failing = activity.mailHealth.state === 'failing';
-  return html`<td>${alerts}</td>
+  return html`<td>${formatNumber(alerts)}</td>
     <td>${t('tenants.mailCounts', {
       sent: t('tenants.sent', { count: activity.attempts.sent }),
       retrying: t('tenants.retrying', { count: activity.attempts.retrying }),

@@ -1,0 +1,92 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConsoleServer, haveChromium, launchChromium, openTestPage, startConsoleServer } from '../../test/support/browser.js';
+
+const HAVE_CHROMIUM = haveChromium();
+const ADMIN_TOKEN = 'large-counts-admin-token-0123456789';
+const PASSWORD = 'correct horse battery staple';
+// What the API takes in one request; two of them make a count of thousands.
+const BATCH = 1_000;
+const COUNT = 2 * BATCH;
+// uPlot's default axis font, which the chart keeps.
+const AXIS_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", sans-serif';
+// uPlot's default tick length and gap between the ticks and their labels, in CSS pixels.
+const TICKS_AND_GAP = 10 + 5;
+
+/** textWidth is how wide `text` is drawn in the chart's axis font, in CSS pixels. */
+function textWidth(page: Page, text: string): Promise<number> {
+  return page.evaluate(
+    `(() => { const ctx = document.createElement('canvas').getContext('2d'); ctx.font = ${JSON.stringify(AXIS_FONT)}; return ctx.measureText(${JSON.stringify(text)}).width; })()`,
+  );
+}
+
+/**
+ * A flood of thousands of alerts: every count the console shows of it, outside sentences too, is
+ * written as the user's language writes numbers, and the chart's count axis makes room for them.
+ */
+describe.skipIf(!HAVE_CHROMIUM)('counts of thousands in the console', () => {
+  let server: ConsoleServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startConsoleServer(ADMIN_TOKEN);
+    await server.call('POST', '/api/v1/tenants', { name: 'big', language: 'fr', timeZone: 'Europe/Paris' });
+    await server.call('POST', '/api/v1/tenants/big/users', {
+      email: 'fr@big.example',
+      name: 'Camille',
+      password: PASSWORD,
+      roles: ['Administrator'],
+      language: 'fr',
+    });
+    const alert = {
+      severity: 'Error',
+      component: 'Queues',
+      event: 'Queue.Sla.Breached',
+      message: 'SLA breached',
+      dedupKey: 'queue-1',
+      source: { queue: 'Q1' },
+    };
+    for (let sent = 0; sent < COUNT; sent += BATCH)
+      await server.call('POST', '/api/v1/tenants/big/alerts', { alerts: Array.from({ length: BATCH }, () => alert) });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("writes them in the user's language in the chart, its table, the bell's ×N and the host's Tenants page, the chart's count axis wide enough for them", async () => {
+    const written = COUNT.toLocaleString('fr');
+    expect(written, 'French groups thousands').not.toBe(String(COUNT));
+    const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'fr-FR' });
+    await page.goto(`${server.base}/#/alerts`);
+    await page.locator('#signin-tenant').fill('big');
+    await page.locator('#signin-email').fill('fr@big.example');
+    await page.locator('#signin-password').fill(PASSWORD);
+    await page.locator('#signin-password').press('Enter');
+    await page.locator('#alerts-chart canvas').first().waitFor();
+
+    // The plot starts right of the count axis: its widest label, the top count, and its ticks fit there.
+    const plot = page.locator('#alerts-chart .u-over');
+    await plot.waitFor({ state: 'visible' });
+    const axis = (await plot.boundingBox())!.x - (await page.locator('#alerts-chart .u-wrap').boundingBox())!.x;
+    expect(axis, `room for "${written}" beside the ticks`).toBeGreaterThanOrEqual((await textWidth(page, written)) + TICKS_AND_GAP);
+
+    await page.locator('#alerts-chart summary').click();
+    const cells = await page.locator('#alerts-chart tbody td').allTextContents();
+    expect(cells).toContain(written);
+
+    await page.locator('.bell-button').click();
+    await expect.poll(() => page.locator('#bell-panel .pill').textContent()).toBe(`×${written}`);
+    expect(problems).toEqual([]);
+    await context.close();
+
+    const host = await openTestPage(browser, { width: 1280, locale: 'fr-FR' });
+    await host.page.goto(server.base);
+    await host.page.getByRole('tab', { name: "Administrateur de l'hôte" }).click();
+    await host.page.locator('input[type="password"]').fill(ADMIN_TOKEN);
+    await host.page.locator('input[type="password"]').press('Enter');
+    await expect.poll(() => host.page.locator('tr', { hasText: 'big' }).locator('td').nth(4).textContent()).toBe(written);
+    await host.context.close();
+  }, 60_000);
+});
