@@ -652,6 +652,18 @@ describeEachDialect('receiving from sources', (dialect) => {
     expect((await h.stats(webhook)).rejected).toBe(0);
   });
 
+  it('reads a body whatever its Content-Type says, an empty or unreadable one included: never a 415, which a sender drops', async () => {
+    const alertmanager = await h.create('alertmanager');
+    for (const label of ['', 'garbage', 'application/json; charset', '/', 'text/plain', 'application/octet-stream']) {
+      const notification = JSON.stringify(amPayload([amAlert({ fingerprint: crypto.randomBytes(8).toString('hex') })]));
+      const res = await h.post(alertmanager, notification, { authorization: `Bearer ${alertmanager.secret}`, 'content-type': label });
+      expect(res.statusCode, `${JSON.stringify(label)}: ${res.body}`).toBe(202);
+    }
+    // Unsigned, it is still refused for its signature, not for its label.
+    const unsigned = await h.post(alertmanager, '{}', { 'content-type': 'garbage' });
+    expect(unsigned.statusCode).toBe(401);
+  });
+
   it('takes a body sent gzip-, deflate- or br-compressed, signed over what it compresses or as sent, as the REST API reads one', async () => {
     const webhook = await h.create('webhook');
     const body = JSON.stringify({ severity: 'Error', component: 'Jobs', message: 'sent gzipped' });

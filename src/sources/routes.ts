@@ -63,6 +63,12 @@ function receiveRoute(app: TocsinApp, receiver: Receiver) {
       rawBodies.set(request, body as Buffer);
       done(null, undefined);
     });
+    // The label is never read here (the bytes are), but Fastify answers 415 to one it cannot parse
+    // (an empty `Content-Type:`, `garbage`) before any parser, the catch-all included: a 4xx the
+    // sender drops for good (API.md lists none). Unlabelled, the body goes to the catch-all.
+    scope.addHook('onRequest', async (request) => {
+      if (request.headers['content-type'] !== undefined) request.headers['content-type'] = undefined;
+    });
     // A body over the limit is refused before the handler runs: the source still counts it.
     scope.addHook('onError', async (request, _reply, error) => {
       if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') await receiver.tooLarge((request.params as { sourceId: string }).sourceId);
