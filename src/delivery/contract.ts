@@ -17,6 +17,17 @@ export type SmtpSecurity = 'none' | 'starttls' | 'tls';
 /** SmtpAuthMethod: `auto` lets the server's EHLO choose among PLAIN and LOGIN when a user is set. */
 export type SmtpAuthMethod = 'auto' | 'none' | 'plain' | 'login' | 'xoauth2';
 
+/**
+ * signsInWithToken tells whether a sign-in under `authMethod` uses the access token (XOAUTH2): when
+ * chosen, or under `auto` when the token is the only secret given (a password-less PLAIN would fail).
+ */
+export function signsInWithToken(
+  authMethod: SmtpAuthMethod,
+  secrets: { readonly password?: string | null | undefined; readonly accessToken?: string | null | undefined },
+): boolean {
+  return authMethod === 'xoauth2' || (authMethod === 'auto' && !secrets.password && Boolean(secrets.accessToken));
+}
+
 /** SmtpEndpoint is a fully resolved SMTP configuration, secrets decrypted, ready to connect. */
 export interface SmtpEndpoint {
   readonly host: string;

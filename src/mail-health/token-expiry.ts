@@ -5,6 +5,7 @@
  * token is a JWT (as Microsoft's are): its `exp` claim. An opaque token's expiry is unknown.
  */
 import type { EndpointResolver } from '../delivery/outbox/attempt.js';
+import { signsInWithToken } from '../delivery/contract.js';
 import type { Db } from '../storage/database.js';
 import { type NoticeContext, queueAdminNotices } from './notices.js';
 
@@ -76,7 +77,7 @@ export function warningBeforeTokenExpiry(
 ): EndpointResolver {
   return async (tenantId, route, leaseToken, stop) => {
     const endpoint = await resolve(tenantId, route, leaseToken, stop);
-    if (route !== 'system' && !endpoint.fallback && endpoint.authMethod === 'xoauth2' && endpoint.accessToken) {
+    if (route !== 'system' && !endpoint.fallback && endpoint.accessToken && signsInWithToken(endpoint.authMethod, endpoint)) {
       await warnBeforeTokenExpiry(db, tenantId, endpoint.accessToken, now(), context).then(
         (queued) => queued && context.onQueued?.(),
         (err: unknown) => context.onError?.(err),

@@ -6,6 +6,7 @@ import { sameHostName } from '../shared/host-port.js';
 import { patchedValue } from '../shared/validation.js';
 import { reportsDueNow } from '../reports/schedule.js';
 import { retrySystemRouteNow, retryTenantNow } from '../delivery/outbox/leases.js';
+import { signsInWithToken } from '../delivery/contract.js';
 import { tryOwnServerAgain } from '../mail-health/store.js';
 import type { Db } from '../storage/database.js';
 import { sqlOnce } from '../storage/sql-once.js';
@@ -241,9 +242,9 @@ export function sameSmtpHost(a: string, b: string): boolean {
 }
 
 /** sentSecret is the secret a login with these settings sends, or null when it signs in with none. */
-export function sentSecret(smtp: Pick<StoredSmtp, 'username' | 'authMethod'>): 'password' | 'accessToken' | null {
+export function sentSecret(smtp: Pick<StoredSmtp, 'username' | 'authMethod'>, secrets: SmtpSecrets): 'password' | 'accessToken' | null {
   if (!smtp.username || smtp.authMethod === 'none') return null;
-  return smtp.authMethod === 'xoauth2' ? 'accessToken' : 'password';
+  return signsInWithToken(smtp.authMethod, secrets) ? 'accessToken' : 'password';
 }
 
 /**
@@ -261,7 +262,7 @@ export function keepSecretsWithTheirHost(
   merged: { smtp: StoredSmtp; secrets: SmtpSecrets },
 ): void {
   if (savedHost === undefined || settings.host === undefined || sameSmtpHost(settings.host, savedHost)) return;
-  const needed = sentSecret(merged.smtp);
+  const needed = sentSecret(merged.smtp, merged.secrets);
   for (const field of ['password', 'accessToken'] as const) {
     if (settings[field] !== undefined) continue;
     if (field === needed && merged.secrets[field] !== null) {

@@ -24,7 +24,7 @@ import { getMailHealth } from '../mail-health/store.js';
 import { accessTokenExpiry, warnBeforeTokenExpiry } from '../mail-health/token-expiry.js';
 import { TEST_MAILS_PER_MINUTE, takeTestMailTurn } from './test-mail-limit.js';
 import { smtpSettingsInput, smtpSettingsView } from './smtp-settings.js';
-import { SMTP_STAGES } from '../delivery/contract.js';
+import { SMTP_STAGES, signsInWithToken } from '../delivery/contract.js';
 import { odataSettingsRoutes } from './odata-routes.js';
 import { type TestMailDeps, sendSystemTestMail, sendTestMail, testMailRecipient } from './test-mail.js';
 
@@ -103,12 +103,14 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     }
   };
 
-  /** xoauth2Token is the access token a tenant's custom XOAUTH2 server is signed in to with, when it uses one (and it opens). */
+  /** xoauth2Token is the access token a tenant's custom server is signed in to with (XOAUTH2), when it uses one (and it opens). */
   const xoauth2Token = async (tenantId: string): Promise<string | undefined> => {
     const settings = await getMailSettings(db, tenantId);
-    if (!settings.useCustom || settings.custom?.authMethod !== 'xoauth2') return undefined;
+    const method = settings.custom?.authMethod;
+    if (!settings.useCustom || (method !== 'xoauth2' && method !== 'auto')) return undefined;
     try {
-      return (await openCustomSecrets(db, secretBox, tenantId)).accessToken ?? undefined;
+      const secrets = await openCustomSecrets(db, secretBox, tenantId);
+      return signsInWithToken(method, secrets) ? (secrets.accessToken ?? undefined) : undefined;
     } catch (err) {
       if (err instanceof SecretDecryptError) return undefined;
       throw err;

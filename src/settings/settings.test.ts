@@ -1193,10 +1193,15 @@ describe('which host a test may send the saved secrets to', () => {
     expect(sameSmtpHost('SMTP.Example.com.', 'smtp.example.com')).toBe(true);
     expect(sameSmtpHost('smtp.example.com', 'smtp.example.com.evil.example')).toBe(false);
     expect(sameSmtpHost('127.0.0.1', 'localhost')).toBe(false);
-    expect(sentSecret({ username: 'u', authMethod: 'auto' })).toBe('password');
-    expect(sentSecret({ username: 'u', authMethod: 'login' })).toBe('password');
-    expect(sentSecret({ username: 'u', authMethod: 'xoauth2' })).toBe('accessToken');
-    expect(sentSecret({ username: 'u', authMethod: 'none' })).toBeNull();
-    expect(sentSecret({ username: null, authMethod: 'auto' })).toBeNull();
+    const password = { password: 'p', accessToken: null };
+    const token = { password: null, accessToken: 't' };
+    expect(sentSecret({ username: 'u', authMethod: 'auto' }, password)).toBe('password');
+    expect(sentSecret({ username: 'u', authMethod: 'auto' }, { password: 'p', accessToken: 't' })).toBe('password');
+    // auto with a token alone signs in with it (XOAUTH2).
+    expect(sentSecret({ username: 'u', authMethod: 'auto' }, token)).toBe('accessToken');
+    expect(sentSecret({ username: 'u', authMethod: 'login' }, token)).toBe('password');
+    expect(sentSecret({ username: 'u', authMethod: 'xoauth2' }, password)).toBe('accessToken');
+    expect(sentSecret({ username: 'u', authMethod: 'none' }, password)).toBeNull();
+    expect(sentSecret({ username: null, authMethod: 'auto' }, token)).toBeNull();
   });
 });

@@ -219,6 +219,19 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(error).toMatchObject({ stage: 'auth', retryable: false });
   });
 
+  it('signs in with the access token under authMethod auto when no password is set, as the token is the only credential given', async () => {
+    // The server offers PLAIN and LOGIN first, as Gmail and Microsoft 365 do beside XOAUTH2: auto
+    // used to pick PLAIN and fail with "no password is set", the saved token never tried.
+    const server = await start({
+      tls: 'starttls',
+      auth: { username: 'robot@example.com', accessToken: 'ya29.good', methods: ['PLAIN', 'LOGIN', 'XOAUTH2'] },
+    });
+    const tokenOnly = { security: 'starttls' as const, authMethod: 'auto' as const, username: 'robot@example.com', accessToken: 'ya29.good' };
+    await sender.send(endpointFor(server, tokenOnly), email());
+    expect(server.messages).toHaveLength(1);
+    expect(server.authSeen.map((seen) => seen.method)).toEqual(['XOAUTH2']);
+  });
+
   it('says that the access token was refused when an XOAUTH2 sign-in fails, keeping the server code and words', async () => {
     const server = await start({ tls: 'starttls', auth: { username: 'robot@example.com', accessToken: 'ya29.good', methods: ['XOAUTH2'] } });
     const endpoint = endpointFor(server, { security: 'starttls', authMethod: 'xoauth2', username: 'robot@example.com', accessToken: 'ya29.expired' });

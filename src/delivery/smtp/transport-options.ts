@@ -6,7 +6,7 @@ import type { SMTPConnectionAuth, SMTPConnectionOptions } from 'nodemailer/lib/s
 import XOAuth2 from 'nodemailer/lib/xoauth2';
 import { sha256 } from '../../shared/ids.js';
 import type { KnownSecrets } from '../../shared/redact.js';
-import { type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+import { type SmtpEndpoint, SmtpDeliveryError, signsInWithToken } from '../contract.js';
 
 /** poolKey identifies an endpoint's settings (secrets included, hashed) so each gets its own pool of connections. */
 export function poolKey(endpoint: SmtpEndpoint): string {
@@ -86,22 +86,29 @@ export function loginOf(endpoint: SmtpEndpoint): SMTPConnectionAuth | undefined 
   switch (endpoint.authMethod) {
     case 'none':
       return undefined;
-    case 'xoauth2': {
+    case 'xoauth2':
       if (!user || !endpoint.accessToken) throw configError('XOAUTH2 needs a user name and an access token');
-      const oauth2 = new XOAuth2({ user, accessToken: endpoint.accessToken });
-      // A refused token fails the login's callback; the generator's own 'error' must not throw.
-      oauth2.on('error', () => {});
-      return { user, oauth2, method: 'XOAUTH2' };
-    }
+      return xoauth2Login(user, endpoint.accessToken);
     case 'plain':
     case 'login':
       if (!user || endpoint.password === undefined) throw configError(`AUTH ${endpoint.authMethod.toUpperCase()} needs a user name and a password`);
       return { user, credentials: { user, pass: endpoint.password }, method: endpoint.authMethod.toUpperCase() };
     case 'auto':
       // Without a user there is nothing to authenticate with: send unauthenticated (a relay by IP).
+      if (!user) return undefined;
+      // An access token and no password: the token is the one credential given, so XOAUTH2, not the
+      // server's first method (PLAIN, as a rule), which would be tried with no password.
+      if (signsInWithToken('auto', endpoint)) return xoauth2Login(user, endpoint.accessToken!);
       // Otherwise the first method the server offers.
-      return user ? { user, credentials: { user, pass: endpoint.password ?? '' } } : undefined;
+      return { user, credentials: { user, pass: endpoint.password ?? '' } };
   }
+}
+
+function xoauth2Login(user: string, accessToken: string): SMTPConnectionAuth {
+  const oauth2 = new XOAuth2({ user, accessToken });
+  // A refused token fails the login's callback; the generator's own 'error' must not throw.
+  oauth2.on('error', () => {});
+  return { user, oauth2, method: 'XOAUTH2' };
 }
 
 /**
