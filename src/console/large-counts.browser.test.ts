@@ -89,4 +89,27 @@ describe.skipIf(!HAVE_CHROMIUM)('counts of thousands in the console', () => {
     await expect.poll(() => host.page.locator('tr', { hasText: 'big' }).locator('td').nth(4).textContent()).toBe(written);
     await host.context.close();
   }, 60_000);
+
+  it("writes a source's counters of receptions accepted and refused in the user's language, in the list and the source's details", async () => {
+    const source = await server.call('POST', '/api/v1/tenants/big/sources', { name: 'Alertmanager', kind: 'alertmanager' });
+    // A source's counters grow by one a request: years of them, written at once.
+    const [accepted, rejected] = [1_234_567, 12_345];
+    await server.tocsin.deps.storage.db.updateTable('sources').set({ accepted, rejected }).where('id', '=', source.id).execute();
+    const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'fr-FR' });
+    await page.goto(`${server.base}/#/sources`);
+    await page.locator('#signin-tenant').fill('big');
+    await page.locator('#signin-email').fill('fr@big.example');
+    await page.locator('#signin-password').fill(PASSWORD);
+    await page.locator('#signin-password').press('Enter');
+    const row = page.locator('tr', { hasText: 'Alertmanager' });
+    await expect
+      .poll(() => row.locator('td').allTextContents())
+      .toEqual(expect.arrayContaining([accepted.toLocaleString('fr'), rejected.toLocaleString('fr')]));
+    await row.getByRole('button', { name: 'Alertmanager' }).click();
+    await expect
+      .poll(() => page.locator('dd').allTextContents())
+      .toEqual(expect.arrayContaining([accepted.toLocaleString('fr'), rejected.toLocaleString('fr')]));
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
-import { isolated, t } from '../lib/i18n.js';
+import { formatNumber, isolated, t } from '../lib/i18n.js';
 import { usePolling } from '../lib/polling.js';
 import { can, tenantApi } from '../lib/session.js';
 import { Banner, Copyable, Dialog, SelectField, TextField, Toggle, html, problemText, useOneAtATime } from '../lib/ui.js';
@@ -167,8 +167,8 @@ function SourceDetails({ session, source, onChanged, onSecret }) {
     <${SetupSteps} source=${source} />
     <dl class="facts">
       <dt>${t('sources.lastReceived')}</dt><dd>${formatTime(source.stats.lastReceivedAt) || '—'}</dd>
-      <dt>${t('sources.accepted')}</dt><dd>${source.stats.accepted}</dd>
-      <dt>${t('sources.rejected')}</dt><dd>${source.stats.rejected}</dd>
+      <dt>${t('sources.accepted')}</dt><dd>${formatNumber(source.stats.accepted)}</dd>
+      <dt>${t('sources.rejected')}</dt><dd>${formatNumber(source.stats.rejected)}</dd>
       <dt>${t('sources.lastError')}</dt><dd>${source.stats.lastError ? `${source.stats.lastError} (${formatTime(source.stats.lastErrorAt)})` : '—'}</dd>
       ${
         pull
@@ -236,7 +236,7 @@ export function SourcesPage({ session }) {
         (item) => html`<tr key=${item.id} aria-selected=${item.id === selected ? 'true' : undefined}>
         <td><button type="button" class="link" onClick=${() => setSelected(item.id)}>${item.name}</button></td>
         <td>${t(`sources.kind.${item.kind}`)}</td><td>${item.enabled ? t('yes') : t('no')}</td>
-        <td>${item.stats.accepted}</td><td>${item.stats.rejected}</td><td class="nowrap">${formatTime(item.stats.lastReceivedAt)}</td>
+        <td>${formatNumber(item.stats.accepted)}</td><td>${formatNumber(item.stats.rejected)}</td><td class="nowrap">${formatTime(item.stats.lastReceivedAt)}</td>
         <td class="reply">${item.stats.lastError ?? ''}</td></tr>`,
       )}</tbody>
     </table></div>`
