@@ -11,11 +11,12 @@ import { caseInsensitiveBody } from '../http/openapi.js';
 import { takeOrchestratorJsonTypes } from '../http/orchestrator-paths.js';
 import { badRequest, fieldError, notFound } from '../http/problem.js';
 import { isEmailAddress, queryCount } from '../shared/validation.js';
-import { getMailSettings, sameSmtpHost, saveMailSettings } from './mail-settings.js';
+import { getMailSettings, getSystemSmtp, sameSmtpHost, saveMailSettings } from './mail-settings.js';
 import {
   type OrchestratorSmtpModel,
   bulkUpdate,
   inOrchestratorTerms,
+  inheritFromAddress,
   matchesSetting,
   orderSettings,
   selectSettingProperties,
@@ -103,6 +104,8 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
 function settingsRoutesIn(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps, beforeTest: (tenantId: string) => Promise<void>) {
   const { storage, secretBox, clock } = deps;
   const db = storage.db;
+  /** systemFrom is the system default's From address, which a tenant without one of its own inherits (inheritFromAddress). */
+  const systemFrom = async () => (await getSystemSmtp(db, secretBox, deps.systemSmtp)).smtp.fromAddress;
 
   app.get(
     '/odata/Settings',
@@ -157,7 +160,7 @@ function settingsRoutesIn(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps,
   /** applySettings saves Orchestrator settings as UpdateBulk does: all of them, or none and a 400 naming each bad key. */
   const applySettings = async (tenant: TenantRow, settings: { name: string; value: unknown }[]) => {
     const shown = settingDtos(await getMailSettings(db, tenant.id), tenant.time_zone);
-    const update = bulkUpdate(settings, shown);
+    const update = bulkUpdate(settings, shown, await systemFrom());
     const zone = update.timeZone === undefined ? undefined : orchestratorZone(update.timeZone);
     if (update.timeZone !== undefined && zone === undefined) {
       update.errors.push({
@@ -207,7 +210,7 @@ function settingsRoutesIn(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps,
       schema: {
         body: caseInsensitiveBody(updateBulkBody, BODY_NAMES),
         description:
-          '{"settings": [{Name, Value}]} with string values; names Tocsin does not keep are ignored, and so are SMTP values equal to what GET /odata/Settings shows (sending its list back changes nothing). A Value null resets an SMTP setting as an empty one does (Domain, UserName, the display name cleared; Host, Port, EnableSsl, DefaultFromAddress a 400) and clears the password.',
+          '{"settings": [{Name, Value}]} with string values; names Tocsin does not keep are ignored, and so are SMTP values equal to what GET /odata/Settings shows (sending its list back changes nothing). A Value null resets an SMTP setting as an empty one does (Domain, UserName, the display name cleared; Host, Port, EnableSsl, DefaultFromAddress a 400) and clears the password. A tenant with no From address of its own sends from the address of the system default while DefaultFromAddress is left unset (as VerifySmtpSetting tests).',
       },
     },
     async (request, reply) => {
@@ -244,6 +247,7 @@ function settingsRoutesIn(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps,
         model.domain ??= '';
       }
       settleEnableSsl(model, saved ? { port: String(saved.port), enableSsl: saved.security !== 'none' } : undefined);
+      if (!saved) inheritFromAddress(model, undefined, await systemFrom());
       const converted = smtpInputFromModel(model, (field) => `smtpSettingModel.${MODEL_NAMES[field]}`, storedAuthMethod);
       const badSendTo = body.sendto != null && !isEmailAddress(body.sendto.trim());
       const errors = [...(badSendTo ? [{ path: 'sendTo', message: 'must be an email address' }] : []), ...converted.errors];

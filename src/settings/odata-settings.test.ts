@@ -589,6 +589,47 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     }
   });
 
+  it("sends from the system default's address when a tenant with no server of its own gives Host and Port but no DefaultFromAddress, as ABP reads an unset tenant setting as the host's", async () => {
+    // UpdateBulk with Host and Port alone (or GET's list with them filled in, its DefaultFromAddress
+    // "") and VerifySmtpSetting with the SmtpSettingModel's two required fields were a 400
+    // 'DefaultFromAddress is required', where Orchestrator saves each setting on its own.
+    const plain = await startTestSmtpServer();
+    try {
+      const systemFrom = (await t.call('GET', '/api/v1/system/mail-settings', undefined, ADMIN_TOKEN)).json().fromAddress as string;
+      const hostAndPort = [
+        { Name: 'Abp.Net.Mail.Smtp.Host', Value: '127.0.0.1' },
+        { Name: 'Abp.Net.Mail.Smtp.Port', Value: String(plain.port) },
+      ];
+      const alone = await t.tenantWithUser('orch-from-unset');
+      const bulk = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: hostAndPort }, alone.token);
+      expect(bulk.statusCode, bulk.body).toBe(200);
+      expect((await t.call('GET', '/api/v1/tenants/orch-from-unset/settings/mail', undefined, alone.token)).json()).toMatchObject({
+        useCustom: true,
+        custom: { host: '127.0.0.1', port: plain.port, fromAddress: systemFrom },
+      });
+      const listed = (await t.call('GET', '/odata/Settings', undefined, alone.token)).json().value as { Name: string; Value: string }[];
+      expect(listed.find((s) => s.Name === 'Abp.Net.Mail.DefaultFromAddress')?.Value).toBe(systemFrom);
+
+      const listedBack = await t.tenantWithUser('orch-from-list');
+      const shown = (await t.call('GET', '/odata/Settings', undefined, listedBack.token)).json().value as { Name: string; Value: string }[];
+      const edited = shown.map((s) => hostAndPort.find((h) => h.Name === s.Name) ?? { Name: s.Name, Value: s.Value });
+      const sentBack = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: edited }, listedBack.token);
+      expect(sentBack.statusCode, sentBack.body).toBe(200);
+      expect((await t.call('GET', '/api/v1/tenants/orch-from-list/settings/mail', undefined, listedBack.token)).json().custom).toMatchObject({
+        host: '127.0.0.1',
+        fromAddress: systemFrom,
+      });
+
+      const verifying = await t.tenantWithUser('orch-from-verify');
+      const model = { Host: '127.0.0.1', Port: plain.port };
+      const verify = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'ops@orch.example.com', smtpSettingModel: model }, verifying.token);
+      expect(verify.statusCode, verify.body).toBe(200);
+      expect((await plain.waitForMessages(1))[0]!.envelope).toEqual({ from: systemFrom, to: ['ops@orch.example.com'] });
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('takes a setting name in another case as that setting, as a typed Abp.Net.Mail.Smtp.Username was silently dropped', async () => {
     const fresh = (await t.tenantWithUser('orch-casing')).token;
     const res = await t.call(

@@ -255,6 +255,19 @@ export function settleEnableSsl(model: OrchestratorSmtpModel, saved: { readonly 
   else if (model.enablessl != null && asBoolean(model.enablessl) === saved.enableSsl) delete model.enablessl;
 }
 
+/**
+ * inheritFromAddress gives a model whose DefaultFromAddress is unset (left out, null or empty) the
+ * system default's, `systemFrom`, when the tenant has no address of its own (`savedFrom` empty):
+ * ABP reads a tenant setting never set as the host's, so Orchestrator saves Host and Port alone and
+ * GET /odata/Settings shows the unset address as "", which a script sends back with Host and Port
+ * filled in. Over an address of the tenant's own, an empty one is still refused, as before.
+ */
+export function inheritFromAddress(model: OrchestratorSmtpModel, savedFrom: string | undefined, systemFrom: string): void {
+  const given = model.defaultfromaddress;
+  if (savedFrom || (given != null && !(typeof given === 'string' && given.trim() === ''))) return;
+  model.defaultfromaddress = systemFrom;
+}
+
 // A Map, not an object: an UpdateBulk name such as `constructor` must find no field, not Object's function.
 const KEY_TO_MODEL: ReadonlyMap<string, keyof OrchestratorSmtpModel> = new Map([
   [SETTING_KEYS.host, 'host'],
@@ -297,12 +310,15 @@ export function settingKeyOf(field: keyof OrchestratorSmtpModel): string {
  * or the stored server of a tenant that uses the default must neither be refused nor switch that
  * server on. Once one SMTP value differs, all of them are taken, as before.
  *
+ * With `systemFrom`, a tenant with no From address of its own sends from the system default's
+ * when the update leaves DefaultFromAddress unset (inheritFromAddress).
+ *
  * A Value null resets an SMTP setting, as Orchestrator (ABP) resets a setting to its empty
  * default: it is read as the empty value GET /odata/Settings then shows (Domain, UserName and the
  * display name cleared; Host, Port, EnableSsl… refused as an empty one is) and clears the
  * password; it was dropped, with a 200, the setting kept.
  */
-export function bulkUpdate(given: readonly { name: string; value: unknown }[], shown: readonly SettingDto[] = []): BulkUpdate {
+export function bulkUpdate(given: readonly { name: string; value: unknown }[], shown: readonly SettingDto[] = [], systemFrom?: string): BulkUpdate {
   const settings = given.map(({ name, value }) => ({ name: KEY_OF_NAME.get(name.trim().toLowerCase()) ?? name, value }));
   const model: OrchestratorSmtpModel = {};
   const mail: MailSettingsInput = {};
@@ -343,6 +359,7 @@ export function bulkUpdate(given: readonly { name: string; value: unknown }[], s
         shownHost === '' ? undefined : { port: shownValue.get(SETTING_KEYS.port) ?? '', enableSsl: shownValue.get(SETTING_KEYS.enableSsl) === 'true' };
       settleEnableSsl(model, saved);
     }
+    if (systemFrom !== undefined) inheritFromAddress(model, shownValue.get(SETTING_KEYS.fromAddress), systemFrom);
     // What GET /odata/Settings shows: "true" is a stored authMethod 'none'.
     const storedAuthMethod = shownValue.get(SETTING_KEYS.useDefaultCredentials) === 'true' ? 'none' : undefined;
     const converted = smtpInputFromModel(model, settingKeyOf, storedAuthMethod);
