@@ -882,6 +882,27 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('shows a Send To the API refuses beside Send To, and a new API token name it refuses beside its name', async () => {
+    const { context, page } = await open();
+    // Manage Access > New API token: a name of spaces only, which the browser's required field takes.
+    await signIn(page, 'admin@acme.example', '#/access/users');
+    await page.locator('tr', { hasText: 'admin@acme.example' }).getByRole('button', { name: 'New API token' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Token name').fill('   ');
+    await dialog.locator('button[type=submit]').click();
+    await expect.poll(() => dialog.locator('#token-name-error').textContent()).toBe('Required.');
+    expect(await dialog.getByLabel('Token name').getAttribute('aria-invalid')).toBe('true');
+    await page.keyboard.press('Escape');
+    // Test Mail Settings: an address the browser's email field takes and the API does not (a domain without a dot).
+    await page.evaluate(`location.hash = '#/settings/mail'`);
+    await page.getByRole('button', { name: 'Test Mail Settings' }).click();
+    await dialog.getByLabel('Send To').fill('ops@b');
+    await dialog.getByRole('button', { name: 'Send', exact: true }).click();
+    await expect.poll(() => dialog.locator('#test-sendTo-error').textContent()).toBe('Must be an email address such as ops@example.com.');
+    expect(await dialog.getByLabel('Send To').getAttribute('aria-invalid')).toBe('true');
+    await context.close();
+  });
+
   it('offers no Test while "Use default settings" is chosen over saved custom values: a test would run the saved custom server', async () => {
     // Saved custom values (a server of its own), in force.
     const custom = { host: 'smtp.initech.example', port: 587, security: 'starttls', fromAddress: 'alerts@initech.example' };

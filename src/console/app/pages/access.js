@@ -148,6 +148,8 @@ function TokenDialog({ session, user, onClose }) {
   const [token, setToken] = useState(/** @type {any} */ (null));
   const [tokens, setTokens] = useState(/** @type {{ id: string, name: string, createdAt: string }[]} */ ([]));
   const [error, setError] = useState(/** @type {import('preact').ComponentChildren} */ (''));
+  // A name the API refuses (spaces only, too long) is said beside the name, as in the other dialogs.
+  const [nameError, setNameError] = useState(/** @type {string | undefined} */ (undefined));
   const tokensApi = tenantApi(session, `users/${user.id}/tokens`);
   const load = async () => {
     try {
@@ -166,6 +168,7 @@ function TokenDialog({ session, user, onClose }) {
       try {
         setToken(await api('POST', tokensApi, { name }));
       } catch (err) {
+        setNameError(fieldErrors(err).name);
         setError(problemText(err));
       }
     });
@@ -198,7 +201,7 @@ function TokenDialog({ session, user, onClose }) {
                 )}</ul>`
               : null
           }<form onSubmit=${create}>
-          <${TextField} id="token-name" label=${t('access.tokenName')} value=${name} onInput=${setName} required />
+          <${TextField} id="token-name" label=${t('access.tokenName')} value=${name} onInput=${setName} error=${nameError} required />
           <${Banner}>${error}<//>
           <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit" aria-busy=${busy}>${t('access.createToken')}</button></div>
         </form>`

@@ -1,4 +1,5 @@
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { fieldErrors } from '../lib/api.js';
 import { t } from '../lib/i18n.js';
 import { failureFacts, failureReasons } from '../lib/smtp-failure.js';
 import { Banner, Dialog, ScrollPre, TextField, apiWords, html, problemText } from '../lib/ui.js';
@@ -90,7 +91,8 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
         </div>
       </div>`
         : html`<form onSubmit=${send}>
-        <${TextField} id="test-sendTo" type="email" label=${t('test.sendTo')} value=${sendTo} onInput=${setSendTo} required autocomplete="email" />
+        <${TextField} id="test-sendTo" type="email" label=${t('test.sendTo')} value=${sendTo} onInput=${setSendTo} required autocomplete="email"
+          error=${fieldErrors(error).sendTo} />
         ${
           plaintextAuth && !(plaintextAuth === 'refused' && refusesPlaintext(error))
             ? html`<p class=${`banner ${plaintextAuth === 'refused' ? 'error' : 'warning'}`} data-testid="test-plaintext-auth">${t(`test.plaintextAuth.${plaintextAuth}`)}</p>`
