@@ -249,20 +249,29 @@ export function sentSecret(smtp: Pick<StoredSmtp, 'username' | 'authMethod'>, se
 
 /**
  * keepSecretsWithTheirHost drops from `merged` the saved secrets that a test or a save naming
- * another host than `savedHost` would carry there: else an editor, to whom they are write-only,
+ * another host than the `saved` one would carry there: else an editor, to whom they are write-only,
  * could name a server of their own and receive them (at once by a test, with the next email by a
  * save). For another host a saved secret counts as not given, and one the login needs is asked
- * for again (400 on `prefix` + its field).
+ * for again (400 on `prefix` + its field). So is one saved for an encrypted connection that the
+ * saved host would now be sent in clear (security none, allowPlaintextAuth): the editor could read
+ * it on the way.
  */
 export function keepSecretsWithTheirHost(
   prefix: string,
   doing: 'test' | 'save',
-  savedHost: string | undefined,
+  saved: Pick<StoredSmtp, 'host' | 'security'> | undefined,
   settings: SmtpSettingsInput,
   merged: { smtp: StoredSmtp; secrets: SmtpSecrets },
 ): void {
-  if (savedHost === undefined || settings.host === undefined || sameSmtpHost(settings.host, savedHost)) return;
+  if (saved === undefined) return;
   const needed = sentSecret(merged.smtp, merged.secrets);
+  if (settings.host === undefined || sameSmtpHost(settings.host, saved.host)) {
+    if (saved.security === 'none' || merged.smtp.security !== 'none' || needed === null) return;
+    if (settings[needed] === undefined && merged.secrets[needed] !== null) {
+      throw fieldError(`${prefix}${needed}`, `type it again to ${doing} it without TLS: the saved one is only ever sent encrypted`);
+    }
+    return;
+  }
   for (const field of ['password', 'accessToken'] as const) {
     if (settings[field] !== undefined) continue;
     if (field === needed && merged.secrets[field] !== null) {
@@ -282,7 +291,7 @@ async function writeMailSettings(tx: Db, secretBox: SecretBox, tenantId: string,
     sealed = { password: null, accessToken: null };
   } else if (input.custom !== undefined) {
     const merged = await mergeOverCustom(tx, secretBox, tenantId, 'custom.', current.custom, input.custom);
-    keepSecretsWithTheirHost('custom.', 'save', current.custom?.host, input.custom, merged);
+    keepSecretsWithTheirHost('custom.', 'save', current.custom ?? undefined, input.custom, merged);
     custom = merged.smtp;
     sealed = {
       password: merged.secrets.password === null ? null : secretBox.seal(merged.secrets.password, secretOwner.password(tenantId)),

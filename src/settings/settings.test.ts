@@ -581,6 +581,30 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect(anonymous.json().custom).toMatchObject({ host: 'localhost', passwordSet: false });
   });
 
+  it('asks for the saved password again before sending it without TLS: a save or a test switching the saved server to security none', async () => {
+    // Saved for STARTTLS by an administrator; an editor, to whom it is write-only, switched the same
+    // host to security none with allowPlaintextAuth and had it sent in clear, to be read on the way.
+    const { token } = await t.tenantWithUser('mail-in-clear');
+    const path = '/api/v1/tenants/mail-in-clear/settings/mail';
+    await call('PUT', path, {
+      custom: smtpFor({ security: 'starttls', allowPlaintextAuth: false, authMethod: 'plain', username: 'robot', password: PASSWORD }),
+    });
+    const before = server.connections();
+    const inClear = { security: 'none', allowPlaintextAuth: true };
+    const test = await call('POST', `${path}/test`, { sendTo: 'qa@example.com', settings: inClear }, token);
+    expect(test.statusCode, test.body).toBe(400);
+    expect(test.json().errors).toEqual([{ path: 'settings.password', message: expect.stringContaining('type it again') }]);
+    const save = await call('PUT', path, { custom: inClear }, token);
+    expect(save.statusCode, save.body).toBe(400);
+    expect(save.json().errors).toEqual([{ path: 'custom.password', message: expect.stringContaining('type it again') }]);
+    expect(server.connections()).toBe(before);
+    expect((await call('GET', path, undefined, token)).json().custom).toMatchObject({ security: 'starttls', passwordSet: true });
+    // Typed again, it goes in clear as allowed; over TLS on another port of the saved host it is kept.
+    const typed = await call('POST', `${path}/test`, { sendTo: 'qa@example.com', settings: { ...inClear, password: PASSWORD } }, token);
+    expect(typed.json()).toMatchObject({ ok: true });
+    expect((await call('PUT', path, { custom: { security: 'tls', port: 465 } }, token)).json().custom).toMatchObject({ security: 'tls', passwordSet: true });
+  });
+
   it('reports the failing stage, code and server text', async () => {
     const rejecting = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 550, message: 'Mailbox unavailable' }] });
     try {

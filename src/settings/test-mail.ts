@@ -92,7 +92,7 @@ async function unsavedEndpoint(deps: TestMailDeps, tenantId: string, settings: S
   // Unsaved values go over the saved custom ones, so an unchanged password need not be typed again.
   const saved = await getMailSettings(deps.db, tenantId);
   const merged = await mergeOverCustom(deps.db, deps.secretBox, tenantId, 'settings.', saved.custom, settings);
-  keepSecretsWithTheirHost('settings.', 'test', saved.custom?.host, settings, merged);
+  keepSecretsWithTheirHost('settings.', 'test', saved.custom ?? undefined, settings, merged);
   return toEndpoint(merged.smtp, merged.secrets);
 }
 
@@ -143,7 +143,7 @@ export async function sendSystemTestMail(deps: TestMailDeps, request: SystemTest
   let endpoint = toEndpoint(current.smtp, current.secrets);
   if (request.settings) {
     const merged = mergeOrExplain('settings.', current.smtp, current.secrets, request.settings);
-    keepSecretsWithTheirHost('settings.', 'test', current.smtp.host, request.settings, merged);
+    keepSecretsWithTheirHost('settings.', 'test', current.smtp, request.settings, merged);
     endpoint = toEndpoint(merged.smtp, merged.secrets);
   }
   const rendered = renderTestEmail({

@@ -202,6 +202,24 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect(identity.json().pull).toMatchObject({ clientSecretSet: true });
   });
 
+  it('sends a saved pull secret over https only, when it was saved for https: a PATCH to http on the same host asks for it again', async () => {
+    // Sent in clear to http://, a Sources.Edit holder to whom it is write-only could read it on the way.
+    const onPrem = { baseUrl: 'https://orch.example.com', username: 'poller', password: 'upstream-pass-123' };
+    const source = (await t.call('POST', base, { name: 'In clear on-prem', kind: 'orchestrator-pull', enabled: false, pull: onPrem })).json();
+    const inClear = await t.call('PATCH', `${base}/${source.id}`, { pull: { baseUrl: 'http://orch.example.com' } });
+    expect(inClear.statusCode, inClear.body).toBe(400);
+    expect(inClear.json().errors).toEqual([{ path: 'pull.password', message: expect.stringContaining('type it again') }]);
+    expect((await t.call('GET', `${base}/${source.id}`)).json().pull).toMatchObject({ baseUrl: 'https://orch.example.com', passwordSet: true });
+    const typed = await t.call('PATCH', `${base}/${source.id}`, { pull: { baseUrl: 'http://orch.example.com', password: 'typed-again' } });
+    expect(typed.json().pull).toMatchObject({ baseUrl: 'http://orch.example.com', passwordSet: true });
+
+    const cloud = { baseUrl: 'https://cloud.uipath.com/org/tenant/orchestrator_', clientId: 'app', clientSecret: 'client-secret-123' };
+    const app = (await t.call('POST', base, { name: 'In clear cloud', kind: 'orchestrator-pull', enabled: false, pull: cloud })).json();
+    const identity = await t.call('PATCH', `${base}/${app.id}`, { pull: { identityUrl: 'http://cloud.uipath.com/identity_' } });
+    expect(identity.statusCode, identity.body).toBe(400);
+    expect(identity.json().errors).toEqual([{ path: 'pull.clientSecret', message: expect.stringContaining('type it again') }]);
+  });
+
   it('keeps every field of source PATCHes sent at once, each of one field, the pull settings and the mapping too', async () => {
     // Each PATCH merged the pull settings and the mapping it had read, and wrote them whole: on
     // PostgreSQL, of { pull: { tenancyName } } and { pull: { scope } } sent together one was lost.

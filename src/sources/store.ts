@@ -81,8 +81,17 @@ function mappingFor(kind: SourceKind, input: z.infer<typeof mappingInput> | null
 
 type SealedPull = Pick<SourceRow, 'pull' | 'pull_password' | 'pull_client_secret'>;
 
-/** SECRET_STAYS_WITH_ITS_HOST asks for a saved pull secret again when a PATCH moves it to another host. */
-const SECRET_STAYS_WITH_ITS_HOST = 'type it again to send it to another host: the saved one is only ever sent to the host it was saved for';
+/** SECRET_STAYS_WITH_ITS_HOST asks for a saved pull secret again when a PATCH moves it to another host, or to http. */
+const SECRET_STAYS_WITH_ITS_HOST =
+  'type it again to send it to another host or over http: the saved one is only ever sent to the host it was saved for, encrypted if it was';
+
+/**
+ * mayCarrySecret tells whether a secret saved for the URL `was` may go to `now`: the same host, and
+ * not in clear (http) when it was saved for https, where whoever reads the way could take it.
+ */
+function mayCarrySecret(was: string, now: string): boolean {
+  return sameHostName(urlHost(was), urlHost(now)) && !(new URL(was).protocol === 'https:' && new URL(now).protocol === 'http:');
+}
 
 /**
  * mergePull applies a `pull` body to the stored settings (none on create): fields left out keep
@@ -115,17 +124,17 @@ function mergePull(box: SecretBox, sourceId: string, current: SealedPull | undef
   let password = sealed(input.password, current?.pull_password, pullSecretOwner.password(sourceId));
   let clientSecret = sealed(input.clientSecret, current?.pull_client_secret, pullSecretOwner.clientSecret(sourceId));
   // A saved secret goes only to the host it was saved for (the password to baseUrl's, the client
-  // secret to the token endpoint's): both are write-only, and an editor naming a server of their own
-  // received them with the next poll. Kept for another host, one the sign-in uses is asked for again,
+  // secret to the token endpoint's), over https if it was saved for https: both are write-only, and
+  // an editor naming a server of their own received them with the next poll. Kept for another host, one the sign-in uses is asked for again,
   // as a saved SMTP password is (keepSecretsWithTheirHost); one it does not use is dropped.
   if (current?.pull) {
     const was = JSON.parse(current.pull) as StoredPull;
-    const tokenHost = (p: StoredPull) => urlHost(p.identityUrl ?? p.baseUrl);
-    if (input.clientSecret === undefined && clientSecret !== null && !sameHostName(tokenHost(was), tokenHost(pull))) {
+    const tokenUrl = (p: StoredPull) => p.identityUrl ?? p.baseUrl;
+    if (input.clientSecret === undefined && clientSecret !== null && !mayCarrySecret(tokenUrl(was), tokenUrl(pull))) {
       if (pull.clientId !== null) throw fieldError('pull.clientSecret', SECRET_STAYS_WITH_ITS_HOST);
       clientSecret = null;
     }
-    if (input.password === undefined && password !== null && !sameHostName(urlHost(was.baseUrl), urlHost(pull.baseUrl))) {
+    if (input.password === undefined && password !== null && !mayCarrySecret(was.baseUrl, pull.baseUrl)) {
       const viaClient = pull.clientId !== null && clientSecret !== null;
       if (!viaClient && pull.username !== null) throw fieldError('pull.password', SECRET_STAYS_WITH_ITS_HOST);
       password = null;
