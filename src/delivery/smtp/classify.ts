@@ -240,6 +240,11 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
     if (method !== 'XOAUTH2' && !offered.some((offer) => offer !== 'XOAUTH2' && SPOKEN_AUTH.includes(offer))) {
       return `the server offers only AUTH XOAUTH2, which signs in with an access token, not a password: choose the sign-in method xoauth2 and give an access token: ${err.response.trim()}`;
     }
+    // XOAUTH2 not offered: the access token cannot sign in here whatever the method (`auto` signs in
+    // with a token given alone), so the cure is a password, not the method.
+    if (method === 'XOAUTH2' && !offered.includes(method)) {
+      return `the server does not offer AUTH XOAUTH2 (it offers ${offered.join(', ')}), so the access token cannot sign in: give a password instead, with the sign-in method auto or one it offers: ${err.response.trim()}`;
+    }
     if (!offered.includes(method)) {
       return `the server does not offer AUTH ${method} (it offers ${offered.join(', ')}): choose the sign-in method auto, or one it offers: ${err.response.trim()}`;
     }
