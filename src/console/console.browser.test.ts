@@ -1847,6 +1847,26 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says beside the Event filter, in the user's language, that what was typed is no event's name, and beside From and To a link's times it could not read", async () => {
+    const { context, page } = await open();
+    await signIn(page, 'marie@acme.example', '#/alerts');
+    // An event as the list shows it (its French name), typed rather than chosen among the suggestions.
+    await page.locator('#filter-event').fill('Robot hors ligne');
+    await page.locator('#filter-event').press('Enter');
+    await expect
+      .poll(() => page.locator('#filter-event-error').textContent())
+      .toBe("Ce n'est pas le nom d'un événement\u202f: choisissez-en un dans la liste, ou saisissez son nom, par exemple Robot.StatusChanged.NotResponding.");
+    expect(await page.locator('#filter-event').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('main .banner.error [lang=en]').count()).toBe(0);
+    await page.evaluate(`location.hash = '#/alerts?since=yesterday&until=today'`);
+    for (const field of ['#filter-since', '#filter-until']) {
+      await expect.poll(() => page.locator(`${field}-error`).textContent()).toBe('Saisissez une date et une heure.');
+      expect(await page.locator(field).getAttribute('aria-invalid')).toBe('true');
+    }
+    expect(await page.locator('main .banner.error [lang=en]').count()).toBe(0);
+    await context.close();
+  });
+
   it("opens its own preferences from the bell after another user's, without that user's name or unsaved changes", async () => {
     const prefsOf = (email: string) => `/api/v1/tenants/acme/users/${users[email]}/alert-preferences`;
     await call('PUT', prefsOf('admin@acme.example'), { email: { dailyReport: true } });

@@ -22,7 +22,7 @@ export function Code({ children }) {
 /**
  * API_WORDS are the API's English refusals that the console knows and says in the user's language:
  * an email or a name already taken (409), a value left empty, too short or too long, an email
- * address, time zone, SMTP host, port or timeout, http(s) URL, or tenant name it could not read, a password too
+ * address, time zone, SMTP host, port or timeout, http(s) URL, tenant name, event name, time or severity it could not read, a password too
  * short, a wrong current password, SMTP credentials that would go without TLS, a component not in the catalogue, a user,
  * group, role, API token, source or tenant deleted meanwhile (404), more mutes than Tocsin keeps (409). A pattern's `(?<name>)` groups fill the string's
  * `{name}` placeholders. Any other refusal is shown as the API wrote it.
@@ -52,6 +52,11 @@ const API_WORDS = [
   [/^would be sent without encryption\b/, 'test.plaintextAuth.refused'],
   // A component the catalogue does not have, in an old or edited link to the alert list.
   [/^must be a component of the catalogue\b/, 'problem.component'],
+  // The alert list's filters: an event typed as the list shows it (its name in the user's language),
+  // and, in an old or edited link, a time or a severity the API cannot read.
+  [/^must be an event name such as\b/, 'problem.eventName'],
+  [/^must be a date and time with its offset from UTC\b/, 'problem.dateTime'],
+  [/^must be one of Info, Success, Warn, Error, Fatal\b/, 'problem.severity'],
   [/^must be 1 to 63 lower-case letters, digits or hyphens$/, 'problem.tenantName'],
   // What a page read before shows may be gone since (another administrator deleted it): its 404.
   [/^User not found\.$/, 'problem.userGone'],
@@ -114,11 +119,14 @@ function describedBy(id, error, hint) {
   return [error ? `${id}-error` : '', hint ? `${id}-hint` : ''].filter(Boolean).join(' ') || undefined;
 }
 
-/** TextField is a labelled input bound to a string value. */
-export function TextField({ id, label, value, onInput, error, hint, type = 'text', ...rest }) {
+/**
+ * TextField is a labelled input bound to a string value. An `aria-describedby` given (a hint shared
+ * by several fields) is read after the field's own error and hint, not instead of them.
+ */
+export function TextField({ id, label, value, onInput, error, hint, type = 'text', 'aria-describedby': shared, ...rest }) {
   return html`<${Field} id=${id} label=${label} error=${error} hint=${hint}>
     <input id=${id} name=${id} type=${type} value=${value ?? ''} aria-invalid=${error ? 'true' : 'false'}
-      aria-describedby=${describedBy(id, error, hint)}
+      aria-describedby=${[describedBy(id, error, hint), shared].filter(Boolean).join(' ') || undefined}
       onInput=${(event) => onInput(event.currentTarget.value)} ...${rest} />
   <//>`;
 }

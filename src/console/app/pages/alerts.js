@@ -1,5 +1,5 @@
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { api, query as toQuery } from '../lib/api.js';
+import { api, fieldErrors, query as toQuery } from '../lib/api.js';
 import { Named, useCatalogue } from '../lib/catalogue.js';
 import { formatTime, isoToLocalInput, localInputToIso, timeZone } from '../lib/format.js';
 import { formatNumber, t, tParts } from '../lib/i18n.js';
@@ -341,6 +341,8 @@ export function AlertsPage({ session, query }) {
   // alerts, no selection, no mark read or unread and no row shown as unread (the API keeps it a read
   // state of its own in each tenant, for scripts using its token).
   const readState = session.kind === 'user';
+  // A filter the API refuses (an event typed as the list shows it, a link's unreadable time) is said beside it.
+  const refused = fieldErrors(error);
   // A whole page of arrivals may hide more: `50+`, in the plural.
   const arrived = list.gap ? `${formatNumber(list.arrived.length)}+` : list.arrived.length;
 
@@ -350,15 +352,15 @@ export function AlertsPage({ session, query }) {
     <form class="filters" aria-label=${t('filters')} onSubmit=${(event) => event.preventDefault()}>
       <${SelectField} id="filter-severity" label=${t('alerts.severity')} value=${filters.severity ?? ''}
         options=${[['', t('alerts.anySeverity')], ...SEVERITIES.map((s) => [s, t('alerts.atLeast', { severity: t(`severity.${s}`) })])]}
-        onChange=${(value) => setFilter('severity', value)} />
+        error=${refused.severity} onChange=${(value) => setFilter('severity', value)} />
       <${SelectField} id="filter-component" label=${t('alerts.component')} value=${filters.component ?? ''}
-        options=${[['', t('alerts.anyComponent')], ...componentOptions]} onChange=${(value) => setFilter('component', value)} />
-      <${FilterField} id="filter-event" label=${t('alerts.event')} value=${filters.event ?? ''} list="event-list"
+        options=${[['', t('alerts.anyComponent')], ...componentOptions]} error=${refused.component} onChange=${(value) => setFilter('component', value)} />
+      <${FilterField} id="filter-event" label=${t('alerts.event')} value=${filters.event ?? ''} list="event-list" error=${refused.event}
         onCommit=${(value) => setFilter('event', value.trim())} />
       <${FilterField} id="filter-since" type="datetime-local" label=${t('alerts.since')} value=${isoToLocalInput(filters.since)}
-        aria-describedby="filter-zone" onCommit=${(value) => setFilter('since', localInputToIso(value))} />
+        error=${refused.since} aria-describedby="filter-zone" onCommit=${(value) => setFilter('since', localInputToIso(value))} />
       <${FilterField} id="filter-until" type="datetime-local" label=${t('alerts.until')} value=${isoToLocalInput(filters.until)}
-        aria-describedby="filter-zone" onCommit=${(value) => setFilter('until', localInputToIso(value))} />
+        error=${refused.until} aria-describedby="filter-zone" onCommit=${(value) => setFilter('until', localInputToIso(value))} />
       <${Toggle} id="filter-unread" label=${t('alerts.unreadOnly')} checked=${filters.unread === 'true'}
         onChange=${(on) => setFilter('unread', on ? 'true' : '')} />
       <datalist id="event-list">${events.map((event) => html`<option value=${event.name} label=${event.displayName} />`)}</datalist>
