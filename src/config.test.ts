@@ -93,13 +93,25 @@ describe('the system SMTP URL', () => {
   });
 
   it('stops the start naming the variable and from when its from is no email address, which every email would have failed on', () => {
-    for (const from of ['alerts', 'Alerts%20%3Calerts@example.com%3E', 'alerts@example.com%0D%0ABcc:%20x@example.org']) {
+    for (const from of ['alerts', 'Alerts%20%3Calerts%3E', 'Alerts%20%3Calerts@example.com', 'alerts@example.com%0D%0ABcc:%20x@example.org']) {
       expect(() => loadConfig({ TOCSIN_SMTP_URL: `smtps://mail.example.com?from=${from}` }), from).toThrow(ConfigError);
       expect(() => loadConfig({ TOCSIN_SMTP_URL: `smtps://mail.example.com?from=${from}` }), from).toThrow(/TOCSIN_SMTP_URL: .*from/);
     }
     expect(loadConfig({ TOCSIN_SMTP_URL: 'smtps://mail.example.com?from=alerts%2Bops@example.com' }).systemSmtp?.smtp.fromAddress).toBe(
       'alerts+ops@example.com',
     );
+  });
+
+  it('takes a from written with a display name, Name <address>, as the address and the name', () => {
+    // As MAIL_FROM-style settings of other tools are written: it stopped the start ('from must be an email address').
+    const from = (query: string) => loadConfig({ TOCSIN_SMTP_URL: `smtps://mail.example.com?${query}` }).systemSmtp?.smtp;
+    expect(from('from=Alerts%20Team%20%3Calerts@example.com%3E')).toMatchObject({ fromAddress: 'alerts@example.com', fromDisplayName: 'Alerts Team' });
+    // A + of the query is a space, but in the address it is the address's own (alerts+ops@), as for a bare from.
+    expect(from('from=Ops+<alerts+ops@example.com>')).toMatchObject({ fromAddress: 'alerts+ops@example.com', fromDisplayName: 'Ops' });
+    expect(from('from=%22Ops%2C%20Night%22%20%3Calerts@example.com%3E')).toMatchObject({ fromAddress: 'alerts@example.com', fromDisplayName: 'Ops, Night' });
+    expect(from('from=%3Calerts@example.com%3E')).toMatchObject({ fromAddress: 'alerts@example.com', fromDisplayName: 'Tocsin' });
+    // ?fromName= says the name outright, and wins over the one in from.
+    expect(from('from=Ops%20%3Calerts@example.com%3E&fromName=Night')).toMatchObject({ fromAddress: 'alerts@example.com', fromDisplayName: 'Night' });
   });
 
   it('reads starttls and allowPlaintextAuth as the other switches, and warns at start of a parameter it does not read', () => {

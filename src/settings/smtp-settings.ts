@@ -298,6 +298,21 @@ function decodedUserInfo(encoded: string): string | null {
   }
 }
 
+/** NAMED_ADDRESS is `Name <address>` or `"Name" <address>` (RFC 5322 name-addr), the name possibly empty. */
+const NAMED_ADDRESS = /^\s*(?:"((?:[^"\\]|\\.)*)"|([^"<>]*?))\s*<([^<>]*)>\s*$/;
+
+/**
+ * urlFrom reads the `?from=` of an SMTP URL: an address, or `Name <address>` as other tools' MAIL_FROM
+ * settings write it (which stopped the start as no email address), whose name stands for `?fromName=`.
+ */
+function urlFrom(text: string): { address: string; name: string | null } {
+  const named = NAMED_ADDRESS.exec(text);
+  // An address has no space: a '+' there (a space once the query is decoded) is the address's own (alerts+ops@example.com).
+  if (named === null) return { address: text.replaceAll(' ', '+'), name: null };
+  const name = (named[1]?.replace(/\\(.)/g, '$1') ?? named[2] ?? '').trim();
+  return { address: (named[3] ?? '').trim().replaceAll(' ', '+'), name: name || null };
+}
+
 /**
  * smtpFromUrl reads TOCSIN_SMTP_URL (`smtp://` plain, `smtps://` implicit TLS, `?starttls=true`
  * or `?security=`, `?from=`, `?fromName=`, user and password in the URL). Throws on a bad URL, and
@@ -327,11 +342,11 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   if (port === 0) throw new Error('the port must be from 1 to 65535, such as 465 or 587');
   const username = decodedUserInfo(parsed.username);
   const password = decodedUserInfo(parsed.password);
-  // An address has no space: a '+' there is the address's own (alerts+ops@example.com), not a space.
-  const from = query.get('from')?.replaceAll(' ', '+') ?? null;
+  const fromText = query.get('from');
+  const { address: from, name: nameInFrom } = fromText === null ? { address: null, name: null } : urlFrom(fromText);
   // Every email of every tenant on the default would have failed at the sender (or carried a header of its own).
-  if (from !== null && !isEmailAddress(from)) throw new Error('from must be an email address such as alerts@example.com');
-  const fromName = query.get('fromName');
+  if (from !== null && !isEmailAddress(from)) throw new Error('from must be an email address such as alerts@example.com, or Name <alerts@example.com>');
+  const fromName = query.get('fromName') || nameInFrom;
   if (fromName && !displayText.safeParse(fromName).success) throw new Error('fromName must be one line of at most 200 characters');
   const domain = query.get('domain') || null;
   // The SMTP Domain, joined with the user name when signing in (DOMAIN\user): one line, as a tenant's domain must be.
