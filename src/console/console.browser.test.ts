@@ -1867,6 +1867,17 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says beside the Delivery log's Recipient filter that what was typed is no email address, in the user's language", async () => {
+    const { context, page } = await open();
+    await signIn(page, 'marie@acme.example', '#/deliveries');
+    // Part of an address, as one types it to look someone up.
+    await page.locator('#delivery-recipient').fill('marie');
+    await page.locator('#delivery-recipient').press('Enter');
+    await expect.poll(() => page.locator('#delivery-recipient-error').textContent()).toBe('Saisissez une adresse e-mail, par exemple ops@example.com.');
+    expect(await page.locator('#delivery-recipient').getAttribute('aria-invalid')).toBe('true');
+    await context.close();
+  });
+
   it("opens its own preferences from the bell after another user's, without that user's name or unsaved changes", async () => {
     const prefsOf = (email: string) => `/api/v1/tenants/acme/users/${users[email]}/alert-preferences`;
     await call('PUT', prefsOf('admin@acme.example'), { email: { dailyReport: true } });

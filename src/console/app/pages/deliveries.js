@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, query as toQuery } from '../lib/api.js';
+import { api, fieldErrors, query as toQuery } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
@@ -106,17 +106,19 @@ export function DeliveriesPage({ session, query }) {
     }
   };
   const setFilter = (name, value) => navigate('/deliveries', { ...filters, [name]: value });
+  // A filter the API refuses (part of an address typed as Recipient, a link's unknown status) is said beside it.
+  const refused = fieldErrors(error);
 
   return html`<section class="page">
     <h1>${t('deliveries.title')}</h1>
     <${DeliveriesChart} session=${session} />
     <form class="filters" aria-label=${t('filters')} onSubmit=${(event) => event.preventDefault()}>
-      <${SelectField} id="delivery-status" label=${t('deliveries.status')} value=${filters.status ?? ''} onChange=${(v) => setFilter('status', v)}
+      <${SelectField} id="delivery-status" label=${t('deliveries.status')} value=${filters.status ?? ''} error=${refused.status} onChange=${(v) => setFilter('status', v)}
         options=${[['', t('all')], ...STATUSES.map((s) => [s, t(`deliveries.status.${s}`)])]} />
-      <${SelectField} id="delivery-kind" label=${t('deliveries.kind')} value=${filters.kind ?? ''} onChange=${(v) => setFilter('kind', v)}
+      <${SelectField} id="delivery-kind" label=${t('deliveries.kind')} value=${filters.kind ?? ''} error=${refused.kind} onChange=${(v) => setFilter('kind', v)}
         options=${[['', t('all')], ...KINDS.map((k) => [k, t(`kind.${k}`)])]} />
       <${FilterField} id="delivery-recipient" type="email" label=${t('deliveries.recipient')} value=${filters.recipient ?? ''}
-        onCommit=${(value) => setFilter('recipient', value.trim())} />
+        error=${refused.recipient} onCommit=${(value) => setFilter('recipient', value.trim())} />
     </form>
     <${Banner}>${problemText(error)}<//>
     ${
