@@ -2824,6 +2824,24 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     }
   });
 
+  it("lists the mail catcher's emails newest first, as an inbox does and as its API answers", async () => {
+    // Two test emails, one after the other: the second is the newest.
+    await call('POST', '/api/v1/system/mail-settings/test', { sendTo: 'first@catcher-order.example' });
+    await call('POST', '/api/v1/system/mail-settings/test', { sendTo: 'second@catcher-order.example' });
+    const { context, page } = await open();
+    await signInAsHost(page);
+    await page.getByRole('link', { name: 'Mail catcher' }).click();
+    const ours = page.locator('main tbody tr', { hasText: '@catcher-order.example' });
+    await expect.poll(() => ours.count()).toBe(2);
+    const listed = (await call('GET', '/api/v1/system/mail-catcher/messages')).items as { envelope: { to: string[] } }[];
+    expect(listed.findIndex((m) => m.envelope.to.includes('second@catcher-order.example'))).toBeLessThan(
+      listed.findIndex((m) => m.envelope.to.includes('first@catcher-order.example')),
+    );
+    expect(await ours.first().textContent()).toContain('second@catcher-order.example');
+    expect(await ours.last().textContent()).toContain('first@catcher-order.example');
+    await context.close();
+  });
+
   it("clears a tenant's display name in Edit tenant, which then goes by its name", async () => {
     const raviga = await call('POST', '/api/v1/tenants', { name: 'raviga', displayName: 'Raviga Capital' });
     onTestFinished(async () => {

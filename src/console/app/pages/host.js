@@ -204,7 +204,7 @@ function kindName(kind) {
   return name === `kind.${kind}` ? kind : name;
 }
 
-/** CatcherPage is the built-in mail catcher's inbox, so a newcomer sees Tocsin's emails arrive. */
+/** CatcherPage is the built-in mail catcher's inbox, so a newcomer sees Tocsin's emails arrive: newest first, as the API lists them. */
 export function CatcherPage() {
   const [items, setItems] = useState(/** @type {any[]} */ ([]));
   const [open, setOpen] = useState(/** @type {any} */ (null));
@@ -226,7 +226,6 @@ export function CatcherPage() {
       setError(err);
     }
   };
-  const newest = [...items].reverse();
   return html`<section class="page">
     <h1>${t('catcher.title')}</h1>
     <p class="hint">${t('catcher.hint')}</p>
@@ -239,11 +238,11 @@ export function CatcherPage() {
     ${
       off
         ? null
-        : newest.length === 0
+        : items.length === 0
           ? html`<p class="empty">${t('catcher.none')}</p>`
           : html`<div class="table-wrap"><table>
       <thead><tr><th scope="col">${t('catcher.received')}</th><th scope="col">${t('catcher.kind')}</th><th scope="col">${t('catcher.to')}</th><th scope="col">${t('previews.subject')}</th></tr></thead>
-      <tbody>${newest.map(
+      <tbody>${items.map(
         (message) => html`<tr key=${message.id}>
         <td class="nowrap">${formatTime(message.receivedAt)}</td><td>${kindName(message.headers['x-tocsin-kind'])}</td><td>${message.envelope.to.join(', ')}</td>
         <td><button type="button" class="link" onClick=${() => setOpen(message)}>${message.subject || t('catcher.noSubject')}</button></td></tr>`,
