@@ -14,7 +14,7 @@ import type { PreparedMime } from './smtp/mime.js';
 /** SmtpSecurity: `none` (plain), `starttls` (required upgrade, never opportunistic), `tls` (implicit TLS). */
 export type SmtpSecurity = 'none' | 'starttls' | 'tls';
 
-/** SmtpAuthMethod: `auto` lets the server's EHLO choose among PLAIN and LOGIN when a user is set. */
+/** SmtpAuthMethod: `auto` lets the server's EHLO choose among PLAIN and LOGIN when a user is set, or XOAUTH2 with an access token given alone (signsInWithToken). */
 export type SmtpAuthMethod = 'auto' | 'none' | 'plain' | 'login' | 'xoauth2';
 
 /**
