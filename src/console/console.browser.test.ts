@@ -1718,6 +1718,47 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("names the SMTP step a failed email stopped at in the user's language, the server's words as they came", async () => {
+    const { context, page } = await open();
+    const failed = (id: string, lastError: string, deadlineReached = false) => ({
+      id,
+      kind: 'immediate',
+      recipient: 'marie@acme.example',
+      recipientName: 'marie',
+      status: 'failed',
+      attempts: 1,
+      lastError,
+      lastCode: 535,
+      smtpResponse: null,
+      messageId: `<${id}@acme.example>`,
+      createdAt: '2026-01-12T09:59:00.000Z',
+      sentAt: null,
+      nextAttemptAt: null,
+      deadlineReached,
+    });
+    // As the outbox records them: the step's code first, and, for an email given up at its deadline, how long it was retried.
+    const items = [
+      failed('d-auth', 'auth: Invalid login: 535 5.7.8 Username and Password not accepted'),
+      failed('d-full', 'gave up after 24 h of retries: recipient: 452 4.2.2 Mailbox full', true),
+    ];
+    await page.route('**/deliveries?**', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ items }) }));
+    await signIn(page, 'marie@acme.example', '#/deliveries');
+    const said = page.locator('main tbody td.reply .error');
+    await expect
+      .poll(() => said.allTextContents())
+      .toEqual([
+        'Authentification\u202f: Invalid login: 535 5.7.8 Username and Password not accepted',
+        'Adresse du destinataire\u202f: 452 4.2.2 Mailbox full',
+      ]);
+    // The server's and the SMTP client's words are English, and marked so for screen readers; the step is not.
+    expect(await said.locator('[lang=en]').allTextContents()).toEqual([
+      'Invalid login: 535 5.7.8 Username and Password not accepted',
+      '452 4.2.2 Mailbox full',
+    ]);
+    await page.unroute('**/deliveries?**');
+    await context.close();
+  });
+
   it("says when a retrying email is tried next, in the user's language and time zone, and of a failed one that its deadline ended it", async () => {
     const { context, page } = await open();
     // The log as the API gives it while a tenant's mail server refuses for now: one email retrying,

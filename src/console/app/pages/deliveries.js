@@ -45,6 +45,24 @@ function AttemptHistory({ session, id }) {
   )}</ol>`;
 }
 
+/** GAVE_UP is how the outbox starts the error of an email given up at its deadline, which the status already says in words. */
+const GAVE_UP = /^gave up after [^:]+ of retries: /;
+/** STEP is the SMTP step an error names first (`auth: Invalid login: 535 …`), as Test Mail Settings names its stages. */
+const STEP = /^(connect|tls|auth|sender|recipient|data): /;
+
+/**
+ * RecordedError is an email's last error under the server's reply: the step it failed at in the
+ * user's language, rather than its code, then the server's and the SMTP client's own words, in
+ * English as they came (marked so for screen readers).
+ * @param {{ error: string, deadlineReached?: boolean }} props
+ */
+function RecordedError({ error, deadlineReached = false }) {
+  const text = deadlineReached ? error.replace(GAVE_UP, '') : error;
+  const step = STEP.exec(text);
+  if (!step) return html`<div class="error" lang="en">${text}</div>`;
+  return html`<div class="error">${t('labelled', { label: t(`test.stage.${step[1]}`) })} <span lang="en">${text.slice(step[0].length)}</span></div>`;
+}
+
 /**
  * DeliveriesPage is the delivery log: one row per email, with its status, attempts and the server's
  * reply. Its first page is polled, and grows with Load more up to the API's largest page, so the
@@ -149,7 +167,7 @@ export function DeliveriesPage({ session, query }) {
                 title=${t('deliveries.history')} aria-label=${`${t('deliveries.history')}: ${row.attempts}`}
                 onClick=${() => setOpen({ ...open, [row.id]: !open[row.id] })}>${row.attempts}</button>`
             : row.attempts
-        }</td><td class="reply">${row.smtpResponse ?? ''}${row.lastError ? html`<div class="error">${row.lastError}</div>` : null}</td>
+        }</td><td class="reply">${row.smtpResponse ?? ''}${row.lastError ? html`<${RecordedError} error=${row.lastError} deadlineReached=${row.deadlineReached} />` : null}</td>
         <td class="nowrap">${formatTime(row.sentAt)}</td></tr>
         ${open[row.id] ? html`<tr key=${`${row.id}-attempts`} id=${`attempts-${row.id}`}><td colspan="7"><${AttemptHistory} session=${session} id=${row.id} /></td></tr>` : null}`,
       )}</tbody>
