@@ -112,4 +112,22 @@ describe.skipIf(!HAVE_CHROMIUM)('counts of thousands in the console', () => {
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);
+
+  it("marks a flood's whole line read from the bell's panel, as the line counts it, not one of its alerts", async () => {
+    const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'fr-FR' });
+    await page.goto(`${server.base}/#/alerts`);
+    await page.locator('#signin-tenant').fill('big');
+    await page.locator('#signin-email').fill('fr@big.example');
+    await page.locator('#signin-password').fill(PASSWORD);
+    await page.locator('#signin-password').press('Enter');
+    await page.locator('.bell-button').click();
+    const line = page.locator('#bell-panel li', { hasText: 'SLA breached' });
+    await expect.poll(() => line.locator('.pill').textContent()).toBe(`×${COUNT.toLocaleString('fr')}`);
+    await line.getByRole('button', { name: 'Marquer comme lue' }).click();
+    await expect.poll(() => page.locator('#bell-panel li', { hasText: 'SLA breached' }).count()).toBe(0);
+    const me = (await page.evaluate(`fetch('/api/v1/tenants/big/alerts/unread-count').then((r) => r.json())`)) as { unread: number };
+    expect(me.unread).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 60_000);
 });

@@ -99,9 +99,10 @@ export function Bell({ session }) {
   // The row marked read goes from the panel, and with it the focus: it goes to the bell, whose
   // label tells the new count, and the next Tab is back in the panel.
   // A failure (Tocsin unreachable, a refusal) is said in the panel, in the user's language.
-  const markRead = async (id) => {
+  // A flood's line (its ×N) is marked read whole, by its groupId, as the line counts it: its first alert alone left the rest.
+  const markRead = async (alert) => {
     try {
-      await api('POST', tenantApi(session, 'alerts/mark-read'), { ids: [id] });
+      await api('POST', tenantApi(session, 'alerts/mark-read'), alert.groupId ? { ids: [alert.id], groupIds: [alert.groupId] } : { ids: [alert.id] });
     } catch (err) {
       setError(err);
       return;
@@ -140,7 +141,7 @@ export function Bell({ session }) {
             <small class="muted">${formatTime(alert.occurredAt || alert.createdAt)}</small></span>
           ${
             // Not offered to the host administrator, as on the Alerts page.
-            session.kind === 'user' ? html`<button type="button" class="link" onClick=${() => markRead(alert.id)}>${t('alerts.markRead')}</button>` : null
+            session.kind === 'user' ? html`<button type="button" class="link" onClick=${() => markRead(alert)}>${t('alerts.markRead')}</button>` : null
           }
         </li>`,
         )}
