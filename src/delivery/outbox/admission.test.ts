@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { SmtpEndpoint } from '../contract.js';
-import { Admission, serverAddress } from './admission.js';
+import { Admission, FORGET_UNSEEN_MS, serverAddress } from './admission.js';
 
 const endpoint = (host: string, connectAddress?: string): SmtpEndpoint => ({
   host,
@@ -73,5 +73,62 @@ describe('Admission breakers', () => {
     expect(admission.takeHeldOut()).toEqual([{ tenantIds: ['a', 'b'], since: 100, until: 3_200, at: 1_200, error: expect.any(String) }]);
     admission.endpointAnswered(server);
     expect(admission.takeHeldOut()).toEqual([]);
+  });
+});
+
+describe('Admission memory', () => {
+  const policy = { failureThreshold: 1, initialCooldownMs: 1_000, maxCooldownMs: 4_000 };
+  const admission = () => new Admission({ global: 10, perTenant: 10 }, 10, policy, pino({ level: 'silent' }));
+
+  it('forgets the tenants that stopped sending and the servers that work again, so that tenants deleted or moved elsewhere are not kept for ever', () => {
+    // A soak with tenants created and deleted kept one entry per tenant that ever sent, and one
+    // breaker per server ever used, for the process's life; each claim's plan looked through them.
+    const gate = new Admission({ global: 10, perTenant: 10 }, 10, { ...policy, failureThreshold: 5 }, pino({ level: 'silent' }));
+    gate.plan(0);
+    for (let i = 0; i < 1_000; i++) {
+      const answered = endpoint(`smtp${i}.example.com`);
+      gate.admitEndpoint(`tenant-${i}`, answered, i);
+      gate.endpointFailed(answered, i);
+      gate.admitEndpoint(`tenant-${i}`, answered, i);
+      gate.endpointAnswered(answered);
+      // A server that failed once and was never used again (the tenant's settings changed).
+      const left = endpoint(`left${i}.example.com`);
+      gate.admitEndpoint(`moved-${i}`, left, i);
+      gate.endpointFailed(left, i);
+      // And one left while paused: its tenant moved to another server after it opened.
+      const paused = endpoint(`paused${i}.example.com`);
+      for (let n = 0; n < 5; n++) gate.endpointFailed(paused, i);
+    }
+    gate.plan(FORGET_UNSEEN_MS);
+    gate.plan(2 * FORGET_UNSEEN_MS);
+    expect(gate.tracked()).toEqual({ tenants: 0, breakers: 0 });
+  });
+
+  it('keeps the tenants seen since the last look and those of a paused server still tried, whom its verdicts hold out', () => {
+    const gate = admission();
+    const paused = endpoint('smtp.example.com');
+    const other = endpoint('smtp.other.example');
+    const hour = FORGET_UNSEEN_MS;
+    gate.plan(0);
+    gate.seenServer('a', paused);
+    gate.seenServer('b', paused);
+    gate.endpointFailed(paused, 100);
+    gate.seenServer('idle', other);
+    gate.plan(hour);
+    // a's rows probe the paused server, which fails again; b has sent nothing since, but is held out as much.
+    expect(gate.admitEndpoint('a', paused, hour + 1)).toEqual({ allow: true, probe: true });
+    gate.endpointFailed(paused, hour + 1);
+    gate.seenServer('recent', other);
+    gate.plan(2 * hour);
+    expect(gate.tracked()).toEqual({ tenants: 3, breakers: 1 });
+    gate.takeHeldOut();
+    expect(gate.admitEndpoint('a', paused, 2 * hour)).toEqual({ allow: true, probe: true });
+    gate.endpointFailed(paused, 2 * hour);
+    gate.endpointFailed(other, 2 * hour);
+    expect(gate.takeHeldOut().map((held) => held.tenantIds)).toEqual([['a', 'b'], ['recent']]);
+    // Left for an hour (the tenants moved or deleted), the paused server is forgotten with them.
+    gate.plan(3 * hour);
+    gate.plan(4 * hour);
+    expect(gate.tracked()).toEqual({ tenants: 0, breakers: 0 });
   });
 });

@@ -9,7 +9,6 @@ import {
   breakerFailed,
   breakerHoldsOut,
   breakerProbeUntried,
-  breakerSucceeded,
   closedBreaker,
 } from './circuit-breaker.js';
 import type { Delivery } from './delivery.js';
@@ -78,6 +77,15 @@ function breakerKey(endpoint: SmtpEndpoint): string {
 }
 
 /**
+ * FORGET_UNSEEN_MS is how long a tenant or a closed breaker goes unused before admission forgets
+ * it: longer than the longest wait between two tries of an email (30 min + 20 %, retry-policy.ts),
+ * so that a tenant with an email still to go is seen again first. Without it every tenant that ever
+ * sent stayed (a tenant deleted, or its settings changed to another server), and each claim's plan
+ * looked through them all.
+ */
+export const FORGET_UNSEEN_MS = 60 * 60_000;
+
+/**
  * Admission is a worker's state of who may send now, the shell around the pure decisions of
  * capacity.ts and circuit-breaker.ts: sends in flight per tenant and in all, the rows claimed
  * beyond a tenant's free slots (held under lease until one of its sends ends), and one breaker
@@ -104,6 +112,10 @@ export class Admission implements EndpointGate {
   readonly #tenantServer = new Map<string, string>();
   /** The tenants last seen sending through the system default standing in for their server: no health of theirs to observe. */
   readonly #standingIn = new Set<string>();
+  /** The tenants and breakers used since the last #forgetUnseen: the others are forgotten then. */
+  readonly #seenTenants = new Set<string>();
+  readonly #usedBreakers = new Set<string>();
+  #forgotAt: number | undefined;
   /** The breakers' verdicts that held tenants out, for the worker to tell their mail health (takeHeldOut). */
   #heldOut: HeldOut[] = [];
 
@@ -124,6 +136,8 @@ export class Admission implements EndpointGate {
    * for a hanging server must not use up the slots other tenants' mail needs.
    */
   plan(now: number): ClaimPlan {
+    this.#forgotAt ??= now;
+    if (now - this.#forgotAt >= FORGET_UNSEEN_MS) this.#forgetUnseen(now);
     const held = new Map(this.#sendingByTenant);
     for (const w of this.#waiting) held.set(w.tenantId, (held.get(w.tenantId) ?? 0) + 1);
     const plan = planClaim({
@@ -189,6 +203,7 @@ export class Admission implements EndpointGate {
    */
   seenServer(tenantId: string, endpoint: SmtpEndpoint): void {
     this.#tenantServer.set(tenantId, breakerKey(endpoint));
+    this.#seenTenants.add(tenantId);
     if (endpoint.fallback) this.#standingIn.add(tenantId);
     else this.#standingIn.delete(tenantId);
   }
@@ -201,10 +216,12 @@ export class Admission implements EndpointGate {
   admitEndpoint(tenantId: string | null, endpoint: SmtpEndpoint, now: number): EndpointVerdict {
     if (tenantId !== null) this.seenServer(tenantId, endpoint);
     const key = breakerKey(endpoint);
+    this.#usedBreakers.add(key);
     const before = this.#breakers.get(key) ?? closedBreaker(this.#policy);
     const verdict = breakerAdmit(before, now);
     if (!verdict.allow) return verdict.probing ? { allow: false, retryAt: verdict.retryAt, probe: this.#probes.get(key)?.verdict } : verdict;
-    this.#breakers.set(key, verdict.state);
+    // A closed breaker is what an absent one means: only a changed state is kept.
+    if (verdict.state !== before) this.#breakers.set(key, verdict.state);
     const probe = verdict.state.probing && !before.probing;
     if (probe) {
       let settle!: (back: boolean) => void;
@@ -226,12 +243,14 @@ export class Admission implements EndpointGate {
 
   endpointAnswered(endpoint: SmtpEndpoint): void {
     const key = breakerKey(endpoint);
-    this.#breakers.set(key, breakerSucceeded(this.#policy));
+    // Closed again: the state an absent breaker has, so nothing is kept of a server that works.
+    this.#breakers.delete(key);
     this.#settleProbe(key, true);
   }
 
   endpointFailed(endpoint: SmtpEndpoint, now: number): void {
     const key = breakerKey(endpoint);
+    this.#usedBreakers.add(key);
     const before = this.#breakers.get(key) ?? closedBreaker(this.#policy);
     const after = breakerFailed(before, now, this.#policy);
     if (after.openUntil !== null && after.openUntil !== before.openUntil) {
@@ -245,6 +264,29 @@ export class Admission implements EndpointGate {
       const error = `connect: ${serverAddress(endpoint)} keeps failing; its emails are paused until ${new Date(held.until).toISOString()}`;
       if (tenantIds.length > 0) this.#heldOut.push({ tenantIds, ...held, at: now, error });
     }
+  }
+
+  /** tracked counts the tenants and breakers kept (tests check that they are bounded). */
+  tracked(): { readonly tenants: number; readonly breakers: number } {
+    return { tenants: this.#tenantServer.size, breakers: this.#breakers.size };
+  }
+
+  /**
+   * #forgetUnseen forgets the breakers not used since the last call (a server left long ago; one
+   * still in use is asked at least every cool-down, 10 min at most, by its tenants' rows let
+   * through to probe it), unless a probe is in flight, then the tenants not seen sending since,
+   * unless their server's breaker is kept (#blockedTenants and a verdict that holds tenants out need them).
+   */
+  #forgetUnseen(now: number): void {
+    this.#forgotAt = now;
+    for (const [key, state] of this.#breakers) if (!state.probing && !this.#usedBreakers.has(key)) this.#breakers.delete(key);
+    for (const [tenant, key] of this.#tenantServer) {
+      if (this.#seenTenants.has(tenant) || this.#breakers.has(key)) continue;
+      this.#tenantServer.delete(tenant);
+      this.#standingIn.delete(tenant);
+    }
+    this.#seenTenants.clear();
+    this.#usedBreakers.clear();
   }
 
   /** #settleProbe tells the rows waiting on a server's probe how it went. */
