@@ -110,6 +110,25 @@ describe.runIf(DIALECTS.includes('postgres'))('opening PostgreSQL while it has n
   });
 });
 
+describe.runIf(DIALECTS.includes('postgres'))('opening PostgreSQL with a URL that gives no password where the server asks one', () => {
+  it('refuses and closes that connection at once, so a start that cannot open the database ends at once', async () => {
+    // pg fails such a handshake on its own side (SCRAM needs the password) and pg-pool dropped the
+    // client with its socket still open: the server held it for authentication_timeout (a minute),
+    // and `tocsin serve` printed 'cannot open the database' and stayed up that minute before exiting.
+    const proxy = await proxyFor(TEST_PG_URL!);
+    try {
+      const url = new URL(viaProxy(TEST_PG_URL!, proxy));
+      url.password = '';
+      await expect(openStorageOrStop(url.toString(), { poolSize: 1 })).rejects.toThrow(
+        /^DATABASE_URL: cannot open the database: the server asks for a password and DATABASE_URL gives none: write it in the URL, postgres:\/\/user:password@host/,
+      );
+      await until(() => proxy.connections() === 0, 'the connection of the failed handshake to close', { timeoutMs: 10_000 });
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
 describe.runIf(DIALECTS.includes('postgres'))('opening PostgreSQL that takes the connection but never answers', () => {
   it('gives up on that attempt within seconds, says why, and opens once the server answers again', async () => {
     // A frozen host or a firewall that lets the connection in: the first query waited for ever, so

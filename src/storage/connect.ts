@@ -87,7 +87,12 @@ export function isWorthRetrying(error: unknown): boolean {
  */
 function cannotOpen(err: unknown, setting: DatabaseSetting = 'DATABASE_URL'): ConfigError {
   const { message } = (err ?? {}) as { message?: unknown };
-  return new ConfigError(`${setting}: cannot open the database: ${typeof message === 'string' && message ? message : String(err)}`);
+  const words = typeof message === 'string' && message ? message : String(err);
+  // pg's own words for a URL without the password the server asks for name neither the URL nor the password's place.
+  const said = /client password must be a (non-empty )?string/.test(words)
+    ? `the server asks for a password and ${setting} gives none: write it in the URL, postgres://user:password@host:5432/db (${words})`
+    : words;
+  return new ConfigError(`${setting}: cannot open the database: ${said}`);
 }
 
 /**

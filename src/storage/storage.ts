@@ -453,9 +453,41 @@ function silentServerWatch(config: pg.ClientConfig): StatementWatch {
   };
 }
 
+/**
+ * HandshakeClosingClient is the pool's client: one whose handshake fails has its socket closed. pg
+ * fails some handshakes on its own side (a URL that gives no password where the server asks one:
+ * 'SASL: … client password must be a string'), and pg-pool drops such a client with its socket
+ * still open, which the server holds for authentication_timeout (a minute): a start that could not
+ * open the database said so and stayed up that minute before exiting.
+ */
+class HandshakeClosingClient extends pg.Client {
+  override connect(): Promise<pg.Client>;
+  override connect(callback: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): void;
+  override connect(callback?: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): Promise<pg.Client> | undefined {
+    if (callback === undefined) {
+      return super.connect().catch((err: unknown) => {
+        dropConnection(this);
+        throw err;
+      });
+    }
+    const told = callback as (err: Error | null, c?: pg.Client) => void;
+    super.connect(((err: Error | null, client?: pg.Client) => {
+      if (err) dropConnection(this);
+      told(err, client);
+    }) as (err: Error) => void);
+    return undefined;
+  }
+}
+
 async function openPostgres(url: string, poolSize: number, abandonedTransactionMs: number): Promise<Storage> {
   const config = postgresClientConfig(url);
-  const pool = new pg.Pool({ ...config, max: poolSize, idle_in_transaction_session_timeout: abandonedTransactionMs, connectionTimeoutMillis: CONNECT_MS });
+  const pool = new pg.Pool({
+    ...config,
+    max: poolSize,
+    idle_in_transaction_session_timeout: abandonedTransactionMs,
+    connectionTimeoutMillis: CONNECT_MS,
+    Client: HandshakeClosingClient,
+  });
   // An idle client whose server goes away (restart, failover, dropped database) emits 'error' on
   // the pool; unheard, that event would crash the process. The pool replaces the client itself.
   pool.on('error', () => {});

@@ -16,6 +16,8 @@ export interface TcpProxy {
    */
   stall(): void;
   restore(): void;
+  /** connections is how many client connections it forwards now (each until the client or the server closes it). */
+  connections(): number;
   /** refused resolves once `count` connections have been hung up on since the last cut (an event, not a pause). */
   refused(count: number): Promise<void>;
   close(): Promise<void>;
@@ -76,6 +78,7 @@ export async function startTcpProxy(port: number, host = '127.0.0.1'): Promise<T
       down = false;
       stalled = false;
     },
+    connections: () => piped.size,
     refused: (count) => (refusals >= count ? Promise.resolve() : new Promise((resolve) => waiting.push({ count, resolve }))),
     close: () =>
       new Promise<void>((resolve) => {
