@@ -61,6 +61,8 @@ export interface PullConnector {
   /** pollDue polls, once, every source that is due and not held by another worker, and returns when those polls and the tick's under way have ended. */
   pollDue(): Promise<void>;
   stop(): Promise<void>;
+  /** tokensKept counts the upstream tokens kept in memory (tests check that they are bounded). */
+  tokensKept(): number;
 }
 
 const stateText = (state: PullState) => JSON.stringify(state);
@@ -329,8 +331,21 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
     return Number(result.numUpdatedRows) === 1 ? held : undefined;
   };
 
+  /**
+   * forgetTokens drops the tokens of sources no longer polled (deleted, with their tenant or alone,
+   * disabled, or changed) or expired: they were kept for the process's life otherwise, one per
+   * source ever polled, each a credential of someone's Orchestrator.
+   */
+  const forgetTokens = (rows: readonly SourceRow[]) => {
+    if (tokens.size === 0) return;
+    const now = clock.now();
+    const polled = new Map(rows.map((row) => [row.id, row.updated_at]));
+    for (const [id, kept] of tokens) if (polled.get(id) !== kept.version || kept.bearer.expiresAt <= now) tokens.delete(id);
+  };
+
   const pollDue = async () => {
     const rows = await db.selectFrom('sources').selectAll().where('kind', '=', 'orchestrator-pull').where('enabled', '=', 1).execute();
+    forgetTokens(rows);
     for (const row of rows) {
       if (stopped || inFlight.size >= MAX_CONCURRENT_POLLS || inFlight.has(row.id) || row.pull === null) continue;
       const held = await claim(row);
@@ -376,5 +391,6 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
       await ticking;
       await Promise.all(inFlight.values());
     },
+    tokensKept: () => tokens.size,
   };
 }

@@ -1152,3 +1152,49 @@ describeEachDialect('orchestrator-pull: the alerts it imports in the metrics', (
     }
   }, 90_000);
 });
+
+describeEachDialect('orchestrator-pull: the upstream tokens a worker keeps', (dialect) => {
+  it('forgets the token of a source deleted, alone or with its tenant, or disabled, rather than keep one per source ever polled', async () => {
+    // A soak creating and deleting tenants with pull sources: each source's Orchestrator token stayed
+    // in the worker's memory for the process's life, past its source and its expiry.
+    const t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.method === 'POST') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ result: 'a-token' }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: [] }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const pull = { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, username: 'poller', password: 'pw', intervalSeconds: 1 };
+    const connector = startPullConnector({
+      db: t.tocsin.deps.storage.db,
+      secretBox: t.tocsin.deps.secretBox,
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+      floodWindowMs: 0,
+      tickMs: 3_600_000,
+    });
+    try {
+      const sources: Record<string, string> = {};
+      for (const tenant of ['alone', 'with-tenant', 'disabled', 'kept']) {
+        await t.call('POST', '/api/v1/tenants', { name: tenant });
+        const created = await t.call('POST', `/api/v1/tenants/${tenant}/sources`, { name: 'Plant', kind: 'orchestrator-pull', pull });
+        expect(created.statusCode).toBe(201);
+        sources[tenant] = created.json().id;
+      }
+      await connector.pollDue();
+      expect(connector.tokensKept()).toBe(4);
+      expect((await t.call('DELETE', `/api/v1/tenants/alone/sources/${sources.alone}`)).statusCode).toBe(204);
+      expect((await t.call('DELETE', '/api/v1/tenants/with-tenant')).statusCode).toBe(204);
+      expect((await t.call('PATCH', `/api/v1/tenants/disabled/sources/${sources.disabled}`, { enabled: false })).statusCode).toBe(200);
+      await connector.pollDue();
+      expect(connector.tokensKept()).toBe(1);
+    } finally {
+      await connector.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await t.close();
+    }
+  }, 60_000);
+});
