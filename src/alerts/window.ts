@@ -2,6 +2,7 @@ import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kyse
 import type { Database, Db } from '../storage/database.js';
 import { type Severity, severityOfRank, severityRank } from './severity.js';
 import { SOURCE_FILTER_PARTS, type SourceFilterPart, sourcePart } from './source-parts.js';
+import { storedBeforeBucket } from './stored-before.js';
 import { type AlertRow, type StoredAlert, toStoredAlert } from './store.js';
 
 /**
@@ -278,10 +279,12 @@ export interface LinePart {
 
 /**
  * linePartsOf reads the parts of a line that is not uniform (see AlertGroup.uniform): its alerts
- * in the window counted by component and source parts, one indexed query of a few rows.
+ * in the window counted by component and source parts, one indexed query of a few rows. Given the
+ * ends of mutes that ended among the line's alerts (`ends`, ascending), the parts are split at them
+ * too: a mute covers the alerts stored before its end and not those after.
  */
-export async function linePartsOf(db: Db, tenantId: string, query: WindowQuery, group: AlertGroup): Promise<LinePart[]> {
-  const parts = SOURCE_FILTER_PARTS.map((part) => sourcePart(db, part, 'a'));
+export async function linePartsOf(db: Db, tenantId: string, query: WindowQuery, group: AlertGroup, ends: readonly number[] = []): Promise<LinePart[]> {
+  const parts = [...SOURCE_FILTER_PARTS.map((part) => sourcePart(db, part, 'a')), ...(ends.length > 0 ? [storedBeforeBucket(ends, 'a')] : [])];
   const rows = await db
     .selectFrom('alerts as a')
     .select((eb) => ['a.component', ...parts.map((p, i) => p.as(`s${i}`)), ...lineFigures(eb), eb.fn.min('a.id').as('first_id')])

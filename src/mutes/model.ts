@@ -27,6 +27,11 @@ export interface MutableAlert {
   readonly component: string;
   readonly event: string;
   readonly source?: Readonly<Record<string, string | undefined>> | null | undefined;
+  /**
+   * When set, every alert this stands for was stored before this instant (epoch ms): a mute that
+   * ended at or after it, before the instant judged at, still covers them (see isMutedFor).
+   */
+  readonly storedBefore?: number | undefined;
 }
 
 /** MailboxRef is who an email is for: a user (whose snoozes count) or a group mailbox. */
@@ -64,12 +69,43 @@ export function windowMuteInstant(window: { readonly end: number }, now: number)
   return Math.min(now, window.end - 1);
 }
 
+/** WindowMute is a mute as a window's email reads it (windowMutesOf): `until` is its end, lifted or not. */
+export interface WindowMute extends Mute {
+  /** When it was lifted before its `until`, else null. */
+  readonly liftedAt: number | null;
+}
+
 /**
- * isMutedFor decides whether a mailbox gets no email about an alert: some active mute covering
- * that mailbox matches it. Muted alerts are still stored, listed and counted; only mail stops.
+ * windowMutes keeps the mutes a window's email is judged by at `judgedAt` (windowMuteInstant):
+ * those in force then, as always (one made since, before a late email is written, counts too), and
+ * those that ended inside the window, for the alerts stored before their end. A mute lifted after
+ * the window is judged counts only if it was made by then: made after the window and lifted again,
+ * it was never in force for any of its alerts.
+ */
+export function windowMutes<T extends WindowMute>(mutes: readonly T[], window: { readonly start: number }, judgedAt: number): T[] {
+  return mutes.filter((m) => m.until > window.start && (m.liftedAt === null || m.createdAt <= judgedAt));
+}
+
+/**
+ * isMutedFor decides whether a mailbox gets no email about an alert: some mute covering that
+ * mailbox matches it, active at `now`, or, for alerts known to be stored before some instant
+ * (storedBefore), active until then at least: a mute that ended inside a window still keeps out
+ * the alerts stored while it was in force. Muted alerts are still stored, listed and counted; only
+ * mail stops.
  */
 export function isMutedFor(mutes: readonly Mute[], alert: MutableAlert, mailbox: MailboxRef, now: number): boolean {
-  return mutes.some((mute) => appliesTo(mute, mailbox, now) && matchesMute(mute.match, alert));
+  const at = alert.storedBefore === undefined ? now : Math.min(now, alert.storedBefore - 1);
+  return mutes.some((mute) => appliesTo(mute, mailbox, at) && matchesMute(mute.match, alert));
+}
+
+/**
+ * endedMuteEnds lists, in order and once each, the ends of the mutes that ended by `now`, the
+ * instant a window is judged at (mutes ended before the window's start left aside by their
+ * reader): where the window's alerts are split for them, those stored before an end and after.
+ * Usually none.
+ */
+export function endedMuteEnds(mutes: readonly Mute[], now: number): number[] {
+  return [...new Set(mutes.flatMap((m) => (m.until <= now ? [m.until] : [])))].sort((a, b) => a - b);
 }
 
 /**

@@ -16,41 +16,47 @@ const INTERVAL = 600_000;
 // 10:00 UTC: the end of the 09:50 summary window and of the daily report's period (report time 10:00, tenant in UTC).
 const END = Date.parse('2026-06-01T10:00:00Z');
 
+/** rowsOf lists the summary and daily report queued for an address, daily first. */
+const rowsOf = (t: TestApp, address: string) =>
+  t.tocsin.deps.storage.db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('recipient_address', '=', address)
+    .where('kind', 'in', ['summary', 'daily'])
+    .orderBy('kind')
+    .execute();
+
+/** render writes the queued summary or daily report of an address as it is sent at the clock's time. */
+async function render(t: TestApp, clock: FakeClock, kind: 'summary' | 'daily', address: string) {
+  const db = t.tocsin.deps.storage.db;
+  const composers = reportComposers({
+    db,
+    publicUrl: 'https://tocsin.example.com',
+    summaryIntervalMs: INTERVAL,
+    unsubscribeLinks: new UnsubscribeLinks(db, 'https://tocsin.example.com', clock),
+    clock,
+  });
+  const row = (await rowsOf(t, address)).find((r) => r.kind === kind)!;
+  return composers[kind]!(toDelivery(row));
+}
+
+/** viewer adds an Alerts Viewer to a tenant and returns a token of theirs. */
+async function viewer(t: TestApp, base: string, email: string): Promise<string> {
+  const id = (await t.call('POST', `${base}/users`, { email, name: email.split('@')[0], roles: ['Alerts Viewer'] })).json().id as string;
+  return (await t.call('POST', `${base}/users/${id}/tokens`, { name: 't' })).json().token as string;
+}
+
 describeEachDialect('a mute ending at the end of a window', (dialect) => {
   let t: TestApp;
   const clock = new FakeClock(END - 60_000);
   const base = '/api/v1/tenants/edge';
-  const rowsOf = (address: string) =>
-    t.tocsin.deps.storage.db
-      .selectFrom('deliveries')
-      .selectAll()
-      .where('recipient_address', '=', address)
-      .where('kind', 'in', ['summary', 'daily'])
-      .orderBy('kind')
-      .execute();
-  const render = async (kind: 'summary' | 'daily', address: string) => {
-    const db = t.tocsin.deps.storage.db;
-    const composers = reportComposers({
-      db,
-      publicUrl: 'https://tocsin.example.com',
-      summaryIntervalMs: INTERVAL,
-      unsubscribeLinks: new UnsubscribeLinks(db, 'https://tocsin.example.com', clock),
-      clock,
-    });
-    const row = (await rowsOf(address)).find((r) => r.kind === kind)!;
-    return composers[kind]!(toDelivery(row));
-  };
 
   beforeAll(async () => {
     t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
     await t.call('POST', '/api/v1/tenants', { name: 'edge', timeZone: 'UTC' });
     await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
-    const user = async (email: string) => {
-      const id = (await t.call('POST', `${base}/users`, { email, name: email.split('@')[0], roles: ['Alerts Viewer'] })).json().id as string;
-      return (await t.call('POST', `${base}/users/${id}/tokens`, { name: 't' })).json().token as string;
-    };
-    await user('vera@example.com');
-    const walt = await user('walt@example.com');
+    await viewer(t, base, 'vera@example.com');
+    const walt = await viewer(t, base, 'walt@example.com');
     const until = new Date(END).toISOString();
     expect((await t.call('POST', `${base}/mutes`, { scope: 'tenant', match: { robot: 'R-muted' }, until })).statusCode).toBe(201);
     // Walt snoozes the only other robot: every alert of the window is muted for him.
@@ -64,16 +70,88 @@ describeEachDialect('a mute ending at the end of a window', (dialect) => {
   afterAll(() => t?.close());
 
   it("leaves the muted robot out of the window's summary and daily report, saying it was muted", async () => {
-    expect((await rowsOf('vera@example.com')).map((r) => r.kind)).toEqual(['daily', 'summary']);
-    const summary = await render('summary', 'vera@example.com');
+    expect((await rowsOf(t, 'vera@example.com')).map((r) => r.kind)).toEqual(['daily', 'summary']);
+    const summary = await render(t, clock, 'summary', 'vera@example.com');
     expect(summary.text).toContain('failure on R-other');
     expect(summary.text).not.toContain('failure on R-muted');
     expect(summary.text).toMatch(/Robot: R-muted until/);
-    const daily = await render('daily', 'vera@example.com');
+    const daily = await render(t, clock, 'daily', 'vera@example.com');
     expect(daily.text).toContain('1 alert of this period is not shown');
   });
 
   it('queues no summary or daily report for a reader whose every alert of the window was muted or snoozed until its end', async () => {
-    expect(await rowsOf('walt@example.com')).toEqual([]);
+    expect(await rowsOf(t, 'walt@example.com')).toEqual([]);
+  });
+});
+
+/**
+ * A mute or snooze that ends inside a window, expiring at its `until` or lifted by DELETE, keeps
+ * out of the window's summary and daily report the alerts stored while it was in force, and only
+ * those: the alerts stored after its end are mailed. Judged only at the window's end, it let out
+ * every alert it had kept out.
+ */
+describeEachDialect('a mute ending inside a window', (dialect) => {
+  let t: TestApp;
+  const clock = new FakeClock(END - 5 * 60_000);
+  // 09:56: inside the 09:50 summary window and the daily period ending at 10:00.
+  const ENDED = END - 4 * 60_000;
+  const until = new Date(ENDED).toISOString();
+  const alert = (base: string, robot: string, message: string) =>
+    t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Robots', message, source: { robot }, dedupKey: `flood-${robot}` });
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    // `inside` has alerts before and after the mutes' end; `quiet` only before it.
+    const lifted = new Map<string, string>();
+    for (const name of ['inside', 'quiet']) {
+      const base = `/api/v1/tenants/${name}`;
+      await t.call('POST', '/api/v1/tenants', { name, timeZone: 'UTC' });
+      await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+      await viewer(t, base, `vera@${name}.example.com`);
+      const walt = await viewer(t, base, `walt@${name}.example.com`);
+      expect((await t.call('POST', `${base}/mutes`, { scope: 'tenant', match: { robot: 'R-expired' }, until })).statusCode).toBe(201);
+      const later = new Date(END + 3_600_000).toISOString();
+      const mute = await t.call('POST', `${base}/mutes`, { scope: 'tenant', match: { robot: 'R-lifted' }, until: later });
+      expect(mute.statusCode).toBe(201);
+      lifted.set(base, mute.json().id as string);
+      // Walt snoozes a robot until 09:56: only his emails leave its alerts of before then out.
+      expect((await t.call('POST', `${base}/mutes`, { scope: 'user', match: { robot: 'R-snoozed' }, until }, walt)).statusCode).toBe(201);
+      for (const robot of ['R-expired', 'R-lifted', 'R-snoozed']) await alert(base, robot, `early ${robot}`);
+    }
+    clock.set(ENDED);
+    for (const [base, id] of lifted) expect((await t.call('DELETE', `${base}/mutes/${id}`)).statusCode).toBe(204);
+    clock.set(ENDED + 60_000);
+    // The same floods go on after the end: one line of the summary each, partly muted.
+    for (const robot of ['R-expired', 'R-lifted', 'R-snoozed']) await alert('/api/v1/tenants/inside', robot, `late ${robot}`);
+    clock.set(END + 1_500);
+    await decideReports(t.tocsin, clock, INTERVAL);
+  });
+  afterAll(() => t?.close());
+
+  it("leaves out of the window's summary the alerts stored before a tenant mute expired or was lifted, and mails those stored after", async () => {
+    const summary = (await render(t, clock, 'summary', 'vera@inside.example.com')).text;
+    for (const shown of ['late R-expired', 'late R-lifted', 'early R-snoozed']) expect(summary).toContain(shown);
+    for (const hidden of ['early R-expired', 'early R-lifted']) expect(summary).not.toContain(hidden);
+    expect(summary).toMatch(/Robot: R-expired until/);
+    expect(summary).toMatch(/Robot: R-lifted until/);
+  });
+
+  it("leaves out of the snoozer's summary only the alerts stored before the snooze ended", async () => {
+    const summary = (await render(t, clock, 'summary', 'walt@inside.example.com')).text;
+    expect(summary).toContain('late R-snoozed');
+    expect(summary).not.toContain('early R-snoozed');
+    expect(summary).not.toContain('early R-expired');
+  });
+
+  it('counts as muted in the daily report the alerts stored before the mutes ended', async () => {
+    expect((await render(t, clock, 'daily', 'vera@inside.example.com')).text).toContain('2 alerts of this period are not shown');
+    expect((await render(t, clock, 'daily', 'walt@inside.example.com')).text).toContain('3 alerts of this period are not shown');
+  });
+
+  it('queues no summary or daily report for a reader whose every alert of the window was stored while a since-ended mute or snooze was in force', async () => {
+    expect(await rowsOf(t, 'walt@quiet.example.com')).toEqual([]);
+    const summary = (await render(t, clock, 'summary', 'vera@quiet.example.com')).text;
+    expect(summary).toContain('early R-snoozed');
+    expect(summary).not.toMatch(/early R-(expired|lifted)/);
   });
 });

@@ -3,7 +3,7 @@ import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
 import type { Db } from '../storage/database.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
-import { MATCH_FIELDS, type Mute, type MuteMatch, type MuteScope } from './model.js';
+import { MATCH_FIELDS, type Mute, type MuteMatch, type MuteScope, type WindowMute } from './model.js';
 import type { MuteTables } from './tables.js';
 
 /** muteFromRow reads a stored mute (the columns a mute is made of; the tenant and lifting are the query's). */
@@ -103,6 +103,33 @@ export async function activeMutesOf(db: Db, tenantIds: readonly string[], now: n
     .orderBy('id')
     .execute();
   return multiMap(rows.map((r) => [r.tenant_id, muteFromRow(r)] as const));
+}
+
+/**
+ * windowMutesOf reads the mutes and snoozes of some tenants that were in force after `since` (a
+ * window's start): those in force still, and those that ended, expiring or lifted, after it, each
+ * with its end (the earlier of its `until` and its lifting) as `until`. What a window's emails are
+ * judged by (see windowMutes): a mute that ended inside the window still covers the alerts stored
+ * before its end.
+ */
+export async function windowMutesOf(db: Db, tenantIds: readonly string[], since: number): Promise<Map<string, WindowMute[]>> {
+  if (tenantIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('alert_mutes')
+    .selectAll()
+    .where('tenant_id', 'in', tenantIds)
+    .where('until', '>', since)
+    .where((eb) => eb.or([eb('lifted_at', 'is', null), eb('lifted_at', '>', since)]))
+    .orderBy('until')
+    .orderBy('id')
+    .execute();
+  return multiMap(
+    rows.map((r) => {
+      const mute = muteFromRow(r);
+      const liftedAt = r.lifted_at === null ? null : Number(r.lifted_at);
+      return [r.tenant_id, { ...mute, until: liftedAt === null ? mute.until : Math.min(mute.until, liftedAt), liftedAt }] as const;
+    }),
+  );
 }
 
 /** findActiveMute returns one of the tenant's mutes that is neither lifted nor ended, or undefined. */

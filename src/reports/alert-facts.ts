@@ -1,5 +1,6 @@
 import { type Severity, severityOfRank, severityRank } from '../alerts/severity.js';
 import { SOURCE_FILTER_PARTS as MUTABLE_SOURCE_PARTS, sourcePart } from '../alerts/source-parts.js';
+import { storedBeforeBucket } from '../alerts/stored-before.js';
 import { multiMap } from '../shared/multi-map.js';
 import type { Db } from '../storage/database.js';
 import type { Window } from './windows.js';
@@ -64,26 +65,39 @@ export interface SourcedEventCount extends EventCount {
   readonly lastAt: number;
   /** The greatest id of these alerts (ids count up as alerts are stored): what came last within one millisecond. */
   readonly lastId: string;
+  /** When counted split at the ends of mutes that ended inside the window: these alerts were all stored before this instant. */
+  readonly storedBefore?: number | undefined;
 }
 
 /**
  * sourcedEventCounts is a tenant's event counts split further by the process, robot and queue of the alerts'
  * sources: what deciding and composing need when a mute may match some of a window's alerts and
- * not others. Read only when the tenant has mutes in force.
+ * not others. Read only when the tenant has mutes in force. Given the ends of mutes that ended
+ * inside the window (`ends`, ascending; usually none), the counts are split further at them, each
+ * saying its alerts were stored before the next end (storedBefore).
  */
-export async function sourcedEventCounts(db: Db, tenantId: string, window: Window, minSeverity?: Severity): Promise<SourcedEventCount[]> {
-  return (await sourcedEventCountsOf(db, [tenantId], window, minSeverity)).get(tenantId) ?? [];
+export async function sourcedEventCounts(
+  db: Db,
+  tenantId: string,
+  window: Window,
+  minSeverity?: Severity,
+  ends: readonly number[] = [],
+): Promise<SourcedEventCount[]> {
+  return (await sourcedEventCountsOf(db, [tenantId], window, minSeverity, ends)).get(tenantId) ?? [];
 }
 
-/** sourcedEventCountsOf is sourcedEventCounts of many tenants sharing one window, by one query. */
+/** sourcedEventCountsOf is sourcedEventCounts of many tenants sharing one window (and mute ends), by one query. */
 export async function sourcedEventCountsOf(
   db: Db,
   tenantIds: readonly string[],
   window: Window,
   minSeverity?: Severity,
+  ends: readonly number[] = [],
 ): Promise<Map<string, SourcedEventCount[]>> {
   if (tenantIds.length === 0) return new Map();
   const parts = MUTABLE_SOURCE_PARTS.map((part) => sourcePart(db, part));
+  // Only with ends: without any, the query is as it always was.
+  const split = ends.length > 0 ? [storedBeforeBucket(ends)] : [];
   const rows = await db
     .selectFrom('alerts')
     .select((eb) => [
@@ -95,16 +109,17 @@ export async function sourcedEventCountsOf(
       eb.fn.countAll<number>().as('n'),
       eb.fn.max('occurred_at').as('last'),
       eb.fn.max('id').as('last_id'),
+      ...split.map((bucket) => bucket.as('stored_before')),
     ])
     .where('tenant_id', 'in', tenantIds)
     .where('created_at', '>=', window.start)
     .where('created_at', '<', window.end)
     .$if(minSeverity !== undefined, (q) => q.where('severity', '>=', severityRank(minSeverity!)))
-    .groupBy(['tenant_id', 'severity', 'component', 'event', ...parts])
+    .groupBy(['tenant_id', 'severity', 'component', 'event', ...parts, ...split])
     .execute();
   return multiMap(
     rows.map((r) => {
-      const row = r as typeof r & Record<string, string | null>;
+      const row = r as typeof r & Record<string, string | number | null>;
       const source: Record<string, string> = {};
       MUTABLE_SOURCE_PARTS.forEach((part, i) => {
         const value = row[`s${i}`];
@@ -118,6 +133,7 @@ export async function sourcedEventCountsOf(
         source,
         lastAt: Number(r.last),
         lastId: String(r.last_id),
+        ...(row.stored_before === undefined || row.stored_before === null ? {} : { storedBefore: Number(row.stored_before) }),
       };
       return [r.tenant_id, count] as const;
     }),

@@ -18,8 +18,19 @@ import { languageOf, writesToGroupAddress } from '../recipients/eligibility.js';
 import { loadAccessFacts } from '../recipients/query.js';
 import { EMAIL_CHOICE_OF, type Preferences, isSubscribed, wantsEmail } from '../preferences/model.js';
 import { loadLayers, userPreferences } from '../preferences/store.js';
-import { type MailboxRef, type MutableAlert, type Mute, appliesTo, isMutedFor, matchParts, unmutedFor, windowMuteInstant } from '../mutes/model.js';
-import { activeMutes } from '../mutes/store.js';
+import {
+  type MailboxRef,
+  type MutableAlert,
+  type Mute,
+  appliesTo,
+  endedMuteEnds,
+  isMutedFor,
+  matchParts,
+  unmutedFor,
+  windowMuteInstant,
+  windowMutes,
+} from '../mutes/model.js';
+import { activeMutes, windowMutesOf } from '../mutes/store.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { firstKnownZone } from '../shared/validation.js';
 import type { Database, Db } from '../storage/database.js';
@@ -192,21 +203,32 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
 /**
  * mutesOf reads the tenant's mutes in force at send time, once per claimed batch, keeping those
  * that cover this email's mailbox (every tenant mute, and a user's own snoozes); for the email of
- * a window, those in force at its last instant too (windowMuteInstant). `now` is the instant they
- * are judged at.
+ * a window, those in force at its last instant too (windowMuteInstant), and those that ended
+ * inside it, which still cover the alerts stored before their end (windowMutesOf). `now` is the
+ * instant they are judged at.
  */
 async function mutesOf(
   deps: ComposerDeps,
   caches: Caches,
   delivery: Delivery,
   mailbox: MailboxRef,
-  window?: { readonly end: number },
+  window?: { readonly start: number; readonly end: number },
 ): Promise<{ mutes: Mute[]; now: number }> {
   const sentAt = (deps.clock ?? systemClock).now();
-  const now = window ? windowMuteInstant(window, sentAt) : sentAt;
-  const key = `mutes:${delivery.tenantId}${window ? `:${window.end}` : ''}`;
-  const all = await perClaim(deps, caches, delivery, key, () => activeMutes(deps.db, delivery.tenantId, now));
-  return { mutes: all.filter((m) => appliesTo(m, mailbox, now)), now };
+  if (!window) {
+    const all = await perClaim(deps, caches, delivery, `mutes:${delivery.tenantId}`, () => activeMutes(deps.db, delivery.tenantId, sentAt));
+    return { mutes: all.filter((m) => appliesTo(m, mailbox, sentAt)), now: sentAt };
+  }
+  const key = `mutes:${delivery.tenantId}:${window.start}:${window.end}`;
+  const all = await perClaim(
+    deps,
+    caches,
+    delivery,
+    key,
+    async () => (await windowMutesOf(deps.db, [delivery.tenantId], window.start)).get(delivery.tenantId) ?? [],
+  );
+  const now = windowMuteInstant(window, sentAt);
+  return { mutes: windowMutes(all, window, now).filter((m) => appliesTo(m, mailbox, window.start)), now };
 }
 
 /**
@@ -424,21 +446,25 @@ async function mailedLine(
   now: number,
 ): Promise<MailedLine> {
   const event = group.first.event;
-  const coveredBy = (alert: MutableAlert) => mutes.filter((mute) => isMutedFor([mute], alert, mailbox, now));
-  if (group.uniform) {
+  // Alerts all stored by `lastCreatedAt` are covered by the mutes in force at `now` and by those that ended after they were stored.
+  const coveredBy = (alert: MutableAlert, lastCreatedAt: number) =>
+    mutes.filter((mute) => isMutedFor([mute], { ...alert, storedBefore: lastCreatedAt + 1 }, mailbox, now));
+  // A mute that ended between the line's first and last alerts covers some of them only: the line is read by parts split at its end.
+  const ends = endedMuteEnds(mutes, now).filter((end) => end > group.firstCreatedAt && end <= group.lastCreatedAt);
+  if (group.uniform && ends.length === 0) {
     if (!isSubscribed(preferences, group.first.component, event)) return { line: undefined, muted: 0, mutes: [] };
-    const by = coveredBy(group.first);
+    const by = coveredBy(group.first, group.lastCreatedAt);
     return by.length > 0 ? { line: undefined, muted: group.count, mutes: by } : { line: group, muted: 0, mutes: [] };
   }
-  const parts = await caches.lineParts.get(`${tenantId}:${query.from}:${query.to}:${group.groupId}:${event}`, () =>
-    linePartsOf(deps.db, tenantId, query, group),
+  const parts = await caches.lineParts.get(`${tenantId}:${query.from}:${query.to}:${group.groupId}:${event}:${ends.join(',')}`, () =>
+    linePartsOf(deps.db, tenantId, query, group, ends),
   );
   const kept: LinePart[] = [];
   const muting = new Set<Mute>();
   let muted = 0;
   for (const part of parts) {
     if (!isSubscribed(preferences, part.component, event)) continue;
-    const by = coveredBy({ component: part.component, event, source: part.source });
+    const by = coveredBy({ component: part.component, event, source: part.source }, part.lastCreatedAt);
     if (by.length === 0) kept.push(part);
     else {
       muted += part.count;
@@ -573,16 +599,21 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
     end: period.start,
   };
   // What the recipient subscribes to; then what it would be mailed about, muted alerts left out (still counted in the console).
-  const subscribed = async (window: { start: number; end: number }) =>
-    (await caches.sourcedCounts.get(`${c.tenant.id}:${window.start}:${window.end}`, () => sourcedEventCounts(deps.db, c.tenant.id, window))).filter((e) =>
-      isSubscribed(preferences, e.component, e.event),
-    );
-  const mine = async (window: { start: number; end: number }) => unmutedFor(await subscribed(window), mutes, c.data.recipient, now);
+  // The period's counts are split at the ends of the mutes that ended inside it (usually none), which cover the alerts stored before.
+  const ends = endedMuteEnds(mutes, now);
+  const subscribed = async (window: { start: number; end: number }, split: readonly number[] = []) =>
+    (
+      await caches.sourcedCounts.get(`${c.tenant.id}:${window.start}:${window.end}${split.length > 0 ? `:${split.join(',')}` : ''}`, () =>
+        sourcedEventCounts(deps.db, c.tenant.id, window, undefined, split),
+      )
+    ).filter((e) => isSubscribed(preferences, e.component, e.event));
+  const mine = async (window: { start: number; end: number }, split?: readonly number[]) =>
+    unmutedFor(await subscribed(window, split), mutes, c.data.recipient, now);
   // Recipients with the same subscriptions and mutes (most of a tenant) get the same counts and
   // health: worked out once, not from every count of both days again for each of them.
-  const alike = JSON.stringify([c.tenant.id, period, preferences, mutes.map((m) => [m.id, m.until, m.match])]);
+  const alike = JSON.stringify([c.tenant.id, period, preferences, mutes.map((m) => [m.id, m.until, m.match]), ends]);
   const { merged, health, acknowledged, mutedAlerts } = await caches.dailyFacts.get(alike, async () => {
-    const [all, current, previous] = await Promise.all([subscribed(period), mine(period), mine(before)]);
+    const [all, current, previous] = await Promise.all([subscribed(period, ends), mine(period, ends), mine(before)]);
     // As a summary does: a report says how many alerts its mutes kept out, so a muted day is not taken for a quiet one.
     const sum = (counts: readonly { count: number }[]) => counts.reduce((total, e) => total + e.count, 0);
     const health = dailyHealth(current, previous);

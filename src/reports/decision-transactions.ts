@@ -1,7 +1,7 @@
 import { CompiledQuery } from 'kysely';
 import { type NewDelivery, enqueueDeliveries, enqueueDeliveriesPerTenant } from '../delivery/outbox/enqueue.js';
-import { type Mute, isMutedFor, unmutedFor, windowMuteInstant } from '../mutes/model.js';
-import { activeMutes, activeMutesOf } from '../mutes/store.js';
+import { type Mute, endedMuteEnds, isMutedFor, unmutedFor, windowMuteInstant, windowMutes } from '../mutes/model.js';
+import { activeMutes, windowMutesOf } from '../mutes/store.js';
 import type { Recipient } from '../recipients/eligibility.js';
 import { recipientPages, recipientPagesOf } from '../recipients/query.js';
 import { multiMap } from '../shared/multi-map.js';
@@ -212,20 +212,23 @@ export async function decideWindows(
     const mailing = sorted.filter((d) => queued.has(d.tenant.id) && d.settings.alertsEmailEnabled);
     if (mailing.length === 0) return queued;
     const now = clock.now();
-    // Each window's mutes as at its last instant, or now if earlier (windowMuteInstant); a tenant none applies to is left out.
+    // Each window's mutes as at its last instant, or now if earlier (windowMuteInstant), and those
+    // that ended inside it, which still cover the alerts stored before their end; a tenant none
+    // applies to is left out.
     const mutedAt = new Map(mailing.map((d) => [d.tenant.id, windowMuteInstant(d.window, now)]));
-    const inForce = await activeMutesOf(
+    const startOf = new Map(mailing.map((d) => [d.tenant.id, d.window.start]));
+    const inWindow = await windowMutesOf(
       tx,
       mailing.map((d) => d.tenant.id),
-      Math.min(...mutedAt.values()),
+      Math.min(...startOf.values()),
     );
     const mutes = new Map(
-      [...inForce].flatMap(([tenantId, all]) => {
-        const kept = all.filter((m) => m.until > mutedAt.get(tenantId)!);
+      [...inWindow].flatMap(([tenantId, all]) => {
+        const kept = windowMutes(all, { start: startOf.get(tenantId)! }, mutedAt.get(tenantId)!);
         return kept.length > 0 ? [[tenantId, kept] as const] : [];
       }),
     );
-    const events = await windowEvents(tx, kind, mailing, mutes);
+    const events = await windowEvents(tx, kind, mailing, mutes, mutedAt);
     // Nobody gets a report of an empty window, so the recipients of those need not even be read.
     const reading = new Map(
       mailing.flatMap((d) => ((events.get(d.tenant.id)?.length ?? 0) > 0 || (kind === 'daily' && d.settings.sendEmptyDailyReport) ? [[d.tenant.id, d]] : [])),
@@ -267,22 +270,33 @@ export async function decideWindows(
 /**
  * windowEvents counts the alerts of each tenant's window that its reports are about (Fatal and Error
  * for the summary, all for the daily report), one query per distinct window: split by source for
- * the tenants whose mutes may match some of an event's alerts and not others.
+ * the tenants whose mutes may match some of an event's alerts and not others. A tenant with a mute
+ * that ended inside its window (rare) is counted alone, split also at those ends (sourcedEventCounts).
  */
 async function windowEvents(
   db: Db,
   kind: 'summary' | 'daily',
   decisions: readonly WindowDecision[],
   mutes: ReadonlyMap<string, readonly Mute[]>,
+  mutedAt: ReadonlyMap<string, number>,
 ): Promise<Map<string, EventCount[]>> {
   const minSeverity = kind === 'summary' ? 'Error' : undefined;
   const events = new Map<string, EventCount[]>();
+  const endsOf = new Map(
+    [...mutes].flatMap(([id, all]) => {
+      const ends = endedMuteEnds(all, mutedAt.get(id)!);
+      return ends.length > 0 ? [[id, ends] as const] : [];
+    }),
+  );
   for (const group of multiMap(decisions.map((d) => [`${d.window.start}-${d.window.end}`, d] as const)).values()) {
     const window = group[0]!.window;
-    const muted = group.filter((d) => mutes.has(d.tenant.id)).map((d) => d.tenant.id);
+    const muted = group.filter((d) => mutes.has(d.tenant.id) && !endsOf.has(d.tenant.id)).map((d) => d.tenant.id);
     const plain = group.filter((d) => !mutes.has(d.tenant.id)).map((d) => d.tenant.id);
     for (const [id, counts] of await eventCountsOf(db, plain, window, minSeverity)) events.set(id, counts);
     for (const [id, counts] of await sourcedEventCountsOf(db, muted, window, minSeverity)) events.set(id, counts);
+    for (const d of group.filter((d) => endsOf.has(d.tenant.id))) {
+      for (const [id, counts] of await sourcedEventCountsOf(db, [d.tenant.id], window, minSeverity, endsOf.get(d.tenant.id))) events.set(id, counts);
+    }
   }
   return events;
 }
