@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backoffDelay, isWorthRetrying, migrateWhenFree, openStorageOrStop, openStorageWhenReachable, unavailableReason } from './connect.js';
 import { pendingMigrations } from './migrate.js';
-import { type Storage, openStorage } from './storage.js';
+import { type Storage, openStorage, postgresDescription } from './storage.js';
 import { DIALECTS, TEST_PG_URL, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
 import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { useTempDirs } from '../../test/support/temp-dirs.js';
@@ -77,6 +77,17 @@ describe('retrying a database that refuses', () => {
       'the database refused the credentials of DATABASE_URL',
     );
     expect(unavailableReason(new Error('driver has already been destroyed'))).toBe('database unreachable');
+  });
+});
+
+describe('the name of a PostgreSQL database in the banner and the log', () => {
+  it('names the server and the port pg connects to, a socket folder and a port given as parameters included', () => {
+    // The banner said 'PostgreSQL :5432/tocsin' of the README's Unix-socket URL, and 5432 of ?port=6432.
+    expect(postgresDescription('postgres://u:p@db.example.com:6432/tocsin')).toBe('PostgreSQL db.example.com:6432/tocsin');
+    expect(postgresDescription('postgresql://u:p@db.example.com/tocsin?sslmode=disable')).toBe('PostgreSQL db.example.com:5432/tocsin');
+    expect(postgresDescription('postgres:///tocsin?host=/var/run/postgresql')).toBe('PostgreSQL /var/run/postgresql:5432/tocsin');
+    expect(postgresDescription('postgres:///tocsin?host=/tmp/pg&port=6432&user=tocsin')).toBe('PostgreSQL /tmp/pg:6432/tocsin');
+    expect(postgresDescription('postgres://u:p@[::1]:5433/x')).toBe('PostgreSQL [::1]:5433/x');
   });
 });
 

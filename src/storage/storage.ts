@@ -19,6 +19,7 @@ import pg from 'pg';
 import type { Database } from './database.js';
 import type { Dialect } from './dialect.js';
 import { DeadlineError, withinMs } from '../shared/deadline.js';
+import { hostAndPort } from '../shared/host-port.js';
 import { makeFolder } from '../shared/make-folder.js';
 import { scavengeIfHalfFull } from '../shared/young-generation.js';
 import { IdleUpkeep, type IdleUpkeepOptions } from './idle-upkeep.js';
@@ -454,6 +455,16 @@ function silentServerWatch(config: pg.ClientConfig): StatementWatch {
 }
 
 /**
+ * postgresDescription names the server, port and database of a PostgreSQL URL as pg reads them (the
+ * banner's and the log's `database`): the URL's host alone said ':5432' of a Unix socket's
+ * `postgres:///tocsin?host=/var/run/postgresql` and 5432 of a `?port=` parameter.
+ */
+export function postgresDescription(url: string): string {
+  const { host, port, database } = new pg.Client(postgresClientConfig(url));
+  return `PostgreSQL ${hostAndPort(host, port)}/${database ?? ''}`;
+}
+
+/**
  * HandshakeClosingClient is the pool's client: one whose handshake fails has its socket closed. pg
  * fails some handshakes on its own side (a URL that gives no password where the server asks one:
  * 'SASL: … client password must be a string'), and pg-pool drops such a client with its socket
@@ -517,7 +528,5 @@ async function openPostgres(url: string, poolSize: number, abandonedTransactionM
     await db.destroy();
     throw err;
   }
-  const parsed = new URL(url);
-  const description = `PostgreSQL ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
-  return { db, dialect: 'postgres', description, close: () => ended(db.destroy(), () => watch.connections()) };
+  return { db, dialect: 'postgres', description: postgresDescription(url), close: () => ended(db.destroy(), () => watch.connections()) };
 }
