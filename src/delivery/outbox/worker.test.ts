@@ -654,6 +654,29 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(text).toMatch(/tocsin_smtp_send_duration_seconds_count\{outcome="sent"\} 1/);
   });
 
+  it('counts an email the server took as sent when its tenant was deleted during the send, as the server counts it', async () => {
+    // A soak deleting tenants while their emails were at the server: each such email arrived but
+    // was counted as a lost lease, so the sent attempts fell short of the messages received.
+    const server = await smtp();
+    const tenantZ = await insertTestTenant(database.storage.db, 'tenant-z');
+    endpoints.set(tenantZ, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const registry = new Registry();
+    const w = worker(clock, { metrics: new OutboxMetrics(registry, database.storage, clock) });
+    const d = await enqueueOne(tenantZ, clock);
+    server.holdReplies();
+    const running = w.runOnce();
+    await server.waitForHeld(1);
+    await database.storage.db.deleteFrom('deliveries').where('id', '=', d.id).execute();
+    await database.storage.db.deleteFrom('tenants').where('id', '=', tenantZ).execute();
+    server.releaseReplies();
+    await running;
+    expect(server.messages).toHaveLength(1);
+    const text = await registry.metrics();
+    expect(text).toMatch(/tocsin_delivery_attempts_total\{outcome="sent"\} 1\n/);
+    expect(text).toMatch(/tocsin_delivery_attempts_total\{outcome="lost_lease"\} 0\n/);
+  });
+
   it('reads a tenant’s mail settings once per claim, and afresh at the next claim', async () => {
     const first = await smtp();
     const second = await smtp();

@@ -495,17 +495,15 @@ export class DeliveryWorker {
       finishedAt: this.#deps.clock.now(),
       result: outcome,
     });
-    if (recorded === 'gone') {
-      this.#log.debug({ delivery: delivery.id, outcome: outcome.status }, 'email deleted with its tenant during its send');
-      metrics?.attempts.inc({ outcome: 'lost_lease' });
-      return;
-    }
-    if (recorded) {
+    if (recorded === true) {
       this.#log.warn({ delivery: delivery.id, outcome: outcome.status }, 'lease lost during a send; the new owner decides');
       metrics?.attempts.inc({ outcome: 'lost_lease' });
       return;
     }
+    // A row deleted with its tenant lost no lease: the attempt went as the server answered (an
+    // email it took counts as sent, as its logs count it); only a final status is gone with the row.
     metrics?.attempts.inc({ outcome: outcome.status === 'retrying' ? 'retry' : outcome.status });
-    if (outcome.status !== 'retrying') metrics?.finished.inc({ status: outcome.status });
+    if (recorded === 'gone') this.#log.debug({ delivery: delivery.id, outcome: outcome.status }, 'email deleted with its tenant during its send');
+    else if (outcome.status !== 'retrying') metrics?.finished.inc({ status: outcome.status });
   }
 }
