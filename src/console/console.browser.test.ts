@@ -2883,6 +2883,23 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("names the host's own pages after Tocsin in the browser's tab, not after the tenant picked for the tenant pages", async () => {
+    const { context, page } = await open();
+    await signInAsHost(page);
+    await expect.poll(() => page.title()).toBe('Tenants — Tocsin');
+    for (const [link, title] of [
+      ['System mail settings', 'System mail settings — Tocsin'],
+      ['Mail catcher', 'Mail catcher — Tocsin'],
+    ] as const) {
+      await page.getByRole('link', { name: link }).click();
+      await expect.poll(() => page.title()).toBe(title);
+    }
+    // A tenant's page still names its tenant.
+    await page.getByRole('link', { name: 'Alerts', exact: true }).click();
+    await expect.poll(() => page.title()).toMatch(/^Alerts — (?!Tocsin$)/);
+    await context.close();
+  });
+
   it("clears a tenant's display name in Edit tenant, which then goes by its name", async () => {
     const raviga = await call('POST', '/api/v1/tenants', { name: 'raviga', displayName: 'Raviga Capital' });
     onTestFinished(async () => {

@@ -252,7 +252,9 @@ function Shell({ session, route, setSession }) {
   // The browser's tab, history and a screen reader's first words name the page, in the user's language.
   // Set with the render that changes the page, not after its paint: the tab never names the page before.
   const here = items.find(([path]) => sectionOf(route.path).startsWith(path));
-  const title = here ? `${here[1]} — ${session.tenant?.displayName || session.tenant?.name || t('appName')}` : t('appName');
+  // The host's own pages (Tenants, System mail settings, Mail catcher) are of no tenant: they go by Tocsin's name.
+  const whose = route.path.startsWith('/host/') ? t('appName') : session.tenant?.displayName || session.tenant?.name || t('appName');
+  const title = here ? `${here[1]} — ${whose}` : t('appName');
   useLayoutEffect(() => {
     document.title = title;
   }, [title]);
