@@ -89,23 +89,29 @@ export function windowMutes<T extends WindowMute>(mutes: readonly T[], window: {
 /**
  * isMutedFor decides whether a mailbox gets no email about an alert: some mute covering that
  * mailbox matches it, active at `now`, or, for alerts known to be stored before some instant
- * (storedBefore), active until then at least: a mute that ended inside a window still keeps out
- * the alerts stored while it was in force. Muted alerts are still stored, listed and counted; only
- * mail stops.
+ * (storedBefore), one that ended by `now` but was in force when they were stored: made before that
+ * instant (the alerts are split at such a mute's making as at its end, endedMuteBounds, so made
+ * before the bound means made before all of them) and ended at it or later. A mute that ended
+ * inside a window keeps out the alerts stored while it was in force, not those stored before
+ * anyone made it (one made by mistake and lifted at once hid nothing). Muted alerts are still
+ * stored, listed and counted; only mail stops.
  */
 export function isMutedFor(mutes: readonly Mute[], alert: MutableAlert, mailbox: MailboxRef, now: number): boolean {
-  const at = alert.storedBefore === undefined ? now : Math.min(now, alert.storedBefore - 1);
-  return mutes.some((mute) => appliesTo(mute, mailbox, at) && matchesMute(mute.match, alert));
+  const before = alert.storedBefore;
+  const at = before === undefined ? now : Math.min(now, before - 1);
+  return mutes.some(
+    (mute) => appliesTo(mute, mailbox, at) && (mute.until > now || (before !== undefined && mute.createdAt < before)) && matchesMute(mute.match, alert),
+  );
 }
 
 /**
- * endedMuteEnds lists, in order and once each, the ends of the mutes that ended by `now`, the
- * instant a window is judged at (mutes ended before the window's start left aside by their
- * reader): where the window's alerts are split for them, those stored before an end and after.
- * Usually none.
+ * endedMuteBounds lists, in order and once each, the instants where a window's alerts are split
+ * for the mutes that ended by `now`, the instant the window is judged at (mutes ended before the
+ * window's start left aside by their reader): the ends of those mutes and when they were made,
+ * since such a mute covers the alerts stored between the two only. Usually none.
  */
-export function endedMuteEnds(mutes: readonly Mute[], now: number): number[] {
-  return [...new Set(mutes.flatMap((m) => (m.until <= now ? [m.until] : [])))].sort((a, b) => a - b);
+export function endedMuteBounds(mutes: readonly Mute[], now: number): number[] {
+  return [...new Set(mutes.flatMap((m) => (m.until <= now ? [m.createdAt, m.until] : [])))].sort((a, b) => a - b);
 }
 
 /**

@@ -155,3 +155,51 @@ describeEachDialect('a mute ending inside a window', (dialect) => {
     expect(summary).not.toMatch(/early R-(expired|lifted)/);
   });
 });
+
+/**
+ * A mute that ended inside a window covers the alerts stored while it was in force, not those
+ * stored before it was made: a mute made by mistake and lifted ten seconds later kept out of the
+ * window's summary (and the reader got none) an alert stored minutes before anyone muted it.
+ */
+describeEachDialect('a mute made and ended inside a window', (dialect) => {
+  let t: TestApp;
+  // 09:51, inside the 09:50 summary window and the daily period ending at 10:00.
+  const clock = new FakeClock(END - 9 * 60_000);
+  const base = '/api/v1/tenants/brief';
+  const alert = (robot: string, message: string) =>
+    t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Robots', message, source: { robot }, dedupKey: `flood-${robot}` });
+  const mute = async (robot: string, until: number) => {
+    const made = await t.call('POST', `${base}/mutes`, { scope: 'tenant', match: { robot }, until: new Date(until).toISOString() });
+    expect(made.statusCode).toBe(201);
+    return made.json().id as string;
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    await t.call('POST', '/api/v1/tenants', { name: 'brief', timeZone: 'UTC' });
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    await viewer(t, base, 'vera@brief.example.com');
+    for (const robot of ['R-mistake', 'R-short']) await alert(robot, `before ${robot}`);
+    // 09:55: one mute made by mistake, lifted ten seconds later; one made until 09:57.
+    clock.set(END - 5 * 60_000);
+    const mistake = await mute('R-mistake', END + 3_600_000);
+    await mute('R-short', END - 3 * 60_000);
+    clock.advance(10_000);
+    expect((await t.call('DELETE', `${base}/mutes/${mistake}`)).statusCode).toBe(204);
+    await alert('R-short', 'during R-short');
+    clock.set(END + 1_500);
+    await decideReports(t.tocsin, clock, INTERVAL);
+  });
+  afterAll(() => t?.close());
+
+  it('mails in the summary the alerts stored before the mute was made, leaving out only those stored while it was in force', async () => {
+    expect((await rowsOf(t, 'vera@brief.example.com')).map((r) => r.kind)).toEqual(['daily', 'summary']);
+    const summary = (await render(t, clock, 'summary', 'vera@brief.example.com')).text;
+    for (const shown of ['before R-mistake', 'before R-short']) expect(summary).toContain(shown);
+    expect(summary).not.toContain('during R-short');
+  });
+
+  it('counts as muted in the daily report only the alerts stored while the mute was in force', async () => {
+    expect((await render(t, clock, 'daily', 'vera@brief.example.com')).text).toContain('1 alert of this period is not shown');
+  });
+});

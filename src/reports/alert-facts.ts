@@ -72,9 +72,9 @@ export interface SourcedEventCount extends EventCount {
 /**
  * sourcedEventCounts is a tenant's event counts split further by the process, robot and queue of the alerts'
  * sources: what deciding and composing need when a mute may match some of a window's alerts and
- * not others. Read only when the tenant has mutes in force. Given the ends of mutes that ended
- * inside the window (`ends`, ascending; usually none), the counts are split further at them, each
- * saying its alerts were stored before the next end (storedBefore).
+ * not others. Read only when the tenant has mutes in force. Given the bounds of mutes that ended
+ * inside the window (`ends`, ascending, endedMuteBounds; usually none), the counts are split further
+ * at them, each saying its alerts were stored before the next bound (storedBefore).
  */
 export async function sourcedEventCounts(
   db: Db,

@@ -23,7 +23,7 @@ import {
   type MutableAlert,
   type Mute,
   appliesTo,
-  endedMuteEnds,
+  endedMuteBounds,
   isMutedFor,
   matchParts,
   unmutedFor,
@@ -204,7 +204,7 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
  * mutesOf reads the tenant's mutes in force at send time, once per claimed batch, keeping those
  * that cover this email's mailbox (every tenant mute, and a user's own snoozes); for the email of
  * a window, those in force at its last instant too (windowMuteInstant), and those that ended
- * inside it, which still cover the alerts stored before their end (windowMutesOf). `now` is the
+ * inside it, which still cover the alerts stored while they were in force (windowMutesOf). `now` is the
  * instant they are judged at.
  */
 async function mutesOf(
@@ -446,11 +446,11 @@ async function mailedLine(
   now: number,
 ): Promise<MailedLine> {
   const event = group.first.event;
-  // Alerts all stored by `lastCreatedAt` are covered by the mutes in force at `now` and by those that ended after they were stored.
+  // Alerts all stored by `lastCreatedAt` are covered by the mutes in force at `now` and by those that ended after they were stored and were made before (isMutedFor).
   const coveredBy = (alert: MutableAlert, lastCreatedAt: number) =>
     mutes.filter((mute) => isMutedFor([mute], { ...alert, storedBefore: lastCreatedAt + 1 }, mailbox, now));
-  // A mute that ended between the line's first and last alerts covers some of them only: the line is read by parts split at its end.
-  const ends = endedMuteEnds(mutes, now).filter((end) => end > group.firstCreatedAt && end <= group.lastCreatedAt);
+  // A mute that ended, or was made, between the line's first and last alerts covers some of them only: the line is read by parts split there.
+  const ends = endedMuteBounds(mutes, now).filter((end) => end > group.firstCreatedAt && end <= group.lastCreatedAt);
   if (group.uniform && ends.length === 0) {
     if (!isSubscribed(preferences, group.first.component, event)) return { line: undefined, muted: 0, mutes: [] };
     const by = coveredBy(group.first, group.lastCreatedAt);
@@ -599,8 +599,8 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
     end: period.start,
   };
   // What the recipient subscribes to; then what it would be mailed about, muted alerts left out (still counted in the console).
-  // The period's counts are split at the ends of the mutes that ended inside it (usually none), which cover the alerts stored before.
-  const ends = endedMuteEnds(mutes, now);
+  // The period's counts are split where the mutes that ended inside it (usually none) were made and ended: they cover the alerts stored between.
+  const ends = endedMuteBounds(mutes, now);
   const subscribed = async (window: { start: number; end: number }, split: readonly number[] = []) =>
     (
       await caches.sourcedCounts.get(`${c.tenant.id}:${window.start}:${window.end}${split.length > 0 ? `:${split.join(',')}` : ''}`, () =>

@@ -1,6 +1,6 @@
 import { CompiledQuery } from 'kysely';
 import { type NewDelivery, enqueueDeliveries, enqueueDeliveriesPerTenant } from '../delivery/outbox/enqueue.js';
-import { type Mute, endedMuteEnds, isMutedFor, unmutedFor, windowMuteInstant, windowMutes } from '../mutes/model.js';
+import { type Mute, endedMuteBounds, isMutedFor, unmutedFor, windowMuteInstant, windowMutes } from '../mutes/model.js';
 import { activeMutes, windowMutesOf } from '../mutes/store.js';
 import type { Recipient } from '../recipients/eligibility.js';
 import { recipientPages, recipientPagesOf } from '../recipients/query.js';
@@ -213,7 +213,7 @@ export async function decideWindows(
     if (mailing.length === 0) return queued;
     const now = clock.now();
     // Each window's mutes as at its last instant, or now if earlier (windowMuteInstant), and those
-    // that ended inside it, which still cover the alerts stored before their end; a tenant none
+    // that ended inside it, which still cover the alerts stored while they were in force; a tenant none
     // applies to is left out.
     const mutedAt = new Map(mailing.map((d) => [d.tenant.id, windowMuteInstant(d.window, now)]));
     const startOf = new Map(mailing.map((d) => [d.tenant.id, d.window.start]));
@@ -271,7 +271,7 @@ export async function decideWindows(
  * windowEvents counts the alerts of each tenant's window that its reports are about (Fatal and Error
  * for the summary, all for the daily report), one query per distinct window: split by source for
  * the tenants whose mutes may match some of an event's alerts and not others. A tenant with a mute
- * that ended inside its window (rare) is counted alone, split also at those ends (sourcedEventCounts).
+ * that ended inside its window (rare) is counted alone, split also where those were made and ended (endedMuteBounds).
  */
 async function windowEvents(
   db: Db,
@@ -284,7 +284,7 @@ async function windowEvents(
   const events = new Map<string, EventCount[]>();
   const endsOf = new Map(
     [...mutes].flatMap(([id, all]) => {
-      const ends = endedMuteEnds(all, mutedAt.get(id)!);
+      const ends = endedMuteBounds(all, mutedAt.get(id)!);
       return ends.length > 0 ? [[id, ends] as const] : [];
     }),
   );
