@@ -12,6 +12,7 @@ import {
   seriousAxeViolations,
   sideways,
   startConsoleServer,
+  submitSignIn,
   untranslated,
 } from '../../test/support/browser.js';
 import { testDelivery } from '../../test/support/outbox-fixtures.js';
@@ -382,10 +383,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
   it('keeps the charts and their open tables through a refresh that fails, as the lists keep their rows', async () => {
     const { context, page } = await open('en', 1280);
     await page.goto(`${base}/#/alerts`);
-    await page.locator('#signin-tenant').fill('walk-en-1280');
-    await page.locator('#signin-email').fill('en@acme.example');
-    await page.locator('#signin-password').fill(PASSWORD);
-    await page.locator('#signin-password').press('Enter');
+    await submitSignIn(page, 'walk-en-1280', 'en@acme.example', PASSWORD);
     for (const [hash, chart, answer] of [
       ['#/alerts', '#alerts-chart', '**/alerts/histogram?*'],
       ['#/deliveries', '#deliveries-chart', '**/deliveries/hourly?*'],
@@ -429,10 +427,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
   it('filters the alert list to the period and severity of a bar of the chart', async () => {
     const { context, page, problems } = await open('en', 1280);
     await page.goto(`${base}/#/alerts`);
-    await page.locator('#signin-tenant').fill('walk-en-1280');
-    await page.locator('#signin-email').fill('en@acme.example');
-    await page.locator('#signin-password').fill(PASSWORD);
-    await page.locator('#signin-password').press('Enter');
+    await submitSignIn(page, 'walk-en-1280', 'en@acme.example', PASSWORD);
     const canvas = page.locator('#alerts-chart canvas').first();
     await canvas.waitFor();
     // The table's row buttons do what a click on a bar does, for keyboards and screen readers.

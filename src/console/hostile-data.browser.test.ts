@@ -1,6 +1,6 @@
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleServer, haveChromium, launchChromium, openTestPage, startConsoleServer } from '../../test/support/browser.js';
+import { type ConsoleServer, haveChromium, launchChromium, openTestPage, startConsoleServer, submitSignIn } from '../../test/support/browser.js';
 import { testDelivery } from '../../test/support/outbox-fixtures.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 
@@ -115,10 +115,7 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
     it(`in ${language}: shows every hostile value as text on every page, running nothing`, async () => {
       const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: language });
       await page.goto(`${base}/`);
-      await page.locator('#signin-tenant').fill('hostile');
-      await page.locator('#signin-email').fill(`${language}@hostile.example`);
-      await page.locator('#signin-password').fill(PASSWORD);
-      await page.locator('#signin-password').press('Enter');
+      await submitSignIn(page, 'hostile', `${language}@hostile.example`, PASSWORD);
       await page.locator('nav.main-nav').waitFor();
       const findings: string[] = [];
       const check = async (where: string) => {
@@ -189,10 +186,7 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
     expect(mute.createdBy.name).toBe('Mallory \u202e');
     const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'en' });
     await page.goto(`${base}/`);
-    await page.locator('#signin-tenant').fill('bidi');
-    await page.locator('#signin-email').fill('ops@bidi.example');
-    await page.locator('#signin-password').fill(PASSWORD);
-    await page.locator('#signin-password').press('Enter');
+    await submitSignIn(page, 'bidi', 'ops@bidi.example', PASSWORD);
     await page.locator('section.mutes li').first().waitFor();
     await page.locator('small.ack').first().waitFor();
     expect(await page.evaluate<string[]>(OVERRIDES_LEAKING)).toEqual([]);
@@ -239,10 +233,7 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
     for (const width of [1280, 360]) {
       const { context, page, problems } = await openTestPage(browser, { width, locale: 'en' });
       await page.goto(`${base}/`);
-      await page.locator('#signin-tenant').fill('overlong');
-      await page.locator('#signin-email').fill('ops@overlong.example');
-      await page.locator('#signin-password').fill(PASSWORD);
-      await page.locator('#signin-password').press('Enter');
+      await submitSignIn(page, 'overlong', 'ops@overlong.example', PASSWORD);
       await page.locator('tr', { hasText: 'Robot R7 stopped' }).waitFor();
       // The table fits its area: the other alert's actions are not thousands of pixels to the right.
       const wrap = await page.evaluate<{ client: number; scroll: number }>(
@@ -273,10 +264,7 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
     });
     const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'fr' });
     await page.goto(`${base}/`);
-    await page.locator('#signin-tenant').fill('rtl');
-    await page.locator('#signin-email').fill('ops@rtl.example');
-    await page.locator('#signin-password').fill(PASSWORD);
-    await page.locator('#signin-password').press('Enter');
+    await submitSignIn(page, 'rtl', 'ops@rtl.example', PASSWORD);
     // The direction the text is laid out in.
     const direction = (shown: Locator) => shown.evaluate((e) => e.ownerDocument.defaultView?.getComputedStyle(e).direction);
     const list = page.locator('table.alerts');

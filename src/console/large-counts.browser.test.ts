@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleServer, haveChromium, launchChromium, openTestPage, startConsoleServer } from '../../test/support/browser.js';
+import { type ConsoleServer, haveChromium, launchChromium, openTestPage, startConsoleServer, submitSignIn } from '../../test/support/browser.js';
 
 const HAVE_CHROMIUM = haveChromium();
 const ADMIN_TOKEN = 'large-counts-admin-token-0123456789';
@@ -60,10 +60,7 @@ describe.skipIf(!HAVE_CHROMIUM)('counts of thousands in the console', () => {
     expect(written, 'French groups thousands').not.toBe(String(COUNT));
     const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'fr-FR' });
     await page.goto(`${server.base}/#/alerts`);
-    await page.locator('#signin-tenant').fill('big');
-    await page.locator('#signin-email').fill('fr@big.example');
-    await page.locator('#signin-password').fill(PASSWORD);
-    await page.locator('#signin-password').press('Enter');
+    await submitSignIn(page, 'big', 'fr@big.example', PASSWORD);
     await page.locator('#alerts-chart canvas').first().waitFor();
 
     // The plot starts right of the count axis: its widest label, the top count, and its ticks fit there.
@@ -97,10 +94,7 @@ describe.skipIf(!HAVE_CHROMIUM)('counts of thousands in the console', () => {
     await server.tocsin.deps.storage.db.updateTable('sources').set({ accepted, rejected }).where('id', '=', source.id).execute();
     const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'fr-FR' });
     await page.goto(`${server.base}/#/sources`);
-    await page.locator('#signin-tenant').fill('big');
-    await page.locator('#signin-email').fill('fr@big.example');
-    await page.locator('#signin-password').fill(PASSWORD);
-    await page.locator('#signin-password').press('Enter');
+    await submitSignIn(page, 'big', 'fr@big.example', PASSWORD);
     const row = page.locator('tr', { hasText: 'Alertmanager' });
     await expect
       .poll(() => row.locator('td').allTextContents())
@@ -116,10 +110,7 @@ describe.skipIf(!HAVE_CHROMIUM)('counts of thousands in the console', () => {
   it("marks a flood's whole line read from the bell's panel, as the line counts it, not one of its alerts", async () => {
     const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'fr-FR' });
     await page.goto(`${server.base}/#/alerts`);
-    await page.locator('#signin-tenant').fill('big');
-    await page.locator('#signin-email').fill('fr@big.example');
-    await page.locator('#signin-password').fill(PASSWORD);
-    await page.locator('#signin-password').press('Enter');
+    await submitSignIn(page, 'big', 'fr@big.example', PASSWORD);
     await page.locator('.bell-button').click();
     const line = page.locator('#bell-panel li', { hasText: 'SLA breached' });
     await expect.poll(() => line.locator('.pill').textContent()).toBe(`×${COUNT.toLocaleString('fr')}`);

@@ -9,6 +9,7 @@ import {
   seriousAxeViolations,
   sideways,
   startConsoleServer,
+  submitSignIn,
 } from '../../test/support/browser.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 
@@ -61,10 +62,7 @@ describe.skipIf(!HAVE_CHROMIUM)('long unbroken names at 360 px', () => {
     const opened = await openTestPage(browser, { width, locale: 'en-GB' });
     const { page } = opened;
     await page.goto(`${base}/`);
-    await page.locator('#signin-tenant').fill('long');
-    await page.locator('#signin-email').fill(EMAIL);
-    await page.locator('#signin-password').fill(PASSWORD);
-    await page.locator('#signin-password').press('Enter');
+    await submitSignIn(page, 'long', EMAIL, PASSWORD);
     await page.locator('nav.main-nav').waitFor();
     return opened;
   }

@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleServer, haveChromium, launchChromium, openTestPage, startConsoleServer } from '../../test/support/browser.js';
+import { type ConsoleServer, haveChromium, launchChromium, openTestPage, startConsoleServer, submitSignIn } from '../../test/support/browser.js';
 import { SNOOZES_PER_USER_MAX } from '../mutes/store.js';
 
 const HAVE_CHROMIUM = haveChromium();
@@ -40,10 +40,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Mute… past the most snoozes one user keeps', 
   it("says in the user's language that as many snoozes are in force as Tocsin keeps, not the API's English naming a route", async () => {
     const { context, page } = await openTestPage(browser, { width: 1280, locale: 'de-DE' });
     await page.goto(`${base}/#/alerts`);
-    await page.locator('#signin-tenant').fill('limits');
-    await page.locator('#signin-email').fill('lena@limits.example');
-    await page.locator('#signin-password').fill(PASSWORD);
-    await page.locator('#signin-password').press('Enter');
+    await submitSignIn(page, 'limits', 'lena@limits.example', PASSWORD);
     const row = page.locator('tbody tr', { hasText: 'Robot offline' });
     await row.getByRole('button', { name: 'Stummschalten…' }).click();
     const dialog = page.getByRole('dialog');

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleServer, haveChromium, launchChromium, openTestPage, startConsoleServer } from '../../test/support/browser.js';
+import { type ConsoleServer, haveChromium, launchChromium, openTestPage, startConsoleServer, submitSignIn } from '../../test/support/browser.js';
 
 const HAVE_CHROMIUM = haveChromium();
 const ADMIN_TOKEN = 'stale-rows-admin-token-0123456789';
@@ -38,10 +38,7 @@ describe.skipIf(!HAVE_CHROMIUM)('rows another administrator deleted meanwhile', 
 
   async function signIn(page: Page, hash: string) {
     await page.goto(`${base}/${hash}`);
-    await page.locator('#signin-tenant').fill('stale');
-    await page.locator('#signin-email').fill('marie@stale.example');
-    await page.locator('#signin-password').fill(PASSWORD);
-    await page.locator('#signin-password').press('Enter');
+    await submitSignIn(page, 'stale', 'marie@stale.example', PASSWORD);
     await page.locator('nav.main-nav').waitFor();
   }
 

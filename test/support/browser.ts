@@ -135,6 +135,17 @@ export async function openTestPage(browser: Browser, options: { width: number; l
 }
 
 /**
+ * submitSignIn fills the console's password sign-in form (tenant, email, password) and submits it
+ * with Enter, as a user does; the caller waits for whatever page it expects next.
+ */
+export async function submitSignIn(page: Page, tenant: string, email: string, password: string): Promise<void> {
+  await page.locator('#signin-tenant').fill(tenant);
+  await page.locator('#signin-email').fill(email);
+  await page.locator('#signin-password').fill(password);
+  await page.locator('#signin-password').press('Enter');
+}
+
+/**
  * offScreen lists elements sticking out of the screen, left or right. What a wide table's own
  * scroll area holds counts as on screen (it is reached by scrolling the table), so long as the
  * scroll area itself is. (Page functions are strings: test code has no DOM types.)
