@@ -364,10 +364,23 @@ function alertFieldsOf(alert: WindowAlert, language: string) {
   };
 }
 
+/**
+ * lineSource is the source a summary line shows, and is grouped and linked by: its first alert's,
+ * unless its alerts differ in a process, robot or queue the first names (one dedup key raised by
+ * robots R-c and R-d), when it is only what they all share; headed by the first one's robot, the
+ * line would read as that robot's failure and its group's link would hide the other's alerts.
+ */
+function lineSource(group: AlertGroup): AlertSourceView | undefined {
+  const own = group.first.source;
+  if (!own || SOURCE_FILTER_PARTS.every((part) => !own[part] || group.sharedSource[part] === own[part])) return sourceView(group.first);
+  return Object.keys(group.sharedSource).length > 0 ? (group.sharedSource as AlertSourceView) : undefined;
+}
+
 function groupView(group: AlertGroup, language: string): AlertGroupView {
   return {
     severity: group.severity,
     ...alertFieldsOf(group.first, language),
+    source: lineSource(group),
     count: group.count,
     firstAt: group.firstOccurredAt,
     lastAt: group.lastOccurredAt,
