@@ -184,6 +184,8 @@ describeEachDialect('a mute made and ended inside a window', (dialect) => {
     clock.set(END - 5 * 60_000);
     const mistake = await mute('R-mistake', END + 3_600_000);
     await mute('R-short', END - 3 * 60_000);
+    // A mute in force at the window's end that hides nothing: the daily report lists it, as always.
+    await mute('R-idle', END + 3_600_000);
     clock.advance(10_000);
     expect((await t.call('DELETE', `${base}/mutes/${mistake}`)).statusCode).toBe(204);
     await alert('R-short', 'during R-short');
@@ -201,5 +203,15 @@ describeEachDialect('a mute made and ended inside a window', (dialect) => {
 
   it('counts as muted in the daily report only the alerts stored while the mute was in force', async () => {
     expect((await render(t, clock, 'daily', 'vera@brief.example.com')).text).toContain('1 alert of this period is not shown');
+  });
+
+  it('lists an ended mute in the daily report and the summary only when it hid something there, not one made by mistake and lifted at once', async () => {
+    const daily = (await render(t, clock, 'daily', 'vera@brief.example.com')).text;
+    expect(daily).toMatch(/Robot: R-short until/);
+    expect(daily).toMatch(/Robot: R-idle until/);
+    expect(daily).not.toMatch(/R-mistake until/);
+    const summary = (await render(t, clock, 'summary', 'vera@brief.example.com')).text;
+    expect(summary).toMatch(/Robot: R-short until/);
+    expect(summary).not.toMatch(/R-mistake until/);
   });
 });

@@ -90,7 +90,14 @@ interface Caches {
   /** A daily window's counts split by source (and the day before's): the counts, mutes and health section read them. */
   readonly sourcedCounts: WindowCache<SourcedEventCount[]>;
   /** A daily period's counts and health section for one set of subscriptions and mutes. */
-  readonly dailyFacts: WindowCache<{ merged: EventCount[]; health: DailyHealth; acknowledged: Map<string, Acknowledgement>; mutedAlerts: number }>;
+  readonly dailyFacts: WindowCache<{
+    merged: EventCount[];
+    health: DailyHealth;
+    acknowledged: Map<string, Acknowledgement>;
+    mutedAlerts: number;
+    /** The ids of the mutes that ended in the period and kept some of its alerts out. */
+    endedHiding: ReadonlySet<string>;
+  }>;
   /** Rows every email of one claimed batch reads alike, keyed by the batch's lease token. */
   readonly claimed: WindowCache<unknown>;
   readonly immediate: ImmediateEmailCache;
@@ -625,8 +632,15 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
   // Recipients with the same subscriptions and mutes (most of a tenant) get the same counts and
   // health: worked out once, not from every count of both days again for each of them.
   const alike = JSON.stringify([c.tenant.id, period, preferences, mutes.map((m) => [m.id, m.until, m.match]), ends]);
-  const { merged, health, acknowledged, mutedAlerts } = await caches.dailyFacts.get(alike, async () => {
+  const { merged, health, acknowledged, mutedAlerts, endedHiding } = await caches.dailyFacts.get(alike, async () => {
     const [all, current, previous] = await Promise.all([subscribed(period, ends), mine(period, ends), mine(before)]);
+    // A mute that ended in the period is listed only when it kept some alert of it out, as a summary lists its mutes: one
+    // made by mistake and lifted at once hid nothing, and listing it would send the reader looking for what it hid.
+    const endedHiding = new Set(
+      ends.length === 0
+        ? []
+        : mutes.filter((m) => m.until <= now && all.some((e) => e.count > 0 && isMutedFor([m], e, c.data.recipient, now))).map((m) => m.id),
+    );
     // As a summary does: a report says how many alerts its mutes kept out, so a muted day is not taken for a quiet one.
     const sum = (counts: readonly { count: number }[]) => counts.reduce((total, e) => total + e.count, 0);
     const health = dailyHealth(current, previous);
@@ -636,7 +650,7 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
       c.tenant.id,
       health.stillFailing.flatMap((s) => (s.lastFailureId === undefined ? [] : [s.lastFailureId])),
     );
-    return { merged: mergeEventCounts(current), health, acknowledged, mutedAlerts: sum(all) - sum(current) };
+    return { merged: mergeEventCounts(current), health, acknowledged, mutedAlerts: sum(all) - sum(current), endedHiding };
   });
   // As a summary (see NOTHING_LEFT): an "all quiet" report is only for a tenant that asked for one,
   // never a daily report whose alerts went away between its decision and a late send.
@@ -655,7 +669,8 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
     tenant: c.tenant,
     period,
     counts,
-    mutes: mutes.map((m) => muteLineOf(m, language)),
+    // The mutes in force are listed whether or not they hid anything (nobody wonders why a source went silent); an ended one only if it hid something.
+    mutes: mutes.filter((m) => m.until > now || endedHiding.has(m.id)).map((m) => muteLineOf(m, language)),
     mutedAlerts,
     health: {
       components: health.components.map((trend) => ({ ...trend, componentDisplayName: componentDisplayName(trend.component, language) })),
