@@ -2801,6 +2801,34 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says in the user's language why a source refused a request with a bad signature, on the Sources page and in its receptions", async () => {
+    const source = await call('POST', '/api/v1/tenants/acme/sources', { name: 'Orchestrator mal signé', kind: 'orchestrator-webhook' });
+    onTestFinished(async () => {
+      await call('DELETE', `/api/v1/tenants/acme/sources/${source.id}`);
+    });
+    // Signed with another secret: refused with 401, the reason recorded in English words the scripts read.
+    const sent = await fetch(source.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-uipath-signature': Buffer.alloc(32).toString('base64') },
+      body: '{"Type":"job.faulted"}',
+    });
+    expect(sent.status).toBe(401);
+    const stats = (await call('GET', `/api/v1/tenants/acme/sources/${source.id}`)).stats;
+    expect(stats).toMatchObject({ lastError: 'refused: X-UiPath-Signature does not match the secret', lastErrorCode: 'signature-mismatch' });
+
+    const { context, page } = await open();
+    // Marie reads French.
+    await signIn(page, 'marie@acme.example', '#/sources');
+    const said = "La signature ne correspond pas au secret de la source. Vérifiez que l'émetteur utilise le secret actuel.";
+    const row = page.locator('main tr', { hasText: 'Orchestrator mal signé' });
+    await expect.poll(() => row.locator('td.reply').textContent()).toBe(said);
+    await row.getByRole('button', { name: 'Orchestrator mal signé' }).click();
+    await expect.poll(() => page.locator('table.receptions tbody td.reply').allTextContents()).toEqual([said]);
+    expect(await page.locator('section.source-details').textContent()).toContain(said);
+    expect(await page.locator('main').textContent()).not.toContain('does not match');
+    await context.close();
+  });
+
   it("says in the user's language, next to the field and without the API's field path, that an Orchestrator URL must be http or https", async () => {
     const { context, page } = await open();
     // Marie reads French.

@@ -312,6 +312,7 @@ export const sourceView = z.object({
     accepted: z.number().int(),
     rejected: z.number().int(),
     lastError: z.string().nullable(),
+    lastErrorCode: z.string().nullable().describe("lastError's stable code (reasons.ts), for saying it in another language"),
     lastErrorAt: instantText.nullable(),
     pull: z
       .object({
@@ -339,4 +340,5 @@ export const receptionView = z.object({
   status: z.number().int(),
   alertIds: z.array(z.string()),
   error: z.string().nullable(),
+  code: z.string().nullable().describe("error's stable code (reasons.ts), for saying it in another language"),
 });

@@ -28,6 +28,7 @@ import {
   type sourcePatch,
 } from './model.js';
 import { newSourceSecret, pullSecretOwner, sourceSecretOwner } from './secrets.js';
+import { reasonCode } from './reasons.js';
 import type { SourceTables } from './tables.js';
 import { type PullState, pullStats, readState } from './pull/odata.js';
 import { REFUSED_URL_MESSAGE, UPSTREAM_TIMEOUT_MS, urlHost } from './pull/upstream.js';
@@ -60,6 +61,7 @@ export function showSource(row: SourceRow, publicUrl: string): SourceView {
       accepted: Number(row.accepted),
       rejected: Number(row.rejected),
       lastError: row.last_error,
+      lastErrorCode: reasonCode(row.last_error, kind),
       lastErrorAt: iso(row.last_error_at),
     },
     createdAt: iso(row.created_at)!,
@@ -478,7 +480,7 @@ export async function listReceptions(db: Db, sourceId: string) {
     .selectFrom('source_receptions as r')
     .innerJoin('sources as s', 's.id', 'r.source_id')
     .selectAll('r')
-    .select('s.receptions')
+    .select(['s.receptions', 's.kind'])
     .where('r.source_id', '=', sourceId)
     .execute();
   const age = (r: (typeof rows)[number]) => (((Number(r.receptions) - 1 - r.slot) % RECEPTION_SLOTS) + RECEPTION_SLOTS) % RECEPTION_SLOTS;
@@ -489,6 +491,7 @@ export async function listReceptions(db: Db, sourceId: string) {
     status: r.status,
     alertIds: JSON.parse(r.alert_ids) as string[],
     error: r.error,
+    code: reasonCode(r.error, r.kind),
   }));
 }
 
