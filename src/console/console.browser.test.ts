@@ -2829,6 +2829,35 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("names in the user's language a source error that quotes a body's field errors or an upstream's words, those words as they came, marked English", async () => {
+    const source = await call('POST', '/api/v1/tenants/acme/sources', { name: 'Webhook CI', kind: 'webhook' });
+    onTestFinished(async () => {
+      await call('DELETE', `/api/v1/tenants/acme/sources/${source.id}`);
+    });
+    const reception = (error: string, code: string) => ({ receivedAt: '2026-01-12T09:59:00.000Z', outcome: 'invalid', status: 400, alertIds: [], error, code });
+    // As the API lists them: a body refused field by field, an upstream's answer, and a code of a newer server.
+    const items = [
+      reception('alerts[0].severity: must be one of Info, Warn, Error, Fatal', 'malformed'),
+      reception('/odata/Alerts answered HTTP 401: Invalid credentials', 'upstream'),
+      reception('something new', 'a-newer-code'),
+    ];
+    const { context, page } = await open();
+    await page.route('**/receptions', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ items }) }));
+    await signIn(page, 'marie@acme.example', '#/sources');
+    await page.locator('main tr', { hasText: 'Webhook CI' }).getByRole('button', { name: 'Webhook CI' }).click();
+    const said = page.locator('table.receptions tbody td.reply');
+    await expect
+      .poll(() => said.allTextContents())
+      .toEqual([
+        'Corps de la requête refusé\u202f: alerts[0].severity: must be one of Info, Warn, Error, Fatal',
+        "Lecture d'Orchestrator impossible\u202f: /odata/Alerts answered HTTP 401: Invalid credentials",
+        'something new',
+      ]);
+    expect(await said.locator('[lang=en]').allTextContents()).toEqual(items.map((item) => item.error));
+    await page.unroute('**/receptions');
+    await context.close();
+  });
+
   it("says in the user's language, next to the field and without the API's field path, that an Orchestrator URL must be http or https", async () => {
     const { context, page } = await open();
     // Marie reads French.
