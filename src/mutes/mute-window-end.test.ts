@@ -5,10 +5,8 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
-import { decideReports } from '../../test/support/report-runs.js';
+import { decideReports, reportComposersAt } from '../../test/support/report-runs.js';
 import { toDelivery } from '../delivery/outbox/delivery.js';
-import { reportComposers } from '../reports/composers.js';
-import { UnsubscribeLinks } from '../reports/unsubscribe/links.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 
@@ -29,13 +27,7 @@ const rowsOf = (t: TestApp, address: string) =>
 /** render writes the queued summary or daily report of an address as it is sent at the clock's time. */
 async function render(t: TestApp, clock: FakeClock, kind: 'summary' | 'daily', address: string) {
   const db = t.tocsin.deps.storage.db;
-  const composers = reportComposers({
-    db,
-    publicUrl: 'https://tocsin.example.com',
-    summaryIntervalMs: INTERVAL,
-    unsubscribeLinks: new UnsubscribeLinks(db, 'https://tocsin.example.com', clock),
-    clock,
-  });
+  const composers = reportComposersAt(db, clock, INTERVAL);
   const row = (await rowsOf(t, address)).find((r) => r.kind === kind)!;
   return composers[kind]!(toDelivery(row));
 }

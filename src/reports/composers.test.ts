@@ -4,12 +4,11 @@ import { DeliveryWorker } from '../delivery/outbox/worker.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
 import { plainEndpointOf, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
-import { decideReports } from '../../test/support/report-runs.js';
+import { decideReports, reportComposersAt } from '../../test/support/report-runs.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect, sqlitePlanOf } from '../../test/support/storage.js';
-import { immediateFactsOf, reportComposers } from './composers.js';
+import { immediateFactsOf } from './composers.js';
 import { alertListUrl } from './templates/links.js';
-import { UnsubscribeLinks } from './unsubscribe/links.js';
 
 const T0 = Date.parse('2026-06-01T07:59:00Z'); // 09:59 in Paris
 const INTERVAL = 600_000;
@@ -21,13 +20,7 @@ describeEachDialect('report composers', (dialect) => {
 
   const composers = () => {
     const db = t.tocsin.deps.storage.db;
-    return reportComposers({
-      db,
-      publicUrl: 'https://tocsin.example.com',
-      summaryIntervalMs: INTERVAL,
-      unsubscribeLinks: new UnsubscribeLinks(db, 'https://tocsin.example.com', clock),
-      clock,
-    });
+    return reportComposersAt(db, clock, INTERVAL);
   };
   const deliveryRow = (kind: string, address: string) =>
     t.tocsin.deps.storage.db.selectFrom('deliveries').selectAll().where('kind', '=', kind).where('recipient_address', '=', address).executeTakeFirstOrThrow();

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { toDelivery } from '../delivery/outbox/delivery.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
-import { decideReports } from '../../test/support/report-runs.js';
+import { decideReports, reportComposersAt } from '../../test/support/report-runs.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
-import { reportComposers } from './composers.js';
 import { alertListUrl } from './templates/links.js';
-import { UnsubscribeLinks } from './unsubscribe/links.js';
 
 const T0 = Date.parse('2026-06-01T07:59:00Z');
 const INTERVAL = 600_000;
@@ -51,13 +49,7 @@ describeEachDialect('summary lines of one dedup key raised by several robots', (
       .where('kind', '=', 'summary')
       .where('recipient_address', '=', 'ann@example.com')
       .executeTakeFirstOrThrow();
-    const composers = reportComposers({
-      db,
-      publicUrl: 'https://tocsin.example.com',
-      summaryIntervalMs: INTERVAL,
-      unsubscribeLinks: new UnsubscribeLinks(db, 'https://tocsin.example.com', clock),
-      clock,
-    });
+    const composers = reportComposersAt(db, clock, INTERVAL);
     return { row, email: await composers.summary!(toDelivery(row)) };
   };
   const listed = async (url: string) => {

@@ -1,11 +1,9 @@
 import { expect, it } from 'vitest';
 import { toDelivery } from '../delivery/outbox/delivery.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
-import { decideReports } from '../../test/support/report-runs.js';
+import { decideReports, reportComposersAt } from '../../test/support/report-runs.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { FakeClock } from '../shared/clock.js';
-import { reportComposers } from './composers.js';
-import { UnsubscribeLinks } from './unsubscribe/links.js';
 
 const HOUR = 3_600_000;
 const CATCH_UP = 'Tocsin could not send summaries for a while';
@@ -29,13 +27,7 @@ describeEachDialect('the windows a summary covers', (dialect) => {
           .where('kind', '=', 'summary')
           .where('window_start', '=', Date.parse(windowStart))
           .executeTakeFirstOrThrow();
-        const composers = reportComposers({
-          db,
-          publicUrl: 'https://tocsin.example.com',
-          summaryIntervalMs: HOUR,
-          unsubscribeLinks: new UnsubscribeLinks(db, 'https://tocsin.example.com', clock),
-          clock,
-        });
+        const composers = reportComposersAt(db, clock, HOUR);
         return composers.summary!(toDelivery(row));
       };
 

@@ -6,6 +6,7 @@ import { ReportScheduler } from '../../src/reports/scheduler.js';
 import { UnsubscribeLinks } from '../../src/reports/unsubscribe/links.js';
 import type { Tocsin } from '../../src/server.js';
 import type { FakeClock } from '../../src/shared/clock.js';
+import type { Db } from '../../src/storage/database.js';
 import { type TestSmtpServer, plainEndpointOf } from './smtp-servers.js';
 
 /**
@@ -47,4 +48,12 @@ export async function sendQueuedReports(
   } finally {
     await sender.close();
   }
+}
+
+/**
+ * reportComposersAt are the report composers of a test's database rendering at the fake clock's
+ * time, their links under `publicUrl`: for tests that render a queued summary or daily report.
+ */
+export function reportComposersAt(db: Db, clock: FakeClock, summaryIntervalMs: number, publicUrl = 'https://tocsin.example.com') {
+  return reportComposers({ db, publicUrl, summaryIntervalMs, unsubscribeLinks: new UnsubscribeLinks(db, publicUrl, clock), clock });
 }
