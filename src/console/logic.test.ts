@@ -266,6 +266,18 @@ describe('console decisions', () => {
     expect(failureReasons({ stage: 'connect', message: 'the server closed the connection without answering EHLO' })).toEqual(['connectionClosed']);
   });
 
+  it('explains a server that replied as it hung up by its reply, not as a hang-up that refused nothing', async () => {
+    const { failureReasons } = await load('lib/smtp-failure.js');
+    // Its reply line left unended (classify.ts keeps it): a 554 to the message is a refusal of the message, for good.
+    expect(failureReasons({ stage: 'data', message: 'the server closed the connection during DATA, replying: 554 5.7.1 rejected as spam', code: 554 })).toEqual(
+      ['data'],
+    );
+    expect(failureReasons({ stage: 'connect', message: 'the server refused the connection and closed it: 421 4.7.0 too busy', code: 421 })).toEqual([
+      'greetingRefused',
+      'temporary',
+    ]);
+  });
+
   it('explains a certificate by what is wrong with it: the host name, an authority Tocsin does not trust, or its dates', async () => {
     const { failureReasons } = await load('lib/smtp-failure.js');
     // Another host name helps only a name that does not match: the others are about the certificate itself.

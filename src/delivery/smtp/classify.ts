@@ -263,6 +263,13 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
   const reset = err.code === 'ESOCKET' ? /\b(ECONNRESET|EPIPE)\b/.exec(err.message ?? '')?.[1] : undefined;
   if ((err.code === 'ECONNECTION' && /^Connection closed/i.test(err.message ?? '')) || reset) {
     const closed = `the server closed the connection${reset ? ` abruptly (${reset})` : ''}`;
+    // A reply whose line the server never ended before hanging up (nodemailer keeps it as the
+    // response): its code and words are the answer, not a silent hang-up.
+    const said = err.response?.trim();
+    if (said) {
+      if (!interrupted) return `the server refused the connection and closed it: ${said}`;
+      return `${closed} ${interrupted.startsWith('DATA') ? 'during DATA' : `under ${interrupted}`}, replying: ${said}`;
+    }
     // Under no command at all: the client sends EHLO as soon as the server greets.
     if (!interrupted) return `${closed} before its SMTP greeting, without a word`;
     // Not the word STARTTLS: the console would read it as a server that does not offer it.

@@ -725,6 +725,53 @@ describe('SMTP sender against real smtp-server instances', () => {
     }
   });
 
+  it("keeps a server's reply when it hangs up without ending the reply's line: a 421 greeting, a 554 to the message", async () => {
+    // Test Mail Settings answered code 421 with "closed the connection before its SMTP greeting, without a
+    // word", and code 554 with "during DATA, without accepting the message": the server's words were lost.
+    const hangingUp = (at: 'greeting' | 'message', reply: string) =>
+      net.createServer((socket) => {
+        socket.on('error', () => {});
+        if (at === 'greeting') return void socket.end(reply);
+        socket.write('220 hangup.test ESMTP\r\n');
+        let buffered = '';
+        let inData = false;
+        socket.on('data', (chunk) => {
+          buffered += chunk.toString('latin1');
+          for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
+            const line = buffered.slice(0, end);
+            buffered = buffered.slice(end + 2);
+            if (inData) {
+              if (line === '.') socket.end(reply);
+              continue;
+            }
+            inData = /^DATA$/i.test(line);
+            socket.write(inData ? '354 go ahead\r\n' : '250 hangup.test\r\n');
+          }
+        });
+      });
+    for (const [at, reply, expected] of [
+      [
+        'greeting',
+        '421 4.7.0 too busy',
+        { stage: 'connect', retryable: true, code: 421, message: 'the server refused the connection and closed it: 421 4.7.0 too busy' },
+      ],
+      [
+        'message',
+        '554 5.7.1 rejected as spam',
+        { stage: 'data', retryable: false, code: 554, message: 'the server closed the connection during DATA, replying: 554 5.7.1 rejected as spam' },
+      ],
+    ] as const) {
+      const server = hangingUp(at, reply);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const error = await failure(sender.send(endpointFor({ port: (server.address() as AddressInfo).port }), email(), { transcript: true }));
+        expect(error, at).toMatchObject({ ...expected, response: reply });
+      } finally {
+        server.close();
+      }
+    }
+  });
+
   it('names the command a server reset the connection under (TCP RST) as one it closed it under, not as a refusal of the sender, recipient or message', async () => {
     // "read ECONNRESET" at the sender stage read as "The server refused the sender address" in the console.
     const resetter = (at: 'greeting' | 'MAIL' | 'RCPT') =>

@@ -51,8 +51,9 @@ function whatFailed(stage, code, message) {
   if (!replied && /timed out .*(waiting for the server's answer to|agreed to STARTTLS)/i.test(message)) return 'stoppedAnswering';
   if (!replied && /timed out|timeout|ETIMEDOUT/i.test(message)) return 'timeout';
   if (/WRONG_VERSION_NUMBER|wrong version number|packet length too long|expects implicit TLS/i.test(message)) return 'tlsMode';
-  // A hang-up once the connection was set up refused nothing: it is no verdict on the sender, recipient or message.
-  if ((stage === 'sender' || stage === 'recipient' || stage === 'data') && /closed the connection/i.test(message)) return 'closedMidway';
+  // A hang-up once the connection was set up refused nothing: it is no verdict on the sender, recipient or
+  // message. One with a reply code said why as it hung up (classify.ts): that reply is explained below.
+  if (!replied && (stage === 'sender' || stage === 'recipient' || stage === 'data') && /closed the connection/i.test(message)) return 'closedMidway';
   // Credentials set, but the server offered no AUTH and then wanted a sign-in (classify.ts words it so): no field is empty.
   if (/offered no sign-in \(AUTH\)/.test(message)) return 'authNotOffered';
   // A 421 after the greeting closes the session for the server's own reasons (RFC 5321), and a 4xx to
