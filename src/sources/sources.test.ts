@@ -158,7 +158,7 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect(cleared.json().pull).toMatchObject({ username: 'poller', passwordSet: false, clientSecretSet: false });
     expect((await t.call('PATCH', `${base}/${source.id}`, { pull: { password: 'upstream-pass-456' } })).json().pull.passwordSet).toBe(true);
     const noWayIn = { baseUrl: 'https://orch.example.com', username: 'poller', password: null };
-    expect((await t.call('POST', base, { name: 'No way in', kind: 'orchestrator-pull', pull: noWayIn })).json().errors[0].path).toBe('pull.username');
+    expect((await t.call('POST', base, { name: 'No way in', kind: 'orchestrator-pull', pull: noWayIn })).json().errors[0].path).toBe('pull.password');
     expect((await t.call('PATCH', `${base}/${source.id}`, { pull: { intervalSeconds: 0 } })).json().errors[0].path).toBe('pull.intervalSeconds');
   });
 
@@ -172,9 +172,25 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect(interval.json().pull).toMatchObject({ intervalSeconds: 30, tenancyName: null, username: 'poller', passwordSet: false });
     const halfWay = await t.call('PATCH', `${base}/${source.id}`, { pull: { clientId: 'app' } });
     expect(halfWay.statusCode).toBe(400);
-    expect(halfWay.json().errors[0].path).toBe('pull.username');
+    expect(halfWay.json().errors[0].path).toBe('pull.clientSecret');
     const whole = await t.call('PATCH', `${base}/${source.id}`, { pull: { password: 'upstream-pass-456' } });
     expect(whole.json().pull).toMatchObject({ intervalSeconds: 30, passwordSet: true });
+  });
+
+  it('names the half of a sign-in that is missing: the password beside a username, the client secret beside a client id, and the other way round', async () => {
+    // Every half-given sign-in was a 400 on pull.username, which an external-application form does not show.
+    const baseUrl = 'https://orch.example.com';
+    const missing = async (given: Record<string, unknown>) =>
+      (await t.call('POST', base, { name: 'Half a sign-in', kind: 'orchestrator-pull', pull: { baseUrl, ...given } }))
+        .json()
+        .errors?.map((e: { path: string }) => e.path);
+    expect(await missing({})).toEqual(['pull.username']);
+    expect(await missing({ username: 'poller' })).toEqual(['pull.password']);
+    expect(await missing({ username: 'poller', password: null })).toEqual(['pull.password']);
+    expect(await missing({ password: 'upstream-pass-123' })).toEqual(['pull.username']);
+    expect(await missing({ clientId: 'app' })).toEqual(['pull.clientSecret']);
+    expect(await missing({ clientId: 'app', clientSecret: null })).toEqual(['pull.clientSecret']);
+    expect(await missing({ clientSecret: 'app-secret-123' })).toEqual(['pull.clientId']);
   });
 
   it('sends a saved pull secret only to the host it was saved for: a PATCH naming another asks for it again', async () => {

@@ -150,9 +150,29 @@ function mergePull(box: SecretBox, sourceId: string, current: SealedPull | undef
   const clearing = current !== undefined && credentials.includes(null);
   const keeping = current !== undefined && credentials.every((value) => value === undefined);
   if (!canSignIn && !clearing && !keeping) {
-    throw fieldError('pull.username', 'give username and password (on-premises) or clientId and clientSecret (external application)');
+    throw fieldError(
+      missingHalf(input, pull, password, clientSecret),
+      'give username and password (on-premises) or clientId and clientSecret (external application)',
+    );
   }
   return { pull: JSON.stringify(pull), pull_password: password, pull_client_secret: clientSecret };
+}
+
+/**
+ * missingHalf names the field a sign-in lacks: the other half of the pair given (the password beside
+ * a username, the client secret beside a client id), the pair this request gives first, and
+ * pull.username when none was. Naming pull.username for each, a form of the external-application
+ * sign-in had no field to mark.
+ */
+function missingHalf(input: Partial<PullInput>, pull: StoredPull, password: string | null, clientSecret: string | null): string {
+  const user = [pull.username, password, 'pull.username', 'pull.password'] as const;
+  const client = [pull.clientId, clientSecret, 'pull.clientId', 'pull.clientSecret'] as const;
+  const givesClient = (input.clientId ?? input.clientSecret ?? null) !== null;
+  for (const [id, secret, idField, secretField] of givesClient ? [client, user] : [user, client]) {
+    if (id !== null) return secretField;
+    if (secret !== null) return idField;
+  }
+  return 'pull.username';
 }
 
 /**
