@@ -708,6 +708,42 @@ describeEachDialect('receiving from sources', (dialect) => {
     expect(await h.stats(alertmanager)).toMatchObject({ accepted: 1, rejected: 2 });
   });
 
+  it('reads a body in the charset its Content-Type names (ISO-8859-1, UTF-16), signed on its bytes as sent, as the REST API reads one', async () => {
+    // Read as UTF-8 whatever its label, an ISO-8859-1 "Échec" was stored as "\uFFFDchec" and a
+    // UTF-16 body was "not valid JSON", where POST /alerts reads both.
+    const webhook = await h.create('webhook');
+    const latin1 = Buffer.from(JSON.stringify({ severity: 'Error', component: 'Jobs', message: 'Échec du café' }), 'latin1');
+    const ts = String(Math.floor(Date.now() / 1000));
+    const fromWebhook = await h.post(webhook, latin1, {
+      'content-type': 'application/json; charset=ISO-8859-1',
+      'webhook-id': 'msg_latin1',
+      'webhook-timestamp': ts,
+      'webhook-signature': signStandardWebhook(signingKey('webhook', webhook.secret), 'msg_latin1', ts, latin1),
+    });
+    expect(fromWebhook.statusCode, fromWebhook.body).toBe(202);
+    expect(await h.alerts(fromWebhook.json().ids)).toMatchObject([{ message: 'Échec du café' }]);
+
+    const orchestrator = await h.create('orchestrator-webhook');
+    const utf16 = Buffer.from(JSON.stringify({ ...jobFaulted(`utf16-${crypto.randomUUID()}`), Job: { Id: 1, Info: 'Fehler: Überlauf' } }), 'utf16le');
+    const fromOrchestrator = await h.post(orchestrator, utf16, {
+      'content-type': 'application/json; charset=utf-16',
+      'x-uipath-signature': signOrchestrator(Buffer.from(orchestrator.secret), utf16),
+    });
+    expect(fromOrchestrator.statusCode, fromOrchestrator.body).toBe(202);
+    expect(await h.alerts(fromOrchestrator.json().ids)).toMatchObject([{ message: expect.stringContaining('Fehler: Überlauf') }]);
+
+    // A charset Tocsin does not know is read as UTF-8, not refused with a 415 that the sender drops.
+    const alertmanager = await h.create('alertmanager');
+    const notification = JSON.stringify(amPayload([amAlert({ fingerprint: crypto.randomBytes(8).toString('hex') })]));
+    const unknown = await h.alertmanager(alertmanager, JSON.parse(notification));
+    expect(unknown.statusCode).toBe(202);
+    const labelled = await h.post(alertmanager, notification.replace('vm1 down', 'vm1 à terre'), {
+      authorization: `Bearer ${alertmanager.secret}`,
+      'content-type': 'application/json; charset=x-unheard-of',
+    });
+    expect(labelled.statusCode, labelled.body).toBe(202);
+  });
+
   it('refuses a body in a coding it cannot read with 401 when the request is not authenticated, a 400 only to its authenticated sender', async () => {
     // Anyone who knows a receive URL could send that: a 400 there told them their request was
     // authentic enough to be read, and its Content-Encoding became the source's lastError.

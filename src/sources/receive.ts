@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { type AlertInput, type NewAlert, normaliseAlert, parseAlertsBody } from '../alerts/input.js';
 import type { CommitShared } from '../alerts/ingest.js';
 import type { AppDeps } from '../http/context.js';
-import { MAX_JSON_DEPTH, findNul, inflateBody, jsonDepthExceeds, wellFormedJson, withoutNul } from '../http/input-guard.js';
+import { MAX_JSON_DEPTH, decodeBody, findNul, inflateBody, jsonDepthExceeds, wellFormedJson, withoutNul } from '../http/input-guard.js';
 import { RateLimiter } from '../settings/rate-limit.js';
 import type { Db } from '../storage/database.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
@@ -52,6 +52,20 @@ const header = (headers: IncomingHttpHeaders, name: string) => {
   const value = headers[name];
   return Array.isArray(value) ? value.join(' ') : value;
 };
+
+/**
+ * bodyText reads a received body in the charset its Content-Type names, as the REST API reads one
+ * (`charset=ISO-8859-1`, `utf-16`: .NET, Java and Windows PowerShell clients label what they send
+ * so), UTF-8 when it names none. A charset Tocsin does not know is read as UTF-8 too: the REST
+ * API's 415 would be a 4xx that the sender drops for good (API.md lists none here).
+ */
+function bodyText(raw: Buffer, contentType: string | undefined): string {
+  try {
+    return decodeBody(raw, contentType);
+  } catch {
+    return raw.toString('utf8');
+  }
+}
 
 /**
  * standardHeader reads one of the three Standard Webhooks headers, `webhook-<part>`, else the
@@ -446,10 +460,10 @@ export function createReceiver(deps: AppDeps): Receiver {
       return refuse(source, 'unavailable', answer, 'over its rate');
     }
 
-    // A leading byte order mark (what .NET's and Windows PowerShell's UTF-8 writers put first) is
-    // not JSON, but RFC 8259 lets a parser ignore it, and the REST API's does: the signature was
-    // checked on the bytes as sent, BOM included.
-    const text = raw.toString('utf8').replace(/^\uFEFF/, '');
+    // Decoded once the signature was checked on the bytes as sent; a leading byte order mark (what
+    // .NET's and Windows PowerShell's UTF-8 writers put first) is not JSON, but RFC 8259 lets a
+    // parser ignore it, and the REST API's does.
+    const text = bodyText(raw, header(headers, 'content-type')).replace(/^\uFEFF/, '');
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

@@ -48,6 +48,8 @@ function sendAnswer(reply: FastifyReply, answer: ReceiveAnswer) {
 }
 
 const rawBodies = new WeakMap<FastifyRequest, Buffer>();
+/** The Content-Type each receive request came with, set aside from Fastify (see the onRequest hook) for its charset. */
+const sentLabels = new WeakMap<FastifyRequest, string>();
 
 // A mapping's records are counted before their entries are read (each override checks the catalogue).
 const boundMapping = boundEntries(MAPPING_BOUNDS);
@@ -65,9 +67,13 @@ function receiveRoute(app: TocsinApp, receiver: Receiver) {
     });
     // The label is never read here (the bytes are), but Fastify answers 415 to one it cannot parse
     // (an empty `Content-Type:`, `garbage`) before any parser, the catch-all included: a 4xx the
-    // sender drops for good (API.md lists none). Unlabelled, the body goes to the catch-all.
+    // sender drops for good (API.md lists none). Unlabelled, the body goes to the catch-all; the
+    // label is given back to the receiver, which decodes the body in the charset it names.
     scope.addHook('onRequest', async (request) => {
-      if (request.headers['content-type'] !== undefined) request.headers['content-type'] = undefined;
+      const label = request.headers['content-type'];
+      if (label === undefined) return;
+      sentLabels.set(request, label);
+      request.headers['content-type'] = undefined;
     });
     // A body over the limit is refused before the handler runs: the source still counts it.
     scope.addHook('onError', async (request, _reply, error) => {
@@ -108,11 +114,12 @@ function receiveRoute(app: TocsinApp, receiver: Receiver) {
             'disabled source; 413 over 1 MB; 503 with Retry-After when it cannot store now or the source is over its rate.',
         },
       },
-      async (request, reply) =>
-        sendAnswer(
-          reply,
-          await receiver.receive((request.params as { sourceId: string }).sourceId, request.headers, rawBodies.get(request) ?? Buffer.alloc(0)),
-        ),
+      async (request, reply) => {
+        // Read once: once validated, Fastify gives a new copy of the headers at each read.
+        const headers = request.headers;
+        headers['content-type'] = sentLabels.get(request);
+        return sendAnswer(reply, await receiver.receive((request.params as { sourceId: string }).sourceId, headers, rawBodies.get(request) ?? Buffer.alloc(0)));
+      },
     );
   });
 }
