@@ -266,6 +266,30 @@ describe('console decisions', () => {
     expect(failureReasons({ stage: 'connect', message: 'the server closed the connection without answering EHLO' })).toEqual(['connectionClosed']);
   });
 
+  it('explains greylisting as a deferral that passes on its own, not as a recipient, sender or message to check', async () => {
+    const { failureReasons } = await load('lib/smtp-failure.js');
+    const why = (stage: string, message: string, code: number) => failureReasons({ stage, message, code });
+    // postgrey, Exim and milter-greylist words: the console said "The server refused the recipient address. Check the Send To address."
+    expect(
+      why(
+        'recipient',
+        "Can't send mail - all recipients were rejected: 450 4.2.0 <ann@example.com>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.com.html",
+        450,
+      ),
+    ).toEqual(['greylisted', 'temporary']);
+    expect(why('recipient', "Can't send mail - all recipients were rejected: 451 4.7.1 Greylisted, please try again later", 451)).toEqual([
+      'greylisted',
+      'temporary',
+    ]);
+    expect(why('data', 'Message failed: 451 4.7.1 Greylisting in action, please come back later', 451)).toEqual(['greylisted', 'temporary']);
+    // A refusal for good that happens to name a grey list is the server's verdict, explained by its stage.
+    expect(why('recipient', "Can't send mail - all recipients were rejected: 550 5.7.1 Listed on a grey list", 550)).toEqual(['recipient']);
+    for (const language of LANGUAGES) {
+      const strings = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8')) as Record<string, string>;
+      expect(strings['test.why.greylisted'], language).toBeTruthy();
+    }
+  });
+
   it('explains a server that replied as it hung up by its reply, not as a hang-up that refused nothing', async () => {
     const { failureReasons } = await load('lib/smtp-failure.js');
     // Its reply line left unended (classify.ts keeps it): a 554 to the message is a refusal of the message, for good.

@@ -56,6 +56,9 @@ function whatFailed(stage, code, message) {
   if (!replied && (stage === 'sender' || stage === 'recipient' || stage === 'data') && /closed the connection/i.test(message)) return 'closedMidway';
   // Credentials set, but the server offered no AUTH and then wanted a sign-in (classify.ts words it so): no field is empty.
   if (/offered no sign-in \(AUTH\)/.test(message)) return 'authNotOffered';
+  // Greylisting (postgrey, Exim, milter-greylist) defers a sender the server has not seen before, at
+  // RCPT TO or after the message, until it comes again: no address, message or setting to check.
+  if (code >= 400 && code < 500 && /grey-?list/i.test(message)) return 'greylisted';
   // A 421 after the greeting closes the session for the server's own reasons (RFC 5321), and a 4xx to
   // MAIL FROM is the server's state (storage, load, a rate) unless its 4.1.x names the address: no
   // sender, recipient or message to change.
