@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { failureMessage } from './failure.js';
 import { holdYoungGeneration } from './heap.js';
 import { closestName } from './suggest.js';
+import { listenForStop } from './stop-signals.js';
 
 /** A CLI command: it parses its own arguments and returns the process exit code. */
 export type Command = (args: string[]) => Promise<number>;
@@ -14,7 +15,9 @@ const COMMANDS: Record<string, { run: Command; summary: string; usage: () => Pro
     run: async (args) => {
       // Before serve's modules load, which would otherwise grow the young generation for good.
       holdYoungGeneration();
-      return (await import('./serve.js')).serveCommand(args);
+      // Heard from here: a stop while serve's modules load (seconds on a busy machine) ends the start gracefully.
+      const stop = listenForStop();
+      return (await import('./serve.js')).serveCommand(args, stop);
     },
     summary: 'run the HTTP API, the scheduler and the delivery workers',
     usage: async () => (await import('./serve.js')).SERVE_USAGE,

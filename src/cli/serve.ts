@@ -10,6 +10,7 @@ import { metricsFromPrimary } from '../ops/cluster-metrics.js';
 import { type ApiCluster, startApiCluster } from './api-cluster.js';
 import { servingHeap } from './heap.js';
 import { didYouMean } from './suggest.js';
+import { type StopSignals, listenForStop } from './stop-signals.js';
 import { primaryCatcherOf } from '../delivery/catcher/cluster-catcher.js';
 import { catcherSmtpUrl } from '../settings/smtp-settings.js';
 
@@ -22,8 +23,9 @@ export const SERVE_USAGE = 'usage: tocsin serve [--role api|worker|all] [--proce
 /**
  * serveCommand runs Tocsin until SIGTERM, SIGINT or SIGHUP, then shuts down gracefully. With
  * `--processes N` (or TOCSIN_API_PROCESSES) and the api role it runs N api processes on one port.
+ * `stop` hears the stop signals: main.ts starts listening before this module loads.
  */
-export async function serveCommand(args: string[]): Promise<number> {
+export async function serveCommand(args: string[], stop: StopSignals = listenForStop()): Promise<number> {
   let values: { role?: string | undefined; processes?: string | undefined };
   try {
     ({ values } = parseArgs({ args, options: { role: { type: 'string' }, processes: { type: 'string' } }, strict: true }));
@@ -40,11 +42,16 @@ export async function serveCommand(args: string[]): Promise<number> {
     const setting = values.processes ? '--processes (TOCSIN_API_PROCESSES)' : 'TOCSIN_API_PROCESSES';
     throw new ConfigError(`invalid configuration:\n  ${setting}: several processes on one port are for the api role only (TOCSIN_ROLE=api or --role api)`);
   }
+  // Stopped while its modules loaded: there is nothing to finish, so nothing is started (an api
+  // process of several lets go of its channel to the primary, which would keep it alive).
+  if (stop.signal.aborted) {
+    cluster.worker?.disconnect();
+    return 0;
+  }
   servingHeap(config.role, config.leanHeap);
-  if (config.apiProcesses > 1 && cluster.isPrimary) return serveCluster(config);
+  if (config.apiProcesses > 1 && cluster.isPrimary) return serveCluster(config, stop);
 
   const log = createLogger(config.logLevel);
-  const stop = listenForStop();
   // One of several api processes sends to and reads its primary's catcher rather than run its own.
   const primaryCatcher = cluster.isWorker ? primaryCatcherOf(process.env) : undefined;
   const tocsin = await startTocsin(config, {
@@ -106,34 +113,6 @@ function loadWithOptions(env: NodeJS.ProcessEnv, options: { role?: string | unde
   }
 }
 
-/** StopSignals: the first SIGTERM, SIGINT or SIGHUP, as an AbortSignal for what waits and as its name. */
-interface StopSignals {
-  readonly signal: AbortSignal;
-  readonly received: Promise<string>;
-}
-
-/**
- * listenForStop hears SIGTERM and SIGINT from now on. A serving process listens before it starts,
- * not once serving: a signal that came while the database was waited for (a locked SQLite file, an
- * unreachable PostgreSQL), or between the banner and the handlers, found none and ended the process
- * by the signal (exit code null, nothing logged). SIGHUP (the terminal it ran in closed) stops it as
- * gracefully: Node's default ended it at once, cutting off requests in flight and leaving the emails
- * being sent leased, to be sent again by the next start.
- */
-function listenForStop(): StopSignals {
-  const controller = new AbortController();
-  const received = new Promise<string>((resolve) => {
-    const on = (signal: string) => {
-      controller.abort();
-      resolve(signal);
-    };
-    process.once('SIGTERM', () => on('SIGTERM'));
-    process.once('SIGINT', () => on('SIGINT'));
-    process.once('SIGHUP', () => on('SIGHUP'));
-  });
-  return { signal: controller.signal, received };
-}
-
 /**
  * stoppedWaiting tells whether a start failed because a stop signal ended its wait for the database
  * (the start closed what it had opened, and stopping is what was asked), and logs so.
@@ -145,9 +124,8 @@ async function stoppedWaiting(err: unknown, stop: StopSignals, log: Logger): Pro
 }
 
 /** serveCluster runs the api processes and passes SIGTERM, SIGINT or SIGHUP on to them. */
-async function serveCluster(config: Config): Promise<number> {
+async function serveCluster(config: Config, stop: StopSignals): Promise<number> {
   const log = createLogger(config.logLevel);
-  const stop = listenForStop();
   let api: ApiCluster;
   try {
     api = await startApiCluster(config, log, SHUTDOWN_GRACE_MS, stop.signal);

@@ -10,6 +10,7 @@ import { migrate } from '../../src/storage/migrate.js';
 import { MIGRATIONS } from '../../src/storage/migrations/index.js';
 import { openStorage } from '../../src/storage/storage.js';
 import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../support/storage.js';
+import { until } from '../support/until.js';
 import { REPO_ROOT, type Started, cleanEnv, ensureBuilt, groupAlive, killGroup, start, stop } from './processes.js';
 
 // How long the tests wait for a stopped process group to be gone. How long a stop takes is a
@@ -209,6 +210,30 @@ describe('tocsin serve, as a user runs it', () => {
       } finally {
         backup.close();
       }
+    },
+    90_000,
+  );
+
+  it.each([
+    ['one process', ['bin/tocsin.js', 'serve']],
+    ['several api processes', ['bin/tocsin.js', 'serve', '--role', 'api', '--processes', '2']],
+  ])(
+    "stops on a SIGTERM that comes while the service's modules load, exit 0, starting nothing (%s)",
+    async (_, args) => {
+      // The stop signals were heard from serve.js on, whose imports take seconds on a busy machine: a
+      // supervisor's SIGTERM in those first seconds ended the process by the signal (exit code null).
+      // The hold keeps serve.js from loading until the signal has been sent, whatever the machine's speed.
+      const dir = tempDir('tocsin-accept-');
+      const release = path.join(dir, 'release');
+      const hold = path.join(REPO_ROOT, 'test/support/processes/hold-serve-import.mjs');
+      const started = serve({ TOCSIN_DATA_DIR: dir, LOG_LEVEL: 'info', HOLD_SERVE_RELEASE: release }, undefined, ['node', ['--import', hold, ...args]]);
+      await until(() => fs.existsSync(`${release}.held`), 'the import of serve.js to be held', { timeoutMs: 30_000 });
+      process.kill(started.child.pid!, 'SIGTERM');
+      fs.writeFileSync(release, '');
+      expect(await started.exited()).toMatchObject({ code: 0, signal: null });
+      running.delete(started);
+      expect(started.stdout()).not.toMatch(RUNNING);
+      expect(fs.existsSync(path.join(dir, 'tocsin.db'))).toBe(false);
     },
     90_000,
   );
