@@ -307,17 +307,20 @@ describe('console decisions', () => {
     // Another host name helps only a name that does not match: the others are about the certificate itself.
     const reasons: Record<string, string[]> = {
       certificate: ['ERR_TLS_CERT_ALTNAME_INVALID'],
-      certificateUntrusted: [
-        'DEPTH_ZERO_SELF_SIGNED_CERT',
-        'SELF_SIGNED_CERT_IN_CHAIN',
-        'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-        'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-      ],
+      certificateUntrusted: ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'],
+      // What Node says of a server that sends its certificate without the intermediate ones (a public
+      // authority's, as often as a private one's): "needs a certificate from a public authority" sent
+      // its administrator to buy what they had; the cure is to install the whole chain.
+      certificateChain: ['UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
       certificateExpired: ['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'],
     };
     for (const [reason, codes] of Object.entries(reasons)) {
       for (const code of codes)
         expect(failureReasons({ stage: 'tls', message: `the server's certificate did not verify (${code}): …` }), code).toEqual([reason]);
+    }
+    for (const language of LANGUAGES) {
+      const strings = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8')) as Record<string, string>;
+      expect(strings['test.why.certificateChain'], language).toBeTruthy();
     }
   });
 

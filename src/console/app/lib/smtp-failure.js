@@ -79,7 +79,9 @@ function whatFailed(stage, code, message) {
       if (/certificate|CERT/.test(message)) {
         // Another host name helps only when the name is what does not match.
         if (/CERT_HAS_EXPIRED|CERT_NOT_YET_VALID/.test(message)) return 'certificateExpired';
-        if (/SELF_SIGNED|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|CERT_UNTRUSTED|CERT_REJECTED/.test(message)) return 'certificateUntrusted';
+        // Node's words for a certificate sent without the intermediate ones that lead to a trusted authority.
+        if (/UNABLE_TO_VERIFY_LEAF_SIGNATURE/.test(message)) return 'certificateChain';
+        if (/SELF_SIGNED|UNABLE_TO_GET_ISSUER_CERT|CERT_UNTRUSTED|CERT_REJECTED/.test(message)) return 'certificateUntrusted';
         return 'certificate';
       }
       return 'tls';
