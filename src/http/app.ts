@@ -24,6 +24,8 @@ export interface RouteEntry {
   hasBody: boolean;
   /** Left out of the OpenAPI document (operations endpoints, the document itself). */
   hidden: boolean;
+  /** The path the OpenAPI document gives a route written with a wildcard (its `documentedAs`). */
+  documentedUrl?: string | undefined;
 }
 
 declare module 'fastify' {
@@ -119,6 +121,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
         access: route.config?.access,
         hasBody: Boolean(route.schema?.body),
         hidden: Boolean(route.schema?.hide),
+        documentedUrl: route.config?.documentedAs?.url,
       });
     }
   });

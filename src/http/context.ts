@@ -71,6 +71,12 @@ export interface RouteAccess {
    * beside the problem a script gets (answerLinkPage): documented only, as `answer` is.
    */
   refusalPages?: readonly number[];
+  /**
+   * The path and path parameters a route written with a wildcard has for its clients (Orchestrator's
+   * `/odata/Settings('{key}')`, which the router can only hold as `/odata/Settings(*`), for the
+   * OpenAPI document: documented only, as `answer` is, since the handler reads the wildcard.
+   */
+  documentedAs?: { readonly url: string; readonly params: z.ZodObject };
 }
 
 declare module 'fastify' {

@@ -78,7 +78,8 @@ const documentRoute: SwaggerTransform = (input) => {
   const answers = { ...(config.answer ? { [config.status ?? 200]: config.answer } : {}), ...config.otherAnswers };
   const answer = Object.keys(answers).length > 0 ? { response: { ...answers, ...(input.schema?.response as object) } } : {};
   const form = config.form ? { body: config.form, consumes: [FORM_MEDIA_TYPE, 'multipart/form-data'] } : {};
-  const result = jsonSchemaTransform({ ...input, schema: { ...input.schema, ...answer, ...form } });
+  const params = config.documentedAs ? { params: config.documentedAs.params } : {};
+  const result = jsonSchemaTransform({ ...input, schema: { ...input.schema, ...answer, ...form, ...params } });
   const response = (result.schema?.response ?? {}) as Record<string, unknown>;
   const problems = new Set([...(config.problems ?? []), ...(config.refusalPages ?? []), ...(config.database === false ? [] : [503])].map(String));
   const pages = new Set((config.refusalPages ?? []).map(String));
@@ -107,7 +108,9 @@ const documentRoute: SwaggerTransform = (input) => {
     ...(config.access === 'public' ? { security: [] } : {}),
     response: { ...withPage(config, { ...success, ...withLocation(config.created, response) }), ...declared },
   };
-  return { ...result, schema };
+  // Its parentheses percent-encoded, which @fastify/swagger would read as a regular expression; withLiteralParentheses restores them.
+  const url = config.documentedAs?.url.replaceAll('(', '%28').replaceAll(')', '%29');
+  return { ...result, schema, ...(url ? { url } : {}) };
 };
 
 /**
@@ -304,13 +307,15 @@ function withNullableBranches(node: unknown): any {
 /**
  * withLiteralParentheses restores the `()` of paths like Orchestrator's
  * `.../OData.GetUnreadCount()`: the router matches them literally, but @fastify/swagger reads them
- * as a regular expression and writes `{regexp1}`, a path parameter that does not exist.
+ * as a regular expression and writes `{regexp1}`, a path parameter that does not exist; and those
+ * of a route's `documentedAs` path (`Settings('{key}')`), which documentRoute gives percent-encoded.
  */
 function withLiteralParentheses(doc: Json): Json {
   const paths: Json = {};
   for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
     if (!/\{regexp\d+\}/.test(path)) {
-      paths[path] = item;
+      // A route's documentedAs path, given with its parentheses percent-encoded (documentRoute).
+      paths[path.replaceAll('%28', '(').replaceAll('%29', ')')] = item;
       continue;
     }
     const nextItem: Json = {};

@@ -150,7 +150,7 @@ describeEachDialect('operations endpoints', (dialect) => {
     expect(doc.info).toMatchObject({ title: expect.any(String), version: expect.any(String) });
     const missing = t.tocsin.app.routeTable
       .filter((r) => !r.hidden)
-      .map((r) => ({ method: r.method.toLowerCase(), path: r.url.replace(/:([A-Za-z_]\w*)(\([^)]*\))?/g, '{$1}') }))
+      .map((r) => ({ method: r.method.toLowerCase(), path: r.documentedUrl ?? r.url.replace(/:([A-Za-z_]\w*)(\([^)]*\))?/g, '{$1}') }))
       .filter(({ method, path }) => !doc.paths?.[path]?.[method])
       .map(({ method, path }) => `${method} ${path}`);
     expect(missing.join('\n')).toBe('');

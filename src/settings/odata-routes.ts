@@ -72,7 +72,32 @@ const MODEL_NAMES: Record<keyof OrchestratorSmtpModel, string> = {
 };
 
 // The body fields as Orchestrator spells them, for the paths of a 400 (bodies are read lower-cased).
-const BODY_NAMES: Record<string, string> = { settings: 'settings', name: 'Name', value: 'Value', sendto: 'sendTo', smtpsettingmodel: 'smtpSettingModel' };
+const BODY_NAMES: Record<string, string> = {
+  settings: 'settings',
+  name: 'Name',
+  value: 'Value',
+  scope: 'Scope',
+  id: 'Id',
+  sendto: 'sendTo',
+  smtpsettingmodel: 'smtpSettingModel',
+};
+
+/** settingDto is one setting as GET /odata/Settings lists it (settingDtos): every value a string. */
+const settingDto = z.object({ Id: z.string(), Name: z.string(), Value: z.string(), Scope: z.string() });
+
+/** settingBody documents the SettingsDto a PUT of one setting takes: only its Value is read (null resets it, as in UpdateBulk). */
+const settingBody = z.object({
+  name: z.string().optional(),
+  value: z.string().nullable(),
+  scope: z.string().optional(),
+  id: z.string().optional(),
+});
+
+/** BY_KEY_PATH is Orchestrator's path of one setting, which the router holds as the wildcard `Settings(*`. */
+const BY_KEY_PATH = {
+  url: "/odata/Settings('{key}')",
+  params: z.object({ key: z.string().describe("The setting's Name, e.g. Abp.Timing.TimeZone (any case; a quote in it doubled, as OData writes one)") }),
+};
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, lowerItems = false): T {
   const lowered = lowerCaseKeys(body) as Record<string, unknown> | unknown;
@@ -115,7 +140,7 @@ function settingsRoutesIn(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps,
         answer: z.object({
           '@odata.context': z.string(),
           '@odata.count': z.number().int().optional().describe('With $count=true'),
-          value: z.array(z.object({ Id: z.string(), Name: z.string(), Value: z.string(), Scope: z.string() }).partial()),
+          value: z.array(settingDto.partial()),
         }),
       },
       schema: {
@@ -190,18 +215,36 @@ function settingsRoutesIn(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps,
   // Orchestrator's Settings({key}): the value of one setting, and a PUT of one SettingsDto.
   // A wildcard, the key being no object of a tenant's but a name every tenant has.
   const byKey = '/odata/Settings(*';
-  app.get<{ Params: { '*': string } }>(byKey, { config: { permission: 'Settings.View' }, schema: { hide: true } }, async (request) => {
-    const { setting } = await settingByKey(request);
-    return { '@odata.context': `${metadataUrl(deps.config.publicUrl)}#Edm.String`, value: setting.Value };
-  });
-  app.put<{ Params: { '*': string } }>(byKey, { config: { permission: 'Settings.Edit' }, schema: { hide: true } }, async (request) => {
-    const { tenant, setting } = await settingByKey(request);
-    const body = lowerCaseKeys(request.body) as { value?: unknown } | undefined;
-    if (typeof body !== 'object' || body === null || body.value === undefined) throw fieldError('Value', 'is required');
-    await applySettings(tenant, [{ name: setting.Name, value: body.value }]);
-    const after = await orchestratorTenant(db, request);
-    return settingDtos(await getMailSettings(db, after.id), after.time_zone).find((s) => s.Name === setting.Name);
-  });
+  app.get<{ Params: { '*': string } }>(
+    byKey,
+    {
+      config: { permission: 'Settings.View', documentedAs: BY_KEY_PATH, answer: z.object({ '@odata.context': z.string(), value: z.string() }) },
+      schema: { description: "The Value of one setting of GET /odata/Settings, as Orchestrator's ODataValueOfString." },
+    },
+    async (request) => {
+      const { setting } = await settingByKey(request);
+      return { '@odata.context': `${metadataUrl(deps.config.publicUrl)}#Edm.String`, value: setting.Value };
+    },
+  );
+  app.put<{ Params: { '*': string } }>(
+    byKey,
+    {
+      config: { permission: 'Settings.Edit', documentedAs: BY_KEY_PATH, answer: settingDto },
+      schema: {
+        body: caseInsensitiveBody(settingBody, BODY_NAMES),
+        description:
+          "Writes one setting as UpdateBulk does (the key names it; Name, Scope and Id are not read) → the setting's SettingsDto as GET /odata/Settings then lists it.",
+      },
+    },
+    async (request) => {
+      const { tenant, setting } = await settingByKey(request);
+      const body = lowerCaseKeys(request.body) as { value?: unknown } | undefined;
+      if (typeof body !== 'object' || body === null || body.value === undefined) throw fieldError('Value', 'is required');
+      await applySettings(tenant, [{ name: setting.Name, value: body.value }]);
+      const after = await orchestratorTenant(db, request);
+      return settingDtos(await getMailSettings(db, after.id), after.time_zone).find((s) => s.Name === setting.Name);
+    },
+  );
 
   app.post(
     `${ACTIONS}.UpdateBulk`,

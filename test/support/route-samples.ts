@@ -98,6 +98,8 @@ export const BODY_SAMPLES: Record<string, BodySample> = {
   'PUT /api/v1/system/mail-settings': () => ({ fromDisplayName: 'Sample system sender' }),
   'POST /api/v1/system/mail-settings/test': () => ({ sendTo: 'qa@example.com' }),
   'POST /odata/Settings/UiPath.Server.Configuration.OData.UpdateBulk': () => ({ settings: [{ Name: 'Alerts.Email.Enabled', Value: 'true' }] }),
+  // The wildcard names Abp.Timing.TimeZone (WILDCARD_SAMPLES).
+  'PUT /odata/Settings(*': () => ({ Name: 'Abp.Timing.TimeZone', Value: 'UTC', Scope: 'Tenant' }),
   // Port 1 refuses at once: the answer is a fast 400 naming the SMTP error.
   'POST /odata/Settings/UiPath.Server.Configuration.OData.VerifySmtpSetting': () => ({
     sendTo: 'qa@example.com',
