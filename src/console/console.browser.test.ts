@@ -2326,31 +2326,29 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
 
   it('asks Tocsin once per list while it does not answer, not once more every refresh, and goes on once it answers', async () => {
     const { context, page } = await open();
-    // The page's refreshes (every 3 s) run on a clock the test moves; its questions are counted as it asks them.
+    // The page's refreshes (every 3 s) run on a clock the test moves.
     await page.clock.install();
-    await page.addInitScript(`{
-      const fetch = window.fetch;
-      window.__asked = {};
-      window.fetch = (url, init) => {
-        const path = String(url).replace(/^.*\\/tenants\\/[^/]+\\//, '').replace(/\\?.*/, '');
-        window.__asked[path] = (window.__asked[path] ?? 0) + 1;
-        return fetch(url, init);
-      };
-    }`);
     await raise([{ severity: 'Error', component: 'Queues', message: 'Queue Outage-test is stuck' }]);
     await signIn(page, 'admin@acme.example', '#/alerts');
     await page.getByText('Queue Outage-test is stuck').waitFor();
     // Tocsin stops answering (restarting, overloaded, a network gone quiet): every question is held, none refused.
+    // The questions are counted as they are held, not as the page asks them: a count reset after the route is in
+    // place missed a question a refresh sent in between (held, so that list asked nothing more: none counted), and
+    // one reset before it counted twice a list whose question went out unheld in between.
     const held: Route[] = [];
     let silent = true;
     await page.route('**/api/v1/**', (route) => {
       if (silent) held.push(route);
       else void route.continue();
     });
-    await page.evaluate('window.__asked = {}');
     // Twenty-four seconds of silence: each list has its one question out, none asked again.
     for (let tick = 0; tick < 8; tick++) await page.clock.runFor(3_000);
-    expect(await page.evaluate('window.__asked')).toEqual({
+    const asked: Record<string, number> = {};
+    for (const route of held) {
+      const path = new URL(route.request().url()).pathname.replace(/^.*\/tenants\/[^/]+\//, '');
+      asked[path] = (asked[path] ?? 0) + 1;
+    }
+    expect(asked).toEqual({
       'alerts/unread-count': 1,
       'settings/mail/health': 1,
       'alerts/histogram': 1,
