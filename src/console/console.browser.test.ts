@@ -2702,6 +2702,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // Manage Access: wide tables scroll inside their own area; the page never scrolls sideways.
     for (const tab of ['users', 'groups', 'roles']) {
       await narrow.page.goto(`${base}/#/access/${tab}`);
+      // The tabs share one page: the tab chosen, then its rows (the last tab's rows stand until its hash change is drawn).
+      await narrow.page.locator(`a[role="tab"][aria-selected="true"][href="#/access/${tab}"]`).waitFor();
       await narrow.page.locator('table tbody tr').first().waitFor();
       expect(await narrow.page.evaluate<string[]>(offScreen('body *')), tab).toEqual([]);
       expect(await narrow.page.evaluate<number>(SIDEWAYS), tab).toBeLessThanOrEqual(0);

@@ -258,6 +258,8 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
           // A change of hash keeps the page before on screen until the console draws the new one,
           // whose `ready` may be the same (an h1): the navigation's current item says it is drawn.
           await page.locator(`nav.main-nav a[aria-current="page"][href="${navLink}"]`).waitFor();
+          // Manage Access's tabs share their navigation item: the tab chosen says which of them is drawn.
+          if (hash.startsWith('#/access/')) await page.locator(`a[role="tab"][aria-selected="true"][href="${hash}"]`).waitFor();
           if (name === 'alerts') expect(asked).toEqual([s['unsaved.leave']]);
           await page.locator(ready).first().waitFor();
           await page.locator('main h1').first().waitFor();

@@ -69,11 +69,13 @@ describe.skipIf(!HAVE_CHROMIUM)('long unbroken names at 360 px', () => {
 
   it("wraps them in another user's preferences, a group's rules, the mutes, the source filter, a source's details and a preview's subject", async () => {
     const { context, page, problems } = await signIn(360);
+    // Each page's `shown` is of that page alone, not of the one before it: the unfiltered list comes before the
+    // filtered one, whose mutes it shares (after the filtered list, the mutes were there before the hash changed).
     const pages: [string, string][] = [
       [`#/preferences/${ids.user}`, `h1:has-text("${EMAIL}")`],
       [`#/preferences/group/${ids.group}`, `h1:has-text("${GROUP}")`],
-      [`#/alerts?robot=${ROBOT}`, `.source-filter:has-text("${ROBOT}")`],
       ['#/alerts', `.mutes li:has-text("${ROBOT}")`],
+      [`#/alerts?robot=${ROBOT}`, `.source-filter:has-text("${ROBOT}")`],
       ['#/previews', 'main iframe'],
     ];
     const found: Record<string, { sideways: number; offScreen: string[] }> = {};
