@@ -180,6 +180,15 @@ describe('console decisions', () => {
     expect(why('tls', "the server's certificate did not verify (DEPTH_ZERO_SELF_SIGNED_CERT): self-signed certificate")).toEqual(['certificateUntrusted']);
     expect(why('tls', 'the server sent no SMTP greeting: it expects implicit TLS from the first byte on port 465, not STARTTLS')).toEqual(['tlsMode']);
     expect(why('tls', 'the server did not upgrade to TLS (STARTTLS is required)')).toEqual(['noStarttls']);
+    // A server without extensions (EHLO unknown) has no STARTTLS to offer either (classify.ts).
+    expect(
+      failureReasons({
+        stage: 'tls',
+        code: 502,
+        message:
+          'the server does not know EHLO (an SMTP server without extensions), so it cannot offer STARTTLS, which these settings require: 502 5.5.2 Error',
+      }),
+    ).toEqual(['noStarttls']);
     // The reverse: security none, and the server wants TLS before the mail or the sign-in.
     for (const [code, reply] of [
       [530, '530 5.7.0 Must issue a STARTTLS command first.'],

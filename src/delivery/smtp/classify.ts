@@ -66,6 +66,15 @@ const OLD_TLS_ERRORS = new Set(['ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_TLSV1_A
 // Node's words for a connection that ended in the TLS handshake (code ECONNRESET, nodemailer's ESOCKET).
 const HUNG_UP_IN_HANDSHAKE = /before secure TLS connection was established/i;
 
+// nodemailer's words for an EHLO refused when STARTTLS is required, whatever the refusal: a server that
+// does not know the command (500, 502: SMTP without extensions, so no STARTTLS) or one refusing the name.
+const EHLO_REFUSED_UNDER_STARTTLS = /^EHLO failed but HELO does not support required STARTTLS/;
+
+/** knowsNoEhlo is whether STARTTLS was required of a server that does not know EHLO, so cannot offer it. */
+function knowsNoEhlo(err: NodemailerErrorLike): boolean {
+  return EHLO_REFUSED_UNDER_STARTTLS.test(err.message ?? '') && (err.responseCode === 500 || err.responseCode === 502);
+}
+
 /** tlsFailureOf names the kind of TLS failure an OpenSSL or Node code means, if it is one; retrying cannot fix any. */
 function tlsFailureOf(err: NodemailerErrorLike): 'certificate' | 'plain-server' | 'old-tls' | undefined {
   const code = err.originalCode ?? err.code ?? '';
@@ -111,7 +120,7 @@ export function stageOfCommand(command: string | undefined): SmtpStage | undefin
 }
 
 function stageOf(err: NodemailerErrorLike, lastCommand: string | undefined): SmtpStage {
-  if (err.code === 'ETLS' || err.code === 'EREQUIRETLS' || tlsFailureOf(err) || HUNG_UP_IN_HANDSHAKE.test(err.message ?? '')) return 'tls';
+  if (err.code === 'ETLS' || err.code === 'EREQUIRETLS' || tlsFailureOf(err) || HUNG_UP_IN_HANDSHAKE.test(err.message ?? '') || knowsNoEhlo(err)) return 'tls';
   // 530 answers MAIL, RCPT or DATA when the server wants something first (RFC 4954): a sign-in, or
   // encryption ("530 5.7.0 Must issue a STARTTLS command first", Gmail's on a plain port 587). The
   // stage names what to fix, not the command that was refused.
@@ -210,6 +219,12 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
     return stageOfCommand(lastCommand) === 'tls'
       ? 'the server closed the connection during the TLS handshake it had agreed to start'
       : 'the server closed the connection during the TLS handshake: it may not speak TLS from the first byte on this port, or refuse TLS 1.2 and later, which Tocsin requires';
+  }
+  // The words say STARTTLS whatever the refusal: only a server that does not know EHLO lacks it.
+  if (EHLO_REFUSED_UNDER_STARTTLS.test(err.message ?? '') && err.response) {
+    return knowsNoEhlo(err)
+      ? `the server does not know EHLO (an SMTP server without extensions), so it cannot offer STARTTLS, which these settings require: ${err.response.trim()}`
+      : `the server refused EHLO: ${err.response.trim()}`;
   }
   if (err.code === 'ETLS' && err.command === 'STARTTLS') {
     const reply = err.response?.trim();

@@ -405,6 +405,45 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(server.messages).toEqual([]);
   });
 
+  it('fails at the TLS stage when STARTTLS is required and the server knows no EHLO, and says a refused EHLO is a refusal, not a want of STARTTLS', async () => {
+    // Test Mail Settings answered stage connect, "EHLO failed but HELO does not support required
+    // STARTTLS", which the console explained as a server refusing Tocsin's address.
+    const greeting = (ehloReply: string) =>
+      net.createServer((socket) => {
+        socket.on('error', () => {});
+        socket.write('220 old.test SMTP\r\n');
+        socket.on('data', (chunk) => {
+          if (/^EHLO/i.test(chunk.toString())) socket.write(`${ehloReply}\r\n`);
+          else socket.write('250 old.test\r\n');
+        });
+      });
+    for (const [reply, expected] of [
+      [
+        '502 5.5.2 Error: command not recognized',
+        {
+          stage: 'tls',
+          retryable: false,
+          code: 502,
+          message:
+            'the server does not know EHLO (an SMTP server without extensions), so it cannot offer STARTTLS, which these settings require: 502 5.5.2 Error: command not recognized',
+        },
+      ],
+      [
+        '554 5.7.1 <example.com>: Helo command rejected: Host not found',
+        { stage: 'connect', retryable: false, code: 554, message: 'the server refused EHLO: 554 5.7.1 <example.com>: Helo command rejected: Host not found' },
+      ],
+    ] as const) {
+      const server = greeting(reply);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const endpoint = endpointFor({ port: (server.address() as AddressInfo).port }, { security: 'starttls' });
+        expect(await failure(sender.send(endpoint, email(), { transcript: true })), reply).toMatchObject(expected);
+      } finally {
+        server.close();
+      }
+    }
+  });
+
   it('still upgrades when the STARTTLS line is stripped from EHLO, never falling back to plaintext', async () => {
     const server = await start({ tls: 'starttls-hidden', auth: { username: 'robot', password: PASSWORD } });
     await sender.send(endpointFor(server, { security: 'starttls', authMethod: 'plain', username: 'robot', password: PASSWORD }), email());
