@@ -51,13 +51,12 @@ function harness(get: () => TestApp, tenant = TENANT) {
   return { create, post, orchestrator, standard, alertmanager, alerts, stats };
 }
 
-// Orchestrator events must be dated within 5 minutes of Tocsin's clock.
-const NOW_ISO = new Date().toISOString();
-
+// Orchestrator events must be dated within 5 minutes of Tocsin's clock: each is dated when it is made,
+// not when the file was loaded (this file runs for minutes on a loaded machine, both dialects after it).
 const jobFaulted = (eventId: string, key = crypto.randomUUID(), folder = 7) => ({
   Type: 'job.faulted',
   EventId: eventId,
-  Timestamp: NOW_ISO,
+  Timestamp: new Date().toISOString(),
   Job: {
     Id: 148671,
     Key: key,
@@ -113,7 +112,8 @@ describeEachDialect('receiving from sources', (dialect) => {
   describe('orchestrator-webhook', () => {
     it('stores a signed job.faulted as a Jobs error with source, folder, message and the payload in data', async () => {
       const source = await h.create('orchestrator-webhook');
-      const res = await h.orchestrator(source, jobFaulted('ev-1'));
+      const event = jobFaulted('ev-1');
+      const res = await h.orchestrator(source, event);
       expect(res.statusCode, res.body).toBe(202);
       const [alert] = await h.alerts(res.json().ids);
       expect(alert).toMatchObject({
@@ -123,7 +123,7 @@ describeEachDialect('receiving from sources', (dialect) => {
         message: 'Job FailingJob #148671 faulted on local (PC-DOC): This workflow always fails',
         source: { process: 'FailingJob', robot: 'local', machine: 'PC-DOC' },
         folder: '7',
-        occurredAt: NOW_ISO,
+        occurredAt: event.Timestamp,
       });
       expect(alert!.data.payload.EventId).toBe('ev-1');
       const stats = await h.stats(source);
@@ -259,13 +259,15 @@ describeEachDialect('receiving from sources', (dialect) => {
 
     it('answers a redelivered event (same EventId) with the same ids and stores it once, also when concurrent', async () => {
       const source = await h.create('orchestrator-webhook');
-      const first = await h.orchestrator(source, jobFaulted('dup-1'));
-      const again = await h.orchestrator(source, jobFaulted('dup-1'));
+      const dup = jobFaulted('dup-1');
+      const first = await h.orchestrator(source, dup);
+      const again = await h.orchestrator(source, dup);
       expect(again.statusCode).toBe(202);
       expect(again.json().ids).toEqual(first.json().ids);
 
       const key = crypto.randomUUID();
-      const answers = await Promise.all(Array.from({ length: 6 }, () => h.orchestrator(source, jobFaulted('dup-2', key))));
+      const concurrent = jobFaulted('dup-2', key);
+      const answers = await Promise.all(Array.from({ length: 6 }, () => h.orchestrator(source, concurrent)));
       expect(answers.map((a) => a.statusCode)).toEqual(Array(6).fill(202));
       const ids = new Set(answers.map((a) => a.json().ids.join()));
       expect(ids.size).toBe(1);
@@ -331,12 +333,13 @@ describeEachDialect('receiving from sources', (dialect) => {
       await t.call('POST', '/api/v1/tenants', { name: `${TENANT}-many` });
       const source = await many.create('orchestrator-webhook');
       const jobs = Array.from({ length: 14_000 }, (_, i) => ({ Id: 500_000 + i }));
-      const res = await many.orchestrator(source, { Type: 'job.stopped', EventId: 'js-many', Timestamp: NOW_ISO, Jobs: jobs });
+      const event = { Type: 'job.stopped', EventId: 'js-many', Timestamp: new Date().toISOString(), Jobs: jobs };
+      const res = await many.orchestrator(source, event);
       expect(res.statusCode, res.body).toBe(202);
       expect(res.json().ids).toHaveLength(1_000);
       const [last] = await many.alerts(res.json().ids.slice(-1));
       expect(last).toMatchObject({ dedupKey: 'job.stopped:500999', data: { truncatedAlerts: 13_000 } });
-      const again = await many.orchestrator(source, { Type: 'job.stopped', EventId: 'js-many', Timestamp: NOW_ISO, Jobs: jobs });
+      const again = await many.orchestrator(source, event);
       expect(again.json().ids).toEqual(res.json().ids);
     });
     it('acknowledges quiet types without an alert unless the mapping opts in, and keeps unknown types as Info', async () => {
