@@ -147,7 +147,15 @@ describe.runIf(DIALECTS.includes('postgres'))('the SMTP-health incident with two
     await call('PUT', '/acme/settings/mail', { custom: { password: PASSWORD } });
     await alertEmails('delivered');
     await until(settled('delivered', 'sent'), 'the emails to be delivered', LOOKS);
-    expect(own.messages).toHaveLength(EMAILS);
+    // The 20 alert emails, each once. Not every message at the tenant's server: the Mail.DeliveryFailing
+    // alert is an Error alert its administrator reads, so when a 10-minute boundary of the real clock
+    // falls here its summary goes there too.
+    expect(
+      own.messages
+        .filter((m) => m.envelope.to[0]!.startsWith('ops'))
+        .map((m) => m.envelope.to[0])
+        .sort(),
+    ).toEqual(Array.from({ length: EMAILS }, (_, i) => `ops${i}@acme.example.com`).sort());
     expect(await notices()).toBe(2);
     expect(await failingAlerts()).toBe(1);
     await system.waitForMessages(2, 30_000);
