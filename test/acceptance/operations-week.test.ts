@@ -13,6 +13,7 @@ import { type ParsedMail, simpleParser } from 'mailparser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { testCertificates } from '../support/certificates.js';
 import { freePort } from '../support/ports.js';
+import { dailyReportTimeAway } from '../support/report-runs.js';
 import { type ReceivedMessage, type TestSmtpServer, messageIdOf, startTestSmtpServer } from '../support/smtp-servers.js';
 import { type TestDatabase, createTestDatabase, describeEachDialect } from '../support/storage.js';
 import { until } from '../support/until.js';
@@ -158,7 +159,8 @@ describeEachDialect("an operations team's week", (dialect) => {
       password: account.password,
       fromAddress: 'alerts@acme.example.com',
     };
-    await api('PUT', '/settings/mail', { alertsEmailEnabled: true, useCustom: true, custom });
+    // The daily report far from now until Sunday moves it: the real clock could cross 10:00 in Paris mid-week.
+    await api('PUT', '/settings/mail', { alertsEmailEnabled: true, useCustom: true, custom, dailyReportTime: dailyReportTimeAway('Europe/Paris') });
     const user = (email: string, extra: object) => api('POST', '/users', { email, name: email.split('@')[0], ...extra });
     const ana = await user('ana@acme.example.com', { language: 'fr', roles: ['Administrator'] });
     const ben = await user('ben@acme.example.com', { language: 'de', timeZone: 'America/New_York', roles: ['Alerts Viewer'] });

@@ -57,3 +57,13 @@ export async function sendQueuedReports(
 export function reportComposersAt(db: Db, clock: FakeClock, summaryIntervalMs: number, publicUrl = 'https://tocsin.example.com') {
   return reportComposers({ db, publicUrl, summaryIntervalMs, unsubscribeLinks: new UnsubscribeLinks(db, publicUrl, clock), clock });
 }
+
+/**
+ * dailyReportTimeAway is a daily report time (HH:MM) twelve hours from now in a zone, for tests
+ * that run the real scheduler on the real clock and count the emails: at the default 10:00, a
+ * test running across 10:00 there got a daily report it did not ask for.
+ */
+export function dailyReportTimeAway(timeZone: string): string {
+  const at = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  return at.format(Date.now() + 12 * 3_600_000);
+}
