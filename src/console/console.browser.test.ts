@@ -2209,9 +2209,52 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     expect(await page.evaluate("document.activeElement?.classList.contains('test-result')")).toBe(true);
     await dialog.getByRole('button', { name: 'Test again' }).focus();
     await page.keyboard.press('Enter');
-    expect(await page.evaluate<string>("document.activeElement?.id ?? ''")).toBe('test-sendTo');
+    await expect.poll(() => page.evaluate<string>("document.activeElement?.id ?? ''")).toBe('test-sendTo');
     expect(await dialog.getByLabel('Send To').inputValue()).toBe('admin@acme.example');
     await context.close();
+  });
+
+  /**
+   * holdUntilBusy has the page's calls to `url` wait until `button` says it is busy (aria-busy), then
+   * fail as an unreachable Tocsin: what a slow network then gone does, with no time guessed.
+   */
+  async function holdUntilBusy(page: Page, url: string, button: Locator) {
+    await page.route(url, async (route) => {
+      await expect.poll(() => button.getAttribute('aria-busy')).toBe('true');
+      await route.abort('connectionrefused');
+    });
+  }
+  /** focused names the control that has the keyboard (BODY when none has it). */
+  const focused = (page: Page) => page.evaluate<string>("document.activeElement?.tagName + ' ' + (document.activeElement?.textContent?.trim() ?? '')");
+
+  it('keeps the keyboard on Send and on Sign in when they fail without an answer, rather than dropping it to the page', async () => {
+    // Test Mail Settings, Send pressed from the keyboard: a failure that is no test result (Tocsin
+    // unreachable, a 429) is said in the window, and Enter again sends again.
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/settings/mail');
+    await page.getByRole('button', { name: 'Test Mail Settings' }).click();
+    const dialog = page.getByRole('dialog');
+    const send = dialog.getByRole('button', { name: 'Send' });
+    await holdUntilBusy(page, '**/settings/mail/test', send);
+    await send.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => dialog.getByRole('alert').textContent()).toBe('Tocsin could not be reached. Check your network connection and try again.');
+    await expect.poll(() => focused(page)).toBe('BUTTON Send');
+    await context.close();
+
+    // The sign-in form, Sign in pressed from the keyboard with a password Tocsin refuses.
+    const other = await open();
+    await other.page.goto(base);
+    await other.page.getByLabel('Tenant', { exact: true }).fill('acme');
+    await other.page.getByLabel('Email').fill('admin@acme.example');
+    await other.page.getByLabel('Password').fill('wrong password');
+    const signInButton = other.page.getByRole('button', { name: 'Sign in' });
+    await holdUntilBusy(other.page, '**/api/v1/auth/login', signInButton);
+    await signInButton.focus();
+    await other.page.keyboard.press('Enter');
+    await expect.poll(() => other.page.getByRole('alert').textContent()).toBe('Tocsin could not be reached. Check your network connection and try again.');
+    await expect.poll(() => focused(other.page)).toBe('BUTTON Sign in');
+    await other.context.close();
   });
 
   it("says in the user's language that Tocsin cannot be reached, not the browser's 'Failed to fetch'", async () => {

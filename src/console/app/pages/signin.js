@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
 import { LANGUAGES, chooseLanguage, currentLanguage, loadLanguage, t } from '../lib/i18n.js';
-import { Banner, SelectField, TextField, html, problemText } from '../lib/ui.js';
+import { Banner, SelectField, TextField, html, problemText, useOneAtATime } from '../lib/ui.js';
 
 const LAST_TENANT_KEY = 'tocsin.lastTenant';
 /** The id of that tenant: an email's link names its tenant by id, the form shows the name people know. */
@@ -51,7 +51,9 @@ export function SignIn({ query, notice = '', before = null, onSignedIn }) {
   const [password, setPassword] = useState('');
   const [adminToken, setAdminToken] = useState('');
   const [error, setError] = useState(/** @type {import('preact').ComponentChildren} */ (''));
-  const [busy, setBusy] = useState(false);
+  // One sign-in at a time, its button left enabled: disabled, it dropped the keyboard to the page,
+  // where a refusal (a wrong password, Tocsin unreachable) left it.
+  const { busy, once } = useOneAtATime();
   const [language, setLanguage] = useState(currentLanguage());
   useEffect(() => {
     document.title = `${t('signIn.title')} — ${t('appName')}`;
@@ -61,28 +63,28 @@ export function SignIn({ query, notice = '', before = null, onSignedIn }) {
     if (theirs) document.getElementById(theirs.kind === 'host' ? 'signin-token' : 'signin-password')?.focus();
   }, []);
 
-  const submit = async (event) => {
+  const submit = (event) => {
     event.preventDefault();
-    setBusy(true);
-    setError('');
-    try {
-      const body = mode === 'host' ? { adminToken } : { tenant: tenant.trim(), email: email.trim(), password };
-      const auth = await api('POST', 'auth/login', body, { quiet401: true });
-      const session = await onSignedIn(auth);
-      // The tenant's name rather than what was typed: an email's link names its tenant by id.
-      if (mode === 'user') {
-        localStorage.setItem(LAST_TENANT_KEY, session?.tenant?.name || tenant.trim());
-        if (session?.tenant?.id) localStorage.setItem(LAST_TENANT_ID_KEY, session.tenant.id);
-        else localStorage.removeItem(LAST_TENANT_ID_KEY);
+    return once(async () => {
+      setError('');
+      try {
+        const body = mode === 'host' ? { adminToken } : { tenant: tenant.trim(), email: email.trim(), password };
+        const auth = await api('POST', 'auth/login', body, { quiet401: true });
+        const session = await onSignedIn(auth);
+        // The tenant's name rather than what was typed: an email's link names its tenant by id.
+        if (mode === 'user') {
+          localStorage.setItem(LAST_TENANT_KEY, session?.tenant?.name || tenant.trim());
+          if (session?.tenant?.id) localStorage.setItem(LAST_TENANT_ID_KEY, session.tenant.id);
+          else localStorage.removeItem(LAST_TENANT_ID_KEY);
+        }
+      } catch (caught) {
+        const err = /** @type {import('../lib/api.js').ApiError} */ (caught);
+        // 429: too many failed sign-ins, said in the user's language rather than the API's English.
+        setError(
+          err.status === 401 ? t(mode === 'host' ? 'signIn.badToken' : 'signIn.badCredentials') : err.status === 429 ? t('signIn.throttled') : problemText(err),
+        );
       }
-    } catch (caught) {
-      const err = /** @type {import('../lib/api.js').ApiError} */ (caught);
-      // 429: too many failed sign-ins, said in the user's language rather than the API's English.
-      setError(
-        err.status === 401 ? t(mode === 'host' ? 'signIn.badToken' : 'signIn.badCredentials') : err.status === 429 ? t('signIn.throttled') : problemText(err),
-      );
-      setBusy(false);
-    }
+    });
   };
 
   return html`<main class="signin" id="main">
@@ -103,7 +105,7 @@ export function SignIn({ query, notice = '', before = null, onSignedIn }) {
       }
       <${Banner}>${error}<//>
       ${error ? null : html`<${Banner} kind="warning">${notice}<//>`}
-      <div class="actions"><button type="submit" disabled=${busy}>${t('signIn.submit')}</button></div>
+      <div class="actions"><button type="submit" aria-busy=${busy}>${t('signIn.submit')}</button></div>
       <${SelectField} id="signin-language" label=${t('language')} value=${currentLanguage()}
         options=${LANGUAGES.map((code) => [code, t(`lang.${code}`)])}
         onChange=${async (code) => {

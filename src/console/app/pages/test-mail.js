@@ -2,7 +2,7 @@ import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { fieldErrors } from '../lib/api.js';
 import { t } from '../lib/i18n.js';
 import { failureFacts, failureReasons } from '../lib/smtp-failure.js';
-import { Banner, Dialog, ScrollPre, TextField, apiWords, html, problemText } from '../lib/ui.js';
+import { Banner, Dialog, ScrollPre, TextField, apiWords, html, problemText, useOneAtATime } from '../lib/ui.js';
 
 /**
  * refusesPlaintext says whether a test was refused for credentials that would go without TLS: what
@@ -26,7 +26,9 @@ function refusesPlaintext(error) {
  */
 export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () => {}, onErrors = () => {}, plaintextAuth = null }) {
   const [sendTo, setSendTo] = useState(initial);
-  const [busy, setBusy] = useState(false);
+  // One Send at a time, its button left enabled: disabled, it dropped the keyboard to the page, where
+  // a failure with no result (Tocsin unreachable, a 429) left it.
+  const { busy, once } = useOneAtATime();
   const [result, setResult] = useState(/** @type {any} */ (null));
   const [error, setError] = useState(/** @type {unknown} */ (null));
   // The form that had the focus gives way to the result: the focus moves to it, so a keyboard or
@@ -41,21 +43,20 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
     else if (again.current) document.getElementById('test-sendTo')?.focus();
   }, [result]);
 
-  const send = async (event) => {
+  const send = (event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const answer = await run(sendTo.trim());
-      setResult(answer);
-      onTested(answer.ok);
-    } catch (err) {
-      setError(err);
-      onTested(false);
-      if (/** @type {{ status?: number }} */ (err).status === 400) onErrors(err);
-    } finally {
-      setBusy(false);
-    }
+    return once(async () => {
+      setError(null);
+      try {
+        const answer = await run(sendTo.trim());
+        setResult(answer);
+        onTested(answer.ok);
+      } catch (err) {
+        setError(err);
+        onTested(false);
+        if (/** @type {{ status?: number }} */ (err).status === 400) onErrors(err);
+      }
+    });
   };
 
   return html`<${Dialog} title=${t('mail.test')} onClose=${onClose} wide>
@@ -102,7 +103,7 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
         <p class="hint">${t('test.notSaved')}</p>
         <div class="actions">
           <button type="button" class="link" onClick=${onClose}>${t('cancel')}</button>
-          <button type="submit" disabled=${busy} aria-busy=${busy}>${busy ? t('test.sending') : t('test.send')}</button>
+          <button type="submit" aria-busy=${busy}>${busy ? t('test.sending') : t('test.send')}</button>
         </div>
       </form>`
     }
