@@ -299,6 +299,27 @@ describe('console decisions', () => {
     }
   });
 
+  it("explains Postfix's refusals of the sender, of the client or of its EHLO name by what they name, though they answer RCPT TO", async () => {
+    const { failureReasons } = await load('lib/smtp-failure.js');
+    const why = (stage: string, message: string, code: number) => failureReasons({ stage, message, code });
+    // Postfix evaluates its client, HELO and sender restrictions at RCPT TO (smtpd_delay_reject=yes, the
+    // default): the console said "The server refused the recipient address. Check the Send To address."
+    const rcpt = "Can't send mail - all recipients were rejected: ";
+    expect(why('recipient', `${rcpt}450 4.1.8 <alerts@acme.example>: Sender address rejected: Domain not found`, 450)).toEqual(['sender', 'temporary']);
+    expect(why('recipient', `${rcpt}553 5.7.1 <alerts@acme.example>: Sender address rejected: not owned by user robot`, 553)).toEqual(['sender']);
+    expect(why('recipient', `${rcpt}450 4.7.1 <vm>: Helo command rejected: Host not found`, 450)).toEqual(['clientRefused', 'temporary']);
+    expect(why('recipient', `${rcpt}554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: Access denied`, 554)).toEqual(['clientRefused']);
+    expect(why('connect', 'Invalid HELO: 554 5.7.1 <vm>: Helo command rejected: need fully-qualified hostname', 554)).toEqual(['clientRefused']);
+    // The recipient's own refusal is still the recipient's.
+    expect(why('recipient', `${rcpt}550 5.1.1 <ann@example.com>: Recipient address rejected: User unknown in local recipient table`, 550)).toEqual([
+      'recipient',
+    ]);
+    for (const language of LANGUAGES) {
+      const strings = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8')) as Record<string, string>;
+      expect(strings['test.why.clientRefused'], language).toBeTruthy();
+    }
+  });
+
   it('explains a server that replied as it hung up by its reply, not as a hang-up that refused nothing', async () => {
     const { failureReasons } = await load('lib/smtp-failure.js');
     // Its reply line left unended (classify.ts keeps it): a 554 to the message is a refusal of the message, for good.

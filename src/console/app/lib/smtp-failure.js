@@ -59,6 +59,10 @@ function whatFailed(stage, code, message) {
   // Greylisting (postgrey, Exim, milter-greylist) defers a sender the server has not seen before, at
   // RCPT TO or after the message, until it comes again: no address, message or setting to check.
   if (code >= 400 && code < 500 && /grey-?list/i.test(message)) return 'greylisted';
+  // Postfix answers RCPT TO with its verdicts on the sender, the client and its EHLO name too (smtpd_delay_reject,
+  // on by default), and says which it judged: the recipient is then not what to check.
+  if (replied && /Sender address rejected/i.test(message)) return 'sender';
+  if (replied && /Client host rejected|Helo command rejected/i.test(message)) return 'clientRefused';
   // A 421 after the greeting closes the session for the server's own reasons (RFC 5321), and a 4xx to
   // MAIL FROM is the server's state (storage, load, a rate) unless its 4.1.x names the address: no
   // sender, recipient or message to change.
