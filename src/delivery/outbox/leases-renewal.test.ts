@@ -55,8 +55,11 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
     const sink = await startTestSmtpServer();
     const sender = createMailSender({ maxConnections: 10 });
     const { log, entries } = captureWarnings();
-    // A 4 s lease beats every second: many renewals meet sends that finish while they run.
-    const worker = await queuedWorker(tenant, BURST, sink, sender, log, 4_000);
+    // A 6 s lease beats every second (heartbeatMs, a sixth): many renewals meet sends that finish
+    // while they run. A send needs two beats confirmed and a renewal comes at three, so a renewal may
+    // run one beat late before a send is rightly held back 'in doubt': 4 s gave it 667 ms, which a
+    // loaded machine's PostgreSQL and event loop overran.
+    const worker = await queuedWorker(tenant, BURST, sink, sender, log, 6_000);
     try {
       worker.start();
       await sink.waitForMessages(BURST, 60_000);
