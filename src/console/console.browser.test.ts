@@ -2219,16 +2219,17 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
 
   /**
    * holdUntilBusy has the page's calls to `url` wait until `button` says it is busy (aria-busy), then
-   * fail as an unreachable Tocsin: what a slow network then gone does, with no time guessed.
+   * fail as an unreachable Tocsin (or go on, with `then`): a slow network, with no time guessed.
    */
-  async function holdUntilBusy(page: Page, url: string, button: Locator) {
+  async function holdUntilBusy(page: Page, url: string, button: Locator, then = (route: Route) => route.abort('connectionrefused')) {
     await page.route(url, async (route) => {
       await expect.poll(() => button.getAttribute('aria-busy')).toBe('true');
-      await route.abort('connectionrefused');
+      await then(route);
     });
   }
   /** focused names the control that has the keyboard (BODY when none has it). */
-  const focused = (page: Page) => page.evaluate<string>("document.activeElement?.tagName + ' ' + (document.activeElement?.textContent?.trim() ?? '')");
+  const focused = (page: Page) =>
+    page.evaluate<string>("document.activeElement?.tagName + ' ' + (document.activeElement?.textContent?.trim() ?? '').slice(0, 60)");
 
   it('keeps the keyboard on Send and on Sign in when they fail without an answer, rather than dropping it to the page', async () => {
     // Test Mail Settings, Send pressed from the keyboard: a failure that is no test result (Tocsin
@@ -2258,6 +2259,32 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await expect.poll(() => other.page.getByRole('alert').textContent()).toBe('Tocsin could not be reached. Check your network connection and try again.');
     await expect.poll(() => focused(other.page)).toBe('BUTTON Sign in');
     await other.context.close();
+  });
+
+  it('keeps the keyboard on Load more and on Mark selected read once they have done their work, rather than dropping it to the page', async () => {
+    // Three pages of alerts of their own, deleted after the test: Load more is still there after one.
+    const alerts = Array.from({ length: 105 }, (_, i) => ({ severity: 'Warn', component: 'Serverless', message: `Function ${i + 1} timed out` }));
+    const ids: string[] = (await call('POST', '/api/v1/tenants/acme/alerts', { alerts }, robotToken)).ids;
+    onTestFinished(async () => {
+      for (const id of ids) await call('DELETE', `/api/v1/tenants/acme/alerts/${id}`);
+    });
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/alerts?component=Serverless');
+    const rows = page.locator('table.alerts tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 12_000 }).toBe(50);
+    const loadMore = page.getByRole('button', { name: 'Load more' });
+    await holdUntilBusy(page, '**/alerts?*cursor=*', loadMore, (route) => route.continue());
+    await loadMore.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => rows.count()).toBe(100);
+    await expect.poll(() => focused(page)).toBe('BUTTON Load more');
+    // The selection marked read empties it: the button that did it keeps the keyboard, saying 0.
+    await page.getByLabel('Select alert: Function 105 timed out').check();
+    await page.getByRole('button', { name: 'Mark selected as read (1)' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => focused(page)).toBe('BUTTON Mark selected as read (0)');
+    expect(await rows.first().textContent()).not.toContain('Unread');
+    await context.close();
   });
 
   it("says in the user's language that Tocsin cannot be reached, not the browser's 'Failed to fetch'", async () => {

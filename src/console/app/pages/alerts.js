@@ -208,7 +208,9 @@ export function AlertsPage({ session, query }) {
   const [details, setDetails] = useState(/** @type {any} */ (null));
   const [muting, setMuting] = useState(/** @type {any} */ (null));
   const [mutes, setMutes] = useState(/** @type {any[]} */ ([]));
-  const [loadingMore, setLoadingMore] = useState(false);
+  // Load more stays enabled while its page is read (aria-busy), one read at a time: disabled, it
+  // dropped the keyboard to the start of the page, a hundred rows back.
+  const { busy: loadingMore, once: onceMore } = useOneAtATime();
   const names = useCatalogue(session);
   // Answers to a question asked under other filters are dropped.
   const shownKey = useRef(key);
@@ -235,19 +237,17 @@ export function AlertsPage({ session, query }) {
     ]);
   }, [key, session.tenant.id]);
 
-  const loadMore = async () => {
-    const asked = key;
-    setLoadingMore(true);
-    setFailure(null);
-    try {
-      const answer = await api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: PAGE_SIZE, cursor: list.nextCursor })}`));
-      if (shownKey.current === asked) setList((shown) => withOlderPage(shown, answer));
-    } catch (err) {
-      setFailure(err);
-    } finally {
-      setLoadingMore(false);
-    }
-  };
+  const loadMore = () =>
+    onceMore(async () => {
+      const asked = key;
+      setFailure(null);
+      try {
+        const answer = await api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: PAGE_SIZE, cursor: list.nextCursor })}`));
+        if (shownKey.current === asked) setList((shown) => withOlderPage(shown, answer));
+      } catch (err) {
+        setFailure(err);
+      }
+    });
   const setFilter = (name, value) => navigate('/alerts', { ...filters, [name]: value });
   /**
    * unreadMatching is the mark-read bodies for every unread alert the filters match, older pages than
@@ -337,6 +337,9 @@ export function AlertsPage({ session, query }) {
   const events = names.components.flatMap((component) => component.events);
   // The selection counts only rows still shown (one deleted elsewhere, or no longer matching, drops out).
   const chosen = items.filter((alert) => selected.has(alert.id)).map((alert) => alert.id);
+  // Marking the selection empties it: its buttons say they have nothing to do (aria-disabled) rather
+  // than being disabled, which dropped the keyboard that pressed them to the start of the page.
+  const none = chosen.length === 0;
   // The console offers the host administrator, who looks after tenants rather than reads their
   // alerts, no selection, no mark read or unread and no row shown as unread (the API keeps it a read
   // state of its own in each tenant, for scripts using its token).
@@ -371,8 +374,8 @@ export function AlertsPage({ session, query }) {
     ${
       readState
         ? html`<div class="toolbar">
-      <button type="button" disabled=${chosen.length === 0} onClick=${() => mark({ ids: chosen })}>${t('alerts.markSelectedRead', { count: chosen.length })}</button>
-      <button type="button" class="secondary" disabled=${chosen.length === 0} onClick=${() => mark({ ids: chosen }, false)}>${t('alerts.markSelectedUnread')}</button>
+      <button type="button" aria-disabled=${none} onClick=${() => none || mark({ ids: chosen })}>${t('alerts.markSelectedRead', { count: chosen.length })}</button>
+      <button type="button" class="secondary" aria-disabled=${none} onClick=${() => none || mark({ ids: chosen }, false)}>${t('alerts.markSelectedUnread')}</button>
       <button type="button" class="secondary" onClick=${() => mark({ all: true })}>${t(narrows(filters) ? 'alerts.markMatchingRead' : 'alerts.markAllRead')}</button>
     </div>`
         : null
@@ -442,7 +445,7 @@ export function AlertsPage({ session, query }) {
     }
     ${
       list.nextCursor && items.length
-        ? html`<div class="actions"><button type="button" class="secondary" disabled=${loadingMore} aria-busy=${loadingMore} onClick=${loadMore}>${t('loadMore')}</button></div>`
+        ? html`<div class="actions"><button type="button" class="secondary" aria-busy=${loadingMore} onClick=${loadMore}>${t('loadMore')}</button></div>`
         : null
     }
     ${details ? html`<${AlertDetails} alert=${details} names=${names} onClose=${() => setDetails(null)} />` : null}

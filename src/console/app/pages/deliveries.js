@@ -4,7 +4,7 @@ import { formatTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { tenantApi } from '../lib/session.js';
-import { Banner, FilterField, SelectField, html, problemText } from '../lib/ui.js';
+import { Banner, FilterField, SelectField, html, problemText, useOneAtATime } from '../lib/ui.js';
 import { emptyList, showArrived, withFirstPage, withOlderPage } from '../lib/live-list.js';
 import { MAX_LIMIT, PAGE_SIZE, pageLimit, usePolling } from '../lib/polling.js';
 import { DeliveriesChart } from './charts.js';
@@ -74,7 +74,9 @@ export function DeliveriesPage({ session, query }) {
   const key = JSON.stringify(filters);
   const [list, setList] = useState(/** @type {import('../lib/live-list.js').LiveList<any>} */ (emptyList()));
   const [more, setMore] = useState(0);
-  const [loadingMore, setLoadingMore] = useState(false);
+  // Load more stays enabled while its page is read (aria-busy), one read at a time: disabled, it
+  // dropped the keyboard to the start of the page.
+  const { busy: loadingMore, once: onceMore } = useOneAtATime();
   // Whether pages older than the polled one were read: until then, Load more goes on from the polled page's end.
   const readOlder = useRef(false);
   const [error, setError] = useState(/** @type {unknown} */ (null));
@@ -109,19 +111,18 @@ export function DeliveriesPage({ session, query }) {
       setMore(more + 1);
       return;
     }
-    const asked = key;
-    setLoadingMore(true);
-    try {
-      const answer = await api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: PAGE_SIZE, cursor: list.nextCursor })}`));
-      if (shownKey.current !== asked) return;
-      readOlder.current = true;
-      setList((shown) => withOlderPage(shown, answer));
-      setError(null);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setLoadingMore(false);
-    }
+    await onceMore(async () => {
+      const asked = key;
+      try {
+        const answer = await api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: PAGE_SIZE, cursor: list.nextCursor })}`));
+        if (shownKey.current !== asked) return;
+        readOlder.current = true;
+        setList((shown) => withOlderPage(shown, answer));
+        setError(null);
+      } catch (err) {
+        setError(err);
+      }
+    });
   };
   const setFilter = (name, value) => navigate('/deliveries', { ...filters, [name]: value });
   // A filter the API refuses (part of an address typed as Recipient, a link's unknown status) is said beside it.
@@ -175,7 +176,7 @@ export function DeliveriesPage({ session, query }) {
     }
     ${
       answered === key && list.nextCursor && items.length
-        ? html`<div class="actions"><button type="button" class="secondary" disabled=${loadingMore} aria-busy=${loadingMore} onClick=${loadMore}>${t('loadMore')}</button></div>`
+        ? html`<div class="actions"><button type="button" class="secondary" aria-busy=${loadingMore} onClick=${loadMore}>${t('loadMore')}</button></div>`
         : null
     }
   </section>`;
