@@ -660,9 +660,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // The account takes 5 wrong passwords; the 6th attempt is refused before any check (429).
     for (let i = 0; i < 6; i += 1) {
       await page.getByLabel('Mot de passe').fill(`guess ${i}`);
-      // Enter submits once the form has read the last attempt's answer: until then its submit button is disabled
+      // Enter submits once the form has read the last attempt's answer: until then its sign-in is busy (aria-busy)
       // and Enter sends nothing. waitForResponse resolves as the answer reaches the browser, before the page reads it.
-      await page.locator('main.signin button[type="submit"]:enabled').waitFor();
+      await page.locator('main.signin button[type="submit"]:not([aria-busy="true"])').waitFor();
       const answer = page.waitForResponse((response) => response.url().endsWith('/api/v1/auth/login'));
       await page.getByLabel('Mot de passe').press('Enter');
       expect((await answer).status()).toBe(i < 5 ? 401 : 429);
