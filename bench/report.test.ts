@@ -41,6 +41,28 @@ describe('the benchmark report', () => {
     expect(report).toContain('- ingest: 2 runs instead of 3.');
   });
 
+  it('carries the hand-written sections across a regeneration, the takeover after kill -9 that README cites among them', () => {
+    const withHand = renderReport({
+      startedAt: new Date('2026-11-28T00:05:00.123Z'),
+      minutes: 1,
+      budgetMinutes: 14,
+      runs: 1,
+      machine: { cpuModel: 'AMD EPYC', cores: 2, memoryGb: 23.5, kernel: 'Linux 6', loadAverage: [1, 2, 3] },
+      loadAfter: [2, 2, 2],
+      versions: {},
+      targets: [],
+      sections: [],
+      caveats: [],
+      workerRss: '## Worker memory\n\nrss',
+      takeover: '## Takeover after kill -9\n\nfirst resent',
+      startup: '## Start-up\n\nstart',
+      hotPaths: '## Hot paths\n\nhot',
+    });
+    const order = ['## Worker memory', '## Takeover after kill -9', '## Start-up', '## Hot paths'].map((title) => withHand.indexOf(title));
+    expect(order.every((at) => at >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
   it('formats numbers and ratios', () => {
     expect(formatNumber(12345.6)).toBe('12,346');
     expect(formatNumber(9.87)).toBe('9.9');

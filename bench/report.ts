@@ -53,6 +53,8 @@ export interface BenchReport {
   readonly hotPaths?: string | undefined;
   /** Hand-written worker memory figures, before and after what was trimmed (bench/worker-rss.md), kept across regenerations. */
   readonly workerRss?: string | undefined;
+  /** Hand-written takeover figures after kill -9 of a worker (bench/takeover.md), kept across regenerations. */
+  readonly takeover?: string | undefined;
 }
 
 /** medianOf is a figure's median over its runs. */
@@ -127,6 +129,7 @@ export function renderReport(r: BenchReport): string {
     if (s.notes.length > 0) lines.push(...s.notes.map((n) => `- ${n}`), '');
   }
   if (r.workerRss) lines.push(r.workerRss.trim(), '');
+  if (r.takeover) lines.push(r.takeover.trim(), '');
   if (r.startup) lines.push(r.startup.trim(), '');
   if (r.hotPaths) lines.push(r.hotPaths.trim(), '');
   if (r.caveats.length > 0) lines.push('## Notes and caveats of this run', '', ...r.caveats.map((c) => `- ${c}`), '');

@@ -80,6 +80,8 @@ const HOT_PATHS = path.join(ROOT, 'bench', 'hot-paths.md');
 const STARTUP = path.join(ROOT, 'bench', 'startup.md');
 /** Worker memory before and after what was trimmed, measured by hand (bench/worker-rss.ts). */
 const WORKER_RSS = path.join(ROOT, 'bench', 'worker-rss.md');
+/** How soon a killed worker's emails are sent by another, measured by hand (bench/takeover.ts; README cites it). */
+const TAKEOVER = path.join(ROOT, 'bench', 'takeover.md');
 
 const started = Date.now();
 const deadline = started + BUDGET_MINUTES * 60_000;
@@ -821,6 +823,7 @@ function writeReport(before: ReturnType<typeof machine>, runVersions: Record<str
     startup: fs.existsSync(STARTUP) ? fs.readFileSync(STARTUP, 'utf8') : undefined,
     hotPaths: fs.existsSync(HOT_PATHS) ? fs.readFileSync(HOT_PATHS, 'utf8') : undefined,
     workerRss: fs.existsSync(WORKER_RSS) ? fs.readFileSync(WORKER_RSS, 'utf8') : undefined,
+    takeover: fs.existsSync(TAKEOVER) ? fs.readFileSync(TAKEOVER, 'utf8') : undefined,
   });
   const out = path.resolve(ROOT, opts.out!);
   fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     victim.kill('SIGKILL');
     const killedAt = Date.now();
     await new Promise((resolve) => victim.once('exit', resolve));
-    const held = await storage.db.selectFrom('deliveries').select(['id', 'message_id', 'kind']).where('status', '=', 'sending').execute();
+    const held = await storage.db.selectFrom('deliveries').select(['id', 'kind']).where('status', '=', 'sending').execute();
     const received = new Set(sink.messages.slice(before).map((m) => m.messageId));
     await waitUntil(
       'every email of the round',
@@ -104,7 +104,19 @@ async function main(): Promise<void> {
       .where('started_at', '>=', killedAt)
       .execute();
     const claimedAt = new Map(claims.map((c) => [c.delivery_id, c.started_at]));
-    const resent = held.map((h) => ({ kind: h.kind, at: arrivals.get(h.message_id)!.find((t) => t >= claimedAt.get(h.id)!)! - killedAt }));
+    // The Message-ID as sent: a row read while sending may still hold its unbound form (no domain
+    // until the sender's From address binds it at the result), which the sink never sees.
+    const sentIds = await storage.db
+      .selectFrom('deliveries')
+      .select(['id', 'message_id'])
+      .where(
+        'id',
+        'in',
+        held.map((h) => h.id),
+      )
+      .execute();
+    const sentId = new Map(sentIds.map((r) => [r.id, r.message_id]));
+    const resent = held.map((h) => ({ kind: h.kind, at: arrivals.get(sentId.get(h.id)!)!.find((t) => t >= claimedAt.get(h.id)!)! - killedAt }));
     const first = Math.min(...resent.map((r) => r.at));
     firsts.push(first);
     for (const kind of KINDS) {
