@@ -185,7 +185,11 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     if (sends) {
       send = createMailSender({ maxConnections: CONNECTIONS_PER_ENDPOINT, warmMs: WARM_MS });
       // record keeps each tenant's mail health in the commit of the attempts that tell it.
-      record = new AttemptRecorder(storage, COMMIT_WINDOW_MS[storage.dialect], mailHealthAfterRecord(storage.dialect, { publicUrl: config.publicUrl }));
+      record = new AttemptRecorder(
+        storage,
+        COMMIT_WINDOW_MS[storage.dialect],
+        mailHealthAfterRecord(storage.dialect, { publicUrl: config.publicUrl, log: logger }),
+      );
       claim = new DeliveryWorker({
         storage,
         clock,
@@ -204,7 +208,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         metrics,
         doorbell,
         // A paused server's tenants whose emails it holds out have their mail failing too.
-        heldOut: mailHealthHeldOut(storage, { publicUrl: config.publicUrl }),
+        heldOut: mailHealthHeldOut(storage, { publicUrl: config.publicUrl, log: logger }),
       });
     }
 

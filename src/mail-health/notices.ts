@@ -19,6 +19,7 @@ import { emailHeaders, headerText, subjectTenant } from '../reports/templates/he
 import { mailSettingsUrl } from '../reports/templates/links.js';
 import { loadUnsubscribeKey, unsubscribeUrl } from '../reports/unsubscribe/links.js';
 import { emailTranslator } from '../i18n/email-i18n.js';
+import type { Logger } from 'pino';
 import type { Db } from '../storage/database.js';
 import type { MailHealthTransition } from './model.js';
 import type { MailHealthChange } from './store.js';
@@ -285,9 +286,15 @@ export function mailHealthComposer(db: Db): EmailComposer {
   };
 }
 
-/** NoticeContext is what the notices need besides the transition: where the console is. */
+/** NoticeContext is what the notices need besides the transition: where the console is, and where to log it. */
 export interface NoticeContext {
   readonly publicUrl: string;
+  /**
+   * The process's log: an incident's start and end are logged once each, by the writer that claims its
+   * notice, so that an operator reads when a tenant's mail failed and came back, not only the
+   * failed emails (one line each, hundreds while a server refuses everything).
+   */
+  readonly log?: Pick<Logger, 'warn' | 'info'>;
 }
 
 /**
@@ -305,8 +312,9 @@ export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealth
       .executeTakeFirst();
     if (!claimed) continue;
     // A tenant deleted meanwhile gets nothing (its alert could not be stored).
-    const tenant = await tx.selectFrom('tenants').select('language').where('id', '=', change.tenantId).executeTakeFirst();
+    const tenant = await tx.selectFrom('tenants').select(['name', 'language']).where('id', '=', change.tenantId).executeTakeFirst();
     if (!tenant) continue;
+    logTransition(context, change, tenant.name);
     if (change.transition === 'failing') {
       await writeAlerts(
         tx,
@@ -337,6 +345,18 @@ export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealth
       context,
     });
   }
+}
+
+/** logTransition logs a tenant's mail incident starting (a warning, with the reply that started it) or ending. */
+function logTransition(context: NoticeContext, change: MailHealthChange, tenantName: string): void {
+  const who = { tenant: change.tenantId, tenantName, incident: change.health.incident };
+  if (change.transition === 'failing') {
+    const since = new Date(change.health.since ?? change.at).toISOString();
+    context.log?.warn(
+      { ...who, since, code: change.health.lastCode, error: change.health.lastError },
+      "a tenant's mail is failing; its administrators are told",
+    );
+  } else context.log?.info(who, "a tenant's mail works again");
 }
 
 /** AdminNotice is one notice to every mail administrator of a tenant. */

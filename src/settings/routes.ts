@@ -93,7 +93,7 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     sender,
     clock,
     context: endpointContext(deps.config, deps.systemSmtp),
-    health: { dialect: storage.dialect, notices: { publicUrl: deps.config.publicUrl } },
+    health: { dialect: storage.dialect, notices: { publicUrl: deps.config.publicUrl, log: deps.logger } },
     stopping: stopping.signal,
   };
   const beforeTest = async (tenantId: string) => {
