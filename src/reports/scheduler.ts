@@ -30,6 +30,7 @@ import {
   nextReportInstant,
   nextSummaryEnd,
   parseReportTime,
+  reportDayStart,
   summaryWindowEnd,
   summaryWindowIfDue,
 } from './windows.js';
@@ -315,7 +316,7 @@ export class ReportScheduler {
     const next: (readonly [number, string])[] = [];
     const due: WindowDecision[] = [];
     // Time zone arithmetic is the costly part of a tenant here: done once per zone and report time.
-    const instants = new Map<string, { time: ReportTime; latest: Window; next: number }>();
+    const instants = new Map<string, { time: ReportTime; latest: Window; dayStart: number; next: number }>();
     for (const tenant of tenants) {
       try {
         const tenantSettings = settings.get(tenant.id)!;
@@ -323,11 +324,12 @@ export class ReportScheduler {
         let zoned = instants.get(key);
         if (!zoned) {
           const time = parseReportTime(tenantSettings.dailyReportTime);
-          zoned = { time, latest: latestDailyWindow(settled, time, tenant.timeZone), next: nextReportInstant(settled, time, tenant.timeZone) };
+          const latest = latestDailyWindow(settled, time, tenant.timeZone);
+          zoned = { time, latest, dayStart: reportDayStart(latest, tenant.timeZone), next: nextReportInstant(settled, time, tenant.timeZone) };
           instants.set(key, zoned);
         }
         const lastEnd = dailyChainEnd(lastEnds.get(tenant.id), tenant.createdAt, zoned.time, tenant.timeZone);
-        const window = dailyWindowIfDue(zoned.latest, lastEnd, tenant.createdAt);
+        const window = dailyWindowIfDue(zoned.latest, zoned.dayStart, lastEnd, tenant.createdAt, tenantSettings.dailyReportTimeChangedAt ?? 0);
         if (window) due.push({ tenant, window, settings: tenantSettings });
         next.push([zoned.next + this.settings.settleMs, tenant.id]);
       } catch (err) {

@@ -288,6 +288,33 @@ describe('daily windows', () => {
     expect(dueDailyWindow(utc('2026-10-28T17:30:00Z'), parseReportTime('08:00'), zone, utc('2026-10-28T17:00:00Z'), 0)).toBeUndefined();
   });
 
+  it('sends no second report the same day for a report time moved, after that day’s report, to one already passed: the next is tomorrow, from the last', () => {
+    const zone = 'Europe/Paris';
+    // 10:00:30 Paris was reported on 28 October (09:00:30 UTC); at noon the time moves to 11:00.
+    const reported = utc('2026-10-28T09:00:30Z');
+    const movedAt = utc('2026-10-28T11:00:00Z');
+    const eleven = parseReportTime('11:00');
+    // Whenever a scheduler looks between the change and tomorrow's 11:00, nothing is due.
+    for (const now of [movedAt, movedAt + 1, utc('2026-10-28T22:59:59Z'), utc('2026-10-29T09:59:59.999Z')]) {
+      expect(dueDailyWindow(now, eleven, zone, reported, 0, movedAt)).toBeUndefined();
+    }
+    expect(nextReportInstant(movedAt, eleven, zone)).toBe(utc('2026-10-29T10:00:00Z'));
+    // Tomorrow's report begins where this morning's ended: no alert missed, none twice.
+    expect(dueDailyWindow(utc('2026-10-29T10:00:00Z'), eleven, zone, reported, 0, movedAt)).toEqual({ start: reported, end: utc('2026-10-29T10:00:00Z') });
+    // Moved later, to a time still ahead that day, it goes out at that time the same day (10:00 to 18:00 at noon).
+    expect(dueDailyWindow(utc('2026-10-28T17:00:00Z'), parseReportTime('18:00'), zone, utc('2026-10-28T09:00:00Z'), 0, movedAt)).toEqual({
+      start: utc('2026-10-28T09:00:00Z'),
+      end: utc('2026-10-28T17:00:00Z'),
+    });
+    // Downtime from before tomorrow's 11:00 to the day after: one catch-up report, from this morning's.
+    expect(dueDailyWindow(utc('2026-10-30T15:00:00Z'), eleven, zone, reported, 0, movedAt)).toEqual({ start: reported, end: utc('2026-10-30T10:00:00Z') });
+    // Before that day's report went out (10:00 moved to 09:00 at 09:30), the passed time is that day's report, sent at once.
+    expect(dueDailyWindow(utc('2026-10-28T08:30:00Z'), parseReportTime('09:00'), zone, utc('2026-10-27T09:00:00Z'), 0, utc('2026-10-28T08:30:00Z'))).toEqual({
+      start: utc('2026-10-27T09:00:00Z'),
+      end: utc('2026-10-28T08:00:00Z'),
+    });
+  });
+
   it('covers every day since its creation in a tenant’s first daily report when downtime hid the first report time', () => {
     const zone = 'Europe/Paris';
     // Created at 09:00 Paris on 22 October (07:00 UTC), the server then down until 26 October at noon.

@@ -148,10 +148,19 @@ export function dailyWindowEndingOn(date: DateTime, time: ReportTime, zone: stri
  * windows, it begins where the last decided one ended: after downtime the missed days go out as
  * one catch-up report (not one per missed day, and no alert of them left out), and after the
  * report time moves no alert is in two daily reports. A tenant's first begins at the report time
- * before its creation (see dailyChainEnd).
+ * before its creation (see dailyChainEnd). `timeChangedAt` is when the report time was last
+ * changed (0: never); see dailyWindowIfDue for what it holds back.
  */
-export function dueDailyWindow(now: number, time: ReportTime, zone: string, lastEnd: number | undefined, notBefore: number): Window | undefined {
-  return dailyWindowIfDue(latestDailyWindow(now, time, zone), dailyChainEnd(lastEnd, notBefore, time, zone), notBefore);
+export function dueDailyWindow(
+  now: number,
+  time: ReportTime,
+  zone: string,
+  lastEnd: number | undefined,
+  notBefore: number,
+  timeChangedAt = 0,
+): Window | undefined {
+  const latest = latestDailyWindow(now, time, zone);
+  return dailyWindowIfDue(latest, reportDayStart(latest, zone), dailyChainEnd(lastEnd, notBefore, time, zone), notBefore, timeChangedAt);
 }
 
 /**
@@ -180,11 +189,31 @@ export function latestDailyWindow(now: number, time: ReportTime, zone: string): 
 
 /**
  * dailyWindowIfDue is a tenant's latest daily window, unless it was decided already or ended before
- * `notBefore`, starting where the last one ended (`lastEnd`, dailyChainEnd).
+ * `notBefore`, starting where the last one ended (`lastEnd`, dailyChainEnd). Nor is it due when its
+ * report time had already passed when the report time was changed to it (`timeChangedAt`) and that
+ * day's report went out (`lastEnd` on or after `dayStart`, reportDayStart): at noon, after the
+ * 10:00 report, a time moved to 11:00 is tomorrow's, and tomorrow's report begins at 10:00 today;
+ * sent at once it would be a second report dated today covering only the hour since the first.
+ * The decision hangs on when the time was changed, not on when a scheduler happens to look, so
+ * every instance decides alike. A time moved to later the same day (10:00 to 18:00 at noon) is
+ * still due at it, as is the first report of a tenant, or a catch-up after downtime that hid the
+ * new time (its window ends after the change).
  */
-export function dailyWindowIfDue(latest: Window, lastEnd: number, notBefore: number): Window | undefined {
+export function dailyWindowIfDue(latest: Window, dayStart: number, lastEnd: number, notBefore: number, timeChangedAt: number): Window | undefined {
   if (latest.end <= notBefore || lastEnd >= latest.end) return undefined;
+  if (latest.end <= timeChangedAt && lastEnd >= dayStart) return undefined;
   return { start: lastEnd, end: latest.end };
+}
+
+/**
+ * reportDayStart is the start of the local date on which a daily window's report goes out, in the
+ * zone: the day whose report a window ending then is (see dailyWindowIfDue). Like latestDailyWindow,
+ * it is the same for every tenant with that zone and time.
+ */
+export function reportDayStart(window: Window, zone: string): number {
+  return DateTime.fromMillis(window.end, { zone: firstKnownZone(zone) })
+    .startOf('day')
+    .toMillis();
 }
 
 /** nextReportInstant is the first report time strictly after now, when the next daily window ends. */

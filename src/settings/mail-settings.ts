@@ -58,6 +58,8 @@ export interface TenantMailSettings {
   readonly useCustom: boolean;
   /** `HH:MM` or `HH:MM:SS` in the tenant's time zone. */
   readonly dailyReportTime: string;
+  /** When dailyReportTime was last changed (ms; 0: never): see dailyWindowIfDue. */
+  readonly dailyReportTimeChangedAt: number;
   readonly sendEmptyDailyReport: boolean;
   /** Alert emails go through the system default while the custom server fails permanently. */
   readonly fallbackToDefault: boolean;
@@ -95,6 +97,7 @@ const NEW_TENANT_MAIL_SETTINGS: TenantMailSettings = Object.freeze({
   alertsEmailEnabled: false,
   useCustom: false,
   dailyReportTime: DEFAULT_DAILY_REPORT_TIME,
+  dailyReportTimeChangedAt: 0,
   sendEmptyDailyReport: false,
   fallbackToDefault: false,
   custom: null,
@@ -108,6 +111,8 @@ function fromRow(row: Row | undefined): TenantMailSettings {
     alertsEmailEnabled: row.alerts_email_enabled === 1,
     useCustom: row.use_custom === 1,
     dailyReportTime: row.daily_report_time,
+    // PostgreSQL's bigint comes back as a string.
+    dailyReportTimeChangedAt: Number(row.daily_report_time_changed_at ?? 0),
     sendEmptyDailyReport: row.send_empty_daily_report === 1,
     fallbackToDefault: row.fallback_to_default === 1,
     custom: parseStoredSmtp(row.custom_smtp),
@@ -304,10 +309,14 @@ async function writeMailSettings(tx: Db, secretBox: SecretBox, tenantId: string,
   // them goes back to the default, unless the same PUT asks for custom (the 400 below).
   const useCustom = input.custom === null && input.useCustom === undefined ? false : given('useCustom');
   if (useCustom && custom === null) throw fieldError('custom', 'is required when useCustom is true');
+  const dailyReportTime = given('dailyReportTime');
   const values = {
     alerts_email_enabled: given('alertsEmailEnabled') ? 1 : 0,
     use_custom: useCustom ? 1 : 0,
-    daily_report_time: given('dailyReportTime'),
+    daily_report_time: dailyReportTime,
+    // Only a change of the time: a save of other fields (or of the same time) just after a report
+    // time, before that report was decided, must not hold it back until the next day.
+    ...(sameReportTime(dailyReportTime, current.dailyReportTime) ? {} : { daily_report_time_changed_at: clock.now() }),
     send_empty_daily_report: given('sendEmptyDailyReport') ? 1 : 0,
     fallback_to_default: given('fallbackToDefault') ? 1 : 0,
     custom_smtp: custom === null ? null : JSON.stringify(custom),
@@ -319,6 +328,12 @@ async function writeMailSettings(tx: Db, secretBox: SecretBox, tenantId: string,
     .values({ tenant_id: tenantId, custom_password: null, custom_access_token: null, ...values })
     .onConflict((oc) => oc.column('tenant_id').doUpdateSet(values))
     .execute();
+}
+
+/** sameReportTime tells whether two daily report times are the same time of day (10:00 is 10:00:00). */
+function sameReportTime(a: string, b: string): boolean {
+  const seconds = (t: string) => (t.length === 5 ? `${t}:00` : t);
+  return seconds(a) === seconds(b);
 }
 
 /**

@@ -14,6 +14,7 @@ describe('Orchestrator setting keys', () => {
         alertsEmailEnabled: true,
         useCustom: true,
         dailyReportTime: '10:00',
+        dailyReportTimeChangedAt: 0,
         sendEmptyDailyReport: false,
         fallbackToDefault: false,
         custom: {

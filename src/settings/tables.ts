@@ -8,6 +8,8 @@ export interface MailSettingsTables {
     alerts_email_enabled: number;
     use_custom: number;
     daily_report_time: string;
+    /** When daily_report_time was last changed (ms; null: never): a time moved to one already passed waits for the next day (dailyWindowIfDue). */
+    daily_report_time_changed_at: number | null;
     send_empty_daily_report: number;
     /** The custom SMTP settings without secrets (JSON), kept while the tenant uses the default. */
     custom_smtp: string | null;
