@@ -388,7 +388,7 @@ function tenantsRoutes(app: TocsinApp, db: Db, clock: Clock, config: Config) {
   app.patch(
     '/api/v1/tenants/:tenant',
     { config: { access: 'host', answer: tenantView, problems: [409] }, schema: { params: tenantParams, body: tenantPatch } },
-    async (request) => showTenant(await updateTenant(db, tenantOf(request), request.body)),
+    async (request) => showTenant(await updateTenant(db, tenantOf(request), request.body, clock)),
   );
   app.delete('/api/v1/tenants/:tenant', { config: { access: 'host', status: 204 }, schema: { params: tenantParams } }, async (request, reply) => {
     if (!(await deleteTenant(db, tenantOf(request).id))) throw notFound('Tenant');

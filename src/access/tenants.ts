@@ -8,6 +8,7 @@ import { acceptingAnswerFields, displayText, instantText, language, patchedValue
 import type { Db } from '../storage/database.js';
 import { lockTransactionOn, onPostgres } from '../storage/transaction-lock.js';
 import { reportsDueNow } from '../reports/schedule.js';
+import { dailyReportInstantMoved } from '../settings/mail-settings.js';
 import { BUILT_IN_ROLES } from './permissions.js';
 
 // Tenant ids are UUIDs (src/shared/ids.ts); `{tenant}` in a path may be either an id or a name.
@@ -122,7 +123,7 @@ export async function createTenant(db: Db, input: z.infer<typeof tenantInput>, c
  * still finds the tenant, and everything it owns is tied to the id. The row is read again under the
  * tenant's lock, not taken from the request: two PATCHes at once, each of one field, keep both.
  */
-export async function updateTenant(db: Db, tenant: TenantRow, patch: z.infer<typeof tenantPatch>): Promise<TenantRow> {
+export async function updateTenant(db: Db, tenant: TenantRow, patch: z.infer<typeof tenantPatch>, clock: Clock): Promise<TenantRow> {
   const [before, next] = await db.transaction().execute(async (tx) => {
     await lockTransactionOn(tx, `tenant:${tenant.id}`);
     const current = await tx.selectFrom('tenants').selectAll().where('id', '=', tenant.id).executeTakeFirst();
@@ -152,6 +153,8 @@ export async function updateTenant(db: Db, tenant: TenantRow, patch: z.infer<typ
       })
       .where('id', '=', tenant.id)
       .execute();
+    // The report time is a wall-clock time of the zone: a new zone moves its instants as a new time would.
+    if (patched.time_zone !== current.time_zone) await dailyReportInstantMoved(tx, tenant.id, clock.now());
     return [current, patched] as const;
   });
   // The report times are wall-clock times of the tenant's zone.

@@ -120,4 +120,44 @@ describeEachDialect('a daily report time moved to one already passed that day', 
     await runAt('2026-10-30T09:00:01.500Z');
     expect((await dailies('reader@earlier.example.com')).map((m) => events(m.text!))).toEqual([['Billing.Morning.Breached']]);
   });
+  it('sends no second report the same day when, after it, the tenant’s time zone moves the report time to one already passed', async () => {
+    clock.set(at('2026-11-02T08:00:00Z'));
+    await ok('POST', '', { name: 'zoned', timeZone: 'Europe/Paris' });
+    await ok('PUT', '/zoned/settings/mail', { alertsEmailEnabled: true });
+    await ok('POST', '/zoned/users', { email: 'reader@zoned.example.com', name: 'Reader', language: 'en', roles: ['Alerts Viewer'] });
+    const mine = async () => (await dailies('reader@zoned.example.com')).map((m) => events(m.text!));
+    await runAt('2026-11-02T08:00:01Z');
+    await raise('2026-11-02T08:30:00Z', 'Morning', 'zoned');
+    // The morning's report, at 10:00 Paris (09:00 UTC).
+    await runAt('2026-11-02T09:00:01.500Z');
+    expect(await mine()).toEqual([['Billing.Morning.Breached']]);
+    await raise('2026-11-02T09:30:00Z', 'HalfPastTen', 'zoned');
+    await raise('2026-11-02T10:30:00Z', 'HalfPastEleven', 'zoned');
+    // 12:30 in Paris: the zone becomes UTC, whose 10:00 (11:00 Paris) has already passed today.
+    clock.set(at('2026-11-02T11:30:00Z'));
+    const res = await t.call('PATCH', '/api/v1/tenants/zoned', { timeZone: 'UTC' });
+    expect(res.statusCode, res.body).toBe(200);
+    for (const iso of ['2026-11-02T11:30:01.500Z', '2026-11-02T11:40:00Z', '2026-11-02T20:00:00Z']) await runAt(iso);
+    await raise('2026-11-03T09:59:00Z', 'TomorrowBeforeTen', 'zoned');
+    await runAt('2026-11-03T09:59:59Z');
+    expect(await mine()).toHaveLength(1);
+    await runAt('2026-11-03T10:00:01.500Z');
+    await runAt('2026-11-03T10:05:00Z');
+    expect(await mine()).toEqual([
+      ['Billing.Morning.Breached'],
+      ['Billing.HalfPastEleven.Breached', 'Billing.HalfPastTen.Breached', 'Billing.TomorrowBeforeTen.Breached'],
+    ]);
+    const tenantId = (await t.call('GET', '/api/v1/tenants/zoned')).json().id;
+    const rows = await t.tocsin.deps.storage.db
+      .selectFrom('deliveries')
+      .select(['window_start', 'window_end'])
+      .where('kind', '=', 'daily')
+      .where('tenant_id', '=', tenantId)
+      .orderBy('window_start')
+      .execute();
+    expect([...new Set(rows.map((r) => `${Number(r.window_start)}-${Number(r.window_end)}`))]).toEqual([
+      `${at('2026-11-01T09:00:00Z')}-${at('2026-11-02T09:00:00Z')}`,
+      `${at('2026-11-02T09:00:00Z')}-${at('2026-11-03T10:00:00Z')}`,
+    ]);
+  });
 });

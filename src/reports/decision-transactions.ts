@@ -19,7 +19,7 @@ export interface ReportSettings {
   readonly alertsEmailEnabled: boolean;
   /** `HH:MM` or `HH:MM:SS` in the tenant's time zone. */
   readonly dailyReportTime: string;
-  /** When dailyReportTime was last changed (ms; 0 or absent: never): see dailyWindowIfDue. */
+  /** When dailyReportTime or the tenant's time zone was last changed (ms; 0 or absent: never): see dailyWindowIfDue. */
   readonly dailyReportTimeChangedAt?: number;
   readonly sendEmptyDailyReport: boolean;
 }

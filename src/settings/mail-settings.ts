@@ -58,7 +58,7 @@ export interface TenantMailSettings {
   readonly useCustom: boolean;
   /** `HH:MM` or `HH:MM:SS` in the tenant's time zone. */
   readonly dailyReportTime: string;
-  /** When dailyReportTime was last changed (ms; 0: never): see dailyWindowIfDue. */
+  /** When dailyReportTime or the tenant's time zone was last changed (ms; 0: never): see dailyWindowIfDue. */
   readonly dailyReportTimeChangedAt: number;
   readonly sendEmptyDailyReport: boolean;
   /** Alert emails go through the system default while the custom server fails permanently. */
@@ -327,6 +327,34 @@ async function writeMailSettings(tx: Db, secretBox: SecretBox, tenantId: string,
     .insertInto('tenant_mail_settings')
     .values({ tenant_id: tenantId, custom_password: null, custom_access_token: null, ...values })
     .onConflict((oc) => oc.column('tenant_id').doUpdateSet(values))
+    .execute();
+}
+
+/**
+ * dailyReportInstantMoved records, in the caller's transaction, that a tenant's report instants
+ * moved now without its report time changing: a new time zone makes the same wall-clock time
+ * another instant. After the 10:00 report in Paris, at 12:30, a zone changed to UTC put today's
+ * report at 10:00 UTC (11:00 Paris), already passed, and a second daily report went out at once;
+ * recorded as a change of the time, dailyWindowIfDue holds it back until the next day. Only this
+ * column: a tenant with no settings saved yet gets the defaults a new tenant has.
+ */
+export async function dailyReportInstantMoved(tx: Db, tenantId: string, now: number): Promise<void> {
+  await tx
+    .insertInto('tenant_mail_settings')
+    .values({
+      tenant_id: tenantId,
+      alerts_email_enabled: NEW_TENANT_MAIL_SETTINGS.alertsEmailEnabled ? 1 : 0,
+      use_custom: NEW_TENANT_MAIL_SETTINGS.useCustom ? 1 : 0,
+      daily_report_time: NEW_TENANT_MAIL_SETTINGS.dailyReportTime,
+      daily_report_time_changed_at: now,
+      send_empty_daily_report: NEW_TENANT_MAIL_SETTINGS.sendEmptyDailyReport ? 1 : 0,
+      fallback_to_default: NEW_TENANT_MAIL_SETTINGS.fallbackToDefault ? 1 : 0,
+      custom_smtp: null,
+      custom_password: null,
+      custom_access_token: null,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ daily_report_time_changed_at: now }))
     .execute();
 }
 

@@ -197,7 +197,7 @@ function settingsRoutesIn(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps,
     // E.g. EnableSsl false with a UserName: refused (credentials never go in clear) naming the key.
     await inOrchestratorTerms('custom.', settingKeyOf, () => saveMailSettings(db, secretBox, tenant.id, update.mail, clock, testMail.context));
     // Kept as the REST API keeps it: IANA, as IANA spells it (`europe/paris` and `Romance Standard Time` are Europe/Paris).
-    if (zone !== undefined) await updateTenant(db, tenant, { timeZone: zone });
+    if (zone !== undefined) await updateTenant(db, tenant, { timeZone: zone }, clock);
   };
 
   /** settingByKey is the setting a `Settings('key')` path names (an OData string literal, any case), or a 404. */

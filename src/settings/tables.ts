@@ -2,13 +2,13 @@ import type { Generated } from 'kysely';
 
 /** MailSettingsTables are each tenant's mail settings (the seed's Mail tab). */
 export interface MailSettingsTables {
-  /** One row per tenant that saved mail settings; a tenant without a row has the defaults (alert emails off). */
+  /** One row per tenant that saved mail settings (or changed its time zone); a tenant without a row has the defaults (alert emails off). */
   tenant_mail_settings: {
     tenant_id: string;
     alerts_email_enabled: number;
     use_custom: number;
     daily_report_time: string;
-    /** When daily_report_time was last changed (ms; null: never): a time moved to one already passed waits for the next day (dailyWindowIfDue). */
+    /** When daily_report_time, or the tenant's time zone, was last changed (ms; null: never): a report instant moved to one already passed waits for the next day (dailyWindowIfDue). */
     daily_report_time_changed_at: number | null;
     send_empty_daily_report: number;
     /** The custom SMTP settings without secrets (JSON), kept while the tenant uses the default. */
