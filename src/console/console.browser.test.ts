@@ -906,6 +906,26 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says in the user's language, not the browser's, that a field the browser checks is empty or no email address", async () => {
+    // Marie reads the console in French in a browser set to English: the browser's own words would be English.
+    const { context, page } = await open();
+    await signIn(page, 'marie@acme.example', '#/settings/mail');
+    await page.getByRole('button', { name: "Tester les paramètres d'e-mail" }).click();
+    const sendTo = page.getByRole('dialog').getByLabel('Envoyer à');
+    await sendTo.fill('marie');
+    await sendTo.press('Enter');
+    await expect
+      .poll(() => sendTo.evaluate((e) => (e as unknown as { validationMessage: string }).validationMessage))
+      .toBe('Saisissez une adresse e-mail, par exemple ops@example.com.');
+    await sendTo.fill('');
+    await sendTo.press('Enter');
+    await expect.poll(() => sendTo.evaluate((e) => (e as unknown as { validationMessage: string }).validationMessage)).toBe('Obligatoire.');
+    // Typed right, the field is the browser's to check again: nothing of the message before stays.
+    await sendTo.fill('marie@acme.example');
+    await expect.poll(() => sendTo.evaluate((e) => (e as unknown as { validationMessage: string }).validationMessage)).toBe('');
+    await context.close();
+  });
+
   it('offers no Test while "Use default settings" is chosen over saved custom values: a test would run the saved custom server', async () => {
     // Saved custom values (a server of its own), in force.
     const custom = { host: 'smtp.initech.example', port: 587, security: 'starttls', fromAddress: 'alerts@initech.example' };

@@ -124,11 +124,35 @@ function describedBy(id, error, hint) {
  * by several fields) is read after the field's own error and hint, not instead of them.
  */
 export function TextField({ id, label, value, onInput, error, hint, type = 'text', 'aria-describedby': shared, ...rest }) {
+  const input = useRef(/** @type {HTMLInputElement | null} */ (null));
+  // The browser's own check (required, an email or URL field) is said in the browser's language,
+  // which may not be the user's: its message is put in the console's words when the check fails,
+  // and given back to the browser with any change of the value, typed or not.
+  useLayoutEffect(() => input.current?.setCustomValidity(''), [value]);
   return html`<${Field} id=${id} label=${label} error=${error} hint=${hint}>
-    <input id=${id} name=${id} type=${type} value=${value ?? ''} aria-invalid=${error ? 'true' : 'false'}
+    <input id=${id} name=${id} type=${type} value=${value ?? ''} aria-invalid=${error ? 'true' : 'false'} ref=${input}
       aria-describedby=${[describedBy(id, error, hint), shared].filter(Boolean).join(' ') || undefined}
+      onInvalid=${(/** @type {Event} */ event) => ownCheckWords(/** @type {HTMLInputElement} */ (event.currentTarget))}
       onInput=${(event) => onInput(event.currentTarget.value)} ...${rest} />
   <//>`;
+}
+
+/**
+ * ownCheckWords gives a field the browser found empty or of the wrong form the console's message
+ * for it, in the user's language (the API's refusals of the same say the same words).
+ * @param {HTMLInputElement} field
+ */
+function ownCheckWords(field) {
+  const { valueMissing, typeMismatch, customError } = field.validity;
+  if (customError) return;
+  const key = valueMissing
+    ? 'problem.required'
+    : typeMismatch && field.type === 'email'
+      ? 'problem.email'
+      : typeMismatch && field.type === 'url'
+        ? 'problem.url'
+        : null;
+  if (key) field.setCustomValidity(t(key));
 }
 
 /**
