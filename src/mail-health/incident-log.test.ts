@@ -5,7 +5,15 @@
  * said when the incident began or ended.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { captureLog } from '../../test/support/log-capture.js';
+import { captureLog, captureWarnings } from '../../test/support/log-capture.js';
+import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../test/support/outbox-fixtures.js';
+import { AttemptRecorder } from '../delivery/outbox/attempt-recorder.js';
+import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
+import { claimDue } from '../delivery/outbox/leases.js';
+import type { AfterRecord, FinishedAttempt } from '../delivery/outbox/outcomes.js';
+import { systemClock } from '../shared/clock.js';
+import { StorageRejectedError, StorageUnavailableError } from '../storage/errors.js';
+import { mailHealthAfterRecord } from './store.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
@@ -70,4 +78,66 @@ describeEachDialect('the log of a mail incident', (dialect) => {
     expect(back()).toEqual([expect.objectContaining({ level: 30, tenant: acme.tenantId, tenantName: 'acme' })]);
     expect(failing()).toHaveLength(1);
   }, 240_000);
+});
+
+describeEachDialect('the log of a mail incident whose commit fails', (dialect) => {
+  let database: TestOutboxDatabase;
+  beforeAll(async () => {
+    database = await openTestOutboxDatabase(dialect);
+  });
+  afterAll(async () => {
+    await database.close();
+  });
+
+  /** refusedForGood is a tenant's alert email claimed and refused for good (554): an incident starts. */
+  const refusedForGood = async (tenantId: string): Promise<FinishedAttempt> => {
+    await enqueueDeliveries(database.storage.db, [testDelivery(tenantId, 'ops@example.com', { kind: 'immediate' })], systemClock);
+    const claimedAt = systemClock.now();
+    const [delivery] = (await claimDue(database.storage, { workerId: 'test', now: claimedAt, leaseMs: 60_000, limit: 1 })).deliveries;
+    const error = '554 5.7.1 relay access denied';
+    return {
+      deliveryId: delivery!.id,
+      tenantId,
+      leaseToken: delivery!.leaseToken!,
+      attempt: delivery!.attempts,
+      worker: 'test',
+      claimedAt,
+      startedAt: claimedAt,
+      finishedAt: systemClock.now(),
+      result: { status: 'failed', error, code: 554, health: { kind: 'permanent', code: 554, error } },
+    };
+  };
+  /** failingOnce makes the first commit of the real mail-health step fail with `err`, after it claimed the notice. */
+  const failingOnce = (inner: AfterRecord, err: Error): AfterRecord => {
+    let failed = false;
+    return async (tx, recorded) => {
+      const after = await inner(tx, recorded);
+      if (failed) return after;
+      failed = true;
+      throw err;
+    };
+  };
+  const noticesOf = (tenantId: string) => database.storage.db.selectFrom('mail_health_notices').selectAll().where('tenant_id', '=', tenantId).execute();
+
+  it("logs an incident's start once when its commit is tried again, and not at all when its commit is refused for good", async () => {
+    const { log, entries } = captureWarnings();
+    const inner = mailHealthAfterRecord(dialect, { publicUrl: 'https://tocsin.example.com', log });
+    const failing = (tenantId: string) => entries.filter((e) => e.msg === "a tenant's mail is failing; its administrators are told" && e.tenant === tenantId);
+
+    // SQLite busy, or a dropped PostgreSQL connection: the claim is rolled back and made again.
+    const retried = await insertTestTenant(database.storage.db, 'retried');
+    const busy = new StorageUnavailableError('record', new Error('database is locked'));
+    const recorder = new AttemptRecorder(database.storage, 0, failingOnce(inner, busy));
+    expect(await recorder.record(await refusedForGood(retried))).toBe(false);
+    expect(await noticesOf(retried)).toHaveLength(1);
+    expect(failing(retried)).toHaveLength(1);
+
+    // Refused for good: no incident recorded, none logged.
+    const refused = await insertTestTenant(database.storage.db, 'refused');
+    const rejected = new StorageRejectedError('record', 'unique', new Error('duplicate key'));
+    const refusing = new AttemptRecorder(database.storage, 0, failingOnce(inner, rejected));
+    await expect(refusing.record(await refusedForGood(refused))).rejects.toBe(rejected);
+    expect(await noticesOf(refused)).toHaveLength(0);
+    expect(failing(refused)).toHaveLength(0);
+  });
 });

@@ -290,19 +290,29 @@ export function mailHealthComposer(db: Db): EmailComposer {
 export interface NoticeContext {
   readonly publicUrl: string;
   /**
-   * The process's log: an incident's start and end are logged once each, by the writer that claims its
-   * notice, so that an operator reads when a tenant's mail failed and came back, not only the
-   * failed emails (one line each, hundreds while a server refuses everything).
+   * The process's log: an incident's start and end are logged once each (logTransitions), after the
+   * commit that claims its notice, so that an operator reads when a tenant's mail failed and came
+   * back, not only the failed emails (one line each, hundreds while a server refuses everything).
    */
   readonly log?: Pick<Logger, 'warn' | 'info'>;
+}
+
+/** ClaimedTransition is a transition whose notice this transaction claimed, to be logged once it commits. */
+export interface ClaimedTransition {
+  readonly change: MailHealthChange;
+  readonly tenantName: string;
 }
 
 /**
  * sendMailHealthNotices acts on transitions in the transaction that recorded them: for each, a
  * notice row keyed (tenant, incident, kind) is claimed first, and only its first writer raises the
- * alert and queues the administrators' emails (whose idempotency keys repeat the guard).
+ * alert and queues the administrators' emails (whose idempotency keys repeat the guard). Returns
+ * the transitions it claimed, for the caller to log once the transaction has committed: logged
+ * inside it, a commit retried (SQLite busy, a dropped connection) would log one twice, and one
+ * that failed for good an incident never recorded.
  */
-export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealthChange[], context: NoticeContext): Promise<void> {
+export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealthChange[], context: NoticeContext): Promise<ClaimedTransition[]> {
+  const claimedTransitions: ClaimedTransition[] = [];
   for (const change of changes) {
     const claimed = await tx
       .insertInto('mail_health_notices')
@@ -314,7 +324,7 @@ export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealth
     // A tenant deleted meanwhile gets nothing (its alert could not be stored).
     const tenant = await tx.selectFrom('tenants').select(['name', 'language']).where('id', '=', change.tenantId).executeTakeFirst();
     if (!tenant) continue;
-    logTransition(context, change, tenant.name);
+    claimedTransitions.push({ change, tenantName: tenant.name });
     if (change.transition === 'failing') {
       await writeAlerts(
         tx,
@@ -345,18 +355,24 @@ export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealth
       context,
     });
   }
+  return claimedTransitions;
 }
 
-/** logTransition logs a tenant's mail incident starting (a warning, with the reply that started it) or ending. */
-function logTransition(context: NoticeContext, change: MailHealthChange, tenantName: string): void {
-  const who = { tenant: change.tenantId, tenantName, incident: change.health.incident };
-  if (change.transition === 'failing') {
-    const since = new Date(change.health.since ?? change.at).toISOString();
-    context.log?.warn(
-      { ...who, since, code: change.health.lastCode, error: change.health.lastError },
-      "a tenant's mail is failing; its administrators are told",
-    );
-  } else context.log?.info(who, "a tenant's mail works again");
+/**
+ * logTransitions logs each claimed transition, a tenant's mail incident starting (a warning, with
+ * the reply that started it) or ending: called only once the transaction that claimed them has committed.
+ */
+export function logTransitions(context: NoticeContext, claimed: readonly ClaimedTransition[]): void {
+  for (const { change, tenantName } of claimed) {
+    const who = { tenant: change.tenantId, tenantName, incident: change.health.incident };
+    if (change.transition === 'failing') {
+      const since = new Date(change.health.since ?? change.at).toISOString();
+      context.log?.warn(
+        { ...who, since, code: change.health.lastCode, error: change.health.lastError },
+        "a tenant's mail is failing; its administrators are told",
+      );
+    } else context.log?.info(who, "a tenant's mail works again");
+  }
 }
 
 /** AdminNotice is one notice to every mail administrator of a tenant. */

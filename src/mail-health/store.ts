@@ -8,7 +8,7 @@ import type { MailSettingsTables } from '../settings/tables.js';
 import type { Db } from '../storage/database.js';
 import type { Dialect } from '../storage/dialect.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
-import { type NoticeContext, sendMailHealthNotices } from './notices.js';
+import { type ClaimedTransition, type NoticeContext, logTransitions, sendMailHealthNotices } from './notices.js';
 import {
   FAILING_AFTER_MS,
   HEALTHY,
@@ -132,7 +132,8 @@ function isClean(health: MailHealth): boolean {
 /**
  * mailHealthAfterRecord is the outbox's AfterRecord that keeps the tenants' mail health, and the
  * notices of its transitions, with the attempts it is learnt from, in the same commit: a crash
- * loses none of them without the others.
+ * loses none of them without the others. The transitions it claimed are logged after that commit
+ * (what it returns), only when there are some.
  */
 export function mailHealthAfterRecord(dialect: Dialect, context: NoticeContext): AfterRecord {
   return async (tx, recorded) => {
@@ -142,7 +143,8 @@ export function mailHealthAfterRecord(dialect: Dialect, context: NoticeContext):
       const signal = await withLastEmailTaken(tx, a.tenantId, a.finishedAt, await withFirstFailure(tx, a.deliveryId, a.result.health));
       observations.push({ tenantId: a.tenantId, at: a.finishedAt, signal });
     }
-    await observeAndNotify(tx, dialect, context, observations);
+    const claimed = await observeAndNotify(tx, dialect, context, observations);
+    return claimed.length === 0 ? undefined : () => logTransitions(context, claimed);
   };
 }
 
@@ -155,8 +157,8 @@ export function mailHealthAfterRecord(dialect: Dialect, context: NoticeContext):
  * in one transaction; a tenant with no email due is left alone.
  */
 export function mailHealthHeldOut(storage: Storage, context: NoticeContext): (held: HeldOut) => Promise<void> {
-  return (held) =>
-    storage.db.transaction().execute(async (tx) => {
+  return async (held) => {
+    const claimed = await storage.db.transaction().execute(async (tx) => {
       const due = await tx
         .selectFrom('deliveries')
         .select(['tenant_id', (eb) => eb.fn.min('created_at').as('first')])
@@ -172,8 +174,11 @@ export function mailHealthHeldOut(storage: Storage, context: NoticeContext): (he
         at: held.at,
         signal: { kind: 'transient' as const, error: held.error, heldSince: Math.max(held.since, Number(row.first)) },
       }));
-      await observeAndNotify(tx, storage.dialect, context, observations);
+      return observeAndNotify(tx, storage.dialect, context, observations);
     });
+    // Once committed: a transaction rolled back claimed nothing.
+    logTransitions(context, claimed);
+  };
 }
 
 /**
@@ -222,15 +227,26 @@ async function withLastEmailTaken(tx: Db, tenantId: string, at: number, signal: 
  * So are, after failures too short-lived for an incident, those its server failed as a whole.
  * While failures for now go on without an incident yet, an email is tried again when they have gone
  * on long enough for one (retryTenantBy), so that the incident begins then, not at a later retry.
+ * Returns the transitions whose notices it claimed, for the caller to log (logTransitions) once
+ * its transaction has committed.
  */
-export async function observeAndNotify(tx: Db, dialect: Dialect, context: NoticeContext, observations: readonly MailHealthObservation[]): Promise<void> {
+export async function observeAndNotify(
+  tx: Db,
+  dialect: Dialect,
+  context: NoticeContext,
+  observations: readonly MailHealthObservation[],
+): Promise<readonly ClaimedTransition[]> {
   const { changes, backAfterFailures, openRuns } = await observeMailHealth(tx, dialect, observations);
   for (const back of backAfterFailures) await retryTenantAfterOutage(tx, back.tenantId, back.at);
   for (const run of openRuns) await retryTenantBy(tx, run.tenantId, run.failingAt);
-  if (changes.length === 0) return;
-  await sendMailHealthNotices(tx, changes, context);
+  // Most commits change no tenant's health: nothing allocated for them.
+  if (changes.length === 0) return NO_TRANSITIONS;
+  const claimed = await sendMailHealthNotices(tx, changes, context);
   for (const change of changes) if (change.transition === 'recovered') await retryTenantNow(tx, change.tenantId, change.at);
+  return claimed;
 }
+
+const NO_TRANSITIONS: readonly ClaimedTransition[] = Object.freeze([]);
 
 /**
  * OWN_SERVER_RETRY_MS is how long, under `fallbackToDefault`, the system default stands in for a

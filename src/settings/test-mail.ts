@@ -15,6 +15,7 @@ import { newId } from '../shared/ids.js';
 import { serverSaid } from '../shared/redact.js';
 import type { Db } from '../storage/database.js';
 import type { Dialect } from '../storage/dialect.js';
+import { type ClaimedTransition, logTransitions } from '../mail-health/notices.js';
 import { observeAndNotify } from '../mail-health/store.js';
 import type { NoticeContext } from '../mail-health/notices.js';
 import { type EndpointContext, type SmtpSource, UNREADABLE_SECRET, effectiveSmtp, guardEndpoint, toEndpoint } from './endpoint.js';
@@ -192,9 +193,15 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
   // A test of the saved settings that gets through proves the tenant's mail works again: the
   // failing banner and the incident end now, not at the next alert email, maybe hours away.
   const health = deps.health;
+  // What the commit claimed (the incident's end), logged once it has committed, not inside it.
+  let claimed: readonly ClaimedTransition[] = [];
   const delivered =
     health && outcome.status === 'sent' && testsSaved
-      ? (tx: Db) => observeAndNotify(tx, health.dialect, health.notices, [{ tenantId: request.tenant.id, at: deps.clock.now(), signal: { kind: 'delivered' } }])
+      ? async (tx: Db) => {
+          claimed = await observeAndNotify(tx, health.dialect, health.notices, [
+            { tenantId: request.tenant.id, at: deps.clock.now(), signal: { kind: 'delivered' } },
+          ]);
+        }
       : undefined;
   // The delivery log shows test emails too, so "did my test go out?" has one place to look.
   await recordDirectSend(
@@ -212,6 +219,7 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
     },
     delivered,
   );
+  if (health) logTransitions(health.notices, claimed);
   return result;
 }
 

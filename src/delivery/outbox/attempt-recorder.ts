@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { isRetryable } from '../../shared/stage-error.js';
 import { type BackoffPolicy, backoffDelay } from '../../storage/connect.js';
 import type { Storage } from '../../storage/storage.js';
-import { type AfterRecord, type FinishedAttempt, recordAttempts } from './outcomes.js';
+import { type AfterCommit, type AfterRecord, type FinishedAttempt, recordAttempts } from './outcomes.js';
 
 /** A row binds about 15 parameters per statement: 500 rows stay far below SQLite's and PostgreSQL's limits. */
 const MAX_BATCH = 500;
@@ -35,7 +35,13 @@ export type RecordResult = boolean | 'gone';
 export class AttemptRecorder {
   readonly #storage: Storage;
   readonly #windowMs: number;
-  readonly #afterRecord: AfterRecord | undefined;
+  /**
+   * What the current commit's AfterRecord left to do once it commits (log a tenant's mail incident):
+   * set by #inCommit, run after recordAttempts succeeds, dropped when that commit fails (a retry
+   * sets it again). One field, as commits run one at a time: nothing allocated per commit.
+   */
+  #afterCommit: AfterCommit | undefined;
+  readonly #inCommit: AfterRecord | undefined;
   #queued: { attempt: FinishedAttempt; settle: (result: RecordResult) => void; fail: (err: unknown) => void }[] = [];
   #scheduled = false;
   #lastCommitAt = 0;
@@ -46,7 +52,11 @@ export class AttemptRecorder {
   constructor(storage: Storage, windowMs: number, afterRecord?: AfterRecord) {
     this.#storage = storage;
     this.#windowMs = windowMs;
-    this.#afterRecord = afterRecord;
+    this.#inCommit =
+      afterRecord &&
+      (async (tx, recorded) => {
+        this.#afterCommit = (await afterRecord(tx, recorded)) ?? undefined;
+      });
   }
 
   /** record queues a finished attempt and resolves once it is committed, saying whether its lease held. */
@@ -78,17 +88,22 @@ export class AttemptRecorder {
 
   async #flush(): Promise<void> {
     const batch = this.#queued.splice(0, MAX_BATCH);
+    let committed: AfterCommit | undefined;
     for (let failures = 0; ; failures++) {
+      this.#afterCommit = undefined;
       try {
         const gone = new Set<string>();
         const lost = new Set(
           await recordAttempts(
             this.#storage,
             batch.map((b) => b.attempt),
-            this.#afterRecord,
+            this.#inCommit,
             gone,
           ),
         );
+        // Committed: now, and only now, what the commit changed is told (never twice, never for a rollback),
+        // outside this try, so that it cannot pass for a failed commit and record the batch again.
+        committed = this.#afterCommit;
         for (const b of batch) {
           const id = b.attempt.deliveryId;
           b.settle(gone.has(id) ? 'gone' : lost.has(id));
@@ -112,6 +127,8 @@ export class AttemptRecorder {
         break;
       }
     }
+    this.#afterCommit = undefined;
+    committed?.();
     this.#lastCommitAt = performance.now();
     if (this.#queued.length > 0) this.#schedule();
     else this.#scheduled = false;

@@ -101,9 +101,14 @@ function recordStatements(dialect: Dialect, rows: number): { update: string; ins
 
 /**
  * AfterRecord runs in the transaction that records a batch, with the attempts whose lease held:
- * what must change with them, atomically (the tenants' mail health).
+ * what must change with them, atomically (the tenants' mail health). It may return what to do
+ * once that transaction has committed (AfterCommit: log what changed), which the AttemptRecorder
+ * runs then, and only then: a commit retried runs AfterRecord again, one that failed never commits.
  */
-export type AfterRecord = (tx: Db, recorded: readonly FinishedAttempt[]) => Promise<void>;
+export type AfterRecord = (tx: Db, recorded: readonly FinishedAttempt[]) => Promise<AfterCommit | undefined>;
+
+/** AfterCommit is what an AfterRecord leaves to do after its commit; it must not throw. */
+export type AfterCommit = () => void;
 
 /**
  * recordAttempts writes finished attempts in one transaction of two statements, whatever their
