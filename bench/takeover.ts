@@ -93,28 +93,17 @@ async function main(): Promise<void> {
     );
     // A resend is the copy that arrived after the survivor claimed the row: a send the victim had
     // put on the wire before dying may still be read by the sink after the kill.
+    const heldIds = held.map((h) => h.id);
     const claims = await storage.db
       .selectFrom('delivery_attempts')
       .select(['delivery_id', 'started_at'])
-      .where(
-        'delivery_id',
-        'in',
-        held.map((h) => h.id),
-      )
+      .where('delivery_id', 'in', heldIds)
       .where('started_at', '>=', killedAt)
       .execute();
     const claimedAt = new Map(claims.map((c) => [c.delivery_id, c.started_at]));
     // The Message-ID as sent: a row read while sending may still hold its unbound form (no domain
     // until the sender's From address binds it at the result), which the sink never sees.
-    const sentIds = await storage.db
-      .selectFrom('deliveries')
-      .select(['id', 'message_id'])
-      .where(
-        'id',
-        'in',
-        held.map((h) => h.id),
-      )
-      .execute();
+    const sentIds = await storage.db.selectFrom('deliveries').select(['id', 'message_id']).where('id', 'in', heldIds).execute();
     const sentId = new Map(sentIds.map((r) => [r.id, r.message_id]));
     const resent = held.map((h) => ({ kind: h.kind, at: arrivals.get(sentId.get(h.id)!)!.find((t) => t >= claimedAt.get(h.id)!)! - killedAt }));
     const first = Math.min(...resent.map((r) => r.at));
