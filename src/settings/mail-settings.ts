@@ -311,14 +311,16 @@ async function writeMailSettings(tx: Db, secretBox: SecretBox, tenantId: string,
   if (useCustom && custom === null) throw fieldError('custom', 'is required when useCustom is true');
   const dailyReportTime = given('dailyReportTime');
   const values = {
-    alerts_email_enabled: given('alertsEmailEnabled') ? 1 : 0,
-    use_custom: useCustom ? 1 : 0,
-    daily_report_time: dailyReportTime,
+    ...choiceColumns({
+      alertsEmailEnabled: given('alertsEmailEnabled'),
+      useCustom,
+      dailyReportTime,
+      sendEmptyDailyReport: given('sendEmptyDailyReport'),
+      fallbackToDefault: given('fallbackToDefault'),
+    }),
     // Only a change of the time: a save of other fields (or of the same time) just after a report
     // time, before that report was decided, must not hold it back until the next day.
     ...(sameReportTime(dailyReportTime, current.dailyReportTime) ? {} : { daily_report_time_changed_at: clock.now() }),
-    send_empty_daily_report: given('sendEmptyDailyReport') ? 1 : 0,
-    fallback_to_default: given('fallbackToDefault') ? 1 : 0,
     custom_smtp: custom === null ? null : JSON.stringify(custom),
     ...(sealed ? { custom_password: sealed.password, custom_access_token: sealed.accessToken } : {}),
     updated_at: clock.now(),
@@ -343,12 +345,8 @@ export async function dailyReportInstantMoved(tx: Db, tenantId: string, now: num
     .insertInto('tenant_mail_settings')
     .values({
       tenant_id: tenantId,
-      alerts_email_enabled: NEW_TENANT_MAIL_SETTINGS.alertsEmailEnabled ? 1 : 0,
-      use_custom: NEW_TENANT_MAIL_SETTINGS.useCustom ? 1 : 0,
-      daily_report_time: NEW_TENANT_MAIL_SETTINGS.dailyReportTime,
+      ...choiceColumns(NEW_TENANT_MAIL_SETTINGS),
       daily_report_time_changed_at: now,
-      send_empty_daily_report: NEW_TENANT_MAIL_SETTINGS.sendEmptyDailyReport ? 1 : 0,
-      fallback_to_default: NEW_TENANT_MAIL_SETTINGS.fallbackToDefault ? 1 : 0,
       custom_smtp: null,
       custom_password: null,
       custom_access_token: null,
@@ -356,6 +354,17 @@ export async function dailyReportInstantMoved(tx: Db, tenantId: string, now: num
     })
     .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ daily_report_time_changed_at: now }))
     .execute();
+}
+
+/** choiceColumns are a tenant's mail choices (all but its custom server) as their columns store them. */
+function choiceColumns(s: Pick<TenantMailSettings, 'alertsEmailEnabled' | 'useCustom' | 'dailyReportTime' | 'sendEmptyDailyReport' | 'fallbackToDefault'>) {
+  return {
+    alerts_email_enabled: s.alertsEmailEnabled ? 1 : 0,
+    use_custom: s.useCustom ? 1 : 0,
+    daily_report_time: s.dailyReportTime,
+    send_empty_daily_report: s.sendEmptyDailyReport ? 1 : 0,
+    fallback_to_default: s.fallbackToDefault ? 1 : 0,
+  };
 }
 
 /** sameReportTime tells whether two daily report times are the same time of day (10:00 is 10:00:00). */
