@@ -343,7 +343,8 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
       const imported = (await alertsOf(t, 'ops')).filter((a) => a.message === 'imported once the password is right');
       expect(imported).toHaveLength(1);
     }, WAIT);
-    expect((await t.call('GET', `${base}/${created.id}`)).json().stats.pull.consecutiveFailures).toBe(0);
+    // A poll's pages are stored as they are read; its state (the failures reset) is written when the poll ends.
+    await vi.waitFor(async () => expect((await t.call('GET', `${base}/${created.id}`)).json().stats.pull.consecutiveFailures).toBe(0), WAIT);
     await t.call('DELETE', `${base}/${created.id}`);
   });
 
