@@ -126,6 +126,12 @@ export function messageIdOf(raw: string): string | null {
   return match?.[1] ? match[1].replace(/\r?\n[ \t]+/g, ' ').trim() : null;
 }
 
+/** kindOf reads what a raw message is, its X-Tocsin-Kind header (summary, immediate, test…). */
+export function kindOf(raw: string): string | undefined {
+  const head = raw.split(/\r?\n\r?\n/, 1)[0] ?? '';
+  return /^X-Tocsin-Kind:[ \t]*([\w-]+)/im.exec(head)?.[1];
+}
+
 function smtpError(code: number, message: string): Error & { responseCode: number } {
   return Object.assign(new Error(message), { responseCode: code });
 }
