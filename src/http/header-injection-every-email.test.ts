@@ -9,7 +9,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPORTS_SOON, type TestApp, startTestApp } from '../../test/support/http.js';
 import { OWN_HEADERS, headerNames, longestLine } from '../../test/support/raw-mail.js';
-import { type ReceivedMessage, type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { type ReceivedMessage, type TestSmtpServer, kindOf, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { LANGUAGES } from '../i18n/languages.js';
 
@@ -44,11 +44,8 @@ describeEachDialect('header-bound fields in the summary and the daily report, in
     const base = `/api/v1/tenants/${TENANT}`;
     const displayName = `${PAYLOADS[0]} ${PAYLOADS[1]}`;
     expect((await t.call('POST', '/api/v1/tenants', { name: TENANT, displayName, timeZone: 'UTC' })).statusCode).toBe(201);
-    // The report time a few seconds from now, in the tenant's zone: the daily report comes then.
-    const soon = new Date(Date.now() + 4_000).toISOString().slice(11, 19);
     const mail = await t.call('PUT', `${base}/settings/mail`, {
       alertsEmailEnabled: true,
-      dailyReportTime: soon,
       useCustom: true,
       custom: { host: '127.0.0.1', port: server.port, security: 'none', fromAddress: 'alerts@inject.example.com', fromDisplayName: PAYLOADS[2] },
     });
@@ -72,20 +69,25 @@ describeEachDialect('header-bound fields in the summary and the daily report, in
       })),
     });
     expect(raised.statusCode, raised.body).toBe(202);
+    // The report time moved to a few seconds from now (the tenant's zone) once its readers and
+    // alerts are there, or a slow setup outlived it and the day's report went out with nothing to
+    // send; one that has passed by the time it is saved still goes out at once, as a first report.
+    const soon = new Date(Date.now() + 2_000).toISOString().slice(11, 19);
+    const moved = await t.call('PUT', `${base}/settings/mail`, { dailyReportTime: soon });
+    expect(moved.statusCode, moved.body).toBe(200);
 
     // Every reader gets one summary and one daily report.
     let received: ReceivedMessage[] = [];
-    const kindOf = (m: ReceivedMessage) => /^X-Tocsin-Kind: (\w+)/m.exec(m.raw)?.[1];
     for (;;) {
-      received = server.messages.filter((m) => (KINDS as readonly string[]).includes(kindOf(m) ?? ''));
+      received = server.messages.filter((m) => (KINDS as readonly string[]).includes(kindOf(m.raw) ?? ''));
       if (received.length >= readers.size * KINDS.length) break;
       await server.waitForMessages(server.messages.length + 1, 20_000);
     }
-    expect(received.map((m) => `${m.envelope.to.join(',')} ${kindOf(m)}`).sort()).toEqual(
+    expect(received.map((m) => `${m.envelope.to.join(',')} ${kindOf(m.raw)}`).sort()).toEqual(
       [...readers.keys()].flatMap((email) => KINDS.map((kind) => `${email} ${kind}`)).sort(),
     );
     for (const message of received) {
-      const what = `${message.envelope.to.join(',')} ${kindOf(message)}`;
+      const what = `${message.envelope.to.join(',')} ${kindOf(message.raw)}`;
       expect(
         headerNames(message.raw).filter((name) => !OWN_HEADERS.has(name)),
         what,
