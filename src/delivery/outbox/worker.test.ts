@@ -427,7 +427,10 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     // A SIGTERM while a slow server held 10 connections and 90 sends waited for them went on sending
     // those 90 until the 15 s grace ran out, exited 1 with the rest leased, and sent again after the
     // restart the ones whose 250 it had not yet recorded.
-    const server = await smtp({ dataReplyDelayMs: 1500 });
+    // The server holds its replies until the stop is under way: a delay of its own (1.5 s, once)
+    // ended on a loaded machine before the test's stop, and the next five sends took the connections.
+    const server = await smtp();
+    server.holdReplies();
     endpoints.set(tenantX, endpointFor(server.port, { timeoutMs: 10_000 }));
     await enqueueDeliveries(
       database.storage.db,
@@ -441,8 +444,11 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       // Five connections (the helper's sender) for twenty sends in flight.
       const w = worker(systemClock, { settings: { limits: { global: 20, perTenant: 20 }, batchSize: 20 } });
       w.start();
-      await vi.waitFor(() => expect(server.mailFromSeen.length).toBeGreaterThanOrEqual(5), { timeout: 20_000, interval: 5 });
-      await w.stop();
+      // Five messages at the server, each waiting for its 250; the other fifteen wait for a connection.
+      await server.waitForHeld(5);
+      const stopping = w.stop();
+      server.releaseReplies();
+      await stopping;
       const rows = await database.storage.db.selectFrom('deliveries').select(['status', 'attempts', 'lease_token']).execute();
       expect(rows.filter((r) => r.status === 'sent')).toHaveLength(5);
       expect(server.messages).toHaveLength(5);
