@@ -179,19 +179,25 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
 
   it('does not start a send that waited for a connection while its lease ran out and another worker took it', async () => {
     await database.storage.db.deleteFrom('deliveries').execute();
-    // One connection to a slow server: the second email waits in the sender's queue behind the first.
-    const sink = await startTestSmtpServer({ dataReplyDelayMs: 3_000 });
+    // One connection to a server that holds its reply to the first email: the second waits in the sender's queue behind it.
+    const sink = await startTestSmtpServer();
+    sink.holdReplies();
     const sender = createMailSender({ maxConnections: 1 });
     const { log, entries } = captureWarnings();
     const worker = await queuedWorker(tenant, 2, sink, sender, log, 2_000);
     try {
       worker.start();
-      await vi.waitFor(() => expect(sink.connections()).toBe(1), { timeout: 10_000, interval: 20 });
+      // The first email at the server, read whole. Not merely connected: a send whose session is still
+      // greeting, or short of its final ".", is held back too once the lease is seen lost, and a loaded
+      // machine's dialogue outlasted the take-over below (the sink then had no email).
+      await sink.waitForHeld(1);
       // The worker stalls past its lease (a paused VM, SIGSTOP, the database out of reach): another takes both rows.
       await database.storage.db.updateTable('deliveries').set({ lease_expires_at: 0, next_attempt_at: 0 }).execute();
       const stolen = await claimDue(database.storage, { workerId: 'other', now: Date.now(), leaseMs: 60_000, limit: 2 });
       expect(stolen.deliveries).toHaveLength(2);
       await warned(entries, 'leases lost while sending');
+      // The server answers the first: the connection is free for the second, which is not sent.
+      sink.releaseReplies();
       await warned(entries, 'lease lost or in doubt before the send; not sending');
       await worker.stop();
     } finally {
