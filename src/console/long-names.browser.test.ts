@@ -110,14 +110,17 @@ describe.skipIf(!HAVE_CHROMIUM)('long unbroken names at 360 px', () => {
       .locator('tbody tr', { hasText: GROUP.slice(0, 20) })
       .getByRole('button', { name: 'Edit' })
       .click();
-    await dialog.getByText(ROLE).waitFor();
+    await page.getByRole('dialog', { name: 'Edit group' }).getByText(ROLE).waitFor();
     await look('Edit group');
     await page.evaluate(`location.hash = '#/access/users'`);
+    // The groups' rows stand until the Users tab is drawn, and the group's names the user as a member: its Edit
+    // would open Edit group, which names the role too, and 'Edit user' would be looked at there.
+    await page.locator('a[role="tab"][aria-selected="true"][href="#/access/users"]').waitFor();
     await page
       .locator('tbody tr', { hasText: EMAIL.slice(0, 20) })
       .getByRole('button', { name: 'Edit' })
       .click();
-    await dialog.getByText(ROLE).waitFor();
+    await page.getByRole('dialog', { name: 'Edit user' }).getByText(ROLE).waitFor();
     await look('Edit user');
     await page.evaluate(`location.hash = '#/alerts'`);
     await page.locator('tbody tr').first().getByRole('button', { name: 'Mute…' }).click();
