@@ -34,7 +34,11 @@ describeEachDialect('one Fatal alert mailed to several recipients from one prepa
         roles: p.roles,
       });
       ids.push(res.json().id);
-      await t.call('PUT', `/api/v1/tenants/multi/users/${res.json().id}/alert-preferences`, { email: { fatalImmediately: true } });
+      // Fatal emails only: the report scheduler runs on the real clock, and a 10-minute window
+      // ending mid-test would mail them their summaries too, among the emails the tests read.
+      await t.call('PUT', `/api/v1/tenants/multi/users/${res.json().id}/alert-preferences`, {
+        email: { fatalImmediately: true, tenMinuteSummary: false, dailyReport: false },
+      });
     }
   });
   afterAll(async () => {
