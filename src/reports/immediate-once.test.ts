@@ -9,7 +9,7 @@ import pino from 'pino';
 import { loadConfig } from '../config.js';
 import { type Tocsin, startTocsin } from '../server.js';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { type TestSmtpServer, kindOf, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { signingKey } from '../sources/secrets.js';
 import { signStandardWebhook } from '../sources/signatures.js';
@@ -192,7 +192,9 @@ describeEachDialect('one Fatal alert arriving 100 times at once', (dialect) => {
       ['ben@mixed.example.com', 'sent', 1, null],
       ['gone@mixed.example.com', 'failed', 1, 550],
     ]);
-    const about = smtp.messages.filter((m) => m.raw.includes('robot 9 is offline'));
+    // The Fatal emails about it: the report scheduler runs on the real clock, so a 10-minute window
+    // ending meanwhile also mails the tenant's readers their summaries of the alert.
+    const about = smtp.messages.filter((m) => kindOf(m.raw) === 'immediate' && m.raw.includes('robot 9 is offline'));
     expect(about.flatMap((m) => m.envelope.to).sort()).toEqual(['ana@mixed.example.com', 'ben@mixed.example.com']);
   });
 });
