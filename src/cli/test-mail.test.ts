@@ -35,12 +35,14 @@ describeEachDialect('tocsin test-mail', (dialect) => {
   });
 
   it('exits 1 with the stage when the server refuses, and 2 on bad arguments', async () => {
-    await t.call('PUT', '/api/v1/tenants/cli-mail/settings/mail', {
+    // A tenant of its own: cli-mail keeps the system default for the tests that send, whatever their order.
+    await t.call('POST', '/api/v1/tenants', { name: 'cli-refused' });
+    await t.call('PUT', '/api/v1/tenants/cli-refused/settings/mail', {
       useCustom: true,
       custom: { host: '127.0.0.1', port: 1, security: 'none', fromAddress: 'a@example.com' },
     });
     const failed = capturedIo(env);
-    expect(await testMailCommand(['--tenant', 'cli-mail', '--to', 'ops@example.com'], failed.io)).toBe(1);
+    expect(await testMailCommand(['--tenant', 'cli-refused', '--to', 'ops@example.com'], failed.io)).toBe(1);
     // Nothing was said over a connection never made: the stage alone, not two empty lines of dialogue above it.
     expect(failed.out()).toMatch(/^failed at connect: .*ECONNREFUSED 127\.0\.0\.1:1: the server refused the connection, .*check the host and the port.*\n$/);
     const noTo = capturedIo(env);
