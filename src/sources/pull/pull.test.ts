@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fs from 'node:fs';
@@ -75,6 +76,12 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
   });
 
   it('signs in with Account/Authenticate, imports each upstream alert once with its fields mapped, and shows the lag', async () => {
+    // A tenant of its own, and the upstream's alerts from now on: the other tests raise upstream
+    // alerts and import them into ops, and in another order (or at a retry) they came first.
+    const tenant = `signs-in-${crypto.randomUUID().slice(0, 8)}`;
+    const mine = `/api/v1/tenants/${tenant}/sources`;
+    expect((await t.call('POST', '/api/v1/tenants', { name: tenant })).statusCode).toBe(201);
+    const since = new Date(Date.now() - 1).toISOString();
     await orchestrator.raise([
       {
         severity: 'Error',
@@ -86,13 +93,13 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
       },
       { severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'robot-7 is offline' },
     ]);
-    const created = await t.call('POST', base, { name: 'Plant Orchestrator', kind: 'orchestrator-pull', pull: pullBody(orchestrator.url) });
+    const created = await t.call('POST', mine, { name: 'Plant Orchestrator', kind: 'orchestrator-pull', pull: pullBody(orchestrator.url, { since }) });
     expect(created.statusCode).toBe(201);
     const source = created.json();
     expect(source.url).toBeNull();
 
-    await vi.waitFor(async () => expect(await alertsOf(t, 'ops')).toHaveLength(2), WAIT);
-    const imported = await alertsOf(t, 'ops');
+    await vi.waitFor(async () => expect(await alertsOf(t, tenant)).toHaveLength(2), WAIT);
+    const imported = await alertsOf(t, tenant);
     const faulted = imported.find((a) => a.event === 'Process.JobExecution.Faulted')!;
     expect(faulted).toMatchObject({
       severity: 'Error',
@@ -111,16 +118,17 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
     // A poll after the import reads the same alerts again (the overlap) and stores nothing new.
     const importedAt = Date.now();
     await vi.waitFor(async () => {
-      const stats = (await t.call('GET', `${base}/${source.id}`)).json().stats;
+      const stats = (await t.call('GET', `${mine}/${source.id}`)).json().stats;
       expect(Date.parse(stats.pull.lastPolledAt)).toBeGreaterThan(importedAt);
     }, WAIT);
-    expect(await alertsOf(t, 'ops')).toHaveLength(2);
-    const stats = (await t.call('GET', `${base}/${source.id}`)).json().stats;
+    expect(await alertsOf(t, tenant)).toHaveLength(2);
+    const stats = (await t.call('GET', `${mine}/${source.id}`)).json().stats;
     expect(stats).toMatchObject({ accepted: 1, lastError: null, pull: { imported: 2, consecutiveFailures: 0, lagSeconds: expect.any(Number) } });
-    const receptions = (await t.call('GET', `${base}/${source.id}/receptions`)).json().items;
+    const receptions = (await t.call('GET', `${mine}/${source.id}/receptions`)).json().items;
     expect(receptions[0]).toMatchObject({ outcome: 'accepted', status: 200, alertIds: expect.arrayContaining(imported.map((a) => a.id)) });
 
     // Upstream, nothing was marked read: the poller's alerts are all still unread.
+    const upstreamAlerts = (await orchestrator.upstream.call('GET', '/api/v1/tenants/plant/alerts?limit=1000')).json().items.length;
     const signIn = await fetch(`${orchestrator.url}/api/Account/Authenticate`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -129,11 +137,11 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
     const unread = await fetch(`${orchestrator.url}/odata/Alerts/UiPath.Server.Configuration.OData.GetUnreadCount()`, {
       headers: { authorization: `Bearer ${((await signIn.json()) as { result: string }).result}` },
     });
-    expect(((await unread.json()) as { value: number }).value).toBe(2);
+    expect(((await unread.json()) as { value: number }).value).toBe(upstreamAlerts);
 
     await orchestrator.raise([{ severity: 'Warn', component: 'Queues', event: 'Queue.Sla.AtRisk', message: 'SLA at risk' }]);
-    await vi.waitFor(async () => expect(await alertsOf(t, 'ops')).toHaveLength(3), WAIT);
-    await t.call('DELETE', `${base}/${source.id}`);
+    await vi.waitFor(async () => expect(await alertsOf(t, tenant)).toHaveLength(3), WAIT);
+    await t.call('DELETE', `${mine}/${source.id}`);
   });
 
   it('tests an orchestrator-pull source by signing in upstream and reading its alerts, importing nothing', async () => {
