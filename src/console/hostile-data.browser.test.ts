@@ -212,6 +212,8 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
       void dialog.dismiss();
     });
     await page.evaluate(`location.hash = '#/access/groups'`);
+    // The users' rows stand until the Groups tab is drawn, and Mallory's names its group: its Delete would ask of Mallory.
+    await page.locator('a[role="tab"][aria-selected="true"][href="#/access/groups"]').waitFor();
     await page.locator('tr', { hasText: 'Group' }).getByRole('button', { name: 'Delete' }).click();
     await page.evaluate(`location.hash = '#/sources'`);
     await page.getByRole('button', { name: 'Source\u202e' }).click();
