@@ -203,7 +203,8 @@ describeEachDialect('mail health', (dialect) => {
 
   it("says a refused STARTTLS was the upgrade, not only the server's reply, which names no command", async () => {
     // "500 5.5.1 command not recognized" alone on the banner, the notice and the alert says nothing of TLS.
-    const gamma = await t.tenantWithUser('gamma');
+    // A tenant of its own: gamma's emails are counted by the test above, which ran after this one in another order.
+    const delta = await t.tenantWithUser('delta');
     const plain = await startTestSmtpServer();
     const clock = new FakeClock(T0);
     const storage = t.tocsin.deps.storage;
@@ -217,9 +218,9 @@ describeEachDialect('mail health', (dialect) => {
       recorder: new AttemptRecorder(storage, 0, mailHealthAfterRecord(storage.dialect, { publicUrl: 'https://tocsin.example.com' })),
     });
     try {
-      await enqueueDeliveries(storage.db, [testDelivery(gamma.tenantId, 'ops@gamma.example.com', { kind: 'immediate' })], clock);
+      await enqueueDeliveries(storage.db, [testDelivery(delta.tenantId, 'ops@delta.example.com', { kind: 'immediate' })], clock);
       await worker.runOnce();
-      const failing = (await t.call('GET', '/api/v1/tenants/gamma/settings/mail/health', undefined, gamma.token)).json();
+      const failing = (await t.call('GET', '/api/v1/tenants/delta/settings/mail/health', undefined, delta.token)).json();
       expect(failing).toMatchObject({ state: 'failing', lastCode: expect.any(Number) });
       expect(failing.lastError).toMatch(/STARTTLS/);
       expect(failing.lastError).toContain(String(failing.lastCode));
