@@ -4,7 +4,7 @@ import { FakeClock } from '../../shared/clock.js';
 import { describeEachDialect, planOf } from '../../../test/support/storage.js';
 import { deliveryLogPage } from './log.js';
 import { enqueueDeliveries } from './enqueue.js';
-import { DELIVERY_STATUSES } from './tables.js';
+import { DELIVERY_STATUSES, UNFINISHED_STATUSES } from './tables.js';
 import { testDelivery } from '../../../test/support/outbox-fixtures.js';
 import { type ScriptedFailure, type TestSmtpServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 import { until } from '../../../test/support/until.js';
@@ -196,7 +196,8 @@ describeEachDialect('delivery log API and metrics', (dialect) => {
     for (const status of DELIVERY_STATUSES) {
       expect(res.body, status).toContain(`\ntocsin_deliveries{status="${status}"} ${count.get(status) ?? 0}\n`);
     }
-    expect(res.body).toContain(`\ntocsin_delivery_queue_depth ${count.get('pending')}\n`);
+    const unfinished = UNFINISHED_STATUSES.reduce((sum, status) => sum + (count.get(status) ?? 0), 0);
+    expect(res.body).toContain(`\ntocsin_delivery_queue_depth ${unfinished}\n`);
     expect(res.body).toMatch(/\ntocsin_delivery_oldest_pending_age_seconds \d+/);
   });
 
