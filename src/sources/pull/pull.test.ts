@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished, vi } from 'vitest';
 import { loadConfig } from '../../config.js';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../../test/support/http.js';
 import { captureLog, captureWarnings } from '../../../test/support/log-capture.js';
@@ -340,24 +340,28 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
   });
 
   it('tries changed pull settings at once: a corrected password does not wait out the backoff of the wrong one', async () => {
-    await orchestrator.raise([{ severity: 'Error', component: 'Jobs', message: 'imported once the password is right' }]);
+    // A message of its own: a retried run raises it again upstream.
+    const message = `imported once the password is right ${crypto.randomUUID().slice(0, 8)}`;
+    await orchestrator.raise([{ severity: 'Error', component: 'Jobs', message }]);
     // The default interval: a failure waits 2 minutes, the next 4, … up to 15.
     const pull = pullBody(orchestrator.url, { password: 'not it', intervalSeconds: 60 });
     const created = (await t.call('POST', base, { name: 'Password corrected', kind: 'orchestrator-pull', pull })).json();
+    onTestFinished(() => t.call('DELETE', `${base}/${created.id}`).then(() => undefined));
     await vi.waitFor(async () => expect((await t.call('GET', `${base}/${created.id}`)).json().stats.pull?.consecutiveFailures).toBe(1), WAIT);
     const patched = await t.call('PATCH', `${base}/${created.id}`, { pull: { password: PASSWORD } });
     expect(patched.statusCode, patched.body).toBe(200);
     await vi.waitFor(async () => {
-      const imported = (await alertsOf(t, 'ops')).filter((a) => a.message === 'imported once the password is right');
+      const imported = (await alertsOf(t, 'ops')).filter((a) => a.message === message);
       expect(imported).toHaveLength(1);
     }, WAIT);
     // A poll's pages are stored as they are read; its state (the failures reset) is written when the poll ends.
     await vi.waitFor(async () => expect((await t.call('GET', `${base}/${created.id}`)).json().stats.pull.consecutiveFailures).toBe(0), WAIT);
-    await t.call('DELETE', `${base}/${created.id}`);
   });
 
   it('tries pull settings changed during a poll at once, when that poll (with the old ones) fails', async () => {
-    await orchestrator.raise([{ severity: 'Error', component: 'Jobs', message: 'imported once the address is right' }]);
+    // A message of its own: a retried run raises it again upstream.
+    const message = `imported once the address is right ${crypto.randomUUID().slice(0, 8)}`;
+    await orchestrator.raise([{ severity: 'Error', component: 'Jobs', message }]);
     // A wrong address whose server holds the request (an unreachable host answers no sooner).
     let release: (() => void) | undefined;
     const held = new Promise<void>((resolve) => {
@@ -373,15 +377,15 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
       const wrong = `http://127.0.0.1:${(stall.address() as AddressInfo).port}`;
       const pull = pullBody(wrong, { intervalSeconds: 60 });
       const created = (await t.call('POST', base, { name: 'Address corrected', kind: 'orchestrator-pull', pull })).json();
+      onTestFinished(() => t.call('DELETE', `${base}/${created.id}`).then(() => undefined));
       await vi.waitFor(() => expect(asked).toBe(1), WAIT);
       expect((await t.call('PATCH', `${base}/${created.id}`, { pull: { baseUrl: orchestrator.url } })).statusCode).toBe(200);
       release!();
       // Without the change, the failed poll's backoff (two minutes here) would be waited out first.
       await vi.waitFor(async () => {
-        const imported = (await alertsOf(t, 'ops')).filter((a) => a.message === 'imported once the address is right');
+        const imported = (await alertsOf(t, 'ops')).filter((a) => a.message === message);
         expect(imported).toHaveLength(1);
       }, WAIT);
-      await t.call('DELETE', `${base}/${created.id}`);
     } finally {
       release!();
       stall.closeAllConnections();
