@@ -588,6 +588,47 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await host.context.close();
   });
 
+  it('offers Add user once Manage Access has read the roles it chooses from, so a user added at once is an Alerts Viewer', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/alerts');
+    // Manage Access's reads answered late, as by a loaded server: its roles are held until the test lets them go.
+    let asked = () => {};
+    const rolesAsked = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const roles = /\/api\/v1\/tenants\/[^/]+\/roles$/;
+    await page.route(roles, async (route) => {
+      asked();
+      await held;
+      await route.continue();
+    });
+    await page.getByRole('link', { name: 'Manage Access' }).click();
+    await rolesAsked;
+    await page.locator('a[role="tab"][aria-selected="true"][href="#/access/users"]').waitFor();
+    // Opened now, Add user chose no role (the roles were not read): the user was added with none, nothing said.
+    const addUser = page.getByRole('button', { name: 'Add user' });
+    expect(await addUser.count()).toBe(0);
+    release();
+    await addUser.click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Email').fill('early@acme.example');
+    await dialog.getByLabel('Name', { exact: true }).fill('Early');
+    expect(await dialog.getByLabel('Alerts Viewer').isChecked()).toBe(true);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.locator('main tbody tr', { hasText: 'early@acme.example' }).waitFor();
+    const early = (await call('GET', '/api/v1/tenants/acme/users')).items.find((user: { email: string }) => user.email === 'early@acme.example');
+    onTestFinished(async () => {
+      await call('DELETE', `/api/v1/tenants/acme/users/${early.id}`);
+    });
+    expect(early.roles).toEqual(['Alerts Viewer']);
+    await page.unroute(roles);
+    await context.close();
+  });
+
   it('puts the keyboard in the first field a window asks for, so what is typed right after opening it lands there', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/access/users');

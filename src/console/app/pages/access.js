@@ -365,7 +365,13 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
     ${
       tab === 'users'
         ? html`
-      ${edit ? html`<div class="toolbar"><button type="button" onClick=${() => setDialog({ kind: 'user' })}>${t('access.addUser')}</button></div>` : null}
+      ${
+        // Offered once the roles are read: Add user chooses Alerts Viewer among them when it opens, and opened
+        // before, it chose none and added a user with no role, nothing said.
+        edit && loaded
+          ? html`<div class="toolbar"><button type="button" onClick=${() => setDialog({ kind: 'user' })}>${t('access.addUser')}</button></div>`
+          : null
+      }
       <div class="table-wrap"><table>
         <thead><tr><th scope="col">${t('access.email')}</th><th scope="col">${t('access.name')}</th><th scope="col">${t('language')}</th><th scope="col">${t('access.timeZone')}</th>
           <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.active')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
