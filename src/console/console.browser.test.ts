@@ -834,7 +834,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     ]);
     expect(await page.getByRole('dialog').count()).toBe(0);
     expect((await savedAgain).status()).toBe(200);
-
+    // The answer reaches the browser before the page reads it: the form before it, tested too, was still shown,
+    // and the checks and typing below went on over it. Saving says so once it is answered.
+    await page.getByText('The mail settings are saved.').waitFor();
     await page.getByTestId('mail-tested').waitFor();
 
     // The password is write-only: "Set" and Replace, which can be called off.
@@ -882,6 +884,47 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByLabel('Use custom settings').check();
     expect(await page.getByLabel('SMTP Host').inputValue()).toBe('localhost');
     expect(await page.getByLabel('SMTP Username').inputValue()).toBe(SMTP_USER);
+    await context.close();
+  });
+
+  it('keeps what is typed in Settings > Mail while its Save is on its way, rather than putting the values saved back over it', async () => {
+    await call('POST', '/api/v1/tenants', { name: 'wonka' });
+    onTestFinished(async () => {
+      await call('DELETE', '/api/v1/tenants/wonka');
+    });
+    await call('POST', '/api/v1/tenants/wonka/users', { email: 'willy@wonka.example', name: 'Willy', password: PASSWORD, roles: ['Administrator'] });
+    const { context, page } = await open();
+    await signIn(page, 'willy@wonka.example', '#/settings/mail', 'wonka');
+    await page.getByLabel('Use custom settings').check();
+    await page.getByLabel('SMTP Host').fill('smtp.first.example');
+    await page.getByLabel('SMTP Port').fill('587');
+    await page.getByLabel('Default From Address').fill('alerts@wonka.example');
+    // The save's answer is held until the test lets it go, as a slow or loaded server's.
+    let sent = () => {};
+    const putSent = new Promise<void>((resolve) => {
+      sent = resolve;
+    });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/settings/mail', async (route) => {
+      if (route.request().method() === 'PUT') {
+        sent();
+        await held;
+      }
+      await route.continue();
+    });
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('button', { name: 'Continue without testing' }).click();
+    await putSent;
+    // The user goes on typing while it saves.
+    await page.getByLabel('SMTP Host').fill('smtp.second.example');
+    release();
+    await page.getByText('The mail settings are saved.').waitFor();
+    expect(await page.getByLabel('SMTP Host').inputValue()).toBe('smtp.second.example');
+    expect((await call('GET', '/api/v1/tenants/wonka/settings/mail')).custom.host).toBe('smtp.first.example');
+    await page.unroute('**/settings/mail');
     await context.close();
   });
 

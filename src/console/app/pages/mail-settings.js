@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
 import { currentLanguage, t } from '../lib/i18n.js';
 import { can, tenantApi } from '../lib/session.js';
@@ -101,9 +101,13 @@ export function MailSettingsPage({ session }) {
   const [shown, setShown] = useState(/** @type {string | null} */ (null));
   // Changes not saved yet: leaving the page asks first.
   useLeaveGuard(editable && form !== null && JSON.stringify(form) !== shown, t('unsaved.leave'));
+  // The form as it is now, for a save's answer to tell whether the user typed on while it was out.
+  const current = useRef(form);
+  current.current = form;
 
-  const show = (settings) => {
-    setForm(mailFormOf(settings));
+  /** keepTyped: what was typed since the save was sent stays, as changes not saved yet. */
+  const show = (settings, keepTyped = false) => {
+    if (!keepTyped) setForm(mailFormOf(settings));
     setShown(JSON.stringify(mailFormOf(settings)));
     setStored({ custom: settings.custom !== null && settings.custom !== undefined, useCustom: Boolean(settings.useCustom) });
   };
@@ -126,9 +130,13 @@ export function MailSettingsPage({ session }) {
   const save = async () => {
     setDialog(null);
     const wasTested = tested === testedKey(form);
+    // Said again once this save is answered (a screen reader hears a second save too).
+    setMessage(null);
+    const sent = form;
     try {
       const saved = await api('PUT', tenantApi(session, 'settings/mail'), mailPayload(form));
-      show(saved);
+      // Typed on while the save was out (a slow server): the values saved did not replace what the user typed since.
+      show(saved, current.current !== sent);
       // Saved tested values stay tested, though the password now shows as "set" rather than typed.
       setTested(wasTested ? testedKey(mailFormOf(saved)) : null);
       setErrors({});
