@@ -3214,6 +3214,51 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('keeps what the host administrator types in System mail settings while its Save is on its way, rather than putting the values saved back over it', async () => {
+    // A server of its own: saving the system settings here makes them the saved ones every tenant on the default uses.
+    const own = await startConsoleServer(ADMIN_TOKEN);
+    try {
+      const context = await browser.newContext({ viewport: { width: 1200, height: 860 }, locale: 'en-GB' });
+      const page = await context.newPage();
+      page.setDefaultTimeout(10_000);
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await page.goto(own.base);
+      await page.getByRole('tab', { name: 'Host administrator' }).click();
+      await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('link', { name: 'System mail settings' }).click();
+      const name = page.getByLabel('Default From Display Name');
+      await name.fill('Tocsin first');
+      // The save's answer is held until the test lets it go, as a slow or loaded server's.
+      let sent = () => {};
+      const putSent = new Promise<void>((resolve) => {
+        sent = resolve;
+      });
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await page.route('**/system/mail-settings', async (route) => {
+        if (route.request().method() === 'PUT') {
+          sent();
+          await held;
+        }
+        await route.continue();
+      });
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await putSent;
+      // The host administrator goes on typing while it saves.
+      await name.fill('Tocsin second');
+      release();
+      await page.getByText('The mail settings are saved.').waitFor();
+      expect(await name.inputValue()).toBe('Tocsin second');
+      expect((await own.call('GET', '/api/v1/system/mail-settings')).fromDisplayName).toBe('Tocsin first');
+      await context.close();
+    } finally {
+      await own.close();
+    }
+  });
+
   it('shows the host administrator no system mail form to save over the settings while Tocsin cannot be reached, and the tenants and the form once it answers again', async () => {
     const { context, page } = await open(1200, { clock: true });
     await signInAsHost(page);

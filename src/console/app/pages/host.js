@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { LANGUAGES, currentLanguage, formatNumber, t } from '../lib/i18n.js';
@@ -161,11 +161,20 @@ export function SystemMailPage() {
     load();
   }, []);
   useLoadWhenBack(load, form !== null);
+  // The form as it is now, for a save's answer to tell whether the host administrator typed on while it was out.
+  const current = useRef(form);
+  current.current = form;
   if (!form) return html`<section class="page"><h1>${t('systemMail.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
   const save = async (event) => {
     event.preventDefault();
+    // Said again once this save is answered (a screen reader hears a second save too).
+    setMessage(null);
+    const sent = form;
     try {
-      show(smtpFormOf(await api('PUT', 'system/mail-settings', smtpPayload(form))));
+      const saved = smtpFormOf(await api('PUT', 'system/mail-settings', smtpPayload(form)));
+      // Typed on while the save was out (a slow server): what was typed since stays, as changes not saved yet.
+      if (current.current === sent) show(saved);
+      else setShown(JSON.stringify(saved));
       setErrors({});
       setMessage({ kind: 'success', text: t('mail.saved') });
     } catch (err) {
