@@ -1350,6 +1350,45 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('keeps a switch turned in Alert preferences while its Save is on its way, to be saved next', async () => {
+    await addUser('quinn@acme.example', ['Alerts Viewer']);
+    const prefs = `/api/v1/tenants/acme/users/${users['quinn@acme.example']}/alert-preferences`;
+    const { context, page } = await open();
+    await signIn(page, 'quinn@acme.example', '#/preferences');
+    const daily = page.getByRole('switch', { name: 'Daily report' });
+    const fatal = page.getByRole('switch', { name: 'Fatal alerts immediately' });
+    expect([await daily.isChecked(), await fatal.isChecked()]).toEqual([true, false]);
+    // The save's answer is held until the test lets it go, as a slow or loaded server's.
+    let sent = () => {};
+    const putSent = new Promise<void>((resolve) => {
+      sent = resolve;
+    });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/alert-preferences', async (route) => {
+      if (route.request().method() === 'PUT') {
+        sent();
+        await held;
+      }
+      await route.continue();
+    });
+    await daily.uncheck();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await putSent;
+    // The user goes on while it saves: the next switch is kept, shown and saved with the next Save.
+    await fatal.check();
+    release();
+    await page.getByText('Your alert preferences are saved.').waitFor();
+    expect((await call('GET', prefs)).email).toMatchObject({ dailyReport: false, fatalImmediately: false });
+    expect([await daily.isChecked(), await fatal.isChecked()]).toEqual([false, true]);
+    await page.unroute('**/alert-preferences');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(async () => (await call('GET', prefs)).email).toMatchObject({ dailyReport: false, fatalImmediately: true });
+    await context.close();
+  });
+
   it('unsubscribes from an event outside the catalogue, added by its name, and finds a catalogue event in its component', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/preferences');

@@ -30,6 +30,20 @@ export function catalogueHome(catalogue, name) {
   return catalogue.find((component) => component.name.toLowerCase() === lower || component.events.some((event) => event.name.toLowerCase() === lower));
 }
 
+/**
+ * patchSince is what was switched after a save sent `sent` and until `now` (a user going on while
+ * the save is out, on a slow server): the save's answer does not take it back.
+ */
+export function patchSince(sent, now) {
+  const since = { subscriptions: {}, email: {} };
+  for (const part of /** @type {const} */ (['subscriptions', 'email'])) {
+    for (const [name, value] of Object.entries(now[part] ?? {})) {
+      if (!Object.hasOwn(sent[part] ?? {}, name) || sent[part][name] !== value) since[part][name] = value;
+    }
+  }
+  return since;
+}
+
 /** BUILT_IN_EMAIL is what an email switch is when nobody chose (API.md); every component is on. */
 const BUILT_IN_EMAIL = { tenMinuteSummary: true, dailyReport: true, fatalImmediately: false };
 
@@ -213,6 +227,9 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   // Preferences read but not the catalogue (refused in a partial outage): its switches come once
   // Tocsin answers again, without reading the preferences over what the user has switched since.
   useLoadWhenBack(() => loadCatalogue(session).then(setCatalogue), prefs === null || catalogue.length > 0);
+  // What is shown and not saved now, for a save's answer to keep what was switched while it was out.
+  const latest = useRef({ prefs, patch });
+  latest.current = { prefs, patch };
 
   if (!prefs) return html`<section class="page"><h1>${t('prefs.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
   const subscriptions = prefs.subscriptions ?? {};
@@ -256,9 +273,15 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   };
   const save = async (event) => {
     event.preventDefault();
+    const sent = patch;
     try {
-      setPrefs(await api('PUT', tenantApi(session, path), patch));
-      setPatch(EMPTY_PATCH);
+      const saved = await api('PUT', tenantApi(session, path), sent);
+      // Switched while the save was out: still shown as switched, and sent with the next Save.
+      const now = latest.current;
+      const since = patchSince(sent, now.patch);
+      const keep = (part) => Object.fromEntries(Object.keys(since[part]).map((name) => [name, now.prefs[part]?.[name]]));
+      setPrefs({ ...saved, subscriptions: { ...saved.subscriptions, ...keep('subscriptions') }, email: { ...saved.email, ...keep('email') } });
+      setPatch(since);
       setMessage({ kind: 'success', text: t('prefs.saved') });
     } catch (err) {
       setMessage({ kind: 'error', text: problemText(err) });
