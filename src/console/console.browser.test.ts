@@ -5,7 +5,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed, onT
 import { freePort } from '../../test/support/ports.js';
 import { SMTP_PASSWORD, SMTP_USER, customSmtpOf } from '../../test/support/console-smtp.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
-import { type ConsoleServer, haveChromium, launchChromium, screenshotsDir, seriousAxeViolations, startConsoleServer } from '../../test/support/browser.js';
+import {
+  type ConsoleServer,
+  haveChromium,
+  holdRequests,
+  launchChromium,
+  screenshotsDir,
+  seriousAxeViolations,
+  startConsoleServer,
+} from '../../test/support/browser.js';
 import { UnsubscribeLinks } from '../reports/unsubscribe/links.js';
 import type { UnsubscribeTarget } from '../reports/unsubscribe/token.js';
 
@@ -592,27 +600,15 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/alerts');
     // Manage Access's reads answered late, as by a loaded server: its roles are held until the test lets them go.
-    let asked = () => {};
-    const rolesAsked = new Promise<void>((resolve) => {
-      asked = resolve;
-    });
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const roles = /\/api\/v1\/tenants\/[^/]+\/roles$/;
-    await page.route(roles, async (route) => {
-      asked();
-      await held;
-      await route.continue();
-    });
+    const rolesUrl = /\/api\/v1\/tenants\/[^/]+\/roles$/;
+    const roles = await holdRequests(page, rolesUrl, 'GET');
     await page.getByRole('link', { name: 'Manage Access' }).click();
-    await rolesAsked;
+    await roles.sent;
     await page.locator('a[role="tab"][aria-selected="true"][href="#/access/users"]').waitFor();
     // Opened now, Add user chose no role (the roles were not read): the user was added with none, nothing said.
     const addUser = page.getByRole('button', { name: 'Add user' });
     expect(await addUser.count()).toBe(0);
-    release();
+    roles.release();
     await addUser.click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Email').fill('early@acme.example');
@@ -625,7 +621,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       await call('DELETE', `/api/v1/tenants/acme/users/${early.id}`);
     });
     expect(early.roles).toEqual(['Alerts Viewer']);
-    await page.unroute(roles);
+    await page.unroute(rolesUrl);
     await context.close();
   });
 
@@ -900,27 +896,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByLabel('SMTP Port').fill('587');
     await page.getByLabel('Default From Address').fill('alerts@wonka.example');
     // The save's answer is held until the test lets it go, as a slow or loaded server's.
-    let sent = () => {};
-    const putSent = new Promise<void>((resolve) => {
-      sent = resolve;
-    });
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await page.route('**/settings/mail', async (route) => {
-      if (route.request().method() === 'PUT') {
-        sent();
-        await held;
-      }
-      await route.continue();
-    });
+    const save = await holdRequests(page, '**/settings/mail', 'PUT');
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.getByRole('button', { name: 'Continue without testing' }).click();
-    await putSent;
+    await save.sent;
     // The user goes on typing while it saves.
     await page.getByLabel('SMTP Host').fill('smtp.second.example');
-    release();
+    save.release();
     await page.getByText('The mail settings are saved.').waitFor();
     expect(await page.getByLabel('SMTP Host').inputValue()).toBe('smtp.second.example');
     expect((await call('GET', '/api/v1/tenants/wonka/settings/mail')).custom.host).toBe('smtp.first.example');
@@ -1359,27 +1341,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const fatal = page.getByRole('switch', { name: 'Fatal alerts immediately' });
     expect([await daily.isChecked(), await fatal.isChecked()]).toEqual([true, false]);
     // The save's answer is held until the test lets it go, as a slow or loaded server's.
-    let sent = () => {};
-    const putSent = new Promise<void>((resolve) => {
-      sent = resolve;
-    });
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await page.route('**/alert-preferences', async (route) => {
-      if (route.request().method() === 'PUT') {
-        sent();
-        await held;
-      }
-      await route.continue();
-    });
+    const save = await holdRequests(page, '**/alert-preferences', 'PUT');
     await daily.uncheck();
     await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await putSent;
+    await save.sent;
     // The user goes on while it saves: the next switch is kept, shown and saved with the next Save.
     await fatal.check();
-    release();
+    save.release();
     await page.getByText('Your alert preferences are saved.').waitFor();
     expect((await call('GET', prefs)).email).toMatchObject({ dailyReport: false, fatalImmediately: false });
     expect([await daily.isChecked(), await fatal.isChecked()]).toEqual([false, true]);
@@ -3269,26 +3237,12 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       const name = page.getByLabel('Default From Display Name');
       await name.fill('Tocsin first');
       // The save's answer is held until the test lets it go, as a slow or loaded server's.
-      let sent = () => {};
-      const putSent = new Promise<void>((resolve) => {
-        sent = resolve;
-      });
-      let release = () => {};
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      await page.route('**/system/mail-settings', async (route) => {
-        if (route.request().method() === 'PUT') {
-          sent();
-          await held;
-        }
-        await route.continue();
-      });
+      const save = await holdRequests(page, '**/system/mail-settings', 'PUT');
       await page.getByRole('button', { name: 'Save', exact: true }).click();
-      await putSent;
+      await save.sent;
       // The host administrator goes on typing while it saves.
       await name.fill('Tocsin second');
-      release();
+      save.release();
       await page.getByText('The mail settings are saved.').waitFor();
       expect(await name.inputValue()).toBe('Tocsin second');
       expect((await own.call('GET', '/api/v1/system/mail-settings')).fromDisplayName).toBe('Tocsin first');

@@ -236,3 +236,31 @@ export function untranslated(page: Page, keys: readonly string[]): Promise<strin
     ];
   })()`);
 }
+
+/** HeldRequests are a page's requests held back, as a slow or loaded server would, until the test lets them go. */
+export interface HeldRequests {
+  /** Settles once the page has sent the first of them. */
+  readonly sent: Promise<void>;
+  /** Lets the held requests, and any after them, go on to the server. */
+  release(): void;
+}
+
+/** holdRequests holds the page's `method` requests to `url` (a glob or a pattern, as page.route takes it) until `release`. */
+export async function holdRequests(page: Page, url: string | RegExp, method: string): Promise<HeldRequests> {
+  let sent = () => {};
+  const first = new Promise<void>((resolve) => {
+    sent = resolve;
+  });
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await page.route(url, async (route) => {
+    if (route.request().method() === method) {
+      sent();
+      await held;
+    }
+    await route.continue();
+  });
+  return { sent: first, release };
+}
