@@ -2980,6 +2980,66 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('sends a double-clicked Send a test event or Rotate secret once while the API is slow: no second test alert, no secret shown that a second rotation undid', async () => {
+    const source = await call('POST', '/api/v1/tenants/acme/sources', { name: 'Alertmanager double', kind: 'alertmanager' });
+    onTestFinished(async () => {
+      await call('DELETE', `/api/v1/tenants/acme/sources/${source.id}`);
+    });
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/sources');
+    // The API holds each POST until the test lets it go; a request the console sends after the clicks marks when they were handled.
+    const sent: string[] = [];
+    let release = () => {};
+    let held = Promise.resolve();
+    const hold = () => {
+      held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    };
+    await page.route(/\/api\/v1\/tenants\/[^/]+\/sources\/[^/]+\/(test|rotate-secret)$/, async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      sent.push(new URL(route.request().url()).pathname);
+      await held;
+      await route.continue();
+    });
+    const handled = async () => {
+      const marker = page.waitForRequest((request) => request.url().endsWith('/console/bell.svg?handled'));
+      await page.evaluate("fetch('/console/bell.svg?handled')");
+      await marker;
+    };
+    await page.getByRole('button', { name: 'Alertmanager double' }).click();
+    const details = page.locator('section.source-details');
+    hold();
+    await details.getByRole('button', { name: 'Send a test event' }).dblclick();
+    await handled();
+    await expect.poll(() => sent.length).toBe(1);
+    release();
+    await details.getByRole('status').filter({ hasText: 'The test event was' }).waitFor();
+    expect(sent.length).toBe(1);
+    hold();
+    await details.getByRole('button', { name: 'Rotate secret' }).dblclick();
+    await handled();
+    await expect.poll(() => sent.length).toBe(2);
+    release();
+    const shown = page.getByRole('dialog', { name: 'Connect Alertmanager double' });
+    const secret = await shown.getByLabel('Secret', { exact: true }).inputValue();
+    expect(sent.length).toBe(2);
+    // The secret shown is the one the source now takes.
+    const alert = { status: 'firing', labels: { alertname: 'AfterRotation' }, annotations: {}, startsAt: new Date().toISOString() };
+    const body = JSON.stringify({
+      version: '4',
+      status: 'firing',
+      receiver: 'tocsin',
+      groupLabels: {},
+      commonLabels: {},
+      commonAnnotations: {},
+      alerts: [alert],
+    });
+    const receive = await fetch(source.url, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body });
+    expect(receive.status).toBe(202);
+    await context.close();
+  });
+
   it('adds an Orchestrator polling source without a secret to copy or rotate: nothing of it is pasted anywhere', async () => {
     const { context, page, create } = await addSource('Orchestrator on-premises', 'orchestrator-pull');
     await create.getByLabel('Orchestrator URL').fill('http://127.0.0.1:9/orchestrator');

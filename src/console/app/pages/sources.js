@@ -189,8 +189,13 @@ function SourceDetails({ session, source, onChanged, onSecret }) {
     }
     onChanged();
   };
-  const sendTest = () => act(async () => setResult(await api('POST', tenantApi(session, `sources/${source.id}/test`))));
-  const rotate = () => act(async () => onSecret(source, (await api('POST', tenantApi(session, `sources/${source.id}/rotate-secret`))).secret));
+  // Each one at a time: double-clicked on a slow API, Send a test event stored two test alerts, and
+  // Rotate secret rotated twice, the secret shown being whichever answer came last, maybe one the other undid.
+  const { busy: testing, once: onceTest } = useOneAtATime();
+  const { busy: rotating, once: onceRotate } = useOneAtATime();
+  const sendTest = () => onceTest(() => act(async () => setResult(await api('POST', tenantApi(session, `sources/${source.id}/test`)))));
+  const rotate = () =>
+    onceRotate(() => act(async () => onSecret(source, (await api('POST', tenantApi(session, `sources/${source.id}/rotate-secret`))).secret)));
   const setEnabled = (enabled) => act(() => api('PATCH', tenantApi(session, `sources/${source.id}`), { enabled }));
   const remove = () => {
     if (confirm(t('sources.confirmDelete', { name: isolated(source.name) }))) act(() => api('DELETE', tenantApi(session, `sources/${source.id}`)));
@@ -218,8 +223,8 @@ function SourceDetails({ session, source, onChanged, onSecret }) {
       editable
         ? html`<div class="toolbar">
       <${Toggle} id="source-enabled" switch label=${t('sources.enabled')} checked=${source.enabled} onChange=${setEnabled} />
-      ${source.url ? html`<button type="button" onClick=${sendTest}>${t('sources.sendTest')}</button>` : null}
-      ${source.url ? html`<button type="button" class="secondary" onClick=${rotate}>${t('sources.rotate')}</button>` : null}
+      ${source.url ? html`<button type="button" onClick=${sendTest} aria-busy=${testing}>${t('sources.sendTest')}</button>` : null}
+      ${source.url ? html`<button type="button" class="secondary" onClick=${rotate} aria-busy=${rotating}>${t('sources.rotate')}</button>` : null}
       <button type="button" class="link danger" onClick=${remove}>${t('delete')}</button>
     </div>`
         : null
