@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { PERMISSIONS } from 'tocsin/permissions';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
@@ -309,13 +309,19 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
     edit && holds([...granted(user.roles), ...(user.groups ?? []).flatMap((id) => groupGrants(data.groups.find((group) => group.id === id) ?? { roles: [] }))]);
 
   const [loaded, setLoaded] = useState(false);
+  // Which read is the last asked: each change (a save, a Delete) reads the page again, and on a slow or
+  // loaded server an older read answered after a newer one brought back what was deleted since; the page
+  // does not refresh by itself, so it stayed shown. Only the last read's answer (or error) is shown.
+  const reads = useRef(0);
   const load = async () => {
+    const read = ++reads.current;
     try {
       const [users, groups, roles] = await Promise.all(['users', 'groups', 'roles'].map((name) => api('GET', tenantApi(session, name))));
+      if (read !== reads.current) return;
       setData({ users: users.items, groups: groups.items, roles: roles.items });
       setLoaded(true);
     } catch (err) {
-      setError(err);
+      if (read === reads.current) setError(err);
     }
   };
   useEffect(() => {
