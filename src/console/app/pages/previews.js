@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, query as toQuery } from '../lib/api.js';
 import { LANGUAGES, currentLanguage, t } from '../lib/i18n.js';
 import { useLoadWhenBack } from '../lib/polling.js';
@@ -21,11 +21,19 @@ export function PreviewsPage({ session }) {
   const [preview, setPreview] = useState(/** @type {any} */ (null));
   const [error, setError] = useState(/** @type {unknown} */ (null));
 
+  // The question last asked: an email or language chosen quickly after another, on a slow or loaded server,
+  // had the earlier choice's answer come last and shown under the later choice. Only the last one's is shown.
+  const asked = useRef('');
   const load = () => {
+    const question = `emails/preview${toQuery({ kind, language })}`;
+    asked.current = question;
     setError(null);
-    api('GET', tenantApi(session, `emails/preview${toQuery({ kind, language })}`)).then(
-      (answer) => setPreview(previewParts(answer)),
+    api('GET', tenantApi(session, question)).then(
+      (answer) => {
+        if (asked.current === question) setPreview(previewParts(answer));
+      },
       (err) => {
+        if (asked.current !== question) return;
         setPreview(null);
         setError(err);
       },
