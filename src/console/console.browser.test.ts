@@ -625,6 +625,85 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('shows Manage Access as its last read has it: a read answered late, after a newer one, does not bring back a user deleted since', async () => {
+    const first = await addUser('gone-first@acme.example', ['Alerts Viewer']);
+    const second = await addUser('gone-second@acme.example', ['Alerts Viewer']);
+    onTestFinished(async () => {
+      for (const id of [first, second]) await call('DELETE', `/api/v1/tenants/acme/users/${id}`).catch(() => {});
+    });
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/access/users');
+    const row = (email: string) => page.locator('main tbody tr', { hasText: email });
+    await row('gone-second@acme.example').waitFor();
+    // The users' read after the first Delete is answered late, as by a loaded server: read at once, its answer
+    // (which still lists the second user) reaches the page only once the test lets it go.
+    let armed = true;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let asked = () => {};
+    const lateAsked = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    const usersUrl = /\/api\/v1\/tenants\/[^/]+\/users$/;
+    await page.route(usersUrl, async (route) => {
+      if (route.request().method() !== 'GET' || !armed) return route.continue();
+      armed = false;
+      const response = await route.fetch();
+      asked();
+      await held;
+      await route.fulfill({ response });
+    });
+    page.on('dialog', (dialog) => dialog.accept());
+    await row('gone-first@acme.example').getByRole('button', { name: 'Delete' }).click();
+    await lateAsked;
+    await row('gone-second@acme.example').getByRole('button', { name: 'Delete' }).click();
+    await row('gone-second@acme.example').waitFor({ state: 'detached' });
+    await row('gone-first@acme.example').waitFor({ state: 'detached' });
+    const late = page.waitForEvent('requestfinished', (request) => usersUrl.test(request.url()) && request.method() === 'GET');
+    release();
+    await late;
+    // The late answer read and rendered (two turns of the page's event loop and a frame).
+    await page.evaluate('new Promise((resolve) => setTimeout(() => setTimeout(() => requestAnimationFrame(() => resolve()), 0), 0))');
+    expect(await row('gone-second@acme.example').count()).toBe(0);
+    await page.unroute(usersUrl);
+    await context.close();
+  });
+
+  it('shows the email chosen last in Email previews: an earlier choice answered late does not take its place', async () => {
+    const subject = async (kind: string) => (await call('GET', `/api/v1/tenants/acme/emails/preview?kind=${kind}&language=en`)).subject as string;
+    const immediate = await subject('immediate');
+    expect(await subject('daily')).not.toBe(immediate);
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/previews');
+    const shown = page.locator('main .preview p').first();
+    await shown.waitFor();
+    // The daily report's preview is answered late, as by a loaded server: read at once, its answer reaches the page
+    // only once the test lets it go, after the one chosen next.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const daily = /\/emails\/preview\?kind=daily/;
+    await page.route(daily, async (route) => {
+      const response = await route.fetch();
+      await held;
+      await route.fulfill({ response });
+    });
+    const late = page.waitForEvent('requestfinished', (request) => daily.test(request.url()));
+    await page.getByLabel('Email', { exact: true }).selectOption('daily');
+    await page.getByLabel('Email', { exact: true }).selectOption('immediate');
+    await expect.poll(() => shown.textContent()).toContain(immediate);
+    release();
+    await late;
+    // The late answer read and rendered (two turns of the page's event loop and a frame).
+    await page.evaluate('new Promise((resolve) => setTimeout(() => setTimeout(() => requestAnimationFrame(() => resolve()), 0), 0))');
+    expect(await shown.textContent()).toContain(immediate);
+    await page.unroute(daily);
+    await context.close();
+  });
+
   it('puts the keyboard in the first field a window asks for, so what is typed right after opening it lands there', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/access/users');
@@ -3239,6 +3318,25 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // A screen reader still hears "Tenant" on the select, though the eye no longer sees the word.
     await page.getByRole('combobox', { name: 'Tenant', exact: true }).waitFor();
     expect((await page.locator('.tenant-pick').getByText('Tenant', { exact: true }).boundingBox())?.width).toBeLessThanOrEqual(1);
+    await context.close();
+  });
+
+  it('says where a test email went, not the address typed in Send To while its Send was on its way', async () => {
+    const { context, page } = await open();
+    await signInAsHost(page);
+    await page.getByRole('link', { name: 'System mail settings' }).click();
+    await page.getByRole('button', { name: 'Test Mail Settings' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Send To').fill('first@host.example');
+    // The test is answered late, as by a loaded server: it is held until the test lets it go.
+    const held = await holdRequests(page, /\/api\/v1\/system\/mail-settings\/test$/, 'POST');
+    await dialog.getByRole('button', { name: 'Send', exact: true }).click();
+    await held.sent;
+    await dialog.getByLabel('Send To').fill('second@host.example');
+    held.release();
+    const result = dialog.getByRole('status');
+    await result.waitFor();
+    expect(await result.textContent()).toContain('The test email was sent to first@host.example.');
     await context.close();
   });
 

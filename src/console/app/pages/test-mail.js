@@ -30,6 +30,9 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
   // a failure with no result (Tocsin unreachable, a 429) left it.
   const { busy, once } = useOneAtATime();
   const [result, setResult] = useState(/** @type {any} */ (null));
+  // The address the shown result went to: Send To stays editable while a Send is on its way, and the result
+  // said "sent to" whatever was typed meanwhile rather than where the email went.
+  const [sentTo, setSentTo] = useState('');
   const [error, setError] = useState(/** @type {unknown} */ (null));
   // The form that had the focus gives way to the result: the focus moves to it, so a keyboard or
   // screen reader user stays in the window and hears what happened.
@@ -48,7 +51,9 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
     return once(async () => {
       setError(null);
       try {
-        const answer = await run(sendTo.trim());
+        const to = sendTo.trim();
+        const answer = await run(to);
+        setSentTo(to);
         setResult(answer);
         onTested(answer.ok);
       } catch (err) {
@@ -65,7 +70,7 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
         ? html`<div class=${`test-result ${result.ok ? 'ok' : 'failed'}`} role="status" tabindex="-1" ref=${resultRef}>
         ${
           result.ok
-            ? html`<p class="banner success">${t('test.sent', { to: sendTo })}</p>
+            ? html`<p class="banner success">${t('test.sent', { to: sentTo })}</p>
               ${result.messageId ? html`<p class="muted">${t('labelled', { label: t('test.messageId') })} <code>${result.messageId}</code></p>` : null}
               <p>${t('test.checkInbox')}</p>`
             : html`<p class="banner error">${t('test.failed')}</p>
