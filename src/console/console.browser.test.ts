@@ -3340,6 +3340,52 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('shows the tenants as their last read has them: a read answered late, after a newer one, does not bring back a tenant deleted since', async () => {
+    const first = await call('POST', '/api/v1/tenants', { name: 'late-first', displayName: 'Late first' });
+    const second = await call('POST', '/api/v1/tenants', { name: 'late-second', displayName: 'Late second' });
+    onTestFinished(async () => {
+      for (const tenant of [first, second]) await call('DELETE', `/api/v1/tenants/${tenant.id}`).catch(() => {});
+    });
+    const { context, page } = await open();
+    await signInAsHost(page);
+    const row = (name: string) => page.locator('main tbody tr', { hasText: name });
+    await row('late-second').waitFor();
+    // The tenants' read after the first Delete is answered late, as by a loaded server: read at once, its answer
+    // (which still lists the second tenant) reaches the page only once the test lets it go.
+    let armed = true;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let asked = () => {};
+    const lateAsked = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    const tenantsUrl = /\/api\/v1\/tenants$/;
+    await page.route(tenantsUrl, async (route) => {
+      if (route.request().method() !== 'GET' || !armed) return route.continue();
+      armed = false;
+      const response = await route.fetch();
+      asked();
+      await held;
+      await route.fulfill({ response });
+    });
+    page.on('dialog', (dialog) => dialog.accept());
+    await row('late-first').getByRole('button', { name: 'Delete' }).click();
+    await lateAsked;
+    await row('late-second').getByRole('button', { name: 'Delete' }).click();
+    await row('late-second').waitFor({ state: 'detached' });
+    await row('late-first').waitFor({ state: 'detached' });
+    const late = page.waitForEvent('requestfinished', (request) => tenantsUrl.test(request.url()) && request.method() === 'GET');
+    release();
+    await late;
+    // The late answer read and rendered (two turns of the page's event loop and a frame).
+    await page.evaluate('new Promise((resolve) => setTimeout(() => setTimeout(() => requestAnimationFrame(() => resolve()), 0), 0))');
+    expect(await row('late-second').count()).toBe(0);
+    await page.unroute(tenantsUrl);
+    await context.close();
+  });
+
   it('tests the system mail settings from their page, the values shown and not saved, and lands the email in the catcher', async () => {
     const { context, page } = await open();
     await signInAsHost(page);

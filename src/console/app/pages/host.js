@@ -72,13 +72,25 @@ export function TenantsPage({ onChanged }) {
   }, []);
   /** @param {{id: string}} tenant */
   const activityOf = (tenant) => activity?.items.find((/** @type {{tenantId: string}} */ item) => item.tenantId === tenant.id);
-  const load = () =>
-    api('GET', 'tenants').then((answer) => {
-      setTenants(answer.items);
-      setLoaded(true);
-      setError(null);
-      onChanged(answer.items);
-    }, setError);
+  // Which read is the last asked: each change (a save, a Delete) reads the list again, and on a slow or loaded
+  // server an older read answered after a newer one brought back a tenant deleted since, here and in the tenant
+  // picker; the list does not refresh by itself, so it stayed. Only the last read's answer (or error) is shown.
+  const reads = useRef(0);
+  const load = () => {
+    const read = ++reads.current;
+    return api('GET', 'tenants').then(
+      (answer) => {
+        if (read !== reads.current) return;
+        setTenants(answer.items);
+        setLoaded(true);
+        setError(null);
+        onChanged(answer.items);
+      },
+      (err) => {
+        if (read === reads.current) setError(err);
+      },
+    );
+  };
   useEffect(() => {
     load();
   }, []);
