@@ -6,6 +6,7 @@ import { freePort } from '../../test/support/ports.js';
 import { SMTP_PASSWORD, SMTP_USER, customSmtpOf } from '../../test/support/console-smtp.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import {
+  answerLate,
   type ConsoleServer,
   haveChromium,
   holdRequests,
@@ -637,37 +638,15 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await row('gone-second@acme.example').waitFor();
     // The users' read after the first Delete is answered late, as by a loaded server: read at once, its answer
     // (which still lists the second user) reaches the page only once the test lets it go.
-    let armed = true;
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let asked = () => {};
-    const lateAsked = new Promise<void>((resolve) => {
-      asked = resolve;
-    });
-    const usersUrl = /\/api\/v1\/tenants\/[^/]+\/users$/;
-    await page.route(usersUrl, async (route) => {
-      if (route.request().method() !== 'GET' || !armed) return route.continue();
-      armed = false;
-      const response = await route.fetch();
-      asked();
-      await held;
-      await route.fulfill({ response });
-    });
+    const late = await answerLate(page, /\/api\/v1\/tenants\/[^/]+\/users$/);
     page.on('dialog', (dialog) => dialog.accept());
     await row('gone-first@acme.example').getByRole('button', { name: 'Delete' }).click();
-    await lateAsked;
+    await late.asked;
     await row('gone-second@acme.example').getByRole('button', { name: 'Delete' }).click();
     await row('gone-second@acme.example').waitFor({ state: 'detached' });
     await row('gone-first@acme.example').waitFor({ state: 'detached' });
-    const late = page.waitForEvent('requestfinished', (request) => usersUrl.test(request.url()) && request.method() === 'GET');
-    release();
-    await late;
-    // The late answer read and rendered (two turns of the page's event loop and a frame).
-    await page.evaluate('new Promise((resolve) => setTimeout(() => setTimeout(() => requestAnimationFrame(() => resolve()), 0), 0))');
+    await late.deliver();
     expect(await row('gone-second@acme.example').count()).toBe(0);
-    await page.unroute(usersUrl);
     await context.close();
   });
 
@@ -681,26 +660,12 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await shown.waitFor();
     // The daily report's preview is answered late, as by a loaded server: read at once, its answer reaches the page
     // only once the test lets it go, after the one chosen next.
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const daily = /\/emails\/preview\?kind=daily/;
-    await page.route(daily, async (route) => {
-      const response = await route.fetch();
-      await held;
-      await route.fulfill({ response });
-    });
-    const late = page.waitForEvent('requestfinished', (request) => daily.test(request.url()));
+    const late = await answerLate(page, /\/emails\/preview\?kind=daily/);
     await page.getByLabel('Email', { exact: true }).selectOption('daily');
     await page.getByLabel('Email', { exact: true }).selectOption('immediate');
     await expect.poll(() => shown.textContent()).toContain(immediate);
-    release();
-    await late;
-    // The late answer read and rendered (two turns of the page's event loop and a frame).
-    await page.evaluate('new Promise((resolve) => setTimeout(() => setTimeout(() => requestAnimationFrame(() => resolve()), 0), 0))');
+    await late.deliver();
     expect(await shown.textContent()).toContain(immediate);
-    await page.unroute(daily);
     await context.close();
   });
 
@@ -3352,37 +3317,15 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await row('late-second').waitFor();
     // The tenants' read after the first Delete is answered late, as by a loaded server: read at once, its answer
     // (which still lists the second tenant) reaches the page only once the test lets it go.
-    let armed = true;
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let asked = () => {};
-    const lateAsked = new Promise<void>((resolve) => {
-      asked = resolve;
-    });
-    const tenantsUrl = /\/api\/v1\/tenants$/;
-    await page.route(tenantsUrl, async (route) => {
-      if (route.request().method() !== 'GET' || !armed) return route.continue();
-      armed = false;
-      const response = await route.fetch();
-      asked();
-      await held;
-      await route.fulfill({ response });
-    });
+    const late = await answerLate(page, /\/api\/v1\/tenants$/);
     page.on('dialog', (dialog) => dialog.accept());
     await row('late-first').getByRole('button', { name: 'Delete' }).click();
-    await lateAsked;
+    await late.asked;
     await row('late-second').getByRole('button', { name: 'Delete' }).click();
     await row('late-second').waitFor({ state: 'detached' });
     await row('late-first').waitFor({ state: 'detached' });
-    const late = page.waitForEvent('requestfinished', (request) => tenantsUrl.test(request.url()) && request.method() === 'GET');
-    release();
-    await late;
-    // The late answer read and rendered (two turns of the page's event loop and a frame).
-    await page.evaluate('new Promise((resolve) => setTimeout(() => setTimeout(() => requestAnimationFrame(() => resolve()), 0), 0))');
+    await late.deliver();
     expect(await row('late-second').count()).toBe(0);
-    await page.unroute(tenantsUrl);
     await context.close();
   });
 

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page, type Request, chromium } from 'playwright-core';
 import { afterAll, onTestFailed } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type Tocsin, startTocsin } from '../../src/server.js';
@@ -263,4 +263,46 @@ export async function holdRequests(page: Page, url: string | RegExp, method: str
     await route.continue();
   });
   return { sent: first, release };
+}
+
+/** LateAnswer is the server's answer to one request of the page, read at once and handed to the page late. */
+export interface LateAnswer {
+  /** Settles once the page has asked and the server has answered (the answer then held from the page). */
+  readonly asked: Promise<void>;
+  /**
+   * deliver hands the held answer to the page and settles once the page has it, has read it (two turns of its
+   * event loop) and drawn a frame: a test that checks a late answer changed nothing has no event to wait for.
+   */
+  deliver(): Promise<void>;
+}
+
+/** answerLate holds from the page the server's answer to its next `method` request to `url`, as a loaded server's. */
+export async function answerLate(page: Page, url: RegExp, method = 'GET'): Promise<LateAnswer> {
+  let asked = () => {};
+  const answered = new Promise<void>((resolve) => {
+    asked = resolve;
+  });
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let late: Request | undefined;
+  await page.route(url, async (route) => {
+    if (route.request().method() !== method || late) return route.continue();
+    late = route.request();
+    const response = await route.fetch();
+    asked();
+    await held;
+    await route.fulfill({ response });
+  });
+  return {
+    asked: answered,
+    async deliver() {
+      const finished = page.waitForEvent('requestfinished', (request) => request === late);
+      release();
+      await finished;
+      await page.evaluate('new Promise((resolve) => setTimeout(() => setTimeout(() => requestAnimationFrame(() => resolve()), 0), 0))');
+      await page.unroute(url);
+    },
+  };
 }
