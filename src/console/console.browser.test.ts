@@ -626,6 +626,26 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('offers Add group once Manage Access has read the members and roles it chooses from', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/alerts');
+    // Manage Access's reads answered late, as by a loaded server: its users are held until the test lets them go.
+    const usersUrl = /\/api\/v1\/tenants\/[^/]+\/users$/;
+    const users = await holdRequests(page, usersUrl, 'GET');
+    await page.evaluate("location.hash = '#/access/groups'");
+    await users.sent;
+    await page.locator('a[role="tab"][aria-selected="true"][href="#/access/groups"]').waitFor();
+    // Opened now, Add group had no member or role to offer ("—"), and saved a group with neither.
+    const addGroup = page.getByRole('button', { name: 'Add group' });
+    expect(await addGroup.count()).toBe(0);
+    users.release();
+    await addGroup.click();
+    await page.getByRole('dialog').getByLabel('Alerts Viewer').waitFor();
+    await page.keyboard.press('Escape');
+    await page.unroute(usersUrl);
+    await context.close();
+  });
+
   it('shows Manage Access as its last read has it: a read answered late, after a newer one, does not bring back a user deleted since', async () => {
     const first = await addUser('gone-first@acme.example', ['Alerts Viewer']);
     const second = await addUser('gone-second@acme.example', ['Alerts Viewer']);

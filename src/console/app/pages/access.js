@@ -406,7 +406,12 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
     ${
       tab === 'groups'
         ? html`
-      ${edit ? html`<div class="toolbar"><button type="button" onClick=${() => setDialog({ kind: 'group' })}>${t('access.addGroup')}</button></div>` : null}
+      ${
+        // Offered once the page is read, as Add user is: opened before, it had no member or role to offer.
+        edit && loaded
+          ? html`<div class="toolbar"><button type="button" onClick=${() => setDialog({ kind: 'group' })}>${t('access.addGroup')}</button></div>`
+          : null
+      }
       ${
         // Only a list that was read can be empty: a refused or failed read is told by the banner above.
         loaded && data.groups.length === 0 ? html`<p class="empty">${t('access.noGroups')}</p>` : null
