@@ -3349,6 +3349,39 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('sends a double-clicked Save of Add tenant once while the API is slow: no second create, answered "name taken"', async () => {
+    onTestFinished(async () => {
+      await call('DELETE', '/api/v1/tenants/double-save').catch(() => {});
+    });
+    const { context, page } = await open();
+    await signInAsHost(page);
+    await page.getByRole('button', { name: 'Add tenant' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name', { exact: true }).fill('double-save');
+    // The create is held, as by a loaded server; a request the console sends after the clicks marks when they were handled.
+    const sent: string[] = [];
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route(/\/api\/v1\/tenants$/, async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      sent.push(route.request().method());
+      await held;
+      await route.continue();
+    });
+    await dialog.getByRole('button', { name: 'Save' }).dblclick();
+    const marker = page.waitForRequest((request) => request.url().endsWith('/console/bell.svg?handled'));
+    await page.evaluate("fetch('/console/bell.svg?handled')");
+    await marker;
+    await expect.poll(() => sent.length).toBe(1);
+    release();
+    await dialog.waitFor({ state: 'detached' });
+    await page.locator('main tbody tr', { hasText: 'double-save' }).waitFor();
+    expect(sent.length).toBe(1);
+    await context.close();
+  });
+
   it('tests the system mail settings from their page, the values shown and not saved, and lands the email in the catcher', async () => {
     const { context, page } = await open();
     await signInAsHost(page);

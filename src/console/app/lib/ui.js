@@ -1,6 +1,7 @@
 import { h } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
+import { fieldErrors } from './api.js';
 import { currentLanguage, t } from './i18n.js';
 
 /** html is htm bound to preact: JSX-like templates without a build step. */
@@ -365,6 +366,28 @@ export function useOneAtATime() {
     }
   };
   return { busy, once };
+}
+
+/**
+ * useSaver runs a dialog's API call one at a time (useOneAtATime), handing its answer to `onDone`
+ * and keeping the refusal's field errors and message for the dialog to show.
+ * @param {(answer: any) => unknown} onDone
+ */
+export function useSaver(onDone) {
+  const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
+  const [message, setMessage] = useState(/** @type {import('preact').ComponentChildren} */ (''));
+  const { busy, once } = useOneAtATime();
+  /** @param {() => Promise<unknown>} call */
+  const run = (call) =>
+    once(async () => {
+      try {
+        onDone(await call());
+      } catch (err) {
+        setErrors(fieldErrors(err));
+        setMessage(problemText(err));
+      }
+    });
+  return { errors, message, run, busy };
 }
 
 /**

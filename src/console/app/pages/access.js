@@ -6,7 +6,7 @@ import { currentLanguage, isolated, t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
-import { Banner, Copyable, Dialog, FieldError, TextField, Toggle, gone, html, problemText, useOneAtATime } from '../lib/ui.js';
+import { Banner, Copyable, Dialog, FieldError, TextField, Toggle, gone, html, problemText, useOneAtATime, useSaver } from '../lib/ui.js';
 import { useLoadWhenBack } from '../lib/polling.js';
 
 /** BUILT_IN_ROLES are the roles every tenant has; the console names them in the user's language. */
@@ -83,23 +83,6 @@ function roleOptions(session, roles) {
   const holds = heldBy(session);
   const options = roles.map((role) => [role.name, roleName(role.name), holds(role.permissions)]);
   return { options, hint: options.some((option) => !option[2]) ? t('access.grantOnlyHeld') : '' };
-}
-
-/** useSaver runs an API call for a dialog, keeping its field errors and message. */
-function useSaver(onDone) {
-  const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
-  const [message, setMessage] = useState(/** @type {import('preact').ComponentChildren} */ (''));
-  const { busy, once } = useOneAtATime();
-  const run = (call) =>
-    once(async () => {
-      try {
-        onDone(await call());
-      } catch (err) {
-        setErrors(fieldErrors(err));
-        setMessage(problemText(err));
-      }
-    });
-  return { errors, message, run, busy };
 }
 
 function UserDialog({ session, user, roles, onClose, onSaved }) {

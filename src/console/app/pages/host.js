@@ -4,7 +4,7 @@ import { formatTime } from '../lib/format.js';
 import { LANGUAGES, currentLanguage, formatNumber, t } from '../lib/i18n.js';
 import { TimeZoneField } from '../lib/person-fields.js';
 import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
-import { Banner, Dialog, ScrollPre, SelectField, TextField, gone, html, problemText } from '../lib/ui.js';
+import { Banner, Dialog, ScrollPre, SelectField, TextField, gone, html, problemText, useSaver } from '../lib/ui.js';
 import { useLoadWhenBack, usePolling } from '../lib/polling.js';
 import { useLeaveGuard } from '../lib/router.js';
 import { TenantsActivityChart } from './charts.js';
@@ -17,21 +17,19 @@ function TenantDialog({ tenant, onClose, onSaved }) {
     timeZone: tenant?.timeZone ?? 'UTC',
     language: tenant?.language ?? 'en',
   });
-  const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
-  const [message, setMessage] = useState(/** @type {import('preact').ComponentChildren} */ (''));
+  // One save at a time, as Add user's: a Save clicked twice on a slow server created the tenant, then
+  // sent a second create, refused as "name taken".
+  const { errors, message, run, busy } = useSaver(onSaved);
   const set = (name) => (value) => setForm({ ...form, [name]: value });
-  const submit = async (event) => {
+  const submit = (event) => {
     event.preventDefault();
     const { name, ...rest } = form;
-    try {
-      // A display name left empty is none: null clears it on an edit (the tenant then goes by its name), as it is left out on a creation.
-      if (tenant) await api('PATCH', `tenants/${tenant.id}`, { ...rest, displayName: rest.displayName || null });
-      else await api('POST', 'tenants', { name, ...rest, displayName: rest.displayName || undefined });
-      onSaved();
-    } catch (err) {
-      setErrors(fieldErrors(err));
-      setMessage(problemText(err));
-    }
+    // A display name left empty is none: null clears it on an edit (the tenant then goes by its name), as it is left out on a creation.
+    run(() =>
+      tenant
+        ? api('PATCH', `tenants/${tenant.id}`, { ...rest, displayName: rest.displayName || null })
+        : api('POST', 'tenants', { name, ...rest, displayName: rest.displayName || undefined }),
+    );
   };
   return html`<${Dialog} title=${tenant ? t('tenants.edit') : t('tenants.add')} onClose=${onClose}>
     <form onSubmit=${submit}>
@@ -41,7 +39,7 @@ function TenantDialog({ tenant, onClose, onSaved }) {
       <${SelectField} id="tenant-language" label=${t('language')} value=${form.language} onChange=${set('language')} error=${errors.language}
         options=${LANGUAGES.map((code) => [code, t(`lang.${code}`)])} />
       <${Banner}>${message}<//>
-      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit">${t('save')}</button></div>
+      <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit" aria-busy=${busy}>${t('save')}</button></div>
     </form>
   <//>`;
 }
