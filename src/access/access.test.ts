@@ -85,6 +85,26 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('GET', '/api/v1/tenants', undefined, 'nope')).statusCode).toBe(401);
   });
 
+  it('challenges every 401 of the API with WWW-Authenticate: Bearer (RFC 9110), sign-ins and the Orchestrator subset included', async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'challenged' });
+    const answers = [
+      await t.call('GET', '/api/v1/tenants', undefined, ''),
+      await t.call('GET', '/api/v1/tenants/challenged/alerts', undefined, 'nope'),
+      await t.tocsin.app.inject({ method: 'GET', url: '/odata/Alerts' }),
+      await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { adminToken: 'not it' } }),
+      await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tenant: 'challenged', email: 'no@example.com', password: 'wrong' } }),
+      await t.tocsin.app.inject({
+        method: 'POST',
+        url: '/api/Account/Authenticate',
+        payload: { tenancyName: 'challenged', usernameOrEmailAddress: 'no@example.com', password: 'wrong' },
+      }),
+    ];
+    for (const res of answers) {
+      expect(res.statusCode, res.body).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer');
+    }
+  });
+
   it('asks for the token before reading the body: 401, 404 and 403 come before a malformed or unsupported body is judged', async () => {
     await t.call('POST', '/api/v1/tenants', { name: 'unread' });
     await t.call('POST', '/api/v1/tenants', { name: 'other-tenant' });

@@ -43,7 +43,7 @@ const PROBLEM_SCHEMA = {
 
 const ERROR_DESCRIPTIONS: Record<string, string> = {
   '400': 'Invalid input; `errors` names each invalid field.',
-  '401': 'No bearer token or session, or one that matches nothing.',
+  '401': "No bearer token or session, or one that matches nothing; `WWW-Authenticate: Bearer` (a source's receive URL names how its kind authenticates).",
   '403': 'The caller lacks the permission the route needs (named in `detail`).',
   '404': 'Not found, also for any object of another tenant.',
   '409': 'Conflict, e.g. a name or address already taken.',

@@ -629,6 +629,31 @@ describeEachDialect('receiving from sources', (dialect) => {
     });
   });
 
+  it('challenges each 401 with a WWW-Authenticate naming how its kind authenticates (RFC 9110), the same whatever was wrong', async () => {
+    const challenge = async (answer: Promise<LightMyRequestResponse>) => {
+      const res = await answer;
+      expect(res.statusCode, res.body).toBe(401);
+      return res.headers['www-authenticate'];
+    };
+    const orchestrator = await h.create('orchestrator-webhook');
+    const signedBadly = await challenge(h.orchestrator(orchestrator, jobFaulted('challenge-1'), 'not the secret'));
+    expect(signedBadly).toMatch(/^X-UiPath-Signature realm="/);
+    expect(await challenge(h.post(orchestrator, '{}'))).toBe(signedBadly);
+    const stale = { ...jobFaulted('challenge-2'), Timestamp: new Date(Date.now() - 6 * 60_000).toISOString() };
+    expect(await challenge(h.orchestrator(orchestrator, stale))).toBe(signedBadly);
+
+    const alertmanager = await h.create('alertmanager');
+    const bearer = await challenge(h.alertmanager(alertmanager, amPayload([amAlert()]), 'Bearer wrong'));
+    // Alertmanager's http_config sends either: both are offered (Basic with its required realm).
+    expect(bearer).toMatch(/^Bearer realm="[^"]+", Basic realm="[^"]+", charset="UTF-8"$/);
+    expect(await challenge(h.alertmanager(alertmanager, amPayload([amAlert()]), ''))).toBe(bearer);
+
+    const webhook = await h.create('webhook');
+    const late = await challenge(h.standard(webhook, { severity: 'Error', component: 'Jobs', message: 'old' }, { at: Date.now() - 6 * 60_000 }));
+    expect(late).toMatch(/^Standard-Webhooks realm="/);
+    expect(await challenge(h.post(webhook, '{}'))).toBe(late);
+  });
+
   it('takes a body that starts with a UTF-8 byte order mark (.NET and PowerShell senders), signed with its bytes as sent, as the REST API does', async () => {
     const bom = Buffer.from([0xef, 0xbb, 0xbf]);
     const withBom = (payload: unknown) => Buffer.concat([bom, Buffer.from(JSON.stringify(payload))]);

@@ -41,7 +41,24 @@ export interface ReceiveAnswer {
 
 const NOT_FOUND: ReceiveAnswer = { status: 404, detail: 'Source not found.' };
 // The same words whatever was wrong: the reason goes to the source's lastError and the log only.
-const UNAUTHORIZED: ReceiveAnswer = { status: 401, detail: "The request is not authenticated by this source's secret." };
+const UNAUTHORIZED_DETAIL = "The request is not authenticated by this source's secret.";
+const REALM = 'realm="Tocsin source"';
+/**
+ * UNAUTHORIZED is each kind's 401, with the challenge RFC 9110 requires on every 401: what its
+ * sender authenticates with. Alertmanager sends either a bearer or Basic credentials (Basic's
+ * realm is required, RFC 7617); the signing kinds have no registered scheme, so theirs is named
+ * after the signature they send. Built once: a flood of refusals allocates no answer each.
+ */
+const UNAUTHORIZED: Readonly<Record<SourceKind, ReceiveAnswer>> = {
+  alertmanager: unauthorizedAs(`Bearer ${REALM}, Basic ${REALM}, charset="UTF-8"`),
+  'orchestrator-webhook': unauthorizedAs(`X-UiPath-Signature ${REALM}`),
+  webhook: unauthorizedAs(`Standard-Webhooks ${REALM}`),
+  // Never answered: a pull source has no receive URL (404).
+  'orchestrator-pull': unauthorizedAs(`Bearer ${REALM}`),
+};
+function unauthorizedAs(challenge: string): ReceiveAnswer {
+  return { status: 401, detail: UNAUTHORIZED_DETAIL, headers: { 'www-authenticate': challenge } };
+}
 /** malformed is the 400 of a body that is not what the source's kind sends, naming the fields. */
 const malformed = (failure: MappingFailure): ReceiveAnswer => ({ status: 400, detail: failure.invalid, errors: failure.errors });
 /** malformedBody is the 400 of a body wrong as a whole (`message` says how). */
@@ -392,7 +409,7 @@ export function createReceiver(deps: AppDeps): Receiver {
       logger.warn({ err, sourceId: source.id }, 'source delivery keys could not be read');
       return refuse(source, 'unavailable', unavailable('The alerts cannot be stored now; retry later.'), 'storage unavailable');
     }
-    if (!earlier) return refuse(source, 'rejected', UNAUTHORIZED, `refused: ${stale}`);
+    if (!earlier) return refuse(source, 'rejected', UNAUTHORIZED[source.kind as SourceKind], `refused: ${stale}`);
     await note(source, { outcome: 'duplicate', status: 202, alertIds: earlier, error: null });
     return { status: 202, ids: earlier };
   };
@@ -442,7 +459,7 @@ export function createReceiver(deps: AppDeps): Receiver {
     if (unreadable?.status === 413) return refuse(source, 'invalid', { status: 413, detail: unreadable.message }, 'the body is over 1 MB once inflated');
     if (!verdict!.ok) {
       logger.info({ sourceId, reason: verdict!.reason }, 'source request refused');
-      return refuse(source, 'rejected', UNAUTHORIZED, `refused: ${verdict!.reason}`);
+      return refuse(source, 'rejected', UNAUTHORIZED[kind], `refused: ${verdict!.reason}`);
     }
     if (unreadable)
       return refuse(

@@ -110,7 +110,8 @@ function receiveRoute(app: TocsinApp, receiver: Receiver) {
             "A source's receive URL (its `url`), authenticated by the source's secret, not a token. 202 {ids} once stored; a redelivered event " +
             'gets 202 with the same ids and stores nothing (an alert Alertmanager re-sends with its group: its first id); 400 malformed; ' +
             '401 bad or missing signature or a stale timestamp (a webhook-timestamp or an Orchestrator Timestamp over 5 minutes ' +
-            'from now); 404 unknown or ' +
+            'from now), its WWW-Authenticate naming what the kind sends (`Bearer realm="Tocsin source", Basic realm="Tocsin source", charset="UTF-8"`, ' +
+            '`X-UiPath-Signature realm="Tocsin source"`, `Standard-Webhooks realm="Tocsin source"`); 404 unknown or ' +
             'disabled source; 413 over 1 MB; 503 with Retry-After when it cannot store now or the source is over its rate.',
         },
       },
