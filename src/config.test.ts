@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configWarnings, loadConfig } from './config.js';
 import { ConfigError } from './shared/config-error.js';
@@ -236,6 +238,17 @@ describe('URLs read from a file or a template', () => {
       dataDir: '/var/lib/tocsin',
       databaseUrl: 'sqlite:/var/lib/tocsin/tocsin.db',
     });
+  });
+
+  it("opens sqlite:~/PATH and TOCSIN_DATA_DIR=~/PATH in the home folder, not in a folder named '~' (no shell expands them in a unit file or container)", () => {
+    const home = os.homedir();
+    expect(loadConfig({ DATABASE_URL: 'sqlite:~/tocsin/x.db' }).databaseUrl).toBe(`sqlite:${path.join(home, 'tocsin/x.db')}`);
+    expect(loadConfig({ TOCSIN_DATA_DIR: '~/tocsin' })).toMatchObject({
+      dataDir: path.join(home, 'tocsin'),
+      databaseUrl: `sqlite:${path.join(home, 'tocsin', 'tocsin.db')}`,
+    });
+    // Only a leading `~/` is the home folder: `~user`, a `~` inside, and `~` alone are file names.
+    for (const url of ['sqlite:./~/x.db', 'sqlite:~x.db', 'sqlite:/srv/~/x.db']) expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
   });
 
   it('refuses a public URL with a space, tab or line break inside, or a user and password, which every email would show', () => {

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_FLOOD_WINDOW_MS } from './alerts/store.js';
@@ -112,6 +113,15 @@ function positiveNumber(message: string, max?: number) {
     .pipe(max === undefined ? positive : positive.max(max, { message }));
 }
 
+/**
+ * inHome reads a leading `~/` of a path as the home folder, as a shell would: set where no shell
+ * expands it (a systemd unit, a container's environment, a quoted value), `sqlite:~/tocsin.db`
+ * opened a file under a folder named `~` in the working folder. Only `~/` is: `~user` is not read.
+ */
+function inHome(file: string): string {
+  return file.startsWith('~/') ? path.join(os.homedir(), file.slice(2)) : file;
+}
+
 const envSchema = z.object({
   // Checked here so that a wrong one stops the start with this message, not a stack trace when opened.
   DATABASE_URL: z
@@ -128,6 +138,7 @@ const envSchema = z.object({
       'sqlite://NAME names the file /NAME at the root of the disk: write sqlite:./data/tocsin.db for a path from the working folder, or sqlite:/var/lib/tocsin/tocsin.db for an absolute one',
     )
     .refine(isClearPostgresUrl, `is not a URL such as postgres://user:pass@host:5432/db (${PERCENT_ENCODE_HINT})`)
+    .transform((url) => (url.startsWith('sqlite:') ? `sqlite:${inHome(url.slice('sqlite:'.length))}` : url))
     .optional(),
   PORT: wholeNumber(0, 65535).default(DEFAULT_PORT),
   HOST: z
@@ -175,7 +186,7 @@ const envSchema = z.object({
     )
     .optional(),
   // A ConfigMap file's last line break made a folder of its own, with a new, empty database and key.
-  TOCSIN_DATA_DIR: z.string().trim().min(1).default('./data'),
+  TOCSIN_DATA_DIR: z.string().trim().min(1).transform(inHome).default('./data'),
   TOCSIN_MAIL_CATCHER_PORT: wholeNumber(0, 65535).default(2525),
   TOCSIN_DELIVERY_DEADLINE_HOURS: positiveNumber('must be a number of hours above 0, such as 24 or 0.5').default(24),
   TOCSIN_FLOOD_WINDOW_SECONDS: wholeNumber(0, 86_400, 'seconds').default(DEFAULT_FLOOD_WINDOW_MS / 1000),
