@@ -146,6 +146,28 @@ describeEachDialect('login throttling over HTTP', (dialect) => {
     expect((await login({ adminToken: 'not the admin token at all' }, sprayer)).statusCode).toBe(429);
     expect((await login({ tenant: 'guarded', email: 'ana@example.com', password: 'the real password' })).statusCode).toBe(200);
   });
+
+  it('counts a /64 of IPv6 as one client, and an IPv4-mapped address as its IPv4 one, so a host cannot walk round the limit', async () => {
+    // Each IPv6 address counted alone: a host given a /64 sprayed from a new address each time, never a 429.
+    for (let i = 0; i < LOGIN_RULES.address.limit; i++) {
+      expect(
+        (await login({ tenant: 'guarded', email: `v6-${i}@example.com`, password: 'Winter2026!' }, `2001:db8:7:7::${(i + 1).toString(16)}`)).statusCode,
+      ).toBe(401);
+    }
+    const blocked = await login({ tenant: 'guarded', email: 'ana@example.com', password: 'the real password' }, '2001:db8:7:7:abcd:1234:5678:9abc');
+    expect(blocked.statusCode).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    // The next /64 is another client.
+    expect((await login({ tenant: 'guarded', email: 'ana@example.com', password: 'the real password' }, '2001:db8:7:8::1')).statusCode).toBe(200);
+
+    const v4 = '203.0.113.40';
+    for (let i = 0; i < LOGIN_RULES.address.limit; i++) {
+      const from = i % 2 === 0 ? v4 : `::ffff:${v4}`;
+      expect((await login({ tenant: 'guarded', email: `mapped-${i}@example.com`, password: 'Winter2026!' }, from)).statusCode).toBe(401);
+    }
+    expect((await login({ tenant: 'guarded', email: 'ana@example.com', password: 'the real password' }, `::ffff:${v4}`)).statusCode).toBe(429);
+    expect((await login({ tenant: 'guarded', email: 'ana@example.com', password: 'the real password' }, v4)).statusCode).toBe(429);
+  });
 });
 
 describeEachDialect('login throttling in several api processes', (dialect) => {

@@ -1,3 +1,4 @@
+import { clientAddressKey } from '../shared/client-address.js';
 import type { Clock } from '../shared/clock.js';
 
 /** ThrottleRule allows `limit` failures within a sliding window of `windowMs`. */
@@ -28,7 +29,7 @@ export function waitMs(failures: readonly number[], rule: ThrottleRule, now: num
   return recent[recent.length - rule.limit]! + rule.windowMs - now;
 }
 
-/** LoginKeys name who is trying: the account (absent for admin-token sign-in) and the address. */
+/** LoginKeys name who is trying: the account (absent for admin-token sign-in) and the address (counted by clientAddressKey: an IPv6 /64 as one). */
 export interface LoginKeys {
   readonly account?: string;
   readonly address: string;
@@ -132,7 +133,7 @@ export class LoginThrottle {
   }
 
   #entries(keys: LoginKeys): [string, ThrottleRule][] {
-    const entries: [string, ThrottleRule][] = [[`address:${keys.address}`, this.rules.address]];
+    const entries: [string, ThrottleRule][] = [[`address:${clientAddressKey(keys.address)}`, this.rules.address]];
     if (keys.account !== undefined) entries.push([`account:${keys.account}`, this.rules.account]);
     return entries;
   }
