@@ -727,4 +727,48 @@ describe('console decisions', () => {
     expect(pickLanguage(['pt-BR', 'ja'])).toBe('ja');
     expect(pickLanguage(undefined, 'xx')).toBe('en');
   });
+
+  it('hands on the answer, or the error, of the question last asked only, and of none asked before a forget', async () => {
+    const { lastAsked } = await load('lib/last-asked.js');
+    const reads = lastAsked();
+    const seen: string[] = [];
+    const later = (value: string, fail = false) => {
+      let settle = () => {};
+      const answer = new Promise<string>((resolve, reject) => {
+        settle = () => (fail ? reject(new Error(value)) : resolve(value));
+      });
+      return { answer, settle };
+    };
+    const first = later('first');
+    const second = later('second', true);
+    const firstRead = reads.read(
+      () => first.answer,
+      (answer: string) => seen.push(answer),
+      (error: Error) => seen.push(`error ${error.message}`),
+    );
+    const secondRead = reads.read(
+      () => second.answer,
+      (answer: string) => seen.push(answer),
+      (error: Error) => seen.push(`error ${error.message}`),
+    );
+    second.settle();
+    await secondRead;
+    first.settle();
+    // The older read settles (a poll asks again once it has), its answer not handed on.
+    await firstRead;
+    expect(seen).toEqual(['error second']);
+    const third = later('third');
+    const thirdRead = reads.read(
+      () => third.answer,
+      (answer: string) => seen.push(answer),
+    );
+    reads.forget();
+    third.settle();
+    await thirdRead;
+    expect(seen).toEqual(['error second']);
+    const last = reads.ask();
+    expect(last()).toBe(true);
+    reads.ask();
+    expect(last()).toBe(false);
+  });
 });

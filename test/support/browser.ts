@@ -265,13 +265,20 @@ export async function holdRequests(page: Page, url: string | RegExp, method: str
   return { sent: first, release };
 }
 
+/**
+ * afterPageRead settles once the page has read what it was last handed (two turns of its event loop) and drawn a
+ * frame: a test that checks a late answer changed nothing has no event to wait for.
+ */
+export function afterPageRead(page: Page): Promise<void> {
+  return page.evaluate('new Promise((resolve) => setTimeout(() => setTimeout(() => requestAnimationFrame(() => resolve()), 0), 0))');
+}
+
 /** LateAnswer is the server's answer to one request of the page, read at once and handed to the page late. */
 export interface LateAnswer {
   /** Settles once the page has asked and the server has answered (the answer then held from the page). */
   readonly asked: Promise<void>;
   /**
-   * deliver hands the held answer to the page and settles once the page has it, has read it (two turns of its
-   * event loop) and drawn a frame: a test that checks a late answer changed nothing has no event to wait for.
+   * deliver hands the held answer to the page and settles once the page has it and has read it (afterPageRead).
    */
   deliver(): Promise<void>;
 }
@@ -301,7 +308,7 @@ export async function answerLate(page: Page, url: RegExp, method = 'GET'): Promi
       const finished = page.waitForEvent('requestfinished', (request) => request === late);
       release();
       await finished;
-      await page.evaluate('new Promise((resolve) => setTimeout(() => setTimeout(() => requestAnimationFrame(() => resolve()), 0), 0))');
+      await afterPageRead(page);
       await page.unroute(url);
     },
   };

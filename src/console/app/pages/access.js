@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { PERMISSIONS } from 'tocsin/permissions';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
@@ -7,6 +7,7 @@ import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fie
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
 import { Banner, Copyable, Dialog, FieldError, TextField, Toggle, gone, html, problemText, useOneAtATime, useSaver } from '../lib/ui.js';
+import { useLastAsked } from '../lib/last-asked.js';
 import { useLoadWhenBack } from '../lib/polling.js';
 
 /** BUILT_IN_ROLES are the roles every tenant has; the console names them in the user's language. */
@@ -292,21 +293,19 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
     edit && holds([...granted(user.roles), ...(user.groups ?? []).flatMap((id) => groupGrants(data.groups.find((group) => group.id === id) ?? { roles: [] }))]);
 
   const [loaded, setLoaded] = useState(false);
-  // Which read is the last asked: each change (a save, a Delete) reads the page again, and on a slow or
-  // loaded server an older read answered after a newer one brought back what was deleted since; the page
-  // does not refresh by itself, so it stayed shown. Only the last read's answer (or error) is shown.
-  const reads = useRef(0);
-  const load = async () => {
-    const read = ++reads.current;
-    try {
-      const [users, groups, roles] = await Promise.all(['users', 'groups', 'roles'].map((name) => api('GET', tenantApi(session, name))));
-      if (read !== reads.current) return;
-      setData({ users: users.items, groups: groups.items, roles: roles.items });
-      setLoaded(true);
-    } catch (err) {
-      if (read === reads.current) setError(err);
-    }
-  };
+  // Each change (a save, a Delete) reads the page again, and on a slow or loaded server an older read answered
+  // after a newer one brought back what was deleted since; the page does not refresh by itself, so it stayed
+  // shown. Only the last read's answer (or error) is shown.
+  const reads = useLastAsked();
+  const load = () =>
+    reads.read(
+      () => Promise.all(['users', 'groups', 'roles'].map((name) => api('GET', tenantApi(session, name)))),
+      ([users, groups, roles]) => {
+        setData({ users: users.items, groups: groups.items, roles: roles.items });
+        setLoaded(true);
+      },
+      setError,
+    );
   useEffect(() => {
     load();
   }, [session.tenant.id]);

@@ -1,4 +1,4 @@
-import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import { api, fieldErrors, query as toQuery } from '../lib/api.js';
 import { Named, useCatalogue } from '../lib/catalogue.js';
 import { formatTime, isoToLocalInput, localInputToIso, timeZone } from '../lib/format.js';
@@ -7,6 +7,7 @@ import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
 import { Banner, Dialog, FilterField, ScrollPre, SelectField, Toggle, gone, html, problemText, useOneAtATime } from '../lib/ui.js';
 import { emptyList, showArrived, updateRows, withFirstPage, withOlderPage } from '../lib/live-list.js';
+import { useLastAsked } from '../lib/last-asked.js';
 import { MAX_LIMIT, PAGE_SIZE, usePolling } from '../lib/polling.js';
 import { AlertsChart } from './charts.js';
 
@@ -212,42 +213,63 @@ export function AlertsPage({ session, query }) {
   // dropped the keyboard to the start of the page, a hundred rows back.
   const { busy: loadingMore, once: onceMore } = useOneAtATime();
   const names = useCatalogue(session);
-  // Answers to a question asked under other filters are dropped.
-  const shownKey = useRef(key);
+  // Only the answer to the last question of each kind is shown (a slow or loaded server answers out of
+  // order): of the list's first page, of the mutes in force, and of Load more's older pages.
+  const reads = useLastAsked();
+  const muteReads = useLastAsked();
+  const olderPages = useLastAsked();
   const items = list.items;
 
   // With the render, not after the next paint: the frame that shows the filters chosen holds no
-  // row of the ones left, which a quick click would act on.
+  // row of the ones left, which a quick click would act on. Answers asked under other filters are
+  // dropped, an older page too: read back after other filters and these again, it was added
+  // below the list read again, past rows not read yet.
   useLayoutEffect(() => {
-    shownKey.current = key;
+    reads.forget();
+    olderPages.forget();
     setList(emptyList());
     setSelected(new Set());
     setFailure(null);
   }, [key]);
 
-  usePolling(() => {
-    const asked = key;
-    return Promise.all([
-      api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: PAGE_SIZE })}`)).then((answer) => {
-        if (shownKey.current !== asked) return;
-        setList((shown) => withFirstPage(shown, answer));
-        setError(null);
-      }, setError),
-      api('GET', tenantApi(session, 'mutes')).then((answer) => setMutes(answer.items), setError),
-    ]);
-  }, [key, session.tenant.id]);
+  usePolling(
+    () =>
+      Promise.all([
+        reads.read(
+          () => api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: PAGE_SIZE })}`)),
+          (answer) => {
+            setList((shown) => withFirstPage(shown, answer));
+            setError(null);
+          },
+          setError,
+        ),
+        muteReads.read(
+          () => api('GET', tenantApi(session, 'mutes')),
+          (answer) => setMutes(answer.items),
+          setError,
+        ),
+      ]),
+    [key, session.tenant.id],
+  );
 
   const loadMore = () =>
-    onceMore(async () => {
-      const asked = key;
+    onceMore(() => {
       setFailure(null);
-      try {
-        const answer = await api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: PAGE_SIZE, cursor: list.nextCursor })}`));
-        if (shownKey.current === asked) setList((shown) => withOlderPage(shown, answer));
-      } catch (err) {
-        setFailure(err);
-      }
+      return olderPages.read(
+        () => api('GET', tenantApi(session, `alerts${toQuery({ ...filters, limit: PAGE_SIZE, cursor: list.nextCursor })}`)),
+        (answer) => setList((shown) => withOlderPage(shown, answer)),
+        setFailure,
+      );
     });
+  /**
+   * changeRows changes the rows shown as an action of the user did (read, acknowledged, deleted): a refresh
+   * asked before it, answered after, would show them as they were (ALERTS_CHANGED then asks again).
+   * @param {(row: any) => any} change
+   */
+  const changeRows = (change) => {
+    reads.forget();
+    setList((shown) => updateRows(shown, change));
+  };
   const setFilter = (name, value) => navigate('/alerts', { ...filters, [name]: value });
   /**
    * unreadMatching is the mark-read bodies for every unread alert the filters match, older pages than
@@ -274,7 +296,7 @@ export function AlertsPage({ session, query }) {
       for (const each of bodies) await api('POST', tenantApi(session, read ? 'alerts/mark-read' : 'alerts/mark-unread'), each);
       const all = bodies.some((each) => each.all);
       const ids = new Set(bodies.flatMap((each) => each.ids ?? []));
-      setList((shown) => updateRows(shown, (row) => (all || ids.has(row.id) ? { ...row, read } : row)));
+      changeRows((row) => (all || ids.has(row.id) ? { ...row, read } : row));
       setSelected(new Set());
       alertsChanged();
     } catch (err) {
@@ -291,7 +313,7 @@ export function AlertsPage({ session, query }) {
   // someone else, or by the retention): the API's 404 takes it from the list. Deleting it again is
   // then done, and said nothing of; acknowledging it says, in the user's language, that it is gone.
   const drop = (id) => {
-    setList((shown) => updateRows(shown, (row) => (row.id === id ? null : row)));
+    changeRows((row) => (row.id === id ? null : row));
     alertsChanged();
   };
   const remove = async (id) => {
@@ -309,7 +331,7 @@ export function AlertsPage({ session, query }) {
     setFailure(null);
     try {
       const acknowledged = await api('POST', tenantApi(session, `alerts/${encodeURIComponent(id)}/acknowledge`));
-      setList((shown) => updateRows(shown, (row) => (row.id === id ? { ...row, ...acknowledged, read: row.read } : row)));
+      changeRows((row) => (row.id === id ? { ...row, ...acknowledged, read: row.read } : row));
       alertsChanged();
     } catch (err) {
       if (gone(err)) drop(id);
@@ -327,6 +349,8 @@ export function AlertsPage({ session, query }) {
         return;
       }
     }
+    // A refresh asked before the lift, answered after it, would bring the mute back.
+    muteReads.forget();
     setMutes((shown) => shown.filter((mute) => mute.id !== id));
   };
   // A source filter comes only from a link (an email's "what failed" group); it is shown so the list does not look short for no reason.
@@ -452,6 +476,8 @@ export function AlertsPage({ session, query }) {
     ${
       muting
         ? html`<${MuteDialog} session=${session} alert=${muting} names=${names} onClose=${() => setMuting(null)} onMuted=${(mute) => {
+            // A refresh asked before the mute was made, answered after, would take it off the bar.
+            muteReads.forget();
             setMutes([...mutes.filter((shown) => shown.id !== mute.id), mute]);
             setMuting(null);
           }} />`

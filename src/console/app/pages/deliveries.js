@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, fieldErrors, query as toQuery } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
@@ -6,6 +6,7 @@ import { navigate } from '../lib/router.js';
 import { tenantApi } from '../lib/session.js';
 import { Banner, FilterField, SelectField, html, problemText, useOneAtATime } from '../lib/ui.js';
 import { emptyList, showArrived, withFirstPage, withOlderPage } from '../lib/live-list.js';
+import { useLastAsked } from '../lib/last-asked.js';
 import { MAX_LIMIT, PAGE_SIZE, pageLimit, usePolling } from '../lib/polling.js';
 import { DeliveriesChart } from './charts.js';
 
@@ -84,11 +85,18 @@ export function DeliveriesPage({ session, query }) {
   // The filters the rows shown answer: until the log answers the ones chosen, it shows no rows of
   // other filters, nor says that there are none.
   const [answered, setAnswered] = useState(/** @type {string | null} */ (null));
-  const shownKey = useRef(key);
-  shownKey.current = key;
+  // Only the answer to the last question is shown (a slow or loaded server answers out of order): of the
+  // polled page, whose read of other filters or of fewer rows came late, its error too, said beside a filter
+  // left since; and of Load more's older pages.
+  const reads = useLastAsked();
+  const olderPages = useLastAsked();
   const items = list.items;
 
-  useEffect(() => {
+  // With the render: an answer asked under other filters, in flight, is dropped. An older page too: read
+  // back after other filters and these again, it was added below the log read again, past rows not read yet.
+  useLayoutEffect(() => {
+    reads.forget();
+    olderPages.forget();
     setList(emptyList());
     setMore(0);
     readOlder.current = false;
@@ -96,33 +104,35 @@ export function DeliveriesPage({ session, query }) {
 
   usePolling(() => {
     const asked = key;
-    return api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: pageLimit(more) })}`)).then((answer) => {
-      if (shownKey.current !== asked) return;
-      setAnswered(asked);
-      setList((shown) => {
-        const next = showArrived(withFirstPage(shown, answer));
-        return readOlder.current ? next : { ...next, nextCursor: next.firstPageCursor };
-      });
-      setError(null);
-    }, setError);
+    return reads.read(
+      () => api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: pageLimit(more) })}`)),
+      (answer) => {
+        setAnswered(asked);
+        setList((shown) => {
+          const next = showArrived(withFirstPage(shown, answer));
+          return readOlder.current ? next : { ...next, nextCursor: next.firstPageCursor };
+        });
+        setError(null);
+      },
+      setError,
+    );
   }, [key, more, session.tenant.id]);
   const loadMore = async () => {
     if (pageLimit(more) < MAX_LIMIT) {
       setMore(more + 1);
       return;
     }
-    await onceMore(async () => {
-      const asked = key;
-      try {
-        const answer = await api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: PAGE_SIZE, cursor: list.nextCursor })}`));
-        if (shownKey.current !== asked) return;
-        readOlder.current = true;
-        setList((shown) => withOlderPage(shown, answer));
-        setError(null);
-      } catch (err) {
-        setError(err);
-      }
-    });
+    await onceMore(() =>
+      olderPages.read(
+        () => api('GET', tenantApi(session, `deliveries${toQuery({ ...filters, limit: PAGE_SIZE, cursor: list.nextCursor })}`)),
+        (answer) => {
+          readOlder.current = true;
+          setList((shown) => withOlderPage(shown, answer));
+          setError(null);
+        },
+        setError,
+      ),
+    );
   };
   const setFilter = (name, value) => navigate('/deliveries', { ...filters, [name]: value });
   // A filter the API refuses (part of an address typed as Recipient, a link's unknown status) is said beside it.

@@ -5,6 +5,7 @@ import { LANGUAGES, currentLanguage, formatNumber, t } from '../lib/i18n.js';
 import { TimeZoneField } from '../lib/person-fields.js';
 import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
 import { Banner, Dialog, ScrollPre, SelectField, TextField, gone, html, problemText, useSaver } from '../lib/ui.js';
+import { useLastAsked } from '../lib/last-asked.js';
 import { useLoadWhenBack, usePolling } from '../lib/polling.js';
 import { useLeaveGuard } from '../lib/router.js';
 import { TenantsActivityChart } from './charts.js';
@@ -70,25 +71,21 @@ export function TenantsPage({ onChanged }) {
   }, []);
   /** @param {{id: string}} tenant */
   const activityOf = (tenant) => activity?.items.find((/** @type {{tenantId: string}} */ item) => item.tenantId === tenant.id);
-  // Which read is the last asked: each change (a save, a Delete) reads the list again, and on a slow or loaded
-  // server an older read answered after a newer one brought back a tenant deleted since, here and in the tenant
-  // picker; the list does not refresh by itself, so it stayed. Only the last read's answer (or error) is shown.
-  const reads = useRef(0);
-  const load = () => {
-    const read = ++reads.current;
-    return api('GET', 'tenants').then(
+  // Each change (a save, a Delete) reads the list again, and on a slow or loaded server an older read answered
+  // after a newer one brought back a tenant deleted since, here and in the tenant picker; the list does not
+  // refresh by itself, so it stayed. Only the last read's answer (or error) is shown.
+  const reads = useLastAsked();
+  const load = () =>
+    reads.read(
+      () => api('GET', 'tenants'),
       (answer) => {
-        if (read !== reads.current) return;
         setTenants(answer.items);
         setLoaded(true);
         setError(null);
         onChanged(answer.items);
       },
-      (err) => {
-        if (read === reads.current) setError(err);
-      },
+      setError,
     );
-  };
   useEffect(() => {
     load();
   }, []);

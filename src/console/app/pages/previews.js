@@ -1,6 +1,7 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, query as toQuery } from '../lib/api.js';
 import { LANGUAGES, currentLanguage, t } from '../lib/i18n.js';
+import { useLastAsked } from '../lib/last-asked.js';
 import { useLoadWhenBack } from '../lib/polling.js';
 import { tenantApi } from '../lib/session.js';
 import { Banner, ScrollPre, SelectField, html, problemText } from '../lib/ui.js';
@@ -23,17 +24,13 @@ export function PreviewsPage({ session }) {
 
   // The question last asked: an email or language chosen quickly after another, on a slow or loaded server,
   // had the earlier choice's answer come last and shown under the later choice. Only the last one's is shown.
-  const asked = useRef('');
+  const questions = useLastAsked();
   const load = () => {
-    const question = `emails/preview${toQuery({ kind, language })}`;
-    asked.current = question;
     setError(null);
-    api('GET', tenantApi(session, question)).then(
-      (answer) => {
-        if (asked.current === question) setPreview(previewParts(answer));
-      },
+    questions.read(
+      () => api('GET', tenantApi(session, `emails/preview${toQuery({ kind, language })}`)),
+      (answer) => setPreview(previewParts(answer)),
       (err) => {
-        if (asked.current !== question) return;
         setPreview(null);
         setError(err);
       },

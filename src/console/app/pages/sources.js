@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { formatNumber, isolated, t } from '../lib/i18n.js';
+import { useLastAsked } from '../lib/last-asked.js';
 import { usePolling } from '../lib/polling.js';
 import { can, tenantApi } from '../lib/session.js';
 import { Banner, Copyable, Dialog, SelectField, TextField, Toggle, html, problemText, useOneAtATime } from '../lib/ui.js';
@@ -155,12 +156,16 @@ function Reason({ error, code }) {
 
 function Receptions({ session, source }) {
   const [items, setItems] = useState(/** @type {any[]} */ ([]));
-  usePolling(() => {
-    return api('GET', tenantApi(session, `sources/${source.id}/receptions`)).then(
-      (answer) => setItems(answer.items),
-      () => {},
-    );
-  }, [source.id, source.stats.accepted, source.stats.rejected]);
+  // Read again as the source's counters move: a read asked before, answered after, would show fewer receptions.
+  const reads = useLastAsked();
+  usePolling(
+    () =>
+      reads.read(
+        () => api('GET', tenantApi(session, `sources/${source.id}/receptions`)),
+        (answer) => setItems(answer.items),
+      ),
+    [source.id, source.stats.accepted, source.stats.rejected],
+  );
   if (items.length === 0) return html`<p class="empty">${t('sources.noReceptions')}</p>`;
   return html`<div class="table-wrap"><table class="receptions">
     <caption>${t('sources.receptions')}</caption>
@@ -252,12 +257,21 @@ export function SourcesPage({ session }) {
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState(/** @type {any} */ (null));
   const [tick, setTick] = useState(0);
-  usePolling(() => {
-    return api('GET', tenantApi(session, 'sources')).then((answer) => {
-      setItems(answer.items);
-      setError(null);
-    }, setError);
-  }, [session.tenant.id, tick]);
+  // A change (a switch turned, a test, a rotation) reads the list again at once, while the refresh asked
+  // before it may still be on its way: answered after, on a slow or loaded server, it turned the switch back.
+  const reads = useLastAsked();
+  usePolling(
+    () =>
+      reads.read(
+        () => api('GET', tenantApi(session, 'sources')),
+        (answer) => {
+          setItems(answer.items);
+          setError(null);
+        },
+        setError,
+      ),
+    [session.tenant.id, tick],
+  );
   const refresh = () => setTick(tick + 1);
   const current = items?.find((item) => item.id === selected) ?? null;
 

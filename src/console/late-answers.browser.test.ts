@@ -1,0 +1,215 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  afterPageRead,
+  answerLate,
+  type ConsoleServer,
+  haveChromium,
+  holdRequests,
+  launchChromium,
+  openTestPage,
+  startConsoleServer,
+  submitSignIn,
+} from '../../test/support/browser.js';
+
+const HAVE_CHROMIUM = haveChromium();
+const ADMIN_TOKEN = 'late-answers-admin-token-0123456789';
+const PASSWORD = 'correct horse battery staple';
+
+/**
+ * A slow or loaded server answers a page's reads out of order: a list's refresh asked before a change
+ * (a switch turned, a mute lifted, other filters chosen) may be answered after the change's own read.
+ * Each page shows what its last question was answered, never an older answer that came late.
+ */
+describe.skipIf(!HAVE_CHROMIUM)('answers that come late, after newer ones', () => {
+  let server: ConsoleServer;
+  let browser: Browser;
+  let base: string;
+  const call = (method: string, url: string, body?: unknown) => server.call(method, url, body);
+
+  beforeAll(async () => {
+    server = await startConsoleServer(ADMIN_TOKEN);
+    base = server.base;
+    await call('POST', '/api/v1/tenants', { name: 'late' });
+    await call('POST', '/api/v1/tenants/late/users', { email: 'ada@late.example', name: 'Ada', password: PASSWORD, roles: ['Administrator'] });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function signIn(hash: string) {
+    const opened = await openTestPage(browser, { width: 1280, locale: 'en-GB' });
+    await opened.page.goto(`${base}/${hash}`);
+    await submitSignIn(opened.page, 'late', 'ada@late.example', PASSWORD);
+    await opened.page.locator('nav.main-nav').waitFor();
+    return opened;
+  }
+
+  it("keeps a source's switch as turned when the list's refresh asked before is answered after the one the change asked", async () => {
+    const source = await call('POST', '/api/v1/tenants/late/sources', { name: 'Late switch', kind: 'alertmanager' });
+    const { context, page, problems } = await signIn('#/sources');
+    const row = page.locator('main tbody tr', { hasText: 'Late switch' });
+    const enabled = row.locator('td').nth(2);
+    await enabled.filter({ hasText: 'Yes' }).waitFor();
+    // The list's next refresh is read at once and its answer, the source still enabled, held from the page.
+    const late = await answerLate(page, /\/api\/v1\/tenants\/[^/]+\/sources$/);
+    await late.asked;
+    await row.getByRole('button', { name: 'Late switch' }).click();
+    await page.getByRole('switch', { name: 'Enabled' }).click();
+    await enabled.filter({ hasText: 'No' }).waitFor();
+    await late.deliver();
+    expect(await enabled.textContent()).toBe('No');
+    expect(await page.getByRole('switch', { name: 'Enabled' }).isChecked()).toBe(false);
+    expect(problems).toEqual([]);
+    await context.close();
+    await call('DELETE', `/api/v1/tenants/late/sources/${source.id}`);
+  });
+
+  it('keeps a lifted mute off the bar when the refresh asked before the Lift is answered after it', async () => {
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    await call('POST', '/api/v1/tenants/late/mutes', { scope: 'tenant', match: { component: 'Queues' }, until });
+    const { context, page, problems } = await signIn('#/alerts');
+    const muted = page.locator('section.mutes li');
+    await muted.waitFor();
+    const late = await answerLate(page, /\/api\/v1\/tenants\/[^/]+\/mutes$/);
+    await late.asked;
+    await muted.getByRole('button', { name: 'Lift' }).click();
+    await muted.waitFor({ state: 'detached' });
+    await late.deliver();
+    expect(await muted.count()).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("says no refusal of a filter left when the delivery log's answer to it comes after the answer to the filter chosen since", async () => {
+    const { context, page, problems } = await signIn('#/settings/mail');
+    // An old link's status the API refuses (400): its answer held from the page until the filter chosen since is answered.
+    const late = await answerLate(page, /\/api\/v1\/tenants\/[^/]+\/deliveries\?/);
+    await page.goto(`${base}/#/deliveries?status=bogus`);
+    await late.asked;
+    const answered = page.waitForResponse((response) => new URL(response.url()).searchParams.get('status') === 'sent');
+    await page.locator('#delivery-status').selectOption('sent');
+    await answered;
+    await page.getByText('No emails yet.').waitFor();
+    await late.deliver();
+    expect(await page.locator('main .banner.error').count()).toBe(0);
+    expect(await page.locator('#delivery-status').getAttribute('aria-invalid')).toBe('false');
+    expect(problems.filter((problem) => !/status of 400/.test(problem))).toEqual([]);
+    await context.close();
+  });
+
+  it('appends no older page of the alert list that comes back after the list was read again under other filters', async () => {
+    // 110 alerts, oldest first: "Paged 110" is the newest, the first row.
+    const alerts = Array.from({ length: 110 }, (_, i) => ({ severity: 'Warn', component: 'Queues', message: `Paged ${String(i + 1).padStart(3, '0')}` }));
+    await call('POST', '/api/v1/tenants/late/alerts', { alerts });
+    const { context, page, problems } = await signIn('#/alerts?component=Queues');
+    const rows = page.locator('table.alerts tbody tr');
+    await rows.first().waitFor();
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(() => rows.count()).toBe(100);
+    // The third page (the 10 oldest) is held, as by a loaded server, while the list is read under other filters and again under these.
+    const held = await holdRequests(page, /\/alerts\?.*cursor=/, 'GET');
+    const third = page.waitForResponse((response) => new URL(response.url()).searchParams.has('cursor'));
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await held.sent;
+    await page.locator('#filter-component').selectOption('');
+    await page.locator('#filter-component').selectOption('Queues');
+    await expect.poll(() => rows.count()).toBe(50);
+    held.release();
+    await third;
+    await afterPageRead(page);
+    // The list read again starts over: its second page is next, not the 10 oldest below a gap of 50.
+    expect(await rows.count()).toBe(50);
+    expect(await page.locator('table.alerts tbody tr', { hasText: 'Paged 005' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(() => rows.count()).toBe(100);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('appends no older page of the delivery log past its 1,000 first rows that comes back after the log was read again under other filters', {
+    timeout: 60_000,
+  }, async () => {
+    const start = Date.parse('2026-01-12T10:00:00.000Z');
+    const rowsOf = (prefix: string, count: number): LogRow[] =>
+      Array.from({ length: count }, (_, i) => ({
+        id: `${prefix}-${String(count - i).padStart(5, '0')}`,
+        recipient: `${prefix}${i + 1}@late.example`,
+        createdAt: new Date(start - i * 60_000).toISOString(),
+      }));
+    const hold: { held: Promise<void> | null; sent: () => void } = { held: null, sent: () => {} };
+    const { context, page, problems } = await signIn('#/settings/mail');
+    await serveLog(page, { '': rowsOf('all', 1_100), sent: rowsOf('sent', 60) }, hold);
+    await page.goto(`${base}/#/deliveries`);
+    const rows = page.locator('main tbody tr');
+    await rows.first().waitFor();
+    const loadMore = page.getByRole('button', { name: 'Load more' });
+    // The polled first page grows to the API's largest, 1,000 rows; the Load more after it reads the next page with its cursor.
+    for (let shown = 50; shown < 1_000; shown += 50) {
+      await loadMore.click();
+      await expect.poll(() => rows.count()).toBe(shown + 50);
+    }
+    const sent = new Promise<void>((resolve) => {
+      hold.sent = resolve;
+    });
+    let release = () => {};
+    hold.held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const older = page.waitForResponse((response) => new URL(response.url()).searchParams.has('cursor'));
+    await loadMore.click();
+    await sent;
+    await page.locator('#delivery-status').selectOption('sent');
+    await page.locator('main tbody tr', { hasText: 'sent1@late.example' }).waitFor();
+    await page.locator('#delivery-status').selectOption('');
+    await page.locator('main tbody tr', { hasText: 'all1@late.example' }).waitFor();
+    await expect.poll(() => rows.count()).toBe(50);
+    release();
+    await older;
+    await afterPageRead(page);
+    expect(await rows.count()).toBe(50);
+    expect(await page.locator('main tbody tr', { hasText: 'all1001@late.example' }).count()).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
+
+/** LogRow is a row of a delivery log served by the test, as the API lists it. */
+interface LogRow {
+  id: string;
+  recipient: string;
+  createdAt: string;
+}
+
+/**
+ * serveLog answers the page's delivery log reads from `logs` (one log per status filter, '' for all), a
+ * `limit` of rows from `cursor` on, as the API pages it; a read with a cursor waits for `held` when it is set.
+ */
+async function serveLog(page: Page, logs: Record<string, LogRow[]>, hold: { held: Promise<void> | null; sent: () => void }) {
+  await page.route('**/deliveries?**', async (route) => {
+    const asked = new URL(route.request().url()).searchParams;
+    const log = logs[asked.get('status') ?? ''] ?? [];
+    const limit = Number(asked.get('limit') ?? 50);
+    const cursor = asked.get('cursor');
+    if (cursor !== null && hold.held) {
+      hold.sent();
+      await hold.held;
+    }
+    const from = cursor === null ? 0 : log.findIndex((row) => row.id === cursor) + 1;
+    const items = log.slice(from, from + limit).map((row) => ({
+      ...row,
+      kind: 'summary',
+      status: 'sent',
+      attempts: 1,
+      lastError: null,
+      smtpResponse: '250 OK',
+      messageId: null,
+      sentAt: row.createdAt,
+      nextAttemptAt: null,
+    }));
+    const nextCursor = from + limit < log.length ? (items.at(-1)?.id ?? null) : null;
+    await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ items, nextCursor }) });
+  });
+}
