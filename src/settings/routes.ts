@@ -22,7 +22,7 @@ import { SecretDecryptError } from './secret-box.js';
 import { showMailHealth } from '../mail-health/model.js';
 import { getMailHealth } from '../mail-health/store.js';
 import { accessTokenExpiry, warnBeforeTokenExpiry } from '../mail-health/token-expiry.js';
-import { TEST_MAILS_PER_MINUTE, takeTestMailTurn } from './test-mail-limit.js';
+import { SYSTEM_TESTS, TEST_MAILS_PER_MINUTE, takeTestMailTurn } from './test-mail-limit.js';
 import { smtpSettingsInput, smtpSettingsView } from './smtp-settings.js';
 import { SMTP_STAGES, signsInWithToken } from '../delivery/contract.js';
 import { odataSettingsRoutes } from './odata-routes.js';
@@ -96,10 +96,12 @@ export const settingsRoutes: RouteModule = (app, deps) => {
     health: { dialect: storage.dialect, notices: { publicUrl: deps.config.publicUrl, log: deps.logger } },
     stopping: stopping.signal,
   };
-  const beforeTest = async (tenantId: string) => {
+  /** beforeTest takes a turn of a tenant's tests, or of the system settings' (SYSTEM_TESTS): a 429 past the limit. */
+  const beforeTest = async (tenantId: string | typeof SYSTEM_TESTS) => {
     const turn = await takeTestMailTurn(db, tenantId, clock.now());
     if (!turn.allowed) {
-      throw tooManyRequests(`At most ${TEST_MAILS_PER_MINUTE} test emails a minute per tenant.`, turn.retryAfterMs / 1000);
+      const whose = tenantId === SYSTEM_TESTS ? 'of the system settings' : 'per tenant';
+      throw tooManyRequests(`At most ${TEST_MAILS_PER_MINUTE} test emails a minute ${whose}.`, turn.retryAfterMs / 1000);
     }
   };
 
@@ -181,16 +183,20 @@ export const settingsRoutes: RouteModule = (app, deps) => {
   app.post(
     '/api/v1/system/mail-settings/test',
     {
-      config: { access: 'host', answer: testMailAnswer },
+      config: { access: 'host', answer: testMailAnswer, problems: [429] },
       schema: {
         body: systemTestInput,
-        description:
-          "Test Mail Settings of the system default: a test email to `sendTo` through the saved system settings, or through `settings` merged over them (nothing is saved), answered as the tenant's test is. It belongs to no tenant: no delivery log keeps it and it carries no X-Tocsin-Tenant; `language` (default en) is the email's.",
+        description: `Test Mail Settings of the system default: a test email to \`sendTo\` through the saved system settings, or through \`settings\` merged over them (nothing is saved), answered as the tenant's test is. It belongs to no tenant: no delivery log keeps it and it carries no X-Tocsin-Tenant; \`language\` (default en) is the email's. At most ${TEST_MAILS_PER_MINUTE} a minute, as a tenant's (then 429 with Retry-After).`,
       },
     },
     async (request) => {
       const { sendTo, settings, language } = request.body;
-      return sendSystemTestMail(testMail, { sendTo, settings: settings ?? undefined, language: language ?? DEFAULT_LANGUAGE });
+      return sendSystemTestMail(testMail, {
+        sendTo,
+        settings: settings ?? undefined,
+        language: language ?? DEFAULT_LANGUAGE,
+        beforeConnect: () => beforeTest(SYSTEM_TESTS),
+      });
     },
   );
 

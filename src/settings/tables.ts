@@ -51,4 +51,8 @@ export interface MailSettingsTables {
     tenant_id: string;
     at: number;
   };
+  /** The same for the host administrator's tests of the system settings. */
+  system_test_mail_turns: {
+    at: number;
+  };
 }

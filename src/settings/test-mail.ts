@@ -132,6 +132,8 @@ export interface SystemTestRequest {
   readonly language: Language;
   /** Unsaved settings, merged over the saved system default as a tenant's are over its custom ones. */
   readonly settings?: SmtpSettingsInput | undefined;
+  /** Called once the settings are known to be valid, before any connection (the rate limit, as a tenant's beforeConnect). */
+  readonly beforeConnect: () => Promise<void>;
 }
 
 /**
@@ -147,6 +149,7 @@ export async function sendSystemTestMail(deps: TestMailDeps, request: SystemTest
     keepSecretsWithTheirHost('settings.', 'test', current.smtp, request.settings, merged);
     endpoint = toEndpoint(merged.smtp, merged.secrets);
   }
+  await request.beforeConnect();
   const rendered = renderTestEmail({
     language: request.language,
     sentAt: deps.clock.now(),

@@ -29,4 +29,5 @@ export const MIGRATIONS: Readonly<Record<string, () => Promise<TocsinMigration>>
   '20261203-20-settings-older-plaintext-auth-kept': () => import('./20261203-20-settings-older-plaintext-auth-kept.js'),
   '20261205-10-alerts-host-read-state': () => import('./20261205-10-alerts-host-read-state.js'),
   '20261205-30-settings-daily-report-time-changed-at': () => import('./20261205-30-settings-daily-report-time-changed-at.js'),
+  '20261205-50-settings-system-test-mail-turns': () => import('./20261205-50-settings-system-test-mail-turns.js'),
 };
