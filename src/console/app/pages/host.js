@@ -4,7 +4,7 @@ import { formatTime } from '../lib/format.js';
 import { LANGUAGES, currentLanguage, formatNumber, t } from '../lib/i18n.js';
 import { TimeZoneField } from '../lib/person-fields.js';
 import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
-import { Banner, Dialog, ScrollPre, SelectField, TextField, gone, html, problemText, useSaver } from '../lib/ui.js';
+import { Banner, Dialog, ScrollPre, SelectField, TextField, gone, html, problemText, useOneAtATime, useSaver } from '../lib/ui.js';
 import { useLastAsked } from '../lib/last-asked.js';
 import { useLoadWhenBack, usePolling } from '../lib/polling.js';
 import { useLeaveGuard } from '../lib/router.js';
@@ -227,28 +227,42 @@ export function CatcherPage() {
   const [error, setError] = useState(/** @type {unknown} */ (null));
   // 404: no catcher runs (TOCSIN_SMTP_URL names the system server), said so rather than as an error.
   const off = /** @type {{ status?: number } | null} */ (error)?.status === 404;
+  const reads = useLastAsked();
   usePolling(() => {
     if (off) return undefined;
-    return api('GET', 'system/mail-catcher/messages').then((answer) => {
-      setItems(answer.items);
-      setError(null);
-    }, setError);
+    return reads.read(
+      () => api('GET', 'system/mail-catcher/messages'),
+      (answer) => {
+        setItems(answer.items);
+        setError(null);
+      },
+      setError,
+    );
   }, [off]);
-  const empty = async () => {
-    try {
-      await api('DELETE', 'system/mail-catcher/messages');
-      setItems([]);
-    } catch (err) {
-      setError(err);
-    }
-  };
+  // One at a time: a second click while the first is on its way has nothing more to empty.
+  const { busy: emptying, once } = useOneAtATime();
+  const none = items.length === 0;
+  const empty = () =>
+    once(async () => {
+      try {
+        await api('DELETE', 'system/mail-catcher/messages');
+        // A refresh asked before, answered after, would bring back the emails just emptied.
+        reads.forget();
+        setItems([]);
+      } catch (err) {
+        setError(err);
+      }
+    });
   return html`<section class="page">
     <h1>${t('catcher.title')}</h1>
     <p class="hint">${t('catcher.hint')}</p>
     ${
       off
         ? html`<p class="empty" role="status">${t('catcher.off')}</p>`
-        : html`<div class="toolbar"><button type="button" class="secondary" onClick=${empty} disabled=${items.length === 0}>${t('catcher.empty')}</button></div>
+        : // With nothing to empty it says so (aria-disabled) rather than being disabled, which dropped the
+          // keyboard that had just emptied the inbox to the start of the page.
+          html`<div class="toolbar"><button type="button" class="secondary" aria-disabled=${none} aria-busy=${emptying}
+            onClick=${() => none || empty()}>${t('catcher.empty')}</button></div>
     <${Banner}>${problemText(error)}<//>`
     }
     ${
