@@ -3530,6 +3530,37 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     }
   });
 
+  it("preselects in Add tenant the language and time zone of the host administrator's browser, French in Paris, not English and UTC", async () => {
+    onTestFinished(async () => {
+      await call('DELETE', '/api/v1/tenants/paris-made').catch(() => {});
+    });
+    const context = await browser.newContext({ viewport: { width: 1200, height: 860 }, locale: 'fr-FR', timezoneId: 'Europe/Paris' });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(base);
+    await page.getByRole('tab', { name: "Administrateur de l'hôte" }).click();
+    await page.locator('#signin-token').fill(ADMIN_TOKEN);
+    await page.locator('#signin-token').press('Enter');
+    await page.getByRole('button', { name: 'Ajouter un locataire' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.getByLabel('Fuseau horaire').inputValue()).toBe('Europe/Paris');
+    expect(await dialog.getByLabel('Langue').inputValue()).toBe('fr');
+    await dialog.getByLabel('Nom', { exact: true }).fill('paris-made');
+    await dialog.getByRole('button', { name: 'Enregistrer' }).click();
+    const row = page.locator('main tbody tr', { hasText: 'paris-made' });
+    await row.waitFor();
+    expect(await call('GET', '/api/v1/tenants/paris-made')).toMatchObject({ language: 'fr', timeZone: 'Europe/Paris' });
+    // A tenant's own, saved, stand in Edit tenant.
+    await row.getByRole('button', { name: 'Modifier' }).click();
+    expect(await dialog.getByLabel('Fuseau horaire').inputValue()).toBe('Europe/Paris');
+    const acme = page.locator('main tbody tr').filter({ has: page.getByRole('cell', { name: 'acme', exact: true }) });
+    await dialog.getByRole('button', { name: 'Annuler' }).click();
+    await acme.getByRole('button', { name: 'Modifier' }).click();
+    expect(await dialog.getByLabel('Langue').inputValue()).toBe('en');
+    await context.close();
+  });
+
   it("tells the host administrator opening #/preferences, in its language, that it has no alert preferences, not the API's English 404", async () => {
     const context = await browser.newContext({ viewport: { width: 1200, height: 860 }, locale: 'de-DE' });
     const page = await context.newPage();

@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, configureApi } from './lib/api.js';
-import { setTimeZone } from './lib/format.js';
+import { browserTimeZone, setTimeZone } from './lib/format.js';
 import { chosenLanguage, currentLanguage, loadLanguage, pickLanguage, t } from './lib/i18n.js';
 import { href, navigate, parseHash, useRoute } from './lib/router.js';
 import { can } from './lib/session.js';
@@ -46,7 +46,7 @@ async function loadSession(auth) {
     const chosen = localStorage.getItem(HOST_TENANT_KEY);
     const tenant = tenants.find((item) => item.id === chosen) ?? tenants[0] ?? null;
     await loadLanguage(pickLanguage(chosenLanguage(), navigator.languages));
-    setTimeZone(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    setTimeZone(browserTimeZone());
     return { kind: 'host', permissions: auth.permissions, tenants, tenant, user: null };
   }
   const me = await api('GET', `tenants/${auth.tenantId}/me`);

@@ -1,7 +1,12 @@
 import { DateTime } from 'luxon';
 import { currentLanguage } from './i18n.js';
 
-const state = { zone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' };
+/** browserTimeZone is the IANA zone of the browser's machine (UTC where it says none). */
+export function browserTimeZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+const state = { zone: browserTimeZone() };
 
 /**
  * setTimeZone sets the IANA zone dates are shown in: the user's, else the tenant's.

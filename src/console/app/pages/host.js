@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
-import { formatTime } from '../lib/format.js';
+import { browserTimeZone, formatTime } from '../lib/format.js';
 import { LANGUAGES, currentLanguage, formatNumber, t } from '../lib/i18n.js';
 import { TimeZoneField } from '../lib/person-fields.js';
 import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
@@ -15,8 +15,10 @@ function TenantDialog({ tenant, onClose, onSaved }) {
   const [form, setForm] = useState({
     name: tenant?.name ?? '',
     displayName: tenant?.displayName ?? '',
-    timeZone: tenant?.timeZone ?? 'UTC',
-    language: tenant?.language ?? 'en',
+    // A new tenant starts in the host administrator's language (its browser's, unless it chose another
+    // signing in) and its browser's time zone, as it likely is its own, rather than English and UTC.
+    timeZone: tenant?.timeZone ?? browserTimeZone(),
+    language: tenant?.language ?? currentLanguage(),
   });
   // One save at a time, as Add user's: a Save clicked twice on a slow server created the tenant, then
   // sent a second create, refused as "name taken".
