@@ -176,6 +176,10 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       ...composersFor({ storage, clock, logger, config, secretBox: deps.secretBox, kept, leasedReads }),
       'mail-health': mailHealthComposer(storage.db),
     };
+    // Every alert this process stores is counted once committed: the ingest's, the pull sources',
+    // and the Mail.DeliveryFailing alert that a mail incident raises in the outbox's commit.
+    const countStored = storedAlertsCounter(registry);
+    const notices = { publicUrl: config.publicUrl, log: logger, countStored };
 
     // claim → (resolve → compose → send) → record, in worker processes: built first, since the
     // ingest hands the immediate emails it queues straight to this worker, and started below.
@@ -185,11 +189,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     if (sends) {
       send = createMailSender({ maxConnections: CONNECTIONS_PER_ENDPOINT, warmMs: WARM_MS });
       // record keeps each tenant's mail health in the commit of the attempts that tell it.
-      record = new AttemptRecorder(
-        storage,
-        COMMIT_WINDOW_MS[storage.dialect],
-        mailHealthAfterRecord(storage.dialect, { publicUrl: config.publicUrl, log: logger }),
-      );
+      record = new AttemptRecorder(storage, COMMIT_WINDOW_MS[storage.dialect], mailHealthAfterRecord(storage.dialect, notices));
       claim = new DeliveryWorker({
         storage,
         clock,
@@ -208,7 +208,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         metrics,
         doorbell,
         // A paused server's tenants whose emails it holds out have their mail failing too.
-        heldOut: mailHealthHeldOut(storage, { publicUrl: config.publicUrl, log: logger }),
+        heldOut: mailHealthHeldOut(storage, notices),
       });
     }
 
@@ -216,7 +216,6 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     // commit, leased to this process's worker, which sends them once it is durable. The alerts of
     // pull sources (and of a decision in the commit that failed) are signalled to the decider.
     const fatalSignal = new FatalSignal();
-    const countStored = storedAlertsCounter(registry);
     const ingest = createAlertIngest({
       storage,
       clock,

@@ -20,6 +20,7 @@ import { mailSettingsUrl } from '../reports/templates/links.js';
 import { loadUnsubscribeKey, unsubscribeUrl } from '../reports/unsubscribe/links.js';
 import { emailTranslator } from '../i18n/email-i18n.js';
 import type { Logger } from 'pino';
+import type { CountStored } from '../alerts/ingest.js';
 import type { Db } from '../storage/database.js';
 import type { MailHealthTransition } from './model.js';
 import type { MailHealthChange } from './store.js';
@@ -29,7 +30,9 @@ import { tenantShownName } from '../reports/templates/text.js';
 import { printable } from '../shared/printable.js';
 
 /** The component and event of the alert raised when a tenant's mail fails (API.md). */
-const MAIL_HEALTH_ALERT = { component: 'Tocsin', event: 'Mail.DeliveryFailing' } as const;
+const MAIL_HEALTH_ALERT = { severity: 'Error', component: 'Tocsin', event: 'Mail.DeliveryFailing' } as const;
+/** The one alert a failing transition stores, as tocsin_alerts_stored_total counts it (NoticeContext.countStored). */
+const MAIL_HEALTH_ALERT_STORED: readonly { readonly severity: string }[] = Object.freeze([MAIL_HEALTH_ALERT]);
 
 /** The permission that makes a user an administrator of the tenant's mail (the Administrator role has it). */
 const ADMIN_PERMISSION: Permission = 'Settings.Edit';
@@ -290,11 +293,16 @@ export function mailHealthComposer(db: Db): EmailComposer {
 export interface NoticeContext {
   readonly publicUrl: string;
   /**
-   * The process's log: an incident's start and end are logged once each (logTransitions), after the
+   * The process's log: an incident's start and end are logged once each (reportTransitions), after the
    * commit that claims its notice, so that an operator reads when a tenant's mail failed and came
    * back, not only the failed emails (one line each, hundreds while a server refuses everything).
    */
   readonly log?: Pick<Logger, 'warn' | 'info'>;
+  /**
+   * The process's tocsin_alerts_stored_total (storedAlertsCounter): the Mail.DeliveryFailing alert
+   * of an incident is counted with every other alert stored, once its commit is done (reportTransitions).
+   */
+  readonly countStored?: CountStored;
 }
 
 /** ClaimedTransition is a transition whose notice this transaction claimed, to be logged once it commits. */
@@ -331,7 +339,7 @@ export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealth
         change.tenantId,
         [
           {
-            severity: 'Error',
+            severity: MAIL_HEALTH_ALERT.severity,
             component: MAIL_HEALTH_ALERT.component,
             event: MAIL_HEALTH_ALERT.event,
             message: FAILING_ALERT_MESSAGE[languageOf(tenant.language)](change.health.lastError ?? '—').slice(0, 2_000),
@@ -359,13 +367,15 @@ export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealth
 }
 
 /**
- * logTransitions logs each claimed transition, a tenant's mail incident starting (a warning, with
- * the reply that started it) or ending: called only once the transaction that claimed them has committed.
+ * reportTransitions logs each claimed transition, a tenant's mail incident starting (a warning, with
+ * the reply that started it) or ending, and counts the alert an incident's start stored: called
+ * only once the transaction that claimed them has committed.
  */
-export function logTransitions(context: NoticeContext, claimed: readonly ClaimedTransition[]): void {
+export function reportTransitions(context: NoticeContext, claimed: readonly ClaimedTransition[]): void {
   for (const { change, tenantName } of claimed) {
     const who = { tenant: change.tenantId, tenantName, incident: change.health.incident };
     if (change.transition === 'failing') {
+      context.countStored?.(MAIL_HEALTH_ALERT_STORED);
       const since = new Date(change.health.since ?? change.at).toISOString();
       context.log?.warn(
         { ...who, since, code: change.health.lastCode, error: change.health.lastError },

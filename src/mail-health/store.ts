@@ -8,7 +8,7 @@ import type { MailSettingsTables } from '../settings/tables.js';
 import type { Db } from '../storage/database.js';
 import type { Dialect } from '../storage/dialect.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
-import { type ClaimedTransition, type NoticeContext, logTransitions, sendMailHealthNotices } from './notices.js';
+import { type ClaimedTransition, type NoticeContext, reportTransitions, sendMailHealthNotices } from './notices.js';
 import {
   FAILING_AFTER_MS,
   HEALTHY,
@@ -144,7 +144,7 @@ export function mailHealthAfterRecord(dialect: Dialect, context: NoticeContext):
       observations.push({ tenantId: a.tenantId, at: a.finishedAt, signal });
     }
     const claimed = await observeAndNotify(tx, dialect, context, observations);
-    return claimed.length === 0 ? undefined : () => logTransitions(context, claimed);
+    return claimed.length === 0 ? undefined : () => reportTransitions(context, claimed);
   };
 }
 
@@ -177,7 +177,7 @@ export function mailHealthHeldOut(storage: Storage, context: NoticeContext): (he
       return observeAndNotify(tx, storage.dialect, context, observations);
     });
     // Once committed: a transaction rolled back claimed nothing.
-    logTransitions(context, claimed);
+    reportTransitions(context, claimed);
   };
 }
 
@@ -227,7 +227,7 @@ async function withLastEmailTaken(tx: Db, tenantId: string, at: number, signal: 
  * So are, after failures too short-lived for an incident, those its server failed as a whole.
  * While failures for now go on without an incident yet, an email is tried again when they have gone
  * on long enough for one (retryTenantBy), so that the incident begins then, not at a later retry.
- * Returns the transitions whose notices it claimed, for the caller to log (logTransitions) once
+ * Returns the transitions whose notices it claimed, for the caller to log (reportTransitions) once
  * its transaction has committed.
  */
 export async function observeAndNotify(

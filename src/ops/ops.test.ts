@@ -9,6 +9,8 @@ import { migrate } from '../storage/migrate.js';
 import { openStorage } from '../storage/storage.js';
 import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
 import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
+import { startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { until } from '../../test/support/until.js';
 import { Metrics } from './metrics.js';
 import { opsRoutes } from './routes.js';
 
@@ -321,6 +323,44 @@ it('answers a scrape 503 with Retry-After, not 500, when the metrics of every ap
     await app.close();
     await t.close();
   }
+});
+
+describeEachDialect("the count of alerts stored, Tocsin's own among them", (dialect) => {
+  it('counts the Mail.DeliveryFailing alert Tocsin raises when mail fails in tocsin_alerts_stored_total, as GET /alerts lists it', async () => {
+    // Every alert the API lists was counted but this one: the metric said 1 stored while the inbox held 2.
+    const refusing = await startTestSmtpServer({ auth: { username: 'robot', password: 'the right one' } });
+    const system = await startTestSmtpServer();
+    const t = await startTestApp(dialect, { TOCSIN_SMTP_URL: `smtp://127.0.0.1:${system.port}?from=tocsin@example.com` });
+    try {
+      const { userId } = await t.tenantWithUser('failing-mail');
+      await t.enableAlertEmails('failing-mail');
+      const custom = {
+        host: '127.0.0.1',
+        port: refusing.port,
+        security: 'none',
+        allowPlaintextAuth: true,
+        username: 'robot',
+        password: 'a wrong one',
+        fromAddress: 'alerts@example.com',
+      };
+      expect((await t.call('PUT', '/api/v1/tenants/failing-mail/settings/mail', { useCustom: true, custom })).statusCode).toBe(200);
+      const prefs = await t.call('PUT', `/api/v1/tenants/failing-mail/users/${userId}/alert-preferences`, { email: { fatalImmediately: true } });
+      expect(prefs.statusCode, prefs.body).toBe(200);
+      expect(
+        (await t.call('POST', '/api/v1/tenants/failing-mail/alerts', { severity: 'Fatal', component: 'Jobs', message: 'Payroll failed' })).statusCode,
+      ).toBe(202);
+      // The Fatal alert's immediate email meets 535: the incident starts, and the administrators hear of it through the system server.
+      await until(async () => system.messages.some((m) => /^X-Tocsin-Kind: mail-health/im.test(m.raw)), 'the mail-health notice');
+      const listed = (await t.call('GET', '/api/v1/tenants/failing-mail/alerts')).json().items;
+      expect(listed.map((a: { event: string }) => a.event).sort()).toEqual(['Mail.DeliveryFailing', 'Process.RaiseAlert']);
+      const metrics = (await t.call('GET', '/metrics', undefined, '')).body;
+      expect(metrics).toContain('tocsin_alerts_stored_total{severity="Fatal"} 1\n');
+      expect(metrics).toContain('tocsin_alerts_stored_total{severity="Error"} 1\n');
+    } finally {
+      await t.close();
+      await Promise.all([refusing.close(), system.close()]);
+    }
+  });
 });
 
 describeEachDialect('the alert and email counters of a process just started', (dialect) => {

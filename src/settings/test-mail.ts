@@ -15,7 +15,7 @@ import { newId } from '../shared/ids.js';
 import { serverSaid } from '../shared/redact.js';
 import type { Db } from '../storage/database.js';
 import type { Dialect } from '../storage/dialect.js';
-import { type ClaimedTransition, logTransitions } from '../mail-health/notices.js';
+import { type ClaimedTransition, reportTransitions } from '../mail-health/notices.js';
 import { observeAndNotify } from '../mail-health/store.js';
 import type { NoticeContext } from '../mail-health/notices.js';
 import { type EndpointContext, type SmtpSource, UNREADABLE_SECRET, effectiveSmtp, guardEndpoint, toEndpoint } from './endpoint.js';
@@ -222,7 +222,7 @@ export async function sendTestMail(deps: TestMailDeps, request: TestMailRequest)
     },
     delivered,
   );
-  if (health) logTransitions(health.notices, claimed);
+  if (health) reportTransitions(health.notices, claimed);
   return result;
 }
 
