@@ -1529,6 +1529,31 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('changes the password once on a double-clicked Change password while the API is slow, and says it is changed, not that the current one is wrong', async () => {
+    await addUser('otto@acme.example', ['Alerts Viewer']);
+    const { context, page } = await open();
+    await signIn(page, 'otto@acme.example', '#/preferences');
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByLabel('New password', { exact: true }).fill('a new passphrase for otto');
+    await page.getByLabel('New password again').fill('a new passphrase for otto');
+    // The change is held, as by a loaded server; a request the console sends after the clicks marks when they were handled.
+    const held = await holdRequests(page, /\/me\/password$/, 'POST');
+    const sent: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && request.url().endsWith('/me/password')) sent.push(request.url());
+    });
+    await page.getByRole('button', { name: 'Change password' }).dblclick();
+    await held.sent;
+    const marker = page.waitForRequest((request) => request.url().endsWith('/console/bell.svg?handled'));
+    await page.evaluate("fetch('/console/bell.svg?handled')");
+    await marker;
+    held.release();
+    await page.getByRole('status').filter({ hasText: 'Your password is changed.' }).waitFor();
+    expect(sent.length).toBe(1);
+    expect(await page.locator('#me-currentPassword-error').count()).toBe(0);
+    await context.close();
+  });
+
   it('says a new language is saved when the console cannot be drawn in it, and not again on the next visit of the page', async () => {
     await addUser('lea@acme.example', ['Alerts Viewer']);
     const { context, page } = await open();

@@ -4,7 +4,7 @@ import { Named, loadCatalogue } from '../lib/catalogue.js';
 import { currentLanguage, pickLanguage, t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { can, tenantApi } from '../lib/session.js';
-import { Banner, TextField, Toggle, html, ownWords, problemText } from '../lib/ui.js';
+import { Banner, TextField, Toggle, html, ownWords, problemText, useOneAtATime } from '../lib/ui.js';
 import { useLoadWhenBack } from '../lib/polling.js';
 
 const EMAIL_SWITCHES = ['tenMinuteSummary', 'dailyReport', 'fatalImmediately'];
@@ -150,24 +150,30 @@ function PasswordForm({ session }) {
     setForm({ ...form, [name]: value });
     setMessage(null);
   };
-  const save = async (event) => {
+  // One change at a time: clicked twice on a slow server, the second change went with the current
+  // password the first had just replaced, and the page said it was wrong (a failed sign-in counted)
+  // though the password was changed.
+  const { busy, once } = useOneAtATime();
+  const save = (event) => {
     event.preventDefault();
     if (form.newPassword !== form.repeatPassword) {
       setErrors({ repeatPassword: ownWords(t('prefs.passwordsDiffer')) });
       return;
     }
-    try {
-      await api('POST', tenantApi(session, 'me/password'), { currentPassword: form.currentPassword, newPassword: form.newPassword });
-    } catch (err) {
-      setErrors(fieldErrors(err));
-      // A wrong current password counts as a failed sign-in: too many pause them (429) for minutes, as the sign-in form says.
-      const throttled = /** @type {{ status?: number }} */ (err)?.status === 429;
-      setMessage({ kind: 'error', text: throttled ? t('signIn.throttled') : problemText(err) });
-      return;
-    }
-    setForm(NO_PASSWORDS);
-    setErrors({});
-    setMessage({ kind: 'success', text: t('prefs.passwordSaved') });
+    once(async () => {
+      try {
+        await api('POST', tenantApi(session, 'me/password'), { currentPassword: form.currentPassword, newPassword: form.newPassword });
+      } catch (err) {
+        setErrors(fieldErrors(err));
+        // A wrong current password counts as a failed sign-in: too many pause them (429) for minutes, as the sign-in form says.
+        const throttled = /** @type {{ status?: number }} */ (err)?.status === 429;
+        setMessage({ kind: 'error', text: throttled ? t('signIn.throttled') : problemText(err) });
+        return;
+      }
+      setForm(NO_PASSWORDS);
+      setErrors({});
+      setMessage({ kind: 'success', text: t('prefs.passwordSaved') });
+    });
   };
   const field = (name, autocomplete) =>
     html`<${TextField} id=${`me-${name}`} type="password" label=${t(`prefs.${name}`)} value=${form[name]} onInput=${set(name)} error=${errors[name]}
@@ -179,7 +185,7 @@ function PasswordForm({ session }) {
       ${field('currentPassword', 'current-password')} ${field('newPassword', 'new-password')} ${field('repeatPassword', 'new-password')}
     </fieldset>
     <${Banner} kind=${message?.kind}>${message?.text}<//>
-    <div class="actions"><button type="submit">${t('prefs.savePassword')}</button></div>
+    <div class="actions"><button type="submit" aria-busy=${busy}>${t('prefs.savePassword')}</button></div>
   </form>`;
 }
 
