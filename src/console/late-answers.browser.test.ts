@@ -100,6 +100,48 @@ describe.skipIf(!HAVE_CHROMIUM)('answers that come late, after newer ones', () =
     await context.close();
   });
 
+  it("draws the alert chart's period chosen last: an earlier choice answered late does not take its place under the later one's button", async () => {
+    const { context, page, problems } = await signIn('#/alerts');
+    const chart = page.locator('#alerts-chart');
+    await chart.getByText('Show the numbers as a table').click();
+    const periods = chart.locator('tbody th');
+    await expect.poll(() => periods.count()).toBe(24);
+    // The 7 days' answer is held from the page until the 30 days chosen after it are drawn.
+    const late = await answerLate(page, /\/alerts\/histogram\?.*range=7d/);
+    await page.getByRole('button', { name: '7 days' }).click();
+    await late.asked;
+    await page.getByRole('button', { name: '30 days' }).click();
+    await expect.poll(() => periods.count()).toBeGreaterThanOrEqual(30);
+    const drawn = await periods.allTextContents();
+    await late.deliver();
+    expect(await periods.allTextContents()).toEqual(drawn);
+    expect(await page.getByRole('button', { name: '30 days' }).getAttribute('aria-pressed')).toBe('true');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('counts in the bell the alerts still unread once one is marked read from its panel, not the count of a refresh asked before', async () => {
+    // Two alerts: one left unread once the other is marked read, for the bell to count.
+    await call('POST', '/api/v1/tenants/late/alerts', {
+      alerts: ['Bell late: job faulted', 'Bell late: queue stuck'].map((message) => ({ severity: 'Fatal', component: 'Jobs', message })),
+    });
+    const { context, page, problems } = await signIn('#/sources');
+    const badge = page.getByTestId('unread-count');
+    await badge.waitFor();
+    const before = Number(await badge.textContent());
+    // The bell's next refresh is read at once, the alert still unread, and its answer held from the page.
+    const late = await answerLate(page, /\/alerts\/unread-count$/);
+    await late.asked;
+    await page.locator('.bell-button').click();
+    const line = page.locator('#bell-panel li', { hasText: 'Bell late: job faulted' });
+    await line.getByRole('button', { name: 'Mark as read' }).click();
+    await badge.filter({ hasText: String(before - 1) }).waitFor();
+    await late.deliver();
+    expect(await badge.textContent()).toBe(String(before - 1));
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('appends no older page of the alert list that comes back after the list was read again under other filters', async () => {
     // 110 alerts, oldest first: "Paged 110" is the newest, the first row.
     const alerts = Array.from({ length: 110 }, (_, i) => ({ severity: 'Warn', component: 'Queues', message: `Paged ${String(i + 1).padStart(3, '0')}` }));

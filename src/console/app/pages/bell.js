@@ -4,6 +4,7 @@ import { Named, useCatalogue } from '../lib/catalogue.js';
 import { formatTime } from '../lib/format.js';
 import { formatNumber, t } from '../lib/i18n.js';
 import { href } from '../lib/router.js';
+import { useLastAsked } from '../lib/last-asked.js';
 import { usePolling } from '../lib/polling.js';
 import { alertsChanged, tenantApi } from '../lib/session.js';
 import { Banner, html, problemText } from '../lib/ui.js';
@@ -62,18 +63,23 @@ export function Bell({ session }) {
     setOpen(false);
   };
 
+  // Opening or closing the panel asks again at once, while the refresh asked before may still be on its
+  // way: answered after, on a slow or loaded server, it counted an alert marked read since, and told a
+  // screen reader of new alerts. Only the last asked count and panel are shown.
+  const counts = useLastAsked();
+  const panels = useLastAsked();
   usePolling(() => {
-    const count = api('GET', tenantApi(session, 'alerts/unread-count')).then(
+    const count = counts.read(
+      () => api('GET', tenantApi(session, 'alerts/unread-count')),
       (answer) => {
         hear(answer.unread);
         setUnread(answer.unread);
       },
-      () => {},
     );
     if (!open) return count;
-    const panel = api('GET', tenantApi(session, 'alerts/panel')).then(
+    const panel = panels.read(
+      () => api('GET', tenantApi(session, 'alerts/panel')),
       (answer) => setItems(answer.items),
-      () => {},
     );
     return Promise.all([count, panel]);
   }, [session.tenant.id, open]);
@@ -109,6 +115,9 @@ export function Bell({ session }) {
     }
     setError(null);
     button.current?.focus();
+    // What was asked before it counts and lists the alert as unread: ALERTS_CHANGED asks again.
+    counts.forget();
+    panels.forget();
     alertsChanged();
   };
 
