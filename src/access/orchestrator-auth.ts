@@ -184,6 +184,7 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
         config: {
           access: 'public',
           problems: [401, 429],
+          secret: true,
           answer: z.object({
             result: z.string().describe('The bearer token'),
             targetUrl: z.string().nullable(),
@@ -203,5 +204,5 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
     );
     // The login of the 2018.1 and 2018.2 swaggers and of older UiPath clients (uipath-orchestrator
     // before its 'use the correct login endpoint' fix), which Orchestrator still answers.
-    scope.post('/api/Account', { bodyLimit: SIGN_IN_BODY_LIMIT_BYTES, config: { access: 'public' }, schema: { hide: true } }, authenticate);
+    scope.post('/api/Account', { bodyLimit: SIGN_IN_BODY_LIMIT_BYTES, config: { access: 'public', secret: true }, schema: { hide: true } }, authenticate);
   });

@@ -214,7 +214,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
   app.post(
     '/api/v1/tenants/:tenant/users/:userId/tokens',
     {
-      config: { status: 201, answer: createdToken, created: true },
+      config: { status: 201, answer: createdToken, created: true, secret: true },
       preValidation: selfOrBeforeBody('Users.Edit'),
       schema: {
         params: userParams,

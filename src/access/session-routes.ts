@@ -48,7 +48,7 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
     '/api/v1/auth/login',
     {
       bodyLimit: SIGN_IN_BODY_LIMIT_BYTES,
-      config: { access: 'public', problems: [401, 429], answer: signedIn },
+      config: { access: 'public', problems: [401, 429], answer: signedIn, secret: true },
       preValidation: namedSignInFields,
       schema: { body: loginBody },
     },
@@ -95,7 +95,7 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
     },
   );
 
-  app.get('/api/v1/auth/session', { config: { access: 'public', answer: sessionProbe } }, async (request) => {
+  app.get('/api/v1/auth/session', { config: { access: 'public', answer: sessionProbe, secret: true } }, async (request) => {
     const cookie = request.cookies[SESSION_COOKIE];
     const session = cookie ? await authenticator.fromSession(cookie) : undefined;
     // Not being signed in is this probe's ordinary answer (the console asks on every visit), not an error:

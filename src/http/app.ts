@@ -113,6 +113,8 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.decorate('routeTable', routes);
   app.addHook('onRoute', (route) => {
     orchestratorPaths.learn(route.url);
+    // Only the routes that hand out a credential carry this hook: the others (POST /alerts) pay nothing.
+    if (route.config?.secret) route.onSend = [...[route.onSend ?? []].flat(), keepFromCaches];
     for (const method of [route.method].flat()) {
       if (method === 'HEAD') continue;
       routes.push({
@@ -517,4 +519,10 @@ function titleFor(status: number): string {
     429: 'Too Many Requests',
   };
   return titles[status] ?? 'Client Error';
+}
+
+/** keepFromCaches marks an answer that carries a credential (a route of `config.secret`) as one no cache may store. */
+async function keepFromCaches(_request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+  void reply.header('cache-control', 'no-store');
+  return payload;
 }

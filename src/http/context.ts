@@ -48,6 +48,12 @@ export interface RouteAccess {
   /** The route answers its 201 with the new object's address in Location (replyCreated), as the OpenAPI document then says. */
   created?: true;
   /**
+   * The route's answer carries a credential shown only there (an API token, a source's secret, a
+   * session): every answer of it says `Cache-Control: no-store` (app.ts), so that no browser or proxy
+   * keeps a copy (RFC 9111 5.2.2.5; RFC 6749 5.1 asks it of token answers).
+   */
+  secret?: true;
+  /**
    * Answers of other statuses whose body is not a problem (readiness's 503 `{status, reason}`),
    * documented only, as `answer` is.
    */

@@ -106,7 +106,7 @@ const documentRoute: SwaggerTransform = (input) => {
     ...result.schema,
     ...(description ? { description } : {}),
     ...(config.access === 'public' ? { security: [] } : {}),
-    response: { ...withPage(config, { ...success, ...withLocation(config.created, response) }), ...declared },
+    response: { ...withPage(config, withNoStore(config, { ...success, ...withLocation(config.created, response) })), ...declared },
   };
   // Its parentheses percent-encoded, which @fastify/swagger would read as a regular expression; withLiteralParentheses restores them.
   const url = config.documentedAs?.url.replaceAll('(', '%28').replaceAll(')', '%29');
@@ -148,6 +148,16 @@ function withLocation(created: true | undefined, response: Record<string, unknow
       'The address of the new object, this path and its id: absolute under TOCSIN_PUBLIC_URL when that is set, else a path on this server (relative to the request URL).',
   };
   return { ...response, '201': { ...(response['201'] as Json), headers: { Location: location } } };
+}
+
+/** withNoStore documents the Cache-Control of the success answer of a route that hands out a credential (`config.secret`). */
+function withNoStore(config: RouteAccess, response: Record<string, unknown>): Record<string, unknown> {
+  // Its success status: config.status, or the 2xx of a response schema (POST /sources' 201).
+  const status = Object.keys(response).find((code) => code.startsWith('2'));
+  const answer = status === undefined ? undefined : (response[status] as Json);
+  if (!config.secret || status === undefined || !answer) return response;
+  const cacheControl = { type: 'string', enum: ['no-store'], description: 'The answer carries a credential shown only here: no cache may keep it.' };
+  return { ...response, [status]: { ...answer, headers: { ...(answer.headers as Json | undefined), 'Cache-Control': cacheControl } } };
 }
 
 /**

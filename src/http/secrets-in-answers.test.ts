@@ -90,4 +90,34 @@ describeEachDialect('no secret in any answer', (dialect) => {
     }
     expect(failures.join('\n')).toBe('');
   });
+
+  // "The token is shown only here" (API.md): an answer carrying a credential says that no browser
+  // or proxy cache may keep a copy of it (RFC 9111 5.2.2.5; RFC 6749 5.1 for token answers), and a
+  // refusal of the same route says so too, whatever it carries.
+  it('asks every cache not to keep an answer that carries a token, secret or session (Cache-Control: no-store)', async () => {
+    const users = (await t.call('GET', `/api/v1/tenants/${TENANT}/users`)).json<{ items: { id: string }[] }>();
+    const source = await t.call('POST', `/api/v1/tenants/${TENANT}/sources`, { name: 'no-store', kind: 'webhook' });
+    const signIn = { tenant: TENANT, email: 'keeper@example.com', password: USER_PASSWORD };
+    const answers = {
+      'POST .../users/{userId}/tokens': await t.call('POST', `/api/v1/tenants/${TENANT}/users/${users.items[0]!.id}/tokens`, { name: 'cache' }),
+      'POST .../sources': source,
+      'POST .../sources/{sourceId}/rotate-secret': await t.call('POST', `/api/v1/tenants/${TENANT}/sources/${source.json().id}/rotate-secret`),
+      'POST /api/Account/Authenticate': await t.tocsin.app.inject({
+        method: 'POST',
+        url: '/api/Account/Authenticate',
+        payload: { TenancyName: TENANT, UsernameOrEmailAddress: signIn.email, Password: USER_PASSWORD },
+      }),
+      'POST /api/v1/auth/login': await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: signIn }),
+      'POST /api/v1/auth/login refused': await t.tocsin.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { ...signIn, password: 'wrong-password' },
+      }),
+      // The console's session probe answers the session's CSRF token.
+      'GET /api/v1/auth/session': await t.tocsin.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: { cookie } }),
+    };
+    const shown = Object.entries(answers).map(([route, res]) => `${route} ${res.statusCode} cache-control: ${res.headers['cache-control']}`);
+    expect(shown).toEqual(Object.entries(answers).map(([route, res]) => `${route} ${res.statusCode} cache-control: no-store`));
+    expect(Object.values(answers).map((res) => res.statusCode)).toEqual([201, 201, 200, 200, 200, 401, 200]);
+  });
 });

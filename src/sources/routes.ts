@@ -142,7 +142,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
   app.post(
     base,
     {
-      config: { permission: 'Sources.Edit', problems: [409], created: true },
+      config: { permission: 'Sources.Edit', problems: [409], created: true, secret: true },
       preValidation: boundMapping,
       schema: {
         params: tenantParams,
@@ -189,7 +189,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
   app.post(
     `${base}/:sourceId/rotate-secret`,
     {
-      config: { permission: 'Sources.Edit' },
+      config: { permission: 'Sources.Edit', secret: true },
       schema: {
         params: sourceParams,
         response: { 200: z.object({ secret: z.string() }) },
