@@ -974,6 +974,38 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('keeps what is typed in Settings > Mail while Clear custom settings is on its way, clearing only the custom values', async () => {
+    await call('POST', '/api/v1/tenants', { name: 'slugworth' });
+    onTestFinished(async () => {
+      await call('DELETE', '/api/v1/tenants/slugworth');
+    });
+    await call('POST', '/api/v1/tenants/slugworth/users', { email: 'arthur@slugworth.example', name: 'Arthur', password: PASSWORD, roles: ['Administrator'] });
+    // Custom values kept, not in use: the default settings are chosen.
+    const custom = { host: 'smtp.slugworth.example', port: 587, security: 'starttls', fromAddress: 'alerts@slugworth.example' };
+    await call('PUT', '/api/v1/tenants/slugworth/settings/mail', { useCustom: true, custom });
+    await call('PUT', '/api/v1/tenants/slugworth/settings/mail', { useCustom: false });
+    const { context, page } = await open();
+    page.on('dialog', (dialog) => dialog.accept());
+    await signIn(page, 'arthur@slugworth.example', '#/settings/mail', 'slugworth');
+    // The clear is held until the test lets it go, as by a slow or loaded server.
+    const clear = await holdRequests(page, '**/settings/mail/custom', 'DELETE');
+    await page.getByRole('button', { name: 'Clear custom settings' }).click();
+    await clear.sent;
+    // The user goes on: another daily report time, not saved yet.
+    await page.getByLabel('Daily report time').fill('07:30');
+    clear.release();
+    await page.getByText('The custom SMTP values are erased.').waitFor();
+    expect(await page.getByLabel('Daily report time').inputValue()).toBe('07:30');
+    expect(await page.getByRole('button', { name: 'Clear custom settings' }).count()).toBe(0);
+    expect((await call('GET', '/api/v1/tenants/slugworth/settings/mail')).custom).toBeNull();
+    // Still a change not saved: Save saves it.
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('The mail settings are saved.').waitFor();
+    expect((await call('GET', '/api/v1/tenants/slugworth/settings/mail')).dailyReportTime).toMatch(/^07:30/);
+    await page.unroute('**/settings/mail/custom');
+    await context.close();
+  });
+
   it("offers the API's fallbackToDefault with custom settings: an email the tenant's server refuses for good goes through the default", async () => {
     await call('POST', '/api/v1/tenants', { name: 'hooli' });
     await call('POST', '/api/v1/tenants/hooli/users', { email: 'gavin@hooli.example', name: 'Gavin', password: PASSWORD, roles: ['Administrator'] });

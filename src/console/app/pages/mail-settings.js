@@ -155,7 +155,13 @@ export function MailSettingsPage({ session }) {
     if (!confirm(t('mail.clearCustomConfirm'))) return;
     try {
       await api('DELETE', tenantApi(session, 'settings/mail/custom'));
-      await load();
+      const settings = await api('GET', tenantApi(session, 'settings/mail'));
+      // The clear changed the custom values (and, in use, the choice of them) only: what is typed in the
+      // tab's other fields, meanwhile too (a slow server), stays as changes not saved yet, where the
+      // settings read back put the saved ones over it.
+      const cleared = mailFormOf(settings);
+      show(settings, true);
+      setForm((/** @type {any} */ typed) => ({ ...typed, useCustom: cleared.useCustom, custom: cleared.custom }));
       setMessage({ kind: 'success', text: t('mail.customCleared') });
     } catch (err) {
       setMessage({ kind: 'error', text: problemText(err) });
