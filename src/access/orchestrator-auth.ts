@@ -5,7 +5,6 @@ import { findTenant } from '../http/access-hook.js';
 import { caseInsensitiveBody } from '../http/openapi.js';
 import { ORCHESTRATOR_TENANT_HEADER, UIPATH_TENANT_HEADER } from '../http/orchestrator-paths.js';
 import type { RouteModule, TenantRow } from '../http/context.js';
-import { takeOrchestratorJsonTypes } from '../http/orchestrator-paths.js';
 import { formFields, inflateBody, jsonBodyParser } from '../http/input-guard.js';
 import { badRequest, fieldError, notFound, unauthorized } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
@@ -140,7 +139,6 @@ async function issueAuthenticateToken(db: Db, clock: Clock, owner: { tenantId: s
  */
 export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, loginThrottle }) =>
   void app.register(async (scope) => {
-    takeOrchestratorJsonTypes(scope);
     // Orchestrator (ASP.NET) binds a form post as well as JSON, and scripts send one: PowerShell's
     // `Invoke-RestMethod -Method Post -Body @{tenancyName=…; …}` posts the hashtable form-encoded.
     // Read as a JSON body is (its Content-Encoding undone, in its charset), and JSON that curl -d labels a form as JSON.

@@ -12,7 +12,7 @@ import { answerClientError, answerConnect, answerUnmetExpectation, isMissingHost
 import { trackConnections } from './connections.js';
 import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { jsonBodyParser, refuseListKeys, refuseNul } from './input-guard.js';
-import { MERGE_PATCH_MEDIA_TYPE, PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
+import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
 import { OrchestratorPaths, orchestratorError, sayODataVersion } from './orchestrator-paths.js';
 import { HttpError, type FieldError, badRequest, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
 
@@ -172,7 +172,13 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, jsonIfBearer(parseJson));
   app.addContentTypeParser('*', { parseAs: 'buffer' }, jsonIfBearer(parseJson));
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser([MERGE_PATCH_MEDIA_TYPE, 'application/json'], { parseAs: 'buffer' }, parseJson);
+  // JSON under the other names it goes by, read as application/json is, everywhere: text/json
+  // (ASP.NET's JSON formatter; Orchestrator's swaggers list it for the sign-in) and any `+json`
+  // type (merge-patch+json for a PATCH; the 2020.10 swagger lists application/*+json for the OData
+  // actions). Only the Orchestrator routes took them, the REST API of the same server answering
+  // 415; no cross-site form sends them without a CORS preflight, so the cookie session may too.
+  app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'buffer' }, parseJson);
+  app.addContentTypeParser(/^application\/[^;\s]+\+json(?:;|$)/, { parseAs: 'buffer' }, parseJson);
 
   await app.register(fastifyCookie);
   await registerOpenApi(app);

@@ -114,6 +114,28 @@ describeEachDialect('a JSON body labelled otherwise', (dialect) => {
     }
   });
 
+  it.each([['text/json'], ['text/json; charset=utf-8'], ['application/json; charset=UTF-8'], ['application/vnd.api+json'], ['application/problem+json']])(
+    'takes JSON labelled %s as application/json, from a bearer token or the console session, as the Orchestrator routes of the same server do',
+    async (type) => {
+      // The REST API answered 415 to text/json and application/*+json, which /odata and Authenticate read as JSON.
+      const raised = await send('POST', '/api/v1/tenants/labels/alerts', type, alert(`labelled ${type}`));
+      expect(raised.statusCode, raised.body).toBe(202);
+      // No cross-site form sends these types without a CORS preflight: the cookie session may send them too.
+      const withCookie = await t.tocsin.app.inject({
+        method: 'POST',
+        url: '/api/v1/tenants/labels/alerts',
+        headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken, 'content-type': type },
+        payload: alert(`labelled ${type} by the console`),
+      });
+      expect(withCookie.statusCode, withCookie.body).toBe(202);
+      expect(await messages()).toEqual(expect.arrayContaining([`labelled ${type}`, `labelled ${type} by the console`]));
+      const odata = await send('POST', '/odata/Alerts/UiPath.Server.Configuration.OData.MarkAsRead', type, '{"ids":[]}', { 'x-tocsin-tenant': 'labels' });
+      expect(odata.statusCode, odata.body).toBe(200);
+      const notJson = await send('POST', '/api/v1/tenants/labels/alerts', type, '{"severity":');
+      expect(notJson.statusCode, notJson.body).toBe(400);
+    },
+  );
+
   it('keeps refusing with 415 a type that is no JSON by any reading (text/csv), bearer token or not', async () => {
     const res = await send('POST', '/api/v1/tenants/labels/alerts', 'text/csv', alert('as csv'));
     expect(res.statusCode, res.body).toBe(415);

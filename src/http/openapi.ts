@@ -49,7 +49,7 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
   '409': 'Conflict, e.g. a name or address already taken.',
   '413': 'The request body is too large.',
   '415':
-    'The content type of the body is not supported. Send JSON as application/json; with a bearer token it may also come labelled text/plain or application/x-www-form-urlencoded, or unlabelled (a 400 when it is not JSON), never with the session cookie.',
+    'The content type of the body is not supported. Send JSON as application/json (text/json and any application/*+json are read as it is, a charset included); with a bearer token it may also come labelled text/plain or application/x-www-form-urlencoded, or unlabelled (a 400 when it is not JSON), never with the session cookie.',
   '429': 'Rate limited; `Retry-After` says how many seconds to wait.',
   '503': 'The service cannot answer now (its database is unreachable); `Retry-After` says how many seconds to wait before trying again.',
 };

@@ -88,17 +88,3 @@ export function orchestratorError(url: string, status: number, detail: string, t
     __abp: true,
   };
 }
-
-/**
- * takeOrchestratorJsonTypes makes `scope`, which registers Orchestrator-compatible routes, read a
- * JSON body sent as any type Orchestrator reads one in, as application/json is read: text/json
- * (ASP.NET's JSON formatter; the 2018 and 2019 swaggers list it for the sign-in) and any `+json`
- * type (the 2020.10 swagger lists application/json-patch+json and application/*+json for the OData
- * actions). Clients generated from those swaggers may send any of them; they were a 415. Only in
- * such a scope: the REST API takes application/json, and a receive URL reads its bytes raw.
- */
-export function takeOrchestratorJsonTypes(scope: TocsinApp): void {
-  const parse = jsonBodyParser(scope, scope.initialConfig.bodyLimit!);
-  scope.addContentTypeParser('text/json', { parseAs: 'buffer' }, parse);
-  scope.addContentTypeParser(/^application\/[^;\s]+\+json(?:;|$)/, { parseAs: 'buffer' }, parse);
-}

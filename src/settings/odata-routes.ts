@@ -8,7 +8,6 @@ import type { SmtpStage } from '../delivery/contract.js';
 import type { FastifyRequest } from 'fastify';
 import type { AppDeps, TenantRow, TocsinApp } from '../http/context.js';
 import { caseInsensitiveBody } from '../http/openapi.js';
-import { takeOrchestratorJsonTypes } from '../http/orchestrator-paths.js';
 import { badRequest, fieldError, notFound } from '../http/problem.js';
 import { isEmailAddress, queryCount } from '../shared/validation.js';
 import { getMailSettings, getSystemSmtp, sameSmtpHost, saveMailSettings } from './mail-settings.js';
@@ -116,17 +115,9 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown, lowerItems = false): 
 /**
  * odataSettingsRoutes serve Orchestrator's settings API over the same mail settings: `GET
  * /odata/Settings`, `UpdateBulk` and `VerifySmtpSetting` (a test email, sharing the per-tenant
- * limit of Test Mail Settings through `beforeTest`), in their own scope, which reads the JSON types
- * Orchestrator reads.
+ * limit of Test Mail Settings through `beforeTest`).
  */
 export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps, beforeTest: (tenantId: string) => Promise<void>) {
-  void app.register(async (scope: TocsinApp) => {
-    takeOrchestratorJsonTypes(scope);
-    settingsRoutesIn(scope, deps, testMail, beforeTest);
-  });
-}
-
-function settingsRoutesIn(app: TocsinApp, deps: AppDeps, testMail: TestMailDeps, beforeTest: (tenantId: string) => Promise<void>) {
   const { storage, secretBox, clock } = deps;
   const db = storage.db;
   /** systemFrom is the system default's From address, which a tenant without one of its own inherits (inheritFromAddress). */

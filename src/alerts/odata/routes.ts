@@ -1,8 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { lowerCaseKeys, orchestratorTenant, textFields, withTextFields } from '../../access/orchestrator-auth.js';
-import type { RouteModule, TocsinApp } from '../../http/context.js';
-import { takeOrchestratorJsonTypes } from '../../http/orchestrator-paths.js';
+import type { RouteModule } from '../../http/context.js';
 import { caseInsensitiveBody } from '../../http/openapi.js';
 import { badRequest, type FieldError, fieldError } from '../../http/problem.js';
 import { acknowledgementsOf } from '../acknowledgements.js';
@@ -114,16 +113,9 @@ function filterError(parameter: string, err: unknown): never {
 /**
  * odataAlertRoutes are the Orchestrator-compatible alert routes, for existing scripts, client
  * libraries and the Raise Alert activity: Orchestrator's paths, bodies and AlertDto shape. They have
- * no `{tenant}` in the path: the tenant is the token's (see orchestratorTenant). Their own scope
- * reads the JSON types Orchestrator reads.
+ * no `{tenant}` in the path: the tenant is the token's (see orchestratorTenant).
  */
-export const odataAlertRoutes: RouteModule = (app, deps) =>
-  void app.register(async (scope: TocsinApp) => {
-    takeOrchestratorJsonTypes(scope);
-    alertRoutesIn(scope, deps);
-  });
-
-const alertRoutesIn: RouteModule = (app, deps) => {
+export const odataAlertRoutes: RouteModule = (app, deps) => {
   const db = deps.storage.db;
   const ingest = deps.ingest;
   const context = (what: string) => `${metadataUrl(deps.config.publicUrl)}#${what}`;
