@@ -1453,6 +1453,28 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("shows Alert preferences as the last Save left them when an earlier Save's answer comes after it", async () => {
+    await addUser('rhea@acme.example', ['Alerts Viewer']);
+    const prefs = `/api/v1/tenants/acme/users/${users['rhea@acme.example']}/alert-preferences`;
+    const { context, page } = await open();
+    await signIn(page, 'rhea@acme.example', '#/preferences');
+    const daily = page.getByRole('switch', { name: 'Daily report' });
+    const fatal = page.getByRole('switch', { name: 'Fatal alerts immediately' });
+    const save = page.getByRole('button', { name: 'Save', exact: true });
+    // The first Save is done at once but its answer, which has Fatal immediately still off, reaches the page late.
+    const late = await answerLate(page, /\/alert-preferences$/, 'PUT');
+    await daily.uncheck();
+    await save.click();
+    await late.asked;
+    await fatal.check();
+    await save.click();
+    await page.getByText('Your alert preferences are saved.').waitFor();
+    await late.deliver();
+    expect((await call('GET', prefs)).email).toMatchObject({ dailyReport: false, fatalImmediately: true });
+    expect([await daily.isChecked(), await fatal.isChecked()]).toEqual([false, true]);
+    await context.close();
+  });
+
   it('unsubscribes from an event outside the catalogue, added by its name, and finds a catalogue event in its component', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/preferences');

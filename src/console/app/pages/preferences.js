@@ -6,6 +6,7 @@ import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fie
 import { can, tenantApi } from '../lib/session.js';
 import { Banner, TextField, Toggle, html, ownWords, problemText, useOneAtATime } from '../lib/ui.js';
 import { useLoadWhenBack } from '../lib/polling.js';
+import { useLastAsked } from '../lib/last-asked.js';
 
 const EMAIL_SWITCHES = ['tenMinuteSummary', 'dailyReport', 'fatalImmediately'];
 const EMPTY_PATCH = { subscriptions: {}, email: {} };
@@ -236,6 +237,9 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   // What is shown and not saved now, for a save's answer to keep what was switched while it was out.
   const latest = useRef({ prefs, patch });
   latest.current = { prefs, patch };
+  // Saves answered out of order (a slow or loaded server): the answer of a Save clicked before another,
+  // come after it, showed the switches as that earlier Save left them, not as they are saved.
+  const saves = useLastAsked();
 
   if (!prefs) return html`<section class="page"><h1>${t('prefs.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
   const subscriptions = prefs.subscriptions ?? {};
@@ -277,21 +281,22 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
     if (home) setOpen({ ...open, [home.name]: home.events.length > 0 });
     else if (!components.some((component) => component.name === name)) setEvent(name, true);
   };
-  const save = async (event) => {
+  const save = (event) => {
     event.preventDefault();
     const sent = patch;
-    try {
-      const saved = await api('PUT', tenantApi(session, path), sent);
-      // Switched while the save was out: still shown as switched, and sent with the next Save.
-      const now = latest.current;
-      const since = patchSince(sent, now.patch);
-      const keep = (part) => Object.fromEntries(Object.keys(since[part]).map((name) => [name, now.prefs[part]?.[name]]));
-      setPrefs({ ...saved, subscriptions: { ...saved.subscriptions, ...keep('subscriptions') }, email: { ...saved.email, ...keep('email') } });
-      setPatch(since);
-      setMessage({ kind: 'success', text: t('prefs.saved') });
-    } catch (err) {
-      setMessage({ kind: 'error', text: problemText(err) });
-    }
+    saves.read(
+      () => api('PUT', tenantApi(session, path), sent),
+      (saved) => {
+        // Switched while the save was out: still shown as switched, and sent with the next Save.
+        const now = latest.current;
+        const since = patchSince(sent, now.patch);
+        const keep = (part) => Object.fromEntries(Object.keys(since[part]).map((name) => [name, now.prefs[part]?.[name]]));
+        setPrefs({ ...saved, subscriptions: { ...saved.subscriptions, ...keep('subscriptions') }, email: { ...saved.email, ...keep('email') } });
+        setPatch(since);
+        setMessage({ kind: 'success', text: t('prefs.saved') });
+      },
+      (err) => setMessage({ kind: 'error', text: problemText(err) }),
+    );
   };
 
   return html`<section class="page">
