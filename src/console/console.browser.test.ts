@@ -1006,6 +1006,37 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('asks nothing on leaving Settings > Mail after two Saves whose first answer came last: all that is shown is saved', async () => {
+    await call('POST', '/api/v1/tenants', { name: 'scrooge' });
+    onTestFinished(async () => {
+      await call('DELETE', '/api/v1/tenants/scrooge');
+    });
+    await call('POST', '/api/v1/tenants/scrooge/users', { email: 'ebenezer@scrooge.example', name: 'Ebenezer', password: PASSWORD, roles: ['Administrator'] });
+    const { context, page } = await open();
+    const asked: string[] = [];
+    page.on('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await signIn(page, 'ebenezer@scrooge.example', '#/settings/mail', 'scrooge');
+    const save = page.getByRole('button', { name: 'Save', exact: true });
+    // The first Save is done at once but its answer, which has the daily report at 10:00 still, reaches the page late.
+    const late = await answerLate(page, /\/settings\/mail$/, 'PUT');
+    await page.getByRole('switch', { name: 'Enable alerts email' }).check();
+    await save.click();
+    await late.asked;
+    await page.getByLabel('Daily report time').fill('07:30');
+    await save.click();
+    await page.getByText('The mail settings are saved.').waitFor();
+    await late.deliver();
+    expect(await page.getByLabel('Daily report time').inputValue()).toBe('07:30');
+    expect((await call('GET', '/api/v1/tenants/scrooge/settings/mail')).dailyReportTime).toMatch(/^07:30/);
+    await page.getByRole('link', { name: 'Alerts', exact: true }).click();
+    await page.locator('nav.main-nav a[aria-current="page"][href="#/alerts"]').waitFor();
+    expect(asked).toEqual([]);
+    await context.close();
+  });
+
   it("offers the API's fallbackToDefault with custom settings: an email the tenant's server refuses for good goes through the default", async () => {
     await call('POST', '/api/v1/tenants', { name: 'hooli' });
     await call('POST', '/api/v1/tenants/hooli/users', { email: 'gavin@hooli.example', name: 'Gavin', password: PASSWORD, roles: ['Administrator'] });
@@ -3525,6 +3556,46 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       await page.getByText('The mail settings are saved.').waitFor();
       expect(await name.inputValue()).toBe('Tocsin second');
       expect((await own.call('GET', '/api/v1/system/mail-settings')).fromDisplayName).toBe('Tocsin first');
+      await context.close();
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('asks nothing on leaving System mail settings after two Saves whose first answer came last: all that is shown is saved', async () => {
+    // A server of its own: saving the system settings here makes them the saved ones every tenant on the default uses.
+    const own = await startConsoleServer(ADMIN_TOKEN);
+    try {
+      const context = await browser.newContext({ viewport: { width: 1200, height: 860 }, locale: 'en-GB' });
+      const page = await context.newPage();
+      page.setDefaultTimeout(10_000);
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      const asked: string[] = [];
+      page.on('dialog', (dialog) => {
+        asked.push(dialog.message());
+        void dialog.dismiss();
+      });
+      await page.goto(own.base);
+      await page.getByRole('tab', { name: 'Host administrator' }).click();
+      await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('link', { name: 'System mail settings' }).click();
+      const name = page.getByLabel('Default From Display Name');
+      const save = page.getByRole('button', { name: 'Save', exact: true });
+      // The first Save is done at once but its answer reaches the page late, after the second's.
+      const late = await answerLate(page, /\/system\/mail-settings$/, 'PUT');
+      await name.fill('Tocsin first');
+      await save.click();
+      await late.asked;
+      await name.fill('Tocsin second');
+      await save.click();
+      await page.getByText('The mail settings are saved.').waitFor();
+      await late.deliver();
+      expect(await name.inputValue()).toBe('Tocsin second');
+      expect((await own.call('GET', '/api/v1/system/mail-settings')).fromDisplayName).toBe('Tocsin second');
+      await page.getByRole('link', { name: 'Tenants', exact: true }).click();
+      await page.locator('nav.main-nav a[aria-current="page"][href="#/host/tenants"]').waitFor();
+      expect(asked).toEqual([]);
       await context.close();
     } finally {
       await own.close();

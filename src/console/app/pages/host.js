@@ -173,23 +173,29 @@ export function SystemMailPage() {
   // The form as it is now, for a save's answer to tell whether the host administrator typed on while it was out.
   const current = useRef(form);
   current.current = form;
+  // Only the last Save's answer is the form's saved state (answers out of order on a slow or loaded server).
+  const saves = useLastAsked();
   if (!form) return html`<section class="page"><h1>${t('systemMail.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
   const save = async (event) => {
     event.preventDefault();
     // Said again once this save is answered (a screen reader hears a second save too).
     setMessage(null);
     const sent = form;
-    try {
-      const saved = smtpFormOf(await api('PUT', 'system/mail-settings', smtpPayload(form)));
-      // Typed on while the save was out (a slow server): what was typed since stays, as changes not saved yet.
-      if (current.current === sent) show(saved);
-      else setShown(JSON.stringify(saved));
-      setErrors({});
-      setMessage({ kind: 'success', text: t('mail.saved') });
-    } catch (err) {
-      setErrors(fieldErrors(err));
-      setMessage({ kind: 'error', text: problemText(err) });
-    }
+    await saves.read(
+      () => api('PUT', 'system/mail-settings', smtpPayload(form)),
+      (answer) => {
+        const saved = smtpFormOf(answer);
+        // Typed on while the save was out (a slow server): what was typed since stays, as changes not saved yet.
+        if (current.current === sent) show(saved);
+        else setShown(JSON.stringify(saved));
+        setErrors({});
+        setMessage({ kind: 'success', text: t('mail.saved') });
+      },
+      (err) => {
+        setErrors(fieldErrors(err));
+        setMessage({ kind: 'error', text: problemText(err) });
+      },
+    );
   };
   return html`<section class="page">
     <h1>${t('systemMail.title')}</h1>

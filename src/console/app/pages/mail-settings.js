@@ -5,6 +5,7 @@ import { can, tenantApi } from '../lib/session.js';
 import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
 import { Banner, Dialog, TextField, Toggle, html, problemText } from '../lib/ui.js';
 import { TestMailDialog } from './test-mail.js';
+import { useLastAsked } from '../lib/last-asked.js';
 import { useLoadWhenBack } from '../lib/polling.js';
 import { useLeaveGuard } from '../lib/router.js';
 
@@ -104,6 +105,9 @@ export function MailSettingsPage({ session }) {
   // The form as it is now, for a save's answer to tell whether the user typed on while it was out.
   const current = useRef(form);
   current.current = form;
+  // Saves answered out of order (a slow or loaded server): an earlier Save's answer, come after a later
+  // one's, made the values it saved the form's saved state, and leaving asked about changes all saved.
+  const saves = useLastAsked();
 
   /** keepTyped: what was typed since the save was sent stays, as changes not saved yet. */
   const show = (settings, keepTyped = false) => {
@@ -133,18 +137,21 @@ export function MailSettingsPage({ session }) {
     // Said again once this save is answered (a screen reader hears a second save too).
     setMessage(null);
     const sent = form;
-    try {
-      const saved = await api('PUT', tenantApi(session, 'settings/mail'), mailPayload(form));
-      // Typed on while the save was out (a slow server): the values saved did not replace what the user typed since.
-      show(saved, current.current !== sent);
-      // Saved tested values stay tested, though the password now shows as "set" rather than typed.
-      setTested(wasTested ? testedKey(mailFormOf(saved)) : null);
-      setErrors({});
-      setMessage({ kind: 'success', text: t('mail.saved') });
-    } catch (err) {
-      setErrors(fieldErrors(err, ['custom.', '']));
-      setMessage({ kind: 'error', text: problemText(err) });
-    }
+    await saves.read(
+      () => api('PUT', tenantApi(session, 'settings/mail'), mailPayload(form)),
+      (saved) => {
+        // Typed on while the save was out (a slow server): the values saved did not replace what the user typed since.
+        show(saved, current.current !== sent);
+        // Saved tested values stay tested, though the password now shows as "set" rather than typed.
+        setTested(wasTested ? testedKey(mailFormOf(saved)) : null);
+        setErrors({});
+        setMessage({ kind: 'success', text: t('mail.saved') });
+      },
+      (err) => {
+        setErrors(fieldErrors(err, ['custom.', '']));
+        setMessage({ kind: 'error', text: problemText(err) });
+      },
+    );
   };
   const askThenSave = (event) => {
     event.preventDefault();
