@@ -142,6 +142,28 @@ describe.skipIf(!HAVE_CHROMIUM)('answers that come late, after newer ones', () =
     await context.close();
   });
 
+  it("lists no API token revoked since when the tokens' read after an earlier Revoke comes after the one after a later Revoke", async () => {
+    const user = await call('POST', '/api/v1/tenants/late/users', { email: 'tokens@late.example', name: 'Tokens' });
+    for (const name of ['first-script', 'second-script']) await call('POST', `/api/v1/tenants/late/users/${user.id}/tokens`, { name });
+    const { context, page, problems } = await signIn('#/access/users');
+    page.on('dialog', (dialog) => dialog.accept());
+    await page.locator('main tbody tr', { hasText: 'tokens@late.example' }).getByRole('button', { name: 'New API token' }).click();
+    const dialog = page.getByRole('dialog');
+    const listed = (name: string) => dialog.locator('li', { hasText: name });
+    await listed('second-script').waitFor();
+    // The read after the first Revoke, which still lists the second token, reaches the page late.
+    const late = await answerLate(page, /\/tokens$/);
+    await listed('first-script').getByRole('button', { name: 'Revoke' }).click();
+    await late.asked;
+    await listed('second-script').getByRole('button', { name: 'Revoke' }).click();
+    await listed('second-script').waitFor({ state: 'detached' });
+    await late.deliver();
+    expect(await listed('second-script').count()).toBe(0);
+    expect((await call('GET', `/api/v1/tenants/late/users/${user.id}/tokens`)).items).toEqual([]);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('appends no older page of the alert list that comes back after the list was read again under other filters', async () => {
     // 110 alerts, oldest first: "Paged 110" is the newest, the first row.
     const alerts = Array.from({ length: 110 }, (_, i) => ({ severity: 'Warn', component: 'Queues', message: `Paged ${String(i + 1).padStart(3, '0')}` }));

@@ -135,13 +135,15 @@ function TokenDialog({ session, user, onClose }) {
   // A name the API refuses (spaces only, too long) is said beside the name, as in the other dialogs.
   const [nameError, setNameError] = useState(/** @type {string | undefined} */ (undefined));
   const tokensApi = tenantApi(session, `users/${user.id}/tokens`);
-  const load = async () => {
-    try {
-      setTokens((await api('GET', tokensApi)).items);
-    } catch (err) {
-      setError(problemText(err));
-    }
-  };
+  // Each Revoke reads the tokens again: on a slow or loaded server, the read after an earlier Revoke,
+  // answered after the one after a later Revoke, listed a token revoked since. Only the last read shows.
+  const reads = useLastAsked();
+  const load = () =>
+    reads.read(
+      () => api('GET', tokensApi),
+      (answer) => setTokens(answer.items),
+      (err) => setError(problemText(err)),
+    );
   useEffect(() => {
     load();
   }, [user.id]);
