@@ -164,6 +164,25 @@ describe.skipIf(!HAVE_CHROMIUM)('answers that come late, after newer ones', () =
     await context.close();
   });
 
+  it("keeps an alert marked read in the list when the list's refresh asked before is answered after", async () => {
+    const [id] = (await call('POST', '/api/v1/tenants/late/alerts', { severity: 'Error', component: 'Robots', message: 'Read late: robot down' })).ids;
+    const { context, page, problems } = await signIn('#/alerts?component=Robots');
+    const row = page.locator(`tr[data-alert-id="${id}"]`);
+    await row.and(page.locator('tr.unread')).waitFor();
+    // The list's next refresh, the alert still unread in it, reaches the page late.
+    const late = await answerLate(page, /\/alerts\?/);
+    await late.asked;
+    // The refresh the marking asks for is slow too: the page shows what it has meanwhile.
+    const next = await holdRequests(page, /\/alerts\?.*limit=/, 'GET');
+    await row.getByRole('button', { name: 'Mark as read' }).click();
+    await row.and(page.locator('tr.read')).waitFor();
+    await late.deliver();
+    expect(await row.getAttribute('class')).toBe('read');
+    next.release();
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('appends no older page of the alert list that comes back after the list was read again under other filters', async () => {
     // 110 alerts, oldest first: "Paged 110" is the newest, the first row.
     const alerts = Array.from({ length: 110 }, (_, i) => ({ severity: 'Warn', component: 'Queues', message: `Paged ${String(i + 1).padStart(3, '0')}` }));
