@@ -608,6 +608,27 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect(other.json().ids).not.toEqual(first.json().ids);
     });
 
+    it("keys a redelivery by its source: the same message id at another source, of this tenant or another, is that source's own alert", async () => {
+      // Senders pick their ids alone (msg_1, a counter): were the key wider than the source, the second
+      // sender's alert would be lost and its 202 would carry the first one's ids, another tenant's included.
+      const other = 'acme-receive-other';
+      await t.call('POST', '/api/v1/tenants', { name: other });
+      const o = harness(() => t, other);
+      const first = await h.create('webhook');
+      const second = await h.create('webhook');
+      const foreign = await o.create('webhook');
+      const id = `msg_${crypto.randomUUID()}`;
+      const send = (helper: typeof h, source: Created, message: string) => helper.standard(source, { severity: 'Error', component: 'Jobs', message }, { id });
+      const answers = [await send(h, first, 'first'), await send(h, second, 'second'), await send(o, foreign, 'foreign')];
+      expect(answers.map((a) => a.statusCode)).toEqual([202, 202, 202]);
+      const [a, b, c] = answers.map((a) => a.json().ids as string[]);
+      expect(new Set([...a!, ...b!, ...c!]).size).toBe(3);
+      expect((await h.alerts([...a!, ...b!])).map((x) => x.message).sort()).toEqual(['first', 'second']);
+      expect((await o.alerts(c!)).map((x) => x.message)).toEqual(['foreign']);
+      // Each source still answers its own redelivery with its own ids.
+      expect((await send(o, foreign, 'foreign')).json().ids).toEqual(c);
+    });
+
     it('accepts a signature list with the rotated secret among others, and names the invalid fields in a 400 (errors, as every 400)', async () => {
       const source = await h.create('webhook');
       const next = (await t.call('POST', `${base}/${source.id}/rotate-secret`)).json().secret;
