@@ -83,6 +83,27 @@ describe.skipIf(!HAVE_CHROMIUM)('answers that come late, after newer ones', () =
     await context.close();
   });
 
+  it('keeps a mute just made on the bar when the refresh asked before it is answered after', async () => {
+    const [id] = (await call('POST', '/api/v1/tenants/late/alerts', { severity: 'Error', component: 'Transactions', message: 'Mute late: queue item failed' }))
+      .ids;
+    const { context, page, problems } = await signIn('#/alerts?component=Transactions');
+    const row = page.locator(`tr[data-alert-id="${id}"]`);
+    await row.waitFor();
+    const late = await answerLate(page, /\/api\/v1\/tenants\/[^/]+\/mutes$/);
+    await late.asked;
+    await row.getByRole('button', { name: 'Mute…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const muted = page.locator('section.mutes li');
+    await muted.waitFor();
+    await late.deliver();
+    expect(await muted.count()).toBe(1);
+    expect(problems).toEqual([]);
+    await context.close();
+    for (const mute of (await call('GET', '/api/v1/tenants/late/mutes')).items) await call('DELETE', `/api/v1/tenants/late/mutes/${mute.id}`);
+  });
+
   it("says no refusal of a filter left when the delivery log's answer to it comes after the answer to the filter chosen since", async () => {
     const { context, page, problems } = await signIn('#/settings/mail');
     // An old link's status the API refuses (400): its answer held from the page until the filter chosen since is answered.
