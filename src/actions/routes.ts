@@ -14,6 +14,7 @@ import { fieldError, forbidden, notFound } from '../http/problem.js';
 import { muteAlerts } from '../mutes/actions.js';
 import { type MuteMatch, matchParts, sourceMatchOf } from '../mutes/model.js';
 import { languageOf } from '../recipients/eligibility.js';
+import { alertMessageIn } from '../mail-health/alert-message.js';
 import { field, tenantShownName } from '../reports/templates/text.js';
 import type { Db } from '../storage/database.js';
 import { classifyDbError } from '../storage/errors.js';
@@ -87,7 +88,7 @@ export async function resolveLink(db: Db, links: ActionLinks, token: string): Pr
       tenantName: tenantShownName(tenant.name, tenant.display_name),
       action: grant.action,
       // Sits inside a sentence ("Done: “…” is acknowledged by …"): one line, no bidirectional control, cut whole, as in the emails.
-      alertTitle: alert ? localeFormat(language, timeZone).labelled(eventDisplayName(alert.event, language), field(alert.message, 200)) : '',
+      alertTitle: alert ? localeFormat(language, timeZone).labelled(eventDisplayName(alert.event, language), field(alertMessageIn(alert, language), 200)) : '',
       options,
       acknowledged: taken && { name: shownName(actorName(taken.by, language)), at: taken.at },
     },

@@ -23,14 +23,13 @@ import type { Logger } from 'pino';
 import type { CountStored } from '../alerts/ingest.js';
 import type { Db } from '../storage/database.js';
 import type { MailHealthTransition } from './model.js';
+import { MAIL_HEALTH_ALERT, failingAlertMessage } from './alert-message.js';
 import type { MailHealthChange } from './store.js';
 import { firstKnownZone } from '../shared/validation.js';
 import { withoutBidiControlsOrTheirGap } from '../shared/bidi.js';
 import { tenantShownName } from '../reports/templates/text.js';
 import { printable } from '../shared/printable.js';
 
-/** The component and event of the alert raised when a tenant's mail fails (API.md). */
-const MAIL_HEALTH_ALERT = { severity: 'Error', component: 'Tocsin', event: 'Mail.DeliveryFailing' } as const;
 /** The one alert a failing transition stores, as tocsin_alerts_stored_total counts it (NoticeContext.countStored). */
 const MAIL_HEALTH_ALERT_STORED: readonly { readonly severity: string }[] = Object.freeze([MAIL_HEALTH_ALERT]);
 
@@ -170,18 +169,6 @@ const TEXTS: Record<Language, Record<MailHealthNoticeKind, Texts>> = {
       ],
     },
   },
-};
-
-/**
- * FAILING_ALERT_MESSAGE is the message of the Mail.DeliveryFailing alert, in the tenant's language:
- * it is stored as any alert's message, and read as such in the console, the API and the emails.
- */
-const FAILING_ALERT_MESSAGE: Record<Language, (reply: string) => string> = {
-  en: (reply) => `Alert emails are failing. The mail server's last reply: ${reply}`,
-  fr: (reply) => `Les e-mails d’alerte échouent. Dernière réponse du serveur de messagerie${NNBSP}: ${reply}`,
-  de: (reply) => `Alarm-E-Mails schlagen fehl. Letzte Antwort des Mailservers: ${reply}`,
-  es: (reply) => `Los correos de alerta están fallando. Última respuesta del servidor de correo: ${reply}`,
-  ja: (reply) => `アラート メールの送信に失敗しています。メール サーバーの最後の応答: ${reply}`,
 };
 
 /** MailHealthNoticeInput is what one notice says, to one administrator. */
@@ -342,7 +329,7 @@ export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealth
             severity: MAIL_HEALTH_ALERT.severity,
             component: MAIL_HEALTH_ALERT.component,
             event: MAIL_HEALTH_ALERT.event,
-            message: FAILING_ALERT_MESSAGE[languageOf(tenant.language)](change.health.lastError ?? '—').slice(0, 2_000),
+            message: failingAlertMessage(languageOf(tenant.language), change.health.lastError ?? '—'),
             data: JSON.stringify({ lastCode: change.health.lastCode, lastError: change.health.lastError }),
             source: null,
             folder: null,

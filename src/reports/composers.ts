@@ -7,6 +7,7 @@ import { actorName } from '../alerts/action-audit.js';
 import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
 import { type Severity, severityRank } from '../alerts/severity.js';
 import type { Language } from '../i18n/languages.js';
+import { alertMessageIn } from '../mail-health/alert-message.js';
 import { toStoredAlert } from '../alerts/store.js';
 import { type AlertGroup, type LinePart, type WindowAlert, type WindowQuery, linePartsOf, streamAlertsInWindow, windowAlertOf } from '../alerts/window.js';
 import { SOURCE_FILTER_PARTS } from '../alerts/source-parts.js';
@@ -356,15 +357,15 @@ function sourceView(alert: WindowAlert): AlertSourceView | undefined {
 
 /**
  * alertFieldsOf is what a line shows of the alert it stands for (a summary line's first alert, the
- * immediate email's own), with the catalogue's names in the recipient's language.
+ * immediate email's own), with the catalogue's names, and Tocsin's own words, in the recipient's language.
  */
-function alertFieldsOf(alert: WindowAlert, language: string) {
+function alertFieldsOf(alert: WindowAlert, language: Language) {
   return {
     component: alert.component,
     componentDisplayName: componentDisplayName(alert.component, language),
     event: alert.event,
     eventDisplayName: eventDisplayName(alert.event, language),
-    message: alert.message,
+    message: alertMessageIn(alert, language),
     source: sourceView(alert),
     folder: alert.folder ?? undefined,
     dedupKey: alert.dedupKey ?? undefined,
@@ -383,7 +384,7 @@ function lineSource(group: AlertGroup): AlertSourceView | undefined {
   return Object.keys(group.sharedSource).length > 0 ? (group.sharedSource as AlertSourceView) : undefined;
 }
 
-function groupView(group: AlertGroup, language: string): AlertGroupView {
+function groupView(group: AlertGroup, language: Language): AlertGroupView {
   return {
     severity: group.severity,
     ...alertFieldsOf(group.first, language),
