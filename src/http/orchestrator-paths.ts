@@ -1,6 +1,4 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { TocsinApp } from './context.js';
-import { jsonBodyParser } from './input-guard.js';
 
 /** ORCHESTRATOR_TENANT_HEADER is how the host administrator names the tenant on Orchestrator-compatible routes. */
 export const ORCHESTRATOR_TENANT_HEADER = 'x-tocsin-tenant';
