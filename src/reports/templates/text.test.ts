@@ -16,6 +16,20 @@ describe('fields as emails show them', () => {
     expect(clip('ab  cd', 4)).toBe('ab…');
   });
 
+  it('never cuts a character as people see it: an emoji sequence, a flag, a letter and its accent or dakuten', () => {
+    // Cut between code points, a family read as a man, the French flag as a boxed F, and a
+    // decomposed (NFD, as macOS names files) が as か: the subject said something else.
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}';
+    expect(clip(`ab${family}cd`, 4)).toBe('ab…');
+    expect(clip(`ab${family}cd`, 8)).toBe(`ab${family}…`);
+    expect(clip('ab\u{1F1EB}\u{1F1F7}cd', 4)).toBe('ab…');
+    expect(clip('ab\u{1F1EB}\u{1F1F7}cd', 5)).toBe('ab\u{1F1EB}\u{1F1F7}…');
+    expect(clip('Cafe\u0301 noir', 5)).toBe('Caf…');
+    expect(clip('\u304B\u3099\u304B\u3099\u304B\u3099', 4)).toBe('\u304B\u3099…');
+    // One character longer than the room (hundreds of combining marks) is cut as before, rather than shown as nothing.
+    expect(clip(`a${'\u0301'.repeat(10)}`, 4)).toBe('a\u0301\u0301…');
+  });
+
   it('folds whitespace onto one line before clipping', () => {
     expect(field(' a\n\tb  c ', 5)).toBe('a b c');
     expect(field('a\nb c d', 4)).toBe('a b…');

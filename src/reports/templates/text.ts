@@ -1,17 +1,30 @@
 import { withoutBidiControls } from '../../shared/bidi.js';
 import { printable } from '../../shared/printable.js';
 
-/** clip shortens text to at most `max` characters (never splitting a surrogate pair), ending in "…". */
+// Characters as people see them (grapheme clusters): an emoji sequence, a flag, a letter and its combining marks.
+const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * clip shortens text to at most `max` characters (code points), ending in "…", cut between two
+ * characters as people see them: cut inside one, a family emoji read as a man, the French flag as a
+ * boxed F, a decomposed é as e, and a decomposed が as か. One such character longer than the room
+ * (hundreds of combining marks) is cut between code points, rather than shown as nothing.
+ */
 export function clip(value: string, max: number): string {
   // No more UTF-16 units than `max` is no more characters either: most fields, without splitting them.
   if (value.length <= max) return value;
   const chars = Array.from(value);
-  return chars.length <= max
-    ? value
-    : `${chars
-        .slice(0, max - 1)
-        .join('')
-        .trimEnd()}…`;
+  if (chars.length <= max) return value;
+  let kept = 0;
+  let end = 0;
+  for (const { segment, index } of GRAPHEMES.segment(value)) {
+    const size = segment.length === 1 ? 1 : Array.from(segment).length;
+    if (kept + size > max - 1) break;
+    kept += size;
+    end = index + segment.length;
+  }
+  const cut = end > 0 ? value.slice(0, end) : chars.slice(0, max - 1).join('');
+  return `${cut.trimEnd()}…`;
 }
 
 // A display name of blanks, controls and format characters alone (bidirectional controls, zero-width spaces) shows nothing.
