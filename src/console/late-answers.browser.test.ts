@@ -204,6 +204,25 @@ describe.skipIf(!HAVE_CHROMIUM)('answers that come late, after newer ones', () =
     await context.close();
   });
 
+  it('speaks on the sign-in form the language chosen last there, not an earlier choice whose strings came later, and keeps it for signing in', async () => {
+    const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'en-GB' });
+    await page.goto(base);
+    const title = page.locator('#signin-title');
+    await title.filter({ hasText: 'Sign in' }).waitFor();
+    // French's strings are read at once and handed to the page late, after German's, chosen since.
+    const late = await answerLate(page, /\/console\/i18n\/fr\.json$/);
+    await page.locator('#signin-language').selectOption('fr');
+    await late.asked;
+    await page.locator('#signin-language').selectOption('de');
+    await title.filter({ hasText: 'Anmelden' }).waitFor();
+    await late.deliver();
+    expect(await title.textContent()).toBe('Anmelden');
+    expect(await page.evaluate('[document.documentElement.lang, localStorage.getItem("tocsin.language")]')).toEqual(['de', 'de']);
+    expect(await page.locator('#signin-language').inputValue()).toBe('de');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('appends no older page of the alert list that comes back after the list was read again under other filters', async () => {
     // 110 alerts, oldest first: "Paged 110" is the newest, the first row.
     const alerts = Array.from({ length: 110 }, (_, i) => ({ severity: 'Warn', component: 'Queues', message: `Paged ${String(i + 1).padStart(3, '0')}` }));

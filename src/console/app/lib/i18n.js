@@ -1,4 +1,5 @@
 // The console's own strings, one JSON file per language, English being the fallback.
+import { lastAsked } from './last-asked.js';
 
 /** LANGUAGES are the languages of the console, as of the emails. */
 export const LANGUAGES = ['en', 'fr', 'de', 'es', 'ja'];
@@ -45,15 +46,25 @@ async function fetchStrings(language) {
   return response.ok ? response.json() : {};
 }
 
+/** The languages asked for: their strings come in any order (a slow or loaded server), the last asked is the console's. */
+const asked = lastAsked();
+
 /**
- * loadLanguage fetches a language's strings and makes them current.
+ * loadLanguage fetches a language's strings and makes them current, unless another language was
+ * asked for since: French then German chosen on the sign-in form, French's strings coming last,
+ * spoke French under German chosen. Says whether it made its language current.
  * @param {string} language
+ * @returns {Promise<boolean>}
  */
 export async function loadLanguage(language) {
+  const last = asked.ask();
   if (!state.fallback.appName) state.fallback = await fetchStrings('en');
-  state.strings = language === 'en' ? state.fallback : await fetchStrings(language);
+  const strings = language === 'en' ? state.fallback : await fetchStrings(language);
+  if (!last()) return false;
+  state.strings = strings;
   state.language = language;
   document.documentElement.lang = language;
+  return true;
 }
 
 /** currentLanguage is the language the console is showing. */

@@ -109,7 +109,8 @@ export function SignIn({ query, notice = '', before = null, onSignedIn }) {
       <${SelectField} id="signin-language" label=${t('language')} value=${currentLanguage()}
         options=${LANGUAGES.map((code) => [code, t(`lang.${code}`)])}
         onChange=${async (code) => {
-          await loadLanguage(code);
+          // Another language chosen since, its strings in first, stays the chosen one.
+          if (!(await loadLanguage(code))) return;
           chooseLanguage(code);
           setLanguage(code);
         }} />
