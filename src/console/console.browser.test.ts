@@ -3459,6 +3459,30 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("takes a deleted tenant off the Tenants page's activity charts at once, not at their next refresh", async () => {
+    const gone = await call('POST', '/api/v1/tenants', { name: 'chart-gone' });
+    onTestFinished(async () => {
+      await call('DELETE', `/api/v1/tenants/${gone.id}`).catch(() => {});
+    });
+    const { context, page } = await open();
+    page.on('dialog', (dialog) => dialog.accept());
+    await signInAsHost(page);
+    const chart = page.locator('#tenants-alerts-chart');
+    await chart.getByText('Show the numbers as a table').click();
+    const charted = chart.locator('tbody th', { hasText: 'chart-gone' });
+    await charted.waitFor();
+    // The charts' next refresh is slow: what they show meanwhile is what the page knows.
+    const late = await answerLate(page, /\/system\/tenant-activity$/);
+    await late.asked;
+    const row = page.locator('main tbody tr', { hasText: 'chart-gone' }).filter({ has: page.getByRole('button', { name: 'Delete' }) });
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(await charted.count()).toBe(0);
+    await late.deliver();
+    expect(await charted.count()).toBe(0);
+    await context.close();
+  });
+
   it('sends a double-clicked Save of Add tenant once while the API is slow: no second create, answered "name taken"', async () => {
     onTestFinished(async () => {
       await call('DELETE', '/api/v1/tenants/double-save').catch(() => {});

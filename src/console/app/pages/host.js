@@ -71,6 +71,11 @@ export function TenantsPage({ onChanged }) {
     // A refresh that fails keeps the last day shown, as the tenants' list keeps its rows.
     return api('GET', 'system/tenant-activity').then(setActivity, () => {});
   }, []);
+  // The charts show the tenants listed: one deleted since their last refresh (or in a refresh answered late) goes at once.
+  const listedActivity = activity && {
+    ...activity,
+    items: activity.items.filter((/** @type {{tenantId: string}} */ item) => tenants.some((tenant) => tenant.id === item.tenantId)),
+  };
   /** @param {{id: string}} tenant */
   const activityOf = (tenant) => activity?.items.find((/** @type {{tenantId: string}} */ item) => item.tenantId === tenant.id);
   // Each change (a save, a Delete) reads the list again, and on a slow or loaded server an older read answered
@@ -109,7 +114,7 @@ export function TenantsPage({ onChanged }) {
     <h1>${t('tenants.title')}</h1>
     <div class="toolbar"><button type="button" onClick=${() => setDialog({})}>${t('tenants.add')}</button></div>
     <${Banner}>${problemText(error)}<//>
-    <${TenantsActivityChart} activity=${activity} />
+    <${TenantsActivityChart} activity=${listedActivity} />
     ${
       // A new installation: the way in is the button above, named in the hint, not a table of headings over nothing.
       loaded && tenants.length === 0 ? html`<p class="empty">${t('tenants.none', { add: t('tenants.add') })}</p>` : null
