@@ -33,6 +33,8 @@ describeEachDialect('the limit of Test Mail Settings across processes', (dialect
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
         payload: { sendTo: 'qa@example.com', settings },
       });
+    // The server is the describe's: the other tests' emails are there too, whichever ran first.
+    const before = server.messages.length;
     const statuses: number[] = [];
     for (let i = 0; i < TEST_MAILS_PER_MINUTE; i += 1) statuses.push((await test(i % 2 === 0 ? first.tocsin : second)).statusCode);
     expect(statuses).toEqual(Array(TEST_MAILS_PER_MINUTE).fill(200));
@@ -41,7 +43,7 @@ describeEachDialect('the limit of Test Mail Settings across processes', (dialect
       expect(limited.statusCode).toBe(429);
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     }
-    expect(server.messages).toHaveLength(TEST_MAILS_PER_MINUTE);
+    expect(server.messages.length - before).toBe(TEST_MAILS_PER_MINUTE);
   });
 
   it(`lets the host administrator test the system settings ${TEST_MAILS_PER_MINUTE} times a minute in all, then 429 as a tenant's test, whichever process`, async () => {
