@@ -20,8 +20,10 @@ const PASSWORD = 'correct horse battery staple';
  * A slow or loaded server answers a page's reads out of order: a list's refresh asked before a change
  * (a switch turned, a mute lifted, other filters chosen) may be answered after the change's own read.
  * Each page shows what its last question was answered, never an older answer that came late.
+ * Each test signs in (an argon2 check) in a browser context of its own: on a loaded two-core machine they took up to
+ * 29 s of vitest's default 30 (the delivery log's thousand rows 43 s), hence 60 s (120 s).
  */
-describe.skipIf(!HAVE_CHROMIUM)('answers that come late, after newer ones', () => {
+describe.skipIf(!HAVE_CHROMIUM)('answers that come late, after newer ones', { timeout: 60_000 }, () => {
   let server: ConsoleServer;
   let browser: Browser;
   let base: string;
@@ -267,7 +269,7 @@ describe.skipIf(!HAVE_CHROMIUM)('answers that come late, after newer ones', () =
   });
 
   it('appends no older page of the delivery log past its 1,000 first rows that comes back after the log was read again under other filters', {
-    timeout: 60_000,
+    timeout: 120_000,
   }, async () => {
     const start = Date.parse('2026-01-12T10:00:00.000Z');
     const rowsOf = (prefix: string, count: number): LogRow[] =>
