@@ -1459,6 +1459,24 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('keeps the switches turned and not saved in Alert preferences when a new language is saved, to be saved next', async () => {
+    // A new language draws the whole console anew: the switch turned before it still shows as turned, and the next Save sends it.
+    const ines = await addUser('ines@acme.example', ['Alerts Viewer']);
+    const { context, page } = await open();
+    await signIn(page, 'ines@acme.example', '#/preferences');
+    const daily = page.getByRole('switch', { name: 'Daily report' });
+    const wasOn = await daily.isChecked();
+    await (wasOn ? daily.uncheck() : daily.check());
+    await page.getByLabel('Language').selectOption('fr');
+    await page.getByRole('button', { name: 'Save language and time zone' }).click();
+    await page.getByRole('heading', { name: "Préférences d'alerte" }).waitFor();
+    expect(await page.getByRole('switch', { name: 'Rapport quotidien' }).isChecked()).toBe(!wasOn);
+    await page.getByRole('button', { name: 'Enregistrer', exact: true }).click();
+    await page.getByText("Vos préférences d'alerte sont enregistrées.").waitFor();
+    expect((await call('GET', `/api/v1/tenants/acme/users/${ines}/alert-preferences`)).email.dailyReport).toBe(!wasOn);
+    await context.close();
+  });
+
   it('keeps a switch turned in Alert preferences while its Save is on its way, to be saved next', async () => {
     await addUser('quinn@acme.example', ['Alerts Viewer']);
     const prefs = `/api/v1/tenants/acme/users/${users['quinn@acme.example']}/alert-preferences`;

@@ -80,6 +80,18 @@ export function toggleComponent(shown, patch, component, on) {
 // is handed to the form drawn in its place, once.
 let savedNewLanguage = false;
 
+// What was switched and not saved is handed over the same way, to the page of the same path: the
+// new language is no reason to lose it, and the next Save sends it.
+/** @type {{ path: string, prefs: any, patch: typeof EMPTY_PATCH } | null} */
+let unsavedSwitches = null;
+
+/** takeUnsavedSwitches gives, once, what the page of `path` drawn before a new language showed and had not saved. */
+function takeUnsavedSwitches(path) {
+  const handed = unsavedSwitches?.path === path ? unsavedSwitches : null;
+  unsavedSwitches = null;
+  return handed;
+}
+
 /** @returns {{ kind: string, text: import('preact').ComponentChildren } | null} */
 function savedMessage() {
   const saved = savedNewLanguage;
@@ -89,10 +101,11 @@ function savedMessage() {
 
 /**
  * LanguageAndZoneForm lets signed-in users choose the language and time zone of their console and
- * emails: a PATCH of themselves, which needs no Users.Edit. onSaved receives the user as stored.
- * @param {{ session: import('../lib/session.js').TenantSession & { user: import('../lib/session.js').User }, onSaved: (user: any) => unknown }} props
+ * emails: a PATCH of themselves, which needs no Users.Edit. onSaved receives the user as stored;
+ * beforeRedraw is called first when the console is about to be drawn anew in a new language.
+ * @param {{ session: import('../lib/session.js').TenantSession & { user: import('../lib/session.js').User }, onSaved: (user: any) => unknown, beforeRedraw: () => void }} props
  */
-function LanguageAndZoneForm({ session, onSaved }) {
+function LanguageAndZoneForm({ session, onSaved, beforeRedraw }) {
   const { user } = session;
   const [form, setForm] = useState({ language: user.language ?? '', timeZone: user.timeZone ?? '' });
   const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
@@ -115,12 +128,14 @@ function LanguageAndZoneForm({ session, onSaved }) {
     setErrors({});
     setMessage({ kind: 'success', text: t('prefs.readingSaved') });
     savedNewLanguage = pickLanguage(saved.language, session.tenant.language) !== currentLanguage();
+    if (savedNewLanguage) beforeRedraw();
     try {
       await onSaved(saved);
     } catch {
       // The console could not be drawn anew in the new language (its strings did not come): what is
       // saved stays said here, in this one, and no later visit of the page says it again.
       savedNewLanguage = false;
+      unsavedSwitches = null;
     }
   };
   return html`<form onSubmit=${save}>
@@ -202,12 +217,14 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   const path = owner ? `${owner}/alert-preferences` : 'me/alert-preferences';
   // A group's rules are read with Users.View but changed only with Users.Edit: without it, no switch or Save that the API would refuse.
   const readOnly = Boolean(groupId) && !can(session, 'Users.Edit');
-  const [prefs, setPrefs] = useState(/** @type {any} */ (null));
+  // Drawn anew in a new language: what the page before showed, switches not saved included.
+  const [handed] = useState(() => takeUnsavedSwitches(path));
+  const [prefs, setPrefs] = useState(/** @type {any} */ (handed?.prefs ?? null));
   const [catalogue, setCatalogue] = useState(/** @type {any[]} */ ([]));
   const [who, setWho] = useState(/** @type {any} */ (null));
   const [message, setMessage] = useState(/** @type {{ kind: string, text: import('preact').ComponentChildren } | null} */ (null));
   const [open, setOpen] = useState(/** @type {Record<string, boolean>} */ ({}));
-  const [patch, setPatch] = useState(EMPTY_PATCH);
+  const [patch, setPatch] = useState(handed?.patch ?? EMPTY_PATCH);
   const [added, setAdded] = useState('');
   const [addedError, setAddedError] = useState(/** @type {{ own: string } | null} */ (null));
 
@@ -216,12 +233,15 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   // switch and put it back.
   const reading = useRef(false);
   const load = () => {
-    reading.current = true;
-    api('GET', tenantApi(session, path))
-      .then(setPrefs, (err) => setMessage({ kind: 'error', text: problemText(err) }))
-      .finally(() => {
-        reading.current = false;
-      });
+    // Handed over, the preferences were read a moment ago: a read now would put them over the switches.
+    if (!handed) {
+      reading.current = true;
+      api('GET', tenantApi(session, path))
+        .then(setPrefs, (err) => setMessage({ kind: 'error', text: problemText(err) }))
+        .finally(() => {
+          reading.current = false;
+        });
+    }
     loadCatalogue(session).then(setCatalogue);
     if (owner) api('GET', tenantApi(session, owner)).then(setWho, () => {});
   };
@@ -240,6 +260,11 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   // Saves answered out of order (a slow or loaded server): the answer of a Save clicked before another,
   // come after it, showed the switches as that earlier Save left them, not as they are saved.
   const saves = useLastAsked();
+  // A new language draws this page anew: what was switched and not saved goes to the page drawn in its place.
+  const handOver = () => {
+    const { prefs: shown, patch: unsaved } = latest.current;
+    if (shown && Object.keys(unsaved.subscriptions).length + Object.keys(unsaved.email).length > 0) unsavedSwitches = { path, prefs: shown, patch: unsaved };
+  };
 
   if (!prefs) return html`<section class="page"><h1>${t('prefs.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
   const subscriptions = prefs.subscriptions ?? {};
@@ -302,7 +327,7 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
   return html`<section class="page">
     <h1>${groupId ? t('prefs.groupTitle') : t('prefs.title')}${who ? html` <small>— ${groupId ? who.name : who.email}</small>` : null}</h1>
     ${groupId ? html`<p class="hint">${t('prefs.groupHint')}</p>` : null}
-    ${!owner && session.kind === 'user' && session.user ? html`<${LanguageAndZoneForm} session=${session} onSaved=${onUserChanged} /><${PasswordForm} session=${session} />` : null}
+    ${!owner && session.kind === 'user' && session.user ? html`<${LanguageAndZoneForm} session=${session} onSaved=${onUserChanged} beforeRedraw=${handOver} /><${PasswordForm} session=${session} />` : null}
     <form onSubmit=${save}><fieldset class="plain" disabled=${readOnly}>
       <fieldset>
         <legend>${t('prefs.emails')}</legend>
