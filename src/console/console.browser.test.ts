@@ -163,6 +163,25 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.locator('nav.main-nav').waitFor();
   }
   /** signInAsHost signs the host administrator in with the admin token and waits for the tenants' list. */
+  /**
+   * deleteTwiceReadLate deletes the rows `first` then `second` of the list on the page, the list's
+   * read (`list`) after the first Delete answered late, as by a loaded server: read at once, its
+   * answer (which still lists `second`) reaches the page only once both rows are gone. That late
+   * answer must not bring `second` back.
+   */
+  async function deleteTwiceReadLate(page: Page, list: RegExp, first: string, second: string) {
+    const row = (text: string) => page.locator('main tbody tr', { hasText: text });
+    await row(second).waitFor();
+    const late = await answerLate(page, list);
+    page.on('dialog', (dialog) => dialog.accept());
+    await row(first).getByRole('button', { name: 'Delete' }).click();
+    await late.asked;
+    await row(second).getByRole('button', { name: 'Delete' }).click();
+    await row(second).waitFor({ state: 'detached' });
+    await row(first).waitFor({ state: 'detached' });
+    await late.deliver();
+    expect(await row(second).count()).toBe(0);
+  }
   async function signInAsHost(page: Page) {
     await page.goto(base);
     await page.getByRole('tab', { name: 'Host administrator' }).click();
@@ -654,19 +673,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     });
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/access/users');
-    const row = (email: string) => page.locator('main tbody tr', { hasText: email });
-    await row('gone-second@acme.example').waitFor();
-    // The users' read after the first Delete is answered late, as by a loaded server: read at once, its answer
-    // (which still lists the second user) reaches the page only once the test lets it go.
-    const late = await answerLate(page, /\/api\/v1\/tenants\/[^/]+\/users$/);
-    page.on('dialog', (dialog) => dialog.accept());
-    await row('gone-first@acme.example').getByRole('button', { name: 'Delete' }).click();
-    await late.asked;
-    await row('gone-second@acme.example').getByRole('button', { name: 'Delete' }).click();
-    await row('gone-second@acme.example').waitFor({ state: 'detached' });
-    await row('gone-first@acme.example').waitFor({ state: 'detached' });
-    await late.deliver();
-    expect(await row('gone-second@acme.example').count()).toBe(0);
+    await deleteTwiceReadLate(page, /\/api\/v1\/tenants\/[^/]+\/users$/, 'gone-first@acme.example', 'gone-second@acme.example');
     await context.close();
   });
 
@@ -3461,19 +3468,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     });
     const { context, page } = await open();
     await signInAsHost(page);
-    const row = (name: string) => page.locator('main tbody tr', { hasText: name });
-    await row('late-second').waitFor();
-    // The tenants' read after the first Delete is answered late, as by a loaded server: read at once, its answer
-    // (which still lists the second tenant) reaches the page only once the test lets it go.
-    const late = await answerLate(page, /\/api\/v1\/tenants$/);
-    page.on('dialog', (dialog) => dialog.accept());
-    await row('late-first').getByRole('button', { name: 'Delete' }).click();
-    await late.asked;
-    await row('late-second').getByRole('button', { name: 'Delete' }).click();
-    await row('late-second').waitFor({ state: 'detached' });
-    await row('late-first').waitFor({ state: 'detached' });
-    await late.deliver();
-    expect(await row('late-second').count()).toBe(0);
+    await deleteTwiceReadLate(page, /\/api\/v1\/tenants$/, 'late-first', 'late-second');
     await context.close();
   });
 
