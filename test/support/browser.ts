@@ -247,22 +247,25 @@ export interface HeldRequests {
 
 /** holdRequests holds the page's `method` requests to `url` (a glob or a pattern, as page.route takes it) until `release`. */
 export async function holdRequests(page: Page, url: string | RegExp, method: string): Promise<HeldRequests> {
-  let sent = () => {};
-  const first = new Promise<void>((resolve) => {
-    sent = resolve;
-  });
-  let release = () => {};
-  const held = new Promise<void>((resolve) => {
-    release = resolve;
-  });
+  const sent = signal();
+  const held = signal();
   await page.route(url, async (route) => {
     if (route.request().method() === method) {
-      sent();
-      await held;
+      sent.settle();
+      await held.promise;
     }
     await route.continue();
   });
-  return { sent: first, release };
+  return { sent: sent.promise, release: held.settle };
+}
+
+/** signal is a promise and what settles it: a moment a held request or answer waits for, or tells of. */
+function signal(): { promise: Promise<void>; settle: () => void } {
+  let settle = () => {};
+  const promise = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
+  return { promise, settle };
 }
 
 /**
@@ -285,28 +288,22 @@ export interface LateAnswer {
 
 /** answerLate holds from the page the server's answer to its next `method` request to `url`, as a loaded server's. */
 export async function answerLate(page: Page, url: RegExp, method = 'GET'): Promise<LateAnswer> {
-  let asked = () => {};
-  const answered = new Promise<void>((resolve) => {
-    asked = resolve;
-  });
-  let release = () => {};
-  const held = new Promise<void>((resolve) => {
-    release = resolve;
-  });
+  const asked = signal();
+  const held = signal();
   let late: Request | undefined;
   await page.route(url, async (route) => {
     if (route.request().method() !== method || late) return route.continue();
     late = route.request();
     const response = await route.fetch();
-    asked();
-    await held;
+    asked.settle();
+    await held.promise;
     await route.fulfill({ response });
   });
   return {
-    asked: answered,
+    asked: asked.promise,
     async deliver() {
       const finished = page.waitForEvent('requestfinished', (request) => request === late);
-      release();
+      held.settle();
       await finished;
       await afterPageRead(page);
       await page.unroute(url);
