@@ -1744,6 +1744,40 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("says beside Roles and Members, in the user's language, that a role or a user chosen was deleted meanwhile", async () => {
+    const { context, page } = await open();
+    const role = await call('POST', '/api/v1/tenants/acme/roles', { name: 'Éphémère', permissions: ['Alerts.View'] });
+    const member = await addUser('passager@acme.example', ['Alerts Viewer']);
+    await signIn(page, 'marie@acme.example', '#/access/users');
+    await page.getByRole('button', { name: 'Ajouter un utilisateur' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Adresse e-mail').fill('tardif@acme.example');
+    await dialog.getByLabel('Nom', { exact: true }).fill('Tardif');
+    await dialog.getByLabel('Éphémère').check();
+    // Another administrator deletes the role before Save: the API refuses 'roles.0: no role named …'.
+    await call('DELETE', `/api/v1/tenants/acme/roles/${role.id}`);
+    await dialog.getByRole('button', { name: 'Enregistrer' }).click();
+    const roles = page.locator('#user-roles-error');
+    await expect.poll(() => roles.textContent()).toMatch(/^Ce rôle n’existe plus/);
+    expect(await roles.getAttribute('lang')).toBeNull();
+    // A screen reader reads it with the group of check boxes it is about, and the banner has no English or field code.
+    expect(await dialog.locator('fieldset', { has: roles }).getAttribute('aria-describedby')).toBe('user-roles-error');
+    expect(await dialog.locator('.banner.error').textContent()).not.toMatch(/roles\.|no role named/);
+    await page.keyboard.press('Escape');
+
+    await page.getByRole('tab', { name: 'Groupes' }).click();
+    await page.getByRole('button', { name: 'Ajouter un groupe' }).click();
+    await dialog.getByLabel('Nom', { exact: true }).fill('Passagers');
+    await dialog.getByLabel('passager@acme.example').check();
+    await call('DELETE', `/api/v1/tenants/acme/users/${member}`);
+    await dialog.getByRole('button', { name: 'Enregistrer' }).click();
+    const members = page.locator('#group-members-error');
+    await expect.poll(() => members.textContent()).toMatch(/^Cet utilisateur n’existe plus/);
+    expect(await dialog.locator('fieldset', { has: members }).getAttribute('aria-describedby')).toBe('group-members-error');
+    expect(await dialog.locator('.banner.error').textContent()).not.toMatch(/members\.|no user/);
+    await context.close();
+  });
+
   it("says a refused value above the form in the user's language too, without the API's field name: a time zone in Edit user", async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/access/users');

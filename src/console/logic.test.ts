@@ -419,6 +419,10 @@ describe('console decisions', () => {
     };
     expect(fieldErrors(error, ['custom.', ''])).toEqual({ port: 'too big', dailyReportTime: 'HH:MM' });
     expect(fieldErrors(error, ['settings.'])).toEqual({});
+    // An item of a list is its list's error: a role chosen and deleted meanwhile is said beside Roles.
+    expect(fieldErrors({ problem: { errors: [{ path: 'roles.1', message: 'no role named "Gone" in this tenant' }] } })).toEqual({
+      roles: 'no role named "Gone" in this tenant',
+    });
   });
 
   it('keeps alert filters in the hash route, as email links give them', async () => {

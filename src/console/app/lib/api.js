@@ -126,7 +126,8 @@ export function fieldErrors(error, prefixes = ['']) {
   const problem = /** @type {{ problem?: Problem } | null | undefined} */ (error)?.problem;
   for (const item of problem?.errors ?? []) {
     const prefix = prefixes.find((candidate) => item.path.startsWith(candidate));
-    const key = prefix === undefined ? '' : item.path.slice(prefix.length);
+    // An item of a list (`roles.0`, `members.2`: a role or a user deleted meanwhile) is its list's field's error.
+    const key = prefix === undefined ? '' : item.path.slice(prefix.length).replace(/(\.\d+)+$/, '');
     if (key && !(key in result)) result[key] = item.message;
   }
   return result;

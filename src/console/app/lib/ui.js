@@ -25,7 +25,7 @@ export function Code({ children }) {
  * an email or a name already taken (409), a value left empty, too short or too long, an email
  * address, time zone, SMTP host, port or timeout, http(s) URL, tenant name, event name, time or severity it could not read, a password too
  * short, a wrong current password, SMTP credentials that would go without TLS, a component not in the catalogue, a user,
- * group, role, API token, source or tenant deleted meanwhile (404), more mutes than Tocsin keeps (409). A pattern's `(?<name>)` groups fill the string's
+ * group, role, API token, source or tenant deleted meanwhile (404, or a role or member chosen in a form, 400), more mutes than Tocsin keeps (409). A pattern's `(?<name>)` groups fill the string's
  * `{name}` placeholders. Any other refusal is shown as the API wrote it.
  * @type {[RegExp, string][]}
  */
@@ -66,6 +66,9 @@ const API_WORDS = [
   [/^Token not found\.$/, 'problem.tokenGone'],
   [/^Source not found\.$/, 'problem.sourceGone'],
   [/^Tenant not found\.$/, 'problem.tenantGone'],
+  // A role or a user chosen in a form (Roles, Members) and deleted before its Save: the API names the item.
+  [/^no role named ".*" in this tenant$/, 'problem.roleGone'],
+  [/^no user \S+ in this tenant$/, 'problem.userGone'],
   // A snooze or mute past the most a user or the tenant keeps in force (409): the API's words name its route.
   [/^You have [\d,]+ snoozes in force\b|^The tenant has [\d,]+ mutes and snoozes in force\b/, 'problem.mutesFull'],
 ];

@@ -59,7 +59,8 @@ function heldBy(session) {
  */
 function CheckList({ id, legend, hint = '', options, value, onChange, error }) {
   const chosen = new Set(value);
-  return html`<fieldset class=${`checklist${error ? ' invalid' : ''}`}>
+  // Its error is read with the group, as a field's is with the field (a role or member deleted meanwhile).
+  return html`<fieldset class=${`checklist${error ? ' invalid' : ''}`} aria-describedby=${error ? `${id}-error` : undefined}>
     <legend>${legend}</legend>
     ${hint ? html`<small class="hint">${hint}</small>` : null}
     ${options.length === 0 ? html`<p class="muted">—</p>` : null}
@@ -72,7 +73,7 @@ function CheckList({ id, legend, hint = '', options, value, onChange, error }) {
         onChange([...next]);
       }} />`,
     )}
-    <${FieldError} error=${error} />
+    <${FieldError} id=${`${id}-error`} error=${error} />
   </fieldset>`;
 }
 
