@@ -354,6 +354,16 @@ describe('console decisions', () => {
     }
   });
 
+  it('tells of a self-signed or privately issued certificate the way out the README documents: the host trusting that authority', () => {
+    // "The mail server needs a certificate from a public authority" alone told an internal Exchange's
+    // administrators that Tocsin cannot use it (Novu #5796), while NODE_EXTRA_CA_CERTS makes it trusted.
+    for (const language of LANGUAGES) {
+      const strings = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8')) as Record<string, string>;
+      for (const reason of ['certificateUntrusted', 'certificateChain'])
+        expect(strings[`test.why.${reason}`], `${language} ${reason}`).toContain('NODE_EXTRA_CA_CERTS');
+    }
+  });
+
   it("explains Microsoft 365's SendAsDenied after DATA as a From address the mailbox may not send as, not as a message refused as spam", async () => {
     const { failureReasons } = await load('lib/smtp-failure.js');
     const sendAsDenied =
