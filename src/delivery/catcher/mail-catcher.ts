@@ -32,6 +32,23 @@ const MAX_MESSAGES = 1_000;
 /** Largest message the catcher takes, in bytes. */
 const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 
+// Strict, so that a header in another 8-bit charset is told apart from UTF-8.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * headerText reads a raw header value as the sender wrote it. mailparser keeps raw header lines as
+ * binary strings (each byte one character), so an address with an accent, sent raw in UTF-8 under
+ * SMTPUTF8 (RFC 6532) as Tocsin sends `zoé@exemple.fr`, showed as `zoÃ©@exemple.fr`; bytes that are
+ * not UTF-8 stay one character each, as before.
+ */
+function headerText(binary: string): string {
+  try {
+    return utf8.decode(Buffer.from(binary, 'latin1'));
+  } catch {
+    return binary;
+  }
+}
+
 /**
  * MailCatcher is the built-in SMTP server that `npm start` uses as the system default, so a
  * newcomer sees alert emails arrive without a mail server of their own. It keeps the last
@@ -56,7 +73,7 @@ export class MailCatcher implements CaughtMail {
         simpleParser(stream)
           .then((mail) => {
             const headers: Record<string, string> = {};
-            for (const line of mail.headerLines) headers[line.key] = line.line.slice(line.line.indexOf(':') + 1).trim();
+            for (const line of mail.headerLines) headers[line.key] = headerText(line.line.slice(line.line.indexOf(':') + 1).trim());
             this.#messages.push({
               id: newId(),
               receivedAt: new Date().toISOString(),
