@@ -34,8 +34,8 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
     resubscribed: 'Done: {address} will receive these emails again.',
   },
   fr: {
-    confirm: 'Cela arrête ces e-mails pour {address}. Vous pourrez les réactiver dans vos préférences d’alertes.',
-    done: 'C’est fait\u00a0: {address} ne recevra plus ces e-mails. Vous pourrez les réactiver dans vos préférences d’alertes.',
+    confirm: 'Cela arrête ces e-mails pour {address}. Vous pourrez les réactiver dans vos préférences d’alerte.',
+    done: 'C’est fait\u00a0: {address} ne recevra plus ces e-mails. Vous pourrez les réactiver dans vos préférences d’alerte.',
     confirmNotices:
       'Cela arrête les avis sur le serveur de messagerie du locataire pour {address}\u00a0; son alerte et le bandeau de la console signalent toujours les échecs.',
     doneNotices:
@@ -43,7 +43,7 @@ const TEXT: Readonly<Record<Language, PageText>> = Object.freeze({
     confirmGroup: 'Cela arrête ces e-mails pour {address}.',
     doneGroup: 'C’est fait\u00a0: {address} ne recevra plus ces e-mails.',
     invalidTitle: 'Lien non valide',
-    invalid: 'Ce lien de désabonnement n’est pas valide ou a expiré. Vous pouvez toujours désactiver ces e-mails dans vos préférences d’alertes.',
+    invalid: 'Ce lien de désabonnement n’est pas valide ou a expiré. Vous pouvez toujours désactiver ces e-mails dans vos préférences d’alerte.',
 
     again: 'Me réabonner',
     resubscribed: 'C’est fait\u00a0: {address} recevra de nouveau ces e-mails.',

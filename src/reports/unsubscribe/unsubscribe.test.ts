@@ -4,6 +4,7 @@ import { type TestApp, startTestApp } from '../../../test/support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 import { lookAlikeTokens } from '../../../test/support/tokens.js';
 import { whileDeleting } from '../../../test/support/lost-race.js';
+import { emailTranslator } from '../../i18n/email-i18n.js';
 import { LANGUAGES } from '../../i18n/languages.js';
 import { recipientPages } from '../../recipients/query.js';
 import { FakeClock } from '../../shared/clock.js';
@@ -82,6 +83,16 @@ describe('unsubscribe tokens', () => {
     const forged = Buffer.from(Buffer.from(payload!, 'base64url').toString().replace('user-9a2b', 'user-0000')).toString('base64url');
     expect(verifyLegacyUnsubscribeToken(key, `${forged}.${mac}`)).toBeUndefined();
     expect(verifyLegacyUnsubscribeToken(Buffer.alloc(32, 8), token)).toBeUndefined();
+  });
+});
+
+describe('the unsubscribe page', () => {
+  it.each(LANGUAGES)('in %s, names the alert preferences as the footer link of the emails does, where it sends the reader', (language) => {
+    // The whole words, not a longer one they start (« préférences d’alertes »); Japanese runs on with no space.
+    const words = emailTranslator(language)('common.preferences').toLowerCase();
+    const preferences = new RegExp(`${words.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?!\\p{Script=Latin})`, 'u');
+    const target: UnsubscribeTarget = { tenantId: 't', kind: 'daily', recipient: { type: 'user', id: 'u', address: 'a@example.com' } };
+    for (const state of ['ask', 'unsubscribed'] as const) expect(unsubscribePage(target, language, state, 'x').toLowerCase()).toMatch(preferences);
   });
 });
 
