@@ -154,10 +154,11 @@ export const fr = {
     subject: '{{tenant}}\u00a0: e-mail de test de Tocsin',
     subjectSystem: 'Tocsin\u00a0: e-mail de test des paramètres de messagerie du système',
     introSystem:
-      'Cet e-mail de test a été envoyé le {{time}} pour vérifier les paramètres de messagerie du système de Tocsin, avec lesquels envoient les locataires qui utilisent les paramètres par défaut.',
+      'Cet e-mail de test a été envoyé le {{time}} pour vérifier les paramètres de messagerie du système de Tocsin, par lesquels passent les e-mails des locataires qui utilisent les paramètres par défaut.',
     heading: 'Vos paramètres de messagerie fonctionnent',
     intro: 'Cet e-mail de test a été envoyé le {{time}} pour vérifier les paramètres de messagerie du locataire {{tenant}}.',
-    settings: 'Paramètres testés\u00a0: {{server}} ({{security}}), envoi en tant que {{from}}',
+    // « Adresse d’expédition » as the console's field names it (« en tant que » would need an elision before a vowel).
+    settings: 'Paramètres testés\u00a0: {{server}} ({{security}}), adresse d’expédition {{from}}',
     security: { none: 'sans TLS', starttls: 'STARTTLS', tls: 'SSL/TLS' },
     nothingSaved: 'L’envoi d’un e-mail de test n’enregistre rien. Les e-mails d’alerte utiliseront ces paramètres une fois qu’ils seront enregistrés.',
   },

@@ -928,7 +928,8 @@ describe('the test email', () => {
     });
     expect(email.subject).toBe('Acme Finance\u00a0: e-mail de test de Tocsin');
     expect(email.text).toContain('envoyé le 27 nov. 2026, 10:03');
-    expect(email.text).toContain('Paramètres testés\u00a0: smtp.example.com:587 (STARTTLS), envoi en tant que alertes@acme.example.com');
+    // « Adresse d’expédition » as the console's field: « envoi en tant que alertes@… » lacked the elision French requires before a vowel.
+    expect(email.text).toContain('Paramètres testés\u00a0: smtp.example.com:587 (STARTTLS), adresse d’expédition alertes@acme.example.com');
     expect(email.headers).toEqual({
       'X-Tocsin-Kind': 'test',
       'X-Tocsin-Tenant': 'acme',
@@ -944,6 +945,15 @@ describe('the test email', () => {
     expect(email.subject).toMatch(/^Tocsin\u00a0?: /);
     expect(email.text).toContain('smtp.example.com:465');
     expect(Object.keys(email.headers)).not.toContain('X-Tocsin-Tenant');
+  });
+
+  it('says in French what the system mail settings are for, in words a French reader would write', () => {
+    const tested = { host: 'smtp.example.com', port: 465, security: 'tls', fromAddress: 'tocsin@example.com' } as const;
+    const email = renderTestEmail({ language: 'fr', sentAt: NOW, timeZone: 'UTC', tested });
+    // Not « avec lesquels envoient les locataires », a verb left without its object.
+    expect(email.text).toContain(
+      'pour vérifier les paramètres de messagerie du système de Tocsin, par lesquels passent les e-mails des locataires qui utilisent les paramètres par défaut.',
+    );
   });
 
   it('writes the settings it tested wholly in the user language, the security mode included', () => {
